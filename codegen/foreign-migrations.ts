@@ -1,34 +1,25 @@
 /**
- * A migrations folder that holds another tool's migrations, or migrations where gen does not read
- * them. Each file of a Diesel folder (`2019-02-26-002946_create_user/up.sql`) or a Flyway one
- * (`V1__init.sql`) breaks stepwise's naming rules its own way, and reporting each (hundreds of "rename
- * this") hides the one thing to say: this is another tool's folder, and here is how to port it.
- * Renaming as those problems suggested would only hide the files from gen and give an empty registry.
- * So the folder is recognised first, as a whole, and gives one problem that names the tool and the
- * way to port; and a file named like a migration below the top level (which gen does not read) is a
- * problem too, so no migration is ever skipped in silence.
+ * Another tool's migrations folder is recognised as a whole and gives one problem naming the tool and
+ * how to port (one per file would only hide them); a migration-named file in a subfolder is a problem too.
  */
 import { closeSync, openSync, readdirSync, readSync, type Dirent } from "node:fs";
 import path from "node:path";
 import { isMigrationLike, parseMigrationFileName } from "./migration-file.js";
-import type { Problem } from "./problems.js";
+import { compareText, problemAt, type Problem } from "./problems.js";
 
 /** How deep below the migrations folder gen looks for migrations it would not read. */
 export const NESTED_SCAN_DEPTH = 3;
 
-/** A tool recognised by its files, with how to bring its migrations over. */
+/** A tool recognised by a file (relative to the migrations folder), with how to bring its migrations over. */
 interface ForeignTool {
   readonly tool: string;
-  /** The file that shows it, relative to the migrations folder (forward slashes). */
   readonly evidence: string;
   readonly port: string;
 }
 
-/** A version that only a timestamp gives (stepwise's run 1, 2, 3…): eight digits or more. */
+/** A version only a timestamp gives: eight digits or more. */
 const TIMESTAMP_VERSION = /^(\d{8,})[_-]/;
-/** JavaScript and TypeScript sources. */
 const SCRIPT = /\.(?:[cm]?[jt]s|tsx|jsx)$/i;
-/** Source files of tools in other languages, by extension. */
 const OTHER_LANGUAGE_TOOLS: Readonly<Record<string, string>> = {
   ".rb": "Rails (Active Record)",
   ".py": "Alembic or Django",
@@ -38,7 +29,7 @@ const OTHER_LANGUAGE_TOOLS: Readonly<Record<string, string>> = {
   ".java": "Flyway (Java migrations)",
 };
 
-/** Where a JavaScript or TypeScript tool's migration shows itself: an `up` it exports, and which tool's API it takes. */
+/** Which tool's API a JavaScript or TypeScript migration that exports `up` takes. */
 const SCRIPT_TOOLS: readonly { readonly tool: string; readonly pattern: RegExp }[] = [
   { tool: "TypeORM", pattern: /\bMigrationInterface\b|\bQueryRunner\b/ },
   { tool: "MikroORM", pattern: /\bextends\s+Migration\b/ },
@@ -54,14 +45,13 @@ const SQL_PORT = "write each as NNN_<name>.sql, numbered 001, 002, … in the or
 const SCRIPT_PORT =
   "write each as NNN_<name>.ts, numbered 001, 002, … in the order the tool applied them, exporting `defineMigration({ up(db) { … }, down(db) { … } })` imported from your driver's stepwise entry (`db` is that driver's connection), or as NNN_<name>.sql where it only runs SQL";
 
-/**
- * The problem for a folder of another tool's migrations, or `null`. Looks at the names in the folder
- * and one level of subfolders, and at the first bytes of the files whose names could be either.
- *
- * @param label - the folder as problems name it (relative to the project root).
- */
+/** The problem for a folder of another tool's migrations, or `null`, from the names in it and one level down and the first bytes of files. */
 export function findForeignMigrations(migrationsDir: string, label: string, entries: readonly Dirent[]): Problem | null {
-  const found = recognise(migrationsDir, entries);
+  const files = entries.filter((entry) => entry.isFile()).map((entry) => entry.name);
+  const folders = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+  const heads = new Map<string, string>();
+  const head = (name: string) => heads.get(name) ?? heads.set(name, readHead(path.join(migrationsDir, name))).get(name)!;
+  const found = recogniseByLayout(migrationsDir, files, folders) ?? recogniseByFileNames(files, head);
   if (found === null) return null;
   return {
     code: "FOREIGN_MIGRATIONS",
@@ -74,13 +64,6 @@ export function findForeignMigrations(migrationsDir: string, label: string, entr
       `Port them into a new folder (point --dir, or "migrationsDir" in the config, at it) and keep the ${found.tool} folder out of the migrations folder; ` +
       `a database ${found.tool} already migrated is then adopted with "stepwise baseline <version>", once the ported migrations reproduce its schema`,
   };
-}
-
-function recognise(migrationsDir: string, entries: readonly Dirent[]): ForeignTool | null {
-  const files = entries.filter((entry) => entry.isFile()).map((entry) => entry.name);
-  const folders = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
-  const head = memoize((name: string) => readHead(path.join(migrationsDir, name)));
-  return recogniseByLayout(migrationsDir, files, folders) ?? recogniseByFileNames(files, head);
 }
 
 /** A tool known by its folder's layout: a journal, a config file, or a subfolder per migration. */
@@ -126,9 +109,8 @@ function recogniseByLayout(migrationsDir: string, files: readonly string[], fold
 
 /** A tool known by its files' names and first lines, when they outnumber stepwise's own. */
 function recogniseByFileNames(files: readonly string[], head: (name: string) => string): ForeignTool | null {
-  // A file of another tool's shape among stepwise's own (one goose file copied in) is that file's
-  // problem, reported at its lines; the folder is the tool's when its shape outnumbers stepwise's.
-  // Counted only when some file has another tool's shape, so a stepwise folder reads no file here.
+  // One goose file copied among stepwise's own is that file's problem; the folder is the tool's when its
+  // shape outnumbers stepwise's. Counted only when some file has another tool's shape.
   let own: number | undefined;
   const found = (tool: string, matches: readonly string[], port: string): ForeignTool | null =>
     matches.length > 0 && matches.length > (own ??= files.filter((name) => isOwnMigration(name, head)).length) ? { tool, evidence: matches[0]!, port } : null;
@@ -182,19 +164,7 @@ function isForeignScript(name: string, head: string): boolean {
   return EXPORTS_UP.test(head) || (timestampName && /\bup\b/.test(head));
 }
 
-function memoize(read: (name: string) => string): (name: string) => string {
-  const cache = new Map<string, string>();
-  return (name) => {
-    let text = cache.get(name);
-    if (text === undefined) cache.set(name, (text = read(name)));
-    return text;
-  };
-}
-
-/**
- * One problem for each subfolder (down to {@link NESTED_SCAN_DEPTH}) that holds a file named as a
- * migration is: gen reads only the top level, so it would be left out of the registry unseen.
- */
+/** One problem per subfolder holding a file named as a migration (to {@link NESTED_SCAN_DEPTH} levels): gen reads only the top level. */
 export function findNestedMigrations(migrationsDir: string, label: string, entries: readonly Dirent[]): Problem[] {
   const problems: Problem[] = [];
   for (const entry of entries) {
@@ -203,26 +173,17 @@ export function findNestedMigrations(migrationsDir: string, label: string, entri
     const found = findMigrationLikeFile(path.join(migrationsDir, entry.name), 1);
     if (found === null) continue;
     const relative = `${entry.name}/${found}`;
-    problems.push({
-      code: "MIGRATIONS_IN_SUBFOLDER",
-      file: `${label}/${relative}`,
-      line: 1,
-      column: 1,
-      message: `${label}/${entry.name}/ holds files named as migrations are (such as ${relative}), and gen reads only the top level of ${label}, so they would be left out of the registry; move each migration up into ${label} (numbered into its sequence), or, if they are not migrations, rename them so they do not start with a version`,
-    });
+    const message = `${label}/${entry.name}/ holds files named as migrations are (such as ${relative}), and gen reads only the top level of ${label}, so they would be left out of the registry; move each migration up into ${label} (numbered into its sequence), or, if they are not migrations, rename them so they do not start with a version`;
+    problems.push(problemAt("MIGRATIONS_IN_SUBFOLDER", `${label}/${relative}`, message));
   }
   return problems;
 }
 
-/**
- * The first file below `dir` (relative, forward slashes) named as a migration is. Only valid names
- * count: a `schema.sql` or a `.d.ts` moved into `lib/`, as BAD_FILE_NAME advises for what is not a
- * migration, stays there in peace.
- */
+/** The first file below `dir` with a valid migration name; a `schema.sql` moved into `lib/`, as BAD_FILE_NAME advises, stays there in peace. */
 function findMigrationLikeFile(dir: string, depth: number): string | null {
   let entries: Dirent[];
   try {
-    entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => compareText(a.name, b.name));
   } catch {
     return null;
   }
@@ -240,26 +201,22 @@ function findMigrationLikeFile(dir: string, depth: number): string | null {
 
 function listFileNames(dir: string): string[] {
   try {
-    return readdirSync(dir, { withFileTypes: true })
-      .filter((entry) => entry.isFile())
-      .map((entry) => entry.name);
+    return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isFile() ? [entry.name] : []));
   } catch {
     return [];
   }
 }
 
-/** The first few kilobytes of a file: where every tool's marker sits. */
+/** The first 4 KiB of a file: where every tool's marker sits. */
 function readHead(file: string): string {
   let fd: number | undefined;
   try {
     fd = openSync(file, "r");
-    const buffer = Buffer.alloc(HEAD_BYTES);
-    return buffer.toString("utf8", 0, readSync(fd, buffer, 0, HEAD_BYTES, 0));
+    const buffer = Buffer.alloc(4096);
+    return buffer.toString("utf8", 0, readSync(fd, buffer, 0, buffer.length, 0));
   } catch {
     return "";
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
 }
-
-const HEAD_BYTES = 4096;

@@ -1,27 +1,19 @@
 /**
- * A TypeScript migration's behaviour includes the project files it imports: a helper in
- * `migrations/lib/` that an applied migration calls decides what a new database gets as much as the
- * migration does. So its checksum covers every project file reached by following imports
- * transitively (`import`, `export … from`, `import x = require()`, `require()`, `import()` with a
- * literal specifier, a function made by `createRequire`), each hashed by meaning the same way the
- * migration is. A specifier counts as local when it resolves to a file of the project, however it is
- * written: a relative path, a tsconfig `paths` alias, a package.json `#import`, or the package's own
- * name (see `import-resolution.ts`).
- *
- * Packages are left out: the lockfile versions them. Type-only imports are left out: they run
- * nothing. A specifier computed at run time cannot be followed, so it is refused.
+ * A TypeScript migration's checksum covers the project files it imports, transitively and each hashed
+ * by meaning: a helper an applied migration calls decides what a new database gets as much as the
+ * migration does. A specifier is local when it resolves, as tsx would, to a file of the project;
+ * packages are left to the lockfile, and a specifier computed at run time is refused.
  */
 import { createHash } from "node:crypto";
-import { readFileSync, realpathSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ts } from "ts-morph";
 import { hashCanonicalMigration } from "../src/shared/checksum.js";
-import { ImportResolver, isPathSpecifier, moduleFormatOf, type ImportMode } from "./import-resolution.js";
+import { packageSubpathOf } from "../src/shared/package-name.js";
 import { decodeSourceBytes } from "../src/shared/source-text.js";
-import { toPortablePath } from "./portable-path.js";
-import type { Problem } from "./problems.js";
 import { hashDependency } from "./gen-cache.js";
+import { addProblems, compareText, problemAt, projectPath, type Problem } from "./problems.js";
 import { checksumTypeScriptForms, findRawNul } from "./ts-migration.js";
 
 /** What following a migration's local imports found. */
@@ -31,117 +23,128 @@ export interface LocalImports {
   /** Every path read or looked for while resolving, with its `hashDependency` digest (`null`: absent). */
   readonly probed: readonly { readonly file: string; readonly sha256: string | null }[];
   readonly problems: readonly Problem[];
-  /** The migration's checksum combined with its imports'; the migration's own when it imports nothing local. */
+  /** The migration's checksum combined with its imports'; its own when it imports nothing local. */
   readonly checksum: string;
-  /**
-   * The combinations earlier releases computed (over `earlierOwnChecksums` and each import as
-   * written), where they differ from `checksum`, joined by spaces; `null` when none does.
-   */
+  /** The combinations earlier releases computed, where they differ from `checksum`, space-separated; `null` when none does. */
   readonly legacyChecksum: string | null;
 }
 
-/** Where a migration is, and how to name files in problems. */
+/** A migration and its checksums. */
 export interface LocalImportsInput {
   readonly absolutePath: string;
   readonly sourceFile: ts.SourceFile;
-  /** The migration's checksum over its own syntax tree. */
   readonly ownChecksum: string;
-  /** Its checksums as earlier releases computed them (`TsMigrationFacts.earlierChecksums`). */
+  /** Its checksums as earlier releases computed them. */
   readonly earlierOwnChecksums?: readonly string[];
-  /** Turns an absolute path into the project-relative one problems use. */
-  readonly relative: (absolute: string) => string;
-  /** The project root: packages are judged by the path inside it, and its tsconfig maps `paths`. */
   readonly projectRoot: string;
 }
 
-const SCRIPT_KINDS: Readonly<Record<string, ts.ScriptKind>> = {
-  ".ts": ts.ScriptKind.TS,
-  ".mts": ts.ScriptKind.TS,
-  ".cts": ts.ScriptKind.TS,
-  ".tsx": ts.ScriptKind.TSX,
-  ".js": ts.ScriptKind.JS,
-  ".mjs": ts.ScriptKind.JS,
-  ".cjs": ts.ScriptKind.JS,
-  ".jsx": ts.ScriptKind.JSX,
-  ".json": ts.ScriptKind.JSON,
-};
+/** How the importing code loads a module: ESM `import` resolution or CommonJS `require`. */
+type ImportMode = "import" | "require";
 
-/** Declarations run nothing: an import that resolves only to one is type information. */
-const DECLARATION_FILE = /\.d\.[cm]?ts$/;
+/** Every path looked at while resolving, with its digest (`null`: absent), so the gen cache notices a new file that changes a resolution. */
+type ProbeLog = Map<string, string | null>;
 
 /** Follows a migration's local imports and combines their checksums with its own. */
 export function followLocalImports(input: LocalImportsInput): LocalImports {
+  const label = (absolute: string) => projectPath(input.projectRoot, absolute);
   const problems: Problem[] = [];
-  const probed = new Map<string, string | null>();
-  const digests = new Map<string, string>();
-  // Each import's checksum as earlier releases computed it (its stepwise specifiers as written).
-  const earlierDigests = new Map<string, string>();
-  // Keyed by real path, so a symlinked folder that points back up cannot make the walk endless; the
-  // checksum itself uses the paths as written, which do not depend on the machine's links.
+  const probed: ProbeLog = new Map();
+  const digests = new Map<string, { now: string; earlier: string }>();
+  // By real path, so a symlinked folder pointing back up cannot loop; the checksum uses paths as written.
   const visited = new Set<string>([realPath(input.absolutePath)]);
-  const queue: Array<{ absolutePath: string; sourceFile: ts.SourceFile }> = [{ absolutePath: input.absolutePath, sourceFile: input.sourceFile }];
-
-  const resolver = new ImportResolver(input.projectRoot, probed);
-
+  const queue = [{ absolutePath: input.absolutePath, sourceFile: input.sourceFile }];
+  const resolve = createResolver(input.projectRoot, probed);
   while (queue.length > 0) {
     const { absolutePath, sourceFile } = queue.shift()!;
-    const label = input.relative(absolutePath);
     const format = moduleFormatOf(absolutePath, probed);
     for (const found of findImportSpecifiers(sourceFile)) {
       const { line, character } = sourceFile.getLineAndCharacterOfPosition(found.node.getStart(sourceFile));
-      const at = { file: label, line: line + 1, column: character + 1 };
+      const at = { file: label(absolutePath), line: line + 1, column: character + 1 };
       if (found.specifier === null) {
-        problems.push({
-          code: "TS_UNTRACEABLE_IMPORT",
-          ...at,
-          message: `${found.how} ${found.untraceable ?? "with a specifier computed at run time"}: codegen cannot tell which file it loads, so the migration's checksum could not cover it; ${found.fix ?? "import the file with a string literal"}`,
-        });
+        const message = `${found.how} ${found.untraceable ?? "with a specifier computed at run time"}: codegen cannot tell which file it loads, so the migration's checksum could not cover it; ${found.fix ?? "import the file with a string literal"}`;
+        problems.push({ code: "TS_UNTRACEABLE_IMPORT", ...at, message });
         continue;
       }
-      const fromDir = found.fromDir ?? path.dirname(absolutePath);
-      const resolution = resolver.resolve(fromDir, found.specifier, found.mode ?? format);
-      if (resolution.kind === "package") continue;
-      if (resolution.kind === "not-found") {
-        problems.push({
-          code: "TS_IMPORT_NOT_FOUND",
-          ...at,
-          message: `cannot find "${found.specifier}"${describeCandidates(resolution.candidates.map(input.relative))}; fix the path${isPathSpecifier(found.specifier) ? "" : " (or the package.json imports/exports entry it goes through)"} or create the file, since the migration's checksum must cover what it imports`,
-        });
+      const resolution = resolve(found.fromDir ?? path.dirname(absolutePath), found.specifier, found.mode ?? format);
+      if (resolution === "package") continue;
+      if (Array.isArray(resolution)) {
+        const shown = resolution.slice(0, 3).map(label).join(", ");
+        const candidates = resolution.length === 0 ? "" : ` (looked for ${shown}${resolution.length > 3 ? ` and ${resolution.length - 3} more` : ""})`;
+        const through = isPathSpecifier(found.specifier) ? "" : " (or the package.json imports/exports entry it goes through)";
+        const message = `cannot find "${found.specifier}"${candidates}; fix the path${through} or create the file, since the migration's checksum must cover what it imports`;
+        problems.push({ code: "TS_IMPORT_NOT_FOUND", ...at, message });
         continue;
       }
-      const resolved = resolution.file;
-      // Packages reached through a path are still versioned by the lockfile. Judged inside the
-      // project only: a project may itself live under a folder named node_modules.
-      if (isInsidePackages(input.projectRoot, resolved) || DECLARATION_FILE.test(resolved)) continue;
-      if (visited.has(realPath(resolved))) {
-        // Another name for a file already hashed (a symlink): the checksum already covers its bytes,
-        // but the gen cache must still notice when this name stops pointing there.
-        if (!probed.has(resolved)) probed.set(resolved, hashDependency(resolved));
+      // Packages reached through a path are still versioned by the lockfile (judged inside the project,
+      // which may itself live under a node_modules); declarations run nothing.
+      if (path.relative(input.projectRoot, resolution).split(path.sep).includes("node_modules") || /\.d\.[cm]?ts$/.test(resolution)) continue;
+      if (visited.has(realPath(resolution))) {
+        // Another name for a file already hashed: the cache must still notice when it points elsewhere.
+        if (!probed.has(resolution)) probed.set(resolution, hashDependency(resolution));
         continue;
       }
-      visited.add(realPath(resolved));
-      const loaded = loadImportedFile(resolved, input.relative(resolved), probed, problems);
+      visited.add(realPath(resolution));
+      const loaded = loadImportedFile(resolution, label(resolution), probed, problems);
       if (!loaded) continue;
-      digests.set(resolved, loaded.digest);
-      earlierDigests.set(resolved, loaded.earlierDigest);
-      if (loaded.sourceFile) queue.push({ absolutePath: resolved, sourceFile: loaded.sourceFile });
+      digests.set(resolution, loaded);
+      if (loaded.sourceFile) queue.push({ absolutePath: resolution, sourceFile: loaded.sourceFile });
     }
   }
-
   const migrationDir = path.dirname(input.absolutePath);
-  const ordered = [...digests.keys()].map((file) => ({ key: toPortablePath(path.relative(migrationDir, file)), file })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const ordered = [...digests.keys()].map((file) => ({ key: projectPath(migrationDir, file), file })).sort((a, b) => compareText(a.key, b.key));
   // Without local imports the checksum stays the migration's own, so existing checksums do not move.
-  const combine = (own: string, digestOf: ReadonlyMap<string, string>) =>
-    ordered.length === 0 ? own : hashCanonicalMigration("ts", [own, "local-imports", ...ordered.flatMap((entry) => [entry.key, digestOf.get(entry.file)!])].join("\0"));
-  const checksum = combine(input.ownChecksum, digests);
-  const legacy = [...new Set((input.earlierOwnChecksums ?? []).map((own) => combine(own, earlierDigests)))].filter((form) => form !== checksum);
+  const combine = (own: string, form: "now" | "earlier") =>
+    ordered.length === 0 ? own : hashCanonicalMigration("ts", [own, "local-imports", ...ordered.flatMap((entry) => [entry.key, digests.get(entry.file)![form]])].join("\0"));
+  const checksum = combine(input.ownChecksum, "now");
+  const legacy = [...new Set((input.earlierOwnChecksums ?? []).map((own) => combine(own, "earlier")))].filter((form) => form !== checksum);
   return {
-    files: ordered.map((entry) => input.relative(entry.file)).sort(),
-    probed: [...probed.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([file, sha256]) => ({ file, sha256 })),
+    files: ordered.map((entry) => label(entry.file)).sort(),
+    probed: [...probed].sort(([a], [b]) => compareText(a, b)).map(([file, sha256]) => ({ file, sha256 })),
     problems,
     checksum,
     legacyChecksum: legacy.length === 0 ? null : legacy.join(" "),
   };
+}
+
+const { TS, TSX, JS, JSX, JSON: JSON_KIND } = ts.ScriptKind;
+const SCRIPT_KINDS: Readonly<Record<string, ts.ScriptKind>> = { ".ts": TS, ".mts": TS, ".cts": TS, ".tsx": TSX, ".js": JS, ".mjs": JS, ".cjs": JS, ".jsx": JSX, ".json": JSON_KIND };
+
+/** Reads, checks and hashes one imported file; `null` after reporting why it cannot be. */
+function loadImportedFile(absolutePath: string, label: string, probed: ProbeLog, problems: Problem[]): { now: string; earlier: string; sourceFile: ts.SourceFile | null } | null {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(absolutePath);
+  } catch (error) {
+    return addProblems(problems, problemAt("TS_IMPORT_NOT_FOUND", label, `cannot read this imported file (${(error as NodeJS.ErrnoException).code ?? String(error)}); make it readable`));
+  }
+  probed.set(absolutePath, hashDependency(absolutePath));
+  const decoded = decodeSourceBytes(bytes);
+  if (!decoded.ok) return addProblems(problems, { code: "FILE_NOT_UTF8", file: label, line: decoded.line, column: decoded.column, message: decoded.message });
+  const kind = SCRIPT_KINDS[path.extname(absolutePath)];
+  if (kind === undefined) {
+    // Not code (a loader may import other files): it counts byte for byte.
+    const digest = hashCanonicalMigration("ts", `bytes\0${createHash("sha256").update(bytes).digest("hex")}`);
+    return { now: digest, earlier: digest, sourceFile: null };
+  }
+  const text = decoded.text.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
+  const nul = findRawNul(text, label);
+  if (nul) return addProblems(problems, nul);
+  const sourceFile = ts.createSourceFile(absolutePath, text, ts.ScriptTarget.Latest, true, kind);
+  const diagnostics = (sourceFile as unknown as { parseDiagnostics?: ts.DiagnosticWithLocation[] }).parseDiagnostics ?? [];
+  const syntaxErrors = diagnostics.map((diagnostic): Problem => {
+    const { line, character } = sourceFile.getLineAndCharacterOfPosition(diagnostic.start);
+    return {
+      code: "TS_SYNTAX_ERROR",
+      file: label,
+      line: line + 1,
+      column: character + 1,
+      message: `syntax error in a file a migration imports: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, " ")}`,
+    };
+  });
+  if (syntaxErrors.length > 0) return addProblems(problems, ...syntaxErrors);
+  const { checksum, earlierChecksums } = checksumTypeScriptForms(sourceFile, false);
+  return { now: checksum, earlier: earlierChecksums[0]!, sourceFile: kind === ts.ScriptKind.JSON ? null : sourceFile };
 }
 
 interface FoundImport {
@@ -164,7 +167,14 @@ const CREATE_REQUIRE_FIX = "call require, or the function createRequire(import.m
 function findImportSpecifiers(sourceFile: ts.SourceFile): FoundImport[] {
   const found: FoundImport[] = [];
   const literal = (node: ts.Node | undefined): string | null => (node && (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) ? node.text : null);
-  const requireFunctions = findCreatedRequireFunctions(sourceFile);
+  // Names bound to `createRequire(base)`, with the folder they resolve from (`null`: not static).
+  const requireFunctions = new Map<string, string | null>();
+  const collect = (node: ts.Node): void => {
+    if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer && isCreateRequireCall(node.initializer))
+      requireFunctions.set(node.name.text, createRequireBase(node.initializer));
+    ts.forEachChild(node, collect);
+  };
+  collect(sourceFile);
   const visit = (node: ts.Node): void => {
     if (ts.isImportDeclaration(node)) {
       if (!node.importClause?.isTypeOnly) found.push({ node: node.moduleSpecifier, specifier: literal(node.moduleSpecifier), how: "import" });
@@ -175,22 +185,20 @@ function findImportSpecifiers(sourceFile: ts.SourceFile): FoundImport[] {
         found.push({ node: node.moduleReference.expression, specifier: literal(node.moduleReference.expression), how: "import = require()", mode: "require" });
       }
     } else if (ts.isCallExpression(node)) {
-      const isDynamicImport = node.expression.kind === ts.SyntaxKind.ImportKeyword;
       const callee = node.expression;
+      const argument = node.arguments[0];
+      const isDynamicImport = callee.kind === ts.SyntaxKind.ImportKeyword;
       const isRequire =
         (ts.isIdentifier(callee) && callee.text === "require") ||
         (ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression) && callee.expression.text === "module" && callee.name.text === "require");
-      const argument = node.arguments[0];
+      // `load("./x")` with `const load = createRequire(…)`, or `createRequire(…)("./x")`.
+      const base = ts.isIdentifier(callee) ? requireFunctions.get(callee.text) : isCreateRequireCall(callee) ? createRequireBase(callee) : undefined;
       if (isDynamicImport || isRequire) {
         found.push({ node: argument ?? node, specifier: literal(argument), how: isDynamicImport ? "import()" : "require()", mode: isDynamicImport ? "import" : "require" });
-      } else {
-        // `load("./x")` with `const load = createRequire(…)`, or `createRequire(…)("./x")`.
-        const base = ts.isIdentifier(node.expression) ? requireFunctions.get(node.expression.text) : isCreateRequireCall(node.expression) ? createRequireBase(node.expression) : undefined;
-        if (base !== undefined) {
-          const how = "a require function made by createRequire()";
-          if (base === null) found.push({ node: node.expression, specifier: null, how, untraceable: "with a base path computed at run time", fix: CREATE_REQUIRE_FIX });
-          else found.push({ node: argument ?? node, specifier: literal(argument), how, mode: "require", ...(base === SAME_FOLDER ? {} : { fromDir: base }) });
-        }
+      } else if (base === null) {
+        found.push({ node: callee, specifier: null, how: "a require function made by createRequire()", untraceable: "with a base path computed at run time", fix: CREATE_REQUIRE_FIX });
+      } else if (base !== undefined) {
+        found.push({ node: argument ?? node, specifier: literal(argument), how: "a require function made by createRequire()", mode: "require", ...(base === SAME_FOLDER ? {} : { fromDir: base }) });
       }
     } else if (ts.isIdentifier(node) && (requireFunctions.has(node.text) || node.text === "require") && isUseAsValue(node)) {
       // A require function handed on (`const load = require`) loads whatever its caller names.
@@ -205,19 +213,6 @@ function findImportSpecifiers(sourceFile: ts.SourceFile): FoundImport[] {
 /** Marks a createRequire base that is the importing file itself (`import.meta.url`, `__filename`). */
 const SAME_FOLDER = "\0same-folder";
 
-/** Names bound to `createRequire(base)`, with the folder they resolve from (`null`: not static). */
-function findCreatedRequireFunctions(sourceFile: ts.SourceFile): Map<string, string | null> {
-  const functions = new Map<string, string | null>();
-  const visit = (node: ts.Node): void => {
-    if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer && isCreateRequireCall(node.initializer)) {
-      functions.set(node.name.text, createRequireBase(node.initializer));
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(sourceFile);
-  return functions;
-}
-
 function isCreateRequireCall(node: ts.Node): node is ts.CallExpression {
   if (!ts.isCallExpression(node)) return false;
   const callee = node.expression;
@@ -228,35 +223,26 @@ function isCreateRequireCall(node: ts.Node): node is ts.CallExpression {
 function createRequireBase(call: ts.CallExpression): string | null {
   const base = call.arguments[0];
   if (!base) return null;
-  const isOwnUrl = ts.isPropertyAccessExpression(base) && ts.isMetaProperty(base.expression) && base.name.text === "url";
-  if (isOwnUrl || (ts.isIdentifier(base) && base.text === "__filename")) return SAME_FOLDER;
-  if (ts.isStringLiteral(base) || ts.isNoSubstitutionTemplateLiteral(base)) {
-    try {
-      const file = base.text.startsWith("file:") ? fileURLToPath(base.text) : base.text;
-      if (!path.isAbsolute(file)) return null;
-      return file.endsWith("/") ? file : path.dirname(file);
-    } catch {
-      return null;
-    }
+  if ((ts.isPropertyAccessExpression(base) && ts.isMetaProperty(base.expression) && base.name.text === "url") || (ts.isIdentifier(base) && base.text === "__filename")) return SAME_FOLDER;
+  if (!ts.isStringLiteral(base) && !ts.isNoSubstitutionTemplateLiteral(base)) return null;
+  try {
+    const file = base.text.startsWith("file:") ? fileURLToPath(base.text) : base.text;
+    if (!path.isAbsolute(file)) return null;
+    return file.endsWith("/") ? file : path.dirname(file);
+  } catch {
+    return null;
   }
-  return null;
 }
 
-/** A reference that hands the function on (an argument, an assignment), not a call or its declaration. */
+/** A reference that hands the function on (an argument, an assignment), not a call, a declaration or a type. */
 function isUseAsValue(node: ts.Identifier): boolean {
   const parent = node.parent;
-  // A name being declared, or a property or member named alike, is not a use.
   if ((parent as ts.Node & { name?: ts.Node }).name === node && !ts.isShorthandPropertyAssignment(parent)) return false;
   if (ts.isCallExpression(parent) && parent.expression === node) return false;
   // `load.resolve("./x")` finds a path without loading anything; `load.call(…)` loads.
   if (ts.isPropertyAccessExpression(parent) && parent.expression === node) return ["call", "apply", "bind"].includes(parent.name.text);
   if (ts.isTypeReferenceNode(parent) || ts.isTypeQueryNode(parent) || ts.isQualifiedName(parent) || ts.isTypeOfExpression(parent)) return false;
-  if (ts.isImportSpecifier(parent) || ts.isExportSpecifier(parent) || ts.isImportClause(parent)) return false;
-  return true;
-}
-
-function isInsidePackages(projectRoot: string, file: string): boolean {
-  return path.relative(projectRoot, file).split(path.sep).includes("node_modules");
+  return !(ts.isImportSpecifier(parent) || ts.isExportSpecifier(parent) || ts.isImportClause(parent));
 }
 
 function realPath(file: string): string {
@@ -267,65 +253,203 @@ function realPath(file: string): string {
   }
 }
 
-function describeCandidates(candidates: readonly string[]): string {
-  if (candidates.length === 0) return "";
-  const shown = candidates.slice(0, 3).join(", ");
-  return ` (looked for ${shown}${candidates.length > 3 ? ` and ${candidates.length - 3} more` : ""})`;
+// Resolution, in the orders tsx 4 tries (test/hostile-checksum-extra.test.ts), which differ from
+// TypeScript's own resolver: an extensionless `./seed` never reaches `seed.mts`, and `seed.json`
+// beats `seed/index.ts`.
+
+/** A `.js`-style specifier names the file it compiles to; tsx tries the sources first (`.d.ts` last: an elided type import may name one). */
+const SOURCE_FOR_OUTPUT: Readonly<Record<string, readonly string[]>> = {
+  ".js": [".ts", ".tsx", ".js", ".jsx", ".d.ts"],
+  ".jsx": [".tsx", ".ts", ".jsx", ".js"],
+  ".mjs": [".mts", ".mjs"],
+  ".cjs": [".cts", ".cjs"],
+};
+const LOADABLE_EXTENSIONS = new Set([".ts", ".mts", ".cts", ".tsx", ".js", ".mjs", ".cjs", ".jsx", ".json"]);
+const EXTENSIONLESS_TRIES = [".ts", ".tsx", ".jsx", ".js", ".json"];
+/** A folder's index: ESM through tsx tries TypeScript first, CommonJS keeps Node's `.js`, `.json` first. */
+const INDEX_TRIES: Readonly<Record<ImportMode, readonly string[]>> = {
+  import: ["index.ts", "index.tsx", "index.jsx", "index.js", "index.json"],
+  require: ["index.js", "index.json", "index.ts", "index.tsx", "index.jsx"],
+};
+/** Node's conditions for each mode; an object's keys are tried in their written order. */
+const CONDITIONS: Readonly<Record<ImportMode, ReadonlySet<string>>> = {
+  import: new Set(["node", "import", "module-sync", "default"]),
+  require: new Set(["node", "require", "module-sync", "default"]),
+};
+
+/** The files a path could mean, in the order tsx tries them; declarations last, since tsx never loads one. */
+function candidatesFor(base: string, mode: ImportMode): string[] {
+  const extension = path.extname(base);
+  const outputs = SOURCE_FOR_OUTPUT[extension];
+  if (outputs) return outputs.map((source) => base.slice(0, -extension.length) + source);
+  if (LOADABLE_EXTENSIONS.has(extension)) return [base];
+  return [
+    ...(extension ? [base] : []),
+    ...EXTENSIONLESS_TRIES.map((tried) => base + tried),
+    ...INDEX_TRIES[mode].map((index) => path.join(base, index)),
+    `${base}.d.ts`,
+    path.join(base, "index.d.ts"),
+  ];
 }
 
-/** Reads, checks and hashes one imported file; `null` after reporting why it cannot be. */
-function loadImportedFile(
-  absolutePath: string,
-  label: string,
-  probed: Map<string, string | null>,
-  problems: Problem[],
-): { digest: string; earlierDigest: string; sourceFile: ts.SourceFile | null } | null {
+function isPathSpecifier(specifier: string): boolean {
+  return specifier === "." || specifier === ".." || /^(\.\.?\/|\/|file:)/.test(specifier);
+}
+
+interface PackageJson {
+  readonly name?: unknown;
+  readonly type?: unknown;
+  readonly imports?: unknown;
+  readonly exports?: unknown;
+}
+
+/**
+ * A resolver for one project: a specifier from a folder gives the file it loads, `"package"` (left to
+ * the lockfile; stepwise itself is one), or the candidates tried when nothing was found.
+ */
+function createResolver(projectRoot: string, probed: ProbeLog): (fromDir: string, specifier: string, mode: ImportMode) => string | "package" | string[] {
+  const firstFile = (candidates: readonly string[]): string | string[] => {
+    for (const candidate of candidates) {
+      try {
+        if (statSync(candidate).isFile()) return candidate;
+      } catch {
+        // Absent: try the next one.
+      }
+      probed.set(candidate, null);
+    }
+    return [...candidates];
+  };
+  const manifests = new Map<string, PackageJson | null>();
+  const nearestPackageJson = (fromDir: string): { dir: string; manifest: PackageJson } | null => {
+    for (let dir = fromDir; ; dir = path.dirname(dir)) {
+      if (!manifests.has(dir)) manifests.set(dir, readPackageJson(path.join(dir, "package.json"), probed));
+      const manifest = manifests.get(dir);
+      if (manifest) return { dir, manifest };
+      if (path.dirname(dir) === dir) return null;
+    }
+  };
+  let mapping: { paths: ts.MapLike<string[]> | undefined; baseUrl: string | undefined; basePath: string } | null | undefined;
+  const readPathMapping = () => {
+    if (mapping !== undefined) return mapping;
+    mapping = null;
+    const tsconfigPath = path.join(projectRoot, "tsconfig.json");
+    if (!existsSync(tsconfigPath)) return null;
+    const read = ts.readConfigFile(tsconfigPath, (file) => readFileSync(file, "utf8"));
+    if (read.error) return null;
+    const { options } = ts.parseJsonConfigFileContent(read.config, ts.sys, projectRoot, undefined, tsconfigPath);
+    if (!options.paths && !options.baseUrl) return null;
+    mapping = { paths: options.paths, baseUrl: options.baseUrl, basePath: options.baseUrl ?? (options as { pathsBasePath?: string }).pathsBasePath ?? projectRoot };
+    return mapping;
+  };
+  return (fromDir, specifier, mode) => {
+    if (isPathSpecifier(specifier)) {
+      try {
+        return firstFile(candidatesFor(specifier.startsWith("file:") ? fileURLToPath(specifier) : path.resolve(fromDir, specifier), mode));
+      } catch {
+        // A malformed file: URL names no file.
+        return [];
+      }
+    }
+    if (packageSubpathOf(specifier) !== null) return "package";
+    if (specifier.startsWith("#")) {
+      const scope = nearestPackageJson(fromDir);
+      // `#x` is looked up in the `imports` of the nearest package.json, as Node does.
+      const target = scope ? matchMap(scope.manifest.imports, specifier, mode) : undefined;
+      if (!scope || typeof target !== "string") return [];
+      if (!target.startsWith("./")) return target.startsWith("/") || target.startsWith("../") ? [] : "package";
+      return firstFile(candidatesFor(path.resolve(scope.dir, target), mode));
+    }
+    // tsconfig `paths` (longest matching prefix, each substitution in order), then bare `baseUrl`; tsx falls back to node_modules.
+    const pathMapping = readPathMapping();
+    if (pathMapping) {
+      const substitutions = pathMapping.paths ? matchPaths(pathMapping.paths, specifier) : [];
+      if (pathMapping.baseUrl && !pathMapping.paths) substitutions.push(specifier);
+      for (const substitution of substitutions) {
+        const resolved = firstFile(candidatesFor(path.resolve(pathMapping.basePath, substitution), mode));
+        if (typeof resolved === "string") return resolved;
+      }
+    }
+    // The package's own name resolves through its `exports`, and only when it has them.
+    const scope = nearestPackageJson(fromDir);
+    const name = scope?.manifest.name;
+    if (!scope || typeof name !== "string" || scope.manifest.exports === undefined || (specifier !== name && !specifier.startsWith(`${name}/`))) return "package";
+    const exports = scope.manifest.exports;
+    const map = typeof exports === "object" && exports !== null && !Array.isArray(exports) && Object.keys(exports).some((key) => key.startsWith(".")) ? exports : { ".": exports };
+    const target = matchMap(map, `.${specifier.slice(name.length)}`, mode);
+    return typeof target === "string" && target.startsWith("./") ? firstFile(candidatesFor(path.resolve(scope.dir, target), mode)) : [];
+  };
+}
+
+/** Whether the nearest package.json makes `.ts`/`.js` files ES modules. */
+function moduleFormatOf(file: string, probed: ProbeLog): ImportMode {
+  if (/\.m[tj]sx?$/.test(file)) return "import";
+  if (/\.c[tj]sx?$/.test(file)) return "require";
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    const manifest = readPackageJson(path.join(dir, "package.json"), probed);
+    if (manifest) return manifest.type === "module" ? "import" : "require";
+    if (path.dirname(dir) === dir) return "require";
+  }
+}
+
+/** Reads a package.json, recording its bytes (or its absence) as an input of the result. */
+function readPackageJson(file: string, probed: ProbeLog): PackageJson | null {
   let bytes: Buffer;
   try {
-    bytes = readFileSync(absolutePath);
-  } catch (error) {
-    problems.push({
-      code: "TS_IMPORT_NOT_FOUND",
-      file: label,
-      line: 1,
-      column: 1,
-      message: `cannot read this imported file (${(error as NodeJS.ErrnoException).code ?? String(error)}); make it readable`,
-    });
+    bytes = readFileSync(file);
+  } catch {
+    probed.set(file, null);
     return null;
   }
-  probed.set(absolutePath, hashDependency(absolutePath));
-  const decoded = decodeSourceBytes(bytes);
-  if (!decoded.ok) {
-    problems.push({ code: "FILE_NOT_UTF8", file: label, line: decoded.line, column: decoded.column, message: decoded.message });
+  probed.set(file, hashDependency(file));
+  try {
+    const parsed = JSON.parse(bytes.toString("utf8")) as unknown;
+    return typeof parsed === "object" && parsed !== null ? (parsed as PackageJson) : null;
+  } catch {
     return null;
   }
-  const kind = SCRIPT_KINDS[path.extname(absolutePath)];
-  if (kind === undefined) {
-    // Not code (a loader may import other files): it counts byte for byte.
-    const digest = hashCanonicalMigration("ts", `bytes\0${createHash("sha256").update(bytes).digest("hex")}`);
-    return { digest, earlierDigest: digest, sourceFile: null };
+}
+
+/** Looks `key` up in an `imports` or `exports` map: an exact key, else the pattern with the longest prefix. */
+function matchMap(map: unknown, key: string, mode: ImportMode): string | null | undefined {
+  if (typeof map !== "object" || map === null || Array.isArray(map)) return undefined;
+  const entries = map as Record<string, unknown>;
+  if (Object.hasOwn(entries, key) && !key.includes("*")) return resolveTarget(entries[key], null, mode);
+  let best: { pattern: string; star: string } | null = null;
+  for (const pattern of Object.keys(entries)) {
+    const star = pattern.indexOf("*");
+    if (star === -1 || pattern.indexOf("*", star + 1) !== -1) continue;
+    const [prefix, suffix] = [pattern.slice(0, star), pattern.slice(star + 1)];
+    if (!key.startsWith(prefix) || !key.endsWith(suffix) || key.length < pattern.length) continue;
+    if (!best || prefix.length > best.pattern.indexOf("*")) best = { pattern, star: key.slice(prefix.length, key.length - suffix.length) };
   }
-  const text = decoded.text.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
-  const nulProblem = findRawNul(text, label);
-  if (nulProblem) {
-    problems.push(nulProblem);
-    return null;
+  return best ? resolveTarget(entries[best.pattern], best.star, mode) : undefined;
+}
+
+function resolveTarget(target: unknown, star: string | null, mode: ImportMode): string | null | undefined {
+  if (typeof target === "string") return star === null ? target : target.replaceAll("*", star);
+  if (target === null) return null;
+  if (Array.isArray(target)) return target.map((option) => resolveTarget(option, star, mode)).find((resolved) => typeof resolved === "string");
+  if (typeof target !== "object") return undefined;
+  for (const [condition, value] of Object.entries(target as Record<string, unknown>)) {
+    const resolved = CONDITIONS[mode].has(condition) ? resolveTarget(value, star, mode) : undefined;
+    if (resolved !== undefined) return resolved;
   }
-  const sourceFile = ts.createSourceFile(absolutePath, text, ts.ScriptTarget.Latest, true, kind);
-  const diagnostics = (sourceFile as unknown as { parseDiagnostics?: ts.DiagnosticWithLocation[] }).parseDiagnostics ?? [];
-  if (diagnostics.length > 0) {
-    for (const diagnostic of diagnostics) {
-      const { line, character } = sourceFile.getLineAndCharacterOfPosition(diagnostic.start);
-      problems.push({
-        code: "TS_SYNTAX_ERROR",
-        file: label,
-        line: line + 1,
-        column: character + 1,
-        message: `syntax error in a file a migration imports: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, " ")}`,
-      });
+  return undefined;
+}
+
+/** tsconfig `paths`: the pattern with the longest prefix wins; its substitutions are tried in order. */
+function matchPaths(paths: ts.MapLike<string[]>, specifier: string): string[] {
+  let best: { prefixLength: number; substitutions: string[] } | null = null;
+  for (const [pattern, substitutions] of Object.entries(paths)) {
+    const star = pattern.indexOf("*");
+    let captured: string | null = null;
+    if (star === -1) captured = pattern === specifier ? "" : null;
+    else {
+      const [prefix, suffix] = [pattern.slice(0, star), pattern.slice(star + 1)];
+      if (specifier.startsWith(prefix) && specifier.endsWith(suffix) && specifier.length >= prefix.length + suffix.length) captured = specifier.slice(prefix.length, specifier.length - suffix.length);
     }
-    return null;
+    const prefixLength = star === -1 ? Number.MAX_SAFE_INTEGER : star;
+    if (captured !== null && (!best || prefixLength > best.prefixLength)) best = { prefixLength, substitutions: substitutions.map((s) => s.replace("*", captured!)) };
   }
-  const { checksum, earlierChecksums } = checksumTypeScriptForms(sourceFile, false);
-  return { digest: checksum, earlierDigest: earlierChecksums[0]!, sourceFile: kind === ts.ScriptKind.JSON ? null : sourceFile };
+  return best ? [...best.substitutions] : [];
 }

@@ -1,12 +1,8 @@
 /**
- * Migration file names: `<version>_<name>.ts` or `<version>_<name>.sql`.
- *
- * This is the one place that knows the naming rules. Codegen uses it to scan a folder and `create`
- * uses it to name a new file, so the two can never disagree.
+ * Migration file names, `<version>_<name>.ts` or `.sql`: the one place that knows the rules, so the
+ * scan, `create` and `rebase` can never disagree.
  */
-import { DEFAULT_VERSION_WIDTH, formatMigrationLabel, formatVersion } from "../src/core/migration-label.js";
-
-export { DEFAULT_VERSION_WIDTH, formatMigrationLabel, formatVersion };
+import { DEFAULT_VERSION_WIDTH, formatVersion } from "../src/core/migration-label.js";
 
 /** The two kinds of migration source. */
 export type MigrationKind = "ts" | "sql";
@@ -25,11 +21,7 @@ export interface ParsedMigrationFileName {
 export interface MalformedMigrationFileName {
   readonly fileName: string;
   readonly reason: string;
-  /**
-   * The version the name starts with, when one can be read (digits of any script, after stray leading
-   * spaces or dots), so a badly named file still fills its place in the version sequence instead of
-   * also being reported as a gap.
-   */
+  /** The version the name starts with, when one can be read, so the file still fills its place and is not also reported as a gap. */
   readonly version: number | null;
   /** The name it should probably have, or `null` when none can be derived. */
   readonly suggestedName: string | null;
@@ -43,40 +35,23 @@ export type MigrationFileNameResult =
 export const MAX_GENERATED_NAME_LENGTH = 60;
 
 const VALID_FILE_NAME = /^(\d+)_([a-z0-9]+(?:_[a-z0-9]+)*)\.(ts|sql)$/;
-/**
- * Spaces (Unicode ones too), control and invisible format characters, combining marks (which show
- * nothing on their own) and dots that may precede a version.
- */
-const INVISIBLE_NOISE = new RegExp(`^(?:${terminalEscapePattern()}|[\\s\\p{Cc}\\p{Cf}\\p{Mn}\\p{Me}.])+`, "u");
-/**
- * Anything but a letter or a digit, before a version: what {@link explainBadFileName} strips. A
- * terminal escape sequence counts whole, or the letters and digits inside `ESC[2J` would be read as
- * the version and name.
- */
-const LEADING_NOISE = new RegExp(`^(?:${terminalEscapePattern()}|[^\\p{L}\\p{N}])+`, "u");
-/** Punctuation of any kind, then a version and an underscore: `-002_b.ts`, `~002_b.sql`, `#002_b.ts`. */
-const PUNCTUATED_VERSION = new RegExp(`^(?:${terminalEscapePattern()}|[^\\p{L}\\p{N}])+\\p{Nd}+_`, "u");
-
-/** ECMA-48 control sequences (CSI `ESC[…`, OSC `ESC]…BEL`, and the two-character ones). */
-function terminalEscapePattern(): string {
-  return String.raw`(?:\u001b\[|\u009b)[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[ -~]`;
-}
+/** ECMA-48 control sequences (CSI, OSC and the two-character ones), counted whole so the digits inside `ESC[2J` are not read as a version. */
+const TERMINAL_ESCAPE = String.raw`(?:\u001b\[|\u009b)[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[ -~]`;
+/** Spaces, control and invisible characters, combining marks and dots that may precede a version. */
+const INVISIBLE_NOISE = new RegExp(`^(?:${TERMINAL_ESCAPE}|[\\s\\p{Cc}\\p{Cf}\\p{Mn}\\p{Me}.])+`, "u");
+/** Anything but a letter or a digit before a version. */
+const LEADING_NOISE = new RegExp(`^(?:${TERMINAL_ESCAPE}|[^\\p{L}\\p{N}])+`, "u");
+/** Punctuation, then a version and an underscore: `-002_b.ts`, `#002_b.ts`. */
+const PUNCTUATED_VERSION = new RegExp(`^(?:${TERMINAL_ESCAPE}|[^\\p{L}\\p{N}])+\\p{Nd}+_`, "u");
 const LEADING_DIGITS = /^\p{Nd}+/u;
-/** Extensions of a source file that a hidden (dot) file could be a migration in disguise with. */
 const SOURCE_EXTENSION = /\.(sql|[cm]?[jt]sx?)$/i;
-/** SQL is never a helper, so a `.sql` file is a migration whatever its name starts with. */
-const SQL_EXTENSION = /\.sql$/i;
 
 /**
- * Classifies one entry of the migrations folder by its name.
- *
- * Rule: an entry is *migration-like* when its name starts with a decimal digit (of any script),
- * possibly after stray spaces or invisible characters, or when it ends in `.sql`; a hidden name (a leading dot) is
- * migration-like when the rest starts with a digit and it ends in a source extension (so an
- * editor's `.001_init.sql.swp` is left alone). A migration-like entry must be exactly
- * `<ASCII digits>_<lowercase snake_case>.ts` or `.sql`, or it is refused: a skipped migration is the
- * very failure stepwise exists to prevent. Everything else (a README, `lib/`, `helpers.ts`) is
- * ignored.
+ * Classifies one entry of the migrations folder by its name. A name is migration-like when it starts
+ * with a decimal digit of any script (after stray spaces or invisible characters), or ends in `.sql`;
+ * a hidden one only when the rest starts with a digit and it ends in a source extension (so an
+ * editor's `.001_init.sql.swp` is left alone). A migration-like name must follow the rules exactly,
+ * or it is refused: a skipped migration is the failure stepwise exists to prevent.
  *
  * @example
  * parseMigrationFileName("002_add_preferences.ts"); // { status: "migration", migration: { version: 2, ... } }
@@ -86,32 +61,20 @@ const SQL_EXTENSION = /\.sql$/i;
 export function parseMigrationFileName(fileName: string): MigrationFileNameResult {
   if (!isMigrationLike(fileName)) return { status: "ignored" };
   const match = VALID_FILE_NAME.exec(fileName);
-  if (match) {
-    const version = Number(match[1]);
-    if (!Number.isSafeInteger(version)) {
-      return malformed(fileName, `version ${match[1]} is too large; use a number below 2^53`, null, null);
-    }
-    if (version === 0) {
-      const suggestedName = `001_${match[2]}.${match[3]}`;
-      return malformed(fileName, `versions start at 1; rename it to ${suggestedName}`, null, suggestedName);
-    }
-    return {
-      status: "migration",
-      migration: { version, name: match[2]!, kind: match[3] as MigrationKind, fileName },
-    };
-  }
-  return explainBadFileName(fileName);
+  if (!match) return explainBadFileName(fileName);
+  const version = Number(match[1]);
+  if (!Number.isSafeInteger(version)) return malformed(fileName, `version ${match[1]} is too large; use a number below 2^53`, null, null);
+  if (version === 0) return malformed(fileName, `versions start at 1; rename it to 001_${match[2]}.${match[3]}`, null, `001_${match[2]}.${match[3]}`);
+  return { status: "migration", migration: { version, name: match[2]!, kind: match[3] as MigrationKind, fileName } };
 }
 
 /** Whether a name falls under the naming rule of {@link parseMigrationFileName}. */
 export function isMigrationLike(fileName: string): boolean {
   const hasSourceExtension = SOURCE_EXTENSION.test(trimTrailingNoise(fileName));
-  // A version behind any punctuation is a migration gone astray; an editor's autosave file
-  // (`#001_init.sql#`) does not end in a source extension, and a hidden one (an editor's lock file,
-  // `.#001_init.sql`) follows the stricter rule below.
-  if (!fileName.startsWith(".") && PUNCTUATED_VERSION.test(fileName) && hasSourceExtension) return true;
-  if (fileName.startsWith(".")) return hasSourceExtension && LEADING_DIGITS.test(fileName.replace(INVISIBLE_NOISE, ""));
-  return LEADING_DIGITS.test(fileName.replace(INVISIBLE_NOISE, "")) || SQL_EXTENSION.test(trimTrailingNoise(fileName));
+  const startsWithDigit = LEADING_DIGITS.test(fileName.replace(INVISIBLE_NOISE, ""));
+  // An editor's autosave (`#001_init.sql#`) does not end in a source extension; its lock file is hidden.
+  if (fileName.startsWith(".")) return hasSourceExtension && startsWithDigit;
+  return (PUNCTUATED_VERSION.test(fileName) && hasSourceExtension) || startsWithDigit || /\.sql$/i.test(trimTrailingNoise(fileName));
 }
 
 function malformed(fileName: string, reason: string, version: number | null, suggestedName: string | null): MigrationFileNameResult {
@@ -124,16 +87,18 @@ function explainBadFileName(fileName: string): MigrationFileNameResult {
   const afterLeading = fileName.slice(leading.length);
   const digits = LEADING_DIGITS.exec(afterLeading)?.[0] ?? "";
   if (digits === "") {
-    const name = toSnakeCaseName(trimTrailingNoise(afterLeading).replace(/\.sql$/i, ""));
-    const example = `${formatVersion(1)}_${name || "add_index"}.sql`;
-    return malformed(
-      fileName,
-      `the name must start with a version number, as in <version>_<name>.sql; rename it to ${example} with the next free version in place of ${formatVersion(1)}, or, if it is not a migration, move it into a subfolder such as lib/`,
-      null,
-      null,
-    );
+    const example = `${formatVersion(1)}_${toSnakeCaseName(trimTrailingNoise(afterLeading).replace(/\.sql$/i, "")) || "add_index"}.sql`;
+    const reason = `the name must start with a version number, as in <version>_<name>.sql; rename it to ${example} with the next free version in place of ${formatVersion(1)}, or, if it is not a migration, move it into a subfolder such as lib/`;
+    return malformed(fileName, reason, null, null);
   }
-  const asciiDigits = toAsciiDigits(digits);
+  // Unicode keeps each script's digits 0-9 contiguous, so a digit's value is how many digits precede it.
+  const asciiDigits = [...digits]
+    .map((char) => {
+      let value = 0;
+      while (value < 60 && /\p{Nd}/u.test(String.fromCodePoint(char.codePointAt(0)! - value - 1))) value++;
+      return String(value % 10);
+    })
+    .join("");
   const parsedVersion = Number(asciiDigits);
   const version = Number.isSafeInteger(parsedVersion) && parsedVersion > 0 ? parsedVersion : null;
   const rest = trimTrailingNoise(afterLeading.slice(digits.length));
@@ -141,14 +106,13 @@ function explainBadFileName(fileName: string): MigrationFileNameResult {
   const name = toSnakeCaseName(stem.replace(/^[^\p{L}\p{N}]+/u, ""));
   const suggestedName = kind !== null && name !== "" ? `${asciiDigits}_${name}.${kind}` : null;
   const renameTo = suggestedName ? `; rename it to ${suggestedName}` : "";
-  const notAMigration = `; if it is not a migration, rename it so it does not start with a digit, or move it into a subfolder such as lib/`;
-
   let reason: string;
   if (leading !== "") reason = `the name starts with ${describeLeading(leading)} before the version${renameTo}`;
   else if (digits !== asciiDigits) reason = `the version must be written in ASCII digits 0-9${renameTo}`;
   else if (rest !== afterLeading.slice(digits.length)) reason = `the name ends with spaces or invisible characters${renameTo}`;
-  else if (extensionProblem !== null) reason = `${extensionProblem}${renameTo}${kind === null ? notAMigration : ""}`;
-  else if (!rest.startsWith("_")) reason = `the version must be followed by an underscore, as in <version>_<name>.${kind}${renameTo}`;
+  else if (extensionProblem !== null) {
+    reason = `${extensionProblem}${renameTo}${kind === null ? "; if it is not a migration, rename it so it does not start with a digit, or move it into a subfolder such as lib/" : ""}`;
+  } else if (!rest.startsWith("_")) reason = `the version must be followed by an underscore, as in <version>_<name>.${kind}${renameTo}`;
   else if (stem.length <= 1) reason = `the name after the version is empty; expected <version>_<name>.${kind}, for example ${asciiDigits}_add_index.${kind}`;
   else reason = `the name "${stem.slice(1)}" must be lowercase snake_case (a-z, 0-9 and single underscores)${renameTo}`;
   if (version === 0 || parsedVersion === 0) reason += "; versions start at 1";
@@ -164,19 +128,15 @@ function describeLeading(leading: string): string {
 
 /** Splits off the extension, mapping near-misses (`.SQL`, `.mts`, `.js`) to the kind they were meant as. */
 function splitExtension(rest: string): { stem: string; kind: MigrationKind | null; extensionProblem: string | null } {
-  if (/\.d\.[cm]?ts$/i.test(rest)) {
-    return { stem: rest.replace(/\.d\.[cm]?ts$/i, ""), kind: null, extensionProblem: "a declaration file (.d.ts) cannot be a migration" };
-  }
+  if (/\.d\.[cm]?ts$/i.test(rest)) return { stem: rest.replace(/\.d\.[cm]?ts$/i, ""), kind: null, extensionProblem: "a declaration file (.d.ts) cannot be a migration" };
   const dot = rest.lastIndexOf(".");
   if (dot === -1) return { stem: rest, kind: null, extensionProblem: "the name has no extension; a migration ends in .ts or .sql" };
   const extension = rest.slice(dot + 1);
+  const lower = extension.toLowerCase();
   const stem = rest.slice(0, dot);
   if (extension === "ts" || extension === "sql") return { stem, kind: extension, extensionProblem: null };
-  const lower = extension.toLowerCase();
   if (lower === "sql" || lower === "ts") return { stem, kind: lower, extensionProblem: `the extension must be lowercase ".${lower}"` };
-  if (/^([cm]?[jt]sx?)$/.test(lower)) {
-    return { stem, kind: "ts", extensionProblem: `".${extension}" is not read as a migration; stepwise migrations are .ts or .sql files` };
-  }
+  if (/^([cm]?[jt]sx?)$/.test(lower)) return { stem, kind: "ts", extensionProblem: `".${extension}" is not read as a migration; stepwise migrations are .ts or .sql files` };
   const inner = /\.(sql|ts)$/i.exec(stem);
   if (inner) {
     return { stem: stem.slice(0, inner.index), kind: inner[1]!.toLowerCase() as MigrationKind, extensionProblem: `".${extension}" after ".${inner[1]}" makes it something other than a migration` };
@@ -191,30 +151,17 @@ function trimTrailingNoise(text: string): string {
   return text.slice(0, end);
 }
 
-/** Maps decimal digits of any script to ASCII; Unicode keeps each script's 0-9 contiguous. */
-function toAsciiDigits(digits: string): string {
-  let ascii = "";
-  for (const char of digits) {
-    const codePoint = char.codePointAt(0)!;
-    let value = 0;
-    while (value < 60 && /\p{Nd}/u.test(String.fromCodePoint(codePoint - value - 1))) value++;
-    ascii += String(value % 10);
-  }
-  return ascii;
-}
-
 /**
- * Turns a free-text description into a migration name: lowercase snake_case, ASCII only, at most
- * {@link MAX_GENERATED_NAME_LENGTH} characters. Returns an empty string when nothing usable is left,
- * which callers must refuse.
+ * A description as a migration name: lowercase ASCII snake_case of at most {@link MAX_GENERATED_NAME_LENGTH}
+ * characters; empty when nothing usable is left, which callers must refuse.
  *
  * @example
  * toSnakeCaseName("Add e-mail to Contacts"); // "add_e_mail_to_contacts"
- * toSnakeCaseName("../../etc"); // "etc"
  */
 export function toSnakeCaseName(description: string): string {
-  const ascii = description.normalize("NFKD").replace(/[\u0300-\u036f]/g, "");
-  const words = ascii
+  const words = description
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
     .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
     .toLowerCase()
     .split(/[^a-z0-9]+/)
@@ -228,12 +175,14 @@ export function toSnakeCaseName(description: string): string {
   return name;
 }
 
-/**
- * Builds a file name. The version is zero-padded to `width` digits, and never truncated.
- *
- * @example
- * formatMigrationFileName(7, "add_index", "sql"); // "007_add_index.sql"
- */
+/** `007_add_index.sql`: the version zero-padded to `width` digits, never truncated. */
 export function formatMigrationFileName(version: number, name: string, kind: MigrationKind, width: number = DEFAULT_VERSION_WIDTH): string {
   return `${formatVersion(version, width)}_${name}.${kind}`;
+}
+
+/** The widest version these file names write (at least the default), so a new file lines up with the rest. */
+export function versionWidthOf(fileNames: Iterable<string>): number {
+  let width = DEFAULT_VERSION_WIDTH;
+  for (const fileName of fileNames) width = Math.max(width, fileName.indexOf("_"));
+  return width;
 }

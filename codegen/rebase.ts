@@ -1,26 +1,26 @@
 /**
- * `stepwise rebase`: renumbers this branch's migrations (the ones the base branch does not have) to
- * follow the base branch's newest, keeping each name, then regenerates the registry. Atlas's
- * `migrate rebase` is the model; stepwise decides which files are this branch's from git itself
- * (see `git.ts`), so the user names no versions.
- *
- * Planning reads only. Applying renames every file or none, and fixes relative imports of a renamed
- * migration: never half a renumbering, which would be worse than the collision it set out to fix.
+ * `stepwise rebase`: renumbers this branch's migrations to follow the base branch's newest, keeping
+ * names, then regenerates the registry. It renames every file or none: half a renumbering would be
+ * worse than the collision.
  */
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import path from "node:path";
+import type { Command } from "commander";
 import { ts } from "ts-morph";
-import type { AppliedMigration } from "../src/core/planner.js";
-import { StepwiseError, type RebaseConflictReason, type RebaseMigrationRef } from "../src/core/errors.js";
-import { compareWithBase, type BaseComparison } from "./git.js";
-import { DEFAULT_VERSION_WIDTH, formatMigrationFileName } from "./migration-file.js";
-import { toPortablePath } from "./portable-path.js";
+import type { CliContext } from "../src/cli/cli-props.js";
+import { StepwiseError, type RebaseConflictReason } from "../src/core/errors.js";
+import { formatVersion } from "../src/core/migration-label.js";
+import type { StepwiseSettings } from "./config.js";
+import { defaultGenCacheDir } from "./gen-cache.js";
+import { generateRegistry, type GenerateResult } from "./generate.js";
+import { compareWithBase } from "./git.js";
+import { formatMigrationFileName, versionWidthOf } from "./migration-file.js";
+import { printProblems, projectPath } from "./problems.js";
 import { writeFileAtomic } from "./write-file.js";
 
-/** One migration's new number. */
+/** One migration's new number; paths project-relative. */
 export interface RebaseRename {
-  /** Project-relative, forward slashes. */
   readonly from: string;
   readonly to: string;
   readonly fromVersion: number;
@@ -30,14 +30,13 @@ export interface RebaseRename {
 
 /** What rebase would do; plain data, so `--json` is `JSON.stringify`. */
 export interface RebasePlan {
-  /** The base ref and commit, and how the ref was chosen. */
   readonly base: { readonly ref: string; readonly commit: string; readonly chosenBy: string };
   readonly mergeBase: string | null;
   /** The base's newest version (0: it has none). */
   readonly baseLatestVersion: number;
   /** Every version the base's migrations use, ascending. */
   readonly baseVersions: readonly number[];
-  /** This branch's migrations, in their new order, including those whose number does not change. */
+  /** This branch's migrations in their new order, including those whose number does not change. */
   readonly branchMigrations: readonly string[];
   /** Only the migrations whose number changes. */
   readonly renames: readonly RebaseRename[];
@@ -45,60 +44,39 @@ export interface RebasePlan {
   readonly importRewrites: readonly string[];
 }
 
-/** Where to plan. Paths absolute. */
-export interface PlanRebaseOptions {
-  readonly projectRoot: string;
-  readonly migrationsDir: string;
-  /** A git ref; `null` for the default branch. */
-  readonly base: string | null;
-}
-
 /**
  * Works out the renumbering without changing anything.
  *
- * @throws `REBASE_CONFLICT` when the folder has an unresolved merge conflict, or a migration that
- * existed before this branch was changed on both sides.
- * @throws `GIT_NOT_FOUND`, `NOT_A_GIT_REPOSITORY`, `GIT_REF_NOT_FOUND`, `GIT_HISTORY_SHALLOW` or `GIT_FAILED`.
+ * @throws `REBASE_CONFLICT` for an unresolved merge conflict in the folder or a migration changed on both sides, and the git errors of `compareWithBase`.
  */
-export function planRebase(options: PlanRebaseOptions): RebasePlan {
+export function planRebase(options: { readonly projectRoot: string; readonly migrationsDir: string; readonly base: string | null }): RebasePlan {
   const comparison = compareWithBase(options, "stepwise rebase");
-  const baseLabel = comparison.base.ref;
-  if (comparison.unmerged.length > 0) throw rebaseConflictError({ reason: "unmerged", files: comparison.unmerged, base: baseLabel });
+  const baseRef = comparison.base.ref;
+  if (comparison.unmerged.length > 0) throw rebaseConflictError("unmerged", comparison.unmerged, baseRef);
   const editedTwice = comparison.local.filter((migration) => migration.origin === "edited-on-both-sides");
-  if (editedTwice.length > 0) throw rebaseConflictError({ reason: "edited-on-both-sides", files: editedTwice.map((migration) => migration.file), base: baseLabel });
-
-  const branch = comparison.local.filter((migration) => migration.origin === "added");
-  const staying = comparison.local.filter((migration) => migration.origin !== "added");
+  if (editedTwice.length > 0)
+    throw rebaseConflictError(
+      "edited-on-both-sides",
+      editedTwice.map((migration) => migration.file),
+      baseRef,
+    );
   const baseLatestVersion = Math.max(0, ...comparison.baseMigrations.map((migration) => migration.version));
   // A migration this branch keeps (one the base deleted, say) still holds its number.
-  let next = Math.max(baseLatestVersion, ...staying.map((migration) => migration.version)) + 1;
-  const width = versionWidth(comparison);
+  let next = Math.max(baseLatestVersion, ...comparison.local.filter((migration) => migration.origin !== "added").map((migration) => migration.version)) + 1;
+  const width = versionWidthOf([...comparison.local, ...comparison.baseMigrations].map((migration) => migration.fileName));
   const renames: RebaseRename[] = [];
   const branchMigrations: string[] = [];
-  for (const migration of branch) {
+  for (const migration of comparison.local.filter((each) => each.origin === "added")) {
     const toVersion = next++;
     const to = path.posix.join(path.posix.dirname(migration.file), formatMigrationFileName(toVersion, migration.name, migration.kind, width));
     branchMigrations.push(to);
     if (to !== migration.file) renames.push({ from: migration.file, to, fromVersion: migration.version, toVersion, name: migration.name });
   }
-  const rewrites = findReferenceRewrites(options.migrationsDir, movesOf(options.projectRoot, renames));
-  const importRewrites = rewrites.flatMap((rewrite) => rewrite.changes.map((change) => `${toPortablePath(path.relative(options.projectRoot, rewrite.file))}: ${change}`));
+  const importRewrites = findReferenceRewrites(options.migrationsDir, movesOf(options.projectRoot, renames)).flatMap((rewrite) =>
+    rewrite.changes.map((change) => `${projectPath(options.projectRoot, rewrite.file)}: ${change}`),
+  );
   const baseVersions = [...new Set(comparison.baseMigrations.map((migration) => migration.version))];
   return { base: comparison.base, mergeBase: comparison.mergeBase, baseLatestVersion, baseVersions, branchMigrations, renames, importRewrites };
-}
-
-/**
- * Refuses when a migration the plan renumbers is recorded as applied in `history`: same version and
- * same name. A row with that version but another name is the base's migration, applied from the base
- * branch, which is exactly what the new number makes room for.
- *
- * @throws `REBASE_APPLIED_MIGRATION` naming every such migration.
- */
-export function assertNoneAppliedOrThrow(plan: RebasePlan, history: readonly AppliedMigration[], database: string): void {
-  const applied = plan.renames.filter((rename) => history.some((row) => row.version === rename.fromVersion && row.name === rename.name));
-  if (applied.length > 0) {
-    throw rebaseAppliedMigrationError({ database, migrations: applied.map((rename) => ({ version: rename.fromVersion, name: rename.name, file: rename.from })) });
-  }
 }
 
 /** The file system calls applying makes; tests substitute one to fail a chosen step. */
@@ -109,204 +87,205 @@ export interface RenameFileSystem {
   writeFileSync(file: string, text: string): void;
 }
 
-const DEFAULT_FILE_SYSTEM: RenameFileSystem = {
-  renameSync: fs.renameSync,
-  existsSync: fs.existsSync,
-  writeFileSync: (file, text) => writeFileAtomic(file, text),
-};
-
-type JournalEntry = { readonly kind: "rename"; readonly from: string; readonly to: string } | { readonly kind: "rewrite"; readonly file: string; readonly originalText: string };
-
 /**
- * Renames the plan's files and rewrites the imports of them, all or nothing. Re-reads the imports at
- * the moment of applying, so an edit since planning is not overwritten.
+ * Renames the plan's files and rewrites the imports of them (re-read now, so an edit since planning
+ * is kept), all or nothing. Each file moves to a temporary name first, so new names that are other
+ * members' old names never overwrite one; every step is journaled and undone in reverse on a failure.
  *
- * Each file first moves to a temporary name in its own folder, then to its new name, so a set whose
- * new names are other members' old names (003 → 004 while 004 → 005) never overwrites one. Every
- * step taken is journaled; when one fails, the journal is undone in reverse, and the error says
- * whether that succeeded.
- *
- * @throws `REBASE_CONFLICT` when a new name is taken by a file that is not itself being moved.
+ * @throws `REBASE_CONFLICT` when a new name is taken by a file that is not itself moving.
  * @throws `REBASE_RENAME_FAILED` when a step fails; `restored` says whether everything was put back.
  */
 export function applyRebase(plan: RebasePlan, options: { projectRoot: string; migrationsDir: string; fileSystem?: RenameFileSystem }): void {
-  const io = options.fileSystem ?? DEFAULT_FILE_SYSTEM;
-  const label = (file: string) => toPortablePath(path.relative(options.projectRoot, file));
+  const io = options.fileSystem ?? { renameSync: fs.renameSync, existsSync: fs.existsSync, writeFileSync: (file: string, text: string) => writeFileAtomic(file, text) };
+  const label = (file: string) => projectPath(options.projectRoot, file);
   const moves = movesOf(options.projectRoot, plan.renames);
   const rewrites = findReferenceRewrites(options.migrationsDir, moves).map((rewrite) => ({ ...rewrite, file: moves.get(rewrite.file) ?? rewrite.file }));
   const taken = [...moves.values()].filter((to) => io.existsSync(to) && !moves.has(to)).map(label);
-  if (taken.length > 0) throw rebaseConflictError({ reason: "target-exists", files: taken, base: "" });
-
-  const journal: JournalEntry[] = [];
+  if (taken.length > 0) throw rebaseConflictError("target-exists", taken, "");
   const token = `${process.pid}.${randomBytes(4).toString("hex")}`;
   const staged = [...moves].map(([from, to], index) => ({ from, to, temporary: path.join(path.dirname(from), `.stepwise-rebase.${token}.${index}.tmp`) }));
+  // Each step taken, with how to undo it.
+  const journal: { undo: () => void; pending: string }[] = [];
   let current = "";
+  const rename = (from: string, to: string, named: string) => {
+    current = named;
+    io.renameSync(from, to);
+    journal.push({ undo: () => io.renameSync(to, from), pending: `${label(to)} → ${label(from)}` });
+  };
   try {
-    for (const move of staged) {
-      current = move.from;
-      io.renameSync(move.from, move.temporary);
-      journal.push({ kind: "rename", from: move.from, to: move.temporary });
-    }
-    for (const move of staged) {
-      current = move.to;
-      io.renameSync(move.temporary, move.to);
-      journal.push({ kind: "rename", from: move.temporary, to: move.to });
-    }
+    for (const move of staged) rename(move.from, move.temporary, move.from);
+    for (const move of staged) rename(move.temporary, move.to, move.to);
     for (const rewrite of rewrites) {
       current = rewrite.file;
       io.writeFileSync(rewrite.file, rewrite.text);
-      journal.push({ kind: "rewrite", file: rewrite.file, originalText: rewrite.originalText });
+      journal.push({ undo: () => io.writeFileSync(rewrite.file, rewrite.originalText), pending: `${label(rewrite.file)} (its original text) → ${label(rewrite.file)}` });
     }
   } catch (error) {
-    const pending = undo(journal, io);
+    const pending = journal.reverse().flatMap((step) => {
+      try {
+        step.undo();
+        return [];
+      } catch {
+        return [step.pending];
+      }
+    });
+    const file = label(current);
     const systemCode = (error as NodeJS.ErrnoException).code ?? (error as { systemCode?: string }).systemCode ?? null;
-    throw rebaseRenameFailedError({ file: label(current), systemCode, restored: pending.length === 0, pending: pending.map((step) => `${label(step.to)} → ${label(step.from)}`), cause: error });
+    const message =
+      `Could not rename ${file} (${systemCode ?? "error"}). ` +
+      (pending.length === 0
+        ? "Every file already renamed was put back: the migrations folder is as it was, and the registry was not touched. Check that the folder is writable and run rebase again."
+        : `Putting the files back failed too; move these by hand: ${pending.join("; ")}. The registry was not touched.`);
+    throw new StepwiseError("REBASE_RENAME_FAILED", message, { file, systemCode, restored: pending.length === 0, pending }, { cause: error });
   }
-}
-
-/** Undoes the journal in reverse; returns the renames that could not be undone (a failed rewrite is retried as is). */
-function undo(journal: readonly JournalEntry[], io: RenameFileSystem): { from: string; to: string }[] {
-  const pending: { from: string; to: string }[] = [];
-  for (const entry of [...journal].reverse()) {
-    try {
-      if (entry.kind === "rename") io.renameSync(entry.to, entry.from);
-      else io.writeFileSync(entry.file, entry.originalText);
-    } catch {
-      if (entry.kind === "rename") pending.push({ from: entry.from, to: entry.to });
-      else pending.push({ from: entry.file, to: `${entry.file} (its original text)` });
-    }
-  }
-  return pending;
 }
 
 function movesOf(projectRoot: string, renames: readonly RebaseRename[]): Map<string, string> {
   return new Map(renames.map((rename) => [path.resolve(projectRoot, rename.from), path.resolve(projectRoot, rename.to)]));
 }
 
-/** The widest version either side writes, as `create` picks it, so renamed files line up with the rest. */
-function versionWidth(comparison: BaseComparison): number {
-  let width = DEFAULT_VERSION_WIDTH;
-  for (const migration of [...comparison.local, ...comparison.baseMigrations]) width = Math.max(width, migration.fileName.indexOf("_"));
-  return width;
-}
-
-/** A file whose text changes, by its path before any rename. */
-interface ReferenceRewrite {
-  readonly file: string;
-  readonly text: string;
-  readonly originalText: string;
-  /** The specifiers changed, `old → new`. */
-  readonly changes: readonly string[];
-}
-
 const SCRIPT_EXTENSION = /\.(?:[cm]?[jt]sx?)$/;
 
 /**
- * The rewrites that keep every relative import of a moved file working, in the migrations folder and
- * its subfolders (a later migration reusing an earlier one's helper, say): just the renamed file's
- * name inside each specifier changes, keeping its extension or lack of one, its quotes and everything
- * around it. `moves` maps an old absolute path to its new one; paths in the result are the files' old
- * paths.
- *
- * Only relative specifiers are followed: an alias (tsconfig `paths`, a package.json `#import`) names
- * a file the user chose to reach indirectly, so a renamed migration there is left to `gen`, which
- * reports an import it cannot resolve.
+ * The edits that keep relative imports of a moved file working, in the migrations folder and below:
+ * only the file's name in the specifier changes. An alias is left to `gen` to report. Files by old path.
  */
-function findReferenceRewrites(migrationsDir: string, moves: ReadonlyMap<string, string>): ReferenceRewrite[] {
-  const movedStems = new Map<string, string>();
-  for (const [from, to] of moves) movedStems.set(stripExtension(from), path.basename(stripExtension(to)));
-  const rewrites: ReferenceRewrite[] = [];
-  for (const file of listScriptFiles(migrationsDir)) {
+function findReferenceRewrites(migrationsDir: string, moves: ReadonlyMap<string, string>): { file: string; text: string; originalText: string; changes: string[] }[] {
+  const stem = (file: string) => file.replace(SCRIPT_EXTENSION, "").replace(/\.sql$/, "");
+  const movedStems = new Map([...moves].map(([from, to]) => [stem(from), path.basename(stem(to))]));
+  return listScriptFiles(migrationsDir).flatMap((file) => {
     const originalText = fs.readFileSync(file, "utf8");
     const edits: { start: number; end: number; replacement: string }[] = [];
     for (const reference of ts.preProcessFile(originalText, true, true).importedFiles) {
       const specifier = reference.fileName;
       if (!specifier.startsWith("./") && !specifier.startsWith("../")) continue;
-      const newStem = movedStems.get(stripExtension(path.resolve(path.dirname(file), specifier)));
-      if (newStem === undefined) continue;
+      const newStem = movedStems.get(stem(path.resolve(path.dirname(file), specifier)));
       // preProcessFile's position is the opening quote's.
       const start = originalText.indexOf(specifier, reference.pos);
-      if (start === -1) continue;
+      if (newStem === undefined || start === -1) continue;
       const base = specifier.slice(specifier.lastIndexOf("/") + 1);
-      const extension = SCRIPT_EXTENSION.exec(base)?.[0] ?? "";
-      const replacement = `${specifier.slice(0, specifier.length - base.length)}${newStem}${extension}`;
-      edits.push({ start, end: start + specifier.length, replacement });
+      edits.push({ start, end: start + specifier.length, replacement: `${specifier.slice(0, specifier.length - base.length)}${newStem}${SCRIPT_EXTENSION.exec(base)?.[0] ?? ""}` });
     }
-    if (edits.length === 0) continue;
+    if (edits.length === 0) return [];
     let text = originalText;
     for (const edit of [...edits].sort((a, b) => b.start - a.start)) text = text.slice(0, edit.start) + edit.replacement + text.slice(edit.end);
-    rewrites.push({ file, text, originalText, changes: edits.map((edit) => `${originalText.slice(edit.start, edit.end)} → ${edit.replacement}`) });
-  }
-  return rewrites;
-}
-
-function stripExtension(file: string): string {
-  return file.replace(SCRIPT_EXTENSION, "").replace(/\.sql$/, "");
+    return [{ file, text, originalText, changes: edits.map((edit) => `${originalText.slice(edit.start, edit.end)} → ${edit.replacement}`) }];
+  });
 }
 
 function listScriptFiles(folder: string): string[] {
-  const files: string[] = [];
   let entries: string[];
   try {
-    entries = fs.readdirSync(folder);
+    entries = fs.readdirSync(folder).sort();
   } catch {
-    return files;
+    return [];
   }
-  for (const entry of entries.sort()) {
-    if (entry === "node_modules" || entry.startsWith(".")) continue;
+  return entries.flatMap((entry) => {
+    if (entry === "node_modules" || entry.startsWith(".")) return [];
     const absolute = path.join(folder, entry);
     try {
       const stats = fs.statSync(absolute);
-      if (stats.isDirectory()) files.push(...listScriptFiles(absolute));
-      else if (stats.isFile() && SCRIPT_EXTENSION.test(entry) && !entry.endsWith(".d.ts")) files.push(absolute);
+      if (stats.isDirectory()) return listScriptFiles(absolute);
+      return stats.isFile() && SCRIPT_EXTENSION.test(entry) && !entry.endsWith(".d.ts") ? [absolute] : [];
     } catch {
-      // Unreadable: gen reports what matters.
+      return [];
     }
-  }
-  return files;
-}
-
-/**
- * A migration rebase would renumber is recorded as applied in the database it was pointed at: a new
- * number would make that database run it a second time. Nothing was changed.
- */
-function rebaseAppliedMigrationError(fields: { database: string; migrations: readonly RebaseMigrationRef[] }): StepwiseError<"REBASE_APPLIED_MIGRATION"> {
-  const listed = fields.migrations.map((migration) => `${migration.file} (version ${migration.version})`).join(", ");
-  return new StepwiseError(
-    "REBASE_APPLIED_MIGRATION",
-    `Refusing to renumber ${listed}: ${fields.migrations.length === 1 ? "it is" : "they are"} recorded as applied in ${fields.database}, which would run ${fields.migrations.length === 1 ? "it" : "them"} again under the new number. ` +
-      `Roll ${fields.migrations.length === 1 ? "it" : "them"} back first ("stepwise down"), or point rebase at another database (--db), then run rebase again. Nothing was changed.`,
-    { database: fields.database, migrations: fields.migrations },
-  );
+  });
 }
 
 /**
  * Renumbering would not resolve the situation, or would clobber a file: a migration both branches
- * changed, a merge conflict still open in the migrations folder, or a new name already taken.
- * Nothing was changed.
+ * changed, an open merge conflict in the folder, or a new name already taken. Nothing was changed.
  */
-function rebaseConflictError(fields: { reason: RebaseConflictReason; files: readonly string[]; base: string }): StepwiseError<"REBASE_CONFLICT"> {
-  const files = fields.files.join(", ");
+function rebaseConflictError(reason: RebaseConflictReason, files: readonly string[], base: string): StepwiseError<"REBASE_CONFLICT"> {
+  const listed = files.join(", ");
   const advice: Record<RebaseConflictReason, string> = {
-    "edited-on-both-sides": `${files} existed before this branch and was changed both here and on ${fields.base}; renumbering cannot merge two edits of one migration. Keep one version of the file (or move your change into a new migration), then run rebase again.`,
-    unmerged: `${files} ${fields.files.length === 1 ? "has" : "have"} an unresolved merge conflict; resolve it (git add) and run rebase again.`,
-    "target-exists": `the new name ${files} is already taken by another file; move that file away and run rebase again.`,
+    "edited-on-both-sides": `${listed} existed before this branch and was changed both here and on ${base}; renumbering cannot merge two edits of one migration. Keep one version of the file (or move your change into a new migration), then run rebase again.`,
+    unmerged: `${listed} ${files.length === 1 ? "has" : "have"} an unresolved merge conflict; resolve it (git add) and run rebase again.`,
+    "target-exists": `the new name ${listed} is already taken by another file; move that file away and run rebase again.`,
   };
-  return new StepwiseError("REBASE_CONFLICT", `Refusing to rebase: ${advice[fields.reason]} Nothing was changed.`, { reason: fields.reason, files: fields.files });
+  return new StepwiseError("REBASE_CONFLICT", `Refusing to rebase: ${advice[reason]} Nothing was changed.`, { reason, files });
+}
+
+/** The options of the `rebase` command. */
+export interface RebaseCommandOptions {
+  readonly base?: string;
+  readonly yes?: boolean;
+  readonly dbCheck: boolean;
+  readonly json?: boolean;
 }
 
 /**
- * A rename or rewrite failed part way. Every step already taken was undone, so the folder is as it
- * was, unless `restored` is false: then `pending` lists what could not be put back.
+ * The `rebase` command: plans, refuses when the database records a migration it would renumber
+ * (same version and name: a row of another name is the base's, which the new number makes room for),
+ * and with `--yes` renames and regenerates; prints the outcome.
  */
-function rebaseRenameFailedError(fields: { file: string; systemCode: string | null; restored: boolean; pending: readonly string[]; cause: unknown }): StepwiseError<"REBASE_RENAME_FAILED"> {
-  return new StepwiseError(
-    "REBASE_RENAME_FAILED",
-    `Could not rename ${fields.file} (${fields.systemCode ?? "error"}). ` +
-      (fields.restored
-        ? "Every file already renamed was put back: the migrations folder is as it was, and the registry was not touched. Check that the folder is writable and run rebase again."
-        : `Putting the files back failed too; move these by hand: ${fields.pending.join("; ")}. The registry was not touched.`),
-    { file: fields.file, systemCode: fields.systemCode, restored: fields.restored, pending: fields.pending },
-    { cause: fields.cause },
-  );
+export async function runRebase(options: RebaseCommandOptions, settings: StepwiseSettings, command: Command, context: CliContext): Promise<void> {
+  const { projectRoot, migrationsDir, registryFile } = settings;
+  const plan = planRebase({ projectRoot, migrationsDir, base: options.base ?? null });
+  let databaseCheck: { status: "checked" | "no-database" | "skipped"; database: string | null } = { status: "skipped", database: null };
+  if (plan.renames.length > 0 && options.dbCheck) {
+    const history = await context.readAppliedHistory(command);
+    databaseCheck = { status: history === null ? "no-database" : "checked", database: history?.database ?? null };
+    const applied = plan.renames.filter((rename) => history?.rows.some((row) => row.version === rename.fromVersion && row.name === rename.name));
+    if (history !== null && applied.length > 0) {
+      const [it, they] = applied.length === 1 ? ["it is", "it"] : ["they are", "them"];
+      const listed = applied.map((rename) => `${rename.from} (version ${rename.fromVersion})`).join(", ");
+      const message = `Refusing to renumber ${listed}: ${it} recorded as applied in ${history.database}, which would run ${they} again under the new number. Roll ${they} back first ("stepwise down"), or point rebase at another database (--db), then run rebase again. Nothing was changed.`;
+      const migrations = applied.map((rename) => ({ version: rename.fromVersion, name: rename.name, file: rename.from }));
+      throw new StepwiseError("REBASE_APPLIED_MIGRATION", message, { database: history.database, migrations });
+    }
+  }
+  const applied = Boolean(options.yes) && plan.renames.length > 0;
+  let registry: GenerateResult | null = null;
+  if (applied) {
+    applyRebase(plan, { projectRoot, migrationsDir });
+    registry = await generateRegistry({
+      projectRoot,
+      migrationsDir,
+      registryFile,
+      dialect: settings.dialect,
+      ...(settings.target === null ? {} : { target: settings.target }),
+      cacheDir: defaultGenCacheDir(projectRoot),
+    });
+  }
+  // Renumbered before merging the base, this branch's migrations leave gaps where the base's are, which the merge fills.
+  const baseVersions = new Set(plan.baseVersions);
+  const awaitingMerge =
+    registry !== null &&
+    !registry.ok &&
+    registry.problems.every((problem) => {
+      const gap = problem.code === "VERSION_GAP" ? problem.missingVersions : undefined;
+      for (let version = gap?.from ?? 1; version <= (gap?.to ?? 0); version++) if (!baseVersions.has(version)) return false;
+      return gap !== undefined;
+    });
+  if (registry !== null && !registry.ok && !awaitingMerge) context.setExitCode(1);
+  if (options.json) {
+    const registryJson = registry && { ok: registry.ok, status: awaitingMerge ? "awaiting-merge" : registry.status, problems: registry.problems };
+    context.io.stdout(`${JSON.stringify({ ...plan, databaseCheck, applied, registry: registryJson }, null, 2)}\n`);
+    return;
+  }
+  const print = (text: string) => context.io.stdout(`${text}\n`);
+  const { palette } = context;
+  const registryLabel = path.relative(projectRoot, registryFile);
+  const mergeBase = plan.mergeBase === null ? "no merge base" : `merge base ${plan.mergeBase.slice(0, 12)}`;
+  print(`Base: ${plan.base.ref} (chosen by ${plan.base.chosenBy}), newest version ${plan.baseLatestVersion === 0 ? "none" : formatVersion(plan.baseLatestVersion)}; ${mergeBase}.`);
+  if (plan.renames.length === 0) {
+    const already = `Nothing to rebase: this branch's migrations already follow ${plan.base.ref}'s newest (${plan.branchMigrations.join(", ")}).`;
+    return print(palette.green(plan.branchMigrations.length === 0 ? `Nothing to rebase: this branch adds no migration that ${plan.base.ref} lacks.` : already));
+  }
+  print(`${applied ? "Renumbered" : "Would renumber"} ${plan.renames.length} migration${plan.renames.length === 1 ? "" : "s"} of this branch:`);
+  for (const rename of plan.renames) print(`  ${rename.from} → ${rename.to}`);
+  for (const rewrite of plan.importRewrites) print(`  import in ${rewrite}`);
+  if (databaseCheck.status === "checked") print(`Checked ${databaseCheck.database}: none of them is recorded as applied.`);
+  else if (databaseCheck.status === "no-database") {
+    print(palette.yellow("No database configured (--db, --url, the config's database or url, DATABASE_URL): not checked whether any of them was applied somewhere. Pass --db to check a database."));
+  } else print(palette.yellow("Not checked against a database (--no-db-check)."));
+  if (registry === null) print(`Dry run: nothing was changed. Run it again with --yes to rename the files and regenerate ${registryLabel}.`);
+  else if (awaitingMerge)
+    print(palette.yellow(`${registryLabel} was not regenerated yet: versions the base has are not here until you merge it. Run "git merge ${plan.base.ref}", then "stepwise gen".`));
+  else if (!registry.ok) {
+    context.io.stderr(`The files were renamed, but ${registryLabel} was not regenerated:\n`);
+    printProblems(registry.problems, context);
+  } else print(palette.green(`Regenerated ${registryLabel}.`));
 }

@@ -1,20 +1,19 @@
 /**
- * Reads the migrations folder: classifies each file by name, parses TypeScript migrations with
+ * Reads the migrations folder: classifies each entry by name, parses TypeScript migrations with
  * ts-morph and SQL ones with the shared parser, and checks the version rules across the folder.
  */
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, type Dirent } from "node:fs";
 import path from "node:path";
-import { Project, SyntaxKind, ts, type Node, type SourceFile, type Type } from "ts-morph";
+import { Project, SyntaxKind, ts, type Node, type Type } from "ts-morph";
 import type { SqlDialect } from "../src/core/types.js";
-import { parseMigrationFileName, type MigrationKind } from "./migration-file.js";
-import { decodeSourceBytes } from "../src/shared/source-text.js";
-import { parseSqlMigrationSource } from "../src/shared/sql-source.js";
-import { followLocalImports } from "./local-imports.js";
-import { findForeignMigrations, findNestedMigrations } from "./foreign-migrations.js";
-import { toPortablePath } from "./portable-path.js";
-import type { Problem } from "./problems.js";
-import { analyzeTsMigration } from "./ts-migration.js";
 import { TEMPLATE_PLACEHOLDER } from "../src/shared/sql-markers.js";
+import { parseSqlMigrationSource } from "../src/shared/sql-source.js";
+import { decodeSourceBytes } from "../src/shared/source-text.js";
+import { findForeignMigrations, findNestedMigrations } from "./foreign-migrations.js";
+import { followLocalImports } from "./local-imports.js";
+import { parseMigrationFileName, type MigrationKind } from "./migration-file.js";
+import { addProblems, compareText, problemAt, projectPath, type Problem, type ProblemCode } from "./problems.js";
+import { analyzeTsMigration } from "./ts-migration.js";
 
 /** A migration that passed every per-file check. */
 export interface ScannedMigration {
@@ -26,25 +25,21 @@ export interface ScannedMigration {
   readonly absolutePath: string;
   readonly description: string | null;
   readonly checksum: string;
-  /** TypeScript migrations only: the checksums earlier releases recorded for the same source, where they differ, space-separated (see `MigrationEntryBase.legacyChecksum`). */
+  /** TypeScript only: the checksums earlier releases recorded for this source, where they differ, space-separated. */
   readonly legacyChecksum?: string | null;
   readonly reversible: boolean;
   readonly transaction: boolean;
   readonly disableForeignKeys: boolean;
-  /** `up` or `down` is async (TypeScript migrations only; SQL ones never are). */
+  /** `up` or `down` is async (TypeScript only). */
   readonly async: boolean;
-  /** SQL migrations only. */
+  /** SQL only. */
   readonly upSql?: string;
   readonly downSql?: string | null;
-  /** SQL migrations only: the file's lines where `upSql` and `downSql` begin (see `SqlMigrationEntry.sqlLines`). */
+  /** SQL only: the file's lines where `upSql` and `downSql` begin. */
   readonly sqlLines?: readonly [up: number, down: number | null];
-  /**
-   * TypeScript migrations only: the files outside the migrations folder that its checksum covers
-   * (local imports, followed transitively) or that were looked for while resolving them, with the
-   * SHA-256 of the bytes read (`null`: absent), so the gen cache can tell when one changes.
-   */
+  /** TypeScript only: the files outside the folder that its checksum covers or that were looked for, with their SHA-256 (`null`: absent), for the gen cache. */
   readonly dependencies?: readonly { readonly file: string; readonly sha256: string | null }[];
-  /** TypeScript migrations only: the project files it imports, directly or not, project-relative. */
+  /** TypeScript only: the project files it imports, directly or not, project-relative. */
   readonly localImports?: readonly string[];
 }
 
@@ -58,332 +53,211 @@ export interface ScanResult {
 export interface ScanOptions {
   readonly projectRoot: string;
   readonly migrationsDir: string;
-  /** The dialect the SQL migrations are written in, for their checks and checksums. Default `sqlite`. */
+  /** Default `sqlite`. */
   readonly dialect?: SqlDialect;
 }
 
 /** Scans `migrationsDir`. Never throws for bad input: every issue becomes a {@link Problem}. */
 export function scanMigrations(options: ScanOptions): ScanResult {
+  const { projectRoot, migrationsDir } = options;
+  const dialect = options.dialect ?? "sqlite";
+  const label = projectPath(projectRoot, migrationsDir);
   const problems: Problem[] = [];
-  const relative = (absolute: string) => toPortablePath(path.relative(options.projectRoot, absolute));
-  const label = relative(options.migrationsDir);
-  const entries = readMigrationsFolder(options.migrationsDir, label, problems);
+  const entries = readMigrationsFolder(migrationsDir, label, problems);
   if (entries === null) return { migrations: [], problems };
   // Another tool's folder is one problem, not one per file its names break.
-  const foreign = findForeignMigrations(options.migrationsDir, label, entries);
+  const foreign = findForeignMigrations(migrationsDir, label, entries);
   if (foreign !== null) return { migrations: [], problems: [foreign] };
-  problems.push(...findNestedMigrations(options.migrationsDir, label, entries));
+  problems.push(...findNestedMigrations(migrationsDir, label, entries));
 
-  const project = new Project({
-    useInMemoryFileSystem: true,
-    skipLoadingLibFiles: true,
-    compilerOptions: { allowJs: false, noLib: true },
-  });
-  // The type checker, on the real files, only for the rare function the syntax cannot classify.
-  const types = createReturnTypeChecker(options.projectRoot);
+  const project = new Project({ useInMemoryFileSystem: true, skipLoadingLibFiles: true, compilerOptions: { allowJs: false, noLib: true } });
+  const returnsThenable = createReturnTypeChecker(projectRoot);
   const migrations: ScannedMigration[] = [];
   // Every entry that names a version, valid or not, so a refused file still fills its place.
-  const versionHolders: VersionHolder[] = [];
-
-  const tsContext: TsScanContext = { project, types, relative, projectRoot: options.projectRoot, dialect: options.dialect ?? "sqlite" };
+  const holders: { version: number; file: string; valid: boolean }[] = [];
   for (const entry of entries) {
-    const fileName = entry.name;
-    const parsedName = parseMigrationFileName(fileName);
-    if (parsedName.status === "ignored") continue;
-    const absolutePath = path.join(options.migrationsDir, fileName);
-    const file = relative(absolutePath);
-    const at = { file, line: 1, column: 1 };
-    const quoted = JSON.stringify(fileName);
-    const version = parsedName.status === "migration" ? parsedName.migration.version : parsedName.problem.version;
-    if (version !== null) versionHolders.push({ version, file, valid: parsedName.status === "migration" });
-
-    const entryProblem = describeNonFileEntry(entry, absolutePath, quoted);
-    if (entryProblem) {
-      problems.push({ ...at, ...entryProblem });
-      continue;
+    const parsed = parseMigrationFileName(entry.name);
+    if (parsed.status === "ignored") continue;
+    const absolutePath = path.join(migrationsDir, entry.name);
+    const file = projectPath(projectRoot, absolutePath);
+    const quoted = JSON.stringify(entry.name);
+    const version = parsed.status === "migration" ? parsed.migration.version : parsed.problem.version;
+    if (version !== null) holders.push({ version, file, valid: parsed.status === "migration" });
+    const notAFile = describeNonFileEntry(entry, absolutePath, quoted);
+    if (notAFile) problems.push(problemAt(notAFile.code, file, notAFile.message));
+    else if (parsed.status === "malformed") problems.push(problemAt("BAD_FILE_NAME", file, `not a valid migration file name ${quoted}: ${parsed.problem.reason}`));
+    else {
+      const source = readMigrationSource(absolutePath, file, quoted, problems);
+      if (source === null) continue;
+      const base = { version: version!, name: parsed.migration.name, kind: parsed.migration.kind, file, absolutePath };
+      const scanned = base.kind === "sql" ? scanSqlMigration(source, base, dialect, problems) : scanTsMigration(source, base, { project, projectRoot, dialect, returnsThenable }, problems);
+      if (scanned) migrations.push(scanned);
     }
-    if (parsedName.status === "malformed") {
-      problems.push({ ...at, code: "BAD_FILE_NAME", message: `not a valid migration file name ${quoted}: ${parsedName.problem.reason}` });
-      continue;
-    }
-    const read = readMigrationSource(absolutePath, file, quoted);
-    if ("problem" in read) {
-      problems.push(read.problem);
-      continue;
-    }
-    const { name, kind } = parsedName.migration;
-    const base = { version: version!, name, kind, file, absolutePath };
-    const scanned = kind === "sql" ? scanSqlMigration(read.source, base, options.dialect ?? "sqlite") : scanTsMigration(read.source, base, fileName, tsContext);
-    if ("problems" in scanned) problems.push(...scanned.problems);
-    else migrations.push(scanned.migration);
   }
-
-  problems.push(...checkVersions(versionHolders));
-  migrations.sort((a, b) => a.version - b.version);
-  return { migrations, problems };
+  problems.push(...checkVersions(holders));
+  return { migrations: migrations.sort((a, b) => a.version - b.version), problems };
 }
 
-/** What one migration file gave: its entry, or the problems that keep it out of the registry. */
-type ScanOutcome = { readonly migration: ScannedMigration } | { readonly problems: readonly Problem[] };
-
-/** The fields every scanned migration has, from its file's name and place. */
 type MigrationBase = Pick<ScannedMigration, "version" | "name" | "kind" | "file" | "absolutePath">;
 
-/** What scanning a TypeScript migration shares with the others of the same scan. */
-interface TsScanContext {
-  readonly project: Project;
-  readonly types: ReturnType<typeof createReturnTypeChecker>;
-  readonly relative: (absolute: string) => string;
-  readonly projectRoot: string;
-  readonly dialect: SqlDialect;
-}
-
-/** A migration file's text, decoded, or the problem that it cannot be read or is not UTF-8. */
-function readMigrationSource(absolutePath: string, file: string, quoted: string): { readonly source: string } | { readonly problem: Problem } {
+/** A migration file's decoded text, or `null` after reporting that it cannot be read or is not UTF-8. */
+function readMigrationSource(absolutePath: string, file: string, quoted: string, problems: Problem[]): string | null {
   let bytes: Buffer;
   try {
     bytes = readFileSync(absolutePath);
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    return {
-      problem: {
-        file,
-        line: 1,
-        column: 1,
-        code: "MIGRATION_UNREADABLE",
-        message: `cannot read this migration (${reason}); make it readable by the user running stepwise (for example chmod 644 ${quoted})`,
-      },
-    };
+    return addProblems(problems, problemAt("MIGRATION_UNREADABLE", file, `cannot read this migration (${reason}); make it readable by the user running stepwise (for example chmod 644 ${quoted})`));
   }
   const decoded = decodeSourceBytes(bytes);
-  if (!decoded.ok) return { problem: { code: "FILE_NOT_UTF8", file, line: decoded.line, column: decoded.column, message: decoded.message } };
-  return { source: decoded.text };
+  return decoded.ok ? decoded.text : addProblems(problems, { code: "FILE_NOT_UTF8", file, line: decoded.line, column: decoded.column, message: decoded.message });
 }
 
-/** A `.sql` migration: its markers, checks and checksum in `dialect`. */
-function scanSqlMigration(source: string, base: MigrationBase, dialect: SqlDialect): ScanOutcome {
+function scanSqlMigration(source: string, base: MigrationBase, dialect: SqlDialect, problems: Problem[]): ScannedMigration | null {
   const result = parseSqlMigrationSource(source, { dialect });
-  if (!result.ok) return { problems: result.problems.map((problem) => ({ ...problem, file: base.file })) };
+  if (!result.ok) return addProblems(problems, ...result.problems.map((problem) => ({ ...problem, file: base.file })));
   const { migration } = result;
   return {
-    migration: {
-      ...base,
-      // A deliberately empty migration with no description of its own is described by its reason.
-      description: migration.description ?? migration.emptyUpReason,
-      checksum: migration.checksum,
-      reversible: migration.downSql !== null,
-      transaction: migration.transaction,
-      disableForeignKeys: migration.disableForeignKeys,
-      async: false,
-      upSql: migration.upSql,
-      downSql: migration.downSql,
-      sqlLines: [migration.upSqlLine, migration.downSqlLine],
-    },
+    ...base,
+    // A deliberately empty migration with no description of its own is described by its reason.
+    description: migration.description ?? migration.emptyUpReason,
+    checksum: migration.checksum,
+    reversible: migration.downSql !== null,
+    transaction: migration.transaction,
+    disableForeignKeys: migration.disableForeignKeys,
+    async: false,
+    upSql: migration.upSql,
+    downSql: migration.downSql,
+    sqlLines: [migration.upSqlLine, migration.downSqlLine],
   };
 }
 
+/** What scanning a TypeScript migration shares with the others of the same scan. */
+interface TsScanContext {
+  readonly project: Project;
+  readonly projectRoot: string;
+  readonly dialect: SqlDialect;
+  readonly returnsThenable: (absolutePath: string, text: string, fn: Node) => boolean;
+}
+
 /** A `.ts` migration: its `defineMigration` call, the local files it imports, and its checksum over both. */
-function scanTsMigration(source: string, base: MigrationBase, fileName: string, context: TsScanContext): ScanOutcome {
-  const { file, absolutePath } = base;
-  const normalized = source.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
-  const sourceFile = context.project.createSourceFile(`/migrations/${fileName}`, normalized, { overwrite: true });
-  const placeholders = findTsTemplatePlaceholders(sourceFile.compilerNode, file);
-  if (placeholders.length > 0) {
+function scanTsMigration(source: string, base: MigrationBase, context: TsScanContext, problems: Problem[]): ScannedMigration | null {
+  const text = source.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
+  const sourceFile = context.project.createSourceFile(`/migrations/${path.basename(base.absolutePath)}`, text, { overwrite: true });
+  try {
+    const placeholders = findTemplatePlaceholders(sourceFile.compilerNode, base.file);
+    if (placeholders.length > 0) return addProblems(problems, ...placeholders);
+    const result = analyzeTsMigration(sourceFile, base.file, { returnsThenable: (fn) => context.returnsThenable(base.absolutePath, text, fn) });
+    if (!result.ok) return addProblems(problems, ...result.problems);
+    const { earlierChecksums, ...facts } = result.facts;
+    const imports = followLocalImports({
+      absolutePath: base.absolutePath,
+      sourceFile: sourceFile.compilerNode,
+      ownChecksum: facts.checksum,
+      earlierOwnChecksums: earlierChecksums,
+      projectRoot: context.projectRoot,
+    });
+    if (imports.problems.length > 0) return addProblems(problems, ...imports.problems);
+    if (facts.disableForeignKeys && context.dialect === "postgres") {
+      const property = sourceFile.getDescendantsOfKind(SyntaxKind.PropertyAssignment).find((node) => node.getName() === "disableForeignKeys");
+      const at = property ? sourceFile.getLineAndColumnAtPos(property.getStart()) : { line: 1, column: 1 };
+      const message = `"disableForeignKeys: true" is SQLite's PRAGMA foreign_keys, which PostgreSQL does not have; remove it, and declare the constraints DEFERRABLE and run SET CONSTRAINTS ALL DEFERRED in the migration if rows must break them until it commits`;
+      return addProblems(problems, { code: "FOREIGN_KEYS_FLAG_UNSUPPORTED", file: base.file, ...at, message });
+    }
+    return { ...base, ...facts, checksum: imports.checksum, legacyChecksum: imports.legacyChecksum, dependencies: imports.probed, localImports: imports.files };
+  } finally {
     context.project.removeSourceFile(sourceFile);
-    return { problems: placeholders };
   }
-  const result = analyzeTsMigration(sourceFile, file, { returnsThenable: (fn) => context.types.returnsThenable(absolutePath, normalized, fn) });
-  const imports = result.ok
-    ? followLocalImports({
-        absolutePath,
-        sourceFile: sourceFile.compilerNode,
-        ownChecksum: result.facts.checksum,
-        earlierOwnChecksums: result.facts.earlierChecksums,
-        relative: context.relative,
-        projectRoot: context.projectRoot,
-      })
-    : null;
-  // Where a postgres migration's `disableForeignKeys` is, read before the file leaves the project.
-  const foreignKeysAt = result.ok && result.facts.disableForeignKeys && context.dialect === "postgres" ? findPropertyPosition(sourceFile, "disableForeignKeys") : null;
-  context.project.removeSourceFile(sourceFile);
-  if (!result.ok) return { problems: result.problems };
-  if (imports!.problems.length > 0) return { problems: imports!.problems };
-  if (result.facts.disableForeignKeys && context.dialect === "postgres") {
-    return {
-      problems: [
-        {
-          file,
-          ...foreignKeysAt!,
-          code: "FOREIGN_KEYS_FLAG_UNSUPPORTED",
-          message: `"disableForeignKeys: true" is SQLite's PRAGMA foreign_keys, which PostgreSQL does not have; remove it, and declare the constraints DEFERRABLE and run SET CONSTRAINTS ALL DEFERRED in the migration if rows must break them until it commits`,
-        },
-      ],
-    };
-  }
-  const { earlierChecksums: _earlier, ...facts } = result.facts;
-  return { migration: { ...base, ...facts, checksum: imports!.checksum, legacyChecksum: imports!.legacyChecksum, dependencies: imports!.probed, localImports: imports!.files } };
 }
 
-/** The line and column of the object property `name` in `sourceFile`, or the file's start. */
-function findPropertyPosition(sourceFile: SourceFile, name: string): { line: number; column: number } {
-  const property = sourceFile.getDescendantsOfKind(SyntaxKind.PropertyAssignment).find((node) => node.getName() === name);
-  return property ? sourceFile.getLineAndColumnAtPos(property.getStart()) : { line: 1, column: 1 };
-}
-
-/** One entry that names a version; `valid` when its name follows the rules. */
-interface VersionHolder {
-  readonly version: number;
-  readonly file: string;
-  readonly valid: boolean;
-}
-
-/** The folder's entries in name order, or `null` (with a problem saying why) when it cannot be listed. */
+/** The folder's entries in name order, or `null` after reporting why it cannot be listed. */
 function readMigrationsFolder(migrationsDir: string, label: string, problems: Problem[]): Dirent[] | null {
-  const at = { file: label, line: 1, column: 1 };
+  const refuse = (code: ProblemCode, message: string) => addProblems(problems, problemAt(code, label, message));
+  const notAFolder = (what: string) => `${what}; point --dir (or "migrationsDir" in the config) at the folder that holds the migrations`;
+  const reason = (error: unknown) => (error as NodeJS.ErrnoException).code ?? (error as Error).message;
   let stats;
   try {
     stats = statSync(migrationsDir);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") {
-      problems.push({ ...at, code: "MIGRATIONS_DIR_MISSING", message: `the migrations folder does not exist; create it with "stepwise create", or point to it with --dir` });
-    } else if (code === "ENOTDIR") {
-      problems.push({
-        ...at,
-        code: "MIGRATIONS_DIR_NOT_A_FOLDER",
-        message: `a part of this path is a file, not a folder; point --dir (or "migrationsDir" in the config) at the folder that holds the migrations`,
-      });
-    } else {
-      problems.push({ ...at, code: "MIGRATIONS_DIR_UNREADABLE", message: `cannot open the migrations folder (${code ?? (error as Error).message}); make it readable by the user running stepwise` });
-    }
-    return null;
+    if (reason(error) === "ENOENT") return refuse("MIGRATIONS_DIR_MISSING", `the migrations folder does not exist; create it with "stepwise create", or point to it with --dir`);
+    if (reason(error) === "ENOTDIR") return refuse("MIGRATIONS_DIR_NOT_A_FOLDER", notAFolder("a part of this path is a file, not a folder"));
+    return refuse("MIGRATIONS_DIR_UNREADABLE", `cannot open the migrations folder (${reason(error)}); make it readable by the user running stepwise`);
   }
-  if (!stats.isDirectory()) {
-    problems.push({ ...at, code: "MIGRATIONS_DIR_NOT_A_FOLDER", message: `this is a file, not a folder; point --dir (or "migrationsDir" in the config) at the folder that holds the migrations` });
-    return null;
-  }
+  if (!stats.isDirectory()) return refuse("MIGRATIONS_DIR_NOT_A_FOLDER", notAFolder("this is a file, not a folder"));
   try {
-    return readdirSync(migrationsDir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return readdirSync(migrationsDir, { withFileTypes: true }).sort((a, b) => compareText(a.name, b.name));
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    problems.push({ ...at, code: "MIGRATIONS_DIR_UNREADABLE", message: `cannot list the migrations folder (${code}); make it readable by the user running stepwise (for example chmod 755 on it)` });
-    return null;
+    return refuse("MIGRATIONS_DIR_UNREADABLE", `cannot list the migrations folder (${reason(error)}); make it readable by the user running stepwise (for example chmod 755 on it)`);
   }
 }
 
-/**
- * A migration is a regular file. A symbolic link is refused rather than followed: the registry,
- * the checksum and the gen cache must all follow what is committed in this folder, and a link's
- * target can change without anything here changing.
- */
-function describeNonFileEntry(entry: Dirent, absolutePath: string, quoted: string): Pick<Problem, "code" | "message"> | null {
+/** A migration is a regular file; a symbolic link is refused, since its target can change while nothing in the folder does. */
+function describeNonFileEntry(entry: Dirent, absolutePath: string, quoted: string): { code: "MIGRATION_SYMLINK" | "MIGRATION_NOT_A_FILE"; message: string } | null {
   if (entry.isSymbolicLink()) {
     let target = "an unreadable target";
     try {
       target = JSON.stringify(readlinkSync(absolutePath));
     } catch {
-      // Keep the generic wording; the link itself is the problem either way.
+      // The link itself is the problem either way.
     }
-    return {
-      code: "MIGRATION_SYMLINK",
-      message: `${quoted} is a symbolic link to ${target}; stepwise reads only regular files, so that the registry and checksums follow what is in this folder: replace the link with a copy of the file`,
-    };
+    const message = `${quoted} is a symbolic link to ${target}; stepwise reads only regular files, so that the registry and checksums follow what is in this folder: replace the link with a copy of the file`;
+    return { code: "MIGRATION_SYMLINK", message };
   }
   if (entry.isDirectory()) {
-    return {
-      code: "MIGRATION_NOT_A_FILE",
-      message: `${quoted} is a folder named like a migration; a migration is a file. Rename the folder so it does not start with a digit (helper code can live in a folder such as lib/)`,
-    };
+    const message = `${quoted} is a folder named like a migration; a migration is a file. Rename the folder so it does not start with a digit (helper code can live in a folder such as lib/)`;
+    return { code: "MIGRATION_NOT_A_FILE", message };
   }
-  if (!entry.isFile()) {
-    return { code: "MIGRATION_NOT_A_FILE", message: `${quoted} is not a regular file (a pipe, socket or device); replace it with the migration file, or remove it` };
-  }
+  if (!entry.isFile()) return { code: "MIGRATION_NOT_A_FILE", message: `${quoted} is not a regular file (a pipe, socket or device); replace it with the migration file, or remove it` };
   return null;
 }
 
 /**
- * Versions must be unique and run 1, 2, 3… with no gaps. Files that failed their own checks, even
- * on their name, still hold their version, so a broken file is not also reported as a gap; only
- * validly named files are compared for duplicates.
+ * Versions are unique and run 1, 2, 3… with no gaps. A file refused for its own reasons still holds
+ * its version, so it is not also reported as a gap; only validly named files count as duplicates.
  */
-function checkVersions(holders: readonly VersionHolder[]): Problem[] {
+function checkVersions(holders: readonly { version: number; file: string; valid: boolean }[]): Problem[] {
   const problems: Problem[] = [];
   const filesByVersion = new Map<number, string[]>();
-  for (const holder of holders) {
-    const list = filesByVersion.get(holder.version) ?? [];
-    if (holder.valid) list.push(holder.file);
-    filesByVersion.set(holder.version, list);
-  }
+  for (const holder of holders) filesByVersion.set(holder.version, [...(filesByVersion.get(holder.version) ?? []), ...(holder.valid ? [holder.file] : [])]);
   const firstFile = (version: number) => filesByVersion.get(version)![0] ?? holders.find((holder) => holder.version === version)!.file;
   for (const [version, files] of filesByVersion) {
     if (files.length < 2) continue;
     for (const file of files) {
-      const others = files.filter((other) => other !== file);
-      problems.push({
-        code: "DUPLICATE_VERSION",
-        file,
-        line: 1,
-        column: 1,
-        message: `version ${version} is also used by ${others.join(", ")}; give one of them the next free version (renumber it and run "stepwise gen"; after merging a branch, "stepwise rebase" renumbers the branch's own migrations)`,
-      });
+      const others = files.filter((other) => other !== file).join(", ");
+      const message = `version ${version} is also used by ${others}; give one of them the next free version (renumber it and run "stepwise gen"; after merging a branch, "stepwise rebase" renumbers the branch's own migrations)`;
+      problems.push(problemAt("DUPLICATE_VERSION", file, message));
     }
   }
-
   const versions = [...filesByVersion.keys()].sort((a, b) => a - b);
-  if (versions.length === 0) return problems;
-  if (versions[0]! > 1) {
-    problems.push({
-      code: "VERSIONS_DO_NOT_START_AT_ONE",
-      file: firstFile(versions[0]!),
-      line: 1,
-      column: 1,
-      message: `versions must start at 1, but the first is ${versions[0]}; renumber it to ${String(1).padStart(3, "0")}`,
-    });
+  if (versions.length > 0 && versions[0]! > 1) {
+    problems.push(problemAt("VERSIONS_DO_NOT_START_AT_ONE", firstFile(versions[0]!), `versions must start at 1, but the first is ${versions[0]}; renumber it to 001`));
   }
   for (let i = 1; i < versions.length; i++) {
-    const previous = versions[i - 1]!;
-    const current = versions[i]!;
-    if (current - previous <= 1) continue;
-    const missing = describeRange(previous + 1, current - 1);
-    problems.push({
-      code: "VERSION_GAP",
-      file: firstFile(current),
-      line: 1,
-      column: 1,
-      message: `version${current - previous > 2 ? "s" : ""} ${missing} ${current - previous > 2 ? "are" : "is"} missing between ${firstFile(previous)} and this file; renumber so versions have no gaps`,
-      missingVersions: { from: previous + 1, to: current - 1 },
-    });
+    const [from, to] = [versions[i - 1]! + 1, versions[i]! - 1];
+    if (from > to) continue;
+    const missing = from === to ? String(from) : to - from < 5 ? Array.from({ length: to - from + 1 }, (_, k) => from + k).join(", ") : `${from}–${to}`;
+    const message = `version${from === to ? ` ${missing} is` : `s ${missing} are`} missing between ${firstFile(from - 1)} and this file; renumber so versions have no gaps`;
+    problems.push({ ...problemAt("VERSION_GAP", firstFile(to + 1), message), missingVersions: { from, to } });
   }
   return problems;
 }
 
-function describeRange(from: number, to: number): string {
-  if (from === to) return String(from);
-  if (to - from < 5) return Array.from({ length: to - from + 1 }, (_, i) => from + i).join(", ");
-  return `${from}–${to}`;
-}
-
 /**
- * One `TEMPLATE_UNEDITED` problem per comment of a TypeScript migration that holds `create`'s
- * placeholder ({@link TEMPLATE_PLACEHOLDER}), naming the method it sits in, so an unedited or
- * half-edited template fails `gen` instead of being applied as a no-op and recorded (the SQL half is
- * in `src/shared/sql-source.ts`). Only comments count: the word in a string or a template literal is
- * the migration's own data.
+ * One `TEMPLATE_UNEDITED` per comment that still holds `create`'s placeholder, naming the method it
+ * sits in, so an unedited template fails `gen` instead of being applied as a no-op. Only comments
+ * count: the word in a string is the migration's own data.
  */
-function findTsTemplatePlaceholders(sourceFile: ts.SourceFile, file: string): Problem[] {
+function findTemplatePlaceholders(sourceFile: ts.SourceFile, file: string): Problem[] {
   const text = sourceFile.getFullText();
   const seen = new Set<number>();
   const problems: Problem[] = [];
   const visit = (node: ts.Node, method: string | null): void => {
-    const name = methodName(node) ?? method;
-    // A comment is trivia around some token; every token is reached by walking children with tokens.
-    // Leading ranges skip a comment on the same line as the token before it (`up(db) { // …`), which
-    // is that token's trailing comment, so both are read.
-    const ranges = [...(ts.getLeadingCommentRanges(text, node.pos) ?? []), ...(ts.getTrailingCommentRanges(text, node.end) ?? [])];
-    for (const range of ranges) {
-      if (seen.has(range.pos)) continue;
+    const isMethod = (ts.isMethodDeclaration(node) || ts.isPropertyAssignment(node)) && ts.isIdentifier(node.name) && (node.name.text === "up" || node.name.text === "down");
+    const name = isMethod ? (node.name as ts.Identifier).text : method;
+    // Every comment is trivia around some token; trailing ranges catch `up(db) { // …`, which leading ranges skip.
+    for (const range of [...(ts.getLeadingCommentRanges(text, node.pos) ?? []), ...(ts.getTrailingCommentRanges(text, node.end) ?? [])]) {
+      if (seen.has(range.pos) || !text.slice(range.pos, range.end).includes(TEMPLATE_PLACEHOLDER)) continue;
       seen.add(range.pos);
-      if (!text.slice(range.pos, range.end).includes(TEMPLATE_PLACEHOLDER)) continue;
       const { line, character } = sourceFile.getLineAndCharacterOfPosition(range.pos);
       const fix =
         name === "down"
@@ -397,79 +271,42 @@ function findTsTemplatePlaceholders(sourceFile: ts.SourceFile, file: string): Pr
   return problems;
 }
 
-/** `up`/`down` for `up(db) {…}` and `down: (db) => …`; `null` for any other node. */
-function methodName(node: ts.Node): string | null {
-  if ((ts.isMethodDeclaration(node) || ts.isPropertyAssignment(node)) && ts.isIdentifier(node.name)) {
-    const name = node.name.text;
-    return name === "up" || name === "down" ? name : null;
-  }
-  return null;
-}
-
 /**
- * Asks TypeScript's checker whether a migration function returns a promise, for the one case the
- * syntax cannot settle: a function that is neither `async` nor annotated and returns a value
- * (`up(db) { return query(db) }`, `up: (db) => db.exec(...)`). The scan's own project is in memory
- * with no libraries, so such a function is checked in a second project on the real files, with the
- * project's tsconfig (its `paths`, its `lib`), created the first time it is needed: a folder of
- * ordinary migrations never pays for it.
+ * Whether a function returns a thenable, by TypeScript's checker on a second project with the
+ * project's tsconfig (the scan's own has no libraries), opened the first time it is needed.
  */
-interface ReturnTypeChecker {
-  /**
-   * Whether the function at `fn`'s position in the migration `absolutePath` (whose analysed text is
-   * `text`) returns a thenable. A return type the checker cannot resolve (`any`, `unknown`, an error)
-   * is not a thenable.
-   */
-  returnsThenable(absolutePath: string, text: string, fn: Node): boolean;
-}
-
-/** A checker for the migrations of the project at `projectRoot`. */
-function createReturnTypeChecker(projectRoot: string): ReturnTypeChecker {
+function createReturnTypeChecker(projectRoot: string): TsScanContext["returnsThenable"] {
   let project: Project | null = null;
-  const open = (): Project => {
-    const tsConfigFilePath = path.join(projectRoot, "tsconfig.json");
-    project ??= existsSync(tsConfigFilePath)
-      ? new Project({ tsConfigFilePath, skipAddingFilesFromTsConfig: true, compilerOptions: { noEmit: true, skipLibCheck: true } })
-      : new Project({
-          compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, strict: true, skipLibCheck: true, noEmit: true },
-        });
-    return project;
+  const isThenable = (type: Type, at: Node): boolean => {
+    if (type.isAny() || type.isUnknown()) return false;
+    if (type.isUnion()) return type.getUnionTypes().some((member) => isThenable(member, at));
+    const then = type.getProperty("then");
+    return then !== undefined && then.getTypeAtLocation(at).getCallSignatures().length > 0;
   };
-  return {
-    returnsThenable(absolutePath, text, fn) {
-      try {
-        const sourceFile = open().createSourceFile(absolutePath, text, { overwrite: true });
-        const twin = sourceFile.getDescendantAtStartWithWidth(fn.getStart(), fn.getWidth());
-        const signature = twin ? twin.getType().getCallSignatures()[0] : undefined;
-        return signature !== undefined && isThenable(signature.getReturnType(), twin!);
-      } catch {
-        // A project the checker cannot load (a broken tsconfig) tells us nothing; the syntax said sync.
-        return false;
-      }
-    },
+  return (absolutePath, text, fn) => {
+    try {
+      const tsConfigFilePath = path.join(projectRoot, "tsconfig.json");
+      project ??= existsSync(tsConfigFilePath)
+        ? new Project({ tsConfigFilePath, skipAddingFilesFromTsConfig: true, compilerOptions: { noEmit: true, skipLibCheck: true } })
+        : new Project({
+            compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, strict: true, skipLibCheck: true, noEmit: true },
+          });
+      const twin = project.createSourceFile(absolutePath, text, { overwrite: true }).getDescendantAtStartWithWidth(fn.getStart(), fn.getWidth());
+      const signature = twin?.getType().getCallSignatures()[0];
+      return signature !== undefined && isThenable(signature.getReturnType(), twin!);
+    } catch {
+      return false;
+    }
   };
 }
 
-/** A type with a callable `then`, or a union one of whose members has one. */
-function isThenable(type: Type, at: Node): boolean {
-  if (type.isAny() || type.isUnknown()) return false;
-  if (type.isUnion()) return type.getUnionTypes().some((member) => isThenable(member, at));
-  const then = type.getProperty("then");
-  return then !== undefined && then.getTypeAtLocation(at).getCallSignatures().length > 0;
-}
-
-/** How relative imports end, following the project's TypeScript module resolution. */
+/** How the registry's relative imports end. */
 export type ImportExtension = ".js" | ".ts";
 
 /**
- * The ending of the registry's relative imports of TypeScript migrations, from `tsconfig.json`
- * (following `extends`) in `projectRoot`. `.js` works under every resolution TypeScript offers
- * (node16/nodenext, bundler, node10, CommonJS): TypeScript maps it to the `.ts` source, tsc's output
- * runs under Node as it is, and bundlers (esbuild, Vite, Rollup's TypeScript plugin, Bun) map it back
- * too. An extensionless specifier, which bundler resolution would also accept, fails under Node
- * once tsc has compiled it (ERR_MODULE_NOT_FOUND). The one exception is a project that imports `.ts`
- * files directly (`allowImportingTsExtensions`, whose sources run as they are, or
- * `rewriteRelativeImportExtensions`, whose emit rewrites them to `.js`): there `.ts` is what works.
+ * `.js` works under every module resolution (TypeScript maps it to the source, tsc's output runs under
+ * Node, bundlers map it back); `.ts` only where the project imports `.ts` files itself
+ * (`allowImportingTsExtensions` or `rewriteRelativeImportExtensions` in its tsconfig).
  */
 export function resolveImportExtension(projectRoot: string): ImportExtension {
   const tsconfigPath = path.join(projectRoot, "tsconfig.json");

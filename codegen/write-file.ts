@@ -1,17 +1,13 @@
 /**
- * Writes a file so that readers see either the old bytes or the complete new ones, never a prefix.
- *
- * The text goes to a temporary file in the same folder (a rename across folders could cross devices),
- * every byte is written (`write` may write fewer bytes than asked on a nearly full disk or past a file
- * size limit, so the count is checked and the rest retried), the file is flushed, and only then is it
- * renamed over the target, or, for a file that must not exist yet, hard-linked to it. Any failure
- * removes the temporary file and throws `FILE_WRITE_FAILED`, leaving the target untouched.
+ * Writes a file so readers see the old bytes or all the new ones, never a prefix: a temporary file in
+ * the same folder, every byte written (a short write on a full disk is retried), flushed, then renamed
+ * over the target, or, for a file that must not exist yet, hard-linked to it.
  */
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import path from "node:path";
-import type { FileWriteStep } from "../src/core/errors.js";
 import { fileWriteError } from "../src/core/error-factories.js";
+import type { FileWriteStep } from "../src/core/errors.js";
 
 /** The file system calls a write makes; tests substitute one to fail a chosen step. */
 export interface AtomicWriteFileSystem {
@@ -34,8 +30,7 @@ export interface AtomicWriteOptions {
 }
 
 /**
- * Replaces (or, with `exclusive`, creates) `file` with `text` atomically, creating its folder when
- * needed.
+ * Replaces (or, with `exclusive`, creates) `file` with `text` atomically, creating its folder when needed.
  *
  * @throws `FILE_WRITE_FAILED` when any step fails; the target is then as it was and no temporary file remains.
  */
@@ -53,7 +48,7 @@ export function writeFileAtomic(file: string, text: string, options: AtomicWrite
     step = "write";
     while (written < bytes.length) {
       const count = io.writeSync(fd, bytes, written, bytes.length - written);
-      // A zero-byte write would loop forever; the disk has no room left for us.
+      // A zero-byte write would loop forever: the disk has no room left.
       if (count <= 0) throw Object.assign(new Error(`write made no progress at byte ${written}`), { code: "ENOSPC" });
       written += count;
     }
@@ -63,43 +58,37 @@ export function writeFileAtomic(file: string, text: string, options: AtomicWrite
     const closing = fd;
     fd = null;
     io.closeSync(closing);
-    if (options.exclusive) {
-      step = "link";
-      linkOrRenameIfAbsent(io, temporary, file);
-    } else {
-      step = "rename";
-      io.renameSync(temporary, file);
-    }
+    step = options.exclusive ? "link" : "rename";
+    if (options.exclusive) linkIfAbsent(io, temporary, file);
+    else io.renameSync(temporary, file);
   } catch (error) {
-    if (fd !== null) {
-      try {
-        io.closeSync(fd);
-      } catch {
-        // The write already failed; that failure is the one to report.
-      }
+    try {
+      if (fd !== null) io.closeSync(fd);
+    } catch {
+      // The write already failed; that failure is the one to report.
     }
     try {
       io.rmSync(temporary, { force: true });
     } catch {
-      // Nothing more can be done about a temporary file that cannot be removed.
+      // Nothing more can be done about it.
     }
-    throw fileWriteError({
-      file,
-      step,
-      systemCode: (error as NodeJS.ErrnoException).code ?? null,
-      bytesWritten: written,
-      bytesExpected: bytes.length,
-      cause: error,
-    });
+    throw fileWriteError({ file, step, systemCode: (error as NodeJS.ErrnoException).code ?? null, bytesWritten: written, bytesExpected: bytes.length, cause: error });
   }
-  flushDirectory(dir);
+  // Best effort: the rename is durable once the folder is flushed, and some file systems refuse that.
+  try {
+    const dirFd = fs.openSync(dir, "r");
+    try {
+      fs.fsyncSync(dirFd);
+    } finally {
+      fs.closeSync(dirFd);
+    }
+  } catch {
+    // The new file is complete and in place either way.
+  }
 }
 
-/**
- * A hard link never replaces an existing file, so two `create`s cannot overwrite each other. File
- * systems without hard links (FAT, some network mounts) get a rename after an existence check.
- */
-function linkOrRenameIfAbsent(io: AtomicWriteFileSystem, temporary: string, file: string): void {
+/** A hard link never replaces an existing file; where hard links are unsupported, a rename after an existence check. */
+function linkIfAbsent(io: AtomicWriteFileSystem, temporary: string, file: string): void {
   try {
     io.linkSync(temporary, file);
   } catch (error) {
@@ -110,20 +99,4 @@ function linkOrRenameIfAbsent(io: AtomicWriteFileSystem, temporary: string, file
     return;
   }
   io.rmSync(temporary, { force: true });
-}
-
-/**
- * Makes the rename itself durable. Best effort: some file systems refuse to open or flush a folder,
- * and by now the new file is complete and in place, so failing here would misreport what happened.
- */
-function flushDirectory(dir: string): void {
-  let fd: number | null = null;
-  try {
-    fd = fs.openSync(dir, "r");
-    fs.fsyncSync(fd);
-  } catch {
-    // See above.
-  } finally {
-    if (fd !== null) fs.closeSync(fd);
-  }
 }

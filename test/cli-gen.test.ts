@@ -32,12 +32,10 @@ test("gen --check names an edited, a removed and a renamed migration", async (t)
   await project.generate();
   const registryText = readFileSync(project.registryFile, "utf8");
   const entryLine = (file: string) => {
+    // An entry is an object literal of `migrations`: the line of its opening brace, above its file.
     const lines = registryText.split("\n");
-    // An entry is a row [version, kind, checksum, flags] of `migrations`; its file is in the `case`
-    // of that version in sqlOf() or tsOf().
     const fileLine = lines.findIndex((line) => line.includes(`${JSON.stringify(file)},`));
-    const version = /\d+/.exec(lines.slice(0, fileLine + 1).findLast((line) => /^\s*case \d+:$/.test(line))!)![0];
-    return lines.findIndex((line, index) => line.trim() === "[" && lines[index + 1]?.trim() === `${version},`) + 1;
+    return lines.slice(0, fileLine).findLastIndex((line) => line.trim() === "{") + 1;
   };
   const check = async () => {
     const result = await runCli(["gen", "--check"], { cwd: project.root });

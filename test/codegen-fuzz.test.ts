@@ -148,41 +148,35 @@ function assertCompleteRegistry(text: string, migrationCount: number): void {
   const source = ts.createSourceFile("registry.ts", text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
   const diagnostics = (source as unknown as { parseDiagnostics: unknown[] }).parseDiagnostics;
   assert.deepEqual(diagnostics, [], "the registry does not parse");
-  const rows = registryRows(source);
+  const entries = registryEntries(source);
   assert.deepEqual(
-    rows.map((row) => Number((row.elements[0] as ts.NumericLiteral).text)),
+    entries.map((entry) => Number((entry.get("version") as ts.NumericLiteral).text)),
     Array.from({ length: migrationCount }, (_, i) => i + 1),
   );
   assert.match(text, new RegExp(`\\nexport const latestVersion = ${migrationCount};\\n`));
   // Every declaration the runtime needs is there: a file cut short would lose the last ones.
   assert.ok(/[;}]\n$/.test(text) && /\nexport type RegistryEntry\b/.test(text), "the registry is cut short");
-  const kindOf = (row: ts.ArrayLiteralExpression) => (row.elements[1] as ts.StringLiteral).text;
-  if (rows.some((row) => kindOf(row) === "sql")) assert.match(text, /\nfunction sqlOf\(/, "the SQL texts are missing");
-  if (rows.some((row) => kindOf(row) === "ts")) assert.match(text, /\nfunction tsOf\(/, "the TypeScript migrations' names are missing");
-  // The runtime refuses a registry whose entry disables foreign keys outside a transaction
-  // (findRegistryProblems), so gen must never write one.
-  for (const row of rows) {
-    const flags = row.elements[3];
-    assert.ok(flags !== undefined && ts.isStringLiteral(flags), `a row without its flags:\n${row.getText(source).slice(0, 400)}`);
-    const words = flags.text.split(" ");
-    assert.ok(!(words.includes("disableForeignKeys") && !words.includes("transaction")), `gen wrote an entry the runtime refuses:\n${row.getText(source).slice(0, 400)}`);
+  for (const entry of entries) {
+    const kind = (entry.get("kind") as ts.StringLiteral | undefined)?.text;
+    assert.ok(kind === "ts" ? entry.has("module") : entry.has("upSql") && entry.has("downSql"), `an entry without its ${kind === "ts" ? "module" : "SQL"}`);
+    // The runtime refuses a registry whose entry disables foreign keys outside a transaction
+    // (findRegistryProblems), so gen must never write one.
+    const flag = (name: string) => entry.get(name)?.kind === ts.SyntaxKind.TrueKeyword;
+    assert.ok(!(flag("disableForeignKeys") && !flag("transaction")), "gen wrote an entry the runtime refuses");
   }
 }
 
-/** The rows `[version, kind, checksum, flags, module?]` of `export const migrations = entries([...])`, in order. */
-function registryRows(source: ts.SourceFile): ts.ArrayLiteralExpression[] {
+/** The fields of each object literal of `export const migrations = [...]`, in order. */
+function registryEntries(source: ts.SourceFile): Map<string, ts.Expression>[] {
   for (const statement of source.statements) {
     if (!ts.isVariableStatement(statement)) continue;
     for (const declaration of statement.declarationList.declarations) {
       if (!ts.isIdentifier(declaration.name) || declaration.name.text !== "migrations" || !declaration.initializer) continue;
-      const initializer = declaration.initializer;
-      if (ts.isArrayLiteralExpression(initializer) && initializer.elements.length === 0) return [];
-      assert.ok(ts.isCallExpression(initializer) && ts.isIdentifier(initializer.expression) && initializer.expression.text === "entries", initializer.getText(source).slice(0, 200));
-      const list = initializer.arguments[0];
-      assert.ok(list !== undefined && ts.isArrayLiteralExpression(list));
+      const list = declaration.initializer;
+      assert.ok(ts.isArrayLiteralExpression(list), list.getText(source).slice(0, 200));
       return list.elements.map((element) => {
-        assert.ok(ts.isArrayLiteralExpression(element) && ["sql", "ts"].includes((element.elements[1] as ts.StringLiteral | undefined)?.text ?? ""), element.getText(source));
-        return element;
+        assert.ok(ts.isObjectLiteralExpression(element), element.getText(source).slice(0, 400));
+        return new Map(element.properties.map((property) => [(property.name as ts.Identifier).text, (property as ts.PropertyAssignment).initializer]));
       });
     }
   }
