@@ -7,7 +7,6 @@ import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { build } from "esbuild";
 import { BUNDLE_GZIP_CEILINGS } from "../bench/bundle-ceilings.js";
 import { removeLongLiterals } from "../bench/bundle-size-bound.js";
 import { BROWSER_ENTRY_GZIP_BUDGET, findBundleRegressions, measureEntryBundleSizes, renderBudgetVerdicts, renderCodeOnlyBounds, renderEntryBundleSizes } from "../bench/entry-bundle-sizes.js";
@@ -116,36 +115,3 @@ test("each budgeted entry's code-only bound is smaller than its bundle and carri
   );
   assert.ok(renderEntryBundleSizes(sizes).includes(lines[0]!));
 });
-
-/** The repo-relative source files that leave code in a bundle of `names` imported from `stepwise-migrate/<entry>`. */
-async function bundledFiles(entry: string, names: string): Promise<string[]> {
-  const result = await build({
-    stdin: { contents: `export { ${names} } from "./src/entries/${entry}.ts";`, resolveDir: repoRoot, sourcefile: "app.ts", loader: "ts" },
-    bundle: true,
-    minify: true,
-    write: false,
-    metafile: true,
-    platform: "neutral",
-    format: "esm",
-    logLevel: "silent",
-  });
-  const [output] = Object.values(result.metafile.outputs);
-  return Object.entries(output!.inputs)
-    .filter(([, input]) => input.bytesInOutput > 0)
-    .map(([input]) => path.relative(repoRoot, path.resolve(repoRoot, input)).split(path.sep).join("/"));
-}
-
-for (const entry of ["durable-objects", "d1"]) {
-  test(`migrate alone from stepwise-migrate/${entry} bundles the executor's base and no manager, SQLite escape-guard dialect or PostgreSQL code`, async () => {
-    const migrateOnly = await bundledFiles(entry, "migrate");
-    assert.ok(migrateOnly.includes("src/core/executor-base.ts"), migrateOnly.join(", "));
-    const absent = ["src/core/executor.ts", "src/core/manager-base.ts", "src/core/dialects/sqlite.ts", "src/shared/postgres-tokens.ts", ...(entry === "d1" ? ["src/core/connection-settings.ts"] : [])];
-    assert.deepEqual(
-      migrateOnly.filter((file) => absent.includes(file)),
-      [],
-    );
-    // With the manager imported too, its executor (down, reset, status, history) comes with it.
-    const withManager = await bundledFiles(entry, "MigrationManager, migrate");
-    assert.ok(withManager.includes("src/core/executor.ts") && withManager.includes("src/core/manager-base.ts"), withManager.join(", "));
-  });
-}

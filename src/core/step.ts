@@ -140,22 +140,6 @@ export function* batch(statements: readonly BatchStatement[], script: string): S
 }
 
 /**
- * A bound value of a {@link scriptWithHistory} statement that the driver fills in: the whole
- * milliseconds the script took, as the storage measured it (the history row's duration, which is
- * written in the same request as the script, before the client could know it).
- */
-export const SCRIPT_ELAPSED_MS: unique symbol = Symbol("stepwise.scriptElapsedMs");
-
-/**
- * Runs `before`, `script`, then `statements`, in the open transaction as one request (capability
- * `scriptWithHistory`): the driver's own method, called in place, so the runners need no operation
- * of their own for it and the entries whose drivers lack it bundle nothing of it.
- */
-export function* scriptWithHistory(script: string, statements: readonly BatchStatement[], before: readonly BatchStatement[] = []): Step<readonly number[]> {
-  return yield* callWithDriver((driver) => driver.scriptWithHistory!(script, statements, before));
-}
-
-/**
  * The writes `step` would make, collected instead of run: its `run` and `exec` operations become
  * statements of a batch (each `run` reported as one changed row, or as `changes` gives it: the rows
  * each statement changed when the batch ran, so the step's own checks of them run on the real

@@ -4,8 +4,7 @@
  * shows up as a difference with the object's name.
  */
 import { StepwiseError } from "../core/errors.js";
-import { SyncMigrationManager } from "../core/manager.js";
-import { MANAGER_FOR_VERIFY, type ManagerForVerify } from "../core/manager-for-verify.js";
+import type { SyncMigrationManager } from "../core/manager.js";
 import { begin, commit, exec, inTransaction, query, queryValue, rollbackQuietly, run, type Step } from "../core/step.js";
 import { verifyHistoryOrThrow, type AppliedMigrationKey } from "../core/planner.js";
 import { runSafetyNet, schemaReaderOf, type SafetyNetManager, type SchemaReader } from "./schema-reader.js";
@@ -81,13 +80,6 @@ export function verifySchema(manager: SafetyNetManager, options: VerifySchemaOpt
   const verification = runSafetyNet(manager, () => verificationStep(manager, schemaReaderOf(manager, "verifySchema"), options));
   return verification instanceof Promise ? verification.then((found) => settleVerification(manager, found, options)) : settleVerification(manager, verification, options);
 }
-
-// What lets `migrate` of an entry without a manager (`stepwise-migrate/sql-js`) take `{ verifySchema }`: it
-// builds the manager to verify from what this function carries, so only an app that verifies bundles
-// one. A bundler keeps this statement exactly when it keeps verifySchema.
-Object.defineProperty(verifySchema, MANAGER_FOR_VERIFY, {
-  value: ((driver, migrations, props, dialect) => new SyncMigrationManager(driver, migrations, props, dialect)) satisfies ManagerForVerify,
-});
 
 function verificationStep(manager: SafetyNetManager, reader: SchemaReader, options: VerifySchemaOptions): Step<SchemaVerification> {
   // A transaction: false migration another process is running shows as a started row: wait for it,
