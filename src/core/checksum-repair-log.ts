@@ -1,9 +1,6 @@
 /**
- * The record of `repair --checksums`: one row per realigned version, in a small table next to the
- * history (`<history>_checksum_repairs`). A table of its own rather than columns on the history, so
- * a history table made by an earlier release is never altered, a version realigned twice keeps both
- * events, and a database that was never repaired has nothing new in it. It is created by the first
- * repair, inside that repair's transaction, and read as empty while it does not exist.
+ * The record of `repair --checksums`: one row per realigned version, in a table next to the history
+ * (`<history>_checksum_repairs`), so the history table is never altered. Created by the first repair.
  */
 import type { HistoryStore } from "./history.js";
 import { exec, query, run, type Step } from "./step.js";

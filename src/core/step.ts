@@ -1,7 +1,6 @@
 /**
- * The vocabulary of the sans-I/O executor. The algorithm is written once, as generator functions
- * that yield {@link Operation}s and receive their results; a runner (see `runners.ts`) performs each
- * one on a driver, synchronously or by awaiting it. Nothing here touches a database.
+ * The vocabulary of the sans-I/O executor: its generators yield {@link Operation}s and receive their
+ * results; a runner (`runners.ts`) performs each on a driver, synchronously or by awaiting it.
  */
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 import type { LockHolder } from "./errors.js";
@@ -19,11 +18,11 @@ export type Operation =
   | { readonly op: "begin"; readonly mode: "immediate" | "deferred" }
   /** Result: none. */
   | { readonly op: "commit" }
-  /** Result: none; never throws (a transaction SQLite already ended needs no rollback). */
+  /** Result: none; never throws. */
   | { readonly op: "rollback" }
   /** Result: `boolean`. */
   | { readonly op: "inTransaction" }
-  /** Result: `number | null` (null: the driver has no counter, so every attempt re-reads). */
+  /** Result: `number | null` (null: the driver has no counter). */
   | { readonly op: "changeCounter" }
   /** Result: `number`. */
   | { readonly op: "getBusyTimeout" }
@@ -36,10 +35,7 @@ export type Operation =
       readonly direction: MigrationDirection;
       readonly progress: (done: number, total: number | null) => void;
     }
-  /**
-   * Refuses, before it runs, a TypeScript body this runner cannot run to its end: the sync runner
-   * throws `ASYNC_IN_SYNC_RUNNER` for an `async` one; the async runner runs any. Result: none.
-   */
+  /** Refuses a TypeScript body this runner cannot run to its end (an `async` one, on the sync runner). Result: none. */
   | { readonly op: "checkBody"; readonly entry: MigrationEntry; readonly direction: MigrationDirection }
   /** Result: none. */
   | { readonly op: "sleep"; readonly ms: number }
@@ -51,11 +47,7 @@ export type Operation =
   | { readonly op: "probeOwnerLock"; readonly fileName: string }
   /** Result: `LockHolder[]` (empty when the driver cannot tell). */
   | { readonly op: "lockHolders" }
-  /**
-   * Runs `action` on the runner's driver, outside the step: work a safety net does beside the
-   * algorithm (a replay on a scratch database). Result: what `action` returns; the async runner
-   * awaits it, the sync runner refuses a promise.
-   */
+  /** Runs `action` on the runner's driver (a safety net's replay on a scratch database). Result: what it returns. */
   | { readonly op: "call"; readonly action: (driver: Driver) => unknown };
 
 /** A step of the algorithm: a generator of operations that finally returns `T`. */
@@ -73,9 +65,6 @@ export function* queryOne<T = Row>(sql: string, params: readonly unknown[] = [])
 
 /** Reads the first column of the first row (a PRAGMA's value, a count). */
 export function* queryValue<T = unknown>(sql: string, params: readonly unknown[] = []): Step<T | undefined> {
-  // Yields the operation itself rather than through queryOne and query: every generator level an
-  // operation passes costs a resume on the way in and out, and the executor reads several PRAGMAs
-  // per migration.
   const row = ((yield { op: "query", sql, params }) as Row[])[0];
   return row === undefined ? undefined : (Object.values(row)[0] as T);
 }
@@ -125,11 +114,7 @@ export function* lockHolders(): Step<LockHolder[]> {
   return (yield { op: "lockHolders" }) as LockHolder[];
 }
 
-/**
- * Runs `action` on the driver the step runs on, in place, and returns its result: the one way a
- * step shared by the sync and the async runner calls code that needs the driver itself (a scratch
- * database of the same server). The async runner awaits a promise; the sync runner refuses one.
- */
+/** Runs `action` on the driver the step runs on and returns its result; the sync runner refuses a promise. */
 export function* callWithDriver<T>(action: (driver: Driver) => T | PromiseLike<T>): Step<T> {
   return (yield { op: "call", action }) as T;
 }
@@ -140,14 +125,10 @@ export function* batch(statements: readonly BatchStatement[], script: string): S
 }
 
 /**
- * The writes `step` would make, collected instead of run: its `run` and `exec` operations become
- * statements of a batch (each `run` reported as one changed row, or as `changes` gives it: the rows
- * each statement changed when the batch ran, so the step's own checks of them run on the real
- * counts). A read or anything else is refused, since a batch cannot act on what it reads. For the
- * history writes of a migration applied as one batch, so the history store's SQL stays the one place
- * those statements are written.
+ * The writes `step` would make, collected as batch statements instead of run (each `run` reported as
+ * one changed row): the history writes of a migration applied as one batch. A read is refused.
  */
-export function collectWrites(step: Step<unknown>, changes?: readonly number[]): BatchStatement[] {
+export function collectWrites(step: Step<unknown>): BatchStatement[] {
   const statements: BatchStatement[] = [];
   let result = step.next();
   while (!result.done) {
@@ -155,7 +136,7 @@ export function collectWrites(step: Step<unknown>, changes?: readonly number[]):
     if (operation.op === "run") statements.push({ sql: operation.sql, params: operation.params });
     else if (operation.op === "exec") statements.push({ sql: operation.sql, params: [] });
     else throw new Error(`a batched write cannot perform "${operation.op}"`);
-    result = step.next(operation.op === "run" ? { changes: changes?.[statements.length - 1] ?? 1 } : undefined);
+    result = step.next(operation.op === "run" ? { changes: 1 } : undefined);
   }
   return statements;
 }

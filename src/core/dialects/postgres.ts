@@ -6,8 +6,7 @@
  * work before it ended ours was committed; anything else is `unknown`. No connection setting is
  * restored: a `SET` in the migration's transaction rolls back with it or commits as its intent.
  */
-import { batchKeyFailure, matchColumn, quoteIdentifier } from "../batch-key.js";
-import type { BatchDialect, BatchOrigin, BatchWalk, ResolvedBatchKey } from "../batch-types.js";
+import { batchKeyFailure, matchColumn, quoteIdentifier, type BatchDialect, type BatchOrigin, type BatchWalk, type ResolvedBatchKey } from "../batch-walk.js";
 import { type ConnectionProblem, connectionFailedError, connectionLostError } from "../connection-errors.js";
 import type { Dialect, MigrationFailure } from "../dialect.js";
 import type { ErrorClassification } from "../driver.js";
