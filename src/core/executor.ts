@@ -76,8 +76,6 @@ interface Walk<E> {
   ensured: boolean;
   /** Another process applied the entry about to run (its batch was refused by the history key). */
   stale: boolean;
-  /** Made before the first migration that needs it: a run of plain SQL never creates the witness. */
-  escapeGuard: EscapeGuardRun | null;
   readonly settingsBefore: ConnectionSettingsSnapshot;
 }
 
@@ -101,6 +99,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   readonly store: HistoryStore;
   /** The history table's guard while a run applies migrations. */
   private historyGuard: HistoryGuard | null = null;
+  /** The escape guard of the run, made before the first migration that needs it (a run of plain SQL makes none). */
+  private escapeGuard: EscapeGuardRun | null = null;
   /** The tables that may reference another, as this run read them (`foreign-key-rebuild.ts`). */
   private readonly referencingTables = new ReferencingTables();
 
@@ -163,41 +163,27 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   /** Runs `plan`, each migration in its own transaction; returns the version reached. */
   private *runEach(plan: MigrationPlan<R[number]>, counter: number | null, replan: Replan<R[number]>, ran: AppliedStep[]): Step<number> {
     this.refuseUnsupportedMigrations(plan.steps, plan.direction);
-    const walk: Walk<R[number]> = {
-      direction: plan.direction,
-      queue: plan.steps,
-      next: 0,
-      toVersion: plan.toVersion,
-      knownCounter: counter,
-      ensured: false,
-      stale: false,
-      escapeGuard: null,
-      settingsBefore: yield* this.snapshotSettings(),
-    };
-    let failed = true;
-    this.historyGuard = this.dialect.guardHistory?.(this.store) ?? null;
-    try {
-      for (;;) {
-        // Settings a transaction cannot change (the witness table, foreign_keys) are prepared for the entry expected next.
-        const expected = walk.queue[walk.next];
-        const expectedGuard = expected !== undefined && expected.transaction && this.needsGuard(expected, walk.direction);
-        if (expectedGuard && walk.escapeGuard === null) walk.escapeGuard = yield* this.startEscapeGuard();
-        const restoreForeignKeys = expected?.disableForeignKeys ? yield* this.switchOffForeignKeys() : false;
-        try {
-          if ((yield* this.attemptNext(walk, expected, expectedGuard, replan, ran)) === "done") break;
-        } catch (error) {
-          yield* rollbackQuietly();
-          // Inside the try: the statements run again with foreign keys as the migration had them.
-          throw yield* this.locateFailedStatement(error, []);
-        } finally {
-          if (restoreForeignKeys) yield* exec("PRAGMA foreign_keys = ON");
+    return yield* this.duringRun(
+      function* (this: Executor<R>, settingsBefore: ConnectionSettingsSnapshot): Step<number> {
+        const walk: Walk<R[number]> = { direction: plan.direction, queue: plan.steps, next: 0, toVersion: plan.toVersion, knownCounter: counter, ensured: false, stale: false, settingsBefore };
+        for (;;) {
+          // Settings a transaction cannot change (the witness table, foreign_keys) are prepared for the entry expected next.
+          const expected = walk.queue[walk.next];
+          const expectedGuard = expected !== undefined && expected.transaction && this.needsGuard(expected, walk.direction);
+          if (expectedGuard && this.escapeGuard === null) this.escapeGuard = yield* this.startEscapeGuard();
+          const restoreForeignKeys = expected?.disableForeignKeys ? yield* this.switchOffForeignKeys() : false;
+          try {
+            if ((yield* this.attemptNext(walk, expected, expectedGuard, replan, ran)) === "done") return walk.toVersion;
+          } catch (error) {
+            yield* rollbackQuietly();
+            // Inside the try: the statements run again with foreign keys as the migration had them.
+            throw yield* this.locateFailedStatement(error, []);
+          } finally {
+            if (restoreForeignKeys) yield* exec("PRAGMA foreign_keys = ON");
+          }
         }
-      }
-      failed = false;
-      return walk.toVersion;
-    } finally {
-      yield* this.endRun(walk.settingsBefore, failed, walk.escapeGuard);
-    }
+      }.bind(this),
+    );
   }
 
   /**
@@ -212,7 +198,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     // An escape is judged against what was read before stepwise wrote in the transaction: the first one writes the history table.
     let startRead = false;
     if (!walk.ensured) {
-      if (walk.escapeGuard) yield* walk.escapeGuard.readStart(counter);
+      if (this.escapeGuard) yield* this.escapeGuard.readStart(counter);
       startRead = true;
       // Under the write lock: another process may create the history table meanwhile.
       if (direction === "up") yield* this.refuseUnmanagedDatabase();
@@ -234,7 +220,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       return "done";
     }
     const guarded = entry.transaction && (entry === expected ? expectedGuard : this.needsGuard(entry, direction));
-    if (entry.disableForeignKeys !== Boolean(expected?.disableForeignKeys) || (guarded && walk.escapeGuard === null)) {
+    if (entry.disableForeignKeys !== Boolean(expected?.disableForeignKeys) || (guarded && this.escapeGuard === null)) {
       yield* this.commitTranslated();
       return "again";
     }
@@ -242,10 +228,10 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       ran.push(yield* this.runWithoutTransaction(entry, direction, walk.settingsBefore));
       // Its PRAGMAs took effect at once; the migrations after it run with the connection as the app set it.
       yield* this.restoreSettings(walk.settingsBefore);
-      if (walk.escapeGuard) yield* walk.escapeGuard.renew();
+      if (this.escapeGuard) yield* this.escapeGuard.renew();
     } else {
-      if (guarded && !startRead) yield* walk.escapeGuard!.readStart(counter);
-      const applied = this.settings.capabilities.atomicBatch ? yield* this.applyAsBatch(entry, direction) : yield* this.applyInTransaction(entry, direction, guarded ? walk.escapeGuard : null);
+      if (guarded && !startRead) yield* this.escapeGuard!.readStart(counter);
+      const applied = this.settings.capabilities.atomicBatch ? yield* this.applyAsBatch(entry, direction) : yield* this.applyInTransaction(entry, direction, guarded);
       if (applied === null) {
         walk.stale = true;
         yield* this.commitTranslated();
@@ -257,11 +243,15 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     return "ran";
   }
 
-  /** Runs one migration in the open transaction (under `guard` when given), records it, commits. */
-  private *applyInTransaction(entry: R[number], direction: MigrationDirection, guard: EscapeGuardRun | null): Step<AppliedStep> {
-    const durationMs = yield* this.runBodyInTransaction(entry, direction, guard);
-    yield* this.recordInTransaction(entry, direction, durationMs);
+  /** Runs one migration in the open transaction (under the escape guard when `guarded`), records it, commits. */
+  private *applyInTransaction(entry: R[number], direction: MigrationDirection, guarded: boolean): Step<AppliedStep> {
+    const durationMs = yield* this.applyBody(entry, direction, guarded);
     yield* this.commitMigration(entry, direction);
+    return this.migrated(entry, direction, durationMs);
+  }
+
+  /** Emits `migrated` and returns the step. */
+  private migrated(entry: R[number], direction: MigrationDirection, durationMs: number): AppliedStep {
     this.emit({ type: "migrated", direction, version: entry.version, name: entry.name, durationMs });
     return { version: entry.version, name: entry.name, durationMs };
   }
@@ -282,71 +272,78 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       this.emit({ type: "nothing-pending", direction, currentVersion: plan.fromVersion });
       return { direction, fromVersion: plan.fromVersion, toVersion: plan.toVersion, steps: [] };
     }
-    const ran: AppliedStep[] = [];
+    const durations: number[] = [];
+    const steps: AppliedStep[] = [];
     let fresh = plan;
-    const before = yield* this.snapshotSettings();
-    let failed = true;
-    let guard: EscapeGuardRun | null = null;
-    this.historyGuard = this.dialect.guardHistory?.(this.store) ?? null;
-    try {
-      try {
-        if (this.canGuard) guard = yield* this.startEscapeGuard();
-        yield* this.beginImmediate();
-        if (guard) yield* guard.readStart(yield* changeCounter());
-        if (direction === "up") yield* this.refuseUnmanagedDatabase();
-        yield* this.store.ensure();
-        fresh = replan(yield* this.store.readKeys());
-        yield* refuseWholeRunObstacles(this, fresh.steps, direction);
-        this.emitSkipped(direction, plan.steps, fresh.steps);
-        for (const entry of fresh.steps) {
-          const durationMs = yield* this.runBodyInTransaction(entry, direction, this.needsGuard(entry, direction) ? guard : null);
+    yield* this.duringRun(
+      function* (this: Executor<R>): Step<void> {
+        try {
+          if (this.canGuard) this.escapeGuard = yield* this.startEscapeGuard();
+          yield* this.beginImmediate();
+          if (this.escapeGuard) yield* this.escapeGuard.readStart(yield* changeCounter());
+          if (direction === "up") yield* this.refuseUnmanagedDatabase();
+          yield* this.store.ensure();
+          fresh = replan(yield* this.store.readKeys());
+          yield* refuseWholeRunObstacles(this, fresh.steps, direction);
+          this.emitSkipped(direction, plan.steps, fresh.steps);
           // Sets user_version at every step: only the last value commits.
-          yield* this.recordInTransaction(entry, direction, durationMs);
-          ran.push({ version: entry.version, name: entry.name, durationMs });
+          for (const entry of fresh.steps) durations.push(yield* this.applyBody(entry, direction, this.needsGuard(entry, direction)));
+          const last = fresh.steps[fresh.steps.length - 1];
+          if (last) yield* this.commitMigration(last, direction);
+          else yield* this.commitTranslated();
+          steps.push(...fresh.steps.map((entry, index) => ({ version: entry.version, name: entry.name, durationMs: durations[index]! })));
+        } catch (error) {
+          yield* rollbackQuietly();
+          // The migrations before it, rolled back with it, are applied again first where they are SQL.
+          const earlier = fresh.steps.slice(0, durations.length);
+          throw earlier.every((entry) => entry.kind === "sql")
+            ? yield* this.locateFailedStatement(
+                error,
+                earlier.map((entry) => scriptOf(entry, direction) ?? ""),
+              )
+            : error;
         }
-        const last = fresh.steps[fresh.steps.length - 1];
-        if (last) yield* this.commitMigration(last, direction);
-        else yield* this.commitTranslated();
-      } catch (error) {
-        yield* rollbackQuietly();
-        // The migrations before it, rolled back with it, are applied again first where they are SQL.
-        const earlier = ran.map((step) => fresh.steps.find((entry) => entry.version === step.version)!);
-        throw earlier.every((entry) => entry.kind === "sql")
-          ? yield* this.locateFailedStatement(
-              error,
-              earlier.map((entry) => scriptOf(entry, direction) ?? ""),
-            )
-          : error;
-      }
-      failed = false;
-    } finally {
-      yield* this.endRun(before, failed, guard);
-    }
-    for (const step of ran) this.emit({ type: "migrated", direction, ...step });
-    if (ran.length === 0) this.emit({ type: "nothing-pending", direction, currentVersion: fresh.fromVersion });
-    return { direction, fromVersion: plan.fromVersion, toVersion: fresh.toVersion, steps: ran };
+      }.bind(this),
+    );
+    for (const step of steps) this.emit({ type: "migrated", direction, ...step });
+    if (steps.length === 0) this.emit({ type: "nothing-pending", direction, currentVersion: fresh.fromVersion });
+    return { direction, fromVersion: plan.fromVersion, toVersion: fresh.toVersion, steps };
   }
 
-  /** Puts the connection back as the run found it, outside any transaction; a failure to tidy up never hides the run's own. */
-  private *endRun(settingsBefore: ConnectionSettingsSnapshot, failed: boolean, escapeGuard: EscapeGuardRun | null): Step<void> {
-    yield* rollbackQuietly();
+  /** Runs `body` with the run's guards, then puts the connection back as the run found it, outside any transaction. */
+  private *duringRun<T>(body: (settingsBefore: ConnectionSettingsSnapshot) => Step<T>): Step<T> {
+    const settingsBefore = yield* this.snapshotSettings();
+    this.historyGuard = this.dialect.guardHistory?.(this.store) ?? null;
+    this.escapeGuard = null;
+    let failed = true;
     try {
-      yield* this.restoreSettings(settingsBefore);
-    } catch (error) {
-      if (!failed) throw error;
+      const result = yield* body(settingsBefore);
+      failed = false;
+      return result;
+    } finally {
+      yield* rollbackQuietly();
+      yield* this.restoreSettings(settingsBefore, failed);
+      // Read again: the body set them (the compiler still sees the nulls above).
+      const escapeGuard = this.escapeGuard as EscapeGuardRun | null;
+      const historyGuard = this.historyGuard as HistoryGuard | null;
+      this.escapeGuard = null;
+      this.historyGuard = null;
+      if (escapeGuard) yield* escapeGuard.close();
+      if (historyGuard) yield* historyGuard.remove();
     }
-    if (escapeGuard) yield* escapeGuard.close();
-    const historyGuard = this.historyGuard;
-    this.historyGuard = null;
-    if (historyGuard) yield* historyGuard.remove();
   }
 
   private *snapshotSettings(): Step<ConnectionSettingsSnapshot> {
     return this.dialect.snapshotConnectionSettings ? yield* this.dialect.snapshotConnectionSettings() : {};
   }
 
-  private *restoreSettings(before: ConnectionSettingsSnapshot): Step<void> {
-    if (this.dialect.restoreConnectionSettings) yield* this.dialect.restoreConnectionSettings(before);
+  /** Puts back the settings a migration changed, outside any transaction; after a failure, a failure to tidy up never hides it. */
+  private *restoreSettings(before: ConnectionSettingsSnapshot, failed = false): Step<void> {
+    try {
+      if (this.dialect.restoreConnectionSettings) yield* this.dialect.restoreConnectionSettings(before);
+    } catch (error) {
+      if (!failed) throw error;
+    }
   }
 
   /** Whether the dialect and the driver can guard a body against ending its transaction. */
@@ -368,13 +365,14 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   /**
-   * Runs a body in the open transaction and checks what it left: our transaction still open (under
-   * `guard`) and, with foreign keys off, no dangling reference. Throws the failure as a stepwise
-   * error; the caller rolls back. Returns the body's duration.
+   * Runs a body in the open transaction, checks what it left (our transaction still open when
+   * `guarded`, and with foreign keys off no dangling reference), and writes its history row. Throws
+   * the failure as a stepwise error; the caller rolls back. Returns the body's duration.
    */
-  private *runBodyInTransaction(entry: R[number], direction: MigrationDirection, guard: EscapeGuardRun | null): Step<number> {
+  private *applyBody(entry: R[number], direction: MigrationDirection, guarded: boolean): Step<number> {
     this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
     const started = performance.now();
+    const guard = guarded ? this.escapeGuard! : null;
     if (guard) yield* guard.enter();
     let failure: { readonly cause: unknown } | null = null;
     try {
@@ -388,6 +386,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     if (guard && !(yield* guard.leave())) throw yield* this.escaped(entry, direction, failure, guard);
     // Unguarded SQL cannot end the transaction without failing.
     if (failure) throw yield* this.migrationFailed(entry, direction, failure.cause, true, "body");
+    const durationMs = performance.now() - started;
     try {
       if (entry.disableForeignKeys) {
         const violations = yield* query<{ table: string; rowid: number | null; parent: string }>("PRAGMA foreign_key_check");
@@ -395,10 +394,11 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
           throw foreignKeyViolationError({ version: entry.version, file: entry.file, direction, violations: violations.map((v) => ({ table: v.table, rowid: v.rowid, parent: v.parent })) });
         }
       }
+      yield* this.record(entry, direction, durationMs);
     } catch (cause) {
       throw yield* this.migrationFailed(entry, direction, cause, true);
     }
-    return performance.now() - started;
+    return durationMs;
   }
 
   /**
@@ -415,15 +415,6 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       return yield* this.migrationFailed(entry, direction, failure.cause, true, "body");
     }
     return transactionEscapedError({ version: entry.version, file: entry.file, direction, committed, ...(failure ? { cause: failure.cause } : {}) });
-  }
-
-  /** Writes `entry`'s history row in the open transaction; a failure is the migration's, and the caller rolls back. */
-  private *recordInTransaction(entry: R[number], direction: MigrationDirection, durationMs: number): Step<void> {
-    try {
-      yield* this.record(entry, direction, durationMs);
-    } catch (cause) {
-      throw yield* this.migrationFailed(entry, direction, cause, true);
-    }
   }
 
   /** Commits the transaction that ran `entry`; a failure (a full disk, a deferred foreign key) is rolled back and reported as the migration's. */
@@ -465,9 +456,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       throw yield* this.migrationFailed(entry, direction, this.store.discardedRowError(entry.version, direction, cause), true, "body");
     }
     yield* this.commitTranslated();
-    const durationMs = performance.now() - started;
-    this.emit({ type: "migrated", direction, version: entry.version, name: entry.name, durationMs });
-    return { version: entry.version, name: entry.name, durationMs };
+    return this.migrated(entry, direction, performance.now() - started);
   }
 
   /**
@@ -517,8 +506,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         yield* rollbackQuietly();
         throw yield* this.migrationFailed(entry, direction, cause, false);
       }
-      this.emit({ type: "migrated", direction, version: entry.version, name: entry.name, durationMs });
-      return { version: entry.version, name: entry.name, durationMs };
+      return this.migrated(entry, direction, durationMs);
     } finally {
       lock?.release();
     }

@@ -183,71 +183,36 @@ export class HistoryStore {
     }
   }
 
-  /**
-   * Records a migration that committed with its body.
-   *
-   * @throws Error `HISTORY_ROW_DISCARDED` when a trigger or rule discarded the INSERT.
-   */
+  /** Records a migration that committed with its body; a trigger or rule that discarded the INSERT fails it (`HISTORY_ROW_DISCARDED`). */
   *insertApplied(row: { version: number; name: string; checksum: string; appliedAt: string; durationMs: number | null }): Step<void> {
-    const result = yield* run(`INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state) VALUES (?, ?, ?, ?, ?, 'applied')`, [
-      row.version,
-      row.name,
-      row.checksum,
-      row.appliedAt,
-      row.durationMs,
-    ]);
-    if (result.changes === 0) throw this.rowDiscarded(row.version, "insert");
+    const sql = `INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state) VALUES (?, ?, ?, ?, ?, 'applied')`;
+    if ((yield* run(sql, [row.version, row.name, row.checksum, row.appliedAt, row.durationMs])).changes === 0) throw this.rowDiscarded(row.version, "insert");
   }
 
   /** Records that a `transaction: false` migration has started, and who runs it. */
   *insertStarted(row: { version: number; name: string; checksum: string; startedAt: string; owner: string }): Step<void> {
-    const result = yield* run(`INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state, owner) VALUES (?, ?, ?, ?, NULL, 'started', ?)`, [
-      row.version,
-      row.name,
-      row.checksum,
-      row.startedAt,
-      row.owner,
-    ]);
-    if (result.changes === 0) throw this.rowDiscarded(row.version, "insert");
+    const sql = `INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state, owner) VALUES (?, ?, ?, ?, NULL, 'started', ?)`;
+    if ((yield* run(sql, [row.version, row.name, row.checksum, row.startedAt, row.owner])).changes === 0) throw this.rowDiscarded(row.version, "insert");
   }
 
-  /**
-   * Turns a `started` row into an applied one.
-   *
-   * @throws `HISTORY_ROW_MISSING` when another process removed it while the migration ran.
-   */
+  /** Turns a `started` row into an applied one; `HISTORY_ROW_MISSING` when another process removed it meanwhile. */
   *markApplied(version: number, appliedAt: string, durationMs: number | null): Step<void> {
-    const result = yield* run(`UPDATE ${this.quoted} SET state = 'applied', applied_at = ?, duration_ms = ?, owner = NULL WHERE version ${this.eq} ? AND state ${this.eq} 'started'`, [
-      appliedAt,
-      durationMs,
-      version,
-    ]);
-    this.assertRowChanged(result.changes, version, "mark-applied");
+    const sql = `UPDATE ${this.quoted} SET state = 'applied', applied_at = ?, duration_ms = ?, owner = NULL WHERE version ${this.eq} ? AND state ${this.eq} 'started'`;
+    this.assertRowChanged((yield* run(sql, [appliedAt, durationMs, version])).changes, version, "mark-applied");
   }
 
   /**
-   * Marks `version`'s applied row as started again, for a `transaction: false` down. Only an applied
-   * row: where the write section takes no lock (D1), the second of two reverts must find nothing.
-   *
-   * @throws `HISTORY_ROW_MISSING` when `version` has no applied row.
+   * Marks an applied row as started again, for a `transaction: false` down; `HISTORY_ROW_MISSING` when
+   * there is none (where the write section takes no lock, D1, the second of two reverts finds none).
    */
   *markStarted(version: number, startedAt: string, owner: string): Step<void> {
-    const result = yield* run(`UPDATE ${this.quoted} SET state = 'started', applied_at = ?, duration_ms = NULL, owner = ? WHERE version ${this.eq} ? AND state ${this.eq} 'applied'`, [
-      startedAt,
-      owner,
-      version,
-    ]);
-    this.assertRowChanged(result.changes, version, "mark-started");
+    const sql = `UPDATE ${this.quoted} SET state = 'started', applied_at = ?, duration_ms = NULL, owner = ? WHERE version ${this.eq} ? AND state ${this.eq} 'applied'`;
+    this.assertRowChanged((yield* run(sql, [startedAt, owner, version])).changes, version, "mark-started");
   }
 
-  /**
-   * Removes `version`'s row.
-   *
-   * @throws `HISTORY_ROW_MISSING` when it has none: a revert nobody can account for is not reported.
-   */
+  /** Removes `version`'s row; `HISTORY_ROW_MISSING` when it has none, so a revert nobody can account for is not reported. */
   *deleteRow(version: number): Step<void> {
-    const result = yield* run(`DELETE FROM ${this.quoted} WHERE version ${this.eq} ?`, [version]);
-    this.assertRowChanged(result.changes, version, "delete");
+    this.assertRowChanged((yield* run(`DELETE FROM ${this.quoted} WHERE version ${this.eq} ?`, [version])).changes, version, "delete");
   }
 
   /**

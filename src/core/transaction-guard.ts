@@ -15,10 +15,7 @@ import type { EscapedCommit } from "./errors.js";
 import { changeCounter, exec, inTransaction, query, queryValue, run, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 
-/**
- * The transaction-escape guard of one run: it tells whether a migration
- * ended the transaction stepwise runs it in, and what that committed.
- */
+/** The transaction-escape guard of one run: whether a migration ended the transaction stepwise runs it in, and what that committed. */
 export interface EscapeGuardRun {
   /** After BEGIN and before stepwise writes in that transaction: reads what an escape is judged against. */
   readStart(counter: number | null): Step<void>;
@@ -56,13 +53,9 @@ export interface SqliteEscapeGuardOptions {
   readonly userVersion?: boolean;
 }
 
-/** Committed state read right after BEGIN, before stepwise writes. */
+/** Committed state read right after BEGIN, before stepwise writes: the header fields a migration can commit alone, and what moves when another connection commits. */
 interface TransactionStart {
-  readonly schemaVersion: number;
-  readonly userVersion: number | null;
-  readonly applicationId: number;
-  readonly journalMode: string;
-  /** Moves only when another connection commits. */
+  readonly header: string;
   readonly dataVersion: number;
   readonly changeCounter: number | null;
 }
@@ -108,14 +101,10 @@ export function createSqliteEscapeGuard(options: SqliteEscapeGuardOptions = {}):
     }
 
     function* readStart(counter: number | null): Step<TransactionStart> {
-      return {
-        schemaVersion: Number(yield* queryValue("PRAGMA schema_version")),
-        userVersion: readsUserVersion ? Number(yield* queryValue("PRAGMA user_version")) : null,
-        applicationId: Number(yield* queryValue("PRAGMA application_id")),
-        journalMode: String(yield* queryValue("PRAGMA journal_mode")).toLowerCase(),
-        dataVersion: counter ?? Number(yield* queryValue("PRAGMA data_version")),
-        changeCounter: counter,
-      };
+      const schemaVersion = yield* queryValue("PRAGMA schema_version");
+      const userVersion = readsUserVersion ? yield* queryValue("PRAGMA user_version") : null;
+      const header = [schemaVersion, userVersion, yield* queryValue("PRAGMA application_id"), String(yield* queryValue("PRAGMA journal_mode")).toLowerCase()].join(" ");
+      return { header, dataVersion: counter ?? Number(yield* queryValue("PRAGMA data_version")), changeCounter: counter };
     }
 
     if (!perTransaction) yield* create();
@@ -143,7 +132,7 @@ export function createSqliteEscapeGuard(options: SqliteEscapeGuardOptions = {}):
           if ((yield* queryValue<number>(`SELECT token FROM ${witness()}`)) === token) return "yes";
           const was = start!;
           const now = yield* readStart(was.changeCounter === null ? null : yield* changeCounter());
-          if (now.schemaVersion !== was.schemaVersion || now.userVersion !== was.userVersion || now.applicationId !== was.applicationId || now.journalMode !== was.journalMode) return "yes";
+          if (now.header !== was.header) return "yes";
           if ((yield* totalChangesShadowed()) || Number(yield* queryValue("SELECT total_changes()")) !== changesBeforeBody || now.dataVersion !== was.dataVersion) return "unknown";
           return "no";
         } catch {
