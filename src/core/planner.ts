@@ -57,7 +57,7 @@ export interface PlanUpOptions {
 export type PlanDownOptions = { readonly steps?: number; readonly to?: undefined } | { readonly to: number; readonly steps?: undefined };
 
 /** How many migrations `down` reverts when given no options. */
-export const DEFAULT_DOWN_STEPS = 1;
+const DEFAULT_DOWN_STEPS = 1;
 
 /**
  * Lists every way a registry breaks the version rules: versions must be positive integers, unique,

@@ -173,10 +173,8 @@ function perform(driver: Driver, operation: Operation, async: boolean, refused: 
     case "runBody":
       return runBody(driver, operation, refused);
     case "checkBody":
-      if (operation.entry.kind !== "ts") return undefined;
       // Before a transaction: false migration's started row, so a body that cannot run leaves none.
-      refuseGeneratorBody(operation.entry, operation.direction, refused === null);
-      if (refused !== null) refuseAsyncFunction(driver, operation.entry, operation.direction);
+      if (operation.entry.kind === "ts") checkBody(driver, operation.entry, operation.direction, refused !== null);
       return undefined;
     case "batch":
       if (!driver.batch) throw new Error(`the ${driver.name} driver cannot apply an atomic batch`);
@@ -201,10 +199,8 @@ function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }
     if (sql === null) throw new Error("it has no down section");
     return driver.exec(sql);
   }
-  const body = bodyOf(entry, direction);
-  if (typeof body !== "function") throw new Error(`it has no ${direction} function`);
-  refuseGeneratorBody(entry, direction, refused === null);
-  if (refused !== null) refuseAsyncFunction(driver, entry, direction);
+  if (typeof (direction === "up" ? entry.module.up : entry.module.down) !== "function") throw new Error(`it has no ${direction} function`);
+  checkBody(driver, entry, direction, refused !== null);
   const result = driver.runBody(entry, direction, driver.createContext(entry, direction, progress));
   if (refused !== null && isThenable(result)) {
     // Kept for the fence (see runSync); settled quietly, since nobody will await it.
@@ -215,9 +211,22 @@ function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }
   return result;
 }
 
-/** Refuses an `async` body before it is called; one that hides it (a transpiled `async`) is caught when it returns the promise. */
-function refuseAsyncFunction(driver: Driver, entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection): void {
-  if (isAsyncFunction(bodyOf(entry, direction))) throw asyncBodyRefusal(driver, direction, "is async (not called)");
+/**
+ * Refuses, before it is called, a body this runner cannot run to its end: a generator function, which
+ * would run none of its code, and on the sync runner an `async` one (by its tag: bound or behind a
+ * Proxy too; one that hides it, a transpiled `async`, is caught when it returns the promise).
+ */
+function checkBody(driver: Driver, entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection, sync: boolean): void {
+  let tag = "";
+  try {
+    tag = Object.prototype.toString.call(direction === "up" ? entry.module.up : entry.module.down);
+  } catch {
+    // A revoked Proxy: its call reports the failure.
+  }
+  if (tag === "[object GeneratorFunction]" || (!sync && tag === "[object AsyncGeneratorFunction]")) {
+    throw new Error(`its ${direction} is a generator function, so calling it would run none of its code; make it a plain function`);
+  }
+  if (sync && /^\[object Async(Generator)?Function\]$/.test(tag)) throw asyncBodyRefusal(driver, direction, "is async (not called)");
 }
 
 function asyncBodyRefusal(driver: Driver, direction: MigrationDirection, what: string): StepwiseError<"ASYNC_IN_SYNC_RUNNER"> {
@@ -226,40 +235,6 @@ function asyncBodyRefusal(driver: Driver, direction: MigrationDirection, what: s
     `${direction} ${what}: the sync API of ${driver.name} cannot await it inside its transaction.`,
     driver.asyncBodyFix ?? `Declare ${direction} async, run "stepwise gen", and apply it with migrateAsync from "stepwise-migrate/${driver.name}".`,
   );
-}
-
-/** Throws when `entry`'s body for `direction` is a generator function (see {@link isGeneratorFunction}). */
-function refuseGeneratorBody(entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection, asyncToo: boolean): void {
-  if (isGeneratorFunction(bodyOf(entry, direction), asyncToo)) {
-    throw new Error(`its ${direction} is a generator function, so calling it would run none of its code; make it a plain function`);
-  }
-}
-
-/** Whether calling `value` would return an iterator without running its body (async ones too when `asyncToo`): a hand-written registry may hold one. */
-function isGeneratorFunction(value: unknown, asyncToo: boolean): boolean {
-  const tag = functionTag(value);
-  return tag === "[object GeneratorFunction]" || (asyncToo && tag === "[object AsyncGeneratorFunction]");
-}
-
-const ASYNC_FUNCTION_TAG = /^\[object Async(Generator)?Function\]$/;
-
-/** Whether `value` is an `async` function or async generator function, by its tag (across realms, bound too). */
-function isAsyncFunction(value: unknown): boolean {
-  return typeof value === "function" && ASYNC_FUNCTION_TAG.test(functionTag(value));
-}
-
-/** `value`'s `Object.prototype.toString` tag; empty for a revoked Proxy, whose call then reports the failure. */
-function functionTag(value: unknown): string {
-  try {
-    return Object.prototype.toString.call(value);
-  } catch {
-    return "";
-  }
-}
-
-/** The function a TypeScript migration runs in `direction` (not yet checked to be one). */
-function bodyOf(entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection): unknown {
-  return direction === "up" ? entry.module.up : entry.module.down;
 }
 
 function asyncRefusal(operation: Operation): StepwiseError<"ASYNC_IN_SYNC_RUNNER"> {

@@ -11,7 +11,7 @@ import type { MigrationDirection, MigrationEntry } from "./types.js";
 export type { WholeRunObstacle } from "./errors.js";
 
 /** A whole run was refused, before anything ran; nothing was changed. */
-export function wholeRunTransactionRefusedError(fields: {
+function wholeRunTransactionRefusedError(fields: {
   version: number;
   file: string;
   obstacle: WholeRunObstacle;

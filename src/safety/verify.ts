@@ -11,7 +11,7 @@ import { runSafetyNet, schemaReaderOf, type SafetyNetManager, type SchemaReader 
 import { describeSchemaDifference, diffSchemas, quoteIdentifier, type SchemaDifference, type SchemaSnapshot } from "./schema-snapshot.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { PostgresHistoryStore } from "../core/dialects/postgres.js";
-import { expectedSchemaTableName } from "../core/expected-schema-table.js";
+import { expectedSchemaTableName } from "../core/checksum-repair-log.js";
 
 /** What {@link verifySchema} found. Plain data. */
 export interface SchemaVerification {

@@ -56,7 +56,7 @@ const SOCKET_GONE_CODES = new Set(["ECONNRESET", "EPIPE", "ETIMEDOUT", "ECONNABO
 const CLIENT_GONE_MESSAGE = /^(Connection terminated( unexpectedly)?|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)$/;
 
 /** The error down `error`'s `cause` chain that says the session ended, or `undefined`: a migration may wrap the client's error. */
-export function lostConnectionIn(error: unknown): unknown {
+function lostConnectionIn(error: unknown): unknown {
   return findInCauseChain(error, (current) => {
     const code = (current as { code?: unknown }).code;
     return (typeof code === "string" && (SESSION_ENDING_SQLSTATES.has(code) || SOCKET_GONE_CODES.has(code))) || (current instanceof Error && CLIENT_GONE_MESSAGE.test(current.message));
@@ -84,7 +84,7 @@ export function isConnectionLost(error: unknown): boolean {
 }
 
 /** The first line of what `error` says, for a message. */
-export function firstLineOf(error: unknown): string {
+function firstLineOf(error: unknown): string {
   return describeThrownValue(error).split("\n")[0]!.trim();
 }
 
@@ -268,7 +268,7 @@ export function isLockTimeout(error: unknown): boolean {
 }
 
 /** `error` as `LOCK_TIMEOUT`, with the wait the driver saw, for `migration` or for none. */
-export function lockTimedOut(
+function lockTimedOut(
   error: unknown,
   lockTimeoutMs: number,
   migration: { readonly entry: MigrationEntry; readonly direction: MigrationDirection; readonly rolledBack: boolean } | null,
@@ -427,7 +427,7 @@ function literal(text: string): string {
 }
 
 /** The guard for `store`'s table. */
-export function createPostgresHistoryGuard(store: PostgresHistoryStore): HistoryGuard {
+function createPostgresHistoryGuard(store: PostgresHistoryStore): HistoryGuard {
   const table = `pg_catalog.to_regclass(${literal(store.quoted)})`;
   const plus = "OPERATOR(pg_catalog.+)";
   // NULL when no table has the name any more.
