@@ -7,7 +7,7 @@
  * counter; without one, every time), run it, record it, commit. A migration and its history row
  * commit together or not at all, and processes migrating one database at once apply each exactly once.
  */
-import { StepwiseError } from "./errors.js";
+import { StepwiseError, type LockHolder } from "./errors.js";
 import type { Dialect, FailureOrigin } from "./dialect.js";
 import { sqliteDialectFor } from "./dialects/sqlite.js";
 import { driverCapabilityError, type DriverCapabilities, type ErrorClassification, type OwnerLockHandle } from "./driver.js";
@@ -38,7 +38,7 @@ import type { ConnectionSettingsSnapshot } from "./connection-settings.js";
 import type { SchemaObject, SchemaObjectKind } from "./schema-objects.js";
 import { locateByRerun, locateFromFailure, recordFailedStatement, scriptOf } from "./sql-location.js";
 import { kindOfSqliteCode } from "./sqlite-errors.js";
-import { begin, changeCounter, collectWrites, commit, exec, inTransaction, lockHolders, query, queryValue, rollbackQuietly, sleep, batch, type Step } from "./step.js";
+import { begin, changeCounter, collectWrites, commit, exec, inTransaction, query, queryValue, rollbackQuietly, type Step } from "./step.js";
 import { isInstanceSafely } from "./thrown-value.js";
 import { refuseOpenTransaction } from "./transaction-open.js";
 import { GUARD_TABLE_PREFIX, isAutomaticRollbackError, needsEscapeGuard, type EscapeGuardRun } from "./transaction-guard.js";
@@ -449,7 +449,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       // The history guard's triggers are made after stepwise's own writes and dropped after the script, inside the batch.
       const guarded = this.historyGuard?.wrapBatch ? yield* this.historyGuard.wrapBatch(entry, direction, script) : null;
       const check = this.store.failUnlessRecorded(entry.version, direction);
-      yield* batch([...history, ...collectWrites(this.record(entry, direction, null)), check, ...(guarded?.before ?? [])], guarded?.script ?? script);
+      yield { op: "batch", statements: [...history, ...collectWrites(this.record(entry, direction, null)), check, ...(guarded?.before ?? [])], script: guarded?.script ?? script };
     } catch (cause) {
       const keys = yield* this.store.readKeys();
       if (keys.some((key) => key.version === entry.version && key.startedAt === null) === (direction === "up")) return null;
@@ -655,7 +655,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       const error = this.translateError(raw);
       // SQLite does not say who holds the lock; the operating system sometimes does.
       if (error instanceof StepwiseError && error.is("DATABASE_LOCKED") && error.details.holders.length === 0 && this.settings.capabilities.lockHolders) {
-        const holders = yield* lockHolders();
+        const holders = (yield { op: "lockHolders" }) as LockHolder[];
         if (holders.length > 0) throw databaseLockedError(error.details.busyTimeoutMs, error.cause, holders, error.details.waitedMs);
       }
       throw error;
@@ -691,7 +691,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         if (waitedMs >= busyTimeoutMs) {
           throw migrationInProgressError({ version: details.version, file: details.file, startedAt: details.startedAt, owner: owner && { pid: owner.pid, host: owner.host }, waitedMs });
         }
-        yield* sleep(Math.min(WAIT_POLL_MS, busyTimeoutMs - waitedMs));
+        yield { op: "sleep", ms: Math.min(WAIT_POLL_MS, busyTimeoutMs - waitedMs) };
       }
     }
   }

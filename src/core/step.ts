@@ -3,7 +3,6 @@
  * results; a runner (`runners.ts`) performs each on a driver, synchronously or by awaiting it.
  */
 import type { MigrationDirection, MigrationEntry } from "./types.js";
-import type { LockHolder } from "./errors.js";
 import type { BatchStatement, Driver, Row } from "./driver.js";
 
 /** A request from the executor to its runner. Each result type is noted beside the operation. */
@@ -28,16 +27,11 @@ export type Operation =
   | { readonly op: "getBusyTimeout" }
   /** Result: none. */
   | { readonly op: "setBusyTimeout"; readonly ms: number }
-  /** Runs a migration's TypeScript body on the native connection. Result: none. */
-  | {
-      readonly op: "runBody";
-      readonly entry: MigrationEntry;
-      readonly direction: MigrationDirection;
-      readonly progress: (done: number, total: number | null) => void;
-    }
+  /** Runs a migration's body on the native connection. Result: none. */
+  | { readonly op: "runBody"; readonly entry: MigrationEntry; readonly direction: MigrationDirection; readonly progress: (done: number, total: number | null) => void }
   /** Refuses a TypeScript body this runner cannot run to its end (an `async` one, on the sync runner). Result: none. */
   | { readonly op: "checkBody"; readonly entry: MigrationEntry; readonly direction: MigrationDirection }
-  /** Result: none. */
+  /** Waits (blocking in the sync runner, a timer in the async one). Result: none. */
   | { readonly op: "sleep"; readonly ms: number }
   /** `statements`, then `script`'s, as one atomic batch (capability `atomicBatch`). Result: none. */
   | { readonly op: "batch"; readonly statements: readonly BatchStatement[]; readonly script: string }
@@ -104,24 +98,9 @@ export function* changeCounter(): Step<number | null> {
   return (yield { op: "changeCounter" }) as number | null;
 }
 
-/** Waits `ms` milliseconds (blocking in the sync runner, a timer in the async one). */
-export function* sleep(ms: number): Step<void> {
-  yield { op: "sleep", ms };
-}
-
-/** Who holds the database's file lock, when the driver can tell. */
-export function* lockHolders(): Step<LockHolder[]> {
-  return (yield { op: "lockHolders" }) as LockHolder[];
-}
-
 /** Runs `action` on the driver the step runs on and returns its result; the sync runner refuses a promise. */
 export function* callWithDriver<T>(action: (driver: Driver) => T | PromiseLike<T>): Step<T> {
   return (yield { op: "call", action }) as T;
-}
-
-/** Applies `statements`, then the statements of `script`, as one atomic batch (capability `atomicBatch`). */
-export function* batch(statements: readonly BatchStatement[], script: string): Step<void> {
-  yield { op: "batch", statements, script };
 }
 
 /**
