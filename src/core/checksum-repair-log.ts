@@ -47,14 +47,7 @@ export function* readChecksumRepairs(store: HistoryStore): Step<ChecksumRepairEv
   const rows = yield* query<{ version: number | string; name: string; old_checksum: string; new_checksum: string; repaired_at: string; repaired_by: string }>(
     `SELECT version, name, old_checksum, new_checksum, repaired_at, repaired_by FROM ${store.companionTable(SUFFIX)} ORDER BY repaired_at, version`,
   );
-  return rows.map((row) => ({
-    version: Number(row.version),
-    name: row.name,
-    oldChecksum: row.old_checksum,
-    newChecksum: row.new_checksum,
-    repairedAt: row.repaired_at,
-    repairedBy: row.repaired_by,
-  }));
+  return rows.map((row) => ({ version: Number(row.version), name: row.name, oldChecksum: row.old_checksum, newChecksum: row.new_checksum, repairedAt: row.repaired_at, repairedBy: row.repaired_by }));
 }
 
 /**

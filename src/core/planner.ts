@@ -145,12 +145,7 @@ export function findHistoryProblem(registry: MigrationRegistry, applied: readonl
       return incompleteMigrationError({ version: row.version, file: entry.file, startedAt: row.startedAt });
     }
     if (!matchesRecordedChecksum(entry, row.checksum)) {
-      return checksumMismatchError({
-        version: row.version,
-        file: entry.file,
-        registryChecksum: entry.checksum,
-        databaseChecksum: row.checksum,
-      });
+      return checksumMismatchError({ version: row.version, file: entry.file, registryChecksum: entry.checksum, databaseChecksum: row.checksum });
     }
   }
 
