@@ -60,7 +60,7 @@ function sourceOf(entry: MigrationEntry, direction: MigrationDirection): string 
 export const ALTER_IN_PLACE_FIX = "change the table in place (ALTER TABLE \u2026 ADD, RENAME or DROP COLUMN) instead of rebuilding it: this storage cannot switch foreign keys off";
 
 /** Thrown before a body that would drop or rename a referenced table; reported as the migration's failure, with the hint. */
-class ForeignKeyParentRebuildRefusal extends Error {
+export class ForeignKeyParentRebuildRefusal extends Error {
   override readonly name: string = "ForeignKeyParentRebuildRefusal";
   declare readonly hint: ForeignKeyRebuildHint;
 
