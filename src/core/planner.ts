@@ -68,23 +68,25 @@ export function findRegistryProblems(registry: MigrationRegistry): RegistryProbl
   for (let index = 0; index < registry.length; index++) {
     const entry = registry[index];
     const expected = index + 1;
-    const file = typeof entry?.file === "string" ? entry.file : null;
-    if (!entry || !Number.isSafeInteger(entry.version) || entry.version < 1) {
-      problems.push({ version: null, file, message: `entry ${index} has no valid version` });
+    let message: string | null = null;
+    const valid = entry !== undefined && entry !== null && Number.isSafeInteger(entry.version) && entry.version >= 1;
+    if (!valid) {
+      message = `entry ${index} has no valid version`;
     } else if (entry.version !== expected) {
       const previous = registry[index - 1];
-      const reason =
+      message =
         previous && previous.version === entry.version
           ? `version ${entry.version} appears twice (${previous.file} and ${entry.file})`
           : `expected version ${expected} at position ${index + 1} but found ${entry.version} (${entry.file}): versions must start at 1 and have no gaps`;
-      problems.push({ version: entry.version, file, message: reason });
     } else if (typeof entry.checksum !== "string" || entry.checksum === "") {
-      problems.push({ version: entry.version, file, message: `migration ${entry.version} has no checksum` });
+      message = `migration ${entry.version} has no checksum`;
     } else if (entry.disableForeignKeys && !entry.transaction) {
-      problems.push({ version: entry.version, file, message: `migration ${entry.version} disables foreign keys but runs without a transaction, so violations could not be rolled back` });
+      message = `migration ${entry.version} disables foreign keys but runs without a transaction, so violations could not be rolled back`;
     } else if (entry.reversible !== hasDown(entry)) {
-      problems.push({ version: entry.version, file, message: `migration ${entry.version} says reversible=${entry.reversible}, which does not match its down` });
+      message = `migration ${entry.version} says reversible=${entry.reversible}, which does not match its down`;
     }
+    // The file only when there is a problem: a generated registry builds its fields when read.
+    if (message !== null) problems.push({ version: valid ? entry.version : null, file: typeof entry?.file === "string" ? entry.file : null, message });
   }
   return problems;
 }
