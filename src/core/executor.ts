@@ -85,6 +85,10 @@ const WAIT_POLL_MS = 25;
 /** A statement that begins, ends or nests a transaction. */
 const TRANSACTION_CONTROL = /^(?:BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|START|ABORT|PREPARE)\b/i;
 
+const FOREIGN_KEY_SWITCH_FIX =
+  'Remove "foreign_keys:off" (disableForeignKeys) and change the table in place (ALTER TABLE ... ADD, RENAME or DROP COLUMN), which keeps every reference to it; or rebuild the tables that reference it in the same migration after "PRAGMA defer_foreign_keys = ON", which checks references when the migration commits (ON DELETE actions still fire when a parent table is dropped).';
+const BATCHED_CODE_FIX = "Its code cannot run inside the one batch that applies a migration with its history row; write it as a .sql migration.";
+
 /** The order `reset` drops objects in: those that name a table before the table. */
 const DROP_ORDER: Readonly<Record<SchemaObjectKind, number>> = { trigger: 0, view: 1, index: 2, table: 3 };
 
@@ -613,27 +617,11 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
    * one batch (D1), whose code cannot be made atomic there.
    */
   refuseUnsupportedMigrations(entries: readonly MigrationEntry[], direction: MigrationDirection): void {
-    const { capabilities, driverName } = this.settings;
+    const { capabilities, driverName: driver } = this.settings;
     const needsSwitch = capabilities.foreignKeySwitch ? undefined : entries.find((entry) => entry.disableForeignKeys);
-    if (needsSwitch) {
-      throw driverCapabilityError({
-        driver: driverName,
-        capability: "foreignKeySwitch",
-        operation: "a disableForeignKeys migration",
-        file: needsSwitch.file,
-        fix: 'Remove "foreign_keys:off" (disableForeignKeys) and change the table in place (ALTER TABLE ... ADD, RENAME or DROP COLUMN), which keeps every reference to it; or rebuild the tables that reference it in the same migration after "PRAGMA defer_foreign_keys = ON", which checks references when the migration commits (ON DELETE actions still fire when a parent table is dropped).',
-      });
-    }
-    const script = capabilities.atomicBatch ? entries.find((entry) => entry.transaction && entry.kind !== "sql") : undefined;
-    if (script) {
-      throw driverCapabilityError({
-        driver: driverName,
-        capability: "atomicBatch",
-        operation: `a TypeScript migration (${direction})`,
-        file: script.file,
-        fix: "Its code cannot run inside the one batch that applies a migration with its history row; write it as a .sql migration.",
-      });
-    }
+    if (needsSwitch) throw driverCapabilityError({ driver, capability: "foreignKeySwitch", operation: "a disableForeignKeys migration", file: needsSwitch.file, fix: FOREIGN_KEY_SWITCH_FIX });
+    const code = capabilities.atomicBatch ? entries.find((entry) => entry.transaction && entry.kind !== "sql") : undefined;
+    if (code) throw driverCapabilityError({ driver, capability: "atomicBatch", operation: `a TypeScript migration (${direction})`, file: code.file, fix: BATCHED_CODE_FIX });
   }
 
   /**
