@@ -12,8 +12,6 @@ import { StepwiseError } from "./errors.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "./options.js";
 import { usageError } from "./error-factories.js";
 
-export { refuseMovedOption };
-
 /**
  * Applies and reverts the migrations of a generated registry on one connection of a sync driver; see
  * `stepwise-migrate/better-sqlite3`. A registry holding async migrations is refused, by its type and
