@@ -1,6 +1,6 @@
 /**
  * SQL migrations that name no transaction-control keyword run without the escape guard's markers
- * (`needsEscapeGuard` in `src/core/escape-guard.ts`). These tests check both halves of that promise on every
+ * (`needsEscapeGuard` in `src/core/transaction-guard.ts`). These tests check both halves of that promise on every
  * driver: the markers really are skipped, and nothing the guard used to catch gets through. The
  * keyword scan itself is checked against SQLite's own behaviour in `transaction-control.test.ts`.
  */

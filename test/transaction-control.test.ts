@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import fc from "fast-check";
-import { sqlMayEndTransaction } from "../src/core/escape-guard.js";
+import { sqlMayEndTransaction } from "../src/core/transaction-guard.js";
 
 const PIECES = [
   "BEGIN",

@@ -1,34 +1,22 @@
 /**
- * `context.forEachBatch` on the async drivers (pg, libsql-client): the walk of `batch-walk.ts`, the
- * same one the SQLite drivers run, driven through the driver's own primitives. Every query runs on
- * the connection the migration runs on; inside the migration's transaction the whole walk is part of
- * it, and in a `transaction: false` migration each batch runs in a transaction of its own (the
- * driver's `begin`/`commit`), committed before the next batch is read and rolled back alone when its
- * handler throws.
- *
- * The handler may be `async`, and receives the connection to write through as its second argument:
- * on libsql-client that is the batch's transaction, which a write on the client itself would wait
- * behind (another connection of the pool).
+ * `context.forEachBatch` on the async drivers (pg, libsql-client): the walk of `batch-walk.ts` driven
+ * through the driver's primitives. In a `transaction: false` migration each batch gets a transaction
+ * of its own. The handler may be `async`, and gets the connection to write through (on libsql-client
+ * the batch's transaction, which a write on the client would wait behind).
  */
 import type { AsyncDriver } from "./driver.js";
-import type { BatchDialect, BatchOrigin, BatchRequest, BatchWalk } from "./batch-types.js";
-import { walkBatches } from "./batch-walk.js";
+import { walkBatches, type BatchDialect, type BatchOrigin, type BatchRequest, type BatchWalk } from "./batch-walk.js";
 import { buildMigrationContext } from "./migration-context.js";
 import type { BatchOptions, BatchSummary, MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
 
 /** A batch handler on an async driver: it may return a promise, and writes through `db`. */
 export type AsyncBatchHandler<Row extends Record<string, unknown>, Db> = (rows: Row[], db: Db) => void | Promise<void>;
 
-/**
- * The context a TypeScript migration receives on an async driver: as {@link MigrationContext}, with
- * a `forEachBatch` that returns a promise.
- */
+/** The context a TypeScript migration receives on an async driver: its `forEachBatch` returns a promise. */
 export interface AsyncMigrationContext<Db = unknown> extends Omit<MigrationContext, "forEachBatch"> {
   /**
-   * Walks a table in keyed batches, as the SQLite drivers' `forEachBatch` does, and resolves to what
-   * it did. `handle` may be `async`; it gets each batch and the connection to write through (`db`).
-   * Inside the migration's transaction the walk is part of it; in a `transaction: false` migration
-   * each batch commits on its own. `where` takes `?` placeholders, filled from `params` in order.
+   * Walks a table in keyed batches, as {@link MigrationContext.forEachBatch} does. `handle` may be
+   * `async`; it gets each batch and the connection to write through. `where` takes `?` placeholders.
    *
    * @example
    * await context.forEachBatch({ table: "items", columns: ["label"] }, async (rows, db) => {
@@ -38,10 +26,7 @@ export interface AsyncMigrationContext<Db = unknown> extends Omit<MigrationConte
   forEachBatch<Row extends Record<string, unknown> = Record<string, unknown>>(options: BatchOptions, handle: AsyncBatchHandler<Row, Db>): Promise<BatchSummary>;
 }
 
-/**
- * The context of `entry` on `driver`, whose walk reads with `dialect`'s SQL. `connection` is what a
- * handler writes through at that moment (the open transaction, else the session or client).
- */
+/** The context of `entry` on `driver`, walking with `dialect`'s SQL; `connection` is what a handler writes through at that moment. */
 export function createAsyncMigrationContext<Db>(
   driver: AsyncDriver<unknown>,
   dialect: BatchDialect,
@@ -52,7 +37,6 @@ export function createAsyncMigrationContext<Db>(
 ): MigrationContext {
   const origin: BatchOrigin = { version: entry.version, file: entry.file };
   const forEachBatch = (options: BatchOptions, handle: AsyncBatchHandler<Record<string, unknown>, Db>) => runWalkAsync(driver, dialect, connection, options, handle, progress, origin);
-  // The sync signature is the core's; on an async driver the walk is a promise (AsyncMigrationContext).
   return buildMigrationContext(entry, direction, progress, forEachBatch as unknown as MigrationContext["forEachBatch"]);
 }
 
@@ -84,7 +68,7 @@ async function runWalkAsync<Db>(
       await driver.begin("immediate");
       try {
         await handle(request.rows, connection());
-        // Inside the try: a COMMIT that fails (a deferred constraint) must not leave the batch open.
+        // Inside the try: a failed COMMIT must not leave the batch open.
         await driver.commit();
       } catch (error) {
         await driver.rollback();

@@ -1,7 +1,4 @@
-/**
- * The record of a backup, declared in the core because a run's result and its `backed-up` event
- * carry it; taking the backup is the safety nets' work (`safety/backup.ts`).
- */
+/** The record of a backup, in the core because a run's result and its `backed-up` event carry it. */
 
 /** A backup that was written. Plain data. */
 export interface BackupRecord {

@@ -1,31 +1,65 @@
 /**
  * The keyed batch walk behind `context.forEachBatch`, written once as a sans-I/O generator: it yields
- * what it needs (rows of a query, the handler run on a batch) and is driven by the sync walker of the
- * SQLite drivers (`progress.ts`) or the async one of the server drivers (`async-batches.ts`). What
- * differs between SQLite and PostgreSQL (how a key is resolved, how the bound is read exactly) is a
- * {@link BatchDialect}; everything else, every refusal and guarantee included, is here.
+ * what it needs (a query's rows, the handler run on a batch) and is driven by the sync walker of the
+ * SQLite drivers (`progress.ts`) or the async one (`async-batches.ts`). How a key is resolved and the
+ * bound read differ per database (a {@link BatchDialect}); every refusal and guarantee is here.
  */
 import type { BatchKeyProblem } from "./errors.js";
-import { matchColumn, quoteIdentifier } from "./batch-key.js";
-import type { BatchDialect, BatchOrigin, BatchWalk, ResolvedBatchKey } from "./batch-types.js";
 import type { BatchOptions, BatchSummary } from "./types.js";
 import { batchKeyError, batchOptionsInvalidError, describeStoredValue } from "./error-factories.js";
+
+/** Which migration runs the walk, so its errors can name the file. */
+export interface BatchOrigin {
+  readonly version: number;
+  readonly file: string;
+}
+
+/** A key the database will find, and how to read it. */
+export interface ResolvedBatchKey {
+  /** The key in SQL: the quoted column as declared, or the bare rowid alias. */
+  readonly sql: string;
+  /** A rowid alias: unique and never NULL, so those checks are skipped. */
+  readonly isRowid: boolean;
+  /** The table's columns as declared, for error messages. */
+  readonly columns: readonly string[];
+  /** The table as the walk's SQL names it, where the name given is not that (PostgreSQL); default the name given, quoted. */
+  readonly tableSql?: string;
+  /** Match `columns` as the key is, exactly else case-insensitively (PostgreSQL, where quoted names are exact). */
+  readonly matchColumns?: boolean;
+  /** An integer key a driver may hand back as text past 2^53 (pg's BIGINT): compared as integers. */
+  readonly integerKey?: boolean;
+  /** How the walk writes `count(*)` and its comparisons where the dialect qualifies them (PostgreSQL's `pg_catalog`). */
+  readonly sqlOf?: { readonly count: string; readonly countGt: string; readonly eq: string; readonly gt: string; readonly le: string };
+}
+
+/** What the walk asks of its driver: a query's rows, or the handler run on a batch (in its own transaction when `ownTransaction`). */
+export type BatchRequest =
+  { readonly kind: "rows"; readonly sql: string; readonly params: readonly unknown[] } | { readonly kind: "handle"; readonly rows: Record<string, unknown>[]; readonly ownTransaction: boolean };
+
+/** A walk (or part of one) as a generator: it yields requests and receives their rows. */
+export type BatchWalk<T> = Generator<BatchRequest, T, unknown>;
+
+/** What a walk needs to know of the database's SQL. */
+export interface BatchDialect {
+  /** Finds the key in the table, as the database resolves names, or throws `BATCH_KEY_INVALID`. */
+  resolveKey(table: unknown, key: unknown, origin: BatchOrigin): BatchWalk<ResolvedBatchKey>;
+  /** One row of `bound` (the largest key), `text` (it as text, exact past 2^53) and `integer` (1 for an integer), over the rows matching `where`. */
+  boundSql(table: string, key: string, where: string): string;
+  /** Whether `where` holds the database's own numbered placeholders (`$1`), which the walk's parameters would take. */
+  hasNumberedPlaceholders?(where: string): boolean;
+}
 
 /** Rows per batch when {@link BatchOptions.batchSize} is not given. */
 export const DEFAULT_BATCH_SIZE = 500;
 
 /** The rows of `sql`, asked of the driver. */
-export function* rowsOf(sql: string, params: readonly unknown[] = []): BatchWalk<Record<string, unknown>[]> {
+function* rowsOf(sql: string, params: readonly unknown[] = []): BatchWalk<Record<string, unknown>[]> {
   return (yield { kind: "rows", sql, params }) as Record<string, unknown>[];
 }
 
 /**
- * The walk of `options` (see {@link MigrationContext.forEachBatch}). `inTransaction`: whether the
- * connection is inside a transaction already (the migration's); otherwise each batch gets its own.
- * `progress` is called with 0 before the first batch and after each one.
- *
- * @throws `BATCH_OPTIONS_INVALID` for a `batchSize` that is not a whole number from 1 to 2^53, and
- *   `BATCH_KEY_INVALID` for a key it cannot walk, both before anything is written.
+ * The walk of `options` (see `MigrationContext.forEachBatch`); outside a transaction (`inTransaction`
+ * false) each batch gets its own. Its refusals come before anything is written.
  */
 export function* walkBatches(
   dialect: BatchDialect,
@@ -47,8 +81,7 @@ export function* walkBatches(
 
   const { count: countAll, eq, gt, le } = plan.sqlOf;
   const total = countOf(yield* rowsOf(`SELECT ${countAll} AS n FROM ${table} WHERE ${where}`, params));
-  // Exact (bigint) so a key beyond 2^53 does not round below the last row. MAX orders as ORDER BY
-  // does, collation included, so every row the walk would reach is at or below it.
+  // Exact past 2^53; MAX orders as ORDER BY does, so every row the walk reaches is at or below it.
   const boundRow = (yield* keyedRows(plan, dialect.boundSql(table, resolved.sql, where), params))[0];
   const bound = boundRow === undefined || boundRow.bound === null ? null : Number(boundRow.integer) === 1 && boundRow.text !== null ? exactInteger(String(boundRow.text)) : boundRow.bound;
   if (bound === null) return { rows: 0, batches: 0 };
@@ -58,14 +91,11 @@ export function* walkBatches(
   let done = 0;
   let batches = 0;
   let last: unknown = undefined;
-  // With nothing to walk there is no progress to show, and an event would only be noise in logs.
   if (total > 0) progress(0, total);
   for (;;) {
     const rows = batches === 0 ? yield* keyedRows(plan, first, [bound, ...params, batchSize]) : yield* keyedRows(plan, next, [last, bound, ...params, batchSize]);
     if (rows.length === 0) {
-      // A bound was read, so at least the row holding it is at or below it. None found means the bound
-      // did not bind back as the value read (a key type whose JavaScript form is inexact): no row was
-      // checked, and reporting success would claim a walk that never happened.
+      // The bound did not bind back as the value read (an inexact key type): success would claim a walk that never happened.
       if (batches === 0) fail("invalid-key", `the largest key ${describeStoredValue(bound)} matched no row when read back, so the key's type cannot be walked exactly`, bound);
       break;
     }
@@ -75,19 +105,15 @@ export function* walkBatches(
       checkKeyOrder(value, last, fail, resolved.integerKey === true);
       last = value;
     }
-    // Outside a transaction (a `transaction: false` migration) every statement would commit alone;
-    // one transaction per batch keeps that cost down while still committing as it goes.
     yield { kind: "handle", rows, ownTransaction: !inTransaction };
     batches++;
     done += rows.length;
     // The handler may have added a row with the last key; the next batch would start past both.
     const shared = sharing ? countOf(yield* rowsOf(sharing, [last, ...params])) : 0;
     if (shared > 1) fail("duplicate-key", `${shared} rows share the key ${describeStoredValue(last)} (added during the walk)`, last);
-    // The total was counted before the walk; rows added since (by the handler, or anything else in
-    // this transaction) can take `done` past it, and a total below `done` would read as over 100%.
+    // Rows added since the count can take `done` past it.
     progress(done, Math.max(total, done));
-    // No early exit on a short batch: the handler may have added rows past it, and the walk treats
-    // them as it treats rows added during a full batch. The empty query that ends it is one index seek.
+    // No early exit on a short batch: the handler may have added rows past it.
   }
   return { rows: done, batches };
 }
@@ -114,11 +140,9 @@ function* planWalk(dialect: BatchDialect, options: BatchOptions, origin: BatchOr
   const fail = (problem: BatchKeyProblem, detail: string, value?: unknown): never => {
     throw batchKeyError({ table: options.table, key, problem, detail, value, columns: resolved.columns, version: origin.version, file: origin.file });
   };
-  // The key is selected under the caller's spelling: SQLite names a result column after its declared
-  // spelling (or, for rowid, after an INTEGER PRIMARY KEY), so `row[key]` would otherwise be undefined.
+  // Under the caller's spelling: SQLite names a result column as declared, so `row[key]` would be undefined.
   const keyColumn = `${resolved.sql} AS ${quoteIdentifier(key)}`;
-  // Where the database matches quoted names exactly (PostgreSQL), each column is found as the key is,
-  // so `label` reaches a column created as "Label" instead of failing with the server's 42703.
+  // Where quoted names match exactly (PostgreSQL), each column is found as the key is, not left to fail as 42703.
   const columnSql = (column: string): string => {
     if (!resolved.matchColumns) return quoteIdentifier(column);
     const { column: found, ambiguous } = matchColumn(resolved.columns, column);
@@ -133,8 +157,7 @@ function* planWalk(dialect: BatchDialect, options: BatchOptions, origin: BatchOr
     key,
     resolved,
     table: resolved.tableSql ?? quoteIdentifier(options.table),
-    // A boolean (PostgreSQL wants one there) with no operator in it: an `=` would be looked up through
-    // PostgreSQL's search_path, where another schema's `=(integer, integer)` could make it false.
+    // A boolean with no operator, which PostgreSQL would look up through the search_path.
     where: options.where ? `(${options.where})` : "(NULL IS NULL)",
     params: options.params ?? [],
     selected,
@@ -143,11 +166,7 @@ function* planWalk(dialect: BatchDialect, options: BatchOptions, origin: BatchOr
   };
 }
 
-/**
- * Refuses a key that is not a rowid and is NULL or shared by two rows, before the first batch, so a
- * refused walk has written nothing: `key > NULL` matches no row, and a key shared across a batch
- * boundary would skip the rows after the first.
- */
+/** Refuses, before the first batch, a NULL key (`key > NULL` matches nothing) or a shared one (a batch boundary would skip rows). */
 function* refuseUnwalkableKeys(plan: WalkPlan): BatchWalk<void> {
   const { resolved, table, where, params, fail } = plan;
   const { count: countAll, countGt } = plan.sqlOf;
@@ -180,10 +199,7 @@ const countOf = (rows: Record<string, unknown>[]): number => Number(rows[0]?.n ?
 /** SQLite orders NULL, then numbers, then text, then blobs. */
 const storageRank = (value: unknown) => (typeof value === "number" || typeof value === "bigint" ? 1 : typeof value === "string" ? 2 : 3);
 
-/**
- * Keyset pagination holds only if each key follows the one before it. Text is compared by identity
- * alone, since the column's collation (NOCASE, RTRIM...) is the database's to apply.
- */
+/** Keyset pagination holds only if each key follows the one before; text only by identity, its collation being the database's. */
 function checkKeyOrder(value: unknown, previous: unknown, fail: (problem: BatchKeyProblem, detail: string, value?: unknown) => never, integerKey: boolean): void {
   if (value === null || value === undefined) fail("null-key", "a row's key is NULL (added during the walk)");
   if (typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value)) {
@@ -194,9 +210,7 @@ function checkKeyOrder(value: unknown, previous: unknown, fail: (problem: BatchK
   }
   if (previous === undefined) return;
   if (integerKey) {
-    // pg hands BIGINT back as a number within 2^53 and as text beyond it (either sign): compared as
-    // integers, not ranked by JavaScript type, or -9007199254740993 (text) then -5 (a number) would
-    // read as out of order.
+    // pg hands BIGINT back as a number within 2^53 and as text beyond: compared as integers, not by JavaScript type.
     const [now, before] = [BigInt(value as number | bigint | string), BigInt(previous as number | bigint | string)];
     if (now <= before) fail(now === before ? "duplicate-key" : "not-increasing", `the key ${describeStoredValue(value)} does not come after ${describeStoredValue(previous)}`, value);
     return;
@@ -222,14 +236,86 @@ function exactInteger(text: string): number | bigint {
   return Number.isSafeInteger(Number(value)) ? Number(value) : value;
 }
 
-/**
- * SQLite's order of two blobs (memcmp over the shorter length, then the shorter first): negative,
- * zero or positive. Plain bytes rather than `Buffer.compare`, which a browser page does not have.
- */
-export function compareBlobs(a: Uint8Array, b: Uint8Array): number {
+/** SQLite's order of two blobs (memcmp, then the shorter first); not `Buffer.compare`, which a browser lacks. */
+function compareBlobs(a: Uint8Array, b: Uint8Array): number {
   const length = Math.min(a.length, b.length);
   for (let index = 0; index < length; index++) {
     if (a[index] !== b[index]) return a[index]! - b[index]!;
   }
   return a.length - b.length;
 }
+
+/**
+ * The column of `columns` that `name` names: exactly, else ASCII case-insensitively when that names
+ * one column. `ambiguous` when several differ from it only in case.
+ */
+export function matchColumn(columns: readonly string[], name: string): { column?: string; ambiguous: boolean } {
+  if (columns.includes(name)) return { column: name, ambiguous: false };
+  const folded = columns.filter((candidate) => foldIdentifier(candidate) === foldIdentifier(name));
+  return folded.length === 1 ? { column: folded[0], ambiguous: false } : { ambiguous: folded.length > 1 };
+}
+
+const ROWID_ALIASES = new Set(["rowid", "oid", "_rowid_"]);
+
+/** SQLite folds identifiers in ASCII only; `toLowerCase` would also fold letters SQLite keeps apart. */
+function foldIdentifier(name: string): string {
+  return name.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
+}
+
+/** Double-quotes an identifier, doubling any quote inside it. */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+interface TableListRow {
+  schema: string;
+  name: string;
+  type: string;
+  wr: number;
+}
+
+/** Unqualified names resolve to `temp` first, then `main`, then attached databases. */
+const schemaRank = (schema: string) => (schema === "temp" ? 0 : schema === "main" ? 1 : 2);
+
+/** The refusal of a key, naming the migration that asked when there is one. */
+export function batchKeyFailure(table: unknown, key: unknown, origin: BatchOrigin) {
+  return (problem: BatchKeyProblem, detail: string, columns: readonly string[] = []): never => {
+    throw batchKeyError({ table: String(table), key: String(key), problem, detail, columns, version: origin.version, file: origin.file });
+  };
+}
+
+/**
+ * Finds `key` in `table` as SQLite does: ASCII case-insensitively, a real column before the rowid
+ * aliases, no rowid on views or `WITHOUT ROWID` tables; refused before the walk writes anything.
+ */
+function* resolveSqliteBatchKey(table: unknown, key: unknown, origin: BatchOrigin): BatchWalk<ResolvedBatchKey> {
+  const fail = batchKeyFailure(table, key, origin);
+  if (typeof table !== "string" || table === "") return fail("no-such-table", "the table name must be a non-empty string");
+  if (typeof key !== "string" || key === "") return fail("invalid-key", "the key must be a non-empty column name");
+
+  const found = ((yield { kind: "rows", sql: "SELECT schema, name, type, wr FROM pragma_table_list(?)", params: [table] }) as unknown as TableListRow[])
+    .filter((row) => row.type !== "shadow")
+    .sort((a, b) => schemaRank(a.schema) - schemaRank(b.schema))[0];
+  if (!found) return fail("no-such-table", "there is no such table or view");
+
+  const columns = ((yield { kind: "rows", sql: "SELECT name, hidden FROM pragma_table_xinfo(?, ?)", params: [found.name, found.schema] }) as unknown as Array<{ name: string; hidden: number }>)
+    // hidden = 1 marks a virtual table's hidden columns, which `*` leaves out.
+    .filter((column) => Number(column.hidden) !== 1)
+    .map((column) => column.name);
+  const wanted = foldIdentifier(key);
+  // A real column shadows the rowid alias of the same name, as in SQLite.
+  const column = columns.find((name) => foldIdentifier(name) === wanted);
+  if (column !== undefined) return { sql: quoteIdentifier(column), isRowid: false, columns };
+  if (ROWID_ALIASES.has(wanted)) {
+    if (found.type === "view") return fail("no-rowid", `"${found.name}" is a view, and views have no rowid; walk it by one of its columns`, columns);
+    if (Number(found.wr) === 1) return fail("no-rowid", `"${found.name}" is a WITHOUT ROWID table, so it has no rowid; walk it by its primary key`, columns);
+    return { sql: wanted, isRowid: true, columns };
+  }
+  return fail("no-such-column", `"${found.name}" has no column "${key}" (compared case-insensitively, as SQLite does)`, columns);
+}
+
+/** SQLite's reading of a walk: names resolved as SQLite resolves them, the bound's type from `typeof`. */
+export const SQLITE_BATCH_DIALECT: BatchDialect = {
+  resolveKey: resolveSqliteBatchKey,
+  boundSql: (table, key, where) => `SELECT max(${key}) AS bound, CAST(max(${key}) AS TEXT) AS text, typeof(max(${key})) = 'integer' AS integer FROM ${table} WHERE ${where}`,
+};

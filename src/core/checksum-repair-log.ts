@@ -1,16 +1,12 @@
 /**
- * The record of `repair --checksums`: one row per realigned version, in a small table next to the
- * history (`<history>_checksum_repairs`). A table of its own rather than columns on the history, so
- * a history table made by an earlier release is never altered, a version realigned twice keeps both
- * events, and a database that was never repaired has nothing new in it. It is created by the first
- * repair, inside that repair's transaction, and read as empty while it does not exist.
+ * The tables stepwise keeps next to the history: the record of `repair --checksums`, one row per realigned version
+ * (`<history>_checksum_repairs`, created by the first repair, so the history table is never altered), and verify's cache.
  */
 import type { HistoryStore } from "./history.js";
 import { exec, query, run, type Step } from "./step.js";
-import { expectedSchemaTableName } from "./expected-schema-table.js";
 
-/** The suffix of the table's name after the history table's: `schema_migrations_checksum_repairs`. */
-export const CHECKSUM_REPAIRS_SUFFIX = "checksum_repairs";
+/** The suffix of the table's name after the history table's. */
+const SUFFIX = "checksum_repairs";
 
 /** One realigned checksum, as recorded. Plain data. */
 export interface ChecksumRepairEvent {
@@ -26,15 +22,10 @@ export interface ChecksumRepairEvent {
   readonly repairedBy: string;
 }
 
-/** The table's name without quotes, for code that lists tables (schema reads exclude it). */
-export function checksumRepairsTableName(historyTableName: string): string {
-  return `${historyTableName}_${CHECKSUM_REPAIRS_SUFFIX}`;
-}
-
 /** Creates the table when missing. Call inside the write transaction that records into it. */
 export function* ensureChecksumRepairLog(store: HistoryStore): Step<void> {
   // BIGINT: a version as wide as the history's on PostgreSQL; SQLite reads it as INTEGER.
-  yield* exec(`CREATE TABLE IF NOT EXISTS ${store.companionTable(CHECKSUM_REPAIRS_SUFFIX)} (
+  yield* exec(`CREATE TABLE IF NOT EXISTS ${store.companionTable(SUFFIX)} (
     version BIGINT NOT NULL,
     name ${store.textType} NOT NULL,
     old_checksum ${store.textType} NOT NULL,
@@ -46,33 +37,30 @@ export function* ensureChecksumRepairLog(store: HistoryStore): Step<void> {
 
 /** Appends one event; the table must exist ({@link ensureChecksumRepairLog}). */
 export function* recordChecksumRepair(store: HistoryStore, event: ChecksumRepairEvent): Step<void> {
-  yield* run(`INSERT INTO ${store.companionTable(CHECKSUM_REPAIRS_SUFFIX)} (version, name, old_checksum, new_checksum, repaired_at, repaired_by) VALUES (?, ?, ?, ?, ?, ?)`, [
-    event.version,
-    event.name,
-    event.oldChecksum,
-    event.newChecksum,
-    event.repairedAt,
-    event.repairedBy,
-  ]);
+  const sql = `INSERT INTO ${store.companionTable(SUFFIX)} (version, name, old_checksum, new_checksum, repaired_at, repaired_by) VALUES (?, ?, ?, ?, ?, ?)`;
+  yield* run(sql, [event.version, event.name, event.oldChecksum, event.newChecksum, event.repairedAt, event.repairedBy]);
 }
 
 /** Every event, oldest first; `[]` when nothing was ever repaired (the table does not exist). Does not write. */
 export function* readChecksumRepairs(store: HistoryStore): Step<ChecksumRepairEvent[]> {
-  if (!(yield* store.companionExists(CHECKSUM_REPAIRS_SUFFIX))) return [];
+  if (!(yield* store.companionExists(SUFFIX))) return [];
   const rows = yield* query<{ version: number | string; name: string; old_checksum: string; new_checksum: string; repaired_at: string; repaired_by: string }>(
-    `SELECT version, name, old_checksum, new_checksum, repaired_at, repaired_by FROM ${store.companionTable(CHECKSUM_REPAIRS_SUFFIX)} ORDER BY repaired_at, version`,
+    `SELECT version, name, old_checksum, new_checksum, repaired_at, repaired_by FROM ${store.companionTable(SUFFIX)} ORDER BY repaired_at, version`,
   );
-  return rows.map((row) => ({
-    version: Number(row.version),
-    name: row.name,
-    oldChecksum: row.old_checksum,
-    newChecksum: row.new_checksum,
-    repairedAt: row.repaired_at,
-    repairedBy: row.repaired_by,
-  }));
+  return rows.map((row) => ({ version: Number(row.version), name: row.name, oldChecksum: row.old_checksum, newChecksum: row.new_checksum, repairedAt: row.repaired_at, repairedBy: row.repaired_by }));
+}
+
+/**
+ * The table verify's expected-schema cache lives in.
+ *
+ * @example
+ * expectedSchemaTableName("schema_migrations"); // "schema_migrations_expected_schema"
+ */
+export function expectedSchemaTableName(tableName: string): string {
+  return `${tableName}_expected_schema`;
 }
 
 /** The tables stepwise itself keeps, which schema reads (verify, baseline, rehearsal, info) leave out. */
 export function stepwiseTableNames(historyTableName: string): string[] {
-  return [historyTableName, checksumRepairsTableName(historyTableName), expectedSchemaTableName(historyTableName)];
+  return [historyTableName, `${historyTableName}_${SUFFIX}`, expectedSchemaTableName(historyTableName)];
 }

@@ -1,66 +1,24 @@
 /**
- * The connection settings a migration can change and leave changed on the app's connection, and how
- * `up`, `down` and `reset` put them back. A `transaction: false` migration that runs `PRAGMA
- * foreign_keys = OFF`, or any migration that runs `PRAGMA recursive_triggers = ON`, would otherwise
- * change how the app's own queries behave for the rest of the process.
- *
- * Not restored, on purpose:
- * - `journal_mode`: WAL is a property of the database file, not the connection; a migration that
- *   switches it means to, and switching back needs every other connection closed. (It is left and
- *   re-entered, staying WAL, only to release an exclusive lock; see `releaseExclusiveFileLocks`.)
- * - `page_size`, `auto_vacuum`, `encoding`, `user_version`, `application_id`: stored in the file,
- *   part of what the migration produced.
- * - Functions, collations and extensions a TypeScript migration registers through better-sqlite3,
- *   and its `db.unsafeMode()` / `db.defaultSafeIntegers()`: SQLite cannot report them, so they cannot
- *   be compared. A migration should not register what the app does not expect.
+ * The connection settings a migration can leave changed on the app's connection (`PRAGMA
+ * foreign_keys = OFF` in a `transaction: false` one, `recursive_triggers = ON`), which `up`, `down`
+ * and `reset` put back. Not restored on purpose: what the file stores (`journal_mode`, `page_size`,
+ * `user_version`...), part of what the migration produced; and functions or collations a migration
+ * registers, which SQLite cannot report.
  */
 import { exec, query, queryOne, queryValue, type Step } from "./step.js";
 
-/**
- * Every setting the manager snapshots before running migrations and restores after them, on
- * success and on failure. Each is read with `PRAGMA <name>` except `case_sensitive_like`, which
- * SQLite can only set, so it is read by evaluating `'a' LIKE 'A'`.
- */
-export const RESTORED_CONNECTION_SETTINGS = [
-  "foreign_keys",
-  "defer_foreign_keys",
-  "recursive_triggers",
-  "ignore_check_constraints",
-  "legacy_alter_table",
-  "case_sensitive_like",
-  "query_only",
-  "trusted_schema",
-  "writable_schema",
-  "cell_size_check",
-  "automatic_index",
-  "reverse_unordered_selects",
-  "count_changes",
-  "full_column_names",
-  "short_column_names",
-  "secure_delete",
-  "synchronous",
-  "busy_timeout",
-  "cache_size",
-  "cache_spill",
-  "temp_store",
-  "locking_mode",
-  "mmap_size",
-  "max_page_count",
-  "journal_size_limit",
-  "wal_autocheckpoint",
-  "threads",
-  "analysis_limit",
-] as const;
-
-/** One of {@link RESTORED_CONNECTION_SETTINGS}. */
-export type RestoredConnectionSetting = (typeof RESTORED_CONNECTION_SETTINGS)[number];
+/** Every setting snapshotted before a run and restored after it, each read with `PRAGMA <name>` (`case_sensitive_like` by `'a' LIKE 'A'`). */
+const RESTORED_CONNECTION_SETTINGS: readonly string[] = (
+  "foreign_keys defer_foreign_keys recursive_triggers ignore_check_constraints legacy_alter_table case_sensitive_like query_only trusted_schema writable_schema cell_size_check automatic_index reverse_unordered_selects count_changes full_column_names " +
+  "short_column_names secure_delete synchronous busy_timeout cache_size cache_spill temp_store locking_mode mmap_size max_page_count journal_size_limit wal_autocheckpoint threads analysis_limit"
+).split(" ");
 
 /** The value of each setting at one moment; a setting this SQLite build lacks is absent. */
-export type ConnectionSettingsSnapshot = Readonly<Partial<Record<RestoredConnectionSetting, string | number>>>;
+export type ConnectionSettingsSnapshot = Readonly<Record<string, string | number>>;
 
-/** Reads every restored setting of `db`. Call it outside a transaction or inside; it only reads. */
+/** Reads every restored setting. */
 export function* snapshotConnectionSettings(): Step<ConnectionSettingsSnapshot> {
-  const snapshot: Partial<Record<RestoredConnectionSetting, string | number>> = {};
+  const snapshot: Record<string, string | number> = {};
   for (const name of RESTORED_CONNECTION_SETTINGS) {
     const value = yield* readSetting(name);
     if (value !== undefined) snapshot[name] = value;
@@ -68,16 +26,13 @@ export function* snapshotConnectionSettings(): Step<ConnectionSettingsSnapshot> 
   return snapshot;
 }
 
-/**
- * Puts back every setting that differs from `before`; returns the names it restored. Must run
- * outside a transaction: SQLite ignores `foreign_keys` inside one and refuses `synchronous`.
- */
-export function* restoreConnectionSettings(before: ConnectionSettingsSnapshot): Step<RestoredConnectionSetting[]> {
-  const restored: RestoredConnectionSetting[] = [];
+/** Puts back every setting that differs from `before`, outside a transaction (SQLite ignores `foreign_keys` inside one); returns their names. */
+export function* restoreConnectionSettings(before: ConnectionSettingsSnapshot): Step<string[]> {
+  const restored: string[] = [];
   for (const name of RESTORED_CONNECTION_SETTINGS) {
     const wanted = before[name];
     if (wanted === undefined || (yield* readSetting(name)) === wanted) continue;
-    // Values came from SQLite itself (numbers, or a word such as "normal"), so they are safe to inline.
+    // Values came from SQLite itself, so they are safe to inline.
     const value = name === "case_sensitive_like" ? (wanted === 1 ? "1" : "0") : String(wanted);
     yield* exec(`PRAGMA ${name} = ${value}`);
     if (name === "locking_mode" && wanted === "normal") yield* releaseExclusiveFileLocks();
@@ -87,14 +42,9 @@ export function* restoreConnectionSettings(before: ConnectionSettingsSnapshot): 
 }
 
 /**
- * Leaving exclusive locking mode keeps the file lock until the next access; this releases it now, or
- * every other process stays locked out until the app happens to touch the database.
- *
- * A database whose WAL was first opened in exclusive mode keeps its WAL index in this process's heap
- * instead of the shared `-shm` file, and SQLite then refuses `locking_mode = NORMAL` for as long as
- * it stays in WAL mode. For such a database the WAL is left (which checkpoints it; the exclusive lock
- * guarantees no other connection is using it) and entered again in normal mode: the file stays in
- * WAL, as the migration left it, now with a shared index other processes can use.
+ * Releases the file lock exclusive mode kept, now rather than at the app's next access. A WAL first
+ * opened in exclusive mode keeps its index in this process's heap and refuses `locking_mode = NORMAL`:
+ * it is left (checkpointed) and entered again in normal mode.
  */
 function* releaseExclusiveFileLocks(): Step<void> {
   const schemas = (yield* query<{ name: string }>("PRAGMA database_list")).map((row) => row.name).filter((name) => name !== "temp");
@@ -110,19 +60,17 @@ function* releaseExclusiveFileLocks(): Step<void> {
   yield* queryOne("SELECT count(*) AS n FROM sqlite_master");
 }
 
-function* readSetting(name: RestoredConnectionSetting): Step<string | number | undefined> {
+function* readSetting(name: string): Step<string | number | undefined> {
   try {
-    // 1 when LIKE ignores case (the default, pragma off), 0 when case_sensitive_like is on.
     if (name === "case_sensitive_like") return (yield* queryValue("SELECT 'a' LIKE 'A'")) === 1 ? 0 : 1;
-    // The bare pragma reports only the default for new attachments; `PRAGMA main.locking_mode = ...`
-    // changes the main database alone, and would otherwise go unseen and keep its lock.
+    // The bare pragma reports only the default for new attachments, not `PRAGMA main.locking_mode = ...`.
     if (name === "locking_mode") {
       return [yield* queryValue("PRAGMA locking_mode"), yield* queryValue("PRAGMA main.locking_mode")].includes("exclusive") ? "exclusive" : "normal";
     }
     const value: unknown = yield* queryValue(`PRAGMA ${name}`);
     return typeof value === "number" || typeof value === "string" ? value : undefined;
   } catch {
-    // An app may replace like() with its own function; a setting that cannot be read is left alone.
+    // A setting that cannot be read (an app's own like()) is left alone.
     return undefined;
   }
 }

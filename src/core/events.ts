@@ -1,7 +1,4 @@
-/**
- * What the executor reports while it works: typed events for apps, and the one-line text a logger
- * receives for each.
- */
+/** What the executor reports while it works: typed events, and the line a logger receives for each. */
 import { formatMigrationLabel } from "./migration-label.js";
 import type { BackupRecord } from "./backup-record.js";
 import type { ProgressMeasure } from "./progress.js";

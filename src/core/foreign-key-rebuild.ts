@@ -1,10 +1,8 @@
 /**
- * SQLite's table rebuild (create the new table, copy, drop the old one, rename) is safe only with
- * foreign-key enforcement off: with it on, `DROP TABLE` of a parent first deletes every row, so the
- * children's rows are refused ("FOREIGN KEY constraint failed"), cascade-deleted or nulled. SQLite's
- * error names neither the table nor the fix, so a migration that dropped or renamed a table other
- * tables reference gets both named here. An FK failure of any other kind (a bad row inserted) has
- * another fix, and gets nothing.
+ * SQLite's table rebuild (create, copy, drop the old, rename) is safe only with foreign keys off: with
+ * them on, dropping a parent deletes its rows first, so its children's rows are refused, deleted or
+ * nulled. A migration that would drop or rename a referenced table is refused, or its failure names
+ * the table, its children and the fix.
  */
 import type { ForeignKeyRebuildHint } from "./errors.js";
 import { changeCounter, query, type Step } from "./step.js";
@@ -31,9 +29,8 @@ function unquoteIdentifier(name: string): string {
 }
 
 /**
- * The tables a text drops or renames, in order of appearance, each once. The text is SQL, or a
- * TypeScript migration's function source (its SQL sits in string literals): a name in a comment may
- * be listed too, which costs one lookup and can name a table only if it is really referenced.
+ * The tables a text (SQL, or a function's source) drops or renames, in order, each once; a name in a
+ * comment costs one lookup more.
  *
  * @example
  * findDroppedOrRenamedTables('DROP TABLE "authors"; ALTER TABLE x RENAME TO y;'); // ["authors", "x"]
@@ -59,19 +56,10 @@ function sourceOf(entry: MigrationEntry, direction: MigrationDirection): string 
   }
 }
 
-/**
- * Where the driver cannot switch foreign keys off (D1, Durable Objects), the fix is to change the
- * table in place instead of rebuilding it.
- */
+/** The fix where the driver cannot switch foreign keys off (D1, Durable Objects). */
 export const ALTER_IN_PLACE_FIX = "change the table in place (ALTER TABLE \u2026 ADD, RENAME or DROP COLUMN) instead of rebuilding it: this storage cannot switch foreign keys off";
 
-/**
- * Thrown before a migration's body runs when it would drop or rename a table that tables it keeps
- * still reference, with foreign keys enforced: SQLite would refuse the drop ("FOREIGN KEY constraint
- * failed") or, for `ON DELETE CASCADE` children, silently delete their rows, and a rename rewrites
- * the children's references to the old table. The executor reports it as the migration's failure,
- * with {@link ForeignKeyRebuildHint} as its `foreignKeyRebuild`.
- */
+/** Thrown before a body that would drop or rename a referenced table; reported as the migration's failure, with the hint. */
 export class ForeignKeyParentRebuildRefusal extends Error {
   override readonly name: string = "ForeignKeyParentRebuildRefusal";
   declare readonly hint: ForeignKeyRebuildHint;
@@ -85,16 +73,14 @@ export class ForeignKeyParentRebuildRefusal extends Error {
   }
 }
 
-/** The words without which a migration's text cannot drop or rename a table: below them, nothing is read. */
-export const DROP_OR_RENAME = /\b(?:DROP|RENAME)\b/i;
+/** The words without which a text cannot drop or rename a table. */
+const DROP_OR_RENAME = /\b(?:DROP|RENAME)\b/i;
 
 /**
- * Refuses, before `entry`'s body runs, a drop or rename of a table that tables the migration keeps
- * still reference, while foreign keys are enforced (see {@link ForeignKeyParentRebuildRefusal}).
- * A migration that drops the children too, runs with foreign keys switched off, or sets
- * `foreign_keys`/`defer_foreign_keys` itself, passes. Costs a text scan per migration, and queries
- * only when the text drops or renames a table. Called before every migration's body, so that
- * `referencing` forgets what it read whenever that body could add or rename a reference.
+ * Refuses, before `entry`'s body runs, a drop or rename of a table that tables it keeps still
+ * reference while foreign keys are enforced. One that drops the children too, runs with foreign keys
+ * off, or sets `foreign_keys` itself passes. Called before every body, so `referencing` forgets what
+ * it read whenever a body could add or rename a reference.
  */
 export function* refuseParentRebuild(
   entry: MigrationEntry,
@@ -106,8 +92,7 @@ export function* refuseParentRebuild(
   if ((entry.dialect ?? "sqlite") !== "sqlite") return;
   const text = sourceOf(entry, direction);
   try {
-    // A migration that sets foreign_keys or defer_foreign_keys itself (the manual rebuild recipe of a
-    // transaction: false migration) manages the keys on its own.
+    // One that sets foreign_keys or defer_foreign_keys itself manages the keys on its own.
     if (entry.disableForeignKeys || !DROP_OR_RENAME.test(text) || /foreign_keys/i.test(text)) return;
     const candidates = findDroppedOrRenamedTables(text);
     if (candidates.length === 0 || !(yield* foreignKeysEnforced())) return;
@@ -117,8 +102,7 @@ export function* refuseParentRebuild(
       if (children.length > 0) throw new ForeignKeyParentRebuildRefusal({ table, referencedBy: children, fix: fixFor(entry, foreignKeySwitch) });
     }
   } finally {
-    // A reference can only appear or change name through SQL that says REFERENCES or RENAME (or
-    // rewrites the schema table itself), or through code, whose SQL cannot be read ahead.
+    // A reference appears or changes name only through SQL saying so, or through code, which cannot be read ahead.
     if (entry.kind !== "sql" || /REFERENCES|RENAME|writable_schema/i.test(text)) referencing.forget();
   }
 }
@@ -133,11 +117,9 @@ interface MaybeChild {
 }
 
 /**
- * The tables that may reference another, read once and kept for a run while nothing could have
- * changed them: no other connection committed (the driver's change counter stands still) and every
- * migration since was SQL without `REFERENCES`, `RENAME` or `writable_schema`. Reading them for
- * every drop made rolling back a long history quadratic in its length. Without a change counter,
- * every read is fresh.
+ * The tables that may reference another, kept for a run while nothing could change them (the change
+ * counter stands still, and every migration since was SQL without `REFERENCES` or `RENAME`): reading
+ * them for every drop made rolling back a long history quadratic.
  */
 export class ReferencingTables {
   private known: { readonly counter: number; readonly tables: readonly MaybeChild[] } | null = null;
@@ -157,30 +139,21 @@ export class ReferencingTables {
   }
 }
 
-/**
- * Every table whose `CREATE` statement mentions `REFERENCES`, by name. Cloudflare's own tables
- * (`_cf_KV`, where a Durable Object keeps its key-value pairs) refuse every read,
- * `pragma_foreign_key_list` included, and reference nothing: they are left out, or any drop in such
- * an object would fail.
- */
+/** Every table whose `CREATE` statement mentions `REFERENCES`; Cloudflare's own (`_cf_KV`) refuse every read and reference nothing. */
 function* readMaybeChildren(): Step<MaybeChild[]> {
   const rows = yield* query<{ name: string; sql: string }>(
     `SELECT name, lower(sql) AS sql FROM sqlite_master
      WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND sql LIKE '%REFERENCES%' ORDER BY name`,
     [],
   );
-  // Folded here, once per read: SQLite's lower() folds more than ASCII where ICU is built in.
+  // Folded here: SQLite's lower() folds more than ASCII where ICU is built in.
   return rows.map((row) => ({ name: row.name, folded: foldAscii(row.name), sql: row.sql }));
 }
 
 /** ASCII-only lower case, as SQLite's `lower()` and `COLLATE NOCASE` fold. */
 const foldAscii = (text: string): string => text.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
 
-/**
- * The tables among `tables`, other than `table`, whose foreign keys reference it. Only a table whose
- * `CREATE` statement holds the parent's name is asked for its keys: a foreign key names its parent
- * as written, unless quoting doubled a quote inside the name, so such a name asks every table.
- */
+/** The tables among `tables` whose foreign keys reference `table`; only those whose `CREATE` names it are asked. */
 function* childrenOf(table: string, tables: readonly MaybeChild[]): Step<string[]> {
   const folded = foldAscii(table);
   const quoted = /["\x60]/.test(table);
@@ -210,10 +183,8 @@ function isForeignKeyFailure(sqliteCode: string | null, cause: unknown): boolean
 }
 
 /**
- * The hint for `cause`, the failure of `entry`, when it is a foreign-key failure and the migration,
- * run with enforcement on, dropped or renamed a table other tables reference; otherwise `null`. Read
- * on the failing migration's connection before its rollback: the failed `DROP` left the parent in
- * place (and a deferred failure at COMMIT finds the rebuilt table under the same name).
+ * The hint for `cause`, `entry`'s failure, when it is a foreign-key failure and the migration dropped
+ * or renamed a referenced table; read before the rollback, while the failed drop left the parent in place.
  */
 export function* readForeignKeyRebuildHint(
   entry: MigrationEntry,
@@ -222,7 +193,7 @@ export function* readForeignKeyRebuildHint(
   cause: unknown,
   foreignKeySwitch = true,
 ): Step<ForeignKeyRebuildHint | null> {
-  // Safely: a migration may throw a Proxy whose every trap throws, instanceof included.
+  // Safely: a migration may throw a Proxy whose every trap throws.
   if (isInstanceSafely(cause, ForeignKeyParentRebuildRefusal)) return cause.hint;
   if (entry.disableForeignKeys || (entry.dialect ?? "sqlite") !== "sqlite" || !isForeignKeyFailure(sqliteCode, cause)) return null;
   const candidates = findDroppedOrRenamedTables(sourceOf(entry, direction));

@@ -1,7 +1,4 @@
-/**
- * How a report names the invalid indexes a failed `CREATE INDEX CONCURRENTLY` left on PostgreSQL (see
- * {@link InvalidIndex}): a migration's failure, a lock wait that ran out, and `repair` say it alike.
- */
+/** How a migration's failure, a lock wait that ran out and `repair` name the invalid indexes a failed `CREATE INDEX CONCURRENTLY` left. */
 import type { InvalidIndex } from "./errors.js";
 
 /**

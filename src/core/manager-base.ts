@@ -1,52 +1,39 @@
 /**
- * What the sync and the async manager share: the constructor (validate the registry, build the
+ * What the sync and the async manager share: the constructor (check the registry, build the
  * {@link Executor}) and every public method, each one step of the executor handed to `run`. The two
- * managers differ only in `run`: `SyncMigrationManager` drives steps with the sync runner and returns
- * values, `AsyncMigrationManager` drives them with the async runner and returns promises. So neither
- * holds a copy of the other's logic, and the algorithm stays in the executor, once.
+ * differ only in `run`: the sync runner returns values, the async runner promises.
  */
-import { planDown, planUp, type AppliedMigration, type MigrationPlan, type MigrationStatus } from "./planner.js";
+import { assertValidRegistry, planDown, planUp, type AppliedMigration, type MigrationPlan, type MigrationStatus } from "./planner.js";
 import { Executor } from "./executor.js";
-import { validateForExecutor } from "./executor-settings.js";
+import type { Dialect } from "./dialect.js";
 import type { Driver, MaybePromise } from "./driver.js";
-import type { Dialect } from "./executor-types.js";
+import { DEFAULT_TABLE_NAME } from "./history.js";
 import type { Step } from "./step.js";
-import type { MigrationRegistry, VersionOf } from "./types.js";
-import type { DownOptions, ManagerPlanUpOptions, MigrationManagerProps, MigrationResult, UpOptions } from "./options.js";
-import { usageError } from "./error-factories.js";
+import { DEFAULT_DIALECT, type MigrationRegistry, type VersionOf } from "./types.js";
+import { DEFAULT_BUSY_TIMEOUT_MS, type DownOptions, type ManagerPlanUpOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
+import { registryDialectMismatchError, usageError } from "./error-factories.js";
 
 /**
- * What a manager needs of its driver before it runs anything: who it is, what it can do, how it
- * reads errors, and the connection the app passed. A driver qualifies; so does the description of a
- * driver that opens its sessions per call (`stepwise-migrate/pg` over a `pg.Pool`).
+ * What a manager needs of its driver before it runs anything. A driver qualifies; so does the
+ * description of one that opens a session per call (`stepwise-migrate/pg` over a `pg.Pool`).
  */
 export type DriverIdentity<Db> = Pick<Driver<Db>, "name" | "dialect" | "capabilities" | "classifyError" | "connection">;
 
 /** How a manager call uses the database, for managers that lock per call. */
 export interface RunOptions {
-  /**
-   * The call may write (up, down, reset): a driver with a run lock (PostgreSQL's advisory lock) takes
-   * it for the whole call. SQLite's drivers need none: each migration's `BEGIN IMMEDIATE` serialises.
-   */
+  /** The call may write (up, down, reset): a driver with a run lock (PostgreSQL's advisory lock) takes it for the call. */
   readonly exclusive?: boolean;
 }
 
-/** The options of a call that may write. */
 const WRITES: RunOptions = { exclusive: true };
 
-/**
- * The manager's shared body. `Async` is `false` for a manager whose methods return values and
- * `true` for one whose methods return promises; `D` is the driver type it holds.
- */
+/** The manager's shared body; `Async` says whether its methods return promises, `D` is its driver type. */
 export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Async extends boolean, D extends DriverIdentity<Db> = Driver<Db>> {
   /** The native connection passed in; the manager never closes it. */
   readonly db: Db;
-  /** The registry passed in, validated on construction. */
+  /** The registry passed in, checked on construction. */
   readonly migrations: R;
-  /**
-   * The driver's primitives and capabilities. Public for stepwise's safety nets (and other
-   * extensions), which run their own steps through {@link run}.
-   */
+  /** The driver's primitives and capabilities, for the safety nets, which run their own steps through {@link run}. */
   readonly driver: D;
   /** The algorithm over this registry and history table; its methods return steps for {@link run}. */
   readonly executor: Executor<R>;
@@ -54,32 +41,47 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
   readonly props: MigrationManagerProps;
 
   /**
+   * @param dialect the SQL the executor writes, where the driver's storage needs its own.
+   * @throws `REGISTRY_DIALECT_MISMATCH` when the registry was generated for another dialect than the driver's.
    * @throws `REGISTRY_INVALID` when the registry breaks the version rules.
-   * @throws `REGISTRY_DIALECT_MISMATCH` when it was generated for another dialect than the driver's.
    */
   constructor(driver: D, migrations: R, props: MigrationManagerProps = {}, dialect?: Dialect) {
     this.driver = driver;
     this.db = driver.connection;
     this.migrations = migrations;
     this.props = props;
-    this.executor = new Executor(migrations, validateForExecutor(driver, migrations, props, dialect));
+    // The dialect first: a registry for another database is the wrong file, whatever else is wrong with it.
+    for (const entry of migrations) {
+      // Each entry carries its dialect (slicing a registry keeps it); a malformed entry is the validator's to report.
+      const entryDialect = entry !== null && typeof entry === "object" ? (entry.dialect ?? DEFAULT_DIALECT) : driver.dialect;
+      if (entryDialect !== driver.dialect) {
+        throw registryDialectMismatchError({ registryDialect: entryDialect, driverDialect: driver.dialect, driver: driver.name, version: entry.version, file: entry.file });
+      }
+    }
+    assertValidRegistry(migrations);
+    this.executor = new Executor(migrations, {
+      tableName: props.tableName ?? DEFAULT_TABLE_NAME,
+      busyTimeoutMs: props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
+      progressIntervalMs: props.progressIntervalMs,
+      onEvent: props.onEvent,
+      logger: props.logger ?? null,
+      driverName: driver.name,
+      capabilities: driver.capabilities,
+      classifyError: (error) => driver.classifyError(error),
+      dialect,
+    });
   }
 
   /** Runs one of the executor's steps on this manager's driver: synchronously, or as a promise. */
   abstract run<T>(step: Step<T>, options?: RunOptions): MaybePromise<T, Async>;
 
   /**
-   * Makes a step and runs it. A refusal thrown while making it (a moved option, a reset without its
-   * confirmation) is thrown by the sync manager and rejected by the async one, as every failure of
-   * its run is; making the step inside a wrapping generator would do the same at the cost of one more
-   * generator level for every operation of the run.
+   * Makes a step and runs it, so a refusal while making it is thrown by the sync manager and rejected
+   * by the async one, as every failure of its run is.
    */
   protected abstract start<T>(make: () => Step<T>, options?: RunOptions): MaybePromise<T, Async>;
 
-  /**
-   * This manager's settings for a copy on another connection: the table and timeouts carry over,
-   * the listeners do not (a rehearsal's events are not the app's), and `props` win.
-   */
+  /** This manager's settings for a copy on another connection: the listeners do not carry over, and `props` win. */
   protected copySettings(props: MigrationManagerProps): MigrationManagerProps {
     const { onEvent: _onEvent, logger: _logger, ...settings } = this.props;
     return { ...settings, tableName: this.tableName, ...props };
@@ -120,17 +122,12 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
    */
   reset(options: { readonly dangerouslyDropAllData: true }): MaybePromise<MigrationResult, Async> {
     return this.start(() => {
-      if (options?.dangerouslyDropAllData !== true) {
-        throw usageError("reset drops all data; pass { dangerouslyDropAllData: true } to confirm");
-      }
+      if (options?.dangerouslyDropAllData !== true) throw usageError("reset drops all data; pass { dangerouslyDropAllData: true } to confirm");
       return this.executor.reset();
     }, WRITES);
   }
 
-  /**
-   * What `up` would run, without running it. Throws the same refusals `up` would. To also run the
-   * plan on an in-memory copy, use `rehearseUp(manager)`.
-   */
+  /** What `up` would run, without running it; throws what `up` would. To run it on a copy, use `rehearseUp(manager)`. */
   planUp(options: ManagerPlanUpOptions<VersionOf<R>> = {}): MaybePromise<MigrationPlan<R[number]>, Async> {
     const { executor, migrations } = this;
     return this.start(() => {
@@ -141,7 +138,7 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
     });
   }
 
-  /** What `down` would run, without running it. Throws the same refusals `down` would. */
+  /** What `down` would run, without running it; throws what `down` would. */
   planDown(options: DownOptions<VersionOf<R>> = {}): MaybePromise<MigrationPlan<R[number]>, Async> {
     const { executor, migrations } = this;
     return this.run(
@@ -153,8 +150,7 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
 
   /**
    * Where the database stands against the registry. Never writes and never throws for drift. A
-   * `transaction: false` migration that is still running elsewhere is reported as
-   * `MIGRATION_IN_PROGRESS`, not as interrupted: the advice for an interrupted one would run it twice.
+   * `transaction: false` migration still running elsewhere is `MIGRATION_IN_PROGRESS`, not interrupted.
    */
   status(): MaybePromise<MigrationStatus, Async> {
     return this.run(this.executor.status());
@@ -176,10 +172,7 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
   }
 }
 
-/**
- * Options that moved out of the manager into standalone functions still arrive from JavaScript or
- * from spread objects; ignoring them would skip a backup or a rehearsal without a word.
- */
+/** An option that moved to a standalone function: ignoring it would skip a backup or a rehearsal without a word. */
 export function refuseMovedOption(options: object, name: string, replacement: string): void {
   if ((options as Record<string, unknown>)[name]) {
     throw usageError(`The "${name}" option is not taken here any more; call ${replacement} instead (exported by "stepwise-migrate").`);

@@ -1,7 +1,4 @@
-/**
- * How the runtime names a migration in messages and events (`007_add_index`). It lives in the core
- * because the runtime needs it; the file-name rules in `codegen/migration-file.ts` build on it.
- */
+/** How the runtime names a migration in messages and events (`007_add_index`); codegen's file-name rules build on it. */
 /** The digits `create` pads a version to, until the versions outgrow it. */
 export const DEFAULT_VERSION_WIDTH = 3;
 

@@ -1,16 +1,7 @@
 /**
- * `node:fs`, `node:os`, `node:path` and `node:crypto`, looked up when first called rather than imported.
- *
- * No module an app can reach imports a built-in: a browser bundle of a driver entry (`stepwise-migrate/sql-js`
- * in a page) has none to resolve, and esbuild's `platform: "browser"` refuses any `node:` import even
- * when tree-shaking would drop it; only the file features that need one (backups, lock sidecars) call
- * these, and a driver without files never reaches them.
- *
- * An ES module that imports a built-in makes the runtime build that module's ESM facade, which reads
- * every export: for `node:fs` that runs the lazy `ReadStream` getter and loads the whole streams
- * stack. Under Node 24 the two facades cost a no-op start about 10 ms of its ~40 ms floor, for files
- * that such a start never touches (lock sidecars, `/proc`, snapshot copies). `process.getBuiltinModule`
- * (Node 20.16+, 22.3+, Bun) returns the plain module without a facade.
+ * `node:fs`, `node:os`, `node:path` and `node:crypto`, looked up when first called rather than
+ * imported: a browser bundle of a driver entry has no built-in to resolve (esbuild refuses any
+ * `node:` import there), and only the file features (backups, lock sidecars) need them.
  */
 import type * as Fs from "node:fs";
 import type * as Os from "node:os";

@@ -1,6 +1,4 @@
-/**
- * The options and results of the manager's public methods: plain data shared by every driver entry.
- */
+/** The options and results of the manager's public methods: plain data shared by every driver entry. */
 import type { BackupRecord } from "./backup-record.js";
 import type { MigrationEvent, MigrationLogger } from "./events.js";
 import type { MigrationDirection } from "./types.js";
@@ -9,12 +7,9 @@ import type { MigrationDirection } from "./types.js";
 export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
 
 /**
- * On PostgreSQL, how long a statement of a run waits for another session's lock (PostgreSQL's `lock_timeout`, set
- * for each of stepwise's transactions and around each `transaction: false` migration) before it is
- * cancelled and the migration fails with `LOCK_TIMEOUT`, naming the relation and the session that
- * held it. While an `ALTER TABLE` waits for its lock, every query of the app on that table waits
- * behind it, so the wait is kept short. `CREATE INDEX CONCURRENTLY` waits for older transactions
- * under the same limit.
+ * On PostgreSQL, how long a statement of a run waits for another session's lock (`lock_timeout`)
+ * before the migration fails with `LOCK_TIMEOUT`: short, since the app's queries queue behind an
+ * `ALTER TABLE` waiting for its lock.
  */
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 
@@ -47,10 +42,8 @@ export interface UpOptions<V extends number = number> {
   readonly to?: V;
   /**
    * `"all"` applies every pending migration in one transaction: if any fails, none stays applied.
-   * It is refused, before anything runs, when a pending migration has `transaction: false` (SQLite
-   * refuses its statements inside a transaction) or needs foreign keys switched off while they are
-   * on (the switch would then cover every migration of the run). Default
-   * `"each"` (`"each"`).
+   * Refused, before anything runs, when a pending migration has `transaction: false` or needs foreign
+   * keys switched off while they are on. Default `"each"`.
    *
    * @example
    * manager.up({ transaction: "all" });
@@ -70,12 +63,9 @@ export interface ManagerPlanUpOptions<V extends number = number> {
  */
 export type DownOptions<V extends number = number> = ({ readonly steps?: number; readonly to?: undefined } | { readonly to: V | 0; readonly steps?: undefined }) & {
   /**
-   * `"all"` reverts every migration of the call in one transaction: if any revert fails, every
-   * migration stays applied, history rows included. Refused, before anything runs, on the same
-   * rules as `up`'s (`WHOLE_RUN_TRANSACTION_REFUSED` naming the migration): a migration to revert
-   * with `transaction: false`, or one that needs foreign keys switched off while they are on; and
-   * where the driver applies each migration as one batch (D1: `DRIVER_CAPABILITY_MISSING`,
-   * capability `atomicBatch`). Default `"each"` (`"each"`).
+   * `"all"` reverts every migration of the call in one transaction: if any fails, all stay applied.
+   * Refused, before anything runs, on `up`'s rules, and where each migration is one batch (D1).
+   * Default `"each"`.
    *
    * @example
    * manager.down({ to: 0, transaction: "all" });
@@ -105,13 +95,9 @@ export interface MigrationResult {
 export interface MigrateOptions<M = unknown> {
   /**
    * Pass stepwise's `verifySchema` to compare the schema with a replay of the applied migrations
-   * before applying anything: it refuses with `SCHEMA_DRIFT` on any difference and logs "schema
-   * verification passed" otherwise. The first start with a registry replays it in memory and stores
-   * the expected schema in the database (`<tableName>_expected_schema`); later starts with the same
-   * registry compare against that and cost milliseconds. A function rather than
-   * `true`, so apps that do not verify do not bundle the verification code. Default: no check.
-   * Where `migrate` builds no manager (`stepwise-migrate/sql-js`), only stepwise's own `verifySchema` is
-   * taken: it carries how to build the manager it checks, and any other function is `USAGE`.
+   * before applying anything (`SCHEMA_DRIFT` on any difference). The expected schema is stored after
+   * the first replay, so later starts cost milliseconds. A function rather than `true`, so apps that
+   * do not verify do not bundle it. Default: no check.
    *
    * @example
    * import { verifySchema } from "stepwise-migrate";

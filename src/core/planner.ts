@@ -1,7 +1,4 @@
-/**
- * The pure core: `(registry, applied rows, target) -> plan`. `up`, `down`, `status` and any dry run
- * all go through these functions, so the rules live in one place and are tested without a database.
- */
+/** The pure planner, `(registry, applied rows, target) -> plan`, which `up`, `down`, `status` and every dry run share. */
 import type { RegistryProblem, StepwiseError } from "./errors.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
 import { toPlainError } from "./error-factories.js";
@@ -28,17 +25,11 @@ export interface AppliedMigration {
   readonly appliedAt: string;
   /** `null` while the migration is `started`. */
   readonly durationMs: number | null;
-  /**
-   * `applied`, or `started` for a `transaction: false` migration that began but has not recorded its
-   * end (it is running in another process, or it crashed).
-   */
+  /** `started`: a `transaction: false` migration that began and has not recorded its end (running elsewhere, or crashed). */
   readonly state: "applied" | "started";
 }
 
-/**
- * The part of a history row the planner needs. Reading only this keeps the start-up path as cheap as
- * a raw `SELECT version, checksum`.
- */
+/** The part of a history row the planner needs. */
 export interface AppliedMigrationKey {
   readonly version: number;
   readonly checksum: string;
@@ -67,7 +58,7 @@ export interface PlanUpOptions {
 export type PlanDownOptions = { readonly steps?: number; readonly to?: undefined } | { readonly to: number; readonly steps?: undefined };
 
 /** How many migrations `down` reverts when given no options. */
-export const DEFAULT_DOWN_STEPS = 1;
+const DEFAULT_DOWN_STEPS = 1;
 
 /**
  * Lists every way a registry breaks the version rules: versions must be positive integers, unique,
@@ -75,63 +66,40 @@ export const DEFAULT_DOWN_STEPS = 1;
  */
 export function findRegistryProblems(registry: MigrationRegistry): RegistryProblem[] {
   const problems: RegistryProblem[] = [];
-  if (isWellFormedRegistry(registry)) return problems;
   for (let index = 0; index < registry.length; index++) {
     const entry = registry[index];
     const expected = index + 1;
-    const file = typeof entry?.file === "string" ? entry.file : null;
-    if (!entry || !Number.isSafeInteger(entry.version) || entry.version < 1) {
-      problems.push({ version: null, file, message: `entry ${index} has no valid version` });
+    let message: string | null = null;
+    const valid = entry !== undefined && entry !== null && Number.isSafeInteger(entry.version) && entry.version >= 1;
+    if (!valid) {
+      message = `entry ${index} has no valid version`;
     } else if (entry.version !== expected) {
       const previous = registry[index - 1];
-      const reason =
+      message =
         previous && previous.version === entry.version
           ? `version ${entry.version} appears twice (${previous.file} and ${entry.file})`
           : `expected version ${expected} at position ${index + 1} but found ${entry.version} (${entry.file}): versions must start at 1 and have no gaps`;
-      problems.push({ version: entry.version, file, message: reason });
     } else if (typeof entry.checksum !== "string" || entry.checksum === "") {
-      problems.push({ version: entry.version, file, message: `migration ${entry.version} has no checksum` });
+      message = `migration ${entry.version} has no checksum`;
     } else if (entry.disableForeignKeys && !entry.transaction) {
-      problems.push({ version: entry.version, file, message: `migration ${entry.version} disables foreign keys but runs without a transaction, so violations could not be rolled back` });
+      message = `migration ${entry.version} disables foreign keys but runs without a transaction, so violations could not be rolled back`;
     } else if (entry.reversible !== hasDown(entry)) {
-      problems.push({ version: entry.version, file, message: `migration ${entry.version} says reversible=${entry.reversible}, which does not match its down` });
+      message = `migration ${entry.version} says reversible=${entry.reversible}, which does not match its down`;
     }
+    // The file only when there is a problem: a generated registry builds its fields when read.
+    if (message !== null) problems.push({ version: valid ? entry.version : null, file: typeof entry?.file === "string" ? entry.file : null, message });
   }
   return problems;
 }
 
-/**
- * True exactly when the loop of {@link findRegistryProblems} would find nothing. A small loop with no
- * messages in it: every start runs it over the whole registry, which is long enough for V8 to compile
- * the loop with its optimising compiler, and that compile costs in proportion to the function: for
- * the loop that also builds the messages, about 5 ms of CPU at N = 1,000 under Node 24.
- */
-function isWellFormedRegistry(registry: MigrationRegistry): boolean {
-  for (let index = 0; index < registry.length; index++) {
-    const entry = registry[index];
-    // version === index + 1 also proves it a safe integer from 1.
-    if (entry === undefined || entry === null || entry.version !== index + 1) return false;
-    if (typeof entry.checksum !== "string" || entry.checksum === "" || (entry.disableForeignKeys && !entry.transaction)) return false;
-    if (entry.reversible !== hasDown(entry)) return false;
-  }
-  return true;
-}
-
-/**
- * `Object.prototype.__lookupGetter__`, called on each entry. It answers "is this an accessor" without
- * allocating a descriptor: under Node 24, `Object.getOwnPropertyDescriptor` over a 1,000-entry
- * registry took 1-8 ms of a cold start, this about 0.1 ms. Called through the prototype's own copy,
- * so an entry without `Object.prototype` works too.
- */
+/** Is this an accessor, without allocating a descriptor per entry (1-8 ms of a cold start at N = 1,000). */
 const lookupGetter = (Object.prototype as unknown as { __lookupGetter__(key: string): unknown }).__lookupGetter__;
 
 /**
- * Whether an entry has a down. A generated registry keeps each SQL text behind a getter so that a
- * start that runs nothing never builds it (see `codegen/render.ts`); reading `downSql` here, for every
- * entry, would build it all. gen derives `reversible` from the same file as that getter's text, so an
- * accessor is taken at its flag; an entry with plain fields, as one written by hand, is checked.
+ * Whether an entry has a down. A generated registry keeps each SQL text behind a getter, built when
+ * read (`codegen/render.ts`): such an entry is taken at its `reversible` flag, which gen derives from the same file.
  */
-export function hasDown(entry: MigrationEntry): boolean {
+function hasDown(entry: MigrationEntry): boolean {
   if (entry.kind !== "sql") return typeof entry.module?.down === "function";
   if (typeof lookupGetter.call(entry, "downSql") === "function") return entry.reversible;
   return entry.downSql !== null;
@@ -144,11 +112,8 @@ export function assertValidRegistry(registry: MigrationRegistry): void {
 }
 
 /**
- * Checks the history against a valid registry and returns the current version. Throws, in this order
- * of precedence, when the database is ahead of the registry, when a non-transactional migration was
- * interrupted, when an applied migration's checksum changed, or when the history skips a version.
- *
- * `applied` must be ascending by version.
+ * Checks the history (ascending by version) against a valid registry and returns the current version.
+ * Throws, first to last: the database ahead, a migration interrupted, a checksum changed, a version skipped.
  */
 export function verifyHistoryOrThrow(registry: MigrationRegistry, applied: readonly AppliedMigrationKey[]): number {
   const problem = findHistoryProblem(registry, applied);
@@ -159,7 +124,6 @@ export function verifyHistoryOrThrow(registry: MigrationRegistry, applied: reado
 /** Like {@link verifyHistoryOrThrow}, but returns the error instead of throwing it. */
 export function findHistoryProblem(registry: MigrationRegistry, applied: readonly AppliedMigrationKey[]): StepwiseError | null {
   const latest = registry.length;
-  if (isCleanPrefix(registry, applied)) return null;
   // A version below 1 is not from a newer app: nothing ever writes one, so the row itself is broken.
   const malformed = applied.find((row) => !Number.isSafeInteger(row.version) || row.version < 1);
   if (malformed) {
@@ -184,12 +148,7 @@ export function findHistoryProblem(registry: MigrationRegistry, applied: readonl
       return incompleteMigrationError({ version: row.version, file: entry.file, startedAt: row.startedAt });
     }
     if (!matchesRecordedChecksum(entry, row.checksum)) {
-      return checksumMismatchError({
-        version: row.version,
-        file: entry.file,
-        registryChecksum: entry.checksum,
-        databaseChecksum: row.checksum,
-      });
+      return checksumMismatchError({ version: row.version, file: entry.file, registryChecksum: entry.checksum, databaseChecksum: row.checksum });
     }
   }
 
@@ -201,20 +160,6 @@ export function findHistoryProblem(registry: MigrationRegistry, applied: readonl
     return historyOutOfOrderError(missing, highest);
   }
   return null;
-}
-
-/**
- * The common case in one pass: rows 1..n, each finished and with its registry checksum, n at most
- * the registry's length. Exactly when every check of {@link findHistoryProblem} passes, so that one
- * can skip its passes, which a no-op start at N = 1,000 paid for on every row.
- */
-function isCleanPrefix(registry: MigrationRegistry, applied: readonly AppliedMigrationKey[]): boolean {
-  if (applied.length > registry.length) return false;
-  for (let i = 0; i < applied.length; i++) {
-    const row = applied[i]!;
-    if (row.version !== i + 1 || row.startedAt !== null || !matchesRecordedChecksum(registry[i]!, row.checksum)) return false;
-  }
-  return true;
 }
 
 /**
@@ -295,19 +240,11 @@ export interface MigrationStatus {
   readonly migrations: readonly MigrationStatusRow[];
   /** Applied versions the registry does not know (the database is newer than the app). */
   readonly unknownAppliedVersions: readonly number[];
-  /**
-   * Why `up` would refuse before running anything, or `null` when it would run: the refusal's code,
-   * message and fields (a checksum changed, the database ahead, a migration interrupted or still
-   * running, another tool's tables, a history table stepwise cannot read, a history row missing, a
-   * pending migration the driver cannot apply).
-   */
+  /** Why `up` would refuse before running anything (its code, message and fields), or `null` when it would run. */
   readonly problem: StatusProblem | null;
 }
 
-/**
- * Describes the database against the registry without throwing, for `status`: the refusals the
- * history alone shows. The executor's `status` adds those that need the database read again.
- */
+/** The database against the registry, for `status`, with the refusals the history alone shows. */
 export function describeStatus(registry: MigrationRegistry, applied: readonly AppliedMigration[]): MigrationStatus {
   const byVersion = new Map(applied.map((row) => [row.version, row]));
   const migrations = registry.map((entry): MigrationStatusRow => {
@@ -337,16 +274,12 @@ export function describeStatus(registry: MigrationRegistry, applied: readonly Ap
   };
 }
 
-/**
- * Whether a recorded checksum is `entry` as it is now: its checksum, or the one an earlier release
- * computed for the same source (`legacyChecksum`), so upgrading stepwise never reads as an edit.
- */
+/** Whether a recorded checksum is `entry` as it is now, or as an earlier release of gen computed it. */
 export function matchesRecordedChecksum(entry: MigrationEntry, recorded: string): boolean {
   return recorded === entry.checksum || (entry.legacyChecksum !== undefined && entry.legacyChecksum.split(" ").includes(recorded));
 }
 
-/** Reduces a full history row to what the planner reads. */
-export function toAppliedMigrationKey(row: AppliedMigration): AppliedMigrationKey {
+function toAppliedMigrationKey(row: AppliedMigration): AppliedMigrationKey {
   return { version: row.version, checksum: row.checksum, startedAt: row.state === "started" ? row.appliedAt : null };
 }
 

@@ -1,15 +1,10 @@
 /**
- * Progress for long data migrations: the `progress(done, total)` reporter and the keyed batch walker
- * that a TypeScript migration receives in its context. The reporter throttles, so a migration may
- * call it once per row without flooding the app's event handler or the terminal.
+ * Progress for long data migrations: the throttled `progress(done, total)` reporter (a migration may
+ * call it once per row) and the sync batch walker a TypeScript migration receives in its context.
  */
-import { SQLITE_BATCH_DIALECT } from "./batch-key.js";
-import type { BatchOrigin, BatchRequest, BatchWalk } from "./batch-types.js";
-import { walkBatches } from "./batch-walk.js";
+import { SQLITE_BATCH_DIALECT, walkBatches, type BatchOrigin, type BatchRequest, type BatchWalk } from "./batch-walk.js";
 import { buildMigrationContext } from "./migration-context.js";
 import type { BatchConnection as Database, BatchOptions, BatchSummary, MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
-
-export { DEFAULT_BATCH_SIZE } from "./batch-walk.js";
 
 /** The shortest gap between two progress events, in milliseconds, unless configured. */
 export const DEFAULT_PROGRESS_INTERVAL_MS = 100;
@@ -37,10 +32,7 @@ export interface ProgressReporterOptions {
   readonly now?: () => number;
 }
 
-/**
- * A throttled `progress(done, total)`: the first call, the call that reaches `total`, and calls at
- * least `intervalMs` apart are reported; the rest are dropped.
- */
+/** A throttled `progress(done, total)`: the first call, the one that reaches `total`, and calls `intervalMs` apart are reported. */
 export function createProgressReporter(options: ProgressReporterOptions): (done: number, total: number | null) => void {
   const now = options.now ?? (() => performance.now());
   const intervalMs = options.intervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
@@ -64,7 +56,7 @@ export function createMigrationContext(db: Database, entry: MigrationEntry, dire
   return buildMigrationContext(entry, direction, progress, (options, handle) => runWalk(db, options, handle as (rows: Record<string, unknown>[]) => void, progress, origin));
 }
 
-/** Drives the walk (`batch-walk.ts`) on a sync connection: each statement prepared once per walk. */
+/** Drives the walk on a sync connection, each statement prepared once per walk. */
 function runWalk<Row extends Record<string, unknown>>(
   db: Database,
   options: BatchOptions,

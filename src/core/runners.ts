@@ -1,8 +1,7 @@
 /**
- * The two runners of the executor's steps. Both perform the same {@link Operation}s on a driver and
- * feed each result back into the generator (or throw the driver's error into it, so the algorithm's
- * own try/finally rolls back). The sync runner never awaits; the async runner awaits every
- * primitive, and a migration body, while the write transaction stays open.
+ * The two runners of the executor's steps: both perform each {@link Operation} on a driver and feed
+ * its result (or throw its error) back into the generator. The sync one never awaits; the async one
+ * awaits every primitive, and a migration body, while the write transaction stays open.
  */
 import { StepwiseError } from "./errors.js";
 import { classifySafely, nativeCauseOf, recordNativeError } from "./error-factories.js";
@@ -11,24 +10,19 @@ import type { Driver } from "./driver.js";
 import type { Operation, Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 
-/**
- * A sync runner met a promise: an async driver primitive, or an async migration body (refused before
- * it is called when its function is `async`, else when it returns the promise).
- */
+/** A sync runner met a promise: an async driver primitive, or an async migration body. */
 export function asyncInSyncRunnerError(source: string, message: string, fix: string | null = null): StepwiseError<"ASYNC_IN_SYNC_RUNNER"> {
   return new StepwiseError("ASYNC_IN_SYNC_RUNNER", fix === null ? message : `${message} ${fix}`, { source, fix });
 }
 
 /**
- * Drives `step` to completion against a sync driver. When it refused a body that returned a promise,
- * the connection refuses writes until that promise settles (see {@link Driver.fenceWritesUntil}):
- * set once the step has ended, its own rollback and settings restored, and before any of the
- * body's continuations can run, since they wait for this call to return.
+ * Drives `step` to completion against a sync driver. A body it refused for returning a promise gets
+ * the connection fenced until that promise settles ({@link Driver.fenceWritesUntil}), once the step
+ * has rolled back and before the body's continuations can run.
  *
  * @throws `ASYNC_IN_SYNC_RUNNER` when a primitive or a migration body returns a promise.
  */
 export function runSync<T>(step: Step<T>, driver: Driver): T {
-  // Promises of refused bodies, whose continuations may still run once the runner returns.
   const refused: PromiseLike<unknown>[] = [];
   try {
     return driveSync(step, driver, refused);
@@ -38,7 +32,6 @@ export function runSync<T>(step: Step<T>, driver: Driver): T {
 }
 
 function driveSync<T>(step: Step<T>, driver: Driver, refused: PromiseLike<unknown>[]): T {
-  // What the step is fed next: the last operation's result, or its error.
   let failed = false;
   let value: unknown;
   for (;;) {
@@ -81,11 +74,9 @@ interface Next {
 }
 
 /**
- * Drives `step`, which just yielded `begin`, inside the driver's callback write section (see
- * {@link Driver.writeSection}) until it commits (the callback returns, so the storage commits) or
- * rolls back (the callback throws, so the storage rolls back). What the step is fed next is the
- * result of that commit or rollback. A step that ends inside the section is rolled back: nothing
- * commits that the algorithm did not commit.
+ * Drives `step`, which just yielded `begin`, inside the driver's callback write section until it
+ * commits (the callback returns) or rolls back (the callback throws). A step that ends inside the
+ * section is rolled back: nothing commits that the algorithm did not commit.
  */
 function runWriteSection(step: Step<unknown>, driver: Driver, writeSection: (body: () => void) => void, refused: PromiseLike<unknown>[]): { done: true; value: unknown } | ({ done: false } & Next) {
   let ended: { done: true; value: unknown } | null = null;
@@ -139,11 +130,7 @@ export async function runAsync<T>(step: Step<T>, driver: Driver): Promise<T> {
   }
 }
 
-/**
- * Feeds `value` into the algorithm, or throws it there when `failed`. The error it ends with gets the
- * driver's reading of the library error it wraps (`nativeCode`, `nativeKind`), here, where the driver
- * is known, so every path of the executor reports it the same way on every driver.
- */
+/** Feeds `value` into the algorithm, or throws it there; the error it ends with gets the driver's reading of the library error it wraps. */
 function resume<T>(step: Step<T>, failed: boolean, value: unknown, driver: Driver): IteratorResult<Operation, T> {
   try {
     return failed ? step.throw(value) : step.next(value);
@@ -160,10 +147,7 @@ function resume<T>(step: Step<T>, failed: boolean, value: unknown, driver: Drive
   }
 }
 
-/**
- * Performs one operation; the value may be a promise when the driver (or a body) is async. `refused`
- * collects the sync runner's refused bodies (see {@link runSync}), `null` for the async runner.
- */
+/** Performs one operation; `refused` collects the sync runner's refused bodies, `null` for the async runner. */
 function perform(driver: Driver, operation: Operation, async: boolean, refused: PromiseLike<unknown>[] | null): unknown {
   switch (operation.op) {
     case "query":
@@ -189,10 +173,8 @@ function perform(driver: Driver, operation: Operation, async: boolean, refused: 
     case "runBody":
       return runBody(driver, operation, refused);
     case "checkBody":
-      if (operation.entry.kind !== "ts") return undefined;
-      // Before a transaction: false migration's started row: a body that cannot run leaves no row to repair.
-      refuseGeneratorBody(operation.entry, operation.direction, refused === null);
-      if (refused !== null) refuseAsyncFunction(driver, operation.entry, operation.direction);
+      // Before a transaction: false migration's started row, so a body that cannot run leaves none.
+      if (operation.entry.kind === "ts") checkBody(driver, operation.entry, operation.direction, refused !== null);
       return undefined;
     case "batch":
       if (!driver.batch) throw new Error(`the ${driver.name} driver cannot apply an atomic batch`);
@@ -217,10 +199,8 @@ function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }
     if (sql === null) throw new Error("it has no down section");
     return driver.exec(sql);
   }
-  const body = bodyOf(entry, direction);
-  if (typeof body !== "function") throw new Error(`it has no ${direction} function`);
-  refuseGeneratorBody(entry, direction, refused === null);
-  if (refused !== null) refuseAsyncFunction(driver, entry, direction);
+  if (typeof (direction === "up" ? entry.module.up : entry.module.down) !== "function") throw new Error(`it has no ${direction} function`);
+  checkBody(driver, entry, direction, refused !== null);
   const result = driver.runBody(entry, direction, driver.createContext(entry, direction, progress));
   if (refused !== null && isThenable(result)) {
     // Kept for the fence (see runSync); settled quietly, since nobody will await it.
@@ -232,12 +212,21 @@ function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }
 }
 
 /**
- * Throws `ASYNC_IN_SYNC_RUNNER` before the body is called when its function is async by its
- * tag (bound, a class method or behind a Proxy too), so none of it runs. Bodies that hide it (a
- * plain function returning a promise, a transpiled `async`) are caught when they return it instead.
+ * Refuses, before it is called, a body this runner cannot run to its end: a generator function, which
+ * would run none of its code, and on the sync runner an `async` one (by its tag: bound or behind a
+ * Proxy too; one that hides it, a transpiled `async`, is caught when it returns the promise).
  */
-function refuseAsyncFunction(driver: Driver, entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection): void {
-  if (isAsyncFunction(bodyOf(entry, direction))) throw asyncBodyRefusal(driver, direction, "is async (not called)");
+function checkBody(driver: Driver, entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection, sync: boolean): void {
+  let tag = "";
+  try {
+    tag = Object.prototype.toString.call(direction === "up" ? entry.module.up : entry.module.down);
+  } catch {
+    // A revoked Proxy: its call reports the failure.
+  }
+  if (tag === "[object GeneratorFunction]" || (!sync && tag === "[object AsyncGeneratorFunction]")) {
+    throw new Error(`its ${direction} is a generator function, so calling it would run none of its code; make it a plain function`);
+  }
+  if (sync && /^\[object Async(Generator)?Function\]$/.test(tag)) throw asyncBodyRefusal(driver, direction, "is async (not called)");
 }
 
 function asyncBodyRefusal(driver: Driver, direction: MigrationDirection, what: string): StepwiseError<"ASYNC_IN_SYNC_RUNNER"> {
@@ -246,52 +235,6 @@ function asyncBodyRefusal(driver: Driver, direction: MigrationDirection, what: s
     `${direction} ${what}: the sync API of ${driver.name} cannot await it inside its transaction.`,
     driver.asyncBodyFix ?? `Declare ${direction} async, run "stepwise gen", and apply it with migrateAsync from "stepwise-migrate/${driver.name}".`,
   );
-}
-
-/** Throws when `entry`'s body for `direction` is a generator function (see {@link isGeneratorFunction}). */
-function refuseGeneratorBody(entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection, asyncToo: boolean): void {
-  if (isGeneratorFunction(bodyOf(entry, direction), asyncToo)) {
-    throw new Error(`its ${direction} is a generator function, so calling it would run none of its code; make it a plain function`);
-  }
-}
-
-/**
- * Whether calling `value` would return an iterator without running its body: a generator function,
- * or, when `asyncToo` (the async runner, which would await the iterator as a value), an async one.
- * The sync runner refuses async generators as async bodies before this is reached. gen refuses both
- * in a migration file; a registry written by hand reaches here.
- */
-function isGeneratorFunction(value: unknown, asyncToo: boolean): boolean {
-  const tag = functionTag(value);
-  return tag === "[object GeneratorFunction]" || (asyncToo && tag === "[object AsyncGeneratorFunction]");
-}
-
-/** The tags of functions that return before their code has run to its end. */
-const ASYNC_FUNCTION_TAG = /^\[object Async(Generator)?Function\]$/;
-
-/**
- * Whether `value` is an `async` function or async generator function, by its tag: so across realms
- * too, and for a function bound from one (a bound function inherits its target's prototype).
- */
-export function isAsyncFunction(value: unknown): boolean {
-  return typeof value === "function" && ASYNC_FUNCTION_TAG.test(functionTag(value));
-}
-
-/**
- * `value`'s `Object.prototype.toString` tag, which names the kind of function across realms; empty
- * for a revoked Proxy, which cannot be called either, so that failure is reported when it is.
- */
-function functionTag(value: unknown): string {
-  try {
-    return Object.prototype.toString.call(value);
-  } catch {
-    return "";
-  }
-}
-
-/** The function a TypeScript migration runs in `direction` (not yet checked to be one). */
-function bodyOf(entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection): unknown {
-  return direction === "up" ? entry.module.up : entry.module.down;
 }
 
 function asyncRefusal(operation: Operation): StepwiseError<"ASYNC_IN_SYNC_RUNNER"> {
@@ -303,6 +246,6 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /** Blocks the thread for `ms`: the sync runner's wait between polls, which must not yield to the event loop. */
-export function sleepSync(ms: number): void {
+function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.max(0, ms));
 }

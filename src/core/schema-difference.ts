@@ -1,7 +1,4 @@
-/**
- * One difference between two schema snapshots, as the safety nets report it and as `SCHEMA_DRIFT` and
- * `SCHEMA_MISMATCH` carry it: apart from the snapshot reader so the errors can name it.
- */
+/** One difference between two schema snapshots, as the safety nets report it and `SCHEMA_DRIFT` carries it. */
 /** What kind of schema object a {@link SchemaDifference} is about. */
 export type SchemaObjectType = "table" | "column" | "index" | "trigger" | "view" | "sequence" | "function" | "type";
 /** One aspect of an object that differs, rendered as text on both sides. */

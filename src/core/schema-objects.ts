@@ -1,14 +1,5 @@
-/**
- * The one place that lists a database's own schema objects from `sqlite_master`, leaving out
- * SQLite's internal ones (`sqlite_sequence`, `sqlite_stat1`, `sqlite_autoindex_...`), which no
- * migration creates and none may drop.
- */
+/** A database's own schema objects from `sqlite_master`, without SQLite's internal ones, which no migration creates. */
 import { query, type Step } from "./step.js";
-
-/** The part of a connection {@link listSchemaObjects} uses (better-sqlite3 and node:sqlite both fit). */
-interface Database {
-  prepare(sql: string): { all(): unknown[] };
-}
 
 /** The kinds of object `sqlite_master` lists. */
 export type SchemaObjectKind = "table" | "index" | "view" | "trigger";
@@ -23,36 +14,20 @@ export interface SchemaObject {
   readonly sql: string | null;
 }
 
-/** Options for {@link listSchemaObjects}. */
+/** Options for {@link readSchemaObjects}. */
 export interface ListSchemaObjectsOptions {
   /** Only these kinds. Default: all. */
   readonly types?: readonly SchemaObjectKind[];
-  /**
-   * Leave out these tables themselves (compared case-insensitively, as SQLite does). Indexes,
-   * triggers and views on them stay listed: stepwise never creates any on its history table, so one
-   * there was made by hand (a trigger on it fires on every migration) and must be seen.
-   */
+  /** Leave out these tables (case-insensitively); objects on them stay listed, since stepwise makes none. */
   readonly excludeTables?: readonly string[];
 }
 
-/**
- * The user's schema objects in the `main` database, ordered by name. Reads `sqlite_master` in one
- * statement, so what it returns comes from a single snapshot. Never writes.
- */
-export function listSchemaObjects(db: Database, options: ListSchemaObjectsOptions = {}): SchemaObject[] {
-  return filterSchemaObjects(db.prepare(SCHEMA_OBJECTS_SQL).all() as SchemaObject[], options);
-}
-
-/** {@link listSchemaObjects} as an executor step, over any driver. */
+/** The user's schema objects in `main`, ordered by name, from one read. */
 export function* readSchemaObjects(options: ListSchemaObjectsOptions = {}): Step<SchemaObject[]> {
-  return filterSchemaObjects(yield* query<SchemaObject>(SCHEMA_OBJECTS_SQL), options);
-}
-
-// A run's escape-guard witness is stepwise's own, never the user's schema, even when a killed run on
-// a libSQL server left it in `main` (see CommitWitness.schema in transaction-guard.ts).
-const SCHEMA_OBJECTS_SQL = `SELECT type, name, tbl_name AS tblName, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE 'stepwise\\_guard\\_%' ESCAPE '\\' ORDER BY name`;
-
-function filterSchemaObjects(rows: SchemaObject[], options: ListSchemaObjectsOptions): SchemaObject[] {
+  // The escape guard's witness is stepwise's own, even where a killed run on a libSQL server left it in `main`.
+  const rows = yield* query<SchemaObject>(
+    `SELECT type, name, tbl_name AS tblName, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE 'stepwise\\_guard\\_%' ESCAPE '\\' ORDER BY name`,
+  );
   const types = options.types ? new Set<string>(options.types) : null;
   const excluded = new Set((options.excludeTables ?? []).map((name) => name.toLowerCase()));
   return rows.filter((row) => (types === null || types.has(row.type)) && !(row.type === "table" && excluded.has(row.name.toLowerCase())));

@@ -1,20 +1,10 @@
 /**
- * Where in its file a SQL migration failed: the line and column of the failing statement, as
- * `MIGRATION_FAILED`'s `location` gives it and the CLI prints it (`file:line:col`). The registry
- * records where each section's SQL begins in the file (`sqlLines`); what is left is to find the
- * statement, by the first means that answers:
- *
- * - the database's own error position: PostgreSQL reports one (in characters, 1-based), which the
- *   driver makes count from the script's start (or, for a statement sent alone, from its start);
- * - the statement stepwise sent alone and saw fail: a `transaction: false` migration's statements go
- *   one by one (each commits on its own, so sending them apart changes nothing), and the one that
- *   failed is kept with its error ({@link recordFailedStatement});
- * - otherwise, once a migration run in a transaction failed and was rolled back, its statements are
- *   run again one by one in a transaction that is rolled back too, from the state the migration
- *   started from, and the first that fails is the one ({@link locateByRerun}). SQLite reports no
- *   position, and running one statement at a time on every migration would cost the common,
- *   succeeding, run; this costs only a failure. A failure that does not recur (a lock, a full disk,
- *   stepwise's own history write) is named by no line.
+ * Where in its file a SQL migration failed (`MIGRATION_FAILED`'s `location`, `file:line:col`), found
+ * by the first means that answers: the database's error position (PostgreSQL's); the statement
+ * stepwise sent alone and saw fail (a `transaction: false` migration's); or, once a migration run in
+ * a transaction was rolled back, its statements run again one by one in a transaction rolled back
+ * too, the first that fails being the one. SQLite reports no position, and splitting every run would
+ * cost the succeeding ones; this costs only a failure.
  */
 import type { SqlLocation } from "./errors.js";
 import { begin, exec, rollbackQuietly, type Step } from "./step.js";
@@ -36,7 +26,7 @@ interface TokenisedStatement {
   readonly tokens: readonly { readonly text: string; readonly offset: number; readonly line: number; readonly column: number }[];
 }
 
-/** The statements a dialect's tokeniser found, as {@link ScriptStatement}s of `script`. */
+/** A tokeniser's statements as {@link ScriptStatement}s of `script`. */
 export function scriptStatements(script: string, statements: readonly TokenisedStatement[]): ScriptStatement[] {
   return statements.map(({ tokens }) => {
     const first = tokens[0]!;
@@ -48,7 +38,7 @@ export function scriptStatements(script: string, statements: readonly TokenisedS
 /** The statement each failed error came from, where stepwise sent it alone. */
 const failedStatements = new WeakMap<object, ScriptStatement>();
 
-/** Notes that `error` is the failure of `statement`, sent alone (see the module note). */
+/** Notes that `error` is the failure of `statement`, sent alone. */
 export function recordFailedStatement(error: unknown, statement: ScriptStatement): void {
   if (error !== null && typeof error === "object" && !failedStatements.has(error)) failedStatements.set(error, statement);
 }
@@ -58,7 +48,7 @@ export function scriptOf(entry: MigrationEntry, direction: MigrationDirection): 
   return entry.kind === "sql" ? (direction === "up" ? entry.upSql : entry.downSql) : null;
 }
 
-/** `at` (line and column in `entry`'s `direction` script) as a place in its file, or `null` when the registry does not say where the script begins. */
+/** `at`, a place in `entry`'s script, as a place in its file; `null` when the registry does not say where the script begins. */
 function inFile(entry: MigrationEntry, direction: MigrationDirection, at: { line: number; column: number }): SqlLocation | null {
   const start = entry.kind === "sql" ? entry.sqlLines?.[direction === "up" ? 0 : 1] : undefined;
   if (typeof start !== "number") return null;
@@ -98,10 +88,7 @@ function positionOf(cause: unknown): number | null {
   return null;
 }
 
-/**
- * Where `entry`'s `direction` script failed with `cause`, from what the failure itself says: the
- * statement sent alone that failed, and the database's position; `null` when it says neither.
- */
+/** Where `entry`'s script failed with `cause`, from the statement sent alone and the database's position; `null` when neither says. */
 export function locateFromFailure(entry: MigrationEntry, direction: MigrationDirection, cause: unknown): SqlLocation | null {
   const script = scriptOf(entry, direction);
   if (script === null) return null;
@@ -116,10 +103,8 @@ export function locateFromFailure(entry: MigrationEntry, direction: MigrationDir
 }
 
 /**
- * Runs `entry`'s `direction` statements one by one in a transaction that is rolled back, after
- * `before` (the scripts of the migrations a whole run applied before it, run whole), and returns
- * where the first that fails starts; `null` when every one passes. Never throws: a failure to begin,
- * or anything else, names no line.
+ * Runs `entry`'s statements one by one, after `before` (what a whole run applied before it), in a
+ * transaction rolled back after; where the first that fails starts, or `null`. Never throws.
  */
 export function* locateByRerun(entry: MigrationEntry, direction: MigrationDirection, split: StatementSplitter, before: readonly string[] = []): Step<SqlLocation | null> {
   const script = scriptOf(entry, direction);

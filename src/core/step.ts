@@ -1,10 +1,8 @@
 /**
- * The vocabulary of the sans-I/O executor. The algorithm is written once, as generator functions
- * that yield {@link Operation}s and receive their results; a runner (see `runners.ts`) performs each
- * one on a driver, synchronously or by awaiting it. Nothing here touches a database.
+ * The vocabulary of the sans-I/O executor: its generators yield {@link Operation}s and receive their
+ * results; a runner (`runners.ts`) performs each on a driver, synchronously or by awaiting it.
  */
 import type { MigrationDirection, MigrationEntry } from "./types.js";
-import type { LockHolder } from "./errors.js";
 import type { BatchStatement, Driver, Row } from "./driver.js";
 
 /** A request from the executor to its runner. Each result type is noted beside the operation. */
@@ -19,29 +17,21 @@ export type Operation =
   | { readonly op: "begin"; readonly mode: "immediate" | "deferred" }
   /** Result: none. */
   | { readonly op: "commit" }
-  /** Result: none; never throws (a transaction SQLite already ended needs no rollback). */
+  /** Result: none; never throws. */
   | { readonly op: "rollback" }
   /** Result: `boolean`. */
   | { readonly op: "inTransaction" }
-  /** Result: `number | null` (null: the driver has no counter, so every attempt re-reads). */
+  /** Result: `number | null` (null: the driver has no counter). */
   | { readonly op: "changeCounter" }
   /** Result: `number`. */
   | { readonly op: "getBusyTimeout" }
   /** Result: none. */
   | { readonly op: "setBusyTimeout"; readonly ms: number }
-  /** Runs a migration's TypeScript body on the native connection. Result: none. */
-  | {
-      readonly op: "runBody";
-      readonly entry: MigrationEntry;
-      readonly direction: MigrationDirection;
-      readonly progress: (done: number, total: number | null) => void;
-    }
-  /**
-   * Refuses, before it runs, a TypeScript body this runner cannot run to its end: the sync runner
-   * throws `ASYNC_IN_SYNC_RUNNER` for an `async` one; the async runner runs any. Result: none.
-   */
+  /** Runs a migration's body on the native connection. Result: none. */
+  | { readonly op: "runBody"; readonly entry: MigrationEntry; readonly direction: MigrationDirection; readonly progress: (done: number, total: number | null) => void }
+  /** Refuses a TypeScript body this runner cannot run to its end (an `async` one, on the sync runner). Result: none. */
   | { readonly op: "checkBody"; readonly entry: MigrationEntry; readonly direction: MigrationDirection }
-  /** Result: none. */
+  /** Waits (blocking in the sync runner, a timer in the async one). Result: none. */
   | { readonly op: "sleep"; readonly ms: number }
   /** `statements`, then `script`'s, as one atomic batch (capability `atomicBatch`). Result: none. */
   | { readonly op: "batch"; readonly statements: readonly BatchStatement[]; readonly script: string }
@@ -51,11 +41,7 @@ export type Operation =
   | { readonly op: "probeOwnerLock"; readonly fileName: string }
   /** Result: `LockHolder[]` (empty when the driver cannot tell). */
   | { readonly op: "lockHolders" }
-  /**
-   * Runs `action` on the runner's driver, outside the step: work a safety net does beside the
-   * algorithm (a replay on a scratch database). Result: what `action` returns; the async runner
-   * awaits it, the sync runner refuses a promise.
-   */
+  /** Runs `action` on the runner's driver (a safety net's replay on a scratch database). Result: what it returns. */
   | { readonly op: "call"; readonly action: (driver: Driver) => unknown };
 
 /** A step of the algorithm: a generator of operations that finally returns `T`. */
@@ -73,9 +59,6 @@ export function* queryOne<T = Row>(sql: string, params: readonly unknown[] = [])
 
 /** Reads the first column of the first row (a PRAGMA's value, a count). */
 export function* queryValue<T = unknown>(sql: string, params: readonly unknown[] = []): Step<T | undefined> {
-  // Yields the operation itself rather than through queryOne and query: every generator level an
-  // operation passes costs a resume on the way in and out, and the executor reads several PRAGMAs
-  // per migration.
   const row = ((yield { op: "query", sql, params }) as Row[])[0];
   return row === undefined ? undefined : (Object.values(row)[0] as T);
 }
@@ -115,55 +98,16 @@ export function* changeCounter(): Step<number | null> {
   return (yield { op: "changeCounter" }) as number | null;
 }
 
-/** Waits `ms` milliseconds (blocking in the sync runner, a timer in the async one). */
-export function* sleep(ms: number): Step<void> {
-  yield { op: "sleep", ms };
-}
-
-/** Who holds the database's file lock, when the driver can tell. */
-export function* lockHolders(): Step<LockHolder[]> {
-  return (yield { op: "lockHolders" }) as LockHolder[];
-}
-
-/**
- * Runs `action` on the driver the step runs on, in place, and returns its result: the one way a
- * step shared by the sync and the async runner calls code that needs the driver itself (a scratch
- * database of the same server). The async runner awaits a promise; the sync runner refuses one.
- */
+/** Runs `action` on the driver the step runs on and returns its result; the sync runner refuses a promise. */
 export function* callWithDriver<T>(action: (driver: Driver) => T | PromiseLike<T>): Step<T> {
   return (yield { op: "call", action }) as T;
 }
 
-/** Applies `statements`, then the statements of `script`, as one atomic batch (capability `atomicBatch`). */
-export function* batch(statements: readonly BatchStatement[], script: string): Step<void> {
-  yield { op: "batch", statements, script };
-}
-
 /**
- * A bound value of a {@link scriptWithHistory} statement that the driver fills in: the whole
- * milliseconds the script took, as the storage measured it (the history row's duration, which is
- * written in the same request as the script, before the client could know it).
+ * The writes `step` would make, collected as batch statements instead of run (each `run` reported as
+ * one changed row): the history writes of a migration applied as one batch. A read is refused.
  */
-export const SCRIPT_ELAPSED_MS: unique symbol = Symbol("stepwise.scriptElapsedMs");
-
-/**
- * Runs `before`, `script`, then `statements`, in the open transaction as one request (capability
- * `scriptWithHistory`): the driver's own method, called in place, so the runners need no operation
- * of their own for it and the entries whose drivers lack it bundle nothing of it.
- */
-export function* scriptWithHistory(script: string, statements: readonly BatchStatement[], before: readonly BatchStatement[] = []): Step<readonly number[]> {
-  return yield* callWithDriver((driver) => driver.scriptWithHistory!(script, statements, before));
-}
-
-/**
- * The writes `step` would make, collected instead of run: its `run` and `exec` operations become
- * statements of a batch (each `run` reported as one changed row, or as `changes` gives it: the rows
- * each statement changed when the batch ran, so the step's own checks of them run on the real
- * counts). A read or anything else is refused, since a batch cannot act on what it reads. For the
- * history writes of a migration applied as one batch, so the history store's SQL stays the one place
- * those statements are written.
- */
-export function collectWrites(step: Step<unknown>, changes?: readonly number[]): BatchStatement[] {
+export function collectWrites(step: Step<unknown>): BatchStatement[] {
   const statements: BatchStatement[] = [];
   let result = step.next();
   while (!result.done) {
@@ -171,7 +115,7 @@ export function collectWrites(step: Step<unknown>, changes?: readonly number[]):
     if (operation.op === "run") statements.push({ sql: operation.sql, params: operation.params });
     else if (operation.op === "exec") statements.push({ sql: operation.sql, params: [] });
     else throw new Error(`a batched write cannot perform "${operation.op}"`);
-    result = step.next(operation.op === "run" ? { changes: changes?.[statements.length - 1] ?? 1 } : undefined);
+    result = step.next(operation.op === "run" ? { changes: 1 } : undefined);
   }
   return statements;
 }

@@ -1,8 +1,6 @@
 /**
- * The refusal every operation that starts its own transaction (or runs `VACUUM`) makes when the app
- * left its connection inside one. SQLite cannot nest `BEGIN`, and the usual clean-up after a failed
- * `BEGIN` (a rollback) would throw away the app's own uncommitted writes: so the check comes first,
- * before anything is read, written or created.
+ * The refusal of every operation that starts its own transaction when the app left its connection in
+ * one: the clean-up after a failed `BEGIN` would throw away the app's own uncommitted writes.
  */
 import type { SyncDriver } from "./driver.js";
 import { inTransaction, type Step } from "./step.js";

@@ -1,26 +1,14 @@
-/**
- * The data that crosses from build time to run time: what a migration module exports and what an
- * entry in `generated/registry.ts` holds. Codegen writes exactly these shapes and the runtime reads
- * nothing else.
- */
+/** What a migration module exports and what an entry of `generated/registry.ts` holds: codegen writes these shapes, the runtime reads them. */
 import type { SqlDialect } from "../shared/sql-dialect.js";
 
-/**
- * The native connection types of the driver entries a program imports, keyed by driver name. Each
- * driver entry adds its own (`stepwise-migrate/better-sqlite3` adds better-sqlite3's `Database`) by
- * declaration merging, so a migration's `db` has the type of the connection it will receive without
- * the core naming any driver.
- */
+/** The native connection types of the driver entries a program imports, added by declaration merging, so the core names no driver. */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- empty until a driver entry merges its connection in
 export interface MigrationConnections {}
 
 /** The connection a migration receives: the imported drivers' native types, or `unknown` when none is. */
 export type MigrationConnection = keyof MigrationConnections extends never ? unknown : MigrationConnections[keyof MigrationConnections];
 
-/**
- * The part of a sync connection `forEachBatch` walks with (better-sqlite3's `Database` fits). Stage 2
- * of the driver seam moves batching onto driver primitives.
- */
+/** The part of a sync connection `forEachBatch` walks with (better-sqlite3's `Database` fits). */
 export interface BatchConnection {
   prepare(sql: string): { get(...params: unknown[]): unknown; all(...params: unknown[]): unknown[] };
   readonly inTransaction: boolean;
@@ -35,31 +23,18 @@ export interface MigrationContext {
   readonly version: number;
   readonly name: string;
   readonly direction: MigrationDirection;
-  /**
-   * Reports how far a long migration has got; the manager turns it into `progress` events (at most
-   * one per `progressIntervalMs`, plus the first and the last) and the CLI into a progress bar.
-   * `total` is `null` when unknown.
-   */
+  /** Reports how far a long migration has got, as `progress` events (at most one per `progressIntervalMs`); `total` is `null` when unknown. */
   progress(done: number, total: number | null): void;
   /**
    * Walks a table in keyed batches (`WHERE key > last ORDER BY key LIMIT size`), calls `handle` with
-   * each batch and reports progress after it. It runs inside the migration's transaction; in a
-   * `transaction: false` migration each batch gets its own. Keyset pagination keeps every batch as
-   * cheap as the first (OFFSET would rescan), and rows the handler changes so they no longer match
-   * `where` are not skipped or visited twice.
+   * each and reports progress. It runs in the migration's transaction; in a `transaction: false`
+   * migration each batch gets its own. The walk covers keys up to the largest matching one when it
+   * starts, so a handler that moves keys forward or appends rows ends it; keys only increase, so no
+   * row is handed twice.
    *
-   * The walk is bounded: it covers keys up to the largest matching key when it starts. A handler that
-   * moves keys forward (`UPDATE t SET id = id + 1000`) or appends rows past that bound therefore ends
-   * the walk instead of feeding it forever. Rows added or moved to a key inside the bound, ahead of
-   * the walk, are new rows to it and are visited. Keys only ever increase from batch to batch, so no
-   * key is handed twice.
-   *
-   * @throws `BATCH_KEY_INVALID` before the first batch when the key is not a column of the table
-   *   (matched case-insensitively, as SQLite does) or a rowid it has, or when a matching row's key is
-   *   NULL or shared with another row; during the walk when a key turns out repeated or cannot be
-   *   held exactly in JavaScript. Inside a migration's transaction, the whole migration rolls back.
-   * @throws `BATCH_OPTIONS_INVALID` when `batchSize` is not a whole number from 1 to 2^53, before
-   *   anything is read or written.
+   * @throws `BATCH_KEY_INVALID` when the key is not a column (matched case-insensitively) or a rowid
+   *   of the table, or a matching key is NULL, shared, or not exact in JavaScript.
+   * @throws `BATCH_OPTIONS_INVALID` when `batchSize` is not a whole number from 1 to 2^53.
    */
   forEachBatch<Row extends Record<string, unknown> = Record<string, unknown>>(options: BatchOptions, handle: (rows: Row[]) => void): BatchSummary;
 }
@@ -67,11 +42,7 @@ export interface MigrationContext {
 /** Which rows {@link MigrationContext.forEachBatch} walks, and how many at a time. */
 export interface BatchOptions {
   readonly table: string;
-  /**
-   * A unique, non-null column to walk by, such as an INTEGER PRIMARY KEY, or `"rowid"` (`"oid"`,
-   * `"_rowid_"`) on a table that has one. Matched case-insensitively, as SQLite does; rows carry it
-   * under this spelling. Anything else is refused with `BATCH_KEY_INVALID`. Default `"id"`.
-   */
+  /** A unique, non-null column to walk by, or `"rowid"` on a table that has one; rows carry it under this spelling. Default `"id"`. */
   readonly key?: string;
   /** Columns each row carries; the key is added when missing. Default: every column (`*`). */
   readonly columns?: readonly string[];
@@ -90,10 +61,9 @@ export interface BatchSummary {
 }
 
 /**
- * One direction of a TypeScript migration, on the driver's native connection `Db`: synchronous, or
- * `async`. An async one runs only through a driver entry's async API (`migrateAsync`,
- * `AsyncMigrationManager`, or an async driver such as `stepwise-migrate/pg`), which holds the migration's
- * transaction across its awaits; `gen` records it, so the sync API refuses the registry.
+ * One direction of a TypeScript migration on the driver's connection `Db`, sync or `async`. An async
+ * one runs only through an async API (`migrateAsync`, `AsyncMigrationManager`, an async driver), which
+ * holds its transaction across its awaits.
  */
 export type MigrationFunction<Db = MigrationConnection> = SyncMigrationFunction<Db> | AsyncMigrationFunction<Db>;
 
@@ -111,16 +81,9 @@ export interface MigrationDefinition<Db = MigrationConnection> {
   readonly up: MigrationFunction<Db>;
   /** Undoes `up`. Without it the migration is irreversible and `down` refuses to pass it. */
   readonly down?: MigrationFunction<Db>;
-  /**
-   * Run inside a transaction with its history row. Default `true`. Set `false` only for statements
-   * SQLite refuses inside a transaction (VACUUM, some PRAGMAs).
-   */
+  /** Run inside a transaction with its history row. Default `true`; `false` only for statements refused inside one (VACUUM). */
   readonly transaction?: boolean;
-  /**
-   * Turn `PRAGMA foreign_keys` off around the migration (it has no effect inside a transaction),
-   * check `PRAGMA foreign_key_check` before committing, and restore it. Use it for table rebuilds, so
-   * dropping a parent table does not cascade into its children. Default `false`.
-   */
+  /** Turn `PRAGMA foreign_keys` off around the migration and check `foreign_key_check` before committing, for table rebuilds. Default `false`. */
   readonly disableForeignKeys?: boolean;
 }
 
@@ -137,36 +100,28 @@ export interface MigrationDefinition<Db = MigrationConnection> {
  */
 export function defineMigration<const T extends MigrationDefinition>(
   definition: T,
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- not T: an app's declaration emit need not name the driver's connection type
 ): MigrationDefinition<any> {
-  // Returning the named type over `any`, not T, keeps declaration emit in apps from having to name
-  // the driver's connection type (it comes from whichever driver entries the program imports).
   return definition;
 }
 
 /**
- * `defineMigration` with `db` typed as one driver's native connection `Db`: the one each driver entry
- * exports, so `import { defineMigration } from "stepwise-migrate/node-sqlite"` gives `up(db)` node:sqlite's
- * `DatabaseSync`. Per entry rather than by declaration merging, because merged declarations add up:
- * a program that imports two drivers (a test suite, this repository) would type every `db` as the
- * union of both connections.
+ * `defineMigration` with `db` typed as one driver's connection, as each driver entry exports it. Per
+ * entry rather than merged: a program importing two drivers would otherwise type `db` as their union.
  */
 export type DefineMigration<Db> = <const T extends MigrationDefinition<Db>>(
   definition: T,
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as for `defineMigration`
 ) => MigrationDefinition<any>;
 
-/**
- * What every entry's `defineMigration` does at run time: nothing but return the definition, since
- * the types do the checking and codegen reads the call without running it.
- */
+/** Every entry's `defineMigration` at run time: the types check, codegen reads the call. */
 export function returnDefinition<T>(definition: T): T {
   return definition;
 }
 
 export type { SqlDialect };
 
-/** The dialect of a registry that does not name one: every registry written before dialects existed. */
+/** The dialect of a registry that names none. */
 export const DEFAULT_DIALECT: SqlDialect = "sqlite";
 
 /** Fields every registry entry carries. */
@@ -176,23 +131,14 @@ export interface MigrationEntryBase {
   /** Path of the source file relative to the project root, with forward slashes; errors name it. */
   readonly file: string;
   readonly description: string | null;
-  /** See `checksum.ts`: stable across formatting, changed by any edit to code or SQL. */
+  /** Stable across formatting, changed by any edit to code or SQL. */
   readonly checksum: string;
-  /**
-   * The checksum an earlier release of `gen` computed for this same source, where it differs (a
-   * TypeScript migration with a `description`, which that release hashed too, or one that imports
-   * `defineMigration` from a driver's entry, whose specifier it hashed as written); several are
-   * separated by spaces. A history row that holds one is this migration unchanged; `repair
-   * --checksums` rewrites it to {@link checksum}. Absent for every other migration.
-   */
+  /** Checksums an earlier release of `gen` computed for this same source, space-separated: a row holding one is this migration unchanged. */
   readonly legacyChecksum?: string;
   readonly reversible: boolean;
   readonly transaction: boolean;
   readonly disableForeignKeys: boolean;
-  /**
-   * The dialect the migration was generated for. Absent means `sqlite` (`"sqlite"`), so
-   * hand-built entries and registries from before dialects keep working on the SQLite drivers.
-   */
+  /** The dialect the migration was generated for. Default `"sqlite"`. */
   readonly dialect?: SqlDialect;
 }
 
@@ -201,11 +147,7 @@ export interface SqlMigrationEntry extends MigrationEntryBase {
   readonly kind: "sql";
   readonly upSql: string;
   readonly downSql: string | null;
-  /**
-   * The lines of the migration's file (1-based) where `upSql` and `downSql` begin (`null`: no down
-   * section), so a statement that fails at run time is named by its file's line. Absent in a
-   * registry written before `gen` recorded them: such a failure then names no line.
-   */
+  /** The lines of the file (1-based) where `upSql` and `downSql` begin, so a failing statement is named by its line. */
   readonly sqlLines?: readonly [up: number, down: number | null];
 }
 
@@ -226,21 +168,12 @@ export type MigrationRegistry = readonly MigrationEntry[];
 /** The version numbers a registry contains, as a union of literals when the registry is `as const`. */
 export type VersionOf<R extends MigrationRegistry> = R[number]["version"];
 
-/**
- * The mark `gen` puts on an entry whose `up` or `down` is async: `async: true` at run time, and a
- * registry type whose entries carry `readonly async: boolean`. A registry without the field (every
- * registry written before async migrations, and one without any) holds only sync migrations.
- */
+/** The mark `gen` puts on an entry whose `up` or `down` is async; a registry without it holds only sync migrations. */
 export interface AsyncMigrationMark {
   readonly async: boolean;
 }
 
-/**
- * A registry the sync API (`migrate`, `MigrationManager`) accepts: no entry's type admits
- * `async: true`. A registry `gen` wrote with an async migration in it does not match, so passing it
- * to the sync API fails to type-check; the async API (`migrateAsync`, `AsyncMigrationManager`) takes
- * any {@link MigrationRegistry}.
- */
+/** A registry the sync API accepts: no entry's type admits `async: true`, so one with an async migration fails to type-check. */
 export type SyncMigrationRegistry = readonly (MigrationEntry & { readonly async?: false })[];
 
 /** Whether `gen` marked `entry` async (see {@link AsyncMigrationMark}). */

@@ -1,19 +1,17 @@
 /**
  * The rule for `up({ transaction: "all" })` and `down({ transaction: "all" })`: which plans can run as
- * one all-or-nothing transaction, and the error for those that cannot. It is checked before anything runs.
+ * one all-or-nothing transaction, checked before anything runs, and the error for those that cannot.
  */
-import { StepwiseError } from "./errors.js";
+import { StepwiseError, type WholeRunObstacle } from "./errors.js";
+import type { Dialect } from "./dialect.js";
 import { copyTexts, keepText, option, runCall, text, type Text } from "./option-text.js";
-import type { MigrationExecutor } from "./executor-types.js";
 import type { Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
-import type { WholeRunObstacle } from "./errors.js";
 
-/**
- * `up({ transaction: "all" })` or `down({ transaction: "all" })` was refused, before anything ran;
- * nothing was changed.
- */
-export function wholeRunTransactionRefusedError(fields: {
+export type { WholeRunObstacle } from "./errors.js";
+
+/** A whole run was refused, before anything ran; nothing was changed. */
+function wholeRunTransactionRefusedError(fields: {
   version: number;
   file: string;
   obstacle: WholeRunObstacle;
@@ -36,10 +34,7 @@ export function wholeRunTransactionRefusedError(fields: {
   return error;
 }
 
-/**
- * The calls that get past a refused whole run: up to the obstacle in one transaction, then the rest
- * without; when the obstacle comes first, it alone, then the rest.
- */
+/** The calls that get past a refused whole run: up to the obstacle in one transaction, then the rest without. */
 function wholeRunFix(version: number, direction: MigrationDirection, first: boolean): Text {
   const all = option("transaction", "all");
   if (direction === "up") {
@@ -62,25 +57,16 @@ export function findWholeRunObstacle(steps: readonly MigrationEntry[], foreignKe
 }
 
 /**
- * Throws `WHOLE_RUN_TRANSACTION_REFUSED` when {@link findWholeRunObstacle} finds a step. A
- * revert's steps come newest first, so the one named is the newest obstacle: everything above it can
- * still be reverted in one transaction.
+ * Refuses `steps` as one transaction: first what the driver cannot run in any mode, as one migration
+ * at a time refuses it, then `WHOLE_RUN_TRANSACTION_REFUSED` for the first obstacle (for a revert,
+ * the newest). The whole run checks its plan with it, and the CLI before it creates a database file.
  */
-export function assertWholeRunPossible(steps: readonly MigrationEntry[], foreignKeysEnforced: boolean, direction: MigrationDirection = "up"): void {
-  const found = findWholeRunObstacle(steps, foreignKeysEnforced);
+export function* refuseWholeRunObstacles(
+  executor: { refuseUnsupportedMigrations(entries: readonly MigrationEntry[], direction: MigrationDirection): void; readonly dialect: Pick<Dialect, "foreignKeysEnforced"> },
+  steps: readonly MigrationEntry[],
+  direction: MigrationDirection,
+): Step<void> {
+  executor.refuseUnsupportedMigrations(steps, direction);
+  const found = findWholeRunObstacle(steps, yield* executor.dialect.foreignKeysEnforced());
   if (found) throw wholeRunTransactionRefusedError({ version: found.entry.version, file: found.entry.file, obstacle: found.obstacle, direction, first: found.entry === steps[0] });
 }
-
-/**
- * Refuses `steps` as one transaction, reading whether foreign keys are enforced on this connection:
- * first what the driver cannot run in any mode (the foreign-key switch it lacks), as the
- * per-migration path refuses it, since the whole-run advice (a shorter run, then the rest one by one)
- * would only meet that refusal next; then {@link assertWholeRunPossible}. The whole run checks its
- * plan with it, and the CLI before it creates a database file.
- */
-export function* refuseWholeRunObstacles(executor: MigrationExecutor, steps: readonly MigrationEntry[], direction: MigrationDirection): Step<void> {
-  executor.refuseUnsupportedMigrations(steps, direction);
-  assertWholeRunPossible(steps, yield* executor.dialect.foreignKeysEnforced(), direction);
-}
-
-export type { WholeRunObstacle } from "./errors.js";

@@ -14,14 +14,12 @@
  *   this an object that had ever called `ctx.storage.put` was refused as an unmanaged database.
  */
 import { createHistoryGuard } from "../core/history-guard.js";
-import type { Dialect } from "../core/executor-types.js";
+import type { Dialect } from "../core/dialect.js";
 import type { ListSchemaObjectsOptions, SchemaObject } from "../core/schema-objects.js";
-import { SQLITE_DIALECT_BASE } from "../core/dialects/sqlite-base.js";
+import { SQLITE_DIALECT } from "../core/dialects/sqlite.js";
 import type { ErrorClassification } from "../core/driver.js";
 import { kindOfSqliteCode } from "../core/error-factories.js";
 import type { Step } from "../core/step.js";
-import type { CommitWitness, TransactionStart } from "../core/transaction-guard.js";
-import type { EscapedCommit } from "../core/errors.js";
 
 /** What differs between the two Cloudflare storages. */
 export interface CloudflareDialectOptions {
@@ -37,41 +35,16 @@ export interface CloudflareDialectOptions {
 /** The dialect of a Cloudflare manager; see the module note. */
 export function createCloudflareDialect(options: CloudflareDialectOptions): Dialect {
   return {
-    ...SQLITE_DIALECT_BASE,
+    ...SQLITE_DIALECT,
     readSchemaObjects: function* (options?: ListSchemaObjectsOptions): Step<SchemaObject[]> {
-      return (yield* SQLITE_DIALECT_BASE.readSchemaObjects(options)).filter((object) => !isStorageOwn(object.name) && !isStorageOwn(object.tblName));
+      return (yield* SQLITE_DIALECT.readSchemaObjects(options)).filter((object) => !isStorageOwn(object.name) && !isStorageOwn(object.tblName));
     },
-    createCommitWitness: function* (): Step<CommitWitness> {
-      return { table: "", token: 0 };
-    },
-    renewCommitWitness: function* (): Step<void> {},
-    markCommitWitness: function* (): Step<number> {
-      return 0;
-    },
-    dropCommitWitness: function* (): Step<void> {},
-    readTransactionStart: function* (counter: number | null): Step<TransactionStart> {
-      return { schemaVersion: 0, userVersion: null, applicationId: 0, journalMode: "", dataVersion: 0, changeCounter: counter };
-    },
-    // Asked only of a guarded body, and the executor guards none where `savepoints` is false.
-    readTotalChanges: function* (): Step<number> {
-      return 0;
-    },
-    releaseBodySavepoint: function* (): Step<boolean> {
-      return true;
-    },
-    judgeEscapedCommit: function* (): Step<EscapedCommit> {
-      return "unknown";
-    },
+    // The storage refuses every statement that could end the transaction: nothing to guard.
+    startEscapeGuard: undefined,
     // No temp schema: the triggers live in main, made and dropped inside each migration's transaction or batch.
     guardHistory: (store) => createHistoryGuard(store, { schema: "main" }),
-    ...(options.connectionSettings ?? {
-      snapshotConnectionSettings: function* () {
-        return {};
-      },
-      restoreConnectionSettings: function* () {
-        return [];
-      },
-    }),
+    snapshotConnectionSettings: options.connectionSettings?.snapshotConnectionSettings,
+    restoreConnectionSettings: options.connectionSettings?.restoreConnectionSettings,
   };
 }
 

@@ -17,12 +17,7 @@
  * Declared: no `userVersion`, no `foreignKeySwitch` (see `PRAGMA defer_foreign_keys`), no
  * `changeCounter` (every migration re-reads the history), no `savepoints`, no file, snapshot or backup.
  */
-import { AsyncMigrationManager, runAloneOnConnection, runHoldingRunLock, type MigrateAsyncOptions } from "../core/async-manager.js";
-import { ATOMIC_BATCH } from "../core/atomic-batch-strategy.js";
-import { REFUSE_WHOLE_RUN } from "../core/whole-run-refusal.js";
-import { ExecutorBase } from "../core/executor-base.js";
-import { validateForExecutor } from "../core/executor-settings.js";
-import { migrateAsyncWithoutManager } from "../core/migrate-without-manager.js";
+import { AsyncMigrationManager, migrateAsyncWithManager, runAloneOnConnection, runHoldingRunLock, type MigrateAsyncOptions } from "../core/async-manager.js";
 import type { RunOptions } from "../core/manager-base.js";
 import type { Step } from "../core/step.js";
 import { type AsyncDriver, type BatchStatement, type Driver, type Row, driverCapabilityError } from "../core/driver.js";
@@ -151,20 +146,7 @@ function runOnD1<T>(driver: Driver<D1DatabaseLike>, step: Step<T>, options: RunO
  * await migrate(env.DB, migrations);
  */
 export function migrate<R extends MigrationRegistry>(db: D1DatabaseLike, migrations: R, options: MigrateAsyncOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
-  // No manager: D1 cannot verify a schema (no snapshot), so migrate needs none of a manager's other methods.
-  return migrateAsyncWithoutManager(options, "stepwise-migrate/d1", (props) => {
-    const driver = createD1Driver(db);
-    const dialect = createCloudflareDialect({ connectionSettings: null });
-    // D1 has no interactive transaction and refuses a whole run: one batch per migration is all it needs.
-    const executor = new ExecutorBase(migrations, validateForExecutor(driver, migrations, props, dialect), dialect, {
-      escapeGuard: null,
-      inTransaction: null,
-      wholeRun: REFUSE_WHOLE_RUN,
-      atomicBatch: ATOMIC_BATCH,
-    });
-    refuseTypeScriptMigrationsOnD1(migrations);
-    return { executor, run: (step) => runOnD1(driver, step, { exclusive: true }, executor.store.tableName, executor.settings.busyTimeoutMs) };
-  });
+  return migrateAsyncWithManager(options, (props) => new MigrationManager(db, migrations, props), "stepwise-migrate/d1");
 }
 
 /**

@@ -17,10 +17,7 @@
  * constant: the object is the only connection to its storage, and a sync run never yields to
  * another request.
  */
-import { SyncMigrationManager } from "../core/manager.js";
-import { migrateWithoutManager } from "../core/migrate-without-manager.js";
-import { WHOLE_RUN } from "../core/whole-run-strategy.js";
-import { IN_TRANSACTION } from "../core/apply-in-transaction.js";
+import { migrateWithManager, SyncMigrationManager } from "../core/manager.js";
 import { restoreConnectionSettings, snapshotConnectionSettings } from "../core/connection-settings.js";
 import type { Row, SyncDriver } from "../core/driver.js";
 import { defineDriver } from "../core/define-driver.js";
@@ -181,16 +178,7 @@ export function migrate<R extends SyncMigrationRegistry>(
   migrations: R,
   options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
 ): MigrationResult {
-  // No manager: the storage cannot verify a schema (no snapshot), so migrate needs none of a manager's other methods.
-  return migrateWithoutManager(
-    options as never,
-    () => createDurableObjectsDriver(storage),
-    migrations,
-    "stepwise-migrate/durable-objects",
-    createCloudflareDialect({ connectionSettings: { snapshotConnectionSettings, restoreConnectionSettings } }),
-    // No savepoints and no batches; a whole run is one transactionSync.
-    { escapeGuard: null, inTransaction: IN_TRANSACTION, wholeRun: WHOLE_RUN, atomicBatch: null },
-  );
+  return migrateWithManager(options as never, (props) => new MigrationManager(storage, migrations, props), "stepwise-migrate/durable-objects");
 }
 
 /**

@@ -14,10 +14,9 @@
  *   run puts back are not snapshotted: outside a transaction each statement may reach another stream,
  *   where a migration's pragma never took effect.
  */
-import type { Dialect } from "../core/executor-types.js";
+import type { Dialect } from "../core/dialect.js";
 import { sqliteDialectFor } from "../core/dialects/sqlite.js";
-import { exec, type Step } from "../core/step.js";
-import { markCommitWitness, uniqueName, witnessTable, type CommitWitness } from "../core/transaction-guard.js";
+import { createSqliteEscapeGuard } from "../core/transaction-guard.js";
 import { createHistoryGuard } from "../core/history-guard.js";
 
 /** Which rules apply: `remote` for a server (or a file held to a server's rules). */
@@ -27,29 +26,11 @@ export interface LibsqlClientDialectOptions {
 
 /** The dialect of a libsql-client manager; see the module note. */
 export function createLibsqlClientDialect(options: LibsqlClientDialectOptions): Dialect {
-  const base = sqliteDialectFor({ userVersion: !options.remote });
   return {
-    ...base,
-    createCommitWitness: function* (): Step<CommitWitness> {
-      // A libSQL server refuses temp tables; see CommitWitness.schema.
-      return { table: uniqueName("witness"), token: 0, schema: options.remote ? "main" : "temp" };
-    },
-    // Made again by every markCommitWitness, so a migration that removed it costs nothing here.
-    renewCommitWitness: function* (): Step<void> {},
-    markCommitWitness: function* (witness: CommitWitness): Step<number> {
-      yield* exec(`CREATE TABLE IF NOT EXISTS ${witnessTable(witness)} (token INTEGER NOT NULL)`);
-      return yield* markCommitWitness(witness);
-    },
+    ...sqliteDialectFor({ userVersion: !options.remote }),
+    // A libSQL server refuses temp tables; and a witness made outside a transaction would land on whatever connection that call borrowed.
+    startEscapeGuard: createSqliteEscapeGuard({ witnessSchema: options.remote ? "main" : "temp", witnessPerTransaction: true, userVersion: !options.remote }),
     guardHistory: (store) => createHistoryGuard(store, options.remote ? { schema: "main" } : { transactionsOnly: true }),
-    ...(options.remote
-      ? {
-          snapshotConnectionSettings: function* () {
-            return {};
-          },
-          restoreConnectionSettings: function* () {
-            return [];
-          },
-        }
-      : {}),
+    ...(options.remote ? { snapshotConnectionSettings: undefined, restoreConnectionSettings: undefined } : {}),
   };
 }

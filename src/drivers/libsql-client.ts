@@ -26,7 +26,7 @@ import type { MigrationManagerProps, MigrationResult } from "../core/options.js"
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
 import { createLibsqlClientDialect } from "./libsql-client-dialect.js";
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
-import { SQLITE_BATCH_DIALECT } from "../core/batch-key.js";
+import { SQLITE_BATCH_DIALECT } from "../core/batch-walk.js";
 import { classifyNativeSqliteError } from "./sqlite-shared.js";
 import { statementTexts } from "./statement-texts.js";
 import { usageError } from "../core/error-factories.js";

@@ -13,12 +13,8 @@
  * as it does for other drivers while the error itself stays sql.js's.
  */
 import type { BindParams, Database as SqlJsDatabase, SqlValue, Statement } from "sql.js";
-import { SyncMigrationManager } from "../core/manager.js";
-import { migrateVerifiableWithoutManager } from "../core/migrate-without-manager.js";
+import { migrateWithManager, SyncMigrationManager } from "../core/manager.js";
 import { SQLITE_DIALECT } from "../core/dialects/sqlite.js";
-import { ESCAPE_GUARD } from "../core/escape-guard.js";
-import { WHOLE_RUN } from "../core/whole-run-strategy.js";
-import { IN_TRANSACTION } from "../core/apply-in-transaction.js";
 import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
 import { createMigrationContext } from "../core/progress.js";
 import type { ErrorClassification, Row, SyncDriver } from "../core/driver.js";
@@ -320,16 +316,7 @@ export function migrate<R extends SyncMigrationRegistry>(
   migrations: R,
   options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
 ): MigrationResult {
-  // No manager unless { verifySchema } asks for one (stepwise's verifySchema brings it): a page that
-  // only migrates at load bundles the executor alone, with the strategies sql.js can use.
-  return migrateVerifiableWithoutManager(
-    options as never,
-    () => createSqlJsDriver(db),
-    migrations,
-    "stepwise-migrate/sql-js",
-    { executor: SQLITE_DIALECT, manager: undefined },
-    { escapeGuard: ESCAPE_GUARD, inTransaction: IN_TRANSACTION, wholeRun: WHOLE_RUN, atomicBatch: null },
-  );
+  return migrateWithManager(options as never, (props) => new MigrationManager(db, migrations, props), "stepwise-migrate/sql-js");
 }
 
 /**

@@ -6,7 +6,7 @@ import { stepwiseTableNames } from "../core/checksum-repair-log.js";
 import { PostgresHistoryStore } from "../core/dialects/postgres.js";
 import { driverCapabilityError, type Driver, type ScratchDatabase } from "../core/driver.js";
 import { Executor } from "../core/executor.js";
-import type { ExecutorSettings } from "../core/executor-types.js";
+import type { ExecutorSettings } from "../core/executor.js";
 import type { DriverIdentity, MigrationManagerBase } from "../core/manager-base.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { runAsync, runSync } from "../core/runners.js";

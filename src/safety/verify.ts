@@ -1,12 +1,11 @@
 /** Drift detection: the live schema against a replay of the migrations the history says were applied. */
 import { PostgresHistoryStore } from "../core/dialects/postgres.js";
 import { StepwiseError } from "../core/errors.js";
-import { expectedSchemaTableName } from "../core/expected-schema-table.js";
-import { MANAGER_FOR_VERIFY, type ManagerForVerify } from "../core/manager-for-verify.js";
-import { SyncMigrationManager } from "../core/manager.js";
+import { expectedSchemaTableName } from "../core/checksum-repair-log.js";
 import { verifyHistoryOrThrow, type AppliedMigrationKey } from "../core/planner.js";
 import { begin, exec, inTransaction, query, queryValue, rollbackQuietly, run, type Step } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";
+import type { SyncMigrationManager } from "../core/manager.js";
 import { inWriteTransaction, runSafetyNet, schemaReaderOf, type SafetyNetManager, type SchemaReader } from "./schema-reader.js";
 import { describeDrift, diffSchemas, quoteIdentifier, type SchemaDifference, type SchemaSnapshot } from "./schema-snapshot.js";
 
@@ -77,11 +76,6 @@ export function verifySchema(manager: SafetyNetManager, options: VerifySchemaOpt
   };
   return verification instanceof Promise ? verification.then(settle) : settle(verification);
 }
-
-// What lets `migrate` of an entry without a manager (`stepwise-migrate/sql-js`) take `{ verifySchema }`.
-Object.defineProperty(verifySchema, MANAGER_FOR_VERIFY, {
-  value: ((driver, migrations, props, dialect) => new SyncMigrationManager(driver, migrations, props, dialect)) satisfies ManagerForVerify,
-});
 
 function* compareWithReplay(manager: SafetyNetManager, reader: SchemaReader, options: VerifySchemaOptions): Step<SchemaVerification> {
   // The schema and the history from one read transaction, so a concurrent migration cannot look like

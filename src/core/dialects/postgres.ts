@@ -1,59 +1,36 @@
 /**
- * The PostgreSQL dialect: what the executor asks of a dialect (`Dialect`, in `executor-types.ts`), answered with
- * PostgreSQL's catalog and its transaction ids.
+ * The PostgreSQL dialect, answered with its catalog and its transaction ids.
  *
- * The transaction-escape guard differs most. SQLite needs a witness table and header fields to tell
- * whether a migration that ended stepwise's transaction committed it; PostgreSQL says so itself: the
- * transaction's id, read right after `BEGIN` (`pg_current_xact_id()`), has a status
- * (`pg_xact_status`) once it ended. `committed` proves the migration's work before it ended ours was
- * committed. Anything else is `unknown`: statements it ran after ending ours commit on their own, and
- * nothing on the server records which session ran them. A body's savepoint is released as on SQLite;
- * after a failed statement the transaction is aborted and refuses `RELEASE`, so the savepoint is
- * rolled back to first, which also proves it (and so our transaction) still exists.
- *
- * No connection setting is snapshotted or restored: a `SET` inside the migration's transaction rolls
- * back with it or commits as the migration's intent, as `SET LOCAL` and plain `SET` document.
+ * The escape guard differs most: PostgreSQL says itself whether a transaction committed. Its id, read
+ * right after BEGIN, has a status (`pg_xact_status`) once it ended: `committed` proves the migration's
+ * work before it ended ours was committed; anything else is `unknown`. No connection setting is
+ * restored: a `SET` in the migration's transaction rolls back with it or commits as its intent.
  */
-import { batchKeyFailure, matchColumn, quoteIdentifier } from "../batch-key.js";
-import type { BatchDialect, BatchOrigin, BatchWalk, ResolvedBatchKey } from "../batch-types.js";
-import type { ConnectionProblem, LockWait } from "../errors.js";
-import { connectionFailedError, connectionLostError } from "../error-factories.js";
+import { batchKeyFailure, matchColumn, quoteIdentifier, type BatchDialect, type BatchOrigin, type BatchWalk, type ResolvedBatchKey } from "../batch-walk.js";
+import type { Dialect, MigrationFailure } from "../dialect.js";
 import type { ErrorClassification } from "../driver.js";
-import type { ErrorKind } from "../errors.js";
-import { StepwiseError, type EscapedCommit, type InvalidIndex } from "../errors.js";
+import { connectionFailedError, connectionLostError } from "../error-factories.js";
+import { StepwiseError, type ConnectionProblem, type ErrorKind, type InvalidIndex } from "../errors.js";
 import { databaseLockedError, databaseUnusableError, diskFullError, historyChangedByMigrationError, historyTableInvalidError, migrationFailedError, usageError } from "../error-factories.js";
-import type { Dialect, FailureOrigin, MigrationExecutor } from "../executor-types.js";
 import { HISTORY_GUARD_MARK, type HistoryGuard } from "../history-guard.js";
 import { DEFAULT_TABLE_NAME, HistoryStore, isValidTableName } from "../history.js";
 import { describeInvalidIndexes } from "../invalid-indexes.js";
-import { lockTimeoutError } from "../error-factories.js";
-import { classifySafely, recordNativeError } from "../error-factories.js";
+import { lockTimeoutError, recordNativeError } from "../error-factories.js";
+import type { LockWait } from "../errors.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../options.js";
 import type { ListSchemaObjectsOptions, SchemaObject } from "../schema-objects.js";
 import { scriptStatements } from "../sql-location.js";
 import { exec, query, queryValue, type Step } from "../step.js";
 import { describeThrownValue } from "../error-factories.js";
-import type { CommitWitness, TransactionStart } from "../transaction-guard.js";
+import { uniqueName, type EscapeGuardRun } from "../transaction-guard.js";
 import type { MigrationDirection, MigrationEntry } from "../types.js";
 import { splitPostgresStatements, tokenizePostgresSql } from "../../shared/postgres-tokens.js";
 
 /*
- * PostgreSQL's built-in operators and types as stepwise's statements write them: schema-qualified,
- * so nothing on the session's `search_path` can stand in for them.
- *
- * PostgreSQL resolves an unqualified operator, function, type or collation through the `search_path`,
- * and a better-matching candidate in any schema on it wins over `pg_catalog`'s: a `public.=` for
- * `(varchar, varchar)` beats the built-in `text = text` for a `varchar` column even with
- * `pg_catalog` searched first, and a `search_path` that lists `pg_catalog` after another schema lets
- * that schema's `=(bigint, bigint)` decide which history row a `DELETE ... WHERE version = ...` removes.
- * Qualifying each reference costs nothing at run time and changes no session state, where pinning
- * the `search_path` would need a `SET` around every statement (its own round trip, or outside a
- * transaction no `SET LOCAL` at all) and would have to be undone before each migration, whose SQL
- * is the app's and resolves through the app's `search_path` as it always did.
- *
- * Keywords (`bigint`, `int`, `EXTRACT`, `COALESCE`, `CASE`, `EXISTS`) are resolved by the parser to
- * `pg_catalog` whatever the path says; `NULLIF`, `IN` and `CASE x WHEN` look `=` up by name, so
- * stepwise writes them as `CASE WHEN ... OPERATOR(pg_catalog.=) ...`.
+ * PostgreSQL's operators and types as stepwise writes them: schema-qualified, so nothing on the
+ * session's `search_path` can stand in for them (a `public.=` for `(varchar, varchar)` beats the
+ * built-in one even with `pg_catalog` first). Qualifying costs nothing and changes no session state;
+ * pinning the `search_path` would need a `SET` around every statement and would reach the app's SQL.
  */
 /** `=`, `pg_catalog`'s. */
 export const EQ = "OPERATOR(pg_catalog.=)";
@@ -68,17 +45,7 @@ export const TEXT = "pg_catalog.text";
 /** The `C` collation, `pg_catalog`'s. */
 export const COLLATE_C = 'COLLATE pg_catalog."C"';
 
-/*
- * How the `pg` package reports a connection that cannot be opened, or that was lost, read as
- * stepwise's errors: the server's refusal at start-up (a SQLSTATE with the server's message), the
- * socket's failure (a system code such as `ECONNREFUSED`), and the client's own words once its socket
- * is gone (`Connection terminated unexpectedly`, `... is not queryable`).
- */
-/**
- * SQLSTATEs that end the session: `57P01` (`pg_terminate_backend`, a fast shutdown), `57P02` (a crash
- * of another backend), `57P05` (idle session timeout), `25P03` (idle in transaction timeout), and the
- * connection exceptions of a session that existed (`08000`, `08003`, `08006`, `08007`).
- */
+/** SQLSTATEs that end the session: terminated, crashed, idle timeouts, and the connection exceptions of a live session. */
 const SESSION_ENDING_SQLSTATES = new Set(["57P01", "57P02", "57P05", "25P03", "08000", "08003", "08006", "08007"]);
 
 /** System codes of a socket that died under an open session. */
@@ -87,11 +54,8 @@ const SOCKET_GONE_CODES = new Set(["ECONNRESET", "EPIPE", "ETIMEDOUT", "ECONNABO
 /** What `pg`'s client says when its socket closed under a query, or is used after it did. */
 const CLIENT_GONE_MESSAGE = /^(Connection terminated( unexpectedly)?|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)$/;
 
-/**
- * The error down `error`'s `cause` chain (itself first) that says the session ended under stepwise
- * (see the note above), or `undefined`: a migration may wrap the client's error in its own.
- */
-export function lostConnectionIn(error: unknown): unknown {
+/** The error down `error`'s `cause` chain that says the session ended, or `undefined`: a migration may wrap the client's error. */
+function lostConnectionIn(error: unknown): unknown {
   return findInCauseChain(error, (current) => {
     const code = (current as { code?: unknown }).code;
     return (typeof code === "string" && (SESSION_ENDING_SQLSTATES.has(code) || SOCKET_GONE_CODES.has(code))) || (current instanceof Error && CLIENT_GONE_MESSAGE.test(current.message));
@@ -101,7 +65,7 @@ export function lostConnectionIn(error: unknown): unknown {
 /** The first error down `error`'s `cause` chain (itself first) that `matches`, or `undefined`. */
 function findInCauseChain(error: unknown, matches: (current: object) => boolean): object | undefined {
   let current = error;
-  // Bounded: a cause chain is data, and a cyclic one must not hang error handling.
+  // Bounded: a cyclic chain must not hang error handling.
   for (let depth = 0; depth < 8 && typeof current === "object" && current !== null; depth++) {
     try {
       if (matches(current)) return current;
@@ -119,7 +83,7 @@ export function isConnectionLost(error: unknown): boolean {
 }
 
 /** The first line of what `error` says, for a message. */
-export function firstLineOf(error: unknown): string {
+function firstLineOf(error: unknown): string {
   return describeThrownValue(error).split("\n")[0]!.trim();
 }
 
@@ -132,8 +96,7 @@ function caseOfSqlstate(code: string, message: string): [ConnectionProblem, stri
   if (code === "57P03") return ["server-starting", "wait until the server has started (or finished its recovery), then run it again"];
   if (code.startsWith("28")) {
     if (/^role ".*" does not exist$/.test(message)) return ["missing-role", "create the role (CREATE ROLE <name> LOGIN PASSWORD '...') or correct the user name in the URL"];
-    // pg_hba.conf refused a connection without TLS (no line for it, or a reject line): the usual way a
-    // server that takes a role only over TLS says so.
+    // How a server that takes a role only over TLS refuses it without.
     if (/pg_hba\.conf.*, no encryption$/.test(message))
       return [
         "tls-required",
@@ -165,9 +128,8 @@ function caseOfClientError(systemCode: string | null, message: string): [Connect
 }
 
 /**
- * A failure to open a session as `DATABASE_UNUSABLE`: the server's reason and what to change
- * for each common case. Its message is the server's (or the socket's), which names the role, database
- * or host, never the URL or a password.
+ * A failure to open a session as `DATABASE_UNUSABLE`, with what to change for each common case. Its
+ * message is the server's (or the socket's): it names the role, database or host, never the URL or a password.
  */
 export function describeConnectionFailure(error: unknown): StepwiseError<"DATABASE_UNUSABLE"> {
   const code = (error as { code?: unknown } | null)?.code;
@@ -180,11 +142,6 @@ export function describeConnectionFailure(error: unknown): StepwiseError<"DATABA
   return sqlstate === null ? failure : recordNativeError(failure, { kind: "cantopen", nativeCode: sqlstate });
 }
 
-/*
- * PostgreSQL reports trouble as SQLSTATE codes (https://www.postgresql.org/docs/current/errcodes-appendix.html);
- * stepwise reads the ones a user can act on as its error kinds, and turns those into the same typed
- * errors SQLite's codes give (`DATABASE_LOCKED`, `DISK_FULL`, `DATABASE_UNUSABLE`).
- */
 /** The SQLSTATE of an error from the `pg` package (a `DatabaseError` carries it as `code`), or `null`. */
 export function sqlstateOf(error: unknown): string | null {
   try {
@@ -196,18 +153,11 @@ export function sqlstateOf(error: unknown): string | null {
 }
 
 /**
- * A SQLSTATE as stepwise's kind of failure:
- * - `locked`: `55P03` lock not available (a `lock_timeout` ran out), `40P01` deadlock, `55006` object in use;
- * - `full`: class `53` insufficient resources (`53100` disk full, `53200` out of memory, `53300` too many connections);
- * - `readonly`: `25006` read-only transaction (a hot standby), `42501` insufficient privilege;
- * - `lost`: the session ended under stepwise: `57P01` (`pg_terminate_backend`, a fast shutdown),
- *   `57P02`, `57P05`, `25P03` (the idle timeouts), and the connection exceptions of a live session
- *   (`08000`, `08003`, `08006`, `08007`);
- * - `cantopen`: the other connection exceptions (`08001`, `08004`), class `28` authorisation, `3D000`
- *   no such database, `57P03` the server is starting;
- * - `corrupt`: `XX001` data corrupted, `XX002` index corrupted;
- * - `other`: everything else, such as `42P01` (no such table) and `57014` (a statement cancelled by
- *   `statement_timeout` or by hand), which are the statement's failure, not the database's.
+ * A SQLSTATE (https://www.postgresql.org/docs/current/errcodes-appendix.html) as stepwise's kind of
+ * failure: lock not available, deadlock or object in use are `locked`; class 53 `full`; a read-only
+ * transaction or missing privilege `readonly`; a session that ended `lost`; the other connection
+ * exceptions, class 28, no such database and a server starting `cantopen`; XX001/XX002 `corrupt`.
+ * Anything else (no such table, a cancelled statement) is the statement's failure: `other`.
  */
 export function kindOfSqlstate(code: string): ErrorKind {
   if (code === "55P03" || code === "40P01" || code === "55006") return "locked";
@@ -219,11 +169,7 @@ export function kindOfSqlstate(code: string): ErrorKind {
   return "other";
 }
 
-/**
- * The `pg` package's errors read as stepwise's kinds; what the pg driver's `classifyError` reports. A
- * session that ended is `lost` whatever shape the error has: a SQLSTATE, a socket's code, or the
- * client's own words once its socket is gone.
- */
+/** The `pg` package's errors read as stepwise's kinds: a session that ended is `lost` whatever shape its error has. */
 export function classifyPostgresError(error: unknown): ErrorClassification {
   const code = sqlstateOf(error);
   if (isConnectionLost(error)) return { kind: "lost", nativeCode: code ?? systemCodeOf(error) };
@@ -250,10 +196,7 @@ export function translatePostgresError(error: unknown, busyTimeoutMs: number, cl
   return translated instanceof StepwiseError ? recordNativeError(translated, classification) : translated;
 }
 
-/**
- * `error`, which ended the session, as `CONNECTION_LOST` with no migration running;
- * `during` says what was (`"waiting for the run lock"`).
- */
+/** `error`, which ended the session, as `CONNECTION_LOST` with no migration running; `during` says what was. */
 export function lostConnection(error: unknown, during?: string): StepwiseError<"CONNECTION_LOST"> {
   return connectionLostError({ outcome: "none-running", reason: firstLineOf(error), cause: error, ...(during === undefined ? {} : { during }) });
 }
@@ -275,17 +218,9 @@ function toTypedError(error: unknown, busyTimeoutMs: number, code: string, kind:
   }
 }
 
-/*
- * What PostgreSQL can say of a migration's failure beyond the library's error (the dialect's
- * `describeMigrationFailure`): the session ended under it (`CONNECTION_LOST`, with whether the
- * migration can have been kept), a lock wait that ran past `lock_timeout` (`LOCK_TIMEOUT`, with the
- * relation and the sessions holding it), the server's DETAIL and HINT, and the invalid indexes a
- * `transaction: false` migration left (`pg_index.indisvalid`), each with the statement that drops it.
- */
 /**
- * Every invalid index of the database, in every schema, by schema and name; with `since`, only those
- * whose catalog rows were written after the history row `since` selects (its `xmin`, by age: a smaller
- * age is a later transaction), which was committed just before the migration ran.
+ * Every invalid index of the database (what a failed `CREATE INDEX CONCURRENTLY` leaves), by schema
+ * and name; with `since`, only those written after the history row it selects (by `xmin` age).
  */
 function invalidIndexesSql(since = ""): string {
   const newer = since === "" ? "" : `AND (SELECT pg_catalog.age(h.xmin) FROM ${since}) OPERATOR(pg_catalog.>) LEAST(pg_catalog.age(ic.xmin), pg_catalog.age(i.xmin))`;
@@ -303,7 +238,6 @@ export function* readInvalidIndexes(): Step<InvalidIndex[]> {
   return yield* readInvalidIndexesSince("", []);
 }
 
-/** The invalid indexes of {@link invalidIndexesSql}`(since)`, each with the statement that removes it. */
 function* readInvalidIndexesSince(since: string, params: readonly unknown[]): Step<InvalidIndex[]> {
   const rows = yield* query<{ schema: string; name: string; table: string }>(invalidIndexesSql(since), params);
   return rows.map((row) => ({ ...row, drop: `DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdentifier(row.schema)}.${quoteIdentifier(row.name)};` }));
@@ -333,7 +267,7 @@ export function isLockTimeout(error: unknown): boolean {
 }
 
 /** `error` as `LOCK_TIMEOUT`, with the wait the driver saw, for `migration` or for none. */
-export function lockTimedOut(
+function lockTimedOut(
   error: unknown,
   lockTimeoutMs: number,
   migration: { readonly entry: MigrationEntry; readonly direction: MigrationDirection; readonly rolledBack: boolean } | null,
@@ -362,14 +296,14 @@ function* sessionEndedError(): Step<unknown> {
 }
 
 /**
- * The PostgreSQL dialect's reading of a migration's failure (see the note above), or `null` where the
- * executor's usual reading holds (a full disk, a read-only server: the environment's failures).
+ * What PostgreSQL can say of a migration's failure beyond the library: the session ended under it,
+ * a lock wait past `lock_timeout`, the server's DETAIL and HINT, the invalid indexes a `transaction:
+ * false` migration left. `null` where the usual reading holds (a full disk, a read-only server).
  */
-export function describePostgresMigrationFailure(lockTimeoutMs: number) {
-  return function* (executor: MigrationExecutor, entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean, origin: FailureOrigin): Step<StepwiseError | null> {
-    let classification = classifySafely(executor.settings.classifyError, cause);
-    // A migration may have replaced the client's error with its own: whether the session lives, one
-    // statement tells (in an aborted transaction, the server's refusal says it does).
+function describePostgresFailure(lockTimeoutMs: number) {
+  return function* ({ entry, direction, cause, rolledBack, origin, classification: read, store }: MigrationFailure): Step<StepwiseError | null> {
+    let classification = read;
+    // A migration may have replaced the client's error with its own: one statement tells whether the session lives.
     const lost = classification.kind === "lost" ? lostConnectionIn(cause) : yield* sessionEndedError();
     if (lost !== undefined) classification = { kind: "lost", nativeCode: classification.nativeCode };
     const where = { version: entry.version, file: entry.file, direction };
@@ -378,7 +312,7 @@ export function describePostgresMigrationFailure(lockTimeoutMs: number) {
       return recordNativeError(connectionLostError({ ...where, outcome, reason: firstLineOf(lost), cause }), classification);
     }
     // A transaction: false migration's leftovers: made after its history row was written, just before it ran.
-    const invalidIndexes = rolledBack ? [] : yield* readInvalidIndexesQuietly(`${executor.store.quoted} AS h WHERE h.version ${EQ} ?`, [entry.version]);
+    const invalidIndexes = rolledBack ? [] : yield* readInvalidIndexesQuietly(`${store.quoted} AS h WHERE h.version ${EQ} ?`, [entry.version]);
     // "already exists" for the name of an invalid index: the leftover of an earlier attempt is in the way.
     const taken = classification.nativeCode === "42P07" ? /relation "(.+)" already exists/.exec(firstLineOf(cause))?.[1] : undefined;
     if (taken !== undefined && invalidIndexes.length === 0) invalidIndexes.push(...(yield* readInvalidIndexesQuietly()).filter((index) => index.name === taken));
@@ -390,20 +324,14 @@ export function describePostgresMigrationFailure(lockTimeoutMs: number) {
   };
 }
 
-/*
- * The history table on PostgreSQL: the same rows and statements as on SQLite (`history.ts`), with
- * what differs there: a schema-qualified name, `version BIGINT PRIMARY KEY`, and the catalog read
- * through `pg_catalog` instead of `sqlite_master` and `PRAGMA table_info`.
- */
 /** The `relkind`s of `pg_class` as the kinds `HISTORY_TABLE_INVALID` names. */
 const RELATION_KINDS: Readonly<Record<string, string>> = { r: "table", p: "table", v: "view", m: "materialized view", i: "index", I: "index", S: "sequence", f: "foreign table", c: "type" };
 
-/** The history table of one schema on PostgreSQL. */
+/** The history table of one schema on PostgreSQL: a qualified name, `version BIGINT`, the catalog read through `pg_catalog`. */
 export class PostgresHistoryStore extends HistoryStore {
   /** The schema holding the table. */
   readonly schema: string;
-  // The version is a BIGINT, which the pg driver reads as a number when exact and as text otherwise:
-  // the same contract SQLite's EXACT_VERSION expression gives.
+  // pg reads a BIGINT as a number when exact and as text otherwise, as SQLite's EXACT_VERSION does.
   override readonly versionColumn = "version";
   override readonly eq = EQ;
   override readonly textType = TEXT;
@@ -414,12 +342,7 @@ export class PostgresHistoryStore extends HistoryStore {
     this.schema = schema;
   }
 
-  /**
-   * Whether the history table exists in the schema (PostgreSQL matches quoted names exactly). Does
-   * not write.
-   *
-   * @throws `HISTORY_TABLE_INVALID` when another kind of relation (a view, a sequence) has the name.
-   */
+  /** @throws `HISTORY_TABLE_INVALID` when another kind of relation (a view, a sequence) has the name. */
   override *exists(): Step<boolean> {
     const kinds = (yield* query<{ relkind: string }>(
       `SELECT c.relkind AS relkind FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} c.relnamespace WHERE n.nspname ${EQ} ? AND c.relname ${EQ} ?`,
@@ -446,14 +369,11 @@ export class PostgresHistoryStore extends HistoryStore {
     return name === this.tableName;
   }
 
-  /** Creates the schema and the table when missing; checks its shape and adds the `owner` column when present. */
-  override *ensure(): Step<void> {
-    if (!(yield* this.exists())) {
-      // CREATE SCHEMA IF NOT EXISTS checks the database's CREATE privilege before it looks, so a role
-      // that owns its schema but not the database (the usual app role) would be refused for `public`.
-      const schemaExists = (yield* query(`SELECT 1 AS found FROM pg_catalog.pg_namespace WHERE nspname ${EQ} ?`, [this.schema])).length > 0;
-      if (!schemaExists) yield* exec(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(this.schema)}`);
-      yield* exec(`CREATE TABLE ${this.quoted} (
+  protected override *createTable(): Step<void> {
+    // CREATE SCHEMA IF NOT EXISTS checks the database's CREATE privilege first, which an app role that owns only its schema lacks.
+    const schemaExists = (yield* query(`SELECT 1 AS found FROM pg_catalog.pg_namespace WHERE nspname ${EQ} ?`, [this.schema])).length > 0;
+    if (!schemaExists) yield* exec(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(this.schema)}`);
+    yield* exec(`CREATE TABLE ${this.quoted} (
         version BIGINT PRIMARY KEY,
         name ${TEXT} NOT NULL,
         checksum ${TEXT} NOT NULL,
@@ -462,29 +382,10 @@ export class PostgresHistoryStore extends HistoryStore {
         state ${TEXT} NOT NULL DEFAULT 'applied' CHECK (state ${EQ} 'applied' OR state ${EQ} 'started'),
         owner ${TEXT}
       )`);
-      this.shapeChecked = true;
-      return;
-    }
-    yield* this.assertShape();
-    if (!(yield* this.hasOwnerColumn())) yield* exec(`ALTER TABLE ${this.quoted} ADD COLUMN owner ${TEXT}`);
-  }
-
-  override *assertShape(): Step<void> {
-    this.checkColumns(yield* this.readColumns());
   }
 
   protected override isVersionKeyType(type: string): boolean {
     return type === "bigint" || type === "integer";
-  }
-
-  override *existsWithValidShape(): Step<boolean> {
-    if (!(yield* this.exists())) return false;
-    if (!this.shapeChecked) yield* this.assertShape();
-    return true;
-  }
-
-  protected override *hasOwnerColumn(): Step<boolean> {
-    return (yield* this.readColumns()).some((column) => column.name === "owner");
   }
 
   /** A row has no rowid on PostgreSQL; its version names it. */
@@ -492,13 +393,8 @@ export class PostgresHistoryStore extends HistoryStore {
     return null;
   }
 
-  /**
-   * The table's columns: name, type as `format_type` spells it, and 1 when it alone is the primary
-   * key. Alone among the key's columns: an `INCLUDE` column is stored in the key's index but plays no
-   * part in its uniqueness, and PostgreSQL's own rule (the one the no-op read relies on) counts only
-   * the key columns.
-   */
-  private *readColumns(): Step<{ name: string; pk: number; type: string }[]> {
+  /** The primary key's columns are its key columns only: an `INCLUDE` column plays no part in uniqueness. */
+  protected override *readColumns(): Step<{ name: string; pk: number; type: string }[]> {
     return yield* query<{ name: string; pk: number; type: string }>(
       `SELECT a.attname AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
         CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i WHERE i.indrelid ${EQ} c.oid AND i.indisprimary AND i.indnkeyatts ${EQ} 1 AND i.indkey[0] ${EQ} a.attnum) THEN 1 ELSE 0 END AS pk
@@ -513,25 +409,13 @@ export class PostgresHistoryStore extends HistoryStore {
 }
 
 /*
- * Keeps migrations out of stepwise's history table on PostgreSQL (see `history-guard.ts` for
- * SQLite's). PostgreSQL has no temporary triggers, and a migration may run any SQL dynamically (a
- * `DO` block, a function), so every body is checked, by reading, in O(1) whatever the history's
- * length: the server counts, per table, the rows its session has inserted, updated and deleted since
- * it last reported its statistics (`pg_stat_get_xact_tuples_*`, which it never reports inside a
- * transaction), and names the table's storage (`pg_relation_filenode`: a TRUNCATE or a rewrite gives
- * it new storage) and its columns, by name. The table is found by its name (`to_regclass`), so a
- * drop, a rename or a replacement finds another table or none.
- *
- * Inside the migration's transaction: before the body that reading is kept in a transaction-local
- * setting ({@link HistoryGuard.writes}' `capture`); after it, and before each history write of
- * stepwise's, the `check` statement reads it again and fails, with the guard's mark in its message,
- * when it differs; after stepwise's own writes the reading is kept again, so the next body of a whole
- * run is held to it. These are statements of stepwise's own, next to its history writes.
- *
- * A `transaction: false` body runs statement by statement, between which the counters may be
- * reported and reset, so its check reads the table's rows, storage and columns before and after it:
- * O(rows), for the rare migration that cannot run in a transaction. What it changed stays; the error
- * says so.
+ * The history guard on PostgreSQL, which has no temporary triggers and runs dynamic SQL (`DO`), so
+ * every body is checked by reading, in O(1): the rows the session changed in the table this
+ * transaction (`pg_stat_get_xact_tuples_*`), its storage (a TRUNCATE or rewrite changes it) and its
+ * columns, found by name (a drop or rename finds another table or none). The reading is kept in a
+ * transaction-local setting before the body (`capture`) and compared after it and before each history
+ * write (`check`), then kept again after stepwise's own writes. A `transaction: false` body, between
+ * whose statements the counters may be reset, is checked by hashing the table's rows instead.
  */
 /** The transaction-local setting that keeps the reading. */
 const SETTING = "stepwise.history_reading";
@@ -542,7 +426,7 @@ function literal(text: string): string {
 }
 
 /** The guard for `store`'s table. */
-export function createPostgresHistoryGuard(store: PostgresHistoryStore): HistoryGuard {
+function createPostgresHistoryGuard(store: PostgresHistoryStore): HistoryGuard {
   const table = `pg_catalog.to_regclass(${literal(store.quoted)})`;
   const plus = "OPERATOR(pg_catalog.+)";
   // NULL when no table has the name any more.
@@ -551,13 +435,9 @@ export function createPostgresHistoryGuard(store: PostgresHistoryStore): History
   const reading =
     `(SELECT pg_catalog.concat_ws(',', pg_catalog.pg_stat_get_xact_tuples_inserted(c.oid) ${plus} pg_catalog.pg_stat_get_xact_tuples_updated(c.oid) ${plus} pg_catalog.pg_stat_get_xact_tuples_deleted(c.oid), ` +
     `${storageAndColumns}) ${ofTable}`;
-  // Outside a transaction the counters are the session's pending statistics, which the server may
-  // report (and reset) at any moment of a long body: a CREATE INDEX CONCURRENTLY read 1 insert (stepwise's
-  // own started row) before and 0 after. The rows themselves are compared there instead.
   const shape = `(SELECT pg_catalog.concat_ws(',', ${storageAndColumns}) ${ofTable}`;
   const capture = `SELECT pg_catalog.set_config('${SETTING}', COALESCE(${reading}, 'gone'), true)`;
-  // A cast that cannot succeed is how plain SQL fails with a message of its own (no PL/pgSQL needed);
-  // of a value read at run time, since the planner folds a constant's cast, and fails, whatever the CASE says.
+  // A cast that cannot succeed fails with a message of its own; of a value read at run time, since the planner folds a constant's.
   const check = `SELECT CASE WHEN COALESCE(pg_catalog.current_setting('${SETTING}', true), '') ${NE} COALESCE(${reading}, 'gone') THEN CAST(${literal(`${HISTORY_GUARD_MARK}: `)} ${CONCAT} COALESCE(${reading}, 'gone') AS pg_catalog.int4) END`;
   // The whole table, for a body outside a transaction: its rows, in order, and its storage and columns.
   const whole =
@@ -594,32 +474,22 @@ export function createPostgresHistoryGuard(store: PostgresHistoryStore): History
   }
 }
 
-/*
- * How `forEachBatch` reads a PostgreSQL table: the table resolved through the session's
- * `search_path` (`to_regclass`), its columns from `pg_attribute`, and the bound's type from
- * `pg_typeof`. A key is matched exactly, else ASCII case-insensitively when that names one column
- * (so `id` finds a column created as `"ID"`, as on SQLite); PostgreSQL has no rowid, so `rowid` is
- * a column like any other name. A table is found as given, else as an unquoted name folds, else, for
- * `schema.table` (one dot, no quotes), as that table of that schema, given or folded.
- */
 /** Integer types: pg hands BIGINT back as text past 2^53 (the pg driver's parseInt8), compared as integers. */
 const INTEGER_KEY_TYPES = new Set(["int2", "int4", "int8"]);
 
-/**
- * Key types whose JavaScript value binds back as exactly the value read, so `key > $last` and
- * `key <= $bound` mean what they say. Any other type is refused: a timestamp comes back as a Date
- * rounded to milliseconds, so the rows in a bound's last microseconds would be skipped in silence.
- */
+/** Key types whose JavaScript value binds back exactly (a timestamp comes back rounded to milliseconds, so rows would be skipped). */
 const EXACT_KEY_TYPES = new Set([...INTEGER_KEY_TYPES, "numeric", "text", "varchar", "bpchar", "name", "citext", "uuid", "bytea"]);
 
+/**
+ * Finds a `forEachBatch` key as SQLite would: the table through the `search_path`, as given, else as
+ * an unquoted name folds, else as `schema.table`; the key exactly, else case-insensitively when that
+ * names one column. PostgreSQL has no rowid.
+ */
 function* resolvePostgresBatchKey(table: unknown, key: unknown, origin: BatchOrigin): BatchWalk<ResolvedBatchKey> {
   const fail = batchKeyFailure(table, key, origin);
   if (typeof table !== "string" || table === "") return fail("no-such-table", "the table name must be a non-empty string");
   if (typeof key !== "string" || key === "") return fail("invalid-key", "the key must be a non-empty column name");
-  // As given, else as PostgreSQL folds an unquoted name (ITEMS is items), as SQLite finds it whatever its
-  // case; a table literally named "app.items" wins over app.items. The qualified name is built from
-  // quoted parts, never parsed by to_regclass from the text given: a syntax error there would abort
-  // the migration's transaction.
+  // Built from quoted parts, never parsed from the text given: a syntax error would abort the migration's transaction.
   const qualified = /^([^."]+)\.([^."]+)$/.exec(table);
   const [schema, name] = qualified ? [qualified[1], qualified[2]] : [null, null];
   const found = (
@@ -664,8 +534,7 @@ function* resolvePostgresBatchKey(table: unknown, key: unknown, origin: BatchOri
     tableSql: found.name,
     matchColumns: true,
     integerKey: INTEGER_KEY_TYPES.has(base),
-    // A built-in key type compares by pg_catalog's operators, which are its own (varchar's are text's);
-    // citext's are its extension's, wherever the app installed it, so they resolve as the app's SQL does.
+    // A built-in type compares by pg_catalog's operators; citext's are its extension's, resolved as the app's SQL does.
     ...(base === "citext" ? {} : { sqlOf: QUALIFIED_SQL }),
   };
 }
@@ -686,20 +555,11 @@ export const POSTGRES_BATCH_DIALECT: BatchDialect = {
 /** The schema the history table lives in unless told otherwise. */
 export const DEFAULT_POSTGRES_SCHEMA = "public";
 
-/** A transaction's start on PostgreSQL: SQLite's fields unused, the transaction's id added. */
-interface PostgresTransactionStart extends TransactionStart {
-  /** `pg_current_xact_id()` as text. */
-  readonly transactionId: string;
-}
-
 /** Options for {@link createPostgresDialect}. */
 export interface PostgresDialectOptions {
   /** The schema of the history table, and of the objects `reset` drops. Default {@link DEFAULT_POSTGRES_SCHEMA}. */
   readonly schema?: string;
-  /**
-   * The `lock_timeout` the driver sets for a run, which a `LOCK_TIMEOUT` reports (0: none set).
-   * Default {@link DEFAULT_LOCK_TIMEOUT_MS}.
-   */
+  /** The `lock_timeout` the driver sets for a run, which a `LOCK_TIMEOUT` reports (0: none). Default {@link DEFAULT_LOCK_TIMEOUT_MS}. */
   readonly lockTimeoutMs?: number;
 }
 
@@ -741,29 +601,10 @@ export function createPostgresDialect(options: PostgresDialectOptions = {}): Dia
     name: "postgres",
     createHistoryStore: (tableName) => new PostgresHistoryStore(tableName, schema),
     guardHistory: (store) => createPostgresHistoryGuard(store as PostgresHistoryStore),
+    startEscapeGuard: startPostgresEscapeGuard,
     splitStatements: (script) => scriptStatements(script, splitPostgresStatements(tokenizePostgresSql(script))),
-    createCommitWitness: function* (): Step<CommitWitness> {
-      return { table: "", token: 0 };
-    },
-    renewCommitWitness: function* () {},
-    markCommitWitness: function* (witness: CommitWitness): Step<number> {
-      return ++witness.token;
-    },
-    dropCommitWitness: function* () {},
-    readTransactionStart: readPostgresTransactionStart,
-    readTotalChanges: function* (): Step<number> {
-      return 0;
-    },
-    releaseBodySavepoint,
-    judgeEscapedCommit,
     readOwnerSession,
     probeOwnerSession,
-    snapshotConnectionSettings: function* () {
-      return {};
-    },
-    restoreConnectionSettings: function* () {
-      return [];
-    },
     readSchemaObjects: function* (options: ListSchemaObjectsOptions = {}): Step<SchemaObject[]> {
       const rows = yield* query<SchemaObject>(objectsSql, [schema]);
       const types = options.types ? new Set<string>(options.types) : null;
@@ -774,62 +615,62 @@ export function createPostgresDialect(options: PostgresDialectOptions = {}): Dia
       object.type === "trigger"
         ? `DROP TRIGGER IF EXISTS ${quoteIdentifier(object.name)} ON ${quoteIdentifier(schema)}.${quoteIdentifier(object.tblName)}`
         : `DROP ${object.type.toUpperCase()} IF EXISTS ${quoteIdentifier(schema)}.${quoteIdentifier(object.name)} CASCADE`,
-    // PostgreSQL always enforces them; a migration cannot switch them off for the run.
+    // Always enforced: a migration cannot switch them off for the run.
     foreignKeysEnforced: function* () {
       return true;
     },
     translateError: (error, busyTimeoutMs, classification) => translatePostgresError(error, busyTimeoutMs, classification, lockTimeoutMs),
-    describeMigrationFailure: describePostgresMigrationFailure(lockTimeoutMs),
+    describeFailure: describePostgresFailure(lockTimeoutMs),
     readInvalidIndexes,
   };
 }
 
-/** The transaction's id: the only start marker PostgreSQL needs (see {@link releaseBodySavepoint}). */
-function* readPostgresTransactionStart(): Step<TransactionStart> {
-  const transactionId = String(yield* queryValue(`SELECT pg_catalog.pg_current_xact_id()::${TEXT} AS xid`));
-  const start: PostgresTransactionStart = { schemaVersion: 0, userVersion: 0, applicationId: 0, journalMode: "", dataVersion: 0, changeCounter: null, transactionId };
-  return start;
-}
-
 /**
- * The savepoint's name proves nothing here: another session reads it from pg_stat_activity (the
- * last statement stepwise sent), so a body can commit, begin and re-open it. Only the server
- * assigns transaction ids, and never one twice: the id read in the same message as RELEASE must be
- * the one read at the start. One message, so no round trip more than the release alone.
+ * PostgreSQL's escape guard. The savepoint's name proves nothing (another session reads it from
+ * `pg_stat_activity`); the transaction id does, since the server never assigns one twice: the id read
+ * with the RELEASE, in one message, must be the one read after BEGIN.
  */
-function* releaseBodySavepoint(name: string, start: TransactionStart): Step<boolean> {
-  const releaseAndReadId = `RELEASE SAVEPOINT ${quoteIdentifier(name)}; SELECT pg_catalog.pg_current_xact_id()::${TEXT} AS xid`;
-  const ours = (start as PostgresTransactionStart).transactionId;
-  try {
-    return String(yield* queryValue(releaseAndReadId)) === ours;
-  } catch (error) {
-    // A session that ended took our transaction with it, which the migration did not end: no
-    // escape. The body's failure, or the next statement, reports the lost connection.
-    if (isConnectionLost(error)) return true;
-    // Aborted by a failed statement, or gone with our transaction; only the first can roll back to it.
-  }
-  try {
-    return String(yield* queryValue(`ROLLBACK TO SAVEPOINT ${quoteIdentifier(name)}; ${releaseAndReadId}`)) === ours;
-  } catch (error) {
-    return isConnectionLost(error);
-  }
-}
-
-/** Whether the transaction a body escaped from committed, as the server knows it by its id. */
-function* judgeEscapedCommit(_witness: CommitWitness, _token: number, start: TransactionStart): Step<EscapedCommit> {
-  try {
-    const status = yield* queryValue("SELECT pg_catalog.pg_xact_status(?::pg_catalog.xid8) AS status", [(start as PostgresTransactionStart).transactionId]);
-    return status === "committed" ? "yes" : "unknown";
-  } catch {
-    return "unknown";
-  }
+function* startPostgresEscapeGuard(): Step<EscapeGuardRun> {
+  const savepoint = quoteIdentifier(uniqueName("body"));
+  const releaseAndReadId = `RELEASE SAVEPOINT ${savepoint}; SELECT pg_catalog.pg_current_xact_id()::${TEXT} AS xid`;
+  let transactionId = "";
+  return {
+    *readStart() {
+      transactionId = String(yield* queryValue(`SELECT pg_catalog.pg_current_xact_id()::${TEXT} AS xid`));
+    },
+    *enter() {
+      yield* exec(`SAVEPOINT ${savepoint}`);
+    },
+    *leave() {
+      try {
+        return String(yield* queryValue(releaseAndReadId)) === transactionId;
+      } catch (error) {
+        // A session that ended took our transaction with it: no escape; the lost connection is reported next.
+        if (isConnectionLost(error)) return true;
+      }
+      // Aborted by a failed statement (RELEASE is refused until it is rolled back to), or gone with our transaction.
+      try {
+        return String(yield* queryValue(`ROLLBACK TO SAVEPOINT ${savepoint}; ${releaseAndReadId}`)) === transactionId;
+      } catch (error) {
+        return isConnectionLost(error);
+      }
+    },
+    *judge() {
+      try {
+        const status = yield* queryValue("SELECT pg_catalog.pg_xact_status(?::pg_catalog.xid8) AS status", [transactionId]);
+        return status === "committed" ? "yes" : "unknown";
+      } catch {
+        return "unknown";
+      }
+    },
+    *renew() {},
+    *close() {},
+  };
 }
 
 /**
- * The backend that runs a transaction: false migration holds the run lock for the whole run, so
- * while it lives the migration may still be running; once it is gone (the process died, or its
- * connection did), the server has dropped the lock and nobody runs it. Its pid alone could be
- * reused, so its start time goes with it. Unlike the app's pid, this is right across hosts.
+ * The backend running a `transaction: false` migration holds the run lock while it lives, so it
+ * names the migration's owner; its start time goes with its pid, which could be reused.
  */
 function* readOwnerSession(): Step<string> {
   const row = yield* queryValue(
@@ -845,7 +686,7 @@ function* probeOwnerSession(session: string): Step<"held" | "free" | "unknown"> 
   if (!match) return "unknown";
   try {
     if (String(yield* queryValue(`SELECT EXTRACT(epoch FROM pg_catalog.pg_postmaster_start_time())::${TEXT} AS started`)) !== match[2]) return "free";
-    // The pid is listed for every session; its start time only for the role's own (or to pg_read_all_stats).
+    // The pid is listed for every session; its start time only for the role's own.
     const rows = yield* query<{ started: string | null }>(`SELECT EXTRACT(epoch FROM backend_start)::${TEXT} AS started FROM pg_catalog.pg_stat_activity WHERE pid ${EQ} ?::int`, [match[1]]);
     if (rows.length === 0) return "free";
     if (rows[0]!.started === null) return "unknown";

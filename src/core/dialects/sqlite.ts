@@ -1,50 +1,38 @@
-/**
- * The SQLite dialect: the executor's SQLite functions, gathered as one {@link Dialect} object. Nothing
- * here is new SQL; each member is the function the executor called before dialects existed. The
- * members every SQLite storage shares are `sqlite-base.ts`'s; this adds the escape guard's and the
- * connection settings'.
- */
+/** The SQLite dialect: every SQLite driver's, and the executor's default. */
 import { restoreConnectionSettings, snapshotConnectionSettings } from "../connection-settings.js";
-import type { Dialect } from "../executor-types.js";
-import { SQLITE_DIALECT_BASE } from "./sqlite-base.js";
-import { createHistoryGuard } from "../history-guard.js";
+import type { Dialect } from "../dialect.js";
 import type { DriverCapabilities } from "../driver.js";
-import {
-  createCommitWitness,
-  dropCommitWitness,
-  judgeEscapedCommit,
-  markCommitWitness,
-  readTotalChanges,
-  readTransactionStart,
-  releaseBodySavepoint,
-  renewCommitWitness,
-} from "../transaction-guard.js";
+import { createHistoryGuard } from "../history-guard.js";
+import { HistoryStore } from "../history.js";
+import { readSchemaObjects } from "../schema-objects.js";
+import { scriptStatements } from "../sql-location.js";
+import { translateSqliteError } from "../error-factories.js";
+import { queryValue } from "../step.js";
+import { createSqliteEscapeGuard } from "../transaction-guard.js";
+import { splitSqliteStatements, tokenizeSqliteSql } from "../../shared/sqlite-tokens.js";
 
-/** The dialect of every SQLite driver, and the executor's default. */
+/** The dialect of every SQLite driver. */
 export const SQLITE_DIALECT: Dialect = {
-  ...SQLITE_DIALECT_BASE,
-  createCommitWitness,
-  renewCommitWitness,
-  markCommitWitness,
-  dropCommitWitness,
-  readTransactionStart,
-  readTotalChanges,
-  releaseBodySavepoint,
-  judgeEscapedCommit,
+  name: "sqlite",
+  createHistoryStore: (tableName) => new HistoryStore(tableName),
+  guardHistory: createHistoryGuard,
+  startEscapeGuard: createSqliteEscapeGuard(),
+  splitStatements: (script) => scriptStatements(script, splitSqliteStatements(tokenizeSqliteSql(script))),
   snapshotConnectionSettings,
   restoreConnectionSettings,
-  guardHistory: createHistoryGuard,
+  readSchemaObjects,
+  dropObjectSql: (object) => `DROP ${object.type.toUpperCase()} IF EXISTS "${object.name.replace(/"/g, '""')}"`,
+  foreignKeysEnforced: function* () {
+    return (yield* queryValue("PRAGMA foreign_keys")) === 1;
+  },
+  translateError: (error, busyTimeoutMs, classification) => {
+    const code = classification.nativeCode;
+    return translateSqliteError(error, busyTimeoutMs, code !== null && code.startsWith("SQLITE_") ? code : null);
+  },
 };
 
-/**
- * The SQLite dialect for a driver without `PRAGMA user_version` (Turso refuses it): the escape
- * guard's transaction-start signals leave it out, so nothing the executor reads or writes touches it.
- * The history table is then the only record of the version.
- */
-export const SQLITE_DIALECT_WITHOUT_USER_VERSION: Dialect = {
-  ...SQLITE_DIALECT,
-  readTransactionStart: (counter) => readTransactionStart(counter, false),
-};
+/** SQLite's dialect for a driver that may not touch `PRAGMA user_version` (Turso): the escape guard never reads it. */
+const SQLITE_DIALECT_WITHOUT_USER_VERSION: Dialect = { ...SQLITE_DIALECT, startEscapeGuard: createSqliteEscapeGuard({ userVersion: false }) };
 
 /** The SQLite dialect a driver with `capabilities` gets when its entry names none. */
 export function sqliteDialectFor(capabilities: Pick<DriverCapabilities, "userVersion">): Dialect {

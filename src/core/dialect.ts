@@ -1,0 +1,64 @@
+/**
+ * What the executor asks of a SQL dialect: the statements SQLite and PostgreSQL (and the storages
+ * built on SQLite, such as Cloudflare's) write differently. Implemented in `dialects/`.
+ */
+import type { InvalidIndex, StepwiseError } from "./errors.js";
+import type { ErrorClassification } from "./driver.js";
+import type { HistoryStore } from "./history.js";
+import type { HistoryGuard } from "./history-guard.js";
+import type { ConnectionSettingsSnapshot } from "./connection-settings.js";
+import type { ListSchemaObjectsOptions, SchemaObject } from "./schema-objects.js";
+import type { StatementSplitter } from "./sql-location.js";
+import type { Step } from "./step.js";
+import type { EscapeGuardRun } from "./transaction-guard.js";
+import type { MigrationDirection, MigrationEntry } from "./types.js";
+
+/** The SQL dialects a registry and a driver can speak. */
+export type DialectName = "sqlite" | "postgres";
+
+/** What failed in a migration: its own statements or code, stepwise's, or the COMMIT of its transaction. */
+export type FailureOrigin = "body" | "stepwise" | "commit";
+
+/** A migration's failure, as {@link Dialect.describeFailure} reads it. */
+export interface MigrationFailure {
+  readonly entry: MigrationEntry;
+  readonly direction: MigrationDirection;
+  readonly cause: unknown;
+  readonly rolledBack: boolean;
+  readonly origin: FailureOrigin;
+  /** The driver's reading of `cause`. */
+  readonly classification: ErrorClassification;
+  readonly store: HistoryStore;
+}
+
+/** The SQL a dialect differs in. */
+export interface Dialect {
+  readonly name: DialectName;
+  /** The history table's statements for `tableName`. */
+  createHistoryStore(tableName: string): HistoryStore;
+  /** The guard that keeps migration bodies from writing the history table during a run; absent where there is none. */
+  guardHistory?(store: HistoryStore): HistoryGuard;
+  /** Starts the escape guard of a run, outside any transaction; absent where the storage refuses transaction control (no savepoints). */
+  startEscapeGuard?(): Step<EscapeGuardRun>;
+  /** Cuts a SQL script into its statements; absent: a script is sent whole and a failure is named by no line. */
+  readonly splitStatements?: StatementSplitter;
+  /** The connection settings a run puts back (`connection-settings.ts`); absent where a migration cannot leave any changed. */
+  snapshotConnectionSettings?(): Step<ConnectionSettingsSnapshot>;
+  restoreConnectionSettings?(before: ConnectionSettingsSnapshot): Step<unknown>;
+  /** The user's schema objects where the history table lives, ordered by name. */
+  readSchemaObjects(options?: ListSchemaObjectsOptions): Step<SchemaObject[]>;
+  /** The statement `reset` drops `object` with. */
+  dropObjectSql(object: SchemaObject): string;
+  /** Whether foreign keys are enforced on this connection now. */
+  foreignKeysEnforced(): Step<boolean>;
+  /** The typed error for a failure a user can act on (locked, full, read-only, unusable); anything else unchanged. */
+  translateError(error: unknown, busyTimeoutMs: number, classification: ErrorClassification): unknown;
+  /** The error for a migration's failure where the dialect can say more than the library; `null` for the usual reading. Never throws. */
+  describeFailure?(failure: MigrationFailure): Step<StepwiseError | null>;
+  /** Every index a failed concurrent build left unusable, with the statement that removes it. */
+  readInvalidIndexes?(): Step<InvalidIndex[]>;
+  /** Names this server session, for a `transaction: false` migration's `started` row. */
+  readOwnerSession?(): Step<string>;
+  /** Whether the session {@link readOwnerSession} named still lives. */
+  probeOwnerSession?(session: string): Step<"held" | "free" | "unknown">;
+}
