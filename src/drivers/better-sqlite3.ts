@@ -86,12 +86,7 @@ export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistr
   }
 }
 
-/**
- * Applies every pending migration: the one call an app makes at start-up.
- *
- * @example
- * migrate(new Database("data/app.db"), migrations, { logger: console });
- */
+/** Applies every pending migration (`migrate(db, migrations)`): the one call an app makes at start-up. */
 export function migrate<R extends SyncMigrationRegistry>(
   db: Database,
   migrations: R,
@@ -100,14 +95,7 @@ export function migrate<R extends SyncMigrationRegistry>(
   return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), "stepwise-migrate/better-sqlite3");
 }
 
-/**
- * {@link MigrationManager} with every method returning a promise, for a registry with async
- * migrations: each one's write transaction stays open across its awaits, so a failure rolls back all
- * it did. Statements the app runs on the same connection meanwhile join that transaction.
- *
- * @example
- * await new AsyncMigrationManager(db, migrations).up();
- */
+/** {@link MigrationManager} returning promises, for async migrations: each one's transaction stays open across its awaits. */
 export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends CoreAsyncMigrationManager<Database, R> {
   /** @throws `REGISTRY_INVALID` when the registry breaks the version rules. */
   constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
@@ -115,21 +103,10 @@ export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegist
   }
 }
 
-/**
- * {@link migrate} for a registry that may hold async migrations; every refusal is a rejection.
- *
- * @example
- * const result = await migrateAsync(new Database("data/app.db"), migrations, { logger: console });
- */
+/** {@link migrate} for a registry that may hold async migrations; every refusal is a rejection. */
 export function migrateAsync<R extends MigrationRegistry>(db: Database, migrations: R, options: MigrateAsyncOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
   return migrateAsyncWithManager(options, (props) => new AsyncMigrationManager(db, migrations, props), "stepwise-migrate/better-sqlite3");
 }
 
-/**
- * Declares a TypeScript migration whose `db` is better-sqlite3's `Database`, whatever other drivers
- * the program imports; otherwise the root `defineMigration`.
- *
- * @example
- * export default defineMigration({ up(db) { db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY)"); } });
- */
+/** Declares a TypeScript migration whose `db` is better-sqlite3's `Database`, whatever other drivers the program imports. */
 export const defineMigration: DefineMigration<Database> = returnDefinition;

@@ -16,7 +16,7 @@ import type { CommitWitness, TransactionStart } from "../core/transaction-guard.
 import type { EscapedCommit } from "../core/errors.js";
 
 /** What differs between the two storages. */
-export interface CloudflareDialectOptions {
+interface CloudflareDialectOptions {
   /** How a run puts back the settings a migration changed (Durable Objects); `null` on D1, where each statement is a request of its own. Passed in, so D1's bundle leaves them out. */
   readonly connectionSettings: Pick<Dialect, "snapshotConnectionSettings" | "restoreConnectionSettings"> | null;
 }

@@ -341,7 +341,7 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
  * no temp schema); the history guard covers transactional bodies only (remotely in `main`); remotely
  * `user_version` is never read and connection settings are not put back.
  */
-export function createLibsqlClientDialect(options: { readonly remote: boolean }): Dialect {
+function createLibsqlClientDialect(options: { readonly remote: boolean }): Dialect {
   const nothing = function* () {};
   return {
     ...sqliteDialectFor({ userVersion: !options.remote }),

@@ -68,8 +68,7 @@ export function createLibsqlDriver(db: Database): SyncDriver<Database> {
  * import { MigrationManager } from "stepwise-migrate/libsql";
  * import { migrations } from "../generated/registry.js";
  *
- * const manager = new MigrationManager(new Database("data/app.db"), migrations);
- * manager.up();
+ * new MigrationManager(new Database("data/app.db"), migrations).up();
  */
 export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncMigrationManager<Database, R> {
   /**
@@ -86,12 +85,7 @@ export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistr
   }
 }
 
-/**
- * Applies every pending migration: the one call an app makes at start-up.
- *
- * @example
- * migrate(new Database("data/app.db"), migrations, { logger: console });
- */
+/** Applies every pending migration (`migrate(db, migrations)`): the one call an app makes at start-up. */
 export function migrate<R extends SyncMigrationRegistry>(
   db: Database,
   migrations: R,
@@ -100,13 +94,7 @@ export function migrate<R extends SyncMigrationRegistry>(
   return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), "stepwise-migrate/libsql");
 }
 
-/**
- * {@link MigrationManager} with every method returning a promise, for a registry with async
- * migrations: each one's write transaction stays open across its awaits.
- *
- * @example
- * await new AsyncMigrationManager(db, migrations).up();
- */
+/** {@link MigrationManager} returning promises, for async migrations: each one's transaction stays open across its awaits. */
 export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends CoreAsyncMigrationManager<Database, R> {
   /** @throws `REGISTRY_INVALID` when the registry breaks the version rules. */
   constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
@@ -114,20 +102,10 @@ export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegist
   }
 }
 
-/**
- * {@link migrate} for a registry that may hold async migrations; every refusal is a rejection.
- *
- * @example
- * const result = await migrateAsync(new Database("data/app.db"), migrations);
- */
+/** {@link migrate} for a registry that may hold async migrations; every refusal is a rejection. */
 export function migrateAsync<R extends MigrationRegistry>(db: Database, migrations: R, options: MigrateAsyncOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
   return migrateAsyncWithManager(options, (props) => new AsyncMigrationManager(db, migrations, props), "stepwise-migrate/libsql");
 }
 
-/**
- * Declares a TypeScript migration whose `db` is libsql's `Database`; otherwise the root `defineMigration`.
- *
- * @example
- * export default defineMigration({ up(db) { db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY)"); } });
- */
+/** Declares a TypeScript migration whose `db` is libsql's `Database`, whatever other drivers the program imports. */
 export const defineMigration: DefineMigration<Database> = returnDefinition;

@@ -139,8 +139,7 @@ export function createNodeSqliteDriver(db: DatabaseSync): SyncDriver<DatabaseSyn
  * import { MigrationManager } from "stepwise-migrate/node-sqlite";
  * import { migrations } from "../generated/registry.js";
  *
- * const manager = new MigrationManager(new DatabaseSync("data/app.db"), migrations);
- * manager.up();
+ * new MigrationManager(new DatabaseSync("data/app.db"), migrations).up();
  */
 export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncMigrationManager<DatabaseSync, R> {
   /**
@@ -157,12 +156,7 @@ export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistr
   }
 }
 
-/**
- * Applies every pending migration: the one call an app makes at start-up.
- *
- * @example
- * migrate(new DatabaseSync("data/app.db"), migrations, { logger: console });
- */
+/** Applies every pending migration (`migrate(db, migrations)`): the one call an app makes at start-up. */
 export function migrate<R extends SyncMigrationRegistry>(
   db: DatabaseSync,
   migrations: R,
@@ -171,13 +165,7 @@ export function migrate<R extends SyncMigrationRegistry>(
   return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), "stepwise-migrate/node-sqlite");
 }
 
-/**
- * {@link MigrationManager} with every method returning a promise, for a registry with async
- * migrations: each one's write transaction stays open across its awaits.
- *
- * @example
- * await new AsyncMigrationManager(db, migrations).up();
- */
+/** {@link MigrationManager} returning promises, for async migrations: each one's transaction stays open across its awaits. */
 export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends CoreAsyncMigrationManager<DatabaseSync, R> {
   /** @throws `REGISTRY_INVALID` when the registry breaks the version rules. */
   constructor(db: DatabaseSync, migrations: R, props: MigrationManagerProps = {}) {
@@ -185,20 +173,10 @@ export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegist
   }
 }
 
-/**
- * {@link migrate} for a registry that may hold async migrations; every refusal is a rejection.
- *
- * @example
- * const result = await migrateAsync(new DatabaseSync("data/app.db"), migrations);
- */
+/** {@link migrate} for a registry that may hold async migrations; every refusal is a rejection. */
 export function migrateAsync<R extends MigrationRegistry>(db: DatabaseSync, migrations: R, options: MigrateAsyncOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
   return migrateAsyncWithManager(options, (props) => new AsyncMigrationManager(db, migrations, props), "stepwise-migrate/node-sqlite");
 }
 
-/**
- * Declares a TypeScript migration whose `db` is node:sqlite's `DatabaseSync`; otherwise the root `defineMigration`.
- *
- * @example
- * export default defineMigration({ up(db) { db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY)"); } });
- */
+/** Declares a TypeScript migration whose `db` is node:sqlite's `DatabaseSync`, whatever other drivers the program imports. */
 export const defineMigration: DefineMigration<DatabaseSync> = returnDefinition;

@@ -210,7 +210,7 @@ export function createSqlJsDriver(db: Database): SyncDriver<Database> {
  * import { migrations } from "../generated/registry.js";
  *
  * const SQL = await initSqlJs();
- * new MigrationManager(new SQL.Database(), migrations).up();
+ * new MigrationManager(new SQL.Database(savedBytes), migrations).up();
  */
 export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncMigrationManager<Database, R> {
   /**
@@ -227,13 +227,7 @@ export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistr
   }
 }
 
-/**
- * Applies every pending migration: the one call an app makes at start-up.
- *
- * @example
- * const SQL = await initSqlJs();
- * migrate(new SQL.Database(savedBytes), migrations);
- */
+/** Applies every pending migration (`migrate(db, migrations)`): the one call an app makes at start-up. */
 export function migrate<R extends SyncMigrationRegistry>(
   db: Database,
   migrations: R,
@@ -250,13 +244,7 @@ export function migrate<R extends SyncMigrationRegistry>(
   );
 }
 
-/**
- * {@link MigrationManager} with every method returning a promise, for a registry with async
- * migrations: each one's write transaction stays open across its awaits.
- *
- * @example
- * await new AsyncMigrationManager(db, migrations).up();
- */
+/** {@link MigrationManager} returning promises, for async migrations: each one's transaction stays open across its awaits. */
 export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends CoreAsyncMigrationManager<Database, R> {
   /** @throws `REGISTRY_INVALID` when the registry breaks the version rules. */
   constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
@@ -264,20 +252,10 @@ export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegist
   }
 }
 
-/**
- * {@link migrate} for a registry that may hold async migrations; every refusal is a rejection.
- *
- * @example
- * const result = await migrateAsync(new SQL.Database(savedBytes), migrations);
- */
+/** {@link migrate} for a registry that may hold async migrations; every refusal is a rejection. */
 export function migrateAsync<R extends MigrationRegistry>(db: Database, migrations: R, options: MigrateAsyncOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
   return migrateAsyncWithManager(options, (props) => new AsyncMigrationManager(db, migrations, props), "stepwise-migrate/sql-js");
 }
 
-/**
- * Declares a TypeScript migration whose `db` is sql.js's `Database`; otherwise the root `defineMigration`.
- *
- * @example
- * export default defineMigration({ up(db) { db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY)"); } });
- */
+/** Declares a TypeScript migration whose `db` is sql.js's `Database`, whatever other drivers the program imports. */
 export const defineMigration: DefineMigration<Database> = returnDefinition;

@@ -62,7 +62,7 @@ export function sqliteCodeName(code: number): string | null {
  * bun:sqlite, libsql, remote @libsql/client), `errcode` (node:sqlite), `rawCode` or `extendedCode`
  * (local @libsql/client). Never throws, whatever a migration body threw.
  */
-export function nativeSqliteCode(error: unknown): string | null {
+function nativeSqliteCode(error: unknown): string | null {
   try {
     const fields = error as { code?: unknown; errcode?: unknown; rawCode?: unknown; extendedCode?: unknown } | null | undefined;
     const number = typeof fields?.rawCode === "number" ? fields.rawCode : fields?.code === "ERR_SQLITE_ERROR" && typeof fields.errcode === "number" ? fields.errcode : null;
@@ -84,7 +84,7 @@ export function ownerLockFileName(databaseFile: string, tableName: string): stri
 }
 
 /** A connection on the sidecar, opened with the app's own library. */
-export interface SidecarConnection {
+interface SidecarConnection {
   exec(sql: string): void;
   close(): void;
 }
