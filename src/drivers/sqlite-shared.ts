@@ -58,24 +58,19 @@ export function sqliteCodeName(code: number): string | null {
 }
 
 /**
- * The `SQLITE_*` code an error of any SQLite library carries, or `null`: `code` (better-sqlite3,
- * bun:sqlite, libsql, remote @libsql/client), `errcode` (node:sqlite), `rawCode` or `extendedCode`
- * (local @libsql/client). Never throws, whatever a migration body threw.
+ * `classifyError` for a library whose errors carry their code: in `code` (better-sqlite3, bun:sqlite,
+ * libsql, remote @libsql/client), `errcode` (node:sqlite), `rawCode` or `extendedCode` (local
+ * @libsql/client). Never throws, whatever a migration body threw.
  */
-function nativeSqliteCode(error: unknown): string | null {
+export function classifyNativeSqliteError(error: unknown): ErrorClassification {
   try {
     const fields = error as { code?: unknown; errcode?: unknown; rawCode?: unknown; extendedCode?: unknown } | null | undefined;
     const number = typeof fields?.rawCode === "number" ? fields.rawCode : fields?.code === "ERR_SQLITE_ERROR" && typeof fields.errcode === "number" ? fields.errcode : null;
     const texts = [number === null ? null : sqliteCodeName(number), fields?.extendedCode, fields?.code];
-    return texts.find((code): code is string => typeof code === "string" && code.startsWith("SQLITE_")) ?? null;
+    return classifySqliteError({ code: texts.find((code) => typeof code === "string" && code.startsWith("SQLITE_")) });
   } catch {
-    return null;
+    return { kind: "other", nativeCode: null };
   }
-}
-
-/** `classifyError` for a library whose errors carry their code in one of the fields {@link nativeSqliteCode} reads. */
-export function classifyNativeSqliteError(error: unknown): ErrorClassification {
-  return classifySqliteError({ code: nativeSqliteCode(error) });
 }
 
 /** The owner lock sidecar's name for a database file and history table. */
@@ -156,7 +151,7 @@ export function probeSidecarLock(open: SidecarOpener, opened: string | null, fil
     connection.exec("SELECT count(*) FROM sqlite_master");
     return "free";
   } catch (error) {
-    if (/^SQLITE_(BUSY|LOCKED)/.test(nativeSqliteCode(error) ?? "")) return "held";
+    if (classifyNativeSqliteError(error).kind === "locked") return "held";
     return nodeFs().existsSync(lockPath) ? "unknown" : "free";
   } finally {
     closeQuietly(connection);
