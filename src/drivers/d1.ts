@@ -41,7 +41,7 @@ export interface D1MigrationDefinition extends Omit<MigrationDefinition<D1Databa
 }
 
 /** Throws `DRIVER_CAPABILITY_MISSING` naming the first transactional TypeScript migration's file. */
-function refuseTypeScriptMigrations(migrations: MigrationRegistry): void {
+function refuseTypeScriptMigrationsOnD1(migrations: MigrationRegistry): void {
   const script = migrations.find((entry) => entry.kind !== "sql" && entry.transaction);
   if (!script) return;
   throw driverCapabilityError({
@@ -100,7 +100,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
    */
   constructor(db: D1DatabaseLike, migrations: R, props: MigrationManagerProps = {}) {
     super(createD1Driver(db), migrations, props, createCloudflareDialect({ connectionSettings: null }));
-    refuseTypeScriptMigrations(migrations);
+    refuseTypeScriptMigrationsOnD1(migrations);
   }
 
   /**
@@ -123,17 +123,18 @@ function runOnD1<T>(driver: Driver<D1DatabaseLike>, step: Step<T>, options: RunO
  * await migrate(env.DB, migrations);
  */
 export function migrate<R extends MigrationRegistry>(db: D1DatabaseLike, migrations: R, options: MigrateAsyncOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
-  // No manager: D1 cannot verify a schema (no snapshot), so migrate needs none of its other methods.
+  // No manager: D1 cannot verify a schema (no snapshot), so migrate needs none of a manager's other methods.
   return migrateAsyncWithoutManager(options, "stepwise-migrate/d1", (props) => {
     const driver = createD1Driver(db);
     const dialect = createCloudflareDialect({ connectionSettings: null });
+    // D1 has no interactive transaction and refuses a whole run: one batch per migration is all it needs.
     const executor = new ExecutorBase(migrations, validateForExecutor(driver, migrations, props, dialect), dialect, {
       escapeGuard: null,
       inTransaction: null,
       wholeRun: REFUSE_WHOLE_RUN,
       atomicBatch: ATOMIC_BATCH,
     });
-    refuseTypeScriptMigrations(migrations);
+    refuseTypeScriptMigrationsOnD1(migrations);
     return { executor, run: (step) => runOnD1(driver, step, { exclusive: true }, executor.store.tableName, executor.settings.busyTimeoutMs) };
   });
 }

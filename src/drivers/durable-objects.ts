@@ -124,9 +124,6 @@ export function createDurableObjectsDriver(storage: DurableObjectStorageLike): S
   });
 }
 
-/** The storage's dialect: a migration's pragma holds for the next statement, so the run puts settings back. */
-const dialect = () => createCloudflareDialect({ connectionSettings: { snapshotConnectionSettings, restoreConnectionSettings } });
-
 /**
  * Applies and reverts the migrations of a generated registry on a Durable Object's SQLite storage.
  * Synchronous: call it in the object's constructor under `blockConcurrencyWhile`.
@@ -142,7 +139,7 @@ export class MigrationManager<R extends SyncMigrationRegistry = SyncMigrationReg
    * @throws `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` when `gen` marked any of its migrations async.
    */
   constructor(storage: DurableObjectStorageLike, migrations: R, props: MigrationManagerProps = {}) {
-    super(createDurableObjectsDriver(storage), migrations, props, dialect());
+    super(createDurableObjectsDriver(storage), migrations, props, createCloudflareDialect({ connectionSettings: { snapshotConnectionSettings, restoreConnectionSettings } }));
   }
 }
 
@@ -157,13 +154,16 @@ export function migrate<R extends SyncMigrationRegistry>(
   migrations: R,
   options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
 ): MigrationResult {
-  // No manager: the storage cannot verify a schema (no snapshot). No savepoints, no batches; a whole run is one transactionSync.
-  return migrateWithoutManager(options as never, () => createDurableObjectsDriver(storage), migrations, "stepwise-migrate/durable-objects", dialect(), {
-    escapeGuard: null,
-    inTransaction: IN_TRANSACTION,
-    wholeRun: WHOLE_RUN,
-    atomicBatch: null,
-  });
+  // No manager: the storage cannot verify a schema (no snapshot), so migrate needs none of a manager's other methods.
+  return migrateWithoutManager(
+    options as never,
+    () => createDurableObjectsDriver(storage),
+    migrations,
+    "stepwise-migrate/durable-objects",
+    createCloudflareDialect({ connectionSettings: { snapshotConnectionSettings, restoreConnectionSettings } }),
+    // No savepoints and no batches; a whole run is one transactionSync.
+    { escapeGuard: null, inTransaction: IN_TRANSACTION, wholeRun: WHOLE_RUN, atomicBatch: null },
+  );
 }
 
 /**

@@ -12,16 +12,12 @@ import type { Client, InStatement, InValue, ResultSet, Transaction } from "@libs
 import { AsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
 import type { AsyncDriver, ErrorClassification, Row } from "../core/driver.js";
 import { defineDriver } from "../core/define-driver.js";
-import type { Dialect } from "../core/executor-types.js";
-import { sqliteDialectFor } from "../core/dialects/sqlite.js";
-import { exec, type Step } from "../core/step.js";
-import { markCommitWitness, uniqueName, witnessTable, type CommitWitness } from "../core/transaction-guard.js";
-import { createHistoryGuard } from "../core/history-guard.js";
 import type { MigrationManagerProps, MigrationResult } from "../core/options.js";
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
 import { SQLITE_BATCH_DIALECT } from "../core/batch-key.js";
 import { usageError } from "../core/error-factories.js";
+import { createLibsqlClientDialect } from "./libsql-client-dialect.js";
 import { classifyNativeSqliteError } from "./sqlite-shared.js";
 import { statementTexts } from "./statement-texts.js";
 
@@ -333,39 +329,6 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
         }),
   });
   return driver;
-}
-
-/**
- * SQLite's dialect where only what runs inside the write transaction is known to reach one
- * connection: the commit witness is made inside each transaction (in `main` remotely, where there is
- * no temp schema); the history guard covers transactional bodies only (remotely in `main`); remotely
- * `user_version` is never read and connection settings are not put back.
- */
-function createLibsqlClientDialect(options: { readonly remote: boolean }): Dialect {
-  const nothing = function* () {};
-  return {
-    ...sqliteDialectFor({ userVersion: !options.remote }),
-    createCommitWitness: function* (): Step<CommitWitness> {
-      return { table: uniqueName("witness"), token: 0, schema: options.remote ? "main" : "temp" };
-    },
-    // Made again by every mark, so a migration that removed it costs nothing.
-    renewCommitWitness: nothing,
-    markCommitWitness: function* (witness: CommitWitness): Step<number> {
-      yield* exec(`CREATE TABLE IF NOT EXISTS ${witnessTable(witness)} (token INTEGER NOT NULL)`);
-      return yield* markCommitWitness(witness);
-    },
-    guardHistory: (store) => createHistoryGuard(store, options.remote ? { schema: "main" } : { transactionsOnly: true }),
-    ...(options.remote
-      ? {
-          snapshotConnectionSettings: function* () {
-            return {};
-          },
-          restoreConnectionSettings: function* () {
-            return [];
-          },
-        }
-      : {}),
-  };
 }
 
 /**

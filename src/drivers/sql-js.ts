@@ -233,7 +233,8 @@ export function migrate<R extends SyncMigrationRegistry>(
   migrations: R,
   options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
 ): MigrationResult {
-  // No manager unless `verifySchema` brings one: a page that only migrates bundles the executor alone.
+  // No manager unless { verifySchema } asks for one (stepwise's verifySchema brings it): a page that
+  // only migrates at load bundles the executor alone, with the strategies sql.js can use.
   return migrateVerifiableWithoutManager(
     options as never,
     () => createSqlJsDriver(db),
