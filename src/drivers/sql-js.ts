@@ -98,16 +98,6 @@ function readAll(statement: Statement, params: readonly unknown[]): Row[] {
   }
 }
 
-/** Rows of `sql`, its statement freed after: the walker never frees what it prepares. */
-function readOnce(db: Database, sql: string, params: readonly unknown[]): Row[] {
-  const statement = db.prepare(sql);
-  try {
-    return readAll(statement, params);
-  } finally {
-    statement.free();
-  }
-}
-
 /** sql.js has no `sqlite3_get_autocommit`: BEGIN is refused inside a transaction, and an empty one costs nothing. */
 function isInTransaction(db: Database): boolean {
   try {
@@ -141,7 +131,7 @@ export function createSqlJsDriver(db: Database): SyncDriver<Database> {
   const exec = throwingErrors((sql: string): void => void db.exec(sql));
   const query = throwingErrors((sql: string, params: readonly unknown[]) => readAll(prepare(sql), params));
   const walkConnection = createBatchConnection({
-    prepare: (sql) => ({ get: throwingErrors((...params: unknown[]) => readOnce(db, sql, params)[0]), all: throwingErrors((...params: unknown[]) => readOnce(db, sql, params)) }),
+    prepare: (sql) => ({ get: (...params: unknown[]) => query(sql, params)[0], all: (...params: unknown[]) => query(sql, params) }),
     exec,
     inTransaction: () => isInTransaction(db),
   });
