@@ -6,35 +6,11 @@
 import type { MigrationDirection } from "./types.js";
 import { describeInvalidIndexes } from "./invalid-indexes.js";
 import { copyTexts, keepText, option, runCall, CALLS, text, type Text } from "./option-text.js";
-import {
-  describeFileKind,
-  StepwiseError,
-  type StatusProblem,
-  type ErrorKind,
-  type BatchKeyProblem,
-  type ConnectionLossOutcome,
-  type ConnectionProblem,
-  type DatabasePathProblem,
-  type EscapedCommit,
-  type FileKind,
-  type FileWriteStep,
-  type ForeignBackupReason,
-  type ForeignKeyViolation,
-  type HistoryRowOperation,
-  type HistoryRowProblem,
-  type InvalidIndex,
-  type LockHolder,
-  type LockHolderSession,
-  type LockWait,
-  type MigrationOwnerInfo,
-  type RegistryProblem,
-  type SqlLocation,
-  type StepwiseErrorCode,
-  type StepwiseErrorDetails,
-} from "./errors.js";
+import { describeFileKind, StepwiseError } from "./errors.js";
+import type * as E from "./errors.js";
 
 /** A driver's reading of a library error (the shape of `ErrorClassification`). */
-type NativeReading = { readonly kind: ErrorKind; readonly nativeCode: string | null };
+type NativeReading = { readonly kind: E.ErrorKind; readonly nativeCode: string | null };
 /** The migration a message is about, and the direction it ran. */
 type Run = { version: number; file: string; direction: MigrationDirection };
 
@@ -95,11 +71,11 @@ export function classifySafely(classify: (error: unknown) => NativeReading, erro
 }
 
 /** `error` as plain data for `status()` and the CLI's `--json`: code, message, native reading and details, JSON-safe. */
-export function toPlainError(error: StepwiseError): StatusProblem {
+export function toPlainError(error: StepwiseError): E.StatusProblem {
   const plain: Record<string, unknown> = { code: error.code, message: error.message, nativeCode: error.nativeCode, nativeKind: error.nativeKind };
   for (const [key, value] of Object.entries(error.details)) if (!(key in plain)) plain[key] = toPlain(value);
   copyTexts(error, plain);
-  return plain as StatusProblem;
+  return plain as E.StatusProblem;
 }
 
 /** JSON-safe: bigints as strings (history values may be), nested errors as name, code and message. */
@@ -123,7 +99,7 @@ export function recordElapsed(error: unknown, ms: number): void {
 type Extra = { cause?: unknown; detail?: string; notes?: string; hint?: string; remedy?: string | Text };
 
 /** Each code's message, filled in from its details (and {@link Extra}); codes whose message the caller words are absent. */
-const MESSAGES: { readonly [C in StepwiseErrorCode]?: (details: StepwiseErrorDetails[C], extra: Extra) => string | Text } = {
+const MESSAGES: { readonly [C in E.StepwiseErrorCode]?: (details: E.StepwiseErrorDetails[C], extra: Extra) => string | Text } = {
   // The registry and the history table
   REGISTRY_INVALID: ({ problems }) => `The migration registry is invalid:${list(problems.map((p) => p.message))}\nRegenerate it with "stepwise gen" instead of editing it by hand.`,
   REGISTRY_LOAD_FAILED: ({ file, location }, { cause }) =>
@@ -270,18 +246,18 @@ const MESSAGES: { readonly [C in StepwiseErrorCode]?: (details: StepwiseErrorDet
 };
 
 /** The error of `code`, its message filled in from `details` and `extra`. */
-function fail<C extends StepwiseErrorCode>(code: C, details: StepwiseErrorDetails[C], extra: Extra = {}): StepwiseError<C> {
+function fail<C extends E.StepwiseErrorCode>(code: C, details: E.StepwiseErrorDetails[C], extra: Extra = {}): StepwiseError<C> {
   return new StepwiseError(code, MESSAGES[code]!(details, extra), details, { cause: extra.cause });
 }
 
-const ESCAPED_COMMIT_ADVICE: Readonly<Record<EscapedCommit, string>> = {
+const ESCAPED_COMMIT_ADVICE: Readonly<Record<E.EscapedCommit, string>> = {
   yes: "What it ran before ending the transaction was COMMITTED: undo it by hand (or restore a backup) before running it again.",
   unknown: "What it ran after ending the transaction may be COMMITTED (SQLite commits each statement outside one): check, and undo it by hand (or restore a backup) before running it again.",
   no: "Nothing it did was committed: the database is as it was.",
 };
 
 /** `session 4242 (application "reporting", in a transaction since ..., its query started ...)`. */
-function describeSession({ pid, applicationName, state, transactionStart, queryStart }: LockHolderSession): string {
+function describeSession({ pid, applicationName, state, transactionStart, queryStart }: E.LockHolderSession): string {
   const facts = [
     applicationName && `application "${applicationName}"`,
     state,
@@ -291,7 +267,7 @@ function describeSession({ pid, applicationName, state, transactionStart, queryS
   return `session ${pid}${facts.length > 0 ? ` (${facts.join(", ")})` : ""}`;
 }
 
-const PATH_PROBLEMS: Readonly<Record<DatabasePathProblem, (path: string, kind: FileKind | null) => string>> = {
+const PATH_PROBLEMS: Readonly<Record<E.DatabasePathProblem, (path: string, kind: E.FileKind | null) => string>> = {
   empty: () => "the database path is empty",
   "nul-byte": (path) => `the database path ${JSON.stringify(path)} contains a NUL character, which no file name can hold`,
   "too-long": (path) => `the database path ${path} is longer than the file system allows`,
@@ -307,7 +283,7 @@ const PATH_PROBLEMS: Readonly<Record<DatabasePathProblem, (path: string, kind: F
 // The factories, one per way a code arises; callers are everywhere, so their names and signatures are stable.
 
 /** `REGISTRY_INVALID`: the registry breaks the version rules. */
-export const registryInvalidError = (problems: readonly RegistryProblem[]) => fail("REGISTRY_INVALID", { problems });
+export const registryInvalidError = (problems: readonly E.RegistryProblem[]) => fail("REGISTRY_INVALID", { problems });
 /** `REGISTRY_LOAD_FAILED`: the registry module could not be imported. */
 export const registryLoadError = ({ file, location, cause }: { file: string; location: string | null; cause: unknown }) => fail("REGISTRY_LOAD_FAILED", { file, location }, { cause });
 /** `DATABASE_AHEAD`: the database was migrated by a newer app. */
@@ -317,7 +293,7 @@ export const historyOutOfOrderError = (missingVersions: readonly number[], highe
 /** `HISTORY_TABLE_INVALID`: the history table lacks the columns stepwise needs. */
 export const historyTableInvalidError = (table: string, missingColumns: readonly string[], detail?: string) => fail("HISTORY_TABLE_INVALID", { table, missingColumns }, { detail });
 /** `HISTORY_TABLE_INVALID` for one row holding what stepwise never writes: no plan can be trusted until it is fixed. */
-export const historyRowInvalidError = ({ table, rowid, version, problem, detail }: { table: string | null; rowid: number | null; version: unknown; problem: HistoryRowProblem; detail: string }) =>
+export const historyRowInvalidError = ({ table, rowid, version, problem, detail }: { table: string | null; rowid: number | null; version: unknown; problem: E.HistoryRowProblem; detail: string }) =>
   fail("HISTORY_TABLE_INVALID", { table, rowid, version, problem }, { detail });
 /** `INVALID_TABLE_NAME`: refused before any SQL ran. */
 export const invalidTableNameError = (tableName: string) => fail("INVALID_TABLE_NAME", { tableName });
@@ -343,7 +319,7 @@ export function checksumMismatchError({ version, file, registryChecksum, databas
 export function historyRowMissingError(fields: {
   table: string;
   version: number;
-  operation: HistoryRowOperation;
+  operation: E.HistoryRowOperation;
   file?: string | null;
   direction?: MigrationDirection | null;
   restoredStartedRow?: boolean;
@@ -358,7 +334,7 @@ export function historyRowMissingError(fields: {
 export const batchOptionsInvalidError = ({ option, value, version, file }: { option: "batchSize" | "where"; value: unknown; version: number; file: string }) =>
   fail("BATCH_OPTIONS_INVALID", { option, value, version, file });
 /** `BATCH_KEY_INVALID`: a keyset walk by this key could stop early or skip rows. */
-export const batchKeyError = (fields: { table: string; key: string; problem: BatchKeyProblem; detail: string; columns?: readonly string[]; value?: unknown; version: number; file: string }) => {
+export const batchKeyError = (fields: { table: string; key: string; problem: E.BatchKeyProblem; detail: string; columns?: readonly string[]; value?: unknown; version: number; file: string }) => {
   const { table, key, problem, detail, columns = [], value = null, version, file } = fields;
   return fail("BATCH_KEY_INVALID", { table, key, problem, columns, value, version, file }, { detail });
 };
@@ -372,16 +348,16 @@ export const historyChangedByMigrationError = (fields: Run & { table: string; ch
   return fail("HISTORY_CHANGED_BY_MIGRATION", { version, file, direction, table, change, rolledBack, historyChanged }, { cause });
 };
 /** `TRANSACTION_ESCAPED`: a migration ended stepwise's transaction; it is never recorded. */
-export const transactionEscapedError = ({ version, file, direction, committed, cause }: Run & { committed: EscapedCommit; cause?: unknown }) =>
+export const transactionEscapedError = ({ version, file, direction, committed, cause }: Run & { committed: E.EscapedCommit; cause?: unknown }) =>
   fail("TRANSACTION_ESCAPED", { version, file, direction, committed }, { cause });
 /** `FOREIGN_KEY_VIOLATION`: a migration run with foreign keys off left dangling references; rolled back before commit. */
-export const foreignKeyViolationError = ({ version, file, direction, violations }: Run & { violations: readonly ForeignKeyViolation[] }) =>
+export const foreignKeyViolationError = ({ version, file, direction, violations }: Run & { violations: readonly E.ForeignKeyViolation[] }) =>
   fail("FOREIGN_KEY_VIOLATION", { version, file, direction, violations: violations.slice(0, 100), violationCount: violations.length });
 /** `TRANSACTION_OPEN`: refused before anything ran; the app's transaction is still open. */
 export const transactionOpenError = ({ driver, operation, cause }: { driver: string; operation: string; cause?: unknown }) => fail("TRANSACTION_OPEN", { driver, operation }, { cause });
 
 /** `MIGRATION_FAILED`; `notes` are the lines the dialect read of the failure (PostgreSQL's DETAIL, HINT, invalid indexes). */
-export function migrationFailedError(fields: Run & Partial<StepwiseErrorDetails["MIGRATION_FAILED"]> & { cause: unknown; rolledBack: boolean; notes?: string }): StepwiseError<"MIGRATION_FAILED"> {
+export function migrationFailedError(fields: Run & Partial<E.StepwiseErrorDetails["MIGRATION_FAILED"]> & { cause: unknown; rolledBack: boolean; notes?: string }): StepwiseError<"MIGRATION_FAILED"> {
   const { version, file, direction, rolledBack, backupPath = null, foreignKeyRebuild = null, location = null, detail = null, hint = null, invalidIndexes = [], cause, notes } = fields;
   return fail("MIGRATION_FAILED", { version, file, direction, rolledBack, backupPath, foreignKeyRebuild, location, detail, hint, invalidIndexes }, { cause, notes });
 }
@@ -392,11 +368,11 @@ export function withBackupPath(error: StepwiseError<"MIGRATION_FAILED">, backupP
 }
 
 /** The same failure, naming where in its file it happened (found after it was thrown). */
-export function withLocation(error: StepwiseError<"MIGRATION_FAILED">, location: SqlLocation): StepwiseError<"MIGRATION_FAILED"> {
+export function withLocation(error: StepwiseError<"MIGRATION_FAILED">, location: E.SqlLocation): StepwiseError<"MIGRATION_FAILED"> {
   return copyFailure(error, { location });
 }
 
-function copyFailure(error: StepwiseError<"MIGRATION_FAILED">, fields: { backupPath?: string; location?: SqlLocation }): StepwiseError<"MIGRATION_FAILED"> {
+function copyFailure(error: StepwiseError<"MIGRATION_FAILED">, fields: { backupPath?: string; location?: E.SqlLocation }): StepwiseError<"MIGRATION_FAILED"> {
   const copy = Object.assign(migrationFailedError({ ...error.details, cause: error.cause, ...fields }), { nativeCode: error.nativeCode, nativeKind: error.nativeKind });
   if (closedConnections.has(error)) closedConnections.add(copy);
   return copy;
@@ -425,18 +401,18 @@ export function isConnectionClosedError(value: unknown): boolean {
 // Locks, sessions and concurrency
 
 /** `DATABASE_LOCKED`: another connection held the lock past the busy timeout; `waitedMs` is what a runner measured. */
-export const databaseLockedError = (busyTimeoutMs: number, cause: unknown, holders: readonly LockHolder[] = [], waitedMs: number | null = elapsedByError.get(cause as object) ?? null) =>
+export const databaseLockedError = (busyTimeoutMs: number, cause: unknown, holders: readonly E.LockHolder[] = [], waitedMs: number | null = elapsedByError.get(cause as object) ?? null) =>
   fail("DATABASE_LOCKED", { busyTimeoutMs, waitedMs, holders }, { cause });
 /** `DATABASE_LOCKED` for the backup file offered to `restore` (`file`): the remedy is the same, waiting. */
-export const backupLockedError = (file: string, busyTimeoutMs: number, cause: unknown, holders: readonly LockHolder[] = [], waitedMs: number | null = elapsedByError.get(cause as object) ?? null) =>
+export const backupLockedError = (file: string, busyTimeoutMs: number, cause: unknown, holders: readonly E.LockHolder[] = [], waitedMs: number | null = elapsedByError.get(cause as object) ?? null) =>
   fail("DATABASE_LOCKED", { busyTimeoutMs, waitedMs, holders, file }, { cause });
 /** `MIGRATION_IN_PROGRESS`: another process's `transaction: false` migration outlasted the busy timeout. */
-export const migrationInProgressError = ({ version, file, startedAt, owner, waitedMs }: { version: number; file: string; startedAt: string; owner: MigrationOwnerInfo | null; waitedMs: number }) =>
+export const migrationInProgressError = ({ version, file, startedAt, owner, waitedMs }: { version: number; file: string; startedAt: string; owner: E.MigrationOwnerInfo | null; waitedMs: number }) =>
   fail("MIGRATION_IN_PROGRESS", { version, file, startedAt, owner, waitedMs });
 
 /** `LOCK_TIMEOUT`: PostgreSQL cancelled a statement that waited past `lock_timeout`; `wait` is what a second session saw. */
 export function lockTimeoutError(
-  fields: Partial<Run> & { lockTimeoutMs: number; wait: LockWait | null; rolledBack: boolean; invalidIndexes?: readonly InvalidIndex[]; cause: unknown },
+  fields: Partial<Run> & { lockTimeoutMs: number; wait: E.LockWait | null; rolledBack: boolean; invalidIndexes?: readonly E.InvalidIndex[]; cause: unknown },
 ): StepwiseError<"LOCK_TIMEOUT"> {
   const { version = null, file = null, direction = null, wait, lockTimeoutMs, rolledBack, invalidIndexes = [], cause } = fields;
   const holders = wait?.holders ?? [];
@@ -449,7 +425,7 @@ export function lockTimeoutError(
 }
 
 /** `CONNECTION_LOST`: the server ended the session or the network dropped it; `outcome` says what became of the running migration. */
-export function connectionLostError(fields: Partial<Run> & { outcome: ConnectionLossOutcome; during?: string; reason: string; cause: unknown }): StepwiseError<"CONNECTION_LOST"> {
+export function connectionLostError(fields: Partial<Run> & { outcome: E.ConnectionLossOutcome; during?: string; reason: string; cause: unknown }): StepwiseError<"CONNECTION_LOST"> {
   const { version = null, file = null, outcome, during = null, reason, cause } = fields;
   const verb = fields.direction === "down" ? "down" : "up";
   const fix = {
@@ -475,7 +451,7 @@ export function connectionFailedError({
   systemCode,
   cause,
 }: {
-  problem: ConnectionProblem;
+  problem: E.ConnectionProblem;
   reason: string;
   fix: string | null;
   sqlstate: string | null;
@@ -490,7 +466,7 @@ export function connectionFailedError({
 /** `DATABASE_NEEDS_RECOVERY`: a crashed writer's journal needs a connection that may write. */
 export const databaseNeedsRecoveryError = (sqliteCode: string, cause: unknown) => fail("DATABASE_NEEDS_RECOVERY", { sqliteCode }, { cause });
 /** `DATABASE_PATH_INVALID`: the path cannot name a database file. */
-export const databasePathInvalidError = (path: string, problem: DatabasePathProblem, kind: FileKind | null = problem === "directory" ? "directory" : null) =>
+export const databasePathInvalidError = (path: string, problem: E.DatabasePathProblem, kind: E.FileKind | null = problem === "directory" ? "directory" : null) =>
   fail("DATABASE_PATH_INVALID", { path, problem, kind });
 /** `PATH_NOT_UTF8`: the string that reached stepwise names another file than the bytes given. */
 export const pathEncodingError = (path: string, bytes: string) => fail("PATH_NOT_UTF8", { path, bytes });
@@ -510,7 +486,7 @@ export function sqliteCodeOf(error: unknown): string | null {
   }
 }
 
-const SQLITE_KINDS: ReadonlyArray<readonly [RegExp, ErrorKind]> = [
+const SQLITE_KINDS: ReadonlyArray<readonly [RegExp, E.ErrorKind]> = [
   [/^SQLITE_(BUSY|LOCKED)/, "locked"],
   [/^SQLITE_FULL/, "full"],
   [/^SQLITE_(READONLY|PERM)/, "readonly"],
@@ -520,7 +496,7 @@ const SQLITE_KINDS: ReadonlyArray<readonly [RegExp, ErrorKind]> = [
 ];
 
 /** Reads an `SQLITE_*` code as stepwise's kind of failure: what every SQLite driver's `classifyError` reports. */
-export function kindOfSqliteCode(code: string): ErrorKind {
+export function kindOfSqliteCode(code: string): E.ErrorKind {
   return SQLITE_KINDS.find(([pattern]) => pattern.test(code))?.[1] ?? "other";
 }
 
@@ -622,7 +598,7 @@ export const backupDiskFullError = ({
 export const backupFolderUnwritableError = (directory: string, systemCode: string, cause: unknown, remedy?: string | Text) =>
   fail("BACKUP_FOLDER_UNWRITABLE", { directory, systemCode }, { cause, remedy });
 /** `BACKUP_FOREIGN`: the backup's history does not match this app's migrations. */
-export const foreignBackupError = (file: string, reasons: readonly ForeignBackupReason[]) => fail("BACKUP_FOREIGN", { file, reasons });
+export const foreignBackupError = (file: string, reasons: readonly E.ForeignBackupReason[]) => fail("BACKUP_FOREIGN", { file, reasons });
 /** `BACKUP_IS_DATABASE`: the file offered to `restore` is the database itself. */
 export const backupIsDatabaseError = (backupFile: string, databasePath: string) => fail("BACKUP_IS_DATABASE", { backupFile, databasePath });
 
@@ -640,7 +616,7 @@ export const fileWriteError = ({
   cause,
 }: {
   file: string;
-  step: FileWriteStep;
+  step: E.FileWriteStep;
   systemCode: string | null;
   bytesWritten: number;
   bytesExpected: number;
