@@ -1,7 +1,6 @@
 /**
- * The constructors of stepwise's errors, each wording its code's message once as a template the factory fills in, and the readings
- * they rest on: a thrown value, a library error's native code, SQLite's codes. Internal: a program catches a `StepwiseError` and
- * reads `code`.
+ * The constructors of stepwise's errors, each wording its code's message once as a template the factory fills in, and the readings they rest on: a thrown value, a library error's native code,
+ * SQLite's codes. Internal: a program catches a `StepwiseError` and reads `code`.
  */
 import type { MigrationDirection } from "./types.js";
 import { describeInvalidIndexes } from "./invalid-indexes.js";
@@ -313,8 +312,8 @@ export function checksumMismatchError({ version, file, registryChecksum, databas
 }
 
 /**
- * `HISTORY_ROW_MISSING`: a history write of a running migration changed no row (another process removed it, or a trigger or rule
- * discarded the write; the count cannot tell which). What became of the changes is known once `file` is named.
+ * `HISTORY_ROW_MISSING`: a history write of a running migration changed no row (another process removed it, or a trigger or rule discarded the write; the count cannot tell which). What became of the
+ * changes is known once `file` is named.
  */
 export function historyRowMissingError(fields: {
   table: string;
@@ -381,8 +380,8 @@ function copyFailure(error: StepwiseError<"MIGRATION_FAILED">, fields: { backupP
 const closedConnections = new WeakSet<StepwiseError>();
 
 /**
- * `MIGRATION_FAILED` for a migration that closed its connection (`db.close()`): SQLite rolled back the open transaction, but what it
- * committed before stays and nothing can be checked, so never "rolled back"; the executor stops at once for it.
+ * `MIGRATION_FAILED` for a migration that closed its connection (`db.close()`): SQLite rolled back the open transaction, but what it committed before stays and nothing can be checked, so never
+ * "rolled back"; the executor stops at once for it.
  */
 export function connectionClosedError(entry: { readonly version: number; readonly file: string }, direction: MigrationDirection): StepwiseError<"MIGRATION_FAILED"> {
   const cause = new Error(
@@ -510,8 +509,8 @@ const UNUSABLE: ReadonlyArray<readonly [RegExp, (code: string) => string]> = [
 ];
 
 /**
- * The typed error for a SQLite failure a user can act on (locked, not a database, read-only, full); anything else is returned
- * unchanged. `code` is the one the driver's `classifyError` reads, by default the error's `code` property.
+ * The typed error for a SQLite failure a user can act on (locked, not a database, read-only, full); anything else is returned unchanged. `code` is the one the driver's `classifyError` reads, by
+ * default the error's `code` property.
  */
 export function translateSqliteError(error: unknown, busyTimeoutMs: number, code: string | null = sqliteCodeOf(error)): unknown {
   if (error instanceof StepwiseError || code === null) return error;

@@ -1,8 +1,7 @@
 /**
- * Messages that name options and calls, written once and spelled two ways: as the library takes them (`to: 3`,
- * `repairIncompleteMigration(manager, ...)`) and as the CLI prints them (`--to 3`, `stepwise repair --applied 3 --yes`). An error's
- * fields hold the library's spelling; the texts behind them ride on the error under a symbol, out of sight of `Object.entries` and
- * `JSON.stringify`, so the CLI prints its own spelling from the same definition.
+ * Messages that name options and calls, written once and spelled two ways: as the library takes them (`to: 3`, `repairIncompleteMigration(manager, ...)`) and as the CLI prints them (`--to 3`,
+ * `stepwise repair --applied 3 --yes`). An error's fields hold the library's spelling; the texts behind them ride on the error under a symbol, out of sight of `Object.entries` and `JSON.stringify`,
+ * so the CLI prints its own spelling from the same definition.
  */
 
 /** How a text names options and calls: the library's spelling, or the CLI's. */

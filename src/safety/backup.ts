@@ -1,8 +1,7 @@
 /**
- * Backups of a SQLite file: a consistent snapshot (the online backup API where the driver has `backupTo`, else `VACUUM INTO`,
- * each in one read transaction) written under a hidden name, made one self-contained file, checked with `quick_check`, and only
- * then renamed to `<file>.v<version>.<UTC time>.<identity>.bak`, so a file with a backup's name is a finished, intact backup. The
- * identity hashes the database's real path: pruning deletes only this database's backups in a shared folder.
+ * Backups of a SQLite file: a consistent snapshot (the online backup API where the driver has `backupTo`, else `VACUUM INTO`, each in one read transaction) written under a hidden name, made one
+ * self-contained file, checked with `quick_check`, and only then renamed to `<file>.v<version>.<UTC time>.<identity>.bak`, so a file with a backup's name is a finished, intact backup. The identity
+ * hashes the database's real path: pruning deletes only this database's backups in a shared folder.
  */
 import type { BackupRecord } from "../core/backup-record.js";
 import { requireCapabilities, type DriverCapability, type SyncDriver } from "../core/driver.js";
@@ -83,12 +82,10 @@ function prepareBackup(source: Parameters<typeof backupDriverOf>[0], operation: 
 }
 
 /**
- * Snapshots the database `source` (a driver or a manager) has open, then deletes the oldest of its backups in the folder beyond
- * `keep`: never the one just written, nor one stamped after it.
+ * Snapshots the database `source` (a driver or a manager) has open, then deletes the oldest of its backups in the folder beyond `keep`: never the one just written, nor one stamped after it.
  *
- * @throws `DRIVER_CAPABILITY_MISSING` for a driver without files; `TRANSACTION_OPEN` inside the app's transaction; `USAGE` for an
- *   in-memory database, a relative folder or `keep` below 1; `DATABASE_LOCKED` past the busy timeout; `DATABASE_DAMAGED` when the
- *   copy fails `quick_check`; `BACKUP_DISK_FULL` or `BACKUP_FOLDER_UNWRITABLE`. No file is left behind.
+ * @throws `DRIVER_CAPABILITY_MISSING` for a driver without files; `TRANSACTION_OPEN` inside the app's transaction; `USAGE` for an in-memory database, a relative folder or `keep` below 1;
+ *   `DATABASE_LOCKED` past the busy timeout; `DATABASE_DAMAGED` when the copy fails `quick_check`; `BACKUP_DISK_FULL` or `BACKUP_FOLDER_UNWRITABLE`. No file is left behind.
  */
 export async function takeBackup(source: DriverSource, options: TakeBackupOptions): Promise<BackupRecord> {
   const { driver, databaseFile, keep } = prepareBackup(source, "takeBackup", options);
@@ -250,8 +247,8 @@ export interface UpWithBackupOptions<V extends number = number> extends UpOption
   /** The folder for snapshots (an absolute path) and how many to keep. */
   readonly backup: BackupOptions;
   /**
-   * Migrate, and keep the snapshot, even when `quick_check` finds the database damaged. Default `false`: `DATABASE_DAMAGED` before
-   * the snapshot (migrating builds on the damage, and `restore` refuses a damaged snapshot). Plain `up` runs no check.
+   * Migrate, and keep the snapshot, even when `quick_check` finds the database damaged. Default `false`: `DATABASE_DAMAGED` before the snapshot (migrating builds on the damage, and `restore` refuses
+   * a damaged snapshot). Plain `up` runs no check.
    */
   readonly dangerouslySkipIntegrityCheck?: boolean;
 }

@@ -60,8 +60,7 @@ export function alreadyManagedError(currentVersion: number, tableName: string): 
  */
 export function baselineDatabase<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, version: VersionOf<R>, options?: BaselineOptions): BaselineResult;
 /**
- * Handed a manager whose methods return promises, a promise of the same result. On PostgreSQL it holds
- * the run lock for the whole call and replays in a scratch database of the same server
+ * Handed a manager whose methods return promises, a promise of the same result. On PostgreSQL it holds the run lock for the whole call and replays in a scratch database of the same server
  * (`SCRATCH_DATABASE_UNAVAILABLE` when the role may not create one).
  */
 export function baselineDatabase<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, version: VersionOf<R>, options?: BaselineOptions): Promise<BaselineResult>;

@@ -1,6 +1,5 @@
 /**
- * `stepwise repair --checksums`: the way out of a CHECKSUM_MISMATCH after a deliberate edit, as
- * Flyway's `repair`. It realigns the checksums recorded for applied migrations with the registry's and
+ * `stepwise repair --checksums`: the way out of a CHECKSUM_MISMATCH after a deliberate edit, as Flyway's `repair`. It realigns the checksums recorded for applied migrations with the registry's and
  * records each realignment next to the history, in one write transaction under the run lock.
  */
 import { ensureChecksumRepairLog, readChecksumRepairs, recordChecksumRepair, type ChecksumRepairEvent } from "../core/checksum-repair-log.js";

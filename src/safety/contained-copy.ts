@@ -1,9 +1,7 @@
 /**
- * The private copy a rehearsal, verify or replay runs migrations on, and the guards on a body's
- * connection. From the copy a migration could still write another file for good, so the copy refuses,
- * before they run, `ATTACH` (the only way to another database) and `VACUUM INTO`, in SQL and in every
- * SQL call of a body's connection, and the library calls that write a file or load code: the migration
- * fails, its cause an {@link OutsideCopyRefusedError}. A connection the body opens itself is not contained.
+ * The private copy a rehearsal, verify or replay runs migrations on, and the guards on a body's connection. From the copy a migration could still write another file for good, so the copy refuses,
+ * before they run, `ATTACH` (the only way to another database) and `VACUUM INTO`, in SQL and in every SQL call of a body's connection, and the library calls that write a file or load code: the
+ * migration fails, its cause an {@link OutsideCopyRefusedError}. A connection the body opens itself is not contained.
  */
 import type { SyncDriver } from "../core/driver.js";
 import { runSync } from "../core/runners.js";
@@ -41,10 +39,7 @@ function reachingStatement(sql: string): string | null {
   return null;
 }
 
-/**
- * The SQL of a call's first argument: a string, a `{ text }` (pg) or `{ sql }` (libsql-client), or a
- * tagged template's strings (node:sqlite's tag store), whose values are bound and so never SQL.
- */
+/** The SQL of a call's first argument: a string, a `{ text }` (pg) or `{ sql }` (libsql-client), or a tagged template's strings (node:sqlite's tag store), whose values are bound and so never SQL. */
 export function sqlTextOf(first: unknown): string | null {
   if (typeof first === "string") return first;
   if (Array.isArray(first) && "raw" in first) return first.join("?");
@@ -76,10 +71,7 @@ const SQL_CALLS: ReadonlySet<PropertyKey> = new Set(["exec", "prepare", "run", "
 /** libsql-client's, which return a promise (`batch` takes a list). */
 const ASYNC_SQL_CALLS: ReadonlySet<PropertyKey> = new Set(["execute", "executeMultiple", "batch"]);
 
-/**
- * `connection` with its SQLite calls refusing each statement `refuse` returns an error for (a
- * rejection where the call returns a promise), and the calls of `replaced` replaced.
- */
+/** `connection` with its SQLite calls refusing each statement `refuse` returns an error for (a rejection where the call returns a promise), and the calls of `replaced` replaced. */
 export function guardSqlCalls<C extends object>(connection: C, refuse: (sql: string) => Error | null, replaced: Readonly<Record<string, ConnectionCall>> = {}): C {
   return proxyCalls(connection, (property, call) => {
     if (typeof property === "string" && Object.hasOwn(replaced, property)) return replaced[property];
@@ -143,8 +135,8 @@ export function firstReachingSql(migrations: readonly MigrationEntry[]): { reado
 }
 
 /**
- * A private, contained copy holding `bytes` (empty for a scratch database), opened by the driver's
- * `openSnapshot`, with the connection settings that change what migrations do (not stored in the file).
+ * A private, contained copy holding `bytes` (empty for a scratch database), opened by the driver's `openSnapshot`, with the connection settings that change what migrations do (not stored in the
+ * file).
  */
 export function openContainedCopy<Db>(driver: SyncDriver<Db>, bytes: Uint8Array): SyncDriver<Db> {
   // A WAL-mode header makes SQLite look for a `-wal` file an in-memory database cannot have.

@@ -1,8 +1,6 @@
 /**
- * The safety nets, exported once by the root entry `stepwise-migrate`. Each takes the manager of any
- * driver entry and returns its result, or a promise of it for a manager whose methods return promises;
- * a driver that lacks what a net needs is refused with `DRIVER_CAPABILITY_MISSING` before anything runs.
- * Standalone functions, so an app bundles only the nets it imports.
+ * The safety nets, exported once by the root entry `stepwise-migrate`. Each takes the manager of any driver entry and returns its result, or a promise of it for a manager whose methods return
+ * promises; a driver that lacks what a net needs is refused with `DRIVER_CAPABILITY_MISSING` before anything runs. Standalone functions, so an app bundles only the nets it imports.
  *
  * @packageDocumentation
  */

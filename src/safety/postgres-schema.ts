@@ -1,9 +1,7 @@
 /**
- * PostgreSQL's schema as the same plain data SQLite's reader returns, read from `pg_catalog`: one query
- * per kind of object, in one schema (the history table's), leaving out what an extension owns. The
- * server's deparsers (`format_type`, `pg_get_*def`) print one canonical text per meaning, so a replay
- * of the same migrations reads the same and nothing needs tokenising. A sequence is compared by its
- * definition, never its current value.
+ * PostgreSQL's schema as the same plain data SQLite's reader returns, read from `pg_catalog`: one query per kind of object, in one schema (the history table's), leaving out what an extension owns.
+ * The server's deparsers (`format_type`, `pg_get_*def`) print one canonical text per meaning, so a replay of the same migrations reads the same and nothing needs tokenising. A sequence is compared by
+ * its definition, never its current value.
  */
 import { COLLATE_C, CONCAT, EQ, GT, NE, TEXT } from "../core/dialects/postgres.js";
 import { query, type Step } from "../core/step.js";

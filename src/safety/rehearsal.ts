@@ -1,9 +1,8 @@
 /**
- * A dry run that runs: the pending migrations go through the executor a real `up` uses, so the report is the real run's, and nothing
- * stays. A sync manager (SQLite) runs them on a private in-memory copy; a manager whose methods return promises, on the live database
- * in one transaction rolled back at the end, each migration's transaction a savepoint of it. There a TypeScript body's connection
- * refuses what would end that transaction (the escape guard would only notice after the commit), so the body fails as a migration
- * where the real run reports `TRANSACTION_ESCAPED`; `gen` refuses such SQL.
+ * A dry run that runs: the pending migrations go through the executor a real `up` uses, so the report is the real run's, and nothing stays. A sync manager (SQLite) runs them on a private in-memory
+ * copy; a manager whose methods return promises, on the live database in one transaction rolled back at the end, each migration's transaction a savepoint of it. There a TypeScript body's connection
+ * refuses what would end that transaction (the escape guard would only notice after the commit), so the body fails as a migration where the real run reports `TRANSACTION_ESCAPED`; `gen` refuses such
+ * SQL.
  */
 import { driverCapabilityError, requireCapabilities, type SyncDriver } from "../core/driver.js";
 import { classifySafely, isConnectionClosedError, nativeCauseOf, recordNativeError, tempFolderUnusableError, transactionOpenError } from "../core/error-factories.js";
@@ -208,9 +207,8 @@ export function rehearsalRefusedError({ version, file, obstacle, driver }: { ver
 /**
  * {@link rehearseUp} for a manager whose methods return promises: on the live database, in a transaction rolled back at the end.
  *
- * @throws `DRIVER_CAPABILITY_MISSING` (`savepoints`) when the driver cannot roll back a whole run (no savepoints, or each migration
- *   committed as its own batch: D1); `REHEARSAL_REFUSED`; `TRANSACTION_OPEN`; `DATABASE_LOCKED` when another session holds the run
- *   lock past the busy timeout.
+ * @throws `DRIVER_CAPABILITY_MISSING` (`savepoints`) when the driver cannot roll back a whole run (no savepoints, or each migration committed as its own batch: D1); `REHEARSAL_REFUSED`;
+ *   `TRANSACTION_OPEN`; `DATABASE_LOCKED` when another session holds the run lock past the busy timeout.
  */
 export async function rehearseUpAsync<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, options: RehearseOptions<VersionOf<R>> = {}): Promise<RehearsedPlan<R[number]>> {
   const { capabilities, name } = manager.driver;
@@ -249,8 +247,8 @@ function* rehearseInTransaction(manager: SafetyNetManager, to: number | undefine
 const SAVEPOINT = "stepwise_rehearsal";
 
 /**
- * Runs `step` inside the open transaction with its own transactions turned into savepoints: `begin` opens one, `commit` releases it,
- * `rollback` rolls back to it, `inTransaction` answers for those alone, and a TypeScript body gets a guarded connection.
+ * Runs `step` inside the open transaction with its own transactions turned into savepoints: `begin` opens one, `commit` releases it, `rollback` rolls back to it, `inTransaction` answers for those
+ * alone, and a TypeScript body gets a guarded connection.
  */
 function* inRehearsalTransaction<T>(step: Step<T>, dialect: SqlDialect): Step<T> {
   const guard = dialect === "sqlite" ? guardSqliteConnection : guardPostgresConnection;

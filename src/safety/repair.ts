@@ -1,8 +1,6 @@
 /**
- * `stepwise repair --applied/--forget`: after an interrupted `transaction: false` migration, a person
- * checks the database and says which is true. `applied`: its changes are all there (for a `down`: the
- * revert did nothing), so the row becomes applied. `forget`: none are (for a `down`: it completed), so
- * the row goes and `up` runs the migration again.
+ * `stepwise repair --applied/--forget`: after an interrupted `transaction: false` migration, a person checks the database and says which is true. `applied`: its changes are all there (for a `down`:
+ * the revert did nothing), so the row becomes applied. `forget`: none are (for a `down`: it completed), so the row goes and `up` runs the migration again.
  */
 import { migrationInProgressError, invalidTargetError } from "../core/error-factories.js";
 import type { InvalidIndex } from "../core/errors.js";

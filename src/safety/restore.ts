@@ -1,8 +1,7 @@
 /**
- * Putting a backup back. The backup is checked (intact by `quick_check`, holding this app's history or nothing at all), copied with
- * `VACUUM INTO` to a hidden file beside the database and renamed over it once the old file's `-wal`, `-shm` and `-journal` are gone:
- * the path holds the old database or the restored one, never a mix. The old database is kept as a backup. A connection left open on
- * the old file would go on using it, so a restore refuses while the database is in use, as far as that can be told.
+ * Putting a backup back. The backup is checked (intact by `quick_check`, holding this app's history or nothing at all), copied with `VACUUM INTO` to a hidden file beside the database and renamed over
+ * it once the old file's `-wal`, `-shm` and `-journal` are gone: the path holds the old database or the restored one, never a mix. The old database is kept as a backup. A connection left open on the
+ * old file would go on using it, so a restore refuses while the database is in use, as far as that can be told.
  */
 import type { BackupRecord } from "../core/backup-record.js";
 import type { SyncDriver } from "../core/driver.js";
@@ -163,10 +162,7 @@ function invalidBackupError(file: string, reason: string, cause?: unknown, kind:
   return new StepwiseError("BACKUP_INVALID", message, { file, reason, kind }, cause === undefined ? undefined : { cause });
 }
 
-/**
- * The backup's history, once `quick_check` finds it intact (every page read, at a fraction of `integrity_check`'s cost) and it has a
- * history table, or nothing at all (a fresh database's backup).
- */
+/** The backup's history, once `quick_check` finds it intact (every page read, at a fraction of `integrity_check`'s cost) and it has a history table, or nothing at all (a fresh database's backup). */
 function readBackupHistory(db: SyncDriver, file: string, store: HistoryStore) {
   const problems = quickCheckProblems(db);
   if (problems.length > 0) throw invalidBackupError(file, `it is damaged (quick_check: ${problems.slice(0, 3).join("; ")})`);
@@ -220,8 +216,8 @@ async function keepReplaced(opener: SyncDriver, databasePath: string, directory:
 }
 
 /**
- * Waits within the busy timeout until no `transaction: false` migration runs on the database and no other process holds its locks
- * (on Linux; in WAL mode every connection holds one), then until no transaction is open on it (`BEGIN EXCLUSIVE`).
+ * Waits within the busy timeout until no `transaction: false` migration runs on the database and no other process holds its locks (on Linux; in WAL mode every connection holds one), then until no
+ * transaction is open on it (`BEGIN EXCLUSIVE`).
  *
  * @throws `MIGRATION_IN_PROGRESS`, or `DATABASE_LOCKED` naming the processes.
  */

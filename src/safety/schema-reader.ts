@@ -1,6 +1,6 @@
 /**
- * What the nets share: running a net's step on either runner, and reading a schema per dialect, live or
- * as migrations 1..N build it on an empty scratch database (a SQLite copy, or one on PostgreSQL's server).
+ * What the nets share: running a net's step on either runner, and reading a schema per dialect, live or as migrations 1..N build it on an empty scratch database (a SQLite copy, or one on PostgreSQL's
+ * server).
  */
 import { stepwiseTableNames } from "../core/checksum-repair-log.js";
 import { PostgresHistoryStore } from "../core/dialects/postgres.js";
@@ -21,9 +21,8 @@ import { countRows, readSchema, type ReadSchemaOptions, type SchemaSnapshot } fr
 export type SafetyNetManager<R extends MigrationRegistry = MigrationRegistry, Async extends boolean = boolean> = MigrationManagerBase<unknown, R, Async, DriverIdentity<unknown>>;
 
 /**
- * Runs the step `start` makes with the manager's connection settings: its result on the sync runner, a
- * promise on the async one (a refusal `start` throws included). `writes`, the net's name, marks a net
- * that writes: refused inside the app's open transaction, and holding the run lock on PostgreSQL.
+ * Runs the step `start` makes with the manager's connection settings: its result on the sync runner, a promise on the async one (a refusal `start` throws included). `writes`, the net's name, marks a
+ * net that writes: refused inside the app's open transaction, and holding the run lock on PostgreSQL.
  */
 export function runSafetyNet<T>(manager: SafetyNetManager, start: () => Step<T>, writes?: string): T | Promise<T> {
   const run = () => {
@@ -91,8 +90,7 @@ export interface SchemaReader {
 /**
  * The reader for `manager`'s dialect and runner.
  *
- * @throws `DRIVER_CAPABILITY_MISSING` (naming `operation`) when the net replays and the driver can open
- *   no scratch database (libsql-client without its `scratchClient`).
+ * @throws `DRIVER_CAPABILITY_MISSING` (naming `operation`) when the net replays and the driver can open no scratch database (libsql-client without its `scratchClient`).
  */
 export function schemaReaderOf(manager: SafetyNetManager, operation: string, { replays = true } = {}): SchemaReader {
   const schema = postgresSchemaOf(manager);

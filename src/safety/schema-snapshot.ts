@@ -1,11 +1,8 @@
 /**
- * A schema as plain data, what differs between two, and SQLite's reader. Rehearsal, baseline and
- * verify all compare through {@link diffSchemas}, so they agree on what "the same schema" means.
+ * A schema as plain data, what differs between two, and SQLite's reader. Rehearsal, baseline and verify all compare through {@link diffSchemas}, so they agree on what "the same schema" means.
  *
- * SQLite's columns and foreign keys come from the pragmas, which give readable per-column differences.
- * What the pragmas do not show (AUTOINCREMENT, key order, ON CONFLICT, DEFERRABLE, a generated
- * column's expression) is caught by comparing each table's whole `CREATE TABLE` text, tokenised:
- * comments, whitespace, keyword case and quoting are ignored, anything else counts. Indexes, triggers
+ * SQLite's columns and foreign keys come from the pragmas, which give readable per-column differences. What the pragmas do not show (AUTOINCREMENT, key order, ON CONFLICT, DEFERRABLE, a generated
+ * column's expression) is caught by comparing each table's whole `CREATE TABLE` text, tokenised: comments, whitespace, keyword case and quoting are ignored, anything else counts. Indexes, triggers
  * and views are compared by their SQL, normalised the same way.
  */
 import type { SchemaAspectChange, SchemaDifference, SchemaObjectType } from "../core/schema-difference.js";
@@ -232,10 +229,7 @@ function renderForeignKey(key: ForeignKeySnapshot): string {
   return `(${key.columns.join(", ")}) \u2192 ${key.referencedTable}(${key.referencedColumns.join(", ")})${actions}`;
 }
 
-/**
- * How a difference reads. `change` words a rehearsal's before -> after ("column contacts.status
- * added"); `drift` words the live schema against the migrations ("index idx_x missing").
- */
+/** How a difference reads. `change` words a rehearsal's before -> after ("column contacts.status added"); `drift` words the live schema against the migrations ("index idx_x missing"). */
 export function describeSchemaDifference(difference: SchemaDifference, wording: "change" | "drift"): string {
   const subject = `${difference.objectType} ${difference.name}`;
   // A whole statement does not fit in a sentence: the words around the change (the SQL stays in `details`).
@@ -315,10 +309,9 @@ function tokenize(sql: string, foldBareNames = false): Token[] {
 }
 
 /**
- * Lower-cases only the words whose case SQLite ignores wherever they stand: keywords, a name before `(`
- * or `.`, a collation, the type in `CAST(… AS type)`, and with `foldBareNames` (indexes and triggers,
- * where a bare word can only be a name) every bare word. Elsewhere case can change behaviour (a view's
- * column is named as written; `DEFAULT Active` is a string), so it is kept: that errs towards drift.
+ * Lower-cases only the words whose case SQLite ignores wherever they stand: keywords, a name before `(` or `.`, a collation, the type in `CAST(… AS type)`, and with `foldBareNames` (indexes and
+ * triggers, where a bare word can only be a name) every bare word. Elsewhere case can change behaviour (a view's column is named as written; `DEFAULT Active` is a string), so it is kept: that errs
+ * towards drift.
  */
 function foldCase(tokens: Token[], foldBareNames: boolean): Token[] {
   const lower = (token: Token): Token => ({ ...token, text: token.text.toLowerCase() });
@@ -373,8 +366,7 @@ const TABLE_CONSTRAINT_STARTS = new Set(["constraint", "primary", "unique", "che
 const startsConstraint = (token: Token) => token.kind === "word" && !token.quoted && TABLE_CONSTRAINT_STARTS.has(token.text);
 
 /**
- * A `CREATE TABLE` read for comparison: its normalised text, each column's declared type folded too
- * (`name TEXT` and `name text` declare the same column), each column's collation and CHECKs, and the
+ * A `CREATE TABLE` read for comparison: its normalised text, each column's declared type folded too (`name TEXT` and `name text` declare the same column), each column's collation and CHECKs, and the
  * table's CHECKs. Tolerant of what it skips.
  */
 function parseCreateTable(sql: string) {

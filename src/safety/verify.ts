@@ -26,9 +26,8 @@ export interface VerifySchemaOptions {
   /** Throw `SCHEMA_DRIFT` on any difference instead of returning it. Default `false`. */
   readonly refuseDrift?: boolean;
   /**
-   * On SQLite, store the expected schema a replay built (in `<tableName>_expected_schema`), so the next
-   * verify of the same registry skips the replay. A write, so off by default; `migrate(db, migrations,
-   * { verifySchema })` turns it on. Stored only when the schema matched. Default `false`.
+   * On SQLite, store the expected schema a replay built (in `<tableName>_expected_schema`), so the next verify of the same registry skips the replay. A write, so off by default; `migrate(db,
+   * migrations, { verifySchema })` turns it on. Stored only when the schema matched. Default `false`.
    */
   readonly cacheExpectedSchema?: boolean;
 }
@@ -58,8 +57,7 @@ export function schemaDriftError(verification: SchemaVerification): StepwiseErro
  */
 export function verifySchema<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, options?: VerifySchemaOptions): SchemaVerification;
 /**
- * Handed a manager whose methods return promises, a promise of the same result. On PostgreSQL the
- * replay runs in a scratch database created on the same server and dropped after, even when the replay
+ * Handed a manager whose methods return promises, a promise of the same result. On PostgreSQL the replay runs in a scratch database created on the same server and dropped after, even when the replay
  * fails (`SCRATCH_DATABASE_UNAVAILABLE` when the role may not create it).
  */
 export function verifySchema<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, options?: VerifySchemaOptions): Promise<SchemaVerification>;
