@@ -7,6 +7,7 @@ import { describeInvalidIndexes } from "./invalid-indexes.js";
 import { copyTexts, keepText, option, runCall, CALLS, text, type Text } from "./option-text.js";
 import { describeFileKind, StepwiseError } from "./errors.js";
 import type * as E from "./errors.js";
+import type { SchemaDifference } from "./schema-difference.js";
 
 /** A driver's reading of a library error (the shape of `ErrorClassification`). */
 type NativeReading = { readonly kind: E.ErrorKind; readonly nativeCode: string | null };
@@ -95,7 +96,7 @@ export function recordElapsed(error: unknown, ms: number): void {
 }
 
 /** Facts a message names that `details` do not keep. */
-type Extra = { cause?: unknown; detail?: string; notes?: string; hint?: string; remedy?: string | Text };
+type Extra = { cause?: unknown; detail?: string; notes?: string; hint?: string; remedy?: string | Text; lines?: readonly string[] };
 
 /** Each code's message, filled in from its details (and {@link Extra}); codes whose message the caller words are absent. */
 const MESSAGES: { readonly [C in E.StepwiseErrorCode]?: (details: E.StepwiseErrorDetails[C], extra: Extra) => string | Text } = {
@@ -221,6 +222,14 @@ const MESSAGES: { readonly [C in E.StepwiseErrorCode]?: (details: E.StepwiseErro
   REGISTRY_DIALECT_MISMATCH: ({ registryDialect, driverDialect, driver, version, file }) =>
     `The registry was generated for ${registryDialect} (${file}, version ${version}), but the ${driver} driver runs ${driverDialect}. ${NOTHING_CHANGED} Import a registry generated for ${driverDialect} (stepwise gen --dialect ${driverDialect}), or use a ${registryDialect} driver.`,
   // Safety nets
+  SCHEMA_MISMATCH: ({ version, drift }) =>
+    text`The database's schema is not what migrations 1..${version} build:${list(drift)}\nNothing was recorded. Pick the version the schema matches, fix the schema by hand, or record it anyway with ${option("dangerouslyForce", true)} if you know the differences are harmless.`,
+  SCHEMA_DRIFT: ({ version }, { lines = [] }) =>
+    `The schema differs from what migrations 1..${version} build:${list(lines)}\nSomething changed it outside migrations. Undo that change, or make it a migration ("stepwise create").`,
+  ALREADY_MANAGED: ({ currentVersion }, { detail: tableName }) =>
+    `The database already has a migration history ("${tableName}", at version ${currentVersion}); baseline only adopts databases that have none. Use "up" to continue, or "verify" to compare its schema.`,
+  REHEARSAL_REFUSED: ({ version, file, obstacle, driver }) =>
+    text`Cannot rehearse the pending migrations: migration ${version} (${file}) ${obstacle === "transaction-false" ? "has transaction: false" : "switches foreign keys off"}, and on the ${driver} driver a rehearsal runs inside one transaction rolled back at the end, which that migration cannot join. Nothing ran and nothing was changed. Rehearse up to version ${version - 1} (${CALLS.rehearseUp({ to: version - 1 })}), or rehearse on a copy of the database.`,
   TEMP_FOLDER_UNUSABLE: ({ folder, systemCode, operation }) =>
     `${operation} needs a private copy of the database in the temporary folder ${folder}, which ${isFull(systemCode) ? "has no room for it" : "cannot be written"} (${systemCode ?? "error"}). ${NOTHING_CHANGED} ` +
     `${isFull(systemCode) ? "Free space there, or point TMPDIR at a folder with room" : "Point TMPDIR at an existing, writable folder (or create this one)"}, and run it again.`,
@@ -236,6 +245,7 @@ const MESSAGES: { readonly [C in E.StepwiseErrorCode]?: (details: E.StepwiseErro
     const shown = [...lines.slice(0, 10), ...(lines.length > 10 ? [`\u2026 and ${lines.length - 10} more`] : [])];
     return text`${file} does not hold this app's migrations:${list(shown)}\n${NOTHING_CHANGED} Pick a backup of this database, or pass ${option("dangerouslyAllowForeignBackup", true)} if you mean to put this one in place anyway.`;
   },
+  BACKUP_INVALID: ({ file, reason }) => text`${file} cannot be restored: ${reason}. ${NOTHING_CHANGED} Pick a file written by ${CALLS.upWithBackup}.`,
   BACKUP_IS_DATABASE: ({ backupFile, databasePath }) =>
     text`${backupFile} is the database ${databasePath} itself (the same file), so there is nothing to restore from it. ${NOTHING_CHANGED} Pick a backup written by ${CALLS.upWithBackup} (listed in the backup folder as <file>.v<version>.<time>.<identity>.bak).`,
   // The CLI and its tools
@@ -566,6 +576,18 @@ export const registryDialectMismatchError = ({
 
 // Safety nets
 
+/** `SCHEMA_MISMATCH`: baseline found the schema is not what migrations 1..N build; nothing was recorded. `drift` words each difference. */
+export const schemaMismatchError = (version: number, differences: readonly SchemaDifference[], drift: readonly string[]) => fail("SCHEMA_MISMATCH", { version, differences, drift });
+/** `SCHEMA_DRIFT`: the live schema differs from what the applied migrations build; `drift` words each difference. */
+export const schemaDriftError = ({ version, differences, drift }: { version: number; differences: readonly SchemaDifference[]; drift: readonly string[] }) =>
+  fail("SCHEMA_DRIFT", { version, differences }, { lines: drift });
+/** `ALREADY_MANAGED`: baseline was asked of a database that has a migration history (in `tableName`). */
+export const alreadyManagedError = (currentVersion: number, tableName: string) => fail("ALREADY_MANAGED", { currentVersion }, { detail: tableName });
+/** `REHEARSAL_REFUSED`: the plan holds a migration that cannot join the one transaction a rehearsal runs in; nothing ran. */
+export const rehearsalRefusedError = ({ version, file, obstacle, driver }: { version: number; file: string; obstacle: E.WholeRunObstacle; driver: string }) =>
+  fail("REHEARSAL_REFUSED", { version, file, obstacle, driver });
+/** `BACKUP_INVALID`: the file offered to `restore` is no usable backup (`kind` says what it is when it is no regular file); nothing was changed. */
+export const backupInvalidError = (file: string, reason: string, cause?: unknown, kind: E.FileKind | null = null) => fail("BACKUP_INVALID", { file, reason, kind }, { cause });
 /** `TEMP_FOLDER_UNUSABLE`: the temporary folder cannot hold a safety net's private copy. */
 export const tempFolderUnusableError = ({ folder, systemCode, operation, cause }: { folder: string; systemCode: string | null; operation: string; cause?: unknown }) =>
   fail("TEMP_FOLDER_UNUSABLE", { folder, systemCode, operation }, { cause });

@@ -1,12 +1,10 @@
 /** Adopting a database made before stepwise: when its schema is what migrations 1..N build, record 1..N as applied. */
-import { invalidTargetError } from "../core/error-factories.js";
-import { StepwiseError } from "../core/errors.js";
+import { alreadyManagedError, invalidTargetError, schemaMismatchError } from "../core/error-factories.js";
 import { setUserVersion } from "../core/history.js";
 import type { SyncMigrationManager } from "../core/manager.js";
-import { option, text } from "../core/option-text.js";
 import type { Step } from "../core/step.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
-import { inWriteTransaction, runSafetyNet, schemaReaderOf, type SafetyNetManager, type SchemaReader } from "./schema-reader.js";
+import { inWriteTransaction, readSchemaOf, replaySchema, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 import { describeDrift, diffSchemas, type SchemaDifference } from "./schema-snapshot.js";
 
 /** Options for {@link baselineDatabase}. */
@@ -27,26 +25,6 @@ export interface BaselineResult {
   readonly drift: readonly string[];
 }
 
-/** The schema does not match what migrations 1..N build, so baseline refused. Nothing was written. */
-export function schemaMismatchError(version: number, differences: readonly SchemaDifference[]): StepwiseError<"SCHEMA_MISMATCH"> {
-  const drift = describeDrift(differences);
-  return new StepwiseError(
-    "SCHEMA_MISMATCH",
-    text`The database's schema is not what migrations 1..${version} build:\n${drift.map((line) => `  - ${line}`).join("\n")}\nNothing was recorded. Pick the version the schema matches, fix the schema by hand, or record it anyway with ${option("dangerouslyForce", true)} if you know the differences are harmless.`,
-    { version, differences, drift },
-  );
-}
-
-/** Baseline was asked of a database that already has a migration history. */
-export function alreadyManagedError(currentVersion: number, tableName: string): StepwiseError<"ALREADY_MANAGED"> {
-  return new StepwiseError(
-    "ALREADY_MANAGED",
-    `The database already has a migration history ("${tableName}", at version ${currentVersion}); baseline ` +
-      `only adopts databases that have none. Use "up" to continue, or "verify" to compare its schema.`,
-    { currentVersion },
-  );
-}
-
 /**
  * Adopts a database created before stepwise: compares its schema with a replay of migrations
  * 1..`version` and, when they match (or when forced), records those versions as applied without
@@ -65,11 +43,18 @@ export function baselineDatabase<Db, R extends MigrationRegistry>(manager: SyncM
  */
 export function baselineDatabase<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, version: VersionOf<R>, options?: BaselineOptions): Promise<BaselineResult>;
 export function baselineDatabase(manager: SafetyNetManager, version: number, options: BaselineOptions = {}): BaselineResult | Promise<BaselineResult> {
-  // The replay's capability is checked before anything runs.
-  return runSafetyNet(manager, () => recordBaseline(manager, schemaReaderOf(manager, "baselineDatabase"), version, options), "baselineDatabase");
+  return runSafetyNet(
+    manager,
+    () => {
+      // The replay's capability is checked before anything runs.
+      requireReplay(manager, "baselineDatabase");
+      return recordBaseline(manager, version, options);
+    },
+    "baselineDatabase",
+  );
 }
 
-function* recordBaseline(manager: SafetyNetManager, reader: SchemaReader, version: number, options: BaselineOptions): Step<BaselineResult> {
+function* recordBaseline(manager: SafetyNetManager, version: number, options: BaselineOptions): Step<BaselineResult> {
   const latest = manager.migrations.length;
   if (!Number.isSafeInteger(version) || version < 1 || version > latest) {
     throw invalidTargetError(version, `There is no migration ${version} to baseline at; the versions go from 1 to ${latest}.`);
@@ -80,9 +65,9 @@ function* recordBaseline(manager: SafetyNetManager, reader: SchemaReader, versio
     if (keys.length > 0) throw alreadyManagedError(keys[keys.length - 1]!.version, manager.tableName);
   };
   yield* refuseManaged();
-  const live = yield* reader.read();
-  const differences = diffSchemas(yield* reader.replay(version), live);
-  if (differences.length > 0 && !options.dangerouslyForce) throw schemaMismatchError(version, differences);
+  const live = yield* readSchemaOf(manager);
+  const differences = diffSchemas(yield* replaySchema(manager, version), live);
+  if (differences.length > 0 && !options.dangerouslyForce) throw schemaMismatchError(version, differences, describeDrift(differences));
   const recorded = manager.migrations.slice(0, version);
   const appliedAt = new Date().toISOString();
   yield* inWriteTransaction(function* () {

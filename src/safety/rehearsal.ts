@@ -5,12 +5,11 @@
  * SQL.
  */
 import { driverCapabilityError, requireCapabilities, type SyncDriver } from "../core/driver.js";
-import { classifySafely, isConnectionClosedError, nativeCauseOf, recordNativeError, tempFolderUnusableError, transactionOpenError } from "../core/error-factories.js";
-import { StepwiseError, type WholeRunObstacle } from "../core/errors.js";
+import { classifySafely, isConnectionClosedError, nativeCauseOf, recordNativeError, rehearsalRefusedError, tempFolderUnusableError, transactionOpenError } from "../core/error-factories.js";
+import { StepwiseError } from "../core/errors.js";
 import type { MigrationEvent } from "../core/events.js";
 import { Executor } from "../core/executor.js";
 import { SyncMigrationManager } from "../core/manager.js";
-import { CALLS, text } from "../core/option-text.js";
 import { highestAppliedVersion, planUp, type MigrationPlan } from "../core/planner.js";
 import { runSync } from "../core/runners.js";
 import { begin, exec, rollbackQuietly, type Operation, type Step } from "../core/step.js";
@@ -18,7 +17,7 @@ import { refuseOpenTransaction } from "../core/transaction-open.js";
 import type { MigrationEntry, MigrationRegistry, SqlDialect, VersionOf } from "../core/types.js";
 import { findWholeRunObstacle } from "../core/whole-run-transaction.js";
 import { guardSqlCalls, openContainedCopy, proxyCalls, sqlTextOf, statementsOf, withGuardedBodies } from "./contained-copy.js";
-import { executorOn, schemaReaderOf, type SafetyNetManager, type SchemaReader } from "./schema-reader.js";
+import { executorOn, observeSchema, type SafetyNetManager } from "./schema-reader.js";
 import { diffSchemas, type SchemaDifference, type SchemaSnapshot } from "./schema-snapshot.js";
 
 /** How one planned migration fared in the rehearsal. */
@@ -78,11 +77,6 @@ export interface RehearseOptions<V extends number = number> {
 export type RehearsedPlan<E extends MigrationEntry = MigrationEntry> = MigrationPlan<E> & { readonly rehearsal: Rehearsal };
 
 type Observation = { readonly schema: SchemaSnapshot; readonly rows: Readonly<Record<string, number>> };
-
-function* observe(reader: SchemaReader): Step<Observation> {
-  const schema = yield* reader.read();
-  return { schema, rows: yield* reader.countRows(schema) };
-}
 
 /** A rehearsal run: its executor (whose events reach the app as `progress` only, the others would read as real applies) and the durations it saw. */
 function rehearsalRun(manager: SafetyNetManager, executorFor: (listeners: { onEvent: (event: MigrationEvent) => void; logger: null }) => Executor<MigrationRegistry>) {
@@ -158,26 +152,25 @@ export function rehearseUp<Db, R extends MigrationRegistry>(
 }
 
 function rehearseOnCopy<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, to: RehearseOptions<VersionOf<R>>): Rehearsal {
-  const reader = schemaReaderOf(manager, "rehearseUp", { replays: false });
   const copy = openCopy(manager.driver);
   try {
     const { executor, durations, report } = rehearsalRun(manager, (listeners) => executorOn(manager, copy, listeners));
     const plan = planUp(manager.migrations, runSync(executor.readKeys(), copy), to);
-    const before = runSync(observe(reader), copy);
+    const before = runSync(observeSchema(manager), copy);
     let error: unknown;
     try {
       runSync(executor.up(to), copy);
     } catch (thrown) {
       error = thrown;
     }
-    if (!isConnectionClosedError(error)) return report(plan, error, runSync(executor.status(), copy).currentVersion, before, runSync(observe(reader), copy));
+    if (!isConnectionClosedError(error)) return report(plan, error, runSync(executor.status(), copy).currentVersion, before, runSync(observeSchema(manager), copy));
     // The migration closed its connection and took the copy with it: what the real run leaves (the migrations before it) is read
     // from a second copy brought to that version.
     const reached = Math.max(plan.fromVersion, ...durations.keys());
     const second = openCopy(manager.driver);
     try {
       if (reached > plan.fromVersion) runSync(executorOn(manager, second).up({ to: reached }), second);
-      return report(plan, error, reached, before, runSync(observe(reader), second));
+      return report(plan, error, reached, before, runSync(observeSchema(manager), second));
     } finally {
       second.close?.();
     }
@@ -197,13 +190,6 @@ function openCopy<Db>(driver: SyncDriver<Db>): SyncDriver<Db> {
   }
 }
 
-/** The plan holds a migration that cannot join the one transaction a rehearsal runs in. Nothing ran. */
-export function rehearsalRefusedError({ version, file, obstacle, driver }: { version: number; file: string; obstacle: WholeRunObstacle; driver: string }): StepwiseError<"REHEARSAL_REFUSED"> {
-  const what = obstacle === "transaction-false" ? "has transaction: false" : "switches foreign keys off";
-  const message = text`Cannot rehearse the pending migrations: migration ${version} (${file}) ${what}, and on the ${driver} driver a rehearsal runs inside one transaction rolled back at the end, which that migration cannot join. Nothing ran and nothing was changed. Rehearse up to version ${version - 1} (${CALLS.rehearseUp({ to: version - 1 })}), or rehearse on a copy of the database.`;
-  return new StepwiseError("REHEARSAL_REFUSED", message, { version, file, obstacle, driver });
-}
-
 /**
  * {@link rehearseUp} for a manager whose methods return promises: on the live database, in a transaction rolled back at the end.
  *
@@ -219,7 +205,6 @@ export async function rehearseUpAsync<R extends MigrationRegistry>(manager: Safe
 }
 
 function* rehearseInTransaction(manager: SafetyNetManager, to: number | undefined): Step<RehearsedPlan> {
-  const reader = schemaReaderOf(manager, "rehearseUp", { replays: false });
   yield* refuseOpenTransaction(manager.driver.name, "rehearseUp");
   const { settings, dialect } = manager.executor;
   const plan = planUp(manager.migrations, yield* manager.executor.readKeys(), { to });
@@ -230,7 +215,7 @@ function* rehearseInTransaction(manager: SafetyNetManager, to: number | undefine
   const { executor, report } = rehearsalRun(manager, (listeners) => new Executor(manager.migrations, { ...settings, capabilities, ...listeners }));
   yield* begin("immediate");
   try {
-    const before = yield* observe(reader);
+    const before = yield* observeSchema(manager);
     let error: unknown;
     try {
       yield* inRehearsalTransaction(executor.up(to === undefined ? {} : { to }), dialect.name);
@@ -238,7 +223,7 @@ function* rehearseInTransaction(manager: SafetyNetManager, to: number | undefine
       error = thrown;
     }
     const reachedVersion = (yield* executor.store.exists()) ? highestAppliedVersion(yield* executor.store.readAll()) : 0;
-    return { ...plan, rehearsal: report(plan, error, reachedVersion, before, yield* observe(reader)) };
+    return { ...plan, rehearsal: report(plan, error, reachedVersion, before, yield* observeSchema(manager)) };
   } finally {
     yield* rollbackQuietly();
   }

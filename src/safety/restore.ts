@@ -6,6 +6,7 @@
 import type { BackupRecord } from "../core/backup-record.js";
 import type { SyncDriver } from "../core/driver.js";
 import {
+  backupInvalidError,
   backupIsDatabaseError,
   backupLockedError,
   databaseFolderMissingError,
@@ -15,11 +16,10 @@ import {
   translateSqliteError,
   usageError,
 } from "../core/error-factories.js";
-import { describeFileKind, StepwiseError, type FileKind, type ForeignBackupReason } from "../core/errors.js";
+import { describeFileKind, StepwiseError, type ForeignBackupReason } from "../core/errors.js";
 import { DEFAULT_TABLE_NAME, HistoryStore } from "../core/history.js";
 import { assessMigrationOwner, parseMigrationOwner } from "../core/migration-owner.js";
 import { nodeFs, nodePath } from "../core/node-builtins.js";
-import { CALLS, text } from "../core/option-text.js";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
 import { highestRecordedVersion, matchesRecordedChecksum } from "../core/planner.js";
 import { runSync } from "../core/runners.js";
@@ -94,7 +94,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   if (fileKindAt(folder) !== "directory") throw databaseFolderMissingError(databasePath, folder);
   // Only a regular file is opened: a FIFO would block the open forever.
   const kind = fileKindAt(backupFile);
-  if (kind !== "file") throw invalidBackupError(backupFile, kind === "missing" ? "there is no such file" : `it is ${describeFileKind(kind)}, not a file`, undefined, kind);
+  if (kind !== "file") throw backupInvalidError(backupFile, kind === "missing" ? "there is no such file" : `it is ${describeFileKind(kind)}, not a file`, undefined, kind);
   const exists = fileKindAt(databasePath) === "file";
   let source: SyncDriver | null = null;
   let replacement: string | null = null;
@@ -107,7 +107,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     } catch (error) {
       if (error instanceof StepwiseError && source !== null) throw error;
       if (isLocked(source ?? opener, error)) throw backupLockedError(backupFile, busyTimeoutMs, error, findLockHolders(backupFile));
-      throw invalidBackupError(backupFile, `it is not a readable SQLite database (${sqliteCodeFrom(source ?? opener, error) ?? String(error)})`, error);
+      throw backupInvalidError(backupFile, `it is not a readable SQLite database (${sqliteCodeFrom(source ?? opener, error) ?? String(error)})`, error);
     }
     const foreignReasons = migrations === undefined ? [] : compareWithRegistry(history, migrations);
     if (foreignReasons.length > 0 && !options.dangerouslyAllowForeignBackup) throw foreignBackupError(backupFile, foreignReasons);
@@ -157,22 +157,17 @@ function isLocked(driver: SyncDriver, error: unknown): boolean {
   return /^SQLITE_(BUSY|LOCKED)/.test(sqliteCodeFrom(driver, error) ?? "") || driver.classifyError(error).kind === "locked";
 }
 
-function invalidBackupError(file: string, reason: string, cause?: unknown, kind: FileKind | null = null): StepwiseError<"BACKUP_INVALID"> {
-  const message = text`${file} cannot be restored: ${reason}. Nothing was changed. Pick a file written by ${CALLS.upWithBackup}.`;
-  return new StepwiseError("BACKUP_INVALID", message, { file, reason, kind }, cause === undefined ? undefined : { cause });
-}
-
 /** The backup's history, once `quick_check` finds it intact (every page read, at a fraction of `integrity_check`'s cost) and it has a history table, or nothing at all (a fresh database's backup). */
 function readBackupHistory(db: SyncDriver, file: string, store: HistoryStore) {
   const problems = quickCheckProblems(db);
-  if (problems.length > 0) throw invalidBackupError(file, `it is damaged (quick_check: ${problems.slice(0, 3).join("; ")})`);
+  if (problems.length > 0) throw backupInvalidError(file, `it is damaged (quick_check: ${problems.slice(0, 3).join("; ")})`);
   if (runSync(store.exists(), db)) {
     runSync(store.assertShape(), db);
     return runSync(store.readAll(), db);
   }
   const [row] = db.query("SELECT (SELECT count(*) FROM sqlite_master) + (SELECT user_version FROM pragma_user_version) AS used", []);
   if (Number(row?.used) === 0) return [];
-  throw invalidBackupError(file, `it has no "${store.tableName}" history table, so it was not made by stepwise`);
+  throw backupInvalidError(file, `it has no "${store.tableName}" history table, so it was not made by stepwise`);
 }
 
 /** Where the backup's history disagrees with the registry: versions it lacks, names or checksums that differ. */
