@@ -5,7 +5,8 @@ import type { SyncMigrationManager } from "../core/manager.js";
 import type { Step } from "../core/step.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
 import { inWriteTransaction, readSchemaOf, replaySchema, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
-import { describeDrift, diffSchemas, type SchemaDifference } from "./schema-snapshot.js";
+import { describeDrift, diffSchemas } from "./schema-snapshot.js";
+import type { SchemaDifference } from "../core/schema-difference.js";
 
 /** Options for {@link baselineDatabase}. */
 export interface BaselineOptions {

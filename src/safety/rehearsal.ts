@@ -18,7 +18,8 @@ import type { MigrationEntry, MigrationRegistry, SqlDialect, VersionOf } from ".
 import { findWholeRunObstacle } from "../core/whole-run-transaction.js";
 import { guardSqlCalls, openContainedCopy, proxyCalls, sqlTextOf, statementsOf, withGuardedBodies } from "./contained-copy.js";
 import { executorOn, observeSchema, type SafetyNetManager } from "./schema-reader.js";
-import { diffSchemas, type SchemaDifference, type SchemaSnapshot } from "./schema-snapshot.js";
+import { diffSchemas, type SchemaSnapshot } from "./schema-snapshot.js";
+import type { SchemaDifference } from "../core/schema-difference.js";
 
 /** How one planned migration fared in the rehearsal. */
 export interface RehearsalStep {

@@ -7,7 +7,8 @@ import type { MigrationRegistry } from "../core/types.js";
 import type { SyncMigrationManager } from "../core/manager.js";
 import { inWriteTransaction, postgresSchemaOf, readSchemaOf, replaySchema, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 import { quoteIdentifier } from "../core/batch-walk.js";
-import { describeDrift, diffSchemas, type SchemaDifference, type SchemaSnapshot } from "./schema-snapshot.js";
+import { describeDrift, diffSchemas, type SchemaSnapshot } from "./schema-snapshot.js";
+import type { SchemaDifference } from "../core/schema-difference.js";
 
 /** What {@link verifySchema} found. Plain data. */
 export interface SchemaVerification {
