@@ -12,15 +12,12 @@ import { splitSqlStatements, tokenizeSql } from "../shared/sql-tokens.js";
 /** A statement or call of a migration that would reach a file other than the copy; refused before it ran. */
 export class OutsideCopyRefusedError extends Error {
   override readonly name: string = "OutsideCopyRefusedError";
-  /** The statement (`ATTACH ...`, `VACUUM INTO ...`) or the library call (`backup()`) refused. */
-  readonly refused: string;
 
-  constructor(refused: string) {
+  /** @param refused the statement (`ATTACH ...`, `VACUUM INTO ...`) or the library call (`backup()`) refused. */
+  constructor(readonly refused: string) {
     super(
-      `a rehearsal, verify or replay runs on a private copy and refused ${refused.trim().slice(0, 80)}, which would reach another file that the copy's rollback cannot undo. ` +
-        `Keep migrations to their own database: move the work on the other file out of the migration (or give it its own step in the app).`,
+      `a rehearsal, verify or replay runs on a private copy and refused ${refused.trim().slice(0, 80)}, which would reach another file that the copy's rollback cannot undo. Keep migrations to their own database: move the work on the other file out of the migration (or give it its own step in the app).`,
     );
-    this.refused = refused;
   }
 }
 
@@ -31,11 +28,9 @@ export function* statementsOf(sql: string, dialect: SqlDialect): Generator<{ rea
   }
 }
 
-/** The first statement of `sql` that reaches another file, or `null`. */
-function reachingStatement(sql: string): string | null {
-  for (const { words, text } of statementsOf(sql, "sqlite")) {
-    if (words[0] === "ATTACH" || (words[0] === "VACUUM" && words.includes("INTO"))) return text;
-  }
+/** The refusal of the first statement of `sql` that reaches another file, or `null`. */
+function refuseReaching(sql: string): OutsideCopyRefusedError | null {
+  for (const { words, text } of statementsOf(sql, "sqlite")) if (words[0] === "ATTACH" || (words[0] === "VACUUM" && words.includes("INTO"))) return new OutsideCopyRefusedError(text);
   return null;
 }
 
@@ -43,12 +38,8 @@ function reachingStatement(sql: string): string | null {
 export function sqlTextOf(first: unknown): string | null {
   if (typeof first === "string") return first;
   if (Array.isArray(first) && "raw" in first) return first.join("?");
-  if (first !== null && typeof first === "object") {
-    const { text, sql } = first as { text?: unknown; sql?: unknown };
-    if (typeof text === "string") return text;
-    if (typeof sql === "string") return sql;
-  }
-  return null;
+  const { text, sql } = first !== null && typeof first === "object" ? (first as { text?: unknown; sql?: unknown }) : {};
+  return typeof text === "string" ? text : typeof sql === "string" ? sql : null;
 }
 
 /** A connection's method, called on the connection. */
@@ -105,19 +96,12 @@ export function withGuardedBodies<E extends MigrationEntry>(entry: E, guard: (co
   return { ...entry, module: { ...entry.module, up: wrap(module.up), down: wrap(module.down) } } as E;
 }
 
-const refuseReaching = (sql: string) => {
-  const reaching = reachingStatement(sql);
-  return reaching === null ? null : new OutsideCopyRefusedError(reaching);
-};
 const refusedCall = (name: string) => () => {
   throw new OutsideCopyRefusedError(`${name}()`);
 };
 /** The libraries' calls that write another file or load code. */
 const FILE_CALLS = { backup: refusedCall("backup"), loadExtension: refusedCall("loadExtension"), enableLoadExtension: refusedCall("enableLoadExtension") };
-
-function containConnection<C extends object>(connection: C): C {
-  return guardSqlCalls(connection, refuseReaching, FILE_CALLS);
-}
+const containConnection = <C extends object>(connection: C): C => guardSqlCalls(connection, refuseReaching, FILE_CALLS);
 
 /** `migrations` with every TypeScript body handed a contained connection (`gen --check`'s replay, on a database of its own). */
 export function containBodies<M extends MigrationEntry>(migrations: readonly M[]): M[] {
@@ -128,8 +112,8 @@ export function containBodies<M extends MigrationEntry>(migrations: readonly M[]
 export function firstReachingSql(migrations: readonly MigrationEntry[]): { readonly file: string; readonly statement: string } | null {
   for (const entry of migrations) {
     if (entry.kind !== "sql") continue;
-    const statement = reachingStatement(entry.upSql) ?? (entry.downSql === null ? null : reachingStatement(entry.downSql));
-    if (statement !== null) return { file: entry.file, statement };
+    const refusal = refuseReaching(entry.upSql) ?? (entry.downSql === null ? null : refuseReaching(entry.downSql));
+    if (refusal !== null) return { file: entry.file, statement: refusal.refused };
   }
   return null;
 }
@@ -143,8 +127,8 @@ export function openContainedCopy<Db>(driver: SyncDriver<Db>, bytes: Uint8Array)
   if (bytes.length > 19 && bytes[18] === 2 && bytes[19] === 2) bytes[18] = bytes[19] = 1;
   const copy = driver.openSnapshot!(bytes);
   const check = (sql: string) => {
-    const error = refuseReaching(sql);
-    if (error !== null) throw error;
+    const refusal = refuseReaching(sql);
+    if (refusal !== null) throw refusal;
   };
   try {
     for (const setting of ["foreign_keys", "recursive_triggers"]) copy.exec(`PRAGMA ${setting} = ${runSync(queryValue(`PRAGMA ${setting}`), driver) === 1 ? "ON" : "OFF"}`);
