@@ -106,14 +106,12 @@ function rehearsalRun(manager: SafetyNetManager, executorFor: (listeners: { onEv
 /** The error as plain data, with the native reading the runner gives an error that leaves a step (caught inside one, it has none yet). */
 function describeFailure(manager: SafetyNetManager, error: unknown): RehearsalFailure {
   if (!(error instanceof Error)) return { code: null, name: "Error", message: String(error), fields: {}, cause: null };
-  if (error instanceof StepwiseError && error.nativeCode === null) {
-    const cause = nativeCauseOf(error);
-    if (cause !== undefined)
-      recordNativeError(
-        error,
-        classifySafely((value) => manager.driver.classifyError(value), cause),
-      );
-  }
+  const nativeCause = error instanceof StepwiseError && error.nativeCode === null ? nativeCauseOf(error) : undefined;
+  if (nativeCause !== undefined)
+    recordNativeError(
+      error as StepwiseError,
+      classifySafely((value) => manager.driver.classifyError(value), nativeCause),
+    );
   const fields: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(error)) if (!["code", "name", "message", "stack", "details"].includes(key)) fields[key] = value;
   if (error instanceof StepwiseError) Object.assign(fields, error.details);
