@@ -74,8 +74,7 @@ test("the code list is the code's: every code thrown or reported is on the page,
   const reported = new Set<string>();
   for (const file of [...sourceFiles("src"), ...sourceFiles("codegen")]) {
     const source = readFileSync(path.join(repoRoot, file), "utf8");
-    // `fail("CODE", …)` is error-factories' constructor that fills in the code's message template.
-    for (const match of source.matchAll(/(?:super|new StepwiseError|\bfail)\(\s*"([A-Z][A-Z0-9_]+)"/g)) thrown.add(match[1]!);
+    for (const match of source.matchAll(/(?:super|new StepwiseError)\(\s*"([A-Z][A-Z0-9_]+)"/g)) thrown.add(match[1]!);
     // A problem: `report("CODE", …)` in a check, or an object literal `code: "CODE"` beside a `message`.
     for (const match of source.matchAll(/\breport\(\s*"([A-Z][A-Z0-9_]+)"/g)) reported.add(match[1]!);
     // The CLI prints errors, never gen problems, so its `code: …, message` output shapes are not problems.
