@@ -254,14 +254,13 @@ export interface UpWithBackupOptions<V extends number = number> extends UpOption
 }
 
 /**
- * `manager.up(options)` preceded, when something is pending, by a snapshot ({@link takeBackup}) at the version before the run:
- * the result and the `backed-up` event carry it, and a failed migration's `MIGRATION_FAILED` names it as `backupPath`.
+ * `manager.up(options)` preceded, when something is pending, by a snapshot ({@link takeBackup}) at the version before the run: the result and the `backed-up` event carry it, and a failed migration's
+ * `MIGRATION_FAILED` names it as `backupPath`.
  *
  * @example
  * await upWithBackup(manager, { backup: { directory: path.join(dataDir, "backups"), keep: 10 } });
  *
- * @throws before anything is written: as {@link takeBackup}, and `UNMANAGED_DATABASE`, `WHOLE_RUN_TRANSACTION_REFUSED` and
- *   `DATABASE_DAMAGED`; after the snapshot, what `up` throws.
+ * @throws before anything is written: as {@link takeBackup}, and `UNMANAGED_DATABASE`, `WHOLE_RUN_TRANSACTION_REFUSED` and `DATABASE_DAMAGED`; after the snapshot, what `up` throws.
  */
 export async function upWithBackup<R extends MigrationRegistry>(manager: SafetyNetManager<R>, options: UpWithBackupOptions<VersionOf<R>>): Promise<MigrationResult> {
   const { backup: where, dangerouslySkipIntegrityCheck = false, ...upOptions } = options;

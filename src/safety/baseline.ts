@@ -27,15 +27,13 @@ export interface BaselineResult {
 }
 
 /**
- * Adopts a database created before stepwise: compares its schema with a replay of migrations
- * 1..`version` and, when they match (or when forced), records those versions as applied without
- * running them, in one write transaction.
+ * Adopts a database created before stepwise: compares its schema with a replay of migrations 1..`version` and, when they match (or when forced), records those versions as applied without running
+ * them, in one write transaction.
  *
  * @example
  * baselineDatabase(new MigrationManager(db, migrations), 5);
  *
- * @throws `ALREADY_MANAGED` when a history exists; `SCHEMA_MISMATCH` when the schema differs and
- *   `dangerouslyForce` is not set; `INVALID_TARGET` for a version the registry lacks.
+ * @throws `ALREADY_MANAGED` when a history exists; `SCHEMA_MISMATCH` when the schema differs and `dangerouslyForce` is not set; `INVALID_TARGET` for a version the registry lacks.
  */
 export function baselineDatabase<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, version: VersionOf<R>, options?: BaselineOptions): BaselineResult;
 /**

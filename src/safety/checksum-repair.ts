@@ -47,14 +47,12 @@ export interface ChecksumRepairResult {
 }
 
 /**
- * Realigns the recorded checksums of applied migrations with the registry, or (without `apply`)
- * reports what that would change. Rows of interrupted migrations are left alone and listed.
+ * Realigns the recorded checksums of applied migrations with the registry, or (without `apply`) reports what that would change. Rows of interrupted migrations are left alone and listed.
  *
  * @example
  * repairChecksums(manager, { apply: true, repairedBy: "alice" });
- * @throws `DATABASE_AHEAD` when the history holds versions this registry lacks; `INVALID_TARGET` for a
- *   `version` the registry lacks or the history does not hold; `INCOMPLETE_MIGRATION` for a `version`
- *   whose attempt was interrupted. Nothing is changed.
+ * @throws `DATABASE_AHEAD` when the history holds versions this registry lacks; `INVALID_TARGET` for a `version` the registry lacks or the history does not hold; `INCOMPLETE_MIGRATION` for a
+ *   `version` whose attempt was interrupted. Nothing is changed.
  */
 export function repairChecksums(manager: SyncMigrationManager<unknown>, options?: ChecksumRepairOptions): ChecksumRepairResult;
 /** Handed a manager whose methods return promises, a promise of the same result; on PostgreSQL `apply` holds the run lock. */

@@ -129,9 +129,8 @@ function describeFailure(manager: SafetyNetManager, error: unknown): RehearsalFa
 }
 
 /**
- * What `manager.up({ to })` would run, plus a rehearsal of it on a private copy of the database: durations, the schema diff, row
- * counts and any failure. The database itself is only read. What `planUp` refuses is thrown; what `up` would throw once running is
- * reported in `rehearsal.failure`. The rehearsal's `progress` events reach the manager's `onEvent` and logger.
+ * What `manager.up({ to })` would run, plus a rehearsal of it on a private copy of the database: durations, the schema diff, row counts and any failure. The database itself is only read. What
+ * `planUp` refuses is thrown; what `up` would throw once running is reported in `rehearsal.failure`. The rehearsal's `progress` events reach the manager's `onEvent` and logger.
  *
  * @example
  * const { steps, rehearsal } = rehearseUp(manager, { to: 5 });

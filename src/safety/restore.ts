@@ -71,9 +71,8 @@ const FOLDER_REMEDY = "restore writes the restored database next to the database
  * @example
  * await restoreBackup({ driver: new MigrationManager(new Database(":memory:"), []), backupFile, databasePath, migrations });
  *
- * @throws with the database as it was: `DRIVER_CAPABILITY_MISSING` for a driver without files; `USAGE` when `driver` is open on the
- *   database (`TRANSACTION_OPEN` inside a transaction); `DATABASE_PATH_INVALID`; `BACKUP_IS_DATABASE`; `DATABASE_FOLDER_MISSING`;
- *   `BACKUP_INVALID`; `BACKUP_FOREIGN`; `DATABASE_LOCKED` when the backup or the database stays in use past the busy timeout;
+ * @throws with the database as it was: `DRIVER_CAPABILITY_MISSING` for a driver without files; `USAGE` when `driver` is open on the database (`TRANSACTION_OPEN` inside a transaction);
+ *   `DATABASE_PATH_INVALID`; `BACKUP_IS_DATABASE`; `DATABASE_FOLDER_MISSING`; `BACKUP_INVALID`; `BACKUP_FOREIGN`; `DATABASE_LOCKED` when the backup or the database stays in use past the busy timeout;
  *   `MIGRATION_IN_PROGRESS`; `BACKUP_DISK_FULL` or `BACKUP_FOLDER_UNWRITABLE`.
  */
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {

@@ -27,23 +27,21 @@ export interface VerifySchemaOptions {
   /** Throw `SCHEMA_DRIFT` on any difference instead of returning it. Default `false`. */
   readonly refuseDrift?: boolean;
   /**
-   * On SQLite, store the expected schema a replay built (in `<tableName>_expected_schema`), so the next verify of the same registry skips the replay. A write, so off by default; `migrate(db,
-   * migrations, { verifySchema })` turns it on. Stored only when the schema matched. Default `false`.
+   * On SQLite, store the expected schema a replay built (in `<tableName>_expected_schema`), so the next verify of the same registry skips the replay. A write, so off by default; `migrate(db, migrations, { verifySchema })`
+   * turns it on. Stored only when the schema matched. Default `false`.
    */
   readonly cacheExpectedSchema?: boolean;
 }
 
 /**
- * Compares the live schema with a replay of the applied migrations on an empty database, reporting
- * drift made by hand. Emits `verified` when the schema matches. Pass it to `migrate` as
- * `{ verifySchema }` to check at start-up.
+ * Compares the live schema with a replay of the applied migrations on an empty database, reporting drift made by hand. Emits `verified` when the schema matches. Pass it to `migrate` as `{ verifySchema }`
+ * to check at start-up.
  *
  * @example
  * const verification = verifySchema(manager);
  * if (!verification.ok) console.log(verification.drift.join("\n"));
  *
- * @throws `SCHEMA_DRIFT` on drift when `refuseDrift` is set; `UNMANAGED_DATABASE` when the database has
- *   tables but no history; the planner's refusals (checksum mismatch, database ahead...).
+ * @throws `SCHEMA_DRIFT` on drift when `refuseDrift` is set; `UNMANAGED_DATABASE` when the database has tables but no history; the planner's refusals (checksum mismatch, database ahead...).
  */
 export function verifySchema<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, options?: VerifySchemaOptions): SchemaVerification;
 /**
