@@ -17,8 +17,8 @@ import { PACKAGE_NAME } from "../src/shared/package-name.js";
 import { DIALECTS, findProjectRoot, resolveSettings, runtimeConfig, type RuntimeConfig, type StepwiseConfig, type StepwiseSettings } from "./config.js";
 import { importImportFreeRegistry } from "./import-free-registry.js";
 import { assertPeersInstalled, CODEGEN_PEERS, findMissingPeers, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
-import { printProblems, projectPath, sortProblems, type Problem } from "./problems.js";
-import type { ReplayOutcome } from "./replay-check.js";
+import { findStackLocation, printProblems, projectPath, sortProblems, type Problem } from "./problems.js";
+import type { ReplayOutcome } from "./replay.js";
 
 /** Where and how one run of the bin works; `io` defaults to the process's streams and TTY. */
 export interface BinCliOptions {
@@ -85,7 +85,8 @@ async function loadRegistry({ projectRoot, env }: BinRun, registryFile: string):
     try {
       loaded = await importTs(pathToFileURL(registryFile).href, import.meta.url);
     } catch (error) {
-      throw registryLoadError({ file: label, location: failureLocation(projectRoot, error), cause: error });
+      const at = findStackLocation(error, (file) => !file.includes("/node_modules/") && file.startsWith(projectRoot));
+      throw registryLoadError({ file: label, location: at && `${path.relative(projectRoot, at.file)}:${at.line}:${at.column}`, cause: error });
     }
   }
   const { migrations } = loaded as { migrations?: MigrationRegistry };
@@ -199,7 +200,7 @@ async function runGen(run: BinRun, flags: GenFlags, settings: StepwiseSettings, 
   let replay: ReplayOutcome | null = null;
   if (flags.check) {
     // The replay runs only on a registry that passed every other check; a failed replay, or with --require-replay a skipped one, fails the check.
-    const { runReplayCheck, skippedReplayProblem } = await import("./replay-check.js");
+    const { runReplayCheck, skippedReplayProblem } = await import("./replay.js");
     if (!ok) replay = { ran: false, code: "not-reached", reason: "the other checks found problems; the replay runs once they are fixed" };
     else if (!flags.replay) replay = { ran: false, code: "disabled", reason: "--no-replay" };
     else {
@@ -227,7 +228,7 @@ async function runGen(run: BinRun, flags: GenFlags, settings: StepwiseSettings, 
   }
   if (replay?.ran) {
     for (const { driver, reason } of replay.unavailable) context.io.stderr(`note: ${driver} cannot replay here, so ${replay.driver} did: ${reason}\n`);
-    context.io.stdout(`${(await import("./replay-check.js")).describeReplay(replay)}\n`);
+    context.io.stdout(`${(await import("./replay.js")).describeReplay(replay)}\n`);
   } else if (replay !== null && replay.code !== "disabled" && replay.code !== "not-reached") {
     context.io.stderr(
       `${context.palette.yellow(`warning [REPLAY_SKIPPED]`)}: the replay did not run (${replay.code}): ${replay.reason}\nPass --require-replay to make gen --check fail when it cannot replay.\n`,
@@ -249,15 +250,6 @@ function parseDialectOption(value: string): string {
 function parseGitRef(value: string): string {
   if (value.trim() === "") throw new InvalidArgumentError("expected a git ref such as origin/main, got an empty string (is the variable it came from unset?)");
   return value;
-}
-
-/** The first project file (not node_modules, not Node's own) a load failure points at, as `file:line:col`. */
-function failureLocation(projectRoot: string, error: unknown): string | null {
-  for (const match of (error instanceof Error ? (error.stack ?? "") : "").matchAll(/((?:file:\/\/)?\/[^\s()]+?):(\d+):(\d+)/g)) {
-    const file = match[1]!.startsWith("file://") ? new URL(match[1]!).pathname : match[1]!;
-    if (!file.includes("/node_modules/") && file.startsWith(projectRoot)) return `${path.relative(projectRoot, file)}:${match[2]}:${match[3]}`;
-  }
-  return null;
 }
 
 /** stepwise's version, from the nearest package.json named `stepwise-migrate` above this file (the source tree or the packed dist); `null` in a bundle. */

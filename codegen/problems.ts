@@ -197,6 +197,17 @@ export function escapeControlCharacters(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (char) => named[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
+/** The first `file:line:col` in the stacks of `error` and its causes whose file `accept`s. */
+export function findStackLocation(error: unknown, accept: (file: string) => boolean): { file: string; line: number; column: number } | null {
+  for (let current = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth++) {
+    for (const match of (current.stack ?? "").matchAll(/((?:file:\/\/)?\/[^\s()]+?):(\d+):(\d+)/g)) {
+      const file = match[1]!.startsWith("file://") ? new URL(match[1]!).pathname : match[1]!;
+      if (accept(file)) return { file, line: Number(match[2]), column: Number(match[3]) };
+    }
+  }
+  return null;
+}
+
 /** Prints each problem on stderr, then how many there are and that nothing was written. */
 export function printProblems(problems: readonly Problem[], context: CliContext): void {
   for (const problem of problems) context.io.stderr(`${formatProblem(problem)}\n`);
