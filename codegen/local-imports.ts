@@ -14,7 +14,7 @@ import { packageSubpathOf } from "../src/shared/package-name.js";
 import { decodeSourceBytes } from "../src/shared/source-text.js";
 import { hashDependency } from "./gen-cache.js";
 import { addProblems, compareText, problemAt, projectPath, type Problem } from "./problems.js";
-import { checksumTypeScriptForms, findRawNul } from "./ts-migration.js";
+import { checksumTypeScriptForms, findRawNul } from "./ts-checksum.js";
 
 /** What following a migration's local imports found. */
 export interface LocalImports {

@@ -4,16 +4,15 @@
  */
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, type Dirent } from "node:fs";
 import path from "node:path";
-import { Project, SyntaxKind, ts, type Node, type Type } from "ts-morph";
+import { ts } from "ts-morph";
 import type { SqlDialect } from "../src/core/types.js";
-import { TEMPLATE_PLACEHOLDER } from "../src/shared/sql-markers.js";
 import { parseSqlMigrationSource } from "../src/shared/sql-source.js";
 import { decodeSourceBytes } from "../src/shared/source-text.js";
 import { findForeignMigrations, findNestedMigrations } from "./foreign-migrations.js";
 import { followLocalImports } from "./local-imports.js";
 import { parseMigrationFileName, type MigrationKind } from "./migration-file.js";
 import { addProblems, compareText, problemAt, projectPath, type Problem, type ProblemCode } from "./problems.js";
-import { analyzeTsMigration } from "./ts-migration.js";
+import { analyzeTsMigration, createReturnTypeChecker } from "./ts-migration.js";
 
 /** A migration that passed every per-file check. */
 export interface ScannedMigration {
@@ -70,8 +69,7 @@ export function scanMigrations(options: ScanOptions): ScanResult {
   if (foreign !== null) return { migrations: [], problems: [foreign] };
   problems.push(...findNestedMigrations(migrationsDir, label, entries));
 
-  const project = new Project({ useInMemoryFileSystem: true, skipLoadingLibFiles: true, compilerOptions: { allowJs: false, noLib: true } });
-  const returnsThenable = createReturnTypeChecker(projectRoot);
+  const checker = createReturnTypeChecker(projectRoot);
   const migrations: ScannedMigration[] = [];
   // Every entry that names a version, valid or not, so a refused file still fills its place.
   const holders: { version: number; file: string; valid: boolean }[] = [];
@@ -90,7 +88,7 @@ export function scanMigrations(options: ScanOptions): ScanResult {
       const source = readMigrationSource(absolutePath, file, quoted, problems);
       if (source === null) continue;
       const base = { version: version!, name: parsed.migration.name, kind: parsed.migration.kind, file, absolutePath };
-      const scanned = base.kind === "sql" ? scanSqlMigration(source, base, dialect, problems) : scanTsMigration(source, base, { project, projectRoot, dialect, returnsThenable }, problems);
+      const scanned = base.kind === "sql" ? scanSqlMigration(source, base, dialect, problems) : scanTsMigration(source, base, { projectRoot, dialect, checker }, problems);
       if (scanned) migrations.push(scanned);
     }
   }
@@ -132,42 +130,21 @@ function scanSqlMigration(source: string, base: MigrationBase, dialect: SqlDiale
   };
 }
 
-/** What scanning a TypeScript migration shares with the others of the same scan. */
-interface TsScanContext {
-  readonly project: Project;
-  readonly projectRoot: string;
-  readonly dialect: SqlDialect;
-  readonly returnsThenable: (absolutePath: string, text: string, fn: Node) => boolean;
-}
-
 /** A `.ts` migration: its `defineMigration` call, the local files it imports, and its checksum over both. */
-function scanTsMigration(source: string, base: MigrationBase, context: TsScanContext, problems: Problem[]): ScannedMigration | null {
+function scanTsMigration(
+  source: string,
+  base: MigrationBase,
+  context: { projectRoot: string; dialect: SqlDialect; checker: ReturnType<typeof createReturnTypeChecker> },
+  problems: Problem[],
+): ScannedMigration | null {
   const text = source.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
-  const sourceFile = context.project.createSourceFile(`/migrations/${path.basename(base.absolutePath)}`, text, { overwrite: true });
-  try {
-    const placeholders = findTemplatePlaceholders(sourceFile.compilerNode, base.file);
-    if (placeholders.length > 0) return addProblems(problems, ...placeholders);
-    const result = analyzeTsMigration(sourceFile, base.file, { returnsThenable: (fn) => context.returnsThenable(base.absolutePath, text, fn) });
-    if (!result.ok) return addProblems(problems, ...result.problems);
-    const { earlierChecksums, ...facts } = result.facts;
-    const imports = followLocalImports({
-      absolutePath: base.absolutePath,
-      sourceFile: sourceFile.compilerNode,
-      ownChecksum: facts.checksum,
-      earlierOwnChecksums: earlierChecksums,
-      projectRoot: context.projectRoot,
-    });
-    if (imports.problems.length > 0) return addProblems(problems, ...imports.problems);
-    if (facts.disableForeignKeys && context.dialect === "postgres") {
-      const property = sourceFile.getDescendantsOfKind(SyntaxKind.PropertyAssignment).find((node) => node.getName() === "disableForeignKeys");
-      const at = property ? sourceFile.getLineAndColumnAtPos(property.getStart()) : { line: 1, column: 1 };
-      const message = `"disableForeignKeys: true" is SQLite's PRAGMA foreign_keys, which PostgreSQL does not have; remove it, and declare the constraints DEFERRABLE and run SET CONSTRAINTS ALL DEFERRED in the migration if rows must break them until it commits`;
-      return addProblems(problems, { code: "FOREIGN_KEYS_FLAG_UNSUPPORTED", file: base.file, ...at, message });
-    }
-    return { ...base, ...facts, checksum: imports.checksum, legacyChecksum: imports.legacyChecksum, dependencies: imports.probed, localImports: imports.files };
-  } finally {
-    context.project.removeSourceFile(sourceFile);
-  }
+  const sourceFile = ts.createSourceFile(base.absolutePath, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  const result = analyzeTsMigration(sourceFile, base.file, context.dialect, context.checker(base.absolutePath, sourceFile));
+  if (!result.ok) return addProblems(problems, ...result.problems);
+  const { earlierChecksums, ...facts } = result.facts;
+  const imports = followLocalImports({ absolutePath: base.absolutePath, sourceFile, ownChecksum: facts.checksum, earlierOwnChecksums: earlierChecksums, projectRoot: context.projectRoot });
+  if (imports.problems.length > 0) return addProblems(problems, ...imports.problems);
+  return { ...base, ...facts, checksum: imports.checksum, legacyChecksum: imports.legacyChecksum, dependencies: imports.probed, localImports: imports.files };
 }
 
 /** The folder's entries in name order, or `null` after reporting why it cannot be listed. */
@@ -240,64 +217,6 @@ function checkVersions(holders: readonly { version: number; file: string; valid:
     problems.push({ ...problemAt("VERSION_GAP", firstFile(to + 1), message), missingVersions: { from, to } });
   }
   return problems;
-}
-
-/**
- * One `TEMPLATE_UNEDITED` per comment that still holds `create`'s placeholder, naming the method it
- * sits in, so an unedited template fails `gen` instead of being applied as a no-op. Only comments
- * count: the word in a string is the migration's own data.
- */
-function findTemplatePlaceholders(sourceFile: ts.SourceFile, file: string): Problem[] {
-  const text = sourceFile.getFullText();
-  const seen = new Set<number>();
-  const problems: Problem[] = [];
-  const visit = (node: ts.Node, method: string | null): void => {
-    const isMethod = (ts.isMethodDeclaration(node) || ts.isPropertyAssignment(node)) && ts.isIdentifier(node.name) && (node.name.text === "up" || node.name.text === "down");
-    const name = isMethod ? (node.name as ts.Identifier).text : method;
-    // Every comment is trivia around some token; trailing ranges catch `up(db) { // …`, which leading ranges skip.
-    for (const range of [...(ts.getLeadingCommentRanges(text, node.pos) ?? []), ...(ts.getTrailingCommentRanges(text, node.end) ?? [])]) {
-      if (seen.has(range.pos) || !text.slice(range.pos, range.end).includes(TEMPLATE_PLACEHOLDER)) continue;
-      seen.add(range.pos);
-      const { line, character } = sourceFile.getLineAndCharacterOfPosition(range.pos);
-      const fix =
-        name === "down"
-          ? "write the code that undoes the migration in down (or delete down to make the migration irreversible), then delete this comment"
-          : "write the migration's code in up, then delete this comment";
-      problems.push({ code: "TEMPLATE_UNEDITED", file, line: line + 1, column: character + 1, message: `this is still the placeholder "stepwise create" wrote (${TEMPLATE_PLACEHOLDER}); ${fix}` });
-    }
-    for (const child of node.getChildren(sourceFile)) visit(child, name);
-  };
-  visit(sourceFile, null);
-  return problems;
-}
-
-/**
- * Whether a function returns a thenable, by TypeScript's checker on a second project with the
- * project's tsconfig (the scan's own has no libraries), opened the first time it is needed.
- */
-function createReturnTypeChecker(projectRoot: string): TsScanContext["returnsThenable"] {
-  let project: Project | null = null;
-  const isThenable = (type: Type, at: Node): boolean => {
-    if (type.isAny() || type.isUnknown()) return false;
-    if (type.isUnion()) return type.getUnionTypes().some((member) => isThenable(member, at));
-    const then = type.getProperty("then");
-    return then !== undefined && then.getTypeAtLocation(at).getCallSignatures().length > 0;
-  };
-  return (absolutePath, text, fn) => {
-    try {
-      const tsConfigFilePath = path.join(projectRoot, "tsconfig.json");
-      project ??= existsSync(tsConfigFilePath)
-        ? new Project({ tsConfigFilePath, skipAddingFilesFromTsConfig: true, compilerOptions: { noEmit: true, skipLibCheck: true } })
-        : new Project({
-            compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, strict: true, skipLibCheck: true, noEmit: true },
-          });
-      const twin = project.createSourceFile(absolutePath, text, { overwrite: true }).getDescendantAtStartWithWidth(fn.getStart(), fn.getWidth());
-      const signature = twin?.getType().getCallSignatures()[0];
-      return signature !== undefined && isThenable(signature.getReturnType(), twin!);
-    } catch {
-      return false;
-    }
-  };
 }
 
 /** How the registry's relative imports end. */
