@@ -14,13 +14,14 @@ import { packageSubpathOf } from "../src/shared/package-name.js";
 import { decodeSourceBytes } from "../src/shared/source-text.js";
 import { hashDependency } from "./gen-cache.js";
 import { addProblems, compareText, problemAt, projectPath, type Problem } from "./problems.js";
+import { parseDiagnosticsOf } from "./ts-migration.js";
 import { checksumTypeScriptForms, findRawNul } from "./ts-checksum.js";
 
 /** What following a migration's local imports found. */
 export interface LocalImports {
   /** Project-relative paths of every imported file, sorted. */
   readonly files: readonly string[];
-  /** Every path read or looked for while resolving, with its `hashDependency` digest (`null`: absent). */
+  /** Every path read or looked for while resolving, with its `hashDependency` digest (`null`: absent), so the gen cache notices a new file that changes a resolution. */
   readonly probed: readonly { readonly file: string; readonly sha256: string | null }[];
   readonly problems: readonly Problem[];
   /** The migration's checksum combined with its imports'; its own when it imports nothing local. */
@@ -29,20 +30,17 @@ export interface LocalImports {
   readonly legacyChecksum: string | null;
 }
 
-/** A migration and its checksums. */
+/** A migration and its checksums (`earlierOwnChecksums`: as earlier releases computed them). */
 export interface LocalImportsInput {
   readonly absolutePath: string;
   readonly sourceFile: ts.SourceFile;
   readonly ownChecksum: string;
-  /** Its checksums as earlier releases computed them. */
   readonly earlierOwnChecksums?: readonly string[];
   readonly projectRoot: string;
 }
 
 /** How the importing code loads a module: ESM `import` resolution or CommonJS `require`. */
 type ImportMode = "import" | "require";
-
-/** Every path looked at while resolving, with its digest (`null`: absent), so the gen cache notices a new file that changes a resolution. */
 type ProbeLog = Map<string, string | null>;
 
 /** Follows a migration's local imports and combines their checksums with its own. */
@@ -54,10 +52,9 @@ export function followLocalImports(input: LocalImportsInput): LocalImports {
   // By real path, so a symlinked folder pointing back up cannot loop; the checksum uses paths as written.
   const visited = new Set<string>([realPath(input.absolutePath)]);
   const queue = [{ absolutePath: input.absolutePath, sourceFile: input.sourceFile }];
-  const resolve = createResolver(input.projectRoot, probed);
-  while (queue.length > 0) {
-    const { absolutePath, sourceFile } = queue.shift()!;
-    const format = moduleFormatOf(absolutePath, probed);
+  const resolver = createResolver(input.projectRoot, probed);
+  for (const { absolutePath, sourceFile } of queue) {
+    const format = resolver.moduleFormatOf(absolutePath);
     for (const found of findImportSpecifiers(sourceFile)) {
       const { line, character } = sourceFile.getLineAndCharacterOfPosition(found.node.getStart(sourceFile));
       const at = { file: label(absolutePath), line: line + 1, column: character + 1 };
@@ -66,7 +63,7 @@ export function followLocalImports(input: LocalImportsInput): LocalImports {
         problems.push({ code: "TS_UNTRACEABLE_IMPORT", ...at, message });
         continue;
       }
-      const resolution = resolve(found.fromDir ?? path.dirname(absolutePath), found.specifier, found.mode ?? format);
+      const resolution = resolver.resolve(found.fromDir ?? path.dirname(absolutePath), found.specifier, found.mode ?? format);
       if (resolution === "package") continue;
       if (Array.isArray(resolution)) {
         const shown = resolution.slice(0, 3).map(label).join(", ");
@@ -131,25 +128,19 @@ function loadImportedFile(absolutePath: string, label: string, probed: ProbeLog,
   const nul = findRawNul(text, label);
   if (nul) return addProblems(problems, nul);
   const sourceFile = ts.createSourceFile(absolutePath, text, ts.ScriptTarget.Latest, true, kind);
-  const diagnostics = (sourceFile as unknown as { parseDiagnostics?: ts.DiagnosticWithLocation[] }).parseDiagnostics ?? [];
-  const syntaxErrors = diagnostics.map((diagnostic): Problem => {
+  const syntaxErrors = parseDiagnosticsOf(sourceFile).map((diagnostic): Problem => {
     const { line, character } = sourceFile.getLineAndCharacterOfPosition(diagnostic.start);
-    return {
-      code: "TS_SYNTAX_ERROR",
-      file: label,
-      line: line + 1,
-      column: character + 1,
-      message: `syntax error in a file a migration imports: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, " ")}`,
-    };
+    const message = `syntax error in a file a migration imports: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, " ")}`;
+    return { code: "TS_SYNTAX_ERROR", file: label, line: line + 1, column: character + 1, message };
   });
   if (syntaxErrors.length > 0) return addProblems(problems, ...syntaxErrors);
   const { checksum, earlierChecksums } = checksumTypeScriptForms(sourceFile, false);
-  return { now: checksum, earlier: earlierChecksums[0]!, sourceFile: kind === ts.ScriptKind.JSON ? null : sourceFile };
+  return { now: checksum, earlier: earlierChecksums[0]!, sourceFile: kind === JSON_KIND ? null : sourceFile };
 }
 
+/** A module a file loads: `specifier` is `null` when it cannot be read without running the code. */
 interface FoundImport {
   readonly node: ts.Node;
-  /** `null` when the specifier cannot be read without running the code. */
   readonly specifier: string | null;
   readonly how: string;
   /** How it loads; absent: as the file's own module format decides (a static import). */
@@ -162,6 +153,8 @@ interface FoundImport {
 }
 
 const CREATE_REQUIRE_FIX = "call require, or the function createRequire(import.meta.url) returns, directly with a string literal";
+/** Marks a createRequire base that is the importing file itself (`import.meta.url`, `__filename`). */
+const SAME_FOLDER = "\0same-folder";
 
 /** Every module a file loads when it runs. */
 function findImportSpecifiers(sourceFile: ts.SourceFile): FoundImport[] {
@@ -210,9 +203,6 @@ function findImportSpecifiers(sourceFile: ts.SourceFile): FoundImport[] {
   return found;
 }
 
-/** Marks a createRequire base that is the importing file itself (`import.meta.url`, `__filename`). */
-const SAME_FOLDER = "\0same-folder";
-
 function isCreateRequireCall(node: ts.Node): node is ts.CallExpression {
   if (!ts.isCallExpression(node)) return false;
   const callee = node.expression;
@@ -245,6 +235,13 @@ function isUseAsValue(node: ts.Identifier): boolean {
   return !(ts.isImportSpecifier(parent) || ts.isExportSpecifier(parent) || ts.isImportClause(parent));
 }
 
+/** The project's tsconfig.json compiler options; `null` when there is none or it does not parse. */
+export function readTsconfig(projectRoot: string): ts.CompilerOptions | null {
+  const file = path.join(projectRoot, "tsconfig.json");
+  const read = existsSync(file) ? ts.readConfigFile(file, (name) => readFileSync(name, "utf8")) : null;
+  return read && !read.error ? ts.parseJsonConfigFileContent(read.config, ts.sys, projectRoot, undefined, file).options : null;
+}
+
 function realPath(file: string): string {
   try {
     return realpathSync(file);
@@ -264,7 +261,6 @@ const SOURCE_FOR_OUTPUT: Readonly<Record<string, readonly string[]>> = {
   ".mjs": [".mts", ".mjs"],
   ".cjs": [".cts", ".cjs"],
 };
-const LOADABLE_EXTENSIONS = new Set([".ts", ".mts", ".cts", ".tsx", ".js", ".mjs", ".cjs", ".jsx", ".json"]);
 const EXTENSIONLESS_TRIES = [".ts", ".tsx", ".jsx", ".js", ".json"];
 /** A folder's index: ESM through tsx tries TypeScript first, CommonJS keeps Node's `.js`, `.json` first. */
 const INDEX_TRIES: Readonly<Record<ImportMode, readonly string[]>> = {
@@ -282,7 +278,7 @@ function candidatesFor(base: string, mode: ImportMode): string[] {
   const extension = path.extname(base);
   const outputs = SOURCE_FOR_OUTPUT[extension];
   if (outputs) return outputs.map((source) => base.slice(0, -extension.length) + source);
-  if (LOADABLE_EXTENSIONS.has(extension)) return [base];
+  if (SCRIPT_KINDS[extension] !== undefined) return [base];
   return [
     ...(extension ? [base] : []),
     ...EXTENSIONLESS_TRIES.map((tried) => base + tried),
@@ -305,9 +301,10 @@ interface PackageJson {
 
 /**
  * A resolver for one project: a specifier from a folder gives the file it loads, `"package"` (left to
- * the lockfile; stepwise itself is one), or the candidates tried when nothing was found.
+ * the lockfile; stepwise itself is one), or the candidates tried when nothing was found. Every
+ * package.json and candidate it looks at is recorded in `probed`.
  */
-function createResolver(projectRoot: string, probed: ProbeLog): (fromDir: string, specifier: string, mode: ImportMode) => string | "package" | string[] {
+function createResolver(projectRoot: string, probed: ProbeLog) {
   const firstFile = (candidates: readonly string[]): string | string[] => {
     for (const candidate of candidates) {
       try {
@@ -331,17 +328,11 @@ function createResolver(projectRoot: string, probed: ProbeLog): (fromDir: string
   let mapping: { paths: ts.MapLike<string[]> | undefined; baseUrl: string | undefined; basePath: string } | null | undefined;
   const readPathMapping = () => {
     if (mapping !== undefined) return mapping;
-    mapping = null;
-    const tsconfigPath = path.join(projectRoot, "tsconfig.json");
-    if (!existsSync(tsconfigPath)) return null;
-    const read = ts.readConfigFile(tsconfigPath, (file) => readFileSync(file, "utf8"));
-    if (read.error) return null;
-    const { options } = ts.parseJsonConfigFileContent(read.config, ts.sys, projectRoot, undefined, tsconfigPath);
-    if (!options.paths && !options.baseUrl) return null;
-    mapping = { paths: options.paths, baseUrl: options.baseUrl, basePath: options.baseUrl ?? (options as { pathsBasePath?: string }).pathsBasePath ?? projectRoot };
+    const options = readTsconfig(projectRoot);
+    mapping = options?.paths || options?.baseUrl ? { paths: options.paths, baseUrl: options.baseUrl, basePath: options.baseUrl ?? (options.pathsBasePath as string | undefined) ?? projectRoot } : null;
     return mapping;
   };
-  return (fromDir, specifier, mode) => {
+  const resolve = (fromDir: string, specifier: string, mode: ImportMode): string | "package" | string[] => {
     if (isPathSpecifier(specifier)) {
       try {
         return firstFile(candidatesFor(specifier.startsWith("file:") ? fileURLToPath(specifier) : path.resolve(fromDir, specifier), mode));
@@ -378,17 +369,13 @@ function createResolver(projectRoot: string, probed: ProbeLog): (fromDir: string
     const target = matchMap(map, `.${specifier.slice(name.length)}`, mode);
     return typeof target === "string" && target.startsWith("./") ? firstFile(candidatesFor(path.resolve(scope.dir, target), mode)) : [];
   };
-}
-
-/** Whether the nearest package.json makes `.ts`/`.js` files ES modules. */
-function moduleFormatOf(file: string, probed: ProbeLog): ImportMode {
-  if (/\.m[tj]sx?$/.test(file)) return "import";
-  if (/\.c[tj]sx?$/.test(file)) return "require";
-  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
-    const manifest = readPackageJson(path.join(dir, "package.json"), probed);
-    if (manifest) return manifest.type === "module" ? "import" : "require";
-    if (path.dirname(dir) === dir) return "require";
-  }
+  /** Whether a file loads as an ES module: by its extension, else the nearest package.json's `type`. */
+  const moduleFormatOf = (file: string): ImportMode => {
+    if (/\.m[tj]sx?$/.test(file)) return "import";
+    if (/\.c[tj]sx?$/.test(file)) return "require";
+    return nearestPackageJson(path.dirname(file))?.manifest.type === "module" ? "import" : "require";
+  };
+  return { resolve, moduleFormatOf };
 }
 
 /** Reads a package.json, recording its bytes (or its absence) as an input of the result. */

@@ -2,14 +2,14 @@
  * Reads the migrations folder: classifies each entry by name, parses TypeScript migrations with
  * ts-morph and SQL ones with the shared parser, and checks the version rules across the folder.
  */
-import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, type Dirent } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync, statSync, type Dirent } from "node:fs";
 import path from "node:path";
 import { ts } from "ts-morph";
 import type { SqlDialect } from "../src/core/types.js";
 import { parseSqlMigrationSource } from "../src/shared/sql-source.js";
 import { decodeSourceBytes } from "../src/shared/source-text.js";
 import { findForeignMigrations, findNestedMigrations } from "./foreign-migrations.js";
-import { followLocalImports } from "./local-imports.js";
+import { followLocalImports, readTsconfig } from "./local-imports.js";
 import { parseMigrationFileName, type MigrationKind } from "./migration-file.js";
 import { addProblems, compareText, problemAt, projectPath, type Problem, type ProblemCode } from "./problems.js";
 import { analyzeTsMigration, createReturnTypeChecker } from "./ts-migration.js";
@@ -228,10 +228,6 @@ export type ImportExtension = ".js" | ".ts";
  * (`allowImportingTsExtensions` or `rewriteRelativeImportExtensions` in its tsconfig).
  */
 export function resolveImportExtension(projectRoot: string): ImportExtension {
-  const tsconfigPath = path.join(projectRoot, "tsconfig.json");
-  if (!existsSync(tsconfigPath)) return ".js";
-  const read = ts.readConfigFile(tsconfigPath, (file) => readFileSync(file, "utf8"));
-  if (read.error) return ".js";
-  const { options } = ts.parseJsonConfigFileContent(read.config, ts.sys, projectRoot, undefined, tsconfigPath);
-  return options.allowImportingTsExtensions || options.rewriteRelativeImportExtensions ? ".ts" : ".js";
+  const options = readTsconfig(projectRoot);
+  return options?.allowImportingTsExtensions || options?.rewriteRelativeImportExtensions ? ".ts" : ".js";
 }
