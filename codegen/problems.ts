@@ -178,6 +178,11 @@ export function addProblems(problems: Problem[], ...found: readonly Problem[]): 
   return null;
 }
 
+/** A failed system call's code (`ENOENT`), or the error's message when it has none. */
+export function errorCode(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+}
+
 /** `absolute` relative to `from`, with forward slashes on every platform, so output does not depend on the OS. */
 export function projectPath(from: string, absolute: string): string {
   return path.relative(from, absolute).split(path.sep).join("/");

@@ -33,13 +33,7 @@ export async function assertRegistryFresh(options: RegistryFreshnessOptions): Pr
   const key = genCacheKeyFor(options);
   const fingerprint = options.cacheDir === null ? null : fingerprintGenInputs(key);
   if (fingerprint !== null && findCurrentRegistry(options.cacheDir!, key, fingerprint) !== null) return "cached";
-  // Read from the file before scanning, since a scan for this dialect may stop first at SQL that only the other one accepts.
-  const { readRecordedDialect, readRecordedEntries } = await import("./read-registry.js");
-  const registrySource = existsSync(options.registryFile) ? readFileSync(options.registryFile, "utf8") : null;
-  const recorded = registrySource === null ? new Map<string, unknown>() : readRecordedEntries(registrySource);
-  const recordedDialect = registrySource === null ? null : (readRecordedDialect(registrySource) ?? (recorded.size > 0 ? "sqlite" : null));
-  if (recordedDialect !== null && recordedDialect !== options.dialect) return "other-dialect";
-  const { generateRegistry } = await import("./generate.js");
+  const { generateRegistry, readRecordedEntries } = await import("./generate.js");
   const result = await generateRegistry({ ...options, check: true });
   if (result.ok) return "scanned";
   if (result.problems.some((problem) => problem.code === "REGISTRY_DIALECT_CHANGED")) return "other-dialect";
@@ -47,8 +41,10 @@ export async function assertRegistryFresh(options: RegistryFreshnessOptions): Pr
     problem.staleness ? [{ file: problem.staleness.file, change: problem.staleness.change, ...(problem.relatedFiles?.length ? { relatedFiles: problem.relatedFiles } : {}) }] : [],
   );
   const problems = result.problems.filter((problem) => problem.staleness === undefined).map(({ code, file, line, column, message }) => ({ code, file, line, column, message }));
-  if (problems.length > 0 && registrySource !== null) {
+  const registrySource = problems.length > 0 && existsSync(options.registryFile) ? readFileSync(options.registryFile, "utf8") : null;
+  if (registrySource !== null) {
     // Gen failed before comparing: the names alone still say what the registry lacks or still lists.
+    const recorded = readRecordedEntries(registrySource);
     let inFolder: string[] | null = null;
     try {
       inFolder = readdirSync(options.migrationsDir)
