@@ -102,8 +102,7 @@ async function loadRegistry({ projectRoot, env }: BinRun, registryFile: string):
 async function refuseStaleRegistry({ projectRoot, env }: BinRun, settings: StepwiseSettings): Promise<void> {
   if (env[SKIP_REGISTRY_CHECK] === "1" || !existsSync(settings.migrationsDir) || !existsSync(settings.registryFile) || findMissingPeers(CODEGEN_PEERS).length > 0) return;
   const [{ assertRegistryFresh }, { defaultGenCacheDir }] = await Promise.all([import("./registry-freshness.js"), import("./gen-cache.js")]);
-  const { migrationsDir, registryFile, dialect, target } = settings;
-  await assertRegistryFresh({ projectRoot, migrationsDir, registryFile, dialect, ...(target === null ? {} : { target }), cacheDir: defaultGenCacheDir(projectRoot) });
+  await assertRegistryFresh({ ...settings, cacheDir: defaultGenCacheDir(projectRoot) });
 }
 
 function addBuildCommands(run: BinRun, program: Command, context: CliContext): void {
@@ -188,12 +187,12 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
 async function runGen(run: BinRun, flags: GenFlags, settings: StepwiseSettings, context: CliContext): Promise<void> {
   const { projectRoot } = run;
   const [{ generateRegistry }, { defaultGenCacheDir }] = await Promise.all([import("./generate.js"), import("./gen-cache.js")]);
-  const { migrationsDir, registryFile, dialect, target } = settings;
-  const genOptions = { projectRoot, migrationsDir, registryFile, dialect, ...(target === null ? {} : { target }), cacheDir: flags.cache ? defaultGenCacheDir(projectRoot) : null };
+  const { migrationsDir, dialect } = settings;
+  const genOptions = { ...settings, cacheDir: flags.cache ? defaultGenCacheDir(projectRoot) : null };
   if (flags.watch) return (await import("./watch.js")).watchAndGenerate(genOptions, context);
   const result = await generateRegistry({ ...genOptions, check: Boolean(flags.check) });
   const label = path.relative(projectRoot, result.registryFile);
-  const baseProblems = flags.base === undefined ? [] : (await import("./git.js")).checkAgainstBase({ projectRoot, migrationsDir, base: flags.base });
+  const baseProblems = flags.base === undefined ? [] : (await import("./rebase.js")).checkAgainstBase({ projectRoot, migrationsDir, base: flags.base });
   let ok = result.ok && baseProblems.length === 0;
   let problems: readonly Problem[] = sortProblems([...result.problems, ...baseProblems]);
   let status = result.status;

@@ -40,14 +40,14 @@ export interface GenCacheEntry {
 }
 
 /** The key `gen` and the freshness check build for these options, so either recognises what the other vouched for. */
-export function genCacheKeyFor(options: { projectRoot: string; migrationsDir: string; registryFile: string; runtimeModule?: string; dialect?: string; target?: string }): GenCacheKey {
+export function genCacheKeyFor(options: { projectRoot: string; migrationsDir: string; registryFile: string; runtimeModule?: string; dialect?: string; target?: string | null }): GenCacheKey {
   return {
     projectRoot: options.projectRoot,
     migrationsDir: options.migrationsDir,
     registryFile: options.registryFile,
     runtimeModule: options.runtimeModule ?? PACKAGE_NAME,
     ...(options.dialect !== undefined && options.dialect !== "sqlite" ? { dialect: options.dialect } : {}),
-    ...(options.target !== undefined ? { target: options.target } : {}),
+    ...(options.target ? { target: options.target } : {}),
   };
 }
 

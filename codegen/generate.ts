@@ -30,7 +30,7 @@ export interface GenerateOptions {
    */
   readonly dialect?: SqlDialect;
   /** The runtime the registry is for, when it restricts migrations (`d1`: SQL only). */
-  readonly target?: Target;
+  readonly target?: Target | null;
   /**
    * Folder for the content-hash cache (see `gen-cache.ts`) that skips scanning and formatting when no
    * input changed. Default `null`: no cache. The bin passes `node_modules/.cache/stepwise`.

@@ -18,7 +18,7 @@ export interface RegistryFreshnessOptions {
   readonly registryFile: string;
   readonly dialect: SqlDialect;
   /** The runtime the registry is generated for, as `gen` is told it (the config's `target`). */
-  readonly target?: Target;
+  readonly target?: Target | null;
   /** The gen cache folder, or `null`: then every check scans. */
   readonly cacheDir: string | null;
 }
