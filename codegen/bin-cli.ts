@@ -17,7 +17,7 @@ import { PACKAGE_NAME } from "../src/shared/package-name.js";
 import { DIALECTS, findProjectRoot, resolveSettings, runtimeConfig, type RuntimeConfig, type StepwiseConfig, type StepwiseSettings } from "./config.js";
 import { importImportFreeRegistry } from "./import-free-registry.js";
 import { assertPeersInstalled, CODEGEN_PEERS, findMissingPeers, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
-import { findStackLocation, printProblems, projectPath, sortProblems, type Problem } from "./problems.js";
+import { findStackLocation, printProblems, projectPath, sortProblems, tryOr, type Problem } from "./problems.js";
 import type { ReplayOutcome } from "./replay.js";
 
 /** Where and how one run of the bin works; `io` defaults to the process's streams and TTY. */
@@ -254,12 +254,9 @@ function parseGitRef(value: string): string {
 /** stepwise's version, from the nearest package.json named `stepwise-migrate` above this file (the source tree or the packed dist); `null` in a bundle. */
 function readToolVersion(): string | null {
   for (let folder = path.dirname(fileURLToPath(import.meta.url)); ; folder = path.dirname(folder)) {
-    try {
-      const manifest = JSON.parse(readFileSync(path.join(folder, "package.json"), "utf8")) as { name?: unknown; version?: unknown } | null;
-      if (manifest?.name === PACKAGE_NAME && typeof manifest.version === "string") return manifest.version;
-    } catch {
-      // Missing or unreadable: keep walking up, as Node's own resolution would.
-    }
+    // Missing or unreadable: keep walking up, as Node's own resolution would.
+    const manifest = tryOr(() => JSON.parse(readFileSync(path.join(folder, "package.json"), "utf8")) as { name?: unknown; version?: unknown } | null, null);
+    if (manifest?.name === PACKAGE_NAME && typeof manifest.version === "string") return manifest.version;
     if (path.dirname(folder) === folder) return null;
   }
 }

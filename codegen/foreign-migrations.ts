@@ -5,7 +5,7 @@
 import { closeSync, openSync, readdirSync, readSync, type Dirent } from "node:fs";
 import path from "node:path";
 import { isMigrationLike, parseMigrationFileName } from "./migration-file.js";
-import { compareText, problemAt, type Problem } from "./problems.js";
+import { compareText, problemAt, tryOr, type Problem } from "./problems.js";
 
 /** How deep below the migrations folder gen looks for migrations it would not read. */
 export const NESTED_SCAN_DEPTH = 3;
@@ -181,12 +181,7 @@ export function findNestedMigrations(migrationsDir: string, label: string, entri
 
 /** The first file below `dir` with a valid migration name; a `schema.sql` moved into `lib/`, as BAD_FILE_NAME advises, stays there in peace. */
 function findMigrationLikeFile(dir: string, depth: number): string | null {
-  let entries: Dirent[];
-  try {
-    entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => compareText(a.name, b.name));
-  } catch {
-    return null;
-  }
+  const entries = tryOr(() => readdirSync(dir, { withFileTypes: true }).sort((a, b) => compareText(a.name, b.name)), []);
   for (const entry of entries) {
     if (entry.isFile() && parseMigrationFileName(entry.name).status === "migration") return entry.name;
   }
@@ -200,23 +195,18 @@ function findMigrationLikeFile(dir: string, depth: number): string | null {
 }
 
 function listFileNames(dir: string): string[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isFile() ? [entry.name] : []));
-  } catch {
-    return [];
-  }
+  return tryOr(() => readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isFile() ? [entry.name] : [])), []);
 }
 
 /** The first 4 KiB of a file: where every tool's marker sits. */
 function readHead(file: string): string {
-  let fd: number | undefined;
-  try {
-    fd = openSync(file, "r");
-    const buffer = Buffer.alloc(4096);
-    return buffer.toString("utf8", 0, readSync(fd, buffer, 0, buffer.length, 0));
-  } catch {
-    return "";
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
+  return tryOr(() => {
+    const fd = openSync(file, "r");
+    try {
+      const buffer = Buffer.alloc(4096);
+      return buffer.toString("utf8", 0, readSync(fd, buffer, 0, buffer.length, 0));
+    } finally {
+      closeSync(fd);
+    }
+  }, "");
 }

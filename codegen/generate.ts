@@ -2,14 +2,14 @@
  * `stepwise gen`: scan, validate, render, format, then write atomically or, with `check`, compare.
  * Nothing is written unless every step succeeded, so a failed run leaves the old registry as it was.
  */
-import { readFileSync, statSync, type Stats } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { ts } from "ts-morph";
 import type { SqlDialect } from "../src/core/types.js";
 import type { Target } from "./config.js";
 import { findCurrentRegistry, fingerprintGenInputs, forgetRegistry, genCacheKeyFor, hashRegistryText, rememberCurrentRegistry } from "./gen-cache.js";
 import { isMigrationLike } from "./migration-file.js";
-import { errorCode, joinLines, problemAt, projectPath, sortProblems, type Problem, type RegistryChangeKind } from "./problems.js";
+import { errorCode, joinLines, problemAt, projectPath, sortProblems, tryOr, type Problem, type RegistryChangeKind } from "./problems.js";
 import { REGISTRY_HEADER, renderRegistry } from "./render.js";
 import { resolveImportExtension, scanMigrations, type ScannedMigration } from "./scan.js";
 import { writeFileAtomic } from "./write-file.js";
@@ -122,14 +122,14 @@ function readPreviousRegistry(options: GenerateOptions, label: string): string |
     return refuse("is named like a migration in the migrations folder");
   }
   for (let dir = path.dirname(options.registryFile); path.dirname(dir) !== dir; dir = path.dirname(dir)) {
-    const stats = statOrNull(dir);
+    const stats = tryOr(() => statSync(dir), null);
     if (stats?.isDirectory()) break;
     if (stats) {
       const message = `the registry cannot be written here: ${projectPath(options.projectRoot, dir)} is a file, not a folder; choose another --out path (or "registryFile" in the config), or move that file away`;
       return problemAt("REGISTRY_UNWRITABLE", label, message);
     }
   }
-  const stats = statOrNull(options.registryFile);
+  const stats = tryOr(() => statSync(options.registryFile), null);
   if (stats && !stats.isFile()) {
     const what = stats.isDirectory() ? "a folder" : "not a regular file (a pipe, socket or device)";
     return problemAt("REGISTRY_UNREADABLE", label, `${label} is ${what}, not the registry file; remove it, or point --out (or "registryFile" in the config) at a file such as generated/registry.ts`);
@@ -144,14 +144,6 @@ function readPreviousRegistry(options: GenerateOptions, label: string): string |
   // A formatter or a licence banner may put a few lines above the header.
   const head = text.slice(0, 4096);
   return head.trim() === "" || head.includes(REGISTRY_HEADER) ? text : refuse(`exists and is not a registry written by stepwise gen (it lacks the "${REGISTRY_HEADER}" header)`);
-}
-
-function statOrNull(file: string): Stats | null {
-  try {
-    return statSync(file);
-  } catch {
-    return null;
-  }
 }
 
 /** Scans, renders and formats without touching the registry file: what {@link generateRegistry} would write. */
@@ -215,12 +207,7 @@ function describeStaleness(previous: string | null, migrations: readonly Scanned
  * `stepwise gen` (directly, through npx, or through tsx as in stepwise's repo), else `npx stepwise gen`.
  */
 export function genCommandOf(projectRoot: string): string {
-  let scripts: unknown;
-  try {
-    scripts = (JSON.parse(readFileSync(path.join(projectRoot, "package.json"), "utf8")) as { scripts?: unknown }).scripts;
-  } catch {
-    return "npx stepwise gen";
-  }
+  const scripts = tryOr(() => (JSON.parse(readFileSync(path.join(projectRoot, "package.json"), "utf8")) as { scripts?: unknown }).scripts, null);
   if (scripts === null || typeof scripts !== "object") return "npx stepwise gen";
   // The usual name first, so a project with both "gen" and "codegen" is told the shorter one.
   const entries = Object.entries(scripts as Record<string, unknown>).sort(([a], [b]) => Number(b === "gen") - Number(a === "gen"));

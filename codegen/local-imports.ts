@@ -13,7 +13,7 @@ import { hashCanonicalMigration } from "../src/shared/checksum.js";
 import { packageSubpathOf } from "../src/shared/package-name.js";
 import { decodeSourceBytes } from "../src/shared/source-text.js";
 import { hashDependency } from "./gen-cache.js";
-import { addProblems, compareText, problemAt, projectPath, type Problem } from "./problems.js";
+import { addProblems, compareText, problemAt, projectPath, tryOr, type Problem } from "./problems.js";
 import { parseDiagnosticsOf } from "./ts-migration.js";
 import { checksumTypeScriptForms, findRawNul } from "./ts-checksum.js";
 
@@ -215,13 +215,8 @@ function createRequireBase(call: ts.CallExpression): string | null {
   if (!base) return null;
   if ((ts.isPropertyAccessExpression(base) && ts.isMetaProperty(base.expression) && base.name.text === "url") || (ts.isIdentifier(base) && base.text === "__filename")) return SAME_FOLDER;
   if (!ts.isStringLiteral(base) && !ts.isNoSubstitutionTemplateLiteral(base)) return null;
-  try {
-    const file = base.text.startsWith("file:") ? fileURLToPath(base.text) : base.text;
-    if (!path.isAbsolute(file)) return null;
-    return file.endsWith("/") ? file : path.dirname(file);
-  } catch {
-    return null;
-  }
+  const file = tryOr(() => (base.text.startsWith("file:") ? fileURLToPath(base.text) : base.text), "");
+  return !path.isAbsolute(file) ? null : file.endsWith("/") ? file : path.dirname(file);
 }
 
 /** A reference that hands the function on (an argument, an assignment), not a call, a declaration or a type. */
@@ -243,11 +238,7 @@ export function readTsconfig(projectRoot: string): ts.CompilerOptions | null {
 }
 
 function realPath(file: string): string {
-  try {
-    return realpathSync(file);
-  } catch {
-    return file;
-  }
+  return tryOr(() => realpathSync(file), file);
 }
 
 // Resolution, in the orders tsx 4 tries (test/hostile-checksum-extra.test.ts), which differ from
@@ -307,11 +298,7 @@ interface PackageJson {
 function createResolver(projectRoot: string, probed: ProbeLog) {
   const firstFile = (candidates: readonly string[]): string | string[] => {
     for (const candidate of candidates) {
-      try {
-        if (statSync(candidate).isFile()) return candidate;
-      } catch {
-        // Absent: try the next one.
-      }
+      if (tryOr(() => statSync(candidate).isFile(), false)) return candidate;
       probed.set(candidate, null);
     }
     return [...candidates];
@@ -334,12 +321,9 @@ function createResolver(projectRoot: string, probed: ProbeLog) {
   };
   const resolve = (fromDir: string, specifier: string, mode: ImportMode): string | "package" | string[] => {
     if (isPathSpecifier(specifier)) {
-      try {
-        return firstFile(candidatesFor(specifier.startsWith("file:") ? fileURLToPath(specifier) : path.resolve(fromDir, specifier), mode));
-      } catch {
-        // A malformed file: URL names no file.
-        return [];
-      }
+      // A malformed file: URL names no file.
+      const base = tryOr(() => (specifier.startsWith("file:") ? fileURLToPath(specifier) : path.resolve(fromDir, specifier)), null);
+      return base === null ? [] : firstFile(candidatesFor(base, mode));
     }
     if (packageSubpathOf(specifier) !== null) return "package";
     if (specifier.startsWith("#")) {
@@ -388,12 +372,8 @@ function readPackageJson(file: string, probed: ProbeLog): PackageJson | null {
     return null;
   }
   probed.set(file, hashDependency(file));
-  try {
-    const parsed = JSON.parse(bytes.toString("utf8")) as unknown;
-    return typeof parsed === "object" && parsed !== null ? (parsed as PackageJson) : null;
-  } catch {
-    return null;
-  }
+  const parsed = tryOr(() => JSON.parse(bytes.toString("utf8")) as unknown, null);
+  return typeof parsed === "object" && parsed !== null ? (parsed as PackageJson) : null;
 }
 
 /** Looks `key` up in an `imports` or `exports` map: an exact key, else the pattern with the longest prefix. */

@@ -178,6 +178,15 @@ export function addProblems(problems: Problem[], ...found: readonly Problem[]): 
   return null;
 }
 
+/** What `run` returns, or `fallback` when it throws: for calls whose failure is an answer (absent, unreadable). */
+export function tryOr<T, F>(run: () => T, fallback: F): T | F {
+  try {
+    return run();
+  } catch {
+    return fallback;
+  }
+}
+
 /** A failed system call's code (`ENOENT`), or the error's message when it has none. */
 export function errorCode(error: unknown): string {
   return (error as NodeJS.ErrnoException).code ?? (error as Error).message;

@@ -21,7 +21,7 @@ import type { StepwiseSettings } from "./config.js";
 import { defaultGenCacheDir } from "./gen-cache.js";
 import { generateRegistry, type GenerateResult } from "./generate.js";
 import { formatMigrationFileName, parseMigrationFileName, versionWidthOf, type ParsedMigrationFileName } from "./migration-file.js";
-import { compareText, printProblems, projectPath, type Problem } from "./problems.js";
+import { compareText, printProblems, projectPath, tryOr, type Problem } from "./problems.js";
 import { writeFileAtomic } from "./write-file.js";
 
 /** One migration's new number; paths project-relative. */
@@ -75,13 +75,8 @@ function compareWithBase(options: Where, operation: string) {
     const message = `${operation} needs the history this branch shares with ${base.ref}, but this clone is shallow and does not reach it. Fetch more history (git fetch --unshallow, or fetch-depth: 0 in CI's checkout) and run it again. Nothing was changed.`;
     throw new StepwiseError("GIT_HISTORY_SHALLOW", message, { base: base.ref });
   }
-  let real: string;
-  try {
-    real = fs.realpathSync(options.migrationsDir);
-  } catch {
-    // A folder that does not exist yet: its parent's real path, then its own name.
-    real = path.join(fs.realpathSync(path.dirname(options.migrationsDir)), path.basename(options.migrationsDir));
-  }
+  // A folder that does not exist yet: its parent's real path, then its own name.
+  const real = tryOr(() => fs.realpathSync(options.migrationsDir), null) ?? path.join(fs.realpathSync(path.dirname(options.migrationsDir)), path.basename(options.migrationsDir));
   const folder = projectPath(topLevel, real);
   if (folder === ".." || folder.startsWith("../") || path.isAbsolute(folder)) {
     const message = `${operation} reads the migrations folder's history from git, but ${options.migrationsDir} is outside the repository at ${topLevel}. Nothing was changed.`;
@@ -196,19 +191,9 @@ function resolveBase(ref: string | null, commitOf: (ref: string) => string | nul
 
 /** The working folder's regular files; a missing folder or an unreadable file is left to `gen` to report. */
 function readWorkingFolder(migrationsDir: string): { name: string; bytes: Buffer }[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(migrationsDir);
-  } catch {
-    return [];
-  }
-  return names.flatMap((name) => {
-    try {
-      const absolute = path.join(migrationsDir, name);
-      return fs.statSync(absolute).isFile() ? [{ name, bytes: fs.readFileSync(absolute) }] : [];
-    } catch {
-      return [];
-    }
+  return tryOr(() => fs.readdirSync(migrationsDir), []).flatMap((name) => {
+    const absolute = path.join(migrationsDir, name);
+    return tryOr(() => (fs.statSync(absolute).isFile() ? [{ name, bytes: fs.readFileSync(absolute) }] : []), []);
   });
 }
 
@@ -366,22 +351,12 @@ function findReferenceRewrites(migrationsDir: string, moves: ReadonlyMap<string,
 }
 
 function listScriptFiles(folder: string): string[] {
-  let entries: string[];
-  try {
-    entries = fs.readdirSync(folder).sort();
-  } catch {
-    return [];
-  }
-  return entries.flatMap((entry) => {
+  return tryOr(() => fs.readdirSync(folder).sort(), []).flatMap((entry) => {
     if (entry === "node_modules" || entry.startsWith(".")) return [];
     const absolute = path.join(folder, entry);
-    try {
-      const stats = fs.statSync(absolute);
-      if (stats.isDirectory()) return listScriptFiles(absolute);
-      return stats.isFile() && SCRIPT_EXTENSION.test(entry) && !entry.endsWith(".d.ts") ? [absolute] : [];
-    } catch {
-      return [];
-    }
+    const stats = tryOr(() => fs.statSync(absolute), null);
+    if (stats?.isDirectory()) return listScriptFiles(absolute);
+    return stats?.isFile() && SCRIPT_EXTENSION.test(entry) && !entry.endsWith(".d.ts") ? [absolute] : [];
   });
 }
 

@@ -9,7 +9,7 @@ import type { SqlDialect } from "../src/core/types.js";
 import type { Target } from "./config.js";
 import { findCurrentRegistry, fingerprintGenInputs, genCacheKeyFor } from "./gen-cache.js";
 import { isMigrationLike } from "./migration-file.js";
-import { compareText, formatProblem, projectPath, type Problem } from "./problems.js";
+import { compareText, formatProblem, projectPath, tryOr, type Problem } from "./problems.js";
 
 /** Where the check looks; paths are absolute. */
 export interface RegistryFreshnessOptions {
@@ -45,20 +45,16 @@ export async function assertRegistryFresh(options: RegistryFreshnessOptions): Pr
   if (registrySource !== null) {
     // Gen failed before comparing: the names alone still say what the registry lacks or still lists.
     const recorded = readRecordedEntries(registrySource);
-    let inFolder: string[] | null = null;
-    try {
-      inFolder = readdirSync(options.migrationsDir)
-        .filter((name) => isMigrationLike(name) && existsSync(path.join(options.migrationsDir, name)))
-        .map((name) => projectPath(options.projectRoot, path.join(options.migrationsDir, name)));
-    } catch {
-      // An unreadable folder is one of the problems already.
-    }
+    // An unreadable folder is one of the problems already.
+    const inFolder = tryOr(() => readdirSync(options.migrationsDir), null)
+      ?.filter((name) => isMigrationLike(name) && existsSync(path.join(options.migrationsDir, name)))
+      .map((name) => projectPath(options.projectRoot, path.join(options.migrationsDir, name)));
     const failing = new Set(problems.map((problem) => problem.file));
     for (const file of inFolder ?? []) {
       if (!recorded.has(file)) changes.push({ file, change: "added" });
       else if (failing.has(file)) changes.push({ file, change: "changed" });
     }
-    for (const file of inFolder === null ? [] : recorded.keys()) if (!inFolder!.includes(file)) changes.push({ file, change: "removed" });
+    for (const file of inFolder ? recorded.keys() : []) if (!inFolder!.includes(file)) changes.push({ file, change: "removed" });
   }
   const seen = new Set<string>();
   const unique = changes.filter((change) => !seen.has(`${change.change}\0${change.file}`) && seen.add(`${change.change}\0${change.file}`)).sort((a, b) => compareText(a.file, b.file));

@@ -19,7 +19,7 @@ import type { DriverEntry } from "../src/shared/package-name.js";
 import { DOWN_MARKER, UP_MARKER } from "../src/shared/sql-markers.js";
 import { splitSqlStatements, tokenizeSql } from "../src/shared/sql-tokens.js";
 import type { Target } from "./config.js";
-import { findStackLocation, joinLines, problemAt, projectPath, type Problem } from "./problems.js";
+import { findStackLocation, joinLines, problemAt, projectPath, tryOr, type Problem } from "./problems.js";
 import { withWorkerConnections, type WorkerConnection } from "./worker-connections.js";
 
 /** Inputs for {@link runReplayCheck}. */
@@ -147,13 +147,9 @@ async function openScratchDatabase(options: ReplayCheckOptions, url: string, mig
   const connector = await loadReplayDriver("pg", options);
   if ("code" in connector) return connector;
   // The server by host and port only: never the role, password or options.
-  let server = "the configured server";
-  try {
-    const parsed = new URL(url);
-    server = `${parsed.hostname || parsed.searchParams.get("host") || "localhost"}:${parsed.port || parsed.searchParams.get("port") || "5432"}`;
-  } catch {
-    // The connection then fails on its own.
-  }
+  // An unparsable URL's connection then fails on its own.
+  const parsed = tryOr(() => new URL(url), null);
+  const server = parsed ? `${parsed.hostname || parsed.searchParams.get("host") || "localhost"}:${parsed.port || parsed.searchParams.get("port") || "5432"}` : "the configured server";
   let opened: OpenedDatabase<MigrationRegistry> | undefined;
   try {
     const schema = options.schema ? { schema: options.schema } : {};
@@ -277,13 +273,13 @@ function sourceText(entry: MigrationEntry, direction: MigrationDirection): strin
 
 /** The migration file's lines, or `null` when it cannot be read (the registry is then all there is). */
 function readSourceLines(options: ReplayCheckOptions, entry: MigrationEntry): string[] | null {
-  try {
-    return readFileSync(path.join(options.projectRoot, entry.file), "utf8")
-      .replace(/^\uFEFF/, "")
-      .split(/\r?\n/);
-  } catch {
-    return null;
-  }
+  return tryOr(
+    () =>
+      readFileSync(path.join(options.projectRoot, entry.file), "utf8")
+        .replace(/^\uFEFF/, "")
+        .split(/\r?\n/),
+    null,
+  );
 }
 
 /** The 1-based line where a section's SQL starts (the registry holds it without the blank lines after the marker). */

@@ -11,7 +11,7 @@ import { decodeSourceBytes } from "../src/shared/source-text.js";
 import { findForeignMigrations, findNestedMigrations } from "./foreign-migrations.js";
 import { followLocalImports, readTsconfig } from "./local-imports.js";
 import { parseMigrationFileName, type MigrationKind } from "./migration-file.js";
-import { addProblems, compareText, problemAt, projectPath, type Problem, type ProblemCode } from "./problems.js";
+import { addProblems, compareText, errorCode, problemAt, projectPath, tryOr, type Problem, type ProblemCode } from "./problems.js";
 import { analyzeTsMigration, createReturnTypeChecker } from "./ts-migration.js";
 
 /** A migration that passed every per-file check. */
@@ -104,8 +104,10 @@ function readMigrationSource(absolutePath: string, file: string, quoted: string,
   try {
     bytes = readFileSync(absolutePath);
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    return addProblems(problems, problemAt("MIGRATION_UNREADABLE", file, `cannot read this migration (${reason}); make it readable by the user running stepwise (for example chmod 644 ${quoted})`));
+    return addProblems(
+      problems,
+      problemAt("MIGRATION_UNREADABLE", file, `cannot read this migration (${errorCode(error)}); make it readable by the user running stepwise (for example chmod 644 ${quoted})`),
+    );
   }
   const decoded = decodeSourceBytes(bytes);
   return decoded.ok ? decoded.text : addProblems(problems, { code: "FILE_NOT_UTF8", file, line: decoded.line, column: decoded.column, message: decoded.message });
@@ -151,32 +153,26 @@ function scanTsMigration(
 function readMigrationsFolder(migrationsDir: string, label: string, problems: Problem[]): Dirent[] | null {
   const refuse = (code: ProblemCode, message: string) => addProblems(problems, problemAt(code, label, message));
   const notAFolder = (what: string) => `${what}; point --dir (or "migrationsDir" in the config) at the folder that holds the migrations`;
-  const reason = (error: unknown) => (error as NodeJS.ErrnoException).code ?? (error as Error).message;
   let stats;
   try {
     stats = statSync(migrationsDir);
   } catch (error) {
-    if (reason(error) === "ENOENT") return refuse("MIGRATIONS_DIR_MISSING", `the migrations folder does not exist; create it with "stepwise create", or point to it with --dir`);
-    if (reason(error) === "ENOTDIR") return refuse("MIGRATIONS_DIR_NOT_A_FOLDER", notAFolder("a part of this path is a file, not a folder"));
-    return refuse("MIGRATIONS_DIR_UNREADABLE", `cannot open the migrations folder (${reason(error)}); make it readable by the user running stepwise`);
+    if (errorCode(error) === "ENOENT") return refuse("MIGRATIONS_DIR_MISSING", `the migrations folder does not exist; create it with "stepwise create", or point to it with --dir`);
+    if (errorCode(error) === "ENOTDIR") return refuse("MIGRATIONS_DIR_NOT_A_FOLDER", notAFolder("a part of this path is a file, not a folder"));
+    return refuse("MIGRATIONS_DIR_UNREADABLE", `cannot open the migrations folder (${errorCode(error)}); make it readable by the user running stepwise`);
   }
   if (!stats.isDirectory()) return refuse("MIGRATIONS_DIR_NOT_A_FOLDER", notAFolder("this is a file, not a folder"));
   try {
     return readdirSync(migrationsDir, { withFileTypes: true }).sort((a, b) => compareText(a.name, b.name));
   } catch (error) {
-    return refuse("MIGRATIONS_DIR_UNREADABLE", `cannot list the migrations folder (${reason(error)}); make it readable by the user running stepwise (for example chmod 755 on it)`);
+    return refuse("MIGRATIONS_DIR_UNREADABLE", `cannot list the migrations folder (${errorCode(error)}); make it readable by the user running stepwise (for example chmod 755 on it)`);
   }
 }
 
 /** A migration is a regular file; a symbolic link is refused, since its target can change while nothing in the folder does. */
 function describeNonFileEntry(entry: Dirent, absolutePath: string, quoted: string): { code: "MIGRATION_SYMLINK" | "MIGRATION_NOT_A_FILE"; message: string } | null {
   if (entry.isSymbolicLink()) {
-    let target = "an unreadable target";
-    try {
-      target = JSON.stringify(readlinkSync(absolutePath));
-    } catch {
-      // The link itself is the problem either way.
-    }
+    const target = tryOr(() => JSON.stringify(readlinkSync(absolutePath)), "an unreadable target");
     const message = `${quoted} is a symbolic link to ${target}; stepwise reads only regular files, so that the registry and checksums follow what is in this folder: replace the link with a copy of the file`;
     return { code: "MIGRATION_SYMLINK", message };
   }
