@@ -17,7 +17,7 @@ import { PACKAGE_NAME } from "../src/shared/package-name.js";
 import { DIALECTS, findProjectRoot, resolveSettings, runtimeConfig, type RuntimeConfig, type StepwiseConfig, type StepwiseSettings } from "./config.js";
 import { importImportFreeRegistry } from "./import-free-registry.js";
 import { assertPeersInstalled, CODEGEN_PEERS, findMissingPeers, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
-import { findStackLocation, printProblems, projectPath, sortProblems, tryOr, type Problem } from "./problems.js";
+import { describeGenerated, findStackLocation, printProblems, projectPath, sortProblems, tryOr, type Problem } from "./problems.js";
 import type { ReplayOutcome } from "./replay.js";
 
 /** Where and how one run of the bin works; `io` defaults to the process's streams and TTY. */
@@ -233,8 +233,7 @@ async function runGen(run: BinRun, flags: GenFlags, settings: StepwiseSettings, 
       `${context.palette.yellow(`warning [REPLAY_SKIPPED]`)}: the replay did not run (${replay.code}): ${replay.reason}\nPass --require-replay to make gen --check fail when it cannot replay.\n`,
     );
   }
-  const count = `${result.migrationCount} migration${result.migrationCount === 1 ? "" : "s"}, latest version ${result.latestVersion}`;
-  context.io.stdout(`${context.palette.green(result.status === "unchanged" ? `${label} is up to date (${count}).` : `Wrote ${label} (${count}).`)}\n`);
+  context.io.stdout(`${context.palette.green(describeGenerated(result, projectRoot))}\n`);
 }
 
 /** The options of `gen`, as commander hands them over. */

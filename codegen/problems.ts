@@ -222,6 +222,13 @@ export function findStackLocation(error: unknown, accept: (file: string) => bool
   return null;
 }
 
+/** What a successful `gen` did, as the bin prints it: `Wrote generated/registry.ts (3 migrations, latest version 3).` */
+export function describeGenerated(result: { status: string; registryFile: string; migrationCount: number; latestVersion: number }, projectRoot: string): string {
+  const label = path.relative(projectRoot, result.registryFile);
+  const count = `${result.migrationCount} migration${result.migrationCount === 1 ? "" : "s"}, latest version ${result.latestVersion}`;
+  return result.status === "unchanged" ? `${label} is up to date (${count}).` : `Wrote ${label} (${count}).`;
+}
+
 /** Prints each problem on stderr, then how many there are and that nothing was written. */
 export function printProblems(problems: readonly Problem[], context: CliContext): void {
   for (const problem of problems) context.io.stderr(`${formatProblem(problem)}\n`);
