@@ -14,7 +14,7 @@ import { parsePath, singleValued } from "../src/cli/parse-options.js";
 import { registryLoadError, usageError } from "../src/core/error-factories.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { PACKAGE_NAME } from "../src/shared/package-name.js";
-import { DIALECTS, findProjectRoot, resolveSettings, runtimeConfig, type RuntimeConfig, type StepwiseConfig, type StepwiseSettings } from "./config.js";
+import { DIALECTS, findProjectRoot, resolveSettings, runtimeConfig, type RuntimeConfig, type StepwiseSettings } from "./config.js";
 import { importImportFreeRegistry } from "./import-free-registry.js";
 import { assertPeersInstalled, CODEGEN_PEERS, findMissingPeers, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
 import { describeGenerated, findStackLocation, printProblems, projectPath, sortProblems, tryOr, type Problem } from "./problems.js";
@@ -44,19 +44,17 @@ const ENVIRONMENT_HELP = [
   "  NO_COLOR, FORCE_COLOR           turn colour off or on",
 ].join("\n");
 
-/** What one run of the bin works in: its project, environment and settings (the build commands' resolved once, from their flags). */
+/** What one run of the bin works in: its project, environment and the runtime commands' settings. */
 interface BinRun {
   readonly projectRoot: string;
   readonly env: NodeJS.ProcessEnv;
   readonly runtimeSettings: RuntimeConfig;
-  settings(flags?: StepwiseConfig): StepwiseSettings;
 }
 
 /** The `stepwise` bin's command line, for one run: `createBinCli({ cwd, env }).run(args)` resolves to the exit code. */
 export function createBinCli(options: BinCliOptions): Cli {
   const projectRoot = findProjectRoot(options.cwd);
-  let resolved: StepwiseSettings | undefined;
-  const run: BinRun = { projectRoot, env: options.env, runtimeSettings: runtimeConfig(projectRoot, options.env), settings: (flags = {}) => (resolved ??= resolveSettings(projectRoot, flags)) };
+  const run: BinRun = { projectRoot, env: options.env, runtimeSettings: runtimeConfig(projectRoot, options.env) };
   return createCli({
     // The registry of the chosen driver's dialect (`--driver pg` loads the postgres one), refused when stale before any database is opened.
     migrations: async ({ dialect, driver }) => {
@@ -106,7 +104,6 @@ async function refuseStaleRegistry({ projectRoot, env }: BinRun, settings: Stepw
 }
 
 function addBuildCommands(run: BinRun, program: Command, context: CliContext): void {
-  const { projectRoot } = run;
   const pathOptions = (command: Command) =>
     command
       .option("--dir <path>", "migrations folder (default: migrations)", singleValued(parsePath))
@@ -114,9 +111,9 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
       .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption));
   type PathFlags = { dir?: string; out?: string; dialect?: string };
   const settingsOf = (flags: PathFlags, task: string) => {
-    const resolved = run.settings({ migrationsDir: flags.dir, registryFile: flags.out, dialect: flags.dialect });
+    const settings = resolveSettings(run.projectRoot, { migrationsDir: flags.dir, registryFile: flags.out, dialect: flags.dialect });
     assertPeersInstalled(task, CODEGEN_PEERS);
-    return resolved;
+    return settings;
   };
   program.addHelpText("after", `\n${ENVIRONMENT_HELP}`);
 
@@ -151,9 +148,8 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
   )
     .addHelpText("after", `\nThe template's "stepwise:todo" comments make gen refuse it (TEMPLATE_UNEDITED) until the migration is written; then run "stepwise gen".`)
     .action(async (description: string, flags: PathFlags & { sql?: boolean }) => {
-      const { migrationsDir, registryFile, dialect, driver, target } = settingsOf(flags, "stepwise create");
-      const { createMigration } = await import("./create.js");
-      const result = await createMigration({ projectRoot, migrationsDir, registryFile, description, kind: flags.sql ? "sql" : "ts", dialect, driver, target });
+      const settings = settingsOf(flags, "stepwise create");
+      const result = await (await import("./create.js")).createMigration({ ...settings, description, kind: flags.sql ? "sql" : "ts" });
       // stdout holds only the path, for `$EDITOR "$(stepwise create …)"`; the next step goes to stderr.
       context.io.stdout(`${result.file}\n`);
       context.io.stderr(
@@ -178,8 +174,7 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
         "Rebase refuses, changing nothing, when one of them is recorded as applied in the configured database; with no database configured, that check is skipped and the output says so.\n",
     )
     .action(async (flags: PathFlags & { base?: string; yes?: boolean; dbCheck: boolean; json?: boolean }, command: Command) => {
-      const resolved = settingsOf(flags, "stepwise rebase");
-      await (await import("./rebase.js")).runRebase(flags, resolved, command, context);
+      await (await import("./rebase.js")).runRebase(flags, settingsOf(flags, "stepwise rebase"), command, context);
     });
 }
 

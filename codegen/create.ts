@@ -11,7 +11,7 @@ import { dialectOfEntry, entrySpecifier, type DriverEntry } from "../src/shared/
 import { DOWN_MARKER, EMPTY_MARKER, TEMPLATE_PLACEHOLDER, UP_MARKER } from "../src/shared/sql-markers.js";
 import type { Target } from "./config.js";
 import { formatMigrationFileName, parseMigrationFileName, toSnakeCaseName, versionWidthOf, type MigrationKind } from "./migration-file.js";
-import { projectPath } from "./problems.js";
+import { errorCode, projectPath } from "./problems.js";
 import { writeFileAtomic } from "./write-file.js";
 
 /** Inputs for {@link createMigration}; paths are absolute. */
@@ -60,7 +60,6 @@ export async function createMigration(options: CreateMigrationOptions): Promise<
   });
   const version = Math.max(0, ...migrations.map((migration) => migration.version)) + 1;
   const absolutePath = path.join(options.migrationsDir, formatMigrationFileName(version, name, kind, versionWidthOf(migrations.map((migration) => migration.fileName))));
-  if (path.dirname(absolutePath) !== path.resolve(options.migrationsDir)) throw usageError(`Refusing to write outside ${options.migrationsDir}.`);
   const dialect = options.dialect ?? "sqlite";
   // A TypeScript template is written for the project's driver when it runs this dialect, else the dialect's (D1 for a D1 target).
   const driver = options.driver && dialectOfEntry(options.driver) === dialect ? options.driver : dialect === "postgres" ? "pg" : options.target === "d1" ? "d1" : "better-sqlite3";
@@ -69,7 +68,7 @@ export async function createMigration(options: CreateMigrationOptions): Promise<
   try {
     mkdirSync(options.migrationsDir, { recursive: true });
   } catch (error) {
-    throw usageError(`Cannot create the migrations folder ${options.migrationsDir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); point --dir at a writable folder.`);
+    throw usageError(`Cannot create the migrations folder ${options.migrationsDir} (${errorCode(error)}); point --dir at a writable folder.`);
   }
   // Exclusive: a file of the same name that appeared meanwhile is never overwritten.
   writeFileAtomic(absolutePath, text, { exclusive: true });
@@ -84,14 +83,9 @@ interface TemplateShape {
   readonly options?: readonly string[];
 }
 
+/** The SQLite drivers' (`db.exec`), and the others'. */
 const SYNC_EXEC: TemplateShape = { async: false, parameter: "db", run: (sql) => `db.exec(\`${sql}\`)` };
-
-const TEMPLATE_SHAPES: Readonly<Record<DriverEntry, TemplateShape>> = {
-  "better-sqlite3": SYNC_EXEC,
-  "node-sqlite": SYNC_EXEC,
-  "bun-sqlite": SYNC_EXEC,
-  libsql: SYNC_EXEC,
-  "sql-js": SYNC_EXEC,
+const TEMPLATE_SHAPES: Readonly<Partial<Record<DriverEntry, TemplateShape>>> = {
   // The body receives ctx.storage.sql, inside a transactionSync that cannot stay open across an await.
   "durable-objects": { async: false, parameter: "sql", run: (sql) => `sql.exec(\`${sql}\`)` },
   pg: { async: true, parameter: "db", run: (sql) => `await db.query(\`${sql}\`)` },
@@ -115,7 +109,7 @@ const EXAMPLE_SQL: Readonly<Record<SqlDialect, { readonly up: string; readonly d
 
 /** The placeholders are comments, so the file compiles and reads as a guide; `defineMigration` comes from the driver's entry, which types `db`. */
 function tsTemplate(description: string, driver: DriverEntry, dialect: SqlDialect): string {
-  const shape = TEMPLATE_SHAPES[driver];
+  const shape = TEMPLATE_SHAPES[driver] ?? SYNC_EXEC;
   const example = EXAMPLE_SQL[dialect];
   const method = (name: string) => `${shape.async ? "async " : ""}${name}(${shape.parameter})`;
   const options = (shape.options ?? []).map((line) => `  ${line}\n`).join("");
@@ -156,6 +150,6 @@ function listExistingMigrations(migrationsDir: string): string[] {
   try {
     return readdirSync(migrationsDir);
   } catch (error) {
-    throw usageError(`Cannot list ${migrationsDir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); make it readable by the user running stepwise.`);
+    throw usageError(`Cannot list ${migrationsDir} (${errorCode(error)}); make it readable by the user running stepwise.`);
   }
 }
