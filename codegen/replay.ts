@@ -12,12 +12,10 @@ import { loadDriver, type DriverConnector, type DriverLoaders, type OpenedDataba
 import type { Driver, ScratchDatabase } from "../src/core/driver.js";
 import { StepwiseError } from "../src/core/errors.js";
 import { findDroppedOrRenamedTables, SQL_FOREIGN_KEYS_OFF_FIX, TS_FOREIGN_KEYS_OFF_FIX } from "../src/core/foreign-key-rebuild.js";
-import { begin, callWithDriver, exec, query, rollbackQuietly, type Step } from "../src/core/step.js";
+import { callWithDriver, exec, query, type Step } from "../src/core/step.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry, SqlDialect } from "../src/core/types.js";
 import { containBodies, firstReachingSql } from "../src/safety/contained-copy.js";
 import type { DriverEntry } from "../src/shared/package-name.js";
-import { DOWN_MARKER, UP_MARKER } from "../src/shared/sql-markers.js";
-import { splitSqlStatements, tokenizeSql } from "../src/shared/sql-tokens.js";
 import type { Target } from "./config.js";
 import { findStackLocation, joinLines, problemAt, projectPath, tryOr, type Problem } from "./problems.js";
 import { withWorkerConnections, type WorkerConnection } from "./worker-connections.js";
@@ -224,7 +222,7 @@ async function replay(options: ReplayCheckOptions, migrations: MigrationRegistry
     try {
       await manager.up({ to: entry.version });
     } catch (error) {
-      return { problems: [await describeFailure(options, database, entry, "up", error)], applied, rolledBack: null };
+      return { problems: [describeFailure(options, database, entry, "up", error)], applied, rolledBack: null };
     }
     const rebuilt = before && findRebuiltParent(entry, before, await readGraph());
     if (rebuilt) return { problems: [describeRebuild(options, entry, rebuilt.parent, rebuilt.children, null)], applied: applied + 1, rolledBack: null };
@@ -234,7 +232,7 @@ async function replay(options: ReplayCheckOptions, migrations: MigrationRegistry
   try {
     await manager.down({ steps: 1 });
   } catch (error) {
-    return { problems: [await describeFailure(options, database, newest, "down", error)], applied: migrations.length, rolledBack: newest.version };
+    return { problems: [describeFailure(options, database, newest, "down", error)], applied: migrations.length, rolledBack: newest.version };
   }
   return { problems: [], applied: migrations.length, rolledBack: newest.version };
 }
@@ -282,78 +280,33 @@ function readSourceLines(options: ReplayCheckOptions, entry: MigrationEntry): st
   );
 }
 
-/** The 1-based line where a section's SQL starts (the registry holds it without the blank lines after the marker). */
-function sectionStartLine(lines: readonly string[], direction: MigrationDirection): number | null {
-  const marker = direction === "up" ? UP_MARKER : DOWN_MARKER;
-  let index = lines.findIndex((line) => line === marker || line.startsWith(`${marker} `) || line.startsWith(`${marker}\t`));
-  if (index === -1) return null;
-  while (++index < lines.length && /^[ \t\f\r]*$/.test(lines[index]!));
-  return index + 1;
+/** The 1-based line of its file where a SQL migration's section begins, as the registry records it. */
+function sectionStart(entry: MigrationEntry, direction: MigrationDirection): number {
+  return (entry.kind === "sql" ? entry.sqlLines?.[direction === "up" ? 0 : 1] : null) ?? 1;
 }
 
 function describeRebuild(options: ReplayCheckOptions, entry: MigrationEntry, parent: string, children: readonly string[], reason: string | null): Problem {
   const lines = readSourceLines(options, entry);
   // The first line outside a comment that drops or renames the table.
   const index = (lines ?? []).findIndex((line) => !line.trimStart().startsWith("--") && findDroppedOrRenamedTables(line).some((name) => name.toLowerCase() === parent.toLowerCase()));
-  const at =
-    index === -1
-      ? { line: (lines !== null && entry.kind === "sql" ? sectionStartLine(lines, "up") : null) ?? 1, column: 1 }
-      : { line: index + 1, column: lines![index]!.search(/\b(DROP|ALTER)\b/i) + 1 };
+  const at = index === -1 ? { line: sectionStart(entry, "up"), column: 1 } : { line: index + 1, column: lines![index]!.search(/\b(DROP|ALTER)\b/i) + 1 };
   const fix = entry.kind === "sql" ? `put the flag on the up marker line: "${SQL_FOREIGN_KEYS_OFF_FIX}"` : `add "${TS_FOREIGN_KEYS_OFF_FIX}" to its defineMigration`;
   const referenced = `${children.join(", ")} reference${children.length === 1 ? "s" : ""}`;
   const message = `this migration drops or replaces table ${parent}, which ${referenced} with foreign keys, with enforcement on (${reason ?? "it passed here only because the replay's tables are empty"}): on a database with rows, the drop is refused ("FOREIGN KEY constraint failed") or deletes their rows; ${fix}, and stepwise checks the keys before committing`;
   return { code: "FOREIGN_KEY_PARENT_REBUILT", file: entry.file, ...at, message };
 }
 
-/** Where in `entry` the replay failed, and why, as one problem. */
-async function describeFailure(options: ReplayCheckOptions, database: ReplayDatabase, entry: MigrationEntry, direction: MigrationDirection, error: unknown): Promise<Problem> {
-  const hint = error instanceof StepwiseError && error.is("MIGRATION_FAILED") ? error.details.foreignKeyRebuild : null;
-  if (hint !== null && direction === "up") return describeRebuild(options, entry, hint.table, hint.referencedBy, "the replay's seeded rows already fail");
-  const code = direction === "up" ? "REPLAY_FAILED" : "REPLAY_DOWN_FAILED";
+/** Where in `entry` the replay failed (the failing statement the runtime located, or the line a TypeScript body's stack names), and why, as one problem. */
+function describeFailure(options: ReplayCheckOptions, database: ReplayDatabase, entry: MigrationEntry, direction: MigrationDirection, error: unknown): Problem {
+  const failed = error instanceof StepwiseError && error.is("MIGRATION_FAILED") ? error.details : null;
+  if (failed?.foreignKeyRebuild && direction === "up")
+    return describeRebuild(options, entry, failed.foreignKeyRebuild.table, failed.foreignKeyRebuild.referencedBy, "the replay's seeded rows already fail");
   const stepwiseCode = error instanceof StepwiseError && error.code !== "MIGRATION_FAILED" ? ` (${error.code})` : "";
-  const prefix = `${direction === "up" ? "applying" : "rolling back"} this migration on ${database.named} failed: `;
   // The library's own error, under the manager's wrappers.
   let root: unknown = error;
   for (let depth = 0; depth < 8 && root instanceof StepwiseError && root.cause !== undefined; depth++) root = root.cause;
-  const message = `${prefix}${(root instanceof Error ? root.message : String(root)).split("\n")[0]}${stepwiseCode}`;
-  const lines = readSourceLines(options, entry);
-  if (entry.kind === "sql" && lines !== null) {
-    const start = sectionStartLine(lines, direction);
-    const located = start === null ? null : await locateFailingStatement(database.manager, entry, direction, options.dialect);
-    if (located !== null) return { code, file: entry.file, line: start! + located.line - 1, column: located.column, message: `${prefix}${located.message}${stepwiseCode}` };
-    return { code, file: entry.file, line: start ?? 1, column: 1, message };
-  }
-  // A TypeScript migration: the line its error's stack points at (tsx maps it to the source).
+  const message = `${direction === "up" ? "applying" : "rolling back"} this migration on ${database.named} failed: ${(root instanceof Error ? root.message : String(root)).split("\n")[0]}${stepwiseCode}`;
   const absolute = path.join(options.projectRoot, entry.file);
-  const at = findStackLocation(error, (file) => path.resolve(file) === absolute);
-  return { code, file: entry.file, line: at?.line ?? 1, column: at?.column ?? 1, message };
-}
-
-/**
- * The statement of `entry`'s SQL that fails, found by running them one by one in a transaction that
- * is rolled back; `null` when each passes alone (a failure at COMMIT, or of stepwise's own checks).
- */
-async function locateFailingStatement(manager: ReplayManager, entry: MigrationEntry & { kind: "sql" }, direction: MigrationDirection, dialect: SqlDialect) {
-  const sql = (direction === "up" ? entry.upSql : entry.downSql) ?? "";
-  const statements = splitSqlStatements(tokenizeSql(sql, dialect), dialect);
-  return await manager.run(
-    (function* (): Step<{ line: number; column: number; message: string } | null> {
-      if (entry.disableForeignKeys) yield* exec("PRAGMA foreign_keys = OFF");
-      if (entry.transaction) yield* begin("immediate");
-      try {
-        for (const { tokens } of statements) {
-          const [first, last] = [tokens[0]!, tokens.at(-1)!];
-          try {
-            yield* exec(sql.slice(first.offset, last.offset + last.text.length));
-          } catch (error) {
-            return { line: first.line, column: first.column, message: error instanceof Error ? error.message.split("\n")[0]! : String(error) };
-          }
-        }
-        return null;
-      } finally {
-        yield* rollbackQuietly();
-        if (entry.disableForeignKeys) yield* exec("PRAGMA foreign_keys = ON");
-      }
-    })(),
-  );
+  const at = failed?.location ?? (entry.kind === "sql" ? { line: sectionStart(entry, direction), column: 1 } : findStackLocation(error, (file) => path.resolve(file) === absolute));
+  return { code: direction === "up" ? "REPLAY_FAILED" : "REPLAY_DOWN_FAILED", file: entry.file, line: at?.line ?? 1, column: at?.column ?? 1, message };
 }
