@@ -1,6 +1,5 @@
 /**
- * The `stepwise` command as a function of its directory, environment and output: `gen`, `create` and
- * `rebase`, plus every runtime command of `createCli`, which here loads the project's TypeScript
+ * The `stepwise` command as a function of its directory, environment and output: `gen`, `create` and `rebase`, plus every runtime command of `createCli`, which here loads the project's TypeScript
  * registry on demand (no build step) after refusing one that lags behind the folder (REGISTRY_STALE).
  */
 import { existsSync, readFileSync } from "node:fs";
@@ -92,11 +91,7 @@ async function loadRegistry({ projectRoot, env }: BinRun, registryFile: string):
   return migrations;
 }
 
-/**
- * In development (a migrations folder and the codegen tools installed) a registry that is not what
- * `gen` would write now is refused; a production install or a bundled app has neither, so nothing
- * is checked. STEPWISE_SKIP_REGISTRY_CHECK=1 is the way past it, for rolling back mid-merge.
- */
+/** In development (a migrations folder and the codegen tools installed) a stale registry is refused; a production install or a bundle has neither. */
 async function refuseStaleRegistry({ projectRoot, env }: BinRun, settings: StepwiseSettings): Promise<void> {
   if (env[SKIP_REGISTRY_CHECK] === "1" || !existsSync(settings.migrationsDir) || !existsSync(settings.registryFile) || findMissingPeers(CODEGEN_PEERS).length > 0) return;
   const [{ assertRegistryFresh }, { defaultGenCacheDir }] = await Promise.all([import("./registry-freshness.js"), import("./gen-cache.js")]);

@@ -1,7 +1,4 @@
-/**
- * The bin's settings: flags first, then the config (`stepwise.config.json`, or a `stepwise` key in
- * package.json), then defaults. A flag wins over its setting, which is then not even checked.
- */
+/** The bin's settings: flags first, then the config (`stepwise.config.json`, or a `stepwise` key in package.json), then defaults. A flag wins over its setting, which is then not even checked. */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { CreateCliProps } from "../src/cli/create-cli.js";
@@ -130,10 +127,8 @@ function configDriver({ config, file }: ConfigFile): DriverEntry | null {
 }
 
 /**
- * Combines flags, config and defaults. The folder and registry of the chosen dialect come from the
- * flags, then that dialect's entry in `dialects`, then the top-level settings, which belong to the
- * config's own `dialect`: falling back to another dialect's would check its SQL by the wrong rules
- * and overwrite its registry, so that is refused.
+ * Combines flags, config and defaults. A dialect's folder and registry come from the flags, its entry in `dialects`, then the top-level settings, which belong to the config's own `dialect` (another
+ * dialect's would check its SQL by the wrong rules).
  */
 export function resolveSettings(projectRoot: string, flags: StepwiseConfig = {}): StepwiseSettings {
   const read = readConfigFile(projectRoot);
@@ -176,10 +171,7 @@ export interface RuntimeConfig extends Required<Pick<CreateCliProps, "database" 
   replayUrl(): { readonly url: string | null; readonly unset: string | null };
 }
 
-/**
- * The runtime commands' settings, each read only when the CLI asks for it, which it does only when
- * its flag is not given: so a flag always wins, and the config's value is then never checked.
- */
+/** The runtime commands' settings, each read only when the CLI asks, which it does only without its flag: a flag wins, unchecked config and all. */
 export function runtimeConfig(projectRoot: string, env: Readonly<Record<string, string | undefined>>): RuntimeConfig {
   let read: ConfigFile | undefined;
   const file = () => (read ??= readConfigFile(projectRoot));
@@ -208,11 +200,7 @@ export function runtimeConfig(projectRoot: string, env: Readonly<Record<string, 
   };
 }
 
-/**
- * The config's `url` with each `${NAME}` read from the environment, so a committed config names the URL
- * without its password; a password written into it is refused, never quoted, and an unset variable is
- * refused only by a command that needs the database.
- */
+/** The config's `url` with each `${NAME}` read from the environment, so a committed config holds no password (one written there is refused). */
 function expandConfigUrl(value: string, env: Readonly<Record<string, string | undefined>>, configFile: string): string {
   if (findPasswords(value).some((password) => password !== "" && !/^(\$\{[A-Za-z_][A-Za-z0-9_]*\})+$/.test(password))) {
     throw usageError(

@@ -1,7 +1,6 @@
 /**
- * `stepwise create "<description>"`: writes the next migration from a template. Its placeholder
- * comments make `gen` refuse it (TEMPLATE_UNEDITED) until the change is written, so an unedited
- * template can never be applied and recorded; the registry is left as it was.
+ * `stepwise create "<description>"`: writes the next migration from a template. Its placeholder comments make `gen` refuse it (TEMPLATE_UNEDITED) until the change is written, so an unedited template
+ * can never be applied and recorded; the registry is left as it was.
  */
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
@@ -23,8 +22,7 @@ export interface CreateMigrationOptions {
   /** Default `"ts"`. */
   readonly kind?: MigrationKind;
   /**
-   * The project's driver (the config's `driver`): a TypeScript template imports `defineMigration` from
-   * its entry, so `db` is that driver's connection, and is `async` where the driver is. Used when it
+   * The project's driver (the config's `driver`): a TypeScript template imports `defineMigration` from its entry, so `db` is that driver's connection, and is `async` where the driver is. Used when it
    * runs `dialect`; otherwise, and when `null`, the dialect's driver.
    */
   readonly driver?: DriverEntry | null;
@@ -118,12 +116,10 @@ function tsTemplate(description: string, driver: DriverEntry, dialect: SqlDialec
 export default defineMigration({
   description: ${JSON.stringify(description)},
 ${options}  ${method("up")} {
-    // ${TEMPLATE_PLACEHOLDER}: write the migration's code here, then delete this comment. For example:
-    // ${shape.run(example.up)};
+    // ${TEMPLATE_PLACEHOLDER}: write the migration's code here, then delete this comment. For example: ${shape.run(example.up)};
   },
   ${method("down")} {
-    // ${TEMPLATE_PLACEHOLDER}: undo the change here (or delete down to make the migration irreversible), then delete this comment. For example:
-    // ${shape.run(example.down)};
+    // ${TEMPLATE_PLACEHOLDER}: undo the change here (or delete down to make the migration irreversible), then delete this comment. For example: ${shape.run(example.down)};
   },
 });
 `;

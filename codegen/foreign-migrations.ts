@@ -1,6 +1,6 @@
 /**
- * Another tool's migrations folder is recognised as a whole and gives one problem naming the tool and
- * how to port (one per file would only hide them); a migration-named file in a subfolder is a problem too.
+ * Another tool's migrations folder is recognised as a whole and gives one problem naming the tool and how to port (one per file would only hide them); a migration-named file in a subfolder is a
+ * problem too.
  */
 import { closeSync, openSync, readdirSync, readSync, type Dirent } from "node:fs";
 import path from "node:path";
@@ -109,8 +109,7 @@ function recogniseByLayout(migrationsDir: string, files: readonly string[], fold
 
 /** A tool known by its files' names and first lines, when they outnumber stepwise's own. */
 function recogniseByFileNames(files: readonly string[], head: (name: string) => string): ForeignTool | null {
-  // One goose file copied among stepwise's own is that file's problem; the folder is the tool's when its
-  // shape outnumbers stepwise's. Counted only when some file has another tool's shape.
+  // One goose file copied among stepwise's own is that file's problem; the folder is the tool's when its shape outnumbers stepwise's. Counted only when some file has another tool's shape.
   let own: number | undefined;
   const found = (tool: string, matches: readonly string[], port: string): ForeignTool | null =>
     matches.length > 0 && matches.length > (own ??= files.filter((name) => isOwnMigration(name, head)).length) ? { tool, evidence: matches[0]!, port } : null;

@@ -1,9 +1,7 @@
 /**
- * The gen cache: "these exact inputs give a registry with this SHA-256", so `gen` and the runtime
- * commands' freshness check skip the scan (and loading ts-morph and prettier) when nothing changed,
- * and the registry on disk still hashes to what gen rendered. An input that cannot be hashed as bytes
- * (a JavaScript prettier config, plugins, a tsconfig extending a package) means no cache: a miss
- * costs time, a wrong hit would pass a stale registry. Nothing here throws; a broken cache is a miss.
+ * The gen cache: "these exact inputs give a registry with this SHA-256", so `gen` and the runtime commands' freshness check skip the scan (and loading ts-morph and prettier) when nothing changed, and
+ * the registry on disk still hashes to what gen rendered. An input that cannot be hashed as bytes (a JavaScript prettier config, plugins, a tsconfig extending a package) means no cache: a miss costs
+ * time, a wrong hit would pass a stale registry. Nothing here throws; a broken cache is a miss.
  */
 import { createHash, type Hash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
@@ -66,10 +64,7 @@ export function fingerprintGenInputs(key: GenCacheKey): string | null {
   }, null);
 }
 
-/**
- * A file the scan read, as a dependency: the SHA-256 of its bytes and, when reached through a symlink,
- * of its real path, so a link pointed at another file with the same bytes still misses. `null`: absent.
- */
+/** A dependency's SHA-256 (`null`: absent), with its real path when reached through a symlink, so a repointed link with the same bytes misses. */
 export function hashDependency(file: string): string | null {
   return tryOr(() => {
     const hash = createHash("sha256").update(readFileSync(file));
@@ -115,10 +110,7 @@ function entryFile(cacheDir: string, key: GenCacheKey): string {
   return path.join(cacheDir, `gen-${createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 16)}.json`);
 }
 
-/**
- * Each entry's name and kind and each file's bytes; with `nested`, subfolders' names down to the depth
- * the scan looks for misplaced migrations (foreign-migrations.ts), whose bytes never matter there.
- */
+/** Each entry's name and kind and each file's bytes; with `nested`, subfolders' names as deep as the scan looks for misplaced migrations. */
 function hashFolder(hash: Hash, dir: string, nested: boolean, depth = 0): void {
   for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => compareText(a.name, b.name))) {
     hash.update(`${entry.isFile() ? "file" : entry.isDirectory() ? "dir" : "other"}:${entry.name}\0`);

@@ -1,6 +1,5 @@
 /**
- * `stepwise gen`: scan, validate, render, format, then write atomically or, with `check`, compare.
- * Nothing is written unless every step succeeded, so a failed run leaves the old registry as it was.
+ * `stepwise gen`: scan, validate, render, format, then write atomically or, with `check`, compare. Nothing is written unless every step succeeded, so a failed run leaves the old registry as it was.
  */
 import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
@@ -24,27 +23,20 @@ export interface GenerateOptions {
   /** Module the registry imports types from. Default: the package's name (`PACKAGE_NAME`). */
   readonly runtimeModule?: string;
   /**
-   * The SQL dialect the migrations are written in (`sqlite` or `postgres`): how their SQL is
-   * tokenised, checked and hashed, and what the registry records for the runtime to check against
-   * its driver. Default `sqlite`.
+   * The SQL dialect the migrations are written in (`sqlite` or `postgres`): how their SQL is tokenised, checked and hashed, and what the registry records for the runtime to check against its driver.
+   * Default `sqlite`.
    */
   readonly dialect?: SqlDialect;
   /** The runtime the registry is for, when it restricts migrations (`d1`: SQL only). */
   readonly target?: Target | null;
-  /**
-   * Folder for the content-hash cache (see `gen-cache.ts`) that skips scanning and formatting when no
-   * input changed. Default `null`: no cache. The bin passes `node_modules/.cache/stepwise`.
-   */
+  /** Folder for the content-hash cache (see `gen-cache.ts`) that skips scanning and formatting when no input changed. Default `null`: no cache. The bin passes `node_modules/.cache/stepwise`. */
   readonly cacheDir?: string | null;
 }
 
 /** What happened. `problems` is empty exactly when `ok` is true. */
 export interface GenerateResult {
   readonly ok: boolean;
-  /**
-   * `written` (the file changed), `unchanged` (already current, nothing written), `stale` (`check`
-   * found a difference) or `invalid` (the migrations have problems; nothing was written).
-   */
+  /** `written` (the file changed), `unchanged` (already current, nothing written), `stale` (`check` found a difference) or `invalid` (the migrations have problems; nothing was written). */
   readonly status: "written" | "unchanged" | "stale" | "invalid";
   readonly problems: readonly Problem[];
   readonly registryFile: string;
@@ -57,10 +49,7 @@ export type RegistrySourceResult =
   | { readonly ok: true; readonly source: string; readonly migrations: readonly ScannedMigration[] }
   | { readonly ok: false; readonly problems: readonly Problem[]; readonly migrations: readonly ScannedMigration[] };
 
-/**
- * Runs `gen` or `gen --check`. Never throws for bad migrations; only for I/O failures, such as
- * `FILE_WRITE_FAILED` when the registry cannot be written in full (the old one is then kept).
- */
+/** Runs `gen` or `gen --check`. Throws only for I/O failures, such as `FILE_WRITE_FAILED` (the old registry is then kept). */
 export async function generateRegistry(options: GenerateOptions): Promise<GenerateResult> {
   const label = projectPath(options.projectRoot, options.registryFile);
   const result = (status: GenerateResult["status"], problems: readonly Problem[], migrations: readonly { version: number }[] = []): GenerateResult => {
@@ -110,11 +99,7 @@ function rememberIfUnmoved(
   return result;
 }
 
-/**
- * The registry's text (`null`: absent), or the problem that stops gen reading or overwriting it: a
- * folder or a pipe (reading one would block), a file in the way of its folder, an unreadable file, a
- * file without the registry's header, or a migration-like name in the migrations folder.
- */
+/** The registry's text (`null`: absent), or what stops gen reading (a pipe would block) or overwriting it. */
 function readPreviousRegistry(options: GenerateOptions, label: string): string | null | Problem {
   const refuse = (what: string) =>
     problemAt("REGISTRY_UNWRITABLE", label, `${label} ${what}, so gen will not overwrite it with the registry; point --out (or "registryFile" in the config) at a file such as generated/registry.ts`);
@@ -158,8 +143,7 @@ export async function buildRegistrySource(options: Pick<GenerateOptions, "projec
   const source = renderRegistry({ migrations, registryFile: options.registryFile, importExtension, migrationsDirLabel, runtimeModule: options.runtimeModule, dialect });
   const prettier = await import("prettier");
   try {
-    // No config cache: a long-lived process (a watcher) must see an edited config. babel-ts prints the
-    // registry's literals as the typescript parser does, in about half the time.
+    // No config cache: a long-lived process (a watcher) must see an edited config. babel-ts prints the registry's literals as the typescript parser does, in about half the time.
     const config = (await prettier.resolveConfig(options.registryFile, { editorconfig: true, useCache: false })) ?? {};
     return { ok: true, source: await prettier.format(source, { parser: "babel-ts", ...config, filepath: options.registryFile }), migrations };
   } catch (error) {
@@ -202,10 +186,7 @@ function describeStaleness(previous: string | null, migrations: readonly Scanned
   return sortProblems(problems);
 }
 
-/**
- * How a message tells this project to regenerate: `npm run <name>` for its script that runs exactly
- * `stepwise gen` (directly, through npx, or through tsx as in stepwise's repo), else `npx stepwise gen`.
- */
+/** How a message tells this project to regenerate: `npm run <name>` for its script that runs exactly `stepwise gen`, else `npx stepwise gen`. */
 export function genCommandOf(projectRoot: string): string {
   const scripts = tryOr(() => (JSON.parse(readFileSync(path.join(projectRoot, "package.json"), "utf8")) as { scripts?: unknown }).scripts, null);
   if (scripts === null || typeof scripts !== "object") return "npx stepwise gen";

@@ -1,8 +1,6 @@
 /**
- * A TypeScript migration's checksum covers the project files it imports, transitively and each hashed
- * by meaning: a helper an applied migration calls decides what a new database gets as much as the
- * migration does. A specifier is local when it resolves, as tsx would, to a file of the project;
- * packages are left to the lockfile, and a specifier computed at run time is refused.
+ * A TypeScript migration's checksum covers the project files it imports, transitively and each hashed by meaning: a helper an applied migration calls decides what a new database gets as much as the
+ * migration does. A specifier is local when it resolves, as tsx would, to a file of the project; packages are left to the lockfile, and a specifier computed at run time is refused.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
@@ -73,8 +71,7 @@ export function followLocalImports(input: LocalImportsInput): LocalImports {
         problems.push({ code: "TS_IMPORT_NOT_FOUND", ...at, message });
         continue;
       }
-      // Packages reached through a path are still versioned by the lockfile (judged inside the project,
-      // which may itself live under a node_modules); declarations run nothing.
+      // Packages reached through a path are still versioned by the lockfile (judged inside the project, which may itself live under a node_modules); declarations run nothing.
       if (path.relative(input.projectRoot, resolution).split(path.sep).includes("node_modules") || /\.d\.[cm]?ts$/.test(resolution)) continue;
       if (visited.has(realPath(resolution))) {
         // Another name for a file already hashed: the cache must still notice when it points elsewhere.
@@ -241,9 +238,8 @@ function realPath(file: string): string {
   return tryOr(() => realpathSync(file), file);
 }
 
-// Resolution, in the orders tsx 4 tries (test/hostile-checksum-extra.test.ts), which differ from
-// TypeScript's own resolver: an extensionless `./seed` never reaches `seed.mts`, and `seed.json`
-// beats `seed/index.ts`.
+// Resolution, in the orders tsx 4 tries (test/hostile-checksum-extra.test.ts), which differ from TypeScript's own resolver: an extensionless `./seed` never reaches `seed.mts`, and `seed.json` beats
+// `seed/index.ts`.
 
 /** A `.js`-style specifier names the file it compiles to; tsx tries the sources first (`.d.ts` last: an elided type import may name one). */
 const SOURCE_FOR_OUTPUT: Readonly<Record<string, readonly string[]>> = {
@@ -290,11 +286,7 @@ interface PackageJson {
   readonly exports?: unknown;
 }
 
-/**
- * A resolver for one project: a specifier from a folder gives the file it loads, `"package"` (left to
- * the lockfile; stepwise itself is one), or the candidates tried when nothing was found. Every
- * package.json and candidate it looks at is recorded in `probed`.
- */
+/** Resolves a specifier from a folder to the file it loads, `"package"` (the lockfile's), or the candidates tried; each file looked at goes in `probed`. */
 function createResolver(projectRoot: string, probed: ProbeLog) {
   const firstFile = (candidates: readonly string[]): string | string[] => {
     for (const candidate of candidates) {

@@ -1,6 +1,5 @@
 /**
- * ts-morph, prettier and tsx are an app's devDependencies, not stepwise's peers (npm would then keep
- * them in a production install). So the bin checks for them, and their major version, before loading
+ * ts-morph, prettier and tsx are an app's devDependencies, not stepwise's peers (npm would then keep them in a production install). So the bin checks for them, and their major version, before loading
  * what needs them, and names the install command.
  */
 import { readFileSync } from "node:fs";
@@ -54,8 +53,7 @@ export function findMissingPeers(packages: readonly OptionalPeer[]): OptionalPee
 }
 
 /**
- * Throws `MISSING_DEPENDENCY` naming every package of `packages` that is not installed, or
- * `DEPENDENCY_VERSION_UNSUPPORTED` for the first one of a major version stepwise does not support.
+ * Throws `MISSING_DEPENDENCY` naming every package of `packages` that is not installed, or `DEPENDENCY_VERSION_UNSUPPORTED` for the first one of a major version stepwise does not support.
  *
  * @param task - what needs them, as the message's subject, such as `"stepwise gen"`.
  */

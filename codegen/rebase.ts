@@ -1,7 +1,6 @@
 /**
- * `stepwise rebase` and `gen --check --base`: this branch's migrations against the base branch's, read
- * from git's object store so the working tree is never touched. A working-tree migration is classified
- * by file name and content (BOM and CRLF aside):
+ * `stepwise rebase` and `gen --check --base`: this branch's migrations against the base branch's, read from git's object store so the working tree is never touched. A working-tree migration is
+ * classified by file name and content (BOM and CRLF aside):
  * - `shared`: the base has it with the same content (or the same version and content under another name);
  * - `untouched`: the merge base has it with the same content, so any change the base made arrives with the merge;
  * - `edited-here` / `edited-on-both-sides`: the merge base has it with other content (and the base changed it too);
@@ -59,11 +58,7 @@ interface BranchMigration extends ParsedMigrationFileName {
 type Origin = "shared" | "untouched" | "edited-here" | "edited-on-both-sides" | "added";
 type Where = { readonly projectRoot: string; readonly migrationsDir: string; readonly base: string | null };
 
-/**
- * The working tree's migrations, each with its origin, and the base's, in version then name order.
- *
- * @throws `GIT_NOT_FOUND`, `NOT_A_GIT_REPOSITORY`, `GIT_REF_NOT_FOUND`, `GIT_HISTORY_SHALLOW` or `GIT_FAILED`, naming `operation`; nothing is changed.
- */
+/** The working tree's migrations with their origins, and the base's, in version then name order; the git errors name `operation`. */
 function compareWithBase(options: Where, operation: string) {
   const { topLevel, git, commitOf } = openRepository(options.projectRoot, operation);
   const base = resolveBase(options.base, commitOf, () => git(["symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD"], { allowFailure: true }));
@@ -201,12 +196,7 @@ function gitFailedError(args: readonly string[], exitCode: number | null, stderr
   return new StepwiseError("GIT_FAILED", `git ${args.join(" ")} failed (exit ${exitCode ?? "signal"}): ${stderr.trim() || "no message"}. Nothing was changed.`, { args, exitCode, stderr });
 }
 
-/**
- * `gen --check --base <ref>`: a `VERSION_TAKEN_ON_BASE` for each version this branch and the base
- * each use for a different migration, so CI catches the collision before the merge does.
- *
- * @throws the git errors of {@link compareWithBase}.
- */
+/** `gen --check --base <ref>`: a `VERSION_TAKEN_ON_BASE` for each version both branches use for different migrations, before the merge does. */
 export function checkAgainstBase(options: Where): Problem[] {
   const { base, local, baseMigrations } = compareWithBase(options, "stepwise gen --check --base");
   return local.flatMap((migration) => {
@@ -226,11 +216,7 @@ export function checkAgainstBase(options: Where): Problem[] {
   });
 }
 
-/**
- * Works out the renumbering without changing anything.
- *
- * @throws `REBASE_CONFLICT` for an unresolved merge conflict in the folder or a migration changed on both sides, and the git errors of `compareWithBase`.
- */
+/** Works out the renumbering without changing anything; `REBASE_CONFLICT` for an open merge conflict or a migration changed on both sides. */
 export function planRebase(options: Where): RebasePlan {
   const comparison = compareWithBase(options, "stepwise rebase");
   if (comparison.unmerged.length > 0) throw rebaseConflictError("unmerged", comparison.unmerged, comparison.base.ref);
@@ -263,12 +249,10 @@ export interface RenameFileSystem {
 }
 
 /**
- * Renames the plan's files and rewrites the imports of them (re-read now, so an edit since planning
- * is kept), all or nothing. Each file moves to a temporary name first, so new names that are other
- * members' old names never overwrite one; every step is journaled and undone in reverse on a failure.
+ * Renames the plan's files and rewrites the imports of them (re-read now), all or nothing: each file moves to a temporary name first, so a new name that is another's old one never overwrites it, and
+ * every step is undone in reverse on a failure.
  *
- * @throws `REBASE_CONFLICT` when a new name is taken by a file that is not itself moving.
- * @throws `REBASE_RENAME_FAILED` when a step fails; `restored` says whether everything was put back.
+ * @throws `REBASE_CONFLICT` when a new name is taken; `REBASE_RENAME_FAILED` when a step fails (`restored`: everything was put back).
  */
 export function applyRebase(plan: RebasePlan, options: { projectRoot: string; migrationsDir: string; fileSystem?: RenameFileSystem }): void {
   const io = options.fileSystem ?? { renameSync: fs.renameSync, existsSync: fs.existsSync, writeFileSync: (file: string, text: string) => writeFileAtomic(file, text) };
@@ -323,10 +307,7 @@ function movesOf(projectRoot: string, renames: readonly RebaseRename[]): Map<str
 
 const SCRIPT_EXTENSION = /\.(?:[cm]?[jt]sx?)$/;
 
-/**
- * The edits that keep relative imports of a moved file working, in the migrations folder and below:
- * only the file's name in the specifier changes. An alias is left to `gen` to report. Files by old path.
- */
+/** The edits to the file name in relative imports of a moved file, in the migrations folder and below (an alias is gen's to report); by old path. */
 function findReferenceRewrites(migrationsDir: string, moves: ReadonlyMap<string, string>): { file: string; text: string; originalText: string; changes: string[] }[] {
   const stem = (file: string) => file.replace(SCRIPT_EXTENSION, "").replace(/\.sql$/, "");
   const movedStems = new Map([...moves].map(([from, to]) => [stem(from), path.basename(stem(to))]));
@@ -360,10 +341,7 @@ function listScriptFiles(folder: string): string[] {
   });
 }
 
-/**
- * Renumbering would not resolve the situation, or would clobber a file: a migration both branches
- * changed, an open merge conflict in the folder, or a new name already taken. Nothing was changed.
- */
+/** Renumbering would not resolve it, or would clobber a file. Nothing was changed. */
 function rebaseConflictError(reason: RebaseConflictReason, files: readonly string[], base: string): StepwiseError<"REBASE_CONFLICT"> {
   const listed = files.join(", ");
   const advice: Record<RebaseConflictReason, string> = {
@@ -382,9 +360,8 @@ export interface RebaseCommandOptions {
 }
 
 /**
- * The `rebase` command: plans, refuses when the database records a migration it would renumber
- * (same version and name: a row of another name is the base's, which the new number makes room for),
- * and with `--yes` renames and regenerates; prints the outcome.
+ * The `rebase` command: plans, refuses when the database records a migration it would renumber (same version and name: a row of another name is the base's), and with `--yes` renames and regenerates;
+ * prints the outcome.
  */
 export async function runRebase(options: RebaseCommandOptions, settings: StepwiseSettings, command: Command, context: CliContext): Promise<void> {
   const { projectRoot, migrationsDir, registryFile } = settings;

@@ -1,7 +1,4 @@
-/**
- * The bin's runtime commands refuse a registry that lags behind the folder, which would run old code
- * or ignore a migration. The comparison is `gen --check`, made cheap by the gen cache.
- */
+/** The bin's runtime commands refuse a registry that lags behind the folder, which would run old code or ignore a migration. The comparison is `gen --check`, made cheap by the gen cache. */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { StepwiseError, type RegistryChange } from "../src/core/errors.js";
@@ -24,8 +21,7 @@ export interface RegistryFreshnessOptions {
 }
 
 /**
- * Resolves when the registry is what `gen` would write now, saying how it knew (`cached`: no scan),
- * or `other-dialect` for a registry of the other dialect, which the runtime refuses with its own error.
+ * Resolves when the registry is what `gen` would write now (`cached`: without a scan), or is the other dialect's (which the runtime refuses).
  *
  * @throws `REGISTRY_STALE` naming each change, and the problems that stop gen if any.
  */

@@ -1,8 +1,7 @@
 /**
- * `gen --check`'s replay: the registry applied by the runtime's own manager to an empty database (in
- * memory on a SQLite driver that loads here, or a scratch database on the configured PostgreSQL server),
- * then the newest migration rolled back, so what would fail at deploy fails at build time, at its line.
- * What cannot run here is not the migrations' fault: a skip with its reason, which `--require-replay` fails.
+ * `gen --check`'s replay: the registry applied by the runtime's own manager to an empty database (in memory on a SQLite driver that loads here, or a scratch database on the configured PostgreSQL
+ * server), then the newest migration rolled back, so what would fail at deploy fails at build time, at its line. What cannot run here is not the migrations' fault: a skip with its reason, which
+ * `--require-replay` fails.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -144,8 +143,7 @@ async function loadReplayDriver(driver: CliDriverName, options: ReplayCheckOptio
 async function openScratchDatabase(options: ReplayCheckOptions, url: string, migrations: MigrationRegistry): Promise<ReplayDatabase | Skip> {
   const connector = await loadReplayDriver("pg", options);
   if ("code" in connector) return connector;
-  // The server by host and port only: never the role, password or options.
-  // An unparsable URL's connection then fails on its own.
+  // The server by host and port only: never the role, password or options. An unparsable URL's connection then fails on its own.
   const parsed = tryOr(() => new URL(url), null);
   const server = parsed ? `${parsed.hostname || parsed.searchParams.get("host") || "localhost"}:${parsed.port || parsed.searchParams.get("port") || "5432"}` : "the configured server";
   let opened: OpenedDatabase<MigrationRegistry> | undefined;

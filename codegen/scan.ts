@@ -1,7 +1,4 @@
-/**
- * Reads the migrations folder: classifies each entry by name, parses TypeScript migrations with
- * ts-morph and SQL ones with the shared parser, and checks the version rules across the folder.
- */
+/** Reads the migrations folder: classifies each entry by name, parses TypeScript migrations with ts-morph and SQL ones with the shared parser, and checks the version rules across the folder. */
 import { readdirSync, readFileSync, readlinkSync, statSync, type Dirent } from "node:fs";
 import path from "node:path";
 import { ts } from "ts-morph";
@@ -184,10 +181,7 @@ function describeNonFileEntry(entry: Dirent, absolutePath: string, quoted: strin
   return null;
 }
 
-/**
- * Versions are unique and run 1, 2, 3… with no gaps. A file refused for its own reasons still holds
- * its version, so it is not also reported as a gap; only validly named files count as duplicates.
- */
+/** Versions are unique and run 1, 2, 3… with no gaps; a refused file still holds its version, but only valid names count as duplicates. */
 function checkVersions(holders: readonly { version: number; file: string; valid: boolean }[]): Problem[] {
   const problems: Problem[] = [];
   const filesByVersion = new Map<number, string[]>();
@@ -218,11 +212,7 @@ function checkVersions(holders: readonly { version: number; file: string; valid:
 /** How the registry's relative imports end. */
 export type ImportExtension = ".js" | ".ts";
 
-/**
- * `.js` works under every module resolution (TypeScript maps it to the source, tsc's output runs under
- * Node, bundlers map it back); `.ts` only where the project imports `.ts` files itself
- * (`allowImportingTsExtensions` or `rewriteRelativeImportExtensions` in its tsconfig).
- */
+/** `.js` works under every module resolution; `.ts` only where the project's tsconfig lets it import `.ts` files itself. */
 export function resolveImportExtension(projectRoot: string): ImportExtension {
   const options = readTsconfig(projectRoot);
   return options?.allowImportingTsExtensions || options?.rewriteRelativeImportExtensions ? ".ts" : ".js";

@@ -1,6 +1,6 @@
 /**
- * The checksum of a TypeScript file, taken over its syntax tree so that formatting and comments do not
- * count, and the forms earlier releases computed for the same source, which registries still record.
+ * The checksum of a TypeScript file, taken over its syntax tree so that formatting and comments do not count, and the forms earlier releases computed for the same source, which registries still
+ * record.
  */
 import { ts } from "ts-morph";
 import { hashCanonicalMigration } from "../src/shared/checksum.js";
@@ -14,11 +14,7 @@ export function findRawNul(text: string, file: string): Problem | null {
   return at && { code: "TS_NUL_BYTE", file, ...at, message: "a raw NUL byte in the source; write it as the escape \\0 (or \\u0000) inside the string, or delete it" };
 }
 
-/**
- * A file's checksum and the ones earlier releases computed for the same source: every stepwise entry's
- * specifier hashed as written, and, when `hashedDescription` (a migration with a `description`), that
- * description hashed in. One pass per form that can differ.
- */
+/** A file's checksum, and the earlier releases' (every entry's specifier as written, and with `hashedDescription` the description hashed in). */
 export function checksumTypeScriptForms(sourceFile: ts.SourceFile, hashedDescription: boolean): { readonly checksum: string; readonly earlierChecksums: readonly string[] } {
   const checksum = checksumTypeScriptSource(sourceFile);
   const asWritten = foldsPackageSpecifier(sourceFile) ? checksumTypeScriptSource(sourceFile, { rawPackageSpecifiers: true }) : checksum;
@@ -27,9 +23,8 @@ export function checksumTypeScriptForms(sourceFile: ts.SourceFile, hashedDescrip
 }
 
 /**
- * The checksum over the syntax tree, so formatting, comments and what prettier rewrites (parentheses,
- * quotes, number spelling, quoted keys) do not count. A little more is kept only where two programs
- * that run differently would otherwise meet, so every other checksum stays as it was.
+ * The checksum over the syntax tree, so formatting, comments and prettier's rewrites do not count; a little more is kept only where two programs that run differently would otherwise meet, so every
+ * other checksum stays as it was.
  */
 function checksumTypeScriptSource(sourceFile: ts.SourceFile, options: { legacyDescription?: boolean; rawPackageSpecifiers?: boolean } = {}): string {
   const parts: string[] = [];
@@ -91,11 +86,7 @@ function isEmptyThenBeforeElse(node: ts.Node): boolean {
   return ts.isIfStatement(parent) && parent.thenStatement === node && parent.elseStatement !== undefined;
 }
 
-/**
- * Which optional slots are filled, only for the kinds whose children could fit more than one set
- * (`for (i = 0; i < 2; )` against `for (i = 0; ; i < 2)`, `{ a: b }` against `{ a = b }`), and only
- * for the readings that are not the common unlabelled one, so other checksums do not move.
- */
+/** Which optional slots are filled, for kinds whose children fit more than one set (`for (i; c; )` / `for (i; ; c)`), except the common reading. */
 function ambiguousSlots(node: ts.Node): string | null {
   if (ts.isForStatement(node)) {
     const expressionSlots = [node.initializer && !ts.isVariableDeclarationList(node.initializer) ? node.initializer : undefined, node.condition, node.incrementor];
@@ -178,10 +169,8 @@ function isModuleSpecifier(node: ts.StringLiteral): boolean {
 }
 
 /**
- * A stepwise entry's specifier where it changes nothing the code does: in an import that binds, at
- * run time, only `defineMigration` (every entry's returns its argument) and types, or a type-only
- * `import("…")`. It hashes as the root entry, so moving `defineMigration` to a driver's entry moves no
- * checksum; an entry's other values differ per driver, so their specifier counts.
+ * A stepwise entry's specifier where it changes nothing the code does (an import of only `defineMigration` and types, a type-only `import("…")`): it hashes as the root entry, so moving
+ * `defineMigration` to a driver's entry moves no checksum.
  */
 function isFoldedPackageSpecifier(node: ts.Node): boolean {
   if (!ts.isStringLiteral(node) || !isDefineMigrationSource(node.text)) return false;

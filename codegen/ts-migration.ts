@@ -1,6 +1,5 @@
 /**
- * Reads a TypeScript migration without running it: its `defineMigration({...})` options, whether it
- * has a `down` and is async, and its checksum; anything codegen cannot read that way is a problem.
+ * Reads a TypeScript migration without running it: its `defineMigration({...})` options, whether it has a `down` and is async, and its checksum; anything codegen cannot read that way is a problem.
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -36,11 +35,7 @@ type KnownProperty = (typeof KNOWN_PROPERTIES)[number];
 type Report = (code: ProblemCode, at: ts.Node | number, message: string) => null;
 type FunctionLike = ts.FunctionLikeDeclaration;
 
-/**
- * Validates a parsed migration (LF line ends, no BOM): one default export `defineMigration({...})`
- * with literal options and `up`/`down` functions. `returnsThenable` settles, by the type checker,
- * whether an unannotated function that returns a value is async.
- */
+/** Validates a parsed migration (LF, no BOM); `returnsThenable` settles, by the type checker, whether an unannotated function is async. */
 export function analyzeTsMigration(sourceFile: ts.SourceFile, file: string, dialect: SqlDialect, returnsThenable: (fn: FunctionLike) => boolean): TsMigrationResult {
   const problems: Problem[] = [];
   const failed = (): TsMigrationResult => ({ ok: false, problems });
@@ -92,11 +87,7 @@ export function parseDiagnosticsOf(sourceFile: ts.SourceFile): readonly ts.Diagn
   return (sourceFile as unknown as { parseDiagnostics?: ts.DiagnosticWithLocation[] }).parseDiagnostics ?? [];
 }
 
-/**
- * One `TEMPLATE_UNEDITED` per comment that still holds `create`'s placeholder, naming the method it
- * sits in, so an unedited template fails `gen` instead of being applied as a no-op. Only comments
- * count: the word in a string is the migration's own data.
- */
+/** One `TEMPLATE_UNEDITED` per comment (not string: that is data) that still holds `create`'s placeholder, naming the method it sits in. */
 function reportTemplatePlaceholders(sourceFile: ts.SourceFile, report: Report): void {
   const text = sourceFile.getFullText();
   const seen = new Set<number>();
@@ -281,10 +272,7 @@ function closestName(name: string, candidates: readonly string[]): string | unde
   return best;
 }
 
-/**
- * Whether a function returns a thenable, by TypeScript's checker on a project with the project's
- * tsconfig (the parse alone has no libraries), opened the first time it is needed.
- */
+/** Whether a function returns a thenable, by TypeScript's checker with the project's tsconfig, opened the first time it is needed. */
 export function createReturnTypeChecker(projectRoot: string): (absolutePath: string, sourceFile: ts.SourceFile) => (fn: FunctionLike) => boolean {
   let project: Project | null = null;
   const isThenable = (type: Type, at: MorphNode): boolean => {

@@ -1,7 +1,6 @@
 /**
- * `stepwise gen --watch`: an ordinary `gen` on every change of the migrations folder (subfolders
- * included), so the runtime commands' stale-registry refusal never stands in the way while editing.
- * A failed run keeps the old registry and the watch goes on; runs never overlap.
+ * `stepwise gen --watch`: an ordinary `gen` on every change of the migrations folder (subfolders included), so the runtime commands' stale-registry refusal never stands in the way while editing. A
+ * failed run keeps the old registry and the watch goes on; runs never overlap.
  */
 import { watch, type FSWatcher } from "node:fs";
 import path from "node:path";

@@ -1,8 +1,6 @@
 /**
- * A Cloudflare project's TypeScript migration is written for a D1 binding or a Durable Object's
- * `ctx.storage.sql`, neither of which exists outside a Worker. The replay runs on an in-memory
- * SQLite database of a driver installed here, so such a body is handed an object with the part of
- * the binding's API a migration uses, over that database; the SQL is SQLite's either way.
+ * A Cloudflare project's TypeScript migration is written for a D1 binding or a Durable Object's `ctx.storage.sql`, neither of which exists outside a Worker. The replay runs on an in-memory SQLite
+ * database of a driver installed here, so such a body is handed an object with the part of the binding's API a migration uses, over that database; the SQL is SQLite's either way.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -27,11 +25,7 @@ interface NativeDatabase {
   getRowsModified?(): number;
 }
 
-/**
- * `migrations` with each TypeScript migration written for a Worker connection (the entry its file
- * imports from, else the project's driver or target) handed that connection's API over the replay's
- * native connection, and the first such connection.
- */
+/** `migrations` with each TypeScript migration written for a Worker connection (its import, else the project's) handed that API; and the first. */
 export function withWorkerConnections(
   migrations: MigrationRegistry,
   project: { readonly projectRoot: string; readonly driver: string | null; readonly target?: string | null },

@@ -1,7 +1,6 @@
 /**
- * Writes a file so readers see the old bytes or all the new ones, never a prefix: a temporary file in
- * the same folder, every byte written (a short write on a full disk is retried), flushed, then renamed
- * over the target, or, for a file that must not exist yet, hard-linked to it.
+ * Writes a file so readers see the old bytes or all the new ones, never a prefix: a temporary file in the same folder, every byte written (a short write on a full disk is retried), flushed, then
+ * renamed over the target, or, for a file that must not exist yet, hard-linked to it.
  */
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
