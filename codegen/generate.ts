@@ -11,6 +11,7 @@ import { isMigrationLike } from "./migration-file.js";
 import { errorCode, joinLines, problemAt, projectPath, sortProblems, tryOr, type Problem, type RegistryChangeKind } from "./problems.js";
 import { REGISTRY_HEADER, renderRegistry } from "./render.js";
 import { resolveImportExtension, scanMigrations, type ScannedMigration } from "./scan.js";
+import { unwrapExpression } from "./ts-checksum.js";
 import { writeFileAtomic } from "./write-file.js";
 
 /** Inputs for {@link generateRegistry}; paths are absolute. */
@@ -214,7 +215,7 @@ export function readRecordedEntries(registrySource: string): Map<string, Recorde
     if (!ts.isObjectLiteralExpression(element)) continue;
     const fields = new Map<string, ts.Expression>();
     for (const property of element.properties) {
-      if (ts.isPropertyAssignment(property) && (ts.isIdentifier(property.name) || ts.isStringLiteral(property.name))) fields.set(property.name.text, unwrap(property.initializer));
+      if (ts.isPropertyAssignment(property) && (ts.isIdentifier(property.name) || ts.isStringLiteral(property.name))) fields.set(property.name.text, unwrapExpression(property.initializer));
     }
     const [file, checksum] = [literalOf(fields.get("file")), literalOf(fields.get("checksum"))];
     if (typeof file !== "string") continue;
@@ -239,7 +240,7 @@ function readConstant(sourceFile: ts.SourceFile, name: string): ts.Expression | 
   for (const statement of sourceFile.statements) {
     if (!ts.isVariableStatement(statement)) continue;
     const declaration = statement.declarationList.declarations.find((each) => ts.isIdentifier(each.name) && each.name.text === name);
-    if (declaration?.initializer) return unwrap(declaration.initializer);
+    if (declaration?.initializer) return unwrapExpression(declaration.initializer);
   }
   return undefined;
 }
@@ -248,9 +249,4 @@ function readConstant(sourceFile: ts.SourceFile, name: string): ts.Expression | 
 function literalOf(node: ts.Expression | undefined): string | null | undefined {
   if (node !== undefined && (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node))) return node.text;
   return node?.kind === ts.SyntaxKind.NullKeyword ? null : undefined;
-}
-
-function unwrap(node: ts.Expression): ts.Expression {
-  while (ts.isParenthesizedExpression(node) || ts.isAsExpression(node) || ts.isSatisfiesExpression(node)) node = node.expression;
-  return node;
 }

@@ -201,14 +201,19 @@ function isMigrationDescription(node: ts.Node): boolean {
   if (!ts.isPropertyAssignment(node)) return false;
   const name = node.name;
   if (!(ts.isIdentifier(name) || ts.isStringLiteral(name) || ts.isNoSubstitutionTemplateLiteral(name)) || name.text !== "description") return false;
-  let value = node.initializer;
-  while (isWrapper(value)) value = value.expression;
+  const value = unwrapExpression(node.initializer);
   if (!ts.isStringLiteral(value) && !ts.isNoSubstitutionTemplateLiteral(value)) return false;
   const argument = outermostWrapper(node.parent);
   const call = argument.parent;
   if (!call || !ts.isCallExpression(call) || call.arguments[0] !== argument || !ts.isIdentifier(call.expression) || call.expression.text !== "defineMigration") return false;
   const exported = outermostWrapper(call).parent;
   return exported !== undefined && ts.isExportAssignment(exported) && !exported.isExportEquals;
+}
+
+/** Parentheses, `as` and `satisfies`, which gen reads through. */
+export function unwrapExpression(node: ts.Expression): ts.Expression {
+  while (isWrapper(node)) node = node.expression;
+  return node;
 }
 
 function isWrapper(node: ts.Node): node is ts.ParenthesizedExpression | ts.AsExpression | ts.SatisfiesExpression {

@@ -8,7 +8,7 @@ import type { SqlDialect } from "../src/core/types.js";
 import { DRIVER_ENTRIES, entrySpecifier, isDefineMigrationSource } from "../src/shared/package-name.js";
 import { TEMPLATE_PLACEHOLDER } from "../src/shared/sql-markers.js";
 import type { Problem, ProblemCode } from "./problems.js";
-import { checksumTypeScriptForms, findRawNul } from "./ts-checksum.js";
+import { checksumTypeScriptForms, findRawNul, unwrapExpression } from "./ts-checksum.js";
 
 /** What a well-formed TypeScript migration declares. */
 export interface TsMigrationFacts {
@@ -121,14 +121,14 @@ function findDefinition(sourceFile: ts.SourceFile, report: Report): ts.ObjectLit
   for (const extra of defaultExports.slice(1)) report("TS_MULTIPLE_DEFAULT_EXPORTS", extra, "a second default export; a migration file has exactly one");
   if (defaultExports.length > 1) return null;
   const exported = defaultExports[0]!;
-  const call = ts.isExportAssignment(exported) ? unwrap(exported.expression) : undefined;
+  const call = ts.isExportAssignment(exported) ? unwrapExpression(exported.expression) : undefined;
   if (!call || !ts.isCallExpression(call) || !ts.isIdentifier(call.expression) || call.expression.text !== "defineMigration") {
     const message = `the default export must be "defineMigration({ ... })", imported from "${entrySpecifier(null)}" or a driver entry such as "${entrySpecifier("node-sqlite")}", so codegen can read it without running it`;
     return report("TS_NOT_DEFINE_MIGRATION", exported, message);
   }
   if (reportForeignDefineMigration(sourceFile, report)) return null;
   const [argument, ...extraArguments] = call.arguments;
-  const definition = argument && unwrap(argument);
+  const definition = argument && unwrapExpression(argument);
   if (definition && ts.isObjectLiteralExpression(definition) && extraArguments.length === 0) return definition;
   return report("TS_NOT_OBJECT_LITERAL", argument ?? call, `defineMigration takes one object literal, written in place: defineMigration({ up(db) { ... } })`);
 }
@@ -221,7 +221,7 @@ function returnsValue(node: FunctionLike): boolean {
 /** The function behind a property: written in place, or a function declared in this file. */
 function resolveFunction(property: ts.ObjectLiteralElementLike, sourceFile: ts.SourceFile): FunctionLike | undefined {
   if (ts.isMethodDeclaration(property)) return property;
-  const value = ts.isPropertyAssignment(property) ? unwrap(property.initializer) : ts.isShorthandPropertyAssignment(property) ? property.name : undefined;
+  const value = ts.isPropertyAssignment(property) ? unwrapExpression(property.initializer) : ts.isShorthandPropertyAssignment(property) ? property.name : undefined;
   const isFunction = (node: ts.Node | undefined): node is ts.ArrowFunction | ts.FunctionExpression => node !== undefined && (ts.isArrowFunction(node) || ts.isFunctionExpression(node));
   if (isFunction(value)) return value;
   if (!value || !ts.isIdentifier(value)) return undefined;
@@ -230,25 +230,19 @@ function resolveFunction(property: ts.ObjectLiteralElementLike, sourceFile: ts.S
   const variable = sourceFile.statements
     .flatMap((statement) => (ts.isVariableStatement(statement) ? statement.declarationList.declarations : []))
     .find((declaration) => ts.isIdentifier(declaration.name) && declaration.name.text === value.text);
-  const initializer = variable?.initializer && unwrap(variable.initializer);
+  const initializer = variable?.initializer && unwrapExpression(variable.initializer);
   return isFunction(initializer) ? initializer : undefined;
 }
 
 /** The literal value of an option; `undefined` when absent, `null` when not a literal of `type`. */
 function readLiteral(property: ts.ObjectLiteralElementLike | undefined, type: "string" | "boolean", sourceFile: ts.SourceFile, report: Report): string | boolean | null | undefined {
   if (!property) return undefined;
-  const value = ts.isPropertyAssignment(property) ? unwrap(property.initializer) : undefined;
+  const value = ts.isPropertyAssignment(property) ? unwrapExpression(property.initializer) : undefined;
   if (value && type === "string" && (ts.isStringLiteral(value) || ts.isNoSubstitutionTemplateLiteral(value))) return value.text;
   if (value && type === "boolean" && (value.kind === ts.SyntaxKind.TrueKeyword || value.kind === ts.SyntaxKind.FalseKeyword)) return value.kind === ts.SyntaxKind.TrueKeyword;
   const name = (ts.isPropertyAssignment(property) ? property.name : property).getText(sourceFile);
   const expected = type === "string" ? 'string literal, such as "Add an index"' : "literal true or false";
   return report("TS_NON_LITERAL_OPTION", value ?? property, `"${name}" must be a ${expected}, so codegen can read it without running the file`);
-}
-
-/** Parentheses, `as` and `satisfies`, which gen reads through. */
-function unwrap(node: ts.Expression): ts.Expression {
-  while (ts.isParenthesizedExpression(node) || ts.isAsExpression(node) || ts.isSatisfiesExpression(node)) node = node.expression;
-  return node;
 }
 
 /** The candidate within Levenshtein distance 2 of `name`, if any. */
