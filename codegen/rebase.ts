@@ -158,30 +158,20 @@ function openRepository(projectRoot: string, operation: string) {
 
 /** `ref` when given, else the default branch: where `origin/HEAD` points, else the first of main, master, origin/main, origin/master. */
 function resolveBase(ref: string | null, commitOf: (ref: string) => string | null, originHead: () => { status: number | null; stdout: string }): RebasePlan["base"] {
-  const notFound = (tried: readonly string[]) =>
-    new StepwiseError(
-      "GIT_REF_NOT_FOUND",
-      ref === null
-        ? `Could not find the default branch (tried ${tried.join(", ")}). Pass the branch you will merge into, such as --base origin/main. Nothing was changed.`
-        : `"${ref}" is not a commit in this repository. Fetch it first (git fetch origin) or pass another --base, such as origin/main. Nothing was changed.`,
-      { ref, tried },
-    );
-  if (ref !== null) {
-    const commit = commitOf(ref);
-    if (commit === null) throw notFound([ref]);
-    return { ref, commit, chosenBy: "--base" };
-  }
-  const head = originHead();
-  const target = head.status === 0 ? head.stdout.trim() : null;
-  const headCommit = target === null ? null : commitOf(target);
-  if (target !== null && headCommit !== null) return { ref: target, commit: headCommit, chosenBy: "origin/HEAD" };
-  const tried = ["origin/HEAD"];
-  for (const candidate of ["main", "master", "origin/main", "origin/master"]) {
-    tried.push(candidate);
+  const head = ref === null ? originHead() : null;
+  const candidates = ref !== null ? [ref] : [...(head?.status === 0 ? [head.stdout.trim()] : []), "main", "master", "origin/main", "origin/master"];
+  const tried = ref === null ? ["origin/HEAD"] : [];
+  for (const [index, candidate] of candidates.entries()) {
+    const fromOriginHead = ref === null && index === 0 && head?.status === 0;
+    if (!fromOriginHead) tried.push(candidate);
     const commit = commitOf(candidate);
-    if (commit !== null) return { ref: candidate, commit, chosenBy: `the default branch (tried ${tried.join(", ")})` };
+    if (commit !== null) return { ref: candidate, commit, chosenBy: ref !== null ? "--base" : fromOriginHead ? "origin/HEAD" : `the default branch (tried ${tried.join(", ")})` };
   }
-  throw notFound(tried);
+  const message =
+    ref === null
+      ? `Could not find the default branch (tried ${tried.join(", ")}). Pass the branch you will merge into, such as --base origin/main. Nothing was changed.`
+      : `"${ref}" is not a commit in this repository. Fetch it first (git fetch origin) or pass another --base, such as origin/main. Nothing was changed.`;
+  throw new StepwiseError("GIT_REF_NOT_FOUND", message, { ref, tried });
 }
 
 /** The working folder's regular files; a missing folder or an unreadable file is left to `gen` to report. */
