@@ -56,12 +56,7 @@ export function analyzeTsMigration(sourceFile: ts.SourceFile, file: string, dial
   const found = readProperties(definition, sourceFile, report);
   const [up, down] = [found.get("up"), found.get("down")];
   if (!up) report("TS_MISSING_UP", definition, `the migration has no "up"; add up(db) { ... }`);
-  const functions = (
-    [
-      ["up", up],
-      ["down", down],
-    ] as const
-  ).flatMap(([which, property]) => (property ? [checkMigrationFunction(property, which, sourceFile, report)] : []));
+  const functions = [up && checkMigrationFunction(up, "up", sourceFile, report), down && checkMigrationFunction(down, "down", sourceFile, report)];
   const description = readLiteral(found.get("description"), "string", sourceFile, report);
   const transaction = readLiteral(found.get("transaction"), "boolean", sourceFile, report) !== false;
   const disableForeignKeys = readLiteral(found.get("disableForeignKeys"), "boolean", sourceFile, report) === true;
@@ -75,7 +70,7 @@ export function analyzeTsMigration(sourceFile: ts.SourceFile, file: string, dial
   if (transaction && !disableForeignKeys) for (const fn of functions) if (fn) reportForeignKeysPragmas(fn, sourceFile, report);
   if (problems.length > 0) return failed();
   const { checksum, earlierChecksums } = checksumTypeScriptForms(sourceFile, description !== undefined);
-  const isAsync = functions.some((fn) => fn !== null && isAsyncFunction(fn, sourceFile, returnsThenable));
+  const isAsync = functions.some((fn) => fn && isAsyncFunction(fn, sourceFile, returnsThenable));
   return {
     ok: true,
     facts: { description: typeof description === "string" ? description : null, transaction, disableForeignKeys, reversible: down !== undefined, async: isAsync, checksum, earlierChecksums },
