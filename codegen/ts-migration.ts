@@ -240,25 +240,19 @@ function readLiteral(property: ts.ObjectLiteralElementLike | undefined, type: "s
   return report("TS_NON_LITERAL_OPTION", value ?? property, `"${name}" must be a ${expected}, so codegen can read it without running the file`);
 }
 
-/** The candidate within Levenshtein distance 2 of `name`, if any. */
+/** The first candidate nearest to `name`, within Levenshtein distance 2 (case aside). */
 function closestName(name: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const candidate of candidates) {
-    const [a, b] = [name.toLowerCase(), candidate.toLowerCase()];
-    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  const distance = (a: string, b: string): number => {
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
     for (let i = 1; i <= a.length; i++) {
-      let diagonal = row[0]!;
-      row[0] = i;
-      for (let j = 1; j <= b.length; j++) {
-        const above = row[j]!;
-        row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-        diagonal = above;
-      }
+      const next = [i];
+      for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      row = next;
     }
-    if (row[b.length]! < bestDistance) [best, bestDistance] = [candidate, row[b.length]!];
-  }
-  return best;
+    return row[b.length]!;
+  };
+  const ranked = candidates.map((candidate) => ({ candidate, distance: distance(name.toLowerCase(), candidate.toLowerCase()) })).sort((x, y) => x.distance - y.distance);
+  return ranked[0] && ranked[0].distance < 3 ? ranked[0].candidate : undefined;
 }
 
 /** Whether a function returns a thenable, by TypeScript's checker with the project's tsconfig, opened the first time it is needed. */
