@@ -8,6 +8,7 @@ import { statementTexts } from "../src/drivers/statement-texts.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { withGuardedBodies } from "../src/safety/contained-copy.js";
 import { packageSubpathOf } from "../src/shared/package-name.js";
+import { tryOr } from "./problems.js";
 
 /** The Worker connections a migration can be written for. */
 export type WorkerConnection = "d1" | "durable-objects";
@@ -34,12 +35,8 @@ export function withWorkerConnections(
   let first: WorkerConnection | null = null;
   const wrapped = migrations.map((entry) => {
     if (entry.kind !== "ts") return entry;
-    let source = "";
-    try {
-      source = readFileSync(path.join(project.projectRoot, entry.file), "utf8");
-    } catch {
-      // Without its file only the project's driver can say.
-    }
+    // Without its file only the project's driver can say.
+    const source = tryOr(() => readFileSync(path.join(project.projectRoot, entry.file), "utf8"), "");
     const imported = [...source.matchAll(/\bfrom\s*["']([^"'\n]+)["']/g)].map((match) => packageSubpathOf(match[1]!)).find((subpath) => subpath === "d1" || subpath === "durable-objects");
     const connection = (imported as WorkerConnection | undefined) ?? projectDefault;
     if (connection === null) return entry;
