@@ -86,10 +86,22 @@ export function findCurrentRegistry(cacheDir: string, key: GenCacheKey, fingerpr
   return hashFileIfPresent(key.registryFile) === entry.registrySha256 ? entry : null;
 }
 
-/** Records the entry when the registry on disk really holds its bytes; otherwise, or when writing fails, drops it. */
-export function rememberCurrentRegistry(cacheDir: string, key: GenCacheKey, entry: GenCacheEntry): void {
+/**
+ * Records that these inputs give `source`, when they did not move while it was computed and the registry on disk holds its bytes;
+ * otherwise, or when writing fails, drops the entry.
+ */
+export function rememberCurrentRegistry(
+  cacheDir: string,
+  key: GenCacheKey,
+  fingerprint: string,
+  source: string,
+  migrations: readonly { version: number; dependencies?: GenCacheEntry["dependencies"] }[],
+): void {
+  const byFile = new Map(migrations.flatMap((migration) => (migration.dependencies ?? []).map((dependency) => [dependency.file, dependency.sha256] as const)));
+  const dependencies = [...byFile.keys()].sort().map((file) => ({ file, sha256: byFile.get(file)! }));
+  const entry: GenCacheEntry = { fingerprint, registrySha256: hashRegistryText(source), migrationCount: migrations.length, latestVersion: migrations.at(-1)?.version ?? 0, dependencies };
   const written = tryOr(() => {
-    if (hashFileIfPresent(key.registryFile) !== entry.registrySha256) return false;
+    if (fingerprintGenInputs(key) !== fingerprint || hashFileIfPresent(key.registryFile) !== entry.registrySha256) return false;
     mkdirSync(cacheDir, { recursive: true });
     writeFileAtomic(entryFile(cacheDir, key), `${JSON.stringify(entry)}\n`);
     return true;

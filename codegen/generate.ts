@@ -6,7 +6,7 @@ import path from "node:path";
 import { ts } from "ts-morph";
 import type { SqlDialect } from "../src/core/types.js";
 import type { Target } from "./config.js";
-import { findCurrentRegistry, fingerprintGenInputs, forgetRegistry, genCacheKeyFor, hashRegistryText, rememberCurrentRegistry } from "./gen-cache.js";
+import { findCurrentRegistry, fingerprintGenInputs, forgetRegistry, genCacheKeyFor, rememberCurrentRegistry } from "./gen-cache.js";
 import { isMigrationLike } from "./migration-file.js";
 import { errorCode, joinLines, problemAt, projectPath, sortProblems, tryOr, type Problem, type RegistryChangeKind } from "./problems.js";
 import { REGISTRY_HEADER, renderRegistry } from "./render.js";
@@ -73,31 +73,10 @@ export async function generateRegistry(options: GenerateOptions): Promise<Genera
   }
   const built = await buildRegistrySource(options);
   if (!built.ok) return result("invalid", built.problems, built.migrations);
-  if (previous === built.source) return rememberIfUnmoved(options, key, fingerprint, built, result("unchanged", [], built.migrations));
-  if (options.check) return result("stale", describeStaleness(previous, built.migrations, label, genCommandOf(options.projectRoot)), built.migrations);
-  writeFileAtomic(options.registryFile, built.source);
-  return rememberIfUnmoved(options, key, fingerprint, built, result("written", [], built.migrations));
-}
-
-/** Records a current registry in the cache, but only when its inputs did not move while it was computed. */
-function rememberIfUnmoved(
-  options: GenerateOptions,
-  key: ReturnType<typeof genCacheKeyFor>,
-  fingerprint: string | null,
-  built: RegistrySourceResult & { ok: true },
-  result: GenerateResult,
-): GenerateResult {
-  if (fingerprint === null || fingerprintGenInputs(key) !== fingerprint) return result;
-  const byFile = new Map(built.migrations.flatMap((migration) => (migration.dependencies ?? []).map((dependency) => [dependency.file, dependency.sha256] as const)));
-  const dependencies = [...byFile.keys()].sort().map((file) => ({ file, sha256: byFile.get(file)! }));
-  rememberCurrentRegistry(options.cacheDir!, key, {
-    fingerprint,
-    registrySha256: hashRegistryText(built.source),
-    migrationCount: result.migrationCount,
-    latestVersion: result.latestVersion,
-    dependencies,
-  });
-  return result;
+  if (previous !== built.source && options.check) return result("stale", describeStaleness(previous, built.migrations, label, genCommandOf(options.projectRoot)), built.migrations);
+  if (previous !== built.source) writeFileAtomic(options.registryFile, built.source);
+  if (fingerprint !== null) rememberCurrentRegistry(cacheDir!, key, fingerprint, built.source, built.migrations);
+  return result(previous === built.source ? "unchanged" : "written", [], built.migrations);
 }
 
 /** The registry's text (`null`: absent), or what stops gen reading (a pipe would block) or overwriting it. */
