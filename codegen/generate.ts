@@ -57,7 +57,11 @@ export async function generateRegistry(options: GenerateOptions): Promise<Genera
     return { ok: problems.length === 0, status, problems, registryFile: options.registryFile, migrationCount: migrations.length, latestVersion: migrations.at(-1)?.version ?? 0 };
   };
   const previous = readPreviousRegistry(options, label);
-  if (typeof previous === "object" && previous !== null) return result("invalid", [previous]);
+  if (typeof previous === "object" && previous !== null) {
+    // Every problem at once: the migrations' own are still worth fixing while the registry path is.
+    const built = await buildRegistrySource(options);
+    return result("invalid", [previous, ...(built.ok ? [] : built.problems)], built.migrations);
+  }
   const cacheDir = options.cacheDir ?? null;
   const key = genCacheKeyFor(options);
   const fingerprint = cacheDir === null ? null : fingerprintGenInputs(key);
