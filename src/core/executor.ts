@@ -4,10 +4,10 @@
  * plans again when another connection committed since the plan, runs, records and commits: a
  * migration and its history row commit together, and processes racing on one database apply each once.
  */
-import { StepwiseError, type LockHolder } from "./errors.js";
+import { StepwiseError } from "./errors.js";
 import type { Dialect, FailureOrigin } from "./dialect.js";
 import { sqliteDialectFor } from "./dialects/sqlite.js";
-import { driverCapabilityError, type DriverCapabilities, type ErrorClassification, type OwnerLockHandle } from "./driver.js";
+import { driverCapabilityError, type DriverCapabilities, type ErrorClassification } from "./driver.js";
 import {
   databaseLockedError,
   diskFullError,
@@ -36,7 +36,7 @@ import { createProgressReporter } from "./progress.js";
 import type { ConnectionSettingsSnapshot } from "./connection-settings.js";
 import type { SchemaObject, SchemaObjectKind } from "./schema-objects.js";
 import { locateByRerun, locateFromFailure, recordFailedStatement, scriptOf } from "./sql-location.js";
-import { begin, changeCounter, collectWrites, commit, exec, inTransaction, query, queryValue, rollbackQuietly, type Step } from "./step.js";
+import { begin, callDriver, changeCounter, collectWrites, commit, exec, inTransaction, query, queryValue, rollbackQuietly, type Step } from "./step.js";
 import { refuseOpenTransaction } from "./transaction-open.js";
 import { GUARD_TABLE_PREFIX, isAutomaticRollbackError, needsEscapeGuard, type EscapeGuardRun } from "./transaction-guard.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
@@ -382,7 +382,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       // The history guard's triggers are made after stepwise's own writes and dropped after the script, inside the batch.
       const guarded = this.historyGuard?.wrapBatch ? yield* this.historyGuard.wrapBatch(entry, direction, script) : null;
       const statements = [...history, ...collectWrites(this.record(entry, direction, null)), this.store.failUnlessRecorded(entry.version, direction), ...(guarded?.before ?? [])];
-      yield { op: "batch", statements, script: guarded?.script ?? script };
+      yield* callDriver("batch", statements, guarded?.script ?? script);
     } catch (cause) {
       const keys = yield* this.store.readKeys();
       if (keys.some((key) => key.version === entry.version && key.startedAt === null) === (direction === "up")) return null;
@@ -397,9 +397,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
    */
   private *runWithoutTransaction(entry: R[number], direction: MigrationDirection, settingsBefore: ConnectionSettingsSnapshot): Step<AppliedStep> {
     // Taken before the started row commits, so no process sees the row without the lock held.
-    const lock = this.settings.capabilities.fileLocking
-      ? ((yield { op: "holdOwnerLock", tableName: this.store.tableName, busyTimeoutMs: this.settings.busyTimeoutMs }) as OwnerLockHandle | null)
-      : null;
+    const lock = this.settings.capabilities.fileLocking ? yield* callDriver("holdOwnerLock", this.store.tableName, this.settings.busyTimeoutMs) : null;
     try {
       const startedAt = new Date().toISOString();
       const owner = serializeMigrationOwner(currentMigrationOwner(lock?.fileName ?? (this.dialect.readOwnerSession ? yield* this.dialect.readOwnerSession() : null)));
@@ -543,24 +541,20 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
    */
   *withConnectionSettings<T>(step: Step<T>): Step<T> {
     const wanted = Math.max(0, Math.trunc(this.settings.busyTimeoutMs));
-    const previous = yield* this.translated(
-      (function* (): Step<number> {
-        return (yield { op: "getBusyTimeout" }) as number;
-      })(),
-    );
-    if (previous !== wanted) yield { op: "setBusyTimeout", ms: wanted };
+    const previous = yield* this.translated(callDriver("getBusyTimeout"));
+    if (previous !== wanted) yield* callDriver("setBusyTimeout", wanted);
     try {
       return yield* step;
     } catch (raw) {
       const error = this.translateError(raw);
       // SQLite does not say who holds the lock; the operating system sometimes does.
       if (error instanceof StepwiseError && error.is("DATABASE_LOCKED") && error.details.holders.length === 0 && this.settings.capabilities.lockHolders) {
-        const holders = (yield { op: "lockHolders" }) as LockHolder[];
+        const holders = yield* callDriver("lockHolders");
         if (holders.length > 0) throw databaseLockedError(error.details.busyTimeoutMs, error.cause, holders, error.details.waitedMs);
       }
       throw error;
     } finally {
-      if (previous !== wanted) yield { op: "setBusyTimeout", ms: previous };
+      if (previous !== wanted) yield* callDriver("setBusyTimeout", previous);
     }
   }
 
@@ -604,7 +598,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   /** Whether a recorded owner still runs: its owner lock or server session when the driver can probe it, else its pid. */
   *assessOwner(owner: MigrationOwner | null): Step<OwnerLiveness> {
     if (owner?.lockFile && this.dialect.probeOwnerSession) return assessMigrationOwner(owner, yield* this.dialect.probeOwnerSession(owner.lockFile));
-    const lock = owner?.lockFile && this.settings.capabilities.fileLocking ? ((yield { op: "probeOwnerLock", fileName: owner.lockFile }) as "held" | "free" | "unknown") : null;
+    const lock = owner?.lockFile && this.settings.capabilities.fileLocking ? yield* callDriver("probeOwnerLock", owner.lockFile) : null;
     return assessMigrationOwner(owner, lock);
   }
 

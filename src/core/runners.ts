@@ -150,47 +150,26 @@ function resume<T>(step: Step<T>, failed: boolean, value: unknown, driver: Drive
 /** Performs one operation; `refused` collects the sync runner's refused bodies, `null` for the async runner. */
 function perform(driver: Driver, operation: Operation, async: boolean, refused: PromiseLike<unknown>[] | null): unknown {
   switch (operation.op) {
-    case "query":
-      return driver.query(operation.sql, operation.params);
-    case "run":
-      return driver.run(operation.sql, operation.params);
-    case "exec":
-      return driver.exec(operation.sql);
-    case "begin":
-      return driver.begin(operation.mode);
-    case "commit":
-      return driver.commit();
-    case "rollback":
-      return driver.rollback();
-    case "inTransaction":
-      return driver.inTransaction();
-    case "changeCounter":
-      return driver.changeCounter();
-    case "getBusyTimeout":
-      return driver.getBusyTimeout();
-    case "setBusyTimeout":
-      return driver.setBusyTimeout(operation.ms);
     case "runBody":
       return runBody(driver, operation, refused);
     case "checkBody":
       // Before a transaction: false migration's started row, so a body that cannot run leaves none.
       if (operation.entry.kind === "ts") checkBody(driver, operation.entry, operation.direction, refused !== null);
       return undefined;
-    case "batch":
-      if (!driver.batch) throw new Error(`the ${driver.name} driver cannot apply an atomic batch`);
-      return driver.batch(operation.statements, operation.script);
     case "sleep":
       return async ? new Promise<void>((resolve) => setTimeout(resolve, operation.ms)) : sleepSync(operation.ms);
-    case "holdOwnerLock":
-      return driver.holdOwnerLock?.(operation.tableName, operation.busyTimeoutMs) ?? null;
-    case "probeOwnerLock":
-      return driver.probeOwnerLock?.(operation.fileName) ?? "unknown";
-    case "lockHolders":
-      return driver.lockHolders?.() ?? [];
     case "call":
       return operation.action(driver);
+    default: {
+      const method = driver[operation.op] as ((...args: unknown[]) => unknown) | undefined;
+      // A copy the driver opened (a rehearsal's) may lack the lock sidecar of the connection it copies.
+      return method ? method.apply(driver, operation.args) : ABSENT_METHOD_RESULTS[operation.op as keyof typeof ABSENT_METHOD_RESULTS];
+    }
   }
 }
+
+/** What an optional primitive the driver lacks answers. */
+const ABSENT_METHOD_RESULTS = { holdOwnerLock: null, probeOwnerLock: "unknown", lockHolders: [] };
 
 function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }>, refused: PromiseLike<unknown>[] | null): unknown {
   const { entry, direction, progress } = operation;
