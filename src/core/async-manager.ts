@@ -16,8 +16,8 @@ import { usageError } from "./error-factories.js";
 const busyConnections = new WeakSet<object>();
 
 /**
- * Runs `action` (which drives `step`) unless another async call is still running on `connection` in
- * this process; refuses with `ASYNC_RUN_IN_PROGRESS` if one is. Connections that are not objects are not tracked.
+ * Runs `action` (which drives `step`) unless another async call still runs on `connection` in this
+ * process (`ASYNC_RUN_IN_PROGRESS`); connections that are not objects are not tracked.
  */
 export async function runAloneOnConnection<T>(connection: unknown, driverName: string, step: Step<T>, action: () => Promise<T>): Promise<T> {
   const key = typeof connection === "object" && connection !== null ? connection : null;
@@ -52,8 +52,7 @@ export async function runHoldingRunLock<T>(driver: Driver, step: Step<T>, option
 /**
  * Applies and reverts the migrations of a generated registry on one connection of any driver, every
  * method returning a promise. An async migration's transaction stays open across its awaits: a
- * failure after an await rolls back everything it did, its history row included. A driver entry
- * exports a one-line subclass that takes its library's connection.
+ * failure after an await rolls back everything it did, its history row included.
  */
 export class AsyncMigrationManager<Db, R extends MigrationRegistry = MigrationRegistry> extends MigrationManagerBase<Db, R, true, Driver<Db>> {
   /**
@@ -69,11 +68,6 @@ export class AsyncMigrationManager<Db, R extends MigrationRegistry = MigrationRe
   protected async start<T>(make: () => Step<T>, options?: RunOptions): Promise<T> {
     return this.run(make(), options);
   }
-
-  /** A manager with the same registry and settings on another driver's connection. */
-  withDriver(driver: Driver<Db>, props: MigrationManagerProps = {}): AsyncMigrationManager<Db, R> {
-    return new AsyncMigrationManager(driver, this.migrations, this.copySettings(props));
-  }
 }
 
 /** What `migrateAsync` takes: the manager's props and `up`'s options. */
@@ -81,7 +75,7 @@ export type MigrateAsyncOptions<V extends number = number> = MigrationManagerPro
 
 /**
  * The body of every entry's `migrateAsync` (and of an async driver's `migrate`): refuse moved options,
- * then apply everything pending. Every refusal is a rejection. `verifySchema` is not offered: its
+ * then apply everything pending; every refusal is a rejection. `verifySchema` is not offered: its
  * replay runs migrations through the sync runner, which cannot run async ones.
  */
 export async function migrateAsyncWithManager(
@@ -94,5 +88,5 @@ export async function migrateAsyncWithManager(
   if ((props as Record<string, unknown>).verifySchema) {
     throw usageError(`verifySchema is not available with the async API of "${entry}": its replay cannot run async migrations. Call migrateAsync without it.`);
   }
-  return createManager(props).up({ ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) });
+  return createManager(props).up({ to, transaction });
 }
