@@ -10,7 +10,7 @@ import type { Driver, MaybePromise } from "./driver.js";
 import { DEFAULT_TABLE_NAME } from "./history.js";
 import type { Step } from "./step.js";
 import { DEFAULT_DIALECT, type MigrationRegistry, type VersionOf } from "./types.js";
-import { DEFAULT_BUSY_TIMEOUT_MS, type DownOptions, type ManagerPlanUpOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
+import { DEFAULT_BUSY_TIMEOUT_MS, type DownOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
 import { registryDialectMismatchError, usageError } from "./error-factories.js";
 
 /** What a manager needs of its driver before it runs anything: a driver, or the description of one that opens a session per call (pg over a `pg.Pool`). */
@@ -116,7 +116,7 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
   }
 
   /** What `up` would run, without running it; throws what `up` would. To run it on a copy, use `rehearseUp(manager)`. */
-  planUp(options: ManagerPlanUpOptions<VersionOf<R>> = {}): MaybePromise<MigrationPlan<R[number]>, Async> {
+  planUp(options: Pick<UpOptions<VersionOf<R>>, "to"> = {}): MaybePromise<MigrationPlan<R[number]>, Async> {
     return this.start(() => {
       refuseMovedOption(options, "rehearse", "rehearseUp(manager, { to })");
       return this.plan((applied) => planUp(this.migrations as readonly R[number][], applied, { to: options.to }));
