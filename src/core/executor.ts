@@ -35,7 +35,7 @@ import { describeStatus, planDown, planUp, type AppliedMigration, type AppliedMi
 import { createProgressReporter } from "./progress.js";
 import type { ConnectionSettingsSnapshot } from "./connection-settings.js";
 import type { SchemaObject, SchemaObjectKind } from "./schema-objects.js";
-import { locateByRerun, locateFromFailure, recordFailedStatement, scriptOf } from "./sql-location.js";
+import { findInCauseChain, locateByRerun, locateFromFailure, recordFailedStatement, scriptOf } from "./sql-location.js";
 import { begin, callDriver, changeCounter, collectWrites, commit, exec, inTransaction, query, queryValue, rollbackQuietly, type Step } from "./step.js";
 import { refuseOpenTransaction } from "./transaction-open.js";
 import { GUARD_TABLE_PREFIX, isAutomaticRollbackError, needsEscapeGuard, type EscapeGuardRun } from "./transaction-guard.js";
@@ -715,7 +715,9 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
 
   /** How a failure says the migration changed the history table under the guard, or `null`. */
   private historyChange(cause: unknown, origin: FailureOrigin): string | null {
-    if (isHistoryGuardRefusal(cause)) return "a row inserted, updated or deleted; the write was refused";
+    // The refusal itself, or an error down its chain (a body may wrap it).
+    if (findInCauseChain(cause, ({ message }: { message?: unknown }) => typeof message === "string" && message.includes(HISTORY_GUARD_MARK)))
+      return "a row inserted, updated or deleted; the write was refused";
     const message = isInstanceSafely(cause, Error) ? cause.message : "";
     // A trigger of the guard gone when it was dropped (inside a D1 batch): the table went with it.
     if (message.includes("no such trigger") && message.includes(GUARD_TABLE_PREFIX)) return "the table dropped or replaced";
@@ -751,21 +753,6 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     yield* exec("PRAGMA foreign_keys = OFF");
     return true;
   }
-}
-
-/** Whether `cause`, or an error down its chain (a body may wrap it), is the history guard's refusal. */
-function isHistoryGuardRefusal(cause: unknown): boolean {
-  let current = cause;
-  for (let depth = 0; depth < 8 && current !== null && typeof current === "object"; depth++) {
-    try {
-      const message = (current as { message?: unknown }).message;
-      if (typeof message === "string" && message.includes(HISTORY_GUARD_MARK)) return true;
-      current = (current as { cause?: unknown }).cause;
-    } catch {
-      return false;
-    }
-  }
-  return false;
 }
 
 /**

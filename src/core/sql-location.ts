@@ -1,9 +1,8 @@
 /**
- * Where in its file a SQL migration failed (`MIGRATION_FAILED`'s `location`, `file:line:col`), found
- * by the first means that answers: the database's error position (PostgreSQL's); the statement
- * stepwise sent alone and saw fail (a `transaction: false` migration's); or, once a migration run in
- * a transaction was rolled back, its statements run again one by one in a transaction rolled back
- * too, the first that fails being the one. SQLite reports no position, and splitting every run would
+ * Where in its file a SQL migration failed (`MIGRATION_FAILED`'s `location`), by the first means that
+ * answers: the database's error position (PostgreSQL's); the statement stepwise sent alone and saw
+ * fail (a `transaction: false` migration's); or, after a rollback, its statements run again one by
+ * one in a transaction rolled back too. SQLite reports no position, and splitting every run would
  * cost the succeeding ones; this costs only a failure.
  */
 import type { SqlLocation } from "./errors.js";
@@ -21,13 +20,8 @@ export interface ScriptStatement {
 /** Cuts a script into its statements, by the dialect's rules (a trigger's body, a dollar-quoted string stay whole). */
 export type StatementSplitter = (script: string) => readonly ScriptStatement[];
 
-/** A tokeniser's statement: its significant tokens, each with its place in the script. */
-interface TokenisedStatement {
-  readonly tokens: readonly { readonly text: string; readonly offset: number; readonly line: number; readonly column: number }[];
-}
-
-/** A tokeniser's statements as {@link ScriptStatement}s of `script`. */
-export function scriptStatements(script: string, statements: readonly TokenisedStatement[]): ScriptStatement[] {
+/** A tokeniser's statements (their significant tokens, each with its place) as {@link ScriptStatement}s of `script`. */
+export function scriptStatements(script: string, statements: readonly { readonly tokens: readonly ScriptStatement[] }[]): ScriptStatement[] {
   return statements.map(({ tokens }) => {
     const first = tokens[0]!;
     const last = tokens[tokens.length - 1]!;
@@ -73,19 +67,25 @@ function lineAndColumn(text: string, position: number): { line: number; column: 
   return { line, column };
 }
 
-/** The database's error position down `cause`'s chain (PostgreSQL's `position`, 1-based), or `null`. */
-function positionOf(cause: unknown): number | null {
-  let current = cause;
-  for (let depth = 0; depth < 8 && current !== null && typeof current === "object"; depth++) {
+/** The first error down `error`'s `cause` chain (itself first, at most 8 deep against a cycle) that `matches`, or `undefined`. */
+export function findInCauseChain(error: unknown, matches: (current: object) => boolean): object | undefined {
+  let current = error;
+  for (let depth = 0; depth < 8 && typeof current === "object" && current !== null; depth++) {
     try {
-      const position = Number((current as { position?: unknown }).position);
-      if (Number.isSafeInteger(position) && position > 0) return position;
+      if (matches(current)) return current;
       current = (current as { cause?: unknown }).cause;
     } catch {
-      return null;
+      return undefined;
     }
   }
-  return null;
+  return undefined;
+}
+
+/** The database's error position down `cause`'s chain (PostgreSQL's `position`, 1-based), or `null`. */
+function positionOf(cause: unknown): number | null {
+  const isPosition = (value: number) => Number.isSafeInteger(value) && value > 0;
+  const found = findInCauseChain(cause, (current) => isPosition(Number((current as { position?: unknown }).position)));
+  return found === undefined ? null : Number((found as { position: unknown }).position);
 }
 
 /** Where `entry`'s script failed with `cause`, from the statement sent alone and the database's position; `null` when neither says. */

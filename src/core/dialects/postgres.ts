@@ -26,7 +26,7 @@ import { DEFAULT_TABLE_NAME, HistoryStore, isValidTableName } from "../history.j
 import { describeInvalidIndexes } from "../invalid-indexes.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../options.js";
 import type { ListSchemaObjectsOptions, SchemaObject } from "../schema-objects.js";
-import { scriptStatements } from "../sql-location.js";
+import { findInCauseChain, scriptStatements } from "../sql-location.js";
 import { exec, query, queryValue, type Step } from "../step.js";
 import { uniqueName, type EscapeGuardRun } from "../transaction-guard.js";
 import type { MigrationDirection, MigrationEntry } from "../types.js";
@@ -68,20 +68,6 @@ const SESSION_ENDING_CODES = new Set([
 
 /** What `pg`'s client says when its socket closed under a query, or is used after it did. */
 const CLIENT_GONE_MESSAGE = /^(Connection terminated( unexpectedly)?|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)$/;
-
-/** The first error down `error`'s `cause` chain (itself first, at most 8 deep) that `matches`, or `undefined`. */
-function findInCauseChain(error: unknown, matches: (current: object) => boolean): object | undefined {
-  let current = error;
-  for (let depth = 0; depth < 8 && typeof current === "object" && current !== null; depth++) {
-    try {
-      if (matches(current)) return current;
-      current = (current as { cause?: unknown }).cause;
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
-}
 
 /** The error down `error`'s `cause` chain that says the session ended (a migration may wrap the client's), or `undefined`. */
 function lostConnectionIn(error: unknown): unknown {
