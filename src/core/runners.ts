@@ -25,25 +25,28 @@ export function asyncInSyncRunnerError(source: string, message: string, fix: str
 export function runSync<T>(step: Step<T>, driver: Driver): T {
   const refused: PromiseLike<unknown>[] = [];
   try {
-    return driveSync(step, driver, refused);
+    return driveSync(step, driver, refused).value as T;
   } finally {
     for (const settled of refused) driver.fenceWritesUntil?.(settled);
   }
 }
 
-function driveSync<T>(step: Step<T>, driver: Driver, refused: PromiseLike<unknown>[]): T {
-  let failed = false;
-  let value: unknown;
+/** What the step is fed next: a value, or the error to throw into it. */
+type Next = { readonly failed: boolean; readonly value: unknown };
+
+const NOTHING: Next = { failed: false, value: undefined };
+
+/** Thrown through a driver's write section to roll it back when the step asked for a rollback. */
+const ROLLBACK = Symbol("rollback");
+
+/** Drives `step` from `next`: to its end, or inside a write section (`section`) until it commits or rolls back. */
+function driveSync<T>(step: Step<T>, driver: Driver, refused: PromiseLike<unknown>[], next: Next = NOTHING, section = false): IteratorResult<Operation, T> {
   for (;;) {
-    const result: IteratorResult<Operation, T> = resume(step, failed, value, driver);
-    if (result.done) return result.value;
-    if (result.value.op === "begin" && driver.writeSection) {
-      const section = runWriteSection(step, driver, driver.writeSection.bind(driver), refused);
-      if (section.done) return section.value as T;
-      ({ failed, value } = section);
-      continue;
-    }
-    ({ failed, value } = performNow(driver, result.value, refused));
+    const result = resume(step, next.failed, next.value, driver);
+    if (result.done || (section && (result.value.op === "commit" || result.value.op === "rollback"))) return result;
+    const fed = result.value.op === "begin" && driver.writeSection && !section ? runWriteSection(step, driver, driver.writeSection.bind(driver), refused) : performNow(driver, result.value, refused);
+    if ("done" in fed) return fed;
+    next = fed;
   }
 }
 
@@ -64,51 +67,31 @@ function performNow(driver: Driver, operation: Operation, refused: PromiseLike<u
   }
 }
 
-/** Thrown through a driver's write section to roll it back when the step asked for a rollback. */
-const ROLLBACK = Symbol("rollback");
-
-/** What the step is fed after a write section: a value, or the error to throw into it. */
-interface Next {
-  readonly failed: boolean;
-  readonly value: unknown;
-}
-
 /**
  * Drives `step`, which just yielded `begin`, inside the driver's callback write section until it
  * commits (the callback returns) or rolls back (the callback throws). A step that ends inside the
- * section is rolled back: nothing commits that the algorithm did not commit.
+ * section is rolled back, its end returned: nothing commits that the algorithm did not commit.
  */
-function runWriteSection(step: Step<unknown>, driver: Driver, writeSection: (body: () => void) => void, refused: PromiseLike<unknown>[]): { done: true; value: unknown } | ({ done: false } & Next) {
-  let ended: { done: true; value: unknown } | null = null;
-  let thrown: { error: unknown } | null = null;
+function runWriteSection<T>(step: Step<T>, driver: Driver, writeSection: (body: () => void) => void, refused: PromiseLike<unknown>[]): Next | IteratorReturnResult<T> {
+  let ended: IteratorResult<Operation, T> | undefined;
+  let thrown: { error: unknown } | undefined;
   try {
     writeSection(() => {
-      let failed = false;
-      let value: unknown;
-      for (;;) {
-        let result: IteratorResult<Operation, unknown>;
-        try {
-          result = resume(step, failed, value, driver);
-        } catch (error) {
-          thrown = { error };
-          throw error;
-        }
-        if (result.done) {
-          ended = { done: true, value: result.value };
-          throw ROLLBACK;
-        }
-        if (result.value.op === "commit") return;
-        if (result.value.op === "rollback") throw ROLLBACK;
-        ({ failed, value } = performNow(driver, result.value, refused));
+      try {
+        ended = driveSync(step, driver, refused, NOTHING, true);
+      } catch (error) {
+        thrown = { error };
+        throw error;
       }
+      if (ended.done || ended.value.op === "rollback") throw ROLLBACK;
     });
   } catch (error) {
-    if (thrown !== null) throw (thrown as { error: unknown }).error;
-    if (ended !== null) return ended;
-    // The step's rollback: done. Anything else is the commit failing, which the step is told about.
-    return error === ROLLBACK ? { done: false, failed: false, value: undefined } : { done: false, failed: true, value: error };
+    if (thrown) throw thrown.error;
+    if (ended?.done) return ended as IteratorReturnResult<T>;
+    // The step's rollback: done. Anything else is the section failing (its commit), which the step is told about.
+    if (error !== ROLLBACK) return { failed: true, value: error };
   }
-  return { done: false, failed: false, value: undefined };
+  return NOTHING;
 }
 
 /** Drives `step` to completion against a driver whose primitives may return promises. */
