@@ -29,7 +29,8 @@ export interface EscapeGuardRun {
 /** What every marker's name starts with; schema reads skip tables named so. */
 export const GUARD_TABLE_PREFIX = "stepwise_guard_";
 
-function randomHex(bytes: number): string {
+/** `bytes` of fresh randomness as hex, from Web Crypto (a page served over plain HTTP has no randomUUID). */
+export function randomHex(bytes: number): string {
   return Array.from(globalThis.crypto.getRandomValues(new Uint8Array(bytes)), (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
