@@ -1,8 +1,7 @@
 /**
- * `context.forEachBatch` on the async drivers (pg, libsql-client): the walk of `batch-walk.ts` driven
- * through the driver's primitives. In a `transaction: false` migration each batch gets a transaction
- * of its own. The handler may be `async`, and gets the connection to write through (on libsql-client
- * the batch's transaction, which a write on the client would wait behind).
+ * `context.forEachBatch` on the async drivers (pg, libsql-client): the walk of `batch-walk.ts` driven through the driver's primitives. In a `transaction: false` migration
+ * each batch gets a transaction of its own. The handler may be `async`, and gets the connection to write through (on libsql-client the batch's transaction, which a write on
+ * the client would wait behind).
  */
 import type { AsyncDriver } from "./driver.js";
 import { driveWalk, walkBatches, type BatchDialect } from "./batch-walk.js";
@@ -15,8 +14,8 @@ export type AsyncBatchHandler<Row extends Record<string, unknown>, Db> = (rows: 
 /** The context a TypeScript migration receives on an async driver: its `forEachBatch` returns a promise. */
 export interface AsyncMigrationContext<Db = unknown> extends Omit<MigrationContext, "forEachBatch"> {
   /**
-   * Walks a table in keyed batches, as {@link MigrationContext.forEachBatch} does. `handle` may be
-   * `async`; it gets each batch and the connection to write through. `where` takes `?` placeholders.
+   * Walks a table in keyed batches, as {@link MigrationContext.forEachBatch} does. `handle` may be `async`; it gets each batch and the connection to write through. `where`
+   * takes `?` placeholders.
    *
    * @example
    * await context.forEachBatch({ table: "items", columns: ["label"] }, async (rows, db) => {

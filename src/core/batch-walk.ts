@@ -1,8 +1,7 @@
 /**
- * The keyed batch walk behind `context.forEachBatch`, written once as a sans-I/O generator that yields
- * what it needs (a query's rows, the handler run on a batch), driven on a sync connection
- * (`progress.ts`) or an async driver (`async-batches.ts`). How a key is resolved and the bound read
- * differ per database (a {@link BatchDialect}); every refusal and guarantee is here.
+ * The keyed batch walk behind `context.forEachBatch`, written once as a sans-I/O generator that yields what it needs (a query's rows, the handler run on a batch), driven on
+ * a sync connection (`progress.ts`) or an async driver (`async-batches.ts`). How a key is resolved and the bound read differ per database (a {@link BatchDialect}); every
+ * refusal and guarantee is here.
  */
 import type { BatchKeyProblem } from "./errors.js";
 import type { BatchOptions, BatchSummary, MigrationEntry } from "./types.js";
@@ -57,10 +56,7 @@ function* rowsOf(sql: string, params: readonly unknown[] = []): BatchWalk<Record
 /** A `count` read back: a connection with defaultSafeIntegers(true) returns it as bigint, pg as text. */
 const countOf = (rows: Record<string, unknown>[]): number => Number(rows[0]?.n ?? 0);
 
-/**
- * The walk of `options` (see `MigrationContext.forEachBatch`); outside a transaction (`inTransaction`
- * false) each batch gets its own. Its refusals come before anything is written.
- */
+/** The walk of `options` (see `MigrationContext.forEachBatch`); outside a transaction each batch gets its own. Its refusals come before anything is written. */
 export function* walkBatches(
   dialect: BatchDialect,
   options: BatchOptions,
@@ -148,10 +144,7 @@ export function* walkBatches(
   }
 }
 
-/**
- * Drives `walk`, `perform` answering each request: synchronously, until an answer is a promise, from
- * which on the drive is asynchronous. A failure is thrown into the walk.
- */
+/** Drives `walk`, `perform` answering each request: synchronously, until an answer is a promise, from which on the drive is asynchronous. A failure is thrown into the walk. */
 export function driveWalk<T>(walk: BatchWalk<T>, perform: (request: BatchRequest) => unknown, answer: { value: unknown } | { error: unknown } = { value: undefined }): T | Promise<T> {
   for (;;) {
     const step = "error" in answer ? walk.throw(answer.error) : walk.next(answer.value);
@@ -236,11 +229,7 @@ export function batchKeyFailure(table: unknown, key: unknown, origin: BatchOrigi
   };
 }
 
-/**
- * Finds `key` in `table` as SQLite does: ASCII case-insensitively, a real column before the rowid
- * aliases, no rowid on views or `WITHOUT ROWID` tables; unqualified names resolve to `temp`, then
- * `main`, then attached databases.
- */
+/** Finds `key` in `table` as SQLite does: ASCII case-insensitively, a column before a rowid alias, no rowid on views or `WITHOUT ROWID` tables, `temp` before `main`. */
 function* resolveSqliteBatchKey(table: unknown, key: unknown, origin: BatchOrigin): BatchWalk<ResolvedBatchKey> {
   const fail = batchKeyFailure(table, key, origin);
   if (typeof table !== "string" || table === "") return fail("no-such-table", "the table name must be a non-empty string");

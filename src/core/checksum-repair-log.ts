@@ -1,6 +1,6 @@
 /**
- * The tables stepwise keeps next to the history: the record of `repair --checksums`, one row per realigned version
- * (`<history>_checksum_repairs`, created by the first repair, so the history table is never altered), and verify's cache.
+ * The tables stepwise keeps next to the history: the record of `repair --checksums`, one row per realigned version (`<history>_checksum_repairs`, created by the first
+ * repair, so the history table is never altered), and verify's cache.
  */
 import type { HistoryStore } from "./history.js";
 import { exec, query, run, type Step } from "./step.js";

@@ -1,7 +1,6 @@
 /**
- * The connection settings a migration can leave changed on the app's connection (`foreign_keys = OFF`
- * in a `transaction: false` one, `recursive_triggers = ON`), which `up`, `down` and `reset` put back.
- * Not what the file stores (`journal_mode`, `user_version`...): that is what the migration produced.
+ * The connection settings a migration can leave changed on the app's connection (`foreign_keys = OFF` in a `transaction: false` one, `recursive_triggers = ON`), which `up`,
+ * `down` and `reset` put back. Not what the file stores (`journal_mode`, `user_version`...): that is what the migration produced.
  */
 import { exec, query, queryOne, queryValue, type Step } from "./step.js";
 
@@ -39,10 +38,7 @@ export function* restoreConnectionSettings(before: ConnectionSettingsSnapshot): 
   return restored;
 }
 
-/**
- * Releases the file lock exclusive mode kept, now rather than at the app's next access. A WAL opened
- * in exclusive mode refuses `locking_mode = NORMAL`: it is left (checkpointed) and entered again.
- */
+/** Releases the file lock exclusive mode kept, now; a WAL opened in exclusive mode refuses `locking_mode = NORMAL`, so it is left (checkpointed) and entered again. */
 function* releaseExclusiveFileLocks(): Step<void> {
   const schemas = (yield* query<{ name: string }>("PRAGMA database_list")).map((row) => row.name).filter((name) => name !== "temp");
   for (const schema of schemas) {

@@ -1,7 +1,4 @@
-/**
- * What the executor asks of a SQL dialect: the statements SQLite and PostgreSQL (and the storages
- * built on SQLite, such as Cloudflare's) write differently. Implemented in `dialects/`.
- */
+/** What the executor asks of a SQL dialect: what SQLite, PostgreSQL and the storages built on SQLite (Cloudflare's) write differently. Implemented in `dialects/`. */
 import type { InvalidIndex, StepwiseError } from "./errors.js";
 import type { ErrorClassification } from "./driver.js";
 import type { HistoryStore } from "./history.js";

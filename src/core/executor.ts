@@ -1,8 +1,7 @@
 /**
- * The migration algorithm, written once as generators of operations (`step.ts`) that a runner
- * (`runners.ts`) performs, synchronously or by awaiting each. Every transaction takes the write lock,
- * plans again when another connection committed since the plan, runs, records and commits: a
- * migration and its history row commit together, and processes racing on one database apply each once.
+ * The migration algorithm, written once as generators of operations (`step.ts`) that a runner (`runners.ts`) performs, synchronously or by awaiting each. Every transaction
+ * takes the write lock, plans again when another connection committed since the plan, runs, records and commits: a migration and its history row commit together, and
+ * processes racing on one database apply each once.
  */
 import { StepwiseError } from "./errors.js";
 import type { Dialect, FailureOrigin } from "./dialect.js";
@@ -90,10 +89,7 @@ const BATCHED_CODE_FIX = "Its code cannot run inside the one batch that applies 
 /** The order `reset` drops objects in: those that name a table before the table. */
 const DROP_ORDER: Readonly<Record<SchemaObjectKind, number>> = { trigger: 0, view: 1, index: 2, table: 3 };
 
-/**
- * The algorithm over one registry and one history table: `up`, `down`, `reset`, `status` and
- * `history`. Every method returns a {@link Step} for a runner; none performs I/O itself.
- */
+/** The algorithm over one registry and one history table: every method returns a {@link Step} for a runner; none performs I/O itself. */
 export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   readonly migrations: R;
   readonly settings: ExecutorSettings;
@@ -205,10 +201,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     }
   }
 
-  /**
-   * One transaction under the write lock: plans again if another connection committed, then runs the
-   * next migration (every one left, in a whole run) and commits. True when nothing is left.
-   */
+  /** One transaction under the write lock: plans again if another connection committed, runs the next migration (all, in a whole run), commits; true when done. */
   private *attempt(walk: Walk<R[number]>, expected: R[number] | undefined): Step<boolean> {
     const direction = walk.direction;
     yield* this.translated(begin("immediate"));
@@ -308,9 +301,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   /**
-   * Runs a body in the open transaction, checks what it left (our transaction still open when
-   * `guarded`; with foreign keys off, no dangling reference) and writes its history row. Throws the
-   * failure as a stepwise error for the caller to roll back; returns the body's duration.
+   * Runs a body in the open transaction, checks what it left (our transaction still open when `guarded`; with foreign keys off, no dangling reference) and writes its history
+   * row. Throws the failure as a stepwise error for the caller to roll back; returns the body's duration.
    */
   private *applyBody(entry: R[number], direction: MigrationDirection, guarded: boolean): Step<number> {
     this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
@@ -344,10 +336,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     return durationMs;
   }
 
-  /**
-   * The error for a body after which our savepoint is gone: `TRANSACTION_ESCAPED` with what was
-   * committed, or the body's own failure when SQLite rolled the transaction back itself (a full disk).
-   */
+  /** The error for a body that ended our transaction: `TRANSACTION_ESCAPED`, or its own failure when SQLite rolled the transaction back itself (a full disk). */
   private *escaped(entry: R[number], direction: MigrationDirection, failure: { readonly cause: unknown } | null, guard: EscapeGuardRun): Step<StepwiseError> {
     // A transaction still open is a new one the migration began after ending ours.
     const replaced = yield* inTransaction();
@@ -361,10 +350,9 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   /**
-   * Applies a SQL migration as one atomic batch with its history row (capability `atomicBatch`, D1).
-   * The row goes first, so two processes applying it at once collide on the history's key before
-   * either's statements count; the loser finds the row there and gets `null`, to plan again. The row
-   * records no duration: it is written before the statements run.
+   * Applies a SQL migration as one atomic batch with its history row (capability `atomicBatch`, D1). The row goes first, so two processes applying it at once collide on the
+   * history's key before either's statements count; the loser finds the row there and gets `null`, to plan again. The row records no duration: it is written before the
+   * statements run.
    */
   private *applyAsBatch(entry: R[number], direction: MigrationDirection): Step<number | null> {
     this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
@@ -391,10 +379,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     return performance.now() - started;
   }
 
-  /**
-   * Runs a `transaction: false` migration. A `started` row naming its owner commits first, so a
-   * crash leaves a trace that stops the next run for a person to resolve, instead of a guess.
-   */
+  /** Runs a `transaction: false` migration; a `started` row naming its owner commits first, so a crash leaves a trace for a person to resolve, not a guess. */
   private *runWithoutTransaction(entry: R[number], direction: MigrationDirection, settingsBefore: ConnectionSettingsSnapshot): Step<AppliedStep> {
     // Taken before the started row commits, so no process sees the row without the lock held.
     const lock = this.settings.capabilities.fileLocking ? yield* callDriver("holdOwnerLock", this.store.tableName, this.settings.busyTimeoutMs) : null;
@@ -447,8 +432,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     const historyGuard = this.historyGuard;
     const guarded = historyGuard !== null && (yield* historyGuard.enter(entry, direction, inTransaction));
     const script = scriptOf(entry, direction);
-    // Outside a transaction each statement commits alone, so sending them apart changes nothing and
-    // names the one that fails; a script that manages its own transaction goes whole.
+    // Outside a transaction each statement commits alone, so sending them apart changes nothing and names the one that fails; a script that manages its own transaction goes whole.
     const statements = !inTransaction && script !== null && this.dialect.splitStatements ? this.dialect.splitStatements(script) : null;
     if (statements && !statements.some((statement) => TRANSACTION_CONTROL.test(statement.text))) {
       for (const statement of statements) {
@@ -489,9 +473,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   /**
-   * `error` naming where in its file the failing statement starts, for a rolled-back SQL migration
-   * whose statement is not known yet: its statements run again one by one, after what the walk's
-   * transaction applied before it, in a transaction rolled back after (`sql-location.ts`).
+   * `error` naming where in its file the failing statement starts, for a rolled-back SQL migration whose statement is not known yet: its statements run again one by one,
+   * after what the walk's transaction applied before it, in a transaction rolled back after (`sql-location.ts`).
    */
   private *locateFailedStatement(error: unknown, walk: Walk<R[number]>): Step<unknown> {
     if (!(error instanceof StepwiseError && error.is("MIGRATION_FAILED")) || isConnectionClosedError(error) || error.details.location !== null || !error.details.rolledBack) return error;
@@ -523,9 +506,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   /**
-   * Refuses, before anything runs, a migration this driver cannot apply as promised: one that needs
-   * foreign keys switched off where the storage cannot, or a TypeScript one where each migration is
-   * one batch (D1), whose code cannot be made atomic there.
+   * Refuses, before anything runs, a migration this driver cannot apply as promised: one that needs foreign keys switched off where the storage cannot, or a TypeScript one
+   * where each migration is one batch (D1), whose code cannot be made atomic there.
    */
   refuseUnsupportedMigrations(entries: readonly MigrationEntry[], direction: MigrationDirection): void {
     const { capabilities, driverName: driver } = this.settings;
@@ -535,10 +517,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     if (code) throw driverCapabilityError({ driver, capability: "atomicBatch", operation: `a TypeScript migration (${direction})`, file: code.file, fix: BATCHED_CODE_FIX });
   }
 
-  /**
-   * Runs `step` with the busy timeout applied and failures translated to typed errors, then restores
-   * the caller's busy timeout. Safety nets wrap their own steps in it too.
-   */
+  /** Runs `step` with the busy timeout applied and failures translated to typed errors, then restores the caller's busy timeout. Safety nets wrap their own steps in it too. */
   *withConnectionSettings<T>(step: Step<T>): Step<T> {
     const wanted = Math.max(0, Math.trunc(this.settings.busyTimeoutMs));
     const previous = yield* this.translated(callDriver("getBusyTimeout"));
@@ -558,10 +537,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     }
   }
 
-  /**
-   * Runs `attempt`, waiting (up to the busy timeout) while a `started` row shows another live process
-   * running a `transaction: false` migration; only a row whose owner is gone is reported as incomplete.
-   */
+  /** Runs `attempt`, waiting up to the busy timeout while another live process runs a `transaction: false` migration; only a gone owner's row is incomplete. */
   *waitWhileAnotherProcessMigrates<T>(attempt: () => Step<T>): Step<T> {
     let waitingSince: number | null = null;
     const busyTimeoutMs = this.settings.busyTimeoutMs;
@@ -638,10 +614,9 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   /**
-   * Where the database stands against the registry, with why `up` would refuse: what the history
-   * shows, a history table stepwise cannot read, another tool's tables (only when something is
-   * pending, as `up` refuses them only then), a pending migration this driver cannot apply, and a
-   * `transaction: false` migration still running elsewhere (`MIGRATION_IN_PROGRESS`, as `up` reports it).
+   * Where the database stands against the registry, with why `up` would refuse: what the history shows, a history table stepwise cannot read, another tool's tables (only when
+   * something is pending, as `up` refuses them only then), a pending migration this driver cannot apply, and a `transaction: false` migration still running elsewhere
+   * (`MIGRATION_IN_PROGRESS`, as `up` reports it).
    */
   *status(): Step<MigrationStatus> {
     let rows: AppliedMigration[];
@@ -727,9 +702,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   /**
-   * Whether a failure is the environment's rather than the migration's. Never a value that is no
-   * `Error`; and from a body, never a lock, an unopenable or a non-database file: stepwise holds the
-   * main database, so those come from something the body reached for (an ATTACHed file, a connection of its own).
+   * Whether a failure is the environment's rather than the migration's. Never a value that is no `Error`; and from a body, never a lock, an unopenable or a non-database file:
+   * stepwise holds the main database, so those come from something the body reached for (an ATTACHed file, a connection of its own).
    */
   private isEnvironmental(cause: unknown, sqliteCode: string | null, origin: FailureOrigin): boolean {
     if (!isInstanceSafely(cause, Error)) return false;
@@ -756,9 +730,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
 }
 
 /**
- * `objects` with every table before the tables it references: `reset`'s order where foreign keys stay
- * enforced, since dropping a parent that children still reference fails (and D1 commits each
- * statement alone). Other objects keep their places; a cycle keeps its order.
+ * `objects` with every table before the tables it references: `reset`'s order where foreign keys stay enforced, since dropping a parent that children still reference fails
+ * (and D1 commits each statement alone). Other objects keep their places; a cycle keeps its order.
  */
 function* orderChildrenFirst(objects: readonly SchemaObject[]): Step<SchemaObject[]> {
   const tables = objects.filter((object) => object.type === "table");

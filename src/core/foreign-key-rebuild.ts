@@ -1,8 +1,6 @@
 /**
- * SQLite's table rebuild (create, copy, drop the old, rename) is safe only with foreign keys off: with
- * them on, dropping a parent deletes its rows first, so its children's rows are refused, deleted or
- * nulled. A migration that would drop or rename a referenced table is refused, or its failure names
- * the table, its children and the fix.
+ * SQLite's table rebuild (create, copy, drop the old, rename) is safe only with foreign keys off: with them on, dropping a parent deletes its rows first, so its children's
+ * rows are refused, deleted or nulled. A migration that would drop or rename a referenced table is refused, or its failure names the table, its children and the fix.
  */
 import type { ForeignKeyRebuildHint } from "./errors.js";
 import { changeCounter, query, type Step } from "./step.js";
@@ -22,8 +20,7 @@ const DROP_TABLE = new RegExp(String.raw`\bDROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?${S
 const RENAME_TABLE = new RegExp(String.raw`\bALTER\s+TABLE\s+${SCHEMA_PREFIX}${NAME}\s+RENAME\s+TO\b`, "gi");
 
 /**
- * The tables a text (SQL, or a function's source) drops or renames, in order, each once, unquoted as
- * SQLite reads them; a name in a comment costs one lookup more.
+ * The tables a text (SQL, or a function's source) drops or renames, in order, each once, unquoted as SQLite reads them; a name in a comment costs one lookup more.
  *
  * @example
  * findDroppedOrRenamedTables('DROP TABLE "authors"; ALTER TABLE x RENAME TO y;'); // ["authors", "x"]
@@ -65,10 +62,9 @@ export class ForeignKeyParentRebuildRefusal extends Error {
 }
 
 /**
- * Refuses, before `entry`'s body runs, a drop or rename of a table that tables it keeps still
- * reference while foreign keys are enforced. One that drops the children too, runs with foreign keys
- * off, or sets `foreign_keys` itself passes. Called before every body, so `referencing` forgets what
- * it read whenever a body could add or rename a reference.
+ * Refuses, before `entry`'s body runs, a drop or rename of a table that tables it keeps still reference while foreign keys are enforced. One that drops the children too,
+ * runs with foreign keys off, or sets `foreign_keys` itself passes. Called before every body, so `referencing` forgets what it read whenever a body could add or rename a
+ * reference.
  */
 export function* refuseParentRebuild(
   entry: MigrationEntry,
@@ -99,9 +95,8 @@ export function* refuseParentRebuild(
 type MaybeChild = { readonly name: string; readonly folded: string; readonly sql: string };
 
 /**
- * The tables that may reference another, kept for a run while nothing could change them (the change
- * counter stands still, and every migration since was SQL without `REFERENCES` or `RENAME`): reading
- * them for every drop made rolling back a long history quadratic.
+ * The tables that may reference another, kept for a run while nothing could change them (the change counter stands still, and every migration since was SQL without
+ * `REFERENCES` or `RENAME`): reading them for every drop made rolling back a long history quadratic.
  */
 export class ReferencingTables {
   private known: { readonly counter: number; readonly tables: readonly MaybeChild[] } | null = null;
@@ -152,9 +147,8 @@ function fixFor(entry: MigrationEntry, foreignKeySwitch: boolean): string {
 }
 
 /**
- * The hint for `cause`, `entry`'s failure, when it is a foreign-key failure (its extended code, or a
- * driver that reports only the primary one with SQLite's message) and the migration dropped or renamed
- * a referenced table; read before the rollback, while the failed drop left the parent in place.
+ * The hint for `cause`, `entry`'s failure, when it is a foreign-key failure (its extended code, or a driver that reports only the primary one with SQLite's message) and the
+ * migration dropped or renamed a referenced table; read before the rollback, while the failed drop left the parent in place.
  */
 export function* readForeignKeyRebuildHint(
   entry: MigrationEntry,

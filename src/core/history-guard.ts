@@ -1,10 +1,8 @@
 /**
- * Keeps migrations out of stepwise's history table on SQLite: while a body runs, three temporary
- * triggers refuse every INSERT, UPDATE and DELETE on it (`RAISE(ABORT)` with {@link HISTORY_GUARD_MARK}),
- * made just before the body and dropped just after, so stepwise's own writes never meet them. A drop of
- * the table takes them along, and a rename or altered column fails stepwise's own history write. SQL
- * whose text does not name the table cannot reach it (SQLite has no dynamic SQL) except through a
- * trigger, so it runs unguarded while no trigger names the table and no earlier migration of the run did.
+ * Keeps migrations out of stepwise's history table on SQLite: while a body runs, three temporary triggers refuse every INSERT, UPDATE and DELETE on it (`RAISE(ABORT)` with
+ * {@link HISTORY_GUARD_MARK}), made just before the body and dropped just after, so stepwise's own writes never meet them. A drop of the table takes them along, and a
+ * rename or altered column fails stepwise's own history write. SQL whose text does not name the table cannot reach it (SQLite has no dynamic SQL) except through a trigger,
+ * so it runs unguarded while no trigger names the table and no earlier migration of the run did.
  */
 import { quoteIdentifier } from "./batch-walk.js";
 import { REQUIRED_COLUMNS, type HistoryStore } from "./history.js";

@@ -1,7 +1,6 @@
 /**
- * The history table: every statement that touches it, each a {@link Step} so sync and async drivers
- * share them. The executor decides when and in which transaction; `dialects/postgres.ts` subclasses
- * the store for PostgreSQL's catalog.
+ * The history table: every statement that touches it, each a {@link Step} so sync and async drivers share them. The executor decides when and in which transaction;
+ * `dialects/postgres.ts` subclasses the store for PostgreSQL's catalog.
  */
 import type { HistoryRowOperation, StepwiseError } from "./errors.js";
 import type { BatchStatement } from "./driver.js";
@@ -190,10 +189,7 @@ export class HistoryStore {
     yield* this.changeRow(sql, [appliedAt, durationMs, version], "mark-applied");
   }
 
-  /**
-   * Marks an applied row as started again, for a `transaction: false` down; `HISTORY_ROW_MISSING` when
-   * there is none (where the write section takes no lock, D1, the second of two reverts finds none).
-   */
+  /** Marks an applied row as started again, for a `transaction: false` down; `HISTORY_ROW_MISSING` when there is none (on D1, the second of two reverts). */
   *markStarted(version: number, startedAt: string, owner: string): Step<void> {
     const sql = `UPDATE ${this.quoted} SET state = 'started', applied_at = ?, duration_ms = NULL, owner = ? WHERE version ${this.eq} ? AND state ${this.eq} 'applied'`;
     yield* this.changeRow(sql, [startedAt, owner, version], "mark-started");
@@ -210,9 +206,8 @@ export class HistoryStore {
   }
 
   /**
-   * A statement that fails when `version` has no applied row (on the table's NOT NULL `name`) and
-   * changes nothing when it has: the first of a batch that reverts it (D1), where no check can run
-   * between statements, so two processes cannot both revert it.
+   * A statement that fails when `version` has no applied row (on the table's NOT NULL `name`) and changes nothing when it has: the first of a batch that reverts it (D1),
+   * where no check can run between statements, so two processes cannot both revert it.
    */
   *failUnlessApplied(version: number): Step<void> {
     yield* run(
@@ -221,10 +216,7 @@ export class HistoryStore {
     );
   }
 
-  /**
-   * A batch statement that fails (a JSON path it cannot read) unless `version`'s row is there after an
-   * `up`'s INSERT, or gone after a `down`'s DELETE: a trigger or rule that discarded the write fails the batch.
-   */
+  /** A batch statement that fails (a JSON path it cannot read) unless `version`'s row is there after an `up`, or gone after a `down`: a discarded write fails the batch. */
   failUnlessRecorded(version: number, direction: MigrationDirection): BatchStatement {
     return {
       sql: `SELECT json_extract('{}', CASE WHEN ${direction === "up" ? "" : "NOT "}EXISTS (SELECT 1 FROM ${this.quoted} WHERE version = ?) THEN '$' ELSE '${DISCARDED}' END)`,
@@ -245,9 +237,8 @@ export class HistoryStore {
   }
 
   /**
-   * The error for a history write that found its row gone while `entry` ran. Rolled back, it is the
-   * migration's failure. Outside a transaction (its changes stay), an `up` writes its `started` row
-   * back, so the next run stops with INCOMPLETE_MIGRATION instead of running it again.
+   * The error for a history write that found its row gone while `entry` ran. Rolled back, it is the migration's failure. Outside a transaction (its changes stay), an `up`
+   * writes its `started` row back, so the next run stops with INCOMPLETE_MIGRATION instead of running it again.
    */
   *reportMissingRow(error: StepwiseError<"HISTORY_ROW_MISSING">, entry: MigrationEntry, direction: MigrationDirection, rolledBack: boolean, startedAt: string): Step<StepwiseError> {
     if (rolledBack) return migrationFailedError({ version: entry.version, file: entry.file, direction, cause: error, rolledBack });
@@ -269,10 +260,7 @@ export class HistoryStore {
     return historyRowMissingError({ ...error.details, file: entry.file, direction, restoredStartedRow });
   }
 
-  /**
-   * A history write a trigger (`RAISE(IGNORE)`) or rule (`DO INSTEAD NOTHING`) discarded: reported as
-   * the migration's failure (this error its cause), since the next run would otherwise apply it again.
-   */
+  /** A history write a trigger (`RAISE(IGNORE)`) or rule (`DO INSTEAD NOTHING`) discarded: the migration's failure, or the next run would apply it again. */
   private rowDiscarded(version: number, operation: "insert" | "delete"): Error {
     const [kept, statement] = operation === "insert" ? ["kept no row", "INSERT"] : ["still holds the row", "DELETE"];
     const error = new Error(

@@ -1,7 +1,6 @@
 /**
- * What the sync and the async manager share: the constructor (check the registry, build the
- * {@link Executor}) and every public method, each one step of the executor handed to `run`, which
- * alone differs: the sync runner returns values, the async runner promises.
+ * What the sync and the async manager share: the constructor (check the registry, build the {@link Executor}) and every public method, each one step of the executor handed
+ * to `run`, which alone differs: the sync runner returns values, the async runner promises.
  */
 import { assertValidRegistry, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
 import { Executor } from "./executor.js";
@@ -92,8 +91,8 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
   }
 
   /**
-   * Applies pending migrations in order, each in its own transaction, up to `options.to` (default:
-   * the latest). Refuses, changing nothing, when the history does not match the registry.
+   * Applies pending migrations in order, each in its own transaction, up to `options.to` (default: the latest). Refuses, changing nothing, when the history does not match the
+   * registry.
    */
   up(options: UpOptions<VersionOf<R>> = {}): MaybePromise<MigrationResult, Async> {
     return this.start(() => {

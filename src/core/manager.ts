@@ -10,9 +10,8 @@ import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions 
 import { usageError } from "./error-factories.js";
 
 /**
- * Applies and reverts the migrations of a generated registry on one connection of a sync driver; see
- * `stepwise-migrate/better-sqlite3`. A registry holding async migrations is refused, by its type and
- * at construction; see `AsyncMigrationManager`.
+ * Applies and reverts the migrations of a generated registry on one connection of a sync driver; see `stepwise-migrate/better-sqlite3`. A registry holding async migrations
+ * is refused, by its type and at construction; see `AsyncMigrationManager`.
  */
 export class SyncMigrationManager<Db, R extends SyncMigrationRegistry = MigrationRegistry> extends MigrationManagerBase<Db, R, false, SyncDriver<Db>> {
   /**
@@ -41,9 +40,8 @@ export class SyncMigrationManager<Db, R extends SyncMigrationRegistry = Migratio
 }
 
 /**
- * The body of every sync entry's `migrate` (`entry` is its package entry, for messages): refuse moved
- * options, verify first when asked (refused by capability where the driver has no snapshot to replay
- * on), then apply everything pending.
+ * The body of every sync entry's `migrate` (`entry` is its package entry, for messages): refuse moved options, verify first when asked (refused by capability where the
+ * driver has no snapshot to replay on), then apply everything pending.
  */
 export function migrateWithManager<M extends SyncMigrationManager<unknown, MigrationRegistry>>(
   options: MigrationManagerProps & UpOptions<number> & MigrateOptions<M>,
@@ -62,8 +60,8 @@ export function migrateWithManager<M extends SyncMigrationManager<unknown, Migra
 }
 
 /**
- * Refuses a registry in which `gen` marked migrations async, before anything is read or written.
- * `ownFix` is the driver's own advice where its entry has no async API (Durable Objects).
+ * Refuses a registry in which `gen` marked migrations async, before anything is read or written. `ownFix` is the driver's own advice where its entry has no async API
+ * (Durable Objects).
  */
 function refuseAsyncMigrations(migrations: MigrationRegistry, driver: string, ownFix?: string): void {
   const found = migrations.filter(isAsyncMigration).sort((a, b) => a.version - b.version);

@@ -13,8 +13,7 @@ export function formatVersion(version: number, width: number = DEFAULT_VERSION_W
 }
 
 /**
- * How messages name one migration: its file name without the extension, so it can be found in the
- * migrations folder at a glance.
+ * How messages name one migration: its file name without the extension, so it can be found in the migrations folder at a glance.
  *
  * @example
  * formatMigrationLabel(7, "add_index"); // "007_add_index"

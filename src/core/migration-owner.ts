@@ -1,9 +1,7 @@
 /**
- * Who runs a `transaction: false` migration, recorded in its `started` row so another process can tell
- * "still running elsewhere" (wait) from "crashed" (stop and ask a person). The owner lock it names
- * answers across containers and hosts (the operating system releases it when the process dies);
- * without one, the pid is asked, with a per-process token against pid reuse. A pid reused by an
- * unrelated process costs at most a wait of the busy timeout, never a wrong answer.
+ * Who runs a `transaction: false` migration, recorded in its `started` row so another process can tell "still running elsewhere" (wait) from "crashed" (stop and ask a
+ * person). The owner lock it names answers across containers and hosts (the operating system releases it when the process dies); without one, the pid is asked, with a
+ * per-process token against pid reuse. A pid reused by an unrelated process costs at most a wait of the busy timeout, never a wrong answer.
  */
 import { nodeFs, nodeOs } from "./node-builtins.js";
 import { randomHex } from "./transaction-guard.js";

@@ -1,7 +1,6 @@
 /**
- * `node:fs`, `node:os`, `node:path` and `node:crypto`, looked up when first called rather than
- * imported: a browser bundle of a driver entry has no built-in to resolve, and only the file features
- * (backups, lock sidecars) need them.
+ * `node:fs`, `node:os`, `node:path` and `node:crypto`, looked up when first called rather than imported: a browser bundle of a driver entry has no built-in to resolve, and
+ * only the file features (backups, lock sidecars) need them.
  */
 import type * as Fs from "node:fs";
 import type * as Os from "node:os";

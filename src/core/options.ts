@@ -34,8 +34,8 @@ export interface UpOptions<V extends number = number> {
   /** Stop after this version. Default: the latest. */
   readonly to?: V;
   /**
-   * `"all"` applies every pending migration in one transaction: if any fails, none stays applied.
-   * Refused before anything runs when one has `transaction: false` or switches foreign keys off. Default `"each"`.
+   * `"all"` applies every pending migration in one transaction: if any fails, none stays applied. Refused before anything runs when one has `transaction: false` or switches
+   * foreign keys off. Default `"each"`.
    *
    * @example
    * manager.up({ transaction: "all" });
@@ -46,8 +46,7 @@ export interface UpOptions<V extends number = number> {
 /** Options for `MigrationManager.down`: a number of steps or a target version, never both, and how the reverts are grouped into transactions. */
 export type DownOptions<V extends number = number> = ({ readonly steps?: number; readonly to?: undefined } | { readonly to: V | 0; readonly steps?: undefined }) & {
   /**
-   * `"all"` reverts every migration of the call in one transaction: if any fails, all stay applied.
-   * Refused before anything runs on `up`'s rules, and on D1. Default `"each"`.
+   * `"all"` reverts every migration of the call in one transaction: if any fails, all stay applied. Refused before anything runs on `up`'s rules, and on D1. Default `"each"`.
    *
    * @example
    * manager.down({ to: 0, transaction: "all" });
@@ -76,9 +75,8 @@ export interface MigrationResult {
 /** Start-up options only `migrate` has; `M` is the driver entry's manager type. */
 export interface MigrateOptions<M = unknown> {
   /**
-   * Pass stepwise's `verifySchema` to compare the schema with a replay of the applied migrations before
-   * applying anything (`SCHEMA_DRIFT` on any difference); the expected schema is cached after the first
-   * replay. A function, so apps that do not verify do not bundle it. Default: no check.
+   * Pass stepwise's `verifySchema` to compare the schema with a replay of the applied migrations before applying anything (`SCHEMA_DRIFT` on any difference); the expected
+   * schema is cached after the first replay. A function, so apps that do not verify do not bundle it. Default: no check.
    *
    * @example
    * import { verifySchema } from "stepwise-migrate";

@@ -50,10 +50,7 @@ export interface MigrationPlan<E extends MigrationEntry = MigrationEntry> {
 /** Options for {@link planDown}: a number of steps (default 1) or a target version, never both. */
 export type PlanDownOptions = { readonly steps?: number; readonly to?: undefined } | { readonly to: number; readonly steps?: undefined };
 
-/**
- * Lists every way a registry breaks the version rules: versions must be positive integers, unique,
- * ascending, and start at 1 with no gaps. Empty means valid.
- */
+/** Lists every way a registry breaks the version rules: versions must be positive integers, unique, ascending, and start at 1 with no gaps. Empty means valid. */
 export function findRegistryProblems(registry: MigrationRegistry): RegistryProblem[] {
   const problems: RegistryProblem[] = [];
   for (let index = 0; index < registry.length; index++) {
@@ -86,8 +83,8 @@ export function findRegistryProblems(registry: MigrationRegistry): RegistryProbl
 const lookupGetter = (Object.prototype as unknown as { __lookupGetter__(key: string): unknown }).__lookupGetter__;
 
 /**
- * Whether an entry has a down. A generated registry keeps each SQL text behind a getter, built when
- * read (`codegen/render.ts`): such an entry is taken at its `reversible` flag, which gen derives from the same file.
+ * Whether an entry has a down. A generated registry keeps each SQL text behind a getter, built when read (`codegen/render.ts`): such an entry is taken at its `reversible`
+ * flag, which gen derives from the same file.
  */
 function hasDown(entry: MigrationEntry): boolean {
   if (entry.kind !== "sql") return typeof entry.module?.down === "function";
@@ -102,8 +99,8 @@ export function assertValidRegistry(registry: MigrationRegistry): void {
 }
 
 /**
- * What is wrong with one history row as read, with the words for it, or `null`; `previous` is the
- * version of the row before it. A version below 1 is no newer app's: nothing writes one.
+ * What is wrong with one history row as read, with the words for it, or `null`; `previous` is the version of the row before it. A version below 1 is no newer app's: nothing
+ * writes one.
  */
 export function findRowProblem(version: unknown, previous: unknown, checksum: unknown = "", state: unknown = "applied"): { problem: HistoryRowProblem; detail: string } | null {
   if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 1) {
@@ -118,8 +115,8 @@ export function findRowProblem(version: unknown, previous: unknown, checksum: un
 }
 
 /**
- * Checks the history (ascending by version) against a valid registry and returns the current version.
- * Throws, first to last: a malformed row, the database ahead, a migration interrupted, a checksum changed, a version skipped.
+ * Checks the history (ascending by version) against a valid registry and returns the current version. Throws, first to last: a malformed row, the database ahead, a
+ * migration interrupted, a checksum changed, a version skipped.
  */
 export function verifyHistoryOrThrow(registry: MigrationRegistry, applied: readonly AppliedMigrationKey[]): number {
   const problem = findHistoryProblem(registry, applied);
@@ -170,8 +167,7 @@ export function planUp<E extends MigrationEntry>(registry: readonly E[], applied
 }
 
 /**
- * Plans reverting applied migrations: `steps` of them (default 1), or all those above version `to`
- * (`to: 0` reverts everything).
+ * Plans reverting applied migrations: `steps` of them (default 1), or all those above version `to` (`to: 0` reverts everything).
  *
  * @throws `IRREVERSIBLE_MIGRATION` before anything runs, when a step has no down.
  * @throws `INVALID_TARGET` when the target is out of range.

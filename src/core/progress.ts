@@ -1,6 +1,6 @@
 /**
- * Progress for long data migrations: the throttled `progress(done, total)` reporter (a migration may
- * call it once per row) and the sync batch walker a TypeScript migration receives in its context.
+ * Progress for long data migrations: the throttled `progress(done, total)` reporter (a migration may call it once per row) and the sync batch walker a TypeScript migration
+ * receives in its context.
  */
 import { driveWalk, SQLITE_BATCH_DIALECT, walkBatches } from "./batch-walk.js";
 import { buildMigrationContext } from "./migration-context.js";

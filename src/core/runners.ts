@@ -1,7 +1,6 @@
 /**
- * The two runners of the executor's steps: both perform each {@link Operation} on a driver and feed
- * its result (or throw its error) back into the generator. The sync one never awaits; the async one
- * awaits every primitive, and a migration body, while the write transaction stays open.
+ * The two runners of the executor's steps: both perform each {@link Operation} on a driver and feed its result (or throw its error) back into the generator. The sync one
+ * never awaits; the async one awaits every primitive, and a migration body, while the write transaction stays open.
  */
 import { StepwiseError } from "./errors.js";
 import { classifySafely, nativeCauseOf, recordNativeError } from "./error-factories.js";
@@ -16,9 +15,8 @@ export function asyncInSyncRunnerError(source: string, message: string, fix: str
 }
 
 /**
- * Drives `step` to completion against a sync driver. A body it refused for returning a promise gets
- * the connection fenced until that promise settles ({@link Driver.fenceWritesUntil}), once the step
- * has rolled back and before the body's continuations can run.
+ * Drives `step` to completion against a sync driver. A body it refused for returning a promise gets the connection fenced until that promise settles ({@link
+ * Driver.fenceWritesUntil}), once the step has rolled back and before the body's continuations can run.
  *
  * @throws `ASYNC_IN_SYNC_RUNNER` when a primitive or a migration body returns a promise.
  */
@@ -68,9 +66,8 @@ function performNow(driver: Driver, operation: Operation, refused: PromiseLike<u
 }
 
 /**
- * Drives `step`, which just yielded `begin`, inside the driver's callback write section until it
- * commits (the callback returns) or rolls back (the callback throws). A step that ends inside the
- * section is rolled back, its end returned: nothing commits that the algorithm did not commit.
+ * Drives `step`, which just yielded `begin`, inside the driver's callback write section until it commits (the callback returns) or rolls back (the callback throws). A step
+ * that ends inside the section is rolled back, its end returned: nothing commits that the algorithm did not commit.
  */
 function runWriteSection<T>(step: Step<T>, driver: Driver, writeSection: (body: () => void) => void, refused: PromiseLike<unknown>[]): Next | IteratorReturnResult<T> {
   let ended: IteratorResult<Operation, T> | undefined;
@@ -174,9 +171,8 @@ function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }
 }
 
 /**
- * Refuses, before it is called, a body this runner cannot run to its end: a generator function, which
- * would run none of its code, and on the sync runner an `async` one (by its tag: bound or behind a
- * Proxy too; one that hides it, a transpiled `async`, is caught when it returns the promise).
+ * Refuses, before it is called, a body this runner cannot run to its end: a generator function, which would run none of its code, and on the sync runner an `async` one (by
+ * its tag: bound or behind a Proxy too; one that hides it, a transpiled `async`, is caught when it returns the promise).
  */
 function checkBody(driver: Driver, entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection, sync: boolean): void {
   let tag = "";

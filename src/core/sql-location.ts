@@ -1,9 +1,7 @@
 /**
- * Where in its file a SQL migration failed (`MIGRATION_FAILED`'s `location`), by the first means that
- * answers: the database's error position (PostgreSQL's); the statement stepwise sent alone and saw
- * fail (a `transaction: false` migration's); or, after a rollback, its statements run again one by
- * one in a transaction rolled back too. SQLite reports no position, and splitting every run would
- * cost the succeeding ones; this costs only a failure.
+ * Where in its file a SQL migration failed (`MIGRATION_FAILED`'s `location`), by the first means that answers: the database's error position (PostgreSQL's); the statement
+ * stepwise sent alone and saw fail (a `transaction: false` migration's); or, after a rollback, its statements run again one by one in a transaction rolled back too. SQLite
+ * reports no position, and splitting every run would cost the succeeding ones; this costs only a failure.
  */
 import type { SqlLocation } from "./errors.js";
 import { begin, exec, rollbackQuietly, type Step } from "./step.js";
@@ -103,8 +101,8 @@ export function locateFromFailure(entry: MigrationEntry, direction: MigrationDir
 }
 
 /**
- * Runs `entry`'s statements one by one, after `before` (what a whole run applied before it), in a
- * transaction rolled back after; where the first that fails starts, or `null`. Never throws.
+ * Runs `entry`'s statements one by one, after `before` (what a whole run applied before it), in a transaction rolled back after; where the first that fails starts, or
+ * `null`. Never throws.
  */
 export function* locateByRerun(entry: MigrationEntry, direction: MigrationDirection, split: StatementSplitter, before: readonly string[] = []): Step<SqlLocation | null> {
   const script = scriptOf(entry, direction);

@@ -1,6 +1,6 @@
 /**
- * The vocabulary of the sans-I/O executor: its generators yield {@link Operation}s and receive their
- * results; a runner (`runners.ts`) performs each on a driver, synchronously or by awaiting it.
+ * The vocabulary of the sans-I/O executor: its generators yield {@link Operation}s and receive their results; a runner (`runners.ts`) performs each on a driver,
+ * synchronously or by awaiting it.
  */
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 import type { BatchStatement, Driver, Row } from "./driver.js";
@@ -87,8 +87,8 @@ export function* callWithDriver<T>(action: (driver: Driver) => T | PromiseLike<T
 }
 
 /**
- * The writes `step` would make, collected as batch statements instead of run (each `run` reported as
- * one changed row): the history writes of a migration applied as one batch. A read is refused.
+ * The writes `step` would make, collected as batch statements instead of run (each `run` reported as one changed row): the history writes of a migration applied as one
+ * batch. A read is refused.
  */
 export function collectWrites(step: Step<unknown>): BatchStatement[] {
   const statements: BatchStatement[] = [];

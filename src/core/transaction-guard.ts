@@ -1,9 +1,7 @@
 /**
- * The transaction-escape guard on SQLite: detects a migration that ended the transaction stepwise runs
- * it in (`inTransaction` cannot tell: `ROLLBACK; BEGIN` leaves one open, just not ours). Two markers,
- * named from fresh randomness once per run so no migration can guess them: a savepoint opened before
- * each body, whose `RELEASE` fails once the transaction is gone; and a witness, a temp table whose row
- * each transaction overwrites with a new token, so a token that survives stepwise's rollback was
+ * The transaction-escape guard on SQLite: detects a migration that ended the transaction stepwise runs it in (`inTransaction` cannot tell: `ROLLBACK; BEGIN` leaves one
+ * open, just not ours). Two markers, named from fresh randomness once per run so no migration can guess them: a savepoint opened before each body, whose `RELEASE` fails
+ * once the transaction is gone; and a witness, a temp table whose row each transaction overwrites with a new token, so a token that survives stepwise's rollback was
  * committed, and with it what the migration had run.
  */
 import type { EscapedCommit } from "./errors.js";
@@ -75,8 +73,7 @@ export function createSqliteEscapeGuard(options: SqliteEscapeGuardOptions = {}):
       try {
         ({ changes } = yield* run(`UPDATE ${witness()} SET token = ?`, [token]));
       } catch (error) {
-        // An earlier migration dropped or replaced the table: a fresh one, made in this transaction,
-        // takes its place (a rollback removes it too, which reads as `unknown`). Anything else stands.
+        // An earlier migration dropped or replaced the table: a fresh one, made in this transaction, takes its place (a rollback removes it too, which reads as `unknown`). Anything else stands.
         if (!(yield* inTransaction())) throw error;
         const replacement = uniqueName("witness");
         try {
@@ -151,17 +148,16 @@ function* totalChangesShadowed(): Step<boolean> {
 }
 
 /**
- * Whether `sql` may contain a statement that ends the transaction it runs in: any keyword that starts
- * one, PostgreSQL's spellings included. Cruder than a tokenizer on purpose: a false match (`CASE ... END`)
- * costs only the guard, and it cannot miss a real keyword.
+ * Whether `sql` may contain a statement that ends the transaction it runs in: any keyword that starts one, PostgreSQL's spellings included. Cruder than a tokenizer on
+ * purpose: a false match (`CASE ... END`) costs only the guard, and it cannot miss a real keyword.
  */
 export function sqlMayEndTransaction(sql: string): boolean {
   return /\b(?:BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|ABORT|START|PREPARE)\b/i.test(sql);
 }
 
 /**
- * Whether running `entry` needs the escape guard: TypeScript always (its code can do anything), SQL
- * only when it names a transaction-control keyword (SQL can end its transaction no other way).
+ * Whether running `entry` needs the escape guard: TypeScript always (its code can do anything), SQL only when it names a transaction-control keyword (SQL can end its
+ * transaction no other way).
  */
 export function needsEscapeGuard(entry: MigrationEntry, direction: MigrationDirection): boolean {
   if (entry.kind !== "sql") return true;

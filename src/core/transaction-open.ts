@@ -1,6 +1,6 @@
 /**
- * The refusal of every operation that starts its own transaction when the app left its connection in
- * one: the clean-up after a failed `BEGIN` would throw away the app's own uncommitted writes.
+ * The refusal of every operation that starts its own transaction when the app left its connection in one: the clean-up after a failed `BEGIN` would throw away the app's own
+ * uncommitted writes.
  */
 import type { SyncDriver } from "./driver.js";
 import { inTransaction, type Step } from "./step.js";

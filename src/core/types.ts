@@ -26,9 +26,8 @@ export interface MigrationContext {
   /** Reports how far a long migration has got, as `progress` events (at most one per `progressIntervalMs`); `total` is `null` when unknown. */
   progress(done: number, total: number | null): void;
   /**
-   * Walks a table in keyed batches (`WHERE key > last ORDER BY key LIMIT size`) up to the largest key
-   * when it starts, calls `handle` with each and reports progress; no row is handed twice. It runs in
-   * the migration's transaction; in a `transaction: false` migration each batch gets its own.
+   * Walks a table in keyed batches (`WHERE key > last ORDER BY key LIMIT size`) up to the largest key when it starts, calls `handle` with each and reports progress; no row is
+   * handed twice. It runs in the migration's transaction; in a `transaction: false` migration each batch gets its own.
    *
    * @throws `BATCH_KEY_INVALID` when the key is not a column or rowid of the table, or a key is NULL, shared, or not exact in JavaScript.
    * @throws `BATCH_OPTIONS_INVALID` when `batchSize` is not a whole number from 1 to 2^53.
@@ -81,8 +80,7 @@ export interface MigrationDefinition<Db = MigrationConnection> {
 }
 
 /**
- * Declares a TypeScript migration: it returns its argument unchanged, for the type check and the
- * marker codegen looks for.
+ * Declares a TypeScript migration: it returns its argument unchanged, for the type check and the marker codegen looks for.
  *
  * @example
  * export default defineMigration({

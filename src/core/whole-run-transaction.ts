@@ -1,6 +1,6 @@
 /**
- * The rule for `up({ transaction: "all" })` and `down({ transaction: "all" })`: which plans can run as
- * one all-or-nothing transaction, checked before anything runs, and the error for those that cannot.
+ * The rule for `up({ transaction: "all" })` and `down({ transaction: "all" })`: which plans can run as one all-or-nothing transaction, checked before anything runs, and the
+ * error for those that cannot.
  */
 import { StepwiseError, type WholeRunObstacle } from "./errors.js";
 import type { Dialect } from "./dialect.js";
@@ -20,10 +20,9 @@ export function findWholeRunObstacle(steps: readonly MigrationEntry[], foreignKe
 }
 
 /**
- * Refuses `steps` as one transaction: first what the driver cannot run in any mode, as one migration
- * at a time refuses it, then `WHOLE_RUN_TRANSACTION_REFUSED` for the first obstacle (for a revert,
- * the newest), with the calls that get past it: up to the obstacle in one transaction, then the rest
- * without. The whole run checks its plan with it, and the CLI before it creates a database file.
+ * Refuses `steps` as one transaction: first what the driver cannot run in any mode, as one migration at a time refuses it, then `WHOLE_RUN_TRANSACTION_REFUSED` for the
+ * first obstacle (for a revert, the newest), with the calls that get past it: up to the obstacle in one transaction, then the rest without. The whole run checks its plan
+ * with it, and the CLI before it creates a database file.
  */
 export function* refuseWholeRunObstacles(
   executor: { refuseUnsupportedMigrations(entries: readonly MigrationEntry[], direction: MigrationDirection): void; readonly dialect: Pick<Dialect, "foreignKeysEnforced"> },

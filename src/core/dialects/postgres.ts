@@ -1,7 +1,6 @@
 /**
- * The PostgreSQL dialect: the catalog reads and SQL PostgreSQL differs in, and its errors read as
- * stepwise's. The reading of a refused connection (`describeConnectionFailure`) belongs with the pg
- * driver, but stays here while the CLI's server connector shares it.
+ * The PostgreSQL dialect: the catalog reads and SQL PostgreSQL differs in, and its errors read as stepwise's. The reading of a refused connection
+ * (`describeConnectionFailure`) belongs with the pg driver, but stays here while the CLI's server connector shares it.
  */
 import { batchKeyFailure, matchColumn, quoteIdentifier, type BatchDialect, type BatchOrigin, type BatchWalk, type ResolvedBatchKey } from "../batch-walk.js";
 import type { Dialect, MigrationFailure } from "../dialect.js";
@@ -32,8 +31,7 @@ import { uniqueName, type EscapeGuardRun } from "../transaction-guard.js";
 import type { MigrationDirection, MigrationEntry } from "../types.js";
 import { splitPostgresStatements, tokenizePostgresSql } from "../../shared/postgres-tokens.js";
 
-// Operators and types schema-qualified, so nothing on the session's `search_path` can stand in for
-// them (a `public.=` for `(varchar, varchar)` beats the built-in one even with `pg_catalog` first).
+// Operators and types schema-qualified, so nothing on the session's `search_path` can stand in for them (a `public.=` for `(varchar, varchar)` beats the built-in one even with `pg_catalog` first).
 /** `=`, `pg_catalog`'s. */
 export const EQ = "OPERATOR(pg_catalog.=)";
 /** `<>`, `pg_catalog`'s. */
@@ -127,10 +125,7 @@ const CONNECTION_CASES: readonly (readonly [RegExp, ConnectionProblem, string])[
   ],
 ];
 
-/**
- * A failure to open a session as `DATABASE_UNUSABLE`, with what to change for each common case. Its
- * message is the server's (or the socket's): it names the role, database or host, never the URL or a password.
- */
+/** A failure to open a session as `DATABASE_UNUSABLE` with what to change; its message is the server's or the socket's, never naming the URL or a password. */
 export function describeConnectionFailure(error: unknown): StepwiseError<"DATABASE_UNUSABLE"> {
   const code = codeOf(error);
   const sqlstate = code !== null && /^[0-9A-Z]{5}$/.test(code) && !/^E[A-Z]+$/.test(code) ? code : null;
@@ -148,10 +143,7 @@ export function sqlstateOf(error: unknown): string | null {
   return code !== null && /^[0-9A-Z]{5}$/.test(code) ? code : null;
 }
 
-/**
- * A SQLSTATE (https://www.postgresql.org/docs/current/errcodes-appendix.html) as stepwise's kind of
- * failure; anything else (no such table, a cancelled statement) is the statement's own: `other`.
- */
+/** A SQLSTATE as stepwise's kind of failure; anything else (no such table, a cancelled statement) is the statement's own: `other`. */
 export function kindOfSqlstate(code: string): ErrorKind {
   if (code === "55P03" || code === "40P01" || code === "55006") return "locked";
   if (code.startsWith("53")) return "full";
@@ -192,9 +184,8 @@ export function lostConnection(error: unknown, during?: string): StepwiseError<"
 }
 
 /**
- * Every invalid index of the database (what a failed `CREATE INDEX CONCURRENTLY` leaves), each with
- * the statement that removes it; with `since`, only those written after the history row it selects
- * (by `xmin` age). `quietly`, none when they cannot be read (the transaction aborted, the session gone).
+ * Every invalid index of the database (what a failed `CREATE INDEX CONCURRENTLY` leaves), each with the statement that removes it; with `since`, only those written after
+ * the history row it selects (by `xmin` age). `quietly`, none when they cannot be read (the transaction aborted, the session gone).
  */
 function* readInvalidIndexes(since = "", params: readonly unknown[] = [], quietly = false): Step<InvalidIndex[]> {
   const newer = since === "" ? "" : `AND (SELECT pg_catalog.age(h.xmin) FROM ${since}) OPERATOR(pg_catalog.>) LEAST(pg_catalog.age(ic.xmin), pg_catalog.age(i.xmin))`;
@@ -236,9 +227,8 @@ function lockTimedOut(error: unknown, lockTimeoutMs: number, failure: MigrationF
 }
 
 /**
- * What PostgreSQL can say of a migration's failure beyond the library: the session ended under it,
- * a lock wait past `lock_timeout`, the server's DETAIL and HINT, the invalid indexes a `transaction:
- * false` migration left. `null` where the usual reading holds (a full disk, a read-only server).
+ * What PostgreSQL can say of a migration's failure beyond the library: the session ended under it, a lock wait past `lock_timeout`, the server's DETAIL and HINT, the
+ * invalid indexes a `transaction: false` migration left. `null` where the usual reading holds (a full disk, a read-only server).
  */
 function describePostgresFailure(lockTimeoutMs: number) {
   return function* (failure: MigrationFailure): Step<StepwiseError | null> {
@@ -365,12 +355,10 @@ function literal(text: string): string {
 }
 
 /**
- * The history guard on PostgreSQL, which has no temporary triggers and runs dynamic SQL (`DO`): every
- * body is checked by reading, in O(1), the rows the session changed in the table this transaction
- * (`pg_stat_get_xact_tuples_*`), its storage (a TRUNCATE or rewrite changes it) and its columns, found
- * by name. The reading is kept in a transaction-local setting before the body (`capture`) and compared
- * after it and before each history write (`check`). A `transaction: false` body, between whose
- * statements the counters may be reset, is checked by hashing the table's rows instead.
+ * The history guard on PostgreSQL, which has no temporary triggers and runs dynamic SQL (`DO`): every body is checked by reading, in O(1), the rows the session changed in
+ * the table this transaction (`pg_stat_get_xact_tuples_*`), its storage (a TRUNCATE or rewrite changes it) and its columns, found by name. The reading is kept in a
+ * transaction-local setting before the body (`capture`) and compared after it and before each history write (`check`). A `transaction: false` body, between whose statements
+ * the counters may be reset, is checked by hashing the table's rows instead.
  */
 function createPostgresHistoryGuard(store: PostgresHistoryStore): HistoryGuard {
   const setting = "stepwise.history_reading";
@@ -430,9 +418,8 @@ const EXACT_KEY_TYPES = new Set([...INTEGER_KEY_TYPES, "numeric", "text", "varch
 const QUALIFIED_SQL = { count: "pg_catalog.count(*)", countGt: GT, eq: EQ, gt: GT, le: "OPERATOR(pg_catalog.<=)" } as const;
 
 /**
- * Finds a `forEachBatch` key as SQLite would: the table through the `search_path`, as given, else as
- * an unquoted name folds, else as `schema.table`; the key exactly, else case-insensitively when that
- * names one column. PostgreSQL has no rowid.
+ * Finds a `forEachBatch` key as SQLite would: the table through the `search_path`, as given, else as an unquoted name folds, else as `schema.table`; the key exactly, else
+ * case-insensitively when that names one column. PostgreSQL has no rowid.
  */
 function* resolvePostgresBatchKey(table: unknown, key: unknown, origin: BatchOrigin): BatchWalk<ResolvedBatchKey> {
   const fail = batchKeyFailure(table, key, origin);
@@ -503,10 +490,7 @@ export interface PostgresDialectOptions {
   readonly lockTimeoutMs?: number;
 }
 
-/**
- * The user's objects of the schema bound as `$1`, as `sqlite_master` would list them: tables, views,
- * the indexes that back no constraint (a constraint's index goes with its constraint), user triggers.
- */
+/** The user's objects of the schema `$1` as `sqlite_master` would list them: tables, views, indexes that back no constraint (those go with it), user triggers. */
 const SCHEMA_OBJECTS_SQL = `
 SELECT type, name, "tblName", sql FROM (
   SELECT 'table'::${TEXT} AS type, c.relname::${TEXT} AS name, c.relname::${TEXT} AS "tblName", NULL::${TEXT} AS sql
@@ -528,8 +512,8 @@ SELECT type, name, "tblName", sql FROM (
 ORDER BY name ${COLLATE_C}`.replace(/ns\.oid/g, `(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname ${EQ} $1)`);
 
 /**
- * The PostgreSQL dialect for the history table in `schema`. No connection setting is restored: a
- * `SET` in a migration's transaction rolls back with it or commits as its intent.
+ * The PostgreSQL dialect for the history table in `schema`. No connection setting is restored: a `SET` in a migration's transaction rolls back with it or commits as its
+ * intent.
  *
  * @throws `USAGE` when `schema` is not a plain identifier.
  */
@@ -566,10 +550,9 @@ export function createPostgresDialect(options: PostgresDialectOptions = {}): Dia
 }
 
 /**
- * PostgreSQL's escape guard. The savepoint's name proves nothing (another session reads it from
- * `pg_stat_activity`); the transaction id does, since the server never assigns one twice: the id
- * read with the RELEASE, in one message, must be the one read after BEGIN. Once our transaction
- * ended, its id's `pg_xact_status` says whether it committed.
+ * PostgreSQL's escape guard. The savepoint's name proves nothing (another session reads it from `pg_stat_activity`); the transaction id does, since the server never assigns
+ * one twice: the id read with the RELEASE, in one message, must be the one read after BEGIN. Once our transaction ended, its id's `pg_xact_status` says whether it
+ * committed.
  */
 function* startPostgresEscapeGuard(): Step<EscapeGuardRun> {
   const savepoint = quoteIdentifier(uniqueName("body"));
@@ -608,10 +591,7 @@ function* startPostgresEscapeGuard(): Step<EscapeGuardRun> {
   };
 }
 
-/**
- * Names the backend running a `transaction: false` migration: it holds the run lock while it lives;
- * its start time goes with its pid, which could be reused.
- */
+/** Names the backend running a `transaction: false` migration: it holds the run lock while it lives; its start time goes with its pid, which could be reused. */
 function* readOwnerSession(): Step<string> {
   return String(
     yield* queryValue(
