@@ -208,9 +208,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     walk.uncommitted = [];
     const counter = yield* changeCounter();
     // An escape is judged against what was read before stepwise wrote in the transaction.
-    let startRead = !walk.ensured;
+    if (this.escapeGuard) yield* this.escapeGuard.readStart(counter);
     if (!walk.ensured) {
-      if (this.escapeGuard) yield* this.escapeGuard.readStart(counter);
       // Under the write lock: another process may create the history table meanwhile.
       if (direction === "up") yield* this.refuseUnmanagedDatabase();
       yield* this.store.ensure();
@@ -232,7 +231,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         if (walk.all && walk.ran.length === 0) this.emit({ type: "nothing-pending", direction, currentVersion: walk.toVersion });
         return true;
       }
-      const guarded = entry.transaction && this.needsGuard(entry, direction);
+      const guarded = this.needsGuard(entry, direction);
       if (!walk.all && (entry.disableForeignKeys !== Boolean(expected?.disableForeignKeys) || (guarded && this.escapeGuard === null))) {
         yield* this.translated(commit());
         return false;
@@ -245,8 +244,6 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         walk.next++;
         return false;
       }
-      if (guarded && !startRead) yield* this.escapeGuard!.readStart(counter);
-      startRead = true;
       const durationMs = this.settings.capabilities.atomicBatch ? yield* this.applyAsBatch(entry, direction) : yield* this.applyBody(entry, direction, guarded);
       if (durationMs === null) {
         walk.stale = true;

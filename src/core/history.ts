@@ -51,10 +51,15 @@ export class HistoryStore {
    * @throws `HISTORY_TABLE_INVALID` when a view, index or trigger has the name.
    */
   *exists(): Step<boolean> {
-    const types = (yield* query<{ type: string }>("SELECT type FROM sqlite_master WHERE name = ? COLLATE NOCASE", [this.tableName])).map((row) => row.type.toLowerCase());
-    if (types.includes("table")) return true;
-    if (types.length > 0) throw historyTableInvalidError(this.tableName, [], `it is a ${types[0]}, not a table`);
+    const kinds = yield* this.readKinds(this.tableName);
+    if (kinds.includes("table")) return true;
+    if (kinds.length > 0) throw historyTableInvalidError(this.tableName, [], `it is a ${kinds[0]}, not a table`);
     return false;
+  }
+
+  /** The kinds of schema object (`table`, `view`...) named `name` where the history table lives. */
+  protected *readKinds(name: string): Step<string[]> {
+    return (yield* query<{ type: string }>("SELECT type FROM sqlite_master WHERE name = ? COLLATE NOCASE", [name])).map((row) => row.type.toLowerCase());
   }
 
   /** True when `name`, as the catalog lists it, is the history table. */
@@ -118,12 +123,12 @@ export class HistoryStore {
 
   /** A table stepwise keeps next to the history, `<table>_<suffix>`, as statements write it. */
   companionTable(suffix: string): string {
-    return `"${this.tableName}_${suffix}"`;
+    return `${this.quoted.slice(0, -1)}_${suffix}"`;
   }
 
   /** Whether {@link companionTable} exists. */
   *companionExists(suffix: string): Step<boolean> {
-    return (yield* query("SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", [`${this.tableName}_${suffix}`])).length > 0;
+    return (yield* this.readKinds(`${this.tableName}_${suffix}`)).includes("table");
   }
 
   /** The `started` row of `version` with its owner, or `null`. */

@@ -14,7 +14,6 @@ import {
   describeThrownValue,
   diskFullError,
   historyChangedByMigrationError,
-  historyTableInvalidError,
   lockTimeoutError,
   migrationFailedError,
   recordNativeError,
@@ -286,25 +285,9 @@ export class PostgresHistoryStore extends HistoryStore {
     this.schema = schema;
   }
 
-  /** @throws `HISTORY_TABLE_INVALID` when another kind of relation (a view, a sequence) has the name. */
-  override *exists(): Step<boolean> {
-    const kinds = (yield* this.readRelkinds(this.tableName)).map((relkind) => RELATION_KINDS[relkind] ?? "relation");
-    if (kinds.includes("table")) return true;
-    if (kinds.length > 0) throw historyTableInvalidError(this.tableName, [], `it is a ${kinds[0]}, not a table`);
-    return false;
-  }
-
-  private *readRelkinds(name: string): Step<string[]> {
+  protected override *readKinds(name: string): Step<string[]> {
     const sql = `SELECT c.relkind AS relkind FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} c.relnamespace WHERE n.nspname ${EQ} ? AND c.relname ${EQ} ?`;
-    return (yield* query<{ relkind: string }>(sql, [this.schema, name])).map((row) => row.relkind);
-  }
-
-  override companionTable(suffix: string): string {
-    return `${quoteIdentifier(this.schema)}.${quoteIdentifier(`${this.tableName}_${suffix}`)}`;
-  }
-
-  override *companionExists(suffix: string): Step<boolean> {
-    return (yield* this.readRelkinds(`${this.tableName}_${suffix}`)).some((relkind) => relkind === "r" || relkind === "p");
+    return (yield* query<{ relkind: string }>(sql, [this.schema, name])).map((row) => RELATION_KINDS[row.relkind] ?? "relation");
   }
 
   override isNamed(name: string): boolean {
