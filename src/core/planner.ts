@@ -1,6 +1,7 @@
 /** The pure planner, `(registry, applied rows, target) -> plan`, which `up`, `down`, `status` and every dry run share. */
 import type { HistoryRowProblem, RegistryProblem, StatusProblem, StepwiseError } from "./errors.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
+import type { DownOptions } from "./options.js";
 import { runCall, text } from "./option-text.js";
 import {
   checksumMismatchError,
@@ -46,9 +47,6 @@ export interface MigrationPlan<E extends MigrationEntry = MigrationEntry> {
   /** In execution order: ascending for up, descending for down. */
   readonly steps: readonly E[];
 }
-
-/** Options for {@link planDown}: a number of steps (default 1) or a target version, never both. */
-export type PlanDownOptions = { readonly steps?: number; readonly to?: undefined } | { readonly to: number; readonly steps?: undefined };
 
 /** Lists every way a registry breaks the version rules: versions must be positive integers, unique, ascending, and start at 1 with no gaps. Empty means valid. */
 export function findRegistryProblems(registry: MigrationRegistry): RegistryProblem[] {
@@ -172,7 +170,7 @@ export function planUp<E extends MigrationEntry>(registry: readonly E[], applied
  * @throws `IRREVERSIBLE_MIGRATION` before anything runs, when a step has no down.
  * @throws `INVALID_TARGET` when the target is out of range.
  */
-export function planDown<E extends MigrationEntry>(registry: readonly E[], applied: readonly AppliedMigrationKey[], options: PlanDownOptions = {}): MigrationPlan<E> {
+export function planDown<E extends MigrationEntry>(registry: readonly E[], applied: readonly AppliedMigrationKey[], options: DownOptions = {}): MigrationPlan<E> {
   const current = verifyHistoryOrThrow(registry, applied);
   let target: number;
   if (options.to !== undefined) {
