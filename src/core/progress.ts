@@ -22,18 +22,15 @@ export interface ProgressMeasure {
   readonly etaMs: number | null;
 }
 
-/** Options for {@link createProgressReporter}. */
-export interface ProgressReporterOptions {
-  /** Default {@link DEFAULT_PROGRESS_INTERVAL_MS}; 0 reports every call. */
+/**
+ * A throttled `progress(done, total)` that sends `report` the first call, the one that reaches `total`, and calls `intervalMs` apart (default
+ * {@link DEFAULT_PROGRESS_INTERVAL_MS}; 0 reports every call), timed by `now` (default `performance.now`).
+ */
+export function createProgressReporter(options: {
   readonly intervalMs?: number;
-  /** Receives each report that passes the throttle. */
   readonly report: (measure: ProgressMeasure) => void;
-  /** The clock, in milliseconds; default `performance.now`. */
   readonly now?: () => number;
-}
-
-/** A throttled `progress(done, total)`: the first call, the one that reaches `total`, and calls `intervalMs` apart are reported. */
-export function createProgressReporter(options: ProgressReporterOptions): (done: number, total: number | null) => void {
+}): (done: number, total: number | null) => void {
   const now = options.now ?? (() => performance.now());
   const intervalMs = options.intervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
   const started = now();

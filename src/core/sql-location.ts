@@ -49,20 +49,11 @@ function inFile(entry: MigrationEntry, direction: MigrationDirection, at: { line
 
 /** The line and column (1-based) of character `position` (1-based, in code points, as PostgreSQL counts) of `text`. */
 function lineAndColumn(text: string, position: number): { line: number; column: number } {
-  let line = 1;
-  let column = 1;
-  let counted = 1;
-  for (const character of text) {
-    if (counted >= position) break;
-    counted++;
-    if (character === "\n") {
-      line++;
-      column = 1;
-    } else {
-      column++;
-    }
-  }
-  return { line, column };
+  const lines = [...text]
+    .slice(0, position - 1)
+    .join("")
+    .split("\n");
+  return { line: lines.length, column: [...lines[lines.length - 1]!].length + 1 };
 }
 
 /** The first error down `error`'s `cause` chain (itself first, at most 8 deep against a cycle) that `matches`, or `undefined`. */

@@ -47,38 +47,21 @@ export function* queryValue<T = unknown>(sql: string, params: readonly unknown[]
 }
 
 /** Runs one write statement. */
-export function run(sql: string, params: readonly unknown[] = []): Step<{ changes: number }> {
-  return callDriver("run", sql, params);
-}
-
+export const run = (sql: string, params: readonly unknown[] = []): Step<{ changes: number }> => callDriver("run", sql, params);
 /** Runs statements without bound values. */
-export function exec(sql: string): Step<void> {
-  return callDriver("exec", sql);
-}
-
+export const exec = (sql: string): Step<void> => callDriver("exec", sql);
 /** Opens the write section (`BEGIN IMMEDIATE` on SQLite). */
-export function begin(mode: "immediate" | "deferred" = "immediate"): Step<void> {
-  return callDriver("begin", mode);
-}
-
+export const begin = (mode: "immediate" | "deferred" = "immediate"): Step<void> => callDriver("begin", mode);
 /** Commits the write section. */
-export function commit(): Step<void> {
-  return callDriver("commit");
-}
+export const commit = (): Step<void> => callDriver("commit");
+/** Whether a transaction is open on the connection. */
+export const inTransaction = (): Step<boolean> => callDriver("inTransaction");
+/** The driver's change counter, or `null` when it has none. */
+export const changeCounter = (): Step<number | null> => callDriver("changeCounter");
 
 /** Rolls back when a transaction is open; never throws. */
 export function* rollbackQuietly(): Step<void> {
   if (yield* inTransaction()) yield* callDriver("rollback");
-}
-
-/** Whether a transaction is open on the connection. */
-export function inTransaction(): Step<boolean> {
-  return callDriver("inTransaction");
-}
-
-/** The driver's change counter, or `null` when it has none. */
-export function changeCounter(): Step<number | null> {
-  return callDriver("changeCounter");
 }
 
 /** Runs `action` on the driver the step runs on and returns its result; the sync runner refuses a promise. */
