@@ -10,7 +10,6 @@ import { exec, query, queryValue, type Step } from "./step.js";
 import { uniqueName } from "./transaction-guard.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 import { historyChangedByMigrationError } from "./error-factories.js";
-import type { StepwiseError } from "./errors.js";
 
 /** What the triggers' refusal says, and how the executor recognises it. */
 export const HISTORY_GUARD_MARK = "stepwise: a migration may not write the history table";
@@ -58,6 +57,17 @@ export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOpt
   let everyBody: boolean | null = null;
   /** The table's columns before the first guarded `transaction: false` body. */
   let columns: number | null = null;
+  const changed = (entry: MigrationEntry, direction: MigrationDirection, inTransaction: boolean, change: string, cause?: unknown) =>
+    historyChangedByMigrationError({
+      version: entry.version,
+      file: entry.file,
+      direction,
+      table: store.tableName,
+      change,
+      rolledBack: inTransaction,
+      historyChanged: !inTransaction,
+      ...(cause === undefined ? {} : { cause }),
+    });
 
   function* guards(entry: MigrationEntry, direction: MigrationDirection, text?: string): Step<boolean> {
     if (entry.kind !== "sql") return true;
@@ -86,7 +96,7 @@ export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOpt
         } catch (error) {
           // Only a trigger gone says the table went; any other failure (the body set query_only) is the migration's own.
           if (!(error instanceof Error && error.message.includes("no such trigger"))) throw error;
-          throw changed(store, entry, direction, true, "the table dropped or replaced", error);
+          throw changed(entry, direction, true, "the table dropped or replaced", error);
         }
         return;
       }
@@ -96,8 +106,8 @@ export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOpt
         [store.tableName, store.tableName],
       ))[0]!;
       yield* exec(dropQuietlySql);
-      if (found.columns !== columns) throw changed(store, entry, direction, false, found.columns === 0 ? "the table dropped or renamed" : "the table altered");
-      if (found.guards !== names.length && found.guards !== 0) throw changed(store, entry, direction, false, "the table dropped, renamed or replaced");
+      if (found.columns !== columns) throw changed(entry, direction, false, found.columns === 0 ? "the table dropped or renamed" : "the table altered");
+      if (found.guards !== names.length && found.guards !== 0) throw changed(entry, direction, false, "the table dropped, renamed or replaced");
     },
     *wrapBatch(entry, direction, script) {
       if (!(yield* guards(entry, direction, script))) return null;
@@ -114,18 +124,4 @@ export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOpt
       }
     },
   };
-}
-
-/** HISTORY_CHANGED_BY_MIGRATION for a body that changed `store`'s table. */
-function changed(store: HistoryStore, entry: MigrationEntry, direction: MigrationDirection, inTransaction: boolean, change: string, cause?: unknown): StepwiseError<"HISTORY_CHANGED_BY_MIGRATION"> {
-  return historyChangedByMigrationError({
-    version: entry.version,
-    file: entry.file,
-    direction,
-    table: store.tableName,
-    change,
-    rolledBack: inTransaction,
-    historyChanged: !inTransaction,
-    ...(cause === undefined ? {} : { cause }),
-  });
 }
