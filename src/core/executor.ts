@@ -172,7 +172,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       for (;;) {
         // What a transaction cannot change (the witness table, foreign_keys) is prepared for the entry expected next.
         const expected = walk.queue[walk.next];
-        const guard = walk.all ? this.canGuard : expected !== undefined && this.needsGuard(expected, walk.direction);
+        const guard = expected !== undefined && this.needsGuard(walk.all || expected, walk.direction);
         if (guard && this.escapeGuard === null) this.escapeGuard = yield* this.translated(this.dialect.startEscapeGuard!());
         const restoreForeignKeys = expected?.disableForeignKeys ? yield* this.switchOffForeignKeys() : false;
         try {
@@ -288,13 +288,10 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     }
   }
 
-  /** Whether the dialect and the driver can guard a body against ending its transaction. */
-  private get canGuard(): boolean {
-    return this.dialect.startEscapeGuard !== undefined && this.settings.capabilities.savepoints;
-  }
-
-  private needsGuard(entry: R[number], direction: MigrationDirection): boolean {
-    return entry.transaction && this.canGuard && needsEscapeGuard(entry, direction);
+  /** Whether `entry` runs under the escape guard (any entry, when `entry` is `true`): where the dialect and the driver can guard a body. */
+  private needsGuard(entry: R[number] | true, direction: MigrationDirection): boolean {
+    const can = this.dialect.startEscapeGuard !== undefined && this.settings.capabilities.savepoints;
+    return can && (entry === true || (entry.transaction && needsEscapeGuard(entry, direction)));
   }
 
   /**
