@@ -1,7 +1,6 @@
 /**
- * `context.forEachBatch` on the async drivers (pg, libsql-client): the walk of `batch-walk.ts` driven through the driver's primitives. In a `transaction: false` migration
- * each batch gets a transaction of its own. The handler may be `async`, and gets the connection to write through (on libsql-client the batch's transaction, which a write on
- * the client would wait behind).
+ * `context.forEachBatch` on the async drivers (pg, libsql-client): the walk of `batch-walk.ts` through the driver's primitives. The handler may be `async`, and gets the
+ * connection to write through (on libsql-client the batch's transaction, which a write on the client would wait behind).
  */
 import type { AsyncDriver } from "./driver.js";
 import { driveWalk, walkBatches, type BatchDialect } from "./batch-walk.js";

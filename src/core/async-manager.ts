@@ -1,7 +1,4 @@
-/**
- * The async manager: {@link MigrationManagerBase} driven by the async runner, so every method returns a promise and a migration body may await while its transaction stays
- * open. It serves a sync SQLite driver whose registry holds async migrations and an async driver such as PostgreSQL's alike.
- */
+/** The async manager: {@link MigrationManagerBase} driven by the async runner, for async drivers and for sync ones whose registry holds async migrations. */
 import { StepwiseError } from "./errors.js";
 import { runAsync } from "./runners.js";
 import { MigrationManagerBase, refuseMovedOption, type RunOptions } from "./manager-base.js";

@@ -1,7 +1,4 @@
-/**
- * What the sync and the async manager share: the constructor (check the registry, build the {@link Executor}) and every public method, each one step of the executor handed
- * to `run`, which alone differs: the sync runner returns values, the async runner promises.
- */
+/** What the sync and the async manager share: the constructor and every public method, each one executor step handed to `run`, the one member that differs. */
 import { assertValidRegistry, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
 import { Executor } from "./executor.js";
 import type { Dialect } from "./dialect.js";

@@ -1,7 +1,4 @@
-/**
- * The two runners of the executor's steps: both perform each {@link Operation} on a driver and feed its result (or throw its error) back into the generator. The sync one
- * never awaits; the async one awaits every primitive, and a migration body, while the write transaction stays open.
- */
+/** The two runners of the executor's steps, feeding each {@link Operation}'s result or error back: the sync one never awaits; the async one awaits each, bodies included. */
 import { StepwiseError } from "./errors.js";
 import { classifySafely, nativeCauseOf, recordNativeError } from "./error-factories.js";
 import { recordElapsed } from "./error-factories.js";

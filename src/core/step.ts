@@ -1,7 +1,4 @@
-/**
- * The vocabulary of the sans-I/O executor: its generators yield {@link Operation}s and receive their results; a runner (`runners.ts`) performs each on a driver,
- * synchronously or by awaiting it.
- */
+/** The vocabulary of the sans-I/O executor: its generators yield {@link Operation}s that a runner (`runners.ts`) performs on a driver, and receive their results. */
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 import type { BatchStatement, Driver, Row } from "./driver.js";
 
