@@ -208,9 +208,7 @@ function* rehearseInTransaction(manager: SafetyNetManager, to: number | undefine
   const plan = planUp(manager.migrations, yield* manager.executor.readKeys(), { to });
   const obstacle = findWholeRunObstacle(plan.steps, yield* dialect.foreignKeysEnforced());
   if (obstacle) throw rehearsalRefusedError({ version: obstacle.entry.version, file: obstacle.entry.file, obstacle: obstacle.obstacle, driver: settings.driverName });
-  // A SQL migration sent with its history and COMMIT as one request (pg) would commit the rehearsal.
-  const capabilities = { ...settings.capabilities, scriptWithHistory: false };
-  const { executor, report } = rehearsalRun(manager, (listeners) => new Executor(manager.migrations, { ...settings, capabilities, ...listeners }));
+  const { executor, report } = rehearsalRun(manager, (listeners) => new Executor(manager.migrations, { ...settings, ...listeners }));
   yield* begin("immediate");
   try {
     const before = yield* observeSchema(manager);
