@@ -5,44 +5,27 @@
 import type { SqlDialect } from "./sql-dialect.js";
 import { splitSqlStatements, type SqlToken } from "./sql-tokens.js";
 
+type StatementCode = "SQL_TRANSACTION_CONTROL" | "SQL_NEEDS_NO_TRANSACTION" | "FOREIGN_KEYS_PRAGMA_IN_TRANSACTION" | "SQL_PSQL_ONLY";
 /** Where a refused statement is reported: its code, and its first token's place. */
-export type ReportStatement = (
-  code: "SQL_TRANSACTION_CONTROL" | "SQL_NEEDS_NO_TRANSACTION" | "FOREIGN_KEYS_PRAGMA_IN_TRANSACTION" | "SQL_PSQL_ONLY",
-  line: number,
-  column: number,
-  message: string,
-) => void;
+export type ReportStatement = (code: StatementCode, line: number, column: number, message: string) => void;
 
 const NO_TRANSACTION = `add "transaction:false" to the "-- migrate:up" line`;
 const POSTGRES_FIX = `${NO_TRANSACTION}, and keep that migration to what must run outside a transaction`;
 
 /** Checks one section's tokens. Only a statement's first keywords decide, so a `COMMIT` in a string, comment or body is text; without a transaction only psql's commands are refused. */
-export function reportStatementProblems(
-  sectionTokens: readonly SqlToken[],
-  flags: { readonly transaction: boolean; readonly disableForeignKeys: boolean },
-  dialect: SqlDialect,
-  report: ReportStatement,
-): void {
+export function reportStatementProblems(sectionTokens: readonly SqlToken[], flags: { transaction: boolean; disableForeignKeys: boolean }, dialect: SqlDialect, report: ReportStatement): void {
   for (const { tokens } of flags.transaction ? splitSqlStatements(sectionTokens, dialect) : []) {
     const first = tokens[0]!;
     if (first.kind !== "word") continue;
     // The statement's bare words, uppercased, up to its first non-word token.
     const end = tokens.findIndex((token) => token.kind !== "word");
     const words = tokens.slice(0, end === -1 ? tokens.length : end).map((token) => token.text.toUpperCase());
-    const at = (code: Parameters<ReportStatement>[0], message: string) => report(code, first.line, first.column, message);
-    if (
-      ["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"].includes(words[0]!) ||
-      (dialect === "postgres" && (words[0] === "ABORT" || (/^(START|PREPARE)$/.test(words[0]!) && words[1] === "TRANSACTION")))
-    ) {
-      const shown = tokens
-        .slice(0, 4)
-        .map((token) => token.text)
-        .join(" ");
-      const fix = dialect === "postgres" ? POSTGRES_FIX : NO_TRANSACTION;
-      at(
-        "SQL_TRANSACTION_CONTROL",
-        `"${shown}…" controls the transaction that stepwise runs this migration in, so a later failure could no longer be rolled back; remove it, or, if the migration must manage transactions itself, ${fix}`,
-      );
+    const at = (code: StatementCode, message: string) => report(code, first.line, first.column, message);
+    const control = /^(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)$/.test(words[0]!) || (dialect === "postgres" && /^(ABORT|START TRANSACTION|PREPARE TRANSACTION)( |$)/.test(words.join(" ")));
+    if (control) {
+      const shown = tokens.slice(0, 4).map((token) => token.text);
+      const fix = `if the migration must manage transactions itself, ${dialect === "postgres" ? POSTGRES_FIX : NO_TRANSACTION}`;
+      at("SQL_TRANSACTION_CONTROL", `"${shown.join(" ")}…" controls the transaction that stepwise runs this migration in, so a later failure could no longer be rolled back; remove it, or, ${fix}`);
     } else if (dialect === "postgres") {
       const refused = describeNoTransactionStatement(words, tokens);
       if (refused !== null) at("SQL_NEEDS_NO_TRANSACTION", `PostgreSQL cannot run ${refused} inside a transaction block, and stepwise runs this migration in one; ${POSTGRES_FIX}`);

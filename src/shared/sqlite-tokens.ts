@@ -70,7 +70,7 @@ export function tokenizeSqliteSql(source: string): SqlToken[] {
     const next = source[index + 1];
     if (isWhitespace(char)) return ["whitespace", runOf(source, index + 1, isWhitespace)];
     if (char === "-" && next === "-") {
-      const end = source.indexOf("\n", index) === -1 ? source.length : source.indexOf("\n", index);
+      const end = (source.indexOf("\n", index) + 1 || source.length + 1) - 1;
       return ["line-comment", source[end - 1] === "\r" ? end - 1 : end];
     }
     if (char === "/" && next === "*") {
