@@ -12,11 +12,9 @@ import type { Cli, CliContext, CliIo, CreateCliProps } from "./cli-props.js";
 import * as commands from "./commands.js";
 import { readAppliedHistory, type CliSession, type CommandScope, type GlobalFlags } from "./database-target.js";
 import { aliasesOf, DEFAULT_CLI_DRIVER, parseDriverName } from "./driver-names.js";
-import { createPalette } from "./format.js";
-import { createCliOutput, writerIgnoringClosedStream, type Report } from "./output.js";
+import { createCliOutput, type Report } from "./output.js";
 import * as parse from "./parse-options.js";
 import { renameCommandMentions, reportError } from "./report-error.js";
-import { redactArguments, redactConnectionString } from "./secrets.js";
 
 export type { Cli, CreateCliProps } from "./cli-props.js";
 
@@ -24,17 +22,10 @@ const { singleValued } = parse;
 
 /** Builds the runtime CLI: status, up, down, history, version, info, reset, repair, baseline, verify and restore. */
 export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>): Cli {
-  const io: CliIo = {
-    stdout: props.io?.stdout ?? writerIgnoringClosedStream(process.stdout),
-    stderr: props.io?.stderr ?? writerIgnoringClosedStream(process.stderr),
-    env: props.io?.env ?? process.env,
-    isTTY: props.io?.isTTY ?? Boolean(process.stdout.isTTY),
-  };
-  const output = createCliOutput(io, createPalette(io.env, io.isTTY));
+  const output = createCliOutput(props.io);
+  const { io } = output;
   const programName = props.programName ?? "stepwise";
-  // The arguments of the run under way, whose secrets commander's messages must not echo.
-  let argv: readonly string[] = [];
-  const program = declareProgram(props, output.palette.red, programName, io, () => argv);
+  const program = declareProgram(props, output.palette.red, programName, io);
   const session: CliSession<R> = {
     props,
     output,
@@ -53,7 +44,8 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
     program,
     async run(args) {
       output.exitCode = 0;
-      argv = args;
+      // An argument may hold a URL, which commander's messages echo.
+      for (const arg of args) [arg, arg.replace(/^--?[\w-]+=/, "")].forEach(output.hide);
       try {
         await program.parseAsync([...args], { from: "user" });
         return output.exitCode;
@@ -65,13 +57,11 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
 }
 
 /** The program with its description, its output routed to `io`, and the global flags. */
-function declareProgram(props: CreateCliProps<MigrationRegistry>, red: (text: string) => string, programName: string, io: CliIo, argv: () => readonly string[]): Command {
+function declareProgram(props: CreateCliProps<MigrationRegistry>, red: (text: string) => string, programName: string, io: CliIo): Command {
   const program = new Command(programName);
   if (props.version !== undefined) program.version(props.version, "-V, --version", "print the version and exit");
   const config = (text: string) => (props.extend ? text : "");
   const drivers = Object.keys(props.drivers ?? {}).map((driver) => (aliasesOf(driver).length === 0 ? driver : `${driver} (or ${aliasesOf(driver).join(", ")})`));
-  // A value of --db or --url quoted in an error: as JSON, its secrets hidden.
-  const redacted = singleValued(undefined, (value: string) => JSON.stringify(redactConnectionString(value)));
   return program
     .description("Migrations for SQLite and PostgreSQL apps, compiled into a registry")
     .exitOverride()
@@ -79,20 +69,20 @@ function declareProgram(props: CreateCliProps<MigrationRegistry>, red: (text: st
       writeOut: (text) => io.stdout(text),
       writeErr: (text) => io.stderr(text),
       // commander's own usage errors carry the CLI's code, so scripts can tell them apart.
-      outputError: (text, write) => write(redactArguments(text, argv()).replace(/^error: /, `${red("error [USAGE]")}: `)),
+      outputError: (text, write) => write(text.replace(/^error: /, `${red("error [USAGE]")}: `)),
     })
     .showHelpAfterError(`(run "${programName} --help" for usage)`)
     .option(
       "--db <path>",
       "database file" + (typeof props.database === "string" ? ` (default: ${props.database})` : config(' (default: "database" in the stepwise config, then DATABASE_URL)')),
-      redacted,
+      singleValued(),
     )
     .option(
       "--url <url>",
       `connection URL for --driver pg, such as postgres://user@host:5432/database, or for --driver libsql-client, such as file:data/app.db or libsql://your-db.turso.io` +
         `${config(' (or "url" in the stepwise config)')}, else DATABASE_URL; ` +
         "keep the password out of it (PGPASSWORD) where others can read your command line, and give a libSQL token as LIBSQL_AUTH_TOKEN",
-      redacted,
+      singleValued(),
     )
     .option("--schema <name>", "PostgreSQL schema of the history table, for --driver pg (default: public)", singleValued())
     .option("--table <name>", "history table name (default: schema_migrations)", singleValued(parse.parseTableName))

@@ -1,25 +1,29 @@
-/** The driver names the CLI and the config accept, apart from the code that opens connections, so the config reader loads no database library. */
+/** The drivers the CLI and the config accept, and what sets each apart, with no database library loaded (the config reader uses it). */
 import { driverUnknownError } from "../core/error-factories.js";
 import type { SqlDialect } from "../core/types.js";
 
 /** A driver the CLI can open a database with, one per driver entry. */
 export type CliDriverName = "better-sqlite3" | "node-sqlite" | "bun-sqlite" | "libsql" | "sql-js" | "pg" | "libsql-client";
 
+/**
+ * Each driver: its library (the npm package or built-in module), the other spellings people use (the
+ * library's name among them), and for a driver that connects by URL (`--url`, not `--db`) how one is written.
+ */
+export const CLI_DRIVERS: Readonly<Record<CliDriverName, { readonly library: string; readonly aliases: readonly string[]; readonly exampleUrl?: string }>> = {
+  "better-sqlite3": { library: "better-sqlite3", aliases: [] },
+  "node-sqlite": { library: "node:sqlite", aliases: ["node:sqlite"] },
+  "bun-sqlite": { library: "bun:sqlite", aliases: ["bun:sqlite"] },
+  libsql: { library: "libsql", aliases: [] },
+  "sql-js": { library: "sql.js", aliases: ["sql.js"] },
+  pg: { library: "pg", aliases: ["postgres", "postgresql"], exampleUrl: "postgres://user@host:5432/database" },
+  "libsql-client": { library: "@libsql/client", aliases: ["@libsql/client"], exampleUrl: "file:data/app.db or libsql://your-db.turso.io" },
+};
+
 /** Every {@link CliDriverName}, in the order help and errors list them. */
-export const CLI_DRIVER_NAMES: readonly CliDriverName[] = ["better-sqlite3", "node-sqlite", "bun-sqlite", "libsql", "sql-js", "pg", "libsql-client"];
+export const CLI_DRIVER_NAMES = Object.keys(CLI_DRIVERS) as CliDriverName[];
 
 /** The driver used when neither `--driver` nor the config names one. */
 export const DEFAULT_CLI_DRIVER: CliDriverName = "better-sqlite3";
-
-/** Other spellings people use: the packages' and modules' own names. */
-const ALIASES: Readonly<Record<string, CliDriverName>> = {
-  "sql.js": "sql-js",
-  "node:sqlite": "node-sqlite",
-  "bun:sqlite": "bun-sqlite",
-  postgres: "pg",
-  postgresql: "pg",
-  "@libsql/client": "libsql-client",
-};
 
 /** The SQL dialect of the databases `driver` opens, which picks the registry the CLI loads. */
 export function dialectOfDriver(driver: CliDriverName): SqlDialect {
@@ -28,7 +32,7 @@ export function dialectOfDriver(driver: CliDriverName): SqlDialect {
 
 /** Whether `driver` reaches its database by URL (`--url`) rather than a file (`--db`); its managers return promises. */
 export function connectsByUrl(driver: CliDriverName): boolean {
-  return driver === "pg" || driver === "libsql-client";
+  return CLI_DRIVERS[driver].exampleUrl !== undefined;
 }
 
 /**
@@ -38,12 +42,12 @@ export function connectsByUrl(driver: CliDriverName): boolean {
  */
 export function parseDriverName(value: string, source: string): CliDriverName {
   const name = value.trim().toLowerCase();
-  const found = CLI_DRIVER_NAMES.find((driver) => driver === name) ?? (Object.hasOwn(ALIASES, name) ? ALIASES[name] : undefined);
-  if (found === undefined) throw driverUnknownError({ driver: value, source, validDrivers: [...CLI_DRIVER_NAMES, ...Object.keys(ALIASES)] });
+  const found = CLI_DRIVER_NAMES.find((driver) => driver === name || CLI_DRIVERS[driver].aliases.includes(name));
+  if (found === undefined) throw driverUnknownError({ driver: value, source, validDrivers: [...CLI_DRIVER_NAMES, ...CLI_DRIVER_NAMES.flatMap(aliasesOf)] });
   return found;
 }
 
 /** The other spellings {@link parseDriverName} accepts for `driver`, such as `postgres` for `pg`. */
-export function aliasesOf(driver: string): string[] {
-  return Object.keys(ALIASES).filter((alias) => ALIASES[alias] === driver);
+export function aliasesOf(driver: string): readonly string[] {
+  return Object.hasOwn(CLI_DRIVERS, driver) ? CLI_DRIVERS[driver as CliDriverName].aliases : [];
 }

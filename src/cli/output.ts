@@ -1,8 +1,9 @@
-/** What the commands print and the exit code they leave: a command's report as text or JSON, and the manager's events as they happen (progress redrawn on a terminal, one line per migration). */
+/** What the CLI prints and the exit code it leaves: every write through one redacting boundary, a command's report as text or JSON, and the manager's events as they happen. */
 import type { MigrationEvent } from "../core/events.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
 import type { CliIo } from "./cli-props.js";
-import { formatBackupTaken, formatDuration, formatSeconds, type Palette } from "./format.js";
+import { createPalette, formatBackupTaken, formatDuration, formatSeconds } from "./format.js";
+import { createRedactor } from "./secrets.js";
 
 /** What a command returns: its data (what `--json` prints), the same as text, and how it ended. */
 export interface Report {
@@ -17,13 +18,19 @@ export interface Report {
 /** One CLI's output: where it prints, how, and the exit code a run returns. */
 export type CliOutput = ReturnType<typeof createCliOutput>;
 
-/** The output of one CLI, printing to `io` with `palette`. */
-export function createCliOutput(io: CliIo, palette: Palette) {
+/** The output of one CLI on `given` (the process's own streams by default), whose every write hides what `hide` was given. */
+export function createCliOutput(given: Partial<CliIo> = {}) {
+  const { hide, redact } = createRedactor();
+  const [stdout, stderr] = [given.stdout ?? writerIgnoringClosedStream(process.stdout), given.stderr ?? writerIgnoringClosedStream(process.stderr)];
+  const io: CliIo = { stdout: (text) => stdout(redact(text)), stderr: (text) => stderr(redact(text)), env: given.env ?? process.env, isTTY: given.isTTY ?? Boolean(process.stdout.isTTY) };
+  const palette = createPalette(io.env, io.isTTY);
   const progress = createProgressDisplay(io, palette);
   const print = (text: string) => io.stdout(text.endsWith("\n") ? text : `${text}\n`);
   const output = {
     io,
     palette,
+    /** Hides a string that may hold a secret (an argument, a URL) wherever it would be printed, in every form a client writes it back. */
+    hide,
     /** The exit code `run` returns, for a command that failed without throwing. */
     exitCode: 0,
     /** Set by a `--json` run: events print nothing, so stdout holds the JSON alone. */
@@ -69,7 +76,7 @@ const writers = new WeakMap<NodeJS.WritableStream, (text: string) => void>();
  * reader has gone (`stepwise up | head -1`) emits EPIPE, which unhandled would crash the process,
  * maybe between two migrations. One listener per stream, however often it is asked for.
  */
-export function writerIgnoringClosedStream(stream: NodeJS.WritableStream): (text: string) => void {
+function writerIgnoringClosedStream(stream: NodeJS.WritableStream): (text: string) => void {
   const existing = writers.get(stream);
   if (existing) return existing;
   let closed = false;
@@ -85,11 +92,8 @@ export function writerIgnoringClosedStream(stream: NodeJS.WritableStream): (text
   return write;
 }
 
-/** How often a non-terminal gets a progress line, in milliseconds of migration time. */
-const PLAIN_PROGRESS_INTERVAL_MS = 2_000;
-
-/** Shows `progress` events: a bar with rate and ETA redrawn in place on a terminal; elsewhere a plain line at most once per interval, so CI logs stay readable. */
-function createProgressDisplay(io: CliIo, palette: Palette): { show(event: Extract<MigrationEvent, { type: "progress" }>): void; clear(): void } {
+/** Shows `progress` events: a bar with rate and ETA redrawn in place on a terminal; elsewhere a plain line at most every 2 s of migration time, so CI logs stay readable. */
+function createProgressDisplay(io: CliIo, palette: ReturnType<typeof createPalette>): { show(event: Extract<MigrationEvent, { type: "progress" }>): void; clear(): void } {
   const count = (value: number) => value.toLocaleString("en-US");
   let barShown = false;
   let lastPlain: { version: number; elapsedMs: number } | null = null;
@@ -110,7 +114,7 @@ function createProgressDisplay(io: CliIo, palette: Palette): { show(event: Extra
         return;
       }
       const finished = event.total !== null && event.done >= event.total;
-      const due = lastPlain === null || lastPlain.version !== event.version || event.elapsedMs - lastPlain.elapsedMs >= PLAIN_PROGRESS_INTERVAL_MS;
+      const due = lastPlain === null || lastPlain.version !== event.version || event.elapsedMs - lastPlain.elapsedMs >= 2_000;
       if (!due && !finished) return;
       lastPlain = { version: event.version, elapsedMs: event.elapsedMs };
       io.stdout(`  ${label}: ${counts}${event.total ? ` (${Math.floor(fraction * 100)}%)` : ""}${rate}${eta}\n`);

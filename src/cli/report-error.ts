@@ -10,7 +10,6 @@ import { spellFields } from "../core/option-text.js";
 import { toPlainError } from "../core/error-factories.js";
 import { translateSqliteError } from "../core/error-factories.js";
 import type { CliOutput } from "./output.js";
-import { redactArguments } from "./secrets.js";
 
 /** The codes the CLI exits 2 for: each names a setting the user typed (a flag or the config), not a state of the database. */
 const USAGE_EXIT_CODES: ReadonlySet<StepwiseErrorCode> = new Set<StepwiseErrorCode>(["USAGE", "DATABASE_PATH_INVALID", "PATH_NOT_UTF8", "INVALID_TABLE_NAME", "DRIVER_UNKNOWN"]);
@@ -37,7 +36,7 @@ export function reportError(error: unknown, argv: readonly string[], output: Cli
   if (error instanceof CommanderError) {
     // commander printed its message. Help asked for is success; help shown for no command or an unknown one is a usage error.
     if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || (error.code === "commander.help" && error.exitCode === 0)) return 0;
-    printJson({ name: "StepwiseError", code: "USAGE", message: redactArguments(error.message.replace(/^error: /, ""), argv) });
+    printJson({ name: "StepwiseError", code: "USAGE", message: error.message.replace(/^error: /, "") });
     return 2;
   }
   const translated = translateSqliteError(error, 0);
