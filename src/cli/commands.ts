@@ -5,7 +5,7 @@ import path from "node:path";
 import { stepwiseTableNames } from "../core/checksum-repair-log.js";
 import { driverCapabilityError } from "../core/driver.js";
 import { usageError } from "../core/error-factories.js";
-import { StepwiseError, type StatusProblem } from "../core/errors.js";
+import { StepwiseError } from "../core/errors.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { formatVersion } from "../core/migration-label.js";
 import { DEFAULT_BUSY_TIMEOUT_MS, type TransactionMode } from "../core/options.js";
@@ -22,11 +22,11 @@ import { describeRepair, repairIncompleteMigration } from "../safety/repair.js";
 import { restoreBackup } from "../safety/restore.js";
 import type { SafetyNetManager } from "../safety/schema-reader.js";
 import { verifySchema } from "../safety/verify.js";
-import { connectorFor, driverOf, refuseMissingDatabase, refuseServerBackup, resolvePath, resolveTarget, setting, withManager, type CommandScope } from "./database-target.js";
+import { connectorFor, driverOf, loadRegistry, refuseMissingDatabase, refuseServerBackup, resolvePath, resolveTarget, setting, withManager, type CommandScope } from "./database-target.js";
 import * as format from "./format.js";
 import { assertDriverWrites, type CliManager } from "./open-database.js";
 import type { Report } from "./output.js";
-import { inCliSpelling, renameInFix } from "./report-error.js";
+import { inCliSpelling } from "./report-error.js";
 
 /** The environment variable that names who repairs checksums when `--by` is not given (a CI job's name, say). */
 export const REPAIRED_BY_ENV = "STEPWISE_REPAIRED_BY";
@@ -36,11 +36,10 @@ const asNet = <R extends MigrationRegistry>(manager: CliManager<R>) => manager a
 
 /** `status`: which migrations are applied and which pending; exit 1 with the refusal `up` would meet, spelled with the CLI's flags and name. */
 export function status<R extends MigrationRegistry>(scope: CommandScope<R>): Promise<Report> {
-  const { rename, output } = scope.session;
+  const { output } = scope.session;
   return withManager(scope, "read", async (manager, database, exists) => {
     const found = await manager.status();
-    const spelled = found.problem && inCliSpelling(found.problem);
-    const problem = spelled && { ...spelled, message: rename(spelled.message), ...(spelled.fix ? { fix: renameInFix(spelled.fix, rename) as StatusProblem["fix"] } : {}) };
+    const problem = found.problem && inCliSpelling(found.problem);
     const label = exists ? database : `${database} ${output.palette.dim("(does not exist yet)")}`;
     return { data: { database, exists, ...found, problem }, text: format.formatStatus({ ...found, problem }, label, output.palette), ...(problem && { error: problem, exitCode: 1 }) };
   });
@@ -286,7 +285,7 @@ export async function restore<R extends MigrationRegistry>(scope: CommandScope<R
   if (databasePath === ":memory:") throw usageError("Cannot restore into an in-memory database; pass --db <path>.");
   assertDriverWrites(driverOf(scope), operation);
   // restore opens the files itself, through a scratch connection of the chosen library (its openFile).
-  const migrations = await withManager(scope, "read", (manager) => manager.migrations);
+  const migrations = await loadRegistry(scope);
   const busyTimeoutMs = setting(flags.busyTimeout, session.props.busyTimeoutMs) ?? DEFAULT_BUSY_TIMEOUT_MS;
   const scratch = await (await connectorFor(scope, "write")).open({ databasePath: ":memory:", busyTimeoutMs, migrations: [], props: {} });
   if (!(scratch.manager instanceof SyncMigrationManager)) {

@@ -14,7 +14,7 @@ import { readAppliedHistory, type CliSession, type CommandScope, type GlobalFlag
 import { aliasesOf, DEFAULT_CLI_DRIVER, parseDriverName } from "./driver-names.js";
 import { createCliOutput, type Report } from "./output.js";
 import * as parse from "./parse-options.js";
-import { renameCommandMentions, reportError } from "./report-error.js";
+import { reportError } from "./report-error.js";
 
 export type { Cli, CreateCliProps } from "./cli-props.js";
 
@@ -22,16 +22,11 @@ const { singleValued } = parse;
 
 /** Builds the runtime CLI: status, up, down, history, version, info, reset, repair, baseline, verify and restore. */
 export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>): Cli {
-  const output = createCliOutput(props.io);
-  const { io } = output;
   const programName = props.programName ?? "stepwise";
+  const output = createCliOutput(props.io, programName, () => program.commands.map((command) => command.name()));
+  const { io } = output;
   const program = declareProgram(props, output.palette.red, programName, io);
-  const session: CliSession<R> = {
-    props,
-    output,
-    commandLine: (rest) => `${programName} ${rest}`,
-    rename: renameCommandMentions(programName, () => program.commands.map((command) => command.name())),
-  };
+  const session: CliSession<R> = { props, output, commandLine: (rest) => `${programName} ${rest}` };
   declareCommands(program, session);
   const context: CliContext = {
     io,
@@ -50,7 +45,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>)
         await program.parseAsync([...args], { from: "user" });
         return output.exitCode;
       } catch (error) {
-        return reportError(error, args, output, session.rename);
+        return reportError(error, args, output);
       }
     },
   };

@@ -31,8 +31,6 @@ export interface CliSession<R extends MigrationRegistry> {
   readonly output: CliOutput;
   /** A command as the user types it, for messages that say what to run: `stepwise <rest>`, or the app's name. */
   commandLine(rest: string): string;
-  /** Text with the library's `stepwise <command>` as the app's program name. */
-  rename(text: string): string;
   /** The registry, once a command loaded it. */
   loaded?: Promise<R>;
 }
@@ -46,9 +44,14 @@ export interface CommandScope<R extends MigrationRegistry = MigrationRegistry> {
 
 const NOTHING_CHANGED = "Nothing was changed.";
 
-/** A flag, else the app's setting (called only then: a flag wins even over a setting that cannot be read). */
+/** An app's setting, called if it is a function (only when its flag is not given: a flag wins even over a setting that cannot be read). */
+function valueOf<T>(prop: T | (() => T) | undefined): T | undefined {
+  return typeof prop === "function" ? (prop as () => T)() : prop;
+}
+
+/** A flag, else the app's setting. */
 export function setting<T>(flag: T | undefined, prop: T | (() => T) | undefined): T | undefined {
-  return flag !== undefined ? flag : typeof prop === "function" ? (prop as () => T)() : prop;
+  return flag !== undefined ? flag : valueOf(prop);
 }
 
 /** The driver that opens the database: `--driver`, then the app's setting, then better-sqlite3. */
@@ -71,6 +74,14 @@ export function resolvePath(session: CliSession<MigrationRegistry>, file: string
   return path.resolve(cwd, file);
 }
 
+/** The app's registry, loaded once, for the chosen driver's dialect. */
+export function loadRegistry<R extends MigrationRegistry>(scope: CommandScope<R>): Promise<R> {
+  const { session } = scope;
+  const { migrations } = session.props;
+  const driver = driverOf(scope);
+  return (session.loaded ??= Promise.resolve(typeof migrations === "function" ? migrations({ dialect: dialectOfDriver(driver), driver }) : migrations));
+}
+
 /** The database a command names: its driver, how it is shown (a path, a URL without its password), its local file (`null` on a server) and, by URL, what the client takes. */
 export interface DatabaseTarget {
   readonly driver: CliDriverName;
@@ -82,35 +93,47 @@ export interface DatabaseTarget {
 /**
  * The database of `scope`, checked: a SQLite file from `--db`, the app's setting, or a `DATABASE_URL` that
  * names a file; a server's URL from `--url`, the app's `url`, or `DATABASE_URL`. The flags of the other kind
- * of driver are refused, and a URL's every form is hidden from the output from here on.
+ * of driver are refused, and the URL is hidden from the output from here on. None given is a usage error,
+ * or with `optional`, `null`.
  */
-export function resolveTarget(scope: CommandScope): DatabaseTarget {
+export function resolveTarget(scope: CommandScope): DatabaseTarget;
+export function resolveTarget(scope: CommandScope, optional: true): DatabaseTarget | null;
+export function resolveTarget(scope: CommandScope, optional = false): DatabaseTarget | null {
   const { session, flags } = scope;
   const { props } = session;
   const env = session.output.io.env;
   const driver = driverOf(scope);
   const example = CLI_DRIVERS[driver].exampleUrl;
   const refuse = (problem: string) => usageError(`${problem} ${NOTHING_CHANGED}`);
-  if (example !== undefined && flags.db !== undefined) throw refuse(`--db is for the SQLite file drivers; the ${driver} driver connects by URL: pass --url ${example} instead (or set DATABASE_URL).`);
-  if (example === undefined && flags.url !== undefined) throw refuse(`--url is for --driver pg or libsql-client; the ${driver} driver opens a SQLite file: pass --db <path> instead.`);
-  if (flags.schema !== undefined && driver !== "pg") throw refuse(`--schema is for --driver pg; a ${example ? "libSQL database" : "SQLite database"} has no schemas: leave it out.`);
-  // SQLite has no lock_timeout: its busy timeout bounds every wait.
-  if (flags.lockTimeout !== undefined && driver !== "pg") throw refuse(`--lock-timeout is for --driver pg; the ${driver} driver waits for locks up to --busy-timeout: use that instead.`);
+  const refuseOtherDriverFlags = () => {
+    if (example !== undefined && flags.db !== undefined)
+      throw refuse(`--db is for the SQLite file drivers; the ${driver} driver connects by URL: pass --url ${example} instead (or set DATABASE_URL).`);
+    if (example === undefined && flags.url !== undefined) throw refuse(`--url is for --driver pg or libsql-client; the ${driver} driver opens a SQLite file: pass --db <path> instead.`);
+    if (flags.schema !== undefined && driver !== "pg") throw refuse(`--schema is for --driver pg; a ${example ? "libSQL database" : "SQLite database"} has no schemas: leave it out.`);
+    // SQLite has no lock_timeout: its busy timeout bounds every wait.
+    if (flags.lockTimeout !== undefined && driver !== "pg") throw refuse(`--lock-timeout is for --driver pg; the ${driver} driver waits for locks up to --busy-timeout: use that instead.`);
+  };
+  // Asked whether a database is configured at all, the flags are weighed only once one is.
+  if (!optional) refuseOtherDriverFlags();
+  // The flag, else the app's setting (`url` or `database`), else DATABASE_URL (as a SQLite path, for a file).
+  const key = example === undefined ? "database" : "url";
+  const flag = example === undefined ? flags.db : flags.url;
+  const fromProps = flag ?? valueOf(props[key]);
+  const configured = fromProps ?? (example === undefined ? databasePathFromUrl(env.DATABASE_URL) : env.DATABASE_URL);
+  if (optional && (configured == null || configured.trim() === "")) return null;
+  if (optional) refuseOtherDriverFlags();
   const resolve = (file: string) => resolvePath(session, file);
+  const source = flag !== undefined ? `--${example === undefined ? "db" : "url"}` : props.extend ? `the config's "${key}"` : `the ${key} setting`;
   if (example !== undefined) {
-    const configured = setting(flags.url, props.url);
-    const [chosen, source] =
-      flags.url !== undefined ? [flags.url, "--url"] : configured != null ? [configured, props.extend ? 'the config\'s "url"' : "the url setting"] : [env.DATABASE_URL, "DATABASE_URL"];
-    if (chosen === undefined || chosen.trim() === "") {
+    if (configured == null || configured.trim() === "") {
       const config = props.extend ? ', set "url" in the stepwise config (such as "${DATABASE_URL}", so no password is committed)' : "";
       throw refuse(`No database URL for the ${driver} driver: pass --url ${example}${config}, or set DATABASE_URL.`);
     }
     // A driver's error may quote the URL it was given (its own, or a cause's).
-    session.output.hide(chosen);
-    return { driver, ...parseServerUrl(driver, chosen, source, resolve) };
+    session.output.hide(configured);
+    return { driver, ...parseServerUrl(driver, configured, fromProps == null ? "DATABASE_URL" : source, resolve) };
   }
-  const chosen = setting(flags.db, props.database) ?? databasePathFromUrl(env.DATABASE_URL);
-  if (chosen === null) {
+  if (configured == null) {
     const searched = props.databaseSearched?.() ?? (props.database === undefined ? [] : [{ place: "the app's database setting", found: "no path (null)" }]);
     const looked = [{ place: "--db", found: "not given" }, ...searched, { place: "DATABASE_URL", found: env.DATABASE_URL === undefined ? "not set" : "blank" }];
     const fix = props.extend
@@ -118,7 +141,7 @@ export function resolveTarget(scope: CommandScope): DatabaseTarget {
       : "pass --db <path>, or set DATABASE_URL to a SQLite path";
     throw new StepwiseError("USAGE", `No database given: ${fix}. Looked at:\n${looked.map((lookup) => `  ${lookup.place}: ${lookup.found}`).join("\n")}`, { searched: looked });
   }
-  const file = checkDatabasePath(chosen, flags.db !== undefined ? "--db" : props.extend ? 'the config\'s "database"' : "the database setting", resolve);
+  const file = checkDatabasePath(configured, source, resolve);
   return { driver, label: file, file };
 }
 
@@ -166,8 +189,7 @@ export async function withManager<R extends MigrationRegistry, T>(
   const { driver, label, file, url } = resolveTarget(scope);
   // Before the folder is made: a driver that cannot write, or cannot load here, refuses with nothing touched.
   const connector = await connectorFor(scope, mode);
-  const migrations =
-    registry ?? (await (session.loaded ??= Promise.resolve(typeof props.migrations === "function" ? props.migrations({ dialect: dialectOfDriver(driver), driver }) : props.migrations)));
+  const migrations = registry ?? (await loadRegistry(scope));
   const busyTimeoutMs = setting(flags.busyTimeout, props.busyTimeoutMs) ?? DEFAULT_BUSY_TIMEOUT_MS;
   const managerProps = { tableName: setting(flags.table, props.tableName), busyTimeoutMs };
   const exists = file === null || file === ":memory:" || existsSync(file);
@@ -204,20 +226,16 @@ export async function withManager<R extends MigrationRegistry, T>(
 
 /** The history rows of the configured database, read whatever the registry holds (even one a merge broke) without creating a file; `null` when none is configured. */
 export async function readAppliedHistory(scope: CommandScope): Promise<{ readonly database: string; readonly rows: readonly AppliedMigration[] } | null> {
-  const { flags, session } = scope;
-  const { props } = session;
-  const env = session.output.io.env;
-  const byUrl = CLI_DRIVERS[driverOf(scope)].exampleUrl !== undefined;
-  let configured: string | null | undefined;
+  let target: DatabaseTarget | null;
   try {
-    configured = byUrl ? (setting(flags.url, props.url) ?? env.DATABASE_URL) : (setting(flags.db, props.database) ?? databasePathFromUrl(env.DATABASE_URL));
+    target = resolveTarget(scope, true);
   } catch (error) {
+    // A config setting naming an environment variable that is not set: no database configured here.
     if (error instanceof StepwiseError && error.is("USAGE") && error.details.variable !== undefined) return null;
     throw error;
   }
-  if (configured == null || configured.trim() === "") return null;
-  const { file } = resolveTarget(scope);
+  if (target === null) return null;
   // No file yet: nothing is applied, and the driver need not even load.
-  if (!byUrl && file !== ":memory:" && !existsSync(file!)) return { database: file!, rows: [] };
+  if (target.url === undefined && target.file !== ":memory:" && !existsSync(target.file!)) return { database: target.label, rows: [] };
   return withManager(scope, "read", async (manager, database) => ({ database, rows: await manager.history() }), undefined, [] as MigrationRegistry);
 }

@@ -1,8 +1,4 @@
-/**
- * How the CLI opens a database: the contract a driver's loader fills (a connector that opens a session
- * for a command's mode), the connectors of the SQLite libraries and of the two servers' clients, and the
- * typed failures of a library that cannot load. No URL or token reaches an error's message.
- */
+/** How the CLI opens a database: the contract a driver's loader fills, the SQLite libraries' and the servers' openers, and a library's typed failures to load. */
 import { existsSync } from "node:fs";
 import type { Client, Config } from "@libsql/client";
 import type pg from "pg";
@@ -28,30 +24,26 @@ export type CommandMode = "read" | "write" | "rehearse";
 /** A manager the CLI drives, whose methods return values or promises; the commands await either. */
 export type CliManager<R extends MigrationRegistry> = MigrationManagerBase<unknown, R, boolean, DriverIdentity<unknown>>;
 
-/** How the CLI asks a driver to open the database. */
+/**
+ * How the CLI asks a driver to open the database: `databasePath` (absolute, or `:memory:`), or for a driver
+ * that connects by URL the `url` (a secret may be in it, as in `authToken`) with pg's `schema` and `lockTimeoutMs`.
+ */
 export interface OpenDatabaseOptions<R extends MigrationRegistry> {
-  /** Absolute path, or `:memory:`; for a driver that connects by URL, the URL as it may be shown (password hidden). */
   readonly databasePath: string;
-  /** The connection URL, for a driver that connects by URL; it may hold a password. */
   readonly url?: string;
-  /** The history table's schema, for pg. */
   readonly schema?: string;
-  /** The server's auth token (libsql-client, from `LIBSQL_AUTH_TOKEN`); a secret. */
   readonly authToken?: string;
   readonly busyTimeoutMs: number;
-  /** For pg: the `lock_timeout` of the session and its runs; the driver's default when absent. */
   readonly lockTimeoutMs?: number;
   readonly migrations: R;
   readonly props: MigrationManagerProps;
 }
 
-/** A manager on a connection the CLI opened, and how to close that connection. */
+/** A manager on a connection the CLI opened; whether a libsql-client `file:` database existed; how to close it; the typed error for a read outside the manager (`info`'s counts). */
 export interface OpenedDatabase<R extends MigrationRegistry> {
   readonly manager: CliManager<R>;
-  /** Whether the database existed before it was opened, for libsql-client's `file:` URL; a server's always does. */
   readonly exists?: boolean;
   close(): void | Promise<void>;
-  /** The typed error for a failed read the CLI made outside the manager's methods (`info`'s counts), in this driver's words. */
   translateError(error: unknown): unknown;
 }
 
@@ -116,16 +108,15 @@ function libraryError(driver: CliDriverName, error: unknown): StepwiseError<"DRI
 /** A SQLite library's native connection, as the CLI uses it. */
 type SqliteDatabase = { exec(sql: string): unknown; close(): unknown };
 
-/** A stepwise SQLite driver module's managers, over the library's connection `D`; without `AsyncMigrationManager` a registry of async migrations meets the sync manager's refusal. */
+/** A stepwise SQLite driver module's managers over the library's connection `D` (without the async one, an async registry meets the sync manager's refusal). */
 export interface SqliteDriverModule<D> {
   readonly MigrationManager: new <R extends MigrationRegistry>(db: D, migrations: R, props?: MigrationManagerProps) => SyncMigrationManager<unknown, R>;
   readonly AsyncMigrationManager?: new <R extends MigrationRegistry>(db: D, migrations: R, props?: MigrationManagerProps) => unknown;
 }
 
 /**
- * The connector of a SQLite library, whose `openDatabase` opens its connection on a file (or `:memory:`).
- * A read opens the file read-write but never creates it (only a connection that may write can roll back a
- * crashed writer's hot journal), and switches writes off.
+ * The opener of a SQLite library, whose `openDatabase` opens its connection on a file (or `:memory:`). A read
+ * opens the file read-write (only such a connection can roll back a crashed writer's hot journal) but never creates it, and switches writes off.
  */
 export function sqliteConnector<D extends SqliteDatabase>(driver: CliDriverName, openDatabase: (file: string, exists: boolean, mode: CommandMode) => D, module: SqliteDriverModule<D>): DatabaseOpener {
   return {
@@ -170,7 +161,7 @@ export interface PostgresModules {
 }
 
 /**
- * The pg driver's connector for the CLI: one session per command, read-only for a read. An app's own CLI offers pg with its own static imports:
+ * The pg driver's opener: one session per command, read-only for a read. An app's own CLI offers pg with its own static imports:
  *
  * ```ts
  * import pg from "pg";
@@ -223,8 +214,7 @@ export interface LibsqlClientModules {
 }
 
 /**
- * The libsql-client driver's connector for the CLI, on a `file:` URL or a server's, with the auth token
- * from the environment; only a write creates a missing `file:` database. An app's own CLI offers it with its own static imports:
+ * The libsql-client driver's opener, on a `file:` URL (only a write creates a missing file) or a server's. An app's own CLI offers it with its own static imports:
  *
  * ```ts
  * import { createClient } from "@libsql/client";
@@ -260,11 +250,7 @@ export function connectLibsqlClient(modules: LibsqlClientModules): DatabaseOpene
   };
 }
 
-/**
- * A failed first round trip as a typed error: SQLite's own refusal as every SQLite driver reports it; a URL
- * the client refuses (`URL_*`, whose message quotes the URL) as `USAGE` without that cause; anything else
- * as `DATABASE_UNUSABLE` naming the client's code only.
- */
+/** A failed first round trip as a typed error: SQLite's refusal as SQLite's; a URL the client refuses (`URL_*`, quoting it) as `USAGE` without that cause; else `DATABASE_UNUSABLE` naming the client's code only. */
 function libsqlConnectionError(error: unknown, translated: unknown, local: boolean): unknown {
   if (translated instanceof StepwiseError) return translated;
   const code = (error as { code?: unknown } | null)?.code;

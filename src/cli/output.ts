@@ -1,4 +1,7 @@
-/** What the CLI prints and the exit code it leaves: every write through one redacting boundary, a command's report as text or JSON, and the manager's events as they happen. */
+/**
+ * What the CLI prints and the exit code it leaves: a command's report as text or JSON, and the manager's
+ * events as they happen. Every write passes one boundary, which hides secrets and names the app's program.
+ */
 import type { MigrationEvent } from "../core/events.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
 import type { CliIo } from "./cli-props.js";
@@ -18,11 +21,16 @@ export interface Report {
 /** One CLI's output: where it prints, how, and the exit code a run returns. */
 export type CliOutput = ReturnType<typeof createCliOutput>;
 
-/** The output of one CLI on `given` (the process's own streams by default), whose every write hides what `hide` was given. */
-export function createCliOutput(given: Partial<CliIo> = {}) {
+/**
+ * The output of one CLI on `given` (the process's own streams by default). Every write hides what `hide` was
+ * given, and says `programName <command>` where the library says `stepwise <command>`, for the program's `commands`.
+ */
+export function createCliOutput(given: Partial<CliIo> = {}, programName = "stepwise", commands: () => readonly string[] = () => []) {
   const { hide, redact } = createRedactor();
+  const rename = renameCommandMentions(programName, commands);
   const [stdout, stderr] = [given.stdout ?? writerIgnoringClosedStream(process.stdout), given.stderr ?? writerIgnoringClosedStream(process.stderr)];
-  const io: CliIo = { stdout: (text) => stdout(redact(text)), stderr: (text) => stderr(redact(text)), env: given.env ?? process.env, isTTY: given.isTTY ?? Boolean(process.stdout.isTTY) };
+  const filter = (write: (text: string) => void) => (text: string) => write(rename(redact(text)));
+  const io: CliIo = { stdout: filter(stdout), stderr: filter(stderr), env: given.env ?? process.env, isTTY: given.isTTY ?? Boolean(process.stdout.isTTY) };
   const palette = createPalette(io.env, io.isTTY);
   const progress = createProgressDisplay(io, palette);
   const print = (text: string) => io.stdout(text.endsWith("\n") ? text : `${text}\n`);
@@ -58,6 +66,17 @@ export function createCliOutput(given: Partial<CliIo> = {}) {
     },
   };
   return output;
+}
+
+/** Replaces `stepwise <command>` with `<programName> <command>` for the program's commands (not `stepwise gen`, the bin's), where a user would type it. */
+function renameCommandMentions(programName: string, commands: () => readonly string[]): (text: string) => string {
+  if (programName === "stepwise") return (text) => text;
+  return (text) => {
+    const names = commands().map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+    // After a space, a quote or a parenthesis (also as JSON writes a line break), not inside a path or a package name such as node_modules/stepwise.
+    const mention = new RegExp(`(^|[\\s"'\`(]|\\\\[nt])stepwise (?=(?:${names.join("|")})\\b)`, "g");
+    return names.length === 0 ? text : text.replace(mention, (_match, before: string) => `${before}${programName} `);
+  };
 }
 
 /** A copy of `value` whose numbers under keys ending in `Ms` are whole milliseconds, for `--json`; a class instance keeps its own JSON form. */

@@ -21,18 +21,14 @@ interface SourceLocation {
   readonly column: number;
 }
 
-/**
- * Prints a run's failure and returns its exit code. `rename` turns the library's `stepwise <command>`
- * into the app's program name; `argv` is read for `--json` and `--verbose` as given, so a failure
- * while parsing honours them, and commander's echo of an argument is redacted.
- */
-export function reportError(error: unknown, argv: readonly string[], output: CliOutput, rename: (text: string) => string): number {
-  const { io, palette } = output;
+/** Prints a run's failure and returns its exit code; `argv` is read for `--json` and `--verbose` as given, so a failure while parsing honours them. */
+export function reportError(error: unknown, argv: readonly string[], output: CliOutput): number {
+  const { palette } = output;
   const options = argv.includes("--") ? argv.slice(0, argv.indexOf("--")) : argv;
   const printJson = (fields: Record<string, unknown>) => {
-    if (options.includes("--json")) output.printJson({ error: { ...fields, message: rename(String(fields.message)), fix: renameInFix(fields.fix, rename) } });
+    if (options.includes("--json")) output.printJson({ error: { ...fields, fix: fields.fix ?? null } });
   };
-  const stderr = (text: string) => io.stderr(rename(text));
+  const stderr = output.io.stderr;
   if (error instanceof CommanderError) {
     // commander printed its message. Help asked for is success; help shown for no command or an unknown one is a usage error.
     if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || (error.code === "commander.help" && error.exitCode === 0)) return 0;
@@ -72,26 +68,6 @@ function errorToJson(error: StepwiseError): Record<string, unknown> {
 /** `value` (an error, or plain data made from one) with every field that names options or calls spelled as the CLI's flags and commands. */
 export function inCliSpelling<T extends object>(value: T): T {
   return { ...value, ...spellFields(value, "cli") };
-}
-
-/** Replaces `stepwise <command>` with `<programName> <command>` for the program's commands (not `stepwise gen`, the bin's), where a user would type it. */
-export function renameCommandMentions(programName: string, commands: () => readonly string[]): (text: string) => string {
-  if (programName === "stepwise") return (text) => text;
-  return (text) => {
-    const names = commands().map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
-    if (names.length === 0) return text;
-    // Not inside a path or a package name such as node_modules/stepwise.
-    return text.replace(new RegExp(`(^|[\\s"'\`(])stepwise (?=(?:${names.join("|")})\\b)`, "g"), (_match, before: string) => `${before}${programName} `);
-  };
-}
-
-/** An error's `fix`, a string or a structured one (CHECKSUM_MISMATCH's ways out), with every string in it renamed; `null` when there is none. */
-export function renameInFix(fix: unknown, rename: (text: string) => string): unknown {
-  if (fix === undefined || fix === null) return null;
-  if (typeof fix === "string") return rename(fix);
-  if (Array.isArray(fix)) return fix.map((item) => renameInFix(item, rename));
-  if (typeof fix === "object") return Object.fromEntries(Object.entries(fix).map(([key, value]) => [key, renameInFix(value, rename)]));
-  return fix;
 }
 
 /**
