@@ -45,18 +45,11 @@ export function status<R extends MigrationRegistry>(scope: CommandScope<R>): Pro
   });
 }
 
-/** What `up` takes besides the global flags. */
-export interface UpOptions {
-  readonly to?: number;
-  readonly transaction?: TransactionMode;
-  readonly dryRun?: boolean;
-  readonly backup?: string | true;
-  readonly keepBackups?: number;
-  readonly dangerouslySkipIntegrityCheck?: boolean;
-}
-
 /** `up`: applies the pending migrations; with `dryRun` rehearses them, with `backup` snapshots the database first. */
-export async function up<R extends MigrationRegistry>(scope: CommandScope<R>, options: UpOptions): Promise<Report> {
+export async function up<R extends MigrationRegistry>(
+  scope: CommandScope<R>,
+  options: { to?: number; transaction?: TransactionMode; dryRun?: boolean; backup?: string | true; keepBackups?: number; dangerouslySkipIntegrityCheck?: boolean },
+): Promise<Report> {
   const { session } = scope;
   const { transaction, dangerouslySkipIntegrityCheck = false, backup } = options;
   const to = options.to === undefined ? {} : { to: options.to as VersionOf<R> };
@@ -212,17 +205,11 @@ async function collectDatabaseInfo<R extends MigrationRegistry>(manager: CliMana
   };
 }
 
-/** What `repair` takes besides the global flags. */
-export interface RepairOptions {
-  readonly applied?: number;
-  readonly forget?: number;
-  readonly checksums?: number | true;
-  readonly by?: string;
-  readonly yes?: boolean;
-}
-
 /** `repair`: records an interrupted `transaction: false` migration as applied or forgets it; or realigns recorded checksums, exiting 1 until confirmed (0 when nothing is left, so it can run twice). */
-export async function repair<R extends MigrationRegistry>(scope: CommandScope<R>, options: RepairOptions): Promise<Report> {
+export async function repair<R extends MigrationRegistry>(
+  scope: CommandScope<R>,
+  options: { applied?: number; forget?: number; checksums?: number | true; by?: string; yes?: boolean },
+): Promise<Report> {
   if (options.checksums !== undefined) {
     refuseMissingDatabase(scope, "nothing to repair");
     const apply = Boolean(options.yes);

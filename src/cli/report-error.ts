@@ -7,19 +7,14 @@ import { fileURLToPath } from "node:url";
 import { CommanderError } from "commander";
 import { StepwiseError, type StepwiseErrorCode } from "../core/errors.js";
 import { spellFields } from "../core/option-text.js";
-import { toPlainError } from "../core/error-factories.js";
-import { translateSqliteError } from "../core/error-factories.js";
+import { toPlainError, translateSqliteError } from "../core/error-factories.js";
 import type { CliOutput } from "./output.js";
+
+/** A position in a project file, 1-based. */
+type SourceLocation = { readonly file: string; readonly line: number; readonly column: number };
 
 /** The codes the CLI exits 2 for: each names a setting the user typed (a flag or the config), not a state of the database. */
 const USAGE_EXIT_CODES: ReadonlySet<StepwiseErrorCode> = new Set<StepwiseErrorCode>(["USAGE", "DATABASE_PATH_INVALID", "PATH_NOT_UTF8", "INVALID_TABLE_NAME", "DRIVER_UNKNOWN"]);
-
-/** A position in a project file, 1-based. */
-interface SourceLocation {
-  readonly file: string;
-  readonly line: number;
-  readonly column: number;
-}
 
 /** Prints a run's failure and returns its exit code; `argv` is read for `--json` and `--verbose` as given, so a failure while parsing honours them. */
 export function reportError(error: unknown, argv: readonly string[], output: CliOutput): number {
@@ -57,8 +52,7 @@ export function reportError(error: unknown, argv: readonly string[], output: Cli
 function errorToJson(error: StepwiseError): Record<string, unknown> {
   const fields: Record<string, unknown> = { name: error.name, ...inCliSpelling(toPlainError(error)) };
   if ((fields.location ?? null) === null && typeof (error.details as { file?: unknown }).file === "string" && error.cause !== undefined) fields.location = locateFailure(error);
-  if ("fix" in fields) return fields;
-  if (!error.is("MIGRATION_FAILED")) return { ...fields, fix: null };
+  if ("fix" in fields || !error.is("MIGRATION_FAILED")) return fields;
   const { details } = error;
   const location = fields.location as SourceLocation | null | undefined;
   if (!details.rolledBack) return { ...fields, fix: `check the database by hand: ${details.file} ran outside a transaction and may have left changes; then "stepwise repair"` };

@@ -165,34 +165,28 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
 }
 
 /** What the pass over a file's comments found. */
-interface SectionScan {
-  description: string | null;
-  upLine: number;
-  downLine: number;
-  /** A down marker above the up marker, reported once: the lines after it are neither outside a section nor in the up section. */
-  misplacedDownLine: number;
-  upLookalike: boolean;
-  transaction: boolean;
-  disableForeignKeys: boolean;
-  /** Each section's valid `-- migrate:empty` line. */
-  readonly empty: Record<Section, { line: number; reason: string } | null>;
-  /** Sections with an empty marker, valid or not: "empty" would repeat that marker's own problem. */
-  readonly emptyDeclared: Set<Section>;
-}
+type SectionScan = ReturnType<typeof newScan>;
 
-/** Reads markers, flags and the description from the `--` comments that start their line; reports look-alikes elsewhere, and what is never closed. */
-function scanComments(tokens: readonly SqlToken[], dialect: SqlDialect, report: Report): SectionScan {
-  const scan: SectionScan = {
-    description: null,
+function newScan() {
+  return {
+    description: null as string | null,
     upLine: -1,
     downLine: -1,
+    /** A down marker above the up marker, reported once: the lines after it are neither outside a section nor in the up section. */
     misplacedDownLine: -1,
     upLookalike: false,
     transaction: true,
     disableForeignKeys: false,
-    empty: { up: null, down: null },
-    emptyDeclared: new Set(),
+    /** Each section's valid `-- migrate:empty` line. */
+    empty: { up: null, down: null } as Record<Section, { line: number; reason: string } | null>,
+    /** Sections with an empty marker, valid or not: "empty" would repeat that marker's own problem. */
+    emptyDeclared: new Set<Section>(),
   };
+}
+
+/** Reads markers, flags and the description from the `--` comments that start their line; reports look-alikes elsewhere, and what is never closed. */
+function scanComments(tokens: readonly SqlToken[], dialect: SqlDialect, report: Report): SectionScan {
+  const scan = newScan();
   tokens.forEach((token, index) => {
     const previous = tokens[index - 1];
     const startsLine = previous === undefined || (previous.kind === "whitespace" && (previous.offset === 0 || previous.text.includes("\n")));
