@@ -38,8 +38,7 @@ export function checkDatabasePath(chosen: string, source: string, resolve: (file
  * and locks the same file; `DATABASE_PATH_INVALID` for a folder, a FIFO or device, a dangling link,
  * a linked journal, a NUL byte, or a file where a folder on the way should be.
  */
-export function usableDatabasePathOrThrow(databasePath: string): string {
-  if (databasePath === ":memory:" || databasePath === "") return databasePath;
+function usableDatabasePathOrThrow(databasePath: string): string {
   if (databasePath.includes("\0")) throw databasePathInvalidError(databasePath, "nul-byte");
   try {
     const real = realDatabaseFileOrThrow(databasePath);
