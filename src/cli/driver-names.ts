@@ -5,18 +5,25 @@ import type { SqlDialect } from "../core/types.js";
 /** A driver the CLI can open a database with, one per driver entry. */
 export type CliDriverName = "better-sqlite3" | "node-sqlite" | "bun-sqlite" | "libsql" | "sql-js" | "pg" | "libsql-client";
 
-/**
- * Each driver: its library (the npm package or built-in module), the other spellings people use (the
- * library's name among them), and for a driver that connects by URL (`--url`, not `--db`) how one is written.
- */
-export const CLI_DRIVERS: Readonly<Record<CliDriverName, { readonly library: string; readonly aliases: readonly string[]; readonly exampleUrl?: string }>> = {
-  "better-sqlite3": { library: "better-sqlite3", aliases: [] },
-  "node-sqlite": { library: "node:sqlite", aliases: ["node:sqlite"] },
-  "bun-sqlite": { library: "bun:sqlite", aliases: ["bun:sqlite"] },
-  libsql: { library: "libsql", aliases: [] },
-  "sql-js": { library: "sql.js", aliases: ["sql.js"] },
-  pg: { library: "pg", aliases: ["postgres", "postgresql"], exampleUrl: "postgres://user@host:5432/database" },
-  "libsql-client": { library: "@libsql/client", aliases: ["@libsql/client"], exampleUrl: "file:data/app.db or libsql://your-db.turso.io" },
+/** Each driver: its library (the npm package or built-in module) and, for a driver that connects by URL (`--url`, not `--db`), how one is written. */
+export const CLI_DRIVERS: Readonly<Record<CliDriverName, { readonly library: string; readonly exampleUrl?: string }>> = {
+  "better-sqlite3": { library: "better-sqlite3" },
+  "node-sqlite": { library: "node:sqlite" },
+  "bun-sqlite": { library: "bun:sqlite" },
+  libsql: { library: "libsql" },
+  "sql-js": { library: "sql.js" },
+  pg: { library: "pg", exampleUrl: "postgres://user@host:5432/database" },
+  "libsql-client": { library: "@libsql/client", exampleUrl: "file:data/app.db or libsql://your-db.turso.io" },
+};
+
+/** Other spellings people use: the libraries' own names. */
+const ALIASES: Readonly<Record<string, CliDriverName>> = {
+  "sql.js": "sql-js",
+  "node:sqlite": "node-sqlite",
+  "bun:sqlite": "bun-sqlite",
+  postgres: "pg",
+  postgresql: "pg",
+  "@libsql/client": "libsql-client",
 };
 
 /** Every {@link CliDriverName}, in the order help and errors list them. */
@@ -42,12 +49,12 @@ export function connectsByUrl(driver: CliDriverName): boolean {
  */
 export function parseDriverName(value: string, source: string): CliDriverName {
   const name = value.trim().toLowerCase();
-  const found = CLI_DRIVER_NAMES.find((driver) => driver === name || CLI_DRIVERS[driver].aliases.includes(name));
-  if (found === undefined) throw driverUnknownError({ driver: value, source, validDrivers: [...CLI_DRIVER_NAMES, ...CLI_DRIVER_NAMES.flatMap(aliasesOf)] });
+  const found = CLI_DRIVER_NAMES.find((driver) => driver === name) ?? (Object.hasOwn(ALIASES, name) ? ALIASES[name] : undefined);
+  if (found === undefined) throw driverUnknownError({ driver: value, source, validDrivers: [...CLI_DRIVER_NAMES, ...Object.keys(ALIASES)] });
   return found;
 }
 
 /** The other spellings {@link parseDriverName} accepts for `driver`, such as `postgres` for `pg`. */
-export function aliasesOf(driver: string): readonly string[] {
-  return Object.hasOwn(CLI_DRIVERS, driver) ? CLI_DRIVERS[driver as CliDriverName].aliases : [];
+export function aliasesOf(driver: string): string[] {
+  return Object.keys(ALIASES).filter((alias) => ALIASES[alias] === driver);
 }
