@@ -1,9 +1,4 @@
-/**
- * The runtime command line, embeddable in an app's own binary. This module only declares the program
- * (global flags, and each command's function of `commands.ts`), prints what a command returns, and
- * hands any failure to `reportError`, the one place exit codes are decided. It imports no database
- * library: the drivers come in `drivers`.
- */
+/** The runtime command line, embeddable in an app's own binary: it declares the program, prints what a command returns and hands any failure to `reportError`; the database libraries come in `drivers`. */
 import { Command, Option } from "commander";
 import { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_TRANSACTION_MODE } from "../core/options.js";
 import type { MigrationRegistry } from "../core/types.js";

@@ -1,7 +1,6 @@
 /**
- * How the stepwise bin opens a database with each driver, each library imported only when chosen, so
- * a project with only libsql (or pg) installed never needs better-sqlite3. Only the bin imports this:
- * an app that embeds `createCli` gets better-sqlite3 statically (`index.ts`), which its bundler resolves.
+ * The bin's loader of each driver, each library imported only when chosen (a project with only pg installed never needs
+ * better-sqlite3). Only the bin imports this: an app's own `createCli` gets better-sqlite3 statically, which its bundler resolves.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { driverCapabilityError } from "../core/driver.js";

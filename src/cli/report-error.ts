@@ -1,8 +1,4 @@
-/**
- * The one place a failure becomes output and an exit code: 2 for a usage error, 1 for anything else.
- * A `--json` run gets every failure as JSON on stdout too; the text goes to stderr either way, a
- * failed migration followed by where in its own file it threw.
- */
+/** The one place a failure becomes output and an exit code (2 for a usage error, else 1): text on stderr, with `--json` JSON on stdout too; a failed migration says where in its file it threw. */
 import { fileURLToPath } from "node:url";
 import { CommanderError } from "commander";
 import { StepwiseError, type StepwiseErrorCode } from "../core/errors.js";

@@ -1,10 +1,7 @@
 /**
- * Keeps passwords and tokens out of what the CLI prints, by structure: a URL or connection string the CLI
- * knows (an argument, the URL it connects with) is parsed, and wherever it would be printed it is printed
- * with its secret parts replaced: the URL's password, and every parameter whose key names a secret
- * (`password`, `sslpassword`, `authToken`, in any case and percent-encoding, in a query or a libpq
- * `key=value` string). Output is never searched for a secret's own text: a password of `a` would
- * otherwise be cut out of every word holding it.
+ * Keeps passwords and tokens out of what the CLI prints, by structure: a URL or connection string it knows (an argument,
+ * the URL it connects with) is printed with its password and every secret parameter (`password`, `sslpassword`, `authToken`,
+ * in any case or encoding) replaced. Output is never searched for a secret's own text: a password `a` would cut every word.
  */
 
 const REDACTED = "****";
