@@ -1,20 +1,16 @@
 /**
- * What a driver can do beyond the required primitives, apart from `driver.ts` so the
- * errors (`DRIVER_CAPABILITY_MISSING`) can name a capability without importing the driver seam.
- */
-/**
- * What a driver can do beyond the required primitives, read off it by `defineDriver`: a capability
- * served by a method is there when the method is; the rest a driver lists in `lacks`. Never discovered
- * by failing.
+ * What a driver can do beyond the required primitives, read off it by `defineDriver`: mostly the
+ * presence of a method, else a lack the driver declares. Apart from `driver.ts` so the errors can
+ * name a capability without importing the seam.
  */
 export interface DriverCapabilities {
   /** `PRAGMA user_version` can be written (Turso, D1 and Durable Objects refuse it). */
   readonly userVersion: boolean;
-  /** Several processes share one database file under SQLite's file locks (the owner lock sidecar). */
+  /** Processes sharing the file can see each other's owner lock (`holdOwnerLock`, `probeOwnerLock`). */
   readonly fileLocking: boolean;
-  /** Foreign-key enforcement can be switched off outside a transaction (`PRAGMA foreign_keys`). */
+  /** Foreign-key enforcement can be switched off outside a transaction. */
   readonly foreignKeySwitch: boolean;
-  /** The whole database can be copied into a private connection and reopened (`snapshot`/`openSnapshot`). */
+  /** The database can be copied into a private connection (`snapshot`, `openSnapshot`). */
   readonly snapshot: boolean;
   /** SQLite's online backup API (`backupTo`). */
   readonly onlineBackup: boolean;
@@ -22,36 +18,17 @@ export interface DriverCapabilities {
   readonly lockHolders: boolean;
   /** `changeCounter()` returns a number; without it every attempt re-reads the history. */
   readonly changeCounter: boolean;
-  /** `SAVEPOINT`/`RELEASE` work, so the transaction-escape guard can run. */
+  /** `SAVEPOINT` works, so the transaction-escape guard can run. */
   readonly savepoints: boolean;
-  /**
-   * The library reaches real files by path: it can open another database file (`openFile`) and write
-   * one (`VACUUM INTO`, the online backup). sql.js cannot: its files live in WebAssembly memory.
-   */
+  /** The library reaches real files by path (`openFile`, `VACUUM INTO`); sql.js cannot. */
   readonly openFile: boolean;
-  /**
-   * `snapshot` works while the app's connection is inside a transaction, and the copy holds what that
-   * connection reads, its uncommitted writes included. Without it, a snapshot there is refused with
-   * `TRANSACTION_OPEN` where it cannot be taken (sql.js's `export()` with a write pending).
-   */
+  /** `snapshot` works inside the app's transaction, its uncommitted writes included. */
   readonly snapshotInTransaction: boolean;
-  /**
-   * The database has no interactive transaction, only an atomic batch (Cloudflare D1): a SQL
-   * migration is applied as one `batch` holding its history row first, then its statements. A
-   * TypeScript migration cannot be made atomic there and is refused.
-   */
+  /** No interactive transaction, only an atomic `batch` (D1): TypeScript migrations are refused. */
   readonly atomicBatch: boolean;
-  /**
-   * A TypeScript migration's `context.forEachBatch` walks a table in keyed batches. Without it the
-   * call is refused with `USAGE` (D1: no interactive transaction; Durable Objects: left out of a
-   * bundle kept small), and the migration walks with its own keyed queries.
-   */
+  /** `context.forEachBatch` works (`createContext`); without it the call is refused with `USAGE`. */
   readonly batchWalk: boolean;
-  /**
-   * A SQL migration's script and its history writes can go to the server as one request
-   * (`Driver.scriptWithHistory`; PostgreSQL's simple query protocol runs a string of statements
-   * as one round trip, stopping at the first error).
-   */
+  /** A SQL migration and its history writes go as one request (`scriptWithHistory`). */
   readonly scriptWithHistory: boolean;
 }
 /** One of {@link DriverCapabilities}' names. */

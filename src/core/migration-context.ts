@@ -1,8 +1,3 @@
-/**
- * The context a TypeScript migration receives, built the same way by every driver: the migration's
- * facts, its progress reporter, and the driver's `forEachBatch` (a walk on its connection, or a
- * refusal where the driver has none).
- */
 import type { MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
 import { usageError } from "./error-factories.js";
 
@@ -16,11 +11,7 @@ export function buildMigrationContext(
   return { version: entry.version, name: entry.name, direction, progress, forEachBatch };
 }
 
-/**
- * A `forEachBatch` that refuses with `USAGE`, for a driver that cannot walk in batches (D1, whose
- * only transaction is a batch of statements given up front; Durable Objects). `connection` names what
- * the migration receives, for the way round.
- */
+/** A `forEachBatch` that refuses with `USAGE`, for a driver that cannot walk in batches; `connection` names what to walk with instead. */
 export function refuseBatches(driverName: string, connection: string): MigrationContext["forEachBatch"] {
   return () => {
     throw usageError(`forEachBatch is not available with the ${driverName} driver: walk the table with your own keyed queries on ${connection}.`);

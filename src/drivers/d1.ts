@@ -1,33 +1,21 @@
 /**
- * The D1 driver: the executor's primitives on a Cloudflare D1 binding (`env.DB`, async), and the
- * `stepwise-migrate/d1` entry (`migrate`, `MigrationManager`). Migrations come from the registry bundled
- * into the Worker: there is no filesystem to read them from at run time.
- *
- * D1 has no interactive transaction; `batch()` is its only atomic unit. So the driver declares
- * `atomicBatch`, and the executor applies each SQL migration as ONE batch: its history row first,
- * then its statements. It lands whole or not at all, and when two Workers apply the same migration
- * at once the second batch fails on the history table's primary key before any of its statements
- * count, so each migration is applied exactly once (the loser finds the row and moves on). The
- * executor's write section is only a marker here: its reads go to D1 as they come.
- *
- * A TypeScript migration cannot be atomic on D1 (its code would run between requests), so a registry
- * holding one is refused when the manager is built, naming the file (`gen` refuses it first when
- * the config's `target` is `"d1"`). One marked `transaction: false` promises no atomicity and runs.
- *
- * Declared: no `userVersion`, no `foreignKeySwitch` (see `PRAGMA defer_foreign_keys`), no
- * `changeCounter` (every migration re-reads the history), no `savepoints`, no file, snapshot or backup.
+ * The D1 driver (a Cloudflare binding, `env.DB`, async) and the `stepwise-migrate/d1` entry's API.
+ * D1 has no interactive transaction: `batch()` is its only atomic unit, so each SQL migration is ONE
+ * batch, its history row first. Two Workers applying it at once: the second batch fails on the
+ * history key before any of its statements count, so each migration is applied once. A transactional
+ * TypeScript migration cannot be atomic here and is refused; one with `transaction: false` runs.
  */
 import { AsyncMigrationManager, migrateAsyncWithManager, runAloneOnConnection, runHoldingRunLock, type MigrateAsyncOptions } from "../core/async-manager.js";
 import type { RunOptions } from "../core/manager-base.js";
 import type { Step } from "../core/step.js";
-import { type AsyncDriver, type BatchStatement, type Driver, type Row, driverCapabilityError } from "../core/driver.js";
+import { type AsyncDriver, type Driver, type Row, driverCapabilityError } from "../core/driver.js";
 import { defineDriver } from "../core/define-driver.js";
 import type { MigrationManagerProps, MigrationResult } from "../core/options.js";
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
 import { statementTexts } from "./statement-texts.js";
 import { classifyCloudflareError, createCloudflareDialect } from "./cloudflare-dialect.js";
 
-/** The part of a D1 prepared statement (`D1PreparedStatement`) stepwise uses. */
+/** The part of a D1 prepared statement stepwise uses. */
 export interface D1PreparedStatementLike {
   bind(...values: unknown[]): D1PreparedStatementLike;
   all(): Promise<{ results?: unknown[] }>;
@@ -47,11 +35,8 @@ export interface D1MigrationDefinition extends Omit<MigrationDefinition<D1Databa
   readonly down?: (db: D1DatabaseLike, context: MigrationContext) => void | Promise<void>;
 }
 
-/**
- * Throws `DRIVER_CAPABILITY_MISSING` for the first transactional TypeScript migration of
- * `migrations`, naming its file: D1 cannot apply one atomically.
- */
-export function refuseTypeScriptMigrationsOnD1(migrations: MigrationRegistry): void {
+/** Throws `DRIVER_CAPABILITY_MISSING` naming the first transactional TypeScript migration's file. */
+function refuseTypeScriptMigrationsOnD1(migrations: MigrationRegistry): void {
   const script = migrations.find((entry) => entry.kind !== "sql" && entry.transaction);
   if (!script) return;
   throw driverCapabilityError({
@@ -63,14 +48,12 @@ export function refuseTypeScriptMigrationsOnD1(migrations: MigrationRegistry): v
   });
 }
 
-/**
- * The executor's primitives on `db`. A manager built on it needs `createCloudflareDialect`
- * too, as {@link MigrationManager} passes it.
- */
+/** The executor's primitives on `db`; a manager on it needs `createCloudflareDialect` too. */
 export function createD1Driver(db: D1DatabaseLike): AsyncDriver<D1DatabaseLike> {
+  // No interactive transaction: the write section only marks where the executor thinks it is.
   let section = false;
   let busyTimeoutMs = 0;
-  const prepare = (sql: string, params: readonly unknown[] = []): D1PreparedStatementLike => (params.length === 0 ? db.prepare(sql) : db.prepare(sql).bind(...params));
+  const prepare = (sql: string, params: readonly unknown[] = []) => (params.length === 0 ? db.prepare(sql) : db.prepare(sql).bind(...params));
   return defineDriver({
     name: "d1",
     dialect: "sqlite",
@@ -83,24 +66,15 @@ export function createD1Driver(db: D1DatabaseLike): AsyncDriver<D1DatabaseLike> 
     },
     query: async (sql, params) => ((await prepare(sql, params).all()).results ?? []) as Row[],
     run: async (sql, params) => ({ changes: (await prepare(sql, params).run()).meta?.changes ?? 0 }),
-    batch: async (statements: readonly BatchStatement[], script: string) => {
+    batch: async (statements, script) => {
       await db.batch([...statements.map((statement) => prepare(statement.sql, statement.params)), ...statementTexts(script).map((sql) => db.prepare(sql))]);
     },
-    // D1 has no interactive transaction: the section only marks where the executor thinks it is.
-    begin: async () => {
-      section = true;
-    },
-    commit: async () => {
-      section = false;
-    },
-    rollback: async () => {
-      section = false;
-    },
+    begin: async () => void (section = true),
+    commit: async () => void (section = false),
+    rollback: async () => void (section = false),
     inTransaction: async () => section,
     getBusyTimeout: async () => busyTimeoutMs,
-    setBusyTimeout: async (ms) => {
-      busyTimeoutMs = ms;
-    },
+    setBusyTimeout: async (ms) => void (busyTimeoutMs = ms),
     classifyError: classifyCloudflareError,
   });
 }
@@ -125,16 +99,14 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
   }
 
   /**
-   * Runs a step alone on this manager, not alone on the binding: every request of a Worker shares
-   * one `env.DB`, and two of them migrating at once is safe on D1 (each migration is one batch, and
-   * the history key turns the second away), where refusing the second would fail a request for nothing.
+   * Runs a step alone on this manager, not on the binding: a Worker's requests share one `env.DB`, and
+   * two migrating at once is safe on D1 (the history key turns the second batch away).
    */
   override async run<T>(step: Step<T>, options: RunOptions = {}): Promise<T> {
     return runOnD1(this.driver, step, options, this.tableName, this.busyTimeoutMs);
   }
 }
 
-/** How a D1 manager runs a step (see {@link MigrationManager.run}); `migrate` runs its steps the same way. */
 function runOnD1<T>(driver: Driver<D1DatabaseLike>, step: Step<T>, options: RunOptions, tableName: string, busyTimeoutMs: number): Promise<T> {
   return runAloneOnConnection(driver, driver.name, step, () => runHoldingRunLock(driver, step, options, tableName, busyTimeoutMs));
 }
@@ -150,8 +122,8 @@ export function migrate<R extends MigrationRegistry>(db: D1DatabaseLike, migrati
 }
 
 /**
- * Declares a TypeScript migration for D1. Only `transaction: false` ones run there (see the module
- * note): its statements go to D1 one by one, and a failure leaves the earlier ones applied.
+ * Declares a TypeScript migration for D1; only `transaction: false` ones run there, statement by
+ * statement, and a failure leaves the earlier ones applied.
  *
  * @example
  * export default defineMigration({ transaction: false, async up(db) { await db.prepare("UPDATE t SET n = 0").run(); } });

@@ -1,21 +1,9 @@
 /**
- * The Durable Objects driver: the executor's primitives on a Durable Object's SQLite storage
- * (`ctx.storage`, synchronous), and the `stepwise-migrate/durable-objects` entry (`migrate`,
- * `MigrationManager`). Migrations run where the object runs, from the registry bundled into the
- * Worker: there is no filesystem to read them from.
- *
- * The storage refuses `BEGIN` and `SAVEPOINT`; its transaction is a callback, `transactionSync`. So
- * the driver's write section is that callback ({@link SyncDriver.writeSection}): the sync runner
- * opens it at the executor's `begin` and drives the step inside it until the commit, so each
- * migration and its history row commit together, and a migration that throws is rolled back with
- * its row. Migration bodies receive `ctx.storage.sql`.
- *
- * Declared: no `userVersion` (the pragma is refused; the history table is the record), no
- * `foreignKeySwitch` (a `disableForeignKeys` migration is refused before anything runs, pointing to
- * `PRAGMA defer_foreign_keys`), no `savepoints` (so no escape guard: the storage refuses every
- * statement that could end the transaction), no file, snapshot or backup. The change counter is a
- * constant: the object is the only connection to its storage, and a sync run never yields to
- * another request.
+ * The Durable Objects driver (a Durable Object's SQLite storage, `ctx.storage`, synchronous) and the
+ * `stepwise-migrate/durable-objects` entry's API. The storage refuses `BEGIN` and `SAVEPOINT`: its
+ * transaction is the callback `transactionSync`, which is the driver's `writeSection`, so each
+ * migration commits with its history row or rolls back with it. Bodies receive `ctx.storage.sql`. The
+ * change counter is constant: the object is the only connection to its storage.
  */
 import { migrateWithManager, SyncMigrationManager } from "../core/manager.js";
 import { restoreConnectionSettings, snapshotConnectionSettings } from "../core/connection-settings.js";
@@ -33,7 +21,7 @@ export interface DurableObjectSql {
   exec(query: string, ...bindings: unknown[]): { toArray(): unknown[]; readonly rowsWritten: number };
 }
 
-/** The part of a Durable Object's `ctx.storage` (`DurableObjectStorage`) stepwise uses. */
+/** The part of a Durable Object's `ctx.storage` stepwise uses. */
 export interface DurableObjectStorageLike {
   readonly sql: DurableObjectSql;
   transactionSync<T>(closure: () => T): T;
@@ -45,14 +33,11 @@ export interface DurableObjectsMigrationDefinition extends Omit<MigrationDefinit
   readonly down?: (sql: DurableObjectSql, context: MigrationContext) => void;
 }
 
-/** What an async migration on Durable Objects is told to do instead. */
 const SYNC_FIX = "make up and down synchronous: ctx.storage.sql needs no await";
 
 /**
- * The `sql` a migration body receives: `storage.sql` itself until the body returns, refused after.
- * A body that awaits returns at its first `await`, and the storage's transaction ends with it (rolled
- * back, as the runner refuses the promise); what it would run after that would land outside any
- * migration, so it is refused instead.
+ * `sql` as a body receives it, refused once the body has returned: a body that awaits returns at its
+ * first `await`, the transaction rolls back, and what it ran after would land outside any migration.
  */
 function bodyHandle(sql: DurableObjectSql): { sql: DurableObjectSql; close(): void } {
   let open = true;
@@ -64,7 +49,7 @@ function bodyHandle(sql: DurableObjectSql): { sql: DurableObjectSql; close(): vo
       refuseWhenClosed();
       const value: unknown = Reflect.get(target, key, target);
       if (typeof value !== "function") return value;
-      // Checked at the call too: a body may take `exec` off the handle before its await and call it after.
+      // Checked at the call too: a body may take `exec` off the handle before its await.
       return (...args: unknown[]) => {
         refuseWhenClosed();
         return (value as (...args: unknown[]) => unknown).apply(target, args);
@@ -74,10 +59,7 @@ function bodyHandle(sql: DurableObjectSql): { sql: DurableObjectSql; close(): vo
   return { sql: guarded, close: () => void (open = false) };
 }
 
-/**
- * The executor's primitives on `storage`. A manager built on it needs `createCloudflareDialect`
- * too, as {@link MigrationManager} passes it.
- */
+/** The executor's primitives on `storage`; a manager on it needs `createCloudflareDialect` too. */
 export function createDurableObjectsDriver(storage: DurableObjectStorageLike): SyncDriver<DurableObjectSql> {
   const sql = storage.sql;
   let depth = 0;
@@ -92,9 +74,8 @@ export function createDurableObjectsDriver(storage: DurableObjectStorageLike): S
     connection: sql,
     // No forEachBatch either: left out of a bundle kept small.
     lacks: ["userVersion", "foreignKeySwitch", "savepoints"],
-    // One statement at a time: sql.exec refuses a script whose tail holds no statement (a trailing
-    // comment, `;;`, an empty section). toArray() steps each cursor to its end, so a statement's
-    // effect never waits for a read nobody makes.
+    // One statement at a time: sql.exec refuses a script whose tail holds none (a comment, `;;`).
+    // toArray() steps each cursor to its end, so no statement waits for a read nobody makes.
     exec: (text) => {
       for (const statement of statementTexts(text)) sql.exec(statement).toArray();
     },
@@ -118,16 +99,14 @@ export function createDurableObjectsDriver(storage: DurableObjectStorageLike): S
     inTransaction: () => depth > 0,
     changeCounter: () => 0,
     getBusyTimeout: () => busyTimeoutMs,
-    setBusyTimeout: (ms) => {
-      busyTimeoutMs = ms;
-    },
+    setBusyTimeout: (ms) => void (busyTimeoutMs = ms),
     asyncBodyFix: `${SYNC_FIX}.`,
     runBody: (entry, direction, context) => {
-      const body = direction === "up" ? entry.module.up : entry.module.down;
+      const body = (direction === "up" ? entry.module.up : entry.module.down) as (sql: DurableObjectSql, context: MigrationContext) => unknown;
       const handle = bodyHandle(sql);
       let result: unknown;
       try {
-        result = (body as (sql: DurableObjectSql, context: MigrationContext) => unknown).call(entry.module, handle.sql, context);
+        result = body.call(entry.module, handle.sql, context);
       } finally {
         handle.close();
       }
@@ -144,8 +123,7 @@ export function createDurableObjectsDriver(storage: DurableObjectStorageLike): S
 
 /**
  * Applies and reverts the migrations of a generated registry on a Durable Object's SQLite storage.
- * Synchronous: call it in the object's constructor under `blockConcurrencyWhile`, so no request
- * reaches the object before its schema is current.
+ * Synchronous: call it in the object's constructor under `blockConcurrencyWhile`.
  *
  * @example
  * import { MigrationManager } from "stepwise-migrate/durable-objects";
@@ -155,7 +133,7 @@ export class MigrationManager<R extends SyncMigrationRegistry = SyncMigrationReg
   /**
    * @throws `REGISTRY_INVALID` when the registry breaks the version rules.
    * @throws `REGISTRY_DIALECT_MISMATCH` when it was generated for PostgreSQL.
-   * @throws `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` when `gen` marked any of its migrations async (make them synchronous).
+   * @throws `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` when `gen` marked any of its migrations async.
    */
   constructor(storage: DurableObjectStorageLike, migrations: R, props: MigrationManagerProps = {}) {
     super(createDurableObjectsDriver(storage), migrations, props, createCloudflareDialect({ connectionSettings: { snapshotConnectionSettings, restoreConnectionSettings } }));
@@ -166,12 +144,7 @@ export class MigrationManager<R extends SyncMigrationRegistry = SyncMigrationReg
  * Applies every pending migration: the one call a Durable Object makes in its constructor.
  *
  * @example
- * export class Counter extends DurableObject {
- *   constructor(ctx: DurableObjectState, env: Env) {
- *     super(ctx, env);
- *     ctx.blockConcurrencyWhile(async () => void migrate(ctx.storage, migrations));
- *   }
- * }
+ * ctx.blockConcurrencyWhile(async () => void migrate(ctx.storage, migrations));
  */
 export function migrate<R extends SyncMigrationRegistry>(
   storage: DurableObjectStorageLike,

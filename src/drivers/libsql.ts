@@ -1,18 +1,9 @@
 /**
- * The libsql driver: the executor's primitives on a local connection of the `libsql` package
- * (Turso's embedded libSQL, with a better-sqlite3-like API), and the `stepwise-migrate/libsql` entry
- * (`migrate`, `MigrationManager`). SQLite itself (PRAGMAs, `sqlite_master`) is the core's business;
- * only libsql's API is called here.
- *
- * What libsql 0.5 lacks, and so what this driver declares it cannot do: `backup()` throws "not
- * implemented" (no online backup). `serialize()` throws too, so the `snapshot` reads every page
- * through SQLite's `sqlite_dbpage` on the app's connection (inside the app's transaction too, its
- * uncommitted writes included), and a copy is a connection on a private temporary file, deleted when
- * the copy is closed (see `file-copy.ts`). `db.name` is always empty,
- * so the file is read from `PRAGMA database_list`; `Statement.get()` adds a `_metadata` field and
- * ignores `pluck()`, so rows are read with `all()` only. Locking is SQLite's own, as with
- * better-sqlite3: a second connection's `BEGIN IMMEDIATE` waits out the busy timeout, then fails
- * with `SQLITE_BUSY`.
+ * The libsql driver (Turso's embedded libSQL, with better-sqlite3's API) and the
+ * `stepwise-migrate/libsql` entry's API. libsql 0.5's `backup()` and `serialize()` throw "not
+ * implemented": no online backup, and the snapshot reads the pages through `sqlite_dbpage` and
+ * opens its copy on a private temporary file. `db.name` is always empty and `get()` ignores
+ * `pluck()`, so the file comes from `PRAGMA database_list` and rows from `all()`.
  */
 import type Libsql from "libsql";
 import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
@@ -24,13 +15,10 @@ import { defineDriver } from "../core/define-driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import { returnDefinition, type BatchConnection, type MigrationRegistry, type SyncMigrationRegistry, type VersionOf, type DefineMigration } from "../core/types.js";
 import { mainDatabaseFile } from "./database-file.js";
-import { openFileCopy, snapshotOfConnection } from "./file-copy.js";
-import { cachedStatements, fileLockPrimitives, type SidecarOptions } from "./sqlite-shared.js";
+import { cachedStatements, dataVersion, fileLockPrimitives, openFileCopy, snapshotOfConnection } from "./sqlite-shared.js";
 
 /** The `libsql` package's native connection. */
 export type Database = Libsql.Database;
-
-type Statement = Libsql.Statement<unknown[]>;
 
 type DatabaseConstructor = new (file: string, options?: { readonly: boolean; fileMustExist: boolean; timeout: number }) => Database;
 
@@ -41,59 +29,35 @@ type DatabaseConstructor = new (file: string, options?: { readonly: boolean; fil
  * const driver = createLibsqlDriver(new Database("data/app.db"));
  */
 export function createLibsqlDriver(db: Database): SyncDriver<Database> {
-  // Integers come back as numbers even when the app set defaultSafeIntegers(true).
-  const prepare = cachedStatements((sql) => db.prepare(sql).safeIntegers(false) as Statement);
-  // Values are passed as one array: libsql reads a lone object argument (null, a Uint8Array) as
-  // named parameters.
-  const all = (sql: string, params: readonly unknown[]): Row[] => prepare(sql).all([...params]) as Row[];
-  // A closed connection (a migration called db.close()) holds no transaction. libsql 0.5 aborts the
-  // whole process (a Rust panic, not an exception) when inTransaction is read after close().
-  const isOpen = (): boolean => db.open;
-  const isInTransaction = (): boolean => isOpen() && db.inTransaction;
-  const filePath = databaseFileOf(db);
-  // Another connection with the app's class: the owner lock's sidecar, or the file a safety net works on.
-  const open = (file: string, { readonly, busyTimeoutMs }: SidecarOptions): Database =>
-    new (db.constructor as DatabaseConstructor)(file, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
-  // No online backup: libsql 0.5's backup() throws "not implemented".
+  const prepare = cachedStatements((sql) => db.prepare(sql).safeIntegers(false) as Libsql.Statement<unknown[]>);
+  // One array of values: libsql reads a lone object argument (null, a Uint8Array) as named parameters.
+  const query = (sql: string, params: readonly unknown[]): Row[] => prepare(sql).all([...params]) as Row[];
+  // libsql 0.5 aborts the process when inTransaction is read after close().
+  const inTransaction = (): boolean => db.open && db.inTransaction;
+  const Class = db.constructor as DatabaseConstructor;
+  const open = (file: string, { readonly, busyTimeoutMs }: { readonly: boolean; busyTimeoutMs: number }) => new Class(file, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
+  // The plain PRAGMA: a SELECT would read the schema, failing at once with SQLITE_BUSY while another process commits.
+  const filePath = db.memory ? null : mainDatabaseFile(db.prepare("PRAGMA database_list").all() as Row[]);
   return defineDriver({
     name: "libsql",
     dialect: "sqlite",
     async: false,
     connection: db,
     filePath,
-    isOpen,
+    isOpen: () => db.open,
     exec: (sql) => void db.exec(sql),
-    query: all,
+    query,
     run: (sql, params) => ({ changes: Number(prepare(sql).run([...params]).changes) }),
-    inTransaction: isInTransaction,
-    changeCounter: () => all("PRAGMA data_version", [])[0]!.data_version as number,
-    // libsql's prepare/get/all/transaction/inTransaction have better-sqlite3's shapes, which is all
-    // the batch walker uses (the extra `_metadata` on `get()` rows is never read).
+    inTransaction,
+    changeCounter: () => dataVersion(query),
+    // libsql has better-sqlite3's prepare/get/all/transaction shapes, all the walker uses.
     createContext: (entry, direction, progress) => createMigrationContext(db as unknown as BatchConnection, entry, direction, progress),
     ...fileLockPrimitives(open, filePath),
     openFile: (file, options) => createLibsqlDriver(open(file, options)),
-    snapshot: () => snapshotOfConnection({ name: "libsql", exec: (sql) => void db.exec(sql), query: all, inTransaction: isInTransaction }),
-    openSnapshot: (bytes) => openCopy(db, bytes),
+    close: () => void (db.open && db.close()),
+    snapshot: () => snapshotOfConnection({ name: "libsql", exec: (sql) => void db.exec(sql), query, inTransaction }),
+    openSnapshot: (bytes) => openFileCopy(bytes, (file) => createLibsqlDriver(new Class(file))),
   });
-}
-
-/** A copy on a private file, opened with the app's own class (reached through its connection). */
-function openCopy(db: Database, bytes: Uint8Array): SyncDriver<Database> {
-  return openFileCopy(bytes, (file) => {
-    const copy = new (db.constructor as DatabaseConstructor)(file);
-    return { driver: createLibsqlDriver(copy), close: () => void copy.close() };
-  });
-}
-
-/**
- * The main database's file, or `null` in memory: libsql leaves `db.name` empty, SQLite knows. The
- * plain PRAGMA, not `pragma_database_list` in a SELECT: a SELECT must read the schema, which takes a
- * shared lock and fails at once with SQLITE_BUSY while another process commits (this runs when the
- * driver is made, before any busy timeout is set).
- */
-function databaseFileOf(db: Database): string | null {
-  if (db.memory) return null;
-  return mainDatabaseFile(db.prepare("PRAGMA database_list").all() as Array<{ name?: unknown; file?: unknown }>);
 }
 
 /**
@@ -104,9 +68,7 @@ function databaseFileOf(db: Database): string | null {
  * import { MigrationManager } from "stepwise-migrate/libsql";
  * import { migrations } from "../generated/registry.js";
  *
- * const manager = new MigrationManager(new Database("data/app.db"), migrations);
- * manager.up();
- * manager.down({ steps: 1 });
+ * new MigrationManager(new Database("data/app.db"), migrations).up();
  */
 export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncMigrationManager<Database, R> {
   /**
@@ -123,12 +85,7 @@ export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistr
   }
 }
 
-/**
- * Applies every pending migration: the one call an app makes at start-up.
- *
- * @example
- * migrate(new Database("data/app.db"), migrations, { logger: console });
- */
+/** Applies every pending migration (`migrate(db, migrations)`): the one call an app makes at start-up. */
 export function migrate<R extends SyncMigrationRegistry>(
   db: Database,
   migrations: R,
@@ -137,18 +94,7 @@ export function migrate<R extends SyncMigrationRegistry>(
   return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), "stepwise-migrate/libsql");
 }
 
-/**
- * {@link MigrationManager} with every method returning a promise, for a registry that holds async
- * migrations: each migration's write transaction (`BEGIN IMMEDIATE`) stays open across its awaits, so
- * a failure after an await rolls back all it did, its history row included. Other connections wait
- * for the lock meanwhile; statements the app runs on this same connection before the promise settles
- * join the migration's transaction (see the README, "Async migrations").
- *
- * @example
- * const manager = new AsyncMigrationManager(db, migrations);
- * await manager.up();
- * await manager.down({ steps: 1 });
- */
+/** {@link MigrationManager} returning promises, for async migrations: each one's transaction stays open across its awaits. */
 export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends CoreAsyncMigrationManager<Database, R> {
   /** @throws `REGISTRY_INVALID` when the registry breaks the version rules. */
   constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
@@ -156,23 +102,10 @@ export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegist
   }
 }
 
-/**
- * {@link migrate} for a registry that may hold async migrations: applies every pending migration and
- * resolves to what ran. Every refusal is a rejection.
- *
- * @example
- * const result = await migrateAsync(new Database("data/app.db"), migrations, { logger: console });
- */
+/** {@link migrate} for a registry that may hold async migrations; every refusal is a rejection. */
 export function migrateAsync<R extends MigrationRegistry>(db: Database, migrations: R, options: MigrateAsyncOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
   return migrateAsyncWithManager(options, (props) => new AsyncMigrationManager(db, migrations, props), "stepwise-migrate/libsql");
 }
 
-/**
- * Declares a TypeScript migration whose `db` is libsql's `Database`, whatever other drivers the program
- * imports. Otherwise the root `defineMigration` (same rules, same codegen checks).
- *
- * @example
- * import { defineMigration } from "stepwise-migrate/libsql";
- * export default defineMigration({ up(db) { db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY)"); } });
- */
+/** Declares a TypeScript migration whose `db` is libsql's `Database`, whatever other drivers the program imports. */
 export const defineMigration: DefineMigration<Database> = returnDefinition;

@@ -1,13 +1,9 @@
-/**
- * A SQL script cut into its statements, for the Cloudflare storages: D1's `prepare` takes one
- * statement, and a Durable Object's `sql.exec` refuses a script whose text after the last `;` holds
- * no statement (a trailing comment, `;;`, or a `-- migrate:empty` section), so both run statements.
- */
 import { splitSqliteStatements, tokenizeSqliteSql } from "../shared/sqlite-tokens.js";
 
 /**
- * The statements of `script`, each as SQLite reads it (a trigger's body stays whole), without the
- * comments between them; `[]` for a script of only comments and semicolons.
+ * The statements of `script` as SQLite reads them (a trigger's body whole), without the comments
+ * between them; `[]` for only comments and semicolons. For the libraries that run one statement at a
+ * time (D1's `prepare`; a Durable Object's `sql.exec` refuses a script with an empty tail).
  */
 export function statementTexts(script: string): string[] {
   return splitSqliteStatements(tokenizeSqliteSql(script)).map(({ tokens }) => {

@@ -1,12 +1,9 @@
 /**
- * `stepwise-migrate/libsql`: migrate a local database through the `libsql` package (Turso's embedded
- * libSQL). `migrate` and `MigrationManager` take libsql's own `Database`. The safety nets are
- * imported from `stepwise-migrate` and take this entry's manager. libsql has no `serialize()`, so rehearsal reads
- * the database page by page (`sqlite_dbpage`) and opens the copy on a private temporary file; it has no
- * `backup()`, so `upWithBackup` copies with `VACUUM INTO`. Importing this entry loads no other driver.
+ * `stepwise-migrate/libsql`: migrate a local database through the `libsql` package's `Database`.
+ * The safety nets, imported from `stepwise-migrate`, take this entry's manager (rehearsal copies page
+ * by page, backups by `VACUUM INTO`: libsql has neither `serialize()` nor `backup()`).
  *
  * @packageDocumentation
  */
-export { MigrationManager, migrate, AsyncMigrationManager, migrateAsync } from "../drivers/libsql.js";
+export { MigrationManager, migrate, AsyncMigrationManager, migrateAsync, defineMigration } from "../drivers/libsql.js";
 export type { Database } from "../drivers/libsql.js";
-export { defineMigration } from "../drivers/libsql.js";
