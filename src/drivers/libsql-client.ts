@@ -57,14 +57,8 @@ const TRANSACTION_CONTROL = /^(?:BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/
 type StatementObject = Exclude<InStatement, string>;
 
 /** What a statement run bare reports: `executeMultiple` returns nothing of it. */
-const EMPTY_RESULT: ResultSet = {
-  columns: [],
-  columnTypes: [],
-  rows: [],
-  rowsAffected: 0,
-  lastInsertRowid: undefined,
-  toJSON: () => ({ columns: [], columnTypes: [], rows: [], rowsAffected: 0, lastInsertRowid: null }),
-};
+const EMPTY_JSON = { columns: [], columnTypes: [], rows: [], rowsAffected: 0, lastInsertRowid: null };
+const EMPTY_RESULT: ResultSet = { ...EMPTY_JSON, lastInsertRowid: undefined, toJSON: () => EMPTY_JSON };
 
 /** Rows as plain objects, integers as numbers where exact (else decimal text), whatever the client's `intMode`. */
 function rowsOf(result: ResultSet): Row[] {

@@ -13,6 +13,7 @@ import { requireCapabilities, type AsyncDriver, type Row, type ScratchDatabase }
 import { defineDriver } from "../core/define-driver.js";
 import { StepwiseError, type LockHolder, type LockHolderSession, type LockWait } from "../core/errors.js";
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
+import { quoteIdentifier } from "../core/batch-walk.js";
 import { programName } from "./lock-holders.js";
 import type { Step } from "../core/step.js";
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
@@ -93,7 +94,7 @@ function lockTimeoutOf(lockTimeoutMs: number | undefined): number {
   return Math.min(Math.trunc(value), 2_147_483_647);
 }
 
-/** The transaction status the server last reported: `I` idle, `T` in a block, `E` in a failed one (`null` before pg 8.16). */
+/** The transaction status the server last reported: `I` idle, `T` in a block, `E` in a failed one (`null` on a pg without the method). */
 const transactionStatus = (client: pg.ClientBase) => (client as { getTransactionStatus?(): string | null }).getTransactionStatus?.() ?? null;
 const inTransactionBlock = (client: pg.ClientBase) => ["T", "E"].includes(transactionStatus(client) ?? "");
 
@@ -313,7 +314,6 @@ async function acquireAdvisoryLock(client: pg.ClientBase, key: string, timeoutMs
 /** The prefix of every scratch database's name, for a person to recognise; only the marker proves one stepwise's. */
 export const SCRATCH_DATABASE_PREFIX = "stepwise_scratch_";
 const SCRATCH_MARKER_PREFIX = "stepwise scratch database, created by backend ";
-const quote = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 const literal = (text: string): string => `'${text.replace(/'/g, "''")}'`;
 
 /**
@@ -327,7 +327,7 @@ async function openScratchDatabase(session: pg.ClientBase, createDriver: (client
   // CREATE DATABASE cannot run in a transaction block, and trying would abort the app's.
   if (inTransactionBlock(session)) throw transactionOpenError({ driver: "pg", operation: "verifySchema or baselineDatabase" });
   const ask = async <T extends Row>(text: string, values: unknown[] = []) => (await session.query<T>({ text, values, types: STEPWISE_TYPES })).rows;
-  const dropQuietly = (name: string) => session.query(`DROP DATABASE IF EXISTS ${quote(name)}`).catch(() => undefined);
+  const dropQuietly = (name: string) => session.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)}`).catch(() => undefined);
   const [{ pid, backendStart }] = (await ask(
     `SELECT a.pid, EXTRACT(epoch FROM a.backend_start)::${TEXT} AS "backendStart" FROM pg_catalog.pg_stat_activity AS a WHERE a.pid ${EQ} pg_catalog.pg_backend_pid()`,
   )) as [{ pid: number; backendStart: string }];
@@ -343,7 +343,7 @@ async function openScratchDatabase(session: pg.ClientBase, createDriver: (client
   // Somebody connected to one, another role's, or already gone: not ours to insist on.
   for (const { name } of leftovers) await dropQuietly(name);
   const name = `${SCRATCH_DATABASE_PREFIX}${pid}_${globalThis.crypto.randomUUID().replace(/-/g, "").slice(0, 12)}`;
-  await session.query(`CREATE DATABASE ${quote(name)} TEMPLATE template0`).catch((cause: unknown) => {
+  await session.query(`CREATE DATABASE ${quoteIdentifier(name)} TEMPLATE template0`).catch((cause: unknown) => {
     const sqlstate = sqlstateOf(cause);
     const why = sqlstate === "42501" ? ": the role lacks the CREATEDB privilege (ALTER ROLE <role> CREATEDB). " : ` (SQLSTATE ${sqlstate ?? "unknown"}). `;
     const message = `Could not create the scratch database "${name}" that verify and baseline replay the migrations in${why}Nothing was changed.`;
@@ -351,7 +351,7 @@ async function openScratchDatabase(session: pg.ClientBase, createDriver: (client
   });
   const marker = `${SCRATCH_MARKER_PREFIX}${pid} started ${backendStart}; dropped when its replay ends`;
   const marked = (await session
-    .query(`COMMENT ON DATABASE ${quote(name)} IS ${literal(marker)}; SELECT d.oid::${TEXT} AS oid FROM pg_catalog.pg_database AS d WHERE d.datname ${EQ} ${literal(name)}`)
+    .query(`COMMENT ON DATABASE ${quoteIdentifier(name)} IS ${literal(marker)}; SELECT d.oid::${TEXT} AS oid FROM pg_catalog.pg_database AS d WHERE d.datname ${EQ} ${literal(name)}`)
     .catch(async (error: unknown) => {
       // Made a moment ago by this session and not yet connected to: ours alone.
       await dropQuietly(name);
@@ -366,7 +366,7 @@ async function openScratchDatabase(session: pg.ClientBase, createDriver: (client
     await client.end().catch(() => undefined);
     // FORCE ends every session on it (one a body left behind), so it must still be the one made above.
     if ((await ask(`SELECT 1 FROM pg_catalog.pg_database AS d WHERE d.datname ${EQ} $1 AND d.oid::${TEXT} ${EQ} $2`, [name, oid])).length === 0) return;
-    await session.query(`DROP DATABASE IF EXISTS ${quote(name)} WITH (FORCE)`);
+    await session.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
   };
   try {
     await client.connect();
@@ -482,7 +482,7 @@ export async function migrate<R extends MigrationRegistry>(
   }
   const manager = new MigrationManager(db, migrations, props);
   if (verifySchema) await verifySchema(manager as unknown as MigrationManager, { refuseDrift: true });
-  return manager.up({ ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) });
+  return manager.up({ to, transaction });
 }
 
 /**
