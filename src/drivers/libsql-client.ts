@@ -91,10 +91,7 @@ class ClientSession {
     return this.transaction;
   }
 
-  /**
-   * `action` again while a lock refuses it, until the busy timeout runs out, yielding to the event loop (a wait inside SQLite would block this process's own lock holder).
-   * Only for statements SQLite refuses whole: opening the write section, COMMIT, reads, a statement outside a transaction.
-   */
+  /** `action` again while a lock refuses it, up to the busy timeout, yielding to the event loop; only for statements SQLite refuses whole (BEGIN, COMMIT, reads, autocommit). */
   async waitOutLocks<T>(action: () => Promise<T>): Promise<T> {
     const started = performance.now();
     for (;;) {
@@ -133,10 +130,7 @@ class ClientSession {
     });
   }
 
-  /**
-   * `work` in a write transaction of its own, committed: how a statement outside stepwise's transaction runs locally. Sent bare, a write refused by a lock stays in progress
-   * on its pooled connection, and a later `DROP` of a table it read fails with SQLITE_LOCKED.
-   */
+  /** `work` in a committed write transaction of its own: sent bare, a write a lock refused stays in progress on its pooled connection (a later `DROP` fails SQLITE_LOCKED). */
   async inOwnWrite<T>(work: (open: Transaction) => Promise<T>): Promise<T> {
     const open = await this.openWrite();
     try {
@@ -149,8 +143,8 @@ class ClientSession {
   }
 
   /**
-   * A script outside any transaction, each statement as autocommit would run it: in a write transaction of its own, or bare (waiting out locks) where SQLite allows none.
-   * A script that manages its own transaction, or any remotely (a server takes its locks itself), runs whole.
+   * A script outside any transaction, each statement in a write transaction of its own, or bare where SQLite allows none; whole when it manages its own transaction, or
+   * remotely (a server takes its locks itself).
    */
   async execOutsideTransaction(sql: string): Promise<void> {
     const texts = this.remote ? [] : statementTexts(sql);
@@ -239,12 +233,7 @@ function createLibsqlClientDialect(remote: boolean): Dialect {
   };
 }
 
-/**
- * The executor's primitives on `client` (`remote`: the remote rules on a file too).
- *
- * @example
- * const driver = createLibsqlClientDriver(createClient({ url: "file:app.db" }));
- */
+/** The executor's primitives on `client` (`remote`: the remote rules on a file too). */
 export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlClientMigrationManagerProps, "remote" | "scratchClient"> = {}): AsyncDriver<Client> {
   const session = new ClientSession(client);
   const statement = (sql: string, args: readonly unknown[]): StatementObject => ({ sql, args: args as InValue[] });

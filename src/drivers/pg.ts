@@ -99,9 +99,8 @@ const transactionStatus = (client: pg.ClientBase) => (client as { getTransaction
 const inTransactionBlock = (client: pg.ClientBase) => ["T", "E"].includes(transactionStatus(client) ?? "");
 
 /**
- * A watch on a session's statements under the run's `lock_timeout` (0: none). PostgreSQL's error names neither relation nor holder, which `pg_locks` shows only while the
- * wait lasts: while a statement runs, a second connection looks every third of the timeout and the last wait seen is recorded on the `LOCK_TIMEOUT`. With `enforce`
- * (stepwise's own statements outside a transaction, which no `SET LOCAL` reaches) the look also cancels a statement that waited past the timeout.
+ * A watch on statements under the run's `lock_timeout` (0: none): `pg_locks` shows the relation and holder only while the wait lasts, so a second connection looks every
+ * third of the timeout, for the `LOCK_TIMEOUT` to report; with `enforce` (no `SET LOCAL` outside a transaction) it also cancels a statement waiting past the timeout.
  */
 function createLockWatch(session: pg.ClientBase, lockTimeoutMs: number) {
   let running = 0;
@@ -168,10 +167,7 @@ function createLockWatch(session: pg.ClientBase, lockTimeoutMs: number) {
   };
 }
 
-/**
- * The run's `lock_timeout` set for the session around a `transaction: false` migration's statements, and the session's own put back after (the value it SET, or RESET):
- * at once, or when the transaction they left open ends, since its rollback would undo the restore.
- */
+/** The run's `lock_timeout` for the session around a `transaction: false` migration, the session's own put back after (once a transaction it left open has ended). */
 function createSessionTimeout(session: pg.ClientBase, lockTimeoutMs: number) {
   let pendingRestore: string | null = null;
   const restore = async (): Promise<void> => {
@@ -196,12 +192,7 @@ function createSessionTimeout(session: pg.ClientBase, lockTimeoutMs: number) {
   return { around, restore };
 }
 
-/**
- * The executor's primitives on one session; `schema` is the history table's (the run lock's key), `lockTimeoutMs` bounds lock waits.
- *
- * @example
- * const driver = createPgDriver(client);
- */
+/** The executor's primitives on one session; `schema` is the history table's (the run lock's key), `lockTimeoutMs` bounds lock waits. */
 export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_POSTGRES_SCHEMA, lockTimeoutMs?: number): AsyncDriver<pg.ClientBase> {
   const timeout = lockTimeoutOf(lockTimeoutMs);
   const watch = createLockWatch(client, timeout);
@@ -317,9 +308,8 @@ const SCRATCH_MARKER_PREFIX = "stepwise scratch database, created by backend ";
 const literal = (text: string): string => `'${text.replace(/'/g, "''")}'`;
 
 /**
- * A scratch database on the app's server for verify and baseline to replay in: created from `template0` (nothing an administrator added to `template1` reads as drift),
- * marked with a comment naming the creating session (backend pid and start time), on a connection of its own, dropped by its oid `WITH (FORCE)` after. Each new one first
- * drops, without `FORCE`, the marked databases whose creator is gone (a process killed mid-replay); a database merely named like one is never touched.
+ * A scratch database for verify and baseline to replay in: from `template0` (so nothing added to `template1` reads as drift), marked with its creating session, dropped
+ * by oid `WITH (FORCE)` after. It first drops, without `FORCE`, the marked ones whose creator is gone; one merely named like them is never touched.
  *
  * @throws `SCRATCH_DATABASE_UNAVAILABLE` when the server refuses `CREATE DATABASE` (no `CREATEDB`).
  */
@@ -417,8 +407,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
   }
 
   /**
-   * Runs one of the executor's steps on a session of its own: the client passed in, or one checked out of the pool for the call. A call that may write holds the run
-   * lock throughout.
+   * Runs one of the executor's steps on a session of its own (the client, or one checked out of the pool for the call), holding the run lock if it may write.
    *
    * @throws `ASYNC_RUN_IN_PROGRESS` (as a rejection) when another call is still running on the same client.
    */
@@ -460,7 +449,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
 
 /** What `migrate` takes besides the manager's props and `up`'s options. */
 export interface PgMigrateOptions {
-  /** `verifySchema` (from `stepwise-migrate`): refuse a drifted database with `SCHEMA_DRIFT` first, at one replay per start; passed as the function so an app that never verifies does not bundle it. */
+  /** `verifySchema` (from `stepwise-migrate`): refuse a drifted database with `SCHEMA_DRIFT` first; a function, so an app that never verifies does not bundle the replay. */
   readonly verifySchema?: (manager: MigrationManager, options: { readonly refuseDrift: true }) => Promise<unknown>;
 }
 
