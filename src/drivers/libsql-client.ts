@@ -1,23 +1,22 @@
 /**
- * The libsql-client driver (a `Client` of `@libsql/client`, on a `file:` database or a server:
- * Turso, sqld) and the `stepwise-migrate/libsql-client` entry's API. Every primitive is async.
- *
- * A `Client` is not one connection: it lends a pooled connection (or a stream) per call, and only
- * `client.transaction("write")` keeps one. So the write section is that transaction: every statement
- * stepwise runs while it is open goes through it, and a migration body receives it. Hence no change
- * counter, no foreign-key switch, no owner lock, snapshot or second file; remotely no `user_version`
+ * The libsql-client driver (an `@libsql/client` `Client`, on a `file:` database or a server: Turso, sqld) and the `stepwise-migrate/libsql-client` entry. A `Client`
+ * lends a connection (or a stream) per call and only `client.transaction()` keeps one: the write section is that transaction, every statement stepwise runs while it is
+ * open goes through it, and a migration body receives it. Hence no change counter, foreign-key switch, owner lock, snapshot or second file; remotely no `user_version`
  * (Turso refuses it), no temp schema and no per-connection settings.
  */
 import type { Client, InStatement, InValue, ResultSet, Transaction } from "@libsql/client";
 import { AsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
 import type { AsyncDriver, ErrorClassification, Row } from "../core/driver.js";
+import type { Dialect } from "../core/dialect.js";
 import { defineDriver } from "../core/define-driver.js";
+import { sqliteDialectFor } from "../core/dialects/sqlite.js";
+import { createSqliteEscapeGuard } from "../core/transaction-guard.js";
+import { createHistoryGuard } from "../core/history-guard.js";
 import type { MigrationManagerProps, MigrationResult } from "../core/options.js";
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
 import { SQLITE_BATCH_DIALECT } from "../core/batch-walk.js";
 import { usageError } from "../core/error-factories.js";
-import { createLibsqlClientDialect } from "./libsql-client-dialect.js";
 import { classifyNativeSqliteError } from "./sqlite-shared.js";
 import { statementTexts } from "./statement-texts.js";
 
@@ -26,15 +25,11 @@ export type LibsqlClientConnection = Pick<Transaction, "execute" | "batch" | "ex
 
 /** Options of the libsql-client `MigrationManager` and `migrate`. */
 export interface LibsqlClientMigrationManagerProps extends MigrationManagerProps {
-  /**
-   * Apply the remote rules (no `PRAGMA user_version`, no per-connection settings) to a `file:`
-   * database too, to prove migrations bound for Turso. Default: from the client's protocol.
-   */
+  /** Apply the remote rules (no `PRAGMA user_version`, no per-connection settings) to a `file:` database too, to prove migrations bound for Turso. Default: from the client's protocol. */
   readonly remote?: boolean;
   /**
-   * Opens an empty database for the nets that replay migrations (`verifySchema`, `baselineDatabase`),
-   * such as `() => createClient({ url: ":memory:" })`, closed after each replay. Without it those are
-   * refused with `DRIVER_CAPABILITY_MISSING` (`snapshot`). Default: none.
+   * Opens an empty database for the nets that replay migrations (`verifySchema`, `baselineDatabase`), such as `() => createClient({ url: ":memory:" })`, closed after
+   * each replay. Without it those are refused with `DRIVER_CAPABILITY_MISSING` (`snapshot`). Default: none.
    */
   readonly scratchClient?: () => Client | Promise<Client>;
 }
@@ -62,14 +57,8 @@ const TRANSACTION_CONTROL = /^(?:BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/
 type StatementObject = Exclude<InStatement, string>;
 
 /** What a statement run bare reports: `executeMultiple` returns nothing of it. */
-const EMPTY_RESULT: ResultSet = {
-  columns: [],
-  columnTypes: [],
-  rows: [],
-  rowsAffected: 0,
-  lastInsertRowid: undefined,
-  toJSON: () => ({ columns: [], columnTypes: [], rows: [], rowsAffected: 0, lastInsertRowid: null }),
-};
+const EMPTY_JSON = { columns: [], columnTypes: [], rows: [], rowsAffected: 0, lastInsertRowid: null };
+const EMPTY_RESULT: ResultSet = { ...EMPTY_JSON, lastInsertRowid: undefined, toJSON: () => EMPTY_JSON };
 
 /** Rows as plain objects, integers as numbers where exact (else decimal text), whatever the client's `intMode`. */
 function rowsOf(result: ResultSet): Row[] {
@@ -83,10 +72,7 @@ function rowsOf(result: ResultSet): Row[] {
   });
 }
 
-/**
- * What stepwise keeps for one client: its open write transaction, and the busy timeout, which it
- * waits out itself (the client's connections wait for no lock unless the app set `timeout`).
- */
+/** What stepwise keeps of one client: its open write transaction, and the busy timeout, which it waits out itself (the client's connections wait for no lock). */
 class ClientSession {
   busyTimeoutMs = 0;
   transaction: Transaction | null = null;
@@ -96,20 +82,16 @@ class ClientSession {
     this.remote = isRemoteClient(client);
   }
 
-  /** Forgets a transaction a migration's own COMMIT ended, giving its connection back. */
-  settleEnded(): void {
-    const ended = this.transaction;
-    if (ended?.closed) {
+  /** The open transaction, forgetting (and giving back the connection of) one a migration's own COMMIT ended. */
+  open(): Transaction | null {
+    if (this.transaction?.closed) {
+      this.transaction.close();
       this.transaction = null;
-      ended.close();
     }
+    return this.transaction;
   }
 
-  /**
-   * `action` again while a lock refuses it, until the busy timeout runs out, yielding to the event
-   * loop (a wait inside SQLite would block this process's own lock holder). Only for statements SQLite
-   * refuses whole: opening the write section, COMMIT, reads, a statement outside a transaction.
-   */
+  /** `action` again while a lock refuses it, up to the busy timeout, yielding to the event loop; only for statements SQLite refuses whole (BEGIN, COMMIT, reads, autocommit). */
   async waitOutLocks<T>(action: () => Promise<T>): Promise<T> {
     const started = performance.now();
     for (;;) {
@@ -124,32 +106,17 @@ class ClientSession {
   }
 
   /**
-   * A write transaction on a connection of its own. Locally taken deferred, then made a write one
-   * through `executeMultiple`, which finalises a refused `BEGIN IMMEDIATE` (libsql would leave it in
-   * progress on a pooled connection, whose next transaction could never commit). Remotely opened at
-   * once by a `SELECT 1`, bounded by the busy timeout plus a round trip: a server queues the opening
-   * behind another client's write transaction without ever answering BUSY.
+   * A write transaction on a connection of its own. Locally taken deferred, then made a write one through `executeMultiple`, which finalises a refused `BEGIN IMMEDIATE`
+   * (libsql would leave it in progress on a pooled connection, whose next transaction could never commit). Remotely opened at once by a `SELECT 1`, bounded by the busy
+   * timeout plus a round trip: a server queues the opening behind another client's write transaction without ever answering BUSY.
    */
   openWrite(): Promise<Transaction> {
     return this.waitOutLocks(async () => {
-      if (!this.remote) {
-        const deferred = await this.client.transaction("deferred");
-        try {
-          await deferred.executeMultiple("COMMIT; BEGIN IMMEDIATE");
-          return deferred;
-        } catch (error) {
-          deferred.close();
-          throw error;
-        }
-      }
-      const open = await this.client.transaction("write");
+      const open = await this.client.transaction(this.remote ? "write" : "deferred");
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const expired = new Promise<never>((_, reject) => {
-        const busy = () =>
-          reject(Object.assign(new Error("the libSQL server did not open the write transaction within the busy timeout: another client holds its write lock"), { code: "SQLITE_BUSY" }));
-        timer = setTimeout(busy, this.busyTimeoutMs + 1_000);
-      });
-      const opening = open.execute("SELECT 1");
+      const busy = Object.assign(new Error("the libSQL server did not open the write transaction within the busy timeout: another client holds its write lock"), { code: "SQLITE_BUSY" });
+      const opening = this.remote ? open.execute("SELECT 1") : open.executeMultiple("COMMIT; BEGIN IMMEDIATE");
+      const expired = this.remote ? new Promise<never>((_, reject) => (timer = setTimeout(() => reject(busy), this.busyTimeoutMs + 1_000))) : opening;
       try {
         await Promise.race([opening, expired]);
         return open;
@@ -163,11 +130,7 @@ class ClientSession {
     });
   }
 
-  /**
-   * `work` in a write transaction of its own, committed: how a statement outside stepwise's
-   * transaction runs locally. Sent bare, a write refused by a lock stays in progress on its pooled
-   * connection, and a later `DROP` of a table it read fails with SQLITE_LOCKED.
-   */
+  /** `work` in a committed write transaction of its own: sent bare, a write a lock refused stays in progress on its pooled connection (a later `DROP` fails SQLITE_LOCKED). */
   async inOwnWrite<T>(work: (open: Transaction) => Promise<T>): Promise<T> {
     const open = await this.openWrite();
     try {
@@ -180,12 +143,10 @@ class ClientSession {
   }
 
   /**
-   * A script outside any transaction, each statement as autocommit would run it: in a write
-   * transaction of its own, or bare (through `executeMultiple`, waiting out locks) where SQLite
-   * allows none. A script that manages its own transaction runs whole, on one connection.
+   * A script outside any transaction, each statement in a write transaction of its own, or bare where SQLite allows none; whole when it manages its own transaction, or
+   * remotely (a server takes its locks itself).
    */
   async execOutsideTransaction(sql: string): Promise<void> {
-    // A server takes its locks itself.
     const texts = this.remote ? [] : statementTexts(sql);
     if (this.remote || texts.some((text) => TRANSACTION_CONTROL.test(text))) return void (await this.client.executeMultiple(sql));
     for (const text of texts) {
@@ -195,9 +156,8 @@ class ClientSession {
   }
 
   /**
-   * A read outside stepwise's transaction, on a connection held for it with the manager's
-   * `busy_timeout`, so SQLite itself waits. Not {@link waitOutLocks}: a refused read can stay in
-   * progress holding the file's shared lock, and a writer in another process would wait for it.
+   * A read outside stepwise's transaction, on a connection held for it with the manager's `busy_timeout`, so SQLite itself waits. Not {@link waitOutLocks}: a refused read
+   * can stay in progress holding the file's shared lock, and a writer in another process would wait for it.
    */
   async readOutsideTransaction(stmt: StatementObject): Promise<ResultSet> {
     if (this.remote) return this.client.execute(stmt);
@@ -219,11 +179,9 @@ class ClientSession {
   async executeOutsideTransaction(stmt: StatementObject): Promise<ResultSet> {
     if (this.remote) return this.client.execute(stmt);
     const text = statementTexts(stmt.sql)[0] ?? "";
-    if (OUTSIDE_TRANSACTION_ONLY.test(text) && (stmt.args === undefined || (Array.isArray(stmt.args) && stmt.args.length === 0))) {
-      await this.execOutsideTransaction(text);
-      return EMPTY_RESULT;
-    }
-    return this.inOwnWrite((open) => open.execute(stmt));
+    if (!OUTSIDE_TRANSACTION_ONLY.test(text) || (Array.isArray(stmt.args) ? stmt.args.length > 0 : stmt.args !== undefined)) return this.inOwnWrite((open) => open.execute(stmt));
+    await this.execOutsideTransaction(text);
+    return EMPTY_RESULT;
   }
 
   /** The client as a local `transaction: false` body receives it: its statements wait out locks as stepwise's do. */
@@ -240,31 +198,20 @@ class ClientSession {
   }
 
   async begin(mode: "immediate" | "deferred"): Promise<void> {
-    this.settleEnded();
-    if (this.transaction !== null) throw usageError("stepwise opened a write section while its previous one on this client was still open");
+    if (this.open() !== null) throw usageError("stepwise opened a write section while its previous one on this client was still open");
     this.transaction = await (mode === "immediate" ? this.openWrite() : this.waitOutLocks(() => this.client.transaction("deferred")));
   }
 
-  async commit(): Promise<void> {
+  /** Ends the write section: committed (not by `commit()`, which gives the connection back even when a reader's lock refused the COMMIT), or rolled back quietly. */
+  async end(commit: boolean): Promise<void> {
     const open = this.transaction;
-    if (open === null) throw usageError("stepwise committed a write section that was not open");
+    if (open === null && commit) throw usageError("stepwise committed a write section that was not open");
     this.transaction = null;
     try {
-      // Not `open.commit()`: it gives the connection back even when a reader's lock refused the
-      // COMMIT, which can be tried again. `executeMultiple` finalises a refused one.
-      await this.waitOutLocks(() => open.executeMultiple("COMMIT"));
-    } finally {
-      open.close();
-    }
-  }
-
-  async rollback(): Promise<void> {
-    const open = this.transaction;
-    this.transaction = null;
-    try {
-      await open?.rollback();
-    } catch {
-      // Already ended by SQLite or the migration.
+      // `executeMultiple` finalises a refused COMMIT, which can be tried again.
+      if (commit) await this.waitOutLocks(() => open!.executeMultiple("COMMIT"));
+      // Quietly: already ended by SQLite or the migration.
+      else await open?.rollback().catch(() => undefined);
     } finally {
       open?.close();
     }
@@ -272,20 +219,25 @@ class ClientSession {
 }
 
 /**
- * The executor's primitives on `client` (`remote`: the remote rules on a file too). A manager on it
- * needs {@link createLibsqlClientDialect}.
- *
- * @example
- * const driver = createLibsqlClientDriver(createClient({ url: "file:app.db" }));
+ * The dialect of a libsql-client manager: SQLite's, with state kept where a `Client` reaches one connection. The commit witness is made inside each transaction (a temp
+ * table made outside would land on whatever connection that call borrowed; after a rollback it is gone, so the verdict is `unknown` unless the token proves a commit). The
+ * history guard checks only bodies in a transaction. Remotely the witness and guard live in `main` (a server has no temp schema), `user_version` is never read (Turso
+ * rejects it), and connection settings are not snapshotted (each statement may reach another stream).
  */
+function createLibsqlClientDialect(remote: boolean): Dialect {
+  return {
+    ...sqliteDialectFor({ userVersion: !remote }),
+    startEscapeGuard: createSqliteEscapeGuard({ witnessSchema: remote ? "main" : "temp", witnessPerTransaction: true, userVersion: !remote }),
+    guardHistory: (store) => createHistoryGuard(store, remote ? { schema: "main" } : { transactionsOnly: true }),
+    ...(remote ? { snapshotConnectionSettings: undefined, restoreConnectionSettings: undefined } : {}),
+  };
+}
+
+/** The executor's primitives on `client` (`remote`: the remote rules on a file too). */
 export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlClientMigrationManagerProps, "remote" | "scratchClient"> = {}): AsyncDriver<Client> {
   const session = new ClientSession(client);
   const statement = (sql: string, args: readonly unknown[]): StatementObject => ({ sql, args: args as InValue[] });
-  const transaction = () => {
-    session.settleEnded();
-    return session.transaction;
-  };
-  const scratchClient = options.scratchClient;
+  const { scratchClient } = options;
   const driver: AsyncDriver<Client> = defineDriver({
     name: "libsql-client",
     dialect: "sqlite",
@@ -293,22 +245,22 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
     connection: client,
     lacks: options.remote === true || session.remote ? ["foreignKeySwitch", "userVersion"] : ["foreignKeySwitch"],
     exec: async (sql) => {
-      const open = transaction();
+      const open = session.open();
       await (open !== null ? open.executeMultiple(sql) : session.execOutsideTransaction(sql));
     },
     query: async (sql, params) => {
-      const open = transaction();
+      const open = session.open();
       // A deferred transaction takes its lock at its first read, so that waits out locks too.
       return rowsOf(await (open !== null ? session.waitOutLocks(() => open.execute(statement(sql, params))) : session.readOutsideTransaction(statement(sql, params))));
     },
     run: async (sql, params) => {
-      const open = transaction();
+      const open = session.open();
       return { changes: (await (open !== null ? open.execute(statement(sql, params)) : session.executeOutsideTransaction(statement(sql, params)))).rowsAffected };
     },
     begin: (mode) => session.begin(mode),
-    commit: () => session.commit(),
-    rollback: () => session.rollback(),
-    inTransaction: async () => transaction() !== null,
+    commit: () => session.end(true),
+    rollback: () => session.end(false),
+    inTransaction: async () => session.open() !== null,
     getBusyTimeout: async () => session.busyTimeoutMs,
     setBusyTimeout: async (ms) => void (session.busyTimeoutMs = ms),
     runBody: async (entry, direction, context) => {
@@ -318,24 +270,21 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
     // A batch handler writes through the open transaction, as a body does.
     createContext: (entry, direction, progress) => createAsyncMigrationContext(driver, SQLITE_BATCH_DIALECT, () => session.transaction ?? client, entry, direction, progress),
     classifyError: classifyLibsqlClientError,
-    ...(scratchClient === undefined
-      ? {}
-      : {
-          openScratchDatabase: async () => {
+    // The local rules on the scratch database: the app's own library on a private connection.
+    openScratchDatabase:
+      scratchClient === undefined
+        ? undefined
+        : async () => {
             const scratch = await scratchClient();
-            // The local rules: the app's own library on a private connection.
             return { name: ":memory:", driver: createLibsqlClientDriver(scratch), drop: async () => void (scratch.closed || scratch.close()) };
           },
-        }),
   });
   return driver;
 }
 
 /**
- * Applies and reverts the migrations of a generated registry through an `@libsql/client` `Client`
- * (`file:` or remote). Every method returns a promise; each migration runs in a
- * `client.transaction("write")` with its history row, and its body receives that transaction.
- * The client is never closed.
+ * Applies and reverts the migrations of a generated registry through an `@libsql/client` `Client` (`file:` or remote). Every method returns a promise; each migration runs
+ * in a `client.transaction("write")` with its history row, and its body receives that transaction. The client is never closed.
  *
  * @example
  * import { createClient } from "@libsql/client";
@@ -351,8 +300,8 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
    */
   constructor(client: Client, migrations: R, props: LibsqlClientMigrationManagerProps = {}) {
     const { remote, scratchClient, ...settings } = props;
-    const driver = createLibsqlClientDriver(client, { ...(remote === undefined ? {} : { remote }), ...(scratchClient === undefined ? {} : { scratchClient }) });
-    super(driver, migrations, settings, createLibsqlClientDialect({ remote: !driver.capabilities.userVersion }));
+    const driver = createLibsqlClientDriver(client, { remote, scratchClient });
+    super(driver, migrations, settings, createLibsqlClientDialect(!driver.capabilities.userVersion));
   }
 }
 
@@ -367,8 +316,7 @@ export function migrate<R extends MigrationRegistry>(client: Client, migrations:
 }
 
 /**
- * Declares a TypeScript migration whose `db` is the migration's libsql transaction; bodies may be
- * `async`, the transaction staying open across their awaits.
+ * Declares a TypeScript migration whose `db` is the migration's libsql transaction; bodies may be `async`, the transaction staying open across their awaits.
  *
  * @example
  * export default defineMigration({ async up(db) { await db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)"); } });

@@ -1,39 +1,20 @@
 /**
- * The pg driver (node-postgres, over the app's connected `pg.Client` or a `pg.Pool`) and the
- * `stepwise-migrate/pg` entry's API. PostgreSQL's SQL (catalog, failures, history) is the core's
- * dialect (`core/dialects/postgres.ts`); this file holds what needs the `pg` library: sessions, the
- * run lock (a session advisory lock keyed by the history table), the run's `lock_timeout` and the
- * scratch databases of the replaying safety nets.
+ * The pg driver (node-postgres, over a connected `pg.Client` or a `pg.Pool`) and the `stepwise-migrate/pg` entry. PostgreSQL's SQL is the core's dialect
+ * (`core/dialects/postgres.ts`); this file holds what needs the library: sessions, the run lock, the run's `lock_timeout` and the scratch databases.
  */
 import pg from "pg";
 import { runAloneOnConnection, runHoldingRunLock } from "../core/async-manager.js";
 import { MigrationManagerBase, type DriverIdentity, type RunOptions } from "../core/manager-base.js";
-import {
-  createPostgresDialect,
-  DEFAULT_POSTGRES_SCHEMA,
-  classifyPostgresError,
-  lostConnection,
-  sqlstateOf,
-  describeConnectionFailure,
-  isConnectionLost,
-  isLockTimeout,
-  recordLockWait,
-  CONCAT,
-  EQ,
-  NE,
-  TEXT,
-  POSTGRES_BATCH_DIALECT,
-} from "../core/dialects/postgres.js";
-import { DEFAULT_LOCK_TIMEOUT_MS } from "../core/options.js";
-import type { LockHolderSession, LockWait } from "../core/errors.js";
+import { createPostgresDialect, DEFAULT_POSTGRES_SCHEMA, classifyPostgresError, lostConnection, sqlstateOf, describeConnectionFailure } from "../core/dialects/postgres.js";
+import { isConnectionLost, isLockTimeout, recordLockWait, CONCAT, EQ, NE, TEXT, POSTGRES_BATCH_DIALECT } from "../core/dialects/postgres.js";
+import { DEFAULT_LOCK_TIMEOUT_MS, type MigrationManagerProps, type MigrationResult, type UpOptions } from "../core/options.js";
 import { splitPostgresSqlText, tokenizePostgresSql } from "../shared/postgres-tokens.js";
 import { requireCapabilities, type AsyncDriver, type Row, type ScratchDatabase } from "../core/driver.js";
 import { defineDriver } from "../core/define-driver.js";
-import type { DriverCapabilities } from "../core/driver-capabilities.js";
-import { type LockHolder, StepwiseError } from "../core/errors.js";
+import { StepwiseError, type LockHolder, type LockHolderSession, type LockWait } from "../core/errors.js";
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
+import { quoteIdentifier } from "../core/batch-walk.js";
 import { programName } from "./lock-holders.js";
-import type { MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
 import type { Step } from "../core/step.js";
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
 import { usageError, databaseLockedError, transactionOpenError } from "../core/error-factories.js";
@@ -54,19 +35,13 @@ export interface PgMigrationManagerProps extends MigrationManagerProps {
   /** The schema of the history table (created when missing). Default `DEFAULT_POSTGRES_SCHEMA` (`public`). */
   readonly schema?: string;
   /**
-   * How long a statement of a run may wait for another session's lock (`lock_timeout`) before the
-   * migration fails with `LOCK_TIMEOUT` naming the relation and the session holding it. Set with `SET
-   * LOCAL` in stepwise's transactions, and for the session around a `transaction: false` migration
-   * (put back after). 0 sets none. `busyTimeoutMs` bounds the wait for the run lock, not this.
-   * Default `DEFAULT_LOCK_TIMEOUT_MS` (10 s).
+   * How long a statement of a run may wait for another session's lock (`lock_timeout`) before the migration fails with `LOCK_TIMEOUT` naming the relation and the
+   * session holding it; set around a `transaction: false` migration too, and put back after. 0 sets none. Default `DEFAULT_LOCK_TIMEOUT_MS` (10 s).
    */
   readonly lockTimeoutMs?: number;
 }
 
-/**
- * `?` placeholders as PostgreSQL's `$1, $2...`, following its lexer: a `?` in a string, quoted name,
- * comment or dollar quote is text. A `?` operator (jsonb's) outside them is read as a placeholder.
- */
+/** `?` placeholders as PostgreSQL's `$1, $2...`; a `?` in a string, quoted name, comment or dollar quote is text. */
 export function toPositionalParameters(sql: string): string {
   let index = 0;
   return tokenizePostgresSql(sql)
@@ -81,54 +56,19 @@ export async function runLockKey(schema: string, tableName: string): Promise<str
 }
 
 /** A bigint as a number where JavaScript holds it exactly, else its decimal text. */
-function parseInt8(text: string): number | string {
-  const value = Number(text);
-  return Number.isSafeInteger(value) ? value : text;
-}
+const parseInt8 = (text: string): number | string => (Number.isSafeInteger(Number(text)) ? Number(text) : text);
 
-const parseInt4 = (text: string): number => parseInt(text, 10);
+/** pg's default parsers (bigint excepted) of the types stepwise reads, so no parser the app installed changes what stepwise reads. */
+const PARSERS: Record<number, (text: string) => unknown> = { 16: (text) => text === "t", 20: parseInt8, 21: Number, 23: Number, 26: Number, 114: JSON.parse, 3802: JSON.parse };
+const STEPWISE_TYPES = { getTypeParser: ((oid: number) => PARSERS[oid] ?? String) as pg.CustomTypesConfig["getTypeParser"] };
+/** A `forEachBatch` walk reads with the app's parsers, but bigint keys must bind back exactly. */
+const WALK_TYPES = { getTypeParser: ((oid: number, format?: "text") => (oid === 20 ? parseInt8 : pg.types.getTypeParser(oid, format))) as pg.CustomTypesConfig["getTypeParser"] };
 
-/** pg's default parsers (bigint excepted) for the types stepwise's statements return: bool, int8, int2, int4, oid, json, jsonb. */
-const PARSERS: ReadonlyMap<number, (text: string) => unknown> = new Map<number, (text: string) => unknown>([
-  [16, (text: string) => text === "t"],
-  [20, parseInt8],
-  [21, parseInt4],
-  [23, parseInt4],
-  [26, parseInt4],
-  [114, JSON.parse],
-  [3802, JSON.parse],
-]);
-
-/**
- * The parsers of every statement stepwise sends, so a parser the app installed (globally or on its
- * client) never changes what stepwise reads; pg's global registry cannot be asked for its defaults.
- */
-const STEPWISE_QUERY_TYPES = { getTypeParser: ((oid: number) => PARSERS.get(oid) ?? ((text: string) => text)) as pg.CustomTypesConfig["getTypeParser"] };
-
-/** A `forEachBatch` walk's reads go to the app's handler with the app's parsers, but bigint keys must bind back exactly. */
-const WALK_QUERY_TYPES = {
-  getTypeParser: ((oid: number, format?: string) => (oid === 20 ? parseInt8 : pg.types.getTypeParser(oid, format as "text"))) as pg.CustomTypesConfig["getTypeParser"],
-};
-
-/**
- * A new client to the server of `session` (its host, port, role, password, TLS and options), to
- * `database` (default the session's), named `applicationName`, ignoring its own `error` events.
- */
-function clientLike(session: pg.ClientBase, applicationName: string, database?: string, timeouts: Pick<pg.ClientConfig, "connectionTimeoutMillis" | "query_timeout"> = {}): pg.Client {
-  const source = session as pg.ClientBase & { connectionParameters?: Record<string, unknown>; password?: unknown };
-  const { user, host, port, ssl, options, client_encoding, database: own } = (source.connectionParameters ?? {}) as pg.ClientConfig;
-  const client = new pg.Client({
-    user,
-    host,
-    port,
-    ssl,
-    options,
-    client_encoding,
-    password: source.password as pg.ClientConfig["password"],
-    database: database ?? own,
-    application_name: applicationName,
-    ...timeouts,
-  });
+/** A new client to `session`'s server (its host, port, role, password, TLS and options), to `database` (default the session's), ignoring its own `error` events. */
+function clientLike(session: pg.ClientBase, applicationName: string, database?: string, timeouts: pg.ClientConfig = {}): pg.Client {
+  const source = session as pg.ClientBase & { connectionParameters?: pg.ClientConfig; password?: pg.ClientConfig["password"] };
+  const { user, host, port, ssl, options, client_encoding, database: own } = source.connectionParameters ?? {};
+  const client = new pg.Client({ user, host, port, ssl, options, client_encoding, password: source.password, database: database ?? own, application_name: applicationName, ...timeouts });
   client.on("error", () => undefined);
   return client;
 }
@@ -147,176 +87,133 @@ const WAITS_SQL = `SELECT w.locktype::${TEXT} AS "lockType", w.mode::${TEXT} AS 
   WHERE w.pid ${EQ} $1 AND NOT w.granted
   ORDER BY b.pid`;
 
-type WaitRow = LockHolderSession & { readonly lockType: string; readonly mode: string; readonly relation: string | null };
-
-/**
- * `lockTimeoutMs` (default `DEFAULT_LOCK_TIMEOUT_MS`) as whole milliseconds, at most PostgreSQL's INT_MAX.
- *
- * @throws `USAGE` when it is no number of milliseconds, 0 or more.
- */
+/** `lockTimeoutMs` (default `DEFAULT_LOCK_TIMEOUT_MS`) in whole milliseconds, at most PostgreSQL's INT_MAX; `USAGE` unless a number, 0 or more. */
 function lockTimeoutOf(lockTimeoutMs: number | undefined): number {
   const value = lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-    throw usageError(`lockTimeoutMs must be a number of milliseconds, 0 or more (0: set no lock_timeout); got ${String(value)}.`);
-  }
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) throw usageError(`lockTimeoutMs must be a number of milliseconds, 0 or more (0: set no lock_timeout); got ${String(value)}.`);
   return Math.min(Math.trunc(value), 2_147_483_647);
 }
 
-/** The client's transaction status as the server last reported it: `I` idle, `T` in a block, `E` in a failed one. */
-function transactionStatus(client: pg.ClientBase): string | null {
-  return (client as pg.ClientBase & { getTransactionStatus?(): string | null }).getTransactionStatus?.() ?? null;
-}
-
-function inTransactionBlock(client: pg.ClientBase): boolean {
-  const status = transactionStatus(client);
-  return status === "T" || status === "E";
-}
-
-/** Whether the client's socket is gone. */
-function sessionGone(client: pg.ClientBase): boolean {
-  const state = client as { _queryable?: unknown; _ending?: unknown };
-  return state._queryable === false || state._ending === true;
-}
+/** The transaction status the server last reported: `I` idle, `T` in a block, `E` in a failed one (`null` on a pg without the method). */
+const transactionStatus = (client: pg.ClientBase) => (client as { getTransactionStatus?(): string | null }).getTransactionStatus?.() ?? null;
+const inTransactionBlock = (client: pg.ClientBase) => ["T", "E"].includes(transactionStatus(client) ?? "");
 
 /**
- * How a session runs its statements under the run's `lock_timeout` (`0`: none, nothing watched).
- * PostgreSQL's error names neither the relation nor the holder, which `pg_locks` shows only while
- * the wait lasts: so while a statement has run a third of the timeout, a second connection looks
- * there every third of it, and the last wait it saw is recorded on the `LOCK_TIMEOUT` error. With
- * `enforce` (stepwise's own statements outside a transaction, which no `SET LOCAL` reaches) the look
- * also cancels a statement that waited past the timeout. The second connection closes when idle.
+ * A watch on statements under the run's `lock_timeout` (0: none): `pg_locks` shows the relation and holder only while the wait lasts, so a second connection looks every
+ * third of the timeout, for the `LOCK_TIMEOUT` to report; with `enforce` (no `SET LOCAL` outside a transaction) it also cancels a statement waiting past the timeout.
  */
 function createLockWatch(session: pg.ClientBase, lockTimeoutMs: number) {
-  const interval = Math.max(10, Math.floor(lockTimeoutMs / 3));
   let running = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: ReturnType<typeof setInterval> | undefined;
   let looking: Promise<void> | null = null;
   let second: pg.Client | null = null;
-  let last: { readonly at: number; readonly wait: LockWait } | null = null;
-  let active: { readonly started: number; readonly enforce: boolean; cancelled: boolean } | null = null;
-  let pendingRestore: string | null = null;
-
+  let last: { at: number; wait: LockWait } | null = null;
+  let active: { started: number; enforce: boolean; cancelled: boolean } | null = null;
   const closeSecond = (): void => {
     void second?.end().catch(() => undefined);
     second = null;
   };
   const look = async (pid: number): Promise<void> => {
-    try {
-      if (second === null) {
-        second = clientLike(session, "stepwise lock watch", undefined, { connectionTimeoutMillis: 5_000, query_timeout: 5_000 });
-        await second.connect();
-      }
-      const { rows } = await second.query<WaitRow>({ text: WAITS_SQL, values: [pid], types: STEPWISE_QUERY_TYPES });
-      if (rows.length === 0) return;
-      const holders = rows.map(({ pid, applicationName, state, transactionStart, queryStart }) => ({ pid, applicationName, state, transactionStart, queryStart }));
-      last = { at: performance.now(), wait: { relation: rows[0]!.relation, lockType: rows[0]!.lockType, mode: rows[0]!.mode, holders } };
-      if (active?.enforce && !active.cancelled && last.at - active.started >= lockTimeoutMs) {
-        active.cancelled = true;
-        await second.query({ text: "SELECT pg_catalog.pg_cancel_backend($1)", values: [pid], types: STEPWISE_QUERY_TYPES });
-      }
-    } catch {
-      // No look this time (no connection slot, no password to reuse): the error still says what ran out.
+    if (second === null) {
+      second = clientLike(session, "stepwise lock watch", undefined, { connectionTimeoutMillis: 5_000, query_timeout: 5_000 });
+      await second.connect();
+    }
+    const { rows } = await second.query<LockHolderSession & { lockType: string; mode: string; relation: string | null }>({ text: WAITS_SQL, values: [pid], types: STEPWISE_TYPES });
+    if (rows.length === 0) return;
+    const holders = rows.map(({ pid, applicationName, state, transactionStart, queryStart }) => ({ pid, applicationName, state, transactionStart, queryStart }));
+    last = { at: performance.now(), wait: { relation: rows[0]!.relation, lockType: rows[0]!.lockType, mode: rows[0]!.mode, holders } };
+    if (active?.enforce && !active.cancelled && last.at - active.started >= lockTimeoutMs) {
+      active.cancelled = true;
+      await second.query({ text: "SELECT pg_catalog.pg_cancel_backend($1)", values: [pid], types: STEPWISE_TYPES });
     }
   };
-  const schedule = (pid: number): void => {
-    timer = setTimeout(() => {
-      looking = look(pid).finally(() => {
-        looking = null;
-        if (running > 0) schedule(pid);
-        else closeSecond();
-      });
-    }, interval);
-    (timer as { unref?: () => void }).unref?.();
-  };
-  const restorePending = async (): Promise<void> => {
-    const restore = pendingRestore;
-    pendingRestore = null;
-    if (restore !== null && !sessionGone(session)) await session.query(restore).catch(() => undefined);
-  };
-
-  return {
-    /** What opens a transaction: `BEGIN`, with the `SET LOCAL` (no round trip more). */
-    begin: lockTimeoutMs > 0 ? `BEGIN; SET LOCAL lock_timeout = ${lockTimeoutMs}` : "BEGIN",
-    restorePending,
-    /** Runs `action` (a statement, or a body) watched; see above. */
-    async watch<T>(action: () => Promise<T>, enforce = false): Promise<T> {
-      const pid = (session as { processID?: unknown }).processID;
-      if (lockTimeoutMs === 0 || typeof pid !== "number") return action();
-      const watched = { started: performance.now(), enforce, cancelled: false };
-      if (running++ === 0) {
-        active = watched;
-        schedule(pid);
+  return async <T>(action: () => Promise<T>, enforce = false): Promise<T> => {
+    const pid = (session as { processID?: unknown }).processID;
+    if (lockTimeoutMs === 0 || typeof pid !== "number") return action();
+    const watched = { started: performance.now(), enforce, cancelled: false };
+    if (running++ === 0) {
+      active = watched;
+      // One look at a time; a failed one (no connection slot, no password to reuse) leaves the error saying what ran out.
+      timer = setInterval(
+        () => {
+          looking ??= look(pid)
+            .catch(() => undefined)
+            .finally(() => {
+              looking = null;
+              if (running === 0) closeSecond();
+            });
+        },
+        Math.max(10, Math.floor(lockTimeoutMs / 3)),
+      );
+      (timer as { unref?: () => void }).unref?.();
+    }
+    try {
+      return await action();
+    } catch (thrown) {
+      const cancelled = watched.cancelled && (thrown as { code?: unknown } | null)?.code === "57014";
+      const message = "canceling statement due to lock timeout (stepwise cancelled it: it waited for a lock past lockTimeoutMs)";
+      const error = cancelled ? Object.assign(new Error(message, { cause: thrown }), { code: "55P03" }) : thrown;
+      if (isLockTimeout(error)) {
+        await looking;
+        if (last !== null && last.at >= watched.started) recordLockWait(error, last.wait);
       }
-      try {
-        return await action();
-      } catch (thrown) {
-        // Cancelled by the look: read as the lock timeout it stands for.
-        const error =
-          watched.cancelled && (thrown as { code?: unknown } | null)?.code === "57014"
-            ? Object.assign(new Error("canceling statement due to lock timeout (stepwise cancelled it: it waited for a lock past lockTimeoutMs)", { cause: thrown }), { code: "55P03" })
-            : thrown;
-        if (isLockTimeout(error)) {
-          await looking;
-          if (last !== null && last.at >= watched.started) recordLockWait(error, last.wait);
-        }
-        throw error;
-      } finally {
-        if (--running === 0) {
-          clearTimeout(timer);
-          if (looking === null) closeSecond();
-        }
+      throw error;
+    } finally {
+      if (--running === 0) {
+        clearInterval(timer);
+        if (looking === null) closeSecond();
       }
-    },
-    /**
-     * Runs `action` (a `transaction: false` migration's statements) under the timeout set for the
-     * session, and puts the session's own back after: the value it SET, or RESET. While `action` left
-     * a transaction open, whose rollback would undo the restore, after that transaction ends.
-     */
-    async aroundSession<T>(action: () => Promise<T>, inTransaction: () => boolean): Promise<T> {
-      if (lockTimeoutMs === 0) return action();
-      const [before] = (await session.query(`SELECT s.setting, s.source FROM pg_catalog.pg_settings AS s WHERE s.name ${EQ} 'lock_timeout'; SET lock_timeout = ${lockTimeoutMs}`)) as unknown as [
-        pg.QueryResult<{ setting: string; source: string }>,
-      ];
-      const row = before.rows[0];
-      try {
-        return await action();
-      } finally {
-        pendingRestore = row?.source === "session" ? `SELECT pg_catalog.set_config('lock_timeout', '${row.setting.replace(/'/g, "''")}', false)` : "RESET lock_timeout";
-        if (!inTransaction()) await restorePending();
-      }
-    },
+    }
   };
 }
 
-/**
- * The executor's primitives on one session. `schema` is the history table's, for the run lock's
- * key; `lockTimeoutMs` bounds lock waits (see {@link PgMigrationManagerProps.lockTimeoutMs}).
- *
- * @example
- * const driver = createPgDriver(client);
- */
-export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_POSTGRES_SCHEMA, lockTimeoutMs: number = DEFAULT_LOCK_TIMEOUT_MS): AsyncDriver<pg.ClientBase> {
+/** The run's `lock_timeout` for the session around a `transaction: false` migration, the session's own put back after (once a transaction it left open has ended). */
+function createSessionTimeout(session: pg.ClientBase, lockTimeoutMs: number) {
+  let pendingRestore: string | null = null;
+  const restore = async (): Promise<void> => {
+    const sql = pendingRestore;
+    const state = session as { _queryable?: unknown; _ending?: unknown };
+    pendingRestore = null;
+    // Not on a session whose socket is gone.
+    if (sql !== null && state._queryable !== false && state._ending !== true) await session.query(sql).catch(() => undefined);
+  };
+  const around = async <T>(action: () => Promise<T>): Promise<T> => {
+    if (lockTimeoutMs === 0) return action();
+    const sql = `SELECT s.setting, s.source FROM pg_catalog.pg_settings AS s WHERE s.name ${EQ} 'lock_timeout'; SET lock_timeout = ${lockTimeoutMs}`;
+    const [before] = (await session.query(sql)) as unknown as [pg.QueryResult<{ setting: string; source: string }>];
+    const row = before.rows[0];
+    try {
+      return await action();
+    } finally {
+      pendingRestore = row?.source === "session" ? `SELECT pg_catalog.set_config('lock_timeout', '${row.setting.replace(/'/g, "''")}', false)` : "RESET lock_timeout";
+      if (!inTransactionBlock(session)) await restore();
+    }
+  };
+  return { around, restore };
+}
+
+/** The executor's primitives on one session; `schema` is the history table's (the run lock's key), `lockTimeoutMs` bounds lock waits. */
+export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_POSTGRES_SCHEMA, lockTimeoutMs?: number): AsyncDriver<pg.ClientBase> {
   const timeout = lockTimeoutOf(lockTimeoutMs);
   const watch = createLockWatch(client, timeout);
+  const { around: aroundSession, restore: restorePending } = createSessionTimeout(client, timeout);
   const inTransaction = () => inTransactionBlock(client);
-  let busyTimeoutMs = 0;
   // While the run lock is held no other stepwise process writes the history: no need to re-read it.
   let runLockHeld = false;
   // Outside a transaction no SET LOCAL bounds a wait: the watch does.
-  const query = (sql: string, params: readonly unknown[], types: pg.CustomTypesConfig = STEPWISE_QUERY_TYPES) =>
-    watch.watch(() => client.query<Row>({ text: params.length === 0 ? sql : toPositionalParameters(sql), values: params as unknown[], types }), !inTransaction());
+  const query = (sql: string, params: readonly unknown[], types = STEPWISE_TYPES) =>
+    watch(() => client.query<Row>({ text: params.length === 0 ? sql : toPositionalParameters(sql), values: params as unknown[], types }), !inTransaction());
   const driver: AsyncDriver<pg.ClientBase> = defineDriver({
     name: "pg",
     dialect: "postgres",
     async: true,
     connection: client,
     exec: async (sql) => {
-      if (inTransaction()) return void (await watch.watch(() => client.query(sql)));
-      // Outside a transaction a string of statements still runs as one implicit block, where CREATE
-      // INDEX CONCURRENTLY and the like are refused: each goes on its own, as psql sends them.
-      await watch.aroundSession(async () => {
-        for (const statement of splitPostgresSqlText(sql)) await watch.watch(() => client.query(statement));
-      }, inTransaction);
+      if (inTransaction()) return void (await watch(() => client.query(sql)));
+      // Outside a transaction a string of statements runs as one implicit block, which refuses CREATE INDEX CONCURRENTLY and the like: each goes alone, as psql sends them.
+      await aroundSession(async () => {
+        for (const statement of splitPostgresSqlText(sql)) await watch(() => client.query(statement));
+      });
     },
     query: async (sql, params) => {
       const result = await query(sql, params);
@@ -324,51 +221,45 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       return (Array.isArray(result) ? (result[result.length - 1] as pg.QueryResult<Row>) : result).rows;
     },
     run: async (sql, params) => ({ changes: (await query(sql, params)).rowCount ?? 0 }),
-    // No IMMEDIATE: the run lock gives the exclusivity. Inside a block BEGIN is the server's to refuse.
-    begin: async () => void (await client.query(inTransaction() ? "BEGIN" : watch.begin)),
+    // No IMMEDIATE: the run lock gives the exclusivity. Inside a block BEGIN is the server's to refuse; the SET LOCAL goes in the same message.
+    begin: async () => void (await client.query(inTransaction() || timeout === 0 ? "BEGIN" : `BEGIN; SET LOCAL lock_timeout = ${timeout}`)),
     commit: async () => {
       // COMMIT of an aborted transaction answers "ROLLBACK" without an error: never a commit.
       const aborted = transactionStatus(client) === "E";
       await client.query(aborted ? "ROLLBACK" : "COMMIT");
-      await watch.restorePending();
+      await restorePending();
       if (aborted) throw new Error("the transaction was aborted by an earlier failed statement; PostgreSQL rolled it back instead of committing");
     },
     rollback: async () => {
       if (!inTransaction()) return;
       // A failure: the session is gone, and the server rolled back with it.
       await client.query("ROLLBACK").catch(() => undefined);
-      await watch.restorePending();
+      await restorePending();
     },
     inTransaction: async () => inTransaction(),
     changeCounter: async () => (runLockHeld ? 0 : null),
-    getBusyTimeout: async () => busyTimeoutMs,
-    setBusyTimeout: async (ms) => void (busyTimeoutMs = ms),
     runBody: async (entry, direction, context) => {
       const body = (direction === "up" ? entry.module.up : entry.module.down) as (db: pg.ClientBase, context: MigrationContext) => unknown;
-      const run = () => watch.watch(async () => body.call(entry.module, client, context));
-      await (inTransaction() ? run() : watch.aroundSession(run, inTransaction));
-      // A body that caught a failed statement's error leaves the transaction aborted and its work lost;
-      // the error reaches the body before the server says so, which one round trip settles.
+      const run = () => watch(async () => body.call(entry.module, client, context));
+      await (inTransaction() ? run() : aroundSession(run));
       if (!inTransaction()) return;
-      try {
-        await client.query("SELECT 1");
-      } catch (error) {
+      // A body that caught a failed statement's error leaves the transaction aborted, which the server tells at the next statement.
+      await client.query("SELECT 1").catch((error: unknown) => {
         if (sqlstateOf(error) !== "25P02") throw error;
         throw new Error("a statement failed inside the migration and its error was caught; PostgreSQL aborted the transaction, so its work is lost", { cause: error });
-      }
+      });
     },
     // The walk runs on this session, its rows read with the app's parsers.
-    createContext: (entry, direction, progress) => createAsyncMigrationContext(walkDriver, POSTGRES_BATCH_DIALECT, () => client, entry, direction, progress),
+    createContext: (entry, direction, progress) =>
+      createAsyncMigrationContext({ ...driver, query: async (sql, params) => (await query(sql, params, WALK_TYPES)).rows }, POSTGRES_BATCH_DIALECT, () => client, entry, direction, progress),
     classifyError: classifyPostgresError,
     holdRunLock: async (tableName, waitMs) => {
       // Taking it inside an app's open transaction would commit that transaction.
       if (inTransaction()) throw transactionOpenError({ driver: "pg", operation: "a migration run (up, down or reset)" });
       const key = await runLockKey(schema, tableName);
-      try {
-        await acquireAdvisoryLock(client, key, waitMs);
-      } catch (error) {
+      await acquireAdvisoryLock(client, key, waitMs).catch((error: unknown) => {
         throw isConnectionLost(error) ? lostConnection(error, "waiting for the run lock") : error;
-      }
+      });
       runLockHeld = true;
       return async () => {
         runLockHeld = false;
@@ -378,66 +269,56 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     },
     openScratchDatabase: () => openScratchDatabase(client, (scratch) => createPgDriver(scratch, schema, timeout)),
   });
-  const walkDriver: AsyncDriver<pg.ClientBase> = { ...driver, query: async (sql, params) => (await query(sql, params, WALK_QUERY_TYPES)).rows };
   return driver;
 }
 
 /**
- * Waits for advisory lock `key` up to `timeoutMs`, then throws `DATABASE_LOCKED` naming its holders.
- * It polls `pg_try_advisory_lock`: a session blocked in `pg_advisory_lock` holds a snapshot while it
- * waits, and a holder's `CREATE INDEX CONCURRENTLY` waits for every older snapshot to end.
+ * Takes advisory lock `key`, polling `pg_try_advisory_lock` for up to `timeoutMs` (a session blocked in `pg_advisory_lock` holds a snapshot, which a holder's `CREATE
+ * INDEX CONCURRENTLY` waits for), else throws `DATABASE_LOCKED` naming the sessions holding it: backend pid, program (`application_name`'s first word) and host.
  */
 async function acquireAdvisoryLock(client: pg.ClientBase, key: string, timeoutMs: number): Promise<void> {
   const started = performance.now();
   for (;;) {
-    const got = (await client.query<{ got: boolean }>({ text: "SELECT pg_catalog.pg_try_advisory_lock($1::bigint) AS got", values: [key], types: STEPWISE_QUERY_TYPES })).rows[0]?.got;
+    const got = (await client.query<{ got: boolean }>({ text: "SELECT pg_catalog.pg_try_advisory_lock($1::bigint) AS got", values: [key], types: STEPWISE_TYPES })).rows[0]?.got;
     if (got === true) return;
     const waited = performance.now() - started;
-    if (waited >= timeoutMs) throw databaseLockedError(timeoutMs, null, await readRunLockHolders(client, key), Math.round(waited));
-    await new Promise((resolve) => setTimeout(resolve, Math.min(25, timeoutMs - waited)));
-  }
-}
-
-/** The sessions holding run lock `key`: backend pid, program (first word of `application_name`) and host; empty when unreadable. */
-async function readRunLockHolders(client: pg.ClientBase, key: string): Promise<LockHolder[]> {
-  const value = BigInt.asUintN(64, BigInt(key));
-  try {
-    const { rows } = await client.query<{ pid: number; program: string | null; host: string | null }>({
-      text: `SELECT l.pid, a.application_name AS program, pg_catalog.host(a.client_addr) AS host
+    if (waited < timeoutMs) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(25, timeoutMs - waited)));
+      continue;
+    }
+    const value = BigInt.asUintN(64, BigInt(key));
+    const holders = await client
+      .query<{ pid: number; program: string | null; host: string | null }>({
+        text: `SELECT l.pid, a.application_name AS program, pg_catalog.host(a.client_addr) AS host
        FROM pg_catalog.pg_locks AS l LEFT JOIN pg_catalog.pg_stat_activity AS a ON a.pid ${EQ} l.pid
        WHERE l.locktype ${EQ} 'advisory' AND l.granted AND l.classid ${EQ} $1::pg_catalog.oid AND l.objid ${EQ} $2::pg_catalog.oid AND l.objsubid ${EQ} 1
        ORDER BY l.pid`,
-      values: [(value >> 32n).toString(), (value & 0xffffffffn).toString()],
-      types: STEPWISE_QUERY_TYPES,
-    });
-    return rows.map((row) => ({ pid: row.pid, program: programName(row.program ?? ""), host: row.host, lock: "write" as const }));
-  } catch {
-    return [];
+        values: [(value >> 32n).toString(), (value & 0xffffffffn).toString()],
+        types: STEPWISE_TYPES,
+      })
+      .then(({ rows }) => rows.map((row): LockHolder => ({ pid: row.pid, program: programName(row.program ?? ""), host: row.host, lock: "write" })))
+      .catch(() => []);
+    throw databaseLockedError(timeoutMs, null, holders, Math.round(waited));
   }
 }
 
 /** The prefix of every scratch database's name, for a person to recognise; only the marker proves one stepwise's. */
 export const SCRATCH_DATABASE_PREFIX = "stepwise_scratch_";
 const SCRATCH_MARKER_PREFIX = "stepwise scratch database, created by backend ";
-
-const quote = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 const literal = (text: string): string => `'${text.replace(/'/g, "''")}'`;
 
 /**
- * A scratch database on the app's server for verify and baseline to replay in: `CREATE DATABASE`
- * from `template0` (nobody connects to it, and nothing an administrator added to `template1` reads
- * as drift), marked with a comment naming the creating session (backend pid and start time), on a
- * connection of its own, dropped by its oid `WITH (FORCE)` after. Each new one first drops the
- * marked databases whose creator is gone (a process killed mid-replay), without `FORCE`; a database
- * merely named like one is never touched.
+ * A scratch database for verify and baseline to replay in: from `template0` (so nothing added to `template1` reads as drift), marked with its creating session, dropped
+ * by oid `WITH (FORCE)` after. It first drops, without `FORCE`, the marked ones whose creator is gone; one merely named like them is never touched.
  *
  * @throws `SCRATCH_DATABASE_UNAVAILABLE` when the server refuses `CREATE DATABASE` (no `CREATEDB`).
  */
 async function openScratchDatabase(session: pg.ClientBase, createDriver: (client: pg.ClientBase) => AsyncDriver<pg.ClientBase>): Promise<ScratchDatabase<pg.ClientBase>> {
   // CREATE DATABASE cannot run in a transaction block, and trying would abort the app's.
   if (inTransactionBlock(session)) throw transactionOpenError({ driver: "pg", operation: "verifySchema or baselineDatabase" });
-  const ask = async <T extends Row>(text: string, values: unknown[] = []) => (await session.query<T>({ text, values, types: STEPWISE_QUERY_TYPES })).rows;
-  const [{ pid, backendStart }] = (await ask<{ pid: number; backendStart: string }>(
+  const ask = async <T extends Row>(text: string, values: unknown[] = []) => (await session.query<T>({ text, values, types: STEPWISE_TYPES })).rows;
+  const dropQuietly = (name: string) => session.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)}`).catch(() => undefined);
+  const [{ pid, backendStart }] = (await ask(
     `SELECT a.pid, EXTRACT(epoch FROM a.backend_start)::${TEXT} AS "backendStart" FROM pg_catalog.pg_stat_activity AS a WHERE a.pid ${EQ} pg_catalog.pg_backend_pid()`,
   )) as [{ pid: number; backendStart: string }];
   const leftovers = await ask<{ name: string }>(
@@ -450,95 +331,45 @@ async function openScratchDatabase(session: pg.ClientBase, createDriver: (client
     [SCRATCH_DATABASE_PREFIX, `^${SCRATCH_MARKER_PREFIX}(\\d+) started ([0-9.]+); dropped when its replay ends$`],
   );
   // Somebody connected to one, another role's, or already gone: not ours to insist on.
-  for (const { name } of leftovers) await session.query(`DROP DATABASE IF EXISTS ${quote(name)}`).catch(() => undefined);
+  for (const { name } of leftovers) await dropQuietly(name);
   const name = `${SCRATCH_DATABASE_PREFIX}${pid}_${globalThis.crypto.randomUUID().replace(/-/g, "").slice(0, 12)}`;
-  try {
-    await session.query(`CREATE DATABASE ${quote(name)} TEMPLATE template0`);
-  } catch (cause) {
+  await session.query(`CREATE DATABASE ${quoteIdentifier(name)} TEMPLATE template0`).catch((cause: unknown) => {
     const sqlstate = sqlstateOf(cause);
-    throw new StepwiseError(
-      "SCRATCH_DATABASE_UNAVAILABLE",
-      `Could not create the scratch database "${name}" that verify and baseline replay the migrations in` +
-        (sqlstate === "42501" ? ": the role lacks the CREATEDB privilege (ALTER ROLE <role> CREATEDB). " : ` (SQLSTATE ${sqlstate ?? "unknown"}). `) +
-        `Nothing was changed.`,
-      { driver: "pg", database: name, sqlstate },
-      { cause },
-    );
-  }
-  let oid: string;
-  try {
-    const marker = `${SCRATCH_MARKER_PREFIX}${pid} started ${backendStart}; dropped when its replay ends`;
-    const marked = (await session.query(
-      `COMMENT ON DATABASE ${quote(name)} IS ${literal(marker)}; SELECT d.oid::${TEXT} AS oid FROM pg_catalog.pg_database AS d WHERE d.datname ${EQ} ${literal(name)}`,
-    )) as unknown as pg.QueryResult<{ oid: string }>[];
-    oid = marked[1]!.rows[0]!.oid;
-  } catch (error) {
-    // Made a moment ago by this session and not yet connected to: ours alone.
-    await session.query(`DROP DATABASE IF EXISTS ${quote(name)}`).catch(() => undefined);
-    throw error;
-  }
-  let client: pg.Client | null = null;
+    const why = sqlstate === "42501" ? ": the role lacks the CREATEDB privilege (ALTER ROLE <role> CREATEDB). " : ` (SQLSTATE ${sqlstate ?? "unknown"}). `;
+    const message = `Could not create the scratch database "${name}" that verify and baseline replay the migrations in${why}Nothing was changed.`;
+    throw new StepwiseError("SCRATCH_DATABASE_UNAVAILABLE", message, { driver: "pg", database: name, sqlstate }, { cause });
+  });
+  const marker = `${SCRATCH_MARKER_PREFIX}${pid} started ${backendStart}; dropped when its replay ends`;
+  const marked = (await session
+    .query(`COMMENT ON DATABASE ${quoteIdentifier(name)} IS ${literal(marker)}; SELECT d.oid::${TEXT} AS oid FROM pg_catalog.pg_database AS d WHERE d.datname ${EQ} ${literal(name)}`)
+    .catch(async (error: unknown) => {
+      // Made a moment ago by this session and not yet connected to: ours alone.
+      await dropQuietly(name);
+      throw error;
+    })) as unknown as pg.QueryResult<{ oid: string }>[];
+  const oid = marked[1]!.rows[0]!.oid;
+  const client = clientLike(session, "stepwise scratch database", name);
   let dropped = false;
   const drop = async (): Promise<void> => {
     if (dropped) return;
     dropped = true;
-    await client?.end().catch(() => undefined);
+    await client.end().catch(() => undefined);
     // FORCE ends every session on it (one a body left behind), so it must still be the one made above.
     if ((await ask(`SELECT 1 FROM pg_catalog.pg_database AS d WHERE d.datname ${EQ} $1 AND d.oid::${TEXT} ${EQ} $2`, [name, oid])).length === 0) return;
-    await session.query(`DROP DATABASE IF EXISTS ${quote(name)} WITH (FORCE)`);
+    await session.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
   };
   try {
-    client = clientLike(session, "stepwise scratch database", name);
-    await client.connect().catch((error: unknown) => {
-      throw describeConnectionFailure(error);
-    });
-    return { name, driver: createDriver(client), drop };
+    await client.connect();
   } catch (error) {
     await drop().catch(() => undefined);
-    throw error;
+    throw describeConnectionFailure(error);
   }
+  return { name, driver: createDriver(client), drop };
 }
 
 /**
- * Runs `action` with a listener for the client's `error` event, which `pg` emits when the server
- * ends the session and which would otherwise end the process; the failure reaches the call instead.
- */
-async function withSessionErrorsHeard<T>(client: pg.ClientBase, action: () => Promise<T>): Promise<T> {
-  const heard = (): void => undefined;
-  client.on("error", heard);
-  try {
-    const result = await action();
-    client.off("error", heard);
-    return result;
-  } catch (error) {
-    // The socket's close emits "error" again after the failure: heard until the client has ended.
-    if (endsSession(error) && !(client as { _ended?: unknown })._ended) client.once("end", () => client.off("error", heard));
-    else client.off("error", heard);
-    throw error;
-  }
-}
-
-/** Whether a call failed because its session ended: a pool must drop the client. */
-function endsSession(error: unknown): boolean {
-  return (error instanceof StepwiseError && error.is("CONNECTION_LOST")) || isConnectionLost(error);
-}
-
-function isPool(connection: pg.Client | pg.Pool): connection is pg.Pool {
-  return typeof (connection as pg.Pool).totalCount === "number" && typeof (connection as pg.Pool).idleCount === "number";
-}
-
-let pgCapabilities: DriverCapabilities | undefined;
-
-/** Every session's capabilities, read off a driver on no session (making one sends nothing). */
-function capabilitiesOfPg(): DriverCapabilities {
-  return (pgCapabilities ??= createPgDriver(null as never).capabilities);
-}
-
-/**
- * Applies and reverts the migrations of a generated registry on PostgreSQL, through a connected
- * `pg.Client` or a `pg.Pool`. Every method returns a promise. From a pool each call checks out one
- * client for its whole length (the run lock and the transaction belong to that session); a client is
- * used as it is and never closed.
+ * Applies and reverts the migrations of a generated registry on PostgreSQL, through a connected `pg.Client` or a `pg.Pool`. Every method returns a promise. From a pool
+ * each call checks out one client for its whole length (the run lock and the transaction belong to that session); a client is used as it is and never closed.
  *
  * @example
  * import pg from "pg";
@@ -563,7 +394,8 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
     const { schema = DEFAULT_POSTGRES_SCHEMA, lockTimeoutMs, ...settings } = props;
     const timeout = lockTimeoutOf(lockTimeoutMs);
     const dialect = createPostgresDialect({ schema, lockTimeoutMs: timeout });
-    super({ name: "pg", dialect: "postgres", capabilities: capabilitiesOfPg(), classifyError: classifyPostgresError, connection: db }, migrations, settings, dialect);
+    // A driver on no session sends nothing: its capabilities are every session's.
+    super({ name: "pg", dialect: "postgres", capabilities: createPgDriver(null as never).capabilities, classifyError: classifyPostgresError, connection: db }, migrations, settings, dialect);
     this.schema = schema;
     this.lockTimeoutMs = timeout;
   }
@@ -575,35 +407,38 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
   }
 
   /**
-   * Runs one of the executor's steps on a session of its own: the client passed in, or one checked
-   * out of the pool for the call. A call that may write holds the run lock throughout.
+   * Runs one of the executor's steps on a session of its own (the client, or one checked out of the pool for the call), holding the run lock if it may write.
    *
    * @throws `ASYNC_RUN_IN_PROGRESS` (as a rejection) when another call is still running on the same client.
    */
   async run<T>(step: Step<T>, options: RunOptions = {}): Promise<T> {
     const db = this.db;
-    const runOn = (client: pg.ClientBase) =>
-      withSessionErrorsHeard(client, () => runHoldingRunLock(createPgDriver(client, this.schema, this.lockTimeoutMs), step, options, this.tableName, this.busyTimeoutMs));
+    const runOn = async (client: pg.ClientBase, release?: (lost: boolean) => void): Promise<T> => {
+      // `pg` emits "error" when the server ends the session, which would end the process unheard: the failure reaches the call instead.
+      const heard = (): void => undefined;
+      client.on("error", heard);
+      let lost = false;
+      try {
+        return await runHoldingRunLock(createPgDriver(client, this.schema, this.lockTimeoutMs), step, options, this.tableName, this.busyTimeoutMs);
+      } catch (error) {
+        lost = (error instanceof StepwiseError && error.is("CONNECTION_LOST")) || isConnectionLost(error);
+        throw error;
+      } finally {
+        // The socket's close emits "error" again after the failure: heard until the client has ended.
+        if (lost && !(client as { _ended?: unknown })._ended) client.once("end", () => client.off("error", heard));
+        else client.off("error", heard);
+        // A pool does not keep a client whose session ended.
+        release?.(lost);
+      }
+    };
     // One client is one session: a second call at once would share its transaction and lock.
-    if (!isPool(db)) return runAloneOnConnection(db, "pg", step, () => runOn(db));
-    let client: pg.PoolClient;
-    try {
-      client = await db.connect();
-    } catch (error) {
+    if (typeof (db as pg.Pool).totalCount !== "number" || typeof (db as pg.Pool).idleCount !== "number") return runAloneOnConnection(db, "pg", step, () => runOn(db as pg.Client));
+    const client = await (db as pg.Pool).connect().catch((error: unknown) => {
       // The step never started: closing it runs none of its code.
       step.return(undefined as T);
       throw describeConnectionFailure(error);
-    }
-    let lost = false;
-    try {
-      return await runOn(client);
-    } catch (error) {
-      lost = endsSession(error);
-      throw error;
-    } finally {
-      // A client whose session ended is not kept for the next caller.
-      client.release(lost);
-    }
+    });
+    return runOn(client, (lost) => client.release(lost));
   }
 
   /** See `MigrationManagerBase.start`: a refusal while making the step becomes a rejection. */
@@ -614,11 +449,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
 
 /** What `migrate` takes besides the manager's props and `up`'s options. */
 export interface PgMigrateOptions {
-  /**
-   * `verifySchema` (from `stepwise-migrate`): verify the schema first and refuse a drifted database
-   * with `SCHEMA_DRIFT`, at the cost of one replay per start. Passed as the function, so an app that
-   * never verifies does not bundle the replay.
-   */
+  /** `verifySchema` (from `stepwise-migrate`): refuse a drifted database with `SCHEMA_DRIFT` first; a function, so an app that never verifies does not bundle the replay. */
   readonly verifySchema?: (manager: MigrationManager, options: { readonly refuseDrift: true }) => Promise<unknown>;
 }
 
@@ -640,12 +471,11 @@ export async function migrate<R extends MigrationRegistry>(
   }
   const manager = new MigrationManager(db, migrations, props);
   if (verifySchema) await verifySchema(manager as unknown as MigrationManager, { refuseDrift: true });
-  return manager.up({ ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) });
+  return manager.up({ to, transaction });
 }
 
 /**
- * Declares a TypeScript migration whose `db` is the session's `pg` client; bodies may be `async`,
- * the transaction staying open across their awaits.
+ * Declares a TypeScript migration whose `db` is the session's `pg` client; bodies may be `async`, the transaction staying open across their awaits.
  *
  * @example
  * export default defineMigration({ async up(db) { await db.query("CREATE TABLE t (id bigint PRIMARY KEY)"); } });
