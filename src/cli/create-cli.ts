@@ -10,6 +10,8 @@ import type { MigrationRegistry } from "../core/types.js";
 import { DEFAULT_BACKUP_KEEP } from "../safety/backup.js";
 import type { Cli, CliContext, CliIo, CreateCliProps } from "./cli-props.js";
 import * as commands from "./commands.js";
+import { declareFleetCommands } from "./fleet-command.js";
+import type { FleetWorkerProps } from "./fleet-workers.js";
 import { readAppliedHistory, type CliSession, type CommandScope, type GlobalFlags } from "./database-target.js";
 import { aliasesOf, DEFAULT_CLI_DRIVER, parseDriverName } from "./driver-names.js";
 import { createPalette } from "./format.js";
@@ -22,8 +24,8 @@ export type { Cli, CreateCliProps } from "./cli-props.js";
 
 const { singleValued } = parse;
 
-/** Builds the runtime CLI: status, up, down, history, version, info, reset, repair, baseline, verify and restore. */
-export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>): Cli {
+/** Builds the runtime CLI: status, up, down, history, version, info, reset, repair, baseline, verify, restore and fleet. */
+export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R> & FleetWorkerProps): Cli {
   const io: CliIo = {
     stdout: props.io?.stdout ?? writerIgnoringClosedStream(process.stdout),
     stderr: props.io?.stderr ?? writerIgnoringClosedStream(process.stderr),
@@ -178,6 +180,7 @@ function declareCommands<R extends MigrationRegistry>(program: Command, session:
     .addOption(asResult())
     .action(run(commands.reset));
   declareSafetyNetCommands(program, session);
+  declareFleetCommands(program, run);
 }
 
 /** Declares the safety nets' commands: repair, baseline, verify, restore. */
