@@ -175,5 +175,5 @@ export async function runTarget<M, O extends { readonly ok: boolean; readonly er
 /** A thrown value as a report's error: a SQLite library's own error read as its driver would (a lock, a file that is no database). */
 export function describeTargetError(error: unknown): TargetError {
   const typed = translateSqliteError(error, 0);
-  return typed instanceof StepwiseError ? toPlainError(typed) : { code: "UNEXPECTED", message: error instanceof Error ? error.message : String(error) };
+  return typed instanceof StepwiseError ? toPlainError(typed) : { message: error instanceof Error ? error.message : String(error), code: "UNEXPECTED" };
 }
