@@ -8,7 +8,7 @@ import type { CliDriverName } from "./driver-names.js";
 import type { FleetTargetSpec } from "./fleet-targets.js";
 import type { CliManager, CommandMode, DriverConnector, OpenedDatabase } from "./open-database.js";
 import { inCliSpelling } from "./report-error.js";
-import { hideUrlIn } from "./secrets.js";
+import { findPasswords, hideUrlIn } from "./secrets.js";
 
 /** What a fleet command does to each database. */
 export type FleetTask = "status" | "up" | "verify";
@@ -106,7 +106,16 @@ export async function runFleetTarget(connector: DriverConnector, migrations: Mig
   const result = (await runTarget(spec.id, open, run, (opened) => opened.close(), task.blank as never)) as FleetTargetResult;
   // A status that could not be read at all is `locked` when another process held the database.
   const locked = "state" in result && result.state === "failed" && result.error !== null && LOCKED_CODES.has(result.error.code);
-  return { ...result, ...(locked && { state: "locked" }), error: result.error && inCliSpelling(result.error) } as FleetTargetResult;
+  return { ...result, ...(locked && { state: "locked" }), error: result.error && withoutSecrets(inCliSpelling(result.error), url) } as FleetTargetResult;
+}
+
+/** `error` with every password or token `url` holds written `****`, wherever a driver's message quoted it. */
+function withoutSecrets(error: TargetError, url: string | undefined): TargetError {
+  const secrets = url === undefined ? [] : findPasswords(url).filter((secret) => secret !== "");
+  if (secrets.length === 0) return error;
+  let text = JSON.stringify(error);
+  for (const secret of secrets) text = text.split(JSON.stringify(secret).slice(1, -1)).join("****");
+  return JSON.parse(text) as TargetError;
 }
 
 /** A PostgreSQL URL whose sessions work in `schema`: the migrations' own SQL lands there, as the history table does. */

@@ -42,6 +42,7 @@ export interface FleetReport {
   readonly ok: boolean;
   /** Why targets were left unstarted: `canary`, `fail-fast` or `aborted`; `null` when every target was tried. */
   readonly stopped: FleetStop | null;
+  /** From the first target's start to the last one's end. */
   readonly durationMs: number;
   /** A report per target started, in the order the targets came; a failed one does not stop the others unless `failFast`. */
   readonly targets: readonly TargetReport[];
