@@ -46,8 +46,16 @@ const WARM_UP_DATABASES = 20;
 
 /** The five migrations every tenant gets, in both dialects. */
 const MIGRATIONS = [
-  ["create_accounts", "CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL)", "CREATE TABLE accounts (id bigint PRIMARY KEY, name text NOT NULL, created_at timestamptz NOT NULL)"],
-  ["create_invoices", "CREATE TABLE invoices (id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL REFERENCES accounts (id), total INTEGER NOT NULL)", "CREATE TABLE invoices (id bigint PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts (id), total integer NOT NULL)"],
+  [
+    "create_accounts",
+    "CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL)",
+    "CREATE TABLE accounts (id bigint PRIMARY KEY, name text NOT NULL, created_at timestamptz NOT NULL)",
+  ],
+  [
+    "create_invoices",
+    "CREATE TABLE invoices (id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL REFERENCES accounts (id), total INTEGER NOT NULL)",
+    "CREATE TABLE invoices (id bigint PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts (id), total integer NOT NULL)",
+  ],
   ["index_invoices", "CREATE INDEX invoices_account ON invoices (account_id)", "CREATE INDEX invoices_account ON invoices (account_id)"],
   ["add_plan", "ALTER TABLE accounts ADD COLUMN plan TEXT NOT NULL DEFAULT 'free'", "ALTER TABLE accounts ADD COLUMN plan text NOT NULL DEFAULT 'free'"],
   ["create_events", "CREATE TABLE events (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, at TEXT NOT NULL)", "CREATE TABLE events (id bigint PRIMARY KEY, kind text NOT NULL, at timestamptz NOT NULL)"],
@@ -77,8 +85,18 @@ function createFleetWorkload(dialect: FleetDialect, root: string) {
 async function installStepwise(root: string): Promise<string> {
   const modules = path.join(root, "node_modules");
   const ours = path.join(modules, "stepwise-migrate");
-  const sources = ["src", "codegen"].flatMap((dir) => (readdirSync(path.join(repoRoot, dir), { recursive: true }) as string[]).filter((file) => file.endsWith(".ts")).map((file) => path.join(dir, file)));
-  await build({ entryPoints: sources.map((file) => path.join(repoRoot, file)), outbase: repoRoot, outdir: path.join(ours, "dist"), format: "esm", platform: "node", target: "node20", logLevel: "error" });
+  const sources = ["src", "codegen"].flatMap((dir) =>
+    (readdirSync(path.join(repoRoot, dir), { recursive: true }) as string[]).filter((file) => file.endsWith(".ts")).map((file) => path.join(dir, file)),
+  );
+  await build({
+    entryPoints: sources.map((file) => path.join(repoRoot, file)),
+    outbase: repoRoot,
+    outdir: path.join(ours, "dist"),
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    logLevel: "error",
+  });
   const manifest = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { name: string; version: string; type: string; exports: unknown; bin: unknown };
   writeFileSync(path.join(ours, "package.json"), JSON.stringify({ name: manifest.name, version: manifest.version, type: manifest.type, exports: manifest.exports, bin: manifest.bin }));
   // tsx loads the registry (its esbuild transpiles a SQL-only one once); ts-morph and prettier are left out, as in production.
@@ -174,7 +192,14 @@ function readStepwise(figure: FleetFigure, stdout: string): { databases: number;
 }
 
 /** Runs one side's figure as a process and checks it: every database reported, five migrations each (apply) or each at the latest (status). */
-async function runFleetSide(side: FleetSide, figure: FleetFigure, fleet: FreshFleet, workload: { root: string; bin: string; dialect: FleetDialect }, concurrency: number, databases: number): Promise<FleetSample> {
+async function runFleetSide(
+  side: FleetSide,
+  figure: FleetFigure,
+  fleet: FreshFleet,
+  workload: { root: string; bin: string; dialect: FleetDialect },
+  concurrency: number,
+  databases: number,
+): Promise<FleetSample> {
   const [command, args] =
     side === "stepwise"
       ? [workload.bin, [...fleet.stepwiseArgs(figure), "--concurrency", String(concurrency)]]
@@ -257,7 +282,9 @@ export function renderFleet(measured: FleetMeasured): string {
     const hand = measured.rows.find((other) => other.concurrency === row.concurrency && other.side === "hand")!;
     const cell = (figure: FleetFigure) => {
       const text = `${medianMs(row[figure]).toFixed(0)} (${Math.min(...row[figure].map((sample) => sample.ms)).toFixed(0)})`;
-      return row.side === "stepwise" ? text : `${text} · ${(medianMs(measured.rows.find((other) => other.concurrency === row.concurrency && other.side === "stepwise")![figure]) / medianMs(row[figure])).toFixed(2)}×`;
+      return row.side === "stepwise"
+        ? text
+        : `${text} · ${(medianMs(measured.rows.find((other) => other.concurrency === row.concurrency && other.side === "stepwise")![figure]) / medianMs(row[figure])).toFixed(2)}×`;
     };
     lines.push(`| ${row.concurrency} | ${row.side === "stepwise" ? "**stepwise fleet**" : "hand-written pool"} | ${cell("apply")} | ${cell("status")} |`);
     if (row.side === "stepwise") {

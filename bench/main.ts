@@ -23,7 +23,10 @@ const rounds = Number(valueOf("--rounds") ?? 5);
 const fleetFiles = Number(valueOf("--fleet") ?? 10_000);
 const fleetSchemas = Number(valueOf("--fleet-schemas") ?? 1_000);
 const fleetRounds = Number(valueOf("--fleet-rounds") ?? 1);
-if ((only !== undefined && !["sqlite", "pg", "sizes", "fleet"].includes(only)) || ![...sizes, rounds, fleetFiles, fleetSchemas, fleetRounds].every((value) => Number.isSafeInteger(value) && value > 0)) {
+if (
+  (only !== undefined && !["sqlite", "pg", "sizes", "fleet"].includes(only)) ||
+  ![...sizes, rounds, fleetFiles, fleetSchemas, fleetRounds].every((value) => Number.isSafeInteger(value) && value > 0)
+) {
   console.error("usage: npm run bench -- [--only sqlite|pg|sizes|fleet] [--sizes 100,1000] [--rounds 5] [--fleet 10000] [--fleet-schemas 1000] [--fleet-rounds 1]");
   process.exit(2);
 }

@@ -1,6 +1,5 @@
 /**
- * The `stepwise` command as a function of its directory, environment and output: `gen`, `create` and
- * `rebase`, plus every runtime command of `createCli`, which here loads the project's TypeScript
+ * The `stepwise` command as a function of its directory, environment and output: `gen`, `create` and `rebase`, plus every runtime command of `createCli`, which here loads the project's TypeScript
  * registry on demand (no build step) after refusing one that lags behind the folder (REGISTRY_STALE).
  */
 import { existsSync, readFileSync } from "node:fs";
@@ -14,11 +13,11 @@ import { parsePath, singleValued } from "../src/cli/parse-options.js";
 import { registryLoadError, usageError } from "../src/core/error-factories.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { PACKAGE_NAME } from "../src/shared/package-name.js";
-import { DIALECTS, findProjectRoot, resolveSettings, runtimeConfig, type RuntimeConfig, type StepwiseConfig, type StepwiseSettings } from "./config.js";
+import { DIALECTS, findProjectRoot, resolveSettings, runtimeConfig, type RuntimeConfig, type StepwiseSettings } from "./config.js";
 import { importImportFreeRegistry } from "./import-free-registry.js";
 import { assertPeersInstalled, CODEGEN_PEERS, findMissingPeers, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
-import { printProblems, projectPath, sortProblems, type Problem } from "./problems.js";
-import type { ReplayOutcome } from "./replay-check.js";
+import { describeGenerated, findStackLocation, printProblems, projectPath, sortProblems, tryOr, type Problem } from "./problems.js";
+import type { ReplayOutcome } from "./replay.js";
 
 /** Where and how one run of the bin works; `io` defaults to the process's streams and TTY. */
 export interface BinCliOptions {
@@ -44,19 +43,17 @@ const ENVIRONMENT_HELP = [
   "  NO_COLOR, FORCE_COLOR           turn colour off or on",
 ].join("\n");
 
-/** What one run of the bin works in: its project, environment and settings (the build commands' resolved once, from their flags). */
+/** What one run of the bin works in: its project, environment and the runtime commands' settings. */
 interface BinRun {
   readonly projectRoot: string;
   readonly env: NodeJS.ProcessEnv;
   readonly runtimeSettings: RuntimeConfig;
-  settings(flags?: StepwiseConfig): StepwiseSettings;
 }
 
 /** The `stepwise` bin's command line, for one run: `createBinCli({ cwd, env }).run(args)` resolves to the exit code. */
 export function createBinCli(options: BinCliOptions): Cli {
   const projectRoot = findProjectRoot(options.cwd);
-  let resolved: StepwiseSettings | undefined;
-  const run: BinRun = { projectRoot, env: options.env, runtimeSettings: runtimeConfig(projectRoot, options.env), settings: (flags = {}) => (resolved ??= resolveSettings(projectRoot, flags)) };
+  const run: BinRun = { projectRoot, env: options.env, runtimeSettings: runtimeConfig(projectRoot, options.env) };
   return createCli({
     // The registry of the chosen driver's dialect (`--driver pg` loads the postgres one), refused when stale before any database is opened.
     migrations: async ({ dialect, driver }) => {
@@ -97,7 +94,8 @@ export async function loadRegistry({ projectRoot, env }: Pick<BinRun, "projectRo
     try {
       loaded = await importTs(pathToFileURL(registryFile).href, import.meta.url);
     } catch (error) {
-      throw registryLoadError({ file: label, location: failureLocation(projectRoot, error), cause: error });
+      const at = findStackLocation(error, (file) => !file.includes("/node_modules/") && file.startsWith(projectRoot));
+      throw registryLoadError({ file: label, location: at && `${path.relative(projectRoot, at.file)}:${at.line}:${at.column}`, cause: error });
     }
   }
   const { migrations } = loaded as { migrations?: MigrationRegistry };
@@ -105,20 +103,14 @@ export async function loadRegistry({ projectRoot, env }: Pick<BinRun, "projectRo
   return migrations;
 }
 
-/**
- * In development (a migrations folder and the codegen tools installed) a registry that is not what
- * `gen` would write now is refused; a production install or a bundled app has neither, so nothing
- * is checked. STEPWISE_SKIP_REGISTRY_CHECK=1 is the way past it, for rolling back mid-merge.
- */
+/** In development (a migrations folder and the codegen tools installed) a stale registry is refused; a production install or a bundle has neither. */
 async function refuseStaleRegistry({ projectRoot, env }: BinRun, settings: StepwiseSettings): Promise<void> {
   if (env[SKIP_REGISTRY_CHECK] === "1" || !existsSync(settings.migrationsDir) || !existsSync(settings.registryFile) || findMissingPeers(CODEGEN_PEERS).length > 0) return;
   const [{ assertRegistryFresh }, { defaultGenCacheDir }] = await Promise.all([import("./registry-freshness.js"), import("./gen-cache.js")]);
-  const { migrationsDir, registryFile, dialect, target } = settings;
-  await assertRegistryFresh({ projectRoot, migrationsDir, registryFile, dialect, ...(target === null ? {} : { target }), cacheDir: defaultGenCacheDir(projectRoot) });
+  await assertRegistryFresh({ ...settings, cacheDir: defaultGenCacheDir(projectRoot) });
 }
 
 function addBuildCommands(run: BinRun, program: Command, context: CliContext): void {
-  const { projectRoot } = run;
   const pathOptions = (command: Command) =>
     command
       .option("--dir <path>", "migrations folder (default: migrations)", singleValued(parsePath))
@@ -126,9 +118,9 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
       .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption));
   type PathFlags = { dir?: string; out?: string; dialect?: string };
   const settingsOf = (flags: PathFlags, task: string) => {
-    const resolved = run.settings({ migrationsDir: flags.dir, registryFile: flags.out, dialect: flags.dialect });
+    const settings = resolveSettings(run.projectRoot, { migrationsDir: flags.dir, registryFile: flags.out, dialect: flags.dialect });
     assertPeersInstalled(task, CODEGEN_PEERS);
-    return resolved;
+    return settings;
   };
   program.addHelpText("after", `\n${ENVIRONMENT_HELP}`);
 
@@ -163,9 +155,8 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
   )
     .addHelpText("after", `\nThe template's "stepwise:todo" comments make gen refuse it (TEMPLATE_UNEDITED) until the migration is written; then run "stepwise gen".`)
     .action(async (description: string, flags: PathFlags & { sql?: boolean }) => {
-      const { migrationsDir, registryFile, dialect, driver, target } = settingsOf(flags, "stepwise create");
-      const { createMigration } = await import("./create.js");
-      const result = await createMigration({ projectRoot, migrationsDir, registryFile, description, kind: flags.sql ? "sql" : "ts", dialect, driver, target });
+      const settings = settingsOf(flags, "stepwise create");
+      const result = await (await import("./create.js")).createMigration({ ...settings, description, kind: flags.sql ? "sql" : "ts" });
       // stdout holds only the path, for `$EDITOR "$(stepwise create …)"`; the next step goes to stderr.
       context.io.stdout(`${result.file}\n`);
       context.io.stderr(
@@ -190,8 +181,7 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
         "Rebase refuses, changing nothing, when one of them is recorded as applied in the configured database; with no database configured, that check is skipped and the output says so.\n",
     )
     .action(async (flags: PathFlags & { base?: string; yes?: boolean; dbCheck: boolean; json?: boolean }, command: Command) => {
-      const resolved = settingsOf(flags, "stepwise rebase");
-      await (await import("./rebase.js")).runRebase(flags, resolved, command, context);
+      await (await import("./rebase.js")).runRebase(flags, settingsOf(flags, "stepwise rebase"), command, context);
     });
 }
 
@@ -199,19 +189,19 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
 async function runGen(run: BinRun, flags: GenFlags, settings: StepwiseSettings, context: CliContext): Promise<void> {
   const { projectRoot } = run;
   const [{ generateRegistry }, { defaultGenCacheDir }] = await Promise.all([import("./generate.js"), import("./gen-cache.js")]);
-  const { migrationsDir, registryFile, dialect, target } = settings;
-  const genOptions = { projectRoot, migrationsDir, registryFile, dialect, ...(target === null ? {} : { target }), cacheDir: flags.cache ? defaultGenCacheDir(projectRoot) : null };
+  const { migrationsDir, dialect } = settings;
+  const genOptions = { ...settings, cacheDir: flags.cache ? defaultGenCacheDir(projectRoot) : null };
   if (flags.watch) return (await import("./watch.js")).watchAndGenerate(genOptions, context);
   const result = await generateRegistry({ ...genOptions, check: Boolean(flags.check) });
   const label = path.relative(projectRoot, result.registryFile);
-  const baseProblems = flags.base === undefined ? [] : (await import("./git.js")).checkAgainstBase({ projectRoot, migrationsDir, base: flags.base });
+  const baseProblems = flags.base === undefined ? [] : (await import("./rebase.js")).checkAgainstBase({ projectRoot, migrationsDir, base: flags.base });
   let ok = result.ok && baseProblems.length === 0;
   let problems: readonly Problem[] = sortProblems([...result.problems, ...baseProblems]);
   let status = result.status;
   let replay: ReplayOutcome | null = null;
   if (flags.check) {
     // The replay runs only on a registry that passed every other check; a failed replay, or with --require-replay a skipped one, fails the check.
-    const { runReplayCheck, skippedReplayProblem } = await import("./replay-check.js");
+    const { runReplayCheck, skippedReplayProblem } = await import("./replay.js");
     if (!ok) replay = { ran: false, code: "not-reached", reason: "the other checks found problems; the replay runs once they are fixed" };
     else if (!flags.replay) replay = { ran: false, code: "disabled", reason: "--no-replay" };
     else {
@@ -239,14 +229,13 @@ async function runGen(run: BinRun, flags: GenFlags, settings: StepwiseSettings, 
   }
   if (replay?.ran) {
     for (const { driver, reason } of replay.unavailable) context.io.stderr(`note: ${driver} cannot replay here, so ${replay.driver} did: ${reason}\n`);
-    context.io.stdout(`${(await import("./replay-check.js")).describeReplay(replay)}\n`);
+    context.io.stdout(`${(await import("./replay.js")).describeReplay(replay)}\n`);
   } else if (replay !== null && replay.code !== "disabled" && replay.code !== "not-reached") {
     context.io.stderr(
       `${context.palette.yellow(`warning [REPLAY_SKIPPED]`)}: the replay did not run (${replay.code}): ${replay.reason}\nPass --require-replay to make gen --check fail when it cannot replay.\n`,
     );
   }
-  const count = `${result.migrationCount} migration${result.migrationCount === 1 ? "" : "s"}, latest version ${result.latestVersion}`;
-  context.io.stdout(`${context.palette.green(result.status === "unchanged" ? `${label} is up to date (${count}).` : `Wrote ${label} (${count}).`)}\n`);
+  context.io.stdout(`${context.palette.green(describeGenerated(result, projectRoot))}\n`);
 }
 
 /** The options of `gen`, as commander hands them over. */
@@ -263,24 +252,12 @@ function parseGitRef(value: string): string {
   return value;
 }
 
-/** The first project file (not node_modules, not Node's own) a load failure points at, as `file:line:col`. */
-function failureLocation(projectRoot: string, error: unknown): string | null {
-  for (const match of (error instanceof Error ? (error.stack ?? "") : "").matchAll(/((?:file:\/\/)?\/[^\s()]+?):(\d+):(\d+)/g)) {
-    const file = match[1]!.startsWith("file://") ? new URL(match[1]!).pathname : match[1]!;
-    if (!file.includes("/node_modules/") && file.startsWith(projectRoot)) return `${path.relative(projectRoot, file)}:${match[2]}:${match[3]}`;
-  }
-  return null;
-}
-
 /** stepwise's version, from the nearest package.json named `stepwise-migrate` above this file (the source tree or the packed dist); `null` in a bundle. */
 function readToolVersion(): string | null {
   for (let folder = path.dirname(fileURLToPath(import.meta.url)); ; folder = path.dirname(folder)) {
-    try {
-      const manifest = JSON.parse(readFileSync(path.join(folder, "package.json"), "utf8")) as { name?: unknown; version?: unknown } | null;
-      if (manifest?.name === PACKAGE_NAME && typeof manifest.version === "string") return manifest.version;
-    } catch {
-      // Missing or unreadable: keep walking up, as Node's own resolution would.
-    }
+    // Missing or unreadable: keep walking up, as Node's own resolution would.
+    const manifest = tryOr(() => JSON.parse(readFileSync(path.join(folder, "package.json"), "utf8")) as { name?: unknown; version?: unknown } | null, null);
+    if (manifest?.name === PACKAGE_NAME && typeof manifest.version === "string") return manifest.version;
     if (path.dirname(folder) === folder) return null;
   }
 }

@@ -1,7 +1,4 @@
-/**
- * The bin's settings: flags first, then the config (`stepwise.config.json`, or a `stepwise` key in
- * package.json), then defaults. A flag wins over its setting, which is then not even checked.
- */
+/** The bin's settings: flags first, then the config (`stepwise.config.json`, or a `stepwise` key in package.json), then defaults. A flag wins over its setting, which is then not even checked. */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { CreateCliProps } from "../src/cli/create-cli.js";
@@ -61,12 +58,10 @@ const CONFIG_FILE_NAME = "stepwise.config.json";
 const CONFIG_KEYS = ["migrationsDir", "registryFile", "database", "tableName", "driver", "dialect", "dialects", "url", "schema", "target"];
 const DIALECT_PATH_KEYS = ["migrationsDir", "registryFile"];
 
-/** The config as its file holds it: its shape checked, its values not yet (a flag may override one). */
+/** The config as its file holds it (`file`: `null` when there is none; `source`: how messages name it), its shape checked, its values not yet. */
 interface ConfigFile {
   readonly config: StepwiseConfig;
-  /** stepwise.config.json or package.json; `null` when there is none. */
   readonly file: string | null;
-  /** How messages name it. */
   readonly source: string;
 }
 
@@ -104,70 +99,48 @@ function readConfigFile(projectRoot: string): ConfigFile {
   const isObject = (value: unknown): value is object => value !== null && typeof value === "object" && !Array.isArray(value);
   if (!isObject(raw)) throw usageError(`${source} must be an object such as {"database": "data/app.db"}.`);
   const example = `{"postgres": {"migrationsDir": "migrations/postgres", "registryFile": "generated/registry.postgres.ts"}}`;
-  for (const [key, value] of Object.entries(raw)) {
-    if (!CONFIG_KEYS.includes(key)) throw usageError(`Unknown setting "${key}" in ${source}; the settings are ${CONFIG_KEYS.join(", ")}.`);
-    if (key !== "dialects") {
-      if (typeof value !== "string" || value === "") throw usageError(`Setting "${key}" in ${source} must be a non-empty string.`);
-      continue;
-    }
-    if (!isObject(value)) throw usageError(`Setting "dialects" in ${source} must be an object such as ${example}.`);
-    for (const [name, paths] of Object.entries(value)) {
-      parseDialect(name, `"dialects" in ${source}`);
-      if (!isObject(paths)) throw usageError(`Setting "dialects"."${name}" in ${source} must be an object such as ${example}.`);
-      for (const [pathKey, setting] of Object.entries(paths)) {
-        const where = `"dialects"."${name}"."${pathKey}" in ${source}`;
-        if (!DIALECT_PATH_KEYS.includes(pathKey)) throw usageError(`Unknown setting ${where}; a dialect's settings are ${DIALECT_PATH_KEYS.join(", ")}.`);
-        if (typeof setting !== "string" || setting === "") throw usageError(`Setting ${where} must be a non-empty string.`);
+  /** Checks `settings` against `keys`: each a non-empty string, except `dialects`, an object of dialects' paths. */
+  const check = (settings: object, keys: readonly string[], where: (key: string) => string, known: string): void => {
+    for (const [key, value] of Object.entries(settings)) {
+      if (!keys.includes(key)) throw usageError(`Unknown setting ${where(key)}; ${known} ${keys.join(", ")}.`);
+      if (key !== "dialects") {
+        if (typeof value !== "string" || value === "") throw usageError(`Setting ${where(key)} must be a non-empty string.`);
+        continue;
+      }
+      if (!isObject(value)) throw usageError(`Setting "dialects" in ${source} must be an object such as ${example}.`);
+      for (const [name, paths] of Object.entries(value)) {
+        parseDialect(name, `"dialects" in ${source}`);
+        if (!isObject(paths)) throw usageError(`Setting "dialects"."${name}" in ${source} must be an object such as ${example}.`);
+        check(paths, DIALECT_PATH_KEYS, (pathKey) => `"dialects"."${name}"."${pathKey}" in ${source}`, "a dialect's settings are");
       }
     }
-  }
+  };
+  check(raw, CONFIG_KEYS, (key) => `"${key}" in ${source}`, "the settings are");
   return { config: raw as StepwiseConfig, file: fromFile !== undefined ? configPath : packagePath, source };
-}
-
-/** Reads the project's config, refusing unknown keys, wrong types and values no reader takes; the driver in its canonical spelling. */
-export function readConfig(projectRoot: string): StepwiseConfig {
-  const read = readConfigFile(projectRoot);
-  configDialect(read);
-  configTarget(read);
-  const driver = configDriver(read);
-  return driver === null ? read.config : { ...read.config, driver };
-}
-
-function configDialect({ config, source }: ConfigFile): SqlDialect {
-  return config.dialect === undefined ? DEFAULT_DIALECT : parseDialect(config.dialect, `"dialect" in ${source}`);
-}
-
-function configTarget({ config, source }: ConfigFile): Target | null {
-  if (config.target === undefined) return null;
-  if (config.target !== "d1") throw usageError(`Setting "target" in ${source} must be one of d1, not "${config.target}".`);
-  return config.target;
 }
 
 /** The config's driver in its canonical spelling, checked so the error names the file it came from. */
 function configDriver({ config, file }: ConfigFile): DriverEntry | null {
   if (config.driver === undefined) return null;
-  const named = config.driver.trim().toLowerCase();
   const where = file === null || path.basename(file) !== "package.json" ? (file ?? CONFIG_FILE_NAME) : `${file} ("stepwise"."driver")`;
-  return WORKER_DRIVERS.find((name) => name === named) ?? parseDriverName(config.driver, where);
+  return WORKER_DRIVERS.find((name) => name === config.driver!.trim().toLowerCase()) ?? parseDriverName(config.driver, where);
 }
 
 /**
- * Combines flags, config and defaults. The folder and registry of the chosen dialect come from the
- * flags, then that dialect's entry in `dialects`, then the top-level settings, which belong to the
- * config's own `dialect`: falling back to another dialect's would check its SQL by the wrong rules
- * and overwrite its registry, so that is refused.
+ * Combines flags, config and defaults. A dialect's folder and registry come from the flags, its entry in `dialects`, then the top-level settings, which belong to the config's own `dialect` (another
+ * dialect's would check its SQL by the wrong rules).
  */
 export function resolveSettings(projectRoot: string, flags: StepwiseConfig = {}): StepwiseSettings {
   const read = readConfigFile(projectRoot);
-  const { config } = read;
-  const database = flags.database ?? config.database;
-  const dialect = flags.dialect === undefined ? configDialect(read) : parseDialect(flags.dialect, "--dialect");
-  const own = config.dialects?.[dialect] ?? {};
-  // As written: a dialect the flag overrode may be one stepwise does not know, and owns no paths then.
+  const { config, source } = read;
   const topLevelDialect = config.dialect ?? DEFAULT_DIALECT;
-  const topLevel = dialect === topLevelDialect ? config : {};
+  const dialect = flags.dialect === undefined ? parseDialect(topLevelDialect, `"dialect" in ${source}`) : parseDialect(flags.dialect, "--dialect");
+  if (config.target !== undefined && config.target !== "d1") throw usageError(`Setting "target" in ${source} must be one of d1, not "${config.target}".`);
+  // As written: a dialect the flag overrode may be one stepwise does not know, and owns no paths then.
+  const [own, topLevel] = [config.dialects?.[dialect] ?? {}, dialect === topLevelDialect ? config : {}];
   const migrationsDir = flags.migrationsDir ?? own.migrationsDir ?? topLevel.migrationsDir;
   const registryFile = flags.registryFile ?? own.registryFile ?? topLevel.registryFile;
+  const database = flags.database ?? config.database;
   const configNamesPaths = config.migrationsDir !== undefined || config.registryFile !== undefined || config.dialects !== undefined;
   if (dialect !== topLevelDialect && configNamesPaths && (migrationsDir === undefined || registryFile === undefined)) {
     throw usageError(
@@ -188,7 +161,7 @@ export function resolveSettings(projectRoot: string, flags: StepwiseConfig = {})
     dialect,
     url: config.url ?? null,
     schema: config.schema ?? null,
-    target: configTarget(read) ?? (driver === "d1" ? "d1" : null),
+    target: config.target === "d1" || driver === "d1" ? "d1" : null,
   };
 }
 
@@ -198,23 +171,14 @@ export interface RuntimeConfig extends Required<Pick<CreateCliProps, "database" 
   replayUrl(): { readonly url: string | null; readonly unset: string | null };
 }
 
-/**
- * The runtime commands' settings, each read only when the CLI asks for it, which it does only when
- * its flag is not given: so a flag always wins, and the config's value is then never checked.
- */
+/** The runtime commands' settings, each read only when the CLI asks, which it does only without its flag: a flag wins, unchecked config and all. */
 export function runtimeConfig(projectRoot: string, env: Readonly<Record<string, string | undefined>>): RuntimeConfig {
   let read: ConfigFile | undefined;
   const file = () => (read ??= readConfigFile(projectRoot));
-  const url = (): string | null => {
-    const written = file().config.url;
-    return written === undefined ? null : expandConfigUrl(written, env, file().file ?? projectRoot);
-  };
+  const url = (): string | null => (file().config.url === undefined ? null : expandConfigUrl(file().config.url!, env, file().file ?? projectRoot));
   return {
     url,
-    database: () => {
-      const database = file().config.database;
-      return database === undefined ? null : path.resolve(projectRoot, database);
-    },
+    database: () => (file().config.database === undefined ? null : path.resolve(projectRoot, file().config.database!)),
     schema: () => file().config.schema,
     tableName: () => file().config.tableName ?? DEFAULT_TABLE_NAME,
     driver: () => {
@@ -236,11 +200,7 @@ export function runtimeConfig(projectRoot: string, env: Readonly<Record<string, 
   };
 }
 
-/**
- * The config's `url` with each `${NAME}` read from the environment, so a committed config names the URL
- * without its password; a password written into it is refused, never quoted, and an unset variable is
- * refused only by a command that needs the database.
- */
+/** The config's `url` with each `${NAME}` read from the environment, so a committed config holds no password (one written there is refused). */
 function expandConfigUrl(value: string, env: Readonly<Record<string, string | undefined>>, configFile: string): string {
   if (findPasswords(value).some((password) => password !== "" && !/^(\$\{[A-Za-z_][A-Za-z0-9_]*\})+$/.test(password))) {
     throw usageError(
@@ -266,10 +226,8 @@ function describeConfigLookup(projectRoot: string): DatabaseLookup[] {
     } catch (error) {
       return `unreadable (${(error as Error).message})`;
     }
-    if (key !== null) {
-      value = value !== null && typeof value === "object" ? (value as Record<string, unknown>)[key] : undefined;
-      if (value === undefined) return `no "${key}" key`;
-    }
+    if (key !== null) value = value !== null && typeof value === "object" ? (value as Record<string, unknown>)[key] : undefined;
+    if (value === undefined) return `no "${key}" key`;
     if (value === null || typeof value !== "object" || Array.isArray(value)) return `${subject} is not an object`;
     const keys = Object.keys(value);
     if (keys.includes("database")) return `${subject} sets "database"`;

@@ -1,7 +1,6 @@
 /**
- * `stepwise create "<description>"`: writes the next migration from a template. Its placeholder
- * comments make `gen` refuse it (TEMPLATE_UNEDITED) until the change is written, so an unedited
- * template can never be applied and recorded; the registry is left as it was.
+ * `stepwise create "<description>"`: writes the next migration from a template. Its placeholder comments make `gen` refuse it (TEMPLATE_UNEDITED) until the change is written, so an unedited template
+ * can never be applied and recorded; the registry is left as it was.
  */
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
@@ -11,7 +10,7 @@ import { dialectOfEntry, entrySpecifier, type DriverEntry } from "../src/shared/
 import { DOWN_MARKER, EMPTY_MARKER, TEMPLATE_PLACEHOLDER, UP_MARKER } from "../src/shared/sql-markers.js";
 import type { Target } from "./config.js";
 import { formatMigrationFileName, parseMigrationFileName, toSnakeCaseName, versionWidthOf, type MigrationKind } from "./migration-file.js";
-import { projectPath } from "./problems.js";
+import { errorCode, projectPath } from "./problems.js";
 import { writeFileAtomic } from "./write-file.js";
 
 /** Inputs for {@link createMigration}; paths are absolute. */
@@ -23,8 +22,7 @@ export interface CreateMigrationOptions {
   /** Default `"ts"`. */
   readonly kind?: MigrationKind;
   /**
-   * The project's driver (the config's `driver`): a TypeScript template imports `defineMigration` from
-   * its entry, so `db` is that driver's connection, and is `async` where the driver is. Used when it
+   * The project's driver (the config's `driver`): a TypeScript template imports `defineMigration` from its entry, so `db` is that driver's connection, and is `async` where the driver is. Used when it
    * runs `dialect`; otherwise, and when `null`, the dialect's driver.
    */
   readonly driver?: DriverEntry | null;
@@ -60,7 +58,6 @@ export async function createMigration(options: CreateMigrationOptions): Promise<
   });
   const version = Math.max(0, ...migrations.map((migration) => migration.version)) + 1;
   const absolutePath = path.join(options.migrationsDir, formatMigrationFileName(version, name, kind, versionWidthOf(migrations.map((migration) => migration.fileName))));
-  if (path.dirname(absolutePath) !== path.resolve(options.migrationsDir)) throw usageError(`Refusing to write outside ${options.migrationsDir}.`);
   const dialect = options.dialect ?? "sqlite";
   // A TypeScript template is written for the project's driver when it runs this dialect, else the dialect's (D1 for a D1 target).
   const driver = options.driver && dialectOfEntry(options.driver) === dialect ? options.driver : dialect === "postgres" ? "pg" : options.target === "d1" ? "d1" : "better-sqlite3";
@@ -69,7 +66,7 @@ export async function createMigration(options: CreateMigrationOptions): Promise<
   try {
     mkdirSync(options.migrationsDir, { recursive: true });
   } catch (error) {
-    throw usageError(`Cannot create the migrations folder ${options.migrationsDir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); point --dir at a writable folder.`);
+    throw usageError(`Cannot create the migrations folder ${options.migrationsDir} (${errorCode(error)}); point --dir at a writable folder.`);
   }
   // Exclusive: a file of the same name that appeared meanwhile is never overwritten.
   writeFileAtomic(absolutePath, text, { exclusive: true });
@@ -84,14 +81,9 @@ interface TemplateShape {
   readonly options?: readonly string[];
 }
 
+/** The SQLite drivers' (`db.exec`), and the others'. */
 const SYNC_EXEC: TemplateShape = { async: false, parameter: "db", run: (sql) => `db.exec(\`${sql}\`)` };
-
-const TEMPLATE_SHAPES: Readonly<Record<DriverEntry, TemplateShape>> = {
-  "better-sqlite3": SYNC_EXEC,
-  "node-sqlite": SYNC_EXEC,
-  "bun-sqlite": SYNC_EXEC,
-  libsql: SYNC_EXEC,
-  "sql-js": SYNC_EXEC,
+const TEMPLATE_SHAPES: Readonly<Partial<Record<DriverEntry, TemplateShape>>> = {
   // The body receives ctx.storage.sql, inside a transactionSync that cannot stay open across an await.
   "durable-objects": { async: false, parameter: "sql", run: (sql) => `sql.exec(\`${sql}\`)` },
   pg: { async: true, parameter: "db", run: (sql) => `await db.query(\`${sql}\`)` },
@@ -115,7 +107,7 @@ const EXAMPLE_SQL: Readonly<Record<SqlDialect, { readonly up: string; readonly d
 
 /** The placeholders are comments, so the file compiles and reads as a guide; `defineMigration` comes from the driver's entry, which types `db`. */
 function tsTemplate(description: string, driver: DriverEntry, dialect: SqlDialect): string {
-  const shape = TEMPLATE_SHAPES[driver];
+  const shape = TEMPLATE_SHAPES[driver] ?? SYNC_EXEC;
   const example = EXAMPLE_SQL[dialect];
   const method = (name: string) => `${shape.async ? "async " : ""}${name}(${shape.parameter})`;
   const options = (shape.options ?? []).map((line) => `  ${line}\n`).join("");
@@ -124,12 +116,10 @@ function tsTemplate(description: string, driver: DriverEntry, dialect: SqlDialec
 export default defineMigration({
   description: ${JSON.stringify(description)},
 ${options}  ${method("up")} {
-    // ${TEMPLATE_PLACEHOLDER}: write the migration's code here, then delete this comment. For example:
-    // ${shape.run(example.up)};
+    // ${TEMPLATE_PLACEHOLDER}: write the migration's code here, then delete this comment. For example: ${shape.run(example.up)};
   },
   ${method("down")} {
-    // ${TEMPLATE_PLACEHOLDER}: undo the change here (or delete down to make the migration irreversible), then delete this comment. For example:
-    // ${shape.run(example.down)};
+    // ${TEMPLATE_PLACEHOLDER}: undo the change here (or delete down to make the migration irreversible), then delete this comment. For example: ${shape.run(example.down)};
   },
 });
 `;
@@ -156,6 +146,6 @@ function listExistingMigrations(migrationsDir: string): string[] {
   try {
     return readdirSync(migrationsDir);
   } catch (error) {
-    throw usageError(`Cannot list ${migrationsDir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); make it readable by the user running stepwise.`);
+    throw usageError(`Cannot list ${migrationsDir} (${errorCode(error)}); make it readable by the user running stepwise.`);
   }
 }

@@ -1,11 +1,11 @@
 /**
- * Another tool's migrations folder is recognised as a whole and gives one problem naming the tool and
- * how to port (one per file would only hide them); a migration-named file in a subfolder is a problem too.
+ * Another tool's migrations folder is recognised as a whole and gives one problem naming the tool and how to port (one per file would only hide them); a migration-named file in a subfolder is a
+ * problem too.
  */
 import { closeSync, openSync, readdirSync, readSync, type Dirent } from "node:fs";
 import path from "node:path";
 import { isMigrationLike, parseMigrationFileName } from "./migration-file.js";
-import { compareText, problemAt, type Problem } from "./problems.js";
+import { compareText, problemAt, tryOr, type Problem } from "./problems.js";
 
 /** How deep below the migrations folder gen looks for migrations it would not read. */
 export const NESTED_SCAN_DEPTH = 3;
@@ -69,48 +69,41 @@ export function findForeignMigrations(migrationsDir: string, label: string, entr
 /** A tool known by its folder's layout: a journal, a config file, or a subfolder per migration. */
 function recogniseByLayout(migrationsDir: string, files: readonly string[], folders: readonly string[]): ForeignTool | null {
   const inFolder = (folder: string) => listFileNames(path.join(migrationsDir, folder));
-  if (folders.includes("meta") && inFolder("meta").includes("_journal.json")) {
-    return {
-      tool: "drizzle",
-      evidence: "meta/_journal.json",
-      port: "in the order of meta/_journal.json, rename each NNNN_<name>.sql to NNN_<name>.sql numbered from 001, put `-- migrate:up` on its first line, and delete its `--> statement-breakpoint` lines (drizzle writes no down: add `-- migrate:down` and the SQL that undoes it where you want one)",
-    };
-  }
-  if (folders.includes("versions") && (files.includes("env.py") || files.includes("script.py.mako"))) {
-    return { tool: "Alembic", evidence: files.includes("env.py") ? "env.py" : "script.py.mako", port: `${SQL_PORT} (\`alembic upgrade --sql\` prints each revision's SQL)` };
-  }
-  const liquibase = files.find((name) => /changelog.*\.(?:xml|ya?ml|json|sql)$/i.test(name));
-  if (liquibase !== undefined) {
-    return { tool: "Liquibase", evidence: liquibase, port: `${SQL_PORT} (\`liquibase update-sql\` prints each changeset's SQL)` };
-  }
-  const prisma = folders.filter((folder) => inFolder(folder).includes("migration.sql")).map((folder) => `${folder}/migration.sql`);
-  if (files.includes("migration_lock.toml") || prisma.length > 0) {
-    return {
-      tool: "Prisma",
-      evidence: prisma[0] ?? "migration_lock.toml",
-      port: "for each <timestamp>_<name>/ folder, in order, write NNN_<name>.sql numbered from 001 holding `-- migrate:up` and then the folder's migration.sql (Prisma writes no down: add `-- migrate:down` and the SQL that undoes it where you want one)",
-    };
-  }
-  const diesel = folders.flatMap((folder) =>
-    inFolder(folder)
-      .filter((name) => name === "up.sql" || name === "down.sql")
-      .slice(0, 1)
-      .map((name) => `${folder}/${name}`),
+  const layout = (tool: string, evidence: string | undefined, port: string): ForeignTool | null => (evidence === undefined ? null : { tool, evidence, port });
+  const prisma = folders.find((folder) => inFolder(folder).includes("migration.sql"));
+  const diesel = folders.flatMap((folder) => inFolder(folder).flatMap((name) => (name === "up.sql" || name === "down.sql" ? [`${folder}/${name}`] : [])));
+  return (
+    layout(
+      "drizzle",
+      folders.includes("meta") && inFolder("meta").includes("_journal.json") ? "meta/_journal.json" : undefined,
+      "in the order of meta/_journal.json, rename each NNNN_<name>.sql to NNN_<name>.sql numbered from 001, put `-- migrate:up` on its first line, and delete its `--> statement-breakpoint` lines (drizzle writes no down: add `-- migrate:down` and the SQL that undoes it where you want one)",
+    ) ??
+    layout(
+      "Alembic",
+      folders.includes("versions") ? files.find((name) => name === "env.py" || name === "script.py.mako") : undefined,
+      `${SQL_PORT} (\`alembic upgrade --sql\` prints each revision's SQL)`,
+    ) ??
+    layout(
+      "Liquibase",
+      files.find((name) => /changelog.*\.(?:xml|ya?ml|json|sql)$/i.test(name)),
+      `${SQL_PORT} (\`liquibase update-sql\` prints each changeset's SQL)`,
+    ) ??
+    layout(
+      "Prisma",
+      prisma === undefined ? files.find((name) => name === "migration_lock.toml") : `${prisma}/migration.sql`,
+      "for each <timestamp>_<name>/ folder, in order, write NNN_<name>.sql numbered from 001 holding `-- migrate:up` and then the folder's migration.sql (Prisma writes no down: add `-- migrate:down` and the SQL that undoes it where you want one)",
+    ) ??
+    layout(
+      "Diesel",
+      diesel[0],
+      "for each <timestamp>_<name>/ folder, in order, write NNN_<name>.sql numbered from 001 holding `-- migrate:up`, the folder's up.sql, then `-- migrate:down` and its down.sql",
+    )
   );
-  if (diesel.length > 0) {
-    return {
-      tool: "Diesel",
-      evidence: diesel[0]!,
-      port: "for each <timestamp>_<name>/ folder, in order, write NNN_<name>.sql numbered from 001 holding `-- migrate:up`, the folder's up.sql, then `-- migrate:down` and its down.sql",
-    };
-  }
-  return null;
 }
 
 /** A tool known by its files' names and first lines, when they outnumber stepwise's own. */
 function recogniseByFileNames(files: readonly string[], head: (name: string) => string): ForeignTool | null {
-  // One goose file copied among stepwise's own is that file's problem; the folder is the tool's when its
-  // shape outnumbers stepwise's. Counted only when some file has another tool's shape.
+  // One goose file copied among stepwise's own is that file's problem; the folder is the tool's when its shape outnumbers stepwise's. Counted only when some file has another tool's shape.
   let own: number | undefined;
   const found = (tool: string, matches: readonly string[], port: string): ForeignTool | null =>
     matches.length > 0 && matches.length > (own ??= files.filter((name) => isOwnMigration(name, head)).length) ? { tool, evidence: matches[0]!, port } : null;
@@ -181,12 +174,7 @@ export function findNestedMigrations(migrationsDir: string, label: string, entri
 
 /** The first file below `dir` with a valid migration name; a `schema.sql` moved into `lib/`, as BAD_FILE_NAME advises, stays there in peace. */
 function findMigrationLikeFile(dir: string, depth: number): string | null {
-  let entries: Dirent[];
-  try {
-    entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => compareText(a.name, b.name));
-  } catch {
-    return null;
-  }
+  const entries = tryOr(() => readdirSync(dir, { withFileTypes: true }).sort((a, b) => compareText(a.name, b.name)), []);
   for (const entry of entries) {
     if (entry.isFile() && parseMigrationFileName(entry.name).status === "migration") return entry.name;
   }
@@ -200,23 +188,18 @@ function findMigrationLikeFile(dir: string, depth: number): string | null {
 }
 
 function listFileNames(dir: string): string[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isFile() ? [entry.name] : []));
-  } catch {
-    return [];
-  }
+  return tryOr(() => readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isFile() ? [entry.name] : [])), []);
 }
 
 /** The first 4 KiB of a file: where every tool's marker sits. */
 function readHead(file: string): string {
-  let fd: number | undefined;
-  try {
-    fd = openSync(file, "r");
-    const buffer = Buffer.alloc(4096);
-    return buffer.toString("utf8", 0, readSync(fd, buffer, 0, buffer.length, 0));
-  } catch {
-    return "";
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
+  return tryOr(() => {
+    const fd = openSync(file, "r");
+    try {
+      const buffer = Buffer.alloc(4096);
+      return buffer.toString("utf8", 0, readSync(fd, buffer, 0, buffer.length, 0));
+    } finally {
+      closeSync(fd);
+    }
+  }, "");
 }

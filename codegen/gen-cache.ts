@@ -1,9 +1,7 @@
 /**
- * The gen cache: "these exact inputs give a registry with this SHA-256", so `gen` and the runtime
- * commands' freshness check skip the scan (and loading ts-morph and prettier) when nothing changed,
- * and the registry on disk still hashes to what gen rendered. An input that cannot be hashed as bytes
- * (a JavaScript prettier config, plugins, a tsconfig extending a package) means no cache: a miss
- * costs time, a wrong hit would pass a stale registry. Nothing here throws; a broken cache is a miss.
+ * The gen cache: "these exact inputs give a registry with this SHA-256", so `gen` and the runtime commands' freshness check skip the scan (and loading ts-morph and prettier) when nothing changed, and
+ * the registry on disk still hashes to what gen rendered. An input that cannot be hashed as bytes (a JavaScript prettier config, plugins, a tsconfig extending a package) means no cache: a miss costs
+ * time, a wrong hit would pass a stale registry. Nothing here throws; a broken cache is a miss.
  */
 import { createHash, type Hash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
@@ -12,43 +10,35 @@ import { fileURLToPath } from "node:url";
 import { PACKAGE_NAME } from "../src/shared/package-name.js";
 import { NESTED_SCAN_DEPTH } from "./foreign-migrations.js";
 import { findInstalledPeer } from "./optional-dependencies.js";
-import { compareText } from "./problems.js";
+import { compareText, tryOr } from "./problems.js";
 import { writeFileAtomic } from "./write-file.js";
 
 /** Bumped when the entry format or the set of inputs changes. */
 const CACHE_FORMAT = 6;
 
-/** The inputs of one `gen` run that are not files. */
+/** The inputs of one `gen` run that are not files; `dialect` is named only when not sqlite, as the same folder gives another registry per dialect. */
 export interface GenCacheKey {
   readonly projectRoot: string;
   readonly migrationsDir: string;
   readonly registryFile: string;
   readonly runtimeModule: string;
-  /** Named only when not sqlite: the same folder gives another registry per dialect. */
   readonly dialect?: string;
   readonly target?: string;
 }
 
-/** What a cache entry records about a registry known to be current. */
+/** What a cache entry records about a registry known to be current; `dependencies`: files outside the folder the scan read or looked for, with {@link hashDependency} of them then. */
 export interface GenCacheEntry {
   readonly fingerprint: string;
   readonly registrySha256: string;
   readonly migrationCount: number;
   readonly latestVersion: number;
-  /** Files outside the migrations folder that the scan read or looked for, with {@link hashDependency} of them then. */
   readonly dependencies: readonly { readonly file: string; readonly sha256: string | null }[];
 }
 
 /** The key `gen` and the freshness check build for these options, so either recognises what the other vouched for. */
-export function genCacheKeyFor(options: { projectRoot: string; migrationsDir: string; registryFile: string; runtimeModule?: string; dialect?: string; target?: string }): GenCacheKey {
-  return {
-    projectRoot: options.projectRoot,
-    migrationsDir: options.migrationsDir,
-    registryFile: options.registryFile,
-    runtimeModule: options.runtimeModule ?? PACKAGE_NAME,
-    ...(options.dialect !== undefined && options.dialect !== "sqlite" ? { dialect: options.dialect } : {}),
-    ...(options.target !== undefined ? { target: options.target } : {}),
-  };
+export function genCacheKeyFor(options: { projectRoot: string; migrationsDir: string; registryFile: string; runtimeModule?: string; dialect?: string; target?: string | null }): GenCacheKey {
+  const { projectRoot, migrationsDir, registryFile, runtimeModule = PACKAGE_NAME, dialect, target } = options;
+  return { projectRoot, migrationsDir, registryFile, runtimeModule, ...(dialect !== undefined && dialect !== "sqlite" ? { dialect } : {}), ...(target ? { target } : {}) };
 }
 
 /** The project's cache folder, `node_modules/.cache/stepwise`: ignored by VCS setups and wiped by `npm ci`. */
@@ -57,9 +47,9 @@ export function defaultGenCacheDir(projectRoot: string): string | null {
   return existsSync(modules) ? path.join(modules, ".cache", "stepwise") : null;
 }
 
-/** Hashes every input of a `gen` run, or returns `null` when some input cannot be captured safely. */
+/** Hashes every input of a `gen` run, or returns `null` when some input cannot be captured safely (or read: it cannot be vouched for). */
 export function fingerprintGenInputs(key: GenCacheKey): string | null {
-  try {
+  return tryOr(() => {
     const hash = createHash("sha256").update(`stepwise-gen-cache:${CACHE_FORMAT}\0${JSON.stringify(key)}\0`);
     const codegenDir = path.dirname(fileURLToPath(import.meta.url));
     for (const dir of [codegenDir, path.join(codegenDir, "..", "src", "shared")]) hashFolder(hash, dir, false);
@@ -71,25 +61,16 @@ export function fingerprintGenInputs(key: GenCacheKey): string | null {
     hashFolder(hash, key.migrationsDir, true);
     if (!hashTsconfigChain(hash, path.join(key.projectRoot, "tsconfig.json"), new Set())) return null;
     return hashFormatterConfig(hash, path.dirname(key.registryFile)) ? hash.digest("hex") : null;
-  } catch {
-    // An input that cannot be read (permissions, a file replaced mid-read) cannot be vouched for.
-    return null;
-  }
+  }, null);
 }
 
-/**
- * A file the scan read, as a dependency: the SHA-256 of its bytes and, when reached through a symlink,
- * of its real path, so a link pointed at another file with the same bytes still misses. `null`: absent.
- */
+/** A dependency's SHA-256 (`null`: absent), with its real path when reached through a symlink, so a repointed link with the same bytes misses. */
 export function hashDependency(file: string): string | null {
-  try {
+  return tryOr(() => {
     const hash = createHash("sha256").update(readFileSync(file));
     const real = realpathSync(file);
-    if (real !== path.resolve(file)) hash.update(`\0realpath:${real}`);
-    return hash.digest("hex");
-  } catch {
-    return null;
-  }
+    return (real === path.resolve(file) ? hash : hash.update(`\0realpath:${real}`)).digest("hex");
+  }, null);
 }
 
 /** The SHA-256 of a registry's text, as recorded in an entry. */
@@ -97,67 +78,51 @@ export function hashRegistryText(text: string | Buffer): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
-/** The entry for these inputs when its dependencies are unchanged and the registry on disk is byte for byte the one it recorded. */
+/** The entry for these inputs when its dependencies are unchanged and the registry on disk is byte for byte the one it recorded; an entry that does not parse is a miss. */
 export function findCurrentRegistry(cacheDir: string, key: GenCacheKey, fingerprint: string): GenCacheEntry | null {
-  const entry = readEntry(entryFile(cacheDir, key));
-  if (!entry || entry.fingerprint !== fingerprint) return null;
+  const entry = tryOr(() => JSON.parse(readFileSync(entryFile(cacheDir, key), "utf8")) as GenCacheEntry, null);
+  if (entry?.fingerprint !== fingerprint || !Array.isArray(entry.dependencies)) return null;
   if (entry.dependencies.some((dependency) => hashDependency(dependency.file) !== dependency.sha256)) return null;
   return hashFileIfPresent(key.registryFile) === entry.registrySha256 ? entry : null;
 }
 
-/** Records the entry when the registry on disk really holds its bytes; otherwise, or when writing fails, drops it. */
-export function rememberCurrentRegistry(cacheDir: string, key: GenCacheKey, entry: GenCacheEntry): void {
-  try {
-    if (hashFileIfPresent(key.registryFile) !== entry.registrySha256) throw new Error("the registry on disk is not the one rendered");
+/**
+ * Records that these inputs give `source`, when they did not move while it was computed and the registry on disk holds its bytes;
+ * otherwise, or when writing fails, drops the entry.
+ */
+export function rememberCurrentRegistry(
+  cacheDir: string,
+  key: GenCacheKey,
+  fingerprint: string,
+  source: string,
+  migrations: readonly { version: number; dependencies?: GenCacheEntry["dependencies"] }[],
+): void {
+  const byFile = new Map(migrations.flatMap((migration) => (migration.dependencies ?? []).map((dependency) => [dependency.file, dependency.sha256] as const)));
+  const dependencies = [...byFile.keys()].sort().map((file) => ({ file, sha256: byFile.get(file)! }));
+  const entry: GenCacheEntry = { fingerprint, registrySha256: hashRegistryText(source), migrationCount: migrations.length, latestVersion: migrations.at(-1)?.version ?? 0, dependencies };
+  const written = tryOr(() => {
+    if (fingerprintGenInputs(key) !== fingerprint || hashFileIfPresent(key.registryFile) !== entry.registrySha256) return false;
     mkdirSync(cacheDir, { recursive: true });
     writeFileAtomic(entryFile(cacheDir, key), `${JSON.stringify(entry)}\n`);
-  } catch {
-    forgetRegistry(cacheDir, key);
-  }
+    return true;
+  }, false);
+  if (!written) forgetRegistry(cacheDir, key);
 }
 
-/** Drops the entry for these inputs, so a failed or stale run can never be mistaken for a current one. */
+/** Drops the entry for these inputs, so a failed or stale run can never be mistaken for a current one (one that cannot be removed names the old registry bytes, so it cannot give a false hit either). */
 export function forgetRegistry(cacheDir: string, key: GenCacheKey): void {
-  try {
-    rmSync(entryFile(cacheDir, key), { force: true });
-  } catch {
-    // An entry that cannot be removed names the old registry bytes, so it still cannot give a false hit.
-  }
+  tryOr(() => rmSync(entryFile(cacheDir, key), { force: true }), undefined);
 }
 
 function hashFileIfPresent(file: string): string | null {
-  try {
-    return hashRegistryText(readFileSync(file));
-  } catch {
-    return null;
-  }
+  return tryOr(() => hashRegistryText(readFileSync(file)), null);
 }
 
 function entryFile(cacheDir: string, key: GenCacheKey): string {
   return path.join(cacheDir, `gen-${createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 16)}.json`);
 }
 
-function readEntry(file: string): GenCacheEntry | null {
-  const digest = /^[0-9a-f]{64}$/;
-  try {
-    const entry = JSON.parse(readFileSync(file, "utf8")) as GenCacheEntry;
-    const valid =
-      typeof entry.fingerprint === "string" &&
-      digest.test(entry.registrySha256) &&
-      typeof entry.migrationCount === "number" &&
-      typeof entry.latestVersion === "number" &&
-      Array.isArray(entry.dependencies) &&
-      entry.dependencies.every((dependency) => typeof dependency?.file === "string" && (dependency.sha256 === null || digest.test(dependency.sha256)));
-    return valid ? entry : null;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Each entry's name and kind and each file's bytes; with `nested`, subfolders' names down to the depth
- * the scan looks for misplaced migrations (foreign-migrations.ts), whose bytes never matter there.
- */
+/** Each entry's name and kind and each file's bytes; with `nested`, subfolders' names as deep as the scan looks for misplaced migrations. */
 function hashFolder(hash: Hash, dir: string, nested: boolean, depth = 0): void {
   for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => compareText(a.name, b.name))) {
     hash.update(`${entry.isFile() ? "file" : entry.isDirectory() ? "dir" : "other"}:${entry.name}\0`);
@@ -182,12 +147,10 @@ function hashTsconfigChain(hash: Hash, file: string, seen: Set<string>): boolean
   hash.update(`tsconfig:${file}\0${text}\0`);
   const match = /"extends"\s*:\s*(\[[^\]]*\]|"[^"]*")/.exec(text);
   if (!match) return !/"extends"/.test(text);
-  for (const [, target] of match[1]!.matchAll(/"([^"]*)"/g)) {
-    if (!target!.startsWith(".") && !path.isAbsolute(target!)) return false;
+  return [...match[1]!.matchAll(/"([^"]*)"/g)].every(([, target]) => {
     const resolved = path.resolve(path.dirname(file), target!);
-    if (!hashTsconfigChain(hash, resolved.endsWith(".json") || existsSync(resolved) ? resolved : `${resolved}.json`, seen)) return false;
-  }
-  return true;
+    return (target!.startsWith(".") || path.isAbsolute(target!)) && hashTsconfigChain(hash, resolved.endsWith(".json") || existsSync(resolved) ? resolved : `${resolved}.json`, seen);
+  });
 }
 
 const PRETTIER_DATA_FILES = [".prettierrc", ".prettierrc.json", ".prettierrc.yaml", ".prettierrc.yml", ".prettierrc.json5", ".prettierrc.toml", ".editorconfig", "package.json", "package.yaml"];
@@ -212,14 +175,9 @@ function hashFormatterConfig(hash: Hash, startDir: string): boolean {
 function isSelfContained(name: string, text: string): boolean {
   if (name === "package.yaml") return !/^prettier\s*:/m.test(text);
   if (name === "package.json") {
-    try {
-      const prettier = (JSON.parse(text) as { prettier?: unknown }).prettier;
-      return prettier === undefined || (typeof prettier === "object" && prettier !== null && !("plugins" in prettier));
-    } catch {
-      return false;
-    }
+    const prettier = tryOr(() => (JSON.parse(text) as { prettier?: unknown }).prettier, null);
+    return prettier === undefined || (typeof prettier === "object" && prettier !== null && !("plugins" in prettier));
   }
-  if (!name.startsWith(".prettierrc")) return true;
   const trimmed = text.trim();
-  return !/plugins/.test(text) && (trimmed === "" || trimmed.startsWith("{") || trimmed.includes(":"));
+  return !name.startsWith(".prettierrc") || (!/plugins/.test(text) && (trimmed === "" || trimmed.startsWith("{") || trimmed.includes(":")));
 }

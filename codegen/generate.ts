@@ -1,17 +1,17 @@
 /**
- * `stepwise gen`: scan, validate, render, format, then write atomically or, with `check`, compare.
- * Nothing is written unless every step succeeded, so a failed run leaves the old registry as it was.
+ * `stepwise gen`: scan, validate, render, format, then write atomically or, with `check`, compare. Nothing is written unless every step succeeded, so a failed run leaves the old registry as it was.
  */
 import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
+import { ts } from "ts-morph";
 import type { SqlDialect } from "../src/core/types.js";
 import type { Target } from "./config.js";
-import { findCurrentRegistry, fingerprintGenInputs, forgetRegistry, genCacheKeyFor, hashRegistryText, rememberCurrentRegistry } from "./gen-cache.js";
+import { findCurrentRegistry, fingerprintGenInputs, forgetRegistry, genCacheKeyFor, rememberCurrentRegistry } from "./gen-cache.js";
 import { isMigrationLike } from "./migration-file.js";
-import { joinLines, problemAt, projectPath, sortProblems, type Problem, type RegistryChangeKind } from "./problems.js";
-import { readRecordedDialect, readRecordedEntries } from "./read-registry.js";
+import { errorCode, joinLines, problemAt, projectPath, sortProblems, tryOr, type Problem, type RegistryChangeKind } from "./problems.js";
 import { REGISTRY_HEADER, renderRegistry } from "./render.js";
 import { resolveImportExtension, scanMigrations, type ScannedMigration } from "./scan.js";
+import { unwrapExpression } from "./ts-checksum.js";
 import { writeFileAtomic } from "./write-file.js";
 
 /** Inputs for {@link generateRegistry}; paths are absolute. */
@@ -24,27 +24,20 @@ export interface GenerateOptions {
   /** Module the registry imports types from. Default: the package's name (`PACKAGE_NAME`). */
   readonly runtimeModule?: string;
   /**
-   * The SQL dialect the migrations are written in (`sqlite` or `postgres`): how their SQL is
-   * tokenised, checked and hashed, and what the registry records for the runtime to check against
-   * its driver. Default `sqlite`.
+   * The SQL dialect the migrations are written in (`sqlite` or `postgres`): how their SQL is tokenised, checked and hashed, and what the registry records for the runtime to check against its driver.
+   * Default `sqlite`.
    */
   readonly dialect?: SqlDialect;
   /** The runtime the registry is for, when it restricts migrations (`d1`: SQL only). */
-  readonly target?: Target;
-  /**
-   * Folder for the content-hash cache (see `gen-cache.ts`) that skips scanning and formatting when no
-   * input changed. Default `null`: no cache. The bin passes `node_modules/.cache/stepwise`.
-   */
+  readonly target?: Target | null;
+  /** Folder for the content-hash cache (see `gen-cache.ts`) that skips scanning and formatting when no input changed. Default `null`: no cache. The bin passes `node_modules/.cache/stepwise`. */
   readonly cacheDir?: string | null;
 }
 
 /** What happened. `problems` is empty exactly when `ok` is true. */
 export interface GenerateResult {
   readonly ok: boolean;
-  /**
-   * `written` (the file changed), `unchanged` (already current, nothing written), `stale` (`check`
-   * found a difference) or `invalid` (the migrations have problems; nothing was written).
-   */
+  /** `written` (the file changed), `unchanged` (already current, nothing written), `stale` (`check` found a difference) or `invalid` (the migrations have problems; nothing was written). */
   readonly status: "written" | "unchanged" | "stale" | "invalid";
   readonly problems: readonly Problem[];
   readonly registryFile: string;
@@ -57,36 +50,69 @@ export type RegistrySourceResult =
   | { readonly ok: true; readonly source: string; readonly migrations: readonly ScannedMigration[] }
   | { readonly ok: false; readonly problems: readonly Problem[]; readonly migrations: readonly ScannedMigration[] };
 
-/**
- * Runs `gen` or `gen --check`. Never throws for bad migrations; only for I/O failures, such as
- * `FILE_WRITE_FAILED` when the registry cannot be written in full (the old one is then kept).
- */
+/** Runs `gen` or `gen --check`. Throws only for I/O failures, such as `FILE_WRITE_FAILED` (the old registry is then kept). */
 export async function generateRegistry(options: GenerateOptions): Promise<GenerateResult> {
-  const summary = { registryFile: options.registryFile, migrationCount: 0, latestVersion: 0 };
-  const refused = refuseRegistryPath(options);
-  if (refused) return { ok: false, status: "invalid", problems: [refused], ...summary };
+  const label = projectPath(options.projectRoot, options.registryFile);
+  const result = (status: GenerateResult["status"], problems: readonly Problem[], migrations: readonly { version: number }[] = []): GenerateResult => {
+    return { ok: problems.length === 0, status, problems, registryFile: options.registryFile, migrationCount: migrations.length, latestVersion: migrations.at(-1)?.version ?? 0 };
+  };
+  const previous = readPreviousRegistry(options, label);
+  if (typeof previous === "object" && previous !== null) {
+    // Every problem at once: the migrations' own are still worth fixing while the registry path is.
+    const built = await buildRegistrySource(options);
+    return result("invalid", [previous, ...(built.ok ? [] : built.problems)], built.migrations);
+  }
   const cacheDir = options.cacheDir ?? null;
   const key = genCacheKeyFor(options);
   const fingerprint = cacheDir === null ? null : fingerprintGenInputs(key);
-  const known = cacheDir === null || fingerprint === null ? null : findCurrentRegistry(cacheDir, key, fingerprint);
-  if (known) return { ok: true, status: "unchanged", problems: [], ...summary, migrationCount: known.migrationCount, latestVersion: known.latestVersion };
-  let built: RegistrySourceResult;
-  let result: GenerateResult;
-  try {
-    built = await buildRegistrySource(options);
-    result = writeOrCompare(options, built);
-  } catch (error) {
-    if (cacheDir !== null) forgetRegistry(cacheDir, key);
-    throw error;
+  const known = fingerprint === null ? null : findCurrentRegistry(cacheDir!, key, fingerprint);
+  if (known) return { ...result("unchanged", []), migrationCount: known.migrationCount, latestVersion: known.latestVersion };
+  if (cacheDir !== null) forgetRegistry(cacheDir, key);
+  // A registry of the other dialect is another registry (an app on both keeps one per dialect), never overwritten.
+  const dialect = options.dialect ?? "sqlite";
+  const recorded = previous === null ? null : (readRecordedDialect(previous) ?? (readRecordedEntries(previous).size > 0 ? "sqlite" : null));
+  if (recorded !== null && recorded !== dialect) {
+    const message = `${label} was generated for ${recorded}, and this run is for ${dialect}; point --out (or "registryFile" for ${dialect} in the config) at this dialect's own registry, such as generated/registry.${dialect}.ts, or delete ${label} if the project really moves to ${dialect}`;
+    return result(options.check ? "stale" : "invalid", [problemAt("REGISTRY_DIALECT_CHANGED", label, message)]);
   }
-  if (cacheDir === null) return result;
-  // Only a result whose inputs did not move while it was computed is remembered, with the text gen rendered.
-  if (result.ok && built.ok && fingerprint !== null && fingerprintGenInputs(key) === fingerprint) {
-    const byFile = new Map(built.migrations.flatMap((migration) => (migration.dependencies ?? []).map((dependency) => [dependency.file, dependency.sha256] as const)));
-    const dependencies = [...byFile.keys()].sort().map((file) => ({ file, sha256: byFile.get(file)! }));
-    rememberCurrentRegistry(cacheDir, key, { fingerprint, registrySha256: hashRegistryText(built.source), migrationCount: result.migrationCount, latestVersion: result.latestVersion, dependencies });
-  } else forgetRegistry(cacheDir, key);
-  return result;
+  const built = await buildRegistrySource(options);
+  if (!built.ok) return result("invalid", built.problems, built.migrations);
+  if (previous !== built.source && options.check) return result("stale", describeStaleness(previous, built.migrations, label, genCommandOf(options.projectRoot)), built.migrations);
+  if (previous !== built.source) writeFileAtomic(options.registryFile, built.source);
+  if (fingerprint !== null) rememberCurrentRegistry(cacheDir!, key, fingerprint, built.source, built.migrations);
+  return result(previous === built.source ? "unchanged" : "written", [], built.migrations);
+}
+
+/** The registry's text (`null`: absent), or what stops gen reading (a pipe would block) or overwriting it. */
+function readPreviousRegistry(options: GenerateOptions, label: string): string | null | Problem {
+  const refuse = (what: string) =>
+    problemAt("REGISTRY_UNWRITABLE", label, `${label} ${what}, so gen will not overwrite it with the registry; point --out (or "registryFile" in the config) at a file such as generated/registry.ts`);
+  if (path.resolve(path.dirname(options.registryFile)) === path.resolve(options.migrationsDir) && isMigrationLike(path.basename(options.registryFile))) {
+    return refuse("is named like a migration in the migrations folder");
+  }
+  for (let dir = path.dirname(options.registryFile); path.dirname(dir) !== dir; dir = path.dirname(dir)) {
+    const stats = tryOr(() => statSync(dir), null);
+    if (stats?.isDirectory()) break;
+    if (stats) {
+      const message = `the registry cannot be written here: ${projectPath(options.projectRoot, dir)} is a file, not a folder; choose another --out path (or "registryFile" in the config), or move that file away`;
+      return problemAt("REGISTRY_UNWRITABLE", label, message);
+    }
+  }
+  const stats = tryOr(() => statSync(options.registryFile), null);
+  if (stats && !stats.isFile()) {
+    const what = stats.isDirectory() ? "a folder" : "not a regular file (a pipe, socket or device)";
+    return problemAt("REGISTRY_UNREADABLE", label, `${label} is ${what}, not the registry file; remove it, or point --out (or "registryFile" in the config) at a file such as generated/registry.ts`);
+  }
+  let text: string;
+  try {
+    text = readFileSync(options.registryFile, "utf8");
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return null;
+    return problemAt("REGISTRY_UNREADABLE", label, `cannot read the registry (${errorCode(error)}); make ${label} a readable file, or delete it and run "stepwise gen"`);
+  }
+  // A formatter or a licence banner may put a few lines above the header.
+  const head = text.slice(0, 4096);
+  return head.trim() === "" || head.includes(REGISTRY_HEADER) ? text : refuse(`exists and is not a registry written by stepwise gen (it lacks the "${REGISTRY_HEADER}" header)`);
 }
 
 /** Scans, renders and formats without touching the registry file: what {@link generateRegistry} would write. */
@@ -97,18 +123,11 @@ export async function buildRegistrySource(options: Pick<GenerateOptions, "projec
   for (const migration of options.target === "d1" ? migrations : []) if (migration.kind === "ts" && migration.transaction) problems.push(problemAt("TS_MIGRATION_ON_D1", migration.file, d1));
   if (problems.length > 0) return { ok: false, problems: sortProblems(problems), migrations };
   const migrationsDirLabel = projectPath(options.projectRoot, options.migrationsDir) || ".";
-  const source = renderRegistry({
-    migrations,
-    registryFile: options.registryFile,
-    importExtension: resolveImportExtension(options.projectRoot),
-    migrationsDirLabel,
-    runtimeModule: options.runtimeModule,
-    dialect,
-  });
+  const importExtension = resolveImportExtension(options.projectRoot);
+  const source = renderRegistry({ migrations, registryFile: options.registryFile, importExtension, migrationsDirLabel, runtimeModule: options.runtimeModule, dialect });
   const prettier = await import("prettier");
   try {
-    // No config cache: a long-lived process (a watcher) must see an edited config. babel-ts prints the
-    // registry's literals as the typescript parser does, in about half the time.
+    // No config cache: a long-lived process (a watcher) must see an edited config. babel-ts prints the registry's literals as the typescript parser does, in about half the time.
     const config = (await prettier.resolveConfig(options.registryFile, { editorconfig: true, useCache: false })) ?? {};
     return { ok: true, source: await prettier.format(source, { parser: "babel-ts", ...config, filepath: options.registryFile }), migrations };
   } catch (error) {
@@ -121,89 +140,10 @@ export async function buildRegistrySource(options: Pick<GenerateOptions, "projec
   }
 }
 
-/** Compares the rendered registry with the one on disk, and writes it unless `check`. */
-function writeOrCompare(options: GenerateOptions, built: RegistrySourceResult): GenerateResult {
-  const label = projectPath(options.projectRoot, options.registryFile);
-  const summary = { registryFile: options.registryFile, migrationCount: built.migrations.length, latestVersion: built.migrations.at(-1)?.version ?? 0 };
-  const fail = (status: "stale" | "invalid", problems: Problem[]): GenerateResult => ({ ok: false, status, problems, ...summary });
-  if (!built.ok) return fail("invalid", [...built.problems]);
-  let previous: string | null = null;
-  try {
-    previous = readFileSync(options.registryFile, "utf8");
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    if (reason !== "ENOENT" && reason !== "ENOTDIR") {
-      return fail("invalid", [problemAt("REGISTRY_UNREADABLE", label, `cannot read the registry (${reason}); make ${label} a readable file, or delete it and run "stepwise gen"`)]);
-    }
-  }
-  if (previous === built.source) return { ok: true, status: "unchanged", problems: [], ...summary };
-  // A registry of the other dialect is another registry (an app on both keeps one per dialect), never overwritten.
-  const dialect = options.dialect ?? "sqlite";
-  const recorded = previous === null ? null : (readRecordedDialect(previous) ?? (readRecordedEntries(previous).size > 0 ? "sqlite" : null));
-  if (recorded !== null && recorded !== dialect) {
-    const message = `${label} was generated for ${recorded}, and this run is for ${dialect}; point --out (or "registryFile" for ${dialect} in the config) at this dialect's own registry, such as generated/registry.${dialect}.ts, or delete ${label} if the project really moves to ${dialect}`;
-    return fail(options.check ? "stale" : "invalid", [problemAt("REGISTRY_DIALECT_CHANGED", label, message)]);
-  }
-  const blocker = findBlockingAncestor(options.registryFile);
-  if (blocker !== null) {
-    const message = `the registry cannot be written here: ${projectPath(options.projectRoot, blocker)} is a file, not a folder; choose another --out path (or "registryFile" in the config), or move that file away`;
-    return fail("invalid", [problemAt("REGISTRY_UNWRITABLE", label, message)]);
-  }
-  if (options.check) return fail("stale", describeStaleness(previous, built.migrations, label, genCommandOf(options.projectRoot)));
-  writeFileAtomic(options.registryFile, built.source);
-  return { ok: true, status: "written", problems: [], ...summary };
-}
-
-/**
- * A registry path gen must not read or overwrite: a folder or a pipe (reading one would block), an
- * existing file without the registry's header, or a migration-like name in the migrations folder.
- * An absent or emptied file, or a registry gen wrote before, is fine.
- */
-function refuseRegistryPath(options: Pick<GenerateOptions, "projectRoot" | "migrationsDir" | "registryFile">): Problem | null {
-  const label = projectPath(options.projectRoot, options.registryFile);
-  const refuse = (what: string) =>
-    problemAt("REGISTRY_UNWRITABLE", label, `${label} ${what}, so gen will not overwrite it with the registry; point --out (or "registryFile" in the config) at a file such as generated/registry.ts`);
-  let stats = null;
-  try {
-    stats = statSync(options.registryFile);
-  } catch {
-    // Absent is normal; a file in the path is reported where the registry is written.
-  }
-  if (stats && !stats.isFile()) {
-    const what = stats.isDirectory() ? "a folder" : "not a regular file (a pipe, socket or device)";
-    return problemAt("REGISTRY_UNREADABLE", label, `${label} is ${what}, not the registry file; remove it, or point --out (or "registryFile" in the config) at a file such as generated/registry.ts`);
-  }
-  if (path.resolve(path.dirname(options.registryFile)) === path.resolve(options.migrationsDir) && isMigrationLike(path.basename(options.registryFile))) {
-    return refuse("is named like a migration in the migrations folder");
-  }
-  let head: string;
-  try {
-    // A formatter or a licence banner may put a few lines above the header.
-    head = readFileSync(options.registryFile, "utf8").slice(0, 4096);
-  } catch {
-    return null;
-  }
-  return head.trim() === "" || head.includes(REGISTRY_HEADER) ? null : refuse(`exists and is not a registry written by stepwise gen (it lacks the "${REGISTRY_HEADER}" header)`);
-}
-
-/** The nearest existing ancestor of `file` when it is not a folder, so nothing can be created under it. */
-function findBlockingAncestor(file: string): string | null {
-  for (let dir = path.dirname(file); path.dirname(dir) !== dir; dir = path.dirname(dir)) {
-    try {
-      return statSync(dir).isDirectory() ? null : dir;
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== "ENOENT" && code !== "ENOTDIR") return null;
-    }
-  }
-  return null;
-}
-
 /** Names what changed, so `--check` says which migration was not registered rather than just "differs". */
 function describeStaleness(previous: string | null, migrations: readonly ScannedMigration[], label: string, genCommand: string): Problem[] {
-  const fix = `run "${genCommand}" and commit ${label}`;
   const stale = (file: string, line: number, change: RegistryChangeKind, message: string, relatedFiles: readonly string[] = [], changed = file): Problem => ({
-    ...problemAt("REGISTRY_STALE", file, `${message}; ${fix}`),
+    ...problemAt("REGISTRY_STALE", file, `${message}; run "${genCommand}" and commit ${label}`),
     line,
     ...(relatedFiles.length > 0 ? { relatedFiles } : {}),
     staleness: { change, file: changed },
@@ -225,27 +165,71 @@ function describeStaleness(previous: string | null, migrations: readonly Scanned
       problems.push(stale(migration.file, 1, "changed", `${label} records this migration as ${entry.async ? "async" : "sync"}, but it is not`));
     }
   }
-  for (const entry of recorded.values()) {
-    problems.push(stale(label, entry.line, "removed", `the registry still lists ${entry.file}, which no longer exists`, [], entry.file));
-  }
+  for (const entry of recorded.values()) problems.push(stale(label, entry.line, "removed", `the registry still lists ${entry.file}, which no longer exists`, [], entry.file));
   if (problems.length === 0) problems.push(stale(label, 1, "registry", "the registry differs from what gen writes (edited by hand, or formatted differently)"));
   return sortProblems(problems);
 }
 
-/**
- * How a message tells this project to regenerate: `npm run <name>` for its script that runs exactly
- * `stepwise gen` (directly, through npx, or through tsx as in stepwise's repo), else `npx stepwise gen`.
- */
+/** How a message tells this project to regenerate: `npm run <name>` for its script that runs exactly `stepwise gen`, else `npx stepwise gen`. */
 export function genCommandOf(projectRoot: string): string {
-  let scripts: unknown;
-  try {
-    scripts = (JSON.parse(readFileSync(path.join(projectRoot, "package.json"), "utf8")) as { scripts?: unknown }).scripts;
-  } catch {
-    return "npx stepwise gen";
-  }
+  const scripts = tryOr(() => (JSON.parse(readFileSync(path.join(projectRoot, "package.json"), "utf8")) as { scripts?: unknown }).scripts, null);
   if (scripts === null || typeof scripts !== "object") return "npx stepwise gen";
   // The usual name first, so a project with both "gen" and "codegen" is told the shorter one.
   const entries = Object.entries(scripts as Record<string, unknown>).sort(([a], [b]) => Number(b === "gen") - Number(a === "gen"));
   const found = entries.find(([name, command]) => typeof command === "string" && /^\s*(?:npx\s+)?(?:stepwise|tsx\s+\S*codegen\/bin\.ts)\s+gen\s*$/.test(command) && /^[\w:.-]+$/.test(name));
   return found ? `npm run ${found[0]}` : "npx stepwise gen";
+}
+
+/** What `--check` compares for one entry of the registry on disk (`line`: 1-based; `description` `undefined`: no readable field). */
+export interface RecordedEntry {
+  readonly file: string;
+  readonly checksum: string | null;
+  readonly description: string | null | undefined;
+  readonly line: number;
+  readonly async: boolean;
+}
+
+/** The object literals of a registry's `export const migrations = [...]`, keyed by `file`, parsed (the project's prettier config decides quotes and breaks); an entry without a readable `file` is left out. */
+export function readRecordedEntries(registrySource: string): Map<string, RecordedEntry> {
+  const sourceFile = ts.createSourceFile("registry.ts", registrySource, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  const entries = new Map<string, RecordedEntry>();
+  const list = readConstant(sourceFile, "migrations");
+  for (const element of list && ts.isArrayLiteralExpression(list) ? list.elements : []) {
+    if (!ts.isObjectLiteralExpression(element)) continue;
+    const fields = new Map<string, ts.Expression>();
+    for (const property of element.properties) {
+      if (ts.isPropertyAssignment(property) && (ts.isIdentifier(property.name) || ts.isStringLiteral(property.name))) fields.set(property.name.text, unwrapExpression(property.initializer));
+    }
+    const [file, checksum] = [literalOf(fields.get("file")), literalOf(fields.get("checksum"))];
+    if (typeof file !== "string") continue;
+    entries.set(file, {
+      file,
+      checksum: typeof checksum === "string" ? checksum : null,
+      description: fields.has("description") ? literalOf(fields.get("description")) : undefined,
+      line: sourceFile.getLineAndCharacterOfPosition(element.getStart(sourceFile)).line + 1,
+      async: fields.get("async")?.kind === ts.SyntaxKind.TrueKeyword,
+    });
+  }
+  return entries;
+}
+
+/** The dialect a registry records (`export const dialect = "postgres"`), or `null`. */
+export function readRecordedDialect(registrySource: string): string | null {
+  const value = literalOf(readConstant(ts.createSourceFile("registry.ts", registrySource, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS), "dialect"));
+  return typeof value === "string" ? value : null;
+}
+
+function readConstant(sourceFile: ts.SourceFile, name: string): ts.Expression | undefined {
+  for (const statement of sourceFile.statements) {
+    if (!ts.isVariableStatement(statement)) continue;
+    const declaration = statement.declarationList.declarations.find((each) => ts.isIdentifier(each.name) && each.name.text === name);
+    if (declaration?.initializer) return unwrapExpression(declaration.initializer);
+  }
+  return undefined;
+}
+
+/** A string literal's text, `null` for `null`, `undefined` for anything else. */
+function literalOf(node: ts.Expression | undefined): string | null | undefined {
+  if (node !== undefined && (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node))) return node.text;
+  return node?.kind === ts.SyntaxKind.NullKeyword ? null : undefined;
 }

@@ -1,6 +1,5 @@
 /**
- * A registry that imports nothing at run time (only `.sql` migrations) is loaded as plain JavaScript,
- * transpiled once by tsx's esbuild into the gen cache folder: tsx's hooks would cost every runtime
+ * A registry that imports nothing at run time (only `.sql` migrations) is loaded as plain JavaScript, transpiled once by tsx's esbuild into the gen cache folder: tsx's hooks would cost every runtime
  * command about half its time. Anything else, and any failure here, goes through tsx.
  */
 import { createHash } from "node:crypto";

@@ -1,7 +1,6 @@
 /**
- * stepwise's build-time API, `import { generateRegistry } from "stepwise-migrate/codegen"`: what the `gen`
- * and `create` commands do, for build scripts and bundler plugins. It loads ts-morph and prettier,
- * which are optional peer dependencies; install them (as devDependencies) before importing this.
+ * stepwise's build-time API, `import { generateRegistry } from "stepwise-migrate/codegen"`: what the `gen` and `create` commands do, for build scripts and bundler plugins. It loads ts-morph and
+ * prettier, which are optional peer dependencies; install them (as devDependencies) before importing this.
  *
  * @packageDocumentation
  */

@@ -1,8 +1,6 @@
 /**
- * A TypeScript migration's checksum covers the project files it imports, transitively and each hashed
- * by meaning: a helper an applied migration calls decides what a new database gets as much as the
- * migration does. A specifier is local when it resolves, as tsx would, to a file of the project;
- * packages are left to the lockfile, and a specifier computed at run time is refused.
+ * A TypeScript migration's checksum covers the project files it imports, transitively and each hashed by meaning: a helper an applied migration calls decides what a new database gets as much as the
+ * migration does. A specifier is local when it resolves, as tsx would, to a file of the project; packages are left to the lockfile, and a specifier computed at run time is refused.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
@@ -13,14 +11,15 @@ import { hashCanonicalMigration } from "../src/shared/checksum.js";
 import { packageSubpathOf } from "../src/shared/package-name.js";
 import { decodeSourceBytes } from "../src/shared/source-text.js";
 import { hashDependency } from "./gen-cache.js";
-import { addProblems, compareText, problemAt, projectPath, type Problem } from "./problems.js";
-import { checksumTypeScriptForms, findRawNul } from "./ts-migration.js";
+import { addProblems, compareText, problemAt, projectPath, tryOr, type Problem } from "./problems.js";
+import { parseDiagnosticsOf } from "./ts-migration.js";
+import { checksumTypeScriptForms, findRawNul } from "./ts-checksum.js";
 
 /** What following a migration's local imports found. */
 export interface LocalImports {
   /** Project-relative paths of every imported file, sorted. */
   readonly files: readonly string[];
-  /** Every path read or looked for while resolving, with its `hashDependency` digest (`null`: absent). */
+  /** Every path read or looked for while resolving, with its `hashDependency` digest (`null`: absent), so the gen cache notices a new file that changes a resolution. */
   readonly probed: readonly { readonly file: string; readonly sha256: string | null }[];
   readonly problems: readonly Problem[];
   /** The migration's checksum combined with its imports'; its own when it imports nothing local. */
@@ -29,20 +28,17 @@ export interface LocalImports {
   readonly legacyChecksum: string | null;
 }
 
-/** A migration and its checksums. */
+/** A migration and its checksums (`earlierOwnChecksums`: as earlier releases computed them). */
 export interface LocalImportsInput {
   readonly absolutePath: string;
   readonly sourceFile: ts.SourceFile;
   readonly ownChecksum: string;
-  /** Its checksums as earlier releases computed them. */
   readonly earlierOwnChecksums?: readonly string[];
   readonly projectRoot: string;
 }
 
 /** How the importing code loads a module: ESM `import` resolution or CommonJS `require`. */
 type ImportMode = "import" | "require";
-
-/** Every path looked at while resolving, with its digest (`null`: absent), so the gen cache notices a new file that changes a resolution. */
 type ProbeLog = Map<string, string | null>;
 
 /** Follows a migration's local imports and combines their checksums with its own. */
@@ -54,10 +50,9 @@ export function followLocalImports(input: LocalImportsInput): LocalImports {
   // By real path, so a symlinked folder pointing back up cannot loop; the checksum uses paths as written.
   const visited = new Set<string>([realPath(input.absolutePath)]);
   const queue = [{ absolutePath: input.absolutePath, sourceFile: input.sourceFile }];
-  const resolve = createResolver(input.projectRoot, probed);
-  while (queue.length > 0) {
-    const { absolutePath, sourceFile } = queue.shift()!;
-    const format = moduleFormatOf(absolutePath, probed);
+  const resolver = createResolver(input.projectRoot, probed);
+  for (const { absolutePath, sourceFile } of queue) {
+    const format = resolver.moduleFormatOf(absolutePath);
     for (const found of findImportSpecifiers(sourceFile)) {
       const { line, character } = sourceFile.getLineAndCharacterOfPosition(found.node.getStart(sourceFile));
       const at = { file: label(absolutePath), line: line + 1, column: character + 1 };
@@ -66,7 +61,7 @@ export function followLocalImports(input: LocalImportsInput): LocalImports {
         problems.push({ code: "TS_UNTRACEABLE_IMPORT", ...at, message });
         continue;
       }
-      const resolution = resolve(found.fromDir ?? path.dirname(absolutePath), found.specifier, found.mode ?? format);
+      const resolution = resolver.resolve(found.fromDir ?? path.dirname(absolutePath), found.specifier, found.mode ?? format);
       if (resolution === "package") continue;
       if (Array.isArray(resolution)) {
         const shown = resolution.slice(0, 3).map(label).join(", ");
@@ -76,8 +71,7 @@ export function followLocalImports(input: LocalImportsInput): LocalImports {
         problems.push({ code: "TS_IMPORT_NOT_FOUND", ...at, message });
         continue;
       }
-      // Packages reached through a path are still versioned by the lockfile (judged inside the project,
-      // which may itself live under a node_modules); declarations run nothing.
+      // Packages reached through a path are still versioned by the lockfile (judged inside the project, which may itself live under a node_modules); declarations run nothing.
       if (path.relative(input.projectRoot, resolution).split(path.sep).includes("node_modules") || /\.d\.[cm]?ts$/.test(resolution)) continue;
       if (visited.has(realPath(resolution))) {
         // Another name for a file already hashed: the cache must still notice when it points elsewhere.
@@ -131,25 +125,19 @@ function loadImportedFile(absolutePath: string, label: string, probed: ProbeLog,
   const nul = findRawNul(text, label);
   if (nul) return addProblems(problems, nul);
   const sourceFile = ts.createSourceFile(absolutePath, text, ts.ScriptTarget.Latest, true, kind);
-  const diagnostics = (sourceFile as unknown as { parseDiagnostics?: ts.DiagnosticWithLocation[] }).parseDiagnostics ?? [];
-  const syntaxErrors = diagnostics.map((diagnostic): Problem => {
+  const syntaxErrors = parseDiagnosticsOf(sourceFile).map((diagnostic): Problem => {
     const { line, character } = sourceFile.getLineAndCharacterOfPosition(diagnostic.start);
-    return {
-      code: "TS_SYNTAX_ERROR",
-      file: label,
-      line: line + 1,
-      column: character + 1,
-      message: `syntax error in a file a migration imports: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, " ")}`,
-    };
+    const message = `syntax error in a file a migration imports: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, " ")}`;
+    return { code: "TS_SYNTAX_ERROR", file: label, line: line + 1, column: character + 1, message };
   });
   if (syntaxErrors.length > 0) return addProblems(problems, ...syntaxErrors);
   const { checksum, earlierChecksums } = checksumTypeScriptForms(sourceFile, false);
-  return { now: checksum, earlier: earlierChecksums[0]!, sourceFile: kind === ts.ScriptKind.JSON ? null : sourceFile };
+  return { now: checksum, earlier: earlierChecksums[0]!, sourceFile: kind === JSON_KIND ? null : sourceFile };
 }
 
+/** A module a file loads: `specifier` is `null` when it cannot be read without running the code. */
 interface FoundImport {
   readonly node: ts.Node;
-  /** `null` when the specifier cannot be read without running the code. */
   readonly specifier: string | null;
   readonly how: string;
   /** How it loads; absent: as the file's own module format decides (a static import). */
@@ -162,6 +150,8 @@ interface FoundImport {
 }
 
 const CREATE_REQUIRE_FIX = "call require, or the function createRequire(import.meta.url) returns, directly with a string literal";
+/** Marks a createRequire base that is the importing file itself (`import.meta.url`, `__filename`). */
+const SAME_FOLDER = "\0same-folder";
 
 /** Every module a file loads when it runs. */
 function findImportSpecifiers(sourceFile: ts.SourceFile): FoundImport[] {
@@ -210,9 +200,6 @@ function findImportSpecifiers(sourceFile: ts.SourceFile): FoundImport[] {
   return found;
 }
 
-/** Marks a createRequire base that is the importing file itself (`import.meta.url`, `__filename`). */
-const SAME_FOLDER = "\0same-folder";
-
 function isCreateRequireCall(node: ts.Node): node is ts.CallExpression {
   if (!ts.isCallExpression(node)) return false;
   const callee = node.expression;
@@ -225,13 +212,8 @@ function createRequireBase(call: ts.CallExpression): string | null {
   if (!base) return null;
   if ((ts.isPropertyAccessExpression(base) && ts.isMetaProperty(base.expression) && base.name.text === "url") || (ts.isIdentifier(base) && base.text === "__filename")) return SAME_FOLDER;
   if (!ts.isStringLiteral(base) && !ts.isNoSubstitutionTemplateLiteral(base)) return null;
-  try {
-    const file = base.text.startsWith("file:") ? fileURLToPath(base.text) : base.text;
-    if (!path.isAbsolute(file)) return null;
-    return file.endsWith("/") ? file : path.dirname(file);
-  } catch {
-    return null;
-  }
+  const file = tryOr(() => (base.text.startsWith("file:") ? fileURLToPath(base.text) : base.text), "");
+  return !path.isAbsolute(file) ? null : file.endsWith("/") ? file : path.dirname(file);
 }
 
 /** A reference that hands the function on (an argument, an assignment), not a call, a declaration or a type. */
@@ -245,17 +227,19 @@ function isUseAsValue(node: ts.Identifier): boolean {
   return !(ts.isImportSpecifier(parent) || ts.isExportSpecifier(parent) || ts.isImportClause(parent));
 }
 
-function realPath(file: string): string {
-  try {
-    return realpathSync(file);
-  } catch {
-    return file;
-  }
+/** The project's tsconfig.json compiler options; `null` when there is none or it does not parse. */
+export function readTsconfig(projectRoot: string): ts.CompilerOptions | null {
+  const file = path.join(projectRoot, "tsconfig.json");
+  const read = existsSync(file) ? ts.readConfigFile(file, (name) => readFileSync(name, "utf8")) : null;
+  return read && !read.error ? ts.parseJsonConfigFileContent(read.config, ts.sys, projectRoot, undefined, file).options : null;
 }
 
-// Resolution, in the orders tsx 4 tries (test/hostile-checksum-extra.test.ts), which differ from
-// TypeScript's own resolver: an extensionless `./seed` never reaches `seed.mts`, and `seed.json`
-// beats `seed/index.ts`.
+function realPath(file: string): string {
+  return tryOr(() => realpathSync(file), file);
+}
+
+// Resolution, in the orders tsx 4 tries (test/hostile-checksum-extra.test.ts), which differ from TypeScript's own resolver: an extensionless `./seed` never reaches `seed.mts`, and `seed.json` beats
+// `seed/index.ts`.
 
 /** A `.js`-style specifier names the file it compiles to; tsx tries the sources first (`.d.ts` last: an elided type import may name one). */
 const SOURCE_FOR_OUTPUT: Readonly<Record<string, readonly string[]>> = {
@@ -264,7 +248,6 @@ const SOURCE_FOR_OUTPUT: Readonly<Record<string, readonly string[]>> = {
   ".mjs": [".mts", ".mjs"],
   ".cjs": [".cts", ".cjs"],
 };
-const LOADABLE_EXTENSIONS = new Set([".ts", ".mts", ".cts", ".tsx", ".js", ".mjs", ".cjs", ".jsx", ".json"]);
 const EXTENSIONLESS_TRIES = [".ts", ".tsx", ".jsx", ".js", ".json"];
 /** A folder's index: ESM through tsx tries TypeScript first, CommonJS keeps Node's `.js`, `.json` first. */
 const INDEX_TRIES: Readonly<Record<ImportMode, readonly string[]>> = {
@@ -282,7 +265,7 @@ function candidatesFor(base: string, mode: ImportMode): string[] {
   const extension = path.extname(base);
   const outputs = SOURCE_FOR_OUTPUT[extension];
   if (outputs) return outputs.map((source) => base.slice(0, -extension.length) + source);
-  if (LOADABLE_EXTENSIONS.has(extension)) return [base];
+  if (SCRIPT_KINDS[extension] !== undefined) return [base];
   return [
     ...(extension ? [base] : []),
     ...EXTENSIONLESS_TRIES.map((tried) => base + tried),
@@ -303,18 +286,11 @@ interface PackageJson {
   readonly exports?: unknown;
 }
 
-/**
- * A resolver for one project: a specifier from a folder gives the file it loads, `"package"` (left to
- * the lockfile; stepwise itself is one), or the candidates tried when nothing was found.
- */
-function createResolver(projectRoot: string, probed: ProbeLog): (fromDir: string, specifier: string, mode: ImportMode) => string | "package" | string[] {
+/** Resolves a specifier from a folder to the file it loads, `"package"` (the lockfile's), or the candidates tried; each file looked at goes in `probed`. */
+function createResolver(projectRoot: string, probed: ProbeLog) {
   const firstFile = (candidates: readonly string[]): string | string[] => {
     for (const candidate of candidates) {
-      try {
-        if (statSync(candidate).isFile()) return candidate;
-      } catch {
-        // Absent: try the next one.
-      }
+      if (tryOr(() => statSync(candidate).isFile(), false)) return candidate;
       probed.set(candidate, null);
     }
     return [...candidates];
@@ -331,24 +307,15 @@ function createResolver(projectRoot: string, probed: ProbeLog): (fromDir: string
   let mapping: { paths: ts.MapLike<string[]> | undefined; baseUrl: string | undefined; basePath: string } | null | undefined;
   const readPathMapping = () => {
     if (mapping !== undefined) return mapping;
-    mapping = null;
-    const tsconfigPath = path.join(projectRoot, "tsconfig.json");
-    if (!existsSync(tsconfigPath)) return null;
-    const read = ts.readConfigFile(tsconfigPath, (file) => readFileSync(file, "utf8"));
-    if (read.error) return null;
-    const { options } = ts.parseJsonConfigFileContent(read.config, ts.sys, projectRoot, undefined, tsconfigPath);
-    if (!options.paths && !options.baseUrl) return null;
-    mapping = { paths: options.paths, baseUrl: options.baseUrl, basePath: options.baseUrl ?? (options as { pathsBasePath?: string }).pathsBasePath ?? projectRoot };
+    const options = readTsconfig(projectRoot);
+    mapping = options?.paths || options?.baseUrl ? { paths: options.paths, baseUrl: options.baseUrl, basePath: options.baseUrl ?? (options.pathsBasePath as string | undefined) ?? projectRoot } : null;
     return mapping;
   };
-  return (fromDir, specifier, mode) => {
+  const resolve = (fromDir: string, specifier: string, mode: ImportMode): string | "package" | string[] => {
     if (isPathSpecifier(specifier)) {
-      try {
-        return firstFile(candidatesFor(specifier.startsWith("file:") ? fileURLToPath(specifier) : path.resolve(fromDir, specifier), mode));
-      } catch {
-        // A malformed file: URL names no file.
-        return [];
-      }
+      // A malformed file: URL names no file.
+      const base = tryOr(() => (specifier.startsWith("file:") ? fileURLToPath(specifier) : path.resolve(fromDir, specifier)), null);
+      return base === null ? [] : firstFile(candidatesFor(base, mode));
     }
     if (packageSubpathOf(specifier) !== null) return "package";
     if (specifier.startsWith("#")) {
@@ -378,17 +345,13 @@ function createResolver(projectRoot: string, probed: ProbeLog): (fromDir: string
     const target = matchMap(map, `.${specifier.slice(name.length)}`, mode);
     return typeof target === "string" && target.startsWith("./") ? firstFile(candidatesFor(path.resolve(scope.dir, target), mode)) : [];
   };
-}
-
-/** Whether the nearest package.json makes `.ts`/`.js` files ES modules. */
-function moduleFormatOf(file: string, probed: ProbeLog): ImportMode {
-  if (/\.m[tj]sx?$/.test(file)) return "import";
-  if (/\.c[tj]sx?$/.test(file)) return "require";
-  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
-    const manifest = readPackageJson(path.join(dir, "package.json"), probed);
-    if (manifest) return manifest.type === "module" ? "import" : "require";
-    if (path.dirname(dir) === dir) return "require";
-  }
+  /** Whether a file loads as an ES module: by its extension, else the nearest package.json's `type`. */
+  const moduleFormatOf = (file: string): ImportMode => {
+    if (/\.m[tj]sx?$/.test(file)) return "import";
+    if (/\.c[tj]sx?$/.test(file)) return "require";
+    return nearestPackageJson(path.dirname(file))?.manifest.type === "module" ? "import" : "require";
+  };
+  return { resolve, moduleFormatOf };
 }
 
 /** Reads a package.json, recording its bytes (or its absence) as an input of the result. */
@@ -401,12 +364,8 @@ function readPackageJson(file: string, probed: ProbeLog): PackageJson | null {
     return null;
   }
   probed.set(file, hashDependency(file));
-  try {
-    const parsed = JSON.parse(bytes.toString("utf8")) as unknown;
-    return typeof parsed === "object" && parsed !== null ? (parsed as PackageJson) : null;
-  } catch {
-    return null;
-  }
+  const parsed = tryOr(() => JSON.parse(bytes.toString("utf8")) as unknown, null);
+  return typeof parsed === "object" && parsed !== null ? (parsed as PackageJson) : null;
 }
 
 /** Looks `key` up in an `imports` or `exports` map: an exact key, else the pattern with the longest prefix. */

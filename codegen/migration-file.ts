@@ -1,7 +1,4 @@
-/**
- * Migration file names, `<version>_<name>.ts` or `.sql`: the one place that knows the rules, so the
- * scan, `create` and `rebase` can never disagree.
- */
+/** Migration file names, `<version>_<name>.ts` or `.sql`: the one place that knows the rules, so the scan, `create` and `rebase` can never disagree. */
 import { DEFAULT_VERSION_WIDTH, formatVersion } from "../src/core/migration-label.js";
 
 /** The two kinds of migration source. */
@@ -47,11 +44,9 @@ const LEADING_DIGITS = /^\p{Nd}+/u;
 const SOURCE_EXTENSION = /\.(sql|[cm]?[jt]sx?)$/i;
 
 /**
- * Classifies one entry of the migrations folder by its name. A name is migration-like when it starts
- * with a decimal digit of any script (after stray spaces or invisible characters), or ends in `.sql`;
- * a hidden one only when the rest starts with a digit and it ends in a source extension (so an
- * editor's `.001_init.sql.swp` is left alone). A migration-like name must follow the rules exactly,
- * or it is refused: a skipped migration is the failure stepwise exists to prevent.
+ * Classifies one entry of the migrations folder by its name. A name is migration-like when it starts with a decimal digit of any script (after stray spaces or invisible characters), or ends in
+ * `.sql`; a hidden one only when the rest starts with a digit and it ends in a source extension (so an editor's `.001_init.sql.swp` is left alone). A migration-like name must follow the rules
+ * exactly, or it is refused: a skipped migration is the failure stepwise exists to prevent.
  *
  * @example
  * parseMigrationFileName("002_add_preferences.ts"); // { status: "migration", migration: { version: 2, ... } }
@@ -152,8 +147,7 @@ function trimTrailingNoise(text: string): string {
 }
 
 /**
- * A description as a migration name: lowercase ASCII snake_case of at most {@link MAX_GENERATED_NAME_LENGTH}
- * characters; empty when nothing usable is left, which callers must refuse.
+ * A description as a migration name: lowercase ASCII snake_case of at most {@link MAX_GENERATED_NAME_LENGTH} characters; empty when nothing usable is left, which callers must refuse.
  *
  * @example
  * toSnakeCaseName("Add e-mail to Contacts"); // "add_e_mail_to_contacts"

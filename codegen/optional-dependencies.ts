@@ -1,12 +1,12 @@
 /**
- * ts-morph, prettier and tsx are an app's devDependencies, not stepwise's peers (npm would then keep
- * them in a production install). So the bin checks for them, and their major version, before loading
+ * ts-morph, prettier and tsx are an app's devDependencies, not stepwise's peers (npm would then keep them in a production install). So the bin checks for them, and their major version, before loading
  * what needs them, and names the install command.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { StepwiseError, type OptionalPeer } from "../src/core/errors.js";
+import { tryOr } from "./problems.js";
 
 /** The codegen tools, the one major version stepwise supports, and the specifier the bin imports. */
 export const OPTIONAL_PEERS = {
@@ -36,41 +36,24 @@ export function missingDependencyError(task: string, packages: readonly Optional
 
 /** The package.json of `name` as the bin would load it (prettier does not export its own); `null` when not installed. */
 export function findInstalledPeer(name: OptionalPeer): { file: string; version: string } | null {
-  let entry: string;
-  try {
-    entry = fileURLToPath(import.meta.resolve(OPTIONAL_PEERS[name].specifier));
-  } catch {
-    return null;
-  }
+  const entry = tryOr(() => fileURLToPath(import.meta.resolve(OPTIONAL_PEERS[name].specifier)), null);
+  if (entry === null) return null;
   for (let dir = path.dirname(entry); path.dirname(dir) !== dir; dir = path.dirname(dir)) {
     const file = path.join(dir, "package.json");
-    if (!existsSync(file)) continue;
-    try {
-      const manifest = JSON.parse(readFileSync(file, "utf8")) as { name?: unknown; version?: unknown };
-      // Nested package.json files (such as {"type": "module"} in a dist folder) name no package.
-      if (manifest.name === name) return { file, version: typeof manifest.version === "string" ? manifest.version : "(no version)" };
-    } catch {
-      // Unreadable: the package's own manifest is further up.
-    }
+    // Nested package.json files (such as {"type": "module"} in a dist folder) name no package; an unreadable one is not the package's own.
+    const manifest = tryOr(() => JSON.parse(readFileSync(file, "utf8")) as { name?: unknown; version?: unknown } | null, null);
+    if (manifest?.name === name) return { file, version: typeof manifest.version === "string" ? manifest.version : "(no version)" };
   }
   return { file: entry, version: "(no package.json)" };
 }
 
 /** Which of `packages` cannot be resolved from stepwise's own location, where the bin imports them from. */
 export function findMissingPeers(packages: readonly OptionalPeer[]): OptionalPeer[] {
-  return packages.filter((name) => {
-    try {
-      import.meta.resolve(OPTIONAL_PEERS[name].specifier);
-      return false;
-    } catch {
-      return true;
-    }
-  });
+  return packages.filter((name) => tryOr(() => !import.meta.resolve(OPTIONAL_PEERS[name].specifier), true));
 }
 
 /**
- * Throws `MISSING_DEPENDENCY` naming every package of `packages` that is not installed, or
- * `DEPENDENCY_VERSION_UNSUPPORTED` for the first one of a major version stepwise does not support.
+ * Throws `MISSING_DEPENDENCY` naming every package of `packages` that is not installed, or `DEPENDENCY_VERSION_UNSUPPORTED` for the first one of a major version stepwise does not support.
  *
  * @param task - what needs them, as the message's subject, such as `"stepwise gen"`.
  */

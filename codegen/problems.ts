@@ -11,54 +11,41 @@ import type { SqlSourceProblemCode } from "../src/shared/sql-source.js";
 export type ProblemCode =
   | SqlSourceProblemCode
   // Group: The migrations folder
-  /** The migrations folder does not exist.
-   * Fix: Create it (`stepwise create` does), or point to it with `--dir` (`migrationsDir` in the config). */
+  /** The migrations folder does not exist. Fix: Create it (`stepwise create` does), or point to it with `--dir` (`migrationsDir` in the config). */
   | "MIGRATIONS_DIR_MISSING"
-  /** The migrations path is a file, not a folder.
-   * Fix: Point `--dir` (or `migrationsDir`) at the folder that holds the migrations. */
+  /** The migrations path is a file, not a folder. Fix: Point `--dir` (or `migrationsDir`) at the folder that holds the migrations. */
   | "MIGRATIONS_DIR_NOT_A_FOLDER"
-  /** The migrations folder cannot be opened or listed.
-   * Fix: Make it readable by the user running stepwise (for example `chmod 755`). */
+  /** The migrations folder cannot be opened or listed. Fix: Make it readable by the user running stepwise (for example `chmod 755`). */
   | "MIGRATIONS_DIR_UNREADABLE"
   /** An entry named like a migration (it starts with a digit, or ends in `.sql`) that is not `<version>_<name>.sql` or `.ts`: `002_b.SQL`, `003_c.mts`, `007-g.sql`, a trailing space.
    * Fix: Rename it as the message says, or move it out of the folder. */
   | "BAD_FILE_NAME"
-  /** A migration name that is a folder, pipe, socket or device rather than a regular file.
-   * Fix: Replace it with the migration file, or remove it. */
+  /** A migration name that is a folder, pipe, socket or device rather than a regular file. Fix: Replace it with the migration file, or remove it. */
   | "MIGRATION_NOT_A_FILE"
-  /** A migration that is a symbolic link: stepwise reads only regular files, so the registry and checksums follow what is in the folder.
-   * Fix: Replace the link with a copy of the file. */
+  /** A migration that is a symbolic link: stepwise reads only regular files, so the registry and checksums follow what is in the folder. Fix: Replace the link with a copy of the file. */
   | "MIGRATION_SYMLINK"
-  /** A migration file that cannot be read.
-   * Fix: Make it readable by the user running stepwise (for example `chmod 644`). */
+  /** A migration file that cannot be read. Fix: Make it readable by the user running stepwise (for example `chmod 644`). */
   | "MIGRATION_UNREADABLE"
-  /** A migration, or a file it imports, is not UTF-8; the problem points at the first bad byte.
-   * Fix: Save the file as UTF-8. */
+  /** A migration, or a file it imports, is not UTF-8; the problem points at the first bad byte. Fix: Save the file as UTF-8. */
   | "FILE_NOT_UTF8"
   /** The folder holds another tool's migrations (Diesel, Prisma, drizzle, Flyway, golang-migrate, Knex, TypeORM, …); `foreign.tool` names it. No registry is written from it.
    * Fix: Port them to stepwise's file format as the message describes, or point `--dir` at stepwise's own folder. */
   | "FOREIGN_MIGRATIONS"
-  /** A file named as a migration in a subfolder (to three levels down), which `gen` would not read.
-   * Fix: Move it up into the migrations folder, or rename it if it is a helper. */
+  /** A file named as a migration in a subfolder (to three levels down), which `gen` would not read. Fix: Move it up into the migrations folder, or rename it if it is a helper. */
   | "MIGRATIONS_IN_SUBFOLDER"
   /** Two migrations with one version, usually after merging two branches that each added one.
    * Fix: Give one of them the next free version and run `stepwise gen`; after a merge, `stepwise rebase` renumbers the branch's own migrations. */
   | "DUPLICATE_VERSION"
-  /** The first migration's version is not 1.
-   * Fix: Renumber it to `001`. */
+  /** The first migration's version is not 1. Fix: Renumber it to `001`. */
   | "VERSIONS_DO_NOT_START_AT_ONE"
-  /** Versions are missing between two migrations (`missingVersions` says which).
-   * Fix: Renumber so that versions have no gaps. */
+  /** Versions are missing between two migrations (`missingVersions` says which). Fix: Renumber so that versions have no gaps. */
   | "VERSION_GAP"
   // Group: TypeScript migrations
-  /** A TypeScript migration, or a local file it imports, does not parse.
-   * Fix: Fix the syntax error at the position given. */
+  /** A TypeScript migration, or a local file it imports, does not parse. Fix: Fix the syntax error at the position given. */
   | "TS_SYNTAX_ERROR"
-  /** A TypeScript migration has no default export.
-   * Fix: Write `export default defineMigration({ up(db) { ... } })`. */
+  /** A TypeScript migration has no default export. Fix: Write `export default defineMigration({ up(db) { ... } })`. */
   | "TS_NO_DEFAULT_EXPORT"
-  /** A second default export in a migration file.
-   * Fix: Keep exactly one. */
+  /** A second default export in a migration file. Fix: Keep exactly one. */
   | "TS_MULTIPLE_DEFAULT_EXPORTS"
   /** The default export is not a `defineMigration({ ... })` call, so codegen cannot read it without running it.
    * Fix: Export `defineMigration({ ... })`, imported from `stepwise-migrate` or a driver entry such as `stepwise-migrate/node-sqlite`. */
@@ -66,23 +53,17 @@ export type ProblemCode =
   /** `defineMigration` is imported from somewhere other than a stepwise entry (a local file, another package, `stepwise-migrate/cli`, or another export renamed), so codegen cannot know what the call does.
    * Fix: Import `defineMigration` from `stepwise-migrate` or from your driver's entry. */
   | "TS_DEFINE_MIGRATION_SOURCE"
-  /** `defineMigration` is not given one object literal written in place.
-   * Fix: Write `defineMigration({ up(db) { ... } })`. */
+  /** `defineMigration` is not given one object literal written in place. Fix: Write `defineMigration({ up(db) { ... } })`. */
   | "TS_NOT_OBJECT_LITERAL"
-  /** A spread, accessor or computed property name in the migration's object hides its options from codegen.
-   * Fix: Write each property out by name. */
+  /** A spread, accessor or computed property name in the migration's object hides its options from codegen. Fix: Write each property out by name. */
   | "TS_UNSUPPORTED_PROPERTY"
-  /** A property `defineMigration` does not know (the message suggests the nearest).
-   * Fix: Use the properties `description`, `up`, `down`, `transaction`, `disableForeignKeys`. */
+  /** A property `defineMigration` does not know (the message suggests the nearest). Fix: Use the properties `description`, `up`, `down`, `transaction`, `disableForeignKeys`. */
   | "TS_UNKNOWN_PROPERTY"
-  /** A property given twice.
-   * Fix: Keep one. */
+  /** A property given twice. Fix: Keep one. */
   | "TS_DUPLICATE_PROPERTY"
-  /** The migration has no `up`.
-   * Fix: Add `up(db) { ... }`. */
+  /** The migration has no `up`. Fix: Add `up(db) { ... }`. */
   | "TS_MISSING_UP"
-  /** `up` or `down` is not a function (or is a generator, which would run nothing when called).
-   * Fix: Write `up(db) { ... }`, or refer to a plain function declared in the same file. */
+  /** `up` or `down` is not a function (or is a generator, which would run nothing when called). Fix: Write `up(db) { ... }`, or refer to a plain function declared in the same file. */
   | "TS_NOT_A_FUNCTION"
   /** `description`, `transaction` or `disableForeignKeys` is not a literal, so codegen cannot read it without running the file.
    * Fix: Write a string literal for `description`, and `true` or `false` for the flags. */
@@ -96,8 +77,7 @@ export type ProblemCode =
   /** A migration loads a file with a specifier computed at run time (a dynamic `import()` or `require` of a variable), so codegen cannot tell which file it loads and its checksum could not cover it.
    * Fix: Import the file with a string literal. */
   | "TS_UNTRACEABLE_IMPORT"
-  /** A raw NUL byte in a TypeScript migration's source.
-   * Fix: Write it as the escape `\0` (or `\u0000`) inside the string, or delete it. */
+  /** A raw NUL byte in a TypeScript migration's source. Fix: Write it as the escape `\0` (or `\u0000`) inside the string, or delete it. */
   | "TS_NUL_BYTE"
   // Group: The registry
   /** `gen --check`: the committed registry differs from what `gen` would write now, or does not exist (`staleness` says how: `added`, `changed`, `removed`, `registry`).
@@ -106,24 +86,19 @@ export type ProblemCode =
   /** The registry file was generated for the other SQL dialect than this run's; `gen` will not overwrite it.
    * Fix: Point `--out` (or the dialect's `registryFile`) at that dialect's own registry, such as `generated/registry.postgres.ts`, or delete the file if the project changed dialect. */
   | "REGISTRY_DIALECT_CHANGED"
-  /** The registry path is a folder, a pipe or an unreadable file.
-   * Fix: Remove it, or point `--out` (`registryFile`) at a file such as `generated/registry.ts`. */
+  /** The registry path is a folder, a pipe or an unreadable file. Fix: Remove it, or point `--out` (`registryFile`) at a file such as `generated/registry.ts`. */
   | "REGISTRY_UNREADABLE"
-  /** The registry cannot be written where configured: a file stands where a folder of its path should be.
-   * Fix: Choose another `--out` path (or `registryFile`), or move that file away. */
+  /** The registry cannot be written where configured: a file stands where a folder of its path should be. Fix: Choose another `--out` path (or `registryFile`), or move that file away. */
   | "REGISTRY_UNWRITABLE"
-  /** prettier could not format the registry with the project's prettier config.
-   * Fix: Fix the prettier config that applies to the registry, then run `stepwise gen` again. */
+  /** prettier could not format the registry with the project's prettier config. Fix: Fix the prettier config that applies to the registry, then run `stepwise gen` again. */
   | "FORMATTER_FAILED"
   // Group: Branches and the replay
   /** `gen --check --base REF`: the base branch uses this migration's version for a different migration (`base` names its file). Merged, the two would be a `DUPLICATE_VERSION`.
    * Fix: Run `stepwise rebase` (`--base REF`) to renumber this branch's migrations after the base's newest. */
   | "VERSION_TAKEN_ON_BASE"
-  /** `gen --check`'s replay: applying this migration on an empty database failed, at the statement given. It would fail at deploy too.
-   * Fix: Fix the migration at the location given. */
+  /** `gen --check`'s replay: applying this migration on an empty database failed, at the statement given. It would fail at deploy too. Fix: Fix the migration at the location given. */
   | "REPLAY_FAILED"
-  /** `gen --check`'s replay: rolling back the newest migration failed.
-   * Fix: Fix the migration's down section at the location given. */
+  /** `gen --check`'s replay: rolling back the newest migration failed. Fix: Fix the migration's down section at the location given. */
   | "REPLAY_DOWN_FAILED"
   /** `gen --check`'s replay: the registry cannot be imported, so the app could not start either (a migration that throws when it is imported).
    * Fix: Fix the error the message names, in the migration or a file it imports. */
@@ -178,6 +153,20 @@ export function addProblems(problems: Problem[], ...found: readonly Problem[]): 
   return null;
 }
 
+/** What `run` returns, or `fallback` when it throws: for calls whose failure is an answer (absent, unreadable). */
+export function tryOr<T, F>(run: () => T, fallback: F): T | F {
+  try {
+    return run();
+  } catch {
+    return fallback;
+  }
+}
+
+/** A failed system call's code (`ENOENT`), or the error's message when it has none. */
+export function errorCode(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+}
+
 /** `absolute` relative to `from`, with forward slashes on every platform, so output does not depend on the OS. */
 export function projectPath(from: string, absolute: string): string {
   return path.relative(from, absolute).split(path.sep).join("/");
@@ -195,6 +184,24 @@ export function formatProblem(problem: Problem): string {
 export function escapeControlCharacters(text: string): string {
   const named: Readonly<Record<string, string>> = { "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f" };
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (char) => named[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** The first `file:line:col` in the stacks of `error` and its causes whose file `accept`s. */
+export function findStackLocation(error: unknown, accept: (file: string) => boolean): { file: string; line: number; column: number } | null {
+  for (let current = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth++) {
+    for (const match of (current.stack ?? "").matchAll(/((?:file:\/\/)?\/[^\s()]+?):(\d+):(\d+)/g)) {
+      const file = match[1]!.startsWith("file://") ? new URL(match[1]!).pathname : match[1]!;
+      if (accept(file)) return { file, line: Number(match[2]), column: Number(match[3]) };
+    }
+  }
+  return null;
+}
+
+/** What a successful `gen` did, as the bin prints it: `Wrote generated/registry.ts (3 migrations, latest version 3).` */
+export function describeGenerated(result: { status: string; registryFile: string; migrationCount: number; latestVersion: number }, projectRoot: string): string {
+  const label = path.relative(projectRoot, result.registryFile);
+  const count = `${result.migrationCount} migration${result.migrationCount === 1 ? "" : "s"}, latest version ${result.latestVersion}`;
+  return result.status === "unchanged" ? `${label} is up to date (${count}).` : `Wrote ${label} (${count}).`;
 }
 
 /** Prints each problem on stderr, then how many there are and that nothing was written. */

@@ -1,8 +1,13 @@
 /**
- * `stepwise rebase`: renumbers this branch's migrations to follow the base branch's newest, keeping
- * names, then regenerates the registry. It renames every file or none: half a renumbering would be
- * worse than the collision.
+ * `stepwise rebase` and `gen --check --base`: this branch's migrations against the base branch's, read from git's object store so the working tree is never touched. A working-tree migration is
+ * classified by file name and content (BOM and CRLF aside):
+ * - `shared`: the base has it with the same content (or the same version and content under another name);
+ * - `untouched`: the merge base has it with the same content, so any change the base made arrives with the merge;
+ * - `edited-here` / `edited-on-both-sides`: the merge base has it with other content (and the base changed it too);
+ * - `added`: otherwise, this branch's own, which rebase renumbers after the base's newest, keeping names.
+ * It renames every file or none: half a renumbering would be worse than the collision.
  */
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import path from "node:path";
@@ -14,9 +19,8 @@ import { formatVersion } from "../src/core/migration-label.js";
 import type { StepwiseSettings } from "./config.js";
 import { defaultGenCacheDir } from "./gen-cache.js";
 import { generateRegistry, type GenerateResult } from "./generate.js";
-import { compareWithBase } from "./git.js";
-import { formatMigrationFileName, versionWidthOf } from "./migration-file.js";
-import { printProblems, projectPath } from "./problems.js";
+import { formatMigrationFileName, parseMigrationFileName, versionWidthOf, type ParsedMigrationFileName } from "./migration-file.js";
+import { compareText, printProblems, projectPath, tryOr, type Problem } from "./problems.js";
 import { writeFileAtomic } from "./write-file.js";
 
 /** One migration's new number; paths project-relative. */
@@ -30,7 +34,9 @@ export interface RebaseRename {
 
 /** What rebase would do; plain data, so `--json` is `JSON.stringify`. */
 export interface RebasePlan {
+  /** The ref as given or found, its commit, and how it was chosen (`--base`, `origin/HEAD`, the default branch). */
   readonly base: { readonly ref: string; readonly commit: string; readonly chosenBy: string };
+  /** `null` when the branches share no history, or nothing is committed yet. */
   readonly mergeBase: string | null;
   /** The base's newest version (0: it has none). */
   readonly baseLatestVersion: number;
@@ -44,34 +50,180 @@ export interface RebasePlan {
   readonly importRewrites: readonly string[];
 }
 
-/**
- * Works out the renumbering without changing anything.
- *
- * @throws `REBASE_CONFLICT` for an unresolved merge conflict in the folder or a migration changed on both sides, and the git errors of `compareWithBase`.
- */
-export function planRebase(options: { readonly projectRoot: string; readonly migrationsDir: string; readonly base: string | null }): RebasePlan {
-  const comparison = compareWithBase(options, "stepwise rebase");
-  const baseRef = comparison.base.ref;
-  if (comparison.unmerged.length > 0) throw rebaseConflictError("unmerged", comparison.unmerged, baseRef);
-  const editedTwice = comparison.local.filter((migration) => migration.origin === "edited-on-both-sides");
-  if (editedTwice.length > 0)
-    throw rebaseConflictError(
-      "edited-on-both-sides",
-      editedTwice.map((migration) => migration.file),
-      baseRef,
+/** A migration file named by the rules, `file` project-relative (for a base file: where it would be in the work tree), `text` normalised for comparison. */
+interface BranchMigration extends ParsedMigrationFileName {
+  readonly file: string;
+  readonly text: string;
+}
+type Origin = "shared" | "untouched" | "edited-here" | "edited-on-both-sides" | "added";
+type Where = { readonly projectRoot: string; readonly migrationsDir: string; readonly base: string | null };
+
+/** The working tree's migrations with their origins, and the base's, in version then name order; the git errors name `operation`. */
+function compareWithBase(options: Where, operation: string) {
+  const { topLevel, git, commitOf } = openRepository(options.projectRoot, operation);
+  const base = resolveBase(options.base, commitOf, () => git(["symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD"], { allowFailure: true }));
+  const found = commitOf("HEAD") === null ? null : git(["merge-base", "HEAD", base.commit], { allowFailure: true });
+  if (found !== null && found.status !== 0 && found.status !== 1) throw gitFailedError(["merge-base", "HEAD", base.commit], found.status, found.stderr);
+  const mergeBase = found?.status === 0 ? found.stdout.trim() : null;
+  // Without the merge base, a migration the base edited after the split would look like this branch's.
+  if (mergeBase === null && git(["rev-parse", "--is-shallow-repository"]).stdout.trim() === "true") {
+    const message = `${operation} needs the history this branch shares with ${base.ref}, but this clone is shallow and does not reach it. Fetch more history (git fetch --unshallow, or fetch-depth: 0 in CI's checkout) and run it again. Nothing was changed.`;
+    throw new StepwiseError("GIT_HISTORY_SHALLOW", message, { base: base.ref });
+  }
+  // A folder that does not exist yet: its parent's real path, then its own name.
+  const real = tryOr(() => fs.realpathSync(options.migrationsDir), null) ?? path.join(fs.realpathSync(path.dirname(options.migrationsDir)), path.basename(options.migrationsDir));
+  const folder = projectPath(topLevel, real);
+  if (folder === ".." || folder.startsWith("../") || path.isAbsolute(folder)) {
+    const message = `${operation} reads the migrations folder's history from git, but ${options.migrationsDir} is outside the repository at ${topLevel}. Nothing was changed.`;
+    throw new StepwiseError("NOT_A_GIT_REPOSITORY", message, { migrationsDir: options.migrationsDir, topLevel });
+  }
+  const toMigrations = (files: readonly { name: string; bytes: Buffer }[]): BranchMigration[] =>
+    files
+      .flatMap(({ name, bytes }) => {
+        const parsed = parseMigrationFileName(name);
+        // A checkout with `core.autocrlf` or an editor's BOM must not make a shared file look changed.
+        const text = bytes
+          .toString("utf8")
+          .replace(/^\uFEFF/, "")
+          .replace(/\r\n/g, "\n");
+        return parsed.status === "migration" ? [{ ...parsed.migration, file: projectPath(options.projectRoot, path.join(options.migrationsDir, name)), text }] : [];
+      })
+      .sort((a, b) => a.version - b.version || compareText(a.fileName, b.fileName));
+  /** The files directly inside the folder at `commit`, from the object store; a commit without the folder has none. Symlinks and submodules are never migrations. */
+  const readFolderAt = (commit: string) => {
+    const listed = git(["ls-tree", "-z", "--end-of-options", `${commit}:${folder}`], { allowFailure: true });
+    if (listed.status !== 0 && commitOf(commit) === null) throw gitFailedError(["ls-tree", `${commit}:${folder}`], listed.status, listed.stderr);
+    const entries = (listed.status === 0 ? listed.stdout.split("\0") : []).flatMap((record) => {
+      const [mode, type, object] = record.slice(0, record.indexOf("\t")).split(" ");
+      return record === "" || type !== "blob" || mode === "120000" ? [] : [{ name: record.slice(record.indexOf("\t") + 1), object: object! }];
+    });
+    const output = entries.length === 0 ? Buffer.alloc(0) : git(["cat-file", "--batch"], { input: entries.map((entry) => `${entry.object}\n`).join("") }).bytes;
+    let offset = 0;
+    return toMigrations(
+      entries.map(({ name }) => {
+        const headerEnd = output.indexOf(0x0a, offset);
+        const size = Number(output.subarray(offset, headerEnd).toString("utf8").split(" ")[2]);
+        offset = headerEnd + 1 + size + 1;
+        return { name, bytes: output.subarray(headerEnd + 1, headerEnd + 1 + size) };
+      }),
     );
+  };
+  const baseMigrations = readFolderAt(base.commit);
+  const mergeBaseMigrations = mergeBase === null ? [] : readFolderAt(mergeBase);
+  const local = toMigrations(readWorkingFolder(options.migrationsDir)).map((migration) => {
+    const [onBase, atMergeBase] = [baseMigrations, mergeBaseMigrations].map((list) => list.find((other) => other.fileName === migration.fileName));
+    const sameVersionAndText = (other: BranchMigration) => other.version === migration.version && other.text === migration.text;
+    let origin: Origin;
+    if (onBase?.text === migration.text || baseMigrations.some(sameVersionAndText)) origin = "shared";
+    else if (atMergeBase === undefined) origin = mergeBaseMigrations.some(sameVersionAndText) ? "untouched" : "added";
+    else if (atMergeBase.text === migration.text) origin = "untouched";
+    else origin = onBase !== undefined && onBase.text === atMergeBase.text ? "edited-here" : "edited-on-both-sides";
+    return { ...migration, origin };
+  });
+  const unmergedPaths = git(["ls-files", "-u", "-z", "--", folder === "" ? "." : folder])
+    .stdout.split("\0")
+    .flatMap((record) => (record.includes("\t") ? [record.slice(record.indexOf("\t") + 1)] : []));
+  const unmerged = [...new Set(unmergedPaths)].sort().map((file) => projectPath(options.projectRoot, path.join(topLevel, file)));
+  return { base, mergeBase, local, baseMigrations, unmerged };
+}
+
+/** The git work tree that holds `projectRoot`, and how to ask it things; `NOT_A_GIT_REPOSITORY` outside any. */
+function openRepository(projectRoot: string, operation: string) {
+  const run = (cwd: string, args: readonly string[], { input, allowFailure = false }: { input?: string; allowFailure?: boolean } = {}) => {
+    // A user's pager, editor or terminal prompt must never hang a command that only reads.
+    const result = spawnSync("git", args, { cwd, input, maxBuffer: 1024 * 1024 * 1024, env: { ...process.env, GIT_PAGER: "cat", GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" } });
+    if ((result.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT") {
+      const message = `${operation} reads the base branch's migrations from git, but the git command was not found. Install git (or put it on the PATH) and run it again. Nothing was changed.`;
+      throw new StepwiseError("GIT_NOT_FOUND", message, { operation }, { cause: result.error });
+    }
+    if (result.error) throw gitFailedError(args, null, result.error.message);
+    const stderr = result.stderr.toString("utf8");
+    if (result.status !== 0 && !allowFailure) throw gitFailedError(args, result.status, stderr);
+    return { status: result.status, stdout: result.stdout.toString("utf8"), bytes: result.stdout, stderr };
+  };
+  const topLevelRun = run(projectRoot, ["rev-parse", "--show-toplevel"], { allowFailure: true });
+  if (topLevelRun.status !== 0) {
+    const message = `${operation} compares this branch's migrations with another branch's, but ${projectRoot} is not inside a git repository. Run it in a clone of your project. Nothing was changed.`;
+    throw new StepwiseError("NOT_A_GIT_REPOSITORY", message, { directory: projectRoot, operation });
+  }
+  const topLevel = fs.realpathSync(topLevelRun.stdout.trim());
+  const git = (args: readonly string[], options?: { input?: string; allowFailure?: boolean }) => run(topLevel, args, options);
+  // `--end-of-options` keeps a ref that starts with "-" from being read as an option.
+  const commitOf = (ref: string): string | null => {
+    const result = git(["rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`], { allowFailure: true });
+    return result.status === 0 ? result.stdout.trim() : null;
+  };
+  return { topLevel, git, commitOf };
+}
+
+/** `ref` when given, else the default branch: where `origin/HEAD` points, else the first of main, master, origin/main, origin/master. */
+function resolveBase(ref: string | null, commitOf: (ref: string) => string | null, originHead: () => { status: number | null; stdout: string }): RebasePlan["base"] {
+  const head = ref === null ? originHead() : null;
+  const candidates = ref !== null ? [ref] : [...(head?.status === 0 ? [head.stdout.trim()] : []), "main", "master", "origin/main", "origin/master"];
+  const tried = ref === null ? ["origin/HEAD"] : [];
+  for (const [index, candidate] of candidates.entries()) {
+    const fromOriginHead = ref === null && index === 0 && head?.status === 0;
+    if (!fromOriginHead) tried.push(candidate);
+    const commit = commitOf(candidate);
+    if (commit !== null) return { ref: candidate, commit, chosenBy: ref !== null ? "--base" : fromOriginHead ? "origin/HEAD" : `the default branch (tried ${tried.join(", ")})` };
+  }
+  const message =
+    ref === null
+      ? `Could not find the default branch (tried ${tried.join(", ")}). Pass the branch you will merge into, such as --base origin/main. Nothing was changed.`
+      : `"${ref}" is not a commit in this repository. Fetch it first (git fetch origin) or pass another --base, such as origin/main. Nothing was changed.`;
+  throw new StepwiseError("GIT_REF_NOT_FOUND", message, { ref, tried });
+}
+
+/** The working folder's regular files; a missing folder or an unreadable file is left to `gen` to report. */
+function readWorkingFolder(migrationsDir: string): { name: string; bytes: Buffer }[] {
+  return tryOr(() => fs.readdirSync(migrationsDir), []).flatMap((name) => {
+    const absolute = path.join(migrationsDir, name);
+    return tryOr(() => (fs.statSync(absolute).isFile() ? [{ name, bytes: fs.readFileSync(absolute) }] : []), []);
+  });
+}
+
+function gitFailedError(args: readonly string[], exitCode: number | null, stderr: string): StepwiseError<"GIT_FAILED"> {
+  return new StepwiseError("GIT_FAILED", `git ${args.join(" ")} failed (exit ${exitCode ?? "signal"}): ${stderr.trim() || "no message"}. Nothing was changed.`, { args, exitCode, stderr });
+}
+
+/** `gen --check --base <ref>`: a `VERSION_TAKEN_ON_BASE` for each version both branches use for different migrations, before the merge does. */
+export function checkAgainstBase(options: Where): Problem[] {
+  const { base, local, baseMigrations } = compareWithBase(options, "stepwise gen --check --base");
+  return local.flatMap((migration) => {
+    if (migration.origin === "shared" || migration.origin === "untouched") return [];
+    const fix =
+      migration.origin === "added"
+        ? `run "stepwise rebase --base ${base.ref}" to renumber this branch's migrations after ${base.ref}'s newest`
+        : migration.origin === "edited-on-both-sides"
+          ? `both branches changed this migration since they split; keep one version of it (or move your change into a new migration)`
+          : `this branch changed a migration ${base.ref} already has; databases that applied it will refuse it with CHECKSUM_MISMATCH, so move the change into a new migration`;
+    return baseMigrations
+      .filter((other) => other.version === migration.version)
+      .map((other): Problem => {
+        const message = `version ${migration.version} is also used on ${base.ref} by ${other.file}, with different content; ${fix}`;
+        return { code: "VERSION_TAKEN_ON_BASE", file: migration.file, line: 1, column: 1, message, base: { ref: base.ref, file: other.file, version: migration.version } };
+      });
+  });
+}
+
+/** Works out the renumbering without changing anything; `REBASE_CONFLICT` for an open merge conflict or a migration changed on both sides. */
+export function planRebase(options: Where): RebasePlan {
+  const comparison = compareWithBase(options, "stepwise rebase");
+  if (comparison.unmerged.length > 0) throw rebaseConflictError("unmerged", comparison.unmerged, comparison.base.ref);
+  const editedTwice = comparison.local.filter((migration) => migration.origin === "edited-on-both-sides").map((migration) => migration.file);
+  if (editedTwice.length > 0) throw rebaseConflictError("edited-on-both-sides", editedTwice, comparison.base.ref);
   const baseLatestVersion = Math.max(0, ...comparison.baseMigrations.map((migration) => migration.version));
+  const [added, kept] = [comparison.local.filter((each) => each.origin === "added"), comparison.local.filter((each) => each.origin !== "added")];
   // A migration this branch keeps (one the base deleted, say) still holds its number.
-  let next = Math.max(baseLatestVersion, ...comparison.local.filter((migration) => migration.origin !== "added").map((migration) => migration.version)) + 1;
+  let next = Math.max(baseLatestVersion, ...kept.map((migration) => migration.version)) + 1;
   const width = versionWidthOf([...comparison.local, ...comparison.baseMigrations].map((migration) => migration.fileName));
   const renames: RebaseRename[] = [];
-  const branchMigrations: string[] = [];
-  for (const migration of comparison.local.filter((each) => each.origin === "added")) {
+  const branchMigrations = added.map((migration) => {
     const toVersion = next++;
     const to = path.posix.join(path.posix.dirname(migration.file), formatMigrationFileName(toVersion, migration.name, migration.kind, width));
-    branchMigrations.push(to);
     if (to !== migration.file) renames.push({ from: migration.file, to, fromVersion: migration.version, toVersion, name: migration.name });
-  }
+    return to;
+  });
   const importRewrites = findReferenceRewrites(options.migrationsDir, movesOf(options.projectRoot, renames)).flatMap((rewrite) =>
     rewrite.changes.map((change) => `${projectPath(options.projectRoot, rewrite.file)}: ${change}`),
   );
@@ -79,46 +231,45 @@ export function planRebase(options: { readonly projectRoot: string; readonly mig
   return { base: comparison.base, mergeBase: comparison.mergeBase, baseLatestVersion, baseVersions, branchMigrations, renames, importRewrites };
 }
 
-/** The file system calls applying makes; tests substitute one to fail a chosen step. */
+/** The file system calls applying makes (`writeFileSync` replaces a file's text atomically); tests substitute one to fail a chosen step. */
 export interface RenameFileSystem {
   renameSync(from: string, to: string): void;
   existsSync(file: string): boolean;
-  /** Replaces a file's text atomically. */
   writeFileSync(file: string, text: string): void;
 }
 
 /**
- * Renames the plan's files and rewrites the imports of them (re-read now, so an edit since planning
- * is kept), all or nothing. Each file moves to a temporary name first, so new names that are other
- * members' old names never overwrite one; every step is journaled and undone in reverse on a failure.
+ * Renames the plan's files and rewrites the imports of them (re-read now), all or nothing: each file moves to a temporary name first, so a new name that is another's old one never overwrites it, and
+ * every step is undone in reverse on a failure.
  *
- * @throws `REBASE_CONFLICT` when a new name is taken by a file that is not itself moving.
- * @throws `REBASE_RENAME_FAILED` when a step fails; `restored` says whether everything was put back.
+ * @throws `REBASE_CONFLICT` when a new name is taken; `REBASE_RENAME_FAILED` when a step fails (`restored`: everything was put back).
  */
 export function applyRebase(plan: RebasePlan, options: { projectRoot: string; migrationsDir: string; fileSystem?: RenameFileSystem }): void {
   const io = options.fileSystem ?? { renameSync: fs.renameSync, existsSync: fs.existsSync, writeFileSync: (file: string, text: string) => writeFileAtomic(file, text) };
   const label = (file: string) => projectPath(options.projectRoot, file);
   const moves = movesOf(options.projectRoot, plan.renames);
-  const rewrites = findReferenceRewrites(options.migrationsDir, moves).map((rewrite) => ({ ...rewrite, file: moves.get(rewrite.file) ?? rewrite.file }));
   const taken = [...moves.values()].filter((to) => io.existsSync(to) && !moves.has(to)).map(label);
   if (taken.length > 0) throw rebaseConflictError("target-exists", taken, "");
   const token = `${process.pid}.${randomBytes(4).toString("hex")}`;
   const staged = [...moves].map(([from, to], index) => ({ from, to, temporary: path.join(path.dirname(from), `.stepwise-rebase.${token}.${index}.tmp`) }));
-  // Each step taken, with how to undo it.
+  // Each step taken: how to undo it, and what to tell when that fails too.
   const journal: { undo: () => void; pending: string }[] = [];
+  const steps = [
+    ...staged.map((move) => ({ file: move.from, from: move.from, to: move.temporary })),
+    ...staged.map((move) => ({ file: move.to, from: move.temporary, to: move.to })),
+    ...findReferenceRewrites(options.migrationsDir, moves).map((rewrite) => ({ ...rewrite, file: moves.get(rewrite.file) ?? rewrite.file })),
+  ];
   let current = "";
-  const rename = (from: string, to: string, named: string) => {
-    current = named;
-    io.renameSync(from, to);
-    journal.push({ undo: () => io.renameSync(to, from), pending: `${label(to)} → ${label(from)}` });
-  };
   try {
-    for (const move of staged) rename(move.from, move.temporary, move.from);
-    for (const move of staged) rename(move.temporary, move.to, move.to);
-    for (const rewrite of rewrites) {
-      current = rewrite.file;
-      io.writeFileSync(rewrite.file, rewrite.text);
-      journal.push({ undo: () => io.writeFileSync(rewrite.file, rewrite.originalText), pending: `${label(rewrite.file)} (its original text) → ${label(rewrite.file)}` });
+    for (const step of steps) {
+      current = step.file;
+      if ("text" in step) {
+        io.writeFileSync(step.file, step.text);
+        journal.push({ undo: () => io.writeFileSync(step.file, step.originalText), pending: `${label(step.file)} (its original text) → ${label(step.file)}` });
+      } else {
+        io.renameSync(step.from, step.to);
+        journal.push({ undo: () => io.renameSync(step.to, step.from), pending: `${label(step.to)} → ${label(step.from)}` });
+      }
     }
   } catch (error) {
     const pending = journal.reverse().flatMap((step) => {
@@ -146,10 +297,7 @@ function movesOf(projectRoot: string, renames: readonly RebaseRename[]): Map<str
 
 const SCRIPT_EXTENSION = /\.(?:[cm]?[jt]sx?)$/;
 
-/**
- * The edits that keep relative imports of a moved file working, in the migrations folder and below:
- * only the file's name in the specifier changes. An alias is left to `gen` to report. Files by old path.
- */
+/** The edits to the file name in relative imports of a moved file, in the migrations folder and below (an alias is gen's to report); by old path. */
 function findReferenceRewrites(migrationsDir: string, moves: ReadonlyMap<string, string>): { file: string; text: string; originalText: string; changes: string[] }[] {
   const stem = (file: string) => file.replace(SCRIPT_EXTENSION, "").replace(/\.sql$/, "");
   const movedStems = new Map([...moves].map(([from, to]) => [stem(from), path.basename(stem(to))]));
@@ -174,29 +322,16 @@ function findReferenceRewrites(migrationsDir: string, moves: ReadonlyMap<string,
 }
 
 function listScriptFiles(folder: string): string[] {
-  let entries: string[];
-  try {
-    entries = fs.readdirSync(folder).sort();
-  } catch {
-    return [];
-  }
-  return entries.flatMap((entry) => {
+  return tryOr(() => fs.readdirSync(folder).sort(), []).flatMap((entry) => {
     if (entry === "node_modules" || entry.startsWith(".")) return [];
     const absolute = path.join(folder, entry);
-    try {
-      const stats = fs.statSync(absolute);
-      if (stats.isDirectory()) return listScriptFiles(absolute);
-      return stats.isFile() && SCRIPT_EXTENSION.test(entry) && !entry.endsWith(".d.ts") ? [absolute] : [];
-    } catch {
-      return [];
-    }
+    const stats = tryOr(() => fs.statSync(absolute), null);
+    if (stats?.isDirectory()) return listScriptFiles(absolute);
+    return stats?.isFile() && SCRIPT_EXTENSION.test(entry) && !entry.endsWith(".d.ts") ? [absolute] : [];
   });
 }
 
-/**
- * Renumbering would not resolve the situation, or would clobber a file: a migration both branches
- * changed, an open merge conflict in the folder, or a new name already taken. Nothing was changed.
- */
+/** Renumbering would not resolve it, or would clobber a file. Nothing was changed. */
 function rebaseConflictError(reason: RebaseConflictReason, files: readonly string[], base: string): StepwiseError<"REBASE_CONFLICT"> {
   const listed = files.join(", ");
   const advice: Record<RebaseConflictReason, string> = {
@@ -206,7 +341,6 @@ function rebaseConflictError(reason: RebaseConflictReason, files: readonly strin
   };
   return new StepwiseError("REBASE_CONFLICT", `Refusing to rebase: ${advice[reason]} Nothing was changed.`, { reason, files });
 }
-
 /** The options of the `rebase` command. */
 export interface RebaseCommandOptions {
   readonly base?: string;
@@ -216,9 +350,8 @@ export interface RebaseCommandOptions {
 }
 
 /**
- * The `rebase` command: plans, refuses when the database records a migration it would renumber
- * (same version and name: a row of another name is the base's, which the new number makes room for),
- * and with `--yes` renames and regenerates; prints the outcome.
+ * The `rebase` command: plans, refuses when the database records a migration it would renumber (same version and name: a row of another name is the base's), and with `--yes` renames and regenerates;
+ * prints the outcome.
  */
 export async function runRebase(options: RebaseCommandOptions, settings: StepwiseSettings, command: Command, context: CliContext): Promise<void> {
   const { projectRoot, migrationsDir, registryFile } = settings;
@@ -240,14 +373,7 @@ export async function runRebase(options: RebaseCommandOptions, settings: Stepwis
   let registry: GenerateResult | null = null;
   if (applied) {
     applyRebase(plan, { projectRoot, migrationsDir });
-    registry = await generateRegistry({
-      projectRoot,
-      migrationsDir,
-      registryFile,
-      dialect: settings.dialect,
-      ...(settings.target === null ? {} : { target: settings.target }),
-      cacheDir: defaultGenCacheDir(projectRoot),
-    });
+    registry = await generateRegistry({ ...settings, cacheDir: defaultGenCacheDir(projectRoot) });
   }
   // Renumbered before merging the base, this branch's migrations leave gaps where the base's are, which the merge fills.
   const baseVersions = new Set(plan.baseVersions);

@@ -1,7 +1,4 @@
-/**
- * The bin's runtime commands refuse a registry that lags behind the folder, which would run old code
- * or ignore a migration. The comparison is `gen --check`, made cheap by the gen cache.
- */
+/** The bin's runtime commands refuse a registry that lags behind the folder, which would run old code or ignore a migration. The comparison is `gen --check`, made cheap by the gen cache. */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { StepwiseError, type RegistryChange } from "../src/core/errors.js";
@@ -9,7 +6,7 @@ import type { SqlDialect } from "../src/core/types.js";
 import type { Target } from "./config.js";
 import { findCurrentRegistry, fingerprintGenInputs, genCacheKeyFor } from "./gen-cache.js";
 import { isMigrationLike } from "./migration-file.js";
-import { compareText, formatProblem, projectPath, type Problem } from "./problems.js";
+import { compareText, formatProblem, projectPath, tryOr, type Problem } from "./problems.js";
 
 /** Where the check looks; paths are absolute. */
 export interface RegistryFreshnessOptions {
@@ -18,14 +15,13 @@ export interface RegistryFreshnessOptions {
   readonly registryFile: string;
   readonly dialect: SqlDialect;
   /** The runtime the registry is generated for, as `gen` is told it (the config's `target`). */
-  readonly target?: Target;
+  readonly target?: Target | null;
   /** The gen cache folder, or `null`: then every check scans. */
   readonly cacheDir: string | null;
 }
 
 /**
- * Resolves when the registry is what `gen` would write now, saying how it knew (`cached`: no scan),
- * or `other-dialect` for a registry of the other dialect, which the runtime refuses with its own error.
+ * Resolves when the registry is what `gen` would write now (`cached`: without a scan), or is the other dialect's (which the runtime refuses).
  *
  * @throws `REGISTRY_STALE` naming each change, and the problems that stop gen if any.
  */
@@ -33,13 +29,7 @@ export async function assertRegistryFresh(options: RegistryFreshnessOptions): Pr
   const key = genCacheKeyFor(options);
   const fingerprint = options.cacheDir === null ? null : fingerprintGenInputs(key);
   if (fingerprint !== null && findCurrentRegistry(options.cacheDir!, key, fingerprint) !== null) return "cached";
-  // Read from the file before scanning, since a scan for this dialect may stop first at SQL that only the other one accepts.
-  const { readRecordedDialect, readRecordedEntries } = await import("./read-registry.js");
-  const registrySource = existsSync(options.registryFile) ? readFileSync(options.registryFile, "utf8") : null;
-  const recorded = registrySource === null ? new Map<string, unknown>() : readRecordedEntries(registrySource);
-  const recordedDialect = registrySource === null ? null : (readRecordedDialect(registrySource) ?? (recorded.size > 0 ? "sqlite" : null));
-  if (recordedDialect !== null && recordedDialect !== options.dialect) return "other-dialect";
-  const { generateRegistry } = await import("./generate.js");
+  const { generateRegistry, readRecordedEntries } = await import("./generate.js");
   const result = await generateRegistry({ ...options, check: true });
   if (result.ok) return "scanned";
   if (result.problems.some((problem) => problem.code === "REGISTRY_DIALECT_CHANGED")) return "other-dialect";
@@ -47,22 +37,20 @@ export async function assertRegistryFresh(options: RegistryFreshnessOptions): Pr
     problem.staleness ? [{ file: problem.staleness.file, change: problem.staleness.change, ...(problem.relatedFiles?.length ? { relatedFiles: problem.relatedFiles } : {}) }] : [],
   );
   const problems = result.problems.filter((problem) => problem.staleness === undefined).map(({ code, file, line, column, message }) => ({ code, file, line, column, message }));
-  if (problems.length > 0 && registrySource !== null) {
+  const registrySource = problems.length > 0 && existsSync(options.registryFile) ? readFileSync(options.registryFile, "utf8") : null;
+  if (registrySource !== null) {
     // Gen failed before comparing: the names alone still say what the registry lacks or still lists.
-    let inFolder: string[] | null = null;
-    try {
-      inFolder = readdirSync(options.migrationsDir)
-        .filter((name) => isMigrationLike(name) && existsSync(path.join(options.migrationsDir, name)))
-        .map((name) => projectPath(options.projectRoot, path.join(options.migrationsDir, name)));
-    } catch {
-      // An unreadable folder is one of the problems already.
-    }
+    const recorded = readRecordedEntries(registrySource);
+    // An unreadable folder is one of the problems already.
+    const inFolder = tryOr(() => readdirSync(options.migrationsDir), null)
+      ?.filter((name) => isMigrationLike(name) && existsSync(path.join(options.migrationsDir, name)))
+      .map((name) => projectPath(options.projectRoot, path.join(options.migrationsDir, name)));
     const failing = new Set(problems.map((problem) => problem.file));
     for (const file of inFolder ?? []) {
       if (!recorded.has(file)) changes.push({ file, change: "added" });
       else if (failing.has(file)) changes.push({ file, change: "changed" });
     }
-    for (const file of inFolder === null ? [] : recorded.keys()) if (!inFolder!.includes(file)) changes.push({ file, change: "removed" });
+    for (const file of inFolder ? recorded.keys() : []) if (!inFolder!.includes(file)) changes.push({ file, change: "removed" });
   }
   const seen = new Set<string>();
   const unique = changes.filter((change) => !seen.has(`${change.change}\0${change.file}`) && seen.add(`${change.change}\0${change.file}`)).sort((a, b) => compareText(a.file, b.file));

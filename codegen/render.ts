@@ -1,7 +1,4 @@
-/**
- * Renders `generated/registry.ts`: one plain object literal per migration, what a reviewer reads in a
- * pull request. Deterministic: no timestamps, no absolute paths, version order.
- */
+/** Renders `generated/registry.ts`: one plain object literal per migration, what a reviewer reads in a pull request. Deterministic: no timestamps, no absolute paths, version order. */
 import path from "node:path";
 import type { SqlDialect } from "../src/core/types.js";
 import { PACKAGE_NAME } from "../src/shared/package-name.js";

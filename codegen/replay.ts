@@ -1,50 +1,206 @@
 /**
- * `gen --check`'s replay: the migrations applied through the runtime's own manager to an empty
- * database, then the newest rolled back, so what would fail at deploy fails at build time, at the
- * failing statement's line. A rebuild of a referenced table is reported even when empty tables pass.
+ * `gen --check`'s replay: the registry applied by the runtime's own manager to an empty database (in memory on a SQLite driver that loads here, or a scratch database on the configured PostgreSQL
+ * server), then the newest migration rolled back, so what would fail at deploy fails at build time, at its line. What cannot run here is not the migrations' fault: a skip with its reason, which
+ * `--require-replay` fails.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
+import type { CliDriverName } from "../src/cli/driver-names.js";
+import { loadDriver, type DriverConnector, type DriverLoaders, type OpenedDatabase } from "../src/cli/open-database.js";
+import type { Driver, ScratchDatabase } from "../src/core/driver.js";
 import { StepwiseError } from "../src/core/errors.js";
 import { findDroppedOrRenamedTables, SQL_FOREIGN_KEYS_OFF_FIX, TS_FOREIGN_KEYS_OFF_FIX } from "../src/core/foreign-key-rebuild.js";
-import { begin, exec, query, rollbackQuietly, type Step } from "../src/core/step.js";
+import { callWithDriver, exec, query, type Step } from "../src/core/step.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry, SqlDialect } from "../src/core/types.js";
-import { DOWN_MARKER, UP_MARKER } from "../src/shared/sql-markers.js";
-import { splitSqlStatements, tokenizeSql } from "../src/shared/sql-tokens.js";
-import type { Problem } from "./problems.js";
+import { containBodies, firstReachingSql } from "../src/safety/contained-copy.js";
+import type { DriverEntry } from "../src/shared/package-name.js";
+import type { Target } from "./config.js";
+import { findStackLocation, joinLines, problemAt, projectPath, tryOr, type Problem } from "./problems.js";
+import { withWorkerConnections, type WorkerConnection } from "./worker-connections.js";
 
-/** The part of a runtime manager the replay drives; every manager the CLI opens has it, sync or async. */
-export interface ReplayManager {
+/** Inputs for {@link runReplayCheck}. */
+export interface ReplayCheckOptions {
+  readonly projectRoot: string;
+  readonly registryFile: string;
+  readonly dialect: SqlDialect;
+  /** The config's driver; `null` means the bin's default, better-sqlite3. */
+  readonly driver: DriverEntry | null;
+  /** `d1` hands TypeScript migrations a D1 binding, as `driver: "d1"` does. */
+  readonly target?: Target | null;
+  readonly tableName: string;
+  /** The PostgreSQL server a `postgres` registry replays on, in a scratch database created there and dropped after; `null`: no replay. */
+  readonly url?: string | null;
+  /** When `url` is `null` because the config's `url` names an unset variable: that variable. */
+  readonly urlUnset?: string | null;
+  readonly schema?: string | null;
+  /** Imports the registry as the runtime commands do, throwing `REGISTRY_LOAD_FAILED` when it fails. */
+  readonly loadRegistry: (registryFile: string) => Promise<MigrationRegistry>;
+  /** The drivers that may replay. Default: every driver of the bin. */
+  readonly drivers?: DriverLoaders;
+}
+
+/** Why a replay did not run, as `gen --check --json` reports it: `disabled` (`--no-replay`), `not-reached` (other checks failed first), `no-server`, `no-driver`, `no-scratch-database`, `no-registry-loader` (tsx missing), `not-contained` (SQL that reaches another file). */
+export type ReplaySkipCode = "disabled" | "not-reached" | "no-server" | "no-driver" | "no-scratch-database" | "no-registry-loader" | "not-contained";
+
+/** Where the replay ran: the driver, the database (named by host and port only, for a server), and what stood in for what. */
+interface ReplayPlace {
+  readonly driver: string;
+  readonly database: "memory" | "scratch";
+  readonly where: string;
+  /** The drivers tried first that could not run here, and why. */
+  readonly unavailable: readonly { readonly driver: string; readonly reason: string }[];
+  /** The Worker connection the TypeScript migrations were handed, if any. */
+  readonly connection: WorkerConnection | null;
+}
+
+/** What the replay did (`rolledBack`: the version whose `down` was replayed), or why it did not run, its reason whole. */
+export type ReplayOutcome =
+  (ReplayPlace & { readonly ran: true; readonly applied: number; readonly rolledBack: number | null }) | { readonly ran: false; readonly code: ReplaySkipCode; readonly reason: string };
+
+/** The replay's problems (the migrations' faults) and what it did. */
+export interface ReplayCheckResult {
+  readonly problems: readonly Problem[];
+  readonly replay: ReplayOutcome;
+}
+
+/** What a project with no SQLite driver is told to install: it builds nothing and runs on every runtime. */
+export const REPLAY_DRIVER_INSTALL = "npm install --save-dev sql.js";
+
+/** The part of a runtime manager the replay drives, sync or async. */
+interface ReplayManager {
   up(options: { to: number }): unknown;
   down(options: { steps: number }): unknown;
   run<T>(step: Step<T>): T | Promise<T>;
 }
 
-/** An empty database the replay may fill: its manager, where it is as a problem says it (never a secret), and how to let it go. */
-export interface ReplayDatabase {
+/** An empty database the replay fills: its manager, how a problem names it, and how to let it go. */
+interface ReplayDatabase {
   readonly manager: ReplayManager;
-  readonly where: string;
-  close(): void | Promise<void>;
+  readonly named: string;
+  readonly place: ReplayPlace;
+  close(): unknown;
 }
 
-/** Inputs for {@link replayMigrations}. */
-export interface ReplayOptions {
-  /** `entry.file` is relative to it; source lines are read from there. */
-  readonly projectRoot: string;
-  readonly migrations: MigrationRegistry;
-  readonly open: (migrations: MigrationRegistry) => Promise<ReplayDatabase>;
-  /** The history table, left out of what the replay inspects. */
-  readonly tableName: string;
-  /** On `postgres` there is no foreign-key switch and no table rebuild to inspect. Default `sqlite`. */
-  readonly dialect?: SqlDialect;
+type Skip = { readonly ran: false; readonly code: ReplaySkipCode; readonly reason: string };
+
+/** Replays the registry's migrations on an empty database. Never throws for the migrations' faults: they come back as problems. */
+export async function runReplayCheck(options: ReplayCheckOptions): Promise<ReplayCheckResult> {
+  if (options.dialect === "postgres" && !options.url) {
+    const missing = options.urlUnset
+      ? `the config's "url" names \${${options.urlUnset}}, which is not set`
+      : `none is configured: set "url" in the config (such as "\${DATABASE_URL}") or DATABASE_URL`;
+    return { problems: [], replay: skip("no-server", `a postgres registry replays on a server, and ${missing}; a scratch database is created there and dropped after, and the role needs CREATEDB.`) };
+  }
+  let migrations: MigrationRegistry;
+  try {
+    migrations = await options.loadRegistry(options.registryFile);
+  } catch (error) {
+    if (error instanceof StepwiseError && (error.is("MISSING_DEPENDENCY") || error.is("DEPENDENCY_VERSION_UNSUPPORTED"))) return { problems: [], replay: skip("no-registry-loader", error.message) };
+    if (!(error instanceof StepwiseError && error.is("REGISTRY_LOAD_FAILED"))) throw error;
+    const location = error.details.location === null ? null : /^(.*):(\d+):(\d+)$/.exec(error.details.location);
+    const at = location
+      ? { file: location[1]!.split(path.sep).join("/"), line: Number(location[2]), column: Number(location[3]) }
+      : { file: projectPath(options.projectRoot, options.registryFile), line: 1, column: 1 };
+    const message = `the registry cannot be imported, so the app could not start either: ${(error.cause instanceof Error ? error.cause.message : error.message).split("\n")[0]}`;
+    return { problems: [{ code: "REPLAY_REGISTRY_UNLOADABLE", ...at, message }], replay: skip("not-reached", "the registry cannot be imported") };
+  }
+  const database = options.dialect === "postgres" ? await openScratchDatabase(options, options.url!, migrations) : await openMemoryDatabase(options, migrations);
+  if ("code" in database) return { problems: [], replay: database };
+  try {
+    const { problems, applied, rolledBack } = await replay(options, migrations, database);
+    return { problems, replay: { ran: true, ...database.place, applied, rolledBack } };
+  } finally {
+    await database.close();
+  }
 }
 
-/** What {@link replayMigrations} did: at most one problem (the first failure stops it), how many applied, the version rolled back. */
-export interface ReplayResult {
-  readonly problems: readonly Problem[];
-  readonly applied: number;
-  readonly downVersion: number | null;
-  readonly where: string;
+const skip = (code: ReplaySkipCode, reason: string): Skip => ({ ran: false, code, reason });
+
+/** The problem `gen --check --require-replay` fails with when the replay did not run. */
+export function skippedReplayProblem(replay: Skip, registryLabel: string): Problem {
+  return problemAt("REPLAY_SKIPPED", registryLabel, `the replay did not run (${replay.code}), and --require-replay asks it to: ${joinLines(replay.reason)}`);
+}
+
+/** One line for the bin: what ran, on what, and what stood in for what. */
+export function describeReplay(outcome: ReplayOutcome & { ran: true }): string {
+  const connection = outcome.connection === null ? "" : ` (TypeScript migrations given ${outcome.connection === "d1" ? "a D1 binding" : "a Durable Object's sql"} over it)`;
+  const down = outcome.rolledBack === null ? "" : `, then rolled back ${outcome.rolledBack}`;
+  return `Replayed ${outcome.applied} migration${outcome.applied === 1 ? "" : "s"} on ${outcome.where}${connection}${down}.`;
+}
+
+/** sql.js writes nothing here (the database is in memory), so it is opened as a reader would be. */
+async function loadReplayDriver(driver: CliDriverName, options: ReplayCheckOptions): Promise<DriverConnector | Skip> {
+  try {
+    return await loadDriver(driver, driver === "sql-js" ? "read" : "write", "stepwise gen --check (replay)", options.drivers ?? ALL_DRIVER_LOADERS, "the config");
+  } catch (error) {
+    if (error instanceof StepwiseError) return skip("no-driver", error.message);
+    throw error;
+  }
+}
+
+/** A scratch database with a random name on the server (the role needs CREATEDB), dropped by `close`, with the pg manager on its connection. */
+async function openScratchDatabase(options: ReplayCheckOptions, url: string, migrations: MigrationRegistry): Promise<ReplayDatabase | Skip> {
+  const connector = await loadReplayDriver("pg", options);
+  if ("code" in connector) return connector;
+  // The server by host and port only: never the role, password or options. An unparsable URL's connection then fails on its own.
+  const parsed = tryOr(() => new URL(url), null);
+  const server = parsed ? `${parsed.hostname || parsed.searchParams.get("host") || "localhost"}:${parsed.port || parsed.searchParams.get("port") || "5432"}` : "the configured server";
+  let opened: OpenedDatabase<MigrationRegistry> | undefined;
+  try {
+    const schema = options.schema ? { schema: options.schema } : {};
+    opened = await connector.open({ databasePath: "the configured server", url, ...schema, busyTimeoutMs: 0, migrations, props: { tableName: options.tableName } });
+    const scratch: ScratchDatabase = await opened.manager.run(callWithDriver((driver: Driver) => driver.openScratchDatabase!()));
+    const { MigrationManager } = await import("../src/drivers/pg.js");
+    const manager = new MigrationManager(scratch.driver.connection as never, migrations, { tableName: options.tableName, ...schema });
+    const close = async () => {
+      await scratch.drop().catch(() => undefined);
+      await opened!.close();
+    };
+    const place = {
+      driver: "pg",
+      database: "scratch",
+      where: `the scratch database ${scratch.name} on the PostgreSQL server at ${server} (dropped after)`,
+      unavailable: [],
+      connection: null,
+    } as const;
+    return { manager, named: `a scratch database of the PostgreSQL server at ${server}`, place, close };
+  } catch (error) {
+    await opened?.close();
+    return skip("no-scratch-database", `no scratch database could be made on the PostgreSQL server at ${server}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** On SQLite, the same engine through every driver: the project's own first, then the rest (sql.js builds nothing and installs anywhere). */
+async function openMemoryDatabase(options: ReplayCheckOptions, migrations: MigrationRegistry): Promise<ReplayDatabase | Skip> {
+  // A TypeScript body's connection refuses what reaches another file; SQL that does is found in its text before anything runs.
+  const reaching = firstReachingSql(migrations);
+  if (reaching !== null) {
+    const reason = `${reaching.file} reaches another file (${reaching.statement.slice(0, 80)}), and what a replay wrote there would stay. Check that migration on a copy of the database by hand; the replay runs again once no migration reaches another file.`;
+    return skip("not-contained", reason);
+  }
+  const own = options.driver === null || options.driver === "pg" || options.driver === "d1" || options.driver === "durable-objects" ? null : options.driver;
+  // Only the drivers a project would have chosen are worth naming when they do not load: its own, and the default.
+  const unavailable: { driver: string; reason: string }[] = [];
+  for (const driver of new Set<CliDriverName>([...(own === null ? [] : [own]), "better-sqlite3", "node-sqlite", "libsql", "sql-js", "bun-sqlite"])) {
+    const connector = await loadReplayDriver(driver, options);
+    if ("code" in connector) {
+      if (driver === own || driver === "better-sqlite3") unavailable.push({ driver, reason: connector.reason });
+      continue;
+    }
+    const workers = withWorkerConnections(containBodies(migrations), options);
+    // url: libsql-client connects by URL, here to an in-memory database of its own; the file drivers ignore it.
+    const opened = await connector.open({ databasePath: ":memory:", url: ":memory:", busyTimeoutMs: 0, migrations: workers.migrations, props: { tableName: options.tableName } });
+    // The in-memory database is the replay's own, so read mode's query_only is lifted.
+    await opened.manager.run(exec("PRAGMA query_only = OFF"));
+    const where = `an empty in-memory ${driver} database`;
+    return { manager: opened.manager as ReplayManager, named: where, place: { driver, database: "memory", where, unavailable, connection: workers.connection }, close: () => opened.close() };
+  }
+  const tried = unavailable.map(({ driver, reason }) => `${driver}: ${reason}`).join("\n");
+  return skip(
+    "no-driver",
+    `no SQLite driver loads here to replay on.\n${tried}\nInstall one as a devDependency to replay (the app's own driver need not change): sql.js is WebAssembly, builds nothing and runs on every runtime:\n  ${REPLAY_DRIVER_INSTALL}`,
+  );
 }
 
 /** Each table's storage page (a rebuilt table gets a new one) and the tables it references. */
@@ -53,37 +209,30 @@ interface TableGraph {
   readonly references: readonly { readonly child: string; readonly parent: string }[];
 }
 
-/** Replays `migrations` on the empty database `open` gives, closed before this returns; data migrations run on the rows earlier ones seeded. */
-export async function replayMigrations(options: ReplayOptions): Promise<ReplayResult> {
-  const database = await options.open(options.migrations);
-  const { manager, where } = database;
-  const sqlite = (options.dialect ?? "sqlite") === "sqlite";
-  let applied = 0;
-  try {
-    if (sqlite) await manager.run(exec("PRAGMA foreign_keys = ON"));
-    for (const entry of options.migrations) {
-      const before = sqlite ? await manager.run(readTableGraph(options.tableName)) : null;
-      try {
-        await manager.up({ to: entry.version });
-      } catch (error) {
-        return { problems: [await describeFailure(options, database, entry, "up", error)], applied, downVersion: null, where };
-      }
-      applied++;
-      if (before === null || entry.disableForeignKeys) continue;
-      const rebuilt = findRebuiltParent(entry, before, await manager.run(readTableGraph(options.tableName)));
-      if (rebuilt !== null) return { problems: [describeRebuild(options, entry, rebuilt.parent, rebuilt.children, null)], applied, downVersion: null, where };
-    }
-    const newest = options.migrations.at(-1);
-    if (newest === undefined || !newest.reversible) return { problems: [], applied, downVersion: null, where };
+/** Applies each migration in turn (data migrations run on the rows earlier ones seeded), then rolls back the newest; the first failure stops it. */
+async function replay(options: ReplayCheckOptions, migrations: MigrationRegistry, database: ReplayDatabase): Promise<{ problems: Problem[]; applied: number; rolledBack: number | null }> {
+  const { manager } = database;
+  const sqlite = options.dialect === "sqlite";
+  const readGraph = () => manager.run(readTableGraph(options.tableName));
+  if (sqlite) await manager.run(exec("PRAGMA foreign_keys = ON"));
+  for (const [applied, entry] of migrations.entries()) {
+    const before = sqlite && !entry.disableForeignKeys ? await readGraph() : null;
     try {
-      await manager.down({ steps: 1 });
+      await manager.up({ to: entry.version });
     } catch (error) {
-      return { problems: [await describeFailure(options, database, newest, "down", error)], applied, downVersion: newest.version, where };
+      return { problems: [describeFailure(options, database, entry, "up", error)], applied, rolledBack: null };
     }
-    return { problems: [], applied, downVersion: newest.version, where };
-  } finally {
-    await database.close();
+    const rebuilt = before && findRebuiltParent(entry, before, await readGraph());
+    if (rebuilt) return { problems: [describeRebuild(options, entry, rebuilt.parent, rebuilt.children, null)], applied: applied + 1, rolledBack: null };
   }
+  const newest = migrations.at(-1);
+  if (!newest?.reversible) return { problems: [], applied: migrations.length, rolledBack: null };
+  try {
+    await manager.down({ steps: 1 });
+  } catch (error) {
+    return { problems: [describeFailure(options, database, newest, "down", error)], applied: migrations.length, rolledBack: newest.version };
+  }
+  return { problems: [], applied: migrations.length, rolledBack: newest.version };
 }
 
 function* readTableGraph(tableName: string): Step<TableGraph> {
@@ -118,99 +267,44 @@ function sourceText(entry: MigrationEntry, direction: MigrationDirection): strin
   return typeof fn === "function" ? Function.prototype.toString.call(fn) : "";
 }
 
-/** The migration file's text, or `null` when it cannot be read (the registry is then all there is). */
-function readSource(options: ReplayOptions, entry: MigrationEntry): string | null {
-  try {
-    return readFileSync(path.join(options.projectRoot, entry.file), "utf8").replace(/^\uFEFF/, "");
-  } catch {
-    return null;
-  }
+/** The migration file's lines, or `null` when it cannot be read (the registry is then all there is). */
+function readSourceLines(options: ReplayCheckOptions, entry: MigrationEntry): string[] | null {
+  return tryOr(
+    () =>
+      readFileSync(path.join(options.projectRoot, entry.file), "utf8")
+        .replace(/^\uFEFF/, "")
+        .split(/\r?\n/),
+    null,
+  );
 }
 
-/** The 1-based line where a section's SQL starts (the registry holds it without the blank lines after the marker). */
-function sectionStartLine(fileText: string, direction: MigrationDirection): number | null {
-  const lines = fileText.split(/\r?\n/);
-  const marker = direction === "up" ? UP_MARKER : DOWN_MARKER;
-  let index = lines.findIndex((line) => line === marker || line.startsWith(`${marker} `) || line.startsWith(`${marker}\t`));
-  if (index === -1) return null;
-  while (++index < lines.length && /^[ \t\f\r]*$/.test(lines[index]!));
-  return index + 1;
+/** The 1-based line of its file where a SQL migration's section begins, as the registry records it. */
+function sectionStart(entry: MigrationEntry, direction: MigrationDirection): number {
+  return (entry.kind === "sql" ? entry.sqlLines?.[direction === "up" ? 0 : 1] : null) ?? 1;
 }
 
-function describeRebuild(options: ReplayOptions, entry: MigrationEntry, parent: string, children: readonly string[], reason: string | null): Problem {
-  const source = readSource(options, entry);
+function describeRebuild(options: ReplayCheckOptions, entry: MigrationEntry, parent: string, children: readonly string[], reason: string | null): Problem {
+  const lines = readSourceLines(options, entry);
   // The first line outside a comment that drops or renames the table.
-  const lines = source?.split(/\r?\n/) ?? [];
-  const index = lines.findIndex((line) => !line.trimStart().startsWith("--") && findDroppedOrRenamedTables(line).some((name) => name.toLowerCase() === parent.toLowerCase()));
-  const at =
-    index === -1
-      ? { line: (source !== null && entry.kind === "sql" ? sectionStartLine(source, "up") : null) ?? 1, column: 1 }
-      : { line: index + 1, column: lines[index]!.search(/\b(DROP|ALTER)\b/i) + 1 };
+  const index = (lines ?? []).findIndex((line) => !line.trimStart().startsWith("--") && findDroppedOrRenamedTables(line).some((name) => name.toLowerCase() === parent.toLowerCase()));
+  const at = index === -1 ? { line: sectionStart(entry, "up"), column: 1 } : { line: index + 1, column: lines![index]!.search(/\b(DROP|ALTER)\b/i) + 1 };
   const fix = entry.kind === "sql" ? `put the flag on the up marker line: "${SQL_FOREIGN_KEYS_OFF_FIX}"` : `add "${TS_FOREIGN_KEYS_OFF_FIX}" to its defineMigration`;
   const referenced = `${children.join(", ")} reference${children.length === 1 ? "s" : ""}`;
   const message = `this migration drops or replaces table ${parent}, which ${referenced} with foreign keys, with enforcement on (${reason ?? "it passed here only because the replay's tables are empty"}): on a database with rows, the drop is refused ("FOREIGN KEY constraint failed") or deletes their rows; ${fix}, and stepwise checks the keys before committing`;
   return { code: "FOREIGN_KEY_PARENT_REBUILT", file: entry.file, ...at, message };
 }
 
-/** Where in `entry` the replay failed, and why, as one problem. */
-async function describeFailure(options: ReplayOptions, database: ReplayDatabase, entry: MigrationEntry, direction: MigrationDirection, error: unknown): Promise<Problem> {
-  const hint = error instanceof StepwiseError && error.is("MIGRATION_FAILED") ? error.details.foreignKeyRebuild : null;
-  if (hint !== null && direction === "up") return describeRebuild(options, entry, hint.table, hint.referencedBy, "the replay's seeded rows already fail");
-  const code = direction === "up" ? "REPLAY_FAILED" : "REPLAY_DOWN_FAILED";
+/** Where in `entry` the replay failed (the failing statement the runtime located, or the line a TypeScript body's stack names), and why, as one problem. */
+function describeFailure(options: ReplayCheckOptions, database: ReplayDatabase, entry: MigrationEntry, direction: MigrationDirection, error: unknown): Problem {
+  const failed = error instanceof StepwiseError && error.is("MIGRATION_FAILED") ? error.details : null;
+  if (failed?.foreignKeyRebuild && direction === "up")
+    return describeRebuild(options, entry, failed.foreignKeyRebuild.table, failed.foreignKeyRebuild.referencedBy, "the replay's seeded rows already fail");
   const stepwiseCode = error instanceof StepwiseError && error.code !== "MIGRATION_FAILED" ? ` (${error.code})` : "";
-  const prefix = `${direction === "up" ? "applying" : "rolling back"} this migration on ${database.where} failed: `;
   // The library's own error, under the manager's wrappers.
   let root: unknown = error;
   for (let depth = 0; depth < 8 && root instanceof StepwiseError && root.cause !== undefined; depth++) root = root.cause;
-  const because = `${(root instanceof Error ? root.message : String(root)).split("\n")[0]}${stepwiseCode}`;
-  const source = readSource(options, entry);
-  if (entry.kind === "sql" && source !== null) {
-    const located = await locateFailingStatement(database.manager, entry, direction, options.dialect ?? "sqlite");
-    const start = sectionStartLine(source, direction);
-    if (located !== null && start !== null) return { code, file: entry.file, line: start + located.line - 1, column: located.column, message: `${prefix}${located.message}${stepwiseCode}` };
-    return { code, file: entry.file, line: start ?? 1, column: 1, message: `${prefix}${because}` };
-  }
-  // A TypeScript migration: the line its error's stack points at (tsx maps it to the source).
+  const message = `${direction === "up" ? "applying" : "rolling back"} this migration on ${database.named} failed: ${(root instanceof Error ? root.message : String(root)).split("\n")[0]}${stepwiseCode}`;
   const absolute = path.join(options.projectRoot, entry.file);
-  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth++) {
-    for (const match of (current.stack ?? "").matchAll(/((?:file:\/\/)?\/[^\s()]+?):(\d+):(\d+)/g)) {
-      const file = match[1]!.startsWith("file://") ? new URL(match[1]!).pathname : match[1]!;
-      if (path.resolve(file) === absolute) return { code, file: entry.file, line: Number(match[2]), column: Number(match[3]), message: `${prefix}${because}` };
-    }
-  }
-  return { code, file: entry.file, line: 1, column: 1, message: `${prefix}${because}` };
-}
-
-/**
- * The statement of `entry`'s SQL that fails, found by running them one by one in a transaction that
- * is rolled back; `null` when each passes alone (a failure at COMMIT, or of stepwise's own checks).
- */
-async function locateFailingStatement(
-  manager: ReplayManager,
-  entry: MigrationEntry & { kind: "sql" },
-  direction: MigrationDirection,
-  dialect: SqlDialect,
-): Promise<{ line: number; column: number; message: string } | null> {
-  const sql = (direction === "up" ? entry.upSql : entry.downSql) ?? "";
-  const statements = splitSqlStatements(tokenizeSql(sql, dialect), dialect);
-  return await manager.run(
-    (function* (): Step<{ line: number; column: number; message: string } | null> {
-      if (entry.disableForeignKeys) yield* exec("PRAGMA foreign_keys = OFF");
-      if (entry.transaction) yield* begin("immediate");
-      try {
-        for (const { tokens } of statements) {
-          const [first, last] = [tokens[0]!, tokens.at(-1)!];
-          try {
-            yield* exec(sql.slice(first.offset, last.offset + last.text.length));
-          } catch (error) {
-            return { line: first.line, column: first.column, message: error instanceof Error ? error.message.split("\n")[0]! : String(error) };
-          }
-        }
-        return null;
-      } finally {
-        yield* rollbackQuietly();
-        if (entry.disableForeignKeys) yield* exec("PRAGMA foreign_keys = ON");
-      }
-    })(),
-  );
+  const at = failed?.location ?? (entry.kind === "sql" ? { line: sectionStart(entry, direction), column: 1 } : findStackLocation(error, (file) => path.resolve(file) === absolute));
+  return { code: direction === "up" ? "REPLAY_FAILED" : "REPLAY_DOWN_FAILED", file: entry.file, line: at?.line ?? 1, column: at?.column ?? 1, message };
 }

@@ -1,19 +1,15 @@
-/**
- * Reads the migrations folder: classifies each entry by name, parses TypeScript migrations with
- * ts-morph and SQL ones with the shared parser, and checks the version rules across the folder.
- */
-import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, type Dirent } from "node:fs";
+/** Reads the migrations folder: classifies each entry by name, parses TypeScript migrations with ts-morph and SQL ones with the shared parser, and checks the version rules across the folder. */
+import { readdirSync, readFileSync, readlinkSync, statSync, type Dirent } from "node:fs";
 import path from "node:path";
-import { Project, SyntaxKind, ts, type Node, type Type } from "ts-morph";
+import { ts } from "ts-morph";
 import type { SqlDialect } from "../src/core/types.js";
-import { TEMPLATE_PLACEHOLDER } from "../src/shared/sql-markers.js";
 import { parseSqlMigrationSource } from "../src/shared/sql-source.js";
 import { decodeSourceBytes } from "../src/shared/source-text.js";
 import { findForeignMigrations, findNestedMigrations } from "./foreign-migrations.js";
-import { followLocalImports } from "./local-imports.js";
+import { followLocalImports, readTsconfig } from "./local-imports.js";
 import { parseMigrationFileName, type MigrationKind } from "./migration-file.js";
-import { addProblems, compareText, problemAt, projectPath, type Problem, type ProblemCode } from "./problems.js";
-import { analyzeTsMigration } from "./ts-migration.js";
+import { addProblems, compareText, errorCode, problemAt, projectPath, tryOr, type Problem, type ProblemCode } from "./problems.js";
+import { analyzeTsMigration, createReturnTypeChecker } from "./ts-migration.js";
 
 /** A migration that passed every per-file check. */
 export interface ScannedMigration {
@@ -70,8 +66,7 @@ export function scanMigrations(options: ScanOptions): ScanResult {
   if (foreign !== null) return { migrations: [], problems: [foreign] };
   problems.push(...findNestedMigrations(migrationsDir, label, entries));
 
-  const project = new Project({ useInMemoryFileSystem: true, skipLoadingLibFiles: true, compilerOptions: { allowJs: false, noLib: true } });
-  const returnsThenable = createReturnTypeChecker(projectRoot);
+  const checker = createReturnTypeChecker(projectRoot);
   const migrations: ScannedMigration[] = [];
   // Every entry that names a version, valid or not, so a refused file still fills its place.
   const holders: { version: number; file: string; valid: boolean }[] = [];
@@ -90,7 +85,7 @@ export function scanMigrations(options: ScanOptions): ScanResult {
       const source = readMigrationSource(absolutePath, file, quoted, problems);
       if (source === null) continue;
       const base = { version: version!, name: parsed.migration.name, kind: parsed.migration.kind, file, absolutePath };
-      const scanned = base.kind === "sql" ? scanSqlMigration(source, base, dialect, problems) : scanTsMigration(source, base, { project, projectRoot, dialect, returnsThenable }, problems);
+      const scanned = base.kind === "sql" ? scanSqlMigration(source, base, dialect, problems) : scanTsMigration(source, base, { projectRoot, dialect, checker }, problems);
       if (scanned) migrations.push(scanned);
     }
   }
@@ -106,8 +101,10 @@ function readMigrationSource(absolutePath: string, file: string, quoted: string,
   try {
     bytes = readFileSync(absolutePath);
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    return addProblems(problems, problemAt("MIGRATION_UNREADABLE", file, `cannot read this migration (${reason}); make it readable by the user running stepwise (for example chmod 644 ${quoted})`));
+    return addProblems(
+      problems,
+      problemAt("MIGRATION_UNREADABLE", file, `cannot read this migration (${errorCode(error)}); make it readable by the user running stepwise (for example chmod 644 ${quoted})`),
+    );
   }
   const decoded = decodeSourceBytes(bytes);
   return decoded.ok ? decoded.text : addProblems(problems, { code: "FILE_NOT_UTF8", file, line: decoded.line, column: decoded.column, message: decoded.message });
@@ -132,74 +129,47 @@ function scanSqlMigration(source: string, base: MigrationBase, dialect: SqlDiale
   };
 }
 
-/** What scanning a TypeScript migration shares with the others of the same scan. */
-interface TsScanContext {
-  readonly project: Project;
-  readonly projectRoot: string;
-  readonly dialect: SqlDialect;
-  readonly returnsThenable: (absolutePath: string, text: string, fn: Node) => boolean;
-}
-
 /** A `.ts` migration: its `defineMigration` call, the local files it imports, and its checksum over both. */
-function scanTsMigration(source: string, base: MigrationBase, context: TsScanContext, problems: Problem[]): ScannedMigration | null {
+function scanTsMigration(
+  source: string,
+  base: MigrationBase,
+  context: { projectRoot: string; dialect: SqlDialect; checker: ReturnType<typeof createReturnTypeChecker> },
+  problems: Problem[],
+): ScannedMigration | null {
   const text = source.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
-  const sourceFile = context.project.createSourceFile(`/migrations/${path.basename(base.absolutePath)}`, text, { overwrite: true });
-  try {
-    const placeholders = findTemplatePlaceholders(sourceFile.compilerNode, base.file);
-    if (placeholders.length > 0) return addProblems(problems, ...placeholders);
-    const result = analyzeTsMigration(sourceFile, base.file, { returnsThenable: (fn) => context.returnsThenable(base.absolutePath, text, fn) });
-    if (!result.ok) return addProblems(problems, ...result.problems);
-    const { earlierChecksums, ...facts } = result.facts;
-    const imports = followLocalImports({
-      absolutePath: base.absolutePath,
-      sourceFile: sourceFile.compilerNode,
-      ownChecksum: facts.checksum,
-      earlierOwnChecksums: earlierChecksums,
-      projectRoot: context.projectRoot,
-    });
-    if (imports.problems.length > 0) return addProblems(problems, ...imports.problems);
-    if (facts.disableForeignKeys && context.dialect === "postgres") {
-      const property = sourceFile.getDescendantsOfKind(SyntaxKind.PropertyAssignment).find((node) => node.getName() === "disableForeignKeys");
-      const at = property ? sourceFile.getLineAndColumnAtPos(property.getStart()) : { line: 1, column: 1 };
-      const message = `"disableForeignKeys: true" is SQLite's PRAGMA foreign_keys, which PostgreSQL does not have; remove it, and declare the constraints DEFERRABLE and run SET CONSTRAINTS ALL DEFERRED in the migration if rows must break them until it commits`;
-      return addProblems(problems, { code: "FOREIGN_KEYS_FLAG_UNSUPPORTED", file: base.file, ...at, message });
-    }
-    return { ...base, ...facts, checksum: imports.checksum, legacyChecksum: imports.legacyChecksum, dependencies: imports.probed, localImports: imports.files };
-  } finally {
-    context.project.removeSourceFile(sourceFile);
-  }
+  const sourceFile = ts.createSourceFile(base.absolutePath, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  const result = analyzeTsMigration(sourceFile, base.file, context.dialect, context.checker(base.absolutePath, sourceFile));
+  if (!result.ok) return addProblems(problems, ...result.problems);
+  const { earlierChecksums, ...facts } = result.facts;
+  const imports = followLocalImports({ absolutePath: base.absolutePath, sourceFile, ownChecksum: facts.checksum, earlierOwnChecksums: earlierChecksums, projectRoot: context.projectRoot });
+  if (imports.problems.length > 0) return addProblems(problems, ...imports.problems);
+  return { ...base, ...facts, checksum: imports.checksum, legacyChecksum: imports.legacyChecksum, dependencies: imports.probed, localImports: imports.files };
 }
 
 /** The folder's entries in name order, or `null` after reporting why it cannot be listed. */
 function readMigrationsFolder(migrationsDir: string, label: string, problems: Problem[]): Dirent[] | null {
   const refuse = (code: ProblemCode, message: string) => addProblems(problems, problemAt(code, label, message));
   const notAFolder = (what: string) => `${what}; point --dir (or "migrationsDir" in the config) at the folder that holds the migrations`;
-  const reason = (error: unknown) => (error as NodeJS.ErrnoException).code ?? (error as Error).message;
   let stats;
   try {
     stats = statSync(migrationsDir);
   } catch (error) {
-    if (reason(error) === "ENOENT") return refuse("MIGRATIONS_DIR_MISSING", `the migrations folder does not exist; create it with "stepwise create", or point to it with --dir`);
-    if (reason(error) === "ENOTDIR") return refuse("MIGRATIONS_DIR_NOT_A_FOLDER", notAFolder("a part of this path is a file, not a folder"));
-    return refuse("MIGRATIONS_DIR_UNREADABLE", `cannot open the migrations folder (${reason(error)}); make it readable by the user running stepwise`);
+    if (errorCode(error) === "ENOENT") return refuse("MIGRATIONS_DIR_MISSING", `the migrations folder does not exist; create it with "stepwise create", or point to it with --dir`);
+    if (errorCode(error) === "ENOTDIR") return refuse("MIGRATIONS_DIR_NOT_A_FOLDER", notAFolder("a part of this path is a file, not a folder"));
+    return refuse("MIGRATIONS_DIR_UNREADABLE", `cannot open the migrations folder (${errorCode(error)}); make it readable by the user running stepwise`);
   }
   if (!stats.isDirectory()) return refuse("MIGRATIONS_DIR_NOT_A_FOLDER", notAFolder("this is a file, not a folder"));
   try {
     return readdirSync(migrationsDir, { withFileTypes: true }).sort((a, b) => compareText(a.name, b.name));
   } catch (error) {
-    return refuse("MIGRATIONS_DIR_UNREADABLE", `cannot list the migrations folder (${reason(error)}); make it readable by the user running stepwise (for example chmod 755 on it)`);
+    return refuse("MIGRATIONS_DIR_UNREADABLE", `cannot list the migrations folder (${errorCode(error)}); make it readable by the user running stepwise (for example chmod 755 on it)`);
   }
 }
 
 /** A migration is a regular file; a symbolic link is refused, since its target can change while nothing in the folder does. */
 function describeNonFileEntry(entry: Dirent, absolutePath: string, quoted: string): { code: "MIGRATION_SYMLINK" | "MIGRATION_NOT_A_FILE"; message: string } | null {
   if (entry.isSymbolicLink()) {
-    let target = "an unreadable target";
-    try {
-      target = JSON.stringify(readlinkSync(absolutePath));
-    } catch {
-      // The link itself is the problem either way.
-    }
+    const target = tryOr(() => JSON.stringify(readlinkSync(absolutePath)), "an unreadable target");
     const message = `${quoted} is a symbolic link to ${target}; stepwise reads only regular files, so that the registry and checksums follow what is in this folder: replace the link with a copy of the file`;
     return { code: "MIGRATION_SYMLINK", message };
   }
@@ -211,10 +181,7 @@ function describeNonFileEntry(entry: Dirent, absolutePath: string, quoted: strin
   return null;
 }
 
-/**
- * Versions are unique and run 1, 2, 3… with no gaps. A file refused for its own reasons still holds
- * its version, so it is not also reported as a gap; only validly named files count as duplicates.
- */
+/** Versions are unique and run 1, 2, 3… with no gaps; a refused file still holds its version, but only valid names count as duplicates. */
 function checkVersions(holders: readonly { version: number; file: string; valid: boolean }[]): Problem[] {
   const problems: Problem[] = [];
   const filesByVersion = new Map<number, string[]>();
@@ -242,77 +209,11 @@ function checkVersions(holders: readonly { version: number; file: string; valid:
   return problems;
 }
 
-/**
- * One `TEMPLATE_UNEDITED` per comment that still holds `create`'s placeholder, naming the method it
- * sits in, so an unedited template fails `gen` instead of being applied as a no-op. Only comments
- * count: the word in a string is the migration's own data.
- */
-function findTemplatePlaceholders(sourceFile: ts.SourceFile, file: string): Problem[] {
-  const text = sourceFile.getFullText();
-  const seen = new Set<number>();
-  const problems: Problem[] = [];
-  const visit = (node: ts.Node, method: string | null): void => {
-    const isMethod = (ts.isMethodDeclaration(node) || ts.isPropertyAssignment(node)) && ts.isIdentifier(node.name) && (node.name.text === "up" || node.name.text === "down");
-    const name = isMethod ? (node.name as ts.Identifier).text : method;
-    // Every comment is trivia around some token; trailing ranges catch `up(db) { // …`, which leading ranges skip.
-    for (const range of [...(ts.getLeadingCommentRanges(text, node.pos) ?? []), ...(ts.getTrailingCommentRanges(text, node.end) ?? [])]) {
-      if (seen.has(range.pos) || !text.slice(range.pos, range.end).includes(TEMPLATE_PLACEHOLDER)) continue;
-      seen.add(range.pos);
-      const { line, character } = sourceFile.getLineAndCharacterOfPosition(range.pos);
-      const fix =
-        name === "down"
-          ? "write the code that undoes the migration in down (or delete down to make the migration irreversible), then delete this comment"
-          : "write the migration's code in up, then delete this comment";
-      problems.push({ code: "TEMPLATE_UNEDITED", file, line: line + 1, column: character + 1, message: `this is still the placeholder "stepwise create" wrote (${TEMPLATE_PLACEHOLDER}); ${fix}` });
-    }
-    for (const child of node.getChildren(sourceFile)) visit(child, name);
-  };
-  visit(sourceFile, null);
-  return problems;
-}
-
-/**
- * Whether a function returns a thenable, by TypeScript's checker on a second project with the
- * project's tsconfig (the scan's own has no libraries), opened the first time it is needed.
- */
-function createReturnTypeChecker(projectRoot: string): TsScanContext["returnsThenable"] {
-  let project: Project | null = null;
-  const isThenable = (type: Type, at: Node): boolean => {
-    if (type.isAny() || type.isUnknown()) return false;
-    if (type.isUnion()) return type.getUnionTypes().some((member) => isThenable(member, at));
-    const then = type.getProperty("then");
-    return then !== undefined && then.getTypeAtLocation(at).getCallSignatures().length > 0;
-  };
-  return (absolutePath, text, fn) => {
-    try {
-      const tsConfigFilePath = path.join(projectRoot, "tsconfig.json");
-      project ??= existsSync(tsConfigFilePath)
-        ? new Project({ tsConfigFilePath, skipAddingFilesFromTsConfig: true, compilerOptions: { noEmit: true, skipLibCheck: true } })
-        : new Project({
-            compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, strict: true, skipLibCheck: true, noEmit: true },
-          });
-      const twin = project.createSourceFile(absolutePath, text, { overwrite: true }).getDescendantAtStartWithWidth(fn.getStart(), fn.getWidth());
-      const signature = twin?.getType().getCallSignatures()[0];
-      return signature !== undefined && isThenable(signature.getReturnType(), twin!);
-    } catch {
-      return false;
-    }
-  };
-}
-
 /** How the registry's relative imports end. */
 export type ImportExtension = ".js" | ".ts";
 
-/**
- * `.js` works under every module resolution (TypeScript maps it to the source, tsc's output runs under
- * Node, bundlers map it back); `.ts` only where the project imports `.ts` files itself
- * (`allowImportingTsExtensions` or `rewriteRelativeImportExtensions` in its tsconfig).
- */
+/** `.js` works under every module resolution; `.ts` only where the project's tsconfig lets it import `.ts` files itself. */
 export function resolveImportExtension(projectRoot: string): ImportExtension {
-  const tsconfigPath = path.join(projectRoot, "tsconfig.json");
-  if (!existsSync(tsconfigPath)) return ".js";
-  const read = ts.readConfigFile(tsconfigPath, (file) => readFileSync(file, "utf8"));
-  if (read.error) return ".js";
-  const { options } = ts.parseJsonConfigFileContent(read.config, ts.sys, projectRoot, undefined, tsconfigPath);
-  return options.allowImportingTsExtensions || options.rewriteRelativeImportExtensions ? ".ts" : ".js";
+  const options = readTsconfig(projectRoot);
+  return options?.allowImportingTsExtensions || options?.rewriteRelativeImportExtensions ? ".ts" : ".js";
 }

@@ -1,14 +1,14 @@
 /**
- * A Cloudflare project's TypeScript migration is written for a D1 binding or a Durable Object's
- * `ctx.storage.sql`, neither of which exists outside a Worker. The replay runs on an in-memory
- * SQLite database of a driver installed here, so such a body is handed an object with the part of
- * the binding's API a migration uses, over that database; the SQL is SQLite's either way.
+ * A Cloudflare project's TypeScript migration is written for a D1 binding or a Durable Object's `ctx.storage.sql`, neither of which exists outside a Worker. The replay runs on an in-memory SQLite
+ * database of a driver installed here, so such a body is handed an object with the part of the binding's API a migration uses, over that database; the SQL is SQLite's either way.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { statementTexts } from "../src/drivers/statement-texts.js";
-import type { MigrationEntry, MigrationRegistry } from "../src/core/types.js";
+import type { MigrationRegistry } from "../src/core/types.js";
+import { withGuardedBodies } from "../src/safety/contained-copy.js";
 import { packageSubpathOf } from "../src/shared/package-name.js";
+import { tryOr } from "./problems.js";
 
 /** The Worker connections a migration can be written for. */
 export type WorkerConnection = "d1" | "durable-objects";
@@ -26,35 +26,24 @@ interface NativeDatabase {
   getRowsModified?(): number;
 }
 
-/** The Worker connection each TypeScript migration is written for: the entry its file imports from, else the project's driver or target. */
-export function workerConnectionOf(projectRoot: string, driver: string | null, target: string | null | undefined): (entry: MigrationEntry) => WorkerConnection | null {
-  const projectDefault: WorkerConnection | null = driver === "d1" || driver === "durable-objects" ? driver : target === "d1" ? "d1" : null;
-  return (entry) => {
-    let source = "";
-    try {
-      source = readFileSync(path.join(projectRoot, entry.file), "utf8");
-    } catch {
-      // Without its file only the project's driver can say.
-    }
-    for (const match of source.matchAll(/\bfrom\s*["']([^"'\n]+)["']/g)) {
-      const subpath = packageSubpathOf(match[1]!);
-      if (subpath === "d1" || subpath === "durable-objects") return subpath;
-    }
-    return projectDefault;
-  };
-}
-
-/** `migrations` with each TypeScript migration `connectionOf` names handed that connection's API over the replay's native connection. */
-export function withWorkerConnections(migrations: MigrationRegistry, connectionOf: (entry: MigrationEntry) => WorkerConnection | null): MigrationRegistry {
-  return migrations.map((entry) => {
-    const connection = entry.kind === "ts" ? connectionOf(entry) : null;
-    if (connection === null || entry.kind !== "ts") return entry;
-    const facade = connection === "d1" ? d1Binding : durableObjectSql;
-    const wrap = (fn: ((db: never, context: never) => unknown) | undefined) =>
-      fn && ((db: NativeDatabase, context: unknown) => (fn as (db: unknown, context: unknown) => unknown)(facade(db), context));
-    const module = { ...entry.module, up: wrap(entry.module.up as never)!, ...(entry.module.down ? { down: wrap(entry.module.down as never) } : {}) };
-    return { ...entry, module } as MigrationEntry;
-  }) as unknown as MigrationRegistry;
+/** `migrations` with each TypeScript migration written for a Worker connection (its import, else the project's) handed that API; and the first. */
+export function withWorkerConnections(
+  migrations: MigrationRegistry,
+  project: { readonly projectRoot: string; readonly driver: string | null; readonly target?: string | null },
+): { migrations: MigrationRegistry; connection: WorkerConnection | null } {
+  const projectDefault: WorkerConnection | null = project.driver === "d1" || project.driver === "durable-objects" ? project.driver : project.target === "d1" ? "d1" : null;
+  let first: WorkerConnection | null = null;
+  const wrapped = migrations.map((entry) => {
+    if (entry.kind !== "ts") return entry;
+    // Without its file only the project's driver can say.
+    const source = tryOr(() => readFileSync(path.join(project.projectRoot, entry.file), "utf8"), "");
+    const imported = [...source.matchAll(/\bfrom\s*["']([^"'\n]+)["']/g)].map((match) => packageSubpathOf(match[1]!)).find((subpath) => subpath === "d1" || subpath === "durable-objects");
+    const connection = (imported as WorkerConnection | undefined) ?? projectDefault;
+    if (connection === null) return entry;
+    first ??= connection;
+    return withGuardedBodies(entry, (db) => (connection === "d1" ? d1Binding : durableObjectSql)(db as NativeDatabase));
+  });
+  return { migrations: wrapped as unknown as MigrationRegistry, connection: first };
 }
 
 /** D1 and Durable Objects bind booleans as 1 and 0; the file drivers refuse them. */
@@ -90,10 +79,7 @@ function d1Binding(db: NativeDatabase) {
     bind: (...values: unknown[]) => statement(sql, values),
     all: async () => results(runStatement(db, sql, params)),
     run: async () => results(runStatement(db, sql, params)),
-    first: async (column?: string) => {
-      const row = runStatement(db, sql, params).rows[0] ?? null;
-      return column === undefined || row === null ? row : row[column];
-    },
+    first: async (column?: string) => ((row) => (column === undefined || row === null ? row : row[column]))(runStatement(db, sql, params).rows[0] ?? null),
     raw: async (options?: { columnNames?: boolean }) => {
       const run = runStatement(db, sql, params);
       const rows = run.rows.map((row) => run.columns.map((column) => row[column]));
@@ -152,8 +138,6 @@ function durableObjectSql(db: NativeDatabase) {
         },
       };
     },
-    get databaseSize() {
-      return 0;
-    },
+    databaseSize: 0,
   };
 }

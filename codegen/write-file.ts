@@ -1,13 +1,13 @@
 /**
- * Writes a file so readers see the old bytes or all the new ones, never a prefix: a temporary file in
- * the same folder, every byte written (a short write on a full disk is retried), flushed, then renamed
- * over the target, or, for a file that must not exist yet, hard-linked to it.
+ * Writes a file so readers see the old bytes or all the new ones, never a prefix: a temporary file in the same folder, every byte written (a short write on a full disk is retried), flushed, then
+ * renamed over the target, or, for a file that must not exist yet, hard-linked to it.
  */
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import path from "node:path";
 import { fileWriteError } from "../src/core/error-factories.js";
 import type { FileWriteStep } from "../src/core/errors.js";
+import { tryOr } from "./problems.js";
 
 /** The file system calls a write makes; tests substitute one to fail a chosen step. */
 export interface AtomicWriteFileSystem {
@@ -62,29 +62,15 @@ export function writeFileAtomic(file: string, text: string, options: AtomicWrite
     if (options.exclusive) linkIfAbsent(io, temporary, file);
     else io.renameSync(temporary, file);
   } catch (error) {
-    try {
-      if (fd !== null) io.closeSync(fd);
-    } catch {
-      // The write already failed; that failure is the one to report.
-    }
-    try {
-      io.rmSync(temporary, { force: true });
-    } catch {
-      // Nothing more can be done about it.
-    }
+    // The write already failed; that failure is the one to report.
+    if (fd !== null) tryOr(() => io.closeSync(fd!), undefined);
+    tryOr(() => io.rmSync(temporary, { force: true }), undefined);
     throw fileWriteError({ file, step, systemCode: (error as NodeJS.ErrnoException).code ?? null, bytesWritten: written, bytesExpected: bytes.length, cause: error });
   }
-  // Best effort: the rename is durable once the folder is flushed, and some file systems refuse that.
-  try {
-    const dirFd = fs.openSync(dir, "r");
-    try {
-      fs.fsyncSync(dirFd);
-    } finally {
-      fs.closeSync(dirFd);
-    }
-  } catch {
-    // The new file is complete and in place either way.
-  }
+  // Best effort: the rename is durable once the folder is flushed, and some file systems refuse that; the new file is in place either way.
+  const dirFd = tryOr(() => fs.openSync(dir, "r"), null);
+  if (dirFd !== null) tryOr(() => fs.fsyncSync(dirFd), undefined);
+  if (dirFd !== null) tryOr(() => fs.closeSync(dirFd), undefined);
 }
 
 /** A hard link never replaces an existing file; where hard links are unsupported, a rename after an existence check. */

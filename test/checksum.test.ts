@@ -2,7 +2,7 @@
  * Checksums follow meaning, not formatting. Each variant is written to a real migrations folder and
  * scanned exactly as `gen` scans it, so BOM and line-ending handling are covered too.
  */
-import { readRecordedEntries } from "../codegen/read-registry.js";
+import { readRecordedEntries } from "../codegen/generate.js";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";

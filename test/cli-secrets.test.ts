@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { describe, test } from "node:test";
-import type { DriverLoaders, UrlDriverConnect } from "../src/cli/open-database.js";
+import type { DatabaseOpener, DriverLoaders } from "../src/cli/open-database.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { jsonError, jsonOutput, runInProcess, type InProcessRun } from "./support/in-process-cli.js";
 import { makeTempDir } from "./support/project.js";
@@ -86,8 +86,8 @@ describe("pg: the password is hidden in the URL stepwise prints, and nothing els
     const password = "a";
     const url = withPassword(database.url, password);
     // An app's own connector (the drivers prop) whose client quotes the URL it was given, as some do.
-    const echoing: UrlDriverConnect = {
-      async openUrl(options) {
+    const echoing: DatabaseOpener = {
+      async open(options) {
         throw new Error(`could not reach ${options.url}`, { cause: new Error(`dial ${options.url} refused`) });
       },
     };

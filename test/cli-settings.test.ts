@@ -14,7 +14,7 @@ import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import pg from "pg";
-import { readConfig, resolveSettings, runtimeConfig } from "../codegen/config.js";
+import { resolveSettings, runtimeConfig } from "../codegen/config.js";
 import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
 import { createCli } from "../src/cli/index.js";
 import type { MigrationRegistry } from "../src/core/types.js";
@@ -288,11 +288,11 @@ test('a config "driver" is read case- and space-insensitively, stored by its can
     ["Node:SQLite", "node-sqlite"],
   ] as const) {
     writeFileSync(path.join(dir, "package.json"), JSON.stringify({ stepwise: { driver: written } }));
-    assert.equal(readConfig(dir).driver, canonical, written);
+    assert.equal(resolveSettings(dir).driver, canonical, written);
   }
   writeFileSync(path.join(dir, "package.json"), JSON.stringify({ stepwise: { driver: "lib sql" } }));
   assert.throws(
-    () => readConfig(dir),
+    () => resolveSettings(dir),
     (error: { code?: string; details?: { source?: string } }) => error.code === "DRIVER_UNKNOWN" && String(error.details?.source).includes("package.json"),
   );
 });

@@ -76,6 +76,20 @@ test("a registry path that cannot be read is reported, not thrown", async (t) =>
   }
 });
 
+test("a registry path that cannot be read is reported with the migrations' own problems, so one run shows everything to fix", async (t) => {
+  const project = createTestProject(t, { fixture: "codegen/golden" });
+  mkdirSync(project.registryFile, { recursive: true });
+  project.writeMigration("009_later.sql", "-- migrate:up\nSELECT 1;\n");
+  const result = await project.generate({ check: true });
+  const codes = result.problems.map((p) => p.code);
+  assert.equal(codes[0], "REGISTRY_UNREADABLE");
+  assert.ok(codes.length > 1, codes.join(", "));
+  assert.ok(
+    result.problems.slice(1).every((p) => p.file !== "generated/registry.ts"),
+    codes.join(", "),
+  );
+});
+
 test("--check names exactly the migrations that differ, whatever quotes the project's prettier config uses", async (t) => {
   const project = createTestProject(t, { fixture: "codegen/golden" });
   writeFileSync(path.join(project.root, ".prettierrc.json"), JSON.stringify({ singleQuote: true, printWidth: 100 }));

@@ -17,7 +17,7 @@ import { pathToFileURL } from "node:url";
 import { tsImport } from "tsx/esm/api";
 import { createMigration } from "../codegen/create.js";
 import { generateRegistry } from "../codegen/generate.js";
-import { runReplayCheck } from "../codegen/replay-check.js";
+import { runReplayCheck } from "../codegen/replay.js";
 import { scanMigrations } from "../codegen/scan.js";
 import type { MigrationRegistry, SqlDialect } from "../src/core/types.js";
 import { dialectOfEntry, DRIVER_ENTRIES, type DriverEntry } from "../src/shared/package-name.js";

@@ -15,7 +15,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { tsImport } from "tsx/esm/api";
-import { REPLAY_DRIVER_INSTALL, runReplayCheck, type ReplayCheckOptions } from "../codegen/replay-check.js";
+import { REPLAY_DRIVER_INSTALL, runReplayCheck, type ReplayCheckOptions } from "../codegen/replay.js";
 import { resolveSettings } from "../codegen/config.js";
 import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
 import type { DriverLoaders } from "../src/cli/open-database.js";

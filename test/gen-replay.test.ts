@@ -234,7 +234,7 @@ test("the postgres replay says where it ran: a scratch database on the configure
   const project = createTestProject(t, { packageJson: { stepwise: { dialect: "postgres" } } });
   project.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE a (id bigserial PRIMARY KEY);\n-- migrate:down\nDROP TABLE a;\n");
   project.writeMigration("002_b.sql", "-- migrate:up\nCREAT TABLE b (id bigint);\n");
-  const { runReplayCheck, describeReplay } = await import("../codegen/replay-check.js");
+  const { runReplayCheck, describeReplay } = await import("../codegen/replay.js");
   let loads = 0;
   // The registry as the bin writes it (the config's postgres dialect) and the app imports it.
   const loadRegistry = async () => {

@@ -8,9 +8,8 @@ import { usageError } from "../core/error-factories.js";
 import { StepwiseError } from "../core/errors.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { formatVersion } from "../core/migration-label.js";
-import { DEFAULT_BUSY_TIMEOUT_MS, type MigrationResult, type TransactionMode } from "../core/options.js";
+import { DEFAULT_BUSY_TIMEOUT_MS, type TransactionMode } from "../core/options.js";
 import type { MigrationPlan } from "../core/planner.js";
-import type { StatusProblem } from "../core/errors.js";
 import type { SchemaObjectKind } from "../core/schema-objects.js";
 import { queryValue } from "../core/step.js";
 import type { MigrationEntry, MigrationRegistry, VersionOf } from "../core/types.js";
@@ -23,44 +22,53 @@ import { describeRepair, repairIncompleteMigration } from "../safety/repair.js";
 import { restoreBackup } from "../safety/restore.js";
 import type { SafetyNetManager } from "../safety/schema-reader.js";
 import { verifySchema } from "../safety/verify.js";
-import { connectorFor, driverOf, refuseMissingDatabase, refuseServerBackup, resolveDatabasePath, resolvePath, setting, withManager, type CommandScope } from "./database-target.js";
-import { formatBaseline, formatHistory, formatRehearsal, formatRestore, formatResult, formatStatus, formatTimestamp, formatVerification, type Palette } from "./format.js";
+import { connectorFor, driverOf, loadRegistry, refuseMissingDatabase, refuseServerBackup, resolvePath, resolveTarget, setting, withManager, type CommandScope } from "./database-target.js";
+import * as format from "./format.js";
 import { assertDriverWrites, type CliManager } from "./open-database.js";
 import type { Report } from "./output.js";
-import { inCliSpelling, renameInFix } from "./report-error.js";
+import { inCliSpelling } from "./report-error.js";
 
 /** The environment variable that names who repairs checksums when `--by` is not given (a CI job's name, say). */
 export const REPAIRED_BY_ENV = "STEPWISE_REPAIRED_BY";
 
+/** A manager as the safety nets take it: each checks for the sync manager itself, and the result is awaited either way. */
+const asNet = <R extends MigrationRegistry>(manager: CliManager<R>) => manager as unknown as SafetyNetManager<R, true>;
+
 /** `status`: which migrations are applied and which pending; exit 1 with the refusal `up` would meet, spelled with the CLI's flags and name. */
 export function status<R extends MigrationRegistry>(scope: CommandScope<R>): Promise<Report> {
-  const { rename, output } = scope.session;
+  const { output } = scope.session;
   return withManager(scope, "read", async (manager, database, exists) => {
     const found = await manager.status();
-    const spelled = found.problem && inCliSpelling(found.problem);
-    const problem = spelled && { ...spelled, message: rename(spelled.message), ...(spelled.fix ? { fix: renameInFix(spelled.fix, rename) as StatusProblem["fix"] } : {}) };
+    const problem = found.problem && inCliSpelling(found.problem);
     const label = exists ? database : `${database} ${output.palette.dim("(does not exist yet)")}`;
-    return { data: { database, exists, ...found, problem }, text: formatStatus({ ...found, problem }, label, output.palette), ...(problem && { error: problem, exitCode: 1 }) };
+    return { data: { database, exists, ...found, problem }, text: format.formatStatus({ ...found, problem }, label, output.palette), ...(problem && { error: problem, exitCode: 1 }) };
   });
 }
 
-/** What `up` takes besides the global flags. */
-export interface UpOptions {
-  readonly to?: number;
-  readonly transaction?: TransactionMode;
-  readonly dryRun?: boolean;
-  readonly backup?: string | true;
-  readonly keepBackups?: number;
-  readonly dangerouslySkipIntegrityCheck?: boolean;
-}
-
 /** `up`: applies the pending migrations; with `dryRun` rehearses them, with `backup` snapshots the database first. */
-export async function up<R extends MigrationRegistry>(scope: CommandScope<R>, options: UpOptions): Promise<Report> {
+export async function up<R extends MigrationRegistry>(
+  scope: CommandScope<R>,
+  options: { to?: number; transaction?: TransactionMode; dryRun?: boolean; backup?: string | true; keepBackups?: number; dangerouslySkipIntegrityCheck?: boolean },
+): Promise<Report> {
   const { session } = scope;
+  const { transaction, dangerouslySkipIntegrityCheck = false, backup } = options;
   const to = options.to === undefined ? {} : { to: options.to as VersionOf<R> };
-  const run = { ...to, ...(options.transaction === undefined ? {} : { transaction: options.transaction }) };
-  if (options.dryRun) return rehearse(scope, to, options.transaction === "all");
-  // What the run would refuse, refused before a database file is made (see withManager).
+  // What one transaction for the run would refuse, refused first (and before a file is made).
+  const refuseWholeRun = async (manager: CliManager<R>, plan?: MigrationPlan<MigrationEntry>) => {
+    if (transaction !== "all") return;
+    plan ??= await manager.planUp(to);
+    await manager.run(refuseWholeRunObstacles(manager.executor, plan.steps, plan.direction));
+  };
+  if (options.dryRun) {
+    // A sync SQLite manager rehearses on an in-memory copy; pg and an async manager in a transaction rolled back.
+    return withManager(scope, "rehearse", async (manager) => {
+      await refuseWholeRun(manager);
+      const { rehearsal } = await rehearseUp(asNet(manager), to);
+      const text = format.formatRehearsal(rehearsal, session.output.palette, manager instanceof SyncMigrationManager ? "copy" : "rolled-back");
+      return { data: rehearsal, text, ...(!rehearsal.ok && { exitCode: 1 }) };
+    });
+  }
+  const run = { ...to, ...(transaction === undefined ? {} : { transaction }) };
   const preflight = async (manager: CliManager<R>) => {
     let plan;
     try {
@@ -70,22 +78,20 @@ export async function up<R extends MigrationRegistry>(scope: CommandScope<R>, op
       if (error instanceof StepwiseError && error.is("INCOMPLETE_MIGRATION")) return;
       throw error;
     }
-    if (options.transaction === "all") await refuseWholeRun(manager, plan);
+    await refuseWholeRun(manager, plan);
   };
-  const { dangerouslySkipIntegrityCheck = false, backup } = options;
   // Only a backup is checked: plain up would read the whole file at every start.
   if (dangerouslySkipIntegrityCheck && backup === undefined) throw usageError("--dangerously-skip-integrity-check goes with --backup; plain up runs no integrity check.");
-  if (backup === undefined) return withManager(scope, "write", async (manager) => resultReport(await manager.up(run), session.output.palette), preflight);
+  if (backup === undefined) return withManager(scope, "write", async (manager) => resultReport(scope, await manager.up(run)), preflight);
   // Resolved before anything is opened: a path that is not the one the user meant is refused first.
   const directory = backup === true ? null : resolvePath(session, backup);
   // Backups copy a SQLite file; a PostgreSQL database is backed up with pg_dump before the run.
-  const operation = session.commandLine("up --backup");
-  refuseServerBackup(scope, operation, "pg_dump");
+  refuseServerBackup(scope, session.commandLine("up --backup"), "pg_dump");
   const withBackup = async (manager: CliManager<R>, databasePath: string) => {
     const keep = options.keepBackups ?? DEFAULT_BACKUP_KEEP;
     const result = await upWithBackup(asNet(manager), { ...run, dangerouslySkipIntegrityCheck, backup: { directory: directory ?? path.join(path.dirname(databasePath), "backups"), keep } });
     // Scripts read which snapshot was taken: an online copy, or a VACUUM INTO on drivers without one.
-    return resultReport(result.backup ? { ...result, backupMethod: result.backup.method } : result, session.output.palette);
+    return resultReport(scope, result.backup ? { ...result, backupMethod: result.backup.method } : result);
   };
   return withManager(scope, "write", withBackup, async (manager) => {
     // A driver without files (sql.js) is refused before a database file is made.
@@ -94,39 +100,22 @@ export async function up<R extends MigrationRegistry>(scope: CommandScope<R>, op
   });
 }
 
-/** `up --dry-run`: a sync SQLite manager rehearses on an in-memory copy; pg and an async manager in a transaction rolled back. */
-function rehearse<R extends MigrationRegistry>(scope: CommandScope<R>, to: { to?: VersionOf<R> }, wholeRun: boolean): Promise<Report> {
-  return withManager(scope, "rehearse", async (manager) => {
-    // A rehearsal runs the migrations one by one; what one transaction for the run would refuse is refused first.
-    if (wholeRun) await refuseWholeRun(manager, await manager.planUp(to));
-    const { rehearsal } = await rehearseUp(asNet(manager), to);
-    const text = formatRehearsal(rehearsal, scope.session.output.palette, manager instanceof SyncMigrationManager ? "copy" : "rolled-back");
-    return { data: rehearsal, text, ...(!rehearsal.ok && { exitCode: 1 }) };
-  });
-}
-
-/** Refuses, as the run itself would, a `--transaction all` whose migrations cannot share one transaction, before a file is made. */
-async function refuseWholeRun<R extends MigrationRegistry>(manager: CliManager<R>, plan: MigrationPlan<MigrationEntry>): Promise<void> {
-  await manager.run(refuseWholeRunObstacles(manager.executor, plan.steps, plan.direction));
-}
-
 /** `down`: one migration, `steps` of them, or every one above `to`. */
 export async function down<R extends MigrationRegistry>(scope: CommandScope<R>, options: { readonly steps?: number; readonly to?: number; readonly transaction?: TransactionMode }): Promise<Report> {
   refuseMissingDatabase(scope, "nothing to revert");
-  const transaction = options.transaction === undefined ? {} : { transaction: options.transaction };
   const target = options.to !== undefined ? { to: options.to as VersionOf<R> | 0 } : { steps: options.steps ?? 1 };
-  return withManager(scope, "write", async (manager) => resultReport(await manager.down({ ...target, ...transaction }), scope.session.output.palette));
+  return withManager(scope, "write", async (manager) => resultReport(scope, await manager.down({ ...target, ...(options.transaction && { transaction: options.transaction }) })));
 }
 
 /** `reset`: drops everything and applies every migration again, once confirmed. */
 export async function reset<R extends MigrationRegistry>(scope: CommandScope<R>, options: { readonly yes?: boolean }): Promise<Report> {
   if (!options.yes) throw usageError("reset destroys every table and all data; run it again with --yes to confirm.");
-  return withManager(scope, "write", async (manager) => resultReport(await manager.reset({ dangerouslyDropAllData: true }), scope.session.output.palette));
+  return withManager(scope, "write", async (manager) => resultReport(scope, await manager.reset({ dangerouslyDropAllData: true })));
 }
 
 /** The report of `up`, `down` or `reset`. */
-function resultReport(result: MigrationResult & { readonly backupMethod?: string }, palette: Palette): Report {
-  return { data: result, text: formatResult(result, palette) };
+function resultReport(scope: CommandScope, result: Parameters<typeof format.formatResult>[0] & { readonly backupMethod?: string }): Report {
+  return { data: result, text: format.formatResult(result, scope.session.output.palette) };
 }
 
 /** `history`: the applied migrations; in JSON each row of a version whose checksum was realigned carries its events as `checksumRepairs`. */
@@ -138,7 +127,7 @@ export function history<R extends MigrationRegistry>(scope: CommandScope<R>): Pr
       const own = repairs.filter((event) => event.version === row.version);
       return own.length === 0 ? row : { ...row, checksumRepairs: own };
     });
-    return { data, text: formatHistory(rows, repairs, scope.session.output.palette) };
+    return { data, text: format.formatHistory(rows, repairs, scope.session.output.palette) };
   });
 }
 
@@ -155,23 +144,72 @@ export function info<R extends MigrationRegistry>(scope: CommandScope<R>): Promi
   const { session } = scope;
   return withManager(scope, "read", async (manager, databasePath, exists) => {
     if (!exists) throw usageError(`There is no database at ${databasePath}; run "${session.commandLine("up")}" to create it.`);
-    const collected = await collectDatabaseInfo(manager, databasePath);
-    const data = { ...collected, problem: collected.problem && inCliSpelling(collected.problem) };
-    return { data, text: formatInfo(data, session.output.palette) };
+    const data = await collectDatabaseInfo(manager, databasePath);
+    const { sizeBytes: size, lastMigration: last, problem, pendingCount } = data;
+    const text = format.formatKeyValues(
+      [
+        ["Path", data.path],
+        ["Size", size < 1024 ? `${size} B` : size < 1024 * 1024 ? `${(size / 1024).toFixed(1)} KiB` : `${(size / 1024 / 1024).toFixed(1)} MiB`],
+        ["Schema version", `${data.currentVersion} of ${data.latestVersion}${problem ? ` (up refuses: ${problem.code})` : pendingCount > 0 ? ` (${pendingCount} pending)` : ""}`],
+        // Left out where the database has none (PostgreSQL, a libSQL server).
+        ["user_version", data.userVersion === null ? null : String(data.userVersion)],
+        ["Tables", String(data.objects.tables)],
+        ["Indexes", String(data.objects.indexes)],
+        ["Triggers", String(data.objects.triggers)],
+        ["Views", String(data.objects.views)],
+        ["Last migration", last ? `${formatVersion(last.version)} ${last.name} at ${format.formatTimestamp(last.appliedAt)}` : "none"],
+        ["Journal mode", data.journalMode],
+        ["History table", data.historyTable],
+      ],
+      session.output.palette,
+    );
+    return { data, text };
   });
 }
 
-/** What `repair` takes besides the global flags. */
-export interface RepairOptions {
-  readonly applied?: number;
-  readonly forget?: number;
-  readonly checksums?: number | true;
-  readonly by?: string;
-  readonly yes?: boolean;
+/**
+ * What `info` reports, read without writing: `path` as given (a URL without its password); the size of the
+ * file, or on PostgreSQL of the database; schema objects but SQLite's and stepwise's own; `problem` (why `up`
+ * would refuse); and where the database has them, `user_version` and the journal mode (`null` elsewhere).
+ */
+async function collectDatabaseInfo<R extends MigrationRegistry>(manager: CliManager<R>, path: string) {
+  const status = await manager.status();
+  const objects = await manager.run(manager.executor.dialect.readSchemaObjects({ excludeTables: stepwiseTableNames(manager.tableName) }));
+  const count = (type: SchemaObjectKind) => objects.filter((object) => object.type === type).length;
+  // From the history, not the status rows, which leave out versions the registry lacks.
+  const history = status.problem?.code === "HISTORY_TABLE_INVALID" ? [] : await manager.history();
+  const last = history.filter((row) => row.state === "applied").at(-1);
+  const common = {
+    path,
+    currentVersion: status.currentVersion,
+    latestVersion: status.latestVersion,
+    pendingCount: status.pendingCount,
+    problem: status.problem && inCliSpelling(status.problem),
+    objects: { tables: count("table"), indexes: count("index"), triggers: count("trigger"), views: count("view") },
+    lastMigration: last ? { version: last.version, name: last.name, appliedAt: last.appliedAt } : null,
+  };
+  if (manager.driver.dialect === "postgres") {
+    const size = await manager.run(queryValue("SELECT pg_catalog.pg_database_size(pg_catalog.current_database()) AS size"));
+    const schema = (manager.executor.store as { readonly schema?: string }).schema;
+    return { ...common, sizeBytes: Number(size), userVersion: null, journalMode: null, historyTable: schema === undefined ? manager.tableName : `${schema}.${manager.tableName}` };
+  }
+  const pragma = async (name: string): Promise<unknown> => manager.run(queryValue(`PRAGMA ${name}`));
+  const file = (manager.driver as { filePath?: string | null }).filePath ?? (path !== ":memory:" && existsSync(path) ? path : null);
+  return {
+    ...common,
+    sizeBytes: file === null ? 0 : statSync(file).size,
+    // A libSQL server (Turso) refuses the pragma; the history table is the record there.
+    userVersion: manager.driver.capabilities.userVersion ? Number(await pragma("user_version")) : null,
+    journalMode: String(await pragma("journal_mode")),
+    historyTable: manager.tableName,
+  };
 }
 
 /** `repair`: records an interrupted `transaction: false` migration as applied or forgets it; or realigns recorded checksums, exiting 1 until confirmed (0 when nothing is left, so it can run twice). */
-export async function repair<R extends MigrationRegistry>(scope: CommandScope<R>, options: RepairOptions): Promise<Report> {
+export async function repair<R extends MigrationRegistry>(
+  scope: CommandScope<R>,
+  options: { applied?: number; forget?: number; checksums?: number | true; by?: string; yes?: boolean },
+): Promise<Report> {
   if (options.checksums !== undefined) {
     refuseMissingDatabase(scope, "nothing to repair");
     const apply = Boolean(options.yes);
@@ -209,7 +247,7 @@ export async function baseline<R extends MigrationRegistry>(scope: CommandScope<
   refuseMissingDatabase(scope, "nothing to baseline");
   return withManager(scope, "write", async (manager) => {
     const result = await baselineDatabase(asNet(manager), version as VersionOf<R>, { dangerouslyForce: Boolean(options.force) });
-    return { data: result, text: formatBaseline(result, scope.session.output.palette) };
+    return { data: result, text: format.formatBaseline(result, scope.session.output.palette) };
   });
 }
 
@@ -219,7 +257,7 @@ export async function verify<R extends MigrationRegistry>(scope: CommandScope<R>
   // Not "read": on pg the replay creates (and drops) a scratch database, which a read-only session may not.
   return withManager(scope, "rehearse", async (manager) => {
     const verification = await verifySchema(asNet(manager));
-    return { data: verification, text: formatVerification(verification, scope.session.output.palette), ...(!verification.ok && { exitCode: 1 }) };
+    return { data: verification, text: format.formatVerification(verification, scope.session.output.palette), ...(!verification.ok && { exitCode: 1 }) };
   });
 }
 
@@ -230,11 +268,11 @@ export async function restore<R extends MigrationRegistry>(scope: CommandScope<R
   // A backup file is SQLite's; a PostgreSQL database is restored with pg_restore.
   const operation = session.commandLine("restore");
   refuseServerBackup(scope, operation, "pg_restore");
-  const databasePath = resolveDatabasePath(scope);
+  const databasePath = resolveTarget(scope).file!;
   if (databasePath === ":memory:") throw usageError("Cannot restore into an in-memory database; pass --db <path>.");
   assertDriverWrites(driverOf(scope), operation);
   // restore opens the files itself, through a scratch connection of the chosen library (its openFile).
-  const migrations = await withManager(scope, "read", (manager) => manager.migrations);
+  const migrations = await loadRegistry(scope);
   const busyTimeoutMs = setting(flags.busyTimeout, session.props.busyTimeoutMs) ?? DEFAULT_BUSY_TIMEOUT_MS;
   const scratch = await (await connectorFor(scope, "write")).open({ databasePath: ":memory:", busyTimeoutMs, migrations: [], props: {} });
   if (!(scratch.manager instanceof SyncMigrationManager)) {
@@ -250,86 +288,5 @@ export async function restore<R extends MigrationRegistry>(scope: CommandScope<R
     migrations,
     dangerouslyAllowForeignBackup: Boolean(options.force),
   }).finally(() => void scratch.close());
-  return { data: result, text: formatRestore(result, session.output.palette) };
-}
-
-/** A manager as the safety nets take it: each checks for the sync manager itself, and the result is awaited either way. */
-function asNet<R extends MigrationRegistry>(manager: CliManager<R>): SafetyNetManager<R, true> {
-  return manager as unknown as SafetyNetManager<R, true>;
-}
-
-/** Everything `info` reports. */
-interface DatabaseInfo {
-  readonly path: string;
-  readonly sizeBytes: number;
-  readonly currentVersion: number;
-  readonly latestVersion: number;
-  readonly pendingCount: number;
-  /** Why `up` would refuse, as `status` reports it; `null` when it would run. */
-  readonly problem: StatusProblem | null;
-  /** `PRAGMA user_version`, which stepwise keeps equal to the current version; `null` where there is none (PostgreSQL, a libSQL server). */
-  readonly userVersion: number | null;
-  /** Schema objects, SQLite's internal ones and stepwise's tables not counted. */
-  readonly objects: { readonly tables: number; readonly indexes: number; readonly triggers: number; readonly views: number };
-  readonly lastMigration: { readonly version: number; readonly name: string; readonly appliedAt: string } | null;
-  /** SQLite's journal mode; `null` on PostgreSQL. */
-  readonly journalMode: string | null;
-  /** The history table's name; on PostgreSQL qualified by its schema (`public.schema_migrations`). */
-  readonly historyTable: string;
-}
-
-/** Reads {@link DatabaseInfo} without writing. `path` is shown as given (a URL without its password); the size is the file's, or on PostgreSQL the database's. */
-async function collectDatabaseInfo<R extends MigrationRegistry>(manager: CliManager<R>, path: string): Promise<DatabaseInfo> {
-  const status = await manager.status();
-  const objects = await manager.run(manager.executor.dialect.readSchemaObjects({ excludeTables: stepwiseTableNames(manager.tableName) }));
-  const count = (type: SchemaObjectKind) => objects.filter((object) => object.type === type).length;
-  // From the history, not the status rows, which leave out versions the registry lacks.
-  const history = status.problem?.code === "HISTORY_TABLE_INVALID" ? [] : await manager.history();
-  const last = history.filter((row) => row.state === "applied").at(-1);
-  const common = {
-    path,
-    currentVersion: status.currentVersion,
-    latestVersion: status.latestVersion,
-    pendingCount: status.pendingCount,
-    problem: status.problem,
-    objects: { tables: count("table"), indexes: count("index"), triggers: count("trigger"), views: count("view") },
-    lastMigration: last ? { version: last.version, name: last.name, appliedAt: last.appliedAt } : null,
-  };
-  if (manager.driver.dialect === "postgres") {
-    const size = await manager.run(queryValue("SELECT pg_catalog.pg_database_size(pg_catalog.current_database()) AS size"));
-    const schema = (manager.executor.store as { readonly schema?: string }).schema;
-    return { ...common, sizeBytes: Number(size), userVersion: null, journalMode: null, historyTable: schema === undefined ? manager.tableName : `${schema}.${manager.tableName}` };
-  }
-  const pragma = async (name: string): Promise<unknown> => manager.run(queryValue(`PRAGMA ${name}`));
-  const file = (manager.driver as { filePath?: string | null }).filePath ?? (path !== ":memory:" && existsSync(path) ? path : null);
-  return {
-    ...common,
-    sizeBytes: file === null ? 0 : statSync(file).size,
-    // A libSQL server (Turso) refuses the pragma; the history table is the record there.
-    userVersion: manager.driver.capabilities.userVersion ? Number(await pragma("user_version")) : null,
-    journalMode: String(await pragma("journal_mode")),
-    historyTable: manager.tableName,
-  };
-}
-
-/** `info` as aligned key/value lines; a row the database has no such thing for (PostgreSQL: user_version, journal mode) is left out. */
-function formatInfo(info: DatabaseInfo, palette: Palette): string {
-  const size = info.sizeBytes < 1024 ? `${info.sizeBytes} B` : info.sizeBytes < 1024 * 1024 ? `${(info.sizeBytes / 1024).toFixed(1)} KiB` : `${(info.sizeBytes / 1024 / 1024).toFixed(1)} MiB`;
-  const last = info.lastMigration;
-  const all: Array<[string, string | null]> = [
-    ["Path", info.path],
-    ["Size", size],
-    ["Schema version", `${info.currentVersion} of ${info.latestVersion}${info.problem ? ` (up refuses: ${info.problem.code})` : info.pendingCount > 0 ? ` (${info.pendingCount} pending)` : ""}`],
-    ["user_version", info.userVersion === null ? null : String(info.userVersion)],
-    ["Tables", String(info.objects.tables)],
-    ["Indexes", String(info.objects.indexes)],
-    ["Triggers", String(info.objects.triggers)],
-    ["Views", String(info.objects.views)],
-    ["Last migration", last ? `${formatVersion(last.version)} ${last.name} at ${formatTimestamp(last.appliedAt)}` : "none"],
-    ["Journal mode", info.journalMode],
-    ["History table", info.historyTable],
-  ];
-  const rows = all.filter((row): row is [string, string] => row[1] !== null);
-  const width = Math.max(...rows.map(([key]) => key.length));
-  return rows.map(([key, value]) => `${palette.bold(key.padEnd(width))}  ${value}`).join("\n");
+  return { data: result, text: format.formatRestore(result, session.output.palette) };
 }

@@ -1,9 +1,4 @@
-/**
- * The runtime command line, embeddable in an app's own binary. This module only declares the program
- * (global flags, and each command's function of `commands.ts`), prints what a command returns, and
- * hands any failure to `reportError`, the one place exit codes are decided. It imports no database
- * library: the drivers come in `drivers`.
- */
+/** The runtime command line, embeddable in an app's own binary: it declares the program, prints what a command returns and hands any failure to `reportError`; the database libraries come in `drivers`. */
 import { Command, Option } from "commander";
 import { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_TRANSACTION_MODE } from "../core/options.js";
 import type { MigrationRegistry } from "../core/types.js";
@@ -14,11 +9,9 @@ import { declareFleetCommands } from "./fleet-command.js";
 import type { FleetWorkerProps } from "./fleet-workers.js";
 import { readAppliedHistory, type CliSession, type CommandScope, type GlobalFlags } from "./database-target.js";
 import { aliasesOf, DEFAULT_CLI_DRIVER, parseDriverName } from "./driver-names.js";
-import { createPalette } from "./format.js";
-import { createCliOutput, writerIgnoringClosedStream, type Report } from "./output.js";
+import { createCliOutput, type Report } from "./output.js";
 import * as parse from "./parse-options.js";
-import { renameCommandMentions, reportError } from "./report-error.js";
-import { redactArguments, redactConnectionString } from "./secrets.js";
+import { reportError } from "./report-error.js";
 
 export type { Cli, CreateCliProps } from "./cli-props.js";
 
@@ -26,23 +19,11 @@ const { singleValued } = parse;
 
 /** Builds the runtime CLI: status, up, down, history, version, info, reset, repair, baseline, verify, restore and fleet. */
 export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R> & FleetWorkerProps): Cli {
-  const io: CliIo = {
-    stdout: props.io?.stdout ?? writerIgnoringClosedStream(process.stdout),
-    stderr: props.io?.stderr ?? writerIgnoringClosedStream(process.stderr),
-    env: props.io?.env ?? process.env,
-    isTTY: props.io?.isTTY ?? Boolean(process.stdout.isTTY),
-  };
-  const output = createCliOutput(io, createPalette(io.env, io.isTTY));
   const programName = props.programName ?? "stepwise";
-  // The arguments of the run under way, whose secrets commander's messages must not echo.
-  let argv: readonly string[] = [];
-  const program = declareProgram(props, output.palette.red, programName, io, () => argv);
-  const session: CliSession<R> = {
-    props,
-    output,
-    commandLine: (rest) => `${programName} ${rest}`,
-    rename: renameCommandMentions(programName, () => program.commands.map((command) => command.name())),
-  };
+  const output = createCliOutput(props.io, programName, () => program.commands.map((command) => command.name()));
+  const { io } = output;
+  const program = declareProgram(props, output.palette.red, programName, io);
+  const session: CliSession<R> = { props, output, commandLine: (rest) => `${programName} ${rest}` };
   declareCommands(program, session);
   const context: CliContext = {
     io,
@@ -55,25 +36,24 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R> 
     program,
     async run(args) {
       output.exitCode = 0;
-      argv = args;
+      // An argument may hold a URL, which commander's messages echo.
+      for (const arg of args) [arg, arg.replace(/^--?[\w-]+=/, "")].forEach(output.hide);
       try {
         await program.parseAsync([...args], { from: "user" });
         return output.exitCode;
       } catch (error) {
-        return reportError(error, args, output, session.rename);
+        return reportError(error, args, output);
       }
     },
   };
 }
 
 /** The program with its description, its output routed to `io`, and the global flags. */
-function declareProgram(props: CreateCliProps<MigrationRegistry>, red: (text: string) => string, programName: string, io: CliIo, argv: () => readonly string[]): Command {
+function declareProgram(props: CreateCliProps<MigrationRegistry>, red: (text: string) => string, programName: string, io: CliIo): Command {
   const program = new Command(programName);
   if (props.version !== undefined) program.version(props.version, "-V, --version", "print the version and exit");
   const config = (text: string) => (props.extend ? text : "");
   const drivers = Object.keys(props.drivers ?? {}).map((driver) => (aliasesOf(driver).length === 0 ? driver : `${driver} (or ${aliasesOf(driver).join(", ")})`));
-  // A value of --db or --url quoted in an error: as JSON, its secrets hidden.
-  const redacted = singleValued(undefined, (value: string) => JSON.stringify(redactConnectionString(value)));
   return program
     .description("Migrations for SQLite and PostgreSQL apps, compiled into a registry")
     .exitOverride()
@@ -81,20 +61,20 @@ function declareProgram(props: CreateCliProps<MigrationRegistry>, red: (text: st
       writeOut: (text) => io.stdout(text),
       writeErr: (text) => io.stderr(text),
       // commander's own usage errors carry the CLI's code, so scripts can tell them apart.
-      outputError: (text, write) => write(redactArguments(text, argv()).replace(/^error: /, `${red("error [USAGE]")}: `)),
+      outputError: (text, write) => write(text.replace(/^error: /, `${red("error [USAGE]")}: `)),
     })
     .showHelpAfterError(`(run "${programName} --help" for usage)`)
     .option(
       "--db <path>",
       "database file" + (typeof props.database === "string" ? ` (default: ${props.database})` : config(' (default: "database" in the stepwise config, then DATABASE_URL)')),
-      redacted,
+      singleValued(),
     )
     .option(
       "--url <url>",
       `connection URL for --driver pg, such as postgres://user@host:5432/database, or for --driver libsql-client, such as file:data/app.db or libsql://your-db.turso.io` +
         `${config(' (or "url" in the stepwise config)')}, else DATABASE_URL; ` +
         "keep the password out of it (PGPASSWORD) where others can read your command line, and give a libSQL token as LIBSQL_AUTH_TOKEN",
-      redacted,
+      singleValued(),
     )
     .option("--schema <name>", "PostgreSQL schema of the history table, for --driver pg (default: public)", singleValued())
     .option("--table <name>", "history table name (default: schema_migrations)", singleValued(parse.parseTableName))
@@ -113,111 +93,107 @@ function declareProgram(props: CreateCliProps<MigrationRegistry>, red: (text: st
 }
 
 /** A command's function of `commands.ts`: its scope, its options (the global flags among them) and its arguments, to a report. */
-type CommandFunction<R extends MigrationRegistry, A extends unknown[]> = (scope: CommandScope<R>, options: never, ...args: A) => Promise<Report>;
+type CommandFunction<R extends MigrationRegistry> = (scope: CommandScope<R>, options: never, ...args: never[]) => Promise<Report>;
 
-/** What commander runs for a command: its function, then its report printed. */
-function actionOf<R extends MigrationRegistry, A extends unknown[]>(session: CliSession<R>, command: CommandFunction<R, A>) {
-  return async (...args: unknown[]) => {
-    // commander calls an action with the arguments, the options and the command.
-    const declared = args.at(-1) as Command;
-    const options = declared.optsWithGlobals<GlobalFlags & { json?: boolean }>();
-    // A --json run prints its events nowhere, so stdout holds the JSON alone.
-    session.output.quietEvents = Boolean(options.json);
-    const report = await command({ session, name: declared.name(), flags: options }, options as never, ...(args.slice(0, -2) as A));
-    session.output.printReport(report, Boolean(options.json));
+const json = (what = "print plain JSON") => new Option("--json", what);
+const asResult = () => json("print the result as JSON instead of progress lines");
+const option = <T>(flags: string, description: string, parse?: (value: string, previous: T | undefined) => T) =>
+  parse ? new Option(flags, description).argParser(parse) : new Option(flags, description);
+const positive = singleValued(parse.parsePositiveInteger);
+// No commander default: singleValued would take it for a value given before.
+const transaction = (verb: string) =>
+  option(
+    "--transaction <mode>",
+    `"each" commits every migration with its history row on its own; "all" ${verb} the whole run in one transaction, all or nothing ` +
+      `(refused before anything runs if a migration of the run has transaction: false, or switches foreign keys off while they are on) (default: "${DEFAULT_TRANSACTION_MODE}")`,
+  )
+    .choices(parse.TRANSACTION_MODES)
+    .argParser(singleValued(parse.parseTransactionMode));
+
+/** A command's declaration under `parent`: commander runs its function, then prints its report. */
+function declarerOf<R extends MigrationRegistry>(parent: Command, session: CliSession<R>) {
+  return (name: string, description: string, run: CommandFunction<R>, ...options: Option[]) => {
+    const command = parent.command(name).description(description);
+    for (const added of options) command.addOption(added);
+    return command.action(async (...args: unknown[]) => {
+      // commander calls an action with the arguments, the options and the command.
+      const declared = args.at(-1) as Command;
+      const flags = declared.optsWithGlobals<GlobalFlags & { json?: boolean }>();
+      // A --json run prints its events nowhere, so stdout holds the JSON alone.
+      session.output.quietEvents = Boolean(flags.json);
+      const report = await run({ session, name: declared.name(), flags }, flags as never, ...(args.slice(0, -2) as never[]));
+      session.output.printReport(report, Boolean(flags.json));
+    });
   };
 }
 
-const json = (what = "print plain JSON") => new Option("--json", what);
-const positive = singleValued(parse.parsePositiveInteger);
-
-/** Declares the commands that read and run migrations, and what each runs. */
+/** Declares the commands that read and run migrations, the safety nets' and the fleet's. */
 function declareCommands<R extends MigrationRegistry>(program: Command, session: CliSession<R>): void {
-  const run = <A extends unknown[]>(command: CommandFunction<R, A>) => actionOf(session, command);
-  const asResult = () => json("print the result as JSON instead of progress lines");
-  // No commander default: singleValued would take it for a value given before.
-  const transaction = (verb: string) =>
-    new Option(
-      "--transaction <mode>",
-      `"each" commits every migration with its history row on its own; "all" ${verb} the whole run in one transaction, all or nothing ` +
-        `(refused before anything runs if a migration of the run has transaction: false, or switches foreign keys off while they are on) (default: "${DEFAULT_TRANSACTION_MODE}")`,
-    )
-      .choices(parse.TRANSACTION_MODES)
-      .argParser(singleValued(parse.parseTransactionMode));
-
-  program.command("status").description("show which migrations are applied and which are pending").addOption(json()).action(run(commands.status));
-
-  const up = program
-    .command("up")
-    .description("apply pending migrations, in order")
-    .option("--to <version>", "stop after this version", positive)
-    .addOption(transaction("applies"))
-    .addOption(asResult())
-    .addOption(new Option("--dry-run", "rehearse on an in-memory copy and report durations, schema diff, row counts and failures; writes nothing").conflicts("backup"))
-    .option("--backup [dir]", "snapshot the database before applying, when something is pending (default dir: backups/ next to the database)", singleValued(parse.parsePath))
-    .option("--keep-backups <count>", `how many backups of this database to keep in that folder (default: ${DEFAULT_BACKUP_KEEP})`, positive)
-    .option("--dangerously-skip-integrity-check", "with --backup: migrate, and keep the snapshot, even when SQLite's quick_check finds the database damaged")
-    .action(run(commands.up));
+  const declare = declarerOf(program, session);
+  declare("status", "show which migrations are applied and which are pending", commands.status, json());
+  const up = declare(
+    "up",
+    "apply pending migrations, in order",
+    commands.up,
+    option("--to <version>", "stop after this version", positive),
+    transaction("applies"),
+    asResult(),
+    option("--dry-run", "rehearse on an in-memory copy and report durations, schema diff, row counts and failures; writes nothing").conflicts("backup"),
+    option("--backup [dir]", "snapshot the database before applying, when something is pending (default dir: backups/ next to the database)", singleValued(parse.parsePath)),
+    option("--keep-backups <count>", `how many backups of this database to keep in that folder (default: ${DEFAULT_BACKUP_KEEP})`, positive),
+    option("--dangerously-skip-integrity-check", "with --backup: migrate, and keep the snapshot, even when SQLite's quick_check finds the database damaged"),
+  );
   parse.refuseBareRepeat(up, "backup", "--backup [dir]");
-
-  program
-    .command("down")
-    .description("revert applied migrations, newest first (default: one)")
-    .addOption(new Option("--steps <count>", "how many to revert").argParser(positive).conflicts("to"))
-    .addOption(new Option("--to <version>", "revert every migration above this version (0 reverts all)").argParser(singleValued(parse.parseNonNegativeInteger)))
-    .addOption(transaction("reverts"))
-    .addOption(asResult())
-    .action(run(commands.down));
-
-  program.command("history").description("list applied migrations with when they ran and how long they took").addOption(json()).action(run(commands.history));
-  program.command("version").description("print the database's schema version (0 when nothing is applied)").action(run(commands.version));
-  program.command("info").description("show the database file, its schema version, object counts, last migration and journal mode").addOption(json()).action(run(commands.info));
-
-  program
-    .command("reset")
-    .description("drop every table, view, index and trigger, then apply all migrations (destroys all data)")
-    .option("--yes", "confirm that all data in the database may be destroyed")
-    .addOption(asResult())
-    .action(run(commands.reset));
-  declareSafetyNetCommands(program, session);
-  declareFleetCommands(program, run);
-}
-
-/** Declares the safety nets' commands: repair, baseline, verify, restore. */
-function declareSafetyNetCommands<R extends MigrationRegistry>(program: Command, session: CliSession<R>): void {
-  const run = <A extends unknown[]>(command: CommandFunction<R, A>) => actionOf(session, command);
-  program
-    .command("repair")
-    .description("resolve an interrupted transaction:false migration (--applied/--forget), or realign recorded checksums with the registry after a deliberate edit (--checksums)")
-    .addOption(new Option("--applied <version>", "its changes are all in the database: record it as applied").argParser(positive).conflicts(["forget", "checksums"]))
-    .addOption(new Option("--forget <version>", "none of its changes are in the database: drop the attempt so up runs it again").argParser(positive).conflicts("checksums"))
-    .addOption(
-      new Option(
-        "--checksums [version]",
-        "record the registry's checksum for applied migrations whose file was edited on purpose (all, or one version); shows the changes and exits 1 until --yes, and history records who and when",
-      ).argParser(positive),
-    )
-    .option("--by <name>", `with --checksums: who the repair is recorded as (default: $${commands.REPAIRED_BY_ENV}, else the OS user)`, singleValued())
-    .option("--yes", "confirm; repair only records what you checked, it does not inspect the schema")
-    .addOption(json("print the result as JSON"))
-    .action(run(commands.repair));
-
-  program
-    .command("baseline")
-    .description("adopt a database made before stepwise: record migrations 1..VERSION as applied if its schema matches them")
-    .argument("<version>", "the last migration the database's schema already contains", parse.parseVersion)
-    .option("--force", "record them even when the schema differs (prints the differences)")
-    .addOption(json())
-    .action(run(commands.baseline));
-
-  program.command("verify").description("compare the schema with a replay of the applied migrations; exit 1 on drift").addOption(json()).action(run(commands.verify));
-
-  program
-    .command("restore")
-    .description("put a backup written by up --backup back in place of the database (checks it first)")
-    .argument("<file>", "the backup file", parse.parsePath)
-    .option("--yes", "confirm that the database's current content may be replaced")
-    .option("--force", "restore even when the backup's history does not match this app's migrations")
-    .addOption(json())
-    .action(run(commands.restore));
+  declare(
+    "down",
+    "revert applied migrations, newest first (default: one)",
+    commands.down,
+    option("--steps <count>", "how many to revert", positive).conflicts("to"),
+    option("--to <version>", "revert every migration above this version (0 reverts all)", singleValued(parse.parseNonNegativeInteger)),
+    transaction("reverts"),
+    asResult(),
+  );
+  declare("history", "list applied migrations with when they ran and how long they took", commands.history, json());
+  declare("version", "print the database's schema version (0 when nothing is applied)", commands.version);
+  declare("info", "show the database file, its schema version, object counts, last migration and journal mode", commands.info, json());
+  const yes = (what: string) => option("--yes", what);
+  declare(
+    "reset",
+    "drop every table, view, index and trigger, then apply all migrations (destroys all data)",
+    commands.reset,
+    yes("confirm that all data in the database may be destroyed"),
+    asResult(),
+  );
+  declare(
+    "repair",
+    "resolve an interrupted transaction:false migration (--applied/--forget), or realign recorded checksums with the registry after a deliberate edit (--checksums)",
+    commands.repair,
+    option("--applied <version>", "its changes are all in the database: record it as applied", positive).conflicts(["forget", "checksums"]),
+    option("--forget <version>", "none of its changes are in the database: drop the attempt so up runs it again", positive).conflicts("checksums"),
+    option(
+      "--checksums [version]",
+      "record the registry's checksum for applied migrations whose file was edited on purpose (all, or one version); shows the changes and exits 1 until --yes, and history records who and when",
+      positive,
+    ),
+    option("--by <name>", `with --checksums: who the repair is recorded as (default: $${commands.REPAIRED_BY_ENV}, else the OS user)`, singleValued()),
+    yes("confirm; repair only records what you checked, it does not inspect the schema"),
+    json("print the result as JSON"),
+  );
+  declare(
+    "baseline",
+    "adopt a database made before stepwise: record migrations 1..VERSION as applied if its schema matches them",
+    commands.baseline,
+    option("--force", "record them even when the schema differs (prints the differences)"),
+    json(),
+  ).argument("<version>", "the last migration the database's schema already contains", parse.parseVersion);
+  declare("verify", "compare the schema with a replay of the applied migrations; exit 1 on drift", commands.verify, json());
+  declare(
+    "restore",
+    "put a backup written by up --backup back in place of the database (checks it first)",
+    commands.restore,
+    yes("confirm that the database's current content may be replaced"),
+    option("--force", "restore even when the backup's history does not match this app's migrations"),
+    json(),
+  ).argument("<file>", "the backup file", parse.parsePath);
+  declareFleetCommands(program, (parent) => declarerOf(parent, session));
 }

@@ -1,18 +1,44 @@
-/** The database file a command opens, checked before SQLite sees it; `DATABASE_URL` read as a SQLite path; the folder a new database is created in. */
+/**
+ * The database a user names, checked before any library sees it: a SQLite path (from `--db`, a setting or
+ * `DATABASE_URL`) or a server's URL by its driver's rules (the clients' own parse errors quote a URL whole,
+ * password and all); and the folder a new database file is created in.
+ */
 import { existsSync, lstatSync, mkdirSync, readFileSync, statSync } from "node:fs";
-import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { databaseFolderMissingError, databasePathInvalidError, databaseUnusableError, pathEncodingError } from "../core/error-factories.js";
+import path from "node:path";
+import { databaseFolderMissingError, databasePathInvalidError, databaseUnusableError, pathEncodingError, usageError } from "../core/error-factories.js";
 import { StepwiseError } from "../core/errors.js";
 import { realDatabaseFileOrThrow } from "../drivers/database-file.js";
+import { CLI_DRIVERS, type CliDriverName } from "./driver-names.js";
+import { redactConnectionString } from "./secrets.js";
+
+/** The environment variable the CLI reads a libSQL server's auth token from; never printed. */
+export const LIBSQL_AUTH_TOKEN_ENV = "LIBSQL_AUTH_TOKEN";
+
+const schemeOf = (url: string) => /^([A-Za-z][A-Za-z0-9+.-]*:)/.exec(url)?.[1]?.toLowerCase() ?? null;
+
+/**
+ * `chosen` (`--db`, or the setting `source` names) checked as a SQLite path and resolved by `resolve`, or
+ * `:memory:`: refused when it is empty, a URL, a connection string (a password would become a file name),
+ * or says "this folder" (path.resolve would drop the trailing `/`), then as {@link usableDatabasePathOrThrow}.
+ */
+export function checkDatabasePath(chosen: string, source: string, resolve: (file: string) => string): string {
+  // An empty path would resolve to the working folder itself; SQLite would open "" as a temporary database.
+  if (chosen === "") throw databasePathInvalidError("", "empty");
+  if (chosen === ":memory:") return chosen;
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]+:)\/\//.exec(chosen)?.[1]?.toLowerCase();
+  if (scheme !== undefined) throw databasePathInvalidError(`${source} (a ${scheme}// URL${serverUrlHint(scheme, " and --url")})`, "unsupported-url");
+  if (redactConnectionString(chosen) !== chosen) throw databasePathInvalidError(`${source} (a connection string with a password or token)`, "unsupported-url");
+  if (/[\\/]$/.test(chosen) || /(^|[\\/])\.{1,2}$/.test(chosen)) throw databasePathInvalidError(chosen, "directory");
+  return usableDatabasePathOrThrow(resolve(chosen));
+}
 
 /**
  * The real file `databasePath` (absolute) names through symlinks, so every command opens, backs up
  * and locks the same file; `DATABASE_PATH_INVALID` for a folder, a FIFO or device, a dangling link,
  * a linked journal, a NUL byte, or a file where a folder on the way should be.
  */
-export function usableDatabasePathOrThrow(databasePath: string): string {
-  if (databasePath === ":memory:" || databasePath === "") return databasePath;
+function usableDatabasePathOrThrow(databasePath: string): string {
   if (databasePath.includes("\0")) throw databasePathInvalidError(databasePath, "nul-byte");
   try {
     const real = realDatabaseFileOrThrow(databasePath);
@@ -25,8 +51,7 @@ export function usableDatabasePathOrThrow(databasePath: string): string {
     return real;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOTDIR") throw databasePathInvalidError(databasePath, "parent-not-directory");
-    if (code === "ENAMETOOLONG") throw databasePathInvalidError(databasePath, "too-long");
+    if (code === "ENOTDIR" || code === "ENAMETOOLONG") throw translateFolderError(error, databasePath);
     throw error;
   }
 }
@@ -84,36 +109,26 @@ export function createDatabaseFolder(databasePath: string): void {
  */
 export function assertPathRoundTrips(value: string): void {
   if (!value.includes("\uFFFD")) return;
-  const sources = processStrings().filter((bytes) => new TextDecoder().decode(bytes).includes(value));
-  const raw = sources.find((bytes) => {
+  // The process's arguments and environment entries as the bytes it was started with; none off Linux.
+  const strings = ["/proc/self/cmdline", "/proc/self/environ"].flatMap((file) => {
     try {
-      new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-      return false;
+      const bytes = readFileSync(file);
+      const parts: Uint8Array[] = [];
+      for (let start = 0, end = 0; start < bytes.length; start = end + 1) {
+        end = bytes.indexOf(0, start) === -1 ? bytes.length : bytes.indexOf(0, start);
+        parts.push(bytes.subarray(start, end));
+      }
+      return parts;
     } catch {
-      return true;
+      return [];
     }
   });
+  const sources = strings.filter((bytes) => new TextDecoder().decode(bytes).includes(value));
+  const raw = sources.find((bytes) => decoded(bytes) === null);
   if (sources.length > 0 && raw === undefined) return;
   // Printable ASCII as itself, a backslash doubled, every other byte as `\xNN`.
   const escaped = raw && Array.from(raw, (byte) => (byte === 0x5c ? "\\\\" : byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, "0")}`)).join("");
   throw pathEncodingError(value, escaped ?? value.replace(/\\/g, "\\\\").replace(/\uFFFD/g, "\\ufffd"));
-}
-
-/** The process's arguments and environment entries as the bytes it was started with; none off Linux. */
-function processStrings(): Uint8Array[] {
-  const strings: Uint8Array[] = [];
-  for (const file of ["/proc/self/cmdline", "/proc/self/environ"]) {
-    let bytes: Uint8Array;
-    try {
-      bytes = readFileSync(file);
-    } catch {
-      continue;
-    }
-    let start = 0;
-    for (let end = bytes.indexOf(0); end !== -1; start = end + 1, end = bytes.indexOf(0, start)) strings.push(bytes.subarray(start, end));
-    if (start < bytes.length) strings.push(bytes.subarray(start));
-  }
-  return strings;
 }
 
 /**
@@ -125,7 +140,7 @@ export function databasePathFromUrl(value: string | undefined): string | null {
   const url = value?.trim() ?? "";
   if (url === "") return null;
   refuseConnectionString(url, "");
-  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*:)/.exec(url)?.[1]?.toLowerCase() ?? null;
+  const scheme = schemeOf(url);
   // A Windows drive letter looks like a one-letter scheme; it is a path.
   if (scheme === null || /^[A-Za-z]:[\\/]/.test(url)) {
     refuseConnectionString(url, url);
@@ -148,14 +163,20 @@ export function databasePathFromUrl(value: string | undefined): string | null {
     }
   } else {
     // sqlite:///abs/path and sqlite://relative/path, as SQLAlchemy and sqlx spell them, and sqlite:path.
-    file = decodeEscapes(sqlite && rest.startsWith("//") ? rest.slice(2) : rest);
+    // Each run of `%XX` escapes is decoded (a `%` that starts none stays).
+    const text = sqlite && rest.startsWith("//") ? rest.slice(2) : rest;
+    file = text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (escapes) => {
+      const plain = decoded(escapes);
+      if (plain === null) throw pathEncodingError(text, text);
+      return plain;
+    });
   }
   if (file === "" || file === "/") throw databasePathInvalidError(`DATABASE_URL (${scheme}…)`, "unsupported-url");
   return file;
 }
 
 /** The hint for a server's URL given where a SQLite path goes: the driver that takes it. `flag` is appended to the pg hint (` and --url`). */
-export function serverUrlHint(scheme: string, flag: string): string {
+function serverUrlHint(scheme: string, flag: string): string {
   if (/^postgres(ql)?:$/.test(scheme)) return `; for PostgreSQL pass --driver pg${flag}`;
   return /^(libsql|https?|wss?):$/.test(scheme) ? `; for a libSQL server pass --driver libsql-client${flag}` : "";
 }
@@ -180,13 +201,95 @@ function refuseConnectionString(url: string, named: string): void {
   if (shape !== null) throw databasePathInvalidError(`DATABASE_URL (${shape})`, "unsupported-url");
 }
 
-/** Decodes each run of `%XX` escapes (a `%` that starts none stays); `PATH_NOT_UTF8` when they spell bytes that are not UTF-8. */
-function decodeEscapes(text: string): string {
-  return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (escapes) => {
-    try {
-      return decodeURIComponent(escapes);
-    } catch {
-      throw pathEncodingError(text, text);
+/** A checked connection URL: what the client takes (it may hold a password), how the CLI shows it, and the local file a `file:` URL names. */
+export interface ServerUrl {
+  readonly url: string;
+  readonly label: string;
+  readonly file: string | null;
+}
+
+const refuse = (problem: string) => usageError(`${problem}. Nothing was changed.`);
+
+/**
+ * `url` checked for `driver`, whose messages name `source`, never the URL's text; a `file:` URL's path is
+ * resolved by `resolve` and checked as `--db` is. Shown: a server's URL without its password (pg) or query
+ * (libSQL), a file's absolute path.
+ */
+export function parseServerUrl(driver: CliDriverName, url: string, source: string, resolve: (file: string) => string): ServerUrl {
+  const trimmed = url.trim();
+  const scheme = schemeOf(trimmed);
+  const example = CLI_DRIVERS[driver].exampleUrl!;
+  if (driver !== "libsql-client") {
+    const slashed = /^([A-Za-z][A-Za-z0-9+.-]*:)\/\//.exec(trimmed)?.[1]?.toLowerCase() ?? null;
+    if (slashed !== "postgres:" && slashed !== "postgresql:") {
+      throw refuse(`${source} is not a PostgreSQL URL (${slashed === null ? "it has no scheme://" : `its scheme is ${slashed}//`}); the pg driver needs one such as ${example}`);
     }
-  });
+    // pg ignores a fragment, and a # in the user or password ends the authority early: what follows it (maybe the password) would reach the label.
+    if (trimmed.includes("#")) throw refuse(`${source} holds a #, which starts a URL fragment: percent-encode a # in the user name or password as %23, and remove any fragment`);
+    // pg hands a URL it cannot parse to WHATWG `URL`, whose error quotes it whole.
+    const parsed = parseUrl(trimmed);
+    if (parsed === null) {
+      throw refuse(
+        `${source} is not a valid URL. Write it as ${example}, and percent-encode any @, :, / or ? in the user name or password (%40, %3A, %2F, %3F), or leave the password out of the URL and set PGPASSWORD`,
+      );
+    }
+    for (const [part, value] of [
+      ["user name", parsed.username],
+      ["password", parsed.password],
+    ] as const) {
+      if (decoded(value) === null) throw refuse(`The ${part} in ${source} has a % that does not start an escape such as %25 (for % itself)`);
+    }
+    return { url: trimmed, label: redactConnectionString(trimmed), file: null };
+  }
+  if (scheme === "file:") {
+    const named = trimmed.replace(/[?#].*$/, "");
+    let file: string;
+    try {
+      file = named.startsWith("file://") ? fileURLToPath(named) : decodeURIComponent(named.slice("file:".length));
+    } catch {
+      throw refuse(`${source} is a file: URL that names no local file (write it as file:data/app.db or file:///absolute/path.db)`);
+    }
+    if (file === "" || file === ":memory:") throw refuse(`${source} names no database file; write it as file:data/app.db`);
+    const absolute = usableDatabasePathOrThrow(resolve(file));
+    // The client takes file:<path>; a character a URL reserves would start a query.
+    if (/[?#%]/.test(absolute)) throw refuse(`The database path in ${source} holds ?, # or %, which a file: URL cannot carry; rename the file or its folder`);
+    return { url: `file:${absolute}`, file: absolute, label: absolute };
+  }
+  if (scheme === null || !["libsql:", "http:", "https:", "ws:", "wss:"].includes(scheme)) {
+    throw refuse(`${source} is not a libSQL URL (${scheme === null ? "it has no scheme" : `its scheme is ${scheme}`}); the libsql-client driver needs one such as ${example}`);
+  }
+  // What `@libsql/client` would refuse quoting the URL: a fragment, and any query parameter but `authToken` and `tls=0|1`, decoded as the client decodes them.
+  if (trimmed.includes("#")) throw refuse(`${source} has a fragment (#…), which a libSQL URL cannot carry; remove it`);
+  const query = trimmed.includes("?") ? trimmed.slice(trimmed.indexOf("?") + 1) : "";
+  for (const pair of query.split("&").filter((pair) => pair !== "")) {
+    const equals = pair.includes("=") ? pair.indexOf("=") : pair.length;
+    const [key, value] = [pair.slice(0, equals), pair.slice(equals + 1)].map((part) => decoded(part.replaceAll("+", " ")));
+    if (key === null || value === null) throw refuse(`${source} has a query parameter with a % that does not start an escape such as %25 (for % itself)`);
+    if (key === "authToken" || (key === "tls" && /^[01]$/.test(value!))) continue;
+    if (key === "tls") throw refuse(`${source} has a tls parameter other than tls=0 or tls=1`);
+    throw refuse(`${source} has a query parameter a libSQL URL does not take (only authToken and tls=0|1); remove it, and set ${LIBSQL_AUTH_TOKEN_ENV} for the token`);
+  }
+  const parsed = parseUrl(trimmed);
+  if (parsed === null) throw refuse(`${source} is not a valid URL; write it as libsql://host (set ${LIBSQL_AUTH_TOKEN_ENV} for the token)`);
+  if (parsed.username !== "" || parsed.password !== "") {
+    throw refuse(`${source} carries a user name or password; a libSQL server takes a token instead: leave them out and set ${LIBSQL_AUTH_TOKEN_ENV}`);
+  }
+  return { url: trimmed, file: null, label: `${parsed.protocol}//${parsed.host}${parsed.pathname === "/" ? "" : parsed.pathname}` };
+}
+
+/** `text` percent-decoded (bytes: strictly as UTF-8), or `null` where that fails. */
+function decoded(text: string | Uint8Array): string | null {
+  try {
+    return typeof text === "string" ? decodeURIComponent(text) : new TextDecoder("utf-8", { fatal: true }).decode(text);
+  } catch {
+    return null;
+  }
+}
+
+function parseUrl(text: string): URL | null {
+  try {
+    return new URL(text);
+  } catch {
+    return null;
+  }
 }

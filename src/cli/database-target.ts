@@ -2,19 +2,17 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { driverCapabilityError } from "../core/driver.js";
-import { databasePathInvalidError, usageError } from "../core/error-factories.js";
+import { usageError } from "../core/error-factories.js";
 import { StepwiseError } from "../core/errors.js";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
 import type { AppliedMigration } from "../core/planner.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { serverBackupUnsupportedError } from "../safety/backup.js";
 import type { CreateCliProps } from "./cli-props.js";
-import { assertPathRoundTrips, createDatabaseFolder, databasePathFromUrl, serverUrlHint, usableDatabasePathOrThrow } from "./database-path.js";
-import { connectsByUrl, DEFAULT_CLI_DRIVER, dialectOfDriver, type CliDriverName } from "./driver-names.js";
+import { assertPathRoundTrips, checkDatabasePath, createDatabaseFolder, databasePathFromUrl, LIBSQL_AUTH_TOKEN_ENV, parseServerUrl } from "./database-path.js";
+import { CLI_DRIVERS, DEFAULT_CLI_DRIVER, dialectOfDriver, type CliDriverName } from "./driver-names.js";
 import { loadDriver, type CliManager, type CommandMode, type DriverConnector } from "./open-database.js";
-import { exampleUrlOf, LIBSQL_AUTH_TOKEN_ENV, parseServerUrl, type ServerUrl } from "./open-server.js";
 import type { CliOutput } from "./output.js";
-import { hideUrlIn, redactConnectionString } from "./secrets.js";
 
 /** The global flags, as commander parses them. */
 export interface GlobalFlags {
@@ -33,8 +31,6 @@ export interface CliSession<R extends MigrationRegistry> {
   readonly output: CliOutput;
   /** A command as the user types it, for messages that say what to run: `stepwise <rest>`, or the app's name. */
   commandLine(rest: string): string;
-  /** Text with the library's `stepwise <command>` as the app's program name. */
-  rename(text: string): string;
   /** The registry, once a command loaded it. */
   loaded?: Promise<R>;
 }
@@ -48,9 +44,14 @@ export interface CommandScope<R extends MigrationRegistry = MigrationRegistry> {
 
 const NOTHING_CHANGED = "Nothing was changed.";
 
-/** A flag, else the app's setting (called only then: a flag wins even over a setting that cannot be read). */
+/** An app's setting, called if it is a function (only when its flag is not given: a flag wins even over a setting that cannot be read). */
+function valueOf<T>(prop: T | (() => T) | undefined): T | undefined {
+  return typeof prop === "function" ? (prop as () => T)() : prop;
+}
+
+/** A flag, else the app's setting. */
 export function setting<T>(flag: T | undefined, prop: T | (() => T) | undefined): T | undefined {
-  return flag !== undefined ? flag : typeof prop === "function" ? (prop as () => T)() : prop;
+  return flag !== undefined ? flag : valueOf(prop);
 }
 
 /** The driver that opens the database: `--driver`, then the app's setting, then better-sqlite3. */
@@ -73,33 +74,66 @@ export function resolvePath(session: CliSession<MigrationRegistry>, file: string
   return path.resolve(cwd, file);
 }
 
-/** Refuses the flags of the other kind of driver: `--url`/`--db` and `--schema`, and `--lock-timeout` outside pg. */
-function refuseOtherDriverFlags(scope: CommandScope, byUrl: boolean): void {
-  const { flags } = scope;
+/** The app's registry, loaded once, for the chosen driver's dialect. */
+export function loadRegistry<R extends MigrationRegistry>(scope: CommandScope<R>): Promise<R> {
+  const { session } = scope;
+  const { migrations } = session.props;
   const driver = driverOf(scope);
-  if (byUrl && flags.db !== undefined) {
-    throw usageError(`--db is for the SQLite file drivers; the ${driver} driver connects by URL: pass --url ${exampleUrlOf(driver)} instead (or set DATABASE_URL). ${NOTHING_CHANGED}`);
-  }
-  if (!byUrl && flags.url !== undefined) throw usageError(`--url is for --driver pg or libsql-client; the ${driver} driver opens a SQLite file: pass --db <path> instead. ${NOTHING_CHANGED}`);
-  if (flags.schema !== undefined && driver !== "pg") {
-    throw usageError(`--schema is for --driver pg; a ${byUrl ? "libSQL database" : "SQLite database"} has no schemas: leave it out. ${NOTHING_CHANGED}`);
-  }
-  // SQLite has no lock_timeout: its busy timeout bounds every wait.
-  if (flags.lockTimeout !== undefined && driver !== "pg") {
-    throw usageError(`--lock-timeout is for --driver pg; the ${driver} driver waits for locks up to --busy-timeout: use that instead. ${NOTHING_CHANGED}`);
-  }
+  return (session.loaded ??= Promise.resolve(typeof migrations === "function" ? migrations({ dialect: dialectOfDriver(driver), driver }) : migrations));
 }
 
-/** The SQLite file a command opens: `--db`, then the app's setting, then a `DATABASE_URL` that names a file. */
-export function resolveDatabasePath(scope: CommandScope): string {
+/** The database a command names: its driver, how it is shown (a path, a URL without its password), its local file (`null` on a server) and, by URL, what the client takes. */
+export interface DatabaseTarget {
+  readonly driver: CliDriverName;
+  readonly label: string;
+  readonly file: string | null;
+  readonly url?: string;
+}
+
+/**
+ * The database of `scope`, checked: a SQLite file from `--db`, the app's setting, or a `DATABASE_URL` that
+ * names a file; a server's URL from `--url`, the app's `url`, or `DATABASE_URL`. The flags of the other kind
+ * of driver are refused, and the URL is hidden from the output from here on. None given is a usage error,
+ * or with `optional`, `null`.
+ */
+export function resolveTarget(scope: CommandScope): DatabaseTarget;
+export function resolveTarget(scope: CommandScope, optional: true): DatabaseTarget | null;
+export function resolveTarget(scope: CommandScope, optional = false): DatabaseTarget | null {
   const { session, flags } = scope;
   const { props } = session;
-  const driver = driverOf(scope);
-  if (connectsByUrl(driver)) throw usageError(`The ${driver} driver connects to a server and has no database file; this command works on a SQLite file only. ${NOTHING_CHANGED}`);
-  refuseOtherDriverFlags(scope, false);
   const env = session.output.io.env;
-  const chosen = setting(flags.db, props.database) ?? databasePathFromUrl(env.DATABASE_URL);
-  if (chosen === null) {
+  const driver = driverOf(scope);
+  const example = CLI_DRIVERS[driver].exampleUrl;
+  const refuse = (problem: string) => usageError(`${problem} ${NOTHING_CHANGED}`);
+  const refuseOtherDriverFlags = () => {
+    if (example !== undefined && flags.db !== undefined)
+      throw refuse(`--db is for the SQLite file drivers; the ${driver} driver connects by URL: pass --url ${example} instead (or set DATABASE_URL).`);
+    if (example === undefined && flags.url !== undefined) throw refuse(`--url is for --driver pg or libsql-client; the ${driver} driver opens a SQLite file: pass --db <path> instead.`);
+    if (flags.schema !== undefined && driver !== "pg") throw refuse(`--schema is for --driver pg; a ${example ? "libSQL database" : "SQLite database"} has no schemas: leave it out.`);
+    // SQLite has no lock_timeout: its busy timeout bounds every wait.
+    if (flags.lockTimeout !== undefined && driver !== "pg") throw refuse(`--lock-timeout is for --driver pg; the ${driver} driver waits for locks up to --busy-timeout: use that instead.`);
+  };
+  // Asked whether a database is configured at all, the flags are weighed only once one is.
+  if (!optional) refuseOtherDriverFlags();
+  // The flag, else the app's setting (`url` or `database`), else DATABASE_URL (as a SQLite path, for a file).
+  const key = example === undefined ? "database" : "url";
+  const flag = example === undefined ? flags.db : flags.url;
+  const fromProps = flag ?? valueOf(props[key]);
+  const configured = fromProps ?? (example === undefined ? databasePathFromUrl(env.DATABASE_URL) : env.DATABASE_URL);
+  if (optional && (configured == null || configured.trim() === "")) return null;
+  if (optional) refuseOtherDriverFlags();
+  const resolve = (file: string) => resolvePath(session, file);
+  const source = flag !== undefined ? `--${example === undefined ? "db" : "url"}` : props.extend ? `the config's "${key}"` : `the ${key} setting`;
+  if (example !== undefined) {
+    if (configured == null || configured.trim() === "") {
+      const config = props.extend ? ', set "url" in the stepwise config (such as "${DATABASE_URL}", so no password is committed)' : "";
+      throw refuse(`No database URL for the ${driver} driver: pass --url ${example}${config}, or set DATABASE_URL.`);
+    }
+    // A driver's error may quote the URL it was given (its own, or a cause's).
+    session.output.hide(configured);
+    return { driver, ...parseServerUrl(driver, configured, fromProps == null ? "DATABASE_URL" : source, resolve) };
+  }
+  if (configured == null) {
     const searched = props.databaseSearched?.() ?? (props.database === undefined ? [] : [{ place: "the app's database setting", found: "no path (null)" }]);
     const looked = [{ place: "--db", found: "not given" }, ...searched, { place: "DATABASE_URL", found: env.DATABASE_URL === undefined ? "not set" : "blank" }];
     const fix = props.extend
@@ -107,33 +141,8 @@ export function resolveDatabasePath(scope: CommandScope): string {
       : "pass --db <path>, or set DATABASE_URL to a SQLite path";
     throw new StepwiseError("USAGE", `No database given: ${fix}. Looked at:\n${looked.map((lookup) => `  ${lookup.place}: ${lookup.found}`).join("\n")}`, { searched: looked });
   }
-  // An empty path would resolve to the working folder itself; SQLite would open "" as a temporary database.
-  if (chosen === "") throw databasePathInvalidError("", "empty");
-  if (chosen === ":memory:") return chosen;
-  // `--db "$DATABASE_URL"` hands over another database's URL: created as a path, its password would become a file name.
-  const source = flags.db !== undefined ? "--db" : props.extend ? 'the config\'s "database"' : "the database setting";
-  const scheme = /^([A-Za-z][A-Za-z0-9+.-]+:)\/\//.exec(chosen)?.[1]?.toLowerCase();
-  if (scheme !== undefined) throw databasePathInvalidError(`${source} (a ${scheme}// URL${serverUrlHint(scheme, " and --url")})`, "unsupported-url");
-  if (redactConnectionString(chosen) !== chosen) throw databasePathInvalidError(`${source} (a connection string with a password or token)`, "unsupported-url");
-  // path.resolve drops a trailing "/" or "/.", which is how a user says "this folder".
-  if (/[\\/]$/.test(chosen) || /(^|[\\/])\.{1,2}$/.test(chosen)) throw databasePathInvalidError(chosen, "directory");
-  return usableDatabasePathOrThrow(resolvePath(session, chosen));
-}
-
-/** The connection URL for a driver that connects by URL: `--url`, then the app's `url` (the config's), then `DATABASE_URL`. */
-function resolveUrl(scope: CommandScope): ServerUrl {
-  const { session, flags } = scope;
-  const { props } = session;
-  const driver = driverOf(scope);
-  refuseOtherDriverFlags(scope, true);
-  const configured = setting(flags.url, props.url);
-  const [chosen, source] =
-    flags.url !== undefined ? [flags.url, "--url"] : configured != null ? [configured, props.extend ? 'the config\'s "url"' : "the url setting"] : [session.output.io.env.DATABASE_URL, "DATABASE_URL"];
-  if (chosen === undefined || chosen.trim() === "") {
-    const config = props.extend ? ', set "url" in the stepwise config (such as "${DATABASE_URL}", so no password is committed)' : "";
-    throw usageError(`No database URL for the ${driver} driver: pass --url ${exampleUrlOf(driver)}${config}, or set DATABASE_URL. ${NOTHING_CHANGED}`);
-  }
-  return parseServerUrl(driver, chosen, source, (file) => resolvePath(session, file));
+  const file = checkDatabasePath(configured, source, resolve);
+  return { driver, label: file, file };
 }
 
 /** Refuses, before any connection, a backup or restore of a database a driver reaches by URL: stepwise's backups copy a SQLite file. */
@@ -141,13 +150,13 @@ export function refuseServerBackup(scope: CommandScope, operation: string, tool:
   const driver = driverOf(scope);
   if (driver === "pg") throw serverBackupUnsupportedError({ driver, operation, tool });
   // libsql-client reaches no second file through its client.
-  if (connectsByUrl(driver)) throw driverCapabilityError({ driver, capability: "openFile", operation });
+  if (CLI_DRIVERS[driver].exampleUrl !== undefined) throw driverCapabilityError({ driver, capability: "openFile", operation });
 }
 
 /** Refuses a command that changes an existing database when there is none, rather than create an empty one by mistake. */
 export function refuseMissingDatabase(scope: CommandScope, consequence: string): void {
   // A server's database exists or the connection fails; only a libsql-client file: URL names a file.
-  const file = connectsByUrl(driverOf(scope)) ? resolveUrl(scope).file : resolveDatabasePath(scope);
+  const { file } = resolveTarget(scope);
   if (file !== null && file !== ":memory:" && !existsSync(file)) throw usageError(`There is no database at ${file}; ${consequence}.`);
 }
 
@@ -161,39 +170,32 @@ export function configVariableUnsetError(fields: { setting: string; variable: st
   );
 }
 
-/** What a command does with the opened database: the manager, the database's path (or redacted URL), and whether it existed. */
-type ManagerAction<R extends MigrationRegistry, T> = (manager: CliManager<R>, database: string, exists: boolean) => T;
-
 /**
- * Opens the database for one command and runs `action` on it. A read never creates a file: a missing
- * one reads as an empty database. A write on a SQLite file that does not exist yet first runs
- * `preflight` on an in-memory database of the same library and registry, so whatever it refuses is
- * refused before a folder or file is made; by URL, `preflight` runs on the real session first.
- * `registry` stands in for the app's, for a command that must read whatever the registry holds.
+ * Opens the database for one command and runs `action` on it, with the database as shown and whether it
+ * existed. A read never creates a file: a missing one reads as an empty database. A write on a SQLite file
+ * that does not exist yet first runs `preflight` on an in-memory database of the same library and registry,
+ * so whatever it refuses is refused before a folder or file is made; by URL, `preflight` runs on the real
+ * session first. `registry` stands in for the app's, for a command that must read whatever the registry holds.
  */
 export async function withManager<R extends MigrationRegistry, T>(
   scope: CommandScope<R>,
   mode: CommandMode,
-  action: ManagerAction<R, T>,
+  action: (manager: CliManager<R>, database: string, exists: boolean) => T,
   preflight?: (manager: CliManager<R>) => unknown,
   registry?: R,
 ): Promise<Awaited<T>> {
   const { session, flags } = scope;
   const { props } = session;
-  const driver = driverOf(scope);
-  const server = connectsByUrl(driver) ? resolveUrl(scope) : null;
-  const databasePath = server?.label ?? resolveDatabasePath(scope);
+  const { driver, label, file, url } = resolveTarget(scope);
   // Before the folder is made: a driver that cannot write, or cannot load here, refuses with nothing touched.
   const connector = await connectorFor(scope, mode);
-  const file = server ? server.file : databasePath;
-  const migrations =
-    registry ?? (await (session.loaded ??= Promise.resolve(typeof props.migrations === "function" ? props.migrations({ dialect: dialectOfDriver(driver), driver }) : props.migrations)));
+  const migrations = registry ?? (await loadRegistry(scope));
   const busyTimeoutMs = setting(flags.busyTimeout, props.busyTimeoutMs) ?? DEFAULT_BUSY_TIMEOUT_MS;
-  const tableName = setting(flags.table, props.tableName);
+  const managerProps = { tableName: setting(flags.table, props.tableName), busyTimeoutMs };
   const exists = file === null || file === ":memory:" || existsSync(file);
-  if (mode === "write" && !server && !exists) {
+  if (mode === "write" && url === undefined && !exists) {
     // Opening the real path creates the file, and a refusal after that would leave an empty database behind.
-    const scratch = await connector.open({ databasePath: ":memory:", busyTimeoutMs, migrations, props: { tableName, busyTimeoutMs } });
+    const scratch = await connector.open({ databasePath: ":memory:", busyTimeoutMs, migrations, props: managerProps });
     try {
       await preflight?.(scratch.manager);
     } finally {
@@ -203,48 +205,37 @@ export async function withManager<R extends MigrationRegistry, T>(
   if (mode === "write" && file !== null && file !== ":memory:") createDatabaseFolder(file);
   const lockTimeoutMs = setting(flags.lockTimeout, props.lockTimeoutMs);
   const authToken = driver === "libsql-client" ? session.output.io.env[LIBSQL_AUTH_TOKEN_ENV] : undefined;
+  const opened = await connector.open({
+    databasePath: label,
+    busyTimeoutMs,
+    migrations,
+    props: { ...managerProps, onEvent: session.output.printEvent },
+    ...(url !== undefined && { url, schema: setting(flags.schema, props.schema), ...(lockTimeoutMs !== undefined && { lockTimeoutMs }) }),
+    ...(authToken !== undefined && { authToken }),
+  });
   try {
-    const opened = await connector.open({
-      databasePath,
-      busyTimeoutMs,
-      migrations,
-      props: { tableName, busyTimeoutMs, onEvent: session.output.printEvent },
-      ...(server && { url: server.url, schema: setting(flags.schema, props.schema) }),
-      ...(authToken !== undefined && { authToken }),
-      ...(server && lockTimeoutMs !== undefined && { lockTimeoutMs }),
-    });
-    try {
-      if (server) await preflight?.(opened.manager);
-      return await action(opened.manager, databasePath, opened.exists ?? exists);
-    } catch (error) {
-      // Reads outside the manager (info's counts) fail in the database's own words; translated here with the busy timeout in force.
-      throw opened.translateError(error);
-    } finally {
-      await opened.close();
-    }
+    if (url !== undefined) await preflight?.(opened.manager);
+    return await action(opened.manager, label, opened.exists ?? exists);
   } catch (error) {
-    // A driver's error may quote the URL it was given (its own, or a cause's): shown redacted.
-    throw server ? hideUrlIn(error, server.url) : error;
+    // Reads outside the manager (info's counts) fail in the database's own words; translated here with the busy timeout in force.
+    throw opened.translateError(error);
+  } finally {
+    await opened.close();
   }
 }
 
 /** The history rows of the configured database, read whatever the registry holds (even one a merge broke) without creating a file; `null` when none is configured. */
 export async function readAppliedHistory(scope: CommandScope): Promise<{ readonly database: string; readonly rows: readonly AppliedMigration[] } | null> {
-  const { flags, session } = scope;
-  const { props } = session;
-  const env = session.output.io.env;
-  const byUrl = connectsByUrl(driverOf(scope));
-  let configured: string | null | undefined;
+  let target: DatabaseTarget | null;
   try {
-    configured = byUrl ? (setting(flags.url, props.url) ?? env.DATABASE_URL) : (setting(flags.db, props.database) ?? databasePathFromUrl(env.DATABASE_URL));
+    target = resolveTarget(scope, true);
   } catch (error) {
+    // A config setting naming an environment variable that is not set: no database configured here.
     if (error instanceof StepwiseError && error.is("USAGE") && error.details.variable !== undefined) return null;
     throw error;
   }
-  if (configured == null || configured.trim() === "") return null;
-  if (!byUrl) {
-    const database = resolveDatabasePath(scope);
-    if (database !== ":memory:" && !existsSync(database)) return { database, rows: [] };
-  }
+  if (target === null) return null;
+  // No file yet: nothing is applied, and the driver need not even load.
+  if (target.url === undefined && target.file !== ":memory:" && !existsSync(target.file!)) return { database: target.label, rows: [] };
   return withManager(scope, "read", async (manager, database) => ({ database, rows: await manager.history() }), undefined, [] as MigrationRegistry);
 }

@@ -1,7 +1,6 @@
 /**
- * How the stepwise bin opens a database with each driver, each library imported only when chosen, so
- * a project with only libsql (or pg) installed never needs better-sqlite3. Only the bin imports this:
- * an app that embeds `createCli` gets better-sqlite3 statically (`index.ts`), which its bundler resolves.
+ * The bin's loader of each driver, each library imported only when chosen (a project with only pg installed never needs
+ * better-sqlite3). Only the bin imports this: an app's own `createCli` gets better-sqlite3 statically, which its bundler resolves.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { driverCapabilityError } from "../core/driver.js";
@@ -9,17 +8,15 @@ import { driverRuntimeUnsupportedError } from "../core/error-factories.js";
 import type { Database as BunDatabase } from "../drivers/bun-sqlite.js";
 import type { DatabaseSync } from "../drivers/node-sqlite.js";
 import type { CliDriverName } from "./driver-names.js";
-import { connectBetterSqlite3, loadLibrary, sqliteConnection, type DriverLoader } from "./open-database.js";
-import { connectLibsqlClient, connectPostgres } from "./open-server.js";
+import { connectBetterSqlite3, connectLibsqlClient, connectPostgres, loadLibrary, sqliteConnector, type DriverLoader } from "./open-database.js";
 
 // Variable specifiers: @types/node 20 has no node:sqlite, and bun:sqlite exists only under Bun.
 const NODE_SQLITE: string = "node:sqlite";
 const BUN_SQLITE: string = "bun:sqlite";
-const bunVersion = () => (process.versions as { bun?: string }).bun;
 
 /** Refuses a driver built into another runtime (or, for node:sqlite, before Node 22.16, whose `DatabaseSync#isTransaction` it needs). */
 function refuseRuntime(driver: "node-sqlite" | "bun-sqlite", required: string, hint: string): never {
-  const bun = bunVersion();
+  const bun = (process.versions as { bun?: string }).bun;
   throw driverRuntimeUnsupportedError({ driver, runtime: bun === undefined ? `node ${process.versions.node}` : `bun ${bun}`, required, hint });
 }
 
@@ -46,46 +43,40 @@ function readQuietFile(file: string, operation: string): Uint8Array {
 
 /** Every driver the CLI supports, each loaded only when chosen. */
 export const ALL_DRIVER_LOADERS: Readonly<Record<CliDriverName, DriverLoader>> = {
-  "better-sqlite3": async (_operation, mode) => {
+  "better-sqlite3": async () => {
     const [{ default: Database }, module] = await loadLibrary("better-sqlite3", () => Promise.all([import("better-sqlite3"), import("../drivers/better-sqlite3.js")]));
-    return connectBetterSqlite3({ Database, ...module }, mode);
+    return connectBetterSqlite3({ Database, ...module });
   },
   "node-sqlite": async () => {
     const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
-    if (bunVersion() !== undefined || major < 22 || (major === 22 && minor < 16)) {
-      refuseRuntime(
-        "node-sqlite",
-        "node >= 22.16",
-        bunVersion() !== undefined ? "Under Bun use --driver bun-sqlite." : "Run stepwise with Node 22.16 or newer, or choose another driver with --driver.",
-      );
-    }
+    if ("bun" in process.versions) refuseRuntime("node-sqlite", "node >= 22.16", "Under Bun use --driver bun-sqlite.");
+    if (major < 22 || (major === 22 && minor < 16)) refuseRuntime("node-sqlite", "node >= 22.16", "Run stepwise with Node 22.16 or newer, or choose another driver with --driver.");
     const [{ DatabaseSync }, module] = await Promise.all([import(NODE_SQLITE) as Promise<{ DatabaseSync: new (file: string) => DatabaseSync }>, import("../drivers/node-sqlite.js")]);
-    return (file) => sqliteConnection(new DatabaseSync(file), module);
+    return sqliteConnector("node-sqlite", (file) => new DatabaseSync(file), module);
   },
   "bun-sqlite": async () => {
-    if (bunVersion() === undefined) refuseRuntime("bun-sqlite", "bun", "Run stepwise with bun, or choose another driver with --driver.");
+    if (!("bun" in process.versions)) refuseRuntime("bun-sqlite", "bun", "Run stepwise with bun, or choose another driver with --driver.");
     type BunModule = { Database: new (file: string, options?: { create?: boolean; readwrite?: boolean }) => BunDatabase };
     const [{ Database }, module] = await Promise.all([import(BUN_SQLITE) as Promise<BunModule>, import("../drivers/bun-sqlite.js")]);
-    return (file, exists) => sqliteConnection(exists && file !== ":memory:" ? new Database(file, { readwrite: true, create: false }) : new Database(file), module);
+    return sqliteConnector("bun-sqlite", (file, exists) => (exists && file !== ":memory:" ? new Database(file, { readwrite: true, create: false }) : new Database(file)), module);
   },
   // libsql has no "must exist" option; a read opens the file only when it is there.
   libsql: async () => {
     const [{ default: Database }, module] = await loadLibrary("libsql", () => Promise.all([import("libsql"), import("../drivers/libsql.js")]));
-    return (file) => sqliteConnection(new Database(file), module);
+    return sqliteConnector("libsql", (file) => new Database(file), module);
   },
   "sql-js": async (operation) => {
     const [{ default: initSqlJs }, module] = await loadLibrary("sql-js", () => Promise.all([import("sql.js"), import("../drivers/sql-js.js")]));
     const SQL = await initSqlJs();
-    return (file, exists) => sqliteConnection(new SQL.Database(exists && file !== ":memory:" ? readQuietFile(file, operation) : undefined), module);
+    return sqliteConnector("sql-js", (file, exists) => new SQL.Database(exists && file !== ":memory:" ? readQuietFile(file, operation) : undefined), module);
   },
   pg: async () => {
     const [{ default: pg }, { MigrationManager }] = await loadLibrary("pg", () => Promise.all([import("pg"), import("../drivers/pg.js")]));
     return connectPostgres({ Client: pg.Client, MigrationManager });
   },
   "libsql-client": async () => {
-    const [{ createClient }, { MigrationManager, classifyLibsqlClientError }] = await loadLibrary("libsql-client", () =>
-      Promise.all([import("@libsql/client"), import("../drivers/libsql-client.js")]),
-    );
+    const load = () => Promise.all([import("@libsql/client"), import("../drivers/libsql-client.js")]);
+    const [{ createClient }, { MigrationManager, classifyLibsqlClientError }] = await loadLibrary("libsql-client", load);
     return connectLibsqlClient({ createClient, MigrationManager, classifyError: classifyLibsqlClientError });
   },
 };

@@ -1,17 +1,22 @@
-/** The driver names the CLI and the config accept, apart from the code that opens connections, so the config reader loads no database library. */
+/** The drivers the CLI and the config accept, and what sets each apart, with no database library loaded (the config reader uses it). */
 import { driverUnknownError } from "../core/error-factories.js";
 import type { SqlDialect } from "../core/types.js";
 
 /** A driver the CLI can open a database with, one per driver entry. */
 export type CliDriverName = "better-sqlite3" | "node-sqlite" | "bun-sqlite" | "libsql" | "sql-js" | "pg" | "libsql-client";
 
-/** Every {@link CliDriverName}, in the order help and errors list them. */
-export const CLI_DRIVER_NAMES: readonly CliDriverName[] = ["better-sqlite3", "node-sqlite", "bun-sqlite", "libsql", "sql-js", "pg", "libsql-client"];
+/** Each driver: its library (the npm package or built-in module) and, for a driver that connects by URL (`--url`, not `--db`), how one is written. */
+export const CLI_DRIVERS: Readonly<Record<CliDriverName, { readonly library: string; readonly exampleUrl?: string }>> = {
+  "better-sqlite3": { library: "better-sqlite3" },
+  "node-sqlite": { library: "node:sqlite" },
+  "bun-sqlite": { library: "bun:sqlite" },
+  libsql: { library: "libsql" },
+  "sql-js": { library: "sql.js" },
+  pg: { library: "pg", exampleUrl: "postgres://user@host:5432/database" },
+  "libsql-client": { library: "@libsql/client", exampleUrl: "file:data/app.db or libsql://your-db.turso.io" },
+};
 
-/** The driver used when neither `--driver` nor the config names one. */
-export const DEFAULT_CLI_DRIVER: CliDriverName = "better-sqlite3";
-
-/** Other spellings people use: the packages' and modules' own names. */
+/** Other spellings people use: the libraries' own names. */
 const ALIASES: Readonly<Record<string, CliDriverName>> = {
   "sql.js": "sql-js",
   "node:sqlite": "node-sqlite",
@@ -21,6 +26,12 @@ const ALIASES: Readonly<Record<string, CliDriverName>> = {
   "@libsql/client": "libsql-client",
 };
 
+/** Every {@link CliDriverName}, in the order help and errors list them. */
+export const CLI_DRIVER_NAMES = Object.keys(CLI_DRIVERS) as CliDriverName[];
+
+/** The driver used when neither `--driver` nor the config names one. */
+export const DEFAULT_CLI_DRIVER: CliDriverName = "better-sqlite3";
+
 /** The SQL dialect of the databases `driver` opens, which picks the registry the CLI loads. */
 export function dialectOfDriver(driver: CliDriverName): SqlDialect {
   return driver === "pg" ? "postgres" : "sqlite";
@@ -28,7 +39,7 @@ export function dialectOfDriver(driver: CliDriverName): SqlDialect {
 
 /** Whether `driver` reaches its database by URL (`--url`) rather than a file (`--db`); its managers return promises. */
 export function connectsByUrl(driver: CliDriverName): boolean {
-  return driver === "pg" || driver === "libsql-client";
+  return CLI_DRIVERS[driver].exampleUrl !== undefined;
 }
 
 /**

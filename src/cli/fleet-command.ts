@@ -1,17 +1,16 @@
 /** `stepwise fleet status|up|verify`: one command over many databases. Declares the commands; each is a function of its scope and options that returns a {@link Report}. */
 import { Option, type Command } from "commander";
-import type { TargetError, TargetReport } from "../fleet/migrate-many.js";
+import type { TargetReport } from "../fleet/migrate-many.js";
 import type { FleetStop } from "../fleet/run-fleet.js";
 import type { TransactionMode } from "../core/options.js";
 import type { MigrationRegistry } from "../core/types.js";
 import type { CommandScope } from "./database-target.js";
 import { createFleetProgress, formatFleetStatus, formatFleetUp, formatFleetVerify, summarizeStatus } from "./fleet-output.js";
 import { defaultFleetConcurrency, executeFleet } from "./fleet-run.js";
-import type { FleetJob, FleetStatusResult, FleetTargetResult, FleetVerifyResult } from "./fleet-task.js";
+import type { FleetJob, FleetStatusResult, FleetVerifyResult } from "./fleet-task.js";
 import { listFleetTargets, parseShard } from "./fleet-targets.js";
 import type { Report } from "./output.js";
 import * as parse from "./parse-options.js";
-import { renameInFix } from "./report-error.js";
 
 /** What every fleet command takes besides the global flags. */
 export interface FleetOptions {
@@ -30,42 +29,44 @@ export interface FleetUpOptions extends FleetOptions {
   readonly failFast?: boolean;
 }
 
-/** Declares `fleet` and its three commands on `program`; `run` is `createCli`'s action wrapper. */
-export function declareFleetCommands<R extends MigrationRegistry>(
-  program: Command,
-  run: (command: (scope: CommandScope<R>, options: never) => Promise<Report>) => (...args: unknown[]) => Promise<void>,
-): void {
+/** How `createCli` declares a command under `parent`: its function runs, then its report prints. */
+type Declarer<R extends MigrationRegistry> = (
+  parent: Command,
+) => (name: string, description: string, run: (scope: CommandScope<R>, options: never) => Promise<Report>, ...options: Option[]) => Command;
+
+/** Declares `fleet` and its three commands on `program`. */
+export function declareFleetCommands<R extends MigrationRegistry>(program: Command, declarerOf: Declarer<R>): void {
   const fleet = program
     .command("fleet")
     .description("status, up or verify on many databases: the SQLite files --db '<glob>' matches, the PostgreSQL schemas --schema '<glob>' matches, or the URLs of --url-file");
+  const declare = declarerOf(fleet);
   const positive = parse.singleValued(parse.parsePositiveInteger);
-  const declare = (name: string, description: string) =>
-    fleet
-      .command(name)
-      .description(description)
-      .option(
-        "--concurrency <n>",
-        `how many databases to work on at once; the SQLite file drivers use a worker thread each (default: the number of cores, ${defaultFleetConcurrency()} here)`,
-        positive,
-      )
-      .option(
-        "--shard <i/n>",
-        "work on the i-th of n parts of the fleet, split by a hash of each database's id, so several machines or CI jobs can share it",
-        parse.singleValued((value: string) => {
-          const { index, count } = parseShard(value);
-          return `${index}/${count}`;
-        }),
-      )
-      .option("--url-file <file>", "a file listing the databases' URLs, one a line (for --driver pg or libsql-client; tokens from LIBSQL_AUTH_TOKEN)", parse.singleValued(parse.parsePath))
-      .addOption(new Option("--json", "print the report as JSON instead of progress and a summary"));
-  declare("status", "how many databases are at each version, how many are pending, refusing, locked or failed and why; exit 1 unless every one can be migrated").action(run(fleetStatus));
-  declare("up", "apply the pending migrations to every database; one that fails is reported and the others go on; run it again after any stop to go on")
-    .option("--to <version>", "stop after this version", positive)
-    .addOption(new Option("--transaction <mode>", 'as up\'s: "each" or "all" (default: "each")').choices(parse.TRANSACTION_MODES).argParser(parse.singleValued(parse.parseTransactionMode)))
-    .option("--canary <n>", "migrate the first n databases first, and no other if any of them fails", positive)
-    .option("--fail-fast", "start no other database once one has failed")
-    .action(run(fleetUp));
-  declare("verify", "compare each database's schema with a replay of its applied migrations; exit 1 on any drift or failure").action(run(fleetVerify));
+  const shared = () => [
+    new Option(
+      "--concurrency <n>",
+      `how many databases to work on at once; the SQLite file drivers use a worker thread each (default: the number of cores, ${defaultFleetConcurrency()} here)`,
+    ).argParser(positive),
+    new Option("--shard <i/n>", "work on the i-th of n parts of the fleet, split by a hash of each database's id, so several machines or CI jobs can share it").argParser(
+      parse.singleValued((value: string) => {
+        const { index, count } = parseShard(value);
+        return `${index}/${count}`;
+      }),
+    ),
+    new Option("--url-file <file>", "a file listing the databases' URLs, one a line (for --driver pg or libsql-client; tokens from LIBSQL_AUTH_TOKEN)").argParser(parse.singleValued(parse.parsePath)),
+    new Option("--json", "print the report as JSON instead of progress and a summary"),
+  ];
+  declare("status", "how many databases are at each version, how many are pending, refusing, locked or failed and why; exit 1 unless every one can be migrated", fleetStatus, ...shared());
+  declare(
+    "up",
+    "apply the pending migrations to every database; one that fails is reported and the others go on; run it again after any stop to go on",
+    fleetUp,
+    ...shared(),
+    new Option("--to <version>", "stop after this version").argParser(positive),
+    new Option("--transaction <mode>", 'as up\'s: "each" or "all" (default: "each")').choices(parse.TRANSACTION_MODES).argParser(parse.singleValued(parse.parseTransactionMode)),
+    new Option("--canary <n>", "migrate the first n databases first, and no other if any of them fails").argParser(positive),
+    new Option("--fail-fast", "start no other database once one has failed"),
+  );
+  declare("verify", "compare each database's schema with a replay of its applied migrations; exit 1 on any drift or failure", fleetVerify, ...shared());
 }
 
 /** Lists the targets and runs `job` on them, with a progress display unless `--json`. */
@@ -76,19 +77,10 @@ async function runFleetCommand<R extends MigrationRegistry>(scope: CommandScope<
   const pool = { concurrency: options.concurrency ?? defaultFleetConcurrency(), canary: options.canary ?? 0, failFast: Boolean(options.failFast), total: targets.length };
   try {
     const run = await executeFleet(scope, job, targets, pool, progress ?? {});
-    return { ...run, total: targets.length, results: run.results.map((result) => renamed(scope, result)) };
+    return { ...run, total: targets.length };
   } finally {
     progress?.clear();
   }
-}
-
-/** A result whose error names the app's program where it names `stepwise <command>`. */
-function renamed<T extends FleetTargetResult>(scope: CommandScope, result: T): T {
-  const { rename } = scope.session;
-  if (result.error === null) return result;
-  const error = { ...result.error, message: rename(result.error.message) } as TargetError & { fix?: unknown };
-  if (error.fix !== undefined) error.fix = renameInFix(error.fix, rename);
-  return { ...result, error };
 }
 
 /** `fleet status`: the histogram, and every database that is not at the latest version. */

@@ -7,12 +7,12 @@ import os from "node:os";
 import { runFleet, type FleetListeners, type FleetPoolOptions, type FleetRun } from "../fleet/run-fleet.js";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
 import type { MigrationRegistry } from "../core/types.js";
-import { connectorFor, driverOf, setting, type CommandScope } from "./database-target.js";
+import { LIBSQL_AUTH_TOKEN_ENV } from "./database-path.js";
+import { connectorFor, driverOf, loadRegistry, setting, type CommandScope } from "./database-target.js";
 import { connectsByUrl, dialectOfDriver } from "./driver-names.js";
 import { runFleetTarget, type FleetJob, type FleetTargetResult } from "./fleet-task.js";
 import type { FleetTargetSpec } from "./fleet-targets.js";
 import { withWorkerPool, type FleetWorkerProps } from "./fleet-workers.js";
-import { LIBSQL_AUTH_TOKEN_ENV } from "./open-server.js";
 
 /** How many databases a fleet command works on at once unless told: one per core. */
 export function defaultFleetConcurrency(): number {
@@ -37,7 +37,7 @@ export async function executeFleet<R extends MigrationRegistry>(
   const { props } = session;
   const driver = driverOf(scope);
   const connector = await connectorFor(scope, job.mode);
-  const migrations = await (session.loaded ??= Promise.resolve(typeof props.migrations === "function" ? props.migrations({ dialect: dialectOfDriver(driver), driver }) : props.migrations));
+  const migrations = await loadRegistry(scope);
   const tableName = setting(flags.table, props.tableName);
   const lockTimeoutMs = setting(flags.lockTimeout, props.lockTimeoutMs);
   const full: FleetJob = {

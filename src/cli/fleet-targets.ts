@@ -6,14 +6,14 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { InvalidArgumentError } from "commander";
-import { StepwiseError } from "../core/errors.js";
+import { usageError } from "../core/error-factories.js";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
 import { query } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { connectorFor, driverOf, resolvePath, setting, type CommandScope } from "./database-target.js";
 import { connectsByUrl } from "./driver-names.js";
 import { expandFileGlob, globPartToRegExp, isGlob } from "./file-glob.js";
-import { LIBSQL_AUTH_TOKEN_ENV, parseServerUrl, type ServerUrl } from "./open-server.js";
+import { LIBSQL_AUTH_TOKEN_ENV, parseServerUrl, type ServerUrl } from "./database-path.js";
 
 /** One database of the fleet: a SQLite file, or a URL (with a PostgreSQL schema). `id` names it in reports and picks its shard. */
 export type FleetTargetSpec = { readonly id: string; readonly file: string } | { readonly id: string; readonly url: string; readonly schema?: string };
@@ -25,7 +25,7 @@ export interface Shard {
 }
 
 const NOTHING_CHANGED = "Nothing was changed.";
-const usage = (message: string) => new StepwiseError("USAGE", `${message} ${NOTHING_CHANGED}`, {});
+const usage = (message: string) => usageError(`${message} ${NOTHING_CHANGED}`);
 
 /** Parses `--shard`: `i/n`, 1 ≤ i ≤ n. */
 export function parseShard(value: string): Shard {
@@ -67,7 +67,11 @@ async function listServerTargets(scope: CommandScope, urlFile: string | undefine
   const { props } = session;
   const driver = driverOf(scope);
   if (flags.db !== undefined) throw usage(`--db is for the SQLite file drivers; the ${driver} driver connects by URL: pass --url, or --url-file <file> listing one URL a line.`);
-  const parse = (url: string, source: string) => parseServerUrl(driver, url, source, (file) => resolvePath(session, file));
+  const parse = (url: string, source: string) => {
+    // A driver's error may quote the URL it was given; the output boundary hides it from here on.
+    session.output.hide(url);
+    return parseServerUrl(driver, url, source, (file) => resolvePath(session, file));
+  };
   let servers: ServerUrl[];
   if (urlFile !== undefined) {
     if (flags.url !== undefined) throw usage("--url and --url-file both name the databases: pass one of them.");
@@ -93,7 +97,11 @@ async function listServerTargets(scope: CommandScope, urlFile: string | undefine
   const targets: FleetTargetSpec[] = [];
   for (const server of servers) {
     const names = isGlob(schema) ? await listSchemas(scope, server, schema) : [schema];
-    for (const name of names) targets.push({ id: servers.length === 1 ? name : `${server.label}#${name}`, url: server.url, schema: name });
+    for (const name of names) {
+      const url = withSearchPath(server.url, name);
+      session.output.hide(url);
+      targets.push({ id: servers.length === 1 ? name : `${server.label}#${name}`, url, schema: name });
+    }
   }
   if (targets.length === 0) throw usage(`No schema matches ${JSON.stringify(schema)} on ${servers.map((server) => server.label).join(", ")}.`);
   return targets;
@@ -114,4 +122,12 @@ async function listSchemas(scope: CommandScope, server: ServerUrl, pattern: stri
   } finally {
     await opened.close();
   }
+}
+
+/** A PostgreSQL URL whose sessions work in `schema`: the migrations' own SQL lands there, as the history table does. */
+function withSearchPath(url: string, schema: string): string {
+  const parsed = new URL(url);
+  const options = parsed.searchParams.get("options");
+  parsed.searchParams.set("options", `${options === null ? "" : `${options} `}-c search_path=${schema}`);
+  return parsed.href;
 }

@@ -8,7 +8,6 @@ import type { CliDriverName } from "./driver-names.js";
 import type { FleetTargetSpec } from "./fleet-targets.js";
 import type { CliManager, CommandMode, DriverConnector, OpenedDatabase } from "./open-database.js";
 import { inCliSpelling } from "./report-error.js";
-import { findPasswords, hideUrlIn } from "./secrets.js";
 
 /** What a fleet command does to each database. */
 export type FleetTask = "status" | "up" | "verify";
@@ -75,53 +74,28 @@ async function verifyTarget(manager: CliManager<MigrationRegistry>): Promise<Omi
 
 /**
  * Opens one database through `connector`, runs the job's task, closes it: a report whose error is
- * spelled as the CLI spells options, and never quotes the URL it was opened with.
+ * spelled as the CLI spells options (the output boundary hides the URLs that `listFleetTargets` listed).
  */
 export async function runFleetTarget(connector: DriverConnector, migrations: MigrationRegistry, spec: FleetTargetSpec, job: FleetJob, authToken?: string): Promise<FleetTargetResult> {
-  const url = "url" in spec ? spec.url : undefined;
-  const hidden = (error: unknown) => (url === undefined ? error : hideUrlIn(error, url));
   const task = TASKS[job.task];
-  const open = async () => {
-    try {
-      return await connector.open({
-        databasePath: "file" in spec ? spec.file : spec.id,
-        busyTimeoutMs: job.busyTimeoutMs,
-        migrations,
-        props: { tableName: job.tableName, busyTimeoutMs: job.busyTimeoutMs },
-        ...("url" in spec && { url: spec.schema === undefined ? spec.url : withSearchPath(spec.url, spec.schema), schema: spec.schema }),
-        ...(authToken !== undefined && { authToken }),
-        ...(url !== undefined && job.lockTimeoutMs !== undefined && { lockTimeoutMs: job.lockTimeoutMs }),
-      });
-    } catch (error) {
-      throw hidden(error);
-    }
-  };
+  const open = () =>
+    connector.open({
+      databasePath: "file" in spec ? spec.file : spec.id,
+      busyTimeoutMs: job.busyTimeoutMs,
+      migrations,
+      props: { tableName: job.tableName, busyTimeoutMs: job.busyTimeoutMs },
+      ...("url" in spec && { url: spec.url, schema: spec.schema, ...(job.lockTimeoutMs !== undefined && { lockTimeoutMs: job.lockTimeoutMs }) }),
+      ...(authToken !== undefined && { authToken }),
+    });
   const run = async (opened: OpenedDatabase<MigrationRegistry>) => {
     try {
       return await task.run(opened.manager, job);
     } catch (error) {
-      throw hidden(opened.translateError(error));
+      throw opened.translateError(error);
     }
   };
   const result = (await runTarget(spec.id, open, run, (opened) => opened.close(), task.blank as never)) as FleetTargetResult;
   // A status that could not be read at all is `locked` when another process held the database.
   const locked = "state" in result && result.state === "failed" && result.error !== null && LOCKED_CODES.has(result.error.code);
-  return { ...result, ...(locked && { state: "locked" }), error: result.error && withoutSecrets(inCliSpelling(result.error), url) } as FleetTargetResult;
-}
-
-/** `error` with every password or token `url` holds written `****`, wherever a driver's message quoted it. */
-function withoutSecrets(error: TargetError, url: string | undefined): TargetError {
-  const secrets = url === undefined ? [] : findPasswords(url).filter((secret) => secret !== "");
-  if (secrets.length === 0) return error;
-  let text = JSON.stringify(error);
-  for (const secret of secrets) text = text.split(JSON.stringify(secret).slice(1, -1)).join("****");
-  return JSON.parse(text) as TargetError;
-}
-
-/** A PostgreSQL URL whose sessions work in `schema`: the migrations' own SQL lands there, as the history table does. */
-function withSearchPath(url: string, schema: string): string {
-  const parsed = new URL(url);
-  const options = parsed.searchParams.get("options");
-  parsed.searchParams.set("options", `${options === null ? "" : `${options} `}-c search_path=${schema}`);
-  return parsed.href;
+  return { ...result, ...(locked && { state: "locked" }), error: result.error && inCliSpelling(result.error) } as FleetTargetResult;
 }

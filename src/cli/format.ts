@@ -156,6 +156,13 @@ export function formatRestore(result: RestoreResult, palette: Palette): string {
   return lines.join("\n");
 }
 
+/** Aligned `key  value` lines, as `info` prints them; a row without a value is left out. */
+export function formatKeyValues(all: ReadonlyArray<readonly [key: string, value: string | null]>, palette: Palette): string {
+  const rows = all.filter((row): row is [string, string] => row[1] !== null);
+  const width = Math.max(...rows.map(([key]) => key.length));
+  return rows.map(([key, value]) => `${palette.bold(key.padEnd(width))}  ${value}`).join("\n");
+}
+
 /** The line printed after `up --backup` wrote a snapshot. */
 export function formatBackupTaken(backup: BackupRecord, palette: Palette): string {
   const how = ` (${backup.method === "online-backup" ? "online backup" : "VACUUM INTO"})`;

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 export type { Cli, CliContext, CliIo, CreateCliProps } from "./cli-props.js";
-export { connectLibsqlClient, connectPostgres } from "./open-server.js";
+export { connectLibsqlClient, connectPostgres } from "./open-database.js";
 import Database from "better-sqlite3";
 import type { MigrationRegistry } from "../core/types.js";
 import { AsyncMigrationManager, MigrationManager } from "../drivers/better-sqlite3.js";
@@ -14,7 +14,7 @@ import { createCli as createCliWith } from "./create-cli.js";
 import { connectBetterSqlite3, type DriverLoader } from "./open-database.js";
 
 /** Opens databases with better-sqlite3. */
-export const betterSqlite3Loader: DriverLoader = async (_operation, mode) => connectBetterSqlite3({ Database, MigrationManager, AsyncMigrationManager }, mode);
+export const betterSqlite3Loader: DriverLoader = async () => connectBetterSqlite3({ Database, MigrationManager, AsyncMigrationManager });
 
 /**
  * Builds the runtime command line, embeddable in an app's own binary; `drivers` defaults to better-sqlite3 alone.

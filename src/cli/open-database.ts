@@ -1,82 +1,70 @@
-/** How the CLI opens a database through the chosen driver: the loader contract, SQLite's connection, and the typed failures of a library that cannot load. */
+/** How the CLI opens a database: the contract a driver's loader fills, the SQLite libraries' and the servers' openers, and a library's typed failures to load. */
 import { existsSync } from "node:fs";
+import type { Client, Config } from "@libsql/client";
+import type pg from "pg";
+import { classifyPostgresError, describeConnectionFailure, translatePostgresError } from "../core/dialects/postgres.js";
 import { driverCapabilityError } from "../core/driver.js";
-import { driverNotInstalledError, driverUnknownError, usageError } from "../core/error-factories.js";
-import type { StepwiseError } from "../core/errors.js";
+import { databaseUnusableError, driverNotInstalledError, driverUnknownError, translateSqliteError, usageError } from "../core/error-factories.js";
+import { StepwiseError } from "../core/errors.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import type { DriverIdentity, MigrationManagerBase } from "../core/manager-base.js";
-import type { MigrationManagerProps } from "../core/options.js";
-import { translateSqliteError } from "../core/error-factories.js";
+import { DEFAULT_LOCK_TIMEOUT_MS, type MigrationManagerProps } from "../core/options.js";
 import { isAsyncMigration, type MigrationRegistry } from "../core/types.js";
 import type { Database } from "../drivers/better-sqlite3.js";
-import type { CliDriverName } from "./driver-names.js";
+import type { LibsqlClientMigrationManagerProps, MigrationManager as LibsqlClientManager } from "../drivers/libsql-client.js";
+import type { MigrationManager as PgManager, PgMigrationManagerProps } from "../drivers/pg.js";
+import { CLI_DRIVERS, type CliDriverName } from "./driver-names.js";
 
-/** What a command asks of the connection, as a driver's loader and `openUrl` are told it. */
-export type OpenMode = "read" | "write";
-
-/** An {@link OpenMode}, or `rehearse` (a dry run, verify): no file is created, but a server session and an async manager stay writable to roll back; a sync manager rehearses on a copy. */
-export type CommandMode = OpenMode | "rehearse";
+/**
+ * What a command asks of the connection: `read` never creates a file and writes nothing; `rehearse` (a dry
+ * run, verify) creates no file, but a server session and an async manager stay writable to roll back.
+ */
+export type CommandMode = "read" | "write" | "rehearse";
 
 /** A manager the CLI drives, whose methods return values or promises; the commands await either. */
 export type CliManager<R extends MigrationRegistry> = MigrationManagerBase<unknown, R, boolean, DriverIdentity<unknown>>;
 
-/** How the CLI asks a driver to open the database. */
+/**
+ * How the CLI asks a driver to open the database: `databasePath` (absolute, or `:memory:`), or for a driver
+ * that connects by URL the `url` (a secret may be in it, as in `authToken`) with pg's `schema` and `lockTimeoutMs`.
+ */
 export interface OpenDatabaseOptions<R extends MigrationRegistry> {
-  /** Absolute path, or `:memory:`; for a driver that connects by URL, the URL as it may be shown (password hidden). */
   readonly databasePath: string;
-  /** The connection URL, for a driver that connects by URL; it may hold a password. */
   readonly url?: string;
-  /** The history table's schema, for pg. */
   readonly schema?: string;
-  /** The server's auth token (libsql-client, from `LIBSQL_AUTH_TOKEN`); a secret. */
   readonly authToken?: string;
-  /** For libsql-client's `file:` URL: a missing file is read as an empty database, never created. */
-  readonly neverCreate?: boolean;
   readonly busyTimeoutMs: number;
-  /** For pg: the `lock_timeout` of the session and its runs; the driver's default when absent. */
   readonly lockTimeoutMs?: number;
   readonly migrations: R;
   readonly props: MigrationManagerProps;
 }
 
-/** A manager on a connection the CLI opened, and how to close that connection. */
+/** A manager on a connection the CLI opened; whether a libsql-client `file:` database existed; how to close it; the typed error for a read outside the manager (`info`'s counts). */
 export interface OpenedDatabase<R extends MigrationRegistry> {
   readonly manager: CliManager<R>;
-  /** Whether the database existed before it was opened, for libsql-client's `file:` URL; a server's always does. */
   readonly exists?: boolean;
   close(): void | Promise<void>;
-  /** The typed error for a failed read the CLI made outside the manager's methods (`info`'s counts), in this driver's words. */
   translateError(error: unknown): unknown;
 }
 
-/** A driver whose library is loaded and whose runtime is right: all that is left is opening the database. */
+/** What a driver's loader returns: how it opens a session for a command's mode. */
+export interface DatabaseOpener {
+  open<R extends MigrationRegistry>(options: OpenDatabaseOptions<R>, mode: CommandMode): Promise<OpenedDatabase<R>>;
+}
+
+/** A driver loaded and checked for a command's mode: all that is left is opening the database. */
 export interface DriverConnector {
   open<R extends MigrationRegistry>(options: OpenDatabaseOptions<R>): Promise<OpenedDatabase<R>>;
 }
 
-/** A SQLite library's native connection, and the manager for a registry on it. */
-export interface SqliteConnection {
-  readonly db: { exec(sql: string): unknown; close(): unknown };
-  createManager<R extends MigrationRegistry>(migrations: R, props: MigrationManagerProps): CliManager<R>;
-}
-
-/** Opens a SQLite library's native connection on `file` (the database or `:memory:`). */
-export type DriverConnect = (file: string, exists: boolean) => SqliteConnection;
-
-/** How a driver that connects by URL opens its session: every step a round trip, and read mode its own to set up. */
-export interface UrlDriverConnect {
-  openUrl<R extends MigrationRegistry>(options: OpenDatabaseOptions<R> & { readonly url: string }, mode: OpenMode): Promise<OpenedDatabase<R>>;
-}
-
 /** Checks the runtime and loads a driver's library, touching no file; `operation` names the command in refusals. */
-export type DriverLoader = (operation: string, mode: OpenMode) => Promise<DriverConnect | UrlDriverConnect>;
+export type DriverLoader = (operation: string) => Promise<DatabaseOpener>;
 
 /** The drivers a CLI can open databases with, by name. */
 export type DriverLoaders = Partial<Record<CliDriverName, DriverLoader>>;
 
 /**
- * Loads the chosen driver's library, touching no file; its connector's read never creates the file
- * and switches writes off. `operation` names the command in refusals, `source` where the driver was chosen.
+ * Loads the chosen driver's library, touching no file. `operation` names the command in refusals, `source` where the driver was chosen.
  *
  * @throws `DRIVER_UNKNOWN`, `DRIVER_NOT_INSTALLED`, `DRIVER_RUNTIME_UNSUPPORTED`, or `DRIVER_CAPABILITY_MISSING` (sql.js asked to write).
  */
@@ -85,38 +73,13 @@ export async function loadDriver(driver: CliDriverName, mode: CommandMode, opera
   const loader = loaders[driver];
   // An app's own CLI may be built with fewer drivers than the bin: for it, the rest are unknown.
   if (loader === undefined) throw driverUnknownError({ driver, source, validDrivers: Object.keys(loaders) });
-  const loaded = await loader(operation, mode === "rehearse" ? "read" : mode);
-  if (typeof loaded !== "function") {
-    return {
-      open(options) {
-        if (options.url === undefined) throw usageError(`The ${driver} driver connects to a server: pass --url.`);
-        return loaded.openUrl({ ...options, url: options.url, neverCreate: mode !== "write" }, mode === "rehearse" ? "write" : mode);
-      },
-    };
-  }
-  return {
-    async open({ databasePath, busyTimeoutMs, migrations, props }) {
-      const exists = databasePath === ":memory:" || existsSync(databasePath);
-      // A read opens the file read-write but never creates it: only a connection that may write can roll back a crashed writer's hot journal.
-      let connection: SqliteConnection;
-      try {
-        connection = loaded(mode === "write" || exists ? databasePath : ":memory:", exists);
-      } catch (error) {
-        throw translateSqliteError(libraryError(driver, error) ?? error, busyTimeoutMs);
-      }
-      const { db } = connection;
-      try {
-        db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
-        const manager = connection.createManager(migrations, props);
-        if (mode === "read" || (mode === "rehearse" && manager instanceof SyncMigrationManager)) db.exec("PRAGMA query_only = ON");
-        // The code is the driver's reading: node:sqlite's errors carry a number, sql.js's only a message.
-        return { manager, close: () => void db.close(), translateError: (error) => translateSqliteError(error, busyTimeoutMs, manager.driver.classifyError(error).nativeCode) };
-      } catch (error) {
-        db.close();
-        throw translateSqliteError(error, busyTimeoutMs);
-      }
-    },
-  };
+  const connect = await loader(operation);
+  return { open: (options) => connect.open(options, mode) };
+}
+
+/** Refuses (`DRIVER_CAPABILITY_MISSING`) a command that writes on sql.js, which works on bytes in memory: it can neither lock the file nor write it back atomically. */
+export function assertDriverWrites(driver: CliDriverName, operation: string): void {
+  if (driver === "sql-js") throw driverCapabilityError({ driver: "sql.js", capability: "fileLocking", operation });
 }
 
 /** Imports a driver's library (and stepwise's module for it), turning "not installed" and "built for another runtime" into `DRIVER_NOT_INSTALLED`. */
@@ -130,8 +93,7 @@ export async function loadLibrary<T>(driver: CliDriverName, load: () => Promise<
 
 /** The typed error for a library that is missing or fails to load, or `null` for any other failure. */
 function libraryError(driver: CliDriverName, error: unknown): StepwiseError<"DRIVER_NOT_INSTALLED"> | null {
-  // node:sqlite and bun:sqlite are built into their runtimes; the rest are npm packages of (nearly) the driver's name.
-  const packageName = driver === "sql-js" ? "sql.js" : driver === "libsql-client" ? "@libsql/client" : driver.replace(/^(node|bun)-/, "$1:");
+  const packageName = CLI_DRIVERS[driver].library;
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   const text = typeof message === "string" ? message : "";
   const notFound = code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND";
@@ -143,24 +105,41 @@ function libraryError(driver: CliDriverName, error: unknown): StepwiseError<"DRI
   return driverNotInstalledError({ driver, packageName, installCommand, reason: missing ? "missing" : "unloadable", cause: error });
 }
 
-/** Refuses (`DRIVER_CAPABILITY_MISSING`) a command that writes on sql.js, which works on bytes in memory: it can neither lock the file nor write it back atomically. */
-export function assertDriverWrites(driver: CliDriverName, operation: string): void {
-  if (driver === "sql-js") throw driverCapabilityError({ driver: "sql.js", capability: "fileLocking", operation });
-}
+/** A SQLite library's native connection, as the CLI uses it. */
+type SqliteDatabase = { exec(sql: string): unknown; close(): unknown };
 
-/** A stepwise SQLite driver module's managers, over the library's connection `D`. */
+/** A stepwise SQLite driver module's managers over the library's connection `D` (without the async one, an async registry meets the sync manager's refusal). */
 export interface SqliteDriverModule<D> {
   readonly MigrationManager: new <R extends MigrationRegistry>(db: D, migrations: R, props?: MigrationManagerProps) => SyncMigrationManager<unknown, R>;
-  /** For a registry holding async migrations; without it such a registry meets the sync manager's refusal. */
   readonly AsyncMigrationManager?: new <R extends MigrationRegistry>(db: D, migrations: R, props?: MigrationManagerProps) => unknown;
 }
 
-/** `db` and the manager `module` makes on it: the async one for a registry holding async migrations, when the driver has one. */
-export function sqliteConnection<D extends SqliteConnection["db"]>(db: D, { MigrationManager, AsyncMigrationManager }: SqliteDriverModule<D>): SqliteConnection {
+/**
+ * The opener of a SQLite library, whose `openDatabase` opens its connection on a file (or `:memory:`). A read
+ * opens the file read-write (only such a connection can roll back a crashed writer's hot journal) but never creates it, and switches writes off.
+ */
+export function sqliteConnector<D extends SqliteDatabase>(driver: CliDriverName, openDatabase: (file: string, exists: boolean, mode: CommandMode) => D, module: SqliteDriverModule<D>): DatabaseOpener {
   return {
-    db,
-    createManager: (migrations, props) =>
-      AsyncMigrationManager && migrations.some(isAsyncMigration) ? (new AsyncMigrationManager(db, migrations, props) as CliManager<typeof migrations>) : new MigrationManager(db, migrations, props),
+    async open({ databasePath, busyTimeoutMs, migrations, props }, mode) {
+      const exists = databasePath === ":memory:" || existsSync(databasePath);
+      let db: D;
+      try {
+        db = openDatabase(mode === "write" || exists ? databasePath : ":memory:", exists, mode);
+      } catch (error) {
+        throw translateSqliteError(libraryError(driver, error) ?? error, busyTimeoutMs);
+      }
+      try {
+        db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+        const async = module.AsyncMigrationManager && migrations.some(isAsyncMigration);
+        const manager = (async ? new module.AsyncMigrationManager!(db, migrations, props) : new module.MigrationManager(db, migrations, props)) as CliManager<typeof migrations>;
+        if (mode === "read" || (mode === "rehearse" && manager instanceof SyncMigrationManager)) db.exec("PRAGMA query_only = ON");
+        // The code is the driver's reading: node:sqlite's errors carry a number, sql.js's only a message.
+        return { manager, close: () => void db.close(), translateError: (error) => translateSqliteError(error, busyTimeoutMs, manager.driver.classifyError(error).nativeCode) };
+      } catch (error) {
+        db.close();
+        throw translateSqliteError(error, busyTimeoutMs);
+      }
+    },
   };
 }
 
@@ -169,8 +148,123 @@ export interface BetterSqlite3Modules extends SqliteDriverModule<Database> {
   readonly Database: new (file: string, options?: { fileMustExist?: boolean }) => Database;
 }
 
-/** How better-sqlite3 opens a connection, for the bin's loader (imported on use) and `stepwise-migrate/cli`'s default (imported statically). */
-export function connectBetterSqlite3(modules: BetterSqlite3Modules, mode: OpenMode): DriverConnect {
-  // better-sqlite3 loads its native addon on the first `new Database`; a failure there is typed by `open`.
-  return (file, exists) => sqliteConnection(new modules.Database(file, { fileMustExist: mode === "read" && exists && file !== ":memory:" }), modules);
+/** better-sqlite3's connector, for the bin's loader (imported on use) and `stepwise-migrate/cli`'s default (imported statically). */
+export function connectBetterSqlite3(modules: BetterSqlite3Modules): DatabaseOpener {
+  // better-sqlite3 loads its native addon on the first `new Database`; a failure there is typed on open.
+  return sqliteConnector("better-sqlite3", (file, exists, mode) => new modules.Database(file, { fileMustExist: mode !== "write" && exists && file !== ":memory:" }), modules);
+}
+
+/** The parts of `pg` and of stepwise's pg driver that {@link connectPostgres} uses. */
+export interface PostgresModules {
+  readonly Client: new (config: pg.ClientConfig) => pg.Client;
+  readonly MigrationManager: new <R extends MigrationRegistry>(db: pg.Client, migrations: R, props?: PgMigrationManagerProps) => PgManager<R>;
+}
+
+/**
+ * The pg driver's opener: one session per command, read-only for a read. An app's own CLI offers pg with its own static imports:
+ *
+ * ```ts
+ * import pg from "pg";
+ * import { MigrationManager } from "stepwise-migrate/pg";
+ * import { connectPostgres, createCli } from "stepwise-migrate/cli";
+ * createCli({ migrations, drivers: { pg: async () => connectPostgres({ Client: pg.Client, MigrationManager }) }, driver: "pg" });
+ * ```
+ */
+export function connectPostgres(modules: PostgresModules): DatabaseOpener {
+  return {
+    async open(options, mode) {
+      const client = new modules.Client({ connectionString: options.url, connectionTimeoutMillis: 10_000, application_name: "stepwise" });
+      // A server that drops the session emits "error" on the client; the next query reports it.
+      client.on("error", () => {});
+      const end = () => client.end().catch(() => {});
+      try {
+        await client.connect();
+      } catch (error) {
+        await end();
+        throw describeConnectionFailure(error);
+      }
+      let lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+      const translateError = (error: unknown) => translatePostgresError(error, options.busyTimeoutMs, classifyPostgresError(error), lockTimeoutMs);
+      try {
+        const { schema } = options;
+        const manager = new modules.MigrationManager(client, options.migrations, {
+          ...options.props,
+          ...(schema === undefined ? {} : { schema }),
+          ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs }),
+        });
+        lockTimeoutMs = manager.lockTimeoutMs;
+        // The session's own reads wait for a lock no longer than a run's statements, and the server enforces read mode, as query_only does.
+        const settings = [...(lockTimeoutMs > 0 ? [`SET lock_timeout = ${lockTimeoutMs}`] : []), ...(mode === "read" ? ["SET default_transaction_read_only = on"] : [])];
+        if (settings.length > 0) await client.query(settings.join("; "));
+        return { manager: manager as unknown as CliManager<typeof options.migrations>, close: end, translateError };
+      } catch (error) {
+        await end();
+        throw error instanceof StepwiseError ? error : translateError(error);
+      }
+    },
+  };
+}
+
+/** The parts of `@libsql/client` and of stepwise's libsql-client driver that {@link connectLibsqlClient} uses. */
+export interface LibsqlClientModules {
+  readonly createClient: (config: Config) => Client;
+  readonly MigrationManager: new <R extends MigrationRegistry>(client: Client, migrations: R, props?: LibsqlClientMigrationManagerProps) => LibsqlClientManager<R>;
+  /** Reads a `LibsqlError`'s SQLite code (`classifyLibsqlClientError` from `stepwise-migrate/libsql-client`). */
+  readonly classifyError: (error: unknown) => { readonly nativeCode: string | null };
+}
+
+/**
+ * The libsql-client driver's opener, on a `file:` URL (only a write creates a missing file) or a server's. An app's own CLI offers it with its own static imports:
+ *
+ * ```ts
+ * import { createClient } from "@libsql/client";
+ * import { MigrationManager, classifyLibsqlClientError } from "stepwise-migrate/libsql-client";
+ * import { connectLibsqlClient, createCli } from "stepwise-migrate/cli";
+ * createCli({ migrations, drivers: { "libsql-client": async () => connectLibsqlClient({ createClient, MigrationManager, classifyError: classifyLibsqlClientError }) }, driver: "libsql-client" });
+ * ```
+ */
+export function connectLibsqlClient(modules: LibsqlClientModules): DatabaseOpener {
+  return {
+    async open(options, mode) {
+      const url = options.url ?? "";
+      const file = url.startsWith("file:") ? url.slice("file:".length) : null;
+      const exists = file === null || existsSync(file);
+      const translateError = (error: unknown) => translateSqliteError(error, options.busyTimeoutMs, modules.classifyError(error).nativeCode);
+      let client: Client;
+      try {
+        client = modules.createClient({ url: mode !== "write" && !exists ? ":memory:" : url, ...(options.authToken ? { authToken: options.authToken } : {}) });
+        // A remote client connects lazily; this round trip turns an unreachable or refusing server into one typed error.
+        await client.execute("SELECT 1");
+      } catch (error) {
+        throw libsqlConnectionError(error, translateError(error), file !== null);
+      }
+      try {
+        // verify and baseline replay the migrations on an in-memory client of the same library.
+        const manager = new modules.MigrationManager(client, options.migrations, { ...options.props, scratchClient: () => modules.createClient({ url: ":memory:" }) });
+        return { manager: manager as unknown as CliManager<typeof options.migrations>, exists, close: () => client.close(), translateError };
+      } catch (error) {
+        client.close();
+        throw translateError(error);
+      }
+    },
+  };
+}
+
+/** A failed first round trip as a typed error: SQLite's refusal as SQLite's; a URL the client refuses (`URL_*`, quoting it) as `USAGE` without that cause; else `DATABASE_UNUSABLE` naming the client's code only. */
+function libsqlConnectionError(error: unknown, translated: unknown, local: boolean): unknown {
+  if (translated instanceof StepwiseError) return translated;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && code.startsWith("URL_")) {
+    return usageError(
+      `The libSQL client refused the URL's shape (${code}): write it as ${CLI_DRIVERS["libsql-client"].exampleUrl}, with authToken and tls=0|1 its only query parameters. Nothing was changed.`,
+    );
+  }
+  const status = /\b(40[13])\b/.exec(error instanceof Error ? error.message : "")?.[1];
+  const reason = status !== undefined ? `HTTP ${status}` : typeof code === "string" ? code : "no answer";
+  const message = local
+    ? `Cannot open the libSQL database file (${reason}): check the path in the URL and that this user may read it.`
+    : status !== undefined
+      ? `The libSQL server refused the connection (${reason}): set LIBSQL_AUTH_TOKEN to a valid token for this database.`
+      : `Cannot reach the libSQL server (${reason}): check the host and port in the URL, and that the server is running and accepts connections from here.`;
+  return databaseUnusableError(`${message} Nothing was changed.`, null, error);
 }

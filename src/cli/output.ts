@@ -1,8 +1,12 @@
-/** What the commands print and the exit code they leave: a command's report as text or JSON, and the manager's events as they happen (progress redrawn on a terminal, one line per migration). */
+/**
+ * What the CLI prints and the exit code it leaves: a command's report as text or JSON, and the manager's
+ * events as they happen. Every write passes one boundary, which hides secrets and names the app's program.
+ */
 import type { MigrationEvent } from "../core/events.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
 import type { CliIo } from "./cli-props.js";
-import { formatBackupTaken, formatDuration, formatSeconds, type Palette } from "./format.js";
+import { createPalette, formatBackupTaken, formatDuration, formatSeconds } from "./format.js";
+import { createRedactor } from "./secrets.js";
 
 /** What a command returns: its data (what `--json` prints), the same as text, and how it ended. */
 export interface Report {
@@ -17,13 +21,24 @@ export interface Report {
 /** One CLI's output: where it prints, how, and the exit code a run returns. */
 export type CliOutput = ReturnType<typeof createCliOutput>;
 
-/** The output of one CLI, printing to `io` with `palette`. */
-export function createCliOutput(io: CliIo, palette: Palette) {
+/**
+ * The output of one CLI on `given` (the process's own streams by default). Every write hides what `hide` was
+ * given, and says `programName <command>` where the library says `stepwise <command>`, for the program's `commands`.
+ */
+export function createCliOutput(given: Partial<CliIo> = {}, programName = "stepwise", commands: () => readonly string[] = () => []) {
+  const { hide, redact } = createRedactor();
+  const rename = renameCommandMentions(programName, commands);
+  const [stdout, stderr] = [given.stdout ?? writerIgnoringClosedStream(process.stdout), given.stderr ?? writerIgnoringClosedStream(process.stderr)];
+  const filter = (write: (text: string) => void) => (text: string) => write(rename(redact(text)));
+  const io: CliIo = { stdout: filter(stdout), stderr: filter(stderr), env: given.env ?? process.env, isTTY: given.isTTY ?? Boolean(process.stdout.isTTY) };
+  const palette = createPalette(io.env, io.isTTY);
   const progress = createProgressDisplay(io, palette);
   const print = (text: string) => io.stdout(text.endsWith("\n") ? text : `${text}\n`);
   const output = {
     io,
     palette,
+    /** Hides a string that may hold a secret (an argument, a URL) wherever it would be printed, in every form a client writes it back. */
+    hide,
     /** The exit code `run` returns, for a command that failed without throwing. */
     exitCode: 0,
     /** Set by a `--json` run: events print nothing, so stdout holds the JSON alone. */
@@ -53,6 +68,17 @@ export function createCliOutput(io: CliIo, palette: Palette) {
   return output;
 }
 
+/** Replaces `stepwise <command>` with `<programName> <command>` for the program's commands (not `stepwise gen`, the bin's), where a user would type it. */
+function renameCommandMentions(programName: string, commands: () => readonly string[]): (text: string) => string {
+  if (programName === "stepwise") return (text) => text;
+  return (text) => {
+    const names = commands().map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+    // After a space, a quote or a parenthesis (also as JSON writes a line break), not inside a path or a package name such as node_modules/stepwise.
+    const mention = new RegExp(`(^|[\\s"'\`(]|\\\\[nt])stepwise (?=(?:${names.join("|")})\\b)`, "g");
+    return names.length === 0 ? text : text.replace(mention, (_match, before: string) => `${before}${programName} `);
+  };
+}
+
 /** A copy of `value` whose numbers under keys ending in `Ms` are whole milliseconds, for `--json`; a class instance keeps its own JSON form. */
 export function roundDurations(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(roundDurations);
@@ -69,7 +95,7 @@ const writers = new WeakMap<NodeJS.WritableStream, (text: string) => void>();
  * reader has gone (`stepwise up | head -1`) emits EPIPE, which unhandled would crash the process,
  * maybe between two migrations. One listener per stream, however often it is asked for.
  */
-export function writerIgnoringClosedStream(stream: NodeJS.WritableStream): (text: string) => void {
+function writerIgnoringClosedStream(stream: NodeJS.WritableStream): (text: string) => void {
   const existing = writers.get(stream);
   if (existing) return existing;
   let closed = false;
@@ -85,11 +111,8 @@ export function writerIgnoringClosedStream(stream: NodeJS.WritableStream): (text
   return write;
 }
 
-/** How often a non-terminal gets a progress line, in milliseconds of migration time. */
-const PLAIN_PROGRESS_INTERVAL_MS = 2_000;
-
-/** Shows `progress` events: a bar with rate and ETA redrawn in place on a terminal; elsewhere a plain line at most once per interval, so CI logs stay readable. */
-function createProgressDisplay(io: CliIo, palette: Palette): { show(event: Extract<MigrationEvent, { type: "progress" }>): void; clear(): void } {
+/** Shows `progress` events: a bar with rate and ETA redrawn in place on a terminal; elsewhere a plain line at most every 2 s of migration time, so CI logs stay readable. */
+function createProgressDisplay(io: CliIo, palette: ReturnType<typeof createPalette>): { show(event: Extract<MigrationEvent, { type: "progress" }>): void; clear(): void } {
   const count = (value: number) => value.toLocaleString("en-US");
   let barShown = false;
   let lastPlain: { version: number; elapsedMs: number } | null = null;
@@ -110,7 +133,7 @@ function createProgressDisplay(io: CliIo, palette: Palette): { show(event: Extra
         return;
       }
       const finished = event.total !== null && event.done >= event.total;
-      const due = lastPlain === null || lastPlain.version !== event.version || event.elapsedMs - lastPlain.elapsedMs >= PLAIN_PROGRESS_INTERVAL_MS;
+      const due = lastPlain === null || lastPlain.version !== event.version || event.elapsedMs - lastPlain.elapsedMs >= 2_000;
       if (!due && !finished) return;
       lastPlain = { version: event.version, elapsedMs: event.elapsedMs };
       io.stdout(`  ${label}: ${counts}${event.total ? ` (${Math.floor(fraction * 100)}%)` : ""}${rate}${eta}\n`);

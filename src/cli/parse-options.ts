@@ -15,21 +15,19 @@ export function parseTableName(value: string): string {
   );
 }
 
-/**
- * Parses a path option or argument. An empty one is what an unset shell variable leaves, and would
- * resolve to the working folder; one whose bytes were not UTF-8 names another file (`PATH_NOT_UTF8`).
- */
+/** Parses a path: an empty one is what an unset shell variable leaves (it would resolve to the working folder); one whose bytes were not UTF-8 names another file (`PATH_NOT_UTF8`). */
 export function parsePath(value: string): string {
   if (value.trim() === "") throw new InvalidArgumentError("expected a path, got an empty string (is the variable it came from unset?)");
   assertPathRoundTrips(value);
   return value;
 }
 
-/** A parser of whole numbers of at least `min`, saying `expected` otherwise. */
-function wholeNumber(min: number, expected: string): (value: string) => number {
+/** A parser of whole numbers from `min` to `max`, saying `expected` otherwise. */
+function wholeNumber(min: number, expected: string, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
   return (value) => {
     const parsed = Number(value);
     if (!/^\d+$/.test(value) || !Number.isSafeInteger(parsed) || parsed < min) throw new InvalidArgumentError(expected);
+    if (parsed > max) throw new InvalidArgumentError(`expected at most ${max} ms`);
     return parsed;
   };
 }
@@ -40,16 +38,8 @@ export const parsePositiveInteger = wholeNumber(1, "expected a whole number of a
 export const parseNonNegativeInteger = wholeNumber(0, "expected a whole number");
 /** Parses `baseline`'s version argument. */
 export const parseVersion = wholeNumber(1, "expected a migration version (1 or more)");
-
-/** SQLite keeps the busy timeout in a 32-bit int; a larger value would wrap to no wait at all. */
-const MAX_BUSY_TIMEOUT_MS = 2_147_483_647;
-
-/** Parses `--busy-timeout` and `--lock-timeout`: milliseconds, 0 up to what SQLite can hold. */
-export function parseBusyTimeout(value: string): number {
-  const parsed = parseNonNegativeInteger(value);
-  if (parsed > MAX_BUSY_TIMEOUT_MS) throw new InvalidArgumentError(`expected at most ${MAX_BUSY_TIMEOUT_MS} ms`);
-  return parsed;
-}
+/** Parses `--busy-timeout` and `--lock-timeout`: milliseconds, up to what SQLite's 32-bit busy timeout holds (more would wrap to no wait at all). */
+export const parseBusyTimeout = wholeNumber(0, "expected a whole number", 2_147_483_647);
 
 /** Every value `--transaction` takes, the default first. */
 export const TRANSACTION_MODES: readonly TransactionMode[] = ["each", "all"];
@@ -65,8 +55,7 @@ export function parseTransactionMode(value: string): TransactionMode {
  * Wraps the parser of a one-value option so that two different values (`--db a.db --db b.db`) are a
  * usage error naming both: commander keeps the last silently, and a script that appends a flag would
  * migrate another database than the one it named. Values compare parsed (two spellings of a driver
- * are one). The option must have no default, which commander passes as the previous value. `show`
- * writes a value into the error (redacted, for one that may hold a URL).
+ * are one). The option must have no default, which commander passes as the previous value. `show` writes a value into the error.
  */
 export function singleValued<T>(parse: (value: string) => T = (value) => value as T, show: (value: T) => string = (value) => JSON.stringify(value)): (value: string, previous: T | undefined) => T {
   return (value, previous) => {

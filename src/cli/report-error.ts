@@ -1,43 +1,29 @@
-/**
- * The one place a failure becomes output and an exit code: 2 for a usage error, 1 for anything else.
- * A `--json` run gets every failure as JSON on stdout too; the text goes to stderr either way, a
- * failed migration followed by where in its own file it threw.
- */
+/** The one place a failure becomes output and an exit code (2 for a usage error, else 1): text on stderr, with `--json` JSON on stdout too; a failed migration says where in its file it threw. */
 import { fileURLToPath } from "node:url";
 import { CommanderError } from "commander";
 import { StepwiseError, type StepwiseErrorCode } from "../core/errors.js";
 import { spellFields } from "../core/option-text.js";
-import { toPlainError } from "../core/error-factories.js";
-import { translateSqliteError } from "../core/error-factories.js";
+import { toPlainError, translateSqliteError } from "../core/error-factories.js";
 import type { CliOutput } from "./output.js";
-import { redactArguments } from "./secrets.js";
+
+/** A position in a project file, 1-based. */
+type SourceLocation = { readonly file: string; readonly line: number; readonly column: number };
 
 /** The codes the CLI exits 2 for: each names a setting the user typed (a flag or the config), not a state of the database. */
 const USAGE_EXIT_CODES: ReadonlySet<StepwiseErrorCode> = new Set<StepwiseErrorCode>(["USAGE", "DATABASE_PATH_INVALID", "PATH_NOT_UTF8", "INVALID_TABLE_NAME", "DRIVER_UNKNOWN"]);
 
-/** A position in a project file, 1-based. */
-interface SourceLocation {
-  readonly file: string;
-  readonly line: number;
-  readonly column: number;
-}
-
-/**
- * Prints a run's failure and returns its exit code. `rename` turns the library's `stepwise <command>`
- * into the app's program name; `argv` is read for `--json` and `--verbose` as given, so a failure
- * while parsing honours them, and commander's echo of an argument is redacted.
- */
-export function reportError(error: unknown, argv: readonly string[], output: CliOutput, rename: (text: string) => string): number {
-  const { io, palette } = output;
+/** Prints a run's failure and returns its exit code; `argv` is read for `--json` and `--verbose` as given, so a failure while parsing honours them. */
+export function reportError(error: unknown, argv: readonly string[], output: CliOutput): number {
+  const { palette } = output;
   const options = argv.includes("--") ? argv.slice(0, argv.indexOf("--")) : argv;
   const printJson = (fields: Record<string, unknown>) => {
-    if (options.includes("--json")) output.printJson({ error: { ...fields, message: rename(String(fields.message)), fix: renameInFix(fields.fix, rename) } });
+    if (options.includes("--json")) output.printJson({ error: { ...fields, fix: fields.fix ?? null } });
   };
-  const stderr = (text: string) => io.stderr(rename(text));
+  const stderr = output.io.stderr;
   if (error instanceof CommanderError) {
     // commander printed its message. Help asked for is success; help shown for no command or an unknown one is a usage error.
     if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || (error.code === "commander.help" && error.exitCode === 0)) return 0;
-    printJson({ name: "StepwiseError", code: "USAGE", message: redactArguments(error.message.replace(/^error: /, ""), argv) });
+    printJson({ name: "StepwiseError", code: "USAGE", message: error.message.replace(/^error: /, "") });
     return 2;
   }
   const translated = translateSqliteError(error, 0);
@@ -62,8 +48,7 @@ export function reportError(error: unknown, argv: readonly string[], output: Cli
 function errorToJson(error: StepwiseError): Record<string, unknown> {
   const fields: Record<string, unknown> = { name: error.name, ...inCliSpelling(toPlainError(error)) };
   if ((fields.location ?? null) === null && typeof (error.details as { file?: unknown }).file === "string" && error.cause !== undefined) fields.location = locateFailure(error);
-  if ("fix" in fields) return fields;
-  if (!error.is("MIGRATION_FAILED")) return { ...fields, fix: null };
+  if ("fix" in fields || !error.is("MIGRATION_FAILED")) return fields;
   const { details } = error;
   const location = fields.location as SourceLocation | null | undefined;
   if (!details.rolledBack) return { ...fields, fix: `check the database by hand: ${details.file} ran outside a transaction and may have left changes; then "stepwise repair"` };
@@ -73,26 +58,6 @@ function errorToJson(error: StepwiseError): Record<string, unknown> {
 /** `value` (an error, or plain data made from one) with every field that names options or calls spelled as the CLI's flags and commands. */
 export function inCliSpelling<T extends object>(value: T): T {
   return { ...value, ...spellFields(value, "cli") };
-}
-
-/** Replaces `stepwise <command>` with `<programName> <command>` for the program's commands (not `stepwise gen`, the bin's), where a user would type it. */
-export function renameCommandMentions(programName: string, commands: () => readonly string[]): (text: string) => string {
-  if (programName === "stepwise") return (text) => text;
-  return (text) => {
-    const names = commands().map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
-    if (names.length === 0) return text;
-    // Not inside a path or a package name such as node_modules/stepwise.
-    return text.replace(new RegExp(`(^|[\\s"'\`(])stepwise (?=(?:${names.join("|")})\\b)`, "g"), (_match, before: string) => `${before}${programName} `);
-  };
-}
-
-/** An error's `fix`, a string or a structured one (CHECKSUM_MISMATCH's ways out), with every string in it renamed; `null` when there is none. */
-export function renameInFix(fix: unknown, rename: (text: string) => string): unknown {
-  if (fix === undefined || fix === null) return null;
-  if (typeof fix === "string") return rename(fix);
-  if (Array.isArray(fix)) return fix.map((item) => renameInFix(item, rename));
-  if (typeof fix === "object") return Object.fromEntries(Object.entries(fix).map(([key, value]) => [key, renameInFix(value, rename)]));
-  return fix;
 }
 
 /**

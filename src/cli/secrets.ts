@@ -1,10 +1,7 @@
 /**
- * Keeps passwords and tokens out of what the CLI prints, by structure: where stepwise prints a URL or
- * connection string it knows (a server's label, commander's echo of an argument, a driver's error
- * quoting its URL), that string is parsed and its secret parts replaced: the URL's password, and every
- * parameter whose key names a secret (`password`, `sslpassword`, `authToken`, in any case and
- * percent-encoding, in a query or a libpq `key=value` string). Output is never searched for a
- * secret's text: a password of `a` would otherwise be cut out of every word holding it.
+ * Keeps passwords and tokens out of what the CLI prints, by structure: a URL or connection string it knows (an argument,
+ * the URL it connects with) is printed with its password and every secret parameter (`password`, `sslpassword`, `authToken`,
+ * in any case or encoding) replaced. Output is never searched for a secret's own text: a password `a` would cut every word.
  */
 
 const REDACTED = "****";
@@ -74,35 +71,28 @@ export function findPasswords(text: string): string[] {
   return parseSecrets(text).secrets;
 }
 
-/** `text` (what commander wrote about the arguments) with each argument holding a secret, or the value of a `--flag=value` one, redacted. */
-export function redactArguments(text: string, argv: readonly string[]): string {
-  let out = text;
-  for (const argument of argv) {
-    for (const candidate of new Set([argument, argument.replace(/^--?[\w-]+=/, "")])) {
-      const redacted = redactConnectionString(candidate);
-      if (redacted !== candidate) out = out.split(candidate).join(redacted);
-    }
-  }
-  return out;
-}
-
-/** Hides `url` (also as WHATWG `URL` writes it back) in the message and stack of `error` and its causes. Returns `error`. */
-export function hideUrlIn(error: unknown, url: string): unknown {
-  const shown = redactConnectionString(url);
-  let normalized = "";
-  try {
-    normalized = new URL(url.trim()).href;
-  } catch {
-    // Not a URL: only its own forms can be quoted.
-  }
-  const forms = [...new Set([url, url.trim(), normalized])].filter((form) => form !== "" && form !== shown);
-  const seen = new Set<unknown>();
-  for (let current = error; current instanceof Error && !seen.has(current); current = current.cause) {
-    seen.add(current);
-    for (const form of forms) {
-      if (current.message.includes(form)) current.message = current.message.split(form).join(shown);
-      if (current.stack?.includes(form)) current.stack = current.stack.split(form).join(shown);
-    }
-  }
-  return error;
+/**
+ * The filter at the CLI's output boundary: every string given to `hide` that holds a secret (an argument,
+ * a `--flag=value`'s value, a URL in each form a client writes it back) is printed redacted, also where a
+ * message quotes it as JSON and where `--json` quotes that message.
+ */
+export function createRedactor(): { hide(value: string): void; redact(text: string): string } {
+  let forms: (readonly [form: string, shown: string])[] = [];
+  return {
+    hide(value) {
+      let normalized = "";
+      try {
+        normalized = new URL(value.trim()).href;
+      } catch {
+        // Not a URL: only its own forms can be quoted.
+      }
+      for (const given of new Set([value, value.trim(), normalized])) {
+        for (let [form, shown, depth] = [given, redactConnectionString(given), 0]; form !== shown && depth < 3; depth++) {
+          if (!forms.some(([known]) => known === form)) forms = [...forms, [form, shown] as const].sort(([a], [b]) => b.length - a.length);
+          [form, shown] = [JSON.stringify(form).slice(1, -1), JSON.stringify(shown).slice(1, -1)];
+        }
+      }
+    },
+    redact: (text) => forms.reduce((out, [form, shown]) => (out.includes(form) ? out.split(form).join(shown) : out), text),
+  };
 }

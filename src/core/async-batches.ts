@@ -1,11 +1,9 @@
 /**
- * `context.forEachBatch` on the async drivers (pg, libsql-client): the walk of `batch-walk.ts` driven
- * through the driver's primitives. In a `transaction: false` migration each batch gets a transaction
- * of its own. The handler may be `async`, and gets the connection to write through (on libsql-client
- * the batch's transaction, which a write on the client would wait behind).
+ * `context.forEachBatch` on the async drivers (pg, libsql-client): the walk of `batch-walk.ts` through the driver's primitives. The handler may be `async`, and gets the
+ * connection to write through (on libsql-client the batch's transaction, which a write on the client would wait behind).
  */
 import type { AsyncDriver } from "./driver.js";
-import { walkBatches, type BatchDialect, type BatchOrigin, type BatchRequest, type BatchWalk } from "./batch-walk.js";
+import { driveWalk, walkBatches, type BatchDialect } from "./batch-walk.js";
 import { buildMigrationContext } from "./migration-context.js";
 import type { BatchOptions, BatchSummary, MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
 
@@ -15,8 +13,8 @@ export type AsyncBatchHandler<Row extends Record<string, unknown>, Db> = (rows: 
 /** The context a TypeScript migration receives on an async driver: its `forEachBatch` returns a promise. */
 export interface AsyncMigrationContext<Db = unknown> extends Omit<MigrationContext, "forEachBatch"> {
   /**
-   * Walks a table in keyed batches, as {@link MigrationContext.forEachBatch} does. `handle` may be
-   * `async`; it gets each batch and the connection to write through. `where` takes `?` placeholders.
+   * Walks a table in keyed batches, as {@link MigrationContext.forEachBatch} does. `handle` may be `async`; it gets each batch and the connection to write through. `where`
+   * takes `?` placeholders.
    *
    * @example
    * await context.forEachBatch({ table: "items", columns: ["label"] }, async (rows, db) => {
@@ -35,36 +33,10 @@ export function createAsyncMigrationContext<Db>(
   direction: MigrationDirection,
   progress: (done: number, total: number | null) => void,
 ): MigrationContext {
-  const origin: BatchOrigin = { version: entry.version, file: entry.file };
-  const forEachBatch = (options: BatchOptions, handle: AsyncBatchHandler<Record<string, unknown>, Db>) => runWalkAsync(driver, dialect, connection, options, handle, progress, origin);
-  return buildMigrationContext(entry, direction, progress, forEachBatch as unknown as MigrationContext["forEachBatch"]);
-}
-
-async function runWalkAsync<Db>(
-  driver: AsyncDriver<unknown>,
-  dialect: BatchDialect,
-  connection: () => Db,
-  options: BatchOptions,
-  handle: AsyncBatchHandler<Record<string, unknown>, Db>,
-  progress: (done: number, total: number | null) => void,
-  origin: BatchOrigin,
-): Promise<BatchSummary> {
-  const walk: BatchWalk<BatchSummary> = walkBatches(dialect, options, origin, await driver.inTransaction(), progress);
-  let answer: { ok: true; value: unknown } | { ok: false; error: unknown } = { ok: true, value: undefined };
-  for (;;) {
-    const step: IteratorResult<BatchRequest, BatchSummary> = answer.ok ? walk.next(answer.value) : walk.throw(answer.error);
-    if (step.done) return step.value;
-    const request: BatchRequest = step.value;
-    answer = { ok: true, value: undefined };
-    if (request.kind === "rows") {
-      try {
-        answer = { ok: true, value: await driver.query(request.sql, request.params) };
-      } catch (error) {
-        answer = { ok: false, error };
-      }
-    } else if (!request.ownTransaction) {
-      await handle(request.rows, connection());
-    } else {
+  const forEachBatch = async (options: BatchOptions, handle: AsyncBatchHandler<Record<string, unknown>, Db>) =>
+    driveWalk(walkBatches(dialect, options, entry, await driver.inTransaction(), progress), async (request) => {
+      if (request.kind === "rows") return driver.query(request.sql, request.params);
+      if (!request.ownTransaction) return handle(request.rows, connection());
       await driver.begin("immediate");
       try {
         await handle(request.rows, connection());
@@ -74,6 +46,6 @@ async function runWalkAsync<Db>(
         await driver.rollback();
         throw error;
       }
-    }
-  }
+    });
+  return buildMigrationContext(entry, direction, progress, forEachBatch as unknown as MigrationContext["forEachBatch"]);
 }

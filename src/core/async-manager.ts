@@ -1,8 +1,4 @@
-/**
- * The async manager: {@link MigrationManagerBase} driven by the async runner, so every method returns
- * a promise and a migration body may await while its transaction stays open. It serves a sync SQLite
- * driver whose registry holds async migrations and an async driver such as PostgreSQL's alike.
- */
+/** The async manager: {@link MigrationManagerBase} driven by the async runner, for async drivers and for sync ones whose registry holds async migrations. */
 import { StepwiseError } from "./errors.js";
 import { runAsync } from "./runners.js";
 import { MigrationManagerBase, refuseMovedOption, type RunOptions } from "./manager-base.js";
@@ -15,10 +11,7 @@ import { usageError } from "./error-factories.js";
 /** Connections with an async run in flight: a second run would interleave its statements with the first one's transaction. */
 const busyConnections = new WeakSet<object>();
 
-/**
- * Runs `action` (which drives `step`) unless another async call is still running on `connection` in
- * this process; refuses with `ASYNC_RUN_IN_PROGRESS` if one is. Connections that are not objects are not tracked.
- */
+/** Runs `action` (which drives `step`) unless another async call still runs on `connection` in this process (`ASYNC_RUN_IN_PROGRESS`); only objects are tracked. */
 export async function runAloneOnConnection<T>(connection: unknown, driverName: string, step: Step<T>, action: () => Promise<T>): Promise<T> {
   const key = typeof connection === "object" && connection !== null ? connection : null;
   if (key !== null && busyConnections.has(key)) {
@@ -50,10 +43,8 @@ export async function runHoldingRunLock<T>(driver: Driver, step: Step<T>, option
 }
 
 /**
- * Applies and reverts the migrations of a generated registry on one connection of any driver, every
- * method returning a promise. An async migration's transaction stays open across its awaits: a
- * failure after an await rolls back everything it did, its history row included. A driver entry
- * exports a one-line subclass that takes its library's connection.
+ * Applies and reverts the migrations of a generated registry on one connection of any driver, every method returning a promise. An async migration's transaction stays open
+ * across its awaits: a failure after an await rolls back everything it did, its history row included.
  */
 export class AsyncMigrationManager<Db, R extends MigrationRegistry = MigrationRegistry> extends MigrationManagerBase<Db, R, true, Driver<Db>> {
   /**
@@ -69,20 +60,14 @@ export class AsyncMigrationManager<Db, R extends MigrationRegistry = MigrationRe
   protected async start<T>(make: () => Step<T>, options?: RunOptions): Promise<T> {
     return this.run(make(), options);
   }
-
-  /** A manager with the same registry and settings on another driver's connection. */
-  withDriver(driver: Driver<Db>, props: MigrationManagerProps = {}): AsyncMigrationManager<Db, R> {
-    return new AsyncMigrationManager(driver, this.migrations, this.copySettings(props));
-  }
 }
 
 /** What `migrateAsync` takes: the manager's props and `up`'s options. */
 export type MigrateAsyncOptions<V extends number = number> = MigrationManagerProps & UpOptions<V>;
 
 /**
- * The body of every entry's `migrateAsync` (and of an async driver's `migrate`): refuse moved options,
- * then apply everything pending. Every refusal is a rejection. `verifySchema` is not offered: its
- * replay runs migrations through the sync runner, which cannot run async ones.
+ * The body of every entry's `migrateAsync` (and of an async driver's `migrate`): refuse moved options, then apply everything pending; every refusal is a rejection.
+ * `verifySchema` is not offered: its replay runs migrations through the sync runner, which cannot run async ones.
  */
 export async function migrateAsyncWithManager(
   options: MigrateAsyncOptions,
@@ -94,5 +79,5 @@ export async function migrateAsyncWithManager(
   if ((props as Record<string, unknown>).verifySchema) {
     throw usageError(`verifySchema is not available with the async API of "${entry}": its replay cannot run async migrations. Call migrateAsync without it.`);
   }
-  return createManager(props).up({ ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) });
+  return createManager(props).up({ to, transaction });
 }

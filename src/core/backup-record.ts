@@ -10,10 +10,7 @@ export interface BackupRecord {
   readonly createdAt: string;
   /** The file's size. */
   readonly sizeBytes: number;
-  /**
-   * How it was copied: SQLite's online backup API where the driver has it, else `VACUUM INTO` (a
-   * compacted copy with the same schema, rows and `user_version`).
-   */
+  /** How it was copied: SQLite's online backup API where the driver has it, else `VACUUM INTO` (a compacted copy with the same schema, rows and `user_version`). */
   readonly method: "online-backup" | "vacuum-into";
   /** Older backups of the same database deleted to respect `keep`. */
   readonly pruned: readonly string[];

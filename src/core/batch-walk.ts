@@ -1,18 +1,14 @@
 /**
- * The keyed batch walk behind `context.forEachBatch`, written once as a sans-I/O generator: it yields
- * what it needs (a query's rows, the handler run on a batch) and is driven by the sync walker of the
- * SQLite drivers (`progress.ts`) or the async one (`async-batches.ts`). How a key is resolved and the
- * bound read differ per database (a {@link BatchDialect}); every refusal and guarantee is here.
+ * The keyed batch walk behind `context.forEachBatch`, written once as a sans-I/O generator that yields what it needs (a query's rows, the handler run on a batch), driven on
+ * a sync connection (`progress.ts`) or an async driver (`async-batches.ts`). How a key is resolved and the bound read differ per database (a {@link BatchDialect}); every
+ * refusal and guarantee is here.
  */
 import type { BatchKeyProblem } from "./errors.js";
-import type { BatchOptions, BatchSummary } from "./types.js";
+import type { BatchOptions, BatchSummary, MigrationEntry } from "./types.js";
 import { batchKeyError, batchOptionsInvalidError, describeStoredValue } from "./error-factories.js";
 
 /** Which migration runs the walk, so its errors can name the file. */
-export interface BatchOrigin {
-  readonly version: number;
-  readonly file: string;
-}
+export type BatchOrigin = Pick<MigrationEntry, "version" | "file">;
 
 /** A key the database will find, and how to read it. */
 export interface ResolvedBatchKey {
@@ -22,7 +18,7 @@ export interface ResolvedBatchKey {
   readonly isRowid: boolean;
   /** The table's columns as declared, for error messages. */
   readonly columns: readonly string[];
-  /** The table as the walk's SQL names it, where the name given is not that (PostgreSQL); default the name given, quoted. */
+  /** The table as the walk's SQL names it (PostgreSQL's regclass); default the name given, quoted. */
   readonly tableSql?: string;
   /** Match `columns` as the key is, exactly else case-insensitively (PostgreSQL, where quoted names are exact). */
   readonly matchColumns?: boolean;
@@ -57,10 +53,10 @@ function* rowsOf(sql: string, params: readonly unknown[] = []): BatchWalk<Record
   return (yield { kind: "rows", sql, params }) as Record<string, unknown>[];
 }
 
-/**
- * The walk of `options` (see `MigrationContext.forEachBatch`); outside a transaction (`inTransaction`
- * false) each batch gets its own. Its refusals come before anything is written.
- */
+/** A `count` read back: a connection with defaultSafeIntegers(true) returns it as bigint, pg as text. */
+const countOf = (rows: Record<string, unknown>[]): number => Number(rows[0]?.n ?? 0);
+
+/** The walk of `options` (see `MigrationContext.forEachBatch`); outside a transaction each batch gets its own. Its refusals come before anything is written. */
 export function* walkBatches(
   dialect: BatchDialect,
   options: BatchOptions,
@@ -68,133 +64,104 @@ export function* walkBatches(
   inTransaction: boolean,
   progress: (done: number, total: number | null) => void,
 ): BatchWalk<BatchSummary> {
+  const { version, file } = origin;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-  if (!Number.isSafeInteger(batchSize) || (batchSize as number) < 1) {
-    throw batchOptionsInvalidError({ option: "batchSize", value: batchSize, version: origin.version, file: origin.file });
-  }
-  if (typeof options.where === "string" && dialect.hasNumberedPlaceholders?.(options.where)) {
-    throw batchOptionsInvalidError({ option: "where", value: options.where, version: origin.version, file: origin.file });
-  }
-  const plan = yield* planWalk(dialect, options, origin);
-  const { key, resolved, table, where, params, fail } = plan;
-  if (!resolved.isRowid) yield* refuseUnwalkableKeys(plan);
-
-  const { count: countAll, eq, gt, le } = plan.sqlOf;
-  const total = countOf(yield* rowsOf(`SELECT ${countAll} AS n FROM ${table} WHERE ${where}`, params));
-  // Exact past 2^53; MAX orders as ORDER BY does, so every row the walk reaches is at or below it.
-  const boundRow = (yield* keyedRows(plan, dialect.boundSql(table, resolved.sql, where), params))[0];
-  const bound = boundRow === undefined || boundRow.bound === null ? null : Number(boundRow.integer) === 1 && boundRow.text !== null ? exactInteger(String(boundRow.text)) : boundRow.bound;
-  if (bound === null) return { rows: 0, batches: 0 };
-  const first = `SELECT ${plan.selected} FROM ${table} WHERE ${resolved.sql} ${le} ? AND ${where} ORDER BY ${resolved.sql} LIMIT ?`;
-  const next = `SELECT ${plan.selected} FROM ${table} WHERE ${resolved.sql} ${gt} ? AND ${resolved.sql} ${le} ? AND ${where} ORDER BY ${resolved.sql} LIMIT ?`;
-  const sharing = resolved.isRowid ? null : `SELECT ${countAll} AS n FROM ${table} WHERE ${resolved.sql} ${eq} ? AND ${where}`;
-  let done = 0;
-  let batches = 0;
-  let last: unknown = undefined;
-  if (total > 0) progress(0, total);
-  for (;;) {
-    const rows = batches === 0 ? yield* keyedRows(plan, first, [bound, ...params, batchSize]) : yield* keyedRows(plan, next, [last, bound, ...params, batchSize]);
-    if (rows.length === 0) {
-      // The bound did not bind back as the value read (an inexact key type): success would claim a walk that never happened.
-      if (batches === 0) fail("invalid-key", `the largest key ${describeStoredValue(bound)} matched no row when read back, so the key's type cannot be walked exactly`, bound);
-      break;
-    }
-    // Read before the handler runs: it may change the row objects it is given.
-    for (const row of rows) {
-      const value = row[key];
-      checkKeyOrder(value, last, fail, resolved.integerKey === true);
-      last = value;
-    }
-    yield { kind: "handle", rows, ownTransaction: !inTransaction };
-    batches++;
-    done += rows.length;
-    // The handler may have added a row with the last key; the next batch would start past both.
-    const shared = sharing ? countOf(yield* rowsOf(sharing, [last, ...params])) : 0;
-    if (shared > 1) fail("duplicate-key", `${shared} rows share the key ${describeStoredValue(last)} (added during the walk)`, last);
-    // Rows added since the count can take `done` past it.
-    progress(done, Math.max(total, done));
-    // No early exit on a short batch: the handler may have added rows past it.
-  }
-  return { rows: done, batches };
-}
-
-/** What a walk reads with: the key as the database resolved it, and the SQL around it. */
-interface WalkPlan {
-  readonly key: string;
-  readonly resolved: ResolvedBatchKey;
-  readonly table: string;
-  /** The caller's filter, parenthesised, or one that keeps every row. */
-  readonly where: string;
-  readonly params: readonly unknown[];
-  /** The select list: the key under the caller's spelling, and the columns asked for (or all). */
-  readonly selected: string;
-  readonly sqlOf: NonNullable<ResolvedBatchKey["sqlOf"]>;
-  /** Throws `BATCH_KEY_INVALID` for `problem`. */
-  readonly fail: (problem: BatchKeyProblem, detail: string, value?: unknown) => never;
-}
-
-/** Resolves the key and the columns asked for, and writes the SQL the walk reads with. */
-function* planWalk(dialect: BatchDialect, options: BatchOptions, origin: BatchOrigin): BatchWalk<WalkPlan> {
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw batchOptionsInvalidError({ option: "batchSize", value: batchSize, version, file });
+  if (typeof options.where === "string" && dialect.hasNumberedPlaceholders?.(options.where)) throw batchOptionsInvalidError({ option: "where", value: options.where, version, file });
   const key = options.key ?? "id";
   const resolved = yield* dialect.resolveKey(options.table, key, origin);
   const fail = (problem: BatchKeyProblem, detail: string, value?: unknown): never => {
-    throw batchKeyError({ table: options.table, key, problem, detail, value, columns: resolved.columns, version: origin.version, file: origin.file });
+    throw batchKeyError({ table: options.table, key, problem, detail, value, columns: resolved.columns, version, file });
   };
+  // A client that cannot read an integer past 2^53 (@libsql/client's intMode "number") refuses the key, not the migration.
+  function* keyedRows(sql: string, params: readonly unknown[]): BatchWalk<Record<string, unknown>[]> {
+    try {
+      return yield* rowsOf(sql, params);
+    } catch (error) {
+      if (error instanceof RangeError && /integer/i.test(error.message)) {
+        fail("unsafe-integer", `the database holds keys beyond 2^53, which the client cannot read as JavaScript numbers; create it with intMode: "bigint" (@libsql/client)`);
+      }
+      throw error;
+    }
+  }
   // Under the caller's spelling: SQLite names a result column as declared, so `row[key]` would be undefined.
   const keyColumn = `${resolved.sql} AS ${quoteIdentifier(key)}`;
   // Where quoted names match exactly (PostgreSQL), each column is found as the key is, not left to fail as 42703.
   const columnSql = (column: string): string => {
     if (!resolved.matchColumns) return quoteIdentifier(column);
     const { column: found, ambiguous } = matchColumn(resolved.columns, column);
-    if (found === undefined)
-      fail("no-such-column", `"${options.table}" has no column "${column}" (asked for in columns)${ambiguous ? "; several differ from it only in case: give the exact name" : ""}`, column);
-    return quoteIdentifier(found as string);
+    if (found !== undefined) return quoteIdentifier(found);
+    return fail("no-such-column", `"${options.table}" has no column "${column}" (asked for in columns)${ambiguous ? "; several differ from it only in case: give the exact name" : ""}`, column);
   };
   const selected = options.columns
     ? [keyColumn, ...options.columns.filter((column) => column !== key).map((column) => `${columnSql(column)} AS ${quoteIdentifier(column)}`)].join(", ")
     : `*, ${keyColumn}`;
-  return {
-    key,
-    resolved,
-    table: resolved.tableSql ?? quoteIdentifier(options.table),
-    // A boolean with no operator, which PostgreSQL would look up through the search_path.
-    where: options.where ? `(${options.where})` : "(NULL IS NULL)",
-    params: options.params ?? [],
-    selected,
-    sqlOf: resolved.sqlOf ?? { count: "count(*)", countGt: ">", eq: "=", gt: ">", le: "<=" },
-    fail,
-  };
-}
+  const table = resolved.tableSql ?? quoteIdentifier(options.table);
+  // A boolean with no operator, which PostgreSQL would look up through the search_path.
+  const where = options.where ? `(${options.where})` : "(NULL IS NULL)";
+  const params = options.params ?? [];
+  const { count, countGt, eq, gt, le } = resolved.sqlOf ?? { count: "count(*)", countGt: ">", eq: "=", gt: ">", le: "<=" };
+  const k = resolved.sql;
 
-/** Refuses, before the first batch, a NULL key (`key > NULL` matches nothing) or a shared one (a batch boundary would skip rows). */
-function* refuseUnwalkableKeys(plan: WalkPlan): BatchWalk<void> {
-  const { resolved, table, where, params, fail } = plan;
-  const { count: countAll, countGt } = plan.sqlOf;
-  const nulls = countOf(yield* rowsOf(`SELECT ${countAll} AS n FROM ${table} WHERE ${resolved.sql} IS NULL AND ${where}`, params));
-  if (nulls > 0) fail("null-key", `${nulls} row${nulls === 1 ? " has" : "s have"} a NULL key`);
-  // keyedRows: a duplicate past 2^53 on a client that cannot read it is that refusal, not a RangeError.
-  const repeated = (yield* keyedRows(
-    plan,
-    `SELECT ${resolved.sql} AS value, ${countAll} AS n FROM ${table} WHERE ${resolved.sql} IS NOT NULL AND ${where} GROUP BY 1 HAVING ${countAll} ${countGt} 1 LIMIT 1`,
-    params,
-  ))[0];
-  if (repeated) fail("duplicate-key", `${Number(repeated.n)} rows share the key ${describeStoredValue(repeated.value)}`, repeated.value);
-}
-
-/** Rows holding keys: a client that cannot read an integer past 2^53 (@libsql/client's intMode "number") refuses the key, not the migration. */
-function* keyedRows(plan: WalkPlan, sql: string, params: readonly unknown[]): BatchWalk<Record<string, unknown>[]> {
-  try {
-    return yield* rowsOf(sql, params);
-  } catch (error) {
-    if (error instanceof RangeError && /integer/i.test(error.message)) {
-      plan.fail("unsafe-integer", `the database holds keys beyond 2^53, which the client cannot read as JavaScript numbers; create it with intMode: "bigint" (@libsql/client)`);
+  if (!resolved.isRowid) {
+    // A NULL key matches no `key > last`, and a shared one would let a batch boundary skip rows.
+    const nulls = countOf(yield* rowsOf(`SELECT ${count} AS n FROM ${table} WHERE ${k} IS NULL AND ${where}`, params));
+    if (nulls > 0) fail("null-key", `${nulls} row${nulls === 1 ? " has" : "s have"} a NULL key`);
+    const repeated = (yield* keyedRows(`SELECT ${k} AS value, ${count} AS n FROM ${table} WHERE ${k} IS NOT NULL AND ${where} GROUP BY 1 HAVING ${count} ${countGt} 1 LIMIT 1`, params))[0];
+    if (repeated) fail("duplicate-key", `${Number(repeated.n)} rows share the key ${describeStoredValue(repeated.value)}`, repeated.value);
+  }
+  const total = countOf(yield* rowsOf(`SELECT ${count} AS n FROM ${table} WHERE ${where}`, params));
+  // Exact past 2^53; MAX orders as ORDER BY does, so every row the walk reaches is at or below it.
+  const boundRow = (yield* keyedRows(dialect.boundSql(table, k, where), params))[0];
+  const bound = boundRow === undefined || boundRow.bound === null ? null : Number(boundRow.integer) === 1 && boundRow.text !== null ? exactInteger(String(boundRow.text)) : boundRow.bound;
+  if (bound === null) return { rows: 0, batches: 0 };
+  const first = `SELECT ${selected} FROM ${table} WHERE ${k} ${le} ? AND ${where} ORDER BY ${k} LIMIT ?`;
+  const next = `SELECT ${selected} FROM ${table} WHERE ${k} ${gt} ? AND ${k} ${le} ? AND ${where} ORDER BY ${k} LIMIT ?`;
+  let done = 0;
+  let batches = 0;
+  let last: unknown = undefined;
+  if (total > 0) progress(0, total);
+  for (;;) {
+    const rows = batches === 0 ? yield* keyedRows(first, [bound, ...params, batchSize]) : yield* keyedRows(next, [last, bound, ...params, batchSize]);
+    if (rows.length === 0) {
+      // The bound did not bind back as the value read (an inexact key type): success would claim a walk that never happened.
+      if (batches === 0) fail("invalid-key", `the largest key ${describeStoredValue(bound)} matched no row when read back, so the key's type cannot be walked exactly`, bound);
+      return { rows: done, batches };
     }
-    throw error;
+    // Read before the handler runs: it may change the row objects it is given.
+    for (const row of rows) {
+      checkKeyOrder(row[key], last, fail, resolved.integerKey === true);
+      last = row[key];
+    }
+    yield { kind: "handle", rows, ownTransaction: !inTransaction };
+    batches++;
+    done += rows.length;
+    // The handler may have added a row with the last key; the next batch would start past both.
+    const shared = resolved.isRowid ? 0 : countOf(yield* rowsOf(`SELECT ${count} AS n FROM ${table} WHERE ${k} ${eq} ? AND ${where}`, [last, ...params]));
+    if (shared > 1) fail("duplicate-key", `${shared} rows share the key ${describeStoredValue(last)} (added during the walk)`, last);
+    // Rows added since the count can take `done` past it; no early exit on a short batch, as the handler may have added rows past it.
+    progress(done, Math.max(total, done));
   }
 }
 
-/** A `count` read back: a connection with defaultSafeIntegers(true) returns it as bigint, pg as text. */
-const countOf = (rows: Record<string, unknown>[]): number => Number(rows[0]?.n ?? 0);
+/** Drives `walk`, `perform` answering each request: synchronously, until an answer is a promise, from which on the drive is asynchronous. A failure is thrown into the walk. */
+export function driveWalk<T>(walk: BatchWalk<T>, perform: (request: BatchRequest) => unknown, answer: { value: unknown } | { error: unknown } = { value: undefined }): T | Promise<T> {
+  for (;;) {
+    const step = "error" in answer ? walk.throw(answer.error) : walk.next(answer.value);
+    if (step.done) return step.value;
+    try {
+      const value = perform(step.value);
+      if (value instanceof Promise)
+        return value.then(
+          (resolved) => driveWalk(walk, perform, { value: resolved }),
+          (error: unknown) => driveWalk(walk, perform, { error }),
+        );
+      answer = { value };
+    } catch (error) {
+      answer = { error };
+    }
+  }
+}
 
 /** SQLite orders NULL, then numbers, then text, then blobs. */
 const storageRank = (value: unknown) => (typeof value === "number" || typeof value === "bigint" ? 1 : typeof value === "string" ? 2 : 3);
@@ -205,29 +172,24 @@ function checkKeyOrder(value: unknown, previous: unknown, fail: (problem: BatchK
   if (typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value)) {
     fail("unsafe-integer", `the key ${value} is beyond 2^53, where JavaScript numbers cannot hold every integer; call db.defaultSafeIntegers(true) before migrating`, value);
   }
-  if (typeof value !== "number" && typeof value !== "bigint" && typeof value !== "string" && !(value instanceof Uint8Array)) {
+  if (typeof value !== "number" && typeof value !== "bigint" && typeof value !== "string" && !(value instanceof Uint8Array))
     fail("invalid-key", `a key of type ${typeof value} cannot be compared`, value);
-  }
   if (previous === undefined) return;
+  let order: number;
   if (integerKey) {
     // pg hands BIGINT back as a number within 2^53 and as text beyond: compared as integers, not by JavaScript type.
     const [now, before] = [BigInt(value as number | bigint | string), BigInt(previous as number | bigint | string)];
-    if (now <= before) fail(now === before ? "duplicate-key" : "not-increasing", `the key ${describeStoredValue(value)} does not come after ${describeStoredValue(previous)}`, value);
-    return;
+    order = now === before ? 0 : now > before ? 1 : -1;
+  } else if (storageRank(value) !== storageRank(previous)) {
+    order = storageRank(value) - storageRank(previous);
+  } else if (typeof value === "string") {
+    order = value === previous ? 0 : 1;
+  } else if (value instanceof Uint8Array) {
+    order = compareBlobs(value, previous as Uint8Array);
+  } else {
+    order = value === previous ? 0 : (value as number | bigint) > (previous as number | bigint) ? 1 : -1;
   }
-  const rankOrder = storageRank(value) - storageRank(previous);
-  const after =
-    rankOrder !== 0
-      ? rankOrder > 0
-      : typeof value === "string"
-        ? value !== previous
-        : value instanceof Uint8Array
-          ? compareBlobs(value, previous as Uint8Array) > 0
-          : (value as number | bigint) > (previous as number | bigint);
-  if (!after) {
-    const same = value === previous || (value instanceof Uint8Array && compareBlobs(value, previous as Uint8Array) === 0);
-    fail(same ? "duplicate-key" : "not-increasing", `the key ${describeStoredValue(value)} does not come after ${describeStoredValue(previous)}`, value);
-  }
+  if (order <= 0) fail(order === 0 ? "duplicate-key" : "not-increasing", `the key ${describeStoredValue(value)} does not come after ${describeStoredValue(previous)}`, value);
 }
 
 /** An integer the database printed as text: a number when that is exact, else a bigint. */
@@ -245,21 +207,14 @@ function compareBlobs(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-/**
- * The column of `columns` that `name` names: exactly, else ASCII case-insensitively when that names
- * one column. `ambiguous` when several differ from it only in case.
- */
+/** SQLite folds identifiers in ASCII only; `toLowerCase` would also fold letters SQLite keeps apart. */
+const foldIdentifier = (name: string): string => name.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
+
+/** The column of `columns` that `name` names: exactly, else ASCII case-insensitively when that names one (`ambiguous` when several). */
 export function matchColumn(columns: readonly string[], name: string): { column?: string; ambiguous: boolean } {
   if (columns.includes(name)) return { column: name, ambiguous: false };
   const folded = columns.filter((candidate) => foldIdentifier(candidate) === foldIdentifier(name));
   return folded.length === 1 ? { column: folded[0], ambiguous: false } : { ambiguous: folded.length > 1 };
-}
-
-const ROWID_ALIASES = new Set(["rowid", "oid", "_rowid_"]);
-
-/** SQLite folds identifiers in ASCII only; `toLowerCase` would also fold letters SQLite keeps apart. */
-function foldIdentifier(name: string): string {
-  return name.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
 }
 
 /** Double-quotes an identifier, doubling any quote inside it. */
@@ -267,38 +222,24 @@ export function quoteIdentifier(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-interface TableListRow {
-  schema: string;
-  name: string;
-  type: string;
-  wr: number;
-}
-
-/** Unqualified names resolve to `temp` first, then `main`, then attached databases. */
-const schemaRank = (schema: string) => (schema === "temp" ? 0 : schema === "main" ? 1 : 2);
-
-/** The refusal of a key, naming the migration that asked when there is one. */
+/** The refusal of a key, naming the migration that asked. */
 export function batchKeyFailure(table: unknown, key: unknown, origin: BatchOrigin) {
   return (problem: BatchKeyProblem, detail: string, columns: readonly string[] = []): never => {
     throw batchKeyError({ table: String(table), key: String(key), problem, detail, columns, version: origin.version, file: origin.file });
   };
 }
 
-/**
- * Finds `key` in `table` as SQLite does: ASCII case-insensitively, a real column before the rowid
- * aliases, no rowid on views or `WITHOUT ROWID` tables; refused before the walk writes anything.
- */
+/** Finds `key` in `table` as SQLite does: ASCII case-insensitively, a column before a rowid alias, no rowid on views or `WITHOUT ROWID` tables, `temp` before `main`. */
 function* resolveSqliteBatchKey(table: unknown, key: unknown, origin: BatchOrigin): BatchWalk<ResolvedBatchKey> {
   const fail = batchKeyFailure(table, key, origin);
   if (typeof table !== "string" || table === "") return fail("no-such-table", "the table name must be a non-empty string");
   if (typeof key !== "string" || key === "") return fail("invalid-key", "the key must be a non-empty column name");
-
-  const found = ((yield { kind: "rows", sql: "SELECT schema, name, type, wr FROM pragma_table_list(?)", params: [table] }) as unknown as TableListRow[])
+  const schemaRank = (schema: string) => (schema === "temp" ? 0 : schema === "main" ? 1 : 2);
+  const found = ((yield* rowsOf("SELECT schema, name, type, wr FROM pragma_table_list(?)", [table])) as { schema: string; name: string; type: string; wr: number }[])
     .filter((row) => row.type !== "shadow")
     .sort((a, b) => schemaRank(a.schema) - schemaRank(b.schema))[0];
   if (!found) return fail("no-such-table", "there is no such table or view");
-
-  const columns = ((yield { kind: "rows", sql: "SELECT name, hidden FROM pragma_table_xinfo(?, ?)", params: [found.name, found.schema] }) as unknown as Array<{ name: string; hidden: number }>)
+  const columns = ((yield* rowsOf("SELECT name, hidden FROM pragma_table_xinfo(?, ?)", [found.name, found.schema])) as { name: string; hidden: number }[])
     // hidden = 1 marks a virtual table's hidden columns, which `*` leaves out.
     .filter((column) => Number(column.hidden) !== 1)
     .map((column) => column.name);
@@ -306,7 +247,7 @@ function* resolveSqliteBatchKey(table: unknown, key: unknown, origin: BatchOrigi
   // A real column shadows the rowid alias of the same name, as in SQLite.
   const column = columns.find((name) => foldIdentifier(name) === wanted);
   if (column !== undefined) return { sql: quoteIdentifier(column), isRowid: false, columns };
-  if (ROWID_ALIASES.has(wanted)) {
+  if (["rowid", "oid", "_rowid_"].includes(wanted)) {
     if (found.type === "view") return fail("no-rowid", `"${found.name}" is a view, and views have no rowid; walk it by one of its columns`, columns);
     if (Number(found.wr) === 1) return fail("no-rowid", `"${found.name}" is a WITHOUT ROWID table, so it has no rowid; walk it by its primary key`, columns);
     return { sql: wanted, isRowid: true, columns };

@@ -1,6 +1,6 @@
 /**
- * The tables stepwise keeps next to the history: the record of `repair --checksums`, one row per realigned version
- * (`<history>_checksum_repairs`, created by the first repair, so the history table is never altered), and verify's cache.
+ * The tables stepwise keeps next to the history: the record of `repair --checksums`, one row per realigned version (`<history>_checksum_repairs`, created by the first
+ * repair, so the history table is never altered), and verify's cache.
  */
 import type { HistoryStore } from "./history.js";
 import { exec, query, run, type Step } from "./step.js";
@@ -50,12 +50,7 @@ export function* readChecksumRepairs(store: HistoryStore): Step<ChecksumRepairEv
   return rows.map((row) => ({ version: Number(row.version), name: row.name, oldChecksum: row.old_checksum, newChecksum: row.new_checksum, repairedAt: row.repaired_at, repairedBy: row.repaired_by }));
 }
 
-/**
- * The table verify's expected-schema cache lives in.
- *
- * @example
- * expectedSchemaTableName("schema_migrations"); // "schema_migrations_expected_schema"
- */
+/** The table verify's expected-schema cache lives in: `<history>_expected_schema`. */
 export function expectedSchemaTableName(tableName: string): string {
   return `${tableName}_expected_schema`;
 }

@@ -1,14 +1,11 @@
 /**
- * The connection settings a migration can leave changed on the app's connection (`PRAGMA
- * foreign_keys = OFF` in a `transaction: false` one, `recursive_triggers = ON`), which `up`, `down`
- * and `reset` put back. Not restored on purpose: what the file stores (`journal_mode`, `page_size`,
- * `user_version`...), part of what the migration produced; and functions or collations a migration
- * registers, which SQLite cannot report.
+ * The connection settings a migration can leave changed on the app's connection (`foreign_keys = OFF` in a `transaction: false` one, `recursive_triggers = ON`), which `up`,
+ * `down` and `reset` put back. Not what the file stores (`journal_mode`, `user_version`...): that is what the migration produced.
  */
 import { exec, query, queryOne, queryValue, type Step } from "./step.js";
 
 /** Every setting snapshotted before a run and restored after it, each read with `PRAGMA <name>` (`case_sensitive_like` by `'a' LIKE 'A'`). */
-const RESTORED_CONNECTION_SETTINGS: readonly string[] = (
+const SETTINGS: readonly string[] = (
   "foreign_keys defer_foreign_keys recursive_triggers ignore_check_constraints legacy_alter_table case_sensitive_like query_only trusted_schema writable_schema cell_size_check automatic_index reverse_unordered_selects count_changes full_column_names " +
   "short_column_names secure_delete synchronous busy_timeout cache_size cache_spill temp_store locking_mode mmap_size max_page_count journal_size_limit wal_autocheckpoint threads analysis_limit"
 ).split(" ");
@@ -19,7 +16,7 @@ export type ConnectionSettingsSnapshot = Readonly<Record<string, string | number
 /** Reads every restored setting. */
 export function* snapshotConnectionSettings(): Step<ConnectionSettingsSnapshot> {
   const snapshot: Record<string, string | number> = {};
-  for (const name of RESTORED_CONNECTION_SETTINGS) {
+  for (const name of SETTINGS) {
     const value = yield* readSetting(name);
     if (value !== undefined) snapshot[name] = value;
   }
@@ -29,7 +26,7 @@ export function* snapshotConnectionSettings(): Step<ConnectionSettingsSnapshot> 
 /** Puts back every setting that differs from `before`, outside a transaction (SQLite ignores `foreign_keys` inside one); returns their names. */
 export function* restoreConnectionSettings(before: ConnectionSettingsSnapshot): Step<string[]> {
   const restored: string[] = [];
-  for (const name of RESTORED_CONNECTION_SETTINGS) {
+  for (const name of SETTINGS) {
     const wanted = before[name];
     if (wanted === undefined || (yield* readSetting(name)) === wanted) continue;
     // Values came from SQLite itself, so they are safe to inline.
@@ -41,11 +38,7 @@ export function* restoreConnectionSettings(before: ConnectionSettingsSnapshot): 
   return restored;
 }
 
-/**
- * Releases the file lock exclusive mode kept, now rather than at the app's next access. A WAL first
- * opened in exclusive mode keeps its index in this process's heap and refuses `locking_mode = NORMAL`:
- * it is left (checkpointed) and entered again in normal mode.
- */
+/** Releases the file lock exclusive mode kept, now; a WAL opened in exclusive mode refuses `locking_mode = NORMAL`, so it is left (checkpointed) and entered again. */
 function* releaseExclusiveFileLocks(): Step<void> {
   const schemas = (yield* query<{ name: string }>("PRAGMA database_list")).map((row) => row.name).filter((name) => name !== "temp");
   for (const schema of schemas) {

@@ -74,7 +74,6 @@ function capabilitiesOf(p: DriverPrimitives<unknown, boolean>, lacks: readonly D
     snapshotInTransaction: p.snapshot !== undefined && has("snapshotInTransaction"),
     atomicBatch: p.batch !== undefined,
     batchWalk: p.createContext !== undefined,
-    scriptWithHistory: p.scriptWithHistory !== undefined,
   };
 }
 

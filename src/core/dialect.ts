@@ -1,7 +1,4 @@
-/**
- * What the executor asks of a SQL dialect: the statements SQLite and PostgreSQL (and the storages
- * built on SQLite, such as Cloudflare's) write differently. Implemented in `dialects/`.
- */
+/** What the executor asks of a SQL dialect: what SQLite, PostgreSQL and the storages built on SQLite (Cloudflare's) write differently. Implemented in `dialects/`. */
 import type { InvalidIndex, StepwiseError } from "./errors.js";
 import type { ErrorClassification } from "./driver.js";
 import type { HistoryStore } from "./history.js";
@@ -11,10 +8,7 @@ import type { ListSchemaObjectsOptions, SchemaObject } from "./schema-objects.js
 import type { StatementSplitter } from "./sql-location.js";
 import type { Step } from "./step.js";
 import type { EscapeGuardRun } from "./transaction-guard.js";
-import type { MigrationDirection, MigrationEntry } from "./types.js";
-
-/** The SQL dialects a registry and a driver can speak. */
-export type DialectName = "sqlite" | "postgres";
+import type { MigrationDirection, MigrationEntry, SqlDialect } from "./types.js";
 
 /** What failed in a migration: its own statements or code, stepwise's, or the COMMIT of its transaction. */
 export type FailureOrigin = "body" | "stepwise" | "commit";
@@ -33,7 +27,7 @@ export interface MigrationFailure {
 
 /** The SQL a dialect differs in. */
 export interface Dialect {
-  readonly name: DialectName;
+  readonly name: SqlDialect;
   /** The history table's statements for `tableName`. */
   createHistoryStore(tableName: string): HistoryStore;
   /** The guard that keeps migration bodies from writing the history table during a run; absent where there is none. */

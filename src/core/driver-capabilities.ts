@@ -28,8 +28,6 @@ export interface DriverCapabilities {
   readonly atomicBatch: boolean;
   /** `context.forEachBatch` works (`createContext`); without it the call is refused with `USAGE`. */
   readonly batchWalk: boolean;
-  /** A SQL migration and its history writes go as one request (`scriptWithHistory`). */
-  readonly scriptWithHistory: boolean;
 }
 /** One of {@link DriverCapabilities}' names. */
 export type DriverCapability = keyof DriverCapabilities;

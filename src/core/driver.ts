@@ -70,8 +70,6 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
   writeSection?(body: () => void): void;
   /** Applies `statements`, then `script`'s, as one atomic batch (capability `atomicBatch`). */
   batch?(statements: readonly BatchStatement[], script: string): void | Promise<void>;
-  /** Runs `before`, `script` and `statements` in the open transaction in as few round trips as it can; returns each statement's changes (capability `scriptWithHistory`). */
-  scriptWithHistory?(script: string, statements: readonly BatchStatement[], before?: readonly BatchStatement[]): readonly number[] | Promise<readonly number[]>;
   /** Takes the owner lock sidecar, or returns `null` (capability `fileLocking`). */
   holdOwnerLock?(tableName: string, busyTimeoutMs: number): MaybePromise<OwnerLockHandle | null, Async>;
   /** Whether another process holds the named owner lock (capability `fileLocking`). */

@@ -1,60 +1,24 @@
 /**
- * The constructors of stepwise's errors, each wording its code's message once, and the readings they rest on: a thrown
- * value, a library error's native code, SQLite's codes. Internal: a program catches a `StepwiseError` and reads `code`.
+ * The constructors of stepwise's errors, each wording its code's message once, and the readings they rest on: a thrown value, a library error's native code, SQLite's codes. A factory per code, not
+ * one table of messages, so a bundle holds only the messages of the errors it can throw. Internal: a program catches a `StepwiseError` and reads `code`.
  */
 import type { MigrationDirection } from "./types.js";
 import { describeInvalidIndexes } from "./invalid-indexes.js";
 import { copyTexts, keepText, option, runCall, CALLS, text, type Text } from "./option-text.js";
-import {
-  describeFileKind,
-  StepwiseError,
-  type StatusProblem,
-  type ErrorKind,
-  type BatchKeyProblem,
-  type ConnectionLossOutcome,
-  type ConnectionProblem,
-  type DatabasePathProblem,
-  type EscapedCommit,
-  type FileKind,
-  type FileWriteStep,
-  type ForeignBackupReason,
-  type ForeignKeyViolation,
-  type HistoryRowOperation,
-  type HistoryRowProblem,
-  type InvalidIndex,
-  type LockHolder,
-  type LockHolderSession,
-  type LockWait,
-  type MigrationOwnerInfo,
-  type RegistryProblem,
-  type SqlLocation,
-  type StepwiseErrorDetails,
-} from "./errors.js";
+import { describeFileKind, StepwiseError } from "./errors.js";
+import type * as E from "./errors.js";
+import type { SchemaDifference } from "./schema-difference.js";
 
 /** A driver's reading of a library error (the shape of `ErrorClassification`). */
-type NativeReading = { readonly kind: ErrorKind; readonly nativeCode: string | null };
+type NativeReading = { readonly kind: E.ErrorKind; readonly nativeCode: string | null };
 /** The migration a message is about, and the direction it ran. */
 type Run = { version: number; file: string; direction: MigrationDirection };
 
 const NOTHING_CHANGED = "Nothing was changed.";
 const ROLLED_BACK = "The transaction was rolled back; nothing of it was kept.";
-/** Where the database file is named: the library's option, the CLI's flag and config setting. */
-const DATABASE_OPTION: Text = [option("databasePath", "<file>"), { api: "", cli: ' (or set "database" in the config)' }];
-
-/** How every message names a migration: "Migration 3 (003_users.sql)". */
-function migrationLabel(version: number | null, file: string | null): string {
-  return `Migration ${version} (${file})`;
-}
-
-/** The options of an error with a cause, leaving `cause` unset when there is none. */
-function causeOption(cause: unknown): { cause: unknown } | undefined {
-  return cause === undefined ? undefined : { cause };
-}
-
-/** Whether a system code means the disk (or a quota or file size limit) ran out. */
-function isFull(systemCode: string | null): boolean {
-  return systemCode === "ENOSPC" || systemCode === "EDQUOT" || systemCode === "EFBIG";
-}
+const label = (version: number | null, file: string | null) => `Migration ${version} (${file})`;
+const isFull = (systemCode: string | null) => /^(ENOSPC|EDQUOT|EFBIG)$/.test(systemCode ?? "");
+const list = (lines: readonly string[]) => lines.map((line) => `\n  - ${line}`).join("");
 
 // A body may throw anything (`null`, a frozen object, a Proxy whose traps throw): reporting it must never fail in turn.
 
@@ -80,9 +44,7 @@ export function isInstanceSafely<T>(value: unknown, type: abstract new (...args:
 export function describeStoredValue(value: unknown): string {
   if (value === null || value === undefined) return "NULL";
   if (typeof value === "string") return `'${value}'`;
-  if (typeof value === "bigint") return value.toString();
-  if (value instanceof Uint8Array) return `a ${value.length}-byte blob`;
-  return String(value);
+  return value instanceof Uint8Array ? `a ${value.length}-byte blob` : String(value);
 }
 
 /** Records a driver's reading of the library error `error` wraps as its `nativeCode` and `nativeKind`; the first reading with a code wins. */
@@ -109,11 +71,11 @@ export function classifySafely(classify: (error: unknown) => NativeReading, erro
 }
 
 /** `error` as plain data for `status()` and the CLI's `--json`: code, message, native reading and details, JSON-safe. */
-export function toPlainError(error: StepwiseError): StatusProblem {
+export function toPlainError(error: StepwiseError): E.StatusProblem {
   const plain: Record<string, unknown> = { code: error.code, message: error.message, nativeCode: error.nativeCode, nativeKind: error.nativeKind };
   for (const [key, value] of Object.entries(error.details)) if (!(key in plain)) plain[key] = toPlain(value);
   copyTexts(error, plain);
-  return plain as StatusProblem;
+  return plain as E.StatusProblem;
 }
 
 /** JSON-safe: bigints as strings (history values may be), nested errors as name, code and message. */
@@ -127,389 +89,19 @@ function toPlain(value: unknown): unknown {
 
 /** How long each failed operation ran before its library error came back, by that error. */
 const elapsedByError = new WeakMap<object, number>();
-const isObject = (value: unknown): value is object => value !== null && (typeof value === "object" || typeof value === "function");
 
 /** Records that the operation which threw `error` ran `ms`, so a lock error states the wait measured; the innermost runner's record wins. */
 export function recordElapsed(error: unknown, ms: number): void {
-  if (isObject(error) && !elapsedByError.has(error)) elapsedByError.set(error, Math.round(ms));
+  if (Object(error) === error && !elapsedByError.has(error as object)) elapsedByError.set(error as object, Math.round(ms));
 }
 
-// The registry and the history table
-
-/** `REGISTRY_INVALID`: the registry breaks the version rules. */
-export function registryInvalidError(problems: readonly RegistryProblem[]) {
-  const message = `The migration registry is invalid:\n${problems.map((p) => `  - ${p.message}`).join("\n")}\nRegenerate it with "stepwise gen" instead of editing it by hand.`;
-  return new StepwiseError("REGISTRY_INVALID", message, { problems });
-}
-
-/** `REGISTRY_LOAD_FAILED`: the registry module could not be imported. */
-export function registryLoadError({ file, location, cause }: { file: string; location: string | null; cause: unknown }) {
-  const message =
-    `Could not load ${file}${location ? ` (at ${location})` : ""}: ${cause instanceof Error ? cause.message : String(cause)}\n` +
-    `If a migration throws when it is imported, fix it there; if the registry itself is broken, run "stepwise gen" to rewrite it.`;
-  return new StepwiseError("REGISTRY_LOAD_FAILED", message, { file, location }, { cause });
-}
-
-/** `CHECKSUM_MISMATCH`: an applied migration was edited; `fix` names calls, so it is kept as texts for the CLI's spelling. */
-export function checksumMismatchError({ version, file, registryChecksum, databaseChecksum }: { version: number; file: string; registryChecksum: string; databaseChecksum: string }) {
-  const accidental = text`restore ${file} and put the change in a new migration ("stepwise create")`;
-  const deliberate = text`if the database already has what the file now says, ${CALLS.repairChecksums(version)} shows what it would record and ${CALLS.applyChecksumRepair} records it`;
-  const texts = {};
-  const fix = keepText(texts, "fix", { accidental, deliberate, command: text`stepwise repair --checksums ${version}` });
-  const message = text`${migrationLabel(version, file)} was changed after it was applied.
-  applied:  ${databaseChecksum}
-  registry: ${registryChecksum}
-If the edit was an accident: ${accidental}.
-If it was deliberate: ${deliberate}.`;
-  const error = new StepwiseError("CHECKSUM_MISMATCH", message, { version, file, registryChecksum, databaseChecksum, fix });
-  copyTexts(texts, error);
-  return error;
-}
-
-/** `DATABASE_AHEAD`: the database was migrated by a newer app. */
-export function databaseAheadError(unknownVersions: readonly number[], latestKnownVersion: number) {
-  const message =
-    `The database is newer than this app: it has migration${unknownVersions.length === 1 ? "" : "s"} ${unknownVersions.join(", ")} applied; this app knows up to ${latestKnownVersion}.\n` +
-    `Run a newer build, or roll back with the build that applied them.`;
-  return new StepwiseError("DATABASE_AHEAD", message, { unknownVersions, latestKnownVersion });
-}
-
-/** `HISTORY_OUT_OF_ORDER`: the history skips versions below the newest applied one. */
-export function historyOutOfOrderError(missingVersions: readonly number[], highestAppliedVersion: number) {
-  const message =
-    `The history records migration ${highestAppliedVersion} but not ${missingVersions.join(", ")}, which come before it: ` +
-    `a row was deleted by hand, or a migration renumbered after it ran. Restore the rows or the numbering.`;
-  return new StepwiseError("HISTORY_OUT_OF_ORDER", message, { missingVersions, highestAppliedVersion });
-}
-
-/** `HISTORY_TABLE_INVALID`: the history table lacks the columns stepwise needs. */
-export function historyTableInvalidError(table: string, missingColumns: readonly string[], detail?: string) {
-  const message = text`The history table "${table}" has an unexpected shape${missingColumns.length > 0 ? `: it lacks ${missingColumns.join(", ")}` : ""}${detail ? ` (${detail})` : ""}.
-If another tool owns it, give stepwise a history table of its own: ${option("tableName", "<name>")}.`;
-  return new StepwiseError("HISTORY_TABLE_INVALID", message, { table, missingColumns });
-}
-
-/** `HISTORY_TABLE_INVALID` for one row holding what stepwise never writes: no plan can be trusted until it is fixed. */
-export function historyRowInvalidError(fields: { table: string | null; rowid: number | null; version: unknown; problem: HistoryRowProblem; detail: string }) {
-  const { table, rowid, version, problem } = fields;
-  const where = rowid === null ? `version ${describeStoredValue(version)}` : `rowid ${rowid}`;
-  const message = `The history table${table === null ? "" : ` "${table}"`} has a row stepwise never writes (${where}): ${fields.detail}.\n${NOTHING_CHANGED} Fix or delete that row, or restore a backup.`;
-  return new StepwiseError("HISTORY_TABLE_INVALID", message, { table, rowid, version, problem });
-}
-
-/** `INVALID_TABLE_NAME`: refused before any SQL ran. */
-export function invalidTableNameError(tableName: string) {
-  const sqlite = /^sqlite_/i.test(tableName) ? `, nor with sqlite_ (SQLite's own tables).` : ".";
-  return new StepwiseError("INVALID_TABLE_NAME", `"${tableName}" cannot be the history table's name: use letters, digits and underscores, not starting with a digit${sqlite}`, { tableName });
-}
-
-/** `INCOMPLETE_MIGRATION`: a `transaction: false` migration started and never recorded its end. */
-export function incompleteMigrationError({ version, file, startedAt }: { version: number; file: string; startedAt: string }) {
-  const message = text`${migrationLabel(version, file)} runs outside a transaction and was interrupted (started ${startedAt}), so it may be partly applied.
-Check the database, then ${CALLS.repair(version, "applied")} if its changes are all there, or ${CALLS.repair(version, "forget")} to run it again.`;
-  return new StepwiseError("INCOMPLETE_MIGRATION", message, { version, file, startedAt });
-}
-
-/**
- * `HISTORY_ROW_MISSING`: a history write of a running migration changed no row (another process removed it, or a trigger
- * or rule discarded the write; the count cannot tell which). What became of the changes is known once `file` is named.
- */
-export function historyRowMissingError(fields: {
-  table: string;
-  version: number;
-  operation: HistoryRowOperation;
-  file?: string | null;
-  direction?: MigrationDirection | null;
-  restoredStartedRow?: boolean;
-}) {
-  const { table, version, operation, file = null, restoredStartedRow = false } = fields;
-  const direction = fields.direction ?? (operation === "delete" ? "down" : "up");
-  const write = operation === "delete" ? "DELETE" : "UPDATE";
-  const next =
-    direction === "down"
-      ? text`Check that the revert is complete.`
-      : restoredStartedRow
-        ? text`It is recorded as interrupted again: check the database, then ${CALLS.repair(version, "applied")} if its changes are all there.`
-        : text`It could not be recorded as interrupted: check the database before ${runCall("up")}, which would run it again.`;
-  const message = text`${file ? migrationLabel(version, file) : `Migration ${version}`}: the ${write} of its row in the history table "${table}" changed no row while it ran ${direction}: another process removed the row (a repair that forgot the attempt, or a DELETE), or a trigger or rule on it discarded the ${write} (drop it).${
-    file ? text`\nIts changes are in the database; it was not run again.\n${next}` : ""
-  }`;
-  return new StepwiseError("HISTORY_ROW_MISSING", message, { table, version, operation, file, direction: fields.direction ?? null, rolledBack: false, restoredStartedRow });
-}
-
-/** `UNMANAGED_DATABASE`: the database has tables but no history. */
-export function unmanagedDatabaseError(tables: readonly string[]) {
-  const message = text`The database has tables (${tables.slice(0, 5).join(", ")}${tables.length > 5 ? ", \u2026" : ""}) but no migration history.
-Adopt it with ${CALLS.baseline}, naming the last migration its schema already contains.`;
-  return new StepwiseError("UNMANAGED_DATABASE", message, { tables });
-}
-
-// Running migrations
-
-/** `BATCH_OPTIONS_INVALID`: refused before the first batch (a `$n` in `where` would share numbers with the walk's own). */
-export function batchOptionsInvalidError({ option, value, version, file }: { option: "batchSize" | "where"; value: unknown; version: number; file: string }) {
-  const message =
-    option === "where"
-      ? `forEachBatch cannot use the where ${describeStoredValue(value)}: its $n placeholders would share numbers with the walk's own. Nothing was walked. Write ? for each value, and pass the values in params, in order.`
-      : `forEachBatch cannot use ${option} ${describeStoredValue(value)}: it must be a whole number from 1 to ${Number.MAX_SAFE_INTEGER}. Nothing was walked. Pass, for example, ${option}: 500.`;
-  return new StepwiseError("BATCH_OPTIONS_INVALID", `${migrationLabel(version, file)}: ${message}`, { option, value, version, file });
-}
-
-/** `BATCH_KEY_INVALID`: a keyset walk by this key could stop early or skip rows. */
-export function batchKeyError(fields: { table: string; key: string; problem: BatchKeyProblem; detail: string; columns?: readonly string[]; value?: unknown; version: number; file: string }) {
-  const { table, key, problem, columns = [], value = null, version, file } = fields;
-  const message =
-    `${migrationLabel(version, file)}: forEachBatch cannot walk "${table}" by key "${key}": ${fields.detail}. ` +
-    `A keyset walk by it could stop early or skip rows, so it stopped instead (in a transaction, everything rolls back). ` +
-    `Pass key: a unique, non-NULL column (the INTEGER PRIMARY KEY, or "rowid" where the table has one)${columns.length > 0 ? `; the table has ${columns.join(", ")}` : ""}.`;
-  return new StepwiseError("BATCH_KEY_INVALID", message, { table, key, problem, columns, value, version, file });
-}
-
-/** `IRREVERSIBLE_MIGRATION`: `down` would have to pass a migration without a down. */
-export function irreversibleMigrationError(version: number, file: string) {
-  const message = `Cannot roll back past migration ${version} (${file}): it has no down. Nothing was changed.\nChoose a target above ${version}, or add a down to that migration.`;
-  return new StepwiseError("IRREVERSIBLE_MIGRATION", message, { version, file });
-}
-
-/** `INVALID_TARGET`: a requested version does not exist or points the wrong way. */
-export function invalidTargetError(target: number, message: string | Text) {
-  return new StepwiseError("INVALID_TARGET", message, { target });
-}
-
-/** `MIGRATION_FAILED`; `notes` are the lines the dialect read of the failure (PostgreSQL's DETAIL, HINT, invalid indexes). */
-export function migrationFailedError(fields: Run & Partial<StepwiseErrorDetails["MIGRATION_FAILED"]> & { cause: unknown; rolledBack: boolean; notes?: string }): StepwiseError<"MIGRATION_FAILED"> {
-  const { version, file, direction, rolledBack, backupPath = null, foreignKeyRebuild = null, location = null, detail = null, hint = null, invalidIndexes = [] } = fields;
-  const refs = foreignKeyRebuild?.referencedBy ?? [];
-  const rebuild = foreignKeyRebuild
-    ? `It drops or renames table ${foreignKeyRebuild.table}, which ${refs.join(", ")} reference${refs.length === 1 ? "s" : ""} with foreign keys enforced. Fix: ${foreignKeyRebuild.fix}.\n`
-    : "";
-  // Not ROLLED_BACK: only under transaction "all" is the database as it was before the run.
-  const outcome = rolledBack ? `It was rolled back; nothing of it was kept.` : `It runs outside a transaction, so some of its changes may remain; check the database.`;
-  const message = text`${migrationLabel(version, file)} failed while running ${direction}: ${describeThrownValue(fields.cause)}\n${fields.notes ? `${fields.notes}\n` : ""}${rebuild}${outcome}${
-    backupPath ? text`\nA backup taken before this run is at ${backupPath}; ${CALLS.restore} puts it back.` : ""
-  }`;
-  const details = { version, file, direction, rolledBack, backupPath, foreignKeyRebuild, location, detail, hint, invalidIndexes };
-  return new StepwiseError("MIGRATION_FAILED", message, details, { cause: fields.cause });
-}
-
-/** The same failure, naming the backup taken before the run. */
-export function withBackupPath(error: StepwiseError<"MIGRATION_FAILED">, backupPath: string): StepwiseError<"MIGRATION_FAILED"> {
-  return copyFailure(error, { backupPath });
-}
-
-/** The same failure, naming where in its file it happened (found after it was thrown). */
-export function withLocation(error: StepwiseError<"MIGRATION_FAILED">, location: SqlLocation): StepwiseError<"MIGRATION_FAILED"> {
-  return copyFailure(error, { location });
-}
-
-function copyFailure(error: StepwiseError<"MIGRATION_FAILED">, fields: { backupPath?: string; location?: SqlLocation }): StepwiseError<"MIGRATION_FAILED"> {
-  const copy = migrationFailedError({ ...error.details, cause: error.cause, ...fields });
-  Object.assign(copy, { nativeCode: error.nativeCode, nativeKind: error.nativeKind });
-  if (closedConnections.has(error)) closedConnections.add(copy);
-  return copy;
-}
-
-/**
- * `MIGRATION_FAILED` for a migration that closed its connection (`db.close()`): SQLite rolled back the open transaction, but
- * what it committed before stays and nothing can be checked, so never "rolled back"; the executor stops at once for it.
- */
-export function connectionClosedError(entry: { readonly version: number; readonly file: string }, direction: MigrationDirection): StepwiseError<"MIGRATION_FAILED"> {
-  const cause = new Error(
-    "it closed the database connection it was given (db.close()), so stepwise could not record it; SQLite rolled back the open transaction, " +
-      "but what it committed before stays. Remove the close() and open the database again",
-  );
-  const error = migrationFailedError({ version: entry.version, file: entry.file, direction, cause, rolledBack: false });
-  closedConnections.add(error);
-  return error;
-}
-
-const closedConnections = new WeakSet<StepwiseError>();
-
-/** Whether `value` is a failure {@link connectionClosedError} made (by identity: a thrown Proxy may trap `instanceof`). */
-export function isConnectionClosedError(value: unknown): boolean {
-  return closedConnections.has(value as StepwiseError);
-}
-
-/** `HISTORY_CHANGED_BY_MIGRATION`: a migration wrote stepwise's history table and failed before its COMMIT. */
-export function historyChangedByMigrationError(fields: Run & { table: string; change: string; rolledBack: boolean; historyChanged: boolean; cause?: unknown }) {
-  const { version, file, direction, table, change, rolledBack, historyChanged } = fields;
-  const history = historyChanged ? `the history table stays as it left it: check it with "stepwise status" and "stepwise history", then "stepwise repair"` : "the history table itself was not changed";
-  const outcome = rolledBack ? ROLLED_BACK : `It runs outside a transaction, so its statements before that one stayed; ${history}. It is not recorded as applied.`;
-  const message =
-    `${migrationLabel(version, file)} changed the history table "${table}" while running ${direction} (${change}). ` +
-    `That table is stepwise's record of what ran; a migration may not write it. ${outcome} Remove the statement that touches "${table}" from the migration.`;
-  return new StepwiseError("HISTORY_CHANGED_BY_MIGRATION", message, { version, file, direction, table, change, rolledBack, historyChanged }, causeOption(fields.cause));
-}
-
-const ESCAPED_COMMIT_ADVICE: Readonly<Record<EscapedCommit, string>> = {
-  yes: `What it ran before ending the transaction was COMMITTED: undo it by hand (or restore a backup) before running it again.\n`,
-  unknown: `What it ran after ending the transaction may be COMMITTED (SQLite commits each statement outside one): check, and undo it by hand (or restore a backup) before running it again.\n`,
-  no: `Nothing it did was committed: the database is as it was.\n`,
+const ESCAPED_COMMIT_ADVICE: Readonly<Record<E.EscapedCommit, string>> = {
+  yes: "What it ran before ending the transaction was COMMITTED: undo it by hand (or restore a backup) before running it again.",
+  unknown: "What it ran after ending the transaction may be COMMITTED (SQLite commits each statement outside one): check, and undo it by hand (or restore a backup) before running it again.",
+  no: "Nothing it did was committed: the database is as it was.",
 };
 
-/** `TRANSACTION_ESCAPED`: a migration ended stepwise's transaction; it is never recorded. */
-export function transactionEscapedError({ version, file, direction, committed, cause }: Run & { committed: EscapedCommit; cause?: unknown }) {
-  const message =
-    `${migrationLabel(version, file)} ended stepwise's transaction (a COMMIT, END or ROLLBACK) while running ${direction}.${cause === undefined ? "" : ` It then failed: ${describeThrownValue(cause)}.`} ` +
-    `It was not recorded: the history says it is ${direction === "up" ? "not " : ""}applied.\n${ESCAPED_COMMIT_ADVICE[committed]}` +
-    `Remove that statement (SAVEPOINT ... RELEASE nests safely; transaction: false runs what SQLite refuses in a transaction), regenerate, and run it again.`;
-  return new StepwiseError("TRANSACTION_ESCAPED", message, { version, file, direction, committed }, { cause });
-}
-
-/** `FOREIGN_KEY_VIOLATION`: a migration run with foreign keys off left dangling references; rolled back before commit. */
-export function foreignKeyViolationError({ version, file, direction, violations }: Run & { violations: readonly ForeignKeyViolation[] }) {
-  const count = violations.length;
-  const sample = violations
-    .slice(0, 3)
-    .map((v) => `${v.table} row ${v.rowid ?? "?"} \u2192 ${v.parent}`)
-    .join("; ");
-  const message =
-    `${migrationLabel(version, file)} left ${count} foreign key violation${count === 1 ? "" : "s"} while running ${direction} (${sample}). ${ROLLED_BACK} ` +
-    `Make the rebuild copy every referenced row, or delete the orphans in the migration.`;
-  return new StepwiseError("FOREIGN_KEY_VIOLATION", message, { version, file, direction, violations: violations.slice(0, 100), violationCount: count });
-}
-
-/** `TRANSACTION_OPEN`: refused before anything ran; the app's transaction is still open. */
-export function transactionOpenError({ driver, operation, cause }: { driver: string; operation: string; cause?: unknown }) {
-  const message = `${operation} cannot run while the app's ${driver} connection is inside a transaction. ${NOTHING_CHANGED} Commit or roll back that transaction (still open) first, then call ${operation} again.`;
-  return new StepwiseError("TRANSACTION_OPEN", message, { driver, operation }, causeOption(cause));
-}
-
-// Locks, sessions and concurrency
-
-/** How messages name lock holders: `process 4242 (node, write)`, `process 4242 (migrator from 10.0.0.5, write)`. */
-function describeLockHolders(holders: readonly LockHolder[]): string {
-  return holders
-    .map((holder) => {
-      const who = [holder.program, holder.host === null ? null : `from ${holder.host}`].filter((part) => part !== null).join(" ");
-      return `process ${holder.pid} (${who === "" ? "" : `${who}, `}${holder.lock})`;
-    })
-    .join(", ");
-}
-
-/** The wait a lock error states: the time measured beside the timeout, never the timeout as if it were waited. */
-function describeWait(busyTimeoutMs: number, waitedMs: number | null): string {
-  return waitedMs === null ? `(busy timeout ${busyTimeoutMs} ms)` : `and stayed locked while stepwise waited ${waitedMs} ms (busy timeout ${busyTimeoutMs} ms)`;
-}
-
-/** What a runner measured for the operation that threw `cause`, or `null`. */
-function elapsedOf(cause: unknown): number | null {
-  return isObject(cause) ? (elapsedByError.get(cause) ?? null) : null;
-}
-
-/** `DATABASE_LOCKED`: another connection held the lock past the busy timeout. */
-export function databaseLockedError(busyTimeoutMs: number, cause: unknown, holders: readonly LockHolder[] = [], waitedMs: number | null = elapsedOf(cause)) {
-  const held = holders.length > 0 ? `(held by ${describeLockHolders(holders)}). ` : `(another app instance migrating, or an open write transaction). `;
-  const message = text`The database was locked by another connection ${describeWait(busyTimeoutMs, waitedMs)} ${held}${NOTHING_CHANGED} Retry when it is released, or raise ${option("busyTimeoutMs")}.`;
-  return new StepwiseError("DATABASE_LOCKED", message, { busyTimeoutMs, waitedMs, holders }, { cause });
-}
-
-/** `DATABASE_LOCKED` for the backup file offered to `restore` (`file`): the remedy is the same, waiting. */
-export function backupLockedError(file: string, busyTimeoutMs: number, cause: unknown, holders: readonly LockHolder[] = [], waitedMs: number | null = elapsedOf(cause)) {
-  const held = holders.length > 0 ? ` (held by ${describeLockHolders(holders)})` : "";
-  const message = text`The backup ${file} was locked by another process ${describeWait(busyTimeoutMs, waitedMs)}${held}. Nothing was changed. Retry once whatever writes it has finished, or raise ${option("busyTimeoutMs")}.`;
-  return new StepwiseError("DATABASE_LOCKED", message, { busyTimeoutMs, waitedMs, holders, file }, { cause });
-}
-
-/** `MIGRATION_IN_PROGRESS`: another process's `transaction: false` migration outlasted the busy timeout. */
-export function migrationInProgressError({ version, file, startedAt, owner, waitedMs }: { version: number; file: string; startedAt: string; owner: MigrationOwnerInfo | null; waitedMs: number }) {
-  const message = text`${migrationLabel(version, file)} runs outside a transaction and is still being applied${owner ? ` by process ${owner.pid} on ${owner.host}` : ""} (started ${startedAt}); waited ${waitedMs} ms. ${NOTHING_CHANGED} Retry when it finishes, or raise ${option("busyTimeoutMs")}; if that process is gone, check the database and run ${CALLS.repair(version, "applied")} or ${CALLS.repair(version, "forget")}.`;
-  return new StepwiseError("MIGRATION_IN_PROGRESS", message, { version, file, startedAt, owner, waitedMs });
-}
-
-/** `session 4242 (application "reporting", in a transaction since ..., its query started ...)`. */
-function describeSession(holder: LockHolderSession): string {
-  const facts = [
-    holder.applicationName === null ? null : `application "${holder.applicationName}"`,
-    holder.state,
-    holder.transactionStart === null ? null : `in a transaction since ${holder.transactionStart}`,
-    holder.queryStart === null ? null : `its query started ${holder.queryStart}`,
-  ].filter((fact) => fact !== null);
-  return `session ${holder.pid}${facts.length > 0 ? ` (${facts.join(", ")})` : ""}`;
-}
-
-/** `LOCK_TIMEOUT`: PostgreSQL cancelled a statement that waited past `lock_timeout`; `wait` is what a second session saw. */
-export function lockTimeoutError(
-  fields: Partial<Run> & { lockTimeoutMs: number; wait: LockWait | null; rolledBack: boolean; invalidIndexes?: readonly InvalidIndex[]; cause: unknown },
-): StepwiseError<"LOCK_TIMEOUT"> {
-  const { version, file, direction, wait, lockTimeoutMs, rolledBack, invalidIndexes = [] } = fields;
-  const holders = wait === null || wait.holders.length === 0 ? null : wait.holders;
-  const who = version === undefined ? "A statement of stepwise's" : `Migration ${version} (${file}), running ${direction},`;
-  const limit = lockTimeoutMs > 0 ? `more than ${lockTimeoutMs} ms (lock_timeout)` : "past the session's lock_timeout";
-  const what = wait === null ? "a lock" : `${wait.relation === null ? `a ${wait.lockType} lock` : `a lock on ${wait.relation}`} (${wait.mode})`;
-  const held = holders === null ? "held by another session (which one was not seen: the wait began and ran out between two looks at pg_locks)" : `held by ${holders.map(describeSession).join(", ")}`;
-  const ending = holders === null ? "" : ` (or end it: ${holders.map((holder) => `SELECT pg_terminate_backend(${holder.pid});`).join(" ")})`;
-  const retry = version === undefined ? "run the command again" : `run "stepwise ${direction}" again`;
-  const fix = rolledBack
-    ? `wait for ${holders !== null && holders.length > 1 ? "those sessions" : "that session"} to finish${ending}, then ${retry}; or let it wait longer with --lock-timeout <ms> (lockTimeoutMs)`
-    : `remove what it left (${invalidIndexes.length > 0 ? "the invalid indexes above, and " : ""}anything else it applied), run "stepwise repair --forget ${version}", then "stepwise ${direction}" once ${holders === null ? "the other session" : "that session"} has finished${ending}; or let it wait longer with --lock-timeout <ms>`;
-  const outcome = !rolledBack
-    ? `It runs outside a transaction, so its statements before this one stay; it stays recorded as started.${invalidIndexes.length > 0 ? `\n${describeInvalidIndexes(invalidIndexes, "It left")}` : " "}`
-    : version === undefined
-      ? "Nothing was changed. "
-      : "Its transaction was rolled back; nothing of it was kept. ";
-  const details = {
-    version: version ?? null,
-    file: file ?? null,
-    direction: direction ?? null,
-    lockTimeoutMs,
-    relation: wait?.relation ?? null,
-    lockType: wait?.lockType ?? null,
-    mode: wait?.mode ?? null,
-    holders: wait?.holders ?? [],
-    rolledBack,
-    invalidIndexes,
-    fix,
-  };
-  return new StepwiseError("LOCK_TIMEOUT", `${who} waited ${limit} for ${what}, ${held}. ${outcome}Fix: ${fix}.`, details, { cause: fields.cause });
-}
-
-/** `CONNECTION_LOST`: the server ended the session or the network dropped it; `outcome` says what became of the running migration. */
-export function connectionLostError(fields: Partial<Run> & { outcome: ConnectionLossOutcome; during?: string; reason: string; cause: unknown }): StepwiseError<"CONNECTION_LOST"> {
-  const { version, file = null, outcome, during = null, reason } = fields;
-  const migration = version === undefined ? null : `Migration ${version} (${fields.file})`;
-  const verb = fields.direction === "down" ? "down" : "up";
-  const fix =
-    outcome === "partly-applied"
-      ? `check the database by hand, then run "stepwise repair --applied ${version}" if all of it is there or "stepwise repair --forget ${version}" if none is`
-      : outcome === "commit-unknown"
-        ? `run "stepwise status" once the server accepts connections: it shows whether ${version} is applied; then run "stepwise ${verb}" for the rest`
-        : `run "stepwise ${migration === null ? "status" : verb}" again once the server accepts connections`;
-  const what =
-    outcome === "rolled-back"
-      ? `${migration} was running ${verb} in a transaction, which the server rolled back when the session ended: nothing of that transaction was kept, and it is not recorded.`
-      : outcome === "commit-unknown"
-        ? `${migration} was committing (${verb}): the server may have committed it, with its history row, before the session ended, or rolled it back.`
-        : outcome === "partly-applied"
-          ? `${migration} was running ${verb} outside a transaction (transaction: false), so some of its statements may have been applied; it stays recorded as started, and the next run stops at it. ` +
-            `A CREATE INDEX CONCURRENTLY it ran may have left an invalid index: "stepwise repair" names each, with the statement that drops it.`
-          : `No migration was running${during ? ` (it was ${during})` : ""}: none was half done, and what this run applied before stays applied.`;
-  const details = { version: version ?? null, file, direction: fields.direction ?? null, outcome, during, reason, fix };
-  return new StepwiseError("CONNECTION_LOST", `The connection to the database server was lost: ${reason}. ${what} Fix: ${fix}.`, details, { cause: fields.cause });
-}
-
-// Opening the database
-
-/** `DATABASE_UNUSABLE`: not SQLite, read-only, or otherwise refused by SQLite. */
-export function databaseUnusableError(message: string, sqliteCode: string | null, cause: unknown) {
-  return new StepwiseError("DATABASE_UNUSABLE", message, { sqliteCode }, { cause });
-}
-
-/** `DATABASE_UNUSABLE` for a server that could not be connected to; `problem` tells the cases apart. Never quotes the URL. */
-export function connectionFailedError(fields: { problem: ConnectionProblem; reason: string; fix: string | null; sqlstate: string | null; systemCode: string | null; cause: unknown }) {
-  const { problem, reason, fix, sqlstate } = fields;
-  const reasonCode = sqlstate ?? fields.systemCode;
-  const message = `Cannot connect to the PostgreSQL server: ${reason}${reasonCode && !reason.includes(reasonCode) ? ` (${reasonCode})` : ""}. Nothing was changed.${fix ? ` Fix: ${fix}.` : ""}`;
-  return new StepwiseError("DATABASE_UNUSABLE", message, { sqliteCode: sqlstate, problem, reason, fix, reasonCode }, { cause: fields.cause });
-}
-
-/** `DATABASE_NEEDS_RECOVERY`: a crashed writer's journal needs a connection that may write. */
-export function databaseNeedsRecoveryError(sqliteCode: string, cause: unknown) {
-  const message = text`A crashed process left the database mid-write (${sqliteCode}); rolling that back needs write access. ${NOTHING_CHANGED} Run ${runCall("up")} (or anything else that writes) as a user who may write the file and its folder.`;
-  return new StepwiseError("DATABASE_NEEDS_RECOVERY", message, { sqliteCode }, { cause });
-}
-
-const PATH_PROBLEMS: Readonly<Record<DatabasePathProblem, (path: string, kind: FileKind | null) => string>> = {
+const PATH_PROBLEMS: Readonly<Record<E.DatabasePathProblem, (path: string, kind: E.FileKind | null) => string>> = {
   empty: () => "the database path is empty",
   "nul-byte": (path) => `the database path ${JSON.stringify(path)} contains a NUL character, which no file name can hold`,
   "too-long": (path) => `the database path ${path} is longer than the file system allows`,
@@ -522,18 +114,323 @@ const PATH_PROBLEMS: Readonly<Record<DatabasePathProblem, (path: string, kind: F
   "parent-not-directory": (path) => `a part of ${path} above the file is not a folder`,
 };
 
+// The registry and the history table
+
+/** `REGISTRY_INVALID`: the registry breaks the version rules. */
+export function registryInvalidError(problems: readonly E.RegistryProblem[]) {
+  const message = `The migration registry is invalid:${list(problems.map((p) => p.message))}\nRegenerate it with "stepwise gen" instead of editing it by hand.`;
+  return new StepwiseError("REGISTRY_INVALID", message, { problems });
+}
+
+/** `REGISTRY_LOAD_FAILED`: the registry module could not be imported. */
+export function registryLoadError({ file, location, cause }: { file: string; location: string | null; cause: unknown }) {
+  const message = `Could not load ${file}${location ? ` (at ${location})` : ""}: ${describeThrownValue(cause)}\nIf a migration throws when it is imported, fix it there; if the registry itself is broken, run "stepwise gen" to rewrite it.`;
+  return new StepwiseError("REGISTRY_LOAD_FAILED", message, { file, location }, { cause });
+}
+
+/** `CHECKSUM_MISMATCH`: an applied migration was edited; `fix` names calls, so it is kept as texts for the CLI's spelling. */
+export function checksumMismatchError({ version, file, registryChecksum, databaseChecksum }: { version: number; file: string; registryChecksum: string; databaseChecksum: string }) {
+  const accidental = text`restore ${file} and put the change in a new migration ("stepwise create")`;
+  const deliberate = text`if the database already has what the file now says, ${CALLS.repairChecksums(version)} shows what it would record and ${CALLS.applyChecksumRepair} records it`;
+  const texts = {};
+  const fix = keepText(texts, "fix", { accidental, deliberate, command: text`stepwise repair --checksums ${version}` });
+  const message = text`${label(version, file)} was changed after it was applied.\n  applied:  ${databaseChecksum}\n  registry: ${registryChecksum}\nIf the edit was an accident: ${accidental}.\nIf it was deliberate: ${deliberate}.`;
+  return copyTexts(texts, new StepwiseError("CHECKSUM_MISMATCH", message, { version, file, registryChecksum, databaseChecksum, fix }));
+}
+
+/** `DATABASE_AHEAD`: the database was migrated by a newer app. */
+export function databaseAheadError(unknownVersions: readonly number[], latestKnownVersion: number) {
+  const message = `The database is newer than this app: it has migration${unknownVersions.length === 1 ? "" : "s"} ${unknownVersions.join(", ")} applied; this app knows up to ${latestKnownVersion}.\nRun a newer build, or roll back with the build that applied them.`;
+  return new StepwiseError("DATABASE_AHEAD", message, { unknownVersions, latestKnownVersion });
+}
+
+/** `HISTORY_OUT_OF_ORDER`: the history skips versions below the newest applied one. */
+export function historyOutOfOrderError(missingVersions: readonly number[], highestAppliedVersion: number) {
+  const message = `The history records migration ${highestAppliedVersion} but not ${missingVersions.join(", ")}, which come before it: a row was deleted by hand, or a migration renumbered after it ran. Restore the rows or the numbering.`;
+  return new StepwiseError("HISTORY_OUT_OF_ORDER", message, { missingVersions, highestAppliedVersion });
+}
+
+/** `HISTORY_TABLE_INVALID`: the history table lacks the columns stepwise needs. */
+export function historyTableInvalidError(table: string, missingColumns: readonly string[], detail?: string) {
+  const message = text`The history table "${table}" has an unexpected shape${missingColumns.length > 0 ? `: it lacks ${missingColumns.join(", ")}` : ""}${detail ? ` (${detail})` : ""}.\nIf another tool owns it, give stepwise a history table of its own: ${option("tableName", "<name>")}.`;
+  return new StepwiseError("HISTORY_TABLE_INVALID", message, { table, missingColumns });
+}
+
+/** `HISTORY_TABLE_INVALID` for one row holding what stepwise never writes: no plan can be trusted until it is fixed. */
+export function historyRowInvalidError(fields: { table: string | null; rowid: number | null; version: unknown; problem: E.HistoryRowProblem; detail: string }) {
+  const { table, rowid, version, problem, detail } = fields;
+  const message = `The history table${table === null ? "" : ` "${table}"`} has a row stepwise never writes (${rowid === null ? `version ${describeStoredValue(version)}` : `rowid ${rowid}`}): ${detail}.\n${NOTHING_CHANGED} Fix or delete that row, or restore a backup.`;
+  return new StepwiseError("HISTORY_TABLE_INVALID", message, { table, rowid, version, problem });
+}
+
+/** `INVALID_TABLE_NAME`: refused before any SQL ran. */
+export function invalidTableNameError(tableName: string) {
+  const message = `"${tableName}" cannot be the history table's name: use letters, digits and underscores, not starting with a digit${/^sqlite_/i.test(tableName) ? ", nor with sqlite_ (SQLite's own tables)" : ""}.`;
+  return new StepwiseError("INVALID_TABLE_NAME", message, { tableName });
+}
+
+/** `INCOMPLETE_MIGRATION`: a `transaction: false` migration started and never recorded its end. */
+export function incompleteMigrationError({ version, file, startedAt }: { version: number; file: string; startedAt: string }) {
+  const message = text`${label(version, file)} runs outside a transaction and was interrupted (started ${startedAt}), so it may be partly applied.\nCheck the database, then ${CALLS.repair(version, "applied")} if its changes are all there, or ${CALLS.repair(version, "forget")} to run it again.`;
+  return new StepwiseError("INCOMPLETE_MIGRATION", message, { version, file, startedAt });
+}
+
+/**
+ * `HISTORY_ROW_MISSING`: a history write of a running migration changed no row (another process removed it, or a trigger or rule discarded the write; the count cannot tell which). What became of
+ * the changes is known once `file` is named.
+ */
+export function historyRowMissingError(fields: {
+  table: string;
+  version: number;
+  operation: E.HistoryRowOperation;
+  file?: string | null;
+  direction?: MigrationDirection | null;
+  restoredStartedRow?: boolean;
+}) {
+  const { table, version, operation, file = null, restoredStartedRow = false } = fields;
+  const direction = fields.direction ?? (operation === "delete" ? "down" : "up");
+  const write = operation === "delete" ? "DELETE" : "UPDATE";
+  const next =
+    direction === "down"
+      ? "Check that the revert is complete."
+      : restoredStartedRow
+        ? text`It is recorded as interrupted again: check the database, then ${CALLS.repair(version, "applied")} if its changes are all there.`
+        : text`It could not be recorded as interrupted: check the database before ${runCall("up")}, which would run it again.`;
+  const message = text`${file ? label(version, file) : `Migration ${version}`}: the ${write} of its row in the history table "${table}" changed no row while it ran ${direction}: another process removed the row (a repair that forgot the attempt, or a DELETE), or a trigger or rule on it discarded the ${write} (drop it).${file ? text`\nIts changes are in the database; it was not run again.\n${next}` : ""}`;
+  return new StepwiseError("HISTORY_ROW_MISSING", message, { table, version, operation, file, direction: fields.direction ?? null, rolledBack: false, restoredStartedRow });
+}
+
+/** `UNMANAGED_DATABASE`: the database has tables but no history. */
+export function unmanagedDatabaseError(tables: readonly string[]) {
+  const message = text`The database has tables (${tables.slice(0, 5).join(", ")}${tables.length > 5 ? ", \u2026" : ""}) but no migration history.\nAdopt it with ${CALLS.baseline}, naming the last migration its schema already contains.`;
+  return new StepwiseError("UNMANAGED_DATABASE", message, { tables });
+}
+
+// Running migrations
+
+/** `BATCH_OPTIONS_INVALID`: refused before the first batch (a `$n` in `where` would share numbers with the walk's own). */
+export function batchOptionsInvalidError({ option, value, version, file }: { option: "batchSize" | "where"; value: unknown; version: number; file: string }) {
+  const problem =
+    option === "where"
+      ? `forEachBatch cannot use the where ${describeStoredValue(value)}: its $n placeholders would share numbers with the walk's own. Nothing was walked. Write ? for each value, and pass the values in params, in order.`
+      : `forEachBatch cannot use ${option} ${describeStoredValue(value)}: it must be a whole number from 1 to ${Number.MAX_SAFE_INTEGER}. Nothing was walked. Pass, for example, ${option}: 500.`;
+  return new StepwiseError("BATCH_OPTIONS_INVALID", `${label(version, file)}: ${problem}`, { option, value, version, file });
+}
+
+/** `BATCH_KEY_INVALID`: a keyset walk by this key could stop early or skip rows. */
+export function batchKeyError(fields: { table: string; key: string; problem: E.BatchKeyProblem; detail: string; columns?: readonly string[]; value?: unknown; version: number; file: string }) {
+  const { table, key, problem, columns = [], value = null, version, file } = fields;
+  const message = `${label(version, file)}: forEachBatch cannot walk "${table}" by key "${key}": ${fields.detail}. A keyset walk by it could stop early or skip rows, so it stopped instead (in a transaction, everything rolls back). Pass key: a unique, non-NULL column (the INTEGER PRIMARY KEY, or "rowid" where the table has one)${columns.length > 0 ? `; the table has ${columns.join(", ")}` : ""}.`;
+  return new StepwiseError("BATCH_KEY_INVALID", message, { table, key, problem, columns, value, version, file });
+}
+
+/** `IRREVERSIBLE_MIGRATION`: `down` would have to pass a migration without a down. */
+export function irreversibleMigrationError(version: number, file: string) {
+  const message = `Cannot roll back past migration ${version} (${file}): it has no down. Nothing was changed.\nChoose a target above ${version}, or add a down to that migration.`;
+  return new StepwiseError("IRREVERSIBLE_MIGRATION", message, { version, file });
+}
+
+/** `INVALID_TARGET`: a requested version does not exist or points the wrong way. */
+export const invalidTargetError = (target: number, message: string | Text) => new StepwiseError("INVALID_TARGET", message, { target });
+
+/** `MIGRATION_FAILED`; `notes` are the lines the dialect read of the failure (PostgreSQL's DETAIL, HINT, invalid indexes). */
+export function migrationFailedError(fields: Run & Partial<E.StepwiseErrorDetails["MIGRATION_FAILED"]> & { cause: unknown; rolledBack: boolean; notes?: string }): StepwiseError<"MIGRATION_FAILED"> {
+  const { version, file, direction, rolledBack, backupPath = null, foreignKeyRebuild: rebuild = null, location = null, detail = null, hint = null, invalidIndexes = [], cause, notes } = fields;
+  const refs = rebuild?.referencedBy ?? [];
+  const fk = rebuild ? `It drops or renames table ${rebuild.table}, which ${refs.join(", ")} reference${refs.length === 1 ? "s" : ""} with foreign keys enforced. Fix: ${rebuild.fix}.\n` : "";
+  // Not ROLLED_BACK: only under transaction "all" is the database as it was before the run.
+  const outcome = rolledBack ? "It was rolled back; nothing of it was kept." : "It runs outside a transaction, so some of its changes may remain; check the database.";
+  const backup = backupPath ? text`\nA backup taken before this run is at ${backupPath}; ${CALLS.restore} puts it back.` : "";
+  const message = text`${label(version, file)} failed while running ${direction}: ${describeThrownValue(cause)}\n${notes ? `${notes}\n` : ""}${fk}${outcome}${backup}`;
+  return new StepwiseError("MIGRATION_FAILED", message, { version, file, direction, rolledBack, backupPath, foreignKeyRebuild: rebuild, location, detail, hint, invalidIndexes }, { cause });
+}
+
+/** The same failure, naming the backup taken before the run. */
+export function withBackupPath(error: StepwiseError<"MIGRATION_FAILED">, backupPath: string): StepwiseError<"MIGRATION_FAILED"> {
+  return copyFailure(error, { backupPath });
+}
+
+/** The same failure, naming where in its file it happened (found after it was thrown). */
+export function withLocation(error: StepwiseError<"MIGRATION_FAILED">, location: E.SqlLocation): StepwiseError<"MIGRATION_FAILED"> {
+  return copyFailure(error, { location });
+}
+
+function copyFailure(error: StepwiseError<"MIGRATION_FAILED">, fields: { backupPath?: string; location?: E.SqlLocation }): StepwiseError<"MIGRATION_FAILED"> {
+  const copy = Object.assign(migrationFailedError({ ...error.details, cause: error.cause, ...fields }), { nativeCode: error.nativeCode, nativeKind: error.nativeKind });
+  if (closedConnections.has(error)) closedConnections.add(copy);
+  return copy;
+}
+
+const closedConnections = new WeakSet<StepwiseError>();
+
+/**
+ * `MIGRATION_FAILED` for a migration that closed its connection (`db.close()`): SQLite rolled back the open transaction, but what it committed before stays and nothing can be checked, so never
+ * "rolled back"; the executor stops at once for it.
+ */
+export function connectionClosedError(entry: { readonly version: number; readonly file: string }, direction: MigrationDirection): StepwiseError<"MIGRATION_FAILED"> {
+  const cause = new Error(
+    "it closed the database connection it was given (db.close()), so stepwise could not record it; SQLite rolled back the open transaction, but what it committed before stays. Remove the close() and open the database again",
+  );
+  const error = migrationFailedError({ version: entry.version, file: entry.file, direction, cause, rolledBack: false });
+  closedConnections.add(error);
+  return error;
+}
+
+/** Whether `value` is a failure {@link connectionClosedError} made (by identity: a thrown Proxy may trap `instanceof`). */
+export function isConnectionClosedError(value: unknown): boolean {
+  return closedConnections.has(value as StepwiseError);
+}
+
+/** `HISTORY_CHANGED_BY_MIGRATION`: a migration wrote stepwise's history table and failed before its COMMIT. */
+export function historyChangedByMigrationError(fields: Run & { table: string; change: string; rolledBack: boolean; historyChanged: boolean; cause?: unknown }) {
+  const { version, file, direction, table, change, rolledBack, historyChanged } = fields;
+  const history = historyChanged ? `the history table stays as it left it: check it with "stepwise status" and "stepwise history", then "stepwise repair"` : "the history table itself was not changed";
+  const outcome = rolledBack ? ROLLED_BACK : `It runs outside a transaction, so its statements before that one stayed; ${history}. It is not recorded as applied.`;
+  const message = `${label(version, file)} changed the history table "${table}" while running ${direction} (${change}). That table is stepwise's record of what ran; a migration may not write it. ${outcome} Remove the statement that touches "${table}" from the migration.`;
+  return new StepwiseError("HISTORY_CHANGED_BY_MIGRATION", message, { version, file, direction, table, change, rolledBack, historyChanged }, { cause: fields.cause });
+}
+
+/** `TRANSACTION_ESCAPED`: a migration ended stepwise's transaction; it is never recorded. */
+export function transactionEscapedError({ version, file, direction, committed, cause }: Run & { committed: E.EscapedCommit; cause?: unknown }) {
+  const failed = cause === undefined ? "" : ` It then failed: ${describeThrownValue(cause)}.`;
+  const message = `${label(version, file)} ended stepwise's transaction (a COMMIT, END or ROLLBACK) while running ${direction}.${failed} It was not recorded: the history says it is ${direction === "up" ? "not " : ""}applied.\n${ESCAPED_COMMIT_ADVICE[committed]}\nRemove that statement (SAVEPOINT ... RELEASE nests safely; transaction: false runs what SQLite refuses in a transaction), regenerate, and run it again.`;
+  return new StepwiseError("TRANSACTION_ESCAPED", message, { version, file, direction, committed }, { cause });
+}
+
+/** `FOREIGN_KEY_VIOLATION`: a migration run with foreign keys off left dangling references; rolled back before commit. */
+export function foreignKeyViolationError({ version, file, direction, violations }: Run & { violations: readonly E.ForeignKeyViolation[] }) {
+  const sample = violations.slice(0, 3).map((v) => `${v.table} row ${v.rowid ?? "?"} \u2192 ${v.parent}`);
+  const message = `${label(version, file)} left ${violations.length} foreign key violation${violations.length === 1 ? "" : "s"} while running ${direction} (${sample.join("; ")}). ${ROLLED_BACK} Make the rebuild copy every referenced row, or delete the orphans in the migration.`;
+  return new StepwiseError("FOREIGN_KEY_VIOLATION", message, { version, file, direction, violations: violations.slice(0, 100), violationCount: violations.length });
+}
+
+/** `TRANSACTION_OPEN`: refused before anything ran; the app's transaction is still open. */
+export function transactionOpenError({ driver, operation, cause }: { driver: string; operation: string; cause?: unknown }) {
+  const message = `${operation} cannot run while the app's ${driver} connection is inside a transaction. ${NOTHING_CHANGED} Commit or roll back that transaction (still open) first, then call ${operation} again.`;
+  return new StepwiseError("TRANSACTION_OPEN", message, { driver, operation }, { cause });
+}
+
+// Locks, sessions and concurrency
+
+/** `DATABASE_LOCKED`: another connection held the lock past the busy timeout; `waitedMs` is what a runner measured. */
+export function databaseLockedError(busyTimeoutMs: number, cause: unknown, holders: readonly E.LockHolder[] = [], waitedMs: number | null = elapsedByError.get(cause as object) ?? null) {
+  const held = holders.length > 0 ? describeLockHolders(holders) : "another app instance migrating, or an open write transaction";
+  const message = text`The database was locked by another connection ${describeWait(busyTimeoutMs, waitedMs)} (${held}). ${NOTHING_CHANGED} Retry when it is released, or raise ${option("busyTimeoutMs")}.`;
+  return new StepwiseError("DATABASE_LOCKED", message, { busyTimeoutMs, waitedMs, holders }, { cause });
+}
+
+/** `DATABASE_LOCKED` for the backup file offered to `restore` (`file`): the remedy is the same, waiting. */
+export function backupLockedError(file: string, busyTimeoutMs: number, cause: unknown, holders: readonly E.LockHolder[] = [], waitedMs: number | null = elapsedByError.get(cause as object) ?? null) {
+  const message = text`The backup ${file} was locked by another process ${describeWait(busyTimeoutMs, waitedMs)}${holders.length > 0 ? ` (${describeLockHolders(holders)})` : ""}. ${NOTHING_CHANGED} Retry once whatever writes it has finished, or raise ${option("busyTimeoutMs")}.`;
+  return new StepwiseError("DATABASE_LOCKED", message, { busyTimeoutMs, waitedMs, holders, file }, { cause });
+}
+
+/** `held by process 4242 (node, write), process 4343 (migrator from 10.0.0.5, write)`. */
+const describeLockHolders = (holders: readonly E.LockHolder[]) =>
+  `held by ${holders.map(({ pid, program, host, lock }) => `process ${pid} (${[[program, host === null ? null : `from ${host}`].filter((part) => part !== null).join(" "), lock].filter(Boolean).join(", ")})`).join(", ")}`;
+
+/** The wait a lock error states: the time measured beside the timeout, never the timeout as if it were waited. */
+const describeWait = (busyTimeoutMs: number, waitedMs: number | null) =>
+  waitedMs === null ? `(busy timeout ${busyTimeoutMs} ms)` : `and stayed locked while stepwise waited ${waitedMs} ms (busy timeout ${busyTimeoutMs} ms)`;
+
+/** `MIGRATION_IN_PROGRESS`: another process's `transaction: false` migration outlasted the busy timeout. */
+export function migrationInProgressError({ version, file, startedAt, owner, waitedMs }: { version: number; file: string; startedAt: string; owner: E.MigrationOwnerInfo | null; waitedMs: number }) {
+  const message = text`${label(version, file)} runs outside a transaction and is still being applied${owner ? ` by process ${owner.pid} on ${owner.host}` : ""} (started ${startedAt}); waited ${waitedMs} ms. ${NOTHING_CHANGED} Retry when it finishes, or raise ${option("busyTimeoutMs")}; if that process is gone, check the database and run ${CALLS.repair(version, "applied")} or ${CALLS.repair(version, "forget")}.`;
+  return new StepwiseError("MIGRATION_IN_PROGRESS", message, { version, file, startedAt, owner, waitedMs });
+}
+
+/** `session 4242 (application "reporting", in a transaction since ..., its query started ...)`. */
+function describeSession({ pid, applicationName, state, transactionStart, queryStart }: E.LockHolderSession): string {
+  const facts = [
+    applicationName && `application "${applicationName}"`,
+    state,
+    transactionStart && `in a transaction since ${transactionStart}`,
+    queryStart && `its query started ${queryStart}`,
+  ].filter(Boolean);
+  return `session ${pid}${facts.length > 0 ? ` (${facts.join(", ")})` : ""}`;
+}
+
+/** `LOCK_TIMEOUT`: PostgreSQL cancelled a statement that waited past `lock_timeout`; `wait` is what a second session saw. */
+export function lockTimeoutError(
+  fields: Partial<Run> & { lockTimeoutMs: number; wait: E.LockWait | null; rolledBack: boolean; invalidIndexes?: readonly E.InvalidIndex[]; cause: unknown },
+): StepwiseError<"LOCK_TIMEOUT"> {
+  const { version = null, file = null, direction = null, wait, lockTimeoutMs, rolledBack, invalidIndexes = [], cause } = fields;
+  const holders = wait?.holders ?? [];
+  const limit = lockTimeoutMs > 0 ? `more than ${lockTimeoutMs} ms (lock_timeout)` : "past the session's lock_timeout";
+  const what = wait === null ? "a lock" : `${wait.relation === null ? `a ${wait.lockType} lock` : `a lock on ${wait.relation}`} (${wait.mode})`;
+  const held =
+    holders.length === 0 ? "held by another session (which one was not seen: the wait began and ran out between two looks at pg_locks)" : `held by ${holders.map(describeSession).join(", ")}`;
+  const ending = holders.length === 0 ? "" : ` (or end it: ${holders.map((holder) => `SELECT pg_terminate_backend(${holder.pid});`).join(" ")})`;
+  const fix = rolledBack
+    ? `wait for ${holders.length > 1 ? "those sessions" : "that session"} to finish${ending}, then ${version === null ? "run the command again" : `run "stepwise ${direction}" again`}; or let it wait longer with --lock-timeout <ms> (lockTimeoutMs)`
+    : `remove what it left (${invalidIndexes.length > 0 ? "the invalid indexes above, and " : ""}anything else it applied), run "stepwise repair --forget ${version}", then "stepwise ${direction}" once ${holders.length === 0 ? "the other session" : "that session"} has finished${ending}; or let it wait longer with --lock-timeout <ms>`;
+  const outcome = !rolledBack
+    ? `It runs outside a transaction, so its statements before this one stay; it stays recorded as started.${invalidIndexes.length > 0 ? `\n${describeInvalidIndexes(invalidIndexes, "It left")}` : " "}`
+    : version === null
+      ? "Nothing was changed. "
+      : "Its transaction was rolled back; nothing of it was kept. ";
+  const message = `${version === null ? "A statement of stepwise's" : `Migration ${version} (${file}), running ${direction},`} waited ${limit} for ${what}, ${held}. ${outcome}Fix: ${fix}.`;
+  const details = { version, file, direction, lockTimeoutMs, relation: wait?.relation ?? null, lockType: wait?.lockType ?? null, mode: wait?.mode ?? null, holders, rolledBack, invalidIndexes, fix };
+  return new StepwiseError("LOCK_TIMEOUT", message, details, { cause });
+}
+
+/** `CONNECTION_LOST`: the server ended the session or the network dropped it; `outcome` says what became of the running migration. */
+export function connectionLostError(fields: Partial<Run> & { outcome: E.ConnectionLossOutcome; during?: string; reason: string; cause: unknown }): StepwiseError<"CONNECTION_LOST"> {
+  const { version = null, file = null, outcome, during = null, reason, cause } = fields;
+  const [migration, verb] = [`Migration ${version} (${file})`, fields.direction === "down" ? "down" : "up"];
+  const { what, fix } = {
+    "rolled-back": {
+      what: `${migration} was running ${verb} in a transaction, which the server rolled back when the session ended: nothing of that transaction was kept, and it is not recorded.`,
+      fix: `run "stepwise ${verb}" again once the server accepts connections`,
+    },
+    "commit-unknown": {
+      what: `${migration} was committing (${verb}): the server may have committed it, with its history row, before the session ended, or rolled it back.`,
+      fix: `run "stepwise status" once the server accepts connections: it shows whether ${version} is applied; then run "stepwise ${verb}" for the rest`,
+    },
+    "partly-applied": {
+      what: `${migration} was running ${verb} outside a transaction (transaction: false), so some of its statements may have been applied; it stays recorded as started, and the next run stops at it. A CREATE INDEX CONCURRENTLY it ran may have left an invalid index: "stepwise repair" names each, with the statement that drops it.`,
+      fix: `check the database by hand, then run "stepwise repair --applied ${version}" if all of it is there or "stepwise repair --forget ${version}" if none is`,
+    },
+    "none-running": {
+      what: `No migration was running${during ? ` (it was ${during})` : ""}: none was half done, and what this run applied before stays applied.`,
+      fix: `run "stepwise ${version === null ? "status" : verb}" again once the server accepts connections`,
+    },
+  }[outcome];
+  const details = { version, file, direction: fields.direction ?? null, outcome, during, reason, fix };
+  return new StepwiseError("CONNECTION_LOST", `The connection to the database server was lost: ${reason}. ${what} Fix: ${fix}.`, details, { cause });
+}
+
+// Opening the database
+
+/** `DATABASE_UNUSABLE`: not SQLite, read-only, or otherwise refused by SQLite. */
+export const databaseUnusableError = (message: string, sqliteCode: string | null, cause: unknown) => new StepwiseError("DATABASE_UNUSABLE", message, { sqliteCode }, { cause });
+
+/** `DATABASE_UNUSABLE` for a server that could not be connected to; `problem` tells the cases apart. Never quotes the URL. */
+export function connectionFailedError(fields: { problem: E.ConnectionProblem; reason: string; fix: string | null; sqlstate: string | null; systemCode: string | null; cause: unknown }) {
+  const { problem, reason, fix, sqlstate } = fields;
+  const reasonCode = sqlstate ?? fields.systemCode;
+  const message = `Cannot connect to the PostgreSQL server: ${reason}${reasonCode && !reason.includes(reasonCode) ? ` (${reasonCode})` : ""}. ${NOTHING_CHANGED}${fix ? ` Fix: ${fix}.` : ""}`;
+  return new StepwiseError("DATABASE_UNUSABLE", message, { sqliteCode: sqlstate, problem, reason, fix, reasonCode }, { cause: fields.cause });
+}
+
+/** `DATABASE_NEEDS_RECOVERY`: a crashed writer's journal needs a connection that may write. */
+export function databaseNeedsRecoveryError(sqliteCode: string, cause: unknown) {
+  const message = text`A crashed process left the database mid-write (${sqliteCode}); rolling that back needs write access. ${NOTHING_CHANGED} Run ${runCall("up")} (or anything else that writes) as a user who may write the file and its folder.`;
+  return new StepwiseError("DATABASE_NEEDS_RECOVERY", message, { sqliteCode }, { cause });
+}
+
 /** `DATABASE_PATH_INVALID`: the path cannot name a database file. */
-export function databasePathInvalidError(path: string, problem: DatabasePathProblem, kind: FileKind | null = problem === "directory" ? "directory" : null) {
+export function databasePathInvalidError(path: string, problem: E.DatabasePathProblem, kind: E.FileKind | null = problem === "directory" ? "directory" : null) {
   const remedy =
     problem === "journal-not-a-file"
       ? "Check what it is (where a link points), then remove it (a crashed writer's real journal must be moved back in its place, not linked)."
-      : text`Pass ${DATABASE_OPTION} naming the database file itself, such as data/app.db.`;
-  return new StepwiseError("DATABASE_PATH_INVALID", text`${PATH_PROBLEMS[problem](path, kind)}. Nothing was changed. ${remedy}`, { path, problem, kind });
+      : text`Pass ${option("databasePath", "<file>")}${{ api: "", cli: ' (or set "database" in the config)' }} naming the database file itself, such as data/app.db.`;
+  return new StepwiseError("DATABASE_PATH_INVALID", text`${PATH_PROBLEMS[problem](path, kind)}. ${NOTHING_CHANGED} ${remedy}`, { path, problem, kind });
 }
 
 /** `PATH_NOT_UTF8`: the string that reached stepwise names another file than the bytes given. */
 export function pathEncodingError(path: string, bytes: string) {
-  const message = `The path ${bytes} is not valid UTF-8, so stepwise cannot open the file it names (it would open another one). Nothing was changed. Rename the file to a UTF-8 name (or link to it from one), and pass that.`;
+  const message = `The path ${bytes} is not valid UTF-8, so stepwise cannot open the file it names (it would open another one). ${NOTHING_CHANGED} Rename the file to a UTF-8 name (or link to it from one), and pass that.`;
   return new StepwiseError("PATH_NOT_UTF8", message, { path, bytes });
 }
 
@@ -559,93 +456,124 @@ export function sqliteCodeOf(error: unknown): string | null {
   }
 }
 
+const SQLITE_KINDS: ReadonlyArray<readonly [RegExp, E.ErrorKind]> = [
+  [/^SQLITE_(BUSY|LOCKED)/, "locked"],
+  [/^SQLITE_FULL/, "full"],
+  [/^SQLITE_(READONLY|PERM)/, "readonly"],
+  [/^SQLITE_NOTADB$/, "notadb"],
+  [/^SQLITE_CORRUPT/, "corrupt"],
+  [/^SQLITE_CANTOPEN/, "cantopen"],
+];
+
 /** Reads an `SQLITE_*` code as stepwise's kind of failure: what every SQLite driver's `classifyError` reports. */
-export function kindOfSqliteCode(code: string): ErrorKind {
-  if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) return "locked";
-  if (code.startsWith("SQLITE_FULL")) return "full";
-  if (code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_PERM")) return "readonly";
-  if (code === "SQLITE_NOTADB") return "notadb";
-  if (code.startsWith("SQLITE_CORRUPT")) return "corrupt";
-  return code.startsWith("SQLITE_CANTOPEN") ? "cantopen" : "other";
+export function kindOfSqliteCode(code: string): E.ErrorKind {
+  return SQLITE_KINDS.find(([pattern]) => pattern.test(code))?.[1] ?? "other";
 }
 
+/** The SQLite codes that make a database unusable, and what each tells the user. */
+const UNUSABLE: ReadonlyArray<readonly [RegExp, (code: string) => string]> = [
+  [/^SQLITE_(NOTADB|CORRUPT)$/, (code) => `The file is not a usable SQLite database (${code}): check the path`],
+  [/^SQLITE_CANTOPEN/, (code) => `SQLite cannot open the database file (${code}): check that the path names a file this process may open`],
+  [/^SQLITE_(READONLY|PERM)/, (code) => `The database cannot be written (${code}): the file or its folder is read-only to this process, or the connection has PRAGMA query_only on`],
+  [/^SQLITE_IOERR_(SHORT_)?READ$/, (code) => `The database file could not be read (${code}): check the path and the disk`],
+  [/^SQLITE_IOERR/, (code) => `The disk refused the write (${code}), so nothing was committed: free space and retry`],
+];
+
 /**
- * The typed error for a SQLite failure a user can act on (locked, not a database, read-only, full); anything else is
- * returned unchanged. `code` is the one the driver's `classifyError` reads, by default the error's `code` property.
+ * The typed error for a SQLite failure a user can act on (locked, not a database, read-only, full); anything else is returned unchanged. `code` is the one the driver's `classifyError` reads, by
+ * default the error's `code` property.
  */
 export function translateSqliteError(error: unknown, busyTimeoutMs: number, code: string | null = sqliteCodeOf(error)): unknown {
   if (error instanceof StepwiseError || code === null) return error;
-  const translated = toTypedSqliteError(error, busyTimeoutMs, code);
-  return translated === null ? error : recordNativeError(translated, { kind: kindOfSqliteCode(code), nativeCode: code });
-}
-
-function toTypedSqliteError(error: unknown, busyTimeoutMs: number, code: string): StepwiseError | null {
-  const unusable = (message: string) => databaseUnusableError(message, code, error);
-  if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) return databaseLockedError(busyTimeoutMs, error);
-  if (code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT") return unusable(`The file is not a usable SQLite database (${code}). Check the path; stepwise changed nothing.`);
-  // A crashed writer's hot journal (or WAL) on a connection that may not write: a writer must recover it.
-  if (code === "SQLITE_READONLY_ROLLBACK" || code === "SQLITE_READONLY_RECOVERY") return databaseNeedsRecoveryError(code, error);
-  if (code.startsWith("SQLITE_CANTOPEN")) return unusable(`SQLite cannot open the database file (${code}): check that the path names a file this process may open. Nothing was changed.`);
-  if (code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_PERM")) {
-    return unusable(`The database cannot be written (${code}): the file or its folder is read-only to this process, or the connection has PRAGMA query_only on. Nothing was changed.`);
-  }
-  if (code.startsWith("SQLITE_FULL")) return diskFullError({ version: null, file: null, sqliteCode: code, cause: error });
-  if (code === "SQLITE_IOERR_READ" || code === "SQLITE_IOERR_SHORT_READ") return unusable(`The database file could not be read (${code}): check the path and the disk. Nothing was changed.`);
-  if (code.startsWith("SQLITE_IOERR")) return unusable(`The disk refused the write (${code}); nothing was committed. Free space and retry.`);
-  return null;
+  const kind = kindOfSqliteCode(code);
+  const unusable = UNUSABLE.find(([pattern]) => pattern.test(code))?.[1];
+  const translated =
+    kind === "locked"
+      ? databaseLockedError(busyTimeoutMs, error)
+      : kind === "full"
+        ? diskFullError({ version: null, file: null, sqliteCode: code, cause: error })
+        : // A crashed writer's hot journal (or WAL) on a connection that may not write: a writer must recover it.
+          code === "SQLITE_READONLY_ROLLBACK" || code === "SQLITE_READONLY_RECOVERY"
+          ? databaseNeedsRecoveryError(code, error)
+          : unusable && databaseUnusableError(`${unusable(code)}. ${NOTHING_CHANGED}`, code, error);
+  return translated ? recordNativeError(translated, { kind, nativeCode: code }) : error;
 }
 
 // Drivers
 
 /** `DRIVER_UNKNOWN`: a driver name that names none of stepwise's drivers (the CLI exits 2: a setting the user typed). */
 export function driverUnknownError({ driver, source, validDrivers }: { driver: string; source: string; validDrivers: readonly string[] }) {
-  const message = `Unknown driver ${JSON.stringify(driver)} in ${source}. Nothing was changed. Use one of: ${validDrivers.join(", ")}.`;
-  return new StepwiseError("DRIVER_UNKNOWN", message, { driver, source, validDrivers });
+  return new StepwiseError("DRIVER_UNKNOWN", `Unknown driver ${JSON.stringify(driver)} in ${source}. ${NOTHING_CHANGED} Use one of: ${validDrivers.join(", ")}.`, { driver, source, validDrivers });
 }
 
 /** `DRIVER_NOT_INSTALLED`: the driver's library is missing, or fails to load on this runtime. */
 export function driverNotInstalledError(fields: { driver: string; packageName: string; installCommand: string; reason: "missing" | "unloadable"; cause?: unknown }) {
   const { driver, packageName, installCommand, reason, cause } = fields;
-  const message =
-    (reason === "missing"
-      ? `The ${driver} driver needs the "${packageName}" package, which is not installed. Nothing was changed. Install it with:\n`
-      : `The "${packageName}" package is installed but failed to load on this runtime (${cause instanceof Error ? cause.message.replace(/\s+/g, " ") : String(cause)}). Nothing was changed. Rebuild it for this runtime with:\n`) +
-    `  ${installCommand}\nor choose another driver with --driver (or "driver" in the config).`;
+  const problem =
+    reason === "missing"
+      ? `The ${driver} driver needs the "${packageName}" package, which is not installed. ${NOTHING_CHANGED} Install it with:`
+      : `The "${packageName}" package is installed but failed to load on this runtime (${describeThrownValue(cause).replace(/\s+/g, " ")}). ${NOTHING_CHANGED} Rebuild it for this runtime with:`;
+  const message = `${problem}\n  ${installCommand}\nor choose another driver with --driver (or "driver" in the config).`;
   return new StepwiseError("DRIVER_NOT_INSTALLED", message, { driver, packageName, installCommand, reason }, { cause });
 }
 
 /** `DRIVER_RUNTIME_UNSUPPORTED`: the driver is built into another runtime. */
 export function driverRuntimeUnsupportedError({ driver, runtime, required, hint }: { driver: string; runtime: string; required: string; hint: string }) {
-  return new StepwiseError("DRIVER_RUNTIME_UNSUPPORTED", `The ${driver} driver needs ${required}, but this is ${runtime}. Nothing was changed. ${hint}`, { driver, runtime, required });
+  return new StepwiseError("DRIVER_RUNTIME_UNSUPPORTED", `The ${driver} driver needs ${required}, but this is ${runtime}. ${NOTHING_CHANGED} ${hint}`, { driver, runtime, required });
 }
 
 /** `REGISTRY_DIALECT_MISMATCH`: thrown when the manager is constructed, before anything touches the database. */
 export function registryDialectMismatchError(fields: { registryDialect: string; driverDialect: string; driver: string; version: number; file: string }) {
   const { registryDialect, driverDialect, driver, version, file } = fields;
-  const message =
-    `The registry was generated for ${registryDialect} (${file}, version ${version}), but the ${driver} driver runs ${driverDialect}. ${NOTHING_CHANGED} ` +
-    `Import a registry generated for ${driverDialect} (stepwise gen --dialect ${driverDialect}), or use a ${registryDialect} driver.`;
+  const message = `The registry was generated for ${registryDialect} (${file}, version ${version}), but the ${driver} driver runs ${driverDialect}. ${NOTHING_CHANGED} Import a registry generated for ${driverDialect} (stepwise gen --dialect ${driverDialect}), or use a ${registryDialect} driver.`;
   return new StepwiseError("REGISTRY_DIALECT_MISMATCH", message, { registryDialect, driverDialect, driver, version, file });
 }
 
 // Safety nets
 
+/** `SCHEMA_MISMATCH`: baseline found the schema is not what migrations 1..N build; nothing was recorded. `drift` words each difference. */
+export function schemaMismatchError(version: number, differences: readonly SchemaDifference[], drift: readonly string[]) {
+  const message = text`The database's schema is not what migrations 1..${version} build:${list(drift)}\nNothing was recorded. Pick the version the schema matches, fix the schema by hand, or record it anyway with ${option("dangerouslyForce", true)} if you know the differences are harmless.`;
+  return new StepwiseError("SCHEMA_MISMATCH", message, { version, differences, drift });
+}
+
+/** `SCHEMA_DRIFT`: the live schema differs from what the applied migrations build; `drift` words each difference. */
+export function schemaDriftError({ version, differences, drift }: { version: number; differences: readonly SchemaDifference[]; drift: readonly string[] }) {
+  const message = `The schema differs from what migrations 1..${version} build:${list(drift)}\nSomething changed it outside migrations. Undo that change, or make it a migration ("stepwise create").`;
+  return new StepwiseError("SCHEMA_DRIFT", message, { version, differences });
+}
+
+/** `ALREADY_MANAGED`: baseline was asked of a database that has a migration history (in `tableName`). */
+export function alreadyManagedError(currentVersion: number, tableName: string) {
+  const message = `The database already has a migration history ("${tableName}", at version ${currentVersion}); baseline only adopts databases that have none. Use "up" to continue, or "verify" to compare its schema.`;
+  return new StepwiseError("ALREADY_MANAGED", message, { currentVersion });
+}
+
+/** `REHEARSAL_REFUSED`: the plan holds a migration that cannot join the one transaction a rehearsal runs in; nothing ran. */
+export function rehearsalRefusedError({ version, file, obstacle, driver }: { version: number; file: string; obstacle: E.WholeRunObstacle; driver: string }) {
+  const message = text`Cannot rehearse the pending migrations: migration ${version} (${file}) ${obstacle === "transaction-false" ? "has transaction: false" : "switches foreign keys off"}, and on the ${driver} driver a rehearsal runs inside one transaction rolled back at the end, which that migration cannot join. Nothing ran and nothing was changed. Rehearse up to version ${version - 1} (${CALLS.rehearseUp({ to: version - 1 })}), or rehearse on a copy of the database.`;
+  return new StepwiseError("REHEARSAL_REFUSED", message, { version, file, obstacle, driver });
+}
+
 /** `TEMP_FOLDER_UNUSABLE`: the temporary folder cannot hold a safety net's private copy. */
 export function tempFolderUnusableError({ folder, systemCode, operation, cause }: { folder: string; systemCode: string | null; operation: string; cause?: unknown }) {
-  const full = isFull(systemCode);
-  const message =
-    `${operation} needs a private copy of the database in the temporary folder ${folder}, which ${full ? "has no room for it" : "cannot be written"} (${systemCode ?? "error"}). Nothing was changed. ` +
-    (full ? "Free space there, or point TMPDIR at a folder with room, and run it again." : "Point TMPDIR at an existing, writable folder (or create this one), and run it again.");
-  return new StepwiseError("TEMP_FOLDER_UNUSABLE", message, { folder, systemCode, operation }, causeOption(cause));
+  const [state, fix] = isFull(systemCode)
+    ? ["has no room for it", "Free space there, or point TMPDIR at a folder with room"]
+    : ["cannot be written", "Point TMPDIR at an existing, writable folder (or create this one)"];
+  const message = `${operation} needs a private copy of the database in the temporary folder ${folder}, which ${state} (${systemCode ?? "error"}). ${NOTHING_CHANGED} ${fix}, and run it again.`;
+  return new StepwiseError("TEMP_FOLDER_UNUSABLE", message, { folder, systemCode, operation }, { cause });
 }
 
 /** `DATABASE_DAMAGED`: the database fails `quick_check`, so `up --backup` migrates nothing. */
 export function databaseDamagedError({ databasePath, problems }: { databasePath: string; problems: readonly string[] }) {
-  const fix =
-    'restore a good backup ("stepwise restore <file> --yes"), or recover the data with the sqlite3 shell\'s ".recover" into a new file; ' +
-    "to migrate it as it is, pass --dangerously-skip-integrity-check (dangerouslySkipIntegrityCheck: true)";
+  const fix = `restore a good backup ("stepwise restore <file> --yes"), or recover the data with the sqlite3 shell's ".recover" into a new file; to migrate it as it is, pass --dangerously-skip-integrity-check (dangerouslySkipIntegrityCheck: true)`;
   const message = `${databasePath} fails SQLite's quick_check (${problems.slice(0, 3).join("; ")}). ${NOTHING_CHANGED} To go on: ${fix}.`;
   return new StepwiseError("DATABASE_DAMAGED", message, { databasePath, check: "quick_check", problems, fix });
+}
+
+/** `BACKUP_INVALID`: the file offered to `restore` is no usable backup (`kind` says what it is when it is no regular file); nothing was changed. */
+export function backupInvalidError(file: string, reason: string, cause?: unknown, kind: E.FileKind | null = null) {
+  return new StepwiseError("BACKUP_INVALID", text`${file} cannot be restored: ${reason}. ${NOTHING_CHANGED} Pick a file written by ${CALLS.upWithBackup}.`, { file, reason, kind }, { cause });
 }
 
 /** `BACKUP_DISK_FULL`: the backup folder ran out of room; the database was not touched, and freeing space elsewhere does not help. */
@@ -663,38 +591,30 @@ export function backupFolderUnwritableError(directory: string, systemCode: strin
 }
 
 /** `BACKUP_FOREIGN`: the backup's history does not match this app's migrations. */
-export function foreignBackupError(file: string, reasons: readonly ForeignBackupReason[]) {
-  const lines = reasons
-    .slice(0, 10)
-    .map((reason) =>
-      reason.kind === "unknown-version"
-        ? `  - migration ${reason.version} (${reason.backup}) is not in this app's registry`
-        : `  - migration ${reason.version}: the backup has ${reason.kind} ${reason.backup}, the registry ${reason.registry}`,
-    );
-  if (reasons.length > lines.length) lines.push(`  - \u2026 and ${reasons.length - lines.length} more`);
-  const message = text`${file} does not hold this app's migrations:\n${lines.join("\n")}\nNothing was changed. Pick a backup of this database, or pass ${option("dangerouslyAllowForeignBackup", true)} if you mean to put this one in place anyway.`;
+export function foreignBackupError(file: string, reasons: readonly E.ForeignBackupReason[]) {
+  const lines = reasons.map(({ version, kind, backup, registry }) =>
+    kind === "unknown-version" ? `migration ${version} (${backup}) is not in this app's registry` : `migration ${version}: the backup has ${kind} ${backup}, the registry ${registry}`,
+  );
+  const shown = [...lines.slice(0, 10), ...(lines.length > 10 ? [`\u2026 and ${lines.length - 10} more`] : [])];
+  const message = text`${file} does not hold this app's migrations:${list(shown)}\n${NOTHING_CHANGED} Pick a backup of this database, or pass ${option("dangerouslyAllowForeignBackup", true)} if you mean to put this one in place anyway.`;
   return new StepwiseError("BACKUP_FOREIGN", message, { file, reasons });
 }
 
 /** `BACKUP_IS_DATABASE`: the file offered to `restore` is the database itself. */
 export function backupIsDatabaseError(backupFile: string, databasePath: string) {
-  const message = text`${backupFile} is the database ${databasePath} itself (the same file), so there is nothing to restore from it. Nothing was changed. Pick a backup written by ${CALLS.upWithBackup} (listed in the backup folder as <file>.v<version>.<time>.<identity>.bak).`;
+  const message = text`${backupFile} is the database ${databasePath} itself (the same file), so there is nothing to restore from it. ${NOTHING_CHANGED} Pick a backup written by ${CALLS.upWithBackup} (listed in the backup folder as <file>.v<version>.<time>.<identity>.bak).`;
   return new StepwiseError("BACKUP_IS_DATABASE", message, { backupFile, databasePath });
 }
 
 // The CLI and its tools
 
 /** `USAGE`: a command or option that cannot work as given; the CLI exits 2. */
-export function usageError(message: string) {
-  return new StepwiseError("USAGE", message, {});
-}
+export const usageError = (message: string) => new StepwiseError("USAGE", message, {});
 
 /** `FILE_WRITE_FAILED`: `gen` or `create` could not write a file; the target is as it was and the temporary copy is gone. */
-export function fileWriteError(fields: { file: string; step: FileWriteStep; systemCode: string | null; bytesWritten: number; bytesExpected: number; cause: unknown }) {
+export function fileWriteError(fields: { file: string; step: E.FileWriteStep; systemCode: string | null; bytesWritten: number; bytesExpected: number; cause: unknown }) {
   const { file, step, systemCode, bytesWritten, bytesExpected } = fields;
-  const message =
-    `Could not write ${file} (${systemCode ?? "error"} during ${step}${step === "write" ? ` after ${bytesWritten} of ${bytesExpected} bytes` : ""}). ` +
-    `Nothing was replaced: the file is as it was before, and the temporary copy was removed. ` +
-    (isFull(systemCode) ? "Free disk space (or raise the quota or file size limit) and run it again." : "Check that the folder is writable and on a healthy disk, then run it again.");
+  const fix = isFull(systemCode) ? "Free disk space (or raise the quota or file size limit) and run it again." : "Check that the folder is writable and on a healthy disk, then run it again.";
+  const message = `Could not write ${file} (${systemCode ?? "error"} during ${step}${step === "write" ? ` after ${bytesWritten} of ${bytesExpected} bytes` : ""}). Nothing was replaced: the file is as it was before, and the temporary copy was removed. ${fix}`;
   return new StepwiseError("FILE_WRITE_FAILED", message, { file, step, systemCode, bytesWritten, bytesExpected }, { cause: fields.cause });
 }

@@ -1,8 +1,6 @@
 /**
- * SQLite's table rebuild (create, copy, drop the old, rename) is safe only with foreign keys off: with
- * them on, dropping a parent deletes its rows first, so its children's rows are refused, deleted or
- * nulled. A migration that would drop or rename a referenced table is refused, or its failure names
- * the table, its children and the fix.
+ * SQLite's table rebuild (create, copy, drop the old, rename) is safe only with foreign keys off: with them on, dropping a parent deletes its rows first, so its children's
+ * rows are refused, deleted or nulled. A migration that would drop or rename a referenced table is refused, or its failure names the table, its children and the fix.
  */
 import type { ForeignKeyRebuildHint } from "./errors.js";
 import { changeCounter, query, type Step } from "./step.js";
@@ -13,36 +11,31 @@ import type { MigrationDirection, MigrationEntry } from "./types.js";
 export const SQL_FOREIGN_KEYS_OFF_FIX = "-- migrate:up foreign_keys:off";
 /** The fix for a TypeScript migration: the option of `defineMigration`. */
 export const TS_FOREIGN_KEYS_OFF_FIX = "disableForeignKeys: true";
+/** The fix where the driver cannot switch foreign keys off (D1, Durable Objects). */
+export const ALTER_IN_PLACE_FIX = "change the table in place (ALTER TABLE \u2026 ADD, RENAME or DROP COLUMN) instead of rebuilding it: this storage cannot switch foreign keys off";
 
 const NAME = String.raw`("(?:[^"]|"")+"|\x60(?:[^\x60]|\x60\x60)+\x60|\[[^\]]+\]|[A-Za-z_][\w$]*)`;
 const SCHEMA_PREFIX = String.raw`(?:(?:"main"|main|"temp"|temp)\s*\.\s*)?`;
 const DROP_TABLE = new RegExp(String.raw`\bDROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?${SCHEMA_PREFIX}${NAME}`, "gi");
 const RENAME_TABLE = new RegExp(String.raw`\bALTER\s+TABLE\s+${SCHEMA_PREFIX}${NAME}\s+RENAME\s+TO\b`, "gi");
 
-/** A quoted SQLite identifier as SQLite reads it. */
-function unquoteIdentifier(name: string): string {
-  const first = name[0];
-  if (first === '"') return name.slice(1, -1).replace(/""/g, '"');
-  if (first === "`") return name.slice(1, -1).replace(/``/g, "`");
-  if (first === "[") return name.slice(1, -1);
-  return name;
-}
-
 /**
- * The tables a text (SQL, or a function's source) drops or renames, in order, each once; a name in a
- * comment costs one lookup more.
+ * The tables a text (SQL, or a function's source) drops or renames, in order, each once, unquoted as SQLite reads them; a name in a comment costs one lookup more.
  *
  * @example
  * findDroppedOrRenamedTables('DROP TABLE "authors"; ALTER TABLE x RENAME TO y;'); // ["authors", "x"]
  */
 export function findDroppedOrRenamedTables(text: string): string[] {
-  const found: { name: string; at: number }[] = [];
-  for (const pattern of [DROP_TABLE, RENAME_TABLE]) {
-    for (const match of text.matchAll(pattern)) found.push({ name: unquoteIdentifier(match[1]!), at: match.index });
-  }
-  found.sort((a, b) => a.at - b.at);
+  const found = [...text.matchAll(DROP_TABLE), ...text.matchAll(RENAME_TABLE)].sort((a, b) => a.index - b.index);
   const seen = new Set<string>();
-  return found.map((item) => item.name).filter((name) => !seen.has(name.toLowerCase()) && seen.add(name.toLowerCase()));
+  return found.map(([, name]) => unquoteIdentifier(name!)).filter((name) => !seen.has(name.toLowerCase()) && seen.add(name.toLowerCase()));
+}
+
+/** A quoted SQLite identifier as SQLite reads it. */
+function unquoteIdentifier(name: string): string {
+  const quote = name[0]!;
+  if (quote === "[") return name.slice(1, -1);
+  return quote === '"' || quote === "`" ? name.slice(1, -1).replaceAll(quote + quote, quote) : name;
 }
 
 /** The text of what `entry` runs in `direction`: its SQL, or its function's source. */
@@ -56,31 +49,22 @@ function sourceOf(entry: MigrationEntry, direction: MigrationDirection): string 
   }
 }
 
-/** The fix where the driver cannot switch foreign keys off (D1, Durable Objects). */
-export const ALTER_IN_PLACE_FIX = "change the table in place (ALTER TABLE \u2026 ADD, RENAME or DROP COLUMN) instead of rebuilding it: this storage cannot switch foreign keys off";
-
 /** Thrown before a body that would drop or rename a referenced table; reported as the migration's failure, with the hint. */
 export class ForeignKeyParentRebuildRefusal extends Error {
   override readonly name: string = "ForeignKeyParentRebuildRefusal";
   declare readonly hint: ForeignKeyRebuildHint;
 
   constructor(hint: ForeignKeyRebuildHint) {
-    super(
-      // The table, its children and the fix are in the failure's message, from the hint.
-      `refused before it ran: with foreign keys enforced, SQLite would refuse the drop of ${hint.table} or delete its children's rows (ON DELETE CASCADE)`,
-    );
+    // The table, its children and the fix are in the failure's message, from the hint.
+    super(`refused before it ran: with foreign keys enforced, SQLite would refuse the drop of ${hint.table} or delete its children's rows (ON DELETE CASCADE)`);
     this.hint = hint;
   }
 }
 
-/** The words without which a text cannot drop or rename a table. */
-const DROP_OR_RENAME = /\b(?:DROP|RENAME)\b/i;
-
 /**
- * Refuses, before `entry`'s body runs, a drop or rename of a table that tables it keeps still
- * reference while foreign keys are enforced. One that drops the children too, runs with foreign keys
- * off, or sets `foreign_keys` itself passes. Called before every body, so `referencing` forgets what
- * it read whenever a body could add or rename a reference.
+ * Refuses, before `entry`'s body runs, a drop or rename of a table that tables it keeps still reference while foreign keys are enforced. One that drops the children too,
+ * runs with foreign keys off, or sets `foreign_keys` itself passes. Called before every body, so `referencing` forgets what it read whenever a body could add or rename a
+ * reference.
  */
 export function* refuseParentRebuild(
   entry: MigrationEntry,
@@ -93,7 +77,7 @@ export function* refuseParentRebuild(
   const text = sourceOf(entry, direction);
   try {
     // One that sets foreign_keys or defer_foreign_keys itself manages the keys on its own.
-    if (entry.disableForeignKeys || !DROP_OR_RENAME.test(text) || /foreign_keys/i.test(text)) return;
+    if (entry.disableForeignKeys || !/\b(?:DROP|RENAME)\b/i.test(text) || /foreign_keys/i.test(text)) return;
     const candidates = findDroppedOrRenamedTables(text);
     if (candidates.length === 0 || !(yield* foreignKeysEnforced())) return;
     const alsoGone = new Set(candidates.map((name) => name.toLowerCase()));
@@ -107,19 +91,12 @@ export function* refuseParentRebuild(
   }
 }
 
-/** A table that may hold a foreign key: its `CREATE` statement mentions `REFERENCES`. */
-interface MaybeChild {
-  readonly name: string;
-  /** Its name, lower-cased in ASCII letters only, as `NOCASE` compares names. */
-  readonly folded: string;
-  /** Its `CREATE` statement, lower-cased by SQLite's `lower()`. */
-  readonly sql: string;
-}
+/** A table whose `CREATE` statement mentions `REFERENCES`: its name, the name folded as `NOCASE` does, and its lowered SQL. */
+type MaybeChild = { readonly name: string; readonly folded: string; readonly sql: string };
 
 /**
- * The tables that may reference another, kept for a run while nothing could change them (the change
- * counter stands still, and every migration since was SQL without `REFERENCES` or `RENAME`): reading
- * them for every drop made rolling back a long history quadratic.
+ * The tables that may reference another, kept for a run while nothing could change them (the change counter stands still, and every migration since was SQL without
+ * `REFERENCES` or `RENAME`): reading them for every drop made rolling back a long history quadratic.
  */
 export class ReferencingTables {
   private known: { readonly counter: number; readonly tables: readonly MaybeChild[] } | null = null;
@@ -144,7 +121,6 @@ function* readMaybeChildren(): Step<MaybeChild[]> {
   const rows = yield* query<{ name: string; sql: string }>(
     `SELECT name, lower(sql) AS sql FROM sqlite_master
      WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND sql LIKE '%REFERENCES%' ORDER BY name`,
-    [],
   );
   // Folded here: SQLite's lower() folds more than ASCII where ICU is built in.
   return rows.map((row) => ({ name: row.name, folded: foldAscii(row.name), sql: row.sql }));
@@ -160,31 +136,19 @@ function* childrenOf(table: string, tables: readonly MaybeChild[]): Step<string[
   const children: string[] = [];
   for (const child of tables) {
     if (child.folded === folded || (!quoted && !child.sql.includes(folded))) continue;
-    const keys = yield* query<{ hit: number }>(`SELECT 1 AS hit FROM pragma_foreign_key_list(?) WHERE "table" = ? COLLATE NOCASE LIMIT 1`, [child.name, table]);
+    const keys = yield* query(`SELECT 1 AS hit FROM pragma_foreign_key_list(?) WHERE "table" = ? COLLATE NOCASE LIMIT 1`, [child.name, table]);
     if (keys.length > 0) children.push(child.name);
   }
   return children;
 }
 
 function fixFor(entry: MigrationEntry, foreignKeySwitch: boolean): string {
-  if (!foreignKeySwitch) return ALTER_IN_PLACE_FIX;
-  return entry.kind === "sql" ? SQL_FOREIGN_KEYS_OFF_FIX : TS_FOREIGN_KEYS_OFF_FIX;
-}
-
-/** Whether a failure is SQLite's foreign-key refusal (its extended code, or a driver that reports only the primary one). */
-function isForeignKeyFailure(sqliteCode: string | null, cause: unknown): boolean {
-  if (sqliteCode === "SQLITE_CONSTRAINT_FOREIGNKEY") return true;
-  if (sqliteCode === null || !sqliteCode.startsWith("SQLITE_CONSTRAINT")) return false;
-  try {
-    return /FOREIGN KEY constraint failed/i.test(String((cause as { message?: unknown } | null)?.message ?? ""));
-  } catch {
-    return false;
-  }
+  return !foreignKeySwitch ? ALTER_IN_PLACE_FIX : entry.kind === "sql" ? SQL_FOREIGN_KEYS_OFF_FIX : TS_FOREIGN_KEYS_OFF_FIX;
 }
 
 /**
- * The hint for `cause`, `entry`'s failure, when it is a foreign-key failure and the migration dropped
- * or renamed a referenced table; read before the rollback, while the failed drop left the parent in place.
+ * The hint for `cause`, `entry`'s failure, when it is a foreign-key failure (its extended code, or a driver that reports only the primary one with SQLite's message) and the
+ * migration dropped or renamed a referenced table; read before the rollback, while the failed drop left the parent in place.
  */
 export function* readForeignKeyRebuildHint(
   entry: MigrationEntry,
@@ -195,17 +159,21 @@ export function* readForeignKeyRebuildHint(
 ): Step<ForeignKeyRebuildHint | null> {
   // Safely: a migration may throw a Proxy whose every trap throws.
   if (isInstanceSafely(cause, ForeignKeyParentRebuildRefusal)) return cause.hint;
-  if (entry.disableForeignKeys || (entry.dialect ?? "sqlite") !== "sqlite" || !isForeignKeyFailure(sqliteCode, cause)) return null;
-  const candidates = findDroppedOrRenamedTables(sourceOf(entry, direction));
-  for (const table of candidates) {
-    let children: string[];
+  if (entry.disableForeignKeys || (entry.dialect ?? "sqlite") !== "sqlite" || !sqliteCode?.startsWith("SQLITE_CONSTRAINT")) return null;
+  if (sqliteCode !== "SQLITE_CONSTRAINT_FOREIGNKEY") {
     try {
-      children = yield* childrenOf(table, yield* readMaybeChildren());
+      if (!/FOREIGN KEY constraint failed/i.test(String((cause as { message?: unknown } | null)?.message ?? ""))) return null;
     } catch {
-      // The hint is extra; a connection that cannot answer leaves the failure as it was.
       return null;
     }
-    if (children.length > 0) return { table, referencedBy: children, fix: fixFor(entry, foreignKeySwitch) };
+  }
+  try {
+    for (const table of findDroppedOrRenamedTables(sourceOf(entry, direction))) {
+      const children = yield* childrenOf(table, yield* readMaybeChildren());
+      if (children.length > 0) return { table, referencedBy: children, fix: fixFor(entry, foreignKeySwitch) };
+    }
+  } catch {
+    // The hint is extra; a connection that cannot answer leaves the failure as it was.
   }
   return null;
 }

@@ -1,30 +1,18 @@
 /**
- * Keeps migrations out of stepwise's history table on SQLite. While a body runs, three temporary
- * triggers refuse every INSERT, UPDATE and DELETE on the table (`RAISE(ABORT)`, so the statement
- * changes nothing), made just before the body and dropped just after, so stepwise's own writes never
- * meet them. A drop of the table takes them along, and a rename or altered column makes stepwise's own
- * history write fail; after a `transaction: false` body, whose changes stay, the table is looked at whole.
- *
- * SQL whose text does not name the table cannot reach it (SQLite has no dynamic SQL) except through a
- * trigger, so it runs unguarded while no trigger names the table and no earlier migration of the run did.
- * A refused write fails with {@link HISTORY_GUARD_MARK}, reported as `HISTORY_CHANGED_BY_MIGRATION`.
+ * Keeps migrations out of stepwise's history table on SQLite: while a body runs, three temporary triggers refuse every INSERT, UPDATE and DELETE on it (`RAISE(ABORT)` with
+ * {@link HISTORY_GUARD_MARK}), made just before the body and dropped just after, so stepwise's own writes never meet them. A drop of the table takes them along, and a
+ * rename or altered column fails stepwise's own history write. SQL whose text does not name the table cannot reach it (SQLite has no dynamic SQL) except through a trigger,
+ * so it runs unguarded while no trigger names the table and no earlier migration of the run did.
  */
+import { quoteIdentifier } from "./batch-walk.js";
 import { REQUIRED_COLUMNS, type HistoryStore } from "./history.js";
 import { exec, query, queryValue, type Step } from "./step.js";
 import { uniqueName } from "./transaction-guard.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 import { historyChangedByMigrationError } from "./error-factories.js";
-import type { StepwiseError } from "./errors.js";
 
 /** What the triggers' refusal says, and how the executor recognises it. */
 export const HISTORY_GUARD_MARK = "stepwise: a migration may not write the history table";
-
-/** Whether a trigger of the connection (in `main` or `temp`) names the table, whose lowercase name is bound twice. */
-const TRIGGERS_NAMING =
-  "SELECT EXISTS (SELECT 1 FROM main.sqlite_master WHERE type = 'trigger' AND instr(lower(sql), ?) > 0 UNION ALL SELECT 1 FROM temp.sqlite_master WHERE type = 'trigger' AND instr(lower(sql), ?) > 0)";
-
-/** {@link TRIGGERS_NAMING} for a storage without a temp schema: the name bound once. */
-const MAIN_TRIGGERS_NAMING = "SELECT EXISTS (SELECT 1 FROM main.sqlite_master WHERE type = 'trigger' AND instr(lower(sql), ?) > 0)";
 
 /** The history guard of one run. */
 export interface HistoryGuard {
@@ -34,31 +22,17 @@ export interface HistoryGuard {
   leave(entry: MigrationEntry, direction: MigrationDirection, inTransaction: boolean): Step<void>;
   /** Drops whatever of the guard a failure left, outside any transaction; never throws. */
   remove(): Step<void>;
-  /**
-   * Where the guard checks by reading (PostgreSQL): `check`, run before stepwise's history writes in a
-   * transaction, fails with {@link HISTORY_GUARD_MARK} when the table changed since `capture`, run after them.
-   */
+  /** Where the guard reads (PostgreSQL): `check` fails before stepwise's history writes when the table changed since `capture`, run after them. */
   readonly writes?: { readonly check: string; readonly capture: string };
-  /**
-   * For a migration applied as one batch (D1): `null` when `script` needs no guard, else the
-   * statements that make the triggers, to follow stepwise's writes, and the script followed by their drops.
-   */
+  /** For a migration applied as one batch (D1): `null` when `script` needs no guard, else the trigger statements to follow stepwise's writes and the script followed by their drops. */
   wrapBatch?(entry: MigrationEntry, direction: MigrationDirection, script: string): Step<{ readonly before: readonly { sql: string; params: readonly unknown[] }[]; readonly script: string } | null>;
-}
-
-/** `name` as a quoted identifier. */
-function quote(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }
 
 /** How {@link createHistoryGuard} places its triggers. */
 export interface HistoryGuardOptions {
   /** Guard only bodies in a transaction: for a client that lends a connection per call (libsql-client). Default `false`. */
   readonly transactionsOnly?: boolean;
-  /**
-   * `temp` (default), or `main` for a storage without a temp schema (a libSQL server, Cloudflare's):
-   * there they are made and dropped inside the migration's transaction, so only those bodies are guarded.
-   */
+  /** `temp` (default), or `main` for a storage without a temp schema (libSQL server, Cloudflare), which guards only bodies in a transaction. */
   readonly schema?: "temp" | "main";
 }
 
@@ -68,13 +42,14 @@ export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOpt
   const transactionsOnly = options.transactionsOnly === true || schema === "main";
   const names = ["insert", "update", "delete"].map((event) => uniqueName(`history_${event}`));
   // A trigger in main names its table unqualified; a temp one names main's.
-  const table = schema === "main" ? quote(store.tableName) : `main.${quote(store.tableName)}`;
+  const table = schema === "main" ? quoteIdentifier(store.tableName) : `main.${quoteIdentifier(store.tableName)}`;
   const makeStatements = ["INSERT", "UPDATE", "DELETE"].map(
-    (event, index) => `CREATE ${schema === "temp" ? "TEMP TRIGGER " : "TRIGGER main."}${quote(names[index]!)} BEFORE ${event} ON ${table} BEGIN SELECT RAISE(ABORT, '${HISTORY_GUARD_MARK}'); END`,
+    (event, index) =>
+      `CREATE ${schema === "temp" ? "TEMP TRIGGER " : "TRIGGER main."}${quoteIdentifier(names[index]!)} BEFORE ${event} ON ${table} BEGIN SELECT RAISE(ABORT, '${HISTORY_GUARD_MARK}'); END`,
   );
   // Without IF EXISTS: a trigger gone means the table went (a drop takes its triggers along).
-  const dropSql = names.map((name) => `DROP TRIGGER ${schema}.${quote(name)};`).join("");
-  const dropQuietlySql = names.map((name) => `DROP TRIGGER IF EXISTS ${schema}.${quote(name)};`).join("");
+  const dropSql = names.map((name) => `DROP TRIGGER ${schema}.${quoteIdentifier(name)};`).join("");
+  const dropQuietlySql = names.map((name) => `DROP TRIGGER IF EXISTS ${schema}.${quoteIdentifier(name)};`).join("");
   const lowerName = store.tableName.toLowerCase();
   // A plain identifier (isValidTableName): no character of it needs escaping.
   const naming = new RegExp(store.tableName, "i");
@@ -82,10 +57,24 @@ export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOpt
   let everyBody: boolean | null = null;
   /** The table's columns before the first guarded `transaction: false` body. */
   let columns: number | null = null;
+  const changed = (entry: MigrationEntry, direction: MigrationDirection, inTransaction: boolean, change: string, cause?: unknown) =>
+    historyChangedByMigrationError({
+      version: entry.version,
+      file: entry.file,
+      direction,
+      table: store.tableName,
+      change,
+      rolledBack: inTransaction,
+      historyChanged: !inTransaction,
+      ...(cause === undefined ? {} : { cause }),
+    });
 
   function* guards(entry: MigrationEntry, direction: MigrationDirection, text?: string): Step<boolean> {
     if (entry.kind !== "sql") return true;
-    everyBody ??= (yield* queryValue<number>(schema === "temp" ? TRIGGERS_NAMING : MAIN_TRIGGERS_NAMING, schema === "temp" ? [lowerName, lowerName] : [lowerName])) === 1;
+    // Whether a trigger of the connection (in `main`, and `temp` where there is one) names the table.
+    const triggersIn = (where: string) => `SELECT 1 FROM ${where}.sqlite_master WHERE type = 'trigger' AND instr(lower(sql), ?) > 0`;
+    const anyTrigger = `SELECT EXISTS (${triggersIn("main")}${schema === "temp" ? ` UNION ALL ${triggersIn("temp")}` : ""})`;
+    everyBody ??= (yield* queryValue<number>(anyTrigger, schema === "temp" ? [lowerName, lowerName] : [lowerName])) === 1;
     if (everyBody) return true;
     const sql = text ?? (direction === "up" ? entry.upSql : entry.downSql);
     // Guarded, and every body after it: a trigger it makes may write the table when a later one fires it.
@@ -107,7 +96,7 @@ export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOpt
         } catch (error) {
           // Only a trigger gone says the table went; any other failure (the body set query_only) is the migration's own.
           if (!(error instanceof Error && error.message.includes("no such trigger"))) throw error;
-          throw changed(store, entry, direction, true, "the table dropped or replaced", error);
+          throw changed(entry, direction, true, "the table dropped or replaced", error);
         }
         return;
       }
@@ -117,8 +106,8 @@ export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOpt
         [store.tableName, store.tableName],
       ))[0]!;
       yield* exec(dropQuietlySql);
-      if (found.columns !== columns) throw changed(store, entry, direction, false, found.columns === 0 ? "the table dropped or renamed" : "the table altered");
-      if (found.guards !== names.length && found.guards !== 0) throw changed(store, entry, direction, false, "the table dropped, renamed or replaced");
+      if (found.columns !== columns) throw changed(entry, direction, false, found.columns === 0 ? "the table dropped or renamed" : "the table altered");
+      if (found.guards !== names.length && found.guards !== 0) throw changed(entry, direction, false, "the table dropped, renamed or replaced");
     },
     *wrapBatch(entry, direction, script) {
       if (!(yield* guards(entry, direction, script))) return null;
@@ -135,18 +124,4 @@ export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOpt
       }
     },
   };
-}
-
-/** HISTORY_CHANGED_BY_MIGRATION for a body that changed `store`'s table. */
-function changed(store: HistoryStore, entry: MigrationEntry, direction: MigrationDirection, inTransaction: boolean, change: string, cause?: unknown): StepwiseError<"HISTORY_CHANGED_BY_MIGRATION"> {
-  return historyChangedByMigrationError({
-    version: entry.version,
-    file: entry.file,
-    direction,
-    table: store.tableName,
-    change,
-    rolledBack: inTransaction,
-    historyChanged: !inTransaction,
-    ...(cause === undefined ? {} : { cause }),
-  });
 }

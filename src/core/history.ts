@@ -1,37 +1,32 @@
 /**
- * The history table: every statement that touches it. The executor decides when to call them and
- * inside which transaction. `dialects/postgres.ts` subclasses the store for PostgreSQL's catalog.
+ * The history table: every statement that touches it, each a {@link Step} so sync and async drivers share them. The executor decides when and in which transaction;
+ * `dialects/postgres.ts` subclasses the store for PostgreSQL's catalog.
  */
-import type { HistoryRowOperation, HistoryRowProblem, StepwiseError } from "./errors.js";
+import type { HistoryRowOperation, StepwiseError } from "./errors.js";
 import type { BatchStatement } from "./driver.js";
-import type { AppliedMigration, AppliedMigrationKey } from "./planner.js";
+import { findRowProblem, type AppliedMigration, type AppliedMigrationKey } from "./planner.js";
 import { begin, commit, exec, inTransaction, query, queryOne, rollbackQuietly, run, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
-import { describeStoredValue, historyRowMissingError, migrationFailedError, historyRowInvalidError, historyTableInvalidError, invalidTableNameError } from "./error-factories.js";
+import { historyRowMissingError, migrationFailedError, historyRowInvalidError, historyTableInvalidError, invalidTableNameError } from "./error-factories.js";
 
 /** The history table's default name. */
 export const DEFAULT_TABLE_NAME = "schema_migrations";
 
-/**
- * `version` as read back: an integer past 2^53 (written by hand) comes back as its exact text, never
- * rounded to a neighbour, so the row is refused naming the stored value.
- */
+/** `version` as read back: an integer past 2^53 (written by hand) comes back as its exact text, so the row is refused naming it. */
 const EXACT_VERSION = `CASE WHEN typeof(version) = 'integer' AND version NOT BETWEEN ${-Number.MAX_SAFE_INTEGER} AND ${Number.MAX_SAFE_INTEGER} THEN CAST(version AS TEXT) ELSE version END AS version`;
 
+/** The columns stepwise reads and writes. */
 export const REQUIRED_COLUMNS = ["version", "name", "checksum", "applied_at", "duration_ms", "state"] as const;
 
 /** What a failed batch's check names, so it reads as the discarded row and not as the migration's SQL. */
 const DISCARDED = "stepwise-history-row-discarded";
 
-/**
- * Whether `tableName` can name the history table: a plain identifier, so it is quoted without
- * escaping, and not `sqlite_...`, which SQLite keeps for itself.
- */
+/** Whether `tableName` can name the history table: a plain identifier (quoted without escaping), not `sqlite_...`. */
 export function isValidTableName(tableName: string): boolean {
   return /^[A-Za-z_][A-Za-z0-9_]*$/.test(tableName) && !/^sqlite_/i.test(tableName);
 }
 
-/** The history table's statements, each a {@link Step} so sync and async drivers share them. */
+/** The history table's statements. */
 export class HistoryStore {
   readonly tableName: string;
   /** The name as statements write it (schema-qualified on PostgreSQL). */
@@ -56,10 +51,15 @@ export class HistoryStore {
    * @throws `HISTORY_TABLE_INVALID` when a view, index or trigger has the name.
    */
   *exists(): Step<boolean> {
-    const types = (yield* query<{ type: string }>("SELECT type FROM sqlite_master WHERE name = ? COLLATE NOCASE", [this.tableName])).map((row) => row.type.toLowerCase());
-    if (types.includes("table")) return true;
-    if (types.length > 0) throw historyTableInvalidError(this.tableName, [], `it is a ${types[0]}, not a table`);
+    const kinds = yield* this.readKinds(this.tableName);
+    if (kinds.includes("table")) return true;
+    if (kinds.length > 0) throw historyTableInvalidError(this.tableName, [], `it is a ${kinds[0]}, not a table`);
     return false;
+  }
+
+  /** The kinds of schema object (`table`, `view`...) named `name` where the history table lives. */
+  protected *readKinds(name: string): Step<string[]> {
+    return (yield* query<{ type: string }>("SELECT type FROM sqlite_master WHERE name = ? COLLATE NOCASE", [name])).map((row) => row.type.toLowerCase());
   }
 
   /** True when `name`, as the catalog lists it, is the history table. */
@@ -94,8 +94,7 @@ export class HistoryStore {
   /** Throws `HISTORY_TABLE_INVALID` when a required column is missing or `version` is not the key. */
   *assertShape(): Step<void> {
     const columns = yield* this.readColumns();
-    const names = new Set(columns.map((column) => column.name));
-    const missing = REQUIRED_COLUMNS.filter((column) => !names.has(column));
+    const missing = REQUIRED_COLUMNS.filter((name) => !columns.some((column) => column.name === name));
     if (missing.length > 0) throw historyTableInvalidError(this.tableName, missing);
     const version = columns.find((column) => column.name === "version")!;
     if (version.pk !== 1 || !this.isVersionKeyType(version.type)) throw historyTableInvalidError(this.tableName, [], "version must be its INTEGER PRIMARY KEY");
@@ -124,12 +123,12 @@ export class HistoryStore {
 
   /** A table stepwise keeps next to the history, `<table>_<suffix>`, as statements write it. */
   companionTable(suffix: string): string {
-    return `"${this.tableName}_${suffix}"`;
+    return `${this.quoted.slice(0, -1)}_${suffix}"`;
   }
 
   /** Whether {@link companionTable} exists. */
   *companionExists(suffix: string): Step<boolean> {
-    return (yield* query("SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", [`${this.tableName}_${suffix}`])).length > 0;
+    return (yield* this.readKinds(`${this.tableName}_${suffix}`)).includes("table");
   }
 
   /** The `started` row of `version` with its owner, or `null`. */
@@ -141,32 +140,26 @@ export class HistoryStore {
 
   /** What the planner needs of each row, oldest first; `[]` when the table does not exist. */
   *readKeys(): Step<AppliedMigrationKey[]> {
-    if (!(yield* this.existsWithValidShape())) return [];
-    const rows = yield* query<{ version: unknown; checksum: unknown; state: unknown; started_at: string | null }>(
-      `SELECT ${this.versionColumn}, checksum, state, CASE WHEN state ${this.eq} 'started' THEN applied_at END AS started_at FROM ${this.quoted} ORDER BY version`,
-    );
-    yield* this.assertRowsValid(rows);
-    return rows.map((row) => ({ version: row.version as number, checksum: row.checksum as string, startedAt: row.started_at }));
+    const rows = yield* this.readRows(`CASE WHEN state ${this.eq} 'started' THEN applied_at END AS started_at`);
+    return rows.map((row) => ({ version: row.version as number, checksum: row.checksum as string, startedAt: row.started_at as string | null }));
   }
 
   /** Every row, oldest first; `[]` when the table does not exist. */
   *readAll(): Step<AppliedMigration[]> {
-    if (!(yield* this.existsWithValidShape())) return [];
-    const rows = yield* query<{ version: number; name: string; checksum: string; applied_at: string; duration_ms: number | null; state: "applied" | "started" }>(
-      `SELECT ${this.versionColumn}, name, checksum, applied_at, duration_ms, state FROM ${this.quoted} ORDER BY version`,
-    );
-    yield* this.assertRowsValid(rows);
-    return rows.map((row) => ({ version: row.version, name: row.name, checksum: row.checksum, appliedAt: row.applied_at, durationMs: row.duration_ms, state: row.state }));
+    const rows = yield* this.readRows("name, applied_at, duration_ms");
+    return rows.map((row) => ({ version: row.version, name: row.name, checksum: row.checksum, appliedAt: row.applied_at, durationMs: row.duration_ms, state: row.state }) as AppliedMigration);
   }
 
-  /** Throws `HISTORY_TABLE_INVALID`, naming the first malformed row. */
-  private *assertRowsValid(rows: readonly { version: unknown; checksum: unknown; state: unknown }[]): Step<void> {
+  /** The rows with `columns` besides version, checksum and state, oldest first; `HISTORY_TABLE_INVALID` names the first malformed one. */
+  private *readRows(columns: string): Step<Record<string, unknown>[]> {
+    if (!(yield* this.existsWithValidShape())) return [];
+    const rows = yield* query(`SELECT ${this.versionColumn}, checksum, state, ${columns} FROM ${this.quoted} ORDER BY version`);
     for (let i = 0; i < rows.length; i++) {
-      const { version, checksum, state } = rows[i]!;
-      const problem = rowProblemOf(version, checksum, state, i === 0 ? null : rows[i - 1]!.version);
-      if (problem === null) continue;
-      throw historyRowInvalidError({ table: this.tableName, rowid: yield* this.rowidOf(version), version, problem, detail: describeRowProblem(problem, version, checksum, state) });
+      const { version } = rows[i]!;
+      const found = findRowProblem(version, i === 0 ? null : rows[i - 1]!.version, rows[i]!.checksum, rows[i]!.state);
+      if (found) throw historyRowInvalidError({ table: this.tableName, rowid: yield* this.rowidOf(version), version, ...found });
     }
+    return rows;
   }
 
   protected *rowidOf(version: unknown): Step<number | null> {
@@ -198,27 +191,28 @@ export class HistoryStore {
   /** Turns a `started` row into an applied one; `HISTORY_ROW_MISSING` when another process removed it meanwhile. */
   *markApplied(version: number, appliedAt: string, durationMs: number | null): Step<void> {
     const sql = `UPDATE ${this.quoted} SET state = 'applied', applied_at = ?, duration_ms = ?, owner = NULL WHERE version ${this.eq} ? AND state ${this.eq} 'started'`;
-    this.assertRowChanged((yield* run(sql, [appliedAt, durationMs, version])).changes, version, "mark-applied");
+    yield* this.changeRow(sql, [appliedAt, durationMs, version], "mark-applied");
   }
 
-  /**
-   * Marks an applied row as started again, for a `transaction: false` down; `HISTORY_ROW_MISSING` when
-   * there is none (where the write section takes no lock, D1, the second of two reverts finds none).
-   */
+  /** Marks an applied row as started again, for a `transaction: false` down; `HISTORY_ROW_MISSING` when there is none (on D1, the second of two reverts). */
   *markStarted(version: number, startedAt: string, owner: string): Step<void> {
     const sql = `UPDATE ${this.quoted} SET state = 'started', applied_at = ?, duration_ms = NULL, owner = ? WHERE version ${this.eq} ? AND state ${this.eq} 'applied'`;
-    this.assertRowChanged((yield* run(sql, [startedAt, owner, version])).changes, version, "mark-started");
+    yield* this.changeRow(sql, [startedAt, owner, version], "mark-started");
   }
 
   /** Removes `version`'s row; `HISTORY_ROW_MISSING` when it has none, so a revert nobody can account for is not reported. */
   *deleteRow(version: number): Step<void> {
-    this.assertRowChanged((yield* run(`DELETE FROM ${this.quoted} WHERE version ${this.eq} ?`, [version])).changes, version, "delete");
+    yield* this.changeRow(`DELETE FROM ${this.quoted} WHERE version ${this.eq} ?`, [version], "delete");
+  }
+
+  private *changeRow(sql: string, params: unknown[], operation: HistoryRowOperation): Step<void> {
+    const version = params[params.length - 1] as number;
+    if ((yield* run(sql, params)).changes === 0) throw historyRowMissingError({ table: this.tableName, version, operation });
   }
 
   /**
-   * A statement that fails when `version` has no applied row (on the table's NOT NULL `name`), and
-   * changes nothing when it has: the first of a batch that reverts it (D1), where no check can run
-   * between statements, so two processes cannot both revert it.
+   * A statement that fails when `version` has no applied row (on the table's NOT NULL `name`) and changes nothing when it has: the first of a batch that reverts it (D1),
+   * where no check can run between statements, so two processes cannot both revert it.
    */
   *failUnlessApplied(version: number): Step<void> {
     yield* run(
@@ -227,11 +221,7 @@ export class HistoryStore {
     );
   }
 
-  /**
-   * A batch statement that fails (a JSON path it cannot read) unless `version`'s row is there after an
-   * `up`'s INSERT, or gone after a `down`'s DELETE: a trigger or rule that discarded the write fails
-   * the whole batch before it commits.
-   */
+  /** A batch statement that fails (a JSON path it cannot read) unless `version`'s row is there after an `up`, or gone after a `down`: a discarded write fails the batch. */
   failUnlessRecorded(version: number, direction: MigrationDirection): BatchStatement {
     return {
       sql: `SELECT json_extract('{}', CASE WHEN ${direction === "up" ? "" : "NOT "}EXISTS (SELECT 1 FROM ${this.quoted} WHERE version = ?) THEN '$' ELSE '${DISCARDED}' END)`,
@@ -252,9 +242,8 @@ export class HistoryStore {
   }
 
   /**
-   * The error for a history write that found its row gone while `entry` ran. Rolled back, it is the
-   * migration's failure. Outside a transaction (its changes stay), an `up` writes its `started` row
-   * back, so the next run stops with INCOMPLETE_MIGRATION instead of running it again.
+   * The error for a history write that found its row gone while `entry` ran. Rolled back, it is the migration's failure. Outside a transaction (its changes stay), an `up`
+   * writes its `started` row back, so the next run stops with INCOMPLETE_MIGRATION instead of running it again.
    */
   *reportMissingRow(error: StepwiseError<"HISTORY_ROW_MISSING">, entry: MigrationEntry, direction: MigrationDirection, rolledBack: boolean, startedAt: string): Step<StepwiseError> {
     if (rolledBack) return migrationFailedError({ version: entry.version, file: entry.file, direction, cause: error, rolledBack });
@@ -273,21 +262,14 @@ export class HistoryStore {
         yield* rollbackQuietly();
       }
     }
-    return historyRowMissingError({ table: error.details.table, version: error.details.version, operation: error.details.operation, file: entry.file, direction, restoredStartedRow });
+    return historyRowMissingError({ ...error.details, file: entry.file, direction, restoredStartedRow });
   }
 
-  private assertRowChanged(changes: number, version: number, operation: HistoryRowOperation): void {
-    if (changes === 0) throw historyRowMissingError({ table: this.tableName, version, operation });
-  }
-
-  /**
-   * A history write a trigger (`RAISE(IGNORE)`) or rule (`DO INSTEAD NOTHING`) discarded: reported as
-   * the migration's failure (this error its cause), since the next run would otherwise apply it again.
-   */
+  /** A history write a trigger (`RAISE(IGNORE)`) or rule (`DO INSTEAD NOTHING`) discarded: the migration's failure, or the next run would apply it again. */
   private rowDiscarded(version: number, operation: "insert" | "delete"): Error {
+    const [kept, statement] = operation === "insert" ? ["kept no row", "INSERT"] : ["still holds the row", "DELETE"];
     const error = new Error(
-      `the history table "${this.tableName}" ${operation === "insert" ? "kept no row" : "still holds the row"} for version ${version}: ` +
-        `a trigger or rule on it discarded the ${operation === "insert" ? "INSERT" : "DELETE"}. ` +
+      `the history table "${this.tableName}" ${kept} for version ${version}: a trigger or rule on it discarded the ${statement}. ` +
         `Drop that trigger or rule (stepwise's history must record every migration it runs), then run again.`,
     );
     return Object.assign(error, { code: "HISTORY_ROW_DISCARDED", table: this.tableName, version, operation });
@@ -297,29 +279,4 @@ export class HistoryStore {
 /** Mirrors the version into `PRAGMA user_version` (a PRAGMA takes no bound value). */
 export function* setUserVersion(version: number): Step<void> {
   yield* exec(`PRAGMA user_version = ${Math.trunc(version)}`);
-}
-
-/** What is wrong with one history row as read, or `null`; `previous` is the version of the row before it. */
-function rowProblemOf(version: unknown, checksum: unknown, state: unknown, previous: unknown): HistoryRowProblem | null {
-  if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 1) return "version-not-positive-integer";
-  if (version === previous) return "duplicate-version";
-  if (typeof checksum !== "string") return "checksum-not-text";
-  if (state !== "applied" && state !== "started") return "unknown-state";
-  return null;
-}
-
-function describeRowProblem(problem: HistoryRowProblem, version: unknown, checksum: unknown, state: unknown): string {
-  switch (problem) {
-    case "version-not-positive-integer": {
-      // Digits only: an integer EXACT_VERSION gave as text.
-      const shown = typeof version === "string" && /^-?\d+$/.test(version) ? version : describeStoredValue(version);
-      return `its version is ${shown}, but versions are whole numbers from 1`;
-    }
-    case "duplicate-version":
-      return `version ${String(version)} is recorded more than once`;
-    case "checksum-not-text":
-      return `its checksum is ${describeStoredValue(checksum)}, not text`;
-    default:
-      return `its state is ${describeStoredValue(state)}, but it can only be 'applied' or 'started'`;
-  }
 }

@@ -1,10 +1,7 @@
 /** How a migration's failure, a lock wait that ran out and `repair` name the invalid indexes a failed `CREATE INDEX CONCURRENTLY` left. */
 import type { InvalidIndex } from "./errors.js";
 
-/**
- * The lines that name each of `indexes` with the statement that removes it, after `lead` ("It
- * left", "The database holds"); empty for none.
- */
+/** The lines that name each of `indexes` with the statement that removes it, after `lead` ("It left", "The database holds"); empty for none. */
 export function describeInvalidIndexes(indexes: readonly InvalidIndex[], lead: string): string {
   if (indexes.length === 0) return "";
   const one = indexes.length === 1;

@@ -1,25 +1,18 @@
-/**
- * What the sync and the async manager share: the constructor (check the registry, build the
- * {@link Executor}) and every public method, each one step of the executor handed to `run`. The two
- * differ only in `run`: the sync runner returns values, the async runner promises.
- */
-import { assertValidRegistry, planDown, planUp, type AppliedMigration, type MigrationPlan, type MigrationStatus } from "./planner.js";
+/** What the sync and the async manager share: the constructor and every public method, each one executor step handed to `run`, the one member that differs. */
+import { assertValidRegistry, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
 import { Executor } from "./executor.js";
 import type { Dialect } from "./dialect.js";
 import type { Driver, MaybePromise } from "./driver.js";
 import { DEFAULT_TABLE_NAME } from "./history.js";
 import type { Step } from "./step.js";
 import { DEFAULT_DIALECT, type MigrationRegistry, type VersionOf } from "./types.js";
-import { DEFAULT_BUSY_TIMEOUT_MS, type DownOptions, type ManagerPlanUpOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
+import { DEFAULT_BUSY_TIMEOUT_MS, type DownOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
 import { registryDialectMismatchError, usageError } from "./error-factories.js";
 
-/**
- * What a manager needs of its driver before it runs anything. A driver qualifies; so does the
- * description of one that opens a session per call (`stepwise-migrate/pg` over a `pg.Pool`).
- */
+/** What a manager needs of its driver before it runs anything: a driver, or the description of one that opens a session per call (pg over a `pg.Pool`). */
 export type DriverIdentity<Db> = Pick<Driver<Db>, "name" | "dialect" | "capabilities" | "classifyError" | "connection">;
 
-/** How a manager call uses the database, for managers that lock per call. */
+/** How a manager call uses the database. */
 export interface RunOptions {
   /** The call may write (up, down, reset): a driver with a run lock (PostgreSQL's advisory lock) takes it for the call. */
   readonly exclusive?: boolean;
@@ -75,10 +68,7 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
   /** Runs one of the executor's steps on this manager's driver: synchronously, or as a promise. */
   abstract run<T>(step: Step<T>, options?: RunOptions): MaybePromise<T, Async>;
 
-  /**
-   * Makes a step and runs it, so a refusal while making it is thrown by the sync manager and rejected
-   * by the async one, as every failure of its run is.
-   */
+  /** Makes a step and runs it, so a refusal while making it is thrown by the sync manager and rejected by the async one. */
   protected abstract start<T>(make: () => Step<T>, options?: RunOptions): MaybePromise<T, Async>;
 
   /** This manager's settings for a copy on another connection: the listeners do not carry over, and `props` win. */
@@ -98,8 +88,8 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
   }
 
   /**
-   * Applies pending migrations in order, each in its own transaction, up to `options.to` (default:
-   * the latest). Refuses, changing nothing, when the history does not match the registry.
+   * Applies pending migrations in order, each in its own transaction, up to `options.to` (default: the latest). Refuses, changing nothing, when the history does not match the
+   * registry.
    */
   up(options: UpOptions<VersionOf<R>> = {}): MaybePromise<MigrationResult, Async> {
     return this.start(() => {
@@ -108,18 +98,12 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
     }, WRITES);
   }
 
-  /**
-   * Reverts applied migrations, newest first: `steps` of them (default 1), or every one above `to`.
-   * Checks that each has a `down` before running any.
-   */
+  /** Reverts applied migrations, newest first: `steps` of them (default 1), or every one above `to`; each must have a `down`. */
   down(options: DownOptions<VersionOf<R>> = {}): MaybePromise<MigrationResult, Async> {
     return this.run(this.executor.down(options as DownOptions), WRITES);
   }
 
-  /**
-   * Drops every table, view, index and trigger (the history table included), then applies every
-   * migration. All data is lost, hence the option that has to be spelled out.
-   */
+  /** Drops every table, view, index and trigger (the history table included), then applies every migration: all data is lost. */
   reset(options: { readonly dangerouslyDropAllData: true }): MaybePromise<MigrationResult, Async> {
     return this.start(() => {
       if (options?.dangerouslyDropAllData !== true) throw usageError("reset drops all data; pass { dangerouslyDropAllData: true } to confirm");
@@ -128,30 +112,23 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
   }
 
   /** What `up` would run, without running it; throws what `up` would. To run it on a copy, use `rehearseUp(manager)`. */
-  planUp(options: ManagerPlanUpOptions<VersionOf<R>> = {}): MaybePromise<MigrationPlan<R[number]>, Async> {
-    const { executor, migrations } = this;
+  planUp(options: Pick<UpOptions<VersionOf<R>>, "to"> = {}): MaybePromise<MigrationPlan<R[number]>, Async> {
     return this.start(() => {
       refuseMovedOption(options, "rehearse", "rehearseUp(manager, { to })");
-      return (function* (): Step<MigrationPlan<R[number]>> {
-        return planUp(migrations as readonly R[number][], yield* executor.readKeys(), { to: options.to });
-      })();
+      return this.plan((applied) => planUp(this.migrations as readonly R[number][], applied, { to: options.to }));
     });
   }
 
   /** What `down` would run, without running it; throws what `down` would. */
   planDown(options: DownOptions<VersionOf<R>> = {}): MaybePromise<MigrationPlan<R[number]>, Async> {
-    const { executor, migrations } = this;
-    return this.run(
-      (function* (): Step<MigrationPlan<R[number]>> {
-        return planDown(migrations as readonly R[number][], yield* executor.readKeys(), options);
-      })(),
-    );
+    return this.run(this.plan((applied) => planDown(this.migrations as readonly R[number][], applied, options)));
   }
 
-  /**
-   * Where the database stands against the registry. Never writes and never throws for drift. A
-   * `transaction: false` migration still running elsewhere is `MIGRATION_IN_PROGRESS`, not interrupted.
-   */
+  private *plan(make: (applied: AppliedMigrationKey[]) => MigrationPlan<R[number]>): Step<MigrationPlan<R[number]>> {
+    return make(yield* this.executor.readKeys());
+  }
+
+  /** Where the database stands against the registry; never writes, never throws for drift (a migration still running elsewhere is `MIGRATION_IN_PROGRESS`). */
   status(): MaybePromise<MigrationStatus, Async> {
     return this.run(this.executor.status());
   }
@@ -163,12 +140,11 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
 
   /** The newest applied version, or 0 for a fresh database. Never writes. */
   currentVersion(): MaybePromise<number, Async> {
-    const executor = this.executor;
-    return this.run(
-      (function* (): Step<number> {
-        return (yield* executor.status()).currentVersion;
-      })(),
-    );
+    return this.run(this.readCurrentVersion());
+  }
+
+  private *readCurrentVersion(): Step<number> {
+    return (yield* this.executor.status()).currentVersion;
   }
 }
 

@@ -1,7 +1,4 @@
-/**
- * The manager every sync driver entry exposes: {@link MigrationManagerBase} driven by the sync
- * runner. A driver entry subclasses it only to take its library's native connection.
- */
+/** The manager every sync driver entry exposes: {@link MigrationManagerBase} driven by the sync runner. */
 import { runSync } from "./runners.js";
 import { requireCapabilities, type SyncDriver } from "./driver.js";
 import { MigrationManagerBase, refuseMovedOption } from "./manager-base.js";
@@ -13,15 +10,14 @@ import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions 
 import { usageError } from "./error-factories.js";
 
 /**
- * Applies and reverts the migrations of a generated registry on one connection of a sync driver; see
- * `stepwise-migrate/better-sqlite3`. A registry holding async migrations is refused, by its type and
- * at construction; see `AsyncMigrationManager`.
+ * Applies and reverts the migrations of a generated registry on one connection of a sync driver; see `stepwise-migrate/better-sqlite3`. A registry holding async migrations
+ * is refused, by its type and at construction; see `AsyncMigrationManager`.
  */
 export class SyncMigrationManager<Db, R extends SyncMigrationRegistry = MigrationRegistry> extends MigrationManagerBase<Db, R, false, SyncDriver<Db>> {
   /**
+   * @param dialect the SQL the executor writes, when the driver's storage needs its own (Durable Objects).
    * @throws `REGISTRY_INVALID` when the registry breaks the version rules.
    * @throws `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` when `gen` marked any of its migrations async.
-   * @param dialect the SQL the executor writes, when the driver's storage needs its own (Durable Objects).
    */
   constructor(driver: SyncDriver<Db>, migrations: R, props: MigrationManagerProps = {}, dialect?: Dialect) {
     super(driver, migrations, props, dialect);
@@ -43,15 +39,9 @@ export class SyncMigrationManager<Db, R extends SyncMigrationRegistry = Migratio
   }
 }
 
-/** A step that runs a synchronous action in place: how code written against a sync connection joins a step. */
-export function* inline<T>(action: () => T): Step<T> {
-  return action();
-}
-
 /**
- * The body of every sync entry's `migrate` (`entry` is its package entry, for messages): refuse moved
- * options, verify first when asked (refused by capability where the driver has no snapshot to
- * replay on), then apply everything pending.
+ * The body of every sync entry's `migrate` (`entry` is its package entry, for messages): refuse moved options, verify first when asked (refused by capability where the
+ * driver has no snapshot to replay on), then apply everything pending.
  */
 export function migrateWithManager<M extends SyncMigrationManager<unknown, MigrationRegistry>>(
   options: MigrationManagerProps & UpOptions<number> & MigrateOptions<M>,
@@ -64,15 +54,14 @@ export function migrateWithManager<M extends SyncMigrationManager<unknown, Migra
   if (verifyFirst) {
     requireCapabilities(manager.driver, "verifySchema", "snapshot");
     if (typeof verifyFirst !== "function") throw usageError(`verifySchema takes the verifySchema function: import { verifySchema } from "${entry}" and pass { verifySchema }.`);
-    // A start-up check: the expected schema is stored after the first replay, so later starts skip it.
     verifyFirst(manager, { refuseDrift: true, cacheExpectedSchema: true });
   }
-  return manager.up({ ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) });
+  return manager.up({ to, transaction });
 }
 
 /**
- * The sync API was given a registry in which `gen` marked migrations async; nothing was read or
- * written. `ownFix` is the driver's own advice where its entry has no async API (Durable Objects).
+ * Refuses a registry in which `gen` marked migrations async, before anything is read or written. `ownFix` is the driver's own advice where its entry has no async API
+ * (Durable Objects).
  */
 function refuseAsyncMigrations(migrations: MigrationRegistry, driver: string, ownFix?: string): void {
   const found = migrations.filter(isAsyncMigration).sort((a, b) => a.version - b.version);
@@ -80,21 +69,12 @@ function refuseAsyncMigrations(migrations: MigrationRegistry, driver: string, ow
   const versions = found.map((migration) => migration.version);
   const files = found.map((migration) => migration.file);
   const entry = `stepwise-migrate/${driver}`;
-  if (ownFix !== undefined) {
-    throw new StepwiseError(
-      "ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER",
-      `Async migrations ${files.join(", ")}: the ${driver} driver cannot keep its transaction open across an await, so nothing was run; ${ownFix}`,
-      { versions, files, driver, entry, fix: ownFix },
-    );
-  }
-  const list = versions.map((version, index) => `${version} (${files[index]})`).join(", ");
-  const fix = `import { migrateAsync } from "${entry}";\nawait migrateAsync(db, migrations);`;
-  throw new StepwiseError(
-    "ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER",
-    `The registry holds async migrations: ${list}. The ${driver} driver's sync migrate() and MigrationManager cannot keep a transaction open across an await, ` +
-      `so nothing was run. Use the same entry's async API:\n\n` +
-      `${fix.replace(/^/gm, "  ")}\n\n` +
-      `or await the methods of new AsyncMigrationManager(db, migrations) from "${entry}". (The stepwise CLI picks the async runner by itself.)`,
-    { versions, files, driver, entry, fix },
-  );
+  const fix = ownFix ?? `import { migrateAsync } from "${entry}";\nawait migrateAsync(db, migrations);`;
+  const message =
+    ownFix !== undefined
+      ? `Async migrations ${files.join(", ")}: the ${driver} driver cannot keep its transaction open across an await, so nothing was run; ${ownFix}`
+      : `The registry holds async migrations: ${versions.map((version, index) => `${version} (${files[index]})`).join(", ")}. ` +
+        `The ${driver} driver's sync migrate() and MigrationManager cannot keep a transaction open across an await, so nothing was run. ` +
+        `Use the same entry's async API:\n\n${fix.replace(/^/gm, "  ")}\n\nor await the methods of new AsyncMigrationManager(db, migrations) from "${entry}". (The stepwise CLI picks the async runner by itself.)`;
+  throw new StepwiseError("ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER", message, { versions, files, driver, entry, fix });
 }

@@ -1,11 +1,10 @@
 /**
- * Who runs a `transaction: false` migration, recorded in its `started` row so another process can
- * tell "still running elsewhere" (wait) from "crashed" (stop and ask a person). The owner lock it
- * names answers across containers and hosts, since the operating system releases it when the process
- * dies; without one, the pid is asked, with a per-process token against pid reuse. A pid reused by an
- * unrelated process costs at most a wait of the busy timeout, never a wrong answer.
+ * Who runs a `transaction: false` migration, recorded in its `started` row so another process can tell "still running elsewhere" (wait) from "crashed" (stop and ask a
+ * person). The owner lock it names answers across containers and hosts (the operating system releases it when the process dies); without one, the pid is asked, with a
+ * per-process token against pid reuse. A pid reused by an unrelated process costs at most a wait of the busy timeout, never a wrong answer.
  */
 import { nodeFs, nodeOs } from "./node-builtins.js";
+import { randomHex } from "./transaction-guard.js";
 
 /** What a `started` row records about the process running it. */
 export interface MigrationOwner {
@@ -19,26 +18,17 @@ export interface MigrationOwner {
 /** `self`: this process; `alive`: its lock is held, or its pid runs here; `dead`: gone; `unknown`: on another host, with no lock to probe. */
 export type OwnerLiveness = "self" | "alive" | "dead" | "unknown";
 
-let processToken: string | undefined;
+let token: string | undefined;
 
-/** This process's token, from Web Crypto (a page served over plain HTTP has no randomUUID). */
-function currentProcessToken(): string {
-  const random = globalThis.crypto;
-  processToken ??= typeof random.randomUUID === "function" ? random.randomUUID() : Array.from(random.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, "0")).join("");
-  return processToken;
-}
+/** This process's token, made on first use (a Worker may not draw random values at start-up). */
+const processToken = (): string => (token ??= randomHex(16));
 
 /** Whether this runtime has processes: a Worker isolate has none, and the token alone names the owner. */
-function hasProcess(): boolean {
-  return typeof process !== "undefined" && typeof process.pid === "number";
-}
-
-const ISOLATE_HOST = "(isolate)";
+const hasProcess = (): boolean => typeof process !== "undefined" && typeof process.pid === "number";
 
 /** This process, as it records itself in a `started` row, holding the owner lock `lockFile` (or none). */
 export function currentMigrationOwner(lockFile: string | null = null): MigrationOwner {
-  if (!hasProcess()) return { pid: 0, host: ISOLATE_HOST, token: currentProcessToken(), lockFile };
-  return { pid: process.pid, host: nodeOs().hostname(), token: currentProcessToken(), lockFile };
+  return hasProcess() ? { pid: process.pid, host: nodeOs().hostname(), token: processToken(), lockFile } : { pid: 0, host: "(isolate)", token: processToken(), lockFile };
 }
 
 /** The text stored in the history table's `owner` column. */
@@ -48,10 +38,9 @@ export function serializeMigrationOwner(owner: MigrationOwner): string {
 
 /** Reads an `owner` column; `null` for an empty or foreign value. */
 export function parseMigrationOwner(text: string | null): MigrationOwner | null {
-  if (!text) return null;
   try {
-    const value = JSON.parse(text) as Partial<MigrationOwner>;
-    if (Number.isSafeInteger(value.pid) && typeof value.host === "string" && typeof value.token === "string") {
+    const value = JSON.parse(text || "null") as Partial<MigrationOwner> | null;
+    if (Number.isSafeInteger(value?.pid) && typeof value?.host === "string" && typeof value.token === "string") {
       return { pid: value.pid!, host: value.host, token: value.token, lockFile: typeof value.lockFile === "string" ? value.lockFile : null };
     }
   } catch {
@@ -63,16 +52,12 @@ export function parseMigrationOwner(text: string | null): MigrationOwner | null 
 /** Whether the recorded owner may still run the migration: by its lock when probed (`lock`), else by its host and pid. */
 export function assessMigrationOwner(owner: MigrationOwner | null, lock: "held" | "free" | "unknown" | null): OwnerLiveness {
   if (owner === null) return "dead";
-  if (!hasProcess()) return owner.token === currentProcessToken() ? "self" : "unknown";
-  if (owner.token === currentProcessToken() && owner.pid === process.pid) return "self";
-  if (owner.lockFile !== null && lock !== null) {
-    if (lock === "held") return "alive";
-    if (lock === "free") return "dead";
-  }
+  if (!hasProcess()) return owner.token === processToken() ? "self" : "unknown";
+  if (owner.token === processToken() && owner.pid === process.pid) return "self";
+  if (owner.lockFile !== null && (lock === "held" || lock === "free")) return lock === "held" ? "alive" : "dead";
   if (owner.host !== nodeOs().hostname()) return "unknown";
   // Our pid with another token: a predecessor that had our pid and is gone.
-  if (owner.pid === process.pid) return "dead";
-  return isProcessAlive(owner.pid) ? "alive" : "dead";
+  return owner.pid !== process.pid && isProcessAlive(owner.pid) ? "alive" : "dead";
 }
 
 function isProcessAlive(pid: number): boolean {
@@ -84,8 +69,7 @@ function isProcessAlive(pid: number): boolean {
   // A killed child its parent has not reaped still answers signal 0; Linux shows it as Z.
   try {
     const stat = nodeFs().readFileSync(`/proc/${pid}/stat`, "utf8");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state !== "Z" && state !== "X";
+    return !["Z", "X"].includes(stat.charAt(stat.lastIndexOf(")") + 2));
   } catch {
     return true;
   }

@@ -1,8 +1,7 @@
 /**
- * Messages that name options and calls, written once and spelled two ways: as the library takes them (`to: 3`,
- * `repairIncompleteMigration(manager, ...)`) and as the CLI prints them (`--to 3`, `stepwise repair --applied 3 --yes`).
- * An error's fields hold the library's spelling; the texts behind them ride on the error under a symbol, out of sight of
- * `Object.entries` and `JSON.stringify`, so the CLI prints its own spelling from the same definition.
+ * Messages that name options and calls, written once and spelled two ways: as the library takes them (`to: 3`, `repairIncompleteMigration(manager, ...)`) and as the CLI prints them (`--to 3`,
+ * `stepwise repair --applied 3 --yes`). An error's fields hold the library's spelling; the texts behind them ride on the error under a symbol, out of sight of `Object.entries` and `JSON.stringify`,
+ * so the CLI prints its own spelling from the same definition.
  */
 
 /** How a text names options and calls: the library's spelling, or the CLI's. */
@@ -37,29 +36,22 @@ type CallOptions = Partial<Record<OptionName, OptionValue>>;
 /** An option, alone (`busyTimeoutMs` / `--busy-timeout`) or with its value (`to: 3` / `--to 3`; `dangerouslyForce: true` / `--force`). */
 export function option(name: OptionName, value?: OptionValue): Spelled {
   const [key, flag] = OPTIONS[name];
-  if (value === undefined) return { api: key, cli: flag };
-  if (value === true) return { api: `${key}: true`, cli: flag };
+  if (value === undefined || value === true) return { api: value ? `${key}: true` : key, cli: flag };
   return { api: `${key}: ${typeof value === "number" ? value : JSON.stringify(value)}`, cli: `${flag} ${value}` };
 }
 
-/** The options of one call, as `{ to: 3, transaction: "all" }` and ` --to 3 --transaction all`. */
-function callOptions(options: CallOptions): Spelled {
+/** A call with the options of one call, as `name({ to: 3, transaction: "all" })` and `"stepwise command --to 3 --transaction all"`. */
+function call(api: (options: string) => string, cli: string, options: CallOptions): Spelled {
   const spelled = Object.entries(options).map(([name, value]) => option(name as OptionName, value));
-  return { api: spelled.length === 0 ? "" : `{ ${spelled.map((part) => part.api).join(", ")} }`, cli: spelled.map((part) => ` ${part.cli}`).join("") };
+  return { api: api(spelled.length === 0 ? "" : `{ ${spelled.map((part) => part.api).join(", ")} }`), cli: `"${[cli, ...spelled.map((part) => part.cli)].join(" ")}"` };
 }
 
 /** A manager's `up` or `down`: `up({ to: 3 })` / `"stepwise up --to 3"`. */
-export function runCall(direction: "up" | "down", options: CallOptions = {}): Spelled {
-  const spelled = callOptions(options);
-  return { api: `${direction}(${spelled.api})`, cli: `"stepwise ${direction}${spelled.cli}"` };
-}
+export const runCall = (direction: "up" | "down", options: CallOptions = {}): Spelled => call((spelled) => `${direction}(${spelled})`, `stepwise ${direction}`, options);
 
 /** The library's calls messages name, each beside the command (in quotes, as the user types it) that does the same. */
 export const CALLS = {
-  rehearseUp: (options: CallOptions): Spelled => {
-    const spelled = callOptions(options);
-    return { api: `rehearseUp(manager${spelled.api === "" ? "" : `, ${spelled.api}`})`, cli: `"stepwise up --dry-run${spelled.cli}"` };
-  },
+  rehearseUp: (options: CallOptions): Spelled => call((spelled) => `rehearseUp(manager${spelled && `, ${spelled}`})`, "stepwise up --dry-run", options),
   repair: (version: number | "<version>", resolution: "applied" | "forget"): Spelled => ({
     api: `repairIncompleteMigration(manager, { version: ${version}, resolution: "${resolution}" })`,
     cli: `"stepwise repair --${resolution} ${version} --yes"`,
@@ -102,9 +94,10 @@ export function keepText<T extends TextField>(target: object, field: string, val
   return spellField(value, "api") as never;
 }
 
-/** Copies the texts kept for `from` onto `to` (plain data made from an error). */
-export function copyTexts(from: object, to: object): void {
+/** Copies the texts kept for `from` onto `to` (plain data made from an error), and returns `to`. */
+export function copyTexts<T extends object>(from: object, to: T): T {
   for (const [field, value] of Object.entries((from as WithTexts)[TEXTS] ?? {})) keepText(to, field, value);
+  return to;
 }
 
 /** `target`'s fields kept with {@link keepText}, spelled in `syntax`; empty when none was. */

@@ -6,11 +6,7 @@ import type { MigrationDirection } from "./types.js";
 /** How long `up` and `down` wait for another connection's write lock before giving up. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
 
-/**
- * On PostgreSQL, how long a statement of a run waits for another session's lock (`lock_timeout`)
- * before the migration fails with `LOCK_TIMEOUT`: short, since the app's queries queue behind an
- * `ALTER TABLE` waiting for its lock.
- */
+/** On PostgreSQL, how long a statement of a run waits for another session's lock (`lock_timeout`, then `LOCK_TIMEOUT`): short, as the app's queries queue behind it. */
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 
 /** Options for a `MigrationManager` constructor. */
@@ -27,10 +23,7 @@ export interface MigrationManagerProps {
   readonly progressIntervalMs?: number;
 }
 
-/**
- * How `up` and `down` group migrations into transactions: `"each"` commits every migration with its
- * history row on its own; `"all"` runs every migration of the call in one transaction, all or nothing.
- */
+/** How `up` and `down` group migrations: `"each"` commits every one with its history row alone; `"all"` runs the call in one transaction, all or nothing. */
 export type TransactionMode = "each" | "all";
 
 /** The transaction mode `up` and `down` use unless told otherwise. */
@@ -41,9 +34,8 @@ export interface UpOptions<V extends number = number> {
   /** Stop after this version. Default: the latest. */
   readonly to?: V;
   /**
-   * `"all"` applies every pending migration in one transaction: if any fails, none stays applied.
-   * Refused, before anything runs, when a pending migration has `transaction: false` or needs foreign
-   * keys switched off while they are on. Default `"each"`.
+   * `"all"` applies every pending migration in one transaction: if any fails, none stays applied. Refused before anything runs when one has `transaction: false` or switches
+   * foreign keys off. Default `"each"`.
    *
    * @example
    * manager.up({ transaction: "all" });
@@ -51,21 +43,10 @@ export interface UpOptions<V extends number = number> {
   readonly transaction?: TransactionMode;
 }
 
-/** Options for `MigrationManager.planUp`. To also run the plan on an in-memory copy, see `rehearseUp`. */
-export interface ManagerPlanUpOptions<V extends number = number> {
-  /** Stop after this version. Default: the latest. */
-  readonly to?: V;
-}
-
-/**
- * Options for `MigrationManager.down`: a number of steps or a target version, never both, and how
- * the reverts are grouped into transactions.
- */
+/** Options for `MigrationManager.down`: a number of steps or a target version, never both, and how the reverts are grouped into transactions. */
 export type DownOptions<V extends number = number> = ({ readonly steps?: number; readonly to?: undefined } | { readonly to: V | 0; readonly steps?: undefined }) & {
   /**
-   * `"all"` reverts every migration of the call in one transaction: if any fails, all stay applied.
-   * Refused, before anything runs, on `up`'s rules, and where each migration is one batch (D1).
-   * Default `"each"`.
+   * `"all"` reverts every migration of the call in one transaction: if any fails, all stay applied. Refused before anything runs on `up`'s rules, and on D1. Default `"each"`.
    *
    * @example
    * manager.down({ to: 0, transaction: "all" });
@@ -94,10 +75,8 @@ export interface MigrationResult {
 /** Start-up options only `migrate` has; `M` is the driver entry's manager type. */
 export interface MigrateOptions<M = unknown> {
   /**
-   * Pass stepwise's `verifySchema` to compare the schema with a replay of the applied migrations
-   * before applying anything (`SCHEMA_DRIFT` on any difference). The expected schema is stored after
-   * the first replay, so later starts cost milliseconds. A function rather than `true`, so apps that
-   * do not verify do not bundle it. Default: no check.
+   * Pass stepwise's `verifySchema` to compare the schema with a replay of the applied migrations before applying anything (`SCHEMA_DRIFT` on any difference); the expected
+   * schema is cached after the first replay. A function, so apps that do not verify do not bundle it. Default: no check.
    *
    * @example
    * import { verifySchema } from "stepwise-migrate";

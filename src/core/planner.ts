@@ -1,19 +1,19 @@
 /** The pure planner, `(registry, applied rows, target) -> plan`, which `up`, `down`, `status` and every dry run share. */
-import type { RegistryProblem, StepwiseError } from "./errors.js";
+import type { HistoryRowProblem, RegistryProblem, StatusProblem, StepwiseError } from "./errors.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
-import { toPlainError } from "./error-factories.js";
-import type { StatusProblem } from "./errors.js";
+import type { DownOptions } from "./options.js";
 import { runCall, text } from "./option-text.js";
 import {
-  irreversibleMigrationError,
-  invalidTargetError,
-  historyOutOfOrderError,
   checksumMismatchError,
-  incompleteMigrationError,
   databaseAheadError,
-  historyRowInvalidError,
-  registryInvalidError,
   describeStoredValue,
+  historyOutOfOrderError,
+  historyRowInvalidError,
+  incompleteMigrationError,
+  invalidTargetError,
+  irreversibleMigrationError,
+  registryInvalidError,
+  toPlainError,
 } from "./error-factories.js";
 
 /** What the history table knows about one migration. */
@@ -48,22 +48,7 @@ export interface MigrationPlan<E extends MigrationEntry = MigrationEntry> {
   readonly steps: readonly E[];
 }
 
-/** Options for the manager's `planUp`. */
-export interface PlanUpOptions {
-  /** Stop after this version. Default: the latest. */
-  readonly to?: number;
-}
-
-/** Options for the manager's `planDown`: a number of steps or a target version, never both. */
-export type PlanDownOptions = { readonly steps?: number; readonly to?: undefined } | { readonly to: number; readonly steps?: undefined };
-
-/** How many migrations `down` reverts when given no options. */
-const DEFAULT_DOWN_STEPS = 1;
-
-/**
- * Lists every way a registry breaks the version rules: versions must be positive integers, unique,
- * ascending, and start at 1 with no gaps. Empty means valid.
- */
+/** Lists every way a registry breaks the version rules: versions must be positive integers, unique, ascending, and start at 1 with no gaps. Empty means valid. */
 export function findRegistryProblems(registry: MigrationRegistry): RegistryProblem[] {
   const problems: RegistryProblem[] = [];
   for (let index = 0; index < registry.length; index++) {
@@ -96,8 +81,8 @@ export function findRegistryProblems(registry: MigrationRegistry): RegistryProbl
 const lookupGetter = (Object.prototype as unknown as { __lookupGetter__(key: string): unknown }).__lookupGetter__;
 
 /**
- * Whether an entry has a down. A generated registry keeps each SQL text behind a getter, built when
- * read (`codegen/render.ts`): such an entry is taken at its `reversible` flag, which gen derives from the same file.
+ * Whether an entry has a down. A generated registry keeps each SQL text behind a getter, built when read (`codegen/render.ts`): such an entry is taken at its `reversible`
+ * flag, which gen derives from the same file.
  */
 function hasDown(entry: MigrationEntry): boolean {
   if (entry.kind !== "sql") return typeof entry.module?.down === "function";
@@ -112,8 +97,24 @@ export function assertValidRegistry(registry: MigrationRegistry): void {
 }
 
 /**
- * Checks the history (ascending by version) against a valid registry and returns the current version.
- * Throws, first to last: the database ahead, a migration interrupted, a checksum changed, a version skipped.
+ * What is wrong with one history row as read, with the words for it, or `null`; `previous` is the version of the row before it. A version below 1 is no newer app's: nothing
+ * writes one.
+ */
+export function findRowProblem(version: unknown, previous: unknown, checksum: unknown = "", state: unknown = "applied"): { problem: HistoryRowProblem; detail: string } | null {
+  if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 1) {
+    // Digits only: an integer past 2^53 the history read gave as text.
+    const shown = typeof version === "string" && /^-?\d+$/.test(version) ? version : describeStoredValue(version);
+    return { problem: "version-not-positive-integer", detail: `its version is ${shown}, but versions are whole numbers from 1` };
+  }
+  if (version === previous) return { problem: "duplicate-version", detail: `version ${version} is recorded more than once` };
+  if (typeof checksum !== "string") return { problem: "checksum-not-text", detail: `its checksum is ${describeStoredValue(checksum)}, not text` };
+  if (state !== "applied" && state !== "started") return { problem: "unknown-state", detail: `its state is ${describeStoredValue(state)}, but it can only be 'applied' or 'started'` };
+  return null;
+}
+
+/**
+ * Checks the history (ascending by version) against a valid registry and returns the current version. Throws, first to last: a malformed row, the database ahead, a
+ * migration interrupted, a checksum changed, a version skipped.
  */
 export function verifyHistoryOrThrow(registry: MigrationRegistry, applied: readonly AppliedMigrationKey[]): number {
   const problem = findHistoryProblem(registry, applied);
@@ -124,34 +125,17 @@ export function verifyHistoryOrThrow(registry: MigrationRegistry, applied: reado
 /** Like {@link verifyHistoryOrThrow}, but returns the error instead of throwing it. */
 export function findHistoryProblem(registry: MigrationRegistry, applied: readonly AppliedMigrationKey[]): StepwiseError | null {
   const latest = registry.length;
-  // A version below 1 is not from a newer app: nothing ever writes one, so the row itself is broken.
-  const malformed = applied.find((row) => !Number.isSafeInteger(row.version) || row.version < 1);
-  if (malformed) {
-    return historyRowInvalidError({
-      table: null,
-      rowid: null,
-      version: malformed.version,
-      problem: "version-not-positive-integer",
-      detail: `its version is ${describeStoredValue(malformed.version)}, but versions are whole numbers from 1`,
-    });
-  }
-  const repeated = applied.find((row, i) => i > 0 && applied[i - 1]!.version === row.version);
-  if (repeated) {
-    return historyRowInvalidError({ table: null, rowid: null, version: repeated.version, problem: "duplicate-version", detail: `version ${repeated.version} is recorded more than once` });
+  for (let i = 0; i < applied.length; i++) {
+    const found = findRowProblem(applied[i]!.version, i === 0 ? null : applied[i - 1]!.version);
+    if (found) return historyRowInvalidError({ table: null, rowid: null, version: applied[i]!.version, ...found });
   }
   const unknown = applied.filter((row) => row.version > latest).map((row) => row.version);
   if (unknown.length > 0) return databaseAheadError(unknown, latest);
-
   for (const row of applied) {
     const entry = registry[row.version - 1]!;
-    if (row.startedAt !== null) {
-      return incompleteMigrationError({ version: row.version, file: entry.file, startedAt: row.startedAt });
-    }
-    if (!matchesRecordedChecksum(entry, row.checksum)) {
-      return checksumMismatchError({ version: row.version, file: entry.file, registryChecksum: entry.checksum, databaseChecksum: row.checksum });
-    }
+    if (row.startedAt !== null) return incompleteMigrationError({ version: row.version, file: entry.file, startedAt: row.startedAt });
+    if (!matchesRecordedChecksum(entry, row.checksum)) return checksumMismatchError({ version: row.version, file: entry.file, registryChecksum: entry.checksum, databaseChecksum: row.checksum });
   }
-
   const highest = highestRecordedVersion(applied);
   if (applied.length !== highest) {
     const present = new Set(applied.map((row) => row.version));
@@ -167,7 +151,7 @@ export function findHistoryProblem(registry: MigrationRegistry, applied: readonl
  *
  * @throws `INVALID_TARGET` when `to` is not a version of the registry, or is below the current one.
  */
-export function planUp<E extends MigrationEntry>(registry: readonly E[], applied: readonly AppliedMigrationKey[], options: PlanUpOptions = {}): MigrationPlan<E> {
+export function planUp<E extends MigrationEntry>(registry: readonly E[], applied: readonly AppliedMigrationKey[], options: { readonly to?: number } = {}): MigrationPlan<E> {
   const current = verifyHistoryOrThrow(registry, applied);
   const latest = registry.length;
   const target = options.to ?? latest;
@@ -181,13 +165,12 @@ export function planUp<E extends MigrationEntry>(registry: readonly E[], applied
 }
 
 /**
- * Plans reverting applied migrations: `steps` of them (default {@link DEFAULT_DOWN_STEPS}), or all
- * those above version `to` (`to: 0` reverts everything).
+ * Plans reverting applied migrations: `steps` of them (default 1), or all those above version `to` (`to: 0` reverts everything).
  *
  * @throws `IRREVERSIBLE_MIGRATION` before anything runs, when a step has no down.
  * @throws `INVALID_TARGET` when the target is out of range.
  */
-export function planDown<E extends MigrationEntry>(registry: readonly E[], applied: readonly AppliedMigrationKey[], options: PlanDownOptions = {}): MigrationPlan<E> {
+export function planDown<E extends MigrationEntry>(registry: readonly E[], applied: readonly AppliedMigrationKey[], options: DownOptions = {}): MigrationPlan<E> {
   const current = verifyHistoryOrThrow(registry, applied);
   let target: number;
   if (options.to !== undefined) {
@@ -201,7 +184,7 @@ export function planDown<E extends MigrationEntry>(registry: readonly E[], appli
       );
     }
   } else {
-    const steps = options.steps ?? DEFAULT_DOWN_STEPS;
+    const steps = options.steps ?? 1;
     if (!Number.isSafeInteger(steps) || steps < 1) {
       throw invalidTargetError(current - steps, `Invalid step count ${steps}: use a whole number of at least 1.`);
     }
@@ -262,7 +245,10 @@ export function describeStatus(registry: MigrationRegistry, applied: readonly Ap
       durationMs: row?.durationMs ?? null,
     };
   });
-  const problem = findHistoryProblem(registry, applied.map(toAppliedMigrationKey));
+  const problem = findHistoryProblem(
+    registry,
+    applied.map((row) => ({ version: row.version, checksum: row.checksum, startedAt: row.state === "started" ? row.appliedAt : null })),
+  );
   const currentVersion = highestAppliedVersion(applied);
   return {
     currentVersion,
@@ -277,10 +263,6 @@ export function describeStatus(registry: MigrationRegistry, applied: readonly Ap
 /** Whether a recorded checksum is `entry` as it is now, or as an earlier release of gen computed it. */
 export function matchesRecordedChecksum(entry: MigrationEntry, recorded: string): boolean {
   return recorded === entry.checksum || (entry.legacyChecksum !== undefined && entry.legacyChecksum.split(" ").includes(recorded));
-}
-
-function toAppliedMigrationKey(row: AppliedMigration): AppliedMigrationKey {
-  return { version: row.version, checksum: row.checksum, startedAt: row.state === "started" ? row.appliedAt : null };
 }
 
 /** The newest version with a history row of any state, from rows ascending by version; 0 when none. */

@@ -1,8 +1,4 @@
-/**
- * The two runners of the executor's steps: both perform each {@link Operation} on a driver and feed
- * its result (or throw its error) back into the generator. The sync one never awaits; the async one
- * awaits every primitive, and a migration body, while the write transaction stays open.
- */
+/** The two runners of the executor's steps, feeding each {@link Operation}'s result or error back: the sync one never awaits; the async one awaits each, bodies included. */
 import { StepwiseError } from "./errors.js";
 import { classifySafely, nativeCauseOf, recordNativeError } from "./error-factories.js";
 import { recordElapsed } from "./error-factories.js";
@@ -16,34 +12,36 @@ export function asyncInSyncRunnerError(source: string, message: string, fix: str
 }
 
 /**
- * Drives `step` to completion against a sync driver. A body it refused for returning a promise gets
- * the connection fenced until that promise settles ({@link Driver.fenceWritesUntil}), once the step
- * has rolled back and before the body's continuations can run.
+ * Drives `step` to completion against a sync driver. A body it refused for returning a promise gets the connection fenced until that promise settles ({@link
+ * Driver.fenceWritesUntil}), once the step has rolled back and before the body's continuations can run.
  *
  * @throws `ASYNC_IN_SYNC_RUNNER` when a primitive or a migration body returns a promise.
  */
 export function runSync<T>(step: Step<T>, driver: Driver): T {
   const refused: PromiseLike<unknown>[] = [];
   try {
-    return driveSync(step, driver, refused);
+    return driveSync(step, driver, refused).value as T;
   } finally {
     for (const settled of refused) driver.fenceWritesUntil?.(settled);
   }
 }
 
-function driveSync<T>(step: Step<T>, driver: Driver, refused: PromiseLike<unknown>[]): T {
-  let failed = false;
-  let value: unknown;
+/** What the step is fed next: a value, or the error to throw into it. */
+type Next = { readonly failed: boolean; readonly value: unknown };
+
+const NOTHING: Next = { failed: false, value: undefined };
+
+/** Thrown through a driver's write section to roll it back when the step asked for a rollback. */
+const ROLLBACK = Symbol("rollback");
+
+/** Drives `step` from `next`: to its end, or inside a write section (`section`) until it commits or rolls back. */
+function driveSync<T>(step: Step<T>, driver: Driver, refused: PromiseLike<unknown>[], next: Next = NOTHING, section = false): IteratorResult<Operation, T> {
   for (;;) {
-    const result: IteratorResult<Operation, T> = resume(step, failed, value, driver);
-    if (result.done) return result.value;
-    if (result.value.op === "begin" && driver.writeSection) {
-      const section = runWriteSection(step, driver, driver.writeSection.bind(driver), refused);
-      if (section.done) return section.value as T;
-      ({ failed, value } = section);
-      continue;
-    }
-    ({ failed, value } = performNow(driver, result.value, refused));
+    const result = resume(step, next.failed, next.value, driver);
+    if (result.done || (section && (result.value.op === "commit" || result.value.op === "rollback"))) return result;
+    const fed = result.value.op === "begin" && driver.writeSection && !section ? runWriteSection(step, driver, driver.writeSection.bind(driver), refused) : performNow(driver, result.value, refused);
+    if ("done" in fed) return fed;
+    next = fed;
   }
 }
 
@@ -64,51 +62,30 @@ function performNow(driver: Driver, operation: Operation, refused: PromiseLike<u
   }
 }
 
-/** Thrown through a driver's write section to roll it back when the step asked for a rollback. */
-const ROLLBACK = Symbol("rollback");
-
-/** What the step is fed after a write section: a value, or the error to throw into it. */
-interface Next {
-  readonly failed: boolean;
-  readonly value: unknown;
-}
-
 /**
- * Drives `step`, which just yielded `begin`, inside the driver's callback write section until it
- * commits (the callback returns) or rolls back (the callback throws). A step that ends inside the
- * section is rolled back: nothing commits that the algorithm did not commit.
+ * Drives `step`, which just yielded `begin`, inside the driver's callback write section until it commits (the callback returns) or rolls back (the callback throws). A step
+ * that ends inside the section is rolled back, its end returned: nothing commits that the algorithm did not commit.
  */
-function runWriteSection(step: Step<unknown>, driver: Driver, writeSection: (body: () => void) => void, refused: PromiseLike<unknown>[]): { done: true; value: unknown } | ({ done: false } & Next) {
-  let ended: { done: true; value: unknown } | null = null;
-  let thrown: { error: unknown } | null = null;
+function runWriteSection<T>(step: Step<T>, driver: Driver, writeSection: (body: () => void) => void, refused: PromiseLike<unknown>[]): Next | IteratorReturnResult<T> {
+  let ended: IteratorResult<Operation, T> | undefined;
+  let thrown: { error: unknown } | undefined;
   try {
     writeSection(() => {
-      let failed = false;
-      let value: unknown;
-      for (;;) {
-        let result: IteratorResult<Operation, unknown>;
-        try {
-          result = resume(step, failed, value, driver);
-        } catch (error) {
-          thrown = { error };
-          throw error;
-        }
-        if (result.done) {
-          ended = { done: true, value: result.value };
-          throw ROLLBACK;
-        }
-        if (result.value.op === "commit") return;
-        if (result.value.op === "rollback") throw ROLLBACK;
-        ({ failed, value } = performNow(driver, result.value, refused));
+      try {
+        ended = driveSync(step, driver, refused, NOTHING, true);
+      } catch (error) {
+        thrown = { error };
+        throw error;
       }
+      if (ended.done || ended.value.op === "rollback") throw ROLLBACK;
     });
   } catch (error) {
-    if (thrown !== null) throw (thrown as { error: unknown }).error;
-    if (ended !== null) return ended;
-    // The step's rollback: done. Anything else is the commit failing, which the step is told about.
-    return error === ROLLBACK ? { done: false, failed: false, value: undefined } : { done: false, failed: true, value: error };
+    if (thrown) throw thrown.error;
+    if (ended?.done) return ended as IteratorReturnResult<T>;
+    // The step's rollback: done. Anything else is the section failing (its commit), which the step is told about.
+    if (error !== ROLLBACK) return { failed: true, value: error };
   }
-  return { done: false, failed: false, value: undefined };
+  return NOTHING;
 }
 
 /** Drives `step` to completion against a driver whose primitives may return promises. */
@@ -150,47 +127,26 @@ function resume<T>(step: Step<T>, failed: boolean, value: unknown, driver: Drive
 /** Performs one operation; `refused` collects the sync runner's refused bodies, `null` for the async runner. */
 function perform(driver: Driver, operation: Operation, async: boolean, refused: PromiseLike<unknown>[] | null): unknown {
   switch (operation.op) {
-    case "query":
-      return driver.query(operation.sql, operation.params);
-    case "run":
-      return driver.run(operation.sql, operation.params);
-    case "exec":
-      return driver.exec(operation.sql);
-    case "begin":
-      return driver.begin(operation.mode);
-    case "commit":
-      return driver.commit();
-    case "rollback":
-      return driver.rollback();
-    case "inTransaction":
-      return driver.inTransaction();
-    case "changeCounter":
-      return driver.changeCounter();
-    case "getBusyTimeout":
-      return driver.getBusyTimeout();
-    case "setBusyTimeout":
-      return driver.setBusyTimeout(operation.ms);
     case "runBody":
       return runBody(driver, operation, refused);
     case "checkBody":
       // Before a transaction: false migration's started row, so a body that cannot run leaves none.
       if (operation.entry.kind === "ts") checkBody(driver, operation.entry, operation.direction, refused !== null);
       return undefined;
-    case "batch":
-      if (!driver.batch) throw new Error(`the ${driver.name} driver cannot apply an atomic batch`);
-      return driver.batch(operation.statements, operation.script);
     case "sleep":
       return async ? new Promise<void>((resolve) => setTimeout(resolve, operation.ms)) : sleepSync(operation.ms);
-    case "holdOwnerLock":
-      return driver.holdOwnerLock?.(operation.tableName, operation.busyTimeoutMs) ?? null;
-    case "probeOwnerLock":
-      return driver.probeOwnerLock?.(operation.fileName) ?? "unknown";
-    case "lockHolders":
-      return driver.lockHolders?.() ?? [];
     case "call":
       return operation.action(driver);
+    default: {
+      const method = driver[operation.op] as ((...args: unknown[]) => unknown) | undefined;
+      // A copy the driver opened (a rehearsal's) may lack the lock sidecar of the connection it copies.
+      return method ? method.apply(driver, operation.args) : ABSENT_METHOD_RESULTS[operation.op as keyof typeof ABSENT_METHOD_RESULTS];
+    }
   }
 }
+
+/** What an optional primitive the driver lacks answers. */
+const ABSENT_METHOD_RESULTS = { holdOwnerLock: null, probeOwnerLock: "unknown", lockHolders: [] };
 
 function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }>, refused: PromiseLike<unknown>[] | null): unknown {
   const { entry, direction, progress } = operation;
@@ -212,9 +168,8 @@ function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }
 }
 
 /**
- * Refuses, before it is called, a body this runner cannot run to its end: a generator function, which
- * would run none of its code, and on the sync runner an `async` one (by its tag: bound or behind a
- * Proxy too; one that hides it, a transpiled `async`, is caught when it returns the promise).
+ * Refuses, before it is called, a body this runner cannot run to its end: a generator function, which would run none of its code, and on the sync runner an `async` one (by
+ * its tag: bound or behind a Proxy too; one that hides it, a transpiled `async`, is caught when it returns the promise).
  */
 function checkBody(driver: Driver, entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection, sync: boolean): void {
   let tag = "";

@@ -8,10 +8,7 @@ export interface SchemaAspectChange {
   readonly before: string | null;
   readonly after: string | null;
 }
-/**
- * One difference between two snapshots, read from `before` to `after`: `added` exists only in
- * `after`, `removed` only in `before`.
- */
+/** One difference between two snapshots, read from `before` to `after`: `added` exists only in `after`, `removed` only in `before`. */
 export interface SchemaDifference {
   readonly objectType: SchemaObjectType;
   /** `contacts`, `contacts.nick` for a column, `idx_contacts_username`... */

@@ -1,10 +1,7 @@
 /**
- * Where in its file a SQL migration failed (`MIGRATION_FAILED`'s `location`, `file:line:col`), found
- * by the first means that answers: the database's error position (PostgreSQL's); the statement
- * stepwise sent alone and saw fail (a `transaction: false` migration's); or, once a migration run in
- * a transaction was rolled back, its statements run again one by one in a transaction rolled back
- * too, the first that fails being the one. SQLite reports no position, and splitting every run would
- * cost the succeeding ones; this costs only a failure.
+ * Where in its file a SQL migration failed (`MIGRATION_FAILED`'s `location`), by the first means that answers: the database's error position (PostgreSQL's); the statement
+ * stepwise sent alone and saw fail (a `transaction: false` migration's); or, after a rollback, its statements run again one by one in a transaction rolled back too. SQLite
+ * reports no position, and splitting every run would cost the succeeding ones; this costs only a failure.
  */
 import type { SqlLocation } from "./errors.js";
 import { begin, exec, rollbackQuietly, type Step } from "./step.js";
@@ -21,13 +18,8 @@ export interface ScriptStatement {
 /** Cuts a script into its statements, by the dialect's rules (a trigger's body, a dollar-quoted string stay whole). */
 export type StatementSplitter = (script: string) => readonly ScriptStatement[];
 
-/** A tokeniser's statement: its significant tokens, each with its place in the script. */
-interface TokenisedStatement {
-  readonly tokens: readonly { readonly text: string; readonly offset: number; readonly line: number; readonly column: number }[];
-}
-
-/** A tokeniser's statements as {@link ScriptStatement}s of `script`. */
-export function scriptStatements(script: string, statements: readonly TokenisedStatement[]): ScriptStatement[] {
+/** A tokeniser's statements (their significant tokens, each with its place) as {@link ScriptStatement}s of `script`. */
+export function scriptStatements(script: string, statements: readonly { readonly tokens: readonly ScriptStatement[] }[]): ScriptStatement[] {
   return statements.map(({ tokens }) => {
     const first = tokens[0]!;
     const last = tokens[tokens.length - 1]!;
@@ -57,35 +49,32 @@ function inFile(entry: MigrationEntry, direction: MigrationDirection, at: { line
 
 /** The line and column (1-based) of character `position` (1-based, in code points, as PostgreSQL counts) of `text`. */
 function lineAndColumn(text: string, position: number): { line: number; column: number } {
-  let line = 1;
-  let column = 1;
-  let counted = 1;
-  for (const character of text) {
-    if (counted >= position) break;
-    counted++;
-    if (character === "\n") {
-      line++;
-      column = 1;
-    } else {
-      column++;
+  const lines = [...text]
+    .slice(0, position - 1)
+    .join("")
+    .split("\n");
+  return { line: lines.length, column: [...lines[lines.length - 1]!].length + 1 };
+}
+
+/** The first error down `error`'s `cause` chain (itself first, at most 8 deep against a cycle) that `matches`, or `undefined`. */
+export function findInCauseChain(error: unknown, matches: (current: object) => boolean): object | undefined {
+  let current = error;
+  for (let depth = 0; depth < 8 && typeof current === "object" && current !== null; depth++) {
+    try {
+      if (matches(current)) return current;
+      current = (current as { cause?: unknown }).cause;
+    } catch {
+      return undefined;
     }
   }
-  return { line, column };
+  return undefined;
 }
 
 /** The database's error position down `cause`'s chain (PostgreSQL's `position`, 1-based), or `null`. */
 function positionOf(cause: unknown): number | null {
-  let current = cause;
-  for (let depth = 0; depth < 8 && current !== null && typeof current === "object"; depth++) {
-    try {
-      const position = Number((current as { position?: unknown }).position);
-      if (Number.isSafeInteger(position) && position > 0) return position;
-      current = (current as { cause?: unknown }).cause;
-    } catch {
-      return null;
-    }
-  }
-  return null;
+  const isPosition = (value: number) => Number.isSafeInteger(value) && value > 0;
+  const found = findInCauseChain(cause, (current) => isPosition(Number((current as { position?: unknown }).position)));
+  return found === undefined ? null : Number((found as { position: unknown }).position);
 }
 
 /** Where `entry`'s script failed with `cause`, from the statement sent alone and the database's position; `null` when neither says. */
@@ -103,8 +92,8 @@ export function locateFromFailure(entry: MigrationEntry, direction: MigrationDir
 }
 
 /**
- * Runs `entry`'s statements one by one, after `before` (what a whole run applied before it), in a
- * transaction rolled back after; where the first that fails starts, or `null`. Never throws.
+ * Runs `entry`'s statements one by one, after `before` (what a whole run applied before it), in a transaction rolled back after; where the first that fails starts, or
+ * `null`. Never throws.
  */
 export function* locateByRerun(entry: MigrationEntry, direction: MigrationDirection, split: StatementSplitter, before: readonly string[] = []): Step<SqlLocation | null> {
   const script = scriptOf(entry, direction);

@@ -1,15 +1,8 @@
 /**
- * The transaction-escape guard on SQLite: detects a migration that ended the transaction stepwise
- * runs it in. `inTransaction` alone cannot tell, since `ROLLBACK; BEGIN` leaves a transaction open,
- * just not ours, and recording the migration in it would claim work thrown away or committed alone.
- *
- * Two markers, named from fresh randomness once per run so no migration can guess them:
- * - a savepoint opened before each body: when its `RELEASE` fails, the transaction is gone;
- * - a witness: a temp table whose row each transaction overwrites with a new token. Temp tables
- *   commit and roll back with the main database, so a token that survives stepwise's rollback was
- *   committed, and with it what the migration had run.
- * Statements run after the escape commit on their own; what can be proven about them comes from the
- * file's header fields and counters, read when our transaction began (see `judge`).
+ * The transaction-escape guard on SQLite: detects a migration that ended the transaction stepwise runs it in (`inTransaction` cannot tell: `ROLLBACK; BEGIN` leaves one
+ * open, just not ours). Two markers, named from fresh randomness once per run so no migration can guess them: a savepoint opened before each body, whose `RELEASE` fails
+ * once the transaction is gone; and a witness, a temp table whose row each transaction overwrites with a new token, so a token that survives stepwise's rollback was
+ * committed, and with it what the migration had run.
  */
 import type { EscapedCommit } from "./errors.js";
 import { changeCounter, exec, inTransaction, query, queryValue, run, type Step } from "./step.js";
@@ -34,7 +27,8 @@ export interface EscapeGuardRun {
 /** What every marker's name starts with; schema reads skip tables named so. */
 export const GUARD_TABLE_PREFIX = "stepwise_guard_";
 
-function randomHex(bytes: number): string {
+/** `bytes` of fresh randomness as hex, from Web Crypto (a page served over plain HTTP has no randomUUID). */
+export function randomHex(bytes: number): string {
   return Array.from(globalThis.crypto.getRandomValues(new Uint8Array(bytes)), (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
@@ -53,13 +47,6 @@ export interface SqliteEscapeGuardOptions {
   readonly userVersion?: boolean;
 }
 
-/** Committed state read right after BEGIN, before stepwise writes: the header fields a migration can commit alone, and what moves when another connection commits. */
-interface TransactionStart {
-  readonly header: string;
-  readonly dataVersion: number;
-  readonly changeCounter: number | null;
-}
-
 /** SQLite's escape guard, as a dialect's `startEscapeGuard`. */
 export function createSqliteEscapeGuard(options: SqliteEscapeGuardOptions = {}): () => Step<EscapeGuardRun> {
   const schema = options.witnessSchema ?? "temp";
@@ -70,7 +57,8 @@ export function createSqliteEscapeGuard(options: SqliteEscapeGuardOptions = {}):
     const savepoint = uniqueName("body");
     const witness = () => `${schema}."${table}"`;
     let token = 0;
-    let start: TransactionStart | null = null;
+    // Committed state read right after BEGIN: the header fields a migration can commit alone, and what moves when another connection commits.
+    let start: { readonly header: string; readonly dataVersion: number; readonly changeCounter: number | null } | null = null;
     let changesBeforeBody = 0;
 
     function* create(): Step<void> {
@@ -85,8 +73,7 @@ export function createSqliteEscapeGuard(options: SqliteEscapeGuardOptions = {}):
       try {
         ({ changes } = yield* run(`UPDATE ${witness()} SET token = ?`, [token]));
       } catch (error) {
-        // An earlier migration dropped or replaced the table: a fresh one, made in this transaction,
-        // takes its place (a rollback removes it too, which reads as `unknown`). Anything else stands.
+        // An earlier migration dropped or replaced the table: a fresh one, made in this transaction, takes its place (a rollback removes it too, which reads as `unknown`). Anything else stands.
         if (!(yield* inTransaction())) throw error;
         const replacement = uniqueName("witness");
         try {
@@ -100,7 +87,7 @@ export function createSqliteEscapeGuard(options: SqliteEscapeGuardOptions = {}):
       if (changes === 0) yield* run(`INSERT INTO ${witness()} (token) VALUES (?)`, [token]);
     }
 
-    function* readStart(counter: number | null): Step<TransactionStart> {
+    function* readStart(counter: number | null): Step<NonNullable<typeof start>> {
       const schemaVersion = yield* queryValue("PRAGMA schema_version");
       const userVersion = readsUserVersion ? yield* queryValue("PRAGMA user_version") : null;
       const header = [schemaVersion, userVersion, yield* queryValue("PRAGMA application_id"), String(yield* queryValue("PRAGMA journal_mode")).toLowerCase()].join(" ");
@@ -154,30 +141,23 @@ export function createSqliteEscapeGuard(options: SqliteEscapeGuardOptions = {}):
   };
 }
 
-/**
- * Whether an application-defined function shadows `total_changes()`: a body could register one that
- * answers the count from before it wrote, and pass a commit off as nothing committed.
- */
+/** Whether an application-defined function shadows `total_changes()`, which could pass a commit off as nothing committed. */
 function* totalChangesShadowed(): Step<boolean> {
   const functions = yield* query<{ name: unknown; builtin: unknown }>("PRAGMA function_list");
   return functions.some((row) => String(row.name).toLowerCase() === "total_changes" && Number(row.builtin) !== 1);
 }
 
 /**
- * Every keyword that starts a statement able to end or replace a transaction, PostgreSQL's spellings
- * included. Cruder than a tokenizer on purpose: a false match (`CASE ... END`, a trigger's body) costs
- * only the guard, and it cannot miss a real keyword.
+ * Whether `sql` may contain a statement that ends the transaction it runs in: any keyword that starts one, PostgreSQL's spellings included. Cruder than a tokenizer on
+ * purpose: a false match (`CASE ... END`) costs only the guard, and it cannot miss a real keyword.
  */
-const TRANSACTION_KEYWORD = /\b(?:BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|ABORT|START|PREPARE)\b/i;
-
-/** Whether `sql` may contain a statement that ends the transaction it runs in. */
 export function sqlMayEndTransaction(sql: string): boolean {
-  return TRANSACTION_KEYWORD.test(sql);
+  return /\b(?:BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|ABORT|START|PREPARE)\b/i.test(sql);
 }
 
 /**
- * Whether running `entry` needs the escape guard: TypeScript always (its code can do anything), SQL
- * only when it names a transaction-control keyword (SQL can end its transaction no other way).
+ * Whether running `entry` needs the escape guard: TypeScript always (its code can do anything), SQL only when it names a transaction-control keyword (SQL can end its
+ * transaction no other way).
  */
 export function needsEscapeGuard(entry: MigrationEntry, direction: MigrationDirection): boolean {
   if (entry.kind !== "sql") return true;
@@ -187,6 +167,5 @@ export function needsEscapeGuard(entry: MigrationEntry, direction: MigrationDire
 
 /** Errors after which SQLite rolls the whole transaction back itself (https://www.sqlite.org/lang_transaction.html). */
 export function isAutomaticRollbackError(sqliteCode: string | null): boolean {
-  if (sqliteCode === null) return false;
-  return ["SQLITE_FULL", "SQLITE_IOERR", "SQLITE_BUSY", "SQLITE_NOMEM", "SQLITE_INTERRUPT"].some((code) => sqliteCode === code || sqliteCode.startsWith(`${code}_`));
+  return sqliteCode !== null && /^SQLITE_(?:FULL|IOERR|BUSY|NOMEM|INTERRUPT)(?:_|$)/.test(sqliteCode);
 }

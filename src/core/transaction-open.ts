@@ -1,7 +1,4 @@
-/**
- * The refusal of every operation that starts its own transaction when the app left its connection in
- * one: the clean-up after a failed `BEGIN` would throw away the app's own uncommitted writes.
- */
+/** Refuses an operation that starts its own transaction on a connection the app left in one: the clean-up after a failed `BEGIN` would throw away the app's writes. */
 import type { SyncDriver } from "./driver.js";
 import { inTransaction, type Step } from "./step.js";
 import { transactionOpenError } from "./error-factories.js";

@@ -26,14 +26,10 @@ export interface MigrationContext {
   /** Reports how far a long migration has got, as `progress` events (at most one per `progressIntervalMs`); `total` is `null` when unknown. */
   progress(done: number, total: number | null): void;
   /**
-   * Walks a table in keyed batches (`WHERE key > last ORDER BY key LIMIT size`), calls `handle` with
-   * each and reports progress. It runs in the migration's transaction; in a `transaction: false`
-   * migration each batch gets its own. The walk covers keys up to the largest matching one when it
-   * starts, so a handler that moves keys forward or appends rows ends it; keys only increase, so no
-   * row is handed twice.
+   * Walks a table in keyed batches (`WHERE key > last ORDER BY key LIMIT size`) up to the largest key when it starts, calls `handle` with each and reports progress; no row is
+   * handed twice. It runs in the migration's transaction; in a `transaction: false` migration each batch gets its own.
    *
-   * @throws `BATCH_KEY_INVALID` when the key is not a column (matched case-insensitively) or a rowid
-   *   of the table, or a matching key is NULL, shared, or not exact in JavaScript.
+   * @throws `BATCH_KEY_INVALID` when the key is not a column or rowid of the table, or a key is NULL, shared, or not exact in JavaScript.
    * @throws `BATCH_OPTIONS_INVALID` when `batchSize` is not a whole number from 1 to 2^53.
    */
   forEachBatch<Row extends Record<string, unknown> = Record<string, unknown>>(options: BatchOptions, handle: (rows: Row[]) => void): BatchSummary;
@@ -60,11 +56,7 @@ export interface BatchSummary {
   readonly batches: number;
 }
 
-/**
- * One direction of a TypeScript migration on the driver's connection `Db`, sync or `async`. An async
- * one runs only through an async API (`migrateAsync`, `AsyncMigrationManager`, an async driver), which
- * holds its transaction across its awaits.
- */
+/** One direction of a TypeScript migration on the driver's connection `Db`; an `async` one runs only through an async API, which holds its transaction across its awaits. */
 export type MigrationFunction<Db = MigrationConnection> = SyncMigrationFunction<Db> | AsyncMigrationFunction<Db>;
 
 /** A migration direction that finishes before it returns; any value it returns is ignored. */
@@ -88,8 +80,7 @@ export interface MigrationDefinition<Db = MigrationConnection> {
 }
 
 /**
- * Declares a TypeScript migration. It returns its argument unchanged; its job is the type check
- * and the marker codegen looks for. `up` and `down` may be `async` (see {@link MigrationFunction}).
+ * Declares a TypeScript migration: it returns its argument unchanged, for the type check and the marker codegen looks for.
  *
  * @example
  * export default defineMigration({
@@ -105,10 +96,7 @@ export function defineMigration<const T extends MigrationDefinition>(
   return definition;
 }
 
-/**
- * `defineMigration` with `db` typed as one driver's connection, as each driver entry exports it. Per
- * entry rather than merged: a program importing two drivers would otherwise type `db` as their union.
- */
+/** `defineMigration` with `db` typed as one driver's connection, as each driver entry exports it (per entry: two drivers' union would type `db` loosely). */
 export type DefineMigration<Db> = <const T extends MigrationDefinition<Db>>(
   definition: T,
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as for `defineMigration`
@@ -154,8 +142,7 @@ export interface SqlMigrationEntry extends MigrationEntryBase {
 /** A `.ts` migration, statically imported by the registry. */
 export interface ModuleMigrationEntry extends MigrationEntryBase {
   readonly kind: "ts";
-  // `any`: a registry is a plain value the runtime hands to whichever driver runs it.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry is a plain value the runtime hands to whichever driver runs it
   readonly module: MigrationDefinition<any>;
 }
 

@@ -1,51 +1,14 @@
 /**
- * The rule for `up({ transaction: "all" })` and `down({ transaction: "all" })`: which plans can run as
- * one all-or-nothing transaction, checked before anything runs, and the error for those that cannot.
+ * The rule for `up({ transaction: "all" })` and `down({ transaction: "all" })`: which plans can run as one all-or-nothing transaction, checked before anything runs, and the
+ * error for those that cannot.
  */
 import { StepwiseError, type WholeRunObstacle } from "./errors.js";
 import type { Dialect } from "./dialect.js";
-import { copyTexts, keepText, option, runCall, text, type Text } from "./option-text.js";
+import { copyTexts, keepText, option, runCall, text } from "./option-text.js";
 import type { Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 
 export type { WholeRunObstacle } from "./errors.js";
-
-/** A whole run was refused, before anything ran; nothing was changed. */
-function wholeRunTransactionRefusedError(fields: {
-  version: number;
-  file: string;
-  obstacle: WholeRunObstacle;
-  direction?: MigrationDirection;
-  first?: boolean;
-}): StepwiseError<"WHOLE_RUN_TRANSACTION_REFUSED"> {
-  const direction = fields.direction ?? "up";
-  const fix = wholeRunFix(fields.version, direction, fields.first ?? false);
-  const texts = {};
-  const error = new StepwiseError(
-    "WHOLE_RUN_TRANSACTION_REFUSED",
-    text`Cannot ${direction === "up" ? "apply the pending" : "revert the"} migrations in one transaction: migration ${fields.version} (${fields.file}) ${
-      fields.obstacle === "transaction-false"
-        ? `has transaction: false (VACUUM, CREATE INDEX CONCURRENTLY: statements that cannot run in a transaction).`
-        : `switches foreign keys off, which SQLite only allows outside a transaction, so it would cover the whole run.`
-    }\nNothing was changed. To get past it, ${fix}.`,
-    { fix: keepText(texts, "fix", fix), version: fields.version, file: fields.file, obstacle: fields.obstacle, direction, firstOfRun: fields.first ?? false },
-  );
-  copyTexts(texts, error);
-  return error;
-}
-
-/** The calls that get past a refused whole run: up to the obstacle in one transaction, then the rest without. */
-function wholeRunFix(version: number, direction: MigrationDirection, first: boolean): Text {
-  const all = option("transaction", "all");
-  if (direction === "up") {
-    return first
-      ? text`run ${runCall("up", { to: version })}, then ${runCall("up")} for the rest`
-      : text`run ${runCall("up", { to: version - 1, transaction: "all" })}, then ${runCall("up")} for the rest`;
-  }
-  return first
-    ? text`run ${runCall("down", { steps: 1 })} (it reverts ${version} on its own), then revert the rest without ${all}`
-    : text`run ${runCall("down", { to: version, transaction: "all" })}, then revert the rest without ${all}`;
-}
 
 /** The first step that cannot run inside a whole-run transaction, or `null` when all can. */
 export function findWholeRunObstacle(steps: readonly MigrationEntry[], foreignKeysEnforced: boolean): { entry: MigrationEntry; obstacle: WholeRunObstacle } | null {
@@ -57,9 +20,9 @@ export function findWholeRunObstacle(steps: readonly MigrationEntry[], foreignKe
 }
 
 /**
- * Refuses `steps` as one transaction: first what the driver cannot run in any mode, as one migration
- * at a time refuses it, then `WHOLE_RUN_TRANSACTION_REFUSED` for the first obstacle (for a revert,
- * the newest). The whole run checks its plan with it, and the CLI before it creates a database file.
+ * Refuses `steps` as one transaction: first what the driver cannot run in any mode, as one migration at a time refuses it, then `WHOLE_RUN_TRANSACTION_REFUSED` for the
+ * first obstacle (for a revert, the newest), with the calls that get past it: up to the obstacle in one transaction, then the rest without. The whole run checks its plan
+ * with it, and the CLI before it creates a database file.
  */
 export function* refuseWholeRunObstacles(
   executor: { refuseUnsupportedMigrations(entries: readonly MigrationEntry[], direction: MigrationDirection): void; readonly dialect: Pick<Dialect, "foreignKeysEnforced"> },
@@ -68,5 +31,28 @@ export function* refuseWholeRunObstacles(
 ): Step<void> {
   executor.refuseUnsupportedMigrations(steps, direction);
   const found = findWholeRunObstacle(steps, yield* executor.dialect.foreignKeysEnforced());
-  if (found) throw wholeRunTransactionRefusedError({ version: found.entry.version, file: found.entry.file, obstacle: found.obstacle, direction, first: found.entry === steps[0] });
+  if (!found) return;
+  const { version, file } = found.entry;
+  const first = found.entry === steps[0];
+  const all = option("transaction", "all");
+  const fix =
+    direction === "up"
+      ? first
+        ? text`run ${runCall("up", { to: version })}, then ${runCall("up")} for the rest`
+        : text`run ${runCall("up", { to: version - 1, transaction: "all" })}, then ${runCall("up")} for the rest`
+      : first
+        ? text`run ${runCall("down", { steps: 1 })} (it reverts ${version} on its own), then revert the rest without ${all}`
+        : text`run ${runCall("down", { to: version, transaction: "all" })}, then revert the rest without ${all}`;
+  const why =
+    found.obstacle === "transaction-false"
+      ? `has transaction: false (VACUUM, CREATE INDEX CONCURRENTLY: statements that cannot run in a transaction).`
+      : `switches foreign keys off, which SQLite only allows outside a transaction, so it would cover the whole run.`;
+  const texts = {};
+  const error = new StepwiseError(
+    "WHOLE_RUN_TRANSACTION_REFUSED",
+    text`Cannot ${direction === "up" ? "apply the pending" : "revert the"} migrations in one transaction: migration ${version} (${file}) ${why}\nNothing was changed. To get past it, ${fix}.`,
+    { fix: keepText(texts, "fix", fix), version, file, obstacle: found.obstacle, direction, firstOfRun: first },
+  );
+  copyTexts(texts, error);
+  throw error;
 }

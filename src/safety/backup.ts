@@ -1,10 +1,7 @@
 /**
- * Backups of a SQLite file, through the driver's primitives. A snapshot is consistent (SQLite's online
- * backup API where the driver has `backupTo`, else `VACUUM INTO`, each inside one read transaction),
- * written under a hidden temporary name, made one self-contained file, checked with `quick_check`, and
- * only then renamed to `<database file>.v<version>.<UTC time>.<identity>.bak`: a file with a backup's
- * name is always a finished, intact backup. The identity is a hash of the database's real path, so
- * pruning deletes only this database's backups in a shared folder.
+ * Backups of a SQLite file: a consistent snapshot (the online backup API where the driver has `backupTo`, else `VACUUM INTO`, each in one read transaction) written under a hidden name, made one
+ * self-contained file, checked with `quick_check`, and only then renamed to `<file>.v<version>.<UTC time>.<identity>.bak`, so a file with a backup's name is a finished, intact backup. The identity
+ * hashes the database's real path: pruning deletes only this database's backups in a shared folder.
  */
 import type { BackupRecord } from "../core/backup-record.js";
 import { requireCapabilities, type DriverCapability, type SyncDriver } from "../core/driver.js";
@@ -56,16 +53,13 @@ export interface BackupFile {
 export type DriverSource = SyncDriver | { readonly driver: SyncDriver };
 
 /** A backup or restore asked of a server's database: `DRIVER_CAPABILITY_MISSING` naming the server's `tool`. Nothing was changed. */
-export function serverBackupUnsupportedError(fields: { driver: string; operation: string; tool: ServerBackupTool }): StepwiseError<"DRIVER_CAPABILITY_MISSING"> {
+export function serverBackupUnsupportedError({ driver, operation, tool }: { driver: string; operation: string; tool: ServerBackupTool }): StepwiseError<"DRIVER_CAPABILITY_MISSING"> {
   const instead =
-    fields.tool === "pg_restore"
+    tool === "pg_restore"
       ? `Restore a dump with pg_restore (or psql for a plain-SQL dump), then run "up".`
       : `Back it up with pg_dump (pg_dump --format=custom --file=app.dump "$DATABASE_URL") before "up".`;
-  return new StepwiseError(
-    "DRIVER_CAPABILITY_MISSING",
-    `${fields.operation} is not available on the ${fields.driver} driver: stepwise's backups copy a SQLite file (capability "openFile"), and a PostgreSQL database lives on its server. Nothing was changed. ${instead}`,
-    { driver: fields.driver, capability: "openFile", operation: fields.operation, file: null, fix: null, tool: fields.tool },
-  );
+  const message = `${operation} is not available on the ${driver} driver: stepwise's backups copy a SQLite file (capability "openFile"), and a PostgreSQL database lives on its server. Nothing was changed. ${instead}`;
+  return new StepwiseError("DRIVER_CAPABILITY_MISSING", message, { driver, capability: "openFile", operation, file: null, fix: null, tool });
 }
 
 /** `source`'s driver, refused with `DRIVER_CAPABILITY_MISSING` on a server (naming `pg_dump` or `pg_restore`) or without `capabilities`. */
@@ -76,29 +70,31 @@ export function backupDriverOf(source: DriverSource | { readonly driver: DriverI
   return driver as SyncDriver;
 }
 
+/** The driver and database file a backup of `source` into `where` uses, after every refusal that comes before a write. */
+function prepareBackup(source: Parameters<typeof backupDriverOf>[0], operation: string, { directory, keep = DEFAULT_BACKUP_KEEP }: BackupOptions) {
+  const driver = backupDriverOf(source, operation, "openFile");
+  refuseOpenTransactionOn(driver, operation);
+  if (driver.filePath === null) throw usageError("An in-memory database has no file to back up.");
+  assertAbsolute("directory", directory);
+  // Keeping none would delete the snapshot just taken.
+  if (!Number.isSafeInteger(keep) || keep < 1) throw usageError(`Keep at least one backup, as a whole number (keep was ${String(keep)}).`);
+  return { driver, databaseFile: driver.filePath, keep };
+}
+
 /**
- * Snapshots the database `source` (a driver or a manager) has open, then deletes the oldest of its
- * backups in the folder beyond `keep`: never the one just written, nor one stamped after it.
+ * Snapshots the database `source` (a driver or a manager) has open, then deletes the oldest of its backups in the folder beyond `keep`: never the one just written, nor one stamped after it.
  *
- * @throws `DRIVER_CAPABILITY_MISSING` for a driver without files; `TRANSACTION_OPEN` inside the app's
- *   transaction; `USAGE` for an in-memory database, a relative folder or `keep` below 1;
- *   `DATABASE_LOCKED` past the busy timeout; `DATABASE_DAMAGED` when the copy fails `quick_check`;
- *   `BACKUP_DISK_FULL` or `BACKUP_FOLDER_UNWRITABLE`. No file is left behind.
+ * @throws `DRIVER_CAPABILITY_MISSING` for a driver without files; `TRANSACTION_OPEN` inside the app's transaction; `USAGE` for an in-memory database, a relative folder or `keep` below 1;
+ *   `DATABASE_LOCKED` past the busy timeout; `DATABASE_DAMAGED` when the copy fails `quick_check`; `BACKUP_DISK_FULL` or `BACKUP_FOLDER_UNWRITABLE`. No file is left behind.
  */
 export async function takeBackup(source: DriverSource, options: TakeBackupOptions): Promise<BackupRecord> {
-  const driver = backupDriverOf(source, "takeBackup", "openFile");
-  refuseOpenTransactionOn(driver, "takeBackup");
-  const databaseFile = databaseFileOf(driver);
+  const { driver, databaseFile, keep } = prepareBackup(source, "takeBackup", options);
   const { directory, version, now = new Date() } = options;
-  assertAbsolute("directory", directory);
-  const keep = checkedKeep(options.keep);
   const busyTimeoutMs = options.busyTimeoutMs ?? driver.getBusyTimeout();
   let partial: string | null = null;
   try {
     nodeFs().mkdirSync(directory, { recursive: true });
-    partial = hiddenName(directory, databaseFile, "partial");
-    // Made with the database's permissions, so the copy is private from its first byte.
-    createFileExclusively(partial, privateModeFor(databaseFile));
+    partial = createHiddenFile(directory, databaseFile, "partial", databaseFile);
     const method = await copyDatabase(driver, partial, busyTimeoutMs);
     // One self-contained file (an online copy keeps its source's WAL mode), checked as restore checks it.
     const copy = driver.openFile!(partial, { readonly: false, busyTimeoutMs: 0 });
@@ -119,9 +115,11 @@ export async function takeBackup(source: DriverSource, options: TakeBackupOption
   }
 }
 
-/** `.<database file>.<random>.<suffix>` in `directory`: hidden, and named for nothing that reads it. */
-export function hiddenName(directory: string, databaseFile: string, suffix: string): string {
-  return nodePath().join(directory, `.${nodePath().basename(databaseFile)}.${nodeCrypto().randomBytes(6).toString("hex")}.${suffix}`);
+/** Creates `.<database file>.<random>.<suffix>` in `directory` (hidden, and named for nothing that reads it) with `modeFrom`'s private mode. */
+export function createHiddenFile(directory: string, databaseFile: string, suffix: string, modeFrom: string): string {
+  const file = nodePath().join(directory, `.${nodePath().basename(databaseFile)}.${nodeCrypto().randomBytes(6).toString("hex")}.${suffix}`);
+  createFileExclusively(file, privateModeFor(modeFrom));
+  return file;
 }
 
 async function copyDatabase(driver: SyncDriver, file: string, busyTimeoutMs: number): Promise<BackupRecord["method"]> {
@@ -132,8 +130,8 @@ async function copyDatabase(driver: SyncDriver, file: string, busyTimeoutMs: num
       driver.run("VACUUM INTO ?", [file]);
       return "vacuum-into";
     }
-    // The API copies inside a read transaction its source already holds: opened here, a writer's lock
-    // is waited for through the busy timeout, where the API would give up having copied nothing.
+    // The API copies inside a read transaction its source already holds: opened here, a writer's lock is waited for through the
+    // busy timeout, where the API would give up having copied nothing.
     driver.exec("BEGIN");
     try {
       driver.query("SELECT count(*) FROM sqlite_master", []);
@@ -147,35 +145,32 @@ async function copyDatabase(driver: SyncDriver, file: string, busyTimeoutMs: num
   }
 }
 
+const identityOf = (databaseFile: string) => nodeCrypto().createHash("sha256").update(databaseFile).digest("hex").slice(0, 16);
+const NAME_PATTERN = /^(.+)\.v(\d+)\.(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z)(?:-(\d+))?\.([0-9a-f]{16})\.bak$/;
+
 /** Renames the copy to its backup name, never over what is there (a backup of the same millisecond, a planted link). */
 function publish(partial: string, directory: string, databaseFile: string, version: number, date: Date): string {
-  const prefix = `${nodePath().basename(databaseFile)}.v${version}.${date.toISOString().replace(/[:.]/g, "-")}`;
+  const prefix = nodePath().join(directory, `${nodePath().basename(databaseFile)}.v${version}.${date.toISOString().replace(/[:.]/g, "-")}`);
   for (let counter = 0; ; counter++) {
-    const target = nodePath().join(directory, `${prefix}${counter > 0 ? `-${counter}` : ""}.${backupIdentity(databaseFile)}.bak`);
+    const target = `${prefix}${counter > 0 ? `-${counter}` : ""}.${identityOf(databaseFile)}.bak`;
     if (nodeFs().lstatSync(target, { throwIfNoEntry: false }) !== undefined) continue;
     nodeFs().renameSync(partial, target);
     return target;
   }
 }
 
-const NAME_PATTERN = /^(.+)\.v(\d+)\.(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z)(?:-(\d+))?\.([0-9a-f]{16})\.bak$/;
-
-function backupIdentity(databaseFile: string): string {
-  return nodeCrypto().createHash("sha256").update(databaseFile).digest("hex").slice(0, 16);
-}
-
 /** This database's backups in `directory`, oldest first: named for it, with its identity, regular files (never links). */
 function backupsOf(directory: string, databaseFile: string): Array<BackupFile & { readonly order: string }> {
   if (!nodeFs().existsSync(directory)) return [];
-  const found = nodeFs()
+  const backups = nodeFs()
     .readdirSync(directory)
     .flatMap((name) => {
       const match = NAME_PATTERN.exec(name);
       const path = nodePath().join(directory, name);
-      if (match?.[1] !== nodePath().basename(databaseFile) || match[5] !== backupIdentity(databaseFile) || nodeFs().lstatSync(path, { throwIfNoEntry: false })?.isFile() !== true) return [];
+      if (match?.[1] !== nodePath().basename(databaseFile) || match[5] !== identityOf(databaseFile) || nodeFs().lstatSync(path, { throwIfNoEntry: false })?.isFile() !== true) return [];
       return [{ path, version: Number(match[2]), stamp: match[3]!, order: `${match[3]}#${(match[4] ?? "0").padStart(12, "0")}` }];
     });
-  return found.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
+  return backups.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
 }
 
 /**
@@ -185,7 +180,8 @@ function backupsOf(directory: string, databaseFile: string): Array<BackupFile & 
  */
 export function listBackups(directory: string, database: DriverSource | string): BackupFile[] {
   if (typeof database === "string") assertAbsolute("database", database);
-  const databaseFile = typeof database === "string" ? (resolveDatabaseFile(database) ?? database) : databaseFileOf(backupDriverOf(database, "listBackups"));
+  const databaseFile = typeof database === "string" ? (resolveDatabaseFile(database) ?? database) : backupDriverOf(database, "listBackups").filePath;
+  if (databaseFile === null) throw usageError("An in-memory database has no file to back up.");
   return backupsOf(directory, databaseFile).map(({ path, version, stamp }) => ({ path, version, stamp }));
 }
 
@@ -198,20 +194,9 @@ function prune(directory: string, databaseFile: string, keep: number, written: s
   return doomed.map((backup) => backup.path);
 }
 
-/** @throws `USAGE` unless `keep` is a whole number of at least 1: keeping none would delete the snapshot just taken. */
-function checkedKeep(keep: number = DEFAULT_BACKUP_KEEP): number {
-  if (!Number.isSafeInteger(keep) || keep < 1) throw usageError(`Keep at least one backup, as a whole number (keep was ${String(keep)}).`);
-  return keep;
-}
-
 /** @throws `USAGE` naming `option` unless `value` is absolute: the library never resolves against the working folder. */
 export function assertAbsolute(option: string, value: string): void {
   if (!nodePath().isAbsolute(value)) throw usageError(`The "${option}" option must be an absolute path, not "${value}"; resolve it against the folder you mean first.`);
-}
-
-function databaseFileOf(driver: SyncDriver): string {
-  if (driver.filePath === null) throw usageError("An in-memory database has no file to back up.");
-  return driver.filePath;
 }
 
 /** What `PRAGMA quick_check` finds wrong, a line each (at most 20); empty when intact. */
@@ -244,19 +229,17 @@ export function backupWriteError(error: unknown, driver: SyncDriver, directory: 
   if (error instanceof StepwiseError) return error;
   const errno = (error as { code?: unknown } | null)?.code;
   const code = sqliteCodeFrom(driver, error) ?? (typeof errno === "string" ? errno : null);
-  if (code !== null && NO_ROOM.test(code)) {
-    const neededBytes = driver.filePath === null ? null : (nodeFs().statSync(driver.filePath, { throwIfNoEntry: false })?.size ?? null);
-    let availableBytes: number | null = null;
-    try {
-      const stats = nodeFs().statfsSync(directory);
-      availableBytes = stats.bavail * stats.bsize;
-    } catch {
-      // Unknown.
-    }
-    return backupDiskFullError({ directory, path: file, systemCode: code, availableBytes, neededBytes, cause: error });
-  }
   if (code !== null && UNWRITABLE.test(code)) return backupFolderUnwritableError(directory, code, error, remedy);
-  return translateSqliteError(error, busyTimeoutMs, code);
+  if (code === null || !NO_ROOM.test(code)) return translateSqliteError(error, busyTimeoutMs, code);
+  const neededBytes = driver.filePath === null ? null : (nodeFs().statSync(driver.filePath, { throwIfNoEntry: false })?.size ?? null);
+  let availableBytes: number | null = null;
+  try {
+    const stats = nodeFs().statfsSync(directory);
+    availableBytes = stats.bavail * stats.bsize;
+  } catch {
+    // Unknown.
+  }
+  return backupDiskFullError({ directory, path: file, systemCode: code, availableBytes, neededBytes, cause: error });
 }
 
 /** Options for {@link upWithBackup}: those of `up`, plus where the snapshot goes. */
@@ -264,31 +247,24 @@ export interface UpWithBackupOptions<V extends number = number> extends UpOption
   /** The folder for snapshots (an absolute path) and how many to keep. */
   readonly backup: BackupOptions;
   /**
-   * Migrate, and keep the snapshot, even when `quick_check` finds the database damaged. Default
-   * `false`: `DATABASE_DAMAGED` before the snapshot (migrating builds on the damage, and `restore`
-   * refuses a damaged snapshot). Plain `up` runs no check.
+   * Migrate, and keep the snapshot, even when `quick_check` finds the database damaged. Default `false`: `DATABASE_DAMAGED` before the snapshot (migrating builds on the damage, and `restore` refuses
+   * a damaged snapshot). Plain `up` runs no check.
    */
   readonly dangerouslySkipIntegrityCheck?: boolean;
 }
 
 /**
- * `manager.up(options)` preceded, when something is pending, by a snapshot ({@link takeBackup}) at the
- * version before the run: the result and the `backed-up` event carry it, and a failed migration's
+ * `manager.up(options)` preceded, when something is pending, by a snapshot ({@link takeBackup}) at the version before the run: the result and the `backed-up` event carry it, and a failed migration's
  * `MIGRATION_FAILED` names it as `backupPath`.
  *
  * @example
  * await upWithBackup(manager, { backup: { directory: path.join(dataDir, "backups"), keep: 10 } });
  *
- * @throws before anything is written: as {@link takeBackup}, and `UNMANAGED_DATABASE`,
- *   `WHOLE_RUN_TRANSACTION_REFUSED` and `DATABASE_DAMAGED`; after the snapshot, what `up` throws.
+ * @throws before anything is written: as {@link takeBackup}, and `UNMANAGED_DATABASE`, `WHOLE_RUN_TRANSACTION_REFUSED` and `DATABASE_DAMAGED`; after the snapshot, what `up` throws.
  */
 export async function upWithBackup<R extends MigrationRegistry>(manager: SafetyNetManager<R>, options: UpWithBackupOptions<VersionOf<R>>): Promise<MigrationResult> {
   const { backup: where, dangerouslySkipIntegrityCheck = false, ...upOptions } = options;
-  const driver = backupDriverOf(manager, "upWithBackup", "openFile");
-  refuseOpenTransactionOn(driver, "upWithBackup");
-  const databaseFile = databaseFileOf(driver);
-  assertAbsolute("directory", where.directory);
-  checkedKeep(where.keep);
+  const { driver, databaseFile } = prepareBackup(manager, "upWithBackup", where);
   const { executor } = manager;
   const plan = await manager.planUp(upOptions.to === undefined ? {} : { to: upOptions.to });
   if (plan.steps.length === 0) return manager.up(upOptions);

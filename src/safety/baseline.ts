@@ -1,13 +1,12 @@
 /** Adopting a database made before stepwise: when its schema is what migrations 1..N build, record 1..N as applied. */
-import { invalidTargetError } from "../core/error-factories.js";
-import { StepwiseError } from "../core/errors.js";
+import { alreadyManagedError, invalidTargetError, schemaMismatchError } from "../core/error-factories.js";
 import { setUserVersion } from "../core/history.js";
 import type { SyncMigrationManager } from "../core/manager.js";
-import { option, text } from "../core/option-text.js";
 import type { Step } from "../core/step.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
-import { inWriteTransaction, runSafetyNet, schemaReaderOf, type SafetyNetManager, type SchemaReader } from "./schema-reader.js";
-import { describeDrift, diffSchemas, type SchemaDifference } from "./schema-snapshot.js";
+import { inWriteTransaction, readSchemaOf, replaySchema, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
+import { describeDrift, diffSchemas } from "./schema-snapshot.js";
+import type { SchemaDifference } from "../core/schema-difference.js";
 
 /** Options for {@link baselineDatabase}. */
 export interface BaselineOptions {
@@ -27,50 +26,34 @@ export interface BaselineResult {
   readonly drift: readonly string[];
 }
 
-/** The schema does not match what migrations 1..N build, so baseline refused. Nothing was written. */
-export function schemaMismatchError(version: number, differences: readonly SchemaDifference[]): StepwiseError<"SCHEMA_MISMATCH"> {
-  const drift = describeDrift(differences);
-  return new StepwiseError(
-    "SCHEMA_MISMATCH",
-    text`The database's schema is not what migrations 1..${version} build:\n${drift.map((line) => `  - ${line}`).join("\n")}\nNothing was recorded. Pick the version the schema matches, fix the schema by hand, or record it anyway with ${option("dangerouslyForce", true)} if you know the differences are harmless.`,
-    { version, differences, drift },
-  );
-}
-
-/** Baseline was asked of a database that already has a migration history. */
-export function alreadyManagedError(currentVersion: number, tableName: string): StepwiseError<"ALREADY_MANAGED"> {
-  return new StepwiseError(
-    "ALREADY_MANAGED",
-    `The database already has a migration history ("${tableName}", at version ${currentVersion}); baseline ` +
-      `only adopts databases that have none. Use "up" to continue, or "verify" to compare its schema.`,
-    { currentVersion },
-  );
-}
-
 /**
- * Adopts a database created before stepwise: compares its schema with a replay of migrations
- * 1..`version` and, when they match (or when forced), records those versions as applied without
- * running them, in one write transaction.
+ * Adopts a database created before stepwise: compares its schema with a replay of migrations 1..`version` and, when they match (or when forced), records those versions as applied without running
+ * them, in one write transaction.
  *
  * @example
  * baselineDatabase(new MigrationManager(db, migrations), 5);
  *
- * @throws `ALREADY_MANAGED` when a history exists; `SCHEMA_MISMATCH` when the schema differs and
- *   `dangerouslyForce` is not set; `INVALID_TARGET` for a version the registry lacks.
+ * @throws `ALREADY_MANAGED` when a history exists; `SCHEMA_MISMATCH` when the schema differs and `dangerouslyForce` is not set; `INVALID_TARGET` for a version the registry lacks.
  */
 export function baselineDatabase<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, version: VersionOf<R>, options?: BaselineOptions): BaselineResult;
 /**
- * Handed a manager whose methods return promises, a promise of the same result. On PostgreSQL it holds
- * the run lock for the whole call and replays in a scratch database of the same server
+ * Handed a manager whose methods return promises, a promise of the same result. On PostgreSQL it holds the run lock for the whole call and replays in a scratch database of the same server
  * (`SCRATCH_DATABASE_UNAVAILABLE` when the role may not create one).
  */
 export function baselineDatabase<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, version: VersionOf<R>, options?: BaselineOptions): Promise<BaselineResult>;
 export function baselineDatabase(manager: SafetyNetManager, version: number, options: BaselineOptions = {}): BaselineResult | Promise<BaselineResult> {
-  // The replay's capability is checked before anything runs.
-  return runSafetyNet(manager, () => recordBaseline(manager, schemaReaderOf(manager, "baselineDatabase"), version, options), "baselineDatabase");
+  return runSafetyNet(
+    manager,
+    () => {
+      // The replay's capability is checked before anything runs.
+      requireReplay(manager, "baselineDatabase");
+      return recordBaseline(manager, version, options);
+    },
+    "baselineDatabase",
+  );
 }
 
-function* recordBaseline(manager: SafetyNetManager, reader: SchemaReader, version: number, options: BaselineOptions): Step<BaselineResult> {
+function* recordBaseline(manager: SafetyNetManager, version: number, options: BaselineOptions): Step<BaselineResult> {
   const latest = manager.migrations.length;
   if (!Number.isSafeInteger(version) || version < 1 || version > latest) {
     throw invalidTargetError(version, `There is no migration ${version} to baseline at; the versions go from 1 to ${latest}.`);
@@ -81,9 +64,9 @@ function* recordBaseline(manager: SafetyNetManager, reader: SchemaReader, versio
     if (keys.length > 0) throw alreadyManagedError(keys[keys.length - 1]!.version, manager.tableName);
   };
   yield* refuseManaged();
-  const live = yield* reader.read();
-  const differences = diffSchemas(yield* reader.replay(version), live);
-  if (differences.length > 0 && !options.dangerouslyForce) throw schemaMismatchError(version, differences);
+  const live = yield* readSchemaOf(manager);
+  const differences = diffSchemas(yield* replaySchema(manager, version), live);
+  if (differences.length > 0 && !options.dangerouslyForce) throw schemaMismatchError(version, differences, describeDrift(differences));
   const recorded = manager.migrations.slice(0, version);
   const appliedAt = new Date().toISOString();
   yield* inWriteTransaction(function* () {

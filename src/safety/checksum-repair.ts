@@ -1,6 +1,5 @@
 /**
- * `stepwise repair --checksums`: the way out of a CHECKSUM_MISMATCH after a deliberate edit, as
- * Flyway's `repair`. It realigns the checksums recorded for applied migrations with the registry's and
+ * `stepwise repair --checksums`: the way out of a CHECKSUM_MISMATCH after a deliberate edit, as Flyway's `repair`. It realigns the checksums recorded for applied migrations with the registry's and
  * records each realignment next to the history, in one write transaction under the run lock.
  */
 import { ensureChecksumRepairLog, readChecksumRepairs, recordChecksumRepair, type ChecksumRepairEvent } from "../core/checksum-repair-log.js";
@@ -48,14 +47,12 @@ export interface ChecksumRepairResult {
 }
 
 /**
- * Realigns the recorded checksums of applied migrations with the registry, or (without `apply`)
- * reports what that would change. Rows of interrupted migrations are left alone and listed.
+ * Realigns the recorded checksums of applied migrations with the registry, or (without `apply`) reports what that would change. Rows of interrupted migrations are left alone and listed.
  *
  * @example
  * repairChecksums(manager, { apply: true, repairedBy: "alice" });
- * @throws `DATABASE_AHEAD` when the history holds versions this registry lacks; `INVALID_TARGET` for a
- *   `version` the registry lacks or the history does not hold; `INCOMPLETE_MIGRATION` for a `version`
- *   whose attempt was interrupted. Nothing is changed.
+ * @throws `DATABASE_AHEAD` when the history holds versions this registry lacks; `INVALID_TARGET` for a `version` the registry lacks or the history does not hold; `INCOMPLETE_MIGRATION` for a
+ *   `version` whose attempt was interrupted. Nothing is changed.
  */
 export function repairChecksums(manager: SyncMigrationManager<unknown>, options?: ChecksumRepairOptions): ChecksumRepairResult;
 /** Handed a manager whose methods return promises, a promise of the same result; on PostgreSQL `apply` holds the run lock. */
@@ -105,55 +102,41 @@ function planRealignment(registry: MigrationRegistry, rows: readonly AppliedMigr
     if (!row) throw invalidTargetError(version, `Migration ${version} is not applied to this database, so it has no recorded checksum to repair; "up" records it when it runs. Nothing was changed.`);
     if (row.state === "started") throw incompleteMigrationError({ version, file: registry[version - 1]!.file, startedAt: row.appliedAt });
   }
-  const realignments: ChecksumRealignment[] = [];
-  const interrupted: number[] = [];
-  for (const row of rows) {
-    if (version !== undefined && row.version !== version) continue;
-    if (row.state === "started") {
-      interrupted.push(row.version);
-      continue;
+  const chosen = rows.filter((row) => version === undefined || row.version === version);
+  const realignments = chosen.flatMap(({ version, name, checksum, state }): ChecksumRealignment[] => {
+    const entry = registry[version - 1]!;
+    if (state === "started") return [];
+    // Another migration under the same number (a branch's), not an edit: realigning would mark it applied.
+    if (name !== entry.name) {
+      const message = `Migration ${version} was applied as "${name}", but the registry's migration ${version} is "${entry.name}" (${entry.file}): a different migration, not an edit of it, so its checksum is not realigned. Revert it with the code that applied it (the branch it came from), or, if it is the same migration renamed, give the file its old name back. Nothing was changed.`;
+      throw invalidTargetError(version, message);
     }
-    const entry = registry[row.version - 1]!;
-    if (row.name !== entry.name) {
-      // Another migration under the same number (a branch's), not an edit: realigning would mark it applied.
-      throw invalidTargetError(
-        row.version,
-        `Migration ${row.version} was applied as "${row.name}", but the registry's migration ${row.version} is "${entry.name}" (${entry.file}): a different migration, not an edit of it, so its checksum is not realigned. ` +
-          `Revert it with the code that applied it (the branch it came from), or, if it is the same migration renamed, give the file its old name back. Nothing was changed.`,
-      );
-    }
-    if (row.checksum !== entry.checksum) {
-      const reason = matchesRecordedChecksum(entry, row.checksum) ? "legacy-format" : "edited";
-      realignments.push({ version: row.version, name: entry.name, file: entry.file, oldChecksum: row.checksum, newChecksum: entry.checksum, reason });
-    }
-  }
+    if (checksum === entry.checksum) return [];
+    return [{ version, name, file: entry.file, oldChecksum: checksum, newChecksum: entry.checksum, reason: matchesRecordedChecksum(entry, checksum) ? "legacy-format" : "edited" }];
+  });
+  const interrupted = chosen.filter((row) => row.state === "started").map((row) => row.version);
   return { realignments, interrupted };
 }
 
 /** The lines a CLI or logger prints for a checksum repair or its report. */
-export function describeChecksumRepair(result: ChecksumRepairResult): string {
-  const lines: string[] = [];
-  if (result.realignments.length === 0) {
-    lines.push("Every applied migration's recorded checksum already matches the registry; nothing to repair.");
-  } else {
-    lines.push(
-      result.applied
-        ? `Realigned ${result.realignments.length} checksum(s) with the registry (recorded as by ${result.repairedBy}, ${result.repairedAt}):`
+export function describeChecksumRepair({ applied, realignments, interrupted, repairedAt, repairedBy }: ChecksumRepairResult): string {
+  const lines = [
+    realignments.length === 0
+      ? "Every applied migration's recorded checksum already matches the registry; nothing to repair."
+      : applied
+        ? `Realigned ${realignments.length} checksum(s) with the registry (recorded as by ${repairedBy}, ${repairedAt}):`
         : "Would realign these recorded checksums with the registry:",
+  ];
+  for (const { version, name, file, reason, oldChecksum, newChecksum } of realignments) {
+    const why = reason === "legacy-format" ? ", unchanged: recorded by an earlier release's checksum format" : "";
+    lines.push(`  ${formatMigrationLabel(version, name)} (${file}${why})`, `    old: ${oldChecksum}`, `    new: ${newChecksum}`);
+  }
+  if (realignments.length > 0 && !applied) {
+    lines.push(
+      "Nothing was changed. Do this only if each file was edited on purpose and the database already has what it now says;",
+      'otherwise restore the file to what was applied. Run again with --yes to rewrite them ("history" will show it).',
     );
-    for (const change of result.realignments) {
-      const why = change.reason === "legacy-format" ? ", unchanged: recorded by an earlier release's checksum format" : "";
-      lines.push(`  ${formatMigrationLabel(change.version, change.name)} (${change.file}${why})`, `    old: ${change.oldChecksum}`, `    new: ${change.newChecksum}`);
-    }
-    if (!result.applied) {
-      lines.push(
-        "Nothing was changed. Do this only if each file was edited on purpose and the database already has what it now says;",
-        'otherwise restore the file to what was applied. Run again with --yes to rewrite them ("history" will show it).',
-      );
-    }
   }
-  if (result.interrupted.length > 0) {
-    lines.push(`Left alone: ${result.interrupted.join(", ")} (interrupted; resolve with "stepwise repair --applied <version> --yes" or "--forget <version> --yes" first).`);
-  }
+  if (interrupted.length > 0) lines.push(`Left alone: ${interrupted.join(", ")} (interrupted; resolve with "stepwise repair --applied <version> --yes" or "--forget <version> --yes" first).`);
   return lines.join("\n");
 }

@@ -1,9 +1,7 @@
 /**
- * The private copy a rehearsal, verify or replay runs migrations on, and the guards on a body's
- * connection. From the copy a migration could still write another file for good, so the copy refuses,
- * before they run, `ATTACH` (the only way to another database) and `VACUUM INTO`, in SQL and in every
- * SQL call of a body's connection, and the library calls that write a file or load code: the migration
- * fails, its cause an {@link OutsideCopyRefusedError}. A connection the body opens itself is not contained.
+ * The private copy a rehearsal, verify or replay runs migrations on, and the guards on a body's connection. From the copy a migration could still write another file for good, so the copy refuses,
+ * before they run, `ATTACH` (the only way to another database) and `VACUUM INTO`, in SQL and in every SQL call of a body's connection, and the library calls that write a file or load code: the
+ * migration fails, its cause an {@link OutsideCopyRefusedError}. A connection the body opens itself is not contained.
  */
 import type { SyncDriver } from "../core/driver.js";
 import { runSync } from "../core/runners.js";
@@ -14,15 +12,12 @@ import { splitSqlStatements, tokenizeSql } from "../shared/sql-tokens.js";
 /** A statement or call of a migration that would reach a file other than the copy; refused before it ran. */
 export class OutsideCopyRefusedError extends Error {
   override readonly name: string = "OutsideCopyRefusedError";
-  /** The statement (`ATTACH ...`, `VACUUM INTO ...`) or the library call (`backup()`) refused. */
-  readonly refused: string;
 
-  constructor(refused: string) {
+  /** @param refused the statement (`ATTACH ...`, `VACUUM INTO ...`) or the library call (`backup()`) refused. */
+  constructor(readonly refused: string) {
     super(
-      `a rehearsal, verify or replay runs on a private copy and refused ${refused.trim().slice(0, 80)}, which would reach another file that the copy's rollback cannot undo. ` +
-        `Keep migrations to their own database: move the work on the other file out of the migration (or give it its own step in the app).`,
+      `a rehearsal, verify or replay runs on a private copy and refused ${refused.trim().slice(0, 80)}, which would reach another file that the copy's rollback cannot undo. Keep migrations to their own database: move the work on the other file out of the migration (or give it its own step in the app).`,
     );
-    this.refused = refused;
   }
 }
 
@@ -33,27 +28,18 @@ export function* statementsOf(sql: string, dialect: SqlDialect): Generator<{ rea
   }
 }
 
-/** The first statement of `sql` that reaches another file, or `null`. */
-function reachingStatement(sql: string): string | null {
-  for (const { words, text } of statementsOf(sql, "sqlite")) {
-    if (words[0] === "ATTACH" || (words[0] === "VACUUM" && words.includes("INTO"))) return text;
-  }
+/** The refusal of the first statement of `sql` that reaches another file, or `null`. */
+function refuseReaching(sql: string): OutsideCopyRefusedError | null {
+  for (const { words, text } of statementsOf(sql, "sqlite")) if (words[0] === "ATTACH" || (words[0] === "VACUUM" && words.includes("INTO"))) return new OutsideCopyRefusedError(text);
   return null;
 }
 
-/**
- * The SQL of a call's first argument: a string, a `{ text }` (pg) or `{ sql }` (libsql-client), or a
- * tagged template's strings (node:sqlite's tag store), whose values are bound and so never SQL.
- */
+/** The SQL of a call's first argument: a string, a `{ text }` (pg) or `{ sql }` (libsql-client), or a tagged template's strings (node:sqlite's tag store), whose values are bound and so never SQL. */
 export function sqlTextOf(first: unknown): string | null {
   if (typeof first === "string") return first;
   if (Array.isArray(first) && "raw" in first) return first.join("?");
-  if (first !== null && typeof first === "object") {
-    const { text, sql } = first as { text?: unknown; sql?: unknown };
-    if (typeof text === "string") return text;
-    if (typeof sql === "string") return sql;
-  }
-  return null;
+  const { text, sql } = first !== null && typeof first === "object" ? (first as { text?: unknown; sql?: unknown }) : {};
+  return typeof text === "string" ? text : typeof sql === "string" ? sql : null;
 }
 
 /** A connection's method, called on the connection. */
@@ -76,10 +62,7 @@ const SQL_CALLS: ReadonlySet<PropertyKey> = new Set(["exec", "prepare", "run", "
 /** libsql-client's, which return a promise (`batch` takes a list). */
 const ASYNC_SQL_CALLS: ReadonlySet<PropertyKey> = new Set(["execute", "executeMultiple", "batch"]);
 
-/**
- * `connection` with its SQLite calls refusing each statement `refuse` returns an error for (a
- * rejection where the call returns a promise), and the calls of `replaced` replaced.
- */
+/** `connection` with its SQLite calls refusing each statement `refuse` returns an error for (a rejection where the call returns a promise), and the calls of `replaced` replaced. */
 export function guardSqlCalls<C extends object>(connection: C, refuse: (sql: string) => Error | null, replaced: Readonly<Record<string, ConnectionCall>> = {}): C {
   return proxyCalls(connection, (property, call) => {
     if (typeof property === "string" && Object.hasOwn(replaced, property)) return replaced[property];
@@ -113,19 +96,12 @@ export function withGuardedBodies<E extends MigrationEntry>(entry: E, guard: (co
   return { ...entry, module: { ...entry.module, up: wrap(module.up), down: wrap(module.down) } } as E;
 }
 
-const refuseReaching = (sql: string) => {
-  const reaching = reachingStatement(sql);
-  return reaching === null ? null : new OutsideCopyRefusedError(reaching);
-};
 const refusedCall = (name: string) => () => {
   throw new OutsideCopyRefusedError(`${name}()`);
 };
 /** The libraries' calls that write another file or load code. */
 const FILE_CALLS = { backup: refusedCall("backup"), loadExtension: refusedCall("loadExtension"), enableLoadExtension: refusedCall("enableLoadExtension") };
-
-function containConnection<C extends object>(connection: C): C {
-  return guardSqlCalls(connection, refuseReaching, FILE_CALLS);
-}
+const containConnection = <C extends object>(connection: C): C => guardSqlCalls(connection, refuseReaching, FILE_CALLS);
 
 /** `migrations` with every TypeScript body handed a contained connection (`gen --check`'s replay, on a database of its own). */
 export function containBodies<M extends MigrationEntry>(migrations: readonly M[]): M[] {
@@ -136,23 +112,23 @@ export function containBodies<M extends MigrationEntry>(migrations: readonly M[]
 export function firstReachingSql(migrations: readonly MigrationEntry[]): { readonly file: string; readonly statement: string } | null {
   for (const entry of migrations) {
     if (entry.kind !== "sql") continue;
-    const statement = reachingStatement(entry.upSql) ?? (entry.downSql === null ? null : reachingStatement(entry.downSql));
-    if (statement !== null) return { file: entry.file, statement };
+    const refusal = refuseReaching(entry.upSql) ?? (entry.downSql === null ? null : refuseReaching(entry.downSql));
+    if (refusal !== null) return { file: entry.file, statement: refusal.refused };
   }
   return null;
 }
 
 /**
- * A private, contained copy holding `bytes` (empty for a scratch database), opened by the driver's
- * `openSnapshot`, with the connection settings that change what migrations do (not stored in the file).
+ * A private, contained copy holding `bytes` (empty for a scratch database), opened by the driver's `openSnapshot`, with the connection settings that change what migrations do (not stored in the
+ * file).
  */
 export function openContainedCopy<Db>(driver: SyncDriver<Db>, bytes: Uint8Array): SyncDriver<Db> {
   // A WAL-mode header makes SQLite look for a `-wal` file an in-memory database cannot have.
   if (bytes.length > 19 && bytes[18] === 2 && bytes[19] === 2) bytes[18] = bytes[19] = 1;
   const copy = driver.openSnapshot!(bytes);
   const check = (sql: string) => {
-    const error = refuseReaching(sql);
-    if (error !== null) throw error;
+    const refusal = refuseReaching(sql);
+    if (refusal !== null) throw refusal;
   };
   try {
     for (const setting of ["foreign_keys", "recursive_triggers"]) copy.exec(`PRAGMA ${setting} = ${runSync(queryValue(`PRAGMA ${setting}`), driver) === 1 ? "ON" : "OFF"}`);

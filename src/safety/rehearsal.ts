@@ -1,28 +1,25 @@
 /**
- * A dry run that runs: the pending migrations go through the executor a real `up` uses, so the report
- * is the real run's, and nothing stays. A sync manager (SQLite) runs them on a private in-memory copy;
- * a manager whose methods return promises, on the live database in one transaction rolled back at the
- * end, each migration's transaction a savepoint of it. There a TypeScript body's connection refuses
- * what would end that transaction (the escape guard would only notice after the commit), so the body
- * fails as a migration where the real run reports `TRANSACTION_ESCAPED`; `gen` refuses such SQL.
+ * A dry run that runs: the pending migrations go through the executor a real `up` uses, so the report is the real run's, and nothing stays. A sync manager (SQLite) runs them on a private in-memory
+ * copy; a manager whose methods return promises, on the live database in one transaction rolled back at the end, each migration's transaction a savepoint of it. There a TypeScript body's connection
+ * refuses what would end that transaction (the escape guard would only notice after the commit), so the body fails as a migration where the real run reports `TRANSACTION_ESCAPED`; `gen` refuses such
+ * SQL.
  */
 import { driverCapabilityError, requireCapabilities, type SyncDriver } from "../core/driver.js";
-import { isConnectionClosedError, tempFolderUnusableError, transactionOpenError } from "../core/error-factories.js";
+import { classifySafely, isConnectionClosedError, nativeCauseOf, recordNativeError, rehearsalRefusedError, tempFolderUnusableError, transactionOpenError } from "../core/error-factories.js";
 import { StepwiseError } from "../core/errors.js";
 import type { MigrationEvent } from "../core/events.js";
 import { Executor } from "../core/executor.js";
 import { SyncMigrationManager } from "../core/manager.js";
-import { classifySafely, nativeCauseOf, recordNativeError } from "../core/error-factories.js";
-import { CALLS, text } from "../core/option-text.js";
 import { highestAppliedVersion, planUp, type MigrationPlan } from "../core/planner.js";
 import { runSync } from "../core/runners.js";
 import { begin, exec, rollbackQuietly, type Operation, type Step } from "../core/step.js";
 import { refuseOpenTransaction } from "../core/transaction-open.js";
 import type { MigrationEntry, MigrationRegistry, SqlDialect, VersionOf } from "../core/types.js";
-import { findWholeRunObstacle, type WholeRunObstacle } from "../core/whole-run-transaction.js";
+import { findWholeRunObstacle } from "../core/whole-run-transaction.js";
 import { guardSqlCalls, openContainedCopy, proxyCalls, sqlTextOf, statementsOf, withGuardedBodies } from "./contained-copy.js";
-import { executorOn, schemaReaderOf, type SafetyNetManager, type SchemaReader } from "./schema-reader.js";
-import { diffSchemas, type SchemaDifference, type SchemaSnapshot } from "./schema-snapshot.js";
+import { executorOn, observeSchema, type SafetyNetManager } from "./schema-reader.js";
+import { diffSchemas, type SchemaSnapshot } from "./schema-snapshot.js";
+import type { SchemaDifference } from "../core/schema-difference.js";
 
 /** How one planned migration fared in the rehearsal. */
 export interface RehearsalStep {
@@ -82,41 +79,39 @@ export type RehearsedPlan<E extends MigrationEntry = MigrationEntry> = Migration
 
 type Observation = { readonly schema: SchemaSnapshot; readonly rows: Readonly<Record<string, number>> };
 
-function* observe(reader: SchemaReader): Step<Observation> {
-  const schema = yield* reader.read();
-  return { schema, rows: yield* reader.countRows(schema) };
-}
-
-function report(plan: MigrationPlan, durations: ReadonlyMap<number, number>, failure: RehearsalFailure | null, reachedVersion: number, before: Observation, after: Observation): Rehearsal {
-  const failedVersion = typeof failure?.fields.version === "number" ? failure.fields.version : null;
-  const steps = plan.steps.map(({ version, name, file }): RehearsalStep => {
-    const durationMs = durations.get(version) ?? null;
-    return { version, name, file, status: durationMs !== null ? "applied" : version === failedVersion ? "failed" : "not-run", durationMs };
+/** A rehearsal run: its executor (whose events reach the app as `progress` only, the others would read as real applies) and the durations it saw. */
+function rehearsalRun(manager: SafetyNetManager, executorFor: (listeners: { onEvent: (event: MigrationEvent) => void; logger: null }) => Executor<MigrationRegistry>) {
+  const durations = new Map<number, number>();
+  const executor = executorFor({
+    onEvent: (event) => {
+      if (event.type === "migrated") durations.set(event.version, event.durationMs);
+      if (event.type === "progress") manager.executor.emit(event);
+    },
+    logger: null,
   });
-  const tables = [...new Set([...Object.keys(before.rows), ...Object.keys(after.rows)])].sort();
-  return {
-    ok: failure === null,
-    fromVersion: plan.fromVersion,
-    targetVersion: plan.toVersion,
-    reachedVersion,
-    steps,
-    schemaChanges: diffSchemas(before.schema, after.schema),
-    rowCounts: tables.map((table) => ({ table, before: before.rows[table] ?? null, after: after.rows[table] ?? null })),
-    failure,
+  /** The report, from the plan, the failure (the error `up` threw, if it did) and the two observations. */
+  const report = (plan: MigrationPlan, error: unknown, reachedVersion: number, before: Observation, after: Observation): Rehearsal => {
+    const failure = error === undefined ? null : describeFailure(manager, error);
+    const steps = plan.steps.map(({ version, name, file }): RehearsalStep => {
+      const durationMs = durations.get(version) ?? null;
+      return { version, name, file, status: durationMs !== null ? "applied" : version === failure?.fields.version ? "failed" : "not-run", durationMs };
+    });
+    const tables = [...new Set([...Object.keys(before.rows), ...Object.keys(after.rows)])].sort();
+    const rowCounts = tables.map((table) => ({ table, before: before.rows[table] ?? null, after: after.rows[table] ?? null }));
+    return { ok: failure === null, fromVersion: plan.fromVersion, targetVersion: plan.toVersion, reachedVersion, steps, schemaChanges: diffSchemas(before.schema, after.schema), rowCounts, failure };
   };
+  return { executor, durations, report };
 }
 
-/** The rehearsal run's listeners: durations are collected, and only `progress` reaches the app (the other events would read as real applies). */
-function rehearsalEvents(manager: SafetyNetManager, durations: Map<number, number>): { onEvent: (event: MigrationEvent) => void; logger: null } {
-  const onEvent = (event: MigrationEvent) => {
-    if (event.type === "migrated") durations.set(event.version, event.durationMs);
-    if (event.type === "progress") manager.executor.emit(event);
-  };
-  return { onEvent, logger: null };
-}
-
-function describeFailure(error: unknown): RehearsalFailure {
+/** The error as plain data, with the native reading the runner gives an error that leaves a step (caught inside one, it has none yet). */
+function describeFailure(manager: SafetyNetManager, error: unknown): RehearsalFailure {
   if (!(error instanceof Error)) return { code: null, name: "Error", message: String(error), fields: {}, cause: null };
+  const nativeCause = error instanceof StepwiseError && error.nativeCode === null ? nativeCauseOf(error) : undefined;
+  if (nativeCause !== undefined)
+    recordNativeError(
+      error as StepwiseError,
+      classifySafely((value) => manager.driver.classifyError(value), nativeCause),
+    );
   const fields: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(error)) if (!["code", "name", "message", "stack", "details"].includes(key)) fields[key] = value;
   if (error instanceof StepwiseError) Object.assign(fields, error.details);
@@ -134,10 +129,8 @@ function describeFailure(error: unknown): RehearsalFailure {
 }
 
 /**
- * What `manager.up({ to })` would run, plus a rehearsal of it on a private copy of the database:
- * durations, the schema diff, row counts and any failure. The database itself is only read. What
- * `planUp` refuses is thrown; what `up` would throw once running is reported in `rehearsal.failure`.
- * The rehearsal's `progress` events reach the manager's `onEvent` and logger.
+ * What `manager.up({ to })` would run, plus a rehearsal of it on a private copy of the database: durations, the schema diff, row counts and any failure. The database itself is only read. What
+ * `planUp` refuses is thrown; what `up` would throw once running is reported in `rehearsal.failure`. The rehearsal's `progress` events reach the manager's `onEvent` and logger.
  *
  * @example
  * const { steps, rehearsal } = rehearseUp(manager, { to: 5 });
@@ -157,30 +150,27 @@ export function rehearseUp<Db, R extends MigrationRegistry>(
 }
 
 function rehearseOnCopy<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, to: RehearseOptions<VersionOf<R>>): Rehearsal {
-  const reader = schemaReaderOf(manager, "rehearseUp", { replays: false });
   const copy = openCopy(manager.driver);
   try {
-    const durations = new Map<number, number>();
-    const executor = executorOn(manager, copy, rehearsalEvents(manager, durations));
+    const { executor, durations, report } = rehearsalRun(manager, (listeners) => executorOn(manager, copy, listeners));
     const plan = planUp(manager.migrations, runSync(executor.readKeys(), copy), to);
-    const before = runSync(observe(reader), copy);
-    let failure: RehearsalFailure | null = null;
-    let copyClosed = false;
+    const before = runSync(observeSchema(manager), copy);
+    let error: unknown;
     try {
       runSync(executor.up(to), copy);
-    } catch (error) {
-      failure = describeFailure(error);
-      copyClosed = isConnectionClosedError(error);
+    } catch (thrown) {
+      error = thrown;
     }
-    // A migration that closed its connection took the copy with it: what the real run leaves (the
-    // migrations before it) is read from a second copy brought to that version.
-    const reachedVersion = copyClosed ? Math.max(plan.fromVersion, ...durations.keys()) : runSync(executor.status(), copy).currentVersion;
-    const afterCopy = copyClosed ? openCopy(manager.driver) : copy;
+    if (!isConnectionClosedError(error)) return report(plan, error, runSync(executor.status(), copy).currentVersion, before, runSync(observeSchema(manager), copy));
+    // The migration closed its connection and took the copy with it: what the real run leaves (the migrations before it) is read
+    // from a second copy brought to that version.
+    const reached = Math.max(plan.fromVersion, ...durations.keys());
+    const second = openCopy(manager.driver);
     try {
-      if (afterCopy !== copy && reachedVersion > plan.fromVersion) runSync(executorOn(manager, afterCopy).up({ to: reachedVersion }), afterCopy);
-      return report(plan, durations, failure, reachedVersion, before, runSync(observe(reader), afterCopy));
+      if (reached > plan.fromVersion) runSync(executorOn(manager, second).up({ to: reached }), second);
+      return report(plan, error, reached, before, runSync(observeSchema(manager), second));
     } finally {
-      if (afterCopy !== copy) afterCopy.close?.();
+      second.close?.();
     }
   } finally {
     copy.close?.();
@@ -193,27 +183,15 @@ function openCopy<Db>(driver: SyncDriver<Db>): SyncDriver<Db> {
     return openContainedCopy(driver, driver.snapshot!());
   } catch (error) {
     if (!(error instanceof StepwiseError)) throw error;
-    if (error.is("TRANSACTION_OPEN")) throw transactionOpenError({ driver: error.details.driver, operation: "rehearseUp", cause: error.cause });
-    if (error.is("TEMP_FOLDER_UNUSABLE")) throw tempFolderUnusableError({ folder: error.details.folder, systemCode: error.details.systemCode, operation: "rehearseUp", cause: error.cause });
-    throw error;
+    if (error.is("TRANSACTION_OPEN")) throw transactionOpenError({ ...error.details, operation: "rehearseUp", cause: error.cause });
+    throw error.is("TEMP_FOLDER_UNUSABLE") ? tempFolderUnusableError({ ...error.details, operation: "rehearseUp", cause: error.cause }) : error;
   }
 }
 
-/** The plan holds a migration that cannot join the one transaction a rehearsal runs in. Nothing ran. */
-export function rehearsalRefusedError(fields: { version: number; file: string; obstacle: WholeRunObstacle; driver: string }): StepwiseError<"REHEARSAL_REFUSED"> {
-  return new StepwiseError(
-    "REHEARSAL_REFUSED",
-    text`Cannot rehearse the pending migrations: migration ${fields.version} (${fields.file}) ${fields.obstacle === "transaction-false" ? `has transaction: false, ` : `switches foreign keys off, `}and on the ${fields.driver} driver a rehearsal runs inside one transaction rolled back at the end, which that migration cannot join. Nothing ran and nothing was changed. Rehearse up to version ${fields.version - 1} (${CALLS.rehearseUp({ to: fields.version - 1 })}), or rehearse on a copy of the database.`,
-    { version: fields.version, file: fields.file, obstacle: fields.obstacle, driver: fields.driver },
-  );
-}
-
 /**
- * {@link rehearseUp} for a manager whose methods return promises: on the live database, in a
- * transaction rolled back at the end.
+ * {@link rehearseUp} for a manager whose methods return promises: on the live database, in a transaction rolled back at the end.
  *
- * @throws `DRIVER_CAPABILITY_MISSING` (`savepoints`) when the driver cannot roll back a whole run (no
- *   savepoints, or each migration committed as its own batch: D1); `REHEARSAL_REFUSED`;
+ * @throws `DRIVER_CAPABILITY_MISSING` (`savepoints`) when the driver cannot roll back a whole run (no savepoints, or each migration committed as its own batch: D1); `REHEARSAL_REFUSED`;
  *   `TRANSACTION_OPEN`; `DATABASE_LOCKED` when another session holds the run lock past the busy timeout.
  */
 export async function rehearseUpAsync<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, options: RehearseOptions<VersionOf<R>> = {}): Promise<RehearsedPlan<R[number]>> {
@@ -225,34 +203,23 @@ export async function rehearseUpAsync<R extends MigrationRegistry>(manager: Safe
 }
 
 function* rehearseInTransaction(manager: SafetyNetManager, to: number | undefined): Step<RehearsedPlan> {
-  const reader = schemaReaderOf(manager, "rehearseUp", { replays: false });
   yield* refuseOpenTransaction(manager.driver.name, "rehearseUp");
   const { settings, dialect } = manager.executor;
   const plan = planUp(manager.migrations, yield* manager.executor.readKeys(), { to });
   const obstacle = findWholeRunObstacle(plan.steps, yield* dialect.foreignKeysEnforced());
   if (obstacle) throw rehearsalRefusedError({ version: obstacle.entry.version, file: obstacle.entry.file, obstacle: obstacle.obstacle, driver: settings.driverName });
-  const durations = new Map<number, number>();
-  // A SQL migration sent with its history and COMMIT as one request (pg) would commit the rehearsal.
-  const capabilities = { ...settings.capabilities, scriptWithHistory: false };
-  const executor = new Executor(manager.migrations, { ...settings, capabilities, ...rehearsalEvents(manager, durations) });
+  const { executor, report } = rehearsalRun(manager, (listeners) => new Executor(manager.migrations, { ...settings, ...listeners }));
   yield* begin("immediate");
   try {
-    const before = yield* observe(reader);
-    let failure: RehearsalFailure | null = null;
+    const before = yield* observeSchema(manager);
+    let error: unknown;
     try {
       yield* inRehearsalTransaction(executor.up(to === undefined ? {} : { to }), dialect.name);
-    } catch (error) {
-      // Read as the runner reads an error that leaves a step, so nativeCode and nativeKind are the real run's.
-      const cause = error instanceof StepwiseError && error.nativeCode === null ? nativeCauseOf(error) : undefined;
-      if (cause !== undefined)
-        recordNativeError(
-          error as StepwiseError,
-          classifySafely((value) => manager.driver.classifyError(value), cause),
-        );
-      failure = describeFailure(error);
+    } catch (thrown) {
+      error = thrown;
     }
     const reachedVersion = (yield* executor.store.exists()) ? highestAppliedVersion(yield* executor.store.readAll()) : 0;
-    return { ...plan, rehearsal: report(plan, durations, failure, reachedVersion, before, yield* observe(reader)) };
+    return { ...plan, rehearsal: report(plan, error, reachedVersion, before, yield* observeSchema(manager)) };
   } finally {
     yield* rollbackQuietly();
   }
@@ -261,8 +228,7 @@ function* rehearseInTransaction(manager: SafetyNetManager, to: number | undefine
 const SAVEPOINT = "stepwise_rehearsal";
 
 /**
- * Runs `step` inside the open transaction with its own transactions turned into savepoints: `begin`
- * opens one, `commit` releases it, `rollback` rolls back to it, `inTransaction` answers for those
+ * Runs `step` inside the open transaction with its own transactions turned into savepoints: `begin` opens one, `commit` releases it, `rollback` rolls back to it, `inTransaction` answers for those
  * alone, and a TypeScript body gets a guarded connection.
  */
 function* inRehearsalTransaction<T>(step: Step<T>, dialect: SqlDialect): Step<T> {
@@ -275,25 +241,20 @@ function* inRehearsalTransaction<T>(step: Step<T>, dialect: SqlDialect): Step<T>
     const operation: Operation = result.value;
     try {
       let value: unknown;
-      if (operation.op === "begin") {
-        yield* exec(`SAVEPOINT ${SAVEPOINT}`);
-        depth++;
-      } else if (operation.op === "commit") {
-        yield* exec(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+      if (operation.op === "begin" || operation.op === "commit") {
+        yield* exec(operation.op === "begin" ? `SAVEPOINT ${SAVEPOINT}` : `RELEASE SAVEPOINT ${SAVEPOINT}`);
+        depth += operation.op === "begin" ? 1 : -1;
+      } else if (operation.op === "rollback" && depth > 0) {
         depth--;
-      } else if (operation.op === "rollback") {
-        if (depth > 0) {
-          depth--;
-          try {
-            yield* exec(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
-            yield* exec(`RELEASE SAVEPOINT ${SAVEPOINT}`);
-          } catch {
-            // Gone with the rehearsal's transaction (a migration that ended it): a rollback never throws.
-          }
+        try {
+          yield* exec(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+          yield* exec(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+        } catch {
+          // Gone with the rehearsal's transaction (a migration that ended it): a rollback never throws.
         }
       } else if (operation.op === "inTransaction") value = depth > 0;
       else if (operation.op === "runBody") value = yield { ...operation, entry: withGuardedBodies(operation.entry, guard) };
-      else value = yield operation;
+      else if (operation.op !== "rollback") value = yield operation;
       next = { ok: true, value };
     } catch (error) {
       next = { ok: false, error };
@@ -303,12 +264,12 @@ function* inRehearsalTransaction<T>(step: Step<T>, dialect: SqlDialect): Step<T>
 
 /** Whether `sql` holds a statement that ends or replaces the transaction it runs in (a savepoint's `ROLLBACK TO` does not). */
 function endsTransaction(sql: string, dialect: SqlDialect): boolean {
+  const postgres = dialect === "postgres";
   for (const { words } of statementsOf(sql, dialect)) {
     const [first, second, third] = words;
-    if (first === "COMMIT" || first === "END") return true;
-    const rollbackTo = second === "TO" || ((second === "TRANSACTION" || (dialect === "postgres" && second === "WORK")) && third === "TO");
-    if (first === "ROLLBACK" && !rollbackTo && !(dialect === "postgres" && second === "PREPARED")) return true;
-    if (dialect === "postgres" && (first === "ABORT" || (first === "PREPARE" && second === "TRANSACTION"))) return true;
+    const rollbackTo = second === "TO" || ((second === "TRANSACTION" || (postgres && second === "WORK")) && third === "TO");
+    if (first === "COMMIT" || first === "END" || (first === "ROLLBACK" && !rollbackTo && !(postgres && second === "PREPARED"))) return true;
+    if (postgres && (first === "ABORT" || (first === "PREPARE" && second === "TRANSACTION"))) return true;
   }
   return false;
 }
@@ -316,22 +277,17 @@ function endsTransaction(sql: string, dialect: SqlDialect): boolean {
 /** A statement a migration body sent during a rehearsal would have ended the rehearsal's transaction. */
 export class RehearsalStatementRefusedError extends Error {
   override readonly name: string = "RehearsalStatementRefusedError";
-  /** The statement's text, as the body sent it. */
-  readonly sql: string;
 
-  constructor(sql: string) {
+  /** @param sql the statement's text, as the body sent it. */
+  constructor(readonly sql: string) {
     super(`the rehearsal refused a statement that ends its transaction (${sql.trim().slice(0, 80)}); the real run would report TRANSACTION_ESCAPED`);
-    this.sql = sql;
   }
 }
 
 const refuseEnding = (dialect: SqlDialect) => (sql: string) => (endsTransaction(sql, dialect) ? new RehearsalStatementRefusedError(sql) : null);
 /** libsql-client's transaction, handed to the body, has its own ends. */
 const TRANSACTION_ENDS = { commit: () => Promise.reject(new RehearsalStatementRefusedError("COMMIT")), rollback: () => Promise.reject(new RehearsalStatementRefusedError("ROLLBACK")) };
-
-function guardSqliteConnection<C extends object>(client: C): C {
-  return guardSqlCalls(client, refuseEnding("sqlite"), TRANSACTION_ENDS);
-}
+const guardSqliteConnection = <C extends object>(client: C): C => guardSqlCalls(client, refuseEnding("sqlite"), TRANSACTION_ENDS);
 
 /** pg's `query`, by promise or by callback. */
 function guardPostgresConnection<C extends object>(client: C): C {

@@ -1,8 +1,6 @@
 /**
- * `stepwise repair --applied/--forget`: after an interrupted `transaction: false` migration, a person
- * checks the database and says which is true. `applied`: its changes are all there (for a `down`: the
- * revert did nothing), so the row becomes applied. `forget`: none are (for a `down`: it completed), so
- * the row goes and `up` runs the migration again.
+ * `stepwise repair --applied/--forget`: after an interrupted `transaction: false` migration, a person checks the database and says which is true. `applied`: its changes are all there (for a `down`:
+ * the revert did nothing), so the row becomes applied. `forget`: none are (for a `down`: it completed), so the row goes and `up` runs the migration again.
  */
 import { migrationInProgressError, invalidTargetError } from "../core/error-factories.js";
 import type { InvalidIndex } from "../core/errors.js";
@@ -46,8 +44,7 @@ export interface RepairResult {
  * @example
  * repairIncompleteMigration(new MigrationManager(db, migrations), { version: 3, resolution: "forget" });
  * @throws `INVALID_TARGET` when that version has no `started` row.
- * @throws `MIGRATION_IN_PROGRESS` when the process that started it still runs (its owner lock is held,
- *   or, for a row written without a lock, its pid is alive on this host).
+ * @throws `MIGRATION_IN_PROGRESS` when the process that started it still runs (its owner lock is held, or, for a row written without a lock, its pid is alive on this host).
  */
 export function repairIncompleteMigration(manager: SyncMigrationManager<unknown>, options: RepairOptions): RepairResult;
 /** Handed a manager whose methods return promises, a promise of the same result; on PostgreSQL it holds the run lock (`DATABASE_LOCKED` past the busy timeout). */

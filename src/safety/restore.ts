@@ -1,28 +1,33 @@
 /**
- * Putting a backup back. The backup is checked (intact by `quick_check`, holding this app's history or
- * nothing at all), copied with `VACUUM INTO` to a hidden file beside the database and renamed over it,
- * after the old file's `-wal`, `-shm` and `-journal` are removed: the path holds the old database or the
- * restored one, never a mix. The old database is kept as a backup. A connection left open on the old
- * file would go on using it, so a restore refuses while the database is in use, as far as that can be
- * told. Files are opened through the app's library (the driver's `openFile`).
+ * Putting a backup back. The backup is checked (intact by `quick_check`, holding this app's history or nothing at all), copied with `VACUUM INTO` to a hidden file beside the database and renamed over
+ * it once the old file's `-wal`, `-shm` and `-journal` are gone: the path holds the old database or the restored one, never a mix. The old database is kept as a backup. A connection left open on the
+ * old file would go on using it, so a restore refuses while the database is in use, as far as that can be told.
  */
 import type { BackupRecord } from "../core/backup-record.js";
 import type { SyncDriver } from "../core/driver.js";
-import { backupIsDatabaseError, backupLockedError, databaseFolderMissingError, databaseLockedError, foreignBackupError, migrationInProgressError, usageError } from "../core/error-factories.js";
-import { describeFileKind, StepwiseError, type FileKind, type ForeignBackupReason } from "../core/errors.js";
+import {
+  backupInvalidError,
+  backupIsDatabaseError,
+  backupLockedError,
+  databaseFolderMissingError,
+  databaseLockedError,
+  foreignBackupError,
+  migrationInProgressError,
+  translateSqliteError,
+  usageError,
+} from "../core/error-factories.js";
+import { describeFileKind, StepwiseError, type ForeignBackupReason } from "../core/errors.js";
 import { DEFAULT_TABLE_NAME, HistoryStore } from "../core/history.js";
 import { assessMigrationOwner, parseMigrationOwner } from "../core/migration-owner.js";
 import { nodeFs, nodePath } from "../core/node-builtins.js";
-import { CALLS, text } from "../core/option-text.js";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
 import { highestRecordedVersion, matchesRecordedChecksum } from "../core/planner.js";
 import { runSync } from "../core/runners.js";
-import { translateSqliteError } from "../core/error-factories.js";
 import { refuseOpenTransactionOn } from "../core/transaction-open.js";
 import type { MigrationRegistry } from "../core/types.js";
-import { createFileExclusively, fileKindAt, privateModeFor, realDatabaseFileOrThrow } from "../drivers/database-file.js";
+import { fileKindAt, realDatabaseFileOrThrow } from "../drivers/database-file.js";
 import { findLockHolders } from "../drivers/lock-holders.js";
-import { assertAbsolute, backupDriverOf, backupWriteError, closeQuietly, hiddenName, quickCheckProblems, sqliteCodeFrom, takeBackup, type DriverSource } from "./backup.js";
+import { assertAbsolute, backupDriverOf, backupWriteError, closeQuietly, createHiddenFile, quickCheckProblems, sqliteCodeFrom, takeBackup, type DriverSource } from "./backup.js";
 
 /** Options for {@link restoreBackup}. */
 export interface RestoreOptions {
@@ -66,18 +71,16 @@ const FOLDER_REMEDY = "restore writes the restored database next to the database
  * @example
  * await restoreBackup({ driver: new MigrationManager(new Database(":memory:"), []), backupFile, databasePath, migrations });
  *
- * @throws with the database as it was: `DRIVER_CAPABILITY_MISSING` for a driver without files;
- *   `USAGE` when `driver` is open on the database (`TRANSACTION_OPEN` inside a transaction);
- *   `DATABASE_PATH_INVALID`; `BACKUP_IS_DATABASE`; `DATABASE_FOLDER_MISSING`; `BACKUP_INVALID`;
- *   `BACKUP_FOREIGN`; `DATABASE_LOCKED` when the backup or the database stays in use past the busy
- *   timeout; `MIGRATION_IN_PROGRESS`; `BACKUP_DISK_FULL` or `BACKUP_FOLDER_UNWRITABLE`.
+ * @throws with the database as it was: `DRIVER_CAPABILITY_MISSING` for a driver without files; `USAGE` when `driver` is open on the database (`TRANSACTION_OPEN` inside a transaction);
+ *   `DATABASE_PATH_INVALID`; `BACKUP_IS_DATABASE`; `DATABASE_FOLDER_MISSING`; `BACKUP_INVALID`; `BACKUP_FOREIGN`; `DATABASE_LOCKED` when the backup or the database stays in use past the busy timeout;
+ *   `MIGRATION_IN_PROGRESS`; `BACKUP_DISK_FULL` or `BACKUP_FOLDER_UNWRITABLE`.
  */
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
   const opener = backupDriverOf(options.driver, "restoreBackup", "openFile");
   const { backupFile, migrations, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS } = options;
   assertAbsolute("backupFile", backupFile);
   assertAbsolute("databasePath", options.databasePath);
-  const tableName = options.tableName ?? DEFAULT_TABLE_NAME;
+  const store = new HistoryStore(options.tableName ?? DEFAULT_TABLE_NAME);
   const databasePath = realDatabaseFileOrThrow(options.databasePath);
   if (opener.filePath !== null && isSameFile(opener.filePath, databasePath)) {
     refuseOpenTransactionOn(opener, "restoreBackup");
@@ -88,26 +91,49 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   if (isSameFile(backupFile, databasePath)) throw backupIsDatabaseError(backupFile, databasePath);
   const folder = nodePath().dirname(databasePath);
   if (fileKindAt(folder) !== "directory") throw databaseFolderMissingError(databasePath, folder);
-  const source = openBackup(opener, backupFile, busyTimeoutMs);
+  // Only a regular file is opened: a FIFO would block the open forever.
+  const kind = fileKindAt(backupFile);
+  if (kind !== "file") throw backupInvalidError(backupFile, kind === "missing" ? "there is no such file" : `it is ${describeFileKind(kind)}, not a file`, undefined, kind);
   const exists = fileKindAt(databasePath) === "file";
-  let replacement: string | null = hiddenName(folder, databasePath, "restoring");
+  let source: SyncDriver | null = null;
+  let replacement: string | null = null;
   let kept: Pick<RestoreResult, "previous" | "setAside"> = { previous: null, setAside: null };
   try {
-    const { version, history } = inspectBackup(source, backupFile, new HistoryStore(tableName), busyTimeoutMs);
+    let history: Array<{ version: number; name: string; checksum: string }>;
+    try {
+      source = opener.openFile!(backupFile, { readonly: true, busyTimeoutMs });
+      history = readBackupHistory(source, backupFile, store);
+    } catch (error) {
+      if (error instanceof StepwiseError && source !== null) throw error;
+      if (isLocked(source ?? opener, error)) throw backupLockedError(backupFile, busyTimeoutMs, error, findLockHolders(backupFile));
+      throw backupInvalidError(backupFile, `it is not a readable SQLite database (${sqliteCodeFrom(source ?? opener, error) ?? String(error)})`, error);
+    }
     const foreignReasons = migrations === undefined ? [] : compareWithRegistry(history, migrations);
     if (foreignReasons.length > 0 && !options.dangerouslyAllowForeignBackup) throw foreignBackupError(backupFile, foreignReasons);
-    writeReplacement(source, replacement, exists ? databasePath : backupFile, busyTimeoutMs);
-    if (exists) kept = await keepReplaced(opener, databasePath, canWrite(nodePath().dirname(backupFile)) ? nodePath().dirname(backupFile) : folder, { tableName, busyTimeoutMs, migrations });
+    try {
+      replacement = createHiddenFile(folder, databasePath, "restoring", exists ? databasePath : backupFile);
+      const { uid, gid } = nodeFs().statSync(exists ? databasePath : backupFile);
+      try {
+        nodeFs().chownSync(replacement, uid, gid);
+      } catch {
+        // Only root may give a file away; the restorer then owns it, as it owns the folder's other files.
+      }
+      // The backup's content, its own `-wal`'s included, as one file.
+      source.run("VACUUM INTO ?", [replacement]);
+    } catch (error) {
+      throw backupWriteError(error, source, folder, replacement ?? folder, busyTimeoutMs, FOLDER_REMEDY);
+    }
+    if (exists) kept = await keepReplaced(opener, databasePath, canWrite(nodePath().dirname(backupFile)) ? nodePath().dirname(backupFile) : folder, store, options);
     for (const suffix of ["-wal", "-shm", "-journal"]) nodeFs().rmSync(`${databasePath}${suffix}`, { force: true });
     nodeFs().renameSync(replacement, databasePath);
     replacement = null;
-    return { databasePath, restoredFrom: backupFile, version, ...kept, foreignReasons };
+    return { databasePath, restoredFrom: backupFile, version: highestRecordedVersion(history), ...kept, foreignReasons };
   } catch (error) {
     // Nothing was replaced: the copies made on the way are clutter.
     for (const file of [replacement, kept.previous?.path ?? null, kept.setAside]) if (file !== null) nodeFs().rmSync(file, { force: true });
     throw error;
   } finally {
-    closeQuietly(source);
+    if (source !== null) closeQuietly(source);
   }
 }
 
@@ -127,84 +153,35 @@ function canWrite(folder: string): boolean {
 }
 
 function isLocked(driver: SyncDriver, error: unknown): boolean {
-  const code = sqliteCodeFrom(driver, error);
-  return code !== null ? /^SQLITE_(BUSY|LOCKED)/.test(code) : driver.classifyError(error).kind === "locked";
+  return /^SQLITE_(BUSY|LOCKED)/.test(sqliteCodeFrom(driver, error) ?? "") || driver.classifyError(error).kind === "locked";
 }
 
-function invalidBackupError(file: string, reason: string, cause?: unknown, kind: FileKind | null = null): StepwiseError<"BACKUP_INVALID"> {
-  const message = text`${file} cannot be restored: ${reason}. Nothing was changed. Pick a file written by ${CALLS.upWithBackup}.`;
-  return new StepwiseError("BACKUP_INVALID", message, { file, reason, kind }, cause === undefined ? undefined : { cause });
-}
-
-/** Opens the backup read-only, once it is known to be a regular file (a FIFO would block the open forever). */
-function openBackup(opener: SyncDriver, file: string, busyTimeoutMs: number): SyncDriver {
-  const kind = fileKindAt(file);
-  if (kind !== "file") throw invalidBackupError(file, kind === "missing" ? "there is no such file" : `it is ${describeFileKind(kind)}, not a file`, undefined, kind);
-  try {
-    return opener.openFile!(file, { readonly: true, busyTimeoutMs });
-  } catch (error) {
-    if (isLocked(opener, error)) throw backupLockedError(file, busyTimeoutMs, error, findLockHolders(file));
-    throw invalidBackupError(file, `SQLite cannot open it (${sqliteCodeFrom(opener, error) ?? "unknown error"})`, error);
-  }
-}
-
-type HistoryRow = { readonly version: number; readonly name: string; readonly checksum: string };
-
-/**
- * The backup's version and history, once `quick_check` finds it intact (every page read, at a fraction
- * of `integrity_check`'s cost) and it has a history table, or nothing at all (a fresh database's backup).
- */
-function inspectBackup(db: SyncDriver, file: string, store: HistoryStore, busyTimeoutMs: number): { version: number; history: readonly HistoryRow[] } {
-  try {
-    const problems = quickCheckProblems(db);
-    if (problems.length > 0) throw invalidBackupError(file, `it is damaged (quick_check: ${problems.slice(0, 3).join("; ")})`);
-    if (!runSync(store.exists(), db)) {
-      const [row] = db.query("SELECT (SELECT count(*) FROM sqlite_master) + (SELECT user_version FROM pragma_user_version) AS used", []);
-      if (Number(row?.used) === 0) return { version: 0, history: [] };
-      throw invalidBackupError(file, `it has no "${store.tableName}" history table, so it was not made by stepwise`);
-    }
+/** The backup's history, once `quick_check` finds it intact (every page read, at a fraction of `integrity_check`'s cost) and it has a history table, or nothing at all (a fresh database's backup). */
+function readBackupHistory(db: SyncDriver, file: string, store: HistoryStore) {
+  const problems = quickCheckProblems(db);
+  if (problems.length > 0) throw backupInvalidError(file, `it is damaged (quick_check: ${problems.slice(0, 3).join("; ")})`);
+  if (runSync(store.exists(), db)) {
     runSync(store.assertShape(), db);
-    const history = runSync(store.readAll(), db);
-    return { version: highestRecordedVersion(history), history };
-  } catch (error) {
-    if (error instanceof StepwiseError) throw error;
-    if (isLocked(db, error)) throw backupLockedError(file, busyTimeoutMs, error, findLockHolders(file));
-    throw invalidBackupError(file, `it is not a readable SQLite database (${sqliteCodeFrom(db, error) ?? String(error)})`, error);
+    return runSync(store.readAll(), db);
   }
+  const [row] = db.query("SELECT (SELECT count(*) FROM sqlite_master) + (SELECT user_version FROM pragma_user_version) AS used", []);
+  if (Number(row?.used) === 0) return [];
+  throw backupInvalidError(file, `it has no "${store.tableName}" history table, so it was not made by stepwise`);
 }
 
 /** Where the backup's history disagrees with the registry: versions it lacks, names or checksums that differ. */
-function compareWithRegistry(history: readonly HistoryRow[], migrations: MigrationRegistry): ForeignBackupReason[] {
-  const byVersion = new Map(migrations.map((entry) => [entry.version, entry]));
-  return history.flatMap((row): ForeignBackupReason[] => {
-    const entry = byVersion.get(row.version);
-    if (!entry) return [{ version: row.version, kind: "unknown-version", backup: row.name, registry: null }];
-    if (entry.name !== row.name) return [{ version: row.version, kind: "name", backup: row.name, registry: entry.name }];
-    return matchesRecordedChecksum(entry, row.checksum) ? [] : [{ version: row.version, kind: "checksum", backup: row.checksum, registry: entry.checksum }];
+function compareWithRegistry(history: ReadonlyArray<{ version: number; name: string; checksum: string }>, migrations: MigrationRegistry): ForeignBackupReason[] {
+  return history.flatMap(({ version, name, checksum }): ForeignBackupReason[] => {
+    const entry = migrations.find((candidate) => candidate.version === version);
+    if (!entry) return [{ version, kind: "unknown-version", backup: name, registry: null }];
+    if (entry.name !== name) return [{ version, kind: "name", backup: name, registry: entry.name }];
+    return matchesRecordedChecksum(entry, checksum) ? [] : [{ version, kind: "checksum", backup: checksum, registry: entry.checksum }];
   });
 }
 
-/** The backup's content (its own `-wal`'s included) as one file, with the mode and, where allowed, the owner of the file it replaces. */
-function writeReplacement(source: SyncDriver, replacement: string, modeFrom: string, busyTimeoutMs: number): void {
-  try {
-    createFileExclusively(replacement, privateModeFor(modeFrom));
-    const { uid, gid } = nodeFs().statSync(modeFrom);
-    try {
-      nodeFs().chownSync(replacement, uid, gid);
-    } catch {
-      // Only root may give a file away; the restorer then owns it, as it owns the folder's other files.
-    }
-    source.run("VACUUM INTO ?", [replacement]);
-  } catch (error) {
-    throw backupWriteError(error, source, nodePath().dirname(replacement), replacement, busyTimeoutMs, FOLDER_REMEDY);
-  }
-}
-
-type Settings = { readonly tableName: string; readonly busyTimeoutMs: number; readonly migrations: MigrationRegistry | undefined };
-
 /** Refuses while the database is in use, then keeps it as a backup in `directory`, or as its bytes when SQLite cannot read it. */
-async function keepReplaced(opener: SyncDriver, databasePath: string, directory: string, settings: Settings): Promise<Pick<RestoreResult, "previous" | "setAside">> {
-  const { tableName, busyTimeoutMs } = settings;
+async function keepReplaced(opener: SyncDriver, databasePath: string, directory: string, store: HistoryStore, options: RestoreOptions): Promise<Pick<RestoreResult, "previous" | "setAside">> {
+  const { busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS } = options;
   let current: SyncDriver;
   try {
     current = opener.openFile!(databasePath, { readonly: false, busyTimeoutMs });
@@ -212,8 +189,7 @@ async function keepReplaced(opener: SyncDriver, databasePath: string, directory:
     throw translateSqliteError(error, busyTimeoutMs, sqliteCodeFrom(opener, error));
   }
   try {
-    await waitUntilUnused(current, databasePath, settings);
-    const store = new HistoryStore(tableName);
+    await waitUntilUnused(current, databasePath, store, options.migrations, busyTimeoutMs);
     const version = runSync(store.exists(), current) ? highestRecordedVersion(runSync(store.readKeys(), current)) : 0;
     // Kept whatever `keep`: pruning could otherwise pick it as the oldest.
     return { previous: await takeBackup(current, { directory, version, keep: Number.MAX_SAFE_INTEGER, busyTimeoutMs }), setAside: null };
@@ -234,15 +210,14 @@ async function keepReplaced(opener: SyncDriver, databasePath: string, directory:
 }
 
 /**
- * Waits within the busy timeout until no `transaction: false` migration runs on the database and no
- * other process holds its locks (on Linux; in WAL mode every connection holds one), then until no
+ * Waits within the busy timeout until no `transaction: false` migration runs on the database and no other process holds its locks (on Linux; in WAL mode every connection holds one), then until no
  * transaction is open on it (`BEGIN EXCLUSIVE`).
  *
  * @throws `MIGRATION_IN_PROGRESS`, or `DATABASE_LOCKED` naming the processes.
  */
-async function waitUntilUnused(current: SyncDriver, databasePath: string, { tableName, busyTimeoutMs, migrations }: Settings): Promise<void> {
+async function waitUntilUnused(current: SyncDriver, databasePath: string, store: HistoryStore, migrations: MigrationRegistry | undefined, busyTimeoutMs: number): Promise<void> {
   for (const deadline = Date.now() + busyTimeoutMs; ; await new Promise((resolve) => setTimeout(resolve, 25))) {
-    const running = runningMigration(current, new HistoryStore(tableName), migrations);
+    const running = runningMigration(current, store, migrations);
     const holders = findLockHolders(databasePath);
     if (running === null && holders.length === 0) break;
     if (Date.now() < deadline) continue;

@@ -1,12 +1,11 @@
 /**
- * What the nets share: running a net's step on either runner, and reading a schema per dialect, live or
- * as migrations 1..N build it on an empty scratch database (a SQLite copy, or one on PostgreSQL's server).
+ * What the nets share: running a net's step on either runner, and reading a schema per dialect, live or as migrations 1..N build it on an empty scratch database (a SQLite copy, or one on
+ * PostgreSQL's server).
  */
 import { stepwiseTableNames } from "../core/checksum-repair-log.js";
 import { PostgresHistoryStore } from "../core/dialects/postgres.js";
 import { driverCapabilityError, type Driver, type ScratchDatabase } from "../core/driver.js";
-import { Executor } from "../core/executor.js";
-import type { ExecutorSettings } from "../core/executor.js";
+import { Executor, type ExecutorSettings } from "../core/executor.js";
 import type { DriverIdentity, MigrationManagerBase } from "../core/manager-base.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { runAsync, runSync } from "../core/runners.js";
@@ -21,9 +20,8 @@ import { countRows, readSchema, type ReadSchemaOptions, type SchemaSnapshot } fr
 export type SafetyNetManager<R extends MigrationRegistry = MigrationRegistry, Async extends boolean = boolean> = MigrationManagerBase<unknown, R, Async, DriverIdentity<unknown>>;
 
 /**
- * Runs the step `start` makes with the manager's connection settings: its result on the sync runner, a
- * promise on the async one (a refusal `start` throws included). `writes`, the net's name, marks a net
- * that writes: refused inside the app's open transaction, and holding the run lock on PostgreSQL.
+ * Runs the step `start` makes with the manager's connection settings: its result on the sync runner, a promise on the async one (a refusal `start` throws included). `writes`, the net's name, marks
+ * a net that writes: refused inside the app's open transaction, and holding the run lock on PostgreSQL.
  */
 export function runSafetyNet<T>(manager: SafetyNetManager, start: () => Step<T>, writes?: string): T | Promise<T> {
   const run = () => {
@@ -68,46 +66,37 @@ export function readSchemaSnapshot(manager: SafetyNetManager, options: ReadSchem
   return manager.run(readSchemaOf(manager, options)) as SchemaSnapshot | Promise<SchemaSnapshot>;
 }
 
-function postgresSchemaOf(manager: SafetyNetManager): string | undefined {
+/** The PostgreSQL schema the manager's history table lives in; `undefined` on SQLite. */
+export function postgresSchemaOf(manager: SafetyNetManager): string | undefined {
   const store = manager.executor.store;
   return store instanceof PostgresHistoryStore ? store.schema : undefined;
 }
 
-function readSchemaOf(manager: SafetyNetManager, options: ReadSchemaOptions = { excludeTables: stepwiseTableNames(manager.tableName) }): Step<SchemaSnapshot> {
+/** The manager's schema, by default without stepwise's own tables. */
+export function readSchemaOf(manager: SafetyNetManager, options: ReadSchemaOptions = { excludeTables: stepwiseTableNames(manager.tableName) }): Step<SchemaSnapshot> {
   const schema = postgresSchemaOf(manager);
   return schema === undefined ? readSchema(options) : readPostgresSchema(schema, options.excludeTables);
 }
 
-/** A net's view of the manager's database, without stepwise's own tables. */
-export interface SchemaReader {
-  /** Run right after `BEGIN`, so every read of the transaction sees one snapshot (PostgreSQL's `REPEATABLE READ`). */
-  holdSnapshot(): Step<void>;
-  read(): Step<SchemaSnapshot>;
-  countRows(snapshot: SchemaSnapshot): Step<Record<string, number>>;
-  /** The schema migrations 1..`version` build on an empty scratch database. */
-  replay(version: number): Step<SchemaSnapshot>;
+/** The manager's schema with its rows per table. */
+export function* observeSchema(manager: SafetyNetManager): Step<{ readonly schema: SchemaSnapshot; readonly rows: Readonly<Record<string, number>> }> {
+  const schema = yield* readSchemaOf(manager);
+  return { schema, rows: yield* countRows(schema, postgresSchemaOf(manager)) };
 }
 
 /**
- * The reader for `manager`'s dialect and runner.
- *
- * @throws `DRIVER_CAPABILITY_MISSING` (naming `operation`) when the net replays and the driver can open
- *   no scratch database (libsql-client without its `scratchClient`).
+ * Throws `DRIVER_CAPABILITY_MISSING` (naming `operation`) unless the manager can replay its migrations on a scratch database: a snapshot, PostgreSQL's server, or libsql-client's `scratchClient`.
  */
-export function schemaReaderOf(manager: SafetyNetManager, operation: string, { replays = true } = {}): SchemaReader {
-  const schema = postgresSchemaOf(manager);
-  const sync = manager instanceof SyncMigrationManager;
-  const canReplay = schema !== undefined || manager.driver.capabilities.snapshot || (!sync && (manager.driver as Partial<Driver>).openScratchDatabase !== undefined);
-  if (replays && !canReplay) {
-    const fix = manager.driver.name === "libsql-client" ? { fix: `Give the manager a scratch database to replay on: scratchClient: () => createClient({ url: ":memory:" }).` } : {};
-    throw driverCapabilityError({ driver: manager.driver.name, capability: "snapshot", operation, ...fix });
-  }
-  return {
-    holdSnapshot: schema === undefined ? function* () {} : () => exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"),
-    read: () => readSchemaOf(manager),
-    countRows: (snapshot) => countRows(snapshot, schema),
-    replay: (version) => callWithDriver((driver) => (sync ? replaySync(manager, version) : replayAsync(driver, manager, version))),
-  };
+export function requireReplay(manager: SafetyNetManager, operation: string): void {
+  const { driver } = manager;
+  if (postgresSchemaOf(manager) !== undefined || driver.capabilities.snapshot || (!(manager instanceof SyncMigrationManager) && (driver as Partial<Driver>).openScratchDatabase !== undefined)) return;
+  const fix = driver.name === "libsql-client" ? { fix: `Give the manager a scratch database to replay on: scratchClient: () => createClient({ url: ":memory:" }).` } : {};
+  throw driverCapabilityError({ driver: driver.name, capability: "snapshot", operation, ...fix });
+}
+
+/** The schema migrations 1..`version` build on an empty scratch database. */
+export function replaySchema(manager: SafetyNetManager, version: number): Step<SchemaSnapshot> {
+  return callWithDriver((driver) => (manager instanceof SyncMigrationManager ? replaySync(manager, version) : replayAsync(driver, manager, version)));
 }
 
 /** Migrations 1..`version` applied to a contained in-memory copy, and its schema. */
@@ -141,8 +130,7 @@ async function openSqliteScratch(driver: Driver): Promise<ScratchDatabase> {
   const copy = await driver.openSnapshot!(new Uint8Array(0));
   const drop = async () => void (await copy.close?.());
   try {
-    const foreignKeys = (await runAsync(queryValue("PRAGMA foreign_keys"), driver)) === 1;
-    await runAsync(exec(`PRAGMA foreign_keys = ${foreignKeys ? "ON" : "OFF"}`), copy);
+    await runAsync(exec(`PRAGMA foreign_keys = ${(await runAsync(queryValue("PRAGMA foreign_keys"), driver)) === 1 ? "ON" : "OFF"}`), copy);
   } catch (error) {
     await drop();
     throw error;

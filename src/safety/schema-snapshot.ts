@@ -1,19 +1,15 @@
 /**
- * A schema as plain data, what differs between two, and SQLite's reader. Rehearsal, baseline and
- * verify all compare through {@link diffSchemas}, so they agree on what "the same schema" means.
+ * A schema as plain data, what differs between two, and SQLite's reader. Rehearsal, baseline and verify all compare through {@link diffSchemas}, so they agree on what "the same schema" means.
  *
- * SQLite's columns and foreign keys come from the pragmas, which give readable per-column differences.
- * What the pragmas do not show (AUTOINCREMENT, key order, ON CONFLICT, DEFERRABLE, a generated
- * column's expression) is caught by comparing each table's whole `CREATE TABLE` text, tokenised:
- * comments, whitespace, keyword case and quoting are ignored, anything else counts. Indexes, triggers
+ * SQLite's columns and foreign keys come from the pragmas, which give readable per-column differences. What the pragmas do not show (AUTOINCREMENT, key order, ON CONFLICT, DEFERRABLE, a generated
+ * column's expression) is caught by comparing each table's whole `CREATE TABLE` text, tokenised: comments, whitespace, keyword case and quoting are ignored, anything else counts. Indexes, triggers
  * and views are compared by their SQL, normalised the same way.
  */
+import { quoteIdentifier } from "../core/batch-walk.js";
 import type { SchemaAspectChange, SchemaDifference, SchemaObjectType } from "../core/schema-difference.js";
 import { readSchemaObjects } from "../core/schema-objects.js";
 import { query, queryValue, type Step } from "../core/step.js";
 import { significantTokens, tokenizeSqliteSql } from "../shared/sqlite-tokens.js";
-
-export type { SchemaAspectChange, SchemaDifference, SchemaObjectType } from "../core/schema-difference.js";
 
 /** One column, as it behaves rather than as it was spelled. */
 export interface ColumnSnapshot {
@@ -82,9 +78,6 @@ export interface ReadSchemaOptions {
   readonly excludeTables?: readonly string[];
 }
 
-/** Double-quotes an identifier, doubling any quote inside it. */
-export const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
-
 /** SQLite's `main` schema as a {@link SchemaSnapshot}. Never writes. */
 export function* readSchema(options: ReadSchemaOptions = {}): Step<SchemaSnapshot> {
   const kept = (yield* readSchemaObjects({ excludeTables: options.excludeTables })).filter((row) => row.sql !== null);
@@ -98,43 +91,38 @@ export function* readSchema(options: ReadSchemaOptions = {}): Step<SchemaSnapsho
 
 function* readTable(name: string, sql: string, flags: { wr: number; strict: number } | undefined): Step<TableSnapshot> {
   const parsed = parseCreateTable(sql);
-  const quoted = quoteIdentifier(name);
-  const info = yield* query<{ name: string; type: string; notnull: number; dflt_value: string | null; pk: number; hidden: number }>(`PRAGMA table_xinfo(${quoted})`);
-  const columns = info
+  const pragma = <T>(what: string, of = name) => query<T>(`PRAGMA ${what}(${quoteIdentifier(of)})`);
+  const columns = (yield* pragma<{ name: string; type: string; notnull: number; dflt_value: string | null; pk: number; hidden: number }>("table_xinfo"))
     .filter((column) => column.hidden !== 1)
-    .map((column): ColumnSnapshot => {
-      const definition = parsed.columns.get(column.name.toLowerCase());
-      return {
-        name: column.name,
-        type: normalizeColumnType(column.type),
-        notNull: column.notnull === 1,
-        defaultValue: column.dflt_value === null ? null : normalizeSql(column.dflt_value),
-        primaryKeyPosition: column.pk,
-        collation: definition?.collation ?? null,
-        checks: definition?.checks ?? [],
-        generated: column.hidden === 2 ? "virtual" : column.hidden === 3 ? "stored" : null,
-      };
-    });
-  const keys = yield* query<{ id: number; seq: number; table: string; from: string; to: string | null; on_update: string; on_delete: string }>(`PRAGMA foreign_key_list(${quoted})`);
-  const byId = new Map<number, { columns: string[]; referencedTable: string; referencedColumns: string[]; onUpdate: string; onDelete: string }>();
-  for (const key of [...keys].sort((a, b) => a.id - b.id || a.seq - b.seq)) {
-    const entry = byId.get(key.id) ?? { columns: [], referencedTable: key.table, referencedColumns: [], onUpdate: key.on_update, onDelete: key.on_delete };
-    byId.set(key.id, entry);
+    .map(({ name, type, notnull, dflt_value, pk, hidden }): ColumnSnapshot => ({
+      name,
+      type: normalizeColumnType(type),
+      notNull: notnull === 1,
+      defaultValue: dflt_value === null ? null : normalizeSql(dflt_value),
+      primaryKeyPosition: pk,
+      collation: parsed.columns.get(name.toLowerCase())?.collation ?? null,
+      checks: parsed.columns.get(name.toLowerCase())?.checks ?? [],
+      generated: hidden === 2 ? "virtual" : hidden === 3 ? "stored" : null,
+    }));
+  const foreignKeys = new Map<number, { columns: string[]; referencedTable: string; referencedColumns: string[]; onUpdate: string; onDelete: string }>();
+  const keys = yield* pragma<{ id: number; seq: number; table: string; from: string; to: string | null; on_update: string; on_delete: string }>("foreign_key_list");
+  for (const key of keys.sort((a, b) => a.id - b.id || a.seq - b.seq)) {
+    const entry = foreignKeys.get(key.id) ?? { columns: [], referencedTable: key.table, referencedColumns: [], onUpdate: key.on_update, onDelete: key.on_delete };
+    foreignKeys.set(key.id, entry);
     entry.columns.push(key.from);
     entry.referencedColumns.push(key.to ?? "");
   }
   const uniqueConstraints: string[][] = [];
-  for (const index of yield* query<{ name: string; origin: string }>(`PRAGMA index_list(${quoted})`)) {
-    if (index.origin !== "u") continue;
-    const indexColumns = yield* query<{ seqno: number; name: string | null }>(`PRAGMA index_info(${quoteIdentifier(index.name)})`);
-    uniqueConstraints.push(indexColumns.sort((a, b) => a.seqno - b.seqno).map((column) => column.name ?? "<expression>"));
+  for (const index of yield* pragma<{ name: string; origin: string }>("index_list")) {
+    if (index.origin === "u")
+      uniqueConstraints.push((yield* pragma<{ seqno: number; name: string | null }>("index_info", index.name)).sort((a, b) => a.seqno - b.seqno).map((column) => column.name ?? "<expression>"));
   }
   return {
     name,
     columns,
     withoutRowid: flags ? flags.wr === 1 : parsed.withoutRowid,
     strict: flags?.strict === 1,
-    foreignKeys: [...byId.values()].sort((a, b) => renderForeignKey(a).localeCompare(renderForeignKey(b))),
+    foreignKeys: [...foreignKeys.values()].sort((a, b) => renderForeignKey(a).localeCompare(renderForeignKey(b))),
     uniqueConstraints: uniqueConstraints.sort((a, b) => a.join(",").localeCompare(b.join(","))),
     checks: [...parsed.tableChecks].sort(),
     sql: parsed.sql,
@@ -149,66 +137,62 @@ export function* countRows(snapshot: SchemaSnapshot, schema?: string): Step<Reco
   return counts;
 }
 
-const SQL_OBJECT_KINDS = [
-  ["index", "indexes"],
-  ["trigger", "triggers"],
-  ["view", "views"],
-  ["sequence", "sequences"],
-  ["function", "functions"],
-  ["type", "types"],
-] as const;
+const SQL_OBJECT_KINDS = Object.entries({ index: "indexes", trigger: "triggers", view: "views", sequence: "sequences", function: "functions", type: "types" }) as Array<
+  [SchemaObjectType, Exclude<keyof SchemaSnapshot, "tables">]
+>;
 
 /** Lists what differs between two snapshots, tables first, then indexes, triggers and views. */
 export function diffSchemas(before: SchemaSnapshot, after: SchemaSnapshot): SchemaDifference[] {
   const differences: SchemaDifference[] = [];
-  const pair = <T extends { name: string; table?: string }>(objectType: SchemaObjectType, a: readonly T[], b: readonly T[], diff: (x: T, y: T) => SchemaDifference[]) => {
-    const left = new Map(a.map((item) => [item.name.toLowerCase(), item]));
-    const right = new Map(b.map((item) => [item.name.toLowerCase(), item]));
-    for (const key of [...new Set([...left.keys(), ...right.keys()])].sort()) {
-      const [x, y] = [left.get(key), right.get(key)];
+  const pair = <T extends { name: string; table?: string }>(objectType: SchemaObjectType, a: readonly T[] = [], b: readonly T[] = [], diff: (x: T, y: T) => SchemaDifference[]) => {
+    const [left, right] = [a, b].map((items) => new Map(items.map((item) => [item.name.toLowerCase(), item])));
+    for (const key of [...new Set([...left!.keys(), ...right!.keys()])].sort()) {
+      const [x, y] = [left!.get(key), right!.get(key)];
       const { name, table = name } = (y ?? x)!;
-      if (!x || !y) differences.push({ objectType, name, table, change: x ? "removed" : "added", details: [] });
-      else differences.push(...diff(x, y));
+      differences.push(...(x && y ? diff(x, y) : [{ objectType, name, table, change: x ? ("removed" as const) : ("added" as const), details: [] }]));
     }
   };
   pair("table", before.tables, after.tables, diffTable);
   for (const [objectType, key] of SQL_OBJECT_KINDS) {
-    pair(objectType, before[key] ?? [], after[key] ?? [], (x, y) =>
+    pair(objectType, before[key], after[key], (x, y) =>
       x.sql === y.sql ? [] : [{ objectType, name: y.name, table: y.table, change: "changed", details: [{ aspect: "definition", before: x.sql, after: y.sql }] }],
     );
   }
   return differences;
 }
 
+/** The aspects that differ among `[aspect, before, after]`. */
+const compareAspects = (aspects: ReadonlyArray<readonly [string, string, string]>): SchemaAspectChange[] =>
+  aspects.filter(([, before, after]) => before !== after).map(([aspect, before, after]) => ({ aspect, before, after }));
+
 function diffTable(before: TableSnapshot, after: TableSnapshot): SchemaDifference[] {
-  const differences: SchemaDifference[] = [];
   const table = after.name;
+  const differences: SchemaDifference[] = [];
   const column = (name: string, change: SchemaDifference["change"], details: SchemaAspectChange[] = []) => differences.push({ objectType: "column", name: `${table}.${name}`, table, change, details });
-  const byName = (columns: readonly ColumnSnapshot[]) => new Map(columns.map((c) => [c.name.toLowerCase(), c]));
-  const [beforeColumns, afterColumns] = [byName(before.columns), byName(after.columns)];
-  for (const old of before.columns) if (!afterColumns.has(old.name.toLowerCase())) column(old.name, "removed");
+  const [beforeColumns, afterColumns] = [before, after].map((side) => new Map(side.columns.map((c) => [c.name.toLowerCase(), c])));
+  for (const old of before.columns) if (!afterColumns!.has(old.name.toLowerCase())) column(old.name, "removed");
   for (const now of after.columns) {
-    const old = beforeColumns.get(now.name.toLowerCase());
-    if (!old) {
-      column(now.name, "added");
-      continue;
-    }
-    const details = compareAspects([
-      ["type", old.type || "(none)", now.type || "(none)"],
-      ["not null", String(old.notNull), String(now.notNull)],
-      ["default", old.defaultValue ?? "(none)", now.defaultValue ?? "(none)"],
-      ["primary key position", String(old.primaryKeyPosition), String(now.primaryKeyPosition)],
-      ["collation", old.collation ?? "BINARY", now.collation ?? "BINARY"],
-      ["check", old.checks.join(" AND ") || "(none)", now.checks.join(" AND ") || "(none)"],
-      ["generated", old.generated ?? "no", now.generated ?? "no"],
-    ]);
-    if (details.length > 0) column(now.name, "changed", details);
+    const old = beforeColumns!.get(now.name.toLowerCase());
+    const none = (value: string | null | undefined, empty = "(none)") => value || empty;
+    const details =
+      old &&
+      compareAspects([
+        ["type", none(old.type), none(now.type)],
+        ["not null", String(old.notNull), String(now.notNull)],
+        ["default", none(old.defaultValue), none(now.defaultValue)],
+        ["primary key position", String(old.primaryKeyPosition), String(now.primaryKeyPosition)],
+        ["collation", none(old.collation, "BINARY"), none(now.collation, "BINARY")],
+        ["check", none(old.checks.join(" AND ")), none(now.checks.join(" AND "))],
+        ["generated", none(old.generated, "no"), none(now.generated, "no")],
+      ]);
+    if (!details) column(now.name, "added");
+    else if (details.length > 0) column(now.name, "changed", details);
   }
   const shared = (columns: readonly ColumnSnapshot[], other: Map<string, ColumnSnapshot>) => columns.flatMap((c) => (other.has(c.name.toLowerCase()) ? [c.name] : [])).join(", ");
   const list = <T>(items: readonly T[], render: (item: T) => string, separator: string) => items.map(render).join(separator) || "(none)";
-  const unique = (c: readonly string[]) => `(${c.join(", ")})`;
+  const unique = (columns: readonly string[]) => `(${columns.join(", ")})`;
   const tableDetails = compareAspects([
-    ["column order", shared(before.columns, afterColumns), shared(after.columns, beforeColumns)],
+    ["column order", shared(before.columns, afterColumns!), shared(after.columns, beforeColumns!)],
     ["without rowid", String(before.withoutRowid), String(after.withoutRowid)],
     ["strict", String(before.strict), String(after.strict)],
     ["foreign keys", list(before.foreignKeys, renderForeignKey, "; "), list(after.foreignKeys, renderForeignKey, "; ")],
@@ -217,14 +201,9 @@ function diffTable(before: TableSnapshot, after: TableSnapshot): SchemaDifferenc
   ]);
   if (tableDetails.length > 0) differences.unshift({ objectType: "table", name: table, table, change: "changed", details: tableDetails });
   // The text, only when nothing above explains it: an added column is not also a rewritten table.
-  if (differences.length === 0 && before.sql !== after.sql) {
+  if (differences.length === 0 && before.sql !== after.sql)
     differences.push({ objectType: "table", name: table, table, change: "changed", details: [{ aspect: "definition", before: before.sql, after: after.sql }] });
-  }
   return differences;
-}
-
-function compareAspects(aspects: ReadonlyArray<readonly [string, string, string]>): SchemaAspectChange[] {
-  return aspects.filter(([, before, after]) => before !== after).map(([aspect, before, after]) => ({ aspect, before, after }));
 }
 
 function renderForeignKey(key: ForeignKeySnapshot): string {
@@ -232,40 +211,33 @@ function renderForeignKey(key: ForeignKeySnapshot): string {
   return `(${key.columns.join(", ")}) \u2192 ${key.referencedTable}(${key.referencedColumns.join(", ")})${actions}`;
 }
 
-/**
- * How a difference reads. `change` words a rehearsal's before -> after ("column contacts.status
- * added"); `drift` words the live schema against the migrations ("index idx_x missing").
- */
+/** How a difference reads. `change` words a rehearsal's before -> after ("column contacts.status added"); `drift` words the live schema against the migrations ("index idx_x missing"). */
 export function describeSchemaDifference(difference: SchemaDifference, wording: "change" | "drift"): string {
   const subject = `${difference.objectType} ${difference.name}`;
   // A whole statement does not fit in a sentence: the words around the change (the SQL stays in `details`).
-  const describe = ({ aspect, before, after }: SchemaAspectChange) => {
-    if (aspect !== "definition") return wording === "change" ? `${aspect} ${before} \u2192 ${after}` : `${aspect} is ${after}, migrations have ${before}`;
-    const [a, b] = describeTextChange(before, after);
-    return wording === "change" ? `definition changed: "${a}" \u2192 "${b}"` : `its definition was changed: "${b}", migrations have "${a}"`;
-  };
-  const details = difference.details.map(describe).join("; ");
+  const details = difference.details
+    .map(({ aspect, before, after }) => {
+      if (aspect !== "definition") return wording === "change" ? `${aspect} ${before} \u2192 ${after}` : `${aspect} is ${after}, migrations have ${before}`;
+      const [a, b] = describeTextChange(before, after);
+      return wording === "change" ? `definition changed: "${a}" \u2192 "${b}"` : `its definition was changed: "${b}", migrations have "${a}"`;
+    })
+    .join("; ");
   if (wording === "change") return difference.change === "changed" ? `${subject} changed: ${details}` : `${subject} ${difference.change}`;
-  if (difference.change === "added") return `${subject} added outside migrations`;
-  return difference.change === "removed" ? `${subject} missing` : `${subject} differs from the migrations: ${details}`;
+  return { added: `${subject} added outside migrations`, removed: `${subject} missing`, changed: `${subject} differs from the migrations: ${details}` }[difference.change];
 }
 
 /** One drift sentence per difference. */
-export function describeDrift(differences: readonly SchemaDifference[]): string[] {
-  return differences.map((difference) => describeSchemaDifference(difference, "drift"));
-}
+export const describeDrift = (differences: readonly SchemaDifference[]): string[] => differences.map((difference) => describeSchemaDifference(difference, "drift"));
 
 /** Where two normalised statements differ, three tokens either side: `… integer primary key autoincrement , a …`. */
 function describeTextChange(before: string | null, after: string | null): [string, string] {
-  const a = (before ?? "").split(" ");
-  const b = (after ?? "").split(" ");
+  const [a, b] = [before, after].map((text) => (text ?? "").split(" ")) as [string[], string[]];
   let start = 0;
   while (start < a.length && start < b.length && a[start] === b[start]) start++;
   let end = 0;
   while (end < a.length - start && end < b.length - start && a[a.length - 1 - end] === b[b.length - 1 - end]) end++;
   const excerpt = (tokens: string[]) => {
-    const from = Math.max(0, start - 3);
-    const to = Math.min(tokens.length, tokens.length - end + 3);
+    const [from, to] = [Math.max(0, start - 3), Math.min(tokens.length, tokens.length - end + 3)];
     return `${from > 0 ? "\u2026 " : ""}${tokens.slice(from, to).join(" ")}${to < tokens.length ? " \u2026" : ""}`;
   };
   return [excerpt(a), excerpt(b)];
@@ -278,15 +250,12 @@ type Token = { readonly text: string; readonly kind: "word" | "string" | "punct"
 /** SQLite's keywords, plus the bare words whose case it ignores although they are not keywords. */
 const CASE_FREE_WORDS = new Set(
   (
-    "abort action add after all alter always analyze and as asc attach autoincrement before begin between by cascade case cast " +
-    "check collate column commit conflict constraint create cross current current_date current_time current_timestamp database " +
-    "default deferrable deferred delete desc detach distinct do drop each else end escape except exclude exclusive exists explain " +
-    "fail filter first following for foreign from full generated glob group groups having if ignore immediate in index indexed " +
-    "initially inner insert instead intersect into is isnull join key last left like limit match materialized natural no not " +
-    "nothing notnull null nulls of offset on or order others outer over partition plan pragma preceding primary query raise range " +
-    "recursive references regexp reindex release rename replace restrict returning right rollback row rows savepoint select set " +
-    "table temp temporary then ties to transaction trigger unbounded union unique update using vacuum values view virtual when " +
-    "where window with without true false rowid strict stored"
+    "abort action add after all alter always analyze and as asc attach autoincrement before begin between by cascade case cast check collate column commit conflict constraint create " +
+    "cross current current_date current_time current_timestamp database default deferrable deferred delete desc detach distinct do drop each else end escape except exclude exclusive " +
+    "exists explain fail filter first following for foreign from full generated glob group groups having if ignore immediate in index indexed initially inner insert instead intersect " +
+    "into is isnull join key last left like limit match materialized natural no not nothing notnull null nulls of offset on or order others outer over partition plan pragma preceding " +
+    "primary query raise range recursive references regexp reindex release rename replace restrict returning right rollback row rows savepoint select set table temp temporary then ties " +
+    "to transaction trigger unbounded union unique update using vacuum values view virtual when where window with without true false rowid strict stored"
   ).split(" "),
 );
 
@@ -315,10 +284,9 @@ function tokenize(sql: string, foldBareNames = false): Token[] {
 }
 
 /**
- * Lower-cases only the words whose case SQLite ignores wherever they stand: keywords, a name before `(`
- * or `.`, a collation, the type in `CAST(… AS type)`, and with `foldBareNames` (indexes and triggers,
- * where a bare word can only be a name) every bare word. Elsewhere case can change behaviour (a view's
- * column is named as written; `DEFAULT Active` is a string), so it is kept: that errs towards drift.
+ * Lower-cases only the words whose case SQLite ignores wherever they stand: keywords, a name before `(` or `.`, a collation, the type in `CAST(… AS type)`, and with `foldBareNames` (indexes and
+ * triggers, where a bare word can only be a name) every bare word. Elsewhere case can change behaviour (a view's column is named as written; `DEFAULT Active` is a string), so it is kept: that errs
+ * towards drift.
  */
 function foldCase(tokens: Token[], foldBareNames: boolean): Token[] {
   const lower = (token: Token): Token => ({ ...token, text: token.text.toLowerCase() });
@@ -330,17 +298,25 @@ function foldCase(tokens: Token[], foldBareNames: boolean): Token[] {
   });
   for (let i = 0; i + 1 < folded.length; i++) {
     if (folded[i]!.text !== "cast" || folded[i + 1]!.text !== "(") continue;
-    let depth = 0;
     let inType = false;
-    for (let j = i + 1; j < folded.length; j++) {
-      const text = folded[j]!.text;
-      if (text === "(") depth++;
-      else if (text === ")" && --depth === 0) break;
-      else if (depth === 1 && text === "as") inType = true;
-      else if (inType && depth === 1 && folded[j]!.kind === "word") folded[j] = lower(folded[j]!);
-    }
+    forEachAtDepth(folded, i + 1, (token, j, depth) => {
+      if (depth === 1 && token.text === "as") inType = true;
+      else if (inType && depth === 1 && token.kind === "word") folded[j] = lower(token);
+    });
   }
   return folded;
+}
+
+/** Calls `visit` with each token inside the parenthesis that opens at `open`, and its depth there (1 directly inside); returns the index of the closing one. */
+function forEachAtDepth(tokens: readonly Token[], open: number, visit: (token: Token, index: number, depth: number) => void): number {
+  let depth = 0;
+  for (let j = open; j < tokens.length; j++) {
+    const text = tokens[j]!.text;
+    if (text === "(" && ++depth === 1) continue;
+    if (text === ")" && --depth === 0) return j;
+    visit(tokens[j]!, j, depth);
+  }
+  return tokens.length;
 }
 
 const join = (tokens: readonly Token[]) => tokens.map((token) => token.text).join(" ");
@@ -359,80 +335,62 @@ function normalizeTokens(tokens: Token[]): string {
 
 /** A declared type as SQLite reads it: upper-cased words, no space around punctuation (`DECIMAL(10,2)`). */
 function normalizeColumnType(type: string): string {
-  let text = "";
-  let previous: Token | null = null;
-  for (const token of tokenize(type)) {
-    if (previous?.kind === "word" && token.kind === "word") text += " ";
-    text += token.kind === "word" ? token.text.toUpperCase() : token.text;
-    previous = token;
-  }
-  return text;
+  return tokenize(type)
+    .map((token, i, all) => (token.kind === "word" ? `${all[i - 1]?.kind === "word" ? " " : ""}${token.text.toUpperCase()}` : token.text))
+    .join("");
 }
 
 const TABLE_CONSTRAINT_STARTS = new Set(["constraint", "primary", "unique", "check", "foreign"]);
-const startsConstraint = (token: Token) => token.kind === "word" && !token.quoted && TABLE_CONSTRAINT_STARTS.has(token.text);
 
 /**
- * A `CREATE TABLE` read for comparison: its normalised text, each column's declared type folded too
- * (`name TEXT` and `name text` declare the same column), each column's collation and CHECKs, and the
- * table's CHECKs. Tolerant of what it skips.
+ * A `CREATE TABLE` read for comparison: its normalised text, each column's declared type folded too (`name TEXT` and `name text` declare the same column), each column's collation and CHECKs, and
+ * the table's CHECKs. Tolerant of what it skips.
  */
 function parseCreateTable(sql: string) {
   const tokens = tokenize(sql);
   const columns = new Map<string, { collation: string | null; checks: string[] }>();
   const tableChecks: string[] = [];
   const open = tokens.findIndex((token) => token.text === "(");
-  let end = tokens.length;
-  let part: number[] = [];
-  const readPart = () => {
-    const indexes = part;
-    const items = indexes.map((at) => tokens[at]!);
-    part = [];
-    if (items.length === 0) return;
-    const checks = extractChecks(items);
-    if (startsConstraint(items[0]!)) return void tableChecks.push(...checks);
-    const collateAt = items.findIndex((token) => token.text === "collate");
-    columns.set(items[0]!.text.toLowerCase(), { collation: collateAt === -1 ? null : (items[collateAt + 1]?.text.toUpperCase() ?? null), checks });
-    // The declared type: the words after the name, up to the first keyword at the definition's own depth.
-    let depth = 0;
-    for (let k = 1; k < items.length; k++) {
-      const token = items[k]!;
-      if (token.text === "(") depth++;
-      else if (token.text === ")") depth--;
-      else if (token.kind === "word") {
-        if (depth === 0 && !token.quoted && CASE_FREE_WORDS.has(token.text)) break;
-        tokens[indexes[k]!] = { ...token, text: token.text.toLowerCase() };
-      }
-    }
-  };
-  let depth = 0;
-  for (let i = open + 1; open !== -1 && i < tokens.length; i++) {
-    const text = tokens[i]!.text;
-    if (text === ")" && depth === 0) {
-      end = i;
-      break;
-    }
-    if (text === "(") depth++;
-    if (text === ")") depth--;
-    if (text === "," && depth === 0) readPart();
-    else part.push(i);
-  }
-  readPart();
+  // Each definition between the outer parentheses, split at its own commas.
+  const part: number[] = [];
+  const end =
+    open === -1
+      ? tokens.length
+      : forEachAtDepth(tokens, open, (token, index, depth) => {
+          if (depth > 1 || token.text !== ",") part.push(index);
+          else readDefinition(tokens, part.splice(0), columns, tableChecks);
+        });
+  readDefinition(tokens, part, columns, tableChecks);
   return { columns, tableChecks, withoutRowid: open !== -1 && /\bwithout rowid\b/.test(join(tokens.slice(end + 1))), sql: normalizeTokens(tokens) };
 }
 
-function extractChecks(part: readonly Token[]): string[] {
-  const checks: string[] = [];
-  for (let i = 0; i < part.length; i++) {
-    if (part[i]!.text !== "check" || part[i + 1]?.text !== "(") continue;
-    let depth = 0;
-    let j = i + 1;
-    for (; j < part.length; j++) {
-      if (part[j]!.text === "(") depth++;
-      if (part[j]!.text === ")" && --depth === 0) break;
+/** Reads one definition of a `CREATE TABLE` (the tokens at `indexes`): a table constraint's CHECKs, or a column's collation and CHECKs, its declared type folded in `tokens`. */
+function readDefinition(tokens: Token[], indexes: readonly number[], columns: Map<string, { collation: string | null; checks: string[] }>, tableChecks: string[]): void {
+  const items = indexes.map((at) => tokens[at]!);
+  if (items.length === 0) return;
+  const checks = items.flatMap((token, i) =>
+    token.text === "check" && items[i + 1]?.text === "("
+      ? [
+          join(
+            items.slice(
+              i + 2,
+              forEachAtDepth(items, i + 1, () => undefined),
+            ),
+          ),
+        ]
+      : [],
+  );
+  if (items[0]!.kind === "word" && !items[0]!.quoted && TABLE_CONSTRAINT_STARTS.has(items[0]!.text)) return void tableChecks.push(...checks);
+  const collateAt = items.findIndex((token) => token.text === "collate");
+  columns.set(items[0]!.text.toLowerCase(), { collation: collateAt === -1 ? null : (items[collateAt + 1]?.text.toUpperCase() ?? null), checks });
+  // The declared type: the words after the name, up to the first keyword at the definition's own depth.
+  let depth = 0;
+  for (let k = 1; k < items.length; k++) {
+    const token = items[k]!;
+    if (token.text === "(" || token.text === ")") depth += token.text === "(" ? 1 : -1;
+    else if (token.kind === "word") {
+      if (depth === 0 && !token.quoted && CASE_FREE_WORDS.has(token.text)) break;
+      tokens[indexes[k]!] = { ...token, text: token.text.toLowerCase() };
     }
-    checks.push(join(part.slice(i + 2, j)));
-    i = j;
   }
-  return checks;
 }

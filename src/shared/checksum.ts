@@ -1,12 +1,11 @@
 /**
- * Checksums follow a migration's meaning, not its formatting: prettier, CRLF, a BOM or a comment edit
- * must not make an applied migration look tampered with; any change to code or SQL must. SQL is
- * reduced to a canonical text here (TypeScript in codegen, which alone may load its parser), and both
- * are hashed by {@link hashCanonicalMigration}. The output is a contract: recorded checksums must not move.
+ * Checksums follow a migration's meaning, not its formatting (prettier, CRLF, a BOM, a comment). SQL is made
+ * canonical here, TypeScript in codegen; both are hashed by {@link hashCanonicalMigration}. Recorded checksums must not move.
  */
 import { createHash } from "node:crypto";
 import type { SqlDialect } from "./sql-dialect.js";
 import { tokenizePostgresSql } from "./postgres-tokens.js";
+import { findClosingQuote, runOf, tokenizeWith, type SqlToken } from "./sqlite-tokens.js";
 
 /** Bumped whenever canonicalisation changes, so old and new digests can never be confused. */
 const CHECKSUM_FORMAT_VERSION = 1;
@@ -17,9 +16,8 @@ export interface SqlChecksumInput {
   readonly downSql: string | null;
   readonly transaction: boolean;
   readonly disableForeignKeys: boolean;
-  /** The up section is marked deliberately empty (`-- migrate:empty`). Default `false`. */
+  /** The section is marked deliberately empty (`-- migrate:empty`). Default `false`. */
   readonly emptyUp?: boolean;
-  /** The down section is marked deliberately empty. Default `false`. */
   readonly emptyDown?: boolean;
   /** How the SQL is tokenised. Default `sqlite`. */
   readonly dialect?: SqlDialect;
@@ -39,51 +37,18 @@ export function checksumSqlMigration(input: SqlChecksumInput): string {
     `up=${canonicalizeSql(input.upSql, dialect)}`,
     input.downSql === null ? "down=<none>" : `down=${canonicalizeSql(input.downSql, dialect)}`,
   ];
-  // Only a postgres checksum names its dialect, and the empty flags only when set: every checksum
-  // recorded before these existed stays as it was.
+  // Only a postgres checksum names its dialect, and the empty flags only when set: older checksums stay as they were.
   if (dialect !== "sqlite") parts.unshift(`dialect=${dialect}`);
   if (input.emptyUp) parts.push("empty_up=true");
   if (input.emptyDown) parts.push("empty_down=true");
-  // The NUL join is unambiguous only while no part holds one (a result-column section does): such
-  // parts are JSON, which never collides with the plain join (that starts "transaction=").
+  // The NUL join is unambiguous only while no part holds one (a result-column section does); JSON never collides with it.
   const joined = parts.some((part) => part.includes("\0")) ? JSON.stringify(parts) : parts.join("\0");
   return hashCanonicalMigration("sql", joined);
 }
 
 const SPACE_FREE_PUNCTUATION = new Set(["(", ")", ",", ";"]);
 
-/**
- * The canonical form of PostgreSQL SQL: comments (nested ones whole) dropped, whitespace runs one
- * space (none next to `( ) , ;`), strings, dollar-quoted bodies and quoted identifiers kept byte for
- * byte. Nothing is case-folded. PostgreSQL names an unaliased result column after its expression's
- * function or column, never its text, so nothing else is recorded.
- */
-export function canonicalizePostgresSql(sql: string): string {
-  const out: string[] = [];
-  let pendingSpace = false;
-  for (const token of tokenizePostgresSql(sql)) {
-    if (token.kind === "whitespace" || token.kind === "line-comment" || token.kind === "block-comment") {
-      pendingSpace = true;
-      continue;
-    }
-    const previous = out.at(-1);
-    if (pendingSpace && previous !== undefined && !SPACE_FREE_PUNCTUATION.has(previous) && !SPACE_FREE_PUNCTUATION.has(token.text)) out.push(" ");
-    pendingSpace = false;
-    out.push(token.text);
-  }
-  return out.join("");
-}
-
-/**
- * What SQLite's tokenizer skips: ASCII space, tab, newline, form feed, carriage return, and a U+FEFF
- * where a token would start. Any other character (a no-break space included) is part of an
- * identifier to SQLite, so `a\u00A0b` and `a b` must hash differently.
- */
-const SQLITE_WHITESPACE = new Set([" ", "\t", "\n", "\f", "\r", "\uFEFF"]);
-const IDENTIFIER_START = /[A-Za-z0-9_$\u0080-\uFFFF]/;
-const IDENTIFIER_PART = /[A-Za-z0-9_$.\u0080-\uFFFF]/;
-
-/** One token of the SQLite canonical form: its source offsets, and whether the form puts a space before it. */
+/** A token of the canonical form: its source offsets, and whether the form puts a space before it. */
 interface CanonicalToken {
   readonly text: string;
   readonly start: number;
@@ -91,63 +56,62 @@ interface CanonicalToken {
   readonly spaceBefore: boolean;
 }
 
+/** The tokens kept (comments dropped) and their canonical text: whitespace runs one space, none next to `( ) , ;`. */
+function canonicalTokens(tokens: readonly SqlToken[]): { text: string; kept: CanonicalToken[] } {
+  const kept: CanonicalToken[] = [];
+  let text = "";
+  let pendingSpace = false;
+  for (const { kind, text: token, offset } of tokens) {
+    if (kind === "whitespace" || kind === "line-comment" || kind === "block-comment") {
+      pendingSpace = true;
+      continue;
+    }
+    const spaceBefore = pendingSpace && kept.length > 0 && !SPACE_FREE_PUNCTUATION.has(kept.at(-1)!.text) && !SPACE_FREE_PUNCTUATION.has(token);
+    text += spaceBefore ? ` ${token}` : token;
+    kept.push({ text: token, start: offset, end: offset + token.length, spaceBefore });
+    pendingSpace = false;
+  }
+  return { text, kept };
+}
+
+/** PostgreSQL SQL's canonical form: its tokens, comments dropped; PostgreSQL names no result column after its text, so nothing else is recorded. */
+export function canonicalizePostgresSql(sql: string): string {
+  return canonicalTokens(tokenizePostgresSql(sql)).text;
+}
+
+/** What SQLite's tokenizer skips (a U+FEFF only where a token would start); any other character, a no-break space too, is part of an identifier. */
+const SQLITE_WHITESPACE = /[ \t\n\f\r\uFEFF]/;
+const IDENTIFIER_START = /[A-Za-z0-9_$\u0080-\uFFFF]/;
+const isIdentifierPart = (char: string) => /[A-Za-z0-9_$.\u0080-\uFFFF]/.test(char);
+
+/** SQLite's tokens as its canonical form cuts them: a dotted name is one token; a line comment takes its line break. */
+function tokenizeCanonicalSqlite(sql: string): SqlToken[] {
+  return tokenizeWith(sql, (index) => {
+    const char = sql[index]!;
+    if (SQLITE_WHITESPACE.test(char)) return ["whitespace", index + 1];
+    if (char === "-" && sql[index + 1] === "-") return ["line-comment", sql.indexOf("\n", index) + 1 || sql.length];
+    if (char === "/" && sql[index + 1] === "*") {
+      const close = sql.indexOf("*/", index + 2);
+      return ["block-comment", close === -1 ? -1 : close + 2];
+    }
+    if (char === "'" || char === '"' || char === "`") return ["string", findClosingQuote(sql, index + 1, char)];
+    if (char === "[") return ["quoted-identifier", sql.indexOf("]", index + 1) + 1 || -1];
+    return IDENTIFIER_START.test(char) ? ["word", runOf(sql, index + 1, isIdentifierPart)] : ["punctuation", index + 1];
+  });
+}
+
 /**
- * Reduces SQL to its tokens: comments dropped, whitespace runs one space (none next to `( ) , ;`),
- * quoted strings and identifiers kept exactly; a BOM and CRLFs go with the whitespace. Nothing SQLite
- * tells apart is folded: no case folding, numbers as written, block comments ending at the first
- * `*\/`. An unaliased result column of a view or `CREATE TABLE … AS` is named after its exact source
- * text, so where that differs from the canonical spacing it is appended. With `dialect` `postgres`:
- * {@link canonicalizePostgresSql}.
+ * SQL's canonical form: its tokens, comments dropped, nothing SQLite tells apart folded (no case folding,
+ * numbers as written). SQLite names an unaliased result column of a view or `CREATE TABLE … AS` after its
+ * exact text, so where that differs from the canonical spacing it is appended.
  */
 export function canonicalizeSql(sql: string, dialect: SqlDialect = "sqlite"): string {
   if (dialect === "postgres") return canonicalizePostgresSql(sql);
-  const out: string[] = [];
-  const tokens: CanonicalToken[] = [];
-  let pendingSpace = false;
-  let index = 0;
-  const emit = (end: number) => {
-    const text = sql.slice(index, end);
-    const spaceBefore = pendingSpace && out.length > 0 && !SPACE_FREE_PUNCTUATION.has(out.at(-1)!) && !SPACE_FREE_PUNCTUATION.has(text);
-    if (spaceBefore) out.push(" ");
-    pendingSpace = false;
-    out.push(text);
-    tokens.push({ text, start: index, end, spaceBefore });
-    index = end;
-  };
-  const skip = (end: number) => {
-    pendingSpace = true;
-    index = end;
-  };
-  const length = sql.length;
-  while (index < length) {
-    const char = sql[index]!;
-    if (SQLITE_WHITESPACE.has(char)) skip(index + 1);
-    else if (char === "-" && sql[index + 1] === "-") skip(sql.indexOf("\n", index) + 1 || length);
-    else if (char === "/" && sql[index + 1] === "*") {
-      const close = sql.indexOf("*/", index + 2);
-      skip(close === -1 ? length : close + 2);
-    } else if (char === "'" || char === '"' || char === "`") emit(findClosingQuote(sql, index, char));
-    else if (char === "[") emit(sql.indexOf("]", index + 1) + 1 || length);
-    else if (IDENTIFIER_START.test(char)) {
-      let end = index + 1;
-      while (end < length && IDENTIFIER_PART.test(sql[end]!)) end++;
-      emit(end);
-    } else emit(index + 1);
-  }
+  const { text, kept } = canonicalTokens(tokenizeCanonicalSqlite(sql));
   // A NUL is doubled so that the single NUL opening the result-column section cannot be forged.
-  const canonical = out.join("").replace(/\0/g, "\0\0");
-  const namedByText = resultColumnsNamedByText(sql, tokens);
+  const canonical = text.replace(/\0/g, "\0\0");
+  const namedByText = resultColumnsNamedByText(sql, kept);
   return namedByText.length === 0 ? canonical : `${canonical}\0result-columns:${JSON.stringify(namedByText)}`;
-}
-
-/** The index just past the closing quote (a doubled quote is an escaped one), or the end of `sql`. */
-function findClosingQuote(sql: string, start: number, quote: string): number {
-  for (let index = start + 1; index < sql.length; index++) {
-    if (sql[index] !== quote) continue;
-    if (sql[index + 1] !== quote) return index + 1;
-    index++;
-  }
-  return sql.length;
 }
 
 /** A result column whose name is its source text: the index of its first token, and that text. */
@@ -156,11 +120,8 @@ type NamedByText = readonly [tokenIndex: number, text: string];
 const ENDS_RESULT_COLUMNS = new Set(["FROM", "WHERE", "GROUP", "HAVING", "WINDOW", "ORDER", "LIMIT", "UNION", "INTERSECT", "EXCEPT"]);
 
 /**
- * SQLite names an unaliased result column of a view or `CREATE TABLE … AS` after its source text,
- * spaces and comments included (`SELECT a  +  1` makes a column `a  +  1`). These are the outermost
- * such columns whose text differs from their canonical rendering, and those of the first select lists
- * of FROM subqueries and CTEs, whose names `SELECT *` passes on. Columns written canonically are left
- * out, so the checksum of such SQL does not move.
+ * The result columns named after their text (`SELECT a  +  1` makes a column `a  +  1`) whose text differs
+ * from the canonical one: the outermost, and those of FROM subqueries and CTEs, which `SELECT *` passes on.
  */
 function resultColumnsNamedByText(sql: string, tokens: readonly CanonicalToken[]): NamedByText[] {
   const found: NamedByText[] = [];
@@ -196,8 +157,7 @@ function collectFromStatement(sql: string, tokens: readonly CanonicalToken[], fr
     }
   }
   if (word(index) === "SELECT") collectSelectList(sql, tokens, index + 1, to, found);
-  // A scalar subquery's list never names a column, though one in a function's arguments is counted
-  // as well: telling it from a FROM list would need a parser.
+  // A scalar subquery in a function's arguments is counted too: telling it from a FROM list would need a parser.
   for (let select = body + 1; select < to; select++) {
     if (word(select) !== "SELECT" || tokens[select - 1]!.text !== "(") continue;
     const before = word(select - 2);

@@ -5,43 +5,59 @@
  * (standard_conforming_strings), every kind doubles a quote; block comments nest; a line comment ends
  * at `\r` too; only ASCII spaces are whitespace; backticks and brackets are plain punctuation.
  */
-import { tokenizeWith, type SqlStatement, type SqlToken, type SqlTokenKind } from "./sqlite-tokens.js";
+import { findClosingQuote, keywordOf, runOf, significantTokens, tokenizeWith, type SqlStatement, type SqlToken } from "./sqlite-tokens.js";
+
+/** PostgreSQL's `space` class; a no-break space is an identifier character to it. */
+const isWhitespace = (char: string) => /[ \t\n\r\f\v]/.test(char);
+const isDigit = (char: string | undefined) => char !== undefined && char >= "0" && char <= "9";
+/** `[A-Za-z\200-\377_]`: every non-ASCII character may start an identifier. */
+const isIdentifierStart = (char: string) => /[A-Za-z_]/.test(char) || char >= "\u0080";
+const isIdentifierPart = (char: string) => isIdentifierStart(char) || isDigit(char) || char === "$";
 
 /** Splits PostgreSQL source into tokens, whitespace and comments included, so their texts concatenate back to the source. Every string form is kind `string`; a parameter (`$1`) is a `word`. */
 export function tokenizePostgresSql(source: string): SqlToken[] {
-  const length = source.length;
-  const runOf = (from: number, test: (char: string) => boolean) => {
-    let end = from;
-    while (end < length && test(source[end]!)) end++;
-    return end;
-  };
-  // An unclosed string or comment runs to the end of the source, as it does for PostgreSQL.
-  const quoted = (kind: SqlTokenKind, end: number) => [kind, end === -1 ? length : end, end === -1] as const;
   return tokenizeWith(source, (index) => {
     const char = source[index]!;
     const next = source[index + 1];
-    if (isWhitespace(char)) return ["whitespace", runOf(index + 1, isWhitespace)];
-    if (char === "-" && next === "-") return ["line-comment", runOf(index + 2, (c) => c !== "\n" && c !== "\r")];
-    if (char === "/" && next === "*") return quoted("block-comment", findNestedCommentEnd(source, index));
-    if (char === "'") return quoted("string", findClosingQuote(source, index + 1, "'", false));
-    if (char === '"') return quoted("quoted-identifier", findClosingQuote(source, index + 1, '"', false));
+    if (isWhitespace(char)) return ["whitespace", runOf(source, index + 1, isWhitespace)];
+    if (char === "-" && next === "-") return ["line-comment", runOf(source, index + 2, (c) => c !== "\n" && c !== "\r")];
+    if (char === "/" && next === "*") return ["block-comment", findNestedCommentEnd(source, index)];
+    if (char === "'" || char === '"') return [char === "'" ? "string" : "quoted-identifier", findClosingQuote(source, index + 1, char)];
     if (char === "$") {
-      const delimiter = dollarDelimiterAt(source, index);
-      if (delimiter !== null) {
-        const close = source.indexOf(delimiter, index + delimiter.length);
-        return quoted("string", close === -1 ? -1 : close + delimiter.length);
+      // `$$` or `$tag$`, the tag an identifier without `$`.
+      const tagEnd = runOf(source, index + 1, (c) => isIdentifierPart(c) && c !== "$");
+      if (source[tagEnd] === "$" && (tagEnd === index + 1 || isIdentifierStart(source[index + 1]!))) {
+        const delimiter = source.slice(index, tagEnd + 1);
+        const close = source.indexOf(delimiter, tagEnd + 1);
+        return ["string", close === -1 ? -1 : close + delimiter.length];
       }
-      return isDigit(next) ? ["word", runOf(index + 1, isDigit)] : ["punctuation", index + 1];
+      return isDigit(next) ? ["word", runOf(source, index + 1, isDigit)] : ["punctuation", index + 1];
     }
     if (isIdentifierStart(char)) {
-      const prefixed = prefixedQuoteAt(source, index);
-      if (prefixed === null) return ["word", runOf(index + 1, isIdentifierPart)];
-      return quoted(prefixed.kind, findClosingQuote(source, index + prefixed.prefixLength + 1, prefixed.quote, prefixed.backslashEscapes));
+      // A quote with a prefix that changes how it is read, the prefix standing alone (in `ne'x'` the word is `ne`):
+      // `U&'…'`, `U&"…"`; `E'…'` (backslash escapes), `B'…'`, `X'…'`, `N'…'`.
+      const letter = char.toLowerCase();
+      const quote = source[index + 2];
+      if (letter === "u" && next === "&" && (quote === "'" || quote === '"')) return [quote === "'" ? "string" : "quoted-identifier", findClosingQuote(source, index + 3, quote)];
+      if (next === "'" && "ebxn".includes(letter)) return ["string", findClosingQuote(source, index + 2, "'", letter === "e")];
+      return ["word", runOf(source, index + 1, isIdentifierPart)];
     }
     // A `$` never continues a number, so `1$$x$$` is a number and a dollar-quoted string.
-    if (isDigit(char)) return ["word", runOf(index + 1, (c) => /[0-9A-Za-z_]/.test(c))];
+    if (isDigit(char)) return ["word", runOf(source, index + 1, (c) => /[0-9A-Za-z_]/.test(c))];
     return ["punctuation", index + 1];
   });
+}
+
+/** The index just past the `*\/` that closes the comment opened at `start`, counting nested ones, or -1. */
+function findNestedCommentEnd(source: string, start: number): number {
+  let depth = 1;
+  for (let index = start + 2; index < source.length - 1;) {
+    const pair = source.slice(index, index + 2);
+    depth += pair === "/*" ? 1 : pair === "*/" ? -1 : 0;
+    index += pair === "/*" || pair === "*/" ? 2 : 1;
+    if (depth === 0) return index;
+  }
+  return -1;
 }
 
 /**
@@ -54,8 +70,7 @@ export function splitPostgresStatements(tokens: readonly SqlToken[]): SqlStateme
   let current: SqlToken[] = [];
   let parentheses = 0;
   let atomicDepth = 0;
-  for (const token of tokens) {
-    if (token.kind === "whitespace" || token.kind === "line-comment" || token.kind === "block-comment") continue;
+  for (const token of significantTokens(tokens)) {
     const previous = current.at(-1);
     if (token.kind === "punctuation") {
       if (token.text === "(") parentheses++;
@@ -66,7 +81,7 @@ export function splitPostgresStatements(tokens: readonly SqlToken[]): SqlStateme
         continue;
       }
     }
-    const keyword = token.kind === "word" && previous?.text !== "." ? token.text.toUpperCase() : null;
+    const keyword = keywordOf(token, previous);
     if (keyword === "ATOMIC" && atomicDepth === 0 && previous?.kind === "word" && previous.text.toUpperCase() === "BEGIN" && isRoutineDefinition(current)) atomicDepth = 1;
     else if (keyword === "CASE" && atomicDepth > 0) atomicDepth++;
     else if (keyword === "END" && atomicDepth > 0) atomicDepth--;
@@ -74,6 +89,13 @@ export function splitPostgresStatements(tokens: readonly SqlToken[]): SqlStateme
   }
   if (current.length > 0) statements.push({ tokens: current });
   return statements;
+}
+
+/** `CREATE [OR REPLACE] FUNCTION|PROCEDURE`: the statements a `BEGIN ATOMIC` body belongs to. */
+function isRoutineDefinition(current: readonly SqlToken[]): boolean {
+  const words = current.slice(0, 4).map((token) => (token.kind === "word" ? token.text.toUpperCase() : ""));
+  const kind = words[1] === "OR" && words[2] === "REPLACE" ? words[3] : words[1];
+  return words[0] === "CREATE" && (kind === "FUNCTION" || kind === "PROCEDURE");
 }
 
 /**
@@ -86,79 +108,4 @@ export function splitPostgresSqlText(sql: string): string[] {
     const last = tokens.at(-1)!;
     return sql.slice(tokens[0]!.offset, last.offset + last.text.length);
   });
-}
-
-/** `CREATE [OR REPLACE] FUNCTION|PROCEDURE`: the statements a `BEGIN ATOMIC` body belongs to. */
-function isRoutineDefinition(current: readonly SqlToken[]): boolean {
-  const words = current.slice(0, 4).map((token) => (token.kind === "word" ? token.text.toUpperCase() : ""));
-  const kind = words[1] === "OR" && words[2] === "REPLACE" ? words[3] : words[1];
-  return words[0] === "CREATE" && (kind === "FUNCTION" || kind === "PROCEDURE");
-}
-
-/** `$$` or `$tag$` when one starts at `index`; the tag is an identifier without `$`. */
-function dollarDelimiterAt(source: string, index: number): string | null {
-  let end = index + 1;
-  if (end < source.length && source[end] !== "$") {
-    if (!isIdentifierStart(source[end]!)) return null;
-    end++;
-    while (end < source.length && isIdentifierPart(source[end]!) && source[end] !== "$") end++;
-  }
-  return source[end] === "$" ? source.slice(index, end + 1) : null;
-}
-
-/** A quote with a prefix that changes how it is read: `E'…'` (backslash escapes), `U&'…'`, `U&"…"`, `B'…'`, `X'…'`, `N'…'`. Only a prefix standing alone counts: in `ne'x'` the word is `ne`. */
-function prefixedQuoteAt(source: string, index: number): { kind: SqlTokenKind; prefixLength: number; quote: string; backslashEscapes: boolean } | null {
-  const letter = source[index]!.toLowerCase();
-  const next = source[index + 1];
-  const quote = source[index + 2];
-  if (letter === "u" && next === "&" && (quote === "'" || quote === '"')) return { kind: quote === "'" ? "string" : "quoted-identifier", prefixLength: 2, quote, backslashEscapes: false };
-  if (next !== "'" || !"ebxn".includes(letter)) return null;
-  return { kind: "string", prefixLength: 1, quote: "'", backslashEscapes: letter === "e" };
-}
-
-/** The index just past the quote closing content that starts at `from`, or -1; a doubled quote (or with `backslashEscapes`, a backslash) escapes. */
-function findClosingQuote(source: string, from: number, quote: string, backslashEscapes: boolean): number {
-  for (let index = from; index < source.length;) {
-    const char = source[index]!;
-    if (backslashEscapes && char === "\\") index += 2;
-    else if (char !== quote) index++;
-    else if (source[index + 1] !== quote) return index + 1;
-    else index += 2;
-  }
-  return -1;
-}
-
-/** The index just past the `*\/` that closes the comment opened at `start`, counting nested ones, or -1. */
-function findNestedCommentEnd(source: string, start: number): number {
-  let depth = 1;
-  for (let index = start + 2; index < source.length - 1;) {
-    const pair = source[index]! + source[index + 1];
-    if (pair === "/*") depth++;
-    else if (pair === "*/") depth--;
-    else {
-      index++;
-      continue;
-    }
-    index += 2;
-    if (depth === 0) return index;
-  }
-  return -1;
-}
-
-/** PostgreSQL's `space` class; a no-break space is an identifier character to it. */
-function isWhitespace(char: string): boolean {
-  return char === " " || char === "\t" || char === "\n" || char === "\r" || char === "\f" || char === "\v";
-}
-
-/** `[A-Za-z\200-\377_]`: every non-ASCII character may start an identifier. */
-function isIdentifierStart(char: string): boolean {
-  return (char >= "a" && char <= "z") || (char >= "A" && char <= "Z") || char === "_" || char >= "\u0080";
-}
-
-function isIdentifierPart(char: string): boolean {
-  return isIdentifierStart(char) || isDigit(char) || char === "$";
-}
-
-function isDigit(char: string | undefined): boolean {
-  return char !== undefined && char >= "0" && char <= "9";
 }

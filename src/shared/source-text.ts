@@ -1,21 +1,10 @@
-/**
- * Migration files and their helpers are read as strict UTF-8: a lenient decoder turns invalid bytes
- * into U+FFFD, so two different files (Latin-1 `é` and `è` in a string) would read, run and hash alike.
- */
+/** Migration files are read as strict UTF-8: a lenient decoder would read Latin-1 `é` and `è` alike, as U+FFFD. */
 
 /** The text of a file, or where its bytes stop being UTF-8. */
 export type DecodedSource =
   | { readonly ok: true; readonly text: string }
-  | {
-      readonly ok: false;
-      /** 1-based line and column (in characters) of the first byte that is not UTF-8. */
-      readonly line: number;
-      readonly column: number;
-      readonly byteOffset: number;
-      /** `utf-16le` or `utf-16be` when a UTF-16 byte order mark gives the file away. */
-      readonly detectedEncoding: "utf-16le" | "utf-16be" | null;
-      readonly message: string;
-    };
+  /** `line` and `column` (1-based, in characters) of the first byte that is not UTF-8; `detectedEncoding` when a UTF-16 byte order mark gives the file away. */
+  | { readonly ok: false; readonly line: number; readonly column: number; readonly byteOffset: number; readonly detectedEncoding: "utf-16le" | "utf-16be" | null; readonly message: string };
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const RESAVE = 're-save it as UTF-8 (in most editors: "Save with Encoding", then UTF-8)';

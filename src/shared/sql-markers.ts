@@ -15,12 +15,12 @@ export const EMPTY_MARKER = "-- migrate:empty";
 /** The word `stepwise create` puts where the migration's code goes; `gen` refuses a file that still holds it. */
 export const TEMPLATE_PLACEHOLDER = "stepwise:todo";
 /** The flags the up marker line accepts, as written. */
-export const KNOWN_FLAGS = ["transaction:false", "transaction:true", "foreign_keys:off"] as const;
+export const KNOWN_FLAGS: readonly string[] = ["transaction:false", "transaction:true", "foreign_keys:off"];
 
 /** What a `--` comment on a line of its own means. */
 export type MarkerComment =
-  /** `rest`: the text after the directive, at 0-based `restIndex` in the comment. */
-  | { readonly kind: "marker"; readonly direction: "up" | "down"; readonly rest: string; readonly restIndex: number }
+  /** `rest`: the text after the directive (the flags). */
+  | { readonly kind: "marker"; readonly direction: "up" | "down"; readonly rest: string }
   | { readonly kind: "unknown-directive"; readonly directive: string }
   /** `reason` may be `""`, which is refused. */
   | { readonly kind: "empty"; readonly reason: string }
@@ -32,38 +32,32 @@ export type MarkerComment =
 /** Classifies a line comment (from `--` to the end of the line, without the line break). */
 export function classifyComment(text: string): MarkerComment {
   const prefix = "-- migrate:";
-  if (text.startsWith(prefix)) {
-    const afterPrefix = text.slice(prefix.length);
-    const space = afterPrefix.search(/\s/);
-    const directive = afterPrefix.slice(0, space === -1 ? afterPrefix.length : space);
-    if (directive === "up" || directive === "down") return { kind: "marker", direction: directive, rest: afterPrefix.slice(directive.length), restIndex: prefix.length + directive.length };
-    if (directive === "empty") return { kind: "empty", reason: afterPrefix.slice(directive.length).trim() };
-    const folded = lettersOf(directive);
-    if (folded === "up" || folded === "down") return { kind: "look-alike", intended: `${prefix}${folded}`, reason: `the directive must be lowercase ASCII "${folded}"` };
-    const lookalike = classifyLookalike(text);
-    if (lookalike.kind === "look-alike") return { ...lookalike, reason: "nothing may come between the colon and the directive" };
-    return directive === "" ? { kind: "look-alike", intended: UP_MARKER, reason: "the directive must follow the colon directly" } : { kind: "unknown-directive", directive };
-  }
   if (text.startsWith(DESCRIPTION_PREFIX)) return { kind: "description", value: text.slice(DESCRIPTION_PREFIX.length).trim() };
-  return classifyLookalike(text);
+  if (!text.startsWith(prefix)) return classifyLookalike(text);
+  const directive = text.slice(prefix.length).split(/\s/, 1)[0]!;
+  const rest = text.slice(prefix.length + directive.length);
+  if (directive === "up" || directive === "down") return { kind: "marker", direction: directive, rest };
+  if (directive === "empty") return { kind: "empty", reason: rest.trim() };
+  const folded = lettersOf(directive);
+  if (folded === "up" || folded === "down") return { kind: "look-alike", intended: `${prefix}${folded}`, reason: `the directive must be lowercase ASCII "${folded}"` };
+  const lookalike = classifyLookalike(text);
+  if (lookalike.kind === "look-alike") return { ...lookalike, reason: "nothing may come between the colon and the directive" };
+  return directive === "" ? { kind: "look-alike", intended: UP_MARKER, reason: "the directive must follow the colon directly" } : { kind: "unknown-directive", directive };
 }
 
 /** The marker a comment that is not on a line of its own (after SQL, or a `/* … *\/` block) was meant as, or `null`; it is never read as one. */
 export function looksLikeMarker(text: string): string | null {
-  const body = text.startsWith("/*") ? `--${text.slice(2, text.endsWith("*/") ? -2 : undefined)}` : text;
-  const meaning = classifyComment(body);
+  const meaning = classifyComment(text.startsWith("/*") ? `--${text.slice(2, text.endsWith("*/") ? -2 : undefined)}` : text);
   if (meaning.kind === "marker") return meaning.direction === "up" ? UP_MARKER : DOWN_MARKER;
   if (meaning.kind === "look-alike" && meaning.intended.startsWith("-- migrate:") && !meaning.bareDirection) return meaning.intended;
-  if (meaning.kind === "unknown-directive") return UP_MARKER;
-  return meaning.kind === "empty" ? EMPTY_MARKER : null;
+  return meaning.kind === "unknown-directive" ? UP_MARKER : meaning.kind === "empty" ? EMPTY_MARKER : null;
 }
 
 /** The known flag an unknown one most likely meant, or `null`. */
 export function suggestFlag(flag: string): string | null {
   const key = lettersOf(flag);
   if (/^(no)?(transactions?|trans|tx)/.test(key)) {
-    if (key.startsWith("no")) return "transaction:false";
-    return /^(true|yes|on|1|enabled?)$/.test(key.replace(/^(transactions?|trans|tx)/, "")) ? "transaction:true" : "transaction:false";
+    return !key.startsWith("no") && /^(true|yes|on|1|enabled?)$/.test(key.replace(/^(transactions?|trans|tx)/, "")) ? "transaction:true" : "transaction:false";
   }
   return key.includes("foreign") || key.startsWith("fk") ? "foreign_keys:off" : null;
 }

@@ -18,8 +18,8 @@ export interface SqlStatement {
   readonly tokens: readonly SqlToken[];
 }
 
-/** The token that starts at an offset: its kind, where it ends, and whether it runs unclosed to the end. */
-type Scanned = readonly [kind: SqlTokenKind, end: number, unterminated?: boolean];
+/** The token that starts at an offset: its kind, where it ends (-1: unclosed, to the end of the source). */
+type Scanned = readonly [kind: SqlTokenKind, end: number];
 
 /** Cuts `source` into positioned tokens with `scan`, which reads the token starting at each offset. */
 export function tokenizeWith(source: string, scan: (index: number) => Scanned): SqlToken[] {
@@ -27,8 +27,9 @@ export function tokenizeWith(source: string, scan: (index: number) => Scanned): 
   let line = 1;
   let lineStart = 0;
   for (let index = 0; index < source.length;) {
-    const [kind, end, unterminated = false] = scan(index);
-    tokens.push({ kind, text: source.slice(index, end), offset: index, line, column: index - lineStart + 1, unterminated });
+    const [kind, scanned] = scan(index);
+    const end = scanned === -1 ? source.length : scanned;
+    tokens.push({ kind, text: source.slice(index, end), offset: index, line, column: index - lineStart + 1, unterminated: scanned === -1 });
     // Only the token's own characters: searching on from its start would rescan a long line per token.
     for (let at = index; at < end; at++) {
       if (source.charCodeAt(at) === 10) {
@@ -41,32 +42,44 @@ export function tokenizeWith(source: string, scan: (index: number) => Scanned): 
   return tokens;
 }
 
+/** The end of the run of characters passing `test` from `from`. */
+export function runOf(source: string, from: number, test: (char: string) => boolean): number {
+  let end = from;
+  while (end < source.length && test(source[end]!)) end++;
+  return end;
+}
+
+/** The index just past the quote that closes content starting at `from`, or -1; a doubled quote (with `backslashEscapes`, also a backslash) escapes. */
+export function findClosingQuote(source: string, from: number, quote: string, backslashEscapes = false): number {
+  for (let index = from; index < source.length;) {
+    const char = source[index];
+    if (char === quote && source[index + 1] !== quote) return index + 1;
+    index += char === quote || (backslashEscapes && char === "\\") ? 2 : 1;
+  }
+  return -1;
+}
+
+/** Whitespace as SQLite's tokeniser sees it, plus the Unicode spaces and BOM an editor may leave. */
+const isWhitespace = (char: string) => /\s/.test(char);
+const isWordChar = (char: string) => /[A-Za-z0-9_$]/.test(char) || (char >= "\u0080" && !isWhitespace(char));
+
 /** Splits SQLite source into tokens, whitespace and comments included, so their texts concatenate back to the source. A line comment stops before its line break (and before the `\r` of a CRLF). */
 export function tokenizeSqliteSql(source: string): SqlToken[] {
-  const length = source.length;
-  const runOf = (index: number, test: (char: string) => boolean) => {
-    let end = index + 1;
-    while (end < length && test(source[end]!)) end++;
-    return end;
-  };
   return tokenizeWith(source, (index): Scanned => {
     const char = source[index]!;
     const next = source[index + 1];
-    if (isWhitespace(char)) return ["whitespace", runOf(index, isWhitespace)];
+    if (isWhitespace(char)) return ["whitespace", runOf(source, index + 1, isWhitespace)];
     if (char === "-" && next === "-") {
-      let end = source.indexOf("\n", index);
-      if (end === -1) end = length;
-      return ["line-comment", end > index && source[end - 1] === "\r" ? end - 1 : end];
+      const end = (source.indexOf("\n", index) + 1 || source.length + 1) - 1;
+      return ["line-comment", source[end - 1] === "\r" ? end - 1 : end];
     }
     if (char === "/" && next === "*") {
       const close = source.indexOf("*/", index + 2);
-      return ["block-comment", close === -1 ? length : close + 2, close === -1];
+      return ["block-comment", close === -1 ? -1 : close + 2];
     }
-    if (char === "'" || char === '"' || char === "`" || char === "[") {
-      const end = char === "[" ? source.indexOf("]", index + 1) + 1 || -1 : findClosingQuote(source, index, char);
-      return [char === "'" ? "string" : "quoted-identifier", end === -1 ? length : end, end === -1];
-    }
-    if (isWordChar(char)) return ["word", runOf(index, isWordChar)];
+    if (char === "[") return ["quoted-identifier", source.indexOf("]", index + 1) + 1 || -1];
+    if (char === "'" || char === '"' || char === "`") return [char === "'" ? "string" : "quoted-identifier", findClosingQuote(source, index + 1, char)];
+    if (isWordChar(char)) return ["word", runOf(source, index + 1, isWordChar)];
     return ["punctuation", index + 1];
   });
 }
@@ -75,6 +88,13 @@ export function tokenizeSqliteSql(source: string): SqlToken[] {
 export function significantTokens(tokens: readonly SqlToken[]): SqlToken[] {
   return tokens.filter((token) => token.kind !== "whitespace" && token.kind !== "line-comment" && token.kind !== "block-comment");
 }
+
+/** A word's keyword (uppercased), unless it follows a `.`, where it names a column or table. */
+export function keywordOf(token: SqlToken | undefined, previous: SqlToken | undefined): string | null {
+  return token?.kind === "word" && previous?.text !== "." ? token.text.toUpperCase() : null;
+}
+
+const BODY_STATEMENT_KEYWORDS = new Set(["SELECT", "INSERT", "UPDATE", "DELETE", "REPLACE", "WITH", "VALUES"]);
 
 /**
  * Groups significant tokens into statements at each `;`, except the `;`s inside the `BEGIN … END`
@@ -87,55 +107,22 @@ export function splitSqliteStatements(tokens: readonly SqlToken[]): SqlStatement
   const statements: SqlStatement[] = [];
   const significant = significantTokens(tokens);
   let current: SqlToken[] = [];
-  let isTrigger = false;
-  let afterOn = false;
-  let inTriggerBody = false;
+  let [isTrigger, afterOn, inBody] = [false, false, false];
   significant.forEach((token, index) => {
     const previous = current.at(-1);
-    if (token.text === ";" && token.kind === "punctuation" && !inTriggerBody) {
+    if (token.text === ";" && token.kind === "punctuation" && !inBody) {
       if (current.length > 0) statements.push({ tokens: current });
       current = [];
       isTrigger = afterOn = false;
       return;
     }
-    // A word after a `.` names a column or table, never a keyword.
-    const keyword = token.kind === "word" && previous?.text !== "." ? token.text.toUpperCase() : null;
-    if (keyword === "TRIGGER" && isTriggerPosition(current)) isTrigger = true;
-    else if (keyword === "ON" && isTrigger && !inTriggerBody) afterOn = true;
-    else if (keyword === "BEGIN" && afterOn && !inTriggerBody && startsBodyStatement(significant[index + 1])) inTriggerBody = true;
-    else if (keyword === "END" && inTriggerBody && previous?.text === ";" && previous.kind === "punctuation") inTriggerBody = false;
+    const keyword = keywordOf(token, previous);
+    if (keyword === "TRIGGER" && current.length <= 2 && /^CREATE( TEMP| TEMPORARY)?$/.test(current.map((word) => (word.kind === "word" ? word.text.toUpperCase() : "?")).join(" "))) isTrigger = true;
+    else if (keyword === "ON" && isTrigger && !inBody) afterOn = true;
+    else if (keyword === "BEGIN" && afterOn && !inBody && significant[index + 1]?.kind === "word" && BODY_STATEMENT_KEYWORDS.has(significant[index + 1]!.text.toUpperCase())) inBody = true;
+    else if (keyword === "END" && inBody && previous?.text === ";" && previous.kind === "punctuation") inBody = false;
     current.push(token);
   });
   if (current.length > 0) statements.push({ tokens: current });
   return statements;
-}
-
-/** Whether `TRIGGER` would be the statement's third keyword of `CREATE [TEMP|TEMPORARY] TRIGGER`. */
-function isTriggerPosition(current: readonly SqlToken[]): boolean {
-  const words = current.map((token) => (token.kind === "word" ? token.text.toUpperCase() : null));
-  return words[0] === "CREATE" && (current.length === 1 || (current.length === 2 && (words[1] === "TEMP" || words[1] === "TEMPORARY")));
-}
-
-const BODY_STATEMENT_KEYWORDS = new Set(["SELECT", "INSERT", "UPDATE", "DELETE", "REPLACE", "WITH", "VALUES"]);
-
-function startsBodyStatement(next: SqlToken | undefined): boolean {
-  return next?.kind === "word" && BODY_STATEMENT_KEYWORDS.has(next.text.toUpperCase());
-}
-
-/** Whitespace as SQLite's tokeniser sees it, plus the Unicode spaces and BOM an editor may leave. */
-function isWhitespace(char: string): boolean {
-  return char === " " || char === "\t" || char === "\n" || char === "\r" || char === "\f" || char === "\v" || char === "\uFEFF" || /\s/.test(char);
-}
-
-function isWordChar(char: string): boolean {
-  return /[A-Za-z0-9_$]/.test(char) || (char >= "\u0080" && !isWhitespace(char));
-}
-
-/** The index just past the closing quote, or -1 when there is none; a doubled quote is an escaped one. */
-function findClosingQuote(source: string, start: number, quote: string): number {
-  for (let index = start + 1; ;) {
-    const at = source.indexOf(quote, index);
-    if (at === -1 || source[at + 1] !== quote) return at === -1 ? -1 : at + 1;
-    index = at + 2;
-  }
 }

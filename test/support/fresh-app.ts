@@ -101,7 +101,7 @@ async function buildCache(cacheDir: string): Promise<void> {
   };
   writeFileSync(path.join(template, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
   copyInstalledPackage("better-sqlite3", path.join(repoRoot, "node_modules"), path.join(template, "node_modules"), { dependencies: true });
-  const installed = await runNpm(["install", "--prefer-offline", "--ignore-scripts", "--no-audit", "--no-fund"], { cwd: template, timeoutMs: 300_000 });
+  const installed = await runNpm(["install", "--prefer-offline", "--include=dev", "--ignore-scripts", "--no-audit", "--no-fund"], { cwd: template, timeoutMs: 300_000 });
   if (installed.code !== 0) throw new Error(`npm install of the tarball failed\n${describeRun(installed)}`);
   writeFileSync(path.join(cacheDir, "tarball-name"), report.filename);
   writeFileSync(path.join(cacheDir, "ready"), "");

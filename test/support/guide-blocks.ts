@@ -82,7 +82,9 @@ export function merge(base: Json, patch: Json): Json {
  * template's own install skips them, to reuse a better-sqlite3 built once).
  */
 export async function followInstall(app: FreshApp, install: GuideBlock, options: { withScripts?: boolean } = {}): Promise<void> {
-  const quiet = ["--prefer-offline", ...(options.withScripts ? [] : ["--ignore-scripts"]), "--no-audit", "--no-fund"];
+  // `--include=dev`: a development install whatever the environment says (an inherited NODE_ENV=production
+  // or omit setting would make npm drop the app's tools instead of adding the named ones).
+  const quiet = ["--prefer-offline", "--include=dev", ...(options.withScripts ? [] : ["--ignore-scripts"]), "--no-audit", "--no-fund"];
   for (const words of commandsOf(install)) {
     assert.deepEqual(words.slice(0, 2), ["npm", "install"], words.join(" "));
     const dev = words.includes("--save-dev");
@@ -95,7 +97,7 @@ export async function followInstall(app: FreshApp, install: GuideBlock, options:
     if (!specs.every(present)) {
       const fromRegistry = specs.filter((spec) => nameOf(spec) !== PUBLISHED_NAME && nameOf(spec) !== "better-sqlite3");
       const installed = await runNpm(["install", ...(dev ? ["--save-dev"] : []), ...fromRegistry, ...quiet], { cwd: app.dir, timeoutMs: 300_000 });
-      npmRun = describeRun(installed);
+      npmRun = `${describeRun(installed)}\n--- environment\nNODE_ENV=${process.env.NODE_ENV ?? ""} npm_config_omit=${process.env.npm_config_omit ?? ""} npm_config_production=${process.env.npm_config_production ?? ""}`;
       assert.equal(installed.code, 0, npmRun);
     }
     const after = JSON.parse(app.read("package.json")) as { dependencies: Json; devDependencies: Json };

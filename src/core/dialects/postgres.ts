@@ -1,37 +1,36 @@
 /**
- * The PostgreSQL dialect, answered with its catalog and its transaction ids.
- *
- * The escape guard differs most: PostgreSQL says itself whether a transaction committed. Its id, read
- * right after BEGIN, has a status (`pg_xact_status`) once it ended: `committed` proves the migration's
- * work before it ended ours was committed; anything else is `unknown`. No connection setting is
- * restored: a `SET` in the migration's transaction rolls back with it or commits as its intent.
+ * The PostgreSQL dialect: the catalog reads and SQL PostgreSQL differs in, and its errors read as stepwise's. The reading of a refused connection
+ * (`describeConnectionFailure`) belongs with the pg driver, but stays here while the CLI's server connector shares it.
  */
 import { batchKeyFailure, matchColumn, quoteIdentifier, type BatchDialect, type BatchOrigin, type BatchWalk, type ResolvedBatchKey } from "../batch-walk.js";
 import type { Dialect, MigrationFailure } from "../dialect.js";
 import type { ErrorClassification } from "../driver.js";
-import { connectionFailedError, connectionLostError } from "../error-factories.js";
-import { StepwiseError, type ConnectionProblem, type ErrorKind, type InvalidIndex } from "../errors.js";
-import { databaseLockedError, databaseUnusableError, diskFullError, historyChangedByMigrationError, historyTableInvalidError, migrationFailedError, usageError } from "../error-factories.js";
+import { StepwiseError, type ConnectionProblem, type ErrorKind, type InvalidIndex, type LockWait } from "../errors.js";
+import {
+  connectionFailedError,
+  connectionLostError,
+  databaseLockedError,
+  databaseUnusableError,
+  describeThrownValue,
+  diskFullError,
+  historyChangedByMigrationError,
+  lockTimeoutError,
+  migrationFailedError,
+  recordNativeError,
+  usageError,
+} from "../error-factories.js";
 import { HISTORY_GUARD_MARK, type HistoryGuard } from "../history-guard.js";
 import { DEFAULT_TABLE_NAME, HistoryStore, isValidTableName } from "../history.js";
 import { describeInvalidIndexes } from "../invalid-indexes.js";
-import { lockTimeoutError, recordNativeError } from "../error-factories.js";
-import type { LockWait } from "../errors.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../options.js";
 import type { ListSchemaObjectsOptions, SchemaObject } from "../schema-objects.js";
-import { scriptStatements } from "../sql-location.js";
+import { findInCauseChain, scriptStatements } from "../sql-location.js";
 import { exec, query, queryValue, type Step } from "../step.js";
-import { describeThrownValue } from "../error-factories.js";
 import { uniqueName, type EscapeGuardRun } from "../transaction-guard.js";
 import type { MigrationDirection, MigrationEntry } from "../types.js";
 import { splitPostgresStatements, tokenizePostgresSql } from "../../shared/postgres-tokens.js";
 
-/*
- * PostgreSQL's operators and types as stepwise writes them: schema-qualified, so nothing on the
- * session's `search_path` can stand in for them (a `public.=` for `(varchar, varchar)` beats the
- * built-in one even with `pg_catalog` first). Qualifying costs nothing and changes no session state;
- * pinning the `search_path` would need a `SET` around every statement and would reach the app's SQL.
- */
+// Operators and types schema-qualified, so nothing on the session's `search_path` can stand in for them (a `public.=` for `(varchar, varchar)` beats the built-in one even with `pg_catalog` first).
 /** `=`, `pg_catalog`'s. */
 export const EQ = "OPERATOR(pg_catalog.=)";
 /** `<>`, `pg_catalog`'s. */
@@ -45,36 +44,31 @@ export const TEXT = "pg_catalog.text";
 /** The `C` collation, `pg_catalog`'s. */
 export const COLLATE_C = 'COLLATE pg_catalog."C"';
 
-/** SQLSTATEs that end the session: terminated, crashed, idle timeouts, and the connection exceptions of a live session. */
-const SESSION_ENDING_SQLSTATES = new Set(["57P01", "57P02", "57P05", "25P03", "08000", "08003", "08006", "08007"]);
-
-/** System codes of a socket that died under an open session. */
-const SOCKET_GONE_CODES = new Set(["ECONNRESET", "EPIPE", "ETIMEDOUT", "ECONNABORTED", "EHOSTUNREACH", "ENETUNREACH", "ENETDOWN"]);
+/** SQLSTATEs that end the session (terminated, crashed, idle timeouts, connection exceptions), and a dead socket's system codes. */
+const SESSION_ENDING_CODES = new Set([
+  "57P01",
+  "57P02",
+  "57P05",
+  "25P03",
+  "08000",
+  "08003",
+  "08006",
+  "08007",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "ECONNABORTED",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENETDOWN",
+]);
 
 /** What `pg`'s client says when its socket closed under a query, or is used after it did. */
 const CLIENT_GONE_MESSAGE = /^(Connection terminated( unexpectedly)?|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)$/;
 
-/** The error down `error`'s `cause` chain that says the session ended, or `undefined`: a migration may wrap the client's error. */
+/** The error down `error`'s `cause` chain that says the session ended (a migration may wrap the client's), or `undefined`. */
 function lostConnectionIn(error: unknown): unknown {
-  return findInCauseChain(error, (current) => {
-    const code = (current as { code?: unknown }).code;
-    return (typeof code === "string" && (SESSION_ENDING_SQLSTATES.has(code) || SOCKET_GONE_CODES.has(code))) || (current instanceof Error && CLIENT_GONE_MESSAGE.test(current.message));
-  });
-}
-
-/** The first error down `error`'s `cause` chain (itself first) that `matches`, or `undefined`. */
-function findInCauseChain(error: unknown, matches: (current: object) => boolean): object | undefined {
-  let current = error;
-  // Bounded: a cyclic chain must not hang error handling.
-  for (let depth = 0; depth < 8 && typeof current === "object" && current !== null; depth++) {
-    try {
-      if (matches(current)) return current;
-      current = (current as { cause?: unknown }).cause;
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
+  return findInCauseChain(error, (current) => SESSION_ENDING_CODES.has(codeOf(current) ?? "") || (current instanceof Error && CLIENT_GONE_MESSAGE.test(current.message)));
 }
 
 /** Whether `error`, or one down its `cause` chain, says the session ended under stepwise. */
@@ -87,83 +81,73 @@ function firstLineOf(error: unknown): string {
   return describeThrownValue(error).split("\n")[0]!.trim();
 }
 
-/** The case, and what to change, per SQLSTATE of a refused start-up. */
-function caseOfSqlstate(code: string, message: string): [ConnectionProblem, string | null] {
-  if (code === "28P01") return ["wrong-password", "check the password, in the URL (percent-encode @ : / ? #) or in PGPASSWORD, against the role's (ALTER ROLE <role> PASSWORD '...')"];
-  if (code === "3D000") return ["missing-database", "create the database (CREATE DATABASE <name>, or createdb <name>) or correct its name at the end of the URL"];
-  if (code === "53300")
-    return ["too-many-connections", "wait for other sessions to end, lower the pool size of the apps on this server, or raise max_connections (or the role's or database's CONNECTION LIMIT)"];
-  if (code === "57P03") return ["server-starting", "wait until the server has started (or finished its recovery), then run it again"];
-  if (code.startsWith("28")) {
-    if (/^role ".*" does not exist$/.test(message)) return ["missing-role", "create the role (CREATE ROLE <name> LOGIN PASSWORD '...') or correct the user name in the URL"];
-    // How a server that takes a role only over TLS refuses it without.
-    if (/pg_hba\.conf.*, no encryption$/.test(message))
-      return [
-        "tls-required",
-        "connect over TLS: add sslmode=verify-full (or sslmode=require) to the URL; if the server refuses this role over TLS too, ask its administrator to allow it in pg_hba.conf",
-      ];
-    if (/not permitted to log in/.test(message)) return ["not-allowed", "let the role log in (ALTER ROLE <name> LOGIN) or connect as one that may"];
-    return ["not-allowed", "the server's pg_hba.conf does not let this role reach this database from here: connect as a role it allows, or ask its administrator to allow this one"];
+/** An error's string `code` (a SQLSTATE or a socket's system code), or `null`. */
+function codeOf(error: unknown): string | null {
+  try {
+    const code = (error as { code?: unknown } | null)?.code;
+    return typeof code === "string" ? code : null;
+  } catch {
+    return null;
   }
-  return ["unknown", null];
 }
 
-/** The case, and what to change, for a failure with no SQLSTATE: the socket's, TLS's or the client's. */
-function caseOfClientError(systemCode: string | null, message: string): [ConnectionProblem, string | null] {
-  if (systemCode === "ECONNREFUSED") return ["refused", "check the host and port in the URL, and that the server is running and listens there (listen_addresses, port)"];
-  if (systemCode === "ENOENT") return ["refused", "no server listens on that socket: check the socket folder (host=) and port in the URL, and that the server is running"];
-  if (systemCode === "ENOTFOUND" || systemCode === "EAI_AGAIN" || systemCode === "EAI_NONAME") return ["host-not-found", "check the host name in the URL: it does not resolve from here"];
-  if (systemCode === "ETIMEDOUT" || /timeout/i.test(message))
-    return ["timed-out", "check that the host is reachable from here (a firewall, a VPN, a private network) and that the port is the server's"];
-  if (/does not support SSL/i.test(message)) return ["tls-refused", "the server has no TLS: remove sslmode (or ssl) from the URL, or turn ssl on in the server's configuration"];
-  if (/certificate|CERT_|self[- ]signed/i.test(`${systemCode ?? ""} ${message}`))
-    return ["tls-certificate", "the server's certificate is not trusted here: give its CA (sslrootcert=<file> in the URL, or NODE_EXTRA_CA_CERTS), or check the host name it was issued for"];
-  if (/client password must be a string|password must be a string/i.test(message)) return ["password-missing", "give the role's password, in the URL or in PGPASSWORD"];
-  if (systemCode === "ECONNRESET" || /^Connection terminated/.test(message))
-    return [
-      "closed-at-start",
-      "what answers at that host and port closed the connection before the session began: check that the port is PostgreSQL's, that sslmode suits the server, and the server's log",
-    ];
-  return ["unknown", null];
-}
+/** What to change for each common refusal of a session, matched in order against `sqlstate|system code|first line`. */
+const CONNECTION_CASES: readonly (readonly [RegExp, ConnectionProblem, string])[] = [
+  [/^28P01\|/, "wrong-password", "check the password, in the URL (percent-encode @ : / ? #) or in PGPASSWORD, against the role's (ALTER ROLE <role> PASSWORD '...')"],
+  [/^3D000\|/, "missing-database", "create the database (CREATE DATABASE <name>, or createdb <name>) or correct its name at the end of the URL"],
+  [/^53300\|/, "too-many-connections", "wait for other sessions to end, lower the pool size of the apps on this server, or raise max_connections (or the role's or database's CONNECTION LIMIT)"],
+  [/^57P03\|/, "server-starting", "wait until the server has started (or finished its recovery), then run it again"],
+  [/^28\w+\|\|role ".*" does not exist$/, "missing-role", "create the role (CREATE ROLE <name> LOGIN PASSWORD '...') or correct the user name in the URL"],
+  // How a server that takes a role only over TLS refuses it without.
+  [
+    /^28\w+\|\|.*pg_hba\.conf.*, no encryption$/,
+    "tls-required",
+    "connect over TLS: add sslmode=verify-full (or sslmode=require) to the URL; if the server refuses this role over TLS too, ask its administrator to allow it in pg_hba.conf",
+  ],
+  [/^28\w+\|\|.*not permitted to log in/, "not-allowed", "let the role log in (ALTER ROLE <name> LOGIN) or connect as one that may"],
+  [/^28/, "not-allowed", "the server's pg_hba.conf does not let this role reach this database from here: connect as a role it allows, or ask its administrator to allow this one"],
+  [/^\|ECONNREFUSED\|/, "refused", "check the host and port in the URL, and that the server is running and listens there (listen_addresses, port)"],
+  [/^\|ENOENT\|/, "refused", "no server listens on that socket: check the socket folder (host=) and port in the URL, and that the server is running"],
+  [/^\|(?:ENOTFOUND|EAI_AGAIN|EAI_NONAME)\|/, "host-not-found", "check the host name in the URL: it does not resolve from here"],
+  [/^\|(?:ETIMEDOUT\||[^|]*\|.*timeout)/i, "timed-out", "check that the host is reachable from here (a firewall, a VPN, a private network) and that the port is the server's"],
+  [/^\|[^|]*\|.*does not support SSL/i, "tls-refused", "the server has no TLS: remove sslmode (or ssl) from the URL, or turn ssl on in the server's configuration"],
+  [
+    /^\|.*(?:certificate|CERT_|self[- ]signed)/i,
+    "tls-certificate",
+    "the server's certificate is not trusted here: give its CA (sslrootcert=<file> in the URL, or NODE_EXTRA_CA_CERTS), or check the host name it was issued for",
+  ],
+  [/^\|[^|]*\|.*password must be a string/i, "password-missing", "give the role's password, in the URL or in PGPASSWORD"],
+  [
+    /^\|(?:ECONNRESET\||[^|]*\|Connection terminated)/,
+    "closed-at-start",
+    "what answers at that host and port closed the connection before the session began: check that the port is PostgreSQL's, that sslmode suits the server, and the server's log",
+  ],
+];
 
-/**
- * A failure to open a session as `DATABASE_UNUSABLE`, with what to change for each common case. Its
- * message is the server's (or the socket's): it names the role, database or host, never the URL or a password.
- */
+/** A failure to open a session as `DATABASE_UNUSABLE` with what to change; its message is the server's or the socket's, never naming the URL or a password. */
 export function describeConnectionFailure(error: unknown): StepwiseError<"DATABASE_UNUSABLE"> {
-  const code = (error as { code?: unknown } | null)?.code;
-  const codeText = typeof code === "string" ? code : null;
-  const sqlstate = codeText !== null && /^[0-9A-Z]{5}$/.test(codeText) && !/^E[A-Z]+$/.test(codeText) ? codeText : null;
-  const systemCode = sqlstate === null ? codeText : null;
+  const code = codeOf(error);
+  const sqlstate = code !== null && /^[0-9A-Z]{5}$/.test(code) && !/^E[A-Z]+$/.test(code) ? code : null;
+  const systemCode = sqlstate === null ? code : null;
   const reason = firstLineOf(error) || "no answer";
-  const [problem, fix] = sqlstate !== null ? caseOfSqlstate(sqlstate, reason) : caseOfClientError(systemCode, reason);
+  const key = `${sqlstate ?? ""}|${systemCode ?? ""}|${reason}`;
+  const [, problem, fix] = CONNECTION_CASES.find(([pattern]) => pattern.test(key)) ?? [null, "unknown", null];
   const failure = connectionFailedError({ problem, reason, fix, sqlstate, systemCode, cause: error });
   return sqlstate === null ? failure : recordNativeError(failure, { kind: "cantopen", nativeCode: sqlstate });
 }
 
 /** The SQLSTATE of an error from the `pg` package (a `DatabaseError` carries it as `code`), or `null`. */
 export function sqlstateOf(error: unknown): string | null {
-  try {
-    const code = (error as { code?: unknown } | null)?.code;
-    return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : null;
-  } catch {
-    return null;
-  }
+  const code = codeOf(error);
+  return code !== null && /^[0-9A-Z]{5}$/.test(code) ? code : null;
 }
 
-/**
- * A SQLSTATE (https://www.postgresql.org/docs/current/errcodes-appendix.html) as stepwise's kind of
- * failure: lock not available, deadlock or object in use are `locked`; class 53 `full`; a read-only
- * transaction or missing privilege `readonly`; a session that ended `lost`; the other connection
- * exceptions, class 28, no such database and a server starting `cantopen`; XX001/XX002 `corrupt`.
- * Anything else (no such table, a cancelled statement) is the statement's failure: `other`.
- */
+/** A SQLSTATE as stepwise's kind of failure; anything else (no such table, a cancelled statement) is the statement's own: `other`. */
 export function kindOfSqlstate(code: string): ErrorKind {
   if (code === "55P03" || code === "40P01" || code === "55006") return "locked";
   if (code.startsWith("53")) return "full";
   if (code === "25006" || code === "42501") return "readonly";
-  if (isConnectionLost({ code })) return "lost";
+  if (SESSION_ENDING_CODES.has(code)) return "lost";
   if (code.startsWith("08") || code.startsWith("28") || code === "3D000" || code === "57P03") return "cantopen";
   if (code === "XX001" || code === "XX002") return "corrupt";
   return "other";
@@ -172,28 +156,25 @@ export function kindOfSqlstate(code: string): ErrorKind {
 /** The `pg` package's errors read as stepwise's kinds: a session that ended is `lost` whatever shape its error has. */
 export function classifyPostgresError(error: unknown): ErrorClassification {
   const code = sqlstateOf(error);
-  if (isConnectionLost(error)) return { kind: "lost", nativeCode: code ?? systemCodeOf(error) };
+  if (isConnectionLost(error)) return { kind: "lost", nativeCode: code ?? codeOf(error) };
   return code === null ? { kind: "other", nativeCode: null } : { kind: kindOfSqlstate(code), nativeCode: code };
 }
 
-/** A socket's system code (`ECONNRESET`), or `null`. */
-function systemCodeOf(error: unknown): string | null {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : null;
-}
-
-/**
- * The typed error for a PostgreSQL failure a user can act on; anything else is returned unchanged.
- * `lockTimeoutMs` is the `lock_timeout` stepwise set, which a `LOCK_TIMEOUT` reports.
- */
+/** The typed error for a PostgreSQL failure a user can act on, else `error`; `lockTimeoutMs` is the `lock_timeout` a `LOCK_TIMEOUT` reports. */
 export function translatePostgresError(error: unknown, busyTimeoutMs: number, classification: ErrorClassification, lockTimeoutMs = 0): unknown {
   if (error instanceof StepwiseError) return error;
-  if (classification.kind === "lost") return recordNativeError(lostConnection(error), classification);
-  if (isLockTimeout(error)) return recordNativeError(lockTimedOut(error, lockTimeoutMs, null), classification);
-  const code = classification.nativeCode;
-  if (code === null || !/^[0-9A-Z]{5}$/.test(code)) return error;
-  const translated = toTypedError(error, busyTimeoutMs, code, classification.kind);
-  return translated instanceof StepwiseError ? recordNativeError(translated, classification) : translated;
+  const code = classification.nativeCode ?? "";
+  const unusable = (what: string) => databaseUnusableError(`${what} Nothing was changed.`, code, error);
+  const byKind: Partial<Record<ErrorKind, () => StepwiseError>> = {
+    locked: () => databaseLockedError(busyTimeoutMs, error),
+    full: () => diskFullError({ version: null, file: null, sqliteCode: code, cause: error }),
+    readonly: () => unusable(`The database cannot be written (SQLSTATE ${code}): the server is read-only (a standby) or this role lacks the privilege.`),
+    cantopen: () => describeConnectionFailure(error),
+    corrupt: () => unusable(`PostgreSQL reports corrupted data (SQLSTATE ${code}).`),
+  };
+  const typed =
+    classification.kind === "lost" ? lostConnection(error) : isLockTimeout(error) ? lockTimedOut(error, lockTimeoutMs, null) : /^[0-9A-Z]{5}$/.test(code) ? byKind[classification.kind]?.() : undefined;
+  return typed === undefined ? error : recordNativeError(typed, classification);
 }
 
 /** `error`, which ended the session, as `CONNECTION_LOST` with no migration running; `during` says what was. */
@@ -201,54 +182,25 @@ export function lostConnection(error: unknown, during?: string): StepwiseError<"
   return connectionLostError({ outcome: "none-running", reason: firstLineOf(error), cause: error, ...(during === undefined ? {} : { during }) });
 }
 
-function toTypedError(error: unknown, busyTimeoutMs: number, code: string, kind: ErrorKind): unknown {
-  switch (kind) {
-    case "locked":
-      return databaseLockedError(busyTimeoutMs, error);
-    case "full":
-      return diskFullError({ version: null, file: null, sqliteCode: code, cause: error });
-    case "readonly":
-      return databaseUnusableError(`The database cannot be written (SQLSTATE ${code}): the server is read-only (a standby) or this role lacks the privilege. Nothing was changed.`, code, error);
-    case "cantopen":
-      return describeConnectionFailure(error);
-    case "corrupt":
-      return databaseUnusableError(`PostgreSQL reports corrupted data (SQLSTATE ${code}). Nothing was changed.`, code, error);
-    default:
-      return error;
-  }
-}
-
 /**
- * Every invalid index of the database (what a failed `CREATE INDEX CONCURRENTLY` leaves), by schema
- * and name; with `since`, only those written after the history row it selects (by `xmin` age).
+ * Every invalid index of the database (what a failed `CREATE INDEX CONCURRENTLY` leaves), each with the statement that removes it; with `since`, only those written after
+ * the history row it selects (by `xmin` age). `quietly`, none when they cannot be read (the transaction aborted, the session gone).
  */
-function invalidIndexesSql(since = ""): string {
+function* readInvalidIndexes(since = "", params: readonly unknown[] = [], quietly = false): Step<InvalidIndex[]> {
   const newer = since === "" ? "" : `AND (SELECT pg_catalog.age(h.xmin) FROM ${since}) OPERATOR(pg_catalog.>) LEAST(pg_catalog.age(ic.xmin), pg_catalog.age(i.xmin))`;
-  return `SELECT n.nspname::${TEXT} AS schema, ic.relname::${TEXT} AS name, tc.relname::${TEXT} AS "table"
+  const sql = `SELECT n.nspname::${TEXT} AS schema, ic.relname::${TEXT} AS name, tc.relname::${TEXT} AS "table"
   FROM pg_catalog.pg_index AS i
   JOIN pg_catalog.pg_class AS ic ON ic.oid ${EQ} i.indexrelid
   JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} i.indrelid
   JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} ic.relnamespace
   WHERE NOT i.indisvalid ${newer}
   ORDER BY n.nspname::${TEXT} ${COLLATE_C}, ic.relname::${TEXT} ${COLLATE_C}`;
-}
-
-/** Every invalid index of the database, each with the statement that removes it. */
-export function* readInvalidIndexes(): Step<InvalidIndex[]> {
-  return yield* readInvalidIndexesSince("", []);
-}
-
-function* readInvalidIndexesSince(since: string, params: readonly unknown[]): Step<InvalidIndex[]> {
-  const rows = yield* query<{ schema: string; name: string; table: string }>(invalidIndexesSql(since), params);
-  return rows.map((row) => ({ ...row, drop: `DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdentifier(row.schema)}.${quoteIdentifier(row.name)};` }));
-}
-
-/** {@link readInvalidIndexesSince}, or none when they cannot be read (the transaction aborted, the session gone). */
-function* readInvalidIndexesQuietly(since = "", params: readonly unknown[] = []): Step<InvalidIndex[]> {
   try {
-    return yield* readInvalidIndexesSince(since, params);
-  } catch {
-    return [];
+    const rows = yield* query<{ schema: string; name: string; table: string }>(sql, params);
+    return rows.map((row) => ({ ...row, drop: `DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdentifier(row.schema)}.${quoteIdentifier(row.name)};` }));
+  } catch (error) {
+    if (quietly) return [];
+    throw error;
   }
 }
 
@@ -266,62 +218,53 @@ export function isLockTimeout(error: unknown): boolean {
   return fields?.code === "55P03" && typeof fields.message === "string" && /lock timeout/.test(fields.message);
 }
 
-/** `error` as `LOCK_TIMEOUT`, with the wait the driver saw, for `migration` or for none. */
-function lockTimedOut(
-  error: unknown,
-  lockTimeoutMs: number,
-  migration: { readonly entry: MigrationEntry; readonly direction: MigrationDirection; readonly rolledBack: boolean } | null,
-  invalidIndexes: readonly InvalidIndex[] = [],
-): StepwiseError<"LOCK_TIMEOUT"> {
+/** `error` as `LOCK_TIMEOUT`, with the wait the driver saw, for `failure`'s migration or for none. */
+function lockTimedOut(error: unknown, lockTimeoutMs: number, failure: MigrationFailure | null, invalidIndexes: readonly InvalidIndex[] = []): StepwiseError<"LOCK_TIMEOUT"> {
   const wait = (typeof error === "object" && error !== null ? lockWaits.get(error) : undefined) ?? null;
-  const where = migration === null ? {} : { version: migration.entry.version, file: migration.entry.file, direction: migration.direction };
-  return lockTimeoutError({ ...where, lockTimeoutMs, wait, rolledBack: migration?.rolledBack ?? true, invalidIndexes, cause: error });
-}
-
-/** PostgreSQL's DETAIL and HINT of `error`, or of the first error down its `cause` chain that has them. */
-function serverNotes(error: unknown): { detail: string | null; hint: string | null } {
-  const found = findInCauseChain(error, (current) => typeof (current as { detail?: unknown }).detail === "string" || typeof (current as { hint?: unknown }).hint === "string");
-  const { detail, hint } = (found ?? {}) as { detail?: unknown; hint?: unknown };
-  return { detail: typeof detail === "string" ? detail : null, hint: typeof hint === "string" ? hint : null };
-}
-
-/** The error of a statement sent now when the session has ended (it says so), else `undefined`. */
-function* sessionEndedError(): Step<unknown> {
-  try {
-    yield* query("SELECT 1");
-  } catch (error) {
-    return lostConnectionIn(error);
-  }
-  return undefined;
+  const where = failure === null ? {} : { version: failure.entry.version, file: failure.entry.file, direction: failure.direction };
+  return lockTimeoutError({ ...where, lockTimeoutMs, wait, rolledBack: failure?.rolledBack ?? true, invalidIndexes, cause: error });
 }
 
 /**
- * What PostgreSQL can say of a migration's failure beyond the library: the session ended under it,
- * a lock wait past `lock_timeout`, the server's DETAIL and HINT, the invalid indexes a `transaction:
- * false` migration left. `null` where the usual reading holds (a full disk, a read-only server).
+ * What PostgreSQL can say of a migration's failure beyond the library: the session ended under it, a lock wait past `lock_timeout`, the server's DETAIL and HINT, the
+ * invalid indexes a `transaction: false` migration left. `null` where the usual reading holds (a full disk, a read-only server).
  */
 function describePostgresFailure(lockTimeoutMs: number) {
-  return function* ({ entry, direction, cause, rolledBack, origin, classification: read, store }: MigrationFailure): Step<StepwiseError | null> {
-    let classification = read;
+  return function* (failure: MigrationFailure): Step<StepwiseError | null> {
+    const { entry, direction, cause, rolledBack, origin, store } = failure;
     // A migration may have replaced the client's error with its own: one statement tells whether the session lives.
-    const lost = classification.kind === "lost" ? lostConnectionIn(cause) : yield* sessionEndedError();
-    if (lost !== undefined) classification = { kind: "lost", nativeCode: classification.nativeCode };
+    const lost = failure.classification.kind === "lost" ? lostConnectionIn(cause) : yield* readLostSession();
+    const classification: ErrorClassification = lost === undefined ? failure.classification : { kind: "lost", nativeCode: failure.classification.nativeCode };
     const where = { version: entry.version, file: entry.file, direction };
     if (lost !== undefined) {
       const outcome = origin === "commit" ? "commit-unknown" : rolledBack ? "rolled-back" : "partly-applied";
       return recordNativeError(connectionLostError({ ...where, outcome, reason: firstLineOf(lost), cause }), classification);
     }
     // A transaction: false migration's leftovers: made after its history row was written, just before it ran.
-    const invalidIndexes = rolledBack ? [] : yield* readInvalidIndexesQuietly(`${store.quoted} AS h WHERE h.version ${EQ} ?`, [entry.version]);
+    const invalidIndexes = rolledBack ? [] : yield* readInvalidIndexes(`${store.quoted} AS h WHERE h.version ${EQ} ?`, [entry.version], true);
     // "already exists" for the name of an invalid index: the leftover of an earlier attempt is in the way.
     const taken = classification.nativeCode === "42P07" ? /relation "(.+)" already exists/.exec(firstLineOf(cause))?.[1] : undefined;
-    if (taken !== undefined && invalidIndexes.length === 0) invalidIndexes.push(...(yield* readInvalidIndexesQuietly()).filter((index) => index.name === taken));
-    if (isLockTimeout(cause)) return recordNativeError(lockTimedOut(cause, lockTimeoutMs, { entry, direction, rolledBack }, invalidIndexes), classification);
+    if (taken !== undefined && invalidIndexes.length === 0) invalidIndexes.push(...(yield* readInvalidIndexes("", [], true)).filter((index) => index.name === taken));
+    if (isLockTimeout(cause)) return recordNativeError(lockTimedOut(cause, lockTimeoutMs, failure, invalidIndexes), classification);
     if (rolledBack && classification.kind !== "other") return null;
-    const { detail, hint } = serverNotes(cause);
+    // PostgreSQL's DETAIL and HINT, from the first error down the chain that has them.
+    const server: { detail?: unknown; hint?: unknown } =
+      findInCauseChain(cause, (current) => ["detail", "hint"].some((field) => typeof (current as Record<string, unknown>)[field] === "string")) ?? {};
+    const detail = typeof server.detail === "string" ? server.detail : null;
+    const hint = typeof server.hint === "string" ? server.hint : null;
     const notes = [detail && `DETAIL: ${detail}`, hint && `HINT: ${hint}`, describeInvalidIndexes(invalidIndexes, "The database holds").trimEnd()].filter(Boolean).join("\n");
     return migrationFailedError({ ...where, cause, rolledBack, detail, hint, invalidIndexes, notes });
   };
+}
+
+/** The error of a statement sent now when the session has ended (it says so), else `undefined`. */
+function* readLostSession(): Step<unknown> {
+  try {
+    yield* query("SELECT 1");
+    return undefined;
+  } catch (error) {
+    return lostConnectionIn(error);
+  }
 }
 
 /** The `relkind`s of `pg_class` as the kinds `HISTORY_TABLE_INVALID` names. */
@@ -331,7 +274,7 @@ const RELATION_KINDS: Readonly<Record<string, string>> = { r: "table", p: "table
 export class PostgresHistoryStore extends HistoryStore {
   /** The schema holding the table. */
   readonly schema: string;
-  // pg reads a BIGINT as a number when exact and as text otherwise, as SQLite's EXACT_VERSION does.
+  // pg reads a BIGINT as a number when exact and as text otherwise, as SQLite's exact version read does.
   override readonly versionColumn = "version";
   override readonly eq = EQ;
   override readonly textType = TEXT;
@@ -342,27 +285,9 @@ export class PostgresHistoryStore extends HistoryStore {
     this.schema = schema;
   }
 
-  /** @throws `HISTORY_TABLE_INVALID` when another kind of relation (a view, a sequence) has the name. */
-  override *exists(): Step<boolean> {
-    const kinds = (yield* query<{ relkind: string }>(
-      `SELECT c.relkind AS relkind FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} c.relnamespace WHERE n.nspname ${EQ} ? AND c.relname ${EQ} ?`,
-      [this.schema, this.tableName],
-    )).map((row) => RELATION_KINDS[row.relkind] ?? "relation");
-    if (kinds.includes("table")) return true;
-    if (kinds.length > 0) throw historyTableInvalidError(this.tableName, [], `it is a ${kinds[0]}, not a table`);
-    return false;
-  }
-
-  override companionTable(suffix: string): string {
-    return `${quoteIdentifier(this.schema)}.${quoteIdentifier(`${this.tableName}_${suffix}`)}`;
-  }
-
-  override *companionExists(suffix: string): Step<boolean> {
-    const found = yield* query(
-      `SELECT 1 AS found FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} c.relnamespace WHERE n.nspname ${EQ} ? AND c.relname ${EQ} ? AND (c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p')`,
-      [this.schema, `${this.tableName}_${suffix}`],
-    );
-    return found.length > 0;
+  protected override *readKinds(name: string): Step<string[]> {
+    const sql = `SELECT c.relkind AS relkind FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} c.relnamespace WHERE n.nspname ${EQ} ? AND c.relname ${EQ} ?`;
+    return (yield* query<{ relkind: string }>(sql, [this.schema, name])).map((row) => RELATION_KINDS[row.relkind] ?? "relation");
   }
 
   override isNamed(name: string): boolean {
@@ -371,8 +296,7 @@ export class PostgresHistoryStore extends HistoryStore {
 
   protected override *createTable(): Step<void> {
     // CREATE SCHEMA IF NOT EXISTS checks the database's CREATE privilege first, which an app role that owns only its schema lacks.
-    const schemaExists = (yield* query(`SELECT 1 AS found FROM pg_catalog.pg_namespace WHERE nspname ${EQ} ?`, [this.schema])).length > 0;
-    if (!schemaExists) yield* exec(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(this.schema)}`);
+    if ((yield* query(`SELECT 1 AS found FROM pg_catalog.pg_namespace WHERE nspname ${EQ} ?`, [this.schema])).length === 0) yield* exec(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(this.schema)}`);
     yield* exec(`CREATE TABLE ${this.quoted} (
         version BIGINT PRIMARY KEY,
         name ${TEXT} NOT NULL,
@@ -408,43 +332,44 @@ export class PostgresHistoryStore extends HistoryStore {
   }
 }
 
-/*
- * The history guard on PostgreSQL, which has no temporary triggers and runs dynamic SQL (`DO`), so
- * every body is checked by reading, in O(1): the rows the session changed in the table this
- * transaction (`pg_stat_get_xact_tuples_*`), its storage (a TRUNCATE or rewrite changes it) and its
- * columns, found by name (a drop or rename finds another table or none). The reading is kept in a
- * transaction-local setting before the body (`capture`) and compared after it and before each history
- * write (`check`), then kept again after stepwise's own writes. A `transaction: false` body, between
- * whose statements the counters may be reset, is checked by hashing the table's rows instead.
- */
-/** The transaction-local setting that keeps the reading. */
-const SETTING = "stepwise.history_reading";
-
 /** `text` as a literal that reads the same whatever `standard_conforming_strings` says. */
 function literal(text: string): string {
   return `E'${text.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
 }
 
-/** The guard for `store`'s table. */
+/**
+ * The history guard on PostgreSQL, which has no temporary triggers and runs dynamic SQL (`DO`): every body is checked by reading, in O(1), the rows the session changed in
+ * the table this transaction (`pg_stat_get_xact_tuples_*`), its storage (a TRUNCATE or rewrite changes it) and its columns, found by name. The reading is kept in a
+ * transaction-local setting before the body (`capture`) and compared after it and before each history write (`check`). A `transaction: false` body, between whose statements
+ * the counters may be reset, is checked by hashing the table's rows instead.
+ */
 function createPostgresHistoryGuard(store: PostgresHistoryStore): HistoryGuard {
-  const table = `pg_catalog.to_regclass(${literal(store.quoted)})`;
+  const setting = "stepwise.history_reading";
   const plus = "OPERATOR(pg_catalog.+)";
   // NULL when no table has the name any more.
   const storageAndColumns = `pg_catalog.pg_relation_filenode(c.oid), (SELECT pg_catalog.string_agg(a.attname::${TEXT}, ',' ORDER BY a.attnum) FROM pg_catalog.pg_attribute AS a WHERE a.attrelid OPERATOR(pg_catalog.=) c.oid AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped)`;
-  const ofTable = `FROM pg_catalog.pg_class AS c WHERE c.oid OPERATOR(pg_catalog.=) ${table})`;
+  const ofTable = `FROM pg_catalog.pg_class AS c WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(${literal(store.quoted)}))`;
   const reading =
     `(SELECT pg_catalog.concat_ws(',', pg_catalog.pg_stat_get_xact_tuples_inserted(c.oid) ${plus} pg_catalog.pg_stat_get_xact_tuples_updated(c.oid) ${plus} pg_catalog.pg_stat_get_xact_tuples_deleted(c.oid), ` +
     `${storageAndColumns}) ${ofTable}`;
-  const shape = `(SELECT pg_catalog.concat_ws(',', ${storageAndColumns}) ${ofTable}`;
-  const capture = `SELECT pg_catalog.set_config('${SETTING}', COALESCE(${reading}, 'gone'), true)`;
+  const capture = `SELECT pg_catalog.set_config('${setting}', COALESCE(${reading}, 'gone'), true)`;
   // A cast that cannot succeed fails with a message of its own; of a value read at run time, since the planner folds a constant's.
-  const check = `SELECT CASE WHEN COALESCE(pg_catalog.current_setting('${SETTING}', true), '') ${NE} COALESCE(${reading}, 'gone') THEN CAST(${literal(`${HISTORY_GUARD_MARK}: `)} ${CONCAT} COALESCE(${reading}, 'gone') AS pg_catalog.int4) END`;
-  // The whole table, for a body outside a transaction: its rows, in order, and its storage and columns.
+  const check = `SELECT CASE WHEN COALESCE(pg_catalog.current_setting('${setting}', true), '') ${NE} COALESCE(${reading}, 'gone') THEN CAST(${literal(`${HISTORY_GUARD_MARK}: `)} ${CONCAT} COALESCE(${reading}, 'gone') AS pg_catalog.int4) END`;
   const whole =
-    `SELECT pg_catalog.md5(COALESCE(pg_catalog.string_agg(h.version::${TEXT} ${CONCAT} ':' ${CONCAT} h.checksum ${CONCAT} ':' ${CONCAT} h.state, ',' ORDER BY h.version), '') ${CONCAT} ';' ${CONCAT} COALESCE(${shape}, 'gone')) ` +
+    `SELECT pg_catalog.md5(COALESCE(pg_catalog.string_agg(h.version::${TEXT} ${CONCAT} ':' ${CONCAT} h.checksum ${CONCAT} ':' ${CONCAT} h.state, ',' ORDER BY h.version), '') ${CONCAT} ';' ${CONCAT} COALESCE((SELECT pg_catalog.concat_ws(',', ${storageAndColumns}) ${ofTable}, 'gone')) ` +
     `FROM ${store.quoted} AS h`;
   let before: unknown = null;
-
+  const changed = (entry: MigrationEntry, direction: MigrationDirection, change: string, cause?: unknown) =>
+    historyChangedByMigrationError({
+      version: entry.version,
+      file: entry.file,
+      direction,
+      table: store.tableName,
+      change,
+      rolledBack: false,
+      historyChanged: true,
+      ...(cause === undefined ? {} : { cause }),
+    });
   return {
     writes: { check, capture },
     *enter(_entry, _direction, inTransaction) {
@@ -453,25 +378,17 @@ function createPostgresHistoryGuard(store: PostgresHistoryStore): HistoryGuard {
       return true;
     },
     *leave(entry, direction, inTransaction) {
-      if (inTransaction) {
-        yield* exec(check);
-        return;
-      }
+      if (inTransaction) return yield* exec(check);
       let after: unknown;
       try {
         after = yield* queryValue(whole);
       } catch (cause) {
-        // The table is gone or renamed: the read names it.
-        throw changed(entry.version, entry.file, direction, "the table dropped, renamed or altered", cause);
+        throw changed(entry, direction, "the table dropped, renamed or altered", cause);
       }
-      if (after !== before) throw changed(entry.version, entry.file, direction, "its rows, storage or columns changed");
+      if (after !== before) throw changed(entry, direction, "its rows, storage or columns changed");
     },
     *remove() {},
   };
-
-  function changed(version: number, file: string, direction: "up" | "down", change: string, cause?: unknown): StepwiseError<"HISTORY_CHANGED_BY_MIGRATION"> {
-    return historyChangedByMigrationError({ version, file, direction, table: store.tableName, change, rolledBack: false, historyChanged: true, ...(cause === undefined ? {} : { cause }) });
-  }
 }
 
 /** Integer types: pg hands BIGINT back as text past 2^53 (the pg driver's parseInt8), compared as integers. */
@@ -480,18 +397,19 @@ const INTEGER_KEY_TYPES = new Set(["int2", "int4", "int8"]);
 /** Key types whose JavaScript value binds back exactly (a timestamp comes back rounded to milliseconds, so rows would be skipped). */
 const EXACT_KEY_TYPES = new Set([...INTEGER_KEY_TYPES, "numeric", "text", "varchar", "bpchar", "name", "citext", "uuid", "bytea"]);
 
+/** The walk's count and comparisons for a built-in key type: pg_catalog's, whatever the search_path holds. */
+const QUALIFIED_SQL = { count: "pg_catalog.count(*)", countGt: GT, eq: EQ, gt: GT, le: "OPERATOR(pg_catalog.<=)" } as const;
+
 /**
- * Finds a `forEachBatch` key as SQLite would: the table through the `search_path`, as given, else as
- * an unquoted name folds, else as `schema.table`; the key exactly, else case-insensitively when that
- * names one column. PostgreSQL has no rowid.
+ * Finds a `forEachBatch` key as SQLite would: the table through the `search_path`, as given, else as an unquoted name folds, else as `schema.table`; the key exactly, else
+ * case-insensitively when that names one column. PostgreSQL has no rowid.
  */
 function* resolvePostgresBatchKey(table: unknown, key: unknown, origin: BatchOrigin): BatchWalk<ResolvedBatchKey> {
   const fail = batchKeyFailure(table, key, origin);
   if (typeof table !== "string" || table === "") return fail("no-such-table", "the table name must be a non-empty string");
   if (typeof key !== "string" || key === "") return fail("invalid-key", "the key must be a non-empty column name");
   // Built from quoted parts, never parsed from the text given: a syntax error would abort the migration's transaction.
-  const qualified = /^([^."]+)\.([^."]+)$/.exec(table);
-  const [schema, name] = qualified ? [qualified[1], qualified[2]] : [null, null];
+  const [, schema = null, name = null] = /^([^."]+)\.([^."]+)$/.exec(table) ?? [];
   const found = (
     (yield {
       kind: "rows",
@@ -517,16 +435,12 @@ function* resolvePostgresBatchKey(table: unknown, key: unknown, origin: BatchOri
   const columns = described.map((column) => column.name);
   const { column, ambiguous } = matchColumn(columns, key);
   if (column === undefined) return fail("no-such-column", `"${table}" has no column "${key}"${ambiguous ? " (several differ from it only in case: give the exact name)" : ""}`, columns);
-  const base = described.find((candidate) => candidate.name === column)!.base;
+  const { base, type } = described.find((candidate) => candidate.name === column)!;
   if (!EXACT_KEY_TYPES.has(base)) {
-    const type = described.find((candidate) => candidate.name === column)!.type;
-    return fail(
-      "invalid-key",
-      `the key "${column}" is of type ${type}, which JavaScript does not read back exactly (a timestamp is rounded to milliseconds), so rows could be skipped; walk by an integer, numeric, text, uuid or bytea column`,
-      columns,
-    );
+    const detail = `the key "${column}" is of type ${type}, which JavaScript does not read back exactly (a timestamp is rounded to milliseconds), so rows could be skipped; walk by an integer, numeric, text, uuid or bytea column`;
+    return fail("invalid-key", detail, columns);
   }
-  // regclass prints the name quoted and schema-qualified where the search_path needs it.
+  // regclass prints the name quoted and schema-qualified where the search_path needs it; citext compares by its extension's operators.
   return {
     sql: quoteIdentifier(column),
     isRowid: false,
@@ -534,19 +448,15 @@ function* resolvePostgresBatchKey(table: unknown, key: unknown, origin: BatchOri
     tableSql: found.name,
     matchColumns: true,
     integerKey: INTEGER_KEY_TYPES.has(base),
-    // A built-in type compares by pg_catalog's operators; citext's are its extension's, resolved as the app's SQL does.
     ...(base === "citext" ? {} : { sqlOf: QUALIFIED_SQL }),
   };
 }
 
-/** The walk's count and comparisons for a built-in key type: pg_catalog's, whatever the search_path holds. */
-const QUALIFIED_SQL = { count: "pg_catalog.count(*)", countGt: GT, eq: EQ, gt: GT, le: "OPERATOR(pg_catalog.<=)" } as const;
-
 /** PostgreSQL's reading of a walk. */
 export const POSTGRES_BATCH_DIALECT: BatchDialect = {
   resolveKey: resolvePostgresBatchKey,
+  // max() stays unqualified: it is the key type's own aggregate (citext's lives in its extension's schema).
   boundSql: (table, key, where) =>
-    // max() stays unqualified: it is the key type's own aggregate (citext's lives in its extension's schema).
     `SELECT max(${key}) AS bound, max(${key})::${TEXT} AS text, (pg_catalog.pg_typeof(max(${key})) ${EQ} ANY ('{smallint,integer,bigint}'::pg_catalog.regtype[]))::int AS integer FROM ${table} WHERE ${where}`,
   // A `$1` outside strings, quoted names, comments and dollar quotes: the tokeniser makes it a word.
   hasNumberedPlaceholders: (where) => tokenizePostgresSql(where).some((token) => token.kind === "word" && /^\$\d+$/.test(token.text)),
@@ -563,10 +473,7 @@ export interface PostgresDialectOptions {
   readonly lockTimeoutMs?: number;
 }
 
-/**
- * The user's objects of one schema, as `sqlite_master` would list them: tables, views, the indexes
- * that back no constraint (a constraint's index goes with its constraint), and user triggers.
- */
+/** The user's objects of the schema `$1` as `sqlite_master` would list them: tables, views, indexes that back no constraint (those go with it), user triggers. */
 const SCHEMA_OBJECTS_SQL = `
 SELECT type, name, "tblName", sql FROM (
   SELECT 'table'::${TEXT} AS type, c.relname::${TEXT} AS name, c.relname::${TEXT} AS "tblName", NULL::${TEXT} AS sql
@@ -585,10 +492,11 @@ SELECT type, name, "tblName", sql FROM (
     FROM pg_catalog.pg_trigger AS t JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} t.tgrelid
     WHERE tc.relnamespace ${EQ} ns.oid AND NOT t.tgisinternal
 ) AS objects
-ORDER BY name ${COLLATE_C}`;
+ORDER BY name ${COLLATE_C}`.replace(/ns\.oid/g, `(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname ${EQ} $1)`);
 
 /**
- * The PostgreSQL dialect for the history table in `schema`.
+ * The PostgreSQL dialect for the history table in `schema`. No connection setting is restored: a `SET` in a migration's transaction rolls back with it or commits as its
+ * intent.
  *
  * @throws `USAGE` when `schema` is not a plain identifier.
  */
@@ -596,7 +504,6 @@ export function createPostgresDialect(options: PostgresDialectOptions = {}): Dia
   const schema = options.schema ?? DEFAULT_POSTGRES_SCHEMA;
   const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   if (!isValidTableName(schema)) throw usageError(`"${schema}" cannot be the history table's schema: use letters, digits and underscores, starting with a letter or underscore.`);
-  const objectsSql = SCHEMA_OBJECTS_SQL.replace(/ns\.oid/g, `(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname ${EQ} $1)`);
   return {
     name: "postgres",
     createHistoryStore: (tableName) => new PostgresHistoryStore(tableName, schema),
@@ -606,7 +513,7 @@ export function createPostgresDialect(options: PostgresDialectOptions = {}): Dia
     readOwnerSession,
     probeOwnerSession,
     readSchemaObjects: function* (options: ListSchemaObjectsOptions = {}): Step<SchemaObject[]> {
-      const rows = yield* query<SchemaObject>(objectsSql, [schema]);
+      const rows = yield* query<SchemaObject>(SCHEMA_OBJECTS_SQL, [schema]);
       const types = options.types ? new Set<string>(options.types) : null;
       const excluded = new Set(options.excludeTables ?? []);
       return rows.filter((row) => (types === null || types.has(row.type)) && !(row.type === "table" && excluded.has(row.name)));
@@ -621,44 +528,43 @@ export function createPostgresDialect(options: PostgresDialectOptions = {}): Dia
     },
     translateError: (error, busyTimeoutMs, classification) => translatePostgresError(error, busyTimeoutMs, classification, lockTimeoutMs),
     describeFailure: describePostgresFailure(lockTimeoutMs),
-    readInvalidIndexes,
+    readInvalidIndexes: () => readInvalidIndexes(),
   };
 }
 
 /**
- * PostgreSQL's escape guard. The savepoint's name proves nothing (another session reads it from
- * `pg_stat_activity`); the transaction id does, since the server never assigns one twice: the id read
- * with the RELEASE, in one message, must be the one read after BEGIN.
+ * PostgreSQL's escape guard. The savepoint's name proves nothing (another session reads it from `pg_stat_activity`); the transaction id does, since the server never assigns
+ * one twice: the id read with the RELEASE, in one message, must be the one read after BEGIN. Once our transaction ended, its id's `pg_xact_status` says whether it
+ * committed.
  */
 function* startPostgresEscapeGuard(): Step<EscapeGuardRun> {
   const savepoint = quoteIdentifier(uniqueName("body"));
-  const releaseAndReadId = `RELEASE SAVEPOINT ${savepoint}; SELECT pg_catalog.pg_current_xact_id()::${TEXT} AS xid`;
+  const readId = `SELECT pg_catalog.pg_current_xact_id()::${TEXT} AS xid`;
   let transactionId = "";
   return {
     *readStart() {
-      transactionId = String(yield* queryValue(`SELECT pg_catalog.pg_current_xact_id()::${TEXT} AS xid`));
+      transactionId = String(yield* queryValue(readId));
     },
     *enter() {
       yield* exec(`SAVEPOINT ${savepoint}`);
     },
     *leave() {
       try {
-        return String(yield* queryValue(releaseAndReadId)) === transactionId;
+        return String(yield* queryValue(`RELEASE SAVEPOINT ${savepoint}; ${readId}`)) === transactionId;
       } catch (error) {
         // A session that ended took our transaction with it: no escape; the lost connection is reported next.
         if (isConnectionLost(error)) return true;
       }
       // Aborted by a failed statement (RELEASE is refused until it is rolled back to), or gone with our transaction.
       try {
-        return String(yield* queryValue(`ROLLBACK TO SAVEPOINT ${savepoint}; ${releaseAndReadId}`)) === transactionId;
+        return String(yield* queryValue(`ROLLBACK TO SAVEPOINT ${savepoint}; RELEASE SAVEPOINT ${savepoint}; ${readId}`)) === transactionId;
       } catch (error) {
         return isConnectionLost(error);
       }
     },
     *judge() {
       try {
-        const status = yield* queryValue("SELECT pg_catalog.pg_xact_status(?::pg_catalog.xid8) AS status", [transactionId]);
-        return status === "committed" ? "yes" : "unknown";
+        return (yield* queryValue("SELECT pg_catalog.pg_xact_status(?::pg_catalog.xid8) AS status", [transactionId])) === "committed" ? "yes" : "unknown";
       } catch {
         return "unknown";
       }
@@ -668,16 +574,14 @@ function* startPostgresEscapeGuard(): Step<EscapeGuardRun> {
   };
 }
 
-/**
- * The backend running a `transaction: false` migration holds the run lock while it lives, so it
- * names the migration's owner; its start time goes with its pid, which could be reused.
- */
+/** Names the backend running a `transaction: false` migration: it holds the run lock while it lives; its start time goes with its pid, which could be reused. */
 function* readOwnerSession(): Step<string> {
-  const row = yield* queryValue(
-    `SELECT pg_catalog.concat('pg-backend:', pg_catalog.pg_backend_pid(), ':', EXTRACT(epoch FROM pg_catalog.pg_postmaster_start_time()), ':', ` +
-      `(SELECT EXTRACT(epoch FROM backend_start) FROM pg_catalog.pg_stat_activity WHERE pid ${EQ} pg_catalog.pg_backend_pid())) AS session`,
+  return String(
+    yield* queryValue(
+      `SELECT pg_catalog.concat('pg-backend:', pg_catalog.pg_backend_pid(), ':', EXTRACT(epoch FROM pg_catalog.pg_postmaster_start_time()), ':', ` +
+        `(SELECT EXTRACT(epoch FROM backend_start) FROM pg_catalog.pg_stat_activity WHERE pid ${EQ} pg_catalog.pg_backend_pid())) AS session`,
+    ),
   );
-  return String(row);
 }
 
 /** Whether the backend `session` names still runs, as far as this role may see. */
@@ -689,8 +593,7 @@ function* probeOwnerSession(session: string): Step<"held" | "free" | "unknown"> 
     // The pid is listed for every session; its start time only for the role's own.
     const rows = yield* query<{ started: string | null }>(`SELECT EXTRACT(epoch FROM backend_start)::${TEXT} AS started FROM pg_catalog.pg_stat_activity WHERE pid ${EQ} ?::int`, [match[1]]);
     if (rows.length === 0) return "free";
-    if (rows[0]!.started === null) return "unknown";
-    return rows[0]!.started === match[3] ? "held" : "free";
+    return rows[0]!.started === null ? "unknown" : rows[0]!.started === match[3] ? "held" : "free";
   } catch {
     return "unknown";
   }
