@@ -197,6 +197,26 @@ test("fleet's usage errors exit 2 and change nothing", async (t) => {
   }
 });
 
+test("fleet --help lists its commands, and each command's help its options and the global flags that name the databases", async (t) => {
+  const cwd = makeTempDir(t);
+  const help = async (...args: string[]) => {
+    const result = await runInProcess({ migrations: registry, cwd }, ["fleet", ...args, "--help"]);
+    assert.equal(result.code, 0, result.stderr);
+    return result.stdout;
+  };
+  assert.match(await help(), /status \[options\][\s\S]*up \[options\][\s\S]*verify \[options\]/);
+  const targets = ["--db '<glob>'", "--driver pg --schema '<glob>'", "--url-file <file>", "LIBSQL_AUTH_TOKEN", "--busy-timeout", "--lock-timeout", "--table"];
+  const shared = ["--concurrency <n>", "--shard <i/n>", "--url-file <file>", "--json"];
+  for (const [command, own] of [
+    ["status", []],
+    ["verify", []],
+    ["up", ["--to <version>", "--transaction <mode>", "--canary <n>", "--fail-fast"]],
+  ] as const) {
+    const text = await help(command);
+    for (const option of [...shared, ...own, ...targets]) assert.ok(text.includes(option), `fleet ${command} --help lacks ${option}`);
+  }
+});
+
 test("on a terminal, a fleet run draws a bar with done, failed, rate and time left, redrawn in place", async (t) => {
   const cwd = makeTempDir(t);
   mkdirSync(path.join(cwd, "tenants"));

@@ -29,6 +29,14 @@ export interface FleetUpOptions extends FleetOptions {
   readonly failFast?: boolean;
 }
 
+/** Where the fleet comes from, which the global options say: shown under each fleet command's help. */
+const TARGETS_HELP = `
+The databases (global options, before or after the command):
+  --db '<glob>'                 SQLite files, on any file driver (--driver better-sqlite3, node-sqlite, bun-sqlite, libsql, sql-js)
+  --driver pg --schema '<glob>' the PostgreSQL schemas of --url or DATABASE_URL, each in a session with that search_path
+  --driver pg|libsql-client     with --url-file <file> (one URL a line) or --url; a libSQL token from LIBSQL_AUTH_TOKEN
+  --table, --busy-timeout and --lock-timeout apply to every database`;
+
 /** How `createCli` declares a command under `parent`: its function runs, then its report prints. */
 type Declarer<R extends MigrationRegistry> = (
   parent: Command,
@@ -39,7 +47,8 @@ export function declareFleetCommands<R extends MigrationRegistry>(program: Comma
   const fleet = program
     .command("fleet")
     .description("status, up or verify on many databases: the SQLite files --db '<glob>' matches, the PostgreSQL schemas --schema '<glob>' matches, or the URLs of --url-file");
-  const declare = declarerOf(fleet);
+  const declareIn = declarerOf(fleet);
+  const declare: typeof declareIn = (...args) => declareIn(...args).addHelpText("after", TARGETS_HELP);
   const positive = parse.singleValued(parse.parsePositiveInteger);
   const shared = () => [
     new Option(
