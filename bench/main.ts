@@ -3,7 +3,7 @@
  * the same workload and database, each figure a whole process; then the edge entries' sizes. Markdown
  * to stdout, progress to stderr, every sample to bench/results/ (git-ignored).
  *
- *   npm run bench -- [--only sqlite|pg|sizes|fleet] [--sizes 100,1000] [--rounds 5] [--fleet 10000] [--fleet-schemas 1000] [--fleet-rounds 1]
+ *   npm run bench -- [--only sqlite|pg|fleet|sizes] [--sizes 100,1000] [--rounds 5] [--fleet 10000]
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -19,15 +19,11 @@ const valueOf = (flag: string) => (args.includes(flag) ? args[args.indexOf(flag)
 const only = valueOf("--only");
 const sizes = (valueOf("--sizes") ?? "100,1000").split(",").map(Number);
 const rounds = Number(valueOf("--rounds") ?? 5);
-// The fleet figure: tenant files and schemas, 5 migrations each; its runs are long, so one round unless told.
+// The fleet figure: that many SQLite files and a tenth as many PostgreSQL schemas; its runs are long, so one round unless --rounds is given.
 const fleetFiles = Number(valueOf("--fleet") ?? 10_000);
-const fleetSchemas = Number(valueOf("--fleet-schemas") ?? 1_000);
-const fleetRounds = Number(valueOf("--fleet-rounds") ?? 1);
-if (
-  (only !== undefined && !["sqlite", "pg", "sizes", "fleet"].includes(only)) ||
-  ![...sizes, rounds, fleetFiles, fleetSchemas, fleetRounds].every((value) => Number.isSafeInteger(value) && value > 0)
-) {
-  console.error("usage: npm run bench -- [--only sqlite|pg|sizes|fleet] [--sizes 100,1000] [--rounds 5] [--fleet 10000] [--fleet-schemas 1000] [--fleet-rounds 1]");
+const fleetRounds = args.includes("--rounds") ? rounds : 1;
+if ((only !== undefined && !["sqlite", "pg", "sizes", "fleet"].includes(only)) || ![...sizes, rounds, fleetFiles].every((value) => Number.isSafeInteger(value) && value > 0)) {
+  console.error("usage: npm run bench -- [--only sqlite|pg|fleet|sizes] [--sizes 100,1000] [--rounds 5] [--fleet 10000]");
   process.exit(2);
 }
 const started = performance.now();
@@ -46,7 +42,7 @@ for (const dialect of ["sqlite", "pg"] as const) {
 if (only === undefined || only === "fleet") {
   for (const [dialect, databases] of [
     ["sqlite", fleetFiles],
-    ["pg", fleetSchemas],
+    ["pg", Math.max(1, Math.round(fleetFiles / 10))],
   ] as const) {
     const measured = await benchFleet(dialect, databases, fleetRounds, progress);
     results.fleet.push(measured);
