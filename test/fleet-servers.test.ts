@@ -138,6 +138,23 @@ test("stepwise fleet on PostgreSQL schemas: the histogram, each refusal and the 
   );
 });
 
+test("stepwise fleet on PostgreSQL schemas whose names need quoting: capitals kept, a space refused by the driver and reported", async (t) => {
+  const db = await database(t);
+  await withClient(db.url, (client) => client.query(`CREATE SCHEMA "Tenant_B"; CREATE SCHEMA "Tenant A"`));
+  const run = await runInProcess({ migrations: postgresRegistry }, ["fleet", "up", "--driver", "pg", "--url", db.url, "--schema", "Tenant*", "--json"]);
+  assert.deepEqual(
+    jsonOutput<Json>(run, 1).targets.map((target) => [target.id, target.ok, target.toVersion, target.error?.code ?? null]),
+    [
+      ["Tenant A", false, null, "USAGE"],
+      ["Tenant_B", true, 2, null],
+    ],
+  );
+  await withClient(db.url, async (client) => {
+    assert.deepEqual(await ranIn(client, "Tenant_B"), [1, 2]);
+    assert.equal((await client.query("SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname IN ('public', 'Tenant A')")).rowCount, 0, "nothing lands elsewhere");
+  });
+});
+
 test("stepwise fleet on PostgreSQL databases listed by URL: each migrated, one that is not there reported, no password printed", async (t) => {
   const [first, second] = [await database(t), await database(t)];
   const withPassword = (url: string) => url.replace("postgres@", "postgres:pw-s3cret@");

@@ -124,10 +124,14 @@ async function listSchemas(scope: CommandScope, server: ServerUrl, pattern: stri
   }
 }
 
-/** A PostgreSQL URL whose sessions work in `schema`: the migrations' own SQL lands there, as the history table does. */
+/**
+ * A PostgreSQL URL whose sessions work in `schema`: the migrations' own SQL lands there, as the history table does.
+ * The name is quoted as an identifier (capitals kept), then its spaces and backslashes escaped as the server's `options` reads them.
+ */
 function withSearchPath(url: string, schema: string): string {
   const parsed = new URL(url);
   const options = parsed.searchParams.get("options");
-  parsed.searchParams.set("options", `${options === null ? "" : `${options} `}-c search_path=${schema}`);
+  const name = `"${schema.replaceAll('"', '""')}"`.replace(/[\\\s]/g, "\\$&");
+  parsed.searchParams.set("options", `${options === null ? "" : `${options} `}-c search_path=${name}`);
   return parsed.href;
 }
