@@ -7,14 +7,14 @@
  * reported, and a sample of the databases it left.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os, { tmpdir } from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { build } from "esbuild";
 import pg from "pg";
 import { createTestDatabase, type TestPostgresDatabase } from "../test/support/postgres-server.js";
-import { repoRoot } from "./workload.js";
+import { medianMs } from "./report.js";
+import { compileSides, installPackages, repoRoot } from "./workload.js";
 
 export type FleetDialect = "sqlite" | "pg";
 export type FleetSide = "stepwise" | "hand";
@@ -79,45 +79,6 @@ function createFleetWorkload(dialect: FleetDialect, root: string) {
   const gen = spawnSync(process.execPath, ["--import", import.meta.resolve("tsx"), path.join(repoRoot, "codegen", "bin.ts"), "gen"], { cwd: root, encoding: "utf8" });
   if (gen.status !== 0) throw new Error(`stepwise gen failed in ${root}:\n${gen.stderr}`);
   return root;
-}
-
-/** stepwise as an installed app has it: `src/` and `codegen/` compiled file by file under the package's `exports` and bin, and the packages it loads linked. */
-async function installStepwise(root: string): Promise<string> {
-  const modules = path.join(root, "node_modules");
-  const ours = path.join(modules, "stepwise-migrate");
-  const sources = ["src", "codegen"].flatMap((dir) =>
-    (readdirSync(path.join(repoRoot, dir), { recursive: true }) as string[]).filter((file) => file.endsWith(".ts")).map((file) => path.join(dir, file)),
-  );
-  await build({
-    entryPoints: sources.map((file) => path.join(repoRoot, file)),
-    outbase: repoRoot,
-    outdir: path.join(ours, "dist"),
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    logLevel: "error",
-  });
-  const manifest = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { name: string; version: string; type: string; exports: unknown; bin: unknown };
-  writeFileSync(path.join(ours, "package.json"), JSON.stringify({ name: manifest.name, version: manifest.version, type: manifest.type, exports: manifest.exports, bin: manifest.bin }));
-  // tsx loads the registry (its esbuild transpiles a SQL-only one once); ts-morph and prettier are left out, as in production.
-  for (const name of ["better-sqlite3", "pg", "commander", "tsx"]) symlinkSync(path.join(repoRoot, "node_modules", name), path.join(modules, name), "dir");
-  return path.join(ours, "dist", "codegen", "bin.js");
-}
-
-/** Compiles the hand-written sides into the workload, `workload:fleet-migrations` resolved to its migrations. */
-async function compileHandSides(root: string): Promise<void> {
-  await build({
-    entryPoints: ["sqlite", "pg"].map((dialect) => ({ in: path.join(repoRoot, "bench", "sides", "fleet", `hand-${dialect}.ts`), out: `hand-${dialect}` })),
-    outdir: path.join(root, "app"),
-    outExtension: { ".js": ".mjs" },
-    bundle: true,
-    packages: "external",
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    logLevel: "error",
-    plugins: [{ name: "fleet", setup: (plugin) => plugin.onResolve({ filter: /^workload:fleet-migrations$/ }, () => ({ path: path.join(root, "fleet-migrations.js") })) }],
-  });
 }
 
 /** A fresh fleet for one run: what to pass the sides, and how to check a sample of it afterwards. */
@@ -229,8 +190,9 @@ export async function benchFleet(dialect: FleetDialect, databases: number, round
   try {
     progress(`[fleet ${dialect}, ${databases} databases] gen, building stepwise and the hand-written sides`);
     createFleetWorkload(dialect, root);
-    const workload = { root, dialect, bin: await installStepwise(root) };
-    await compileHandSides(root);
+    const workload = { root, dialect, bin: await installPackages(root) };
+    const hand = (side: FleetDialect) => ({ in: path.join(repoRoot, "bench", "sides", "fleet", `hand-${side}.ts`), out: `hand-${side}` });
+    await compileSides(root, [hand("sqlite"), hand("pg")], { "workload:fleet-migrations": path.join(root, "fleet-migrations.js") });
     const rows: FleetRow[] = fleetConcurrencies().flatMap((concurrency) => (["stepwise", "hand"] as const).map((side) => ({ concurrency, side, apply: [], status: [] })));
     // Warm-up on a small fleet: the disk cache holds each side's code before anything is measured.
     for (const row of rows) {
@@ -261,13 +223,6 @@ export async function benchFleet(dialect: FleetDialect, databases: number, round
     rmSync(root, { recursive: true, force: true });
   }
 }
-
-const median = (values: readonly number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-};
-const medianMs = (samples: readonly FleetSample[]) => median(samples.map((sample) => sample.ms));
 
 /** The fleet table: `median (min)` ms per cell, stepwise's median over the hand pool's at each concurrency, and the verdicts against 1.25×. */
 export function renderFleet(measured: FleetMeasured): string {
