@@ -6,8 +6,9 @@
 //   src/drivers   one file per database library, over the core
 //   src/safety    backups, restore, rehearsal, verify, repair, over the core (and, for the SQLite file
 //                 copies, three driver modules: database-file.ts, sqlite-shared.ts, lock-holders.ts)
+//   src/fleet     migrateMany and its pool, over the core alone
 //   src/entries, src/index.ts   the package's entries, which re-export the layers below (the root
-//                 entry: the core and the safety nets' list, src/safety/index.ts)
+//                 entry: the core, the safety nets' list, src/safety/index.ts, and migrateMany)
 //   src/cli       the command line, over everything but the entries
 //   codegen/      `gen` and the bin, on top
 // No cycle either, type-only imports included: a type import ties two files together for a reader
@@ -52,17 +53,24 @@ export default {
       to: { path: "^(src/|codegen/)", pathNot: "^src/(core|shared|safety)/|^src/drivers/(database-file|sqlite-shared|lock-holders)\\.ts$" },
     },
     {
+      name: "fleet-imports-core",
+      comment: "src/fleet (migrateMany and its pool) builds on the core (and src/shared) alone: a target's manager comes from the app's driver entry.",
+      severity: "error",
+      from: { path: "^src/fleet/" },
+      to: { path: "^(src/|codegen/)", pathNot: "^src/(core|shared|fleet)/" },
+    },
+    {
       name: "root-entry-is-the-core",
-      comment: "The root entry (src/index.ts) re-exports the core and the safety nets (src/safety/index.ts); the drivers have entries of their own.",
+      comment: "The root entry (src/index.ts) re-exports the core, the safety nets (src/safety/index.ts) and migrateMany; the drivers have entries of their own.",
       severity: "error",
       from: { path: "^src/index\\.ts$" },
-      to: { path: "^(src/|codegen/)", pathNot: "^src/(core|shared)/|^src/safety/index\\.ts$" },
+      to: { path: "^(src/|codegen/)", pathNot: "^src/(core|shared)/|^src/safety/index\\.ts$|^src/fleet/migrate-many\\.ts$" },
     },
     {
       name: "entries-are-doors",
       comment: "Only the package (package.json exports) and the example app import the entries; nothing inside builds on them.",
       severity: "error",
-      from: { path: "^(src/(core|shared|drivers|safety|cli)/|codegen/)" },
+      from: { path: "^(src/(core|shared|drivers|safety|fleet|cli)/|codegen/)" },
       to: { path: "^src/entries/" },
     },
     {

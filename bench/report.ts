@@ -1,7 +1,7 @@
 /** The bench's markdown: one table per dialect and N with stepwise's ratios and the verdicts, and the entry sizes. */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import type { Figure, Measured, Sample, SideSamples } from "./measure.js";
+import type { Figure, Measured, SideSamples } from "./measure.js";
 import type { EntrySize } from "./sizes.js";
 import { repoRoot } from "./workload.js";
 
@@ -19,7 +19,8 @@ const median = (values: readonly number[]): number => {
   const middle = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
-const medianMs = (samples: readonly Sample[]) => median(samples.map((sample) => sample.ms));
+/** The median of the samples' wall times. */
+export const medianMs = (samples: readonly { readonly ms: number }[]) => median(samples.map((sample) => sample.ms));
 const ms = (value: number) => (value >= 100 ? value.toFixed(0) : value.toFixed(1));
 const times = (ratio: number) => `${ratio.toFixed(2)}×`;
 

@@ -91,9 +91,19 @@ export async function createWorkload(dialect: Dialect, size: number, root: strin
   });
   if (gen.status !== 0) throw new Error(`stepwise gen failed in ${root}:\n${gen.stderr}`);
   await installPackages(root);
-  const sidesDir = path.join(repoRoot, "bench", "sides", dialect);
+  await compileSides(
+    root,
+    SIDES[dialect].map((side) => ({ in: path.join(repoRoot, "bench", "sides", dialect, `${side.id}.ts`), out: side.id })),
+    { "workload:registry": path.join(root, "generated", "registry.ts"), "workload:migrations": path.join(root, "migrations.js") },
+  );
+  return { dialect, size, root, program: (side) => path.join(root, "app", `${side.id}.mjs`) };
+}
+
+/** Bundles side programs into `root/app/<out>.mjs`, each `workload:<name>` import (bench/sides/workload.d.ts) resolved to the file `modules` names. */
+export async function compileSides(root: string, entryPoints: { in: string; out: string }[], modules: Record<string, string>): Promise<void> {
+  const plugin: Plugin = { name: "workload", setup: (esbuild) => esbuild.onResolve({ filter: /^workload:/ }, (args) => ({ path: modules[args.path]! })) };
   await build({
-    entryPoints: SIDES[dialect].map((side) => ({ in: path.join(sidesDir, `${side.id}.ts`), out: side.id })),
+    entryPoints,
     outdir: path.join(root, "app"),
     outExtension: { ".js": ".mjs" },
     bundle: true,
@@ -101,37 +111,28 @@ export async function createWorkload(dialect: Dialect, size: number, root: strin
     platform: "node",
     format: "esm",
     target: "node20",
-    plugins: [workloadModules(root)],
+    plugins: [plugin],
     logLevel: "error",
   });
-  return { dialect, size, root, program: (side) => path.join(root, "app", `${side.id}.mjs`) };
-}
-
-/** Resolves `workload:registry` and `workload:migrations` (bench/sides/workload.d.ts) to this workload's files. */
-function workloadModules(root: string): Plugin {
-  const files: Record<string, string> = { "workload:registry": path.join(root, "generated", "registry.ts"), "workload:migrations": path.join(root, "migrations.js") };
-  return { name: "workload", setup: (plugin) => plugin.onResolve({ filter: /^workload:/ }, (args) => ({ path: files[args.path]! })) };
 }
 
 /**
- * The workload's `node_modules`, as an app's install has it: stepwise-migrate compiled to JavaScript
- * file by file (as `npm run build` does) under the package's own `exports`, and the peers and drivers
- * linked from this repo's.
+ * The workload's `node_modules`, as an app's install has it: stepwise-migrate's `src/` and `codegen/`
+ * compiled to JavaScript file by file (as `npm run build` does) under the package's own `exports` and
+ * bin, and the peers and drivers linked from this repo's (ts-morph and prettier left out, as in
+ * production). Returns the bin's path.
  */
-async function installPackages(root: string): Promise<void> {
+export async function installPackages(root: string): Promise<string> {
   const modules = path.join(root, "node_modules");
   const ours = path.join(modules, "stepwise-migrate");
-  const sources = (readdirSync(path.join(repoRoot, "src"), { recursive: true }) as string[]).filter((file) => file.endsWith(".ts"));
-  await build({
-    entryPoints: sources.map((file) => path.join(repoRoot, "src", file)),
-    outbase: path.join(repoRoot, "src"),
-    outdir: path.join(ours, "dist", "src"),
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    logLevel: "error",
-  });
-  const manifest = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { name: string; type: string; exports: unknown };
-  writeFileSync(path.join(ours, "package.json"), JSON.stringify({ name: manifest.name, type: manifest.type, exports: manifest.exports }));
-  for (const name of ["better-sqlite3", "pg", "umzug", "kysely", "knex", "drizzle-orm", "node-pg-migrate"]) symlinkSync(path.join(repoRoot, "node_modules", name), path.join(modules, name), "dir");
+  const sources = ["src", "codegen"].flatMap((dir) =>
+    (readdirSync(path.join(repoRoot, dir), { recursive: true }) as string[]).filter((file) => file.endsWith(".ts")).map((file) => path.join(repoRoot, dir, file)),
+  );
+  await build({ entryPoints: sources, outbase: repoRoot, outdir: path.join(ours, "dist"), format: "esm", platform: "node", target: "node20", logLevel: "error" });
+  const { name, version, type, exports, bin } = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as Record<string, unknown>;
+  writeFileSync(path.join(ours, "package.json"), JSON.stringify({ name, version, type, exports, bin }));
+  // commander and tsx are the bin's (tsx loads a registry that imports something).
+  for (const name of ["better-sqlite3", "pg", "commander", "tsx", "umzug", "kysely", "knex", "drizzle-orm", "node-pg-migrate"])
+    symlinkSync(path.join(repoRoot, "node_modules", name), path.join(modules, name), "dir");
+  return path.join(ours, "dist", "codegen", "bin.js");
 }

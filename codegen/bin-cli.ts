@@ -63,6 +63,11 @@ export function createBinCli(options: BinCliOptions): Cli {
     },
     ...run.runtimeSettings,
     drivers: ALL_DRIVER_LOADERS,
+    // `fleet` workers load the registry as this bin does, from the module next to this one (.ts from source, .js built).
+    fleetWorker: ({ dialect, driver }) => ({
+      module: new URL(`./fleet-worker${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+      data: { projectRoot, env: options.env, registryFile: resolveSettings(projectRoot, { dialect, driver }).registryFile } satisfies FleetWorkerData,
+    }),
     cwd: options.cwd,
     io: { ...options.io, env: options.env },
     version: readToolVersion() ?? "unknown",
@@ -70,8 +75,15 @@ export function createBinCli(options: BinCliOptions): Cli {
   });
 }
 
+/** What a `fleet` worker needs to load the registry as the bin does. */
+export interface FleetWorkerData {
+  readonly projectRoot: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly registryFile: string;
+}
+
 /** Imports the registry as the app would: plain JavaScript when it imports nothing, else through tsx (Bun needs no help). */
-async function loadRegistry({ projectRoot, env }: BinRun, registryFile: string): Promise<MigrationRegistry> {
+export async function loadRegistry({ projectRoot, env }: Pick<BinRun, "projectRoot" | "env">, registryFile: string): Promise<MigrationRegistry> {
   const label = path.relative(projectRoot, registryFile);
   if (!runsOnBun) assertPeersInstalled(`Loading ${label} (the runtime commands of the stepwise bin)`, REGISTRY_LOADER_PEERS);
   if (!existsSync(registryFile)) throw usageError(`${label} does not exist; run "stepwise gen" to write it.`);

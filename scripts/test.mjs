@@ -56,6 +56,7 @@ const FULL_RUN_ONLY = [
   "browser-example",
   "bundling-recipes",
   "cloudflare-example",
+  "fleet-guide",
   "fresh-app-harness",
   "packed-app",
   "postgres-guide",

@@ -1,8 +1,8 @@
 /**
  * stepwise's root entry: `defineMigration`, the registry, option and result types, the one error
  * class, and the safety nets (rehearsal, backups, restore, baseline, verification, repair), which
- * take the manager of any driver entry. It imports no driver; an app runs its registry through a
- * driver's entry, such as `stepwise-migrate/better-sqlite3` (`migrate` and `MigrationManager`).
+ * take the manager of any driver entry, and `migrateMany` for a fleet of databases. It imports no
+ * driver; an app runs its registry through a driver's entry, such as `stepwise-migrate/better-sqlite3` (`migrate` and `MigrationManager`).
  *
  * @packageDocumentation
  */
@@ -21,3 +21,5 @@ export type { StatusProblem } from "./core/errors.js";
 export { StepwiseError } from "./core/errors.js";
 export type { StepwiseErrorCode, StepwiseErrorDetails } from "./core/errors.js";
 export * from "./safety/index.js";
+export { migrateMany } from "./fleet/migrate-many.js";
+export type { FleetReport, MigrateManyOptions } from "./fleet/migrate-many.js";

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { benchFleet, fleetConcurrencies, renderFleet } from "../bench/fleet.js";
 import { benchDialect } from "../bench/measure.js";
 import { renderMeasured, renderSizes } from "../bench/report.js";
 import { measureEntrySizes, SIZE_TARGETS_KIB } from "../bench/sizes.js";
@@ -27,6 +28,34 @@ for (const dialect of ["sqlite", "pg"] as const) {
     const table = renderMeasured(result);
     assert.equal(table.split("\n").filter((line) => line.startsWith("| ") && !line.startsWith("| side")).length, result.sides.length);
     assert.equal(table.split("\n").filter((line) => /^- .*: stepwise takes \d+\.\d\d× the hand loop .*; \d+\.\d\d× the strongest peer/.test(line)).length, 3);
+  });
+}
+
+for (const dialect of ["sqlite", "pg"] as const) {
+  test(`the ${dialect} fleet bench runs stepwise fleet and the hand-written pool at each concurrency on 20 databases, checking each run`, { timeout: 300_000 }, async () => {
+    const result = await benchFleet(dialect, 20, 1);
+    assert.deepEqual(
+      result.rows.map((row) => [row.concurrency, row.side]),
+      fleetConcurrencies().flatMap((concurrency) => [
+        [concurrency, "stepwise"],
+        [concurrency, "hand"],
+      ]),
+    );
+    for (const row of result.rows) {
+      assert.deepEqual(
+        row.apply.map(({ databases, count }) => [databases, count]),
+        [[20, 100]],
+        `${row.side} at ${row.concurrency}`,
+      );
+      assert.deepEqual(
+        row.status.map(({ databases, count }) => [databases, count]),
+        [[20, 20]],
+        `${row.side} at ${row.concurrency}`,
+      );
+    }
+    const table = renderFleet(result);
+    assert.equal(table.split("\n").filter((line) => /^\| \d+ \| /.test(line)).length, result.rows.length);
+    assert.equal(table.split("\n").filter((line) => /^- concurrency \d+: stepwise takes the hand pool's fresh apply \d+\.\d\d×/.test(line)).length, fleetConcurrencies().length);
   });
 }
 

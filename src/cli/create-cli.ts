@@ -5,6 +5,8 @@ import type { MigrationRegistry } from "../core/types.js";
 import { DEFAULT_BACKUP_KEEP } from "../safety/backup.js";
 import type { Cli, CliContext, CliIo, CreateCliProps } from "./cli-props.js";
 import * as commands from "./commands.js";
+import { declareFleetCommands } from "./fleet-command.js";
+import type { FleetWorkerProps } from "./fleet-workers.js";
 import { readAppliedHistory, type CliSession, type CommandScope, type GlobalFlags } from "./database-target.js";
 import { aliasesOf, DEFAULT_CLI_DRIVER, parseDriverName } from "./driver-names.js";
 import { createCliOutput, type Report } from "./output.js";
@@ -15,8 +17,8 @@ export type { Cli, CreateCliProps } from "./cli-props.js";
 
 const { singleValued } = parse;
 
-/** Builds the runtime CLI: status, up, down, history, version, info, reset, repair, baseline, verify and restore. */
-export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>): Cli {
+/** Builds the runtime CLI: status, up, down, history, version, info, reset, repair, baseline, verify, restore and fleet. */
+export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R> & FleetWorkerProps): Cli {
   const programName = props.programName ?? "stepwise";
   const output = createCliOutput(props.io, programName, () => program.commands.map((command) => command.name()));
   const { io } = output;
@@ -108,10 +110,10 @@ const transaction = (verb: string) =>
     .choices(parse.TRANSACTION_MODES)
     .argParser(singleValued(parse.parseTransactionMode));
 
-/** Declares the commands that read and run migrations, and the safety nets'; commander runs a command's function, then prints its report. */
-function declareCommands<R extends MigrationRegistry>(program: Command, session: CliSession<R>): void {
-  const declare = (name: string, description: string, run: CommandFunction<R>, ...options: Option[]) => {
-    const command = program.command(name).description(description);
+/** A command's declaration under `parent`: commander runs its function, then prints its report. */
+function declarerOf<R extends MigrationRegistry>(parent: Command, session: CliSession<R>) {
+  return (name: string, description: string, run: CommandFunction<R>, ...options: Option[]) => {
+    const command = parent.command(name).description(description);
     for (const added of options) command.addOption(added);
     return command.action(async (...args: unknown[]) => {
       // commander calls an action with the arguments, the options and the command.
@@ -123,6 +125,11 @@ function declareCommands<R extends MigrationRegistry>(program: Command, session:
       session.output.printReport(report, Boolean(flags.json));
     });
   };
+}
+
+/** Declares the commands that read and run migrations, the safety nets' and the fleet's. */
+function declareCommands<R extends MigrationRegistry>(program: Command, session: CliSession<R>): void {
+  const declare = declarerOf(program, session);
   declare("status", "show which migrations are applied and which are pending", commands.status, json());
   const up = declare(
     "up",
@@ -188,4 +195,5 @@ function declareCommands<R extends MigrationRegistry>(program: Command, session:
     option("--force", "restore even when the backup's history does not match this app's migrations"),
     json(),
   ).argument("<file>", "the backup file", parse.parsePath);
+  declareFleetCommands(program, (parent) => declarerOf(parent, session));
 }

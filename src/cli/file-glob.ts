@@ -1,0 +1,84 @@
+/**
+ * The glob `stepwise fleet --db` takes, with no dependency: `*` and `?` within a name, `[abc]` and
+ * `[!abc]` classes, `**` for any depth of folders. A name starting with a dot is matched only by a
+ * pattern part that starts with one, as shells do.
+ */
+import { readdirSync, statSync } from "node:fs";
+import path from "node:path";
+
+/** Whether `text` holds a glob character. */
+export function isGlob(text: string): boolean {
+  return /[*?[]/.test(text);
+}
+
+/** One part of a pattern (no `/`) as an anchored regular expression. */
+export function globPartToRegExp(part: string): RegExp {
+  let source = "";
+  for (let index = 0; index < part.length; index++) {
+    const char = part[index]!;
+    const close = char === "[" ? part.indexOf("]", index + 2) : -1;
+    if (char === "*") source += "[^/]*";
+    else if (char === "?") source += "[^/]";
+    else if (close !== -1) {
+      const inside = part.slice(index + 1, close);
+      source += `[${inside.startsWith("!") ? `^${escapeClass(inside.slice(1))}` : escapeClass(inside)}]`;
+      index = close;
+    } else source += char.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  }
+  return new RegExp(`^${source}$`);
+}
+
+const escapeClass = (text: string) => text.replace(/[\\\]^]/g, "\\$&");
+
+/**
+ * The files `pattern` matches, relative to `cwd` when the pattern is, in the pattern's own spelling
+ * with `/` between folders, sorted. SQLite's sidecars (`-wal`, `-shm`, `-journal`) are never
+ * databases and are left out; so are folders, and links to them.
+ */
+export function expandFileGlob(pattern: string, cwd: string): string[] {
+  const parts = pattern.split(/[\\/]/);
+  const firstMagic = parts.findIndex(isGlob);
+  if (firstMagic === -1) return isFile(path.resolve(cwd, pattern)) ? [pattern] : [];
+  const found: string[] = [];
+  const visit = (shown: string, index: number) => {
+    const real = path.resolve(cwd, shown === "" ? "." : shown);
+    const part = parts[index]!;
+    const join = (name: string) => (shown === "" ? name : shown.endsWith("/") ? `${shown}${name}` : `${shown}/${name}`);
+    if (index === parts.length - 1 && part !== "**") {
+      for (const name of namesIn(real, part)) if (!/-(wal|shm|journal)$/.test(name) && isFile(path.join(real, name))) found.push(join(name));
+      return;
+    }
+    if (part === "**") {
+      visit(shown, index + 1);
+      for (const name of namesIn(real, "*")) if (isDirectory(path.join(real, name))) visit(join(name), index);
+      return;
+    }
+    for (const name of isGlob(part) ? namesIn(real, part) : [part]) if (isDirectory(path.join(real, name))) visit(join(name), index + 1);
+  };
+  // The parts before the first glob character are one folder: `data/tenants`, `/srv/app`, or none.
+  visit(firstMagic === 0 ? "" : parts.slice(0, firstMagic).join("/") || "/", firstMagic);
+  return [...new Set(found)].sort();
+}
+
+/** The names in `dir` that `part` matches; none when `dir` cannot be listed. */
+function namesIn(dir: string, part: string): string[] {
+  const matcher = globPartToRegExp(part);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.filter((name) => matcher.test(name) && (!name.startsWith(".") || part.startsWith(".")));
+}
+
+function statOf(file: string): ReturnType<typeof statSync> {
+  try {
+    return statSync(file, { throwIfNoEntry: false });
+  } catch {
+    // Unreachable (no permission, a file on the way): not a match.
+    return undefined;
+  }
+}
+const isFile = (file: string) => statOf(file)?.isFile() === true;
+const isDirectory = (file: string) => statOf(file)?.isDirectory() === true;

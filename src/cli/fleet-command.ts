@@ -1,0 +1,142 @@
+/** `stepwise fleet status|up|verify`: one command over many databases. Declares the commands; each is a function of its scope and options that returns a {@link Report}. */
+import { Option, type Command } from "commander";
+import type { TargetReport } from "../fleet/migrate-many.js";
+import type { FleetStop } from "../fleet/run-fleet.js";
+import type { TransactionMode } from "../core/options.js";
+import type { MigrationRegistry } from "../core/types.js";
+import type { CommandScope } from "./database-target.js";
+import { createFleetProgress, formatFleetStatus, formatFleetUp, formatFleetVerify, summarizeStatus } from "./fleet-output.js";
+import { defaultFleetConcurrency, executeFleet } from "./fleet-run.js";
+import type { FleetJob, FleetStatusResult, FleetVerifyResult } from "./fleet-task.js";
+import { listFleetTargets, parseShard } from "./fleet-targets.js";
+import type { Report } from "./output.js";
+import * as parse from "./parse-options.js";
+
+/** What every fleet command takes besides the global flags. */
+export interface FleetOptions {
+  readonly concurrency?: number;
+  /** `i/n`, checked by {@link parseShard}. */
+  readonly shard?: string;
+  readonly urlFile?: string;
+  readonly json?: boolean;
+}
+
+/** What `fleet up` takes besides those. */
+export interface FleetUpOptions extends FleetOptions {
+  readonly to?: number;
+  readonly transaction?: TransactionMode;
+  readonly canary?: number;
+  readonly failFast?: boolean;
+}
+
+/** Where the fleet comes from, which the global options say: shown under each fleet command's help. */
+const TARGETS_HELP = `
+The databases (global options, before or after the command):
+  --db '<glob>'                 SQLite files, on any file driver (--driver better-sqlite3, node-sqlite, bun-sqlite, libsql, sql-js)
+  --driver pg --schema '<glob>' the PostgreSQL schemas of --url or DATABASE_URL, each in a session with that search_path
+  --driver pg|libsql-client     with --url-file <file> (one URL a line) or --url; a libSQL token from LIBSQL_AUTH_TOKEN
+  --table, --busy-timeout and --lock-timeout apply to every database`;
+
+/** How `createCli` declares a command under `parent`: its function runs, then its report prints. */
+type Declarer<R extends MigrationRegistry> = (
+  parent: Command,
+) => (name: string, description: string, run: (scope: CommandScope<R>, options: never) => Promise<Report>, ...options: Option[]) => Command;
+
+/** Declares `fleet` and its three commands on `program`. */
+export function declareFleetCommands<R extends MigrationRegistry>(program: Command, declarerOf: Declarer<R>): void {
+  const fleet = program
+    .command("fleet")
+    .description("status, up or verify on many databases: the SQLite files --db '<glob>' matches, the PostgreSQL schemas --schema '<glob>' matches, or the URLs of --url-file");
+  const declareIn = declarerOf(fleet);
+  const declare: typeof declareIn = (...args) => declareIn(...args).addHelpText("after", TARGETS_HELP);
+  const positive = parse.singleValued(parse.parsePositiveInteger);
+  const shared = () => [
+    new Option(
+      "--concurrency <n>",
+      `how many databases to work on at once; the SQLite file drivers use a worker thread each (default: the number of cores, ${defaultFleetConcurrency()} here)`,
+    ).argParser(positive),
+    new Option("--shard <i/n>", "work on the i-th of n parts of the fleet, split by a hash of each database's id, so several machines or CI jobs can share it").argParser(
+      parse.singleValued((value: string) => {
+        const { index, count } = parseShard(value);
+        return `${index}/${count}`;
+      }),
+    ),
+    new Option("--url-file <file>", "a file listing the databases' URLs, one a line (for --driver pg or libsql-client; tokens from LIBSQL_AUTH_TOKEN)").argParser(parse.singleValued(parse.parsePath)),
+    new Option("--json", "print the report as JSON instead of progress and a summary"),
+  ];
+  declare("status", "how many databases are at each version, how many are pending, refusing, locked or failed and why; exit 1 unless every one can be migrated", fleetStatus, ...shared());
+  declare(
+    "up",
+    "apply the pending migrations to every database; one that fails is reported and the others go on; run it again after any stop to go on",
+    fleetUp,
+    ...shared(),
+    new Option("--to <version>", "stop after this version").argParser(positive),
+    new Option("--transaction <mode>", 'as up\'s: "each" or "all" (default: "each")').choices(parse.TRANSACTION_MODES).argParser(parse.singleValued(parse.parseTransactionMode)),
+    new Option("--canary <n>", "migrate the first n databases first, and no other if any of them fails").argParser(positive),
+    new Option("--fail-fast", "start no other database once one has failed"),
+  );
+  declare("verify", "compare each database's schema with a replay of its applied migrations; exit 1 on any drift or failure", fleetVerify, ...shared());
+}
+
+/** Lists the targets and runs `job` on them, with a progress display unless `--json`. */
+async function runFleetCommand<R extends MigrationRegistry>(scope: CommandScope<R>, options: FleetUpOptions, job: Pick<FleetJob, "task" | "mode" | "to" | "transaction">) {
+  const targets = await listFleetTargets(scope, options.urlFile, options.shard === undefined ? undefined : parseShard(options.shard));
+  const { io, palette } = scope.session.output;
+  const progress = options.json ? undefined : createFleetProgress(io, palette, `fleet ${job.task}`);
+  const pool = { concurrency: options.concurrency ?? defaultFleetConcurrency(), canary: options.canary ?? 0, failFast: Boolean(options.failFast), total: targets.length };
+  try {
+    const run = await executeFleet(scope, job, targets, pool, progress ?? {});
+    return { ...run, total: targets.length };
+  } finally {
+    progress?.clear();
+  }
+}
+
+/** `fleet status`: the histogram, and every database that is not at the latest version. */
+async function fleetStatus<R extends MigrationRegistry>(scope: CommandScope<R>, options: FleetOptions): Promise<Report> {
+  const run = await runFleetCommand(scope, options, { task: "status", mode: "read" });
+  const summary = summarizeStatus(run.results as FleetStatusResult[], run.latestVersion);
+  return { data: { ...summary, venue: run.venue }, text: formatFleetStatus(summary, scope.session.output.palette), exitCode: summary.ok ? 0 : 1 };
+}
+
+/** `fleet up`: what each database was migrated from and to, what failed and why. */
+async function fleetUp<R extends MigrationRegistry>(scope: CommandScope<R>, options: FleetUpOptions): Promise<Report> {
+  const run = await runFleetCommand(scope, options, {
+    task: "up",
+    mode: "write",
+    ...(options.to !== undefined && { to: options.to }),
+    ...(options.transaction !== undefined && { transaction: options.transaction }),
+  });
+  const targets = run.results as TargetReport[];
+  const ok = run.stopped === null && targets.every((target) => target.ok);
+  const data = {
+    ok,
+    stopped: run.stopped satisfies FleetStop | null,
+    durationMs: run.durationMs,
+    venue: run.venue,
+    total: run.total,
+    migrated: targets.filter((target) => target.ok && target.steps.length > 0).length,
+    applied: targets.reduce((sum, target) => sum + target.steps.length, 0),
+    current: targets.filter((target) => target.ok && target.steps.length === 0).length,
+    failed: targets.filter((target) => !target.ok).length,
+    targets,
+  };
+  return { data, text: formatFleetUp(targets, run.total, run.stopped, run.durationMs, scope.session.output.palette), exitCode: ok ? 0 : 1 };
+}
+
+/** `fleet verify`: which databases drifted from their migrations, and which could not be verified. */
+async function fleetVerify<R extends MigrationRegistry>(scope: CommandScope<R>, options: FleetOptions): Promise<Report> {
+  const run = await runFleetCommand(scope, options, { task: "verify", mode: "rehearse" });
+  const targets = run.results as FleetVerifyResult[];
+  const ok = targets.every((target) => target.ok);
+  const data = {
+    ok,
+    venue: run.venue,
+    total: run.total,
+    matching: targets.filter((target) => target.ok).length,
+    drifted: targets.filter((target) => !target.ok && target.error === null).length,
+    failed: targets.filter((target) => target.error !== null).length,
+    targets,
+  };
+  return { data, text: formatFleetVerify(targets, scope.session.output.palette), exitCode: ok ? 0 : 1 };
+}

@@ -1,0 +1,176 @@
+/** What `stepwise fleet` prints: the progress of a run (a bar on a terminal, a line every few seconds elsewhere), the status histogram, and each command's summary. */
+import type { TargetError, TargetReport } from "../fleet/migrate-many.js";
+import type { FleetListeners, FleetProgress, FleetStop } from "../fleet/run-fleet.js";
+import type { CliIo } from "./cli-props.js";
+import type { FleetStatusResult, FleetTargetResult, FleetVerifyResult } from "./fleet-task.js";
+import type { FleetTargetSpec } from "./fleet-targets.js";
+import { formatDuration, formatSeconds, type Palette } from "./format.js";
+
+const count = (value: number) => value.toLocaleString("en-US");
+const plural = (value: number, one: string, many = `${one}s`) => `${count(value)} ${value === 1 ? one : many}`;
+/** How many exceptions a text summary lists; `--json` has them all. */
+const LISTED = 20;
+/** How often a terminal's bar is redrawn, and how often a log gets a progress line, in milliseconds. */
+const BAR_INTERVAL_MS = 100;
+const PLAIN_INTERVAL_MS = 2_000;
+
+/** Why a run left databases unstarted, as a sentence. */
+export const STOP_REASONS: Readonly<Record<FleetStop, string>> = {
+  canary: "a database of the canary batch failed, so no other was started",
+  "fail-fast": "--fail-fast: a database failed, so no other was started",
+  aborted: "the run was stopped",
+};
+
+/** The first line of a target's error: its code and what its message says first. */
+export function describeFailure(error: TargetError | null): string {
+  return error === null ? "" : `${error.code}  ${error.message.split("\n")[0]}`;
+}
+
+/**
+ * Shows a fleet run as it goes: on a terminal a bar (done, failed, rate, time left) redrawn in place,
+ * elsewhere a line every few seconds; each failure on a line of its own as it happens.
+ */
+export function createFleetProgress(io: CliIo, palette: Palette, verb: string): FleetListeners<FleetTargetSpec, FleetTargetResult> & { clear(): void } {
+  let barShown = false;
+  let lastDrawn = Number.NEGATIVE_INFINITY;
+  const clear = () => {
+    if (barShown) io.stdout("\r\u001b[2K");
+    barShown = false;
+  };
+  const describe = ({ done, failed, total, elapsedMs, etaMs }: FleetProgress) => {
+    const rate = elapsedMs > 0 ? `${count(Math.round((done * 1000) / elapsedMs))}/s` : "";
+    const eta = etaMs === null || done === total ? "" : `ETA ${formatSeconds(Math.round(etaMs / 1000), true)}`;
+    return { counts: `${count(done)}${total === null ? "" : `/${count(total)}`}`, failed: failed > 0 ? palette.red(`${count(failed)} failed`) : "0 failed", rate, eta };
+  };
+  return {
+    finished(result, progress) {
+      if (!result.ok) {
+        clear();
+        io.stdout(`  ${palette.red("✗")} ${result.id}  ${result.error === null ? palette.yellow("drifted") : describeFailure(result.error)}\n`);
+      }
+      const last = progress.done === progress.total;
+      if (progress.elapsedMs - lastDrawn < (io.isTTY ? BAR_INTERVAL_MS : PLAIN_INTERVAL_MS) && !last) return;
+      lastDrawn = progress.elapsedMs;
+      const { counts, failed, rate, eta } = describe(progress);
+      if (io.isTTY) {
+        const fraction = progress.total ? progress.done / progress.total : 0;
+        const filled = Math.round(fraction * 24);
+        io.stdout(`\r\u001b[2K  ${verb} ${palette.green(`[${"█".repeat(filled)}${"░".repeat(24 - filled)}]`)} ${counts}  ${failed}${palette.dim(`  ${rate}  ${eta}`)}`);
+        barShown = true;
+      } else {
+        io.stdout(`  ${verb}: ${counts} done, ${failed}${rate === "" ? "" : `, ${rate}`}${eta === "" ? "" : `, ${eta}`}\n`);
+      }
+    },
+    stopping(reason) {
+      clear();
+      io.stdout(`  ${palette.yellow(`stopping: ${STOP_REASONS[reason]}`)}\n`);
+    },
+    clear,
+  };
+}
+
+/** `fleet status` as data: how many databases at each version, how many pending, refusing, locked or failed and why, and every database. */
+export interface FleetStatusSummary {
+  readonly ok: boolean;
+  readonly latestVersion: number;
+  readonly total: number;
+  /** How many databases are at each version, by version. */
+  readonly versions: Readonly<Record<string, number>>;
+  readonly current: number;
+  readonly pending: number;
+  readonly refusing: number;
+  readonly locked: number;
+  readonly failed: number;
+  /** How many databases each error code stops (refusing, locked or failed). */
+  readonly reasons: Readonly<Record<string, number>>;
+  readonly targets: readonly FleetStatusResult[];
+}
+
+/** Sums up `fleet status`. */
+export function summarizeStatus(targets: readonly FleetStatusResult[], latestVersion: number): FleetStatusSummary {
+  const tally = (keys: readonly (string | null)[]) => {
+    const counts: Record<string, number> = {};
+    for (const key of keys) if (key !== null) counts[key] = (counts[key] ?? 0) + 1;
+    return counts;
+  };
+  const state = (name: FleetStatusResult["state"]) => targets.filter((target) => target.state === name).length;
+  return {
+    ok: targets.every((target) => target.state === "current" || target.state === "pending"),
+    latestVersion,
+    total: targets.length,
+    versions: tally(targets.map((target) => (target.currentVersion === null ? null : String(target.currentVersion)))),
+    current: state("current"),
+    pending: state("pending"),
+    refusing: state("refusing"),
+    locked: state("locked"),
+    failed: state("failed"),
+    reasons: tally(targets.map((target) => target.error?.code ?? null)),
+    targets,
+  };
+}
+
+/** The histogram: a bar per version, then the databases that refuse, are locked or failed, by code; then the exceptions. */
+export function formatFleetStatus(summary: FleetStatusSummary, palette: Palette): string {
+  const versions = Object.entries(summary.versions).sort(([a], [b]) => Number(b) - Number(a));
+  const widest = Math.max(1, ...versions.map(([, n]) => n));
+  const label = (text: string) => text.padEnd(12);
+  const codes = (state: FleetStatusResult["state"]) => {
+    const found = summary.targets.filter((target) => target.state === state && target.error !== null).map((target) => target.error!.code);
+    return [...new Set(found)].map((code) => `${code} ${found.filter((each) => each === code).length}`).join(", ");
+  };
+  const lines = [`${palette.bold(plural(summary.total, "database"))}, latest version ${summary.latestVersion}`];
+  for (const [version, n] of versions) {
+    const bar = "█".repeat(Math.max(1, Math.round((n / widest) * 30))).padEnd(30);
+    const at = Number(version) === summary.latestVersion;
+    lines.push(`  ${label(`version ${version}`)} ${at ? palette.green(bar) : palette.yellow(bar)} ${count(n).padStart(7)}${at ? "" : "  pending"}`);
+  }
+  for (const state of ["refusing", "locked", "failed"] as const)
+    if (summary[state] > 0) lines.push(`  ${label(state)} ${"".padEnd(30)} ${count(summary[state]).padStart(7)}  ${palette.red(codes(state))}`);
+  const exceptions = summary.targets.filter((target) => target.state !== "current");
+  if (exceptions.length > 0) {
+    lines.push("", palette.bold(`Not at version ${summary.latestVersion} (${count(exceptions.length)}):`));
+    for (const target of exceptions.slice(0, LISTED)) {
+      const why = target.state === "pending" ? `at ${target.currentVersion}, ${target.pendingCount} pending` : `${target.state}: ${describeFailure(target.error)}`;
+      lines.push(`  ${target.id}  ${target.state === "pending" ? why : palette.red(why)}`);
+    }
+    if (exceptions.length > LISTED) lines.push(palette.dim(`  … and ${count(exceptions.length - LISTED)} more (--json lists every one)`));
+  }
+  return lines.join("\n");
+}
+
+/** The failed databases of a run, at most {@link LISTED} of them. */
+function listFailures(title: string, targets: readonly FleetTargetResult[], palette: Palette, describe = (target: FleetTargetResult) => describeFailure(target.error)): string[] {
+  if (targets.length === 0) return [];
+  const lines = ["", palette.bold(`${title} (${count(targets.length)}):`), ...targets.slice(0, LISTED).map((target) => `  ${target.id}  ${palette.red(describe(target))}`)];
+  if (targets.length > LISTED) lines.push(palette.dim(`  … and ${count(targets.length - LISTED)} more (--json lists every one)`));
+  return lines;
+}
+
+/** `fleet up`'s summary line, then its failures and why it stopped. */
+export function formatFleetUp(targets: readonly TargetReport[], total: number, stopped: FleetStop | null, durationMs: number, palette: Palette): string {
+  const migrated = targets.filter((target) => target.ok && target.steps.length > 0);
+  const applied = migrated.reduce((sum, target) => sum + target.steps.length, 0);
+  const current = targets.filter((target) => target.ok && target.steps.length === 0).length;
+  const failed = targets.filter((target) => !target.ok);
+  const parts = [
+    `${count(migrated.length)} migrated (${plural(applied, "migration")} applied)`,
+    `${count(current)} already current`,
+    failed.length > 0 ? palette.red(`${count(failed.length)} failed`) : "0 failed",
+  ];
+  const lines = [`${plural(total, "database")} in ${formatDuration(durationMs)}: ${parts.join(", ")}`, ...listFailures("Failed", failed, palette)];
+  if (stopped !== null) lines.push("", palette.yellow(`Stopped: ${STOP_REASONS[stopped]}; ${plural(total - targets.length, "database")} not started. Run it again to go on.`));
+  return lines.join("\n");
+}
+
+/** `fleet verify`'s summary line, then the drifted and the failed databases. */
+export function formatFleetVerify(targets: readonly FleetVerifyResult[], palette: Palette): string {
+  const drifted = targets.filter((target) => !target.ok && target.error === null);
+  const failed = targets.filter((target) => target.error !== null);
+  const matching = targets.length - drifted.length - failed.length;
+  const driftOf = (target: FleetTargetResult) => `at version ${(target as FleetVerifyResult).version}: ${(target as FleetVerifyResult).drift.join("; ")}`;
+  return [
+    `${plural(targets.length, "database")} verified: ${count(matching)} match their migrations, ${count(drifted.length)} drifted, ${count(failed.length)} failed`,
+    ...listFailures("Drifted", drifted, palette, driftOf),
+    ...listFailures("Failed", failed, palette),
+  ].join("\n");
+}

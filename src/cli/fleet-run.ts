@@ -1,0 +1,56 @@
+/**
+ * How `stepwise fleet` runs a command over its databases: the registry and the driver loaded once
+ * here, then each database on a worker thread (the sync SQLite drivers, when the CLI can load the
+ * registry there) or in a pool in this thread (the async drivers, and an embedded CLI).
+ */
+import os from "node:os";
+import { runFleet, type FleetListeners, type FleetPoolOptions, type FleetRun } from "../fleet/run-fleet.js";
+import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
+import type { MigrationRegistry } from "../core/types.js";
+import { LIBSQL_AUTH_TOKEN_ENV } from "./database-path.js";
+import { connectorFor, driverOf, loadRegistry, setting, type CommandScope } from "./database-target.js";
+import { connectsByUrl, dialectOfDriver } from "./driver-names.js";
+import { runFleetTarget, type FleetJob, type FleetTargetResult } from "./fleet-task.js";
+import type { FleetTargetSpec } from "./fleet-targets.js";
+import { withWorkerPool, type FleetWorkerProps } from "./fleet-workers.js";
+
+/** How many databases a fleet command works on at once unless told: one per core. */
+export function defaultFleetConcurrency(): number {
+  return typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
+}
+
+/** Where a fleet command ran its targets: on worker threads, or in this thread (an async driver, an embedded CLI, or a concurrency of 1). */
+export type FleetVenue = "workers" | "in-process";
+
+/**
+ * Runs `task` on every target: the registry and the driver loaded once here (what either refuses is
+ * refused before any database is opened), then each target on a worker thread or in this thread.
+ */
+export async function executeFleet<R extends MigrationRegistry>(
+  scope: CommandScope<R>,
+  job: Omit<FleetJob, "driver" | "busyTimeoutMs" | "tableName" | "lockTimeoutMs">,
+  targets: readonly FleetTargetSpec[],
+  pool: FleetPoolOptions,
+  listeners: FleetListeners<FleetTargetSpec, FleetTargetResult>,
+): Promise<FleetRun<FleetTargetResult> & { readonly venue: FleetVenue; readonly latestVersion: number }> {
+  const { session, flags } = scope;
+  const { props } = session;
+  const driver = driverOf(scope);
+  const connector = await connectorFor(scope, job.mode);
+  const migrations = await loadRegistry(scope);
+  const tableName = setting(flags.table, props.tableName);
+  const lockTimeoutMs = setting(flags.lockTimeout, props.lockTimeoutMs);
+  const full: FleetJob = {
+    ...job,
+    driver,
+    busyTimeoutMs: setting(flags.busyTimeout, props.busyTimeoutMs) ?? DEFAULT_BUSY_TIMEOUT_MS,
+    ...(tableName !== undefined && { tableName }),
+    ...(lockTimeoutMs !== undefined && { lockTimeoutMs }),
+  };
+  const lanes = Math.min(pool.concurrency ?? 1, targets.length);
+  const worker = !connectsByUrl(driver) && lanes > 1 ? (props as FleetWorkerProps).fleetWorker?.({ dialect: dialectOfDriver(driver), driver }) : undefined;
+  const latestVersion = migrations.length;
+  if (worker !== undefined) return { ...(await withWorkerPool(worker, lanes, full, (run) => runFleet(targets, run, pool, listeners))), venue: "workers", latestVersion };
+  const authToken = driver === "libsql-client" ? session.output.io.env[LIBSQL_AUTH_TOKEN_ENV] : undefined;
+  return { ...(await runFleet(targets, (spec) => runFleetTarget(connector, migrations, spec, full, authToken), pool, listeners)), venue: "in-process", latestVersion };
+}

@@ -1,0 +1,137 @@
+/**
+ * The databases a `stepwise fleet` command works on, from its flags: a glob of SQLite files
+ * (`--db`), a server's schemas matched by name (`--schema`), or URLs (`--url`, `--url-file`); then
+ * the shard of them this run takes.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { InvalidArgumentError } from "commander";
+import { usageError } from "../core/error-factories.js";
+import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
+import { query } from "../core/step.js";
+import type { MigrationRegistry } from "../core/types.js";
+import { connectorFor, driverOf, resolvePath, setting, type CommandScope } from "./database-target.js";
+import { connectsByUrl } from "./driver-names.js";
+import { expandFileGlob, globPartToRegExp, isGlob } from "./file-glob.js";
+import { LIBSQL_AUTH_TOKEN_ENV, parseServerUrl, type ServerUrl } from "./database-path.js";
+
+/** One database of the fleet: a SQLite file, or a URL (with a PostgreSQL schema). `id` names it in reports and picks its shard. */
+export type FleetTargetSpec = { readonly id: string; readonly file: string } | { readonly id: string; readonly url: string; readonly schema?: string };
+
+/** `--shard i/n`: this run takes the `index`-th of `count` parts. */
+export interface Shard {
+  readonly index: number;
+  readonly count: number;
+}
+
+const NOTHING_CHANGED = "Nothing was changed.";
+const usage = (message: string) => usageError(`${message} ${NOTHING_CHANGED}`);
+
+/** Parses `--shard`: `i/n`, 1 ≤ i ≤ n. */
+export function parseShard(value: string): Shard {
+  const match = /^(\d+)\/(\d+)$/.exec(value.trim());
+  const [index, count] = [Number(match?.[1]), Number(match?.[2])];
+  if (!match || !Number.isSafeInteger(count) || index < 1 || index > count) throw new InvalidArgumentError("expected i/n with 1 <= i <= n, such as 2/4");
+  return { index, count };
+}
+
+/** Whether the database named `id` falls in `shard`: by a hash of the id alone, so every machine splits a fleet the same way whatever order it lists it in. */
+export function inShard(id: string, shard: Shard): boolean {
+  return createHash("sha256").update(id).digest().readUInt32BE(0) % shard.count === shard.index - 1;
+}
+
+/** The fleet's databases, each once, in listing order, then `shard`'s part of them. */
+export async function listFleetTargets(scope: CommandScope, urlFile: string | undefined, shard: Shard | undefined): Promise<FleetTargetSpec[]> {
+  const all = connectsByUrl(driverOf(scope)) ? await listServerTargets(scope, urlFile) : listFileTargets(scope, urlFile);
+  const unique = [...new Map(all.map((target) => [target.id, target])).values()];
+  return shard === undefined ? unique : unique.filter((target) => inShard(target.id, shard));
+}
+
+/** The files `--db` (else the database setting) matches: ids in the pattern's spelling, relative to the working folder when it is. */
+function listFileTargets(scope: CommandScope, urlFile: string | undefined): FleetTargetSpec[] {
+  const { flags, session } = scope;
+  const driver = driverOf(scope);
+  if (urlFile !== undefined || flags.url !== undefined) throw usage(`--url and --url-file are for --driver pg or libsql-client; the ${driver} driver opens SQLite files: pass --db '<glob>'.`);
+  if (flags.schema !== undefined) throw usage(`--schema is for --driver pg; a SQLite database has no schemas: leave it out.`);
+  const pattern = setting(flags.db, session.props.database);
+  if (pattern == null || pattern.trim() === "") throw usage(`No databases given: pass --db '<glob>', such as --db 'data/tenants/*.db' (quoted, so that the shell leaves the * to stepwise).`);
+  const cwd = session.props.cwd ?? process.cwd();
+  const files = expandFileGlob(pattern, cwd);
+  if (files.length === 0) throw usage(`No file matches ${JSON.stringify(pattern)}${isGlob(pattern) ? "" : " (a path with no * ? or [ names one file)"} in ${cwd}.`);
+  return files.map((file) => ({ id: file, file: resolvePath(session, file) }));
+}
+
+/** The servers' databases: each URL of `--url-file` (else `--url`, the url setting, DATABASE_URL), and with `--schema` each of their schemas it matches. */
+async function listServerTargets(scope: CommandScope, urlFile: string | undefined): Promise<FleetTargetSpec[]> {
+  const { flags, session } = scope;
+  const { props } = session;
+  const driver = driverOf(scope);
+  if (flags.db !== undefined) throw usage(`--db is for the SQLite file drivers; the ${driver} driver connects by URL: pass --url, or --url-file <file> listing one URL a line.`);
+  const parse = (url: string, source: string) => {
+    // A driver's error may quote the URL it was given; the output boundary hides it from here on.
+    session.output.hide(url);
+    return parseServerUrl(driver, url, source, (file) => resolvePath(session, file));
+  };
+  let servers: ServerUrl[];
+  if (urlFile !== undefined) {
+    if (flags.url !== undefined) throw usage("--url and --url-file both name the databases: pass one of them.");
+    let text: string;
+    try {
+      text = readFileSync(resolvePath(session, urlFile), "utf8");
+    } catch (error) {
+      throw usage(`Cannot read --url-file ${urlFile} (${(error as NodeJS.ErrnoException).code ?? String(error)}).`);
+    }
+    const lines = text.split(/\r?\n/).map((line, index) => ({ line: line.trim(), source: `${urlFile}:${index + 1}` }));
+    servers = lines.filter(({ line }) => line !== "" && !line.startsWith("#")).map(({ line, source }) => parse(line, source));
+    if (servers.length === 0) throw usage(`--url-file ${urlFile} lists no URL (one a line; blank lines and # comments are skipped).`);
+  } else {
+    const configured = setting(flags.url, props.url);
+    const [url, source] = configured != null ? [configured, flags.url !== undefined ? "--url" : "the url setting"] : [session.output.io.env.DATABASE_URL, "DATABASE_URL"];
+    if (url === undefined || url.trim() === "")
+      throw usage(`No database URL for the ${driver} driver: pass --url, or --url-file <file> listing one URL a line (tokens in ${LIBSQL_AUTH_TOKEN_ENV}), or set DATABASE_URL.`);
+    servers = [parse(url, source)];
+  }
+  const schema = setting(flags.schema, props.schema);
+  if (schema === undefined) return servers.map((server) => ({ id: server.label, url: server.url }));
+  if (driver !== "pg") throw usage(`--schema is for --driver pg; a libSQL database has no schemas: leave it out.`);
+  const targets: FleetTargetSpec[] = [];
+  for (const server of servers) {
+    const names = isGlob(schema) ? await listSchemas(scope, server, schema) : [schema];
+    for (const name of names) {
+      const url = withSearchPath(server.url, name);
+      session.output.hide(url);
+      targets.push({ id: servers.length === 1 ? name : `${server.label}#${name}`, url, schema: name });
+    }
+  }
+  if (targets.length === 0) throw usage(`No schema matches ${JSON.stringify(schema)} on ${servers.map((server) => server.label).join(", ")}.`);
+  return targets;
+}
+
+/** The schemas of `server` whose name `pattern` matches, PostgreSQL's own left out, sorted. */
+async function listSchemas(scope: CommandScope, server: ServerUrl, pattern: string): Promise<string[]> {
+  const connector = await connectorFor(scope, "read");
+  const busyTimeoutMs = setting(scope.flags.busyTimeout, scope.session.props.busyTimeoutMs) ?? DEFAULT_BUSY_TIMEOUT_MS;
+  const opened = await connector.open({ databasePath: server.label, url: server.url, busyTimeoutMs, migrations: [] as MigrationRegistry, props: {} });
+  try {
+    const rows = await opened.manager.run(query<{ name: string }>("SELECT nspname::text AS name FROM pg_catalog.pg_namespace"));
+    const matcher = globPartToRegExp(pattern);
+    return rows
+      .map((row) => row.name)
+      .filter((name) => matcher.test(name) && !/^(pg_|information_schema$)/.test(name))
+      .sort();
+  } finally {
+    await opened.close();
+  }
+}
+
+/**
+ * A PostgreSQL URL whose sessions work in `schema`: the migrations' own SQL lands there, as the history table does.
+ * The name is quoted as an identifier (capitals kept), then its spaces and backslashes escaped as the server's `options` reads them.
+ */
+function withSearchPath(url: string, schema: string): string {
+  const parsed = new URL(url);
+  const options = parsed.searchParams.get("options");
+  const name = `"${schema.replaceAll('"', '""')}"`.replace(/[\\\s]/g, "\\$&");
+  parsed.searchParams.set("options", `${options === null ? "" : `${options} `}-c search_path=${name}`);
+  return parsed.href;
+}

@@ -1,0 +1,101 @@
+/** How `stepwise fleet` works on one database, in this thread or a worker's: open it through the chosen driver, run the command's task (status, up or verify), close it, report. */
+import { runTarget, upTarget, type TargetError, type TargetReport } from "../fleet/migrate-many.js";
+import type { TransactionMode } from "../core/options.js";
+import type { MigrationRegistry } from "../core/types.js";
+import type { SafetyNetManager } from "../safety/schema-reader.js";
+import { verifySchema } from "../safety/verify.js";
+import type { CliDriverName } from "./driver-names.js";
+import type { FleetTargetSpec } from "./fleet-targets.js";
+import type { CliManager, CommandMode, DriverConnector, OpenedDatabase } from "./open-database.js";
+import { inCliSpelling } from "./report-error.js";
+
+/** What a fleet command does to each database. */
+export type FleetTask = "status" | "up" | "verify";
+
+/** Everything a target's run needs besides the target: plain data, handed to the worker threads. */
+export interface FleetJob {
+  readonly task: FleetTask;
+  readonly driver: CliDriverName;
+  readonly mode: CommandMode;
+  readonly busyTimeoutMs: number;
+  readonly tableName?: string;
+  readonly lockTimeoutMs?: number;
+  readonly to?: number;
+  readonly transaction?: TransactionMode;
+}
+
+/** `status` of one database; `state` sorts it into the histogram. */
+export interface FleetStatusResult {
+  readonly id: string;
+  readonly ok: boolean;
+  readonly state: "current" | "pending" | "refusing" | "locked" | "failed";
+  readonly currentVersion: number | null;
+  readonly pendingCount: number | null;
+  readonly durationMs: number;
+  readonly error: TargetError | null;
+}
+
+/** `verify` of one database. */
+export interface FleetVerifyResult {
+  readonly id: string;
+  readonly ok: boolean;
+  readonly version: number | null;
+  readonly drift: readonly string[];
+  readonly durationMs: number;
+  readonly error: TargetError | null;
+}
+
+/** What one database's run reports, by task. */
+export type FleetTargetResult = TargetReport | FleetStatusResult | FleetVerifyResult;
+
+/** The codes that say another process holds the database, rather than that something is wrong with it. */
+const LOCKED_CODES: ReadonlySet<string> = new Set(["DATABASE_LOCKED", "LOCK_TIMEOUT", "MIGRATION_IN_PROGRESS"]);
+
+/** Each task's work on an open manager, and the fields of its report when the database could not be opened or read. */
+const TASKS = {
+  up: { blank: { fromVersion: null, toVersion: null, steps: [] }, run: (manager: CliManager<MigrationRegistry>, job: FleetJob) => upTarget(manager, upOptionsOf(job)) },
+  status: { blank: { state: "failed", currentVersion: null, pendingCount: null }, run: statusTarget },
+  verify: { blank: { version: null, drift: [] }, run: verifyTarget },
+} as const;
+
+const upOptionsOf = (job: FleetJob) => ({ ...(job.to === undefined ? {} : { to: job.to }), ...(job.transaction === undefined ? {} : { transaction: job.transaction }) });
+
+async function statusTarget(manager: CliManager<MigrationRegistry>): Promise<Omit<FleetStatusResult, "id" | "durationMs">> {
+  const status = await manager.status();
+  const { currentVersion, pendingCount, problem } = status;
+  const state = problem === null ? (pendingCount > 0 ? "pending" : "current") : LOCKED_CODES.has(problem.code) ? "locked" : "refusing";
+  return { ok: problem === null, state, currentVersion, pendingCount, error: problem };
+}
+
+async function verifyTarget(manager: CliManager<MigrationRegistry>): Promise<Omit<FleetVerifyResult, "id" | "durationMs">> {
+  const verification = await verifySchema(manager as unknown as SafetyNetManager<MigrationRegistry, true>);
+  return { ok: verification.ok, version: verification.version, drift: verification.drift, error: null };
+}
+
+/**
+ * Opens one database through `connector`, runs the job's task, closes it: a report whose error is
+ * spelled as the CLI spells options (the output boundary hides the URLs that `listFleetTargets` listed).
+ */
+export async function runFleetTarget(connector: DriverConnector, migrations: MigrationRegistry, spec: FleetTargetSpec, job: FleetJob, authToken?: string): Promise<FleetTargetResult> {
+  const task = TASKS[job.task];
+  const open = () =>
+    connector.open({
+      databasePath: "file" in spec ? spec.file : spec.id,
+      busyTimeoutMs: job.busyTimeoutMs,
+      migrations,
+      props: { tableName: job.tableName, busyTimeoutMs: job.busyTimeoutMs },
+      ...("url" in spec && { url: spec.url, schema: spec.schema, ...(job.lockTimeoutMs !== undefined && { lockTimeoutMs: job.lockTimeoutMs }) }),
+      ...(authToken !== undefined && { authToken }),
+    });
+  const run = async (opened: OpenedDatabase<MigrationRegistry>) => {
+    try {
+      return await task.run(opened.manager, job);
+    } catch (error) {
+      throw opened.translateError(error);
+    }
+  };
+  const result = (await runTarget(spec.id, open, run, (opened) => opened.close(), task.blank as never)) as FleetTargetResult;
+  // A status that could not be read at all is `locked` when another process held the database.
+  const locked = "state" in result && result.state === "failed" && result.error !== null && LOCKED_CODES.has(result.error.code);
+  return { ...result, ...(locked && { state: "locked" }), error: result.error && inCliSpelling(result.error) } as FleetTargetResult;
+}

@@ -1,0 +1,94 @@
+/**
+ * `stepwise fleet` on worker threads, for the sync SQLite drivers, whose every call blocks its
+ * thread: each worker loads the driver and the registry once (the registry as the bin loads it, by
+ * the module the bin names), then runs the targets it is handed one at a time.
+ */
+import { parentPort, Worker, workerData } from "node:worker_threads";
+import { describeTargetError, type TargetError } from "../fleet/migrate-many.js";
+import { StepwiseError, type StepwiseErrorCode } from "../core/errors.js";
+import type { MigrationRegistry, SqlDialect } from "../core/types.js";
+import type { CliDriverName } from "./driver-names.js";
+import { runFleetTarget, type FleetJob, type FleetTargetResult } from "./fleet-task.js";
+import type { FleetTargetSpec } from "./fleet-targets.js";
+import { loadDriver, type DriverLoaders } from "./open-database.js";
+
+/** A worker module, and the data (cloneable) it loads the registry from. */
+export interface FleetWorkerSource {
+  readonly module: URL;
+  readonly data: unknown;
+}
+
+/** How the bin lets `createCli` run a fleet on worker threads; an embedded CLI has no registry file to load there, and runs in-process. */
+export interface FleetWorkerProps {
+  readonly fleetWorker?: (context: { readonly dialect: SqlDialect; readonly driver: CliDriverName }) => FleetWorkerSource;
+}
+
+/** What a worker starts with. */
+interface WorkerStart {
+  readonly data: unknown;
+  readonly job: FleetJob;
+}
+
+type Reply = { readonly type: "ready" } | { readonly type: "failed"; readonly error: TargetError } | { readonly type: "result"; readonly result: FleetTargetResult };
+
+/** Starts `module` on a worker thread; a TypeScript one (the bin run from source) through tsx, whose hooks a worker does not inherit on Node. */
+function startWorker(module: URL, start: WorkerStart): Worker {
+  if ((process.versions as { bun?: string }).bun !== undefined || !module.pathname.endsWith(".ts")) return new Worker(module, { workerData: start });
+  const tsx = JSON.stringify(import.meta.resolve("tsx/esm/api"));
+  return new Worker(`import(${tsx}).then(({ tsImport }) => tsImport(${JSON.stringify(module.href)}, ${JSON.stringify(module.href)}))`, { eval: true, workerData: start });
+}
+
+/** A worker's failure to start as the error it was there. */
+function toError(error: TargetError): Error {
+  const { code, message, ...details } = error;
+  return code === "UNEXPECTED" ? new Error(message) : new StepwiseError(code as StepwiseErrorCode, message, details as never);
+}
+
+/**
+ * Starts `size` workers on `source`, waits until each has loaded the driver and the registry, and
+ * hands `use` a function that runs one target on an idle worker. `use` must run at most `size` at once.
+ */
+export async function withWorkerPool<T>(source: FleetWorkerSource, size: number, job: FleetJob, use: (run: (spec: FleetTargetSpec) => Promise<FleetTargetResult>) => Promise<T>): Promise<T> {
+  const workers = Array.from({ length: size }, () => startWorker(source.module, { data: source.data, job }));
+  const replies = new Map<Worker, { resolve(reply: Reply): void; reject(error: unknown): void }>();
+  const next = (worker: Worker) => new Promise<Reply>((resolve, reject) => replies.set(worker, { resolve, reject }));
+  for (const worker of workers) {
+    worker.on("message", (reply: Reply) => replies.get(worker)?.resolve(reply));
+    worker.on("error", (error) => replies.get(worker)?.reject(error));
+    worker.on("exit", (code) => replies.get(worker)?.reject(new Error(`a fleet worker exited (code ${code}) while it worked`)));
+  }
+  try {
+    for (const reply of await Promise.all(workers.map(next))) if (reply.type === "failed") throw toError(reply.error);
+    const idle = [...workers];
+    return await use(async (spec) => {
+      const worker = idle.pop()!;
+      try {
+        const reply = next(worker);
+        worker.postMessage(spec);
+        return ((await reply) as Extract<Reply, { type: "result" }>).result;
+      } finally {
+        idle.push(worker);
+      }
+    });
+  } finally {
+    for (const worker of workers) worker.removeAllListeners("exit");
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  }
+}
+
+/**
+ * A fleet worker's body: loads the job's driver with `drivers` and the registry with
+ * `loadRegistry(data)`, says whether it could, then runs each target it receives.
+ */
+export function serveFleetWorker(drivers: DriverLoaders, loadRegistry: (data: unknown) => Promise<MigrationRegistry>): void {
+  const port = parentPort!;
+  const { data, job } = workerData as WorkerStart;
+  const ready = Promise.all([loadDriver(job.driver, job.mode, `stepwise fleet ${job.task}`, drivers, "--driver"), loadRegistry(data)]);
+  ready.then(
+    () => port.postMessage({ type: "ready" } satisfies Reply),
+    (error: unknown) => port.postMessage({ type: "failed", error: describeTargetError(error) } satisfies Reply),
+  );
+  port.on("message", (spec: FleetTargetSpec) => {
+    void ready.then(async ([connector, migrations]) => port.postMessage({ type: "result", result: await runFleetTarget(connector, migrations, spec, job) } satisfies Reply));
+  });
+}

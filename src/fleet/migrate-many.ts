@@ -1,0 +1,180 @@
+/**
+ * `migrateMany`: one registry applied to many databases (a SQLite file, a libSQL database or a
+ * PostgreSQL schema per tenant), each opened only when its turn comes, each failure reported and
+ * isolated. It knows no driver: each target opens a manager from the app's own driver entry.
+ */
+import { StepwiseError, type StatusProblem } from "../core/errors.js";
+import { toPlainError, translateSqliteError } from "../core/error-factories.js";
+import type { AppliedStep, MigrationResult, TransactionMode, UpOptions } from "../core/options.js";
+import type { MigrationStatus } from "../core/planner.js";
+import { runFleet, type FleetPoolOptions, type FleetProgress, type FleetStop } from "./run-fleet.js";
+
+/** What a fleet run needs of a manager: any driver entry's, its methods returning values or promises. */
+export interface FleetManager {
+  status(): MigrationStatus | Promise<MigrationStatus>;
+  up(options?: UpOptions): MigrationResult | Promise<MigrationResult>;
+  currentVersion(): number | Promise<number>;
+}
+
+/** Why one target failed: the code and fields of the `StepwiseError`, or `UNEXPECTED` for any other throw. */
+export type TargetError = StatusProblem | { readonly code: "UNEXPECTED"; readonly message: string };
+
+/** One database's outcome in a {@link FleetReport}. */
+export interface TargetReport {
+  readonly id: string;
+  /** Migrated, or already at the target version. */
+  readonly ok: boolean;
+  /** Its version before the run; `null` when it could not be read (it did not open, say). */
+  readonly fromVersion: number | null;
+  /** Its version after the run; `null` when it could not be read. */
+  readonly toVersion: number | null;
+  /** The migrations this run applied to it; those another process applied meanwhile are not listed. */
+  readonly steps: readonly AppliedStep[];
+  /** From opening it to closing it. */
+  readonly durationMs: number;
+  /** Why it failed (a refusal, such as `UNMANAGED_DATABASE`, or the error that stopped its run); `null` when `ok`. */
+  readonly error: TargetError | null;
+}
+
+/** What `migrateMany` did: plain data, so it prints as JSON. */
+export interface FleetReport {
+  /** Every target started is `ok`, and nothing stopped the run early. */
+  readonly ok: boolean;
+  /** Why targets were left unstarted: `canary`, `fail-fast` or `aborted`; `null` when every target was tried. */
+  readonly stopped: FleetStop | null;
+  /** From the first target's start to the last one's end. */
+  readonly durationMs: number;
+  /** A report per target started, in the order the targets came; a failed one does not stop the others unless `failFast`. */
+  readonly targets: readonly TargetReport[];
+}
+
+/** Options for `migrateMany`: how to close a target, how the fleet is paced, what `up` each target gets, and where events go. */
+export interface MigrateManyOptions<M = unknown> extends FleetPoolOptions {
+  /**
+   * Closes what `open` opened (`manager.db.close()`, `manager.db.end()`); called after each
+   * target's run, whatever its outcome. A throw here is ignored. Default: nothing is closed.
+   */
+  readonly close?: (manager: M, id: string) => unknown;
+  /** Each target's `up` stops after this version. Default: the latest. */
+  readonly to?: number;
+  /** Each target's `up` transaction mode (see `UpOptions.transaction`). Default `"each"`. */
+  readonly transaction?: TransactionMode;
+  /**
+   * Receives an event as each target starts and finishes (with the run's progress), and when the run
+   * stops starting targets.
+   */
+  readonly onEvent?: (
+    event:
+      { readonly type: "started"; readonly id: string } | ({ readonly type: "finished"; readonly target: TargetReport } & FleetProgress) | { readonly type: "stopping"; readonly reason: FleetStop },
+  ) => void;
+}
+
+/**
+ * Applies the pending migrations to every database of a fleet, `concurrency` at once: `open(id)`,
+ * `up`, `close`, next. `ids` is a list or a stream, read only as slots free, so a fleet of any size
+ * never has more than `concurrency` connections open. `open` returns a manager made with the app's
+ * own driver entry and registry, as for one database. A database that fails (locked, damaged,
+ * another tool's, a failed migration) is reported with its code, and the others go on, unless
+ * `failFast` or the `canary` batch says stop. Running it again after any stop applies only what is
+ * still pending. A sync driver's manager blocks the thread while it works: `stepwise fleet` runs
+ * those on worker threads.
+ *
+ * @example
+ * import Database from "better-sqlite3";
+ * import { migrateMany } from "stepwise-migrate";
+ * import { MigrationManager } from "stepwise-migrate/better-sqlite3";
+ *
+ * const report = await migrateMany(tenantIds, (id) => new MigrationManager(new Database(`data/tenants/${id}.db`), migrations), {
+ *   close: (manager) => manager.db.close(),
+ *   canary: 10,
+ * });
+ * for (const tenant of report.targets) if (!tenant.ok) console.error(tenant.id, tenant.error?.code);
+ */
+export async function migrateMany<M extends FleetManager>(
+  ids: Iterable<string> | AsyncIterable<string>,
+  open: (id: string) => M | Promise<M>,
+  options: MigrateManyOptions<M> = {},
+): Promise<FleetReport> {
+  const { to, transaction, onEvent, close, ...pool } = options;
+  const up: UpOptions = { ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) };
+  const { results, stopped, durationMs } = await runFleet(
+    ids,
+    (id) =>
+      runTarget(
+        id,
+        () => open(id),
+        (manager) => upTarget(manager, up),
+        close && ((manager: M) => close(manager, id)),
+      ),
+    { ...pool, total: pool.total ?? (Array.isArray(ids) ? ids.length : null) },
+    onEvent && {
+      started: (id) => onEvent({ type: "started", id }),
+      finished: (target, progress) => onEvent({ type: "finished", target, ...progress }),
+      stopping: (reason) => onEvent({ type: "stopping", reason }),
+    },
+  );
+  return { ok: stopped === null && results.every((target) => target.ok), stopped, durationMs, targets: results };
+}
+
+/** What a task tells about a target: `up`'s outcome here; `status` and `verify` have their own in the CLI. */
+type UpOutcome = Omit<TargetReport, "id" | "durationMs">;
+
+/**
+ * `up` on one target: its status first, so a refusal is reported without a write (nor, on
+ * PostgreSQL, the run lock) and a target with nothing pending is not locked at all.
+ */
+export async function upTarget(manager: FleetManager, options: UpOptions): Promise<UpOutcome> {
+  const status = await manager.status();
+  const fromVersion = status.currentVersion;
+  // A migration still running elsewhere is up's to wait for.
+  if (status.problem !== null && status.problem.code !== "MIGRATION_IN_PROGRESS") return { ok: false, fromVersion, toVersion: fromVersion, steps: [], error: status.problem };
+  if (status.problem === null && (options.to === undefined ? status.pendingCount === 0 : options.to === fromVersion)) return { ok: true, fromVersion, toVersion: fromVersion, steps: [], error: null };
+  try {
+    const result = await manager.up(options);
+    return { ok: true, fromVersion: result.fromVersion, toVersion: result.toVersion, steps: result.steps, error: null };
+  } catch (error) {
+    let toVersion: number | null = null;
+    try {
+      toVersion = await manager.currentVersion();
+    } catch {
+      // Unreadable now (locked, gone): the report says so with null.
+    }
+    return { ok: false, fromVersion, toVersion, steps: [], error: describeTargetError(error) };
+  }
+}
+
+/**
+ * Opens one target, runs `task` on its manager, and closes it: a report with its id and how long it
+ * took. A throw from `open` or `task` becomes the report's `error`, with `blank`'s fields.
+ */
+export async function runTarget<M, O extends { readonly ok: boolean; readonly error: TargetError | null }>(
+  id: string,
+  open: () => M | Promise<M>,
+  task: (manager: M) => Promise<O>,
+  close: ((manager: M) => unknown) | undefined,
+  blank: Omit<O, "ok" | "error"> = { fromVersion: null, toVersion: null, steps: [] } as unknown as Omit<O, "ok" | "error">,
+): Promise<O & { readonly id: string; readonly durationMs: number }> {
+  const started = performance.now();
+  let outcome: O;
+  try {
+    const manager = await open();
+    try {
+      outcome = await task(manager);
+    } finally {
+      try {
+        await close?.(manager);
+      } catch {
+        // The outcome is the database's; a handle that would not close is the app's to notice.
+      }
+    }
+  } catch (error) {
+    outcome = { ...blank, ok: false, error: describeTargetError(error) } as O;
+  }
+  return { id, ...outcome, durationMs: performance.now() - started };
+}
+
+/** A thrown value as a report's error: a SQLite library's own error read as its driver would (a lock, a file that is no database). */
+export function describeTargetError(error: unknown): TargetError {
+  const typed = translateSqliteError(error, 0);
+  return typed instanceof StepwiseError ? toPlainError(typed) : { message: error instanceof Error ? error.message : String(error), code: "UNEXPECTED" };
+}

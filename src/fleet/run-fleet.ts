@@ -1,0 +1,131 @@
+/**
+ * The pool every fleet run shares: targets pulled one at a time from a list or a stream (so a fleet
+ * of 10,000 never has more than `concurrency` open), a canary batch first, and a stop that starts no
+ * new target while those running finish.
+ */
+import { StepwiseError } from "../core/errors.js";
+
+/** Why a fleet run left targets unstarted: the canary batch had a failure, `failFast` met one, or the signal aborted. */
+export type FleetStop = "canary" | "fail-fast" | "aborted";
+
+/** How far a fleet run is, with each finished target. */
+export interface FleetProgress {
+  /** Targets finished, failed ones included. */
+  readonly done: number;
+  readonly failed: number;
+  /** How many targets there are, when known (an array, or the `total` option). */
+  readonly total: number | null;
+  readonly elapsedMs: number;
+  /** Time left at the rate so far; `null` while the total is unknown. */
+  readonly etaMs: number | null;
+}
+
+/** How a fleet run is paced and when it stops. */
+export interface FleetPoolOptions {
+  /** Targets worked on at once. Default 4. */
+  readonly concurrency?: number;
+  /** Run the first `canary` targets first, and start no other if any of them fails. Default 0: no canary. */
+  readonly canary?: number;
+  /** Start no new target once one has failed. Default `false`: every target is tried. */
+  readonly failFast?: boolean;
+  /** Start no new target once aborted; those running finish and are reported. */
+  readonly signal?: AbortSignal;
+  /** How many targets there are, for `etaMs`, when the targets are a stream rather than an array. */
+  readonly total?: number | null;
+}
+
+/** What a fleet run gives back: each started target's result in the order the targets came. */
+export interface FleetRun<R> {
+  readonly results: R[];
+  readonly stopped: FleetStop | null;
+  readonly durationMs: number;
+}
+
+/** Called as the run goes: a target started, finished, or the run stopped starting targets. */
+export interface FleetListeners<T, R> {
+  started?(target: T): void;
+  finished?(result: R, progress: FleetProgress): void;
+  stopping?(reason: FleetStop): void;
+}
+
+/** The default number of targets worked on at once. */
+export const DEFAULT_FLEET_CONCURRENCY = 4;
+
+/**
+ * Runs `run` on every target, at most `concurrency` at once. `run` reports a target's failure in its
+ * result (`ok: false`); a throw is a failure of the run itself, which starts nothing more and rejects
+ * once the targets running have finished.
+ *
+ * @throws `USAGE` when `concurrency` is not a whole number of at least 1, or `canary` not a whole number.
+ */
+export async function runFleet<T, R extends { readonly ok: boolean }>(
+  targets: Iterable<T> | AsyncIterable<T>,
+  run: (target: T) => Promise<R>,
+  options: FleetPoolOptions = {},
+  listeners: FleetListeners<T, R> = {},
+): Promise<FleetRun<R>> {
+  const { concurrency = DEFAULT_FLEET_CONCURRENCY, canary = 0, failFast = false, signal, total = null } = options;
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new StepwiseError("USAGE", `concurrency must be a whole number of at least 1; got ${String(concurrency)}.`, {});
+  if (!Number.isSafeInteger(canary) || canary < 0) throw new StepwiseError("USAGE", `canary must be a whole number (0: no canary); got ${String(canary)}.`, {});
+  const iterator = Symbol.asyncIterator in targets ? targets[Symbol.asyncIterator]() : targets[Symbol.iterator]();
+  const started = performance.now();
+  const results: R[] = [];
+  let pulled = 0;
+  let done = 0;
+  let failed = 0;
+  let exhausted = false;
+  let stopped: FleetStop | null = null;
+  let thrown: { error: unknown } | null = null;
+  const stop = (reason: FleetStop) => {
+    if (stopped !== null) return;
+    stopped = reason;
+    listeners.stopping?.(reason);
+  };
+  // An async iterator must not be asked for its next value while it is still producing one.
+  let queue: Promise<unknown> = Promise.resolve();
+  const pull = (limit: number): Promise<{ target: T; index: number } | null> => {
+    const next = queue.then(async () => {
+      if (signal?.aborted) stop("aborted");
+      if (exhausted || stopped !== null || thrown !== null || pulled >= limit) return null;
+      const step = await iterator.next();
+      if (step.done) {
+        exhausted = true;
+        return null;
+      }
+      return { target: step.value, index: pulled++ };
+    });
+    queue = next.catch(() => undefined);
+    return next;
+  };
+  // A throw (from `run`, or from the stream) stops every lane at its next pull.
+  const lane = async (limit: number) => {
+    try {
+      for (let next = await pull(limit); next !== null; next = await pull(limit)) {
+        listeners.started?.(next.target);
+        const result = await run(next.target);
+        results[next.index] = result;
+        done++;
+        if (!result.ok) failed++;
+        const elapsedMs = performance.now() - started;
+        listeners.finished?.(result, { done, failed, total, elapsedMs, etaMs: total === null ? null : (Math.max(0, total - done) * elapsedMs) / done });
+        if (!result.ok && failFast) stop("fail-fast");
+      }
+    } catch (error) {
+      thrown ??= { error };
+    }
+  };
+  const drain = (lanes: number, limit: number) => Promise.all(Array.from({ length: lanes }, () => lane(limit)));
+  try {
+    if (canary > 0) {
+      await drain(Math.min(canary, concurrency), canary);
+      if (failed > 0) stop("canary");
+    }
+    await drain(concurrency, Number.POSITIVE_INFINITY);
+  } finally {
+    if (!exhausted) await iterator.return?.();
+  }
+  // Set by the lanes, which the compiler's narrowing does not follow.
+  const failure = thrown as { error: unknown } | null;
+  if (failure !== null) throw failure.error;
+  return { results: results.filter(Boolean), stopped: stopped as FleetStop | null, durationMs: performance.now() - started };
+}

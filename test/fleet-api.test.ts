@@ -1,0 +1,202 @@
+/**
+ * `migrateMany` on real SQLite files, on every driver available here: a fleet with a fresh, a
+ * half-migrated, a locked, a damaged and another tool's database is migrated where it can be, each
+ * exception reported with its code, and a second run applies nothing. Then the pool itself: at most
+ * `concurrency` open at once, a stream of targets pulled lazily, the canary, `failFast`, an abort.
+ */
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import Database from "better-sqlite3";
+import { MigrationManager } from "../src/entries/better-sqlite3.js";
+import { migrateMany, type MigrateManyOptions } from "../src/index.js";
+import { describeEachDriver, type TestDatabase } from "./support/driver-matrix.js";
+import { makeTempDir } from "./support/project.js";
+import { namedSqlEntry } from "./support/registry-builders.js";
+
+/** Three migrations, each recording itself in `ran`: a version there twice would be a migration run twice. */
+const registry = [
+  namedSqlEntry(1, "create_items", "CREATE TABLE items (id INTEGER PRIMARY KEY, note TEXT); CREATE TABLE ran (version INTEGER NOT NULL); INSERT INTO ran VALUES (1);"),
+  namedSqlEntry(2, "add_tag", "ALTER TABLE items ADD COLUMN tag TEXT; INSERT INTO ran VALUES (2);"),
+  namedSqlEntry(3, "index_tag", "CREATE INDEX items_tag ON items (tag); INSERT INTO ran VALUES (3);"),
+];
+
+await describeEachDriver("migrateMany", (h) => {
+  test("migrates each file it can, reports every exception by code, and a second run applies nothing", async (t) => {
+    const dir = makeTempDir(t);
+    const file = (name: string) => path.join(dir, `${name}.db`);
+    const open = new Map<string, TestDatabase>();
+    const fleet = (names: readonly string[], options: MigrateManyOptions<unknown> = {}) =>
+      migrateMany(
+        names,
+        async (name) => {
+          const db = await h.open(file(name));
+          open.set(name, db);
+          return db.manager(registry, { busyTimeoutMs: 50 });
+        },
+        { ...options, close: (_manager, name) => open.get(name)!.close() },
+      );
+    const half = await h.open(file("half"));
+    half.manager(registry).up({ to: 1 });
+    half.close();
+    const foreign = await h.open(file("foreign"));
+    foreign.exec("CREATE TABLE accounts (id INTEGER PRIMARY KEY)");
+    foreign.close();
+    writeFileSync(file("damaged"), "not a database, whatever the name says\n".repeat(200));
+    const names = ["fresh", "half", "foreign", "damaged"];
+    if (h.capabilities.fileLocking) {
+      const holder = await h.open(file("locked"));
+      holder.exec("BEGIN IMMEDIATE");
+      t.after(() => holder.close());
+      names.push("locked");
+    }
+
+    const events: string[] = [];
+    const report = await fleet(names, { concurrency: 2, onEvent: (event) => events.push(event.type) });
+    const byId = Object.fromEntries(report.targets.map((each) => [each.id, each]));
+    assert.deepEqual(
+      report.targets.map((each) => each.id),
+      names,
+    );
+    assert.equal(report.ok, false);
+    assert.equal(report.stopped, null);
+    assert.deepEqual([byId.fresh!.ok, byId.fresh!.fromVersion, byId.fresh!.toVersion, byId.fresh!.steps.map((step) => step.version), byId.fresh!.error], [true, 0, 3, [1, 2, 3], null]);
+    assert.deepEqual([byId.half!.ok, byId.half!.fromVersion, byId.half!.toVersion, byId.half!.steps.map((step) => step.version)], [true, 1, 3, [2, 3]]);
+    assert.deepEqual([byId.foreign!.ok, byId.foreign!.error?.code, (byId.foreign!.error as { tables?: unknown }).tables], [false, "UNMANAGED_DATABASE", ["accounts"]]);
+    assert.deepEqual([byId.damaged!.ok, byId.damaged!.error?.code, byId.damaged!.fromVersion], [false, "DATABASE_UNUSABLE", null]);
+    if (byId.locked) assert.deepEqual([byId.locked.ok, byId.locked.error?.code, byId.locked.fromVersion, byId.locked.toVersion], [false, "DATABASE_LOCKED", 0, 0]);
+    for (const each of report.targets) assert.ok(each.durationMs >= 0 && Number.isFinite(each.durationMs));
+    assert.equal(events.filter((type) => type === "started").length, names.length);
+    assert.equal(events.filter((type) => type === "finished").length, names.length);
+    assert.ok(JSON.parse(JSON.stringify(report)), "the report is plain data");
+
+    const again = await fleet(names);
+    assert.deepEqual(
+      again.targets.filter((each) => each.ok).map((each) => [each.id, each.fromVersion, each.toVersion, each.steps.length]),
+      [
+        ["fresh", 3, 3, 0],
+        ["half", 3, 3, 0],
+      ],
+    );
+    for (const name of ["fresh", "half"]) {
+      const db = await h.open(file(name));
+      assert.deepEqual(
+        db.rows("SELECT version, count(*) AS n FROM ran GROUP BY version ORDER BY version"),
+        [1, 2, 3].map((version) => ({ version, n: 1 })),
+      );
+      db.close();
+    }
+  });
+});
+
+/** `migrateMany` over `count` better-sqlite3 files `tenant-<n>.db` in `dir`; `opened` tracks how many are open at once. */
+function migrateFiles(dir: string, ids: Iterable<string> | AsyncIterable<string>, options: MigrateManyOptions<MigrationManager<typeof registry>> = {}, opened = { now: 0, most: 0 }) {
+  return migrateMany(
+    ids,
+    async (id) => {
+      opened.most = Math.max(opened.most, ++opened.now);
+      // A pause while open, so that targets would overlap if the pool let them.
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      return new MigrationManager(new Database(path.join(dir, `${id}.db`)), registry);
+    },
+    {
+      ...options,
+      close: (manager) => {
+        opened.now--;
+        manager.db.close();
+      },
+    },
+  );
+}
+
+const tenants = (count: number) => Array.from({ length: count }, (_, index) => `tenant-${index}`);
+
+test("migrateMany keeps at most `concurrency` targets open, and pulls a stream of targets only as slots free", async (t) => {
+  const dir = makeTempDir(t);
+  const opened = { now: 0, most: 0 };
+  let finished = 0;
+  let inFlight = 0;
+  async function* stream() {
+    for (const [index, id] of tenants(12).entries()) {
+      inFlight = Math.max(inFlight, index + 1 - finished);
+      yield id;
+    }
+  }
+  const etas: Array<number | null> = [];
+  const report = await migrateFiles(
+    dir,
+    stream(),
+    {
+      concurrency: 3,
+      total: 12,
+      onEvent: (event) => {
+        if (event.type !== "finished") return;
+        finished = event.done;
+        etas.push(event.etaMs);
+      },
+    },
+    opened,
+  );
+  assert.equal(report.ok, true);
+  assert.equal(report.targets.length, 12);
+  assert.equal(opened.most, 3, "3 open at once, never more");
+  assert.equal(inFlight, 3, "a target is pulled only when a slot frees");
+  assert.equal(etas.at(-1), 0);
+  assert.ok(etas.every((eta) => typeof eta === "number"));
+});
+
+test("a failing canary starts no other target; failFast stops after the first failure; an aborted signal starts nothing more", async (t) => {
+  const dir = makeTempDir(t);
+  writeFileSync(path.join(dir, "tenant-1.db"), "garbage ".repeat(512));
+  const canary = await migrateFiles(dir, tenants(10), { canary: 3, concurrency: 2 });
+  assert.equal(canary.stopped, "canary");
+  assert.equal(canary.ok, false);
+  assert.deepEqual(
+    canary.targets.map((each) => [each.id, each.ok]),
+    [
+      ["tenant-0", true],
+      ["tenant-1", false],
+      ["tenant-2", true],
+    ],
+  );
+
+  const failFast = await migrateFiles(dir, tenants(10), { failFast: true, concurrency: 1 });
+  assert.equal(failFast.stopped, "fail-fast");
+  assert.deepEqual(
+    failFast.targets.map((each) => each.id),
+    ["tenant-0", "tenant-1"],
+  );
+
+  const controller = new AbortController();
+  const aborted = await migrateFiles(dir, tenants(10), {
+    concurrency: 1,
+    signal: controller.signal,
+    onEvent: (event) => event.type === "finished" && event.done === 4 && controller.abort(),
+  });
+  assert.equal(aborted.stopped, "aborted");
+  assert.equal(aborted.targets.length, 4);
+
+  const rest = await migrateFiles(
+    dir,
+    tenants(10).filter((id) => id !== "tenant-1"),
+  );
+  assert.equal(rest.ok, true);
+  assert.deepEqual(
+    rest.targets.map((each) => each.steps.length),
+    [0, 0, 0, 3, 3, 3, 3, 3, 3],
+  );
+});
+
+test("migrateMany refuses a concurrency or canary that is no whole number, before opening anything", async () => {
+  let opened = 0;
+  const open = () => {
+    opened++;
+    throw new Error("cannot open");
+  };
+  await assert.rejects(migrateMany(["x"], open, { concurrency: 0 }), { code: "USAGE" });
+  await assert.rejects(migrateMany(["x"], open, { canary: 1.5 }), { code: "USAGE" });
+  assert.equal(opened, 0);
+  const report = await migrateMany(["x"], open);
+  assert.deepEqual(report.targets[0]!.error, { code: "UNEXPECTED", message: "cannot open" });
+});
