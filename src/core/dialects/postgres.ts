@@ -340,8 +340,8 @@ function literal(text: string): string {
 /**
  * The history guard on PostgreSQL, which has no temporary triggers and runs dynamic SQL (`DO`): every body is checked by reading, in O(1), the rows the session changed in
  * the table this transaction (`pg_stat_get_xact_tuples_*`), its storage (a TRUNCATE or rewrite changes it) and its columns, found by name. The reading is kept in a
- * transaction-local setting before the body (`capture`) and compared after it and before each history write (`check`). A `transaction: false` body, between whose statements
- * the counters may be reset, is checked by hashing the table's rows instead.
+ * transaction-local setting before the body (`capture`) and compared after it (`check`). A `transaction: false` body, between whose statements the counters may be reset,
+ * is checked by hashing the table's rows instead.
  */
 function createPostgresHistoryGuard(store: PostgresHistoryStore): HistoryGuard {
   const setting = "stepwise.history_reading";
@@ -371,7 +371,6 @@ function createPostgresHistoryGuard(store: PostgresHistoryStore): HistoryGuard {
       ...(cause === undefined ? {} : { cause }),
     });
   return {
-    writes: { check, capture },
     *enter(_entry, _direction, inTransaction) {
       if (inTransaction) yield* exec(capture);
       else before = yield* queryValue(whole);
