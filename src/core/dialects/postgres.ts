@@ -533,19 +533,17 @@ export function createPostgresDialect(options: PostgresDialectOptions = {}): Dia
 
 /**
  * PostgreSQL's escape guard. The savepoint's name proves nothing (another session reads it from `pg_stat_activity`); the transaction id does, since the server never assigns
- * one twice: the id read with the RELEASE, in one message, must be the one read after BEGIN. Once our transaction ended, its id's `pg_xact_status` says whether it
- * committed.
+ * one twice: the id read with the RELEASE must be the one read with the SAVEPOINT, each pair in one message. Once our transaction ended, its id's `pg_xact_status` says
+ * whether it committed.
  */
 function* startPostgresEscapeGuard(): Step<EscapeGuardRun> {
   const savepoint = quoteIdentifier(uniqueName("body"));
   const readId = `SELECT pg_catalog.pg_current_xact_id()::${TEXT} AS xid`;
   let transactionId = "";
   return {
-    *readStart() {
-      transactionId = String(yield* queryValue(readId));
-    },
+    *readStart() {},
     *enter() {
-      yield* exec(`SAVEPOINT ${savepoint}`);
+      transactionId = String(yield* queryValue(`SAVEPOINT ${savepoint}; ${readId}`));
     },
     *leave() {
       try {
