@@ -377,7 +377,15 @@ function createPostgresHistoryGuard(store: PostgresHistoryStore): HistoryGuard {
       return true;
     },
     *leave(entry, direction, inTransaction) {
-      if (inTransaction) return yield* exec(check);
+      if (inTransaction) {
+        try {
+          return yield* exec(check);
+        } catch (error) {
+          // The first statement after the body: one that caught a failed statement's error left the transaction aborted.
+          if (sqlstateOf(error) !== "25P02") throw error;
+          throw new Error("a statement failed inside the migration and its error was caught; PostgreSQL aborted the transaction, so its work is lost", { cause: error });
+        }
+      }
       let after: unknown;
       try {
         after = yield* queryValue(whole);
