@@ -163,7 +163,7 @@ for (const ending of ["returns", "aborts and throws"] as const) {
   });
 }
 
-test("the id check rides on the RELEASE: in a guarded body's transaction the RELEASE and the id read travel together, in no message of their own", async (t) => {
+test("the id checks ride on the SAVEPOINT and the RELEASE: in a guarded body's transaction each travels with an id read, in no message of their own", async (t) => {
   const { client } = await setUp(t);
   const migrations = [createItems, writeNote(2, "two"), writeNote(3, "three")];
   const sent = await recordStatements(client, () => new MigrationManager(client, migrations).up());
@@ -173,24 +173,22 @@ test("the id check rides on the RELEASE: in a guarded body's transaction the REL
       ? "BEGIN"
       : /^RELEASE SAVEPOINT "[^"]+"; SELECT pg_catalog\.pg_current_xact_id\(\)::/.test(sql)
         ? "release and read id"
-        : /^SELECT pg_catalog\.pg_current_xact_id\(\)/.test(sql)
-          ? "read id"
-          : /^SAVEPOINT /.test(sql)
-            ? "savepoint"
-            : /^INSERT INTO items/.test(sql)
-              ? "body"
-              : /^INSERT INTO "public"\."schema_migrations"/.test(sql)
-                ? "history row"
-                : /stepwise\.history_reading/.test(sql)
-                  ? "history guard"
-                  : sql,
+        : /^SAVEPOINT "[^"]+"; SELECT pg_catalog\.pg_current_xact_id\(\)::/.test(sql)
+          ? "savepoint and read id"
+          : /^INSERT INTO items/.test(sql)
+            ? "body"
+            : /^INSERT INTO "public"\."schema_migrations"/.test(sql)
+              ? "history row"
+              : /stepwise\.history_reading/.test(sql)
+                ? "history guard"
+                : sql,
   );
   const guarded: string[][] = [];
   kinds.forEach((kind, at) => {
-    if (kind === "savepoint") guarded.push(kinds.slice(at - 2, kinds.indexOf("COMMIT", at) + 1));
+    if (kind === "savepoint and read id") guarded.push(kinds.slice(at - 1, kinds.indexOf("COMMIT", at) + 1));
   });
-  // The history guard reads the table before the body and checks it after, and around stepwise's own write.
-  const perMigration = ["BEGIN", "read id", "savepoint", "history guard", "body", "SELECT 1", "history guard", "release and read id", "history guard", "history row", "history guard", "COMMIT"];
+  // The history guard reads the table before the body and checks it after (which also finds a transaction the body left aborted).
+  const perMigration = ["BEGIN", "savepoint and read id", "history guard", "body", "history guard", "release and read id", "history row", "COMMIT"];
   assert.deepEqual(guarded, [perMigration, perMigration], sent.join("\n---\n"));
   assert.deepEqual(await notes(client), ["two", "three"]);
 });

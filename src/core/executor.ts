@@ -450,16 +450,12 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
 
   /** Writes `entry`'s history row for `direction` (`durationMs` `null`: not measured). */
   private *record(entry: R[number], direction: MigrationDirection, durationMs: number | null): Step<void> {
-    // Where the history guard reads (PostgreSQL): the table as the body left it, then as stepwise leaves it.
-    const guardWrites = entry.transaction ? this.historyGuard?.writes : undefined;
-    if (guardWrites) yield* exec(guardWrites.check);
     const rounded = durationMs === null ? null : Math.round(durationMs);
     const now = new Date().toISOString();
     if (direction === "down") yield* this.store.deleteRow(entry.version);
     else if (entry.transaction) yield* this.store.insertApplied({ version: entry.version, name: entry.name, checksum: entry.checksum, appliedAt: now, durationMs: rounded });
     else yield* this.store.markApplied(entry.version, now, rounded ?? 0);
     if (this.settings.capabilities.userVersion) yield* setUserVersion(direction === "up" ? entry.version : entry.version - 1);
-    if (guardWrites) yield* exec(guardWrites.capture);
   }
 
   private *refuseParentRebuild(entry: R[number], direction: MigrationDirection): Step<void> {

@@ -22,8 +22,6 @@ export interface HistoryGuard {
   leave(entry: MigrationEntry, direction: MigrationDirection, inTransaction: boolean): Step<void>;
   /** Drops whatever of the guard a failure left, outside any transaction; never throws. */
   remove(): Step<void>;
-  /** Where the guard reads (PostgreSQL): `check` fails before stepwise's history writes when the table changed since `capture`, run after them. */
-  readonly writes?: { readonly check: string; readonly capture: string };
   /** For a migration applied as one batch (D1): `null` when `script` needs no guard, else the trigger statements to follow stepwise's writes and the script followed by their drops. */
   wrapBatch?(entry: MigrationEntry, direction: MigrationDirection, script: string): Step<{ readonly before: readonly { sql: string; params: readonly unknown[] }[]; readonly script: string } | null>;
 }

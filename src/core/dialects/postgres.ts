@@ -340,8 +340,8 @@ function literal(text: string): string {
 /**
  * The history guard on PostgreSQL, which has no temporary triggers and runs dynamic SQL (`DO`): every body is checked by reading, in O(1), the rows the session changed in
  * the table this transaction (`pg_stat_get_xact_tuples_*`), its storage (a TRUNCATE or rewrite changes it) and its columns, found by name. The reading is kept in a
- * transaction-local setting before the body (`capture`) and compared after it and before each history write (`check`). A `transaction: false` body, between whose statements
- * the counters may be reset, is checked by hashing the table's rows instead.
+ * transaction-local setting before the body (`capture`) and compared after it (`check`). A `transaction: false` body, between whose statements the counters may be reset,
+ * is checked by hashing the table's rows instead.
  */
 function createPostgresHistoryGuard(store: PostgresHistoryStore): HistoryGuard {
   const setting = "stepwise.history_reading";
@@ -371,14 +371,21 @@ function createPostgresHistoryGuard(store: PostgresHistoryStore): HistoryGuard {
       ...(cause === undefined ? {} : { cause }),
     });
   return {
-    writes: { check, capture },
     *enter(_entry, _direction, inTransaction) {
       if (inTransaction) yield* exec(capture);
       else before = yield* queryValue(whole);
       return true;
     },
     *leave(entry, direction, inTransaction) {
-      if (inTransaction) return yield* exec(check);
+      if (inTransaction) {
+        try {
+          return yield* exec(check);
+        } catch (error) {
+          // The first statement after the body: one that caught a failed statement's error left the transaction aborted.
+          if (sqlstateOf(error) !== "25P02") throw error;
+          throw new Error("a statement failed inside the migration and its error was caught; PostgreSQL aborted the transaction, so its work is lost", { cause: error });
+        }
+      }
       let after: unknown;
       try {
         after = yield* queryValue(whole);
@@ -534,19 +541,17 @@ export function createPostgresDialect(options: PostgresDialectOptions = {}): Dia
 
 /**
  * PostgreSQL's escape guard. The savepoint's name proves nothing (another session reads it from `pg_stat_activity`); the transaction id does, since the server never assigns
- * one twice: the id read with the RELEASE, in one message, must be the one read after BEGIN. Once our transaction ended, its id's `pg_xact_status` says whether it
- * committed.
+ * one twice: the id read with the RELEASE must be the one read with the SAVEPOINT, each pair in one message. Once our transaction ended, its id's `pg_xact_status` says
+ * whether it committed.
  */
 function* startPostgresEscapeGuard(): Step<EscapeGuardRun> {
   const savepoint = quoteIdentifier(uniqueName("body"));
   const readId = `SELECT pg_catalog.pg_current_xact_id()::${TEXT} AS xid`;
   let transactionId = "";
   return {
-    *readStart() {
-      transactionId = String(yield* queryValue(readId));
-    },
+    *readStart() {},
     *enter() {
-      yield* exec(`SAVEPOINT ${savepoint}`);
+      transactionId = String(yield* queryValue(`SAVEPOINT ${savepoint}; ${readId}`));
     },
     *leave() {
       try {
