@@ -9,6 +9,7 @@ import { InvalidArgumentError, Option, type Command } from "commander";
 import type { CliContext, CliIo } from "../src/cli/cli-props.js";
 import { createCli, type Cli } from "../src/cli/create-cli.js";
 import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
+import { withWorkerPool } from "../src/cli/fleet-workers.js";
 import { parsePath, singleValued } from "../src/cli/parse-options.js";
 import { registryLoadError, usageError } from "../src/core/error-factories.js";
 import type { MigrationRegistry } from "../src/core/types.js";
@@ -64,10 +65,18 @@ export function createBinCli(options: BinCliOptions): Cli {
     ...run.runtimeSettings,
     drivers: ALL_DRIVER_LOADERS,
     // `fleet` workers load the registry as this bin does, from the module next to this one (.ts from source, .js built).
-    fleetWorker: ({ dialect, driver }) => ({
-      module: new URL(`./fleet-worker${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url),
-      data: { projectRoot, env: options.env, registryFile: resolveSettings(projectRoot, { dialect, driver }).registryFile } satisfies FleetWorkerData,
-    }),
+    fleetWorker:
+      ({ dialect, driver }) =>
+      (size, job, use) =>
+        withWorkerPool(
+          {
+            module: new URL(`./fleet-worker${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+            data: { projectRoot, env: options.env, registryFile: resolveSettings(projectRoot, { dialect, driver }).registryFile } satisfies FleetWorkerData,
+          },
+          size,
+          job,
+          use,
+        ),
     cwd: options.cwd,
     io: { ...options.io, env: options.env },
     version: readToolVersion() ?? "unknown",

@@ -71,3 +71,30 @@ test("the check sees a driver's library when an entry does import it (better-sql
   assert.ok(inputs.includes("src/drivers/better-sqlite3.ts"));
   assert.ok(imports.includes("better-sqlite3"), imports.join(", "));
 });
+
+test("the embeddable CLI (stepwise-migrate/cli) bundles with no dynamic import: driver loaders and fleet workers come from the bin", async () => {
+  const result = await build({
+    entryPoints: [path.join(repoRoot, "src/cli/index.ts")],
+    bundle: true,
+    write: false,
+    metafile: true,
+    platform: "node",
+    target: "node20",
+    format: "esm",
+    packages: "external",
+    logLevel: "silent",
+  });
+  const [output] = Object.values(result.metafile.outputs);
+  assert.ok(output);
+  assert.deepEqual(
+    output.imports.filter((imported) => imported.kind === "dynamic-import"),
+    [],
+  );
+  const inputs = Object.keys(output.inputs).map((input) => path.relative(repoRoot, path.resolve(repoRoot, input)).split(path.sep).join("/"));
+  assert.ok(inputs.includes("src/cli/create-cli.ts"), inputs.join(", "));
+  assert.deepEqual(
+    inputs.filter((input) => ["src/cli/driver-loaders.ts", "src/cli/fleet-workers.ts"].includes(input)),
+    [],
+  );
+  assert.ok(!result.outputFiles[0]!.text.includes("import("), "no import( in the CLI's code, not even inside a string a Worker evaluates");
+});

@@ -12,7 +12,7 @@ import { connectorFor, driverOf, loadRegistry, setting, type CommandScope } from
 import { connectsByUrl, dialectOfDriver } from "./driver-names.js";
 import { runFleetTarget, type FleetJob, type FleetTargetResult } from "./fleet-task.js";
 import type { FleetTargetSpec } from "./fleet-targets.js";
-import { withWorkerPool, type FleetWorkerProps } from "./fleet-workers.js";
+import type { FleetWorkerProps } from "./fleet-workers.js";
 
 /** How many databases a fleet command works on at once unless told: one per core. */
 export function defaultFleetConcurrency(): number {
@@ -50,7 +50,7 @@ export async function executeFleet<R extends MigrationRegistry>(
   const lanes = Math.min(pool.concurrency ?? 1, targets.length);
   const worker = !connectsByUrl(driver) && lanes > 1 ? (props as FleetWorkerProps).fleetWorker?.({ dialect: dialectOfDriver(driver), driver }) : undefined;
   const latestVersion = migrations.length;
-  if (worker !== undefined) return { ...(await withWorkerPool(worker, lanes, full, (run) => runFleet(targets, run, pool, listeners))), venue: "workers", latestVersion };
+  if (worker !== undefined) return { ...(await worker(lanes, full, (run) => runFleet(targets, run, pool, listeners))), venue: "workers", latestVersion };
   const authToken = driver === "libsql-client" ? session.output.io.env[LIBSQL_AUTH_TOKEN_ENV] : undefined;
   return { ...(await runFleet(targets, (spec) => runFleetTarget(connector, migrations, spec, full, authToken), pool, listeners)), venue: "in-process", latestVersion };
 }

@@ -18,9 +18,16 @@ export interface FleetWorkerSource {
   readonly data: unknown;
 }
 
-/** How the bin lets `createCli` run a fleet on worker threads; an embedded CLI has no registry file to load there, and runs in-process. */
+/** Runs `use` with a function that runs one target on an idle worker of a pool of `size`. */
+export type FleetWorkerPool = <T>(size: number, job: FleetJob, use: (run: (spec: FleetTargetSpec) => Promise<FleetTargetResult>) => Promise<T>) => Promise<T>;
+
+/**
+ * How the bin lets `createCli` run a fleet on worker threads. The bin hands over the pool itself, so
+ * an embedded CLI (which has no registry file to load there, and runs in-process) never bundles the
+ * worker's loader.
+ */
 export interface FleetWorkerProps {
-  readonly fleetWorker?: (context: { readonly dialect: SqlDialect; readonly driver: CliDriverName }) => FleetWorkerSource;
+  readonly fleetWorker?: (context: { readonly dialect: SqlDialect; readonly driver: CliDriverName }) => FleetWorkerPool;
 }
 
 /** What a worker starts with. */
