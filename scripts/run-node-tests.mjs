@@ -8,8 +8,9 @@
  *   node --import tsx scripts/run-node-tests.mjs <concurrency> <file>...
  *
  * A file runs in a process of its own when its top-level code reaches beyond its own tests: a hook on
- * the whole process (`before`/`after` at the top level), a change to `process.env` or the working
- * folder. Files are dealt to the shards longest first (`scripts/test.mjs` passes them in that order),
+ * the whole process (any `before`/`after` imported from node:test: a root hook in a shard runs when
+ * the shard's last test ends, which can be before a later file has finished loading), a change to
+ * `process.env` or the working folder. Files are dealt to the shards longest first (`scripts/test.mjs` passes them in that order),
  * each to the lightest shard, by the weights in `scripts/test-weights.json`.
  *
  * Output is Node's spec reporter, as `node --test --test-reporter=spec` prints it, and the exit code
@@ -37,8 +38,13 @@ const weightsOut = process.env.STEPWISE_TEST_WEIGHTS_OUT;
 const PROCESSES_PER_LANE = 2;
 /** The weight of a file not measured yet: a middling one. */
 const UNMEASURED_SECONDS = 10;
-/** Top-level code that would reach the other files of a shard. */
-const REACHES_BEYOND_ITS_FILE = /^(before|after|beforeEach|afterEach)\(|process\.chdir\(|process\.env(\.\w+|\[[^\]]+\])\s*=(?!=)|delete process\.env/m;
+/**
+ * Top-level code that would reach the other files of a shard: a whole-process hook however it is
+ * called (by name, renamed on import, or handed to a helper as `{ after }`: any import of one from
+ * node:test counts), a change to the working folder or to `process.env`.
+ */
+const REACHES_BEYOND_ITS_FILE =
+  /^(before|after|beforeEach|afterEach)\(|import\s*\{[^}]*\b(before|after|beforeEach|afterEach)\b[^}]*\}\s*from\s*"node:test"|process\.chdir\(|process\.env(\.\w+|\[[^\]]+\])\s*=(?!=)|delete process\.env/m;
 
 const scratch = mkdtempSync(path.join(tmpdir(), "stepwise-test-shards-"));
 process.once("exit", () => rmSync(scratch, { recursive: true, force: true }));
