@@ -13,6 +13,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { createTestDatabase, type TestPostgresDatabase } from "../test/support/postgres-server.js";
+import { timeNodeProcess } from "./measure.js";
 import { medianMs } from "./report.js";
 import { compileSides, installPackages, repoRoot } from "./workload.js";
 
@@ -165,15 +166,12 @@ async function runFleetSide(
     side === "stepwise"
       ? [workload.bin, [...fleet.stepwiseArgs(figure), "--concurrency", String(concurrency)]]
       : [path.join(workload.root, "app", `hand-${workload.dialect}.mjs`), [...fleet.handArgs(figure), String(concurrency)]];
-  const started = performance.now();
-  const child = spawnSync(process.execPath, [command, ...args], { cwd: workload.root, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NO_COLOR: "1" } });
-  const ms = performance.now() - started;
   // stepwise exits 1 when a database is not current; the check below says which run went wrong.
-  if (child.status !== 0) throw new Error(`${side} ${figure} at concurrency ${concurrency} exited with ${child.status ?? child.signal}:\n${child.stdout.slice(-2000)}\n${child.stderr}`);
-  const reported = side === "stepwise" ? readStepwise(figure, child.stdout) : (JSON.parse(child.stdout) as { databases: number; count: number });
+  const { ms, stdout } = timeNodeProcess(`${side} ${figure} at concurrency ${concurrency}`, [command, ...args], workload.root);
+  const reported = side === "stepwise" ? readStepwise(figure, stdout) : (JSON.parse(stdout) as { databases: number; count: number });
   const expected = { databases, count: figure === "apply" ? databases * MIGRATIONS.length : databases };
   if (reported.databases !== expected.databases || reported.count !== expected.count) {
-    throw new Error(`${side} ${figure} reported ${reported.databases} databases and ${reported.count}; expected ${expected.databases} and ${expected.count}\n${child.stdout.slice(-2000)}`);
+    throw new Error(`${side} ${figure} reported ${reported.databases} databases and ${reported.count}; expected ${expected.databases} and ${expected.count}\n${stdout.slice(-2000)}`);
   }
   const { sample, migrated } = await fleet.migratedInSample(side);
   if (migrated !== sample) throw new Error(`${side} ${figure}: ${sample - migrated} of ${sample} sampled databases lack migrations`);

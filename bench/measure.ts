@@ -74,13 +74,19 @@ async function freshDatabase(workload: Workload, name: string): Promise<FreshDat
   return { target: database.url, tables, drop: () => database.drop() };
 }
 
+/** Runs a Node program as a whole process and times it from spawn to exit; throws with its output when it fails, so a broken side cannot look fast. */
+export function timeNodeProcess(label: string, args: readonly string[], cwd: string): { ms: number; stdout: string } {
+  const started = performance.now();
+  const child = spawnSync(process.execPath, args, { cwd, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NO_COLOR: "1" } });
+  const ms = performance.now() - started;
+  if (child.status !== 0) throw new Error(`${label} exited with ${child.status ?? child.signal}:\n${child.stdout.slice(-2000)}\n${child.stderr}`);
+  return { ms, stdout: child.stdout };
+}
+
 /** Runs one side's program as a process, then checks that it ran `count` migrations and left `tables` workload tables. */
 async function runSide(workload: Workload, side: Side, action: "up" | "down", database: FreshDatabase, expected: { count: number; tables: number }): Promise<Sample> {
-  const started = performance.now();
-  const child = spawnSync(process.execPath, [workload.program(side), action, database.target], { cwd: workload.root, encoding: "utf8" });
-  const ms = performance.now() - started;
-  if (child.status !== 0) throw new Error(`${side.id} ${action} exited with ${child.status ?? child.signal}:\n${child.stderr}`);
-  const { count, rssKiB } = JSON.parse(child.stdout) as { count: number; rssKiB: number };
+  const { ms, stdout } = timeNodeProcess(`${side.id} ${action}`, [workload.program(side), action, database.target], workload.root);
+  const { count, rssKiB } = JSON.parse(stdout) as { count: number; rssKiB: number };
   const tables = await database.tables();
   if (count !== expected.count || tables !== expected.tables) {
     throw new Error(`${side.id} ${action} ran ${count} migrations and left ${tables} workload tables; expected ${expected.count} and ${expected.tables}`);
