@@ -1,18 +1,16 @@
 /**
- * PostgreSQL's schema as the same plain data SQLite's reader returns, read from `pg_catalog`: one query per kind of object, in one schema (the history table's), leaving out what an extension owns.
- * The server's deparsers (`format_type`, `pg_get_*def`) print one canonical text per meaning, so a replay of the same migrations reads the same and nothing needs tokenising. A sequence is compared by
- * its definition, never its current value.
+ * PostgreSQL's schema as the same plain data SQLite's reader returns, read from `pg_catalog` in one schema, leaving out what an extension owns. The server's deparsers (`pg_get_*def`) print one
+ * canonical text per meaning, so nothing needs tokenising.
  */
 import { COLLATE_C, CONCAT, EQ, GT, NE, TEXT } from "../core/dialects/postgres.js";
 import { query, type Step } from "../core/step.js";
 import type { SchemaSnapshot, SqlObjectSnapshot, TableSnapshot } from "./schema-snapshot.js";
 
-/** `pg_depend` rows of kind `e`: the object belongs to an extension. */
 const NOT_FROM_EXTENSION = (oid: string) => `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.objid ${EQ} ${oid} AND e.deptype ${EQ} 'e')`;
 const IN_SCHEMA = (namespace: string) => `JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} ${namespace} WHERE n.nspname ${EQ} ?`;
 const TABLE_KINDS = `(c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p')`;
 
-/** The tables of the schema, ordinary and partitioned; `persistence`: `p` permanent, `u` unlogged. */
+/** `persistence`: `p` permanent, `u` unlogged. */
 type TableRow = { name: string; persistence: string; rowSecurity: boolean; partitionKey: string | null };
 const TABLES_SQL = `SELECT c.relname::${TEXT} AS name, c.relpersistence::${TEXT} AS persistence, c.relrowsecurity AS "rowSecurity", pg_catalog.pg_get_partkeydef(c.oid) AS "partitionKey"
   FROM pg_catalog.pg_class AS c ${IN_SCHEMA("c.relnamespace")} AND ${TABLE_KINDS} AND ${NOT_FROM_EXTENSION("c.oid")} ORDER BY c.relname ${COLLATE_C}`;
@@ -47,7 +45,7 @@ const CONSTRAINTS_SQL = `SELECT c.relname::${TEXT} AS "table", k.conname::${TEXT
   FROM pg_catalog.pg_constraint AS k JOIN pg_catalog.pg_class AS c ON c.oid ${EQ} k.conrelid LEFT JOIN pg_catalog.pg_class AS fc ON fc.oid ${EQ} k.confrelid
   ${IN_SCHEMA("c.relnamespace")} AND ${TABLE_KINDS} ORDER BY c.relname ${COLLATE_C}, k.conname ${COLLATE_C}`;
 
-/** Each kind of object compared by its definition: the indexes that back no constraint (a constraint's index is compared as the constraint), triggers named `<table>.<trigger>` (a trigger's name is only unique per table), views, sequences (never their current value), functions named with their argument types (overloads are distinct objects), enum and domain types. */
+/** Each kind of object compared by its definition: indexes that back no constraint, triggers named `<table>.<trigger>`, views, sequences (never their value), functions with their argument types, enum and domain types. */
 const OBJECTS_SQL = {
   indexes: `SELECT ic.relname::${TEXT} AS name, tc.relname::${TEXT} AS "table", pg_catalog.pg_get_indexdef(i.indexrelid) ${CONCAT} CASE WHEN i.indisvalid THEN '' ELSE ' (INVALID)' END AS sql
   FROM pg_catalog.pg_index AS i JOIN pg_catalog.pg_class AS ic ON ic.oid ${EQ} i.indexrelid JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} i.indrelid
@@ -96,7 +94,7 @@ export function* readPostgresSchema(schema: string, excludeTables: readonly stri
 
 const REFERENTIAL_ACTIONS: Readonly<Record<string, string>> = { a: "NO ACTION", r: "RESTRICT", c: "CASCADE", n: "SET NULL", d: "SET DEFAULT" };
 
-/** One table as SQLite's reader shapes it; `sql`, a canonical text of everything read, catches what the fields miss (a renamed constraint, DEFERRABLE). */
+/** One table as SQLite's reader shapes it; `sql` catches what the fields miss (a renamed constraint, DEFERRABLE). */
 function assembleTable(table: TableRow, columns: readonly ColumnRow[], constraints: readonly ConstraintRow[]): TableSnapshot {
   const primaryKey = constraints.find((constraint) => constraint.type === "p")?.columns ?? [];
   const ofType = (...types: string[]) => constraints.filter((constraint) => types.includes(constraint.type));
@@ -115,7 +113,6 @@ function assembleTable(table: TableRow, columns: readonly ColumnRow[], constrain
       defaultValue: identity ? `generated ${identity === "a" ? "always" : "by default"} as identity` : generated ? null : expression,
       primaryKeyPosition: primaryKey.indexOf(name) + 1,
       collation,
-      // A column's CHECK is a table constraint in PostgreSQL's catalog, compared there.
       checks: generated ? [`generated as ${expression ?? ""}`] : [],
       generated: generated === "s" ? "stored" : generated === "v" ? "virtual" : null,
     })),

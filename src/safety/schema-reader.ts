@@ -1,7 +1,4 @@
-/**
- * What the nets share: running a net's step on either runner, and reading a schema per dialect, live or as migrations 1..N build it on an empty scratch database (a SQLite copy, or one on
- * PostgreSQL's server).
- */
+/** What the nets share: running a net's step on either runner, and reading a schema, live or as migrations 1..N build it on a scratch database. */
 import { stepwiseTableNames } from "../core/checksum-repair-log.js";
 import { PostgresHistoryStore } from "../core/dialects/postgres.js";
 import { driverCapabilityError, type Driver, type ScratchDatabase } from "../core/driver.js";
@@ -20,8 +17,8 @@ import { countRows, readSchema, type ReadSchemaOptions, type SchemaSnapshot } fr
 export type SafetyNetManager<R extends MigrationRegistry = MigrationRegistry, Async extends boolean = boolean> = MigrationManagerBase<unknown, R, Async, DriverIdentity<unknown>>;
 
 /**
- * Runs the step `start` makes with the manager's connection settings: its result on the sync runner, a promise on the async one (a refusal `start` throws included). `writes`, the net's name, marks
- * a net that writes: refused inside the app's open transaction, and holding the run lock on PostgreSQL.
+ * Runs the step `start` makes with the manager's connection settings, as a promise on the async runner (a refusal `start` throws included). `writes`, the net's name, marks a net that writes:
+ * refused inside the app's transaction, holding the run lock on PostgreSQL.
  */
 export function runSafetyNet<T>(manager: SafetyNetManager, start: () => Step<T>, writes?: string): T | Promise<T> {
   const run = () => {
@@ -84,9 +81,7 @@ export function* observeSchema(manager: SafetyNetManager): Step<{ readonly schem
   return { schema, rows: yield* countRows(schema, postgresSchemaOf(manager)) };
 }
 
-/**
- * Throws `DRIVER_CAPABILITY_MISSING` (naming `operation`) unless the manager can replay its migrations on a scratch database: a snapshot, PostgreSQL's server, or libsql-client's `scratchClient`.
- */
+/** Throws `DRIVER_CAPABILITY_MISSING` unless the manager can replay its migrations on a scratch database: a snapshot, PostgreSQL's server, or libsql-client's `scratchClient`. */
 export function requireReplay(manager: SafetyNetManager, operation: string): void {
   const { driver } = manager;
   if (postgresSchemaOf(manager) !== undefined || driver.capabilities.snapshot || (!(manager instanceof SyncMigrationManager) && (driver as Partial<Driver>).openScratchDatabase !== undefined)) return;
@@ -110,7 +105,7 @@ function replaySync(manager: SyncMigrationManager<unknown, MigrationRegistry>, v
   }
 }
 
-/** The same by the async runner (which may run async migrations), on a scratch database dropped after, on failure too. */
+/** The same by the async runner, on a scratch database dropped after, on failure too. */
 async function replayAsync(driver: Driver, manager: SafetyNetManager, version: number): Promise<SchemaSnapshot> {
   const scratch = driver.openScratchDatabase ? await driver.openScratchDatabase() : await openSqliteScratch(driver);
   let snapshot: SchemaSnapshot;

@@ -48,7 +48,6 @@ export function checksumSqlMigration(input: SqlChecksumInput): string {
 
 const SPACE_FREE_PUNCTUATION = new Set(["(", ")", ",", ";"]);
 
-/** A token of the canonical form: its source offsets, and whether the form puts a space before it. */
 interface CanonicalToken {
   readonly text: string;
   readonly start: number;
@@ -114,7 +113,6 @@ export function canonicalizeSql(sql: string, dialect: SqlDialect = "sqlite"): st
   return namedByText.length === 0 ? canonical : `${canonical}\0result-columns:${JSON.stringify(namedByText)}`;
 }
 
-/** A result column whose name is its source text: the index of its first token, and that text. */
 type NamedByText = readonly [tokenIndex: number, text: string];
 
 const ENDS_RESULT_COLUMNS = new Set(["FROM", "WHERE", "GROUP", "HAVING", "WINDOW", "ORDER", "LIMIT", "UNION", "INTERSECT", "EXCEPT"]);
