@@ -99,6 +99,11 @@ export interface ParsedSqlMigration {
 /** Either the parsed migration or every problem found; never both. */
 export type SqlSourceResult = { readonly ok: true; readonly migration: ParsedSqlMigration } | { readonly ok: false; readonly problems: readonly SqlSourceProblem[] };
 
+const NUL_BYTE_WHY = {
+  postgres: "PostgreSQL refuses it in a query, so this migration could never run; delete it",
+  sqlite: "SQLite stops reading the statement here, so the SQL after it would never run; delete it, or write it in a string as char(0)",
+};
+
 type Report = (code: SqlSourceProblemCode, line: number, column: number, message: string) => void;
 type Section = "up" | "down";
 
@@ -111,13 +116,7 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
   const report: Report = (code, line, column, message) => void problems.push({ code, line, column, message });
 
   const nul = findNulByte(text);
-  if (nul !== null) {
-    const why =
-      dialect === "postgres"
-        ? "PostgreSQL refuses it in a query, so this migration could never run; delete it"
-        : "SQLite stops reading the statement here, so the SQL after it would never run; delete it, or write it in a string as char(0)";
-    report("SQL_NUL_BYTE", nul.line, nul.column, `a NUL byte: ${why}`);
-  }
+  if (nul !== null) report("SQL_NUL_BYTE", nul.line, nul.column, `a NUL byte: ${NUL_BYTE_WHY[dialect]}`);
   const scan = scanComments(tokens, dialect, report);
   const { upLine, downLine, transaction, disableForeignKeys, empty } = scan;
   // A misspelled up marker already says what is wrong; these would only repeat it.
