@@ -37,8 +37,9 @@ export interface ChecksumRepairResult {
   readonly realignments: readonly ChecksumRealignment[];
   /** Interrupted (`started`) versions, left alone. */
   readonly interrupted: readonly number[];
-  /** When (ISO 8601 UTC) and by whom they were rewritten; `null` when nothing was. */
+  /** When they were rewritten (ISO 8601 UTC); `null` when nothing was. */
   readonly repairedAt: string | null;
+  /** Who they were recorded as rewritten by; `null` when nothing was. */
   readonly repairedBy: string | null;
 }
 

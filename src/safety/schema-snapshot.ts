@@ -60,9 +60,11 @@ export interface SchemaSnapshot {
   readonly indexes: readonly SqlObjectSnapshot[];
   readonly triggers: readonly SqlObjectSnapshot[];
   readonly views: readonly SqlObjectSnapshot[];
-  /** PostgreSQL's sequences, functions (named with their argument types), enum and domain types. */
+  /** PostgreSQL's sequences (never their current value). */
   readonly sequences?: readonly SqlObjectSnapshot[];
+  /** PostgreSQL's functions and procedures, named with their argument types. */
   readonly functions?: readonly SqlObjectSnapshot[];
+  /** PostgreSQL's enum and domain types. */
   readonly types?: readonly SqlObjectSnapshot[];
 }
 

@@ -59,11 +59,9 @@ function describeNoTransactionStatement(words: readonly string[], tokens: readon
     case "VACUUM":
       return "VACUUM";
     case "CREATE":
-      if ((second === "INDEX" || (second === "UNIQUE" && third === "INDEX")) && concurrently) return "CREATE INDEX CONCURRENTLY";
-      return cluster ? `CREATE ${second}` : null;
     case "DROP":
-      if (second === "INDEX" && concurrently) return "DROP INDEX CONCURRENTLY";
-      return cluster ? `DROP ${second}` : null;
+      if (concurrently && (second === "INDEX" || (first === "CREATE" && second === "UNIQUE" && third === "INDEX"))) return `${first} INDEX CONCURRENTLY`;
+      return cluster ? `${first} ${second}` : null;
     case "REINDEX":
       // `REINDEX [ ( options ) ] target …`: the first word outside the options names what it rebuilds.
       if (/^(DATABASE|SYSTEM|SCHEMA)$/.test(topLevel[1] ?? "")) return `REINDEX ${topLevel[1]}`;
