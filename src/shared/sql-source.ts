@@ -286,6 +286,12 @@ function reportEmptySections(scan: SectionScan, isEmpty: Record<Section, boolean
   }
 }
 
+const PLACEHOLDER_FIX = {
+  down: `write the migration's undo SQL here, below "${DOWN_MARKER}" (or delete the down section to make the migration irreversible)`,
+  up: `write the migration's SQL here, below "${UP_MARKER}"`,
+  outside: "write the migration's SQL in its sections",
+};
+
 /** Reports every comment that still holds `create`'s {@link TEMPLATE_PLACEHOLDER} (a string holding it is data), and says which sections hold one. */
 function reportTemplatePlaceholders(tokens: readonly SqlToken[], sectionOf: (line: number) => Section | null, report: Report): Record<Section, boolean> {
   const found = { up: false, down: false };
@@ -293,13 +299,8 @@ function reportTemplatePlaceholders(tokens: readonly SqlToken[], sectionOf: (lin
     if ((token.kind !== "line-comment" && token.kind !== "block-comment") || !token.text.includes(TEMPLATE_PLACEHOLDER)) continue;
     const section = sectionOf(token.line);
     if (section !== null) found[section] = true;
-    const fix =
-      section === "down"
-        ? `write the migration's undo SQL here, below "${DOWN_MARKER}" (or delete the down section to make the migration irreversible), then delete this comment`
-        : section === "up"
-          ? `write the migration's SQL here, below "${UP_MARKER}", then delete this comment`
-          : "write the migration's SQL in its sections, then delete this comment";
-    report("TEMPLATE_UNEDITED", token.line, token.column, `this is still the placeholder "stepwise create" wrote (${TEMPLATE_PLACEHOLDER}); ${fix}`);
+    const fix = PLACEHOLDER_FIX[section ?? "outside"];
+    report("TEMPLATE_UNEDITED", token.line, token.column, `this is still the placeholder "stepwise create" wrote (${TEMPLATE_PLACEHOLDER}); ${fix}, then delete this comment`);
   }
   return found;
 }
