@@ -10,9 +10,8 @@ import { test } from "node:test";
 import fc from "fast-check";
 import { scanMigrations } from "../codegen/scan.js";
 import { canonicalizePostgresSql, checksumSqlMigration } from "../src/shared/checksum.js";
-import { splitPostgresSqlText, tokenizePostgresSql } from "../src/shared/postgres-tokens.js";
+import { splitPostgresSqlText, tokenizePostgresSql, type SqlToken } from "../src/shared/postgres-tokens.js";
 import { parseSqlMigrationSource } from "../src/shared/sql-source.js";
-import type { SqlToken } from "../src/shared/sql-tokens.js";
 import { makeTempDir } from "./support/project.js";
 
 const significant = (sql: string) => tokenizePostgresSql(sql).filter((token) => token.kind !== "whitespace");

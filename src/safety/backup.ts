@@ -1,7 +1,6 @@
 /**
- * Backups of a SQLite file: a consistent snapshot (the online backup API where the driver has `backupTo`, else `VACUUM INTO`, each in one read transaction) written under a hidden name, made one
- * self-contained file, checked with `quick_check`, and only then renamed to `<file>.v<version>.<UTC time>.<identity>.bak`, so a file with a backup's name is a finished, intact backup. The identity
- * hashes the database's real path: pruning deletes only this database's backups in a shared folder.
+ * Backups of a SQLite file: a consistent snapshot (the online backup API, else `VACUUM INTO`) written under a hidden name, checked with `quick_check`, and only then renamed to
+ * `<file>.v<version>.<UTC time>.<identity>.bak`, so a file with a backup's name is a finished, intact backup. The identity hashes the database's path: pruning deletes only this database's backups.
  */
 import type { BackupRecord } from "../core/backup-record.js";
 import { requireCapabilities, type DriverCapability, type SyncDriver } from "../core/driver.js";
@@ -70,7 +69,7 @@ export function backupDriverOf(source: DriverSource | { readonly driver: DriverI
   return driver as SyncDriver;
 }
 
-/** The driver and database file a backup of `source` into `where` uses, after every refusal that comes before a write. */
+/** The driver and database file a backup of `source` uses, after every refusal that comes before a write. */
 function prepareBackup(source: Parameters<typeof backupDriverOf>[0], operation: string, { directory, keep = DEFAULT_BACKUP_KEEP }: BackupOptions) {
   const driver = backupDriverOf(source, operation, "openFile");
   refuseOpenTransactionOn(driver, operation);
@@ -82,10 +81,10 @@ function prepareBackup(source: Parameters<typeof backupDriverOf>[0], operation: 
 }
 
 /**
- * Snapshots the database `source` (a driver or a manager) has open, then deletes the oldest of its backups in the folder beyond `keep`: never the one just written, nor one stamped after it.
+ * Snapshots the database `source` (a driver or a manager) has open, then deletes the oldest of its backups beyond `keep` (never the one just written, nor a newer one).
  *
- * @throws `DRIVER_CAPABILITY_MISSING` for a driver without files; `TRANSACTION_OPEN` inside the app's transaction; `USAGE` for an in-memory database, a relative folder or `keep` below 1;
- *   `DATABASE_LOCKED` past the busy timeout; `DATABASE_DAMAGED` when the copy fails `quick_check`; `BACKUP_DISK_FULL` or `BACKUP_FOLDER_UNWRITABLE`. No file is left behind.
+ * @throws `DRIVER_CAPABILITY_MISSING`; `TRANSACTION_OPEN`; `USAGE` for an in-memory database, a relative folder or `keep` below 1; `DATABASE_LOCKED`; `DATABASE_DAMAGED` when the copy fails
+ *   `quick_check`; `BACKUP_DISK_FULL` or `BACKUP_FOLDER_UNWRITABLE`. No file is left behind.
  */
 export async function takeBackup(source: DriverSource, options: TakeBackupOptions): Promise<BackupRecord> {
   const { driver, databaseFile, keep } = prepareBackup(source, "takeBackup", options);
@@ -96,7 +95,7 @@ export async function takeBackup(source: DriverSource, options: TakeBackupOption
     nodeFs().mkdirSync(directory, { recursive: true });
     partial = createHiddenFile(directory, databaseFile, "partial", databaseFile);
     const method = await copyDatabase(driver, partial, busyTimeoutMs);
-    // One self-contained file (an online copy keeps its source's WAL mode), checked as restore checks it.
+    // One self-contained file (an online copy keeps its source's WAL mode).
     const copy = driver.openFile!(partial, { readonly: false, busyTimeoutMs: 0 });
     try {
       copy.query("PRAGMA journal_mode = DELETE", []);
@@ -115,7 +114,7 @@ export async function takeBackup(source: DriverSource, options: TakeBackupOption
   }
 }
 
-/** Creates `.<database file>.<random>.<suffix>` in `directory` (hidden, and named for nothing that reads it) with `modeFrom`'s private mode. */
+/** Creates the hidden `.<database file>.<random>.<suffix>` in `directory` with `modeFrom`'s private mode. */
 export function createHiddenFile(directory: string, databaseFile: string, suffix: string, modeFrom: string): string {
   const file = nodePath().join(directory, `.${nodePath().basename(databaseFile)}.${nodeCrypto().randomBytes(6).toString("hex")}.${suffix}`);
   createFileExclusively(file, privateModeFor(modeFrom));
@@ -130,8 +129,7 @@ async function copyDatabase(driver: SyncDriver, file: string, busyTimeoutMs: num
       driver.run("VACUUM INTO ?", [file]);
       return "vacuum-into";
     }
-    // The API copies inside a read transaction its source already holds: opened here, a writer's lock is waited for through the
-    // busy timeout, where the API would give up having copied nothing.
+    // A read transaction opened here waits out a writer's lock through the busy timeout, where the API would give up.
     driver.exec("BEGIN");
     try {
       driver.query("SELECT count(*) FROM sqlite_master", []);
@@ -173,11 +171,7 @@ function backupsOf(directory: string, databaseFile: string): Array<BackupFile & 
   return backups.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
 }
 
-/**
- * The backups of `database` (its driver or manager, or its absolute path) in `directory`, oldest first.
- *
- * @throws `USAGE` for a relative path or an in-memory database.
- */
+/** The backups of `database` (its driver or manager, or its absolute path) in `directory`, oldest first. @throws `USAGE` for a relative path or an in-memory database. */
 export function listBackups(directory: string, database: DriverSource | string): BackupFile[] {
   if (typeof database === "string") assertAbsolute("database", database);
   const databaseFile = typeof database === "string" ? (resolveDatabaseFile(database) ?? database) : backupDriverOf(database, "listBackups").filePath;
@@ -194,7 +188,7 @@ function prune(directory: string, databaseFile: string, keep: number, written: s
   return doomed.map((backup) => backup.path);
 }
 
-/** @throws `USAGE` naming `option` unless `value` is absolute: the library never resolves against the working folder. */
+/** @throws `USAGE` naming `option` unless `value` is absolute. */
 export function assertAbsolute(option: string, value: string): void {
   if (!nodePath().isAbsolute(value)) throw usageError(`The "${option}" option must be an absolute path, not "${value}"; resolve it against the folder you mean first.`);
 }
@@ -205,18 +199,18 @@ export function quickCheckProblems(driver: SyncDriver): string[] {
   return lines.length === 1 && lines[0] === "ok" ? [] : lines.filter((line) => line !== "*** in database main ***");
 }
 
-/** The `SQLITE_*` code of an error a driver threw: the `code` most libraries set, else the driver's reading. */
+/** The `SQLITE_*` code of an error a driver threw. */
 export function sqliteCodeFrom(driver: SyncDriver, error: unknown): string | null {
   const code = sqliteCodeOf(error) ?? driver.classifyError(error).nativeCode;
   return code?.startsWith("SQLITE_") ? code : null;
 }
 
-/** Closes a connection opened here; a failure to close cannot hide the outcome. */
+/** Closes a connection opened here; a failure to close does not hide the outcome. */
 export function closeQuietly(driver: SyncDriver): void {
   try {
     driver.close?.();
   } catch {
-    // Nothing useful is left to do with a connection that will not close.
+    // Nothing is left to do with it.
   }
 }
 
@@ -224,7 +218,7 @@ export function closeQuietly(driver: SyncDriver): void {
 const NO_ROOM = /^(SQLITE_FULL|SQLITE_IOERR|ENOSPC|EDQUOT|EFBIG)/;
 const UNWRITABLE = /^(SQLITE_CANTOPEN|SQLITE_READONLY|SQLITE_PERM|EACCES|EPERM|EROFS|ENOTDIR|EEXIST|ENOENT|EISDIR)/;
 
-/** A failure writing `file` into `directory`, as the error that names the folder; anything else translated as SQLite errors are. */
+/** A failure writing `file` into `directory`, as the error that names the folder; anything else translated. */
 export function backupWriteError(error: unknown, driver: SyncDriver, directory: string, file: string, busyTimeoutMs: number, remedy?: string | Text): unknown {
   if (error instanceof StepwiseError) return error;
   const errno = (error as { code?: unknown } | null)?.code;
@@ -246,16 +240,12 @@ export function backupWriteError(error: unknown, driver: SyncDriver, directory: 
 export interface UpWithBackupOptions<V extends number = number> extends UpOptions<V> {
   /** The folder for snapshots (an absolute path) and how many to keep. */
   readonly backup: BackupOptions;
-  /**
-   * Migrate, and keep the snapshot, even when `quick_check` finds the database damaged. Default `false`: `DATABASE_DAMAGED` before the snapshot (migrating builds on the damage, and `restore` refuses
-   * a damaged snapshot). Plain `up` runs no check.
-   */
+  /** Migrate and keep the snapshot even when `quick_check` finds the database damaged. Default `false`: `DATABASE_DAMAGED` before the snapshot. */
   readonly dangerouslySkipIntegrityCheck?: boolean;
 }
 
 /**
- * `manager.up(options)` preceded, when something is pending, by a snapshot ({@link takeBackup}) at the version before the run: the result and the `backed-up` event carry it, and a failed migration's
- * `MIGRATION_FAILED` names it as `backupPath`.
+ * `manager.up(options)` preceded, when something is pending, by a snapshot ({@link takeBackup}): the result and the `backed-up` event carry it, and `MIGRATION_FAILED` names it as `backupPath`.
  *
  * @example
  * await upWithBackup(manager, { backup: { directory: path.join(dataDir, "backups"), keep: 10 } });

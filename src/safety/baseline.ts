@@ -21,14 +21,13 @@ export interface BaselineResult {
   readonly recorded: readonly number[];
   /** True when the schema differed and `dangerouslyForce` recorded them anyway. */
   readonly forced: boolean;
-  /** Read from the migrations' schema to the live one; empty when they match. */
+  /** From the migrations' schema to the live one; empty when they match. */
   readonly differences: readonly SchemaDifference[];
   readonly drift: readonly string[];
 }
 
 /**
- * Adopts a database created before stepwise: compares its schema with a replay of migrations 1..`version` and, when they match (or when forced), records those versions as applied without running
- * them, in one write transaction.
+ * Adopts a database created before stepwise: when its schema matches a replay of migrations 1..`version` (or when forced), records them as applied without running them.
  *
  * @example
  * baselineDatabase(new MigrationManager(db, migrations), 5);
@@ -36,16 +35,12 @@ export interface BaselineResult {
  * @throws `ALREADY_MANAGED` when a history exists; `SCHEMA_MISMATCH` when the schema differs and `dangerouslyForce` is not set; `INVALID_TARGET` for a version the registry lacks.
  */
 export function baselineDatabase<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, version: VersionOf<R>, options?: BaselineOptions): BaselineResult;
-/**
- * Handed a manager whose methods return promises, a promise of the same result. On PostgreSQL it holds the run lock for the whole call and replays in a scratch database of the same server
- * (`SCRATCH_DATABASE_UNAVAILABLE` when the role may not create one).
- */
+/** Handed a manager whose methods return promises, a promise of the same result. On PostgreSQL it holds the run lock and replays in a scratch database (`SCRATCH_DATABASE_UNAVAILABLE`). */
 export function baselineDatabase<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, version: VersionOf<R>, options?: BaselineOptions): Promise<BaselineResult>;
 export function baselineDatabase(manager: SafetyNetManager, version: number, options: BaselineOptions = {}): BaselineResult | Promise<BaselineResult> {
   return runSafetyNet(
     manager,
     () => {
-      // The replay's capability is checked before anything runs.
       requireReplay(manager, "baselineDatabase");
       return recordBaseline(manager, version, options);
     },

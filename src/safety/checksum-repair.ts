@@ -1,7 +1,4 @@
-/**
- * `stepwise repair --checksums`: the way out of a CHECKSUM_MISMATCH after a deliberate edit, as Flyway's `repair`. It realigns the checksums recorded for applied migrations with the registry's and
- * records each realignment next to the history, in one write transaction under the run lock.
- */
+/** `stepwise repair --checksums`: after a deliberate edit, realigns the recorded checksums with the registry's and logs each realignment next to the history. */
 import { ensureChecksumRepairLog, readChecksumRepairs, recordChecksumRepair, type ChecksumRepairEvent } from "../core/checksum-repair-log.js";
 import { databaseAheadError, incompleteMigrationError, invalidTargetError } from "../core/error-factories.js";
 import type { SyncMigrationManager } from "../core/manager.js";
@@ -17,7 +14,7 @@ export interface ChecksumRepairOptions {
   readonly apply?: boolean;
   /** Realign this version only. Default: every applied migration whose checksum differs. */
   readonly version?: number;
-  /** Who is recorded as having repaired (the CLI passes `--by`, `STEPWISE_REPAIRED_BY` or the OS user). Default `"unknown"`. */
+  /** Who is recorded as having repaired. Default `"unknown"`. */
   readonly repairedBy?: string;
 }
 
@@ -34,15 +31,15 @@ export interface ChecksumRealignment {
 
 /** What {@link repairChecksums} found and did: plain data, for logs and `--json`. */
 export interface ChecksumRepairResult {
-  /** True when the checksums were rewritten; false for a report or when nothing differed. */
+  /** True when the checksums were rewritten. */
   readonly applied: boolean;
-  /** The realignments, by version; empty when every recorded checksum already matches. */
+  /** The realignments, by version. */
   readonly realignments: readonly ChecksumRealignment[];
-  /** Interrupted (`started`) versions, left alone: `repair --applied`/`--forget` resolves them first. */
+  /** Interrupted (`started`) versions, left alone. */
   readonly interrupted: readonly number[];
-  /** When they were rewritten (ISO 8601 UTC), or `null` when nothing was. */
+  /** When they were rewritten (ISO 8601 UTC); `null` when nothing was. */
   readonly repairedAt: string | null;
-  /** Who they were recorded as rewritten by, or `null` when nothing was. */
+  /** Who they were recorded as rewritten by; `null` when nothing was. */
   readonly repairedBy: string | null;
 }
 
@@ -58,7 +55,6 @@ export function repairChecksums(manager: SyncMigrationManager<unknown>, options?
 /** Handed a manager whose methods return promises, a promise of the same result; on PostgreSQL `apply` holds the run lock. */
 export function repairChecksums(manager: SafetyNetManager<MigrationRegistry, true>, options?: ChecksumRepairOptions): Promise<ChecksumRepairResult>;
 export function repairChecksums(manager: SafetyNetManager, options: ChecksumRepairOptions = {}): ChecksumRepairResult | Promise<ChecksumRepairResult> {
-  // A report only reads; a repair re-reads inside its write transaction, so what another process recorded meanwhile is compared.
   if (!options.apply) return runSafetyNet(manager, () => realign(manager, options));
   return runSafetyNet(manager, () => inWriteTransaction(() => realign(manager, options)), "repairChecksums");
 }
@@ -106,7 +102,7 @@ function planRealignment(registry: MigrationRegistry, rows: readonly AppliedMigr
   const realignments = chosen.flatMap(({ version, name, checksum, state }): ChecksumRealignment[] => {
     const entry = registry[version - 1]!;
     if (state === "started") return [];
-    // Another migration under the same number (a branch's), not an edit: realigning would mark it applied.
+    // Another migration under the same number (a branch's), not an edit.
     if (name !== entry.name) {
       const message = `Migration ${version} was applied as "${name}", but the registry's migration ${version} is "${entry.name}" (${entry.file}): a different migration, not an edit of it, so its checksum is not realigned. Revert it with the code that applied it (the branch it came from), or, if it is the same migration renamed, give the file its old name back. Nothing was changed.`;
       throw invalidTargetError(version, message);

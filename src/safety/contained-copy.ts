@@ -1,19 +1,17 @@
 /**
- * The private copy a rehearsal, verify or replay runs migrations on, and the guards on a body's connection. From the copy a migration could still write another file for good, so the copy refuses,
- * before they run, `ATTACH` (the only way to another database) and `VACUUM INTO`, in SQL and in every SQL call of a body's connection, and the library calls that write a file or load code: the
- * migration fails, its cause an {@link OutsideCopyRefusedError}. A connection the body opens itself is not contained.
+ * The private copy a rehearsal, verify or replay runs migrations on. It refuses before they run what would write another file for good: `ATTACH`, `VACUUM INTO` (in SQL and in a body's SQL calls) and
+ * the library calls that write a file or load code. A connection the body opens itself is not contained.
  */
 import type { SyncDriver } from "../core/driver.js";
 import { runSync } from "../core/runners.js";
 import { queryValue } from "../core/step.js";
 import type { MigrationEntry, SqlDialect } from "../core/types.js";
-import { splitSqlStatements, tokenizeSql } from "../shared/sql-tokens.js";
+import { splitSqlStatements, tokenizeSql } from "../shared/postgres-tokens.js";
 
 /** A statement or call of a migration that would reach a file other than the copy; refused before it ran. */
 export class OutsideCopyRefusedError extends Error {
   override readonly name: string = "OutsideCopyRefusedError";
 
-  /** @param refused the statement (`ATTACH ...`, `VACUUM INTO ...`) or the library call (`backup()`) refused. */
   constructor(readonly refused: string) {
     super(
       `a rehearsal, verify or replay runs on a private copy and refused ${refused.trim().slice(0, 80)}, which would reach another file that the copy's rollback cannot undo. Keep migrations to their own database: move the work on the other file out of the migration (or give it its own step in the app).`,
@@ -35,51 +33,51 @@ function refuseReaching(sql: string): OutsideCopyRefusedError | null {
 }
 
 /** The SQL of a call's first argument: a string, a `{ text }` (pg) or `{ sql }` (libsql-client), or a tagged template's strings (node:sqlite's tag store), whose values are bound and so never SQL. */
-export function sqlTextOf(first: unknown): string | null {
+function sqlTextOf(first: unknown): string | null {
   if (typeof first === "string") return first;
   if (Array.isArray(first) && "raw" in first) return first.join("?");
   const { text, sql } = first !== null && typeof first === "object" ? (first as { text?: unknown; sql?: unknown }) : {};
   return typeof text === "string" ? text : typeof sql === "string" ? sql : null;
 }
 
-/** A connection's method, called on the connection. */
-export type ConnectionCall = (...args: unknown[]) => unknown;
-
-/** `connection` with each method `replace` returns a function for replaced by it (`call` is the method, bound). */
-export function proxyCalls<C extends object>(connection: C, replace: (property: PropertyKey, call: ConnectionCall) => ConnectionCall | undefined): C {
-  return new Proxy(connection, {
-    get(target, property) {
-      const value = Reflect.get(target, property, target) as unknown;
-      if (typeof value !== "function") return value;
-      const call = (value as ConnectionCall).bind(target);
-      return replace(property, call) ?? call;
-    },
-  });
-}
+/** A connection's method. */
+type ConnectionCall = (...args: unknown[]) => unknown;
 
 /** The SQLite libraries' calls that run or prepare SQL, node:sqlite's tag store's included. */
 const SQL_CALLS: ReadonlySet<PropertyKey> = new Set(["exec", "prepare", "run", "query", "each", "iterateStatements", "get", "all", "iterate"]);
 /** libsql-client's, which return a promise (`batch` takes a list). */
 const ASYNC_SQL_CALLS: ReadonlySet<PropertyKey> = new Set(["execute", "executeMultiple", "batch"]);
 
-/** `connection` with its SQLite calls refusing each statement `refuse` returns an error for (a rejection where the call returns a promise), and the calls of `replaced` replaced. */
-export function guardSqlCalls<C extends object>(connection: C, refuse: (sql: string) => Error | null, replaced: Readonly<Record<string, ConnectionCall>> = {}): C {
-  return proxyCalls(connection, (property, call) => {
-    if (typeof property === "string" && Object.hasOwn(replaced, property)) return replaced[property];
-    // node:sqlite's tag store prepares its statements itself, past this proxy.
-    if (property === "createTagStore") return (...args) => guardSqlCalls(call(...args) as object, refuse);
-    const async = ASYNC_SQL_CALLS.has(property);
-    if (!async && !SQL_CALLS.has(property)) return undefined;
-    return (...args) => {
-      const texts = Array.isArray(args[0]) && !("raw" in args[0]) ? args[0].map(sqlTextOf) : [sqlTextOf(args[0])];
-      for (const text of texts) {
-        const error = text === null ? null : refuse(text);
-        if (error === null) continue;
-        if (async) return Promise.reject(error);
-        throw error;
-      }
-      return call(...args);
-    };
+/**
+ * `connection` with its SQL calls refusing each statement `refuse` returns an error for, and the calls of `replaced` replaced. A call of `asyncCalls` is refused by a rejection, or through its
+ * callback when its last argument is one (pg's `query`).
+ */
+export function guardSqlCalls<C extends object>(
+  connection: C,
+  refuse: (sql: string) => Error | null,
+  replaced: Readonly<Record<string, ConnectionCall>> = {},
+  asyncCalls: ReadonlySet<PropertyKey> = ASYNC_SQL_CALLS,
+): C {
+  return new Proxy(connection, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target) as unknown;
+      if (typeof value !== "function") return value;
+      const call = (value as ConnectionCall).bind(target);
+      if (typeof property === "string" && Object.hasOwn(replaced, property)) return replaced[property];
+      if (property === "createTagStore") return (...args: unknown[]) => guardSqlCalls(call(...args) as object, refuse);
+      const async = asyncCalls.has(property);
+      if (!async && !SQL_CALLS.has(property)) return call;
+      return (...args: unknown[]) => {
+        const texts = Array.isArray(args[0]) && !("raw" in args[0]) ? args[0].map(sqlTextOf) : [sqlTextOf(args[0])];
+        const error = texts.map((text) => (text === null ? null : refuse(text))).find((refusal) => refusal !== null);
+        if (!error) return call(...args);
+        if (!async) throw error;
+        const callback = args.at(-1);
+        if (typeof callback !== "function") return Promise.reject(error);
+        queueMicrotask(() => (callback as (error: Error) => void)(error));
+        return undefined;
+      };
+    },
   });
 }
 
@@ -99,7 +97,6 @@ export function withGuardedBodies<E extends MigrationEntry>(entry: E, guard: (co
 const refusedCall = (name: string) => () => {
   throw new OutsideCopyRefusedError(`${name}()`);
 };
-/** The libraries' calls that write another file or load code. */
 const FILE_CALLS = { backup: refusedCall("backup"), loadExtension: refusedCall("loadExtension"), enableLoadExtension: refusedCall("enableLoadExtension") };
 const containConnection = <C extends object>(connection: C): C => guardSqlCalls(connection, refuseReaching, FILE_CALLS);
 
@@ -118,10 +115,7 @@ export function firstReachingSql(migrations: readonly MigrationEntry[]): { reado
   return null;
 }
 
-/**
- * A private, contained copy holding `bytes` (empty for a scratch database), opened by the driver's `openSnapshot`, with the connection settings that change what migrations do (not stored in the
- * file).
- */
+/** A private, contained copy holding `bytes` (empty for a scratch database), with the app connection's settings that change what migrations do. */
 export function openContainedCopy<Db>(driver: SyncDriver<Db>, bytes: Uint8Array): SyncDriver<Db> {
   // A WAL-mode header makes SQLite look for a `-wal` file an in-memory database cannot have.
   if (bytes.length > 19 && bytes[18] === 2 && bytes[19] === 2) bytes[18] = bytes[19] = 1;
@@ -133,7 +127,6 @@ export function openContainedCopy<Db>(driver: SyncDriver<Db>, bytes: Uint8Array)
   try {
     for (const setting of ["foreign_keys", "recursive_triggers"]) copy.exec(`PRAGMA ${setting} = ${runSync(queryValue(`PRAGMA ${setting}`), driver) === 1 ? "ON" : "OFF"}`);
   } catch (error) {
-    // A copy on a temporary file (libsql) would outlive the net otherwise.
     copy.close?.();
     throw error;
   }

@@ -1,8 +1,6 @@
 /**
- * A dry run that runs: the pending migrations go through the executor a real `up` uses, so the report is the real run's, and nothing stays. A sync manager (SQLite) runs them on a private in-memory
- * copy; a manager whose methods return promises, on the live database in one transaction rolled back at the end, each migration's transaction a savepoint of it. There a TypeScript body's connection
- * refuses what would end that transaction (the escape guard would only notice after the commit), so the body fails as a migration where the real run reports `TRANSACTION_ESCAPED`; `gen` refuses such
- * SQL.
+ * A dry run that runs: the pending migrations go through the real executor, and nothing stays. A sync manager runs them on a private in-memory copy; an async one on the live database in one
+ * transaction rolled back at the end, each migration's transaction a savepoint, a body's connection refusing what would end it (the real run would report `TRANSACTION_ESCAPED`).
  */
 import { driverCapabilityError, requireCapabilities, type SyncDriver } from "../core/driver.js";
 import { classifySafely, isConnectionClosedError, nativeCauseOf, recordNativeError, rehearsalRefusedError, tempFolderUnusableError, transactionOpenError } from "../core/error-factories.js";
@@ -16,7 +14,7 @@ import { begin, exec, rollbackQuietly, type Operation, type Step } from "../core
 import { refuseOpenTransaction } from "../core/transaction-open.js";
 import type { MigrationEntry, MigrationRegistry, SqlDialect, VersionOf } from "../core/types.js";
 import { findWholeRunObstacle } from "../core/whole-run-transaction.js";
-import { guardSqlCalls, openContainedCopy, proxyCalls, sqlTextOf, statementsOf, withGuardedBodies } from "./contained-copy.js";
+import { guardSqlCalls, openContainedCopy, statementsOf, withGuardedBodies } from "./contained-copy.js";
 import { executorOn, observeSchema, type SafetyNetManager } from "./schema-reader.js";
 import { diffSchemas, type SchemaSnapshot } from "./schema-snapshot.js";
 import type { SchemaDifference } from "../core/schema-difference.js";
@@ -45,7 +43,7 @@ export interface RehearsalFailure {
   readonly code: string | null;
   readonly name: string;
   readonly message: string;
-  /** The error's own fields (`version`, `file`, `direction`, `rolledBack`...). */
+  /** The error's own fields (`version`, `file`, `direction`...). */
   readonly fields: Readonly<Record<string, unknown>>;
   /** What the migration threw, when that is what failed. */
   readonly cause: { readonly name: string; readonly message: string; readonly code: string | null } | null;
@@ -79,7 +77,7 @@ export type RehearsedPlan<E extends MigrationEntry = MigrationEntry> = Migration
 
 type Observation = { readonly schema: SchemaSnapshot; readonly rows: Readonly<Record<string, number>> };
 
-/** A rehearsal run: its executor (whose events reach the app as `progress` only, the others would read as real applies) and the durations it saw. */
+/** A rehearsal run: its executor (whose events reach the app as `progress` only: the others would read as real applies), the durations it saw, and its report. */
 function rehearsalRun(manager: SafetyNetManager, executorFor: (listeners: { onEvent: (event: MigrationEvent) => void; logger: null }) => Executor<MigrationRegistry>) {
   const durations = new Map<number, number>();
   const executor = executorFor({
@@ -89,7 +87,6 @@ function rehearsalRun(manager: SafetyNetManager, executorFor: (listeners: { onEv
     },
     logger: null,
   });
-  /** The report, from the plan, the failure (the error `up` threw, if it did) and the two observations. */
   const report = (plan: MigrationPlan, error: unknown, reachedVersion: number, before: Observation, after: Observation): Rehearsal => {
     const failure = error === undefined ? null : describeFailure(manager, error);
     const steps = plan.steps.map(({ version, name, file }): RehearsalStep => {
@@ -103,15 +100,12 @@ function rehearsalRun(manager: SafetyNetManager, executorFor: (listeners: { onEv
   return { executor, durations, report };
 }
 
-/** The error as plain data, with the native reading the runner gives an error that leaves a step (caught inside one, it has none yet). */
+/** The error as plain data, with the native reading the runner gives an error that leaves a step. */
 function describeFailure(manager: SafetyNetManager, error: unknown): RehearsalFailure {
   if (!(error instanceof Error)) return { code: null, name: "Error", message: String(error), fields: {}, cause: null };
   const nativeCause = error instanceof StepwiseError && error.nativeCode === null ? nativeCauseOf(error) : undefined;
-  if (nativeCause !== undefined)
-    recordNativeError(
-      error as StepwiseError,
-      classifySafely((value) => manager.driver.classifyError(value), nativeCause),
-    );
+  const classify = (value: unknown) => manager.driver.classifyError(value);
+  if (nativeCause !== undefined) recordNativeError(error as StepwiseError, classifySafely(classify, nativeCause));
   const fields: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(error)) if (!["code", "name", "message", "stack", "details"].includes(key)) fields[key] = value;
   if (error instanceof StepwiseError) Object.assign(fields, error.details);
@@ -129,8 +123,8 @@ function describeFailure(manager: SafetyNetManager, error: unknown): RehearsalFa
 }
 
 /**
- * What `manager.up({ to })` would run, plus a rehearsal of it on a private copy of the database: durations, the schema diff, row counts and any failure. The database itself is only read. What
- * `planUp` refuses is thrown; what `up` would throw once running is reported in `rehearsal.failure`. The rehearsal's `progress` events reach the manager's `onEvent` and logger.
+ * What `manager.up({ to })` would run, plus a rehearsal of it on a private copy: durations, the schema diff, row counts and any failure. What `planUp` refuses is thrown; what `up` would throw once
+ * running is in `rehearsal.failure`.
  *
  * @example
  * const { steps, rehearsal } = rehearseUp(manager, { to: 5 });
@@ -162,8 +156,7 @@ function rehearseOnCopy<Db, R extends MigrationRegistry>(manager: SyncMigrationM
       error = thrown;
     }
     if (!isConnectionClosedError(error)) return report(plan, error, runSync(executor.status(), copy).currentVersion, before, runSync(observeSchema(manager), copy));
-    // The migration closed its connection and took the copy with it: what the real run leaves (the migrations before it) is read
-    // from a second copy brought to that version.
+    // The migration closed the copy: what the real run leaves is read from a second copy brought to that version.
     const reached = Math.max(plan.fromVersion, ...durations.keys());
     const second = openCopy(manager.driver);
     try {
@@ -177,7 +170,7 @@ function rehearseOnCopy<Db, R extends MigrationRegistry>(manager: SyncMigrationM
   }
 }
 
-/** A contained copy of the driver's database; the snapshot's refusals name `rehearseUp`, so the message says what to call again. */
+/** A contained copy of the driver's database; the snapshot's refusals name `rehearseUp`. */
 function openCopy<Db>(driver: SyncDriver<Db>): SyncDriver<Db> {
   try {
     return openContainedCopy(driver, driver.snapshot!());
@@ -189,10 +182,9 @@ function openCopy<Db>(driver: SyncDriver<Db>): SyncDriver<Db> {
 }
 
 /**
- * {@link rehearseUp} for a manager whose methods return promises: on the live database, in a transaction rolled back at the end.
+ * {@link rehearseUp} for a manager whose methods return promises, in a transaction rolled back at the end.
  *
- * @throws `DRIVER_CAPABILITY_MISSING` (`savepoints`) when the driver cannot roll back a whole run (no savepoints, or each migration committed as its own batch: D1); `REHEARSAL_REFUSED`;
- *   `TRANSACTION_OPEN`; `DATABASE_LOCKED` when another session holds the run lock past the busy timeout.
+ * @throws `DRIVER_CAPABILITY_MISSING` (`savepoints`) when the driver cannot roll back a whole run (D1); `REHEARSAL_REFUSED`; `TRANSACTION_OPEN`; `DATABASE_LOCKED`.
  */
 export async function rehearseUpAsync<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, options: RehearseOptions<VersionOf<R>> = {}): Promise<RehearsedPlan<R[number]>> {
   const { capabilities, name } = manager.driver;
@@ -227,10 +219,7 @@ function* rehearseInTransaction(manager: SafetyNetManager, to: number | undefine
 
 const SAVEPOINT = "stepwise_rehearsal";
 
-/**
- * Runs `step` inside the open transaction with its own transactions turned into savepoints: `begin` opens one, `commit` releases it, `rollback` rolls back to it, `inTransaction` answers for those
- * alone, and a TypeScript body gets a guarded connection.
- */
+/** Runs `step` inside the open transaction, its own transactions turned into savepoints and a TypeScript body handed a guarded connection. */
 function* inRehearsalTransaction<T>(step: Step<T>, dialect: SqlDialect): Step<T> {
   const guard = dialect === "sqlite" ? guardSqliteConnection : guardPostgresConnection;
   let depth = 0;
@@ -250,7 +239,7 @@ function* inRehearsalTransaction<T>(step: Step<T>, dialect: SqlDialect): Step<T>
           yield* exec(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
           yield* exec(`RELEASE SAVEPOINT ${SAVEPOINT}`);
         } catch {
-          // Gone with the rehearsal's transaction (a migration that ended it): a rollback never throws.
+          // Gone with the rehearsal's transaction: a rollback never throws.
         }
       } else if (operation.op === "inTransaction") value = depth > 0;
       else if (operation.op === "runBody") value = yield { ...operation, entry: withGuardedBodies(operation.entry, guard) };
@@ -278,30 +267,14 @@ function endsTransaction(sql: string, dialect: SqlDialect): boolean {
 export class RehearsalStatementRefusedError extends Error {
   override readonly name: string = "RehearsalStatementRefusedError";
 
-  /** @param sql the statement's text, as the body sent it. */
   constructor(readonly sql: string) {
     super(`the rehearsal refused a statement that ends its transaction (${sql.trim().slice(0, 80)}); the real run would report TRANSACTION_ESCAPED`);
   }
 }
 
 const refuseEnding = (dialect: SqlDialect) => (sql: string) => (endsTransaction(sql, dialect) ? new RehearsalStatementRefusedError(sql) : null);
-/** libsql-client's transaction, handed to the body, has its own ends. */
+/** libsql-client's transaction has its own ends. */
 const TRANSACTION_ENDS = { commit: () => Promise.reject(new RehearsalStatementRefusedError("COMMIT")), rollback: () => Promise.reject(new RehearsalStatementRefusedError("ROLLBACK")) };
 const guardSqliteConnection = <C extends object>(client: C): C => guardSqlCalls(client, refuseEnding("sqlite"), TRANSACTION_ENDS);
-
 /** pg's `query`, by promise or by callback. */
-function guardPostgresConnection<C extends object>(client: C): C {
-  const refuse = refuseEnding("postgres");
-  return proxyCalls(client, (property, call) => {
-    if (property !== "query") return undefined;
-    return (...args) => {
-      const sql = sqlTextOf(args[0]);
-      const error = sql === null ? null : refuse(sql);
-      if (error === null) return call(...args);
-      const callback = args[args.length - 1];
-      if (typeof callback !== "function") return Promise.reject(error);
-      queueMicrotask(() => (callback as (error: Error) => void)(error));
-      return undefined;
-    };
-  });
-}
+const guardPostgresConnection = <C extends object>(client: C): C => guardSqlCalls(client, refuseEnding("postgres"), {}, new Set(["query"]));

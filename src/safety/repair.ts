@@ -1,7 +1,4 @@
-/**
- * `stepwise repair --applied/--forget`: after an interrupted `transaction: false` migration, a person checks the database and says which is true. `applied`: its changes are all there (for a `down`:
- * the revert did nothing), so the row becomes applied. `forget`: none are (for a `down`: it completed), so the row goes and `up` runs the migration again.
- */
+/** `stepwise repair --applied/--forget`: after an interrupted `transaction: false` migration, a person says whether its changes are all there (`applied`) or none are (`forget`: `up` runs it again). */
 import { migrationInProgressError, invalidTargetError } from "../core/error-factories.js";
 import type { InvalidIndex } from "../core/errors.js";
 import { setUserVersion } from "../core/history.js";
@@ -15,7 +12,7 @@ import type { Step } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { inWriteTransaction, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 
-/** What the person found: the migration's changes are all there, or none are. */
+/** What the person found. */
 export type RepairResolution = "applied" | "forget";
 
 /** Options for {@link repairIncompleteMigration}. */
@@ -30,11 +27,11 @@ export interface RepairResult {
   readonly version: number;
   readonly name: string;
   readonly resolution: RepairResolution;
-  /** When the interrupted attempt started, as the row recorded it. */
+  /** When the interrupted attempt started. */
   readonly startedAt: string;
   /** The newest applied version after the repair. */
   readonly currentVersion: number;
-  /** PostgreSQL's invalid indexes (a failed `CREATE INDEX CONCURRENTLY` leaves one), each with the `DROP` that removes it; empty on SQLite. */
+  /** PostgreSQL's invalid indexes (a failed `CREATE INDEX CONCURRENTLY` leaves one); empty on SQLite. */
   readonly invalidIndexes: readonly InvalidIndex[];
 }
 
@@ -72,7 +69,6 @@ function* repair(manager: SafetyNetManager, { version, resolution }: RepairOptio
   else yield* store.deleteRow(version);
   const currentVersion = highestAppliedVersion(yield* store.readAll());
   if (manager.driver.capabilities.userVersion) yield* setUserVersion(currentVersion);
-  // Read before the commit, so a failure to read them leaves the history as it was.
   const invalidIndexes = executor.dialect.readInvalidIndexes ? yield* executor.dialect.readInvalidIndexes() : [];
   return { version, name: row.name, resolution, startedAt: row.appliedAt, currentVersion, invalidIndexes };
 }

@@ -1,7 +1,6 @@
 /**
- * Putting a backup back. The backup is checked (intact by `quick_check`, holding this app's history or nothing at all), copied with `VACUUM INTO` to a hidden file beside the database and renamed over
- * it once the old file's `-wal`, `-shm` and `-journal` are gone: the path holds the old database or the restored one, never a mix. The old database is kept as a backup. A connection left open on the
- * old file would go on using it, so a restore refuses while the database is in use, as far as that can be told.
+ * Putting a backup back: checked (intact, holding this app's history or nothing), copied with `VACUUM INTO` beside the database and renamed over it once its `-wal`, `-shm` and `-journal` are gone,
+ * so the path holds the old database or the restored one, never a mix. The old one is kept as a backup; a restore refuses while the database is in use.
  */
 import type { BackupRecord } from "../core/backup-record.js";
 import type { SyncDriver } from "../core/driver.js";
@@ -31,7 +30,7 @@ import { assertAbsolute, backupDriverOf, backupWriteError, closeQuietly, createH
 
 /** Options for {@link restoreBackup}. */
 export interface RestoreOptions {
-  /** A connection of the app's SQLite library (driver or manager) not open on the database; an in-memory one will do. */
+  /** A connection of the app's SQLite library (driver or manager) not open on the database. */
   readonly driver: DriverSource;
   /** The backup file to put back, as an absolute path. */
   readonly backupFile: string;
@@ -41,7 +40,7 @@ export interface RestoreOptions {
   readonly tableName?: string;
   /** How long to wait for the database to fall out of use. Default 30,000 ms. */
   readonly busyTimeoutMs?: number;
-  /** This app's migrations: a backup whose history differs is refused with `BACKUP_FOREIGN`. The CLI always passes them. */
+  /** This app's migrations: a backup whose history differs is refused with `BACKUP_FOREIGN`. */
   readonly migrations?: MigrationRegistry;
   /** Restore even when the backup's history does not match `migrations`. Default `false`. */
   readonly dangerouslyAllowForeignBackup?: boolean;
@@ -54,7 +53,7 @@ export interface RestoreResult {
   readonly restoredFrom: string;
   /** The version the database is at now. */
   readonly version: number;
-  /** The replaced database, kept as a backup next to the restored one (next to the database when that folder is read-only). */
+  /** The replaced database, kept as a backup next to the backup restored (or the database, when that folder is read-only). */
   readonly previous: BackupRecord | null;
   /** When the replaced file was not readable as SQLite, its bytes, kept where `previous` would be. */
   readonly setAside: string | null;
@@ -62,7 +61,6 @@ export interface RestoreResult {
   readonly foreignReasons: readonly ForeignBackupReason[];
 }
 
-/** restore has no --backup option: the folders it writes are the database's and the backup's. */
 const FOLDER_REMEDY = "restore writes the restored database next to the database, and keeps the one it replaces next to the backup (or there); make the folder writable.";
 
 /**
@@ -71,9 +69,8 @@ const FOLDER_REMEDY = "restore writes the restored database next to the database
  * @example
  * await restoreBackup({ driver: new MigrationManager(new Database(":memory:"), []), backupFile, databasePath, migrations });
  *
- * @throws with the database as it was: `DRIVER_CAPABILITY_MISSING` for a driver without files; `USAGE` when `driver` is open on the database (`TRANSACTION_OPEN` inside a transaction);
- *   `DATABASE_PATH_INVALID`; `BACKUP_IS_DATABASE`; `DATABASE_FOLDER_MISSING`; `BACKUP_INVALID`; `BACKUP_FOREIGN`; `DATABASE_LOCKED` when the backup or the database stays in use past the busy timeout;
- *   `MIGRATION_IN_PROGRESS`; `BACKUP_DISK_FULL` or `BACKUP_FOLDER_UNWRITABLE`.
+ * @throws with the database as it was: `DRIVER_CAPABILITY_MISSING`; `USAGE` when `driver` is open on the database (`TRANSACTION_OPEN` inside a transaction); `DATABASE_PATH_INVALID`;
+ *   `BACKUP_IS_DATABASE`; `DATABASE_FOLDER_MISSING`; `BACKUP_INVALID`; `BACKUP_FOREIGN`; `DATABASE_LOCKED`; `MIGRATION_IN_PROGRESS`; `BACKUP_DISK_FULL` or `BACKUP_FOLDER_UNWRITABLE`.
  */
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
   const opener = backupDriverOf(options.driver, "restoreBackup", "openFile");
@@ -91,7 +88,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   if (isSameFile(backupFile, databasePath)) throw backupIsDatabaseError(backupFile, databasePath);
   const folder = nodePath().dirname(databasePath);
   if (fileKindAt(folder) !== "directory") throw databaseFolderMissingError(databasePath, folder);
-  // Only a regular file is opened: a FIFO would block the open forever.
+  // A FIFO would block the open forever.
   const kind = fileKindAt(backupFile);
   if (kind !== "file") throw backupInvalidError(backupFile, kind === "missing" ? "there is no such file" : `it is ${describeFileKind(kind)}, not a file`, undefined, kind);
   const exists = fileKindAt(databasePath) === "file";
@@ -116,9 +113,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       try {
         nodeFs().chownSync(replacement, uid, gid);
       } catch {
-        // Only root may give a file away; the restorer then owns it, as it owns the folder's other files.
+        // Only root may give a file away.
       }
-      // The backup's content, its own `-wal`'s included, as one file.
       source.run("VACUUM INTO ?", [replacement]);
     } catch (error) {
       throw backupWriteError(error, source, folder, replacement ?? folder, busyTimeoutMs, FOLDER_REMEDY);
@@ -129,7 +125,6 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     replacement = null;
     return { databasePath, restoredFrom: backupFile, version: highestRecordedVersion(history), ...kept, foreignReasons };
   } catch (error) {
-    // Nothing was replaced: the copies made on the way are clutter.
     for (const file of [replacement, kept.previous?.path ?? null, kept.setAside]) if (file !== null) nodeFs().rmSync(file, { force: true });
     throw error;
   } finally {
@@ -137,7 +132,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   }
 }
 
-/** The same file under two names (a hard link, a symlink), by device and inode. */
+/** The same file under two names, by device and inode. */
 function isSameFile(a: string, b: string): boolean {
   const [first, second] = [a, b].map((file) => nodeFs().statSync(file, { throwIfNoEntry: false }));
   return first !== undefined && second !== undefined && first.dev === second.dev && first.ino === second.ino;
@@ -156,7 +151,7 @@ function isLocked(driver: SyncDriver, error: unknown): boolean {
   return /^SQLITE_(BUSY|LOCKED)/.test(sqliteCodeFrom(driver, error) ?? "") || driver.classifyError(error).kind === "locked";
 }
 
-/** The backup's history, once `quick_check` finds it intact (every page read, at a fraction of `integrity_check`'s cost) and it has a history table, or nothing at all (a fresh database's backup). */
+/** The backup's history, once `quick_check` finds it intact; empty for a fresh database's backup. */
 function readBackupHistory(db: SyncDriver, file: string, store: HistoryStore) {
   const problems = quickCheckProblems(db);
   if (problems.length > 0) throw backupInvalidError(file, `it is damaged (quick_check: ${problems.slice(0, 3).join("; ")})`);
@@ -169,7 +164,7 @@ function readBackupHistory(db: SyncDriver, file: string, store: HistoryStore) {
   throw backupInvalidError(file, `it has no "${store.tableName}" history table, so it was not made by stepwise`);
 }
 
-/** Where the backup's history disagrees with the registry: versions it lacks, names or checksums that differ. */
+/** Where the backup's history disagrees with the registry. */
 function compareWithRegistry(history: ReadonlyArray<{ version: number; name: string; checksum: string }>, migrations: MigrationRegistry): ForeignBackupReason[] {
   return history.flatMap(({ version, name, checksum }): ForeignBackupReason[] => {
     const entry = migrations.find((candidate) => candidate.version === version);
@@ -191,7 +186,6 @@ async function keepReplaced(opener: SyncDriver, databasePath: string, directory:
   try {
     await waitUntilUnused(current, databasePath, store, options.migrations, busyTimeoutMs);
     const version = runSync(store.exists(), current) ? highestRecordedVersion(runSync(store.readKeys(), current)) : 0;
-    // Kept whatever `keep`: pruning could otherwise pick it as the oldest.
     return { previous: await takeBackup(current, { directory, version, keep: Number.MAX_SAFE_INTEGER, busyTimeoutMs }), setAside: null };
   } catch (error) {
     const code = error instanceof StepwiseError ? (error.is("DATABASE_DAMAGED") ? "SQLITE_CORRUPT" : error.is("DATABASE_UNUSABLE") ? error.details.sqliteCode : null) : sqliteCodeFrom(current, error);
@@ -209,12 +203,7 @@ async function keepReplaced(opener: SyncDriver, databasePath: string, directory:
   }
 }
 
-/**
- * Waits within the busy timeout until no `transaction: false` migration runs on the database and no other process holds its locks (on Linux; in WAL mode every connection holds one), then until no
- * transaction is open on it (`BEGIN EXCLUSIVE`).
- *
- * @throws `MIGRATION_IN_PROGRESS`, or `DATABASE_LOCKED` naming the processes.
- */
+/** Waits within the busy timeout until no `transaction: false` migration runs and no other process holds the database's locks (on Linux), then for `BEGIN EXCLUSIVE`. */
 async function waitUntilUnused(current: SyncDriver, databasePath: string, store: HistoryStore, migrations: MigrationRegistry | undefined, busyTimeoutMs: number): Promise<void> {
   for (const deadline = Date.now() + busyTimeoutMs; ; await new Promise((resolve) => setTimeout(resolve, 25))) {
     const running = runningMigration(current, store, migrations);
@@ -231,7 +220,7 @@ async function waitUntilUnused(current: SyncDriver, databasePath: string, store:
   }
 }
 
-/** A `transaction: false` migration whose owner is alive (by its owner lock, else its pid); one whose owner is gone was interrupted, which a restore may undo. */
+/** A `transaction: false` migration whose owner is alive; one whose owner is gone was interrupted, which a restore may undo. */
 function runningMigration(db: SyncDriver, store: HistoryStore, migrations: MigrationRegistry | undefined) {
   if (!runSync(store.exists(), db)) return null;
   for (const { version, startedAt } of runSync(store.readKeys(), db)) {

@@ -1,27 +1,23 @@
-/**
- * What the nets share: running a net's step on either runner, and reading a schema per dialect, live or as migrations 1..N build it on an empty scratch database (a SQLite copy, or one on
- * PostgreSQL's server).
- */
+/** What the nets share: running a net's step on either runner, and reading a schema, live or as migrations 1..N build it on a scratch database. */
 import { stepwiseTableNames } from "../core/checksum-repair-log.js";
-import { PostgresHistoryStore } from "../core/dialects/postgres.js";
+import { COLLATE_C, CONCAT, EQ, GT, NE, PostgresHistoryStore, TEXT } from "../core/dialects/postgres.js";
 import { driverCapabilityError, type Driver, type ScratchDatabase } from "../core/driver.js";
 import { Executor, type ExecutorSettings } from "../core/executor.js";
 import type { DriverIdentity, MigrationManagerBase } from "../core/manager-base.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { runAsync, runSync } from "../core/runners.js";
-import { begin, callWithDriver, commit, exec, queryValue, rollbackQuietly, type Step } from "../core/step.js";
+import { begin, callWithDriver, commit, exec, query, queryValue, rollbackQuietly, type Step } from "../core/step.js";
 import { refuseOpenTransaction } from "../core/transaction-open.js";
 import type { MigrationRegistry } from "../core/types.js";
-import { readPostgresSchema } from "./postgres-schema.js";
 import { openContainedCopy } from "./contained-copy.js";
-import { countRows, readSchema, type ReadSchemaOptions, type SchemaSnapshot } from "./schema-snapshot.js";
+import { countRows, readSchema, type ReadSchemaOptions, type SchemaSnapshot, type SqlObjectSnapshot, type TableSnapshot } from "./schema-snapshot.js";
 
 /** A manager the safety nets run through: a SQLite entry's `MigrationManager`, an `AsyncMigrationManager`, or `stepwise-migrate/pg`'s. */
 export type SafetyNetManager<R extends MigrationRegistry = MigrationRegistry, Async extends boolean = boolean> = MigrationManagerBase<unknown, R, Async, DriverIdentity<unknown>>;
 
 /**
- * Runs the step `start` makes with the manager's connection settings: its result on the sync runner, a promise on the async one (a refusal `start` throws included). `writes`, the net's name, marks
- * a net that writes: refused inside the app's open transaction, and holding the run lock on PostgreSQL.
+ * Runs the step `start` makes with the manager's connection settings, as a promise on the async runner (a refusal `start` throws included). `writes`, the net's name, marks a net that writes:
+ * refused inside the app's transaction, holding the run lock on PostgreSQL.
  */
 export function runSafetyNet<T>(manager: SafetyNetManager, start: () => Step<T>, writes?: string): T | Promise<T> {
   const run = () => {
@@ -84,9 +80,7 @@ export function* observeSchema(manager: SafetyNetManager): Step<{ readonly schem
   return { schema, rows: yield* countRows(schema, postgresSchemaOf(manager)) };
 }
 
-/**
- * Throws `DRIVER_CAPABILITY_MISSING` (naming `operation`) unless the manager can replay its migrations on a scratch database: a snapshot, PostgreSQL's server, or libsql-client's `scratchClient`.
- */
+/** Throws `DRIVER_CAPABILITY_MISSING` unless the manager can replay its migrations on a scratch database: a snapshot, PostgreSQL's server, or libsql-client's `scratchClient`. */
 export function requireReplay(manager: SafetyNetManager, operation: string): void {
   const { driver } = manager;
   if (postgresSchemaOf(manager) !== undefined || driver.capabilities.snapshot || (!(manager instanceof SyncMigrationManager) && (driver as Partial<Driver>).openScratchDatabase !== undefined)) return;
@@ -110,7 +104,7 @@ function replaySync(manager: SyncMigrationManager<unknown, MigrationRegistry>, v
   }
 }
 
-/** The same by the async runner (which may run async migrations), on a scratch database dropped after, on failure too. */
+/** The same by the async runner, on a scratch database dropped after, on failure too. */
 async function replayAsync(driver: Driver, manager: SafetyNetManager, version: number): Promise<SchemaSnapshot> {
   const scratch = driver.openScratchDatabase ? await driver.openScratchDatabase() : await openSqliteScratch(driver);
   let snapshot: SchemaSnapshot;
@@ -136,4 +130,137 @@ async function openSqliteScratch(driver: Driver): Promise<ScratchDatabase> {
     throw error;
   }
   return { name: ":memory:", driver: copy as ScratchDatabase["driver"], drop };
+}
+
+// PostgreSQL's schema, read from `pg_catalog` in one schema without what an extension owns; its deparsers (`pg_get_*def`) print one canonical text per meaning.
+
+const NOT_FROM_EXTENSION = (oid: string) => `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.objid ${EQ} ${oid} AND e.deptype ${EQ} 'e')`;
+const IN_SCHEMA = (namespace: string) => `JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} ${namespace} WHERE n.nspname ${EQ} ?`;
+const TABLE_KINDS = `(c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p')`;
+
+/** `persistence`: `p` permanent, `u` unlogged. */
+type TableRow = { name: string; persistence: string; rowSecurity: boolean; partitionKey: string | null };
+const TABLES_SQL = `SELECT c.relname::${TEXT} AS name, c.relpersistence::${TEXT} AS persistence, c.relrowsecurity AS "rowSecurity", pg_catalog.pg_get_partkeydef(c.oid) AS "partitionKey"
+  FROM pg_catalog.pg_class AS c ${IN_SCHEMA("c.relnamespace")} AND ${TABLE_KINDS} AND ${NOT_FROM_EXTENSION("c.oid")} ORDER BY c.relname ${COLLATE_C}`;
+
+/** `expression`: the default or a generated column's; `identity`: `a`, `d` or `""`; `generated`: `s`, `v` or `""`; `collation` when not the type's default. */
+type ColumnRow = { table: string; name: string; type: string; notNull: boolean; expression: string | null; identity: string; generated: string; collation: string | null };
+const COLUMNS_SQL = `SELECT c.relname::${TEXT} AS "table", a.attname::${TEXT} AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS "notNull",
+       pg_catalog.pg_get_expr(d.adbin, d.adrelid, true) AS expression, a.attidentity::${TEXT} AS identity, a.attgenerated::${TEXT} AS generated,
+       CASE WHEN a.attcollation ${NE} t.typcollation THEN co.collname::${TEXT} END AS collation
+  FROM pg_catalog.pg_attribute AS a JOIN pg_catalog.pg_class AS c ON c.oid ${EQ} a.attrelid JOIN pg_catalog.pg_type AS t ON t.oid ${EQ} a.atttypid
+  LEFT JOIN pg_catalog.pg_attrdef AS d ON d.adrelid ${EQ} a.attrelid AND d.adnum ${EQ} a.attnum LEFT JOIN pg_catalog.pg_collation AS co ON co.oid ${EQ} a.attcollation
+  ${IN_SCHEMA("c.relnamespace")} AND ${TABLE_KINDS} AND a.attnum ${GT} 0 AND NOT a.attisdropped ORDER BY c.relname ${COLLATE_C}, a.attnum`;
+
+/** `type`: `p`, `f`, `u`, `c`, `x`, `n` (NOT NULL, PostgreSQL 18), `t`; `onUpdate`/`onDelete`: `a`, `r`, `c`, `n`, `d`. */
+type ConstraintRow = {
+  table: string;
+  name: string;
+  type: string;
+  definition: string;
+  columns: string[];
+  referencedTable: string | null;
+  referencedColumns: string[];
+  onUpdate: string;
+  onDelete: string;
+};
+/** A constraint's column numbers as their names, in the constraint's order. */
+const columnsOf = (relation: string, numbers: string) =>
+  `pg_catalog.to_json(ARRAY(SELECT a.attname::${TEXT} FROM pg_catalog.unnest(${numbers}) WITH ORDINALITY AS u(num, i) JOIN pg_catalog.pg_attribute AS a ON a.attrelid ${EQ} ${relation} AND a.attnum ${EQ} u.num ORDER BY u.i))`;
+const CONSTRAINTS_SQL = `SELECT c.relname::${TEXT} AS "table", k.conname::${TEXT} AS name, k.contype::${TEXT} AS type, pg_catalog.pg_get_constraintdef(k.oid, true) AS definition,
+       ${columnsOf("k.conrelid", "k.conkey")} AS columns, fc.relname::${TEXT} AS "referencedTable", ${columnsOf("k.confrelid", "k.confkey")} AS "referencedColumns",
+       k.confupdtype::${TEXT} AS "onUpdate", k.confdeltype::${TEXT} AS "onDelete"
+  FROM pg_catalog.pg_constraint AS k JOIN pg_catalog.pg_class AS c ON c.oid ${EQ} k.conrelid LEFT JOIN pg_catalog.pg_class AS fc ON fc.oid ${EQ} k.confrelid
+  ${IN_SCHEMA("c.relnamespace")} AND ${TABLE_KINDS} ORDER BY c.relname ${COLLATE_C}, k.conname ${COLLATE_C}`;
+
+/** Each kind of object compared by its definition: indexes that back no constraint, triggers named `<table>.<trigger>`, views, sequences (never their value), functions with their argument types, enum and domain types. */
+const OBJECTS_SQL = {
+  indexes: `SELECT ic.relname::${TEXT} AS name, tc.relname::${TEXT} AS "table", pg_catalog.pg_get_indexdef(i.indexrelid) ${CONCAT} CASE WHEN i.indisvalid THEN '' ELSE ' (INVALID)' END AS sql
+  FROM pg_catalog.pg_index AS i JOIN pg_catalog.pg_class AS ic ON ic.oid ${EQ} i.indexrelid JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} i.indrelid
+  ${IN_SCHEMA("ic.relnamespace")} AND ${NOT_FROM_EXTENSION("i.indexrelid")}
+   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint AS k WHERE k.conindid ${EQ} i.indexrelid AND k.conrelid ${EQ} i.indrelid) ORDER BY ic.relname ${COLLATE_C}`,
+  triggers: `SELECT tc.relname::${TEXT} ${CONCAT} '.' ${CONCAT} t.tgname::${TEXT} AS name, tc.relname::${TEXT} AS "table",
+       pg_catalog.pg_get_triggerdef(t.oid, true) ${CONCAT} CASE WHEN t.tgenabled ${EQ} 'D' THEN ' (DISABLED)' WHEN t.tgenabled ${EQ} 'R' THEN ' (ENABLE REPLICA)' WHEN t.tgenabled ${EQ} 'A' THEN ' (ENABLE ALWAYS)' ELSE '' END AS sql
+  FROM pg_catalog.pg_trigger AS t JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} t.tgrelid ${IN_SCHEMA("tc.relnamespace")} AND NOT t.tgisinternal ORDER BY tc.relname ${COLLATE_C}, t.tgname ${COLLATE_C}`,
+  views: `SELECT c.relname::${TEXT} AS name, c.relname::${TEXT} AS "table", CASE WHEN c.relkind ${EQ} 'm' THEN 'MATERIALIZED VIEW' ELSE 'VIEW' END ${CONCAT} ' AS ' ${CONCAT} pg_catalog.pg_get_viewdef(c.oid, true) AS sql
+  FROM pg_catalog.pg_class AS c ${IN_SCHEMA("c.relnamespace")} AND (c.relkind ${EQ} 'v' OR c.relkind ${EQ} 'm') AND ${NOT_FROM_EXTENSION("c.oid")} ORDER BY c.relname ${COLLATE_C}`,
+  sequences: `SELECT c.relname::${TEXT} AS name, coalesce(owner.tbl, c.relname::${TEXT}) AS "table",
+       'SEQUENCE AS ' ${CONCAT} pg_catalog.format_type(s.seqtypid, NULL) ${CONCAT} ' INCREMENT ' ${CONCAT} s.seqincrement ${CONCAT} ' MINVALUE ' ${CONCAT} s.seqmin ${CONCAT} ' MAXVALUE ' ${CONCAT} s.seqmax ${CONCAT}
+       ' START ' ${CONCAT} s.seqstart ${CONCAT} ' CACHE ' ${CONCAT} s.seqcache ${CONCAT} CASE WHEN s.seqcycle THEN ' CYCLE' ELSE ' NO CYCLE' END ${CONCAT} coalesce(' OWNED BY ' ${CONCAT} owner.tbl ${CONCAT} '.' ${CONCAT} owner.col, '') AS sql
+  FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_sequence AS s ON s.seqrelid ${EQ} c.oid
+  LEFT JOIN LATERAL (SELECT tc.relname::${TEXT} AS tbl, a.attname::${TEXT} AS col FROM pg_catalog.pg_depend AS d JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} d.refobjid
+       JOIN pg_catalog.pg_attribute AS a ON a.attrelid ${EQ} d.refobjid AND a.attnum ${EQ} d.refobjsubid
+      WHERE d.classid ${EQ} 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid ${EQ} c.oid AND (d.deptype ${EQ} 'a' OR d.deptype ${EQ} 'i') LIMIT 1) AS owner ON true
+  ${IN_SCHEMA("c.relnamespace")} AND c.relkind ${EQ} 'S' AND ${NOT_FROM_EXTENSION("c.oid")} ORDER BY c.relname ${COLLATE_C}`,
+  functions: `SELECT p.proname::${TEXT} ${CONCAT} '(' ${CONCAT} pg_catalog.pg_get_function_identity_arguments(p.oid) ${CONCAT} ')' AS name,
+       p.proname::${TEXT} ${CONCAT} '(' ${CONCAT} pg_catalog.pg_get_function_identity_arguments(p.oid) ${CONCAT} ')' AS "table", pg_catalog.pg_get_functiondef(p.oid) AS sql
+  FROM pg_catalog.pg_proc AS p ${IN_SCHEMA("p.pronamespace")} AND (p.prokind ${EQ} 'f' OR p.prokind ${EQ} 'p') AND ${NOT_FROM_EXTENSION("p.oid")}
+  ORDER BY p.proname ${COLLATE_C}, pg_catalog.pg_get_function_identity_arguments(p.oid) ${COLLATE_C}`,
+  types: `SELECT t.typname::${TEXT} AS name, t.typname::${TEXT} AS "table", CASE
+         WHEN t.typtype ${EQ} 'e' THEN 'ENUM (' ${CONCAT} coalesce((SELECT pg_catalog.string_agg(pg_catalog.quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) FROM pg_catalog.pg_enum AS e WHERE e.enumtypid ${EQ} t.oid), '') ${CONCAT} ')'
+         ELSE 'DOMAIN AS ' ${CONCAT} pg_catalog.format_type(t.typbasetype, t.typtypmod) ${CONCAT} CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END ${CONCAT} coalesce(' DEFAULT ' ${CONCAT} t.typdefault, '') ${CONCAT}
+              coalesce((SELECT ' ' ${CONCAT} pg_catalog.string_agg('CONSTRAINT ' ${CONCAT} k.conname ${CONCAT} ' ' ${CONCAT} pg_catalog.pg_get_constraintdef(k.oid, true), ' ' ORDER BY k.conname ${COLLATE_C})
+                          FROM pg_catalog.pg_constraint AS k WHERE k.contypid ${EQ} t.oid AND k.contype ${EQ} 'c'), '')
+       END AS sql
+  FROM pg_catalog.pg_type AS t ${IN_SCHEMA("t.typnamespace")} AND (t.typtype ${EQ} 'e' OR t.typtype ${EQ} 'd') AND ${NOT_FROM_EXTENSION("t.oid")} ORDER BY t.typname ${COLLATE_C}`,
+} as const;
+
+/** `schema` as a {@link SchemaSnapshot}, sorted by name, without `excludeTables` and what belongs to them. Never writes. */
+export function* readPostgresSchema(schema: string, excludeTables: readonly string[] = []): Step<SchemaSnapshot> {
+  const read = function* <T extends { table?: string; name: string }>(sql: string): Step<T[]> {
+    return (yield* query<T>(sql, [schema])).filter((row) => !excludeTables.includes(row.table ?? row.name));
+  };
+  const tables = yield* read<TableRow>(TABLES_SQL);
+  const columns = yield* read<ColumnRow>(COLUMNS_SQL);
+  const constraints = yield* read<ConstraintRow>(CONSTRAINTS_SQL);
+  const objects = {} as Record<keyof typeof OBJECTS_SQL, SqlObjectSnapshot[]>;
+  for (const [kind, sql] of Object.entries(OBJECTS_SQL) as Array<[keyof typeof OBJECTS_SQL, string]>)
+    objects[kind] = kind === "indexes" || kind === "triggers" ? yield* read<SqlObjectSnapshot>(sql) : yield* query<SqlObjectSnapshot>(sql, [schema]);
+  const of = <T extends { table: string }>(rows: T[], table: string) => rows.filter((row) => row.table === table);
+  return { tables: tables.map((table) => assembleTable(table, of(columns, table.name), of(constraints, table.name))), ...objects };
+}
+
+const REFERENTIAL_ACTIONS: Readonly<Record<string, string>> = { a: "NO ACTION", r: "RESTRICT", c: "CASCADE", n: "SET NULL", d: "SET DEFAULT" };
+
+/** One table as SQLite's reader shapes it; `sql` catches what the fields miss (a renamed constraint, DEFERRABLE). */
+function assembleTable(table: TableRow, columns: readonly ColumnRow[], constraints: readonly ConstraintRow[]): TableSnapshot {
+  const primaryKey = constraints.find((constraint) => constraint.type === "p")?.columns ?? [];
+  const ofType = (...types: string[]) => constraints.filter((constraint) => types.includes(constraint.type));
+  const action = (code: string) => REFERENTIAL_ACTIONS[code] ?? code;
+  const header = `${table.persistence === "u" ? "UNLOGGED TABLE" : "TABLE"} ${table.name}${table.partitionKey ? ` PARTITION BY ${table.partitionKey}` : ""}${table.rowSecurity ? " ROW LEVEL SECURITY" : ""}`;
+  const body = [
+    ...columns.map((column) => `${column.name} ${column.type}${column.collation ? ` COLLATE ${column.collation}` : ""}${column.notNull ? " NOT NULL" : ""}`),
+    ...constraints.map((constraint) => `CONSTRAINT ${constraint.name} ${constraint.definition}`),
+  ];
+  return {
+    name: table.name,
+    columns: columns.map(({ name, type, notNull, expression, identity, generated, collation }) => ({
+      name,
+      type,
+      notNull,
+      defaultValue: identity ? `generated ${identity === "a" ? "always" : "by default"} as identity` : generated ? null : expression,
+      primaryKeyPosition: primaryKey.indexOf(name) + 1,
+      collation,
+      checks: generated ? [`generated as ${expression ?? ""}`] : [],
+      generated: generated === "s" ? "stored" : generated === "v" ? "virtual" : null,
+    })),
+    withoutRowid: false,
+    strict: false,
+    foreignKeys: ofType("f")
+      .map(({ columns, referencedTable, referencedColumns, onUpdate, onDelete }) => ({
+        columns,
+        referencedTable: referencedTable ?? "",
+        referencedColumns,
+        onUpdate: action(onUpdate),
+        onDelete: action(onDelete),
+      }))
+      .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+    uniqueConstraints: ofType("u")
+      .map((constraint) => constraint.columns)
+      .sort((a, b) => a.join(",").localeCompare(b.join(","))),
+    checks: ofType("c", "x")
+      .map((constraint) => constraint.definition)
+      .sort(),
+    sql: `${header} (${body.join(", ")})`,
+  };
 }

@@ -1,9 +1,6 @@
 /**
- * A schema as plain data, what differs between two, and SQLite's reader. Rehearsal, baseline and verify all compare through {@link diffSchemas}, so they agree on what "the same schema" means.
- *
- * SQLite's columns and foreign keys come from the pragmas, which give readable per-column differences. What the pragmas do not show (AUTOINCREMENT, key order, ON CONFLICT, DEFERRABLE, a generated
- * column's expression) is caught by comparing each table's whole `CREATE TABLE` text, tokenised: comments, whitespace, keyword case and quoting are ignored, anything else counts. Indexes, triggers
- * and views are compared by their SQL, normalised the same way.
+ * A schema as plain data, what differs between two ({@link diffSchemas}, shared by every net), and SQLite's reader. SQLite's columns and foreign keys come from the pragmas; what they do not show
+ * (AUTOINCREMENT, ON CONFLICT, DEFERRABLE...) is caught by comparing each `CREATE TABLE` text, tokenised so that comments, whitespace, keyword case and quoting are ignored.
  */
 import { quoteIdentifier } from "../core/batch-walk.js";
 import type { SchemaAspectChange, SchemaDifference, SchemaObjectType } from "../core/schema-difference.js";
@@ -17,7 +14,6 @@ export interface ColumnSnapshot {
   /** The declared type, upper-cased; `""` when none was declared. */
   readonly type: string;
   readonly notNull: boolean;
-  /** The default expression, normalised; `null` when there is none. */
   readonly defaultValue: string | null;
   /** 1-based position in the primary key, 0 when not part of it. */
   readonly primaryKeyPosition: number;
@@ -27,7 +23,7 @@ export interface ColumnSnapshot {
   readonly generated: "virtual" | "stored" | null;
 }
 
-/** A foreign key of a table. */
+/** A foreign key. */
 export interface ForeignKeySnapshot {
   readonly columns: readonly string[];
   readonly referencedTable: string;
@@ -64,7 +60,7 @@ export interface SchemaSnapshot {
   readonly indexes: readonly SqlObjectSnapshot[];
   readonly triggers: readonly SqlObjectSnapshot[];
   readonly views: readonly SqlObjectSnapshot[];
-  /** PostgreSQL's sequences (definition and owning column, never the current value). */
+  /** PostgreSQL's sequences (never their current value). */
   readonly sequences?: readonly SqlObjectSnapshot[];
   /** PostgreSQL's functions and procedures, named with their argument types. */
   readonly functions?: readonly SqlObjectSnapshot[];
@@ -200,7 +196,7 @@ function diffTable(before: TableSnapshot, after: TableSnapshot): SchemaDifferenc
     ["check constraints", list(before.checks, String, "; "), list(after.checks, String, "; ")],
   ]);
   if (tableDetails.length > 0) differences.unshift({ objectType: "table", name: table, table, change: "changed", details: tableDetails });
-  // The text, only when nothing above explains it: an added column is not also a rewritten table.
+  // The text only when nothing above explains it.
   if (differences.length === 0 && before.sql !== after.sql)
     differences.push({ objectType: "table", name: table, table, change: "changed", details: [{ aspect: "definition", before: before.sql, after: after.sql }] });
   return differences;
@@ -214,7 +210,6 @@ function renderForeignKey(key: ForeignKeySnapshot): string {
 /** How a difference reads. `change` words a rehearsal's before -> after ("column contacts.status added"); `drift` words the live schema against the migrations ("index idx_x missing"). */
 export function describeSchemaDifference(difference: SchemaDifference, wording: "change" | "drift"): string {
   const subject = `${difference.objectType} ${difference.name}`;
-  // A whole statement does not fit in a sentence: the words around the change (the SQL stays in `details`).
   const details = difference.details
     .map(({ aspect, before, after }) => {
       if (aspect !== "definition") return wording === "change" ? `${aspect} ${before} \u2192 ${after}` : `${aspect} is ${after}, migrations have ${before}`;
@@ -243,8 +238,6 @@ function describeTextChange(before: string | null, after: string | null): [strin
   return [excerpt(a), excerpt(b)];
 }
 
-// SQL text normalisation: just enough tokenising to compare statements and split a CREATE TABLE.
-
 type Token = { readonly text: string; readonly kind: "word" | "string" | "punct"; readonly quoted: boolean };
 
 /** SQLite's keywords, plus the bare words whose case it ignores although they are not keywords. */
@@ -272,7 +265,6 @@ function tokenize(sql: string, foldBareNames = false): Token[] {
     if (kind === "string" && adjacent && last?.kind === "word" && !last.quoted && /^x$/i.test(last.text)) tokens[tokens.length - 1] = { text: `x${text.toLowerCase()}`, kind: "string", quoted: true };
     else if (kind === "string") tokens.push({ text, kind, quoted: true });
     else if (kind === "quoted-identifier") {
-      // Quoted and bare names compare equal; their case is kept (see foldCase).
       const close = text[0] === "[" ? "]" : text[0]!;
       const name = text.slice(1, unterminated ? undefined : -1);
       tokens.push({ text: close === "]" ? name : name.replaceAll(close + close, close), kind: "word", quoted: true });
@@ -285,8 +277,7 @@ function tokenize(sql: string, foldBareNames = false): Token[] {
 
 /**
  * Lower-cases only the words whose case SQLite ignores wherever they stand: keywords, a name before `(` or `.`, a collation, the type in `CAST(… AS type)`, and with `foldBareNames` (indexes and
- * triggers, where a bare word can only be a name) every bare word. Elsewhere case can change behaviour (a view's column is named as written; `DEFAULT Active` is a string), so it is kept: that errs
- * towards drift.
+ * triggers) every bare word. Elsewhere case can change behaviour (`DEFAULT Active` is a string), so it is kept.
  */
 function foldCase(tokens: Token[], foldBareNames: boolean): Token[] {
   const lower = (token: Token): Token => ({ ...token, text: token.text.toLowerCase() });
@@ -342,16 +333,12 @@ function normalizeColumnType(type: string): string {
 
 const TABLE_CONSTRAINT_STARTS = new Set(["constraint", "primary", "unique", "check", "foreign"]);
 
-/**
- * A `CREATE TABLE` read for comparison: its normalised text, each column's declared type folded too (`name TEXT` and `name text` declare the same column), each column's collation and CHECKs, and
- * the table's CHECKs. Tolerant of what it skips.
- */
+/** A `CREATE TABLE` read for comparison: its normalised text (declared types folded too), each column's collation and CHECKs, and the table's CHECKs. */
 function parseCreateTable(sql: string) {
   const tokens = tokenize(sql);
   const columns = new Map<string, { collation: string | null; checks: string[] }>();
   const tableChecks: string[] = [];
   const open = tokens.findIndex((token) => token.text === "(");
-  // Each definition between the outer parentheses, split at its own commas.
   const part: number[] = [];
   const end =
     open === -1

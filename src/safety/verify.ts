@@ -16,9 +16,9 @@ export interface SchemaVerification {
   readonly ok: boolean;
   /** The applied version the schema was compared against. */
   readonly version: number;
-  /** Read from the migrations' schema to the live one: `added` exists only in the live database. */
+  /** From the migrations' schema to the live one: `added` exists only in the live database. */
   readonly differences: readonly SchemaDifference[];
-  /** One sentence per difference: "index idx_x missing", "column contacts.nick added outside migrations". */
+  /** One sentence per difference: "index idx_x missing". */
   readonly drift: readonly string[];
 }
 
@@ -26,16 +26,12 @@ export interface SchemaVerification {
 export interface VerifySchemaOptions {
   /** Throw `SCHEMA_DRIFT` on any difference instead of returning it. Default `false`. */
   readonly refuseDrift?: boolean;
-  /**
-   * On SQLite, store the expected schema a replay built (in `<tableName>_expected_schema`), so the next verify of the same registry skips the replay. A write, so off by default; `migrate(db, migrations, { verifySchema })`
-   * turns it on. Stored only when the schema matched. Default `false`.
-   */
+  /** On SQLite, store the expected schema a replay built (in `<tableName>_expected_schema`, only when it matched) so the next verify skips the replay. Default `false`. */
   readonly cacheExpectedSchema?: boolean;
 }
 
 /**
- * Compares the live schema with a replay of the applied migrations on an empty database, reporting drift made by hand. Emits `verified` when the schema matches. Pass it to `migrate` as `{ verifySchema }`
- * to check at start-up.
+ * Compares the live schema with a replay of the applied migrations on an empty database, reporting drift made by hand. Emits `verified` when the schema matches.
  *
  * @example
  * const verification = verifySchema(manager);
@@ -44,13 +40,10 @@ export interface VerifySchemaOptions {
  * @throws `SCHEMA_DRIFT` on drift when `refuseDrift` is set; `UNMANAGED_DATABASE` when the database has tables but no history; the planner's refusals (checksum mismatch, database ahead...).
  */
 export function verifySchema<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, options?: VerifySchemaOptions): SchemaVerification;
-/**
- * Handed a manager whose methods return promises, a promise of the same result. On PostgreSQL the replay runs in a scratch database created on the same server and dropped after, even when the replay
- * fails (`SCRATCH_DATABASE_UNAVAILABLE` when the role may not create it).
- */
+/** Handed a manager whose methods return promises, a promise of the same result. On PostgreSQL the replay runs in a scratch database of the same server (`SCRATCH_DATABASE_UNAVAILABLE`). */
 export function verifySchema<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, options?: VerifySchemaOptions): Promise<SchemaVerification>;
 export function verifySchema(manager: SafetyNetManager, options: VerifySchemaOptions = {}): SchemaVerification | Promise<SchemaVerification> {
-  // A transaction: false migration another process is running is waited for, as up does, rather than reported as drift.
+  // A transaction: false migration another process is running is waited for, not reported as drift.
   const verification = runSafetyNet(manager, () => {
     requireReplay(manager, "verifySchema");
     return manager.executor.waitWhileAnotherProcessMigrates(() => compareWithReplay(manager, options));
@@ -65,11 +58,10 @@ export function verifySchema(manager: SafetyNetManager, options: VerifySchemaOpt
 
 function* compareWithReplay(manager: SafetyNetManager, options: VerifySchemaOptions): Step<SchemaVerification> {
   const { executor, migrations, tableName } = manager;
-  // The schema and the history from one read transaction, so a concurrent migration cannot look like drift. Inside the app's own transaction its reads are used as they are, and it is left to the app.
+  // The schema and the history from one read snapshot (REPEATABLE READ on PostgreSQL), so a concurrent migration cannot look like drift.
   const ownTransaction = !(yield* inTransaction());
   const cacheable = postgresSchemaOf(manager) === undefined;
   if (ownTransaction) yield* begin("deferred");
-  // Every read sees one snapshot: PostgreSQL's REPEATABLE READ (a SQLite read transaction is one).
   if (ownTransaction && !cacheable) yield* exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
   let read: { live: SchemaSnapshot; version: number; cache: { key: string; snapshot: SchemaSnapshot | null } | null };
   try {
@@ -87,13 +79,10 @@ function* compareWithReplay(manager: SafetyNetManager, options: VerifySchemaOpti
   return { ok: differences.length === 0, version, differences, drift: describeDrift(differences) };
 }
 
-// The expected schema, cached on SQLite: a replay runs data migrations and their seeds too, seconds on every start for a large seed. It is keyed by everything the replay depends on (each applied
-// entry's checksum and flags, the table, the SQLite version, foreign-key enforcement), compared as written, never hashed. Only the expectation is cached: the live schema is read every time.
-
-/** Bumped whenever {@link SchemaSnapshot} or the key changes shape. */
+/** Bumped whenever {@link SchemaSnapshot} or the cache key changes shape. */
 const CACHE_FORMAT = 2;
 
-/** The cache's key for the applied migrations, and the schema stored under it: `null` for no table, no row, a table made by hand, or a row that does not parse. */
+/** The cache key (everything a replay depends on, compared as written) and the schema stored under it, or `null`. */
 function* readCache(migrations: MigrationRegistry, version: number, tableName: string): Step<{ key: string; snapshot: SchemaSnapshot | null }> {
   const entries = migrations
     .filter((entry) => entry.version <= version)
@@ -111,7 +100,7 @@ function* readCache(migrations: MigrationRegistry, version: number, tableName: s
   }
 }
 
-/** Stores `snapshot` as the one cached schema. Never throws: a connection that may not write just leaves the cache empty. */
+/** Stores `snapshot` as the one cached schema. Never throws: the cache only saves time. */
 function* writeCache(tableName: string, key: string, version: number, snapshot: SchemaSnapshot): Step<void> {
   const table = quoteIdentifier(expectedSchemaTableName(tableName));
   try {
@@ -121,6 +110,6 @@ function* writeCache(tableName: string, key: string, version: number, snapshot: 
       yield* run(`INSERT INTO ${table} (cache_key, version, snapshot) VALUES (?, ?, ?)`, [key, version, JSON.stringify(snapshot)]);
     });
   } catch {
-    // The cache only saves time.
+    // A connection that may not write leaves the cache empty.
   }
 }

@@ -1,7 +1,4 @@
-/**
- * Checksums follow a migration's meaning, not its formatting (prettier, CRLF, a BOM, a comment). SQL is made
- * canonical here, TypeScript in codegen; both are hashed by {@link hashCanonicalMigration}. Recorded checksums must not move.
- */
+/** Checksums follow a migration's meaning, not its formatting. SQL is made canonical here, TypeScript in codegen; recorded checksums must never move. */
 import { createHash } from "node:crypto";
 import type { SqlDialect } from "./sql-dialect.js";
 import { tokenizePostgresSql } from "./postgres-tokens.js";
@@ -48,7 +45,6 @@ export function checksumSqlMigration(input: SqlChecksumInput): string {
 
 const SPACE_FREE_PUNCTUATION = new Set(["(", ")", ",", ";"]);
 
-/** A token of the canonical form: its source offsets, and whether the form puts a space before it. */
 interface CanonicalToken {
   readonly text: string;
   readonly start: number;
@@ -101,9 +97,8 @@ function tokenizeCanonicalSqlite(sql: string): SqlToken[] {
 }
 
 /**
- * SQL's canonical form: its tokens, comments dropped, nothing SQLite tells apart folded (no case folding,
- * numbers as written). SQLite names an unaliased result column of a view or `CREATE TABLE … AS` after its
- * exact text, so where that differs from the canonical spacing it is appended.
+ * SQL's canonical form: its tokens, comments dropped, nothing SQLite tells apart folded. SQLite names an unaliased result column of a view or `CREATE TABLE … AS` after its exact text, so where
+ * that differs from the canonical spacing it is appended.
  */
 export function canonicalizeSql(sql: string, dialect: SqlDialect = "sqlite"): string {
   if (dialect === "postgres") return canonicalizePostgresSql(sql);
@@ -114,15 +109,11 @@ export function canonicalizeSql(sql: string, dialect: SqlDialect = "sqlite"): st
   return namedByText.length === 0 ? canonical : `${canonical}\0result-columns:${JSON.stringify(namedByText)}`;
 }
 
-/** A result column whose name is its source text: the index of its first token, and that text. */
 type NamedByText = readonly [tokenIndex: number, text: string];
 
 const ENDS_RESULT_COLUMNS = new Set(["FROM", "WHERE", "GROUP", "HAVING", "WINDOW", "ORDER", "LIMIT", "UNION", "INTERSECT", "EXCEPT"]);
 
-/**
- * The result columns named after their text (`SELECT a  +  1` makes a column `a  +  1`) whose text differs
- * from the canonical one: the outermost, and those of FROM subqueries and CTEs, which `SELECT *` passes on.
- */
+/** The result columns named after their text (`SELECT a  +  1`) that differs from the canonical one: the outermost, and those of FROM subqueries and CTEs, which `SELECT *` passes on. */
 function resultColumnsNamedByText(sql: string, tokens: readonly CanonicalToken[]): NamedByText[] {
   const found: NamedByText[] = [];
   let statementStart = 0;

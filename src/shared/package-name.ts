@@ -1,5 +1,3 @@
-/** The package's name and entries, defined once: what `create` writes, where `defineMigration` comes from, what a checksum treats as stepwise. */
-
 /** The name apps install stepwise by and import it from (`import … from "stepwise-migrate/pg"`). */
 export const PACKAGE_NAME = "stepwise-migrate";
 

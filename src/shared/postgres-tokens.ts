@@ -1,20 +1,19 @@
 /**
- * PostgreSQL's tokeniser, following its lexer (`scan.l`) where the dialects differ: `$$…$$` and
- * `$tag$…$tag$` quote anything up to the same delimiter (a tag starts with a letter or `_`, so `$1`
- * is a parameter, and a `$` inside `a$b` opens nothing); only `E'…'` strings take backslash escapes
- * (standard_conforming_strings), every kind doubles a quote; block comments nest; a line comment ends
- * at `\r` too; only ASCII spaces are whitespace; backticks and brackets are plain punctuation.
+ * PostgreSQL's tokeniser, following its lexer (`scan.l`) where the dialects differ: `$$…$$` and `$tag$…$tag$` quote anything up to the same delimiter (a tag starts with a letter or `_`, so `$1` is
+ * a parameter); only `E'…'` strings take backslash escapes; block comments nest; a line comment ends at `\r` too; only ASCII spaces are whitespace; backticks and brackets are punctuation.
  */
-import { findClosingQuote, keywordOf, runOf, significantTokens, tokenizeWith, type SqlStatement, type SqlToken } from "./sqlite-tokens.js";
+import type { SqlDialect } from "./sql-dialect.js";
+import { findClosingQuote, keywordOf, runOf, splitAt, splitSqliteStatements, tokenizeSqliteSql, tokenizeWith, type SqlStatement, type SqlToken } from "./sqlite-tokens.js";
 
-/** PostgreSQL's `space` class; a no-break space is an identifier character to it. */
+export type { SqlStatement, SqlToken, SqlTokenKind } from "./sqlite-tokens.js";
+
 const isWhitespace = (char: string) => /[ \t\n\r\f\v]/.test(char);
 const isDigit = (char: string | undefined) => char !== undefined && char >= "0" && char <= "9";
-/** `[A-Za-z\200-\377_]`: every non-ASCII character may start an identifier. */
+/** `[A-Za-z\200-\377_]`: every non-ASCII character (a no-break space too) may start an identifier. */
 const isIdentifierStart = (char: string) => /[A-Za-z_]/.test(char) || char >= "\u0080";
 const isIdentifierPart = (char: string) => isIdentifierStart(char) || isDigit(char) || char === "$";
 
-/** Splits PostgreSQL source into tokens, whitespace and comments included, so their texts concatenate back to the source. Every string form is kind `string`; a parameter (`$1`) is a `word`. */
+/** Splits PostgreSQL source into tokens that concatenate back to it. Every string form is kind `string`; a parameter (`$1`) is a `word`. */
 export function tokenizePostgresSql(source: string): SqlToken[] {
   return tokenizeWith(source, (index) => {
     const char = source[index]!;
@@ -24,7 +23,6 @@ export function tokenizePostgresSql(source: string): SqlToken[] {
     if (char === "/" && next === "*") return ["block-comment", findNestedCommentEnd(source, index)];
     if (char === "'" || char === '"') return [char === "'" ? "string" : "quoted-identifier", findClosingQuote(source, index + 1, char)];
     if (char === "$") {
-      // `$$` or `$tag$`, the tag an identifier without `$`.
       const tagEnd = runOf(source, index + 1, (c) => isIdentifierPart(c) && c !== "$");
       if (source[tagEnd] === "$" && (tagEnd === index + 1 || isIdentifierStart(source[index + 1]!))) {
         const delimiter = source.slice(index, tagEnd + 1);
@@ -34,8 +32,7 @@ export function tokenizePostgresSql(source: string): SqlToken[] {
       return isDigit(next) ? ["word", runOf(source, index + 1, isDigit)] : ["punctuation", index + 1];
     }
     if (isIdentifierStart(char)) {
-      // A quote with a prefix that changes how it is read, the prefix standing alone (in `ne'x'` the word is `ne`):
-      // `U&'…'`, `U&"…"`; `E'…'` (backslash escapes), `B'…'`, `X'…'`, `N'…'`.
+      // A prefixed quote, the prefix standing alone (in `ne'x'` the word is `ne`): `U&'…'`, `U&"…"`, `E'…'` (backslash escapes), `B'…'`, `X'…'`, `N'…'`.
       const letter = char.toLowerCase();
       const quote = source[index + 2];
       if (letter === "u" && next === "&" && (quote === "'" || quote === '"')) return [quote === "'" ? "string" : "quoted-identifier", findClosingQuote(source, index + 3, quote)];
@@ -61,34 +58,24 @@ function findNestedCommentEnd(source: string, start: number): number {
 }
 
 /**
- * Groups significant tokens into statements at each `;`, except inside parentheses (a rule's
- * `DO ( …; … )`) and inside the `BEGIN ATOMIC … END` body of a `CREATE FUNCTION|PROCEDURE`, where a
+ * Groups significant tokens into statements at each `;`, except inside parentheses (a rule's `DO ( …; … )`) and inside the `BEGIN ATOMIC … END` body of a `CREATE FUNCTION|PROCEDURE`, where a
  * `CASE … END` does not close the body. A dollar-quoted body is one token already.
  */
 export function splitPostgresStatements(tokens: readonly SqlToken[]): SqlStatement[] {
-  const statements: SqlStatement[] = [];
-  let current: SqlToken[] = [];
-  let parentheses = 0;
-  let atomicDepth = 0;
-  for (const token of significantTokens(tokens)) {
+  let [parentheses, atomicDepth] = [0, 0];
+  return splitAt(tokens, (token, current) => {
     const previous = current.at(-1);
     if (token.kind === "punctuation") {
       if (token.text === "(") parentheses++;
       else if (token.text === ")" && parentheses > 0) parentheses--;
-      else if (token.text === ";" && parentheses === 0 && atomicDepth === 0) {
-        if (current.length > 0) statements.push({ tokens: current });
-        current = [];
-        continue;
-      }
+      else if (token.text === ";" && parentheses === 0 && atomicDepth === 0) return true;
     }
     const keyword = keywordOf(token, previous);
     if (keyword === "ATOMIC" && atomicDepth === 0 && previous?.kind === "word" && previous.text.toUpperCase() === "BEGIN" && isRoutineDefinition(current)) atomicDepth = 1;
     else if (keyword === "CASE" && atomicDepth > 0) atomicDepth++;
     else if (keyword === "END" && atomicDepth > 0) atomicDepth--;
-    current.push(token);
-  }
-  if (current.length > 0) statements.push({ tokens: current });
-  return statements;
+    return false;
+  });
 }
 
 /** `CREATE [OR REPLACE] FUNCTION|PROCEDURE`: the statements a `BEGIN ATOMIC` body belongs to. */
@@ -98,14 +85,20 @@ function isRoutineDefinition(current: readonly SqlToken[]): boolean {
   return words[0] === "CREATE" && (kind === "FUNCTION" || kind === "PROCEDURE");
 }
 
-/**
- * The source text of each statement of `sql`, without the comments between them and the closing `;`.
- * PostgreSQL runs a string of several statements as one implicit transaction, where `CREATE INDEX
- * CONCURRENTLY` and `VACUUM` fail, so a `transaction:false` migration is sent one statement at a time.
- */
+/** The text of each statement of `sql`, without the comments between them and the closing `;`: a `transaction:false` migration is sent one statement at a time, outside an implicit transaction. */
 export function splitPostgresSqlText(sql: string): string[] {
   return splitPostgresStatements(tokenizePostgresSql(sql)).map(({ tokens }) => {
     const last = tokens.at(-1)!;
     return sql.slice(tokens[0]!.offset, last.offset + last.text.length);
   });
+}
+
+/** Splits source into tokens by `dialect`'s rules, whitespace and comments included. */
+export function tokenizeSql(source: string, dialect: SqlDialect = "sqlite"): SqlToken[] {
+  return dialect === "postgres" ? tokenizePostgresSql(source) : tokenizeSqliteSql(source);
+}
+
+/** Groups significant tokens into statements at each `;` that ends one in `dialect`. */
+export function splitSqlStatements(tokens: readonly SqlToken[], dialect: SqlDialect = "sqlite"): SqlStatement[] {
+  return dialect === "postgres" ? splitPostgresStatements(tokens) : splitSqliteStatements(tokens);
 }

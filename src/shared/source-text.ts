@@ -1,6 +1,4 @@
-/** Migration files are read as strict UTF-8: a lenient decoder would read Latin-1 `é` and `è` alike, as U+FFFD. */
-
-/** The text of a file, or where its bytes stop being UTF-8. */
+/** The text of a file, or where its bytes stop being UTF-8: a lenient decoder would read Latin-1 `é` and `è` alike, as U+FFFD. */
 export type DecodedSource =
   | { readonly ok: true; readonly text: string }
   /** `line` and `column` (1-based, in characters) of the first byte that is not UTF-8; `detectedEncoding` when a UTF-16 byte order mark gives the file away. */
@@ -22,7 +20,6 @@ export function decodeSourceBytes(bytes: Uint8Array): DecodedSource {
     const offset = firstInvalidUtf8Byte(bytes);
     const lineStart = offset === 0 ? 0 : bytes.lastIndexOf(0x0a, offset - 1) + 1;
     const line = bytes.subarray(0, lineStart).filter((byte) => byte === 0x0a).length + 1;
-    // A BOM is not a column an editor shows.
     const hasBom = lineStart === 0 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
     const column = [...strictUtf8.decode(bytes.subarray(hasBom ? 3 : lineStart, offset))].length + 1;
     const byte = bytes[offset]!.toString(16).toUpperCase().padStart(2, "0");

@@ -1,8 +1,4 @@
-/**
- * The comment lines a SQL migration is steered by. Only the exact spellings count, and a comment that
- * looks like one but is not exact is a mistake: read as a comment, `-- Migrate:down` would run the
- * down section as part of up.
- */
+/** The comment lines a SQL migration is steered by. Only exact spellings count; a near miss is refused, since read as a comment `-- Migrate:down` would run the down section as part of up. */
 
 /** The exact spellings, quoted in every fix. */
 export const UP_MARKER = "-- migrate:up";
@@ -19,13 +15,11 @@ export const KNOWN_FLAGS: readonly string[] = ["transaction:false", "transaction
 
 /** What a `--` comment on a line of its own means. */
 export type MarkerComment =
-  /** `rest`: the text after the directive (the flags). */
   | { readonly kind: "marker"; readonly direction: "up" | "down"; readonly rest: string }
   | { readonly kind: "unknown-directive"; readonly directive: string }
-  /** `reason` may be `""`, which is refused. */
   | { readonly kind: "empty"; readonly reason: string }
   | { readonly kind: "description"; readonly value: string }
-  /** `intended`: what it seems meant as, spelled exactly. `bareDirection`: only a direction word (`-- Down`), a heading rather than a marker when the section it names has already begun. */
+  /** `bareDirection`: only a direction word (`-- Down`), a heading when the section it names has already begun. */
   | { readonly kind: "look-alike"; readonly intended: string; readonly reason: string; readonly bareDirection?: boolean }
   | { readonly kind: "comment" };
 
@@ -83,7 +77,6 @@ const SQUEEZED_LOOKALIKES = new Map<string, { intended: string; reason: string }
 );
 
 function classifyLookalike(text: string): MarkerComment {
-  // Only the start of a comment can make it a marker; bounding it keeps long comments cheap.
   const raw = text.slice(0, 200);
   const body = foldLookalikes(raw.replace(/^-+/, "")).toLowerCase();
   const liquibase = /^--\s*(changeset|rollback|liquibase)\b/i.exec(raw);
@@ -117,18 +110,13 @@ function classifyLookalike(text: string): MarkerComment {
   return { kind: "comment" };
 }
 
-/** The lowercase ASCII letters `text` spells once look-alikes are folded. */
 function lettersOf(text: string): string {
   return foldLookalikes(text)
     .toLowerCase()
     .replace(/[^a-z]/g, "");
 }
 
-/**
- * NFKC makes compatibility forms (fullwidth letters, ligatures) ASCII; the Cyrillic and Greek letters
- * that look like the Latin ones of the marker words, and dashes, are mapped by hand; Unicode spaces
- * become plain ones.
- */
+/** NFKC makes fullwidth letters and ligatures ASCII; Cyrillic and Greek look-alikes and dashes are mapped by hand; Unicode spaces become plain ones. */
 function foldLookalikes(text: string): string {
   let folded = "";
   for (const char of text.normalize("NFKC")) folded += LOOKALIKES.get(char) ?? (/\s/.test(char) ? " " : char);

@@ -5,7 +5,7 @@ import { classifyComment, DOWN_MARKER, EMPTY_MARKER, KNOWN_FLAGS, looksLikeMarke
 import { reportStatementProblems } from "./sql-statement-checks.js";
 import { findNulByte } from "./source-text.js";
 import { significantTokens } from "./sqlite-tokens.js";
-import { tokenizeSql, type SqlToken } from "./sql-tokens.js";
+import { tokenizeSql, type SqlToken } from "./postgres-tokens.js";
 
 /** A problem found in a SQL migration, positioned for `file:line:col` output (1-based). */
 export interface SqlSourceProblem {
@@ -91,7 +91,7 @@ export interface ParsedSqlMigration {
   /** Why each section is deliberately empty (its `-- migrate:empty` line), or `null`. */
   readonly emptyUpReason: string | null;
   readonly emptyDownReason: string | null;
-  /** The file's line (1-based) where each section's SQL begins, so a failure at run time can name it; `null` without a down section. */
+  /** The file's line (1-based) where each section's SQL begins; `null` without a down section. */
   readonly upSqlLine: number;
   readonly downSqlLine: number | null;
 }
@@ -99,14 +99,15 @@ export interface ParsedSqlMigration {
 /** Either the parsed migration or every problem found; never both. */
 export type SqlSourceResult = { readonly ok: true; readonly migration: ParsedSqlMigration } | { readonly ok: false; readonly problems: readonly SqlSourceProblem[] };
 
+const NUL_BYTE_WHY = {
+  postgres: "PostgreSQL refuses it in a query, so this migration could never run; delete it",
+  sqlite: "SQLite stops reading the statement here, so the SQL after it would never run; delete it, or write it in a string as char(0)",
+};
+
 type Report = (code: SqlSourceProblemCode, line: number, column: number, message: string) => void;
 type Section = "up" | "down";
 
-/**
- * Splits a SQL migration into its sections and validates them: one `-- migrate:up`, at most one
- * `-- migrate:down` after it, SQL in the up section, only comments above it, flags on the up line. A
- * marker is a `--` comment starting its line outside strings and block comments; look-alikes are refused.
- */
+/** Splits a SQL migration into its sections and validates them. A marker is a `--` comment starting its line outside strings and block comments; look-alikes are refused. */
 export function parseSqlMigrationSource(source: string, options: SqlSourceOptions = {}): SqlSourceResult {
   const dialect = options.dialect ?? "sqlite";
   const text = source.replace(/^\uFEFF/, "");
@@ -115,13 +116,7 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
   const report: Report = (code, line, column, message) => void problems.push({ code, line, column, message });
 
   const nul = findNulByte(text);
-  if (nul !== null) {
-    const why =
-      dialect === "postgres"
-        ? "PostgreSQL refuses it in a query, so this migration could never run; delete it"
-        : "SQLite stops reading the statement here, so the SQL after it would never run; delete it, or write it in a string as char(0)";
-    report("SQL_NUL_BYTE", nul.line, nul.column, `a NUL byte: ${why}`);
-  }
+  if (nul !== null) report("SQL_NUL_BYTE", nul.line, nul.column, `a NUL byte: ${NUL_BYTE_WHY[dialect]}`);
   const scan = scanComments(tokens, dialect, report);
   const { upLine, downLine, transaction, disableForeignKeys, empty } = scan;
   // A misspelled up marker already says what is wrong; these would only repeat it.
@@ -129,17 +124,14 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
     reportSqlOutsideSections(tokens, upLine, scan.misplacedDownLine, report);
     if (upLine === -1) report("SQL_MISSING_UP", 1, 1, `no "${UP_MARKER}" marker; start the migration's SQL with a line "${UP_MARKER}"`);
   }
-  // A token's section is the one of the line it starts on.
   const sectionOf = (line: number): Section | null => (upLine === -1 || line <= upLine ? null : downLine !== -1 && line > downLine ? "down" : "up");
   const sections = { up: tokens.filter((token) => sectionOf(token.line) === "up"), down: tokens.filter((token) => sectionOf(token.line) === "down") };
-  // No SQL: nothing but comments, whitespace and `;` (an empty statement both engines skip).
   const holdsNoSql = (section: Section) => significantTokens(sections[section]).every((token) => /^[\s;]*$/.test(token.text));
   const isEmpty = { up: upLine !== -1 && holdsNoSql("up"), down: downLine !== -1 && holdsNoSql("down") };
   reportEmptySections(scan, isEmpty, reportTemplatePlaceholders(tokens, sectionOf, report), report);
   if (upLine !== -1 && problems.length === 0) for (const section of [sections.up, sections.down]) reportStatementProblems(section, scan, dialect, report);
   if (problems.length > 0) return { ok: false, problems: problems.sort((a, b) => a.line - b.line || a.column - b.column) };
 
-  // Without a problem, each section is every line between its marker and the next.
   const lines = text.split(/\r?\n/);
   const up = lines.slice(upLine, downLine === -1 ? undefined : downLine - 1);
   const down = downLine === -1 ? null : lines.slice(downLine);
@@ -157,14 +149,12 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
       checksum,
       emptyUpReason: empty.up?.reason ?? null,
       emptyDownReason: empty.down?.reason ?? null,
-      // Its SQL starts at the section's first line that is not blank.
       upSqlLine: upLine + 1 + leadingBlankLines(up),
       downSqlLine: down && downLine + 1 + leadingBlankLines(down),
     },
   };
 }
 
-/** What the pass over a file's comments found. */
 type SectionScan = ReturnType<typeof newScan>;
 
 function newScan() {
@@ -172,14 +162,13 @@ function newScan() {
     description: null as string | null,
     upLine: -1,
     downLine: -1,
-    /** A down marker above the up marker, reported once: the lines after it are neither outside a section nor in the up section. */
+    /** A down marker above the up marker: the lines after it are neither outside a section nor in the up section. */
     misplacedDownLine: -1,
     upLookalike: false,
     transaction: true,
     disableForeignKeys: false,
-    /** Each section's valid `-- migrate:empty` line. */
     empty: { up: null, down: null } as Record<Section, { line: number; reason: string } | null>,
-    /** Sections with an empty marker, valid or not: "empty" would repeat that marker's own problem. */
+    /** Sections with an empty marker, valid or not: reporting them empty would repeat that marker's problem. */
     emptyDeclared: new Set<Section>(),
   };
 }
@@ -199,8 +188,7 @@ function scanComments(tokens: readonly SqlToken[], dialect: SqlDialect, report: 
         report("SQL_MISPLACED_MARKER", token.line, token.column, message);
       }
     } else if (token.unterminated && (dialect === "postgres" || token.kind !== "block-comment" || /migrat/i.test(token.text))) {
-      // SQLite reads an unclosed block comment to the end and runs what came before: harmless unless
-      // it swallows a marker. An unclosed string, identifier (or PostgreSQL comment) is a syntax error.
+      // SQLite runs what came before an unclosed block comment: harmless unless it swallows a marker.
       const [what, close] = describeUnclosed(token);
       report("SQL_UNTERMINATED", token.line, token.column, `this ${what} is never closed, so everything after it (markers included) is part of it; close it with ${close}`);
     }
@@ -230,7 +218,6 @@ function readComment(scan: SectionScan, comment: SqlToken, dialect: SqlDialect, 
     scan.description = meaning.value;
     return;
   }
-  // Anywhere else it would be dropped without a word.
   const message =
     scan.description !== null && scan.upLine === -1
       ? `a second "-- description:" line; keep one, above "${UP_MARKER}"`
@@ -259,18 +246,10 @@ function readMarker(scan: SectionScan, direction: Section, flags: string, commen
   Object.assign(scan, parseFlags(flags, comment.column + comment.text.length - flags.length, line, report));
   if (!scan.disableForeignKeys) return;
   const flagColumn = comment.column + comment.text.indexOf("foreign_keys:off");
-  if (dialect === "postgres") {
-    report(
-      "FOREIGN_KEYS_FLAG_UNSUPPORTED",
-      line,
-      flagColumn,
-      `"foreign_keys:off" is SQLite's PRAGMA foreign_keys, which PostgreSQL does not have; remove it, and declare the constraints DEFERRABLE and run SET CONSTRAINTS ALL DEFERRED in the migration if rows must break them until it commits`,
-    );
-  }
-  // The runtime refuses such a registry, so gen refuses the file.
-  if (!scan.transaction) {
-    report("FOREIGN_KEYS_WITHOUT_TRANSACTION", line, flagColumn, `"foreign_keys:off" needs a transaction, so a foreign key violation can be rolled back; remove "transaction:false"`);
-  }
+  const unsupported = `"foreign_keys:off" is SQLite's PRAGMA foreign_keys, which PostgreSQL does not have; remove it, and declare the constraints DEFERRABLE and run SET CONSTRAINTS ALL DEFERRED in the migration if rows must break them until it commits`;
+  if (dialect === "postgres") report("FOREIGN_KEYS_FLAG_UNSUPPORTED", line, flagColumn, unsupported);
+  const noTransaction = `"foreign_keys:off" needs a transaction, so a foreign key violation can be rolled back; remove "transaction:false"`;
+  if (!scan.transaction) report("FOREIGN_KEYS_WITHOUT_TRANSACTION", line, flagColumn, noTransaction);
 }
 
 /** A `-- migrate:empty <reason>` line: the section it sits in is deliberately empty. */
@@ -299,17 +278,19 @@ function reportEmptySections(scan: SectionScan, isEmpty: Record<Section, boolean
         section === "up"
           ? `write the change below "${UP_MARKER}", or, if this migration deliberately does nothing,`
           : `write the undo below "${DOWN_MARKER}", delete that line to mark the migration irreversible, or, if undoing it deliberately does nothing,`;
-      report(
-        section === "up" ? "SQL_EMPTY_UP" : "SQL_EMPTY_DOWN",
-        section === "up" ? scan.upLine : scan.downLine,
-        1,
-        `the ${section} section has no SQL; ${write} say why on a line "${EMPTY_MARKER} <reason>"`,
-      );
+      const message = `the ${section} section has no SQL; ${write} say why on a line "${EMPTY_MARKER} <reason>"`;
+      report(section === "up" ? "SQL_EMPTY_UP" : "SQL_EMPTY_DOWN", section === "up" ? scan.upLine : scan.downLine, 1, message);
     } else if (marker !== null && !isEmpty[section]) {
       report("SQL_EMPTY_WITH_SQL", marker.line, 1, `"${EMPTY_MARKER}" says the ${section} section is deliberately empty, but it holds SQL; remove this line or the SQL`);
     }
   }
 }
+
+const PLACEHOLDER_FIX = {
+  down: `write the migration's undo SQL here, below "${DOWN_MARKER}" (or delete the down section to make the migration irreversible)`,
+  up: `write the migration's SQL here, below "${UP_MARKER}"`,
+  outside: "write the migration's SQL in its sections",
+};
 
 /** Reports every comment that still holds `create`'s {@link TEMPLATE_PLACEHOLDER} (a string holding it is data), and says which sections hold one. */
 function reportTemplatePlaceholders(tokens: readonly SqlToken[], sectionOf: (line: number) => Section | null, report: Report): Record<Section, boolean> {
@@ -318,18 +299,12 @@ function reportTemplatePlaceholders(tokens: readonly SqlToken[], sectionOf: (lin
     if ((token.kind !== "line-comment" && token.kind !== "block-comment") || !token.text.includes(TEMPLATE_PLACEHOLDER)) continue;
     const section = sectionOf(token.line);
     if (section !== null) found[section] = true;
-    const fix =
-      section === "down"
-        ? `write the migration's undo SQL here, below "${DOWN_MARKER}" (or delete the down section to make the migration irreversible), then delete this comment`
-        : section === "up"
-          ? `write the migration's SQL here, below "${UP_MARKER}", then delete this comment`
-          : "write the migration's SQL in its sections, then delete this comment";
-    report("TEMPLATE_UNEDITED", token.line, token.column, `this is still the placeholder "stepwise create" wrote (${TEMPLATE_PLACEHOLDER}); ${fix}`);
+    const fix = PLACEHOLDER_FIX[section ?? "outside"];
+    report("TEMPLATE_UNEDITED", token.line, token.column, `this is still the placeholder "stepwise create" wrote (${TEMPLATE_PLACEHOLDER}); ${fix}, then delete this comment`);
   }
   return found;
 }
 
-/** What an unclosed token is, and what closes it. */
 function describeUnclosed(token: SqlToken): [what: string, close: string] {
   if (token.kind === "block-comment") return ["block comment", "*/"];
   if (token.kind === "quoted-identifier") {
@@ -375,13 +350,12 @@ function parseFlags(rest: string, restColumn: number, lineNumber: number, report
 
 const isBlank = (line: string) => /^[ \t\f\r]*$/.test(line);
 
-/** How many of `lines`, from the first, are blank; only lines SQLite would skip are (a no-break space is an identifier to it). */
+/** How many of `lines`, from the first, are blank (a no-break space is an identifier to SQLite). */
 function leadingBlankLines(lines: readonly string[]): number {
   const start = lines.findIndex((line) => !isBlank(line));
   return start === -1 ? lines.length : start;
 }
 
-/** The lines joined without blank ones at either end. */
 function trimBlankLines(lines: readonly string[]): string {
   const start = leadingBlankLines(lines);
   let end = lines.length;

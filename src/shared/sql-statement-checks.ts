@@ -1,9 +1,6 @@
-/**
- * Statements a SQL migration may not hold: its own transaction control, what the database refuses inside a
- * transaction, SQLite's `PRAGMA foreign_keys` (a no-op there), and what only psql runs, as `pg_dump` output holds.
- */
+/** Statements a SQL migration may not hold: its own transaction control, what the database refuses inside a transaction, SQLite's `PRAGMA foreign_keys`, and what only psql runs. */
 import type { SqlDialect } from "./sql-dialect.js";
-import { splitSqlStatements, type SqlToken } from "./sql-tokens.js";
+import { splitSqlStatements, type SqlToken } from "./postgres-tokens.js";
 
 type StatementCode = "SQL_TRANSACTION_CONTROL" | "SQL_NEEDS_NO_TRANSACTION" | "FOREIGN_KEYS_PRAGMA_IN_TRANSACTION" | "SQL_PSQL_ONLY";
 /** Where a refused statement is reported: its code, and its first token's place. */
@@ -17,7 +14,6 @@ export function reportStatementProblems(sectionTokens: readonly SqlToken[], flag
   for (const { tokens } of flags.transaction ? splitSqlStatements(sectionTokens, dialect) : []) {
     const first = tokens[0]!;
     if (first.kind !== "word") continue;
-    // The statement's bare words, uppercased, up to its first non-word token.
     const end = tokens.findIndex((token) => token.kind !== "word");
     const words = tokens.slice(0, end === -1 ? tokens.length : end).map((token) => token.text.toUpperCase());
     const at = (code: StatementCode, message: string) => report(code, first.line, first.column, message);
@@ -50,7 +46,6 @@ export function reportStatementProblems(sectionTokens: readonly SqlToken[], flag
 /** What PostgreSQL refuses inside a transaction block, named as the message shows it, or `null`. */
 function describeNoTransactionStatement(words: readonly string[], tokens: readonly SqlToken[]): string | null {
   const [first, second, third] = words;
-  // The statement's bare words outside parentheses, skipping names after a `.`.
   const topLevel: string[] = [];
   let depth = 0;
   tokens.forEach((token, index) => {
@@ -64,26 +59,13 @@ function describeNoTransactionStatement(words: readonly string[], tokens: readon
     case "VACUUM":
       return "VACUUM";
     case "CREATE":
-      if ((second === "INDEX" || (second === "UNIQUE" && third === "INDEX")) && concurrently) return "CREATE INDEX CONCURRENTLY";
-      return cluster ? `CREATE ${second}` : null;
     case "DROP":
-      if (second === "INDEX" && concurrently) return "DROP INDEX CONCURRENTLY";
-      return cluster ? `DROP ${second}` : null;
-    case "REINDEX": {
-      // `REINDEX [ ( options ) ] target …`: the word naming what it rebuilds.
-      let index = 1;
-      if (tokens[1]?.text === "(") {
-        for (let open = 0; index < tokens.length; index++) {
-          if (tokens[index]!.text === "(") open++;
-          else if (tokens[index]!.text === ")" && --open === 0) break;
-        }
-        index++;
-      }
-      const target = tokens[index];
-      const word = target?.kind === "word" ? target.text.toUpperCase() : undefined;
-      if (word === "DATABASE" || word === "SYSTEM" || word === "SCHEMA") return `REINDEX ${word}`;
+      if (concurrently && (second === "INDEX" || (first === "CREATE" && second === "UNIQUE" && third === "INDEX"))) return `${first} INDEX CONCURRENTLY`;
+      return cluster ? `${first} ${second}` : null;
+    case "REINDEX":
+      // `REINDEX [ ( options ) ] target …`: the first word outside the options names what it rebuilds.
+      if (/^(DATABASE|SYSTEM|SCHEMA)$/.test(topLevel[1] ?? "")) return `REINDEX ${topLevel[1]}`;
       return concurrently ? "REINDEX … CONCURRENTLY" : null;
-    }
     case "ALTER":
       if (second === "SYSTEM") return "ALTER SYSTEM";
       if (second === "DATABASE" && topLevel.includes("TABLESPACE") && topLevel.includes("SET")) return "ALTER DATABASE … SET TABLESPACE";
@@ -100,7 +82,7 @@ function describeNoTransactionStatement(words: readonly string[], tokens: readon
 
 /** Reports what only psql can run. A backslash outside strings, quoted names and comments can only be a psql meta-command: no PostgreSQL token contains one. */
 function reportClientCommands(sectionTokens: readonly SqlToken[], report: ReportStatement): void {
-  // psql reads a meta-command to the end of its line; the SQL around it is split without those lines.
+  // psql reads a meta-command to the end of its line.
   const sql: SqlToken[] = [];
   let metaCommandLine = -1;
   sectionTokens.forEach((token, index) => {

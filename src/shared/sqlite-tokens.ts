@@ -1,4 +1,4 @@
-/** SQLite's tokeniser and statement splitter, with no PostgreSQL rules, so a SQLite-only runtime bundles no PostgreSQL lexer. It splits; it does not validate (the database does that). */
+/** SQLite's tokeniser and statement splitter, apart from PostgreSQL's so a SQLite-only runtime bundles no PostgreSQL lexer. */
 /** What a token is. `word` covers keywords, bare identifiers and numbers alike. */
 export type SqlTokenKind = "word" | "string" | "quoted-identifier" | "line-comment" | "block-comment" | "punctuation" | "whitespace";
 
@@ -13,7 +13,7 @@ export interface SqlToken {
   readonly unterminated: boolean;
 }
 
-/** One statement: its significant tokens, the first of which decides what kind of statement it is. */
+/** One statement: its significant tokens. */
 export interface SqlStatement {
   readonly tokens: readonly SqlToken[];
 }
@@ -30,13 +30,7 @@ export function tokenizeWith(source: string, scan: (index: number) => Scanned): 
     const [kind, scanned] = scan(index);
     const end = scanned === -1 ? source.length : scanned;
     tokens.push({ kind, text: source.slice(index, end), offset: index, line, column: index - lineStart + 1, unterminated: scanned === -1 });
-    // Only the token's own characters: searching on from its start would rescan a long line per token.
-    for (let at = index; at < end; at++) {
-      if (source.charCodeAt(at) === 10) {
-        line++;
-        lineStart = at + 1;
-      }
-    }
+    for (let at = index; at < end; at++) if (source.charCodeAt(at) === 10) [line, lineStart] = [line + 1, at + 1];
     index = end;
   }
   return tokens;
@@ -63,7 +57,7 @@ export function findClosingQuote(source: string, from: number, quote: string, ba
 const isWhitespace = (char: string) => /\s/.test(char);
 const isWordChar = (char: string) => /[A-Za-z0-9_$]/.test(char) || (char >= "\u0080" && !isWhitespace(char));
 
-/** Splits SQLite source into tokens, whitespace and comments included, so their texts concatenate back to the source. A line comment stops before its line break (and before the `\r` of a CRLF). */
+/** Splits SQLite source into tokens that concatenate back to it. A line comment stops before its line break (and the `\r` of a CRLF). */
 export function tokenizeSqliteSql(source: string): SqlToken[] {
   return tokenizeWith(source, (index): Scanned => {
     const char = source[index]!;
@@ -84,7 +78,7 @@ export function tokenizeSqliteSql(source: string): SqlToken[] {
   });
 }
 
-/** Tokens that SQLite reads as code: everything but whitespace and comments. */
+/** Tokens that SQL reads as code: everything but whitespace and comments. */
 export function significantTokens(tokens: readonly SqlToken[]): SqlToken[] {
   return tokens.filter((token) => token.kind !== "whitespace" && token.kind !== "line-comment" && token.kind !== "block-comment");
 }
@@ -94,35 +88,40 @@ export function keywordOf(token: SqlToken | undefined, previous: SqlToken | unde
   return token?.kind === "word" && previous?.text !== "." ? token.text.toUpperCase() : null;
 }
 
-const BODY_STATEMENT_KEYWORDS = new Set(["SELECT", "INSERT", "UPDATE", "DELETE", "REPLACE", "WITH", "VALUES"]);
-
-/**
- * Groups significant tokens into statements at each `;`, except the `;`s inside the `BEGIN … END`
- * body of a `CREATE TRIGGER`; the body's own `END` is the one that follows a `;`, so a `CASE … END`
- * does not close it. SQLite lets `TRIGGER`, `BEGIN` and `END` be bare identifiers, so a trigger is
- * recognised by grammar position: `CREATE [TEMP|TEMPORARY] TRIGGER`, its body's `BEGIN` after the
- * header's `ON` and followed by a statement.
- */
-export function splitSqliteStatements(tokens: readonly SqlToken[]): SqlStatement[] {
+/** Groups tokens into statements at each `;` for which `splits` holds, called on every significant token in order with the statement so far. */
+export function splitAt(tokens: readonly SqlToken[], splits: (token: SqlToken, current: readonly SqlToken[], index: number, all: readonly SqlToken[]) => boolean): SqlStatement[] {
   const statements: SqlStatement[] = [];
-  const significant = significantTokens(tokens);
   let current: SqlToken[] = [];
-  let [isTrigger, afterOn, inBody] = [false, false, false];
+  const significant = significantTokens(tokens);
   significant.forEach((token, index) => {
-    const previous = current.at(-1);
-    if (token.text === ";" && token.kind === "punctuation" && !inBody) {
-      if (current.length > 0) statements.push({ tokens: current });
-      current = [];
-      isTrigger = afterOn = false;
-      return;
-    }
-    const keyword = keywordOf(token, previous);
-    if (keyword === "TRIGGER" && current.length <= 2 && /^CREATE( TEMP| TEMPORARY)?$/.test(current.map((word) => (word.kind === "word" ? word.text.toUpperCase() : "?")).join(" "))) isTrigger = true;
-    else if (keyword === "ON" && isTrigger && !inBody) afterOn = true;
-    else if (keyword === "BEGIN" && afterOn && !inBody && significant[index + 1]?.kind === "word" && BODY_STATEMENT_KEYWORDS.has(significant[index + 1]!.text.toUpperCase())) inBody = true;
-    else if (keyword === "END" && inBody && previous?.text === ";" && previous.kind === "punctuation") inBody = false;
-    current.push(token);
+    if (!splits(token, current, index, significant)) return void current.push(token);
+    if (current.length > 0) statements.push({ tokens: current });
+    current = [];
   });
   if (current.length > 0) statements.push({ tokens: current });
   return statements;
+}
+
+const BODY_STATEMENT_KEYWORDS = new Set(["SELECT", "INSERT", "UPDATE", "DELETE", "REPLACE", "WITH", "VALUES"]);
+
+/**
+ * Groups significant tokens into statements at each `;`, except inside the `BEGIN … END` body of a `CREATE TRIGGER` (whose `END` follows a `;`, so a `CASE … END` does not close it). SQLite lets
+ * `TRIGGER`, `BEGIN` and `END` be identifiers, so a trigger is recognised by position: `CREATE [TEMP|TEMPORARY] TRIGGER`, then a `BEGIN` after `ON` followed by a statement.
+ */
+export function splitSqliteStatements(tokens: readonly SqlToken[]): SqlStatement[] {
+  let [isTrigger, afterOn, inBody] = [false, false, false];
+  return splitAt(tokens, (token, current, index, significant) => {
+    const previous = current.at(-1);
+    if (token.text === ";" && token.kind === "punctuation" && !inBody) {
+      isTrigger = afterOn = false;
+      return true;
+    }
+    const keyword = keywordOf(token, previous);
+    const following = significant[index + 1];
+    if (keyword === "TRIGGER" && current.length <= 2 && /^CREATE( TEMP| TEMPORARY)?$/.test(current.map((word) => (word.kind === "word" ? word.text.toUpperCase() : "?")).join(" "))) isTrigger = true;
+    else if (keyword === "ON" && isTrigger && !inBody) afterOn = true;
+    else if (keyword === "BEGIN" && afterOn && !inBody && following?.kind === "word" && BODY_STATEMENT_KEYWORDS.has(following.text.toUpperCase())) inBody = true;
+    else if (keyword === "END" && inBody && previous?.text === ";" && previous.kind === "punctuation") inBody = false;
+    return false;
+  });
 }

@@ -3,7 +3,7 @@
  * `process.argv[2]` rows on a single line followed by `COMMIT` on the next, and prints the position
  * the tokeniser gave that `COMMIT`, with the line's length, as JSON.
  */
-import { tokenizeSql } from "../../src/shared/sql-tokens.js";
+import { tokenizeSql } from "../../src/shared/postgres-tokens.js";
 
 const rows = Number(process.argv[2]);
 const line = "INSERT INTO t VALUES " + "('a;b'),".repeat(rows) + "('z');";
