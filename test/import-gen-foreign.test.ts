@@ -3,10 +3,11 @@
  * registry from a folder whose only migration-like content sits in subfolders. gen in-process, the bin in-process.
  */
 import assert from "node:assert/strict";
-import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { createTestProject, fixturesDir, runCli } from "./support/project.js";
+import { block, commandsOf, guideBlocks } from "./support/guide-blocks.js";
+import { createTestProject, fixturesDir, repoRoot, runCli } from "./support/project.js";
 
 const TOOLS: Record<string, string> = { diesel: "Diesel", sqlx: "sqlx", dbmate: "dbmate", "golang-migrate": "golang-migrate", goose: "goose", flyway: "Flyway", drizzle: "drizzle", prisma: "Prisma" };
 
@@ -58,4 +59,23 @@ test("gen writes no empty registry when the only migration-like files are in sub
       assert.equal(existsSync(project.registryFile), false, file);
     }
   }
+});
+
+test("docs/adopting.md's commands, typed as written on a Diesel folder, import it and gen passes", async (t) => {
+  const project = createTestProject(t);
+  cpSync(path.join(fixturesDir, "import", "diesel"), project.migrationsDir, { recursive: true });
+  const commands = commandsOf(block(guideBlocks(readFileSync(path.join(repoRoot, "docs", "adopting.md"), "utf8")), "import-diesel"));
+  assert.deepEqual(
+    commands.map((words) => words.slice(0, 3).join(" ")),
+    ["git mv migrations", "npx stepwise import", "npx stepwise import", "npx stepwise gen"],
+  );
+  for (const words of commands) {
+    // No git repository here: the move is the rename git would make.
+    if (words[0] === "git") renameSync(path.join(project.root, words[2]!), path.join(project.root, words[3]!));
+    else {
+      const run = await runCli(words.slice(2), { cwd: project.root });
+      assert.equal(run.code, 0, `${words.join(" ")}: ${run.stdout}${run.stderr}`);
+    }
+  }
+  assert.equal(existsSync(project.registryFile), true);
 });

@@ -113,3 +113,17 @@ test("a source folder that does not exist, or holds none of the tool's migration
     assert.equal(error.code, "IMPORT_SOURCE_INVALID");
   }
 });
+
+test("an up with only comments is imported as -- migrate:empty, since the tool applied and recorded it, and gen passes", async (t) => {
+  const project = projectWith(t, "golang-migrate", {
+    "1_a.up.sql": "CREATE TABLE a (id INTEGER);\n",
+    "1_a.down.sql": "DROP TABLE a;\n",
+    "2_placeholder.up.sql": "-- kept for numbering\n",
+    "2_placeholder.down.sql": "",
+  });
+  const run = await runCli(["import", "golang-migrate", "golang-migrate-migrations", "--empty-down", "no-op", "--yes"], { cwd: project.root });
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(readFileSync(path.join(project.migrationsDir, "002_placeholder.sql"), "utf8"), /^-- migrate:up.*\n-- migrate:empty .+\n-- kept for numbering\n/m);
+  assert.equal((await runCli(["gen", "--check"], { cwd: project.root })).code, 1, "stale before gen");
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+});
