@@ -5,7 +5,6 @@ export type ImportFlags = { dir?: string; dialect?: string; emptyDown?: string; 
 
 /** The help text after the options. */
 export const IMPORT_HELP = `
-Tools: diesel, sqlx, dbmate, golang-migrate, goose, flyway, drizzle, prisma (their SQL migrations).
 Paths are relative to the project root.
 
 Each migration becomes one NNN_<name>.sql file, numbered from 1 in the order the tool applies them, with
