@@ -1,6 +1,6 @@
 /** sqlx: `<version>_<description>.sql` (up only) or `.up.sql` / `.down.sql` pairs; versions are 64-bit integers in numeric order; a file starting `-- no-transaction` runs outside a transaction. */
 import { createHash } from "node:crypto";
-import { compareNumeric, endOfLine, reportDuplicates, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceSection } from "./source.js";
+import { compareNumeric, endOfLine, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceSection } from "./source.js";
 
 const FILE = /^(\d+)_(.+?)(?:\.(up|down))?\.sql$/;
 const NO_TRANSACTION = "-- no-transaction";
@@ -21,16 +21,8 @@ export const sqlx: ForeignTool = {
       const slot = byVersion.get(version) ?? { name: match[2]! };
       byVersion.set(version, slot);
       const kind = (match[3] ?? "simple") as "up" | "down" | "simple";
-      if (slot[kind] !== undefined)
-        reportDuplicates(
-          source,
-          [
-            { key: version, file: slot[kind] },
-            { key: version, file: entry.name },
-          ],
-          "version",
-        );
-      slot[kind] = entry.name;
+      if (slot[kind] !== undefined) source.report(entry.name, 1, `version ${version} is also ${slot[kind]}'s, which sqlx refuses`);
+      else slot[kind] = entry.name;
     }
     const migrations: ForeignMigration[] = [];
     for (const [version, slot] of [...byVersion].sort(([a], [b]) => compareNumeric(a, b))) {
