@@ -89,7 +89,8 @@ test("a malformed source file is IMPORT_SOURCE_INVALID at its file and line, and
     ["flyway", { "V1__a.sql": "CREATE TABLE a (id INTEGER);\n", "V2__b.sql": "\nCREATE TABLE ${prefix}b (id INTEGER);\n" }, "flyway-migrations/V2__b.sql", 2],
     ["flyway", { "V1__a.sql": "CREATE TABLE a (id INTEGER);\n", "R__views.sql": "CREATE VIEW v AS SELECT 1;\n" }, "flyway-migrations/R__views.sql", 1],
     ["drizzle", { "meta/_journal.json": '{\n  "entries": [\n    { "idx": 0, "tag": "0000_missing" }\n  ]\n}\n' }, "drizzle-migrations/meta/_journal.json", 3],
-    // SQL stepwise would refuse: a transaction ended inside a migration that runs in one.
+    // SQL stepwise would refuse: a transaction ended inside a migration that runs in one (at its line in the file, goose's dropped annotation lines counted).
+    ["goose", { "00001_a.sql": "-- +goose Up\n-- +goose StatementBegin\nCREATE TABLE a (id INTEGER);\n-- +goose StatementEnd\nCOMMIT;\n" }, "goose-migrations/00001_a.sql", 5],
     ["sqlx", { "1_a.sql": "CREATE TABLE a (id INTEGER);\n\nCOMMIT;\n" }, "sqlx-migrations/1_a.sql", 3],
     ["diesel", { "2020-01-01-000000_a/up.sql": "", "2020-01-01-000000_a/down.sql": "SELECT 1;\n" }, "diesel-migrations/2020-01-01-000000_a/up.sql", 1],
   ];

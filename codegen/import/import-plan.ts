@@ -168,7 +168,9 @@ function renderMigration(
           const lines = chunk.text.split("\n").length - 1;
           if (problem.line <= line + lines - 1 || chunk === chunks.at(-1)) {
             const from = chunk.from ?? migration.up;
-            return { file: from.file, line: from.line + Math.max(0, problem.line - line), message: `${problem.message} [${problem.code}]` };
+            const within = Math.max(0, problem.line - line);
+            const resumed = from.breaks?.findLast((stretch) => stretch.at <= within);
+            return { file: from.file, line: resumed ? resumed.line + within - resumed.at : from.line + within, message: `${problem.message} [${problem.code}]` };
           }
           line += lines;
         }

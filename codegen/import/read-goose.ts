@@ -2,7 +2,7 @@
  * goose (SQL migrations): `<version>_<name>.sql` with `-- +goose Up` and `-- +goose Down`; versions are 64-bit integers in numeric order. `-- +goose NO TRANSACTION` runs the file outside a
  * transaction; `StatementBegin`/`StatementEnd` only tell goose's splitter where a statement ends, and stepwise runs a section as one script, so those lines are dropped.
  */
-import { compareNumeric, endOfLine, lineAt, refuse, reportDuplicates, sectionOf, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
+import { compareNumeric, endOfLine, lineAt, refuse, reportDuplicates, sectionOf, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceSection } from "./source.js";
 
 const ANNOTATION = /^--\s*\+goose\b[ \t]*(.*?)[ \t]*\r?$/gim;
 const KNOWN = new Map(["up", "down", "statementbegin", "statementend", "no transaction"].map((word) => [word, word]));
@@ -68,17 +68,18 @@ export const goose: ForeignTool = {
   },
 };
 
-/** The section without the annotation lines inside it; its first line stays where it was (a dropped first line shifts it down). */
-function dropCuts(section: { file: string; line: number; sql: string }, start: number, cuts: readonly [number, number][]) {
+/** The section without the annotation lines inside it, with where each stretch after a dropped line starts in the file. */
+function dropCuts(section: SourceSection, start: number, cuts: readonly [number, number][]): SourceSection {
   let sql = "";
   let at = start;
-  let line = section.line;
+  const breaks: { at: number; line: number }[] = [];
   const end = start + section.sql.length;
+  const lines = (text: string) => text.split("\n").length - 1;
   for (const [from, to] of cuts) {
     if (to <= start || from >= end) continue;
-    if (sql === "" && from === at) line++;
     sql += section.sql.slice(at - start, from - start);
     at = to;
+    breaks.push({ at: lines(sql), line: section.line + lines(section.sql.slice(0, at - start)) });
   }
-  return { file: section.file, line, sql: sql + section.sql.slice(at - start) };
+  return { ...section, sql: sql + section.sql.slice(at - start), breaks };
 }

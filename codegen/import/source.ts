@@ -10,6 +10,8 @@ export interface SourceSection {
   readonly file: string;
   readonly line: number;
   readonly sql: string;
+  /** Where the text resumes after a line the reader dropped: from line `at` of `sql` (0-based), the file's `line`. */
+  readonly breaks?: readonly { readonly at: number; readonly line: number }[];
 }
 
 /** One migration as its tool defines it, in the tool's order. */
