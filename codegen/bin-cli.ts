@@ -18,6 +18,7 @@ import { DIALECTS, findProjectRoot, resolveSettings, runtimeConfig, type Runtime
 import { importImportFreeRegistry } from "./import-free-registry.js";
 import { assertPeersInstalled, CODEGEN_PEERS, findMissingPeers, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
 import { describeGenerated, findStackLocation, printProblems, projectPath, sortProblems, tryOr, type Problem } from "./problems.js";
+import { IMPORT_HELP, type ImportFlags } from "./import/import-help.js";
 import type { ReplayOutcome } from "./replay.js";
 
 /** Where and how one run of the bin works; `io` defaults to the process's streams and TTY. */
@@ -191,6 +192,20 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
     )
     .action(async (flags: PathFlags & { base?: string; yes?: boolean; dbCheck: boolean; json?: boolean }, command: Command) => {
       await (await import("./rebase.js")).runRebase(flags, settingsOf(flags, "stepwise rebase"), command, context);
+    });
+  program
+    .command("import")
+    .description("write stepwise migrations from another tool's SQL migrations (a dry run unless --yes)")
+    .argument("<tool>", "diesel, sqlx, dbmate, golang-migrate, goose, flyway, drizzle or prisma")
+    .argument("<dir>", "the folder holding that tool's migrations")
+    .option("--dir <path>", "the stepwise migrations folder to write, which must hold no migrations yet (default: migrations)", singleValued(parsePath))
+    .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption))
+    .option("--empty-down <choice>", "how to import an empty or missing down: irreversible (no down) or no-op (a down that does nothing); required when there is one")
+    .option("--yes", "write the files; without it, print what would be written and change nothing")
+    .option("--json", "print the plan as JSON")
+    .addHelpText("after", IMPORT_HELP)
+    .action(async (tool: string, dir: string, flags: ImportFlags) => {
+      (await import("./import/import-command.js")).runImport(tool, dir, flags, resolveSettings(run.projectRoot, { migrationsDir: flags.dir, dialect: flags.dialect }), context);
     });
 }
 

@@ -17,6 +17,18 @@ interface ForeignTool {
   readonly port: string;
 }
 
+/** The tools `stepwise import` reads, by the name gen reports and the name the command takes. */
+const IMPORTABLE: Readonly<Record<string, string>> = {
+  Diesel: "diesel",
+  sqlx: "sqlx",
+  dbmate: "dbmate",
+  "golang-migrate": "golang-migrate",
+  goose: "goose",
+  Flyway: "flyway",
+  drizzle: "drizzle",
+  Prisma: "prisma",
+};
+
 /** A version only a timestamp gives: eight digits or more. */
 const TIMESTAMP_VERSION = /^(\d{8,})[_-]/;
 const SCRIPT = /\.(?:[cm]?[jt]s|tsx|jsx)$/i;
@@ -53,6 +65,18 @@ export function findForeignMigrations(migrationsDir: string, label: string, entr
   const head = (name: string) => heads.get(name) ?? heads.set(name, readHead(path.join(migrationsDir, name))).get(name)!;
   const found = recogniseByLayout(migrationsDir, files, folders) ?? recogniseByFileNames(files, head);
   if (found === null) return null;
+  const id = IMPORTABLE[found.tool];
+  if (id !== undefined) {
+    const aside = `${label}-${id}`;
+    return {
+      code: "FOREIGN_MIGRATIONS",
+      file: `${label}/${found.evidence}`,
+      line: 1,
+      column: 1,
+      foreign: { tool: found.tool },
+      message: `${label} holds ${found.tool} migrations, which stepwise does not read as they are: move the folder aside and import them, "git mv ${label} ${aside} && stepwise import ${id} ${aside}" (a dry run that lists what it would write into ${label}; add --yes to write, and --empty-down if it asks), then "stepwise gen"`,
+    };
+  }
   return {
     code: "FOREIGN_MIGRATIONS",
     file: `${label}/${found.evidence}`,
@@ -119,7 +143,7 @@ function recogniseByFileNames(files: readonly string[], head: (name: string) => 
       "rename each V<version>__<name>.sql to NNN_<name>.sql numbered from 001 in version order, put `-- migrate:up` on its first line, and the matching U<version>__ undo script after `-- migrate:down`; a repeatable R__ script has no counterpart (make each change to it a new migration)",
     ) ??
     found(
-      upDown.some((name) => /^\d{14}_/.test(name)) ? "sqlx" : "golang-migrate",
+      upDown.some((name) => /^\d{14}_/.test(name) || head(name).startsWith("-- no-transaction")) ? "sqlx" : "golang-migrate",
       upDown,
       "merge each <version>_<name>.up.sql and .down.sql pair into NNN_<name>.sql numbered from 001 in version order: `-- migrate:up`, the .up.sql, then `-- migrate:down` and the .down.sql",
     ) ??
@@ -160,31 +184,41 @@ function isForeignScript(name: string, head: string): boolean {
 /** One problem per subfolder holding a file named as a migration (to {@link NESTED_SCAN_DEPTH} levels): gen reads only the top level. */
 export function findNestedMigrations(migrationsDir: string, label: string, entries: readonly Dirent[]): Problem[] {
   const problems: Problem[] = [];
+  // With no migration at the top level the registry would be empty, so any SQL below (another tool's, in a shape not recognised) is reported rather than left out in silence.
+  const matches = entries.some((entry) => isMigrationLike(entry.name)) ? isNamedAsMigration : isMigrationLike;
   for (const entry of entries) {
     // A folder named like a migration is reported as such (MIGRATION_NOT_A_FILE).
     if (!entry.isDirectory() || isMigrationLike(entry.name) || entry.name === "node_modules") continue;
-    const found = findMigrationLikeFile(path.join(migrationsDir, entry.name), 1);
+    const found = findMigrationLikeFile(path.join(migrationsDir, entry.name), 1, matches);
     if (found === null) continue;
     const relative = `${entry.name}/${found}`;
-    const message = `${label}/${entry.name}/ holds files named as migrations are (such as ${relative}), and gen reads only the top level of ${label}, so they would be left out of the registry; move each migration up into ${label} (numbered into its sequence), or, if they are not migrations, rename them so they do not start with a version`;
+    const what =
+      matches === isMigrationLike
+        ? `SQL or migration-like files (such as ${relative}) and ${label} itself holds no migration, so gen would write an empty registry`
+        : `files named as migrations are (such as ${relative}), and gen reads only the top level of ${label}, so they would be left out of the registry`;
+    const message = `${label}/${entry.name}/ holds ${what}; move each migration up into ${label} (numbered into its sequence; "stepwise import" ports another tool's), or, if they are not migrations, rename them so they do not start with a version`;
     problems.push(problemAt("MIGRATIONS_IN_SUBFOLDER", `${label}/${relative}`, message));
   }
   return problems;
 }
 
 /** The first file below `dir` with a valid migration name; a `schema.sql` moved into `lib/`, as BAD_FILE_NAME advises, stays there in peace. */
-function findMigrationLikeFile(dir: string, depth: number): string | null {
+function findMigrationLikeFile(dir: string, depth: number, matches: (name: string) => boolean): string | null {
   const entries = tryOr(() => readdirSync(dir, { withFileTypes: true }).sort((a, b) => compareText(a.name, b.name)), []);
   for (const entry of entries) {
-    if (entry.isFile() && parseMigrationFileName(entry.name).status === "migration") return entry.name;
+    if (entry.isFile() && matches(entry.name)) return entry.name;
   }
   if (depth >= NESTED_SCAN_DEPTH) return null;
   for (const entry of entries) {
     if (!entry.isDirectory() || entry.name === "node_modules") continue;
-    const found = findMigrationLikeFile(path.join(dir, entry.name), depth + 1);
+    const found = findMigrationLikeFile(path.join(dir, entry.name), depth + 1, matches);
     if (found !== null) return `${entry.name}/${found}`;
   }
   return null;
+}
+
+function isNamedAsMigration(name: string): boolean {
+  return parseMigrationFileName(name).status === "migration";
 }
 
 function listFileNames(dir: string): string[] {

@@ -1,0 +1,45 @@
+/** The `import` command: plans the import, prints it, and with `--yes` writes it. */
+import path from "node:path";
+import type { CliContext } from "../../src/cli/cli-props.js";
+import { usageError } from "../../src/core/error-factories.js";
+import type { StepwiseSettings } from "../config.js";
+import type { ImportFlags } from "./import-help.js";
+import { findExistingMigrations, IMPORT_TOOLS, planImport, targetNotEmptyError, writeImport, type EmptyDownChoice } from "./import-plan.js";
+
+/** Runs `stepwise import <tool> <dir>` for the bin. */
+export function runImport(tool: string, dir: string, flags: ImportFlags, settings: StepwiseSettings, context: CliContext): void {
+  if (!Object.hasOwn(IMPORT_TOOLS, tool)) throw usageError(`stepwise cannot import "${tool}" migrations; it imports ${Object.keys(IMPORT_TOOLS).join(", ")}.`);
+  if (flags.emptyDown !== undefined && flags.emptyDown !== "irreversible" && flags.emptyDown !== "no-op") {
+    throw usageError(`--empty-down takes irreversible or no-op, not "${flags.emptyDown}".`);
+  }
+  const plan = planImport({
+    tool,
+    sourceDir: path.resolve(settings.projectRoot, dir),
+    migrationsDir: settings.migrationsDir,
+    projectRoot: settings.projectRoot,
+    dialect: settings.dialect,
+    emptyDown: flags.emptyDown as EmptyDownChoice | undefined,
+  });
+  const existing = findExistingMigrations(settings.migrationsDir);
+  if (existing.length > 0) throw targetNotEmptyError(plan, existing);
+  if (flags.yes) writeImport(plan, settings.migrationsDir);
+  if (flags.json) {
+    const { mapText: _map, migrations, ...rest } = plan;
+    context.io.stdout(`${JSON.stringify({ ...rest, written: Boolean(flags.yes), migrations: migrations.map(({ text: _text, ...migration }) => migration) }, null, 2)}\n`);
+    return;
+  }
+  const lines = plan.migrations.map((migration) => {
+    const notes = [
+      migration.transaction ? null : "transaction:false",
+      migration.foreignKeysOff ? `foreign_keys:off${migration.foreignKeysPragmas > 0 ? " (for its PRAGMA foreign_keys lines, now comments)" : ""}` : null,
+      migration.emptyUp ? "empty up" : null,
+      migration.down === "sql" ? null : migration.down === "no-op" ? "down: no-op" : "irreversible",
+    ].filter((note) => note !== null);
+    return `  ${plan.migrationsDir}/${migration.file}  <- ${migration.originalId}${notes.length > 0 ? `  (${notes.join(", ")})` : ""}`;
+  });
+  const verb = flags.yes ? "Wrote" : "Would write";
+  context.io.stdout(`${verb} ${plan.migrations.length} migrations from ${plan.source} (${tool}, ordered ${plan.order}):\n${lines.join("\n")}\n  ${plan.mapFile}\n`);
+  context.io.stderr(
+    flags.yes ? `Next: run "stepwise gen", check the migrations, and commit them with ${plan.mapFile}.\n` : `Nothing was written (a dry run); run it again with --yes to write these files.\n`,
+  );
+}

@@ -1,0 +1,234 @@
+/**
+ * `stepwise import <tool> <dir>`: reads another tool's SQL migrations in that tool's order and plans stepwise files for them, numbered 1..N, each checked as `gen` would check it before anything is
+ * written; then writes every file and the map, or nothing.
+ */
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import path from "node:path";
+import { StepwiseError } from "../../src/core/errors.js";
+import { DESCRIPTION_PREFIX, DOWN_MARKER, EMPTY_MARKER, UP_MARKER } from "../../src/shared/sql-markers.js";
+import type { SqlDialect } from "../../src/shared/sql-dialect.js";
+import { parseSqlMigrationSource } from "../../src/shared/sql-source.js";
+import { formatMigrationFileName, isMigrationLike, toSnakeCaseName } from "../migration-file.js";
+import { projectPath, tryOr } from "../problems.js";
+import { writeFileAtomic } from "../write-file.js";
+import { dbmate } from "./read-dbmate.js";
+import { diesel } from "./read-diesel.js";
+import { drizzle } from "./read-drizzle.js";
+import { flyway } from "./read-flyway.js";
+import { golangMigrate } from "./read-golang-migrate.js";
+import { goose } from "./read-goose.js";
+import { prisma } from "./read-prisma.js";
+import { sqlx } from "./read-sqlx.js";
+import { openSourceFolder, type ForeignMigration, type ForeignTool, type SourceProblem, type SourceSection } from "./source.js";
+
+/** The tools `import` reads, by the name the command takes. */
+export const IMPORT_TOOLS: Readonly<Record<string, ForeignTool>> = { diesel, sqlx, dbmate, "golang-migrate": golangMigrate, goose, flyway, drizzle, prisma };
+/** The map written beside the imported migrations, for the user to commit and for adopting a database the tool migrated. */
+export const IMPORT_MAP_FILE = "stepwise-import-map.json";
+/** How an empty or missing down is imported: no down section (`down` refuses the migration), or a down that does nothing. */
+export type EmptyDownChoice = "irreversible" | "no-op";
+
+/** What `import` is asked to do; paths absolute. */
+export interface ImportOptions {
+  readonly tool: string;
+  readonly sourceDir: string;
+  readonly migrationsDir: string;
+  readonly projectRoot: string;
+  readonly dialect: SqlDialect;
+  readonly emptyDown: EmptyDownChoice | undefined;
+}
+
+/** One migration to write; plain data, so `--json` is `JSON.stringify`. */
+export interface PlannedMigration {
+  readonly version: number;
+  readonly file: string;
+  readonly originalId: string;
+  readonly sources: readonly { readonly file: string; readonly sha256: string }[];
+  readonly transaction: boolean;
+  readonly foreignKeysOff: boolean;
+  /** How many `PRAGMA foreign_keys` statements became comments, `foreign_keys:off` doing their work. */
+  readonly foreignKeysPragmas: number;
+  /** `sql`: the tool's down; `no-op`/`none`: it had none (or an empty one) and `--empty-down` decided; `empty-up`: the tool's up ran nothing, marked `-- migrate:empty`. */
+  readonly down: "sql" | "no-op" | "none";
+  readonly emptyUp: boolean;
+  readonly history: Readonly<Record<string, string | number>>;
+  readonly text: string;
+}
+
+/** The whole import, checked, ready to write. */
+export interface ImportPlan {
+  readonly tool: string;
+  readonly order: string;
+  readonly source: string;
+  readonly migrationsDir: string;
+  readonly mapFile: string;
+  readonly migrations: readonly PlannedMigration[];
+  readonly mapText: string;
+}
+
+/** Reads, orders and renders every migration, and checks each rendered file as `gen` would; throws before anything is written. */
+export function planImport(options: ImportOptions): ImportPlan {
+  const { tool, sourceDir, migrationsDir, projectRoot, dialect, emptyDown } = options;
+  const source = projectPath(projectRoot, sourceDir) || ".";
+  const reader = IMPORT_TOOLS[tool]!;
+  const folder = openSourceFolder(sourceDir);
+  const found = existsSync(sourceDir) ? reader.read(folder) : [];
+  const invalid = (problems: readonly SourceProblem[]) =>
+    new StepwiseError(
+      "IMPORT_SOURCE_INVALID",
+      `${problems.length} problem${problems.length === 1 ? "" : "s"} in the ${tool} migrations of ${source}, so nothing was written:\n${problems.map((problem) => `  ${source}/${problem.file}:${problem.line}: ${problem.message}`).join("\n")}`,
+      { tool, dir: source, problems: problems.map((problem) => ({ ...problem, file: `${source}/${problem.file}` })) },
+    );
+  if (folder.problems.length > 0) throw invalid(folder.problems);
+  if (found.length === 0) {
+    const why = existsSync(sourceDir) ? `holds no ${tool} migrations` : "does not exist";
+    throw invalid([{ file: "", line: 1, message: `${source} ${why}; name the folder that holds the ${tool} migrations` }]);
+  }
+  const isEmpty = (section: SourceSection) => isOnlyComments(section.sql, dialect);
+  const lacking = found.filter((migration) => migration.down === null || isEmpty(migration.down));
+  if (lacking.length > 0 && emptyDown === undefined) {
+    const files = lacking.map((migration) => `${source}/${migration.down?.file ?? migration.id}`);
+    const shown = files.slice(0, 10).join(", ") + (files.length > 10 ? `, and ${files.length - 10} more` : "");
+    throw new StepwiseError(
+      "IMPORT_EMPTY_DOWN",
+      `${lacking.length} of the ${found.length} ${tool} migrations have an empty or no down (${shown}). Say how to import them: --empty-down irreversible (no down: "stepwise down" refuses to pass them) or --empty-down no-op (a down that does nothing). Nothing was written.`,
+      { tool, files },
+    );
+  }
+  const width = Math.max(3, String(found.length).length);
+  const problems: SourceProblem[] = [];
+  const migrations = found.map((migration, index) => {
+    const version = index + 1;
+    const file = formatMigrationFileName(version, toSnakeCaseName(migration.name) || "migration", "sql", width);
+    const planned = renderMigration(migration, { tool, version, file, dialect, emptyDown: emptyDown ?? "irreversible", foreignKeysOff: reader.foreignKeysOff && dialect === "sqlite", isEmpty });
+    for (const problem of planned.problems) problems.push(problem);
+    return { ...planned.migration, sources: migration.sources.map((relative) => ({ file: relative, sha256: folder.sha256(relative) })) };
+  });
+  if (problems.length > 0) throw invalid(problems);
+  const mapFile = path.join(migrationsDir, IMPORT_MAP_FILE);
+  const map = {
+    format: "stepwise-import-map/1",
+    tool,
+    source,
+    migrations: migrations.map(({ version, file, originalId, sources, history }) => ({ version, file, originalId, sources, history })),
+  };
+  return {
+    tool,
+    order: reader.order,
+    source,
+    migrationsDir: projectPath(projectRoot, migrationsDir),
+    mapFile: projectPath(projectRoot, mapFile),
+    migrations,
+    mapText: `${JSON.stringify(map, null, 2)}\n`,
+  };
+}
+
+/** `PRAGMA foreign_keys = …;`, which does nothing inside a transaction. */
+const FOREIGN_KEYS_PRAGMA = /\bPRAGMA\s+foreign_keys\s*=\s*\w+\s*;/gi;
+
+/** A section that holds no SQL: only comments, whitespace and `;`. */
+function isOnlyComments(sql: string, dialect: SqlDialect): boolean {
+  const parsed = parseSqlMigrationSource(`${UP_MARKER}\n${sql}`, { dialect });
+  return !parsed.ok && parsed.problems.some((problem) => problem.code === "SQL_EMPTY_UP");
+}
+
+/** One stepwise file: the description naming the original, the up marker with the flags the tool's run needs, the sections as written; and `gen`'s problems with it, at the source's lines. */
+function renderMigration(
+  source: ForeignMigration,
+  context: { tool: string; version: number; file: string; dialect: SqlDialect; emptyDown: EmptyDownChoice; foreignKeysOff: boolean; isEmpty: (section: SourceSection) => boolean },
+): { migration: Omit<PlannedMigration, "sources">; problems: SourceProblem[] } {
+  const { tool, dialect } = context;
+  let migration = source;
+  // Each chunk of the output, with where it came from, so a problem in the output is reported at its source line.
+  const chunks: { text: string; from: SourceSection | null }[] = [];
+  const add = (text: string, from: SourceSection | null = null) => chunks.push({ text: text === "" || text.endsWith("\n") || from === null ? text : `${text}\n`, from });
+  // A migration that switches foreign keys itself (drizzle-kit's and Prisma's table rebuilds) gets the flag that does it within a transaction; its pragmas, refused there, become comments.
+  const pragmas = dialect === "sqlite" ? [...migration.up.sql.matchAll(FOREIGN_KEYS_PRAGMA)].length : 0;
+  if (pragmas > 0) migration = { ...migration, transaction: true, up: { ...migration.up, sql: migration.up.sql.replace(FOREIGN_KEYS_PRAGMA, (statement) => `/* ${statement} */`) } };
+  const foreignKeysOff = (context.foreignKeysOff || pragmas > 0) && migration.transaction;
+  const flags = [...(migration.transaction ? [] : ["transaction:false"]), ...(foreignKeysOff ? ["foreign_keys:off"] : [])];
+  add(`${DESCRIPTION_PREFIX} imported from ${tool} ${migration.id}\n`, { ...migration.up, line: 1 });
+  if (migration.preamble) add(migration.preamble.sql, migration.preamble);
+  add(`${[UP_MARKER, ...flags].join(" ")}\n`, migration.up);
+  const emptyUp = context.isEmpty(migration.up);
+  if (emptyUp) add(`${EMPTY_MARKER} the ${tool} migration ran no SQL\n`);
+  add(migration.up.sql, migration.up);
+  const downIsSql = migration.down !== null && !context.isEmpty(migration.down);
+  const down = downIsSql ? "sql" : context.emptyDown === "no-op" ? "no-op" : "none";
+  if (down !== "none") add(`${DOWN_MARKER}\n`, migration.down ?? migration.up);
+  if (down === "no-op") add(`${EMPTY_MARKER} the ${tool} migration had ${migration.down === null ? "no down" : "an empty down"} (imported with --empty-down no-op)\n`);
+  if (down !== "none" && migration.down !== null) add(migration.down.sql, migration.down);
+  const text = chunks.map((chunk) => chunk.text).join("");
+  const parsed = parseSqlMigrationSource(text, { dialect });
+  const problems = parsed.ok
+    ? []
+    : parsed.problems.map((problem) => {
+        let line = 1;
+        for (const chunk of chunks) {
+          const lines = chunk.text.split("\n").length - 1;
+          if (problem.line <= line + lines - 1 || chunk === chunks.at(-1)) {
+            const from = chunk.from ?? migration.up;
+            const within = Math.max(0, problem.line - line);
+            const resumed = from.breaks?.findLast((stretch) => stretch.at <= within);
+            return { file: from.file, line: resumed ? resumed.line + within - resumed.at : from.line + within, message: `${problem.message} [${problem.code}]` };
+          }
+          line += lines;
+        }
+        return { file: migration.up.file, line: 1, message: problem.message };
+      });
+  return {
+    migration: {
+      version: context.version,
+      file: context.file,
+      originalId: migration.id,
+      transaction: migration.transaction,
+      foreignKeysOff,
+      foreignKeysPragmas: pragmas,
+      down,
+      emptyUp,
+      history: migration.history,
+      text,
+    },
+    problems,
+  };
+}
+
+/** The entries of the target folder that `import` would write over or beside: anything migration-like, or an earlier map. */
+export function findExistingMigrations(migrationsDir: string): string[] {
+  const entries = tryOr(() => readdirSync(migrationsDir), [] as string[]);
+  return entries.filter((name) => isMigrationLike(name) || name === IMPORT_MAP_FILE).sort();
+}
+
+/**
+ * Writes the plan: refuses (`IMPORT_TARGET_NOT_EMPTY`) when the folder already holds migrations, then writes each file, never over an existing one, and the map last; a failure removes what this run
+ * wrote.
+ */
+export function writeImport(plan: ImportPlan, migrationsDir: string): void {
+  const existing = findExistingMigrations(migrationsDir);
+  if (existing.length > 0) throw targetNotEmptyError(plan, existing);
+  const written: string[] = [];
+  try {
+    for (const migration of plan.migrations) {
+      const file = path.join(migrationsDir, migration.file);
+      writeFileAtomic(file, migration.text, { exclusive: true });
+      written.push(file);
+    }
+    writeFileAtomic(path.join(migrationsDir, IMPORT_MAP_FILE), plan.mapText, { exclusive: true });
+  } catch (error) {
+    for (const file of written) rmSync(file, { force: true });
+    throw error;
+  }
+}
+
+/** `IMPORT_TARGET_NOT_EMPTY`: the folder already holds migrations (often the tool's own, when importing in place). */
+export function targetNotEmptyError(plan: Pick<ImportPlan, "migrationsDir" | "source" | "tool">, files: readonly string[]): StepwiseError<"IMPORT_TARGET_NOT_EMPTY"> {
+  const inPlace = plan.migrationsDir === plan.source;
+  const fix = inPlace
+    ? `it is the ${plan.tool} folder itself: move that aside first (git mv ${plan.source} ${plan.source}-${plan.tool}), then run "stepwise import ${plan.tool} ${plan.source}-${plan.tool}"`
+    : `import into an empty folder (--dir, or "migrationsDir" in the config), or remove these first`;
+  const shown = files.slice(0, 5).join(", ") + (files.length > 5 ? `, and ${files.length - 5} more` : "");
+  return new StepwiseError("IMPORT_TARGET_NOT_EMPTY", `${plan.migrationsDir} already holds migrations (${shown}), and import never writes over or among them: ${fix}. Nothing was written.`, {
+    dir: plan.migrationsDir,
+    files,
+  });
+}

@@ -1,0 +1,52 @@
+/** dbmate: `<version>_<name>.sql` holding `-- migrate:up` and `-- migrate:down` (each may say `transaction:false`); files run in file-name order, compared as strings. */
+import { compareText } from "../problems.js";
+import { endOfLine, lineAt, refuse, reportDuplicates, sectionOf, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
+
+const UP = /^--\s*migrate:up(?:[ \t]+(.*))?[ \t]*\r?$/gm;
+const DOWN = /^--\s*migrate:down(?:[ \t]+(.*))?[ \t]*\r?$/gm;
+
+export const dbmate: ForeignTool = {
+  order: "by file name as a string, as dbmate sorts them (so 10_b.sql runs before 9_a.sql)",
+  foreignKeysOff: true,
+  read(source: SourceFolder): ForeignMigration[] {
+    const files = source.list().filter((entry) => entry.isFile() && /^\d+.*\.sql$/.test(entry.name));
+    const found = files.flatMap((entry): (ForeignMigration & { key: string; file: string })[] => {
+      const file = entry.name;
+      const text = source.read(file);
+      if (typeof text !== "string") return [];
+      const ups = [...text.matchAll(UP)];
+      const downs = [...text.matchAll(DOWN)];
+      if (ups.length === 0) return refuse(source, file, 1, "no `-- migrate:up` line, which dbmate requires");
+      if (ups.length > 1 || downs.length > 1) {
+        const extra = (ups.length > 1 ? ups[1]! : downs[1]!).index;
+        return refuse(source, file, lineAt(text, extra), "a second up or down block; stepwise holds one migration per file, so split this file in two (one block each) before importing");
+      }
+      const [up, down] = [ups[0]!, downs[0]];
+      if (down === undefined) return refuse(source, file, 1, "no `-- migrate:down` line, which dbmate requires (it may be followed by nothing)");
+      if (down.index < up.index) return refuse(source, file, lineAt(text, down.index), "`-- migrate:down` comes before `-- migrate:up`, which dbmate refuses");
+      const statement = text
+        .slice(0, up.index)
+        .split("\n")
+        .findIndex((line) => line.trim() !== "" && !line.trim().startsWith("--"));
+      if (statement !== -1) return refuse(source, file, statement + 1, "SQL above `-- migrate:up`, which dbmate refuses");
+      const noTransaction = [up[1], down[1]].some((flags) => (flags ?? "").split(/\s+/).includes("transaction:false"));
+      const version = /^\d+/.exec(file)![0];
+      return [
+        {
+          key: version,
+          file,
+          id: file.replace(/\.sql$/, ""),
+          name: file.slice(version.length).replace(/\.sql$/, ""),
+          ...(up.index > 0 ? { preamble: sectionOf(file, text, 0, up.index) } : {}),
+          up: sectionOf(file, text, endOfLine(text, up.index), down.index),
+          down: sectionOf(file, text, endOfLine(text, down.index)),
+          transaction: !noTransaction,
+          sources: [file],
+          history: { version },
+        },
+      ];
+    });
+    reportDuplicates(source, found, "version");
+    return found.sort((a, b) => compareText(a.file, b.file));
+  },
+};

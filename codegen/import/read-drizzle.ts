@@ -1,0 +1,45 @@
+/**
+ * drizzle-kit: `meta/_journal.json` lists the migrations in order, each `<tag>.sql` beside `meta/`, with `--> statement-breakpoint` comments between statements (kept: to SQLite they are comments).
+ * drizzle writes no downs. Its SQLite migrator runs the pending migrations in one transaction (where the `PRAGMA foreign_keys` lines of a table rebuild do nothing; the writer turns them into
+ * `foreign_keys:off`).
+ */
+import { lineAt, refuse, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
+
+const JOURNAL = "meta/_journal.json";
+
+export const drizzle: ForeignTool = {
+  order: "as meta/_journal.json lists them, which is how drizzle's migrator reads them",
+  foreignKeysOff: false,
+  read(source: SourceFolder): ForeignMigration[] {
+    const text = source.read(JOURNAL);
+    if (text === undefined) return refuse(source, JOURNAL, 1, "no journal; drizzle-kit writes meta/_journal.json beside the SQL files, and its order is the migrations' order");
+    if (text === null) return [];
+    let journal: { dialect?: unknown; entries?: unknown };
+    try {
+      journal = JSON.parse(text) as typeof journal;
+    } catch (error) {
+      return refuse(source, JOURNAL, 1, `not valid JSON (${(error as Error).message})`);
+    }
+    if (!Array.isArray(journal.entries)) return refuse(source, JOURNAL, 1, 'no "entries" array');
+    return (journal.entries as { tag?: unknown; when?: unknown }[]).flatMap((entry, index): ForeignMigration[] => {
+      const at = Math.max(0, text.indexOf(`"${String(entry.tag)}"`));
+      if (typeof entry.tag !== "string" || !/^[\w.-]+$/.test(entry.tag)) return refuse(source, JOURNAL, lineAt(text, at), `entry ${index} has no usable "tag" (the SQL file's name without .sql)`);
+      const file = `${entry.tag}.sql`;
+      const sql = source.read(file);
+      if (sql === undefined) return refuse(source, JOURNAL, lineAt(text, at), `entry ${index} names ${file}, which does not exist`);
+      if (sql === null) return [];
+      return [
+        {
+          id: entry.tag,
+          name: entry.tag.replace(/^\d+_/, ""),
+          up: { file, line: 1, sql },
+          down: null,
+          transaction: true,
+          sources: [file],
+          // drizzle records the SQL file's SHA-256 and the journal's `when`.
+          history: { hash: source.sha256(file), created_at: typeof entry.when === "number" ? entry.when : 0 },
+        },
+      ];
+    });
+  },
+};

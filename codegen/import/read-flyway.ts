@@ -1,0 +1,96 @@
+/**
+ * Flyway (SQL migrations): `V<version>__<description>.sql`, with an optional `U<version>__<description>.sql` undo. A version is numbers separated by `.` or `_`, compared part by part as numbers
+ * (1.9 before 1.10; 1.0 equals 1). Each runs in a transaction unless its `<file>.conf` says `executeInTransaction=false`. Repeatable (`R__`) and baseline (`B`) scripts have no counterpart.
+ */
+import { compareNumeric, lineAt, refuse, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
+
+const FILE = /^([VUBR])(\d+(?:[._]\d+)*)?__(.+)\.sql$/;
+
+export const flyway: ForeignTool = {
+  order: "by version, compared part by part as numbers (1.9, then 1.10, then 2; 1_2 is 1.2)",
+  foreignKeysOff: true,
+  read(source: SourceFolder): ForeignMigration[] {
+    const byVersion = new Map<string, { parts: string[]; version?: string; undo?: string; description: string; raw: string }>();
+    for (const entry of source.list()) {
+      const match = entry.isFile() ? FILE.exec(entry.name) : null;
+      if (!match) continue;
+      const [, prefix, raw] = match;
+      if (prefix === "R") {
+        source.report(
+          entry.name,
+          1,
+          "a repeatable migration, which Flyway re-runs whenever it changes and stepwise has no counterpart for; copy its current SQL into a new V migration (or a stepwise migration after the import) and remove it",
+        );
+        continue;
+      }
+      if (prefix === "B" || raw === undefined) {
+        source.report(
+          entry.name,
+          1,
+          prefix === "B"
+            ? "a baseline migration, which stands for the ones before it; import the V migrations it replaces, or rename it to a V migration if it is the first"
+            : "a versioned migration needs a version after V",
+        );
+        continue;
+      }
+      // Trailing zero parts do not count: Flyway holds 1.0 and 1 equal.
+      const parts = raw.split(/[._]/).map((part) => BigInt(part).toString());
+      while (parts.length > 1 && parts.at(-1) === "0") parts.pop();
+      const key = parts.join(".");
+      const slot = byVersion.get(key) ?? { parts, description: match[3]!, raw: raw.replaceAll("_", ".") };
+      byVersion.set(key, slot);
+      const kind = prefix === "V" ? "version" : "undo";
+      if (slot[kind] !== undefined) source.report(entry.name, 1, `version ${key} is also ${slot[kind]}'s, which Flyway refuses`);
+      else slot[kind] = entry.name;
+    }
+    return [...byVersion.values()]
+      .sort((a, b) => compareParts(a.parts, b.parts))
+      .flatMap((slot): ForeignMigration[] => {
+        if (slot.version === undefined) return refuse(source, slot.undo!, 1, `an undo script without its V${slot.raw}__ migration; remove it or add the migration`);
+        const up = source.read(slot.version);
+        const down = slot.undo === undefined ? undefined : source.read(slot.undo);
+        const conf = source.read(`${slot.version}.conf`);
+        if (typeof up !== "string" || down === null || conf === null) return [];
+        for (const [file, text] of [
+          [slot.version, up],
+          [slot.undo, down],
+        ] as const) {
+          const placeholder = text === undefined ? -1 : text.search(/\$\{[^}\n]*\}/);
+          if (placeholder !== -1)
+            return refuse(source, file!, lineAt(text!, placeholder), "a Flyway placeholder, which Flyway replaces when it runs the script and stepwise would run as written; write the value in");
+        }
+        const setting = /^\s*executeInTransaction\s*=\s*(\S+)/m.exec(conf ?? "");
+        return [
+          {
+            id: slot.version.replace(/\.sql$/, ""),
+            name: slot.description,
+            up: { file: slot.version, line: 1, sql: up },
+            down: down === undefined ? null : { file: slot.undo!, line: 1, sql: down },
+            transaction: setting?.[1]?.toLowerCase() !== "false",
+            sources: [slot.version, ...(slot.undo === undefined ? [] : [slot.undo]), ...(conf === undefined ? [] : [`${slot.version}.conf`])],
+            history: { version: slot.raw, description: slot.description.replaceAll("_", " "), script: slot.version, checksum: flywayChecksum(up) },
+          },
+        ];
+      });
+  },
+};
+
+function compareParts(a: readonly string[], b: readonly string[]): number {
+  for (let index = 0; index < Math.max(a.length, b.length); index++) {
+    const order = compareNumeric(a[index] ?? "0", b[index] ?? "0");
+    if (order !== 0) return order;
+  }
+  return 0;
+}
+
+/** Flyway's checksum: CRC-32 over the script's lines without their line breaks, as a signed 32-bit integer. */
+function flywayChecksum(text: string): number {
+  let crc = 0xffffffff;
+  for (const line of text.split(/\r\n|\r|\n/)) {
+    for (const byte of Buffer.from(line, "utf8")) {
+      crc ^= byte;
+      for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
+    }
+  }
+  return (crc ^ 0xffffffff) | 0;
+}

@@ -1,0 +1,85 @@
+/**
+ * goose (SQL migrations): `<version>_<name>.sql` with `-- +goose Up` and `-- +goose Down`; versions are 64-bit integers in numeric order. `-- +goose NO TRANSACTION` runs the file outside a
+ * transaction; `StatementBegin`/`StatementEnd` only tell goose's splitter where a statement ends, and stepwise runs a section as one script, so those lines are dropped.
+ */
+import { compareNumeric, endOfLine, lineAt, refuse, reportDuplicates, sectionOf, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceSection } from "./source.js";
+
+const ANNOTATION = /^--\s*\+goose\b[ \t]*(.*?)[ \t]*\r?$/gim;
+const KNOWN = new Map(["up", "down", "statementbegin", "statementend", "no transaction"].map((word) => [word, word]));
+
+export const goose: ForeignTool = {
+  order: "by version as a number (so 9_a runs before 10_b)",
+  foreignKeysOff: true,
+  read(source: SourceFolder): ForeignMigration[] {
+    const found = source.list().flatMap((entry): (ForeignMigration & { key: string; file: string })[] => {
+      const file = entry.name;
+      if (!entry.isFile() || !/^\d+_.*\.(sql|go)$/.test(file)) return [];
+      if (file.endsWith(".go"))
+        return refuse(source, file, 1, "a goose Go migration; stepwise imports goose's SQL migrations only, so port this one to a .sql file (or a stepwise TypeScript migration) first");
+      const text = source.read(file);
+      if (typeof text !== "string") return [];
+      let up: number | null = null;
+      let down: number | null = null;
+      let transaction = true;
+      // The annotation lines, which stepwise's markers replace; everything else is kept as written.
+      const cuts: [number, number][] = [];
+      for (const match of text.matchAll(ANNOTATION)) {
+        const word = KNOWN.get(match[1]!.toLowerCase());
+        const line = lineAt(text, match.index);
+        if (word === undefined) {
+          const why = /^envsub/i.test(match[1]!)
+            ? "goose substitutes environment variables into the SQL when it runs it, and stepwise runs SQL as written: write the values in and delete the annotation"
+            : "goose does not know this annotation";
+          return refuse(source, file, line, `"-- +goose ${match[1]}": ${why}`);
+        }
+        if (word === "up" && up !== null) return refuse(source, file, line, "a second `-- +goose Up`, which goose refuses");
+        if (word === "down" && down !== null) return refuse(source, file, line, "a second `-- +goose Down`, which goose refuses");
+        if (word === "down" && up === null) return refuse(source, file, line, "`-- +goose Down` before `-- +goose Up`, which goose refuses");
+        if (word === "up") up = match.index;
+        else if (word === "down") down = match.index;
+        else if (word === "no transaction") transaction = false;
+        if (word !== "up" && word !== "down") cuts.push([match.index, endOfLine(text, match.index)]);
+      }
+      if (up === null) return refuse(source, file, 1, "no `-- +goose Up` annotation, which goose requires");
+      const statement = text
+        .slice(0, up)
+        .split("\n")
+        .findIndex((line) => line.trim() !== "" && !line.trim().startsWith("--"));
+      if (statement !== -1) return refuse(source, file, statement + 1, "SQL above `-- +goose Up`, which goose refuses");
+      const version = BigInt(/^\d+/.exec(file)![0]).toString();
+      const part = (start: number, end: number) => dropCuts(sectionOf(file, text, start, end), start, cuts);
+      return [
+        {
+          key: version,
+          file,
+          id: file.replace(/\.sql$/, ""),
+          name: file.slice(file.indexOf("_") + 1).replace(/\.sql$/, ""),
+          ...(up > 0 ? { preamble: part(0, up) } : {}),
+          up: part(endOfLine(text, up), down ?? text.length),
+          down: down === null ? null : part(endOfLine(text, down), text.length),
+          transaction,
+          sources: [file],
+          history: { version_id: version },
+        },
+      ];
+    });
+    reportDuplicates(source, found, "version");
+    return found.sort((a, b) => compareNumeric(a.key, b.key));
+  },
+};
+
+/** The section without the annotation lines inside it, with where each stretch after a dropped line starts in the file. */
+function dropCuts(section: SourceSection, start: number, cuts: readonly [number, number][]): SourceSection {
+  let sql = "";
+  let at = start;
+  const breaks: { at: number; line: number }[] = [];
+  const end = start + section.sql.length;
+  const lines = (text: string) => text.split("\n").length - 1;
+  for (const [from, to] of cuts) {
+    if (to <= start || from >= end) continue;
+    sql += section.sql.slice(at - start, from - start);
+    at = to;
+    breaks.push({ at: lines(sql), line: section.line + lines(section.sql.slice(0, at - start)) });
+  }
+  return { ...section, sql: sql + section.sql.slice(at - start), breaks };
+}

@@ -1,0 +1,34 @@
+/**
+ * Prisma Migrate: `<timestamp>_<name>/migration.sql` per migration, applied in folder-name order (compared as strings), with no down. Prisma applies a migration's script without wrapping it in a
+ * transaction, so each is imported with `transaction:false` (but one whose table rebuild switches `PRAGMA foreign_keys` gets `foreign_keys:off` instead, in a transaction: see the writer).
+ */
+import { compareText } from "../problems.js";
+import { refuse, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
+
+export const prisma: ForeignTool = {
+  order: "by folder name as a string, as Prisma sorts them",
+  foreignKeysOff: false,
+  read(source: SourceFolder): ForeignMigration[] {
+    return source
+      .list()
+      .filter((entry) => entry.isDirectory())
+      .sort((a, b) => compareText(a.name, b.name))
+      .flatMap((folder): ForeignMigration[] => {
+        const file = `${folder.name}/migration.sql`;
+        const sql = source.read(file);
+        if (sql === undefined) return refuse(source, folder.name, 1, "this folder has no migration.sql, which Prisma refuses; add it or move the folder out");
+        if (sql === null) return [];
+        return [
+          {
+            id: folder.name,
+            name: folder.name.replace(/^\d+_?/, ""),
+            up: { file, line: 1, sql },
+            down: null,
+            transaction: false,
+            sources: [file],
+            history: { migration_name: folder.name, checksum: source.sha256(file) },
+          },
+        ];
+      });
+  },
+};

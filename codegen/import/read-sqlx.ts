@@ -1,0 +1,59 @@
+/** sqlx: `<version>_<description>.sql` (up only) or `.up.sql` / `.down.sql` pairs; versions are 64-bit integers in numeric order; a file starting `-- no-transaction` runs outside a transaction. */
+import { createHash } from "node:crypto";
+import { compareNumeric, endOfLine, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceSection } from "./source.js";
+
+const FILE = /^(\d+)_(.+?)(?:\.(up|down))?\.sql$/;
+const NO_TRANSACTION = "-- no-transaction";
+
+export const sqlx: ForeignTool = {
+  order: "by version as a number (sqlx parses it as a 64-bit integer)",
+  foreignKeysOff: false,
+  read(source: SourceFolder): ForeignMigration[] {
+    const byVersion = new Map<string, { up?: string; down?: string; simple?: string; name: string }>();
+    for (const entry of source.list()) {
+      if (!entry.isFile() || !entry.name.endsWith(".sql")) continue;
+      const match = FILE.exec(entry.name);
+      if (!match) {
+        source.report(entry.name, 1, "sqlx cannot parse this name; it expects <version>_<description>.sql, .up.sql or .down.sql");
+        continue;
+      }
+      const version = BigInt(match[1]!).toString();
+      const slot = byVersion.get(version) ?? { name: match[2]! };
+      byVersion.set(version, slot);
+      const kind = (match[3] ?? "simple") as "up" | "down" | "simple";
+      if (slot[kind] !== undefined) source.report(entry.name, 1, `version ${version} is also ${slot[kind]}'s, which sqlx refuses`);
+      else slot[kind] = entry.name;
+    }
+    const migrations: ForeignMigration[] = [];
+    for (const [version, slot] of [...byVersion].sort(([a], [b]) => compareNumeric(a, b))) {
+      const upFile = slot.simple ?? slot.up;
+      if (slot.simple !== undefined && (slot.up ?? slot.down) !== undefined) source.report(slot.simple, 1, `version ${version} is both a simple migration and a reversible pair; keep one`);
+      if (upFile === undefined) {
+        source.report(slot.down!, 1, `a .down.sql without its .up.sql; add ${slot.down!.replace(/\.down\.sql$/, ".up.sql")} or remove it`);
+        continue;
+      }
+      const upText = source.read(upFile);
+      const downText = slot.down === undefined ? undefined : source.read(slot.down);
+      if (typeof upText !== "string" || downText === null) continue;
+      const up = withoutNoTransaction(upFile, upText);
+      const down = downText === undefined ? null : withoutNoTransaction(slot.down!, downText);
+      migrations.push({
+        id: upFile.replace(/(\.up)?\.sql$/, ""),
+        name: slot.name,
+        up: up.section,
+        down: down?.section ?? null,
+        transaction: up.transaction && (down?.transaction ?? true),
+        sources: [upFile, ...(slot.down === undefined ? [] : [slot.down])],
+        // sqlx records SHA-384 of the up file's bytes.
+        history: { version, description: slot.name.replaceAll("_", " "), checksum: createHash("sha384").update(Buffer.from(upText, "utf8")).digest("hex") },
+      });
+    }
+    return migrations;
+  },
+};
+
+/** The file without a first line `-- no-transaction`, sqlx's opt-out, and whether it runs in a transaction. */
+function withoutNoTransaction(file: string, text: string): { section: SourceSection; transaction: boolean } {
+  if (!text.startsWith(NO_TRANSACTION)) return { section: { file, line: 1, sql: text }, transaction: true };
+  return { section: { file, line: 2, sql: text.slice(endOfLine(text, 0)) }, transaction: false };
+}

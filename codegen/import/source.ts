@@ -1,0 +1,140 @@
+/** What every reader of another tool's migrations returns, and the file helpers they share. */
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, type Dirent } from "node:fs";
+import path from "node:path";
+import { decodeSourceBytes } from "../../src/shared/source-text.js";
+import { compareText, errorCode, tryOr } from "../problems.js";
+
+/** A stretch of a source file: its text exactly as read (a leading BOM dropped), and where it starts (`file` relative to the source folder, `line` 1-based). */
+export interface SourceSection {
+  readonly file: string;
+  readonly line: number;
+  readonly sql: string;
+  /** Where the text resumes after a line the reader dropped: from line `at` of `sql` (0-based), the file's `line`. */
+  readonly breaks?: readonly { readonly at: number; readonly line: number }[];
+}
+
+/** One migration as its tool defines it, in the tool's order. */
+export interface ForeignMigration {
+  /** The folder or file name that names it in the source folder. */
+  readonly id: string;
+  /** The words of its name, made into a stepwise name by the writer. */
+  readonly name: string;
+  /** Comments above the tool's up marker, kept above stepwise's. */
+  readonly preamble?: SourceSection;
+  readonly up: SourceSection;
+  /** `null`: the tool has no down for it. */
+  readonly down: SourceSection | null;
+  /** Whether the tool ran it inside a transaction. */
+  readonly transaction: boolean;
+  /** Every file read for it, relative to the source folder. */
+  readonly sources: readonly string[];
+  /** What the tool's history table records for it, by that table's column names: what adopting a database matches on. */
+  readonly history: Readonly<Record<string, string | number>>;
+}
+
+/** A reason a source file cannot be imported, at its line. */
+export interface SourceProblem {
+  readonly file: string;
+  readonly line: number;
+  readonly message: string;
+}
+
+/** One tool's reader: its migrations in the order the tool applies them, or problems. */
+export interface ForeignTool {
+  /** How the tool orders migrations, for the docs and the dry run. */
+  readonly order: string;
+  /** On SQLite the tool runs migrations with foreign keys off (the connection's default it leaves alone), so stepwise imports its transactional ones with `foreign_keys:off`. */
+  readonly foreignKeysOff: boolean;
+  read(source: SourceFolder): readonly ForeignMigration[];
+}
+
+/** The source folder, read once, with problems collected as they are found. */
+export interface SourceFolder {
+  readonly dir: string;
+  readonly problems: SourceProblem[];
+  /** The entries of `relative` (`""`: the folder itself), hidden ones left out, sorted by name. */
+  list(relative?: string): Dirent[];
+  /** A file's text (a leading BOM dropped), or `null` after reporting why it cannot be read; `undefined` when it does not exist. */
+  read(relative: string): string | null | undefined;
+  /** The SHA-256 of a file's bytes, hex, as read by {@link read}. */
+  sha256(relative: string): string;
+  report(file: string, line: number, message: string): void;
+}
+
+/** Opens `dir` as a {@link SourceFolder}. */
+export function openSourceFolder(dir: string): SourceFolder {
+  const problems: SourceProblem[] = [];
+  const bytes = new Map<string, Buffer>();
+  const report = (file: string, line: number, message: string) => void problems.push({ file, line, message });
+  return {
+    dir,
+    problems,
+    report,
+    list: (relative = "") =>
+      tryOr(() => readdirSync(path.join(dir, relative), { withFileTypes: true }), [] as Dirent[])
+        .filter((entry) => !entry.name.startsWith("."))
+        .sort((a, b) => compareText(a.name, b.name)),
+    read(relative) {
+      let raw: Buffer;
+      try {
+        raw = readFileSync(path.join(dir, relative));
+      } catch (error) {
+        if (errorCode(error) === "ENOENT") return undefined;
+        report(relative, 1, `cannot be read (${errorCode(error)}); make it readable by the user running stepwise`);
+        return null;
+      }
+      bytes.set(relative, raw);
+      const decoded = decodeSourceBytes(raw);
+      if (!decoded.ok) {
+        report(relative, decoded.line, decoded.message);
+        return null;
+      }
+      return decoded.text.replace(/^\uFEFF/, "");
+    },
+    sha256: (relative) =>
+      createHash("sha256")
+        .update(bytes.get(relative) ?? readFileSync(path.join(dir, relative)))
+        .digest("hex"),
+  };
+}
+
+/** Orders decimal digit strings by value (leading zeros and any length). */
+export function compareNumeric(a: string, b: string): number {
+  const [x, y] = [BigInt(a), BigInt(b)];
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** The 1-based line of `index` in `text`. */
+export function lineAt(text: string, index: number): number {
+  let line = 1;
+  for (let at = text.indexOf("\n"); at !== -1 && at < index; at = text.indexOf("\n", at + 1)) line++;
+  return line;
+}
+
+/** `text` from `start` as a section of `file`. */
+export function sectionOf(file: string, text: string, start: number, end = text.length): SourceSection {
+  return { file, line: lineAt(text, start), sql: text.slice(start, end) };
+}
+
+/** The index just past the line that holds `index` (its line break included). */
+export function endOfLine(text: string, index: number): number {
+  const at = text.indexOf("\n", index);
+  return at === -1 ? text.length : at + 1;
+}
+
+/** Reports two migrations of one version, which the tool itself refuses. */
+export function reportDuplicates<T extends { key: string; file: string }>(source: SourceFolder, items: readonly T[], what: string): void {
+  const seen = new Map<string, string>();
+  for (const item of items) {
+    const first = seen.get(item.key);
+    if (first === undefined) seen.set(item.key, item.file);
+    else source.report(item.file, 1, `${what} ${item.key} is also ${first}'s; the tool refuses two migrations with one version, so rename one`);
+  }
+}
+
+/** Reports a problem and gives no migration, so a refusal is one `return`. */
+export function refuse(source: SourceFolder, file: string, line: number, message: string): [] {
+  source.report(file, line, message);
+  return [];
+}

@@ -1,0 +1,81 @@
+/**
+ * `gen` on a folder of another tool's migrations names the exact `stepwise import` command, and that command (run as printed) ports the folder so `gen` passes; and `gen` never writes an empty
+ * registry from a folder whose only migration-like content sits in subfolders. gen in-process, the bin in-process.
+ */
+import assert from "node:assert/strict";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { block, commandsOf, guideBlocks } from "./support/guide-blocks.js";
+import { createTestProject, fixturesDir, repoRoot, runCli } from "./support/project.js";
+
+const TOOLS: Record<string, string> = { diesel: "Diesel", sqlx: "sqlx", dbmate: "dbmate", "golang-migrate": "golang-migrate", goose: "goose", flyway: "Flyway", drizzle: "drizzle", prisma: "Prisma" };
+
+for (const [id, tool] of Object.entries(TOOLS)) {
+  test(`gen on a ${tool} folder names "stepwise import ${id}", and the commands it prints port the folder`, async (t) => {
+    const project = createTestProject(t);
+    cpSync(path.join(fixturesDir, "import", id), project.migrationsDir, { recursive: true });
+    // dbmate's fixture has small versions, which gen reads as stepwise's own files (they already use its markers); dbmate writes timestamps.
+    if (id === "dbmate") {
+      for (const file of readdirSync(project.migrationsDir))
+        renameSync(
+          path.join(project.migrationsDir, file),
+          path.join(
+            project.migrationsDir,
+            file.replace(/^\d+/, (n) => String(20240101000000 + Number(n))),
+          ),
+        );
+    }
+    const result = await project.generate();
+    assert.deepEqual(
+      result.problems.map((problem) => [problem.code, problem.foreign?.tool]),
+      [["FOREIGN_MIGRATIONS", tool]],
+    );
+    assert.equal(existsSync(project.registryFile), false);
+    const command = /"git mv (\S+) (\S+) && stepwise import (\S+) (\S+)"/.exec(result.problems[0]!.message);
+    assert.ok(command, result.problems[0]!.message);
+    assert.deepEqual(command.slice(1), ["migrations", `migrations-${id}`, id, `migrations-${id}`]);
+
+    renameSync(path.join(project.root, command[1]!), path.join(project.root, command[2]!));
+    const imported = await runCli(["import", command[3]!, command[4]!, "--empty-down", "irreversible", "--yes"], { cwd: project.root });
+    assert.equal(imported.code, 0, imported.stderr);
+    const gen = await runCli(["gen"], { cwd: project.root });
+    assert.equal(gen.code, 0, gen.stderr);
+  });
+}
+
+test("gen writes no empty registry when the only migration-like files are in subfolders, in shapes no tool check recognises", async (t) => {
+  for (const file of ["archive/V1__init.sql", "sql/2019-01-01-000000_x/up.sql", "old/2021/001-init.sql", "lib/schema.sql"]) {
+    const project = createTestProject(t);
+    mkdirSync(path.dirname(path.join(project.migrationsDir, file)), { recursive: true });
+    writeFileSync(path.join(project.migrationsDir, file), "CREATE TABLE a (id INTEGER);\n");
+    for (const check of [false, true]) {
+      const result = await project.generate({ check });
+      assert.deepEqual(
+        result.problems.map((problem) => [problem.code, problem.file]),
+        [["MIGRATIONS_IN_SUBFOLDER", `migrations/${file}`]],
+        file,
+      );
+      assert.equal(existsSync(project.registryFile), false, file);
+    }
+  }
+});
+
+test("docs/adopting.md's commands, typed as written on a Diesel folder, import it and gen passes", async (t) => {
+  const project = createTestProject(t);
+  cpSync(path.join(fixturesDir, "import", "diesel"), project.migrationsDir, { recursive: true });
+  const commands = commandsOf(block(guideBlocks(readFileSync(path.join(repoRoot, "docs", "adopting.md"), "utf8")), "import-diesel"));
+  assert.deepEqual(
+    commands.map((words) => words.slice(0, 3).join(" ")),
+    ["git mv migrations", "npx stepwise import", "npx stepwise import", "npx stepwise gen"],
+  );
+  for (const words of commands) {
+    // No git repository here: the move is the rename git would make.
+    if (words[0] === "git") renameSync(path.join(project.root, words[2]!), path.join(project.root, words[3]!));
+    else {
+      const run = await runCli(words.slice(2), { cwd: project.root });
+      assert.equal(run.code, 0, `${words.join(" ")}: ${run.stdout}${run.stderr}`);
+    }
+  }
+  assert.equal(existsSync(project.registryFile), true);
+});
