@@ -1,7 +1,5 @@
-/**
- * The constructors of stepwise's errors, each wording its code's message once, and the readings they rest on: a thrown value, a library error's native code, SQLite's codes. A factory per code, not
- * one table of messages, so a bundle holds only the messages of the errors it can throw. Internal: a program catches a `StepwiseError` and reads `code`.
- */
+/** The constructors of stepwise's errors, each wording its code's message once, and the readings they rest on: a thrown value, a library error's native code, SQLite's codes. A factory per code, not
+ * one table of messages, so a bundle holds only the messages of the errors it can throw. Internal: a program catches a `StepwiseError` and reads `code`. */
 import type { MigrationDirection } from "./types.js";
 import { describeInvalidIndexes } from "./invalid-indexes.js";
 import { copyTexts, keepText, option, runCall, CALLS, text, type Text } from "./option-text.js";
@@ -175,10 +173,8 @@ export function incompleteMigrationError({ version, file, startedAt }: { version
   return new StepwiseError("INCOMPLETE_MIGRATION", message, { version, file, startedAt });
 }
 
-/**
- * `HISTORY_ROW_MISSING`: a history write of a running migration changed no row (another process removed it, or a trigger or rule discarded the write; the count cannot tell which). What became of
- * the changes is known once `file` is named.
- */
+/** `HISTORY_ROW_MISSING`: a history write of a running migration changed no row (another process removed it, or a trigger or rule discarded the write; the count cannot tell which). What became of the
+ * changes is known once `file` is named. */
 export function historyRowMissingError(fields: {
   table: string;
   version: number;
@@ -263,10 +259,8 @@ function copyFailure(error: StepwiseError<"MIGRATION_FAILED">, fields: { backupP
 
 const closedConnections = new WeakSet<StepwiseError>();
 
-/**
- * `MIGRATION_FAILED` for a migration that closed its connection (`db.close()`): SQLite rolled back the open transaction, but what it committed before stays and nothing can be checked, so never
- * "rolled back"; the executor stops at once for it.
- */
+/** `MIGRATION_FAILED` for a migration that closed its connection (`db.close()`): SQLite rolled back the open transaction, but what it committed before stays and nothing can be checked, so never
+ * "rolled back"; the executor stops at once for it. */
 export function connectionClosedError(entry: { readonly version: number; readonly file: string }, direction: MigrationDirection): StepwiseError<"MIGRATION_FAILED"> {
   const cause = new Error(
     "it closed the database connection it was given (db.close()), so stepwise could not record it; SQLite rolled back the open transaction, but what it committed before stays. Remove the close() and open the database again",
@@ -479,10 +473,8 @@ const UNUSABLE: ReadonlyArray<readonly [RegExp, (code: string) => string]> = [
   [/^SQLITE_IOERR/, (code) => `The disk refused the write (${code}), so nothing was committed: free space and retry`],
 ];
 
-/**
- * The typed error for a SQLite failure a user can act on (locked, not a database, read-only, full); anything else is returned unchanged. `code` is the one the driver's `classifyError` reads, by
- * default the error's `code` property.
- */
+/** The typed error for a SQLite failure a user can act on (locked, not a database, read-only, full); anything else is returned unchanged. `code` is the one the driver's `classifyError` reads, by
+ * default the error's `code` property. */
 export function translateSqliteError(error: unknown, busyTimeoutMs: number, code: string | null = sqliteCodeOf(error)): unknown {
   if (error instanceof StepwiseError || code === null) return error;
   const kind = kindOfSqliteCode(code);
