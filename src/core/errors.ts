@@ -423,16 +423,7 @@ export type ServerBackupTool = "pg_dump" | "pg_restore";
 /** One place the CLI looked for the database (a flag, an environment variable or a file), and what it `found` there. */
 export type DatabaseLookup = Readonly<{ place: string; found: string }>;
 
-const FILE_KIND_WORDS: Readonly<Record<FileKind, string>> = {
-  file: "a regular file",
-  directory: "a folder",
-  symlink: "a symbolic link",
-  fifo: "a FIFO (named pipe)",
-  socket: "a socket",
-  "character-device": "a character device",
-  "block-device": "a block device",
-  missing: "missing",
-};
+const FILE_KIND_WORDS: Partial<Record<FileKind, string>> = { file: "a regular file", directory: "a folder", symlink: "a symbolic link", fifo: "a FIFO (named pipe)", missing: "missing" };
 
-/** A {@link FileKind} as a message names it: "a FIFO (named pipe)". */
-export const describeFileKind = (kind: FileKind): string => FILE_KIND_WORDS[kind];
+/** A {@link FileKind} as a message names it: "a FIFO (named pipe)", "a block device". */
+export const describeFileKind = (kind: FileKind): string => FILE_KIND_WORDS[kind] ?? `a ${kind.replace("-", " ")}`;

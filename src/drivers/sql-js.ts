@@ -16,18 +16,11 @@ import { cachedStatements, createBatchConnection, dataVersion, sqliteCodeName } 
 export type Database = SqlJsDatabase;
 
 /** SQLite's text for the codes a user can act on (`sqlite3_errstr`), matched whole. */
-const CODE_OF_MESSAGE: ReadonlyMap<string, string> = new Map([
-  ["database is locked", "SQLITE_BUSY"],
-  ["database table is locked", "SQLITE_LOCKED"],
-  ["database or disk is full", "SQLITE_FULL"],
-  ["attempt to write a readonly database", "SQLITE_READONLY"],
-  ["file is not a database", "SQLITE_NOTADB"],
-  ["database disk image is malformed", "SQLITE_CORRUPT"],
-  ["unable to open database file", "SQLITE_CANTOPEN"],
-  ["disk I/O error", "SQLITE_IOERR"],
-  ["out of memory", "SQLITE_NOMEM"],
-  ["interrupted", "SQLITE_INTERRUPT"],
-]);
+const CODE_OF_MESSAGE: ReadonlyMap<string, string> = new Map(
+  "BUSY:database is locked|LOCKED:database table is locked|FULL:database or disk is full|READONLY:attempt to write a readonly database|NOTADB:file is not a database|CORRUPT:database disk image is malformed|CANTOPEN:unable to open database file|IOERR:disk I/O error|NOMEM:out of memory|INTERRUPT:interrupted"
+    .split("|")
+    .map((entry) => [entry.slice(entry.indexOf(":") + 1), `SQLITE_${entry.slice(0, entry.indexOf(":"))}`]),
+);
 
 /** The `SQLITE_*` code an sql.js error message stands for (constraint failures: `SQLITE_CONSTRAINT`), or `null`. */
 export function sqliteCodeOfMessage(message: string): string | null {
