@@ -443,18 +443,11 @@ export function sqliteCodeOf(error: unknown): string | null {
   }
 }
 
-const SQLITE_KINDS: ReadonlyArray<readonly [RegExp, E.ErrorKind]> = [
-  [/^SQLITE_(BUSY|LOCKED)/, "locked"],
-  [/^SQLITE_FULL/, "full"],
-  [/^SQLITE_(READONLY|PERM)/, "readonly"],
-  [/^SQLITE_NOTADB$/, "notadb"],
-  [/^SQLITE_CORRUPT/, "corrupt"],
-  [/^SQLITE_CANTOPEN/, "cantopen"],
-];
+const KINDS: Record<string, E.ErrorKind> = { BUSY: "locked", LOCKED: "locked", FULL: "full", READONLY: "readonly", PERM: "readonly", NOTADB: "notadb", CORRUPT: "corrupt", CANTOPEN: "cantopen" };
 
-/** Reads an `SQLITE_*` code as stepwise's kind of failure: what every SQLite driver's `classifyError` reports. */
+/** Reads an `SQLITE_*` code (extended ones by their primary) as stepwise's kind of failure: what every SQLite driver's `classifyError` reports. */
 export function kindOfSqliteCode(code: string): E.ErrorKind {
-  return SQLITE_KINDS.find(([pattern]) => pattern.test(code))?.[1] ?? "other";
+  return KINDS[/^SQLITE_([A-Z]+)/.exec(code)?.[1] ?? ""] ?? "other";
 }
 
 /** The SQLite codes that make a database unusable, and what each tells the user. */

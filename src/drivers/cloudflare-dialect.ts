@@ -6,7 +6,7 @@ import type { Dialect } from "../core/dialect.js";
 import type { ListSchemaObjectsOptions, SchemaObject } from "../core/schema-objects.js";
 import { SQLITE_DIALECT } from "../core/dialects/sqlite.js";
 import type { ErrorClassification } from "../core/driver.js";
-import { kindOfSqliteCode } from "../core/error-factories.js";
+import { classifySqliteError } from "../core/define-driver.js";
 import type { Step } from "../core/step.js";
 
 /** What differs between the two Cloudflare storages. */
@@ -34,9 +34,7 @@ export function createCloudflareDialect(options: CloudflareDialectOptions): Dial
  * */
 export function classifyCloudflareError(error: unknown): ErrorClassification {
   try {
-    const message = error instanceof Error ? error.message : "";
-    const code = /(SQLITE_[A-Z_]+)\s*$/.exec(message)?.[1] ?? null;
-    return code === null ? { kind: "other", nativeCode: null } : { kind: kindOfSqliteCode(code), nativeCode: code };
+    return classifySqliteError({ code: /(SQLITE_[A-Z_]+)\s*$/.exec(error instanceof Error ? error.message : "")?.[1] });
   } catch {
     return { kind: "other", nativeCode: null };
   }
