@@ -21,10 +21,12 @@ interface BunStatement {
 
 /** The part of bun:sqlite's `Database` stepwise uses; the real class fits it. */
 export interface Database {
+  /** Runs statements, several at once allowed. */
   exec(sql: string): unknown;
   prepare(sql: string): BunStatement;
   close(throwOnError?: boolean): void;
   serialize(name?: string): Uint8Array;
+  /** The path as the app gave it, `":memory:"` (or empty) in memory. */
   readonly filename: string;
   readonly inTransaction: boolean;
 }

@@ -23,6 +23,7 @@ export interface DatabaseSync {
   exec(sql: string): void;
   prepare(sql: string): StatementSync;
   close(): void;
+  /** The file's path, or `null` in memory. */
   location(dbName?: string): string | null;
   /** Node 22.16 and newer. */
   readonly isTransaction: boolean;
