@@ -22,12 +22,7 @@ declare module "../core/types.js" {
   }
 }
 
-/**
- * The executor's primitives on one better-sqlite3 connection.
- *
- * @example
- * const driver = createBetterSqlite3Driver(new Database("data/app.db"));
- */
+/** The executor's primitives on one better-sqlite3 connection. */
 export function createBetterSqlite3Driver(db: Database): SyncDriver<Database> {
   // Numbers even when the app set defaultSafeIntegers(true).
   const prepare = cachedStatements((sql) => db.prepare<unknown[], unknown>(sql).safeIntegers(false));

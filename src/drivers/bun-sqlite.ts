@@ -36,12 +36,7 @@ interface DatabaseClass {
   deserialize(bytes: Uint8Array): Database;
 }
 
-/**
- * The executor's primitives on one bun:sqlite connection.
- *
- * @example
- * const driver = createBunSqliteDriver(new Database("data/app.db"));
- */
+/** The executor's primitives on one bun:sqlite connection. */
 export function createBunSqliteDriver(db: Database): SyncDriver<Database> {
   // Our own statements, not db.query()'s cache: that is the app's, and would keep safeIntegers(false).
   const prepare = cachedStatements(

@@ -17,12 +17,7 @@ export type Database = Libsql.Database;
 
 type DatabaseConstructor = new (file: string, options?: { readonly: boolean; fileMustExist: boolean; timeout: number }) => Database;
 
-/**
- * The executor's primitives on one libsql connection (a local file or `:memory:`).
- *
- * @example
- * const driver = createLibsqlDriver(new Database("data/app.db"));
- */
+/** The executor's primitives on one libsql connection (a local file or `:memory:`). */
 export function createLibsqlDriver(db: Database): SyncDriver<Database> {
   const prepare = cachedStatements((sql) => db.prepare(sql).safeIntegers(false) as Libsql.Statement<unknown[]>);
   // One array of values: libsql reads a lone object argument (null, a Uint8Array) as named parameters.

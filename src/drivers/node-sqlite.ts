@@ -62,13 +62,7 @@ function inexactBeyondSafeIntegers(statement: StatementSync): { get(...params: u
   return { get: (...params) => read(() => statement.get(...params)), all: (...params) => read(() => statement.all(...params).map(numbersOf)) };
 }
 
-/**
- * The executor's primitives on one node:sqlite connection.
- *
- * @throws `USAGE` on a Node without `DatabaseSync#isTransaction` (before 22.16).
- * @example
- * const driver = createNodeSqliteDriver(new DatabaseSync("data/app.db"));
- */
+/** The executor's primitives on one node:sqlite connection; `USAGE` on a Node without `DatabaseSync#isTransaction` (before 22.16). */
 export function createNodeSqliteDriver(db: DatabaseSync): SyncDriver<DatabaseSync> {
   // Without it a rollback could not tell whether SQLite already ended the transaction.
   if (typeof db.isTransaction !== "boolean") throw usageError("stepwise-migrate/node-sqlite needs DatabaseSync#isTransaction, which Node has from 22.16 (and 24.0); upgrade Node.");

@@ -91,12 +91,7 @@ function isInTransaction(db: Database): boolean {
   return false;
 }
 
-/**
- * The executor's primitives on one sql.js connection; `close()` frees its cached statements.
- *
- * @example
- * const driver = createSqlJsDriver(new SQL.Database());
- */
+/** The executor's primitives on one sql.js connection; `close()` frees its cached statements. */
 export function createSqlJsDriver(db: Database): SyncDriver<Database> {
   watchResultCodes(db);
   const prepare = cachedStatements(
