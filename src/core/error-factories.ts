@@ -1,7 +1,5 @@
-/**
- * The constructors of stepwise's errors, each wording its code's message once, and the readings they rest on: a thrown value, a library error's native code, SQLite's codes. A factory per code, not
- * one table of messages, so a bundle holds only the messages of the errors it can throw. Internal: a program catches a `StepwiseError` and reads `code`.
- */
+/** The constructors of stepwise's errors, each wording its code's message once, and the readings they rest on: a thrown value, a library error's native code, SQLite's codes. A factory per code, not
+ * one table of messages, so a bundle holds only the messages of the errors it can throw. Internal: a program catches a `StepwiseError` and reads `code`. */
 import type { MigrationDirection } from "./types.js";
 import { describeInvalidIndexes } from "./invalid-indexes.js";
 import { copyTexts, keepText, option, runCall, CALLS, text, type Text } from "./option-text.js";
@@ -13,6 +11,8 @@ import type { SchemaDifference } from "./schema-difference.js";
 type NativeReading = { readonly kind: E.ErrorKind; readonly nativeCode: string | null };
 /** The migration a message is about, and the direction it ran. */
 type Run = { version: number; file: string; direction: MigrationDirection };
+/** One code's details, which a factory takes as they are where it can. */
+type D<C extends E.StepwiseErrorCode> = E.StepwiseErrorDetails[C];
 
 const NOTHING_CHANGED = "Nothing was changed.";
 const ROLLED_BACK = "The transaction was rolled back; nothing of it was kept.";
@@ -123,13 +123,13 @@ export function registryInvalidError(problems: readonly E.RegistryProblem[]) {
 }
 
 /** `REGISTRY_LOAD_FAILED`: the registry module could not be imported. */
-export function registryLoadError({ file, location, cause }: { file: string; location: string | null; cause: unknown }) {
+export function registryLoadError({ file, location, cause }: D<"REGISTRY_LOAD_FAILED"> & { cause: unknown }) {
   const message = `Could not load ${file}${location ? ` (at ${location})` : ""}: ${describeThrownValue(cause)}\nIf a migration throws when it is imported, fix it there; if the registry itself is broken, run "stepwise gen" to rewrite it.`;
   return new StepwiseError("REGISTRY_LOAD_FAILED", message, { file, location }, { cause });
 }
 
 /** `CHECKSUM_MISMATCH`: an applied migration was edited; `fix` names calls, so it is kept as texts for the CLI's spelling. */
-export function checksumMismatchError({ version, file, registryChecksum, databaseChecksum }: { version: number; file: string; registryChecksum: string; databaseChecksum: string }) {
+export function checksumMismatchError({ version, file, registryChecksum, databaseChecksum }: Omit<D<"CHECKSUM_MISMATCH">, "fix">) {
   const accidental = text`restore ${file} and put the change in a new migration ("stepwise create")`;
   const deliberate = text`if the database already has what the file now says, ${CALLS.repairChecksums(version)} shows what it would record and ${CALLS.applyChecksumRepair} records it`;
   const texts = {};
@@ -170,23 +170,16 @@ export function invalidTableNameError(tableName: string) {
 }
 
 /** `INCOMPLETE_MIGRATION`: a `transaction: false` migration started and never recorded its end. */
-export function incompleteMigrationError({ version, file, startedAt }: { version: number; file: string; startedAt: string }) {
+export function incompleteMigrationError({ version, file, startedAt }: D<"INCOMPLETE_MIGRATION">) {
   const message = text`${label(version, file)} runs outside a transaction and was interrupted (started ${startedAt}), so it may be partly applied.\nCheck the database, then ${CALLS.repair(version, "applied")} if its changes are all there, or ${CALLS.repair(version, "forget")} to run it again.`;
   return new StepwiseError("INCOMPLETE_MIGRATION", message, { version, file, startedAt });
 }
 
-/**
- * `HISTORY_ROW_MISSING`: a history write of a running migration changed no row (another process removed it, or a trigger or rule discarded the write; the count cannot tell which). What became of
- * the changes is known once `file` is named.
- */
-export function historyRowMissingError(fields: {
-  table: string;
-  version: number;
-  operation: E.HistoryRowOperation;
-  file?: string | null;
-  direction?: MigrationDirection | null;
-  restoredStartedRow?: boolean;
-}) {
+/** `HISTORY_ROW_MISSING`: a history write of a running migration changed no row (another process removed it, or a trigger or rule discarded the write; the count cannot tell which). What became of the
+ * changes is known once `file` is named. */
+export function historyRowMissingError(
+  fields: Pick<D<"HISTORY_ROW_MISSING">, "table" | "version" | "operation"> & Partial<Pick<D<"HISTORY_ROW_MISSING">, "file" | "direction" | "restoredStartedRow">>,
+) {
   const { table, version, operation, file = null, restoredStartedRow = false } = fields;
   const direction = fields.direction ?? (operation === "delete" ? "down" : "up");
   const write = operation === "delete" ? "DELETE" : "UPDATE";
@@ -209,7 +202,7 @@ export function unmanagedDatabaseError(tables: readonly string[]) {
 // Running migrations
 
 /** `BATCH_OPTIONS_INVALID`: refused before the first batch (a `$n` in `where` would share numbers with the walk's own). */
-export function batchOptionsInvalidError({ option, value, version, file }: { option: "batchSize" | "where"; value: unknown; version: number; file: string }) {
+export function batchOptionsInvalidError({ option, value, version, file }: D<"BATCH_OPTIONS_INVALID">) {
   const problem =
     option === "where"
       ? `forEachBatch cannot use the where ${describeStoredValue(value)}: its $n placeholders would share numbers with the walk's own. Nothing was walked. Write ? for each value, and pass the values in params, in order.`
@@ -246,14 +239,10 @@ export function migrationFailedError(fields: Run & Partial<E.StepwiseErrorDetail
 }
 
 /** The same failure, naming the backup taken before the run. */
-export function withBackupPath(error: StepwiseError<"MIGRATION_FAILED">, backupPath: string): StepwiseError<"MIGRATION_FAILED"> {
-  return copyFailure(error, { backupPath });
-}
+export const withBackupPath = (error: StepwiseError<"MIGRATION_FAILED">, backupPath: string) => copyFailure(error, { backupPath });
 
 /** The same failure, naming where in its file it happened (found after it was thrown). */
-export function withLocation(error: StepwiseError<"MIGRATION_FAILED">, location: E.SqlLocation): StepwiseError<"MIGRATION_FAILED"> {
-  return copyFailure(error, { location });
-}
+export const withLocation = (error: StepwiseError<"MIGRATION_FAILED">, location: E.SqlLocation) => copyFailure(error, { location });
 
 function copyFailure(error: StepwiseError<"MIGRATION_FAILED">, fields: { backupPath?: string; location?: E.SqlLocation }): StepwiseError<"MIGRATION_FAILED"> {
   const copy = Object.assign(migrationFailedError({ ...error.details, cause: error.cause, ...fields }), { nativeCode: error.nativeCode, nativeKind: error.nativeKind });
@@ -263,10 +252,8 @@ function copyFailure(error: StepwiseError<"MIGRATION_FAILED">, fields: { backupP
 
 const closedConnections = new WeakSet<StepwiseError>();
 
-/**
- * `MIGRATION_FAILED` for a migration that closed its connection (`db.close()`): SQLite rolled back the open transaction, but what it committed before stays and nothing can be checked, so never
- * "rolled back"; the executor stops at once for it.
- */
+/** `MIGRATION_FAILED` for a migration that closed its connection (`db.close()`): SQLite rolled back the open transaction, but what it committed before stays and nothing can be checked, so never
+ * "rolled back"; the executor stops at once for it. */
 export function connectionClosedError(entry: { readonly version: number; readonly file: string }, direction: MigrationDirection): StepwiseError<"MIGRATION_FAILED"> {
   const cause = new Error(
     "it closed the database connection it was given (db.close()), so stepwise could not record it; SQLite rolled back the open transaction, but what it committed before stays. Remove the close() and open the database again",
@@ -282,7 +269,7 @@ export function isConnectionClosedError(value: unknown): boolean {
 }
 
 /** `HISTORY_CHANGED_BY_MIGRATION`: a migration wrote stepwise's history table and failed before its COMMIT. */
-export function historyChangedByMigrationError(fields: Run & { table: string; change: string; rolledBack: boolean; historyChanged: boolean; cause?: unknown }) {
+export function historyChangedByMigrationError(fields: D<"HISTORY_CHANGED_BY_MIGRATION"> & { cause?: unknown }) {
   const { version, file, direction, table, change, rolledBack, historyChanged } = fields;
   const history = historyChanged ? `the history table stays as it left it: check it with "stepwise status" and "stepwise history", then "stepwise repair"` : "the history table itself was not changed";
   const outcome = rolledBack ? ROLLED_BACK : `It runs outside a transaction, so its statements before that one stayed; ${history}. It is not recorded as applied.`;
@@ -305,7 +292,7 @@ export function foreignKeyViolationError({ version, file, direction, violations 
 }
 
 /** `TRANSACTION_OPEN`: refused before anything ran; the app's transaction is still open. */
-export function transactionOpenError({ driver, operation, cause }: { driver: string; operation: string; cause?: unknown }) {
+export function transactionOpenError({ driver, operation, cause }: D<"TRANSACTION_OPEN"> & { cause?: unknown }) {
   const message = `${operation} cannot run while the app's ${driver} connection is inside a transaction. ${NOTHING_CHANGED} Commit or roll back that transaction (still open) first, then call ${operation} again.`;
   return new StepwiseError("TRANSACTION_OPEN", message, { driver, operation }, { cause });
 }
@@ -334,7 +321,7 @@ const describeWait = (busyTimeoutMs: number, waitedMs: number | null) =>
   waitedMs === null ? `(busy timeout ${busyTimeoutMs} ms)` : `and stayed locked while stepwise waited ${waitedMs} ms (busy timeout ${busyTimeoutMs} ms)`;
 
 /** `MIGRATION_IN_PROGRESS`: another process's `transaction: false` migration outlasted the busy timeout. */
-export function migrationInProgressError({ version, file, startedAt, owner, waitedMs }: { version: number; file: string; startedAt: string; owner: E.MigrationOwnerInfo | null; waitedMs: number }) {
+export function migrationInProgressError({ version, file, startedAt, owner, waitedMs }: D<"MIGRATION_IN_PROGRESS">) {
   const message = text`${label(version, file)} runs outside a transaction and is still being applied${owner ? ` by process ${owner.pid} on ${owner.host}` : ""} (started ${startedAt}); waited ${waitedMs} ms. ${NOTHING_CHANGED} Retry when it finishes, or raise ${option("busyTimeoutMs")}; if that process is gone, check the database and run ${CALLS.repair(version, "applied")} or ${CALLS.repair(version, "forget")}.`;
   return new StepwiseError("MIGRATION_IN_PROGRESS", message, { version, file, startedAt, owner, waitedMs });
 }
@@ -352,8 +339,8 @@ function describeSession({ pid, applicationName, state, transactionStart, queryS
 
 /** `LOCK_TIMEOUT`: PostgreSQL cancelled a statement that waited past `lock_timeout`; `wait` is what a second session saw. */
 export function lockTimeoutError(
-  fields: Partial<Run> & { lockTimeoutMs: number; wait: E.LockWait | null; rolledBack: boolean; invalidIndexes?: readonly E.InvalidIndex[]; cause: unknown },
-): StepwiseError<"LOCK_TIMEOUT"> {
+  fields: Partial<Run & Pick<D<"LOCK_TIMEOUT">, "invalidIndexes">> & Pick<D<"LOCK_TIMEOUT">, "lockTimeoutMs" | "rolledBack"> & { wait: E.LockWait | null; cause: unknown },
+) {
   const { version = null, file = null, direction = null, wait, lockTimeoutMs, rolledBack, invalidIndexes = [], cause } = fields;
   const holders = wait?.holders ?? [];
   const limit = lockTimeoutMs > 0 ? `more than ${lockTimeoutMs} ms (lock_timeout)` : "past the session's lock_timeout";
@@ -414,7 +401,7 @@ export function connectionFailedError(fields: { problem: E.ConnectionProblem; re
 }
 
 /** `DATABASE_NEEDS_RECOVERY`: a crashed writer's journal needs a connection that may write. */
-export function databaseNeedsRecoveryError(sqliteCode: string, cause: unknown) {
+function databaseNeedsRecoveryError(sqliteCode: string, cause: unknown) {
   const message = text`A crashed process left the database mid-write (${sqliteCode}); rolling that back needs write access. ${NOTHING_CHANGED} Run ${runCall("up")} (or anything else that writes) as a user who may write the file and its folder.`;
   return new StepwiseError("DATABASE_NEEDS_RECOVERY", message, { sqliteCode }, { cause });
 }
@@ -441,7 +428,7 @@ export function databaseFolderMissingError(databasePath: string, folder: string)
 }
 
 /** `DISK_FULL`: the disk or `max_page_count` ran out; the write was rolled back. */
-export function diskFullError({ version, file, sqliteCode, cause }: { version: number | null; file: string | null; sqliteCode: string; cause: unknown }) {
+export function diskFullError({ version, file, sqliteCode, cause }: D<"DISK_FULL"> & { cause: unknown }) {
   const message = `The database ran out of room (${sqliteCode})${version === null ? "" : ` while applying migration ${version} (${file})`}. ${ROLLED_BACK} Free disk space (or raise PRAGMA max_page_count) and run it again.`;
   return new StepwiseError("DISK_FULL", message, { version, file, sqliteCode }, { cause });
 }
@@ -456,18 +443,11 @@ export function sqliteCodeOf(error: unknown): string | null {
   }
 }
 
-const SQLITE_KINDS: ReadonlyArray<readonly [RegExp, E.ErrorKind]> = [
-  [/^SQLITE_(BUSY|LOCKED)/, "locked"],
-  [/^SQLITE_FULL/, "full"],
-  [/^SQLITE_(READONLY|PERM)/, "readonly"],
-  [/^SQLITE_NOTADB$/, "notadb"],
-  [/^SQLITE_CORRUPT/, "corrupt"],
-  [/^SQLITE_CANTOPEN/, "cantopen"],
-];
+const KINDS: Record<string, E.ErrorKind> = { BUSY: "locked", LOCKED: "locked", FULL: "full", READONLY: "readonly", PERM: "readonly", NOTADB: "notadb", CORRUPT: "corrupt", CANTOPEN: "cantopen" };
 
-/** Reads an `SQLITE_*` code as stepwise's kind of failure: what every SQLite driver's `classifyError` reports. */
+/** Reads an `SQLITE_*` code (extended ones by their primary) as stepwise's kind of failure: what every SQLite driver's `classifyError` reports. */
 export function kindOfSqliteCode(code: string): E.ErrorKind {
-  return SQLITE_KINDS.find(([pattern]) => pattern.test(code))?.[1] ?? "other";
+  return KINDS[/^SQLITE_([A-Z]+)/.exec(code)?.[1] ?? ""] ?? "other";
 }
 
 /** The SQLite codes that make a database unusable, and what each tells the user. */
@@ -479,10 +459,8 @@ const UNUSABLE: ReadonlyArray<readonly [RegExp, (code: string) => string]> = [
   [/^SQLITE_IOERR/, (code) => `The disk refused the write (${code}), so nothing was committed: free space and retry`],
 ];
 
-/**
- * The typed error for a SQLite failure a user can act on (locked, not a database, read-only, full); anything else is returned unchanged. `code` is the one the driver's `classifyError` reads, by
- * default the error's `code` property.
- */
+/** The typed error for a SQLite failure a user can act on (locked, not a database, read-only, full); anything else is returned unchanged. `code` is the one the driver's `classifyError` reads, by
+ * default the error's `code` property. */
 export function translateSqliteError(error: unknown, busyTimeoutMs: number, code: string | null = sqliteCodeOf(error)): unknown {
   if (error instanceof StepwiseError || code === null) return error;
   const kind = kindOfSqliteCode(code);
@@ -502,12 +480,12 @@ export function translateSqliteError(error: unknown, busyTimeoutMs: number, code
 // Drivers
 
 /** `DRIVER_UNKNOWN`: a driver name that names none of stepwise's drivers (the CLI exits 2: a setting the user typed). */
-export function driverUnknownError({ driver, source, validDrivers }: { driver: string; source: string; validDrivers: readonly string[] }) {
+export function driverUnknownError({ driver, source, validDrivers }: D<"DRIVER_UNKNOWN">) {
   return new StepwiseError("DRIVER_UNKNOWN", `Unknown driver ${JSON.stringify(driver)} in ${source}. ${NOTHING_CHANGED} Use one of: ${validDrivers.join(", ")}.`, { driver, source, validDrivers });
 }
 
 /** `DRIVER_NOT_INSTALLED`: the driver's library is missing, or fails to load on this runtime. */
-export function driverNotInstalledError(fields: { driver: string; packageName: string; installCommand: string; reason: "missing" | "unloadable"; cause?: unknown }) {
+export function driverNotInstalledError(fields: D<"DRIVER_NOT_INSTALLED"> & { cause?: unknown }) {
   const { driver, packageName, installCommand, reason, cause } = fields;
   const problem =
     reason === "missing"
@@ -518,12 +496,12 @@ export function driverNotInstalledError(fields: { driver: string; packageName: s
 }
 
 /** `DRIVER_RUNTIME_UNSUPPORTED`: the driver is built into another runtime. */
-export function driverRuntimeUnsupportedError({ driver, runtime, required, hint }: { driver: string; runtime: string; required: string; hint: string }) {
+export function driverRuntimeUnsupportedError({ driver, runtime, required, hint }: D<"DRIVER_RUNTIME_UNSUPPORTED"> & { hint: string }) {
   return new StepwiseError("DRIVER_RUNTIME_UNSUPPORTED", `The ${driver} driver needs ${required}, but this is ${runtime}. ${NOTHING_CHANGED} ${hint}`, { driver, runtime, required });
 }
 
 /** `REGISTRY_DIALECT_MISMATCH`: thrown when the manager is constructed, before anything touches the database. */
-export function registryDialectMismatchError(fields: { registryDialect: string; driverDialect: string; driver: string; version: number; file: string }) {
+export function registryDialectMismatchError(fields: D<"REGISTRY_DIALECT_MISMATCH">) {
   const { registryDialect, driverDialect, driver, version, file } = fields;
   const message = `The registry was generated for ${registryDialect} (${file}, version ${version}), but the ${driver} driver runs ${driverDialect}. ${NOTHING_CHANGED} Import a registry generated for ${driverDialect} (stepwise gen --dialect ${driverDialect}), or use a ${registryDialect} driver.`;
   return new StepwiseError("REGISTRY_DIALECT_MISMATCH", message, { registryDialect, driverDialect, driver, version, file });
@@ -538,7 +516,7 @@ export function schemaMismatchError(version: number, differences: readonly Schem
 }
 
 /** `SCHEMA_DRIFT`: the live schema differs from what the applied migrations build; `drift` words each difference. */
-export function schemaDriftError({ version, differences, drift }: { version: number; differences: readonly SchemaDifference[]; drift: readonly string[] }) {
+export function schemaDriftError({ version, differences, drift }: D<"SCHEMA_DRIFT"> & { drift: readonly string[] }) {
   const message = `The schema differs from what migrations 1..${version} build:${list(drift)}\nSomething changed it outside migrations. Undo that change, or make it a migration ("stepwise create").`;
   return new StepwiseError("SCHEMA_DRIFT", message, { version, differences });
 }
@@ -550,13 +528,13 @@ export function alreadyManagedError(currentVersion: number, tableName: string) {
 }
 
 /** `REHEARSAL_REFUSED`: the plan holds a migration that cannot join the one transaction a rehearsal runs in; nothing ran. */
-export function rehearsalRefusedError({ version, file, obstacle, driver }: { version: number; file: string; obstacle: E.WholeRunObstacle; driver: string }) {
+export function rehearsalRefusedError({ version, file, obstacle, driver }: D<"REHEARSAL_REFUSED">) {
   const message = text`Cannot rehearse the pending migrations: migration ${version} (${file}) ${obstacle === "transaction-false" ? "has transaction: false" : "switches foreign keys off"}, and on the ${driver} driver a rehearsal runs inside one transaction rolled back at the end, which that migration cannot join. Nothing ran and nothing was changed. Rehearse up to version ${version - 1} (${CALLS.rehearseUp({ to: version - 1 })}), or rehearse on a copy of the database.`;
   return new StepwiseError("REHEARSAL_REFUSED", message, { version, file, obstacle, driver });
 }
 
 /** `TEMP_FOLDER_UNUSABLE`: the temporary folder cannot hold a safety net's private copy. */
-export function tempFolderUnusableError({ folder, systemCode, operation, cause }: { folder: string; systemCode: string | null; operation: string; cause?: unknown }) {
+export function tempFolderUnusableError({ folder, systemCode, operation, cause }: D<"TEMP_FOLDER_UNUSABLE"> & { cause?: unknown }) {
   const [state, fix] = isFull(systemCode)
     ? ["has no room for it", "Free space there, or point TMPDIR at a folder with room"]
     : ["cannot be written", "Point TMPDIR at an existing, writable folder (or create this one)"];
@@ -577,7 +555,7 @@ export function backupInvalidError(file: string, reason: string, cause?: unknown
 }
 
 /** `BACKUP_DISK_FULL`: the backup folder ran out of room; the database was not touched, and freeing space elsewhere does not help. */
-export function backupDiskFullError(fields: { directory: string; path: string; systemCode: string; availableBytes: number | null; neededBytes: number | null; cause: unknown }) {
+export function backupDiskFullError(fields: D<"BACKUP_DISK_FULL"> & { cause: unknown }) {
   const { directory, path, systemCode, availableBytes, neededBytes } = fields;
   const sizes = `${neededBytes === null ? "" : `; the database is ${neededBytes} bytes`}${availableBytes === null ? "" : `, ${availableBytes} bytes are free there`}`;
   const message = text`The backup folder ${directory} has no room for the backup (${systemCode}${sizes}). The partial backup was removed and the database was not touched. Free space in that folder, lower ${option("backupKeep")}, or back up to a folder on another disk.`;
@@ -612,7 +590,7 @@ export function backupIsDatabaseError(backupFile: string, databasePath: string) 
 export const usageError = (message: string) => new StepwiseError("USAGE", message, {});
 
 /** `FILE_WRITE_FAILED`: `gen` or `create` could not write a file; the target is as it was and the temporary copy is gone. */
-export function fileWriteError(fields: { file: string; step: E.FileWriteStep; systemCode: string | null; bytesWritten: number; bytesExpected: number; cause: unknown }) {
+export function fileWriteError(fields: D<"FILE_WRITE_FAILED"> & { cause: unknown }) {
   const { file, step, systemCode, bytesWritten, bytesExpected } = fields;
   const fix = isFull(systemCode) ? "Free disk space (or raise the quota or file size limit) and run it again." : "Check that the folder is writable and on a healthy disk, then run it again.";
   const message = `Could not write ${file} (${systemCode ?? "error"} during ${step}${step === "write" ? ` after ${bytesWritten} of ${bytesExpected} bytes` : ""}). Nothing was replaced: the file is as it was before, and the temporary copy was removed. ${fix}`;

@@ -1,7 +1,5 @@
-/**
- * The one error class and what each of its codes means. docs/errors.md is generated from the comments on {@link StepwiseErrorDetails} (`npm run docs:errors`): each says what the code means, then
- * `Fix:` and how to fix it.
- */
+/** The one error class and what each of its codes means. docs/errors.md is generated from the comments on {@link StepwiseErrorDetails} (`npm run docs:errors`): each says what the code means, then
+ * `Fix:` and how to fix it. */
 import type { MigrationDirection } from "./types.js";
 import type { DriverCapability } from "./driver-capabilities.js";
 import type { SchemaDifference } from "./schema-difference.js";
@@ -27,10 +25,8 @@ export class StepwiseError<C extends StepwiseErrorCode = StepwiseErrorCode> exte
   declare readonly code: C;
   /** The facts behind the failure, shaped by {@link code}: see {@link StepwiseErrorDetails}. */
   declare readonly details: StepwiseErrorDetails[C];
-  /**
-   * When this error wraps a database library's error (down its `cause` chain): that error's code as the driver reads it, such as `SQLITE_CONSTRAINT_UNIQUE` or a PostgreSQL SQLSTATE, the same on every
-   * driver; otherwise `null`.
-   */
+  /** When this error wraps a database library's error (down its `cause` chain): that error's code as the driver reads it, such as `SQLITE_CONSTRAINT_UNIQUE` or a PostgreSQL SQLSTATE, the same on
+   * every driver; otherwise `null`. */
   readonly nativeCode: string | null = null;
   /** The same reading as stepwise's kind of failure (`locked`, `full`, `readonly`...), or `null` with {@link nativeCode}. */
   readonly nativeKind: ErrorKind | null = null;
@@ -55,35 +51,25 @@ export type StepwiseErrorCode = keyof StepwiseErrorDetails;
 /** The {@link StepwiseError.details | details} of each code: the facts a program (or the CLI's `--json`) reads instead of the message. */
 export interface StepwiseErrorDetails {
   // Group: The registry and the history table
-  /**
-   * The registry breaks the version rules (a duplicate, a gap, a version below 1, a malformed entry). `gen` never writes such a registry, so it was edited by hand.
-   * Fix: Regenerate it with `stepwise gen` instead of editing it.
-   */
+  /** The registry breaks the version rules (a duplicate, a gap, a version below 1, a malformed entry). `gen` never writes such a registry, so it was edited by hand.
+   * Fix: Regenerate it with `stepwise gen` instead of editing it. */
   readonly REGISTRY_INVALID: Readonly<{ problems: readonly RegistryProblem[] }>;
-  /**
-   * The bin could not import the registry module (`file`, at `location` when known): it does not compile (edited by hand, or a merge left conflict markers in it), or a migration it imports throws
+  /** The bin could not import the registry module (`file`, at `location` when known): it does not compile (edited by hand, or a merge left conflict markers in it), or a migration it imports throws
    * while loading.
-   * Fix: If a migration throws when it is imported, fix it there; if the registry itself is broken, run `stepwise gen` to rewrite it.
-   */
+   * Fix: If a migration throws when it is imported, fix it there; if the registry itself is broken, run `stepwise gen` to rewrite it. */
   readonly REGISTRY_LOAD_FAILED: Readonly<{ file: string; location: string | null }>;
-  /**
-   * A runtime command of the bin found the registry out of date with the migrations folder (a migration added, changed or removed, or the registry edited), and ran nothing. `changes` names each file
+  /** A runtime command of the bin found the registry out of date with the migrations folder (a migration added, changed or removed, or the registry edited), and ran nothing. `changes` names each file
    * and how it differs; `problems` are gen's own when gen cannot write a current registry yet.
-   * Fix: Run `stepwise gen` (or keep `stepwise gen --watch` running). `STEPWISE_SKIP_REGISTRY_CHECK=1` runs the registry as it is, for rolling back mid-merge.
-   */
+   * Fix: Run `stepwise gen` (or keep `stepwise gen --watch` running). `STEPWISE_SKIP_REGISTRY_CHECK=1` runs the registry as it is, for rolling back mid-merge. */
   readonly REGISTRY_STALE: Readonly<{ registryFile: string; changes: readonly RegistryChange[]; problems: readonly RegistryGenProblem[] }>;
-  /**
-   * A registry generated for one SQL dialect was given to a driver of the other (a SQLite registry to `stepwise-migrate/pg`, or the reverse); `version` and `file` name its first entry of the other
+  /** A registry generated for one SQL dialect was given to a driver of the other (a SQLite registry to `stepwise-migrate/pg`, or the reverse); `version` and `file` name its first entry of the other
    * dialect. Refused when the manager is constructed, before the database is touched.
-   * Fix: Import the registry generated for the driver's dialect (`stepwise gen --dialect postgres` writes the PostgreSQL one).
-   */
+   * Fix: Import the registry generated for the driver's dialect (`stepwise gen --dialect postgres` writes the PostgreSQL one). */
   readonly REGISTRY_DIALECT_MISMATCH: Readonly<{ registryDialect: string; driverDialect: string; driver: string; version: number; file: string }>;
-  /**
-   * An applied migration's file was edited after it ran: the checksum the history recorded differs from the registry's. Nothing ran. `fix` holds the message's two ways out; `fix.command` is the CLI's
-   * command line for the deliberate one.
+  /** An applied migration's file was edited after it ran: the checksum the history recorded differs from the registry's. Nothing ran. `fix` holds the message's two ways out; `fix.command` is the
+   * CLI's command line for the deliberate one.
    * Fix: If the edit was an accident, restore the file. If it was deliberate and the database already has what the file now says, record the new checksum with `stepwise repair --checksums --yes`; on
-   * a development database, `stepwise reset --yes` starts over.
-   */
+   * a development database, `stepwise reset --yes` starts over. */
   readonly CHECKSUM_MISMATCH: Readonly<{
     version: number;
     file: string;
@@ -91,28 +77,20 @@ export interface StepwiseErrorDetails {
     databaseChecksum: string;
     fix: Readonly<{ accidental: string; deliberate: string; command: string }>;
   }>;
-  /**
-   * The database records migrations this registry does not have (`unknownVersions`, ascending): a newer build of the app migrated it. `latestKnownVersion` is 0 for an empty registry.
-   * Fix: Run a newer build, or roll those migrations back with the build that applied them.
-   */
+  /** The database records migrations this registry does not have (`unknownVersions`, ascending): a newer build of the app migrated it. `latestKnownVersion` is 0 for an empty registry.
+   * Fix: Run a newer build, or roll those migrations back with the build that applied them. */
   readonly DATABASE_AHEAD: Readonly<{ unknownVersions: readonly number[]; latestKnownVersion: number }>;
-  /**
-   * The history records a migration but not some versions below it: a row was deleted by hand, or a migration was renumbered after it ran.
-   * Fix: Restore the missing rows, or the numbering the database was migrated with.
-   */
+  /** The history records a migration but not some versions below it: a row was deleted by hand, or a migration was renumbered after it ran.
+   * Fix: Restore the missing rows, or the numbering the database was migrated with. */
   readonly HISTORY_OUT_OF_ORDER: Readonly<{ missingVersions: readonly number[]; highestAppliedVersion: number }>;
-  /**
-   * The history table exists but has another shape (another tool owns a table of that name: `missingColumns`), or one of its rows holds something stepwise never writes (`rowid`, `version` as stored,
+  /** The history table exists but has another shape (another tool owns a table of that name: `missingColumns`), or one of its rows holds something stepwise never writes (`rowid`, `version` as stored,
    * `problem`; `table` is `null` for rows handed to the planner directly).
-   * Fix: Give stepwise a history table of its own (`--table`, `tableName`), or fix or delete the bad row, or restore a backup.
-   */
+   * Fix: Give stepwise a history table of its own (`--table`, `tableName`), or fix or delete the bad row, or restore a backup. */
   readonly HISTORY_TABLE_INVALID: Readonly<{ table: string; missingColumns: readonly string[] } | { table: string | null; rowid: number | null; version: unknown; problem: HistoryRowProblem }>;
-  /**
-   * A history write of the migration this process was running changed no row: another process removed the row (`repair --forget`, a `DELETE`), or a trigger or rule on the history table discarded it.
+  /** A history write of the migration this process was running changed no row: another process removed the row (`repair --forget`, a `DELETE`), or a trigger or rule on the history table discarded it.
    * Running the migration again could apply it twice, so the run stopped; its changes stay (`rolledBack` is always false), and `restoredStartedRow` says whether a `started` row was written back so
    * that the next `up` stops at it.
-   * Fix: Check the database; drop any trigger or rule on the history table; then resolve the migration with `stepwise repair --applied N` or `--forget N`.
-   */
+   * Fix: Check the database; drop any trigger or rule on the history table; then resolve the migration with `stepwise repair --applied N` or `--forget N`. */
   readonly HISTORY_ROW_MISSING: Readonly<{
     table: string;
     version: number;
@@ -122,35 +100,25 @@ export interface StepwiseErrorDetails {
     rolledBack: false;
     restoredStartedRow: boolean;
   }>;
-  /**
-   * A migration wrote stepwise's history table (a row inserted, changed or deleted, or the table dropped, renamed or altered; `change` says which). The migration failed; `rolledBack` says whether
+  /** A migration wrote stepwise's history table (a row inserted, changed or deleted, or the table dropped, renamed or altered; `change` says which). The migration failed; `rolledBack` says whether
    * that undid all of it and `historyChanged` whether the history was left changed.
-   * Fix: Remove the statement that touches the history table from the migration.
-   */
+   * Fix: Remove the statement that touches the history table from the migration. */
   readonly HISTORY_CHANGED_BY_MIGRATION: Readonly<{ version: number; file: string; direction: MigrationDirection; table: string; change: string; rolledBack: boolean; historyChanged: boolean }>;
-  /**
-   * A `transaction: false` migration started and never recorded its end: its process died or it failed part way, so it may be partly applied. `up` refuses until a person says which.
-   * Fix: Check the database, then run `stepwise repair --applied N --yes` if its changes are all there, or `stepwise repair --forget N --yes` if none are, so that `up` runs it again.
-   */
+  /** A `transaction: false` migration started and never recorded its end: its process died or it failed part way, so it may be partly applied. `up` refuses until a person says which.
+   * Fix: Check the database, then run `stepwise repair --applied N --yes` if its changes are all there, or `stepwise repair --forget N --yes` if none are, so that `up` runs it again. */
   readonly INCOMPLETE_MIGRATION: Readonly<{ version: number; file: string; startedAt: string }>;
-  /**
-   * The database has tables but no migration history: it was made before stepwise, or by another tool.
-   * Fix: Write migrations that build the same schema and adopt it with `stepwise baseline N`, naming the last migration its schema already contains.
-   */
+  /** The database has tables but no migration history: it was made before stepwise, or by another tool.
+   * Fix: Write migrations that build the same schema and adopt it with `stepwise baseline N`, naming the last migration its schema already contains. */
   readonly UNMANAGED_DATABASE: Readonly<{ tables: readonly string[] }>;
-  /**
-   * The history table's name is not a plain SQL identifier (letters, digits and underscores, not starting with a digit or `sqlite_`). Refused before any SQL ran.
-   * Fix: Pass a plain name to `--table` (`tableName`).
-   */
+  /** The history table's name is not a plain SQL identifier (letters, digits and underscores, not starting with a digit or `sqlite_`). Refused before any SQL ran.
+   * Fix: Pass a plain name to `--table` (`tableName`). */
   readonly INVALID_TABLE_NAME: Readonly<{ tableName: string }>;
   // Group: Running migrations
-  /**
-   * A migration threw, or one of its statements failed. Its transaction was rolled back, so the schema, data and history are as they were before it (`rolledBack: true`), except for a `transaction:
+  /** A migration threw, or one of its statements failed. Its transaction was rolled back, so the schema, data and history are as they were before it (`rolledBack: true`), except for a `transaction:
    * false` migration (`rolledBack: false`), whose partial changes stay. `cause` is what was thrown, `nativeCode` the database's reason, `location` where in the file (SQL migrations), `detail` and
    * `hint` the server's words (PostgreSQL), `invalidIndexes` those in the way of running it again; a foreign-key rebuild refused before it ran carries `foreignKeyRebuild`, and a run with `--backup`
    * the `backupPath`.
-   * Fix: Fix the migration at the location given and run `stepwise up` again. After a `transaction: false` migration, check the database and `stepwise repair` it first.
-   */
+   * Fix: Fix the migration at the location given and run `stepwise up` again. After a `transaction: false` migration, check the database and `stepwise repair` it first. */
   readonly MIGRATION_FAILED: Readonly<{
     version: number;
     file: string;
@@ -163,86 +131,58 @@ export interface StepwiseErrorDetails {
     hint: string | null;
     invalidIndexes: readonly InvalidIndex[];
   }>;
-  /**
-   * A migration ended the transaction stepwise runs it in (a `COMMIT`, `END` or `ROLLBACK` of its own), so it could not be rolled back as one unit. It is never recorded; `committed` (`yes`, `no`,
+  /** A migration ended the transaction stepwise runs it in (a `COMMIT`, `END` or `ROLLBACK` of its own), so it could not be rolled back as one unit. It is never recorded; `committed` (`yes`, `no`,
    * `unknown`) says whether any of its work stayed (with `transaction: "all"`, `yes` includes the migrations before it in the run).
-   * Fix: Remove the transaction control from the migration, or mark it `transaction: false` if it must manage transactions itself; check what `committed` says stayed.
-   */
+   * Fix: Remove the transaction control from the migration, or mark it `transaction: false` if it must manage transactions itself; check what `committed` says stayed. */
   readonly TRANSACTION_ESCAPED: Readonly<{ version: number; file: string; direction: MigrationDirection; committed: EscapedCommit }>;
-  /**
-   * A migration run with foreign keys switched off (`foreign_keys:off`) left references that point nowhere; `PRAGMA foreign_key_check` found them before commit, and the migration was rolled back.
+  /** A migration run with foreign keys switched off (`foreign_keys:off`) left references that point nowhere; `PRAGMA foreign_key_check` found them before commit, and the migration was rolled back.
    * `violations` holds the first 100.
-   * Fix: Make the rebuild copy every referenced row, or delete the orphans in the migration.
-   */
+   * Fix: Make the rebuild copy every referenced row, or delete the orphans in the migration. */
   readonly FOREIGN_KEY_VIOLATION: Readonly<{ version: number; file: string; direction: MigrationDirection; violations: readonly ForeignKeyViolation[]; violationCount: number }>;
-  /**
-   * `down` would have to pass a migration that has no down section. Nothing was changed.
-   * Fix: Choose a target above that migration, or add a down to it.
-   */
+  /** `down` would have to pass a migration that has no down section. Nothing was changed.
+   * Fix: Choose a target above that migration, or add a down to it. */
   readonly IRREVERSIBLE_MIGRATION: Readonly<{ version: number; file: string }>;
-  /**
-   * A requested version does not exist or points the wrong way (`up --to` below the current version, `down --to` above it, `repair` of a version with no interrupted attempt).
-   * Fix: Pass a version the registry has, in the command's direction; `stepwise status` shows where the database is.
-   */
+  /** A requested version does not exist or points the wrong way (`up --to` below the current version, `down --to` above it, `repair` of a version with no interrupted attempt).
+   * Fix: Pass a version the registry has, in the command's direction; `stepwise status` shows where the database is. */
   readonly INVALID_TARGET: Readonly<{ target: number }>;
-  /**
-   * `--transaction all` (`transaction: "all"`) was refused before anything ran: a migration of the run has `transaction: false`, or switches foreign keys off while they are on. `version`, `file`,
+  /** `--transaction all` (`transaction: "all"`) was refused before anything ran: a migration of the run has `transaction: false`, or switches foreign keys off while they are on. `version`, `file`,
    * `obstacle` and `direction` say which; `firstOfRun` that no shorter run gets past it, and `fix` gives the calls that do.
-   * Fix: Run up to the migration before it in one transaction (`--to`), then the rest without `--transaction all`.
-   */
+   * Fix: Run up to the migration before it in one transaction (`--to`), then the rest without `--transaction all`. */
   readonly WHOLE_RUN_TRANSACTION_REFUSED: Readonly<{ version: number; file: string; obstacle: WholeRunObstacle; direction: MigrationDirection; firstOfRun: boolean; fix: string }>;
-  /**
-   * `context.forEachBatch` cannot walk every row by its key: the key is not a column (or rowid alias) of the table, or some row's key (`value`) is NULL, repeated, or cannot be compared exactly. A
+  /** `context.forEachBatch` cannot walk every row by its key: the key is not a column (or rowid alias) of the table, or some row's key (`value`) is NULL, repeated, or cannot be compared exactly. A
    * keyset walk would stop early or skip rows, so it stopped. `columns` lists the table's columns to pick from.
-   * Fix: Pass `key`: a unique, non-NULL column (the `INTEGER PRIMARY KEY`, or `rowid`).
-   */
+   * Fix: Pass `key`: a unique, non-NULL column (the `INTEGER PRIMARY KEY`, or `rowid`). */
   readonly BATCH_KEY_INVALID: Readonly<{ table: string; key: string; problem: BatchKeyProblem; columns: readonly string[]; value: unknown; version: number; file: string }>;
-  /**
-   * `context.forEachBatch` was given options it cannot walk with: a `batchSize` that is not a whole number from 1 to 2^53, or (PostgreSQL) a `where` with `$n` placeholders. Nothing was walked.
-   * Fix: Pass a whole `batchSize`, and write `?` in `where` with the values in `params`, in order.
-   */
+  /** `context.forEachBatch` was given options it cannot walk with: a `batchSize` that is not a whole number from 1 to 2^53, or (PostgreSQL) a `where` with `$n` placeholders. Nothing was walked.
+   * Fix: Pass a whole `batchSize`, and write `?` in `where` with the values in `params`, in order. */
   readonly BATCH_OPTIONS_INVALID: Readonly<{ option: "batchSize" | "where"; value: unknown; version: number; file: string }>;
-  /**
-   * The sync `migrate`/`MigrationManager` was given a registry in which `gen` marked migrations async (or a Durable Object met one). Nothing was read or written. `entry` is the package entry whose
+  /** The sync `migrate`/`MigrationManager` was given a registry in which `gen` marked migrations async (or a Durable Object met one). Nothing was read or written. `entry` is the package entry whose
    * async API runs them.
-   * Fix: Use the same entry's `migrateAsync` or `AsyncMigrationManager` (`fix` gives the two lines); on Durable Objects, drop the `async`.
-   */
+   * Fix: Use the same entry's `migrateAsync` or `AsyncMigrationManager` (`fix` gives the two lines); on Durable Objects, drop the `async`. */
   readonly ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER: Readonly<{ versions: readonly number[]; files: readonly string[]; driver: string; entry: string; fix: string }>;
-  /**
-   * A sync runner met a promise (`source`: a driver primitive, or `up`/`down` for a migration body) in a registry `gen` did not mark async. It is reported as the cause of that migration's
+  /** A sync runner met a promise (`source`: a driver primitive, or `up`/`down` for a migration body) in a registry `gen` did not mark async. It is reported as the cause of that migration's
    * `MIGRATION_FAILED`, rolled back.
-   * Fix: Declare the body `async` so that `gen` marks it, regenerate, and run the registry with `migrateAsync`.
-   */
+   * Fix: Declare the body `async` so that `gen` marks it, regenerate, and run the registry with `migrateAsync`. */
   readonly ASYNC_IN_SYNC_RUNNER: Readonly<{ source: string; fix: string | null }>;
-  /**
-   * A second stepwise call reached a connection while an async one was still running on it in this process. The second call did nothing; the first goes on.
-   * Fix: Await the first call's promise before starting another on the same connection.
-   */
+  /** A second stepwise call reached a connection while an async one was still running on it in this process. The second call did nothing; the first goes on.
+   * Fix: Await the first call's promise before starting another on the same connection. */
   readonly ASYNC_RUN_IN_PROGRESS: Readonly<{ driver: string }>;
-  /**
-   * An operation that starts its own transaction (`up`, `down`, `reset`, baseline, repair, a backup or restore) was called on a connection the app left inside a transaction. Refused before anything
+  /** An operation that starts its own transaction (`up`, `down`, `reset`, baseline, repair, a backup or restore) was called on a connection the app left inside a transaction. Refused before anything
    * ran; the app's transaction is still open.
-   * Fix: Commit or roll back the app's transaction first, then call it again.
-   */
+   * Fix: Commit or roll back the app's transaction first, then call it again. */
   readonly TRANSACTION_OPEN: Readonly<{ driver: string; operation: string }>;
   // Group: Locks, sessions and concurrency
-  /**
-   * Another connection held the lock stepwise needed (another app instance migrating, or an open write transaction), and stepwise gave up waiting after the busy timeout. Nothing was changed.
+  /** Another connection held the lock stepwise needed (another app instance migrating, or an open write transaction), and stepwise gave up waiting after the busy timeout. Nothing was changed.
    * `waitedMs` is the wait measured (`null` when nothing timed it), `file` the backup when `restore` waited for one, and on Linux `holders` names the processes holding the file.
-   * Fix: Retry when the lock is released, or raise `--busy-timeout` (`busyTimeoutMs`).
-   */
+   * Fix: Retry when the lock is released, or raise `--busy-timeout` (`busyTimeoutMs`). */
   readonly DATABASE_LOCKED: Readonly<{ busyTimeoutMs: number; file?: string; waitedMs: number | null; holders: readonly LockHolder[] }>;
-  /**
-   * Another process (`owner`, when its row names one) is running a `transaction: false` migration and did not finish within the busy timeout. Nothing was changed by this process.
-   * Fix: Retry when it finishes; if its process is gone, `stepwise repair` the migration.
-   */
+  /** Another process (`owner`, when its row names one) is running a `transaction: false` migration and did not finish within the busy timeout. Nothing was changed by this process.
+   * Fix: Retry when it finishes; if its process is gone, `stepwise repair` the migration. */
   readonly MIGRATION_IN_PROGRESS: Readonly<{ version: number; file: string; startedAt: string; owner: MigrationOwnerInfo | null; waitedMs: number }>;
-  /**
-   * On PostgreSQL, a statement waited for another session's lock past `lock_timeout` and was cancelled. The migration's transaction was rolled back; a `transaction: false` one (`rolledBack: false`)
-   * may have applied part of itself. The error names the relation, lock type and mode and the holding sessions (`version` is `null` for stepwise's own statements; `holders` is empty when the wait was
-   * not seen).
-   * Fix: Retry when those sessions are done, or raise `--lock-timeout` (`lockTimeoutMs`; 0 waits without limit).
-   */
+  /** On PostgreSQL, a statement waited for another session's lock past `lock_timeout` and was cancelled. The migration's transaction was rolled back; a `transaction: false` one (`rolledBack: false`)
+   * may have applied part of itself. The error names the relation, lock type and mode and the holding sessions (`version` is `null` for stepwise's own statements; `holders` is empty when the wait
+   * was not seen).
+   * Fix: Retry when those sessions are done, or raise `--lock-timeout` (`lockTimeoutMs`; 0 waits without limit). */
   readonly LOCK_TIMEOUT: Readonly<{
     version: number | null;
     file: string | null;
@@ -256,11 +196,9 @@ export interface StepwiseErrorDetails {
     invalidIndexes: readonly InvalidIndex[];
     fix: string;
   }>;
-  /**
-   * The server ended the session, or the network dropped it, while stepwise used it (`reason`: the server's or the library's words). `outcome` says what became of the migration running:
+  /** The server ended the session, or the network dropped it, while stepwise used it (`reason`: the server's or the library's words). `outcome` says what became of the migration running:
    * `rolled-back`, `commit-unknown`, `partly-applied` or `none-running` (then `during` says what was under way).
-   * Fix: Run `stepwise status` to see what was recorded; after `partly-applied`, check the database and `stepwise repair` the migration; then run `up` again.
-   */
+   * Fix: Run `stepwise status` to see what was recorded; after `partly-applied`, check the database and `stepwise repair` the migration; then run `up` again. */
   readonly CONNECTION_LOST: Readonly<{
     version: number | null;
     file: string | null;
@@ -271,194 +209,126 @@ export interface StepwiseErrorDetails {
     fix: string;
   }>;
   // Group: Opening the database
-  /**
-   * The database cannot be used: the file is not SQLite, is read-only or damaged beyond opening (`sqliteCode`), or (on a server) the connection was refused: a wrong password, a missing database or
+  /** The database cannot be used: the file is not SQLite, is read-only or damaged beyond opening (`sqliteCode`), or (on a server) the connection was refused: a wrong password, a missing database or
    * role, TLS, nothing listening. On a server `problem`, `reason` (the server's words, never the URL) and `reasonCode` (SQLSTATE or system code) tell the cases apart.
-   * Fix: Point stepwise at the right database, with write access; on a server, follow the error's `fix`.
-   */
+   * Fix: Point stepwise at the right database, with write access; on a server, follow the error's `fix`. */
   readonly DATABASE_UNUSABLE: Readonly<{ sqliteCode: string | null; problem?: ConnectionProblem; reason?: string; fix?: string | null; reasonCode?: string | null }>;
-  /**
-   * A crashed writer left a hot journal (or an unrecovered WAL: `sqliteCode`) that only a connection allowed to write can roll back, and this one may not write. Nothing was changed.
-   * Fix: Run `stepwise up` (or anything else that writes) as a user who may write the file and its folder.
-   */
+  /** A crashed writer left a hot journal (or an unrecovered WAL: `sqliteCode`) that only a connection allowed to write can roll back, and this one may not write. Nothing was changed.
+   * Fix: Run `stepwise up` (or anything else that writes) as a user who may write the file and its folder. */
   readonly DATABASE_NEEDS_RECOVERY: Readonly<{ sqliteCode: string }>;
-  /**
-   * The database path cannot name a database file: it is empty, a folder, a FIFO, socket or device, a link to nothing, or a `DATABASE_URL` of another kind (a server URL, a connection string).
+  /** The database path cannot name a database file: it is empty, a folder, a FIFO, socket or device, a link to nothing, or a `DATABASE_URL` of another kind (a server URL, a connection string).
    * `problem` says which, and `kind` what is on disk.
-   * Fix: Pass the path of a database file (`--db`, `database` in the config, or a `DATABASE_URL` that is a path, `file:` or `sqlite:` path); for a server, use its driver (`--driver pg`).
-   */
+   * Fix: Pass the path of a database file (`--db`, `database` in the config, or a `DATABASE_URL` that is a path, `file:` or `sqlite:` path); for a server, use its driver (`--driver pg`). */
   readonly DATABASE_PATH_INVALID: Readonly<{ path: string; problem: DatabasePathProblem; kind: FileKind | null }>;
-  /**
-   * A path's bytes are not UTF-8, so the string stepwise received would name another file (`bytes` shows them escaped). Refused before anything was opened.
-   * Fix: Rename the file to a UTF-8 name (or link to it from one), and pass that.
-   */
+  /** A path's bytes are not UTF-8, so the string stepwise received would name another file (`bytes` shows them escaped). Refused before anything was opened.
+   * Fix: Rename the file to a UTF-8 name (or link to it from one), and pass that. */
   readonly PATH_NOT_UTF8: Readonly<{ path: string; bytes: string }>;
-  /**
-   * The folder that should hold the database does not exist, so nothing can be written there.
-   * Fix: Check the database path, or create the folder first (`mkdir -p`).
-   */
+  /** The folder that should hold the database does not exist, so nothing can be written there.
+   * Fix: Check the database path, or create the folder first (`mkdir -p`). */
   readonly DATABASE_FOLDER_MISSING: Readonly<{ databasePath: string; folder: string }>;
-  /**
-   * The disk, or the database's `max_page_count`, ran out of room; the write was rolled back. `version` is `null` when it happened in stepwise's own bookkeeping.
-   * Fix: Free disk space (or raise `PRAGMA max_page_count`) and run it again.
-   */
+  /** The disk, or the database's `max_page_count`, ran out of room; the write was rolled back. `version` is `null` when it happened in stepwise's own bookkeeping.
+   * Fix: Free disk space (or raise `PRAGMA max_page_count`) and run it again. */
   readonly DISK_FULL: Readonly<{ version: number | null; file: string | null; sqliteCode: string }>;
   // Group: Drivers
-  /**
-   * A driver name (`--driver`, or `driver` in the config) names none of stepwise's drivers. `validDrivers` lists them and `source` says where the name came from.
-   * Fix: Use one of the listed names: `better-sqlite3`, `node-sqlite`, `bun-sqlite`, `libsql`, `sql-js`, `pg`, `libsql-client`.
-   */
+  /** A driver name (`--driver`, or `driver` in the config) names none of stepwise's drivers. `validDrivers` lists them and `source` says where the name came from.
+   * Fix: Use one of the listed names: `better-sqlite3`, `node-sqlite`, `bun-sqlite`, `libsql`, `sql-js`, `pg`, `libsql-client`. */
   readonly DRIVER_UNKNOWN: Readonly<{ driver: string; source: string; validDrivers: readonly string[] }>;
-  /**
-   * The chosen driver's library cannot be loaded: not installed (`reason: "missing"`), or built for another runtime, such as a native addon for another Node (`reason: "unloadable"`).
-   * Fix: Install it with the `installCommand` given (or rebuild it for this Node), or choose another driver.
-   */
+  /** The chosen driver's library cannot be loaded: not installed (`reason: "missing"`), or built for another runtime, such as a native addon for another Node (`reason: "unloadable"`).
+   * Fix: Install it with the `installCommand` given (or rebuild it for this Node), or choose another driver. */
   readonly DRIVER_NOT_INSTALLED: Readonly<{ driver: string; packageName: string; installCommand: string; reason: "missing" | "unloadable" }>;
-  /**
-   * The chosen driver is built into another runtime: `node-sqlite` on a Node older than 22.16, `bun-sqlite` outside Bun.
-   * Fix: Run the bin with the runtime the driver needs (`required`), or choose another driver.
-   */
+  /** The chosen driver is built into another runtime: `node-sqlite` on a Node older than 22.16, `bun-sqlite` outside Bun.
+   * Fix: Run the bin with the runtime the driver needs (`required`), or choose another driver. */
   readonly DRIVER_RUNTIME_UNSUPPORTED: Readonly<{ driver: string; runtime: string; required: string }>;
-  /**
-   * The operation needs a capability the driver does not have (`driver`, `capability`, `operation`): a backup or restore on a driver with no second file, a write through sql.js in the CLI, a
+  /** The operation needs a capability the driver does not have (`driver`, `capability`, `operation`): a backup or restore on a driver with no second file, a write through sql.js in the CLI, a
    * TypeScript migration on D1 (`atomicBatch`). Refused before anything ran. On a server, `tool` names the tool to use instead (`pg_dump`, `pg_restore`).
-   * Fix: Do it another way the error names (its `fix`, or `tool`), or use a driver that has the capability (see the driver table in docs/drivers.md).
-   */
+   * Fix: Do it another way the error names (its `fix`, or `tool`), or use a driver that has the capability (see the driver table in docs/drivers.md). */
   readonly DRIVER_CAPABILITY_MISSING: Readonly<{ driver: string; capability: DriverCapability; operation: string; file: string | null; fix: string | null; tool?: ServerBackupTool }>;
   // Group: Safety nets
-  /**
-   * `baseline N` found that the database's schema is not what migrations 1..N build; `differences` holds the diff. Nothing was recorded.
-   * Fix: Pick the version the schema matches, fix the schema by hand, or record it anyway with `baseline N --force` if you know the differences are harmless.
-   */
+  /** `baseline N` found that the database's schema is not what migrations 1..N build; `differences` holds the diff. Nothing was recorded.
+   * Fix: Pick the version the schema matches, fix the schema by hand, or record it anyway with `baseline N --force` if you know the differences are harmless. */
   readonly SCHEMA_MISMATCH: Readonly<{ version: number; differences: readonly SchemaDifference[]; drift: readonly string[] }>;
-  /**
-   * The live schema differs from what the applied migrations build: something changed it outside migrations (`verify`, or `migrate` with `verifySchema`). `differences` lists each difference.
-   * Fix: Undo that change, or make it a migration (`stepwise create`).
-   */
+  /** The live schema differs from what the applied migrations build: something changed it outside migrations (`verify`, or `migrate` with `verifySchema`). `differences` lists each difference.
+   * Fix: Undo that change, or make it a migration (`stepwise create`). */
   readonly SCHEMA_DRIFT: Readonly<{ version: number; differences: readonly SchemaDifference[] }>;
-  /**
-   * `baseline` was asked of a database that already has a migration history.
-   * Fix: Use `stepwise up` to continue, or `stepwise verify` to compare its schema.
-   */
+  /** `baseline` was asked of a database that already has a migration history.
+   * Fix: Use `stepwise up` to continue, or `stepwise verify` to compare its schema. */
   readonly ALREADY_MANAGED: Readonly<{ currentVersion: number }>;
-  /**
-   * The plan cannot be rehearsed inside one transaction rolled back at the end (pg, `@libsql/client`, async registries), because one of its migrations has `transaction: false` or switches foreign
+  /** The plan cannot be rehearsed inside one transaction rolled back at the end (pg, `@libsql/client`, async registries), because one of its migrations has `transaction: false` or switches foreign
    * keys off. Nothing ran.
-   * Fix: Rehearse up to the migration before it (`up --dry-run --to N`).
-   */
+   * Fix: Rehearse up to the migration before it (`up --dry-run --to N`). */
   readonly REHEARSAL_REFUSED: Readonly<{ version: number; file: string; obstacle: WholeRunObstacle; driver: string }>;
-  /**
-   * On PostgreSQL, the server would not create the scratch database that verify, baseline and `gen --check`'s replay run the migrations in: typically the role lacks `CREATEDB` (`sqlstate` `42501`).
+  /** On PostgreSQL, the server would not create the scratch database that verify, baseline and `gen --check`'s replay run the migrations in: typically the role lacks `CREATEDB` (`sqlstate` `42501`).
    * Nothing was changed.
-   * Fix: Grant it (`ALTER ROLE <role> CREATEDB`), or run the check as a role that has it.
-   */
+   * Fix: Grant it (`ALTER ROLE <role> CREATEDB`), or run the check as a role that has it. */
   readonly SCRATCH_DATABASE_UNAVAILABLE: Readonly<{ driver: string; database: string; sqlstate: string | null }>;
-  /**
-   * The temporary folder (`TMPDIR`) cannot hold the private copy a safety net needs: it is missing, not a folder, not writable, or full (`systemCode`). Nothing was changed.
-   * Fix: Free space there, or point `TMPDIR` at a folder that can hold a copy of the database.
-   */
+  /** The temporary folder (`TMPDIR`) cannot hold the private copy a safety net needs: it is missing, not a folder, not writable, or full (`systemCode`). Nothing was changed.
+   * Fix: Free space there, or point `TMPDIR` at a folder that can hold a copy of the database. */
   readonly TEMP_FOLDER_UNUSABLE: Readonly<{ folder: string; systemCode: string | null; operation: string }>;
-  /**
-   * The database fails SQLite's `quick_check` before `up --backup` (`problems`: what it reported, at most 20 lines): migrating it would build on damage, and a backup of it is one `restore` refuses.
+  /** The database fails SQLite's `quick_check` before `up --backup` (`problems`: what it reported, at most 20 lines): migrating it would build on damage, and a backup of it is one `restore` refuses.
    * Nothing was migrated and no backup kept.
    * Fix: Restore a good backup (`stepwise restore <file> --yes`), or recover the data with the sqlite3 shell's `.recover` into a new file; to migrate it as it is, pass
-   * `--dangerously-skip-integrity-check` (`dangerouslySkipIntegrityCheck: true`).
-   */
+   * `--dangerously-skip-integrity-check` (`dangerouslySkipIntegrityCheck: true`). */
   readonly DATABASE_DAMAGED: Readonly<{ databasePath: string; check: "quick_check"; problems: readonly string[]; fix: string }>;
-  /**
-   * The file offered to `restore` is not a usable stepwise backup: not an intact SQLite database, or one without a history table (`kind` says what the path is when it is no regular file). Nothing was
-   * changed.
-   * Fix: Pick a file written by `up --backup` (`upWithBackup`).
-   */
+  /** The file offered to `restore` is not a usable stepwise backup: not an intact SQLite database, or one without a history table (`kind` says what the path is when it is no regular file). Nothing
+   * was changed.
+   * Fix: Pick a file written by `up --backup` (`upWithBackup`). */
   readonly BACKUP_INVALID: Readonly<{ file: string; reason: string; kind: FileKind | null }>;
-  /**
-   * The backup's migration history does not match this app's migrations: another app's database, or this app's from a branch or a newer release. Each difference is listed in `reasons`. Nothing was
+  /** The backup's migration history does not match this app's migrations: another app's database, or this app's from a branch or a newer release. Each difference is listed in `reasons`. Nothing was
    * changed.
-   * Fix: Pick a backup of this database, or pass `--force` (`dangerouslyAllowForeignBackup`) if you mean to restore it anyway.
-   */
+   * Fix: Pick a backup of this database, or pass `--force` (`dangerouslyAllowForeignBackup`) if you mean to restore it anyway. */
   readonly BACKUP_FOREIGN: Readonly<{ file: string; reasons: readonly ForeignBackupReason[] }>;
-  /**
-   * The file offered to `restore` is the database itself (the same path, a hard link or a symlink to it). Nothing was changed.
-   * Fix: Pick a backup written by `up --backup`, listed in the backup folder as `<file>.v<version>.<time>.<identity>.bak`.
-   */
+  /** The file offered to `restore` is the database itself (the same path, a hard link or a symlink to it). Nothing was changed.
+   * Fix: Pick a backup written by `up --backup`, listed in the backup folder as `<file>.v<version>.<time>.<identity>.bak`. */
   readonly BACKUP_IS_DATABASE: Readonly<{ backupFile: string; databasePath: string }>;
-  /**
-   * The backup could not be written because its folder ran out of room (or hit a quota). The database was not touched. `directory`, `availableBytes` and `neededBytes` say where and how much; the
+  /** The backup could not be written because its folder ran out of room (or hit a quota). The database was not touched. `directory`, `availableBytes` and `neededBytes` say where and how much; the
    * partial file at `path` was removed.
-   * Fix: Free space in the backup folder, or back up to another folder (`--backup DIR`).
-   */
+   * Fix: Free space in the backup folder, or back up to another folder (`--backup DIR`). */
   readonly BACKUP_DISK_FULL: Readonly<{ directory: string; path: string; systemCode: string; availableBytes: number | null; neededBytes: number | null }>;
-  /**
-   * The backup folder cannot be created or written (permissions, a read-only file system, a file in the way), or, for `restore`, the folders it writes the restored and the replaced database to. The
+  /** The backup folder cannot be created or written (permissions, a read-only file system, a file in the way), or, for `restore`, the folders it writes the restored and the replaced database to. The
    * database was not touched.
-   * Fix: Make the folder writable, or pass another one to `--backup DIR`.
-   */
+   * Fix: Make the folder writable, or pass another one to `--backup DIR`. */
   readonly BACKUP_FOLDER_UNWRITABLE: Readonly<{ directory: string; systemCode: string }>;
   // Group: The CLI and its tools
-  /**
-   * A command or option that cannot work as given: a missing or contradictory flag, no database named (`searched` lists every place looked at), an unset `${VAR}` in the config (`setting`, `variable`,
-   * `configFile`), a password in a committed config, an unknown value. Nothing was changed.
-   * Fix: Follow the message: it names the flag, setting or variable to give.
-   */
+  /** A command or option that cannot work as given: a missing or contradictory flag, no database named (`searched` lists every place looked at), an unset `${VAR}` in the config (`setting`,
+   * `variable`, `configFile`), a password in a committed config, an unknown value. Nothing was changed.
+   * Fix: Follow the message: it names the flag, setting or variable to give. */
   readonly USAGE: Readonly<{ setting?: string; variable?: string; configFile?: string; searched?: readonly DatabaseLookup[] }>;
-  /**
-   * `gen`, `create` or a runtime command that loads a TypeScript registry needs the codegen tools (ts-morph, prettier, tsx), which the project has not installed: stepwise leaves them to the project's
-   * devDependencies.
-   * Fix: Install them with the `installCommand` given (`npm install --save-dev ts-morph@28 prettier@3 tsx@4`).
-   */
+  /** `gen`, `create` or a runtime command that loads a TypeScript registry needs the codegen tools (ts-morph, prettier, tsx), which the project has not installed: stepwise leaves them to the
+   * project's devDependencies.
+   * Fix: Install them with the `installCommand` given (`npm install --save-dev ts-morph@28 prettier@3 tsx@4`). */
   readonly MISSING_DEPENDENCY: Readonly<{ packages: readonly OptionalPeer[]; installCommand: string }>;
-  /**
-   * A codegen tool is installed in a major version stepwise does not support (`package`, `installedVersion`, `supportedMajor`, `packageFile`).
-   * Fix: Install the supported major version with the `installCommand` given.
-   */
+  /** A codegen tool is installed in a major version stepwise does not support (`package`, `installedVersion`, `supportedMajor`, `packageFile`).
+   * Fix: Install the supported major version with the `installCommand` given. */
   readonly DEPENDENCY_VERSION_UNSUPPORTED: Readonly<{ package: OptionalPeer; installedVersion: string; supportedMajor: number; packageFile: string; installCommand: string }>;
-  /**
-   * `gen` or `create` could not write a file (a full disk, a quota, an I/O error, a read-only folder) at `step`. The write went to a temporary file first, so the target is as it was.
-   * Fix: Free space or make the folder writable, and run it again.
-   */
+  /** `gen` or `create` could not write a file (a full disk, a quota, an I/O error, a read-only folder) at `step`. The write went to a temporary file first, so the target is as it was.
+   * Fix: Free space or make the folder writable, and run it again. */
   readonly FILE_WRITE_FAILED: Readonly<{ file: string; step: FileWriteStep; systemCode: string | null; bytesWritten: number; bytesExpected: number }>;
   // Group: Branches and rebase
-  /**
-   * `rebase` or `gen --check --base` reads the base branch from git, but the `git` command was not found. Nothing was changed.
-   * Fix: Install git, or put it on the PATH.
-   */
+  /** `rebase` or `gen --check --base` reads the base branch from git, but the `git` command was not found. Nothing was changed.
+   * Fix: Install git, or put it on the PATH. */
   readonly GIT_NOT_FOUND: Readonly<{ operation: string }>;
-  /**
-   * The project (`directory`), or its migrations folder (`migrationsDir`, outside `topLevel`), is not inside a git work tree, so there is no branch to compare with. Nothing was changed.
-   * Fix: Run it in a clone of your project, with the migrations folder inside it.
-   */
+  /** The project (`directory`), or its migrations folder (`migrationsDir`, outside `topLevel`), is not inside a git work tree, so there is no branch to compare with. Nothing was changed.
+   * Fix: Run it in a clone of your project, with the migrations folder inside it. */
   readonly NOT_A_GIT_REPOSITORY: Readonly<{ directory: string; operation: string } | { migrationsDir: string; topLevel: string }>;
-  /**
-   * The base ref names no commit, or no default branch could be found (`ref` is then `null`; `tried` lists the names). Nothing was changed.
-   * Fix: Fetch the branch (`git fetch origin`) or pass the one you will merge into with `--base`.
-   */
+  /** The base ref names no commit, or no default branch could be found (`ref` is then `null`; `tried` lists the names). Nothing was changed.
+   * Fix: Fetch the branch (`git fetch origin`) or pass the one you will merge into with `--base`. */
   readonly GIT_REF_NOT_FOUND: Readonly<{ ref: string | null; tried: readonly string[] }>;
-  /**
-   * git ran but failed for another reason; its own message is kept. Nothing was changed.
-   * Fix: Fix what git's message says and run it again.
-   */
+  /** git ran but failed for another reason; its own message is kept. Nothing was changed.
+   * Fix: Fix what git's message says and run it again. */
   readonly GIT_FAILED: Readonly<{ args: readonly string[]; exitCode: number | null; stderr: string }>;
-  /**
-   * The clone is shallow and does not reach the history the branch shares with the base, so which migrations this branch added cannot be told. Nothing was changed.
-   * Fix: Fetch more history (`git fetch --unshallow`, or `fetch-depth: 0` in CI's checkout).
-   */
+  /** The clone is shallow and does not reach the history the branch shares with the base, so which migrations this branch added cannot be told. Nothing was changed.
+   * Fix: Fetch more history (`git fetch --unshallow`, or `fetch-depth: 0` in CI's checkout). */
   readonly GIT_HISTORY_SHALLOW: Readonly<{ base: string }>;
-  /**
-   * A migration `rebase` would renumber is recorded as applied in the database it is pointed at (`database`, its password hidden): a new number would make that database run it again. Nothing was
+  /** A migration `rebase` would renumber is recorded as applied in the database it is pointed at (`database`, its password hidden): a new number would make that database run it again. Nothing was
    * changed.
-   * Fix: Roll it back first (`stepwise down`), then rebase; or `--no-db-check` when that database is not one to keep.
-   */
+   * Fix: Roll it back first (`stepwise down`), then rebase; or `--no-db-check` when that database is not one to keep. */
   readonly REBASE_APPLIED_MIGRATION: Readonly<{ database: string; migrations: readonly RebaseMigrationRef[] }>;
-  /**
-   * Renumbering would not resolve the situation or would clobber a file: a migration both branches edited (`edited-on-both-sides`), a merge conflict still open in the migrations folder (`unmerged`),
+  /** Renumbering would not resolve the situation or would clobber a file: a migration both branches edited (`edited-on-both-sides`), a merge conflict still open in the migrations folder (`unmerged`),
    * or a new name already taken (`target-exists`). Nothing was changed.
-   * Fix: Resolve the conflict or the edit by hand, then run `stepwise rebase` again.
-   */
+   * Fix: Resolve the conflict or the edit by hand, then run `stepwise rebase` again. */
   readonly REBASE_CONFLICT: Readonly<{ reason: RebaseConflictReason; files: readonly string[] }>;
-  /**
-   * A rename or rewrite failed part way. Every file already renamed was put back unless `restored` is false, when `pending` lists what could not be (`temporary -> original`).
-   * Fix: Check that the folder is writable and run `stepwise rebase` again; if `restored` is false, put the files in `pending` back first.
-   */
+  /** A rename or rewrite failed part way. Every file already renamed was put back unless `restored` is false, when `pending` lists what could not be (`temporary -> original`).
+   * Fix: Check that the folder is writable and run `stepwise rebase` again; if `restored` is false, put the files in `pending` back first. */
   readonly REBASE_RENAME_FAILED: Readonly<{ file: string; systemCode: string | null; restored: boolean; pending: readonly string[] }>;
   // Group: Importing another tool's migrations
   /**
@@ -508,10 +378,8 @@ export type ForeignKeyRebuildHint = Readonly<{ table: string; referencedBy: read
 export type InvalidIndex = Readonly<{ schema: string; name: string; table: string; drop: string }>;
 /** Whether a migration that ended stepwise's transaction got anything committed; `unknown` when it ran statements after, which SQLite commits one by one. */
 export type EscapedCommit = "yes" | "no" | "unknown";
-/**
- * A process holding a lock on the database, by pid and `program` (its executable's name, or on PostgreSQL the first word of its `application_name`; never its arguments, which may hold secrets).
- * `host` is `null` for a process on this machine.
- */
+/** A process holding a lock on the database, by pid and `program` (its executable's name, or on PostgreSQL the first word of its `application_name`; never its arguments, which may hold secrets).
+ * `host` is `null` for a process on this machine. */
 export type LockHolder = Readonly<{ pid: number; program: string | null; host: string | null; lock: "write" | "read" }>;
 /** Why `DATABASE_PATH_INVALID` refused a path. */
 export type DatabasePathProblem =
@@ -555,41 +423,24 @@ export type ConnectionProblem =
   | "host-not-found"
   | "timed-out"
   | "unknown";
-/**
- * What a lost connection did to the migration that was running: `none-running` (what this run applied before stays applied), `rolled-back` (by the server, with the session), `commit-unknown` (its
- * COMMIT was on the way), or `partly-applied` (a `transaction: false` one; its `started` row stays, and the next run stops at it).
- */
+/** What a lost connection did to the migration that was running: `none-running` (what this run applied before stays applied), `rolled-back` (by the server, with the session), `commit-unknown` (its
+ * COMMIT was on the way), or `partly-applied` (a `transaction: false` one; its `started` row stays, and the next run stops at it). */
 export type ConnectionLossOutcome = "none-running" | "rolled-back" | "commit-unknown" | "partly-applied";
-/**
- * A session that held a lock another waited for, as `pg_stat_activity` shows it (never its query, which may hold secrets); a field is `null` where the server hides it. `pg_terminate_backend(pid)`
- * ends it.
- */
+/** A session that held a lock another waited for, as `pg_stat_activity` shows it (never its query, which may hold secrets); a field is `null` where the server hides it. `pg_terminate_backend(pid)`
+ * ends it. */
 export type LockHolderSession = Readonly<{ pid: number; applicationName: string | null; state: string | null; transactionStart: string | null; queryStart: string | null }>;
-/**
- * What a statement waited for, as a second session saw it in `pg_locks`: the `relation` (`null` for another kind of lock), `lockType` (`relation`, `tuple`, `transactionid`, `virtualxid`...), the
- * `mode` asked for, and the sessions holding it.
- */
+/** What a statement waited for, as a second session saw it in `pg_locks`: the `relation` (`null` for another kind of lock), `lockType` (`relation`, `tuple`, `transactionid`, `virtualxid`...), the
+ * `mode` asked for, and the sessions holding it. */
 export type LockWait = Readonly<{ relation: string | null; lockType: string; mode: string; holders: readonly LockHolderSession[] }>;
-/**
- * Why a migration cannot join a whole-run transaction: `transaction-false` (SQLite refuses its statements in one), or `foreign-keys-off` (the switch works only outside a transaction, so it would
- * cover the whole run).
- */
+/** Why a migration cannot join a whole-run transaction: `transaction-false` (SQLite refuses its statements in one), or `foreign-keys-off` (the switch works only outside a transaction, so it would
+ * cover the whole run). */
 export type WholeRunObstacle = "transaction-false" | "foreign-keys-off";
 /** The server tool that does what was asked. */
 export type ServerBackupTool = "pg_dump" | "pg_restore";
 /** One place the CLI looked for the database (a flag, an environment variable or a file), and what it `found` there. */
 export type DatabaseLookup = Readonly<{ place: string; found: string }>;
 
-const FILE_KIND_WORDS: Readonly<Record<FileKind, string>> = {
-  file: "a regular file",
-  directory: "a folder",
-  symlink: "a symbolic link",
-  fifo: "a FIFO (named pipe)",
-  socket: "a socket",
-  "character-device": "a character device",
-  "block-device": "a block device",
-  missing: "missing",
-};
+const FILE_KIND_WORDS: Partial<Record<FileKind, string>> = { file: "a regular file", directory: "a folder", symlink: "a symbolic link", fifo: "a FIFO (named pipe)", missing: "missing" };
 
-/** A {@link FileKind} as a message names it: "a FIFO (named pipe)". */
-export const describeFileKind = (kind: FileKind): string => FILE_KIND_WORDS[kind];
+/** A {@link FileKind} as a message names it: "a FIFO (named pipe)", "a block device". */
+export const describeFileKind = (kind: FileKind): string => FILE_KIND_WORDS[kind] ?? `a ${kind.replace("-", " ")}`;

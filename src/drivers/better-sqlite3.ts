@@ -22,17 +22,12 @@ declare module "../core/types.js" {
   }
 }
 
-/**
- * The executor's primitives on one better-sqlite3 connection.
- *
- * @example
- * const driver = createBetterSqlite3Driver(new Database("data/app.db"));
- */
+/** The executor's primitives on one better-sqlite3 connection. */
 export function createBetterSqlite3Driver(db: Database): SyncDriver<Database> {
   // Numbers even when the app set defaultSafeIntegers(true).
   const prepare = cachedStatements((sql) => db.prepare<unknown[], unknown>(sql).safeIntegers(false));
   const query = (sql: string, params: readonly unknown[]) => prepare(sql).all(...params) as Row[];
-  // The app's own class, not the one imported here: two copies of SQLite in a process do not see each other's locks.
+  // The app's own class: two copies of SQLite in a process do not see each other's locks.
   const Class = db.constructor as typeof BetterSqlite3;
   const open = (file: string, { readonly, busyTimeoutMs }: { readonly: boolean; busyTimeoutMs: number }) => new Class(file, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
   // As SQLite resolved it: `db.name` is the app's string, perhaps relative to a folder it has left.
@@ -63,19 +58,12 @@ export function createBetterSqlite3Driver(db: Database): SyncDriver<Database> {
  * Applies and reverts the migrations of a generated registry on one better-sqlite3 connection.
  *
  * @example
- * import Database from "better-sqlite3";
- * import { MigrationManager } from "stepwise-migrate/better-sqlite3";
- * import { migrations } from "../generated/registry.js";
- *
  * const manager = new MigrationManager(new Database("data/app.db"), migrations);
  * manager.up();
  * manager.down({ steps: 1 });
  */
 export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncMigrationManager<Database, R> {
-  /**
-   * @throws `REGISTRY_INVALID` when the registry breaks the version rules.
-   * @throws `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` when it holds async migrations (use {@link AsyncMigrationManager}).
-   */
+  /** @throws `REGISTRY_INVALID`; `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` for async migrations (use {@link AsyncMigrationManager}). */
   constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
     super(createBetterSqlite3Driver(db), migrations, props, SQLITE_DIALECT);
   }

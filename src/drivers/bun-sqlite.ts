@@ -1,8 +1,4 @@
-/**
- * The bun:sqlite driver and the `stepwise-migrate/bun-sqlite` entry's API. It never imports
- * `bun:sqlite`: the app's connection brings it, so stepwise compiles without `bun-types`. No online
- * backup: bun:sqlite has no backup API (backups copy by `VACUUM INTO`).
- */
+/** The bun:sqlite driver and the `stepwise-migrate/bun-sqlite` entry's API. It never imports `bun:sqlite` (the app's connection brings it). bun:sqlite has no backup API: backups use `VACUUM INTO`. */
 import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
 import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
 import { SQLITE_DIALECT } from "../core/dialects/sqlite.js";
@@ -40,12 +36,7 @@ interface DatabaseClass {
   deserialize(bytes: Uint8Array): Database;
 }
 
-/**
- * The executor's primitives on one bun:sqlite connection.
- *
- * @example
- * const driver = createBunSqliteDriver(new Database("data/app.db"));
- */
+/** The executor's primitives on one bun:sqlite connection. */
 export function createBunSqliteDriver(db: Database): SyncDriver<Database> {
   // Our own statements, not db.query()'s cache: that is the app's, and would keep safeIntegers(false).
   const prepare = cachedStatements(
@@ -54,16 +45,16 @@ export function createBunSqliteDriver(db: Database): SyncDriver<Database> {
   );
   const query = (sql: string, params: readonly unknown[]) => prepare(sql).all(...params) as Row[];
   const Class = db.constructor as DatabaseClass;
+  // bun:sqlite has no timeout option.
   const open = (file: string, { readonly, busyTimeoutMs }: { readonly: boolean; busyTimeoutMs: number }): Database => {
     const connection = readonly ? new Class(file, { readonly: true }) : new Class(file, { create: true, readwrite: true });
     try {
-      // bun:sqlite has no timeout option.
       connection.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
+      return connection;
     } catch (error) {
       connection.close();
       throw error;
     }
-    return connection;
   };
   // Not db.filename, the app's string (perhaps relative): the file SQLite resolved.
   const filePath = db.filename === "" || db.filename === ":memory:" ? null : mainDatabaseFile(query("PRAGMA database_list", []));
@@ -102,17 +93,10 @@ export function createBunSqliteDriver(db: Database): SyncDriver<Database> {
  * Applies and reverts the migrations of a generated registry on one bun:sqlite connection.
  *
  * @example
- * import { Database } from "bun:sqlite";
- * import { MigrationManager } from "stepwise-migrate/bun-sqlite";
- * import { migrations } from "../generated/registry.js";
- *
  * new MigrationManager(new Database("data/app.db"), migrations).up();
  */
 export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncMigrationManager<Database, R> {
-  /**
-   * @throws `REGISTRY_INVALID` when the registry breaks the version rules.
-   * @throws `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` when it holds async migrations (use {@link AsyncMigrationManager}).
-   */
+  /** @throws `REGISTRY_INVALID`; `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` for async migrations (use {@link AsyncMigrationManager}). */
   constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
     super(createBunSqliteDriver(db), migrations, props, SQLITE_DIALECT);
   }

@@ -1,14 +1,9 @@
-/**
- * The D1 driver (a Cloudflare binding, `env.DB`, async) and the `stepwise-migrate/d1` entry's API.
- * D1 has no interactive transaction: `batch()` is its only atomic unit, so each SQL migration is ONE
- * batch, its history row first. Two Workers applying it at once: the second batch fails on the
- * history key before any of its statements count, so each migration is applied once. A transactional
- * TypeScript migration cannot be atomic here and is refused; one with `transaction: false` runs.
- */
+/** The D1 driver (a Cloudflare binding, `env.DB`, async) and the `stepwise-migrate/d1` entry's API. D1's only atomic unit is `batch()`, so each SQL migration is one batch, its history row first: a
+ * second Worker's batch fails on the history key before any statement counts. A transactional TypeScript migration cannot be atomic here and is refused; one with `transaction: false` runs. */
 import { AsyncMigrationManager, migrateAsyncWithManager, runAloneOnConnection, runHoldingRunLock, type MigrateAsyncOptions } from "../core/async-manager.js";
 import type { RunOptions } from "../core/manager-base.js";
 import type { Step } from "../core/step.js";
-import { type AsyncDriver, type Driver, type Row, driverCapabilityError } from "../core/driver.js";
+import { type AsyncDriver, type Row, driverCapabilityError } from "../core/driver.js";
 import { defineDriver } from "../core/define-driver.js";
 import type { MigrationManagerProps, MigrationResult } from "../core/options.js";
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
@@ -35,22 +30,9 @@ export interface D1MigrationDefinition extends Omit<MigrationDefinition<D1Databa
   readonly down?: (db: D1DatabaseLike, context: MigrationContext) => void | Promise<void>;
 }
 
-/** Throws `DRIVER_CAPABILITY_MISSING` naming the first transactional TypeScript migration's file. */
-function refuseTypeScriptMigrationsOnD1(migrations: MigrationRegistry): void {
-  const script = migrations.find((entry) => entry.kind !== "sql" && entry.transaction);
-  if (!script) return;
-  throw driverCapabilityError({
-    driver: "d1",
-    capability: "atomicBatch",
-    operation: "a TypeScript migration",
-    file: script.file,
-    fix: "D1 applies a migration atomically only as one batch of SQL with its history row; write it as a .sql migration (or, if it may be left half done, mark it transaction: false).",
-  });
-}
-
 /** The executor's primitives on `db`; a manager on it needs `createCloudflareDialect` too. */
 export function createD1Driver(db: D1DatabaseLike): AsyncDriver<D1DatabaseLike> {
-  // No interactive transaction: the write section only marks where the executor thinks it is.
+  // No interactive transaction: the section only marks where the executor is.
   let section = false;
   let busyTimeoutMs = 0;
   const prepare = (sql: string, params: readonly unknown[] = []) => (params.length === 0 ? db.prepare(sql) : db.prepare(sql).bind(...params));
@@ -95,20 +77,17 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
    */
   constructor(db: D1DatabaseLike, migrations: R, props: MigrationManagerProps = {}) {
     super(createD1Driver(db), migrations, props, createCloudflareDialect({ connectionSettings: null }));
-    refuseTypeScriptMigrationsOnD1(migrations);
+    const script = migrations.find((entry) => entry.kind !== "sql" && entry.transaction);
+    if (!script) return;
+    const fix = "D1 applies a migration atomically only as one batch of SQL with its history row; write it as a .sql migration (or, if it may be left half done, mark it transaction: false).";
+    throw driverCapabilityError({ driver: "d1", capability: "atomicBatch", operation: "a TypeScript migration", file: script.file, fix });
   }
 
-  /**
-   * Runs a step alone on this manager, not on the binding: a Worker's requests share one `env.DB`, and
-   * two migrating at once is safe on D1 (the history key turns the second batch away).
-   */
+  /** Runs a step alone on this manager, not on the binding: a Worker's requests share one `env.DB`, and the history key turns a second batch away. */
   override async run<T>(step: Step<T>, options: RunOptions = {}): Promise<T> {
-    return runOnD1(this.driver, step, options, this.tableName, this.busyTimeoutMs);
+    const driver = this.driver;
+    return runAloneOnConnection(driver, driver.name, step, () => runHoldingRunLock(driver, step, options, this.tableName, this.busyTimeoutMs));
   }
-}
-
-function runOnD1<T>(driver: Driver<D1DatabaseLike>, step: Step<T>, options: RunOptions, tableName: string, busyTimeoutMs: number): Promise<T> {
-  return runAloneOnConnection(driver, driver.name, step, () => runHoldingRunLock(driver, step, options, tableName, busyTimeoutMs));
 }
 
 /**

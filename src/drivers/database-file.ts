@@ -1,16 +1,10 @@
-/**
- * Where a connection's main database really lives on disk. Processes may reach one file by different
- * strings (a symlink, a relative path before a `chdir`), so anything placed next to it is located
- * from the path SQLite resolved (`PRAGMA database_list`), symlinks resolved.
- */
+/** Where a connection's main database really lives on disk: processes may reach one file by different strings (a symlink, a relative path before a `chdir`), so what sits next to it is found from
+ * there. */
 import { nodeFs, nodePath } from "../core/node-builtins.js";
 import type { FileKind } from "../core/errors.js";
 import { databasePathInvalidError } from "../core/error-factories.js";
 
-/**
- * The absolute real path of the database file SQLite reported as `opened`; `null` in memory. A file
- * not created yet resolves through its folder, so the answer holds before and after its first write.
- */
+/** The absolute real path of the file SQLite reported as `opened` (`null` in memory); a file not created yet resolves through its folder. */
 export function resolveDatabaseFile(opened: string | null): string | null {
   if (opened === null || opened === "" || opened === ":memory:") return null;
   const absolute = nodePath().resolve(opened);

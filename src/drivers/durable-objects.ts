@@ -1,10 +1,5 @@
-/**
- * The Durable Objects driver (a Durable Object's SQLite storage, `ctx.storage`, synchronous) and the
- * `stepwise-migrate/durable-objects` entry's API. The storage refuses `BEGIN` and `SAVEPOINT`: its
- * transaction is the callback `transactionSync`, which is the driver's `writeSection`, so each
- * migration commits with its history row or rolls back with it. Bodies receive `ctx.storage.sql`. The
- * change counter is constant: the object is the only connection to its storage.
- */
+/** The Durable Objects driver (`ctx.storage`, synchronous) and the `stepwise-migrate/durable-objects` entry's API. The storage refuses `BEGIN` and `SAVEPOINT`: its transaction is the callback
+ * `transactionSync`, the driver's `writeSection`. The object is its storage's only connection, so the change counter is constant. */
 import { migrateWithManager, SyncMigrationManager } from "../core/manager.js";
 import { restoreConnectionSettings, snapshotConnectionSettings } from "../core/connection-settings.js";
 import type { Row, SyncDriver } from "../core/driver.js";
@@ -35,10 +30,7 @@ export interface DurableObjectsMigrationDefinition extends Omit<MigrationDefinit
 
 const SYNC_FIX = "make up and down synchronous: ctx.storage.sql needs no await";
 
-/**
- * `sql` as a body receives it, refused once the body has returned: a body that awaits returns at its
- * first `await`, the transaction rolls back, and what it ran after would land outside any migration.
- */
+/** `sql` as a body receives it, refused once the body has returned (at its first `await`): what it ran after would land outside any migration. */
 function bodyHandle(sql: DurableObjectSql): { sql: DurableObjectSql; close(): void } {
   let open = true;
   const refuseWhenClosed = (): void => {
@@ -74,8 +66,7 @@ export function createDurableObjectsDriver(storage: DurableObjectStorageLike): S
     connection: sql,
     // No forEachBatch either: left out of a bundle kept small.
     lacks: ["userVersion", "foreignKeySwitch", "savepoints"],
-    // One statement at a time: sql.exec refuses a script whose tail holds none (a comment, `;;`).
-    // toArray() steps each cursor to its end, so no statement waits for a read nobody makes.
+    // sql.exec refuses a script whose tail holds no statement; toArray() runs each cursor to its end.
     exec: (text) => {
       for (const statement of statementTexts(text)) sql.exec(statement).toArray();
     },
@@ -110,7 +101,7 @@ export function createDurableObjectsDriver(storage: DurableObjectStorageLike): S
       } finally {
         handle.close();
       }
-      if (result !== null && typeof result === "object" && typeof (result as { then?: unknown }).then === "function") {
+      if (typeof (result as { then?: unknown } | null)?.then === "function") {
         // Its rejection (the refused statement after the await) is expected: nobody awaits it.
         (result as PromiseLike<unknown>).then(undefined, () => undefined);
         throw asyncInSyncRunnerError(direction, `${direction} returned a promise, which transactionSync cannot wait for: rolled back, and nothing after its await was run.`, `${SYNC_FIX}.`);

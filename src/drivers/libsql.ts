@@ -1,10 +1,5 @@
-/**
- * The libsql driver (Turso's embedded libSQL, with better-sqlite3's API) and the
- * `stepwise-migrate/libsql` entry's API. libsql 0.5's `backup()` and `serialize()` throw "not
- * implemented": no online backup, and the snapshot reads the pages through `sqlite_dbpage` and
- * opens its copy on a private temporary file. `db.name` is always empty and `get()` ignores
- * `pluck()`, so the file comes from `PRAGMA database_list` and rows from `all()`.
- */
+/** The libsql driver (Turso's embedded libSQL, better-sqlite3's API) and the `stepwise-migrate/libsql` entry's API. libsql 0.5's `backup()` and `serialize()` throw "not implemented": no online
+ * backup, and the snapshot is a page copy opened on a private file. `db.name` is always empty. */
 import type Libsql from "libsql";
 import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
 import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
@@ -22,12 +17,7 @@ export type Database = Libsql.Database;
 
 type DatabaseConstructor = new (file: string, options?: { readonly: boolean; fileMustExist: boolean; timeout: number }) => Database;
 
-/**
- * The executor's primitives on one libsql connection (a local file or `:memory:`).
- *
- * @example
- * const driver = createLibsqlDriver(new Database("data/app.db"));
- */
+/** The executor's primitives on one libsql connection (a local file or `:memory:`). */
 export function createLibsqlDriver(db: Database): SyncDriver<Database> {
   const prepare = cachedStatements((sql) => db.prepare(sql).safeIntegers(false) as Libsql.Statement<unknown[]>);
   // One array of values: libsql reads a lone object argument (null, a Uint8Array) as named parameters.
@@ -50,7 +40,7 @@ export function createLibsqlDriver(db: Database): SyncDriver<Database> {
     run: (sql, params) => ({ changes: Number(prepare(sql).run([...params]).changes) }),
     inTransaction,
     changeCounter: () => dataVersion(query),
-    // libsql has better-sqlite3's prepare/get/all/transaction shapes, all the walker uses.
+    // better-sqlite3's prepare/get/all/transaction shapes, all the walker uses.
     createContext: (entry, direction, progress) => createMigrationContext(db as unknown as BatchConnection, entry, direction, progress),
     ...fileLockPrimitives(open, filePath),
     openFile: (file, options) => createLibsqlDriver(open(file, options)),
@@ -64,17 +54,10 @@ export function createLibsqlDriver(db: Database): SyncDriver<Database> {
  * Applies and reverts the migrations of a generated registry on one libsql connection.
  *
  * @example
- * import Database from "libsql";
- * import { MigrationManager } from "stepwise-migrate/libsql";
- * import { migrations } from "../generated/registry.js";
- *
  * new MigrationManager(new Database("data/app.db"), migrations).up();
  */
 export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncMigrationManager<Database, R> {
-  /**
-   * @throws `REGISTRY_INVALID` when the registry breaks the version rules.
-   * @throws `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` when it holds async migrations (use {@link AsyncMigrationManager}).
-   */
+  /** @throws `REGISTRY_INVALID`; `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` for async migrations (use {@link AsyncMigrationManager}). */
   constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
     super(createLibsqlDriver(db), migrations, props, SQLITE_DIALECT);
   }

@@ -1,7 +1,4 @@
-/**
- * SQLite says "database is locked", never by whom. On Linux `/proc/locks` lists every POSIX lock with
- * its pid and inode, which names the process holding the database (its file, or `-shm` in WAL mode).
- */
+/** Who holds a SQLite database: on Linux `/proc/locks` lists every POSIX lock with its pid and inode. */
 import { nodeFs } from "../core/node-builtins.js";
 import type { LockHolder } from "../core/errors.js";
 

@@ -1,8 +1,4 @@
-/**
- * The node:sqlite driver and the `stepwise-migrate/node-sqlite` entry's API. It never imports
- * `node:sqlite`: the app's connection brings it (copies use its constructor), so the package keeps
- * its Node 20 floor and compiles against `@types/node` 20 (the types below are structural).
- */
+/** The node:sqlite driver and the `stepwise-migrate/node-sqlite` entry's API. It never imports `node:sqlite` (the app's connection brings it), so the package keeps its Node 20 floor. */
 import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
 import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
 import { SQLITE_DIALECT } from "../core/dialects/sqlite.js";
@@ -33,7 +29,7 @@ export interface DatabaseSync {
   readonly isTransaction: boolean;
   /** Node 22.15 and newer (read as open where missing). */
   readonly isOpen?: boolean;
-  /** Node 24.21 has it; without it the snapshot is a `VACUUM INTO` copy. */
+  /** Node 24.21 and newer; without it the snapshot reads the pages. */
   serialize?(dbName?: string): Uint8Array;
   deserialize?(data: Uint8Array, options?: { dbName?: string }): void;
 }
@@ -48,11 +44,7 @@ function numbersOf<T>(row: T): T {
   return row;
 }
 
-/**
- * A walk's statement, reading integers past 2^53 inexactly as better-sqlite3 does instead of failing
- * with ERR_OUT_OF_RANGE, so the walk refuses such a key with `BATCH_KEY_INVALID`. A connection with
- * `readBigInts` keeps its bigints.
- */
+/** A walk's statement reading integers past 2^53 inexactly (so the walk refuses such a key) instead of failing; `readBigInts` connections keep theirs. */
 function inexactBeyondSafeIntegers(statement: StatementSync): { get(...params: unknown[]): unknown; all(...params: unknown[]): unknown[] } {
   const read = <T>(run: () => T): T => {
     try {
@@ -70,13 +62,7 @@ function inexactBeyondSafeIntegers(statement: StatementSync): { get(...params: u
   return { get: (...params) => read(() => statement.get(...params)), all: (...params) => read(() => statement.all(...params).map(numbersOf)) };
 }
 
-/**
- * The executor's primitives on one node:sqlite connection.
- *
- * @throws `USAGE` on a Node without `DatabaseSync#isTransaction` (before 22.16).
- * @example
- * const driver = createNodeSqliteDriver(new DatabaseSync("data/app.db"));
- */
+/** The executor's primitives on one node:sqlite connection; `USAGE` on a Node without `DatabaseSync#isTransaction` (before 22.16). */
 export function createNodeSqliteDriver(db: DatabaseSync): SyncDriver<DatabaseSync> {
   // Without it a rollback could not tell whether SQLite already ended the transaction.
   if (typeof db.isTransaction !== "boolean") throw usageError("stepwise-migrate/node-sqlite needs DatabaseSync#isTransaction, which Node has from 22.16 (and 24.0); upgrade Node.");
@@ -122,7 +108,6 @@ export function createNodeSqliteDriver(db: DatabaseSync): SyncDriver<DatabaseSyn
           },
         }
       : {
-          // VACUUM INTO cannot run in a transaction.
           lacks: ["snapshotInTransaction" as const],
           snapshot: () => snapshotOfConnection({ name: "node-sqlite", exec: (sql) => db.exec(sql), query, inTransaction }),
           openSnapshot: (bytes: Uint8Array) => openFileCopy(bytes, (file) => createNodeSqliteDriver(new Database(file))),
@@ -135,17 +120,10 @@ export function createNodeSqliteDriver(db: DatabaseSync): SyncDriver<DatabaseSyn
  * Applies and reverts the migrations of a generated registry on one node:sqlite connection.
  *
  * @example
- * import { DatabaseSync } from "node:sqlite";
- * import { MigrationManager } from "stepwise-migrate/node-sqlite";
- * import { migrations } from "../generated/registry.js";
- *
  * new MigrationManager(new DatabaseSync("data/app.db"), migrations).up();
  */
 export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncMigrationManager<DatabaseSync, R> {
-  /**
-   * @throws `REGISTRY_INVALID` when the registry breaks the version rules.
-   * @throws `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` when it holds async migrations (use {@link AsyncMigrationManager}).
-   */
+  /** @throws `REGISTRY_INVALID`; `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` for async migrations (use {@link AsyncMigrationManager}). */
   constructor(db: DatabaseSync, migrations: R, props: MigrationManagerProps = {}) {
     super(createNodeSqliteDriver(db), migrations, props, SQLITE_DIALECT);
   }

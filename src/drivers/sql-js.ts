@@ -1,9 +1,5 @@
-/**
- * The sql.js driver (SQLite in WebAssembly, in memory) and the `stepwise-migrate/sql-js` entry's API.
- * The app calls `initSqlJs()` and passes its `Database`; this module imports none of sql.js. No file,
- * no locking, no online backup; `export()` is the snapshot. sql.js's errors carry SQLite's message
- * but no code, so the driver notes each one's result code (see `watchResultCodes`).
- */
+/** The sql.js driver (SQLite in WebAssembly, in memory) and the `stepwise-migrate/sql-js` entry's API. The app passes its `Database`; this module imports none of sql.js. No file, no locking, no
+ * online backup; `export()` is the snapshot. */
 import type { BindParams, Database as SqlJsDatabase, SqlValue, Statement } from "sql.js";
 import { migrateWithManager, SyncMigrationManager } from "../core/manager.js";
 import { SQLITE_DIALECT } from "../core/dialects/sqlite.js";
@@ -20,18 +16,11 @@ import { cachedStatements, createBatchConnection, dataVersion, sqliteCodeName } 
 export type Database = SqlJsDatabase;
 
 /** SQLite's text for the codes a user can act on (`sqlite3_errstr`), matched whole. */
-const CODE_OF_MESSAGE: ReadonlyMap<string, string> = new Map([
-  ["database is locked", "SQLITE_BUSY"],
-  ["database table is locked", "SQLITE_LOCKED"],
-  ["database or disk is full", "SQLITE_FULL"],
-  ["attempt to write a readonly database", "SQLITE_READONLY"],
-  ["file is not a database", "SQLITE_NOTADB"],
-  ["database disk image is malformed", "SQLITE_CORRUPT"],
-  ["unable to open database file", "SQLITE_CANTOPEN"],
-  ["disk I/O error", "SQLITE_IOERR"],
-  ["out of memory", "SQLITE_NOMEM"],
-  ["interrupted", "SQLITE_INTERRUPT"],
-]);
+const CODE_OF_MESSAGE: ReadonlyMap<string, string> = new Map(
+  "BUSY:database is locked|LOCKED:database table is locked|FULL:database or disk is full|READONLY:attempt to write a readonly database|NOTADB:file is not a database|CORRUPT:database disk image is malformed|CANTOPEN:unable to open database file|IOERR:disk I/O error|NOMEM:out of memory|INTERRUPT:interrupted"
+    .split("|")
+    .map((entry) => [entry.slice(entry.indexOf(":") + 1), `SQLITE_${entry.slice(0, entry.indexOf(":"))}`]),
+);
 
 /** The `SQLITE_*` code an sql.js error message stands for (constraint failures: `SQLITE_CONSTRAINT`), or `null`. */
 export function sqliteCodeOfMessage(message: string): string | null {
@@ -49,14 +38,10 @@ function throwingErrors<A extends unknown[], T>(action: (...args: A) => T): (...
   };
 }
 
-/** SQLite's result code of each error sql.js raised, keyed by the error, which reaches the app untouched. */
+/** SQLite's result code of each error a watched connection raised, by error. */
 const resultCodes = new WeakMap<object, number>();
 
-/**
- * Notes SQLite's result code for every error this connection raises, the app's own calls included:
- * sql.js turns each failing call into `new Error(message)` in `handleError(resultCode)`, which drops
- * the code. Wrapped on the instance, never on sql.js's prototype; an error the app threw itself gets none.
- */
+/** Notes the result code of every error this connection raises, the app's calls included: sql.js's `handleError(resultCode)` throws `new Error(message)`, dropping it. Wrapped on the instance only. */
 function watchResultCodes(db: Database): void {
   const original = (db as unknown as { handleError?: unknown }).handleError;
   if (typeof original !== "function" || (original as { watched?: true }).watched) return;
@@ -71,7 +56,7 @@ function watchResultCodes(db: Database): void {
   Object.defineProperty(db, "handleError", { configurable: true, writable: true, value: Object.assign(watched, { watched: true as const }) });
 }
 
-/** The code {@link watchResultCodes} noted, refined by the message (constraints). Never throws. */
+/** The code the message names, else the one {@link watchResultCodes} noted. Never throws. */
 function classifySqlJsError(error: unknown): ErrorClassification {
   try {
     if (!(error instanceof Error)) return classifySqliteError(error);
@@ -94,8 +79,9 @@ function readAll(statement: Statement, params: readonly unknown[]): Row[] {
   }
 }
 
-/** sql.js has no `sqlite3_get_autocommit`: BEGIN is refused inside a transaction, and an empty one costs nothing. */
+/** sql.js has no open flag (close() nulls its handle) nor `sqlite3_get_autocommit`: BEGIN is refused inside a transaction. */
 function isInTransaction(db: Database): boolean {
+  if ((db as unknown as { db: unknown }).db === null) return false;
   try {
     db.exec("BEGIN");
   } catch {
@@ -105,19 +91,7 @@ function isInTransaction(db: Database): boolean {
   return false;
 }
 
-/** sql.js has no open flag; close() sets its handle `db` to null. */
-function isOpenConnection(db: Database): boolean {
-  return (db as unknown as { db: unknown }).db !== null;
-}
-
-/**
- * The executor's primitives on one sql.js connection. Its cached statements are freed when the cache
- * fills and by `close()`; the app's `db.close()` frees any left.
- *
- * @example
- * const SQL = await initSqlJs();
- * const driver = createSqlJsDriver(new SQL.Database());
- */
+/** The executor's primitives on one sql.js connection; `close()` frees its cached statements. */
 export function createSqlJsDriver(db: Database): SyncDriver<Database> {
   watchResultCodes(db);
   const prepare = cachedStatements(
@@ -126,17 +100,18 @@ export function createSqlJsDriver(db: Database): SyncDriver<Database> {
   );
   const exec = throwingErrors((sql: string): void => void db.exec(sql));
   const query = throwingErrors((sql: string, params: readonly unknown[]) => readAll(prepare(sql), params));
+  const inTransaction = () => isInTransaction(db);
   const walkConnection = createBatchConnection({
     prepare: (sql) => ({ get: (...params: unknown[]) => query(sql, params)[0], all: (...params: unknown[]) => query(sql, params) }),
     exec,
-    inTransaction: () => isInTransaction(db),
+    inTransaction,
   });
   return defineDriver({
     name: "sql.js",
     dialect: "sqlite",
     async: false,
     connection: db,
-    isOpen: () => isOpenConnection(db),
+    isOpen: () => (db as unknown as { db: unknown }).db !== null,
     // export() cannot copy the connection's own pending writes.
     lacks: ["snapshotInTransaction"],
     exec,
@@ -144,23 +119,15 @@ export function createSqlJsDriver(db: Database): SyncDriver<Database> {
     run: throwingErrors((sql, params) => {
       const statement = prepare(sql);
       try {
-        // run() resets the statement when it succeeds.
         statement.run(params as SqlValue[]);
       } catch (error) {
+        // run() resets the statement only when it succeeds.
         statement.reset();
         throw error;
       }
       return { changes: db.getRowsModified() };
     }),
-    rollback: () => {
-      try {
-        db.exec("ROLLBACK");
-      } catch {
-        // None open, or SQLite already rolled back.
-      }
-    },
-    // BEGIN would throw on a closed connection.
-    inTransaction: () => isOpenConnection(db) && isInTransaction(db),
+    inTransaction,
     changeCounter: () => dataVersion(query),
     createContext: (entry, direction, progress) => createMigrationContext(walkConnection, entry, direction, progress),
     classifyError: classifySqlJsError,
@@ -169,20 +136,14 @@ export function createSqlJsDriver(db: Database): SyncDriver<Database> {
       try {
         return db.export();
       } catch (error) {
-        // export() copies with the backup API, which cannot read past this connection's pending writes.
-        if (isOpenConnection(db) && isInTransaction(db)) throw transactionOpenError({ driver: "sql.js", operation: "snapshot", cause: error });
-        throw error;
+        throw inTransaction() ? transactionOpenError({ driver: "sql.js", operation: "snapshot", cause: error }) : error;
       }
     }),
     openSnapshot: throwingErrors((bytes: Uint8Array) => {
       const copy = new (db.constructor as new (data?: Uint8Array) => Database)(bytes.length > 0 ? bytes : undefined);
       const copyDriver = createSqlJsDriver(copy);
       // Unlike the app's connection, the copy is ours to close.
-      const close = () => {
-        copyDriver.close!();
-        copy.close();
-      };
-      return { ...copyDriver, close };
+      return { ...copyDriver, close: () => (copyDriver.close!(), copy.close()) };
     }),
   });
 }
@@ -191,18 +152,11 @@ export function createSqlJsDriver(db: Database): SyncDriver<Database> {
  * Applies and reverts the migrations of a generated registry on one sql.js connection.
  *
  * @example
- * import initSqlJs from "sql.js";
- * import { MigrationManager } from "stepwise-migrate/sql-js";
- * import { migrations } from "../generated/registry.js";
- *
  * const SQL = await initSqlJs();
  * new MigrationManager(new SQL.Database(savedBytes), migrations).up();
  */
 export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncMigrationManager<Database, R> {
-  /**
-   * @throws `REGISTRY_INVALID` when the registry breaks the version rules.
-   * @throws `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` when it holds async migrations (use {@link AsyncMigrationManager}).
-   */
+  /** @throws `REGISTRY_INVALID`; `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` for async migrations (use {@link AsyncMigrationManager}). */
   constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
     super(createSqlJsDriver(db), migrations, props, SQLITE_DIALECT);
   }

@@ -1,14 +1,5 @@
-/**
- * What the SQLite drivers share, whatever library they wrap: reading SQLite's result codes, the owner
- * lock sidecar, the batch walker's connection and the file copies of libraries that cannot serialize.
- * Nothing here imports a database library: a driver passes its library's primitives in.
- *
- * The owner lock is how a process running a `transaction: false` migration proves it is alive to any
- * other, whatever its pid namespace or host: it holds `BEGIN EXCLUSIVE` on a small sidecar file next
- * to the database (`<database>-stepwise-owner-<table>`), an operating-system lock released when the
- * process dies. Another process reads the file with a busy timeout of 0: "busy" means the owner is
- * alive. The file stays: deleting it could race with a process that just opened it.
- */
+/** What the SQLite drivers share, whatever library they wrap: SQLite's result codes, the owner lock sidecar, the batch walker's connection and file copies for libraries that cannot serialize. A
+ * driver passes its library's primitives in; nothing here imports one. */
 import { nodeFs, nodeOs, nodePath } from "../core/node-builtins.js";
 import type { ErrorClassification, OwnerLockHandle, Row, SyncDriver } from "../core/driver.js";
 import { classifySqliteError } from "../core/define-driver.js";
@@ -18,11 +9,7 @@ import type { BatchConnection } from "../core/types.js";
 import { createFileExclusively, fileKindAt, privateModeFor, resolveDatabaseFile } from "./database-file.js";
 import { findLockHolders } from "./lock-holders.js";
 
-/**
- * `prepare`, keeping up to 64 statements by text: the executor's few statements, run per migration,
- * are prepared once (about 15% of a fresh apply of 1,000 migrations). `clear()`, and a full cache,
- * drop them all through `free` where the library needs it.
- */
+/** `prepare`, keeping up to 64 statements by text (about 15% of a fresh apply of 1,000 migrations); `clear()`, and a full cache, drop them all through `free`. */
 export function cachedStatements<S>(prepare: (sql: string) => S, free?: (statement: S) => void): ((sql: string) => S) & { clear(): void } {
   const statements = new Map<string, S>();
   const clear = (): void => {
@@ -43,7 +30,7 @@ export function cachedStatements<S>(prepare: (sql: string) => S, free?: (stateme
 
 const PRIMARY_CODES =
   "ERROR INTERNAL PERM ABORT BUSY LOCKED NOMEM READONLY INTERRUPT IOERR CORRUPT NOTFOUND FULL CANTOPEN PROTOCOL EMPTY SCHEMA TOOBIG CONSTRAINT MISMATCH MISUSE NOLFS AUTH FORMAT RANGE NOTADB";
-/** The extended codes whose names matter (the core's advice differs, or errors report them); others read as their primary code. */
+/** The extended codes whose names matter (the advice differs, or errors report them); others read as their primary code. */
 const EXTENDED_CODES =
   "261 BUSY_RECOVERY 517 BUSY_SNAPSHOT 773 BUSY_TIMEOUT 262 LOCKED_SHAREDCACHE 264 READONLY_RECOVERY 520 READONLY_CANTLOCK 776 READONLY_ROLLBACK 1032 READONLY_DBMOVED " +
   "266 IOERR_READ 522 IOERR_SHORT_READ 778 IOERR_WRITE 1034 IOERR_FSYNC 3338 IOERR_NOMEM 4874 IOERR_SHMSIZE 267 CORRUPT_VTAB 1555 CONSTRAINT_PRIMARYKEY " +
@@ -57,11 +44,8 @@ export function sqliteCodeName(code: number): string | null {
   return name === undefined ? null : `SQLITE_${name}`;
 }
 
-/**
- * `classifyError` for a library whose errors carry their code: in `code` (better-sqlite3, bun:sqlite,
- * libsql, remote @libsql/client), `errcode` (node:sqlite), `rawCode` or `extendedCode` (local
- * @libsql/client). Never throws, whatever a migration body threw.
- */
+/** `classifyError` for a library whose errors carry their code in `code` (better-sqlite3, bun:sqlite, libsql, remote @libsql/client), `errcode` (node:sqlite), `rawCode` or `extendedCode` (local
+ * @libsql/client). Never throws. */
 export function classifyNativeSqliteError(error: unknown): ErrorClassification {
   try {
     const fields = error as { code?: unknown; errcode?: unknown; rawCode?: unknown; extendedCode?: unknown } | null | undefined;
@@ -78,16 +62,12 @@ export function ownerLockFileName(databaseFile: string, tableName: string): stri
   return `${nodePath().basename(databaseFile)}-stepwise-owner-${tableName}`;
 }
 
-/** A connection on the sidecar, opened with the app's own library. */
-interface SidecarConnection {
-  exec(sql: string): void;
-  close(): void;
-}
-
 /** Opens a second connection with the app's library; `readonly` should not create the file. */
-export type SidecarOpener = (file: string, options: { readonly readonly: boolean; readonly busyTimeoutMs: number }) => SidecarConnection;
+export type SidecarOpener = (file: string, options: { readonly readonly: boolean; readonly busyTimeoutMs: number }) => { exec(sql: string): void; close(): void };
 
-/** The owner lock and lock holders of the database file SQLite opened as `filePath` (`null`: in memory), for a driver to spread in. */
+/** The owner lock and lock holders of the file SQLite opened as `filePath` (`null`: in memory). The owner of a `transaction: false` migration holds `BEGIN EXCLUSIVE` on a sidecar next to the
+ * database, an operating-system lock its death releases, so any process on any host sees it is alive ("busy" at a busy timeout of 0). The sidecar stays: deleting it could race with a process that
+ * just opened it. */
 export function fileLockPrimitives(open: SidecarOpener, filePath: string | null): Required<Pick<SyncDriver, "holdOwnerLock" | "probeOwnerLock" | "lockHolders">> {
   return {
     holdOwnerLock: (tableName, busyTimeoutMs) => holdSidecarLock(open, filePath, tableName, busyTimeoutMs),
@@ -96,21 +76,18 @@ export function fileLockPrimitives(open: SidecarOpener, filePath: string | null)
   };
 }
 
-/**
- * Takes the owner lock next to the real file (symlinks resolved, so every process finds it), or
- * returns `null` without a file or when it cannot be taken. Only a regular file is ever opened.
- */
+/** Takes the owner lock next to the real file (symlinks resolved), or `null` without a file or when it cannot be taken. Only a regular file is opened. */
 export function holdSidecarLock(open: SidecarOpener, opened: string | null, tableName: string, busyTimeoutMs: number): OwnerLockHandle | null {
   const databaseFile = resolveDatabaseFile(opened);
   if (databaseFile === null) return null;
   const fileName = ownerLockFileName(databaseFile, tableName);
   const lockPath = nodePath().join(nodePath().dirname(databaseFile), fileName);
-  let connection: SidecarConnection | null = null;
   try {
     if (fileKindAt(lockPath, false) === "missing") createFileExclusively(lockPath, privateModeFor(databaseFile));
   } catch {
     // Created by another process meanwhile, or the folder is not writable: checked below.
   }
+  let connection: ReturnType<SidecarOpener> | null = null;
   try {
     if (fileKindAt(lockPath, false) !== "file") return null;
     connection = open(lockPath, { readonly: false, busyTimeoutMs: Math.max(0, Math.trunc(busyTimeoutMs)) });
@@ -124,11 +101,8 @@ export function holdSidecarLock(open: SidecarOpener, opened: string | null, tabl
   const release = () => {
     if (released) return;
     released = true;
-    try {
-      held.exec("ROLLBACK");
-    } catch {
-      // Closing releases the lock either way.
-    }
+    // Closing releases the lock either way.
+    quietly(() => held.exec("ROLLBACK"));
     closeQuietly(held);
   };
   return { fileName, release };
@@ -140,7 +114,7 @@ export function probeSidecarLock(open: SidecarOpener, opened: string | null, fil
   // The name comes from the database: only a bare file name next to it is ever opened.
   if (databaseFile === null || fileName !== nodePath().basename(fileName) || fileName === "" || fileName === "." || fileName === "..") return "unknown";
   const lockPath = nodePath().join(nodePath().dirname(databaseFile), fileName);
-  let connection: SidecarConnection | null = null;
+  let connection: ReturnType<SidecarOpener> | null = null;
   try {
     // Checked first: libsql creates a missing file whatever it is told, and a FIFO would block.
     const kind = fileKindAt(lockPath, false);
@@ -158,13 +132,15 @@ export function probeSidecarLock(open: SidecarOpener, opened: string | null, fil
   }
 }
 
-function closeQuietly(connection: { close(): void } | null): void {
+function quietly(action: () => void): void {
   try {
-    connection?.close();
+    action();
   } catch {
-    // Already closed.
+    // Already closed, or nothing to undo.
   }
 }
+
+const closeQuietly = (connection: { close(): void } | null): void => quietly(() => connection?.close());
 
 /** `forEachBatch`'s connection for a library without better-sqlite3's `db.transaction(fn)`: a plain BEGIN/COMMIT per batch. */
 export function createBatchConnection(library: {
@@ -190,7 +166,7 @@ export function createBatchConnection(library: {
   };
 }
 
-/** `action` in the temporary folder; a failure of the folder itself is `TEMP_FOLDER_UNUSABLE`. */
+/** `action` in a fresh temporary folder; a failure of the folder itself is `TEMP_FOLDER_UNUSABLE`. */
 function inTempFolder<T>(action: (folder: string) => T): T {
   const tempRoot = nodeOs().tmpdir();
   let folder: string | null = null;
@@ -209,10 +185,9 @@ function inTempFolder<T>(action: (folder: string) => T): T {
 }
 
 /**
- * The database as bytes for a library without `serialize()`: every page through `sqlite_dbpage`
- * (on the app's connection, its uncommitted writes included), or where that table is missing a
- * `VACUUM INTO` copy, which cannot run in a transaction (`TRANSACTION_OPEN`) nor on a `query_only`
- * connection (lifted for that one statement).
+ * The database as bytes for a library without `serialize()`: every page through `sqlite_dbpage` (the
+ * connection's uncommitted writes included), or where that table is missing a `VACUUM INTO` copy,
+ * which cannot run in a transaction nor on a `query_only` connection (lifted for that statement).
  *
  * @throws `TRANSACTION_OPEN`; `TEMP_FOLDER_UNUSABLE`.
  */
@@ -221,11 +196,7 @@ export function snapshotOfConnection(connection: Pick<SyncDriver, "name" | "exec
     // One statement: one read snapshot, so the pages agree.
     const pages = connection.query("SELECT data FROM sqlite_dbpage('main') ORDER BY pgno", []).map(({ data }) => (data instanceof Uint8Array ? data : new Uint8Array(data as ArrayBuffer)));
     const image = new Uint8Array(pages.reduce((size, page) => size + page.length, 0));
-    let offset = 0;
-    for (const page of pages) {
-      image.set(page, offset);
-      offset += page.length;
-    }
+    pages.reduce((offset, page) => (image.set(page, offset), offset + page.length), 0);
     return image;
   } catch (error) {
     if (!(error instanceof Error) || !/no such table: sqlite_dbpage/i.test(error.message)) throw error;
@@ -250,9 +221,9 @@ export function snapshotOfConnection(connection: Pick<SyncDriver, "name" | "exec
 }
 
 /**
- * A driver on a private copy of `bytes`, for a library without `deserialize()`: `open` opens a file
- * in a private folder that `close()` deletes (empty bytes: SQLite's in-memory database). The copy
- * reports no file, so it has no owner lock and no lock holders.
+ * A driver on a private copy of `bytes`, for a library without `deserialize()`: `open` opens a file in
+ * a private folder that `close()` deletes (empty bytes: in memory). The copy reports no file, so it
+ * has no owner lock and no lock holders.
  *
  * @throws `TEMP_FOLDER_UNUSABLE`.
  */
