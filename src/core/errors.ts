@@ -331,21 +331,15 @@ export interface StepwiseErrorDetails {
    * Fix: Check that the folder is writable and run `stepwise rebase` again; if `restored` is false, put the files in `pending` back first. */
   readonly REBASE_RENAME_FAILED: Readonly<{ file: string; systemCode: string | null; restored: boolean; pending: readonly string[] }>;
   // Group: Importing another tool's migrations
-  /**
-   * `stepwise import` found migrations of the tool it cannot import as they are: a file the tool itself would refuse, a construct stepwise cannot run as the tool ran it (a goose `ENVSUB`, a Flyway
+  /** `stepwise import` found migrations of the tool it cannot import as they are: a file the tool itself would refuse, a construct stepwise cannot run as the tool ran it (a goose `ENVSUB`, a Flyway
    * placeholder or repeatable script), or SQL `gen` would refuse; `problems` gives each at its file and line (`dir` is the source folder). Nothing was written.
-   * Fix: Fix each file as its problem says (in the source folder, so the tool and stepwise agree), then run the import again.
-   */
+   * Fix: Fix each file as its problem says (in the source folder, so the tool and stepwise agree), then run the import again. */
   readonly IMPORT_SOURCE_INVALID: Readonly<{ tool: string; dir: string; problems: readonly Readonly<{ file: string; line: number; message: string }>[] }>;
-  /**
-   * `stepwise import`: some of the tool's migrations have an empty or no down (`files`), and stepwise will not guess what that should mean. Nothing was written.
-   * Fix: Pass `--empty-down irreversible` (no down section: `stepwise down` refuses to pass them) or `--empty-down no-op` (a down that deliberately does nothing).
-   */
+  /** `stepwise import`: some of the tool's migrations have an empty or no down (`files`), and stepwise will not guess what that should mean. Nothing was written.
+   * Fix: Pass `--empty-down irreversible` (no down section: `stepwise down` refuses to pass them) or `--empty-down no-op` (a down that deliberately does nothing). */
   readonly IMPORT_EMPTY_DOWN: Readonly<{ tool: string; files: readonly string[] }>;
-  /**
-   * `stepwise import`: the migrations folder it would write to (`dir`) already holds migrations or an import map (`files`), often the tool's own folder when importing in place. Nothing was written.
-   * Fix: Import into an empty folder (`--dir`, or `migrationsDir` in the config); to use the tool's folder name, move its folder aside first and import from there.
-   */
+  /** `stepwise import`: the migrations folder it would write to (`dir`) already holds migrations or an import map (`files`), often the tool's own folder when importing in place. Nothing was written.
+   * Fix: Import into an empty folder (`--dir`, or `migrationsDir` in the config); to use the tool's folder name, move its folder aside first and import from there. */
   readonly IMPORT_TARGET_NOT_EMPTY: Readonly<{ dir: string; files: readonly string[] }>;
 }
 
