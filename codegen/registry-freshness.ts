@@ -2,23 +2,13 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { StepwiseError, type RegistryChange } from "../src/core/errors.js";
-import type { SqlDialect } from "../src/core/types.js";
-import type { Target } from "./config.js";
 import { findCurrentRegistry, fingerprintGenInputs, genCacheKeyFor } from "./gen-cache.js";
+import type { GenerateOptions } from "./generate.js";
 import { isMigrationLike } from "./migration-file.js";
 import { compareText, formatProblem, projectPath, tryOr, type Problem } from "./problems.js";
 
-/** Where the check looks; paths are absolute. */
-export interface RegistryFreshnessOptions {
-  readonly projectRoot: string;
-  readonly migrationsDir: string;
-  readonly registryFile: string;
-  readonly dialect: SqlDialect;
-  /** The runtime the registry is generated for, as `gen` is told it (the config's `target`). */
-  readonly target?: Target | null;
-  /** The gen cache folder, or `null`: then every check scans. */
-  readonly cacheDir: string | null;
-}
+/** Where the check looks, as `gen` is told it; `cacheDir` `null`: every check scans. */
+export type RegistryFreshnessOptions = Omit<GenerateOptions, "check" | "runtimeModule" | "cacheDir"> & { readonly cacheDir: string | null };
 
 /**
  * Resolves when the registry is what `gen` would write now (`cached`: without a scan), or is the other dialect's (which the runtime refuses).
