@@ -180,19 +180,13 @@ export function genCommandOf(projectRoot: string): string {
   return found ? `npm run ${found[0]}` : "npx stepwise gen";
 }
 
-/** What `--check` compares for one entry of the registry on disk (`line`: 1-based; `description` `undefined`: no readable field). */
-export interface RecordedEntry {
-  readonly file: string;
-  readonly checksum: string | null;
-  readonly description: string | null | undefined;
-  readonly line: number;
-  readonly async: boolean;
-}
-
-/** The object literals of a registry's `export const migrations = [...]`, keyed by `file`, parsed (the project's prettier config decides quotes and breaks); an entry without a readable `file` is left out. */
-export function readRecordedEntries(registrySource: string): Map<string, RecordedEntry> {
+/**
+ * The object literals of a registry's `export const migrations = [...]`, keyed by `file`, parsed (the project's prettier config decides quotes and breaks); an entry without a readable `file` is left
+ * out. `line` is 1-based; `description` `undefined`: no readable field.
+ */
+export function readRecordedEntries(registrySource: string) {
   const sourceFile = ts.createSourceFile("registry.ts", registrySource, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
-  const entries = new Map<string, RecordedEntry>();
+  const entries = new Map<string, { file: string; checksum: string | null; description: string | null | undefined; line: number; async: boolean }>();
   const list = readConstant(sourceFile, "migrations");
   for (const element of list && ts.isArrayLiteralExpression(list) ? list.elements : []) {
     if (!ts.isObjectLiteralExpression(element)) continue;

@@ -15,34 +15,15 @@ import { addProblems, compareText, problemAt, projectPath, tryOr, type Problem }
 import { parseDiagnosticsOf } from "./ts-migration.js";
 import { checksumTypeScriptForms, findRawNul } from "./ts-checksum.js";
 
-/** What following a migration's local imports found. */
-export interface LocalImports {
-  /** Project-relative paths of every imported file, sorted. */
-  readonly files: readonly string[];
-  /** Every path read or looked for while resolving, with its `hashDependency` digest (`null`: absent), so the gen cache notices a new file that changes a resolution. */
-  readonly probed: readonly { readonly file: string; readonly sha256: string | null }[];
-  readonly problems: readonly Problem[];
-  /** The migration's checksum combined with its imports'; its own when it imports nothing local. */
-  readonly checksum: string;
-  /** The combinations earlier releases computed, where they differ from `checksum`, space-separated; `null` when none does. */
-  readonly legacyChecksum: string | null;
-}
-
-/** A migration and its checksums (`earlierOwnChecksums`: as earlier releases computed them). */
-export interface LocalImportsInput {
-  readonly absolutePath: string;
-  readonly sourceFile: ts.SourceFile;
-  readonly ownChecksum: string;
-  readonly earlierOwnChecksums?: readonly string[];
-  readonly projectRoot: string;
-}
-
 /** How the importing code loads a module: ESM `import` resolution or CommonJS `require`. */
 type ImportMode = "import" | "require";
 type ProbeLog = Map<string, string | null>;
 
-/** Follows a migration's local imports and combines their checksums with its own. */
-export function followLocalImports(input: LocalImportsInput): LocalImports {
+/**
+ * Follows a migration's local imports and combines their checksums with its own (`earlierOwnChecksums`: as earlier releases computed them, which give `legacyChecksum`, space-separated). `files`: the
+ * imported files, project-relative; `probed`: every path read or looked for, with its {@link hashDependency} (`null`: absent), so the gen cache notices a new file that changes a resolution.
+ */
+export function followLocalImports(input: { absolutePath: string; sourceFile: ts.SourceFile; ownChecksum: string; earlierOwnChecksums?: readonly string[]; projectRoot: string }) {
   const label = (absolute: string) => projectPath(input.projectRoot, absolute);
   const problems: Problem[] = [];
   const probed: ProbeLog = new Map();

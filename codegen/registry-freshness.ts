@@ -7,15 +7,14 @@ import type { GenerateOptions } from "./generate.js";
 import { isMigrationLike } from "./migration-file.js";
 import { compareText, formatProblem, projectPath, tryOr, type Problem } from "./problems.js";
 
-/** Where the check looks, as `gen` is told it; `cacheDir` `null`: every check scans. */
-export type RegistryFreshnessOptions = Omit<GenerateOptions, "check" | "runtimeModule" | "cacheDir"> & { readonly cacheDir: string | null };
-
 /**
- * Resolves when the registry is what `gen` would write now (`cached`: without a scan), or is the other dialect's (which the runtime refuses).
+ * Resolves when the registry is what `gen` would write now (`cached`: without a scan; `cacheDir` `null`: every check scans), or is the other dialect's (which the runtime refuses).
  *
  * @throws `REGISTRY_STALE` naming each change, and the problems that stop gen if any.
  */
-export async function assertRegistryFresh(options: RegistryFreshnessOptions): Promise<"cached" | "scanned" | "other-dialect"> {
+export async function assertRegistryFresh(
+  options: Omit<GenerateOptions, "check" | "runtimeModule" | "cacheDir"> & { readonly cacheDir: string | null },
+): Promise<"cached" | "scanned" | "other-dialect"> {
   const key = genCacheKeyFor(options);
   const fingerprint = options.cacheDir === null ? null : fingerprintGenInputs(key);
   if (fingerprint !== null && findCurrentRegistry(options.cacheDir!, key, fingerprint) !== null) return "cached";
