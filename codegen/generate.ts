@@ -4,11 +4,12 @@
 import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { ts } from "ts-morph";
+import type { RegistryChangeKind } from "../src/core/errors.js";
 import type { SqlDialect } from "../src/core/types.js";
 import type { Target } from "./config.js";
 import { findCurrentRegistry, fingerprintGenInputs, forgetRegistry, genCacheKeyFor, rememberCurrentRegistry } from "./gen-cache.js";
 import { isMigrationLike } from "./migration-file.js";
-import { errorCode, joinLines, problemAt, projectPath, sortProblems, tryOr, type Problem, type RegistryChangeKind } from "./problems.js";
+import { errorCode, joinLines, problemAt, projectPath, sortProblems, tryOr, type Problem } from "./problems.js";
 import { REGISTRY_HEADER, renderRegistry } from "./render.js";
 import { resolveImportExtension, scanMigrations, type ScannedMigration } from "./scan.js";
 import { unwrapExpression } from "./ts-checksum.js";
