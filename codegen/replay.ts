@@ -62,11 +62,7 @@ export type ReplayOutcome = (ReplayPlace & { readonly ran: true; readonly applie
 export const REPLAY_DRIVER_INSTALL = "npm install --save-dev sql.js";
 
 /** The part of a runtime manager the replay drives, sync or async. */
-interface ReplayManager {
-  up(options: { to: number }): unknown;
-  down(options: { steps: number }): unknown;
-  run<T>(step: Step<T>): T | Promise<T>;
-}
+type ReplayManager = { up(options: { to: number }): unknown; down(options: { steps: number }): unknown; run<T>(step: Step<T>): T | Promise<T> };
 
 /** An empty database the replay fills: its manager, how a problem names it, and how to let it go. */
 interface ReplayDatabase {
@@ -196,10 +192,7 @@ async function openMemoryDatabase(options: ReplayCheckOptions, migrations: Migra
 }
 
 /** Each table's storage page (a rebuilt table gets a new one) and the tables it references. */
-interface TableGraph {
-  readonly rootpages: ReadonlyMap<string, number>;
-  readonly references: readonly { readonly child: string; readonly parent: string }[];
-}
+type TableGraph = { readonly rootpages: ReadonlyMap<string, number>; readonly references: readonly { readonly child: string; readonly parent: string }[] };
 
 /** Applies each migration in turn (data migrations run on the rows earlier ones seeded), then rolls back the newest; the first failure stops it. */
 async function replay(options: ReplayCheckOptions, migrations: MigrationRegistry, database: ReplayDatabase): Promise<{ problems: Problem[]; applied: number; rolledBack: number | null }> {
