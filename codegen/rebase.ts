@@ -55,10 +55,7 @@ function compareWithBase(options: Where, operation: string) {
       .flatMap(({ name, bytes }) => {
         const parsed = parseMigrationFileName(name);
         // A checkout with `core.autocrlf` or an editor's BOM must not make a shared file look changed.
-        const text = bytes
-          .toString("utf8")
-          .replace(/^\uFEFF/, "")
-          .replace(/\r\n/g, "\n");
+        const text = bytes.toString("utf8").replace(/^\uFEFF|\r(?=\n)/g, "");
         return parsed.status === "migration" ? [{ ...parsed.migration, file: projectPath(options.projectRoot, path.join(options.migrationsDir, name)), text }] : [];
       })
       .sort((a, b) => a.version - b.version || compareText(a.fileName, b.fileName));

@@ -145,13 +145,8 @@ async function openScratchDatabase(options: ReplayCheckOptions, url: string, mig
       await scratch.drop().catch(() => undefined);
       await opened!.close();
     };
-    const place = {
-      driver: "pg",
-      database: "scratch",
-      where: `the scratch database ${scratch.name} on the PostgreSQL server at ${server} (dropped after)`,
-      unavailable: [],
-      connection: null,
-    } as const;
+    const where = `the scratch database ${scratch.name} on the PostgreSQL server at ${server} (dropped after)`;
+    const place = { driver: "pg", database: "scratch", where, unavailable: [], connection: null } as const;
     return { manager, named: `a scratch database of the PostgreSQL server at ${server}`, place, close };
   } catch (error) {
     await opened?.close();
