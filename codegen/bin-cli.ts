@@ -2,7 +2,7 @@
  * The `stepwise` command as a function of its directory, environment and output: `gen`, `create` and `rebase`, plus every runtime command of `createCli`, which here loads the project's TypeScript
  * registry on demand (no build step) after refusing one that lags behind the folder (REGISTRY_STALE).
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { InvalidArgumentError, Option, type Command } from "commander";
@@ -16,8 +16,8 @@ import type { MigrationRegistry } from "../src/core/types.js";
 import { PACKAGE_NAME } from "../src/shared/package-name.js";
 import { DIALECTS, findProjectRoot, resolveSettings, runtimeConfig, type RuntimeConfig, type StepwiseSettings } from "./config.js";
 import { importImportFreeRegistry } from "./import-free-registry.js";
-import { assertPeersInstalled, CODEGEN_PEERS, findMissingPeers, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
-import { describeGenerated, findStackLocation, printProblems, projectPath, sortProblems, tryOr, type Problem } from "./problems.js";
+import { assertPeersInstalled, CODEGEN_PEERS, findMissingPeers, findPackageManifest, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
+import { describeGenerated, findStackLocation, printProblems, projectPath, sortProblems, type Problem } from "./problems.js";
 import { IMPORT_HELP, type ImportFlags } from "./import/import-help.js";
 import type { ReplayOutcome } from "./replay.js";
 
@@ -278,10 +278,6 @@ function parseGitRef(value: string): string {
 
 /** stepwise's version, from the nearest package.json named `stepwise-migrate` above this file (the source tree or the packed dist); `null` in a bundle. */
 function readToolVersion(): string | null {
-  for (let folder = path.dirname(fileURLToPath(import.meta.url)); ; folder = path.dirname(folder)) {
-    // Missing or unreadable: keep walking up, as Node's own resolution would.
-    const manifest = tryOr(() => JSON.parse(readFileSync(path.join(folder, "package.json"), "utf8")) as { name?: unknown; version?: unknown } | null, null);
-    if (manifest?.name === PACKAGE_NAME && typeof manifest.version === "string") return manifest.version;
-    if (path.dirname(folder) === folder) return null;
-  }
+  const version = findPackageManifest(path.dirname(fileURLToPath(import.meta.url)), PACKAGE_NAME)?.version;
+  return typeof version === "string" ? version : null;
 }

@@ -15,47 +15,17 @@ import type { DriverEntry } from "../src/shared/package-name.js";
 /** The runtime a registry may be for: `d1` (Cloudflare D1), where `gen` refuses transactional TypeScript migrations. */
 export type Target = "d1";
 
-/** Resolved settings; paths are absolute. */
-export interface StepwiseSettings {
-  readonly projectRoot: string;
-  readonly migrationsDir: string;
-  readonly registryFile: string;
-  /** `null` when neither a flag nor the config names one. */
-  readonly database: string | null;
-  readonly tableName: string;
-  /** The project's driver: what the runtime commands open, `create`'s template imports and the replay uses; `null` when none is named. */
-  readonly driver: DriverEntry | null;
-  readonly dialect: SqlDialect;
-  readonly target: Target | null;
-  /** The config's `url` as written (its `${NAME}`s expanded only when a pg command needs it). */
-  readonly url: string | null;
-  readonly schema: string | null;
-}
-
-/** What a config may set; paths are relative to the project root. */
-export interface StepwiseConfig {
-  readonly migrationsDir?: string;
-  readonly registryFile?: string;
-  readonly database?: string;
-  readonly tableName?: string;
-  /** A driver name, or `d1` or `durable-objects` for a project that runs in a Cloudflare Worker. */
-  readonly driver?: string;
-  /** `sqlite` (the default) or `postgres`. */
-  readonly dialect?: string;
-  /** The connection URL for `--driver pg`; the config is committed, so write `"${DATABASE_URL}"` rather than a password. */
-  readonly url?: string;
-  readonly schema?: string;
-  readonly target?: string;
-  /** Each other dialect's folder and registry, for an app that runs on both: `{"postgres": {"migrationsDir": …, "registryFile": …}}`. */
-  readonly dialects?: Readonly<Partial<Record<SqlDialect, { readonly migrationsDir?: string; readonly registryFile?: string }>>>;
-}
-
 /** The drivers a config may name that the bin cannot open: they run inside a Cloudflare Worker. */
 const WORKER_DRIVERS: readonly DriverEntry[] = ["d1", "durable-objects"];
 /** The dialects `dialect` and `gen --dialect` accept. */
 export const DIALECTS: readonly SqlDialect[] = ["sqlite", "postgres"];
 const CONFIG_FILE_NAME = "stepwise.config.json";
-const CONFIG_KEYS = ["migrationsDir", "registryFile", "database", "tableName", "driver", "dialect", "dialects", "url", "schema", "target"];
+const CONFIG_KEYS = ["migrationsDir", "registryFile", "database", "tableName", "driver", "dialect", "dialects", "url", "schema", "target"] as const;
+
+/** What a config may set, each a string (paths relative to the project root), and `dialects`: each other dialect's folder and registry. */
+export type StepwiseConfig = { readonly [key in Exclude<(typeof CONFIG_KEYS)[number], "dialects">]?: string } & {
+  readonly dialects?: Readonly<Partial<Record<SqlDialect, { readonly migrationsDir?: string; readonly registryFile?: string }>>>;
+};
 const DIALECT_PATH_KEYS = ["migrationsDir", "registryFile"];
 
 /** The config as its file holds it (`file`: `null` when there is none; `source`: how messages name it), its shape checked, its values not yet. */
@@ -130,7 +100,7 @@ function configDriver({ config, file }: ConfigFile): DriverEntry | null {
  * Combines flags, config and defaults. A dialect's folder and registry come from the flags, its entry in `dialects`, then the top-level settings, which belong to the config's own `dialect` (another
  * dialect's would check its SQL by the wrong rules).
  */
-export function resolveSettings(projectRoot: string, flags: StepwiseConfig = {}): StepwiseSettings {
+export function resolveSettings(projectRoot: string, flags: StepwiseConfig = {}) {
   const read = readConfigFile(projectRoot);
   const { config, source } = read;
   const topLevelDialect = config.dialect ?? DEFAULT_DIALECT;
@@ -161,9 +131,12 @@ export function resolveSettings(projectRoot: string, flags: StepwiseConfig = {})
     dialect,
     url: config.url ?? null,
     schema: config.schema ?? null,
-    target: config.target === "d1" || driver === "d1" ? "d1" : null,
+    target: config.target === "d1" || driver === "d1" ? ("d1" as const) : null,
   };
 }
+
+/** Resolved settings; paths are absolute, `null` where neither a flag nor the config names one. */
+export type StepwiseSettings = ReturnType<typeof resolveSettings>;
 
 /** The config-backed props of `createCli`, and the URL `gen --check` replays a postgres registry on. */
 export interface RuntimeConfig extends Required<Pick<CreateCliProps, "database" | "url" | "schema" | "tableName" | "driver" | "databaseSearched">> {

@@ -74,12 +74,7 @@ export async function createMigration(options: CreateMigrationOptions): Promise<
 }
 
 /** How a driver's migration runs a statement, whether it is async, and what options its template sets. */
-interface TemplateShape {
-  readonly async: boolean;
-  readonly parameter: string;
-  readonly run: (sql: string) => string;
-  readonly options?: readonly string[];
-}
+type TemplateShape = { readonly async: boolean; readonly parameter: string; readonly run: (sql: string) => string; readonly options?: readonly string[] };
 
 /** The SQLite drivers' (`db.exec`), and the others'. */
 const SYNC_EXEC: TemplateShape = { async: false, parameter: "db", run: (sql) => `db.exec(\`${sql}\`)` };

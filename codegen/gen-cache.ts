@@ -17,14 +17,7 @@ import { writeFileAtomic } from "./write-file.js";
 const CACHE_FORMAT = 6;
 
 /** The inputs of one `gen` run that are not files; `dialect` is named only when not sqlite, as the same folder gives another registry per dialect. */
-export interface GenCacheKey {
-  readonly projectRoot: string;
-  readonly migrationsDir: string;
-  readonly registryFile: string;
-  readonly runtimeModule: string;
-  readonly dialect?: string;
-  readonly target?: string;
-}
+export type GenCacheKey = { readonly [key in "projectRoot" | "migrationsDir" | "registryFile" | "runtimeModule"]: string } & { readonly dialect?: string; readonly target?: string };
 
 /** What a cache entry records about a registry known to be current; `dependencies`: files outside the folder the scan read or looked for, with {@link hashDependency} of them then. */
 export interface GenCacheEntry {

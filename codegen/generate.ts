@@ -4,11 +4,12 @@
 import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { ts } from "ts-morph";
+import type { RegistryChangeKind } from "../src/core/errors.js";
 import type { SqlDialect } from "../src/core/types.js";
 import type { Target } from "./config.js";
 import { findCurrentRegistry, fingerprintGenInputs, forgetRegistry, genCacheKeyFor, rememberCurrentRegistry } from "./gen-cache.js";
 import { isMigrationLike } from "./migration-file.js";
-import { errorCode, joinLines, problemAt, projectPath, sortProblems, tryOr, type Problem, type RegistryChangeKind } from "./problems.js";
+import { errorCode, joinLines, problemAt, projectPath, sortProblems, tryOr, type Problem } from "./problems.js";
 import { REGISTRY_HEADER, renderRegistry } from "./render.js";
 import { resolveImportExtension, scanMigrations, type ScannedMigration } from "./scan.js";
 import { unwrapExpression } from "./ts-checksum.js";
@@ -180,19 +181,13 @@ export function genCommandOf(projectRoot: string): string {
   return found ? `npm run ${found[0]}` : "npx stepwise gen";
 }
 
-/** What `--check` compares for one entry of the registry on disk (`line`: 1-based; `description` `undefined`: no readable field). */
-export interface RecordedEntry {
-  readonly file: string;
-  readonly checksum: string | null;
-  readonly description: string | null | undefined;
-  readonly line: number;
-  readonly async: boolean;
-}
-
-/** The object literals of a registry's `export const migrations = [...]`, keyed by `file`, parsed (the project's prettier config decides quotes and breaks); an entry without a readable `file` is left out. */
-export function readRecordedEntries(registrySource: string): Map<string, RecordedEntry> {
+/**
+ * The object literals of a registry's `export const migrations = [...]`, keyed by `file`, parsed (the project's prettier config decides quotes and breaks); an entry without a readable `file` is left
+ * out. `line` is 1-based; `description` `undefined`: no readable field.
+ */
+export function readRecordedEntries(registrySource: string) {
   const sourceFile = ts.createSourceFile("registry.ts", registrySource, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
-  const entries = new Map<string, RecordedEntry>();
+  const entries = new Map<string, { file: string; checksum: string | null; description: string | null | undefined; line: number; async: boolean }>();
   const list = readConstant(sourceFile, "migrations");
   for (const element of list && ts.isArrayLiteralExpression(list) ? list.elements : []) {
     if (!ts.isObjectLiteralExpression(element)) continue;

@@ -15,34 +15,15 @@ import { addProblems, compareText, problemAt, projectPath, tryOr, type Problem }
 import { parseDiagnosticsOf } from "./ts-migration.js";
 import { checksumTypeScriptForms, findRawNul } from "./ts-checksum.js";
 
-/** What following a migration's local imports found. */
-export interface LocalImports {
-  /** Project-relative paths of every imported file, sorted. */
-  readonly files: readonly string[];
-  /** Every path read or looked for while resolving, with its `hashDependency` digest (`null`: absent), so the gen cache notices a new file that changes a resolution. */
-  readonly probed: readonly { readonly file: string; readonly sha256: string | null }[];
-  readonly problems: readonly Problem[];
-  /** The migration's checksum combined with its imports'; its own when it imports nothing local. */
-  readonly checksum: string;
-  /** The combinations earlier releases computed, where they differ from `checksum`, space-separated; `null` when none does. */
-  readonly legacyChecksum: string | null;
-}
-
-/** A migration and its checksums (`earlierOwnChecksums`: as earlier releases computed them). */
-export interface LocalImportsInput {
-  readonly absolutePath: string;
-  readonly sourceFile: ts.SourceFile;
-  readonly ownChecksum: string;
-  readonly earlierOwnChecksums?: readonly string[];
-  readonly projectRoot: string;
-}
-
 /** How the importing code loads a module: ESM `import` resolution or CommonJS `require`. */
 type ImportMode = "import" | "require";
 type ProbeLog = Map<string, string | null>;
 
-/** Follows a migration's local imports and combines their checksums with its own. */
-export function followLocalImports(input: LocalImportsInput): LocalImports {
+/**
+ * Follows a migration's local imports and combines their checksums with its own (`earlierOwnChecksums`: as earlier releases computed them, which give `legacyChecksum`, space-separated). `files`: the
+ * imported files, project-relative; `probed`: every path read or looked for, with its {@link hashDependency} (`null`: absent), so the gen cache notices a new file that changes a resolution.
+ */
+export function followLocalImports(input: { absolutePath: string; sourceFile: ts.SourceFile; ownChecksum: string; earlierOwnChecksums?: readonly string[]; projectRoot: string }) {
   const label = (absolute: string) => projectPath(input.projectRoot, absolute);
   const problems: Problem[] = [];
   const probed: ProbeLog = new Map();
@@ -356,15 +337,9 @@ function createResolver(projectRoot: string, probed: ProbeLog) {
 
 /** Reads a package.json, recording its bytes (or its absence) as an input of the result. */
 function readPackageJson(file: string, probed: ProbeLog): PackageJson | null {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch {
-    probed.set(file, null);
-    return null;
-  }
-  probed.set(file, hashDependency(file));
-  const parsed = tryOr(() => JSON.parse(bytes.toString("utf8")) as unknown, null);
+  const sha256 = hashDependency(file);
+  probed.set(file, sha256);
+  const parsed = sha256 === null ? null : tryOr(() => JSON.parse(readFileSync(file, "utf8")) as unknown, null);
   return typeof parsed === "object" && parsed !== null ? (parsed as PackageJson) : null;
 }
 
@@ -375,11 +350,8 @@ function matchMap(map: unknown, key: string, mode: ImportMode): string | null | 
   if (Object.hasOwn(entries, key) && !key.includes("*")) return resolveTarget(entries[key], null, mode);
   let best: { pattern: string; star: string } | null = null;
   for (const pattern of Object.keys(entries)) {
-    const star = pattern.indexOf("*");
-    if (star === -1 || pattern.indexOf("*", star + 1) !== -1) continue;
-    const [prefix, suffix] = [pattern.slice(0, star), pattern.slice(star + 1)];
-    if (!key.startsWith(prefix) || !key.endsWith(suffix) || key.length < pattern.length) continue;
-    if (!best || prefix.length > best.pattern.indexOf("*")) best = { pattern, star: key.slice(prefix.length, key.length - suffix.length) };
+    const star = pattern.split("*").length === 2 ? matchStar(pattern, key, 1) : null;
+    if (star !== null && (!best || pattern.indexOf("*") > best.pattern.indexOf("*"))) best = { pattern, star };
   }
   return best ? resolveTarget(entries[best.pattern], best.star, mode) : undefined;
 }
@@ -401,14 +373,16 @@ function matchPaths(paths: ts.MapLike<string[]>, specifier: string): string[] {
   let best: { prefixLength: number; substitutions: string[] } | null = null;
   for (const [pattern, substitutions] of Object.entries(paths)) {
     const star = pattern.indexOf("*");
-    let captured: string | null = null;
-    if (star === -1) captured = pattern === specifier ? "" : null;
-    else {
-      const [prefix, suffix] = [pattern.slice(0, star), pattern.slice(star + 1)];
-      if (specifier.startsWith(prefix) && specifier.endsWith(suffix) && specifier.length >= prefix.length + suffix.length) captured = specifier.slice(prefix.length, specifier.length - suffix.length);
-    }
+    const captured = star === -1 ? (pattern === specifier ? "" : null) : matchStar(pattern, specifier, 0);
     const prefixLength = star === -1 ? Number.MAX_SAFE_INTEGER : star;
     if (captured !== null && (!best || prefixLength > best.prefixLength)) best = { prefixLength, substitutions: substitutions.map((s) => s.replace("*", captured!)) };
   }
   return best ? [...best.substitutions] : [];
+}
+
+/** What the first `*` of `pattern` stands for in `key` (at least `least` characters), or `null` when `key` does not match. */
+function matchStar(pattern: string, key: string, least: number): string | null {
+  const star = pattern.indexOf("*");
+  const [prefix, suffix] = [pattern.slice(0, star), pattern.slice(star + 1)];
+  return key.startsWith(prefix) && key.endsWith(suffix) && key.length >= prefix.length + suffix.length + least ? key.slice(prefix.length, key.length - suffix.length) : null;
 }

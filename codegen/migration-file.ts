@@ -14,19 +14,14 @@ export interface ParsedMigrationFileName {
   readonly fileName: string;
 }
 
-/** Why an entry named like a migration was refused. */
-export interface MalformedMigrationFileName {
-  readonly fileName: string;
-  readonly reason: string;
-  /** The version the name starts with, when one can be read, so the file still fills its place and is not also reported as a gap. */
-  readonly version: number | null;
-  /** The name it should probably have, or `null` when none can be derived. */
-  readonly suggestedName: string | null;
-}
-
-/** What a file name in the migrations folder turned out to be. */
+/**
+ * What a file name in the migrations folder turned out to be; a malformed one says why, the version it starts with when one can be read (so the file still fills its place and is not also reported as
+ * a gap), and the name it should probably have.
+ */
 export type MigrationFileNameResult =
-  { readonly status: "migration"; readonly migration: ParsedMigrationFileName } | { readonly status: "malformed"; readonly problem: MalformedMigrationFileName } | { readonly status: "ignored" };
+  | { readonly status: "migration"; readonly migration: ParsedMigrationFileName }
+  | { readonly status: "malformed"; readonly problem: { readonly fileName: string; readonly reason: string; readonly version: number | null; readonly suggestedName: string | null } }
+  | { readonly status: "ignored" };
 
 /** The longest name `create` derives from a description, so file names stay readable. */
 export const MAX_GENERATED_NAME_LENGTH = 60;

@@ -38,13 +38,18 @@ export function missingDependencyError(task: string, packages: readonly Optional
 export function findInstalledPeer(name: OptionalPeer): { file: string; version: string } | null {
   const entry = tryOr(() => fileURLToPath(import.meta.resolve(OPTIONAL_PEERS[name].specifier)), null);
   if (entry === null) return null;
-  for (let dir = path.dirname(entry); path.dirname(dir) !== dir; dir = path.dirname(dir)) {
+  const found = findPackageManifest(path.dirname(entry), name);
+  return found ? { file: found.file, version: typeof found.version === "string" ? found.version : "(no version)" } : { file: entry, version: "(no package.json)" };
+}
+
+/** The nearest package.json at or above `dir` named `name` (nested ones, such as {"type": "module"} in a dist folder, name no package; an unreadable one is not the package's own). */
+export function findPackageManifest(dir: string, name: string): { file: string; version: unknown } | null {
+  for (; ; dir = path.dirname(dir)) {
     const file = path.join(dir, "package.json");
-    // Nested package.json files (such as {"type": "module"} in a dist folder) name no package; an unreadable one is not the package's own.
     const manifest = tryOr(() => JSON.parse(readFileSync(file, "utf8")) as { name?: unknown; version?: unknown } | null, null);
-    if (manifest?.name === name) return { file, version: typeof manifest.version === "string" ? manifest.version : "(no version)" };
+    if (manifest?.name === name) return { file, version: manifest.version };
+    if (path.dirname(dir) === dir) return null;
   }
-  return { file: entry, version: "(no package.json)" };
 }
 
 /** Which of `packages` cannot be resolved from stepwise's own location, where the bin imports them from. */

@@ -219,5 +219,3 @@ export function sortProblems(problems: readonly Problem[]): Problem[] {
 export function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
-
-export type { RegistryChangeKind } from "../src/core/errors.js";

@@ -23,33 +23,6 @@ import { formatMigrationFileName, parseMigrationFileName, versionWidthOf, type P
 import { compareText, printProblems, projectPath, tryOr, type Problem } from "./problems.js";
 import { writeFileAtomic } from "./write-file.js";
 
-/** One migration's new number; paths project-relative. */
-export interface RebaseRename {
-  readonly from: string;
-  readonly to: string;
-  readonly fromVersion: number;
-  readonly toVersion: number;
-  readonly name: string;
-}
-
-/** What rebase would do; plain data, so `--json` is `JSON.stringify`. */
-export interface RebasePlan {
-  /** The ref as given or found, its commit, and how it was chosen (`--base`, `origin/HEAD`, the default branch). */
-  readonly base: { readonly ref: string; readonly commit: string; readonly chosenBy: string };
-  /** `null` when the branches share no history, or nothing is committed yet. */
-  readonly mergeBase: string | null;
-  /** The base's newest version (0: it has none). */
-  readonly baseLatestVersion: number;
-  /** Every version the base's migrations use, ascending. */
-  readonly baseVersions: readonly number[];
-  /** This branch's migrations in their new order, including those whose number does not change. */
-  readonly branchMigrations: readonly string[];
-  /** Only the migrations whose number changes. */
-  readonly renames: readonly RebaseRename[];
-  /** Imports of a renamed migration that are rewritten: `file: old → new`. */
-  readonly importRewrites: readonly string[];
-}
-
 /** A migration file named by the rules, `file` project-relative (for a base file: where it would be in the work tree), `text` normalised for comparison. */
 interface BranchMigration extends ParsedMigrationFileName {
   readonly file: string;
@@ -82,10 +55,7 @@ function compareWithBase(options: Where, operation: string) {
       .flatMap(({ name, bytes }) => {
         const parsed = parseMigrationFileName(name);
         // A checkout with `core.autocrlf` or an editor's BOM must not make a shared file look changed.
-        const text = bytes
-          .toString("utf8")
-          .replace(/^\uFEFF/, "")
-          .replace(/\r\n/g, "\n");
+        const text = bytes.toString("utf8").replace(/^\uFEFF|\r(?=\n)/g, "");
         return parsed.status === "migration" ? [{ ...parsed.migration, file: projectPath(options.projectRoot, path.join(options.migrationsDir, name)), text }] : [];
       })
       .sort((a, b) => a.version - b.version || compareText(a.fileName, b.fileName));
@@ -157,7 +127,7 @@ function openRepository(projectRoot: string, operation: string) {
 }
 
 /** `ref` when given, else the default branch: where `origin/HEAD` points, else the first of main, master, origin/main, origin/master. */
-function resolveBase(ref: string | null, commitOf: (ref: string) => string | null, originHead: () => { status: number | null; stdout: string }): RebasePlan["base"] {
+function resolveBase(ref: string | null, commitOf: (ref: string) => string | null, originHead: () => { status: number | null; stdout: string }) {
   const head = ref === null ? originHead() : null;
   const candidates = ref !== null ? [ref] : [...(head?.status === 0 ? [head.stdout.trim()] : []), "main", "master", "origin/main", "origin/master"];
   const tried = ref === null ? ["origin/HEAD"] : [];
@@ -206,8 +176,11 @@ export function checkAgainstBase(options: Where): Problem[] {
   });
 }
 
-/** Works out the renumbering without changing anything; `REBASE_CONFLICT` for an open merge conflict or a migration changed on both sides. */
-export function planRebase(options: Where): RebasePlan {
+/**
+ * Works out the renumbering without changing anything, as plain data (`--json` prints it): the base (`chosenBy`: `--base`, `origin/HEAD` or the default branch), `mergeBase` (`null`: no shared
+ * history), this branch's migrations in their new order, the `renames` and the `importRewrites` (`file: old → new`). `REBASE_CONFLICT` for an open merge conflict or a migration changed on both sides.
+ */
+export function planRebase(options: Where) {
   const comparison = compareWithBase(options, "stepwise rebase");
   if (comparison.unmerged.length > 0) throw rebaseConflictError("unmerged", comparison.unmerged, comparison.base.ref);
   const editedTwice = comparison.local.filter((migration) => migration.origin === "edited-on-both-sides").map((migration) => migration.file);
@@ -217,7 +190,7 @@ export function planRebase(options: Where): RebasePlan {
   // A migration this branch keeps (one the base deleted, say) still holds its number.
   let next = Math.max(baseLatestVersion, ...kept.map((migration) => migration.version)) + 1;
   const width = versionWidthOf([...comparison.local, ...comparison.baseMigrations].map((migration) => migration.fileName));
-  const renames: RebaseRename[] = [];
+  const renames: { from: string; to: string; fromVersion: number; toVersion: number; name: string }[] = [];
   const branchMigrations = added.map((migration) => {
     const toVersion = next++;
     const to = path.posix.join(path.posix.dirname(migration.file), formatMigrationFileName(toVersion, migration.name, migration.kind, width));
@@ -230,6 +203,7 @@ export function planRebase(options: Where): RebasePlan {
   const baseVersions = [...new Set(comparison.baseMigrations.map((migration) => migration.version))];
   return { base: comparison.base, mergeBase: comparison.mergeBase, baseLatestVersion, baseVersions, branchMigrations, renames, importRewrites };
 }
+type RebasePlan = ReturnType<typeof planRebase>;
 
 /** The file system calls applying makes (`writeFileSync` replaces a file's text atomically); tests substitute one to fail a chosen step. */
 export interface RenameFileSystem {
@@ -291,7 +265,7 @@ export function applyRebase(plan: RebasePlan, options: { projectRoot: string; mi
   }
 }
 
-function movesOf(projectRoot: string, renames: readonly RebaseRename[]): Map<string, string> {
+function movesOf(projectRoot: string, renames: readonly { from: string; to: string }[]): Map<string, string> {
   return new Map(renames.map((rename) => [path.resolve(projectRoot, rename.from), path.resolve(projectRoot, rename.to)]));
 }
 
@@ -341,19 +315,11 @@ function rebaseConflictError(reason: RebaseConflictReason, files: readonly strin
   };
   return new StepwiseError("REBASE_CONFLICT", `Refusing to rebase: ${advice[reason]} Nothing was changed.`, { reason, files });
 }
-/** The options of the `rebase` command. */
-export interface RebaseCommandOptions {
-  readonly base?: string;
-  readonly yes?: boolean;
-  readonly dbCheck: boolean;
-  readonly json?: boolean;
-}
-
 /**
  * The `rebase` command: plans, refuses when the database records a migration it would renumber (same version and name: a row of another name is the base's), and with `--yes` renames and regenerates;
  * prints the outcome.
  */
-export async function runRebase(options: RebaseCommandOptions, settings: StepwiseSettings, command: Command, context: CliContext): Promise<void> {
+export async function runRebase(options: { base?: string; yes?: boolean; dbCheck: boolean; json?: boolean }, settings: StepwiseSettings, command: Command, context: CliContext): Promise<void> {
   const { projectRoot, migrationsDir, registryFile } = settings;
   const plan = planRebase({ projectRoot, migrationsDir, base: options.base ?? null });
   let databaseCheck: { status: "checked" | "no-database" | "skipped"; database: string | null } = { status: "skipped", database: null };

@@ -2,30 +2,19 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { StepwiseError, type RegistryChange } from "../src/core/errors.js";
-import type { SqlDialect } from "../src/core/types.js";
-import type { Target } from "./config.js";
 import { findCurrentRegistry, fingerprintGenInputs, genCacheKeyFor } from "./gen-cache.js";
+import type { GenerateOptions } from "./generate.js";
 import { isMigrationLike } from "./migration-file.js";
 import { compareText, formatProblem, projectPath, tryOr, type Problem } from "./problems.js";
 
-/** Where the check looks; paths are absolute. */
-export interface RegistryFreshnessOptions {
-  readonly projectRoot: string;
-  readonly migrationsDir: string;
-  readonly registryFile: string;
-  readonly dialect: SqlDialect;
-  /** The runtime the registry is generated for, as `gen` is told it (the config's `target`). */
-  readonly target?: Target | null;
-  /** The gen cache folder, or `null`: then every check scans. */
-  readonly cacheDir: string | null;
-}
-
 /**
- * Resolves when the registry is what `gen` would write now (`cached`: without a scan), or is the other dialect's (which the runtime refuses).
+ * Resolves when the registry is what `gen` would write now (`cached`: without a scan; `cacheDir` `null`: every check scans), or is the other dialect's (which the runtime refuses).
  *
  * @throws `REGISTRY_STALE` naming each change, and the problems that stop gen if any.
  */
-export async function assertRegistryFresh(options: RegistryFreshnessOptions): Promise<"cached" | "scanned" | "other-dialect"> {
+export async function assertRegistryFresh(
+  options: Omit<GenerateOptions, "check" | "runtimeModule" | "cacheDir"> & { readonly cacheDir: string | null },
+): Promise<"cached" | "scanned" | "other-dialect"> {
   const key = genCacheKeyFor(options);
   const fingerprint = options.cacheDir === null ? null : fingerprintGenInputs(key);
   if (fingerprint !== null && findCurrentRegistry(options.cacheDir!, key, fingerprint) !== null) return "cached";

@@ -54,25 +54,15 @@ interface ReplayPlace {
   readonly connection: WorkerConnection | null;
 }
 
+type Skip = { readonly ran: false; readonly code: ReplaySkipCode; readonly reason: string };
 /** What the replay did (`rolledBack`: the version whose `down` was replayed), or why it did not run, its reason whole. */
-export type ReplayOutcome =
-  (ReplayPlace & { readonly ran: true; readonly applied: number; readonly rolledBack: number | null }) | { readonly ran: false; readonly code: ReplaySkipCode; readonly reason: string };
-
-/** The replay's problems (the migrations' faults) and what it did. */
-export interface ReplayCheckResult {
-  readonly problems: readonly Problem[];
-  readonly replay: ReplayOutcome;
-}
+export type ReplayOutcome = (ReplayPlace & { readonly ran: true; readonly applied: number; readonly rolledBack: number | null }) | Skip;
 
 /** What a project with no SQLite driver is told to install: it builds nothing and runs on every runtime. */
 export const REPLAY_DRIVER_INSTALL = "npm install --save-dev sql.js";
 
 /** The part of a runtime manager the replay drives, sync or async. */
-interface ReplayManager {
-  up(options: { to: number }): unknown;
-  down(options: { steps: number }): unknown;
-  run<T>(step: Step<T>): T | Promise<T>;
-}
+type ReplayManager = { up(options: { to: number }): unknown; down(options: { steps: number }): unknown; run<T>(step: Step<T>): T | Promise<T> };
 
 /** An empty database the replay fills: its manager, how a problem names it, and how to let it go. */
 interface ReplayDatabase {
@@ -82,10 +72,8 @@ interface ReplayDatabase {
   close(): unknown;
 }
 
-type Skip = { readonly ran: false; readonly code: ReplaySkipCode; readonly reason: string };
-
 /** Replays the registry's migrations on an empty database. Never throws for the migrations' faults: they come back as problems. */
-export async function runReplayCheck(options: ReplayCheckOptions): Promise<ReplayCheckResult> {
+export async function runReplayCheck(options: ReplayCheckOptions): Promise<{ problems: readonly Problem[]; replay: ReplayOutcome }> {
   if (options.dialect === "postgres" && !options.url) {
     const missing = options.urlUnset
       ? `the config's "url" names \${${options.urlUnset}}, which is not set`
@@ -157,13 +145,8 @@ async function openScratchDatabase(options: ReplayCheckOptions, url: string, mig
       await scratch.drop().catch(() => undefined);
       await opened!.close();
     };
-    const place = {
-      driver: "pg",
-      database: "scratch",
-      where: `the scratch database ${scratch.name} on the PostgreSQL server at ${server} (dropped after)`,
-      unavailable: [],
-      connection: null,
-    } as const;
+    const where = `the scratch database ${scratch.name} on the PostgreSQL server at ${server} (dropped after)`;
+    const place = { driver: "pg", database: "scratch", where, unavailable: [], connection: null } as const;
     return { manager, named: `a scratch database of the PostgreSQL server at ${server}`, place, close };
   } catch (error) {
     await opened?.close();
@@ -204,10 +187,7 @@ async function openMemoryDatabase(options: ReplayCheckOptions, migrations: Migra
 }
 
 /** Each table's storage page (a rebuilt table gets a new one) and the tables it references. */
-interface TableGraph {
-  readonly rootpages: ReadonlyMap<string, number>;
-  readonly references: readonly { readonly child: string; readonly parent: string }[];
-}
+type TableGraph = { readonly rootpages: ReadonlyMap<string, number>; readonly references: readonly { readonly child: string; readonly parent: string }[] };
 
 /** Applies each migration in turn (data migrations run on the rows earlier ones seeded), then rolls back the newest; the first failure stops it. */
 async function replay(options: ReplayCheckOptions, migrations: MigrationRegistry, database: ReplayDatabase): Promise<{ problems: Problem[]; applied: number; rolledBack: number | null }> {
@@ -267,27 +247,19 @@ function sourceText(entry: MigrationEntry, direction: MigrationDirection): strin
   return typeof fn === "function" ? Function.prototype.toString.call(fn) : "";
 }
 
-/** The migration file's lines, or `null` when it cannot be read (the registry is then all there is). */
-function readSourceLines(options: ReplayCheckOptions, entry: MigrationEntry): string[] | null {
-  return tryOr(
-    () =>
-      readFileSync(path.join(options.projectRoot, entry.file), "utf8")
-        .replace(/^\uFEFF/, "")
-        .split(/\r?\n/),
-    null,
-  );
-}
-
 /** The 1-based line of its file where a SQL migration's section begins, as the registry records it. */
 function sectionStart(entry: MigrationEntry, direction: MigrationDirection): number {
   return (entry.kind === "sql" ? entry.sqlLines?.[direction === "up" ? 0 : 1] : null) ?? 1;
 }
 
 function describeRebuild(options: ReplayCheckOptions, entry: MigrationEntry, parent: string, children: readonly string[], reason: string | null): Problem {
-  const lines = readSourceLines(options, entry);
+  // Unreadable, the registry is all there is.
+  const lines = tryOr(() => readFileSync(path.join(options.projectRoot, entry.file), "utf8"), "")
+    .replace(/^\uFEFF/, "")
+    .split(/\r?\n/);
   // The first line outside a comment that drops or renames the table.
-  const index = (lines ?? []).findIndex((line) => !line.trimStart().startsWith("--") && findDroppedOrRenamedTables(line).some((name) => name.toLowerCase() === parent.toLowerCase()));
-  const at = index === -1 ? { line: sectionStart(entry, "up"), column: 1 } : { line: index + 1, column: lines![index]!.search(/\b(DROP|ALTER)\b/i) + 1 };
+  const index = lines.findIndex((line) => !line.trimStart().startsWith("--") && findDroppedOrRenamedTables(line).some((name) => name.toLowerCase() === parent.toLowerCase()));
+  const at = index === -1 ? { line: sectionStart(entry, "up"), column: 1 } : { line: index + 1, column: lines[index]!.search(/\b(DROP|ALTER)\b/i) + 1 };
   const fix = entry.kind === "sql" ? `put the flag on the up marker line: "${SQL_FOREIGN_KEYS_OFF_FIX}"` : `add "${TS_FOREIGN_KEYS_OFF_FIX}" to its defineMigration`;
   const referenced = `${children.join(", ")} reference${children.length === 1 ? "s" : ""}`;
   const message = `this migration drops or replaces table ${parent}, which ${referenced} with foreign keys, with enforcement on (${reason ?? "it passed here only because the replay's tables are empty"}): on a database with rows, the drop is refused ("FOREIGN KEY constraint failed") or deletes their rows; ${fix}, and stepwise checks the keys before committing`;

@@ -45,16 +45,8 @@ export interface ScanResult {
   readonly problems: Problem[];
 }
 
-/** Where to scan. */
-export interface ScanOptions {
-  readonly projectRoot: string;
-  readonly migrationsDir: string;
-  /** Default `sqlite`. */
-  readonly dialect?: SqlDialect;
-}
-
 /** Scans `migrationsDir`. Never throws for bad input: every issue becomes a {@link Problem}. */
-export function scanMigrations(options: ScanOptions): ScanResult {
+export function scanMigrations(options: { projectRoot: string; migrationsDir: string; dialect?: SqlDialect }): ScanResult {
   const { projectRoot, migrationsDir } = options;
   const dialect = options.dialect ?? "sqlite";
   const label = projectPath(projectRoot, migrationsDir);

@@ -102,11 +102,8 @@ function ambiguousSlots(node: ts.Node): string | null {
 }
 
 /** `ts.SyntaxKind[kind]` may answer with a range marker ("FirstStatement"), and markers move between TypeScript versions; a checksum must not. */
-const KIND_NAMES: ReadonlyMap<number, string> = (() => {
-  const names = new Map<number, string>();
-  for (const [name, value] of Object.entries(ts.SyntaxKind)) if (typeof value === "number" && !/^(First|Last)[A-Z]/.test(name) && !names.has(value)) names.set(value, name);
-  return names;
-})();
+const KIND_NAMES = new Map<number, string>();
+for (const [name, value] of Object.entries(ts.SyntaxKind)) if (typeof value === "number" && !/^(First|Last)[A-Z]/.test(name) && !KIND_NAMES.has(value)) KIND_NAMES.set(value, name);
 
 function kindName(kind: ts.SyntaxKind): string {
   return KIND_NAMES.get(kind) ?? String(kind);

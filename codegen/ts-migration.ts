@@ -10,22 +10,6 @@ import { TEMPLATE_PLACEHOLDER } from "../src/shared/sql-markers.js";
 import type { Problem, ProblemCode } from "./problems.js";
 import { checksumTypeScriptForms, findRawNul, unwrapExpression } from "./ts-checksum.js";
 
-/** What a well-formed TypeScript migration declares. */
-export interface TsMigrationFacts {
-  readonly description: string | null;
-  readonly transaction: boolean;
-  readonly disableForeignKeys: boolean;
-  readonly reversible: boolean;
-  /** `up` or `down` is declared `async`, typed to return a promise, or returns one. */
-  readonly async: boolean;
-  readonly checksum: string;
-  /** The checksums earlier releases computed for this source (see {@link checksumTypeScriptForms}). */
-  readonly earlierChecksums: readonly string[];
-}
-
-/** The facts, or every problem found. */
-export type TsMigrationResult = { readonly ok: true; readonly facts: TsMigrationFacts } | { readonly ok: false; readonly problems: Problem[] };
-
 /** The stepwise entries that export `defineMigration`, whose rules codegen checks without running the call (held to package.json's `exports` by a test). */
 export const DEFINE_MIGRATION_SOURCES: readonly string[] = [entrySpecifier(null), ...DRIVER_ENTRIES.map(entrySpecifier)];
 
@@ -35,10 +19,13 @@ type KnownProperty = (typeof KNOWN_PROPERTIES)[number];
 type Report = (code: ProblemCode, at: ts.Node | number, message: string) => null;
 type FunctionLike = ts.FunctionLikeDeclaration;
 
-/** Validates a parsed migration (LF, no BOM); `returnsThenable` settles, by the type checker, whether an unannotated function is async. */
-export function analyzeTsMigration(sourceFile: ts.SourceFile, file: string, dialect: SqlDialect, returnsThenable: (fn: FunctionLike) => boolean): TsMigrationResult {
+/**
+ * Validates a parsed migration (LF, no BOM): its options, whether it has a `down`, whether it is async (declared so, typed to return a promise, or returning one by `returnsThenable`, the type
+ * checker), and its checksums (`earlierChecksums`: see {@link checksumTypeScriptForms}); or every problem found.
+ */
+export function analyzeTsMigration(sourceFile: ts.SourceFile, file: string, dialect: SqlDialect, returnsThenable: (fn: FunctionLike) => boolean) {
   const problems: Problem[] = [];
-  const failed = (): TsMigrationResult => ({ ok: false, problems });
+  const failed = () => ({ ok: false as const, problems });
   const report: Report = (code, at, message) => {
     const { line, character } = sourceFile.getLineAndCharacterOfPosition(typeof at === "number" ? at : at.getStart(sourceFile));
     problems.push({ code, file, line: line + 1, column: character + 1, message });
@@ -49,7 +36,7 @@ export function analyzeTsMigration(sourceFile: ts.SourceFile, file: string, dial
   for (const diagnostic of parseDiagnosticsOf(sourceFile)) report("TS_SYNTAX_ERROR", diagnostic.start, `syntax error: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, " ")}`);
   if (problems.length > 0) return failed();
   const nul = findRawNul(sourceFile.text, file);
-  if (nul) return { ok: false, problems: [nul] };
+  if (nul) return { ok: false as const, problems: [nul] };
   const definition = findDefinition(sourceFile, report);
   if (definition === null) return failed();
 
@@ -72,7 +59,7 @@ export function analyzeTsMigration(sourceFile: ts.SourceFile, file: string, dial
   const { checksum, earlierChecksums } = checksumTypeScriptForms(sourceFile, description !== undefined);
   const isAsync = functions.some((fn) => fn && isAsyncFunction(fn, sourceFile, returnsThenable));
   return {
-    ok: true,
+    ok: true as const,
     facts: { description: typeof description === "string" ? description : null, transaction, disableForeignKeys, reversible: down !== undefined, async: isAsync, checksum, earlierChecksums },
   };
 }

@@ -14,11 +14,7 @@ import { tryOr } from "./problems.js";
 export type WorkerConnection = "d1" | "durable-objects";
 
 type Row = Record<string, unknown>;
-interface RunResult {
-  readonly rows: Row[];
-  readonly columns: string[];
-  readonly changes: number;
-}
+type RunResult = { readonly rows: Row[]; readonly columns: string[]; readonly changes: number };
 /** What every replay driver's native connection shares; `getRowsModified` is sql.js's. */
 interface NativeDatabase {
   exec(sql: string): unknown;

@@ -21,20 +21,12 @@ export interface AtomicWriteFileSystem {
   mkdirSync(dir: string, options: { recursive: true }): unknown;
 }
 
-/** Options for {@link writeFileAtomic}. */
-export interface AtomicWriteOptions {
-  /** Fail with `EEXIST` instead of replacing an existing file (for `create`). Default `false`. */
-  readonly exclusive?: boolean;
-  /** Default: `node:fs`. */
-  readonly fileSystem?: AtomicWriteFileSystem;
-}
-
 /**
- * Replaces (or, with `exclusive`, creates) `file` with `text` atomically, creating its folder when needed.
+ * Replaces (or, with `exclusive`, creates: `EEXIST` when it exists, for `create`) `file` with `text` atomically, creating its folder when needed; `fileSystem` defaults to `node:fs`.
  *
  * @throws `FILE_WRITE_FAILED` when any step fails; the target is then as it was and no temporary file remains.
  */
-export function writeFileAtomic(file: string, text: string, options: AtomicWriteOptions = {}): void {
+export function writeFileAtomic(file: string, text: string, options: { exclusive?: boolean; fileSystem?: AtomicWriteFileSystem } = {}): void {
   const io = options.fileSystem ?? fs;
   const bytes = Buffer.from(text, "utf8");
   const dir = path.dirname(file);
