@@ -1,7 +1,4 @@
-/**
- * The PostgreSQL dialect: the catalog reads and SQL PostgreSQL differs in, and its errors read as stepwise's. The reading of a refused connection
- * (`describeConnectionFailure`) belongs with the pg driver, but stays here while the CLI's server connector shares it.
- */
+/** The PostgreSQL dialect: the catalog reads and SQL PostgreSQL differs in, and its errors read as stepwise's (the CLI's server connector shares them). */
 import { batchKeyFailure, matchColumn, quoteIdentifier, type BatchDialect, type BatchOrigin, type BatchWalk, type ResolvedBatchKey } from "../batch-walk.js";
 import type { Dialect, MigrationFailure } from "../dialect.js";
 import type { ErrorClassification } from "../driver.js";
@@ -13,13 +10,12 @@ import {
   databaseUnusableError,
   describeThrownValue,
   diskFullError,
-  historyChangedByMigrationError,
   lockTimeoutError,
   migrationFailedError,
   recordNativeError,
   usageError,
 } from "../error-factories.js";
-import { HISTORY_GUARD_MARK, type HistoryGuard } from "../history-guard.js";
+import { HISTORY_GUARD_MARK, historyChangedError, type HistoryGuard } from "../history-guard.js";
 import { DEFAULT_TABLE_NAME, HistoryStore, isValidTableName } from "../history.js";
 import { describeInvalidIndexes } from "../invalid-indexes.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../options.js";
@@ -27,41 +23,21 @@ import type { ListSchemaObjectsOptions, SchemaObject } from "../schema-objects.j
 import { findInCauseChain, scriptStatements } from "../sql-location.js";
 import { exec, query, queryValue, type Step } from "../step.js";
 import { uniqueName, type EscapeGuardRun } from "../transaction-guard.js";
-import type { MigrationDirection, MigrationEntry } from "../types.js";
 import { splitPostgresStatements, tokenizePostgresSql } from "../../shared/postgres-tokens.js";
 
-// Operators and types schema-qualified, so nothing on the session's `search_path` can stand in for them (a `public.=` for `(varchar, varchar)` beats the built-in one even with `pg_catalog` first).
-/** `=`, `pg_catalog`'s. */
+/**
+ * `pg_catalog`'s `=`, `<>`, `>`, `||`, `text` and `C` collation: nothing on the session's `search_path` can stand in for them (a `public.=` for `(varchar, varchar)` beats
+ * the built-in one even with `pg_catalog` first, and `text` is no keyword).
+ */
 export const EQ = "OPERATOR(pg_catalog.=)";
-/** `<>`, `pg_catalog`'s. */
 export const NE = "OPERATOR(pg_catalog.<>)";
-/** `>`, `pg_catalog`'s. */
 export const GT = "OPERATOR(pg_catalog.>)";
-/** `||`, `pg_catalog`'s. */
 export const CONCAT = "OPERATOR(pg_catalog.||)";
-/** `text`, `pg_catalog`'s (not a keyword, so a type named `text` earlier on the path would win). */
 export const TEXT = "pg_catalog.text";
-/** The `C` collation, `pg_catalog`'s. */
 export const COLLATE_C = 'COLLATE pg_catalog."C"';
 
 /** SQLSTATEs that end the session (terminated, crashed, idle timeouts, connection exceptions), and a dead socket's system codes. */
-const SESSION_ENDING_CODES = new Set([
-  "57P01",
-  "57P02",
-  "57P05",
-  "25P03",
-  "08000",
-  "08003",
-  "08006",
-  "08007",
-  "ECONNRESET",
-  "EPIPE",
-  "ETIMEDOUT",
-  "ECONNABORTED",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENETDOWN",
-]);
+const SESSION_ENDING_CODES = new Set("57P01 57P02 57P05 25P03 08000 08003 08006 08007 ECONNRESET EPIPE ETIMEDOUT ECONNABORTED EHOSTUNREACH ENETUNREACH ENETDOWN".split(" "));
 
 /** What `pg`'s client says when its socket closed under a query, or is used after it did. */
 const CLIENT_GONE_MESSAGE = /^(Connection terminated( unexpectedly)?|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)$/;
@@ -359,17 +335,6 @@ function createPostgresHistoryGuard(store: PostgresHistoryStore): HistoryGuard {
     `SELECT pg_catalog.md5(COALESCE(pg_catalog.string_agg(h.version::${TEXT} ${CONCAT} ':' ${CONCAT} h.checksum ${CONCAT} ':' ${CONCAT} h.state, ',' ORDER BY h.version), '') ${CONCAT} ';' ${CONCAT} COALESCE((SELECT pg_catalog.concat_ws(',', ${storageAndColumns}) ${ofTable}, 'gone')) ` +
     `FROM ${store.quoted} AS h`;
   let before: unknown = null;
-  const changed = (entry: MigrationEntry, direction: MigrationDirection, change: string, cause?: unknown) =>
-    historyChangedByMigrationError({
-      version: entry.version,
-      file: entry.file,
-      direction,
-      table: store.tableName,
-      change,
-      rolledBack: false,
-      historyChanged: true,
-      ...(cause === undefined ? {} : { cause }),
-    });
   return {
     *enter(_entry, _direction, inTransaction) {
       if (inTransaction) yield* exec(capture);
@@ -390,9 +355,9 @@ function createPostgresHistoryGuard(store: PostgresHistoryStore): HistoryGuard {
       try {
         after = yield* queryValue(whole);
       } catch (cause) {
-        throw changed(entry, direction, "the table dropped, renamed or altered", cause);
+        throw historyChangedError(store.tableName, entry, direction, false, "the table dropped, renamed or altered", cause);
       }
-      if (after !== before) throw changed(entry, direction, "its rows, storage or columns changed");
+      if (after !== before) throw historyChangedError(store.tableName, entry, direction, false, "its rows, storage or columns changed");
     },
     *remove() {},
   };
