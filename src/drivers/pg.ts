@@ -1,12 +1,9 @@
-/**
- * The pg driver (node-postgres, over a connected `pg.Client` or a `pg.Pool`) and the `stepwise-migrate/pg` entry. PostgreSQL's SQL is the core's dialect
- * (`core/dialects/postgres.ts`); this file holds what needs the library: sessions, the run lock, the run's `lock_timeout` and the scratch databases.
- */
+/** The pg driver (a connected `pg.Client` or a `pg.Pool`): sessions, the run lock, the run's `lock_timeout` and scratch databases; its SQL is `core/dialects/postgres.ts`. */
 import pg from "pg";
 import { runAloneOnConnection, runHoldingRunLock } from "../core/async-manager.js";
 import { MigrationManagerBase, type DriverIdentity, type RunOptions } from "../core/manager-base.js";
 import { createPostgresDialect, DEFAULT_POSTGRES_SCHEMA, classifyPostgresError, lostConnection, sqlstateOf, describeConnectionFailure } from "../core/dialects/postgres.js";
-import { isConnectionLost, isLockTimeout, recordLockWait, CONCAT, EQ, NE, TEXT, POSTGRES_BATCH_DIALECT } from "../core/dialects/postgres.js";
+import { isConnectionLost, isLockTimeout, lockWaits, CONCAT, EQ, NE, TEXT, POSTGRES_BATCH_DIALECT } from "../core/dialects/postgres.js";
 import { DEFAULT_LOCK_TIMEOUT_MS, type MigrationManagerProps, type MigrationResult, type UpOptions } from "../core/options.js";
 import { splitPostgresSqlText, tokenizePostgresSql } from "../shared/postgres-tokens.js";
 import { requireCapabilities, type AsyncDriver, type Row, type ScratchDatabase } from "../core/driver.js";
@@ -155,7 +152,7 @@ function createLockWatch(session: pg.ClientBase, lockTimeoutMs: number) {
       const error = cancelled ? Object.assign(new Error(message, { cause: thrown }), { code: "55P03" }) : thrown;
       if (isLockTimeout(error)) {
         await looking;
-        if (last !== null && last.at >= watched.started) recordLockWait(error, last.wait);
+        if (last !== null && last.at >= watched.started) lockWaits.set(error as object, last.wait);
       }
       throw error;
     } finally {
@@ -197,33 +194,46 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
   const timeout = lockTimeoutOf(lockTimeoutMs);
   const watch = createLockWatch(client, timeout);
   const { around: aroundSession, restore: restorePending } = createSessionTimeout(client, timeout);
-  const inTransaction = () => inTransactionBlock(client);
+  // A BEGIN goes with the transaction's first statement (a round trip fewer), and a transaction that sends none sends nothing.
+  let begin: string | null = null;
+  const inTransaction = () => begin !== null || inTransactionBlock(client);
+  const flush = async () => {
+    const sql = begin;
+    begin = null;
+    if (sql !== null) await client.query(sql);
+  };
   // While the run lock is held no other stepwise process writes the history: no need to re-read it.
   let runLockHeld = false;
-  // Outside a transaction no SET LOCAL bounds a wait: the watch does.
-  const query = (sql: string, params: readonly unknown[], types = STEPWISE_TYPES) =>
-    watch(() => client.query<Row>({ text: params.length === 0 ? sql : toPositionalParameters(sql), values: params as unknown[], types }), !inTransaction());
+  /** One message; outside a transaction no SET LOCAL bounds a wait, the watch does. Several statements answer one result each: the last is kept. */
+  const send = async (sql: string, params: readonly unknown[] = [], types = STEPWISE_TYPES): Promise<pg.QueryResult<Row>> => {
+    const enforce = !inTransaction();
+    if (params.length > 0) await flush();
+    const text = params.length > 0 ? toPositionalParameters(sql) : begin === null ? sql : `${begin}; ${sql}`;
+    begin = null;
+    const result = await watch(() => client.query<Row>({ text, values: params as unknown[], types }), enforce);
+    return Array.isArray(result) ? (result[result.length - 1] as pg.QueryResult<Row>) : result;
+  };
   const driver: AsyncDriver<pg.ClientBase> = defineDriver({
     name: "pg",
     dialect: "postgres",
     async: true,
     connection: client,
     exec: async (sql) => {
-      if (inTransaction()) return void (await watch(() => client.query(sql)));
+      if (inTransaction()) return void (await send(sql));
       // Outside a transaction a string of statements runs as one implicit block, which refuses CREATE INDEX CONCURRENTLY and the like: each goes alone, as psql sends them.
       await aroundSession(async () => {
         for (const statement of splitPostgresSqlText(sql)) await watch(() => client.query(statement));
       });
     },
-    query: async (sql, params) => {
-      const result = await query(sql, params);
-      // Several statements answer one result each: the read is the last.
-      return (Array.isArray(result) ? (result[result.length - 1] as pg.QueryResult<Row>) : result).rows;
+    query: async (sql, params) => (await send(sql, params)).rows,
+    run: async (sql, params) => ({ changes: (await send(sql, params)).rowCount ?? 0 }),
+    // No IMMEDIATE: the run lock gives the exclusivity. Inside a block BEGIN is the server's to refuse.
+    begin: async () => {
+      if (inTransaction()) await send("BEGIN");
+      else begin = timeout === 0 ? "BEGIN" : `BEGIN; SET LOCAL lock_timeout = ${timeout}`;
     },
-    run: async (sql, params) => ({ changes: (await query(sql, params)).rowCount ?? 0 }),
-    // No IMMEDIATE: the run lock gives the exclusivity. Inside a block BEGIN is the server's to refuse; the SET LOCAL goes in the same message.
-    begin: async () => void (await client.query(inTransaction() || timeout === 0 ? "BEGIN" : `BEGIN; SET LOCAL lock_timeout = ${timeout}`)),
     commit: async () => {
+      if (begin !== null) return void (begin = null);
       // COMMIT of an aborted transaction answers "ROLLBACK" without an error: never a commit.
       const aborted = transactionStatus(client) === "E";
       await client.query(aborted ? "ROLLBACK" : "COMMIT");
@@ -231,6 +241,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       if (aborted) throw new Error("the transaction was aborted by an earlier failed statement; PostgreSQL rolled it back instead of committing");
     },
     rollback: async () => {
+      begin = null;
       if (!inTransaction()) return;
       // A failure: the session is gone, and the server rolled back with it.
       await client.query("ROLLBACK").catch(() => undefined);
@@ -241,12 +252,14 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     runBody: async (entry, direction, context) => {
       const body = (direction === "up" ? entry.module.up : entry.module.down) as (db: pg.ClientBase, context: MigrationContext) => unknown;
       const run = () => watch(async () => body.call(entry.module, client, context));
+      const inBlock = inTransaction();
+      await flush();
       // A transaction the body left aborted is reported by the history guard's check, the next statement.
-      await (inTransaction() ? run() : aroundSession(run));
+      await (inBlock ? run() : aroundSession(run));
     },
     // The walk runs on this session, its rows read with the app's parsers.
     createContext: (entry, direction, progress) =>
-      createAsyncMigrationContext({ ...driver, query: async (sql, params) => (await query(sql, params, WALK_TYPES)).rows }, POSTGRES_BATCH_DIALECT, () => client, entry, direction, progress),
+      createAsyncMigrationContext({ ...driver, query: async (sql, params) => (await send(sql, params, WALK_TYPES)).rows }, POSTGRES_BATCH_DIALECT, () => client, entry, direction, progress),
     classifyError: classifyPostgresError,
     holdRunLock: async (tableName, waitMs) => {
       // Taking it inside an app's open transaction would commit that transaction.

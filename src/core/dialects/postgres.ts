@@ -42,7 +42,7 @@ const SESSION_ENDING_CODES = new Set("57P01 57P02 57P05 25P03 08000 08003 08006 
 /** What `pg`'s client says when its socket closed under a query, or is used after it did. */
 const CLIENT_GONE_MESSAGE = /^(Connection terminated( unexpectedly)?|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)$/;
 
-/** The error down `error`'s `cause` chain that says the session ended (a migration may wrap the client's), or `undefined`. */
+/** The error down `error`'s `cause` chain that says the session ended (a migration may wrap the client's). */
 function lostConnectionIn(error: unknown): unknown {
   return findInCauseChain(error, (current) => SESSION_ENDING_CODES.has(codeOf(current) ?? "") || (current instanceof Error && CLIENT_GONE_MESSAGE.test(current.message)));
 }
@@ -52,12 +52,11 @@ export function isConnectionLost(error: unknown): boolean {
   return lostConnectionIn(error) !== undefined;
 }
 
-/** The first line of what `error` says, for a message. */
 function firstLineOf(error: unknown): string {
   return describeThrownValue(error).split("\n")[0]!.trim();
 }
 
-/** An error's string `code` (a SQLSTATE or a socket's system code), or `null`. */
+/** An error's string `code` (a SQLSTATE or a socket's system code). */
 function codeOf(error: unknown): string | null {
   try {
     const code = (error as { code?: unknown } | null)?.code;
@@ -74,7 +73,6 @@ const CONNECTION_CASES: readonly (readonly [RegExp, ConnectionProblem, string])[
   [/^53300\|/, "too-many-connections", "wait for other sessions to end, lower the pool size of the apps on this server, or raise max_connections (or the role's or database's CONNECTION LIMIT)"],
   [/^57P03\|/, "server-starting", "wait until the server has started (or finished its recovery), then run it again"],
   [/^28\w+\|\|role ".*" does not exist$/, "missing-role", "create the role (CREATE ROLE <name> LOGIN PASSWORD '...') or correct the user name in the URL"],
-  // How a server that takes a role only over TLS refuses it without.
   [
     /^28\w+\|\|.*pg_hba\.conf.*, no encryption$/,
     "tls-required",
@@ -112,7 +110,7 @@ export function describeConnectionFailure(error: unknown): StepwiseError<"DATABA
   return sqlstate === null ? failure : recordNativeError(failure, { kind: "cantopen", nativeCode: sqlstate });
 }
 
-/** The SQLSTATE of an error from the `pg` package (a `DatabaseError` carries it as `code`), or `null`. */
+/** The SQLSTATE of an error from the `pg` package (a `DatabaseError` carries it as `code`). */
 export function sqlstateOf(error: unknown): string | null {
   const code = codeOf(error);
   return code !== null && /^[0-9A-Z]{5}$/.test(code) ? code : null;
@@ -163,14 +161,10 @@ export function lostConnection(error: unknown, during?: string): StepwiseError<"
  * the history row it selects (by `xmin` age). `quietly`, none when they cannot be read (the transaction aborted, the session gone).
  */
 function* readInvalidIndexes(since = "", params: readonly unknown[] = [], quietly = false): Step<InvalidIndex[]> {
-  const newer = since === "" ? "" : `AND (SELECT pg_catalog.age(h.xmin) FROM ${since}) OPERATOR(pg_catalog.>) LEAST(pg_catalog.age(ic.xmin), pg_catalog.age(i.xmin))`;
-  const sql = `SELECT n.nspname::${TEXT} AS schema, ic.relname::${TEXT} AS name, tc.relname::${TEXT} AS "table"
-  FROM pg_catalog.pg_index AS i
-  JOIN pg_catalog.pg_class AS ic ON ic.oid ${EQ} i.indexrelid
-  JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} i.indrelid
-  JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} ic.relnamespace
-  WHERE NOT i.indisvalid ${newer}
-  ORDER BY n.nspname::${TEXT} ${COLLATE_C}, ic.relname::${TEXT} ${COLLATE_C}`;
+  const newer = since === "" ? "" : `AND (SELECT pg_catalog.age(h.xmin) FROM ${since}) ${GT} LEAST(pg_catalog.age(ic.xmin), pg_catalog.age(i.xmin))`;
+  const sql = `SELECT n.nspname::${TEXT} AS schema, ic.relname::${TEXT} AS name, tc.relname::${TEXT} AS "table" FROM pg_catalog.pg_index AS i
+    JOIN pg_catalog.pg_class AS ic ON ic.oid ${EQ} i.indexrelid JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} i.indrelid JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} ic.relnamespace
+    WHERE NOT i.indisvalid ${newer} ORDER BY n.nspname::${TEXT} ${COLLATE_C}, ic.relname::${TEXT} ${COLLATE_C}`;
   try {
     const rows = yield* query<{ schema: string; name: string; table: string }>(sql, params);
     return rows.map((row) => ({ ...row, drop: `DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdentifier(row.schema)}.${quoteIdentifier(row.name)};` }));
@@ -180,13 +174,8 @@ function* readInvalidIndexes(since = "", params: readonly unknown[] = [], quietl
   }
 }
 
-/** Where the pg driver records what a statement that ran past `lock_timeout` was waiting for. */
-const lockWaits = new WeakMap<object, LockWait>();
-
-/** Records what the statement that failed with `error` was waiting for, as the driver saw it. */
-export function recordLockWait(error: unknown, wait: LockWait): void {
-  if (typeof error === "object" && error !== null) lockWaits.set(error, wait);
-}
+/** Where the pg driver records what a statement that ran past `lock_timeout` was waiting for, by its error. */
+export const lockWaits = new WeakMap<object, LockWait>();
 
 /** Whether `error` is PostgreSQL cancelling a statement whose `lock_timeout` ran out (not `NOWAIT`'s refusal, the same SQLSTATE). */
 export function isLockTimeout(error: unknown): boolean {
@@ -196,7 +185,7 @@ export function isLockTimeout(error: unknown): boolean {
 
 /** `error` as `LOCK_TIMEOUT`, with the wait the driver saw, for `failure`'s migration or for none. */
 function lockTimedOut(error: unknown, lockTimeoutMs: number, failure: MigrationFailure | null, invalidIndexes: readonly InvalidIndex[] = []): StepwiseError<"LOCK_TIMEOUT"> {
-  const wait = (typeof error === "object" && error !== null ? lockWaits.get(error) : undefined) ?? null;
+  const wait = lockWaits.get(error as object) ?? null;
   const where = failure === null ? {} : { version: failure.entry.version, file: failure.entry.file, direction: failure.direction };
   return lockTimeoutError({ ...where, lockTimeoutMs, wait, rolledBack: failure?.rolledBack ?? true, invalidIndexes, cause: error });
 }
@@ -216,14 +205,13 @@ function describePostgresFailure(lockTimeoutMs: number) {
       const outcome = origin === "commit" ? "commit-unknown" : rolledBack ? "rolled-back" : "partly-applied";
       return recordNativeError(connectionLostError({ ...where, outcome, reason: firstLineOf(lost), cause }), classification);
     }
-    // A transaction: false migration's leftovers: made after its history row was written, just before it ran.
+    // A transaction: false migration's leftovers (made after its history row was written), or an earlier attempt's in the way of an "already exists".
     const invalidIndexes = rolledBack ? [] : yield* readInvalidIndexes(`${store.quoted} AS h WHERE h.version ${EQ} ?`, [entry.version], true);
-    // "already exists" for the name of an invalid index: the leftover of an earlier attempt is in the way.
     const taken = classification.nativeCode === "42P07" ? /relation "(.+)" already exists/.exec(firstLineOf(cause))?.[1] : undefined;
     if (taken !== undefined && invalidIndexes.length === 0) invalidIndexes.push(...(yield* readInvalidIndexes("", [], true)).filter((index) => index.name === taken));
     if (isLockTimeout(cause)) return recordNativeError(lockTimedOut(cause, lockTimeoutMs, failure, invalidIndexes), classification);
     if (rolledBack && classification.kind !== "other") return null;
-    // PostgreSQL's DETAIL and HINT, from the first error down the chain that has them.
+    // From the first error down the chain that has them.
     const server: { detail?: unknown; hint?: unknown } =
       findInCauseChain(cause, (current) => ["detail", "hint"].some((field) => typeof (current as Record<string, unknown>)[field] === "string")) ?? {};
     const detail = typeof server.detail === "string" ? server.detail : null;
@@ -233,7 +221,7 @@ function describePostgresFailure(lockTimeoutMs: number) {
   };
 }
 
-/** The error of a statement sent now when the session has ended (it says so), else `undefined`. */
+/** The error of a statement sent now, when the session has ended. */
 function* readLostSession(): Step<unknown> {
   try {
     yield* query("SELECT 1");
@@ -246,6 +234,16 @@ function* readLostSession(): Step<unknown> {
 /** The `relkind`s of `pg_class` as the kinds `HISTORY_TABLE_INVALID` names. */
 const RELATION_KINDS: Readonly<Record<string, string>> = { r: "table", p: "table", v: "view", m: "materialized view", i: "index", I: "index", S: "sequence", f: "foreign table", c: "type" };
 
+/** The catalog rows of relation `?` in schema `?`. */
+const RELATION = `pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} c.relnamespace WHERE n.nspname ${EQ} ? AND c.relname ${EQ} ?`;
+
+/** Its columns as `HistoryStore` reads them; the primary key's are its key columns only (an `INCLUDE` column plays no part in uniqueness). */
+const COLUMNS = `SELECT a.attnum, a.attname::${TEXT} AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
+    CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i WHERE i.indrelid ${EQ} c.oid AND i.indisprimary AND i.indnkeyatts ${EQ} 1 AND i.indkey[0] ${EQ} a.attnum) THEN 1 ELSE 0 END AS pk
+  FROM pg_catalog.pg_attribute AS a, ${RELATION} AND a.attrelid ${EQ} c.oid AND a.attnum ${GT} 0 AND NOT a.attisdropped`;
+
+type Column = { name: string; pk: number; type: string };
+
 /** The history table of one schema on PostgreSQL: a qualified name, `version BIGINT`, the catalog read through `pg_catalog`. */
 export class PostgresHistoryStore extends HistoryStore {
   /** The schema holding the table. */
@@ -254,6 +252,9 @@ export class PostgresHistoryStore extends HistoryStore {
   override readonly versionColumn = "version";
   override readonly eq = EQ;
   override readonly textType = TEXT;
+  /** The table's kinds and columns read in one statement, for the shape check that follows. */
+  private read: { kinds: string[]; columns: Column[] } | null = null;
+  private schemaFound = true;
 
   /** @throws `INVALID_TABLE_NAME` when `tableName` is not a plain SQL identifier. */
   constructor(tableName: string = DEFAULT_TABLE_NAME, schema: string) {
@@ -261,9 +262,25 @@ export class PostgresHistoryStore extends HistoryStore {
     this.schema = schema;
   }
 
+  override *existsWithValidShape(): Step<boolean> {
+    if (this.shapeChecked) return yield* this.exists();
+    const sql = `SELECT (SELECT pg_catalog.json_agg(c.relkind) FROM ${RELATION}) AS kinds, (SELECT pg_catalog.json_agg(o ORDER BY o.attnum) FROM (${COLUMNS}) AS o) AS columns`;
+    const [row] = yield* query<{ kinds: string[] | null; columns: Column[] | null }>(sql, [this.schema, this.tableName, this.schema, this.tableName]);
+    this.read = { kinds: row?.kinds ?? [], columns: row?.columns ?? [] };
+    try {
+      return yield* super.existsWithValidShape();
+    } finally {
+      this.read = null;
+    }
+  }
+
   protected override *readKinds(name: string): Step<string[]> {
-    const sql = `SELECT c.relkind AS relkind FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} c.relnamespace WHERE n.nspname ${EQ} ? AND c.relname ${EQ} ?`;
-    return (yield* query<{ relkind: string }>(sql, [this.schema, name])).map((row) => RELATION_KINDS[row.relkind] ?? "relation");
+    if (name === this.tableName && this.read) return this.read.kinds.map((kind) => RELATION_KINDS[kind] ?? "relation");
+    // A row per relation named so, or one NULL when the schema has none, or none when there is no schema: createTable, which may follow, needs to know.
+    const sql = `SELECT c.relkind FROM pg_catalog.pg_namespace AS n LEFT JOIN pg_catalog.pg_class AS c ON c.relnamespace ${EQ} n.oid AND c.relname ${EQ} ? WHERE n.nspname ${EQ} ?`;
+    const rows = yield* query<{ relkind: string | null }>(sql, [name, this.schema]);
+    this.schemaFound = rows.length > 0;
+    return rows.flatMap((row) => (row.relkind === null ? [] : [RELATION_KINDS[row.relkind] ?? "relation"]));
   }
 
   override isNamed(name: string): boolean {
@@ -272,16 +289,9 @@ export class PostgresHistoryStore extends HistoryStore {
 
   protected override *createTable(): Step<void> {
     // CREATE SCHEMA IF NOT EXISTS checks the database's CREATE privilege first, which an app role that owns only its schema lacks.
-    if ((yield* query(`SELECT 1 AS found FROM pg_catalog.pg_namespace WHERE nspname ${EQ} ?`, [this.schema])).length === 0) yield* exec(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(this.schema)}`);
-    yield* exec(`CREATE TABLE ${this.quoted} (
-        version BIGINT PRIMARY KEY,
-        name ${TEXT} NOT NULL,
-        checksum ${TEXT} NOT NULL,
-        applied_at ${TEXT} NOT NULL,
-        duration_ms BIGINT,
-        state ${TEXT} NOT NULL DEFAULT 'applied' CHECK (state ${EQ} 'applied' OR state ${EQ} 'started'),
-        owner ${TEXT}
-      )`);
+    if (!this.schemaFound) yield* exec(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(this.schema)}`);
+    yield* exec(`CREATE TABLE ${this.quoted} (version BIGINT PRIMARY KEY, name ${TEXT} NOT NULL, checksum ${TEXT} NOT NULL, applied_at ${TEXT} NOT NULL, duration_ms BIGINT,
+        state ${TEXT} NOT NULL DEFAULT 'applied' CHECK (state ${EQ} 'applied' OR state ${EQ} 'started'), owner ${TEXT})`);
   }
 
   protected override isVersionKeyType(type: string): boolean {
@@ -293,18 +303,8 @@ export class PostgresHistoryStore extends HistoryStore {
     return null;
   }
 
-  /** The primary key's columns are its key columns only: an `INCLUDE` column plays no part in uniqueness. */
-  protected override *readColumns(): Step<{ name: string; pk: number; type: string }[]> {
-    return yield* query<{ name: string; pk: number; type: string }>(
-      `SELECT a.attname AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
-        CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i WHERE i.indrelid ${EQ} c.oid AND i.indisprimary AND i.indnkeyatts ${EQ} 1 AND i.indkey[0] ${EQ} a.attnum) THEN 1 ELSE 0 END AS pk
-       FROM pg_catalog.pg_attribute AS a
-       JOIN pg_catalog.pg_class AS c ON c.oid ${EQ} a.attrelid
-       JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} c.relnamespace
-       WHERE n.nspname ${EQ} ? AND c.relname ${EQ} ? AND a.attnum ${GT} 0 AND NOT a.attisdropped
-       ORDER BY a.attnum`,
-      [this.schema, this.tableName],
-    );
+  protected override *readColumns(): Step<Column[]> {
+    return this.read?.columns ?? (yield* query<Column>(`${COLUMNS} ORDER BY a.attnum`, [this.schema, this.tableName]));
   }
 }
 
@@ -485,7 +485,8 @@ export function createPostgresDialect(options: PostgresDialectOptions = {}): Dia
     readOwnerSession,
     probeOwnerSession,
     readSchemaObjects: function* (options: ListSchemaObjectsOptions = {}): Step<SchemaObject[]> {
-      const rows = yield* query<SchemaObject>(SCHEMA_OBJECTS_SQL, [schema]);
+      // The schema inlined (a plain identifier): with no parameter, the statement goes with a pending BEGIN.
+      const rows = yield* query<SchemaObject>(SCHEMA_OBJECTS_SQL.replace(/\$1/g, literal(schema)));
       const types = options.types ? new Set<string>(options.types) : null;
       const excluded = new Set(options.excludeTables ?? []);
       return rows.filter((row) => (types === null || types.has(row.type)) && !(row.type === "table" && excluded.has(row.name)));
