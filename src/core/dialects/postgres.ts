@@ -413,15 +413,8 @@ function* resolvePostgresBatchKey(table: unknown, key: unknown, origin: BatchOri
     return fail("invalid-key", detail, columns);
   }
   // regclass prints the name quoted and schema-qualified where the search_path needs it; citext compares by its extension's operators.
-  return {
-    sql: quoteIdentifier(column),
-    isRowid: false,
-    columns,
-    tableSql: found.name,
-    matchColumns: true,
-    integerKey: INTEGER_KEY_TYPES.has(base),
-    ...(base === "citext" ? {} : { sqlOf: QUALIFIED_SQL }),
-  };
+  const sqlOf = base === "citext" ? {} : { sqlOf: QUALIFIED_SQL };
+  return { sql: quoteIdentifier(column), isRowid: false, columns, tableSql: found.name, matchColumns: true, integerKey: INTEGER_KEY_TYPES.has(base), ...sqlOf };
 }
 
 /** PostgreSQL's reading of a walk. */
@@ -437,45 +430,25 @@ export const POSTGRES_BATCH_DIALECT: BatchDialect = {
 /** The schema the history table lives in unless told otherwise. */
 export const DEFAULT_POSTGRES_SCHEMA = "public";
 
-/** Options for {@link createPostgresDialect}. */
-export interface PostgresDialectOptions {
-  /** The schema of the history table, and of the objects `reset` drops. Default {@link DEFAULT_POSTGRES_SCHEMA}. */
-  readonly schema?: string;
-  /** The `lock_timeout` the driver sets for a run, which a `LOCK_TIMEOUT` reports (0: none). Default {@link DEFAULT_LOCK_TIMEOUT_MS}. */
-  readonly lockTimeoutMs?: number;
-}
-
-/** The user's objects of the schema `$1` as `sqlite_master` would list them: tables, views, indexes that back no constraint (those go with it), user triggers. */
-const SCHEMA_OBJECTS_SQL = `
-SELECT type, name, "tblName", sql FROM (
-  SELECT 'table'::${TEXT} AS type, c.relname::${TEXT} AS name, c.relname::${TEXT} AS "tblName", NULL::${TEXT} AS sql
-    FROM pg_catalog.pg_class AS c WHERE c.relnamespace ${EQ} ns.oid AND (c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p')
-  UNION ALL
-  SELECT 'view', c.relname::${TEXT}, c.relname::${TEXT}, pg_catalog.pg_get_viewdef(c.oid)
-    FROM pg_catalog.pg_class AS c WHERE c.relnamespace ${EQ} ns.oid AND c.relkind ${EQ} 'v'
-  UNION ALL
-  SELECT 'index', ic.relname::${TEXT}, tc.relname::${TEXT}, pg_catalog.pg_get_indexdef(i.indexrelid)
-    FROM pg_catalog.pg_index AS i
-    JOIN pg_catalog.pg_class AS ic ON ic.oid ${EQ} i.indexrelid
-    JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} i.indrelid
-    WHERE ic.relnamespace ${EQ} ns.oid AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint AS k WHERE k.conindid ${EQ} i.indexrelid)
-  UNION ALL
-  SELECT 'trigger', t.tgname::${TEXT}, tc.relname::${TEXT}, pg_catalog.pg_get_triggerdef(t.oid)
-    FROM pg_catalog.pg_trigger AS t JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} t.tgrelid
-    WHERE tc.relnamespace ${EQ} ns.oid AND NOT t.tgisinternal
-) AS objects
-ORDER BY name ${COLLATE_C}`.replace(/ns\.oid/g, `(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname ${EQ} $1)`);
+/** The user's objects of schema `NS` as `sqlite_master` would list them: tables, views, indexes that back no constraint (those go with it), user triggers. */
+const SCHEMA_OBJECTS_SQL = `SELECT type, name, "tblName", sql FROM (
+  SELECT 'table'::${TEXT} AS type, c.relname::${TEXT} AS name, c.relname::${TEXT} AS "tblName", NULL::${TEXT} AS sql FROM pg_catalog.pg_class AS c WHERE c.relnamespace ${EQ} NS AND (c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p')
+  UNION ALL SELECT 'view', c.relname::${TEXT}, c.relname::${TEXT}, pg_catalog.pg_get_viewdef(c.oid) FROM pg_catalog.pg_class AS c WHERE c.relnamespace ${EQ} NS AND c.relkind ${EQ} 'v'
+  UNION ALL SELECT 'index', ic.relname::${TEXT}, tc.relname::${TEXT}, pg_catalog.pg_get_indexdef(i.indexrelid) FROM pg_catalog.pg_index AS i
+    JOIN pg_catalog.pg_class AS ic ON ic.oid ${EQ} i.indexrelid JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} i.indrelid
+    WHERE ic.relnamespace ${EQ} NS AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint AS k WHERE k.conindid ${EQ} i.indexrelid)
+  UNION ALL SELECT 'trigger', t.tgname::${TEXT}, tc.relname::${TEXT}, pg_catalog.pg_get_triggerdef(t.oid) FROM pg_catalog.pg_trigger AS t JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} t.tgrelid
+    WHERE tc.relnamespace ${EQ} NS AND NOT t.tgisinternal
+) AS objects ORDER BY name ${COLLATE_C}`;
 
 /**
- * The PostgreSQL dialect for the history table in `schema`. No connection setting is restored: a `SET` in a migration's transaction rolls back with it or commits as its
- * intent.
- *
- * @throws `USAGE` when `schema` is not a plain identifier.
+ * The PostgreSQL dialect for the history table in `schema`, whose runs have `lock_timeout` `lockTimeoutMs`. No connection setting is restored: a `SET` in a migration's
+ * transaction rolls back with it or commits as its intent. `USAGE` when `schema` is not a plain identifier.
  */
-export function createPostgresDialect(options: PostgresDialectOptions = {}): Dialect {
-  const schema = options.schema ?? DEFAULT_POSTGRES_SCHEMA;
-  const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+export function createPostgresDialect(schema = DEFAULT_POSTGRES_SCHEMA, lockTimeoutMs = DEFAULT_LOCK_TIMEOUT_MS): Dialect {
   if (!isValidTableName(schema)) throw usageError(`"${schema}" cannot be the history table's schema: use letters, digits and underscores, starting with a letter or underscore.`);
+  // The schema inlined, not bound: with no parameter the read rides with a pending BEGIN.
+  const objectsSql = SCHEMA_OBJECTS_SQL.replace(/\bNS\b/g, `(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname ${EQ} ${literal(schema)})`);
   return {
     name: "postgres",
     createHistoryStore: (tableName) => new PostgresHistoryStore(tableName, schema),
@@ -485,8 +458,7 @@ export function createPostgresDialect(options: PostgresDialectOptions = {}): Dia
     readOwnerSession,
     probeOwnerSession,
     readSchemaObjects: function* (options: ListSchemaObjectsOptions = {}): Step<SchemaObject[]> {
-      // The schema inlined (a plain identifier): with no parameter, the statement goes with a pending BEGIN.
-      const rows = yield* query<SchemaObject>(SCHEMA_OBJECTS_SQL.replace(/\$1/g, literal(schema)));
+      const rows = yield* query<SchemaObject>(objectsSql);
       const types = options.types ? new Set<string>(options.types) : null;
       const excluded = new Set(options.excludeTables ?? []);
       return rows.filter((row) => (types === null || types.has(row.type)) && !(row.type === "table" && excluded.has(row.name)));
