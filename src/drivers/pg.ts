@@ -248,8 +248,18 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       // A transaction the body left aborted is reported by the history guard's check, the next statement.
       await (inBlock ? run() : aroundSession(run));
     },
-    createContext: (entry, direction, progress) =>
-      createAsyncMigrationContext({ ...driver, query: async (sql, params) => (await send(sql, params, WALK_TYPES)).rows }, POSTGRES_BATCH_DIALECT, () => client, entry, direction, progress),
+    // A batch's handler writes through the client itself: its BEGIN goes at once.
+    createContext: (entry, direction, progress) => {
+      const walking = {
+        ...driver,
+        begin: async (mode: "immediate" | "deferred") => {
+          await driver.begin(mode);
+          await flush();
+        },
+        query: async (sql: string, params: readonly unknown[]) => (await send(sql, params, WALK_TYPES)).rows,
+      };
+      return createAsyncMigrationContext(walking, POSTGRES_BATCH_DIALECT, () => client, entry, direction, progress);
+    },
     classifyError: classifyPostgresError,
     holdRunLock: async (tableName, waitMs) => {
       // Taking it inside an app's open transaction would commit that transaction.
