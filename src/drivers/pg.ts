@@ -3,7 +3,7 @@ import pg from "pg";
 import { runAloneOnConnection, runHoldingRunLock } from "../core/async-manager.js";
 import { MigrationManagerBase, type DriverIdentity, type RunOptions } from "../core/manager-base.js";
 import { createPostgresDialect, DEFAULT_POSTGRES_SCHEMA, classifyPostgresError, lostConnection, sqlstateOf, describeConnectionFailure } from "../core/dialects/postgres.js";
-import { isConnectionLost, isLockTimeout, lockWaits, CONCAT, EQ, NE, TEXT, POSTGRES_BATCH_DIALECT } from "../core/dialects/postgres.js";
+import { isConnectionLost, isLockTimeout, literal, lockWaits, CONCAT, EQ, NE, TEXT, POSTGRES_BATCH_DIALECT } from "../core/dialects/postgres.js";
 import { DEFAULT_LOCK_TIMEOUT_MS, type MigrationManagerProps, type MigrationResult, type UpOptions } from "../core/options.js";
 import { splitPostgresSqlText, tokenizePostgresSql } from "../shared/postgres-tokens.js";
 import { requireCapabilities, type AsyncDriver, type Row, type ScratchDatabase } from "../core/driver.js";
@@ -312,7 +312,6 @@ async function acquireAdvisoryLock(client: pg.ClientBase, key: string, timeoutMs
 /** The prefix of every scratch database's name, for a person to recognise; only its marker comment proves one stepwise's. */
 export const SCRATCH_DATABASE_PREFIX = "stepwise_scratch_";
 const SCRATCH_MARKER_PREFIX = "stepwise scratch database, created by backend ";
-const literal = (text: string): string => `'${text.replace(/'/g, "''")}'`;
 
 /**
  * A scratch database for verify and baseline to replay in: from `template0` (nothing added to `template1` reads as drift), marked with its creating session, dropped by

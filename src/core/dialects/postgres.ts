@@ -101,7 +101,7 @@ const CONNECTION_CASES: readonly (readonly [RegExp, ConnectionProblem, string])[
 /** A failure to open a session as `DATABASE_UNUSABLE` with what to change; its message is the server's or the socket's, never naming the URL or a password. */
 export function describeConnectionFailure(error: unknown): StepwiseError<"DATABASE_UNUSABLE"> {
   const code = codeOf(error);
-  const sqlstate = code !== null && /^[0-9A-Z]{5}$/.test(code) && !/^E[A-Z]+$/.test(code) ? code : null;
+  const sqlstate = /^E[A-Z]+$/.test(code ?? "") ? null : sqlstateOf(error);
   const systemCode = sqlstate === null ? code : null;
   const reason = firstLineOf(error) || "no answer";
   const key = `${sqlstate ?? ""}|${systemCode ?? ""}|${reason}`;
@@ -309,7 +309,7 @@ export class PostgresHistoryStore extends HistoryStore {
 }
 
 /** `text` as a literal that reads the same whatever `standard_conforming_strings` says. */
-function literal(text: string): string {
+export function literal(text: string): string {
   return `E'${text.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
 }
 
