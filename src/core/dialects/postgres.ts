@@ -321,19 +321,16 @@ export function literal(text: string): string {
  */
 function createPostgresHistoryGuard(store: PostgresHistoryStore): HistoryGuard {
   const setting = "stepwise.history_reading";
-  const plus = "OPERATOR(pg_catalog.+)";
+  const changes = ["inserted", "updated", "deleted"].map((kind) => `pg_catalog.pg_stat_get_xact_tuples_${kind}(c.oid)`).join(" OPERATOR(pg_catalog.+) ");
   // NULL when no table has the name any more.
-  const storageAndColumns = `pg_catalog.pg_relation_filenode(c.oid), (SELECT pg_catalog.string_agg(a.attname::${TEXT}, ',' ORDER BY a.attnum) FROM pg_catalog.pg_attribute AS a WHERE a.attrelid OPERATOR(pg_catalog.=) c.oid AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped)`;
-  const ofTable = `FROM pg_catalog.pg_class AS c WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(${literal(store.quoted)}))`;
-  const reading =
-    `(SELECT pg_catalog.concat_ws(',', pg_catalog.pg_stat_get_xact_tuples_inserted(c.oid) ${plus} pg_catalog.pg_stat_get_xact_tuples_updated(c.oid) ${plus} pg_catalog.pg_stat_get_xact_tuples_deleted(c.oid), ` +
-    `${storageAndColumns}) ${ofTable}`;
+  const storageAndColumns = `pg_catalog.pg_relation_filenode(c.oid), (SELECT pg_catalog.string_agg(a.attname::${TEXT}, ',' ORDER BY a.attnum) FROM pg_catalog.pg_attribute AS a WHERE a.attrelid ${EQ} c.oid AND a.attnum ${GT} 0 AND NOT a.attisdropped)`;
+  const ofTable = `FROM pg_catalog.pg_class AS c WHERE c.oid ${EQ} pg_catalog.to_regclass(${literal(store.quoted)}))`;
+  const reading = `(SELECT pg_catalog.concat_ws(',', ${changes}, ${storageAndColumns}) ${ofTable}`;
   const capture = `SELECT pg_catalog.set_config('${setting}', COALESCE(${reading}, 'gone'), true)`;
   // A cast that cannot succeed fails with a message of its own; of a value read at run time, since the planner folds a constant's.
   const check = `SELECT CASE WHEN COALESCE(pg_catalog.current_setting('${setting}', true), '') ${NE} COALESCE(${reading}, 'gone') THEN CAST(${literal(`${HISTORY_GUARD_MARK}: `)} ${CONCAT} COALESCE(${reading}, 'gone') AS pg_catalog.int4) END`;
-  const whole =
-    `SELECT pg_catalog.md5(COALESCE(pg_catalog.string_agg(h.version::${TEXT} ${CONCAT} ':' ${CONCAT} h.checksum ${CONCAT} ':' ${CONCAT} h.state, ',' ORDER BY h.version), '') ${CONCAT} ';' ${CONCAT} COALESCE((SELECT pg_catalog.concat_ws(',', ${storageAndColumns}) ${ofTable}, 'gone')) ` +
-    `FROM ${store.quoted} AS h`;
+  const rows = `pg_catalog.string_agg(h.version::${TEXT} ${CONCAT} ':' ${CONCAT} h.checksum ${CONCAT} ':' ${CONCAT} h.state, ',' ORDER BY h.version)`;
+  const whole = `SELECT pg_catalog.md5(COALESCE(${rows}, '') ${CONCAT} ';' ${CONCAT} COALESCE((SELECT pg_catalog.concat_ws(',', ${storageAndColumns}) ${ofTable}, 'gone')) FROM ${store.quoted} AS h`;
   let before: unknown = null;
   return {
     *enter(_entry, _direction, inTransaction) {
