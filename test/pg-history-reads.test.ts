@@ -29,8 +29,8 @@ test("up and down read the history once per run under the run lock, not in every
   let result: Awaited<ReturnType<typeof manager.up>> | null = null;
   const up = await recordStatements(client, async () => (result = await manager.up()));
   assert.equal(result!.steps.length, SIZE);
-  // One transaction per migration, and the last one that finds nothing left.
-  assert.equal(up.filter((sql) => sql === BEGIN).length, SIZE + 1);
+  // One transaction per migration; the last one, which finds nothing left, sends nothing (its BEGIN waits for a first statement).
+  assert.equal(up.filter((sql) => sql.startsWith(BEGIN)).length, SIZE);
   assert.ok(historyReads(up) <= 2, `history read ${historyReads(up)} times for ${SIZE} migrations:\n${up.join("\n")}`);
 
   const down = await recordStatements(client, async () => (result = await manager.down({ to: 0 })));

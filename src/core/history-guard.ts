@@ -34,6 +34,12 @@ export interface HistoryGuardOptions {
   readonly schema?: "temp" | "main";
 }
 
+/** `HISTORY_CHANGED_BY_MIGRATION` for `entry`'s body, which changed `table` as `change` says: rolled back with its transaction, else left as it is. */
+export function historyChangedError(table: string, entry: MigrationEntry, direction: MigrationDirection, inTransaction: boolean, change: string, cause?: unknown) {
+  const { version, file } = entry;
+  return historyChangedByMigrationError({ version, file, direction, table, change, rolledBack: inTransaction, historyChanged: !inTransaction, cause });
+}
+
 /** The guard for `store`'s table (in `main`). */
 export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOptions = {}): HistoryGuard {
   const schema = options.schema ?? "temp";
@@ -55,18 +61,6 @@ export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOpt
   let everyBody: boolean | null = null;
   /** The table's columns before the first guarded `transaction: false` body. */
   let columns: number | null = null;
-  const changed = (entry: MigrationEntry, direction: MigrationDirection, inTransaction: boolean, change: string, cause?: unknown) =>
-    historyChangedByMigrationError({
-      version: entry.version,
-      file: entry.file,
-      direction,
-      table: store.tableName,
-      change,
-      rolledBack: inTransaction,
-      historyChanged: !inTransaction,
-      ...(cause === undefined ? {} : { cause }),
-    });
-
   function* guards(entry: MigrationEntry, direction: MigrationDirection, text?: string): Step<boolean> {
     if (entry.kind !== "sql") return true;
     // Whether a trigger of the connection (in `main`, and `temp` where there is one) names the table.
@@ -94,7 +88,7 @@ export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOpt
         } catch (error) {
           // Only a trigger gone says the table went; any other failure (the body set query_only) is the migration's own.
           if (!(error instanceof Error && error.message.includes("no such trigger"))) throw error;
-          throw changed(entry, direction, true, "the table dropped or replaced", error);
+          throw historyChangedError(store.tableName, entry, direction, true, "the table dropped or replaced", error);
         }
         return;
       }
@@ -104,8 +98,8 @@ export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOpt
         [store.tableName, store.tableName],
       ))[0]!;
       yield* exec(dropQuietlySql);
-      if (found.columns !== columns) throw changed(entry, direction, false, found.columns === 0 ? "the table dropped or renamed" : "the table altered");
-      if (found.guards !== names.length && found.guards !== 0) throw changed(entry, direction, false, "the table dropped, renamed or replaced");
+      if (found.columns !== columns) throw historyChangedError(store.tableName, entry, direction, false, found.columns === 0 ? "the table dropped or renamed" : "the table altered");
+      if (found.guards !== names.length && found.guards !== 0) throw historyChangedError(store.tableName, entry, direction, false, "the table dropped, renamed or replaced");
     },
     *wrapBatch(entry, direction, script) {
       if (!(yield* guards(entry, direction, script))) return null;

@@ -1,8 +1,6 @@
 /**
- * The libsql-client driver (an `@libsql/client` `Client`, on a `file:` database or a server: Turso, sqld) and the `stepwise-migrate/libsql-client` entry. A `Client`
- * lends a connection (or a stream) per call and only `client.transaction()` keeps one: the write section is that transaction, every statement stepwise runs while it is
- * open goes through it, and a migration body receives it. Hence no change counter, foreign-key switch, owner lock, snapshot or second file; remotely no `user_version`
- * (Turso refuses it), no temp schema and no per-connection settings.
+ * The libsql-client driver (`@libsql/client` on a `file:` database or a server). A `Client` lends a connection per call and only `client.transaction()` keeps one, so
+ * the write section is that transaction, and a body receives it; remotely no `user_version` (Turso refuses it), temp schema or per-connection settings.
  */
 import type { Client, InStatement, InValue, ResultSet, Transaction } from "@libsql/client";
 import { AsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
@@ -16,7 +14,6 @@ import type { MigrationManagerProps, MigrationResult } from "../core/options.js"
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
 import { SQLITE_BATCH_DIALECT } from "../core/batch-walk.js";
-import { usageError } from "../core/error-factories.js";
 import { classifyNativeSqliteError } from "./sqlite-shared.js";
 import { statementTexts } from "./statement-texts.js";
 
@@ -27,10 +24,7 @@ export type LibsqlClientConnection = Pick<Transaction, "execute" | "batch" | "ex
 export interface LibsqlClientMigrationManagerProps extends MigrationManagerProps {
   /** Apply the remote rules (no `PRAGMA user_version`, no per-connection settings) to a `file:` database too, to prove migrations bound for Turso. Default: from the client's protocol. */
   readonly remote?: boolean;
-  /**
-   * Opens an empty database for the nets that replay migrations (`verifySchema`, `baselineDatabase`), such as `() => createClient({ url: ":memory:" })`, closed after
-   * each replay. Without it those are refused with `DRIVER_CAPABILITY_MISSING` (`snapshot`). Default: none.
-   */
+  /** Opens an empty database for `verifySchema` and `baselineDatabase` to replay in (`() => createClient({ url: ":memory:" })`), closed after; without it they are refused. */
   readonly scratchClient?: () => Client | Promise<Client>;
 }
 
@@ -72,7 +66,7 @@ function rowsOf(result: ResultSet): Row[] {
   });
 }
 
-/** What stepwise keeps of one client: its open write transaction, and the busy timeout, which it waits out itself (the client's connections wait for no lock). */
+/** One client's open write transaction, and the busy timeout, which stepwise waits out itself (the client's connections wait for no lock). */
 class ClientSession {
   busyTimeoutMs = 0;
   transaction: Transaction | null = null;
@@ -91,7 +85,7 @@ class ClientSession {
     return this.transaction;
   }
 
-  /** `action` again while a lock refuses it, up to the busy timeout, yielding to the event loop; only for statements SQLite refuses whole (BEGIN, COMMIT, reads, autocommit). */
+  /** `action` again while a lock refuses it, up to the busy timeout; only for statements SQLite refuses whole (BEGIN, COMMIT, reads, autocommit). */
   async waitOutLocks<T>(action: () => Promise<T>): Promise<T> {
     const started = performance.now();
     for (;;) {
@@ -106,9 +100,8 @@ class ClientSession {
   }
 
   /**
-   * A write transaction on a connection of its own. Locally taken deferred, then made a write one through `executeMultiple`, which finalises a refused `BEGIN IMMEDIATE`
-   * (libsql would leave it in progress on a pooled connection, whose next transaction could never commit). Remotely opened at once by a `SELECT 1`, bounded by the busy
-   * timeout plus a round trip: a server queues the opening behind another client's write transaction without ever answering BUSY.
+   * A write transaction on a connection of its own. Locally made a write one through `executeMultiple`, which finalises a refused `BEGIN IMMEDIATE` (left in progress, the
+   * pooled connection could never commit again). Remotely opened by a `SELECT 1` bounded by the busy timeout: a server queues it behind another writer, never answering BUSY.
    */
   openWrite(): Promise<Transaction> {
     return this.waitOutLocks(async () => {
@@ -142,10 +135,7 @@ class ClientSession {
     }
   }
 
-  /**
-   * A script outside any transaction, each statement in a write transaction of its own, or bare where SQLite allows none; whole when it manages its own transaction, or
-   * remotely (a server takes its locks itself).
-   */
+  /** A script outside any transaction, each statement in a write transaction of its own or bare where SQLite allows none; whole when it manages its own, or remotely. */
   async execOutsideTransaction(sql: string): Promise<void> {
     const texts = this.remote ? [] : statementTexts(sql);
     if (this.remote || texts.some((text) => TRANSACTION_CONTROL.test(text))) return void (await this.client.executeMultiple(sql));
@@ -155,10 +145,7 @@ class ClientSession {
     }
   }
 
-  /**
-   * A read outside stepwise's transaction, on a connection held for it with the manager's `busy_timeout`, so SQLite itself waits. Not {@link waitOutLocks}: a refused read
-   * can stay in progress holding the file's shared lock, and a writer in another process would wait for it.
-   */
+  /** A read outside stepwise's transaction with the manager's `busy_timeout`, so SQLite waits (a read retried by {@link waitOutLocks} can stay holding its shared lock). */
   async readOutsideTransaction(stmt: StatementObject): Promise<ResultSet> {
     if (this.remote) return this.client.execute(stmt);
     const open = await this.client.transaction("deferred");
@@ -175,7 +162,6 @@ class ClientSession {
     }
   }
 
-  /** One statement outside stepwise's transaction, its result kept. */
   async executeOutsideTransaction(stmt: StatementObject): Promise<ResultSet> {
     if (this.remote) return this.client.execute(stmt);
     const text = statementTexts(stmt.sql)[0] ?? "";
@@ -198,17 +184,15 @@ class ClientSession {
   }
 
   async begin(mode: "immediate" | "deferred"): Promise<void> {
-    if (this.open() !== null) throw usageError("stepwise opened a write section while its previous one on this client was still open");
+    this.open();
     this.transaction = await (mode === "immediate" ? this.openWrite() : this.waitOutLocks(() => this.client.transaction("deferred")));
   }
 
-  /** Ends the write section: committed (not by `commit()`, which gives the connection back even when a reader's lock refused the COMMIT), or rolled back quietly. */
+  /** Ends the write section: committed (not by `commit()`, which gives the connection back even when a lock refused the COMMIT; `executeMultiple` finalises a refused one), or rolled back. */
   async end(commit: boolean): Promise<void> {
     const open = this.transaction;
-    if (open === null && commit) throw usageError("stepwise committed a write section that was not open");
     this.transaction = null;
     try {
-      // `executeMultiple` finalises a refused COMMIT, which can be tried again.
       if (commit) await this.waitOutLocks(() => open!.executeMultiple("COMMIT"));
       // Quietly: already ended by SQLite or the migration.
       else await open?.rollback().catch(() => undefined);
@@ -219,10 +203,8 @@ class ClientSession {
 }
 
 /**
- * The dialect of a libsql-client manager: SQLite's, with state kept where a `Client` reaches one connection. The commit witness is made inside each transaction (a temp
- * table made outside would land on whatever connection that call borrowed; after a rollback it is gone, so the verdict is `unknown` unless the token proves a commit). The
- * history guard checks only bodies in a transaction. Remotely the witness and guard live in `main` (a server has no temp schema), `user_version` is never read (Turso
- * rejects it), and connection settings are not snapshotted (each statement may reach another stream).
+ * SQLite's dialect where a `Client` reaches one connection: the commit witness made inside each transaction (one made outside would land on another connection), the
+ * history guard on bodies in one; remotely both in `main` (no temp schema) and no connection settings kept (each statement may reach another stream).
  */
 function createLibsqlClientDialect(remote: boolean): Dialect {
   return {
@@ -244,19 +226,11 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
     async: true,
     connection: client,
     lacks: options.remote === true || session.remote ? ["foreignKeySwitch", "userVersion"] : ["foreignKeySwitch"],
-    exec: async (sql) => {
-      const open = session.open();
-      await (open !== null ? open.executeMultiple(sql) : session.execOutsideTransaction(sql));
-    },
-    query: async (sql, params) => {
-      const open = session.open();
-      // A deferred transaction takes its lock at its first read, so that waits out locks too.
-      return rowsOf(await (open !== null ? session.waitOutLocks(() => open.execute(statement(sql, params))) : session.readOutsideTransaction(statement(sql, params))));
-    },
-    run: async (sql, params) => {
-      const open = session.open();
-      return { changes: (await (open !== null ? open.execute(statement(sql, params)) : session.executeOutsideTransaction(statement(sql, params)))).rowsAffected };
-    },
+    exec: async (sql) => void (await (session.open()?.executeMultiple(sql) ?? session.execOutsideTransaction(sql))),
+    // A deferred transaction takes its lock at its first read, so that waits out locks too.
+    query: async (sql, params) =>
+      rowsOf(await (session.open() ? session.waitOutLocks(() => session.transaction!.execute(statement(sql, params))) : session.readOutsideTransaction(statement(sql, params)))),
+    run: async (sql, params) => ({ changes: (await (session.open()?.execute(statement(sql, params)) ?? session.executeOutsideTransaction(statement(sql, params)))).rowsAffected }),
     begin: (mode) => session.begin(mode),
     commit: () => session.end(true),
     rollback: () => session.end(false),
@@ -270,7 +244,6 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
     // A batch handler writes through the open transaction, as a body does.
     createContext: (entry, direction, progress) => createAsyncMigrationContext(driver, SQLITE_BATCH_DIALECT, () => session.transaction ?? client, entry, direction, progress),
     classifyError: classifyLibsqlClientError,
-    // The local rules on the scratch database: the app's own library on a private connection.
     openScratchDatabase:
       scratchClient === undefined
         ? undefined
@@ -283,14 +256,10 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
 }
 
 /**
- * Applies and reverts the migrations of a generated registry through an `@libsql/client` `Client` (`file:` or remote). Every method returns a promise; each migration runs
- * in a `client.transaction("write")` with its history row, and its body receives that transaction. The client is never closed.
+ * Applies and reverts a generated registry through an `@libsql/client` `Client` (`file:` or remote); each migration runs in a write transaction with its history row,
+ * and its body receives that transaction. Every method returns a promise; the client is never closed.
  *
  * @example
- * import { createClient } from "@libsql/client";
- * import { MigrationManager } from "stepwise-migrate/libsql-client";
- * import { migrations } from "../generated/registry.js";
- *
  * await new MigrationManager(createClient({ url: process.env.DATABASE_URL! }), migrations).up();
  */
 export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> extends AsyncMigrationManager<Client, R> {

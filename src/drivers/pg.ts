@@ -1,12 +1,9 @@
-/**
- * The pg driver (node-postgres, over a connected `pg.Client` or a `pg.Pool`) and the `stepwise-migrate/pg` entry. PostgreSQL's SQL is the core's dialect
- * (`core/dialects/postgres.ts`); this file holds what needs the library: sessions, the run lock, the run's `lock_timeout` and the scratch databases.
- */
+/** The pg driver (a connected `pg.Client` or a `pg.Pool`): sessions, the run lock, the run's `lock_timeout` and scratch databases; its SQL is `core/dialects/postgres.ts`. */
 import pg from "pg";
 import { runAloneOnConnection, runHoldingRunLock } from "../core/async-manager.js";
 import { MigrationManagerBase, type DriverIdentity, type RunOptions } from "../core/manager-base.js";
 import { createPostgresDialect, DEFAULT_POSTGRES_SCHEMA, classifyPostgresError, lostConnection, sqlstateOf, describeConnectionFailure } from "../core/dialects/postgres.js";
-import { isConnectionLost, isLockTimeout, recordLockWait, CONCAT, EQ, NE, TEXT, POSTGRES_BATCH_DIALECT } from "../core/dialects/postgres.js";
+import { isConnectionLost, isLockTimeout, literal, lockWaits, CONCAT, EQ, NE, TEXT, POSTGRES_BATCH_DIALECT } from "../core/dialects/postgres.js";
 import { DEFAULT_LOCK_TIMEOUT_MS, type MigrationManagerProps, type MigrationResult, type UpOptions } from "../core/options.js";
 import { splitPostgresSqlText, tokenizePostgresSql } from "../shared/postgres-tokens.js";
 import { requireCapabilities, type AsyncDriver, type Row, type ScratchDatabase } from "../core/driver.js";
@@ -34,10 +31,7 @@ export interface PgMigrationDefinition extends Omit<MigrationDefinition<pg.Clien
 export interface PgMigrationManagerProps extends MigrationManagerProps {
   /** The schema of the history table (created when missing). Default `DEFAULT_POSTGRES_SCHEMA` (`public`). */
   readonly schema?: string;
-  /**
-   * How long a statement of a run may wait for another session's lock (`lock_timeout`) before the migration fails with `LOCK_TIMEOUT` naming the relation and the
-   * session holding it; set around a `transaction: false` migration too, and put back after. 0 sets none. Default `DEFAULT_LOCK_TIMEOUT_MS` (10 s).
-   */
+  /** How long a run's statement may wait for another session's lock (`lock_timeout`) before `LOCK_TIMEOUT` names it; 0 sets none. Default `DEFAULT_LOCK_TIMEOUT_MS` (10 s). */
   readonly lockTimeoutMs?: number;
 }
 
@@ -55,7 +49,7 @@ export async function runLockKey(schema: string, tableName: string): Promise<str
   return new DataView(digest).getBigInt64(0).toString();
 }
 
-/** A bigint as a number where JavaScript holds it exactly, else its decimal text. */
+/** A bigint as a number where exact, else its decimal text. */
 const parseInt8 = (text: string): number | string => (Number.isSafeInteger(Number(text)) ? Number(text) : text);
 
 /** pg's default parsers (bigint excepted) of the types stepwise reads, so no parser the app installed changes what stepwise reads. */
@@ -74,18 +68,13 @@ function clientLike(session: pg.ClientBase, applicationName: string, database?: 
 }
 
 /** The locks session `$1` waits for, each with a session holding it, and what `pg_stat_activity` shows of it besides its query. */
-const WAITS_SQL = `SELECT w.locktype::${TEXT} AS "lockType", w.mode::${TEXT} AS mode,
-    (SELECT n.nspname::${TEXT} ${CONCAT} '.' ${CONCAT} c.relname::${TEXT}
+const WAITS_SQL = `SELECT w.locktype::${TEXT} AS "lockType", w.mode::${TEXT} AS mode, (SELECT n.nspname::${TEXT} ${CONCAT} '.' ${CONCAT} c.relname::${TEXT}
        FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} c.relnamespace
        WHERE c.oid ${EQ} COALESCE(w.relation, (SELECT t.relation FROM pg_catalog.pg_locks AS t WHERE t.pid ${EQ} w.pid AND t.locktype ${EQ} 'tuple' LIMIT 1))) AS relation,
     b.pid, CASE WHEN a.application_name ${NE} '' THEN a.application_name::${TEXT} END AS "applicationName", a.state::${TEXT} AS state,
-    pg_catalog.to_char(pg_catalog.timezone('UTC', a.xact_start), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "transactionStart",
-    pg_catalog.to_char(pg_catalog.timezone('UTC', a.query_start), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "queryStart"
-  FROM pg_catalog.pg_locks AS w
-  CROSS JOIN LATERAL pg_catalog.unnest(pg_catalog.pg_blocking_pids(w.pid)) AS b(pid)
-  LEFT JOIN pg_catalog.pg_stat_activity AS a ON a.pid ${EQ} b.pid
-  WHERE w.pid ${EQ} $1 AND NOT w.granted
-  ORDER BY b.pid`;
+    pg_catalog.to_char(pg_catalog.timezone('UTC', a.xact_start), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "transactionStart", pg_catalog.to_char(pg_catalog.timezone('UTC', a.query_start), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "queryStart"
+  FROM pg_catalog.pg_locks AS w CROSS JOIN LATERAL pg_catalog.unnest(pg_catalog.pg_blocking_pids(w.pid)) AS b(pid) LEFT JOIN pg_catalog.pg_stat_activity AS a ON a.pid ${EQ} b.pid
+  WHERE w.pid ${EQ} $1 AND NOT w.granted ORDER BY b.pid`;
 
 /** `lockTimeoutMs` (default `DEFAULT_LOCK_TIMEOUT_MS`) in whole milliseconds, at most PostgreSQL's INT_MAX; `USAGE` unless a number, 0 or more. */
 function lockTimeoutOf(lockTimeoutMs: number | undefined): number {
@@ -94,13 +83,13 @@ function lockTimeoutOf(lockTimeoutMs: number | undefined): number {
   return Math.min(Math.trunc(value), 2_147_483_647);
 }
 
-/** The transaction status the server last reported: `I` idle, `T` in a block, `E` in a failed one (`null` on a pg without the method). */
+/** The transaction status the server last reported: `I` idle, `T` in a block, `E` in a failed one. */
 const transactionStatus = (client: pg.ClientBase) => (client as { getTransactionStatus?(): string | null }).getTransactionStatus?.() ?? null;
 const inTransactionBlock = (client: pg.ClientBase) => ["T", "E"].includes(transactionStatus(client) ?? "");
 
 /**
- * A watch on statements under the run's `lock_timeout` (0: none): `pg_locks` shows the relation and holder only while the wait lasts, so a second connection looks every
- * third of the timeout, for the `LOCK_TIMEOUT` to report; with `enforce` (no `SET LOCAL` outside a transaction) it also cancels a statement waiting past the timeout.
+ * A watch on statements under the run's `lock_timeout`: `pg_locks` shows the relation and holder only while the wait lasts, so a second connection looks every third of
+ * the timeout, for `LOCK_TIMEOUT` to report; with `enforce` (no `SET LOCAL` outside a transaction) it also cancels a statement waiting past the timeout.
  */
 function createLockWatch(session: pg.ClientBase, lockTimeoutMs: number) {
   let running = 0;
@@ -133,7 +122,7 @@ function createLockWatch(session: pg.ClientBase, lockTimeoutMs: number) {
     const watched = { started: performance.now(), enforce, cancelled: false };
     if (running++ === 0) {
       active = watched;
-      // One look at a time; a failed one (no connection slot, no password to reuse) leaves the error saying what ran out.
+      // One look at a time; a failed one (no connection slot, no password to reuse) leaves the error as it is.
       timer = setInterval(
         () => {
           looking ??= look(pid)
@@ -155,7 +144,7 @@ function createLockWatch(session: pg.ClientBase, lockTimeoutMs: number) {
       const error = cancelled ? Object.assign(new Error(message, { cause: thrown }), { code: "55P03" }) : thrown;
       if (isLockTimeout(error)) {
         await looking;
-        if (last !== null && last.at >= watched.started) recordLockWait(error, last.wait);
+        if (last !== null && last.at >= watched.started) lockWaits.set(error as object, last.wait);
       }
       throw error;
     } finally {
@@ -167,14 +156,13 @@ function createLockWatch(session: pg.ClientBase, lockTimeoutMs: number) {
   };
 }
 
-/** The run's `lock_timeout` for the session around a `transaction: false` migration, the session's own put back after (once a transaction it left open has ended). */
+/** The run's `lock_timeout` around a `transaction: false` migration, the session's own put back after (once a transaction it left open has ended), unless its socket is gone. */
 function createSessionTimeout(session: pg.ClientBase, lockTimeoutMs: number) {
   let pendingRestore: string | null = null;
   const restore = async (): Promise<void> => {
     const sql = pendingRestore;
     const state = session as { _queryable?: unknown; _ending?: unknown };
     pendingRestore = null;
-    // Not on a session whose socket is gone.
     if (sql !== null && state._queryable !== false && state._ending !== true) await session.query(sql).catch(() => undefined);
   };
   const around = async <T>(action: () => Promise<T>): Promise<T> => {
@@ -197,33 +185,46 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
   const timeout = lockTimeoutOf(lockTimeoutMs);
   const watch = createLockWatch(client, timeout);
   const { around: aroundSession, restore: restorePending } = createSessionTimeout(client, timeout);
-  const inTransaction = () => inTransactionBlock(client);
+  // A BEGIN goes with the transaction's first statement (a round trip fewer), and a transaction that sends none sends nothing.
+  let begin: string | null = null;
+  const inTransaction = () => begin !== null || inTransactionBlock(client);
+  const flush = async () => {
+    const sql = begin;
+    begin = null;
+    if (sql !== null) await client.query(sql);
+  };
   // While the run lock is held no other stepwise process writes the history: no need to re-read it.
   let runLockHeld = false;
-  // Outside a transaction no SET LOCAL bounds a wait: the watch does.
-  const query = (sql: string, params: readonly unknown[], types = STEPWISE_TYPES) =>
-    watch(() => client.query<Row>({ text: params.length === 0 ? sql : toPositionalParameters(sql), values: params as unknown[], types }), !inTransaction());
+  // Outside a transaction no SET LOCAL bounds a wait: the watch does. Several statements answer one result each: the last is the read.
+  const send = async (sql: string, params: readonly unknown[] = [], types = STEPWISE_TYPES): Promise<pg.QueryResult<Row>> => {
+    const enforce = !inTransaction();
+    if (params.length > 0) await flush();
+    const text = params.length > 0 ? toPositionalParameters(sql) : begin === null ? sql : `${begin}; ${sql}`;
+    begin = null;
+    const result = await watch(() => client.query<Row>({ text, values: params as unknown[], types }), enforce);
+    return Array.isArray(result) ? (result[result.length - 1] as pg.QueryResult<Row>) : result;
+  };
   const driver: AsyncDriver<pg.ClientBase> = defineDriver({
     name: "pg",
     dialect: "postgres",
     async: true,
     connection: client,
     exec: async (sql) => {
-      if (inTransaction()) return void (await watch(() => client.query(sql)));
+      if (inTransaction()) return void (await send(sql));
       // Outside a transaction a string of statements runs as one implicit block, which refuses CREATE INDEX CONCURRENTLY and the like: each goes alone, as psql sends them.
       await aroundSession(async () => {
         for (const statement of splitPostgresSqlText(sql)) await watch(() => client.query(statement));
       });
     },
-    query: async (sql, params) => {
-      const result = await query(sql, params);
-      // Several statements answer one result each: the read is the last.
-      return (Array.isArray(result) ? (result[result.length - 1] as pg.QueryResult<Row>) : result).rows;
+    query: async (sql, params) => (await send(sql, params)).rows,
+    run: async (sql, params) => ({ changes: (await send(sql, params)).rowCount ?? 0 }),
+    // No IMMEDIATE: the run lock gives the exclusivity.
+    begin: async () => {
+      if (inTransaction()) await send("BEGIN");
+      else begin = timeout === 0 ? "BEGIN" : `BEGIN; SET LOCAL lock_timeout = ${timeout}`;
     },
-    run: async (sql, params) => ({ changes: (await query(sql, params)).rowCount ?? 0 }),
-    // No IMMEDIATE: the run lock gives the exclusivity. Inside a block BEGIN is the server's to refuse; the SET LOCAL goes in the same message.
-    begin: async () => void (await client.query(inTransaction() || timeout === 0 ? "BEGIN" : `BEGIN; SET LOCAL lock_timeout = ${timeout}`)),
     commit: async () => {
+      if (begin !== null) return void (begin = null);
       // COMMIT of an aborted transaction answers "ROLLBACK" without an error: never a commit.
       const aborted = transactionStatus(client) === "E";
       await client.query(aborted ? "ROLLBACK" : "COMMIT");
@@ -231,8 +232,9 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       if (aborted) throw new Error("the transaction was aborted by an earlier failed statement; PostgreSQL rolled it back instead of committing");
     },
     rollback: async () => {
+      begin = null;
       if (!inTransaction()) return;
-      // A failure: the session is gone, and the server rolled back with it.
+      // Failing, the session is gone, and the server rolled back.
       await client.query("ROLLBACK").catch(() => undefined);
       await restorePending();
     },
@@ -241,12 +243,23 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     runBody: async (entry, direction, context) => {
       const body = (direction === "up" ? entry.module.up : entry.module.down) as (db: pg.ClientBase, context: MigrationContext) => unknown;
       const run = () => watch(async () => body.call(entry.module, client, context));
+      const inBlock = inTransaction();
+      await flush();
       // A transaction the body left aborted is reported by the history guard's check, the next statement.
-      await (inTransaction() ? run() : aroundSession(run));
+      await (inBlock ? run() : aroundSession(run));
     },
-    // The walk runs on this session, its rows read with the app's parsers.
-    createContext: (entry, direction, progress) =>
-      createAsyncMigrationContext({ ...driver, query: async (sql, params) => (await query(sql, params, WALK_TYPES)).rows }, POSTGRES_BATCH_DIALECT, () => client, entry, direction, progress),
+    // A batch's handler writes through the client itself: its BEGIN goes at once.
+    createContext: (entry, direction, progress) => {
+      const walking = {
+        ...driver,
+        begin: async (mode: "immediate" | "deferred") => {
+          await driver.begin(mode);
+          await flush();
+        },
+        query: async (sql: string, params: readonly unknown[]) => (await send(sql, params, WALK_TYPES)).rows,
+      };
+      return createAsyncMigrationContext(walking, POSTGRES_BATCH_DIALECT, () => client, entry, direction, progress);
+    },
     classifyError: classifyPostgresError,
     holdRunLock: async (tableName, waitMs) => {
       // Taking it inside an app's open transaction would commit that transaction.
@@ -258,7 +271,6 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       runLockHeld = true;
       return async () => {
         runLockHeld = false;
-        // A failure: the session is gone, and the server released the lock with it.
         await client.query("SELECT pg_catalog.pg_advisory_unlock($1::bigint)", [key]).catch(() => undefined);
       };
     },
@@ -269,7 +281,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
 
 /**
  * Takes advisory lock `key`, polling `pg_try_advisory_lock` for up to `timeoutMs` (a session blocked in `pg_advisory_lock` holds a snapshot, which a holder's `CREATE
- * INDEX CONCURRENTLY` waits for), else throws `DATABASE_LOCKED` naming the sessions holding it: backend pid, program (`application_name`'s first word) and host.
+ * INDEX CONCURRENTLY` waits for), else throws `DATABASE_LOCKED` naming the holders' pid, program and host.
  */
 async function acquireAdvisoryLock(client: pg.ClientBase, key: string, timeoutMs: number): Promise<void> {
   const started = performance.now();
@@ -297,16 +309,13 @@ async function acquireAdvisoryLock(client: pg.ClientBase, key: string, timeoutMs
   }
 }
 
-/** The prefix of every scratch database's name, for a person to recognise; only the marker proves one stepwise's. */
+/** The prefix of every scratch database's name, for a person to recognise; only its marker comment proves one stepwise's. */
 export const SCRATCH_DATABASE_PREFIX = "stepwise_scratch_";
 const SCRATCH_MARKER_PREFIX = "stepwise scratch database, created by backend ";
-const literal = (text: string): string => `'${text.replace(/'/g, "''")}'`;
 
 /**
- * A scratch database for verify and baseline to replay in: from `template0` (so nothing added to `template1` reads as drift), marked with its creating session, dropped
- * by oid `WITH (FORCE)` after. It first drops, without `FORCE`, the marked ones whose creator is gone; one merely named like them is never touched.
- *
- * @throws `SCRATCH_DATABASE_UNAVAILABLE` when the server refuses `CREATE DATABASE` (no `CREATEDB`).
+ * A scratch database for verify and baseline to replay in: from `template0` (nothing added to `template1` reads as drift), marked with its creating session, dropped by
+ * oid `WITH (FORCE)` after. It first drops, without `FORCE`, the marked ones whose creator is gone. `SCRATCH_DATABASE_UNAVAILABLE` without `CREATEDB`.
  */
 async function openScratchDatabase(session: pg.ClientBase, createDriver: (client: pg.ClientBase) => AsyncDriver<pg.ClientBase>): Promise<ScratchDatabase<pg.ClientBase>> {
   // CREATE DATABASE cannot run in a transaction block, and trying would abort the app's.
@@ -363,16 +372,11 @@ async function openScratchDatabase(session: pg.ClientBase, createDriver: (client
 }
 
 /**
- * Applies and reverts the migrations of a generated registry on PostgreSQL, through a connected `pg.Client` or a `pg.Pool`. Every method returns a promise. From a pool
- * each call checks out one client for its whole length (the run lock and the transaction belong to that session); a client is used as it is and never closed.
+ * Applies and reverts a generated registry on PostgreSQL through a connected `pg.Client` or a `pg.Pool`, every method returning a promise. From a pool each call checks
+ * out one client for its whole length (the run lock and the transaction are that session's); a client is used as it is and never closed.
  *
  * @example
- * import pg from "pg";
- * import { MigrationManager } from "stepwise-migrate/pg";
- * import { migrations } from "../generated/registry.js";
- *
- * const manager = new MigrationManager(new pg.Pool({ connectionString: process.env.DATABASE_URL }), migrations);
- * await manager.up();
+ * await new MigrationManager(new pg.Pool({ connectionString: process.env.DATABASE_URL }), migrations).up();
  */
 export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> extends MigrationManagerBase<pg.Client | pg.Pool, R, true, DriverIdentity<pg.Client | pg.Pool>> {
   /** The schema of the history table: the schema the safety nets read and compare. */
@@ -388,7 +392,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
   constructor(db: pg.Client | pg.Pool, migrations: R, props: PgMigrationManagerProps = {}) {
     const { schema = DEFAULT_POSTGRES_SCHEMA, lockTimeoutMs, ...settings } = props;
     const timeout = lockTimeoutOf(lockTimeoutMs);
-    const dialect = createPostgresDialect({ schema, lockTimeoutMs: timeout });
+    const dialect = createPostgresDialect(schema, timeout);
     // A driver on no session sends nothing: its capabilities are every session's.
     super({ name: "pg", dialect: "postgres", capabilities: createPgDriver(null as never).capabilities, classifyError: classifyPostgresError, connection: db }, migrations, settings, dialect);
     this.schema = schema;
@@ -401,11 +405,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
     return super.up(options);
   }
 
-  /**
-   * Runs one of the executor's steps on a session of its own (the client, or one checked out of the pool for the call), holding the run lock if it may write.
-   *
-   * @throws `ASYNC_RUN_IN_PROGRESS` (as a rejection) when another call is still running on the same client.
-   */
+  /** Runs one of the executor's steps on a session of its own (the client, or one from the pool), holding the run lock if it may write; `ASYNC_RUN_IN_PROGRESS` on a busy client. */
   async run<T>(step: Step<T>, options: RunOptions = {}): Promise<T> {
     const db = this.db;
     const runOn = async (client: pg.ClientBase, release?: (lost: boolean) => void): Promise<T> => {
@@ -436,7 +436,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
     return runOn(client, (lost) => client.release(lost));
   }
 
-  /** See `MigrationManagerBase.start`: a refusal while making the step becomes a rejection. */
+  /** A refusal while making the step becomes a rejection. */
   protected async start<T>(make: () => Step<T>, options?: RunOptions): Promise<T> {
     return this.run(make(), options);
   }

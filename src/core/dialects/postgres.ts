@@ -1,7 +1,4 @@
-/**
- * The PostgreSQL dialect: the catalog reads and SQL PostgreSQL differs in, and its errors read as stepwise's. The reading of a refused connection
- * (`describeConnectionFailure`) belongs with the pg driver, but stays here while the CLI's server connector shares it.
- */
+/** The PostgreSQL dialect: the catalog reads and SQL PostgreSQL differs in, and its errors read as stepwise's (the CLI's server connector shares them). */
 import { batchKeyFailure, matchColumn, quoteIdentifier, type BatchDialect, type BatchOrigin, type BatchWalk, type ResolvedBatchKey } from "../batch-walk.js";
 import type { Dialect, MigrationFailure } from "../dialect.js";
 import type { ErrorClassification } from "../driver.js";
@@ -13,13 +10,12 @@ import {
   databaseUnusableError,
   describeThrownValue,
   diskFullError,
-  historyChangedByMigrationError,
   lockTimeoutError,
   migrationFailedError,
   recordNativeError,
   usageError,
 } from "../error-factories.js";
-import { HISTORY_GUARD_MARK, type HistoryGuard } from "../history-guard.js";
+import { HISTORY_GUARD_MARK, historyChangedError, type HistoryGuard } from "../history-guard.js";
 import { DEFAULT_TABLE_NAME, HistoryStore, isValidTableName } from "../history.js";
 import { describeInvalidIndexes } from "../invalid-indexes.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../options.js";
@@ -27,46 +23,26 @@ import type { ListSchemaObjectsOptions, SchemaObject } from "../schema-objects.j
 import { findInCauseChain, scriptStatements } from "../sql-location.js";
 import { exec, query, queryValue, type Step } from "../step.js";
 import { uniqueName, type EscapeGuardRun } from "../transaction-guard.js";
-import type { MigrationDirection, MigrationEntry } from "../types.js";
 import { splitPostgresStatements, tokenizePostgresSql } from "../../shared/postgres-tokens.js";
 
-// Operators and types schema-qualified, so nothing on the session's `search_path` can stand in for them (a `public.=` for `(varchar, varchar)` beats the built-in one even with `pg_catalog` first).
-/** `=`, `pg_catalog`'s. */
+/**
+ * `pg_catalog`'s `=`, `<>`, `>`, `||`, `text` and `C` collation: nothing on the session's `search_path` can stand in for them (a `public.=` for `(varchar, varchar)` beats
+ * the built-in one even with `pg_catalog` first, and `text` is no keyword).
+ */
 export const EQ = "OPERATOR(pg_catalog.=)";
-/** `<>`, `pg_catalog`'s. */
 export const NE = "OPERATOR(pg_catalog.<>)";
-/** `>`, `pg_catalog`'s. */
 export const GT = "OPERATOR(pg_catalog.>)";
-/** `||`, `pg_catalog`'s. */
 export const CONCAT = "OPERATOR(pg_catalog.||)";
-/** `text`, `pg_catalog`'s (not a keyword, so a type named `text` earlier on the path would win). */
 export const TEXT = "pg_catalog.text";
-/** The `C` collation, `pg_catalog`'s. */
 export const COLLATE_C = 'COLLATE pg_catalog."C"';
 
 /** SQLSTATEs that end the session (terminated, crashed, idle timeouts, connection exceptions), and a dead socket's system codes. */
-const SESSION_ENDING_CODES = new Set([
-  "57P01",
-  "57P02",
-  "57P05",
-  "25P03",
-  "08000",
-  "08003",
-  "08006",
-  "08007",
-  "ECONNRESET",
-  "EPIPE",
-  "ETIMEDOUT",
-  "ECONNABORTED",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENETDOWN",
-]);
+const SESSION_ENDING_CODES = new Set("57P01 57P02 57P05 25P03 08000 08003 08006 08007 ECONNRESET EPIPE ETIMEDOUT ECONNABORTED EHOSTUNREACH ENETUNREACH ENETDOWN".split(" "));
 
 /** What `pg`'s client says when its socket closed under a query, or is used after it did. */
 const CLIENT_GONE_MESSAGE = /^(Connection terminated( unexpectedly)?|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)$/;
 
-/** The error down `error`'s `cause` chain that says the session ended (a migration may wrap the client's), or `undefined`. */
+/** The error down `error`'s `cause` chain that says the session ended (a migration may wrap the client's). */
 function lostConnectionIn(error: unknown): unknown {
   return findInCauseChain(error, (current) => SESSION_ENDING_CODES.has(codeOf(current) ?? "") || (current instanceof Error && CLIENT_GONE_MESSAGE.test(current.message)));
 }
@@ -76,12 +52,11 @@ export function isConnectionLost(error: unknown): boolean {
   return lostConnectionIn(error) !== undefined;
 }
 
-/** The first line of what `error` says, for a message. */
 function firstLineOf(error: unknown): string {
   return describeThrownValue(error).split("\n")[0]!.trim();
 }
 
-/** An error's string `code` (a SQLSTATE or a socket's system code), or `null`. */
+/** An error's string `code` (a SQLSTATE or a socket's system code). */
 function codeOf(error: unknown): string | null {
   try {
     const code = (error as { code?: unknown } | null)?.code;
@@ -98,7 +73,6 @@ const CONNECTION_CASES: readonly (readonly [RegExp, ConnectionProblem, string])[
   [/^53300\|/, "too-many-connections", "wait for other sessions to end, lower the pool size of the apps on this server, or raise max_connections (or the role's or database's CONNECTION LIMIT)"],
   [/^57P03\|/, "server-starting", "wait until the server has started (or finished its recovery), then run it again"],
   [/^28\w+\|\|role ".*" does not exist$/, "missing-role", "create the role (CREATE ROLE <name> LOGIN PASSWORD '...') or correct the user name in the URL"],
-  // How a server that takes a role only over TLS refuses it without.
   [
     /^28\w+\|\|.*pg_hba\.conf.*, no encryption$/,
     "tls-required",
@@ -127,7 +101,7 @@ const CONNECTION_CASES: readonly (readonly [RegExp, ConnectionProblem, string])[
 /** A failure to open a session as `DATABASE_UNUSABLE` with what to change; its message is the server's or the socket's, never naming the URL or a password. */
 export function describeConnectionFailure(error: unknown): StepwiseError<"DATABASE_UNUSABLE"> {
   const code = codeOf(error);
-  const sqlstate = code !== null && /^[0-9A-Z]{5}$/.test(code) && !/^E[A-Z]+$/.test(code) ? code : null;
+  const sqlstate = /^E[A-Z]+$/.test(code ?? "") ? null : sqlstateOf(error);
   const systemCode = sqlstate === null ? code : null;
   const reason = firstLineOf(error) || "no answer";
   const key = `${sqlstate ?? ""}|${systemCode ?? ""}|${reason}`;
@@ -136,7 +110,7 @@ export function describeConnectionFailure(error: unknown): StepwiseError<"DATABA
   return sqlstate === null ? failure : recordNativeError(failure, { kind: "cantopen", nativeCode: sqlstate });
 }
 
-/** The SQLSTATE of an error from the `pg` package (a `DatabaseError` carries it as `code`), or `null`. */
+/** The SQLSTATE of an error from the `pg` package (a `DatabaseError` carries it as `code`). */
 export function sqlstateOf(error: unknown): string | null {
   const code = codeOf(error);
   return code !== null && /^[0-9A-Z]{5}$/.test(code) ? code : null;
@@ -187,14 +161,10 @@ export function lostConnection(error: unknown, during?: string): StepwiseError<"
  * the history row it selects (by `xmin` age). `quietly`, none when they cannot be read (the transaction aborted, the session gone).
  */
 function* readInvalidIndexes(since = "", params: readonly unknown[] = [], quietly = false): Step<InvalidIndex[]> {
-  const newer = since === "" ? "" : `AND (SELECT pg_catalog.age(h.xmin) FROM ${since}) OPERATOR(pg_catalog.>) LEAST(pg_catalog.age(ic.xmin), pg_catalog.age(i.xmin))`;
-  const sql = `SELECT n.nspname::${TEXT} AS schema, ic.relname::${TEXT} AS name, tc.relname::${TEXT} AS "table"
-  FROM pg_catalog.pg_index AS i
-  JOIN pg_catalog.pg_class AS ic ON ic.oid ${EQ} i.indexrelid
-  JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} i.indrelid
-  JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} ic.relnamespace
-  WHERE NOT i.indisvalid ${newer}
-  ORDER BY n.nspname::${TEXT} ${COLLATE_C}, ic.relname::${TEXT} ${COLLATE_C}`;
+  const newer = since === "" ? "" : `AND (SELECT pg_catalog.age(h.xmin) FROM ${since}) ${GT} LEAST(pg_catalog.age(ic.xmin), pg_catalog.age(i.xmin))`;
+  const sql = `SELECT n.nspname::${TEXT} AS schema, ic.relname::${TEXT} AS name, tc.relname::${TEXT} AS "table" FROM pg_catalog.pg_index AS i
+    JOIN pg_catalog.pg_class AS ic ON ic.oid ${EQ} i.indexrelid JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} i.indrelid JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} ic.relnamespace
+    WHERE NOT i.indisvalid ${newer} ORDER BY n.nspname::${TEXT} ${COLLATE_C}, ic.relname::${TEXT} ${COLLATE_C}`;
   try {
     const rows = yield* query<{ schema: string; name: string; table: string }>(sql, params);
     return rows.map((row) => ({ ...row, drop: `DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdentifier(row.schema)}.${quoteIdentifier(row.name)};` }));
@@ -204,13 +174,8 @@ function* readInvalidIndexes(since = "", params: readonly unknown[] = [], quietl
   }
 }
 
-/** Where the pg driver records what a statement that ran past `lock_timeout` was waiting for. */
-const lockWaits = new WeakMap<object, LockWait>();
-
-/** Records what the statement that failed with `error` was waiting for, as the driver saw it. */
-export function recordLockWait(error: unknown, wait: LockWait): void {
-  if (typeof error === "object" && error !== null) lockWaits.set(error, wait);
-}
+/** Where the pg driver records what a statement that ran past `lock_timeout` was waiting for, by its error. */
+export const lockWaits = new WeakMap<object, LockWait>();
 
 /** Whether `error` is PostgreSQL cancelling a statement whose `lock_timeout` ran out (not `NOWAIT`'s refusal, the same SQLSTATE). */
 export function isLockTimeout(error: unknown): boolean {
@@ -220,7 +185,7 @@ export function isLockTimeout(error: unknown): boolean {
 
 /** `error` as `LOCK_TIMEOUT`, with the wait the driver saw, for `failure`'s migration or for none. */
 function lockTimedOut(error: unknown, lockTimeoutMs: number, failure: MigrationFailure | null, invalidIndexes: readonly InvalidIndex[] = []): StepwiseError<"LOCK_TIMEOUT"> {
-  const wait = (typeof error === "object" && error !== null ? lockWaits.get(error) : undefined) ?? null;
+  const wait = lockWaits.get(error as object) ?? null;
   const where = failure === null ? {} : { version: failure.entry.version, file: failure.entry.file, direction: failure.direction };
   return lockTimeoutError({ ...where, lockTimeoutMs, wait, rolledBack: failure?.rolledBack ?? true, invalidIndexes, cause: error });
 }
@@ -240,14 +205,13 @@ function describePostgresFailure(lockTimeoutMs: number) {
       const outcome = origin === "commit" ? "commit-unknown" : rolledBack ? "rolled-back" : "partly-applied";
       return recordNativeError(connectionLostError({ ...where, outcome, reason: firstLineOf(lost), cause }), classification);
     }
-    // A transaction: false migration's leftovers: made after its history row was written, just before it ran.
+    // A transaction: false migration's leftovers (made after its history row was written), or an earlier attempt's in the way of an "already exists".
     const invalidIndexes = rolledBack ? [] : yield* readInvalidIndexes(`${store.quoted} AS h WHERE h.version ${EQ} ?`, [entry.version], true);
-    // "already exists" for the name of an invalid index: the leftover of an earlier attempt is in the way.
     const taken = classification.nativeCode === "42P07" ? /relation "(.+)" already exists/.exec(firstLineOf(cause))?.[1] : undefined;
     if (taken !== undefined && invalidIndexes.length === 0) invalidIndexes.push(...(yield* readInvalidIndexes("", [], true)).filter((index) => index.name === taken));
     if (isLockTimeout(cause)) return recordNativeError(lockTimedOut(cause, lockTimeoutMs, failure, invalidIndexes), classification);
     if (rolledBack && classification.kind !== "other") return null;
-    // PostgreSQL's DETAIL and HINT, from the first error down the chain that has them.
+    // From the first error down the chain that has them.
     const server: { detail?: unknown; hint?: unknown } =
       findInCauseChain(cause, (current) => ["detail", "hint"].some((field) => typeof (current as Record<string, unknown>)[field] === "string")) ?? {};
     const detail = typeof server.detail === "string" ? server.detail : null;
@@ -257,7 +221,7 @@ function describePostgresFailure(lockTimeoutMs: number) {
   };
 }
 
-/** The error of a statement sent now when the session has ended (it says so), else `undefined`. */
+/** The error of a statement sent now, when the session has ended. */
 function* readLostSession(): Step<unknown> {
   try {
     yield* query("SELECT 1");
@@ -270,6 +234,16 @@ function* readLostSession(): Step<unknown> {
 /** The `relkind`s of `pg_class` as the kinds `HISTORY_TABLE_INVALID` names. */
 const RELATION_KINDS: Readonly<Record<string, string>> = { r: "table", p: "table", v: "view", m: "materialized view", i: "index", I: "index", S: "sequence", f: "foreign table", c: "type" };
 
+/** The catalog rows of relation `?` in schema `?`. */
+const RELATION = `pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} c.relnamespace WHERE n.nspname ${EQ} ? AND c.relname ${EQ} ?`;
+
+/** Its columns as `HistoryStore` reads them; the primary key's are its key columns only (an `INCLUDE` column plays no part in uniqueness). */
+const COLUMNS = `SELECT a.attnum, a.attname::${TEXT} AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
+    CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i WHERE i.indrelid ${EQ} c.oid AND i.indisprimary AND i.indnkeyatts ${EQ} 1 AND i.indkey[0] ${EQ} a.attnum) THEN 1 ELSE 0 END AS pk
+  FROM pg_catalog.pg_attribute AS a, ${RELATION} AND a.attrelid ${EQ} c.oid AND a.attnum ${GT} 0 AND NOT a.attisdropped`;
+
+type Column = { name: string; pk: number; type: string };
+
 /** The history table of one schema on PostgreSQL: a qualified name, `version BIGINT`, the catalog read through `pg_catalog`. */
 export class PostgresHistoryStore extends HistoryStore {
   /** The schema holding the table. */
@@ -278,6 +252,9 @@ export class PostgresHistoryStore extends HistoryStore {
   override readonly versionColumn = "version";
   override readonly eq = EQ;
   override readonly textType = TEXT;
+  /** The table's kinds and columns read in one statement, for the shape check that follows. */
+  private read: { kinds: string[]; columns: Column[] } | null = null;
+  private schemaFound = true;
 
   /** @throws `INVALID_TABLE_NAME` when `tableName` is not a plain SQL identifier. */
   constructor(tableName: string = DEFAULT_TABLE_NAME, schema: string) {
@@ -285,9 +262,25 @@ export class PostgresHistoryStore extends HistoryStore {
     this.schema = schema;
   }
 
+  override *existsWithValidShape(): Step<boolean> {
+    if (this.shapeChecked) return yield* this.exists();
+    const sql = `SELECT (SELECT pg_catalog.json_agg(c.relkind) FROM ${RELATION}) AS kinds, (SELECT pg_catalog.json_agg(o ORDER BY o.attnum) FROM (${COLUMNS}) AS o) AS columns`;
+    const [row] = yield* query<{ kinds: string[] | null; columns: Column[] | null }>(sql, [this.schema, this.tableName, this.schema, this.tableName]);
+    this.read = { kinds: row?.kinds ?? [], columns: row?.columns ?? [] };
+    try {
+      return yield* super.existsWithValidShape();
+    } finally {
+      this.read = null;
+    }
+  }
+
   protected override *readKinds(name: string): Step<string[]> {
-    const sql = `SELECT c.relkind AS relkind FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} c.relnamespace WHERE n.nspname ${EQ} ? AND c.relname ${EQ} ?`;
-    return (yield* query<{ relkind: string }>(sql, [this.schema, name])).map((row) => RELATION_KINDS[row.relkind] ?? "relation");
+    if (name === this.tableName && this.read) return this.read.kinds.map((kind) => RELATION_KINDS[kind] ?? "relation");
+    // A row per relation named so, or one NULL when the schema has none, or none when there is no schema: createTable, which may follow, needs to know.
+    const sql = `SELECT c.relkind FROM pg_catalog.pg_namespace AS n LEFT JOIN pg_catalog.pg_class AS c ON c.relnamespace ${EQ} n.oid AND c.relname ${EQ} ? WHERE n.nspname ${EQ} ?`;
+    const rows = yield* query<{ relkind: string | null }>(sql, [name, this.schema]);
+    this.schemaFound = rows.length > 0;
+    return rows.flatMap((row) => (row.relkind === null ? [] : [RELATION_KINDS[row.relkind] ?? "relation"]));
   }
 
   override isNamed(name: string): boolean {
@@ -296,16 +289,9 @@ export class PostgresHistoryStore extends HistoryStore {
 
   protected override *createTable(): Step<void> {
     // CREATE SCHEMA IF NOT EXISTS checks the database's CREATE privilege first, which an app role that owns only its schema lacks.
-    if ((yield* query(`SELECT 1 AS found FROM pg_catalog.pg_namespace WHERE nspname ${EQ} ?`, [this.schema])).length === 0) yield* exec(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(this.schema)}`);
-    yield* exec(`CREATE TABLE ${this.quoted} (
-        version BIGINT PRIMARY KEY,
-        name ${TEXT} NOT NULL,
-        checksum ${TEXT} NOT NULL,
-        applied_at ${TEXT} NOT NULL,
-        duration_ms BIGINT,
-        state ${TEXT} NOT NULL DEFAULT 'applied' CHECK (state ${EQ} 'applied' OR state ${EQ} 'started'),
-        owner ${TEXT}
-      )`);
+    if (!this.schemaFound) yield* exec(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(this.schema)}`);
+    yield* exec(`CREATE TABLE ${this.quoted} (version BIGINT PRIMARY KEY, name ${TEXT} NOT NULL, checksum ${TEXT} NOT NULL, applied_at ${TEXT} NOT NULL, duration_ms BIGINT,
+        state ${TEXT} NOT NULL DEFAULT 'applied' CHECK (state ${EQ} 'applied' OR state ${EQ} 'started'), owner ${TEXT})`);
   }
 
   protected override isVersionKeyType(type: string): boolean {
@@ -317,23 +303,13 @@ export class PostgresHistoryStore extends HistoryStore {
     return null;
   }
 
-  /** The primary key's columns are its key columns only: an `INCLUDE` column plays no part in uniqueness. */
-  protected override *readColumns(): Step<{ name: string; pk: number; type: string }[]> {
-    return yield* query<{ name: string; pk: number; type: string }>(
-      `SELECT a.attname AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
-        CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i WHERE i.indrelid ${EQ} c.oid AND i.indisprimary AND i.indnkeyatts ${EQ} 1 AND i.indkey[0] ${EQ} a.attnum) THEN 1 ELSE 0 END AS pk
-       FROM pg_catalog.pg_attribute AS a
-       JOIN pg_catalog.pg_class AS c ON c.oid ${EQ} a.attrelid
-       JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} c.relnamespace
-       WHERE n.nspname ${EQ} ? AND c.relname ${EQ} ? AND a.attnum ${GT} 0 AND NOT a.attisdropped
-       ORDER BY a.attnum`,
-      [this.schema, this.tableName],
-    );
+  protected override *readColumns(): Step<Column[]> {
+    return this.read?.columns ?? (yield* query<Column>(`${COLUMNS} ORDER BY a.attnum`, [this.schema, this.tableName]));
   }
 }
 
 /** `text` as a literal that reads the same whatever `standard_conforming_strings` says. */
-function literal(text: string): string {
+export function literal(text: string): string {
   return `E'${text.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
 }
 
@@ -345,31 +321,17 @@ function literal(text: string): string {
  */
 function createPostgresHistoryGuard(store: PostgresHistoryStore): HistoryGuard {
   const setting = "stepwise.history_reading";
-  const plus = "OPERATOR(pg_catalog.+)";
+  const changes = ["inserted", "updated", "deleted"].map((kind) => `pg_catalog.pg_stat_get_xact_tuples_${kind}(c.oid)`).join(" OPERATOR(pg_catalog.+) ");
   // NULL when no table has the name any more.
-  const storageAndColumns = `pg_catalog.pg_relation_filenode(c.oid), (SELECT pg_catalog.string_agg(a.attname::${TEXT}, ',' ORDER BY a.attnum) FROM pg_catalog.pg_attribute AS a WHERE a.attrelid OPERATOR(pg_catalog.=) c.oid AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped)`;
-  const ofTable = `FROM pg_catalog.pg_class AS c WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(${literal(store.quoted)}))`;
-  const reading =
-    `(SELECT pg_catalog.concat_ws(',', pg_catalog.pg_stat_get_xact_tuples_inserted(c.oid) ${plus} pg_catalog.pg_stat_get_xact_tuples_updated(c.oid) ${plus} pg_catalog.pg_stat_get_xact_tuples_deleted(c.oid), ` +
-    `${storageAndColumns}) ${ofTable}`;
+  const storageAndColumns = `pg_catalog.pg_relation_filenode(c.oid), (SELECT pg_catalog.string_agg(a.attname::${TEXT}, ',' ORDER BY a.attnum) FROM pg_catalog.pg_attribute AS a WHERE a.attrelid ${EQ} c.oid AND a.attnum ${GT} 0 AND NOT a.attisdropped)`;
+  const ofTable = `FROM pg_catalog.pg_class AS c WHERE c.oid ${EQ} pg_catalog.to_regclass(${literal(store.quoted)}))`;
+  const reading = `(SELECT pg_catalog.concat_ws(',', ${changes}, ${storageAndColumns}) ${ofTable}`;
   const capture = `SELECT pg_catalog.set_config('${setting}', COALESCE(${reading}, 'gone'), true)`;
   // A cast that cannot succeed fails with a message of its own; of a value read at run time, since the planner folds a constant's.
   const check = `SELECT CASE WHEN COALESCE(pg_catalog.current_setting('${setting}', true), '') ${NE} COALESCE(${reading}, 'gone') THEN CAST(${literal(`${HISTORY_GUARD_MARK}: `)} ${CONCAT} COALESCE(${reading}, 'gone') AS pg_catalog.int4) END`;
-  const whole =
-    `SELECT pg_catalog.md5(COALESCE(pg_catalog.string_agg(h.version::${TEXT} ${CONCAT} ':' ${CONCAT} h.checksum ${CONCAT} ':' ${CONCAT} h.state, ',' ORDER BY h.version), '') ${CONCAT} ';' ${CONCAT} COALESCE((SELECT pg_catalog.concat_ws(',', ${storageAndColumns}) ${ofTable}, 'gone')) ` +
-    `FROM ${store.quoted} AS h`;
+  const rows = `pg_catalog.string_agg(h.version::${TEXT} ${CONCAT} ':' ${CONCAT} h.checksum ${CONCAT} ':' ${CONCAT} h.state, ',' ORDER BY h.version)`;
+  const whole = `SELECT pg_catalog.md5(COALESCE(${rows}, '') ${CONCAT} ';' ${CONCAT} COALESCE((SELECT pg_catalog.concat_ws(',', ${storageAndColumns}) ${ofTable}, 'gone')) FROM ${store.quoted} AS h`;
   let before: unknown = null;
-  const changed = (entry: MigrationEntry, direction: MigrationDirection, change: string, cause?: unknown) =>
-    historyChangedByMigrationError({
-      version: entry.version,
-      file: entry.file,
-      direction,
-      table: store.tableName,
-      change,
-      rolledBack: false,
-      historyChanged: true,
-      ...(cause === undefined ? {} : { cause }),
-    });
   return {
     *enter(_entry, _direction, inTransaction) {
       if (inTransaction) yield* exec(capture);
@@ -390,9 +352,9 @@ function createPostgresHistoryGuard(store: PostgresHistoryStore): HistoryGuard {
       try {
         after = yield* queryValue(whole);
       } catch (cause) {
-        throw changed(entry, direction, "the table dropped, renamed or altered", cause);
+        throw historyChangedError(store.tableName, entry, direction, false, "the table dropped, renamed or altered", cause);
       }
-      if (after !== before) throw changed(entry, direction, "its rows, storage or columns changed");
+      if (after !== before) throw historyChangedError(store.tableName, entry, direction, false, "its rows, storage or columns changed");
     },
     *remove() {},
   };
@@ -448,15 +410,8 @@ function* resolvePostgresBatchKey(table: unknown, key: unknown, origin: BatchOri
     return fail("invalid-key", detail, columns);
   }
   // regclass prints the name quoted and schema-qualified where the search_path needs it; citext compares by its extension's operators.
-  return {
-    sql: quoteIdentifier(column),
-    isRowid: false,
-    columns,
-    tableSql: found.name,
-    matchColumns: true,
-    integerKey: INTEGER_KEY_TYPES.has(base),
-    ...(base === "citext" ? {} : { sqlOf: QUALIFIED_SQL }),
-  };
+  const sqlOf = base === "citext" ? {} : { sqlOf: QUALIFIED_SQL };
+  return { sql: quoteIdentifier(column), isRowid: false, columns, tableSql: found.name, matchColumns: true, integerKey: INTEGER_KEY_TYPES.has(base), ...sqlOf };
 }
 
 /** PostgreSQL's reading of a walk. */
@@ -472,45 +427,25 @@ export const POSTGRES_BATCH_DIALECT: BatchDialect = {
 /** The schema the history table lives in unless told otherwise. */
 export const DEFAULT_POSTGRES_SCHEMA = "public";
 
-/** Options for {@link createPostgresDialect}. */
-export interface PostgresDialectOptions {
-  /** The schema of the history table, and of the objects `reset` drops. Default {@link DEFAULT_POSTGRES_SCHEMA}. */
-  readonly schema?: string;
-  /** The `lock_timeout` the driver sets for a run, which a `LOCK_TIMEOUT` reports (0: none). Default {@link DEFAULT_LOCK_TIMEOUT_MS}. */
-  readonly lockTimeoutMs?: number;
-}
-
-/** The user's objects of the schema `$1` as `sqlite_master` would list them: tables, views, indexes that back no constraint (those go with it), user triggers. */
-const SCHEMA_OBJECTS_SQL = `
-SELECT type, name, "tblName", sql FROM (
-  SELECT 'table'::${TEXT} AS type, c.relname::${TEXT} AS name, c.relname::${TEXT} AS "tblName", NULL::${TEXT} AS sql
-    FROM pg_catalog.pg_class AS c WHERE c.relnamespace ${EQ} ns.oid AND (c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p')
-  UNION ALL
-  SELECT 'view', c.relname::${TEXT}, c.relname::${TEXT}, pg_catalog.pg_get_viewdef(c.oid)
-    FROM pg_catalog.pg_class AS c WHERE c.relnamespace ${EQ} ns.oid AND c.relkind ${EQ} 'v'
-  UNION ALL
-  SELECT 'index', ic.relname::${TEXT}, tc.relname::${TEXT}, pg_catalog.pg_get_indexdef(i.indexrelid)
-    FROM pg_catalog.pg_index AS i
-    JOIN pg_catalog.pg_class AS ic ON ic.oid ${EQ} i.indexrelid
-    JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} i.indrelid
-    WHERE ic.relnamespace ${EQ} ns.oid AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint AS k WHERE k.conindid ${EQ} i.indexrelid)
-  UNION ALL
-  SELECT 'trigger', t.tgname::${TEXT}, tc.relname::${TEXT}, pg_catalog.pg_get_triggerdef(t.oid)
-    FROM pg_catalog.pg_trigger AS t JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} t.tgrelid
-    WHERE tc.relnamespace ${EQ} ns.oid AND NOT t.tgisinternal
-) AS objects
-ORDER BY name ${COLLATE_C}`.replace(/ns\.oid/g, `(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname ${EQ} $1)`);
+/** The user's objects of schema `NS` as `sqlite_master` would list them: tables, views, indexes that back no constraint (those go with it), user triggers. */
+const SCHEMA_OBJECTS_SQL = `SELECT type, name, "tblName", sql FROM (
+  SELECT 'table'::${TEXT} AS type, c.relname::${TEXT} AS name, c.relname::${TEXT} AS "tblName", NULL::${TEXT} AS sql FROM pg_catalog.pg_class AS c WHERE c.relnamespace ${EQ} NS AND (c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p')
+  UNION ALL SELECT 'view', c.relname::${TEXT}, c.relname::${TEXT}, pg_catalog.pg_get_viewdef(c.oid) FROM pg_catalog.pg_class AS c WHERE c.relnamespace ${EQ} NS AND c.relkind ${EQ} 'v'
+  UNION ALL SELECT 'index', ic.relname::${TEXT}, tc.relname::${TEXT}, pg_catalog.pg_get_indexdef(i.indexrelid) FROM pg_catalog.pg_index AS i
+    JOIN pg_catalog.pg_class AS ic ON ic.oid ${EQ} i.indexrelid JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} i.indrelid
+    WHERE ic.relnamespace ${EQ} NS AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint AS k WHERE k.conindid ${EQ} i.indexrelid)
+  UNION ALL SELECT 'trigger', t.tgname::${TEXT}, tc.relname::${TEXT}, pg_catalog.pg_get_triggerdef(t.oid) FROM pg_catalog.pg_trigger AS t JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} t.tgrelid
+    WHERE tc.relnamespace ${EQ} NS AND NOT t.tgisinternal
+) AS objects ORDER BY name ${COLLATE_C}`;
 
 /**
- * The PostgreSQL dialect for the history table in `schema`. No connection setting is restored: a `SET` in a migration's transaction rolls back with it or commits as its
- * intent.
- *
- * @throws `USAGE` when `schema` is not a plain identifier.
+ * The PostgreSQL dialect for the history table in `schema`, whose runs have `lock_timeout` `lockTimeoutMs`. No connection setting is restored: a `SET` in a migration's
+ * transaction rolls back with it or commits as its intent. `USAGE` when `schema` is not a plain identifier.
  */
-export function createPostgresDialect(options: PostgresDialectOptions = {}): Dialect {
-  const schema = options.schema ?? DEFAULT_POSTGRES_SCHEMA;
-  const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+export function createPostgresDialect(schema = DEFAULT_POSTGRES_SCHEMA, lockTimeoutMs = DEFAULT_LOCK_TIMEOUT_MS): Dialect {
   if (!isValidTableName(schema)) throw usageError(`"${schema}" cannot be the history table's schema: use letters, digits and underscores, starting with a letter or underscore.`);
+  // The schema inlined, not bound: with no parameter the read rides with a pending BEGIN.
+  const objectsSql = SCHEMA_OBJECTS_SQL.replace(/\bNS\b/g, `(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname ${EQ} ${literal(schema)})`);
   return {
     name: "postgres",
     createHistoryStore: (tableName) => new PostgresHistoryStore(tableName, schema),
@@ -520,7 +455,7 @@ export function createPostgresDialect(options: PostgresDialectOptions = {}): Dia
     readOwnerSession,
     probeOwnerSession,
     readSchemaObjects: function* (options: ListSchemaObjectsOptions = {}): Step<SchemaObject[]> {
-      const rows = yield* query<SchemaObject>(SCHEMA_OBJECTS_SQL, [schema]);
+      const rows = yield* query<SchemaObject>(objectsSql);
       const types = options.types ? new Set<string>(options.types) : null;
       const excluded = new Set(options.excludeTables ?? []);
       return rows.filter((row) => (types === null || types.has(row.type)) && !(row.type === "table" && excluded.has(row.name)));
