@@ -63,7 +63,8 @@ interface Walk<E extends MigrationEntry> {
   readonly all: boolean;
   readonly replan: (applied: AppliedMigrationKey[]) => MigrationPlan<E>;
   readonly ran: AppliedStep[];
-  readonly settingsBefore: ConnectionSettingsSnapshot;
+  /** Taken before the first migration that could change a setting; `null` until then. */
+  settingsBefore: ConnectionSettingsSnapshot | null;
   queue: readonly E[];
   next: number;
   toVersion: number;
@@ -97,6 +98,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   readonly store: HistoryStore;
   /** The history table's guard while a run applies migrations. */
   private historyGuard: HistoryGuard | null = null;
+  /** Whether the history guard may have made triggers this run. */
+  private historyGuardMade = false;
   /** The run's escape guard, made before the first migration that needs it. */
   private escapeGuard: EscapeGuardRun | null = null;
   /** The tables that may reference another, as this run read them. */
@@ -137,18 +140,13 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     const ran: AppliedStep[] = [];
     let fromVersion: number | null = null;
     const attempt = function* (this: Executor<R>): Step<MigrationResult> {
-      let plan = replan(yield* this.store.readKeys());
-      let counter: number | null = null;
+      const plan = replan(yield* this.store.readKeys());
       if (all) {
         if (this.settings.capabilities.atomicBatch) {
           const fix = text`Each migration is ${direction === "up" ? "applied" : "reverted"} atomically on its own; run ${runCall(direction)} instead.`;
           throw driverCapabilityError({ driver: this.settings.driverName, capability: "atomicBatch", operation: [runCall(direction, { transaction: "all" })], fix });
         }
         yield* refuseWholeRunObstacles(this, plan.steps, direction);
-      } else if (plan.steps.length > 0) {
-        // Read before the history the plan comes from, so a commit in between forces a re-plan under the lock.
-        counter = yield* changeCounter();
-        plan = replan(yield* this.store.readKeys());
       }
       fromVersion ??= plan.fromVersion;
       if (plan.steps.length === 0) {
@@ -156,8 +154,21 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         return { direction, fromVersion, toVersion: plan.toVersion, steps: ran };
       }
       this.refuseUnsupportedMigrations(plan.steps, direction);
-      const settingsBefore = this.dialect.snapshotConnectionSettings ? yield* this.dialect.snapshotConnectionSettings() : {};
-      const walk: Walk<R[number]> = { direction, all, replan, ran, settingsBefore, queue: plan.steps, next: 0, toVersion: plan.toVersion, counter, ensured: false, stale: false, uncommitted: [] };
+      // No counter yet: the first transaction plans again under the lock.
+      const walk: Walk<R[number]> = {
+        direction,
+        all,
+        replan,
+        ran,
+        settingsBefore: null,
+        queue: plan.steps,
+        next: 0,
+        toVersion: plan.toVersion,
+        counter: null,
+        ensured: false,
+        stale: false,
+        uncommitted: [],
+      };
       return { direction, fromVersion, toVersion: yield* this.walk(walk), steps: ran };
     };
     return yield* this.withConnectionSettings(this.waitWhileAnotherProcessMigrates(attempt.bind(this)));
@@ -166,12 +177,14 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   /** Runs the walk's plan with the run's guards, then puts the connection back as the run found it, outside any transaction. */
   private *walk(walk: Walk<R[number]>): Step<number> {
     this.historyGuard = this.dialect.guardHistory?.(this.store) ?? null;
+    this.historyGuardMade = false;
     this.escapeGuard = null;
     let failed = true;
     try {
       for (;;) {
         // What a transaction cannot change (the witness table, foreign_keys) is prepared for the entry expected next.
         const expected = walk.queue[walk.next];
+        if (this.needsSettingsSnapshot(walk)) walk.settingsBefore = yield* this.dialect.snapshotConnectionSettings!();
         const guard = expected !== undefined && this.needsGuard(walk.all || expected, walk.direction);
         if (guard && this.escapeGuard === null) this.escapeGuard = yield* this.translated(this.dialect.startEscapeGuard!());
         const restoreForeignKeys = expected?.disableForeignKeys ? yield* this.switchOffForeignKeys() : false;
@@ -197,7 +210,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       this.escapeGuard = null;
       this.historyGuard = null;
       if (escapeGuard) yield* escapeGuard.close();
-      if (historyGuard) yield* historyGuard.remove();
+      if (historyGuard && this.historyGuardMade) yield* historyGuard.remove();
     }
   }
 
@@ -209,20 +222,26 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     const counter = yield* changeCounter();
     // An escape is judged against what was read before stepwise wrote in the transaction.
     if (this.escapeGuard) yield* this.escapeGuard.readStart(counter);
+    let created = false;
     if (!walk.ensured) {
       // Under the write lock: another process may create the history table meanwhile.
       if (direction === "up") yield* this.refuseUnmanagedDatabase();
-      yield* this.store.ensure();
+      created = yield* this.store.ensure();
       walk.ensured = true;
     }
     if (walk.stale || counter === null || counter !== walk.counter) {
-      const fresh = walk.replan(yield* this.store.readKeys());
+      const fresh = walk.replan(created ? [] : yield* this.store.readKeys(true));
       if (walk.all) yield* refuseWholeRunObstacles(this, fresh.steps, direction);
       const pending = new Set(fresh.steps);
       for (const entry of walk.queue.slice(walk.next)) {
         if (!pending.has(entry)) this.emit({ type: "skipped", direction, version: entry.version, name: entry.name, reason: "applied-elsewhere" });
       }
       Object.assign(walk, { queue: fresh.steps, next: 0, toVersion: fresh.toVersion, counter, stale: false });
+      // A migration planned only now may change a setting: the snapshot is taken outside the transaction.
+      if (this.needsSettingsSnapshot(walk)) {
+        yield* this.translated(commit());
+        return false;
+      }
     }
     for (;;) {
       const entry = walk.queue[walk.next];
@@ -241,8 +260,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         // Its PRAGMAs took effect at once; the migrations after it run with the connection as the app set it.
         yield* this.restoreSettings(walk.settingsBefore);
         if (this.escapeGuard) yield* this.escapeGuard.renew();
-        walk.next++;
-        return false;
+        return ++walk.next === walk.queue.length;
       }
       const durationMs = this.settings.capabilities.atomicBatch ? yield* this.applyAsBatch(entry, direction) : yield* this.applyBody(entry, direction, guarded);
       if (durationMs === null) {
@@ -254,7 +272,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       walk.next++;
       if (!walk.all) {
         yield* this.commitWalk(walk);
-        return false;
+        // Done: another process's later commits change nothing this plan asked for.
+        return walk.next === walk.queue.length;
       }
     }
   }
@@ -280,12 +299,21 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   /** Puts back the settings a migration changed, outside any transaction; after a failure, a failure to tidy up never hides it. */
-  private *restoreSettings(before: ConnectionSettingsSnapshot, failed = false): Step<void> {
+  private *restoreSettings(before: ConnectionSettingsSnapshot | null, failed = false): Step<void> {
     try {
-      if (this.dialect.restoreConnectionSettings) yield* this.dialect.restoreConnectionSettings(before);
+      if (before && this.dialect.restoreConnectionSettings) yield* this.dialect.restoreConnectionSettings(before);
     } catch (error) {
       if (!failed) throw error;
     }
+  }
+
+  /** Whether a migration left to run could change a connection setting while none is snapshotted: code, or SQL naming a PRAGMA (SQL changes settings no other way). */
+  private needsSettingsSnapshot(walk: Walk<R[number]>): boolean {
+    return (
+      walk.settingsBefore === null &&
+      this.dialect.snapshotConnectionSettings !== undefined &&
+      walk.queue.slice(walk.next).some((entry) => entry.kind !== "sql" || /pragma/i.test(scriptOf(entry, walk.direction) ?? ""))
+    );
   }
 
   /** Whether `entry` runs under the escape guard (any entry, when `entry` is `true`): where the dialect and the driver can guard a body. */
@@ -374,7 +402,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   /** Runs a `transaction: false` migration; a `started` row naming its owner commits first, so a crash leaves a trace for a person to resolve, not a guess. */
-  private *runWithoutTransaction(entry: R[number], direction: MigrationDirection, settingsBefore: ConnectionSettingsSnapshot): Step<AppliedStep> {
+  private *runWithoutTransaction(entry: R[number], direction: MigrationDirection, settingsBefore: ConnectionSettingsSnapshot | null): Step<AppliedStep> {
     // Taken before the started row commits, so no process sees the row without the lock held.
     const lock = this.settings.capabilities.fileLocking ? yield* callDriver("holdOwnerLock", this.store.tableName, this.settings.busyTimeoutMs) : null;
     try {
@@ -424,7 +452,11 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   /** Runs `entry`'s body under the history guard; `inTransaction` is false for a `transaction: false` migration. */
   private *runBody(entry: R[number], direction: MigrationDirection, inTransaction: boolean): Step<void> {
     const historyGuard = this.historyGuard;
+    // Until it says it made nothing, what a failure left is dropped when the run ends.
+    const madeBefore = this.historyGuardMade;
+    this.historyGuardMade = historyGuard !== null;
     const guarded = historyGuard !== null && (yield* historyGuard.enter(entry, direction, inTransaction));
+    this.historyGuardMade ||= madeBefore || guarded;
     const script = scriptOf(entry, direction);
     // Outside a transaction each statement commits alone, so sending them apart changes nothing and names the one that fails; a script that manages its own transaction goes whole.
     const statements = !inTransaction && script !== null && this.dialect.splitStatements ? this.dialect.splitStatements(script) : null;

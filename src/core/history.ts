@@ -67,15 +67,15 @@ export class HistoryStore {
     return name.toLowerCase() === this.tableName.toLowerCase();
   }
 
-  /** Creates the table when missing; checks its shape and adds the `owner` column when present. */
-  *ensure(): Step<void> {
+  /** Creates the table when missing (true), else checks its shape and adds the `owner` column. */
+  *ensure(): Step<boolean> {
     if (!(yield* this.exists())) {
       yield* this.createTable();
       this.shapeChecked = true;
-      return;
+      return true;
     }
-    yield* this.assertShape();
-    if (!(yield* this.hasOwnerColumn())) yield* exec(`ALTER TABLE ${this.quoted} ADD COLUMN owner ${this.textType}`);
+    if (!(yield* this.assertShape()).includes("owner")) yield* exec(`ALTER TABLE ${this.quoted} ADD COLUMN owner ${this.textType}`);
+    return false;
   }
 
   protected *createTable(): Step<void> {
@@ -91,14 +91,15 @@ export class HistoryStore {
       )`);
   }
 
-  /** Throws `HISTORY_TABLE_INVALID` when a required column is missing or `version` is not the key. */
-  *assertShape(): Step<void> {
+  /** Throws `HISTORY_TABLE_INVALID` when a required column is missing or `version` is not the key; returns the column names. */
+  *assertShape(): Step<string[]> {
     const columns = yield* this.readColumns();
     const missing = REQUIRED_COLUMNS.filter((name) => !columns.some((column) => column.name === name));
     if (missing.length > 0) throw historyTableInvalidError(this.tableName, missing);
     const version = columns.find((column) => column.name === "version")!;
     if (version.pk !== 1 || !this.isVersionKeyType(version.type)) throw historyTableInvalidError(this.tableName, [], "version must be its INTEGER PRIMARY KEY");
     this.shapeChecked = true;
+    return columns.map((column) => column.name);
   }
 
   /** The table's columns: name, declared type, and 1 when it alone is the primary key. */
@@ -138,9 +139,9 @@ export class HistoryStore {
     return (yield* queryOne<{ owner: string | null }>(`SELECT ${ownerColumn} FROM ${this.quoted} WHERE version ${this.eq} ? AND state ${this.eq} 'started'`, [version])) ?? null;
   }
 
-  /** What the planner needs of each row, oldest first; `[]` when the table does not exist. */
-  *readKeys(): Step<AppliedMigrationKey[]> {
-    const rows = yield* this.readRows(`CASE WHEN state ${this.eq} 'started' THEN applied_at END AS started_at`);
+  /** What the planner needs of each row, oldest first; `[]` when the table does not exist. `ensured`: {@link ensure} ran in this transaction. */
+  *readKeys(ensured = false): Step<AppliedMigrationKey[]> {
+    const rows = yield* this.readRows(`CASE WHEN state ${this.eq} 'started' THEN applied_at END AS started_at`, ensured);
     return rows.map((row) => ({ version: row.version as number, checksum: row.checksum as string, startedAt: row.started_at as string | null }));
   }
 
@@ -151,8 +152,8 @@ export class HistoryStore {
   }
 
   /** The rows with `columns` besides version, checksum and state, oldest first; `HISTORY_TABLE_INVALID` names the first malformed one. */
-  private *readRows(columns: string): Step<Record<string, unknown>[]> {
-    if (!(yield* this.existsWithValidShape())) return [];
+  private *readRows(columns: string, ensured = false): Step<Record<string, unknown>[]> {
+    if (!ensured && !(yield* this.existsWithValidShape())) return [];
     const rows = yield* query(`SELECT ${this.versionColumn}, checksum, state, ${columns} FROM ${this.quoted} ORDER BY version`);
     for (let i = 0; i < rows.length; i++) {
       const { version } = rows[i]!;
