@@ -4,7 +4,6 @@
  */
 import type { AsyncDriver } from "./driver.js";
 import { driveWalk, walkBatches, type BatchDialect } from "./batch-walk.js";
-import { buildMigrationContext } from "./migration-context.js";
 import type { BatchOptions, BatchSummary, MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
 
 /** A batch handler on an async driver: it may return a promise, and writes through `db`. */
@@ -47,5 +46,5 @@ export function createAsyncMigrationContext<Db>(
         throw error;
       }
     });
-  return buildMigrationContext(entry, direction, progress, forEachBatch as unknown as MigrationContext["forEachBatch"]);
+  return { version: entry.version, name: entry.name, direction, progress, forEachBatch: forEachBatch as unknown as MigrationContext["forEachBatch"] };
 }

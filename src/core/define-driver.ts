@@ -3,9 +3,7 @@
  * primitives and whichever optional methods its library serves; {@link defineDriver} completes it and
  * derives its capabilities from the methods present.
  */
-import { connectionClosedError } from "./error-factories.js";
-import { buildMigrationContext, refuseBatches } from "./migration-context.js";
-import { kindOfSqliteCode, sqliteCodeOf } from "./error-factories.js";
+import { connectionClosedError, kindOfSqliteCode, sqliteCodeOf, usageError } from "./error-factories.js";
 import type { Driver, ErrorClassification } from "./driver.js";
 import type { DriverCapabilities } from "./driver-capabilities.js";
 import type { MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
@@ -38,6 +36,9 @@ export function defineDriver<Db, Async extends boolean>(primitives: DriverPrimit
   const sqlite = p.dialect === "sqlite";
   const answer = <T>(value: T): never => (p.async ? Promise.resolve(value) : value) as never;
   let keptBusyTimeout = 0;
+  const refuseBatches = (): never => {
+    throw usageError(`forEachBatch is not available with the ${p.name} driver: walk the table with your own keyed queries on the connection.`);
+  };
   const defaults: Pick<Driver<Db, boolean>, Defaulted | "fenceWritesUntil"> = {
     filePath: null,
     classifyError: classifySqliteError,
@@ -52,7 +53,7 @@ export function defineDriver<Db, Async extends boolean>(primitives: DriverPrimit
       return sqlite && isOpen() ? p.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`) : answer(undefined);
     },
     runBody: (entry, direction, context) => runBodyOnConnection(p.connection, isOpen, entry, direction, context),
-    createContext: (entry, direction, progress) => buildMigrationContext(entry, direction, progress, refuseBatches(p.name, "the connection")),
+    createContext: ({ version, name }, direction, progress) => ({ version, name, direction, progress, forEachBatch: refuseBatches }),
     ...(sqlite && !p.async ? { fenceWritesUntil: (settled: PromiseLike<unknown>) => fenceWrites(p as DriverPrimitives<Db, false>, isOpen, settled) } : {}),
   };
   return { ...defaults, ...p, capabilities: capabilitiesOf(p, lacks) } as Driver<Db, Async>;

@@ -3,7 +3,6 @@
  * receives in its context.
  */
 import { driveWalk, SQLITE_BATCH_DIALECT, walkBatches } from "./batch-walk.js";
-import { buildMigrationContext } from "./migration-context.js";
 import type { BatchConnection as Database, BatchSummary, MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
 
 /** The shortest gap between two progress events, in milliseconds, unless configured. */
@@ -49,7 +48,7 @@ export function createProgressReporter(options: {
 
 /** The context a TypeScript migration receives on a sync connection; its walk prepares each statement once. */
 export function createMigrationContext(db: Database, entry: MigrationEntry, direction: MigrationDirection, progress: (done: number, total: number | null) => void): MigrationContext {
-  return buildMigrationContext(entry, direction, progress, (options, handle) => {
+  const forEachBatch: MigrationContext["forEachBatch"] = (options, handle) => {
     const statements = new Map<string, ReturnType<Database["prepare"]>>();
     const prepare = (sql: string) => statements.get(sql) ?? statements.set(sql, db.prepare(sql)).get(sql)!;
     const walk = walkBatches(SQLITE_BATCH_DIALECT, options, entry, db.inTransaction, progress);
@@ -58,5 +57,6 @@ export function createMigrationContext(db: Database, entry: MigrationEntry, dire
       if (request.ownTransaction) db.transaction(() => handle(request.rows as never))();
       else handle(request.rows as never);
     }) as BatchSummary;
-  });
+  };
+  return { version: entry.version, name: entry.name, direction, progress, forEachBatch };
 }
