@@ -1,6 +1,7 @@
 /** The one place a driver's optional members get their defaults and its capabilities are derived from the methods present. */
 import { connectionClosedError, kindOfSqliteCode, sqliteCodeOf, usageError } from "./error-factories.js";
 import type { Driver, ErrorClassification } from "./driver.js";
+import { isThenable } from "./step.js";
 import type { DriverCapabilities } from "./driver-capabilities.js";
 import type { MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
 
@@ -122,10 +123,6 @@ function fenceWrites(p: DriverPrimitives<unknown, false>, isOpen: () => boolean,
 
 function firstNumber(rows: readonly Record<string, unknown>[]): number {
   return Number(Object.values(rows[0] ?? {})[0] ?? 0);
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === "object" && typeof (value as { then?: unknown }).then === "function";
 }
 
 /** `next(value)` once `value` settles, so one default serves sync and async drivers. */

@@ -108,10 +108,6 @@ export class HistoryStore {
     return true;
   }
 
-  private *hasOwnerColumn(): Step<boolean> {
-    return (yield* this.readColumns()).some((column) => column.name === "owner");
-  }
-
   /** A table stepwise keeps next to the history, `<table>_<suffix>`, quoted. */
   companionTable(suffix: string): string {
     return `${this.quoted.slice(0, -1)}_${suffix}"`;
@@ -125,7 +121,7 @@ export class HistoryStore {
   /** The `started` row of `version` with its owner, or `null`. */
   *readStartedRow(version: number): Step<{ readonly owner: string | null } | null> {
     if (!(yield* this.existsWithValidShape())) return null;
-    const ownerColumn = (yield* this.hasOwnerColumn()) ? "owner" : "NULL AS owner";
+    const ownerColumn = (yield* this.readColumns()).some((column) => column.name === "owner") ? "owner" : "NULL AS owner";
     return (yield* queryOne<{ owner: string | null }>(`SELECT ${ownerColumn} FROM ${this.quoted} WHERE version ${this.eq} ? AND state ${this.eq} 'started'`, [version])) ?? null;
   }
 

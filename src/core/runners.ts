@@ -2,7 +2,7 @@
 import { StepwiseError } from "./errors.js";
 import { classifySafely, nativeCauseOf, recordElapsed, recordNativeError } from "./error-factories.js";
 import type { Driver } from "./driver.js";
-import type { Operation, Step } from "./step.js";
+import { isThenable, type Operation, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 
 /** A sync runner met a promise: an async driver primitive, or an async migration body. */
@@ -178,10 +178,6 @@ function asyncBodyRefusal(driver: Driver, direction: MigrationDirection, what: s
 
 function asyncRefusal(operation: Operation): StepwiseError<"ASYNC_IN_SYNC_RUNNER"> {
   return asyncInSyncRunnerError(operation.op, `The driver's "${operation.op}" returned a promise; an async driver needs the async entry.`);
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === "object" && typeof (value as { then?: unknown }).then === "function";
 }
 
 /** Blocks the thread for `ms`: the sync runner must not yield to the event loop. */

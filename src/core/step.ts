@@ -54,6 +54,11 @@ export const inTransaction = (): Step<boolean> => callDriver("inTransaction");
 /** The driver's change counter, or `null` when it has none. */
 export const changeCounter = (): Step<number | null> => callDriver("changeCounter");
 
+/** Whether `value` is a promise or another thenable. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === "object" && typeof (value as { then?: unknown }).then === "function";
+}
+
 /** Rolls back when a transaction is open; never throws. */
 export function* rollbackQuietly(): Step<void> {
   if (yield* inTransaction()) yield* callDriver("rollback");
