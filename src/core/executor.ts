@@ -198,15 +198,13 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     const counter = yield* changeCounter();
     // An escape is judged against what was read before stepwise wrote in the transaction.
     if (this.escapeGuard) yield* this.escapeGuard.readStart(counter);
-    let created = false;
-    if (!walk.ensured) {
-      // Under the write lock: another process may create the history table meanwhile.
-      if (direction === "up") yield* this.refuseUnmanagedDatabase();
-      created = yield* this.store.ensure();
-      walk.ensured = true;
-    }
+    // Under the write lock: another process may create the history table meanwhile.
+    const ensuring = !walk.ensured;
+    if (ensuring && direction === "up") yield* this.refuseUnmanagedDatabase();
+    const created = ensuring && (yield* this.store.ensure());
+    walk.ensured = true;
     if (walk.stale || counter === null || counter !== walk.counter) {
-      const fresh = walk.replan(created ? [] : yield* this.store.readKeys(true));
+      const fresh = walk.replan(created ? [] : yield* this.store.readKeys(ensuring));
       if (walk.all) yield* refuseWholeRunObstacles(this, fresh.steps, direction);
       const pending = new Set(fresh.steps);
       for (const entry of walk.queue.slice(walk.next)) {
@@ -603,9 +601,13 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
 
   /** Where the database stands against the registry, with the refusal `up` would meet (`problem`). */
   *status(): Step<MigrationStatus> {
+    return yield* this.withConnectionSettings(this.readStatus());
+  }
+
+  private *readStatus(): Step<MigrationStatus> {
     let rows: AppliedMigration[];
     try {
-      rows = yield* this.history();
+      rows = yield* this.store.readAll();
     } catch (error) {
       if (!(error instanceof StepwiseError) || error.code !== "HISTORY_TABLE_INVALID") throw error;
       return { ...describeStatus(this.migrations, []), problem: toPlainError(error) };
@@ -614,12 +616,12 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     let refusal: StepwiseError | null = null;
     if (status.problem?.code === "INCOMPLETE_MIGRATION") {
       const row = status.migrations.find((migration) => migration.state === "incomplete")!;
-      const started = yield* this.withConnectionSettings(this.readStartedOwner(row.version));
+      const started = yield* this.readStartedOwner(row.version);
       if (started?.running) refusal = migrationInProgressError({ version: row.version, file: row.file, startedAt: row.appliedAt ?? "", owner: started.owner, waitedMs: 0 });
     } else if (status.problem === null) {
       const pending = this.migrations.filter((_entry, index) => status.migrations[index]?.state === "pending");
       try {
-        if (pending.length > 0 && rows.length === 0) yield* this.withConnectionSettings(this.refuseUnmanagedDatabase());
+        if (pending.length > 0 && rows.length === 0) yield* this.refuseUnmanagedDatabase();
         this.refuseUnsupportedMigrations(pending, "up");
       } catch (error) {
         if (!(error instanceof StepwiseError && (error.is("UNMANAGED_DATABASE") || error.is("DRIVER_CAPABILITY_MISSING")))) throw error;
