@@ -40,7 +40,9 @@ export interface AppliedMigrationKey {
 /** An ordered list of migrations to run in one direction. */
 export interface MigrationPlan<E extends MigrationEntry = MigrationEntry> {
   readonly direction: MigrationDirection;
+  /** The schema version before the plan runs. */
   readonly fromVersion: number;
+  /** The schema version after it has run. */
   readonly toVersion: number;
   /** In execution order: ascending for up, descending for down. */
   readonly steps: readonly E[];

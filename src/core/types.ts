@@ -66,6 +66,7 @@ export type AsyncMigrationFunction<Db = MigrationConnection> = (db: Db, context:
 export interface MigrationDefinition<Db = MigrationConnection> {
   /** One line for `status` and `history`; a string literal, so codegen can read it. */
   readonly description?: string;
+  /** Applies the change. */
   readonly up: MigrationFunction<Db>;
   /** Undoes `up`; without it the migration is irreversible. */
   readonly down?: MigrationFunction<Db>;
