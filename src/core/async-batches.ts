@@ -1,10 +1,6 @@
-/**
- * `context.forEachBatch` on the async drivers (pg, libsql-client): the walk of `batch-walk.ts` through the driver's primitives. The handler may be `async`, and gets the
- * connection to write through (on libsql-client the batch's transaction, which a write on the client would wait behind).
- */
+/** `context.forEachBatch` on the async drivers: the walk through the driver's primitives; the handler may be `async` and gets the connection to write through. */
 import type { AsyncDriver } from "./driver.js";
 import { driveWalk, walkBatches, type BatchDialect } from "./batch-walk.js";
-import { buildMigrationContext } from "./migration-context.js";
 import type { BatchOptions, BatchSummary, MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
 
 /** A batch handler on an async driver: it may return a promise, and writes through `db`. */
@@ -13,8 +9,7 @@ export type AsyncBatchHandler<Row extends Record<string, unknown>, Db> = (rows: 
 /** The context a TypeScript migration receives on an async driver: its `forEachBatch` returns a promise. */
 export interface AsyncMigrationContext<Db = unknown> extends Omit<MigrationContext, "forEachBatch"> {
   /**
-   * Walks a table in keyed batches, as {@link MigrationContext.forEachBatch} does. `handle` may be `async`; it gets each batch and the connection to write through. `where`
-   * takes `?` placeholders.
+   * Walks a table in keyed batches, as {@link MigrationContext.forEachBatch} does; `handle` may be `async` and gets the connection to write through. `where` takes `?`.
    *
    * @example
    * await context.forEachBatch({ table: "items", columns: ["label"] }, async (rows, db) => {
@@ -24,7 +19,7 @@ export interface AsyncMigrationContext<Db = unknown> extends Omit<MigrationConte
   forEachBatch<Row extends Record<string, unknown> = Record<string, unknown>>(options: BatchOptions, handle: AsyncBatchHandler<Row, Db>): Promise<BatchSummary>;
 }
 
-/** The context of `entry` on `driver`, walking with `dialect`'s SQL; `connection` is what a handler writes through at that moment. */
+/** The context of `entry` on `driver`; `connection` is what a handler writes through at that moment. */
 export function createAsyncMigrationContext<Db>(
   driver: AsyncDriver<unknown>,
   dialect: BatchDialect,
@@ -47,5 +42,5 @@ export function createAsyncMigrationContext<Db>(
         throw error;
       }
     });
-  return buildMigrationContext(entry, direction, progress, forEachBatch as unknown as MigrationContext["forEachBatch"]);
+  return { version: entry.version, name: entry.name, direction, progress, forEachBatch: forEachBatch as unknown as MigrationContext["forEachBatch"] };
 }

@@ -8,10 +8,10 @@ import type { MigrationRegistry } from "./types.js";
 import type { MigrationManagerProps, MigrationResult, UpOptions } from "./options.js";
 import { usageError } from "./error-factories.js";
 
-/** Connections with an async run in flight: a second run would interleave its statements with the first one's transaction. */
+/** Connections with an async run in flight: a second would interleave with the first one's transaction. */
 const busyConnections = new WeakSet<object>();
 
-/** Runs `action` (which drives `step`) unless another async call still runs on `connection` in this process (`ASYNC_RUN_IN_PROGRESS`); only objects are tracked. */
+/** Runs `action` (which drives `step`) unless another async call still runs on `connection` in this process (`ASYNC_RUN_IN_PROGRESS`). */
 export async function runAloneOnConnection<T>(connection: unknown, driverName: string, step: Step<T>, action: () => Promise<T>): Promise<T> {
   const key = typeof connection === "object" && connection !== null ? connection : null;
   if (key !== null && busyConnections.has(key)) {
@@ -42,16 +42,9 @@ export async function runHoldingRunLock<T>(driver: Driver, step: Step<T>, option
   }
 }
 
-/**
- * Applies and reverts the migrations of a generated registry on one connection of any driver, every method returning a promise. An async migration's transaction stays open
- * across its awaits: a failure after an await rolls back everything it did, its history row included.
- */
+/** Applies and reverts the migrations of a generated registry on any driver, every method returning a promise; an async migration's transaction stays open across its awaits. */
 export class AsyncMigrationManager<Db, R extends MigrationRegistry = MigrationRegistry> extends MigrationManagerBase<Db, R, true, Driver<Db>> {
-  /**
-   * Runs one of the executor's steps on this manager's driver with the async runner.
-   *
-   * @throws `ASYNC_RUN_IN_PROGRESS` (as a rejection) when another call is still running on the same connection.
-   */
+  /** Runs one of the executor's steps with the async runner; rejects with `ASYNC_RUN_IN_PROGRESS` while another call runs on the connection. */
   async run<T>(step: Step<T>, options: RunOptions = {}): Promise<T> {
     const driver = this.driver;
     return runAloneOnConnection(driver.connection, driver.name, step, () => runHoldingRunLock(driver, step, options, this.tableName, this.busyTimeoutMs));
@@ -65,10 +58,7 @@ export class AsyncMigrationManager<Db, R extends MigrationRegistry = MigrationRe
 /** What `migrateAsync` takes: the manager's props and `up`'s options. */
 export type MigrateAsyncOptions<V extends number = number> = MigrationManagerProps & UpOptions<V>;
 
-/**
- * The body of every entry's `migrateAsync` (and of an async driver's `migrate`): refuse moved options, then apply everything pending; every refusal is a rejection.
- * `verifySchema` is not offered: its replay runs migrations through the sync runner, which cannot run async ones.
- */
+/** The body of every entry's `migrateAsync`: refuse moved options (and `verifySchema`, whose replay cannot run async migrations), then apply everything pending. */
 export async function migrateAsyncWithManager(
   options: MigrateAsyncOptions,
   createManager: (props: MigrationManagerProps) => { up(options: UpOptions): Promise<MigrationResult> },

@@ -1,54 +1,49 @@
-/**
- * The keyed batch walk behind `context.forEachBatch`, written once as a sans-I/O generator that yields what it needs (a query's rows, the handler run on a batch), driven on
- * a sync connection (`progress.ts`) or an async driver (`async-batches.ts`). How a key is resolved and the bound read differ per database (a {@link BatchDialect}); every
- * refusal and guarantee is here.
- */
+/** The keyed batch walk behind `context.forEachBatch`, written once as a generator of requests (rows, a batch to handle) that a sync or an async caller answers. */
 import type { BatchKeyProblem } from "./errors.js";
 import type { BatchOptions, BatchSummary, MigrationEntry } from "./types.js";
 import { batchKeyError, batchOptionsInvalidError, describeStoredValue } from "./error-factories.js";
 
-/** Which migration runs the walk, so its errors can name the file. */
+/** Which migration runs the walk, for its errors. */
 export type BatchOrigin = Pick<MigrationEntry, "version" | "file">;
 
 /** A key the database will find, and how to read it. */
 export interface ResolvedBatchKey {
   /** The key in SQL: the quoted column as declared, or the bare rowid alias. */
   readonly sql: string;
-  /** A rowid alias: unique and never NULL, so those checks are skipped. */
+  /** A rowid alias: unique and never NULL. */
   readonly isRowid: boolean;
   /** The table's columns as declared, for error messages. */
   readonly columns: readonly string[];
-  /** The table as the walk's SQL names it (PostgreSQL's regclass); default the name given, quoted. */
+  /** The table as the walk's SQL names it (PostgreSQL's regclass); default the name, quoted. */
   readonly tableSql?: string;
-  /** Match `columns` as the key is, exactly else case-insensitively (PostgreSQL, where quoted names are exact). */
+  /** Match `columns` exactly, else case-insensitively (PostgreSQL). */
   readonly matchColumns?: boolean;
   /** An integer key a driver may hand back as text past 2^53 (pg's BIGINT): compared as integers. */
   readonly integerKey?: boolean;
-  /** How the walk writes `count(*)` and its comparisons where the dialect qualifies them (PostgreSQL's `pg_catalog`). */
+  /** `count(*)` and the comparisons where the dialect qualifies them (PostgreSQL's `pg_catalog`). */
   readonly sqlOf?: { readonly count: string; readonly countGt: string; readonly eq: string; readonly gt: string; readonly le: string };
 }
 
-/** What the walk asks of its driver: a query's rows, or the handler run on a batch (in its own transaction when `ownTransaction`). */
+/** What the walk asks: a query's rows, or the handler run on a batch (in its own transaction when `ownTransaction`). */
 export type BatchRequest =
   { readonly kind: "rows"; readonly sql: string; readonly params: readonly unknown[] } | { readonly kind: "handle"; readonly rows: Record<string, unknown>[]; readonly ownTransaction: boolean };
 
-/** A walk (or part of one) as a generator: it yields requests and receives their rows. */
+/** A walk (or part of one): it yields requests and receives their answers. */
 export type BatchWalk<T> = Generator<BatchRequest, T, unknown>;
 
 /** What a walk needs to know of the database's SQL. */
 export interface BatchDialect {
   /** Finds the key in the table, as the database resolves names, or throws `BATCH_KEY_INVALID`. */
   resolveKey(table: unknown, key: unknown, origin: BatchOrigin): BatchWalk<ResolvedBatchKey>;
-  /** One row of `bound` (the largest key), `text` (it as text, exact past 2^53) and `integer` (1 for an integer), over the rows matching `where`. */
+  /** One row of `bound` (the largest key), `text` (it as text) and `integer` (1 for an integer), over the rows matching `where`. */
   boundSql(table: string, key: string, where: string): string;
-  /** Whether `where` holds the database's own numbered placeholders (`$1`), which the walk's parameters would take. */
+  /** Whether `where` holds numbered placeholders (`$1`), which the walk's parameters would take. */
   hasNumberedPlaceholders?(where: string): boolean;
 }
 
 /** Rows per batch when {@link BatchOptions.batchSize} is not given. */
 export const DEFAULT_BATCH_SIZE = 500;
 
-/** The rows of `sql`, asked of the driver. */
 function* rowsOf(sql: string, params: readonly unknown[] = []): BatchWalk<Record<string, unknown>[]> {
   return (yield { kind: "rows", sql, params }) as Record<string, unknown>[];
 }
@@ -56,7 +51,7 @@ function* rowsOf(sql: string, params: readonly unknown[] = []): BatchWalk<Record
 /** A `count` read back: a connection with defaultSafeIntegers(true) returns it as bigint, pg as text. */
 const countOf = (rows: Record<string, unknown>[]): number => Number(rows[0]?.n ?? 0);
 
-/** The walk of `options` (see `MigrationContext.forEachBatch`); outside a transaction each batch gets its own. Its refusals come before anything is written. */
+/** The walk of `options` (see `MigrationContext.forEachBatch`); outside a transaction each batch gets its own. Refusals come before any write. */
 export function* walkBatches(
   dialect: BatchDialect,
   options: BatchOptions,
@@ -86,7 +81,6 @@ export function* walkBatches(
   }
   // Under the caller's spelling: SQLite names a result column as declared, so `row[key]` would be undefined.
   const keyColumn = `${resolved.sql} AS ${quoteIdentifier(key)}`;
-  // Where quoted names match exactly (PostgreSQL), each column is found as the key is, not left to fail as 42703.
   const columnSql = (column: string): string => {
     if (!resolved.matchColumns) return quoteIdentifier(column);
     const { column: found, ambiguous } = matchColumn(resolved.columns, column);
@@ -144,7 +138,7 @@ export function* walkBatches(
   }
 }
 
-/** Drives `walk`, `perform` answering each request: synchronously, until an answer is a promise, from which on the drive is asynchronous. A failure is thrown into the walk. */
+/** Drives `walk` with `perform` answering each request: synchronously until an answer is a promise, asynchronously from then on. */
 export function driveWalk<T>(walk: BatchWalk<T>, perform: (request: BatchRequest) => unknown, answer: { value: unknown } | { error: unknown } = { value: undefined }): T | Promise<T> {
   for (;;) {
     const step = "error" in answer ? walk.throw(answer.error) : walk.next(answer.value);
@@ -166,7 +160,7 @@ export function driveWalk<T>(walk: BatchWalk<T>, perform: (request: BatchRequest
 /** SQLite orders NULL, then numbers, then text, then blobs. */
 const storageRank = (value: unknown) => (typeof value === "number" || typeof value === "bigint" ? 1 : typeof value === "string" ? 2 : 3);
 
-/** Keyset pagination holds only if each key follows the one before; text only by identity, its collation being the database's. */
+/** Keyset pagination holds only if each key follows the one before; text is checked only by identity (the collation is the database's). */
 function checkKeyOrder(value: unknown, previous: unknown, fail: (problem: BatchKeyProblem, detail: string, value?: unknown) => never, integerKey: boolean): void {
   if (value === null || value === undefined) fail("null-key", "a row's key is NULL (added during the walk)");
   if (typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value)) {
@@ -198,7 +192,7 @@ function exactInteger(text: string): number | bigint {
   return Number.isSafeInteger(Number(value)) ? Number(value) : value;
 }
 
-/** SQLite's order of two blobs (memcmp, then the shorter first); not `Buffer.compare`, which a browser lacks. */
+/** SQLite's order of two blobs (memcmp, then the shorter first); a browser has no `Buffer.compare`. */
 function compareBlobs(a: Uint8Array, b: Uint8Array): number {
   const length = Math.min(a.length, b.length);
   for (let index = 0; index < length; index++) {
@@ -210,7 +204,7 @@ function compareBlobs(a: Uint8Array, b: Uint8Array): number {
 /** SQLite folds identifiers in ASCII only; `toLowerCase` would also fold letters SQLite keeps apart. */
 const foldIdentifier = (name: string): string => name.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
 
-/** The column of `columns` that `name` names: exactly, else ASCII case-insensitively when that names one (`ambiguous` when several). */
+/** The column `name` names: exactly, else ASCII case-insensitively when that names one (`ambiguous` when several). */
 export function matchColumn(columns: readonly string[], name: string): { column?: string; ambiguous: boolean } {
   if (columns.includes(name)) return { column: name, ambiguous: false };
   const folded = columns.filter((candidate) => foldIdentifier(candidate) === foldIdentifier(name));
@@ -229,7 +223,7 @@ export function batchKeyFailure(table: unknown, key: unknown, origin: BatchOrigi
   };
 }
 
-/** Finds `key` in `table` as SQLite does: ASCII case-insensitively, a column before a rowid alias, no rowid on views or `WITHOUT ROWID` tables, `temp` before `main`. */
+/** Finds `key` in `table` as SQLite does: ASCII case-insensitively, a column before a rowid alias, `temp` before `main`. */
 function* resolveSqliteBatchKey(table: unknown, key: unknown, origin: BatchOrigin): BatchWalk<ResolvedBatchKey> {
   const fail = batchKeyFailure(table, key, origin);
   if (typeof table !== "string" || table === "") return fail("no-such-table", "the table name must be a non-empty string");
@@ -255,7 +249,7 @@ function* resolveSqliteBatchKey(table: unknown, key: unknown, origin: BatchOrigi
   return fail("no-such-column", `"${found.name}" has no column "${key}" (compared case-insensitively, as SQLite does)`, columns);
 }
 
-/** SQLite's reading of a walk: names resolved as SQLite resolves them, the bound's type from `typeof`. */
+/** SQLite's walk SQL. */
 export const SQLITE_BATCH_DIALECT: BatchDialect = {
   resolveKey: resolveSqliteBatchKey,
   boundSql: (table, key, where) => `SELECT max(${key}) AS bound, CAST(max(${key}) AS TEXT) AS text, typeof(max(${key})) = 'integer' AS integer FROM ${table} WHERE ${where}`,

@@ -1,20 +1,14 @@
-/**
- * The tables stepwise keeps next to the history: the record of `repair --checksums`, one row per realigned version (`<history>_checksum_repairs`, created by the first
- * repair, so the history table is never altered), and verify's cache.
- */
+/** The tables stepwise keeps next to the history: the record of `repair --checksums` (`<history>_checksum_repairs`, created by the first repair), and verify's cache. */
 import type { HistoryStore } from "./history.js";
 import { exec, query, run, type Step } from "./step.js";
 
-/** The suffix of the table's name after the history table's. */
 const SUFFIX = "checksum_repairs";
 
 /** One realigned checksum, as recorded. Plain data. */
 export interface ChecksumRepairEvent {
   readonly version: number;
   readonly name: string;
-  /** The checksum the history held before. */
   readonly oldChecksum: string;
-  /** The registry's checksum, which the history holds since. */
   readonly newChecksum: string;
   /** ISO 8601 UTC. */
   readonly repairedAt: string;

@@ -1,10 +1,7 @@
-/**
- * The connection settings a migration can leave changed on the app's connection (`foreign_keys = OFF` in a `transaction: false` one, `recursive_triggers = ON`), which `up`,
- * `down` and `reset` put back. Not what the file stores (`journal_mode`, `user_version`...): that is what the migration produced.
- */
+/** The connection settings a migration can leave changed on the app's connection, which `up`, `down` and `reset` put back; not what the file stores (`journal_mode`). */
 import { exec, query, queryOne, queryValue, type Step } from "./step.js";
 
-/** Every setting snapshotted before a run and restored after it, each read with `PRAGMA <name>` (`case_sensitive_like` by `'a' LIKE 'A'`). */
+/** Every setting restored, each read with `PRAGMA <name>` (`case_sensitive_like` by `'a' LIKE 'A'`). */
 const SETTINGS: readonly string[] = (
   "foreign_keys defer_foreign_keys recursive_triggers ignore_check_constraints legacy_alter_table case_sensitive_like query_only trusted_schema writable_schema cell_size_check automatic_index reverse_unordered_selects count_changes full_column_names " +
   "short_column_names secure_delete synchronous busy_timeout cache_size cache_spill temp_store locking_mode mmap_size max_page_count journal_size_limit wal_autocheckpoint threads analysis_limit"
@@ -13,7 +10,7 @@ const SETTINGS: readonly string[] = (
 /** The value of each setting at one moment; a setting this SQLite build lacks is absent. */
 export type ConnectionSettingsSnapshot = Readonly<Record<string, string | number>>;
 
-/** Reads every restored setting. */
+/** Reads every setting {@link restoreConnectionSettings} puts back. */
 export function* snapshotConnectionSettings(): Step<ConnectionSettingsSnapshot> {
   const snapshot: Record<string, string | number> = {};
   for (const name of SETTINGS) {
@@ -23,7 +20,7 @@ export function* snapshotConnectionSettings(): Step<ConnectionSettingsSnapshot> 
   return snapshot;
 }
 
-/** Puts back every setting that differs from `before`, outside a transaction (SQLite ignores `foreign_keys` inside one); returns their names. */
+/** Puts back every setting that differs from `before`, outside a transaction; returns their names. */
 export function* restoreConnectionSettings(before: ConnectionSettingsSnapshot): Step<string[]> {
   const restored: string[] = [];
   for (const name of SETTINGS) {
@@ -38,7 +35,7 @@ export function* restoreConnectionSettings(before: ConnectionSettingsSnapshot): 
   return restored;
 }
 
-/** Releases the file lock exclusive mode kept, now; a WAL opened in exclusive mode refuses `locking_mode = NORMAL`, so it is left (checkpointed) and entered again. */
+/** Releases the file lock exclusive mode kept; a WAL in exclusive mode refuses `locking_mode = NORMAL`, so it is left and entered again. */
 function* releaseExclusiveFileLocks(): Step<void> {
   const schemas = (yield* query<{ name: string }>("PRAGMA database_list")).map((row) => row.name).filter((name) => name !== "temp");
   for (const schema of schemas) {

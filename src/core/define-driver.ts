@@ -1,12 +1,7 @@
-/**
- * The one place a driver's optional members get their defaults. A driver writes its library's
- * primitives and whichever optional methods its library serves; {@link defineDriver} completes it and
- * derives its capabilities from the methods present.
- */
-import { connectionClosedError } from "./error-factories.js";
-import { buildMigrationContext, refuseBatches } from "./migration-context.js";
-import { kindOfSqliteCode, sqliteCodeOf } from "./error-factories.js";
+/** The one place a driver's optional members get their defaults and its capabilities are derived from the methods present. */
+import { connectionClosedError, kindOfSqliteCode, sqliteCodeOf, usageError } from "./error-factories.js";
 import type { Driver, ErrorClassification } from "./driver.js";
+import { isThenable } from "./step.js";
 import type { DriverCapabilities } from "./driver-capabilities.js";
 import type { MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
 
@@ -16,14 +11,7 @@ type Defaulted = "filePath" | "classifyError" | "begin" | "commit" | "rollback" 
 /** What a driver's database cannot do that no method stands for. */
 export type DeclaredLack = "userVersion" | "foreignKeySwitch" | "savepoints" | "snapshotInTransaction";
 
-/**
- * What a driver writes: `name`, `dialect`, `async`, `connection`, `exec`, `query`, `run` and
- * `inTransaction`, plus any optional member. Left out: `filePath` is `null`, `classifyError` reads
- * SQLite's codes, transactions and the busy timeout go through SQL on SQLite (a kept number
- * elsewhere), `runBody` calls the body with `connection`, `changeCounter` answers `null`, and
- * `forEachBatch` is refused. `isOpen` tells a connection a migration closed; `lacks` lists what the
- * database cannot do.
- */
+/** What a driver writes: the required primitives plus any optional member; `isOpen` tells a connection a migration closed, `lacks` what the database cannot do. */
 export type DriverPrimitives<Db = unknown, Async extends boolean = boolean> = Omit<Driver<Db, Async>, Defaulted | "capabilities"> &
   Partial<Pick<Driver<Db, Async>, Defaulted>> & {
     isOpen?(): boolean;
@@ -38,6 +26,9 @@ export function defineDriver<Db, Async extends boolean>(primitives: DriverPrimit
   const sqlite = p.dialect === "sqlite";
   const answer = <T>(value: T): never => (p.async ? Promise.resolve(value) : value) as never;
   let keptBusyTimeout = 0;
+  const refuseBatches = (): never => {
+    throw usageError(`forEachBatch is not available with the ${p.name} driver: walk the table with your own keyed queries on the connection.`);
+  };
   const defaults: Pick<Driver<Db, boolean>, Defaulted | "fenceWritesUntil"> = {
     filePath: null,
     classifyError: classifySqliteError,
@@ -52,7 +43,7 @@ export function defineDriver<Db, Async extends boolean>(primitives: DriverPrimit
       return sqlite && isOpen() ? p.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`) : answer(undefined);
     },
     runBody: (entry, direction, context) => runBodyOnConnection(p.connection, isOpen, entry, direction, context),
-    createContext: (entry, direction, progress) => buildMigrationContext(entry, direction, progress, refuseBatches(p.name, "the connection")),
+    createContext: ({ version, name }, direction, progress) => ({ version, name, direction, progress, forEachBatch: refuseBatches }),
     ...(sqlite && !p.async ? { fenceWritesUntil: (settled: PromiseLike<unknown>) => fenceWrites(p as DriverPrimitives<Db, false>, isOpen, settled) } : {}),
   };
   return { ...defaults, ...p, capabilities: capabilitiesOf(p, lacks) } as Driver<Db, Async>;
@@ -83,7 +74,7 @@ export function classifySqliteError(error: unknown): ErrorClassification {
   return code === null ? { kind: "other", nativeCode: null } : { kind: kindOfSqliteCode(code), nativeCode: code };
 }
 
-/** Runs a migration body on the app's connection; a connection the body closed fails it with `MIGRATION_FAILED`. */
+/** Runs a migration body on the app's connection; a connection the body closed fails it. */
 function runBodyOnConnection(connection: unknown, isOpen: () => boolean, entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection, context: MigrationContext): unknown {
   const body = direction === "up" ? entry.module.up : entry.module.down;
   const checkOpen = () => {
@@ -105,10 +96,7 @@ function runBodyOnConnection(connection: unknown, isOpen: () => boolean, entry: 
 /** Refused bodies still pending per connection: the fence lifts when the last one settles. */
 const pendingFences = new WeakMap<object, { count: number }>();
 
-/**
- * `PRAGMA query_only = 1` until `settled` settles: a refused body's continuation would otherwise
- * write in autocommit, outside any migration. A read-only or closed connection is left alone.
- */
+/** `PRAGMA query_only = 1` until `settled` settles: a refused body's continuation would otherwise write outside any migration. */
 function fenceWrites(p: DriverPrimitives<unknown, false>, isOpen: () => boolean, settled: PromiseLike<unknown>): void {
   const connection = p.connection as object;
   let pending = pendingFences.get(connection);
@@ -137,16 +125,11 @@ function firstNumber(rows: readonly Record<string, unknown>[]): number {
   return Number(Object.values(rows[0] ?? {})[0] ?? 0);
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === "object" && typeof (value as { then?: unknown }).then === "function";
-}
-
-/** `next(value)` once `value` settles: one default serves sync and async drivers. */
+/** `next(value)` once `value` settles, so one default serves sync and async drivers. */
 function then<T, U>(value: T | PromiseLike<T>, next: (value: T) => U): never {
   return (isThenable(value) ? Promise.resolve(value).then(next) : next(value)) as never;
 }
 
-/** Runs `action`, ignoring its failure. */
 function quietly(action: () => unknown): unknown {
   try {
     const result = action();

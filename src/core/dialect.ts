@@ -1,4 +1,4 @@
-/** What the executor asks of a SQL dialect: what SQLite, PostgreSQL and the storages built on SQLite (Cloudflare's) write differently. Implemented in `dialects/`. */
+/** What SQLite, PostgreSQL and Cloudflare's storages write differently, as the executor asks it. */
 import type { InvalidIndex, StepwiseError } from "./errors.js";
 import type { ErrorClassification } from "./driver.js";
 import type { HistoryStore } from "./history.js";
@@ -20,7 +20,6 @@ export interface MigrationFailure {
   readonly cause: unknown;
   readonly rolledBack: boolean;
   readonly origin: FailureOrigin;
-  /** The driver's reading of `cause`. */
   readonly classification: ErrorClassification;
   readonly store: HistoryStore;
 }
@@ -28,28 +27,25 @@ export interface MigrationFailure {
 /** The SQL a dialect differs in. */
 export interface Dialect {
   readonly name: SqlDialect;
-  /** The history table's statements for `tableName`. */
   createHistoryStore(tableName: string): HistoryStore;
-  /** The guard that keeps migration bodies from writing the history table during a run; absent where there is none. */
+  /** Keeps migration bodies from writing the history table during a run. */
   guardHistory?(store: HistoryStore): HistoryGuard;
-  /** Starts the escape guard of a run, outside any transaction; absent where the storage refuses transaction control (no savepoints). */
+  /** Starts a run's escape guard, outside any transaction; absent where the storage refuses savepoints. */
   startEscapeGuard?(): Step<EscapeGuardRun>;
-  /** Cuts a SQL script into its statements; absent: a script is sent whole and a failure is named by no line. */
+  /** Absent: a failure is named by no line. */
   readonly splitStatements?: StatementSplitter;
-  /** The connection settings a run puts back (`connection-settings.ts`); absent where a migration cannot leave any changed. */
+  /** The connection settings a run puts back; absent where a migration cannot leave any changed. */
   snapshotConnectionSettings?(): Step<ConnectionSettingsSnapshot>;
   restoreConnectionSettings?(before: ConnectionSettingsSnapshot): Step<unknown>;
-  /** The user's schema objects where the history table lives, ordered by name. */
+  /** The user's schema objects, ordered by name. */
   readSchemaObjects(options?: ListSchemaObjectsOptions): Step<SchemaObject[]>;
-  /** The statement `reset` drops `object` with. */
   dropObjectSql(object: SchemaObject): string;
-  /** Whether foreign keys are enforced on this connection now. */
   foreignKeysEnforced(): Step<boolean>;
   /** The typed error for a failure a user can act on (locked, full, read-only, unusable); anything else unchanged. */
   translateError(error: unknown, busyTimeoutMs: number, classification: ErrorClassification): unknown;
-  /** The error for a migration's failure where the dialect can say more than the library; `null` for the usual reading. Never throws. */
+  /** The error for a migration's failure where the dialect can say more; `null` for the usual reading. Never throws. */
   describeFailure?(failure: MigrationFailure): Step<StepwiseError | null>;
-  /** Every index a failed concurrent build left unusable, with the statement that removes it. */
+  /** The indexes a failed concurrent build left unusable. */
   readInvalidIndexes?(): Step<InvalidIndex[]>;
   /** Names this server session, for a `transaction: false` migration's `started` row. */
   readOwnerSession?(): Step<string>;

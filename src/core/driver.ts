@@ -1,12 +1,6 @@
-/**
- * The seam between the algorithm and a database library: what the executor and the safety nets call.
- * A driver writes part of it and `defineDriver` fills the rest. Sync drivers return values, async
- * ones promises; one executor serves both.
- */
-import { StepwiseError } from "./errors.js";
+/** The seam between the algorithm and a database library; a driver writes part of it and `defineDriver` fills the rest. Sync drivers return values, async ones promises. */
+import { StepwiseError, type ErrorKind, type LockHolder } from "./errors.js";
 import { copyTexts, keepText, text, type Text } from "./option-text.js";
-import type { LockHolder } from "./errors.js";
-import type { ErrorKind } from "./errors.js";
 import type { MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
 import type { DriverCapabilities, DriverCapability } from "./driver-capabilities.js";
 
@@ -20,11 +14,9 @@ export interface ErrorClassification {
 /** One row as an object keyed by column name. */
 export type Row = Record<string, unknown>;
 
-/** A held owner lock, as `holdOwnerLock` returns it. */
+/** A held owner lock: its sidecar file's name, recorded in the `started` row, and its release (safe to call twice). */
 export interface OwnerLockHandle {
-  /** The sidecar file's name, recorded in the `started` row. */
   readonly fileName: string;
-  /** Drops the lock; safe to call twice. */
   release(): void;
 }
 
@@ -36,14 +28,12 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
   /** The library's name, for errors (`"better-sqlite3"`). */
   readonly name: string;
   readonly dialect: "sqlite" | "postgres";
-  /** Whether the primitives return promises. */
   readonly async: Async;
   readonly connection: Db;
   /** The database file's absolute path as SQLite opened it, or `null` (in memory, remote). */
   readonly filePath: string | null;
   /** Derived by `defineDriver` from the methods present. */
   readonly capabilities: DriverCapabilities;
-  /** Runs statements without bound values. */
   exec(sql: string): MaybePromise<void, Async>;
   /** Reads rows; integers come back as numbers whatever the connection's defaults. */
   query(sql: string, params: readonly unknown[]): MaybePromise<Row[], Async>;
@@ -57,16 +47,14 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
   changeCounter(): MaybePromise<number | null, Async>;
   getBusyTimeout(): MaybePromise<number, Async>;
   setBusyTimeout(ms: number): MaybePromise<void, Async>;
-  /** Runs a TypeScript migration body on the native connection. */
   runBody(entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection, context: MigrationContext): unknown;
-  /** Refuses writes on the connection until `settled` settles, after the sync runner refused a body that returned a promise. Never throws. */
+  /** Refuses writes until `settled` settles, after the sync runner refused a body that returned a promise. Never throws. */
   fenceWritesUntil?(settled: PromiseLike<unknown>): void;
   /** What the sync runner tells an awaiting body to do where the entry has no async API (Durable Objects). */
   readonly asyncBodyFix?: string;
-  /** The context a TypeScript migration receives. */
   createContext(entry: MigrationEntry, direction: MigrationDirection, progress: (done: number, total: number | null) => void): MigrationContext;
   classifyError(error: unknown): ErrorClassification;
-  /** The write section as a callback (Durable Objects' `transactionSync`): replaces begin, commit and rollback. Sync drivers only. */
+  /** The write section as a callback (Durable Objects' `transactionSync`), in place of begin, commit and rollback. */
   writeSection?(body: () => void): void;
   /** Applies `statements`, then `script`'s, as one atomic batch (capability `atomicBatch`). */
   batch?(statements: readonly BatchStatement[], script: string): void | Promise<void>;
@@ -78,22 +66,17 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
   lockHolders?(): LockHolder[];
   /** The whole database as bytes (capability `snapshot`). */
   snapshot?(): MaybePromise<Uint8Array, Async>;
-  /** A driver on a new private connection holding `bytes` (empty: an empty database), reporting no file. */
+  /** A driver on a new private connection holding `bytes` (empty: an empty database). */
   openSnapshot?(bytes: Uint8Array): MaybePromise<Driver<Db, Async>, Async>;
   /** Closes a connection the driver opened itself; never called on the app's own. */
   close?(): MaybePromise<void, Async>;
-  /** Copies the live database to `path` with the online backup API; resolves to the pages copied (capability `onlineBackup`). */
+  /** Copies the live database to `path` with the online backup API; resolves to the pages copied. */
   backupTo?(path: string): Promise<number>;
   /** A driver of the same library on another file; `readonly` needs it to exist (capability `openFile`). The caller closes it. */
   openFile?(path: string, options: OpenFileOptions): MaybePromise<Driver<Db, Async>, Async>;
-  /**
-   * Takes the run lock of history table `tableName`, waiting up to `busyTimeoutMs`, and returns its
-   * release (PostgreSQL: a session advisory lock). Async drivers only.
-   *
-   * @throws `DATABASE_LOCKED` when another session held it past `busyTimeoutMs`.
-   */
+  /** Takes the run lock of history table `tableName` (PostgreSQL's advisory lock) and returns its release; `DATABASE_LOCKED` past `busyTimeoutMs`. */
   holdRunLock?(tableName: string, busyTimeoutMs: number): Promise<() => Promise<void>>;
-  /** A new, empty database on the same server for the replaying safety nets; the caller drops it. Async drivers only. */
+  /** A new, empty database on the same server for the replaying safety nets; the caller drops it. */
   openScratchDatabase?(): Promise<ScratchDatabase<Db>>;
 }
 
@@ -111,9 +94,8 @@ export interface ScratchDatabase<Db = unknown> {
   drop(): Promise<void>;
 }
 
-/** How {@link Driver.openFile} opens a file. */
+/** How {@link Driver.openFile} opens a file: `readonly` needs it to exist; read-write creates it. */
 export interface OpenFileOptions {
-  /** Read only, the file must exist; otherwise read-write, created when missing. */
   readonly readonly: boolean;
   readonly busyTimeoutMs: number;
 }
@@ -131,7 +113,6 @@ export function driverCapabilityError(fields: {
   file?: string;
   fix?: string | Text;
 }): StepwiseError<"DRIVER_CAPABILITY_MISSING"> {
-  // `operation` and `fix` may name options and calls: kept as texts, so the CLI spells them its way.
   const texts = {};
   const operation = typeof fields.operation === "string" ? fields.operation : keepText(texts, "operation", fields.operation);
   const fix = fields.fix === undefined ? null : typeof fields.fix === "string" ? fields.fix : keepText(texts, "fix", fields.fix);

@@ -1,4 +1,3 @@
-/** What the executor reports while it works: typed events, and the line a logger receives for each. */
 import { formatMigrationLabel } from "./migration-label.js";
 import type { BackupRecord } from "./backup-record.js";
 import type { ProgressMeasure } from "./progress.js";
@@ -7,13 +6,7 @@ import type { MigrationDirection } from "./types.js";
 /** Something the manager did, for apps that want to show or record progress. */
 export type MigrationEvent =
   | { readonly type: "migrating"; readonly direction: MigrationDirection; readonly version: number; readonly name: string }
-  | {
-      readonly type: "migrated";
-      readonly direction: MigrationDirection;
-      readonly version: number;
-      readonly name: string;
-      readonly durationMs: number;
-    }
+  | { readonly type: "migrated"; readonly direction: MigrationDirection; readonly version: number; readonly name: string; readonly durationMs: number }
   | { readonly type: "skipped"; readonly direction: MigrationDirection; readonly version: number; readonly name: string; readonly reason: "applied-elsewhere" }
   | { readonly type: "nothing-pending"; readonly direction: MigrationDirection; readonly currentVersion: number }
   | ({ readonly type: "progress"; readonly direction: MigrationDirection; readonly version: number; readonly name: string } & ProgressMeasure)
@@ -35,7 +28,7 @@ export function describeEvent(event: MigrationEvent): string {
     case "skipped":
       return `skipped ${formatMigrationLabel(event.version, event.name)}: another process ${event.direction === "up" ? "applied" : "reverted"} it`;
     case "nothing-pending":
-      return event.direction === "up" ? `nothing to apply: the database is at version ${event.currentVersion}` : `nothing to revert: the database is at version ${event.currentVersion}`;
+      return `nothing to ${event.direction === "up" ? "apply" : "revert"}: the database is at version ${event.currentVersion}`;
     case "progress":
       return `${formatMigrationLabel(event.version, event.name)}: ${event.done}${event.total === null ? "" : `/${event.total}`} done`;
     case "backed-up":

@@ -1,8 +1,4 @@
-/**
- * The migration algorithm, written once as generators of operations (`step.ts`) that a runner (`runners.ts`) performs, synchronously or by awaiting each. Every transaction
- * takes the write lock, plans again when another connection committed since the plan, runs, records and commits: a migration and its history row commit together, and
- * processes racing on one database apply each once.
- */
+/** The migration algorithm, written once as generators of operations that a sync or an async runner performs: lock, plan again if another connection committed, run, record, commit. */
 import { StepwiseError } from "./errors.js";
 import type { Dialect, FailureOrigin } from "./dialect.js";
 import { sqliteDialectFor } from "./dialects/sqlite.js";
@@ -41,7 +37,7 @@ import { GUARD_TABLE_PREFIX, isAutomaticRollbackError, needsEscapeGuard, type Es
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
 import { refuseWholeRunObstacles } from "./whole-run-transaction.js";
 
-/** Everything the executor knows besides the registry: settings and what the driver declared. */
+/** The executor's settings and what the driver declared. */
 export interface ExecutorSettings {
   readonly tableName: string;
   readonly busyTimeoutMs: number;
@@ -50,7 +46,6 @@ export interface ExecutorSettings {
   readonly logger: MigrationLogger | null;
   readonly driverName: string;
   readonly capabilities: DriverCapabilities;
-  /** The driver's reading of an error: codes are read through it, never off the error object. */
   readonly classifyError: (error: unknown) => ErrorClassification;
   /** Default: SQLite's, for the driver's capabilities. */
   readonly dialect?: Dialect;
@@ -59,11 +54,12 @@ export interface ExecutorSettings {
 /** Where a run is in its plan, which a re-plan under the lock may replace. */
 interface Walk<E extends MigrationEntry> {
   readonly direction: MigrationDirection;
-  /** One transaction for the whole plan (`transaction: "all"`). */
+  /** `transaction: "all"`. */
   readonly all: boolean;
   readonly replan: (applied: AppliedMigrationKey[]) => MigrationPlan<E>;
   readonly ran: AppliedStep[];
-  readonly settingsBefore: ConnectionSettingsSnapshot;
+  /** Taken before the first migration that could change a setting; `null` until then. */
+  settingsBefore: ConnectionSettingsSnapshot | null;
   queue: readonly E[];
   next: number;
   toVersion: number;
@@ -72,21 +68,19 @@ interface Walk<E extends MigrationEntry> {
   ensured: boolean;
   /** Another process applied the entry about to run (its batch collided on the history key). */
   stale: boolean;
-  /** What the open transaction applied and has not committed yet. */
   uncommitted: { readonly entry: E; readonly durationMs: number }[];
 }
 
-/** How often a process waiting for another's `transaction: false` migration looks again. */
+/** A walk's state before its first transaction. */
+const startWalk = () => ({ settingsBefore: null, ensured: false, stale: false, uncommitted: [] });
 const WAIT_POLL_MS = 25;
-
-/** A statement that begins, ends or nests a transaction. */
 const TRANSACTION_CONTROL = /^(?:BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|START|ABORT|PREPARE)\b/i;
 
 const FOREIGN_KEY_SWITCH_FIX =
   'Remove "foreign_keys:off" (disableForeignKeys) and change the table in place (ALTER TABLE ... ADD, RENAME or DROP COLUMN), which keeps every reference to it; or rebuild the tables that reference it in the same migration after "PRAGMA defer_foreign_keys = ON", which checks references when the migration commits (ON DELETE actions still fire when a parent table is dropped).';
 const BATCHED_CODE_FIX = "Its code cannot run inside the one batch that applies a migration with its history row; write it as a .sql migration.";
 
-/** The order `reset` drops objects in: those that name a table before the table. */
+/** `reset` drops what names a table before the table. */
 const DROP_ORDER: Readonly<Record<SchemaObjectKind, number>> = { trigger: 0, view: 1, index: 2, table: 3 };
 
 /** The algorithm over one registry and one history table: every method returns a {@link Step} for a runner; none performs I/O itself. */
@@ -95,11 +89,11 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   readonly settings: ExecutorSettings;
   readonly dialect: Dialect;
   readonly store: HistoryStore;
-  /** The history table's guard while a run applies migrations. */
   private historyGuard: HistoryGuard | null = null;
-  /** The run's escape guard, made before the first migration that needs it. */
+  /** Whether the history guard may have made triggers this run. */
+  private historyGuardMade = false;
+  /** Made before the first migration that needs it. */
   private escapeGuard: EscapeGuardRun | null = null;
-  /** The tables that may reference another, as this run read them. */
   private readonly referencingTables = new ReferencingTables();
 
   constructor(migrations: R, settings: ExecutorSettings) {
@@ -133,22 +127,16 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     yield* refuseOpenTransaction(this.settings.driverName, direction);
     this.referencingTables.forget();
     const all = (options.transaction ?? DEFAULT_TRANSACTION_MODE) === "all";
-    // Kept across the attempts of a wait for another process.
     const ran: AppliedStep[] = [];
     let fromVersion: number | null = null;
     const attempt = function* (this: Executor<R>): Step<MigrationResult> {
-      let plan = replan(yield* this.store.readKeys());
-      let counter: number | null = null;
+      const plan = replan(yield* this.store.readKeys());
       if (all) {
         if (this.settings.capabilities.atomicBatch) {
           const fix = text`Each migration is ${direction === "up" ? "applied" : "reverted"} atomically on its own; run ${runCall(direction)} instead.`;
           throw driverCapabilityError({ driver: this.settings.driverName, capability: "atomicBatch", operation: [runCall(direction, { transaction: "all" })], fix });
         }
         yield* refuseWholeRunObstacles(this, plan.steps, direction);
-      } else if (plan.steps.length > 0) {
-        // Read before the history the plan comes from, so a commit in between forces a re-plan under the lock.
-        counter = yield* changeCounter();
-        plan = replan(yield* this.store.readKeys());
       }
       fromVersion ??= plan.fromVersion;
       if (plan.steps.length === 0) {
@@ -156,24 +144,26 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         return { direction, fromVersion, toVersion: plan.toVersion, steps: ran };
       }
       this.refuseUnsupportedMigrations(plan.steps, direction);
-      const settingsBefore = this.dialect.snapshotConnectionSettings ? yield* this.dialect.snapshotConnectionSettings() : {};
-      const walk: Walk<R[number]> = { direction, all, replan, ran, settingsBefore, queue: plan.steps, next: 0, toVersion: plan.toVersion, counter, ensured: false, stale: false, uncommitted: [] };
+      // No counter yet: the first transaction plans again under the lock.
+      const walk: Walk<R[number]> = { direction, all, replan, ran, queue: plan.steps, toVersion: plan.toVersion, next: 0, counter: null, ...startWalk() };
       return { direction, fromVersion, toVersion: yield* this.walk(walk), steps: ran };
     };
     return yield* this.withConnectionSettings(this.waitWhileAnotherProcessMigrates(attempt.bind(this)));
   }
 
-  /** Runs the walk's plan with the run's guards, then puts the connection back as the run found it, outside any transaction. */
+  /** Runs the plan with the run's guards, then puts the connection back as the run found it. */
   private *walk(walk: Walk<R[number]>): Step<number> {
     this.historyGuard = this.dialect.guardHistory?.(this.store) ?? null;
+    this.historyGuardMade = false;
     this.escapeGuard = null;
     let failed = true;
     try {
       for (;;) {
         // What a transaction cannot change (the witness table, foreign_keys) is prepared for the entry expected next.
         const expected = walk.queue[walk.next];
+        if (this.needsSettingsSnapshot(walk)) walk.settingsBefore = yield* this.dialect.snapshotConnectionSettings!();
         const guard = expected !== undefined && this.needsGuard(walk.all || expected, walk.direction);
-        if (guard && this.escapeGuard === null) this.escapeGuard = yield* this.translated(this.dialect.startEscapeGuard!());
+        if (guard && this.escapeGuard === null) this.escapeGuard = yield* this.dialect.startEscapeGuard!();
         const restoreForeignKeys = expected?.disableForeignKeys ? yield* this.switchOffForeignKeys() : false;
         try {
           if (yield* this.attempt(walk, expected)) {
@@ -191,38 +181,41 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     } finally {
       yield* rollbackQuietly();
       yield* this.restoreSettings(walk.settingsBefore, failed);
-      // Read again: the walk set them (the compiler still sees the nulls above).
       const escapeGuard = this.escapeGuard as EscapeGuardRun | null;
       const historyGuard = this.historyGuard as HistoryGuard | null;
       this.escapeGuard = null;
       this.historyGuard = null;
       if (escapeGuard) yield* escapeGuard.close();
-      if (historyGuard) yield* historyGuard.remove();
+      if (historyGuard && this.historyGuardMade) yield* historyGuard.remove();
     }
   }
 
-  /** One transaction under the write lock: plans again if another connection committed, runs the next migration (all, in a whole run), commits; true when done. */
+  /** One transaction under the write lock: plans again if another connection committed, runs the next migration (all of them in a whole run), commits; true when done. */
   private *attempt(walk: Walk<R[number]>, expected: R[number] | undefined): Step<boolean> {
     const direction = walk.direction;
-    yield* this.translated(begin("immediate"));
+    yield* begin("immediate");
     walk.uncommitted = [];
     const counter = yield* changeCounter();
     // An escape is judged against what was read before stepwise wrote in the transaction.
     if (this.escapeGuard) yield* this.escapeGuard.readStart(counter);
-    if (!walk.ensured) {
-      // Under the write lock: another process may create the history table meanwhile.
-      if (direction === "up") yield* this.refuseUnmanagedDatabase();
-      yield* this.store.ensure();
-      walk.ensured = true;
-    }
+    // Under the write lock: another process may create the history table meanwhile.
+    const ensuring = !walk.ensured;
+    if (ensuring && direction === "up") yield* this.refuseUnmanagedDatabase();
+    const created = ensuring && (yield* this.store.ensure());
+    walk.ensured = true;
     if (walk.stale || counter === null || counter !== walk.counter) {
-      const fresh = walk.replan(yield* this.store.readKeys());
+      const fresh = walk.replan(created ? [] : yield* this.store.readKeys(ensuring));
       if (walk.all) yield* refuseWholeRunObstacles(this, fresh.steps, direction);
       const pending = new Set(fresh.steps);
       for (const entry of walk.queue.slice(walk.next)) {
         if (!pending.has(entry)) this.emit({ type: "skipped", direction, version: entry.version, name: entry.name, reason: "applied-elsewhere" });
       }
       Object.assign(walk, { queue: fresh.steps, next: 0, toVersion: fresh.toVersion, counter, stale: false });
+      // A migration planned only now may change a setting: the snapshot is taken outside the transaction.
+      if (this.needsSettingsSnapshot(walk)) {
+        yield* commit();
+        return false;
+      }
     }
     for (;;) {
       const entry = walk.queue[walk.next];
@@ -233,7 +226,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       }
       const guarded = this.needsGuard(entry, direction);
       if (!walk.all && (entry.disableForeignKeys !== Boolean(expected?.disableForeignKeys) || (guarded && this.escapeGuard === null))) {
-        yield* this.translated(commit());
+        yield* commit();
         return false;
       }
       if (!entry.transaction) {
@@ -241,20 +234,20 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         // Its PRAGMAs took effect at once; the migrations after it run with the connection as the app set it.
         yield* this.restoreSettings(walk.settingsBefore);
         if (this.escapeGuard) yield* this.escapeGuard.renew();
-        walk.next++;
-        return false;
+        return ++walk.next === walk.queue.length;
       }
       const durationMs = this.settings.capabilities.atomicBatch ? yield* this.applyAsBatch(entry, direction) : yield* this.applyBody(entry, direction, guarded);
       if (durationMs === null) {
         walk.stale = true;
-        yield* this.translated(commit());
+        yield* commit();
         return false;
       }
       walk.uncommitted.push({ entry, durationMs });
       walk.next++;
       if (!walk.all) {
         yield* this.commitWalk(walk);
-        return false;
+        // Done: another process's later commits change nothing this plan asked for.
+        return walk.next === walk.queue.length;
       }
     }
   }
@@ -262,7 +255,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   /** Commits the open transaction; a failure is its last migration's, rolled back. */
   private *commitWalk(walk: Walk<R[number]>): Step<void> {
     const last = walk.uncommitted[walk.uncommitted.length - 1];
-    if (last === undefined) return yield* this.translated(commit());
+    if (last === undefined) return yield* commit();
     try {
       yield* commit();
     } catch (cause) {
@@ -273,31 +266,36 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     walk.uncommitted = [];
   }
 
-  /** Emits `migrated` and returns the step. */
   private migrated(entry: R[number], direction: MigrationDirection, durationMs: number): AppliedStep {
     this.emit({ type: "migrated", direction, version: entry.version, name: entry.name, durationMs });
     return { version: entry.version, name: entry.name, durationMs };
   }
 
-  /** Puts back the settings a migration changed, outside any transaction; after a failure, a failure to tidy up never hides it. */
-  private *restoreSettings(before: ConnectionSettingsSnapshot, failed = false): Step<void> {
+  /** Puts back the settings a migration changed, outside any transaction; after a failure, never hides it. */
+  private *restoreSettings(before: ConnectionSettingsSnapshot | null, failed = false): Step<void> {
     try {
-      if (this.dialect.restoreConnectionSettings) yield* this.dialect.restoreConnectionSettings(before);
+      if (before && this.dialect.restoreConnectionSettings) yield* this.dialect.restoreConnectionSettings(before);
     } catch (error) {
       if (!failed) throw error;
     }
   }
 
-  /** Whether `entry` runs under the escape guard (any entry, when `entry` is `true`): where the dialect and the driver can guard a body. */
+  /** Whether a migration left to run could change a connection setting while none is snapshotted: code, or SQL naming a PRAGMA (SQL changes settings no other way). */
+  private needsSettingsSnapshot(walk: Walk<R[number]>): boolean {
+    return (
+      walk.settingsBefore === null &&
+      this.dialect.snapshotConnectionSettings !== undefined &&
+      walk.queue.slice(walk.next).some((entry) => entry.kind !== "sql" || /pragma/i.test(scriptOf(entry, walk.direction) ?? ""))
+    );
+  }
+
+  /** Whether `entry` (any, when `true`) runs under the escape guard. */
   private needsGuard(entry: R[number] | true, direction: MigrationDirection): boolean {
     const can = this.dialect.startEscapeGuard !== undefined && this.settings.capabilities.savepoints;
     return can && (entry === true || (entry.transaction && needsEscapeGuard(entry, direction)));
   }
 
-  /**
-   * Runs a body in the open transaction, checks what it left (our transaction still open when `guarded`; with foreign keys off, no dangling reference) and writes its history
-   * row. Throws the failure as a stepwise error for the caller to roll back; returns the body's duration.
-   */
+  /** Runs a body in the open transaction, checks what it left (our transaction, the foreign keys) and writes its history row; returns its duration, throws for a rollback. */
   private *applyBody(entry: R[number], direction: MigrationDirection, guarded: boolean): Step<number> {
     this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
     const started = performance.now();
@@ -330,7 +328,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     return durationMs;
   }
 
-  /** The error for a body that ended our transaction: `TRANSACTION_ESCAPED`, or its own failure when SQLite rolled the transaction back itself (a full disk). */
+  /** `TRANSACTION_ESCAPED`, or the body's own failure when SQLite rolled back by itself (a full disk). */
   private *escaped(entry: R[number], direction: MigrationDirection, failure: { readonly cause: unknown } | null, guard: EscapeGuardRun): Step<StepwiseError> {
     // A transaction still open is a new one the migration began after ending ours.
     const replaced = yield* inTransaction();
@@ -344,9 +342,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   /**
-   * Applies a SQL migration as one atomic batch with its history row (capability `atomicBatch`, D1). The row goes first, so two processes applying it at once collide on the
-   * history's key before either's statements count; the loser finds the row there and gets `null`, to plan again. The row records no duration: it is written before the
-   * statements run.
+   * Applies a SQL migration as one atomic batch with its history row (D1). The row goes first, so two processes collide on the history's key before either's statements
+   * count; the loser gets `null`, to plan again. The row records no duration.
    */
   private *applyAsBatch(entry: R[number], direction: MigrationDirection): Step<number | null> {
     this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
@@ -373,8 +370,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     return performance.now() - started;
   }
 
-  /** Runs a `transaction: false` migration; a `started` row naming its owner commits first, so a crash leaves a trace for a person to resolve, not a guess. */
-  private *runWithoutTransaction(entry: R[number], direction: MigrationDirection, settingsBefore: ConnectionSettingsSnapshot): Step<AppliedStep> {
+  /** Runs a `transaction: false` migration; a `started` row naming its owner commits first, so a crash leaves a trace for a person to resolve. */
+  private *runWithoutTransaction(entry: R[number], direction: MigrationDirection, settingsBefore: ConnectionSettingsSnapshot | null): Step<AppliedStep> {
     // Taken before the started row commits, so no process sees the row without the lock held.
     const lock = this.settings.capabilities.fileLocking ? yield* callDriver("holdOwnerLock", this.store.tableName, this.settings.busyTimeoutMs) : null;
     try {
@@ -421,10 +418,14 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     }
   }
 
-  /** Runs `entry`'s body under the history guard; `inTransaction` is false for a `transaction: false` migration. */
+  /** Runs `entry`'s body under the history guard. */
   private *runBody(entry: R[number], direction: MigrationDirection, inTransaction: boolean): Step<void> {
     const historyGuard = this.historyGuard;
+    // Until it says it made nothing, what a failure left is dropped when the run ends.
+    const madeBefore = this.historyGuardMade;
+    this.historyGuardMade = historyGuard !== null;
     const guarded = historyGuard !== null && (yield* historyGuard.enter(entry, direction, inTransaction));
+    this.historyGuardMade ||= madeBefore || guarded;
     const script = scriptOf(entry, direction);
     // Outside a transaction each statement commits alone, so sending them apart changes nothing and names the one that fails; a script that manages its own transaction goes whole.
     const statements = !inTransaction && script !== null && this.dialect.splitStatements ? this.dialect.splitStatements(script) : null;
@@ -448,7 +449,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     if (guarded) yield* historyGuard.leave(entry, direction, inTransaction);
   }
 
-  /** Writes `entry`'s history row for `direction` (`durationMs` `null`: not measured). */
+  /** Writes `entry`'s history row (`durationMs` `null`: not measured). */
   private *record(entry: R[number], direction: MigrationDirection, durationMs: number | null): Step<void> {
     const rounded = durationMs === null ? null : Math.round(durationMs);
     const now = new Date().toISOString();
@@ -462,10 +463,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     yield* refuseParentRebuild(entry, direction, this.settings.capabilities.foreignKeySwitch, () => this.dialect.foreignKeysEnforced(), this.referencingTables);
   }
 
-  /**
-   * `error` naming where in its file the failing statement starts, for a rolled-back SQL migration whose statement is not known yet: its statements run again one by one,
-   * after what the walk's transaction applied before it, in a transaction rolled back after (`sql-location.ts`).
-   */
+  /** `error` naming where its failing statement starts, for a rolled-back SQL migration: its statements run again one by one, after what the transaction applied before it. */
   private *locateFailedStatement(error: unknown, walk: Walk<R[number]>): Step<unknown> {
     if (!(error instanceof StepwiseError && error.is("MIGRATION_FAILED")) || isConnectionClosedError(error) || error.details.location !== null || !error.details.rolledBack) return error;
     const { version, direction } = error.details;
@@ -495,10 +493,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     if (tables.length > 0 && !tables.some((name) => this.store.isNamed(name))) throw unmanagedDatabaseError(tables);
   }
 
-  /**
-   * Refuses, before anything runs, a migration this driver cannot apply as promised: one that needs foreign keys switched off where the storage cannot, or a TypeScript one
-   * where each migration is one batch (D1), whose code cannot be made atomic there.
-   */
+  /** Refuses, before anything runs, a migration this driver cannot apply as promised: foreign keys off where they cannot be, or code where each migration is one batch (D1). */
   refuseUnsupportedMigrations(entries: readonly MigrationEntry[], direction: MigrationDirection): void {
     const { capabilities, driverName: driver } = this.settings;
     const needsSwitch = capabilities.foreignKeySwitch ? undefined : entries.find((entry) => entry.disableForeignKeys);
@@ -507,12 +502,13 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     if (code) throw driverCapabilityError({ driver, capability: "atomicBatch", operation: `a TypeScript migration (${direction})`, file: code.file, fix: BATCHED_CODE_FIX });
   }
 
-  /** Runs `step` with the busy timeout applied and failures translated to typed errors, then restores the caller's busy timeout. Safety nets wrap their own steps in it too. */
+  /** Runs `step` under the busy timeout with failures translated to typed errors, then restores the caller's busy timeout. */
   *withConnectionSettings<T>(step: Step<T>): Step<T> {
     const wanted = Math.max(0, Math.trunc(this.settings.busyTimeoutMs));
-    const previous = yield* this.translated(callDriver("getBusyTimeout"));
-    if (previous !== wanted) yield* callDriver("setBusyTimeout", wanted);
+    let previous = wanted;
     try {
+      previous = yield* callDriver("getBusyTimeout");
+      if (previous !== wanted) yield* callDriver("setBusyTimeout", wanted);
       return yield* step;
     } catch (raw) {
       const error = this.translateError(raw);
@@ -552,7 +548,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     }
   }
 
-  /** The owner of `version`'s `started` row and whether it may still run it; `null` when there is no such row. */
+  /** The owner of `version`'s `started` row and whether it may still run it; `null` without one. */
   private *readStartedOwner(version: number): Step<{ row: string | null; owner: { pid: number; host: string } | null; running: boolean } | null> {
     const row = yield* this.store.readStartedRow(version);
     if (row === null) return null;
@@ -574,14 +570,14 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     const drop = function* (this: Executor<R>): Step<void> {
       const restoreForeignKeys = yield* this.switchOffForeignKeys();
       try {
-        yield* this.translated(begin("immediate"));
+        yield* begin("immediate");
         // Where foreign keys stay on (Durable Objects, D1), children go first, and the check waits for the commit.
         const enforced = !restoreForeignKeys && this.dialect.name === "sqlite";
         if (enforced) yield* exec("PRAGMA defer_foreign_keys = ON");
         const sorted = (yield* this.dialect.readSchemaObjects()).sort((a, b) => DROP_ORDER[a.type] - DROP_ORDER[b.type]);
         for (const object of enforced ? yield* orderChildrenFirst(sorted) : sorted) yield* exec(this.dialect.dropObjectSql(object));
         if (this.settings.capabilities.userVersion) yield* setUserVersion(0);
-        yield* this.translated(commit());
+        yield* commit();
       } catch (error) {
         yield* rollbackQuietly();
         throw error;
@@ -603,15 +599,15 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     return yield* this.withConnectionSettings(this.store.readAll());
   }
 
-  /**
-   * Where the database stands against the registry, with why `up` would refuse: what the history shows, a history table stepwise cannot read, another tool's tables (only when
-   * something is pending, as `up` refuses them only then), a pending migration this driver cannot apply, and a `transaction: false` migration still running elsewhere
-   * (`MIGRATION_IN_PROGRESS`, as `up` reports it).
-   */
+  /** Where the database stands against the registry, with the refusal `up` would meet (`problem`). */
   *status(): Step<MigrationStatus> {
+    return yield* this.withConnectionSettings(this.readStatus());
+  }
+
+  private *readStatus(): Step<MigrationStatus> {
     let rows: AppliedMigration[];
     try {
-      rows = yield* this.history();
+      rows = yield* this.store.readAll();
     } catch (error) {
       if (!(error instanceof StepwiseError) || error.code !== "HISTORY_TABLE_INVALID") throw error;
       return { ...describeStatus(this.migrations, []), problem: toPlainError(error) };
@@ -620,12 +616,12 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     let refusal: StepwiseError | null = null;
     if (status.problem?.code === "INCOMPLETE_MIGRATION") {
       const row = status.migrations.find((migration) => migration.state === "incomplete")!;
-      const started = yield* this.withConnectionSettings(this.readStartedOwner(row.version));
+      const started = yield* this.readStartedOwner(row.version);
       if (started?.running) refusal = migrationInProgressError({ version: row.version, file: row.file, startedAt: row.appliedAt ?? "", owner: started.owner, waitedMs: 0 });
     } else if (status.problem === null) {
       const pending = this.migrations.filter((_entry, index) => status.migrations[index]?.state === "pending");
       try {
-        if (pending.length > 0 && rows.length === 0) yield* this.withConnectionSettings(this.refuseUnmanagedDatabase());
+        if (pending.length > 0 && rows.length === 0) yield* this.refuseUnmanagedDatabase();
         this.refuseUnsupportedMigrations(pending, "up");
       } catch (error) {
         if (!(error instanceof StepwiseError && (error.is("UNMANAGED_DATABASE") || error.is("DRIVER_CAPABILITY_MISSING")))) throw error;
@@ -635,24 +631,13 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     return refusal === null ? status : { ...status, problem: toPlainError(refusal) };
   }
 
-  /** The failure's `SQLITE_*` code as the driver reads it, or `null`. */
   private sqliteCodeOf(error: unknown): string | null {
     const code = classifySafely(this.settings.classifyError, error).nativeCode;
     return code !== null && code.startsWith("SQLITE_") ? code : null;
   }
 
-  /** The typed error for a failure a user can act on, read through the driver. */
   private translateError(error: unknown): unknown {
     return this.dialect.translateError(error, this.settings.busyTimeoutMs, classifySafely(this.settings.classifyError, error));
-  }
-
-  /** `step` with its failure translated to the typed error a user can act on. */
-  private *translated<T>(step: Step<T>): Step<T> {
-    try {
-      return yield* step;
-    } catch (error) {
-      throw this.translateError(error);
-    }
   }
 
   /** The error for `entry`'s failure; `origin` says who ran what failed. */
@@ -691,17 +676,14 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     return origin === "stepwise" && gone ? "the table renamed or altered" : null;
   }
 
-  /**
-   * Whether a failure is the environment's rather than the migration's. Never a value that is no `Error`; and from a body, never a lock, an unopenable or a non-database file:
-   * stepwise holds the main database, so those come from something the body reached for (an ATTACHed file, a connection of its own).
-   */
+  /** Whether a failure is the environment's; from a body, never a lock or an unopenable file, which come from what the body reached for (an ATTACHed file). */
   private isEnvironmental(cause: unknown, sqliteCode: string | null, origin: FailureOrigin): boolean {
     if (!isInstanceSafely(cause, Error)) return false;
     if (origin !== "body" || sqliteCode === null) return true;
     return !["locked", "cantopen", "notadb"].includes(kindOfSqliteCode(sqliteCode));
   }
 
-  /** A write refused because a migration ran `PRAGMA query_only = 1`: the migration's failure, not a read-only file. */
+  /** A write refused after the migration's own `PRAGMA query_only = 1`: its failure, not a read-only file. */
   private *isQueryOnlyRefusal(sqliteCode: string | null): Step<boolean> {
     if (sqliteCode !== "SQLITE_READONLY") return false;
     try {
@@ -719,10 +701,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   }
 }
 
-/**
- * `objects` with every table before the tables it references: `reset`'s order where foreign keys stay enforced, since dropping a parent that children still reference fails
- * (and D1 commits each statement alone). Other objects keep their places; a cycle keeps its order.
- */
+/** `objects` with every table before the tables it references, for `reset` where foreign keys stay enforced; a cycle keeps its order. */
 function* orderChildrenFirst(objects: readonly SchemaObject[]): Step<SchemaObject[]> {
   const tables = objects.filter((object) => object.type === "table");
   const references = new Map<string, Set<string>>();

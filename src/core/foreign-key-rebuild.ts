@@ -1,7 +1,4 @@
-/**
- * SQLite's table rebuild (create, copy, drop the old, rename) is safe only with foreign keys off: with them on, dropping a parent deletes its rows first, so its children's
- * rows are refused, deleted or nulled. A migration that would drop or rename a referenced table is refused, or its failure names the table, its children and the fix.
- */
+/** SQLite's table rebuild is safe only with foreign keys off: a migration that would drop or rename a referenced table is refused, or its failure names the children and the fix. */
 import type { ForeignKeyRebuildHint } from "./errors.js";
 import { changeCounter, query, type Step } from "./step.js";
 import { isInstanceSafely } from "./error-factories.js";
@@ -19,26 +16,20 @@ const SCHEMA_PREFIX = String.raw`(?:(?:"main"|main|"temp"|temp)\s*\.\s*)?`;
 const DROP_TABLE = new RegExp(String.raw`\bDROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?${SCHEMA_PREFIX}${NAME}`, "gi");
 const RENAME_TABLE = new RegExp(String.raw`\bALTER\s+TABLE\s+${SCHEMA_PREFIX}${NAME}\s+RENAME\s+TO\b`, "gi");
 
-/**
- * The tables a text (SQL, or a function's source) drops or renames, in order, each once, unquoted as SQLite reads them; a name in a comment costs one lookup more.
- *
- * @example
- * findDroppedOrRenamedTables('DROP TABLE "authors"; ALTER TABLE x RENAME TO y;'); // ["authors", "x"]
- */
+/** The tables a text (SQL, or a function's source) drops or renames, in order, each once, unquoted: `DROP TABLE "a"; ALTER TABLE x RENAME TO y` gives `["a", "x"]`. */
 export function findDroppedOrRenamedTables(text: string): string[] {
   const found = [...text.matchAll(DROP_TABLE), ...text.matchAll(RENAME_TABLE)].sort((a, b) => a.index - b.index);
   const seen = new Set<string>();
   return found.map(([, name]) => unquoteIdentifier(name!)).filter((name) => !seen.has(name.toLowerCase()) && seen.add(name.toLowerCase()));
 }
 
-/** A quoted SQLite identifier as SQLite reads it. */
 function unquoteIdentifier(name: string): string {
   const quote = name[0]!;
   if (quote === "[") return name.slice(1, -1);
   return quote === '"' || quote === "`" ? name.slice(1, -1).replaceAll(quote + quote, quote) : name;
 }
 
-/** The text of what `entry` runs in `direction`: its SQL, or its function's source. */
+/** `entry`'s SQL, or its function's source. */
 function sourceOf(entry: MigrationEntry, direction: MigrationDirection): string {
   if (entry.kind === "sql") return (direction === "up" ? entry.upSql : entry.downSql) ?? "";
   try {
@@ -55,17 +46,12 @@ export class ForeignKeyParentRebuildRefusal extends Error {
   declare readonly hint: ForeignKeyRebuildHint;
 
   constructor(hint: ForeignKeyRebuildHint) {
-    // The table, its children and the fix are in the failure's message, from the hint.
     super(`refused before it ran: with foreign keys enforced, SQLite would refuse the drop of ${hint.table} or delete its children's rows (ON DELETE CASCADE)`);
     this.hint = hint;
   }
 }
 
-/**
- * Refuses, before `entry`'s body runs, a drop or rename of a table that tables it keeps still reference while foreign keys are enforced. One that drops the children too,
- * runs with foreign keys off, or sets `foreign_keys` itself passes. Called before every body, so `referencing` forgets what it read whenever a body could add or rename a
- * reference.
- */
+/** Refuses, before `entry`'s body runs, a drop or rename of a table still referenced while foreign keys are enforced; one that drops the children too, or manages the keys itself, passes. */
 export function* refuseParentRebuild(
   entry: MigrationEntry,
   direction: MigrationDirection,
@@ -91,17 +77,14 @@ export function* refuseParentRebuild(
   }
 }
 
-/** A table whose `CREATE` statement mentions `REFERENCES`: its name, the name folded as `NOCASE` does, and its lowered SQL. */
+/** A table whose `CREATE` statement mentions `REFERENCES`: its name, folded name and lowered SQL. */
 type MaybeChild = { readonly name: string; readonly folded: string; readonly sql: string };
 
-/**
- * The tables that may reference another, kept for a run while nothing could change them (the change counter stands still, and every migration since was SQL without
- * `REFERENCES` or `RENAME`): reading them for every drop made rolling back a long history quadratic.
- */
+/** The tables that may reference another, kept while nothing could change them: reading them for every drop made rolling back a long history quadratic. */
 export class ReferencingTables {
   private known: { readonly counter: number; readonly tables: readonly MaybeChild[] } | null = null;
 
-  /** Drops what was read: at the start of every run, and after a migration that could add or rename a reference. */
+  /** Drops what was read, at the start of a run and after a migration that could change a reference. */
   forget(): void {
     this.known = null;
   }
@@ -129,7 +112,7 @@ function* readMaybeChildren(): Step<MaybeChild[]> {
 /** ASCII-only lower case, as SQLite's `lower()` and `COLLATE NOCASE` fold. */
 const foldAscii = (text: string): string => text.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
 
-/** The tables among `tables` whose foreign keys reference `table`; only those whose `CREATE` names it are asked. */
+/** The tables among `tables` whose foreign keys reference `table`. */
 function* childrenOf(table: string, tables: readonly MaybeChild[]): Step<string[]> {
   const folded = foldAscii(table);
   const quoted = /["\x60]/.test(table);
@@ -146,10 +129,7 @@ function fixFor(entry: MigrationEntry, foreignKeySwitch: boolean): string {
   return !foreignKeySwitch ? ALTER_IN_PLACE_FIX : entry.kind === "sql" ? SQL_FOREIGN_KEYS_OFF_FIX : TS_FOREIGN_KEYS_OFF_FIX;
 }
 
-/**
- * The hint for `cause`, `entry`'s failure, when it is a foreign-key failure (its extended code, or a driver that reports only the primary one with SQLite's message) and the
- * migration dropped or renamed a referenced table; read before the rollback, while the failed drop left the parent in place.
- */
+/** The hint for `entry`'s foreign-key failure when it dropped or renamed a referenced table; read before the rollback, while the parent is still there. */
 export function* readForeignKeyRebuildHint(
   entry: MigrationEntry,
   direction: MigrationDirection,

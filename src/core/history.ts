@@ -1,7 +1,4 @@
-/**
- * The history table: every statement that touches it, each a {@link Step} so sync and async drivers share them. The executor decides when and in which transaction;
- * `dialects/postgres.ts` subclasses the store for PostgreSQL's catalog.
- */
+/** The history table: every statement that touches it, as steps; `dialects/postgres.ts` subclasses the store for PostgreSQL's catalog. */
 import type { HistoryRowOperation, StepwiseError } from "./errors.js";
 import type { BatchStatement } from "./driver.js";
 import { findRowProblem, type AppliedMigration, type AppliedMigrationKey } from "./planner.js";
@@ -12,13 +9,12 @@ import { historyRowMissingError, migrationFailedError, historyRowInvalidError, h
 /** The history table's default name. */
 export const DEFAULT_TABLE_NAME = "schema_migrations";
 
-/** `version` as read back: an integer past 2^53 (written by hand) comes back as its exact text, so the row is refused naming it. */
+/** An integer version past 2^53 (written by hand) is read as its exact text, so the row is refused naming it. */
 const EXACT_VERSION = `CASE WHEN typeof(version) = 'integer' AND version NOT BETWEEN ${-Number.MAX_SAFE_INTEGER} AND ${Number.MAX_SAFE_INTEGER} THEN CAST(version AS TEXT) ELSE version END AS version`;
 
 /** The columns stepwise reads and writes. */
 export const REQUIRED_COLUMNS = ["version", "name", "checksum", "applied_at", "duration_ms", "state"] as const;
 
-/** What a failed batch's check names, so it reads as the discarded row and not as the migration's SQL. */
 const DISCARDED = "stepwise-history-row-discarded";
 
 /** Whether `tableName` can name the history table: a plain identifier (quoted without escaping), not `sqlite_...`. */
@@ -33,9 +29,8 @@ export class HistoryStore {
   readonly quoted: string;
   protected shapeChecked = false;
   readonly versionColumn: string = EXACT_VERSION;
-  /** The equality operator as statements write it (PostgreSQL's names `pg_catalog`'s). */
+  /** The equality operator (PostgreSQL's names `pg_catalog`'s). */
   readonly eq: string = "=";
-  /** The text type of the tables stepwise creates next to the history. */
   readonly textType: string = "TEXT";
 
   /** @throws `INVALID_TABLE_NAME` when `tableName` is not a plain SQL identifier. */
@@ -45,11 +40,7 @@ export class HistoryStore {
     this.quoted = quoted ?? `"${tableName}"`;
   }
 
-  /**
-   * Whether the table exists (matched case-insensitively, as SQLite does).
-   *
-   * @throws `HISTORY_TABLE_INVALID` when a view, index or trigger has the name.
-   */
+  /** Whether the table exists (case-insensitively, as SQLite matches); `HISTORY_TABLE_INVALID` when something else has the name. */
   *exists(): Step<boolean> {
     const kinds = yield* this.readKinds(this.tableName);
     if (kinds.includes("table")) return true;
@@ -57,25 +48,25 @@ export class HistoryStore {
     return false;
   }
 
-  /** The kinds of schema object (`table`, `view`...) named `name` where the history table lives. */
+  /** The kinds of schema object (`table`, `view`...) named `name`. */
   protected *readKinds(name: string): Step<string[]> {
     return (yield* query<{ type: string }>("SELECT type FROM sqlite_master WHERE name = ? COLLATE NOCASE", [name])).map((row) => row.type.toLowerCase());
   }
 
-  /** True when `name`, as the catalog lists it, is the history table. */
+  /** Whether `name`, as the catalog lists it, is the history table. */
   isNamed(name: string): boolean {
     return name.toLowerCase() === this.tableName.toLowerCase();
   }
 
-  /** Creates the table when missing; checks its shape and adds the `owner` column when present. */
-  *ensure(): Step<void> {
+  /** Creates the table when missing (true), else checks its shape and adds the `owner` column. */
+  *ensure(): Step<boolean> {
     if (!(yield* this.exists())) {
       yield* this.createTable();
       this.shapeChecked = true;
-      return;
+      return true;
     }
-    yield* this.assertShape();
-    if (!(yield* this.hasOwnerColumn())) yield* exec(`ALTER TABLE ${this.quoted} ADD COLUMN owner ${this.textType}`);
+    if (!(yield* this.assertShape()).includes("owner")) yield* exec(`ALTER TABLE ${this.quoted} ADD COLUMN owner ${this.textType}`);
+    return false;
   }
 
   protected *createTable(): Step<void> {
@@ -91,17 +82,17 @@ export class HistoryStore {
       )`);
   }
 
-  /** Throws `HISTORY_TABLE_INVALID` when a required column is missing or `version` is not the key. */
-  *assertShape(): Step<void> {
+  /** Throws `HISTORY_TABLE_INVALID` when a required column is missing or `version` is not the key; returns the column names. */
+  *assertShape(): Step<string[]> {
     const columns = yield* this.readColumns();
     const missing = REQUIRED_COLUMNS.filter((name) => !columns.some((column) => column.name === name));
     if (missing.length > 0) throw historyTableInvalidError(this.tableName, missing);
     const version = columns.find((column) => column.name === "version")!;
     if (version.pk !== 1 || !this.isVersionKeyType(version.type)) throw historyTableInvalidError(this.tableName, [], "version must be its INTEGER PRIMARY KEY");
     this.shapeChecked = true;
+    return columns.map((column) => column.name);
   }
 
-  /** The table's columns: name, declared type, and 1 when it alone is the primary key. */
   protected *readColumns(): Step<{ name: string; pk: number; type: string }[]> {
     return yield* query<{ name: string; pk: number; type: string }>(`PRAGMA table_info(${this.quoted})`);
   }
@@ -110,18 +101,14 @@ export class HistoryStore {
     return type.toUpperCase() === "INTEGER";
   }
 
-  /** Whether the table exists with the columns stepwise writes; every read of the history asks it first. */
+  /** Whether the table exists with the columns stepwise writes. */
   *existsWithValidShape(): Step<boolean> {
     if (!(yield* this.exists())) return false;
     if (!this.shapeChecked) yield* this.assertShape();
     return true;
   }
 
-  private *hasOwnerColumn(): Step<boolean> {
-    return (yield* this.readColumns()).some((column) => column.name === "owner");
-  }
-
-  /** A table stepwise keeps next to the history, `<table>_<suffix>`, as statements write it. */
+  /** A table stepwise keeps next to the history, `<table>_<suffix>`, quoted. */
   companionTable(suffix: string): string {
     return `${this.quoted.slice(0, -1)}_${suffix}"`;
   }
@@ -134,13 +121,13 @@ export class HistoryStore {
   /** The `started` row of `version` with its owner, or `null`. */
   *readStartedRow(version: number): Step<{ readonly owner: string | null } | null> {
     if (!(yield* this.existsWithValidShape())) return null;
-    const ownerColumn = (yield* this.hasOwnerColumn()) ? "owner" : "NULL AS owner";
+    const ownerColumn = (yield* this.readColumns()).some((column) => column.name === "owner") ? "owner" : "NULL AS owner";
     return (yield* queryOne<{ owner: string | null }>(`SELECT ${ownerColumn} FROM ${this.quoted} WHERE version ${this.eq} ? AND state ${this.eq} 'started'`, [version])) ?? null;
   }
 
-  /** What the planner needs of each row, oldest first; `[]` when the table does not exist. */
-  *readKeys(): Step<AppliedMigrationKey[]> {
-    const rows = yield* this.readRows(`CASE WHEN state ${this.eq} 'started' THEN applied_at END AS started_at`);
+  /** What the planner needs of each row, oldest first; `[]` when the table does not exist. `ensured`: {@link ensure} ran in this transaction. */
+  *readKeys(ensured = false): Step<AppliedMigrationKey[]> {
+    const rows = yield* this.readRows(`CASE WHEN state ${this.eq} 'started' THEN applied_at END AS started_at`, ensured);
     return rows.map((row) => ({ version: row.version as number, checksum: row.checksum as string, startedAt: row.started_at as string | null }));
   }
 
@@ -150,9 +137,9 @@ export class HistoryStore {
     return rows.map((row) => ({ version: row.version, name: row.name, checksum: row.checksum, appliedAt: row.applied_at, durationMs: row.duration_ms, state: row.state }) as AppliedMigration);
   }
 
-  /** The rows with `columns` besides version, checksum and state, oldest first; `HISTORY_TABLE_INVALID` names the first malformed one. */
-  private *readRows(columns: string): Step<Record<string, unknown>[]> {
-    if (!(yield* this.existsWithValidShape())) return [];
+  /** The rows with `columns` besides version, checksum and state, oldest first; `HISTORY_TABLE_INVALID` names a malformed one. */
+  private *readRows(columns: string, ensured = false): Step<Record<string, unknown>[]> {
+    if (!ensured && !(yield* this.existsWithValidShape())) return [];
     const rows = yield* query(`SELECT ${this.versionColumn}, checksum, state, ${columns} FROM ${this.quoted} ORDER BY version`);
     for (let i = 0; i < rows.length; i++) {
       const { version } = rows[i]!;
@@ -176,7 +163,7 @@ export class HistoryStore {
     }
   }
 
-  /** Records a migration that committed with its body; a trigger or rule that discarded the INSERT fails it (`HISTORY_ROW_DISCARDED`). */
+  /** Records a migration that committed with its body; a discarded INSERT fails it. */
   *insertApplied(row: { version: number; name: string; checksum: string; appliedAt: string; durationMs: number | null }): Step<void> {
     const sql = `INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state) VALUES (?, ?, ?, ?, ?, 'applied')`;
     if ((yield* run(sql, [row.version, row.name, row.checksum, row.appliedAt, row.durationMs])).changes === 0) throw this.rowDiscarded(row.version, "insert");
@@ -210,10 +197,7 @@ export class HistoryStore {
     if ((yield* run(sql, params)).changes === 0) throw historyRowMissingError({ table: this.tableName, version, operation });
   }
 
-  /**
-   * A statement that fails when `version` has no applied row (on the table's NOT NULL `name`) and changes nothing when it has: the first of a batch that reverts it (D1),
-   * where no check can run between statements, so two processes cannot both revert it.
-   */
+  /** Fails (on the NOT NULL `name`) unless `version` has an applied row: the first statement of a batch that reverts it (D1), so two processes cannot both revert it. */
   *failUnlessApplied(version: number): Step<void> {
     yield* run(
       `INSERT INTO ${this.quoted} (version, name, checksum, applied_at, state) SELECT ?, NULL, '', '', 'applied' WHERE NOT EXISTS (SELECT 1 FROM ${this.quoted} WHERE version ${this.eq} ? AND state ${this.eq} 'applied')`,
@@ -221,7 +205,7 @@ export class HistoryStore {
     );
   }
 
-  /** A batch statement that fails (a JSON path it cannot read) unless `version`'s row is there after an `up`, or gone after a `down`: a discarded write fails the batch. */
+  /** A batch statement that fails (an unreadable JSON path) unless `version`'s row is there after an `up`, or gone after a `down`. */
   failUnlessRecorded(version: number, direction: MigrationDirection): BatchStatement {
     return {
       sql: `SELECT json_extract('{}', CASE WHEN ${direction === "up" ? "" : "NOT "}EXISTS (SELECT 1 FROM ${this.quoted} WHERE version = ?) THEN '$' ELSE '${DISCARDED}' END)`,
@@ -241,10 +225,7 @@ export class HistoryStore {
     return result.changes === 1;
   }
 
-  /**
-   * The error for a history write that found its row gone while `entry` ran. Rolled back, it is the migration's failure. Outside a transaction (its changes stay), an `up`
-   * writes its `started` row back, so the next run stops with INCOMPLETE_MIGRATION instead of running it again.
-   */
+  /** The error for a history write that found its row gone. Outside a transaction an `up` writes its `started` row back, so the next run stops instead of running it again. */
   *reportMissingRow(error: StepwiseError<"HISTORY_ROW_MISSING">, entry: MigrationEntry, direction: MigrationDirection, rolledBack: boolean, startedAt: string): Step<StepwiseError> {
     if (rolledBack) return migrationFailedError({ version: entry.version, file: entry.file, direction, cause: error, rolledBack });
     let restoredStartedRow = false;
@@ -265,7 +246,7 @@ export class HistoryStore {
     return historyRowMissingError({ ...error.details, file: entry.file, direction, restoredStartedRow });
   }
 
-  /** A history write a trigger (`RAISE(IGNORE)`) or rule (`DO INSTEAD NOTHING`) discarded: the migration's failure, or the next run would apply it again. */
+  /** A history write a trigger or rule discarded: the migration's failure, or the next run would apply it again. */
   private rowDiscarded(version: number, operation: "insert" | "delete"): Error {
     const [kept, statement] = operation === "insert" ? ["kept no row", "INSERT"] : ["still holds the row", "DELETE"];
     const error = new Error(
@@ -276,7 +257,7 @@ export class HistoryStore {
   }
 }
 
-/** Mirrors the version into `PRAGMA user_version` (a PRAGMA takes no bound value). */
+/** Mirrors the version into `PRAGMA user_version`. */
 export function* setUserVersion(version: number): Step<void> {
   yield* exec(`PRAGMA user_version = ${Math.trunc(version)}`);
 }

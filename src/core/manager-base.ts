@@ -1,4 +1,4 @@
-/** What the sync and the async manager share: the constructor and every public method, each one executor step handed to `run`, the one member that differs. */
+/** What the sync and the async manager share: every public method is one executor step handed to `run`, the one member that differs. */
 import { assertValidRegistry, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
 import { Executor } from "./executor.js";
 import type { Dialect } from "./dialect.js";
@@ -9,12 +9,12 @@ import { DEFAULT_DIALECT, type MigrationRegistry, type VersionOf } from "./types
 import { DEFAULT_BUSY_TIMEOUT_MS, type DownOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
 import { registryDialectMismatchError, usageError } from "./error-factories.js";
 
-/** What a manager needs of its driver before it runs anything: a driver, or the description of one that opens a session per call (pg over a `pg.Pool`). */
+/** What a manager needs of its driver: a driver, or the description of one that opens a session per call (pg over a `pg.Pool`). */
 export type DriverIdentity<Db> = Pick<Driver<Db>, "name" | "dialect" | "capabilities" | "classifyError" | "connection">;
 
 /** How a manager call uses the database. */
 export interface RunOptions {
-  /** The call may write (up, down, reset): a driver with a run lock (PostgreSQL's advisory lock) takes it for the call. */
+  /** The call may write: a driver with a run lock (PostgreSQL's advisory lock) takes it. */
   readonly exclusive?: boolean;
 }
 
@@ -26,11 +26,11 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
   readonly db: Db;
   /** The registry passed in, checked on construction. */
   readonly migrations: R;
-  /** The driver's primitives and capabilities, for the safety nets, which run their own steps through {@link run}. */
+  /** The driver, for the safety nets, which run their own steps through {@link run}. */
   readonly driver: D;
-  /** The algorithm over this registry and history table; its methods return steps for {@link run}. */
+  /** The algorithm; its methods return steps for {@link run}. */
   readonly executor: Executor<R>;
-  /** The constructor's props, so a copy on another connection keeps the same settings. */
+  /** The constructor's props, for a copy on another connection. */
   readonly props: MigrationManagerProps;
 
   /**
@@ -43,9 +43,8 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
     this.db = driver.connection;
     this.migrations = migrations;
     this.props = props;
-    // The dialect first: a registry for another database is the wrong file, whatever else is wrong with it.
+    // The dialect first: a registry for another database is the wrong file, whatever else is wrong with it; a malformed entry is the validator's.
     for (const entry of migrations) {
-      // Each entry carries its dialect (slicing a registry keeps it); a malformed entry is the validator's to report.
       const entryDialect = entry !== null && typeof entry === "object" ? (entry.dialect ?? DEFAULT_DIALECT) : driver.dialect;
       if (entryDialect !== driver.dialect) {
         throw registryDialectMismatchError({ registryDialect: entryDialect, driverDialect: driver.dialect, driver: driver.name, version: entry.version, file: entry.file });
@@ -71,7 +70,7 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
   /** Makes a step and runs it, so a refusal while making it is thrown by the sync manager and rejected by the async one. */
   protected abstract start<T>(make: () => Step<T>, options?: RunOptions): MaybePromise<T, Async>;
 
-  /** This manager's settings for a copy on another connection: the listeners do not carry over, and `props` win. */
+  /** This manager's settings for a copy on another connection, without the listeners; `props` win. */
   protected copySettings(props: MigrationManagerProps): MigrationManagerProps {
     const { onEvent: _onEvent, logger: _logger, ...settings } = this.props;
     return { ...settings, tableName: this.tableName, ...props };
@@ -87,10 +86,7 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
     return this.executor.settings.busyTimeoutMs;
   }
 
-  /**
-   * Applies pending migrations in order, each in its own transaction, up to `options.to` (default: the latest). Refuses, changing nothing, when the history does not match the
-   * registry.
-   */
+  /** Applies pending migrations in order, each in its own transaction, up to `options.to` (default: the latest); refuses, changing nothing, when the history does not match. */
   up(options: UpOptions<VersionOf<R>> = {}): MaybePromise<MigrationResult, Async> {
     return this.start(() => {
       refuseMovedOption(options, "backup", "await upWithBackup(manager, { backup })");
@@ -128,7 +124,7 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
     return make(yield* this.executor.readKeys());
   }
 
-  /** Where the database stands against the registry; never writes, never throws for drift (a migration still running elsewhere is `MIGRATION_IN_PROGRESS`). */
+  /** Where the database stands against the registry; never writes, never throws for drift. */
   status(): MaybePromise<MigrationStatus, Async> {
     return this.run(this.executor.status());
   }
@@ -148,7 +144,7 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
   }
 }
 
-/** An option that moved to a standalone function: ignoring it would skip a backup or a rehearsal without a word. */
+/** Refuses an option that moved to a standalone function: ignoring it would skip a backup or a rehearsal without a word. */
 export function refuseMovedOption(options: object, name: string, replacement: string): void {
   if ((options as Record<string, unknown>)[name]) {
     throw usageError(`The "${name}" option is not taken here any more; call ${replacement} instead (exported by "stepwise-migrate").`);

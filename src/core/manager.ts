@@ -9,16 +9,9 @@ import { StepwiseError } from "./errors.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "./options.js";
 import { usageError } from "./error-factories.js";
 
-/**
- * Applies and reverts the migrations of a generated registry on one connection of a sync driver; see `stepwise-migrate/better-sqlite3`. A registry holding async migrations
- * is refused, by its type and at construction; see `AsyncMigrationManager`.
- */
+/** Applies and reverts the migrations of a generated registry on one connection of a sync driver; a registry holding async migrations is refused (see `AsyncMigrationManager`). */
 export class SyncMigrationManager<Db, R extends SyncMigrationRegistry = MigrationRegistry> extends MigrationManagerBase<Db, R, false, SyncDriver<Db>> {
-  /**
-   * @param dialect the SQL the executor writes, when the driver's storage needs its own (Durable Objects).
-   * @throws `REGISTRY_INVALID` when the registry breaks the version rules.
-   * @throws `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` when `gen` marked any of its migrations async.
-   */
+  /** @throws `REGISTRY_INVALID`, or `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` when `gen` marked a migration async. */
   constructor(driver: SyncDriver<Db>, migrations: R, props: MigrationManagerProps = {}, dialect?: Dialect) {
     super(driver, migrations, props, dialect);
     refuseAsyncMigrations(migrations, driver.name, driver.asyncBodyFix);
@@ -39,10 +32,7 @@ export class SyncMigrationManager<Db, R extends SyncMigrationRegistry = Migratio
   }
 }
 
-/**
- * The body of every sync entry's `migrate` (`entry` is its package entry, for messages): refuse moved options, verify first when asked (refused by capability where the
- * driver has no snapshot to replay on), then apply everything pending.
- */
+/** The body of every sync entry's `migrate`: refuse moved options, verify first when asked, then apply everything pending. */
 export function migrateWithManager<M extends SyncMigrationManager<unknown, MigrationRegistry>>(
   options: MigrationManagerProps & UpOptions<number> & MigrateOptions<M>,
   createManager: (props: MigrationManagerProps) => M,
@@ -59,10 +49,7 @@ export function migrateWithManager<M extends SyncMigrationManager<unknown, Migra
   return manager.up({ to, transaction });
 }
 
-/**
- * Refuses a registry in which `gen` marked migrations async, before anything is read or written. `ownFix` is the driver's own advice where its entry has no async API
- * (Durable Objects).
- */
+/** Refuses a registry in which `gen` marked migrations async; `ownFix` is the driver's advice where its entry has no async API. */
 function refuseAsyncMigrations(migrations: MigrationRegistry, driver: string, ownFix?: string): void {
   const found = migrations.filter(isAsyncMigration).sort((a, b) => a.version - b.version);
   if (found.length === 0) return;

@@ -1,7 +1,6 @@
 /**
- * Who runs a `transaction: false` migration, recorded in its `started` row so another process can tell "still running elsewhere" (wait) from "crashed" (stop and ask a
- * person). The owner lock it names answers across containers and hosts (the operating system releases it when the process dies); without one, the pid is asked, with a
- * per-process token against pid reuse. A pid reused by an unrelated process costs at most a wait of the busy timeout, never a wrong answer.
+ * Who runs a `transaction: false` migration, recorded in its `started` row so another process can tell "still running elsewhere" from "crashed": by the owner lock it names
+ * (released by the operating system when the process dies), else by its pid, with a per-process token against pid reuse.
  */
 import { nodeFs, nodeOs } from "./node-builtins.js";
 import { randomHex } from "./transaction-guard.js";
@@ -11,7 +10,7 @@ export interface MigrationOwner {
   readonly pid: number;
   readonly host: string;
   readonly token: string;
-  /** The owner lock's file name next to the database, or the server session; `null` when none was held. */
+  /** The owner lock's file name, or the server session; `null` when none was held. */
   readonly lockFile: string | null;
 }
 
@@ -20,13 +19,13 @@ export type OwnerLiveness = "self" | "alive" | "dead" | "unknown";
 
 let token: string | undefined;
 
-/** This process's token, made on first use (a Worker may not draw random values at start-up). */
+/** Made on first use: a Worker may not draw random values at start-up. */
 const processToken = (): string => (token ??= randomHex(16));
 
-/** Whether this runtime has processes: a Worker isolate has none, and the token alone names the owner. */
+/** A Worker isolate has no process: the token alone names the owner. */
 const hasProcess = (): boolean => typeof process !== "undefined" && typeof process.pid === "number";
 
-/** This process, as it records itself in a `started` row, holding the owner lock `lockFile` (or none). */
+/** This process, as it records itself in a `started` row, holding the owner lock `lockFile`. */
 export function currentMigrationOwner(lockFile: string | null = null): MigrationOwner {
   return hasProcess() ? { pid: process.pid, host: nodeOs().hostname(), token: processToken(), lockFile } : { pid: 0, host: "(isolate)", token: processToken(), lockFile };
 }

@@ -1,7 +1,6 @@
 /**
- * Messages that name options and calls, written once and spelled two ways: as the library takes them (`to: 3`, `repairIncompleteMigration(manager, ...)`) and as the CLI prints them (`--to 3`,
- * `stepwise repair --applied 3 --yes`). An error's fields hold the library's spelling; the texts behind them ride on the error under a symbol, out of sight of `Object.entries` and `JSON.stringify`,
- * so the CLI prints its own spelling from the same definition.
+ * Messages that name options and calls, written once and spelled two ways: as the library takes them (`to: 3`) and as the CLI prints them (`--to 3`). An error's fields hold
+ * the library's spelling; the texts ride on the error under a symbol, out of sight of `JSON.stringify`, so the CLI prints its own spelling.
  */
 
 /** How a text names options and calls: the library's spelling, or the CLI's. */
@@ -10,7 +9,7 @@ export type Syntax = "api" | "cli";
 export type Spelled = { readonly [S in Syntax]: string };
 /** Text with names in it: plain parts, and parts spelled both ways. */
 export type Text = readonly (string | Spelled)[];
-/** What a field holds before it is spelled: a text, or an object of texts (CHECKSUM_MISMATCH's `fix`). */
+/** A text, or an object of texts (CHECKSUM_MISMATCH's `fix`). */
 export type TextField = Text | { readonly [key: string]: Text };
 
 /** The options messages name: the library's key, and the CLI's flag. */
@@ -29,7 +28,7 @@ const OPTIONS = {
 
 /** An option a message can name. */
 export type OptionName = keyof typeof OPTIONS;
-/** A value given to an option: a number, a word (`"all"`), `true` for a switch, or a placeholder such as `"<dir>"`. */
+/** A number, a word (`"all"`), `true` for a switch, or a placeholder such as `"<dir>"`. */
 export type OptionValue = number | string | true;
 type CallOptions = Partial<Record<OptionName, OptionValue>>;
 
@@ -40,7 +39,7 @@ export function option(name: OptionName, value?: OptionValue): Spelled {
   return { api: `${key}: ${typeof value === "number" ? value : JSON.stringify(value)}`, cli: `${flag} ${value}` };
 }
 
-/** A call with the options of one call, as `name({ to: 3, transaction: "all" })` and `"stepwise command --to 3 --transaction all"`. */
+/** A call with its options, as `name({ to: 3 })` and `"stepwise command --to 3"`. */
 function call(api: (options: string) => string, cli: string, options: CallOptions): Spelled {
   const spelled = Object.entries(options).map(([name, value]) => option(name as OptionName, value));
   return { api: api(spelled.length === 0 ? "" : `{ ${spelled.map((part) => part.api).join(", ")} }`), cli: `"${[cli, ...spelled.map((part) => part.cli)].join(" ")}"` };
@@ -49,7 +48,7 @@ function call(api: (options: string) => string, cli: string, options: CallOption
 /** A manager's `up` or `down`: `up({ to: 3 })` / `"stepwise up --to 3"`. */
 export const runCall = (direction: "up" | "down", options: CallOptions = {}): Spelled => call((spelled) => `${direction}(${spelled})`, `stepwise ${direction}`, options);
 
-/** The library's calls messages name, each beside the command (in quotes, as the user types it) that does the same. */
+/** The library's calls messages name, each beside the command that does the same. */
 export const CALLS = {
   rehearseUp: (options: CallOptions): Spelled => call((spelled) => `rehearseUp(manager${spelled && `, ${spelled}`})`, "stepwise up --dry-run", options),
   repair: (version: number | "<version>", resolution: "applied" | "forget"): Spelled => ({
@@ -78,7 +77,6 @@ export function spell(value: Text | string, syntax: Syntax): string {
   return typeof value === "string" ? value : value.map((part) => (typeof part === "string" ? part : part[syntax])).join("");
 }
 
-/** Where an error (or the plain data made from it) keeps the texts behind its fields. */
 const TEXTS: unique symbol = Symbol.for("stepwise.texts") as never;
 type WithTexts = { [TEXTS]?: Record<string, TextField> };
 
@@ -86,7 +84,7 @@ function spellField(field: TextField, syntax: Syntax): unknown {
   return Array.isArray(field) ? spell(field as Text, syntax) : Object.fromEntries(Object.entries(field).map(([key, inner]) => [key, spell(inner as Text, syntax)]));
 }
 
-/** Keeps `field` of `target` in both spellings and returns it in the library's: `this.fix = keepText(this, "fix", text\`...\`)`. */
+/** Keeps `field` of `target` in both spellings and returns it in the library's. */
 export function keepText<T extends TextField>(target: object, field: string, value: T): T extends Text ? string : { readonly [K in keyof T]: string } {
   const holder = target as WithTexts;
   if (!Object.prototype.hasOwnProperty.call(holder, TEXTS)) Object.defineProperty(holder, TEXTS, { value: {}, enumerable: false });

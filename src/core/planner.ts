@@ -21,11 +21,11 @@ export interface AppliedMigration {
   readonly version: number;
   readonly name: string;
   readonly checksum: string;
-  /** ISO 8601 UTC. For a `started` row, when it started. */
+  /** ISO 8601 UTC; for a `started` row, when it started. */
   readonly appliedAt: string;
   /** `null` while the migration is `started`. */
   readonly durationMs: number | null;
-  /** `started`: a `transaction: false` migration that began and has not recorded its end (running elsewhere, or crashed). */
+  /** `started`: a `transaction: false` migration that has not recorded its end (running elsewhere, or crashed). */
   readonly state: "applied" | "started";
 }
 
@@ -33,7 +33,7 @@ export interface AppliedMigration {
 export interface AppliedMigrationKey {
   readonly version: number;
   readonly checksum: string;
-  /** Set only while the row is `started`: when the interrupted migration began. */
+  /** Set only while the row is `started`. */
   readonly startedAt: string | null;
 }
 
@@ -71,23 +71,15 @@ export function findRegistryProblems(registry: MigrationRegistry): RegistryProbl
     } else if (entry.reversible !== hasDown(entry)) {
       message = `migration ${entry.version} says reversible=${entry.reversible}, which does not match its down`;
     }
-    // The file only when there is a problem: a generated registry builds its fields when read.
     if (message !== null) problems.push({ version: valid ? entry.version : null, file: typeof entry?.file === "string" ? entry.file : null, message });
   }
   return problems;
 }
 
-/** Is this an accessor, without allocating a descriptor per entry (1-8 ms of a cold start at N = 1,000). */
-const lookupGetter = (Object.prototype as unknown as { __lookupGetter__(key: string): unknown }).__lookupGetter__;
-
-/**
- * Whether an entry has a down. A generated registry keeps each SQL text behind a getter, built when read (`codegen/render.ts`): such an entry is taken at its `reversible`
- * flag, which gen derives from the same file.
- */
+/** Whether an entry has a down; a generated registry's SQL is behind a getter, built when read, so such an entry is taken at its `reversible` flag. */
 function hasDown(entry: MigrationEntry): boolean {
   if (entry.kind !== "sql") return typeof entry.module?.down === "function";
-  if (typeof lookupGetter.call(entry, "downSql") === "function") return entry.reversible;
-  return entry.downSql !== null;
+  return typeof Object.getOwnPropertyDescriptor(entry, "downSql")?.get === "function" ? entry.reversible : entry.downSql !== null;
 }
 
 /** Throws `REGISTRY_INVALID` when {@link findRegistryProblems} finds anything. */
@@ -96,10 +88,7 @@ export function assertValidRegistry(registry: MigrationRegistry): void {
   if (problems.length > 0) throw registryInvalidError(problems);
 }
 
-/**
- * What is wrong with one history row as read, with the words for it, or `null`; `previous` is the version of the row before it. A version below 1 is no newer app's: nothing
- * writes one.
- */
+/** What is wrong with one history row as read, or `null`; `previous` is the version of the row before it. */
 export function findRowProblem(version: unknown, previous: unknown, checksum: unknown = "", state: unknown = "applied"): { problem: HistoryRowProblem; detail: string } | null {
   if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 1) {
     // Digits only: an integer past 2^53 the history read gave as text.
@@ -112,10 +101,7 @@ export function findRowProblem(version: unknown, previous: unknown, checksum: un
   return null;
 }
 
-/**
- * Checks the history (ascending by version) against a valid registry and returns the current version. Throws, first to last: a malformed row, the database ahead, a
- * migration interrupted, a checksum changed, a version skipped.
- */
+/** Checks the history (ascending) against a valid registry and returns the current version; throws a malformed row, the database ahead, an interrupted migration, a changed checksum, a gap. */
 export function verifyHistoryOrThrow(registry: MigrationRegistry, applied: readonly AppliedMigrationKey[]): number {
   const problem = findHistoryProblem(registry, applied);
   if (problem) throw problem;
@@ -146,11 +132,7 @@ export function findHistoryProblem(registry: MigrationRegistry, applied: readonl
   return null;
 }
 
-/**
- * Plans applying pending migrations up to `options.to` (default: the latest).
- *
- * @throws `INVALID_TARGET` when `to` is not a version of the registry, or is below the current one.
- */
+/** Plans applying pending migrations up to `options.to` (default: the latest); `INVALID_TARGET` when `to` is not a version above the current one. */
 export function planUp<E extends MigrationEntry>(registry: readonly E[], applied: readonly AppliedMigrationKey[], options: { readonly to?: number } = {}): MigrationPlan<E> {
   const current = verifyHistoryOrThrow(registry, applied);
   const latest = registry.length;
@@ -164,12 +146,7 @@ export function planUp<E extends MigrationEntry>(registry: readonly E[], applied
   return { direction: "up", fromVersion: current, toVersion: target, steps: registry.slice(current, target) };
 }
 
-/**
- * Plans reverting applied migrations: `steps` of them (default 1), or all those above version `to` (`to: 0` reverts everything).
- *
- * @throws `IRREVERSIBLE_MIGRATION` before anything runs, when a step has no down.
- * @throws `INVALID_TARGET` when the target is out of range.
- */
+/** Plans reverting `steps` migrations (default 1), or all above version `to`; `IRREVERSIBLE_MIGRATION` when a step has no down, `INVALID_TARGET` out of range. */
 export function planDown<E extends MigrationEntry>(registry: readonly E[], applied: readonly AppliedMigrationKey[], options: DownOptions = {}): MigrationPlan<E> {
   const current = verifyHistoryOrThrow(registry, applied);
   let target: number;
@@ -221,7 +198,7 @@ export interface MigrationStatus {
   readonly latestVersion: number;
   readonly pendingCount: number;
   readonly migrations: readonly MigrationStatusRow[];
-  /** Applied versions the registry does not know (the database is newer than the app). */
+  /** Applied versions the registry does not know (a newer app's). */
   readonly unknownAppliedVersions: readonly number[];
   /** Why `up` would refuse before running anything (its code, message and fields), or `null` when it would run. */
   readonly problem: StatusProblem | null;
@@ -233,17 +210,8 @@ export function describeStatus(registry: MigrationRegistry, applied: readonly Ap
   const migrations = registry.map((entry): MigrationStatusRow => {
     const row = byVersion.get(entry.version);
     const state: MigrationState = !row ? "pending" : row.state === "started" ? "incomplete" : !matchesRecordedChecksum(entry, row.checksum) ? "changed" : "applied";
-    return {
-      version: entry.version,
-      name: entry.name,
-      file: entry.file,
-      description: entry.description,
-      state,
-      reversible: entry.reversible,
-      transaction: entry.transaction,
-      appliedAt: row?.appliedAt ?? null,
-      durationMs: row?.durationMs ?? null,
-    };
+    const { version, name, file, description, reversible, transaction } = entry;
+    return { version, name, file, description, state, reversible, transaction, appliedAt: row?.appliedAt ?? null, durationMs: row?.durationMs ?? null };
   });
   const problem = findHistoryProblem(
     registry,
@@ -265,12 +233,12 @@ export function matchesRecordedChecksum(entry: MigrationEntry, recorded: string)
   return recorded === entry.checksum || (entry.legacyChecksum !== undefined && entry.legacyChecksum.split(" ").includes(recorded));
 }
 
-/** The newest version with a history row of any state, from rows ascending by version; 0 when none. */
+/** The newest version with a history row of any state (rows ascending); 0 when none. */
 export function highestRecordedVersion(rows: readonly Pick<AppliedMigrationKey, "version">[]): number {
   return rows.length === 0 ? 0 : rows[rows.length - 1]!.version;
 }
 
-/** The newest version whose row is `applied` (an interrupted `started` row does not count); 0 when none. */
+/** The newest version whose row is `applied`; 0 when none. */
 export function highestAppliedVersion(rows: readonly Pick<AppliedMigration, "version" | "state">[]): number {
   return rows.reduce((max, row) => (row.state === "applied" ? Math.max(max, row.version) : max), 0);
 }

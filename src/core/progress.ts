@@ -1,31 +1,22 @@
-/**
- * Progress for long data migrations: the throttled `progress(done, total)` reporter (a migration may call it once per row) and the sync batch walker a TypeScript migration
- * receives in its context.
- */
+/** Progress for long data migrations: the throttled `progress(done, total)` reporter, and the context with the sync batch walker. */
 import { driveWalk, SQLITE_BATCH_DIALECT, walkBatches } from "./batch-walk.js";
-import { buildMigrationContext } from "./migration-context.js";
 import type { BatchConnection as Database, BatchSummary, MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
 
-/** The shortest gap between two progress events, in milliseconds, unless configured. */
+/** The shortest gap between two progress events, in milliseconds. */
 export const DEFAULT_PROGRESS_INTERVAL_MS = 100;
 
 /** How far a migration has got, with the rate and the time left derived from it. */
 export interface ProgressMeasure {
   readonly done: number;
-  /** `null` when the migration did not say. */
   readonly total: number | null;
-  /** Since the migration started. */
   readonly elapsedMs: number;
   /** Units (rows, usually) per second so far; `null` before any time has passed. */
   readonly ratePerSecond: number | null;
-  /** Estimated time left at the current rate; `null` without a total or a rate. */
+  /** Time left at the current rate; `null` without a total or a rate. */
   readonly etaMs: number | null;
 }
 
-/**
- * A throttled `progress(done, total)` that sends `report` the first call, the one that reaches `total`, and calls `intervalMs` apart (default
- * {@link DEFAULT_PROGRESS_INTERVAL_MS}; 0 reports every call), timed by `now` (default `performance.now`).
- */
+/** A throttled `progress(done, total)` that reports the first call, the one that reaches `total`, and calls `intervalMs` apart (0: every call). */
 export function createProgressReporter(options: {
   readonly intervalMs?: number;
   readonly report: (measure: ProgressMeasure) => void;
@@ -49,7 +40,7 @@ export function createProgressReporter(options: {
 
 /** The context a TypeScript migration receives on a sync connection; its walk prepares each statement once. */
 export function createMigrationContext(db: Database, entry: MigrationEntry, direction: MigrationDirection, progress: (done: number, total: number | null) => void): MigrationContext {
-  return buildMigrationContext(entry, direction, progress, (options, handle) => {
+  const forEachBatch: MigrationContext["forEachBatch"] = (options, handle) => {
     const statements = new Map<string, ReturnType<Database["prepare"]>>();
     const prepare = (sql: string) => statements.get(sql) ?? statements.set(sql, db.prepare(sql)).get(sql)!;
     const walk = walkBatches(SQLITE_BATCH_DIALECT, options, entry, db.inTransaction, progress);
@@ -58,5 +49,6 @@ export function createMigrationContext(db: Database, entry: MigrationEntry, dire
       if (request.ownTransaction) db.transaction(() => handle(request.rows as never))();
       else handle(request.rows as never);
     }) as BatchSummary;
-  });
+  };
+  return { version: entry.version, name: entry.name, direction, progress, forEachBatch };
 }

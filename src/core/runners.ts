@@ -1,9 +1,8 @@
-/** The two runners of the executor's steps, feeding each {@link Operation}'s result or error back: the sync one never awaits; the async one awaits each, bodies included. */
+/** The two runners of the executor's steps: the sync one never awaits; the async one awaits each operation, bodies included. */
 import { StepwiseError } from "./errors.js";
-import { classifySafely, nativeCauseOf, recordNativeError } from "./error-factories.js";
-import { recordElapsed } from "./error-factories.js";
+import { classifySafely, nativeCauseOf, recordElapsed, recordNativeError } from "./error-factories.js";
 import type { Driver } from "./driver.js";
-import type { Operation, Step } from "./step.js";
+import { isThenable, type Operation, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 
 /** A sync runner met a promise: an async driver primitive, or an async migration body. */
@@ -11,12 +10,7 @@ export function asyncInSyncRunnerError(source: string, message: string, fix: str
   return new StepwiseError("ASYNC_IN_SYNC_RUNNER", fix === null ? message : `${message} ${fix}`, { source, fix });
 }
 
-/**
- * Drives `step` to completion against a sync driver. A body it refused for returning a promise gets the connection fenced until that promise settles ({@link
- * Driver.fenceWritesUntil}), once the step has rolled back and before the body's continuations can run.
- *
- * @throws `ASYNC_IN_SYNC_RUNNER` when a primitive or a migration body returns a promise.
- */
+/** Drives `step` on a sync driver; a body refused for returning a promise gets the connection fenced until it settles. `ASYNC_IN_SYNC_RUNNER` for any promise. */
 export function runSync<T>(step: Step<T>, driver: Driver): T {
   const refused: PromiseLike<unknown>[] = [];
   try {
@@ -31,7 +25,7 @@ type Next = { readonly failed: boolean; readonly value: unknown };
 
 const NOTHING: Next = { failed: false, value: undefined };
 
-/** Thrown through a driver's write section to roll it back when the step asked for a rollback. */
+/** Thrown through a driver's write section when the step asked for a rollback. */
 const ROLLBACK = Symbol("rollback");
 
 /** Drives `step` from `next`: to its end, or inside a write section (`section`) until it commits or rolls back. */
@@ -45,13 +39,13 @@ function driveSync<T>(step: Step<T>, driver: Driver, refused: PromiseLike<unknow
   }
 }
 
-/** Performs `operation` on a sync driver: what the step is fed next, its result or its error. */
+/** Performs `operation` on a sync driver: its result or its error. */
 function performNow(driver: Driver, operation: Operation, refused: PromiseLike<unknown>[]): Next {
   const started = performance.now();
   try {
     const value = perform(driver, operation, false, refused);
     if (isThenable(value)) {
-      // Settle it quietly: nobody will await it, and an unhandled rejection would crash the app later.
+      // Nobody will await it, and an unhandled rejection would crash the app later.
       value.then(undefined, () => undefined);
       throw asyncRefusal(operation);
     }
@@ -62,10 +56,7 @@ function performNow(driver: Driver, operation: Operation, refused: PromiseLike<u
   }
 }
 
-/**
- * Drives `step`, which just yielded `begin`, inside the driver's callback write section until it commits (the callback returns) or rolls back (the callback throws). A step
- * that ends inside the section is rolled back, its end returned: nothing commits that the algorithm did not commit.
- */
+/** Drives `step`, which just yielded `begin`, inside the driver's callback write section until it commits or rolls back; a step that ends inside it is rolled back. */
 function runWriteSection<T>(step: Step<T>, driver: Driver, writeSection: (body: () => void) => void, refused: PromiseLike<unknown>[]): Next | IteratorReturnResult<T> {
   let ended: IteratorResult<Operation, T> | undefined;
   let thrown: { error: unknown } | undefined;
@@ -82,7 +73,7 @@ function runWriteSection<T>(step: Step<T>, driver: Driver, writeSection: (body: 
   } catch (error) {
     if (thrown) throw thrown.error;
     if (ended?.done) return ended as IteratorReturnResult<T>;
-    // The step's rollback: done. Anything else is the section failing (its commit), which the step is told about.
+    // Anything but the step's own rollback is the section failing (its commit), which the step is told about.
     if (error !== ROLLBACK) return { failed: true, value: error };
   }
   return NOTHING;
@@ -107,7 +98,7 @@ export async function runAsync<T>(step: Step<T>, driver: Driver): Promise<T> {
   }
 }
 
-/** Feeds `value` into the algorithm, or throws it there; the error it ends with gets the driver's reading of the library error it wraps. */
+/** Feeds `value` into the step, or throws it there; the error it ends with gets the driver's reading of the library error it wraps. */
 function resume<T>(step: Step<T>, failed: boolean, value: unknown, driver: Driver): IteratorResult<Operation, T> {
   try {
     return failed ? step.throw(value) : step.next(value);
@@ -124,13 +115,12 @@ function resume<T>(step: Step<T>, failed: boolean, value: unknown, driver: Drive
   }
 }
 
-/** Performs one operation; `refused` collects the sync runner's refused bodies, `null` for the async runner. */
+/** Performs one operation; `refused` collects the sync runner's refused bodies (`null`: the async runner). */
 function perform(driver: Driver, operation: Operation, async: boolean, refused: PromiseLike<unknown>[] | null): unknown {
   switch (operation.op) {
     case "runBody":
       return runBody(driver, operation, refused);
     case "checkBody":
-      // Before a transaction: false migration's started row, so a body that cannot run leaves none.
       if (operation.entry.kind === "ts") checkBody(driver, operation.entry, operation.direction, refused !== null);
       return undefined;
     case "sleep":
@@ -139,14 +129,11 @@ function perform(driver: Driver, operation: Operation, async: boolean, refused: 
       return operation.action(driver);
     default: {
       const method = driver[operation.op] as ((...args: unknown[]) => unknown) | undefined;
-      // A copy the driver opened (a rehearsal's) may lack the lock sidecar of the connection it copies.
-      return method ? method.apply(driver, operation.args) : ABSENT_METHOD_RESULTS[operation.op as keyof typeof ABSENT_METHOD_RESULTS];
+      // A copy the driver opened (a rehearsal's) may lack the lock sidecar.
+      return method ? method.apply(driver, operation.args) : { holdOwnerLock: null, probeOwnerLock: "unknown", lockHolders: [] }[operation.op as string];
     }
   }
 }
-
-/** What an optional primitive the driver lacks answers. */
-const ABSENT_METHOD_RESULTS = { holdOwnerLock: null, probeOwnerLock: "unknown", lockHolders: [] };
 
 function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }>, refused: PromiseLike<unknown>[] | null): unknown {
   const { entry, direction, progress } = operation;
@@ -159,7 +146,7 @@ function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }
   checkBody(driver, entry, direction, refused !== null);
   const result = driver.runBody(entry, direction, driver.createContext(entry, direction, progress));
   if (refused !== null && isThenable(result)) {
-    // Kept for the fence (see runSync); settled quietly, since nobody will await it.
+    // Kept for the fence; settled quietly, since nobody will await it.
     result.then(undefined, () => undefined);
     refused.push(result);
     throw asyncBodyRefusal(driver, direction, `returned a promise (rolled back${driver.fenceWritesUntil ? "; the connection refuses writes until it settles" : ""})`);
@@ -167,10 +154,7 @@ function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }
   return result;
 }
 
-/**
- * Refuses, before it is called, a body this runner cannot run to its end: a generator function, which would run none of its code, and on the sync runner an `async` one (by
- * its tag: bound or behind a Proxy too; one that hides it, a transpiled `async`, is caught when it returns the promise).
- */
+/** Refuses before the call a body this runner cannot run: a generator function, and on the sync runner an `async` one (by its tag; a transpiled one is caught at its promise). */
 function checkBody(driver: Driver, entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection, sync: boolean): void {
   let tag = "";
   try {
@@ -196,11 +180,7 @@ function asyncRefusal(operation: Operation): StepwiseError<"ASYNC_IN_SYNC_RUNNER
   return asyncInSyncRunnerError(operation.op, `The driver's "${operation.op}" returned a promise; an async driver needs the async entry.`);
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === "object" && typeof (value as { then?: unknown }).then === "function";
-}
-
-/** Blocks the thread for `ms`: the sync runner's wait between polls, which must not yield to the event loop. */
+/** Blocks the thread for `ms`: the sync runner must not yield to the event loop. */
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.max(0, ms));
 }

@@ -1,7 +1,6 @@
 /**
- * Where in its file a SQL migration failed (`MIGRATION_FAILED`'s `location`), by the first means that answers: the database's error position (PostgreSQL's); the statement
- * stepwise sent alone and saw fail (a `transaction: false` migration's); or, after a rollback, its statements run again one by one in a transaction rolled back too. SQLite
- * reports no position, and splitting every run would cost the succeeding ones; this costs only a failure.
+ * Where in its file a SQL migration failed (`MIGRATION_FAILED`'s `location`): from the database's error position (PostgreSQL), the statement sent alone, or after a rollback
+ * by running its statements again one by one in a transaction rolled back too (SQLite reports no position).
  */
 import type { SqlLocation } from "./errors.js";
 import { begin, exec, rollbackQuietly, type Step } from "./step.js";
@@ -15,7 +14,7 @@ export interface ScriptStatement {
   readonly column: number;
 }
 
-/** Cuts a script into its statements, by the dialect's rules (a trigger's body, a dollar-quoted string stay whole). */
+/** Cuts a script into its statements by the dialect's rules. */
 export type StatementSplitter = (script: string) => readonly ScriptStatement[];
 
 /** A tokeniser's statements (their significant tokens, each with its place) as {@link ScriptStatement}s of `script`. */
@@ -27,7 +26,6 @@ export function scriptStatements(script: string, statements: readonly { readonly
   });
 }
 
-/** The statement each failed error came from, where stepwise sent it alone. */
 const failedStatements = new WeakMap<object, ScriptStatement>();
 
 /** Notes that `error` is the failure of `statement`, sent alone. */
@@ -47,7 +45,7 @@ function inFile(entry: MigrationEntry, direction: MigrationDirection, at: { line
   return { file: entry.file, line: start + at.line - 1, column: at.column };
 }
 
-/** The line and column (1-based) of character `position` (1-based, in code points, as PostgreSQL counts) of `text`. */
+/** The line and column of character `position` (1-based, in code points, as PostgreSQL counts). */
 function lineAndColumn(text: string, position: number): { line: number; column: number } {
   const lines = [...text]
     .slice(0, position - 1)
@@ -56,7 +54,7 @@ function lineAndColumn(text: string, position: number): { line: number; column: 
   return { line: lines.length, column: [...lines[lines.length - 1]!].length + 1 };
 }
 
-/** The first error down `error`'s `cause` chain (itself first, at most 8 deep against a cycle) that `matches`, or `undefined`. */
+/** The first error down `error`'s `cause` chain (itself first, at most 8 deep) that `matches`. */
 export function findInCauseChain(error: unknown, matches: (current: object) => boolean): object | undefined {
   let current = error;
   for (let depth = 0; depth < 8 && typeof current === "object" && current !== null; depth++) {
@@ -70,7 +68,7 @@ export function findInCauseChain(error: unknown, matches: (current: object) => b
   return undefined;
 }
 
-/** The database's error position down `cause`'s chain (PostgreSQL's `position`, 1-based), or `null`. */
+/** The database's error position down `cause`'s chain (PostgreSQL's `position`), or `null`. */
 function positionOf(cause: unknown): number | null {
   const isPosition = (value: number) => Number.isSafeInteger(value) && value > 0;
   const found = findInCauseChain(cause, (current) => isPosition(Number((current as { position?: unknown }).position)));
@@ -91,10 +89,7 @@ export function locateFromFailure(entry: MigrationEntry, direction: MigrationDir
   return position === null ? null : inFile(entry, direction, lineAndColumn(script, position));
 }
 
-/**
- * Runs `entry`'s statements one by one, after `before` (what a whole run applied before it), in a transaction rolled back after; where the first that fails starts, or
- * `null`. Never throws.
- */
+/** Runs `entry`'s statements one by one after `before`, in a transaction rolled back after: where the first that fails starts, or `null`. Never throws. */
 export function* locateByRerun(entry: MigrationEntry, direction: MigrationDirection, split: StatementSplitter, before: readonly string[] = []): Step<SqlLocation | null> {
   const script = scriptOf(entry, direction);
   if (script === null) return null;

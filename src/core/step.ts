@@ -1,22 +1,20 @@
-/** The vocabulary of the sans-I/O executor: its generators yield {@link Operation}s that a runner (`runners.ts`) performs on a driver, and receive their results. */
+/** The executor's vocabulary: its generators yield {@link Operation}s that a runner performs on a driver, and receive their results. */
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 import type { BatchStatement, Driver, Row } from "./driver.js";
 
-/** The driver's primitives a step calls by name. */
 type DriverCall =
   "query" | "run" | "exec" | "begin" | "commit" | "rollback" | "inTransaction" | "changeCounter" | "getBusyTimeout" | "setBusyTimeout" | "batch" | "holdOwnerLock" | "probeOwnerLock" | "lockHolders";
 
 /** A request from the executor to its runner. */
 export type Operation =
-  /** A primitive of the driver; result: what it returns, awaited. */
   | { [K in DriverCall]: { readonly op: K; readonly args: Parameters<NonNullable<Driver[K]>> } }[DriverCall]
   /** Runs a migration's body on the native connection. */
   | { readonly op: "runBody"; readonly entry: MigrationEntry; readonly direction: MigrationDirection; readonly progress: (done: number, total: number | null) => void }
-  /** Refuses a TypeScript body this runner cannot run to its end (an `async` one, on the sync runner). */
+  /** Refuses a TypeScript body this runner cannot run (an `async` one, on the sync runner). */
   | { readonly op: "checkBody"; readonly entry: MigrationEntry; readonly direction: MigrationDirection }
-  /** Waits (blocking in the sync runner, a timer in the async one). */
+  /** Waits (blocking in the sync runner). */
   | { readonly op: "sleep"; readonly ms: number }
-  /** Runs `action` on the runner's driver (a safety net's replay on a scratch database); result: what it returns. */
+  /** Runs `action` on the runner's driver; result: what it returns. */
   | { readonly op: "call"; readonly action: (driver: Driver) => unknown };
 
 /** A step of the algorithm: a generator of operations that finally returns `T`. */
@@ -56,6 +54,11 @@ export const inTransaction = (): Step<boolean> => callDriver("inTransaction");
 /** The driver's change counter, or `null` when it has none. */
 export const changeCounter = (): Step<number | null> => callDriver("changeCounter");
 
+/** Whether `value` is a promise or another thenable. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === "object" && typeof (value as { then?: unknown }).then === "function";
+}
+
 /** Rolls back when a transaction is open; never throws. */
 export function* rollbackQuietly(): Step<void> {
   if (yield* inTransaction()) yield* callDriver("rollback");
@@ -66,10 +69,7 @@ export function* callWithDriver<T>(action: (driver: Driver) => T | PromiseLike<T
   return (yield { op: "call", action }) as T;
 }
 
-/**
- * The writes `step` would make, collected as batch statements instead of run (each `run` reported as one changed row): the history writes of a migration applied as one
- * batch. A read is refused.
- */
+/** The writes `step` would make, collected as batch statements instead of run (each `run` reported as one changed row); a read is refused. */
 export function collectWrites(step: Step<unknown>): BatchStatement[] {
   const statements: BatchStatement[] = [];
   let result = step.next();

@@ -1,14 +1,12 @@
 /**
- * The transaction-escape guard on SQLite: detects a migration that ended the transaction stepwise runs it in (`inTransaction` cannot tell: `ROLLBACK; BEGIN` leaves one
- * open, just not ours). Two markers, named from fresh randomness once per run so no migration can guess them: a savepoint opened before each body, whose `RELEASE` fails
- * once the transaction is gone; and a witness, a temp table whose row each transaction overwrites with a new token, so a token that survives stepwise's rollback was
- * committed, and with it what the migration had run.
+ * The transaction-escape guard on SQLite: detects a migration that ended stepwise's transaction (`ROLLBACK; BEGIN` leaves one open, just not ours). A savepoint opened before
+ * each body fails to release once the transaction is gone; a witness row each transaction overwrites with a new token tells, after our rollback, whether it committed.
  */
 import type { EscapedCommit } from "./errors.js";
 import { changeCounter, exec, inTransaction, query, queryValue, run, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 
-/** The transaction-escape guard of one run: whether a migration ended the transaction stepwise runs it in, and what that committed. */
+/** The transaction-escape guard of one run. */
 export interface EscapeGuardRun {
   /** After BEGIN and before stepwise writes in that transaction: reads what an escape is judged against. */
   readStart(counter: number | null): Step<void>;
@@ -27,12 +25,12 @@ export interface EscapeGuardRun {
 /** What every marker's name starts with; schema reads skip tables named so. */
 export const GUARD_TABLE_PREFIX = "stepwise_guard_";
 
-/** `bytes` of fresh randomness as hex, from Web Crypto (a page served over plain HTTP has no randomUUID). */
+/** `bytes` of fresh randomness as hex (a page served over plain HTTP has no randomUUID). */
 export function randomHex(bytes: number): string {
   return Array.from(globalThis.crypto.getRandomValues(new Uint8Array(bytes)), (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
-/** A name no migration can guess, unrelated to any other marker's (the witness is listed in `temp.sqlite_master`). */
+/** A name no migration can guess. */
 export function uniqueName(kind: string): string {
   return `${GUARD_TABLE_PREFIX}${randomHex(16)}_${kind}_${randomHex(8)}`;
 }
@@ -57,7 +55,7 @@ export function createSqliteEscapeGuard(options: SqliteEscapeGuardOptions = {}):
     const savepoint = uniqueName("body");
     const witness = () => `${schema}."${table}"`;
     let token = 0;
-    // Committed state read right after BEGIN: the header fields a migration can commit alone, and what moves when another connection commits.
+    // Read right after BEGIN: the header fields a migration can commit alone, and what moves when another connection commits.
     let start: { readonly header: string; readonly dataVersion: number; readonly changeCounter: number | null } | null = null;
     let changesBeforeBody = 0;
 
@@ -65,7 +63,6 @@ export function createSqliteEscapeGuard(options: SqliteEscapeGuardOptions = {}):
       yield* exec(`CREATE TABLE IF NOT EXISTS ${witness()} (token INTEGER NOT NULL); INSERT INTO ${witness()} (token) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM ${witness()})`);
     }
 
-    /** Writes a token no earlier transaction of this run wrote. */
     function* mark(): Step<void> {
       if (perTransaction) yield* exec(`CREATE TABLE IF NOT EXISTS ${witness()} (token INTEGER NOT NULL)`);
       token++;
@@ -73,7 +70,7 @@ export function createSqliteEscapeGuard(options: SqliteEscapeGuardOptions = {}):
       try {
         ({ changes } = yield* run(`UPDATE ${witness()} SET token = ?`, [token]));
       } catch (error) {
-        // An earlier migration dropped or replaced the table: a fresh one, made in this transaction, takes its place (a rollback removes it too, which reads as `unknown`). Anything else stands.
+        // An earlier migration dropped the table: a fresh one, made in this transaction, takes its place (a rollback removes it, which reads as `unknown`).
         if (!(yield* inTransaction())) throw error;
         const replacement = uniqueName("witness");
         try {
@@ -147,18 +144,12 @@ function* totalChangesShadowed(): Step<boolean> {
   return functions.some((row) => String(row.name).toLowerCase() === "total_changes" && Number(row.builtin) !== 1);
 }
 
-/**
- * Whether `sql` may contain a statement that ends the transaction it runs in: any keyword that starts one, PostgreSQL's spellings included. Cruder than a tokenizer on
- * purpose: a false match (`CASE ... END`) costs only the guard, and it cannot miss a real keyword.
- */
+/** Whether `sql` may end the transaction it runs in: any keyword that starts such a statement (a false match such as `CASE ... END` costs only the guard). */
 export function sqlMayEndTransaction(sql: string): boolean {
   return /\b(?:BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|ABORT|START|PREPARE)\b/i.test(sql);
 }
 
-/**
- * Whether running `entry` needs the escape guard: TypeScript always (its code can do anything), SQL only when it names a transaction-control keyword (SQL can end its
- * transaction no other way).
- */
+/** Whether `entry` needs the escape guard: code always, SQL only when it names a transaction-control keyword. */
 export function needsEscapeGuard(entry: MigrationEntry, direction: MigrationDirection): boolean {
   if (entry.kind !== "sql") return true;
   const sql = direction === "up" ? entry.upSql : entry.downSql;

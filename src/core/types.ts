@@ -1,7 +1,7 @@
 /** What a migration module exports and what an entry of `generated/registry.ts` holds: codegen writes these shapes, the runtime reads them. */
 import type { SqlDialect } from "../shared/sql-dialect.js";
 
-/** The native connection types of the driver entries a program imports, added by declaration merging, so the core names no driver. */
+/** The native connection types of the driver entries a program imports, merged in by each entry. */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- empty until a driver entry merges its connection in
 export interface MigrationConnections {}
 
@@ -23,14 +23,11 @@ export interface MigrationContext {
   readonly version: number;
   readonly name: string;
   readonly direction: MigrationDirection;
-  /** Reports how far a long migration has got, as `progress` events (at most one per `progressIntervalMs`); `total` is `null` when unknown. */
+  /** Reports how far a long migration has got, as `progress` events; `total` is `null` when unknown. */
   progress(done: number, total: number | null): void;
   /**
-   * Walks a table in keyed batches (`WHERE key > last ORDER BY key LIMIT size`) up to the largest key when it starts, calls `handle` with each and reports progress; no row is
-   * handed twice. It runs in the migration's transaction; in a `transaction: false` migration each batch gets its own.
-   *
-   * @throws `BATCH_KEY_INVALID` when the key is not a column or rowid of the table, or a key is NULL, shared, or not exact in JavaScript.
-   * @throws `BATCH_OPTIONS_INVALID` when `batchSize` is not a whole number from 1 to 2^53.
+   * Walks a table in keyed batches (`WHERE key > last ORDER BY key LIMIT size`) up to its largest key at the start, calls `handle` with each, reports progress; no row twice.
+   * In a `transaction: false` migration each batch gets its own transaction. `BATCH_KEY_INVALID` for a key that is not unique, non-null and exact; `BATCH_OPTIONS_INVALID`.
    */
   forEachBatch<Row extends Record<string, unknown> = Record<string, unknown>>(options: BatchOptions, handle: (rows: Row[]) => void): BatchSummary;
 }
@@ -56,10 +53,10 @@ export interface BatchSummary {
   readonly batches: number;
 }
 
-/** One direction of a TypeScript migration on the driver's connection `Db`; an `async` one runs only through an async API, which holds its transaction across its awaits. */
+/** One direction of a TypeScript migration on the driver's connection `Db`; an `async` one runs only through an async API. */
 export type MigrationFunction<Db = MigrationConnection> = SyncMigrationFunction<Db> | AsyncMigrationFunction<Db>;
 
-/** A migration direction that finishes before it returns; any value it returns is ignored. */
+/** A migration direction that finishes before it returns. */
 export type SyncMigrationFunction<Db = MigrationConnection> = (db: Db, context: MigrationContext) => void;
 
 /** A migration direction that returns a promise; its transaction stays open until the promise settles. */
@@ -67,11 +64,11 @@ export type AsyncMigrationFunction<Db = MigrationConnection> = (db: Db, context:
 
 /** What `defineMigration` accepts: the default export of a `.ts` migration. */
 export interface MigrationDefinition<Db = MigrationConnection> {
-  /** One line for `status` and `history`. Must be a string literal, so codegen can read it. */
+  /** One line for `status` and `history`; a string literal, so codegen can read it. */
   readonly description?: string;
   /** Applies the change. */
   readonly up: MigrationFunction<Db>;
-  /** Undoes `up`. Without it the migration is irreversible and `down` refuses to pass it. */
+  /** Undoes `up`; without it the migration is irreversible. */
   readonly down?: MigrationFunction<Db>;
   /** Run inside a transaction with its history row. Default `true`; `false` only for statements refused inside one (VACUUM). */
   readonly transaction?: boolean;
@@ -96,13 +93,13 @@ export function defineMigration<const T extends MigrationDefinition>(
   return definition;
 }
 
-/** `defineMigration` with `db` typed as one driver's connection, as each driver entry exports it (per entry: two drivers' union would type `db` loosely). */
+/** `defineMigration` with `db` typed as one driver's connection, as each driver entry exports it. */
 export type DefineMigration<Db> = <const T extends MigrationDefinition<Db>>(
   definition: T,
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as for `defineMigration`
 ) => MigrationDefinition<any>;
 
-/** Every entry's `defineMigration` at run time: the types check, codegen reads the call. */
+/** Every entry's `defineMigration` at run time. */
 export function returnDefinition<T>(definition: T): T {
   return definition;
 }
@@ -121,7 +118,7 @@ export interface MigrationEntryBase {
   readonly description: string | null;
   /** Stable across formatting, changed by any edit to code or SQL. */
   readonly checksum: string;
-  /** Checksums an earlier release of `gen` computed for this same source, space-separated: a row holding one is this migration unchanged. */
+  /** Checksums an earlier release of `gen` computed for this same source, space-separated. */
   readonly legacyChecksum?: string;
   readonly reversible: boolean;
   readonly transaction: boolean;
@@ -135,7 +132,7 @@ export interface SqlMigrationEntry extends MigrationEntryBase {
   readonly kind: "sql";
   readonly upSql: string;
   readonly downSql: string | null;
-  /** The lines of the file (1-based) where `upSql` and `downSql` begin, so a failing statement is named by its line. */
+  /** The lines of the file (1-based) where `upSql` and `downSql` begin. */
   readonly sqlLines?: readonly [up: number, down: number | null];
 }
 
@@ -152,7 +149,7 @@ export type MigrationEntry = SqlMigrationEntry | ModuleMigrationEntry;
 /** The `migrations` array exported by `generated/registry.ts`, in version order. */
 export type MigrationRegistry = readonly MigrationEntry[];
 
-/** The version numbers a registry contains, as a union of literals when the registry is `as const`. */
+/** The version numbers of a registry, as a union of literals when it is `as const`. */
 export type VersionOf<R extends MigrationRegistry> = R[number]["version"];
 
 /** The mark `gen` puts on an entry whose `up` or `down` is async; a registry without it holds only sync migrations. */
@@ -160,7 +157,7 @@ export interface AsyncMigrationMark {
   readonly async: boolean;
 }
 
-/** A registry the sync API accepts: no entry's type admits `async: true`, so one with an async migration fails to type-check. */
+/** A registry the sync API accepts: one with an async migration fails to type-check. */
 export type SyncMigrationRegistry = readonly (MigrationEntry & { readonly async?: false })[];
 
 /** Whether `gen` marked `entry` async (see {@link AsyncMigrationMark}). */

@@ -1,7 +1,4 @@
-/**
- * The rule for `up({ transaction: "all" })` and `down({ transaction: "all" })`: which plans can run as one all-or-nothing transaction, checked before anything runs, and the
- * error for those that cannot.
- */
+/** Which plans `up`/`down({ transaction: "all" })` can run as one transaction, checked before anything runs, and the error for those that cannot. */
 import { StepwiseError, type WholeRunObstacle } from "./errors.js";
 import type { Dialect } from "./dialect.js";
 import { copyTexts, keepText, option, runCall, text } from "./option-text.js";
@@ -19,11 +16,7 @@ export function findWholeRunObstacle(steps: readonly MigrationEntry[], foreignKe
   return null;
 }
 
-/**
- * Refuses `steps` as one transaction: first what the driver cannot run in any mode, as one migration at a time refuses it, then `WHOLE_RUN_TRANSACTION_REFUSED` for the
- * first obstacle (for a revert, the newest), with the calls that get past it: up to the obstacle in one transaction, then the rest without. The whole run checks its plan
- * with it, and the CLI before it creates a database file.
- */
+/** Refuses `steps` as one transaction: what the driver cannot run at all, then `WHOLE_RUN_TRANSACTION_REFUSED` for the first obstacle, with the calls that get past it. */
 export function* refuseWholeRunObstacles(
   executor: { refuseUnsupportedMigrations(entries: readonly MigrationEntry[], direction: MigrationDirection): void; readonly dialect: Pick<Dialect, "foreignKeysEnforced"> },
   steps: readonly MigrationEntry[],
