@@ -328,6 +328,32 @@ await describeEachAsyncDriver("async suite: failure atomicity", QUICK_RUN, (h) =
       assert.deepEqual(await db.snapshot(), before);
     }));
 
+  // The first migration of a fresh database too: its statements may be the first the driver sends in the transaction.
+  for (const [version, transaction] of [
+    [1, true],
+    [2, true],
+    [2, false],
+  ] as const) {
+    test(`a failing SQL migration names its file's line and column (version ${version}, transaction: ${transaction})`, (t) => {
+      // D1 runs a transactional migration as one batch, which reports no statement and cannot be run again to find it: nothing it ran may stay.
+      if (transaction && h.capabilities.atomicBatch) return skipWithReason(t, `${h.name} declares atomicBatch: a failed batch names no statement`);
+      return h.withDatabase(async (db) => {
+        const earlier = version === 1 ? [] : [createItems];
+        await db.migrate(earlier);
+        // Up begins on line 3 of its file; the third statement (line 6, column 3; its table at column 15) fails.
+        const failing = namedSqlEntry(version, "located", "CREATE TABLE a (x INTEGER);\nINSERT INTO a VALUES (1);\n\n  INSERT INTO no_such_table VALUES (1);\nCREATE TABLE b (x INTEGER);", null, {
+          transaction,
+          sqlLines: [3, null],
+        });
+        const error = await rejection(() => db.migrate([...earlier, failing]));
+        assert.equal(error.code, "MIGRATION_FAILED");
+        // PostgreSQL's own error position, where the statement went alone, points at the missing table's name.
+        const column = !transaction && h.underTest.dialect === "postgres" ? 15 : 3;
+        assert.deepEqual(error.location, { file: failing.file, line: 6, column });
+      });
+    });
+  }
+
   test("a body that throws after two statements (awaited, where the driver is async) leaves nothing", (t) => {
     if (refusesTypeScript(h, t)) return;
     return h.withDatabase(async (db) => {

@@ -20,7 +20,7 @@ import { DEFAULT_TABLE_NAME, HistoryStore, isValidTableName } from "../history.j
 import { describeInvalidIndexes } from "../invalid-indexes.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../options.js";
 import type { ListSchemaObjectsOptions, SchemaObject } from "../schema-objects.js";
-import { findInCauseChain, scriptStatements } from "../sql-location.js";
+import { findInCauseChain, locateFromFailure, scriptStatements } from "../sql-location.js";
 import { exec, query, queryValue, type Step } from "../step.js";
 import { uniqueName, type EscapeGuardRun } from "../transaction-guard.js";
 import { splitPostgresStatements, tokenizePostgresSql } from "../../shared/postgres-tokens.js";
@@ -217,7 +217,9 @@ function describePostgresFailure(lockTimeoutMs: number) {
     const detail = typeof server.detail === "string" ? server.detail : null;
     const hint = typeof server.hint === "string" ? server.hint : null;
     const notes = [detail && `DETAIL: ${detail}`, hint && `HINT: ${hint}`, describeInvalidIndexes(invalidIndexes, "The database holds").trimEnd()].filter(Boolean).join("\n");
-    return migrationFailedError({ ...where, cause, rolledBack, detail, hint, invalidIndexes, notes });
+    // Outside a transaction each statement went alone, so the one that failed is known; a rolled-back migration is located by the executor's rerun.
+    const location = origin === "body" && !rolledBack ? locateFromFailure(entry, direction, cause) : null;
+    return migrationFailedError({ ...where, cause, rolledBack, detail, hint, invalidIndexes, notes, location });
   };
 }
 
