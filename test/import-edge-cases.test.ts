@@ -63,3 +63,24 @@ test("a symbolic link to a migration file or folder is imported as the tool read
   );
   assert.equal(existsSync(broken.migrationsDir), false);
 });
+
+test("Flyway: migrations in subfolders are imported in version order with the rest, as Flyway scans subfolders; its history keeps the file name", async (t) => {
+  const project = projectWith(t, "flyway", {
+    "V1__a.sql": "CREATE TABLE a (id INTEGER);\n",
+    "release2/V2__b.sql": "CREATE TABLE b (id INTEGER);\n",
+    "release2/deeper/V1.5__c.sql": "CREATE TABLE c (id INTEGER);\n",
+  });
+  symlinkSync(".", path.join(project.root, "flyway-migrations", "release2", "again"));
+  const plan = await importJson(project, ["flyway", "flyway-migrations", "--empty-down", "no-op"], 0);
+  assert.deepEqual(
+    plan.migrations!.map((migration) => [migration.originalId, migration.history.script]),
+    [
+      ["V1__a", "V1__a.sql"],
+      ["release2/deeper/V1.5__c", "V1.5__c.sql"],
+      ["release2/V2__b", "V2__b.sql"],
+    ],
+  );
+  const twice = projectWith(t, "flyway", { "V1__a.sql": "SELECT 1;\n", "old/V1__a.sql": "SELECT 1;\n" });
+  const error = (await importJson(twice, ["flyway", "flyway-migrations", "--empty-down", "no-op"], 1)).error!;
+  assert.equal(error.code, "IMPORT_SOURCE_INVALID");
+});
