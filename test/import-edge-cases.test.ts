@@ -84,3 +84,26 @@ test("Flyway: migrations in subfolders are imported in version order with the re
   const error = (await importJson(twice, ["flyway", "flyway-migrations", "--empty-down", "no-op"], 1)).error!;
   assert.equal(error.code, "IMPORT_SOURCE_INVALID");
 });
+
+test("goose: what goose itself refuses is IMPORT_SOURCE_INVALID at its line: version 0 or past 64 bits, StatementBegin without StatementEnd (or the reverse)", async (t) => {
+  const UP = "-- +goose Up\nCREATE TABLE a (id INTEGER);\n";
+  const cases: [files: Record<string, string>, file: string, line: number][] = [
+    [{ "0_init.sql": UP }, "0_init.sql", 1],
+    [{ "9223372036854775808_big.sql": UP }, "9223372036854775808_big.sql", 1],
+    [{ "1_a.sql": "-- +goose Up\n-- +goose StatementBegin\nCREATE TABLE a (id INTEGER);\n-- +goose Down\nDROP TABLE a;\n" }, "1_a.sql", 2],
+    [{ "1_a.sql": "-- +goose Up\nCREATE TABLE a (id INTEGER);\n-- +goose Down\n-- +goose StatementBegin\nDROP TABLE a;\n" }, "1_a.sql", 4],
+    [{ "1_a.sql": "-- +goose Up\nCREATE TABLE a (id INTEGER);\n-- +goose StatementEnd\n" }, "1_a.sql", 3],
+  ];
+  for (const [files, file, line] of cases) {
+    const project = projectWith(t, "goose", files);
+    const error = (await importJson(project, ["goose", "goose-migrations", "--empty-down", "no-op", "--yes"], 1)).error!;
+    assert.equal(error.code, "IMPORT_SOURCE_INVALID");
+    assert.deepEqual(
+      error.problems!.map((problem) => [problem.file, problem.line]),
+      [[`goose-migrations/${file}`, line]],
+    );
+    assert.equal(existsSync(project.migrationsDir), false);
+  }
+  const largest = projectWith(t, "goose", { "9223372036854775807_big.sql": UP });
+  assert.equal((await importJson(largest, ["goose", "goose-migrations", "--empty-down", "no-op"], 0)).migrations!.length, 1);
+});

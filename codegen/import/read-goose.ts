@@ -5,6 +5,8 @@
 import { compareNumeric, endOfLine, lineAt, refuse, reportDuplicates, sectionOf, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceSection } from "./source.js";
 
 const ANNOTATION = /^--\s*\+goose\b[ \t]*(.*?)[ \t]*\r?$/gim;
+/** goose parses versions as signed 64-bit integers and refuses those below 1. */
+const MAX_VERSION = 2n ** 63n - 1n;
 const KNOWN = new Map(["up", "down", "statementbegin", "statementend", "no transaction"].map((word) => [word, word]));
 
 export const goose: ForeignTool = {
@@ -21,6 +23,7 @@ export const goose: ForeignTool = {
       let up: number | null = null;
       let down: number | null = null;
       let transaction = true;
+      let statementAt: number | null = null;
       // The annotation lines, which stepwise's markers replace; everything else is kept as written.
       const cuts: [number, number][] = [];
       for (const match of text.matchAll(ANNOTATION)) {
@@ -35,18 +38,26 @@ export const goose: ForeignTool = {
         if (word === "up" && up !== null) return refuse(source, file, line, "a second `-- +goose Up`, which goose refuses");
         if (word === "down" && down !== null) return refuse(source, file, line, "a second `-- +goose Down`, which goose refuses");
         if (word === "down" && up === null) return refuse(source, file, line, "`-- +goose Down` before `-- +goose Up`, which goose refuses");
+        if (word === "statementbegin" && (up === null || statementAt !== null))
+          return refuse(source, file, line, "`-- +goose StatementBegin` outside a section or inside another statement, which goose refuses");
+        if (word === "statementend" && statementAt === null) return refuse(source, file, line, "`-- +goose StatementEnd` without its `-- +goose StatementBegin`, which goose refuses");
+        if (word === "down" && statementAt !== null) return refuse(source, file, lineAt(text, statementAt), "`-- +goose StatementBegin` without its `-- +goose StatementEnd`, which goose refuses");
+        if (word === "statementbegin") statementAt = match.index;
+        else if (word === "statementend") statementAt = null;
         if (word === "up") up = match.index;
         else if (word === "down") down = match.index;
         else if (word === "no transaction") transaction = false;
         if (word !== "up" && word !== "down") cuts.push([match.index, endOfLine(text, match.index)]);
       }
       if (up === null) return refuse(source, file, 1, "no `-- +goose Up` annotation, which goose requires");
+      if (statementAt !== null) return refuse(source, file, lineAt(text, statementAt), "`-- +goose StatementBegin` without its `-- +goose StatementEnd`, which goose refuses");
       const statement = text
         .slice(0, up)
         .split("\n")
         .findIndex((line) => line.trim() !== "" && !line.trim().startsWith("--"));
       if (statement !== -1) return refuse(source, file, statement + 1, "SQL above `-- +goose Up`, which goose refuses");
       const version = BigInt(/^\d+/.exec(file)![0]).toString();
+      if (BigInt(version) < 1n || BigInt(version) > MAX_VERSION) return refuse(source, file, 1, `version ${version}, which goose refuses (it takes 1 to ${MAX_VERSION}); renumber it`);
       const part = (start: number, end: number) => dropCuts(sectionOf(file, text, start, end), start, cuts);
       return [
         {
