@@ -107,3 +107,10 @@ test("goose: what goose itself refuses is IMPORT_SOURCE_INVALID at its line: ver
   const largest = projectWith(t, "goose", { "9223372036854775807_big.sql": UP });
   assert.equal((await importJson(largest, ["goose", "goose-migrations", "--empty-down", "no-op"], 0)).migrations!.length, 1);
 });
+
+test("sqlx: the history checksum is SHA-384 of the file's bytes as sqlx hashes them, a BOM and CRLF included", async (t) => {
+  const bytes = Buffer.from("\uFEFFCREATE TABLE a (id INTEGER);\r\n", "utf8");
+  const project = projectWith(t, "sqlx", { "1_a.sql": bytes });
+  const plan = await importJson(project, ["sqlx", "sqlx-migrations", "--empty-down", "no-op"], 0);
+  assert.equal(plan.migrations![0]!.history.checksum, createHash("sha384").update(bytes).digest("hex"));
+});

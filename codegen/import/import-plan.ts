@@ -102,7 +102,7 @@ export function planImport(options: ImportOptions): ImportPlan {
     const file = formatMigrationFileName(version, toSnakeCaseName(migration.name) || "migration", "sql", width);
     const planned = renderMigration(migration, { tool, version, file, dialect, emptyDown: emptyDown ?? "irreversible", foreignKeysOff: reader.foreignKeysOff && dialect === "sqlite", isEmpty });
     for (const problem of planned.problems) problems.push(problem);
-    return { ...planned.migration, sources: migration.sources.map((relative) => ({ file: relative, sha256: folder.sha256(relative) })) };
+    return { ...planned.migration, sources: migration.sources.map((relative) => ({ file: relative, sha256: folder.hash(relative) })) };
   });
   if (problems.length > 0) throw invalid(problems);
   const mapFile = path.join(migrationsDir, IMPORT_MAP_FILE);

@@ -37,7 +37,7 @@ export const drizzle: ForeignTool = {
           transaction: true,
           sources: [file],
           // drizzle records the SQL file's SHA-256 and the journal's `when`.
-          history: { hash: source.sha256(file), created_at: typeof entry.when === "number" ? entry.when : 0 },
+          history: { hash: source.hash(file), created_at: typeof entry.when === "number" ? entry.when : 0 },
         },
       ];
     });

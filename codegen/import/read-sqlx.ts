@@ -1,5 +1,4 @@
 /** sqlx: `<version>_<description>.sql` (up only) or `.up.sql` / `.down.sql` pairs; versions are 64-bit integers in numeric order; a file starting `-- no-transaction` runs outside a transaction. */
-import { createHash } from "node:crypto";
 import { compareNumeric, endOfLine, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceSection } from "./source.js";
 
 const FILE = /^(\d+)_(.+?)(?:\.(up|down))?\.sql$/;
@@ -45,7 +44,7 @@ export const sqlx: ForeignTool = {
         transaction: up.transaction && (down?.transaction ?? true),
         sources: [upFile, ...(slot.down === undefined ? [] : [slot.down])],
         // sqlx records SHA-384 of the up file's bytes.
-        history: { version, description: slot.name.replaceAll("_", " "), checksum: createHash("sha384").update(Buffer.from(upText, "utf8")).digest("hex") },
+        history: { version, description: slot.name.replaceAll("_", " "), checksum: source.hash(upFile, "sha384") },
       });
     }
     return migrations;

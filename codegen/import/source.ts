@@ -64,8 +64,8 @@ export interface SourceFolder {
   list(relative?: string): SourceEntry[];
   /** A file's text (a leading BOM dropped), or `null` after reporting why it cannot be read; `undefined` when it does not exist. */
   read(relative: string): string | null | undefined;
-  /** The SHA-256 of a file's bytes, hex, as read by {@link read}. */
-  sha256(relative: string): string;
+  /** A digest of a file's bytes as they are on disk (a BOM included, as the tools hash them), hex. */
+  hash(relative: string, algorithm?: "sha256" | "sha384"): string;
   report(file: string, line: number, message: string): void;
 }
 
@@ -101,8 +101,8 @@ export function openSourceFolder(dir: string): SourceFolder {
       }
       return decoded.text.replace(/^\uFEFF/, "");
     },
-    sha256: (relative) =>
-      createHash("sha256")
+    hash: (relative, algorithm = "sha256") =>
+      createHash(algorithm)
         .update(bytes.get(relative) ?? readFileSync(path.join(dir, relative)))
         .digest("hex"),
   };
