@@ -26,7 +26,7 @@ async function importJson(project: TestProject, args: readonly string[], code: n
   assert.equal(run.code, code, run.stdout + run.stderr);
   return JSON.parse(run.stdout) as {
     error?: { code: string; problems?: { file: string; line: number }[] };
-    migrations?: { originalId: string; history: Record<string, unknown> }[];
+    migrations?: { originalId: string; down: string; history: Record<string, unknown> }[];
   };
 }
 
@@ -85,7 +85,7 @@ test("Flyway: migrations in subfolders are imported in version order with the re
   assert.equal(error.code, "IMPORT_SOURCE_INVALID");
 });
 
-test("goose: what goose itself refuses is IMPORT_SOURCE_INVALID at its line: version 0 or past 64 bits, StatementBegin without StatementEnd (or the reverse)", async (t) => {
+test("goose: what goose itself refuses is IMPORT_SOURCE_INVALID at its line: version 0 or past 64 bits, StatementBegin without StatementEnd (or the reverse), an annotation line goose cannot read", async (t) => {
   const UP = "-- +goose Up\nCREATE TABLE a (id INTEGER);\n";
   const cases: [files: Record<string, string>, file: string, line: number][] = [
     [{ "0_init.sql": UP }, "0_init.sql", 1],
@@ -93,6 +93,9 @@ test("goose: what goose itself refuses is IMPORT_SOURCE_INVALID at its line: ver
     [{ "1_a.sql": "-- +goose Up\n-- +goose StatementBegin\nCREATE TABLE a (id INTEGER);\n-- +goose Down\nDROP TABLE a;\n" }, "1_a.sql", 2],
     [{ "1_a.sql": "-- +goose Up\nCREATE TABLE a (id INTEGER);\n-- +goose Down\n-- +goose StatementBegin\nDROP TABLE a;\n" }, "1_a.sql", 4],
     [{ "1_a.sql": "-- +goose Up\nCREATE TABLE a (id INTEGER);\n-- +goose StatementEnd\n" }, "1_a.sql", 3],
+    // goose refuses an indented annotation (stepwise read it as a comment, so the down's SQL joined the up), and any comment line holding "+goose".
+    [{ "1_a.sql": "-- +goose Up\nCREATE TABLE a (id INTEGER);\n  -- +goose Down\nDROP TABLE a;\n" }, "1_a.sql", 3],
+    [{ "1_a.sql": "-- +goose Up\n-- written for +goose v3\nCREATE TABLE a (id INTEGER);\n" }, "1_a.sql", 2],
   ];
   for (const [files, file, line] of cases) {
     const project = projectWith(t, "goose", files);
@@ -104,8 +107,13 @@ test("goose: what goose itself refuses is IMPORT_SOURCE_INVALID at its line: ver
     );
     assert.equal(existsSync(project.migrationsDir), false);
   }
-  const largest = projectWith(t, "goose", { "9223372036854775807_big.sql": UP });
-  assert.equal((await importJson(largest, ["goose", "goose-migrations", "--empty-down", "no-op"], 0)).migrations!.length, 1);
+  // What goose accepts: the largest version, annotations in any case, with no space after `--`, CRLF.
+  const accepted = projectWith(t, "goose", { "9223372036854775807_big.sql": "--+goose up\r\nCREATE TABLE a (id INTEGER);\r\n-- +goose   DOWN \r\nDROP TABLE a;\r\n" });
+  const plan = await importJson(accepted, ["goose", "goose-migrations"], 0);
+  assert.deepEqual(
+    plan.migrations!.map((migration) => migration.down),
+    ["sql"],
+  );
 });
 
 test("sqlx: the history checksum is SHA-384 of the file's bytes as sqlx hashes them, a BOM and CRLF included", async (t) => {

@@ -4,7 +4,8 @@
  */
 import { compareNumeric, endOfLine, lineAt, refuse, reportDuplicates, sectionOf, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceSection } from "./source.js";
 
-const ANNOTATION = /^--\s*\+goose\b[ \t]*(.*?)[ \t]*\r?$/gim;
+/** A line goose reads as an annotation: one that starts with `--` once trimmed and holds `+goose` anywhere. */
+const ANNOTATION = /^[ \t]*--.*\+goose.*$/gm;
 /** goose parses versions as signed 64-bit integers and refuses those below 1. */
 const MAX_VERSION = 2n ** 63n - 1n;
 const KNOWN = new Map(["up", "down", "statementbegin", "statementend", "no transaction"].map((word) => [word, word]));
@@ -27,13 +28,15 @@ export const goose: ForeignTool = {
       // The annotation lines, which stepwise's markers replace; everything else is kept as written.
       const cuts: [number, number][] = [];
       for (const match of text.matchAll(ANNOTATION)) {
-        const word = KNOWN.get(match[1]!.toLowerCase());
+        // goose's reading: no leading whitespace, every `--` and the first `+goose` removed, the rest compared ignoring case.
+        const command = match[0].replaceAll("--", "").replace("+goose", "").trim();
+        const word = /^\s/.test(match[0]) || command.includes("+goose") ? undefined : KNOWN.get(command.toLowerCase());
         const line = lineAt(text, match.index);
         if (word === undefined) {
-          const why = /^envsub/i.test(match[1]!)
+          const why = /^envsub/i.test(command)
             ? "goose substitutes environment variables into the SQL when it runs it, and stepwise runs SQL as written: write the values in and delete the annotation"
-            : "goose does not know this annotation";
-          return refuse(source, file, line, `"-- +goose ${match[1]}": ${why}`);
+            : "goose refuses this annotation line (unknown, indented, or a comment that mentions +goose)";
+          return refuse(source, file, line, `"${match[0].trim()}": ${why}`);
         }
         if (word === "up" && up !== null) return refuse(source, file, line, "a second `-- +goose Up`, which goose refuses");
         if (word === "down" && down !== null) return refuse(source, file, line, "a second `-- +goose Down`, which goose refuses");
