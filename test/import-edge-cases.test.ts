@@ -122,3 +122,20 @@ test("sqlx: the history checksum is SHA-384 of the file's bytes as sqlx hashes t
   const plan = await importJson(project, ["sqlx", "sqlx-migrations", "--empty-down", "no-op"], 0);
   assert.equal(plan.migrations![0]!.history.checksum, createHash("sha384").update(bytes).digest("hex"));
 });
+
+test("sqlx: a .sql file without `_` is left out as sqlx leaves it out, an empty description is kept, and a version sqlx cannot parse is IMPORT_SOURCE_INVALID", async (t) => {
+  const project = projectWith(t, "sqlx", { "schema.sql": "CREATE TABLE dump (id INTEGER);\n", "1_.sql": "CREATE TABLE a (id INTEGER);\n", "2_b.sql": "CREATE TABLE b (id INTEGER);\n" });
+  const plan = await importJson(project, ["sqlx", "sqlx-migrations", "--empty-down", "no-op"], 0);
+  assert.deepEqual(
+    plan.migrations!.map((migration) => migration.originalId),
+    ["1_", "2_b"],
+  );
+  for (const file of ["seed_data.sql", "9223372036854775808_big.sql"]) {
+    const refused = projectWith(t, "sqlx", { "1_a.sql": "SELECT 1;\n", [file]: "SELECT 1;\n" });
+    const error = (await importJson(refused, ["sqlx", "sqlx-migrations", "--empty-down", "no-op"], 1)).error!;
+    assert.deepEqual(
+      error.problems!.map((problem) => problem.file),
+      [`sqlx-migrations/${file}`],
+    );
+  }
+});

@@ -1,7 +1,9 @@
 /** sqlx: `<version>_<description>.sql` (up only) or `.up.sql` / `.down.sql` pairs; versions are 64-bit integers in numeric order; a file starting `-- no-transaction` runs outside a transaction. */
 import { compareNumeric, endOfLine, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceSection } from "./source.js";
 
-const FILE = /^(\d+)_(.+?)(?:\.(up|down))?\.sql$/;
+/** sqlx skips a `.sql` file with no `_`, and refuses one whose name before the first `_` is not a 64-bit integer. */
+const FILE = /^(\d+)_(.*?)(?:\.(up|down))?\.sql$/;
+const MAX_VERSION = 2n ** 63n - 1n;
 const NO_TRANSACTION = "-- no-transaction";
 
 export const sqlx: ForeignTool = {
@@ -10,9 +12,9 @@ export const sqlx: ForeignTool = {
   read(source: SourceFolder): ForeignMigration[] {
     const byVersion = new Map<string, { up?: string; down?: string; simple?: string; name: string }>();
     for (const entry of source.list()) {
-      if (!entry.isFile() || !entry.name.endsWith(".sql")) continue;
+      if (!entry.isFile() || !entry.name.endsWith(".sql") || !entry.name.includes("_")) continue;
       const match = FILE.exec(entry.name);
-      if (!match) {
+      if (!match || BigInt(match[1]!) > MAX_VERSION) {
         source.report(entry.name, 1, "sqlx cannot parse this name; it expects <version>_<description>.sql, .up.sql or .down.sql");
         continue;
       }
