@@ -139,3 +139,14 @@ test("sqlx: a .sql file without `_` is left out as sqlx leaves it out, an empty 
     );
   }
 });
+
+test("a `-- migrate:down` line in a tool's up SQL (a comment to the tool) is IMPORT_SOURCE_INVALID at its line, not a down cut out of the up", async (t) => {
+  const project = projectWith(t, "sqlx", { "1_a.sql": "CREATE TABLE a (id INTEGER);\n-- migrate:down\nCREATE TABLE b (id INTEGER);\n" });
+  for (const emptyDown of ["irreversible", "no-op"]) {
+    const error = (await importJson(project, ["sqlx", "sqlx-migrations", "--empty-down", emptyDown, "--yes"], 1)).error!;
+    assert.equal(error.code, "IMPORT_SOURCE_INVALID");
+    assert.equal(error.problems![0]!.file, "sqlx-migrations/1_a.sql");
+    if (emptyDown === "irreversible") assert.equal(error.problems![0]!.line, 2);
+  }
+  assert.equal(existsSync(project.migrationsDir), false);
+});

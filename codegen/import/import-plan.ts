@@ -160,22 +160,30 @@ function renderMigration(
   if (down !== "none" && migration.down !== null) add(migration.down.sql, migration.down);
   const text = chunks.map((chunk) => chunk.text).join("");
   const parsed = parseSqlMigrationSource(text, { dialect });
-  const problems = parsed.ok
-    ? []
-    : parsed.problems.map((problem) => {
-        let line = 1;
-        for (const chunk of chunks) {
-          const lines = chunk.text.split("\n").length - 1;
-          if (problem.line <= line + lines - 1 || chunk === chunks.at(-1)) {
-            const from = chunk.from ?? migration.up;
-            const within = Math.max(0, problem.line - line);
-            const resumed = from.breaks?.findLast((stretch) => stretch.at <= within);
-            return { file: from.file, line: resumed ? resumed.line + within - resumed.at : from.line + within, message: `${problem.message} [${problem.code}]` };
-          }
-          line += lines;
-        }
-        return { file: migration.up.file, line: 1, message: problem.message };
-      });
+  // A `-- migrate:down` line in the tool's SQL, a comment to the tool, would cut the migration short where no down marker of ours makes it a duplicate.
+  const splitAt =
+    parsed.ok && down === "none" && parsed.migration.downSqlLine !== null
+      ? text.split("\n").findLastIndex((line, index) => index < parsed.migration.downSqlLine! && line.startsWith(DOWN_MARKER)) + 1
+      : 0;
+  const found: readonly { line: number; code: string | null; message: string }[] = parsed.ok
+    ? splitAt > 0
+      ? [{ line: splitAt, code: null, message: `a line stepwise reads as its "${DOWN_MARKER}" marker, where ${tool} ran what follows as part of the up; reword that comment or remove it` }]
+      : []
+    : parsed.problems;
+  const problems = found.map((problem) => {
+    let line = 1;
+    for (const chunk of chunks) {
+      const lines = chunk.text.split("\n").length - 1;
+      if (problem.line <= line + lines - 1 || chunk === chunks.at(-1)) {
+        const from = chunk.from ?? migration.up;
+        const within = Math.max(0, problem.line - line);
+        const resumed = from.breaks?.findLast((stretch) => stretch.at <= within);
+        return { file: from.file, line: resumed ? resumed.line + within - resumed.at : from.line + within, message: problem.code === null ? problem.message : `${problem.message} [${problem.code}]` };
+      }
+      line += lines;
+    }
+    return { file: migration.up.file, line: 1, message: problem.message };
+  });
   return {
     migration: {
       version: context.version,
