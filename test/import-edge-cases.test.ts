@@ -150,3 +150,18 @@ test("a `-- migrate:down` line in a tool's up SQL (a comment to the tool) is IMP
   }
   assert.equal(existsSync(project.migrationsDir), false);
 });
+
+test("a source that is a file, or missing, is IMPORT_SOURCE_INVALID naming the source itself, for every tool", async (t) => {
+  const project = createTestProject(t);
+  writeFileSync(path.join(project.root, "notes.sql"), "SELECT 1;\n");
+  for (const tool of ["drizzle", "diesel", "flyway"]) {
+    for (const dir of ["notes.sql", "nowhere"]) {
+      const error = (await importJson(project, [tool, dir], 1)).error!;
+      assert.equal(error.code, "IMPORT_SOURCE_INVALID");
+      assert.deepEqual(
+        error.problems!.map((problem) => [problem.file, problem.line]),
+        [[dir, 1]],
+      );
+    }
+  }
+});

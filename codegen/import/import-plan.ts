@@ -2,7 +2,7 @@
  * `stepwise import <tool> <dir>`: reads another tool's SQL migrations in that tool's order and plans stepwise files for them, numbered 1..N, each checked as `gen` would check it before anything is
  * written; then writes every file and the map, or nothing.
  */
-import { existsSync, readdirSync, rmSync } from "node:fs";
+import { readdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { StepwiseError } from "../../src/core/errors.js";
 import { DESCRIPTION_PREFIX, DOWN_MARKER, EMPTY_MARKER, UP_MARKER } from "../../src/shared/sql-markers.js";
@@ -72,16 +72,18 @@ export function planImport(options: ImportOptions): ImportPlan {
   const source = projectPath(projectRoot, sourceDir) || ".";
   const reader = IMPORT_TOOLS[tool]!;
   const folder = openSourceFolder(sourceDir);
-  const found = existsSync(sourceDir) ? reader.read(folder) : [];
+  const isFolder = tryOr(() => statSync(sourceDir).isDirectory(), null);
+  const found = isFolder === true ? reader.read(folder) : [];
+  const at = (file: string) => (file === "" ? source : `${source}/${file}`);
   const invalid = (problems: readonly SourceProblem[]) =>
     new StepwiseError(
       "IMPORT_SOURCE_INVALID",
-      `${problems.length} problem${problems.length === 1 ? "" : "s"} in the ${tool} migrations of ${source}, so nothing was written:\n${problems.map((problem) => `  ${source}/${problem.file}:${problem.line}: ${problem.message}`).join("\n")}`,
-      { tool, dir: source, problems: problems.map((problem) => ({ ...problem, file: `${source}/${problem.file}` })) },
+      `${problems.length} problem${problems.length === 1 ? "" : "s"} in the ${tool} migrations of ${source}, so nothing was written:\n${problems.map((problem) => `  ${at(problem.file)}:${problem.line}: ${problem.message}`).join("\n")}`,
+      { tool, dir: source, problems: problems.map((problem) => ({ ...problem, file: at(problem.file) })) },
     );
   if (folder.problems.length > 0) throw invalid(folder.problems);
   if (found.length === 0) {
-    const why = existsSync(sourceDir) ? `holds no ${tool} migrations` : "does not exist";
+    const why = isFolder === null ? "does not exist" : isFolder ? `holds no ${tool} migrations` : "is a file, not a folder";
     throw invalid([{ file: "", line: 1, message: `${source} ${why}; name the folder that holds the ${tool} migrations` }]);
   }
   const isEmpty = (section: SourceSection) => isOnlyComments(section.sql, dialect);
