@@ -4,9 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import fs, { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { syncBuiltinESMExports } from "node:module";
 import path from "node:path";
 import { test } from "node:test";
+import { planImport, writeImport } from "../codegen/import/import-plan.js";
 import { createTestProject, runCli, type TestProject } from "./support/project.js";
 
 /** A project with `files` in `<tool>-migrations/`. */
@@ -164,4 +166,27 @@ test("a source that is a file, or missing, is IMPORT_SOURCE_INVALID naming the s
       );
     }
   }
+});
+
+test("a write that fails midway removes what it wrote, the folders it created included", (t) => {
+  const project = projectWith(t, "dbmate", { "1_a.sql": DBMATE("a"), "2_b.sql": DBMATE("b") });
+  const migrationsDir = path.join(project.root, "db", "migrations");
+  const plan = planImport({ tool: "dbmate", sourceDir: path.join(project.root, "dbmate-migrations"), migrationsDir, projectRoot: project.root, dialect: "sqlite", emptyDown: undefined });
+  const link = fs.linkSync;
+  t.after(() => {
+    fs.linkSync = link;
+    syncBuiltinESMExports();
+  });
+  let links = 0;
+  fs.linkSync = (...args: Parameters<typeof link>) => {
+    if (++links === 2) throw Object.assign(new Error("no room left"), { code: "ENOSPC" });
+    link(...args);
+  };
+  syncBuiltinESMExports();
+  assert.throws(
+    () => writeImport(plan, migrationsDir),
+    (error: { code?: string }) => error.code === "FILE_WRITE_FAILED",
+  );
+  assert.equal(links, 2);
+  assert.equal(existsSync(path.join(project.root, "db")), false);
 });

@@ -2,7 +2,7 @@
  * `stepwise import <tool> <dir>`: reads another tool's SQL migrations in that tool's order and plans stepwise files for them, numbered 1..N, each checked as `gen` would check it before anything is
  * written; then writes every file and the map, or nothing.
  */
-import { readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, readdirSync, rmdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { StepwiseError } from "../../src/core/errors.js";
 import { DESCRIPTION_PREFIX, DOWN_MARKER, EMPTY_MARKER, UP_MARKER } from "../../src/shared/sql-markers.js";
@@ -211,12 +211,15 @@ export function findExistingMigrations(migrationsDir: string): string[] {
 
 /**
  * Writes the plan: refuses (`IMPORT_TARGET_NOT_EMPTY`) when the folder already holds migrations, then writes each file, never over an existing one, and the map last; a failure removes what this run
- * wrote.
+ * wrote, the folders it created included.
  */
 export function writeImport(plan: ImportPlan, migrationsDir: string): void {
   const existing = findExistingMigrations(migrationsDir);
   if (existing.length > 0) throw targetNotEmptyError(plan, existing);
   const written: string[] = [];
+  // The folders this run creates, deepest first, removed again on a failure.
+  const created: string[] = [];
+  for (let dir = migrationsDir; !existsSync(dir) && path.dirname(dir) !== dir; dir = path.dirname(dir)) created.push(dir);
   try {
     for (const migration of plan.migrations) {
       const file = path.join(migrationsDir, migration.file);
@@ -226,6 +229,7 @@ export function writeImport(plan: ImportPlan, migrationsDir: string): void {
     writeFileAtomic(path.join(migrationsDir, IMPORT_MAP_FILE), plan.mapText, { exclusive: true });
   } catch (error) {
     for (const file of written) rmSync(file, { force: true });
+    for (const dir of created) tryOr(() => rmdirSync(dir), undefined);
     throw error;
   }
 }
