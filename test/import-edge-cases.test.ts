@@ -190,3 +190,15 @@ test("a write that fails midway removes what it wrote, the folders it created in
   assert.equal(links, 2);
   assert.equal(existsSync(path.join(project.root, "db")), false);
 });
+
+test("drizzle: a journal that is null, or holds a null entry, is IMPORT_SOURCE_INVALID at the journal, not an unexpected error", async (t) => {
+  for (const journal of ["null\n", '{ "entries": [null] }\n']) {
+    const project = projectWith(t, "drizzle", { "meta/_journal.json": journal });
+    const error = (await importJson(project, ["drizzle", "drizzle-migrations", "--empty-down", "no-op"], 1)).error!;
+    assert.equal(error.code, "IMPORT_SOURCE_INVALID");
+    assert.deepEqual(
+      error.problems!.map((problem) => problem.file),
+      ["drizzle-migrations/meta/_journal.json"],
+    );
+  }
+});
