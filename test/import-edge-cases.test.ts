@@ -202,3 +202,27 @@ test("drizzle: a journal that is null, or holds a null entry, is IMPORT_SOURCE_I
     );
   }
 });
+
+test("two migrations of one version follow each tool's rule: dbmate compares versions as written, the others by value", async (t) => {
+  const dbmate = projectWith(t, "dbmate", { "1_b.sql": DBMATE("b"), "01_a.sql": DBMATE("a") });
+  assert.deepEqual(
+    (await importJson(dbmate, ["dbmate", "dbmate-migrations"], 0)).migrations!.map((migration) => [migration.originalId, migration.history.version]),
+    [
+      ["01_a", "01"],
+      ["1_b", "1"],
+    ],
+  );
+  const refused: [tool: string, files: Record<string, string>][] = [
+    ["goose", { "1_a.sql": "-- +goose Up\nSELECT 1;\n", "01_b.sql": "-- +goose Up\nSELECT 1;\n" }],
+    ["golang-migrate", { "1_a.up.sql": "SELECT 1;\n", "01_b.up.sql": "SELECT 1;\n" }],
+    ["sqlx", { "1_a.sql": "SELECT 1;\n", "01_b.sql": "SELECT 1;\n" }],
+    ["diesel", { "2019-01-01-000000_a/up.sql": "SELECT 1;\n", "20190101000000_b/up.sql": "SELECT 1;\n" }],
+    ["flyway", { "V1__a.sql": "SELECT 1;\n", "V1.0.0__b.sql": "SELECT 1;\n" }],
+  ];
+  for (const [tool, files] of refused) {
+    const project = projectWith(t, tool, files);
+    const error = (await importJson(project, [tool, `${tool}-migrations`, "--empty-down", "no-op"], 1)).error!;
+    assert.equal(error.code, "IMPORT_SOURCE_INVALID", tool);
+    assert.equal(error.problems!.length, 1, tool);
+  }
+});
