@@ -28,7 +28,7 @@ async function importJson(project: TestProject, args: readonly string[], code: n
   assert.equal(run.code, code, run.stdout + run.stderr);
   return JSON.parse(run.stdout) as {
     error?: { code: string; problems?: { file: string; line: number }[] };
-    migrations?: { originalId: string; down: string; history: Record<string, unknown> }[];
+    migrations?: { originalId: string; down: string; transaction: boolean; history: Record<string, unknown> }[];
   };
 }
 
@@ -225,4 +225,19 @@ test("two migrations of one version follow each tool's rule: dbmate compares ver
     assert.equal(error.code, "IMPORT_SOURCE_INVALID", tool);
     assert.equal(error.problems!.length, 1, tool);
   }
+});
+
+test("diesel: a metadata.toml without run_in_transaction runs the migration outside a transaction, as Diesel reads it (its field defaults to false); no file, inside", async (t) => {
+  const project = projectWith(t, "diesel", {
+    "2020-01-01-000000_a/up.sql": "CREATE TABLE a (id INTEGER);\n",
+    "2020-01-02-000000_b/up.sql": "CREATE TABLE b (id INTEGER);\n",
+    "2020-01-02-000000_b/metadata.toml": "# notes\n",
+    "2020-01-03-000000_c/up.sql": "CREATE TABLE c (id INTEGER);\n",
+    "2020-01-03-000000_c/metadata.toml": "run_in_transaction = true\n",
+  });
+  const plan = await importJson(project, ["diesel", "diesel-migrations", "--empty-down", "no-op"], 0);
+  assert.deepEqual(
+    plan.migrations!.map((migration) => migration.transaction),
+    [true, false, true],
+  );
 });
