@@ -28,7 +28,7 @@ async function importJson(project: TestProject, args: readonly string[], code: n
   assert.equal(run.code, code, run.stdout + run.stderr);
   return JSON.parse(run.stdout) as {
     error?: { code: string; problems?: { file: string; line: number }[] };
-    migrations?: { originalId: string; down: string; transaction: boolean; history: Record<string, unknown> }[];
+    migrations?: { originalId: string; down: string; transaction: boolean; foreignKeysPragmas: number; history: Record<string, unknown> }[];
   };
 }
 
@@ -239,5 +239,16 @@ test("diesel: a metadata.toml without run_in_transaction runs the migration outs
   assert.deepEqual(
     plan.migrations!.map((migration) => migration.transaction),
     [true, false, true],
+  );
+});
+
+test("a PRAGMA foreign_keys inside a comment or a string is not one the tool ran: the migration keeps the tool's transaction and flags", async (t) => {
+  const project = projectWith(t, "sqlx", {
+    "1_a.sql": "-- no-transaction\n-- PRAGMA foreign_keys = OFF;\nCREATE TABLE a (id INTEGER, note TEXT DEFAULT 'PRAGMA foreign_keys=OFF;');\nVACUUM;\n",
+  });
+  const plan = await importJson(project, ["sqlx", "sqlx-migrations", "--empty-down", "no-op"], 0);
+  assert.deepEqual(
+    plan.migrations!.map((migration) => [migration.transaction, migration.foreignKeysPragmas]),
+    [[false, 0]],
   );
 });

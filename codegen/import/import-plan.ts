@@ -8,6 +8,7 @@ import { StepwiseError } from "../../src/core/errors.js";
 import { DESCRIPTION_PREFIX, DOWN_MARKER, EMPTY_MARKER, UP_MARKER } from "../../src/shared/sql-markers.js";
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 import { parseSqlMigrationSource } from "../../src/shared/sql-source.js";
+import { tokenizeSql } from "../../src/shared/postgres-tokens.js";
 import { formatMigrationFileName, isMigrationLike, toSnakeCaseName } from "../migration-file.js";
 import { projectPath, tryOr } from "../problems.js";
 import { writeFileAtomic } from "../write-file.js";
@@ -145,8 +146,13 @@ function renderMigration(
   const chunks: { text: string; from: SourceSection | null }[] = [];
   const add = (text: string, from: SourceSection | null = null) => chunks.push({ text: text === "" || text.endsWith("\n") || from === null ? text : `${text}\n`, from });
   // A migration that switches foreign keys itself (drizzle-kit's and Prisma's table rebuilds) gets the flag that does it within a transaction; its pragmas, refused there, become comments.
-  const pragmas = dialect === "sqlite" ? [...migration.up.sql.matchAll(FOREIGN_KEYS_PRAGMA)].length : 0;
-  if (pragmas > 0) migration = { ...migration, transaction: true, up: { ...migration.up, sql: migration.up.sql.replace(FOREIGN_KEYS_PRAGMA, (statement) => `/* ${statement} */`) } };
+  // Only pragmas the tool ran count: not one inside a comment or a string.
+  const words = new Set(dialect === "sqlite" ? tokenizeSql(migration.up.sql).flatMap((token) => (token.kind === "word" ? [token.offset] : [])) : []);
+  const pragmas = [...migration.up.sql.matchAll(FOREIGN_KEYS_PRAGMA)].filter((match) => words.has(match.index)).length;
+  if (pragmas > 0) {
+    const sql = migration.up.sql.replace(FOREIGN_KEYS_PRAGMA, (statement: string, offset: number) => (words.has(offset) ? `/* ${statement} */` : statement));
+    migration = { ...migration, transaction: true, up: { ...migration.up, sql } };
+  }
   const foreignKeysOff = (context.foreignKeysOff || pragmas > 0) && migration.transaction;
   const flags = [...(migration.transaction ? [] : ["transaction:false"]), ...(foreignKeysOff ? ["foreign_keys:off"] : [])];
   add(`${DESCRIPTION_PREFIX} imported from ${tool} ${migration.id}\n`, { ...migration.up, line: 1 });
