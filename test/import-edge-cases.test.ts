@@ -252,3 +252,17 @@ test("a PRAGMA foreign_keys inside a comment or a string is not one the tool ran
     [[false, 0]],
   );
 });
+
+test("a migrations folder that holds the tool's folder is IMPORT_TARGET_NOT_EMPTY naming it, in the dry run too (gen would find the tool's files there)", async (t) => {
+  const project = createTestProject(t);
+  mkdirSync(path.join(project.migrationsDir, "dbmate"), { recursive: true });
+  writeFileSync(path.join(project.migrationsDir, "dbmate", "1_a.sql"), DBMATE("a"));
+  for (const yes of [[], ["--yes"]]) {
+    const run = await runCli(["import", "dbmate", "migrations/dbmate", ...yes, "--json"], { cwd: project.root });
+    assert.equal(run.code, 1, run.stdout);
+    const error = (JSON.parse(run.stdout) as { error: { code: string; files: string[] } }).error;
+    assert.equal(error.code, "IMPORT_TARGET_NOT_EMPTY");
+    assert.deepEqual(error.files, ["dbmate"]);
+  }
+  assert.deepEqual(fs.readdirSync(project.migrationsDir), ["dbmate"]);
+});

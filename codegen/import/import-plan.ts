@@ -209,10 +209,13 @@ function renderMigration(
   };
 }
 
-/** The entries of the target folder that `import` would write over or beside: anything migration-like, or an earlier map. */
-export function findExistingMigrations(migrationsDir: string): string[] {
+/** Refuses (`IMPORT_TARGET_NOT_EMPTY`) a migrations folder that holds anything migration-like, an earlier map, or the tool's folder (which `gen` would then find there). */
+export function checkImportTarget(plan: ImportPlan, migrationsDir: string): void {
+  const within = path.relative(plan.migrationsDir, plan.source);
+  const holder = within === "" || within.startsWith("..") || path.isAbsolute(within) ? null : within.split(path.sep)[0];
   const entries = tryOr(() => readdirSync(migrationsDir), [] as string[]);
-  return entries.filter((name) => isMigrationLike(name) || name === IMPORT_MAP_FILE).sort();
+  const existing = entries.filter((name) => isMigrationLike(name) || name === IMPORT_MAP_FILE || name === holder).sort();
+  if (existing.length > 0) throw targetNotEmptyError(plan, existing);
 }
 
 /**
@@ -220,8 +223,7 @@ export function findExistingMigrations(migrationsDir: string): string[] {
  * wrote, the folders it created included.
  */
 export function writeImport(plan: ImportPlan, migrationsDir: string): void {
-  const existing = findExistingMigrations(migrationsDir);
-  if (existing.length > 0) throw targetNotEmptyError(plan, existing);
+  checkImportTarget(plan, migrationsDir);
   const written: string[] = [];
   // The folders this run creates, deepest first, removed again on a failure.
   const created: string[] = [];
@@ -241,11 +243,14 @@ export function writeImport(plan: ImportPlan, migrationsDir: string): void {
 }
 
 /** `IMPORT_TARGET_NOT_EMPTY`: the folder already holds migrations (often the tool's own, when importing in place). */
-export function targetNotEmptyError(plan: Pick<ImportPlan, "migrationsDir" | "source" | "tool">, files: readonly string[]): StepwiseError<"IMPORT_TARGET_NOT_EMPTY"> {
+function targetNotEmptyError(plan: Pick<ImportPlan, "migrationsDir" | "source" | "tool">, files: readonly string[]): StepwiseError<"IMPORT_TARGET_NOT_EMPTY"> {
   const inPlace = plan.migrationsDir === plan.source;
+  const inside = !inPlace && plan.source.startsWith(`${plan.migrationsDir}/`);
   const fix = inPlace
     ? `it is the ${plan.tool} folder itself: move that aside first (git mv ${plan.source} ${plan.source}-${plan.tool}), then run "stepwise import ${plan.tool} ${plan.source}-${plan.tool}"`
-    : `import into an empty folder (--dir, or "migrationsDir" in the config), or remove these first`;
+    : inside
+      ? `it holds the ${plan.tool} folder: move that out first (git mv ${plan.source} ${plan.tool}-migrations), then run "stepwise import ${plan.tool} ${plan.tool}-migrations"`
+      : `import into an empty folder (--dir, or "migrationsDir" in the config), or remove these first`;
   const shown = files.slice(0, 5).join(", ") + (files.length > 5 ? `, and ${files.length - 5} more` : "");
   return new StepwiseError("IMPORT_TARGET_NOT_EMPTY", `${plan.migrationsDir} already holds migrations (${shown}), and import never writes over or among them: ${fix}. Nothing was written.`, {
     dir: plan.migrationsDir,
