@@ -266,3 +266,22 @@ test("a migrations folder that holds the tool's folder is IMPORT_TARGET_NOT_EMPT
   }
   assert.deepEqual(fs.readdirSync(project.migrationsDir), ["dbmate"]);
 });
+
+test("CRLF files keep their no-transaction settings in every tool's spelling", async (t) => {
+  const cases: [tool: string, files: Record<string, string>][] = [
+    ["dbmate", { "1_a.sql": "-- migrate:up transaction:false \r\nVACUUM;\r\n-- migrate:down\r\nSELECT 1;\r\n" }],
+    ["goose", { "1_a.sql": "-- +goose Up\r\n-- +goose NO TRANSACTION\r\nVACUUM;\r\n-- +goose Down\r\nSELECT 1;\r\n" }],
+    ["sqlx", { "1_a.sql": "-- no-transaction\r\nVACUUM;\r\n" }],
+    ["flyway", { "V1__a.sql": "VACUUM;\r\n", "V1__a.sql.conf": "executeInTransaction=false\r\n" }],
+    ["diesel", { "2020-01-01-000000_a/up.sql": "VACUUM;\r\n", "2020-01-01-000000_a/metadata.toml": "run_in_transaction = false\r\n" }],
+  ];
+  for (const [tool, files] of cases) {
+    const project = projectWith(t, tool, files);
+    const plan = await importJson(project, [tool, `${tool}-migrations`, "--empty-down", "no-op"], 0);
+    assert.deepEqual(
+      plan.migrations!.map((migration) => migration.transaction),
+      [false],
+      tool,
+    );
+  }
+});
