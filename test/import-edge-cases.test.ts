@@ -109,8 +109,11 @@ test("goose: what goose itself refuses is IMPORT_SOURCE_INVALID at its line: ver
     );
     assert.equal(existsSync(project.migrationsDir), false);
   }
-  // What goose accepts: the largest version, annotations in any case, with no space after `--`, CRLF.
-  const accepted = projectWith(t, "goose", { "9223372036854775807_big.sql": "--+goose up\r\nCREATE TABLE a (id INTEGER);\r\n-- +goose   DOWN \r\nDROP TABLE a;\r\n" });
+  // What goose accepts: the largest version, annotations in any case, with no space after `--`, CRLF; and a Go test file it skips.
+  const accepted = projectWith(t, "goose", {
+    "9223372036854775807_big.sql": "--+goose up\r\nCREATE TABLE a (id INTEGER);\r\n-- +goose   DOWN \r\nDROP TABLE a;\r\n",
+    "00002_helpers_test.go": "package migrations\n",
+  });
   const plan = await importJson(accepted, ["goose", "goose-migrations"], 0);
   assert.deepEqual(
     plan.migrations!.map((migration) => migration.down),

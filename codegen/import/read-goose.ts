@@ -16,7 +16,8 @@ export const goose: ForeignTool = {
   read(source: SourceFolder): ForeignMigration[] {
     const found = source.list().flatMap((entry): (ForeignMigration & { key: string; file: string })[] => {
       const file = entry.name;
-      if (!entry.isFile() || !/^\d+_.*\.(sql|go)$/.test(file)) return [];
+      // goose skips Go test files.
+      if (!entry.isFile() || !/^\d+_.*\.(sql|go)$/.test(file) || file.endsWith("_test.go")) return [];
       if (file.endsWith(".go"))
         return refuse(source, file, 1, "a goose Go migration; stepwise imports goose's SQL migrations only, so port this one to a .sql file (or a stepwise TypeScript migration) first");
       const text = source.read(file);
