@@ -87,7 +87,7 @@ test("Flyway: migrations in subfolders are imported in version order with the re
   assert.equal(error.code, "IMPORT_SOURCE_INVALID");
 });
 
-test("goose: what goose itself refuses is IMPORT_SOURCE_INVALID at its line: version 0 or past 64 bits, StatementBegin without StatementEnd (or the reverse), an annotation line goose cannot read", async (t) => {
+test("goose: what goose itself refuses is IMPORT_SOURCE_INVALID at its line: version 0 or past 64 bits, StatementBegin without StatementEnd (or the reverse), an annotation line goose cannot read, an unfinished up statement", async (t) => {
   const UP = "-- +goose Up\nCREATE TABLE a (id INTEGER);\n";
   const cases: [files: Record<string, string>, file: string, line: number][] = [
     [{ "0_init.sql": UP }, "0_init.sql", 1],
@@ -98,6 +98,9 @@ test("goose: what goose itself refuses is IMPORT_SOURCE_INVALID at its line: ver
     // goose refuses an indented annotation (stepwise read it as a comment, so the down's SQL joined the up), and any comment line holding "+goose".
     [{ "1_a.sql": "-- +goose Up\nCREATE TABLE a (id INTEGER);\n  -- +goose Down\nDROP TABLE a;\n" }, "1_a.sql", 3],
     [{ "1_a.sql": "-- +goose Up\n-- written for +goose v3\nCREATE TABLE a (id INTEGER);\n" }, "1_a.sql", 2],
+    // goose's "missing semicolon": the up's last statement unfinished, at the Down or at the end (a statement in StatementBegin/End needs none).
+    [{ "1_a.sql": "-- +goose Up\nCREATE TABLE a (id INTEGER);\n\nCREATE TABLE b (id INTEGER)\n-- +goose Down\nDROP TABLE a;\n" }, "1_a.sql", 4],
+    [{ "1_a.sql": "-- +goose Up\n-- +goose StatementBegin\nCREATE TABLE a (id INTEGER)\n-- +goose StatementEnd\nSELECT 1; -- done\nSELECT 2 -- not done;\n" }, "1_a.sql", 6],
   ];
   for (const [files, file, line] of cases) {
     const project = projectWith(t, "goose", files);

@@ -55,6 +55,8 @@ export const goose: ForeignTool = {
       }
       if (up === null) return refuse(source, file, 1, "no `-- +goose Up` annotation, which goose requires");
       if (statementAt !== null) return refuse(source, file, lineAt(text, statementAt), "`-- +goose StatementBegin` without its `-- +goose StatementEnd`, which goose refuses");
+      const unfinished = findUnfinishedUp(text);
+      if (unfinished !== null) return refuse(source, file, unfinished, "a statement in the up without a `;` ending its last line, which goose refuses (missing semicolon); end it with `;`");
       const statement = text
         .slice(0, up)
         .split("\n")
@@ -97,4 +99,32 @@ function dropCuts(section: SourceSection, start: number, cuts: readonly [number,
     breaks.push({ at: lines(sql), line: section.line + lines(section.sql.slice(0, at - start)) });
   }
   return { ...section, sql: sql + section.sql.slice(at - start), breaks };
+}
+
+/**
+ * The line where the up section leaves a statement unfinished, as goose reads it for `up` (which it refuses: "missing semicolon"), or `null`. Outside StatementBegin/StatementEnd a statement ends at
+ * a line whose last word before a `--` word ends with `;`; comment and empty lines before a statement are skipped.
+ */
+function findUnfinishedUp(text: string): number | null {
+  let state: "start" | "up" | "block" = "start";
+  let buffer = "";
+  let from = 0;
+  for (const [index, raw] of text.split("\n").entries()) {
+    const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+    const trimmed = line.trim();
+    if (trimmed.startsWith("--") && line.includes("+goose")) {
+      const command = line.replaceAll("--", "").replace("+goose", "").trim().toLowerCase();
+      if (command === "down") break;
+      if (command === "up" || command === "statementend") [state, buffer] = ["up", ""];
+      else if (command === "statementbegin") state = "block";
+      continue;
+    }
+    if (state === "start" || (buffer === "" && (trimmed.startsWith("--") || line === ""))) continue;
+    if (buffer === "") from = index + 1;
+    buffer += `${line}\n`;
+    const words = line.split(/\s+/).filter((word) => word !== "");
+    const end = words.findIndex((word) => word.startsWith("--"));
+    if (state === "up" && (words.slice(0, end === -1 ? undefined : end).at(-1) ?? "").endsWith(";")) buffer = "";
+  }
+  return buffer.trim() === "" ? null : from;
 }
