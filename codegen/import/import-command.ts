@@ -4,7 +4,7 @@ import type { CliContext } from "../../src/cli/cli-props.js";
 import { usageError } from "../../src/core/error-factories.js";
 import type { StepwiseSettings } from "../config.js";
 import type { ImportFlags } from "./import-help.js";
-import { findExistingMigrations, IMPORT_TOOLS, planImport, targetNotEmptyError, writeImport, type EmptyDownChoice } from "./import-plan.js";
+import { checkImportTarget, IMPORT_TOOLS, planImport, writeImport, type EmptyDownChoice } from "./import-plan.js";
 
 /** Runs `stepwise import <tool> <dir>` for the bin. */
 export function runImport(tool: string, dir: string, flags: ImportFlags, settings: StepwiseSettings, context: CliContext): void {
@@ -20,8 +20,7 @@ export function runImport(tool: string, dir: string, flags: ImportFlags, setting
     dialect: settings.dialect,
     emptyDown: flags.emptyDown as EmptyDownChoice | undefined,
   });
-  const existing = findExistingMigrations(settings.migrationsDir);
-  if (existing.length > 0) throw targetNotEmptyError(plan, existing);
+  checkImportTarget(plan, settings.migrationsDir);
   if (flags.yes) writeImport(plan, settings.migrationsDir);
   if (flags.json) {
     const { mapText: _map, migrations, ...rest } = plan;

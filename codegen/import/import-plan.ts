@@ -2,12 +2,13 @@
  * `stepwise import <tool> <dir>`: reads another tool's SQL migrations in that tool's order and plans stepwise files for them, numbered 1..N, each checked as `gen` would check it before anything is
  * written; then writes every file and the map, or nothing.
  */
-import { existsSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, rmdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { StepwiseError } from "../../src/core/errors.js";
 import { DESCRIPTION_PREFIX, DOWN_MARKER, EMPTY_MARKER, UP_MARKER } from "../../src/shared/sql-markers.js";
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 import { parseSqlMigrationSource } from "../../src/shared/sql-source.js";
+import { tokenizeSql } from "../../src/shared/postgres-tokens.js";
 import { formatMigrationFileName, isMigrationLike, toSnakeCaseName } from "../migration-file.js";
 import { projectPath, tryOr } from "../problems.js";
 import { writeFileAtomic } from "../write-file.js";
@@ -72,16 +73,18 @@ export function planImport(options: ImportOptions): ImportPlan {
   const source = projectPath(projectRoot, sourceDir) || ".";
   const reader = IMPORT_TOOLS[tool]!;
   const folder = openSourceFolder(sourceDir);
-  const found = existsSync(sourceDir) ? reader.read(folder) : [];
+  const isFolder = tryOr(() => statSync(sourceDir).isDirectory(), null);
+  const found = isFolder === true ? reader.read(folder) : [];
+  const at = (file: string) => (file === "" ? source : `${source}/${file}`);
   const invalid = (problems: readonly SourceProblem[]) =>
     new StepwiseError(
       "IMPORT_SOURCE_INVALID",
-      `${problems.length} problem${problems.length === 1 ? "" : "s"} in the ${tool} migrations of ${source}, so nothing was written:\n${problems.map((problem) => `  ${source}/${problem.file}:${problem.line}: ${problem.message}`).join("\n")}`,
-      { tool, dir: source, problems: problems.map((problem) => ({ ...problem, file: `${source}/${problem.file}` })) },
+      `${problems.length} problem${problems.length === 1 ? "" : "s"} in the ${tool} migrations of ${source}, so nothing was written:\n${problems.map((problem) => `  ${at(problem.file)}:${problem.line}: ${problem.message}`).join("\n")}`,
+      { tool, dir: source, problems: problems.map((problem) => ({ ...problem, file: at(problem.file) })) },
     );
   if (folder.problems.length > 0) throw invalid(folder.problems);
   if (found.length === 0) {
-    const why = existsSync(sourceDir) ? `holds no ${tool} migrations` : "does not exist";
+    const why = isFolder === null ? "does not exist" : isFolder ? `holds no ${tool} migrations` : "is a file, not a folder";
     throw invalid([{ file: "", line: 1, message: `${source} ${why}; name the folder that holds the ${tool} migrations` }]);
   }
   const isEmpty = (section: SourceSection) => isOnlyComments(section.sql, dialect);
@@ -102,7 +105,7 @@ export function planImport(options: ImportOptions): ImportPlan {
     const file = formatMigrationFileName(version, toSnakeCaseName(migration.name) || "migration", "sql", width);
     const planned = renderMigration(migration, { tool, version, file, dialect, emptyDown: emptyDown ?? "irreversible", foreignKeysOff: reader.foreignKeysOff && dialect === "sqlite", isEmpty });
     for (const problem of planned.problems) problems.push(problem);
-    return { ...planned.migration, sources: migration.sources.map((relative) => ({ file: relative, sha256: folder.sha256(relative) })) };
+    return { ...planned.migration, sources: migration.sources.map((relative) => ({ file: relative, sha256: folder.hash(relative) })) };
   });
   if (problems.length > 0) throw invalid(problems);
   const mapFile = path.join(migrationsDir, IMPORT_MAP_FILE);
@@ -143,8 +146,13 @@ function renderMigration(
   const chunks: { text: string; from: SourceSection | null }[] = [];
   const add = (text: string, from: SourceSection | null = null) => chunks.push({ text: text === "" || text.endsWith("\n") || from === null ? text : `${text}\n`, from });
   // A migration that switches foreign keys itself (drizzle-kit's and Prisma's table rebuilds) gets the flag that does it within a transaction; its pragmas, refused there, become comments.
-  const pragmas = dialect === "sqlite" ? [...migration.up.sql.matchAll(FOREIGN_KEYS_PRAGMA)].length : 0;
-  if (pragmas > 0) migration = { ...migration, transaction: true, up: { ...migration.up, sql: migration.up.sql.replace(FOREIGN_KEYS_PRAGMA, (statement) => `/* ${statement} */`) } };
+  // Only pragmas the tool ran count: not one inside a comment or a string.
+  const words = new Set(dialect === "sqlite" ? tokenizeSql(migration.up.sql).flatMap((token) => (token.kind === "word" ? [token.offset] : [])) : []);
+  const pragmas = [...migration.up.sql.matchAll(FOREIGN_KEYS_PRAGMA)].filter((match) => words.has(match.index)).length;
+  if (pragmas > 0) {
+    const sql = migration.up.sql.replace(FOREIGN_KEYS_PRAGMA, (statement: string, offset: number) => (words.has(offset) ? `/* ${statement} */` : statement));
+    migration = { ...migration, transaction: true, up: { ...migration.up, sql } };
+  }
   const foreignKeysOff = (context.foreignKeysOff || pragmas > 0) && migration.transaction;
   const flags = [...(migration.transaction ? [] : ["transaction:false"]), ...(foreignKeysOff ? ["foreign_keys:off"] : [])];
   add(`${DESCRIPTION_PREFIX} imported from ${tool} ${migration.id}\n`, { ...migration.up, line: 1 });
@@ -160,22 +168,30 @@ function renderMigration(
   if (down !== "none" && migration.down !== null) add(migration.down.sql, migration.down);
   const text = chunks.map((chunk) => chunk.text).join("");
   const parsed = parseSqlMigrationSource(text, { dialect });
-  const problems = parsed.ok
-    ? []
-    : parsed.problems.map((problem) => {
-        let line = 1;
-        for (const chunk of chunks) {
-          const lines = chunk.text.split("\n").length - 1;
-          if (problem.line <= line + lines - 1 || chunk === chunks.at(-1)) {
-            const from = chunk.from ?? migration.up;
-            const within = Math.max(0, problem.line - line);
-            const resumed = from.breaks?.findLast((stretch) => stretch.at <= within);
-            return { file: from.file, line: resumed ? resumed.line + within - resumed.at : from.line + within, message: `${problem.message} [${problem.code}]` };
-          }
-          line += lines;
-        }
-        return { file: migration.up.file, line: 1, message: problem.message };
-      });
+  // A `-- migrate:down` line in the tool's SQL, a comment to the tool, would cut the migration short where no down marker of ours makes it a duplicate.
+  const splitAt =
+    parsed.ok && down === "none" && parsed.migration.downSqlLine !== null
+      ? text.split("\n").findLastIndex((line, index) => index < parsed.migration.downSqlLine! && line.startsWith(DOWN_MARKER)) + 1
+      : 0;
+  const found: readonly { line: number; code: string | null; message: string }[] = parsed.ok
+    ? splitAt > 0
+      ? [{ line: splitAt, code: null, message: `a line stepwise reads as its "${DOWN_MARKER}" marker, where ${tool} ran what follows as part of the up; reword that comment or remove it` }]
+      : []
+    : parsed.problems;
+  const problems = found.map((problem) => {
+    let line = 1;
+    for (const chunk of chunks) {
+      const lines = chunk.text.split("\n").length - 1;
+      if (problem.line <= line + lines - 1 || chunk === chunks.at(-1)) {
+        const from = chunk.from ?? migration.up;
+        const within = Math.max(0, problem.line - line);
+        const resumed = from.breaks?.findLast((stretch) => stretch.at <= within);
+        return { file: from.file, line: resumed ? resumed.line + within - resumed.at : from.line + within, message: problem.code === null ? problem.message : `${problem.message} [${problem.code}]` };
+      }
+      line += lines;
+    }
+    return { file: migration.up.file, line: 1, message: problem.message };
+  });
   return {
     migration: {
       version: context.version,
@@ -193,20 +209,25 @@ function renderMigration(
   };
 }
 
-/** The entries of the target folder that `import` would write over or beside: anything migration-like, or an earlier map. */
-export function findExistingMigrations(migrationsDir: string): string[] {
+/** Refuses (`IMPORT_TARGET_NOT_EMPTY`) a migrations folder that holds anything migration-like, an earlier map, or the tool's folder (which `gen` would then find there). */
+export function checkImportTarget(plan: ImportPlan, migrationsDir: string): void {
+  const within = path.relative(plan.migrationsDir, plan.source);
+  const holder = within === "" || within.startsWith("..") || path.isAbsolute(within) ? null : within.split(path.sep)[0];
   const entries = tryOr(() => readdirSync(migrationsDir), [] as string[]);
-  return entries.filter((name) => isMigrationLike(name) || name === IMPORT_MAP_FILE).sort();
+  const existing = entries.filter((name) => isMigrationLike(name) || name === IMPORT_MAP_FILE || name === holder).sort();
+  if (existing.length > 0) throw targetNotEmptyError(plan, existing);
 }
 
 /**
  * Writes the plan: refuses (`IMPORT_TARGET_NOT_EMPTY`) when the folder already holds migrations, then writes each file, never over an existing one, and the map last; a failure removes what this run
- * wrote.
+ * wrote, the folders it created included.
  */
 export function writeImport(plan: ImportPlan, migrationsDir: string): void {
-  const existing = findExistingMigrations(migrationsDir);
-  if (existing.length > 0) throw targetNotEmptyError(plan, existing);
+  checkImportTarget(plan, migrationsDir);
   const written: string[] = [];
+  // The folders this run creates, deepest first, removed again on a failure.
+  const created: string[] = [];
+  for (let dir = migrationsDir; !existsSync(dir) && path.dirname(dir) !== dir; dir = path.dirname(dir)) created.push(dir);
   try {
     for (const migration of plan.migrations) {
       const file = path.join(migrationsDir, migration.file);
@@ -216,16 +237,20 @@ export function writeImport(plan: ImportPlan, migrationsDir: string): void {
     writeFileAtomic(path.join(migrationsDir, IMPORT_MAP_FILE), plan.mapText, { exclusive: true });
   } catch (error) {
     for (const file of written) rmSync(file, { force: true });
+    for (const dir of created) tryOr(() => rmdirSync(dir), undefined);
     throw error;
   }
 }
 
 /** `IMPORT_TARGET_NOT_EMPTY`: the folder already holds migrations (often the tool's own, when importing in place). */
-export function targetNotEmptyError(plan: Pick<ImportPlan, "migrationsDir" | "source" | "tool">, files: readonly string[]): StepwiseError<"IMPORT_TARGET_NOT_EMPTY"> {
+function targetNotEmptyError(plan: Pick<ImportPlan, "migrationsDir" | "source" | "tool">, files: readonly string[]): StepwiseError<"IMPORT_TARGET_NOT_EMPTY"> {
   const inPlace = plan.migrationsDir === plan.source;
+  const inside = !inPlace && plan.source.startsWith(`${plan.migrationsDir}/`);
   const fix = inPlace
     ? `it is the ${plan.tool} folder itself: move that aside first (git mv ${plan.source} ${plan.source}-${plan.tool}), then run "stepwise import ${plan.tool} ${plan.source}-${plan.tool}"`
-    : `import into an empty folder (--dir, or "migrationsDir" in the config), or remove these first`;
+    : inside
+      ? `it holds the ${plan.tool} folder: move that out first (git mv ${plan.source} ${plan.tool}-migrations), then run "stepwise import ${plan.tool} ${plan.tool}-migrations"`
+      : `import into an empty folder (--dir, or "migrationsDir" in the config), or remove these first`;
   const shown = files.slice(0, 5).join(", ") + (files.length > 5 ? `, and ${files.length - 5} more` : "");
   return new StepwiseError("IMPORT_TARGET_NOT_EMPTY", `${plan.migrationsDir} already holds migrations (${shown}), and import never writes over or among them: ${fix}. Nothing was written.`, {
     dir: plan.migrationsDir,

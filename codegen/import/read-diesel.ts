@@ -28,7 +28,8 @@ export const diesel: ForeignTool = {
           name,
           up: { file: at("up.sql"), line: 1, sql: up },
           down: down === undefined ? null : { file: at("down.sql"), line: 1, sql: down },
-          transaction: setting?.[1] !== "false",
+          // Diesel's metadata field defaults to false when the file exists without the key (serde's default for a bool), and to true without the file.
+          transaction: metadata === undefined || (setting !== null && setting[1] !== "false"),
           sources: [at("up.sql"), ...(down === undefined ? [] : [at("down.sql")]), ...(metadata === undefined ? [] : [at("metadata.toml")])],
           history: { version },
         },

@@ -14,14 +14,15 @@ export const drizzle: ForeignTool = {
     const text = source.read(JOURNAL);
     if (text === undefined) return refuse(source, JOURNAL, 1, "no journal; drizzle-kit writes meta/_journal.json beside the SQL files, and its order is the migrations' order");
     if (text === null) return [];
-    let journal: { dialect?: unknown; entries?: unknown };
+    let journal: { dialect?: unknown; entries?: unknown } | null;
     try {
       journal = JSON.parse(text) as typeof journal;
     } catch (error) {
       return refuse(source, JOURNAL, 1, `not valid JSON (${(error as Error).message})`);
     }
-    if (!Array.isArray(journal.entries)) return refuse(source, JOURNAL, 1, 'no "entries" array');
-    return (journal.entries as { tag?: unknown; when?: unknown }[]).flatMap((entry, index): ForeignMigration[] => {
+    if (!Array.isArray(journal?.entries)) return refuse(source, JOURNAL, 1, 'no "entries" array');
+    return (journal.entries as ({ tag?: unknown; when?: unknown } | null)[]).flatMap((item, index): ForeignMigration[] => {
+      const entry = item ?? {};
       const at = Math.max(0, text.indexOf(`"${String(entry.tag)}"`));
       if (typeof entry.tag !== "string" || !/^[\w.-]+$/.test(entry.tag)) return refuse(source, JOURNAL, lineAt(text, at), `entry ${index} has no usable "tag" (the SQL file's name without .sql)`);
       const file = `${entry.tag}.sql`;
@@ -37,7 +38,7 @@ export const drizzle: ForeignTool = {
           transaction: true,
           sources: [file],
           // drizzle records the SQL file's SHA-256 and the journal's `when`.
-          history: { hash: source.sha256(file), created_at: typeof entry.when === "number" ? entry.when : 0 },
+          history: { hash: source.hash(file), created_at: typeof entry.when === "number" ? entry.when : 0 },
         },
       ];
     });

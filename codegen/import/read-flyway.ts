@@ -1,7 +1,10 @@
 /**
  * Flyway (SQL migrations): `V<version>__<description>.sql`, with an optional `U<version>__<description>.sql` undo. A version is numbers separated by `.` or `_`, compared part by part as numbers
- * (1.9 before 1.10; 1.0 equals 1). Each runs in a transaction unless its `<file>.conf` says `executeInTransaction=false`. Repeatable (`R__`) and baseline (`B`) scripts have no counterpart.
+ * (1.9 before 1.10; 1.0 equals 1). Flyway scans the folder and its subfolders. Each runs in a transaction unless its `<file>.conf` says `executeInTransaction=false`. Repeatable (`R__`) and baseline (`B`) scripts have no counterpart.
  */
+import { realpathSync } from "node:fs";
+import path from "node:path";
+import { tryOr } from "../problems.js";
 import { compareNumeric, lineAt, refuse, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 const FILE = /^([VUBR])(\d+(?:[._]\d+)*)?__(.+)\.sql$/;
@@ -11,13 +14,13 @@ export const flyway: ForeignTool = {
   foreignKeysOff: true,
   read(source: SourceFolder): ForeignMigration[] {
     const byVersion = new Map<string, { parts: string[]; version?: string; undo?: string; description: string; raw: string }>();
-    for (const entry of source.list()) {
-      const match = entry.isFile() ? FILE.exec(entry.name) : null;
+    for (const file of listFiles(source)) {
+      const match = FILE.exec(path.posix.basename(file));
       if (!match) continue;
       const [, prefix, raw] = match;
       if (prefix === "R") {
         source.report(
-          entry.name,
+          file,
           1,
           "a repeatable migration, which Flyway re-runs whenever it changes and stepwise has no counterpart for; copy its current SQL into a new V migration (or a stepwise migration after the import) and remove it",
         );
@@ -25,7 +28,7 @@ export const flyway: ForeignTool = {
       }
       if (prefix === "B" || raw === undefined) {
         source.report(
-          entry.name,
+          file,
           1,
           prefix === "B"
             ? "a baseline migration, which stands for the ones before it; import the V migrations it replaces, or rename it to a V migration if it is the first"
@@ -40,8 +43,8 @@ export const flyway: ForeignTool = {
       const slot = byVersion.get(key) ?? { parts, description: match[3]!, raw: raw.replaceAll("_", ".") };
       byVersion.set(key, slot);
       const kind = prefix === "V" ? "version" : "undo";
-      if (slot[kind] !== undefined) source.report(entry.name, 1, `version ${key} is also ${slot[kind]}'s, which Flyway refuses`);
-      else slot[kind] = entry.name;
+      if (slot[kind] !== undefined) source.report(file, 1, `version ${key} is also ${slot[kind]}'s, which Flyway refuses`);
+      else slot[kind] = file;
     }
     return [...byVersion.values()]
       .sort((a, b) => compareParts(a.parts, b.parts))
@@ -68,12 +71,23 @@ export const flyway: ForeignTool = {
             down: down === undefined ? null : { file: slot.undo!, line: 1, sql: down },
             transaction: setting?.[1]?.toLowerCase() !== "false",
             sources: [slot.version, ...(slot.undo === undefined ? [] : [slot.undo]), ...(conf === undefined ? [] : [`${slot.version}.conf`])],
-            history: { version: slot.raw, description: slot.description.replaceAll("_", " "), script: slot.version, checksum: flywayChecksum(up) },
+            history: { version: slot.raw, description: slot.description.replaceAll("_", " "), script: path.posix.basename(slot.version), checksum: flywayChecksum(up) },
           },
         ];
       });
   },
 };
+
+/** Every file under the folder, relative to it, subfolders included (each real folder once, so a link cannot loop). */
+function listFiles(source: SourceFolder, relative = "", seen = new Set<string>()): string[] {
+  const real = tryOr(() => realpathSync(path.join(source.dir, relative)), relative);
+  if (seen.has(real)) return [];
+  seen.add(real);
+  return source.list(relative).flatMap((entry) => {
+    const file = relative === "" ? entry.name : `${relative}/${entry.name}`;
+    return entry.isDirectory() ? listFiles(source, file, seen) : entry.isFile() ? [file] : [];
+  });
+}
 
 function compareParts(a: readonly string[], b: readonly string[]): number {
   for (let index = 0; index < Math.max(a.length, b.length); index++) {

@@ -4,7 +4,10 @@
  */
 import { compareNumeric, endOfLine, lineAt, refuse, reportDuplicates, sectionOf, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceSection } from "./source.js";
 
-const ANNOTATION = /^--\s*\+goose\b[ \t]*(.*?)[ \t]*\r?$/gim;
+/** A line goose reads as an annotation: one that starts with `--` once trimmed and holds `+goose` anywhere. */
+const ANNOTATION = /^[ \t]*--.*\+goose.*$/gm;
+/** goose parses versions as signed 64-bit integers and refuses those below 1. */
+const MAX_VERSION = 2n ** 63n - 1n;
 const KNOWN = new Map(["up", "down", "statementbegin", "statementend", "no transaction"].map((word) => [word, word]));
 
 export const goose: ForeignTool = {
@@ -13,7 +16,8 @@ export const goose: ForeignTool = {
   read(source: SourceFolder): ForeignMigration[] {
     const found = source.list().flatMap((entry): (ForeignMigration & { key: string; file: string })[] => {
       const file = entry.name;
-      if (!entry.isFile() || !/^\d+_.*\.(sql|go)$/.test(file)) return [];
+      // goose skips Go test files.
+      if (!entry.isFile() || !/^\d+_.*\.(sql|go)$/.test(file) || file.endsWith("_test.go")) return [];
       if (file.endsWith(".go"))
         return refuse(source, file, 1, "a goose Go migration; stepwise imports goose's SQL migrations only, so port this one to a .sql file (or a stepwise TypeScript migration) first");
       const text = source.read(file);
@@ -21,32 +25,45 @@ export const goose: ForeignTool = {
       let up: number | null = null;
       let down: number | null = null;
       let transaction = true;
+      let statementAt: number | null = null;
       // The annotation lines, which stepwise's markers replace; everything else is kept as written.
       const cuts: [number, number][] = [];
       for (const match of text.matchAll(ANNOTATION)) {
-        const word = KNOWN.get(match[1]!.toLowerCase());
+        // goose's reading: no leading whitespace, every `--` and the first `+goose` removed, the rest compared ignoring case.
+        const command = match[0].replaceAll("--", "").replace("+goose", "").trim();
+        const word = /^\s/.test(match[0]) || command.includes("+goose") ? undefined : KNOWN.get(command.toLowerCase());
         const line = lineAt(text, match.index);
         if (word === undefined) {
-          const why = /^envsub/i.test(match[1]!)
+          const why = /^envsub/i.test(command)
             ? "goose substitutes environment variables into the SQL when it runs it, and stepwise runs SQL as written: write the values in and delete the annotation"
-            : "goose does not know this annotation";
-          return refuse(source, file, line, `"-- +goose ${match[1]}": ${why}`);
+            : "goose refuses this annotation line (unknown, indented, or a comment that mentions +goose)";
+          return refuse(source, file, line, `"${match[0].trim()}": ${why}`);
         }
         if (word === "up" && up !== null) return refuse(source, file, line, "a second `-- +goose Up`, which goose refuses");
         if (word === "down" && down !== null) return refuse(source, file, line, "a second `-- +goose Down`, which goose refuses");
         if (word === "down" && up === null) return refuse(source, file, line, "`-- +goose Down` before `-- +goose Up`, which goose refuses");
+        if (word === "statementbegin" && (up === null || statementAt !== null))
+          return refuse(source, file, line, "`-- +goose StatementBegin` outside a section or inside another statement, which goose refuses");
+        if (word === "statementend" && statementAt === null) return refuse(source, file, line, "`-- +goose StatementEnd` without its `-- +goose StatementBegin`, which goose refuses");
+        if (word === "down" && statementAt !== null) return refuse(source, file, lineAt(text, statementAt), "`-- +goose StatementBegin` without its `-- +goose StatementEnd`, which goose refuses");
+        if (word === "statementbegin") statementAt = match.index;
+        else if (word === "statementend") statementAt = null;
         if (word === "up") up = match.index;
         else if (word === "down") down = match.index;
         else if (word === "no transaction") transaction = false;
         if (word !== "up" && word !== "down") cuts.push([match.index, endOfLine(text, match.index)]);
       }
       if (up === null) return refuse(source, file, 1, "no `-- +goose Up` annotation, which goose requires");
+      if (statementAt !== null) return refuse(source, file, lineAt(text, statementAt), "`-- +goose StatementBegin` without its `-- +goose StatementEnd`, which goose refuses");
+      const unfinished = findUnfinishedUp(text);
+      if (unfinished !== null) return refuse(source, file, unfinished, "a statement in the up without a `;` ending its last line, which goose refuses (missing semicolon); end it with `;`");
       const statement = text
         .slice(0, up)
         .split("\n")
         .findIndex((line) => line.trim() !== "" && !line.trim().startsWith("--"));
       if (statement !== -1) return refuse(source, file, statement + 1, "SQL above `-- +goose Up`, which goose refuses");
       const version = BigInt(/^\d+/.exec(file)![0]).toString();
+      if (BigInt(version) < 1n || BigInt(version) > MAX_VERSION) return refuse(source, file, 1, `version ${version}, which goose refuses (it takes 1 to ${MAX_VERSION}); renumber it`);
       const part = (start: number, end: number) => dropCuts(sectionOf(file, text, start, end), start, cuts);
       return [
         {
@@ -82,4 +99,32 @@ function dropCuts(section: SourceSection, start: number, cuts: readonly [number,
     breaks.push({ at: lines(sql), line: section.line + lines(section.sql.slice(0, at - start)) });
   }
   return { ...section, sql: sql + section.sql.slice(at - start), breaks };
+}
+
+/**
+ * The line where the up section leaves a statement unfinished, as goose reads it for `up` (which it refuses: "missing semicolon"), or `null`. Outside StatementBegin/StatementEnd a statement ends at
+ * a line whose last word before a `--` word ends with `;`; comment and empty lines before a statement are skipped.
+ */
+function findUnfinishedUp(text: string): number | null {
+  let state: "start" | "up" | "block" = "start";
+  let buffer = "";
+  let from = 0;
+  for (const [index, raw] of text.split("\n").entries()) {
+    const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+    const trimmed = line.trim();
+    if (trimmed.startsWith("--") && line.includes("+goose")) {
+      const command = line.replaceAll("--", "").replace("+goose", "").trim().toLowerCase();
+      if (command === "down") break;
+      if (command === "up" || command === "statementend") [state, buffer] = ["up", ""];
+      else if (command === "statementbegin") state = "block";
+      continue;
+    }
+    if (state === "start" || (buffer === "" && (trimmed.startsWith("--") || line === ""))) continue;
+    if (buffer === "") from = index + 1;
+    buffer += `${line}\n`;
+    const words = line.split(/\s+/).filter((word) => word !== "");
+    const end = words.findIndex((word) => word.startsWith("--"));
+    if (state === "up" && (words.slice(0, end === -1 ? undefined : end).at(-1) ?? "").endsWith(";")) buffer = "";
+  }
+  return buffer.trim() === "" ? null : from;
 }

@@ -26,7 +26,7 @@ export const prisma: ForeignTool = {
             down: null,
             transaction: false,
             sources: [file],
-            history: { migration_name: folder.name, checksum: source.sha256(file) },
+            history: { migration_name: folder.name, checksum: source.hash(file) },
           },
         ];
       });

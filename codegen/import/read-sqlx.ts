@@ -1,8 +1,9 @@
 /** sqlx: `<version>_<description>.sql` (up only) or `.up.sql` / `.down.sql` pairs; versions are 64-bit integers in numeric order; a file starting `-- no-transaction` runs outside a transaction. */
-import { createHash } from "node:crypto";
 import { compareNumeric, endOfLine, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceSection } from "./source.js";
 
-const FILE = /^(\d+)_(.+?)(?:\.(up|down))?\.sql$/;
+/** sqlx skips a `.sql` file with no `_`, and refuses one whose name before the first `_` is not a 64-bit integer. */
+const FILE = /^(\d+)_(.*?)(?:\.(up|down))?\.sql$/;
+const MAX_VERSION = 2n ** 63n - 1n;
 const NO_TRANSACTION = "-- no-transaction";
 
 export const sqlx: ForeignTool = {
@@ -11,9 +12,9 @@ export const sqlx: ForeignTool = {
   read(source: SourceFolder): ForeignMigration[] {
     const byVersion = new Map<string, { up?: string; down?: string; simple?: string; name: string }>();
     for (const entry of source.list()) {
-      if (!entry.isFile() || !entry.name.endsWith(".sql")) continue;
+      if (!entry.isFile() || !entry.name.endsWith(".sql") || !entry.name.includes("_")) continue;
       const match = FILE.exec(entry.name);
-      if (!match) {
+      if (!match || BigInt(match[1]!) > MAX_VERSION) {
         source.report(entry.name, 1, "sqlx cannot parse this name; it expects <version>_<description>.sql, .up.sql or .down.sql");
         continue;
       }
@@ -45,7 +46,7 @@ export const sqlx: ForeignTool = {
         transaction: up.transaction && (down?.transaction ?? true),
         sources: [upFile, ...(slot.down === undefined ? [] : [slot.down])],
         // sqlx records SHA-384 of the up file's bytes.
-        history: { version, description: slot.name.replaceAll("_", " "), checksum: createHash("sha384").update(Buffer.from(upText, "utf8")).digest("hex") },
+        history: { version, description: slot.name.replaceAll("_", " "), checksum: source.hash(upFile, "sha384") },
       });
     }
     return migrations;

@@ -1,6 +1,6 @@
 /** What every reader of another tool's migrations returns, and the file helpers they share. */
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, type Dirent } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, statSync, type Dirent } from "node:fs";
 import path from "node:path";
 import { decodeSourceBytes } from "../../src/shared/source-text.js";
 import { compareText, errorCode, tryOr } from "../problems.js";
@@ -49,16 +49,23 @@ export interface ForeignTool {
   read(source: SourceFolder): readonly ForeignMigration[];
 }
 
+/** An entry of the source folder; a symbolic link counts as what it points to (a broken one as a file, so reading it reports it), since every tool reads through links. */
+export interface SourceEntry {
+  readonly name: string;
+  isFile(): boolean;
+  isDirectory(): boolean;
+}
+
 /** The source folder, read once, with problems collected as they are found. */
 export interface SourceFolder {
   readonly dir: string;
   readonly problems: SourceProblem[];
   /** The entries of `relative` (`""`: the folder itself), hidden ones left out, sorted by name. */
-  list(relative?: string): Dirent[];
+  list(relative?: string): SourceEntry[];
   /** A file's text (a leading BOM dropped), or `null` after reporting why it cannot be read; `undefined` when it does not exist. */
   read(relative: string): string | null | undefined;
-  /** The SHA-256 of a file's bytes, hex, as read by {@link read}. */
-  sha256(relative: string): string;
+  /** A digest of a file's bytes as they are on disk (a BOM included, as the tools hash them), hex. */
+  hash(relative: string, algorithm?: "sha256" | "sha384"): string;
   report(file: string, line: number, message: string): void;
 }
 
@@ -74,14 +81,16 @@ export function openSourceFolder(dir: string): SourceFolder {
     list: (relative = "") =>
       tryOr(() => readdirSync(path.join(dir, relative), { withFileTypes: true }), [] as Dirent[])
         .filter((entry) => !entry.name.startsWith("."))
+        .map((entry): SourceEntry => (entry.isSymbolicLink() ? followLink(path.join(dir, relative, entry.name), entry.name) : entry))
         .sort((a, b) => compareText(a.name, b.name)),
     read(relative) {
       let raw: Buffer;
       try {
         raw = readFileSync(path.join(dir, relative));
       } catch (error) {
-        if (errorCode(error) === "ENOENT") return undefined;
-        report(relative, 1, `cannot be read (${errorCode(error)}); make it readable by the user running stepwise`);
+        const broken = errorCode(error) === "ENOENT" && tryOr(() => lstatSync(path.join(dir, relative)).isSymbolicLink(), false);
+        if (errorCode(error) === "ENOENT" && !broken) return undefined;
+        report(relative, 1, broken ? "a symbolic link to nothing; point it at the migration or remove it" : `cannot be read (${errorCode(error)}); make it readable by the user running stepwise`);
         return null;
       }
       bytes.set(relative, raw);
@@ -92,11 +101,16 @@ export function openSourceFolder(dir: string): SourceFolder {
       }
       return decoded.text.replace(/^\uFEFF/, "");
     },
-    sha256: (relative) =>
-      createHash("sha256")
+    hash: (relative, algorithm = "sha256") =>
+      createHash(algorithm)
         .update(bytes.get(relative) ?? readFileSync(path.join(dir, relative)))
         .digest("hex"),
   };
+}
+
+function followLink(file: string, name: string): SourceEntry {
+  const target = tryOr(() => statSync(file), null);
+  return { name, isFile: () => target?.isFile() ?? true, isDirectory: () => target?.isDirectory() ?? false };
 }
 
 /** Orders decimal digit strings by value (leading zeros and any length). */

@@ -1,0 +1,293 @@
+/**
+ * `stepwise import` on the shapes real histories take that the per-tool fixtures do not: symbolic links, Flyway's subfolders, goose's version and statement rules, a BOM in an sqlx
+ * file's checksum, and a source that is a file. The bin in-process.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import fs, { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { syncBuiltinESMExports } from "node:module";
+import path from "node:path";
+import { test } from "node:test";
+import { planImport, writeImport } from "../codegen/import/import-plan.js";
+import { createTestProject, runCli, type TestProject } from "./support/project.js";
+
+/** A project with `files` in `<tool>-migrations/`. */
+function projectWith(t: test.TestContext, tool: string, files: Record<string, string | Buffer>): TestProject {
+  const project = createTestProject(t);
+  for (const [file, text] of Object.entries(files)) {
+    const at = path.join(project.root, `${tool}-migrations`, file);
+    mkdirSync(path.dirname(at), { recursive: true });
+    writeFileSync(at, text);
+  }
+  return project;
+}
+
+/** The `--json` output of a run, with its exit code checked. */
+async function importJson(project: TestProject, args: readonly string[], code: number) {
+  const run = await runCli(["import", ...args, "--json"], { cwd: project.root });
+  assert.equal(run.code, code, run.stdout + run.stderr);
+  return JSON.parse(run.stdout) as {
+    error?: { code: string; problems?: { file: string; line: number }[] };
+    migrations?: { originalId: string; down: string; transaction: boolean; foreignKeysPragmas: number; history: Record<string, unknown> }[];
+  };
+}
+
+const DBMATE = (table: string) => `-- migrate:up\nCREATE TABLE ${table} (id INTEGER);\n-- migrate:down\nDROP TABLE ${table};\n`;
+
+test("a symbolic link to a migration file or folder is imported as the tool reads it (through the link); a broken link is IMPORT_SOURCE_INVALID at it", async (t) => {
+  const dbmate = projectWith(t, "dbmate", { "2_b.sql": DBMATE("b") });
+  writeFileSync(path.join(dbmate.root, "1_a.sql"), DBMATE("a"));
+  symlinkSync(path.join(dbmate.root, "1_a.sql"), path.join(dbmate.root, "dbmate-migrations", "1_a.sql"));
+  const plan = await importJson(dbmate, ["dbmate", "dbmate-migrations"], 0);
+  assert.deepEqual(
+    plan.migrations!.map((migration) => migration.originalId),
+    ["1_a", "2_b"],
+  );
+
+  const diesel = projectWith(t, "diesel", { "2020-01-02-000000_b/up.sql": "CREATE TABLE b (id INTEGER);\n", "2020-01-02-000000_b/down.sql": "DROP TABLE b;\n" });
+  mkdirSync(path.join(diesel.root, "shared"));
+  writeFileSync(path.join(diesel.root, "shared", "up.sql"), "CREATE TABLE a (id INTEGER);\n");
+  writeFileSync(path.join(diesel.root, "shared", "down.sql"), "DROP TABLE a;\n");
+  symlinkSync(path.join(diesel.root, "shared"), path.join(diesel.root, "diesel-migrations", "2020-01-01-000000_a"));
+  const folders = await importJson(diesel, ["diesel", "diesel-migrations"], 0);
+  assert.deepEqual(
+    folders.migrations!.map((migration) => migration.originalId),
+    ["2020-01-01-000000_a", "2020-01-02-000000_b"],
+  );
+
+  const broken = projectWith(t, "dbmate", { "2_b.sql": DBMATE("b") });
+  symlinkSync(path.join(broken.root, "nowhere.sql"), path.join(broken.root, "dbmate-migrations", "1_a.sql"));
+  const error = (await importJson(broken, ["dbmate", "dbmate-migrations", "--yes"], 1)).error!;
+  assert.equal(error.code, "IMPORT_SOURCE_INVALID");
+  assert.deepEqual(
+    error.problems!.map((problem) => [problem.file, problem.line]),
+    [["dbmate-migrations/1_a.sql", 1]],
+  );
+  assert.equal(existsSync(broken.migrationsDir), false);
+});
+
+test("Flyway: migrations in subfolders are imported in version order with the rest, as Flyway scans subfolders; its history keeps the file name", async (t) => {
+  const project = projectWith(t, "flyway", {
+    "V1__a.sql": "CREATE TABLE a (id INTEGER);\n",
+    "release2/V2__b.sql": "CREATE TABLE b (id INTEGER);\n",
+    "release2/deeper/V1.5__c.sql": "CREATE TABLE c (id INTEGER);\n",
+  });
+  symlinkSync(".", path.join(project.root, "flyway-migrations", "release2", "again"));
+  const plan = await importJson(project, ["flyway", "flyway-migrations", "--empty-down", "no-op"], 0);
+  assert.deepEqual(
+    plan.migrations!.map((migration) => [migration.originalId, migration.history.script]),
+    [
+      ["V1__a", "V1__a.sql"],
+      ["release2/deeper/V1.5__c", "V1.5__c.sql"],
+      ["release2/V2__b", "V2__b.sql"],
+    ],
+  );
+  const twice = projectWith(t, "flyway", { "V1__a.sql": "SELECT 1;\n", "old/V1__a.sql": "SELECT 1;\n" });
+  const error = (await importJson(twice, ["flyway", "flyway-migrations", "--empty-down", "no-op"], 1)).error!;
+  assert.equal(error.code, "IMPORT_SOURCE_INVALID");
+});
+
+test("goose: what goose itself refuses is IMPORT_SOURCE_INVALID at its line: version 0 or past 64 bits, StatementBegin without StatementEnd (or the reverse), an annotation line goose cannot read, an unfinished up statement", async (t) => {
+  const UP = "-- +goose Up\nCREATE TABLE a (id INTEGER);\n";
+  const cases: [files: Record<string, string>, file: string, line: number][] = [
+    [{ "0_init.sql": UP }, "0_init.sql", 1],
+    [{ "9223372036854775808_big.sql": UP }, "9223372036854775808_big.sql", 1],
+    [{ "1_a.sql": "-- +goose Up\n-- +goose StatementBegin\nCREATE TABLE a (id INTEGER);\n-- +goose Down\nDROP TABLE a;\n" }, "1_a.sql", 2],
+    [{ "1_a.sql": "-- +goose Up\nCREATE TABLE a (id INTEGER);\n-- +goose Down\n-- +goose StatementBegin\nDROP TABLE a;\n" }, "1_a.sql", 4],
+    [{ "1_a.sql": "-- +goose Up\nCREATE TABLE a (id INTEGER);\n-- +goose StatementEnd\n" }, "1_a.sql", 3],
+    // goose refuses an indented annotation (stepwise read it as a comment, so the down's SQL joined the up), and any comment line holding "+goose".
+    [{ "1_a.sql": "-- +goose Up\nCREATE TABLE a (id INTEGER);\n  -- +goose Down\nDROP TABLE a;\n" }, "1_a.sql", 3],
+    [{ "1_a.sql": "-- +goose Up\n-- written for +goose v3\nCREATE TABLE a (id INTEGER);\n" }, "1_a.sql", 2],
+    // goose's "missing semicolon": the up's last statement unfinished, at the Down or at the end (a statement in StatementBegin/End needs none).
+    [{ "1_a.sql": "-- +goose Up\nCREATE TABLE a (id INTEGER);\n\nCREATE TABLE b (id INTEGER)\n-- +goose Down\nDROP TABLE a;\n" }, "1_a.sql", 4],
+    [{ "1_a.sql": "-- +goose Up\n-- +goose StatementBegin\nCREATE TABLE a (id INTEGER)\n-- +goose StatementEnd\nSELECT 1; -- done\nSELECT 2 -- not done;\n" }, "1_a.sql", 6],
+  ];
+  for (const [files, file, line] of cases) {
+    const project = projectWith(t, "goose", files);
+    const error = (await importJson(project, ["goose", "goose-migrations", "--empty-down", "no-op", "--yes"], 1)).error!;
+    assert.equal(error.code, "IMPORT_SOURCE_INVALID");
+    assert.deepEqual(
+      error.problems!.map((problem) => [problem.file, problem.line]),
+      [[`goose-migrations/${file}`, line]],
+    );
+    assert.equal(existsSync(project.migrationsDir), false);
+  }
+  // What goose accepts: the largest version, annotations in any case, with no space after `--`, CRLF; and a Go test file it skips.
+  const accepted = projectWith(t, "goose", {
+    "9223372036854775807_big.sql": "--+goose up\r\nCREATE TABLE a (id INTEGER);\r\n-- +goose   DOWN \r\nDROP TABLE a;\r\n",
+    "00002_helpers_test.go": "package migrations\n",
+  });
+  const plan = await importJson(accepted, ["goose", "goose-migrations"], 0);
+  assert.deepEqual(
+    plan.migrations!.map((migration) => migration.down),
+    ["sql"],
+  );
+});
+
+test("sqlx: the history checksum is SHA-384 of the file's bytes as sqlx hashes them, a BOM and CRLF included", async (t) => {
+  const bytes = Buffer.from("\uFEFFCREATE TABLE a (id INTEGER);\r\n", "utf8");
+  const project = projectWith(t, "sqlx", { "1_a.sql": bytes });
+  const plan = await importJson(project, ["sqlx", "sqlx-migrations", "--empty-down", "no-op"], 0);
+  assert.equal(plan.migrations![0]!.history.checksum, createHash("sha384").update(bytes).digest("hex"));
+});
+
+test("sqlx: a .sql file without `_` is left out as sqlx leaves it out, an empty description is kept, and a version sqlx cannot parse is IMPORT_SOURCE_INVALID", async (t) => {
+  const project = projectWith(t, "sqlx", { "schema.sql": "CREATE TABLE dump (id INTEGER);\n", "1_.sql": "CREATE TABLE a (id INTEGER);\n", "2_b.sql": "CREATE TABLE b (id INTEGER);\n" });
+  const plan = await importJson(project, ["sqlx", "sqlx-migrations", "--empty-down", "no-op"], 0);
+  assert.deepEqual(
+    plan.migrations!.map((migration) => migration.originalId),
+    ["1_", "2_b"],
+  );
+  for (const file of ["seed_data.sql", "9223372036854775808_big.sql"]) {
+    const refused = projectWith(t, "sqlx", { "1_a.sql": "SELECT 1;\n", [file]: "SELECT 1;\n" });
+    const error = (await importJson(refused, ["sqlx", "sqlx-migrations", "--empty-down", "no-op"], 1)).error!;
+    assert.deepEqual(
+      error.problems!.map((problem) => problem.file),
+      [`sqlx-migrations/${file}`],
+    );
+  }
+});
+
+test("a `-- migrate:down` line in a tool's up SQL (a comment to the tool) is IMPORT_SOURCE_INVALID at its line, not a down cut out of the up", async (t) => {
+  const project = projectWith(t, "sqlx", { "1_a.sql": "CREATE TABLE a (id INTEGER);\n-- migrate:down\nCREATE TABLE b (id INTEGER);\n" });
+  for (const emptyDown of ["irreversible", "no-op"]) {
+    const error = (await importJson(project, ["sqlx", "sqlx-migrations", "--empty-down", emptyDown, "--yes"], 1)).error!;
+    assert.equal(error.code, "IMPORT_SOURCE_INVALID");
+    assert.equal(error.problems![0]!.file, "sqlx-migrations/1_a.sql");
+    if (emptyDown === "irreversible") assert.equal(error.problems![0]!.line, 2);
+  }
+  assert.equal(existsSync(project.migrationsDir), false);
+});
+
+test("a source that is a file, or missing, is IMPORT_SOURCE_INVALID naming the source itself, for every tool", async (t) => {
+  const project = createTestProject(t);
+  writeFileSync(path.join(project.root, "notes.sql"), "SELECT 1;\n");
+  for (const tool of ["drizzle", "diesel", "flyway"]) {
+    for (const dir of ["notes.sql", "nowhere"]) {
+      const error = (await importJson(project, [tool, dir], 1)).error!;
+      assert.equal(error.code, "IMPORT_SOURCE_INVALID");
+      assert.deepEqual(
+        error.problems!.map((problem) => [problem.file, problem.line]),
+        [[dir, 1]],
+      );
+    }
+  }
+});
+
+test("a write that fails midway removes what it wrote, the folders it created included", (t) => {
+  const project = projectWith(t, "dbmate", { "1_a.sql": DBMATE("a"), "2_b.sql": DBMATE("b") });
+  const migrationsDir = path.join(project.root, "db", "migrations");
+  const plan = planImport({ tool: "dbmate", sourceDir: path.join(project.root, "dbmate-migrations"), migrationsDir, projectRoot: project.root, dialect: "sqlite", emptyDown: undefined });
+  const link = fs.linkSync;
+  t.after(() => {
+    fs.linkSync = link;
+    syncBuiltinESMExports();
+  });
+  let links = 0;
+  fs.linkSync = (...args: Parameters<typeof link>) => {
+    if (++links === 2) throw Object.assign(new Error("no room left"), { code: "ENOSPC" });
+    link(...args);
+  };
+  syncBuiltinESMExports();
+  assert.throws(
+    () => writeImport(plan, migrationsDir),
+    (error: { code?: string }) => error.code === "FILE_WRITE_FAILED",
+  );
+  assert.equal(links, 2);
+  assert.equal(existsSync(path.join(project.root, "db")), false);
+});
+
+test("drizzle: a journal that is null, or holds a null entry, is IMPORT_SOURCE_INVALID at the journal, not an unexpected error", async (t) => {
+  for (const journal of ["null\n", '{ "entries": [null] }\n']) {
+    const project = projectWith(t, "drizzle", { "meta/_journal.json": journal });
+    const error = (await importJson(project, ["drizzle", "drizzle-migrations", "--empty-down", "no-op"], 1)).error!;
+    assert.equal(error.code, "IMPORT_SOURCE_INVALID");
+    assert.deepEqual(
+      error.problems!.map((problem) => problem.file),
+      ["drizzle-migrations/meta/_journal.json"],
+    );
+  }
+});
+
+test("two migrations of one version follow each tool's rule: dbmate compares versions as written, the others by value", async (t) => {
+  const dbmate = projectWith(t, "dbmate", { "1_b.sql": DBMATE("b"), "01_a.sql": DBMATE("a") });
+  assert.deepEqual(
+    (await importJson(dbmate, ["dbmate", "dbmate-migrations"], 0)).migrations!.map((migration) => [migration.originalId, migration.history.version]),
+    [
+      ["01_a", "01"],
+      ["1_b", "1"],
+    ],
+  );
+  const refused: [tool: string, files: Record<string, string>][] = [
+    ["goose", { "1_a.sql": "-- +goose Up\nSELECT 1;\n", "01_b.sql": "-- +goose Up\nSELECT 1;\n" }],
+    ["golang-migrate", { "1_a.up.sql": "SELECT 1;\n", "01_b.up.sql": "SELECT 1;\n" }],
+    ["sqlx", { "1_a.sql": "SELECT 1;\n", "01_b.sql": "SELECT 1;\n" }],
+    ["diesel", { "2019-01-01-000000_a/up.sql": "SELECT 1;\n", "20190101000000_b/up.sql": "SELECT 1;\n" }],
+    ["flyway", { "V1__a.sql": "SELECT 1;\n", "V1.0.0__b.sql": "SELECT 1;\n" }],
+  ];
+  for (const [tool, files] of refused) {
+    const project = projectWith(t, tool, files);
+    const error = (await importJson(project, [tool, `${tool}-migrations`, "--empty-down", "no-op"], 1)).error!;
+    assert.equal(error.code, "IMPORT_SOURCE_INVALID", tool);
+    assert.equal(error.problems!.length, 1, tool);
+  }
+});
+
+test("diesel: a metadata.toml without run_in_transaction runs the migration outside a transaction, as Diesel reads it (its field defaults to false); no file, inside", async (t) => {
+  const project = projectWith(t, "diesel", {
+    "2020-01-01-000000_a/up.sql": "CREATE TABLE a (id INTEGER);\n",
+    "2020-01-02-000000_b/up.sql": "CREATE TABLE b (id INTEGER);\n",
+    "2020-01-02-000000_b/metadata.toml": "# notes\n",
+    "2020-01-03-000000_c/up.sql": "CREATE TABLE c (id INTEGER);\n",
+    "2020-01-03-000000_c/metadata.toml": "run_in_transaction = true\n",
+  });
+  const plan = await importJson(project, ["diesel", "diesel-migrations", "--empty-down", "no-op"], 0);
+  assert.deepEqual(
+    plan.migrations!.map((migration) => migration.transaction),
+    [true, false, true],
+  );
+});
+
+test("a PRAGMA foreign_keys inside a comment or a string is not one the tool ran: the migration keeps the tool's transaction and flags", async (t) => {
+  const project = projectWith(t, "sqlx", {
+    "1_a.sql": "-- no-transaction\n-- PRAGMA foreign_keys = OFF;\nCREATE TABLE a (id INTEGER, note TEXT DEFAULT 'PRAGMA foreign_keys=OFF;');\nVACUUM;\n",
+  });
+  const plan = await importJson(project, ["sqlx", "sqlx-migrations", "--empty-down", "no-op"], 0);
+  assert.deepEqual(
+    plan.migrations!.map((migration) => [migration.transaction, migration.foreignKeysPragmas]),
+    [[false, 0]],
+  );
+});
+
+test("a migrations folder that holds the tool's folder is IMPORT_TARGET_NOT_EMPTY naming it, in the dry run too (gen would find the tool's files there)", async (t) => {
+  const project = createTestProject(t);
+  mkdirSync(path.join(project.migrationsDir, "dbmate"), { recursive: true });
+  writeFileSync(path.join(project.migrationsDir, "dbmate", "1_a.sql"), DBMATE("a"));
+  for (const yes of [[], ["--yes"]]) {
+    const run = await runCli(["import", "dbmate", "migrations/dbmate", ...yes, "--json"], { cwd: project.root });
+    assert.equal(run.code, 1, run.stdout);
+    const error = (JSON.parse(run.stdout) as { error: { code: string; files: string[] } }).error;
+    assert.equal(error.code, "IMPORT_TARGET_NOT_EMPTY");
+    assert.deepEqual(error.files, ["dbmate"]);
+  }
+  assert.deepEqual(fs.readdirSync(project.migrationsDir), ["dbmate"]);
+});
+
+test("CRLF files keep their no-transaction settings in every tool's spelling", async (t) => {
+  const cases: [tool: string, files: Record<string, string>][] = [
+    ["dbmate", { "1_a.sql": "-- migrate:up transaction:false \r\nVACUUM;\r\n-- migrate:down\r\nSELECT 1;\r\n" }],
+    ["goose", { "1_a.sql": "-- +goose Up\r\n-- +goose NO TRANSACTION\r\nVACUUM;\r\n-- +goose Down\r\nSELECT 1;\r\n" }],
+    ["sqlx", { "1_a.sql": "-- no-transaction\r\nVACUUM;\r\n" }],
+    ["flyway", { "V1__a.sql": "VACUUM;\r\n", "V1__a.sql.conf": "executeInTransaction=false\r\n" }],
+    ["diesel", { "2020-01-01-000000_a/up.sql": "VACUUM;\r\n", "2020-01-01-000000_a/metadata.toml": "run_in_transaction = false\r\n" }],
+  ];
+  for (const [tool, files] of cases) {
+    const project = projectWith(t, tool, files);
+    const plan = await importJson(project, [tool, `${tool}-migrations`, "--empty-down", "no-op"], 0);
+    assert.deepEqual(
+      plan.migrations!.map((migration) => migration.transaction),
+      [false],
+      tool,
+    );
+  }
+});
