@@ -18,6 +18,8 @@ type ToolHistory = { table: string; postgresSchema?: string; key: string; checks
 type Row = Record<string, unknown>;
 
 const text = (value: unknown) => (value instanceof Uint8Array ? Buffer.from(value).toString("hex") : String(value));
+/** A BLOB (SQLite) or BYTEA (PostgreSQL, which stepwise's pg connection reads as `\x` text) as hex. */
+const hex = (value: unknown) => text(value).replace(/^\\x/, "");
 const truthy = (value: unknown) => value === true || value === 1 || value === "1" || value === "t" || value === "true";
 /** The newest row per id wins (rows come oldest first). */
 const latestBy = (rows: Row[], column: string) => [...new Map(rows.map((row) => [text(row[column]), row])).entries()];
@@ -30,7 +32,7 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
     key: "version",
     checksum: "checksum",
     columns: "version, success, checksum",
-    read: (rows) => rows.map((row) => ({ id: text(row.version), state: truthy(row.success) ? "applied" : "failed", checksum: text(row.checksum) })),
+    read: (rows) => rows.map((row) => ({ id: text(row.version), state: truthy(row.success) ? "applied" : "failed", checksum: hex(row.checksum) })),
   },
   dbmate: { table: "schema_migrations", key: "version", columns: "version", read: (rows) => rows.map((row) => ({ id: text(row.version), state: "applied" })) },
   // One row: the newest version applied, every earlier one implied; -1 after migrating down to nothing.
