@@ -14,7 +14,7 @@ type MapEntry = { readonly version: number; readonly originalId: string; readonl
 type Recorded = { id: string; state: string; checksum?: string };
 
 /** Where a tool keeps its history and how to read it: `key` and `checksum` name the map's `history` fields. */
-type ToolHistory = { table: string; postgresSchema?: string; key: string; checksum?: string; columns: string; read: (rows: Row[]) => Recorded[]; upTo?: true };
+type ToolHistory = { table: string; postgresSchema?: string; key: string; checksum?: string; columns: string; orderBy?: string; read: (rows: Row[]) => Recorded[]; upTo?: true };
 type Row = Record<string, unknown>;
 
 const text = (value: unknown) => (value instanceof Uint8Array ? Buffer.from(value).toString("hex") : String(value));
@@ -48,6 +48,7 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
     table: "goose_db_version",
     key: "version_id",
     columns: "version_id, is_applied",
+    orderBy: "id",
     read: (rows) =>
       latestBy(rows, "version_id")
         .filter(([id]) => id !== "0")
@@ -59,6 +60,7 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
     key: "version",
     checksum: "checksum",
     columns: "version, type, checksum, success",
+    orderBy: "installed_rank",
     read: (rows) =>
       latestBy(
         rows.filter((row) => row.version !== null && row.type !== "SCHEMA"),
@@ -84,6 +86,7 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
     key: "migration_name",
     checksum: "checksum",
     columns: "migration_name, checksum, finished_at, rolled_back_at",
+    orderBy: "started_at",
     read: (rows) =>
       latestBy(rows, "migration_name").map(([id]) => {
         const attempts = rows.filter((row) => text(row.migration_name) === id);
@@ -173,7 +176,7 @@ function* adopt(manager: SafetyNetManager, map: { tool: string; migrations: read
       table: history.table,
     });
   }
-  const recorded = history.read(yield* query<Row>(`SELECT ${history.columns} FROM ${oldTable}`));
+  const recorded = history.read(yield* query<Row>(`SELECT ${history.columns} FROM ${oldTable}${history.orderBy ? ` ORDER BY ${history.orderBy}` : ""}`));
   const applied = resolveApplied(tool, history, migrations, recorded);
   const version = applied.length;
   const result = yield* recordBaseline(
