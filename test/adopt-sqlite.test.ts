@@ -5,13 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { cpSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test, type TestContext } from "node:test";
 import Database from "better-sqlite3";
 import { drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
-import { createTestProject, fixturesDir, runCli, type TestProject } from "./support/project.js";
+import { block, commandsOf, guideBlocks } from "./support/guide-blocks.js";
+import { createTestProject, fixturesDir, repoRoot, runCli, type TestProject } from "./support/project.js";
 
 type Db = Database.Database;
 /** What `--json` printed. */
@@ -314,4 +315,22 @@ test("dirty, rolled back and mismatched histories of golang-migrate, goose, Flyw
   const file = buildAsTool(project, "dbmate", source, 5);
   const clash = await runCli([...adoptArgs, "--db", file, "--json"], { cwd: project.root });
   assert.equal(refusal({ code: clash.code, json: JSON.parse(clash.stdout) as Json }, "ADOPT_TABLE_CLASH").table, "schema_migrations");
+});
+
+test("docs/adopting.md's adopt commands, typed as written, adopt a Diesel database one migration behind, up applies the last, and verify passes", async (t) => {
+  const { project, source } = await importedProject(t, "diesel");
+  mkdirSync(path.join(project.root, "data"));
+  const built = buildAsTool(project, "diesel", source, 4);
+  cpSync(built, path.join(project.root, "data", "app.db"));
+  const commands = commandsOf(block(guideBlocks(readFileSync(path.join(repoRoot, "docs", "adopting.md"), "utf8")), "adopt-diesel"));
+  assert.deepEqual(
+    commands.map((words) => words.slice(0, 3).join(" ")),
+    ["npx stepwise adopt", "npx stepwise up", "npx stepwise verify"],
+  );
+  for (const words of commands) {
+    const run = await runCli(words.slice(2), { cwd: project.root });
+    assert.equal(run.code, 0, `${words.join(" ")}: ${run.stdout}${run.stderr}`);
+  }
+  const status = await cli(project, "diesel", path.join(project.root, "data", "app.db"), "status");
+  assert.equal(status.json.currentVersion, 5);
 });
