@@ -131,7 +131,7 @@ async function buildAsTool(tool: string, dir: string, count: number): Promise<Te
   return database;
 }
 
-async function cli(project: TestProject, database: TestPostgresDatabase, ...args: string[]): Promise<{ code: number; json: Json }> {
+async function cli(project: TestProject, database: TestPostgresDatabase, ...args: string[]): Promise<{ code: number | null; json: Json }> {
   const result = await runCli([...args, "--driver", "pg", "--url", database.url, "--json"], { cwd: project.root, env: { DATABASE_URL: undefined, PGPASSWORD: undefined } });
   return { code: result.code, json: JSON.parse(result.stdout || "{}") as Json };
 }

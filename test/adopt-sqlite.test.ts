@@ -164,7 +164,7 @@ function buildAsTool(project: TestProject, tool: string, source: string, count: 
 }
 
 /** Runs the bin against `db` with `--json`, parsed. */
-async function cli(project: TestProject, tool: string, db: string, ...args: string[]): Promise<{ code: number; json: Json }> {
+async function cli(project: TestProject, tool: string, db: string, ...args: string[]): Promise<{ code: number | null; json: Json }> {
   const table = TOOLS[tool]?.table;
   const result = await runCli([...args, "--db", db, ...(table ? ["--table", table] : []), "--json"], { cwd: project.root });
   return { code: result.code, json: JSON.parse(result.stdout || "{}") as Json };
@@ -213,7 +213,7 @@ for (const tool of Object.keys(TOOLS)) {
 }
 
 /** The error `--json` printed, after exit 1. */
-function refusal(result: { code: number; json: Json }, code: string): Json {
+function refusal(result: { code: number | null; json: Json }, code: string): Json {
   assert.equal(result.code, 1, JSON.stringify(result.json));
   assert.equal(result.json.error?.code, code, JSON.stringify(result.json));
   return result.json.error;
