@@ -1,5 +1,5 @@
 /** The runtime commands: each a function of its scope and options that returns a {@link Report} (the data `--json` prints, and text); none parses or prints. */
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { stepwiseTableNames } from "../core/checksum-repair-log.js";
@@ -14,6 +14,7 @@ import type { SchemaObjectKind } from "../core/schema-objects.js";
 import { queryValue } from "../core/step.js";
 import type { MigrationEntry, MigrationRegistry, VersionOf } from "../core/types.js";
 import { refuseWholeRunObstacles } from "../core/whole-run-transaction.js";
+import { adoptDatabase } from "../safety/adopt.js";
 import { backupDriverOf, DEFAULT_BACKUP_KEEP, upWithBackup } from "../safety/backup.js";
 import { baselineDatabase } from "../safety/baseline.js";
 import { describeChecksumRepair, listChecksumRepairs, repairChecksums } from "../safety/checksum-repair.js";
@@ -248,6 +249,29 @@ export async function baseline<R extends MigrationRegistry>(scope: CommandScope<
   return withManager(scope, "write", async (manager) => {
     const result = await baselineDatabase(asNet(manager), version as VersionOf<R>, { dangerouslyForce: Boolean(options.force) });
     return { data: result, text: format.formatBaseline(result, scope.session.output.palette) };
+  });
+}
+
+/** `adopt`: records the migrations another tool applied, read from its history table through `stepwise import`'s map (default `migrations/stepwise-import-map.json`). */
+export async function adopt<R extends MigrationRegistry>(scope: CommandScope<R>, options: { readonly map?: string; readonly dropOldTable?: boolean }): Promise<Report> {
+  refuseMissingDatabase(scope, "nothing to adopt");
+  const mapFile = options.map ?? "migrations/stepwise-import-map.json";
+  let map: unknown;
+  try {
+    map = JSON.parse(readFileSync(resolvePath(scope.session, mapFile), "utf8"));
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "it does not exist (pass the map stepwise import wrote with --map)" : `it cannot be read as JSON (${(error as Error).message})`;
+    throw new StepwiseError("ADOPT_MAP_INVALID", `${mapFile} cannot be adopted from: ${reason}.`, { file: mapFile, reason });
+  }
+  return withManager(scope, "write", async (manager) => {
+    const result = await adoptDatabase(asNet(manager), map, { mapFile, dropOldTable: Boolean(options.dropOldTable) });
+    const old = `${result.oldTable} ${result.oldTableDropped ? "was dropped" : "is kept, and baseline and verify leave it out"}`;
+    const text = result.alreadyAdopted
+      ? `Already adopted from ${result.tool} at version ${result.version}; nothing changed.`
+      : scope.session.output.palette.green(
+          `Adopted from ${result.tool}: recorded migrations 1..${result.version} of the ${result.imported} imported as applied (the schema matches them); "up" continues from ${result.version + 1}. ${old}.`,
+        );
+    return { data: result, text };
   });
 }
 

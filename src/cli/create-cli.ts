@@ -17,7 +17,7 @@ export type { Cli, CreateCliProps } from "./cli-props.js";
 
 const { singleValued } = parse;
 
-/** Builds the runtime CLI: status, up, down, history, version, info, reset, repair, baseline, verify, restore and fleet. */
+/** Builds the runtime CLI: status, up, down, history, version, info, reset, repair, baseline, adopt, verify, restore and fleet. */
 export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R> & FleetWorkerProps): Cli {
   const programName = props.programName ?? "stepwise";
   const output = createCliOutput(props.io, programName, () => program.commands.map((command) => command.name()));
@@ -186,6 +186,14 @@ function declareCommands<R extends MigrationRegistry>(program: Command, session:
     option("--force", "record them even when the schema differs (prints the differences)"),
     json(),
   ).argument("<version>", "the last migration the database's schema already contains", parse.parseVersion);
+  declare(
+    "adopt",
+    "adopt a database another tool migrated: read its history table, map each applied migration through stepwise import's map, and record them if the schema matches",
+    commands.adopt,
+    option("--map <file>", "the map stepwise import wrote (default: migrations/stepwise-import-map.json)", singleValued(parse.parsePath)),
+    option("--drop-old-table", "drop the old tool's history table in the same transaction (default: keep it; baseline and verify leave it out)"),
+    json(),
+  );
   declare("verify", "compare the schema with a replay of the applied migrations; exit 1 on drift", commands.verify, json());
   declare(
     "restore",

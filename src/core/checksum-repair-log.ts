@@ -49,7 +49,7 @@ export function expectedSchemaTableName(tableName: string): string {
   return `${tableName}_expected_schema`;
 }
 
-/** The tables stepwise itself keeps, which schema reads (verify, baseline, rehearsal, info) leave out. */
+/** The tables stepwise itself keeps (`_adopted`: what `stepwise adopt` adopted from), which schema reads (verify, baseline, rehearsal, info) leave out. */
 export function stepwiseTableNames(historyTableName: string): string[] {
-  return [historyTableName, `${historyTableName}_${SUFFIX}`, expectedSchemaTableName(historyTableName)];
+  return [historyTableName, `${historyTableName}_${SUFFIX}`, expectedSchemaTableName(historyTableName), `${historyTableName}_adopted`];
 }

@@ -42,24 +42,28 @@ export function baselineDatabase(manager: SafetyNetManager, version: number, opt
     manager,
     () => {
       requireReplay(manager, "baselineDatabase");
+      const latest = manager.migrations.length;
+      if (!Number.isSafeInteger(version) || version < 1 || version > latest) {
+        throw invalidTargetError(version, `There is no migration ${version} to baseline at; the versions go from 1 to ${latest}.`);
+      }
       return recordBaseline(manager, version, options);
     },
     "baselineDatabase",
   );
 }
 
-function* recordBaseline(manager: SafetyNetManager, version: number, options: BaselineOptions): Step<BaselineResult> {
-  const latest = manager.migrations.length;
-  if (!Number.isSafeInteger(version) || version < 1 || version > latest) {
-    throw invalidTargetError(version, `There is no migration ${version} to baseline at; the versions go from 1 to ${latest}.`);
-  }
+/**
+ * Records migrations 1..`version` as applied when the live schema matches their replay, in one write transaction. `stepwise adopt` passes the old tool's table (`foreign`, left out of the schema check)
+ * and what it writes in the same transaction (`alsoWrite`).
+ */
+export function* recordBaseline(manager: SafetyNetManager, version: number, options: BaselineOptions, adoption?: { foreign: string | undefined; alsoWrite: () => Step<void> }): Step<BaselineResult> {
   const store = manager.executor.store;
   const refuseManaged = function* (): Step<void> {
     const keys = (yield* store.exists()) ? yield* store.readKeys() : [];
     if (keys.length > 0) throw alreadyManagedError(keys[keys.length - 1]!.version, manager.tableName);
   };
   yield* refuseManaged();
-  const live = yield* readSchemaOf(manager);
+  const live = yield* readSchemaOf(manager, undefined, adoption?.foreign);
   const differences = diffSchemas(yield* replaySchema(manager, version), live);
   if (differences.length > 0 && !options.dangerouslyForce) throw schemaMismatchError(version, differences, describeDrift(differences));
   const recorded = manager.migrations.slice(0, version);
@@ -70,6 +74,7 @@ function* recordBaseline(manager: SafetyNetManager, version: number, options: Ba
     yield* store.ensure();
     for (const { version, name, checksum } of recorded) yield* store.insertApplied({ version, name, checksum, appliedAt, durationMs: null });
     if (manager.driver.capabilities.userVersion) yield* setUserVersion(version);
+    if (adoption) yield* adoption.alsoWrite();
   });
   return { version, recorded: recorded.map((entry) => entry.version), forced: differences.length > 0, differences, drift: describeDrift(differences) };
 }

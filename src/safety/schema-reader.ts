@@ -68,10 +68,28 @@ export function postgresSchemaOf(manager: SafetyNetManager): string | undefined 
   return store instanceof PostgresHistoryStore ? store.schema : undefined;
 }
 
-/** The manager's schema, by default without stepwise's own tables. */
-export function readSchemaOf(manager: SafetyNetManager, options: ReadSchemaOptions = { excludeTables: stepwiseTableNames(manager.tableName) }): Step<SchemaSnapshot> {
+/**
+ * The manager's schema, by default without stepwise's own tables, nor the history table of the tool `stepwise adopt` adopted the database from (`foreign`, else its record), with what is on it.
+ */
+export function* readSchemaOf(manager: SafetyNetManager, options?: ReadSchemaOptions, foreign?: string): Step<SchemaSnapshot> {
   const schema = postgresSchemaOf(manager);
-  return schema === undefined ? readSchema(options) : readPostgresSchema(schema, options.excludeTables);
+  foreign ??= options ? undefined : yield* readAdoptedTable(manager);
+  const excludeTables = [...(options?.excludeTables ?? stepwiseTableNames(manager.tableName)), ...(foreign === undefined ? [] : [foreign])];
+  const snapshot = schema === undefined ? yield* readSchema({ excludeTables }) : yield* readPostgresSchema(schema, excludeTables);
+  if (foreign === undefined) return snapshot;
+  const mine = (object: SqlObjectSnapshot) => object.table.toLowerCase() !== foreign.toLowerCase();
+  return { ...snapshot, indexes: snapshot.indexes.filter(mine), triggers: snapshot.triggers.filter(mine) };
+}
+
+/** The suffix of the table `stepwise adopt` records the adopted tool in, beside the history. */
+export const ADOPTED_SUFFIX = "adopted";
+
+/** The old tool's history table, by name, when `stepwise adopt` kept it in the manager's schema (a drizzle table in schema `drizzle` is not in it); `undefined` when nothing was adopted. */
+function* readAdoptedTable(manager: SafetyNetManager): Step<string | undefined> {
+  const store = manager.executor.store;
+  if (!(yield* store.companionExists(ADOPTED_SUFFIX))) return undefined;
+  const [row] = yield* query<{ old_table: string; old_schema: string | null }>(`SELECT old_table, old_schema FROM ${store.companionTable(ADOPTED_SUFFIX)}`);
+  return row && (row.old_schema ?? undefined) === postgresSchemaOf(manager) ? row.old_table : undefined;
 }
 
 /** The manager's schema with its rows per table. */

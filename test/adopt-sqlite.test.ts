@@ -1,0 +1,336 @@
+/**
+ * `stepwise adopt` on SQLite, per tool: the tool's fixture applied in the tool's order with its history table written in the tool's documented shape (checksums computed the tool's way; drizzle's by
+ * drizzle-orm's own migrator), imported, adopted (all applied, and one behind the newest), `up` for the rest, `verify` clean; running it twice changes nothing; `--drop-old-table`; the refusals.
+ * The bin in-process; asserts codes and fields.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { test, type TestContext } from "node:test";
+import Database from "better-sqlite3";
+import { drizzle } from "drizzle-orm/better-sqlite3";
+import { migrate } from "drizzle-orm/better-sqlite3/migrator";
+import { block, commandsOf, guideBlocks } from "./support/guide-blocks.js";
+import { createTestProject, fixturesDir, repoRoot, runCli, type TestProject } from "./support/project.js";
+
+type Db = Database.Database;
+/** What `--json` printed. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON read field by field
+type Json = Record<string, any>;
+const sha = (algorithm: string, bytes: Buffer) => createHash(algorithm).update(bytes).digest("hex");
+
+/** Flyway's checksum, written from its documentation: CRC-32 over each line without its line break, as a signed 32-bit integer. */
+function flywayCrc(text: string): number {
+  let crc = ~0;
+  for (const line of text.replace(/^\uFEFF/, "").split(/\r\n|\r|\n/))
+    for (const byte of Buffer.from(line)) {
+      crc ^= byte;
+      for (let bit = 0; bit < 8; bit++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
+    }
+  return ~crc | 0;
+}
+
+/** A tool: its up files in its order (cut at the down marker), and how it writes its history table for the first `applied` of them. */
+type Tool = { ups: string[]; cut?: RegExp; table?: string; record(db: Db, source: string, applied: string[]): void };
+
+const TOOLS: Record<string, Tool> = {
+  diesel: {
+    ups: ["2019-02-26-002946_create_users", "2019-02-27-100000_create-posts", "2019-03-01-000000_compact", "2019-03-02-01_create_tags", "2019-03-02-1_index_tags"].map((id) => `${id}/up.sql`),
+    record(db, _source, applied) {
+      db.exec("CREATE TABLE IF NOT EXISTS __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)");
+      for (const file of applied) db.prepare("INSERT INTO __diesel_schema_migrations (version) VALUES (?)").run(file.split("_")[0]!.replaceAll("-", ""));
+    },
+  },
+  sqlx: {
+    ups: ["1_create_users.up.sql", "2_create_posts.up.sql", "3_compact.up.sql", "9_create_tags.up.sql", "10_index_tags.up.sql"],
+    record(db, source, applied) {
+      db.exec(`CREATE TABLE IF NOT EXISTS _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+        success BOOLEAN NOT NULL, checksum BLOB NOT NULL, execution_time BIGINT NOT NULL)`);
+      for (const file of applied) {
+        const [, version, description] = /^(\d+)_(.+)\.up\.sql$/.exec(file)!;
+        const checksum = createHash("sha384")
+          .update(readFileSync(path.join(source, file)))
+          .digest();
+        db.prepare("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (?, ?, 1, ?, 1)").run(Number(version), description!.replaceAll("_", " "), checksum);
+      }
+    },
+  },
+  dbmate: {
+    ups: ["10_create_tags.sql", "1_create_users.sql", "2_create_posts.sql", "3_compact.sql", "9_index_tags.sql"],
+    cut: /^-- migrate:down/m,
+    table: "stepwise_migrations",
+    record(db, _source, applied) {
+      db.exec('CREATE TABLE IF NOT EXISTS "schema_migrations" (version varchar(128) primary key)');
+      for (const file of applied) db.prepare("INSERT INTO schema_migrations (version) VALUES (?)").run(/^\d+/.exec(file)![0]);
+    },
+  },
+  "golang-migrate": {
+    ups: ["1_create_users.up.sql", "2_create_posts.up.sql", "3_add_email.up.sql", "9_create_tags.up.sql", "10_index_tags.up.sql"],
+    table: "stepwise_migrations",
+    record(db, _source, applied) {
+      db.exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version uint64,dirty bool); CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON schema_migrations (version); DELETE FROM schema_migrations",
+      );
+      db.prepare("INSERT INTO schema_migrations (version, dirty) VALUES (?, 0)").run(Number(/^\d+/.exec(applied.at(-1)!)![0]));
+    },
+  },
+  goose: {
+    ups: ["00001_create_users.sql", "00002_create_posts.sql", "00003_compact.sql", "9_create_tags.sql", "10_index_tags.sql"],
+    cut: /^-- \+goose Down/m,
+    record(db, _source, applied) {
+      db.exec(
+        "CREATE TABLE IF NOT EXISTS goose_db_version (id INTEGER PRIMARY KEY AUTOINCREMENT, version_id INTEGER NOT NULL, is_applied INTEGER NOT NULL, tstamp TIMESTAMP DEFAULT (datetime('now')))",
+      );
+      for (const version of [0, ...applied.map((file) => Number(/^\d+/.exec(file)![0]))]) db.prepare("INSERT INTO goose_db_version (version_id, is_applied) VALUES (?, 1)").run(version);
+    },
+  },
+  flyway: {
+    ups: ["V1__Create_users.sql", "V1.1__Create_posts.sql", "V1.9__Create_tags.sql", "V1.10__Index_tags.sql", "V1_11__Compact.sql"],
+    record(db, source, applied) {
+      db.exec(`CREATE TABLE IF NOT EXISTS "flyway_schema_history" ("installed_rank" INT NOT NULL PRIMARY KEY, "version" VARCHAR(50), "description" VARCHAR(200) NOT NULL, "type" VARCHAR(20) NOT NULL,
+        "script" VARCHAR(1000) NOT NULL, "checksum" INT, "installed_by" VARCHAR(100) NOT NULL, "installed_on" TEXT NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f','now')),
+        "execution_time" INT NOT NULL, "success" BOOLEAN NOT NULL);
+        CREATE INDEX IF NOT EXISTS "flyway_schema_history_s_idx" ON "flyway_schema_history" ("success")`);
+      applied.forEach((file, index) => {
+        const [, version, description] = /^V([\d._]+)__(.+)\.sql$/.exec(file)!;
+        const checksum = flywayCrc(readFileSync(path.join(source, file), "utf8"));
+        db.prepare("INSERT INTO flyway_schema_history VALUES (?, ?, ?, 'SQL', ?, ?, 'app', strftime('%Y-%m-%d %H:%M:%f','now'), 1, 1)").run(
+          index + 1,
+          version!.replaceAll("_", "."),
+          description!.replaceAll("_", " "),
+          file,
+          checksum,
+        );
+      });
+    },
+  },
+  // drizzle-orm's own migrator applies the SQL and writes its table; record() only trims the journal to the applied entries first.
+  drizzle: {
+    ups: ["0000_create_users.sql", "0001_create_posts.sql", "0002_rebuild_users.sql"],
+    record: () => undefined,
+  },
+  prisma: {
+    ups: ["20230101000000_init/migration.sql", "20230102000000_add_posts/migration.sql", "20230103000000_user_email/migration.sql"],
+    record(db, source, applied) {
+      db.exec(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" ("id" TEXT PRIMARY KEY NOT NULL, "checksum" TEXT NOT NULL, "finished_at" DATETIME, "migration_name" TEXT NOT NULL, "logs" TEXT,
+        "rolled_back_at" DATETIME, "started_at" DATETIME NOT NULL DEFAULT current_timestamp, "applied_steps_count" INTEGER UNSIGNED NOT NULL DEFAULT 0)`);
+      for (const file of applied) {
+        db.prepare("INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, applied_steps_count) VALUES (?, ?, current_timestamp, ?, 1)").run(
+          `id-${file}`,
+          sha("sha256", readFileSync(path.join(source, file))),
+          path.dirname(file),
+        );
+      }
+    },
+  },
+};
+
+/** A project with the tool's fixture imported (`--empty-down no-op`) and generated. */
+async function importedProject(t: TestContext, tool: string): Promise<{ project: TestProject; source: string }> {
+  const project = createTestProject(t);
+  const source = path.join(project.root, `${tool}-migrations`);
+  cpSync(path.join(fixturesDir, "import", tool), source, { recursive: true });
+  const imported = await runCli(["import", tool, `${tool}-migrations`, "--empty-down", "no-op", "--yes"], { cwd: project.root });
+  assert.equal(imported.code, 0, imported.stderr);
+  await project.generateAsBin();
+  return { project, source };
+}
+
+/** A database migrated by the tool: its first `count` migrations applied in its order, and its history table written as it writes it. */
+function buildAsTool(project: TestProject, tool: string, source: string, count: number, name = `${tool}-${count}.db`): string {
+  const file = project.databasePath(name);
+  const spec = TOOLS[tool]!;
+  const applied = spec.ups.slice(0, count);
+  if (tool === "drizzle") {
+    const folder = path.join(project.root, `drizzle-${count}`);
+    cpSync(source, folder, { recursive: true });
+    const journal = JSON.parse(readFileSync(path.join(folder, "meta/_journal.json"), "utf8")) as { entries: unknown[] };
+    writeFileSync(path.join(folder, "meta/_journal.json"), JSON.stringify({ ...journal, entries: journal.entries.slice(0, count) }));
+    const sqlite = new Database(file);
+    migrate(drizzle(sqlite), { migrationsFolder: folder });
+    sqlite.close();
+    return file;
+  }
+  const db = new Database(file);
+  for (const up of applied) {
+    const text = readFileSync(path.join(source, up), "utf8");
+    const at = spec.cut ? text.search(spec.cut) : -1;
+    db.exec(at === -1 ? text : text.slice(0, at));
+  }
+  spec.record(db, source, applied);
+  db.close();
+  return file;
+}
+
+/** Runs the bin against `db` with `--json`, parsed. */
+async function cli(project: TestProject, tool: string, db: string, ...args: string[]): Promise<{ code: number | null; json: Json }> {
+  const table = TOOLS[tool]?.table;
+  const result = await runCli([...args, "--db", db, ...(table ? ["--table", table] : []), "--json"], { cwd: project.root });
+  return { code: result.code, json: JSON.parse(result.stdout || "{}") as Json };
+}
+
+const adoptArgs = ["adopt", "--map", "migrations/stepwise-import-map.json"];
+
+for (const tool of Object.keys(TOOLS)) {
+  test(`${tool}: adopts a database ${tool} migrated fully and one behind the newest, up applies the rest, verify is clean, and a second adopt changes nothing`, async (t) => {
+    const { project, source } = await importedProject(t, tool);
+    const total = TOOLS[tool]!.ups.length;
+
+    const full = buildAsTool(project, tool, source, total);
+    const adopted = await cli(project, tool, full, ...adoptArgs);
+    assert.equal(adopted.code, 0, JSON.stringify(adopted.json));
+    assert.equal(adopted.json.tool, tool);
+    assert.equal(adopted.json.version, total);
+    assert.deepEqual(
+      adopted.json.recorded,
+      Array.from({ length: total }, (_, index) => index + 1),
+    );
+    assert.equal(adopted.json.alreadyAdopted, false);
+    assert.equal(adopted.json.oldTableDropped, false);
+    const verified = await cli(project, tool, full, "verify");
+    assert.equal(verified.code, 0, JSON.stringify(verified.json));
+    assert.equal(verified.json.ok, true);
+
+    const history = () => new Database(full, { readonly: true }).prepare(`SELECT version, checksum, applied_at FROM ${TOOLS[tool]!.table ?? "schema_migrations"} ORDER BY version`).all();
+    const before = history();
+    const again = await cli(project, tool, full, ...adoptArgs);
+    assert.equal(again.code, 0);
+    assert.equal(again.json.alreadyAdopted, true);
+    assert.equal(again.json.version, total);
+    assert.deepEqual(history(), before);
+
+    const behind = buildAsTool(project, tool, source, total - 1);
+    const partly = await cli(project, tool, behind, ...adoptArgs);
+    assert.equal(partly.code, 0, JSON.stringify(partly.json));
+    assert.equal(partly.json.version, total - 1);
+    const up = await cli(project, tool, behind, "up");
+    assert.equal(up.code, 0, JSON.stringify(up.json));
+    const status = await cli(project, tool, behind, "status");
+    assert.equal(status.json.currentVersion, total);
+    assert.equal((await cli(project, tool, behind, "verify")).json.ok, true);
+  });
+}
+
+/** The error `--json` printed, after exit 1. */
+function refusal(result: { code: number | null; json: Json }, code: string): Json {
+  assert.equal(result.code, 1, JSON.stringify(result.json));
+  assert.equal(result.json.error?.code, code, JSON.stringify(result.json));
+  return result.json.error;
+}
+
+/** Whether stepwise wrote a history into `file`. */
+const hasHistory = (file: string, table = "schema_migrations") => new Database(file, { readonly: true }).prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = ?").get(table) as { n: number };
+
+test("sqlx: a gap, a failed migration, a checksum mismatch and an unknown version are refused with nothing written; --drop-old-table drops _sqlx_migrations", async (t) => {
+  const { project, source } = await importedProject(t, "sqlx");
+  const edit = (name: string, sql: string) => {
+    const file = buildAsTool(project, "sqlx", source, 5, name);
+    const db = new Database(file);
+    db.exec(sql);
+    db.close();
+    return file;
+  };
+
+  const gap = edit("gap.db", "DELETE FROM _sqlx_migrations WHERE version = 2");
+  const gapError = refusal(await cli(project, "sqlx", gap, ...adoptArgs), "ADOPT_HISTORY_GAP");
+  assert.deepEqual(gapError.missing, [{ version: 2, id: "2_create_posts" }]);
+  assert.deepEqual(gapError.applied, [1, 3, 4, 5]);
+  assert.equal(hasHistory(gap).n, 0);
+
+  const failed = edit("failed.db", "UPDATE _sqlx_migrations SET success = 0 WHERE version = 10");
+  assert.deepEqual(refusal(await cli(project, "sqlx", failed, ...adoptArgs), "ADOPT_MIGRATION_FAILED").migrations, [{ id: "10", state: "failed" }]);
+
+  const changed = edit("changed.db", "UPDATE _sqlx_migrations SET checksum = x'00' WHERE version = 9");
+  const mismatch = refusal(await cli(project, "sqlx", changed, ...adoptArgs), "ADOPT_CHECKSUM_MISMATCH");
+  assert.deepEqual(
+    mismatch.migrations.map((entry: Record<string, unknown>) => [entry.id, entry.version, entry.recorded]),
+    [["9", 4, "00"]],
+  );
+  assert.equal(mismatch.migrations[0].expected, sha("sha384", readFileSync(path.join(source, "9_create_tags.up.sql"))));
+
+  const unknown = edit("unknown.db", "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (11, 'later', 1, x'00', 1)");
+  assert.deepEqual(refusal(await cli(project, "sqlx", unknown, ...adoptArgs), "ADOPT_UNKNOWN_MIGRATION").ids, ["11"]);
+  assert.equal(hasHistory(unknown).n, 0);
+
+  const none = project.databasePath("none.db");
+  new Database(none).close();
+  assert.equal(refusal(await cli(project, "sqlx", none, ...adoptArgs), "ADOPT_HISTORY_MISSING").table, "_sqlx_migrations");
+  assert.equal(refusal(await cli(project, "sqlx", none, "adopt", "--map", "nowhere.json"), "ADOPT_MAP_INVALID").file, "nowhere.json");
+
+  const dropped = buildAsTool(project, "sqlx", source, 5, "dropped.db");
+  const result = await cli(project, "sqlx", dropped, ...adoptArgs, "--drop-old-table");
+  assert.equal(result.code, 0, JSON.stringify(result.json));
+  assert.equal(result.json.oldTableDropped, true);
+  assert.equal(hasHistory(dropped, "_sqlx_migrations").n, 0);
+  assert.equal((await cli(project, "sqlx", dropped, "verify")).json.ok, true);
+  assert.equal((await cli(project, "sqlx", dropped, ...adoptArgs)).json.alreadyAdopted, true);
+
+  // Only the adopted tool's own table is left out: another tool's table of the same kind is drift.
+  const kept = buildAsTool(project, "sqlx", source, 5, "kept.db");
+  assert.equal((await cli(project, "sqlx", kept, ...adoptArgs)).code, 0);
+  const db = new Database(kept);
+  db.exec("CREATE TABLE goose_db_version (id INTEGER PRIMARY KEY, version_id INTEGER NOT NULL, is_applied INTEGER NOT NULL)");
+  db.close();
+  const drift = await cli(project, "sqlx", kept, "verify");
+  assert.equal(drift.json.ok, false);
+  assert.deepEqual(
+    drift.json.differences.map((difference: Record<string, unknown>) => difference.name),
+    ["goose_db_version"],
+  );
+});
+
+test("dirty, rolled back and mismatched histories of golang-migrate, goose, Flyway, drizzle and Prisma are refused; dbmate's schema_migrations clashes with stepwise's", async (t) => {
+  const cases: [tool: string, sql: string, code: string, field: string, expected: unknown][] = [
+    ["golang-migrate", "UPDATE schema_migrations SET dirty = 1", "ADOPT_MIGRATION_FAILED", "migrations", [{ id: "10", state: "dirty" }]],
+    ["golang-migrate", "UPDATE schema_migrations SET version = 7", "ADOPT_UNKNOWN_MIGRATION", "ids", ["7"]],
+    ["goose", "INSERT INTO goose_db_version (version_id, is_applied) VALUES (10, 0)", "ADOPT_MIGRATION_FAILED", "migrations", [{ id: "10", state: "rolled-back" }]],
+    ["goose", "DELETE FROM goose_db_version WHERE version_id = 2", "ADOPT_HISTORY_GAP", "missing", [{ version: 2, id: "00002_create_posts" }]],
+    ["flyway", "UPDATE flyway_schema_history SET checksum = 1 WHERE version = '1.10'", "ADOPT_CHECKSUM_MISMATCH", "migrations", undefined],
+    ["flyway", "UPDATE flyway_schema_history SET success = 0 WHERE version = '1.11'", "ADOPT_MIGRATION_FAILED", "migrations", [{ id: "1.11", state: "failed" }]],
+    ["drizzle", "UPDATE __drizzle_migrations SET hash = 'x' WHERE created_at = 1700000100000", "ADOPT_CHECKSUM_MISMATCH", "migrations", undefined],
+    [
+      "prisma",
+      "UPDATE _prisma_migrations SET finished_at = NULL WHERE migration_name = '20230103000000_user_email'",
+      "ADOPT_MIGRATION_FAILED",
+      "migrations",
+      [{ id: "20230103000000_user_email", state: "failed" }],
+    ],
+    ["prisma", "UPDATE _prisma_migrations SET checksum = 'abc' WHERE migration_name = '20230101000000_init'", "ADOPT_CHECKSUM_MISMATCH", "migrations", undefined],
+  ];
+  const projects = new Map<string, { project: TestProject; source: string }>();
+  for (const [index, [tool, sql, code, field, expected]] of cases.entries()) {
+    if (!projects.has(tool)) projects.set(tool, await importedProject(t, tool));
+    const { project, source } = projects.get(tool)!;
+    const file = buildAsTool(project, tool, source, TOOLS[tool]!.ups.length, `case-${index}.db`);
+    const db = new Database(file);
+    db.exec(sql);
+    db.close();
+    const error = refusal(await cli(project, tool, file, ...adoptArgs), code);
+    if (expected !== undefined) assert.deepEqual(error[field], expected, `${tool}: ${sql}`);
+    else assert.equal(error[field].length, 1, `${tool}: ${sql}`);
+    assert.equal(hasHistory(file, TOOLS[tool]!.table).n, 0, `${tool} wrote a history`);
+  }
+  const { project, source } = await importedProject(t, "dbmate");
+  const file = buildAsTool(project, "dbmate", source, 5);
+  const clash = await runCli([...adoptArgs, "--db", file, "--json"], { cwd: project.root });
+  assert.equal(refusal({ code: clash.code, json: JSON.parse(clash.stdout) as Json }, "ADOPT_TABLE_CLASH").table, "schema_migrations");
+});
+
+test("docs/adopting.md's adopt commands, typed as written, adopt a Diesel database one migration behind, up applies the last, and verify passes", async (t) => {
+  const { project, source } = await importedProject(t, "diesel");
+  mkdirSync(path.join(project.root, "data"));
+  const built = buildAsTool(project, "diesel", source, 4);
+  cpSync(built, path.join(project.root, "data", "app.db"));
+  const commands = commandsOf(block(guideBlocks(readFileSync(path.join(repoRoot, "docs", "adopting.md"), "utf8")), "adopt-diesel"));
+  assert.deepEqual(
+    commands.map((words) => words.slice(0, 3).join(" ")),
+    ["npx stepwise adopt", "npx stepwise up", "npx stepwise verify"],
+  );
+  for (const words of commands) {
+    const run = await runCli(words.slice(2), { cwd: project.root });
+    assert.equal(run.code, 0, `${words.join(" ")}: ${run.stdout}${run.stderr}`);
+  }
+  const status = await cli(project, "diesel", path.join(project.root, "data", "app.db"), "status");
+  assert.equal(status.json.currentVersion, 5);
+});
