@@ -265,6 +265,16 @@ test("sqlx: a gap, a failed migration, a checksum mismatch and an unknown versio
   assert.equal(hasHistory(dropped, "_sqlx_migrations").n, 0);
   assert.equal((await cli(project, "sqlx", dropped, "verify")).json.ok, true);
   assert.equal((await cli(project, "sqlx", dropped, ...adoptArgs)).json.alreadyAdopted, true);
+  // Once dropped, the old name is ignored no more: a table made under it later is drift.
+  const remade = new Database(dropped);
+  remade.exec("CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY)");
+  remade.close();
+  const remadeDrift = await cli(project, "sqlx", dropped, "verify");
+  assert.equal(remadeDrift.json.ok, false);
+  assert.deepEqual(
+    remadeDrift.json.differences.map((difference: Record<string, unknown>) => difference.name),
+    ["_sqlx_migrations"],
+  );
 
   // Only the adopted tool's own table is left out: another tool's table of the same kind is drift.
   const kept = buildAsTool(project, "sqlx", source, 5, "kept.db");

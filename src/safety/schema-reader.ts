@@ -84,12 +84,13 @@ export function* readSchemaOf(manager: SafetyNetManager, options?: ReadSchemaOpt
 /** The suffix of the table `stepwise adopt` records the adopted tool in, beside the history. */
 export const ADOPTED_SUFFIX = "adopted";
 
-/** The old tool's history table, by name, when `stepwise adopt` kept it in the manager's schema (a drizzle table in schema `drizzle` is not in it); `undefined` when nothing was adopted. */
+/** The old tool's history table, by name, when `stepwise adopt` kept it in the manager's schema (a drizzle table in schema `drizzle` is not in it); `undefined` when nothing was adopted or it was dropped. */
 function* readAdoptedTable(manager: SafetyNetManager): Step<string | undefined> {
   const store = manager.executor.store;
   if (!(yield* store.companionExists(ADOPTED_SUFFIX))) return undefined;
-  const [row] = yield* query<{ old_table: string; old_schema: string | null }>(`SELECT old_table, old_schema FROM ${store.companionTable(ADOPTED_SUFFIX)}`);
-  return row && (row.old_schema ?? undefined) === postgresSchemaOf(manager) ? row.old_table : undefined;
+  const [row] = yield* query<{ old_table: string; old_schema: string | null; dropped: number | boolean }>(`SELECT old_table, old_schema, dropped FROM ${store.companionTable(ADOPTED_SUFFIX)}`);
+  // A dropped table is ignored no more: one of that name made later is drift.
+  return row && !Number(row.dropped) && (row.old_schema ?? undefined) === postgresSchemaOf(manager) ? row.old_table : undefined;
 }
 
 /** The manager's schema with its rows per table. */
