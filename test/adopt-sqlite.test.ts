@@ -327,6 +327,21 @@ test("dirty, rolled back and mismatched histories of golang-migrate, goose, Flyw
   assert.equal(refusal({ code: clash.code, json: JSON.parse(clash.stdout) as Json }, "ADOPT_TABLE_CLASH").table, "schema_migrations");
 });
 
+test("prisma: a checksum early Prisma wrote without zero padding, which Prisma accepts, is adopted", async (t) => {
+  const { project, source } = await importedProject(t, "prisma");
+  const file = buildAsTool(project, "prisma", source, 3);
+  const db = new Database(file);
+  const unpadded = (checksum: string) => checksum.replace(/[0-9a-f]{2}/g, (byte) => parseInt(byte, 16).toString(16));
+  db.function("unpadded", unpadded);
+  db.exec("UPDATE _prisma_migrations SET checksum = unpadded(checksum)");
+  const shortened = (db.prepare("SELECT count(*) AS n FROM _prisma_migrations WHERE length(checksum) < 64").get() as { n: number }).n;
+  db.close();
+  assert.ok(shortened > 0, "no fixture checksum holds a byte below 0x10");
+  const adopted = await cli(project, "prisma", file, ...adoptArgs);
+  assert.equal(adopted.code, 0, JSON.stringify(adopted.json));
+  assert.equal(adopted.json.version, 3);
+});
+
 test("docs/adopting.md's adopt commands, typed as written, adopt a Diesel database one migration behind, up applies the last, and verify passes", async (t) => {
   const { project, source } = await importedProject(t, "diesel");
   mkdirSync(path.join(project.root, "data"));

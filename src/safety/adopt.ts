@@ -14,7 +14,18 @@ type MapEntry = { readonly version: number; readonly originalId: string; readonl
 type Recorded = { id: string; state: string; checksum?: string };
 
 /** Where a tool keeps its history and how to read it: `key` and `checksum` name the map's `history` fields. */
-type ToolHistory = { table: string; postgresSchema?: string; key: string; checksum?: string; columns: string; orderBy?: string; read: (rows: Row[]) => Recorded[]; upTo?: true };
+type ToolHistory = {
+  table: string;
+  postgresSchema?: string;
+  key: string;
+  checksum?: string;
+  /** Another form of the map's checksum the tool accepts too. */
+  legacyChecksum?: (expected: string) => string;
+  columns: string;
+  orderBy?: string;
+  read: (rows: Row[]) => Recorded[];
+  upTo?: true;
+};
 type Row = Record<string, unknown>;
 
 const text = (value: unknown) => (value instanceof Uint8Array ? Buffer.from(value).toString("hex") : String(value));
@@ -87,6 +98,8 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
     checksum: "checksum",
     columns: "migration_name, checksum, finished_at, rolled_back_at",
     orderBy: "started_at",
+    // Early Prisma wrote each byte without its leading zero (prisma-engines#1887), and Prisma still accepts those rows.
+    legacyChecksum: (expected) => expected.replace(/[0-9a-f]{2}/g, (byte) => parseInt(byte, 16).toString(16)),
     read: (rows) =>
       latestBy(rows, "migration_name").map(([id]) => {
         const attempts = rows.filter((row) => text(row.migration_name) === id);
@@ -226,7 +239,9 @@ function resolveApplied(tool: string, history: ToolHistory, migrations: readonly
   const mismatched = recorded.flatMap((entry) => {
     const mapped = byId.get(entry.id)!;
     const expected = history.checksum === undefined ? undefined : text(mapped.history[history.checksum]);
-    return expected === undefined || entry.checksum === expected ? [] : [{ id: entry.id, version: mapped.version, recorded: entry.checksum ?? "", expected }];
+    return expected === undefined || entry.checksum === expected || entry.checksum === history.legacyChecksum?.(expected)
+      ? []
+      : [{ id: entry.id, version: mapped.version, recorded: entry.checksum ?? "", expected }];
   });
   if (mismatched.length > 0) {
     throw new StepwiseError(
