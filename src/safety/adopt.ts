@@ -166,10 +166,14 @@ function* adopt(manager: SafetyNetManager, map: { tool: string; migrations: read
   const store = manager.executor.store;
   const base = { tool, oldTable, imported: migrations.length };
   if (yield* store.companionExists(ADOPTED_SUFFIX)) {
-    const [row] = yield* query<{ tool: string; version: number | string; dropped: number | boolean }>(`SELECT tool, version, dropped FROM ${store.companionTable(ADOPTED_SUFFIX)}`);
+    const [row] = yield* query<{ tool: string; old_table: string; old_schema: string | null; version: number | string; dropped: number | boolean }>(
+      `SELECT tool, old_table, old_schema, version, dropped FROM ${store.companionTable(ADOPTED_SUFFIX)}`,
+    );
     const version = Number(row?.version ?? 0);
     const recorded = Array.from({ length: version }, (_, index) => index + 1);
-    return { ...base, version, recorded, oldTableDropped: truthy(row?.dropped), alreadyAdopted: true };
+    // What the earlier run adopted, whichever map this run was given.
+    const old = row ? { tool: row.tool, oldTable: [row.old_schema, row.old_table].flatMap((name) => (name === null ? [] : [quoteIdentifier(name)])).join(".") } : {};
+    return { ...base, ...old, version, recorded, oldTableDropped: truthy(row?.dropped), alreadyAdopted: true };
   }
   if (schema === appSchema && history.table.toLowerCase() === manager.tableName.toLowerCase()) {
     throw new StepwiseError(
