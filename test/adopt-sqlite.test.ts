@@ -11,8 +11,12 @@ import { test, type TestContext } from "node:test";
 import Database from "better-sqlite3";
 import { drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
+import { MigrationManager } from "../src/entries/better-sqlite3.js";
+import { adoptDatabase } from "../src/safety/adopt.js";
+import type { SafetyNetManager } from "../src/safety/schema-reader.js";
 import { block, commandsOf, guideBlocks } from "./support/guide-blocks.js";
 import { createTestProject, fixturesDir, repoRoot, runCli, type TestProject } from "./support/project.js";
+import { caught, sqlEntry } from "./support/registry-builders.js";
 
 type Db = Database.Database;
 /** What `--json` printed. */
@@ -364,4 +368,44 @@ test("docs/adopting.md's adopt commands, typed as written, adopt a Diesel databa
   }
   const status = await cli(project, "diesel", path.join(project.root, "data", "app.db"), "status");
   assert.equal(status.json.currentVersion, 5);
+});
+
+test("a tool that migrates while adopt runs (a row written to its table between adopt's checks and its write) is ADOPT_HISTORY_CHANGED, and nothing is written", (t) => {
+  const project = createTestProject(t);
+  const file = project.databasePath("racing.db");
+  const setup = new Database(file);
+  setup.exec("CREATE TABLE users (id INTEGER PRIMARY KEY)");
+  setup.exec("CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)");
+  setup.exec("INSERT INTO __diesel_schema_migrations (version) VALUES ('20190226002946')");
+  setup.close();
+  const map = {
+    format: "stepwise-import-map/1",
+    tool: "diesel",
+    migrations: [
+      { version: 1, originalId: "2019-02-26-002946_create_users", history: { version: "20190226002946" } },
+      { version: 2, originalId: "2019-03-01-000000_create_posts", history: { version: "20190301000000" } },
+    ],
+  };
+  const registry = [sqlEntry(1, "CREATE TABLE users (id INTEGER PRIMARY KEY);"), sqlEntry(2, "CREATE TABLE posts (id INTEGER PRIMARY KEY);")];
+  const db = new Database(file);
+  const tool = new Database(file);
+  // The tool's deployment commits migration 2's row just as adopt begins its write.
+  const exec = db.exec.bind(db);
+  let raced = false;
+  db.exec = (sql: string) => {
+    if (!raced && /^BEGIN/i.test(sql)) {
+      raced = true;
+      tool.exec("INSERT INTO __diesel_schema_migrations (version) VALUES ('20190301000000')");
+    }
+    return exec(sql);
+  };
+  const manager = new MigrationManager(db, registry, { tableName: "stepwise_migrations" });
+  const error = caught(() => adoptDatabase(manager as unknown as SafetyNetManager, map, { mapFile: "migrations/stepwise-import-map.json" }));
+  assert.equal(raced, true);
+  assert.equal(error.code, "ADOPT_HISTORY_CHANGED");
+  assert.deepEqual([error.tool, error.table], ["diesel", "__diesel_schema_migrations"]);
+  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'stepwise%'").all() as { name: string }[]).map((row) => row.name);
+  assert.deepEqual(tables, []);
+  db.close();
+  tool.close();
 });

@@ -362,6 +362,9 @@ export interface StepwiseErrorDetails {
   /** `stepwise adopt`: the checksum the old tool stored differs from the imported file's (`migrations`: `id`, `version`, `recorded`, `expected`): the database ran another text than the one imported. Nothing was written.
    * Fix: Import the migrations the database actually ran (the tool's folder at the deployed commit), then adopt. */
   readonly ADOPT_CHECKSUM_MISMATCH: Readonly<{ tool: string; migrations: readonly Readonly<{ id: string; version: number; recorded: string; expected: string }>[] }>;
+  /** `stepwise adopt`: the old tool wrote to its history table (`table`) between adopt's checks and its write, so it was migrating the database at the same time. Nothing was written.
+   * Fix: Stop the old tool's deployments (adopting is a one-time switch), then run `stepwise adopt` again. */
+  readonly ADOPT_HISTORY_CHANGED: Readonly<{ tool: string; table: string }>;
 }
 
 /** Why `up` would refuse, as `status()` reports it: the refusal's code, message and fields, JSON-safe. */

@@ -193,7 +193,10 @@ function* adopt(manager: SafetyNetManager, map: { tool: string; migrations: read
       table: history.table,
     });
   }
-  const recorded = history.read(yield* query<Row>(`SELECT ${history.columns} FROM ${oldTable}${history.orderBy ? ` ORDER BY ${history.orderBy}` : ""}`));
+  const readRecorded = function* (): Step<Recorded[]> {
+    return history.read(yield* query<Row>(`SELECT ${history.columns} FROM ${oldTable}${history.orderBy ? ` ORDER BY ${history.orderBy}` : ""}`));
+  };
+  const recorded = yield* readRecorded();
   const applied = resolveApplied(tool, history, migrations, recorded);
   const version = applied.length;
   const result = yield* recordBaseline(
@@ -203,6 +206,14 @@ function* adopt(manager: SafetyNetManager, map: { tool: string; migrations: read
     {
       foreign: schema === appSchema ? history.table : undefined,
       *alsoWrite() {
+        // The tool may have migrated since its table was read: under the write lock (on PostgreSQL, the table's own), what is recorded must be what the checks judged.
+        if (schema !== undefined) yield* exec(`LOCK TABLE ${oldTable} IN SHARE ROW EXCLUSIVE MODE`);
+        if (JSON.stringify(yield* readRecorded()) !== JSON.stringify(recorded)) {
+          throw new StepwiseError("ADOPT_HISTORY_CHANGED", `${tool} wrote to ${oldTable} while adopt ran, so what adopt checked is out of date; nothing was written. Stop ${tool}, then adopt again.`, {
+            tool,
+            table: history.table,
+          });
+        }
         if (options.dropOldTable) yield* exec(`DROP TABLE ${oldTable}`);
         const record = store.companionTable(ADOPTED_SUFFIX);
         yield* exec(
