@@ -21,8 +21,11 @@ export type DriverPrimitives<Db = unknown, Async extends boolean = boolean> = Om
 /** The complete driver of `primitives`, left-out members defaulted and capabilities derived. */
 export function defineDriver<Db, Async extends boolean>(primitives: DriverPrimitives<Db, Async>): Driver<Db, Async> {
   const { isOpen = () => true, lacks = [], ...own } = primitives;
-  // A member given as `undefined` (to take a capability away) is left out.
-  const p = Object.fromEntries(Object.entries(own).filter(([, member]) => member !== undefined)) as unknown as DriverPrimitives<Db, boolean>;
+  // A member given as `undefined` (to take a capability away) is left out. Copied only then, and assigned, not spread: a fleet makes a driver per database.
+  const p = (Object.values(own).some((member) => member === undefined) ? Object.fromEntries(Object.entries(own).filter(([, member]) => member !== undefined)) : own) as unknown as DriverPrimitives<
+    Db,
+    boolean
+  >;
   const sqlite = p.dialect === "sqlite";
   const answer = <T>(value: T): never => (p.async ? Promise.resolve(value) : value) as never;
   let keptBusyTimeout = 0;
@@ -46,7 +49,7 @@ export function defineDriver<Db, Async extends boolean>(primitives: DriverPrimit
     createContext: ({ version, name }, direction, progress) => ({ version, name, direction, progress, forEachBatch: refuseBatches }),
     ...(sqlite && !p.async ? { fenceWritesUntil: (settled: PromiseLike<unknown>) => fenceWrites(p as DriverPrimitives<Db, false>, isOpen, settled) } : {}),
   };
-  return { ...defaults, ...p, capabilities: capabilitiesOf(p, lacks) } as Driver<Db, Async>;
+  return Object.assign(defaults, p, { capabilities: capabilitiesOf(p, lacks) }) as unknown as Driver<Db, Async>;
 }
 
 function capabilitiesOf(p: DriverPrimitives<unknown, boolean>, lacks: readonly DeclaredLack[]): DriverCapabilities {

@@ -32,7 +32,8 @@ export function randomHex(bytes: number): string {
 
 /** A name no migration can guess. */
 export function uniqueName(kind: string): string {
-  return `${GUARD_TABLE_PREFIX}${randomHex(16)}_${kind}_${randomHex(8)}`;
+  const hex = randomHex(24);
+  return `${GUARD_TABLE_PREFIX}${hex.slice(0, 32)}_${kind}_${hex.slice(32)}`;
 }
 
 /** How {@link createSqliteEscapeGuard} keeps its witness. */

@@ -237,7 +237,8 @@ function* readLostSession(): Step<unknown> {
 const RELATION_KINDS: Readonly<Record<string, string>> = { r: "table", p: "table", v: "view", m: "materialized view", i: "index", I: "index", S: "sequence", f: "foreign table", c: "type" };
 
 /** The catalog rows of relation `?` in schema `?`. */
-const RELATION = `pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} c.relnamespace WHERE n.nspname ${EQ} ? AND c.relname ${EQ} ?`;
+// The schema's oid first, so pg_class is read by its (relname, relnamespace) index: joined, the planner may scan the schemas once per table of that name (a fleet of schemas).
+const RELATION = `pg_catalog.pg_class AS c WHERE c.relnamespace ${EQ} (SELECT n.oid FROM pg_catalog.pg_namespace AS n WHERE n.nspname ${EQ} ?) AND c.relname ${EQ} ?`;
 
 /** Its columns as `HistoryStore` reads them; the primary key's are its key columns only (an `INCLUDE` column plays no part in uniqueness). */
 const COLUMNS = `SELECT a.attnum, a.attname::${TEXT} AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
