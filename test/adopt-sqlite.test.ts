@@ -286,6 +286,14 @@ test("sqlx: a gap, a failed migration, a checksum mismatch and an unknown versio
     ["_sqlx_migrations"],
   );
 
+  // A table kept the first time is dropped by a later run that asks.
+  const later = buildAsTool(project, "sqlx", source, 5, "later.db");
+  assert.equal((await cli(project, "sqlx", later, ...adoptArgs)).json.oldTableDropped, false);
+  const droppedLater = await cli(project, "sqlx", later, ...adoptArgs, "--drop-old-table");
+  assert.deepEqual([droppedLater.code, droppedLater.json.alreadyAdopted, droppedLater.json.oldTableDropped], [0, true, true]);
+  assert.equal(hasHistory(later, "_sqlx_migrations").n, 0);
+  assert.equal((await cli(project, "sqlx", later, "verify")).json.ok, true);
+
   // Only the adopted tool's own table is left out: another tool's table of the same kind is drift.
   const kept = buildAsTool(project, "sqlx", source, 5, "kept.db");
   assert.equal((await cli(project, "sqlx", kept, ...adoptArgs)).code, 0);
@@ -304,6 +312,14 @@ test("dirty, rolled back and mismatched histories of golang-migrate, goose, Flyw
   const cases: [tool: string, sql: string, code: string, field: string, expected: unknown][] = [
     ["golang-migrate", "UPDATE schema_migrations SET dirty = 1", "ADOPT_MIGRATION_FAILED", "migrations", [{ id: "10", state: "dirty" }]],
     ["golang-migrate", "UPDATE schema_migrations SET version = 7", "ADOPT_UNKNOWN_MIGRATION", "ids", ["7"]],
+    // dbmate's table of the same name, given golang-migrate's map: another tool's shape.
+    [
+      "golang-migrate",
+      "DROP TABLE schema_migrations; CREATE TABLE schema_migrations (version varchar(128) PRIMARY KEY); INSERT INTO schema_migrations VALUES ('10')",
+      "ADOPT_HISTORY_MISSING",
+      "table",
+      "schema_migrations",
+    ],
     ["goose", "INSERT INTO goose_db_version (version_id, is_applied) VALUES (10, 0)", "ADOPT_MIGRATION_FAILED", "migrations", [{ id: "10", state: "rolled-back" }]],
     ["goose", "DELETE FROM goose_db_version WHERE version_id = 2", "ADOPT_HISTORY_GAP", "missing", [{ version: 2, id: "00002_create_posts" }]],
     ["flyway", "UPDATE flyway_schema_history SET checksum = 1 WHERE version = '1.10'", "ADOPT_CHECKSUM_MISMATCH", "migrations", undefined],

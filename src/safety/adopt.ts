@@ -5,7 +5,7 @@ import { quoteIdentifier } from "../core/batch-walk.js";
 import { EQ } from "../core/dialects/postgres.js";
 import { exec, query, queryValue, run, type Step } from "../core/step.js";
 import { recordBaseline, type BaselineResult } from "./baseline.js";
-import { ADOPTED_SUFFIX, postgresSchemaOf, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
+import { ADOPTED_SUFFIX, inWriteTransaction, postgresSchemaOf, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 
 /** One migration of `stepwise-import-map.json`, as adopt reads it. */
 type MapEntry = { readonly version: number; readonly originalId: string; readonly history: Readonly<Record<string, string | number>> };
@@ -165,16 +165,7 @@ function* adopt(manager: SafetyNetManager, map: { tool: string; migrations: read
   const oldTable = schema === undefined ? quoteIdentifier(history.table) : `${quoteIdentifier(schema)}.${quoteIdentifier(history.table)}`;
   const store = manager.executor.store;
   const base = { tool, oldTable, imported: migrations.length };
-  if (yield* store.companionExists(ADOPTED_SUFFIX)) {
-    const [row] = yield* query<{ tool: string; old_table: string; old_schema: string | null; version: number | string; dropped: number | boolean }>(
-      `SELECT tool, old_table, old_schema, version, dropped FROM ${store.companionTable(ADOPTED_SUFFIX)}`,
-    );
-    const version = Number(row?.version ?? 0);
-    const recorded = Array.from({ length: version }, (_, index) => index + 1);
-    // What the earlier run adopted, whichever map this run was given.
-    const old = row ? { tool: row.tool, oldTable: [row.old_schema, row.old_table].flatMap((name) => (name === null ? [] : [quoteIdentifier(name)])).join(".") } : {};
-    return { ...base, ...old, version, recorded, oldTableDropped: truthy(row?.dropped), alreadyAdopted: true };
-  }
+  if (yield* store.companionExists(ADOPTED_SUFFIX)) return { ...base, ...(yield* readEarlierAdoption(manager, options)) };
   if (schema === appSchema && history.table.toLowerCase() === manager.tableName.toLowerCase()) {
     throw new StepwiseError(
       "ADOPT_TABLE_CLASH",
@@ -194,7 +185,19 @@ function* adopt(manager: SafetyNetManager, map: { tool: string; migrations: read
     });
   }
   const readRecorded = function* (): Step<Recorded[]> {
-    return history.read(yield* query<Row>(`SELECT ${history.columns} FROM ${oldTable}${history.orderBy ? ` ORDER BY ${history.orderBy}` : ""}`));
+    let rows: Row[];
+    try {
+      rows = yield* query<Row>(`SELECT ${history.columns} FROM ${oldTable}${history.orderBy ? ` ORDER BY ${history.orderBy}` : ""}`);
+    } catch (error) {
+      // dbmate and golang-migrate both name theirs schema_migrations: a table of the name, but another tool's.
+      throw new StepwiseError(
+        "ADOPT_HISTORY_MISSING",
+        `${oldTable} is not ${tool}'s history table (it lacks the columns ${history.columns}): another tool made it. Check that --map is the import of the tool that migrated this database.`,
+        { tool, table: history.table },
+        { cause: error },
+      );
+    }
+    return history.read(rows);
   };
   const recorded = yield* readRecorded();
   const applied = resolveApplied(tool, history, migrations, recorded);
@@ -231,6 +234,26 @@ function* adopt(manager: SafetyNetManager, map: { tool: string; migrations: read
     },
   );
   return { ...base, version: result.version, recorded: result.recorded, oldTableDropped: Boolean(options.dropOldTable), alreadyAdopted: false };
+}
+
+/** What an earlier run adopted, whichever map this run was given; a table it kept is dropped now when asked, the record saying so. */
+function* readEarlierAdoption(manager: SafetyNetManager, options: AdoptOptions): Step<Partial<AdoptResult> & Pick<AdoptResult, "version" | "recorded" | "oldTableDropped" | "alreadyAdopted">> {
+  const record = manager.executor.store.companionTable(ADOPTED_SUFFIX);
+  const [row] = yield* query<{ tool: string; old_table: string; old_schema: string | null; version: number | string; dropped: number | boolean }>(
+    `SELECT tool, old_table, old_schema, version, dropped FROM ${record}`,
+  );
+  const version = Number(row?.version ?? 0);
+  const recorded = Array.from({ length: version }, (_, index) => index + 1);
+  if (row === undefined) return { version, recorded, oldTableDropped: false, alreadyAdopted: true };
+  const oldTable = [row.old_schema, row.old_table].flatMap((name) => (name === null ? [] : [quoteIdentifier(name)])).join(".");
+  const dropNow = options.dropOldTable === true && !truthy(row.dropped);
+  if (dropNow) {
+    yield* inWriteTransaction(function* () {
+      yield* exec(`DROP TABLE IF EXISTS ${oldTable}`);
+      yield* exec(`UPDATE ${record} SET dropped = 1`);
+    });
+  }
+  return { tool: row.tool, oldTable, version, recorded, oldTableDropped: dropNow || truthy(row.dropped), alreadyAdopted: true };
 }
 
 /** The map entries the tool applied, as versions 1..k; refuses failed, unknown, mismatched and gapped histories. */
