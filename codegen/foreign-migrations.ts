@@ -66,28 +66,14 @@ export function findForeignMigrations(migrationsDir: string, label: string, entr
   const found = recogniseByLayout(migrationsDir, files, folders) ?? recogniseByFileNames(files, head);
   if (found === null) return null;
   const id = IMPORTABLE[found.tool];
-  if (id !== undefined) {
-    const aside = `${label}-${id}`;
-    return {
-      code: "FOREIGN_MIGRATIONS",
-      file: `${label}/${found.evidence}`,
-      line: 1,
-      column: 1,
-      foreign: { tool: found.tool },
-      message: `${label} holds ${found.tool} migrations, which stepwise does not read as they are: move the folder aside and import them, "git mv ${label} ${aside} && stepwise import ${id} ${aside}" (a dry run that lists what it would write into ${label}; add --yes to write, and --empty-down if it asks), then "stepwise gen"`,
-    };
-  }
-  return {
-    code: "FOREIGN_MIGRATIONS",
-    file: `${label}/${found.evidence}`,
-    line: 1,
-    column: 1,
-    foreign: { tool: found.tool },
-    message:
-      `${label} holds ${found.tool} migrations, which stepwise does not read: to port them, ${found.port}. ` +
-      `Port them into a new folder (point --dir, or "migrationsDir" in the config, at it) and keep the ${found.tool} folder out of the migrations folder; ` +
-      `a database ${found.tool} already migrated is then adopted with "stepwise baseline <version>", once the ported migrations reproduce its schema`,
-  };
+  const aside = `${label}-${id}`;
+  const message =
+    id !== undefined
+      ? `${label} holds ${found.tool} migrations, which stepwise does not read as they are: move the folder aside and import them, "git mv ${label} ${aside} && stepwise import ${id} ${aside}" (a dry run that lists what it would write into ${label}; add --yes to write, and --empty-down if it asks), then "stepwise gen"`
+      : `${label} holds ${found.tool} migrations, which stepwise does not read: to port them, ${found.port}. ` +
+        `Port them into a new folder (point --dir, or "migrationsDir" in the config, at it) and keep the ${found.tool} folder out of the migrations folder; ` +
+        `a database ${found.tool} already migrated is then adopted with "stepwise baseline <version>", once the ported migrations reproduce its schema`;
+  return { code: "FOREIGN_MIGRATIONS", file: `${label}/${found.evidence}`, line: 1, column: 1, foreign: { tool: found.tool }, message };
 }
 
 /** A tool known by its folder's layout: a journal, a config file, or a subfolder per migration. */
