@@ -24,10 +24,15 @@ export interface Side {
 
 const side = (id: string, transactions: string, rollsBack = true): Side => ({ id, transactions, rollsBack });
 
-/** Every side, stepwise first, then the hand-written loop, then the peers. */
+/**
+ * Every side: stepwise (a transaction per migration, its default), stepwise with `transaction: "all"` (the
+ * grouping Kysely, Knex and drizzle use by default), the hand-written loop, then the peers. Each peer is
+ * measured against the stepwise side that groups transactions as it does.
+ */
 export const SIDES: Readonly<Record<Dialect, readonly Side[]>> = {
   sqlite: [
     side("stepwise", "one per migration"),
+    side("stepwise-all", "one for the run"),
     side("hand", "one per migration"),
     side("umzug", "one per migration"),
     side("kysely", "none (Kysely runs none on SQLite)"),
@@ -36,6 +41,7 @@ export const SIDES: Readonly<Record<Dialect, readonly Side[]>> = {
   ],
   pg: [
     side("stepwise", "one per migration"),
+    side("stepwise-all", "one for the run"),
     side("hand", "one per migration"),
     side("node-pg-migrate", "one per migration"),
     side("kysely", "one for the run"),
