@@ -27,6 +27,10 @@ const IMPORTABLE: Readonly<Record<string, string>> = {
   Flyway: "flyway",
   drizzle: "drizzle",
   Prisma: "prisma",
+  Knex: "knex",
+  Kysely: "kysely",
+  "node-pg-migrate": "node-pg-migrate",
+  Umzug: "umzug",
 };
 
 /** A version only a timestamp gives: eight digits or more. */

@@ -1,7 +1,7 @@
 /** What the bin declares for `import` without loading the importer. */
 
 /** The options of `import`, as commander hands them over. */
-export type ImportFlags = { dir?: string; dialect?: string; emptyDown?: string; yes?: boolean; json?: boolean };
+export type ImportFlags = { dir?: string; dialect?: string; emptyDown?: string; driver?: string; yes?: boolean; json?: boolean };
 
 /** The help text after the options. */
 export const IMPORT_HELP = `
@@ -11,5 +11,10 @@ Each migration becomes one NNN_<name>.sql file, numbered from 1 in the order the
 its SQL as written, the tool's markers turned into stepwise's, and run as the tool ran it (in a transaction
 or not; on SQLite, foreign keys off where the tool leaves them off). stepwise-import-map.json beside them
 maps each to its original id, for adopting a database the tool migrated. Without --yes nothing is written.
+
+A Knex, Kysely, node-pg-migrate or Umzug migration becomes one NNN_<name>.ts wrapper that imports the original
+file where it is (keep that folder: gen's checksums cover it) and runs it unchanged through a helper written
+to lib/stepwise-<tool>.ts, which serves the tool's API over stepwise's connection: Knex's knex, Kysely's db,
+node-pg-migrate's pgm (PostgreSQL only), Umzug's { name, path, context } with the connection as context.
 See docs/adopting.md.
 `;

@@ -5,7 +5,7 @@ import { quoteIdentifier } from "../core/batch-walk.js";
 import { EQ } from "../core/dialects/postgres.js";
 import { exec, query, queryValue, run, type Step } from "../core/step.js";
 import { recordBaseline, type BaselineResult } from "./baseline.js";
-import { ADOPTED_SUFFIX, inWriteTransaction, postgresSchemaOf, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
+import { ADOPTED_SUFFIX, adoptedTablesOf, inWriteTransaction, postgresSchemaOf, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 
 /** One migration of `stepwise-import-map.json`, as adopt reads it. */
 type MapEntry = { readonly version: number; readonly originalId: string; readonly history: Readonly<Record<string, string | number>> };
@@ -25,6 +25,8 @@ type ToolHistory = {
   orderBy?: string;
   read: (rows: Row[]) => Recorded[];
   upTo?: true;
+  /** The tool records migrations in the order it ran them (`orderBy`) and may run them out of name order: adopt refuses a history not in version order. */
+  ordered?: true;
 };
 type Row = Record<string, unknown>;
 
@@ -108,6 +110,28 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
         return { id, state, checksum: text((applied ?? attempts.at(-1)!).checksum) };
       }),
   },
+  // A row per applied migration, name with its extension; knex_migrations_lock beside it is the old table too. Knex runs a file added with an earlier name after later ones.
+  knex: { table: "knex_migrations", key: "name", columns: "id, name", orderBy: "id", ordered: true, read: (rows) => rows.map((row) => ({ id: text(row.name), state: "applied" })) },
+  // A row per applied migration; timestamp is an ISO string, so it orders them; kysely_migration_lock beside it is the old table too. allowUnorderedMigrations lets names run out of order.
+  kysely: {
+    table: "kysely_migration",
+    key: "name",
+    columns: 'name, "timestamp"',
+    orderBy: '"timestamp", name',
+    ordered: true,
+    read: (rows) => rows.map((row) => ({ id: text(row.name), state: "applied" })),
+  },
+  // A row per applied migration (name without extension, run_on); checkOrder: false lets names run out of order.
+  "node-pg-migrate": {
+    table: "pgmigrations",
+    key: "name",
+    columns: "id, name",
+    orderBy: "id",
+    ordered: true,
+    read: (rows) => rows.map((row) => ({ id: text(row.name), state: "applied" })),
+  },
+  // SequelizeStorage: a row per applied migration, its file name, in a table with no order (Umzug runs pending migrations in name order).
+  umzug: { table: "SequelizeMeta", key: "name", columns: "name", read: (rows) => rows.map((row) => ({ id: text(row.name), state: "applied" })) },
 };
 
 /** Options for {@link adoptDatabase}. */
@@ -162,7 +186,7 @@ function* adopt(manager: SafetyNetManager, map: { tool: string; migrations: read
   const history = TOOLS[tool]!;
   const appSchema = postgresSchemaOf(manager);
   const schema = appSchema === undefined ? undefined : (history.postgresSchema ?? appSchema);
-  const oldTable = schema === undefined ? quoteIdentifier(history.table) : `${quoteIdentifier(schema)}.${quoteIdentifier(history.table)}`;
+  const oldTable = qualify(schema, history.table);
   const store = manager.executor.store;
   const base = { tool, oldTable, imported: migrations.length };
   if (yield* store.companionExists(ADOPTED_SUFFIX)) return { ...base, ...(yield* readEarlierAdoption(manager, options)) };
@@ -207,7 +231,7 @@ function* adopt(manager: SafetyNetManager, map: { tool: string; migrations: read
     version,
     {},
     {
-      foreign: schema === appSchema ? history.table : undefined,
+      foreign: schema === appSchema ? adoptedTablesOf(tool, history.table) : [],
       *alsoWrite() {
         // The tool may have migrated since its table was read: under the write lock (on PostgreSQL, the table's own), what is recorded must be what the checks judged.
         if (schema !== undefined) yield* exec(`LOCK TABLE ${oldTable} IN SHARE ROW EXCLUSIVE MODE`);
@@ -217,7 +241,10 @@ function* adopt(manager: SafetyNetManager, map: { tool: string; migrations: read
             table: history.table,
           });
         }
-        if (options.dropOldTable) yield* exec(`DROP TABLE ${oldTable}`);
+        if (options.dropOldTable) {
+          yield* exec(`DROP TABLE ${oldTable}`);
+          for (const table of adoptedTablesOf(tool, history.table).slice(1)) yield* exec(`DROP TABLE IF EXISTS ${qualify(schema, table)}`);
+        }
         const record = store.companionTable(ADOPTED_SUFFIX);
         yield* exec(
           `CREATE TABLE ${record} (tool ${store.textType} NOT NULL, old_table ${store.textType} NOT NULL, old_schema ${store.textType}, version BIGINT NOT NULL, dropped INTEGER NOT NULL, adopted_at ${store.textType} NOT NULL)`,
@@ -236,6 +263,9 @@ function* adopt(manager: SafetyNetManager, map: { tool: string; migrations: read
   return { ...base, version: result.version, recorded: result.recorded, oldTableDropped: Boolean(options.dropOldTable), alreadyAdopted: false };
 }
 
+/** A table of the old tool's, quoted, in `schema` on PostgreSQL. */
+const qualify = (schema: string | undefined, table: string) => (schema === undefined ? quoteIdentifier(table) : `${quoteIdentifier(schema)}.${quoteIdentifier(table)}`);
+
 /** What an earlier run adopted, whichever map this run was given; a table it kept is dropped now when asked, the record saying so. */
 function* readEarlierAdoption(manager: SafetyNetManager, options: AdoptOptions): Step<Partial<AdoptResult> & Pick<AdoptResult, "version" | "recorded" | "oldTableDropped" | "alreadyAdopted">> {
   const record = manager.executor.store.companionTable(ADOPTED_SUFFIX);
@@ -249,7 +279,7 @@ function* readEarlierAdoption(manager: SafetyNetManager, options: AdoptOptions):
   const dropNow = options.dropOldTable === true && !truthy(row.dropped);
   if (dropNow) {
     yield* inWriteTransaction(function* () {
-      yield* exec(`DROP TABLE IF EXISTS ${oldTable}`);
+      for (const table of adoptedTablesOf(row.tool, row.old_table)) yield* exec(`DROP TABLE IF EXISTS ${qualify(row.old_schema ?? undefined, table)}`);
       yield* exec(`UPDATE ${record} SET dropped = 1`);
     });
   }
@@ -289,6 +319,14 @@ function resolveApplied(tool: string, history: ToolHistory, migrations: readonly
     );
   }
   const versions = recorded.map((entry) => byId.get(entry.id)!.version);
+  if (history.ordered && versions.some((version, index) => index > 0 && version < versions[index - 1]!)) {
+    const applied = recorded.map((entry, index) => ({ id: entry.id, version: versions[index]! }));
+    throw new StepwiseError(
+      "ADOPT_HISTORY_UNORDERED",
+      `${tool} ran ${applied.map((entry) => `${entry.version} (${entry.id})`).join(", ")} in that order, not in the order of their imported versions, so this database may not have the schema versions 1..${Math.max(...versions)} build; nothing was written. Compare it with a fresh database built by the imported migrations, and if they match, record it with "stepwise baseline".`,
+      { tool, applied },
+    );
+  }
   const newest = Math.max(0, ...versions);
   if (history.upTo) return migrations.slice(0, newest);
   const missing = migrations.slice(0, newest).filter((entry) => !versions.includes(entry.version));

@@ -1,0 +1,125 @@
+/**
+ * `stepwise import knex` and `adopt` against databases Knex itself migrated, on SQLite (better-sqlite3) and PostgreSQL: a folder whose string order (Knex's) differs from its numeric order, ES module
+ * and CommonJS migrations, `config = { transaction: false }`, a nested `knex.transaction()` (a savepoint inside stepwise's transaction); then Knex's refusals.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import knex from "knex";
+import { runCli } from "./support/project.js";
+import { jsToolProject, runJsToolRoundTrip, type JsToolCase, type Json, type Target } from "./support/js-tool-import.js";
+
+const FILES: Record<string, string> = {
+  "1_create_users.js": `export async function up(knex) {
+  await knex.schema.createTable("users", (table) => {
+    table.increments("id");
+    table.string("name").notNullable();
+  });
+}
+export async function down(knex) {
+  await knex.schema.dropTable("users");
+}
+`,
+  // Knex runs it first: "10_" sorts before "1_" as strings ("0" before "_").
+  "10_create_tags.cjs": `exports.config = { transaction: false };
+exports.up = (knex) => knex.schema.createTable("tags", (table) => {
+  table.increments("id");
+  table.string("label").notNullable().unique();
+});
+exports.down = (knex) => knex.schema.dropTable("tags");
+`,
+  "2_create_posts.js": `export async function up(knex) {
+  await knex.schema.createTable("posts", (table) => {
+    table.increments("id");
+    table.integer("user_id").notNullable().references("id").inTable("users");
+    table.text("body");
+  });
+  // A nested transaction: under Knex a savepoint of the migration's transaction.
+  await knex.transaction(async (trx) => {
+    await trx("users").insert({ name: "first" });
+  });
+}
+export async function down(knex) {
+  await knex.schema.dropTable("posts");
+}
+`,
+  "3_add_email.js": `export const up = (knex) => knex.schema.alterTable("users", (table) => {
+  table.string("email");
+  table.index(["name"], "users_name");
+});
+export const down = (knex) => knex.schema.alterTable("users", (table) => {
+  table.dropIndex(["name"], "users_name");
+  table.dropColumn("email");
+});
+`,
+  "README.md": "Not a migration: Knex loads only its extensions.\n",
+};
+
+/** Migrates `target` with Knex: all migrations, or the first `count` one by one. */
+async function migrateWithKnex(target: Target, dir: string, count?: number): Promise<string[]> {
+  const connection = target.dialect === "sqlite" ? { filename: target.file } : target.url;
+  const db = knex({ client: target.dialect === "sqlite" ? "better-sqlite3" : "pg", connection, useNullAsDefault: true, migrations: { directory: dir } });
+  try {
+    if (count === undefined) await db.migrate.latest();
+    else for (let index = 0; index < count; index++) await db.migrate.up();
+    return (await db("knex_migrations").orderBy("id").select("name")).map((row: { name: string }) => row.name);
+  } finally {
+    await db.destroy();
+  }
+}
+
+const knexCase = (dialect: "sqlite" | "postgres"): JsToolCase => ({
+  tool: "knex",
+  dialect,
+  files: FILES,
+  packages: ["knex"],
+  toolTables: ["knex_migrations", "knex_migrations_lock"],
+  migrate: migrateWithKnex,
+});
+
+for (const dialect of ["sqlite", "postgres"] as const) {
+  test(`knex on ${dialect}: imported in Knex's order, served over stepwise's connection, adopted one behind, up, verify, and a fresh database gets Knex's schema`, async (t) => {
+    const { project, imported } = await runJsToolRoundTrip(t, knexCase(dialect), 1);
+    assert.deepEqual(
+      imported.migrations.map((migration: Json) => [migration.file, migration.transaction, migration.down]),
+      [
+        ["001_create_tags.ts", false, "module"],
+        ["002_create_users.ts", true, "module"],
+        ["003_create_posts.ts", true, "module"],
+        ["004_add_email.ts", true, "module"],
+      ],
+    );
+    assert.deepEqual(imported.helpers, ["lib/stepwise-knex.ts"]);
+    const wrapper = readFileSync(path.join(project.root, "migrations", "001_create_tags.ts"), "utf8");
+    assert.match(wrapper, /from "\.\.\/knex-migrations\/10_create_tags\.cjs"/);
+    assert.match(wrapper, new RegExp(`from "stepwise-migrate/${dialect === "sqlite" ? "better-sqlite3" : "pg"}"`));
+  });
+}
+
+test("knex refusals: a seed, a migration without down, a config stepwise cannot read, CoffeeScript, TypeScript's export =; each at its file and line, nothing written", async (t) => {
+  const { project } = jsToolProject(t, {
+    ...knexCase("sqlite"),
+    files: {
+      "1_seed_users.js": "export async function seed(knex) {\n  await knex('users').insert({ name: 'a' });\n}\n",
+      "2_no_down.js": "export async function up(knex) {}\n",
+      "3_config.js": "const transaction = process.env.TX === '1';\nexport const config = { transaction };\nexport async function up() {}\nexport async function down() {}\n",
+      "4_coffee.coffee": "exports.up = (knex) ->\n",
+      "5_cjs.ts": "const migration = { up() {}, down() {} };\nexport = migration;\n",
+    },
+  });
+  const run = await runCli(["import", "knex", "knex-migrations", "--json"], { cwd: project.root });
+  assert.equal(run.code, 1);
+  const error = (JSON.parse(run.stdout) as Json).error;
+  assert.equal(error.code, "IMPORT_SOURCE_INVALID");
+  assert.deepEqual(
+    error.problems.map((problem: Json) => [problem.file, problem.line]),
+    [
+      ["knex-migrations/1_seed_users.js", 1],
+      ["knex-migrations/2_no_down.js", 1],
+      ["knex-migrations/3_config.js", 2],
+      ["knex-migrations/4_coffee.coffee", 1],
+      ["knex-migrations/5_cjs.ts", 2],
+    ],
+  );
+});
