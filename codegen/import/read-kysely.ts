@@ -1,7 +1,8 @@
 /**
  * Kysely: `FileMigrationProvider` loads the folder's `.js`, `.ts`, `.mjs` and `.mts` files (declarations left out) that export `up` (by name or on their default export), each named by its file
- * name without the extension, and the `Migrator` runs them in name order by `localeCompare` (its default `nameComparator`), each in a transaction on SQLite and PostgreSQL (their adapters support
- * transactional DDL). `kysely_migration.name` is that name.
+ * name without the extension, and the `Migrator` runs them in the order `Object.keys(…).sort()` gives their names (UTF-16 code units: `002_Create` before `002_add`; its `nameComparator`, by
+ * default `localeCompare`, only orders executed migrations of one timestamp), each in a transaction on SQLite and PostgreSQL (their adapters support transactional DDL). `kysely_migration.name` is
+ * that name.
  */
 import { compareText } from "../problems.js";
 import { KYSELY_SERVING } from "./serve-kysely.js";
@@ -11,7 +12,7 @@ import { lineAt, reportDuplicates, type ForeignMigration, type ForeignTool, type
 const LOADED = [".js", ".ts", ".mjs", ".mts"];
 
 export const kysely: ForeignTool = {
-  order: "by name (the file name without its extension) as String.prototype.localeCompare orders them, the Migrator's default nameComparator",
+  order: "by name (the file name without its extension) as JavaScript's default sort orders strings (so 002_Create_posts runs before 002_add_email), as Kysely's Migrator sorts them",
   foreignKeysOff: false,
   serve: KYSELY_SERVING,
   read(source: SourceFolder): ForeignMigration[] {
@@ -35,6 +36,6 @@ export const kysely: ForeignTool = {
     });
     // Two files of one name (a.js and a.ts): Kysely keeps whichever it read last.
     reportDuplicates(source, found, "migration name");
-    return found.sort((a, b) => a.key.localeCompare(b.key) || compareText(a.file, b.file));
+    return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : compareText(a.file, b.file)));
   },
 };

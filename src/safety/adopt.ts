@@ -112,14 +112,18 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
   },
   // A row per applied migration, name with its extension; knex_migrations_lock beside it is the old table too. Knex runs a file added with an earlier name after later ones.
   knex: { table: "knex_migrations", key: "name", columns: "id, name", orderBy: "id", ordered: true, read: (rows) => rows.map((row) => ({ id: text(row.name), state: "applied" })) },
-  // A row per applied migration; timestamp is an ISO string, so it orders them; kysely_migration_lock beside it is the old table too. allowUnorderedMigrations lets names run out of order.
+  // A row per applied migration; its ISO timestamp orders them, and rows of one millisecond ran in name order (code units, as Kysely sorts); kysely_migration_lock beside it is the old table too.
+  // allowUnorderedMigrations lets names run out of order.
   kysely: {
     table: "kysely_migration",
     key: "name",
     columns: 'name, "timestamp"',
-    orderBy: '"timestamp", name',
     ordered: true,
-    read: (rows) => rows.map((row) => ({ id: text(row.name), state: "applied" })),
+    read: (rows) =>
+      rows
+        .map((row) => ({ id: text(row.name), at: text(row.timestamp) }))
+        .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+        .map(({ id }) => ({ id, state: "applied" })),
   },
   // A row per applied migration (name without extension, run_on); checkOrder: false lets names run out of order.
   "node-pg-migrate": {
