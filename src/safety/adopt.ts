@@ -25,6 +25,8 @@ type ToolHistory = {
   orderBy?: string;
   read: (rows: Row[]) => Recorded[];
   upTo?: true;
+  /** The tool may keep its history in a file instead (Umzug's JSONStorage): the migrations that file's parsed JSON records, or `null` when it is not in the tool's shape. */
+  file?: (content: unknown) => Recorded[] | null;
   /** The tool records migrations in the order it ran them (`orderBy`) and may run them out of name order: adopt refuses a history not in version order. */
   ordered?: true;
 };
@@ -135,7 +137,14 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
     read: (rows) => rows.map((row) => ({ id: text(row.name), state: "applied" })),
   },
   // SequelizeStorage: a row per applied migration, its file name, in a table with no order (Umzug runs pending migrations in name order).
-  umzug: { table: "SequelizeMeta", key: "name", columns: "name", read: (rows) => rows.map((row) => ({ id: text(row.name), state: "applied" })) },
+  // JSONStorage instead: a file holding the JSON array of those names, in the order Umzug ran them.
+  umzug: {
+    table: "SequelizeMeta",
+    key: "name",
+    columns: "name",
+    read: (rows) => rows.map((row) => ({ id: text(row.name), state: "applied" })),
+    file: (content) => (Array.isArray(content) && content.every((name) => typeof name === "string") ? content.map((id: string) => ({ id, state: "applied" })) : null),
+  },
 };
 
 /** Options for {@link adoptDatabase}. */
@@ -144,6 +153,8 @@ export interface AdoptOptions {
   readonly mapFile: string;
   /** Drop the old tool's history table in the same transaction. Default `false`: kept, and left out of `baseline` and `verify`. */
   readonly dropOldTable?: boolean;
+  /** The tool's history kept in a file instead of a table (Umzug's JSONStorage): its name for messages, and its parsed JSON (`undefined`: it could not be read as JSON). */
+  readonly historyFile?: { readonly file: string; readonly content: unknown };
 }
 
 /** What {@link adoptDatabase} did. Plain data. */
@@ -201,6 +212,8 @@ function* adopt(manager: SafetyNetManager, map: { tool: string; migrations: read
       { tool, table: history.table },
     );
   }
+  const fromFile = options.historyFile;
+  if (fromFile !== undefined) return { ...base, ...(yield* adoptFromFile(manager, tool, history, migrations, fromFile)) };
   const exists =
     schema === undefined
       ? yield* queryValue<number>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", [history.table])
@@ -265,6 +278,43 @@ function* adopt(manager: SafetyNetManager, map: { tool: string; migrations: read
     },
   );
   return { ...base, version: result.version, recorded: result.recorded, oldTableDropped: Boolean(options.dropOldTable), alreadyAdopted: false };
+}
+
+/** Adopts from a history file (Umzug's JSONStorage): the same checks, no table to keep or drop, and the file named in the record. */
+function* adoptFromFile(
+  manager: SafetyNetManager,
+  tool: string,
+  history: ToolHistory,
+  migrations: readonly MapEntry[],
+  historyFile: NonNullable<AdoptOptions["historyFile"]>,
+): Step<Pick<AdoptResult, "oldTable" | "version" | "recorded" | "oldTableDropped" | "alreadyAdopted">> {
+  const recorded = history.file?.(historyFile.content) ?? null;
+  if (recorded === null) {
+    const shape = history.file === undefined ? `${tool} keeps its history in a table, not a file` : `it is not ${tool}'s history file`;
+    throw new StepwiseError("ADOPT_HISTORY_MISSING", `${historyFile.file} cannot be adopted from: ${shape}. Name the file the tool wrote, or leave out --history-file to read its table.`, {
+      tool,
+      table: historyFile.file,
+    });
+  }
+  const version = resolveApplied(tool, history, migrations, recorded).length;
+  const store = manager.executor.store;
+  const result = yield* recordBaseline(
+    manager,
+    version,
+    {},
+    {
+      foreign: [],
+      *alsoWrite() {
+        const record = store.companionTable(ADOPTED_SUFFIX);
+        yield* exec(
+          `CREATE TABLE ${record} (tool ${store.textType} NOT NULL, old_table ${store.textType} NOT NULL, old_schema ${store.textType}, version BIGINT NOT NULL, dropped INTEGER NOT NULL, adopted_at ${store.textType} NOT NULL)`,
+        );
+        // No table of the tool's is in the database: the record names the file, marked dropped so no table is ever left out of the schema for it.
+        yield* run(`INSERT INTO ${record} (tool, old_table, old_schema, version, dropped, adopted_at) VALUES (?, ?, ?, ?, ?, ?)`, [tool, historyFile.file, null, version, 1, new Date().toISOString()]);
+      },
+    },
+  );
+  return { oldTable: historyFile.file, version: result.version, recorded: result.recorded, oldTableDropped: false, alreadyAdopted: false };
 }
 
 /** A table of the old tool's, quoted, in `schema` on PostgreSQL. */

@@ -31,6 +31,8 @@ export interface JsToolCase {
   /** Migrates `target` with the tool itself, returning the names its history recorded, in the order it ran them. */
   migrate(target: Target, dir: string, count?: number): Promise<string[]>;
   readonly importArgs?: readonly string[];
+  /** What `adopt` needs besides the database (Umzug's JSONStorage file). */
+  adoptArgs?(target: Target): string[];
 }
 
 /** The project with the tool's folder written at `<tool>-migrations/`. */
@@ -115,7 +117,7 @@ export async function runJsToolRoundTrip(t: TestContext, spec: JsToolCase, behin
   // A database the tool migrated short of the newest: adopted at its own version, then stepwise applies the rest.
   const partial = await newTarget(t, project, spec.dialect, "tool-partial");
   await spec.migrate(partial, dir, total - behind);
-  const adopted = await cliOn(project, partial, "adopt");
+  const adopted = await cliOn(project, partial, "adopt", ...(spec.adoptArgs?.(partial) ?? []));
   assert.equal(adopted.code, 0, JSON.stringify(adopted.json) + adopted.stderr);
   assert.equal(adopted.json.version, total - behind);
   assert.equal(adopted.json.alreadyAdopted, false);
@@ -126,10 +128,10 @@ export async function runJsToolRoundTrip(t: TestContext, spec: JsToolCase, behin
   assert.deepEqual(await schemaOf(partial, spec.toolTables), await schemaOf(full, spec.toolTables));
 
   // The fully migrated database: adopted at the newest, verify clean with the tool's tables kept.
-  const adoptedFull = await cliOn(project, full, "adopt");
+  const adoptedFull = await cliOn(project, full, "adopt", ...(spec.adoptArgs?.(full) ?? []));
   assert.equal(adoptedFull.json.version, total, JSON.stringify(adoptedFull.json));
   assert.equal((await cliOn(project, full, "verify")).json.ok, true);
-  assert.equal((await cliOn(project, full, "adopt")).json.alreadyAdopted, true);
+  assert.equal((await cliOn(project, full, "adopt", ...(spec.adoptArgs?.(full) ?? []))).json.alreadyAdopted, true);
 
   // A fresh database built by stepwise from the import: the tool's schema.
   const fresh = await newTarget(t, project, spec.dialect, "fresh");
