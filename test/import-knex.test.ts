@@ -3,9 +3,10 @@
  * and CommonJS migrations, `config = { transaction: false }`, a nested `knex.transaction()` (a savepoint inside stepwise's transaction); then Knex's refusals.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
+import { build } from "esbuild";
 import knex from "knex";
 import { runCli } from "./support/project.js";
 import { jsToolProject, runJsToolRoundTrip, type JsToolCase, type Json, type Target } from "./support/js-tool-import.js";
@@ -94,6 +95,15 @@ for (const dialect of ["sqlite", "postgres"] as const) {
     const wrapper = readFileSync(path.join(project.root, "migrations", "001_create_tags.ts"), "utf8");
     assert.match(wrapper, /from "\.\.\/knex-migrations\/10_create_tags\.cjs"/);
     assert.match(wrapper, new RegExp(`from "stepwise-migrate/${dialect === "sqlite" ? "better-sqlite3" : "pg"}"`));
+    if (dialect === "postgres") return;
+    // The registry is a static import graph a bundler follows to the originals.
+    const bundle = await build({ entryPoints: [path.join(project.root, "generated", "registry.ts")], bundle: true, write: false, platform: "node", format: "esm", packages: "external" });
+    assert.match(bundle.outputFiles[0]!.text, /users_name/);
+    // gen's checksum covers each original: an edit to one (its code, as gen hashes by meaning) is a stale registry.
+    const original = path.join(project.root, "knex-migrations", "3_add_email.js");
+    writeFileSync(original, readFileSync(original, "utf8").replaceAll('"email"', '"email_address"'));
+    const stale = await runCli(["gen", "--check"], { cwd: project.root });
+    assert.equal(stale.code, 1, stale.stdout + stale.stderr);
   });
 }
 

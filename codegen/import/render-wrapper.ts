@@ -43,12 +43,15 @@ export function renderWrapper(
     ...module.options,
   };
   const optionsText = [...Object.entries(options).map(([key, value]) => `${key}: ${JSON.stringify(value)}`), ...(module.alsoImports === undefined ? [] : [`shorthands: [${shorthands.join(", ")}]`])];
+  // A JavaScript original has no types: without allowJs the app's type check would stop at its import.
+  const untyped = (file: string) => (/\.[cm]?js$/i.test(file) ? ["// @ts-ignore -- a JavaScript migration, imported as written"] : []);
   const call = (direction: string) => `await ${serve.run}(db, source, "${direction}"${optionsText.length > 0 ? `, { ${optionsText.join(", ")} }` : ""});`;
   return [
     `// Imported from ${tool} ${module.file} by "stepwise import": that file runs unchanged, through ./${helperPath(serve).replace(/\.ts$/, ".js")}.`,
     `import { defineMigration } from "${context.entry}";`,
+    ...untyped(module.file),
     `import * as source from "${importOf(module.file)}";`,
-    ...extra.map((file, index) => `import * as earlier${index + 1} from "${importOf(file)}";`),
+    ...extra.flatMap((file, index) => [...untyped(file), `import * as earlier${index + 1} from "${importOf(file)}";`]),
     `import { ${serve.run} } from "./${helperPath(serve).replace(/\.ts$/, ".js")}";`,
     "",
     "export default defineMigration({",
