@@ -3,12 +3,13 @@
  * and CommonJS migrations, `config = { transaction: false }`, a nested `knex.transaction()` (a savepoint inside stepwise's transaction); then Knex's refusals.
  */
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { build } from "esbuild";
 import knex from "knex";
-import { runCli } from "./support/project.js";
+import { block, commandsOf, guideBlocks } from "./support/guide-blocks.js";
+import { repoRoot, runCli } from "./support/project.js";
 import { jsToolProject, runJsToolRoundTrip, type JsToolCase, type Json, type Target } from "./support/js-tool-import.js";
 
 const FILES: Record<string, string> = {
@@ -132,4 +133,33 @@ test("knex refusals: a seed, a migration without down, a config stepwise cannot 
       ["knex-migrations/5_cjs.ts", 2],
     ],
   );
+});
+
+test("docs/adopting.md's import-knex commands, typed as written on a Knex folder that gen names, import it, gen passes, and the page's wrapper is the one written", async (t) => {
+  const { project } = jsToolProject(t, knexCase("sqlite"));
+  renameSync(path.join(project.root, "knex-migrations"), project.migrationsDir);
+  const gen = await runCli(["gen", "--json"], { cwd: project.root });
+  assert.equal(gen.code, 1);
+  const problems = (JSON.parse(gen.stdout) as Json).problems as Json[];
+  assert.deepEqual(
+    problems.map((problem) => [problem.code, problem.foreign?.tool]),
+    [["FOREIGN_MIGRATIONS", "Knex"]],
+  );
+  assert.match(problems[0]!.message, /stepwise import knex migrations-knex/);
+  const page = readFileSync(path.join(repoRoot, "docs", "adopting.md"), "utf8");
+  const commands = commandsOf(block(guideBlocks(page), "import-knex"));
+  assert.deepEqual(
+    commands.map((words) => words.slice(0, 3).join(" ")),
+    ["git mv migrations", "npx stepwise import", "npx stepwise import", "npx stepwise gen"],
+  );
+  for (const words of commands) {
+    // No git repository here: the move is the rename git would make.
+    if (words[0] === "git") renameSync(path.join(project.root, words[2]!), path.join(project.root, words[3]!));
+    else {
+      const run = await runCli(words.slice(2), { cwd: project.root });
+      assert.equal(run.code, 0, `${words.join(" ")}: ${run.stdout}${run.stderr}`);
+    }
+  }
+  const shown = /A wrapper \(`migrations\/(\S+)`\) reads:\n\n```ts\n([\s\S]*?)```/.exec(page)!;
+  assert.equal(readFileSync(path.join(project.migrationsDir, shown[1]!), "utf8"), shown[2]);
 });

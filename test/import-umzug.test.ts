@@ -4,11 +4,13 @@
  * refusals (a Sequelize QueryInterface migration, a .sql file).
  */
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import { JSONStorage, Umzug } from "umzug";
-import { runCli } from "./support/project.js";
+import { block, commandsOf, guideBlocks } from "./support/guide-blocks.js";
+import { repoRoot, runCli } from "./support/project.js";
 import { cliOn, jsToolProject, newTarget, runJsToolRoundTrip, type JsToolCase, type Json, type Target } from "./support/js-tool-import.js";
 
 const FILES: Record<string, string> = {
@@ -125,4 +127,24 @@ test("umzug refusals: a Sequelize QueryInterface migration and a .sql file, at t
       ["umzug-migrations/1_users.js", 1],
     ],
   );
+});
+
+test("docs/adopting.md's adopt-umzug commands, typed as written, adopt a database Umzug migrated with its JSONStorage one behind, up applies the rest, and verify passes", async (t) => {
+  const { project, dir } = jsToolProject(t, umzugCase);
+  assert.equal((await runCli(["import", "umzug", "umzug-migrations", "--yes", "--empty-down", "no-op"], { cwd: project.root })).code, 0);
+  await project.generateAsBin();
+  mkdirSync(path.join(project.root, "data"));
+  const target: Target = { dialect: "sqlite", file: path.join(project.root, "data", "app.db") };
+  await migrateWithUmzug(target, dir, 3);
+  renameSync(storageOf(target), path.join(project.root, "umzug.json"));
+  const commands = commandsOf(block(guideBlocks(readFileSync(path.join(repoRoot, "docs", "adopting.md"), "utf8")), "adopt-umzug"));
+  assert.deepEqual(
+    commands.map((words) => words.slice(0, 3).join(" ")),
+    ["npx stepwise adopt", "npx stepwise up", "npx stepwise verify"],
+  );
+  for (const words of commands) {
+    const run = await runCli(words.slice(2), { cwd: project.root });
+    assert.equal(run.code, 0, `${words.join(" ")}: ${run.stdout}${run.stderr}`);
+  }
+  assert.equal((await cliOn(project, target, "status")).json.currentVersion, 4);
 });
