@@ -3,14 +3,14 @@
  * and CommonJS migrations, `config = { transaction: false }`, a nested `knex.transaction()` (a savepoint inside stepwise's transaction); then Knex's refusals.
  */
 import assert from "node:assert/strict";
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { build } from "esbuild";
 import knex from "knex";
 import { block, commandsOf, guideBlocks } from "./support/guide-blocks.js";
 import { repoRoot, runCli } from "./support/project.js";
-import { jsToolProject, runJsToolRoundTrip, type JsToolCase, type Json, type Target } from "./support/js-tool-import.js";
+import { cliOn, jsToolProject, newTarget, runJsToolRoundTrip, type JsToolCase, type Json, type Target } from "./support/js-tool-import.js";
 
 const FILES: Record<string, string> = {
   "1_create_users.js": `export async function up(knex) {
@@ -162,4 +162,31 @@ test("docs/adopting.md's import-knex commands, typed as written on a Knex folder
   }
   const shown = /A wrapper \(`migrations\/(\S+)`\) reads:\n\n```ts\n([\s\S]*?)```/.exec(page)!;
   assert.equal(readFileSync(path.join(project.migrationsDir, shown[1]!), "utf8"), shown[2]);
+});
+
+test("knex: file names with quotes stay file names in the wrapper (its import and comment), and the migration applies; a backslash, % or line break is refused; a helper already there is IMPORT_TARGET_NOT_EMPTY", async (t) => {
+  const body = 'export const up = (knex) => knex.schema.createTable("odd", (table) => table.increments("id"));\nexport const down = (knex) => knex.schema.dropTable("odd");\n';
+  const { project } = jsToolProject(t, { ...knexCase("sqlite"), files: { '1_it\'s "odd" *.js': body } });
+  const imported = await runCli(["import", "knex", "knex-migrations", "--yes"], { cwd: project.root });
+  assert.equal(imported.code, 0, imported.stdout + imported.stderr);
+  await project.generateAsBin();
+  const target = await newTarget(t, project, "sqlite", "odd");
+  const up = await cliOn(project, target, "up");
+  assert.equal(up.code, 0, JSON.stringify(up.json) + up.stderr);
+  assert.equal((await cliOn(project, target, "status")).json.currentVersion, 1);
+
+  const hostile = jsToolProject(t, { ...knexCase("sqlite"), files: { "1_a\\b.js": body, "2_c%41.js": body, "3_d\ne.js": body } });
+  const refusedNames = JSON.parse((await runCli(["import", "knex", "knex-migrations", "--json"], { cwd: hostile.project.root })).stdout) as Json;
+  assert.equal(refusedNames.error.code, "IMPORT_SOURCE_INVALID");
+  assert.deepEqual(
+    refusedNames.error.problems.map((problem: Json) => problem.file),
+    ["knex-migrations/1_a\\b.js", "knex-migrations/2_c%41.js", "knex-migrations/3_d\ne.js"],
+  );
+
+  const again = jsToolProject(t, { ...knexCase("sqlite"), files: { "1_a.js": body } });
+  mkdirSync(path.join(again.project.migrationsDir, "lib"), { recursive: true });
+  writeFileSync(path.join(again.project.migrationsDir, "lib", "stepwise-knex.ts"), "// the app's own\n");
+  const refused = JSON.parse((await runCli(["import", "knex", "knex-migrations", "--yes", "--json"], { cwd: again.project.root })).stdout) as Json;
+  assert.equal(refused.error.code, "IMPORT_TARGET_NOT_EMPTY");
+  assert.deepEqual(refused.error.files, ["lib/stepwise-knex.ts"]);
 });

@@ -134,6 +134,14 @@ export function planImport(options: ImportOptions): ImportPlan {
     const version = index + 1;
     const file = formatMigrationFileName(version, toSnakeCaseName(migration.name) || "migration", migration.module ? "ts" : "sql", width);
     if (migration.module !== undefined) {
+      // An ES module specifier is a URL: these characters would name another file (or none), and a bundler reads them otherwise again.
+      const unsafe = /[\\%#?\u0000-\u001f]/.exec(path.relative(migrationsDir, path.join(sourceDir, migration.module.file)));
+      if (unsafe !== null)
+        problems.push({
+          file: migration.module.file,
+          line: 1,
+          message: `its path holds ${JSON.stringify(unsafe[0])}, which an import specifier cannot name as written (a URL reads \\ as /, and %, #, ? and control characters otherwise); rename the file or folder before importing`,
+        });
       const down = migration.down !== null ? "module" : emptyDown === "no-op" ? "no-op" : "none";
       const text = renderWrapper(migration, { tool, serve: serving!, entry: (entry as { entry: string }).entry, migrationsDir, sourceDir, down, sourceLabel: source });
       return {
@@ -257,12 +265,13 @@ function renderMigration(
   };
 }
 
-/** Refuses (`IMPORT_TARGET_NOT_EMPTY`) a migrations folder that holds anything migration-like, an earlier map, or the tool's folder (which `gen` would then find there). */
+/** Refuses (`IMPORT_TARGET_NOT_EMPTY`) a migrations folder that holds anything migration-like, an earlier map, the helper import would write, or the tool's folder (which `gen` would then find there). */
 export function checkImportTarget(plan: ImportPlan, migrationsDir: string): void {
   const within = path.relative(plan.migrationsDir, plan.source);
   const holder = within === "" || within.startsWith("..") || path.isAbsolute(within) ? null : within.split(path.sep)[0];
   const entries = tryOr(() => readdirSync(migrationsDir), [] as string[]);
-  const existing = entries.filter((name) => isMigrationLike(name) || name === IMPORT_MAP_FILE || name === holder).sort();
+  const helpers = plan.helpers.filter((helper) => existsSync(path.join(migrationsDir, helper.file))).map((helper) => helper.file);
+  const existing = [...entries.filter((name) => isMigrationLike(name) || name === IMPORT_MAP_FILE || name === holder), ...helpers].sort();
   if (existing.length > 0) throw targetNotEmptyError(plan, existing);
 }
 

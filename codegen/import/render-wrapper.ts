@@ -47,11 +47,12 @@ export function renderWrapper(
   const untyped = (file: string) => (/\.[cm]?js$/i.test(file) ? ["// @ts-ignore -- a JavaScript migration, imported as written"] : []);
   const call = (direction: string) => `await ${serve.run}(db, source, "${direction}"${optionsText.length > 0 ? `, { ${optionsText.join(", ")} }` : ""});`;
   return [
-    `// Imported from ${tool} ${module.file} by "stepwise import": that file runs unchanged, through ./${helperPath(serve).replace(/\.ts$/, ".js")}.`,
+    // The file's name as a JSON string: a name holding a line break or quote stays inside the comment.
+    `// Imported from ${tool} ${/^[\w.@+ -]+$/.test(module.file) ? module.file : JSON.stringify(module.file)} by "stepwise import": that file runs unchanged, through ./${helperPath(serve).replace(/\.ts$/, ".js")}.`,
     `import { defineMigration } from "${context.entry}";`,
     ...untyped(module.file),
-    `import * as source from "${importOf(module.file)}";`,
-    ...extra.flatMap((file, index) => [...untyped(file), `import * as earlier${index + 1} from "${importOf(file)}";`]),
+    `import * as source from ${JSON.stringify(importOf(module.file))};`,
+    ...extra.flatMap((file, index) => [...untyped(file), `import * as earlier${index + 1} from ${JSON.stringify(importOf(file))};`]),
     `import { ${serve.run} } from "./${helperPath(serve).replace(/\.ts$/, ".js")}";`,
     "",
     "export default defineMigration({",
