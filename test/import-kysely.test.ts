@@ -117,3 +117,29 @@ test("kysely: a history Kysely ran out of name order (allowUnorderedMigrations) 
   );
   assert.equal((await cliOn(project, target, "status")).json.currentVersion, 0);
 });
+
+test("kysely: a migration that calls db.transaction() fails as it does under Kysely's Migrator (a Transaction refuses it), its transaction rolled back", async (t) => {
+  const { project } = jsToolProject(t, {
+    ...kyselyCase("sqlite"),
+    files: {
+      "001_nested.ts": `import type { Kysely } from "kysely";
+
+export async function up(db: Kysely<any>): Promise<void> {
+  await db.schema.createTable("t").addColumn("id", "integer").execute();
+  await db.transaction().execute(async (trx) => {
+    await trx.schema.createTable("u").addColumn("id", "integer").execute();
+  });
+}
+`,
+    },
+  });
+  assert.equal((await runCli(["import", "kysely", "kysely-migrations", "--yes", "--empty-down", "irreversible"], { cwd: project.root })).code, 0);
+  await project.generateAsBin();
+  const target = await newTarget(t, project, "sqlite", "nested");
+  const up = await cliOn(project, target, "up");
+  assert.equal(up.json.error?.code, "MIGRATION_FAILED");
+  assert.equal((await cliOn(project, target, "status")).json.currentVersion, 0);
+  const db = new Database((target as { file: string }).file);
+  assert.equal(db.prepare("SELECT count(*) FROM sqlite_master WHERE name IN ('t', 'u')").pluck().get(), 0);
+  db.close();
+});

@@ -4,7 +4,7 @@
  * node-pg-migrate does); then its refusals (SQLite, a file without a numeric prefix, `down = true`) and a noTransaction() the text hides, refused when it runs.
  */
 import assert from "node:assert/strict";
-import { rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { runner } from "node-pg-migrate";
@@ -126,4 +126,17 @@ test("node-pg-migrate refusals: a SQLite project, a file without a numeric prefi
   assert.equal(up.code, 1);
   assert.equal(up.json.error.code, "MIGRATION_FAILED");
   assert.equal((await cliOn(project, target, "status")).json.currentVersion, 0);
+});
+
+test("gen on a folder of node-pg-migrate's .sql migrations names node-pg-migrate and its import", async (t) => {
+  const { project } = jsToolProject(t, { ...pgmCase, files: {} });
+  mkdirSync(project.migrationsDir, { recursive: true });
+  writeFileSync(path.join(project.migrationsDir, "1700000000000_create_users.sql"), FILES["3_create_posts.sql"]!);
+  writeFileSync(path.join(project.migrationsDir, "1700000000001_create_tags.sql"), "-- Up Migration\nCREATE TABLE tags (id int);\n");
+  const gen = JSON.parse((await runCli(["gen", "--json"], { cwd: project.root })).stdout) as Json;
+  assert.deepEqual(
+    gen.problems.map((problem: Json) => [problem.code, problem.foreign?.tool]),
+    [["FOREIGN_MIGRATIONS", "node-pg-migrate"]],
+  );
+  assert.match(gen.problems[0].message, /stepwise import node-pg-migrate migrations-node-pg-migrate/);
 });

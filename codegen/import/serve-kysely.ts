@@ -33,11 +33,12 @@ ${
   const dialect = new PostgresDialect({ pool: { connect: async () => pooled, end: async () => undefined } as unknown as ConstructorParameters<typeof PostgresDialect>[0]["pool"] });`
 }
   const db = new Kysely<unknown>({ dialect });
-  // Kysely's Migrator hands each migration a Transaction, whose transaction() throws: so does this db's, so no BEGIN or COMMIT lands inside stepwise's transaction.
-  const refuse = () => {
-    throw new Error("calling the transaction method for a Transaction is not supported");
+  // Kysely's Migrator hands each migration a Transaction, whose transaction(), connection() and destroy() throw: so do this db's, so no BEGIN or COMMIT lands inside
+  // stepwise's transaction and its connection is never closed.
+  const refuse = (method: string) => () => {
+    throw new Error(\`calling the \${method} method for a Transaction is not supported\`);
   };
-  Object.assign(db, { transaction: refuse, startTransaction: refuse });
+  Object.assign(db, { transaction: refuse("transaction"), startTransaction: refuse("startTransaction"), connection: refuse("connection"), destroy: refuse("destroy") });
   // Not destroyed: Kysely's destroy() would close stepwise's connection.
   await (run as (db: unknown) => unknown)(db);
 }
