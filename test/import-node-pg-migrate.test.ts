@@ -4,7 +4,7 @@
  * node-pg-migrate does); then its refusals (SQLite, a file without a numeric prefix, `down = true`) and a noTransaction() the text hides, refused when it runs.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { runner } from "node-pg-migrate";
@@ -19,7 +19,10 @@ export const up = (pgm) => {
   pgm.createTable("users", { id: "id", name: { type: "text", notNull: true } });
 };
 `,
-  "2_status_type.cjs": `exports.up = (pgm) => {
+  "2_status_type.cjs": `/** @type {import('node-pg-migrate').ColumnDefinitions | undefined} */
+exports.shorthands = undefined;
+
+exports.up = (pgm) => {
   pgm.createType("status", ["active"]);
   pgm.addColumn("users", { status: { type: "status", notNull: true, default: "active" } });
 };
@@ -89,6 +92,10 @@ test("node-pg-migrate: imported in its numeric order, pgm served by its Migratio
       ["005_archive_status.ts", false, "none"],
     ],
   );
+  // 004 uses 001's shorthand: its wrapper brings 001 (and not 002, whose template exports shorthands = undefined).
+  const wrapper = readFileSync(path.join(project.migrationsDir, "004_create_tags.ts"), "utf8");
+  assert.match(wrapper, /import \* as earlier1 from "\.\.\/node-pg-migrate-migrations\/1_create_users\.js";/);
+  assert.doesNotMatch(wrapper, /2_status_type/);
   // The missing down is node-pg-migrate's reverse of up: stepwise's down undoes 001 by dropping the table its createTable made; `down = false` stays irreversible.
   const target = await newTarget(t, project, "postgres", "down");
   assert.equal((await cliOn(project, target, "up")).code, 0);

@@ -67,9 +67,10 @@ export const nodePgMigrate: ForeignTool = {
       if (down !== null && down.literal === true)
         return refuse(source, file, lineAt(text, down.index), "`down = true`, which node-pg-migrate refuses; export a function, `false` (no down), or nothing (the reverse of up)");
       const noTransaction = /\.\s*noTransaction\s*\(/.exec(text);
-      // Shorthands accumulate in file order: this file's wrapper brings every earlier one that exports some.
+      // Shorthands accumulate in file order: this file's wrapper brings every earlier one that exports some. node-pg-migrate's template exports `shorthands = undefined`, which adds none.
       const alsoImports = [...scriptsBefore];
-      if (findExport(text, "shorthands") !== null) scriptsBefore.push(file);
+      const shorthands = findExport(text, "shorthands") !== null && !/\bshorthands\b\s*(?::[^=;]+)?=\s*undefined\s*[;\n]/.test(text);
+      if (shorthands) scriptsBefore.push(file);
       return [
         {
           ...moduleMigration({
@@ -80,7 +81,7 @@ export const nodePgMigrate: ForeignTool = {
             down: down?.literal !== false,
             transaction: noTransaction === null,
             history: { name: id },
-            module: { alsoImports: findExport(text, "shorthands") !== null ? [...alsoImports, file] : alsoImports, options: { transaction: noTransaction === null } },
+            module: { alsoImports: shorthands ? [...alsoImports, file] : alsoImports, options: { transaction: noTransaction === null } },
           }),
           ...base,
         },
