@@ -201,12 +201,13 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
     .option("--dir <path>", "the stepwise migrations folder to write, which must hold no migrations yet (default: migrations)", singleValued(parsePath))
     .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption))
     .option("--empty-down <choice>", "how to import an empty or missing down: irreversible (no down) or no-op (a down that does nothing); required when there is one")
-    .option("--driver <name>", "for knex, kysely, node-pg-migrate and umzug: the driver whose entry the wrappers import defineMigration from (default: the config's, else better-sqlite3 or pg)")
     .option("--yes", "write the files; without it, print what would be written and change nothing")
     .option("--json", "print the plan as JSON")
     .addHelpText("after", IMPORT_HELP)
-    .action(async (tool: string, dir: string, flags: ImportFlags) => {
-      (await import("./import/import-command.js")).runImport(tool, dir, flags, resolveSettings(run.projectRoot, { migrationsDir: flags.dir, dialect: flags.dialect, driver: flags.driver }), context);
+    .action(async (tool: string, dir: string, flags: ImportFlags, command: Command) => {
+      // --driver is the program's option: for knex, kysely, node-pg-migrate and umzug it names the entry the wrappers import defineMigration from.
+      const driver = (command.optsWithGlobals() as { driver?: string }).driver;
+      (await import("./import/import-command.js")).runImport(tool, dir, flags, resolveSettings(run.projectRoot, { migrationsDir: flags.dir, dialect: flags.dialect, driver }), context);
     });
 }
 

@@ -3,14 +3,14 @@
  * `localeCompare` order, TypeScript and JavaScript migrations, a default export, a helper module Kysely skips, a migration without down (--empty-down); then an out-of-order history refused by adopt.
  */
 import assert from "node:assert/strict";
-import { promises as fs } from "node:fs";
+import { promises as fs, readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import { FileMigrationProvider, Kysely, Migrator, PostgresDialect, SqliteDialect } from "kysely";
 import pg from "pg";
 import { runCli } from "./support/project.js";
-import { cliOn, jsToolProject, newTarget, runJsToolRoundTrip, type JsToolCase, type Json, type Target } from "./support/js-tool-import.js";
+import { cliOn, jsToolProject, newTarget, runJsToolRoundTrip, schemaOf, type JsToolCase, type Json, type Target } from "./support/js-tool-import.js";
 
 const FILES: Record<string, string> = {
   "001_create_users.ts": `import type { Kysely } from "kysely";
@@ -142,4 +142,22 @@ export async function up(db: Kysely<any>): Promise<void> {
   const db = new Database((target as { file: string }).file);
   assert.equal(db.prepare("SELECT count(*) FROM sqlite_master WHERE name IN ('t', 'u')").pluck().get(), 0);
   db.close();
+});
+
+test("kysely with --driver libsql: the wrappers import the libsql entry and Kysely's SqliteDialect runs over libsql's connection; a driver whose API Kysely cannot use is a usage error", async (t) => {
+  const spec = kyselyCase("sqlite");
+  const { project, dir } = jsToolProject(t, spec);
+  const refused = await runCli(["import", "kysely", "kysely-migrations", "--driver", "node-sqlite", "--empty-down", "irreversible", "--json"], { cwd: project.root });
+  assert.equal(refused.code, 2);
+  assert.equal((JSON.parse(refused.stdout) as Json).error.code, "USAGE");
+  const imported = await runCli(["import", "kysely", "kysely-migrations", "--driver", "libsql", "--empty-down", "irreversible", "--yes"], { cwd: project.root });
+  assert.equal(imported.code, 0, imported.stdout + imported.stderr);
+  assert.match(readFileSync(path.join(project.migrationsDir, "001_create_users.ts"), "utf8"), /from "stepwise-migrate\/libsql"/);
+  await project.generateAsBin();
+  const fresh = await newTarget(t, project, "sqlite", "libsql");
+  const up = await runCli(["up", "--driver", "libsql", "--db", (fresh as { file: string }).file, "--json"], { cwd: project.root });
+  assert.equal(up.code, 0, up.stdout + up.stderr);
+  const tool = await newTarget(t, project, "sqlite", "tool");
+  await migrateWithKysely(tool, dir);
+  assert.deepEqual(await schemaOf(fresh, spec.toolTables), await schemaOf(tool, spec.toolTables));
 });

@@ -1,7 +1,7 @@
 /** What the bin declares for `import` without loading the importer. */
 
 /** The options of `import`, as commander hands them over. */
-export type ImportFlags = { dir?: string; dialect?: string; emptyDown?: string; driver?: string; yes?: boolean; json?: boolean };
+export type ImportFlags = { dir?: string; dialect?: string; emptyDown?: string; yes?: boolean; json?: boolean };
 
 /** The help text after the options. */
 export const IMPORT_HELP = `
@@ -16,5 +16,7 @@ A Knex, Kysely, node-pg-migrate or Umzug migration becomes one NNN_<name>.ts wra
 file where it is (keep that folder: gen's checksums cover it) and runs it unchanged through a helper written
 to lib/stepwise-<tool>.ts, which serves the tool's API over stepwise's connection: Knex's knex, Kysely's db,
 node-pg-migrate's pgm (PostgreSQL only), Umzug's { name, path, context } with the connection as context.
+The wrappers import defineMigration from the entry of --driver (default: the config's driver, else
+better-sqlite3 on SQLite and pg on PostgreSQL; libsql is served too).
 See docs/adopting.md.
 `;
