@@ -10,7 +10,7 @@ import { build } from "esbuild";
 import knex from "knex";
 import { block, commandsOf, guideBlocks } from "./support/guide-blocks.js";
 import { repoRoot, runCli } from "./support/project.js";
-import { cliOn, jsToolProject, newTarget, runJsToolRoundTrip, type JsToolCase, type Json, type Target } from "./support/js-tool-import.js";
+import { cliOn, jsToolProject, newTarget, runJsToolRoundTrip, schemaOf, type JsToolCase, type Json, type Target } from "./support/js-tool-import.js";
 
 const FILES: Record<string, string> = {
   "1_create_users.js": `export async function up(knex) {
@@ -189,4 +189,26 @@ test("knex: file names with quotes stay file names in the wrapper (its import an
   const refused = JSON.parse((await runCli(["import", "knex", "knex-migrations", "--yes", "--json"], { cwd: again.project.root })).stdout) as Json;
   assert.equal(refused.error.code, "IMPORT_TARGET_NOT_EMPTY");
   assert.deepEqual(refused.error.files, ["lib/stepwise-knex.ts"]);
+});
+
+test("knex: a migration that throws after its queries leaves nothing, its knex having run them inside stepwise's transaction", async (t) => {
+  const { project } = jsToolProject(t, {
+    ...knexCase("sqlite"),
+    files: {
+      "1_fails.js": `export async function up(knex) {
+  await knex.schema.createTable("kept", (table) => table.increments("id"));
+  await knex("kept").insert({});
+  await knex.transaction(async (trx) => trx.schema.createTable("nested", (table) => table.increments("id")));
+  throw new Error("fails after its queries");
+}
+export async function down() {}
+`,
+    },
+  });
+  assert.equal((await runCli(["import", "knex", "knex-migrations", "--yes"], { cwd: project.root })).code, 0);
+  await project.generateAsBin();
+  const target = await newTarget(t, project, "sqlite", "fails");
+  const up = await cliOn(project, target, "up");
+  assert.equal(up.json.error?.code, "MIGRATION_FAILED");
+  assert.deepEqual(await schemaOf(target, []), []);
 });
