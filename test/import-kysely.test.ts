@@ -3,7 +3,7 @@
  * `localeCompare` order, TypeScript and JavaScript migrations, a default export, a helper module Kysely skips, a migration without down (--empty-down); then an out-of-order history refused by adopt.
  */
 import assert from "node:assert/strict";
-import { promises as fs, readFileSync } from "node:fs";
+import { promises as fs, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
@@ -160,4 +160,28 @@ test("kysely with --driver libsql: the wrappers import the libsql entry and Kyse
   const tool = await newTarget(t, project, "sqlite", "tool");
   await migrateWithKysely(tool, dir);
   assert.deepEqual(await schemaOf(fresh, spec.toolTables), await schemaOf(tool, spec.toolTables));
+});
+
+test("kysely: a helper whose prose says up, and a .JS file (Kysely loads .js only), are skipped as Kysely skips them; a file whose up export cannot be told is refused at its line", async (t) => {
+  const { project } = jsToolProject(t, {
+    ...kyselyCase("sqlite"),
+    files: {
+      "001_create_users.ts": FILES["001_create_users.ts"]!,
+      "helpers.ts": "// Sets up the shared column builders; look up their names here.\nexport const LABEL = 40;\n",
+      "002_upper.JS": "export async function up() {}\n",
+      "003_dynamic.ts": "const migration = { up: async () => {} };\nexport const { up } = migration;\n",
+    },
+  });
+  const run = JSON.parse((await runCli(["import", "kysely", "kysely-migrations", "--json"], { cwd: project.root })).stdout) as Json;
+  assert.equal(run.error.code, "IMPORT_SOURCE_INVALID");
+  assert.deepEqual(
+    run.error.problems.map((problem: Json) => [problem.file, problem.line]),
+    [["kysely-migrations/003_dynamic.ts", 1]],
+  );
+  rmSync(path.join(project.root, "kysely-migrations", "003_dynamic.ts"));
+  const plan = JSON.parse((await runCli(["import", "kysely", "kysely-migrations", "--json"], { cwd: project.root })).stdout) as Json;
+  assert.deepEqual(
+    plan.migrations.map((migration: Json) => migration.originalId),
+    ["001_create_users"],
+  );
 });

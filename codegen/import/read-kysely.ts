@@ -23,10 +23,12 @@ export const kysely: ForeignTool = {
       if (text === null) return [];
       // FileMigrationProvider leaves out a module without `up`: a helper beside the migrations.
       if (findExport(text, "up") === null) {
-        if (/\bup\b/.test(text))
+        // A word such as "set up" in a comment is no sign; a definition of `up` is.
+        const defined = /\bup\s*[:=(,}]/.exec(text);
+        if (defined)
           source.report(
             file,
-            lineAt(text, /\bup\b/.exec(text)!.index),
+            lineAt(text, defined.index),
             "stepwise cannot tell from the text whether this file exports `up` (Kysely runs it only if it does); export it as `export async function up`",
           );
         return [];

@@ -45,7 +45,8 @@ export const nodePgMigrate: ForeignTool = {
     const found = files.sort(compareFileNames).flatMap((file): (ForeignMigration & { key: string; file: string })[] => {
       const id = file.slice(0, file.length - extensionOf(file).length);
       const base = { key: id, file };
-      if (extensionOf(file) === ".sql") {
+      // node-pg-migrate picks a loader by the extension lower-cased.
+      if (extensionOf(file).toLowerCase() === ".sql") {
         const text = source.read(file);
         if (typeof text !== "string") return [];
         const up = text.search(sectionMarker("up"));
@@ -57,8 +58,15 @@ export const nodePgMigrate: ForeignTool = {
         if (preamble !== null && preamble.sql.trim() !== "") return refuse(source, file, 1, "text above `-- Up Migration`, which node-pg-migrate never runs; delete it or move it below the comment");
         return [{ ...base, id, name: nameOf(file), up: upSection, down: downSection, transaction: true, sources: [file], history: { name: id } }];
       }
-      if (!(SCRIPT_EXTENSIONS as readonly string[]).includes(extensionOf(file)))
+      if (!(SCRIPT_EXTENSIONS as readonly string[]).includes(extensionOf(file).toLowerCase()))
         return refuse(source, file, 1, `a ${extensionOf(file) || "file without an extension"}, which node-pg-migrate cannot load as a migration; move it out of the migrations folder`);
+      if (!(SCRIPT_EXTENSIONS as readonly string[]).includes(extensionOf(file)))
+        return refuse(
+          source,
+          file,
+          1,
+          `the extension ${extensionOf(file)}, which node-pg-migrate loads but Node and bundlers do not know as JavaScript; rename it to ${extensionOf(file).toLowerCase()} first`,
+        );
       const text = readScript(source, file, "node-pg-migrate");
       if (text === null) return [];
       if (findExport(text, "up") === null)

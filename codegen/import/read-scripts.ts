@@ -8,12 +8,12 @@ import { lineAt, type ForeignMigration, type ModuleMigration, type SourceFolder 
 export const SCRIPT_EXTENSIONS = [".js", ".cjs", ".mjs", ".ts", ".cts", ".mts"] as const;
 
 /** A declaration file: no code, and no tool runs one. */
-export const isDeclarationFile = (name: string) => /\.d\.[cm]?ts$/i.test(name);
+export const isDeclarationFile = (name: string) => /\.d\.[cm]?ts$/.test(name);
 
-/** The extension of `name` as `path.extname` gives it, lower-cased. */
+/** The extension of `name` as `path.extname` gives it, its case kept (Knex, Kysely and Umzug compare it as written). */
 export function extensionOf(name: string): string {
   const at = name.lastIndexOf(".");
-  return at <= 0 ? "" : name.slice(at).toLowerCase();
+  return at <= 0 ? "" : name.slice(at);
 }
 
 /** How the script exports `name` (`up`, `down`, `config`, `shorthands`…): the export statement's index, and its value when that is written as `false`/`true`. */
