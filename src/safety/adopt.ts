@@ -220,10 +220,15 @@ function* adopt(manager: SafetyNetManager, map: { tool: string; migrations: read
       : yield* queryValue<number | string>(`SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname ${EQ} ? AND tablename ${EQ} ?`, [schema, history.table]);
   if (!Number(exists)) {
     if ((yield* store.exists()) && (yield* store.readKeys()).length > 0) throw alreadyManagedError((yield* store.readKeys()).at(-1)!.version, manager.tableName);
-    throw new StepwiseError("ADOPT_HISTORY_MISSING", `This database has no ${oldTable}, ${tool}'s history table, so there is nothing to adopt; point --db/--url at the database ${tool} migrated.`, {
-      tool,
-      table: history.table,
-    });
+    const elsewhere = history.file === undefined ? "" : ` (or, if ${tool} kept its history in a file, name it with --history-file)`;
+    throw new StepwiseError(
+      "ADOPT_HISTORY_MISSING",
+      `This database has no ${oldTable}, ${tool}'s history table, so there is nothing to adopt; point --db/--url at the database ${tool} migrated${elsewhere}.`,
+      {
+        tool,
+        table: history.table,
+      },
+    );
   }
   const readRecorded = function* (): Step<Recorded[]> {
     let rows: Row[];
