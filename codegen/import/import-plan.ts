@@ -135,7 +135,7 @@ export function planImport(options: ImportOptions): ImportPlan {
     const file = formatMigrationFileName(version, toSnakeCaseName(migration.name) || "migration", migration.module ? "ts" : "sql", width);
     if (migration.module !== undefined) {
       // An ES module specifier is a URL: these characters would name another file (or none), and a bundler reads them otherwise again.
-      const unsafe = /[\\%#?\u0000-\u001f]/.exec(path.relative(migrationsDir, path.join(sourceDir, migration.module.file)));
+      const unsafe = /[\\%#?\u0000-\u001f]/.exec(path.relative(migrationsDir, path.join(sourceDir, migration.module.file)).split(path.sep).join("/"));
       if (unsafe !== null)
         problems.push({
           file: migration.module.file,
