@@ -195,8 +195,8 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
     });
   program
     .command("import")
-    .description("write stepwise migrations from another tool's SQL migrations (a dry run unless --yes)")
-    .argument("<tool>", "diesel, sqlx, dbmate, golang-migrate, goose, flyway, drizzle or prisma")
+    .description("write stepwise migrations from another tool's migrations (a dry run unless --yes)")
+    .argument("<tool>", "diesel, sqlx, dbmate, golang-migrate, goose, flyway, drizzle, prisma, knex, kysely, node-pg-migrate or umzug")
     .argument("<dir>", "the folder holding that tool's migrations")
     .option("--dir <path>", "the stepwise migrations folder to write, which must hold no migrations yet (default: migrations)", singleValued(parsePath))
     .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption))
@@ -204,8 +204,10 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
     .option("--yes", "write the files; without it, print what would be written and change nothing")
     .option("--json", "print the plan as JSON")
     .addHelpText("after", IMPORT_HELP)
-    .action(async (tool: string, dir: string, flags: ImportFlags) => {
-      (await import("./import/import-command.js")).runImport(tool, dir, flags, resolveSettings(run.projectRoot, { migrationsDir: flags.dir, dialect: flags.dialect }), context);
+    .action(async (tool: string, dir: string, flags: ImportFlags, command: Command) => {
+      // --driver is the program's option: for knex, kysely, node-pg-migrate and umzug it names the entry the wrappers import defineMigration from.
+      const driver = (command.optsWithGlobals() as { driver?: string }).driver;
+      (await import("./import/import-command.js")).runImport(tool, dir, flags, resolveSettings(run.projectRoot, { migrationsDir: flags.dir, dialect: flags.dialect, driver }), context);
     });
 }
 

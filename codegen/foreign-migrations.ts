@@ -27,6 +27,10 @@ const IMPORTABLE: Readonly<Record<string, string>> = {
   Flyway: "flyway",
   drizzle: "drizzle",
   Prisma: "prisma",
+  Knex: "knex",
+  Kysely: "kysely",
+  "node-pg-migrate": "node-pg-migrate",
+  Umzug: "umzug",
 };
 
 /** A version only a timestamp gives: eight digits or more. */
@@ -142,6 +146,11 @@ function recogniseByFileNames(files: readonly string[], head: (name: string) => 
       "dbmate",
       timestamped.filter((name) => /^--\s*migrate:up\b/m.test(head(name))),
       "its files already use `-- migrate:up` and `-- migrate:down`: rename each <timestamp>_<name>.sql to NNN_<name>.sql, numbered 001, 002, … in timestamp order",
+    ) ??
+    found(
+      "node-pg-migrate",
+      sqlFiles.filter((name) => /^\s*--[\s-]*up\s+migration/im.test(head(name))),
+      "rename each <number>_<name>.sql to NNN_<name>.sql numbered from 001 in number order, and replace `-- Up Migration` with `-- migrate:up` and `-- Down Migration` with `-- migrate:down`",
     ) ??
     found("sqlx", timestamped, "rename each <timestamp>_<name>.sql to NNN_<name>.sql, numbered 001, 002, … in timestamp order, and put `-- migrate:up` on its first line") ??
     found(

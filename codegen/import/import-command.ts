@@ -19,12 +19,15 @@ export function runImport(tool: string, dir: string, flags: ImportFlags, setting
     projectRoot: settings.projectRoot,
     dialect: settings.dialect,
     emptyDown: flags.emptyDown as EmptyDownChoice | undefined,
+    driver: settings.driver,
   });
   checkImportTarget(plan, settings.migrationsDir);
   if (flags.yes) writeImport(plan, settings.migrationsDir);
   if (flags.json) {
-    const { mapText: _map, migrations, ...rest } = plan;
-    context.io.stdout(`${JSON.stringify({ ...rest, written: Boolean(flags.yes), migrations: migrations.map(({ text: _text, ...migration }) => migration) }, null, 2)}\n`);
+    const { mapText: _map, migrations, helpers, ...rest } = plan;
+    context.io.stdout(
+      `${JSON.stringify({ ...rest, written: Boolean(flags.yes), migrations: migrations.map(({ text: _text, ...migration }) => migration), helpers: helpers.map((helper) => helper.file) }, null, 2)}\n`,
+    );
     return;
   }
   const lines = plan.migrations.map((migration) => {
@@ -32,12 +35,14 @@ export function runImport(tool: string, dir: string, flags: ImportFlags, setting
       migration.transaction ? null : "transaction:false",
       migration.foreignKeysOff ? `foreign_keys:off${migration.foreignKeysPragmas > 0 ? " (for its PRAGMA foreign_keys lines, now comments)" : ""}` : null,
       migration.emptyUp ? "empty up" : null,
-      migration.down === "sql" ? null : migration.down === "no-op" ? "down: no-op" : "irreversible",
+      migration.down === "sql" || migration.down === "module" ? null : migration.down === "no-op" ? "down: no-op" : "irreversible",
     ].filter((note) => note !== null);
     return `  ${plan.migrationsDir}/${migration.file}  <- ${migration.originalId}${notes.length > 0 ? `  (${notes.join(", ")})` : ""}`;
   });
   const verb = flags.yes ? "Wrote" : "Would write";
-  context.io.stdout(`${verb} ${plan.migrations.length} migrations from ${plan.source} (${tool}, ordered ${plan.order}):\n${lines.join("\n")}\n  ${plan.mapFile}\n`);
+  context.io.stdout(
+    `${verb} ${plan.migrations.length} migrations from ${plan.source} (${tool}, ordered ${plan.order}):\n${lines.join("\n")}${plan.helpers.map((helper) => `\n  ${plan.migrationsDir}/${helper.file}`).join("")}\n  ${plan.mapFile}\n`,
+  );
   context.io.stderr(
     flags.yes ? `Next: run "stepwise gen", check the migrations, and commit them with ${plan.mapFile}.\n` : `Nothing was written (a dry run); run it again with --yes to write these files.\n`,
   );

@@ -11,5 +11,12 @@ Each migration becomes one NNN_<name>.sql file, numbered from 1 in the order the
 its SQL as written, the tool's markers turned into stepwise's, and run as the tool ran it (in a transaction
 or not; on SQLite, foreign keys off where the tool leaves them off). stepwise-import-map.json beside them
 maps each to its original id, for adopting a database the tool migrated. Without --yes nothing is written.
+
+A Knex, Kysely, node-pg-migrate or Umzug migration becomes one NNN_<name>.ts wrapper that imports the original
+file where it is (keep that folder: gen's checksums cover it) and runs it unchanged through a helper written
+to lib/stepwise-<tool>.ts, which serves the tool's API over stepwise's connection: Knex's knex, Kysely's db,
+node-pg-migrate's pgm (PostgreSQL only), Umzug's { name, path, context } with the connection as context.
+The wrappers import defineMigration from the entry of --driver (default: the config's driver, else
+better-sqlite3 on SQLite and pg on PostgreSQL; libsql is served too).
 See docs/adopting.md.
 `;

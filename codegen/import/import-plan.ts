@@ -4,6 +4,7 @@
  */
 import { existsSync, readdirSync, rmdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
+import { usageError } from "../../src/core/error-factories.js";
 import { StepwiseError } from "../../src/core/errors.js";
 import { DESCRIPTION_PREFIX, DOWN_MARKER, EMPTY_MARKER, UP_MARKER } from "../../src/shared/sql-markers.js";
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
@@ -18,12 +19,30 @@ import { drizzle } from "./read-drizzle.js";
 import { flyway } from "./read-flyway.js";
 import { golangMigrate } from "./read-golang-migrate.js";
 import { goose } from "./read-goose.js";
+import { knex } from "./read-knex.js";
+import { kysely } from "./read-kysely.js";
+import { nodePgMigrate } from "./read-node-pg-migrate.js";
+import { umzug } from "./read-umzug.js";
+import { helperPath, renderWrapper, wrapperEntry } from "./render-wrapper.js";
 import { prisma } from "./read-prisma.js";
 import { sqlx } from "./read-sqlx.js";
 import { openSourceFolder, type ForeignMigration, type ForeignTool, type SourceProblem, type SourceSection } from "./source.js";
 
 /** The tools `import` reads, by the name the command takes. */
-export const IMPORT_TOOLS: Readonly<Record<string, ForeignTool>> = { diesel, sqlx, dbmate, "golang-migrate": golangMigrate, goose, flyway, drizzle, prisma };
+export const IMPORT_TOOLS: Readonly<Record<string, ForeignTool>> = {
+  diesel,
+  sqlx,
+  dbmate,
+  "golang-migrate": golangMigrate,
+  goose,
+  flyway,
+  drizzle,
+  prisma,
+  knex,
+  kysely,
+  "node-pg-migrate": nodePgMigrate,
+  umzug,
+};
 /** The map written beside the imported migrations, for the user to commit and for adopting a database the tool migrated. */
 export const IMPORT_MAP_FILE = "stepwise-import-map.json";
 /** How an empty or missing down is imported: no down section (`down` refuses the migration), or a down that does nothing. */
@@ -37,6 +56,8 @@ export interface ImportOptions {
   readonly projectRoot: string;
   readonly dialect: SqlDialect;
   readonly emptyDown: EmptyDownChoice | undefined;
+  /** The project's driver (`null`: none named), whose entry a JavaScript tool's wrappers import `defineMigration` from. */
+  readonly driver?: string | null;
 }
 
 /** One migration to write; plain data, so `--json` is `JSON.stringify`. */
@@ -49,8 +70,8 @@ export interface PlannedMigration {
   readonly foreignKeysOff: boolean;
   /** How many `PRAGMA foreign_keys` statements became comments, `foreign_keys:off` doing their work. */
   readonly foreignKeysPragmas: number;
-  /** `sql`: the tool's down; `no-op`/`none`: it had none (or an empty one) and `--empty-down` decided; `empty-up`: the tool's up ran nothing, marked `-- migrate:empty`. */
-  readonly down: "sql" | "no-op" | "none";
+  /** `sql`: the tool's down; `module`: the JavaScript migration's own down (node-pg-migrate's reverse of up included); `no-op`/`none`: it had none (or an empty one) and `--empty-down` decided; `empty-up`: the tool's up ran nothing, marked `-- migrate:empty`. */
+  readonly down: "sql" | "module" | "no-op" | "none";
   readonly emptyUp: boolean;
   readonly history: Readonly<Record<string, string | number>>;
   readonly text: string;
@@ -65,16 +86,25 @@ export interface ImportPlan {
   readonly mapFile: string;
   readonly migrations: readonly PlannedMigration[];
   readonly mapText: string;
+  /** The helper a JavaScript tool's wrappers call, written once into the migrations folder (`file` relative to it). */
+  readonly helpers: readonly { readonly file: string; readonly text: string }[];
 }
 
 /** Reads, orders and renders every migration, and checks each rendered file as `gen` would; throws before anything is written. */
 export function planImport(options: ImportOptions): ImportPlan {
   const { tool, sourceDir, migrationsDir, projectRoot, dialect, emptyDown } = options;
+  const serving = IMPORT_TOOLS[tool]!.serve;
+  const entry = serving === undefined ? null : wrapperEntry(dialect, options.driver ?? null);
+  if (entry !== null && "served" in entry) {
+    throw usageError(
+      `stepwise serves ${tool}'s API over the ${entry.served.join(" or ")} driver on ${dialect}, not ${options.driver}; import with --driver ${entry.served[0]} (the wrappers import defineMigration from its entry).`,
+    );
+  }
   const source = projectPath(projectRoot, sourceDir) || ".";
   const reader = IMPORT_TOOLS[tool]!;
   const folder = openSourceFolder(sourceDir);
   const isFolder = tryOr(() => statSync(sourceDir).isDirectory(), null);
-  const found = isFolder === true ? reader.read(folder) : [];
+  const found = isFolder === true ? reader.read(folder, dialect) : [];
   const at = (file: string) => (file === "" ? source : `${source}/${file}`);
   const invalid = (problems: readonly SourceProblem[]) =>
     new StepwiseError(
@@ -88,7 +118,7 @@ export function planImport(options: ImportOptions): ImportPlan {
     throw invalid([{ file: "", line: 1, message: `${source} ${why}; name the folder that holds the ${tool} migrations` }]);
   }
   const isEmpty = (section: SourceSection) => isOnlyComments(section.sql, dialect);
-  const lacking = found.filter((migration) => migration.down === null || isEmpty(migration.down));
+  const lacking = found.filter((migration) => migration.down === null || (migration.module === undefined && isEmpty(migration.down)));
   if (lacking.length > 0 && emptyDown === undefined) {
     const files = lacking.map((migration) => `${source}/${migration.down?.file ?? migration.id}`);
     const shown = files.slice(0, 10).join(", ") + (files.length > 10 ? `, and ${files.length - 10} more` : "");
@@ -100,9 +130,34 @@ export function planImport(options: ImportOptions): ImportPlan {
   }
   const width = Math.max(3, String(found.length).length);
   const problems: SourceProblem[] = [];
-  const migrations = found.map((migration, index) => {
+  const migrations = found.map((migration, index): PlannedMigration => {
     const version = index + 1;
-    const file = formatMigrationFileName(version, toSnakeCaseName(migration.name) || "migration", "sql", width);
+    const file = formatMigrationFileName(version, toSnakeCaseName(migration.name) || "migration", migration.module ? "ts" : "sql", width);
+    if (migration.module !== undefined) {
+      // An ES module specifier is a URL: these characters would name another file (or none), and a bundler reads them otherwise again.
+      const unsafe = /[\\%#?\u0000-\u001f]/.exec(path.relative(migrationsDir, path.join(sourceDir, migration.module.file)).split(path.sep).join("/"));
+      if (unsafe !== null)
+        problems.push({
+          file: migration.module.file,
+          line: 1,
+          message: `its path holds ${JSON.stringify(unsafe[0])}, which an import specifier cannot name as written (a URL reads \\ as /, and %, #, ? and control characters otherwise); rename the file or folder before importing`,
+        });
+      const down = migration.down !== null ? "module" : emptyDown === "no-op" ? "no-op" : "none";
+      const text = renderWrapper(migration, { tool, serve: serving!, entry: (entry as { entry: string }).entry, migrationsDir, sourceDir, down, sourceLabel: source });
+      return {
+        version,
+        file,
+        originalId: migration.id,
+        transaction: migration.transaction,
+        foreignKeysOff: false,
+        foreignKeysPragmas: 0,
+        down,
+        emptyUp: false,
+        history: migration.history,
+        text,
+        sources: migration.sources.map((relative) => ({ file: relative, sha256: folder.hash(relative) })),
+      };
+    }
     const planned = renderMigration(migration, { tool, version, file, dialect, emptyDown: emptyDown ?? "irreversible", foreignKeysOff: reader.foreignKeysOff && dialect === "sqlite", isEmpty });
     for (const problem of planned.problems) problems.push(problem);
     return { ...planned.migration, sources: migration.sources.map((relative) => ({ file: relative, sha256: folder.hash(relative) })) };
@@ -123,6 +178,7 @@ export function planImport(options: ImportOptions): ImportPlan {
     mapFile: projectPath(projectRoot, mapFile),
     migrations,
     mapText: `${JSON.stringify(map, null, 2)}\n`,
+    helpers: serving === undefined ? [] : [{ file: helperPath(serving), text: serving.text(dialect) }],
   };
 }
 
@@ -209,12 +265,13 @@ function renderMigration(
   };
 }
 
-/** Refuses (`IMPORT_TARGET_NOT_EMPTY`) a migrations folder that holds anything migration-like, an earlier map, or the tool's folder (which `gen` would then find there). */
+/** Refuses (`IMPORT_TARGET_NOT_EMPTY`) a migrations folder that holds anything migration-like, an earlier map, the helper import would write, or the tool's folder (which `gen` would then find there). */
 export function checkImportTarget(plan: ImportPlan, migrationsDir: string): void {
   const within = path.relative(plan.migrationsDir, plan.source);
   const holder = within === "" || within.startsWith("..") || path.isAbsolute(within) ? null : within.split(path.sep)[0];
   const entries = tryOr(() => readdirSync(migrationsDir), [] as string[]);
-  const existing = entries.filter((name) => isMigrationLike(name) || name === IMPORT_MAP_FILE || name === holder).sort();
+  const helpers = plan.helpers.filter((helper) => existsSync(path.join(migrationsDir, helper.file))).map((helper) => helper.file);
+  const existing = [...entries.filter((name) => isMigrationLike(name) || name === IMPORT_MAP_FILE || name === holder), ...helpers].sort();
   if (existing.length > 0) throw targetNotEmptyError(plan, existing);
 }
 
@@ -232,6 +289,12 @@ export function writeImport(plan: ImportPlan, migrationsDir: string): void {
     for (const migration of plan.migrations) {
       const file = path.join(migrationsDir, migration.file);
       writeFileAtomic(file, migration.text, { exclusive: true });
+      written.push(file);
+    }
+    for (const helper of plan.helpers) {
+      const file = path.join(migrationsDir, helper.file);
+      for (let dir = path.dirname(file); !existsSync(dir) && dir !== migrationsDir; dir = path.dirname(dir)) created.unshift(dir);
+      writeFileAtomic(file, helper.text, { exclusive: true });
       written.push(file);
     }
     writeFileAtomic(path.join(migrationsDir, IMPORT_MAP_FILE), plan.mapText, { exclusive: true });

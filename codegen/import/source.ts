@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { lstatSync, readdirSync, readFileSync, statSync, type Dirent } from "node:fs";
 import path from "node:path";
 import { decodeSourceBytes } from "../../src/shared/source-text.js";
+import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 import { compareText, errorCode, tryOr } from "../problems.js";
 
 /** A stretch of a source file: its text exactly as read (a leading BOM dropped), and where it starts (`file` relative to the source folder, `line` 1-based). */
@@ -31,6 +32,28 @@ export interface ForeignMigration {
   readonly sources: readonly string[];
   /** What the tool's history table records for it, by that table's column names: what adopting a database matches on. */
   readonly history: Readonly<Record<string, string | number>>;
+  /** A JavaScript or TypeScript migration: imported as a wrapper that runs this file unchanged, its tool's API served; `up`/`down` then only say where it is and whether it has a down. */
+  readonly module?: ModuleMigration;
+}
+
+/** A JavaScript or TypeScript migration of the tool, run unchanged by a stepwise wrapper. */
+export interface ModuleMigration {
+  /** The file, relative to the source folder. */
+  readonly file: string;
+  /** Earlier files of the folder the wrapper imports too (node-pg-migrate's shorthands accumulate in file order). */
+  readonly alsoImports?: readonly string[];
+  /** Plain data the serving function takes, written into the wrapper as a literal. */
+  readonly options?: Readonly<Record<string, unknown>>;
+}
+
+/** How a tool's JavaScript migrations are served: the helper file `import` writes once, and the function each wrapper calls. */
+export interface ModuleServing {
+  /** The helper's file name, written into the migrations folder's `lib/`. */
+  readonly helper: string;
+  /** The function of the helper each wrapper calls. */
+  readonly run: string;
+  /** The helper's text for a project of this dialect. */
+  text(dialect: SqlDialect): string;
 }
 
 /** A reason a source file cannot be imported, at its line. */
@@ -46,7 +69,9 @@ export interface ForeignTool {
   readonly order: string;
   /** On SQLite the tool runs migrations with foreign keys off (the connection's default it leaves alone), so stepwise imports its transactional ones with `foreign_keys:off`. */
   readonly foreignKeysOff: boolean;
-  read(source: SourceFolder): readonly ForeignMigration[];
+  read(source: SourceFolder, dialect: SqlDialect): readonly ForeignMigration[];
+  /** Set for a tool whose migrations are JavaScript or TypeScript. */
+  readonly serve?: ModuleServing;
 }
 
 /** An entry of the source folder; a symbolic link counts as what it points to (a broken one as a file, so reading it reports it), since every tool reads through links. */

@@ -253,7 +253,7 @@ export async function baseline<R extends MigrationRegistry>(scope: CommandScope<
 }
 
 /** `adopt`: records the migrations another tool applied, read from its history table through `stepwise import`'s map (default `migrations/stepwise-import-map.json`). */
-export async function adopt<R extends MigrationRegistry>(scope: CommandScope<R>, options: { readonly map?: string; readonly dropOldTable?: boolean }): Promise<Report> {
+export async function adopt<R extends MigrationRegistry>(scope: CommandScope<R>, options: { readonly map?: string; readonly dropOldTable?: boolean; readonly historyFile?: string }): Promise<Report> {
   refuseMissingDatabase(scope, "nothing to adopt");
   const mapFile = options.map ?? "migrations/stepwise-import-map.json";
   let map: unknown;
@@ -263,8 +263,11 @@ export async function adopt<R extends MigrationRegistry>(scope: CommandScope<R>,
     const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "it does not exist (pass the map stepwise import wrote with --map)" : `it cannot be read as JSON (${(error as Error).message})`;
     throw new StepwiseError("ADOPT_MAP_INVALID", `${mapFile} cannot be adopted from: ${reason}.`, { file: mapFile, reason });
   }
+  if (options.historyFile !== undefined && options.dropOldTable) throw usageError("--drop-old-table drops the old tool's table; a history file (--history-file) is yours to delete once adopted.");
+  // Umzug's JSONStorage: the history is a file beside the app, read here so the safety net stays free of the file system.
+  const historyFile = options.historyFile === undefined ? undefined : { file: options.historyFile, content: readJsonFile(resolvePath(scope.session, options.historyFile)) };
   return withManager(scope, "write", async (manager) => {
-    const result = await adoptDatabase(asNet(manager), map, { mapFile, dropOldTable: Boolean(options.dropOldTable) });
+    const result = await adoptDatabase(asNet(manager), map, { mapFile, dropOldTable: Boolean(options.dropOldTable), ...(historyFile && { historyFile }) });
     const old = `${result.oldTable} ${result.oldTableDropped ? "was dropped" : "is kept, and baseline and verify leave it out"}`;
     const text = result.alreadyAdopted
       ? `Already adopted from ${result.tool} at version ${result.version}; nothing changed.`
@@ -273,6 +276,15 @@ export async function adopt<R extends MigrationRegistry>(scope: CommandScope<R>,
         );
     return { data: result, text };
   });
+}
+
+/** A file's parsed JSON, or `undefined` when it cannot be read or parsed (the caller names the file in its error). */
+function readJsonFile(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `verify`: compares the schema with a replay of the applied migrations; exit 1 on drift. */

@@ -365,6 +365,10 @@ export interface StepwiseErrorDetails {
   /** `stepwise adopt`: the old tool wrote to its history table (`table`) between adopt's checks and its write, so it was migrating the database at the same time. Nothing was written.
    * Fix: Stop the old tool's deployments (adopting is a one-time switch), then run `stepwise adopt` again. */
   readonly ADOPT_HISTORY_CHANGED: Readonly<{ tool: string; table: string }>;
+  /** `stepwise adopt`: the old tool applied the migrations in another order than their imported versions (`applied`: each `id` and `version`, in the order it ran them; Knex, Kysely with
+   * `allowUnorderedMigrations` and node-pg-migrate with `checkOrder: false` allow that), so the database's schema may not be what versions 1..k build. Nothing was written.
+   * Fix: Check that a fresh database built by the imported migrations gives this database's schema; if it does, record it with `stepwise baseline <version>` instead. */
+  readonly ADOPT_HISTORY_UNORDERED: Readonly<{ tool: string; applied: readonly Readonly<{ id: string; version: number }>[] }>;
 }
 
 /** Why `up` would refuse, as `status()` reports it: the refusal's code, message and fields, JSON-safe. */

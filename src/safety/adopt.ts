@@ -5,7 +5,7 @@ import { quoteIdentifier } from "../core/batch-walk.js";
 import { EQ } from "../core/dialects/postgres.js";
 import { exec, query, queryValue, run, type Step } from "../core/step.js";
 import { recordBaseline, type BaselineResult } from "./baseline.js";
-import { ADOPTED_SUFFIX, inWriteTransaction, postgresSchemaOf, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
+import { ADOPTED_SUFFIX, adoptedTablesOf, inWriteTransaction, postgresSchemaOf, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 
 /** One migration of `stepwise-import-map.json`, as adopt reads it. */
 type MapEntry = { readonly version: number; readonly originalId: string; readonly history: Readonly<Record<string, string | number>> };
@@ -25,6 +25,10 @@ type ToolHistory = {
   orderBy?: string;
   read: (rows: Row[]) => Recorded[];
   upTo?: true;
+  /** The tool may keep its history in a file instead (Umzug's JSONStorage): the migrations that file's parsed JSON records, or `null` when it is not in the tool's shape. */
+  file?: (content: unknown) => Recorded[] | null;
+  /** The tool records migrations in the order it ran them (`orderBy`) and may run them out of name order: adopt refuses a history not in version order. */
+  ordered?: true;
 };
 type Row = Record<string, unknown>;
 
@@ -108,6 +112,39 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
         return { id, state, checksum: text((applied ?? attempts.at(-1)!).checksum) };
       }),
   },
+  // A row per applied migration, name with its extension; knex_migrations_lock beside it is the old table too. Knex runs a file added with an earlier name after later ones.
+  knex: { table: "knex_migrations", key: "name", columns: "id, name", orderBy: "id", ordered: true, read: (rows) => rows.map((row) => ({ id: text(row.name), state: "applied" })) },
+  // A row per applied migration; its ISO timestamp orders them, and rows of one millisecond ran in name order (code units, as Kysely sorts); kysely_migration_lock beside it is the old table too.
+  // allowUnorderedMigrations lets names run out of order.
+  kysely: {
+    table: "kysely_migration",
+    key: "name",
+    columns: 'name, "timestamp"',
+    ordered: true,
+    read: (rows) =>
+      rows
+        .map((row) => ({ id: text(row.name), at: text(row.timestamp) }))
+        .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+        .map(({ id }) => ({ id, state: "applied" })),
+  },
+  // A row per applied migration (name without extension, run_on); checkOrder: false lets names run out of order.
+  "node-pg-migrate": {
+    table: "pgmigrations",
+    key: "name",
+    columns: "id, name",
+    orderBy: "id",
+    ordered: true,
+    read: (rows) => rows.map((row) => ({ id: text(row.name), state: "applied" })),
+  },
+  // SequelizeStorage: a row per applied migration, its file name, in a table with no order (Umzug runs pending migrations in name order).
+  // JSONStorage instead: a file holding the JSON array of those names, in the order Umzug ran them.
+  umzug: {
+    table: "SequelizeMeta",
+    key: "name",
+    columns: "name",
+    read: (rows) => rows.map((row) => ({ id: text(row.name), state: "applied" })),
+    file: (content) => (Array.isArray(content) && content.every((name) => typeof name === "string") ? content.map((id: string) => ({ id, state: "applied" })) : null),
+  },
 };
 
 /** Options for {@link adoptDatabase}. */
@@ -116,6 +153,8 @@ export interface AdoptOptions {
   readonly mapFile: string;
   /** Drop the old tool's history table in the same transaction. Default `false`: kept, and left out of `baseline` and `verify`. */
   readonly dropOldTable?: boolean;
+  /** The tool's history kept in a file instead of a table (Umzug's JSONStorage): its name for messages, and its parsed JSON (`undefined`: it could not be read as JSON). */
+  readonly historyFile?: { readonly file: string; readonly content: unknown };
 }
 
 /** What {@link adoptDatabase} did. Plain data. */
@@ -162,7 +201,7 @@ function* adopt(manager: SafetyNetManager, map: { tool: string; migrations: read
   const history = TOOLS[tool]!;
   const appSchema = postgresSchemaOf(manager);
   const schema = appSchema === undefined ? undefined : (history.postgresSchema ?? appSchema);
-  const oldTable = schema === undefined ? quoteIdentifier(history.table) : `${quoteIdentifier(schema)}.${quoteIdentifier(history.table)}`;
+  const oldTable = qualify(schema, history.table);
   const store = manager.executor.store;
   const base = { tool, oldTable, imported: migrations.length };
   if (yield* store.companionExists(ADOPTED_SUFFIX)) return { ...base, ...(yield* readEarlierAdoption(manager, options)) };
@@ -173,16 +212,23 @@ function* adopt(manager: SafetyNetManager, map: { tool: string; migrations: read
       { tool, table: history.table },
     );
   }
+  const fromFile = options.historyFile;
+  if (fromFile !== undefined) return { ...base, ...(yield* adoptFromFile(manager, tool, history, migrations, fromFile)) };
   const exists =
     schema === undefined
       ? yield* queryValue<number>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", [history.table])
       : yield* queryValue<number | string>(`SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname ${EQ} ? AND tablename ${EQ} ?`, [schema, history.table]);
   if (!Number(exists)) {
     if ((yield* store.exists()) && (yield* store.readKeys()).length > 0) throw alreadyManagedError((yield* store.readKeys()).at(-1)!.version, manager.tableName);
-    throw new StepwiseError("ADOPT_HISTORY_MISSING", `This database has no ${oldTable}, ${tool}'s history table, so there is nothing to adopt; point --db/--url at the database ${tool} migrated.`, {
-      tool,
-      table: history.table,
-    });
+    const elsewhere = history.file === undefined ? "" : ` (or, if ${tool} kept its history in a file, name it with --history-file)`;
+    throw new StepwiseError(
+      "ADOPT_HISTORY_MISSING",
+      `This database has no ${oldTable}, ${tool}'s history table, so there is nothing to adopt; point --db/--url at the database ${tool} migrated${elsewhere}.`,
+      {
+        tool,
+        table: history.table,
+      },
+    );
   }
   const readRecorded = function* (): Step<Recorded[]> {
     let rows: Row[];
@@ -207,7 +253,7 @@ function* adopt(manager: SafetyNetManager, map: { tool: string; migrations: read
     version,
     {},
     {
-      foreign: schema === appSchema ? history.table : undefined,
+      foreign: schema === appSchema ? adoptedTablesOf(tool, history.table) : [],
       *alsoWrite() {
         // The tool may have migrated since its table was read: under the write lock (on PostgreSQL, the table's own), what is recorded must be what the checks judged.
         if (schema !== undefined) yield* exec(`LOCK TABLE ${oldTable} IN SHARE ROW EXCLUSIVE MODE`);
@@ -217,7 +263,10 @@ function* adopt(manager: SafetyNetManager, map: { tool: string; migrations: read
             table: history.table,
           });
         }
-        if (options.dropOldTable) yield* exec(`DROP TABLE ${oldTable}`);
+        if (options.dropOldTable) {
+          yield* exec(`DROP TABLE ${oldTable}`);
+          for (const table of adoptedTablesOf(tool, history.table).slice(1)) yield* exec(`DROP TABLE IF EXISTS ${qualify(schema, table)}`);
+        }
         const record = store.companionTable(ADOPTED_SUFFIX);
         yield* exec(
           `CREATE TABLE ${record} (tool ${store.textType} NOT NULL, old_table ${store.textType} NOT NULL, old_schema ${store.textType}, version BIGINT NOT NULL, dropped INTEGER NOT NULL, adopted_at ${store.textType} NOT NULL)`,
@@ -236,6 +285,46 @@ function* adopt(manager: SafetyNetManager, map: { tool: string; migrations: read
   return { ...base, version: result.version, recorded: result.recorded, oldTableDropped: Boolean(options.dropOldTable), alreadyAdopted: false };
 }
 
+/** Adopts from a history file (Umzug's JSONStorage): the same checks, no table to keep or drop, and the file named in the record. */
+function* adoptFromFile(
+  manager: SafetyNetManager,
+  tool: string,
+  history: ToolHistory,
+  migrations: readonly MapEntry[],
+  historyFile: NonNullable<AdoptOptions["historyFile"]>,
+): Step<Pick<AdoptResult, "oldTable" | "version" | "recorded" | "oldTableDropped" | "alreadyAdopted">> {
+  const recorded = history.file?.(historyFile.content) ?? null;
+  if (recorded === null) {
+    const shape = history.file === undefined ? `${tool} keeps its history in a table, not a file` : `it is not ${tool}'s history file`;
+    throw new StepwiseError("ADOPT_HISTORY_MISSING", `${historyFile.file} cannot be adopted from: ${shape}. Name the file the tool wrote, or leave out --history-file to read its table.`, {
+      tool,
+      table: historyFile.file,
+    });
+  }
+  const version = resolveApplied(tool, history, migrations, recorded).length;
+  const store = manager.executor.store;
+  const result = yield* recordBaseline(
+    manager,
+    version,
+    {},
+    {
+      foreign: [],
+      *alsoWrite() {
+        const record = store.companionTable(ADOPTED_SUFFIX);
+        yield* exec(
+          `CREATE TABLE ${record} (tool ${store.textType} NOT NULL, old_table ${store.textType} NOT NULL, old_schema ${store.textType}, version BIGINT NOT NULL, dropped INTEGER NOT NULL, adopted_at ${store.textType} NOT NULL)`,
+        );
+        // No table of the tool's is in the database: the record names the file, marked dropped so no table is ever left out of the schema for it.
+        yield* run(`INSERT INTO ${record} (tool, old_table, old_schema, version, dropped, adopted_at) VALUES (?, ?, ?, ?, ?, ?)`, [tool, historyFile.file, null, version, 1, new Date().toISOString()]);
+      },
+    },
+  );
+  return { oldTable: historyFile.file, version: result.version, recorded: result.recorded, oldTableDropped: false, alreadyAdopted: false };
+}
+
+/** A table of the old tool's, quoted, in `schema` on PostgreSQL. */
+const qualify = (schema: string | undefined, table: string) => (schema === undefined ? quoteIdentifier(table) : `${quoteIdentifier(schema)}.${quoteIdentifier(table)}`);
+
 /** What an earlier run adopted, whichever map this run was given; a table it kept is dropped now when asked, the record saying so. */
 function* readEarlierAdoption(manager: SafetyNetManager, options: AdoptOptions): Step<Partial<AdoptResult> & Pick<AdoptResult, "version" | "recorded" | "oldTableDropped" | "alreadyAdopted">> {
   const record = manager.executor.store.companionTable(ADOPTED_SUFFIX);
@@ -249,7 +338,7 @@ function* readEarlierAdoption(manager: SafetyNetManager, options: AdoptOptions):
   const dropNow = options.dropOldTable === true && !truthy(row.dropped);
   if (dropNow) {
     yield* inWriteTransaction(function* () {
-      yield* exec(`DROP TABLE IF EXISTS ${oldTable}`);
+      for (const table of adoptedTablesOf(row.tool, row.old_table)) yield* exec(`DROP TABLE IF EXISTS ${qualify(row.old_schema ?? undefined, table)}`);
       yield* exec(`UPDATE ${record} SET dropped = 1`);
     });
   }
@@ -289,6 +378,14 @@ function resolveApplied(tool: string, history: ToolHistory, migrations: readonly
     );
   }
   const versions = recorded.map((entry) => byId.get(entry.id)!.version);
+  if (history.ordered && versions.some((version, index) => index > 0 && version < versions[index - 1]!)) {
+    const applied = recorded.map((entry, index) => ({ id: entry.id, version: versions[index]! }));
+    throw new StepwiseError(
+      "ADOPT_HISTORY_UNORDERED",
+      `${tool} ran ${applied.map((entry) => `${entry.version} (${entry.id})`).join(", ")} in that order, not in the order of their imported versions, so this database may not have the schema versions 1..${Math.max(...versions)} build; nothing was written. Compare it with a fresh database built by the imported migrations, and if they match, record it with "stepwise baseline".`,
+      { tool, applied },
+    );
+  }
   const newest = Math.max(0, ...versions);
   if (history.upTo) return migrations.slice(0, newest);
   const missing = migrations.slice(0, newest).filter((entry) => !versions.includes(entry.version));

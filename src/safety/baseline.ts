@@ -53,10 +53,10 @@ export function baselineDatabase(manager: SafetyNetManager, version: number, opt
 }
 
 /**
- * Records migrations 1..`version` as applied when the live schema matches their replay, in one write transaction. `stepwise adopt` passes the old tool's table (`foreign`, left out of the schema check)
+ * Records migrations 1..`version` as applied when the live schema matches their replay, in one write transaction. `stepwise adopt` passes the old tool's tables (`foreign`, left out of the schema check)
  * and what it writes in the same transaction (`alsoWrite`).
  */
-export function* recordBaseline(manager: SafetyNetManager, version: number, options: BaselineOptions, adoption?: { foreign: string | undefined; alsoWrite: () => Step<void> }): Step<BaselineResult> {
+export function* recordBaseline(manager: SafetyNetManager, version: number, options: BaselineOptions, adoption?: { foreign: readonly string[]; alsoWrite: () => Step<void> }): Step<BaselineResult> {
   const store = manager.executor.store;
   const refuseManaged = function* (): Step<void> {
     const keys = (yield* store.exists()) ? yield* store.readKeys() : [];

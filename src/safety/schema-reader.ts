@@ -69,28 +69,37 @@ export function postgresSchemaOf(manager: SafetyNetManager): string | undefined 
 }
 
 /**
- * The manager's schema, by default without stepwise's own tables, nor the history table of the tool `stepwise adopt` adopted the database from (`foreign`, else its record), with what is on it.
+ * The manager's schema, by default without stepwise's own tables, nor the history tables of the tool `stepwise adopt` adopted the database from (`foreign`, else its record), with what is on them.
  */
-export function* readSchemaOf(manager: SafetyNetManager, options?: ReadSchemaOptions, foreign?: string): Step<SchemaSnapshot> {
+export function* readSchemaOf(manager: SafetyNetManager, options?: ReadSchemaOptions, foreign?: readonly string[]): Step<SchemaSnapshot> {
   const schema = postgresSchemaOf(manager);
-  foreign ??= options ? undefined : yield* readAdoptedTable(manager);
-  const excludeTables = [...(options?.excludeTables ?? stepwiseTableNames(manager.tableName)), ...(foreign === undefined ? [] : [foreign])];
+  foreign ??= options ? [] : yield* readAdoptedTables(manager);
+  const excludeTables = [...(options?.excludeTables ?? stepwiseTableNames(manager.tableName)), ...foreign];
   const snapshot = schema === undefined ? yield* readSchema({ excludeTables }) : yield* readPostgresSchema(schema, excludeTables);
-  if (foreign === undefined) return snapshot;
-  const mine = (object: SqlObjectSnapshot) => object.table.toLowerCase() !== foreign.toLowerCase();
-  return { ...snapshot, indexes: snapshot.indexes.filter(mine), triggers: snapshot.triggers.filter(mine) };
+  if (foreign.length === 0) return snapshot;
+  const theirs = new Set(foreign.map((table) => table.toLowerCase()));
+  const mine = (object: SqlObjectSnapshot) => !theirs.has(object.table.toLowerCase());
+  // A serial column's sequence (Knex's, node-pg-migrate's id) belongs to the table that owns it.
+  return { ...snapshot, indexes: snapshot.indexes.filter(mine), triggers: snapshot.triggers.filter(mine), ...(snapshot.sequences ? { sequences: snapshot.sequences.filter(mine) } : {}) };
+}
+
+/** Every table an adopted tool keeps its history in: its history table, and the lock table Knex and Kysely keep beside it (`<table>_lock`). */
+export function adoptedTablesOf(tool: string, table: string): string[] {
+  return tool === "knex" || tool === "kysely" ? [table, `${table}_lock`] : [table];
 }
 
 /** The suffix of the table `stepwise adopt` records the adopted tool in, beside the history. */
 export const ADOPTED_SUFFIX = "adopted";
 
-/** The old tool's history table, by name, when `stepwise adopt` kept it in the manager's schema (a drizzle table in schema `drizzle` is not in it); `undefined` when nothing was adopted or it was dropped. */
-function* readAdoptedTable(manager: SafetyNetManager): Step<string | undefined> {
+/** The old tool's history tables, by name, when `stepwise adopt` kept them in the manager's schema (a drizzle table in schema `drizzle` is not in it); none when nothing was adopted or they were dropped. */
+function* readAdoptedTables(manager: SafetyNetManager): Step<string[]> {
   const store = manager.executor.store;
-  if (!(yield* store.companionExists(ADOPTED_SUFFIX))) return undefined;
-  const [row] = yield* query<{ old_table: string; old_schema: string | null; dropped: number | boolean }>(`SELECT old_table, old_schema, dropped FROM ${store.companionTable(ADOPTED_SUFFIX)}`);
+  if (!(yield* store.companionExists(ADOPTED_SUFFIX))) return [];
+  const [row] = yield* query<{ tool: string; old_table: string; old_schema: string | null; dropped: number | boolean }>(
+    `SELECT tool, old_table, old_schema, dropped FROM ${store.companionTable(ADOPTED_SUFFIX)}`,
+  );
   // A dropped table is ignored no more: one of that name made later is drift.
-  return row && !Number(row.dropped) && (row.old_schema ?? undefined) === postgresSchemaOf(manager) ? row.old_table : undefined;
+  return row && !Number(row.dropped) && (row.old_schema ?? undefined) === postgresSchemaOf(manager) ? adoptedTablesOf(row.tool, row.old_table) : [];
 }
 
 /** The manager's schema with its rows per table. */

@@ -1,0 +1,70 @@
+/**
+ * Knex: its default migration source reads the folder's files with a loadable extension and sorts them by name as JavaScript compares strings (lodash's `sortBy`), so `10_b.js` runs before
+ * `9_a.js`. `knex_migrations.name` is the file name with its extension. Knex requires both `up` and `down`, and runs each migration in a transaction unless it exports
+ * `config = { transaction: false }`.
+ */
+import { KNEX_SERVING } from "./serve-knex.js";
+import { extensionOf, findExport, isDeclarationFile, moduleMigration, nameOf, readScript } from "./read-scripts.js";
+import { lineAt, refuse, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
+
+/** Knex's default `loadExtensions`. */
+const LOADED = [".co", ".coffee", ".eg", ".iced", ".js", ".cjs", ".litcoffee", ".ls", ".ts"];
+/** Languages Knex loads through their own compilers, which stepwise does not bundle. */
+const COMPILED = [".co", ".coffee", ".eg", ".iced", ".litcoffee", ".ls"];
+
+export const knex: ForeignTool = {
+  order: "by file name as JavaScript compares strings (so 10_b.js runs before 9_a.js), as Knex's default migration source sorts them",
+  foreignKeysOff: false,
+  serve: KNEX_SERVING,
+  read(source: SourceFolder): ForeignMigration[] {
+    const files = source
+      .list()
+      .filter((entry) => entry.isFile() && LOADED.includes(extensionOf(entry.name)))
+      .map((entry) => entry.name)
+      // lodash's sortBy compares with < and >: UTF-16 code units.
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return files.flatMap((file): ForeignMigration[] => {
+      if (COMPILED.includes(extensionOf(file)))
+        return refuse(
+          source,
+          file,
+          1,
+          `a ${extensionOf(file).slice(1)} migration, which Knex compiles with that language's loader; compile it to JavaScript (keeping its file name's stem) and import again`,
+        );
+      if (isDeclarationFile(file)) return refuse(source, file, 1, "a TypeScript declaration file, which Knex would load as a migration and fail on; move it out of the migrations folder");
+      const text = readScript(source, file, "Knex");
+      if (text === null) return [];
+      if (findExport(text, "up") === null) {
+        const seed = findExport(text, "seed");
+        if (seed !== null)
+          return refuse(source, file, lineAt(text, seed.index), "a Knex seed (it exports seed), not a migration: seeds are not part of a migration history, so keep running them with knex seed:run");
+        return refuse(source, file, 1, "no `up` export stepwise can find, and Knex refuses a migration without up and down functions; export them as `exports.up`/`export async function up`");
+      }
+      if (findExport(text, "down") === null) return refuse(source, file, 1, "no `down` export stepwise can find, and Knex refuses a migration without one (it checks both up and down)");
+      const transaction = readTransactionConfig(source, file, text);
+      if (transaction === null) return [];
+      return [moduleMigration({ file, id: file, name: nameOf(file), down: true, transaction, history: { name: file } })];
+    });
+  },
+};
+
+/**
+ * Whether Knex ran the file in a transaction: `config.transaction`, when the file sets it to `true` or `false` as a literal. A config stepwise cannot read as a literal is refused at its line, since
+ * it decides how Knex ran the migration; a project-wide `disableTransactions` is not in the folder and is not honoured.
+ */
+function readTransactionConfig(source: SourceFolder, file: string, text: string): boolean | null {
+  const config = findExport(text, "config");
+  if (config === null) return true;
+  const setting = /\btransaction\s*:\s*([^,}\s]+)/.exec(text.slice(config.index));
+  const direct = /\bconfig\s*=\s*\{\s*\}/.exec(text.slice(config.index));
+  if (setting === null && direct !== null) return true;
+  if (setting === null || (setting[1] !== "true" && setting[1] !== "false")) {
+    source.report(
+      file,
+      lineAt(text, config.index),
+      "a `config` export whose `transaction` stepwise cannot read as `true` or `false`; Knex decides from it whether the migration runs in a transaction, so write it as a literal",
+    );
+    return null;
+  }
+  return setting[1] === "true";
+}

@@ -1,0 +1,46 @@
+/**
+ * Umzug: the migrations its `glob` finds, sorted by path (`Array.prototype.sort`, so by file name as JavaScript compares strings within one folder), each named by its file name with the
+ * extension, which SequelizeStorage's `SequelizeMeta.name` and JSONStorage's array record. Import reads every script directly in the folder, as a glob of `<dir>/*.{js,cjs,mjs,ts,cts,mts}` finds
+ * them; Umzug runs no transaction, and each migration gets `{ name, path, context }`, where stepwise serves the driver connection as `context`.
+ */
+import { UMZUG_SERVING } from "./serve-umzug.js";
+import { extensionOf, findExport, isDeclarationFile, moduleMigration, nameOf, readScript, SCRIPT_EXTENSIONS } from "./read-scripts.js";
+import { lineAt, refuse, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
+
+/** A context stepwise cannot serve: Sequelize's QueryInterface (the context of sequelize-cli style migrations) and Sequelize itself. */
+const SEQUELIZE = /\bqueryInterface\b|\bQueryInterface\b|\bSequelize\b|\bsequelize\b/;
+
+export const umzug: ForeignTool = {
+  order: "by file name as JavaScript compares strings (Umzug sorts its glob's paths with Array.prototype.sort)",
+  foreignKeysOff: false,
+  serve: UMZUG_SERVING,
+  read(source: SourceFolder): ForeignMigration[] {
+    const entries = source.list().filter((entry) => entry.isFile());
+    const files = entries
+      .map((entry) => entry.name)
+      .filter((file) => (SCRIPT_EXTENSIONS as readonly string[]).includes(extensionOf(file)) && !isDeclarationFile(file))
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const entry of entries)
+      if (extensionOf(entry.name) === ".sql")
+        source.report(
+          entry.name,
+          1,
+          "a .sql file, which Umzug runs only through a resolver of the project's own (its default resolver refuses SQL); stepwise cannot know what that resolver did, so port it to a script or a stepwise .sql migration",
+        );
+    return files.flatMap((file): ForeignMigration[] => {
+      const text = readScript(source, file, "Umzug");
+      if (text === null) return [];
+      const sequelize = SEQUELIZE.exec(text);
+      if (sequelize !== null)
+        return refuse(
+          source,
+          file,
+          lineAt(text, sequelize.index),
+          "a migration for Sequelize's QueryInterface as its context, which stepwise cannot serve (it serves the driver connection as context); port it to SQL or to the connection first",
+        );
+      if (findExport(text, "up") === null)
+        return refuse(source, file, 1, "no `up` export stepwise can find, which Umzug's default resolver requires; export it as `export async function up`/`exports.up`");
+      return [moduleMigration({ file, id: file, name: nameOf(file), down: findExport(text, "down") !== null, transaction: false, history: { name: file } })];
+    });
+  },
+};

@@ -1,0 +1,55 @@
+/** The helper `stepwise import node-pg-migrate` writes: node-pg-migrate's `pgm`, its SQL run on the pg client stepwise hands the migration. */
+import type { ModuleServing } from "./source.js";
+
+/** Written once into the migrations folder's `lib/`; every node-pg-migrate wrapper calls its `runPgmMigration`. */
+export const NODE_PG_MIGRATE_SERVING: ModuleServing = {
+  helper: "stepwise-node-pg-migrate.ts",
+  run: "runPgmMigration",
+  text: () => `/**
+ * Written by "stepwise import node-pg-migrate": runs a node-pg-migrate migration unchanged. Its \`pgm\` is node-pg-migrate's own MigrationBuilder; the SQL it collects then runs,
+ * statement by statement, on the pg client stepwise hands the migration, and \`pgm.db\` queries that client.
+ */
+import { MigrationBuilder } from "node-pg-migrate";
+
+type Direction = "up" | "down";
+type Action = ((pgm: MigrationBuilder) => unknown) | ((pgm: MigrationBuilder, run: () => void) => unknown);
+type PgmMigration = { up?: unknown; down?: unknown; shorthands?: Record<string, unknown> };
+type PgmModule = PgmMigration & { default?: PgmMigration };
+type PgClient = { query(sql: string, parameters?: unknown[]): Promise<{ rows: unknown[] }> };
+
+/** The migration's exports, whether by name or as a CommonJS \`module.exports\` imported as an ES module. */
+function migrationOf(source: PgmModule): PgmMigration {
+  return "up" in source ? source : (source.default ?? source);
+}
+
+/** node-pg-migrate's messages go nowhere: stepwise reports the run. */
+const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/**
+ * Runs one direction of a node-pg-migrate migration on \`client\`. \`shorthands\`: the modules up to this one that export shorthands, which node-pg-migrate merges in file order.
+ * \`transaction\`: whether import read \`pgm.noTransaction()\` in the file; the migration is refused if the builder says otherwise, since stepwise chose its transaction before it ran.
+ */
+export async function runPgmMigration(client: unknown, source: PgmModule, direction: Direction, options: { transaction: boolean; shorthands?: readonly PgmModule[] }): Promise<void> {
+  const migration = migrationOf(source);
+  let action = migration[direction];
+  // No down: node-pg-migrate undoes up by running it in reverse mode (and refuses what it cannot reverse).
+  const reverse = direction === "down" && action === undefined;
+  if (reverse) action = migration.up;
+  if (typeof action !== "function") throw new Error(\`The node-pg-migrate migration exports no \${direction} function.\`);
+  const pg = client as PgClient;
+  const shorthands = Object.assign({}, ...(options.shorthands ?? []).map((module) => migrationOf(module).shorthands ?? {}));
+  const db = { query: (sql: string, parameters?: unknown[]) => pg.query(sql, parameters), select: async (sql: string, parameters?: unknown[]) => (await pg.query(sql, parameters)).rows };
+  const pgm = new MigrationBuilder(db as never, shorthands, false, quiet as never);
+  if (reverse) pgm.enableReverseMode();
+  const run = action as Action;
+  if (run.length === 2) await new Promise<void>((resolve) => void run(pgm, resolve));
+  else await (run as (pgm: MigrationBuilder) => unknown)(pgm);
+  if (pgm.isUsingTransaction() !== options.transaction) {
+    throw new Error(
+      \`The migration \${pgm.isUsingTransaction() ? "did not call" : "called"} pgm.noTransaction() this time, which stepwise import read \${options.transaction ? "nowhere" : "in it"}: it decides whether the migration runs in a transaction, so write it unconditionally (or not at all) and import again.\`,
+    );
+  }
+  for (const sql of pgm.getSqlSteps()) await pg.query(sql);
+}
+`,
+};

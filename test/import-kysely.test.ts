@@ -1,0 +1,187 @@
+/**
+ * `stepwise import kysely` and `adopt` against databases Kysely's own Migrator migrated, on SQLite (better-sqlite3) and PostgreSQL: a folder whose code-unit order (Kysely's) differs from its
+ * `localeCompare` order, TypeScript and JavaScript migrations, a default export, a helper module Kysely skips, a migration without down (--empty-down); then an out-of-order history refused by adopt.
+ */
+import assert from "node:assert/strict";
+import { promises as fs, readFileSync, rmSync } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import Database from "better-sqlite3";
+import { FileMigrationProvider, Kysely, Migrator, PostgresDialect, SqliteDialect } from "kysely";
+import pg from "pg";
+import { runCli } from "./support/project.js";
+import { cliOn, jsToolProject, newTarget, runJsToolRoundTrip, schemaOf, type JsToolCase, type Json, type Target } from "./support/js-tool-import.js";
+
+const FILES: Record<string, string> = {
+  "001_create_users.ts": `import type { Kysely } from "kysely";
+
+export async function up(db: Kysely<any>): Promise<void> {
+  await db.schema.createTable("users").addColumn("id", "integer", (column) => column.primaryKey()).addColumn("name", "text", (column) => column.notNull()).execute();
+}
+
+export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.dropTable("users").execute();
+}
+`,
+  // Kysely runs it before 002_add_email: its Migrator sorts names as code units ("C" before "a"), where localeCompare would put "add" first.
+  "002_Create_posts.js": `export default {
+  async up(db) {
+    await db.schema.createTable("posts").addColumn("id", "integer", (column) => column.primaryKey()).addColumn("user_id", "integer", (column) => column.references("users.id").notNull()).execute();
+    await db.insertInto("users").values({ id: 1, name: "first" }).execute();
+  },
+  async down(db) {
+    await db.schema.dropTable("posts").execute();
+  },
+};
+`,
+  "002_add_email.ts": `import { sql, type Kysely } from "kysely";
+
+export async function up(db: Kysely<any>): Promise<void> {
+  await db.schema.alterTable("users").addColumn("email", "text").execute();
+  await sql\`CREATE INDEX users_email ON users (email)\`.execute(db);
+}
+`,
+  "003_create_tags.mjs": `export async function up(db) {
+  await db.schema.createTable("tags").addColumn("label", "text", (column) => column.primaryKey()).execute();
+}
+export async function down(db) {
+  await db.schema.dropTable("tags").execute();
+}
+`,
+  "shared.ts": "export const LABEL_LENGTH = 40;\n",
+  "types.d.ts": "export interface Tables { users: { id: number } }\n",
+};
+
+/** A Kysely over `target`. */
+function kyselyOn(target: Target): Kysely<unknown> {
+  const dialect = target.dialect === "sqlite" ? new SqliteDialect({ database: new Database(target.file) }) : new PostgresDialect({ pool: new pg.Pool({ connectionString: target.url, max: 1 }) });
+  return new Kysely<unknown>({ dialect });
+}
+
+/** Migrates `target` with Kysely's Migrator and FileMigrationProvider: all migrations, or up to the `count`th. */
+async function migrateWithKysely(target: Target, dir: string, count?: number): Promise<string[]> {
+  const db = kyselyOn(target);
+  try {
+    const migrator = new Migrator({ db, provider: new FileMigrationProvider({ fs, path, migrationFolder: dir }) });
+    const all = await migrator.getMigrations();
+    const { error } = count === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(all[count - 1]!.name);
+    if (error) throw error;
+    return (await migrator.getMigrations()).filter((migration) => migration.executedAt !== undefined).map((migration) => migration.name);
+  } finally {
+    await db.destroy();
+  }
+}
+
+const kyselyCase = (dialect: "sqlite" | "postgres"): JsToolCase => ({
+  tool: "kysely",
+  dialect,
+  files: FILES,
+  packages: ["kysely"],
+  toolTables: ["kysely_migration", "kysely_migration_lock"],
+  migrate: migrateWithKysely,
+  importArgs: ["--empty-down", "irreversible"],
+});
+
+for (const dialect of ["sqlite", "postgres"] as const) {
+  test(`kysely on ${dialect}: imported in Kysely's order, its db served over stepwise's connection, adopted one behind, up, verify, and a fresh database gets Kysely's schema`, async (t) => {
+    const { imported } = await runJsToolRoundTrip(t, kyselyCase(dialect), 1);
+    assert.deepEqual(
+      imported.migrations.map((migration: Json) => [migration.file, migration.originalId, migration.down]),
+      [
+        ["001_create_users.ts", "001_create_users", "module"],
+        ["002_create_posts.ts", "002_Create_posts", "module"],
+        ["003_add_email.ts", "002_add_email", "none"],
+        ["004_create_tags.ts", "003_create_tags", "module"],
+      ],
+    );
+  });
+}
+
+test("kysely: a history Kysely ran out of name order (allowUnorderedMigrations) is ADOPT_HISTORY_UNORDERED, and nothing is recorded", async (t) => {
+  const spec = kyselyCase("sqlite");
+  const { project, dir } = jsToolProject(t, spec);
+  assert.equal((await runCli(["import", "kysely", "kysely-migrations", "--yes", "--empty-down", "irreversible"], { cwd: project.root })).code, 0);
+  await project.generateAsBin();
+  const target = await newTarget(t, project, "sqlite", "unordered");
+  await migrateWithKysely(target, dir);
+  // Kysely with allowUnorderedMigrations runs a migration added later with an earlier name after the others: its row comes last.
+  const db = new Database((target as { file: string }).file);
+  db.prepare("UPDATE kysely_migration SET timestamp = '2999-01-01T00:00:00.000Z' WHERE name = '002_add_email'").run();
+  db.close();
+  const refused = await cliOn(project, target, "adopt");
+  assert.equal(refused.code, 1);
+  assert.equal(refused.json.error.code, "ADOPT_HISTORY_UNORDERED");
+  assert.deepEqual(
+    refused.json.error.applied.map((entry: Json) => entry.version),
+    [1, 2, 4, 3],
+  );
+  assert.equal((await cliOn(project, target, "status")).json.currentVersion, 0);
+});
+
+test("kysely: a migration that calls db.transaction() fails as it does under Kysely's Migrator (a Transaction refuses it), its transaction rolled back", async (t) => {
+  const { project } = jsToolProject(t, {
+    ...kyselyCase("sqlite"),
+    files: {
+      "001_nested.ts": `import type { Kysely } from "kysely";
+
+export async function up(db: Kysely<any>): Promise<void> {
+  await db.schema.createTable("t").addColumn("id", "integer").execute();
+  await db.transaction().execute(async (trx) => {
+    await trx.schema.createTable("u").addColumn("id", "integer").execute();
+  });
+}
+`,
+    },
+  });
+  assert.equal((await runCli(["import", "kysely", "kysely-migrations", "--yes", "--empty-down", "irreversible"], { cwd: project.root })).code, 0);
+  await project.generateAsBin();
+  const target = await newTarget(t, project, "sqlite", "nested");
+  const up = await cliOn(project, target, "up");
+  assert.equal(up.json.error?.code, "MIGRATION_FAILED");
+  assert.equal((await cliOn(project, target, "status")).json.currentVersion, 0);
+  const db = new Database((target as { file: string }).file);
+  assert.equal(db.prepare("SELECT count(*) FROM sqlite_master WHERE name IN ('t', 'u')").pluck().get(), 0);
+  db.close();
+});
+
+test("kysely with --driver libsql: the wrappers import the libsql entry and Kysely's SqliteDialect runs over libsql's connection; a driver whose API Kysely cannot use is a usage error", async (t) => {
+  const spec = kyselyCase("sqlite");
+  const { project, dir } = jsToolProject(t, spec);
+  const refused = await runCli(["import", "kysely", "kysely-migrations", "--driver", "node-sqlite", "--empty-down", "irreversible", "--json"], { cwd: project.root });
+  assert.equal(refused.code, 2);
+  assert.equal((JSON.parse(refused.stdout) as Json).error.code, "USAGE");
+  const imported = await runCli(["import", "kysely", "kysely-migrations", "--driver", "libsql", "--empty-down", "irreversible", "--yes"], { cwd: project.root });
+  assert.equal(imported.code, 0, imported.stdout + imported.stderr);
+  assert.match(readFileSync(path.join(project.migrationsDir, "001_create_users.ts"), "utf8"), /from "stepwise-migrate\/libsql"/);
+  await project.generateAsBin();
+  const fresh = await newTarget(t, project, "sqlite", "libsql");
+  const up = await runCli(["up", "--driver", "libsql", "--db", (fresh as { file: string }).file, "--json"], { cwd: project.root });
+  assert.equal(up.code, 0, up.stdout + up.stderr);
+  const tool = await newTarget(t, project, "sqlite", "tool");
+  await migrateWithKysely(tool, dir);
+  assert.deepEqual(await schemaOf(fresh, spec.toolTables), await schemaOf(tool, spec.toolTables));
+});
+
+test("kysely: a helper whose prose says up, and a .JS file (Kysely loads .js only), are skipped as Kysely skips them; a file whose up export cannot be told is refused at its line", async (t) => {
+  const { project } = jsToolProject(t, {
+    ...kyselyCase("sqlite"),
+    files: {
+      "001_create_users.ts": FILES["001_create_users.ts"]!,
+      "helpers.ts": "// Sets up the shared column builders; look up their names here.\nexport const LABEL = 40;\n",
+      "002_upper.JS": "export async function up() {}\n",
+      "003_dynamic.ts": "const migration = { up: async () => {} };\nexport const { up } = migration;\n",
+    },
+  });
+  const run = JSON.parse((await runCli(["import", "kysely", "kysely-migrations", "--json"], { cwd: project.root })).stdout) as Json;
+  assert.equal(run.error.code, "IMPORT_SOURCE_INVALID");
+  assert.deepEqual(
+    run.error.problems.map((problem: Json) => [problem.file, problem.line]),
+    [["kysely-migrations/003_dynamic.ts", 1]],
+  );
+  rmSync(path.join(project.root, "kysely-migrations", "003_dynamic.ts"));
+  const plan = JSON.parse((await runCli(["import", "kysely", "kysely-migrations", "--json"], { cwd: project.root })).stdout) as Json;
+  assert.deepEqual(
+    plan.migrations.map((migration: Json) => migration.originalId),
+    ["001_create_users"],
+  );
+});

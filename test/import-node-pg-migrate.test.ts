@@ -1,0 +1,149 @@
+/**
+ * `stepwise import node-pg-migrate` and `adopt` against PostgreSQL databases node-pg-migrate's own runner migrated: numeric order that string order contradicts (2 before 10), ES module and CommonJS
+ * migrations, a `.sql` migration (imported as SQL), shorthands exported by an earlier file, `pgm.noTransaction()`, `down = false` (--empty-down) and a missing down (run as up in reverse, as
+ * node-pg-migrate does); then its refusals (SQLite, a file without a numeric prefix, `down = true`) and a noTransaction() the text hides, refused when it runs.
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { runner } from "node-pg-migrate";
+import pg from "pg";
+import { runCli } from "./support/project.js";
+import { cliOn, jsToolProject, newTarget, runJsToolRoundTrip, schemaOf, type JsToolCase, type Json, type Target } from "./support/js-tool-import.js";
+
+const FILES: Record<string, string> = {
+  "1_create_users.js": `export const shorthands = { id: { type: "serial", primaryKey: true } };
+
+export const up = (pgm) => {
+  pgm.createTable("users", { id: "id", name: { type: "text", notNull: true } });
+};
+`,
+  "2_status_type.cjs": `/** @type {import('node-pg-migrate').ColumnDefinitions | undefined} */
+exports.shorthands = undefined;
+
+exports.up = (pgm) => {
+  pgm.createType("status", ["active"]);
+  pgm.addColumn("users", { status: { type: "status", notNull: true, default: "active" } });
+};
+exports.down = (pgm) => {
+  pgm.dropColumn("users", "status");
+  pgm.dropType("status");
+};
+`,
+  "3_create_posts.sql": `-- Up Migration
+CREATE TABLE posts (id serial PRIMARY KEY, user_id integer NOT NULL REFERENCES users (id), body text);
+
+-- Down Migration
+DROP TABLE posts;
+`,
+  "4_create_tags.js": `export const up = async (pgm) => {
+  pgm.createTable("tags", { id: "id", label: { type: "text", unique: true } });
+  pgm.createIndex("posts", "user_id");
+  const { rows } = await pgm.db.query("SELECT count(*)::int AS n FROM users");
+  pgm.sql(\`INSERT INTO tags (label) VALUES ('users: \${rows[0].n}')\`);
+};
+export const down = (pgm) => {
+  pgm.dropIndex("posts", "user_id");
+  pgm.dropTable("tags");
+};
+`,
+  // node-pg-migrate runs it last: 10 after 4 as numbers, where strings put it second.
+  "10_archive_status.js": `export const up = (pgm) => {
+  pgm.noTransaction();
+  pgm.addTypeValue("status", "archived", { ifNotExists: true });
+};
+export const down = false;
+`,
+};
+
+/** Migrates `target` with node-pg-migrate's runner: all migrations, or the first `count`. */
+async function migrateWithNodePgMigrate(target: Target, dir: string, count?: number): Promise<string[]> {
+  const url = (target as { url: string }).url;
+  await runner({ databaseUrl: url, dir, direction: "up", migrationsTable: "pgmigrations", count: count ?? Infinity, log: () => undefined });
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<{ name: string }>("SELECT name FROM pgmigrations ORDER BY id")).rows.map((row) => row.name);
+  } finally {
+    await client.end();
+  }
+}
+
+const pgmCase: JsToolCase = {
+  tool: "node-pg-migrate",
+  dialect: "postgres",
+  files: FILES,
+  packages: ["node-pg-migrate"],
+  toolTables: ["pgmigrations"],
+  migrate: migrateWithNodePgMigrate,
+  importArgs: ["--empty-down", "irreversible"],
+};
+
+test("node-pg-migrate: imported in its numeric order, pgm served by its MigrationBuilder on stepwise's client, adopted two behind, up, verify, and a fresh database gets its schema", async (t) => {
+  const { project, imported } = await runJsToolRoundTrip(t, pgmCase, 2);
+  assert.deepEqual(
+    imported.migrations.map((migration: Json) => [migration.file, migration.transaction, migration.down]),
+    [
+      ["001_create_users.ts", true, "module"],
+      ["002_status_type.ts", true, "module"],
+      ["003_create_posts.sql", true, "sql"],
+      ["004_create_tags.ts", true, "module"],
+      ["005_archive_status.ts", false, "none"],
+    ],
+  );
+  // 004 uses 001's shorthand: its wrapper brings 001 (and not 002, whose template exports shorthands = undefined).
+  const wrapper = readFileSync(path.join(project.migrationsDir, "004_create_tags.ts"), "utf8");
+  assert.match(wrapper, /import \* as earlier1 from "\.\.\/node-pg-migrate-migrations\/1_create_users\.js";/);
+  assert.doesNotMatch(wrapper, /2_status_type/);
+  // The missing down is node-pg-migrate's reverse of up: stepwise's down undoes 001 by dropping the table its createTable made; `down = false` stays irreversible.
+  const target = await newTarget(t, project, "postgres", "down");
+  assert.equal((await cliOn(project, target, "up")).code, 0);
+  assert.equal((await cliOn(project, target, "down", "--to", "0")).json.error?.code, "IRREVERSIBLE_MIGRATION");
+  const other = await newTarget(t, project, "postgres", "down-4");
+  assert.equal((await cliOn(project, other, "up", "--to", "4")).code, 0);
+  const down = await cliOn(project, other, "down", "--to", "0");
+  assert.equal(down.code, 0, JSON.stringify(down.json));
+  assert.deepEqual(await schemaOf(other, ["pgmigrations"]), []);
+});
+
+test("node-pg-migrate refusals: a SQLite project, a file without a numeric prefix, `down = true`; a noTransaction() hidden from the text is refused when it runs", async (t) => {
+  const { project, dir } = jsToolProject(t, { ...pgmCase, files: { "1_a.js": "export const up = () => {};\nexport const down = true;\n", "notes.txt": "not a migration\n" } });
+  const sqlite = await runCli(["import", "node-pg-migrate", "node-pg-migrate-migrations", "--dialect", "sqlite", "--json"], { cwd: project.root });
+  assert.equal((JSON.parse(sqlite.stdout) as Json).error.code, "IMPORT_SOURCE_INVALID");
+  const run = await runCli(["import", "node-pg-migrate", "node-pg-migrate-migrations", "--json"], { cwd: project.root });
+  const error = (JSON.parse(run.stdout) as Json).error;
+  assert.equal(error.code, "IMPORT_SOURCE_INVALID");
+  assert.deepEqual(
+    error.problems.map((problem: Json) => problem.file),
+    ["node-pg-migrate-migrations/notes.txt"],
+  );
+  rmSync(path.join(dir, "notes.txt"));
+  const downTrue = JSON.parse((await runCli(["import", "node-pg-migrate", "node-pg-migrate-migrations", "--json"], { cwd: project.root })).stdout) as Json;
+  assert.deepEqual(
+    downTrue.error.problems.map((problem: Json) => [problem.file, problem.line]),
+    [["node-pg-migrate-migrations/1_a.js", 2]],
+  );
+  // noTransaction() behind a condition the text cannot see: imported as transactional, refused when it runs, with nothing applied.
+  writeFileSync(path.join(dir, "1_a.js"), 'const method = "noTransaction";\nexport const up = (pgm) => {\n  pgm[method]();\n  pgm.sql("CREATE TABLE t (id int)");\n};\n');
+  assert.equal((await runCli(["import", "node-pg-migrate", "node-pg-migrate-migrations", "--yes"], { cwd: project.root })).code, 0);
+  await project.generateAsBin();
+  const target = await newTarget(t, project, "postgres", "hidden");
+  const up = await cliOn(project, target, "up");
+  assert.equal(up.code, 1);
+  assert.equal(up.json.error.code, "MIGRATION_FAILED");
+  assert.equal((await cliOn(project, target, "status")).json.currentVersion, 0);
+});
+
+test("gen on a folder of node-pg-migrate's .sql migrations names node-pg-migrate and its import", async (t) => {
+  const { project } = jsToolProject(t, { ...pgmCase, files: {} });
+  mkdirSync(project.migrationsDir, { recursive: true });
+  writeFileSync(path.join(project.migrationsDir, "1700000000000_create_users.sql"), FILES["3_create_posts.sql"]!);
+  writeFileSync(path.join(project.migrationsDir, "1700000000001_create_tags.sql"), "-- Up Migration\nCREATE TABLE tags (id int);\n");
+  const gen = JSON.parse((await runCli(["gen", "--json"], { cwd: project.root })).stdout) as Json;
+  assert.deepEqual(
+    gen.problems.map((problem: Json) => [problem.code, problem.foreign?.tool]),
+    [["FOREIGN_MIGRATIONS", "node-pg-migrate"]],
+  );
+  assert.match(gen.problems[0].message, /stepwise import node-pg-migrate migrations-node-pg-migrate/);
+});

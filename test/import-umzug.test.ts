@@ -1,0 +1,150 @@
+/**
+ * `stepwise import umzug` and `adopt` against SQLite databases Umzug itself migrated with its JSONStorage, the driver connection (better-sqlite3) as context: a folder whose code-unit order (Umzug's
+ * sort of its glob) differs from its numeric order, ES module, CommonJS and TypeScript migrations, one without down; then the same history in SequelizeStorage's `SequelizeMeta` table, and the
+ * refusals (a Sequelize QueryInterface migration, a .sql file).
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import Database from "better-sqlite3";
+import { JSONStorage, Umzug } from "umzug";
+import { block, commandsOf, guideBlocks } from "./support/guide-blocks.js";
+import { repoRoot, runCli } from "./support/project.js";
+import { cliOn, jsToolProject, newTarget, runJsToolRoundTrip, type JsToolCase, type Json, type Target } from "./support/js-tool-import.js";
+
+const FILES: Record<string, string> = {
+  "1_create_users.mjs": `export async function up({ context: db }) {
+  db.exec("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL)");
+}
+export async function down({ context: db }) {
+  db.exec("DROP TABLE users");
+}
+`,
+  // Umzug runs it first: "10_" sorts before "1_" as strings ("0" before "_").
+  "10_create_tags.cjs": `module.exports = {
+  async up({ context }) {
+    context.exec("CREATE TABLE tags (label TEXT PRIMARY KEY)");
+  },
+  async down({ context }) {
+    context.exec("DROP TABLE tags");
+  },
+};
+`,
+  "2_add_email.ts": `import type { MigrationFn } from "umzug";
+import type { Database } from "better-sqlite3";
+
+export const up: MigrationFn<Database> = async ({ context, name }) => {
+  context.exec("ALTER TABLE users ADD COLUMN email TEXT");
+  context.prepare("INSERT INTO tags (label) VALUES (?)").run(name);
+};
+`,
+  "3_index_users.js": `export const up = async ({ context }) => {
+  context.exec("CREATE INDEX users_name ON users (name)");
+};
+export const down = async ({ context }) => {
+  context.exec("DROP INDEX users_name");
+};
+`,
+};
+
+const storageOf = (target: Target) => `${(target as { file: string }).file}.umzug.json`;
+
+/** Migrates `target` with Umzug (JSONStorage beside the database, the connection as context): all migrations, or the first `count`. */
+async function migrateWithUmzug(target: Target, dir: string, count?: number): Promise<string[]> {
+  const db = new Database((target as { file: string }).file);
+  try {
+    const umzug = new Umzug({ migrations: { glob: ["*.{js,cjs,mjs,ts}", { cwd: dir }] }, context: db, storage: new JSONStorage({ path: storageOf(target) }), logger: undefined });
+    await umzug.up(count === undefined ? {} : { step: count });
+    return JSON.parse(readFileSync(storageOf(target), "utf8")) as string[];
+  } finally {
+    db.close();
+  }
+}
+
+const umzugCase: JsToolCase = {
+  tool: "umzug",
+  dialect: "sqlite",
+  files: FILES,
+  packages: ["umzug"],
+  toolTables: [],
+  migrate: migrateWithUmzug,
+  importArgs: ["--empty-down", "no-op"],
+  adoptArgs: (target) => ["--history-file", storageOf(target)],
+};
+
+test("umzug: imported in Umzug's order, { name, path, context } served with stepwise's connection as context, adopted from its JSONStorage one behind, up, verify, and a fresh database gets its schema", async (t) => {
+  const { imported } = await runJsToolRoundTrip(t, umzugCase, 1);
+  assert.deepEqual(
+    imported.migrations.map((migration: Json) => [migration.file, migration.originalId, migration.transaction, migration.down]),
+    [
+      ["001_create_tags.ts", "10_create_tags.cjs", false, "module"],
+      ["002_create_users.ts", "1_create_users.mjs", false, "module"],
+      ["003_add_email.ts", "2_add_email.ts", false, "no-op"],
+      ["004_index_users.ts", "3_index_users.js", false, "module"],
+    ],
+  );
+});
+
+test("umzug: the history in SequelizeStorage's SequelizeMeta table is adopted, kept out of verify, and dropped with --drop-old-table; --history-file with it is a usage error, and a file in another shape ADOPT_HISTORY_MISSING", async (t) => {
+  const { project, dir } = jsToolProject(t, umzugCase);
+  assert.equal((await runCli(["import", "umzug", "umzug-migrations", "--yes", "--empty-down", "irreversible"], { cwd: project.root })).code, 0);
+  await project.generateAsBin();
+  const target = await newTarget(t, project, "sqlite", "sequelize");
+  const names = await migrateWithUmzug(target, dir, 3);
+  const db = new Database((target as { file: string }).file);
+  // SequelizeStorage's table, as Sequelize creates it on SQLite.
+  db.exec("CREATE TABLE IF NOT EXISTS `SequelizeMeta` (`name` VARCHAR(255) NOT NULL UNIQUE PRIMARY KEY)");
+  for (const name of names) db.prepare("INSERT INTO SequelizeMeta (name) VALUES (?)").run(name);
+  db.close();
+  assert.equal((await cliOn(project, target, "adopt", "--drop-old-table", "--history-file", storageOf(target))).code, 2);
+  writeFileSync(`${storageOf(target)}.bad`, JSON.stringify({ executed: names }));
+  assert.equal((await cliOn(project, target, "adopt", "--history-file", `${storageOf(target)}.bad`)).json.error.code, "ADOPT_HISTORY_MISSING");
+  const adopted = await cliOn(project, target, "adopt");
+  assert.equal(adopted.code, 0, JSON.stringify(adopted.json));
+  assert.equal(adopted.json.version, 3);
+  assert.equal(adopted.json.oldTable, '"SequelizeMeta"');
+  assert.equal((await cliOn(project, target, "verify")).json.ok, true);
+  assert.equal((await cliOn(project, target, "adopt", "--drop-old-table")).json.oldTableDropped, true);
+  assert.equal((await cliOn(project, target, "up")).code, 0);
+  assert.equal((await cliOn(project, target, "verify")).json.ok, true);
+});
+
+test("umzug refusals: a Sequelize QueryInterface migration and a .sql file, at their lines", async (t) => {
+  const { project } = jsToolProject(t, {
+    ...umzugCase,
+    files: {
+      "1_users.js": "export async function up({ context: queryInterface }) {\n  await queryInterface.createTable('users', {});\n}\n",
+      "2_raw.sql": "CREATE TABLE t (id INTEGER);\n",
+    },
+  });
+  const run = JSON.parse((await runCli(["import", "umzug", "umzug-migrations", "--json"], { cwd: project.root })).stdout) as Json;
+  assert.equal(run.error.code, "IMPORT_SOURCE_INVALID");
+  assert.deepEqual(
+    run.error.problems.map((problem: Json) => [problem.file, problem.line]),
+    [
+      ["umzug-migrations/2_raw.sql", 1],
+      ["umzug-migrations/1_users.js", 1],
+    ],
+  );
+});
+
+test("docs/adopting.md's adopt-umzug commands, typed as written, adopt a database Umzug migrated with its JSONStorage one behind, up applies the rest, and verify passes", async (t) => {
+  const { project, dir } = jsToolProject(t, umzugCase);
+  assert.equal((await runCli(["import", "umzug", "umzug-migrations", "--yes", "--empty-down", "no-op"], { cwd: project.root })).code, 0);
+  await project.generateAsBin();
+  mkdirSync(path.join(project.root, "data"));
+  const target: Target = { dialect: "sqlite", file: path.join(project.root, "data", "app.db") };
+  await migrateWithUmzug(target, dir, 3);
+  renameSync(storageOf(target), path.join(project.root, "umzug.json"));
+  const commands = commandsOf(block(guideBlocks(readFileSync(path.join(repoRoot, "docs", "adopting.md"), "utf8")), "adopt-umzug"));
+  assert.deepEqual(
+    commands.map((words) => words.slice(0, 3).join(" ")),
+    ["npx stepwise adopt", "npx stepwise up", "npx stepwise verify"],
+  );
+  for (const words of commands) {
+    const run = await runCli(words.slice(2), { cwd: project.root });
+    assert.equal(run.code, 0, `${words.join(" ")}: ${run.stdout}${run.stderr}`);
+  }
+  assert.equal((await cliOn(project, target, "status")).json.currentVersion, 4);
+});
