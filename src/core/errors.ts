@@ -365,6 +365,23 @@ export interface StepwiseErrorDetails {
   /** `stepwise adopt`: the old tool wrote to its history table (`table`) between adopt's checks and its write, so it was migrating the database at the same time. Nothing was written.
    * Fix: Stop the old tool's deployments (adopting is a one-time switch), then run `stepwise adopt` again. */
   readonly ADOPT_HISTORY_CHANGED: Readonly<{ tool: string; table: string }>;
+  // Group: Squashed history
+  /** The database ran some, but not all, of the migrations `stepwise squash` replaced with one (`squashVersion`, in `file`): it is at `version`, and the migrations between are gone from the registry,
+   * so nothing can bring it to the squash's schema. Nothing was run.
+   * Fix: Deploy a release from before the squash to migrate it to `squashVersion` (or beyond) first; then this release runs it as it is. */
+  readonly DATABASE_INSIDE_SQUASH: Readonly<{ version: number; squashVersion: number; file: string }>;
+  /** `down` would go below a squashed migration (`version`, in `file`): it builds the schema of every version up to its own, and has no down; the migrations it replaced are gone. Nothing was changed.
+   * Fix: Choose a target of `version` or above; to go back further, restore the database from a backup. */
+  readonly DOWN_BELOW_SQUASH: Readonly<{ version: number; file: string; target: number }>;
+  /** `stepwise squash --to K`: K is not a version it can squash to (`reason`): below 2, past the newest migration (`latest`), or not above an earlier squash. Nothing was written.
+   * Fix: Pass a version from 2 to the newest, above any earlier squash. */
+  readonly SQUASH_TARGET_INVALID: Readonly<{ target: number; latest: number; reason: string }>;
+  /** `stepwise squash` could not replay the migrations to read the schema they build (`reason`: `no-driver`, `no-server`, `no-scratch-database`, `not-contained`...). Nothing was written.
+   * Fix: As for `gen --check`'s replay: install a SQLite driver (sql.js builds nothing), or give a PostgreSQL project a server (`DATABASE_URL`, a role with `CREATEDB`). */
+  readonly SQUASH_REPLAY_UNAVAILABLE: Readonly<{ reason: string }>;
+  /** `stepwise squash --yes` would delete migrations (`files`) that git does not hold as they are (uncommitted changes, untracked, or no repository), so their text would be lost. Nothing was written.
+   * Fix: Commit the migrations folder first; squash deletes the files it replaces and git history keeps them. */
+  readonly SQUASH_UNCOMMITTED: Readonly<{ files: readonly string[] }>;
 }
 
 /** Why `up` would refuse, as `status()` reports it: the refusal's code, message and fields, JSON-safe. */

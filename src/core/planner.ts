@@ -6,6 +6,8 @@ import { runCall, text } from "./option-text.js";
 import {
   checksumMismatchError,
   databaseAheadError,
+  databaseInsideSquashError,
+  downBelowSquashError,
   describeStoredValue,
   historyOutOfOrderError,
   historyRowInvalidError,
@@ -123,6 +125,9 @@ export function findHistoryProblem(registry: MigrationRegistry, applied: readonl
     if (!matchesRecordedChecksum(entry, row.checksum)) return checksumMismatchError({ version: row.version, file: entry.file, registryChecksum: entry.checksum, databaseChecksum: row.checksum });
   }
   const highest = highestRecordedVersion(applied);
+  // The next version is one a squash replaced (or the squash itself): the versions that led there are gone.
+  const squash = highest > 0 ? registry[highest]?.squashedInto : undefined;
+  if (squash !== undefined) return databaseInsideSquashError(highest, squash, registry[squash - 1]!.file);
   if (applied.length !== highest) {
     const present = new Set(applied.map((row) => row.version));
     const missing: number[] = [];
@@ -143,6 +148,9 @@ export function planUp<E extends MigrationEntry>(registry: readonly E[], applied
   if (target < current) {
     throw invalidTargetError(target, text`The database is already at version ${current}, past ${target}. To go back, run ${runCall("down", { to: target })}.`);
   }
+  const squash = registry[target - 1]?.squashedInto;
+  if (squash !== undefined && squash !== target)
+    throw invalidTargetError(target, `Version ${target} is one of the migrations squashed into version ${squash} (${registry[squash - 1]!.file}): migrate to ${squash} or beyond.`);
   return { direction: "up", fromVersion: current, toVersion: target, steps: registry.slice(current, target) };
 }
 
@@ -171,6 +179,8 @@ export function planDown<E extends MigrationEntry>(registry: readonly E[], appli
     target = current - steps;
   }
   const steps = registry.slice(target, current).reverse();
+  const squashed = steps.find((entry) => entry.squashedInto !== undefined);
+  if (squashed) throw downBelowSquashError(squashed.squashedInto!, registry[squashed.squashedInto! - 1]!.file, target);
   const irreversible = steps.find((entry) => !entry.reversible);
   if (irreversible) throw irreversibleMigrationError(irreversible.version, irreversible.file);
   return { direction: "down", fromVersion: current, toVersion: target, steps };

@@ -1,0 +1,276 @@
+/**
+ * `stepwise squash --to K` on SQLite, one realistic history (tables, an index, a view, a trigger, a renamed and a dropped column, seed rows, a TypeScript migration), through the real bin
+ * in-process on real database files: the plan; the write with its review marks; a fresh database applies the squash and the rest and ends with the schema and rows of the unsquashed history;
+ * databases at K and past K before the squash keep working (status, up, verify, no checksum error); one inside 1..K is refused; `down` below K is refused; `gen --check` proves the squash and
+ * fails when it is edited to build another schema; the refusals. Asserts codes and fields.
+ */
+import assert from "node:assert/strict";
+import { copyFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import Database from "better-sqlite3";
+import { MigrationManager } from "../src/entries/better-sqlite3.js";
+import { readSchemaSnapshot } from "../src/safety/schema-reader.js";
+import { commitAll, gitUnavailableReason, initRepository } from "./support/git-repo.js";
+import { block, commandsOf, guideBlocks } from "./support/guide-blocks.js";
+import { createTestProject, repoRoot, runCli, type TestProject } from "./support/project.js";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON read field by field
+type Json = Record<string, any>;
+
+/** The history: six migrations, squashed to 5. */
+const HISTORY: Record<string, string> = {
+  "001_contacts.sql": `-- migrate:up
+CREATE TABLE contacts (id INTEGER PRIMARY KEY, name TEXT NOT NULL, nick TEXT, legacy TEXT);
+CREATE TABLE statuses (code TEXT PRIMARY KEY, label TEXT NOT NULL);
+INSERT INTO statuses (code, label) VALUES ('a', 'Active'), ('b', 'Blocked');
+-- migrate:down
+DROP TABLE statuses;
+DROP TABLE contacts;
+`,
+  "002_messages.sql": `-- migrate:up
+CREATE TABLE messages (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  contact_id INTEGER NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+  body TEXT,
+  status TEXT NOT NULL DEFAULT 'a' REFERENCES statuses (code),
+  sent_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX idx_messages_contact ON messages (contact_id, sent_at);
+-- migrate:down
+DROP TABLE messages;
+`,
+  "003_rename_nick.sql": `-- migrate:up
+ALTER TABLE contacts RENAME COLUMN nick TO handle;
+-- migrate:down
+ALTER TABLE contacts RENAME COLUMN handle TO nick;
+`,
+  "004_view_and_trigger.ts": `import { defineMigration } from "stepwise-migrate";
+
+export default defineMigration({
+  description: "A view of the latest message and a trigger that stamps edits",
+  up(db: any) {
+    db.exec(\`CREATE VIEW latest_messages AS SELECT c.name, m.body FROM contacts AS c JOIN messages AS m ON m.contact_id = c.id\`);
+    db.exec(\`CREATE TRIGGER messages_stamp AFTER UPDATE OF body ON messages BEGIN UPDATE messages SET sent_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = NEW.id; END\`);
+    db.exec(\`UPDATE statuses SET label = upper(label)\`);
+  },
+  down(db: any) {
+    db.exec("DROP TRIGGER messages_stamp; DROP VIEW latest_messages");
+  },
+});
+`,
+  "005_drop_legacy.sql": `-- migrate:up
+ALTER TABLE contacts DROP COLUMN legacy;
+-- migrate:down
+ALTER TABLE contacts ADD COLUMN legacy TEXT;
+`,
+  "006_add_email.sql": `-- migrate:up
+ALTER TABLE contacts ADD COLUMN email TEXT;
+CREATE UNIQUE INDEX idx_contacts_email ON contacts (email);
+-- migrate:down
+DROP INDEX idx_contacts_email;
+ALTER TABLE contacts DROP COLUMN email;
+`,
+};
+
+const json = (run: { stdout: string }): Json => JSON.parse(run.stdout) as Json;
+/** The error a `--json` run failed with: its code and fields. */
+const errorOf = (run: { stdout: string }): Json => json(run).error as Json;
+const pick = (fields: Json, names: string[]) => Object.fromEntries(names.map((name) => [name, fields[name]]));
+const SQUASH_FILE = "migrations/005_squash_1_to_5.sql";
+
+async function cli(project: TestProject, args: string[]) {
+  return runCli(args, { cwd: project.root });
+}
+
+function schemaOf(file: string) {
+  const db = new Database(file);
+  try {
+    const manager = new MigrationManager(db, []);
+    return { schema: readSchemaSnapshot(manager), statuses: db.prepare("SELECT code, label FROM statuses ORDER BY code").all() };
+  } finally {
+    db.close();
+  }
+}
+
+const skipGit = gitUnavailableReason();
+
+test("squash --to 5 on a SQLite history: plan, write, review, proof; fresh, at-K, past-K and inside-K databases", { skip: skipGit ?? false }, async (t) => {
+  const project = createTestProject(t);
+  for (const [name, text] of Object.entries(HISTORY)) project.writeMigration(name, text);
+  await project.generateAsBin();
+  initRepository(project.root);
+  commitAll(project.root, "history");
+
+  // Databases migrated before the squash: to 3 (inside what it replaces), to 5 (K) and to 6 (past K, also the unsquashed reference).
+  const databases = Object.fromEntries([3, 5, 6].map((to) => [to, project.databasePath(`at${to}.db`)]));
+  for (const [to, file] of Object.entries(databases)) assert.equal((await cli(project, ["up", "--to", to, "--db", file])).code, 0);
+  const reference = project.databasePath("reference.db");
+  copyFileSync(databases[6]!, reference);
+
+  // Refusals, nothing written.
+  for (const [to, reason] of [
+    ["1", /2 or more/],
+    ["7", /newest migration is 6/],
+  ] as const) {
+    const refused = await cli(project, ["squash", "--to", to, "--json"]);
+    assert.equal(refused.code, 1);
+    const error = errorOf(refused);
+    assert.equal(error.code, "SQUASH_TARGET_INVALID");
+    assert.match(error.reason, reason);
+  }
+  assert.equal((await cli(project, ["squash"])).code, 2);
+
+  // The dry run.
+  const dry = await cli(project, ["squash", "--to", "5", "--json"]);
+  assert.equal(dry.code, 0, dry.stderr);
+  const plan = json(dry);
+  assert.equal(plan.written, false);
+  assert.equal(plan.file, SQUASH_FILE);
+  assert.deepEqual(
+    plan.removed,
+    Object.keys(HISTORY)
+      .slice(0, 5)
+      .map((name) => `migrations/${name}`),
+  );
+  assert.equal(plan.kept, 1);
+  assert.deepEqual(plan.objects, { table: 3, index: 1, view: 1, trigger: 1 });
+  assert.deepEqual(
+    plan.review.map((item: Json) => [item.kind, item.subject, item.count]),
+    [
+      ["data-statement", "migrations/001_contacts.sql", 4],
+      ["typescript", "migrations/004_view_and_trigger.ts", 1],
+      ["seed-rows", "statuses", 2],
+    ],
+  );
+  assert.equal(existsSync(path.join(project.root, SQUASH_FILE)), false);
+
+  // A change to a migration it would delete, not committed: refused.
+  writeFileSync(path.join(project.migrationsDir, "003_rename_nick.sql"), `${HISTORY["003_rename_nick.sql"]}-- note\n`);
+  await project.generateAsBin();
+  const dirty = await cli(project, ["squash", "--to", "5", "--yes", "--json"]);
+  assert.equal(dirty.code, 1);
+  assert.equal(errorOf(dirty).code, "SQUASH_UNCOMMITTED");
+  assert.deepEqual(errorOf(dirty).files, ["migrations/003_rename_nick.sql"]);
+  writeFileSync(path.join(project.migrationsDir, "003_rename_nick.sql"), HISTORY["003_rename_nick.sql"]!);
+  await project.generateAsBin();
+
+  // The write: originals gone, the squash there with its marks, and gen refusing it until they are read.
+  const wrote = await cli(project, ["squash", "--to", "5", "--yes", "--json"]);
+  assert.equal(wrote.code, 0, wrote.stderr);
+  assert.equal(json(wrote).reviewPending, true);
+  assert.deepEqual(readdirSync(project.migrationsDir).sort(), ["005_squash_1_to_5.sql", "006_add_email.sql"]);
+  const squashPath = path.join(project.root, SQUASH_FILE);
+  const pending = json(await cli(project, ["gen", "--check", "--json"]));
+  assert.deepEqual([...new Set(pending.problems.map((problem: Json) => `${problem.code} ${problem.file}`))], [`SQUASH_REVIEW_PENDING ${SQUASH_FILE}`]);
+  assert.equal(pending.problems.length, 2);
+  // The runtime refuses the stale registry meanwhile.
+  assert.equal(errorOf(await cli(project, ["status", "--db", databases[5]!, "--json"])).code, "REGISTRY_STALE");
+
+  // The user reads the notes and deletes them.
+  const reviewed = readFileSync(squashPath, "utf8")
+    .split("\n")
+    .filter((line) => !line.startsWith("-- stepwise:review"))
+    .join("\n");
+  writeFileSync(squashPath, reviewed);
+  assert.equal((await cli(project, ["gen"])).code, 0);
+  const checked = await cli(project, ["gen", "--check", "--json"]);
+  assert.equal(checked.code, 0, checked.stdout);
+  assert.equal(json(checked).replay.ran, true);
+
+  // A fresh database: the squash and 6, the same schema and rows as the unsquashed history; its history records 1..4 as squashed into 5.
+  const fresh = project.databasePath("fresh.db");
+  const up = await cli(project, ["up", "--db", fresh, "--json"]);
+  assert.equal(up.code, 0, up.stderr);
+  assert.deepEqual(schemaOf(fresh), schemaOf(reference));
+  const history = json(await cli(project, ["history", "--db", fresh, "--json"]));
+  assert.deepEqual(
+    (history.migrations ?? history.rows ?? history).map((row: Json) => row.version),
+    [1, 2, 3, 4, 5, 6],
+  );
+  const freshStatus = json(await cli(project, ["status", "--db", fresh, "--json"]));
+  assert.equal(freshStatus.problem, null);
+  assert.equal(freshStatus.currentVersion, 6);
+  assert.equal(freshStatus.migrations[4].file, SQUASH_FILE);
+  assert.equal(freshStatus.migrations[0].file, SQUASH_FILE);
+
+  // Databases migrated before the squash: no change, no checksum error; the one at 5 goes on to 6.
+  for (const at of [5, 6]) {
+    const status = json(await cli(project, ["status", "--db", databases[at]!, "--json"]));
+    assert.equal(status.problem, null, `at ${at}`);
+    assert.deepEqual(
+      status.migrations.map((row: Json) => row.state),
+      ["applied", "applied", "applied", "applied", "applied", at === 6 ? "applied" : "pending"],
+    );
+    assert.equal((await cli(project, ["up", "--db", databases[at]!])).code, 0);
+    const verify = await cli(project, ["verify", "--db", databases[at]!, "--json"]);
+    assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+  }
+  assert.equal((await cli(project, ["verify", "--db", fresh, "--json"])).code, 0);
+
+  // A database inside 1..5: refused before anything runs, and status says why.
+  const inside = await cli(project, ["up", "--db", databases[3]!, "--json"]);
+  assert.equal(inside.code, 1);
+  const insideError = errorOf(inside);
+  assert.equal(insideError.code, "DATABASE_INSIDE_SQUASH");
+  assert.deepEqual(pick(insideError, ["version", "squashVersion", "file"]), { version: 3, squashVersion: 5, file: SQUASH_FILE });
+  assert.equal(json(await cli(project, ["status", "--db", databases[3]!, "--json"])).problem.code, "DATABASE_INSIDE_SQUASH");
+
+  // down: to 5 works; below it is refused with its code, on a fresh database and on one migrated before the squash.
+  for (const file of [fresh, databases[6]!]) {
+    assert.equal((await cli(project, ["down", "--to", "5", "--db", file])).code, 0);
+    const below = await cli(project, ["down", "--to", "2", "--db", file, "--json"]);
+    assert.equal(below.code, 1);
+    assert.equal(errorOf(below).code, "DOWN_BELOW_SQUASH");
+    assert.deepEqual(pick(errorOf(below), ["version", "file", "target"]), { version: 5, file: SQUASH_FILE, target: 2 });
+  }
+  const upTo = await cli(project, ["up", "--to", "3", "--db", project.databasePath("partial.db"), "--json"]);
+  assert.equal(errorOf(upTo).code, "INVALID_TARGET");
+
+  // The proof: the squash edited to build another schema fails gen --check, at its record, naming what differs.
+  commitAll(project.root, "squash");
+  writeFileSync(squashPath, reviewed.replace("CREATE TABLE statuses (", "CREATE TABLE statuses (extra TEXT, "));
+  assert.equal((await cli(project, ["gen"])).code, 0);
+  const tampered = json(await cli(project, ["gen", "--check", "--json"]));
+  assert.equal(tampered.ok, false);
+  assert.deepEqual(
+    tampered.problems.map((problem: Json) => [problem.code, problem.file]),
+    [["SQUASH_SCHEMA_CHANGED", SQUASH_FILE]],
+  );
+  assert.match(tampered.problems[0].message, /table "statuses" differs/);
+  assert.equal(tampered.problems[0].line, reviewed.split("\n").findIndex((line) => line.startsWith("-- stepwise:squash ")) + 1);
+
+  // A record that names another version than the file's, or cannot be read.
+  writeFileSync(squashPath, reviewed.replace("-- stepwise:squash 5", "-- stepwise:squash 4"));
+  assert.deepEqual(
+    json(await cli(project, ["gen", "--check", "--json"])).problems.map((problem: Json) => problem.code),
+    ["SQUASH_RECORD_INVALID"],
+  );
+  writeFileSync(squashPath, reviewed.replace(/-- stepwise:replaces 3 \S+ /, "-- stepwise:replaces 3 "));
+  assert.deepEqual(
+    json(await cli(project, ["gen", "--check", "--json"])).problems.map((problem: Json) => problem.code),
+    ["SQUASH_RECORD_INVALID"],
+  );
+});
+
+test("docs/migrations.md's squash commands run as written", { skip: skipGit ?? false }, async (t) => {
+  const project = createTestProject(t);
+  // The history without its seed rows and TypeScript migration, so nothing needs review.
+  project.writeMigration("001_contacts.sql", HISTORY["001_contacts.sql"]!.replace(/^INSERT.*\n/m, ""));
+  project.writeMigration("002_messages.sql", HISTORY["002_messages.sql"]!);
+  project.writeMigration("003_rename_nick.sql", HISTORY["003_rename_nick.sql"]!);
+  project.writeMigration("004_drop_legacy.sql", HISTORY["005_drop_legacy.sql"]!);
+  await project.generateAsBin();
+  initRepository(project.root);
+  commitAll(project.root, "history");
+  const commands = commandsOf(block(guideBlocks(readFileSync(path.join(repoRoot, "docs", "migrations.md"), "utf8")), "squash"));
+  for (const words of commands) {
+    if (words[0] === "git") {
+      commitAll(project.root, "squash");
+      continue;
+    }
+    const run = await runCli(words.slice(2), { cwd: project.root });
+    assert.equal(run.code, 0, `${words.join(" ")}: ${run.stdout}${run.stderr}`);
+  }
+  assert.equal(existsSync(path.join(project.migrationsDir, "003_squash_1_to_3.sql")), true);
+});
