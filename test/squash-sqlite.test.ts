@@ -178,21 +178,28 @@ test("squash --to 5 on a SQLite history: plan, write, review, proof; fresh, at-K
   assert.equal(checked.code, 0, checked.stdout);
   assert.equal(json(checked).replay.ran, true);
 
-  // A fresh database: the squash and 6, the same schema and rows as the unsquashed history; its history records 1..4 as squashed into 5.
+  // A fresh database: the squash and 6, the same schema and rows as the unsquashed history; its history records the squash, and status shows 1..4 applied with it.
   const fresh = project.databasePath("fresh.db");
+  const before = json(await cli(project, ["status", "--db", fresh, "--json"]));
+  assert.equal(before.pendingCount, 2);
   const up = await cli(project, ["up", "--db", fresh, "--json"]);
   assert.equal(up.code, 0, up.stderr);
+  assert.deepEqual(
+    json(up).steps.map((step: Json) => step.version),
+    [5, 6],
+  );
   assert.deepEqual(schemaOf(fresh), schemaOf(reference));
   const history = json(await cli(project, ["history", "--db", fresh, "--json"]));
   assert.deepEqual(
     (history.migrations ?? history.rows ?? history).map((row: Json) => row.version),
-    [1, 2, 3, 4, 5, 6],
+    [5, 6],
   );
   const freshStatus = json(await cli(project, ["status", "--db", fresh, "--json"]));
   assert.equal(freshStatus.problem, null);
   assert.equal(freshStatus.currentVersion, 6);
   assert.equal(freshStatus.migrations[4].file, SQUASH_FILE);
   assert.equal(freshStatus.migrations[0].file, SQUASH_FILE);
+  assert.deepEqual(new Set(freshStatus.migrations.map((row: Json) => row.state)), new Set(["applied"]));
 
   // Databases migrated before the squash: no change, no checksum error; the one at 5 goes on to 6.
   for (const at of [5, 6]) {

@@ -8,11 +8,11 @@ export interface DdlStatement {
   readonly sql: string;
 }
 
-/** The schema a replay built, as statements. */
+/** The schema a replay built, as statements: those the rows need first, the rows, then the rest. */
 export interface SchemaDdl {
   readonly statements: readonly DdlStatement[];
   /** Each table that holds rows, with one INSERT per row, in table order. */
   readonly seeds: readonly { readonly table: string; readonly statements: readonly string[] }[];
-  /** Statements to run after the rows (PostgreSQL: each sequence set where the migrations left it). */
-  readonly after: readonly string[];
+  /** After the rows: indexes, views and triggers (so loading the rows fires none), PostgreSQL's constraints and where each sequence stands. */
+  readonly after: readonly DdlStatement[];
 }

@@ -68,7 +68,7 @@ export async function planSquash(options: SquashOptions, migrations: MigrationRe
   const record = replaced.map((entry): ReplacedMigration => ({ version: entry.version, name: entry.name, checksums: [entry.checksum, ...(entry.legacyChecksum?.split(" ") ?? [])] }));
   const text = renderSquash({ to, dialect, record, schema: squashed.prints, ddl: squashed.ddl, review });
   const objects: Record<string, number> = {};
-  for (const statement of squashed.ddl.statements) objects[statement.kind] = (objects[statement.kind] ?? 0) + 1;
+  for (const statement of [...squashed.ddl.statements, ...squashed.ddl.after]) if (statement.name !== "") objects[statement.kind] = (objects[statement.kind] ?? 0) + 1;
   // A file an earlier squash replaced is already gone; the squash itself is one file.
   const removed = [...new Set(replaced.map((entry) => entry.file))];
   return { version: to, dialect, file, removed, kept: latest - to, objects, review, text };
@@ -96,7 +96,7 @@ async function replaySchemaDdl(options: SquashOptions, migrations: MigrationRegi
 const unavailable = (code: string, reason: string) =>
   new StepwiseError("SQUASH_REPLAY_UNAVAILABLE", `stepwise squash replays the migrations to read the schema they build, and cannot here (${code}): ${reason}`, { reason: code });
 
-const PLURALS: Record<string, string> = { index: "indexes", "foreign key": "foreign keys" };
+const PLURALS: Record<string, string> = { index: "indexes", setting: "settings", "sequence value": "sequence values", "sequence owner": "sequence owners" };
 
 const DATA_WORDS = new Set(["INSERT", "UPDATE", "DELETE", "REPLACE", "MERGE", "COPY"]);
 
@@ -113,9 +113,10 @@ function findDataStatements(replaced: readonly MigrationEntry[], dialect: SqlDia
     for (const { tokens } of splitSqlStatements(tokenizeSql(entry.upSql, dialect), dialect)) {
       const words = tokens.filter((token) => token.kind === "word").map((token) => token.text.toUpperCase());
       if (!(DATA_WORDS.has(words[0] ?? "") || (words[0] === "WITH" && words.some((word) => DATA_WORDS.has(word))))) continue;
-      const statement = tokens
-        .map((token) => token.text)
-        .join(" ")
+      const last = tokens.at(-1)!;
+      const statement = entry.upSql
+        .slice(tokens[0]!.offset, last.offset + last.text.length)
+        .replace(/\s+/g, " ")
         .slice(0, 100);
       items.push({ kind: "data-statement", subject: entry.file, count: firstLine + tokens[0]!.line, statement });
     }
@@ -153,12 +154,15 @@ function renderSquash(fields: {
   // Rows in any table order: stepwise turns foreign keys off for the migration and checks them before it commits.
   const foreignKeysOff = fields.dialect === "sqlite" && ddl.seeds.length > 0;
   lines.push("", `-- migrate:up${foreignKeysOff ? " foreign_keys:off" : ""}`);
-  let kind = "";
-  for (const statement of ddl.statements) {
-    if (statement.kind !== kind) lines.push("", `-- ${PLURALS[statement.kind] ?? `${statement.kind}s`}`);
-    kind = statement.kind;
-    lines.push(statement.sql);
-  }
+  const section = (statements: SchemaDdl["statements"]) => {
+    let kind = "";
+    for (const statement of statements) {
+      if (statement.kind !== kind) lines.push("", `-- ${PLURALS[statement.kind] ?? `${statement.kind}s`}`);
+      kind = statement.kind;
+      lines.push(statement.sql);
+    }
+  };
+  section(ddl.statements);
   for (const seed of ddl.seeds) {
     lines.push(
       "",
@@ -167,6 +171,6 @@ function renderSquash(fields: {
       ...seed.statements,
     );
   }
-  if (ddl.after.length > 0) lines.push("", ...ddl.after);
+  section(ddl.after);
   return `${lines.join("\n")}\n`;
 }

@@ -5,7 +5,7 @@ import type { SchemaDdl } from "./squash-ddl.js";
 
 type MasterRow = { type: string; name: string; tblName: string; sql: string };
 
-/** The order a fresh database needs: tables (a foreign key may name a table made later), then indexes, views, and triggers (which may be on a view). */
+/** The order a fresh database needs: tables (a foreign key may name a table made later), then, after the rows, indexes, views, and triggers (which may be on a view, and fire on none of the rows). */
 const KIND_ORDER = ["table", "index", "view", "trigger"];
 
 /**
@@ -27,7 +27,8 @@ export function* readSqliteDdl(exclude: readonly string[]): Step<SchemaDdl> {
     const inserts = yield* readInserts(table.name);
     if (inserts.length > 0) seeds.push({ table: table.name, statements: inserts });
   }
-  return { statements: ordered.map((row) => ({ kind: row.type, name: row.name, sql: `${row.sql.trim()};` })), seeds, after: [] };
+  const statement = (row: MasterRow) => ({ kind: row.type, name: row.name, sql: `${row.sql.trim()};` });
+  return { statements: tables.map(statement), seeds, after: ordered.filter((row) => row.type !== "table").map(statement) };
 }
 
 /** The table's rows as INSERTs of its stored columns, each value as SQLite's `quote()` writes it, so blobs, reals and text come back exactly. */
