@@ -53,6 +53,8 @@ export default defineMigration({
     db.exec(\`CREATE VIEW latest_messages AS SELECT c.name, m.body FROM contacts AS c JOIN messages AS m ON m.contact_id = c.id\`);
     db.exec(\`CREATE TRIGGER messages_stamp AFTER UPDATE OF body ON messages BEGIN UPDATE messages SET sent_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = NEW.id; END\`);
     db.exec(\`UPDATE statuses SET label = upper(label)\`);
+    // A row kept, and one deleted, which leaves the AUTOINCREMENT counter above the largest id.
+    db.exec(\`INSERT INTO contacts (name) VALUES ('support'); INSERT INTO messages (contact_id, body) VALUES (last_insert_rowid(), 'hi'); DELETE FROM messages\`);
   },
   down(db: any) {
     db.exec("DROP TRIGGER messages_stamp; DROP VIEW latest_messages");
@@ -87,7 +89,13 @@ function schemaOf(file: string) {
   const db = new Database(file);
   try {
     const manager = new MigrationManager(db, []);
-    return { schema: readSchemaSnapshot(manager), statuses: db.prepare("SELECT code, label FROM statuses ORDER BY code").all() };
+    const rows = (sql: string) => db.prepare(sql).all();
+    return {
+      schema: readSchemaSnapshot(manager),
+      statuses: rows("SELECT code, label FROM statuses ORDER BY code"),
+      contacts: rows("SELECT * FROM contacts"),
+      counters: rows("SELECT * FROM sqlite_sequence"),
+    };
   } finally {
     db.close();
   }
@@ -140,6 +148,7 @@ test("squash --to 5 on a SQLite history: plan, write, review, proof; fresh, at-K
     [
       ["data-statement", "migrations/001_contacts.sql", 4],
       ["typescript", "migrations/004_view_and_trigger.ts", 1],
+      ["seed-rows", "contacts", 1],
       ["seed-rows", "statuses", 2],
     ],
   );
@@ -163,7 +172,7 @@ test("squash --to 5 on a SQLite history: plan, write, review, proof; fresh, at-K
   const squashPath = path.join(project.root, SQUASH_FILE);
   const pending = json(await cli(project, ["gen", "--check", "--json"]));
   assert.deepEqual([...new Set(pending.problems.map((problem: Json) => `${problem.code} ${problem.file}`))], [`SQUASH_REVIEW_PENDING ${SQUASH_FILE}`]);
-  assert.equal(pending.problems.length, 2);
+  assert.equal(pending.problems.length, 3);
   // The runtime refuses the stale registry meanwhile.
   assert.equal(errorOf(await cli(project, ["status", "--db", databases[5]!, "--json"])).code, "REGISTRY_STALE");
 

@@ -4,14 +4,16 @@
  */
 import path from "node:path";
 import { StepwiseError } from "../../src/core/errors.js";
-import type { MigrationEntry, MigrationRegistry, SqlDialect } from "../../src/core/types.js";
+import { exec } from "../../src/core/step.js";
+import type { MigrationEntry, MigrationRegistry, SqlDialect, SqlMigrationEntry } from "../../src/core/types.js";
+import { parseSqlMigrationSource } from "../../src/shared/sql-source.js";
 import { readSchemaOf } from "../../src/safety/schema-reader.js";
 import { stepwiseTableNames } from "../../src/core/checksum-repair-log.js";
 import { splitSqlStatements, tokenizeSql } from "../../src/shared/postgres-tokens.js";
-import { openReplayDatabase, type ReplayCheckOptions } from "../replay.js";
+import { openReplayDatabase, type ReplayCheckOptions, type ReplayDatabase } from "../replay.js";
 import type { SchemaDdl } from "./squash-ddl.js";
 import { readPostgresDdl } from "./squash-postgres.js";
-import { printSchema, renderSquashRecord, REVIEW_MARK, type ReplacedMigration } from "./squash-record.js";
+import { compareSchemaPrints, printSchema, renderSquashRecord, REVIEW_MARK, type ObjectPrint, type ReplacedMigration } from "./squash-record.js";
 import { readSqliteDdl } from "./squash-sqlite.js";
 
 /** One place a reviewer must look at: rows the migrations left in a table, a statement of theirs that changed rows, or a TypeScript migration (whose effect on rows cannot be read). */
@@ -49,7 +51,7 @@ export interface SquashOptions extends ReplayCheckOptions {
   readonly to: number;
 }
 
-/** Checks K, replays 1..K and renders the squash. Throws `SQUASH_TARGET_INVALID` or `SQUASH_REPLAY_UNAVAILABLE`, or the migration's failure. */
+/** Checks K, replays 1..K, renders the squash and proves it builds the same schema. Throws `SQUASH_TARGET_INVALID`, `SQUASH_REPLAY_UNAVAILABLE`, `SQUASH_NOT_FAITHFUL`, or a migration's failure. */
 export async function planSquash(options: SquashOptions, migrations: MigrationRegistry): Promise<SquashPlan> {
   const { to, dialect } = options;
   const latest = migrations.length;
@@ -67,6 +69,7 @@ export async function planSquash(options: SquashOptions, migrations: MigrationRe
   const file = `${folder === "." ? "" : `${folder}/`}${String(to).padStart(digits, "0")}_squash_1_to_${to}.sql`;
   const record = replaced.map((entry): ReplacedMigration => ({ version: entry.version, name: entry.name, checksums: [entry.checksum, ...(entry.legacyChecksum?.split(" ") ?? [])] }));
   const text = renderSquash({ to, dialect, record, schema: squashed.prints, ddl: squashed.ddl, review });
+  await proveSquash(options, file, text, squashed.prints);
   const objects: Record<string, number> = {};
   for (const statement of [...squashed.ddl.statements, ...squashed.ddl.after]) if (statement.name !== "") objects[statement.kind] = (objects[statement.kind] ?? 0) + 1;
   // A file an earlier squash replaced is already gone; the squash itself is one file.
@@ -79,24 +82,65 @@ async function replaySchemaDdl(options: SquashOptions, migrations: MigrationRegi
   if (options.dialect === "postgres" && !options.url) {
     throw unavailable("no-server", `a postgres registry replays on a server, and none is configured: set "url" in the config or DATABASE_URL (the role needs CREATEDB for a scratch database)`);
   }
-  const database = await openReplayDatabase(options, migrations);
-  if ("code" in database) throw unavailable(database.code, database.reason);
-  try {
-    const { manager } = database;
+  return withReplayDatabase(options, migrations, async (manager) => {
     await manager.up({ to: options.to });
     const snapshot = await manager.run(readSchemaOf(manager));
     const exclude = stepwiseTableNames(options.tableName);
     const ddl: SchemaDdl = await manager.run(options.dialect === "postgres" ? readPostgresDdl(options.schema ?? "public", exclude) : readSqliteDdl(exclude));
     return { prints: printSchema(snapshot), ddl };
+  });
+}
+
+/** Runs `use` on an empty database of the dialect holding nothing but `migrations`' history, with foreign keys enforced on SQLite as `gen --check` does; drops it after. */
+async function withReplayDatabase<T>(options: SquashOptions, migrations: MigrationRegistry, use: (manager: ReplayDatabase["manager"]) => Promise<T>): Promise<T> {
+  const database = await openReplayDatabase(options, migrations);
+  if ("code" in database) throw unavailable(database.code, database.reason);
+  try {
+    if (options.dialect === "sqlite") await database.manager.run(exec("PRAGMA foreign_keys = ON"));
+    return await use(database.manager);
   } finally {
     await database.close();
   }
 }
 
+/** Applies the squash alone to an empty database and compares what it builds with what 1..K built: what the DDL readers cannot carry is refused here, before anything is written. */
+async function proveSquash(options: SquashOptions, file: string, text: string, prints: readonly ObjectPrint[]): Promise<void> {
+  const parsed = parseSqlMigrationSource(text, { dialect: options.dialect });
+  if (!parsed.ok) throw new Error(`stepwise squash wrote a migration gen cannot read: ${parsed.problems.map((problem) => `${problem.line}: ${problem.message}`).join("; ")}`);
+  const { upSql, disableForeignKeys, checksum } = parsed.migration;
+  const entry: SqlMigrationEntry = {
+    kind: "sql",
+    version: 1,
+    name: "squash",
+    file,
+    description: null,
+    checksum,
+    reversible: false,
+    transaction: true,
+    disableForeignKeys,
+    upSql,
+    downSql: null,
+    dialect: options.dialect,
+  };
+  const differences = await withReplayDatabase(options, [entry], async (manager) => {
+    await manager.up({ to: 1 });
+    return compareSchemaPrints(prints, printSchema(await manager.run(readSchemaOf(manager))));
+  });
+  if (differences.length === 0) return;
+  const message = `Cannot squash to ${options.to}: the squash it wrote does not build the schema migrations 1 to ${options.to} build (${differences.join(", ")}), so something there is beyond what squash reads. Nothing was written. Squash to an earlier version, before the migration that made it.`;
+  throw new StepwiseError("SQUASH_NOT_FAITHFUL", message, { target: options.to, differences });
+}
+
 const unavailable = (code: string, reason: string) =>
   new StepwiseError("SQUASH_REPLAY_UNAVAILABLE", `stepwise squash replays the migrations to read the schema they build, and cannot here (${code}): ${reason}`, { reason: code });
 
-const PLURALS: Record<string, string> = { index: "indexes", setting: "settings", "sequence value": "sequence values", "sequence owner": "sequence owners" };
+const PLURALS: Record<string, string> = {
+  index: "indexes",
+  setting: "settings",
+  "sequence value": "sequence values",
+  "sequence owner": "sequence owners",
+  "autoincrement counter": "autoincrement counters",
+};
 
 const DATA_WORDS = new Set(["INSERT", "UPDATE", "DELETE", "REPLACE", "MERGE", "COPY"]);
 

@@ -13,7 +13,17 @@ const IN_SCHEMA = (namespace: string) => `JOIN pg_catalog.pg_namespace AS n ON n
 
 type Named = { name: string; sql: string };
 type TableRow = { name: string; oid: number; persistence: string; partitionKey: string | null; parent: string | null; bound: string | null; rowSecurity: boolean };
-type ColumnRow = { table: string; name: string; type: string; notNull: boolean; expression: string | null; identity: string; generated: string; collation: string | null };
+type ColumnRow = {
+  table: string;
+  name: string;
+  type: string;
+  notNull: boolean;
+  expression: string | null;
+  identity: string;
+  generated: string;
+  collation: string | null;
+  identityOptions: string | null;
+};
 type ConstraintRow = { table: string; name: string; type: string; definition: string };
 
 const QUERIES = {
@@ -43,7 +53,10 @@ const QUERIES = {
   FROM pg_catalog.pg_class AS c ${IN_SCHEMA("c.relnamespace")} AND (c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p') AND ${NOT_FROM_EXTENSION("c.oid")} ORDER BY c.oid`,
   columns: `SELECT c.relname::${TEXT} AS "table", a.attname::${TEXT} AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS "notNull",
        pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS expression, a.attidentity::${TEXT} AS identity, a.attgenerated::${TEXT} AS generated,
-       CASE WHEN a.attcollation ${NE} t.typcollation THEN pg_catalog.quote_ident(co.collname) END AS collation
+       CASE WHEN a.attcollation ${NE} t.typcollation THEN pg_catalog.quote_ident(co.collname) END AS collation,
+       CASE WHEN a.attidentity ${NE} '' THEN (SELECT ' (START WITH ' ${CONCAT} s.seqstart ${CONCAT} ' INCREMENT BY ' ${CONCAT} s.seqincrement ${CONCAT} ' MINVALUE ' ${CONCAT} s.seqmin ${CONCAT}
+         ' MAXVALUE ' ${CONCAT} s.seqmax ${CONCAT} ' CACHE ' ${CONCAT} s.seqcache ${CONCAT} CASE WHEN s.seqcycle THEN ' CYCLE' ELSE ' NO CYCLE' END ${CONCAT} ')'
+         FROM pg_catalog.pg_sequence AS s WHERE s.seqrelid ${EQ} pg_catalog.pg_get_serial_sequence(pg_catalog.quote_ident(n.nspname) ${CONCAT} '.' ${CONCAT} pg_catalog.quote_ident(c.relname), a.attname)::pg_catalog.regclass) END AS "identityOptions"
   FROM pg_catalog.pg_attribute AS a JOIN pg_catalog.pg_class AS c ON c.oid ${EQ} a.attrelid JOIN pg_catalog.pg_type AS t ON t.oid ${EQ} a.atttypid
   LEFT JOIN pg_catalog.pg_attrdef AS d ON d.adrelid ${EQ} a.attrelid AND d.adnum ${EQ} a.attnum LEFT JOIN pg_catalog.pg_collation AS co ON co.oid ${EQ} a.attcollation
   ${IN_SCHEMA("c.relnamespace")} AND (c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p') AND a.attnum > 0 AND NOT a.attisdropped ORDER BY c.oid, a.attnum`,
@@ -148,7 +161,7 @@ function renderTable(table: TableRow, columns: readonly ColumnRow[]): string {
   const definitions = columns.map((column) => {
     const parts = [quoteIdentifier(column.name), column.type];
     if (column.collation) parts.push(`COLLATE ${column.collation}`);
-    if (column.identity) parts.push(`GENERATED ${column.identity === "a" ? "ALWAYS" : "BY DEFAULT"} AS IDENTITY`);
+    if (column.identity) parts.push(`GENERATED ${column.identity === "a" ? "ALWAYS" : "BY DEFAULT"} AS IDENTITY${column.identityOptions ?? ""}`);
     else if (column.generated) parts.push(`GENERATED ALWAYS AS (${column.expression ?? ""}) ${column.generated === "v" ? "VIRTUAL" : "STORED"}`);
     else if (column.expression !== null) parts.push(`DEFAULT ${column.expression}`);
     if (column.notNull) parts.push("NOT NULL");

@@ -1,7 +1,7 @@
 /** SQLite's schema as the DDL that rebuilds it, and its rows as INSERTs, read from a database the squashed migrations were replayed on. */
 import { quoteIdentifier } from "../../src/core/batch-walk.js";
 import { query, type Step } from "../../src/core/step.js";
-import type { SchemaDdl } from "./squash-ddl.js";
+import type { DdlStatement, SchemaDdl } from "./squash-ddl.js";
 
 type MasterRow = { type: string; name: string; tblName: string; sql: string };
 
@@ -28,8 +28,22 @@ export function* readSqliteDdl(exclude: readonly string[]): Step<SchemaDdl> {
     if (inserts.length > 0) seeds.push({ table: table.name, statements: inserts });
   }
   const statement = (row: MasterRow) => ({ kind: row.type, name: row.name, sql: `${row.sql.trim()};` });
-  return { statements: tables.map(statement), seeds, after: ordered.filter((row) => row.type !== "table").map(statement) };
+  return { statements: tables.map(statement), seeds, after: [...ordered.filter((row) => row.type !== "table").map(statement), ...(yield* readSequences(excluded))] };
 }
+
+/** Where each AUTOINCREMENT counter stands, which rows deleted since left above the largest id: the next id a fresh database gives is the one the migrated one gives. */
+function* readSequences(excluded: ReadonlySet<string>): Step<DdlStatement[]> {
+  const exists = yield* query<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE name = 'sqlite_sequence'");
+  if (!exists[0]?.n) return [];
+  const rows = (yield* query<{ name: string; seq: number }>("SELECT name, seq FROM sqlite_sequence ORDER BY name")).filter((row) => !excluded.has(row.name.toLowerCase()));
+  return rows.map((row) => ({
+    kind: "autoincrement counter",
+    name: "",
+    sql: `DELETE FROM sqlite_sequence WHERE name = ${quoteText(row.name)}; INSERT INTO sqlite_sequence (name, seq) VALUES (${quoteText(row.name)}, ${Number(row.seq)});`,
+  }));
+}
+
+const quoteText = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 /** The table's rows as INSERTs of its stored columns, each value as SQLite's `quote()` writes it, so blobs, reals and text come back exactly. */
 function* readInserts(table: string): Step<string[]> {
