@@ -177,11 +177,7 @@ test("squash --to 5 on a SQLite history: plan, write, review, proof; fresh, at-K
   assert.equal(errorOf(await cli(project, ["status", "--db", databases[5]!, "--json"])).code, "REGISTRY_STALE");
 
   // The user reads the notes and deletes them.
-  const reviewed = readFileSync(squashPath, "utf8")
-    .split("\n")
-    .filter((line) => !line.startsWith("-- stepwise:review"))
-    .join("\n");
-  writeFileSync(squashPath, reviewed);
+  const reviewed = resolveReviews(squashPath);
   assert.equal((await cli(project, ["gen"])).code, 0);
   const checked = await cli(project, ["gen", "--check", "--json"]);
   assert.equal(checked.code, 0, checked.stdout);
@@ -267,7 +263,37 @@ test("squash --to 5 on a SQLite history: plan, write, review, proof; fresh, at-K
     json(await cli(project, ["gen", "--check", "--json"])).problems.map((problem: Json) => problem.code),
     ["SQUASH_RECORD_INVALID"],
   );
+
+  // Squash again, higher: the first squash and 6 become one, at 6. A database the first squash built, and one from before it, run on.
+  writeFileSync(squashPath, reviewed);
+  project.writeMigration("007_tags.sql", "-- migrate:up\nCREATE TABLE tags (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE tags;\n");
+  assert.equal((await cli(project, ["gen"])).code, 0);
+  commitAll(project.root, "tags");
+  assert.equal((await cli(project, ["up", "--to", "6", "--db", fresh])).code, 0);
+  const again = await cli(project, ["squash", "--to", "6", "--yes", "--json"]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(json(again).removed, [SQUASH_FILE, "migrations/006_add_email.sql"]);
+  resolveReviews(path.join(project.root, "migrations/006_squash_1_to_6.sql"));
+  assert.equal((await cli(project, ["gen"])).code, 0);
+  assert.equal((await cli(project, ["gen", "--check"])).code, 0);
+  assert.deepEqual(readdirSync(project.migrationsDir).sort(), ["006_squash_1_to_6.sql", "007_tags.sql"]);
+  for (const file of [fresh, databases[5]!, project.databasePath("fresh-again.db")]) {
+    assert.equal(json(await cli(project, ["status", "--db", file, "--json"])).problem, null, file);
+    assert.equal((await cli(project, ["up", "--db", file])).code, 0);
+    assert.equal((await cli(project, ["verify", "--db", file])).code, 0);
+  }
+  assert.deepEqual(schemaOf(project.databasePath("fresh-again.db")).schema, schemaOf(fresh).schema);
 });
+
+/** Deletes the `-- stepwise:review` lines, as a user does once they have read them. */
+function resolveReviews(file: string): string {
+  const text = readFileSync(file, "utf8")
+    .split("\n")
+    .filter((line) => !line.startsWith("-- stepwise:review"))
+    .join("\n");
+  writeFileSync(file, text);
+  return text;
+}
 
 test("docs/migrations.md's squash commands run as written", { skip: skipGit ?? false }, async (t) => {
   const project = createTestProject(t);
