@@ -51,8 +51,10 @@ ALTER TABLE contacts RENAME COLUMN handle TO nick;
 CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.sent_at := now(); RETURN NEW; END$$;
 CREATE TRIGGER messages_stamp BEFORE UPDATE OF body ON messages FOR EACH ROW EXECUTE FUNCTION stamp();
 CREATE VIEW latest_messages AS SELECT c.name, m.body FROM contacts AS c JOIN messages AS m ON m.contact_id = c.id;
+CREATE FUNCTION contacts_named(wanted text) RETURNS SETOF contacts LANGUAGE sql STABLE AS $$SELECT * FROM contacts WHERE name = wanted$$;
 UPDATE statuses SET label = upper(label);
 -- migrate:down
+DROP FUNCTION contacts_named(text);
 DROP VIEW latest_messages;
 DROP TRIGGER messages_stamp ON messages;
 DROP FUNCTION stamp();

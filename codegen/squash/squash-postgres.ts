@@ -45,7 +45,9 @@ const QUERIES = {
   FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_depend AS d ON d.objid ${EQ} c.oid AND d.deptype ${EQ} 'a' AND d.classid ${EQ} 'pg_catalog.pg_class'::pg_catalog.regclass
   JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} d.refobjid JOIN pg_catalog.pg_attribute AS a ON a.attrelid ${EQ} d.refobjid AND a.attnum ${EQ} d.refobjsubid
   ${IN_SCHEMA("c.relnamespace")} AND c.relkind ${EQ} 'S' ORDER BY c.oid`,
-  functions: `SELECT p.proname::${TEXT} ${CONCAT} '(' ${CONCAT} pg_catalog.pg_get_function_identity_arguments(p.oid) ${CONCAT} ')' AS name, pg_catalog.pg_get_functiondef(p.oid) AS sql
+  // `rowTyped`: a table's row type is in its signature (`RETURNS SETOF contacts`), so it follows the tables.
+  functions: `SELECT p.proname::${TEXT} ${CONCAT} '(' ${CONCAT} pg_catalog.pg_get_function_identity_arguments(p.oid) ${CONCAT} ')' AS name, pg_catalog.pg_get_functiondef(p.oid) AS sql,
+       EXISTS (SELECT 1 FROM pg_catalog.pg_type AS t WHERE t.typrelid ${NE} 0 AND (t.oid ${EQ} p.prorettype OR t.oid ${EQ} ANY (p.proargtypes::pg_catalog.oid[]))) AS "rowTyped"
   FROM pg_catalog.pg_proc AS p ${IN_SCHEMA("p.pronamespace")} AND (p.prokind ${EQ} 'f' OR p.prokind ${EQ} 'p') AND ${NOT_FROM_EXTENSION("p.oid")} ORDER BY p.oid`,
   tables: `SELECT c.relname::${TEXT} AS name, c.oid::pg_catalog.int8 AS oid, c.relpersistence::${TEXT} AS persistence, pg_catalog.pg_get_partkeydef(c.oid) AS "partitionKey",
        CASE WHEN c.relispartition THEN (SELECT pc.relname::${TEXT} FROM pg_catalog.pg_inherits AS i JOIN pg_catalog.pg_class AS pc ON pc.oid ${EQ} i.inhparent WHERE i.inhrelid ${EQ} c.oid LIMIT 1) END AS parent,
@@ -89,7 +91,9 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
   const extensions = (yield* query<Named>(QUERIES.extensions)).map((row) => ({ kind: "extension", name: row.name, sql: `CREATE EXTENSION IF NOT EXISTS ${quoteIdentifier(row.name)};` }));
   const types = (yield* read<Named>(QUERIES.types)).map(statement("type"));
   const sequences = (yield* read<Named>(QUERIES.sequences)).map(statement("sequence"));
-  const functions = (yield* read<Named>(QUERIES.functions)).map(statement("function"));
+  const allFunctions = yield* read<Named & { rowTyped: boolean }>(QUERIES.functions);
+  const functions = allFunctions.filter((row) => !row.rowTyped).map(statement("function"));
+  const rowTypedFunctions = allFunctions.filter((row) => row.rowTyped).map(statement("function"));
   const tables = own(yield* read<TableRow>(QUERIES.tables));
   const columns = yield* read<ColumnRow & { name: string }>(QUERIES.columns);
   const constraints = own(yield* read<ConstraintRow>(QUERIES.constraints));
@@ -138,6 +142,7 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
       ...sequences,
       ...functions,
       ...tableStatements,
+      ...rowTypedFunctions,
       ...owners,
       ...security,
     ],
