@@ -182,6 +182,9 @@ test("squash --to 5 on a SQLite history: plan, write, review, proof; fresh, at-K
   const checked = await cli(project, ["gen", "--check", "--json"]);
   assert.equal(checked.code, 0, checked.stdout);
   assert.equal(json(checked).replay.ran, true);
+  // Against the branch it came from, the squash holding version 5 is no VERSION_TAKEN_ON_BASE: it replaced that base's 5.
+  const againstBase = await cli(project, ["gen", "--check", "--base", "HEAD", "--no-replay", "--json"]);
+  assert.equal(againstBase.code, 0, againstBase.stdout);
 
   // A fresh database: the squash and 6, the same schema and rows as the unsquashed history; its history records the squash, and status shows 1..4 applied with it.
   const fresh = project.databasePath("fresh.db");
