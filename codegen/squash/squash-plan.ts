@@ -71,7 +71,7 @@ export async function planSquash(options: SquashOptions, migrations: MigrationRe
   const text = renderSquash({ to, dialect, record, schema: squashed.prints, ddl: squashed.ddl, review });
   await proveSquash(options, file, text, squashed.prints);
   const objects: Record<string, number> = {};
-  for (const statement of [...squashed.ddl.statements, ...squashed.ddl.after]) if (statement.name !== "") objects[statement.kind] = (objects[statement.kind] ?? 0) + 1;
+  for (const statement of [...squashed.ddl.statements, ...squashed.ddl.after]) if (statement.name !== "" && statement.kind !== "setting") objects[statement.kind] = (objects[statement.kind] ?? 0) + 1;
   // A file an earlier squash replaced is already gone; the squash itself is one file.
   const removed = [...new Set(replaced.map((entry) => entry.file))];
   return { version: to, dialect, file, removed, kept: latest - to, objects, review, text };
@@ -123,7 +123,14 @@ async function proveSquash(options: SquashOptions, file: string, text: string, p
     dialect: options.dialect,
   };
   const differences = await withReplayDatabase(options, [entry], async (manager) => {
-    await manager.up({ to: 1 });
+    try {
+      await manager.up({ to: 1 });
+    } catch (error) {
+      // What it wrote in an order or a form the database refuses is a gap of squash's, not the migrations'.
+      let root: unknown = error;
+      while (root instanceof StepwiseError && root.cause !== undefined) root = root.cause;
+      return [`applying it failed: ${(root instanceof Error ? root.message : String(root)).split("\n")[0]}`];
+    }
     return compareSchemaPrints(prints, printSchema(await manager.run(readSchemaOf(manager))));
   });
   if (differences.length === 0) return;
@@ -142,7 +149,8 @@ const PLURALS: Record<string, string> = {
   "autoincrement counter": "autoincrement counters",
 };
 
-const DATA_WORDS = new Set(["INSERT", "UPDATE", "DELETE", "REPLACE", "MERGE", "COPY"]);
+// DO and CALL run code that may move rows, so they are shown too.
+const DATA_WORDS = new Set(["INSERT", "UPDATE", "DELETE", "REPLACE", "MERGE", "COPY", "TRUNCATE", "DO", "CALL"]);
 
 /** The statements of the squashed SQL migrations that change rows, and each TypeScript migration among them. An earlier squash's rows are read again as rows, not flagged twice. */
 function findDataStatements(replaced: readonly MigrationEntry[], dialect: SqlDialect): SquashReviewItem[] {

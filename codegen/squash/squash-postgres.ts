@@ -6,7 +6,7 @@
 import { quoteIdentifier } from "../../src/core/batch-walk.js";
 import { CONCAT, EQ, literal, NE, TEXT } from "../../src/core/dialects/postgres.js";
 import { query, type Step } from "../../src/core/step.js";
-import type { DdlStatement, SchemaDdl } from "./squash-ddl.js";
+import { orderViews, type DdlStatement, type SchemaDdl } from "./squash-ddl.js";
 
 const NOT_FROM_EXTENSION = (oid: string) => `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.objid ${EQ} ${oid} AND e.deptype ${EQ} 'e')`;
 const IN_SCHEMA = (namespace: string) => `JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} ${namespace} WHERE n.nspname ${EQ} ?`;
@@ -115,7 +115,7 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
   });
   const security = tables.filter((table) => table.rowSecurity).map((table) => ({ kind: "constraint", name: table.name, sql: `ALTER TABLE ${quoteIdentifier(table.name)} ENABLE ROW LEVEL SECURITY;` }));
   const indexes = own(yield* read<Named & { table: string }>(QUERIES.indexes)).map(statement("index"));
-  const views = (yield* read<Named>(QUERIES.views)).map(statement("view"));
+  const views = orderViews((yield* read<Named>(QUERIES.views)).map(statement("view")), "postgres");
   const triggers = own(yield* read<Named & { table: string }>(QUERIES.triggers)).map(statement("trigger"));
 
   const seeds: SchemaDdl["seeds"][number][] = [];

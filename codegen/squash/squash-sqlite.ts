@@ -1,7 +1,7 @@
 /** SQLite's schema as the DDL that rebuilds it, and its rows as INSERTs, read from a database the squashed migrations were replayed on. */
 import { quoteIdentifier } from "../../src/core/batch-walk.js";
 import { query, type Step } from "../../src/core/step.js";
-import type { DdlStatement, SchemaDdl } from "./squash-ddl.js";
+import { orderViews, type DdlStatement, type SchemaDdl } from "./squash-ddl.js";
 
 type MasterRow = { type: string; name: string; tblName: string; sql: string };
 
@@ -28,7 +28,8 @@ export function* readSqliteDdl(exclude: readonly string[]): Step<SchemaDdl> {
     if (inserts.length > 0) seeds.push({ table: table.name, statements: inserts });
   }
   const statement = (row: MasterRow) => ({ kind: row.type, name: row.name, sql: `${row.sql.trim()};` });
-  return { statements: tables.map(statement), seeds, after: [...ordered.filter((row) => row.type !== "table").map(statement), ...(yield* readSequences(excluded))] };
+  const of = (kind: string) => ordered.filter((row) => row.type === kind).map(statement);
+  return { statements: of("table"), seeds, after: [...of("index"), ...orderViews(of("view"), "sqlite"), ...of("trigger"), ...(yield* readSequences(excluded))] };
 }
 
 /** Where each AUTOINCREMENT counter stands, which rows deleted since left above the largest id: the next id a fresh database gives is the one the migrated one gives. */
