@@ -326,3 +326,18 @@ test("docs/migrations.md's squash commands run as written", { skip: skipGit ?? f
   }
   assert.equal(existsSync(path.join(project.migrationsDir, "003_squash_1_to_3.sql")), true);
 });
+
+test("a migration the replay cannot run is refused by name, and nothing is written", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_contacts.sql", HISTORY["001_contacts.sql"]!);
+  project.writeMigration(
+    "002_needs_a_file.ts",
+    `import { defineMigration } from "stepwise-migrate";\n\nexport default defineMigration({\n  up() {\n    throw new Error("reads a file the replay does not have");\n  },\n});\n`,
+  );
+  await project.generateAsBin();
+  const refused = await runCli(["squash", "--to", "2", "--json"], { cwd: project.root });
+  assert.equal(refused.code, 1);
+  const error = errorOf(refused);
+  assert.deepEqual([error.code, error.version, error.file], ["MIGRATION_FAILED", 2, "migrations/002_needs_a_file.ts"]);
+  assert.deepEqual(readdirSync(project.migrationsDir).sort(), ["001_contacts.sql", "002_needs_a_file.ts"]);
+});
