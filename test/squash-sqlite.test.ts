@@ -263,16 +263,22 @@ test("squash --to 5 on a SQLite history: plan, write, review, proof; fresh, at-K
   assert.equal(tampered.problems[0].line, reviewed.split("\n").findIndex((line) => line.startsWith("-- stepwise:squash ")) + 1);
 
   // A record that names another version than the file's, or cannot be read.
-  writeFileSync(squashPath, reviewed.replace("-- stepwise:squash 5", "-- stepwise:squash 4"));
+  writeFileSync(squashPath, reviewed.replace("-- stepwise:squash 5 ", "-- stepwise:squash 4 "));
   assert.deepEqual(
     json(await cli(project, ["gen", "--check", "--json"])).problems.map((problem: Json) => problem.code),
     ["SQUASH_RECORD_INVALID"],
   );
-  writeFileSync(squashPath, reviewed.replace(/-- stepwise:replaces 3 \S+ /, "-- stepwise:replaces 3 "));
-  assert.deepEqual(
-    json(await cli(project, ["gen", "--check", "--json"])).problems.map((problem: Json) => problem.code),
-    ["SQUASH_RECORD_INVALID"],
-  );
+  // A line that cannot be read, and a checksum changed by hand (which databases in use would then fail on).
+  for (const edited of [
+    reviewed.replace(/-- stepwise:replaces 3 \S+ /, "-- stepwise:replaces 3 "),
+    reviewed.replace(/(-- stepwise:replaces 2 \S+ )([0-9a-f])/, (_, head: string, digit: string) => `${head}${digit === "0" ? "1" : "0"}`),
+  ]) {
+    writeFileSync(squashPath, edited);
+    assert.deepEqual(
+      json(await cli(project, ["gen", "--check", "--json"])).problems.map((problem: Json) => problem.code),
+      ["SQUASH_RECORD_INVALID"],
+    );
+  }
 
   // Squash again, higher: the first squash and 6 become one, at 6. A database the first squash built, and one from before it, run on.
   writeFileSync(squashPath, reviewed);
@@ -340,4 +346,14 @@ test("a migration the replay cannot run is refused by name, and nothing is writt
   const error = errorOf(refused);
   assert.deepEqual([error.code, error.version, error.file], ["MIGRATION_FAILED", 2, "migrations/002_needs_a_file.ts"]);
   assert.deepEqual(readdirSync(project.migrationsDir).sort(), ["001_contacts.sql", "002_needs_a_file.ts"]);
+});
+
+test("migrations that build nothing squash reads are SQUASH_TARGET_INVALID, not an empty squash", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_nothing.sql", "-- migrate:up\nSELECT 1;\n");
+  project.writeMigration("002_nothing_either.sql", "-- migrate:up\nSELECT 2;\n");
+  await project.generateAsBin();
+  const error = errorOf(await runCli(["squash", "--to", "2", "--json"], { cwd: project.root }));
+  assert.equal(error.code, "SQUASH_TARGET_INVALID");
+  assert.match(error.reason, /build nothing/);
 });

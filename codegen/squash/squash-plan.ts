@@ -62,6 +62,9 @@ export async function planSquash(options: SquashOptions, migrations: MigrationRe
   if (earlier !== undefined && to <= earlier.version) throw invalid(`migrations 1 to ${earlier.version} are already one squash (${earlier.file}); squash to a version above it`);
   const replaced = migrations.slice(0, to);
   const squashed = await replaySchemaDdl(options, migrations);
+  // Nothing read is most often the wrong place read (a PostgreSQL "schema" the migrations do not build in), and a squash of it would build nothing.
+  const where = dialect === "postgres" ? `schema ${options.schema ?? "public"}` : "the database";
+  if (squashed.prints.length === 0 && squashed.ddl.seeds.length === 0) throw invalid(`migrations 1 to ${to} build nothing in ${where} that squash reads, so the squash would build nothing`);
   const review = [...findDataStatements(replaced, dialect), ...squashed.ddl.seeds.map((seed) => ({ kind: "seed-rows" as const, subject: seed.table, count: seed.statements.length, statement: null }))];
   const own = migrations[to - 1]!;
   const digits = /^\d+/.exec(path.basename(own.file))![0].length;

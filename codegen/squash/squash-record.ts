@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import type { SchemaSnapshot } from "../../src/safety/schema-snapshot.js";
 
-/** The first line of the record: `-- stepwise:squash <version>`. */
+/** The first line of the record: `-- stepwise:squash <version> record:<hash of the lines below>`. */
 export const SQUASH_MARK = "-- stepwise:squash";
 const REPLACES_MARK = "-- stepwise:replaces";
 const SCHEMA_MARK = "-- stepwise:schema";
@@ -44,8 +44,11 @@ export function readSquashRecord(source: string): { record: SquashRecord } | { l
   const lines = source.replace(/^\uFEFF/, "").split(/\r?\n/);
   const at = lines.findIndex((line) => line.startsWith(`${SQUASH_MARK} `) || line === SQUASH_MARK);
   if (at === -1) return null;
-  const version = Number(/^-- stepwise:squash (\d+)\s*$/.exec(lines[at]!)?.[1]);
-  if (!Number.isSafeInteger(version) || version < 2) return { line: at + 1, reason: `"${lines[at]}" should be "${SQUASH_MARK} <version>", the squash's own version (2 or more)` };
+  const head = /^-- stepwise:squash (\d+) record:([0-9a-f]{12})\s*$/.exec(lines[at]!);
+  const version = Number(head?.[1]);
+  if (!head || !Number.isSafeInteger(version) || version < 2) {
+    return { line: at + 1, reason: `"${lines[at]}" should be "${SQUASH_MARK} <version> record:<12 hex digits>", the squash's own version (2 or more) and its record's hash` };
+  }
   const replaced: ReplacedMigration[] = [];
   const schema: ObjectPrint[] = [];
   const reviewLines: number[] = [];
@@ -61,6 +64,10 @@ export function readSquashRecord(source: string): { record: SquashRecord } | { l
       if (!match || name === null) return { line: index + 1, reason: `"${line}" should be "${SCHEMA_MARK} <kind> "<name>" <12 hex digits>"` };
       schema.push({ kind: match[1]!, name, hash: match[3]! });
     }
+  }
+  // The checksums are what databases in use are checked against, so an edit of the record is caught here rather than on a server.
+  if (hashRecordLines(lines.filter((line) => line.startsWith(REPLACES_MARK) || line.startsWith(SCHEMA_MARK))) !== head[2]) {
+    return { line: at + 1, reason: `its "${REPLACES_MARK}" and "${SCHEMA_MARK}" lines were edited since squash wrote them (they no longer match record:${head[2]})` };
   }
   const expected = Array.from({ length: version }, (_, i) => i + 1).join(",");
   if (replaced.map((each) => each.version).join(",") !== expected) {
@@ -103,9 +110,16 @@ export function compareSchemaPrints(recorded: readonly ObjectPrint[], built: rea
 
 /** The record's lines, for the top of the squash migration. */
 export function renderSquashRecord(version: number, replaced: readonly ReplacedMigration[], schema: readonly ObjectPrint[]): string[] {
-  return [
-    `${SQUASH_MARK} ${version}`,
+  const lines = [
     ...replaced.map((each) => `${REPLACES_MARK} ${each.version} ${each.name} ${each.checksums.join(" ")}`),
     ...schema.map((print) => `${SCHEMA_MARK} ${print.kind} ${JSON.stringify(print.name)} ${print.hash}`),
   ];
+  return [`${SQUASH_MARK} ${version} record:${hashRecordLines(lines)}`, ...lines];
+}
+
+function hashRecordLines(lines: readonly string[]): string {
+  return createHash("sha256")
+    .update(lines.map((line) => line.trimEnd()).join("\n"))
+    .digest("hex")
+    .slice(0, 12);
 }
