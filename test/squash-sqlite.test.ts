@@ -151,12 +151,12 @@ test("squash --to 5 on a SQLite history: plan, write, review, proof; fresh, at-K
   assert.equal(plan.kept, 1);
   assert.deepEqual(plan.objects, { table: 3, index: 1, view: 3, trigger: 1 });
   assert.deepEqual(
-    plan.review.map((item: Json) => [item.kind, item.subject, item.count]),
+    plan.review.map((item: Json) => [item.kind, item.subject, item.line, item.rows]),
     [
-      ["data-statement", "migrations/001_contacts.sql", 4],
-      ["typescript", "migrations/004_view_and_trigger.ts", 1],
-      ["seed-rows", "contacts", 1],
-      ["seed-rows", "statuses", 2],
+      ["data-statement", "migrations/001_contacts.sql", 4, null],
+      ["typescript", "migrations/004_view_and_trigger.ts", null, null],
+      ["seed-rows", "contacts", null, 1],
+      ["seed-rows", "statuses", null, 2],
     ],
   );
   assert.equal(existsSync(path.join(project.root, SQUASH_FILE)), false);

@@ -22,8 +22,9 @@ export async function runSquash(flags: SquashFlags, options: Omit<ReplayCheckOpt
   let generated: Awaited<ReturnType<typeof generateRegistry>> | null = null;
   if (flags.yes) {
     refuseUncommitted(options.projectRoot, plan.removed);
-    for (const file of plan.removed) rmSync(path.join(options.projectRoot, file));
+    // The squash first: a failure part way then leaves the originals (and git holds them), never a gap.
     writeFileAtomic(path.join(options.projectRoot, plan.file), plan.text);
+    for (const file of plan.removed) rmSync(path.join(options.projectRoot, file));
     generated = await generateRegistry({
       projectRoot: options.projectRoot,
       migrationsDir: options.migrationsDir,
@@ -55,10 +56,10 @@ function describePlan(plan: SquashPlan, written: boolean): string {
     .join(", ");
   const review = plan.review.map((item) =>
     item.kind === "seed-rows"
-      ? `    rows: ${item.count} in ${item.subject}`
+      ? `    rows: ${item.rows} in ${item.subject}`
       : item.kind === "typescript"
         ? `    TypeScript: ${item.subject}`
-        : `    data: ${item.subject}:${item.count}: ${item.statement}`,
+        : `    data: ${item.subject}:${item.line}: ${item.statement}`,
   );
   return [
     `${written ? "Wrote" : "Would write"} ${plan.file}: migrations 1 to ${plan.version} as one (${objects || "no objects"}); ${plan.kept} later migration${plan.kept === 1 ? "" : "s"} unchanged.`,

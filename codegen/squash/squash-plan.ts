@@ -21,8 +21,10 @@ export interface SquashReviewItem {
   readonly kind: "seed-rows" | "data-statement" | "typescript";
   /** The table (`seed-rows`), or the squashed migration's file. */
   readonly subject: string;
-  /** `seed-rows`: how many; else the line of the file (1 for TypeScript). */
-  readonly count: number;
+  /** `data-statement`: the line of the file it starts on; else `null`. */
+  readonly line: number | null;
+  /** `seed-rows`: how many; else `null`. */
+  readonly rows: number | null;
   /** `data-statement`: its first words. */
   readonly statement: string | null;
 }
@@ -65,7 +67,10 @@ export async function planSquash(options: SquashOptions, migrations: MigrationRe
   // Nothing read is most often the wrong place read (a PostgreSQL "schema" the migrations do not build in), and a squash of it would build nothing.
   const where = dialect === "postgres" ? `schema ${options.schema ?? "public"}` : "the database";
   if (squashed.prints.length === 0 && squashed.ddl.seeds.length === 0) throw invalid(`migrations 1 to ${to} build nothing in ${where} that squash reads, so the squash would build nothing`);
-  const review = [...findDataStatements(replaced, dialect), ...squashed.ddl.seeds.map((seed) => ({ kind: "seed-rows" as const, subject: seed.table, count: seed.statements.length, statement: null }))];
+  const review = [
+    ...findDataStatements(replaced, dialect),
+    ...squashed.ddl.seeds.map((seed) => ({ kind: "seed-rows" as const, subject: seed.table, line: null, rows: seed.statements.length, statement: null })),
+  ];
   const own = migrations[to - 1]!;
   const digits = /^\d+/.exec(path.basename(own.file))![0].length;
   const folder = path.posix.dirname(own.file);
@@ -161,7 +166,7 @@ function findDataStatements(replaced: readonly MigrationEntry[], dialect: SqlDia
   for (const entry of replaced) {
     if (entry.squashedInto !== undefined) continue;
     if (entry.kind === "ts") {
-      items.push({ kind: "typescript", subject: entry.file, count: 1, statement: null });
+      items.push({ kind: "typescript", subject: entry.file, line: null, rows: null, statement: null });
       continue;
     }
     const firstLine = (entry.sqlLines?.[0] ?? 1) - 1;
@@ -173,7 +178,7 @@ function findDataStatements(replaced: readonly MigrationEntry[], dialect: SqlDia
         .slice(tokens[0]!.offset, last.offset + last.text.length)
         .replace(/\s+/g, " ")
         .slice(0, 100);
-      items.push({ kind: "data-statement", subject: entry.file, count: firstLine + tokens[0]!.line, statement });
+      items.push({ kind: "data-statement", subject: entry.file, line: firstLine + tokens[0]!.line, rows: null, statement });
     }
   }
   return items;
@@ -202,7 +207,7 @@ function renderSquash(fields: {
       `${REVIEW_MARK} the squashed migrations changed rows here. Databases at version ${to} or beyond ran these already, and a fresh database gets their result as`,
       `-- the rows below (if any); what they did to rows of a database in use cannot be carried. Read them, then delete this line.`,
       ...statements.map((item) =>
-        item.kind === "typescript" ? `--   ${item.subject}: a TypeScript migration (what it did to rows is not read)` : `--   ${item.subject}:${item.count}: ${item.statement}`,
+        item.kind === "typescript" ? `--   ${item.subject}: a TypeScript migration (what it did to rows is not read)` : `--   ${item.subject}:${item.line}: ${item.statement}`,
       ),
     );
   }
