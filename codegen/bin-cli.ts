@@ -20,6 +20,7 @@ import { assertPeersInstalled, CODEGEN_PEERS, findMissingPeers, findPackageManif
 import { describeGenerated, findStackLocation, printProblems, projectPath, sortProblems, type Problem } from "./problems.js";
 import { IMPORT_HELP, type ImportFlags } from "./import/import-help.js";
 import type { ReplayOutcome } from "./replay.js";
+import { SQUASH_HELP, type SquashFlags } from "./squash/squash-help.js";
 
 /** Where and how one run of the bin works; `io` defaults to the process's streams and TTY. */
 export interface BinCliOptions {
@@ -208,6 +209,30 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
       // --driver is the program's option: for knex, kysely, node-pg-migrate and umzug it names the entry the wrappers import defineMigration from.
       const driver = (command.optsWithGlobals() as { driver?: string }).driver;
       (await import("./import/import-command.js")).runImport(tool, dir, flags, resolveSettings(run.projectRoot, { migrationsDir: flags.dir, dialect: flags.dialect, driver }), context);
+    });
+  addSquashCommand(run, program, context);
+}
+
+/** `squash`: its options, and the replay's settings (a postgres project's server) for the command. */
+function addSquashCommand(run: BinRun, program: Command, context: CliContext): void {
+  program
+    .command("squash")
+    .description("replace migrations 1..K with one that builds the schema they built (a dry run unless --yes)")
+    .option("--to <K>", "the newest version to squash: migrations 1 to K become one, numbered K")
+    .option("--dir <path>", "migrations folder (default: migrations)", singleValued(parsePath))
+    .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption))
+    .option("--yes", "delete migrations 1..K, write the squash and regenerate the registry; without it, print what it would do and change nothing")
+    .option("--json", "print the plan as JSON")
+    .addHelpText("after", SQUASH_HELP)
+    .action(async (flags: SquashFlags) => {
+      const settings = resolveSettings(run.projectRoot, { migrationsDir: flags.dir, dialect: flags.dialect });
+      assertPeersInstalled("stepwise squash", CODEGEN_PEERS);
+      const { url, unset } = settings.dialect === "postgres" ? run.runtimeSettings.replayUrl() : { url: null, unset: null };
+      const load = async () => {
+        await refuseStaleRegistry(run, settings);
+        return loadRegistry(run, settings.registryFile);
+      };
+      await (await import("./squash/squash-command.js")).runSquash(flags, { ...settings, url, urlUnset: unset }, load, context);
     });
 }
 

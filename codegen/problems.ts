@@ -108,7 +108,17 @@ export type ProblemCode =
   | "REPLAY_SKIPPED"
   /** The migration drops or replaces a table that other tables reference with foreign keys enforced: on a database with rows the drop is refused or deletes the children's rows, even if the empty replay passed.
    * Fix: Put `foreign_keys:off` on the `-- migrate:up` line (`disableForeignKeys: true`), and stepwise checks the keys before committing; where the driver cannot switch foreign keys off, change the table in place with `ALTER TABLE`. */
-  | "FOREIGN_KEY_PARENT_REBUILT";
+  | "FOREIGN_KEY_PARENT_REBUILT"
+  // Group: Squashed history
+  /** A migration written by `stepwise squash` whose record (the `-- stepwise:squash`, `-- stepwise:replaces` and `-- stepwise:schema` comments at its top) cannot be read, or names another version than the file's.
+   * Fix: Restore the record as squash wrote it (`git checkout` the file), or run `stepwise squash` again from the original migrations. */
+  | "SQUASH_RECORD_INVALID"
+  /** A migration written by `stepwise squash` still holds a `-- stepwise:review` line: rows the squashed migrations inserted, or statements of theirs that moved data, which a fresh database gets from the SQL below it.
+   * Fix: Read the note, keep, change or delete the SQL below it, then delete the `-- stepwise:review` line. */
+  | "SQUASH_REVIEW_PENDING"
+  /** `gen --check`'s replay: the squash migration no longer builds the schema the migrations it replaced built (the record's fingerprints), such as after an edit; the message names what differs.
+   * Fix: Undo the edit (`git checkout` the file); to change the schema, add a new migration after it instead. */
+  | "SQUASH_SCHEMA_CHANGED";
 
 /** One thing wrong, with where it is and how to fix it. */
 export interface Problem {

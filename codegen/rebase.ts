@@ -7,6 +7,7 @@
  * - `added`: otherwise, this branch's own, which rebase renumbers after the base's newest, keeping names.
  * It renames every file or none: half a renumbering would be worse than the collision.
  */
+import { readSquashRecord } from "./squash/squash-record.js";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
@@ -167,8 +168,11 @@ export function checkAgainstBase(options: Where): Problem[] {
         : migration.origin === "edited-on-both-sides"
           ? `both branches changed this migration since they split; keep one version of it (or move your change into a new migration)`
           : `this branch changed a migration ${base.ref} already has; databases that applied it will refuse it with CHECKSUM_MISMATCH, so move the change into a new migration`;
+    // A squash takes the version of the newest migration it replaced, which its record names.
+    const replaced = readSquashRecord(migration.text);
+    const replaces = (other: BranchMigration) => replaced !== null && "record" in replaced && replaced.record.replaced.some((each) => each.version === other.version && each.name === other.name);
     return baseMigrations
-      .filter((other) => other.version === migration.version)
+      .filter((other) => other.version === migration.version && !replaces(other))
       .map((other): Problem => {
         const message = `version ${migration.version} is also used on ${base.ref} by ${other.file}, with different content; ${fix}`;
         return { code: "VERSION_TAKEN_ON_BASE", file: migration.file, line: 1, column: 1, message, base: { ref: base.ref, file: other.file, version: migration.version } };

@@ -43,6 +43,9 @@ export function renderRegistry(options: {
     "export const migrations: readonly RegistryEntry[] = [",
   );
   for (const migration of migrations) {
+    lines.push(...renderReplacedEntries(migration, { hasAsync, dialect }));
+    // A squash also matches the checksums of the migration whose version it took, which a database at that version holds.
+    const legacy = [migration.legacyChecksum, ...(migration.replaced?.at(-1)?.checksums ?? [])].filter((checksum) => checksum && checksum !== migration.checksum).join(" ");
     const fields = [
       `version: ${migration.version}`,
       `name: ${JSON.stringify(migration.name)}`,
@@ -50,12 +53,13 @@ export function renderRegistry(options: {
       `kind: ${JSON.stringify(migration.kind)}`,
       `description: ${JSON.stringify(migration.description)}`,
       `checksum: ${JSON.stringify(migration.checksum)}`,
-      ...(migration.legacyChecksum ? [`legacyChecksum: ${JSON.stringify(migration.legacyChecksum)}`] : []),
+      ...(legacy ? [`legacyChecksum: ${JSON.stringify(legacy)}`] : []),
       `reversible: ${migration.reversible}`,
       `transaction: ${migration.transaction}`,
       `disableForeignKeys: ${migration.disableForeignKeys}`,
       ...(hasAsync ? [`async: ${migration.async}`] : []),
       ...(dialect === "sqlite" ? [] : ["dialect"]),
+      ...(migration.replaced ? [`squashedInto: ${migration.version}`] : []),
       ...(migration.kind === "ts"
         ? [`module: ${moduleName(migration)}`]
         : [
@@ -66,7 +70,7 @@ export function renderRegistry(options: {
     ];
     lines.push(`  { ${fields.join(", ")} },`);
   }
-  const versions = migrations.map((migration) => migration.version);
+  const versions = migrations.flatMap((migration) => [...(migration.replaced?.slice(0, -1).map((replaced) => replaced.version) ?? []), migration.version]);
   lines.push(
     "];",
     "",
@@ -86,4 +90,30 @@ export function renderRegistry(options: {
 /** A template literal whose value is exactly `text`: a carriage return is escaped, since a template literal reads a raw one as `\n`. */
 function templateLiteral(text: string): string {
   return `\`${text.replace(/\\|`|\$\{|\r/g, (match) => (match === "\r" ? "\\r" : `\\${match}`))}\``;
+}
+
+/** The entries of the versions a squash replaced: nothing to run, and the checksums a database that ran them holds. */
+function renderReplacedEntries(migration: ScannedMigration, options: { hasAsync: boolean; dialect: SqlDialect }): string[] {
+  return (migration.replaced?.slice(0, -1) ?? []).map((replaced) => {
+    const [checksum, ...legacy] = replaced.checksums;
+    const fields = [
+      `version: ${replaced.version}`,
+      `name: ${JSON.stringify(replaced.name)}`,
+      `file: ${JSON.stringify(migration.file)}`,
+      `kind: "sql"`,
+      `description: ${JSON.stringify(`squashed into ${migration.file}`)}`,
+      `checksum: ${JSON.stringify(checksum)}`,
+      ...(legacy.length > 0 ? [`legacyChecksum: ${JSON.stringify(legacy.join(" "))}`] : []),
+      "reversible: false",
+      "transaction: true",
+      "disableForeignKeys: false",
+      ...(options.hasAsync ? ["async: false"] : []),
+      ...(options.dialect === "sqlite" ? [] : ["dialect"]),
+      `squashedInto: ${migration.version}`,
+      "upSql: ``",
+      "downSql: null",
+      "sqlLines: [1, null]",
+    ];
+    return `  { ${fields.join(", ")} },`;
+  });
 }

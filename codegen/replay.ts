@@ -14,9 +14,11 @@ import { findDroppedOrRenamedTables, SQL_FOREIGN_KEYS_OFF_FIX, TS_FOREIGN_KEYS_O
 import { callWithDriver, exec, query, type Step } from "../src/core/step.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry, SqlDialect } from "../src/core/types.js";
 import { containBodies, firstReachingSql } from "../src/safety/contained-copy.js";
+import { readSchemaOf, type SafetyNetManager } from "../src/safety/schema-reader.js";
 import type { DriverEntry } from "../src/shared/package-name.js";
 import type { Target } from "./config.js";
 import { findStackLocation, joinLines, problemAt, projectPath, tryOr, type Problem } from "./problems.js";
+import { compareSchemaPrints, printSchema, readSquashRecord } from "./squash/squash-record.js";
 import { withWorkerConnections, type WorkerConnection } from "./worker-connections.js";
 
 /** Inputs for {@link runReplayCheck}. */
@@ -54,7 +56,8 @@ interface ReplayPlace {
   readonly connection: WorkerConnection | null;
 }
 
-type Skip = { readonly ran: false; readonly code: ReplaySkipCode; readonly reason: string };
+/** Why a replay database could not be had. */
+export type Skip = { readonly ran: false; readonly code: ReplaySkipCode; readonly reason: string };
 /** What the replay did (`rolledBack`: the version whose `down` was replayed), or why it did not run, its reason whole. */
 export type ReplayOutcome = (ReplayPlace & { readonly ran: true; readonly applied: number; readonly rolledBack: number | null }) | Skip;
 
@@ -65,8 +68,8 @@ export const REPLAY_DRIVER_INSTALL = "npm install --save-dev sql.js";
 type ReplayManager = { up(options: { to: number }): unknown; down(options: { steps: number }): unknown; run<T>(step: Step<T>): T | Promise<T> };
 
 /** An empty database the replay fills: its manager, how a problem names it, and how to let it go. */
-interface ReplayDatabase {
-  readonly manager: ReplayManager;
+export interface ReplayDatabase {
+  readonly manager: ReplayManager & SafetyNetManager;
   readonly named: string;
   readonly place: ReplayPlace;
   close(): unknown;
@@ -93,7 +96,7 @@ export async function runReplayCheck(options: ReplayCheckOptions): Promise<{ pro
     const message = `the registry cannot be imported, so the app could not start either: ${(error.cause instanceof Error ? error.cause.message : error.message).split("\n")[0]}`;
     return { problems: [{ code: "REPLAY_REGISTRY_UNLOADABLE", ...at, message }], replay: skip("not-reached", "the registry cannot be imported") };
   }
-  const database = options.dialect === "postgres" ? await openScratchDatabase(options, options.url!, migrations) : await openMemoryDatabase(options, migrations);
+  const database = await openReplayDatabase(options, migrations);
   if ("code" in database) return { problems: [], replay: database };
   try {
     const { problems, applied, rolledBack } = await replay(options, migrations, database);
@@ -104,6 +107,11 @@ export async function runReplayCheck(options: ReplayCheckOptions): Promise<{ pro
 }
 
 const skip = (code: ReplaySkipCode, reason: string): Skip => ({ ran: false, code, reason });
+
+/** An empty database of the registry's dialect, as the replay uses (`stepwise squash` replays on one too), or why there is none; `url` must be set for postgres. */
+export function openReplayDatabase(options: ReplayCheckOptions, migrations: MigrationRegistry): Promise<ReplayDatabase | Skip> {
+  return options.dialect === "postgres" ? openScratchDatabase(options, options.url!, migrations) : openMemoryDatabase(options, migrations);
+}
 
 /** The problem `gen --check --require-replay` fails with when the replay did not run. */
 export function skippedReplayProblem(replay: Skip, registryLabel: string): Problem {
@@ -177,7 +185,12 @@ async function openMemoryDatabase(options: ReplayCheckOptions, migrations: Migra
     // The in-memory database is the replay's own, so read mode's query_only is lifted.
     await opened.manager.run(exec("PRAGMA query_only = OFF"));
     const where = `an empty in-memory ${driver} database`;
-    return { manager: opened.manager as ReplayManager, named: where, place: { driver, database: "memory", where, unavailable, connection: workers.connection }, close: () => opened.close() };
+    return {
+      manager: opened.manager as ReplayDatabase["manager"],
+      named: where,
+      place: { driver, database: "memory", where, unavailable, connection: workers.connection },
+      close: () => opened.close(),
+    };
   }
   const tried = unavailable.map(({ driver, reason }) => `${driver}: ${reason}`).join("\n");
   return skip(
@@ -196,12 +209,16 @@ async function replay(options: ReplayCheckOptions, migrations: MigrationRegistry
   const readGraph = () => manager.run(readTableGraph(options.tableName));
   if (sqlite) await manager.run(exec("PRAGMA foreign_keys = ON"));
   for (const [applied, entry] of migrations.entries()) {
+    // A version a squash replaced is applied with the squash.
+    if (entry.squashedInto !== undefined && entry.squashedInto !== entry.version) continue;
     const before = sqlite && !entry.disableForeignKeys ? await readGraph() : null;
     try {
       await manager.up({ to: entry.version });
     } catch (error) {
       return { problems: [describeFailure(options, database, entry, "up", error)], applied, rolledBack: null };
     }
+    const squash = entry.squashedInto === entry.version ? await checkSquash(options, manager, entry) : null;
+    if (squash) return { problems: [squash], applied: applied + 1, rolledBack: null };
     const rebuilt = before && findRebuiltParent(entry, before, await readGraph());
     if (rebuilt) return { problems: [describeRebuild(options, entry, rebuilt.parent, rebuilt.children, null)], applied: applied + 1, rolledBack: null };
   }
@@ -213,6 +230,17 @@ async function replay(options: ReplayCheckOptions, migrations: MigrationRegistry
     return { problems: [describeFailure(options, database, newest, "down", error)], applied: migrations.length, rolledBack: newest.version };
   }
   return { problems: [], applied: migrations.length, rolledBack: newest.version };
+}
+
+/** The proof of a squash: the schema it built here has the fingerprints its record took of the schema the migrations it replaced built. */
+async function checkSquash(options: ReplayCheckOptions, manager: ReplayDatabase["manager"], entry: MigrationEntry): Promise<Problem | null> {
+  const found = readSquashRecord(tryOr(() => readFileSync(path.join(options.projectRoot, entry.file), "utf8"), ""));
+  if (found === null || !("record" in found)) return null;
+  const differences = compareSchemaPrints(found.record.schema, printSchema(await manager.run(readSchemaOf(manager))));
+  if (differences.length === 0) return null;
+  const shown = differences.length > 8 ? [...differences.slice(0, 8), `${differences.length - 8} more`] : differences;
+  const message = `this squash no longer builds the schema migrations 1 to ${entry.version} built (recorded when it was written): ${shown.join(", ")}; undo the edit (git checkout ${entry.file}), and make a schema change in a new migration after it`;
+  return { ...problemAt("SQUASH_SCHEMA_CHANGED", entry.file, message), line: found.record.line };
 }
 
 function* readTableGraph(tableName: string): Step<TableGraph> {

@@ -10,6 +10,7 @@ import { followLocalImports, readTsconfig } from "./local-imports.js";
 import { parseMigrationFileName, type MigrationKind } from "./migration-file.js";
 import { addProblems, compareText, errorCode, problemAt, projectPath, tryOr, type Problem, type ProblemCode } from "./problems.js";
 import { analyzeTsMigration, createReturnTypeChecker } from "./ts-migration.js";
+import { readSquashRecord, type ReplacedMigration } from "./squash/squash-record.js";
 
 /** A migration that passed every per-file check. */
 export interface ScannedMigration {
@@ -37,6 +38,8 @@ export interface ScannedMigration {
   readonly dependencies?: readonly { readonly file: string; readonly sha256: string | null }[];
   /** TypeScript only: the project files it imports, directly or not, project-relative. */
   readonly localImports?: readonly string[];
+  /** SQL only: the migrations `stepwise squash` replaced with this one (versions 1 to its own), from its record. */
+  readonly replaced?: readonly ReplacedMigration[];
 }
 
 /** Everything found in the folder. The migrations are in version order; problems are unsorted. */
@@ -79,6 +82,8 @@ export function scanMigrations(options: { projectRoot: string; migrationsDir: st
       const base = { version: version!, name: parsed.migration.name, kind: parsed.migration.kind, file, absolutePath };
       const scanned = base.kind === "sql" ? scanSqlMigration(source, base, dialect, problems) : scanTsMigration(source, base, { projectRoot, dialect, checker }, problems);
       if (scanned) migrations.push(scanned);
+      // The versions a squash replaced stay taken, by it.
+      for (const replaced of scanned?.replaced?.slice(0, -1) ?? []) holders.push({ version: replaced.version, file, valid: true });
     }
   }
   problems.push(...checkVersions(holders));
@@ -106,8 +111,27 @@ function scanSqlMigration(source: string, base: MigrationBase, dialect: SqlDiale
   const result = parseSqlMigrationSource(source, { dialect });
   if (!result.ok) return addProblems(problems, ...result.problems.map((problem) => ({ ...problem, file: base.file })));
   const { migration } = result;
+  const squash = readSquashRecord(source);
+  // An unreadable record still holds the versions below the file's, so the problem is the record's alone.
+  const holding = { ...base, description: null, checksum: "", reversible: false, transaction: true, disableForeignKeys: false, async: false };
+  const placeholders = Array.from({ length: base.version }, (_, i) => ({ version: i + 1, name: "", checksums: [] }));
+  if (squash !== null && "reason" in squash) {
+    problems.push({ ...problemAt("SQUASH_RECORD_INVALID", base.file, `this squash's record cannot be read: ${squash.reason}`), line: squash.line });
+    return { ...holding, replaced: placeholders };
+  }
+  if (squash !== null && squash.record.version !== base.version) {
+    const message = `this squash's record says it replaced migrations 1 to ${squash.record.version}, but the file is version ${base.version}; name the file with version ${squash.record.version}`;
+    problems.push({ ...problemAt("SQUASH_RECORD_INVALID", base.file, message), line: squash.record.line });
+    return { ...holding, replaced: placeholders };
+  }
+  if (squash !== null && squash.record.reviewLines.length > 0) {
+    const message = `stepwise squash flagged this for review: read the note on this line (rows the squashed migrations inserted, or statements that moved data), keep or change the SQL below it, then delete the "-- stepwise:review" line`;
+    // Still scanned: the versions it replaced stay taken.
+    problems.push(...squash.record.reviewLines.map((line) => ({ ...problemAt("SQUASH_REVIEW_PENDING", base.file, message), line })));
+  }
   return {
     ...base,
+    ...(squash === null ? {} : { replaced: squash.record.replaced }),
     // A deliberately empty migration with no description of its own is described by its reason.
     description: migration.description ?? migration.emptyUpReason,
     checksum: migration.checksum,

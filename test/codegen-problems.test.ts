@@ -348,6 +348,9 @@ const coverage: Record<ProblemCode, "fixture" | string> = {
   REPLAY_REGISTRY_UNLOADABLE: "test/gen-replay.test.ts",
   REPLAY_SKIPPED: "test/gen-replay-skips.test.ts",
   FOREIGN_KEY_PARENT_REBUILT: "test/gen-replay.test.ts",
+  SQUASH_RECORD_INVALID: "test/squash-sqlite.test.ts",
+  SQUASH_REVIEW_PENDING: "test/squash-sqlite.test.ts",
+  SQUASH_SCHEMA_CHANGED: "test/squash-sqlite.test.ts",
 };
 
 test("every problem code said to come from a fixture has a fixture case that produces it", () => {

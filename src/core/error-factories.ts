@@ -223,6 +223,18 @@ export function irreversibleMigrationError(version: number, file: string) {
   return new StepwiseError("IRREVERSIBLE_MIGRATION", message, { version, file });
 }
 
+/** `DATABASE_INSIDE_SQUASH`: the database stopped part way through the versions a squash replaced. */
+export function databaseInsideSquashError(version: number, squashVersion: number, file: string) {
+  const message = `The database is at version ${version}, inside migrations 1 to ${squashVersion}, which ${file} replaces since they were squashed; the migrations between are gone, so nothing can bring it to version ${squashVersion}. Nothing was run.\nDeploy a release from before the squash to migrate it to ${squashVersion} or beyond first; then this release runs it as it is.`;
+  return new StepwiseError("DATABASE_INSIDE_SQUASH", message, { version, squashVersion, file });
+}
+
+/** `DOWN_BELOW_SQUASH`: `down` would pass a squashed migration. */
+export function downBelowSquashError(version: number, file: string, target: number) {
+  const message = `Cannot roll back below version ${version} (${file}): it is a squash of migrations 1 to ${version}, which builds their schema at once and has no down. Nothing was changed.\nChoose a target of ${version} or above; to go back further, restore the database from a backup.`;
+  return new StepwiseError("DOWN_BELOW_SQUASH", message, { version, file, target });
+}
+
 /** `INVALID_TARGET`: a requested version does not exist or points the wrong way. */
 export const invalidTargetError = (target: number, message: string | Text) => new StepwiseError("INVALID_TARGET", message, { target });
 

@@ -369,6 +369,28 @@ export interface StepwiseErrorDetails {
    * `allowUnorderedMigrations` and node-pg-migrate with `checkOrder: false` allow that), so the database's schema may not be what versions 1..k build. Nothing was written.
    * Fix: Check that a fresh database built by the imported migrations gives this database's schema; if it does, record it with `stepwise baseline <version>` instead. */
   readonly ADOPT_HISTORY_UNORDERED: Readonly<{ tool: string; applied: readonly Readonly<{ id: string; version: number }>[] }>;
+  // Group: Squashed history
+  /** The database ran some, but not all, of the migrations `stepwise squash` replaced with one (`squashVersion`, in `file`): it is at `version`, and the migrations between are gone from the registry,
+   * so nothing can bring it to the squash's schema. Nothing was run.
+   * Fix: Deploy a release from before the squash to migrate it to `squashVersion` (or beyond) first; then this release runs it as it is. */
+  readonly DATABASE_INSIDE_SQUASH: Readonly<{ version: number; squashVersion: number; file: string }>;
+  /** `down` would go below a squashed migration (`version`, in `file`): it builds the schema of every version up to its own, and has no down; the migrations it replaced are gone. Nothing was changed.
+   * Fix: Choose a target of `version` or above; to go back further, restore the database from a backup. */
+  readonly DOWN_BELOW_SQUASH: Readonly<{ version: number; file: string; target: number }>;
+  /** `stepwise squash --to K`: K is not a version it can squash to (`reason`): below 2, past the newest migration (`latest`), not above an earlier squash, or migrations 1..K build nothing
+   * squash reads (on PostgreSQL, often a `schema` setting the migrations do not build in). Nothing was written.
+   * Fix: Pass a version from 2 to the newest, above any earlier squash; on PostgreSQL, check the `schema` setting. */
+  readonly SQUASH_TARGET_INVALID: Readonly<{ target: number; latest: number; reason: string }>;
+  /** `stepwise squash` could not replay the migrations to read the schema they build (`reason`: `no-driver`, `no-server`, `no-scratch-database`, `not-contained`...). Nothing was written.
+   * Fix: As for `gen --check`'s replay: install a SQLite driver (sql.js builds nothing), or give a PostgreSQL project a server (`DATABASE_URL`, a role with `CREATEDB`). */
+  readonly SQUASH_REPLAY_UNAVAILABLE: Readonly<{ reason: string }>;
+  /** `stepwise squash`: the migration it wrote, applied alone to an empty database, does not build the schema migrations 1..K built (`differences`): they made something squash does not read
+   * (see docs/migrations.md for what it carries). Nothing was written.
+   * Fix: Squash to a version before the migration that made it. */
+  readonly SQUASH_NOT_FAITHFUL: Readonly<{ target: number; differences: readonly string[] }>;
+  /** `stepwise squash --yes` would delete migrations (`files`) that git does not hold as they are (uncommitted changes, untracked, or no repository), so their text would be lost. Nothing was written.
+   * Fix: Commit the migrations folder first; squash deletes the files it replaces and git history keeps them. */
+  readonly SQUASH_UNCOMMITTED: Readonly<{ files: readonly string[] }>;
 }
 
 /** Why `up` would refuse, as `status()` reports it: the refusal's code, message and fields, JSON-safe. */

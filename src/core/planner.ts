@@ -6,6 +6,8 @@ import { runCall, text } from "./option-text.js";
 import {
   checksumMismatchError,
   databaseAheadError,
+  databaseInsideSquashError,
+  downBelowSquashError,
   describeStoredValue,
   historyOutOfOrderError,
   historyRowInvalidError,
@@ -123,13 +125,25 @@ export function findHistoryProblem(registry: MigrationRegistry, applied: readonl
     if (!matchesRecordedChecksum(entry, row.checksum)) return checksumMismatchError({ version: row.version, file: entry.file, registryChecksum: entry.checksum, databaseChecksum: row.checksum });
   }
   const highest = highestRecordedVersion(applied);
+  // The next version is one a squash replaced (or the squash itself): the versions that led there are gone.
+  const squash = highest > 0 ? registry[highest]?.squashedInto : undefined;
+  if (squash !== undefined) return databaseInsideSquashError(highest, squash, registry[squash - 1]!.file);
   if (applied.length !== highest) {
     const present = new Set(applied.map((row) => row.version));
     const missing: number[] = [];
-    for (let version = 1; version < highest; version++) if (!present.has(version)) missing.push(version);
-    return historyOutOfOrderError(missing, highest);
+    // A fresh database records a squash alone: the versions it replaced have no rows of their own.
+    for (let version = 1; version < highest; version++) if (!present.has(version) && !isBuiltBySquash(registry[version - 1], present)) missing.push(version);
+    if (missing.length > 0) return historyOutOfOrderError(missing, highest);
   }
   return null;
+}
+
+/** Whether `entry` is one of the versions a squash replaced (not the squash itself). */
+const isReplacedBySquash = (entry: MigrationEntry): boolean => entry.squashedInto !== undefined && entry.squashedInto !== entry.version;
+
+/** Whether `entry` is a version a squash replaced, and the squash is recorded. */
+function isBuiltBySquash(entry: MigrationEntry | undefined, present: ReadonlySet<number>): boolean {
+  return entry !== undefined && isReplacedBySquash(entry) && present.has(entry.squashedInto!);
 }
 
 /** Plans applying pending migrations up to `options.to` (default: the latest); `INVALID_TARGET` when `to` is not a version above the current one. */
@@ -143,7 +157,12 @@ export function planUp<E extends MigrationEntry>(registry: readonly E[], applied
   if (target < current) {
     throw invalidTargetError(target, text`The database is already at version ${current}, past ${target}. To go back, run ${runCall("down", { to: target })}.`);
   }
-  return { direction: "up", fromVersion: current, toVersion: target, steps: registry.slice(current, target) };
+  const squash = registry[target - 1]?.squashedInto;
+  if (squash !== undefined && squash !== target)
+    throw invalidTargetError(target, `Version ${target} is one of the migrations squashed into version ${squash} (${registry[squash - 1]!.file}): migrate to ${squash} or beyond.`);
+  // The versions a squash replaced run nothing and record nothing: the squash builds them.
+  const steps = registry.slice(current, target).filter((entry) => !isReplacedBySquash(entry));
+  return { direction: "up", fromVersion: current, toVersion: target, steps };
 }
 
 /** Plans reverting `steps` migrations (default 1), or all above version `to`; `IRREVERSIBLE_MIGRATION` when a step has no down, `INVALID_TARGET` out of range. */
@@ -171,6 +190,8 @@ export function planDown<E extends MigrationEntry>(registry: readonly E[], appli
     target = current - steps;
   }
   const steps = registry.slice(target, current).reverse();
+  const squashed = steps.find((entry) => entry.squashedInto !== undefined);
+  if (squashed) throw downBelowSquashError(squashed.squashedInto!, registry[squashed.squashedInto! - 1]!.file, target);
   const irreversible = steps.find((entry) => !entry.reversible);
   if (irreversible) throw irreversibleMigrationError(irreversible.version, irreversible.file);
   return { direction: "down", fromVersion: current, toVersion: target, steps };
@@ -208,10 +229,14 @@ export interface MigrationStatus {
 export function describeStatus(registry: MigrationRegistry, applied: readonly AppliedMigration[]): MigrationStatus {
   const byVersion = new Map(applied.map((row) => [row.version, row]));
   const migrations = registry.map((entry): MigrationStatusRow => {
-    const row = byVersion.get(entry.version);
-    const state: MigrationState = !row ? "pending" : row.state === "started" ? "incomplete" : !matchesRecordedChecksum(entry, row.checksum) ? "changed" : "applied";
+    // A version a squash replaced stands as the squash does where it has no row of its own.
+    const own = byVersion.get(entry.version);
+    const squash = own === undefined && entry.squashedInto !== undefined ? byVersion.get(entry.squashedInto) : undefined;
+    const row = own ?? squash;
+    const recordedFor = squash ? registry[entry.squashedInto! - 1]! : entry;
+    const state: MigrationState = !row ? "pending" : row.state === "started" ? "incomplete" : !matchesRecordedChecksum(recordedFor, row.checksum) ? "changed" : "applied";
     const { version, name, file, description, reversible, transaction } = entry;
-    return { version, name, file, description, state, reversible, transaction, appliedAt: row?.appliedAt ?? null, durationMs: row?.durationMs ?? null };
+    return { version, name, file, description, state, reversible, transaction, appliedAt: row?.appliedAt ?? null, durationMs: squash ? null : (row?.durationMs ?? null) };
   });
   const problem = findHistoryProblem(
     registry,
@@ -221,7 +246,8 @@ export function describeStatus(registry: MigrationRegistry, applied: readonly Ap
   return {
     currentVersion,
     latestVersion: registry.length,
-    pendingCount: migrations.filter((row) => row.state === "pending").length,
+    // The versions a squash replaced are built by it, not run.
+    pendingCount: migrations.filter((row, index) => row.state === "pending" && !isReplacedBySquash(registry[index]!)).length,
     migrations,
     unknownAppliedVersions: applied.filter((row) => row.version > registry.length).map((row) => row.version),
     problem: problem ? toPlainError(problem) : null,

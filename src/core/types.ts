@@ -125,6 +125,11 @@ export interface MigrationEntryBase {
   readonly disableForeignKeys: boolean;
   /** The dialect the migration was generated for. Default `"sqlite"`. */
   readonly dialect?: SqlDialect;
+  /**
+   * Set by `stepwise squash`: the version of the migration that now builds this one's schema. On that migration it is its own version; on the versions it replaced (entries with an empty `upSql`
+   * and their old checksums, so a database that ran them still matches) it names it. A database part way through them is refused (`DATABASE_INSIDE_SQUASH`), and so is `down` past it.
+   */
+  readonly squashedInto?: number;
 }
 
 /** A `.sql` migration, inlined as text so nothing is read from disk at run time. */

@@ -1,0 +1,236 @@
+/**
+ * `stepwise squash --to K`: replays migrations 1..K on an empty database of the project's dialect (as `gen --check` does), reads the schema they built as DDL and the rows they left as INSERTs, and
+ * renders the one migration that replaces them, with the record `gen` and the runtime need (see squash-record.ts) and a review mark on whatever carries data.
+ */
+import path from "node:path";
+import { StepwiseError } from "../../src/core/errors.js";
+import { exec } from "../../src/core/step.js";
+import type { MigrationEntry, MigrationRegistry, SqlDialect, SqlMigrationEntry } from "../../src/core/types.js";
+import { parseSqlMigrationSource } from "../../src/shared/sql-source.js";
+import { readSchemaOf } from "../../src/safety/schema-reader.js";
+import { stepwiseTableNames } from "../../src/core/checksum-repair-log.js";
+import { splitSqlStatements, tokenizeSql } from "../../src/shared/postgres-tokens.js";
+import { openReplayDatabase, type ReplayCheckOptions, type ReplayDatabase } from "../replay.js";
+import type { SchemaDdl } from "./squash-ddl.js";
+import { readPostgresDdl } from "./squash-postgres.js";
+import { compareSchemaPrints, printSchema, renderSquashRecord, REVIEW_MARK, type ObjectPrint, type ReplacedMigration } from "./squash-record.js";
+import { readSqliteDdl } from "./squash-sqlite.js";
+
+/** One place a reviewer must look at: rows the migrations left in a table, a statement of theirs that changed rows, or a TypeScript migration (whose effect on rows cannot be read). */
+export interface SquashReviewItem {
+  readonly kind: "seed-rows" | "data-statement" | "typescript";
+  /** The table (`seed-rows`), or the squashed migration's file. */
+  readonly subject: string;
+  /** `data-statement`: the line of the file it starts on; else `null`. */
+  readonly line: number | null;
+  /** `seed-rows`: how many; else `null`. */
+  readonly rows: number | null;
+  /** `data-statement`: its first words. */
+  readonly statement: string | null;
+}
+
+/** What `stepwise squash` would write. Plain data, printed by `--json` (without `text`). */
+export interface SquashPlan {
+  /** The squash's version, K: it replaces 1..K. */
+  readonly version: number;
+  readonly dialect: SqlDialect;
+  /** The file it writes, project-relative. */
+  readonly file: string;
+  /** The migration files it deletes (git history keeps them), project-relative. */
+  readonly removed: readonly string[];
+  /** How many migrations follow it, unchanged. */
+  readonly kept: number;
+  /** How many objects of each kind the squash builds. */
+  readonly objects: Readonly<Record<string, number>>;
+  readonly review: readonly SquashReviewItem[];
+  /** The squash migration's text. */
+  readonly text: string;
+}
+
+/** Inputs for {@link planSquash}: the replay's own, the registry as loaded, and K. */
+export interface SquashOptions extends ReplayCheckOptions {
+  readonly migrationsDir: string;
+  readonly to: number;
+}
+
+/** Checks K, replays 1..K, renders the squash and proves it builds the same schema. Throws `SQUASH_TARGET_INVALID`, `SQUASH_REPLAY_UNAVAILABLE`, `SQUASH_NOT_FAITHFUL`, or a migration's failure. */
+export async function planSquash(options: SquashOptions, migrations: MigrationRegistry): Promise<SquashPlan> {
+  const { to, dialect } = options;
+  const latest = migrations.length;
+  const earlier = migrations.findLast((entry) => entry.squashedInto === entry.version);
+  const invalid = (reason: string) => new StepwiseError("SQUASH_TARGET_INVALID", `Cannot squash to ${to}: ${reason}. Nothing was written.`, { target: to, latest, reason });
+  if (!Number.isSafeInteger(to) || to < 2) throw invalid("squash replaces migrations 1 to K with one, so K is a version of 2 or more");
+  if (to > latest) throw invalid(`the newest migration is ${latest}`);
+  if (earlier !== undefined && to <= earlier.version) throw invalid(`migrations 1 to ${earlier.version} are already one squash (${earlier.file}); squash to a version above it`);
+  const replaced = migrations.slice(0, to);
+  const squashed = await replaySchemaDdl(options, migrations);
+  // Nothing read is most often the wrong place read (a PostgreSQL "schema" the migrations do not build in), and a squash of it would build nothing.
+  const where = dialect === "postgres" ? `schema ${options.schema ?? "public"}` : "the database";
+  if (squashed.prints.length === 0 && squashed.ddl.seeds.length === 0) throw invalid(`migrations 1 to ${to} build nothing in ${where} that squash reads, so the squash would build nothing`);
+  const review = [
+    ...findDataStatements(replaced, dialect),
+    ...squashed.ddl.seeds.map((seed) => ({ kind: "seed-rows" as const, subject: seed.table, line: null, rows: seed.statements.length, statement: null })),
+  ];
+  const own = migrations[to - 1]!;
+  const digits = /^\d+/.exec(path.basename(own.file))![0].length;
+  const folder = path.posix.dirname(own.file);
+  const file = `${folder === "." ? "" : `${folder}/`}${String(to).padStart(digits, "0")}_squash_1_to_${to}.sql`;
+  const record = replaced.map((entry): ReplacedMigration => ({ version: entry.version, name: entry.name, checksums: [entry.checksum, ...(entry.legacyChecksum?.split(" ") ?? [])] }));
+  const text = renderSquash({ to, dialect, record, schema: squashed.prints, ddl: squashed.ddl, review });
+  await proveSquash(options, file, text, squashed.prints);
+  const objects: Record<string, number> = {};
+  for (const statement of [...squashed.ddl.statements, ...squashed.ddl.after]) if (statement.name !== "" && statement.kind !== "setting") objects[statement.kind] = (objects[statement.kind] ?? 0) + 1;
+  // A file an earlier squash replaced is already gone; the squash itself is one file.
+  const removed = [...new Set(replaced.map((entry) => entry.file))];
+  return { version: to, dialect, file, removed, kept: latest - to, objects, review, text };
+}
+
+/** The schema migrations 1..K build, read on an empty database of the dialect after applying them. */
+async function replaySchemaDdl(options: SquashOptions, migrations: MigrationRegistry) {
+  if (options.dialect === "postgres" && !options.url) {
+    throw unavailable("no-server", `a postgres registry replays on a server, and none is configured: set "url" in the config or DATABASE_URL (the role needs CREATEDB for a scratch database)`);
+  }
+  return withReplayDatabase(options, migrations, async (manager) => {
+    await manager.up({ to: options.to });
+    const snapshot = await manager.run(readSchemaOf(manager));
+    const exclude = stepwiseTableNames(options.tableName);
+    const ddl: SchemaDdl = await manager.run(options.dialect === "postgres" ? readPostgresDdl(options.schema ?? "public", exclude) : readSqliteDdl(exclude));
+    return { prints: printSchema(snapshot), ddl };
+  });
+}
+
+/** Runs `use` on an empty database of the dialect holding nothing but `migrations`' history, with foreign keys enforced on SQLite as `gen --check` does; drops it after. */
+async function withReplayDatabase<T>(options: SquashOptions, migrations: MigrationRegistry, use: (manager: ReplayDatabase["manager"]) => Promise<T>): Promise<T> {
+  const database = await openReplayDatabase(options, migrations);
+  if ("code" in database) throw unavailable(database.code, database.reason);
+  try {
+    if (options.dialect === "sqlite") await database.manager.run(exec("PRAGMA foreign_keys = ON"));
+    return await use(database.manager);
+  } finally {
+    await database.close();
+  }
+}
+
+/** Applies the squash alone to an empty database and compares what it builds with what 1..K built: what the DDL readers cannot carry is refused here, before anything is written. */
+async function proveSquash(options: SquashOptions, file: string, text: string, prints: readonly ObjectPrint[]): Promise<void> {
+  const parsed = parseSqlMigrationSource(text, { dialect: options.dialect });
+  if (!parsed.ok) throw new Error(`stepwise squash wrote a migration gen cannot read: ${parsed.problems.map((problem) => `${problem.line}: ${problem.message}`).join("; ")}`);
+  const { upSql, disableForeignKeys, checksum } = parsed.migration;
+  const entry: SqlMigrationEntry = {
+    kind: "sql",
+    version: 1,
+    name: "squash",
+    file,
+    description: null,
+    checksum,
+    reversible: false,
+    transaction: true,
+    disableForeignKeys,
+    upSql,
+    downSql: null,
+    dialect: options.dialect,
+  };
+  const differences = await withReplayDatabase(options, [entry], async (manager) => {
+    try {
+      await manager.up({ to: 1 });
+    } catch (error) {
+      // What it wrote in an order or a form the database refuses is a gap of squash's, not the migrations'.
+      let root: unknown = error;
+      while (root instanceof StepwiseError && root.cause !== undefined) root = root.cause;
+      return [`applying it failed: ${(root instanceof Error ? root.message : String(root)).split("\n")[0]}`];
+    }
+    return compareSchemaPrints(prints, printSchema(await manager.run(readSchemaOf(manager))));
+  });
+  if (differences.length === 0) return;
+  const message = `Cannot squash to ${options.to}: the squash it wrote does not build the schema migrations 1 to ${options.to} build (${differences.join(", ")}), so something there is beyond what squash reads. Nothing was written. Squash to an earlier version, before the migration that made it.`;
+  throw new StepwiseError("SQUASH_NOT_FAITHFUL", message, { target: options.to, differences });
+}
+
+const unavailable = (code: string, reason: string) =>
+  new StepwiseError("SQUASH_REPLAY_UNAVAILABLE", `stepwise squash replays the migrations to read the schema they build, and cannot here (${code}): ${reason}`, { reason: code });
+
+const PLURALS: Record<string, string> = {
+  index: "indexes",
+  setting: "settings",
+  "sequence value": "sequence values",
+  "sequence owner": "sequence owners",
+  "autoincrement counter": "autoincrement counters",
+};
+
+// DO and CALL run code that may move rows, so they are shown too.
+const DATA_WORDS = new Set(["INSERT", "UPDATE", "DELETE", "REPLACE", "MERGE", "COPY", "TRUNCATE", "DO", "CALL"]);
+
+/** The statements of the squashed SQL migrations that change rows, and each TypeScript migration among them. An earlier squash's rows are read again as rows, not flagged twice. */
+function findDataStatements(replaced: readonly MigrationEntry[], dialect: SqlDialect): SquashReviewItem[] {
+  const items: SquashReviewItem[] = [];
+  for (const entry of replaced) {
+    if (entry.squashedInto !== undefined) continue;
+    if (entry.kind === "ts") {
+      items.push({ kind: "typescript", subject: entry.file, line: null, rows: null, statement: null });
+      continue;
+    }
+    const firstLine = (entry.sqlLines?.[0] ?? 1) - 1;
+    for (const { tokens } of splitSqlStatements(tokenizeSql(entry.upSql, dialect), dialect)) {
+      const words = tokens.filter((token) => token.kind === "word").map((token) => token.text.toUpperCase());
+      if (!(DATA_WORDS.has(words[0] ?? "") || (words[0] === "WITH" && words.some((word) => DATA_WORDS.has(word))))) continue;
+      const last = tokens.at(-1)!;
+      const statement = entry.upSql
+        .slice(tokens[0]!.offset, last.offset + last.text.length)
+        .replace(/\s+/g, " ")
+        .slice(0, 100);
+      items.push({ kind: "data-statement", subject: entry.file, line: firstLine + tokens[0]!.line, rows: null, statement });
+    }
+  }
+  return items;
+}
+
+/** The squash migration's text: the record, the review notes, then the DDL and rows under `-- migrate:up`. */
+function renderSquash(fields: {
+  to: number;
+  dialect: SqlDialect;
+  record: readonly ReplacedMigration[];
+  schema: ReturnType<typeof printSchema>;
+  ddl: SchemaDdl;
+  review: readonly SquashReviewItem[];
+}): string {
+  const { to, ddl } = fields;
+  const statements = fields.review.filter((item) => item.kind !== "seed-rows");
+  const lines = [
+    `-- description: Squash of migrations 1 to ${to}: the schema they built, at once`,
+    `-- Written by "stepwise squash --to ${to}". The comments below are its record: the migrations it replaced, with the checksums a database that ran them`,
+    `-- holds, and a fingerprint of each object they built, which "stepwise gen --check" compares with what this file builds. Do not edit them.`,
+    ...renderSquashRecord(to, fields.record, fields.schema),
+  ];
+  if (statements.length > 0) {
+    lines.push(
+      "",
+      `${REVIEW_MARK} the squashed migrations changed rows here. Databases at version ${to} or beyond ran these already, and a fresh database gets their result as`,
+      `-- the rows below (if any); what they did to rows of a database in use cannot be carried. Read them, then delete this line.`,
+      ...statements.map((item) =>
+        item.kind === "typescript" ? `--   ${item.subject}: a TypeScript migration (what it did to rows is not read)` : `--   ${item.subject}:${item.line}: ${item.statement}`,
+      ),
+    );
+  }
+  // Rows in any table order: stepwise turns foreign keys off for the migration and checks them before it commits.
+  const foreignKeysOff = fields.dialect === "sqlite" && ddl.seeds.length > 0;
+  lines.push("", `-- migrate:up${foreignKeysOff ? " foreign_keys:off" : ""}`);
+  const section = (statements: SchemaDdl["statements"]) => {
+    let kind = "";
+    for (const statement of statements) {
+      if (statement.kind !== kind) lines.push("", `-- ${PLURALS[statement.kind] ?? `${statement.kind}s`}`);
+      kind = statement.kind;
+      lines.push(statement.sql);
+    }
+  };
+  section(ddl.statements);
+  for (const seed of ddl.seeds) {
+    lines.push(
+      "",
+      `${REVIEW_MARK} the squashed migrations left ${seed.statements.length} row${seed.statements.length === 1 ? "" : "s"} in ${seed.table}, which a fresh database gets from the INSERTs below.`,
+      `-- Keep them if they are data the app needs (lookup rows), delete them if not; then delete this line.`,
+      ...seed.statements,
+    );
+  }
+  section(ddl.after);
+  return `${lines.join("\n")}\n`;
+}
