@@ -308,7 +308,7 @@ test("sqlx: a gap, a failed migration, a checksum mismatch and an unknown versio
   );
 });
 
-test("dirty, rolled back and mismatched histories of golang-migrate, goose, Flyway, drizzle and Prisma are refused; dbmate's schema_migrations clashes with stepwise's", async (t) => {
+test("dirty, failed and mismatched histories of golang-migrate, goose, Flyway, drizzle and Prisma are refused (a row rolled back whose down never ran is SCHEMA_MISMATCH); dbmate's schema_migrations clashes with stepwise's", async (t) => {
   const cases: [tool: string, sql: string, code: string, field: string, expected: unknown][] = [
     ["golang-migrate", "UPDATE schema_migrations SET dirty = 1", "ADOPT_MIGRATION_FAILED", "migrations", [{ id: "10", state: "dirty" }]],
     ["golang-migrate", "UPDATE schema_migrations SET version = 7", "ADOPT_UNKNOWN_MIGRATION", "ids", ["7"]],
@@ -320,7 +320,8 @@ test("dirty, rolled back and mismatched histories of golang-migrate, goose, Flyw
       "table",
       "schema_migrations",
     ],
-    ["goose", "INSERT INTO goose_db_version (version_id, is_applied) VALUES (10, 0)", "ADOPT_MIGRATION_FAILED", "migrations", [{ id: "10", state: "rolled-back" }]],
+    // Rolled back in goose's table, but its down never ran: not applied, so the schema holds what migrations 1..4 do not.
+    ["goose", "INSERT INTO goose_db_version (version_id, is_applied) VALUES (10, 0)", "SCHEMA_MISMATCH", "version", 4],
     ["goose", "DELETE FROM goose_db_version WHERE version_id = 2", "ADOPT_HISTORY_GAP", "missing", [{ version: 2, id: "00002_create_posts" }]],
     ["flyway", "UPDATE flyway_schema_history SET checksum = 1 WHERE version = '1.10'", "ADOPT_CHECKSUM_MISMATCH", "migrations", undefined],
     ["flyway", "UPDATE flyway_schema_history SET success = 0 WHERE version = '1.11'", "ADOPT_MIGRATION_FAILED", "migrations", [{ id: "1.11", state: "failed" }]],
@@ -424,4 +425,153 @@ test("a tool that migrates while adopt runs (a row written to its table between 
   assert.deepEqual(tables, []);
   db.close();
   tool.close();
+});
+
+test("a migration the tool rolled back (goose's is_applied false, Flyway's UNDO_SQL, Prisma's rolled_back_at) is not applied, as the tool would run it again: adopted below it, up runs it, verify is clean", async (t) => {
+  const cases: [tool: string, count: number, undo: (db: Db, source: string) => void, version: number][] = [
+    [
+      "goose",
+      5,
+      (db, source) => {
+        const text = readFileSync(path.join(source, "10_index_tags.sql"), "utf8");
+        db.exec(text.slice(text.indexOf("-- +goose Down")));
+        db.exec("INSERT INTO goose_db_version (version_id, is_applied) VALUES (10, 0)");
+      },
+      4,
+    ],
+    [
+      "flyway",
+      4,
+      (db, source) => {
+        const undo = "U1.10__Index_tags.sql";
+        db.exec(readFileSync(path.join(source, undo), "utf8"));
+        db.prepare("INSERT INTO flyway_schema_history VALUES (5, '1.10', 'Index tags', 'UNDO_SQL', ?, ?, 'app', 'now', 1, 1)").run(undo, flywayCrc(readFileSync(path.join(source, undo), "utf8")));
+      },
+      3,
+    ],
+    // A migration that failed, then marked rolled back (prisma migrate resolve --rolled-back) after its partial work was undone.
+    ["prisma", 2, (db) => db.exec("INSERT INTO _prisma_migrations (id, checksum, migration_name, rolled_back_at) VALUES ('x', 'other', '20230103000000_user_email', current_timestamp)"), 2],
+  ];
+  for (const [tool, count, undo, version] of cases) {
+    const { project, source } = await importedProject(t, tool);
+    const file = buildAsTool(project, tool, source, count);
+    const db = new Database(file);
+    undo(db, source);
+    db.close();
+    const adopted = await cli(project, tool, file, ...adoptArgs);
+    assert.equal(adopted.code, 0, `${tool}: ${JSON.stringify(adopted.json)}`);
+    assert.equal(adopted.json.version, version, tool);
+    assert.equal((await cli(project, tool, file, "up")).code, 0, tool);
+    assert.equal((await cli(project, tool, file, "status")).json.currentVersion, TOOLS[tool]!.ups.length, tool);
+    assert.equal((await cli(project, tool, file, "verify")).json.ok, true, tool);
+  }
+});
+
+/** `sql` run on a fresh copy of the tool's fully migrated database. */
+function editedAsTool(project: TestProject, tool: string, source: string, name: string, sql: string): string {
+  const file = buildAsTool(project, tool, source, TOOLS[tool]!.ups.length, name);
+  const db = new Database(file);
+  db.exec(sql);
+  db.close();
+  return file;
+}
+
+test("--old-table: every tool's history table renamed as the tool allows (a quote, a space and a dot in the name; drizzle-orm's own migrationsTable) is adopted, left out of verify, and dropped by a later --drop-old-table; invalid names are ADOPT_OLD_TABLE_INVALID", async (t) => {
+  const hostile = 'my "odd" table.v2';
+  const value = '"my ""odd"" table.v2"';
+  for (const tool of Object.keys(TOOLS)) {
+    const { project, source } = await importedProject(t, tool);
+    let file: string;
+    if (tool === "drizzle") {
+      file = project.databasePath("renamed.db");
+      const sqlite = new Database(file);
+      migrate(drizzle(sqlite), { migrationsFolder: source, migrationsTable: hostile });
+      sqlite.close();
+    } else {
+      file = editedAsTool(project, tool, source, "renamed.db", `ALTER TABLE "${defaultTable(tool)}" RENAME TO ${value}`);
+    }
+    // Renamed, the tool's table no longer clashes with stepwise's default name: no --table.
+    const run = async (...args: string[]) => {
+      const result = await runCli([...args, "--db", file, "--json"], { cwd: project.root });
+      return { code: result.code, json: JSON.parse(result.stdout || "{}") as Json };
+    };
+    // Without it: the default name, which for dbmate and golang-migrate is stepwise's own.
+    const clashes = defaultTable(tool) === "schema_migrations";
+    assert.equal(refusal(await run(...adoptArgs), clashes ? "ADOPT_TABLE_CLASH" : "ADOPT_HISTORY_MISSING").table, defaultTable(tool), tool);
+    const adopted = await run(...adoptArgs, "--old-table", value);
+    assert.equal(adopted.code, 0, `${tool}: ${JSON.stringify(adopted.json)}`);
+    assert.deepEqual([adopted.json.version, adopted.json.oldTable], [TOOLS[tool]!.ups.length, `"my ""odd"" table.v2"`], tool);
+    assert.equal((await run("verify")).json.ok, true, tool);
+    const record = new Database(file, { readonly: true }).prepare("SELECT old_table FROM schema_migrations_adopted").get() as { old_table: string };
+    assert.equal(record.old_table, hostile);
+    const dropped = await run(...adoptArgs, "--drop-old-table");
+    assert.deepEqual([dropped.code, dropped.json.oldTableDropped, hasHistory(file, hostile).n], [0, true, 0], tool);
+    assert.equal((await run("verify")).json.ok, true, tool);
+
+    if (tool !== "sqlx") continue;
+    const fresh = editedAsTool(project, tool, source, "fresh.db", "");
+    for (const [invalid, reason] of [
+      ["main._sqlx_migrations", "SQLite"],
+      ['"_sqlx_migrations', "quote"],
+      ["", "empty"],
+      ["sqlite_master", "SQLite's own"],
+    ] as const) {
+      const error = refusal(await cli(project, tool, fresh, ...adoptArgs, "--old-table", invalid), "ADOPT_OLD_TABLE_INVALID");
+      assert.equal(error.value, invalid);
+      assert.match(error.reason, new RegExp(reason));
+    }
+    assert.equal(refusal(await cli(project, tool, fresh, ...adoptArgs, "--old-table", "schema_migrations"), "ADOPT_TABLE_CLASH").table, "schema_migrations");
+    assert.equal(refusal(await cli(project, tool, fresh, ...adoptArgs, "--old-table", "nowhere"), "ADOPT_HISTORY_MISSING").table, "nowhere");
+  }
+});
+
+/** The tool's own history table name. */
+function defaultTable(tool: string): string {
+  return (
+    {
+      dbmate: "schema_migrations",
+      "golang-migrate": "schema_migrations",
+      diesel: "__diesel_schema_migrations",
+      sqlx: "_sqlx_migrations",
+      goose: "goose_db_version",
+      flyway: "flyway_schema_history",
+      prisma: "_prisma_migrations",
+    }[tool] ?? "__drizzle_migrations"
+  );
+}
+
+test("prisma: a migration.sql whose line endings differ from the ones it was applied with (CRLF against LF, either way) is adopted, as Prisma accepts it; another text is still refused", async (t) => {
+  const { project, source } = await importedProject(t, "prisma");
+  for (const [name, rewrite] of [
+    ["to-lf.db", (text: string) => text.replaceAll("\r\n", "\n")],
+    ["to-crlf.db", (text: string) => text.replaceAll("\n", "\r\n")],
+  ] as const) {
+    const file = buildAsTool(project, "prisma", source, 3, name);
+    const db = new Database(file);
+    for (const up of TOOLS.prisma!.ups) {
+      const checksum = sha("sha256", Buffer.from(rewrite(readFileSync(path.join(source, up), "utf8"))));
+      db.prepare("UPDATE _prisma_migrations SET checksum = ? WHERE migration_name = ?").run(checksum, path.dirname(up));
+    }
+    db.close();
+    const adopted = await cli(project, "prisma", file, ...adoptArgs);
+    assert.equal(adopted.code, 0, `${name}: ${JSON.stringify(adopted.json)}`);
+  }
+  // Imported from a checkout with CRLF line endings, against a database migrated from LF files.
+  const crlf = createTestProject(t);
+  const crlfSource = path.join(crlf.root, "prisma-migrations");
+  cpSync(source, crlfSource, { recursive: true });
+  for (const up of TOOLS.prisma!.ups) writeFileSync(path.join(crlfSource, up), readFileSync(path.join(source, up), "utf8").replaceAll("\n", "\r\n"));
+  assert.equal((await runCli(["import", "prisma", "prisma-migrations", "--empty-down", "no-op", "--yes"], { cwd: crlf.root })).code, 0);
+  await crlf.generateAsBin();
+  const fromLf = buildAsTool(crlf, "prisma", source, 3, "from-lf.db");
+  assert.equal((await cli(crlf, "prisma", fromLf, ...adoptArgs)).code, 0);
+
+  const other = editedAsTool(project, "prisma", source, "other.db", "UPDATE _prisma_migrations SET checksum = 'ab' || substr(checksum, 3) WHERE migration_name = '20230101000000_init'");
+  assert.equal(refusal(await cli(project, "prisma", other, ...adoptArgs), "ADOPT_CHECKSUM_MISMATCH").migrations.length, 1);
+});
+
+test("drizzle: a row missing below drizzle's newest (a gap its migrator never fills) is ADOPT_HISTORY_GAP naming the migration", async (t) => {
+  const { project, source } = await importedProject(t, "drizzle");
+  const file = editedAsTool(project, "drizzle", source, "gap.db", "DELETE FROM __drizzle_migrations WHERE created_at = 1700000100000");
+  assert.deepEqual(refusal(await cli(project, "drizzle", file, ...adoptArgs), "ADOPT_HISTORY_GAP").missing, [{ version: 2, id: "0001_create_posts" }]);
 });

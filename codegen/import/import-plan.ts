@@ -53,6 +53,8 @@ export interface PlannedMigration {
   readonly down: "sql" | "no-op" | "none";
   readonly emptyUp: boolean;
   readonly history: Readonly<Record<string, string | number>>;
+  /** Other values of a `history` column the tool accepts too; absent when it has none. */
+  readonly accepted?: Readonly<Record<string, readonly string[]>>;
   readonly text: string;
 }
 
@@ -113,7 +115,7 @@ export function planImport(options: ImportOptions): ImportPlan {
     format: "stepwise-import-map/1",
     tool,
     source,
-    migrations: migrations.map(({ version, file, originalId, sources, history }) => ({ version, file, originalId, sources, history })),
+    migrations: migrations.map(({ version, file, originalId, sources, history, accepted }) => ({ version, file, originalId, sources, history, ...(accepted && { accepted }) })),
   };
   return {
     tool,
@@ -203,6 +205,7 @@ function renderMigration(
       down,
       emptyUp,
       history: migration.history,
+      ...(migration.accepted && { accepted: migration.accepted }),
       text,
     },
     problems,

@@ -253,7 +253,7 @@ export async function baseline<R extends MigrationRegistry>(scope: CommandScope<
 }
 
 /** `adopt`: records the migrations another tool applied, read from its history table through `stepwise import`'s map (default `migrations/stepwise-import-map.json`). */
-export async function adopt<R extends MigrationRegistry>(scope: CommandScope<R>, options: { readonly map?: string; readonly dropOldTable?: boolean }): Promise<Report> {
+export async function adopt<R extends MigrationRegistry>(scope: CommandScope<R>, options: { readonly map?: string; readonly dropOldTable?: boolean; readonly oldTable?: string }): Promise<Report> {
   refuseMissingDatabase(scope, "nothing to adopt");
   const mapFile = options.map ?? "migrations/stepwise-import-map.json";
   let map: unknown;
@@ -264,7 +264,7 @@ export async function adopt<R extends MigrationRegistry>(scope: CommandScope<R>,
     throw new StepwiseError("ADOPT_MAP_INVALID", `${mapFile} cannot be adopted from: ${reason}.`, { file: mapFile, reason });
   }
   return withManager(scope, "write", async (manager) => {
-    const result = await adoptDatabase(asNet(manager), map, { mapFile, dropOldTable: Boolean(options.dropOldTable) });
+    const result = await adoptDatabase(asNet(manager), map, { mapFile, dropOldTable: Boolean(options.dropOldTable), oldTable: options.oldTable });
     const old = `${result.oldTable} ${result.oldTableDropped ? "was dropped" : "is kept, and baseline and verify leave it out"}`;
     const text = result.alreadyAdopted
       ? `Already adopted from ${result.tool} at version ${result.version}; nothing changed.`

@@ -365,6 +365,9 @@ export interface StepwiseErrorDetails {
   /** `stepwise adopt`: the old tool wrote to its history table (`table`) between adopt's checks and its write, so it was migrating the database at the same time. Nothing was written.
    * Fix: Stop the old tool's deployments (adopting is a one-time switch), then run `stepwise adopt` again. */
   readonly ADOPT_HISTORY_CHANGED: Readonly<{ tool: string; table: string }>;
+  /** `stepwise adopt --old-table`: the name given for the old tool's history table (`value`) cannot name one (`reason`: empty, a schema on SQLite, past PostgreSQL's 63 bytes, a stray quote). Nothing was read.
+   * Fix: Pass the table as the tool was configured to name it: `name`, or `schema.name` on PostgreSQL, double-quoting a part that holds a dot or a quote (`"my.schema"."my""table"`). */
+  readonly ADOPT_OLD_TABLE_INVALID: Readonly<{ value: string; reason: string }>;
 }
 
 /** Why `up` would refuse, as `status()` reports it: the refusal's code, message and fields, JSON-safe. */

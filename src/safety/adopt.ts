@@ -2,15 +2,22 @@
 import { alreadyManagedError } from "../core/error-factories.js";
 import { StepwiseError } from "../core/errors.js";
 import { quoteIdentifier } from "../core/batch-walk.js";
+import { stepwiseTableNames } from "../core/checksum-repair-log.js";
 import { EQ } from "../core/dialects/postgres.js";
 import { exec, query, queryValue, run, type Step } from "../core/step.js";
 import { recordBaseline, type BaselineResult } from "./baseline.js";
 import { ADOPTED_SUFFIX, inWriteTransaction, postgresSchemaOf, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 
 /** One migration of `stepwise-import-map.json`, as adopt reads it. */
-type MapEntry = { readonly version: number; readonly originalId: string; readonly history: Readonly<Record<string, string | number>> };
+type MapEntry = {
+  readonly version: number;
+  readonly originalId: string;
+  readonly history: Readonly<Record<string, string | number>>;
+  /** Other values of a `history` column the tool accepts for the same file too (Prisma: the script's checksum with its line endings changed). */
+  readonly accepted?: Readonly<Record<string, readonly string[]>>;
+};
 
-/** A migration as the tool's table records it: `id` matches the map's `history[key]`; `state` other than `applied` is refused. */
+/** A migration as the tool's table records it: `id` matches the map's `history[key]`; `rolled-back` counts as not applied (the tool would run it again), any other state but `applied` is refused. */
 type Recorded = { id: string; state: string; checksum?: string };
 
 /** Where a tool keeps its history and how to read it: `key` and `checksum` name the map's `history` fields. */
@@ -25,6 +32,8 @@ type ToolHistory = {
   orderBy?: string;
   read: (rows: Row[]) => Recorded[];
   upTo?: true;
+  /** How the tool itself applies migrations missing below its newest, for `ADOPT_HISTORY_GAP`'s advice. */
+  gapFix?: string;
 };
 type Row = Record<string, unknown>;
 
@@ -37,15 +46,28 @@ const latestBy = (rows: Row[], column: string) => [...new Map(rows.map((row) => 
 
 /** Each tool's history table, in the shape its documentation and source give it. */
 const TOOLS: Readonly<Record<string, ToolHistory>> = {
-  diesel: { table: "__diesel_schema_migrations", key: "version", columns: "version", read: (rows) => rows.map((row) => ({ id: text(row.version), state: "applied" })) },
+  diesel: {
+    table: "__diesel_schema_migrations",
+    key: "version",
+    columns: "version",
+    read: (rows) => rows.map((row) => ({ id: text(row.version), state: "applied" })),
+    gapFix: "diesel migration run applies every migration it has not recorded",
+  },
   sqlx: {
     table: "_sqlx_migrations",
     key: "version",
     checksum: "checksum",
     columns: "version, success, checksum",
     read: (rows) => rows.map((row) => ({ id: text(row.version), state: truthy(row.success) ? "applied" : "failed", checksum: hex(row.checksum) })),
+    gapFix: "sqlx migrate run applies every migration it has not recorded",
   },
-  dbmate: { table: "schema_migrations", key: "version", columns: "version", read: (rows) => rows.map((row) => ({ id: text(row.version), state: "applied" })) },
+  dbmate: {
+    table: "schema_migrations",
+    key: "version",
+    columns: "version",
+    read: (rows) => rows.map((row) => ({ id: text(row.version), state: "applied" })),
+    gapFix: "dbmate up applies every migration it has not recorded",
+  },
   // One row: the newest version applied, every earlier one implied; -1 after migrating down to nothing.
   "golang-migrate": {
     table: "schema_migrations",
@@ -64,6 +86,7 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
       latestBy(rows, "version_id")
         .filter(([id]) => id !== "0")
         .map(([id, row]) => ({ id, state: truthy(row.is_applied) ? "applied" : "rolled-back" })),
+    gapFix: "goose up -allow-missing applies them (plain goose up refuses a history with missing migrations)",
   },
   // Rows by installed_rank; SCHEMA (the schema Flyway created) and repeatable (no version) rows are no migration; an UNDO_SQL row undid its version.
   flyway: {
@@ -81,6 +104,7 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
         state: !truthy(row.success) ? "failed" : row.type === "UNDO_SQL" ? "rolled-back" : row.type === "SQL" ? "applied" : `type ${text(row.type)}`,
         checksum: text(row.checksum),
       })),
+    gapFix: "flyway migrate -outOfOrder=true applies them (plain migrate reports them ignored)",
   },
   // drizzle's migrator compares the journal's `when` with created_at, so that is the id; hash is the SQL file's SHA-256.
   drizzle: {
@@ -90,6 +114,9 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
     checksum: "hash",
     columns: "hash, created_at",
     read: (rows) => rows.map((row) => ({ id: text(row.created_at), state: "applied", checksum: text(row.hash) })),
+    // Its migrator runs only journal entries newer than the newest created_at, so it never fills a gap.
+    gapFix:
+      "drizzle's migrator runs only journal entries newer than the newest row, so it will never apply them: run their SQL yourself and insert their rows (hash, created_at) into its table, or remove the newer rows and migrate with drizzle again",
   },
   // A row per attempt: finished and not rolled back is applied; a later attempt may follow a rolled-back one.
   prisma: {
@@ -107,6 +134,7 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
         const state = applied ? "applied" : attempts.some((row) => row.rolled_back_at === null) ? "failed" : "rolled-back";
         return { id, state, checksum: text((applied ?? attempts.at(-1)!).checksum) };
       }),
+    gapFix: "prisma migrate deploy applies every migration it has not recorded",
   },
 };
 
@@ -116,6 +144,8 @@ export interface AdoptOptions {
   readonly mapFile: string;
   /** Drop the old tool's history table in the same transaction. Default `false`: kept, and left out of `baseline` and `verify`. */
   readonly dropOldTable?: boolean;
+  /** The old tool's history table when it was configured to name it otherwise: `name`, or `schema.name` on PostgreSQL (a part double-quoted when it holds a dot or a quote). Default: the tool's own name. */
+  readonly oldTable?: string;
 }
 
 /** What {@link adoptDatabase} did. Plain data. */
@@ -139,7 +169,8 @@ export function adoptDatabase(manager: SafetyNetManager, map: unknown, options: 
     manager,
     () => {
       requireReplay(manager, "adoptDatabase");
-      return adopt(manager, readMap(map, options.mapFile, manager.migrations.length), options);
+      const named = options.oldTable === undefined ? undefined : parseOldTable(options.oldTable, postgresSchemaOf(manager) !== undefined);
+      return adopt(manager, readMap(map, options.mapFile, manager.migrations.length), named, options);
     },
     "adoptDatabase",
   );
@@ -157,32 +188,67 @@ function readMap(map: unknown, file: string, latest: number): { tool: string; mi
   return { tool: value.tool, migrations };
 }
 
-function* adopt(manager: SafetyNetManager, map: { tool: string; migrations: readonly MapEntry[] }, options: AdoptOptions): Step<AdoptResult> {
+/** `--old-table`'s value read as `name` or `schema.name`, each part bare or double-quoted (`""` for a quote inside); `ADOPT_OLD_TABLE_INVALID` otherwise. */
+export function parseOldTable(value: string, postgres: boolean): { readonly schema?: string; readonly name: string } {
+  const invalid = (reason: string) => new StepwiseError("ADOPT_OLD_TABLE_INVALID", `--old-table ${JSON.stringify(value)} cannot name a history table: ${reason}.`, { value, reason });
+  const parts: string[] = [];
+  for (let rest = value; ;) {
+    const [whole, quoted, bare] = /^(?:"((?:[^"]|"")*)"|([^".]*))/.exec(rest)!;
+    parts.push(quoted === undefined ? bare! : quoted.replaceAll('""', '"'));
+    rest = rest.slice(whole.length);
+    if (rest === "") break;
+    if (!rest.startsWith(".")) throw invalid('a double quote must open and close a whole part, as in "my.schema"."my""table"');
+    rest = rest.slice(1);
+  }
+  if (parts.length > 2) throw invalid("it has more than one dot outside double quotes; give name or schema.name");
+  if (parts.some((part) => part === "" || part.includes("\0"))) throw invalid("a part is empty or holds a NUL character");
+  if (parts.length === 2 && !postgres) throw invalid("a schema is PostgreSQL's, and this database is SQLite: give the table's name alone");
+  // PostgreSQL cuts a longer name to 63 bytes, which would read another table than the one named.
+  if (postgres && parts.some((part) => new TextEncoder().encode(part).length > 63)) throw invalid("PostgreSQL names are at most 63 bytes");
+  if (!postgres && /^sqlite_/i.test(parts[0]!)) throw invalid("names starting sqlite_ are SQLite's own tables");
+  return parts.length === 2 ? { schema: parts[0]!, name: parts[1]! } : { name: parts[0]! };
+}
+
+/** `table`, schema-qualified on PostgreSQL, as SQL writes it. */
+const qualified = (schema: string | null | undefined, table: string) => (schema == null ? quoteIdentifier(table) : `${quoteIdentifier(schema)}.${quoteIdentifier(table)}`);
+
+function* adopt(
+  manager: SafetyNetManager,
+  map: { tool: string; migrations: readonly MapEntry[] },
+  named: { readonly schema?: string; readonly name: string } | undefined,
+  options: AdoptOptions,
+): Step<AdoptResult> {
   const { tool, migrations } = map;
   const history = TOOLS[tool]!;
+  const table = named?.name ?? history.table;
   const appSchema = postgresSchemaOf(manager);
-  const schema = appSchema === undefined ? undefined : (history.postgresSchema ?? appSchema);
-  const oldTable = schema === undefined ? quoteIdentifier(history.table) : `${quoteIdentifier(schema)}.${quoteIdentifier(history.table)}`;
+  const schema = appSchema === undefined ? undefined : (named?.schema ?? history.postgresSchema ?? appSchema);
+  const oldTable = qualified(schema, table);
   const store = manager.executor.store;
   const base = { tool, oldTable, imported: migrations.length };
   if (yield* store.companionExists(ADOPTED_SUFFIX)) return { ...base, ...(yield* readEarlierAdoption(manager, options)) };
-  if (schema === appSchema && history.table.toLowerCase() === manager.tableName.toLowerCase()) {
+  if (schema === appSchema && stepwiseTableNames(manager.tableName).some((name) => name.toLowerCase() === table.toLowerCase())) {
     throw new StepwiseError(
       "ADOPT_TABLE_CLASH",
-      `${tool}'s history table is ${history.table}, which is stepwise's history table name too, so both cannot be kept: give stepwise's another name (--table stepwise_migrations, or "tableName" in the config), then adopt.`,
-      { tool, table: history.table },
+      `${tool}'s history table is ${table}, which is stepwise's history table name (or one of its own tables) too, so both cannot be kept: give stepwise's another name (--table stepwise_migrations, or "tableName" in the config), then adopt.`,
+      { tool, table },
     );
   }
   const exists =
     schema === undefined
-      ? yield* queryValue<number>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", [history.table])
-      : yield* queryValue<number | string>(`SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname ${EQ} ? AND tablename ${EQ} ?`, [schema, history.table]);
+      ? yield* queryValue<number>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", [table])
+      : yield* queryValue<number | string>(`SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname ${EQ} ? AND tablename ${EQ} ?`, [schema, table]);
   if (!Number(exists)) {
     if ((yield* store.exists()) && (yield* store.readKeys()).length > 0) throw alreadyManagedError((yield* store.readKeys()).at(-1)!.version, manager.tableName);
-    throw new StepwiseError("ADOPT_HISTORY_MISSING", `This database has no ${oldTable}, ${tool}'s history table, so there is nothing to adopt; point --db/--url at the database ${tool} migrated.`, {
-      tool,
-      table: history.table,
-    });
+    const other = named === undefined ? ` (if ${tool} was configured to name its table otherwise, pass that name with --old-table)` : "";
+    throw new StepwiseError(
+      "ADOPT_HISTORY_MISSING",
+      `This database has no ${oldTable}, ${tool}'s history table, so there is nothing to adopt${other}; point --db/--url at the database ${tool} migrated.`,
+      {
+        tool,
+        table,
+      },
+    );
   }
   const readRecorded = function* (): Step<Recorded[]> {
     let rows: Row[];
@@ -193,7 +259,7 @@ function* adopt(manager: SafetyNetManager, map: { tool: string; migrations: read
       throw new StepwiseError(
         "ADOPT_HISTORY_MISSING",
         `${oldTable} is not ${tool}'s history table (it lacks the columns ${history.columns}): another tool made it. Check that --map is the import of the tool that migrated this database.`,
-        { tool, table: history.table },
+        { tool, table },
         { cause: error },
       );
     }
@@ -207,24 +273,24 @@ function* adopt(manager: SafetyNetManager, map: { tool: string; migrations: read
     version,
     {},
     {
-      foreign: schema === appSchema ? history.table : undefined,
+      foreign: schema === appSchema ? table : undefined,
       *alsoWrite() {
         // The tool may have migrated since its table was read: under the write lock (on PostgreSQL, the table's own), what is recorded must be what the checks judged.
         if (schema !== undefined) yield* exec(`LOCK TABLE ${oldTable} IN SHARE ROW EXCLUSIVE MODE`);
         if (JSON.stringify(yield* readRecorded()) !== JSON.stringify(recorded)) {
           throw new StepwiseError("ADOPT_HISTORY_CHANGED", `${tool} wrote to ${oldTable} while adopt ran, so what adopt checked is out of date; nothing was written. Stop ${tool}, then adopt again.`, {
             tool,
-            table: history.table,
+            table,
           });
         }
-        if (options.dropOldTable) yield* exec(`DROP TABLE ${oldTable}`);
+        if (options.dropOldTable) yield* dropOldTable(tool, schema === appSchema ? undefined : schema, oldTable);
         const record = store.companionTable(ADOPTED_SUFFIX);
         yield* exec(
           `CREATE TABLE ${record} (tool ${store.textType} NOT NULL, old_table ${store.textType} NOT NULL, old_schema ${store.textType}, version BIGINT NOT NULL, dropped INTEGER NOT NULL, adopted_at ${store.textType} NOT NULL)`,
         );
         yield* run(`INSERT INTO ${record} (tool, old_table, old_schema, version, dropped, adopted_at) VALUES (?, ?, ?, ?, ?, ?)`, [
           tool,
-          history.table,
+          table,
           schema ?? null,
           version,
           options.dropOldTable ? 1 : 0,
@@ -245,23 +311,40 @@ function* readEarlierAdoption(manager: SafetyNetManager, options: AdoptOptions):
   const version = Number(row?.version ?? 0);
   const recorded = Array.from({ length: version }, (_, index) => index + 1);
   if (row === undefined) return { version, recorded, oldTableDropped: false, alreadyAdopted: true };
-  const oldTable = [row.old_schema, row.old_table].flatMap((name) => (name === null ? [] : [quoteIdentifier(name)])).join(".");
+  const oldTable = qualified(row.old_schema, row.old_table);
   const dropNow = options.dropOldTable === true && !truthy(row.dropped);
   if (dropNow) {
+    const ownSchema = row.old_schema === null || row.old_schema === postgresSchemaOf(manager) ? undefined : row.old_schema;
     yield* inWriteTransaction(function* () {
-      yield* exec(`DROP TABLE IF EXISTS ${oldTable}`);
+      yield* dropOldTable(row.tool, ownSchema, oldTable);
       yield* exec(`UPDATE ${record} SET dropped = 1`);
     });
   }
   return { tool: row.tool, oldTable, version, recorded, oldTableDropped: dropNow || truthy(row.dropped), alreadyAdopted: true };
 }
 
-/** The map entries the tool applied, as versions 1..k; refuses failed, unknown, mismatched and gapped histories. */
-function resolveApplied(tool: string, history: ToolHistory, migrations: readonly MapEntry[], recorded: readonly Recorded[]): MapEntry[] {
+/**
+ * Drops the old tool's table; when the tool made a schema of its own for it (drizzle's `drizzle`, or its `migrationsSchema`) and nothing else is left in that schema, the schema goes too, as it came
+ * with the tool. `schema` is the table's schema when it is not stepwise's.
+ */
+function* dropOldTable(tool: string, schema: string | undefined, oldTable: string): Step<void> {
+  yield* exec(`DROP TABLE IF EXISTS ${oldTable}`);
+  if (schema === undefined || TOOLS[tool]?.postgresSchema === undefined) return;
+  // Every object in a schema depends on it in pg_depend, which is how DROP SCHEMA RESTRICT finds them.
+  const left = yield* queryValue<number | string>(
+    `SELECT count(*) FROM pg_catalog.pg_depend AS d JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} d.refobjid WHERE d.refclassid ${EQ} 'pg_catalog.pg_namespace'::pg_catalog.regclass AND n.nspname ${EQ} ?`,
+    [schema],
+  );
+  if (!Number(left)) yield* exec(`DROP SCHEMA IF EXISTS ${quoteIdentifier(schema)} RESTRICT`);
+}
+
+/** The map entries the tool applied, as versions 1..k; refuses failed, unknown, mismatched and gapped histories. A rolled-back migration is not applied: the tool would run it again. */
+function resolveApplied(tool: string, history: ToolHistory, migrations: readonly MapEntry[], all: readonly Recorded[]): MapEntry[] {
+  const recorded = all.filter((entry) => entry.state !== "rolled-back");
   const failed = recorded.filter((entry) => entry.state !== "applied").map(({ id, state }) => ({ id, state }));
   if (failed.length > 0) {
     const list = failed.map((entry) => `${entry.id} (${entry.state})`).join(", ");
-    throw new StepwiseError("ADOPT_MIGRATION_FAILED", `${tool} records ${list}, so the database is not at a version stepwise can record; finish or undo them with ${tool}, then adopt.`, {
+    throw new StepwiseError("ADOPT_MIGRATION_FAILED", `${tool} records ${list}, so the database is not at a version stepwise can record; finish or roll them back with ${tool}, then adopt.`, {
       tool,
       migrations: failed,
     });
@@ -277,7 +360,8 @@ function resolveApplied(tool: string, history: ToolHistory, migrations: readonly
   const mismatched = recorded.flatMap((entry) => {
     const mapped = byId.get(entry.id)!;
     const expected = history.checksum === undefined ? undefined : text(mapped.history[history.checksum]);
-    return expected === undefined || entry.checksum === expected || entry.checksum === history.legacyChecksum?.(expected)
+    const accepted = expected === undefined ? [] : [expected, ...(mapped.accepted?.[history.checksum!] ?? [])];
+    return expected === undefined || accepted.some((value) => entry.checksum === value || entry.checksum === history.legacyChecksum?.(value))
       ? []
       : [{ id: entry.id, version: mapped.version, recorded: entry.checksum ?? "", expected }];
   });
@@ -295,7 +379,7 @@ function resolveApplied(tool: string, history: ToolHistory, migrations: readonly
   if (missing.length > 0) {
     throw new StepwiseError(
       "ADOPT_HISTORY_GAP",
-      `${tool} applied migration ${newest} but not ${missing.map((entry) => `${entry.version} (${entry.originalId})`).join(", ")}, so the database is not at one version; apply them with ${tool} first, then adopt.`,
+      `${tool} applied migration ${newest} but not ${missing.map((entry) => `${entry.version} (${entry.originalId})`).join(", ")}, so the database is not at one version; apply them first (${history.gapFix ?? `with ${tool}`}), then adopt.`,
       { tool, applied: [...versions].sort((a, b) => a - b), missing: missing.map((entry) => ({ version: entry.version, id: entry.originalId })) },
     );
   }

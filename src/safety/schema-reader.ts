@@ -78,7 +78,8 @@ export function* readSchemaOf(manager: SafetyNetManager, options?: ReadSchemaOpt
   const snapshot = schema === undefined ? yield* readSchema({ excludeTables }) : yield* readPostgresSchema(schema, excludeTables);
   if (foreign === undefined) return snapshot;
   const mine = (object: SqlObjectSnapshot) => object.table.toLowerCase() !== foreign.toLowerCase();
-  return { ...snapshot, indexes: snapshot.indexes.filter(mine), triggers: snapshot.triggers.filter(mine) };
+  // A serial or identity id (goose's) owns a sequence, which goes with its table.
+  return { ...snapshot, indexes: snapshot.indexes.filter(mine), triggers: snapshot.triggers.filter(mine), ...(snapshot.sequences && { sequences: snapshot.sequences.filter(mine) }) };
 }
 
 /** The suffix of the table `stepwise adopt` records the adopted tool in, beside the history. */
