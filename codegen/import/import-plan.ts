@@ -20,6 +20,7 @@ import { golangMigrate } from "./read-golang-migrate.js";
 import { goose } from "./read-goose.js";
 import { prisma } from "./read-prisma.js";
 import { sqlx } from "./read-sqlx.js";
+import { findMarkerLookalikes } from "./marker-lookalikes.js";
 import { openSourceFolder, type ForeignMigration, type ForeignTool, type SourceProblem, type SourceSection } from "./source.js";
 
 /** The tools `import` reads, by the name the command takes. */
@@ -180,20 +181,29 @@ function renderMigration(
       ? [{ line: splitAt, code: null, message: `a line stepwise reads as its "${DOWN_MARKER}" marker, where ${tool} ran what follows as part of the up; reword that comment or remove it` }]
       : []
     : parsed.problems;
-  const problems = found.map((problem) => {
-    let line = 1;
-    for (const chunk of chunks) {
-      const lines = chunk.text.split("\n").length - 1;
-      if (problem.line <= line + lines - 1 || chunk === chunks.at(-1)) {
-        const from = chunk.from ?? migration.up;
-        const within = Math.max(0, problem.line - line);
-        const resumed = from.breaks?.findLast((stretch) => stretch.at <= within);
-        return { file: from.file, line: resumed ? resumed.line + within - resumed.at : from.line + within, message: problem.code === null ? problem.message : `${problem.message} [${problem.code}]` };
-      }
-      line += lines;
-    }
-    return { file: migration.up.file, line: 1, message: problem.message };
-  });
+  // The tool's comments that stepwise would read as markers are refused at their own lines, not as the rendered file's duplicates.
+  const lookalikes = [migration.up, ...(migration.down ? [migration.down] : [])].flatMap((section) => findMarkerLookalikes(section, tool, dialect));
+  const problems: SourceProblem[] =
+    lookalikes.length > 0
+      ? lookalikes
+      : found.map((problem) => {
+          let line = 1;
+          for (const chunk of chunks) {
+            const lines = chunk.text.split("\n").length - 1;
+            if (problem.line <= line + lines - 1 || chunk === chunks.at(-1)) {
+              const from = chunk.from ?? migration.up;
+              const within = Math.max(0, problem.line - line);
+              const resumed = from.breaks?.findLast((stretch) => stretch.at <= within);
+              return {
+                file: from.file,
+                line: resumed ? resumed.line + within - resumed.at : from.line + within,
+                message: problem.code === null ? problem.message : `${problem.message} [${problem.code}]`,
+              };
+            }
+            line += lines;
+          }
+          return { file: migration.up.file, line: 1, message: problem.message };
+        });
   return {
     migration: {
       version: context.version,
