@@ -575,3 +575,17 @@ test("drizzle: a row missing below drizzle's newest (a gap its migrator never fi
   const file = editedAsTool(project, "drizzle", source, "gap.db", "DELETE FROM __drizzle_migrations WHERE created_at = 1700000100000");
   assert.deepEqual(refusal(await cli(project, "drizzle", file, ...adoptArgs), "ADOPT_HISTORY_GAP").missing, [{ version: 2, id: "0001_create_posts" }]);
 });
+
+test("diesel: an adopted database holding a dangling key its tool's connection let through (foreign keys off) goes on with up: the imported foreign_keys:off migration is not blamed for it", async (t) => {
+  const { project, source } = await importedProject(t, "diesel");
+  const file = editedAsTool(project, "diesel", source, "orphans.db", "");
+  const db = new Database(file);
+  // Migration 5 is not applied yet.
+  db.exec("DELETE FROM __diesel_schema_migrations WHERE version = '201903021'; DROP INDEX tags_name");
+  db.exec("PRAGMA foreign_keys = OFF; INSERT INTO posts (id, user_id, title) VALUES (1, 42, 'orphan')");
+  db.close();
+  assert.equal((await cli(project, "diesel", file, ...adoptArgs)).json.version, 4);
+  const up = await cli(project, "diesel", file, "up");
+  assert.equal(up.code, 0, JSON.stringify(up.json));
+  assert.equal((await cli(project, "diesel", file, "verify")).json.ok, true);
+});
