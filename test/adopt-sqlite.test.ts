@@ -196,6 +196,19 @@ for (const tool of Object.keys(TOOLS)) {
     assert.equal(verified.code, 0, JSON.stringify(verified.json));
     assert.equal(verified.json.ok, true);
 
+    // The tool's database has the schema stepwise's own fresh build of the import has, object for object.
+    const fresh = project.databasePath(`${tool}-fresh.db`);
+    assert.equal((await cli(project, tool, fresh, "up")).code, 0);
+    const schemaOf = (file: string) => {
+      const db = new Database(file, { readonly: true });
+      const rows = db
+        .prepare("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE tbl_name NOT LIKE 'sqlite_%' AND tbl_name NOT IN (?, ?, ?) ORDER BY type, name")
+        .all(defaultTable(tool), "schema_migrations", "stepwise_migrations");
+      db.close();
+      return rows.filter((row) => !/^(schema|stepwise)_migrations_/.test((row as { tbl_name: string }).tbl_name));
+    };
+    assert.deepEqual(schemaOf(full), schemaOf(fresh));
+
     const history = () => new Database(full, { readonly: true }).prepare(`SELECT version, checksum, applied_at FROM ${TOOLS[tool]!.table ?? "schema_migrations"} ORDER BY version`).all();
     const before = history();
     const again = await cli(project, tool, full, ...adoptArgs);
