@@ -602,3 +602,19 @@ test("diesel: an adopted database holding a dangling key its tool's connection l
   assert.equal(up.code, 0, JSON.stringify(up.json));
   assert.equal((await cli(project, "diesel", file, "verify")).json.ok, true);
 });
+
+test("docs/adopting.md's --old-table commands, typed as written, adopt a goose database whose table goose was told to name goose_versions, and verify passes", async (t) => {
+  const { project, source } = await importedProject(t, "goose");
+  mkdirSync(path.join(project.root, "data"));
+  cpSync(editedAsTool(project, "goose", source, "renamed.db", "ALTER TABLE goose_db_version RENAME TO goose_versions"), path.join(project.root, "data", "app.db"));
+  const commands = commandsOf(block(guideBlocks(readFileSync(path.join(repoRoot, "docs", "adopting.md"), "utf8")), "adopt-old-table"));
+  assert.deepEqual(
+    commands.map((words) => words.slice(0, 3).join(" ")),
+    ["npx stepwise adopt", "npx stepwise verify"],
+  );
+  for (const words of commands) {
+    const run = await runCli(words.slice(2), { cwd: project.root });
+    assert.equal(run.code, 0, `${words.join(" ")}: ${run.stdout}${run.stderr}`);
+  }
+  assert.equal((await cli(project, "goose", path.join(project.root, "data", "app.db"), "status")).json.currentVersion, TOOLS.goose!.ups.length);
+});
