@@ -203,6 +203,25 @@ async function cli(project: TestProject, database: TestPostgresDatabase, ...args
   return { code: result.code, json: JSON.parse(result.stdout || "{}") as Json };
 }
 
+/** The columns, constraints and indexes of schema public, without the tools' and stepwise's history tables. */
+async function publicSchemaOf(database: TestPostgresDatabase, spec: Tool): Promise<unknown[]> {
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  const ours = (table: string) => !/_migrations|_db_version|_schema_history|^schema_migrations/.test(table) && table !== spec.table;
+  try {
+    const columns = await client.query(
+      "SELECT table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns WHERE table_schema = 'public' ORDER BY table_name, ordinal_position",
+    );
+    const constraints = await client.query(
+      "SELECT conrelid::regclass::text AS table_name, conname, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2",
+    );
+    const indexes = await client.query("SELECT tablename AS table_name, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1, 2");
+    return [...columns.rows, ...constraints.rows, ...indexes.rows].filter((row: { table_name: string }) => ours(row.table_name));
+  } finally {
+    await client.end();
+  }
+}
+
 /** A project with the tool's files for {@link STEPS} imported, generated and checked by `gen --check`; `tableName` names stepwise's history (default: the tool's `table`, else stepwise's default). */
 async function importedProject(t: TestContext, tool: string, tableName = TOOLS[tool]!.table): Promise<{ project: TestProject; dir: string }> {
   const spec = TOOLS[tool]!;
@@ -242,6 +261,13 @@ for (const tool of Object.keys(TOOLS)) {
     const again = await cli(project, full, "adopt");
     assert.equal(again.json.alreadyAdopted, true);
     assert.equal(again.json.version, 3);
+    // Object for object, the tool's database has the schema stepwise's own fresh build of the import has.
+    const fresh = await createTestDatabase();
+    databases.push(fresh);
+    assert.equal((await cli(project, fresh, "up")).code, 0);
+    const toolSchema = await publicSchemaOf(full, spec);
+    assert.ok(toolSchema.length >= 10, JSON.stringify(toolSchema));
+    assert.deepEqual(toolSchema, await publicSchemaOf(fresh, spec));
 
     const behind = await build(2);
     assert.equal((await cli(project, behind, "adopt")).json.version, 2);
