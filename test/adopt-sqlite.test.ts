@@ -618,3 +618,26 @@ test("docs/adopting.md's --old-table commands, typed as written, adopt a goose d
   }
   assert.equal((await cli(project, "goose", path.join(project.root, "data", "app.db"), "status")).json.currentVersion, TOOLS.goose!.ups.length);
 });
+
+test("flyway: a BASELINE row (flyway baseline, or baselineOnMigrate) stands for every version at or below it as applied, whether or not the import holds its version; up applies the rest", async (t) => {
+  const { project, source } = await importedProject(t, "flyway");
+  for (const [baseline, name] of [
+    ["1.1", "at-a-version.db"],
+    ["1.5", "between-versions.db"],
+  ]) {
+    const file = editedAsTool(
+      project,
+      "flyway",
+      source,
+      name,
+      `DELETE FROM flyway_schema_history WHERE version IN ('1', '1.1', '1.11');
+       UPDATE flyway_schema_history SET installed_rank = installed_rank + 10;
+       INSERT INTO flyway_schema_history VALUES (1, '${baseline}', '<< Flyway Baseline >>', 'BASELINE', '<< Flyway Baseline >>', NULL, 'app', 'now', 0, 1)`,
+    );
+    const adopted = await cli(project, "flyway", file, ...adoptArgs);
+    assert.equal(adopted.code, 0, `${baseline}: ${JSON.stringify(adopted.json)}`);
+    assert.equal(adopted.json.version, 4, baseline);
+    assert.equal((await cli(project, "flyway", file, "up")).code, 0);
+    assert.equal((await cli(project, "flyway", file, "verify")).json.ok, true);
+  }
+});

@@ -34,6 +34,8 @@ type ToolHistory = {
   upTo?: true;
   /** How the tool itself applies migrations missing below its newest, for `ADOPT_HISTORY_GAP`'s advice. */
   gapFix?: string;
+  /** Whether a `baseline` row of version `baseline` stands for migration `id` as applied (Flyway's baseline covers every version at or below it). */
+  baselineCovers?: (baseline: string, id: string) => boolean;
 };
 type Row = Record<string, unknown>;
 
@@ -43,6 +45,16 @@ const hex = (value: unknown) => text(value).replace(/^\\x/, "");
 const truthy = (value: unknown) => value === true || value === 1 || value === "1" || value === "t" || value === "true";
 /** The newest row per id wins (rows come oldest first). */
 const latestBy = (rows: Row[], column: string) => [...new Map(rows.map((row) => [text(row[column]), row])).entries()];
+
+/** Orders Flyway versions as Flyway does: parts split at `.` or `_`, compared as numbers, missing parts 0 (`1.9` < `1.10`, `1` = `1.0`). */
+function compareFlywayVersions(a: string, b: string): number {
+  const [x, y] = [a, b].map((version) => version.split(/[._]/).map((part) => (/^\d+$/.test(part) ? BigInt(part) : 0n)));
+  for (let index = 0; index < Math.max(x!.length, y!.length); index++) {
+    const [p, q] = [x![index] ?? 0n, y![index] ?? 0n];
+    if (p !== q) return p < q ? -1 : 1;
+  }
+  return 0;
+}
 
 /** Each tool's history table, in the shape its documentation and source give it. */
 const TOOLS: Readonly<Record<string, ToolHistory>> = {
@@ -101,10 +113,12 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
         "version",
       ).map(([id, row]) => ({
         id,
-        state: !truthy(row.success) ? "failed" : row.type === "UNDO_SQL" ? "rolled-back" : row.type === "SQL" ? "applied" : `type ${text(row.type)}`,
+        state: !truthy(row.success) ? "failed" : row.type === "UNDO_SQL" ? "rolled-back" : row.type === "SQL" ? "applied" : row.type === "BASELINE" ? "baseline" : `type ${text(row.type)}`,
         checksum: text(row.checksum),
       })),
     gapFix: "flyway migrate -outOfOrder=true applies them (plain migrate reports them ignored)",
+    // flyway baseline (or baselineOnMigrate) marks every version at or below its own as applied without running it.
+    baselineCovers: (baseline, id) => compareFlywayVersions(id, baseline) <= 0,
   },
   // drizzle's migrator compares the journal's `when` with created_at, so that is the id; hash is the SQL file's SHA-256.
   drizzle: {
@@ -340,7 +354,8 @@ function* dropOldTable(tool: string, schema: string | undefined, oldTable: strin
 
 /** The map entries the tool applied, as versions 1..k; refuses failed, unknown, mismatched and gapped histories. A rolled-back migration is not applied: the tool would run it again. */
 function resolveApplied(tool: string, history: ToolHistory, migrations: readonly MapEntry[], all: readonly Recorded[]): MapEntry[] {
-  const recorded = all.filter((entry) => entry.state !== "rolled-back");
+  const baselines = history.baselineCovers ? all.filter((entry) => entry.state === "baseline") : [];
+  const recorded = all.filter((entry) => entry.state !== "rolled-back" && !baselines.includes(entry));
   const failed = recorded.filter((entry) => entry.state !== "applied").map(({ id, state }) => ({ id, state }));
   if (failed.length > 0) {
     const list = failed.map((entry) => `${entry.id} (${entry.state})`).join(", ");
@@ -372,7 +387,8 @@ function resolveApplied(tool: string, history: ToolHistory, migrations: readonly
       { tool, migrations: mismatched },
     );
   }
-  const versions = recorded.map((entry) => byId.get(entry.id)!.version);
+  const implied = migrations.filter((entry) => baselines.some((baseline) => history.baselineCovers!(baseline.id, text(entry.history[history.key]))));
+  const versions = [...new Set([...implied.map((entry) => entry.version), ...recorded.map((entry) => byId.get(entry.id)!.version)])];
   const newest = Math.max(0, ...versions);
   if (history.upTo) return migrations.slice(0, newest);
   const missing = migrations.slice(0, newest).filter((entry) => !versions.includes(entry.version));
