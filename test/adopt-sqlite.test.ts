@@ -641,3 +641,19 @@ test("flyway: a BASELINE row (flyway baseline, or baselineOnMigrate) stands for 
     assert.equal((await cli(project, "flyway", file, "verify")).json.ok, true);
   }
 });
+
+test('sqlx: files checked out with CRLF, against a database sqlx 0.9 migrated with ignored-chars = ["\\r"] (its checksums taken without carriage returns), are adopted', async (t) => {
+  const project = createTestProject(t);
+  const source = path.join(project.root, "sqlx-migrations");
+  cpSync(path.join(fixturesDir, "import", "sqlx"), source, { recursive: true });
+  const lf = path.join(project.root, "lf");
+  cpSync(source, lf, { recursive: true });
+  for (const up of TOOLS.sqlx!.ups) writeFileSync(path.join(source, up), readFileSync(path.join(lf, up), "utf8").replaceAll("\r\n", "\n").replaceAll("\n", "\r\n"));
+  assert.equal((await runCli(["import", "sqlx", "sqlx-migrations", "--empty-down", "no-op", "--yes"], { cwd: project.root })).code, 0);
+  await project.generateAsBin();
+  // The history sqlx wrote hashes each file without its carriage returns: the LF copy's bytes.
+  const file = buildAsTool(project, "sqlx", lf, TOOLS.sqlx!.ups.length);
+  const adopted = await cli(project, "sqlx", file, ...adoptArgs);
+  assert.equal(adopted.code, 0, JSON.stringify(adopted.json));
+  assert.equal(adopted.json.version, TOOLS.sqlx!.ups.length);
+});
