@@ -624,7 +624,7 @@ test("flyway: a BASELINE row (flyway baseline, or baselineOnMigrate) stands for 
   for (const [baseline, name] of [
     ["1.1", "at-a-version.db"],
     ["1.5", "between-versions.db"],
-  ]) {
+  ] as const) {
     const file = editedAsTool(
       project,
       "flyway",

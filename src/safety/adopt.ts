@@ -6,6 +6,7 @@ import { stepwiseTableNames } from "../core/checksum-repair-log.js";
 import { EQ } from "../core/dialects/postgres.js";
 import { exec, query, queryValue, run, type Step } from "../core/step.js";
 import { recordBaseline, type BaselineResult } from "./baseline.js";
+import { parseOldTable } from "./old-table-name.js";
 import { ADOPTED_SUFFIX, inWriteTransaction, postgresSchemaOf, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 
 /** One migration of `stepwise-import-map.json`, as adopt reads it. */
@@ -13,7 +14,7 @@ type MapEntry = {
   readonly version: number;
   readonly originalId: string;
   readonly history: Readonly<Record<string, string | number>>;
-  /** Other values of a `history` column the tool accepts for the same file too (Prisma: the script's checksum with its line endings changed). */
+  /** Other values of a `history` column the tool accepts for the same file too (Prisma's checksum of the script with its line endings changed, sqlx's without carriage returns). */
   readonly accepted?: Readonly<Record<string, readonly string[]>>;
 };
 
@@ -200,27 +201,6 @@ function readMap(map: unknown, file: string, latest: number): { tool: string; mi
   if (migrations.some((entry, index) => entry?.version !== index + 1 || typeof entry.history !== "object")) throw invalid("its migrations are not versions 1..N each with a history");
   if (migrations.length > latest) throw invalid(`it maps ${migrations.length} migrations and the registry holds ${latest}; run "stepwise gen" after the import`);
   return { tool: value.tool, migrations };
-}
-
-/** `--old-table`'s value read as `name` or `schema.name`, each part bare or double-quoted (`""` for a quote inside); `ADOPT_OLD_TABLE_INVALID` otherwise. */
-export function parseOldTable(value: string, postgres: boolean): { readonly schema?: string; readonly name: string } {
-  const invalid = (reason: string) => new StepwiseError("ADOPT_OLD_TABLE_INVALID", `--old-table ${JSON.stringify(value)} cannot name a history table: ${reason}.`, { value, reason });
-  const parts: string[] = [];
-  for (let rest = value; ;) {
-    const [whole, quoted, bare] = /^(?:"((?:[^"]|"")*)"|([^".]*))/.exec(rest)!;
-    parts.push(quoted === undefined ? bare! : quoted.replaceAll('""', '"'));
-    rest = rest.slice(whole.length);
-    if (rest === "") break;
-    if (!rest.startsWith(".")) throw invalid('a double quote must open and close a whole part, as in "my.schema"."my""table"');
-    rest = rest.slice(1);
-  }
-  if (parts.length > 2) throw invalid("it has more than one dot outside double quotes; give name or schema.name");
-  if (parts.some((part) => part === "" || part.includes("\0"))) throw invalid("a part is empty or holds a NUL character");
-  if (parts.length === 2 && !postgres) throw invalid("a schema is PostgreSQL's, and this database is SQLite: give the table's name alone");
-  // PostgreSQL cuts a longer name to 63 bytes, which would read another table than the one named.
-  if (postgres && parts.some((part) => new TextEncoder().encode(part).length > 63)) throw invalid("PostgreSQL names are at most 63 bytes");
-  if (!postgres && /^sqlite_/i.test(parts[0]!)) throw invalid("names starting sqlite_ are SQLite's own tables");
-  return parts.length === 2 ? { schema: parts[0]!, name: parts[1]! } : { name: parts[0]! };
 }
 
 /** `table`, schema-qualified on PostgreSQL, as SQL writes it. */
