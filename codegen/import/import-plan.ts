@@ -142,6 +142,7 @@ function isOnlyComments(sql: string, dialect: SqlDialect): boolean {
 function renderMigration(
   source: ForeignMigration,
   context: { tool: string; version: number; file: string; dialect: SqlDialect; emptyDown: EmptyDownChoice; foreignKeysOff: boolean; isEmpty: (section: SourceSection) => boolean },
+  keepPragmas = false,
 ): { migration: Omit<PlannedMigration, "sources">; problems: SourceProblem[] } {
   const { tool, dialect } = context;
   let migration = source;
@@ -151,7 +152,7 @@ function renderMigration(
   // A migration that switches foreign keys itself (drizzle-kit's and Prisma's table rebuilds) gets the flag that does it within a transaction; its pragmas, refused there, become comments.
   // Only pragmas the tool ran count: not one inside a comment or a string.
   const words = new Set(dialect === "sqlite" ? tokenizeSql(migration.up.sql).flatMap((token) => (token.kind === "word" ? [token.offset] : [])) : []);
-  const pragmas = [...migration.up.sql.matchAll(FOREIGN_KEYS_PRAGMA)].filter((match) => words.has(match.index)).length;
+  const pragmas = keepPragmas ? 0 : [...migration.up.sql.matchAll(FOREIGN_KEYS_PRAGMA)].filter((match) => words.has(match.index)).length;
   if (pragmas > 0) {
     const sql = migration.up.sql.replace(FOREIGN_KEYS_PRAGMA, (statement: string, offset: number) => (words.has(offset) ? `/* ${statement} */` : statement));
     migration = { ...migration, transaction: true, up: { ...migration.up, sql } };
@@ -171,6 +172,8 @@ function renderMigration(
   if (down !== "none" && migration.down !== null) add(migration.down.sql, migration.down);
   const text = chunks.map((chunk) => chunk.text).join("");
   const parsed = parseSqlMigrationSource(text, { dialect });
+  // The tool ran it outside a transaction, and something in it (a VACUUM) cannot run inside one: its pragmas stay statements, run outside a transaction as the tool ran them.
+  if (pragmas > 0 && !source.transaction && !parsed.ok && parsed.problems.some((problem) => problem.code === "SQL_NEEDS_NO_TRANSACTION")) return renderMigration(source, context, true);
   // A `-- migrate:down` line in the tool's SQL, a comment to the tool, would cut the migration short where no down marker of ours makes it a duplicate.
   const splitAt =
     parsed.ok && down === "none" && parsed.migration.downSqlLine !== null
