@@ -354,6 +354,13 @@ test("--old-table on PostgreSQL: a history table configured under another name o
   assert.equal(plain.code, 0, JSON.stringify(plain.json));
   assert.equal((await cli(golang.project, inPublic, "verify")).json.ok, true);
 
+  // PostgreSQL's names are case-sensitive: an old table "POSTS" is not the app's posts, whose index stays in the comparison.
+  const cased = track(await buildAsTool("golang-migrate", golang.dir, 3));
+  await onDatabase(cased, 'ALTER TABLE schema_migrations RENAME TO "POSTS"');
+  const casedAdopted = await cli(golang.project, cased, "adopt", "--old-table", "POSTS");
+  assert.equal(casedAdopted.code, 0, JSON.stringify(casedAdopted.json));
+  assert.equal((await cli(golang.project, cased, "verify")).json.ok, true);
+
   for (const [value, reason] of [
     ["a.b.c", "dot"],
     ['"a', "quote"],

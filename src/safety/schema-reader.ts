@@ -77,7 +77,8 @@ export function* readSchemaOf(manager: SafetyNetManager, options?: ReadSchemaOpt
   const excludeTables = [...(options?.excludeTables ?? stepwiseTableNames(manager.tableName)), ...(foreign === undefined ? [] : [foreign])];
   const snapshot = schema === undefined ? yield* readSchema({ excludeTables }) : yield* readPostgresSchema(schema, excludeTables);
   if (foreign === undefined) return snapshot;
-  const mine = (object: SqlObjectSnapshot) => object.table.toLowerCase() !== foreign.toLowerCase();
+  // SQLite's names match whatever their case; PostgreSQL's as the catalog holds them.
+  const mine = (object: SqlObjectSnapshot) => (schema === undefined ? object.table.toLowerCase() !== foreign.toLowerCase() : object.table !== foreign);
   // A serial or identity id (goose's) owns a sequence, which goes with its table.
   return { ...snapshot, indexes: snapshot.indexes.filter(mine), triggers: snapshot.triggers.filter(mine), ...(snapshot.sequences && { sequences: snapshot.sequences.filter(mine) }) };
 }
