@@ -221,7 +221,9 @@ function* adopt(
   const store = manager.executor.store;
   const base = { tool, oldTable, imported: migrations.length };
   if (yield* store.companionExists(ADOPTED_SUFFIX)) return { ...base, ...(yield* readEarlierAdoption(manager, options)) };
-  if (schema === appSchema && stepwiseTableNames(manager.tableName).some((name) => name.toLowerCase() === table.toLowerCase())) {
+  // SQLite's names match whatever their case; PostgreSQL's only as written.
+  const sameName = (name: string) => (schema === undefined ? name.toLowerCase() === table.toLowerCase() : name === table);
+  if (schema === appSchema && stepwiseTableNames(manager.tableName).some(sameName)) {
     throw new StepwiseError(
       "ADOPT_TABLE_CLASH",
       `${tool}'s history table is ${table}, which is stepwise's history table name (or one of its own tables) too, so both cannot be kept: give stepwise's another name (--table stepwise_migrations, or "tableName" in the config), then adopt.`,
