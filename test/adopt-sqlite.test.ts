@@ -196,6 +196,19 @@ for (const tool of Object.keys(TOOLS)) {
     assert.equal(verified.code, 0, JSON.stringify(verified.json));
     assert.equal(verified.json.ok, true);
 
+    // The tool's database has the schema stepwise's own fresh build of the import has, object for object.
+    const fresh = project.databasePath(`${tool}-fresh.db`);
+    assert.equal((await cli(project, tool, fresh, "up")).code, 0);
+    const schemaOf = (file: string) => {
+      const db = new Database(file, { readonly: true });
+      const rows = db
+        .prepare("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE tbl_name NOT LIKE 'sqlite_%' AND tbl_name NOT IN (?, ?, ?) ORDER BY type, name")
+        .all(defaultTable(tool), "schema_migrations", "stepwise_migrations");
+      db.close();
+      return rows.filter((row) => !/^(schema|stepwise)_migrations_/.test((row as { tbl_name: string }).tbl_name));
+    };
+    assert.deepEqual(schemaOf(full), schemaOf(fresh));
+
     const history = () => new Database(full, { readonly: true }).prepare(`SELECT version, checksum, applied_at FROM ${TOOLS[tool]!.table ?? "schema_migrations"} ORDER BY version`).all();
     const before = history();
     const again = await cli(project, tool, full, ...adoptArgs);
@@ -308,7 +321,7 @@ test("sqlx: a gap, a failed migration, a checksum mismatch and an unknown versio
   );
 });
 
-test("dirty, rolled back and mismatched histories of golang-migrate, goose, Flyway, drizzle and Prisma are refused; dbmate's schema_migrations clashes with stepwise's", async (t) => {
+test("dirty, failed and mismatched histories of golang-migrate, goose, Flyway, drizzle and Prisma are refused (a row rolled back whose down never ran is SCHEMA_MISMATCH); dbmate's schema_migrations clashes with stepwise's", async (t) => {
   const cases: [tool: string, sql: string, code: string, field: string, expected: unknown][] = [
     ["golang-migrate", "UPDATE schema_migrations SET dirty = 1", "ADOPT_MIGRATION_FAILED", "migrations", [{ id: "10", state: "dirty" }]],
     ["golang-migrate", "UPDATE schema_migrations SET version = 7", "ADOPT_UNKNOWN_MIGRATION", "ids", ["7"]],
@@ -320,7 +333,8 @@ test("dirty, rolled back and mismatched histories of golang-migrate, goose, Flyw
       "table",
       "schema_migrations",
     ],
-    ["goose", "INSERT INTO goose_db_version (version_id, is_applied) VALUES (10, 0)", "ADOPT_MIGRATION_FAILED", "migrations", [{ id: "10", state: "rolled-back" }]],
+    // Rolled back in goose's table, but its down never ran: not applied, so the schema holds what migrations 1..4 do not.
+    ["goose", "INSERT INTO goose_db_version (version_id, is_applied) VALUES (10, 0)", "SCHEMA_MISMATCH", "version", 4],
     ["goose", "DELETE FROM goose_db_version WHERE version_id = 2", "ADOPT_HISTORY_GAP", "missing", [{ version: 2, id: "00002_create_posts" }]],
     ["flyway", "UPDATE flyway_schema_history SET checksum = 1 WHERE version = '1.10'", "ADOPT_CHECKSUM_MISMATCH", "migrations", undefined],
     ["flyway", "UPDATE flyway_schema_history SET success = 0 WHERE version = '1.11'", "ADOPT_MIGRATION_FAILED", "migrations", [{ id: "1.11", state: "failed" }]],
@@ -424,4 +438,222 @@ test("a tool that migrates while adopt runs (a row written to its table between 
   assert.deepEqual(tables, []);
   db.close();
   tool.close();
+});
+
+test("a migration the tool rolled back (goose's is_applied false, Flyway's UNDO_SQL, Prisma's rolled_back_at) is not applied, as the tool would run it again: adopted below it, up runs it, verify is clean", async (t) => {
+  const cases: [tool: string, count: number, undo: (db: Db, source: string) => void, version: number][] = [
+    [
+      "goose",
+      5,
+      (db, source) => {
+        const text = readFileSync(path.join(source, "10_index_tags.sql"), "utf8");
+        db.exec(text.slice(text.indexOf("-- +goose Down")));
+        db.exec("INSERT INTO goose_db_version (version_id, is_applied) VALUES (10, 0)");
+      },
+      4,
+    ],
+    [
+      "flyway",
+      4,
+      (db, source) => {
+        const undo = "U1.10__Index_tags.sql";
+        db.exec(readFileSync(path.join(source, undo), "utf8"));
+        db.prepare("INSERT INTO flyway_schema_history VALUES (5, '1.10', 'Index tags', 'UNDO_SQL', ?, ?, 'app', 'now', 1, 1)").run(undo, flywayCrc(readFileSync(path.join(source, undo), "utf8")));
+      },
+      3,
+    ],
+    // A migration that failed, then marked rolled back (prisma migrate resolve --rolled-back) after its partial work was undone.
+    ["prisma", 2, (db) => db.exec("INSERT INTO _prisma_migrations (id, checksum, migration_name, rolled_back_at) VALUES ('x', 'other', '20230103000000_user_email', current_timestamp)"), 2],
+  ];
+  for (const [tool, count, undo, version] of cases) {
+    const { project, source } = await importedProject(t, tool);
+    const file = buildAsTool(project, tool, source, count);
+    const db = new Database(file);
+    undo(db, source);
+    db.close();
+    const adopted = await cli(project, tool, file, ...adoptArgs);
+    assert.equal(adopted.code, 0, `${tool}: ${JSON.stringify(adopted.json)}`);
+    assert.equal(adopted.json.version, version, tool);
+    assert.equal((await cli(project, tool, file, "up")).code, 0, tool);
+    assert.equal((await cli(project, tool, file, "status")).json.currentVersion, TOOLS[tool]!.ups.length, tool);
+    assert.equal((await cli(project, tool, file, "verify")).json.ok, true, tool);
+  }
+});
+
+/** `sql` run on a fresh copy of the tool's fully migrated database. */
+function editedAsTool(project: TestProject, tool: string, source: string, name: string, sql: string): string {
+  const file = buildAsTool(project, tool, source, TOOLS[tool]!.ups.length, name);
+  const db = new Database(file);
+  db.exec(sql);
+  db.close();
+  return file;
+}
+
+test("--old-table: every tool's history table renamed as the tool allows (a quote, a space and a dot in the name; drizzle-orm's own migrationsTable) is adopted, left out of verify, and dropped by a later --drop-old-table; invalid names are ADOPT_OLD_TABLE_INVALID", async (t) => {
+  const hostile = 'my "odd" table.v2';
+  const value = '"my ""odd"" table.v2"';
+  for (const tool of Object.keys(TOOLS)) {
+    const { project, source } = await importedProject(t, tool);
+    let file: string;
+    if (tool === "drizzle") {
+      file = project.databasePath("renamed.db");
+      const sqlite = new Database(file);
+      migrate(drizzle(sqlite), { migrationsFolder: source, migrationsTable: hostile });
+      sqlite.close();
+    } else {
+      file = editedAsTool(project, tool, source, "renamed.db", `ALTER TABLE "${defaultTable(tool)}" RENAME TO ${value}`);
+    }
+    // Renamed, the tool's table no longer clashes with stepwise's default name: no --table.
+    const run = async (...args: string[]) => {
+      const result = await runCli([...args, "--db", file, "--json"], { cwd: project.root });
+      return { code: result.code, json: JSON.parse(result.stdout || "{}") as Json };
+    };
+    // Without it: the default name, which for dbmate and golang-migrate is stepwise's own.
+    const clashes = defaultTable(tool) === "schema_migrations";
+    assert.equal(refusal(await run(...adoptArgs), clashes ? "ADOPT_TABLE_CLASH" : "ADOPT_HISTORY_MISSING").table, defaultTable(tool), tool);
+    const adopted = await run(...adoptArgs, "--old-table", value);
+    assert.equal(adopted.code, 0, `${tool}: ${JSON.stringify(adopted.json)}`);
+    assert.deepEqual([adopted.json.version, adopted.json.oldTable], [TOOLS[tool]!.ups.length, `"my ""odd"" table.v2"`], tool);
+    assert.equal((await run("verify")).json.ok, true, tool);
+    const record = new Database(file, { readonly: true }).prepare("SELECT old_table FROM schema_migrations_adopted").get() as { old_table: string };
+    assert.equal(record.old_table, hostile);
+    const dropped = await run(...adoptArgs, "--drop-old-table");
+    assert.deepEqual([dropped.code, dropped.json.oldTableDropped, hasHistory(file, hostile).n], [0, true, 0], tool);
+    assert.equal((await run("verify")).json.ok, true, tool);
+
+    if (tool !== "sqlx") continue;
+    const fresh = editedAsTool(project, tool, source, "fresh.db", "");
+    for (const [invalid, reason] of [
+      ["main._sqlx_migrations", "SQLite"],
+      ['"_sqlx_migrations', "quote"],
+      ["", "empty"],
+      ["sqlite_master", "SQLite's own"],
+    ] as const) {
+      const error = refusal(await cli(project, tool, fresh, ...adoptArgs, "--old-table", invalid), "ADOPT_OLD_TABLE_INVALID");
+      assert.equal(error.value, invalid);
+      assert.match(error.reason, new RegExp(reason));
+    }
+    assert.equal(refusal(await cli(project, tool, fresh, ...adoptArgs, "--old-table", "schema_migrations"), "ADOPT_TABLE_CLASH").table, "schema_migrations");
+    assert.equal(refusal(await cli(project, tool, fresh, ...adoptArgs, "--old-table", "nowhere"), "ADOPT_HISTORY_MISSING").table, "nowhere");
+  }
+});
+
+/** The tool's own history table name. */
+function defaultTable(tool: string): string {
+  return (
+    {
+      dbmate: "schema_migrations",
+      "golang-migrate": "schema_migrations",
+      diesel: "__diesel_schema_migrations",
+      sqlx: "_sqlx_migrations",
+      goose: "goose_db_version",
+      flyway: "flyway_schema_history",
+      prisma: "_prisma_migrations",
+    }[tool] ?? "__drizzle_migrations"
+  );
+}
+
+test("prisma: a migration.sql whose line endings differ from the ones it was applied with (CRLF against LF, either way) is adopted, as Prisma accepts it; another text is still refused", async (t) => {
+  const { project, source } = await importedProject(t, "prisma");
+  for (const [name, rewrite] of [
+    ["to-lf.db", (text: string) => text.replaceAll("\r\n", "\n")],
+    ["to-crlf.db", (text: string) => text.replaceAll("\n", "\r\n")],
+  ] as const) {
+    const file = buildAsTool(project, "prisma", source, 3, name);
+    const db = new Database(file);
+    for (const up of TOOLS.prisma!.ups) {
+      const checksum = sha("sha256", Buffer.from(rewrite(readFileSync(path.join(source, up), "utf8"))));
+      db.prepare("UPDATE _prisma_migrations SET checksum = ? WHERE migration_name = ?").run(checksum, path.dirname(up));
+    }
+    db.close();
+    const adopted = await cli(project, "prisma", file, ...adoptArgs);
+    assert.equal(adopted.code, 0, `${name}: ${JSON.stringify(adopted.json)}`);
+  }
+  // Imported from a checkout with CRLF line endings, against a database migrated from LF files.
+  const crlf = createTestProject(t);
+  const crlfSource = path.join(crlf.root, "prisma-migrations");
+  cpSync(source, crlfSource, { recursive: true });
+  for (const up of TOOLS.prisma!.ups) writeFileSync(path.join(crlfSource, up), readFileSync(path.join(source, up), "utf8").replaceAll("\n", "\r\n"));
+  assert.equal((await runCli(["import", "prisma", "prisma-migrations", "--empty-down", "no-op", "--yes"], { cwd: crlf.root })).code, 0);
+  await crlf.generateAsBin();
+  const fromLf = buildAsTool(crlf, "prisma", source, 3, "from-lf.db");
+  assert.equal((await cli(crlf, "prisma", fromLf, ...adoptArgs)).code, 0);
+
+  const other = editedAsTool(project, "prisma", source, "other.db", "UPDATE _prisma_migrations SET checksum = 'ab' || substr(checksum, 3) WHERE migration_name = '20230101000000_init'");
+  assert.equal(refusal(await cli(project, "prisma", other, ...adoptArgs), "ADOPT_CHECKSUM_MISMATCH").migrations.length, 1);
+});
+
+test("drizzle: a row missing below drizzle's newest (a gap its migrator never fills) is ADOPT_HISTORY_GAP naming the migration", async (t) => {
+  const { project, source } = await importedProject(t, "drizzle");
+  const file = editedAsTool(project, "drizzle", source, "gap.db", "DELETE FROM __drizzle_migrations WHERE created_at = 1700000100000");
+  assert.deepEqual(refusal(await cli(project, "drizzle", file, ...adoptArgs), "ADOPT_HISTORY_GAP").missing, [{ version: 2, id: "0001_create_posts" }]);
+});
+
+test("diesel: an adopted database holding a dangling key its tool's connection let through (foreign keys off) goes on with up: the imported foreign_keys:off migration is not blamed for it", async (t) => {
+  const { project, source } = await importedProject(t, "diesel");
+  const file = editedAsTool(project, "diesel", source, "orphans.db", "");
+  const db = new Database(file);
+  // Migration 5 is not applied yet.
+  db.exec("DELETE FROM __diesel_schema_migrations WHERE version = '201903021'; DROP INDEX tags_name");
+  db.exec("PRAGMA foreign_keys = OFF; INSERT INTO posts (id, user_id, title) VALUES (1, 42, 'orphan')");
+  db.close();
+  assert.equal((await cli(project, "diesel", file, ...adoptArgs)).json.version, 4);
+  const up = await cli(project, "diesel", file, "up");
+  assert.equal(up.code, 0, JSON.stringify(up.json));
+  assert.equal((await cli(project, "diesel", file, "verify")).json.ok, true);
+});
+
+test("docs/adopting.md's --old-table commands, typed as written, adopt a goose database whose table goose was told to name goose_versions, and verify passes", async (t) => {
+  const { project, source } = await importedProject(t, "goose");
+  mkdirSync(path.join(project.root, "data"));
+  cpSync(editedAsTool(project, "goose", source, "renamed.db", "ALTER TABLE goose_db_version RENAME TO goose_versions"), path.join(project.root, "data", "app.db"));
+  const commands = commandsOf(block(guideBlocks(readFileSync(path.join(repoRoot, "docs", "adopting.md"), "utf8")), "adopt-old-table"));
+  assert.deepEqual(
+    commands.map((words) => words.slice(0, 3).join(" ")),
+    ["npx stepwise adopt", "npx stepwise verify"],
+  );
+  for (const words of commands) {
+    const run = await runCli(words.slice(2), { cwd: project.root });
+    assert.equal(run.code, 0, `${words.join(" ")}: ${run.stdout}${run.stderr}`);
+  }
+  assert.equal((await cli(project, "goose", path.join(project.root, "data", "app.db"), "status")).json.currentVersion, TOOLS.goose!.ups.length);
+});
+
+test("flyway: a BASELINE row (flyway baseline, or baselineOnMigrate) stands for every version at or below it as applied, whether or not the import holds its version; up applies the rest", async (t) => {
+  const { project, source } = await importedProject(t, "flyway");
+  for (const [baseline, name] of [
+    ["1.1", "at-a-version.db"],
+    ["1.5", "between-versions.db"],
+  ] as const) {
+    const file = editedAsTool(
+      project,
+      "flyway",
+      source,
+      name,
+      `DELETE FROM flyway_schema_history WHERE version IN ('1', '1.1', '1.11');
+       UPDATE flyway_schema_history SET installed_rank = installed_rank + 10;
+       INSERT INTO flyway_schema_history VALUES (1, '${baseline}', '<< Flyway Baseline >>', 'BASELINE', '<< Flyway Baseline >>', NULL, 'app', 'now', 0, 1)`,
+    );
+    const adopted = await cli(project, "flyway", file, ...adoptArgs);
+    assert.equal(adopted.code, 0, `${baseline}: ${JSON.stringify(adopted.json)}`);
+    assert.equal(adopted.json.version, 4, baseline);
+    assert.equal((await cli(project, "flyway", file, "up")).code, 0);
+    assert.equal((await cli(project, "flyway", file, "verify")).json.ok, true);
+  }
+});
+
+test('sqlx: files checked out with CRLF, against a database sqlx 0.9 migrated with ignored-chars = ["\\r"] (its checksums taken without carriage returns), are adopted', async (t) => {
+  const project = createTestProject(t);
+  const source = path.join(project.root, "sqlx-migrations");
+  cpSync(path.join(fixturesDir, "import", "sqlx"), source, { recursive: true });
+  const lf = path.join(project.root, "lf");
+  cpSync(source, lf, { recursive: true });
+  for (const up of TOOLS.sqlx!.ups) writeFileSync(path.join(source, up), readFileSync(path.join(lf, up), "utf8").replaceAll("\r\n", "\n").replaceAll("\n", "\r\n"));
+  assert.equal((await runCli(["import", "sqlx", "sqlx-migrations", "--empty-down", "no-op", "--yes"], { cwd: project.root })).code, 0);
+  await project.generateAsBin();
+  // The history sqlx wrote hashes each file without its carriage returns: the LF copy's bytes.
+  const file = buildAsTool(project, "sqlx", lf, TOOLS.sqlx!.ups.length);
+  const adopted = await cli(project, "sqlx", file, ...adoptArgs);
+  assert.equal(adopted.code, 0, JSON.stringify(adopted.json));
+  assert.equal(adopted.json.version, TOOLS.sqlx!.ups.length);
 });

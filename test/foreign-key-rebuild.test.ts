@@ -110,6 +110,38 @@ await describeEachDriver("foreign-key rebuilds", (h) => {
     assert.deepEqual(readBytes(databaseFile), before, "the failed rebuild changed the file");
   });
 
+  test("a dangling reference already there (written with enforcement off, as another tool's connection leaves it) does not fail a foreign_keys:off migration; one the migration adds still does, and only it is reported", async (t) => {
+    if (h.lacks(t, "foreignKeySwitch")) return;
+    const project = createTestProject(t, { fixture: "fk-parent-rebuild" });
+    const migrations = await project.load();
+    const keeps = project.databasePath("keeps.db");
+    const first = await h.open(keeps);
+    first.manager(migrations).up({ to: 1 });
+    first.exec("PRAGMA foreign_keys = OFF");
+    first.exec("INSERT INTO books (id, author_id, title) VALUES (90, 99, 'orphan')");
+    first.close();
+    const db = await openWithForeignKeys(h, t, keeps);
+    const manager = db.manager(migrations);
+    manager.up();
+    assert.equal(manager.currentVersion(), 2);
+
+    const file = path.join(project.migrationsDir, REBUILD);
+    writeFileSync(file, readFileSync(file, "utf8").replace("FROM authors;", "FROM authors WHERE id <> 3;"));
+    const dropping = await project.load();
+    const drops = project.databasePath("drops.db");
+    const second = await h.open(drops);
+    second.manager(dropping).up({ to: 1 });
+    second.exec("PRAGMA foreign_keys = OFF");
+    second.exec("INSERT INTO books (id, author_id, title) VALUES (90, 99, 'orphan')");
+    second.close();
+    const refused = await openWithForeignKeys(h, t, drops);
+    assert.throws(
+      () => refused.manager(dropping).up(),
+      (error: StepwiseError<"FOREIGN_KEY_VIOLATION">) =>
+        error.code === "FOREIGN_KEY_VIOLATION" && error.details.violationCount === 1 && error.details.violations.every((violation) => violation.rowid !== 90),
+    );
+  });
+
   test("a parent's children are found however their keys are written: table constraints, other cases, quoted names and keys added later", async (t) => {
     const dir = mkdtempSync(path.join(tmpdir(), "stepwise-fk-children-"));
     t.after(() => rmSync(dir, { recursive: true, force: true }));

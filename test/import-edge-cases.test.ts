@@ -8,6 +8,9 @@ import fs, { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { syncBuiltinESMExports } from "node:module";
 import path from "node:path";
 import { test } from "node:test";
+import Database from "better-sqlite3";
+import { drizzle } from "drizzle-orm/better-sqlite3";
+import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { planImport, writeImport } from "../codegen/import/import-plan.js";
 import { createTestProject, runCli, type TestProject } from "./support/project.js";
 
@@ -154,7 +157,7 @@ test("a `-- migrate:down` line in a tool's up SQL (a comment to the tool) is IMP
     const error = (await importJson(project, ["sqlx", "sqlx-migrations", "--empty-down", emptyDown, "--yes"], 1)).error!;
     assert.equal(error.code, "IMPORT_SOURCE_INVALID");
     assert.equal(error.problems![0]!.file, "sqlx-migrations/1_a.sql");
-    if (emptyDown === "irreversible") assert.equal(error.problems![0]!.line, 2);
+    assert.equal(error.problems![0]!.line, 2);
   }
   assert.equal(existsSync(project.migrationsDir), false);
 });
@@ -289,5 +292,141 @@ test("CRLF files keep their no-transaction settings in every tool's spelling", a
       [false],
       tool,
     );
+  }
+});
+
+/** Each tool's files for one migration whose up is `body`, the file that holds the up, and the up's first line in it. */
+const ONE_MIGRATION: Record<string, (body: string) => { files: Record<string, string>; up: string; first: number }> = {
+  sqlx: (body) => ({ files: { "1_a.sql": body }, up: "1_a.sql", first: 1 }),
+  dbmate: (body) => ({ files: { "1_a.sql": `-- migrate:up\n${body}-- migrate:down\nDROP TABLE t;\n` }, up: "1_a.sql", first: 2 }),
+  goose: (body) => ({ files: { "00001_a.sql": `-- +goose Up\n${body}-- +goose Down\nDROP TABLE t;\n` }, up: "00001_a.sql", first: 2 }),
+  "golang-migrate": (body) => ({ files: { "1_a.up.sql": body, "1_a.down.sql": "DROP TABLE t;\n" }, up: "1_a.up.sql", first: 1 }),
+  diesel: (body) => ({ files: { "2020-01-01-000000_a/up.sql": body, "2020-01-01-000000_a/down.sql": "DROP TABLE t;\n" }, up: "2020-01-01-000000_a/up.sql", first: 1 }),
+  flyway: (body) => ({ files: { "V1__a.sql": body }, up: "V1__a.sql", first: 1 }),
+  drizzle: (body) => ({
+    files: { "0000_a.sql": body, "meta/_journal.json": JSON.stringify({ version: "7", dialect: "sqlite", entries: [{ idx: 0, version: "6", when: 1, tag: "0000_a", breakpoints: true }] }) },
+    up: "0000_a.sql",
+    first: 1,
+  }),
+  prisma: (body) => ({ files: { "20200101000000_a/migration.sql": body }, up: "20200101000000_a/migration.sql", first: 1 }),
+};
+
+test("a comment in a tool's SQL that stepwise reads as its marker, flag, description or a near miss is IMPORT_SOURCE_INVALID at its line in the tool's file, for every tool; the same text in a string or a block comment is imported and runs as the tool ran it", async (t) => {
+  const comments = ["-- migrate:down", "-- migrate:up", "-- migrate:empty nothing", "-- description: x", "-- transaction:false", "-- Migrate:Down", "-- foreign_keys:off", "-- +goose Down"];
+  const inert = ["INSERT INTO t VALUES ('\n-- migrate:down\n-- +goose Down\n');\n", "/*\n-- migrate:up\n-- description: x\n*/\n"];
+  for (const [tool, make] of Object.entries(ONE_MIGRATION)) {
+    for (const comment of [...comments, "SELECT 1; -- migrate:down"]) {
+      // dbmate and goose read their own marker lines wherever they are: a second block, which their readers refuse as the tools do.
+      if ((tool === "dbmate" && comment.startsWith("-- migrate:")) || (tool === "goose" && comment.includes("+goose"))) continue;
+      const { files, up, first } = make(`CREATE TABLE t (x TEXT);\n${comment}\nINSERT INTO t VALUES ('a');\n`);
+      const project = projectWith(t, tool, files);
+      const error = (await importJson(project, [tool, `${tool}-migrations`, "--empty-down", "no-op"], 1)).error!;
+      assert.equal(error.code, "IMPORT_SOURCE_INVALID", `${tool}: ${comment}`);
+      assert.deepEqual(
+        error.problems!.map((problem) => [problem.file, problem.line]),
+        [[`${tool}-migrations/${up}`, first + 1]],
+        `${tool}: ${comment}`,
+      );
+    }
+    if (tool === "dbmate" || tool === "goose") continue;
+    for (const text of inert) {
+      const project = projectWith(t, tool, make(`CREATE TABLE t (x TEXT);\n${text}INSERT INTO t VALUES ('a');\n`).files);
+      assert.equal((await importJson(project, [tool, `${tool}-migrations`, "--empty-down", "no-op", "--yes"], 0)).migrations?.length, 1, `${tool}: ${text}`);
+      await project.generateAsBin();
+      const up = await runCli(["up", "--db", "app.db", "--json"], { cwd: project.root });
+      assert.equal(up.code, 0, `${tool}: ${up.stdout}`);
+      const db = new Database(path.join(project.root, "app.db"), { readonly: true });
+      const rows = (db.prepare("SELECT x FROM t").all() as { x: string }[]).map((row) => row.x);
+      db.close();
+      assert.deepEqual(rows, text.startsWith("INSERT") ? ["\n-- migrate:down\n-- +goose Down\n", "a"] : ["a"], `${tool}: ${text}`);
+    }
+  }
+});
+
+/** Each tool's files for two migrations: `first` in a transaction, `second` run outside one by the tool's own opt-out (golang-migrate and drizzle have none on SQLite: both in one). */
+const NO_TRANSACTION_REBUILD: Record<string, { files(first: string, second: string): Record<string, string>; foreignKeysOn: boolean; second: "outside" | "inside" }> = {
+  sqlx: { files: (first, second) => ({ "1_a.sql": first, "2_b.sql": `-- no-transaction\n${second}` }), foreignKeysOn: true, second: "outside" },
+  dbmate: {
+    files: (first, second) => ({ "1_a.sql": `-- migrate:up\n${first}-- migrate:down\n`, "2_b.sql": `-- migrate:up transaction:false\n${second}-- migrate:down\n` }),
+    foreignKeysOn: false,
+    second: "outside",
+  },
+  goose: {
+    files: (first, second) => ({ "00001_a.sql": `-- +goose Up\n${first}`, "00002_b.sql": `-- +goose NO TRANSACTION\n-- +goose Up\n${second}` }),
+    foreignKeysOn: false,
+    second: "outside",
+  },
+  "golang-migrate": { files: (first, second) => ({ "1_a.up.sql": first, "2_b.up.sql": second }), foreignKeysOn: false, second: "inside" },
+  diesel: {
+    files: (first, second) => ({ "2020-01-01-000000_a/up.sql": first, "2020-01-02-000000_b/up.sql": second, "2020-01-02-000000_b/metadata.toml": "run_in_transaction = false\n" }),
+    foreignKeysOn: false,
+    second: "outside",
+  },
+  flyway: { files: (first, second) => ({ "V1__a.sql": first, "V2__b.sql": second, "V2__b.sql.conf": "executeInTransaction=false\n" }), foreignKeysOn: false, second: "outside" },
+  drizzle: {
+    // drizzle-orm's migrator runs one statement at a time, split at its breakpoints.
+    files: (first, second) => ({
+      "0000_a.sql": first.replace(/;\n(?=.)/gs, ";--> statement-breakpoint\n"),
+      "0001_b.sql": second.replace(/;\n(?=.)/gs, ";--> statement-breakpoint\n"),
+      "meta/_journal.json": JSON.stringify({ version: "7", dialect: "sqlite", entries: ["0000_a", "0001_b"].map((tag, idx) => ({ idx, version: "6", when: idx + 1, tag, breakpoints: true })) }),
+    }),
+    foreignKeysOn: true,
+    second: "inside",
+  },
+  prisma: { files: (first, second) => ({ "20200101000000_a/migration.sql": first, "20200102000000_b/migration.sql": second }), foreignKeysOn: true, second: "outside" },
+};
+
+test("a parent table rebuilt between the tool's own PRAGMA foreign_keys=OFF and ON, in a migration the tool runs outside a transaction (or in one): stepwise builds the schema and keeps the rows the tool did, for every tool; a rebuild that leaves a dangling key is FOREIGN_KEY_VIOLATION where the tool kept it", async (t) => {
+  const first =
+    "CREATE TABLE authors (id INTEGER PRIMARY KEY, name TEXT);\nCREATE TABLE books (id INTEGER PRIMARY KEY, author_id INTEGER REFERENCES authors (id) ON DELETE CASCADE);\n" +
+    "INSERT INTO authors VALUES (1, 'a'), (2, 'b');\nINSERT INTO books VALUES (1, 1), (2, 2);\n";
+  const rebuild = (where: string) =>
+    `PRAGMA foreign_keys=OFF;\nCREATE TABLE new_authors (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT '');\nINSERT INTO new_authors SELECT id, coalesce(name, '') FROM authors${where};\n` +
+    "DROP TABLE authors;\nALTER TABLE new_authors RENAME TO authors;\nPRAGMA foreign_keys=ON;\n";
+  const schemaOf = (db: Database.Database) =>
+    db.prepare("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE 'schema_migrations%' AND name <> '__drizzle_migrations' ORDER BY name").all();
+  for (const [tool, spec] of Object.entries(NO_TRANSACTION_REBUILD)) {
+    // With a VACUUM after the rebuild, which no transaction may hold: the migration stays outside one, its pragmas statements, as the tool ran it.
+    for (const [where, vacuum] of [["", false], [" WHERE id <> 2", false], ...(spec.second === "outside" ? [["", true] as const] : [])] as const) {
+      const second = rebuild(where) + (vacuum ? "VACUUM;\n" : "");
+      const project = projectWith(t, tool, spec.files(first, second));
+      assert.equal((await importJson(project, [tool, `${tool}-migrations`, "--empty-down", "no-op", "--yes"], 0)).migrations?.length, 2, tool);
+      await project.generateAsBin();
+      const up = await runCli(["up", "--db", "app.db", "--json"], { cwd: project.root });
+      // As the tool ran them: its connection's foreign-key setting, each script in a transaction or not.
+      // drizzle's by drizzle-orm's own migrator.
+      const byTool = new Database(":memory:");
+      byTool.pragma(`foreign_keys = ${spec.foreignKeysOn ? "ON" : "OFF"}`);
+      if (tool === "drizzle") migrate(drizzle(byTool), { migrationsFolder: path.join(project.root, "drizzle-migrations") });
+      else {
+        byTool.exec(first);
+        if (spec.second === "outside") byTool.exec(second);
+        else byTool.transaction(() => byTool.exec(second))();
+      }
+      // drizzle's PRAGMA foreign_keys=OFF does nothing inside its one transaction, so its DROP TABLE cascade-deleted the children: stepwise does what the pragmas say and keeps them.
+      const lost = tool === "drizzle";
+      if (where !== "") {
+        assert.equal(up.code, 1, `${tool}: ${up.stdout}`);
+        assert.equal((JSON.parse(up.stdout) as { error: { code: string } }).error.code, "FOREIGN_KEY_VIOLATION", tool);
+        assert.equal((byTool.prepare("PRAGMA foreign_key_check").all() as unknown[]).length, lost ? 0 : 1, `${tool} kept the dangling key`);
+        continue;
+      }
+      assert.equal(up.code, 0, `${tool}: ${up.stdout}`);
+      const db = new Database(path.join(project.root, "app.db"), { readonly: true });
+      assert.deepEqual(schemaOf(db), schemaOf(byTool), tool);
+      const books = db.prepare("SELECT * FROM books ORDER BY id").all();
+      assert.deepEqual(
+        books,
+        lost
+          ? [
+              { id: 1, author_id: 1 },
+              { id: 2, author_id: 2 },
+            ]
+          : byTool.prepare("SELECT * FROM books ORDER BY id").all(),
+        tool,
+      );
+      if (lost) assert.deepEqual(byTool.prepare("SELECT * FROM books").all(), []);
+      db.close();
+    }
   }
 });

@@ -26,6 +26,7 @@ import { umzug } from "./read-umzug.js";
 import { helperPath, renderWrapper, wrapperEntry } from "./render-wrapper.js";
 import { prisma } from "./read-prisma.js";
 import { sqlx } from "./read-sqlx.js";
+import { findMarkerLookalikes } from "./marker-lookalikes.js";
 import { openSourceFolder, type ForeignMigration, type ForeignTool, type SourceProblem, type SourceSection } from "./source.js";
 
 /** The tools `import` reads, by the name the command takes. */
@@ -74,6 +75,8 @@ export interface PlannedMigration {
   readonly down: "sql" | "module" | "no-op" | "none";
   readonly emptyUp: boolean;
   readonly history: Readonly<Record<string, string | number>>;
+  /** Other values of a `history` column the tool accepts too; absent when it has none. */
+  readonly accepted?: Readonly<Record<string, readonly string[]>>;
   readonly text: string;
 }
 
@@ -168,7 +171,7 @@ export function planImport(options: ImportOptions): ImportPlan {
     format: "stepwise-import-map/1",
     tool,
     source,
-    migrations: migrations.map(({ version, file, originalId, sources, history }) => ({ version, file, originalId, sources, history })),
+    migrations: migrations.map(({ version, file, originalId, sources, history, accepted }) => ({ version, file, originalId, sources, history, ...(accepted && { accepted }) })),
   };
   return {
     tool,
@@ -195,6 +198,7 @@ function isOnlyComments(sql: string, dialect: SqlDialect): boolean {
 function renderMigration(
   source: ForeignMigration,
   context: { tool: string; version: number; file: string; dialect: SqlDialect; emptyDown: EmptyDownChoice; foreignKeysOff: boolean; isEmpty: (section: SourceSection) => boolean },
+  keepPragmas = false,
 ): { migration: Omit<PlannedMigration, "sources">; problems: SourceProblem[] } {
   const { tool, dialect } = context;
   let migration = source;
@@ -204,7 +208,7 @@ function renderMigration(
   // A migration that switches foreign keys itself (drizzle-kit's and Prisma's table rebuilds) gets the flag that does it within a transaction; its pragmas, refused there, become comments.
   // Only pragmas the tool ran count: not one inside a comment or a string.
   const words = new Set(dialect === "sqlite" ? tokenizeSql(migration.up.sql).flatMap((token) => (token.kind === "word" ? [token.offset] : [])) : []);
-  const pragmas = [...migration.up.sql.matchAll(FOREIGN_KEYS_PRAGMA)].filter((match) => words.has(match.index)).length;
+  const pragmas = keepPragmas ? 0 : [...migration.up.sql.matchAll(FOREIGN_KEYS_PRAGMA)].filter((match) => words.has(match.index)).length;
   if (pragmas > 0) {
     const sql = migration.up.sql.replace(FOREIGN_KEYS_PRAGMA, (statement: string, offset: number) => (words.has(offset) ? `/* ${statement} */` : statement));
     migration = { ...migration, transaction: true, up: { ...migration.up, sql } };
@@ -224,6 +228,8 @@ function renderMigration(
   if (down !== "none" && migration.down !== null) add(migration.down.sql, migration.down);
   const text = chunks.map((chunk) => chunk.text).join("");
   const parsed = parseSqlMigrationSource(text, { dialect });
+  // The tool ran it outside a transaction, and something in it (a VACUUM) cannot run inside one: its pragmas stay statements, run outside a transaction as the tool ran them.
+  if (pragmas > 0 && !source.transaction && !parsed.ok && parsed.problems.some((problem) => problem.code === "SQL_NEEDS_NO_TRANSACTION")) return renderMigration(source, context, true);
   // A `-- migrate:down` line in the tool's SQL, a comment to the tool, would cut the migration short where no down marker of ours makes it a duplicate.
   const splitAt =
     parsed.ok && down === "none" && parsed.migration.downSqlLine !== null
@@ -234,20 +240,29 @@ function renderMigration(
       ? [{ line: splitAt, code: null, message: `a line stepwise reads as its "${DOWN_MARKER}" marker, where ${tool} ran what follows as part of the up; reword that comment or remove it` }]
       : []
     : parsed.problems;
-  const problems = found.map((problem) => {
-    let line = 1;
-    for (const chunk of chunks) {
-      const lines = chunk.text.split("\n").length - 1;
-      if (problem.line <= line + lines - 1 || chunk === chunks.at(-1)) {
-        const from = chunk.from ?? migration.up;
-        const within = Math.max(0, problem.line - line);
-        const resumed = from.breaks?.findLast((stretch) => stretch.at <= within);
-        return { file: from.file, line: resumed ? resumed.line + within - resumed.at : from.line + within, message: problem.code === null ? problem.message : `${problem.message} [${problem.code}]` };
-      }
-      line += lines;
-    }
-    return { file: migration.up.file, line: 1, message: problem.message };
-  });
+  // The tool's comments that stepwise would read as markers are refused at their own lines, not as the rendered file's duplicates.
+  const lookalikes = [migration.up, ...(migration.down ? [migration.down] : [])].flatMap((section) => findMarkerLookalikes(section, tool, dialect));
+  const problems: SourceProblem[] =
+    lookalikes.length > 0
+      ? lookalikes
+      : found.map((problem) => {
+          let line = 1;
+          for (const chunk of chunks) {
+            const lines = chunk.text.split("\n").length - 1;
+            if (problem.line <= line + lines - 1 || chunk === chunks.at(-1)) {
+              const from = chunk.from ?? migration.up;
+              const within = Math.max(0, problem.line - line);
+              const resumed = from.breaks?.findLast((stretch) => stretch.at <= within);
+              return {
+                file: from.file,
+                line: resumed ? resumed.line + within - resumed.at : from.line + within,
+                message: problem.code === null ? problem.message : `${problem.message} [${problem.code}]`,
+              };
+            }
+            line += lines;
+          }
+          return { file: migration.up.file, line: 1, message: problem.message };
+        });
   return {
     migration: {
       version: context.version,
@@ -259,6 +274,7 @@ function renderMigration(
       down,
       emptyUp,
       history: migration.history,
+      ...(migration.accepted && { accepted: migration.accepted }),
       text,
     },
     problems,

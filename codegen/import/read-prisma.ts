@@ -5,6 +5,16 @@
 import { compareText } from "../problems.js";
 import { refuse, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
+/**
+ * The other checksums Prisma accepts for `file`: it checks the script as read, with CRLF made LF, and with every LF made CRLF (so a file checked out with other line endings than where it was
+ * applied still matches); only those that differ from the plain one.
+ */
+function acceptedChecksums(source: SourceFolder, file: string): string[] {
+  const plain = source.hash(file);
+  const others = [source.hash(file, "sha256", (text) => text.replaceAll("\r\n", "\n")), source.hash(file, "sha256", (text) => text.replaceAll("\n", "\r\n"))];
+  return [...new Set(others)].filter((checksum) => checksum !== plain);
+}
+
 export const prisma: ForeignTool = {
   order: "by folder name as a string, as Prisma sorts them",
   foreignKeysOff: false,
@@ -27,6 +37,7 @@ export const prisma: ForeignTool = {
             transaction: false,
             sources: [file],
             history: { migration_name: folder.name, checksum: source.hash(file) },
+            accepted: { checksum: acceptedChecksums(source, file) },
           },
         ];
       });

@@ -47,6 +47,8 @@ export const sqlx: ForeignTool = {
         sources: [upFile, ...(slot.down === undefined ? [] : [slot.down])],
         // sqlx records SHA-384 of the up file's bytes.
         history: { version, description: slot.name.replaceAll("_", " "), checksum: source.hash(upFile, "sha384") },
+        // sqlx 0.9's `ignored-chars = ["\r"]` (sqlx.toml) hashes the file without its carriage returns.
+        ...withoutCarriageReturns(source, upFile),
       });
     }
     return migrations;
@@ -57,4 +59,11 @@ export const sqlx: ForeignTool = {
 function withoutNoTransaction(file: string, text: string): { section: SourceSection; transaction: boolean } {
   if (!text.startsWith(NO_TRANSACTION)) return { section: { file, line: 1, sql: text }, transaction: true };
   return { section: { file, line: 2, sql: text.slice(endOfLine(text, 0)) }, transaction: false };
+}
+
+/** The checksum sqlx stores for `file` when `ignored-chars` drops carriage returns, where it differs from the plain one. */
+function withoutCarriageReturns(source: SourceFolder, file: string): { accepted?: { checksum: string[] } } {
+  const plain = source.hash(file, "sha384");
+  const stripped = source.hash(file, "sha384", (text) => text.replaceAll("\r", ""));
+  return stripped === plain ? {} : { accepted: { checksum: [stripped] } };
 }

@@ -32,6 +32,8 @@ export interface ForeignMigration {
   readonly sources: readonly string[];
   /** What the tool's history table records for it, by that table's column names: what adopting a database matches on. */
   readonly history: Readonly<Record<string, string | number>>;
+  /** Other values of a `history` column the tool accepts for the same file too (Prisma: the checksum of the script with its line endings changed). */
+  readonly accepted?: Readonly<Record<string, readonly string[]>>;
   /** A JavaScript or TypeScript migration: imported as a wrapper that runs this file unchanged, its tool's API served; `up`/`down` then only say where it is and whether it has a down. */
   readonly module?: ModuleMigration;
 }
@@ -89,8 +91,8 @@ export interface SourceFolder {
   list(relative?: string): SourceEntry[];
   /** A file's text (a leading BOM dropped), or `null` after reporting why it cannot be read; `undefined` when it does not exist. */
   read(relative: string): string | null | undefined;
-  /** A digest of a file's bytes as they are on disk (a BOM included, as the tools hash them), hex. */
-  hash(relative: string, algorithm?: "sha256" | "sha384"): string;
+  /** A digest of a file's bytes as they are on disk (a BOM included, as the tools hash them), hex; `rewrite` changes the bytes (as text) first. */
+  hash(relative: string, algorithm?: "sha256" | "sha384", rewrite?: (text: string) => string): string;
   report(file: string, line: number, message: string): void;
 }
 
@@ -126,10 +128,12 @@ export function openSourceFolder(dir: string): SourceFolder {
       }
       return decoded.text.replace(/^\uFEFF/, "");
     },
-    hash: (relative, algorithm = "sha256") =>
-      createHash(algorithm)
-        .update(bytes.get(relative) ?? readFileSync(path.join(dir, relative)))
-        .digest("hex"),
+    hash(relative, algorithm = "sha256", rewrite) {
+      const raw = bytes.get(relative) ?? readFileSync(path.join(dir, relative));
+      return createHash(algorithm)
+        .update(rewrite ? Buffer.from(rewrite(raw.toString("utf8")), "utf8") : raw)
+        .digest("hex");
+    },
   };
 }
 

@@ -253,7 +253,10 @@ export async function baseline<R extends MigrationRegistry>(scope: CommandScope<
 }
 
 /** `adopt`: records the migrations another tool applied, read from its history table through `stepwise import`'s map (default `migrations/stepwise-import-map.json`). */
-export async function adopt<R extends MigrationRegistry>(scope: CommandScope<R>, options: { readonly map?: string; readonly dropOldTable?: boolean; readonly historyFile?: string }): Promise<Report> {
+export async function adopt<R extends MigrationRegistry>(
+  scope: CommandScope<R>,
+  options: { readonly map?: string; readonly dropOldTable?: boolean; readonly historyFile?: string; readonly oldTable?: string },
+): Promise<Report> {
   refuseMissingDatabase(scope, "nothing to adopt");
   const mapFile = options.map ?? "migrations/stepwise-import-map.json";
   let map: unknown;
@@ -267,7 +270,7 @@ export async function adopt<R extends MigrationRegistry>(scope: CommandScope<R>,
   // Umzug's JSONStorage: the history is a file beside the app, read here so the safety net stays free of the file system.
   const historyFile = options.historyFile === undefined ? undefined : { file: options.historyFile, content: readJsonFile(resolvePath(scope.session, options.historyFile)) };
   return withManager(scope, "write", async (manager) => {
-    const result = await adoptDatabase(asNet(manager), map, { mapFile, dropOldTable: Boolean(options.dropOldTable), ...(historyFile && { historyFile }) });
+    const result = await adoptDatabase(asNet(manager), map, { mapFile, dropOldTable: Boolean(options.dropOldTable), ...(historyFile && { historyFile }), oldTable: options.oldTable });
     const old = `${result.oldTable} ${result.oldTableDropped ? "was dropped" : "is kept, and baseline and verify leave it out"}`;
     const text = result.alreadyAdopted
       ? `Already adopted from ${result.tool} at version ${result.version}; nothing changed.`

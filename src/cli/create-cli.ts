@@ -193,6 +193,7 @@ function declareCommands<R extends MigrationRegistry>(program: Command, session:
     option("--map <file>", "the map stepwise import wrote (default: migrations/stepwise-import-map.json)", singleValued(parse.parsePath)),
     option("--drop-old-table", "drop the old tool's history table in the same transaction (default: keep it; baseline and verify leave it out)"),
     option("--history-file <file>", "read the history from this file instead of a table: Umzug's JSONStorage (umzug.json)", singleValued(parse.parsePath)),
+    option("--old-table <name>", "the old tool's history table when it was configured to name it otherwise: name, or schema.name on PostgreSQL (default: the tool's own name)", singleValued()),
     json(),
   );
   declare("verify", "compare the schema with a replay of the applied migrations; exit 1 on drift", commands.verify, json());

@@ -345,7 +345,8 @@ export interface StepwiseErrorDetails {
    * Fix: Pass the map `stepwise import` wrote (`--map`), and run `stepwise gen` after importing so the registry holds its migrations. */
   readonly ADOPT_MAP_INVALID: Readonly<{ file: string; reason: string }>;
   /** `stepwise adopt`: the old tool's history table (`table`) does not exist in this database, or a table of that name is not in the tool's shape (another tool's), so there is nothing to adopt from. Nothing was written.
-   * Fix: Point `--db`/`--url` at the database the tool migrated, and `--map` at the import of that tool; a database it never migrated needs no adopting (run `stepwise up`). */
+   * Fix: Point `--db`/`--url` at the database the tool migrated, and `--map` at the import of that tool; a tool configured to name its table otherwise needs `--old-table <name>`; a database it
+   * never migrated needs no adopting (run `stepwise up`). */
   readonly ADOPT_HISTORY_MISSING: Readonly<{ tool: string; table: string }>;
   /** `stepwise adopt`: the old tool's history table is named as stepwise's (`table`: dbmate's and golang-migrate's `schema_migrations`), so both cannot be kept. Nothing was written.
    * Fix: Give stepwise's history another name (`--table stepwise_migrations`, or `tableName` in the config), then adopt. */
@@ -353,11 +354,13 @@ export interface StepwiseErrorDetails {
   /** `stepwise adopt`: the old tool's history records migrations the import map does not hold (`ids`). Nothing was written.
    * Fix: Import the folder the database was migrated from (the tool's migrations at the version deployed there), or remove those rows from the tool's table if they are stale. */
   readonly ADOPT_UNKNOWN_MIGRATION: Readonly<{ tool: string; ids: readonly string[] }>;
-  /** `stepwise adopt`: the tool marks migrations failed, dirty or rolled back (`migrations`, each with its `state`), so the database is not at a version stepwise can record. Nothing was written.
-   * Fix: Finish or undo them with the old tool (or by hand, then fix its table) so every recorded migration is applied, then adopt. */
+  /** `stepwise adopt`: the tool marks migrations failed or dirty (`migrations`, each with its `state`), so the database is not at a version stepwise can record (a rolled-back one counts as not
+   * applied, as the tool would run it again, and is not refused). Nothing was written.
+   * Fix: Finish them or roll them back with the old tool (or by hand, then fix its table) so every recorded migration is applied or rolled back, then adopt. */
   readonly ADOPT_MIGRATION_FAILED: Readonly<{ tool: string; migrations: readonly Readonly<{ id: string; state: string }>[] }>;
-  /** `stepwise adopt`: the applied migrations are not 1..k of the imported history: `missing` lists the ones before the newest applied that the tool never recorded. Nothing was written.
-   * Fix: Apply the missing migrations with the old tool first (or check that the map is the one for this history), then adopt. */
+  /** `stepwise adopt`: the applied migrations are not 1..k of the imported history: `missing` lists the ones before the newest applied that the tool never recorded (or rolled back). Nothing was written.
+   * Fix: Apply the missing migrations first, the way the message names for the tool (`goose up -allow-missing`, `flyway migrate -outOfOrder=true`; drizzle never fills a gap itself), or check that
+   * the map is the one for this history, then adopt. */
   readonly ADOPT_HISTORY_GAP: Readonly<{ tool: string; applied: readonly number[]; missing: readonly Readonly<{ version: number; id: string }>[] }>;
   /** `stepwise adopt`: the checksum the old tool stored differs from the imported file's (`migrations`: `id`, `version`, `recorded`, `expected`): the database ran another text than the one imported. Nothing was written.
    * Fix: Import the migrations the database actually ran (the tool's folder at the deployed commit), then adopt. */
@@ -391,6 +394,9 @@ export interface StepwiseErrorDetails {
   /** `stepwise squash --yes` would delete migrations (`files`) that git does not hold as they are (uncommitted changes, untracked, or no repository), so their text would be lost. Nothing was written.
    * Fix: Commit the migrations folder first; squash deletes the files it replaces and git history keeps them. */
   readonly SQUASH_UNCOMMITTED: Readonly<{ files: readonly string[] }>;
+  /** `stepwise adopt --old-table`: the name given for the old tool's history table (`value`) cannot name one (`reason`: empty, a schema on SQLite, past PostgreSQL's 63 bytes, a stray quote). Nothing was read.
+   * Fix: Pass the table as the tool was configured to name it: `name`, or `schema.name` on PostgreSQL, double-quoting a part that holds a dot or a quote (`"my.schema"."my""table"`). */
+  readonly ADOPT_OLD_TABLE_INVALID: Readonly<{ value: string; reason: string }>;
 }
 
 /** Why `up` would refuse, as `status()` reports it: the refusal's code, message and fields, JSON-safe. */

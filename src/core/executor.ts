@@ -1,5 +1,5 @@
 /** The migration algorithm, written once as generators of operations that a sync or an async runner performs: lock, plan again if another connection committed, run, record, commit. */
-import { StepwiseError } from "./errors.js";
+import { StepwiseError, type ForeignKeyViolation } from "./errors.js";
 import type { Dialect, FailureOrigin } from "./dialect.js";
 import { sqliteDialectFor } from "./dialects/sqlite.js";
 import { driverCapabilityError, type DriverCapabilities, type ErrorClassification } from "./driver.js";
@@ -302,6 +302,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     const guard = guarded ? this.escapeGuard! : null;
     if (guard) yield* guard.enter();
     let failure: { readonly cause: unknown } | null = null;
+    // Dangling keys already there (left by an earlier run with foreign keys off, an adopted tool's) are not this migration's to answer for.
+    const dangling = entry.disableForeignKeys ? yield* query<ForeignKeyViolation>("PRAGMA foreign_key_check") : null;
     try {
       yield* this.refuseParentRebuild(entry, direction);
       yield* this.runBody(entry, direction, true);
@@ -315,8 +317,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     if (failure) throw yield* this.migrationFailed(entry, direction, failure.cause, true, "body");
     const durationMs = performance.now() - started;
     try {
-      if (entry.disableForeignKeys) {
-        const violations = yield* query<{ table: string; rowid: number | null; parent: string }>("PRAGMA foreign_key_check");
+      if (dangling) {
+        const violations = addedDangling(dangling, yield* query<ForeignKeyViolation>("PRAGMA foreign_key_check"));
         if (violations.length > 0) {
           throw foreignKeyViolationError({ version: entry.version, file: entry.file, direction, violations: violations.map(({ table, rowid, parent }) => ({ table, rowid, parent })) });
         }
@@ -719,4 +721,21 @@ function* orderChildrenFirst(objects: readonly SchemaObject[]): Step<SchemaObjec
   }
   let index = 0;
   return objects.map((object) => (object.type === "table" ? ordered[index++]! : object));
+}
+
+/**
+ * The dangling keys in `after` that the migration added to those in `before`: none when no child table and parent gained any (a rebuilt child may renumber the rows it kept), else the rows not
+ * there before (or all, when a rebuild renumbered them).
+ */
+function addedDangling(before: readonly ForeignKeyViolation[], after: readonly ForeignKeyViolation[]): readonly ForeignKeyViolation[] {
+  const count = (rows: readonly ForeignKeyViolation[]) => {
+    const counts = new Map<string, number>();
+    for (const { table, parent } of rows) counts.set(`${table}\0${parent}`, (counts.get(`${table}\0${parent}`) ?? 0) + 1);
+    return counts;
+  };
+  const had = count(before);
+  if (![...count(after)].some(([pair, n]) => n > (had.get(pair) ?? 0))) return [];
+  const seen = new Set(before.map(({ table, parent, rowid }) => `${table}\0${parent}\0${rowid}`));
+  const fresh = after.filter(({ table, parent, rowid }) => !seen.has(`${table}\0${parent}\0${rowid}`));
+  return fresh.length > 0 ? fresh : after;
 }

@@ -2,15 +2,23 @@
 import { alreadyManagedError } from "../core/error-factories.js";
 import { StepwiseError } from "../core/errors.js";
 import { quoteIdentifier } from "../core/batch-walk.js";
+import { stepwiseTableNames } from "../core/checksum-repair-log.js";
 import { EQ } from "../core/dialects/postgres.js";
 import { exec, query, queryValue, run, type Step } from "../core/step.js";
 import { recordBaseline, type BaselineResult } from "./baseline.js";
+import { parseOldTable } from "./old-table-name.js";
 import { ADOPTED_SUFFIX, adoptedTablesOf, inWriteTransaction, postgresSchemaOf, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 
 /** One migration of `stepwise-import-map.json`, as adopt reads it. */
-type MapEntry = { readonly version: number; readonly originalId: string; readonly history: Readonly<Record<string, string | number>> };
+type MapEntry = {
+  readonly version: number;
+  readonly originalId: string;
+  readonly history: Readonly<Record<string, string | number>>;
+  /** Other values of a `history` column the tool accepts for the same file too (Prisma's checksum of the script with its line endings changed, sqlx's without carriage returns). */
+  readonly accepted?: Readonly<Record<string, readonly string[]>>;
+};
 
-/** A migration as the tool's table records it: `id` matches the map's `history[key]`; `state` other than `applied` is refused. */
+/** A migration as the tool's table records it: `id` matches the map's `history[key]`; `rolled-back` counts as not applied (the tool would run it again), any other state but `applied` is refused. */
 type Recorded = { id: string; state: string; checksum?: string };
 
 /** Where a tool keeps its history and how to read it: `key` and `checksum` name the map's `history` fields. */
@@ -29,6 +37,10 @@ type ToolHistory = {
   file?: (content: unknown) => Recorded[] | null;
   /** The tool records migrations in the order it ran them (`orderBy`) and may run them out of name order: adopt refuses a history not in version order. */
   ordered?: true;
+  /** How the tool itself applies migrations missing below its newest, for `ADOPT_HISTORY_GAP`'s advice. */
+  gapFix?: string;
+  /** Whether a `baseline` row of version `baseline` stands for migration `id` as applied (Flyway's baseline covers every version at or below it). */
+  baselineCovers?: (baseline: string, id: string) => boolean;
 };
 type Row = Record<string, unknown>;
 
@@ -39,17 +51,40 @@ const truthy = (value: unknown) => value === true || value === 1 || value === "1
 /** The newest row per id wins (rows come oldest first). */
 const latestBy = (rows: Row[], column: string) => [...new Map(rows.map((row) => [text(row[column]), row])).entries()];
 
+/** Orders Flyway versions as Flyway does: parts split at `.` or `_`, compared as numbers, missing parts 0 (`1.9` < `1.10`, `1` = `1.0`). */
+function compareFlywayVersions(a: string, b: string): number {
+  const [x, y] = [a, b].map((version) => version.split(/[._]/).map((part) => (/^\d+$/.test(part) ? BigInt(part) : 0n)));
+  for (let index = 0; index < Math.max(x!.length, y!.length); index++) {
+    const [p, q] = [x![index] ?? 0n, y![index] ?? 0n];
+    if (p !== q) return p < q ? -1 : 1;
+  }
+  return 0;
+}
+
 /** Each tool's history table, in the shape its documentation and source give it. */
 const TOOLS: Readonly<Record<string, ToolHistory>> = {
-  diesel: { table: "__diesel_schema_migrations", key: "version", columns: "version", read: (rows) => rows.map((row) => ({ id: text(row.version), state: "applied" })) },
+  diesel: {
+    table: "__diesel_schema_migrations",
+    key: "version",
+    columns: "version",
+    read: (rows) => rows.map((row) => ({ id: text(row.version), state: "applied" })),
+    gapFix: "diesel migration run applies every migration it has not recorded",
+  },
   sqlx: {
     table: "_sqlx_migrations",
     key: "version",
     checksum: "checksum",
     columns: "version, success, checksum",
     read: (rows) => rows.map((row) => ({ id: text(row.version), state: truthy(row.success) ? "applied" : "failed", checksum: hex(row.checksum) })),
+    gapFix: "sqlx migrate run applies every migration it has not recorded",
   },
-  dbmate: { table: "schema_migrations", key: "version", columns: "version", read: (rows) => rows.map((row) => ({ id: text(row.version), state: "applied" })) },
+  dbmate: {
+    table: "schema_migrations",
+    key: "version",
+    columns: "version",
+    read: (rows) => rows.map((row) => ({ id: text(row.version), state: "applied" })),
+    gapFix: "dbmate up applies every migration it has not recorded",
+  },
   // One row: the newest version applied, every earlier one implied; -1 after migrating down to nothing.
   "golang-migrate": {
     table: "schema_migrations",
@@ -68,6 +103,7 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
       latestBy(rows, "version_id")
         .filter(([id]) => id !== "0")
         .map(([id, row]) => ({ id, state: truthy(row.is_applied) ? "applied" : "rolled-back" })),
+    gapFix: "goose up -allow-missing applies them (plain goose up refuses a history with missing migrations)",
   },
   // Rows by installed_rank; SCHEMA (the schema Flyway created) and repeatable (no version) rows are no migration; an UNDO_SQL row undid its version.
   flyway: {
@@ -82,9 +118,12 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
         "version",
       ).map(([id, row]) => ({
         id,
-        state: !truthy(row.success) ? "failed" : row.type === "UNDO_SQL" ? "rolled-back" : row.type === "SQL" ? "applied" : `type ${text(row.type)}`,
+        state: !truthy(row.success) ? "failed" : row.type === "UNDO_SQL" ? "rolled-back" : row.type === "SQL" ? "applied" : row.type === "BASELINE" ? "baseline" : `type ${text(row.type)}`,
         checksum: text(row.checksum),
       })),
+    gapFix: "flyway migrate -outOfOrder=true applies them (plain migrate reports them ignored)",
+    // flyway baseline (or baselineOnMigrate) marks every version at or below its own as applied without running it.
+    baselineCovers: (baseline, id) => compareFlywayVersions(id, baseline) <= 0,
   },
   // drizzle's migrator compares the journal's `when` with created_at, so that is the id; hash is the SQL file's SHA-256.
   drizzle: {
@@ -94,6 +133,9 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
     checksum: "hash",
     columns: "hash, created_at",
     read: (rows) => rows.map((row) => ({ id: text(row.created_at), state: "applied", checksum: text(row.hash) })),
+    // Its migrator runs only journal entries newer than the newest created_at, so it never fills a gap.
+    gapFix:
+      "drizzle's migrator runs only journal entries newer than the newest row, so it will never apply them: run their SQL yourself and insert their rows (hash, created_at) into its table, or remove the newer rows and migrate with drizzle again",
   },
   // A row per attempt: finished and not rolled back is applied; a later attempt may follow a rolled-back one.
   prisma: {
@@ -111,6 +153,7 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
         const state = applied ? "applied" : attempts.some((row) => row.rolled_back_at === null) ? "failed" : "rolled-back";
         return { id, state, checksum: text((applied ?? attempts.at(-1)!).checksum) };
       }),
+    gapFix: "prisma migrate deploy applies every migration it has not recorded",
   },
   // A row per applied migration, name with its extension; knex_migrations_lock beside it is the old table too. Knex runs a file added with an earlier name after later ones.
   knex: { table: "knex_migrations", key: "name", columns: "id, name", orderBy: "id", ordered: true, read: (rows) => rows.map((row) => ({ id: text(row.name), state: "applied" })) },
@@ -155,6 +198,8 @@ export interface AdoptOptions {
   readonly dropOldTable?: boolean;
   /** The tool's history kept in a file instead of a table (Umzug's JSONStorage): its name for messages, and its parsed JSON (`undefined`: it could not be read as JSON). */
   readonly historyFile?: { readonly file: string; readonly content: unknown };
+  /** The old tool's history table when it was configured to name it otherwise: `name`, or `schema.name` on PostgreSQL (a part double-quoted when it holds a dot or a quote). Default: the tool's own name. */
+  readonly oldTable?: string;
 }
 
 /** What {@link adoptDatabase} did. Plain data. */
@@ -178,7 +223,8 @@ export function adoptDatabase(manager: SafetyNetManager, map: unknown, options: 
     manager,
     () => {
       requireReplay(manager, "adoptDatabase");
-      return adopt(manager, readMap(map, options.mapFile, manager.migrations.length), options);
+      const named = options.oldTable === undefined ? undefined : parseOldTable(options.oldTable, postgresSchemaOf(manager) !== undefined);
+      return adopt(manager, readMap(map, options.mapFile, manager.migrations.length), named, options);
     },
     "adoptDatabase",
   );
@@ -196,37 +242,53 @@ function readMap(map: unknown, file: string, latest: number): { tool: string; mi
   return { tool: value.tool, migrations };
 }
 
-function* adopt(manager: SafetyNetManager, map: { tool: string; migrations: readonly MapEntry[] }, options: AdoptOptions): Step<AdoptResult> {
+/** `table`, schema-qualified on PostgreSQL, as SQL writes it. */
+const qualified = (schema: string | null | undefined, table: string) => (schema == null ? quoteIdentifier(table) : `${quoteIdentifier(schema)}.${quoteIdentifier(table)}`);
+
+function* adopt(
+  manager: SafetyNetManager,
+  map: { tool: string; migrations: readonly MapEntry[] },
+  named: { readonly schema?: string; readonly name: string } | undefined,
+  options: AdoptOptions,
+): Step<AdoptResult> {
   const { tool, migrations } = map;
   const history = TOOLS[tool]!;
+  const table = named?.name ?? history.table;
   const appSchema = postgresSchemaOf(manager);
-  const schema = appSchema === undefined ? undefined : (history.postgresSchema ?? appSchema);
-  const oldTable = qualify(schema, history.table);
+  const schema = appSchema === undefined ? undefined : (named?.schema ?? history.postgresSchema ?? appSchema);
+  const oldTable = qualified(schema, table);
   const store = manager.executor.store;
   const base = { tool, oldTable, imported: migrations.length };
   if (yield* store.companionExists(ADOPTED_SUFFIX)) return { ...base, ...(yield* readEarlierAdoption(manager, options)) };
-  if (schema === appSchema && history.table.toLowerCase() === manager.tableName.toLowerCase()) {
+  // SQLite's names match whatever their case; PostgreSQL's only as written.
+  const sameName = (name: string) => (schema === undefined ? name.toLowerCase() === table.toLowerCase() : name === table);
+  if (schema === appSchema && stepwiseTableNames(manager.tableName).some(sameName)) {
     throw new StepwiseError(
       "ADOPT_TABLE_CLASH",
-      `${tool}'s history table is ${history.table}, which is stepwise's history table name too, so both cannot be kept: give stepwise's another name (--table stepwise_migrations, or "tableName" in the config), then adopt.`,
-      { tool, table: history.table },
+      `${tool}'s history table is ${table}, which is stepwise's history table name (or one of its own tables) too, so both cannot be kept: give stepwise's another name (--table stepwise_migrations, or "tableName" in the config), then adopt.`,
+      { tool, table },
     );
   }
   const fromFile = options.historyFile;
   if (fromFile !== undefined) return { ...base, ...(yield* adoptFromFile(manager, tool, history, migrations, fromFile)) };
   const exists =
     schema === undefined
-      ? yield* queryValue<number>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", [history.table])
-      : yield* queryValue<number | string>(`SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname ${EQ} ? AND tablename ${EQ} ?`, [schema, history.table]);
+      ? yield* queryValue<number>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", [table])
+      : yield* queryValue<number | string>(`SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname ${EQ} ? AND tablename ${EQ} ?`, [schema, table]);
   if (!Number(exists)) {
     if ((yield* store.exists()) && (yield* store.readKeys()).length > 0) throw alreadyManagedError((yield* store.readKeys()).at(-1)!.version, manager.tableName);
-    const elsewhere = history.file === undefined ? "" : ` (or, if ${tool} kept its history in a file, name it with --history-file)`;
+    const other =
+      history.file !== undefined
+        ? ` (or, if ${tool} kept its history in a file, name it with --history-file)`
+        : named === undefined
+          ? ` (if ${tool} was configured to name its table otherwise, pass that name with --old-table)`
+          : "";
     throw new StepwiseError(
       "ADOPT_HISTORY_MISSING",
-      `This database has no ${oldTable}, ${tool}'s history table, so there is nothing to adopt; point --db/--url at the database ${tool} migrated${elsewhere}.`,
+      `This database has no ${oldTable}, ${tool}'s history table, so there is nothing to adopt${other}; point --db/--url at the database ${tool} migrated.`,
       {
         tool,
-        table: history.table,
+        table,
       },
     );
   }
@@ -239,7 +301,7 @@ function* adopt(manager: SafetyNetManager, map: { tool: string; migrations: read
       throw new StepwiseError(
         "ADOPT_HISTORY_MISSING",
         `${oldTable} is not ${tool}'s history table (it lacks the columns ${history.columns}): another tool made it. Check that --map is the import of the tool that migrated this database.`,
-        { tool, table: history.table },
+        { tool, table },
         { cause: error },
       );
     }
@@ -253,32 +315,18 @@ function* adopt(manager: SafetyNetManager, map: { tool: string; migrations: read
     version,
     {},
     {
-      foreign: schema === appSchema ? adoptedTablesOf(tool, history.table) : [],
+      foreign: schema === appSchema ? adoptedTablesOf(tool, table) : [],
       *alsoWrite() {
         // The tool may have migrated since its table was read: under the write lock (on PostgreSQL, the table's own), what is recorded must be what the checks judged.
         if (schema !== undefined) yield* exec(`LOCK TABLE ${oldTable} IN SHARE ROW EXCLUSIVE MODE`);
         if (JSON.stringify(yield* readRecorded()) !== JSON.stringify(recorded)) {
           throw new StepwiseError("ADOPT_HISTORY_CHANGED", `${tool} wrote to ${oldTable} while adopt ran, so what adopt checked is out of date; nothing was written. Stop ${tool}, then adopt again.`, {
             tool,
-            table: history.table,
+            table,
           });
         }
-        if (options.dropOldTable) {
-          yield* exec(`DROP TABLE ${oldTable}`);
-          for (const table of adoptedTablesOf(tool, history.table).slice(1)) yield* exec(`DROP TABLE IF EXISTS ${qualify(schema, table)}`);
-        }
-        const record = store.companionTable(ADOPTED_SUFFIX);
-        yield* exec(
-          `CREATE TABLE ${record} (tool ${store.textType} NOT NULL, old_table ${store.textType} NOT NULL, old_schema ${store.textType}, version BIGINT NOT NULL, dropped INTEGER NOT NULL, adopted_at ${store.textType} NOT NULL)`,
-        );
-        yield* run(`INSERT INTO ${record} (tool, old_table, old_schema, version, dropped, adopted_at) VALUES (?, ?, ?, ?, ?, ?)`, [
-          tool,
-          history.table,
-          schema ?? null,
-          version,
-          options.dropOldTable ? 1 : 0,
-          new Date().toISOString(),
-        ]);
+        if (options.dropOldTable) yield* dropOldTable(tool, schema, table, appSchema);
+        yield* writeAdoptionRecord(manager, { tool, table, schema, version, dropped: Boolean(options.dropOldTable) });
       },
     },
   );
@@ -302,7 +350,6 @@ function* adoptFromFile(
     });
   }
   const version = resolveApplied(tool, history, migrations, recorded).length;
-  const store = manager.executor.store;
   const result = yield* recordBaseline(
     manager,
     version,
@@ -310,20 +357,33 @@ function* adoptFromFile(
     {
       foreign: [],
       *alsoWrite() {
-        const record = store.companionTable(ADOPTED_SUFFIX);
-        yield* exec(
-          `CREATE TABLE ${record} (tool ${store.textType} NOT NULL, old_table ${store.textType} NOT NULL, old_schema ${store.textType}, version BIGINT NOT NULL, dropped INTEGER NOT NULL, adopted_at ${store.textType} NOT NULL)`,
-        );
         // No table of the tool's is in the database: the record names the file, marked dropped so no table is ever left out of the schema for it.
-        yield* run(`INSERT INTO ${record} (tool, old_table, old_schema, version, dropped, adopted_at) VALUES (?, ?, ?, ?, ?, ?)`, [tool, historyFile.file, null, version, 1, new Date().toISOString()]);
+        yield* writeAdoptionRecord(manager, { tool, table: historyFile.file, schema: undefined, version, dropped: true });
       },
     },
   );
   return { oldTable: historyFile.file, version: result.version, recorded: result.recorded, oldTableDropped: false, alreadyAdopted: false };
 }
 
-/** A table of the old tool's, quoted, in `schema` on PostgreSQL. */
-const qualify = (schema: string | undefined, table: string) => (schema === undefined ? quoteIdentifier(table) : `${quoteIdentifier(schema)}.${quoteIdentifier(table)}`);
+/** Writes the one-row record of the adoption beside stepwise's history, which later runs, `verify` and `baseline` read. */
+function* writeAdoptionRecord(
+  manager: SafetyNetManager,
+  adopted: { readonly tool: string; readonly table: string; readonly schema: string | undefined; readonly version: number; readonly dropped: boolean },
+): Step<void> {
+  const store = manager.executor.store;
+  const record = store.companionTable(ADOPTED_SUFFIX);
+  yield* exec(
+    `CREATE TABLE ${record} (tool ${store.textType} NOT NULL, old_table ${store.textType} NOT NULL, old_schema ${store.textType}, version BIGINT NOT NULL, dropped INTEGER NOT NULL, adopted_at ${store.textType} NOT NULL)`,
+  );
+  yield* run(`INSERT INTO ${record} (tool, old_table, old_schema, version, dropped, adopted_at) VALUES (?, ?, ?, ?, ?, ?)`, [
+    adopted.tool,
+    adopted.table,
+    adopted.schema ?? null,
+    adopted.version,
+    adopted.dropped ? 1 : 0,
+    new Date().toISOString(),
+  ]);
+}
 
 /** What an earlier run adopted, whichever map this run was given; a table it kept is dropped now when asked, the record saying so. */
 function* readEarlierAdoption(manager: SafetyNetManager, options: AdoptOptions): Step<Partial<AdoptResult> & Pick<AdoptResult, "version" | "recorded" | "oldTableDropped" | "alreadyAdopted">> {
@@ -334,23 +394,40 @@ function* readEarlierAdoption(manager: SafetyNetManager, options: AdoptOptions):
   const version = Number(row?.version ?? 0);
   const recorded = Array.from({ length: version }, (_, index) => index + 1);
   if (row === undefined) return { version, recorded, oldTableDropped: false, alreadyAdopted: true };
-  const oldTable = [row.old_schema, row.old_table].flatMap((name) => (name === null ? [] : [quoteIdentifier(name)])).join(".");
+  const oldTable = qualified(row.old_schema, row.old_table);
   const dropNow = options.dropOldTable === true && !truthy(row.dropped);
   if (dropNow) {
     yield* inWriteTransaction(function* () {
-      for (const table of adoptedTablesOf(row.tool, row.old_table)) yield* exec(`DROP TABLE IF EXISTS ${qualify(row.old_schema ?? undefined, table)}`);
+      yield* dropOldTable(row.tool, row.old_schema ?? undefined, row.old_table, postgresSchemaOf(manager));
       yield* exec(`UPDATE ${record} SET dropped = 1`);
     });
   }
   return { tool: row.tool, oldTable, version, recorded, oldTableDropped: dropNow || truthy(row.dropped), alreadyAdopted: true };
 }
 
-/** The map entries the tool applied, as versions 1..k; refuses failed, unknown, mismatched and gapped histories. */
-function resolveApplied(tool: string, history: ToolHistory, migrations: readonly MapEntry[], recorded: readonly Recorded[]): MapEntry[] {
+/**
+ * Drops the old tool's tables (its history, and Knex's and Kysely's lock table beside it); when the tool made a schema of its own for them (drizzle's `drizzle`, or its `migrationsSchema`) and
+ * nothing else is left in that schema, the schema goes too, as it came with the tool.
+ */
+function* dropOldTable(tool: string, schema: string | undefined, table: string, appSchema: string | undefined): Step<void> {
+  for (const name of adoptedTablesOf(tool, table)) yield* exec(`DROP TABLE IF EXISTS ${qualified(schema, name)}`);
+  if (schema === undefined || schema === appSchema || TOOLS[tool]?.postgresSchema === undefined) return;
+  // Every object in a schema depends on it in pg_depend, which is how DROP SCHEMA RESTRICT finds them.
+  const left = yield* queryValue<number | string>(
+    `SELECT count(*) FROM pg_catalog.pg_depend AS d JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} d.refobjid WHERE d.refclassid ${EQ} 'pg_catalog.pg_namespace'::pg_catalog.regclass AND n.nspname ${EQ} ?`,
+    [schema],
+  );
+  if (!Number(left)) yield* exec(`DROP SCHEMA IF EXISTS ${quoteIdentifier(schema)} RESTRICT`);
+}
+
+/** The map entries the tool applied, as versions 1..k; refuses failed, unknown, mismatched and gapped histories. A rolled-back migration is not applied: the tool would run it again. */
+function resolveApplied(tool: string, history: ToolHistory, migrations: readonly MapEntry[], all: readonly Recorded[]): MapEntry[] {
+  const baselines = history.baselineCovers ? all.filter((entry) => entry.state === "baseline") : [];
+  const recorded = all.filter((entry) => entry.state !== "rolled-back" && !baselines.includes(entry));
   const failed = recorded.filter((entry) => entry.state !== "applied").map(({ id, state }) => ({ id, state }));
   if (failed.length > 0) {
     const list = failed.map((entry) => `${entry.id} (${entry.state})`).join(", ");
-    throw new StepwiseError("ADOPT_MIGRATION_FAILED", `${tool} records ${list}, so the database is not at a version stepwise can record; finish or undo them with ${tool}, then adopt.`, {
+    throw new StepwiseError("ADOPT_MIGRATION_FAILED", `${tool} records ${list}, so the database is not at a version stepwise can record; finish or roll them back with ${tool}, then adopt.`, {
       tool,
       migrations: failed,
     });
@@ -366,7 +443,8 @@ function resolveApplied(tool: string, history: ToolHistory, migrations: readonly
   const mismatched = recorded.flatMap((entry) => {
     const mapped = byId.get(entry.id)!;
     const expected = history.checksum === undefined ? undefined : text(mapped.history[history.checksum]);
-    return expected === undefined || entry.checksum === expected || entry.checksum === history.legacyChecksum?.(expected)
+    const accepted = expected === undefined ? [] : [expected, ...(mapped.accepted?.[history.checksum!] ?? [])];
+    return expected === undefined || accepted.some((value) => entry.checksum === value || entry.checksum === history.legacyChecksum?.(value))
       ? []
       : [{ id: entry.id, version: mapped.version, recorded: entry.checksum ?? "", expected }];
   });
@@ -377,22 +455,24 @@ function resolveApplied(tool: string, history: ToolHistory, migrations: readonly
       { tool, migrations: mismatched },
     );
   }
-  const versions = recorded.map((entry) => byId.get(entry.id)!.version);
-  if (history.ordered && versions.some((version, index) => index > 0 && version < versions[index - 1]!)) {
-    const applied = recorded.map((entry, index) => ({ id: entry.id, version: versions[index]! }));
+  const order = recorded.map((entry) => byId.get(entry.id)!.version);
+  if (history.ordered && order.some((version, index) => index > 0 && version < order[index - 1]!)) {
+    const applied = recorded.map((entry, index) => ({ id: entry.id, version: order[index]! }));
     throw new StepwiseError(
       "ADOPT_HISTORY_UNORDERED",
-      `${tool} ran ${applied.map((entry) => `${entry.version} (${entry.id})`).join(", ")} in that order, not in the order of their imported versions, so this database may not have the schema versions 1..${Math.max(...versions)} build; nothing was written. Compare it with a fresh database built by the imported migrations, and if they match, record it with "stepwise baseline".`,
+      `${tool} ran ${applied.map((entry) => `${entry.version} (${entry.id})`).join(", ")} in that order, not in the order of their imported versions, so this database may not have the schema versions 1..${Math.max(...order)} build; nothing was written. Compare it with a fresh database built by the imported migrations, and if they match, record it with "stepwise baseline".`,
       { tool, applied },
     );
   }
+  const implied = migrations.filter((entry) => baselines.some((baseline) => history.baselineCovers!(baseline.id, text(entry.history[history.key]))));
+  const versions = [...new Set([...implied.map((entry) => entry.version), ...order])];
   const newest = Math.max(0, ...versions);
   if (history.upTo) return migrations.slice(0, newest);
   const missing = migrations.slice(0, newest).filter((entry) => !versions.includes(entry.version));
   if (missing.length > 0) {
     throw new StepwiseError(
       "ADOPT_HISTORY_GAP",
-      `${tool} applied migration ${newest} but not ${missing.map((entry) => `${entry.version} (${entry.originalId})`).join(", ")}, so the database is not at one version; apply them with ${tool} first, then adopt.`,
+      `${tool} applied migration ${newest} but not ${missing.map((entry) => `${entry.version} (${entry.originalId})`).join(", ")}, so the database is not at one version; apply them first (${history.gapFix ?? `with ${tool}`}), then adopt.`,
       { tool, applied: [...versions].sort((a, b) => a - b), missing: missing.map((entry) => ({ version: entry.version, id: entry.originalId })) },
     );
   }

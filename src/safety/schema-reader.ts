@@ -77,10 +77,12 @@ export function* readSchemaOf(manager: SafetyNetManager, options?: ReadSchemaOpt
   const excludeTables = [...(options?.excludeTables ?? stepwiseTableNames(manager.tableName)), ...foreign];
   const snapshot = schema === undefined ? yield* readSchema({ excludeTables }) : yield* readPostgresSchema(schema, excludeTables);
   if (foreign.length === 0) return snapshot;
-  const theirs = new Set(foreign.map((table) => table.toLowerCase()));
-  const mine = (object: SqlObjectSnapshot) => !theirs.has(object.table.toLowerCase());
-  // A serial column's sequence (Knex's, node-pg-migrate's id) belongs to the table that owns it.
-  return { ...snapshot, indexes: snapshot.indexes.filter(mine), triggers: snapshot.triggers.filter(mine), ...(snapshot.sequences ? { sequences: snapshot.sequences.filter(mine) } : {}) };
+  // SQLite's names match whatever their case; PostgreSQL's as the catalog holds them.
+  const key = (table: string) => (schema === undefined ? table.toLowerCase() : table);
+  const theirs = new Set(foreign.map(key));
+  const mine = (object: SqlObjectSnapshot) => !theirs.has(key(object.table));
+  // A serial or identity id (Knex's, node-pg-migrate's, goose's) owns a sequence, which goes with its table.
+  return { ...snapshot, indexes: snapshot.indexes.filter(mine), triggers: snapshot.triggers.filter(mine), ...(snapshot.sequences && { sequences: snapshot.sequences.filter(mine) }) };
 }
 
 /** Every table an adopted tool keeps its history in: its history table, and the lock table Knex and Kysely keep beside it (`<table>_lock`). */

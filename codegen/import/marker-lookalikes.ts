@@ -1,0 +1,53 @@
+/**
+ * Comments in another tool's SQL that stepwise would read as its own markers: the tool ran them as comments, stepwise would cut a section there or refuse the line as a near miss. Each is refused at
+ * its line in the tool's file, with the fix, instead of as a problem of the stepwise file the import renders (whose lines and advice would point at a file not yet written).
+ */
+import { classifyComment, looksLikeMarker } from "../../src/shared/sql-markers.js";
+import type { SqlDialect } from "../../src/shared/sql-dialect.js";
+import { tokenizeSql } from "../../src/shared/postgres-tokens.js";
+import type { SourceProblem, SourceSection } from "./source.js";
+
+/** The line comments of `section` (strings and block comments skipped, as the tokenizer reads them) that stepwise reads as a marker, a flag or a near miss of one. */
+export function findMarkerLookalikes(section: SourceSection, tool: string, dialect: SqlDialect): SourceProblem[] {
+  const tokens = tokenizeSql(section.sql, dialect);
+  return tokens.flatMap((token, index): SourceProblem[] => {
+    if (token.kind !== "line-comment") return [];
+    const text = token.text.replace(/\r?\n$/, "").replace(/\r$/, "");
+    const before = tokens.slice(0, index).findLast((previous) => previous.line === token.line && previous.kind !== "whitespace");
+    const trailing = before === undefined ? null : looksLikeMarker(text);
+    const meant = before === undefined ? readAsMarker(text) : trailing && `a near miss of "${trailing}", which it refuses after SQL (a marker is a line of its own)`;
+    if (meant === null) return [];
+    return [
+      {
+        file: section.file,
+        line: sourceLine(section, token.line - 1),
+        message: `${tool} ran "${text}" as a comment, but stepwise reads it as ${meant}; reword the comment in ${section.file} so it does not spell a stepwise marker (for example drop the "migrate:"), then import again`,
+      },
+    ];
+  });
+}
+
+/** What a comment on a line of its own means to stepwise, when it is more than a comment. */
+function readAsMarker(text: string): string | null {
+  const meaning = classifyComment(text);
+  switch (meaning.kind) {
+    case "comment":
+      return null;
+    case "marker":
+      return `its "-- migrate:${meaning.direction}" marker`;
+    case "look-alike":
+      return `a near miss of "${meaning.intended}", which it refuses (${meaning.reason})`;
+    case "unknown-directive":
+      return `a "-- migrate:" directive it does not know`;
+    case "empty":
+      return `its "-- migrate:empty" marker`;
+    case "description":
+      return `its "-- description:" line, read only above the up marker`;
+  }
+}
+
+/** The tool file's line of the section's 0-based line `within`, past the lines the reader dropped. */
+function sourceLine(section: SourceSection, within: number): number {
+  const resumed = section.breaks?.findLast((stretch) => stretch.at <= within);
+  return resumed ? resumed.line + within - resumed.at : section.line + within;
+}
