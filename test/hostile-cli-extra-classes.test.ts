@@ -13,6 +13,7 @@ import { databasePathFromUrl, translateFolderError } from "../src/cli/database-p
 import { StepwiseError } from "./support/stepwise.js";
 import { HistoryStore, isValidTableName } from "../src/core/history.js";
 import { parseMigrationFileName } from "../codegen/migration-file.js";
+import { createBinCli } from "../codegen/bin-cli.js";
 import { parseSqlMigrationSource } from "../src/shared/sql-source.js";
 import { createTestProject, repoRoot, runCli, runNode, type RunResult } from "./support/project.js";
 import { parseProblemLines } from "./support/problem-lines.js";
@@ -262,4 +263,13 @@ test("help asked for exits 0; help for nothing or for an unknown command exits 2
   assert.equal((await runCli(["up", "--help"], { cwd: project.root })).code, 0);
   assert.equal((await runCli(["help", "nope"], { cwd: project.root })).code, 2);
   assert.equal((await runCli(["--table", "t"], { cwd: project.root })).code, 2);
+  assert.equal((await runCli([], { cwd: project.root })).code, 2);
+  // The embeddable CLI's answer does not depend on the host's process.exitCode, which commander's help reads.
+  const hostExitCode = process.exitCode;
+  process.exitCode = 1;
+  try {
+    assert.equal(await createBinCli({ cwd: project.root, env: process.env, io: { stdout: () => undefined, stderr: () => undefined, isTTY: false } }).run(["help"]), 0);
+  } finally {
+    process.exitCode = hostExitCode;
+  }
 });

@@ -5,7 +5,7 @@
  */
 import { NODE_PG_MIGRATE_SERVING } from "./serve-node-pg-migrate.js";
 import { extensionOf, findExport, moduleMigration, nameOf, readScript, SCRIPT_EXTENSIONS } from "./read-scripts.js";
-import { lineAt, refuse, reportDuplicates, sectionOf, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
+import { endOfLine, lineAt, refuse, reportDuplicates, sectionOf, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 /** node-pg-migrate's value of a file name's leading number. */
 function numericPrefix(name: string): number | null {
@@ -49,11 +49,15 @@ export const nodePgMigrate: ForeignTool = {
       if (extensionOf(file).toLowerCase() === ".sql") {
         const text = source.read(file);
         if (typeof text !== "string") return [];
-        const up = text.search(sectionMarker("up"));
-        const down = text.search(sectionMarker("down"));
+        const upMatch = sectionMarker("up").exec(text);
+        const downMatch = sectionMarker("down").exec(text);
+        const up = upMatch?.index ?? -1;
+        const down = downMatch?.index ?? -1;
+        // Past the marker comment's line: stepwise's own marker stands for it (and would read it as a near miss of one).
+        const after = (match: RegExpExecArray) => endOfLine(text, match.index + match[0].length - 1);
         // node-pg-migrate's reading: the up section runs from its comment to the down comment after it (or the end), the whole file without one; no down comment, no down.
-        const upSection = up >= 0 ? sectionOf(file, text, up, down < up ? text.length : down) : sectionOf(file, text, 0);
-        const downSection = down >= 0 ? sectionOf(file, text, down, up < down ? text.length : up) : null;
+        const upSection = upMatch ? sectionOf(file, text, after(upMatch), down < up ? text.length : down) : sectionOf(file, text, 0);
+        const downSection = downMatch ? sectionOf(file, text, after(downMatch), up < down ? text.length : up) : null;
         const preamble = up > 0 && (down < 0 || down > up) ? sectionOf(file, text, 0, up) : null;
         if (preamble !== null && preamble.sql.trim() !== "") return refuse(source, file, 1, "text above `-- Up Migration`, which node-pg-migrate never runs; delete it or move it below the comment");
         return [{ ...base, id, name: nameOf(file), up: upSection, down: downSection, transaction: true, sources: [file], history: { name: id } }];

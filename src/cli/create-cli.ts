@@ -1,5 +1,5 @@
 /** The runtime command line, embeddable in an app's own binary: it declares the program, prints what a command returns and hands any failure to `reportError`; the database libraries come in `drivers`. */
-import { Command, Option } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_TRANSACTION_MODE } from "../core/options.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { DEFAULT_BACKUP_KEEP } from "../safety/backup.js";
@@ -22,7 +22,9 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R> 
   const programName = props.programName ?? "stepwise";
   const output = createCliOutput(props.io, programName, () => program.commands.map((command) => command.name()));
   const { io } = output;
-  const program = declareProgram(props, output.palette.red, programName, io);
+  // commander reports help shown for no command, like help asked for, as `commander.help`; only the first goes to stderr (its exit code also reads the host's process.exitCode).
+  const wrote = { toStderr: false };
+  const program = declareProgram(props, output.palette.red, programName, { ...io, stderr: (text) => ((wrote.toStderr = true), io.stderr(text)) });
   const session: CliSession<R> = { props, output, commandLine: (rest) => `${programName} ${rest}` };
   declareCommands(program, session);
   const context: CliContext = {
@@ -36,12 +38,14 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R> 
     program,
     async run(args) {
       output.exitCode = 0;
+      wrote.toStderr = false;
       // An argument may hold a URL, which commander's messages echo.
       for (const arg of args) [arg, arg.replace(/^--?[\w-]+=/, "")].forEach(output.hide);
       try {
         await program.parseAsync([...args], { from: "user" });
         return output.exitCode;
       } catch (error) {
+        if (error instanceof CommanderError && error.code === "commander.help") return wrote.toStderr ? 2 : 0;
         return reportError(error, args, output);
       }
     },

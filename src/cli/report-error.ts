@@ -21,8 +21,8 @@ export function reportError(error: unknown, argv: readonly string[], output: Cli
   };
   const stderr = output.io.stderr;
   if (error instanceof CommanderError) {
-    // commander printed its message. Help asked for is success; help shown for no command or an unknown one is a usage error.
-    if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || (error.code === "commander.help" && error.exitCode === 0)) return 0;
+    // commander printed its message. Help asked for is success (help for no command is told apart by the caller); an unknown command is a usage error.
+    if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return 0;
     printJson({ name: "StepwiseError", code: "USAGE", message: error.message.replace(/^error: /, "") });
     return 2;
   }
