@@ -66,7 +66,7 @@ const QUERIES = {
   constraints: `SELECT c.relname::${TEXT} AS "table", k.conname::${TEXT} AS name, k.contype::${TEXT} AS type, pg_catalog.pg_get_constraintdef(k.oid) AS definition
   FROM pg_catalog.pg_constraint AS k JOIN pg_catalog.pg_class AS c ON c.oid ${EQ} k.conrelid ${IN_SCHEMA("c.relnamespace")} AND (c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p')
    AND k.contype ${NE} 'n' AND k.conislocal ORDER BY k.oid`,
-  indexes: `SELECT ic.relname::${TEXT} AS name, pg_catalog.pg_get_indexdef(i.indexrelid) AS sql, tc.relname::${TEXT} AS "table"
+  indexes: `SELECT ic.relname::${TEXT} AS name, pg_catalog.pg_get_indexdef(i.indexrelid) AS sql, tc.relname::${TEXT} AS "table", tc.relkind ${EQ} 'm' AS "onView"
   FROM pg_catalog.pg_index AS i JOIN pg_catalog.pg_class AS ic ON ic.oid ${EQ} i.indexrelid JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} i.indrelid
   ${IN_SCHEMA("ic.relnamespace")} AND ${NOT_FROM_EXTENSION("i.indexrelid")} AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint AS k WHERE k.conindid ${EQ} i.indexrelid AND k.conrelid ${EQ} i.indrelid)
    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits AS h WHERE h.inhrelid ${EQ} i.indexrelid) ORDER BY ic.oid`,
@@ -114,7 +114,10 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
     sql: `ALTER TABLE ${quoteIdentifier(row.table)} ADD CONSTRAINT ${quoteIdentifier(row.name)} ${row.definition};`,
   });
   const security = tables.filter((table) => table.rowSecurity).map((table) => ({ kind: "constraint", name: table.name, sql: `ALTER TABLE ${quoteIdentifier(table.name)} ENABLE ROW LEVEL SECURITY;` }));
-  const indexes = own(yield* read<Named & { table: string }>(QUERIES.indexes)).map(statement("index"));
+  const allIndexes = own(yield* read<Named & { table: string; onView: boolean }>(QUERIES.indexes));
+  const indexes = allIndexes.filter((row) => !row.onView).map(statement("index"));
+  // A materialized view's indexes follow it: it is made after the tables' indexes.
+  const viewIndexes = allIndexes.filter((row) => row.onView).map(statement("index"));
   const views = orderViews((yield* read<Named>(QUERIES.views)).map(statement("view")), "postgres");
   const triggers = own(yield* read<Named & { table: string }>(QUERIES.triggers)).map(statement("trigger"));
 
@@ -137,6 +140,8 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
     // Functions before tables: a default, check or generated column may call one; their bodies are not checked until they run.
     statements: [
       { kind: "setting", name: "check_function_bodies", sql: "SET LOCAL check_function_bodies = off;" },
+      // The names are unqualified, and the migrations built in the configured schema: the squash builds there too, whatever the connection's search_path (public after it, for what is there).
+      ...(schema === "public" ? [] : [{ kind: "setting", name: "search_path", sql: `SET LOCAL search_path = ${quoteIdentifier(schema)}, public;` }]),
       ...extensions,
       ...types,
       ...sequences,
@@ -153,6 +158,7 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
       ...constraints.filter((row) => row.type === "f").map(constraint),
       ...indexes,
       ...views,
+      ...viewIndexes,
       ...triggers,
       ...values.map((sql) => ({ kind: "sequence value", name: "", sql })),
     ],
@@ -179,7 +185,7 @@ function renderTable(table: TableRow, columns: readonly ColumnRow[]): string {
 function* readInserts(schema: string, table: TableRow, columns: readonly ColumnRow[]): Step<string[]> {
   const stored = columns.filter((column) => !column.generated).map((column) => quoteIdentifier(column.name));
   if (stored.length === 0) return [];
-  const rows = yield* query<{ row: string }>(`SELECT pg_catalog.row_to_json(t)::${TEXT} AS row FROM ONLY ${quoteIdentifier(schema)}.${quoteIdentifier(table.name)} AS t`);
+  const rows = yield* query<{ row: string }>(`SELECT pg_catalog.row_to_json(t.*)::${TEXT} AS row FROM ONLY ${quoteIdentifier(schema)}.${quoteIdentifier(table.name)} AS t`);
   const overriding = columns.some((column) => column.identity === "a") ? " OVERRIDING SYSTEM VALUE" : "";
   const name = quoteIdentifier(table.name);
   const list = stored.join(", ");
