@@ -229,6 +229,10 @@ INSERT INTO app.events VALUES ('2024-05-01', 1), ('2030-01-01', 2);
 INSERT INTO app.counted (label) VALUES ('one'), ('two');
 CREATE MATERIALIZED VIEW app.event_totals AS SELECT sum(amount) AS total FROM app.events;
 CREATE INDEX event_totals_total ON app.event_totals (total);
+-- Replaced to read a view made after it, both named with quotes inside: the squash must make that one first.
+CREATE VIEW app."first ""view""" AS SELECT 1 AS one;
+CREATE VIEW app."second ""view""" AS SELECT 2 AS two;
+CREATE OR REPLACE VIEW app."first ""view""" AS SELECT 1 AS one FROM app."second ""view""";
 `,
   "004_later.sql": `-- migrate:up
 CREATE TABLE app.later (id int);
