@@ -288,3 +288,31 @@ test(
     assert.deepEqual(await observePostgres(fresh), await observePostgres(home));
   },
 );
+
+test("gen --check --base: a squash made on a branch while the base squashed too is refused, since databases built from the base hold checksums it does not record", { skip: skipGit }, async (t) => {
+  const project = createTestProject(t);
+  for (const table of ["a", "b", "c", "d"]) project.writeMigration(`00${"abcd".indexOf(table) + 1}_${table}.sql`, PLAIN(table));
+  await project.generateAsBin();
+  const cli = (args: string[]) => runCli(args, { cwd: project.root });
+  initRepository(project.root);
+  commitAll(project.root, "history");
+  git(project.root, ["checkout", "-qb", "feature"]);
+  await squashAndReview(project, 4);
+  commitAll(project.root, "squash 1 to 4");
+  // The base squashes to 3 meanwhile; a database built from it records that squash at 3.
+  git(project.root, ["checkout", "-q", "main"]);
+  await squashAndReview(project, 3);
+  commitAll(project.root, "squash 1 to 3");
+  const fromBase = project.databasePath("from-base.db");
+  assert.equal((await cli(["up", "--db", fromBase])).code, 0);
+  git(project.root, ["checkout", "-q", "feature"]);
+  assert.equal(json(await cli(["status", "--db", fromBase, "--json"])).problem.code, "CHECKSUM_MISMATCH");
+  const checked = await cli(["gen", "--check", "--base", "main", "--no-replay", "--json"]);
+  assert.equal(checked.code, 1);
+  assert.deepEqual(
+    json(checked).problems.map((problem: Json) => [problem.code, problem.file, problem.base]),
+    [["VERSION_TAKEN_ON_BASE", "migrations/004_squash_1_to_4.sql", { ref: "main", file: "migrations/003_squash_1_to_3.sql", version: 3 }]],
+  );
+  // Against the commit it squashed, the same squash passes.
+  assert.equal((await cli(["gen", "--check", "--base", "HEAD~1", "--no-replay"])).code, 0);
+});
