@@ -316,3 +316,33 @@ test("gen --check --base: a squash made on a branch while the base squashed too 
   // Against the commit it squashed, the same squash passes.
   assert.equal((await cli(["gen", "--check", "--base", "HEAD~1", "--no-replay"])).code, 0);
 });
+
+test("PostgreSQL: objects of kinds squash does not write (a composite type, an aggregate, a rule, a policy, extended statistics) are refused by name, never left out", async (t) => {
+  const made = await createTestDatabase();
+  t.after(() => made.drop());
+  const project = createTestProject(t, { packageJson: { stepwise: { dialect: "postgres", driver: "pg", url: "${DATABASE_URL}" } } });
+  project.writeMigration("001_items.sql", "-- migrate:up\nCREATE TABLE items (id int PRIMARY KEY, n int);\nCREATE TYPE pair AS (a int, b text);\n");
+  project.writeMigration(
+    "002_kinds.sql",
+    `-- migrate:up
+CREATE AGGREGATE total(int) (sfunc = int4pl, stype = int, initcond = '0');
+ALTER TABLE items ENABLE ROW LEVEL SECURITY;
+CREATE POLICY positive ON items USING (n > 0);
+CREATE RULE keep_rows AS ON DELETE TO items DO INSTEAD NOTHING;
+CREATE STATISTICS items_stats ON id, n FROM items;
+`,
+  );
+  const cli = (args: string[]) => runCli(args, { cwd: project.root, env: { DATABASE_URL: made.url, PGPASSWORD: undefined } });
+  assert.equal((await cli(["gen"])).code, 0);
+  const refused = await cli(["squash", "--to", "2", "--json"]);
+  assert.equal(refused.code, 1);
+  assert.equal(errorOf(refused).code, "SQUASH_NOT_FAITHFUL");
+  assert.deepEqual([...errorOf(refused).differences].sort(), [
+    'aggregate "total(integer)" missing',
+    'policy "items.positive" missing',
+    'rule "items.keep_rows" missing',
+    'statistics "items_stats" missing',
+    'type "pair" missing',
+  ]);
+  assert.deepEqual(readdirSync(project.migrationsDir).sort(), ["001_items.sql", "002_kinds.sql"]);
+});

@@ -14,6 +14,7 @@ import { openReplayDatabase, type ReplayCheckOptions, type ReplayDatabase } from
 import type { SchemaDdl } from "./squash-ddl.js";
 import { readPostgresDdl } from "./squash-postgres.js";
 import { compareSchemaPrints, printSchema, renderSquashRecord, REVIEW_MARK, type ObjectPrint, type ReplacedMigration } from "./squash-record.js";
+import { readCatalogCensus } from "./squash-census.js";
 import { readRowPrints } from "./squash-rows.js";
 import { readSqliteDdl } from "./squash-sqlite.js";
 
@@ -96,7 +97,12 @@ async function replaySchemaDdl(options: SquashOptions, migrations: MigrationRegi
     const snapshot = await manager.run(readSchemaOf(manager));
     const exclude = stepwiseTableNames(options.tableName);
     const ddl: SchemaDdl = await manager.run(options.dialect === "postgres" ? readPostgresDdl(options.schema ?? "public", exclude) : readSqliteDdl(exclude));
-    return { prints: printSchema(snapshot), ddl, rows: await manager.run(readRowPrints(options.dialect, options.schema ?? "public", exclude)) };
+    const schema = options.schema ?? "public";
+    return {
+      prints: printSchema(snapshot),
+      ddl,
+      rows: [...(await manager.run(readRowPrints(options.dialect, schema, exclude))), ...(await manager.run(readCatalogCensus(options.dialect, schema, exclude)))],
+    };
   });
 }
 
@@ -144,7 +150,9 @@ async function proveSquash(options: SquashOptions, file: string, text: string, p
       return [`applying it failed: ${(root instanceof Error ? root.message : String(root)).split("\n")[0]}`];
     }
     const schema = compareSchemaPrints(prints, printSchema(await manager.run(readSchemaOf(manager))));
-    return [...schema, ...compareSchemaPrints(rows, await manager.run(readRowPrints(options.dialect, options.schema ?? "public", stepwiseTableNames(options.tableName))))];
+    const [where, exclude] = [options.schema ?? "public", stepwiseTableNames(options.tableName)];
+    const built = [...(await manager.run(readRowPrints(options.dialect, where, exclude))), ...(await manager.run(readCatalogCensus(options.dialect, where, exclude)))];
+    return [...schema, ...compareSchemaPrints(rows, built)];
   });
   if (differences.length === 0) return;
   const message = `Cannot squash to ${options.to}: the squash it wrote does not build the schema migrations 1 to ${options.to} build, or hold the rows they left (${differences.join(", ")}), so something there is beyond what squash reads. Nothing was written. Squash to an earlier version, before the migration that made it.`;
