@@ -211,8 +211,9 @@ test("squash --to: K must be a whole number; --yes keeps a squash that has migra
 /** PostgreSQL, in the configured schema `app`: an enum grown with ADD VALUE, a partitioned table, a materialized view with an index, a column named like the row alias, sequences advanced. */
 const POSTGRES_HISTORY: Record<string, string> = {
   "001_types.sql": `-- migrate:up
+CREATE EXTENSION IF NOT EXISTS citext;
 CREATE TYPE app.color AS ENUM ('red', 'blue');
-CREATE TABLE app.paints (id serial PRIMARY KEY, color app.color NOT NULL, t text);
+CREATE TABLE app.paints (id serial PRIMARY KEY, color app.color NOT NULL, t text, label citext);
 CREATE TABLE app.events (at date NOT NULL, amount int) PARTITION BY RANGE (at);
 CREATE TABLE app.events_2024 PARTITION OF app.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
 CREATE TABLE app.events_rest PARTITION OF app.events DEFAULT;
@@ -224,7 +225,7 @@ ALTER TYPE app.color ADD VALUE 'amber';
 CREATE INDEX CONCURRENTLY paints_color ON app.paints (color);
 `,
   "003_rows.sql": `-- migrate:up
-INSERT INTO app.paints (color, t) VALUES ('green', 'a column named like the alias'), ('amber', NULL);
+INSERT INTO app.paints (color, t, label) VALUES ('green', 'a column named like the alias', 'Mixed'), ('amber', NULL, NULL);
 INSERT INTO app.events VALUES ('2024-05-01', 1), ('2030-01-01', 2);
 INSERT INTO app.counted (label) VALUES ('one'), ('two');
 CREATE MATERIALIZED VIEW app.event_totals AS SELECT sum(amount) AS total FROM app.events;
@@ -246,6 +247,7 @@ async function observePostgres(url: string) {
     const data: Record<string, unknown> = {};
     for (const table of ["paints", "events_2024", "events_rest", "counted", "event_totals"]) data[table] = await rows(`SELECT row_to_json(x.*)::text AS row FROM app.${table} AS x ORDER BY 1`);
     return {
+      extensions: await rows("SELECT extname, extnamespace::regnamespace::text AS schema FROM pg_extension ORDER BY 1"),
       enum: (await rows("SELECT e.enumlabel FROM pg_enum AS e JOIN pg_type AS t ON t.oid = e.enumtypid WHERE t.typname = 'color' ORDER BY e.enumsortorder")).map((row) => row.enumlabel),
       relations: await rows(
         "SELECT n.nspname, c.relname, c.relkind FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace WHERE n.nspname IN ('app', 'public') AND c.relname NOT LIKE 'schema_migrations%' ORDER BY 1, 2",

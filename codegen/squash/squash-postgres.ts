@@ -27,7 +27,8 @@ type ColumnRow = {
 type ConstraintRow = { table: string; name: string; type: string; definition: string };
 
 const QUERIES = {
-  extensions: `SELECT x.extname::${TEXT} AS name, '' AS sql FROM pg_catalog.pg_extension AS x WHERE x.extname ${NE} 'plpgsql' ORDER BY x.oid`,
+  extensions: `SELECT x.extname::${TEXT} AS name, '' AS sql, n.nspname::${TEXT} AS schema FROM pg_catalog.pg_extension AS x JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} x.extnamespace
+  WHERE x.extname ${NE} 'plpgsql' ORDER BY x.oid`,
   types: `SELECT t.typname::${TEXT} AS name, CASE WHEN t.typtype ${EQ} 'e' THEN 'CREATE TYPE ' ${CONCAT} pg_catalog.quote_ident(t.typname) ${CONCAT} ' AS ENUM (' ${CONCAT}
          coalesce((SELECT pg_catalog.string_agg(pg_catalog.quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) FROM pg_catalog.pg_enum AS e WHERE e.enumtypid ${EQ} t.oid), '') ${CONCAT} ')'
        ELSE 'CREATE DOMAIN ' ${CONCAT} pg_catalog.quote_ident(t.typname) ${CONCAT} ' AS ' ${CONCAT} pg_catalog.format_type(t.typbasetype, t.typtypmod) ${CONCAT}
@@ -88,7 +89,12 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
   const unqualify = (sql: string) => sql.replace(new RegExp(`(\\b(?:ON|FUNCTION|PROCEDURE|TABLE|REFERENCES|EXECUTE FUNCTION)\\s+)${prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`, "g"), "$1");
   const statement = (kind: string) => (row: Named) => ({ kind, name: row.name, sql: `${unqualify(row.sql).trim()};` });
 
-  const extensions = (yield* query<Named>(QUERIES.extensions)).map((row) => ({ kind: "extension", name: row.name, sql: `CREATE EXTENSION IF NOT EXISTS ${quoteIdentifier(row.name)};` }));
+  // In the schema it was installed in where that one is sure to exist: the squash's search_path may start elsewhere than the migrations' did.
+  const extensions = (yield* query<Named & { schema: string }>(QUERIES.extensions)).map((row) => ({
+    kind: "extension",
+    name: row.name,
+    sql: `CREATE EXTENSION IF NOT EXISTS ${quoteIdentifier(row.name)}${row.schema === "public" || row.schema === schema ? ` SCHEMA ${quoteIdentifier(row.schema)}` : ""};`,
+  }));
   const types = (yield* read<Named>(QUERIES.types)).map(statement("type"));
   const sequences = (yield* read<Named>(QUERIES.sequences)).map(statement("sequence"));
   const allFunctions = yield* read<Named & { rowTyped: boolean }>(QUERIES.functions);
