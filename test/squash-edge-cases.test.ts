@@ -218,6 +218,10 @@ CREATE TABLE app.events (at date NOT NULL, amount int) PARTITION BY RANGE (at);
 CREATE TABLE app.events_2024 PARTITION OF app.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
 CREATE TABLE app.events_rest PARTITION OF app.events DEFAULT;
 CREATE TABLE app.counted (n bigint GENERATED ALWAYS AS IDENTITY, label text);
+-- A foreign key to a column made unique by an index, not a constraint: the index must come first.
+CREATE TABLE app.codes (code text NOT NULL);
+CREATE UNIQUE INDEX codes_code ON app.codes (code);
+CREATE TABLE app.coded (code text REFERENCES app.codes (code));
 `,
   "002_grow_enum.sql": `-- migrate:up transaction:false
 ALTER TYPE app.color ADD VALUE 'green' BEFORE 'blue';

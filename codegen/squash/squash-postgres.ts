@@ -161,8 +161,9 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
     // Foreign keys after the rows, which then load in any order; triggers after them too, so loading them fires none.
     after: [
       ...constraints.filter((row) => row.type !== "f").map(constraint),
-      ...constraints.filter((row) => row.type === "f").map(constraint),
+      // Before the foreign keys: a key may reference columns a unique index (not a constraint) makes unique.
       ...indexes,
+      ...constraints.filter((row) => row.type === "f").map(constraint),
       ...views,
       ...viewIndexes,
       ...triggers,
