@@ -63,6 +63,8 @@ CREATE VIRTUAL TABLE notes_search USING fts5(note);
 CREATE VIEW documents_view AS SELECT id, body FROM documents;
 CREATE TRIGGER documents_view_insert INSTEAD OF INSERT ON documents_view BEGIN INSERT INTO documents (id, body) VALUES (NEW.id, NEW.body); END;
 CREATE TABLE rowid_named (rowid TEXT, value INT);
+-- Fills a new table from another: data, flagged like an INSERT (a generated column's AS is not).
+CREATE TABLE documents_copy AS SELECT id, body FROM documents;
 `,
   "003_rows.sql": `-- migrate:up
 INSERT INTO "odd ""name"" table" VALUES ('it''s', 9223372036854775807, x'00ff');
@@ -145,7 +147,11 @@ test("SQLite: a fresh database from the squash holds the schema, rows, rowids, f
   db.prepare("UPDATE schema_migrations SET checksum = ? WHERE version = 1").run("0".repeat(64));
   db.close();
 
-  await squashAndReview(project, 3);
+  const plan = await squashAndReview(project, 3);
+  assert.deepEqual(
+    plan.review.filter((item: Json) => item.kind === "data-statement").map((item: Json) => [item.subject, item.line]),
+    [["migrations/002_documents.sql", 9], ...[2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13].map((line) => ["migrations/003_rows.sql", line])],
+  );
   const fresh = project.databasePath("fresh.db");
   const up = await cli(["up", "--db", fresh, "--json"]);
   assert.equal(up.code, 0, up.stdout + up.stderr);

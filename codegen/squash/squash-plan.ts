@@ -173,6 +173,15 @@ const PLURALS: Record<string, string> = {
 // DO and CALL run code that may move rows, so they are shown too.
 const DATA_WORDS = new Set(["INSERT", "UPDATE", "DELETE", "REPLACE", "MERGE", "COPY", "TRUNCATE", "DO", "CALL"]);
 
+/** `CREATE TABLE ... AS SELECT` (or `WITH`, `VALUES`, `TABLE`) and PostgreSQL's `SELECT ... INTO`: statements that fill a new table with rows, which are data too. */
+function copiesRows(words: readonly string[]): boolean {
+  if (words[0] === "SELECT") return words.includes("INTO");
+  if (words[0] !== "CREATE") return false;
+  const as = words.indexOf("AS");
+  const table = words.indexOf("TABLE");
+  return table !== -1 && as > table && !words.slice(0, as).includes("VIEW") && ["SELECT", "WITH", "VALUES", "TABLE"].includes(words[as + 1] ?? "");
+}
+
 /** The statements of the squashed SQL migrations that change rows, and each TypeScript migration among them. An earlier squash's rows are read again as rows, not flagged twice. */
 function findDataStatements(replaced: readonly MigrationEntry[], dialect: SqlDialect): SquashReviewItem[] {
   const items: SquashReviewItem[] = [];
@@ -185,7 +194,7 @@ function findDataStatements(replaced: readonly MigrationEntry[], dialect: SqlDia
     const firstLine = (entry.sqlLines?.[0] ?? 1) - 1;
     for (const { tokens } of splitSqlStatements(tokenizeSql(entry.upSql, dialect), dialect)) {
       const words = tokens.filter((token) => token.kind === "word").map((token) => token.text.toUpperCase());
-      if (!(DATA_WORDS.has(words[0] ?? "") || (words[0] === "WITH" && words.some((word) => DATA_WORDS.has(word))))) continue;
+      if (!(DATA_WORDS.has(words[0] ?? "") || (words[0] === "WITH" && words.some((word) => DATA_WORDS.has(word))) || copiesRows(words))) continue;
       const last = tokens.at(-1)!;
       const statement = entry.upSql
         .slice(tokens[0]!.offset, last.offset + last.text.length)
