@@ -93,7 +93,8 @@ export type ProblemCode =
   /** prettier could not format the registry with the project's prettier config. Fix: Fix the prettier config that applies to the registry, then run `stepwise gen` again. */
   | "FORMATTER_FAILED"
   // Group: Branches and the replay
-  /** `gen --check --base REF`: the base branch uses this migration's version for a different migration (`base` names its file). Merged, the two would be a `DUPLICATE_VERSION`.
+  /** `gen --check --base REF`: the base branch uses this migration's version for a different migration (`base` names its file). Merged, the two would be a `DUPLICATE_VERSION`. For a squash, also a
+   * version below its own that the base now has as another migration (the base squashed too): squash again on top of the base.
    * Fix: Run `stepwise rebase` (`--base REF`) to renumber this branch's migrations after the base's newest. */
   | "VERSION_TAKEN_ON_BASE"
   /** `gen --check`'s replay: applying this migration on an empty database failed, at the statement given. It would fail at deploy too. Fix: Fix the migration at the location given. */

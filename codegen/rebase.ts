@@ -171,11 +171,16 @@ export function checkAgainstBase(options: Where): Problem[] {
     // A squash takes the version of the newest migration it replaced, which its record names.
     const replaced = readSquashRecord(migration.text);
     const replaces = (other: BranchMigration) => replaced !== null && "record" in replaced && replaced.record.replaced.some((each) => each.version === other.version && each.name === other.name);
+    // A squash also holds the versions below its own: one the base has as another migration (the base squashed too) has a checksum the squash does not record.
+    const squashed = replaced !== null && "record" in replaced ? replaced.record.version : null;
     return baseMigrations
-      .filter((other) => other.version === migration.version && !replaces(other))
+      .filter((other) => (other.version === migration.version || (squashed !== null && other.version < squashed)) && !replaces(other))
       .map((other): Problem => {
-        const message = `version ${migration.version} is also used on ${base.ref} by ${other.file}, with different content; ${fix}`;
-        return { code: "VERSION_TAKEN_ON_BASE", file: migration.file, line: 1, column: 1, message, base: { ref: base.ref, file: other.file, version: migration.version } };
+        const message =
+          other.version === migration.version
+            ? `version ${migration.version} is also used on ${base.ref} by ${other.file}, with different content; ${fix}`
+            : `this squash replaces version ${other.version}, which ${base.ref} now has as ${other.file}, so databases built from ${base.ref} hold a checksum it does not record; squash again on top of ${base.ref} (take its migrations, then run "stepwise squash --to ${squashed}")`;
+        return { code: "VERSION_TAKEN_ON_BASE", file: migration.file, line: 1, column: 1, message, base: { ref: base.ref, file: other.file, version: other.version } };
       });
   });
 }

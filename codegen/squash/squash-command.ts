@@ -24,7 +24,8 @@ export async function runSquash(flags: SquashFlags, options: Omit<ReplayCheckOpt
     refuseUncommitted(options.projectRoot, plan.removed);
     // The squash first: a failure part way then leaves the originals (and git holds them), never a gap.
     writeFileAtomic(path.join(options.projectRoot, plan.file), plan.text);
-    for (const file of plan.removed) rmSync(path.join(options.projectRoot, file));
+    // Migration K may already have the squash's name (a squash undone by hand, then made again): it was just overwritten, and deleting it would leave a gap.
+    for (const file of plan.removed) if (file !== plan.file) rmSync(path.join(options.projectRoot, file));
     generated = await generateRegistry({
       projectRoot: options.projectRoot,
       migrationsDir: options.migrationsDir,
@@ -71,7 +72,8 @@ function describePlan(plan: SquashPlan, written: boolean): string {
 /** The files squash deletes must be in git as they are, so git history keeps them. */
 function refuseUncommitted(projectRoot: string, files: readonly string[]): void {
   const git = (args: string[]) => spawnSync("git", args, { cwd: projectRoot, encoding: "utf8", env: { ...process.env, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" } });
-  const tracked = git(["ls-files", "-z", "--", ...files]);
+  // --full-name: ls-files prints paths relative to the project otherwise, and status relative to the repository's top, which toGitPath gives.
+  const tracked = git(["ls-files", "-z", "--full-name", "--", ...files]);
   const changed = git(["status", "--porcelain", "-z", "--", ...files]);
   const inGit = tracked.status === 0 ? new Set(tracked.stdout.split("\0")) : new Set<string>();
   const dirty = changed.status === 0 ? changed.stdout.split("\0").map((line) => line.slice(3)) : [...files];

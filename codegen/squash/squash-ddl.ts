@@ -29,7 +29,7 @@ export function orderViews(views: readonly DdlStatement[], dialect: SqlDialect):
   const reads = new Map(
     views.map((view) => {
       const words = significantTokens(tokenizeSql(view.sql, dialect)).flatMap((token) =>
-        token.kind === "word" ? [token.text.toLowerCase()] : token.kind === "quoted-identifier" ? [token.text.slice(1, -1).toLowerCase()] : [],
+        token.kind === "word" ? [token.text.toLowerCase()] : token.kind === "quoted-identifier" ? [unquote(token.text).toLowerCase()] : [],
       );
       return [view, new Set(words.filter((word) => names.has(word) && word !== view.name.toLowerCase()))] as const;
     }),
@@ -48,4 +48,10 @@ export function orderViews(views: readonly DdlStatement[], dialect: SqlDialect):
     made.add(next!.name.toLowerCase());
   }
   return ordered;
+}
+
+/** A quoted identifier's name: inside `"..."` or a backtick a doubled quote is one (`[...]` has no escape), as the view's name is stored. */
+function unquote(text: string): string {
+  const inner = text.slice(1, -1);
+  return text.startsWith('"') ? inner.replace(/""/g, '"') : text.startsWith("`") ? inner.replace(/``/g, "`") : inner;
 }

@@ -14,6 +14,8 @@ import { openReplayDatabase, type ReplayCheckOptions, type ReplayDatabase } from
 import type { SchemaDdl } from "./squash-ddl.js";
 import { readPostgresDdl } from "./squash-postgres.js";
 import { compareSchemaPrints, printSchema, renderSquashRecord, REVIEW_MARK, type ObjectPrint, type ReplacedMigration } from "./squash-record.js";
+import { readCatalogCensus } from "./squash-census.js";
+import { readRowPrints } from "./squash-rows.js";
 import { readSqliteDdl } from "./squash-sqlite.js";
 
 /** One place a reviewer must look at: rows the migrations left in a table, a statement of theirs that changed rows, or a TypeScript migration (whose effect on rows cannot be read). */
@@ -77,7 +79,7 @@ export async function planSquash(options: SquashOptions, migrations: MigrationRe
   const file = `${folder === "." ? "" : `${folder}/`}${String(to).padStart(digits, "0")}_squash_1_to_${to}.sql`;
   const record = replaced.map((entry): ReplacedMigration => ({ version: entry.version, name: entry.name, checksums: [entry.checksum, ...(entry.legacyChecksum?.split(" ") ?? [])] }));
   const text = renderSquash({ to, dialect, record, schema: squashed.prints, ddl: squashed.ddl, review });
-  await proveSquash(options, file, text, squashed.prints);
+  await proveSquash(options, file, text, squashed.prints, squashed.rows);
   const objects: Record<string, number> = {};
   for (const statement of [...squashed.ddl.statements, ...squashed.ddl.after]) if (statement.name !== "" && statement.kind !== "setting") objects[statement.kind] = (objects[statement.kind] ?? 0) + 1;
   // A file an earlier squash replaced is already gone; the squash itself is one file.
@@ -95,7 +97,12 @@ async function replaySchemaDdl(options: SquashOptions, migrations: MigrationRegi
     const snapshot = await manager.run(readSchemaOf(manager));
     const exclude = stepwiseTableNames(options.tableName);
     const ddl: SchemaDdl = await manager.run(options.dialect === "postgres" ? readPostgresDdl(options.schema ?? "public", exclude) : readSqliteDdl(exclude));
-    return { prints: printSchema(snapshot), ddl };
+    const schema = options.schema ?? "public";
+    return {
+      prints: printSchema(snapshot),
+      ddl,
+      rows: [...(await manager.run(readRowPrints(options.dialect, schema, exclude))), ...(await manager.run(readCatalogCensus(options.dialect, schema, exclude)))],
+    };
   });
 }
 
@@ -111,8 +118,11 @@ async function withReplayDatabase<T>(options: SquashOptions, migrations: Migrati
   }
 }
 
-/** Applies the squash alone to an empty database and compares what it builds with what 1..K built: what the DDL readers cannot carry is refused here, before anything is written. */
-async function proveSquash(options: SquashOptions, file: string, text: string, prints: readonly ObjectPrint[]): Promise<void> {
+/**
+ * Applies the squash alone to an empty database and compares what it builds, and the rows it holds (before review deletes any), with what 1..K built and left: what the readers cannot carry
+ * is refused here, before anything is written.
+ */
+async function proveSquash(options: SquashOptions, file: string, text: string, prints: readonly ObjectPrint[], rows: readonly ObjectPrint[]): Promise<void> {
   const parsed = parseSqlMigrationSource(text, { dialect: options.dialect });
   if (!parsed.ok) throw new Error(`stepwise squash wrote a migration gen cannot read: ${parsed.problems.map((problem) => `${problem.line}: ${problem.message}`).join("; ")}`);
   const { upSql, disableForeignKeys, checksum } = parsed.migration;
@@ -139,10 +149,13 @@ async function proveSquash(options: SquashOptions, file: string, text: string, p
       while (root instanceof StepwiseError && root.cause !== undefined) root = root.cause;
       return [`applying it failed: ${(root instanceof Error ? root.message : String(root)).split("\n")[0]}`];
     }
-    return compareSchemaPrints(prints, printSchema(await manager.run(readSchemaOf(manager))));
+    const schema = compareSchemaPrints(prints, printSchema(await manager.run(readSchemaOf(manager))));
+    const [where, exclude] = [options.schema ?? "public", stepwiseTableNames(options.tableName)];
+    const built = [...(await manager.run(readRowPrints(options.dialect, where, exclude))), ...(await manager.run(readCatalogCensus(options.dialect, where, exclude)))];
+    return [...schema, ...compareSchemaPrints(rows, built)];
   });
   if (differences.length === 0) return;
-  const message = `Cannot squash to ${options.to}: the squash it wrote does not build the schema migrations 1 to ${options.to} build (${differences.join(", ")}), so something there is beyond what squash reads. Nothing was written. Squash to an earlier version, before the migration that made it.`;
+  const message = `Cannot squash to ${options.to}: the squash it wrote does not build the schema migrations 1 to ${options.to} build, or hold the rows they left (${differences.join(", ")}), so something there is beyond what squash reads. Nothing was written. Squash to an earlier version, before the migration that made it.`;
   throw new StepwiseError("SQUASH_NOT_FAITHFUL", message, { target: options.to, differences });
 }
 
@@ -160,6 +173,15 @@ const PLURALS: Record<string, string> = {
 // DO and CALL run code that may move rows, so they are shown too.
 const DATA_WORDS = new Set(["INSERT", "UPDATE", "DELETE", "REPLACE", "MERGE", "COPY", "TRUNCATE", "DO", "CALL"]);
 
+/** `CREATE TABLE ... AS SELECT` (or `WITH`, `VALUES`, `TABLE`) and PostgreSQL's `SELECT ... INTO`: statements that fill a new table with rows, which are data too. */
+function copiesRows(words: readonly string[]): boolean {
+  if (words[0] === "SELECT") return words.includes("INTO");
+  if (words[0] !== "CREATE") return false;
+  const as = words.indexOf("AS");
+  const table = words.indexOf("TABLE");
+  return table !== -1 && as > table && !words.slice(0, as).includes("VIEW") && ["SELECT", "WITH", "VALUES", "TABLE"].includes(words[as + 1] ?? "");
+}
+
 /** The statements of the squashed SQL migrations that change rows, and each TypeScript migration among them. An earlier squash's rows are read again as rows, not flagged twice. */
 function findDataStatements(replaced: readonly MigrationEntry[], dialect: SqlDialect): SquashReviewItem[] {
   const items: SquashReviewItem[] = [];
@@ -172,7 +194,7 @@ function findDataStatements(replaced: readonly MigrationEntry[], dialect: SqlDia
     const firstLine = (entry.sqlLines?.[0] ?? 1) - 1;
     for (const { tokens } of splitSqlStatements(tokenizeSql(entry.upSql, dialect), dialect)) {
       const words = tokens.filter((token) => token.kind === "word").map((token) => token.text.toUpperCase());
-      if (!(DATA_WORDS.has(words[0] ?? "") || (words[0] === "WITH" && words.some((word) => DATA_WORDS.has(word))))) continue;
+      if (!(DATA_WORDS.has(words[0] ?? "") || (words[0] === "WITH" && words.some((word) => DATA_WORDS.has(word))) || copiesRows(words))) continue;
       const last = tokens.at(-1)!;
       const statement = entry.upSql
         .slice(tokens[0]!.offset, last.offset + last.text.length)

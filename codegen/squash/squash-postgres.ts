@@ -27,7 +27,8 @@ type ColumnRow = {
 type ConstraintRow = { table: string; name: string; type: string; definition: string };
 
 const QUERIES = {
-  extensions: `SELECT x.extname::${TEXT} AS name, '' AS sql FROM pg_catalog.pg_extension AS x WHERE x.extname ${NE} 'plpgsql' ORDER BY x.oid`,
+  extensions: `SELECT x.extname::${TEXT} AS name, '' AS sql, n.nspname::${TEXT} AS schema FROM pg_catalog.pg_extension AS x JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} x.extnamespace
+  WHERE x.extname ${NE} 'plpgsql' ORDER BY x.oid`,
   types: `SELECT t.typname::${TEXT} AS name, CASE WHEN t.typtype ${EQ} 'e' THEN 'CREATE TYPE ' ${CONCAT} pg_catalog.quote_ident(t.typname) ${CONCAT} ' AS ENUM (' ${CONCAT}
          coalesce((SELECT pg_catalog.string_agg(pg_catalog.quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) FROM pg_catalog.pg_enum AS e WHERE e.enumtypid ${EQ} t.oid), '') ${CONCAT} ')'
        ELSE 'CREATE DOMAIN ' ${CONCAT} pg_catalog.quote_ident(t.typname) ${CONCAT} ' AS ' ${CONCAT} pg_catalog.format_type(t.typbasetype, t.typtypmod) ${CONCAT}
@@ -66,7 +67,7 @@ const QUERIES = {
   constraints: `SELECT c.relname::${TEXT} AS "table", k.conname::${TEXT} AS name, k.contype::${TEXT} AS type, pg_catalog.pg_get_constraintdef(k.oid) AS definition
   FROM pg_catalog.pg_constraint AS k JOIN pg_catalog.pg_class AS c ON c.oid ${EQ} k.conrelid ${IN_SCHEMA("c.relnamespace")} AND (c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p')
    AND k.contype ${NE} 'n' AND k.conislocal ORDER BY k.oid`,
-  indexes: `SELECT ic.relname::${TEXT} AS name, pg_catalog.pg_get_indexdef(i.indexrelid) AS sql, tc.relname::${TEXT} AS "table"
+  indexes: `SELECT ic.relname::${TEXT} AS name, pg_catalog.pg_get_indexdef(i.indexrelid) AS sql, tc.relname::${TEXT} AS "table", tc.relkind ${EQ} 'm' AS "onView"
   FROM pg_catalog.pg_index AS i JOIN pg_catalog.pg_class AS ic ON ic.oid ${EQ} i.indexrelid JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} i.indrelid
   ${IN_SCHEMA("ic.relnamespace")} AND ${NOT_FROM_EXTENSION("i.indexrelid")} AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint AS k WHERE k.conindid ${EQ} i.indexrelid AND k.conrelid ${EQ} i.indrelid)
    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits AS h WHERE h.inhrelid ${EQ} i.indexrelid) ORDER BY ic.oid`,
@@ -88,7 +89,12 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
   const unqualify = (sql: string) => sql.replace(new RegExp(`(\\b(?:ON|FUNCTION|PROCEDURE|TABLE|REFERENCES|EXECUTE FUNCTION)\\s+)${prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`, "g"), "$1");
   const statement = (kind: string) => (row: Named) => ({ kind, name: row.name, sql: `${unqualify(row.sql).trim()};` });
 
-  const extensions = (yield* query<Named>(QUERIES.extensions)).map((row) => ({ kind: "extension", name: row.name, sql: `CREATE EXTENSION IF NOT EXISTS ${quoteIdentifier(row.name)};` }));
+  // In the schema it was installed in where that one is sure to exist: the squash's search_path may start elsewhere than the migrations' did.
+  const extensions = (yield* query<Named & { schema: string }>(QUERIES.extensions)).map((row) => ({
+    kind: "extension",
+    name: row.name,
+    sql: `CREATE EXTENSION IF NOT EXISTS ${quoteIdentifier(row.name)}${row.schema === "public" || row.schema === schema ? ` SCHEMA ${quoteIdentifier(row.schema)}` : ""};`,
+  }));
   const types = (yield* read<Named>(QUERIES.types)).map(statement("type"));
   const sequences = (yield* read<Named>(QUERIES.sequences)).map(statement("sequence"));
   const allFunctions = yield* read<Named & { rowTyped: boolean }>(QUERIES.functions);
@@ -114,7 +120,10 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
     sql: `ALTER TABLE ${quoteIdentifier(row.table)} ADD CONSTRAINT ${quoteIdentifier(row.name)} ${row.definition};`,
   });
   const security = tables.filter((table) => table.rowSecurity).map((table) => ({ kind: "constraint", name: table.name, sql: `ALTER TABLE ${quoteIdentifier(table.name)} ENABLE ROW LEVEL SECURITY;` }));
-  const indexes = own(yield* read<Named & { table: string }>(QUERIES.indexes)).map(statement("index"));
+  const allIndexes = own(yield* read<Named & { table: string; onView: boolean }>(QUERIES.indexes));
+  const indexes = allIndexes.filter((row) => !row.onView).map(statement("index"));
+  // A materialized view's indexes follow it: it is made after the tables' indexes.
+  const viewIndexes = allIndexes.filter((row) => row.onView).map(statement("index"));
   const views = orderViews((yield* read<Named>(QUERIES.views)).map(statement("view")), "postgres");
   const triggers = own(yield* read<Named & { table: string }>(QUERIES.triggers)).map(statement("trigger"));
 
@@ -137,6 +146,8 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
     // Functions before tables: a default, check or generated column may call one; their bodies are not checked until they run.
     statements: [
       { kind: "setting", name: "check_function_bodies", sql: "SET LOCAL check_function_bodies = off;" },
+      // The names are unqualified, and the migrations built in the configured schema: the squash builds there too, whatever the connection's search_path (public after it, for what is there).
+      ...(schema === "public" ? [] : [{ kind: "setting", name: "search_path", sql: `SET LOCAL search_path = ${quoteIdentifier(schema)}, public;` }]),
       ...extensions,
       ...types,
       ...sequences,
@@ -150,9 +161,11 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
     // Foreign keys after the rows, which then load in any order; triggers after them too, so loading them fires none.
     after: [
       ...constraints.filter((row) => row.type !== "f").map(constraint),
-      ...constraints.filter((row) => row.type === "f").map(constraint),
+      // Before the foreign keys: a key may reference columns a unique index (not a constraint) makes unique.
       ...indexes,
+      ...constraints.filter((row) => row.type === "f").map(constraint),
       ...views,
+      ...viewIndexes,
       ...triggers,
       ...values.map((sql) => ({ kind: "sequence value", name: "", sql })),
     ],
@@ -179,7 +192,7 @@ function renderTable(table: TableRow, columns: readonly ColumnRow[]): string {
 function* readInserts(schema: string, table: TableRow, columns: readonly ColumnRow[]): Step<string[]> {
   const stored = columns.filter((column) => !column.generated).map((column) => quoteIdentifier(column.name));
   if (stored.length === 0) return [];
-  const rows = yield* query<{ row: string }>(`SELECT pg_catalog.row_to_json(t)::${TEXT} AS row FROM ONLY ${quoteIdentifier(schema)}.${quoteIdentifier(table.name)} AS t`);
+  const rows = yield* query<{ row: string }>(`SELECT pg_catalog.row_to_json(t.*)::${TEXT} AS row FROM ONLY ${quoteIdentifier(schema)}.${quoteIdentifier(table.name)} AS t`);
   const overriding = columns.some((column) => column.identity === "a") ? " OVERRIDING SYSTEM VALUE" : "";
   const name = quoteIdentifier(table.name);
   const list = stored.join(", ");

@@ -14,9 +14,9 @@ const KIND_ORDER = ["table", "index", "view", "trigger"];
  */
 export function* readSqliteDdl(exclude: readonly string[]): Step<SchemaDdl> {
   const excluded = new Set(exclude.map((name) => name.toLowerCase()));
-  const shadow = new Set(
-    (yield* query<{ schema: string; name: string; type: string }>("PRAGMA table_list")).filter((row) => row.schema === "main" && row.type === "shadow").map((row) => row.name.toLowerCase()),
-  );
+  const list = (yield* query<{ schema: string; name: string; type: string; wr: number }>("PRAGMA table_list")).filter((row) => row.schema === "main");
+  const shadow = new Set(list.filter((row) => row.type === "shadow").map((row) => row.name.toLowerCase()));
+  const withoutRowid = new Set(list.filter((row) => row.wr).map((row) => row.name.toLowerCase()));
   const rows = (yield* query<MasterRow>(
     `SELECT type, name, tbl_name AS tblName, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE 'stepwise\\_guard\\_%' ESCAPE '\\' ORDER BY rowid`,
   )).filter((row) => !excluded.has(row.tblName.toLowerCase()) && !shadow.has(row.name.toLowerCase()) && !shadow.has(row.tblName.toLowerCase()));
@@ -24,34 +24,70 @@ export function* readSqliteDdl(exclude: readonly string[]): Step<SchemaDdl> {
   const tables = ordered.filter((row) => row.type === "table");
   const seeds: SchemaDdl["seeds"][number][] = [];
   for (const table of tables) {
-    const inserts = yield* readInserts(table.name);
+    const inserts = yield* readInserts(table.name, carriesRowid(table, withoutRowid));
     if (inserts.length > 0) seeds.push({ table: table.name, statements: inserts });
   }
   const statement = (row: MasterRow) => ({ kind: row.type, name: row.name, sql: `${row.sql.trim()};` });
   const of = (kind: string) => ordered.filter((row) => row.type === kind).map(statement);
-  return { statements: of("table"), seeds, after: [...of("index"), ...orderViews(of("view"), "sqlite"), ...of("trigger"), ...(yield* readSequences(excluded))] };
+  return {
+    statements: of("table"),
+    seeds,
+    after: [...of("index"), ...orderViews(of("view"), "sqlite"), ...of("trigger"), ...(yield* readSequences(excluded)), ...(yield* readApplicationId())],
+  };
+}
+
+/**
+ * Whether the table's rows keep their rowid: an ordinary table's (one with no INTEGER PRIMARY KEY still has one, and apps read it; with one, SQLite takes the key's value), and a full-text
+ * table's, which is how its rows name the rows they index. Another virtual table's module decides what a rowid means, so it is left to the module.
+ */
+function carriesRowid(table: MasterRow, withoutRowid: ReadonlySet<string>): boolean {
+  if (withoutRowid.has(table.name.toLowerCase())) return false;
+  return !/^\s*CREATE\s+VIRTUAL\b/i.test(table.sql) || /\bUSING\s+fts[345]\b/i.test(table.sql);
+}
+
+/** The file's `application_id`, which a migration may set to mark its format (stepwise keeps `user_version` itself). */
+function* readApplicationId(): Step<DdlStatement[]> {
+  const [row] = yield* query<{ id: number }>("SELECT application_id AS id FROM pragma_application_id");
+  return row?.id ? [{ kind: "setting", name: "", sql: `PRAGMA application_id = ${Number(row.id)};` }] : [];
 }
 
 /** Where each AUTOINCREMENT counter stands, which rows deleted since left above the largest id: the next id a fresh database gives is the one the migrated one gives. */
 function* readSequences(excluded: ReadonlySet<string>): Step<DdlStatement[]> {
   const exists = yield* query<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE name = 'sqlite_sequence'");
   if (!exists[0]?.n) return [];
-  const rows = (yield* query<{ name: string; seq: number }>("SELECT name, seq FROM sqlite_sequence ORDER BY name")).filter((row) => !excluded.has(row.name.toLowerCase()));
+  // As text: a counter past 2^53 would lose its last digits as a JavaScript number.
+  const rows = (yield* query<{ name: string; seq: string }>(`SELECT name, CAST(seq AS TEXT) AS seq FROM sqlite_sequence ORDER BY name`)).filter((row) => !excluded.has(row.name.toLowerCase()));
   return rows.map((row) => ({
     kind: "autoincrement counter",
     name: "",
-    sql: `DELETE FROM sqlite_sequence WHERE name = ${quoteText(row.name)}; INSERT INTO sqlite_sequence (name, seq) VALUES (${quoteText(row.name)}, ${Number(row.seq)});`,
+    sql: `DELETE FROM sqlite_sequence WHERE name = ${quoteText(row.name)}; INSERT INTO sqlite_sequence (name, seq) VALUES (${quoteText(row.name)}, ${/^-?\d+$/.test(row.seq) ? row.seq : 0});`,
   }));
 }
 
 const quoteText = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
-/** The table's rows as INSERTs of its stored columns, each value as SQLite's `quote()` writes it, so blobs, reals and text come back exactly. */
-function* readInserts(table: string): Step<string[]> {
+/**
+ * The table's rows as INSERTs of its stored columns (and its rowid where it keeps one), each value as SQLite's `quote()` writes it, so blobs, reals and text come back exactly; text with a
+ * carriage return or a control character other than tab and newline is written as its bytes instead, since `quote()` stops at a NUL and a migration's line ends are read as newlines.
+ */
+function* readInserts(table: string, rowid: boolean): Step<string[]> {
   const columns = (yield* query<{ name: string; hidden: number }>(`PRAGMA table_xinfo(${quoteIdentifier(table)})`)).filter((column) => column.hidden === 0).map((column) => column.name);
   if (columns.length === 0) return [];
-  const values = columns.map((column) => `quote(${quoteIdentifier(column)})`).join(` || ', ' || `);
-  const rows = yield* query<{ v: string }>(`SELECT ${values} AS v FROM ${quoteIdentifier(table)}`);
-  const into = `INSERT INTO ${quoteIdentifier(table)} (${columns.map(quoteIdentifier).join(", ")}) VALUES`;
+  // A column may itself be named rowid: SQLite's other names for it then.
+  const rowidName = rowid ? ["rowid", "_rowid_", "oid"].find((name) => !columns.some((column) => column.toLowerCase() === name)) : undefined;
+  const names = rowidName ? [rowidName, ...columns] : columns;
+  const values = names.map((column) => quoteValue(rowidName === column ? column : quoteIdentifier(column))).join(` || ', ' || `);
+  const rows = yield* query<{ v: string }>(`SELECT ${values} AS v FROM ${quoteIdentifier(table)}${rowidName ? ` ORDER BY ${rowidName}` : ""}`);
+  const into = `INSERT INTO ${quoteIdentifier(table)} (${names.map((name) => (name === rowidName ? name : quoteIdentifier(name))).join(", ")}) VALUES`;
   return rows.map((row) => `${into} (${row.v});`);
+}
+
+/** SQL that writes `expression`'s value as a literal: text holding a byte below 0x20 other than tab and newline as `CAST(X'...' AS TEXT)`, the rest as `quote()` writes it. */
+function quoteValue(expression: string): string {
+  const bytes = `CAST(${expression} AS BLOB)`;
+  const control = Array.from({ length: 32 }, (_, code) => code)
+    .filter((code) => code !== 9 && code !== 10)
+    .map((code) => `instr(${bytes}, X'${code.toString(16).padStart(2, "0")}') > 0`)
+    .join(" OR ");
+  return `CASE WHEN typeof(${expression}) = 'text' AND (${control}) THEN 'CAST(' || quote(${bytes}) || ' AS TEXT)' ELSE quote(${expression}) END`;
 }

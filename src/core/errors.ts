@@ -387,8 +387,8 @@ export interface StepwiseErrorDetails {
   /** `stepwise squash` could not replay the migrations to read the schema they build (`reason`: `no-driver`, `no-server`, `no-scratch-database`, `not-contained`...). Nothing was written.
    * Fix: As for `gen --check`'s replay: install a SQLite driver (sql.js builds nothing), or give a PostgreSQL project a server (`DATABASE_URL`, a role with `CREATEDB`). */
   readonly SQUASH_REPLAY_UNAVAILABLE: Readonly<{ reason: string }>;
-  /** `stepwise squash`: the migration it wrote, applied alone to an empty database, does not build the schema migrations 1..K built (`differences`): they made something squash does not read
-   * (see docs/migrations.md for what it carries). Nothing was written.
+  /** `stepwise squash`: the migration it wrote, applied alone to an empty database, does not build the schema migrations 1..K built or hold the rows they left (`differences`, such as
+   * `table "t" differs`, `rows "t" differs` or, on PostgreSQL, `aggregate "total(integer)" missing`): they made something squash does not write (see docs/migrations.md for what it carries). Nothing was written.
    * Fix: Squash to a version before the migration that made it. */
   readonly SQUASH_NOT_FAITHFUL: Readonly<{ target: number; differences: readonly string[] }>;
   /** `stepwise squash --yes` would delete migrations (`files`) that git does not hold as they are (uncommitted changes, untracked, or no repository), so their text would be lost. Nothing was written.

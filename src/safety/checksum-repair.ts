@@ -3,7 +3,7 @@ import { ensureChecksumRepairLog, readChecksumRepairs, recordChecksumRepair, typ
 import { databaseAheadError, incompleteMigrationError, invalidTargetError } from "../core/error-factories.js";
 import type { SyncMigrationManager } from "../core/manager.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
-import { matchesRecordedChecksum, type AppliedMigration } from "../core/planner.js";
+import { matchesRecordedChecksum, matchesRecordedName, type AppliedMigration } from "../core/planner.js";
 import type { Step } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { inWriteTransaction, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
@@ -103,11 +103,12 @@ function planRealignment(registry: MigrationRegistry, rows: readonly AppliedMigr
     const entry = registry[version - 1]!;
     if (state === "started") return [];
     // Another migration under the same number (a branch's), not an edit.
-    if (name !== entry.name) {
+    if (!matchesRecordedName(entry, name, checksum)) {
       const message = `Migration ${version} was applied as "${name}", but the registry's migration ${version} is "${entry.name}" (${entry.file}): a different migration, not an edit of it, so its checksum is not realigned. Revert it with the code that applied it (the branch it came from), or, if it is the same migration renamed, give the file its old name back. Nothing was changed.`;
       throw invalidTargetError(version, message);
     }
-    if (checksum === entry.checksum) return [];
+    // A squash's row from before it, holding the checksum of the migration it replaced: as a database at the squash should be.
+    if (checksum === entry.checksum || name !== entry.name) return [];
     return [{ version, name, file: entry.file, oldChecksum: checksum, newChecksum: entry.checksum, reason: matchesRecordedChecksum(entry, checksum) ? "legacy-format" : "edited" }];
   });
   const interrupted = chosen.filter((row) => row.state === "started").map((row) => row.version);

@@ -20,7 +20,7 @@ import { DEFAULT_TABLE_NAME, HistoryStore } from "../core/history.js";
 import { assessMigrationOwner, parseMigrationOwner } from "../core/migration-owner.js";
 import { nodeFs, nodePath } from "../core/node-builtins.js";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
-import { highestRecordedVersion, matchesRecordedChecksum } from "../core/planner.js";
+import { highestRecordedVersion, matchesRecordedChecksum, matchesRecordedName } from "../core/planner.js";
 import { runSync } from "../core/runners.js";
 import { refuseOpenTransactionOn } from "../core/transaction-open.js";
 import type { MigrationRegistry } from "../core/types.js";
@@ -169,7 +169,7 @@ function compareWithRegistry(history: ReadonlyArray<{ version: number; name: str
   return history.flatMap(({ version, name, checksum }): ForeignBackupReason[] => {
     const entry = migrations.find((candidate) => candidate.version === version);
     if (!entry) return [{ version, kind: "unknown-version", backup: name, registry: null }];
-    if (entry.name !== name) return [{ version, kind: "name", backup: name, registry: entry.name }];
+    if (!matchesRecordedName(entry, name, checksum)) return [{ version, kind: "name", backup: name, registry: entry.name }];
     return matchesRecordedChecksum(entry, checksum) ? [] : [{ version, kind: "checksum", backup: checksum, registry: entry.checksum }];
   });
 }

@@ -1,0 +1,67 @@
+/**
+ * A fingerprint of the rows a database holds, table by table, which `stepwise squash` compares between the replay of the migrations it replaces and the squash it wrote, before it writes
+ * anything: a value a literal cannot carry (a rowid, a NUL, a counter past 2^53) shows as `rows "<table>" differ` rather than as a fresh database with other rows.
+ */
+import { createHash } from "node:crypto";
+import { quoteIdentifier } from "../../src/core/batch-walk.js";
+import { CONCAT, EQ, TEXT } from "../../src/core/dialects/postgres.js";
+import { query, type Step } from "../../src/core/step.js";
+import type { SqlDialect } from "../../src/core/types.js";
+import type { ObjectPrint } from "./squash-record.js";
+
+/** One print per table holding rows (kind `rows`), plus the file's settings squash carries; stepwise's own tables (`exclude`) are left out. */
+export function* readRowPrints(dialect: SqlDialect, schema: string, exclude: readonly string[]): Step<ObjectPrint[]> {
+  const excluded = new Set(exclude.map((name) => name.toLowerCase()));
+  const texts = dialect === "postgres" ? yield* readPostgresRows(schema, excluded) : yield* readSqliteRows(excluded);
+  return [...texts].filter(([, text]) => text !== "").map(([name, text]) => ({ kind: "rows", name, hash: createHash("sha256").update(text).digest("hex").slice(0, 12) }));
+}
+
+/**
+ * Each table's rows with their rowid where it has one, as exact text (`hex()` for text, which `quote()` would cut at a NUL), and `sqlite_sequence`. Of a full-text table's shadow tables
+ * only `_docsize` (the size of each row it indexed, which shows an index left empty, as a contentless table's would be): how it lays out its index depends on how the rows came in.
+ */
+function* readSqliteRows(excluded: ReadonlySet<string>): Step<Map<string, string>> {
+  const tables = (yield* query<{ name: string; type: string; wr: number }>("SELECT name, type, wr FROM pragma_table_list WHERE schema = 'main'")).filter(
+    (table) =>
+      (table.type !== "shadow" || /_docsize$/i.test(table.name)) &&
+      table.type !== "view" &&
+      !excluded.has(table.name.toLowerCase()) &&
+      !/^sqlite_stat/i.test(table.name) &&
+      !/^sqlite_(master|schema)$/i.test(table.name),
+  );
+  const found = new Map<string, string>();
+  for (const table of tables) {
+    const columns = (yield* query<{ name: string; hidden: number }>(`PRAGMA table_xinfo(${quoteIdentifier(table.name)})`))
+      .filter((column) => column.hidden === 0)
+      .map((column) => quoteIdentifier(column.name));
+    const rowid = table.wr || table.type === "virtual" ? [] : ["_rowid_"];
+    const values = [...rowid, ...columns].map((column) => `CASE typeof(${column}) WHEN 'text' THEN 'x' || hex(${column}) ELSE quote(${column}) END`).join(` || ',' || `);
+    if (values === "") continue;
+    // stepwise's own tables count their rows there too.
+    const own = /^sqlite_sequence$/i.test(table.name) ? ` WHERE lower(name) NOT IN (${[...excluded].map((name) => `'${name.replace(/'/g, "''")}'`).join(", ") || "''"})` : "";
+    const rows = yield* query<{ v: string }>(`SELECT ${values} AS v FROM ${quoteIdentifier(table.name)}${own} ORDER BY 1`);
+    found.set(table.name, rows.map((row) => row.v).join("\n"));
+  }
+  const [setting] = yield* query<{ id: number }>("SELECT application_id AS id FROM pragma_application_id");
+  found.set("application_id", setting?.id ? String(setting.id) : "");
+  return found;
+}
+
+/** Each table's rows as the server writes them as JSON, sorted, and where each sequence stands. Materialized views are made from the rows, so they are left out. */
+function* readPostgresRows(schema: string, excluded: ReadonlySet<string>): Step<Map<string, string>> {
+  const relations = yield* query<{ name: string; kind: string }>(
+    `SELECT c.relname::${TEXT} AS name, c.relkind::${TEXT} AS kind FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} c.relnamespace
+     WHERE n.nspname ${EQ} ? AND (c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'S') ORDER BY c.relname`,
+    [schema],
+  );
+  const found = new Map<string, string>();
+  for (const relation of relations.filter((each) => !excluded.has(each.name.toLowerCase()))) {
+    const name = `${quoteIdentifier(schema)}.${quoteIdentifier(relation.name)}`;
+    const sql =
+      relation.kind === "S"
+        ? `SELECT last_value::${TEXT} ${CONCAT} ' ' ${CONCAT} is_called::${TEXT} AS v FROM ${name}`
+        : `SELECT pg_catalog.row_to_json(t.*)::${TEXT} AS v FROM ONLY ${name} AS t ORDER BY 1`;
+    found.set(relation.name, (yield* query<{ v: string }>(sql)).map((row) => row.v).join("\n"));
+  }
+  return found;
+}
