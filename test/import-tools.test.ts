@@ -8,7 +8,7 @@ import { cpSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { createTestProject, fixturesDir, runCli } from "./support/project.js";
+import { createTestProject, fixturesDir, repoRoot, runCli } from "./support/project.js";
 
 /** Each tool's fixture: its up SQL files in the order the tool runs them (a section cut at the down marker where the file holds both), and what the import writes. */
 const TOOLS: Record<string, { ups: readonly string[]; cut?: RegExp; files: readonly string[]; noTransaction: readonly number[] }> = {
@@ -95,6 +95,12 @@ for (const [tool, fixture] of Object.entries(TOOLS)) {
       migrations: { version: number; file: string; sources: { file: string }[] }[];
     };
     assert.equal(map.tool, tool);
+    if (tool === "sqlx") {
+      // docs/adopting.md shows this very map, cut to its first migration, with the digests elided.
+      const shown: unknown = JSON.parse(/```json\n([\s\S]*?)```/.exec(readFileSync(path.join(repoRoot, "docs", "adopting.md"), "utf8"))![1]!);
+      const elided = JSON.parse(JSON.stringify(map, (key, value: unknown) => (key === "sha256" || key === "checksum" ? "…" : value))) as typeof map;
+      assert.deepEqual(shown, { ...elided, source: "migrations-sqlx", migrations: elided.migrations.slice(0, 1) }); // the folder as the docs name it
+    }
     assert.deepEqual(
       map.migrations.map((migration) => [migration.version, migration.file, migration.sources[0]!.file]),
       fixture.files.map((file, index) => [index + 1, file, fixture.ups[index]]),
