@@ -55,7 +55,7 @@ export const knex: ForeignTool = {
 function readTransactionConfig(source: SourceFolder, file: string, text: string): boolean | null {
   const config = findExport(text, "config");
   if (config === null) return true;
-  const setting = /\btransaction\s*:\s*([^,}\s]+)/.exec(text.slice(config.index));
+  const setting = /(?:\btransaction|"transaction"|'transaction')\s*:\s*([^,}\s]+)/.exec(text.slice(config.index));
   const direct = /\bconfig\s*=\s*\{\s*\}/.exec(text.slice(config.index));
   if (setting === null && direct !== null) return true;
   if (setting === null || (setting[1] !== "true" && setting[1] !== "false")) {

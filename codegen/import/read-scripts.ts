@@ -36,7 +36,7 @@ export function findExport(text: string, name: string): ExportFound | null {
   }
   const object = /\b(?:module\.exports\s*=|export\s+default)\s*\{/.exec(text);
   if (object) {
-    const key = new RegExp(String.raw`(?:^|[{,\s])(?:async\s+)?${name}\s*(?:\(|:\s*(true|false)?|,|\})`, "m").exec(text.slice(object.index));
+    const key = new RegExp(String.raw`(?:^|[{,\s])(?:async\s+)?(?:${name}|"${name}"|'${name}')\s*(?:\(|:\s*(true|false)?|,|\})`, "m").exec(text.slice(object.index));
     if (key) return { index: object.index + key.index, ...(key[1] === undefined ? {} : { literal: key[1] === "true" }) };
   }
   return null;
@@ -48,10 +48,65 @@ export function findCommonJsTypeScript(text: string): number | null {
   return match === null ? null : lineAt(text, match.index + match[0].search(/\S/));
 }
 
-/** Reads a script and refuses what no wrapper can import: unreadable files and TypeScript written for CommonJS only. */
+/**
+ * The script's code with its comments blanked (each character a space, line breaks kept, so offsets and lines stay): an export, `config` or `noTransaction()` left in a comment is not code, and
+ * reading it would change how the migration runs. Strings and template literals are kept; a `/` starts a regular expression where an expression may begin, as JavaScript parses it.
+ */
+export function blankComments(text: string): string {
+  let out = "";
+  let at = 0;
+  const blank = (part: string) => part.replace(/[^\n\r]/g, " ");
+  while (at < text.length) {
+    const char = text[at]!;
+    const next = text[at + 1];
+    let end = at + 1;
+    if (char === "/" && next === "/") {
+      const lineEnd = /[\n\r]/g;
+      lineEnd.lastIndex = at;
+      end = lineEnd.exec(text)?.index ?? text.length;
+    } else if (char === "/" && next === "*") end = text.indexOf("*/", at + 2) < 0 ? text.length : text.indexOf("*/", at + 2) + 2;
+    else if (char === '"' || char === "'" || char === "`") end = endOfQuoted(text, at, char);
+    else if (char === "/" && /(?:^|[(,=:[!&|?{};+\-*%<>~^]|\breturn|\btypeof)\s*$/.test(out.slice(-40))) end = endOfQuoted(text, at, "/");
+    out += char === "/" && (next === "/" || next === "*") ? blank(text.slice(at, end)) : text.slice(at, end);
+    at = end;
+  }
+  return out;
+}
+
+/** Where the string, template or regular expression opened by `quote` at `start` ends (after its closing quote): escapes skipped, a template's `${…}` read as code to its matching brace. */
+function endOfQuoted(text: string, start: number, quote: string): number {
+  let at = start + 1;
+  let inClass = false;
+  while (at < text.length) {
+    const char = text[at]!;
+    if (char === "\\") at += 2;
+    else if (quote === "/" && (char === "\n" || char === "\r")) return at;
+    else if (quote === "/" && char === "[") ((inClass = true), at++);
+    else if (quote === "/" && char === "]") ((inClass = false), at++);
+    else if (char === quote && !inClass) return at + 1;
+    else if (quote === "`" && char === "$" && text[at + 1] === "{") {
+      let depth = 0;
+      at += 1;
+      while (at < text.length) {
+        const inner = text[at]!;
+        if (inner === '"' || inner === "'" || inner === "`") at = endOfQuoted(text, at, inner);
+        else {
+          if (inner === "{") depth++;
+          else if (inner === "}" && --depth === 0) break;
+          at++;
+        }
+      }
+      at++;
+    } else at++;
+  }
+  return text.length;
+}
+
+/** Reads a script (its comments blanked, see {@link blankComments}) and refuses what no wrapper can import: unreadable files and TypeScript written for CommonJS only. */
 export function readScript(source: SourceFolder, file: string, tool: string): string | null {
-  const text = source.read(file);
-  if (typeof text !== "string") return null;
+  const read = source.read(file);
+  if (typeof read !== "string") return null;
+  const text = blankComments(read);
   const cjs = findCommonJsTypeScript(text);
   if (cjs !== null && /\.[cm]?ts$/i.test(file)) {
     source.report(
