@@ -3,13 +3,16 @@
  * them, names with dots and spaces), and histories the tools leave behind (a lock still held, extra or missing entries), each checked against a database the tool itself made.
  */
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import knex from "knex";
 import { FileMigrationProvider, Kysely, Migrator, SqliteDialect } from "kysely";
+import { runner } from "node-pg-migrate";
+import pg from "pg";
+import { JSONStorage, Umzug } from "umzug";
 import { runCli } from "./support/project.js";
 import { cliOn, jsToolProject, newTarget, runJsToolRoundTrip, type JsToolCase, type Json, type Target } from "./support/js-tool-import.js";
 
@@ -100,4 +103,232 @@ test("knex as real projects write it: module.exports of declared functions, a co
       ["004_tags.ts", true],
     ],
   );
+});
+
+/** Migrates a SQLite `target` with Kysely's Migrator and FileMigrationProvider: all migrations, or up to the `count`th. */
+async function migrateWithKysely(target: Target, dir: string, count?: number): Promise<string[]> {
+  const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new Database((target as { file: string }).file) }) });
+  try {
+    const migrator = new Migrator({ db, provider: new FileMigrationProvider({ fs, path, migrationFolder: dir }) });
+    const all = await migrator.getMigrations();
+    const { error } = count === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(all[count - 1]!.name);
+    if (error) throw error;
+    return (await migrator.getMigrations()).filter((migration) => migration.executedAt !== undefined).map((migration) => migration.name);
+  } finally {
+    await db.destroy();
+  }
+}
+
+const KYSELY_FILES: Record<string, string> = {
+  // A helper the migrations import, whose comments speak of up() and down(): Kysely skips it (it exports no up).
+  "columns.ts": `import type { CreateTableBuilder } from "kysely";
+
+// Called from each migration's up() and down(): { up: adds, down: nothing }.
+export function withTimestamps<T extends string>(table: CreateTableBuilder<T>) {
+  return table.addColumn("created_at", "text", (column) => column.notNull().defaultTo("now"));
+}
+`,
+  // A name with dots, and the sql template tag.
+  "2024.01.01.init.ts": `import { sql, type Kysely } from "kysely";
+import { withTimestamps } from "./columns.js";
+
+export async function up(db: Kysely<any>): Promise<void> {
+  await withTimestamps(db.schema.createTable("users").addColumn("id", "integer", (column) => column.primaryKey())).execute();
+  await sql\`INSERT INTO users (id) VALUES (\${1})\`.execute(db);
+}
+
+export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.dropTable("users").execute();
+}
+`,
+  // A name with spaces, an .mts file, alterTable, and an up exported as a const arrow function.
+  "2024.01.02 add email.mts": `import type { Kysely } from "kysely";
+
+export const up = async (db: Kysely<any>) => {
+  await db.schema.alterTable("users").addColumn("email", "text").execute();
+};
+`,
+  // up and down on the default export, as FileMigrationProvider also reads them.
+  "2024.01.03-index.js": `export default {
+  async up(db) {
+    await db.schema.createIndex("users_email").on("users").column("email").execute();
+  },
+  async down(db) {
+    await db.schema.dropIndex("users_email").execute();
+  },
+};
+`,
+};
+
+test("kysely as real projects write it: a shared helper beside the migrations (skipped, its comments no sign), names with dots and spaces, .mts, the sql tag, alterTable, a default export", async (t) => {
+  const spec: JsToolCase = {
+    tool: "kysely",
+    dialect: "sqlite",
+    files: KYSELY_FILES,
+    packages: ["kysely"],
+    toolTables: ["kysely_migration", "kysely_migration_lock"],
+    migrate: migrateWithKysely,
+    importArgs: ["--empty-down", "no-op"],
+  };
+  const { imported, project } = await runJsToolRoundTrip(t, spec, 1);
+  assert.deepEqual(
+    imported.migrations.map((migration: Json) => [migration.file, migration.originalId]),
+    [
+      ["001_init.ts", "2024.01.01.init"],
+      ["002_add_email.ts", "2024.01.02 add email"],
+      ["003_index.ts", "2024.01.03-index"],
+    ],
+  );
+  // The helper is part of each importing wrapper's checksum: an edit to it is a stale registry.
+  const helper = path.join(project.root, "kysely-migrations", "columns.ts");
+  writeFileSync(helper, readFileSync(helper, "utf8").replace('"now"', '"today"'));
+  assert.equal((await runCli(["gen", "--check"], { cwd: project.root })).code, 1);
+});
+
+/** Migrates a PostgreSQL `target` with node-pg-migrate's runner: all migrations, or the first `count`. */
+async function migrateWithNodePgMigrate(target: Target, dir: string, count?: number): Promise<string[]> {
+  const url = (target as { url: string }).url;
+  await runner({ databaseUrl: url, dir, direction: "up", migrationsTable: "pgmigrations", count: count ?? Infinity, log: () => undefined });
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<{ name: string }>("SELECT name FROM pgmigrations ORDER BY id")).rows.map((row) => row.name);
+  } finally {
+    await client.end();
+  }
+}
+
+const PGM_FILES: Record<string, string> = {
+  // 17 digits are a UTC time: 2023-11-14, before the 13-digit millisecond timestamps below though it sorts after them as text. A dollar-quoted function holds semicolons.
+  "20231114000000000_touch.sql": `-- Up Migration
+CREATE FUNCTION touch() RETURNS trigger AS $$
+BEGIN
+  NEW.updated_at := now();
+  RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+
+-- Down Migration
+DROP FUNCTION touch();
+`,
+  "1700000000000_users.cjs": `exports.shorthands = { id: { type: "serial", primaryKey: true } };
+exports.up = (pgm) => {
+  pgm.createTable("users", { id: "id", full_name: "text", updated_at: "timestamptz" });
+  pgm.sql("CREATE TRIGGER users_touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION touch()");
+};
+exports.down = (pgm) => pgm.dropTable("users");
+`,
+  // An index built concurrently, outside any transaction, as node-pg-migrate requires.
+  "1700000100000_index.cjs": `exports.up = (pgm) => {
+  pgm.noTransaction();
+  pgm.createIndex("users", "full_name", { concurrently: true, name: "users_full_name" });
+};
+exports.down = (pgm) => {
+  pgm.noTransaction();
+  pgm.dropIndex("users", "full_name", { concurrently: true, name: "users_full_name" });
+};
+`,
+  // No down: node-pg-migrate reverses renameColumn. A noTransaction() left in a comment is not a call.
+  "1700000200000_rename.cjs": `// pgm.noTransaction(); // once needed, no longer
+exports.up = (pgm) => {
+  pgm.renameColumn("users", "full_name", "name");
+};
+`,
+  // 2023-11-15 as UTC: after the 13-digit files; uses the first file's shorthand and a dollar-quoted body with a tag.
+  "20231115000000000_posts.cjs": `exports.up = (pgm) => {
+  pgm.createTable("posts", { id: "id", user_id: { type: "integer", references: "users" } });
+  pgm.sql(\`CREATE FUNCTION post_count(u integer) RETURNS bigint AS $body$
+    SELECT count(*) FROM posts WHERE user_id = u;
+  $body$ LANGUAGE sql\`);
+};
+exports.down = (pgm) => {
+  pgm.sql("DROP FUNCTION post_count(integer)");
+  pgm.dropTable("posts");
+};
+`,
+};
+
+test("CommonJS in a file Node loads as an ES module (node-pg-migrate's loader runs it anyway) is refused at its line, with the fix its tool's history allows; nothing is written", async (t) => {
+  const cjs = "// CommonJS\nexports.up = (x) => x;\nexports.down = (x) => x;\n";
+  for (const [tool, file, fix] of [
+    ["node-pg-migrate", "1_a.js", /rename it to \.cjs/],
+    ["knex", "1_a.js", /package\.json/],
+    ["umzug", "1_a.ts", /package\.json/],
+    ["umzug", "2_b.mjs", /rename it to \.cjs/],
+  ] as const) {
+    const { project } = jsToolProject(t, { tool, dialect: "postgres", files: { [file]: cjs }, packages: [], toolTables: [], migrate: async () => [] });
+    const run = await runCli(["import", tool, `${tool}-migrations`, "--yes", "--json"], { cwd: project.root });
+    const error = (JSON.parse(run.stdout) as Json).error;
+    assert.equal(error?.code, "IMPORT_SOURCE_INVALID", run.stdout);
+    assert.deepEqual(
+      error.problems.map((problem: Json) => [problem.file, problem.line]),
+      [[`${tool}-migrations/${file}`, 2]],
+    );
+    assert.match(error.problems[0].message, fix);
+    assert.deepEqual(existsSync(project.migrationsDir) ? readdirSync(project.migrationsDir) : [], []);
+  }
+});
+
+test("node-pg-migrate as real projects write it: 13- and 17-digit prefixes in one folder, dollar-quoted SQL, a concurrent index with noTransaction(), a reversed renameColumn, a commented-out noTransaction()", async (t) => {
+  const spec: JsToolCase = {
+    tool: "node-pg-migrate",
+    dialect: "postgres",
+    files: PGM_FILES,
+    packages: ["node-pg-migrate"],
+    toolTables: ["pgmigrations"],
+    migrate: migrateWithNodePgMigrate,
+  };
+  const { imported, project } = await runJsToolRoundTrip(t, spec, 2);
+  assert.deepEqual(
+    imported.migrations.map((migration: Json) => [migration.file, migration.transaction]),
+    [
+      ["001_touch.sql", true],
+      ["002_users.ts", true],
+      ["003_index.ts", false],
+      ["004_rename.ts", true],
+      ["005_posts.ts", true],
+    ],
+  );
+  // Down all the way and up again: the reversed rename and the concurrent index's down run as node-pg-migrate would.
+  const target = await newTarget(t, project, "postgres", "round");
+  assert.equal((await cliOn(project, target, "up")).code, 0);
+  const down = await cliOn(project, target, "down", "--to", "0");
+  assert.equal(down.code, 0, JSON.stringify(down.json));
+  assert.equal((await cliOn(project, target, "up")).code, 0);
+});
+
+const storageOf = (target: Target) => `${(target as { file: string }).file}.umzug.json`;
+
+test("umzug adopt from a JSONStorage file the app edited: an entry the map does not hold, a missing one, a file that is not JSON; each refused with nothing written", async (t) => {
+  const files = {
+    "1_a.cjs": "module.exports = { async up({ context }) { context.exec('CREATE TABLE a (id INTEGER)'); } };\n",
+    // A comment naming Sequelize is no Sequelize migration.
+    "2_b.mjs": "// Ported from our sequelize-cli days.\nexport const up = async ({ context }) => context.exec('CREATE TABLE b (id INTEGER)');\n",
+    "3_c.ts": "export async function up({ context }: { context: { exec(sql: string): void } }) {\n  context.exec('CREATE TABLE c (id INTEGER)');\n}\n",
+  };
+  const { project, dir } = jsToolProject(t, { tool: "umzug", dialect: "sqlite", files, packages: ["umzug"], toolTables: [], migrate: async () => [] });
+  const imported = await runCli(["import", "umzug", "umzug-migrations", "--yes", "--empty-down", "no-op", "--json"], { cwd: project.root });
+  assert.equal(imported.code, 0, imported.stdout);
+  await project.generateAsBin();
+  const target = await newTarget(t, project, "sqlite", "edited");
+  const db = new Database((target as { file: string }).file);
+  const umzug = new Umzug({ migrations: { glob: ["*.{js,cjs,mjs,ts}", { cwd: dir }] }, context: db, storage: new JSONStorage({ path: storageOf(target) }), logger: undefined });
+  await umzug.up();
+  db.close();
+  const history = JSON.parse(readFileSync(storageOf(target), "utf8")) as string[];
+  assert.deepEqual(history, ["1_a.cjs", "2_b.mjs", "3_c.ts"]);
+  const refusedWith = async (content: string) => {
+    writeFileSync(`${storageOf(target)}.edited`, content);
+    const run = await cliOn(project, target, "adopt", "--history-file", `${storageOf(target)}.edited`);
+    assert.equal(run.code, 1, JSON.stringify(run.json));
+    assert.equal((await cliOn(project, target, "status")).json.currentVersion, 0);
+    return run.json.error.code as string;
+  };
+  assert.equal(await refusedWith(JSON.stringify([...history, "4_gone.js"])), "ADOPT_UNKNOWN_MIGRATION");
+  assert.equal(await refusedWith(JSON.stringify(["1_a.cjs", "3_c.ts"])), "ADOPT_HISTORY_GAP");
+  assert.equal(await refusedWith("not json"), "ADOPT_HISTORY_MISSING");
+  assert.equal(await refusedWith(JSON.stringify([1, 2])), "ADOPT_HISTORY_MISSING");
+  // A name twice (an app that logged by hand) is still one migration applied.
+  writeFileSync(`${storageOf(target)}.edited`, JSON.stringify(["1_a.cjs", "1_a.cjs", "2_b.mjs", "3_c.ts"]));
+  assert.equal((await cliOn(project, target, "adopt", "--history-file", `${storageOf(target)}.edited`)).json.version, 3);
 });

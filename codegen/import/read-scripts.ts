@@ -2,6 +2,9 @@
  * What the JavaScript tools' readers share: which files are scripts, what a script exports, read from its text (a migration is never run to import it), and the migration that wraps it. A
  * question the text cannot answer for sure is refused at its line rather than guessed.
  */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { tryOr } from "../problems.js";
 import { lineAt, type ForeignMigration, type ModuleMigration, type SourceFolder } from "./source.js";
 
 /** The extensions the JavaScript tools load as modules (TypeScript through their loader, here through tsx or the app's bundler). */
@@ -107,6 +110,17 @@ export function readScript(source: SourceFolder, file: string, tool: string): st
   const read = source.read(file);
   if (typeof read !== "string") return null;
   const text = blankComments(read);
+  const esm = esModuleScope(source.dir, file);
+  const commonJs = esm === null ? null : /\b(?:module\.exports\b|exports\.\w+\s*=(?!=))/.exec(text);
+  if (esm !== null && commonJs !== null && !/^\s*export\b/m.test(text)) {
+    // node-pg-migrate's loader (jiti) runs CommonJS wherever it is; the wrapper's static import is Node's (or the bundler's), which does not.
+    const fix =
+      tool === "node-pg-migrate" || esm.endsWith(" extension")
+        ? `rename it to ${extensionOf(file).replace(/^\.m?/, ".c")} (node-pg-migrate records its name without the extension) or write it with \`export\``
+        : 'add a package.json holding {"type": "commonjs"} to its folder (which keeps the file name the tool recorded) or write it with `export`';
+    source.report(file, lineAt(text, commonJs.index), `CommonJS exports in a file Node loads as an ES module (${esm}), where they are not defined, so the wrapper's import fails; ${fix}`);
+    return null;
+  }
   const cjs = findCommonJsTypeScript(text);
   if (cjs !== null && /\.[cm]?ts$/i.test(file)) {
     source.report(
@@ -117,6 +131,18 @@ export function readScript(source: SourceFolder, file: string, tool: string): st
     return null;
   }
   return text;
+}
+
+/** Why Node loads `file` (in `dir`) as an ES module: its `.mjs`/`.mts` extension, or a `.js`/`.ts` file's nearest package.json saying `"type": "module"`; `null` when it loads it as CommonJS. */
+function esModuleScope(dir: string, file: string): string | null {
+  if (/\.m[jt]s$/.test(file)) return `the ${extensionOf(file)} extension`;
+  if (!/\.[jt]s$/.test(file)) return null;
+  for (let folder = path.dirname(path.resolve(dir, file)); ; folder = path.dirname(folder)) {
+    const manifest = path.join(folder, "package.json");
+    const type = tryOr(() => (JSON.parse(readFileSync(manifest, "utf8")) as { type?: unknown }).type ?? "commonjs", undefined);
+    if (type !== undefined) return type === "module" ? `${path.relative(path.resolve(dir), manifest).split(path.sep).join("/")} says "type": "module"` : null;
+    if (path.dirname(folder) === folder) return null;
+  }
 }
 
 /** The migration that wraps one script; `down` says whether the tool has a down for it. */
@@ -145,5 +171,6 @@ export function moduleMigration(input: {
 /** The words of a migration's name: the file name without its extension and leading version. */
 export function nameOf(file: string): string {
   const base = file.slice(0, file.length - extensionOf(file).length);
-  return base.replace(/^\d+[-_.]*/, "") || base;
+  // A dated version (2024.01.01., 20240101_120000_) is all version; a number that starts a word (1_2fa) is not.
+  return base.replace(/^\d+(?:[-_.]\d+(?=[-_.\s]))*[-_.\s]*/, "") || base;
 }
