@@ -332,3 +332,51 @@ test("umzug adopt from a JSONStorage file the app edited: an entry the map does 
   writeFileSync(`${storageOf(target)}.edited`, JSON.stringify(["1_a.cjs", "1_a.cjs", "2_b.mjs", "3_c.ts"]));
   assert.equal((await cliOn(project, target, "adopt", "--history-file", `${storageOf(target)}.edited`)).json.version, 3);
 });
+
+for (const dialect of ["sqlite", "postgres"] as const) {
+  test(`knex adopt on ${dialect}: while Knex holds its lock it is ADOPT_TOOL_LOCKED, and a run that died after a non-transactional migration's first statement is SCHEMA_MISMATCH; nothing written`, async (t) => {
+    const files = {
+      "1_users.js": 'exports.up = (knex) => knex.schema.createTable("users", (table) => table.increments("id"));\nexports.down = (knex) => knex.schema.dropTable("users");\n',
+      "2_half.js": `exports.config = { transaction: false };
+exports.up = async (knex) => {
+  await knex.schema.createTable("half", (table) => table.increments("id"));
+  if (process.env.KNEX_FAIL === "1") throw new Error("dies after its first statement");
+};
+exports.down = (knex) => knex.schema.dropTable("half");
+`,
+      "package.json": '{ "type": "commonjs" }\n',
+    };
+    const spec: JsToolCase = { tool: "knex", dialect, files, packages: ["knex"], toolTables: [], migrate: migrateWithKnex };
+    const { project, dir } = jsToolProject(t, spec);
+    const imported = await runCli(["import", "knex", "knex-migrations", "--yes"], { cwd: project.root });
+    assert.equal(imported.code, 0, imported.stdout + imported.stderr);
+    await project.generateAsBin();
+
+    const locked = await newTarget(t, project, dialect, "locked");
+    await migrateWithKnex(locked, dir);
+    const connection = locked.dialect === "sqlite" ? { filename: locked.file } : locked.url;
+    const db = knex({ client: dialect === "sqlite" ? "better-sqlite3" : "pg", connection, useNullAsDefault: true, migrations: { directory: dir } });
+    try {
+      await db("knex_migrations_lock").update({ is_locked: 1 });
+      const refused = await cliOn(project, locked, "adopt");
+      assert.equal(refused.code, 1);
+      assert.deepEqual([refused.json.error.code, refused.json.error.table], ["ADOPT_TOOL_LOCKED", "knex_migrations_lock"]);
+      assert.equal((await cliOn(project, locked, "status")).json.currentVersion, 0);
+      await db.migrate.forceFreeMigrationsLock();
+    } finally {
+      await db.destroy();
+    }
+    assert.equal((await cliOn(project, locked, "adopt")).json.version, 2);
+
+    const died = await newTarget(t, project, dialect, "died");
+    process.env.KNEX_FAIL = "1";
+    try {
+      await assert.rejects(migrateWithKnex(died, dir), /dies after its first statement/);
+    } finally {
+      delete process.env.KNEX_FAIL;
+    }
+    const half = await cliOn(project, died, "adopt");
+    assert.equal(half.json.error?.code, "SCHEMA_MISMATCH", JSON.stringify(half.json));
+    assert.equal((await cliOn(project, died, "status")).json.currentVersion, 0);
+  });
+}

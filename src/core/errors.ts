@@ -369,6 +369,10 @@ export interface StepwiseErrorDetails {
    * `allowUnorderedMigrations` and node-pg-migrate with `checkOrder: false` allow that), so the database's schema may not be what versions 1..k build. Nothing was written.
    * Fix: Check that a fresh database built by the imported migrations gives this database's schema; if it does, record it with `stepwise baseline <version>` instead. */
   readonly ADOPT_HISTORY_UNORDERED: Readonly<{ tool: string; applied: readonly Readonly<{ id: string; version: number }>[] }>;
+  /** `stepwise adopt`: the old tool holds its migration lock (`table`: Knex's `knex_migrations_lock` with `is_locked = 1`), so it is migrating the database now, or a run of it died holding the lock
+   * and may have left a migration half done. Nothing was written.
+   * Fix: Stop the old tool's deployments; if none is running, check the schema against its history, release the lock with the tool (`knex migrate:unlock`), then adopt. */
+  readonly ADOPT_TOOL_LOCKED: Readonly<{ tool: string; table: string }>;
 }
 
 /** Why `up` would refuse, as `status()` reports it: the refusal's code, message and fields, JSON-safe. */

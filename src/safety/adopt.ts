@@ -230,6 +230,7 @@ function* adopt(manager: SafetyNetManager, map: { tool: string; migrations: read
       },
     );
   }
+  yield* refuseWhileLocked(tool, schema);
   const readRecorded = function* (): Step<Recorded[]> {
     let rows: Row[];
     try {
@@ -320,6 +321,27 @@ function* adoptFromFile(
     },
   );
   return { oldTable: historyFile.file, version: result.version, recorded: result.recorded, oldTableDropped: false, alreadyAdopted: false };
+}
+
+/** The lock tables the tools set while they migrate (Knex's `is_locked`, which `knex migrate:unlock` clears); Kysely's built-in adapters lock otherwise and never set theirs. */
+const TOOL_LOCKS: Readonly<Record<string, { readonly table: string; readonly column: string }>> = { knex: { table: "knex_migrations_lock", column: "is_locked" } };
+
+/** Refuses while the old tool holds its lock: it is migrating now, or a run died holding it, as the tool itself then refuses to migrate. */
+function* refuseWhileLocked(tool: string, schema: string | undefined): Step<void> {
+  const lock = TOOL_LOCKS[tool];
+  if (lock === undefined) return;
+  const exists =
+    schema === undefined
+      ? yield* queryValue<number>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", [lock.table])
+      : yield* queryValue<number | string>(`SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname ${EQ} ? AND tablename ${EQ} ?`, [schema, lock.table]);
+  if (!Number(exists)) return;
+  const rows = yield* query<Row>(`SELECT ${quoteIdentifier(lock.column)} AS locked FROM ${qualify(schema, lock.table)}`);
+  if (!rows.some((row) => truthy(row.locked))) return;
+  throw new StepwiseError(
+    "ADOPT_TOOL_LOCKED",
+    `${tool} holds its migration lock (${lock.table}.${lock.column} is set): it is migrating this database now, or a run of it died holding the lock and may have left a migration half done; nothing was written. Stop ${tool}; if none is running, check the schema, release the lock with ${tool} (knex migrate:unlock), then adopt.`,
+    { tool, table: lock.table },
+  );
 }
 
 /** A table of the old tool's, quoted, in `schema` on PostgreSQL. */
