@@ -3,6 +3,7 @@
  * them, names with dots and spaces), and histories the tools leave behind (a lock still held, extra or missing entries), each checked against a database the tool itself made.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -13,7 +14,7 @@ import { FileMigrationProvider, Kysely, Migrator, SqliteDialect } from "kysely";
 import { runner } from "node-pg-migrate";
 import pg from "pg";
 import { JSONStorage, Umzug } from "umzug";
-import { runCli } from "./support/project.js";
+import { repoRoot, runCli } from "./support/project.js";
 import { cliOn, jsToolProject, newTarget, runJsToolRoundTrip, type JsToolCase, type Json, type Target } from "./support/js-tool-import.js";
 
 /** Migrates `target` with Knex: all migrations, or the first `count` one by one. */
@@ -380,3 +381,41 @@ exports.down = (knex) => knex.schema.dropTable("half");
     assert.equal((await cliOn(project, died, "status")).json.currentVersion, 0);
   });
 }
+
+/** node-pg-migrate's own template for `extension` (what `node-pg-migrate create` writes), its up and down filled in. */
+function fromTemplate(extension: string, table: string): string {
+  const template = readFileSync(path.join(repoRoot, "node_modules", "node-pg-migrate", "templates", `migration-template${extension}`), "utf8");
+  if (extension === ".sql") return template.replace("-- Up Migration", `-- Up Migration\nCREATE TABLE ${table} (id integer);`).replace("-- Down Migration", `-- Down Migration\nDROP TABLE ${table};`);
+  const bodies = [`{ pgm.createTable("${table}", { id: "id" }); }`, `{ pgm.dropTable("${table}"); }`];
+  return template.replace(/(=>|Promise<void>) \{\}/g, (_, head: string) => `${head} ${bodies.shift()}`);
+}
+
+test("node-pg-migrate's own templates, every extension it writes (its .cjs one mixes export and module.exports), migrated by node-pg-migrate, imported, adopted, and type-checked strictly", async (t) => {
+  const extensions = [".js", ".cjs", ".mjs", ".ts", ".cts", ".mts", ".sql"];
+  const files = Object.fromEntries(extensions.map((extension, index) => [`${index + 1}_from${extension.replace(".", "_")}${extension}`, fromTemplate(extension, `t${index + 1}`)]));
+  const spec: JsToolCase = { tool: "node-pg-migrate", dialect: "postgres", files, packages: ["node-pg-migrate", "pg", "@types/pg"], toolTables: ["pgmigrations"], migrate: migrateWithNodePgMigrate };
+  const { project, imported } = await runJsToolRoundTrip(t, spec, 3);
+  assert.equal(imported.migrations.length, extensions.length);
+  // The wrappers and the helper under the strictest common settings (errors in stepwise's own sources left out: the package ships declarations).
+  writeFileSync(
+    path.join(project.root, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        module: "NodeNext",
+        moduleResolution: "NodeNext",
+        target: "ES2022",
+        strict: true,
+        exactOptionalPropertyTypes: true,
+        noUncheckedIndexedAccess: true,
+        skipLibCheck: true,
+        noEmit: true,
+        // The stepwise-migrate stub re-exports by file URL, which tsc does not follow: its entries by path.
+        paths: { "stepwise-migrate/*": [path.join(repoRoot, "src", "entries", "*.ts")] },
+      },
+      include: ["migrations"],
+    }),
+  );
+  const checked = spawnSync(process.execPath, [path.join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", "."], { cwd: project.root, encoding: "utf8" });
+  const ours = checked.stdout.split("\n").filter((line) => /^(?:migrations|node-pg-migrate-migrations)\//.test(line));
+  assert.deepEqual(ours, []);
+});

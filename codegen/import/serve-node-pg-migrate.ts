@@ -13,8 +13,8 @@ import { MigrationBuilder } from "node-pg-migrate";
 
 type Direction = "up" | "down";
 type Action = ((pgm: MigrationBuilder) => unknown) | ((pgm: MigrationBuilder, run: () => void) => unknown);
-type PgmMigration = { up?: unknown; down?: unknown; shorthands?: Record<string, unknown> };
-type PgmModule = PgmMigration & { default?: PgmMigration };
+type PgmMigration = { up?: unknown; down?: unknown; shorthands?: Record<string, unknown> | undefined };
+type PgmModule = PgmMigration & { default?: PgmMigration | undefined };
 type PgClient = { query(sql: string, parameters?: unknown[]): Promise<{ rows: unknown[] }> };
 
 /** The migration's exports, whether by name or as a CommonJS \`module.exports\` imported as an ES module. */
