@@ -419,3 +419,74 @@ test("node-pg-migrate's own templates, every extension it writes (its .cjs one m
   const ours = checked.stdout.split("\n").filter((line) => /^(?:migrations|node-pg-migrate-migrations)\//.test(line));
   assert.deepEqual(ours, []);
 });
+
+test("the tools' own templates, written by Knex's migrate.make (js, cjs, ts, mjs: Knex does not load .mjs) and Umzug's create (ts, mjs; its names are dotted times), filled in, migrated by the tool, imported and adopted", async (t) => {
+  const knexSpec: JsToolCase = {
+    tool: "knex",
+    dialect: "sqlite",
+    files: { "package.json": '{ "type": "commonjs" }\n' },
+    packages: ["knex"],
+    toolTables: ["knex_migrations", "knex_migrations_lock"],
+    migrate: migrateWithKnex,
+  };
+  const { dir: knexDir } = jsToolProject(t, knexSpec);
+  const maker = knex({ client: "better-sqlite3", connection: { filename: ":memory:" }, useNullAsDefault: true, migrations: { directory: knexDir } });
+  const written: Record<string, string> = { "package.json": '{ "type": "commonjs" }\n' };
+  try {
+    for (const extension of ["js", "cjs", "ts", "mjs"]) {
+      // Without a table name: Knex's js stub's t.timestamp() has no column name, which Knex then refuses.
+      const file = await maker.migrate.make(`create_t_${extension}`, { extension });
+      const table = `t_${extension}`;
+      written[path.basename(file)] = readFileSync(file, "utf8")
+        .replace(/(\bup\b[^{]*\{)/, `$1\n  return knex.schema.createTable("${table}", (t) => t.increments());`)
+        .replace(/(\bdown\b[^{]*\{)/, `$1\n  return knex.schema.dropTable("${table}");`);
+    }
+  } finally {
+    await maker.destroy();
+  }
+  // Made within one second, they share a timestamp: Knex orders them by the rest of the name.
+  const { imported: fromKnex } = await runJsToolRoundTrip(t, { ...knexSpec, files: written }, 1);
+  assert.deepEqual(
+    fromKnex.migrations.map((migration: Json) => migration.file),
+    ["001_create_t_cjs.ts", "002_create_t_js.ts", "003_create_t_ts.ts"],
+  );
+
+  const umzugFiles: Record<string, string> = {};
+  const { dir: umzugDir } = jsToolProject(t, { tool: "umzug", dialect: "sqlite", files: {}, packages: ["umzug"], toolTables: [], migrate: async () => [] });
+  const creator = new Umzug({ migrations: { glob: ["*.{js,ts,mjs}", { cwd: umzugDir }] }, logger: undefined });
+  for (const extension of ["ts", "mjs"]) {
+    await creator.create({ name: `create_u_${extension}.${extension}`, folder: umzugDir, allowConfusingOrdering: true });
+    const file = (await fs.readdir(umzugDir)).find((name) => name.endsWith(`create_u_${extension}.${extension}`))!;
+    const body = `{ params.context.exec("CREATE TABLE u_${extension} (id INTEGER)"); }`;
+    umzugFiles[file] = readFileSync(path.join(umzugDir, file), "utf8")
+      .replace(/params => \{\}/, `(params) => ${body}`)
+      .replace(/MigrationFn = /g, "MigrationFn<any> = ");
+  }
+  const umzugSpec: JsToolCase = {
+    tool: "umzug",
+    dialect: "sqlite",
+    files: umzugFiles,
+    packages: ["umzug"],
+    toolTables: [],
+    migrate: migrateWithUmzug,
+    importArgs: ["--empty-down", "no-op"],
+    adoptArgs: (target) => ["--history-file", storageOf(target)],
+  };
+  const { imported: fromUmzug } = await runJsToolRoundTrip(t, umzugSpec, 1);
+  assert.deepEqual(
+    fromUmzug.migrations.map((migration: Json) => migration.file),
+    ["001_create_u_mjs.ts", "002_create_u_ts.ts"],
+  );
+});
+
+/** Migrates a SQLite `target` with Umzug (JSONStorage beside the database, the connection as context): all migrations, or the first `count`. */
+async function migrateWithUmzug(target: Target, dir: string, count?: number): Promise<string[]> {
+  const db = new Database((target as { file: string }).file);
+  try {
+    const umzug = new Umzug({ migrations: { glob: ["*.{js,cjs,mjs,ts}", { cwd: dir }] }, context: db, storage: new JSONStorage({ path: storageOf(target) }), logger: undefined });
+    await umzug.up(count === undefined ? {} : { step: count });
+    return JSON.parse(readFileSync(storageOf(target), "utf8")) as string[];
+  } finally {
+    db.close();
+  }
+}
