@@ -90,6 +90,17 @@ export async function down(knex: Knex): Promise<void> {
   });
 exports.down = (knex) => knex.schema.dropTable("tags");
 `,
+  // A config declared, then exported by shorthand; a row's column named transaction later in the file is not Knex's setting.
+  "20240101000004_audit.js": `const config = { transaction: false };
+async function up(knex) {
+  await knex.schema.createTable("audit", (table) => table.boolean("transaction"));
+  await knex("audit").insert({ transaction: true });
+}
+async function down(knex) {
+  await knex.schema.dropTable("audit");
+}
+module.exports = { up, down, config };
+`,
 };
 
 test("knex as real projects write it: module.exports of declared functions, a config left in comments, quoted config keys, TypeScript, raw bindings, a SQLite table rebuild, a nested transaction", async (t) => {
@@ -102,6 +113,7 @@ test("knex as real projects write it: module.exports of declared functions, a co
       ["002_posts.ts", false],
       ["003_drop_legacy.ts", true],
       ["004_tags.ts", true],
+      ["005_audit.ts", false],
     ],
   );
 });
@@ -490,3 +502,22 @@ async function migrateWithUmzug(target: Target, dir: string, count?: number): Pr
     db.close();
   }
 }
+
+test("what the text cannot tell is refused at its line, not guessed: a Knex config spread from elsewhere, a Kysely module re-exporting everything or exporting a value built elsewhere; nothing written", async (t) => {
+  const cases = [
+    ["knex", "1_spread.js", "const base = require('./base.cjs');\nexports.config = { ...base };\nexports.up = () => {};\nexports.down = () => {};\n", 2],
+    ["kysely", "1_all.ts", "// Everything the factory made.\nexport * from './factory.js';\n", 2],
+    ["kysely", "2_built.js", "const make = require('./factory.cjs');\n\nmodule.exports = make('users');\n", 3],
+  ] as const;
+  for (const [tool, file, text, line] of cases) {
+    const { project } = jsToolProject(t, { tool, dialect: "sqlite", files: { [file]: text, "package.json": '{ "type": "commonjs" }\n' }, packages: [], toolTables: [], migrate: async () => [] });
+    const run = await runCli(["import", tool, `${tool}-migrations`, "--yes", "--json"], { cwd: project.root });
+    const error = (JSON.parse(run.stdout) as Json).error;
+    assert.equal(error?.code, "IMPORT_SOURCE_INVALID", run.stdout);
+    assert.deepEqual(
+      error.problems.map((problem: Json) => [problem.file, problem.line]),
+      [[`${tool}-migrations/${file}`, line]],
+    );
+    assert.equal(existsSync(project.migrationsDir) ? readdirSync(project.migrationsDir).length : 0, 0);
+  }
+});

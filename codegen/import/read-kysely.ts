@@ -23,8 +23,8 @@ export const kysely: ForeignTool = {
       if (text === null) return [];
       // FileMigrationProvider leaves out a module without `up`: a helper beside the migrations.
       if (findExport(text, "up") === null) {
-        // A word such as "set up" in a comment is no sign; a definition of `up` is.
-        const defined = /\bup\s*[:=(,}]/.exec(text);
+        // A definition of `up` is a sign it may be exported; so is a module whose exports the text cannot list (`export *`, `module.exports =` a value that is not an object literal).
+        const defined = /\bup\s*[:=(,}]|\bexport\s*\*|\bmodule\.exports\s*=\s*(?!\{)/.exec(text);
         if (defined)
           source.report(
             file,
