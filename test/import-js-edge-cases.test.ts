@@ -521,3 +521,41 @@ test("what the text cannot tell is refused at its line, not guessed: a Knex conf
     assert.equal(existsSync(project.migrationsDir) ? readdirSync(project.migrationsDir).length : 0, 0);
   }
 });
+
+test('umzug on PostgreSQL: the pg client as context, its history in Sequelize\'s quoted "SequelizeMeta" (written as SequelizeStorage does), adopted one behind, up, verify, --drop-old-table', async (t) => {
+  const files = {
+    "1_users.cjs":
+      "module.exports = {\n  async up({ context }) { await context.query('CREATE TABLE users (id serial PRIMARY KEY, name text)'); },\n  async down({ context }) { await context.query('DROP TABLE users'); },\n};\n",
+    "2_email.mjs":
+      "export const up = async ({ context }) => {\n  await context.query('ALTER TABLE users ADD COLUMN email text');\n  await context.query('INSERT INTO users (name) VALUES ($1)', ['first']);\n};\n",
+    "3_index.ts":
+      "import type pg from 'pg';\n\nexport async function up({ context, name }: { context: pg.ClientBase; name: string }) {\n  await context.query(`CREATE INDEX users_name ON users (name) -- ${name}`);\n}\n",
+  };
+  const migrate = async (target: Target, dir: string, count?: number): Promise<string[]> => {
+    const client = new pg.Client({ connectionString: (target as { url: string }).url });
+    await client.connect();
+    try {
+      await client.query('CREATE TABLE IF NOT EXISTS "SequelizeMeta" ("name" VARCHAR(255) NOT NULL UNIQUE, PRIMARY KEY ("name"))');
+      const storage = {
+        executed: async () => (await client.query<{ name: string }>('SELECT name FROM "SequelizeMeta" ORDER BY name')).rows.map((row) => row.name),
+        logMigration: async ({ name }: { name: string }) => void (await client.query('INSERT INTO "SequelizeMeta" (name) VALUES ($1)', [name])),
+        unlogMigration: async ({ name }: { name: string }) => void (await client.query('DELETE FROM "SequelizeMeta" WHERE name = $1', [name])),
+      };
+      const umzug = new Umzug({ migrations: { glob: ["*.{js,cjs,mjs,ts}", { cwd: dir }] }, context: client, storage, logger: undefined });
+      const ran = await umzug.up(count === undefined ? {} : { step: count });
+      return ran.map((migration) => migration.name);
+    } finally {
+      await client.end();
+    }
+  };
+  const spec: JsToolCase = { tool: "umzug", dialect: "postgres", files, packages: ["umzug", "pg", "@types/pg"], toolTables: ["SequelizeMeta"], migrate, importArgs: ["--empty-down", "no-op"] };
+  const { imported } = await runJsToolRoundTrip(t, spec, 1);
+  assert.deepEqual(
+    imported.migrations.map((migration: Json) => [migration.file, migration.transaction]),
+    [
+      ["001_users.ts", false],
+      ["002_email.ts", false],
+      ["003_index.ts", false],
+    ],
+  );
+});

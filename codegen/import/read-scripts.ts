@@ -83,7 +83,8 @@ function endOfQuoted(text: string, start: number, quote: string): number {
   while (at < text.length) {
     const char = text[at]!;
     if (char === "\\") at += 2;
-    else if (quote === "/" && (char === "\n" || char === "\r")) return at;
+    // Only a template spans lines: a quote or regular expression misread (a regex after a parenthesis) ends at its line, so it cannot hide the rest of the file.
+    else if (quote !== "`" && (char === "\n" || char === "\r")) return at;
     else if (quote === "/" && char === "[") ((inClass = true), at++);
     else if (quote === "/" && char === "]") ((inClass = false), at++);
     else if (char === quote && !inClass) return at + 1;
