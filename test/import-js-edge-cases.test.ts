@@ -48,8 +48,8 @@ async function down(knex) {
 }
 module.exports = { up, down };
 `,
-  // Quoted keys, as JSON-minded code writes them: Knex reads transaction: false.
-  "20240101000001_posts.cjs": `exports.config = { "transaction": false };
+  // Quoted keys, as JSON-minded code writes them: Knex reads transaction: false. A // inside a string or a regular expression starts no comment.
+  "20240101000001_posts.cjs": `const guide = "https://knexjs.org/guide/migrations.html", slashes = /\\/\\//; exports.config = { "transaction": false };
 exports.up = async function (knex) {
   await knex.schema.createTable("posts", (table) => {
     table.increments("id");
