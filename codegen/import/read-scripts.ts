@@ -85,9 +85,11 @@ function endOfQuoted(text: string, start: number, quote: string): number {
     if (char === "\\") at += 2;
     // Only a template spans lines: a quote or regular expression misread (a regex after a parenthesis) ends at its line, so it cannot hide the rest of the file.
     else if (quote !== "`" && (char === "\n" || char === "\r")) return at;
-    else if (quote === "/" && char === "[") ((inClass = true), at++);
-    else if (quote === "/" && char === "]") ((inClass = false), at++);
-    else if (char === quote && !inClass) return at + 1;
+    else if (quote === "/" && (char === "[" || char === "]")) {
+      // A regular expression's character class may hold its delimiter unescaped.
+      inClass = char === "[";
+      at++;
+    } else if (char === quote && !inClass) return at + 1;
     else if (quote === "`" && char === "$" && text[at + 1] === "{") {
       let depth = 0;
       at += 1;
