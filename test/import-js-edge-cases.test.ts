@@ -9,6 +9,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
+import { build } from "esbuild";
 import knex from "knex";
 import { FileMigrationProvider, Kysely, Migrator, SqliteDialect } from "kysely";
 import { runner } from "node-pg-migrate";
@@ -347,7 +348,7 @@ test("umzug adopt from a JSONStorage file the app edited: an entry the map does 
 });
 
 for (const dialect of ["sqlite", "postgres"] as const) {
-  test(`knex adopt on ${dialect}: while Knex holds its lock it is ADOPT_TOOL_LOCKED, and a run that died after a non-transactional migration's first statement is SCHEMA_MISMATCH; nothing written`, async (t) => {
+  test(`knex adopt on ${dialect}: while Knex holds its lock it is ADOPT_TOOL_LOCKED, and a run that died after a non-transactional migration's first statement is SCHEMA_MISMATCH; nothing written; a concurrent index runs outside any transaction`, async (t) => {
     const files = {
       "1_users.js": 'exports.up = (knex) => knex.schema.createTable("users", (table) => table.increments("id"));\nexports.down = (knex) => knex.schema.dropTable("users");\n',
       "2_half.js": `exports.config = { transaction: false };
@@ -356,6 +357,11 @@ exports.up = async (knex) => {
   if (process.env.KNEX_FAIL === "1") throw new Error("dies after its first statement");
 };
 exports.down = (knex) => knex.schema.dropTable("half");
+`,
+      // Outside a transaction, as PostgreSQL requires of CREATE INDEX CONCURRENTLY.
+      "3_concurrent.js": `exports.config = { transaction: false };
+exports.up = (knex) => knex.raw(\`CREATE INDEX \${knex.client.config.client === "pg" ? "CONCURRENTLY " : ""}users_id ON users (id)\`);
+exports.down = (knex) => knex.raw("DROP INDEX users_id");
 `,
       "package.json": '{ "type": "commonjs" }\n',
     };
@@ -379,7 +385,11 @@ exports.down = (knex) => knex.schema.dropTable("half");
     } finally {
       await db.destroy();
     }
-    assert.equal((await cliOn(project, locked, "adopt")).json.version, 2);
+    assert.equal((await cliOn(project, locked, "adopt")).json.version, 3);
+    const fresh = await newTarget(t, project, dialect, "fresh");
+    const built = await cliOn(project, fresh, "up");
+    assert.equal(built.code, 0, JSON.stringify(built.json));
+    assert.equal((await cliOn(project, fresh, "down", "--to", "0")).code, 0);
 
     const died = await newTarget(t, project, dialect, "died");
     process.env.KNEX_FAIL = "1";
@@ -430,6 +440,17 @@ test("node-pg-migrate's own templates, every extension it writes (its .cjs one m
   const checked = spawnSync(process.execPath, [path.join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", "."], { cwd: project.root, encoding: "utf8" });
   const ours = checked.stdout.split("\n").filter((line) => /^(?:migrations|node-pg-migrate-migrations)\//.test(line));
   assert.deepEqual(ours, []);
+  // A bundler follows the wrappers' imports to every original, .cts and .mts ones through their .cjs and .mjs specifiers.
+  const bundle = await build({
+    entryPoints: [path.join(project.root, "generated", "registry.ts")],
+    bundle: true,
+    write: false,
+    platform: "node",
+    format: "esm",
+    packages: "external",
+    logLevel: "silent",
+  });
+  for (let index = 1; index <= extensions.length; index++) assert.match(bundle.outputFiles[0]!.text, new RegExp(`\\bt${index}\\b`));
 });
 
 test("the tools' own templates, written by Knex's migrate.make (js, cjs, ts, mjs: Knex does not load .mjs) and Umzug's create (ts, mjs; its names are dotted times), filled in, migrated by the tool, imported and adopted", async (t) => {
