@@ -580,3 +580,19 @@ test('umzug on PostgreSQL: the pg client as context, its history in Sequelize\'s
     ],
   );
 });
+
+test("a compiled copy beside its source (1_a.js next to 1_a.ts), which Knex and Umzug would each run as a migration of its own, is refused at the second; nothing written", async (t) => {
+  for (const tool of ["knex", "umzug"] as const) {
+    const source = "export async function up() {}\nexport async function down() {}\n";
+    const files = { "1_a.ts": source, "1_a.js": source, "2_b.ts": source };
+    const { project } = jsToolProject(t, { tool, dialect: "sqlite", files, packages: [], toolTables: [], migrate: async () => [] });
+    const run = await runCli(["import", tool, `${tool}-migrations`, "--yes", "--json"], { cwd: project.root });
+    const error = (JSON.parse(run.stdout) as Json).error;
+    assert.equal(error?.code, "IMPORT_SOURCE_INVALID", run.stdout);
+    assert.deepEqual(
+      error.problems.map((problem: Json) => [problem.file, problem.line]),
+      [[`${tool}-migrations/1_a.ts`, 1]],
+    );
+    assert.equal(existsSync(project.migrationsDir) ? readdirSync(project.migrationsDir).length : 0, 0);
+  }
+});

@@ -4,7 +4,7 @@
  * `config = { transaction: false }`.
  */
 import { KNEX_SERVING } from "./serve-knex.js";
-import { extensionOf, findExport, isDeclarationFile, moduleMigration, nameOf, readScript } from "./read-scripts.js";
+import { extensionOf, findExport, isDeclarationFile, moduleMigration, nameOf, readScript, reportCompiledCopies } from "./read-scripts.js";
 import { lineAt, refuse, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 /** Knex's default `loadExtensions`. */
@@ -23,6 +23,7 @@ export const knex: ForeignTool = {
       .map((entry) => entry.name)
       // lodash's sortBy compares with < and >: UTF-16 code units.
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    reportCompiledCopies(source, files, "Knex");
     return files.flatMap((file): ForeignMigration[] => {
       if (COMPILED.includes(extensionOf(file)))
         return refuse(

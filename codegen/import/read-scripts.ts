@@ -148,6 +148,25 @@ function esModuleScope(dir: string, file: string): string | null {
   }
 }
 
+/**
+ * Reports a script beside another of its name but for the extension (`1_a.ts` and `1_a.js`): a compiled copy next to its source, which Knex and Umzug would each run as a migration of its
+ * own; the tool's history then records one of them, and stepwise cannot tell which.
+ */
+export function reportCompiledCopies(source: SourceFolder, files: readonly string[], tool: string): void {
+  const seen = new Map<string, string>();
+  for (const file of files) {
+    const stem = file.slice(0, file.length - extensionOf(file).length);
+    const first = seen.get(stem);
+    if (first === undefined) seen.set(stem, file);
+    else
+      source.report(
+        file,
+        1,
+        `${first} has this file's name but for the extension, a compiled copy beside its source, and ${tool} would run each as a migration of its own; keep one of them in the folder (the one ${tool} ran) and import again`,
+      );
+  }
+}
+
 /** The migration that wraps one script; `down` says whether the tool has a down for it. */
 export function moduleMigration(input: {
   file: string;
