@@ -142,6 +142,27 @@ export function withTimestamps<T extends string>(table: CreateTableBuilder<T>) {
   return table.addColumn("created_at", "text", (column) => column.notNull().defaultTo("now"));
 }
 `,
+  // A factory of migrations: its up is in the object it returns, so it is a helper, which Kysely skips.
+  "factory.ts": `import type { Kysely } from "kysely";
+
+export function createLookupTable(name: string) {
+  return {
+    up: async (db: Kysely<any>) => {
+      await db.schema.createTable(name).addColumn("code", "text", (column) => column.primaryKey()).execute();
+    },
+    down: async (db: Kysely<any>) => {
+      await db.schema.dropTable(name).execute();
+    },
+  };
+}
+`,
+  // A migration the factory made.
+  "2024.01.04_countries.ts": `import { createLookupTable } from "./factory.js";
+
+const countries = createLookupTable("countries");
+export const up = countries.up;
+export const down = countries.down;
+`,
   // A name with dots, and the sql template tag.
   "2024.01.01.init.ts": `import { sql, type Kysely } from "kysely";
 import { withTimestamps } from "./columns.js";
@@ -174,7 +195,7 @@ export const up = async (db: Kysely<any>) => {
 `,
 };
 
-test("kysely as real projects write it: a shared helper beside the migrations (skipped, its comments no sign), names with dots and spaces, .mts, the sql tag, alterTable, a default export", async (t) => {
+test("kysely as real projects write it: shared helpers beside the migrations (skipped: comments and a factory's returned up are no sign), a migration the factory made, names with dots and spaces, .mts, the sql tag, alterTable, a default export", async (t) => {
   const spec: JsToolCase = {
     tool: "kysely",
     dialect: "sqlite",
@@ -191,6 +212,7 @@ test("kysely as real projects write it: a shared helper beside the migrations (s
       ["001_init.ts", "2024.01.01.init"],
       ["002_add_email.ts", "2024.01.02 add email"],
       ["003_index.ts", "2024.01.03-index"],
+      ["004_countries.ts", "2024.01.04_countries"],
     ],
   );
   // The helper is part of each importing wrapper's checksum: an edit to it is a stale registry.

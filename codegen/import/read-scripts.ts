@@ -45,6 +45,18 @@ export function findExport(text: string, name: string): ExportFound | null {
   return null;
 }
 
+/** How deep `index` (in code, comments blanked) is nested in brackets, braces and parentheses; strings and templates are skipped whole, so a bracket in one is not counted. */
+export function nestingAt(text: string, index: number): number {
+  let depth = 0;
+  for (let at = 0; at < index; at++) {
+    const char = text[at]!;
+    if (char === '"' || char === "'" || char === "`") at = endOfQuoted(text, at, char) - 1;
+    else if (char === "{" || char === "(" || char === "[") depth++;
+    else if (char === "}" || char === ")" || char === "]") depth = Math.max(0, depth - 1);
+  }
+  return depth;
+}
+
 /** TypeScript that tsx cannot run as an ES module (`export =`, `import x = require()`), which the wrapper's static import needs; the line, or `null`. */
 export function findCommonJsTypeScript(text: string): number | null {
   const match = /^\s*(?:export\s*=|import\s+\w+\s*=\s*require\s*\()/m.exec(text);
