@@ -270,6 +270,17 @@ exports.up = (pgm) => {
   pgm.renameColumn("users", "full_name", "name");
 };
 `,
+  // noTransaction() in its down only: stepwise's setting covers both directions, so its up runs without a transaction too, and is not refused for not calling it.
+  "1700000300000_nickname.cjs": `exports.up = (pgm) => {
+  pgm.addColumn("users", { nickname: "text" });
+  pgm.createIndex("users", "nickname", { name: "users_nickname" });
+};
+exports.down = (pgm) => {
+  pgm.noTransaction();
+  pgm.dropIndex("users", "nickname", { concurrently: true, name: "users_nickname" });
+  pgm.dropColumn("users", "nickname");
+};
+`,
   // 2023-11-15 as UTC: after the 13-digit files; uses the first file's shorthand and a dollar-quoted body with a tag.
   "20231115000000000_posts.cjs": `exports.up = (pgm) => {
   pgm.createTable("posts", { id: "id", user_id: { type: "integer", references: "users" } });
@@ -322,7 +333,8 @@ test("node-pg-migrate as real projects write it: 13- and 17-digit prefixes in on
       ["002_users.ts", true],
       ["003_index.ts", false],
       ["004_rename.ts", true],
-      ["005_posts.ts", true],
+      ["005_nickname.ts", false],
+      ["006_posts.ts", true],
     ],
   );
   // Down all the way and up again: the reversed rename and the concurrent index's down run as node-pg-migrate would.
