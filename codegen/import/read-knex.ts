@@ -4,7 +4,7 @@
  * `config = { transaction: false }`.
  */
 import { KNEX_SERVING } from "./serve-knex.js";
-import { extensionOf, findExport, isDeclarationFile, moduleMigration, nameOf, readScript } from "./read-scripts.js";
+import { extensionOf, findExport, isDeclarationFile, moduleMigration, nameOf, readScript, reportCompiledCopies } from "./read-scripts.js";
 import { lineAt, refuse, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 /** Knex's default `loadExtensions`. */
@@ -23,6 +23,7 @@ export const knex: ForeignTool = {
       .map((entry) => entry.name)
       // lodash's sortBy compares with < and >: UTF-16 code units.
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    reportCompiledCopies(source, files, "Knex");
     return files.flatMap((file): ForeignMigration[] => {
       if (COMPILED.includes(extensionOf(file)))
         return refuse(
@@ -55,9 +56,11 @@ export const knex: ForeignTool = {
 function readTransactionConfig(source: SourceFolder, file: string, text: string): boolean | null {
   const config = findExport(text, "config");
   if (config === null) return true;
-  const setting = /\btransaction\s*:\s*([^,}\s]+)/.exec(text.slice(config.index));
-  const direct = /\bconfig\s*=\s*\{\s*\}/.exec(text.slice(config.index));
-  if (setting === null && direct !== null) return true;
+  const object = configObjectOf(text, config.index);
+  // Only the config object's own `transaction` decides: a key of that name elsewhere in the file (an inserted row's column) is not Knex's setting.
+  const setting = object === null ? null : /(?:\btransaction|"transaction"|'transaction')\s*:\s*([^,}\s]+)/.exec(object);
+  // No key at all is Knex's default; `{ transaction }` or a spread may set it in a way the text cannot say.
+  if (object !== null && setting === null && !/\btransaction\b|\.\.\./.test(object)) return true;
   if (setting === null || (setting[1] !== "true" && setting[1] !== "false")) {
     source.report(
       file,
@@ -67,4 +70,26 @@ function readTransactionConfig(source: SourceFolder, file: string, text: string)
     return null;
   }
   return setting[1] === "true";
+}
+
+/** The text of the object literal `config` is set to, where it is exported (at `index`) or, for `export { config }` and `{ config }`, declared; `null` when it is not one. */
+function configObjectOf(text: string, index: number): string | null {
+  for (const from of [index, /\b(?:const|let|var)\s+config\b/.exec(text)?.index]) {
+    if (from === undefined) continue;
+    const word = /\bconfig\b/g;
+    word.lastIndex = from;
+    const at = word.exec(text)?.index;
+    if (at === undefined) continue;
+    // `config = {`, `config: {` (a key), `config: Type = {` (TypeScript).
+    const value = /config["']?\s*(?::[^={;]*)?[=:]\s*\{/y;
+    value.lastIndex = at;
+    if (value.exec(text) === null) continue;
+    const open = value.lastIndex - 1;
+    let depth = 0;
+    for (let end = open; end < text.length; end++) {
+      if (text[end] === "{") depth++;
+      else if (text[end] === "}" && --depth === 0) return text.slice(open, end + 1);
+    }
+  }
+  return null;
 }

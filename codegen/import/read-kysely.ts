@@ -6,7 +6,7 @@
  */
 import { compareText } from "../problems.js";
 import { KYSELY_SERVING } from "./serve-kysely.js";
-import { extensionOf, findExport, isDeclarationFile, moduleMigration, nameOf, readScript } from "./read-scripts.js";
+import { extensionOf, findExport, isDeclarationFile, moduleMigration, nameOf, nestingAt, readScript } from "./read-scripts.js";
 import { lineAt, reportDuplicates, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 const LOADED = [".js", ".ts", ".mjs", ".mts"];
@@ -23,13 +23,14 @@ export const kysely: ForeignTool = {
       if (text === null) return [];
       // FileMigrationProvider leaves out a module without `up`: a helper beside the migrations.
       if (findExport(text, "up") === null) {
-        // A word such as "set up" in a comment is no sign; a definition of `up` is.
-        const defined = /\bup\s*[:=(,}]/.exec(text);
+        // A definition of `up` at the top of the module (or one level in: an object or destructuring exported some way the text cannot place) is a sign it may be exported, and so
+        // is a module whose exports the text cannot list (`export *`, `module.exports =` a value); an `up` deeper in (a factory's returned object) is a helper's.
+        const defined = [...text.matchAll(/\bup\s*[:=(,}]|\bexport\s*\*|\bmodule\.exports\s*=\s*(?!\{)/g)].find((match) => nestingAt(text, match.index) < 2);
         if (defined)
           source.report(
             file,
             lineAt(text, defined.index),
-            "stepwise cannot tell from the text whether this file exports `up` (Kysely runs it only if it does); export it as `export async function up`",
+            "stepwise cannot tell from the text whether this file exports `up` (Kysely runs it only if it does); a migration: export it as `export async function up`; a helper: move it out of the folder",
           );
         return [];
       }

@@ -4,7 +4,7 @@
  * them; Umzug runs no transaction, and each migration gets `{ name, path, context }`, where stepwise serves the driver connection as `context`.
  */
 import { UMZUG_SERVING } from "./serve-umzug.js";
-import { extensionOf, findExport, isDeclarationFile, moduleMigration, nameOf, readScript, SCRIPT_EXTENSIONS } from "./read-scripts.js";
+import { extensionOf, findExport, isDeclarationFile, moduleMigration, nameOf, readScript, reportCompiledCopies, SCRIPT_EXTENSIONS } from "./read-scripts.js";
 import { lineAt, refuse, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 /** A context stepwise cannot serve: Sequelize's QueryInterface (the context of sequelize-cli style migrations) and Sequelize itself. */
@@ -27,6 +27,7 @@ export const umzug: ForeignTool = {
           1,
           "a .sql file, which Umzug runs only through a resolver of the project's own (its default resolver refuses SQL); stepwise cannot know what that resolver did, so port it to a script or a stepwise .sql migration",
         );
+    reportCompiledCopies(source, files, "Umzug");
     return files.flatMap((file): ForeignMigration[] => {
       const text = readScript(source, file, "Umzug");
       if (text === null) return [];

@@ -13,7 +13,7 @@ import knex from "knex";
 
 type Direction = "up" | "down";
 type KnexMigration = { up?: unknown; down?: unknown; config?: unknown };
-type KnexModule = KnexMigration & { default?: KnexMigration };
+type KnexModule = KnexMigration & { default?: KnexMigration | undefined };
 
 /** The migration's functions, whether the file exports them by name or as its default (CommonJS \`module.exports\` imported as an ES module). */
 function migrationOf(source: KnexModule): KnexMigration {

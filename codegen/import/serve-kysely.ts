@@ -13,7 +13,7 @@ import { Kysely, ${dialect === "sqlite" ? "SqliteDialect" : "PostgresDialect"} }
 
 type Direction = "up" | "down";
 type KyselyMigration = { up?: unknown; down?: unknown };
-type KyselyModule = KyselyMigration & { default?: KyselyMigration };
+type KyselyModule = KyselyMigration & { default?: KyselyMigration | undefined };
 
 /** The migration as Kysely's FileMigrationProvider picks it: the default export when that has \`up\`, else the module. */
 function migrationOf(source: KyselyModule): KyselyMigration {

@@ -13,8 +13,8 @@ import { MigrationBuilder } from "node-pg-migrate";
 
 type Direction = "up" | "down";
 type Action = ((pgm: MigrationBuilder) => unknown) | ((pgm: MigrationBuilder, run: () => void) => unknown);
-type PgmMigration = { up?: unknown; down?: unknown; shorthands?: Record<string, unknown> };
-type PgmModule = PgmMigration & { default?: PgmMigration };
+type PgmMigration = { up?: unknown; down?: unknown; shorthands?: Record<string, unknown> | undefined };
+type PgmModule = PgmMigration & { default?: PgmMigration | undefined };
 type PgClient = { query(sql: string, parameters?: unknown[]): Promise<{ rows: unknown[] }> };
 
 /** The migration's exports, whether by name or as a CommonJS \`module.exports\` imported as an ES module. */
@@ -27,7 +27,7 @@ const quiet = { debug: () => undefined, info: () => undefined, warn: () => undef
 
 /**
  * Runs one direction of a node-pg-migrate migration on \`client\`. \`shorthands\`: the modules up to this one that export shorthands, which node-pg-migrate merges in file order.
- * \`transaction\`: whether import read \`pgm.noTransaction()\` in the file; the migration is refused if the builder says otherwise, since stepwise chose its transaction before it ran.
+ * \`transaction\`: whether stepwise runs it in a transaction (import read no \`pgm.noTransaction()\` in the file); a call import did not read is refused, since stepwise chose its transaction first.
  */
 export async function runPgmMigration(client: unknown, source: PgmModule, direction: Direction, options: { transaction: boolean; shorthands?: readonly PgmModule[] }): Promise<void> {
   const migration = migrationOf(source);
@@ -44,9 +44,11 @@ export async function runPgmMigration(client: unknown, source: PgmModule, direct
   const run = action as Action;
   if (run.length === 2) await new Promise<void>((resolve) => void run(pgm, resolve));
   else await (run as (pgm: MigrationBuilder) => unknown)(pgm);
-  if (pgm.isUsingTransaction() !== options.transaction) {
+  // A builder that wants no transaction where stepwise opened one cannot run (CREATE INDEX CONCURRENTLY fails in one); the reverse, a direction that did not call it in a migration
+  // whose other direction did, runs without one, as stepwise's transaction setting covers both directions.
+  if (!pgm.isUsingTransaction() && options.transaction) {
     throw new Error(
-      \`The migration \${pgm.isUsingTransaction() ? "did not call" : "called"} pgm.noTransaction() this time, which stepwise import read \${options.transaction ? "nowhere" : "in it"}: it decides whether the migration runs in a transaction, so write it unconditionally (or not at all) and import again.\`,
+      "The migration called pgm.noTransaction() this time, which stepwise import read nowhere in it: it decides whether the migration runs in a transaction, so write it unconditionally and import again.",
     );
   }
   for (const sql of pgm.getSqlSteps()) await pg.query(sql);

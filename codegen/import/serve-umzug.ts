@@ -11,7 +11,7 @@ export const UMZUG_SERVING: ModuleServing = {
  */
 type Direction = "up" | "down";
 type UmzugMigration = { up?: unknown; down?: unknown };
-type UmzugModule = UmzugMigration & { default?: UmzugMigration };
+type UmzugModule = UmzugMigration & { default?: UmzugMigration | undefined };
 
 /** The migration's functions, whether the file exports them by name or as its default (CommonJS \`module.exports\` imported as an ES module). */
 function migrationOf(source: UmzugModule): UmzugMigration {

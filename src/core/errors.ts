@@ -397,6 +397,10 @@ export interface StepwiseErrorDetails {
   /** `stepwise adopt --old-table`: the name given for the old tool's history table (`value`) cannot name one (`reason`: empty, a schema on SQLite, past PostgreSQL's 63 bytes, a stray quote). Nothing was read.
    * Fix: Pass the table as the tool was configured to name it: `name`, or `schema.name` on PostgreSQL, double-quoting a part that holds a dot or a quote (`"my.schema"."my""table"`). */
   readonly ADOPT_OLD_TABLE_INVALID: Readonly<{ value: string; reason: string }>;
+  /** `stepwise adopt`: the old tool holds its migration lock (`table`: Knex's `knex_migrations_lock` with `is_locked = 1`), so it is migrating the database now, or a run of it died holding the lock
+   * and may have left a migration half done. Nothing was written.
+   * Fix: Stop the old tool's deployments; if none is running, check the schema against its history, release the lock with the tool (`knex migrate:unlock`), then adopt. */
+  readonly ADOPT_TOOL_LOCKED: Readonly<{ tool: string; table: string }>;
 }
 
 /** Why `up` would refuse, as `status()` reports it: the refusal's code, message and fields, JSON-safe. */

@@ -292,6 +292,7 @@ function* adopt(
       },
     );
   }
+  yield* refuseWhileLocked(tool, schema, table);
   const readRecorded = function* (): Step<Recorded[]> {
     let rows: Row[];
     try {
@@ -383,6 +384,28 @@ function* writeAdoptionRecord(
     adopted.dropped ? 1 : 0,
     new Date().toISOString(),
   ]);
+}
+
+/** The column of the lock table beside the history (`<table>_lock`) a tool sets while it migrates: Knex's `is_locked`, which `knex migrate:unlock` clears; Kysely's built-in adapters lock otherwise and never set theirs. */
+const TOOL_LOCKS: Readonly<Record<string, string>> = { knex: "is_locked" };
+
+/** Refuses while the old tool holds its lock: it is migrating now, or a run died holding it, as the tool itself then refuses to migrate. */
+function* refuseWhileLocked(tool: string, schema: string | undefined, table: string): Step<void> {
+  const column = TOOL_LOCKS[tool];
+  if (column === undefined) return;
+  const lockTable = `${table}_lock`;
+  const exists =
+    schema === undefined
+      ? yield* queryValue<number>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", [lockTable])
+      : yield* queryValue<number | string>(`SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname ${EQ} ? AND tablename ${EQ} ?`, [schema, lockTable]);
+  if (!Number(exists)) return;
+  const rows = yield* query<Row>(`SELECT ${quoteIdentifier(column)} AS locked FROM ${qualified(schema, lockTable)}`);
+  if (!rows.some((row) => truthy(row.locked))) return;
+  throw new StepwiseError(
+    "ADOPT_TOOL_LOCKED",
+    `${tool} holds its migration lock (${lockTable}.${column} is set): it is migrating this database now, or a run of it died holding the lock and may have left a migration half done; nothing was written. Stop ${tool}; if none is running, check the schema, release the lock with ${tool} (knex migrate:unlock), then adopt.`,
+    { tool, table: lockTable },
+  );
 }
 
 /** What an earlier run adopted, whichever map this run was given; a table it kept is dropped now when asked, the record saying so. */
