@@ -6,7 +6,9 @@
  * Asserts codes and fields.
  */
 import assert from "node:assert/strict";
+import childProcess from "node:child_process";
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { syncBuiltinESMExports } from "node:module";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
@@ -212,6 +214,40 @@ test("squash --to: K must be a whole number; --yes keeps a squash that has migra
   assert.deepEqual(readdirSync(project.migrationsDir).sort(), ["002_squash_1_to_2.sql", "003_c.sql"]);
   assert.match(readFileSync(path.join(project.migrationsDir, "002_squash_1_to_2.sql"), "utf8"), /^-- stepwise:squash 2 /m);
   assert.equal((await runCli(["gen", "--check"], { cwd: project.root })).code, 0);
+});
+
+/** Four plain migrations (the first with a BOM and a CRLF, bytes a restore must keep), generated and committed. */
+async function committedProject(t: test.TestContext): Promise<TestProject> {
+  const project = createTestProject(t);
+  project.writeMigration("001_a.sql", `\uFEFF${PLAIN("a").replace("\n", "\r\n")}`);
+  project.writeMigration("002_b.sql", PLAIN("b"));
+  project.writeMigration("003_c.sql", PLAIN("c"));
+  project.writeMigration("004_d.sql", PLAIN("d"));
+  await project.generateAsBin();
+  writeFileSync(path.join(project.root, ".gitignore"), "node_modules\n");
+  initRepository(project.root);
+  commitAll(project.root, "history");
+  return project;
+}
+
+test("squash --yes asks git for the project's place in the repository once, not once per file", { skip: skipGit }, async (t) => {
+  const project = await committedProject(t);
+  const spawn = childProcess.spawnSync;
+  t.after(() => {
+    childProcess.spawnSync = spawn;
+    syncBuiltinESMExports();
+  });
+  let prefixes = 0;
+  childProcess.spawnSync = ((command: string, args?: readonly string[], ...rest: unknown[]) => {
+    if (command === "git" && args?.includes("--show-prefix")) prefixes++;
+    return (spawn as (...all: unknown[]) => unknown)(command, args, ...rest);
+  }) as typeof spawn;
+  syncBuiltinESMExports();
+  const wrote = await runCli(["squash", "--to", "3", "--yes", "--json"], { cwd: project.root });
+  childProcess.spawnSync = spawn;
+  syncBuiltinESMExports();
+  assert.equal(wrote.code, 0, wrote.stdout + wrote.stderr);
+  assert.equal(prefixes, 1);
 });
 
 /** PostgreSQL, in the configured schema `app`: an enum grown with ADD VALUE, a partitioned table, a materialized view with an index, a column named like the row alias, sequences advanced. */

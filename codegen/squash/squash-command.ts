@@ -72,19 +72,16 @@ function describePlan(plan: SquashPlan, written: boolean): string {
 /** The files squash deletes must be in git as they are, so git history keeps them. */
 function refuseUncommitted(projectRoot: string, files: readonly string[]): void {
   const git = (args: string[]) => spawnSync("git", args, { cwd: projectRoot, encoding: "utf8", env: { ...process.env, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" } });
-  // --full-name: ls-files prints paths relative to the project otherwise, and status relative to the repository's top, which toGitPath gives.
+  // --full-name: ls-files prints paths relative to the project otherwise, and status relative to the repository's top, which the prefix below gives.
   const tracked = git(["ls-files", "-z", "--full-name", "--", ...files]);
   const changed = git(["status", "--porcelain", "-z", "--", ...files]);
   const inGit = tracked.status === 0 ? new Set(tracked.stdout.split("\0")) : new Set<string>();
-  const dirty = changed.status === 0 ? changed.stdout.split("\0").map((line) => line.slice(3)) : [...files];
-  const lost = files.filter((file) => !inGit.has(toGitPath(projectRoot, file)) || dirty.includes(toGitPath(projectRoot, file)));
+  const dirty = new Set(changed.status === 0 ? changed.stdout.split("\0").map((line) => line.slice(3)) : files);
+  // git prints paths relative to the repository's top, which may be above the project: one prefix for every file.
+  const prefix = git(["rev-parse", "--show-prefix"]);
+  const top = prefix.status === 0 ? prefix.stdout.replace(/\n$/, "") : "";
+  const lost = files.filter((file) => !inGit.has(`${top}${file}`) || dirty.has(`${top}${file}`));
   if (lost.length === 0) return;
   const message = `squash deletes the migrations it replaces, and git does not hold ${lost.join(", ")} as ${lost.length === 1 ? "it is" : "they are"} (uncommitted, untracked, or no repository), so ${lost.length === 1 ? "its" : "their"} text would be lost. Commit them first. Nothing was written.`;
   throw new StepwiseError("SQUASH_UNCOMMITTED", message, { files: lost });
-}
-
-/** git prints paths relative to the repository's top, which may be above the project. */
-function toGitPath(projectRoot: string, file: string): string {
-  const top = spawnSync("git", ["rev-parse", "--show-prefix"], { cwd: projectRoot, encoding: "utf8" });
-  return `${top.status === 0 ? top.stdout.trim() : ""}${file}`;
 }
