@@ -2,12 +2,12 @@
  * `stepwise squash` on histories its first tests did not cover, through the real bin in-process on real database files and the suite's PostgreSQL server: what a literal or the stored DDL
  * could lose (a rowid, a full-text index's rows, text with a NUL or a carriage return, a counter past 2^53, `application_id`, quoted names, `WITHOUT ROWID`, `STRICT`, generated columns); what
  * the squash's own proof must refuse (a contentless full-text table); PostgreSQL's configured schema, an enum grown with `ADD VALUE`, a materialized view's index, a column that shadows
- * the row it is read through; `--yes` in a monorepo and over a migration that already has the squash's name; and a database from before the squash under `repair` and `restore`.
+ * the row it is read through; `--yes` in a monorepo and over a migration that already has the squash's name, and one that fails part way (a delete, gen) putting every file back; and a database from before the squash under `repair` and `restore`.
  * Asserts codes and fields.
  */
 import assert from "node:assert/strict";
 import childProcess from "node:child_process";
-import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import fs, { readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { syncBuiltinESMExports } from "node:module";
 import path from "node:path";
 import { test } from "node:test";
@@ -216,6 +216,17 @@ test("squash --to: K must be a whole number; --yes keeps a squash that has migra
   assert.equal((await runCli(["gen", "--check"], { cwd: project.root })).code, 0);
 });
 
+/** Each file under the project's migrations and generated folders, with its bytes: what a failed squash must leave as it found. */
+function snapshotFolders(project: TestProject): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const dir of [project.migrationsDir, path.join(project.root, "generated")])
+    for (const name of readdirSync(dir, { recursive: true, encoding: "utf8" }).sort()) {
+      const file = path.join(dir, name);
+      if (statSync(file).isFile()) files[path.relative(project.root, file)] = readFileSync(file).toString("base64");
+    }
+  return files;
+}
+
 /** Four plain migrations (the first with a BOM and a CRLF, bytes a restore must keep), generated and committed. */
 async function committedProject(t: test.TestContext): Promise<TestProject> {
   const project = createTestProject(t);
@@ -229,6 +240,58 @@ async function committedProject(t: test.TestContext): Promise<TestProject> {
   commitAll(project.root, "history");
   return project;
 }
+
+test("squash --yes that fails deleting an original puts every file back: the squash file gone, the deleted originals' bytes restored, the registry as it was", { skip: skipGit }, async (t) => {
+  const project = await committedProject(t);
+  const before = snapshotFolders(project);
+  const remove = fs.rmSync;
+  t.after(() => {
+    fs.rmSync = remove;
+    syncBuiltinESMExports();
+  });
+  let removals = 0;
+  // The second original squash deletes cannot be (a file held open on Windows, a read-only folder for a user who is not root): the first is already gone.
+  fs.rmSync = (...args: Parameters<typeof remove>) => {
+    if (String(args[0]).endsWith(".sql") && ++removals === 2) throw Object.assign(new Error("resource busy"), { code: "EBUSY" });
+    remove(...args);
+  };
+  syncBuiltinESMExports();
+  const failed = await runCli(["squash", "--to", "3", "--yes", "--json"], { cwd: project.root });
+  fs.rmSync = remove;
+  syncBuiltinESMExports();
+  assert.equal(failed.code, 1, failed.stdout + failed.stderr);
+  assert.ok(removals >= 2);
+  assert.deepEqual(snapshotFolders(project), before);
+  assert.equal(git(project.root, ["status", "--porcelain"]), "");
+  // Nothing half done: the same squash then runs whole.
+  const wrote = await runCli(["squash", "--to", "3", "--yes", "--json"], { cwd: project.root });
+  assert.equal(wrote.code, 0, wrote.stdout + wrote.stderr);
+  assert.deepEqual(readdirSync(project.migrationsDir).sort(), ["003_squash_1_to_3.sql", "004_d.sql"]);
+});
+
+test("squash --yes whose registry gen refuses (a prettier config it cannot read) exits 1 with gen's problem and puts the folder back as it was", { skip: skipGit }, async (t) => {
+  const project = await committedProject(t);
+  writeFileSync(path.join(project.root, ".prettierrc"), "{ not json");
+  commitAll(project.root, "a broken formatter config");
+  const before = snapshotFolders(project);
+  // The registry check before squash would refuse the config first; skipping it, as a user mid-merge does, lets squash reach its own gen.
+  const env = { STEPWISE_SKIP_REGISTRY_CHECK: "1" };
+  const failed = await runCli(["squash", "--to", "3", "--yes", "--json"], { cwd: project.root, env });
+  assert.equal(failed.code, 1, failed.stdout + failed.stderr);
+  const report = json(failed);
+  assert.deepEqual([report.written, report.reviewPending, report.file], [false, false, "migrations/003_squash_1_to_3.sql"]);
+  assert.deepEqual(
+    (report.problems as Json[]).map((problem) => [problem.code, problem.file]),
+    [["FORMATTER_FAILED", ".prettierrc"]],
+  );
+  assert.deepEqual(snapshotFolders(project), before);
+  const text = await runCli(["squash", "--to", "3", "--yes"], { cwd: project.root, env });
+  assert.equal(text.code, 1);
+  assert.match(text.stderr, /\[FORMATTER_FAILED\]/);
+  assert.doesNotMatch(text.stderr, /Next:/);
+  assert.deepEqual(snapshotFolders(project), before);
+  assert.equal(git(project.root, ["status", "--porcelain"]), "");
+});
 
 test("squash --yes asks git for the project's place in the repository once, not once per file", { skip: skipGit }, async (t) => {
   const project = await committedProject(t);

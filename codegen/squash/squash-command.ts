@@ -1,13 +1,13 @@
 /** The `squash` command: plans the squash, prints it, and with `--yes` deletes the migrations it replaces, writes it, and regenerates the registry. */
 import { spawnSync } from "node:child_process";
-import { rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { CliContext } from "../../src/cli/cli-props.js";
 import { StepwiseError } from "../../src/core/errors.js";
 import { usageError } from "../../src/core/error-factories.js";
 import type { MigrationRegistry } from "../../src/core/types.js";
-import { generateRegistry } from "../generate.js";
-import { formatProblem } from "../problems.js";
+import { generateRegistry, type GenerateResult } from "../generate.js";
+import { formatProblem, tryOr } from "../problems.js";
 import type { ReplayCheckOptions } from "../replay.js";
 import { writeFileAtomic } from "../write-file.js";
 import type { SquashFlags } from "./squash-help.js";
@@ -19,22 +19,13 @@ export async function runSquash(flags: SquashFlags, options: Omit<ReplayCheckOpt
     throw usageError(`squash needs --to K, the newest version to squash (a whole number), not ${flags.to === undefined ? "nothing" : `"${flags.to}"`}.`);
   const migrations = await load();
   const plan = await planSquash({ ...options, loadRegistry: load, to: Number(flags.to) }, migrations);
-  let generated: Awaited<ReturnType<typeof generateRegistry>> | null = null;
+  let generated: GenerateResult | null = null;
   if (flags.yes) {
     refuseUncommitted(options.projectRoot, plan.removed);
-    // The squash first: a failure part way then leaves the originals (and git holds them), never a gap.
-    writeFileAtomic(path.join(options.projectRoot, plan.file), plan.text);
-    // Migration K may already have the squash's name (a squash undone by hand, then made again): it was just overwritten, and deleting it would leave a gap.
-    for (const file of plan.removed) if (file !== plan.file) rmSync(path.join(options.projectRoot, file));
-    generated = await generateRegistry({
-      projectRoot: options.projectRoot,
-      migrationsDir: options.migrationsDir,
-      registryFile: options.registryFile,
-      dialect: options.dialect,
-      target: options.target,
-    });
+    generated = await writeSquash(plan, options);
   }
   const pending = plan.review.length > 0;
+  if (generated !== null && !generated.ok && !isOnlyReviewPending(generated)) return reportGenFailure(plan, generated, Boolean(flags.json), context);
   if (flags.json) {
     const { text: _text, ...rest } = plan;
     context.io.stdout(`${JSON.stringify({ ...rest, written: Boolean(flags.yes), reviewPending: pending && Boolean(flags.yes) }, null, 2)}\n`);
@@ -42,13 +33,69 @@ export async function runSquash(flags: SquashFlags, options: Omit<ReplayCheckOpt
   }
   context.io.stdout(`${describePlan(plan, Boolean(flags.yes))}\n`);
   if (!flags.yes) return void context.io.stderr(`Nothing was written (a dry run); run it again with --yes to write it.\n`);
-  if (generated && !generated.ok && !generated.problems.every((problem) => problem.code === "SQUASH_REVIEW_PENDING"))
-    for (const problem of generated.problems) context.io.stderr(`${formatProblem(problem)}\n`);
   context.io.stderr(
     pending
       ? `Next: read each "-- stepwise:review" note in ${plan.file}, keep or change the SQL below it, delete the note, then run "stepwise gen" and commit.\n`
       : `Next: run "stepwise gen --check" and commit the squash with the deletions.\n`,
   );
+}
+
+/**
+ * Writes the squash, deletes the migrations it replaces and regenerates the registry. A failure part way (a file it cannot delete, gen refusing the result for any reason but the review
+ * notes) puts every file back as it was, so a failed squash leaves nothing half done: the squash file gone, the originals' bytes back, the registry as it was.
+ */
+async function writeSquash(plan: SquashPlan, options: Omit<ReplayCheckOptions, "loadRegistry"> & { migrationsDir: string }): Promise<GenerateResult> {
+  const squashFile = path.join(options.projectRoot, plan.file);
+  const removed = plan.removed.map((file) => path.join(options.projectRoot, file));
+  // Read before anything changes (an unreadable original stops the squash here, with nothing written): the bytes a failure puts back, null for a file that was absent.
+  const before = new Map<string, Buffer | null>();
+  for (const file of removed) before.set(file, readFileSync(file));
+  for (const file of [squashFile, options.registryFile]) if (!before.has(file)) before.set(file, existsSync(file) ? readFileSync(file) : null);
+  try {
+    writeFileAtomic(squashFile, plan.text);
+    // Migration K may already have the squash's name (a squash undone by hand, then made again): it was just overwritten, and deleting it would leave a gap.
+    for (const file of removed) if (file !== squashFile) rmSync(file);
+    const generated = await generateRegistry({
+      projectRoot: options.projectRoot,
+      migrationsDir: options.migrationsDir,
+      registryFile: options.registryFile,
+      dialect: options.dialect,
+      target: options.target,
+    });
+    if (!generated.ok && !isOnlyReviewPending(generated)) restoreFiles(before);
+    return generated;
+  } catch (error) {
+    restoreFiles(before);
+    if (error instanceof StepwiseError) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`squash could not finish (${reason}), so it put every file back as it was: nothing was written. Fix the cause, then run squash again.`, { cause: error });
+  }
+}
+
+/** Puts each file back to its bytes (removing one that was absent); keeps going past a failure, so one stuck file does not leave the others changed. */
+function restoreFiles(before: ReadonlyMap<string, Buffer | null>): void {
+  for (const [file, bytes] of before)
+    tryOr(() => {
+      if (bytes === null) rmSync(file, { force: true });
+      else if (!existsSync(file) || !readFileSync(file).equals(bytes)) writeFileSync(file, bytes);
+    }, undefined);
+}
+
+/** Gen refused the squash only for its `-- stepwise:review` notes: the state squash leaves on purpose, for the user to read. */
+function isOnlyReviewPending(generated: GenerateResult): boolean {
+  return generated.problems.every((problem) => problem.code === "SQUASH_REVIEW_PENDING");
+}
+
+/** Gen refused the folder the squash left for another reason, and the folder was put back: each problem with its code, and a failing exit. */
+function reportGenFailure(plan: SquashPlan, generated: GenerateResult, json: boolean, context: CliContext): void {
+  const problems = generated.problems.filter((problem) => problem.code !== "SQUASH_REVIEW_PENDING");
+  context.setExitCode(1);
+  if (json) {
+    const { text: _text, ...rest } = plan;
+    return void context.io.stdout(`${JSON.stringify({ ...rest, written: false, reviewPending: false, problems }, null, 2)}\n`);
+  }
+  for (const problem of problems) context.io.stderr(`${formatProblem(problem)}\n`);
+  context.io.stderr(`gen refused the folder with ${plan.file} in it, so squash put every file back as it was: nothing was written. Fix the problem above, then run squash again.\n`);
 }
 
 function describePlan(plan: SquashPlan, written: boolean): string {
