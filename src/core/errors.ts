@@ -374,8 +374,8 @@ export interface StepwiseErrorDetails {
   readonly ADOPT_HISTORY_UNORDERED: Readonly<{ tool: string; applied: readonly Readonly<{ id: string; version: number }>[] }>;
   // Group: Squashed history
   /** The database ran some, but not all, of the migrations `stepwise squash` replaced with one (`squashVersion`, in `file`): it is at `version`, and the migrations between are gone from the registry,
-   * so nothing can bring it to the squash's schema. Nothing was run.
-   * Fix: Deploy a release from before the squash to migrate it to `squashVersion` (or beyond) first; then this release runs it as it is. */
+   * so nothing can bring it to the squash's schema. Nothing was run. `stepwise adopt` refuses so too a database the old tool left there.
+   * Fix: Deploy a release from before the squash to migrate it to `squashVersion` (or beyond) first; then this release runs it as it is. For `adopt`, migrate it to `squashVersion` with the old tool first. */
   readonly DATABASE_INSIDE_SQUASH: Readonly<{ version: number; squashVersion: number; file: string }>;
   /** `down` would go below a squashed migration (`version`, in `file`): it builds the schema of every version up to its own, and has no down; the migrations it replaced are gone. Nothing was changed.
    * Fix: Choose a target of `version` or above; to go back further, restore the database from a backup. */

@@ -311,6 +311,7 @@ function* adopt(
   const recorded = yield* readRecorded();
   const applied = resolveApplied(tool, history, migrations, recorded);
   const version = applied.length;
+  refuseInsideSquash(manager, tool, version);
   const result = yield* recordBaseline(
     manager,
     version,
@@ -351,6 +352,7 @@ function* adoptFromFile(
     });
   }
   const version = resolveApplied(tool, history, migrations, recorded).length;
+  refuseInsideSquash(manager, tool, version);
   const result = yield* recordBaseline(
     manager,
     version,
@@ -364,6 +366,18 @@ function* adoptFromFile(
     },
   );
   return { oldTable: historyFile.file, version: result.version, recorded: result.recorded, oldTableDropped: false, alreadyAdopted: false };
+}
+
+/**
+ * `DATABASE_INSIDE_SQUASH` when the tool left the database part way through migrations a squash replaced: stepwise has only the squash, which builds them all, so the old tool must finish them.
+ * (The next version's entry names the squash, as the planner reads it.)
+ */
+function refuseInsideSquash(manager: SafetyNetManager, tool: string, version: number): void {
+  const squash = version > 0 ? manager.migrations[version]?.squashedInto : undefined;
+  if (squash === undefined) return;
+  const file = manager.migrations[squash - 1]!.file;
+  const message = `${tool} brought this database to version ${version}, inside migrations 1 to ${squash}, which ${file} replaces since they were squashed: stepwise no longer has the migrations between, so it cannot bring the database to version ${squash}. Nothing was written.\nMigrate it to version ${squash} or beyond with ${tool} first, then adopt again.`;
+  throw new StepwiseError("DATABASE_INSIDE_SQUASH", message, { version, squashVersion: squash, file });
 }
 
 /** Writes the one-row record of the adoption beside stepwise's history, which later runs, `verify` and `baseline` read. */
