@@ -5,12 +5,13 @@
  * git, Knex itself, the bin in-process; asserts codes and fields.
  */
 import assert from "node:assert/strict";
-import { cpSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test, type TestContext } from "node:test";
 import Database from "better-sqlite3";
+import knex from "knex";
 import { commitAll, gitUnavailableReason, initRepository } from "./support/git-repo.js";
-import { cliOn, type Json, type Target } from "./support/js-tool-import.js";
+import { cliOn, jsToolProject, type Json, type Target } from "./support/js-tool-import.js";
 import { createTestProject, fixturesDir, runCli, type TestProject } from "./support/project.js";
 
 const skipGit = gitUnavailableReason() ?? false;
@@ -98,3 +99,89 @@ test("adopt of a database Diesel left inside a squash is DATABASE_INSIDE_SQUASH 
     assert.equal((await cliOn(project, diesel(database), "verify")).json.ok, true, `version ${version}`);
   }
 });
+
+test(
+  "docs/adopting.md, after squashing a SQL import: the tool's folder and, once every database is adopted, the map can be deleted; gen --check passes and databases run on",
+  { skip: skipGit },
+  async (t) => {
+    const { project, imported } = await importedDiesel(t);
+    const adopted = buildAsDiesel(project, imported, 4);
+    assert.equal((await cliOn(project, diesel(adopted), "adopt")).code, 0);
+    await squashImported(project, 3);
+    // Import copied the SQL: nothing of stepwise's reads the tool's folder again, below K or above it.
+    rmSync(path.join(project.root, "diesel-migrations"), { recursive: true });
+    rmSync(path.join(project.migrationsDir, "stepwise-import-map.json"));
+    await assertGenCheckPasses(project);
+    assert.equal((await cliOn(project, diesel(adopted), "up")).code, 0);
+    assert.equal((await cliOn(project, diesel(adopted), "verify")).json.ok, true);
+    const fresh = project.databasePath("fresh.db");
+    assert.equal((await cliOn(project, diesel(fresh), "up")).code, 0);
+    assert.equal((await cliOn(project, diesel(fresh), "verify")).json.ok, true);
+  },
+);
+
+/** Knex's folder: four migrations, which Knex runs in this order (its names sort so). */
+const KNEX_FILES: Record<string, string> = {
+  "1_create_users.js": `export async function up(knex) {\n  await knex.schema.createTable("users", (table) => {\n    table.increments("id");\n    table.string("name").notNullable();\n  });\n}\nexport async function down(knex) {\n  await knex.schema.dropTable("users");\n}\n`,
+  "2_create_posts.js": `export async function up(knex) {\n  await knex.schema.createTable("posts", (table) => {\n    table.increments("id");\n    table.integer("user_id").references("id").inTable("users");\n  });\n}\nexport async function down(knex) {\n  await knex.schema.dropTable("posts");\n}\n`,
+  "3_add_email.js": `export const up = (knex) => knex.schema.alterTable("users", (table) => table.string("email"));\nexport const down = (knex) => knex.schema.alterTable("users", (table) => table.dropColumn("email"));\n`,
+  "4_create_tags.js": `export const up = (knex) => knex.schema.createTable("tags", (table) => table.increments("id"));\nexport const down = (knex) => knex.schema.dropTable("tags");\n`,
+};
+
+/** Runs gen --check with `file` deleted, asserting it fails at `wrapper` for the import it lacks; then puts the file back. */
+async function assertNeededBy(project: TestProject, file: string, wrapper: string): Promise<void> {
+  const bytes = readFileSync(file);
+  rmSync(file);
+  const broken = await runCli(["gen", "--check", "--json"], { cwd: project.root });
+  writeFileSync(file, bytes);
+  assert.equal(broken.code, 1, broken.stdout);
+  assert.deepEqual(
+    (JSON.parse(broken.stdout) as Json).problems.map((problem: Json) => [problem.code, problem.file]),
+    [["TS_IMPORT_NOT_FOUND", wrapper]],
+  );
+}
+
+test(
+  "docs/adopting.md, after squashing a Knex import: the originals at or below K and the map can go; the originals above K and lib/stepwise-knex.ts stay while a wrapper imports them",
+  { skip: skipGit },
+  async (t) => {
+    const { project, dir } = jsToolProject(t, { tool: "knex", dialect: "sqlite", files: KNEX_FILES, packages: ["knex"], toolTables: [], migrate: () => Promise.resolve([]) });
+    const [database, other] = [project.databasePath("knex.db"), project.databasePath("other.db")];
+    for (const filename of [database, other]) {
+      const db = knex({ client: "better-sqlite3", connection: { filename }, useNullAsDefault: true, migrations: { directory: dir } });
+      await db.migrate.latest();
+      await db.destroy();
+    }
+    const imported = await runCli(["import", "knex", "knex-migrations", "--yes"], { cwd: project.root });
+    assert.equal(imported.code, 0, imported.stdout + imported.stderr);
+    await project.generateAsBin();
+    const target: Target = { dialect: "sqlite", file: database };
+    const map = path.join(project.migrationsDir, "stepwise-import-map.json");
+    const mapText = readFileSync(map, "utf8");
+    assert.equal((await cliOn(project, target, "adopt")).json.version, 4);
+    await squashImported(project, 3);
+    for (const file of ["1_create_users.js", "2_create_posts.js", "3_add_email.js"]) rmSync(path.join(dir, file));
+    // The map's entries cannot go one by one: adopt reads it whole, so a database still to adopt needs all of it.
+    const parsed = JSON.parse(mapText) as Json;
+    writeFileSync(map, JSON.stringify({ ...parsed, migrations: (parsed.migrations as Json[]).slice(3) }));
+    assert.equal((await cliOn(project, { dialect: "sqlite", file: other }, "adopt")).json.error.code, "ADOPT_MAP_INVALID");
+    writeFileSync(map, mapText);
+    assert.equal((await cliOn(project, { dialect: "sqlite", file: other }, "adopt")).json.version, 4);
+    rmSync(map);
+    await assertGenCheckPasses(project);
+    const fresh: Target = { dialect: "sqlite", file: project.databasePath("fresh.db") };
+    assert.equal((await cliOn(project, fresh, "up")).code, 0);
+    assert.equal((await cliOn(project, fresh, "verify")).json.ok, true);
+    assert.equal((await cliOn(project, target, "verify")).json.ok, true);
+    const helper = path.join(project.migrationsDir, "lib", "stepwise-knex.ts");
+    await assertNeededBy(project, helper, "migrations/004_create_tags.ts");
+    await assertNeededBy(project, path.join(dir, "4_create_tags.js"), "migrations/004_create_tags.ts");
+    // A squash to the newest leaves no wrapper: then the helper and the last original go too.
+    commitAll(project.root, "originals 1 to 3 and the map deleted");
+    await squashImported(project, 4, false);
+    rmSync(helper);
+    rmSync(path.join(dir, "4_create_tags.js"));
+    await assertGenCheckPasses(project);
+    assert.equal((await cliOn(project, target, "verify")).json.ok, true);
+  },
+);
