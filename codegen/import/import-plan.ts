@@ -13,6 +13,7 @@ import { tokenizeSql } from "../../src/shared/postgres-tokens.js";
 import { formatMigrationFileName, isMigrationLike, toSnakeCaseName } from "../migration-file.js";
 import { projectPath, tryOr } from "../problems.js";
 import { writeFileAtomic } from "../write-file.js";
+import { IMPORT_MAP_FILE } from "./import-help.js";
 import { dbmate } from "./read-dbmate.js";
 import { diesel } from "./read-diesel.js";
 import { drizzle } from "./read-drizzle.js";
@@ -44,8 +45,6 @@ export const IMPORT_TOOLS: Readonly<Record<string, ForeignTool>> = {
   "node-pg-migrate": nodePgMigrate,
   umzug,
 };
-/** The map written beside the imported migrations, for the user to commit and for adopting a database the tool migrated. */
-export const IMPORT_MAP_FILE = "stepwise-import-map.json";
 /** How an empty or missing down is imported: no down section (`down` refuses the migration), or a down that does nothing. */
 export type EmptyDownChoice = "irreversible" | "no-op";
 

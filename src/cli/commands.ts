@@ -252,7 +252,7 @@ export async function baseline<R extends MigrationRegistry>(scope: CommandScope<
   });
 }
 
-/** `adopt`: records the migrations another tool applied, read from its history table through `stepwise import`'s map (default `migrations/stepwise-import-map.json`). */
+/** `adopt`: records the migrations another tool applied, read from its history table through `stepwise import`'s map (the bin defaults `--map` to the project's migrations folder; an app's CLI to `migrations/stepwise-import-map.json`). */
 export async function adopt<R extends MigrationRegistry>(
   scope: CommandScope<R>,
   options: { readonly map?: string; readonly dropOldTable?: boolean; readonly historyFile?: string; readonly oldTable?: string },
