@@ -297,7 +297,8 @@ test("sqlx: a gap, a failed migration, a checksum mismatch and an unknown versio
 
   const none = project.databasePath("none.db");
   new Database(none).close();
-  assert.equal(refusal(await cli(project, "sqlx", none, ...adoptArgs), "ADOPT_HISTORY_MISSING").table, "_sqlx_migrations");
+  const missing = refusal(await cli(project, "sqlx", none, ...adoptArgs), "ADOPT_HISTORY_MISSING");
+  assert.deepEqual([missing.table, missing.schema], ["_sqlx_migrations", null]);
   assert.equal(refusal(await cli(project, "sqlx", none, "adopt", "--map", "nowhere.json"), "ADOPT_MAP_INVALID").file, "nowhere.json");
 
   const dropped = buildAsTool(project, "sqlx", source, 5, "dropped.db");

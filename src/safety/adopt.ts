@@ -196,8 +196,8 @@ export interface AdoptOptions {
   readonly mapFile: string;
   /** Drop the old tool's history table in the same transaction. Default `false`: kept, and left out of `baseline` and `verify`. */
   readonly dropOldTable?: boolean;
-  /** The tool's history kept in a file instead of a table (Umzug's JSONStorage): its name for messages, and its parsed JSON (`undefined`: it could not be read as JSON). */
-  readonly historyFile?: { readonly file: string; readonly content: unknown };
+  /** The tool's history kept in a file instead of a table (Umzug's JSONStorage): its name for messages, and its parsed JSON, or why it could not be read (`unreadable`: it does not exist, or its parse error). */
+  readonly historyFile?: { readonly file: string; readonly content: unknown; readonly unreadable?: string };
   /** The old tool's history table when it was configured to name it otherwise: `name`, or `schema.name` on PostgreSQL (a part double-quoted when it holds a dot or a quote). Default: the tool's own name. */
   readonly oldTable?: string;
 }
@@ -286,10 +286,7 @@ function* adopt(
     throw new StepwiseError(
       "ADOPT_HISTORY_MISSING",
       `This database has no ${oldTable}, ${tool}'s history table, so there is nothing to adopt${other}; point --db/--url at the database ${tool} migrated.`,
-      {
-        tool,
-        table,
-      },
+      { tool, table, schema: schema ?? null },
     );
   }
   yield* refuseWhileLocked(tool, schema, table);
@@ -302,7 +299,7 @@ function* adopt(
       throw new StepwiseError(
         "ADOPT_HISTORY_MISSING",
         `${oldTable} is not ${tool}'s history table (it lacks the columns ${history.columns}): another tool made it. Check that --map is the import of the tool that migrated this database.`,
-        { tool, table },
+        { tool, table, schema: schema ?? null },
         { cause: error },
       );
     }
@@ -342,12 +339,14 @@ function* adoptFromFile(
   migrations: readonly MapEntry[],
   historyFile: NonNullable<AdoptOptions["historyFile"]>,
 ): Step<Pick<AdoptResult, "oldTable" | "version" | "recorded" | "oldTableDropped" | "alreadyAdopted">> {
-  const recorded = history.file?.(historyFile.content) ?? null;
+  const recorded = historyFile.unreadable === undefined ? (history.file?.(historyFile.content) ?? null) : null;
   if (recorded === null) {
-    const shape = history.file === undefined ? `${tool} keeps its history in a table, not a file` : `it is not ${tool}'s history file`;
-    throw new StepwiseError("ADOPT_HISTORY_MISSING", `${historyFile.file} cannot be adopted from: ${shape}. Name the file the tool wrote, or leave out --history-file to read its table.`, {
+    const reason = history.file === undefined ? `${tool} keeps its history in a table, not a file` : (historyFile.unreadable ?? `it is not ${tool}'s history file`);
+    throw new StepwiseError("ADOPT_HISTORY_MISSING", `${historyFile.file} cannot be adopted from: ${reason}. Name the file the tool wrote, or leave out --history-file to read its table.`, {
       tool,
       table: historyFile.file,
+      schema: null,
+      reason,
     });
   }
   const version = resolveApplied(tool, history, migrations, recorded).length;
