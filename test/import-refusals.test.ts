@@ -36,8 +36,25 @@ test("an empty or missing down without --empty-down is IMPORT_EMPTY_DOWN naming 
   }
   const sqlx = projectWith(t, "sqlx");
   const missing = await importError(sqlx, ["sqlx", "sqlx-migrations", "--yes"]);
-  assert.deepEqual(missing.files, ["sqlx-migrations/2_create_posts", "sqlx-migrations/3_compact.down.sql"]);
+  // A down that is missing has no file: its up file stands for it.
+  assert.deepEqual(missing.files, ["sqlx-migrations/2_create_posts.up.sql", "sqlx-migrations/3_compact.down.sql"]);
   assert.equal(existsSync(project.migrationsDir) || existsSync(sqlx.migrationsDir), false);
+});
+
+test("IMPORT_EMPTY_DOWN's files are paths that exist, for every tool's fixture that has a missing or empty down", async (t) => {
+  const refused: string[] = [];
+  for (const tool of readdirSync(path.join(fixturesDir, "import"))) {
+    const project = projectWith(t, tool);
+    const run = await runCli(["import", tool, `${tool}-migrations`, "--json"], { cwd: project.root });
+    const error = run.code === 1 ? (JSON.parse(run.stdout) as { error: { code: string; files?: string[] } }).error : undefined;
+    if (error?.code !== "IMPORT_EMPTY_DOWN") continue;
+    refused.push(tool);
+    for (const file of error.files!) assert.equal(existsSync(path.join(project.root, file)), true, `${tool}: ${file}`);
+  }
+  assert.ok(
+    ["sqlx", "drizzle", "prisma"].every((tool) => refused.includes(tool)),
+    refused.join(", "),
+  );
 });
 
 test("--empty-down irreversible writes no down section; no-op writes a down marked empty", async (t) => {

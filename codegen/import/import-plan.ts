@@ -122,7 +122,8 @@ export function planImport(options: ImportOptions): ImportPlan {
   const isEmpty = (section: SourceSection) => isOnlyComments(section.sql, dialect);
   const lacking = found.filter((migration) => migration.down === null || (migration.module === undefined && isEmpty(migration.down)));
   if (lacking.length > 0 && emptyDown === undefined) {
-    const files = lacking.map((migration) => `${source}/${migration.down?.file ?? migration.id}`);
+    // A missing down has no file of its own: the up file stands for it, a path that exists.
+    const files = lacking.map((migration) => `${source}/${migration.down?.file ?? migration.up.file}`);
     const shown = files.slice(0, 10).join(", ") + (files.length > 10 ? `, and ${files.length - 10} more` : "");
     throw new StepwiseError(
       "IMPORT_EMPTY_DOWN",
