@@ -162,3 +162,18 @@ test("docs/adopting.md's adopt-umzug commands, typed as written, adopt a databas
   }
   assert.equal((await cliOn(project, target, "status")).json.currentVersion, 4);
 });
+
+test("umzug: a JSONStorage history naming the migrations as their compiled .js files (the import read the .ts, .cjs and .mjs sources) is adopted one behind, up, verify", async (t) => {
+  await runJsToolRoundTrip(
+    t,
+    {
+      ...umzugCase,
+      adoptArgs: (target) => {
+        const names = JSON.parse(readFileSync(storageOf(target), "utf8")) as string[];
+        writeFileSync(`${storageOf(target)}.built`, JSON.stringify(names.map((name) => name.replace(/\.[cm]?[jt]s$/, ".js"))));
+        return ["--history-file", `${storageOf(target)}.built`];
+      },
+    },
+    1,
+  );
+});

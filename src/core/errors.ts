@@ -353,7 +353,8 @@ export interface StepwiseErrorDetails {
   /** `stepwise adopt`: the old tool's history table is named as stepwise's (`table`: dbmate's and golang-migrate's `schema_migrations`), so both cannot be kept. Nothing was written.
    * Fix: Give stepwise's history another name (`--table stepwise_migrations`, or `tableName` in the config), then adopt. */
   readonly ADOPT_TABLE_CLASH: Readonly<{ tool: string; table: string }>;
-  /** `stepwise adopt`: the old tool's history records migrations the import map does not hold (`ids`). Nothing was written.
+  /** `stepwise adopt`: the old tool's history records migrations the import map does not hold (`ids`); a Knex or Umzug name that differs from one imported name only by its script extension
+   * (`1_a.js` recorded, `1_a.ts` imported) is that migration, not unknown. Nothing was written.
    * Fix: Import the folder the database was migrated from (the tool's migrations at the version deployed there), or remove those rows from the tool's table if they are stale. */
   readonly ADOPT_UNKNOWN_MIGRATION: Readonly<{ tool: string; ids: readonly string[] }>;
   /** `stepwise adopt`: the tool marks migrations failed or dirty (`migrations`, each with its `state`), so the database is not at a version stepwise can record (a rolled-back one counts as not

@@ -41,6 +41,8 @@ type ToolHistory = {
   gapFix?: string;
   /** Whether a `baseline` row of version `baseline` stands for migration `id` as applied (Flyway's baseline covers every version at or below it). */
   baselineCovers?: (baseline: string, id: string) => boolean;
+  /** The tool records a script's file name with its extension, which a build changes (`.ts` to `.js`): a recorded name matches an imported one of another script extension. */
+  scriptNames?: true;
 };
 type Row = Record<string, unknown>;
 
@@ -48,6 +50,8 @@ const text = (value: unknown) => (value instanceof Uint8Array ? Buffer.from(valu
 /** A BLOB (SQLite) or BYTEA (PostgreSQL, which stepwise's pg connection reads as `\x` text) as hex. */
 const hex = (value: unknown) => text(value).replace(/^\\x/, "");
 const truthy = (value: unknown) => value === true || value === 1 || value === "1" || value === "t" || value === "true";
+/** A script's file name without its JavaScript or TypeScript extension. */
+const stripScriptExtension = (name: string) => name.replace(/\.[cm]?[jt]s$/i, "");
 /** The newest row per id wins (rows come oldest first). */
 const latestBy = (rows: Row[], column: string) => [...new Map(rows.map((row) => [text(row[column]), row])).entries()];
 
@@ -156,7 +160,15 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
     gapFix: "prisma migrate deploy applies every migration it has not recorded",
   },
   // A row per applied migration, name with its extension; knex_migrations_lock beside it is the old table too. Knex runs a file added with an earlier name after later ones.
-  knex: { table: "knex_migrations", key: "name", columns: "id, name", orderBy: "id", ordered: true, read: (rows) => rows.map((row) => ({ id: text(row.name), state: "applied" })) },
+  knex: {
+    table: "knex_migrations",
+    key: "name",
+    columns: "id, name",
+    orderBy: "id",
+    ordered: true,
+    scriptNames: true,
+    read: (rows) => rows.map((row) => ({ id: text(row.name), state: "applied" })),
+  },
   // A row per applied migration; its ISO timestamp orders them, and rows of one millisecond ran in name order (code units, as Kysely sorts); kysely_migration_lock beside it is the old table too.
   // allowUnorderedMigrations lets names run out of order.
   kysely: {
@@ -185,6 +197,7 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
     table: "SequelizeMeta",
     key: "name",
     columns: "name",
+    scriptNames: true,
     read: (rows) => rows.map((row) => ({ id: text(row.name), state: "applied" })),
     file: (content) => (Array.isArray(content) && content.every((name) => typeof name === "string") ? content.map((id: string) => ({ id, state: "applied" })) : null),
   },
@@ -455,7 +468,11 @@ function resolveApplied(tool: string, history: ToolHistory, migrations: readonly
     });
   }
   const byId = new Map(migrations.map((entry) => [text(entry.history[history.key]), entry]));
-  const unknown = recorded.filter((entry) => !byId.has(entry.id)).map((entry) => entry.id);
+  const byStem = new Map<string, MapEntry | null>();
+  if (history.scriptNames) for (const [id, entry] of byId) byStem.set(stripScriptExtension(id), byStem.has(stripScriptExtension(id)) ? null : entry);
+  // A database migrated from compiled dist/*.js, imported from the .ts source (or the other way): the name differs only by its extension, when no other imported name fits.
+  const lookup = (id: string) => byId.get(id) ?? byStem.get(stripScriptExtension(id)) ?? undefined;
+  const unknown = recorded.filter((entry) => lookup(entry.id) === undefined).map((entry) => entry.id);
   if (unknown.length > 0) {
     throw new StepwiseError("ADOPT_UNKNOWN_MIGRATION", `${tool} records ${unknown.join(", ")}, which the import map does not hold; import the folder this database was migrated from, then adopt.`, {
       tool,
@@ -463,7 +480,7 @@ function resolveApplied(tool: string, history: ToolHistory, migrations: readonly
     });
   }
   const mismatched = recorded.flatMap((entry) => {
-    const mapped = byId.get(entry.id)!;
+    const mapped = lookup(entry.id)!;
     const expected = history.checksum === undefined ? undefined : text(mapped.history[history.checksum]);
     const accepted = expected === undefined ? [] : [expected, ...(mapped.accepted?.[history.checksum!] ?? [])];
     return expected === undefined || accepted.some((value) => entry.checksum === value || entry.checksum === history.legacyChecksum?.(value))
@@ -477,7 +494,7 @@ function resolveApplied(tool: string, history: ToolHistory, migrations: readonly
       { tool, migrations: mismatched },
     );
   }
-  const order = recorded.map((entry) => byId.get(entry.id)!.version);
+  const order = recorded.map((entry) => lookup(entry.id)!.version);
   if (history.ordered && order.some((version, index) => index > 0 && version < order[index - 1]!)) {
     const applied = recorded.map((entry, index) => ({ id: entry.id, version: order[index]! }));
     throw new StepwiseError(
