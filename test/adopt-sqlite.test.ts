@@ -243,6 +243,10 @@ test("adopt without --map reads the map where import wrote it: the config's migr
   assert.equal(adopted.code, 0, adopted.stdout + adopted.stderr);
   assert.deepEqual([JSON.parse(adopted.stdout).tool, JSON.parse(adopted.stdout).version], ["sqlx", 4]);
 
+  // docs/adopting.md: each imported file's description names its original, which status --json lists.
+  const status = await runCli(["status", "--db", path.relative(below, db), "--json"], { cwd: below });
+  assert.equal((JSON.parse(status.stdout) as Json).migrations[0].description, "imported from sqlx 1_create_users");
+
   // A dialect of its own: the map is looked for in that dialect's folder, named relative to the working folder.
   writeFileSync(
     path.join(project.root, "stepwise.config.json"),
