@@ -9,6 +9,7 @@ import { InvalidArgumentError, Option, type Command } from "commander";
 import type { CliContext, CliIo } from "../src/cli/cli-props.js";
 import { createCli, type Cli } from "../src/cli/create-cli.js";
 import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
+import { DEFAULT_CLI_DRIVER, dialectOfDriver, type CliDriverName } from "../src/cli/driver-names.js";
 import { withWorkerPool } from "../src/cli/fleet-workers.js";
 import { parsePath, singleValued } from "../src/cli/parse-options.js";
 import { registryLoadError, usageError } from "../src/core/error-factories.js";
@@ -18,7 +19,7 @@ import { DIALECTS, findProjectRoot, resolveSettings, runtimeConfig, type Runtime
 import { importImportFreeRegistry } from "./import-free-registry.js";
 import { assertPeersInstalled, CODEGEN_PEERS, findMissingPeers, findPackageManifest, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
 import { describeGenerated, findStackLocation, printProblems, projectPath, sortProblems, type Problem } from "./problems.js";
-import { IMPORT_HELP, type ImportFlags } from "./import/import-help.js";
+import { IMPORT_HELP, IMPORT_MAP_FILE, type ImportFlags } from "./import/import-help.js";
 import type { ReplayOutcome } from "./replay.js";
 import { SQUASH_HELP, type SquashFlags } from "./squash/squash-help.js";
 
@@ -49,6 +50,8 @@ const ENVIRONMENT_HELP = [
 /** What one run of the bin works in: its project, environment and the runtime commands' settings. */
 interface BinRun {
   readonly projectRoot: string;
+  /** The working folder, which paths the user types are relative to. */
+  readonly cwd: string;
   readonly env: NodeJS.ProcessEnv;
   readonly runtimeSettings: RuntimeConfig;
 }
@@ -56,7 +59,7 @@ interface BinRun {
 /** The `stepwise` bin's command line, for one run: `createBinCli({ cwd, env }).run(args)` resolves to the exit code. */
 export function createBinCli(options: BinCliOptions): Cli {
   const projectRoot = findProjectRoot(options.cwd);
-  const run: BinRun = { projectRoot, env: options.env, runtimeSettings: runtimeConfig(projectRoot, options.env) };
+  const run: BinRun = { projectRoot, cwd: options.cwd, env: options.env, runtimeSettings: runtimeConfig(projectRoot, options.env) };
   return createCli({
     // The registry of the chosen driver's dialect (`--driver pg` loads the postgres one), refused when stale before any database is opened.
     migrations: async ({ dialect, driver }) => {
@@ -121,6 +124,19 @@ async function refuseStaleRegistry({ projectRoot, env }: BinRun, settings: Stepw
   await assertRegistryFresh({ ...settings, cacheDir: defaultGenCacheDir(projectRoot) });
 }
 
+/** `adopt` without `--map` reads the map where `import` wrote it: the driver's dialect's migrations folder from the config, relative to the project root, not the working folder. */
+function defaultAdoptMap(run: BinRun, program: Command): void {
+  const adopt = program.commands.find((command) => command.name() === "adopt");
+  adopt?.hook("preAction", (_program, command) => {
+    if (command.getOptionValue("map") !== undefined) return;
+    const configured = run.runtimeSettings.driver;
+    const driver = command.optsWithGlobals<{ driver?: CliDriverName }>().driver ?? (typeof configured === "function" ? configured() : configured) ?? DEFAULT_CLI_DRIVER;
+    const { migrationsDir } = resolveSettings(run.projectRoot, { dialect: dialectOfDriver(driver), driver });
+    // Relative to the working folder, as --map is, so errors name the file as the user would type it.
+    command.setOptionValueWithSource("map", path.relative(run.cwd, path.join(migrationsDir, IMPORT_MAP_FILE)), "default");
+  });
+}
+
 function addBuildCommands(run: BinRun, program: Command, context: CliContext): void {
   const pathOptions = (command: Command) =>
     command
@@ -134,6 +150,7 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
     return settings;
   };
   program.addHelpText("after", `\n${ENVIRONMENT_HELP}`);
+  defaultAdoptMap(run, program);
 
   pathOptions(
     program

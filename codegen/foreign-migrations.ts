@@ -10,11 +10,13 @@ import { compareText, problemAt, tryOr, type Problem } from "./problems.js";
 /** How deep below the migrations folder gen looks for migrations it would not read. */
 export const NESTED_SCAN_DEPTH = 3;
 
-/** A tool recognised by a file (relative to the migrations folder), with how to bring its migrations over. */
+/** A tool recognised by a file (relative to the migrations folder), with how to port its migrations by hand where `stepwise import` does not read them. */
 interface ForeignTool {
   readonly tool: string;
   readonly evidence: string;
-  readonly port: string;
+  readonly port?: string;
+  /** Tools `stepwise import` reads whose folders look alike, when nothing in this one tells which it is. */
+  readonly either?: readonly string[];
 }
 
 /** The tools `stepwise import` reads, by the name gen reports and the name the command takes. */
@@ -32,6 +34,9 @@ const IMPORTABLE: Readonly<Record<string, string>> = {
   "node-pg-migrate": "node-pg-migrate",
   Umzug: "umzug",
 };
+
+/** Where each of two look-alike tools keeps its history, which tells the user which one applied the folder. */
+const HISTORY_TABLES: Readonly<Record<string, string>> = { "golang-migrate": "schema_migrations (version, dirty)", sqlx: "_sqlx_migrations" };
 
 /** A version only a timestamp gives: eight digits or more. */
 const TIMESTAMP_VERSION = /^(\d{8,})[_-]/;
@@ -67,31 +72,31 @@ export function findForeignMigrations(migrationsDir: string, label: string, entr
   const folders = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
   const heads = new Map<string, string>();
   const head = (name: string) => heads.get(name) ?? heads.set(name, readHead(path.join(migrationsDir, name))).get(name)!;
-  const found = recogniseByLayout(migrationsDir, files, folders) ?? recogniseByFileNames(files, head);
+  const found = recogniseByLayout(migrationsDir, files, folders) ?? recogniseByFileNames(migrationsDir, files, head);
   if (found === null) return null;
   const id = IMPORTABLE[found.tool];
   const aside = `${label}-${id}`;
   const message =
-    id !== undefined
-      ? `${label} holds ${found.tool} migrations, which stepwise does not read as they are: move the folder aside and import them, "git mv ${label} ${aside} && stepwise import ${id} ${aside}" (a dry run that lists what it would write into ${label}; add --yes to write, and --empty-down if it asks), then "stepwise gen"`
-      : `${label} holds ${found.tool} migrations, which stepwise does not read: to port them, ${found.port}. ` +
-        `Port them into a new folder (point --dir, or "migrationsDir" in the config, at it) and keep the ${found.tool} folder out of the migrations folder; ` +
-        `a database ${found.tool} already migrated is then adopted with "stepwise baseline <version>", once the ported migrations reproduce its schema`;
+    found.either !== undefined
+      ? `${label} holds ${found.tool} migrations: both tools name them <timestamp>_<name>.up.sql and .down.sql, and nothing here tells which wrote them. ` +
+        `Import them with the tool that applied them (the database holds ${found.either.map((tool) => `${HISTORY_TABLES[tool]} if ${tool} did`).join(", ")}): ` +
+        `move the folder aside, "git mv ${label} ${label}-imported && stepwise import ${found.either.join("|")} ${label}-imported" (a dry run that lists what it would write into ${label}; add --yes to write, and --empty-down if it asks), then "stepwise gen"`
+      : id !== undefined
+        ? `${label} holds ${found.tool} migrations, which stepwise does not read as they are: move the folder aside and import them, "git mv ${label} ${aside} && stepwise import ${id} ${aside}" (a dry run that lists what it would write into ${label}; add --yes to write, and --empty-down if it asks), then "stepwise gen"`
+        : `${label} holds ${found.tool} migrations, which stepwise does not read: to port them, ${found.port ?? SQL_PORT}. ` +
+          `Port them into a new folder (point --dir, or "migrationsDir" in the config, at it) and keep the ${found.tool} folder out of the migrations folder; ` +
+          `a database ${found.tool} already migrated is then adopted with "stepwise baseline <version>", once the ported migrations reproduce its schema`;
   return { code: "FOREIGN_MIGRATIONS", file: `${label}/${found.evidence}`, line: 1, column: 1, foreign: { tool: found.tool }, message };
 }
 
 /** A tool known by its folder's layout: a journal, a config file, or a subfolder per migration. */
 function recogniseByLayout(migrationsDir: string, files: readonly string[], folders: readonly string[]): ForeignTool | null {
   const inFolder = (folder: string) => listFileNames(path.join(migrationsDir, folder));
-  const layout = (tool: string, evidence: string | undefined, port: string): ForeignTool | null => (evidence === undefined ? null : { tool, evidence, port });
+  const layout = (tool: string, evidence: string | undefined, port?: string): ForeignTool | null => (evidence === undefined ? null : { tool, evidence, ...(port !== undefined && { port }) });
   const prisma = folders.find((folder) => inFolder(folder).includes("migration.sql"));
   const diesel = folders.flatMap((folder) => inFolder(folder).flatMap((name) => (name === "up.sql" || name === "down.sql" ? [`${folder}/${name}`] : [])));
   return (
-    layout(
-      "drizzle",
-      folders.includes("meta") && inFolder("meta").includes("_journal.json") ? "meta/_journal.json" : undefined,
-      "in the order of meta/_journal.json, rename each NNNN_<name>.sql to NNN_<name>.sql numbered from 001, put `-- migrate:up` on its first line, and delete its `--> statement-breakpoint` lines (drizzle writes no down: add `-- migrate:down` and the SQL that undoes it where you want one)",
-    ) ??
+    layout("drizzle", folders.includes("meta") && inFolder("meta").includes("_journal.json") ? "meta/_journal.json" : undefined) ??
     layout(
       "Alembic",
       folders.includes("versions") ? files.find((name) => name === "env.py" || name === "script.py.mako") : undefined,
@@ -102,57 +107,48 @@ function recogniseByLayout(migrationsDir: string, files: readonly string[], fold
       files.find((name) => /changelog.*\.(?:xml|ya?ml|json|sql)$/i.test(name)),
       `${SQL_PORT} (\`liquibase update-sql\` prints each changeset's SQL)`,
     ) ??
-    layout(
-      "Prisma",
-      prisma === undefined ? files.find((name) => name === "migration_lock.toml") : `${prisma}/migration.sql`,
-      "for each <timestamp>_<name>/ folder, in order, write NNN_<name>.sql numbered from 001 holding `-- migrate:up` and then the folder's migration.sql (Prisma writes no down: add `-- migrate:down` and the SQL that undoes it where you want one)",
-    ) ??
-    layout(
-      "Diesel",
-      diesel[0],
-      "for each <timestamp>_<name>/ folder, in order, write NNN_<name>.sql numbered from 001 holding `-- migrate:up`, the folder's up.sql, then `-- migrate:down` and its down.sql",
-    )
+    layout("Prisma", prisma === undefined ? files.find((name) => name === "migration_lock.toml") : `${prisma}/migration.sql`) ??
+    layout("Diesel", diesel[0])
   );
 }
 
 /** A tool known by its files' names and first lines, when they outnumber stepwise's own. */
-function recogniseByFileNames(files: readonly string[], head: (name: string) => string): ForeignTool | null {
+function recogniseByFileNames(migrationsDir: string, files: readonly string[], head: (name: string) => string): ForeignTool | null {
   // One goose file copied among stepwise's own is that file's problem; the folder is the tool's when its shape outnumbers stepwise's. Counted only when some file has another tool's shape.
   let own: number | undefined;
-  const found = (tool: string, matches: readonly string[], port: string): ForeignTool | null =>
-    matches.length > 0 && matches.length > (own ??= files.filter((name) => isOwnMigration(name, head)).length) ? { tool, evidence: matches[0]!, port } : null;
+  const found = (tool: string, matches: readonly string[], port?: string): ForeignTool | null =>
+    matches.length > 0 && matches.length > (own ??= files.filter((name) => isOwnMigration(name, head)).length) ? { tool, evidence: matches[0]!, ...(port !== undefined && { port }) } : null;
   const sqlFiles = files.filter((name) => /\.sql$/i.test(name));
   const upDown = sqlFiles.filter((name) => /^\d+_.+\.(?:up|down)\.sql$/i.test(name));
   const timestamped = sqlFiles.filter((name) => TIMESTAMP_VERSION.test(name) && !upDown.includes(name));
   const scripts = files.filter((name) => SCRIPT.test(name) && isForeignScript(name, head(name)));
   const otherLanguage = files.filter((name) => /^\d/.test(name) && OTHER_LANGUAGE_TOOLS[path.extname(name).toLowerCase()] !== undefined);
+  const upDownTool = (): ForeignTool | null => {
+    const pairs = found("golang-migrate", upDown);
+    if (pairs === null) return null;
+    if (upDown.some((name) => head(name).startsWith("-- no-transaction")) || hasSqlxProjectFile(migrationsDir)) return { ...pairs, tool: "sqlx" };
+    // `migrate create` and `sqlx migrate add -r` both name files by a 14-digit timestamp by default.
+    return upDown.some((name) => /^\d{14}_/.test(name)) ? { ...pairs, tool: "golang-migrate or sqlx", either: ["golang-migrate", "sqlx"] } : pairs;
+  };
   return (
     found(
       "Flyway",
       sqlFiles.filter((name) => /^(?:[VUB]\d+(?:[._]\d+)*|R)__.+\.sql$/i.test(name)),
-      "rename each V<version>__<name>.sql to NNN_<name>.sql numbered from 001 in version order, put `-- migrate:up` on its first line, and the matching U<version>__ undo script after `-- migrate:down`; a repeatable R__ script has no counterpart (make each change to it a new migration)",
     ) ??
-    found(
-      upDown.some((name) => /^\d{14}_/.test(name) || head(name).startsWith("-- no-transaction")) ? "sqlx" : "golang-migrate",
-      upDown,
-      "merge each <version>_<name>.up.sql and .down.sql pair into NNN_<name>.sql numbered from 001 in version order: `-- migrate:up`, the .up.sql, then `-- migrate:down` and the .down.sql",
-    ) ??
+    upDownTool() ??
     found(
       "goose",
       sqlFiles.filter((name) => /^--\s*\+goose\s+up\b/im.test(head(name))),
-      "rename each to NNN_<name>.sql numbered from 001 in version order, replace `-- +goose Up` with `-- migrate:up` and `-- +goose Down` with `-- migrate:down`, and delete the `-- +goose StatementBegin` and `StatementEnd` lines",
     ) ??
     found(
       "dbmate",
       timestamped.filter((name) => /^--\s*migrate:up\b/m.test(head(name))),
-      "its files already use `-- migrate:up` and `-- migrate:down`: rename each <timestamp>_<name>.sql to NNN_<name>.sql, numbered 001, 002, … in timestamp order",
     ) ??
     found(
       "node-pg-migrate",
       sqlFiles.filter((name) => /^\s*--[\s-]*up\s+migration/im.test(head(name))),
-      "rename each <number>_<name>.sql to NNN_<name>.sql numbered from 001 in number order, and replace `-- Up Migration` with `-- migrate:up` and `-- Down Migration` with `-- migrate:down`",
     ) ??
-    found("sqlx", timestamped, "rename each <timestamp>_<name>.sql to NNN_<name>.sql, numbered 001, 002, … in timestamp order, and put `-- migrate:up` on its first line") ??
+    found("sqlx", timestamped) ??
     found(
       SCRIPT_TOOLS.find((candidate) => scripts.some((name) => candidate.pattern.test(head(name))))?.tool ?? "a JavaScript migration tool (Knex, Kysely, Umzug, node-pg-migrate or another)",
       scripts,
@@ -160,6 +156,15 @@ function recogniseByFileNames(files: readonly string[], head: (name: string) => 
     ) ??
     found(OTHER_LANGUAGE_TOOLS[path.extname(otherLanguage[0] ?? "").toLowerCase()] ?? "", otherLanguage, SQL_PORT)
   );
+}
+
+/** Whether a Rust project holds the folder: sqlx's `sqlx.toml` or a `Cargo.toml` in it or above it, up to the first folder that holds `package.json` or `.git` (the project's root). */
+function hasSqlxProjectFile(migrationsDir: string): boolean {
+  for (let dir = migrationsDir; ; dir = path.dirname(dir)) {
+    const names = tryOr(() => readdirSync(dir), [] as string[]);
+    if (names.includes("sqlx.toml") || names.includes("Cargo.toml")) return true;
+    if (names.includes("package.json") || names.includes(".git") || path.dirname(dir) === dir) return false;
+  }
 }
 
 /** A file stepwise reads as its own: a valid name (a version no timestamp gives) and stepwise's marker or `defineMigration`. */

@@ -337,6 +337,9 @@ test("--old-table on PostgreSQL: a history table configured under another name o
   await onDatabase(moved, 'CREATE SCHEMA "audit.x"; ALTER TABLE schema_migrations SET SCHEMA "audit.x"; ALTER TABLE "audit.x".schema_migrations RENAME TO "Migrations ""v2"""');
   const missing = await cli(golang.project, moved, "adopt");
   assert.deepEqual([missing.code, missing.json.error?.code, missing.json.error?.table], [1, "ADOPT_TABLE_CLASH", "schema_migrations"]);
+  // A table that is not there: the details name its schema, as the message does.
+  const nowhere = await cli(golang.project, moved, "adopt", "--old-table", '"audit.x".nowhere');
+  assert.deepEqual([nowhere.code, nowhere.json.error?.code, nowhere.json.error?.schema, nowhere.json.error?.table], [1, "ADOPT_HISTORY_MISSING", "audit.x", "nowhere"]);
   const named = '"audit.x"."Migrations ""v2"""';
   const adopted = await cli(golang.project, moved, "adopt", "--old-table", named);
   assert.equal(adopted.code, 0, JSON.stringify(adopted.json));

@@ -229,6 +229,35 @@ for (const tool of Object.keys(TOOLS)) {
   });
 }
 
+test("adopt without --map reads the map where import wrote it: the config's migrationsDir (and a dialect's own folder), from a working folder below the project root", async (t) => {
+  const project = createTestProject(t);
+  writeFileSync(path.join(project.root, "stepwise.config.json"), JSON.stringify({ migrationsDir: "db/migrations", registryFile: "db/registry.ts" }));
+  const source = path.join(project.root, "sqlx-migrations");
+  cpSync(path.join(fixturesDir, "import", "sqlx"), source, { recursive: true });
+  assert.equal((await runCli(["import", "sqlx", "sqlx-migrations", "--empty-down", "no-op", "--yes"], { cwd: project.root })).code, 0);
+  await project.generateAsBin();
+  const below = path.join(project.root, "src", "app");
+  mkdirSync(below, { recursive: true });
+  const db = buildAsTool(project, "sqlx", source, 4);
+  const adopted = await runCli(["adopt", "--db", path.relative(below, db), "--json"], { cwd: below });
+  assert.equal(adopted.code, 0, adopted.stdout + adopted.stderr);
+  assert.deepEqual([JSON.parse(adopted.stdout).tool, JSON.parse(adopted.stdout).version], ["sqlx", 4]);
+
+  // docs/adopting.md: each imported file's description names its original, which status --json lists.
+  const status = await runCli(["status", "--db", path.relative(below, db), "--json"], { cwd: below });
+  assert.equal((JSON.parse(status.stdout) as Json).migrations[0].description, "imported from sqlx 1_create_users");
+
+  // A dialect of its own: the map is looked for in that dialect's folder, named relative to the working folder.
+  writeFileSync(
+    path.join(project.root, "stepwise.config.json"),
+    JSON.stringify({ migrationsDir: "db/migrations", dialects: { sqlite: { migrationsDir: "db/sqlite", registryFile: "db/registry.sqlite.ts" } } }),
+  );
+  const missing = await runCli(["adopt", "--db", path.relative(below, db), "--json"], { cwd: below, env: { STEPWISE_SKIP_REGISTRY_CHECK: "1" } });
+  assert.equal(missing.code, 1, missing.stdout + missing.stderr);
+  const error = JSON.parse(missing.stdout).error as Json;
+  assert.deepEqual([error.code, error.file], ["ADOPT_MAP_INVALID", path.join("..", "..", "db", "sqlite", "stepwise-import-map.json")]);
+});
+
 /** The error `--json` printed, after exit 1. */
 function refusal(result: { code: number | null; json: Json }, code: string): Json {
   assert.equal(result.code, 1, JSON.stringify(result.json));
@@ -272,7 +301,8 @@ test("sqlx: a gap, a failed migration, a checksum mismatch and an unknown versio
 
   const none = project.databasePath("none.db");
   new Database(none).close();
-  assert.equal(refusal(await cli(project, "sqlx", none, ...adoptArgs), "ADOPT_HISTORY_MISSING").table, "_sqlx_migrations");
+  const missing = refusal(await cli(project, "sqlx", none, ...adoptArgs), "ADOPT_HISTORY_MISSING");
+  assert.deepEqual([missing.table, missing.schema], ["_sqlx_migrations", null]);
   assert.equal(refusal(await cli(project, "sqlx", none, "adopt", "--map", "nowhere.json"), "ADOPT_MAP_INVALID").file, "nowhere.json");
 
   const dropped = buildAsTool(project, "sqlx", source, 5, "dropped.db");

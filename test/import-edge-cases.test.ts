@@ -430,3 +430,21 @@ test("a parent table rebuilt between the tool's own PRAGMA foreign_keys=OFF and 
     }
   }
 });
+
+test("prisma: migration.sql runs in a transaction on PostgreSQL (Prisma sent it as one multi-statement query, one implicit transaction) unless it holds CONCURRENTLY, VACUUM or its own BEGIN/COMMIT; outside one on SQLite", async (t) => {
+  const files = {
+    "20200101000000_init/migration.sql": 'CREATE TABLE "a" ("id" INTEGER PRIMARY KEY);\nCREATE TABLE "b" ("id" INTEGER PRIMARY KEY);\n',
+    "20200102000000_index/migration.sql": 'CREATE INDEX CONCURRENTLY "a_id" ON "a" ("id");\n',
+    "20200103000000_vacuum/migration.sql": "VACUUM;\n",
+    "20200104000000_own/migration.sql": 'BEGIN;\nCREATE TABLE "c" ("id" INTEGER PRIMARY KEY);\nCOMMIT;\n',
+    // CONCURRENTLY inside a string or a comment is text: the script still runs in one transaction.
+    "20200105000000_text/migration.sql": "-- not CREATE INDEX CONCURRENTLY\nCOMMENT ON TABLE \"a\" IS 'CREATE INDEX CONCURRENTLY x';\n",
+  };
+  const flags = async (dialect: string) => {
+    const project = projectWith(t, "prisma", files);
+    const plan = await importJson(project, ["prisma", "prisma-migrations", "--empty-down", "no-op", "--dialect", dialect], 0);
+    return plan.migrations!.map((migration) => migration.transaction);
+  };
+  assert.deepEqual(await flags("postgres"), [true, false, false, false, true]);
+  assert.deepEqual(await flags("sqlite"), [false, false, false, false, false]);
+});

@@ -44,6 +44,68 @@ for (const [id, tool] of Object.entries(TOOLS)) {
   });
 }
 
+/** A project whose migrations folder holds the golang-migrate fixture renamed to 14-digit timestamps, as `migrate create` and `sqlx migrate add -r` both name files. */
+function timestampedUpDownProject(t: Parameters<typeof createTestProject>[0]) {
+  const project = createTestProject(t);
+  cpSync(path.join(fixturesDir, "import", "golang-migrate"), project.migrationsDir, { recursive: true });
+  for (const file of readdirSync(project.migrationsDir))
+    renameSync(
+      path.join(project.migrationsDir, file),
+      path.join(
+        project.migrationsDir,
+        file.replace(/^\d+/, (n) => String(20240101000000 + Number(n))),
+      ),
+    );
+  return project;
+}
+
+test("gen on 14-digit .up.sql/.down.sql pairs names both golang-migrate and sqlx with their history tables, and each printed import ports the folder", async (t) => {
+  for (const tool of ["golang-migrate", "sqlx"]) {
+    const project = timestampedUpDownProject(t);
+    const result = await project.generate();
+    assert.deepEqual(
+      result.problems.map((problem) => [problem.code, problem.foreign?.tool]),
+      [["FOREIGN_MIGRATIONS", "golang-migrate or sqlx"]],
+    );
+    const message = result.problems[0]!.message;
+    assert.match(message, /_sqlx_migrations/);
+    assert.match(message, /schema_migrations/);
+    const command = /"git mv (\S+) (\S+) && stepwise import golang-migrate\|sqlx (\S+)"/.exec(message);
+    assert.ok(command, message);
+    renameSync(path.join(project.root, command[1]!), path.join(project.root, command[2]!));
+    const imported = await runCli(["import", tool, command[3]!, "--empty-down", "irreversible", "--yes", "--json"], { cwd: project.root });
+    assert.equal(imported.code, 0, imported.stderr);
+    assert.equal((JSON.parse(imported.stdout) as { tool: string }).tool, tool);
+    assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  }
+});
+
+test("gen on 14-digit .up.sql/.down.sql pairs names sqlx alone where sqlx shows: a -- no-transaction first line, a sqlx.toml or Cargo.toml beside or above the folder", async (t) => {
+  const cases: Record<string, (project: ReturnType<typeof createTestProject>) => void> = {
+    "no-transaction": (project) => writeFileSync(path.join(project.migrationsDir, "20240101000003_add_email.up.sql"), "-- no-transaction\nSELECT 1;\n"),
+    "sqlx.toml beside": (project) => writeFileSync(path.join(project.root, "sqlx.toml"), "[migrate]\n"),
+    "Cargo.toml above": (project) => {
+      const below = path.join(project.root, "crates", "db");
+      mkdirSync(below, { recursive: true });
+      renameSync(project.migrationsDir, path.join(below, "migrations"));
+      writeFileSync(path.join(project.root, "crates", "Cargo.toml"), '[package]\nname = "db"\n');
+      writeFileSync(path.join(project.root, "stepwise.config.json"), JSON.stringify({ migrationsDir: "crates/db/migrations" }));
+    },
+  };
+  for (const [name, arrange] of Object.entries(cases)) {
+    const project = timestampedUpDownProject(t);
+    arrange(project);
+    const gen = await runCli(["gen", "--json"], { cwd: project.root });
+    const problems = (JSON.parse(gen.stdout) as { problems: { code: string; message: string }[] }).problems;
+    assert.deepEqual(
+      problems.map((problem) => problem.code),
+      ["FOREIGN_MIGRATIONS"],
+      name,
+    );
+    assert.match(problems[0]!.message, / && stepwise import sqlx /, name);
+  }
+});
+
 test("gen writes no empty registry when the only migration-like files are in subfolders, in shapes no tool check recognises", async (t) => {
   for (const file of ["archive/V1__init.sql", "sql/2019-01-01-000000_x/up.sql", "old/2021/001-init.sql", "lib/schema.sql"]) {
     const project = createTestProject(t);

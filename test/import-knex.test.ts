@@ -212,3 +212,30 @@ export async function down() {}
   assert.equal(up.json.error?.code, "MIGRATION_FAILED");
   assert.deepEqual(await schemaOf(target, []), []);
 });
+
+test("knex: a database whose knex_migrations names the migrations with another script extension (run from the .ts source, imported from compiled .js, or the other way) is adopted; another name is still ADOPT_UNKNOWN_MIGRATION", async (t) => {
+  const { project, dir } = jsToolProject(t, knexCase("sqlite"));
+  assert.equal((await runCli(["import", "knex", "knex-migrations", "--yes"], { cwd: project.root })).code, 0);
+  await project.generateAsBin();
+  const migrateRenamed = async (name: string, extra: string[]) => {
+    const target = await newTarget(t, project, "sqlite", name);
+    const names = await migrateWithKnex(target, dir);
+    const db = knex({ client: "better-sqlite3", connection: { filename: (target as { file: string }).file }, useNullAsDefault: true });
+    try {
+      await db.raw("UPDATE knex_migrations SET name = replace(name, '.js', '.ts')");
+      for (const added of extra) await db("knex_migrations").insert({ name: added, batch: 2, migration_time: new Date() });
+    } finally {
+      await db.destroy();
+    }
+    return { target, names };
+  };
+  const { target, names } = await migrateRenamed("renamed", []);
+  const adopted = await cliOn(project, target, "adopt");
+  assert.equal(adopted.code, 0, JSON.stringify(adopted.json));
+  assert.equal(adopted.json.version, names.length);
+  assert.equal((await cliOn(project, target, "verify")).json.ok, true);
+
+  const other = await migrateRenamed("other", ["99_elsewhere.ts"]);
+  const refused = await cliOn(project, other.target, "adopt");
+  assert.deepEqual([refused.code, refused.json.error?.code, refused.json.error?.ids], [1, "ADOPT_UNKNOWN_MIGRATION", ["99_elsewhere.ts"]]);
+});

@@ -36,8 +36,25 @@ test("an empty or missing down without --empty-down is IMPORT_EMPTY_DOWN naming 
   }
   const sqlx = projectWith(t, "sqlx");
   const missing = await importError(sqlx, ["sqlx", "sqlx-migrations", "--yes"]);
-  assert.deepEqual(missing.files, ["sqlx-migrations/2_create_posts", "sqlx-migrations/3_compact.down.sql"]);
+  // A down that is missing has no file: its up file stands for it.
+  assert.deepEqual(missing.files, ["sqlx-migrations/2_create_posts.up.sql", "sqlx-migrations/3_compact.down.sql"]);
   assert.equal(existsSync(project.migrationsDir) || existsSync(sqlx.migrationsDir), false);
+});
+
+test("IMPORT_EMPTY_DOWN's files are paths that exist, for every tool's fixture that has a missing or empty down", async (t) => {
+  const refused: string[] = [];
+  for (const tool of readdirSync(path.join(fixturesDir, "import"))) {
+    const project = projectWith(t, tool);
+    const run = await runCli(["import", tool, `${tool}-migrations`, "--json"], { cwd: project.root });
+    const error = run.code === 1 ? (JSON.parse(run.stdout) as { error: { code: string; files?: string[] } }).error : undefined;
+    if (error?.code !== "IMPORT_EMPTY_DOWN") continue;
+    refused.push(tool);
+    for (const file of error.files!) assert.equal(existsSync(path.join(project.root, file)), true, `${tool}: ${file}`);
+  }
+  assert.ok(
+    ["sqlx", "drizzle", "prisma"].every((tool) => refused.includes(tool)),
+    refused.join(", "),
+  );
 });
 
 test("--empty-down irreversible writes no down section; no-op writes a down marked empty", async (t) => {
@@ -89,6 +106,17 @@ test("a malformed source file is IMPORT_SOURCE_INVALID at its file and line, and
     ["flyway", { "V1__a.sql": "CREATE TABLE a (id INTEGER);\n", "V2__b.sql": "\nCREATE TABLE ${prefix}b (id INTEGER);\n" }, "flyway-migrations/V2__b.sql", 2],
     ["flyway", { "V1__a.sql": "CREATE TABLE a (id INTEGER);\n", "R__views.sql": "CREATE VIEW v AS SELECT 1;\n" }, "flyway-migrations/R__views.sql", 1],
     ["drizzle", { "meta/_journal.json": '{\n  "entries": [\n    { "idx": 0, "tag": "0000_missing" }\n  ]\n}\n' }, "drizzle-migrations/meta/_journal.json", 3],
+    // An entry without a "when", or one that is not a number of milliseconds, at its line: drizzle records it, so no value stands in for it.
+    ...["", '"when": "1700000000001", ', '"when": 1.5, ', '"when": null, '].map((when): [string, Record<string, string>, string, number] => [
+      "drizzle",
+      {
+        "meta/_journal.json": `{\n  "entries": [\n    { "idx": 0, "when": 1700000000000, "tag": "0000_a" },\n    { "idx": 1, ${when}"tag": "0001_b" }\n  ]\n}\n`,
+        "0000_a.sql": "CREATE TABLE a (id INTEGER);\n",
+        "0001_b.sql": "CREATE TABLE b (id INTEGER);\n",
+      },
+      "drizzle-migrations/meta/_journal.json",
+      4,
+    ]),
     // SQL stepwise would refuse: a transaction ended inside a migration that runs in one (at its line in the file, goose's dropped annotation lines counted).
     ["goose", { "00001_a.sql": "-- +goose Up\n-- +goose StatementBegin\nCREATE TABLE a (id INTEGER);\n-- +goose StatementEnd\nCOMMIT;\n" }, "goose-migrations/00001_a.sql", 5],
     ["sqlx", { "1_a.sql": "CREATE TABLE a (id INTEGER);\n\nCOMMIT;\n" }, "sqlx-migrations/1_a.sql", 3],

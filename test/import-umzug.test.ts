@@ -99,7 +99,21 @@ test("umzug: the history in SequelizeStorage's SequelizeMeta table is adopted, k
   db.close();
   assert.equal((await cliOn(project, target, "adopt", "--drop-old-table", "--history-file", storageOf(target))).code, 2);
   writeFileSync(`${storageOf(target)}.bad`, JSON.stringify({ executed: names }));
-  assert.equal((await cliOn(project, target, "adopt", "--history-file", `${storageOf(target)}.bad`)).json.error.code, "ADOPT_HISTORY_MISSING");
+  writeFileSync(`${storageOf(target)}.broken`, '["1_create_users.mjs",');
+  // A file in another shape, one that is not JSON, and one that does not exist: each named with why, as the map's own error does.
+  const refusals: Json[] = [];
+  for (const suffix of [".bad", ".broken", ".none"]) {
+    const refused = await cliOn(project, target, "adopt", "--history-file", `${storageOf(target)}${suffix}`);
+    assert.equal(refused.code, 1, JSON.stringify(refused.json));
+    refusals.push(refused.json.error);
+  }
+  assert.deepEqual(
+    refusals.map(({ code, tool, table, schema }) => [code, tool, table, schema]),
+    [".bad", ".broken", ".none"].map((suffix) => ["ADOPT_HISTORY_MISSING", "umzug", `${storageOf(target)}${suffix}`, null]),
+  );
+  assert.equal(refusals[0]!.reason, "it is not umzug's history file");
+  assert.match(refusals[1]!.reason, /^it cannot be read as JSON \(/);
+  assert.equal(refusals[2]!.reason, "it does not exist");
   const adopted = await cliOn(project, target, "adopt");
   assert.equal(adopted.code, 0, JSON.stringify(adopted.json));
   assert.equal(adopted.json.version, 3);
@@ -147,4 +161,19 @@ test("docs/adopting.md's adopt-umzug commands, typed as written, adopt a databas
     assert.equal(run.code, 0, `${words.join(" ")}: ${run.stdout}${run.stderr}`);
   }
   assert.equal((await cliOn(project, target, "status")).json.currentVersion, 4);
+});
+
+test("umzug: a JSONStorage history naming the migrations as their compiled .js files (the import read the .ts, .cjs and .mjs sources) is adopted one behind, up, verify", async (t) => {
+  await runJsToolRoundTrip(
+    t,
+    {
+      ...umzugCase,
+      adoptArgs: (target) => {
+        const names = JSON.parse(readFileSync(storageOf(target), "utf8")) as string[];
+        writeFileSync(`${storageOf(target)}.built`, JSON.stringify(names.map((name) => name.replace(/\.[cm]?[jt]s$/, ".js"))));
+        return ["--history-file", `${storageOf(target)}.built`];
+      },
+    },
+    1,
+  );
 });

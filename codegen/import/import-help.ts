@@ -3,6 +3,9 @@
 /** The options of `import`, as commander hands them over. */
 export type ImportFlags = { dir?: string; dialect?: string; emptyDown?: string; yes?: boolean; json?: boolean };
 
+/** The map `import` writes beside the migrations, and `adopt` reads by default. */
+export const IMPORT_MAP_FILE = "stepwise-import-map.json";
+
 /** The help text after the options. */
 export const IMPORT_HELP = `
 Paths are relative to the project root.

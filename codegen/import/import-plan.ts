@@ -13,6 +13,7 @@ import { tokenizeSql } from "../../src/shared/postgres-tokens.js";
 import { formatMigrationFileName, isMigrationLike, toSnakeCaseName } from "../migration-file.js";
 import { projectPath, tryOr } from "../problems.js";
 import { writeFileAtomic } from "../write-file.js";
+import { IMPORT_MAP_FILE } from "./import-help.js";
 import { dbmate } from "./read-dbmate.js";
 import { diesel } from "./read-diesel.js";
 import { drizzle } from "./read-drizzle.js";
@@ -44,8 +45,6 @@ export const IMPORT_TOOLS: Readonly<Record<string, ForeignTool>> = {
   "node-pg-migrate": nodePgMigrate,
   umzug,
 };
-/** The map written beside the imported migrations, for the user to commit and for adopting a database the tool migrated. */
-export const IMPORT_MAP_FILE = "stepwise-import-map.json";
 /** How an empty or missing down is imported: no down section (`down` refuses the migration), or a down that does nothing. */
 export type EmptyDownChoice = "irreversible" | "no-op";
 
@@ -123,7 +122,8 @@ export function planImport(options: ImportOptions): ImportPlan {
   const isEmpty = (section: SourceSection) => isOnlyComments(section.sql, dialect);
   const lacking = found.filter((migration) => migration.down === null || (migration.module === undefined && isEmpty(migration.down)));
   if (lacking.length > 0 && emptyDown === undefined) {
-    const files = lacking.map((migration) => `${source}/${migration.down?.file ?? migration.id}`);
+    // A missing down has no file of its own: the up file stands for it, a path that exists.
+    const files = lacking.map((migration) => `${source}/${migration.down?.file ?? migration.up.file}`);
     const shown = files.slice(0, 10).join(", ") + (files.length > 10 ? `, and ${files.length - 10} more` : "");
     throw new StepwiseError(
       "IMPORT_EMPTY_DOWN",

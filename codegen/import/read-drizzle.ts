@@ -25,6 +25,8 @@ export const drizzle: ForeignTool = {
       const entry = item ?? {};
       const at = Math.max(0, text.indexOf(`"${String(entry.tag)}"`));
       if (typeof entry.tag !== "string" || !/^[\w.-]+$/.test(entry.tag)) return refuse(source, JOURNAL, lineAt(text, at), `entry ${index} has no usable "tag" (the SQL file's name without .sql)`);
+      // drizzle's migrator records `when` as created_at and compares it to find what is pending: a made-up one would not match the database's.
+      if (!Number.isSafeInteger(entry.when)) return refuse(source, JOURNAL, lineAt(text, at), `entry ${index} has no usable "when" (the time drizzle-kit generated it, in milliseconds)`);
       const file = `${entry.tag}.sql`;
       const sql = source.read(file);
       if (sql === undefined) return refuse(source, JOURNAL, lineAt(text, at), `entry ${index} names ${file}, which does not exist`);
@@ -38,7 +40,7 @@ export const drizzle: ForeignTool = {
           transaction: true,
           sources: [file],
           // drizzle records the SQL file's SHA-256 and the journal's `when`.
-          history: { hash: source.hash(file), created_at: typeof entry.when === "number" ? entry.when : 0 },
+          history: { hash: source.hash(file), created_at: entry.when as number },
         },
       ];
     });

@@ -1,7 +1,12 @@
 /**
- * Prisma Migrate: `<timestamp>_<name>/migration.sql` per migration, applied in folder-name order (compared as strings), with no down. Prisma applies a migration's script without wrapping it in a
- * transaction, so each is imported with `transaction:false` (but one whose table rebuild switches `PRAGMA foreign_keys` gets `foreign_keys:off` instead, in a transaction: see the writer).
+ * Prisma Migrate: `<timestamp>_<name>/migration.sql` per migration, applied in folder-name order (compared as strings), with no down. Prisma sends a migration's script without BEGIN/COMMIT. On SQLite
+ * each is imported with `transaction:false` (but one whose table rebuild switches `PRAGMA foreign_keys` gets `foreign_keys:off` instead, in a transaction: see the writer). On PostgreSQL, Prisma before
+ * 7.4 sends the whole script as one multi-statement query, which PostgreSQL runs as one implicit transaction (so `CREATE INDEX CONCURRENTLY` fails there with 25001): imported in a transaction, unless
+ * the script holds what cannot run in one (CONCURRENTLY, VACUUM, …: only Prisma 7.4's statement-by-statement run applied it) or its own transaction control.
  */
+import { tokenizeSql } from "../../src/shared/postgres-tokens.js";
+import type { SqlDialect } from "../../src/shared/sql-dialect.js";
+import { reportStatementProblems } from "../../src/shared/sql-statement-checks.js";
 import { compareText } from "../problems.js";
 import { refuse, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
@@ -15,10 +20,19 @@ function acceptedChecksums(source: SourceFolder, file: string): string[] {
   return [...new Set(others)].filter((checksum) => checksum !== plain);
 }
 
+/** Whether PostgreSQL could have run the script as one implicit transaction: nothing in it is refused inside one, and it does not manage transactions itself. */
+function runsInOneTransaction(sql: string, dialect: SqlDialect): boolean {
+  let refused = false;
+  reportStatementProblems(tokenizeSql(sql, dialect), { transaction: true, disableForeignKeys: false }, dialect, (code) => {
+    if (code === "SQL_NEEDS_NO_TRANSACTION" || code === "SQL_TRANSACTION_CONTROL") refused = true;
+  });
+  return !refused;
+}
+
 export const prisma: ForeignTool = {
   order: "by folder name as a string, as Prisma sorts them",
   foreignKeysOff: false,
-  read(source: SourceFolder): ForeignMigration[] {
+  read(source: SourceFolder, dialect): ForeignMigration[] {
     return source
       .list()
       .filter((entry) => entry.isDirectory())
@@ -34,7 +48,7 @@ export const prisma: ForeignTool = {
             name: folder.name.replace(/^\d+_?/, ""),
             up: { file, line: 1, sql },
             down: null,
-            transaction: false,
+            transaction: dialect === "postgres" && runsInOneTransaction(sql, dialect),
             sources: [file],
             history: { migration_name: folder.name, checksum: source.hash(file) },
             accepted: { checksum: acceptedChecksums(source, file) },

@@ -252,7 +252,7 @@ export async function baseline<R extends MigrationRegistry>(scope: CommandScope<
   });
 }
 
-/** `adopt`: records the migrations another tool applied, read from its history table through `stepwise import`'s map (default `migrations/stepwise-import-map.json`). */
+/** `adopt`: records the migrations another tool applied, read from its history table through `stepwise import`'s map (the bin defaults `--map` to the project's migrations folder; an app's CLI to `migrations/stepwise-import-map.json`). */
 export async function adopt<R extends MigrationRegistry>(
   scope: CommandScope<R>,
   options: { readonly map?: string; readonly dropOldTable?: boolean; readonly historyFile?: string; readonly oldTable?: string },
@@ -268,7 +268,7 @@ export async function adopt<R extends MigrationRegistry>(
   }
   if (options.historyFile !== undefined && options.dropOldTable) throw usageError("--drop-old-table drops the old tool's table; a history file (--history-file) is yours to delete once adopted.");
   // Umzug's JSONStorage: the history is a file beside the app, read here so the safety net stays free of the file system.
-  const historyFile = options.historyFile === undefined ? undefined : { file: options.historyFile, content: readJsonFile(resolvePath(scope.session, options.historyFile)) };
+  const historyFile = options.historyFile === undefined ? undefined : readHistoryFile(options.historyFile, resolvePath(scope.session, options.historyFile));
   return withManager(scope, "write", async (manager) => {
     const result = await adoptDatabase(asNet(manager), map, { mapFile, dropOldTable: Boolean(options.dropOldTable), ...(historyFile && { historyFile }), oldTable: options.oldTable });
     const old = `${result.oldTable} ${result.oldTableDropped ? "was dropped" : "is kept, and baseline and verify leave it out"}`;
@@ -281,12 +281,14 @@ export async function adopt<R extends MigrationRegistry>(
   });
 }
 
-/** A file's parsed JSON, or `undefined` when it cannot be read or parsed (the caller names the file in its error). */
-function readJsonFile(file: string): unknown {
+/** A history file's parsed JSON, or why it cannot be read, in the words the map's error uses (adopt names the file in its error). */
+function readHistoryFile(file: string, resolved: string): { readonly file: string; readonly content: unknown; readonly unreadable?: string } {
   try {
-    return JSON.parse(readFileSync(file, "utf8")) as unknown;
-  } catch {
-    return undefined;
+    return { file, content: JSON.parse(readFileSync(resolved, "utf8")) as unknown };
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    const unreadable = code === "ENOENT" ? "it does not exist" : error instanceof SyntaxError ? `it cannot be read as JSON (${message})` : `it cannot be read (${message})`;
+    return { file, content: undefined, unreadable };
   }
 }
 

@@ -344,14 +344,17 @@ export interface StepwiseErrorDetails {
   /** `stepwise adopt`: the import map (`file`) is missing, is not `stepwise-import-map/1`, names a tool adopt does not read, or names versions the registry lacks (`reason`). Nothing was written.
    * Fix: Pass the map `stepwise import` wrote (`--map`), and run `stepwise gen` after importing so the registry holds its migrations. */
   readonly ADOPT_MAP_INVALID: Readonly<{ file: string; reason: string }>;
-  /** `stepwise adopt`: the old tool's history table (`table`) does not exist in this database, or a table of that name is not in the tool's shape (another tool's), so there is nothing to adopt from. Nothing was written.
+  /** `stepwise adopt`: the old tool's history table (`table`, in `schema` on PostgreSQL, `null` on SQLite) does not exist in this database, or a table of that name is not in the tool's shape (another
+   * tool's), so there is nothing to adopt from; with `--history-file`, `table` is the file and `reason` says why it cannot be read (it does not exist, its JSON parse error, not the tool's shape).
+   * Nothing was written.
    * Fix: Point `--db`/`--url` at the database the tool migrated, and `--map` at the import of that tool; a tool configured to name its table otherwise needs `--old-table <name>`; a database it
    * never migrated needs no adopting (run `stepwise up`). */
-  readonly ADOPT_HISTORY_MISSING: Readonly<{ tool: string; table: string }>;
+  readonly ADOPT_HISTORY_MISSING: Readonly<{ tool: string; table: string; schema: string | null; reason?: string }>;
   /** `stepwise adopt`: the old tool's history table is named as stepwise's (`table`: dbmate's and golang-migrate's `schema_migrations`), so both cannot be kept. Nothing was written.
    * Fix: Give stepwise's history another name (`--table stepwise_migrations`, or `tableName` in the config), then adopt. */
   readonly ADOPT_TABLE_CLASH: Readonly<{ tool: string; table: string }>;
-  /** `stepwise adopt`: the old tool's history records migrations the import map does not hold (`ids`). Nothing was written.
+  /** `stepwise adopt`: the old tool's history records migrations the import map does not hold (`ids`); a Knex or Umzug name that differs from one imported name only by its script extension
+   * (`1_a.js` recorded, `1_a.ts` imported) is that migration, not unknown. Nothing was written.
    * Fix: Import the folder the database was migrated from (the tool's migrations at the version deployed there), or remove those rows from the tool's table if they are stale. */
   readonly ADOPT_UNKNOWN_MIGRATION: Readonly<{ tool: string; ids: readonly string[] }>;
   /** `stepwise adopt`: the tool marks migrations failed or dirty (`migrations`, each with its `state`), so the database is not at a version stepwise can record (a rolled-back one counts as not

@@ -41,6 +41,8 @@ type ToolHistory = {
   gapFix?: string;
   /** Whether a `baseline` row of version `baseline` stands for migration `id` as applied (Flyway's baseline covers every version at or below it). */
   baselineCovers?: (baseline: string, id: string) => boolean;
+  /** The tool records a script's file name with its extension, which a build changes (`.ts` to `.js`): a recorded name matches an imported one of another script extension. */
+  scriptNames?: true;
 };
 type Row = Record<string, unknown>;
 
@@ -48,6 +50,8 @@ const text = (value: unknown) => (value instanceof Uint8Array ? Buffer.from(valu
 /** A BLOB (SQLite) or BYTEA (PostgreSQL, which stepwise's pg connection reads as `\x` text) as hex. */
 const hex = (value: unknown) => text(value).replace(/^\\x/, "");
 const truthy = (value: unknown) => value === true || value === 1 || value === "1" || value === "t" || value === "true";
+/** A script's file name without its JavaScript or TypeScript extension. */
+const stripScriptExtension = (name: string) => name.replace(/\.[cm]?[jt]s$/i, "");
 /** The newest row per id wins (rows come oldest first). */
 const latestBy = (rows: Row[], column: string) => [...new Map(rows.map((row) => [text(row[column]), row])).entries()];
 
@@ -156,7 +160,15 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
     gapFix: "prisma migrate deploy applies every migration it has not recorded",
   },
   // A row per applied migration, name with its extension; knex_migrations_lock beside it is the old table too. Knex runs a file added with an earlier name after later ones.
-  knex: { table: "knex_migrations", key: "name", columns: "id, name", orderBy: "id", ordered: true, read: (rows) => rows.map((row) => ({ id: text(row.name), state: "applied" })) },
+  knex: {
+    table: "knex_migrations",
+    key: "name",
+    columns: "id, name",
+    orderBy: "id",
+    ordered: true,
+    scriptNames: true,
+    read: (rows) => rows.map((row) => ({ id: text(row.name), state: "applied" })),
+  },
   // A row per applied migration; its ISO timestamp orders them, and rows of one millisecond ran in name order (code units, as Kysely sorts); kysely_migration_lock beside it is the old table too.
   // allowUnorderedMigrations lets names run out of order.
   kysely: {
@@ -185,6 +197,7 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
     table: "SequelizeMeta",
     key: "name",
     columns: "name",
+    scriptNames: true,
     read: (rows) => rows.map((row) => ({ id: text(row.name), state: "applied" })),
     file: (content) => (Array.isArray(content) && content.every((name) => typeof name === "string") ? content.map((id: string) => ({ id, state: "applied" })) : null),
   },
@@ -196,8 +209,8 @@ export interface AdoptOptions {
   readonly mapFile: string;
   /** Drop the old tool's history table in the same transaction. Default `false`: kept, and left out of `baseline` and `verify`. */
   readonly dropOldTable?: boolean;
-  /** The tool's history kept in a file instead of a table (Umzug's JSONStorage): its name for messages, and its parsed JSON (`undefined`: it could not be read as JSON). */
-  readonly historyFile?: { readonly file: string; readonly content: unknown };
+  /** The tool's history kept in a file instead of a table (Umzug's JSONStorage): its name for messages, and its parsed JSON, or why it could not be read (`unreadable`: it does not exist, or its parse error). */
+  readonly historyFile?: { readonly file: string; readonly content: unknown; readonly unreadable?: string };
   /** The old tool's history table when it was configured to name it otherwise: `name`, or `schema.name` on PostgreSQL (a part double-quoted when it holds a dot or a quote). Default: the tool's own name. */
   readonly oldTable?: string;
 }
@@ -286,10 +299,7 @@ function* adopt(
     throw new StepwiseError(
       "ADOPT_HISTORY_MISSING",
       `This database has no ${oldTable}, ${tool}'s history table, so there is nothing to adopt${other}; point --db/--url at the database ${tool} migrated.`,
-      {
-        tool,
-        table,
-      },
+      { tool, table, schema: schema ?? null },
     );
   }
   yield* refuseWhileLocked(tool, schema, table);
@@ -302,7 +312,7 @@ function* adopt(
       throw new StepwiseError(
         "ADOPT_HISTORY_MISSING",
         `${oldTable} is not ${tool}'s history table (it lacks the columns ${history.columns}): another tool made it. Check that --map is the import of the tool that migrated this database.`,
-        { tool, table },
+        { tool, table, schema: schema ?? null },
         { cause: error },
       );
     }
@@ -343,12 +353,14 @@ function* adoptFromFile(
   migrations: readonly MapEntry[],
   historyFile: NonNullable<AdoptOptions["historyFile"]>,
 ): Step<Pick<AdoptResult, "oldTable" | "version" | "recorded" | "oldTableDropped" | "alreadyAdopted">> {
-  const recorded = history.file?.(historyFile.content) ?? null;
+  const recorded = historyFile.unreadable === undefined ? (history.file?.(historyFile.content) ?? null) : null;
   if (recorded === null) {
-    const shape = history.file === undefined ? `${tool} keeps its history in a table, not a file` : `it is not ${tool}'s history file`;
-    throw new StepwiseError("ADOPT_HISTORY_MISSING", `${historyFile.file} cannot be adopted from: ${shape}. Name the file the tool wrote, or leave out --history-file to read its table.`, {
+    const reason = history.file === undefined ? `${tool} keeps its history in a table, not a file` : (historyFile.unreadable ?? `it is not ${tool}'s history file`);
+    throw new StepwiseError("ADOPT_HISTORY_MISSING", `${historyFile.file} cannot be adopted from: ${reason}. Name the file the tool wrote, or leave out --history-file to read its table.`, {
       tool,
       table: historyFile.file,
+      schema: null,
+      reason,
     });
   }
   const version = resolveApplied(tool, history, migrations, recorded).length;
@@ -470,7 +482,11 @@ function resolveApplied(tool: string, history: ToolHistory, migrations: readonly
     });
   }
   const byId = new Map(migrations.map((entry) => [text(entry.history[history.key]), entry]));
-  const unknown = recorded.filter((entry) => !byId.has(entry.id)).map((entry) => entry.id);
+  const byStem = new Map<string, MapEntry | null>();
+  if (history.scriptNames) for (const [id, entry] of byId) byStem.set(stripScriptExtension(id), byStem.has(stripScriptExtension(id)) ? null : entry);
+  // A database migrated from compiled dist/*.js, imported from the .ts source (or the other way): the name differs only by its extension, when no other imported name fits.
+  const lookup = (id: string) => byId.get(id) ?? byStem.get(stripScriptExtension(id)) ?? undefined;
+  const unknown = recorded.filter((entry) => lookup(entry.id) === undefined).map((entry) => entry.id);
   if (unknown.length > 0) {
     throw new StepwiseError("ADOPT_UNKNOWN_MIGRATION", `${tool} records ${unknown.join(", ")}, which the import map does not hold; import the folder this database was migrated from, then adopt.`, {
       tool,
@@ -478,7 +494,7 @@ function resolveApplied(tool: string, history: ToolHistory, migrations: readonly
     });
   }
   const mismatched = recorded.flatMap((entry) => {
-    const mapped = byId.get(entry.id)!;
+    const mapped = lookup(entry.id)!;
     const expected = history.checksum === undefined ? undefined : text(mapped.history[history.checksum]);
     const accepted = expected === undefined ? [] : [expected, ...(mapped.accepted?.[history.checksum!] ?? [])];
     return expected === undefined || accepted.some((value) => entry.checksum === value || entry.checksum === history.legacyChecksum?.(value))
@@ -492,7 +508,7 @@ function resolveApplied(tool: string, history: ToolHistory, migrations: readonly
       { tool, migrations: mismatched },
     );
   }
-  const order = recorded.map((entry) => byId.get(entry.id)!.version);
+  const order = recorded.map((entry) => lookup(entry.id)!.version);
   if (history.ordered && order.some((version, index) => index > 0 && version < order[index - 1]!)) {
     const applied = recorded.map((entry, index) => ({ id: entry.id, version: order[index]! }));
     throw new StepwiseError(
