@@ -255,6 +255,15 @@ function readMap(map: unknown, file: string, latest: number): { tool: string; mi
   return { tool: value.tool, migrations };
 }
 
+/** Whether `table` exists (in `schema` on PostgreSQL, where names match as written; on SQLite whatever their case). */
+function* tableExists(schema: string | undefined, table: string): Step<boolean> {
+  const count =
+    schema === undefined
+      ? yield* queryValue<number>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", [table])
+      : yield* queryValue<number | string>(`SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname ${EQ} ? AND tablename ${EQ} ?`, [schema, table]);
+  return Number(count) > 0;
+}
+
 /** `table`, schema-qualified on PostgreSQL, as SQL writes it. */
 const qualified = (schema: string | null | undefined, table: string) => (schema == null ? quoteIdentifier(table) : `${quoteIdentifier(schema)}.${quoteIdentifier(table)}`);
 
@@ -272,7 +281,7 @@ function* adopt(
   const oldTable = qualified(schema, table);
   const store = manager.executor.store;
   const base = { tool, oldTable, imported: migrations.length };
-  if (yield* store.companionExists(ADOPTED_SUFFIX)) return { ...base, ...(yield* readEarlierAdoption(manager, options)) };
+  if (yield* store.companionExists(ADOPTED_SUFFIX)) return { ...base, ...(yield* readEarlierAdoption(manager, options, map)) };
   // SQLite's names match whatever their case; PostgreSQL's only as written.
   const sameName = (name: string) => (schema === undefined ? name.toLowerCase() === table.toLowerCase() : name === table);
   if (schema === appSchema && stepwiseTableNames(manager.tableName).some(sameName)) {
@@ -284,11 +293,7 @@ function* adopt(
   }
   const fromFile = options.historyFile;
   if (fromFile !== undefined) return { ...base, ...(yield* adoptFromFile(manager, tool, history, migrations, fromFile)) };
-  const exists =
-    schema === undefined
-      ? yield* queryValue<number>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", [table])
-      : yield* queryValue<number | string>(`SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname ${EQ} ? AND tablename ${EQ} ?`, [schema, table]);
-  if (!Number(exists)) {
+  if (!(yield* tableExists(schema, table))) {
     if ((yield* store.exists()) && (yield* store.readKeys()).length > 0) throw alreadyManagedError((yield* store.readKeys()).at(-1)!.version, manager.tableName);
     const other =
       history.file !== undefined
@@ -420,11 +425,7 @@ function* refuseWhileLocked(tool: string, schema: string | undefined, table: str
   const column = TOOL_LOCKS[tool];
   if (column === undefined) return;
   const lockTable = `${table}_lock`;
-  const exists =
-    schema === undefined
-      ? yield* queryValue<number>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", [lockTable])
-      : yield* queryValue<number | string>(`SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname ${EQ} ? AND tablename ${EQ} ?`, [schema, lockTable]);
-  if (!Number(exists)) return;
+  if (!(yield* tableExists(schema, lockTable))) return;
   const rows = yield* query<Row>(`SELECT ${quoteIdentifier(column)} AS locked FROM ${qualified(schema, lockTable)}`);
   if (!rows.some((row) => truthy(row.locked))) return;
   throw new StepwiseError(
@@ -435,7 +436,11 @@ function* refuseWhileLocked(tool: string, schema: string | undefined, table: str
 }
 
 /** What an earlier run adopted, whichever map this run was given; a table it kept is dropped now when asked, the record saying so. */
-function* readEarlierAdoption(manager: SafetyNetManager, options: AdoptOptions): Step<Partial<AdoptResult> & Pick<AdoptResult, "version" | "recorded" | "oldTableDropped" | "alreadyAdopted">> {
+function* readEarlierAdoption(
+  manager: SafetyNetManager,
+  options: AdoptOptions,
+  map: { tool: string; migrations: readonly MapEntry[] },
+): Step<Partial<AdoptResult> & Pick<AdoptResult, "version" | "recorded" | "oldTableDropped" | "alreadyAdopted">> {
   const record = manager.executor.store.companionTable(ADOPTED_SUFFIX);
   const [row] = yield* query<{ tool: string; old_table: string; old_schema: string | null; version: number | string; dropped: number | boolean }>(
     `SELECT tool, old_table, old_schema, version, dropped FROM ${record}`,
@@ -447,6 +452,18 @@ function* readEarlierAdoption(manager: SafetyNetManager, options: AdoptOptions):
   const dropNow = options.dropOldTable === true && !truthy(row.dropped);
   if (dropNow) {
     yield* inWriteTransaction(function* () {
+      // The old tool may have run again since: its table is then the only record of what it applied after the adoption, so it is kept.
+      const history = TOOLS[row.tool];
+      if (history !== undefined && map.tool === row.tool && (yield* tableExists(row.old_schema ?? undefined, row.old_table))) {
+        const rows = yield* query<Row>(`SELECT ${history.columns} FROM ${oldTable}${history.orderBy ? ` ORDER BY ${history.orderBy}` : ""}`);
+        if (resolveApplied(row.tool, history, map.migrations, history.read(rows)).length !== version) {
+          throw new StepwiseError(
+            "ADOPT_HISTORY_CHANGED",
+            `${row.tool} recorded migrations in ${oldTable} after this database was adopted at version ${version}, so that table is the only record of them; nothing was dropped. Check the schema with "stepwise verify", then drop the table by hand once it holds nothing you need.`,
+            { tool: row.tool, table: row.old_table },
+          );
+        }
+      }
       yield* dropOldTable(row.tool, row.old_schema ?? undefined, row.old_table, postgresSchemaOf(manager));
       yield* exec(`UPDATE ${record} SET dropped = 1`);
     });
