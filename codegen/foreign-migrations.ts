@@ -93,6 +93,8 @@ export function findForeignMigrations(migrationsDir: string, label: string, entr
 function recogniseByLayout(migrationsDir: string, files: readonly string[], folders: readonly string[]): ForeignTool | null {
   const inFolder = (folder: string) => listFileNames(path.join(migrationsDir, folder));
   const layout = (tool: string, evidence: string | undefined, port?: string): ForeignTool | null => (evidence === undefined ? null : { tool, evidence, ...(port !== undefined && { port }) });
+  // drizzle-kit 1.0 writes a folder per migration like Prisma's, with its snapshot beside the SQL and no journal.
+  const drizzleFolders = folders.find((folder) => inFolder(folder).includes("migration.sql") && inFolder(folder).includes("snapshot.json"));
   const prisma = folders.find((folder) => inFolder(folder).includes("migration.sql"));
   const diesel = folders.flatMap((folder) => inFolder(folder).flatMap((name) => (name === "up.sql" || name === "down.sql" ? [`${folder}/${name}`] : [])));
   return (
@@ -106,6 +108,11 @@ function recogniseByLayout(migrationsDir: string, files: readonly string[], fold
       "Liquibase",
       files.find((name) => /changelog.*\.(?:xml|ya?ml|json|sql)$/i.test(name)),
       `${SQL_PORT} (\`liquibase update-sql\` prints each changeset's SQL)`,
+    ) ??
+    layout(
+      "drizzle-kit 1.0",
+      drizzleFolders === undefined ? undefined : `${drizzleFolders}/snapshot.json`,
+      `${SQL_PORT} (stepwise import reads drizzle-kit's journal layout, meta/_journal.json, not yet 1.0's folder per migration)`,
     ) ??
     layout("Prisma", prisma === undefined ? files.find((name) => name === "migration_lock.toml") : `${prisma}/migration.sql`) ??
     layout("Diesel", diesel[0])
