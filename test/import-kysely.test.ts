@@ -59,10 +59,10 @@ function kyselyOn(target: Target): Kysely<unknown> {
 }
 
 /** Migrates `target` with Kysely's Migrator and FileMigrationProvider: all migrations, or up to the `count`th. */
-async function migrateWithKysely(target: Target, dir: string, count?: number): Promise<string[]> {
+async function migrateWithKysely(target: Target, dir: string, count?: number, migrationTableName?: string): Promise<string[]> {
   const db = kyselyOn(target);
   try {
-    const migrator = new Migrator({ db, provider: new FileMigrationProvider({ fs, path, migrationFolder: dir }) });
+    const migrator = new Migrator({ db, provider: new FileMigrationProvider({ fs, path, migrationFolder: dir }), ...(migrationTableName && { migrationTableName }) });
     const all = await migrator.getMigrations();
     const { error } = count === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(all[count - 1]!.name);
     if (error) throw error;
@@ -184,4 +184,23 @@ test("kysely: a helper whose prose says up, and a .JS file (Kysely loads .js onl
     plan.migrations.map((migration: Json) => migration.originalId),
     ["001_create_users"],
   );
+});
+
+test("kysely: a history table Kysely was told to name otherwise (migrationTableName) is adopted with --old-table; its lock table keeps Kysely's own name, and both are left out of verify and dropped", async (t) => {
+  const spec = kyselyCase("sqlite");
+  const { project, dir } = jsToolProject(t, spec);
+  assert.equal((await runCli(["import", "kysely", "kysely-migrations", "--yes", "--empty-down", "irreversible"], { cwd: project.root })).code, 0);
+  await project.generateAsBin();
+  const target = await newTarget(t, project, "sqlite", "renamed");
+  await migrateWithKysely(target, dir, undefined, "app_migrations");
+  const adopted = await cliOn(project, target, "adopt", "--old-table", "app_migrations");
+  assert.equal(adopted.code, 0, JSON.stringify(adopted.json));
+  assert.equal(adopted.json.version, 4);
+  assert.equal((await cliOn(project, target, "verify")).json.ok, true);
+  assert.equal((await cliOn(project, target, "adopt", "--drop-old-table")).json.oldTableDropped, true);
+  const db = new Database((target as { file: string }).file, { readonly: true });
+  const left = db.prepare("SELECT name FROM sqlite_master WHERE name IN ('app_migrations', 'kysely_migration_lock')").all();
+  db.close();
+  assert.deepEqual(left, []);
+  assert.equal((await cliOn(project, target, "verify")).json.ok, true);
 });

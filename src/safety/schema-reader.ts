@@ -85,9 +85,9 @@ export function* readSchemaOf(manager: SafetyNetManager, options?: ReadSchemaOpt
   return { ...snapshot, indexes: snapshot.indexes.filter(mine), triggers: snapshot.triggers.filter(mine), ...(snapshot.sequences && { sequences: snapshot.sequences.filter(mine) }) };
 }
 
-/** Every table an adopted tool keeps its history in: its history table, and the lock table Knex and Kysely keep beside it (`<table>_lock`). */
+/** Every table an adopted tool keeps its history in: its history table, and the lock table beside it (Knex's `<table>_lock`; Kysely's is `kysely_migration_lock` whatever its history table's name). */
 export function adoptedTablesOf(tool: string, table: string): string[] {
-  return tool === "knex" || tool === "kysely" ? [table, `${table}_lock`] : [table];
+  return tool === "knex" ? [table, `${table}_lock`] : tool === "kysely" ? [table, "kysely_migration_lock"] : [table];
 }
 
 /** The suffix of the table `stepwise adopt` records the adopted tool in, beside the history. */
