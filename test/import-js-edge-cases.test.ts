@@ -12,24 +12,11 @@ import Database from "better-sqlite3";
 import { build } from "esbuild";
 import knex from "knex";
 import { FileMigrationProvider, Kysely, Migrator, SqliteDialect } from "kysely";
-import { runner } from "node-pg-migrate";
 import pg from "pg";
 import { JSONStorage, Umzug } from "umzug";
 import { repoRoot, runCli } from "./support/project.js";
+import { migrateWithKnex, migrateWithNodePgMigrate, migrateWithUmzug, storageOf } from "./support/js-tool-migrators.js";
 import { cliOn, jsToolProject, newTarget, runJsToolRoundTrip, type JsToolCase, type Json, type Target } from "./support/js-tool-import.js";
-
-/** Migrates `target` with Knex: all migrations, or the first `count` one by one. */
-async function migrateWithKnex(target: Target, dir: string, count?: number): Promise<string[]> {
-  const connection = target.dialect === "sqlite" ? { filename: target.file } : target.url;
-  const db = knex({ client: target.dialect === "sqlite" ? "better-sqlite3" : "pg", connection, useNullAsDefault: true, migrations: { directory: dir } });
-  try {
-    if (count === undefined) await db.migrate.latest();
-    else for (let index = 0; index < count; index++) await db.migrate.up();
-    return (await db("knex_migrations").orderBy("id").select("name")).map((row: { name: string }) => row.name);
-  } finally {
-    await db.destroy();
-  }
-}
 
 const KNEX_FILES: Record<string, string> = {
   // A CommonJS folder in an ES module app, as a long-lived Knex project's is.
@@ -221,19 +208,6 @@ test("kysely as real projects write it: shared helpers beside the migrations (sk
   assert.equal((await runCli(["gen", "--check"], { cwd: project.root })).code, 1);
 });
 
-/** Migrates a PostgreSQL `target` with node-pg-migrate's runner: all migrations, or the first `count`. */
-async function migrateWithNodePgMigrate(target: Target, dir: string, count?: number): Promise<string[]> {
-  const url = (target as { url: string }).url;
-  await runner({ databaseUrl: url, dir, direction: "up", migrationsTable: "pgmigrations", count: count ?? Infinity, log: () => undefined });
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<{ name: string }>("SELECT name FROM pgmigrations ORDER BY id")).rows.map((row) => row.name);
-  } finally {
-    await client.end();
-  }
-}
-
 const PGM_FILES: Record<string, string> = {
   // 17 digits are a UTC time: 2023-11-14, before the 13-digit millisecond timestamps below though it sorts after them as text. A dollar-quoted function holds semicolons.
   "20231114000000000_touch.sql": `-- Up Migration
@@ -344,8 +318,6 @@ test("node-pg-migrate as real projects write it: 13- and 17-digit prefixes in on
   assert.equal(down.code, 0, JSON.stringify(down.json));
   assert.equal((await cliOn(project, target, "up")).code, 0);
 });
-
-const storageOf = (target: Target) => `${(target as { file: string }).file}.umzug.json`;
 
 test("umzug adopt from a JSONStorage file the app edited: an entry the map does not hold, a missing one, a file that is not JSON; each refused with nothing written", async (t) => {
   const files = {
@@ -545,18 +517,6 @@ test("the tools' own templates, written by Knex's migrate.make (js, cjs, ts, mjs
     ["001_create_u_mjs.ts", "002_create_u_ts.ts"],
   );
 });
-
-/** Migrates a SQLite `target` with Umzug (JSONStorage beside the database, the connection as context): all migrations, or the first `count`. */
-async function migrateWithUmzug(target: Target, dir: string, count?: number): Promise<string[]> {
-  const db = new Database((target as { file: string }).file);
-  try {
-    const umzug = new Umzug({ migrations: { glob: ["*.{js,cjs,mjs,ts}", { cwd: dir }] }, context: db, storage: new JSONStorage({ path: storageOf(target) }), logger: undefined });
-    await umzug.up(count === undefined ? {} : { step: count });
-    return JSON.parse(readFileSync(storageOf(target), "utf8")) as string[];
-  } finally {
-    db.close();
-  }
-}
 
 test("what the text cannot tell is refused at its line, not guessed: a Knex config spread from elsewhere, a Kysely module re-exporting everything or exporting a value built elsewhere; nothing written", async (t) => {
   const cases = [

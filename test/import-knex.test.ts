@@ -10,7 +10,8 @@ import { build } from "esbuild";
 import knex from "knex";
 import { block, commandsOf, guideBlocks } from "./support/guide-blocks.js";
 import { repoRoot, runCli } from "./support/project.js";
-import { cliOn, jsToolProject, newTarget, runJsToolRoundTrip, schemaOf, type JsToolCase, type Json, type Target } from "./support/js-tool-import.js";
+import { migrateWithKnex } from "./support/js-tool-migrators.js";
+import { cliOn, jsToolProject, newTarget, runJsToolRoundTrip, schemaOf, type JsToolCase, type Json } from "./support/js-tool-import.js";
 
 const FILES: Record<string, string> = {
   "1_create_users.js": `export async function up(knex) {
@@ -57,19 +58,6 @@ export const down = (knex) => knex.schema.alterTable("users", (table) => {
 `,
   "README.md": "Not a migration: Knex loads only its extensions.\n",
 };
-
-/** Migrates `target` with Knex: all migrations, or the first `count` one by one. */
-async function migrateWithKnex(target: Target, dir: string, count?: number): Promise<string[]> {
-  const connection = target.dialect === "sqlite" ? { filename: target.file } : target.url;
-  const db = knex({ client: target.dialect === "sqlite" ? "better-sqlite3" : "pg", connection, useNullAsDefault: true, migrations: { directory: dir } });
-  try {
-    if (count === undefined) await db.migrate.latest();
-    else for (let index = 0; index < count; index++) await db.migrate.up();
-    return (await db("knex_migrations").orderBy("id").select("name")).map((row: { name: string }) => row.name);
-  } finally {
-    await db.destroy();
-  }
-}
 
 const knexCase = (dialect: "sqlite" | "postgres"): JsToolCase => ({
   tool: "knex",

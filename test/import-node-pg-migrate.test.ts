@@ -7,10 +7,9 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { runner } from "node-pg-migrate";
-import pg from "pg";
 import { runCli } from "./support/project.js";
-import { cliOn, jsToolProject, newTarget, runJsToolRoundTrip, schemaOf, type JsToolCase, type Json, type Target } from "./support/js-tool-import.js";
+import { migrateWithNodePgMigrate } from "./support/js-tool-migrators.js";
+import { cliOn, jsToolProject, newTarget, runJsToolRoundTrip, schemaOf, type JsToolCase, type Json } from "./support/js-tool-import.js";
 
 const FILES: Record<string, string> = {
   "1_create_users.js": `export const shorthands = { id: { type: "serial", primaryKey: true } };
@@ -56,19 +55,6 @@ export const down = (pgm) => {
 export const down = false;
 `,
 };
-
-/** Migrates `target` with node-pg-migrate's runner: all migrations, or the first `count`. */
-async function migrateWithNodePgMigrate(target: Target, dir: string, count?: number): Promise<string[]> {
-  const url = (target as { url: string }).url;
-  await runner({ databaseUrl: url, dir, direction: "up", migrationsTable: "pgmigrations", count: count ?? Infinity, log: () => undefined });
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<{ name: string }>("SELECT name FROM pgmigrations ORDER BY id")).rows.map((row) => row.name);
-  } finally {
-    await client.end();
-  }
-}
 
 const pgmCase: JsToolCase = {
   tool: "node-pg-migrate",

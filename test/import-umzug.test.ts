@@ -8,9 +8,9 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { JSONStorage, Umzug } from "umzug";
 import { block, commandsOf, guideBlocks } from "./support/guide-blocks.js";
 import { repoRoot, runCli } from "./support/project.js";
+import { migrateWithUmzug, storageOf } from "./support/js-tool-migrators.js";
 import { cliOn, jsToolProject, newTarget, runJsToolRoundTrip, type JsToolCase, type Json, type Target } from "./support/js-tool-import.js";
 
 const FILES: Record<string, string> = {
@@ -47,20 +47,6 @@ export const down = async ({ context }) => {
 };
 `,
 };
-
-const storageOf = (target: Target) => `${(target as { file: string }).file}.umzug.json`;
-
-/** Migrates `target` with Umzug (JSONStorage beside the database, the connection as context): all migrations, or the first `count`. */
-async function migrateWithUmzug(target: Target, dir: string, count?: number): Promise<string[]> {
-  const db = new Database((target as { file: string }).file);
-  try {
-    const umzug = new Umzug({ migrations: { glob: ["*.{js,cjs,mjs,ts}", { cwd: dir }] }, context: db, storage: new JSONStorage({ path: storageOf(target) }), logger: undefined });
-    await umzug.up(count === undefined ? {} : { step: count });
-    return JSON.parse(readFileSync(storageOf(target), "utf8")) as string[];
-  } finally {
-    db.close();
-  }
-}
 
 const umzugCase: JsToolCase = {
   tool: "umzug",

@@ -7,33 +7,31 @@ import { createHash } from "node:crypto";
 import { CONCAT, EQ, NE, TEXT } from "../../src/core/dialects/postgres.js";
 import { query, type Step } from "../../src/core/step.js";
 import type { SqlDialect } from "../../src/core/types.js";
+import { IN_SCHEMA, NOT_FROM_EXTENSION } from "./squash-postgres.js";
 import type { ObjectPrint } from "./squash-record.js";
-
-const NOT_FROM_EXTENSION = (oid: string) => `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.objid ${EQ} ${oid} AND e.deptype ${EQ} 'e')`;
-const IN = (namespace: string) => `JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} ${namespace} WHERE n.nspname ${EQ} ?`;
 
 /** One query per catalog: `kind` and `name` of each object in the schema (`?`), and `owner`, the relation it hangs on (to leave stepwise's own out). */
 const CENSUS = [
   // A table's, view's or sequence's row type, and each type's array type, come with it.
-  `SELECT 'type' AS kind, t.typname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_type AS t ${IN("t.typnamespace")} AND ${NOT_FROM_EXTENSION("t.oid")}
+  `SELECT 'type' AS kind, t.typname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_type AS t ${IN_SCHEMA("t.typnamespace")} AND ${NOT_FROM_EXTENSION("t.oid")}
    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class AS c WHERE c.oid ${EQ} t.typrelid AND c.relkind ${NE} 'c') AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type AS a WHERE a.typarray ${EQ} t.oid)`,
   `SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table'
      WHEN 'i' THEN 'index' WHEN 'I' THEN 'index' ELSE 'relation' END AS kind, c.relname::${TEXT} AS name, coalesce((SELECT tc.relname::${TEXT} FROM pg_catalog.pg_index AS i JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} i.indrelid WHERE i.indexrelid ${EQ} c.oid), c.relname::${TEXT}) AS owner
-   FROM pg_catalog.pg_class AS c ${IN("c.relnamespace")} AND c.relkind ${NE} 'c' AND ${NOT_FROM_EXTENSION("c.oid")}`,
+   FROM pg_catalog.pg_class AS c ${IN_SCHEMA("c.relnamespace")} AND c.relkind ${NE} 'c' AND ${NOT_FROM_EXTENSION("c.oid")}`,
   `SELECT CASE p.prokind WHEN 'a' THEN 'aggregate' WHEN 'w' THEN 'window function' WHEN 'p' THEN 'procedure' ELSE 'function' END AS kind, p.proname::${TEXT} ${CONCAT} '(' ${CONCAT} pg_catalog.pg_get_function_identity_arguments(p.oid) ${CONCAT} ')' AS name, NULL AS owner
-   FROM pg_catalog.pg_proc AS p ${IN("p.pronamespace")} AND ${NOT_FROM_EXTENSION("p.oid")}`,
+   FROM pg_catalog.pg_proc AS p ${IN_SCHEMA("p.pronamespace")} AND ${NOT_FROM_EXTENSION("p.oid")}`,
   `SELECT 'operator' AS kind, o.oprname::${TEXT} ${CONCAT} '(' ${CONCAT} o.oprleft::pg_catalog.regtype::${TEXT} ${CONCAT} ',' ${CONCAT} o.oprright::pg_catalog.regtype::${TEXT} ${CONCAT} ')' AS name, NULL AS owner
-   FROM pg_catalog.pg_operator AS o ${IN("o.oprnamespace")} AND ${NOT_FROM_EXTENSION("o.oid")}`,
+   FROM pg_catalog.pg_operator AS o ${IN_SCHEMA("o.oprnamespace")} AND ${NOT_FROM_EXTENSION("o.oid")}`,
   `SELECT 'rule' AS kind, c.relname::${TEXT} ${CONCAT} '.' ${CONCAT} r.rulename::${TEXT} AS name, c.relname::${TEXT} AS owner FROM pg_catalog.pg_rewrite AS r JOIN pg_catalog.pg_class AS c ON c.oid ${EQ} r.ev_class
-   ${IN("c.relnamespace")} AND r.rulename ${NE} '_RETURN'`,
+   ${IN_SCHEMA("c.relnamespace")} AND r.rulename ${NE} '_RETURN'`,
   `SELECT 'policy' AS kind, c.relname::${TEXT} ${CONCAT} '.' ${CONCAT} p.polname::${TEXT} AS name, c.relname::${TEXT} AS owner FROM pg_catalog.pg_policy AS p JOIN pg_catalog.pg_class AS c ON c.oid ${EQ} p.polrelid
-   ${IN("c.relnamespace")}`,
-  `SELECT 'statistics' AS kind, s.stxname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_statistic_ext AS s ${IN("s.stxnamespace")}`,
-  `SELECT 'collation' AS kind, c.collname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_collation AS c ${IN("c.collnamespace")} AND ${NOT_FROM_EXTENSION("c.oid")}`,
-  `SELECT 'operator family' AS kind, f.opfname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_opfamily AS f ${IN("f.opfnamespace")} AND ${NOT_FROM_EXTENSION("f.oid")}`,
-  `SELECT 'text search configuration' AS kind, c.cfgname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_ts_config AS c ${IN("c.cfgnamespace")} AND ${NOT_FROM_EXTENSION("c.oid")}`,
-  `SELECT 'text search dictionary' AS kind, d.dictname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_ts_dict AS d ${IN("d.dictnamespace")} AND ${NOT_FROM_EXTENSION("d.oid")}`,
-  `SELECT 'conversion' AS kind, c.conname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_conversion AS c ${IN("c.connamespace")} AND ${NOT_FROM_EXTENSION("c.oid")}`,
+   ${IN_SCHEMA("c.relnamespace")}`,
+  `SELECT 'statistics' AS kind, s.stxname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_statistic_ext AS s ${IN_SCHEMA("s.stxnamespace")}`,
+  `SELECT 'collation' AS kind, c.collname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_collation AS c ${IN_SCHEMA("c.collnamespace")} AND ${NOT_FROM_EXTENSION("c.oid")}`,
+  `SELECT 'operator family' AS kind, f.opfname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_opfamily AS f ${IN_SCHEMA("f.opfnamespace")} AND ${NOT_FROM_EXTENSION("f.oid")}`,
+  `SELECT 'text search configuration' AS kind, c.cfgname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_ts_config AS c ${IN_SCHEMA("c.cfgnamespace")} AND ${NOT_FROM_EXTENSION("c.oid")}`,
+  `SELECT 'text search dictionary' AS kind, d.dictname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_ts_dict AS d ${IN_SCHEMA("d.dictnamespace")} AND ${NOT_FROM_EXTENSION("d.oid")}`,
+  `SELECT 'conversion' AS kind, c.conname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_conversion AS c ${IN_SCHEMA("c.connamespace")} AND ${NOT_FROM_EXTENSION("c.oid")}`,
 ];
 
 /** On PostgreSQL, one print per object of `schema` (by its kind, such as `aggregate` or `policy`), stepwise's own tables (`exclude`) and what hangs on them left out; on SQLite none (`sqlite_master` holds all, and squash reads it whole). */

@@ -8,8 +8,10 @@ import { CONCAT, EQ, literal, NE, TEXT } from "../../src/core/dialects/postgres.
 import { query, type Step } from "../../src/core/step.js";
 import { orderViews, type DdlStatement, type SchemaDdl } from "./squash-ddl.js";
 
-const NOT_FROM_EXTENSION = (oid: string) => `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.objid ${EQ} ${oid} AND e.deptype ${EQ} 'e')`;
-const IN_SCHEMA = (namespace: string) => `JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} ${namespace} WHERE n.nspname ${EQ} ?`;
+/** A catalog row an extension did not create (the extension's own `CREATE EXTENSION` brings it back). */
+export const NOT_FROM_EXTENSION = (oid: string) => `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.objid ${EQ} ${oid} AND e.deptype ${EQ} 'e')`;
+/** Restricts a catalog query to the schema passed as its `?`. */
+export const IN_SCHEMA = (namespace: string) => `JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} ${namespace} WHERE n.nspname ${EQ} ?`;
 
 type Named = { name: string; sql: string };
 type TableRow = { name: string; oid: number; persistence: string; partitionKey: string | null; parent: string | null; bound: string | null; rowSecurity: boolean };
