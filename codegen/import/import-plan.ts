@@ -28,6 +28,7 @@ import { helperPath, renderWrapper, wrapperEntry } from "./render-wrapper.js";
 import { prisma } from "./read-prisma.js";
 import { sqlx } from "./read-sqlx.js";
 import { findMarkerLookalikes } from "./marker-lookalikes.js";
+import { findHistoryTableReferences } from "./own-history-table.js";
 import { openSourceFolder, type ForeignMigration, type ForeignTool, type SourceProblem, type SourceSection } from "./source.js";
 
 /** The tools `import` reads, by the name the command takes. */
@@ -161,7 +162,7 @@ export function planImport(options: ImportOptions): ImportPlan {
         sources: migration.sources.map((relative) => ({ file: relative, sha256: folder.hash(relative) })),
       };
     }
-    const planned = renderMigration(migration, { tool, version, file, dialect, emptyDown: emptyDown ?? "irreversible", foreignKeysOff: reader.foreignKeysOff && dialect === "sqlite", isEmpty });
+    const planned = renderMigration(migration, { tool, reader, version, file, dialect, emptyDown: emptyDown ?? "irreversible", isEmpty });
     for (const problem of planned.problems) problems.push(problem);
     return { ...planned.migration, sources: migration.sources.map((relative) => ({ file: relative, sha256: folder.hash(relative) })) };
   });
@@ -197,7 +198,7 @@ function isOnlyComments(sql: string, dialect: SqlDialect): boolean {
 /** One stepwise file: the description naming the original, the up marker with the flags the tool's run needs, the sections as written; and `gen`'s problems with it, at the source's lines. */
 function renderMigration(
   source: ForeignMigration,
-  context: { tool: string; version: number; file: string; dialect: SqlDialect; emptyDown: EmptyDownChoice; foreignKeysOff: boolean; isEmpty: (section: SourceSection) => boolean },
+  context: { tool: string; reader: ForeignTool; version: number; file: string; dialect: SqlDialect; emptyDown: EmptyDownChoice; isEmpty: (section: SourceSection) => boolean },
   keepPragmas = false,
 ): { migration: Omit<PlannedMigration, "sources">; problems: SourceProblem[] } {
   const { tool, dialect } = context;
@@ -213,7 +214,7 @@ function renderMigration(
     const sql = migration.up.sql.replace(FOREIGN_KEYS_PRAGMA, (statement: string, offset: number) => (words.has(offset) ? `/* ${statement} */` : statement));
     migration = { ...migration, transaction: true, up: { ...migration.up, sql } };
   }
-  const foreignKeysOff = (context.foreignKeysOff || pragmas > 0) && migration.transaction;
+  const foreignKeysOff = ((context.reader.foreignKeysOff && dialect === "sqlite") || pragmas > 0) && migration.transaction;
   const flags = [...(migration.transaction ? [] : ["transaction:false"]), ...(foreignKeysOff ? ["foreign_keys:off"] : [])];
   add(`${DESCRIPTION_PREFIX} imported from ${tool} ${migration.id}\n`, { ...migration.up, line: 1 });
   if (migration.preamble) add(migration.preamble.sql, migration.preamble);
@@ -241,7 +242,10 @@ function renderMigration(
       : []
     : parsed.problems;
   // The tool's comments that stepwise would read as markers are refused at their own lines, not as the rendered file's duplicates.
-  const lookalikes = [migration.up, ...(migration.down ? [migration.down] : [])].flatMap((section) => findMarkerLookalikes(section, tool, dialect));
+  const lookalikes = [migration.up, ...(migration.down ? [migration.down] : [])].flatMap((section) => [
+    ...findMarkerLookalikes(section, tool, dialect),
+    ...findHistoryTableReferences(section, tool, context.reader.historyTable, dialect),
+  ]);
   const problems: SourceProblem[] =
     lookalikes.length > 0
       ? lookalikes
@@ -256,7 +260,7 @@ function renderMigration(
               return {
                 file: from.file,
                 line: resumed ? resumed.line + within - resumed.at : from.line + within,
-                message: problem.code === null ? problem.message : `${problem.message} [${problem.code}]`,
+                message: problem.code === null ? problem.message : `${toolFix(problem, tool, context.reader.noTransactionMark)} [${problem.code}]`,
               };
             }
             line += lines;
@@ -279,6 +283,16 @@ function renderMigration(
     },
     problems,
   };
+}
+
+/**
+ * A problem's message with the fix said in the tool's terms where stepwise's would not help: SQL that cannot run in a transaction was refused in the tool's file, where stepwise's flag means nothing,
+ * and the tool ran it in a transaction too (where it fails the same way) unless the file carries the tool's own mark.
+ */
+function toolFix(problem: { code: string | null; message: string }, tool: string, mark: string | undefined): string {
+  if (mark === undefined || (problem.code !== "SQL_NEEDS_NO_TRANSACTION" && problem.code !== "SQL_TRANSACTION_CONTROL")) return problem.message;
+  const what = problem.message.slice(0, problem.message.indexOf("; ") === -1 ? undefined : problem.message.indexOf("; "));
+  return `${what.replace("stepwise runs this migration", `${tool} ran this migration`)}; ${tool} runs a migration outside a transaction only when ${mark}: add that to the ${tool} migration (keeping it to what must run outside a transaction) and import again`;
 }
 
 /** Refuses (`IMPORT_TARGET_NOT_EMPTY`) a migrations folder that holds anything migration-like, an earlier map, the helper import would write, or the tool's folder (which `gen` would then find there). */

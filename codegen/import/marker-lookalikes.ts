@@ -47,7 +47,7 @@ function readAsMarker(text: string): string | null {
 }
 
 /** The tool file's line of the section's 0-based line `within`, past the lines the reader dropped. */
-function sourceLine(section: SourceSection, within: number): number {
+export function sourceLine(section: SourceSection, within: number): number {
   const resumed = section.breaks?.findLast((stretch) => stretch.at <= within);
   return resumed ? resumed.line + within - resumed.at : section.line + within;
 }

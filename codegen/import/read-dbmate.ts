@@ -1,5 +1,7 @@
 /** dbmate: `<version>_<name>.sql` holding `-- migrate:up` and `-- migrate:down` (each may say `transaction:false`); files run in file-name order, compared as strings. */
 import { compareText } from "../problems.js";
+import { opensOwnTransaction } from "./own-transaction.js";
+import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 import { endOfLine, lineAt, refuse, reportDuplicates, sectionOf, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 const UP = /^--\s*migrate:up(?:[ \t]+(.*))?[ \t]*\r?$/gm;
@@ -8,7 +10,9 @@ const DOWN = /^--\s*migrate:down(?:[ \t]+(.*))?[ \t]*\r?$/gm;
 export const dbmate: ForeignTool = {
   order: "by file name as a string, as dbmate sorts them (so 10_b.sql runs before 9_a.sql)",
   foreignKeysOff: true,
-  read(source: SourceFolder): ForeignMigration[] {
+  historyTable: "schema_migrations",
+  noTransactionMark: "its `-- migrate:up` line says `transaction:false`",
+  read(source: SourceFolder, dialect: SqlDialect): ForeignMigration[] {
     const files = source.list().filter((entry) => entry.isFile() && /^\d+.*\.sql$/.test(entry.name));
     const found = files.flatMap((entry): (ForeignMigration & { key: string; file: string })[] => {
       const file = entry.name;
@@ -31,6 +35,7 @@ export const dbmate: ForeignTool = {
       if (statement !== -1) return refuse(source, file, statement + 1, "SQL above `-- migrate:up`, which dbmate refuses");
       const noTransaction = [up[1], down[1]].some((flags) => (flags ?? "").split(/\s+/).includes("transaction:false"));
       const version = /^\d+/.exec(file)![0];
+      const [upSection, downSection] = [sectionOf(file, text, endOfLine(text, up.index), down.index), sectionOf(file, text, endOfLine(text, down.index))];
       return [
         {
           key: version,
@@ -38,9 +43,9 @@ export const dbmate: ForeignTool = {
           id: file.replace(/\.sql$/, ""),
           name: file.slice(version.length).replace(/\.sql$/, ""),
           ...(up.index > 0 ? { preamble: sectionOf(file, text, 0, up.index) } : {}),
-          up: sectionOf(file, text, endOfLine(text, up.index), down.index),
-          down: sectionOf(file, text, endOfLine(text, down.index)),
-          transaction: !noTransaction,
+          up: upSection,
+          down: downSection,
+          transaction: !noTransaction && !opensOwnTransaction(upSection.sql, dialect) && !opensOwnTransaction(downSection.sql, dialect),
           sources: [file],
           history: { version },
         },

@@ -1,11 +1,15 @@
 /** Diesel: a folder per migration, `<version>_<name>/up.sql` (+ `down.sql`, `metadata.toml`); the version is the name up to its first `_`, dashes dropped, and Diesel orders versions as strings. */
 import { compareText } from "../problems.js";
+import { opensOwnTransaction } from "./own-transaction.js";
+import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 import { reportDuplicates, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 export const diesel: ForeignTool = {
   order: "by version as a string (the folder name up to its first `_`, dashes dropped), as Diesel compares them",
   foreignKeysOff: true,
-  read(source: SourceFolder): ForeignMigration[] {
+  historyTable: "__diesel_schema_migrations",
+  noTransactionMark: "its metadata.toml says `run_in_transaction = false`",
+  read(source: SourceFolder, dialect: SqlDialect): ForeignMigration[] {
     // Diesel skips files and empty folders, and refuses a folder without up.sql.
     const folders = source.list().filter((entry) => entry.isDirectory() && source.list(entry.name).length > 0);
     const found = folders.flatMap((folder): (ForeignMigration & { key: string; file: string })[] => {
@@ -29,7 +33,7 @@ export const diesel: ForeignTool = {
           up: { file: at("up.sql"), line: 1, sql: up },
           down: down === undefined ? null : { file: at("down.sql"), line: 1, sql: down },
           // Diesel's metadata field defaults to false when the file exists without the key (serde's default for a bool), and to true without the file.
-          transaction: metadata === undefined || (setting !== null && setting[1] !== "false"),
+          transaction: (metadata === undefined || (setting !== null && setting[1] !== "false")) && !opensOwnTransaction(up, dialect) && !opensOwnTransaction(down ?? "", dialect),
           sources: [at("up.sql"), ...(down === undefined ? [] : [at("down.sql")]), ...(metadata === undefined ? [] : [at("metadata.toml")])],
           history: { version },
         },

@@ -1,4 +1,10 @@
-/** golang-migrate: `<version>_<title>.up.sql` and `.down.sql`; versions are unsigned integers in numeric order. Its SQLite driver wraps each file in a transaction. */
+/**
+ * golang-migrate: `<version>_<title>.up.sql` and `.down.sql`; versions are unsigned integers in numeric order. Its PostgreSQL driver sends a file as one query, which PostgreSQL runs as one implicit
+ * transaction; its SQLite driver wraps each file in a transaction unless `x-no-tx-wrap` is set. A file that holds its own `BEGIN`/`COMMIT`, or what cannot run inside a transaction (CONCURRENTLY,
+ * VACUUM), could only have run without one, so it is imported with `transaction:false`.
+ */
+import type { SqlDialect } from "../../src/shared/sql-dialect.js";
+import { needsNoTransaction } from "./own-transaction.js";
 import { compareNumeric, refuse, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 const FILE = /^(\d+)_(.*)\.(up|down)\.sql$/;
@@ -6,7 +12,8 @@ const FILE = /^(\d+)_(.*)\.(up|down)\.sql$/;
 export const golangMigrate: ForeignTool = {
   order: "by version as a number (so 9_a runs before 10_b)",
   foreignKeysOff: true,
-  read(source: SourceFolder): ForeignMigration[] {
+  historyTable: "schema_migrations",
+  read(source: SourceFolder, dialect: SqlDialect): ForeignMigration[] {
     const byVersion = new Map<string, { up?: string; down?: string; title: string }>();
     for (const entry of source.list()) {
       const match = entry.isFile() ? FILE.exec(entry.name) : null;
@@ -31,7 +38,7 @@ export const golangMigrate: ForeignTool = {
             name: slot.title,
             up: { file: slot.up, line: 1, sql: up },
             down: down === undefined ? null : { file: slot.down!, line: 1, sql: down },
-            transaction: true,
+            transaction: !needsNoTransaction(up, dialect) && !needsNoTransaction(down ?? "", dialect),
             sources: [slot.up, ...(slot.down === undefined ? [] : [slot.down])],
             history: { version },
           },

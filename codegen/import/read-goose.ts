@@ -2,7 +2,9 @@
  * goose (SQL migrations): `<version>_<name>.sql` with `-- +goose Up` and `-- +goose Down`; versions are 64-bit integers in numeric order. `-- +goose NO TRANSACTION` runs the file outside a
  * transaction; `StatementBegin`/`StatementEnd` only tell goose's splitter where a statement ends, and stepwise runs a section as one script, so those lines are dropped.
  */
+import { opensOwnTransaction } from "./own-transaction.js";
 import { compareNumeric, endOfLine, lineAt, refuse, reportDuplicates, sectionOf, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceSection } from "./source.js";
+import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 
 /** A line goose reads as an annotation: one that starts with `--` once trimmed and holds `+goose` anywhere. */
 const ANNOTATION = /^[ \t]*--.*\+goose.*$/gm;
@@ -13,7 +15,9 @@ const KNOWN = new Map(["up", "down", "statementbegin", "statementend", "no trans
 export const goose: ForeignTool = {
   order: "by version as a number (so 9_a runs before 10_b)",
   foreignKeysOff: true,
-  read(source: SourceFolder): ForeignMigration[] {
+  historyTable: "goose_db_version",
+  noTransactionMark: "it holds a `-- +goose NO TRANSACTION` line",
+  read(source: SourceFolder, dialect: SqlDialect): ForeignMigration[] {
     const found = source.list().flatMap((entry): (ForeignMigration & { key: string; file: string })[] => {
       const file = entry.name;
       // goose skips Go test files.
@@ -65,6 +69,7 @@ export const goose: ForeignTool = {
       const version = BigInt(/^\d+/.exec(file)![0]).toString();
       if (BigInt(version) < 1n || BigInt(version) > MAX_VERSION) return refuse(source, file, 1, `version ${version}, which goose refuses (it takes 1 to ${MAX_VERSION}); renumber it`);
       const part = (start: number, end: number) => dropCuts(sectionOf(file, text, start, end), start, cuts);
+      const [upSection, downSection] = [part(endOfLine(text, up), down ?? text.length), down === null ? null : part(endOfLine(text, down), text.length)];
       return [
         {
           key: version,
@@ -72,9 +77,9 @@ export const goose: ForeignTool = {
           id: file.replace(/\.sql$/, ""),
           name: file.slice(file.indexOf("_") + 1).replace(/\.sql$/, ""),
           ...(up > 0 ? { preamble: part(0, up) } : {}),
-          up: part(endOfLine(text, up), down ?? text.length),
-          down: down === null ? null : part(endOfLine(text, down), text.length),
-          transaction,
+          up: upSection,
+          down: downSection,
+          transaction: transaction && !opensOwnTransaction(upSection.sql, dialect) && !opensOwnTransaction(downSection?.sql ?? "", dialect),
           sources: [file],
           history: { version_id: version },
         },

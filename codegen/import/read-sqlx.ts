@@ -1,4 +1,6 @@
 /** sqlx: `<version>_<description>.sql` (up only) or `.up.sql` / `.down.sql` pairs; versions are 64-bit integers in numeric order; a file starting `-- no-transaction` runs outside a transaction. */
+import { opensOwnTransaction } from "./own-transaction.js";
+import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 import { compareNumeric, endOfLine, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceSection } from "./source.js";
 
 /** sqlx skips a `.sql` file with no `_`, and refuses one whose name before the first `_` is not a 64-bit integer. */
@@ -9,7 +11,9 @@ const NO_TRANSACTION = "-- no-transaction";
 export const sqlx: ForeignTool = {
   order: "by version as a number (sqlx parses it as a 64-bit integer)",
   foreignKeysOff: false,
-  read(source: SourceFolder): ForeignMigration[] {
+  historyTable: "_sqlx_migrations",
+  noTransactionMark: "its first line is `-- no-transaction`",
+  read(source: SourceFolder, dialect: SqlDialect): ForeignMigration[] {
     const byVersion = new Map<string, { up?: string; down?: string; simple?: string; name: string }>();
     for (const entry of source.list()) {
       if (!entry.isFile() || !entry.name.endsWith(".sql") || !entry.name.includes("_")) continue;
@@ -43,7 +47,7 @@ export const sqlx: ForeignTool = {
         name: slot.name,
         up: up.section,
         down: down?.section ?? null,
-        transaction: up.transaction && (down?.transaction ?? true),
+        transaction: up.transaction && (down?.transaction ?? true) && !opensOwnTransaction(up.section.sql, dialect) && !opensOwnTransaction(down?.section.sql ?? "", dialect),
         sources: [upFile, ...(slot.down === undefined ? [] : [slot.down])],
         // sqlx records SHA-384 of the up file's bytes.
         history: { version, description: slot.name.replaceAll("_", " "), checksum: source.hash(upFile, "sha384") },

@@ -71,6 +71,10 @@ export interface ForeignTool {
   readonly order: string;
   /** On SQLite the tool runs migrations with foreign keys off (the connection's default it leaves alone), so stepwise imports its transactional ones with `foreign_keys:off`. */
   readonly foreignKeysOff: boolean;
+  /** The tool's own history table by its default name: a migration's statement that names it is refused (see `own-history-table.ts`). */
+  readonly historyTable?: string;
+  /** How one of the tool's migrations says it runs outside a transaction, named in the fix for SQL that cannot run inside one (the tool ran it in a transaction too, where it fails). */
+  readonly noTransactionMark?: string;
   read(source: SourceFolder, dialect: SqlDialect): readonly ForeignMigration[];
   /** Set for a tool whose migrations are JavaScript or TypeScript. */
   readonly serve?: ModuleServing;

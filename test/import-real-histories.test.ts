@@ -1,0 +1,151 @@
+/**
+ * `stepwise import` on shapes found in real projects' histories (goose, golang-migrate, dbmate, sqlx, Diesel): a file that holds its own `BEGIN`/`COMMIT` or a `CREATE INDEX CONCURRENTLY`, run
+ * as the tool ran it, and a statement on the tool's own history table, refused at its line. Fixtures are small files written in those shapes. The bin in-process; PostgreSQL is the shared server.
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { createTestProject, runCli, type TestProject } from "./support/project.js";
+import { createTestDatabase } from "./support/postgres-server.js";
+
+/** A project of `dialect` with `files` in `<tool>-migrations/`. */
+function projectWith(t: test.TestContext, tool: string, dialect: string, files: Record<string, string>): TestProject {
+  const project = createTestProject(t, { packageJson: { stepwise: { dialect, tableName: "stepwise_history" } } });
+  for (const [file, text] of Object.entries(files)) {
+    const at = path.join(project.root, `${tool}-migrations`, file);
+    mkdirSync(path.dirname(at), { recursive: true });
+    writeFileSync(at, text);
+  }
+  return project;
+}
+
+/** The `--json` output of an import, with its exit code checked. */
+async function importJson(project: TestProject, tool: string, code: number, ...extra: string[]) {
+  const run = await runCli(["import", tool, `${tool}-migrations`, "--empty-down", "no-op", "--json", ...extra], { cwd: project.root });
+  assert.equal(run.code, code, run.stdout + run.stderr);
+  return JSON.parse(run.stdout) as { error?: { code: string; problems?: { file: string; line: number; message: string }[] }; migrations?: { originalId: string; transaction: boolean }[] };
+}
+
+const TABLE = "CREATE TABLE accounts (id integer PRIMARY KEY);\n";
+/** A migration that wraps itself in a transaction, as projects write them for a tool they believe runs none. */
+const OWN = "-- Atomic on its own.\nBEGIN;\n    ALTER TABLE accounts ADD COLUMN note text;\n    UPDATE accounts SET note = '';\nCOMMIT;\n";
+const CONCURRENT = "CREATE UNIQUE INDEX CONCURRENTLY accounts_note ON accounts (note);\n";
+
+/** Each tool's files for: a table, a migration with its own BEGIN/COMMIT, and a concurrent index (`marked`: with the tool's no-transaction mark, where it has one). */
+const SHAPES: Record<string, (marked: boolean) => Record<string, string>> = {
+  "golang-migrate": () => ({
+    "000001_accounts.up.sql": TABLE,
+    "000001_accounts.down.sql": "DROP TABLE accounts;\n",
+    "000002_note.up.sql": OWN,
+    "000002_note.down.sql": "BEGIN;\nALTER TABLE accounts DROP COLUMN note;\nCOMMIT;\n",
+    "000003_index.up.sql": CONCURRENT,
+    "000003_index.down.sql": "DROP INDEX CONCURRENTLY accounts_note;\n",
+  }),
+  sqlx: (marked) => ({ "20240101000000_accounts.sql": TABLE, "20240102000000_note.sql": OWN, "20240103000000_index.sql": `${marked ? "-- no-transaction\n" : ""}${CONCURRENT}` }),
+  goose: (marked) => ({
+    "00001_accounts.sql": `-- +goose Up\n${TABLE}`,
+    "00002_note.sql": `-- +goose Up\n${OWN}`,
+    "00003_index.sql": `${marked ? "-- +goose NO TRANSACTION\n" : ""}-- +goose Up\n${CONCURRENT}`,
+  }),
+  dbmate: (marked) => ({
+    "20240101000000_accounts.sql": `-- migrate:up\n${TABLE}\n-- migrate:down\n`,
+    "20240102000000_note.sql": `-- migrate:up\n${OWN}\n-- migrate:down\n`,
+    "20240103000000_index.sql": `-- migrate:up${marked ? " transaction:false" : ""}\n${CONCURRENT}\n-- migrate:down\n`,
+  }),
+  diesel: (marked) => ({
+    "2024-01-01-000000_accounts/up.sql": TABLE,
+    "2024-01-02-000000_note/up.sql": OWN,
+    "2024-01-03-000000_index/up.sql": CONCURRENT,
+    ...(marked ? { "2024-01-03-000000_index/metadata.toml": "run_in_transaction = false\n" } : {}),
+  }),
+};
+
+test("PostgreSQL: a migration holding its own BEGIN/COMMIT is imported with transaction:false for every tool (the tool's BEGIN only warned there, its COMMIT ended the tool's transaction), golang-migrate's CONCURRENTLY too (its driver wraps nothing); gen passes and up applies them", async (t) => {
+  for (const tool of Object.keys(SHAPES)) {
+    const project = projectWith(t, tool, "postgres", SHAPES[tool]!(true));
+    const plan = await importJson(project, tool, 0, "--yes");
+    assert.deepEqual(
+      plan.migrations!.map((migration) => migration.transaction),
+      [true, false, false],
+      tool,
+    );
+    await project.generateAsBin();
+    const database = await createTestDatabase();
+    t.after(() => database.drop());
+    const up = await runCli(["up", "--driver", "pg", "--url", database.url, "--json"], { cwd: project.root, env: { DATABASE_URL: undefined, PGPASSWORD: undefined } });
+    assert.equal(up.code, 0, `${tool}: ${up.stdout}${up.stderr}`);
+  }
+});
+
+test("SQLite: golang-migrate's file with its own BEGIN/COMMIT ran under x-no-tx-wrap, so it is imported with transaction:false; the tools that always wrap refuse it at its line, naming their own no-transaction mark", async (t) => {
+  const sqlite = (text: string) => text.replace("CONCURRENTLY ", "");
+  const project = projectWith(t, "golang-migrate", "sqlite", Object.fromEntries(Object.entries(SHAPES["golang-migrate"]!(true)).map(([file, text]) => [file, sqlite(text)])));
+  const plan = await importJson(project, "golang-migrate", 0);
+  assert.deepEqual(
+    plan.migrations!.map((migration) => migration.transaction),
+    [true, false, true],
+  );
+  for (const [tool, file, mark] of [
+    ["sqlx", "20240102000000_note.sql", "-- no-transaction"],
+    ["goose", "00002_note.sql", "-- +goose NO TRANSACTION"],
+    ["dbmate", "20240102000000_note.sql", "transaction:false"],
+    ["diesel", "2024-01-02-000000_note/up.sql", "run_in_transaction = false"],
+  ] as const) {
+    const files = Object.fromEntries(Object.entries(SHAPES[tool]!(true)).map(([name, text]) => [name, sqlite(text)]));
+    const error = (await importJson(projectWith(t, tool, "sqlite", files), tool, 1)).error!;
+    assert.equal(error.code, "IMPORT_SOURCE_INVALID");
+    const line = tool === "goose" || tool === "dbmate" ? 3 : 2;
+    assert.deepEqual(
+      error.problems!.map((problem) => [problem.file, problem.line]),
+      [
+        [`${tool}-migrations/${file}`, line],
+        [`${tool}-migrations/${file}`, line + 3],
+      ],
+    );
+    assert.ok(
+      error.problems!.every((problem) => problem.message.includes(mark) && problem.message.endsWith("[SQL_TRANSACTION_CONTROL]")),
+      tool,
+    );
+  }
+});
+
+test("PostgreSQL: a CONCURRENTLY without the tool's no-transaction mark failed under the tool too: IMPORT_SOURCE_INVALID at its line, the fix naming the tool's mark, not stepwise's flag", async (t) => {
+  for (const [tool, file, line, mark] of [
+    ["sqlx", "20240103000000_index.sql", 1, "-- no-transaction"],
+    ["goose", "00003_index.sql", 2, "-- +goose NO TRANSACTION"],
+    ["dbmate", "20240103000000_index.sql", 2, "transaction:false"],
+    ["diesel", "2024-01-03-000000_index/up.sql", 1, "run_in_transaction = false"],
+  ] as const) {
+    const error = (await importJson(projectWith(t, tool, "postgres", SHAPES[tool]!(false)), tool, 1)).error!;
+    assert.deepEqual(
+      error.problems!.map((problem) => [problem.file, problem.line]),
+      [[`${tool}-migrations/${file}`, line]],
+    );
+    assert.ok(error.problems![0]!.message.includes(mark) && !error.problems![0]!.message.includes('-- migrate:up" line'), tool);
+    assert.ok(error.problems![0]!.message.endsWith("[SQL_NEEDS_NO_TRANSACTION]"));
+  }
+});
+
+test("a statement on the tool's own history table (a trigger on it, a column added to it) is IMPORT_SOURCE_INVALID at its line for every tool, quoted or in the default schema too; another schema's table of that name, a string or a comment is imported", async (t) => {
+  const TABLES: Record<string, [string, (up: string) => Record<string, string>, string]> = {
+    "golang-migrate": ["schema_migrations", (up) => ({ "1_a.up.sql": TABLE, "2_b.up.sql": up }), "2_b.up.sql"],
+    sqlx: ["_sqlx_migrations", (up) => ({ "1_a.sql": TABLE, "2_b.sql": up }), "2_b.sql"],
+    goose: ["goose_db_version", (up) => ({ "1_a.sql": `-- +goose Up\n${TABLE}`, "2_b.sql": `-- +goose Up\n${up}` }), "2_b.sql"],
+    dbmate: ["schema_migrations", (up) => ({ "1_a.sql": `-- migrate:up\n${TABLE}-- migrate:down\n`, "2_b.sql": `-- migrate:up\n${up}-- migrate:down\n` }), "2_b.sql"],
+    diesel: ["__diesel_schema_migrations", (up) => ({ "2020-01-01-000000_a/up.sql": TABLE, "2020-01-02-000000_b/up.sql": up }), "2020-01-02-000000_b/up.sql"],
+  };
+  for (const [tool, [table, files, file]] of Object.entries(TABLES)) {
+    const offset = tool === "goose" || tool === "dbmate" ? 1 : 0;
+    const refused = `-- Keep the old tool away.\nCREATE INDEX accounts_id ON accounts (id);\nALTER TABLE ${table} ADD COLUMN note text;\nCREATE TRIGGER stop BEFORE INSERT ON "${table}"\n  FOR EACH ROW EXECUTE FUNCTION stop();\nDROP TABLE IF EXISTS public.${table};\n`;
+    const error = (await importJson(projectWith(t, tool, "postgres", files(refused)), tool, 1)).error!;
+    assert.equal(error.code, "IMPORT_SOURCE_INVALID");
+    assert.deepEqual(
+      error.problems!.map((problem) => [problem.file, problem.line]),
+      [3, 4, 6].map((line) => [`${tool}-migrations/${file}`, line + offset]),
+      tool,
+    );
+    const kept = `ALTER TABLE auth.${table} OWNER TO CURRENT_USER;\nCOMMENT ON TABLE accounts IS 'not ${table}';\n-- ${table} is the old tool's\nCREATE TABLE ${table}_archive (id integer);\n`;
+    await importJson(projectWith(t, tool, "postgres", files(kept)), tool, 0);
+  }
+});
