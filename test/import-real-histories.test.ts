@@ -125,6 +125,13 @@ test("PostgreSQL: a CONCURRENTLY without the tool's no-transaction mark failed u
     assert.ok(error.problems![0]!.message.includes(mark) && !error.problems![0]!.message.includes('-- migrate:up" line'), tool);
     assert.ok(error.problems![0]!.message.endsWith("[SQL_NEEDS_NO_TRANSACTION]"));
   }
+  // A down the tool never ran (crates.io's shape: an index rebuilt concurrently in down.sql of a migration that runs in a transaction) is refused at its own line.
+  const files = { ...SHAPES.diesel!(true), "2024-01-04-000000_drop_note/up.sql": "DROP INDEX accounts_note;\n", "2024-01-04-000000_drop_note/down.sql": `-- Rebuild it.\n${CONCURRENT}` };
+  const error = (await importJson(projectWith(t, "diesel", "postgres", files), "diesel", 1)).error!;
+  assert.deepEqual(
+    error.problems!.map((problem) => [problem.file, problem.line]),
+    [["diesel-migrations/2024-01-04-000000_drop_note/down.sql", 2]],
+  );
 });
 
 test("a statement on the tool's own history table (a trigger on it, a column added to it) is IMPORT_SOURCE_INVALID at its line for every tool, quoted or in the default schema too; another schema's table of that name, a string or a comment is imported", async (t) => {

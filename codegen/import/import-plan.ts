@@ -292,7 +292,7 @@ function renderMigration(
 function toolFix(problem: { code: string | null; message: string }, tool: string, mark: string | undefined): string {
   if (mark === undefined || (problem.code !== "SQL_NEEDS_NO_TRANSACTION" && problem.code !== "SQL_TRANSACTION_CONTROL")) return problem.message;
   const what = problem.message.slice(0, problem.message.indexOf("; ") === -1 ? undefined : problem.message.indexOf("; "));
-  return `${what.replace("stepwise runs this migration", `${tool} ran this migration`)}; ${tool} runs a migration outside a transaction only when ${mark}: add that to the ${tool} migration (keeping it to what must run outside a transaction) and import again`;
+  return `${what.replace("stepwise runs this migration", `${tool} ran this migration`)}, where it fails the same way; ${tool} runs a migration outside a transaction only when ${mark}. Change the statement so it runs inside a transaction (as a down ${tool} never ran may need), or add that mark to the ${tool} migration (its up and down then both run outside one), and import again`;
 }
 
 /** Refuses (`IMPORT_TARGET_NOT_EMPTY`) a migrations folder that holds anything migration-like, an earlier map, the helper import would write, or the tool's folder (which `gen` would then find there). */
