@@ -3,7 +3,7 @@
  * as the tool ran it, and a statement on the tool's own history table, refused at its line. Fixtures are small files written in those shapes. The bin in-process; PostgreSQL is the shared server.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { createTestProject, runCli, type TestProject } from "./support/project.js";
@@ -155,4 +155,44 @@ test("a statement on the tool's own history table (a trigger on it, a column add
     const kept = `ALTER TABLE auth.${table} OWNER TO CURRENT_USER;\nCOMMENT ON TABLE accounts IS 'not ${table}';\n-- ${table} is the old tool's\nCREATE TABLE ${table}_archive (id integer);\n`;
     await importJson(projectWith(t, tool, "postgres", files(kept)), tool, 0);
   }
+});
+
+test("goose: ENVSUB ON around SQL it does not change (real files turn it on by habit) is imported, its lines dropped and the SQL kept; one that substitutes a $NAME, a ${NAME}, or makes $$ or \\$ one $, is IMPORT_SOURCE_INVALID at its ENVSUB ON line", async (t) => {
+  const body = "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  RETURN NEW;\nEND;\n$$;\n";
+  const kept = {
+    // A comment naming a variable stays a comment; $( is left as written; ENVSUB OFF ends it before the $$ body.
+    "00001_a.sql": `-- +goose Up\n-- +goose ENVSUB ON\n-- Grant to $APP_USER by hand.\nCREATE TABLE a (id integer, note text DEFAULT '$(none)');\n-- +goose ENVSUB OFF\n-- +goose StatementBegin\n${body}-- +goose StatementEnd\n`,
+    "00002_b.sql": "-- +goose Up\n-- +goose StatementBegin\n-- +goose ENVSUB ON\nCREATE TABLE b (id integer);\n-- +goose ENVSUB OFF\n-- +goose StatementEnd\n-- +goose Down\nDROP TABLE b;\n",
+  };
+  const project = projectWith(t, "goose", "postgres", kept);
+  await importJson(project, "goose", 0, "--yes");
+  const written = readFileSync(path.join(project.migrationsDir, "001_a.sql"), "utf8");
+  assert.ok(!written.includes("ENVSUB") && written.includes("'$(none)'") && written.includes(body));
+  await project.generateAsBin();
+  const database = await createTestDatabase();
+  t.after(() => database.drop());
+  const up = await runCli(["up", "--driver", "pg", "--url", database.url, "--json"], { cwd: project.root, env: { DATABASE_URL: undefined, PGPASSWORD: undefined } });
+  assert.equal(up.code, 0, up.stdout + up.stderr);
+
+  for (const [line, substituted] of [
+    ["ALTER TABLE a OWNER TO $APP_USER;", 4],
+    ["ALTER TABLE a OWNER TO ${APP_USER:-app};", 4],
+    ["SELECT '\\$5';", 4],
+  ] as const) {
+    const files = { "00001_a.sql": `-- +goose Up\nCREATE TABLE a (id integer);\n-- +goose ENVSUB ON\n${line}\n` };
+    const error = (await importJson(projectWith(t, "goose", "postgres", files), "goose", 1)).error!;
+    assert.deepEqual(
+      error.problems!.map((problem) => [problem.file, problem.line]),
+      [["goose-migrations/00001_a.sql", 3]],
+    );
+    assert.match(error.problems![0]!.message, new RegExp(`line ${substituted}`));
+  }
+  // A dollar-quoted body inside the ENVSUB region: goose would send it with one $ where $$ stood.
+  const dollar = { "00001_a.sql": `-- +goose Up\n-- +goose ENVSUB ON\nCREATE TABLE a (id integer);\n-- +goose StatementBegin\n${body}-- +goose StatementEnd\n` };
+  const error = (await importJson(projectWith(t, "goose", "postgres", dollar), "goose", 1)).error!;
+  assert.deepEqual(
+    error.problems!.map((problem) => [problem.file, problem.line]),
+    [["goose-migrations/00001_a.sql", 2]],
+  );
+  assert.match(error.problems![0]!.message, /line 5/);
 });

@@ -101,7 +101,7 @@ test("a folder that already holds migrations is IMPORT_TARGET_NOT_EMPTY, in the 
 test("a malformed source file is IMPORT_SOURCE_INVALID at its file and line, and nothing is written", async (t) => {
   const cases: [tool: string, files: Record<string, string>, file: string, line: number][] = [
     ["goose", { "00001_a.sql": "CREATE TABLE a (id INTEGER);\n" }, "goose-migrations/00001_a.sql", 1],
-    ["goose", { "00001_a.sql": "-- +goose Up\nCREATE TABLE a (id INTEGER);\n-- +goose ENVSUB ON\n" }, "goose-migrations/00001_a.sql", 3],
+    ["goose", { "00001_a.sql": "-- +goose Up\nCREATE TABLE a (id INTEGER);\n-- +goose ENVSUB ON\nALTER TABLE a RENAME TO ${TABLE};\n" }, "goose-migrations/00001_a.sql", 3],
     ["dbmate", { "1_a.sql": "-- migrate:up\nCREATE TABLE a (id INTEGER);\n" }, "dbmate-migrations/1_a.sql", 1],
     ["flyway", { "V1__a.sql": "CREATE TABLE a (id INTEGER);\n", "V2__b.sql": "\nCREATE TABLE ${prefix}b (id INTEGER);\n" }, "flyway-migrations/V2__b.sql", 2],
     ["flyway", { "V1__a.sql": "CREATE TABLE a (id INTEGER);\n", "R__views.sql": "CREATE VIEW v AS SELECT 1;\n" }, "flyway-migrations/R__views.sql", 1],

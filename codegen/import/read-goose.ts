@@ -1,7 +1,9 @@
 /**
  * goose (SQL migrations): `<version>_<name>.sql` with `-- +goose Up` and `-- +goose Down`; versions are 64-bit integers in numeric order. `-- +goose NO TRANSACTION` runs the file outside a
- * transaction; `StatementBegin`/`StatementEnd` only tell goose's splitter where a statement ends, and stepwise runs a section as one script, so those lines are dropped.
+ * transaction; `StatementBegin`/`StatementEnd` only tell goose's splitter where a statement ends, and stepwise runs a section as one script, so those lines are dropped, as are `ENVSUB ON`/`OFF`
+ * lines around SQL they do not change (see `goose-envsub.ts`).
  */
+import { findEnvsubChange } from "./goose-envsub.js";
 import { opensOwnTransaction } from "./own-transaction.js";
 import { compareNumeric, endOfLine, lineAt, refuse, reportDuplicates, sectionOf, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceSection } from "./source.js";
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
@@ -10,7 +12,7 @@ import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 const ANNOTATION = /^[ \t]*--.*\+goose.*$/gm;
 /** goose parses versions as signed 64-bit integers and refuses those below 1. */
 const MAX_VERSION = 2n ** 63n - 1n;
-const KNOWN = new Map(["up", "down", "statementbegin", "statementend", "no transaction"].map((word) => [word, word]));
+const KNOWN = new Map(["up", "down", "statementbegin", "statementend", "no transaction", "envsub on", "envsub off"].map((word) => [word, word]));
 
 export const goose: ForeignTool = {
   order: "by version as a number (so 9_a runs before 10_b)",
@@ -30,6 +32,9 @@ export const goose: ForeignTool = {
       let down: number | null = null;
       let transaction = true;
       let statementAt: number | null = null;
+      // Where ENVSUB is on: from its ON line to its OFF line or the end of the file.
+      const envsub: [number, number][] = [];
+      let envsubAt: number | null = null;
       // The annotation lines, which stepwise's markers replace; everything else is kept as written.
       const cuts: [number, number][] = [];
       for (const match of text.matchAll(ANNOTATION)) {
@@ -37,11 +42,11 @@ export const goose: ForeignTool = {
         const command = match[0].replaceAll("--", "").replace("+goose", "").trim();
         const word = /^\s/.test(match[0]) || command.includes("+goose") ? undefined : KNOWN.get(command.toLowerCase());
         const line = lineAt(text, match.index);
-        if (word === undefined) {
-          const why = /^envsub/i.test(command)
-            ? "goose substitutes environment variables into the SQL when it runs it, and stepwise runs SQL as written: write the values in and delete the annotation"
-            : "goose refuses this annotation line (unknown, indented, or a comment that mentions +goose)";
-          return refuse(source, file, line, `"${match[0].trim()}": ${why}`);
+        if (word === undefined) return refuse(source, file, line, `"${match[0].trim()}": goose refuses this annotation line (unknown, indented, or a comment that mentions +goose)`);
+        if (word === "envsub on") envsubAt ??= match.index;
+        if (word === "envsub off" && envsubAt !== null) {
+          envsub.push([envsubAt, match.index]);
+          envsubAt = null;
         }
         if (word === "up" && up !== null) return refuse(source, file, line, "a second `-- +goose Up`, which goose refuses");
         if (word === "down" && down !== null) return refuse(source, file, line, "a second `-- +goose Down`, which goose refuses");
@@ -58,6 +63,17 @@ export const goose: ForeignTool = {
         if (word !== "up" && word !== "down") cuts.push([match.index, endOfLine(text, match.index)]);
       }
       if (up === null) return refuse(source, file, 1, "no `-- +goose Up` annotation, which goose requires");
+      if (envsubAt !== null) envsub.push([envsubAt, text.length]);
+      const substituted = findEnvsubChange(text, envsub);
+      if (substituted !== null) {
+        const on = envsub.findLast(([from]) => lineAt(text, from) < substituted)![0];
+        return refuse(
+          source,
+          file,
+          lineAt(text, on),
+          `"-- +goose ENVSUB ON": goose substitutes environment variables into line ${substituted} when it runs it (a $NAME or \${NAME}, or a $$ or \\$ it makes one $), and stepwise runs SQL as written: write the values in and delete the annotation`,
+        );
+      }
       if (statementAt !== null) return refuse(source, file, lineAt(text, statementAt), "`-- +goose StatementBegin` without its `-- +goose StatementEnd`, which goose refuses");
       const unfinished = findUnfinishedUp(text);
       if (unfinished !== null) return refuse(source, file, unfinished, "a statement in the up without a `;` ending its last line, which goose refuses (missing semicolon); end it with `;`");
