@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
+import Database from "better-sqlite3";
 import { createTestProject, runCli, type TestProject } from "./support/project.js";
 import { createTestDatabase } from "./support/postgres-server.js";
 
@@ -195,4 +196,32 @@ test("goose: ENVSUB ON around SQL it does not change (real files turn it on by h
     [["goose-migrations/00001_a.sql", 2]],
   );
   assert.match(error.problems![0]!.message, /line 5/);
+});
+
+test("SQLite: SQLite's rebuild recipe written out (PRAGMA foreign_keys=OFF, BEGIN … COMMIT, PRAGMA foreign_keys=ON) in a migration the tool ran outside its transaction (golang-migrate under x-no-tx-wrap, Diesel's run_in_transaction = false) is imported as written with transaction:false, and keeps the child rows as the tool did", async (t) => {
+  const parent =
+    "CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT);\nCREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parent (id) ON DELETE CASCADE);\nINSERT INTO parent VALUES (1, 'a');\nINSERT INTO child VALUES (1, 1), (2, 1);\n";
+  const rebuild =
+    "PRAGMA foreign_keys=OFF;\nBEGIN;\nCREATE TABLE parent_new (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT '');\nINSERT INTO parent_new SELECT id, coalesce(name, '') FROM parent;\nDROP TABLE parent;\nALTER TABLE parent_new RENAME TO parent;\nCOMMIT;\nPRAGMA foreign_keys=ON;\n";
+  const shapes: Record<string, Record<string, string>> = {
+    "golang-migrate": { "1_parent.up.sql": parent, "2_rebuild.up.sql": rebuild },
+    diesel: { "2020-01-01-000000_parent/up.sql": parent, "2020-01-02-000000_rebuild/up.sql": rebuild, "2020-01-02-000000_rebuild/metadata.toml": "run_in_transaction = false\n" },
+  };
+  for (const [tool, files] of Object.entries(shapes)) {
+    const project = projectWith(t, tool, "sqlite", files);
+    const plan = await importJson(project, tool, 0, "--yes");
+    assert.deepEqual(
+      plan.migrations!.map((migration) => migration.transaction),
+      [true, false],
+      tool,
+    );
+    assert.ok(readFileSync(path.join(project.migrationsDir, "002_rebuild.sql"), "utf8").includes(`\n${rebuild}`), tool);
+    await project.generateAsBin();
+    const file = project.databasePath("app.db");
+    const up = await runCli(["up", "--db", file, "--json"], { cwd: project.root });
+    assert.equal(up.code, 0, up.stdout + up.stderr);
+    const database = new Database(file, { readonly: true });
+    t.after(() => database.close());
+    assert.equal(database.prepare("SELECT count(*) AS n FROM child").get()!.n, 2, tool);
+  }
 });

@@ -229,8 +229,10 @@ function renderMigration(
   if (down !== "none" && migration.down !== null) add(migration.down.sql, migration.down);
   const text = chunks.map((chunk) => chunk.text).join("");
   const parsed = parseSqlMigrationSource(text, { dialect });
-  // The tool ran it outside a transaction, and something in it (a VACUUM) cannot run inside one: its pragmas stay statements, run outside a transaction as the tool ran them.
-  if (pragmas > 0 && !source.transaction && !parsed.ok && parsed.problems.some((problem) => problem.code === "SQL_NEEDS_NO_TRANSACTION")) return renderMigration(source, context, true);
+  // The tool ran it outside a transaction, and something in it cannot run inside one (a VACUUM, or its own BEGIN … COMMIT between the pragmas, SQLite's rebuild recipe as written): its pragmas stay
+  // statements, run outside a transaction as the tool ran them.
+  const outside = (code: string | null) => code === "SQL_NEEDS_NO_TRANSACTION" || code === "SQL_TRANSACTION_CONTROL";
+  if (pragmas > 0 && !source.transaction && !parsed.ok && parsed.problems.some((problem) => outside(problem.code))) return renderMigration(source, context, true);
   // A `-- migrate:down` line in the tool's SQL, a comment to the tool, would cut the migration short where no down marker of ours makes it a duplicate.
   const splitAt =
     parsed.ok && down === "none" && parsed.migration.downSqlLine !== null
