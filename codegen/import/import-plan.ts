@@ -262,7 +262,7 @@ function renderMigration(
               return {
                 file: from.file,
                 line: resumed ? resumed.line + within - resumed.at : from.line + within,
-                message: problem.code === null ? problem.message : `${toolFix(problem, tool, context.reader.noTransactionMark)} [${problem.code}]`,
+                message: problem.code === null ? problem.message : `${rephraseForTool(problem, tool, context.reader.noTransactionMark)} [${problem.code}]`,
               };
             }
             line += lines;
@@ -291,7 +291,7 @@ function renderMigration(
  * A problem's message with the fix said in the tool's terms where stepwise's would not help: SQL that cannot run in a transaction was refused in the tool's file, where stepwise's flag means nothing,
  * and the tool ran it in a transaction too (where it fails the same way) unless the file carries the tool's own mark.
  */
-function toolFix(problem: { code: string | null; message: string }, tool: string, mark: string | undefined): string {
+function rephraseForTool(problem: { code: string | null; message: string }, tool: string, mark: string | undefined): string {
   if (mark === undefined || (problem.code !== "SQL_NEEDS_NO_TRANSACTION" && problem.code !== "SQL_TRANSACTION_CONTROL")) return problem.message;
   const what = problem.message.slice(0, problem.message.indexOf("; ") === -1 ? undefined : problem.message.indexOf("; "));
   return `${what.replace("stepwise runs this migration", `${tool} ran this migration`)}, where it fails the same way; ${tool} runs a migration outside a transaction only when ${mark}. Change the statement so it runs inside a transaction (as a down ${tool} never ran may need), or add that mark to the ${tool} migration (its up and down then both run outside one), and import again`;

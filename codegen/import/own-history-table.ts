@@ -15,11 +15,11 @@ export function findHistoryTableReferences(section: SourceSection, tool: string,
   if (table === undefined) return [];
   return splitSqlStatements(tokenizeSql(section.sql, dialect), dialect).flatMap(({ tokens }): SourceProblem[] => {
     const at = tokens.findIndex((token, index) => {
-      if (nameOf(token.text, token.kind) !== table.toLowerCase()) return false;
+      if (unquoteName(token.text, token.kind) !== table.toLowerCase()) return false;
       if (tokens[index + 1]?.text === ".") return false;
       if (tokens[index - 1]?.text !== ".") return true;
       const schema = tokens[index - 2];
-      return schema !== undefined && DEFAULT_SCHEMAS.has(nameOf(schema.text, schema.kind) ?? "");
+      return schema !== undefined && DEFAULT_SCHEMAS.has(unquoteName(schema.text, schema.kind) ?? "");
     });
     if (at === -1) return [];
     return [
@@ -33,7 +33,7 @@ export function findHistoryTableReferences(section: SourceSection, tool: string,
 }
 
 /** A word's or quoted identifier's name, lower-cased for comparison; `null` for other tokens. */
-function nameOf(text: string, kind: string): string | null {
+function unquoteName(text: string, kind: string): string | null {
   if (kind === "word") return text.toLowerCase();
   if (kind !== "quoted-identifier") return null;
   return text.slice(1, -1).replaceAll('""', '"').toLowerCase();
