@@ -3,7 +3,9 @@ import { createHash } from "node:crypto";
 import { lstatSync, readdirSync, readFileSync, statSync, type Dirent } from "node:fs";
 import path from "node:path";
 import { decodeSourceBytes } from "../../src/shared/source-text.js";
+import { tokenizeSql } from "../../src/shared/postgres-tokens.js";
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
+import { reportStatementProblems } from "../../src/shared/sql-statement-checks.js";
 import { compareText, errorCode, tryOr } from "../problems.js";
 
 /** A stretch of a source file: its text exactly as read (a leading BOM dropped), and where it starts (`file` relative to the source folder, `line` 1-based). */
@@ -180,4 +182,16 @@ export function reportDuplicates<T extends { key: string; file: string }>(source
 export function refuse(source: SourceFolder, file: string, line: number, message: string): [] {
   source.report(file, line, message);
   return [];
+}
+
+/**
+ * Whether PostgreSQL could have run the script in one transaction: nothing in it is refused inside one (CONCURRENTLY, VACUUM, …), and it does not manage transactions itself. Prisma and Flyway
+ * run a script that fails this outside a transaction.
+ */
+export function runsInOneTransaction(sql: string, dialect: SqlDialect): boolean {
+  let refused = false;
+  reportStatementProblems(tokenizeSql(sql, dialect), { transaction: true, disableForeignKeys: false }, dialect, (code) => {
+    if (code === "SQL_NEEDS_NO_TRANSACTION" || code === "SQL_TRANSACTION_CONTROL") refused = true;
+  });
+  return !refused;
 }

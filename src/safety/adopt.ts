@@ -19,7 +19,8 @@ type MapEntry = {
 };
 
 /** A migration as the tool's table records it: `id` matches the map's `history[key]`; `rolled-back` counts as not applied (the tool would run it again), any other state but `applied` is refused. */
-type Recorded = { id: string; state: string; checksum?: string };
+/** `baselineScript`: the tool ran its baseline script (Flyway's B, on an empty database) for this row. */
+type Recorded = { id: string; state: string; checksum?: string; baselineScript?: true };
 
 /** Where a tool keeps its history and how to read it: `key` and `checksum` name the map's `history` fields. */
 type ToolHistory = {
@@ -122,8 +123,17 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
         "version",
       ).map(([id, row]) => ({
         id,
-        state: !truthy(row.success) ? "failed" : row.type === "UNDO_SQL" ? "rolled-back" : row.type === "SQL" ? "applied" : row.type === "BASELINE" ? "baseline" : `type ${text(row.type)}`,
+        state: !truthy(row.success)
+          ? "failed"
+          : row.type === "UNDO_SQL"
+            ? "rolled-back"
+            : row.type === "SQL" || row.type === "SQL_BASELINE"
+              ? "applied"
+              : row.type === "BASELINE"
+                ? "baseline"
+                : `type ${text(row.type)}`,
         checksum: text(row.checksum),
+        ...(row.type === "SQL_BASELINE" && { baselineScript: true as const }),
       })),
     gapFix: "flyway migrate -outOfOrder=true applies them (plain migrate reports them ignored)",
     // flyway baseline (or baselineOnMigrate) marks every version at or below its own as applied without running it.
@@ -488,7 +498,27 @@ function* dropOldTable(tool: string, schema: string | undefined, table: string, 
 
 /** The map entries the tool applied, as versions 1..k; refuses failed, unknown, mismatched and gapped histories. A rolled-back migration is not applied: the tool would run it again. */
 function resolveApplied(tool: string, history: ToolHistory, migrations: readonly MapEntry[], all: readonly Recorded[]): MapEntry[] {
-  const baselines = history.baselineCovers ? all.filter((entry) => entry.state === "baseline") : [];
+  const byId = new Map(migrations.map((entry) => [text(entry.history[history.key]), entry]));
+  // An imported baseline script (Flyway's B) stands for the versions at or below its own that a database ran before the script existed (scripts the import left out), as a baseline row would.
+  const baselineScript = history.baselineCovers ? migrations.find((entry) => entry.history.type === "SQL_BASELINE") : undefined;
+  const covered = baselineScript === undefined ? "" : text(baselineScript.history[history.key]);
+  const replaced = all.filter(
+    (entry) =>
+      baselineScript !== undefined && entry.state === "applied" && !entry.baselineScript && [undefined, baselineScript].includes(byId.get(entry.id)) && history.baselineCovers!(covered, entry.id),
+  );
+  // Only a database that reached the baseline script's version has its schema; one below it is at a version no imported migration builds.
+  if (replaced.length > 0 && !replaced.some((entry) => history.baselineCovers!(entry.id, covered))) {
+    const ids = replaced.map((entry) => entry.id);
+    throw new StepwiseError(
+      "ADOPT_UNKNOWN_MIGRATION",
+      `${tool} records ${ids.join(", ")}, below the baseline script ${baselineScript!.originalId} the import starts with; migrate the database to ${covered} with ${tool} first, then adopt.`,
+      {
+        tool,
+        ids,
+      },
+    );
+  }
+  const baselines = history.baselineCovers ? all.filter((entry) => entry.state === "baseline" || replaced.includes(entry)) : [];
   const recorded = all.filter((entry) => entry.state !== "rolled-back" && !baselines.includes(entry));
   const failed = recorded.filter((entry) => entry.state !== "applied").map(({ id, state }) => ({ id, state }));
   if (failed.length > 0) {
@@ -498,7 +528,6 @@ function resolveApplied(tool: string, history: ToolHistory, migrations: readonly
       migrations: failed,
     });
   }
-  const byId = new Map(migrations.map((entry) => [text(entry.history[history.key]), entry]));
   const byStem = new Map<string, MapEntry | null>();
   if (history.scriptNames) for (const [id, entry] of byId) byStem.set(stripScriptExtension(id), byStem.has(stripScriptExtension(id)) ? null : entry);
   // A database migrated from compiled dist/*.js, imported from the .ts source (or the other way): the name differs only by its extension, when no other imported name fits.
