@@ -10,6 +10,8 @@ import { tryOr } from "../problems.js";
 import { compareNumeric, lineAt, refuse, runsInOneTransaction, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 const FILE = /^([VUBR])(\d+(?:[._]\d+)*)?__(.+)\.sql$/;
+/** An SQL callback Flyway runs during `migrate` (`afterMigrate.sql`, `beforeEachMigrate__grants.sql`, …); those of other commands (clean, info, repair, undo, baseline) never run there. */
+const MIGRATE_CALLBACK = /^((?:before|after)(?:Each)?(?:Migrate\w*|Repeatables|Versioned|Connect|CreateSchema|Validate\w*)|createSchema)(?:__.*)?\.sql$/;
 
 export const flyway: ForeignTool = {
   order: "by version, compared part by part as numbers (1.9, then 1.10, then 2; 1_2 is 1.2)",
@@ -18,6 +20,15 @@ export const flyway: ForeignTool = {
     const byVersion = new Map<string, Slot>();
     const baselines = new Map<string, Slot>();
     for (const file of listFiles(source)) {
+      const callback = MIGRATE_CALLBACK.exec(path.posix.basename(file));
+      if (callback !== null) {
+        source.report(
+          file,
+          1,
+          `a Flyway callback (${callback[1]}), which Flyway runs around every migrate and stepwise has no counterpart for; make what it does a migration, or run it from your deploy step after "stepwise up", and move it out of the folder`,
+        );
+        continue;
+      }
       const match = FILE.exec(path.posix.basename(file));
       if (!match) continue;
       const [, prefix, raw] = match;

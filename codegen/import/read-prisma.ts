@@ -5,7 +5,7 @@
  * the script holds what cannot run in one (CONCURRENTLY, VACUUM, …: only Prisma 7.4's statement-by-statement run applied it) or its own transaction control.
  */
 import { compareText } from "../problems.js";
-import { refuse, runsInOneTransaction, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
+import { checkToolDialect, refuse, runsInOneTransaction, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 /**
  * The other checksums Prisma accepts for `file`: it checks the script as read, with CRLF made LF, and with every LF made CRLF (so a file checked out with other line endings than where it was
@@ -17,10 +17,16 @@ function acceptedChecksums(source: SourceFolder, file: string): string[] {
   return [...new Set(others)].filter((checksum) => checksum !== plain);
 }
 
+const LOCK = "migration_lock.toml";
+
 export const prisma: ForeignTool = {
   order: "by folder name as a string, as Prisma sorts them",
   foreignKeysOff: false,
   read(source: SourceFolder, dialect): ForeignMigration[] {
+    // Prisma records the database its migrations were generated for, and refuses to apply them to another.
+    const lock = source.read(LOCK);
+    const provider = typeof lock === "string" ? /^\s*provider\s*=\s*"([^"]*)"/m.exec(lock)?.[1] : undefined;
+    if (provider !== undefined && !checkToolDialect(source, LOCK, lock!, provider, dialect)) return [];
     return source
       .list()
       .filter((entry) => entry.isDirectory())

@@ -195,3 +195,24 @@ export function runsInOneTransaction(sql: string, dialect: SqlDialect): boolean 
   });
   return !refused;
 }
+
+/** What a tool's own name for its database means to stepwise: a dialect it runs, or `null` for one it does not (MySQL, SQL Server, …). */
+const TOOL_DIALECTS: Readonly<Record<string, SqlDialect>> = { sqlite: "sqlite", turso: "sqlite", postgresql: "postgres", postgres: "postgres", pg: "postgres" };
+
+/**
+ * Refuses a folder whose tool records that its SQL was written for another database than the project's (Prisma's `migration_lock.toml` provider, drizzle-kit's journal dialect): that SQL
+ * would fail at `gen --check` or `up`, far from its cause. `named` is the tool's word, found in `text` (the file `file`); `true` when the folder fits the project.
+ */
+export function checkToolDialect(source: SourceFolder, file: string, text: string, named: string, dialect: SqlDialect): boolean {
+  const wanted = TOOL_DIALECTS[named.toLowerCase()];
+  if (wanted === dialect) return true;
+  const at = lineAt(text, Math.max(0, text.indexOf(`"${named}"`)));
+  source.report(
+    file,
+    at,
+    wanted === undefined
+      ? `these migrations were written for ${named}, and stepwise runs SQLite and PostgreSQL only; they cannot be imported`
+      : `these migrations were written for ${wanted === "postgres" ? "PostgreSQL" : "SQLite"} (${named}), and this project's dialect is ${dialect}; import them into a ${wanted} project (--dialect ${wanted}, or "dialect": "${wanted}" in the config)`,
+  );
+  return false;
+}
