@@ -188,3 +188,66 @@ test("flyway on PostgreSQL: a script of CONCURRENTLY statements (which Flyway ru
   assert.equal(adopted.json.version, 3);
   assert.equal((await cli(project, "verify", "--driver", "pg", "--url", migrated.url)).json.ok, true);
 });
+
+test("flyway repeatable scripts (R__): imported after the V scripts, ordered by description, as Flyway runs them on an empty database; adopted where Flyway ran their current text, refused where it ran an older one, and run by up where it has not run them yet", async (t: TestContext) => {
+  const project = createTestProject(t);
+  const versioned = {
+    "V1__Create_users.sql": "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);\n",
+    "V2__Create_posts.sql": "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id));\n",
+  };
+  const repeatable = {
+    "views/R__Post_counts.sql": "DROP VIEW IF EXISTS post_counts;\nCREATE VIEW post_counts AS SELECT user_id, count(*) AS n FROM posts GROUP BY user_id;\n",
+    "R__Named_users.sql": "DROP VIEW IF EXISTS named_users;\nCREATE VIEW named_users AS SELECT id, name FROM users WHERE name IS NOT NULL;\n",
+  };
+  writeFolder(path.join(project.root, "flyway-migrations"), { ...versioned, ...repeatable });
+  const plan = await importFlyway(project);
+  assert.deepEqual(
+    plan.migrations.map((migration: Json) => [migration.originalId, migration.history.version, migration.history.description]),
+    [
+      ["V1__Create_users", "1", "Create users"],
+      ["V2__Create_posts", "2", "Create posts"],
+      ["R__Named_users", undefined, "Named users"],
+      ["views/R__Post_counts", undefined, "Post counts"],
+    ],
+  );
+  assert.equal((await cli(project, "up", "--db", project.databasePath("fresh.db"))).code, 0);
+
+  // Flyway's rows for a repeatable script have no version; it runs the scripts by description after the versioned ones.
+  const asFlyway = (name: string, scripts: [file: string, text: string][]) => {
+    const file = buildAsFlyway(project.databasePath(name), Object.fromEntries(scripts.filter(([script]) => !script.includes("R__"))));
+    const db = new Database(file);
+    for (const [script, text] of scripts.filter(([entry]) => entry.includes("R__"))) {
+      db.exec(text);
+      const base = path.posix.basename(script);
+      db.prepare("INSERT INTO flyway_schema_history VALUES ((SELECT max(installed_rank) + 1 FROM flyway_schema_history), NULL, ?, 'SQL', ?, ?, 'app', 'now', 1, 1)").run(
+        base.slice(3, -4).replaceAll("_", " "),
+        base,
+        flywayCrc(text),
+      );
+    }
+    db.close();
+    return file;
+  };
+  const ordered = [...Object.entries(versioned), ["R__Named_users.sql", repeatable["R__Named_users.sql"]], ["views/R__Post_counts.sql", repeatable["views/R__Post_counts.sql"]]] as [string, string][];
+  const current = asFlyway("current.db", ordered);
+  const adopted = await cli(project, "adopt", "--db", current);
+  assert.equal(adopted.code, 0, adopted.output);
+  assert.equal(adopted.json.version, 4);
+  assert.equal((await cli(project, "verify", "--db", current)).json.ok, true);
+
+  // The script changed since Flyway last ran it: Flyway would run it again, and the database does not hold what the imported file builds.
+  const older = asFlyway("older.db", [...ordered.slice(0, 3), ["views/R__Post_counts.sql", repeatable["views/R__Post_counts.sql"].replace("count(*)", "count(id)")]]);
+  const refused = await cli(project, "adopt", "--db", older);
+  assert.equal(refused.json.error.code, "ADOPT_CHECKSUM_MISMATCH");
+  assert.deepEqual(
+    refused.json.error.migrations.map((migration: Json) => [migration.id, migration.version]),
+    [["R__Post counts", 4]],
+  );
+
+  // The repeatable scripts were added after Flyway last ran: adopted at the versioned ones, up runs them.
+  const before = asFlyway("before.db", Object.entries(versioned));
+  const behind = await cli(project, "adopt", "--db", before);
+  assert.equal(behind.json.version, 2, behind.output);
+  assert.equal((await cli(project, "up", "--db", before)).code, 0);
+  assert.equal((await cli(project, "verify", "--db", before)).json.ok, true);
+});

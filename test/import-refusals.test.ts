@@ -104,7 +104,13 @@ test("a malformed source file is IMPORT_SOURCE_INVALID at its file and line, and
     ["goose", { "00001_a.sql": "-- +goose Up\nCREATE TABLE a (id INTEGER);\n-- +goose ENVSUB ON\n" }, "goose-migrations/00001_a.sql", 3],
     ["dbmate", { "1_a.sql": "-- migrate:up\nCREATE TABLE a (id INTEGER);\n" }, "dbmate-migrations/1_a.sql", 1],
     ["flyway", { "V1__a.sql": "CREATE TABLE a (id INTEGER);\n", "V2__b.sql": "\nCREATE TABLE ${prefix}b (id INTEGER);\n" }, "flyway-migrations/V2__b.sql", 2],
-    ["flyway", { "V1__a.sql": "CREATE TABLE a (id INTEGER);\n", "R__views.sql": "CREATE VIEW v AS SELECT 1;\n" }, "flyway-migrations/R__views.sql", 1],
+    // Two repeatable scripts of one description, which Flyway refuses (one repeatable script is imported: test/import-flyway-shapes.test.ts).
+    [
+      "flyway",
+      { "V1__a.sql": "CREATE TABLE a (id INTEGER);\n", "R__views.sql": "CREATE VIEW v AS SELECT 1;\n", "sub/R__views.sql": "CREATE VIEW w AS SELECT 1;\n" },
+      "flyway-migrations/sub/R__views.sql",
+      1,
+    ],
     ["drizzle", { "meta/_journal.json": '{\n  "entries": [\n    { "idx": 0, "tag": "0000_missing" }\n  ]\n}\n' }, "drizzle-migrations/meta/_journal.json", 3],
     // A Flyway callback run during migrate (in a subfolder too, with a description): stepwise has none, and skipping it would drop what it does.
     ["flyway", { "V1__a.sql": "CREATE TABLE a (id INTEGER);\n", "afterMigrate.sql": "DELETE FROM a;\n" }, "flyway-migrations/afterMigrate.sql", 1],

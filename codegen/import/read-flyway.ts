@@ -2,11 +2,12 @@
  * Flyway (SQL migrations): `V<version>__<description>.sql`, with an optional `U<version>__<description>.sql` undo. A version is numbers separated by `.` or `_`, compared part by part as numbers
  * (1.9 before 1.10; 1.0 equals 1). Flyway scans the folder and its subfolders. Each runs in a transaction unless its `<file>.conf` says `executeInTransaction=false`, or, on PostgreSQL, it holds
  * what cannot run in one (Flyway's parser runs such a script outside a transaction). A baseline script (`B<version>__`) is what Flyway runs on an empty database instead of every V at or below
- * its version: the newest one is imported as the first migration, those V scripts left out. Repeatable (`R__`) scripts have no counterpart.
+ * its version: the newest one is imported as the first migration, those V scripts left out. Repeatable scripts (`R__<description>`), which Flyway runs after the versioned ones, ordered by
+ * description, and again whenever they change, are imported after them, run once: a later change is a new migration.
  */
 import { realpathSync } from "node:fs";
 import path from "node:path";
-import { tryOr } from "../problems.js";
+import { compareText, tryOr } from "../problems.js";
 import { compareNumeric, lineAt, refuse, runsInOneTransaction, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 const FILE = /^([VUBR])(\d+(?:[._]\d+)*)?__(.+)\.sql$/;
@@ -19,6 +20,7 @@ export const flyway: ForeignTool = {
   read(source: SourceFolder, dialect): ForeignMigration[] {
     const byVersion = new Map<string, Slot>();
     const baselines = new Map<string, Slot>();
+    const repeatables = new Map<string, Slot>();
     for (const file of listFiles(source)) {
       const callback = MIGRATE_CALLBACK.exec(path.posix.basename(file));
       if (callback !== null) {
@@ -33,11 +35,10 @@ export const flyway: ForeignTool = {
       if (!match) continue;
       const [, prefix, raw] = match;
       if (prefix === "R") {
-        source.report(
-          file,
-          1,
-          "a repeatable migration, which Flyway re-runs whenever it changes and stepwise has no counterpart for; copy its current SQL into a new V migration (or a stepwise migration after the import) and remove it",
-        );
+        const description = match[3]!.replaceAll("_", " ");
+        if (raw !== undefined) source.report(file, 1, "a repeatable migration has no version: R__<description>.sql");
+        else if (repeatables.has(description)) source.report(file, 1, `its description is also ${repeatables.get(description)!.version}'s, which Flyway refuses for two repeatable migrations`);
+        else repeatables.set(description, { parts: [], description: match[3]!, raw: "", version: file });
         continue;
       }
       if (raw === undefined) {
@@ -58,7 +59,9 @@ export const flyway: ForeignTool = {
     // On an empty database Flyway runs the newest baseline script, then only the V scripts above it.
     const baseline = [...baselines.values()].sort((a, b) => compareParts(a.parts, b.parts)).at(-1);
     const versions = [...byVersion.values()].filter((slot) => baseline === undefined || compareParts(slot.parts, baseline.parts) > 0).sort((a, b) => compareParts(a.parts, b.parts));
-    return [...(baseline === undefined ? [] : [baseline]), ...versions].flatMap((slot): ForeignMigration[] => {
+    // After the versioned ones Flyway runs each repeatable script it has not run with its current checksum, ordered by description: on an empty database, all of them.
+    const repeatable = [...repeatables.entries()].sort(([a], [b]) => compareText(a, b)).map(([, slot]) => slot);
+    return [...(baseline === undefined ? [] : [baseline]), ...versions, ...repeatable].flatMap((slot): ForeignMigration[] => {
       if (slot.version === undefined) return refuse(source, slot.undo!, 1, `an undo script without its V${slot.raw}__ migration; remove it or add the migration`);
       const up = source.read(slot.version);
       const down = slot.undo === undefined ? undefined : source.read(slot.undo);
@@ -81,8 +84,9 @@ export const flyway: ForeignTool = {
           down: down === undefined ? null : { file: slot.undo!, line: 1, sql: down },
           transaction: setting?.[1]?.toLowerCase() !== "false" && (dialect !== "postgres" || runsInOneTransaction(up, dialect)),
           sources: [slot.version, ...(slot.undo === undefined ? [] : [slot.undo]), ...(conf === undefined ? [] : [`${slot.version}.conf`])],
+          // A repeatable script's row has no version: Flyway finds it by its description.
           history: {
-            version: slot.raw,
+            ...(!repeatable.includes(slot) && { version: slot.raw }),
             description: slot.description.replaceAll("_", " "),
             script: path.posix.basename(slot.version),
             checksum: flywayChecksum(up),
