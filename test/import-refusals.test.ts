@@ -104,6 +104,8 @@ test("a malformed source file is IMPORT_SOURCE_INVALID at its file and line, and
     ["goose", { "00001_a.sql": "-- +goose Up\nCREATE TABLE a (id INTEGER);\n-- +goose ENVSUB ON\n" }, "goose-migrations/00001_a.sql", 3],
     ["dbmate", { "1_a.sql": "-- migrate:up\nCREATE TABLE a (id INTEGER);\n" }, "dbmate-migrations/1_a.sql", 1],
     ["flyway", { "V1__a.sql": "CREATE TABLE a (id INTEGER);\n", "V2__b.sql": "\nCREATE TABLE ${prefix}b (id INTEGER);\n" }, "flyway-migrations/V2__b.sql", 2],
+    // One folder per database under the folder named (each its own Flyway location): one version twice, at the second.
+    ["flyway", { "h2/V1__a.sql": "CREATE TABLE a (id INT);\n", "postgresql/V1__a.sql": "CREATE TABLE a (id integer);\n" }, "flyway-migrations/postgresql/V1__a.sql", 1],
     // Two repeatable scripts of one description, which Flyway refuses (one repeatable script is imported: test/import-flyway-shapes.test.ts).
     [
       "flyway",

@@ -53,7 +53,7 @@ export const flyway: ForeignTool = {
       const slot = slots.get(key) ?? { parts, description: match[3]!, raw: raw.replaceAll("_", ".") };
       slots.set(key, slot);
       const kind = prefix === "U" ? "undo" : "version";
-      if (slot[kind] !== undefined) source.report(file, 1, `version ${key} is also ${slot[kind]}'s, which Flyway refuses`);
+      if (slot[kind] !== undefined) source.report(file, 1, `version ${key} is also ${slot[kind]}'s, which Flyway refuses${otherLocation(slot[kind]!, file)}`);
       else slot[kind] = file;
     }
     // On an empty database Flyway runs the newest baseline script, then only the V scripts above it.
@@ -97,6 +97,16 @@ export const flyway: ForeignTool = {
     });
   },
 };
+
+/**
+ * The advice for two scripts of one version in different subfolders: often one folder per database (`db/migration/postgresql`, `db/migration/h2`), each a Flyway location of its own, which
+ * Flyway never scans together.
+ */
+function otherLocation(first: string, second: string): string {
+  const [a, b] = [first, second].map((file) => file.split("/")[0]!);
+  if (a === b || !first.includes("/") || !second.includes("/")) return "";
+  return ` in one location; if ${a}/ and ${b}/ are the locations of different databases, import the one this project's database uses (its folder as <dir>)`;
+}
 
 /** The V (or B) script and its undo of one version. */
 type Slot = { parts: string[]; version?: string; undo?: string; description: string; raw: string };
