@@ -562,7 +562,11 @@ function resolveApplied(tool: string, history: ToolHistory, migrations: readonly
   if (mismatched.length > 0) {
     throw new StepwiseError(
       "ADOPT_CHECKSUM_MISMATCH",
-      `${tool}'s checksum of ${mismatched.map((entry) => entry.id).join(", ")} differs from the imported file's: the database ran another text. Import the migrations it ran, then adopt.`,
+      `${tool}'s checksum of ${mismatched.map((entry) => entry.id).join(", ")} differs from the imported file's: the database ran another text. ${
+        mismatched.every((entry) => history.unmapped?.(entry.id))
+          ? `A changed repeatable script runs again at the next "${tool} migrate": run that, then adopt.`
+          : "Import the migrations it ran, then adopt."
+      }`,
       { tool, migrations: mismatched },
     );
   }
