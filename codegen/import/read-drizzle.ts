@@ -3,14 +3,14 @@
  * drizzle writes no downs. Its SQLite migrator runs the pending migrations in one transaction (where the `PRAGMA foreign_keys` lines of a table rebuild do nothing; the writer turns them into
  * `foreign_keys:off`).
  */
-import { lineAt, refuse, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
+import { checkToolDialect, lineAt, refuse, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 const JOURNAL = "meta/_journal.json";
 
 export const drizzle: ForeignTool = {
   order: "as meta/_journal.json lists them, which is how drizzle's migrator reads them",
   foreignKeysOff: false,
-  read(source: SourceFolder): ForeignMigration[] {
+  read(source: SourceFolder, dialect): ForeignMigration[] {
     const text = source.read(JOURNAL);
     if (text === undefined) return refuse(source, JOURNAL, 1, "no journal; drizzle-kit writes meta/_journal.json beside the SQL files, and its order is the migrations' order");
     if (text === null) return [];
@@ -21,6 +21,8 @@ export const drizzle: ForeignTool = {
       return refuse(source, JOURNAL, 1, `not valid JSON (${(error as Error).message})`);
     }
     if (!Array.isArray(journal?.entries)) return refuse(source, JOURNAL, 1, 'no "entries" array');
+    // drizzle-kit records the dialect it generated the SQL for.
+    if (typeof journal.dialect === "string" && !checkToolDialect(source, JOURNAL, text, journal.dialect, dialect)) return [];
     return (journal.entries as ({ tag?: unknown; when?: unknown } | null)[]).flatMap((item, index): ForeignMigration[] => {
       const entry = item ?? {};
       const at = Math.max(0, text.indexOf(`"${String(entry.tag)}"`));

@@ -1,82 +1,115 @@
 /**
  * Flyway (SQL migrations): `V<version>__<description>.sql`, with an optional `U<version>__<description>.sql` undo. A version is numbers separated by `.` or `_`, compared part by part as numbers
- * (1.9 before 1.10; 1.0 equals 1). Flyway scans the folder and its subfolders. Each runs in a transaction unless its `<file>.conf` says `executeInTransaction=false`. Repeatable (`R__`) and baseline (`B`) scripts have no counterpart.
+ * (1.9 before 1.10; 1.0 equals 1). Flyway scans the folder and its subfolders. Each runs in a transaction unless its `<file>.conf` says `executeInTransaction=false`, or, on PostgreSQL, it holds
+ * what cannot run in one (Flyway's parser runs such a script outside a transaction). A baseline script (`B<version>__`) is what Flyway runs on an empty database instead of every V at or below
+ * its version: the newest one is imported as the first migration, those V scripts left out. Repeatable scripts (`R__<description>`), which Flyway runs after the versioned ones, ordered by
+ * description, and again whenever they change, are imported after them, run once: a later change is a new migration.
  */
 import { realpathSync } from "node:fs";
 import path from "node:path";
-import { tryOr } from "../problems.js";
-import { compareNumeric, lineAt, refuse, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
+import { compareText, tryOr } from "../problems.js";
+import { compareNumeric, lineAt, refuse, runsInOneTransaction, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 const FILE = /^([VUBR])(\d+(?:[._]\d+)*)?__(.+)\.sql$/;
+/** An SQL callback Flyway runs during `migrate` (`afterMigrate.sql`, `beforeEachMigrate__grants.sql`, …); those of other commands (clean, info, repair, undo, baseline) never run there. */
+const MIGRATE_CALLBACK = /^((?:before|after)(?:Each)?(?:Migrate\w*|Repeatables|Versioned|Connect|CreateSchema|Validate\w*)|createSchema)(?:__.*)?\.sql$/;
 
 export const flyway: ForeignTool = {
   order: "by version, compared part by part as numbers (1.9, then 1.10, then 2; 1_2 is 1.2)",
   foreignKeysOff: true,
-  read(source: SourceFolder): ForeignMigration[] {
-    const byVersion = new Map<string, { parts: string[]; version?: string; undo?: string; description: string; raw: string }>();
+  read(source: SourceFolder, dialect): ForeignMigration[] {
+    const byVersion = new Map<string, Slot>();
+    const baselines = new Map<string, Slot>();
+    const repeatables = new Map<string, Slot>();
     for (const file of listFiles(source)) {
+      const callback = MIGRATE_CALLBACK.exec(path.posix.basename(file));
+      if (callback !== null) {
+        source.report(
+          file,
+          1,
+          `a Flyway callback (${callback[1]}), which Flyway runs around every migrate and stepwise has no counterpart for; make what it does a migration, or run it from your deploy step after "stepwise up", and move it out of the folder`,
+        );
+        continue;
+      }
       const match = FILE.exec(path.posix.basename(file));
       if (!match) continue;
       const [, prefix, raw] = match;
       if (prefix === "R") {
-        source.report(
-          file,
-          1,
-          "a repeatable migration, which Flyway re-runs whenever it changes and stepwise has no counterpart for; copy its current SQL into a new V migration (or a stepwise migration after the import) and remove it",
-        );
+        const description = match[3]!.replaceAll("_", " ");
+        if (raw !== undefined) source.report(file, 1, "a repeatable migration has no version: R__<description>.sql");
+        else if (repeatables.has(description)) source.report(file, 1, `its description is also ${repeatables.get(description)!.version}'s, which Flyway refuses for two repeatable migrations`);
+        else repeatables.set(description, { parts: [], description: match[3]!, raw: "", version: file });
         continue;
       }
-      if (prefix === "B" || raw === undefined) {
-        source.report(
-          file,
-          1,
-          prefix === "B"
-            ? "a baseline migration, which stands for the ones before it; import the V migrations it replaces, or rename it to a V migration if it is the first"
-            : "a versioned migration needs a version after V",
-        );
+      if (raw === undefined) {
+        source.report(file, 1, `a ${prefix === "B" ? "baseline" : "versioned"} migration needs a version after ${prefix}`);
         continue;
       }
       // Trailing zero parts do not count: Flyway holds 1.0 and 1 equal.
       const parts = raw.split(/[._]/).map((part) => BigInt(part).toString());
       while (parts.length > 1 && parts.at(-1) === "0") parts.pop();
       const key = parts.join(".");
-      const slot = byVersion.get(key) ?? { parts, description: match[3]!, raw: raw.replaceAll("_", ".") };
-      byVersion.set(key, slot);
-      const kind = prefix === "V" ? "version" : "undo";
-      if (slot[kind] !== undefined) source.report(file, 1, `version ${key} is also ${slot[kind]}'s, which Flyway refuses`);
+      const slots = prefix === "B" ? baselines : byVersion;
+      const slot = slots.get(key) ?? { parts, description: match[3]!, raw: raw.replaceAll("_", ".") };
+      slots.set(key, slot);
+      const kind = prefix === "U" ? "undo" : "version";
+      if (slot[kind] !== undefined) source.report(file, 1, `version ${key} is also ${slot[kind]}'s, which Flyway refuses${otherLocation(slot[kind]!, file)}`);
       else slot[kind] = file;
     }
-    return [...byVersion.values()]
-      .sort((a, b) => compareParts(a.parts, b.parts))
-      .flatMap((slot): ForeignMigration[] => {
-        if (slot.version === undefined) return refuse(source, slot.undo!, 1, `an undo script without its V${slot.raw}__ migration; remove it or add the migration`);
-        const up = source.read(slot.version);
-        const down = slot.undo === undefined ? undefined : source.read(slot.undo);
-        const conf = source.read(`${slot.version}.conf`);
-        if (typeof up !== "string" || down === null || conf === null) return [];
-        for (const [file, text] of [
-          [slot.version, up],
-          [slot.undo, down],
-        ] as const) {
-          const placeholder = text === undefined ? -1 : text.search(/\$\{[^}\n]*\}/);
-          if (placeholder !== -1)
-            return refuse(source, file!, lineAt(text!, placeholder), "a Flyway placeholder, which Flyway replaces when it runs the script and stepwise would run as written; write the value in");
-        }
-        const setting = /^\s*executeInTransaction\s*=\s*(\S+)/m.exec(conf ?? "");
-        return [
-          {
-            id: slot.version.replace(/\.sql$/, ""),
-            name: slot.description,
-            up: { file: slot.version, line: 1, sql: up },
-            down: down === undefined ? null : { file: slot.undo!, line: 1, sql: down },
-            transaction: setting?.[1]?.toLowerCase() !== "false",
-            sources: [slot.version, ...(slot.undo === undefined ? [] : [slot.undo]), ...(conf === undefined ? [] : [`${slot.version}.conf`])],
-            history: { version: slot.raw, description: slot.description.replaceAll("_", " "), script: path.posix.basename(slot.version), checksum: flywayChecksum(up) },
+    // On an empty database Flyway runs the newest baseline script, then only the V scripts above it.
+    const baseline = [...baselines.values()].sort((a, b) => compareParts(a.parts, b.parts)).at(-1);
+    const versions = [...byVersion.values()].filter((slot) => baseline === undefined || compareParts(slot.parts, baseline.parts) > 0).sort((a, b) => compareParts(a.parts, b.parts));
+    // After the versioned ones Flyway runs each repeatable script it has not run with its current checksum, ordered by description: on an empty database, all of them.
+    const repeatable = [...repeatables.entries()].sort(([a], [b]) => compareText(a, b)).map(([, slot]) => slot);
+    return [...(baseline === undefined ? [] : [baseline]), ...versions, ...repeatable].flatMap((slot): ForeignMigration[] => {
+      if (slot.version === undefined) return refuse(source, slot.undo!, 1, `an undo script without its V${slot.raw}__ migration; remove it or add the migration`);
+      const up = source.read(slot.version);
+      const down = slot.undo === undefined ? undefined : source.read(slot.undo);
+      const conf = source.read(`${slot.version}.conf`);
+      if (typeof up !== "string" || down === null || conf === null) return [];
+      for (const [file, text] of [
+        [slot.version, up],
+        [slot.undo, down],
+      ] as const) {
+        const placeholder = text === undefined ? -1 : text.search(/\$\{[^}\n]*\}/);
+        if (placeholder !== -1)
+          return refuse(source, file!, lineAt(text!, placeholder), "a Flyway placeholder, which Flyway replaces when it runs the script and stepwise would run as written; write the value in");
+      }
+      const setting = /^\s*executeInTransaction\s*=\s*(\S+)/m.exec(conf ?? "");
+      return [
+        {
+          id: slot.version.replace(/\.sql$/, ""),
+          name: slot.description,
+          up: { file: slot.version, line: 1, sql: up },
+          down: down === undefined ? null : { file: slot.undo!, line: 1, sql: down },
+          transaction: setting?.[1]?.toLowerCase() !== "false" && (dialect !== "postgres" || runsInOneTransaction(up, dialect)),
+          sources: [slot.version, ...(slot.undo === undefined ? [] : [slot.undo]), ...(conf === undefined ? [] : [`${slot.version}.conf`])],
+          // A repeatable script's row has no version: Flyway finds it by its description.
+          history: {
+            ...(!repeatable.includes(slot) && { version: slot.raw }),
+            description: slot.description.replaceAll("_", " "),
+            script: path.posix.basename(slot.version),
+            checksum: flywayChecksum(up),
+            ...(slot === baseline && { type: "SQL_BASELINE" }),
           },
-        ];
-      });
+        },
+      ];
+    });
   },
 };
+
+/**
+ * The advice for two scripts of one version in different subfolders: often one folder per database (`db/migration/postgresql`, `db/migration/h2`), each a Flyway location of its own, which
+ * Flyway never scans together.
+ */
+function otherLocation(first: string, second: string): string {
+  const [a, b] = [first, second].map((file) => file.split("/")[0]!);
+  if (a === b || !first.includes("/") || !second.includes("/")) return "";
+  return ` in one location; if ${a}/ and ${b}/ are the locations of different databases, import the one this project's database uses (its folder as <dir>)`;
+}
+
+/** The V (or B) script and its undo of one version. */
+type Slot = { parts: string[]; version?: string; undo?: string; description: string; raw: string };
 
 /** Every file under the folder, relative to it, subfolders included (each real folder once, so a link cannot loop). */
 function listFiles(source: SourceFolder, relative = "", seen = new Set<string>()): string[] {

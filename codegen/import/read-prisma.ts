@@ -4,11 +4,8 @@
  * 7.4 sends the whole script as one multi-statement query, which PostgreSQL runs as one implicit transaction (so `CREATE INDEX CONCURRENTLY` fails there with 25001): imported in a transaction, unless
  * the script holds what cannot run in one (CONCURRENTLY, VACUUM, …: only Prisma 7.4's statement-by-statement run applied it) or its own transaction control.
  */
-import { tokenizeSql } from "../../src/shared/postgres-tokens.js";
-import type { SqlDialect } from "../../src/shared/sql-dialect.js";
-import { reportStatementProblems } from "../../src/shared/sql-statement-checks.js";
 import { compareText } from "../problems.js";
-import { refuse, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
+import { checkToolDialect, refuse, runsInOneTransaction, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 /**
  * The other checksums Prisma accepts for `file`: it checks the script as read, with CRLF made LF, and with every LF made CRLF (so a file checked out with other line endings than where it was
@@ -20,19 +17,16 @@ function acceptedChecksums(source: SourceFolder, file: string): string[] {
   return [...new Set(others)].filter((checksum) => checksum !== plain);
 }
 
-/** Whether PostgreSQL could have run the script as one implicit transaction: nothing in it is refused inside one, and it does not manage transactions itself. */
-function runsInOneTransaction(sql: string, dialect: SqlDialect): boolean {
-  let refused = false;
-  reportStatementProblems(tokenizeSql(sql, dialect), { transaction: true, disableForeignKeys: false }, dialect, (code) => {
-    if (code === "SQL_NEEDS_NO_TRANSACTION" || code === "SQL_TRANSACTION_CONTROL") refused = true;
-  });
-  return !refused;
-}
+const LOCK = "migration_lock.toml";
 
 export const prisma: ForeignTool = {
   order: "by folder name as a string, as Prisma sorts them",
   foreignKeysOff: false,
   read(source: SourceFolder, dialect): ForeignMigration[] {
+    // Prisma records the database its migrations were generated for, and refuses to apply them to another.
+    const lock = source.read(LOCK);
+    const provider = typeof lock === "string" ? /^\s*provider\s*=\s*"([^"]*)"/m.exec(lock)?.[1] : undefined;
+    if (provider !== undefined && !checkToolDialect(source, LOCK, lock!, provider, dialect)) return [];
     return source
       .list()
       .filter((entry) => entry.isDirectory())

@@ -3,7 +3,9 @@ import { createHash } from "node:crypto";
 import { lstatSync, readdirSync, readFileSync, statSync, type Dirent } from "node:fs";
 import path from "node:path";
 import { decodeSourceBytes } from "../../src/shared/source-text.js";
+import { tokenizeSql } from "../../src/shared/postgres-tokens.js";
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
+import { reportStatementProblems } from "../../src/shared/sql-statement-checks.js";
 import { compareText, errorCode, tryOr } from "../problems.js";
 
 /** A stretch of a source file: its text exactly as read (a leading BOM dropped), and where it starts (`file` relative to the source folder, `line` 1-based). */
@@ -184,4 +186,37 @@ export function reportDuplicates<T extends { key: string; file: string }>(source
 export function refuse(source: SourceFolder, file: string, line: number, message: string): [] {
   source.report(file, line, message);
   return [];
+}
+
+/**
+ * Whether PostgreSQL could have run the script in one transaction: nothing in it is refused inside one (CONCURRENTLY, VACUUM, …), and it does not manage transactions itself. Prisma and Flyway
+ * run a script that fails this outside a transaction.
+ */
+export function runsInOneTransaction(sql: string, dialect: SqlDialect): boolean {
+  let refused = false;
+  reportStatementProblems(tokenizeSql(sql, dialect), { transaction: true, disableForeignKeys: false }, dialect, (code) => {
+    if (code === "SQL_NEEDS_NO_TRANSACTION" || code === "SQL_TRANSACTION_CONTROL") refused = true;
+  });
+  return !refused;
+}
+
+/** What a tool's own name for its database means to stepwise: a dialect it runs, or `null` for one it does not (MySQL, SQL Server, …). */
+const TOOL_DIALECTS: Readonly<Record<string, SqlDialect>> = { sqlite: "sqlite", turso: "sqlite", postgresql: "postgres", postgres: "postgres", pg: "postgres" };
+
+/**
+ * Refuses a folder whose tool records that its SQL was written for another database than the project's (Prisma's `migration_lock.toml` provider, drizzle-kit's journal dialect): that SQL
+ * would fail at `gen --check` or `up`, far from its cause. `named` is the tool's word, found in `text` (the file `file`); `true` when the folder fits the project.
+ */
+export function checkToolDialect(source: SourceFolder, file: string, text: string, named: string, dialect: SqlDialect): boolean {
+  const wanted = TOOL_DIALECTS[named.toLowerCase()];
+  if (wanted === dialect) return true;
+  const at = lineAt(text, Math.max(0, text.indexOf(`"${named}"`)));
+  source.report(
+    file,
+    at,
+    wanted === undefined
+      ? `these migrations were written for ${named}, and stepwise runs SQLite and PostgreSQL only; they cannot be imported`
+      : `these migrations were written for ${wanted === "postgres" ? "PostgreSQL" : "SQLite"} (${named}), and this project's dialect is ${dialect}; import them into a ${wanted} project (--dialect ${wanted}, or "dialect": "${wanted}" in the config)`,
+  );
+  return false;
 }

@@ -19,7 +19,8 @@ type MapEntry = {
 };
 
 /** A migration as the tool's table records it: `id` matches the map's `history[key]`; `rolled-back` counts as not applied (the tool would run it again), any other state but `applied` is refused. */
-type Recorded = { id: string; state: string; checksum?: string };
+/** `baselineScript`: the tool ran its baseline script (Flyway's B, on an empty database) for this row. */
+type Recorded = { id: string; state: string; checksum?: string; baselineScript?: true };
 
 /** Where a tool keeps its history and how to read it: `key` and `checksum` name the map's `history` fields. */
 type ToolHistory = {
@@ -41,6 +42,10 @@ type ToolHistory = {
   gapFix?: string;
   /** Whether a `baseline` row of version `baseline` stands for migration `id` as applied (Flyway's baseline covers every version at or below it). */
   baselineCovers?: (baseline: string, id: string) => boolean;
+  /** The id a map entry's `history` is recorded under, when it is not `history[key]` (Flyway's repeatable scripts have no version). */
+  mapId?: (history: Readonly<Record<string, string | number>>) => string;
+  /** Recorded ids a map may leave out, ignored when it does (Flyway's repeatable scripts, refused by imports before they were read). */
+  unmapped?: (id: string) => boolean;
   /** The tool records a script's file name with its extension, which a build changes (`.ts` to `.js`): a recorded name matches an imported one of another script extension. */
   scriptNames?: true;
 };
@@ -54,6 +59,10 @@ const truthy = (value: unknown) => value === true || value === 1 || value === "1
 const stripScriptExtension = (name: string) => name.replace(/\.[cm]?[jt]s$/i, "");
 /** The newest row per id wins (rows come oldest first). */
 const latestBy = (rows: Row[], column: string) => [...new Map(rows.map((row) => [text(row[column]), row])).entries()];
+
+/** A Flyway repeatable script's id, from its description: it has no version, and no version starts so. */
+const REPEATABLE = "R__";
+const repeatableId = (description: unknown) => `${REPEATABLE}${text(description)}`;
 
 /** Orders Flyway versions as Flyway does: parts split at `.` or `_`, compared as numbers, missing parts 0 (`1.9` < `1.10`, `1` = `1.0`). */
 function compareFlywayVersions(a: string, b: string): number {
@@ -109,25 +118,37 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
         .map(([id, row]) => ({ id, state: truthy(row.is_applied) ? "applied" : "rolled-back" })),
     gapFix: "goose up -allow-missing applies them (plain goose up refuses a history with missing migrations)",
   },
-  // Rows by installed_rank; SCHEMA (the schema Flyway created) and repeatable (no version) rows are no migration; an UNDO_SQL row undid its version.
+  // Rows by installed_rank; SCHEMA (the schema Flyway created) is no migration; an UNDO_SQL row undid its version; a repeatable script's rows (no version) are found by description, the newest
+  // one counting (Flyway runs it again when it changes).
   flyway: {
     table: "flyway_schema_history",
     key: "version",
     checksum: "checksum",
-    columns: "version, type, checksum, success",
+    columns: "version, description, type, checksum, success",
     orderBy: "installed_rank",
+    mapId: (history) => (history.version === undefined ? repeatableId(history.description) : text(history.version)),
+    unmapped: (id) => id.startsWith(REPEATABLE),
     read: (rows) =>
       latestBy(
-        rows.filter((row) => row.version !== null && row.type !== "SCHEMA"),
-        "version",
+        rows.filter((row) => row.type !== "SCHEMA").map((row) => ({ ...row, id: row.version === null ? repeatableId(row.description) : text(row.version) })),
+        "id",
       ).map(([id, row]) => ({
         id,
-        state: !truthy(row.success) ? "failed" : row.type === "UNDO_SQL" ? "rolled-back" : row.type === "SQL" ? "applied" : row.type === "BASELINE" ? "baseline" : `type ${text(row.type)}`,
+        state: !truthy(row.success)
+          ? "failed"
+          : row.type === "UNDO_SQL"
+            ? "rolled-back"
+            : row.type === "SQL" || row.type === "SQL_BASELINE"
+              ? "applied"
+              : row.type === "BASELINE"
+                ? "baseline"
+                : `type ${text(row.type)}`,
         checksum: text(row.checksum),
+        ...(row.type === "SQL_BASELINE" && { baselineScript: true as const }),
       })),
     gapFix: "flyway migrate -outOfOrder=true applies them (plain migrate reports them ignored)",
     // flyway baseline (or baselineOnMigrate) marks every version at or below its own as applied without running it.
-    baselineCovers: (baseline, id) => compareFlywayVersions(id, baseline) <= 0,
+    baselineCovers: (baseline, id) => !id.startsWith(REPEATABLE) && compareFlywayVersions(id, baseline) <= 0,
   },
   // drizzle's migrator compares the journal's `when` with created_at, so that is the id; hash is the SQL file's SHA-256.
   drizzle: {
@@ -488,8 +509,29 @@ function* dropOldTable(tool: string, schema: string | undefined, table: string, 
 
 /** The map entries the tool applied, as versions 1..k; refuses failed, unknown, mismatched and gapped histories. A rolled-back migration is not applied: the tool would run it again. */
 function resolveApplied(tool: string, history: ToolHistory, migrations: readonly MapEntry[], all: readonly Recorded[]): MapEntry[] {
-  const baselines = history.baselineCovers ? all.filter((entry) => entry.state === "baseline") : [];
-  const recorded = all.filter((entry) => entry.state !== "rolled-back" && !baselines.includes(entry));
+  const idOf = (entry: MapEntry) => history.mapId?.(entry.history) ?? text(entry.history[history.key]);
+  const byId = new Map(migrations.map((entry) => [idOf(entry), entry]));
+  // An imported baseline script (Flyway's B) stands for the versions at or below its own that a database ran before the script existed (scripts the import left out), as a baseline row would.
+  const baselineScript = history.baselineCovers ? migrations.find((entry) => entry.history.type === "SQL_BASELINE") : undefined;
+  const covered = baselineScript === undefined ? "" : idOf(baselineScript);
+  const replaced = all.filter(
+    (entry) =>
+      baselineScript !== undefined && entry.state === "applied" && !entry.baselineScript && [undefined, baselineScript].includes(byId.get(entry.id)) && history.baselineCovers!(covered, entry.id),
+  );
+  // Only a database that reached the baseline script's version has its schema; one below it is at a version no imported migration builds.
+  if (replaced.length > 0 && !replaced.some((entry) => history.baselineCovers!(entry.id, covered))) {
+    const ids = replaced.map((entry) => entry.id);
+    throw new StepwiseError(
+      "ADOPT_UNKNOWN_MIGRATION",
+      `${tool} records ${ids.join(", ")}, below the baseline script ${baselineScript!.originalId} the import starts with; migrate the database to ${covered} with ${tool} first, then adopt.`,
+      {
+        tool,
+        ids,
+      },
+    );
+  }
+  const baselines = history.baselineCovers ? all.filter((entry) => entry.state === "baseline" || replaced.includes(entry)) : [];
+  const recorded = all.filter((entry) => entry.state !== "rolled-back" && !baselines.includes(entry) && !(history.unmapped?.(entry.id) && !byId.has(entry.id)));
   const failed = recorded.filter((entry) => entry.state !== "applied").map(({ id, state }) => ({ id, state }));
   if (failed.length > 0) {
     const list = failed.map((entry) => `${entry.id} (${entry.state})`).join(", ");
@@ -498,7 +540,6 @@ function resolveApplied(tool: string, history: ToolHistory, migrations: readonly
       migrations: failed,
     });
   }
-  const byId = new Map(migrations.map((entry) => [text(entry.history[history.key]), entry]));
   const byStem = new Map<string, MapEntry | null>();
   if (history.scriptNames) for (const [id, entry] of byId) byStem.set(stripScriptExtension(id), byStem.has(stripScriptExtension(id)) ? null : entry);
   // A database migrated from compiled dist/*.js, imported from the .ts source (or the other way): the name differs only by its extension, when no other imported name fits.
@@ -521,7 +562,11 @@ function resolveApplied(tool: string, history: ToolHistory, migrations: readonly
   if (mismatched.length > 0) {
     throw new StepwiseError(
       "ADOPT_CHECKSUM_MISMATCH",
-      `${tool}'s checksum of ${mismatched.map((entry) => entry.id).join(", ")} differs from the imported file's: the database ran another text. Import the migrations it ran, then adopt.`,
+      `${tool}'s checksum of ${mismatched.map((entry) => entry.id).join(", ")} differs from the imported file's: the database ran another text. ${
+        mismatched.every((entry) => history.unmapped?.(entry.id))
+          ? `A changed repeatable script runs again at the next "${tool} migrate": run that, then adopt.`
+          : "Import the migrations it ran, then adopt."
+      }`,
       { tool, migrations: mismatched },
     );
   }
@@ -534,7 +579,7 @@ function resolveApplied(tool: string, history: ToolHistory, migrations: readonly
       { tool, applied },
     );
   }
-  const implied = migrations.filter((entry) => baselines.some((baseline) => history.baselineCovers!(baseline.id, text(entry.history[history.key]))));
+  const implied = migrations.filter((entry) => baselines.some((baseline) => history.baselineCovers!(baseline.id, idOf(entry))));
   const versions = [...new Set([...implied.map((entry) => entry.version), ...order])];
   const newest = Math.max(0, ...versions);
   if (history.upTo) return migrations.slice(0, newest);

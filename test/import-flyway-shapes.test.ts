@@ -1,0 +1,253 @@
+/**
+ * Flyway folders in the shapes real projects keep: a baseline script (`B<version>__`) that replaced the V scripts at or below its version (the old ones deleted or still there), and, on
+ * PostgreSQL, a script of `CONCURRENTLY` statements, which Flyway's parser runs outside a transaction. Imported, generated, applied to an empty database, and adopted from a database Flyway
+ * built each way it could have (from the baseline script, or from the old V scripts before the baseline existed); one that stopped below the baseline is refused. The bin in-process.
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { test, type TestContext } from "node:test";
+import Database from "better-sqlite3";
+import pg from "pg";
+import { createTestProject, runCli, type TestProject } from "./support/project.js";
+import { createTestDatabase } from "./support/postgres-server.js";
+
+/** What `--json` printed. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON read field by field
+type Json = Record<string, any>;
+
+/** Flyway's checksum, from its documentation: CRC-32 over each line without its line break (a BOM dropped), as a signed 32-bit integer. */
+function flywayCrc(text: string): number {
+  let crc = ~0;
+  for (const line of text.replace(/^\uFEFF/, "").split(/\r\n|\r|\n/))
+    for (const byte of Buffer.from(line)) {
+      crc ^= byte;
+      for (let bit = 0; bit < 8; bit++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
+    }
+  return ~crc | 0;
+}
+
+/** Writes `files` (name to text) under `dir`. */
+function writeFolder(dir: string, files: Record<string, string>): void {
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    writeFileSync(path.join(dir, name), text);
+  }
+}
+
+async function cli(project: TestProject, ...args: string[]): Promise<{ code: number | null; json: Json; output: string }> {
+  const result = await runCli([...args, "--json"], { cwd: project.root, env: { DATABASE_URL: undefined } });
+  return { code: result.code, json: JSON.parse(result.stdout || "{}") as Json, output: result.stdout + result.stderr };
+}
+
+/** Imports the folder `flyway-migrations` of the project, generates, and checks that `gen --check` (which replays them) passes. */
+async function importFlyway(project: TestProject): Promise<Json> {
+  const imported = await cli(project, "import", "flyway", "flyway-migrations", "--empty-down", "irreversible", "--yes");
+  assert.equal(imported.code, 0, imported.output);
+  await project.generateAsBin();
+  const checked = await runCli(["gen", "--check"], { cwd: project.root });
+  assert.equal(checked.code, 0, checked.stdout + checked.stderr);
+  return imported.json;
+}
+
+// Scripts released before the baseline (still in the folder, or deleted), the baseline that stands for them, and a script after it.
+const OLD = {
+  "V1__Create_users.sql": "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
+  "V1_1__Add_name.sql": "ALTER TABLE users ADD COLUMN name TEXT;\n",
+};
+const BASELINE = {
+  "B1_1__Baseline.sql": "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);\n",
+  "sub/V1_2__Create_posts.sql": "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id));\n",
+};
+
+/** A database Flyway migrated: each script run, and its history row (type `SQL`, or `SQL_BASELINE` for a B script) as Flyway writes it. */
+function buildAsFlyway(file: string, scripts: Record<string, string>): string {
+  const db = new Database(file);
+  db.exec(`CREATE TABLE "flyway_schema_history" ("installed_rank" INT NOT NULL PRIMARY KEY, "version" VARCHAR(50), "description" VARCHAR(200) NOT NULL, "type" VARCHAR(20) NOT NULL,
+    "script" VARCHAR(1000) NOT NULL, "checksum" INT, "installed_by" VARCHAR(100) NOT NULL, "installed_on" TEXT NOT NULL DEFAULT 'now', "execution_time" INT NOT NULL, "success" BOOLEAN NOT NULL)`);
+  Object.entries(scripts).forEach(([name, text], index) => {
+    db.exec(text);
+    const script = path.posix.basename(name);
+    const [, kind, version, description] = /^([VB])([\d_.]+)__(.+)\.sql$/.exec(script)!;
+    db.prepare("INSERT INTO flyway_schema_history VALUES (?, ?, ?, ?, ?, ?, 'app', 'now', 1, 1)").run(
+      index + 1,
+      version!.replaceAll("_", "."),
+      description!.replaceAll("_", " "),
+      kind === "B" ? "SQL_BASELINE" : "SQL",
+      script,
+      flywayCrc(text),
+    );
+  });
+  db.close();
+  return file;
+}
+
+for (const keepsOld of [false, true]) {
+  test(`flyway baseline script (B), the V scripts it replaced ${keepsOld ? "still in the folder" : "deleted"}: imported as migration 1 followed by the V scripts above it; databases Flyway built from the baseline or from the old scripts are adopted, one below the baseline refused`, async (t: TestContext) => {
+    const project = createTestProject(t);
+    writeFolder(path.join(project.root, "flyway-migrations"), { ...(keepsOld ? OLD : {}), ...BASELINE });
+    const plan = await importFlyway(project);
+    assert.deepEqual(
+      plan.migrations.map((migration: Json) => [migration.file, migration.originalId]),
+      [
+        ["001_baseline.sql", "B1_1__Baseline"],
+        ["002_create_posts.sql", "sub/V1_2__Create_posts"],
+      ],
+    );
+    assert.equal(plan.migrations[0].history.type, "SQL_BASELINE");
+
+    const fresh = project.databasePath("fresh.db");
+    assert.equal((await cli(project, "up", "--db", fresh)).code, 0);
+    assert.equal((await cli(project, "status", "--db", fresh)).json.currentVersion, 2);
+
+    // An empty database Flyway migrated: the baseline script, then the V above it.
+    const fromBaseline = buildAsFlyway(project.databasePath("from-baseline.db"), { "B1_1__Baseline.sql": BASELINE["B1_1__Baseline.sql"] });
+    const adopted = await cli(project, "adopt", "--db", fromBaseline);
+    assert.equal(adopted.code, 0, adopted.output);
+    assert.equal(adopted.json.version, 1);
+    assert.equal((await cli(project, "up", "--db", fromBaseline)).code, 0);
+    assert.equal((await cli(project, "verify", "--db", fromBaseline)).json.ok, true);
+
+    // A database migrated before the baseline existed: the old V scripts' rows stand for the baseline's version, and the V above it follows.
+    const fromOld = buildAsFlyway(project.databasePath("from-old.db"), { ...OLD, "V1_2__Create_posts.sql": BASELINE["sub/V1_2__Create_posts.sql"] });
+    const adoptedOld = await cli(project, "adopt", "--db", fromOld);
+    assert.equal(adoptedOld.code, 0, adoptedOld.output);
+    assert.equal(adoptedOld.json.version, 2);
+    assert.equal((await cli(project, "verify", "--db", fromOld)).json.ok, true);
+
+    // One that stopped below the baseline's version holds a schema no imported migration builds.
+    const below = buildAsFlyway(project.databasePath("below.db"), { "V1__Create_users.sql": OLD["V1__Create_users.sql"] });
+    const refused = await cli(project, "adopt", "--db", below);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.json.error.code, "ADOPT_UNKNOWN_MIGRATION");
+    assert.deepEqual(refused.json.error.ids, ["1"]);
+  });
+}
+
+test("flyway baseline scripts: the newest is imported (as Flyway runs on an empty database), and a changed baseline script is refused by its checksum", async (t: TestContext) => {
+  const project = createTestProject(t);
+  writeFolder(path.join(project.root, "flyway-migrations"), {
+    "B1__Old_baseline.sql": "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
+    ...BASELINE,
+  });
+  const plan = await importFlyway(project);
+  assert.deepEqual(
+    plan.migrations.map((migration: Json) => migration.originalId),
+    ["B1_1__Baseline", "sub/V1_2__Create_posts"],
+  );
+  const edited = buildAsFlyway(project.databasePath("edited.db"), { "B1_1__Baseline.sql": BASELINE["B1_1__Baseline.sql"] });
+  const db = new Database(edited);
+  db.exec("UPDATE flyway_schema_history SET checksum = 7");
+  db.close();
+  const refused = await cli(project, "adopt", "--db", edited);
+  assert.equal(refused.json.error.code, "ADOPT_CHECKSUM_MISMATCH");
+});
+
+test("flyway on PostgreSQL: a script of CONCURRENTLY statements (which Flyway runs outside a transaction) is imported with transaction:false, applies, and a database Flyway migrated is adopted", async (t: TestContext) => {
+  const project = createTestProject(t, { packageJson: { stepwise: { dialect: "postgres" } } });
+  const scripts = {
+    "V1__Create_events.sql": "CREATE TABLE events (id bigserial PRIMARY KEY, payload jsonb NOT NULL);\nCREATE INDEX events_payload_text ON events ((payload::text));\n",
+    "V2__Index_fix.sql":
+      "-- the text index was never used\nDROP INDEX CONCURRENTLY IF EXISTS events_payload_text;\n-- query by attribute\nCREATE INDEX CONCURRENTLY IF NOT EXISTS events_payload_gin ON events USING GIN (payload jsonb_path_ops);\n",
+    "V3__Add_kind.sql": "ALTER TABLE events ADD COLUMN kind text;\n",
+  };
+  writeFolder(path.join(project.root, "flyway-migrations"), scripts);
+  const plan = await importFlyway(project);
+  assert.deepEqual(
+    plan.migrations.map((migration: Json) => migration.transaction),
+    [true, false, true],
+  );
+  assert.match(readFileSync(path.join(project.migrationsDir, plan.migrations[1].file), "utf8"), /^-- migrate:up transaction:false$/m);
+
+  const [fresh, migrated] = [await createTestDatabase(), await createTestDatabase()];
+  t.after(() => Promise.all([fresh.drop(), migrated.drop()]));
+  assert.equal((await cli(project, "up", "--driver", "pg", "--url", fresh.url)).code, 0);
+
+  // As Flyway ran them: the CONCURRENTLY script a statement at a time, outside a transaction.
+  const client = new pg.Client({ connectionString: migrated.url });
+  await client.connect();
+  try {
+    await client.query(`CREATE TABLE flyway_schema_history (installed_rank INT NOT NULL PRIMARY KEY, version VARCHAR(50), description VARCHAR(200) NOT NULL, type VARCHAR(20) NOT NULL,
+      script VARCHAR(1000) NOT NULL, checksum INTEGER, installed_by VARCHAR(100) NOT NULL, installed_on TIMESTAMP NOT NULL DEFAULT now(), execution_time INTEGER NOT NULL, success BOOLEAN NOT NULL)`);
+    for (const [index, [script, text]] of Object.entries(scripts).entries()) {
+      for (const statement of text.split(/;\n/).filter((part) => part.replace(/--.*$/gm, "").trim() !== "")) await client.query(statement);
+      const [, version, description] = /^V(\d+)__(.+)\.sql$/.exec(script)!;
+      await client.query("INSERT INTO flyway_schema_history VALUES ($1, $2, $3, 'SQL', $4, $5, 'app', now(), 1, true)", [
+        index + 1,
+        version,
+        description!.replaceAll("_", " "),
+        script,
+        flywayCrc(text),
+      ]);
+    }
+  } finally {
+    await client.end();
+  }
+  const adopted = await cli(project, "adopt", "--driver", "pg", "--url", migrated.url);
+  assert.equal(adopted.code, 0, adopted.output);
+  assert.equal(adopted.json.version, 3);
+  assert.equal((await cli(project, "verify", "--driver", "pg", "--url", migrated.url)).json.ok, true);
+});
+
+test("flyway repeatable scripts (R__): imported after the V scripts, ordered by description, as Flyway runs them on an empty database; adopted where Flyway ran their current text, refused where it ran an older one, and run by up where it has not run them yet", async (t: TestContext) => {
+  const project = createTestProject(t);
+  const versioned = {
+    "V1__Create_users.sql": "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);\n",
+    "V2__Create_posts.sql": "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id));\n",
+  };
+  const repeatable = {
+    "views/R__Post_counts.sql": "DROP VIEW IF EXISTS post_counts;\nCREATE VIEW post_counts AS SELECT user_id, count(*) AS n FROM posts GROUP BY user_id;\n",
+    "R__Named_users.sql": "DROP VIEW IF EXISTS named_users;\nCREATE VIEW named_users AS SELECT id, name FROM users WHERE name IS NOT NULL;\n",
+  };
+  writeFolder(path.join(project.root, "flyway-migrations"), { ...versioned, ...repeatable });
+  const plan = await importFlyway(project);
+  assert.deepEqual(
+    plan.migrations.map((migration: Json) => [migration.originalId, migration.history.version, migration.history.description]),
+    [
+      ["V1__Create_users", "1", "Create users"],
+      ["V2__Create_posts", "2", "Create posts"],
+      ["R__Named_users", undefined, "Named users"],
+      ["views/R__Post_counts", undefined, "Post counts"],
+    ],
+  );
+  assert.equal((await cli(project, "up", "--db", project.databasePath("fresh.db"))).code, 0);
+
+  // Flyway's rows for a repeatable script have no version; it runs the scripts by description after the versioned ones.
+  const asFlyway = (name: string, scripts: [file: string, text: string][]) => {
+    const file = buildAsFlyway(project.databasePath(name), Object.fromEntries(scripts.filter(([script]) => !script.includes("R__"))));
+    const db = new Database(file);
+    for (const [script, text] of scripts.filter(([entry]) => entry.includes("R__"))) {
+      db.exec(text);
+      const base = path.posix.basename(script);
+      db.prepare("INSERT INTO flyway_schema_history VALUES ((SELECT max(installed_rank) + 1 FROM flyway_schema_history), NULL, ?, 'SQL', ?, ?, 'app', 'now', 1, 1)").run(
+        base.slice(3, -4).replaceAll("_", " "),
+        base,
+        flywayCrc(text),
+      );
+    }
+    db.close();
+    return file;
+  };
+  const ordered = [...Object.entries(versioned), ["R__Named_users.sql", repeatable["R__Named_users.sql"]], ["views/R__Post_counts.sql", repeatable["views/R__Post_counts.sql"]]] as [string, string][];
+  const current = asFlyway("current.db", ordered);
+  const adopted = await cli(project, "adopt", "--db", current);
+  assert.equal(adopted.code, 0, adopted.output);
+  assert.equal(adopted.json.version, 4);
+  assert.equal((await cli(project, "verify", "--db", current)).json.ok, true);
+
+  // The script changed since Flyway last ran it: Flyway would run it again, and the database does not hold what the imported file builds.
+  const older = asFlyway("older.db", [...ordered.slice(0, 3), ["views/R__Post_counts.sql", repeatable["views/R__Post_counts.sql"].replace("count(*)", "count(id)")]]);
+  const refused = await cli(project, "adopt", "--db", older);
+  assert.equal(refused.json.error.code, "ADOPT_CHECKSUM_MISMATCH");
+  assert.deepEqual(
+    refused.json.error.migrations.map((migration: Json) => [migration.id, migration.version]),
+    [["R__Post counts", 4]],
+  );
+
+  // The repeatable scripts were added after Flyway last ran: adopted at the versioned ones, up runs them.
+  const before = asFlyway("before.db", Object.entries(versioned));
+  const behind = await cli(project, "adopt", "--db", before);
+  assert.equal(behind.json.version, 2, behind.output);
+  assert.equal((await cli(project, "up", "--db", before)).code, 0);
+  assert.equal((await cli(project, "verify", "--db", before)).json.ok, true);
+});
