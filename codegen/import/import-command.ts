@@ -3,6 +3,7 @@ import path from "node:path";
 import type { CliContext } from "../../src/cli/cli-props.js";
 import { usageError } from "../../src/core/error-factories.js";
 import type { StepwiseSettings } from "../config.js";
+import { globToRegExp } from "./glob-pattern.js";
 import type { ImportFlags } from "./import-help.js";
 import { checkImportTarget, IMPORT_TOOLS, planImport, writeImport, type EmptyDownChoice } from "./import-plan.js";
 
@@ -12,6 +13,12 @@ export function runImport(tool: string, dir: string, flags: ImportFlags, setting
   if (flags.emptyDown !== undefined && flags.emptyDown !== "irreversible" && flags.emptyDown !== "no-op") {
     throw usageError(`--empty-down takes irreversible or no-op, not "${flags.emptyDown}".`);
   }
+  if (flags.glob !== undefined && tool !== "umzug") throw usageError(`--glob is for umzug, whose files are what the project's glob finds; ${tool} chooses its own files.`);
+  if (flags.glob !== undefined && globToRegExp(flags.glob) === null) {
+    throw usageError(
+      `--glob "${flags.glob}" is not a pattern import reads: give the one the project's Umzug was given, with *, ?, {a,b} or [..] in its file-name part (no **: import reads one folder).`,
+    );
+  }
   const plan = planImport({
     tool,
     sourceDir: path.resolve(settings.projectRoot, dir),
@@ -20,6 +27,7 @@ export function runImport(tool: string, dir: string, flags: ImportFlags, setting
     dialect: settings.dialect,
     emptyDown: flags.emptyDown as EmptyDownChoice | undefined,
     driver: settings.driver,
+    ...(flags.glob === undefined ? {} : { glob: flags.glob }),
   });
   checkImportTarget(plan, settings.migrationsDir);
   if (flags.yes) writeImport(plan, settings.migrationsDir);

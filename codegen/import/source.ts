@@ -71,7 +71,7 @@ export interface ForeignTool {
   readonly order: string;
   /** On SQLite the tool runs migrations with foreign keys off (the connection's default it leaves alone), so stepwise imports its transactional ones with `foreign_keys:off`. */
   readonly foreignKeysOff: boolean;
-  read(source: SourceFolder, dialect: SqlDialect): readonly ForeignMigration[];
+  read(source: SourceFolder, dialect: SqlDialect, options?: { readonly glob?: string }): readonly ForeignMigration[];
   /** Set for a tool whose migrations are JavaScript or TypeScript. */
   readonly serve?: ModuleServing;
 }
