@@ -49,7 +49,7 @@ export function runImport(tool: string, dir: string, flags: ImportFlags, setting
   });
   const verb = flags.yes ? "Wrote" : "Would write";
   context.io.stdout(
-    `${verb} ${plan.migrations.length} migrations from ${plan.source} (${tool}, ordered ${plan.order}):\n${lines.join("\n")}${plan.helpers.map((helper) => `\n  ${plan.migrationsDir}/${helper.file}`).join("")}\n  ${plan.mapFile}\n`,
+    `${verb} ${plan.migrations.length} migration${plan.migrations.length === 1 ? "" : "s"} from ${plan.source} (${tool}, ordered ${plan.order}):\n${lines.join("\n")}${plan.helpers.map((helper) => `\n  ${plan.migrationsDir}/${helper.file}`).join("")}\n  ${plan.mapFile}\n`,
   );
   context.io.stderr(
     flags.yes ? `Next: run "stepwise gen", check the migrations, and commit them with ${plan.mapFile}.\n` : `Nothing was written (a dry run); run it again with --yes to write these files.\n`,

@@ -43,7 +43,12 @@ export const umzug: ForeignTool = {
           "a migration for Sequelize's QueryInterface as its context, which stepwise cannot serve (it serves the driver connection as context); port it to SQL or to the connection first",
         );
       if (findExport(text, "up") === null)
-        return refuse(source, file, 1, "no `up` export stepwise can find, which Umzug's default resolver requires; export it as `export async function up`/`exports.up`");
+        return refuse(
+          source,
+          file,
+          1,
+          "no `up` export stepwise can find, which Umzug's default resolver requires; export it as `export async function up`/`exports.up`, or, if the project's glob leaves this file out (a helper, an index, a template), pass that glob as --glob",
+        );
       return [moduleMigration({ file, id: file, name: nameOf(file), down: findExport(text, "down") !== null, transaction: false, history: { name: file } })];
     });
   },
