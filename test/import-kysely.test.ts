@@ -261,7 +261,7 @@ test("kysely: an index module that lists the migrations under its own names is r
   assert.equal((await cliOn(project, target, "verify")).json.ok, true);
 });
 
-test("kysely: an index written as `export * as name from` names the migrations too; one that leaves a migration out, or lists a value that is not an imported module, is refused at its line", async (t) => {
+test("kysely: an index written as `export * as name from` names the migrations too; a migration whose up takes what only the project's provider passes, an index that leaves a migration out, or lists a value that is not an imported module, is refused at its line", async (t) => {
   const files = {
     ...INDEXED,
     "index.ts": `export * as _a from "./20240101T101500123Z-create-users.js";\nexport * as _b from "./20240202T080000000Z-add-email.js";\n`,
@@ -272,6 +272,19 @@ test("kysely: an index written as `export * as name from` names the migrations t
     (await importJson()).migrations.map((migration: Json) => migration.history.name),
     ["_a", "_b"],
   );
+  // A provider of the project's passes more than db (atproto passed the dialect): stepwise calls up(db) as the Migrator does, so the parameter would be undefined.
+  const second = path.join(project.root, "kysely-migrations", "20240202T080000000Z-add-email.ts");
+  writeFileSync(
+    second,
+    `import type { Kysely } from "kysely";\n\nexport async function up(\n  db: Kysely<unknown>,\n  dialect: "pg" | "sqlite",\n): Promise<void> {\n  await db.schema.alterTable("users").addColumn("email", dialect === "pg" ? "varchar" : "text").execute();\n}\n`,
+  );
+  const provided = await importJson();
+  assert.equal(provided.error.code, "IMPORT_SOURCE_INVALID");
+  assert.deepEqual(
+    provided.error.problems.map((problem: Json) => [problem.file, problem.line]),
+    [["kysely-migrations/20240202T080000000Z-add-email.ts", 5]],
+  );
+  writeFileSync(second, INDEXED["20240202T080000000Z-add-email.ts"]!);
   const index = path.join(project.root, "kysely-migrations", "index.ts");
   writeFileSync(index, `export * as _a from "./20240101T101500123Z-create-users.js";\n`);
   const left = await importJson();

@@ -107,3 +107,28 @@ function entriesOf(body: string): { key: string; value: string | null; index: nu
   }
   return entries;
 }
+
+/**
+ * The second parameter `up` or `down` declares (`up(db, dialect)`), and where: Kysely's Migrator calls them with `db` alone, so only a provider of the project's fills it, and stepwise, which
+ * calls them as the Migrator does, would pass `undefined` there. `null` when each takes at most `db`, or when the text does not say.
+ */
+export function findProviderParameter(text: string): { name: string; index: number } | null {
+  for (const name of ["up", "down"]) {
+    const start = new RegExp(String.raw`\bexport\s+(?:async\s+)?function\s*${name}\s*(?:<[^>]*>)?\s*\(|\bexport\s+(?:const|let|var)\s+${name}\b[^=]*=\s*(?:async\s*)?\(`).exec(text);
+    if (start === null) continue;
+    const open = start.index + start[0].length;
+    let depth = 1;
+    let at = open;
+    const commas: number[] = [];
+    for (; at < text.length && depth > 0; at++) {
+      const char = text[at]!;
+      if ("([{<".includes(char)) depth++;
+      else if (")]}>".includes(char) && !(char === ">" && text[at - 1] === "=")) depth--;
+      else if (char === "," && depth === 1) commas.push(at);
+    }
+    const second = commas.length === 0 ? "" : text.slice(commas[0]! + 1, commas[1] ?? at - 1).trim();
+    const parameter = /^(?:\.\.\.)?([A-Za-z_$][\w$]*|\{|\[)/.exec(second);
+    if (parameter !== null) return { name: parameter[1]!, index: commas[0]! + 1 + text.slice(commas[0]! + 1).search(/\S/) };
+  }
+  return null;
+}

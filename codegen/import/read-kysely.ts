@@ -7,7 +7,7 @@
 import { compareText } from "../problems.js";
 import { KYSELY_SERVING } from "./serve-kysely.js";
 import { extensionOf, findExport, isDeclarationFile, moduleMigration, nameOf, nestingAt, readScript } from "./read-scripts.js";
-import { readKyselyIndex } from "./kysely-index.js";
+import { findProviderParameter, readKyselyIndex } from "./kysely-index.js";
 import { lineAt, refuse, reportDuplicates, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 const LOADED = [".js", ".ts", ".mjs", ".mts"];
@@ -18,6 +18,7 @@ export const kysely: ForeignTool = {
   serve: KYSELY_SERVING,
   read(source: SourceFolder): ForeignMigration[] {
     const helpers: { file: string; text: string }[] = [];
+    const texts = new Map<string, string>();
     const found = source.list().flatMap((entry): (ForeignMigration & { key: string; file: string })[] => {
       const file = entry.name;
       if (!entry.isFile() || !LOADED.includes(extensionOf(file)) || isDeclarationFile(file)) return [];
@@ -41,6 +42,7 @@ export const kysely: ForeignTool = {
         else helpers.push({ file, text });
         return [];
       }
+      texts.set(file, text);
       const key = file.slice(0, file.lastIndexOf("."));
       return [{ ...moduleMigration({ file, id: key, name: nameOf(file), down: findExport(text, "down") !== null, transaction: true, history: { name: key } }), key, file }];
     });
@@ -61,6 +63,17 @@ export const kysely: ForeignTool = {
         `a second Kysely migration index beside ${indexes[0]!.file}; stepwise cannot tell which one the project's Migrator reads, so keep one of them in the folder`,
       );
     const names = indexes[0]?.names;
+    // A provider of the project's reads the index, and may call up with more than db; stepwise calls it as Kysely's Migrator does.
+    if (indexes.length === 1)
+      for (const migration of found) {
+        const parameter = findProviderParameter(texts.get(migration.file)!);
+        if (parameter !== null)
+          source.report(
+            migration.file,
+            lineAt(texts.get(migration.file)!, parameter.index),
+            `its up or down takes a second parameter (${parameter.name}), which Kysely's Migrator never passes: the project's provider, reading ${indexes[0]!.file}, fills it, and stepwise calls it with db alone as the Migrator does, so it would run with undefined there; read that value some other way in the migration (or drop the parameter) and import again`,
+          );
+      }
     // The index's names are what the Migrator recorded and sorted; the file stays what the wrapper imports.
     const named =
       names === undefined
