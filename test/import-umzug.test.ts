@@ -197,6 +197,7 @@ test("umzug --glob: only the files the project's glob matches are migrations (a 
   for (const refused of [
     ["import", "knex", "umzug-migrations", "--glob", "*.cjs", "--json"],
     ["import", "umzug", "umzug-migrations", "--glob", "migrations/**/*.cjs", "--json"],
+    ["import", "umzug", "umzug-migrations", "--glob", "migrations/*/index.cjs", "--json"],
   ]) {
     const run = await runCli(refused, { cwd: project.root });
     assert.equal(run.code, 2);

@@ -2,12 +2,12 @@
 
 /**
  * The file-name part of `glob` (`migrations/*-*.cjs` is `*-*.cjs`) as a RegExp: `*` and `?` within a name (not a leading dot, as glob libraries default), `{a,b}` alternatives and
- * `[…]` classes; anything else literal. `null` for a pattern with `**` (subfolders) or a brace it cannot close, which import refuses rather than reads differently from the tool.
+ * `[…]` classes; anything else literal. `null` for a pattern that reaches into subfolders (`**`, or a wildcard in its folder part) or a brace it cannot close, which import refuses rather than reads differently from the tool.
  */
 export function globToRegExp(glob: string): RegExp | null {
   const name = glob.slice(glob.lastIndexOf("/") + 1);
-  // ** walks subfolders, and import reads the one folder it is given.
-  if (glob.includes("**") || name === "") return null;
+  // ** or a wildcard in the folder part reaches into subfolders, and import reads the one folder it is given.
+  if (glob.includes("**") || /[*?[{]/.test(glob.slice(0, Math.max(0, glob.lastIndexOf("/")))) || name === "") return null;
   let out = "";
   let inBraces = false;
   for (let at = 0; at < name.length; at++) {

@@ -16,7 +16,7 @@ export function runImport(tool: string, dir: string, flags: ImportFlags, setting
   if (flags.glob !== undefined && tool !== "umzug") throw usageError(`--glob is for umzug, whose files are what the project's glob finds; ${tool} chooses its own files.`);
   if (flags.glob !== undefined && globToRegExp(flags.glob) === null) {
     throw usageError(
-      `--glob "${flags.glob}" is not a pattern import reads: give the one the project's Umzug was given, with *, ?, {a,b} or [..] in its file-name part (no **: import reads one folder).`,
+      `--glob "${flags.glob}" is not a pattern import reads: give the one the project's Umzug was given, with *, ?, {a,b} or [..] in its file-name part only (import reads one folder).`,
     );
   }
   const plan = planImport({
