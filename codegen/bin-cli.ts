@@ -219,6 +219,7 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
     .option("--dir <path>", "the stepwise migrations folder to write, which must hold no migrations yet (default: migrations)", singleValued(parsePath))
     .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption))
     .option("--empty-down <choice>", "how to import an empty or missing down: irreversible (no down) or no-op (a down that does nothing); required when there is one")
+    .option("--glob <pattern>", "umzug only: the glob the project's Umzug was given (migrations/*-*.cjs); import reads only the files its name part matches (default: every script)")
     .option("--yes", "write the files; without it, print what would be written and change nothing")
     .option("--json", "print the plan as JSON")
     .addHelpText("after", IMPORT_HELP)

@@ -3,7 +3,7 @@
  * `localeCompare` order, TypeScript and JavaScript migrations, a default export, a helper module Kysely skips, a migration without down (--empty-down); then an out-of-order history refused by adopt.
  */
 import assert from "node:assert/strict";
-import { promises as fs, readFileSync, rmSync } from "node:fs";
+import { promises as fs, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
@@ -203,4 +203,107 @@ test("kysely: a history table Kysely was told to name otherwise (migrationTableN
   db.close();
   assert.deepEqual(left, []);
   assert.equal((await cliOn(project, target, "verify")).json.ok, true);
+});
+
+/** A folder whose index module lists the migrations under names of its own, for a provider of the project's (no FileMigrationProvider): what Kysely records is the index's keys. */
+const INDEXED: Record<string, string> = {
+  "20240101T101500123Z-create-users.ts": FILES["001_create_users.ts"]!,
+  "20240202T080000000Z-add-email.ts": FILES["002_add_email.ts"]!,
+  "index.ts": `import * as createUsers from "./20240101T101500123Z-create-users.js";
+import * as addEmail from "./20240202T080000000Z-add-email.js";
+
+// The provider hands this object to the Migrator.
+export default {
+  "001": createUsers,
+  "002": addEmail,
+};
+`,
+  "provider.ts": `import type { Kysely, Migration } from "kysely";
+
+export interface ContextMigration {
+  up(db: Kysely<unknown>, context: string): Promise<void>;
+  down?(db: Kysely<unknown>, context: string): Promise<void>;
+}
+
+export function provide(migrations: Record<string, ContextMigration>): Record<string, Migration> {
+  return Object.fromEntries(Object.entries(migrations).map(([name, migration]) => [name, { up: (db: Kysely<any>) => migration.up(db, "sqlite") }]));
+}
+`,
+};
+
+test("kysely: an index module that lists the migrations under its own names is read: the names Kysely recorded and ordered are its keys, adopted; a provider's interface is no migration", async (t) => {
+  const spec = { ...kyselyCase("sqlite"), files: INDEXED };
+  const { project, dir } = jsToolProject(t, spec);
+  const imported = await runCli(["import", "kysely", "kysely-migrations", "--yes", "--empty-down", "irreversible", "--json"], { cwd: project.root });
+  assert.equal(imported.code, 0, imported.stdout + imported.stderr);
+  assert.deepEqual(
+    (JSON.parse(imported.stdout) as Json).migrations.map((migration: Json) => [migration.file, migration.originalId, migration.history.name]),
+    [
+      ["001_create_users.ts", "001", "001"],
+      ["002_add_email.ts", "002", "002"],
+    ],
+  );
+  await project.generateAsBin();
+  const target = await newTarget(t, project, "sqlite", "indexed");
+  const db = kyselyOn(target);
+  try {
+    // The project's Migrator, reading the index instead of the folder.
+    const index = (await import(path.join(dir, "index.ts"))) as { default: Record<string, { up(db: Kysely<unknown>): Promise<void> }> };
+    const { error } = await new Migrator({ db, provider: { getMigrations: async () => index.default } }).migrateTo("001");
+    if (error) throw error;
+  } finally {
+    await db.destroy();
+  }
+  const adopted = await cliOn(project, target, "adopt");
+  assert.equal(adopted.json.version, 1, JSON.stringify(adopted.json));
+  assert.equal((await cliOn(project, target, "up")).code, 0);
+  assert.equal((await cliOn(project, target, "status")).json.currentVersion, 2);
+  assert.equal((await cliOn(project, target, "verify")).json.ok, true);
+});
+
+test("kysely: an index written as `export * as name from` names the migrations too; a migration whose up takes what only the project's provider passes, an index that leaves a migration out, or lists a value that is not an imported module, is refused at its line", async (t) => {
+  const files = {
+    ...INDEXED,
+    "index.ts": `export * as _a from "./20240101T101500123Z-create-users.js";\nexport * as _b from "./20240202T080000000Z-add-email.js";\n`,
+  };
+  const { project } = jsToolProject(t, { ...kyselyCase("sqlite"), files });
+  const importJson = async () => JSON.parse((await runCli(["import", "kysely", "kysely-migrations", "--empty-down", "irreversible", "--json"], { cwd: project.root })).stdout) as Json;
+  assert.deepEqual(
+    (await importJson()).migrations.map((migration: Json) => migration.history.name),
+    ["_a", "_b"],
+  );
+  // A provider of the project's passes more than db (atproto passed the dialect): stepwise calls up(db) as the Migrator does, so the parameter would be undefined.
+  const second = path.join(project.root, "kysely-migrations", "20240202T080000000Z-add-email.ts");
+  writeFileSync(
+    second,
+    `import type { Kysely } from "kysely";\n\nexport async function up(\n  db: Kysely<unknown>,\n  dialect: "pg" | "sqlite",\n): Promise<void> {\n  await db.schema.alterTable("users").addColumn("email", dialect === "pg" ? "varchar" : "text").execute();\n}\n`,
+  );
+  const provided = await importJson();
+  assert.equal(provided.error.code, "IMPORT_SOURCE_INVALID");
+  assert.deepEqual(
+    provided.error.problems.map((problem: Json) => [problem.file, problem.line]),
+    [["kysely-migrations/20240202T080000000Z-add-email.ts", 5]],
+  );
+  writeFileSync(second, INDEXED["20240202T080000000Z-add-email.ts"]!);
+  const index = path.join(project.root, "kysely-migrations", "index.ts");
+  writeFileSync(index, `export * as _a from "./20240101T101500123Z-create-users.js";\n`);
+  const left = await importJson();
+  assert.equal(left.error.code, "IMPORT_SOURCE_INVALID");
+  assert.deepEqual(
+    left.error.problems.map((problem: Json) => [problem.file, problem.line]),
+    [["kysely-migrations/index.ts", 1]],
+  );
+  writeFileSync(
+    index,
+    `import * as first from "./20240101T101500123Z-create-users.js";\nimport * as second from "./20240202T080000000Z-add-email.js";\n\nexport default {\n  "001": first,\n  "002": withContext(second),\n};\n`,
+  );
+  const inline = await importJson();
+  assert.equal(inline.error.code, "IMPORT_SOURCE_INVALID");
+  assert.deepEqual(
+    inline.error.problems.map((problem: Json) => [problem.file, problem.line]),
+    [
+      ["kysely-migrations/index.ts", 6],
+      ["kysely-migrations/index.ts", 1],
+    ],
+  );
 });

@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
+import { JSONStorage, Umzug } from "umzug";
 import { block, commandsOf, guideBlocks } from "./support/guide-blocks.js";
 import { repoRoot, runCli } from "./support/project.js";
 import { migrateWithUmzug, storageOf } from "./support/js-tool-migrators.js";
@@ -162,4 +163,44 @@ test("umzug: a JSONStorage history naming the migrations as their compiled .js f
     },
     1,
   );
+});
+
+test("umzug --glob: only the files the project's glob matches are migrations (a template beside them, which Umzug never ran, is left out), adopted from Umzug's history; --glob for another tool, or with **, is a usage error", async (t) => {
+  const { project, dir } = jsToolProject(t, {
+    ...umzugCase,
+    files: {
+      "20240101-create-users.cjs": `exports.up = async ({ context }) => {\n  context.exec("CREATE TABLE users (id INTEGER PRIMARY KEY)");\n};\n`,
+      "20240102-add-email.cjs": `exports.up = async ({ context }) => {\n  context.exec("ALTER TABLE users ADD COLUMN email TEXT");\n};\n`,
+      // The project's "create" command copies it; its glob (*-*.cjs) does not match it.
+      "migration.template.cjs": `module.exports = {\n  async up({ context: queryInterface }) {},\n};\n`,
+    },
+  });
+  const args = ["import", "umzug", "umzug-migrations", "--empty-down", "no-op", "--json"];
+  assert.equal((JSON.parse((await runCli(args, { cwd: project.root })).stdout) as Json).error.code, "IMPORT_SOURCE_INVALID");
+  const imported = await runCli([...args, "--glob", "migrations/*-*.cjs", "--yes"], { cwd: project.root });
+  assert.equal(imported.code, 0, imported.stdout + imported.stderr);
+  assert.deepEqual(
+    (JSON.parse(imported.stdout) as Json).migrations.map((migration: Json) => migration.originalId),
+    ["20240101-create-users.cjs", "20240102-add-email.cjs"],
+  );
+  await project.generateAsBin();
+  const target = await newTarget(t, project, "sqlite", "globbed");
+  const db = new Database((target as { file: string }).file);
+  try {
+    await new Umzug({ migrations: { glob: ["*-*.cjs", { cwd: dir }] }, context: db, storage: new JSONStorage({ path: storageOf(target) }), logger: undefined }).up();
+  } finally {
+    db.close();
+  }
+  const adopted = await cliOn(project, target, "adopt", "--history-file", storageOf(target));
+  assert.equal(adopted.json.version, 2, JSON.stringify(adopted.json));
+  assert.equal((await cliOn(project, target, "verify")).json.ok, true);
+  for (const refused of [
+    ["import", "knex", "umzug-migrations", "--glob", "*.cjs", "--json"],
+    ["import", "umzug", "umzug-migrations", "--glob", "migrations/**/*.cjs", "--json"],
+    ["import", "umzug", "umzug-migrations", "--glob", "migrations/*/index.cjs", "--json"],
+  ]) {
+    const run = await runCli(refused, { cwd: project.root });
+    assert.equal(run.code, 2);
+    assert.equal((JSON.parse(run.stdout) as Json).error.code, "USAGE");
+  }
 });

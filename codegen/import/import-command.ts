@@ -3,6 +3,7 @@ import path from "node:path";
 import type { CliContext } from "../../src/cli/cli-props.js";
 import { usageError } from "../../src/core/error-factories.js";
 import type { StepwiseSettings } from "../config.js";
+import { globToRegExp } from "./glob-pattern.js";
 import type { ImportFlags } from "./import-help.js";
 import { checkImportTarget, IMPORT_TOOLS, planImport, writeImport, type EmptyDownChoice } from "./import-plan.js";
 
@@ -12,6 +13,12 @@ export function runImport(tool: string, dir: string, flags: ImportFlags, setting
   if (flags.emptyDown !== undefined && flags.emptyDown !== "irreversible" && flags.emptyDown !== "no-op") {
     throw usageError(`--empty-down takes irreversible or no-op, not "${flags.emptyDown}".`);
   }
+  if (flags.glob !== undefined && tool !== "umzug") throw usageError(`--glob is for umzug, whose files are what the project's glob finds; ${tool} chooses its own files.`);
+  if (flags.glob !== undefined && globToRegExp(flags.glob) === null) {
+    throw usageError(
+      `--glob "${flags.glob}" is not a pattern import reads: give the one the project's Umzug was given, with *, ?, {a,b} or [..] in its file-name part only (import reads one folder).`,
+    );
+  }
   const plan = planImport({
     tool,
     sourceDir: path.resolve(settings.projectRoot, dir),
@@ -20,6 +27,7 @@ export function runImport(tool: string, dir: string, flags: ImportFlags, setting
     dialect: settings.dialect,
     emptyDown: flags.emptyDown as EmptyDownChoice | undefined,
     driver: settings.driver,
+    ...(flags.glob === undefined ? {} : { glob: flags.glob }),
   });
   checkImportTarget(plan, settings.migrationsDir);
   if (flags.yes) writeImport(plan, settings.migrationsDir);
@@ -41,7 +49,7 @@ export function runImport(tool: string, dir: string, flags: ImportFlags, setting
   });
   const verb = flags.yes ? "Wrote" : "Would write";
   context.io.stdout(
-    `${verb} ${plan.migrations.length} migrations from ${plan.source} (${tool}, ordered ${plan.order}):\n${lines.join("\n")}${plan.helpers.map((helper) => `\n  ${plan.migrationsDir}/${helper.file}`).join("")}\n  ${plan.mapFile}\n`,
+    `${verb} ${plan.migrations.length} migration${plan.migrations.length === 1 ? "" : "s"} from ${plan.source} (${tool}, ordered ${plan.order}):\n${lines.join("\n")}${plan.helpers.map((helper) => `\n  ${plan.migrationsDir}/${helper.file}`).join("")}\n  ${plan.mapFile}\n`,
   );
   context.io.stderr(
     flags.yes ? `Next: run "stepwise gen", check the migrations, and commit them with ${plan.mapFile}.\n` : `Nothing was written (a dry run); run it again with --yes to write these files.\n`,

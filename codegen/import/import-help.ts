@@ -1,7 +1,7 @@
 /** What the bin declares for `import` without loading the importer. */
 
 /** The options of `import`, as commander hands them over. */
-export type ImportFlags = { dir?: string; dialect?: string; emptyDown?: string; yes?: boolean; json?: boolean };
+export type ImportFlags = { dir?: string; dialect?: string; emptyDown?: string; glob?: string; yes?: boolean; json?: boolean };
 
 /** The map `import` writes beside the migrations, and `adopt` reads by default. */
 export const IMPORT_MAP_FILE = "stepwise-import-map.json";

@@ -59,6 +59,8 @@ export interface ImportOptions {
   readonly emptyDown: EmptyDownChoice | undefined;
   /** The project's driver (`null`: none named), whose entry a JavaScript tool's wrappers import `defineMigration` from. */
   readonly driver?: string | null;
+  /** Umzug's glob, as the project gave it: only the files its name part matches are migrations. */
+  readonly glob?: string;
 }
 
 /** One migration to write; plain data, so `--json` is `JSON.stringify`. */
@@ -107,7 +109,7 @@ export function planImport(options: ImportOptions): ImportPlan {
   const reader = IMPORT_TOOLS[tool]!;
   const folder = openSourceFolder(sourceDir);
   const isFolder = tryOr(() => statSync(sourceDir).isDirectory(), null);
-  const found = isFolder === true ? reader.read(folder, dialect) : [];
+  const found = isFolder === true ? reader.read(folder, dialect, options.glob === undefined ? {} : { glob: options.glob }) : [];
   const at = (file: string) => (file === "" ? source : `${source}/${file}`);
   const invalid = (problems: readonly SourceProblem[]) =>
     new StepwiseError(

@@ -2,12 +2,13 @@
  * Kysely: `FileMigrationProvider` loads the folder's `.js`, `.ts`, `.mjs` and `.mts` files (declarations left out) that export `up` (by name or on their default export), each named by its file
  * name without the extension, and the `Migrator` runs them in the order `Object.keys(…).sort()` gives their names (UTF-16 code units: `002_Create` before `002_add`; its `nameComparator`, by
  * default `localeCompare`, only orders executed migrations of one timestamp), each in a transaction on SQLite and PostgreSQL (their adapters support transactional DDL). `kysely_migration.name` is
- * that name.
+ * that name, or the key an index module of the folder lists the file under (see kysely-index.ts).
  */
 import { compareText } from "../problems.js";
 import { KYSELY_SERVING } from "./serve-kysely.js";
 import { extensionOf, findExport, isDeclarationFile, moduleMigration, nameOf, nestingAt, readScript } from "./read-scripts.js";
-import { lineAt, reportDuplicates, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
+import { findProviderParameter, readKyselyIndex } from "./kysely-index.js";
+import { lineAt, refuse, reportDuplicates, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 const LOADED = [".js", ".ts", ".mjs", ".mts"];
 
@@ -16,6 +17,8 @@ export const kysely: ForeignTool = {
   foreignKeysOff: false,
   serve: KYSELY_SERVING,
   read(source: SourceFolder): ForeignMigration[] {
+    const helpers: { file: string; text: string }[] = [];
+    const texts = new Map<string, string>();
     const found = source.list().flatMap((entry): (ForeignMigration & { key: string; file: string })[] => {
       const file = entry.name;
       if (!entry.isFile() || !LOADED.includes(extensionOf(file)) || isDeclarationFile(file)) return [];
@@ -25,20 +28,78 @@ export const kysely: ForeignTool = {
       if (findExport(text, "up") === null) {
         // A definition of `up` at the top of the module (or one level in: an object or destructuring exported some way the text cannot place) is a sign it may be exported, and so
         // is a module whose exports the text cannot list (`export *`, `module.exports =` a value); an `up` deeper in (a factory's returned object) is a helper's.
-        const defined = [...text.matchAll(/\bup\s*[:=(,}]|\bexport\s*\*|\bmodule\.exports\s*=\s*(?!\{)/g)].find((match) => nestingAt(text, match.index) < 2);
+        // `export * as name` exports one name, not `up`; an `up` in a type (an interface of the project's provider) is no value.
+        const types = typeBodiesOf(text);
+        const defined = [...text.matchAll(/\bup\s*[:=(,}]|\bexport\s*\*(?!\s*as\b)|\bmodule\.exports\s*=\s*(?!\{)/g)].find(
+          (match) => nestingAt(text, match.index) < 2 && !types.some(([start, end]) => match.index > start && match.index < end),
+        );
         if (defined)
           source.report(
             file,
             lineAt(text, defined.index),
             "stepwise cannot tell from the text whether this file exports `up` (Kysely runs it only if it does); a migration: export it as `export async function up`; a helper: move it out of the folder",
           );
+        else helpers.push({ file, text });
         return [];
       }
+      texts.set(file, text);
       const key = file.slice(0, file.lastIndexOf("."));
       return [{ ...moduleMigration({ file, id: key, name: nameOf(file), down: findExport(text, "down") !== null, transaction: true, history: { name: key } }), key, file }];
     });
+    const indexes = helpers.flatMap(
+      (helper) =>
+        readKyselyIndex(
+          source,
+          helper.file,
+          helper.text,
+          found.map((migration) => migration.file),
+        ) ?? [],
+    );
+    if (indexes.length > 1)
+      return refuse(
+        source,
+        indexes[1]!.file,
+        1,
+        `a second Kysely migration index beside ${indexes[0]!.file}; stepwise cannot tell which one the project's Migrator reads, so keep one of them in the folder`,
+      );
+    const names = indexes[0]?.names;
+    // A provider of the project's reads the index, and may call up with more than db; stepwise calls it as Kysely's Migrator does.
+    if (indexes.length === 1)
+      for (const migration of found) {
+        const parameter = findProviderParameter(texts.get(migration.file)!);
+        if (parameter !== null)
+          source.report(
+            migration.file,
+            lineAt(texts.get(migration.file)!, parameter.index),
+            `its up or down takes a second parameter (${parameter.name}), which Kysely's Migrator never passes: the project's provider, reading ${indexes[0]!.file}, fills it, and stepwise calls it with db alone as the Migrator does, so it would run with undefined there; read that value some other way in the migration (or drop the parameter) and import again`,
+          );
+      }
+    // The index's names are what the Migrator recorded and sorted; the file stays what the wrapper imports.
+    const named =
+      names === undefined
+        ? found
+        : found.flatMap((migration) =>
+            names.has(migration.file) ? [{ ...migration, id: names.get(migration.file)!, key: names.get(migration.file)!, history: { name: names.get(migration.file)! } }] : [],
+          );
     // Two files of one name (a.js and a.ts): Kysely keeps whichever it read last.
-    reportDuplicates(source, found, "migration name");
-    return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : compareText(a.file, b.file)));
+    reportDuplicates(source, named, "migration name");
+    return named.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : compareText(a.file, b.file)));
   },
 };
+
+/** Where each `interface X { … }` and `type X = { … }` body of the module starts and ends: types, whose members are not exported values. */
+function typeBodiesOf(text: string): [number, number][] {
+  const bodies: [number, number][] = [];
+  for (const match of text.matchAll(/\b(?:interface\s+[\w$]+[^{;=]*|type\s+[\w$]+\s*(?:<[^=]*>)?\s*=\s*)\{/g)) {
+    const start = match.index + match[0].length - 1;
+    let depth = 0;
+    for (let at = start; at < text.length; at++) {
+      if (text[at] === "{") depth++;
+      else if (text[at] === "}" && --depth === 0) {
+        bodies.push([start, at]);
+        break;
+      }
+    }
+  }
+  return bodies;
+}

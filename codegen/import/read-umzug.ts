@@ -1,8 +1,9 @@
 /**
  * Umzug: the migrations its `glob` finds, sorted by path (`Array.prototype.sort`, so by file name as JavaScript compares strings within one folder), each named by its file name with the
  * extension, which SequelizeStorage's `SequelizeMeta.name` and JSONStorage's array record. Import reads every script directly in the folder, as a glob of `<dir>/*.{js,cjs,mjs,ts,cts,mts}` finds
- * them; Umzug runs no transaction, and each migration gets `{ name, path, context }`, where stepwise serves the driver connection as `context`.
+ * them, or with `--glob` the files the project's own glob matches (a template beside the migrations is not one); Umzug runs no transaction, and each migration gets `{ name, path, context }`, where stepwise serves the driver connection as `context`.
  */
+import { globToRegExp } from "./glob-pattern.js";
 import { UMZUG_SERVING } from "./serve-umzug.js";
 import { extensionOf, findExport, isDeclarationFile, moduleMigration, nameOf, readScript, reportCompiledCopies, SCRIPT_EXTENSIONS } from "./read-scripts.js";
 import { lineAt, refuse, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
@@ -14,8 +15,10 @@ export const umzug: ForeignTool = {
   order: "by file name as JavaScript compares strings (Umzug sorts its glob's paths with Array.prototype.sort)",
   foreignKeysOff: false,
   serve: UMZUG_SERVING,
-  read(source: SourceFolder): ForeignMigration[] {
-    const entries = source.list().filter((entry) => entry.isFile());
+  read(source: SourceFolder, _dialect, options = {}): ForeignMigration[] {
+    const pattern = options.glob === undefined ? null : globToRegExp(options.glob);
+    // The project's glob decides which files are migrations: what it leaves out (a template, a helper) Umzug never ran.
+    const entries = source.list().filter((entry) => entry.isFile() && (pattern === null || pattern.test(entry.name)));
     const files = entries
       .map((entry) => entry.name)
       .filter((file) => (SCRIPT_EXTENSIONS as readonly string[]).includes(extensionOf(file)) && !isDeclarationFile(file))
@@ -40,7 +43,12 @@ export const umzug: ForeignTool = {
           "a migration for Sequelize's QueryInterface as its context, which stepwise cannot serve (it serves the driver connection as context); port it to SQL or to the connection first",
         );
       if (findExport(text, "up") === null)
-        return refuse(source, file, 1, "no `up` export stepwise can find, which Umzug's default resolver requires; export it as `export async function up`/`exports.up`");
+        return refuse(
+          source,
+          file,
+          1,
+          "no `up` export stepwise can find, which Umzug's default resolver requires; export it as `export async function up`/`exports.up`, or, if the project's glob leaves this file out (a helper, an index, a template), pass that glob as --glob",
+        );
       return [moduleMigration({ file, id: file, name: nameOf(file), down: findExport(text, "down") !== null, transaction: false, history: { name: file } })];
     });
   },

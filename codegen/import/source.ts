@@ -77,7 +77,7 @@ export interface ForeignTool {
   readonly historyTable?: string;
   /** How one of the tool's migrations says it runs outside a transaction, named in the fix for SQL that cannot run inside one (the tool ran it in a transaction too, where it fails). */
   readonly noTransactionMark?: string;
-  read(source: SourceFolder, dialect: SqlDialect): readonly ForeignMigration[];
+  read(source: SourceFolder, dialect: SqlDialect, options?: { readonly glob?: string }): readonly ForeignMigration[];
   /** Set for a tool whose migrations are JavaScript or TypeScript. */
   readonly serve?: ModuleServing;
 }
