@@ -99,3 +99,8 @@ export async function runFleetTarget(connector: DriverConnector, migrations: Mig
   const locked = "state" in result && result.state === "failed" && result.error !== null && LOCKED_CODES.has(result.error.code);
   return { ...result, ...(locked && { state: "locked" }), error: result.error && inCliSpelling(result.error) } as FleetTargetResult;
 }
+
+/** The report of a target whose run was lost (its worker thread died): failed, with `message` as an `UNEXPECTED` error. */
+export function describeLostTarget(spec: FleetTargetSpec, job: FleetJob, message: string, durationMs: number): FleetTargetResult {
+  return { id: spec.id, ...TASKS[job.task].blank, ok: false, durationMs, error: { code: "UNEXPECTED", message } } as FleetTargetResult;
+}

@@ -98,9 +98,12 @@ export async function runFleet<T, R extends { readonly ok: boolean }>(
     return next;
   };
   // A throw (from `run`, or from the stream) stops every lane at its next pull.
-  const lane = async (limit: number) => {
+  const lane = async (limit: number, openNext: () => void) => {
+    let opener: (() => void) | null = openNext;
     try {
       for (let next = await pull(limit); next !== null; next = await pull(limit)) {
+        opener?.();
+        opener = null;
         listeners.started?.(next.target);
         const result = await run(next.target);
         results[next.index] = result;
@@ -114,7 +117,15 @@ export async function runFleet<T, R extends { readonly ok: boolean }>(
       thrown ??= { error };
     }
   };
-  const drain = (lanes: number, limit: number) => Promise.all(Array.from({ length: lanes }, () => lane(limit)));
+  // A lane opens the next one once it has a target, so a huge `concurrency` costs no more lanes than there are targets.
+  const drain = async (lanes: number, limit: number) => {
+    const running: Promise<void>[] = [];
+    const open = (): void => {
+      if (running.length < lanes) running.push(lane(limit, open));
+    };
+    open();
+    for (let index = 0; index < running.length; index++) await running[index];
+  };
   try {
     if (canary > 0) {
       await drain(Math.min(canary, concurrency), canary);
