@@ -1,18 +1,21 @@
 /**
  * `stepwise fleet` and `migrateMany` against what a hostile fleet holds: links that make one file
  * two ids or a folder its own child, a `--concurrency` far above the number of databases, and a
- * migration that ends the worker thread it runs on. Each database is counted once, the run costs
- * what its databases cost, and one database's crash is that database's failure, not the run's.
+ * migration that ends the worker thread it runs on, a Ctrl-C halfway. Each database is counted once,
+ * the run costs what its databases cost, one database's crash is that database's failure, not the
+ * run's, and an interrupted run reports what it finished.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import { MigrationManager } from "../src/entries/better-sqlite3.js";
 import { migrateMany } from "../src/index.js";
 import { jsonOutput, runInProcess } from "./support/in-process-cli.js";
-import { createTestProject, makeTempDir, runCli } from "./support/project.js";
+import { binArgs } from "./support/compiled-bin.js";
+import { cliNode, collectOutput, createTestProject, makeTempDir, runCli } from "./support/project.js";
 import { namedSqlEntry } from "./support/registry-builders.js";
 
 const registry = [namedSqlEntry(1, "create_items", "CREATE TABLE items (id INTEGER PRIMARY KEY, note TEXT);")];
@@ -77,4 +80,57 @@ test("a migration that ends its worker thread fails only its own database: the o
     assert.deepEqual(db.prepare("SELECT version FROM schema_migrations").all(), [{ version: 1 }], `${name}: its first migration kept, the second not applied`);
     db.close();
   }
+});
+
+test("Ctrl-C during fleet up starts no other database, lets those running finish, and reports them; the next run does the rest", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_items.sql", "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY, note TEXT);\nCREATE TABLE ran (version INTEGER NOT NULL);\nINSERT INTO ran VALUES (1);\n");
+  // A while per database, so that the signal lands halfway.
+  project.writeMigration(
+    "002_fill.sql",
+    "-- migrate:up\nWITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40000) INSERT INTO items (id, note) SELECT i, 'row ' || i FROM n;\nINSERT INTO ran VALUES (2);\n",
+  );
+  await project.generateAsBin();
+  mkdirSync(path.join(project.root, "tenants"));
+  const files = Array.from({ length: 10 }, (_, index) => path.join(project.root, "tenants", `t${index}.db`));
+  for (const file of files) writeFileSync(file, "");
+  const child = spawn(cliNode(), [...binArgs(), "fleet", "up", "--db", "tenants/*.db", "--concurrency", "2", "--json"], {
+    cwd: project.root,
+    env: { ...process.env, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const done = collectOutput(child);
+  while (child.exitCode === null && files.every((file) => statSync(file).size === 0)) await new Promise((resolve) => setTimeout(resolve, 3));
+  child.kill("SIGINT");
+  const run = await done;
+  assert.equal(run.code, 1, run.stderr);
+  const report = JSON.parse(run.stdout) as Json & { targets: Array<{ ok: boolean; toVersion: number }> };
+  assert.equal(report.stopped, "aborted");
+  assert.ok(report.targets.length > 0 && report.targets.length < files.length, `${report.targets.length} finished`);
+  assert.ok(report.targets.every((target) => target.ok && target.toVersion === 2));
+  const rest = JSON.parse((await runCli(["fleet", "up", "--db", "tenants/*.db", "--json"], { cwd: project.root })).stdout) as Json;
+  assert.deepEqual([rest.ok, rest.migrated, rest.current], [true, files.length - report.targets.length, report.targets.length]);
+  for (const file of files) {
+    const db = new Database(file);
+    assert.deepEqual(db.prepare("SELECT version FROM ran ORDER BY version").all(), [{ version: 1 }, { version: 2 }]);
+    db.close();
+  }
+});
+
+test("fleet status's histogram calls a version past the latest ahead, not pending", async (t) => {
+  const cwd = makeTempDir(t);
+  mkdirSync(path.join(cwd, "tenants"));
+  const newer = [...registry, namedSqlEntry(2, "add_tag", "ALTER TABLE items ADD COLUMN tag TEXT;")];
+  for (const [name, migrations] of [
+    ["ahead", newer],
+    ["current", registry],
+  ] as const) {
+    const db = new Database(path.join(cwd, "tenants", `${name}.db`));
+    new MigrationManager(db, migrations).up();
+    db.close();
+  }
+  const run = await runInProcess({ migrations: registry, cwd }, ["fleet", "status", "--db", "tenants/*.db"]);
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(run.stdout, /version 2 +█+ +1 {2}ahead\n/);
+  assert.match(run.stdout, /version 1 +█+ +1\n/);
 });

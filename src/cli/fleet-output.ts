@@ -18,7 +18,7 @@ const PLAIN_INTERVAL_MS = 2_000;
 export const STOP_REASONS: Readonly<Record<FleetStop, string>> = {
   canary: "a database of the canary batch failed, so no other was started",
   "fail-fast": "--fail-fast: a database failed, so no other was started",
-  aborted: "the run was stopped",
+  aborted: "interrupted (SIGINT or SIGTERM; a second one stops at once), so no other was started",
 };
 
 /** The first line of a target's error: its code and what its message says first. */
@@ -122,7 +122,9 @@ export function formatFleetStatus(summary: FleetStatusSummary, palette: Palette)
   for (const [version, n] of versions) {
     const bar = "█".repeat(Math.max(1, Math.round((n / widest) * 30))).padEnd(30);
     const at = Number(version) === summary.latestVersion;
-    lines.push(`  ${label(`version ${version}`)} ${at ? palette.green(bar) : palette.yellow(bar)} ${count(n).padStart(7)}${at ? "" : "  pending"}`);
+    // A version past the latest is a newer app's (DATABASE_AHEAD): nothing is pending there.
+    const note = at ? "" : Number(version) > summary.latestVersion ? "  ahead" : "  pending";
+    lines.push(`  ${label(`version ${version}`)} ${at ? palette.green(bar) : palette.yellow(bar)} ${count(n).padStart(7)}${note}`);
   }
   for (const state of ["refusing", "locked", "failed"] as const)
     if (summary[state] > 0) lines.push(`  ${label(state)} ${"".padEnd(30)} ${count(summary[state]).padStart(7)}  ${palette.red(codes(state))}`);
