@@ -94,7 +94,7 @@ export async function withWorkerPool<T>(source: FleetWorkerSource, size: number,
         if (!dead.has(worker)) throw error;
         const reason = error instanceof Error && error.message !== "" ? error.message : String(error);
         const message = `The worker thread running it stopped (${reason}) before it reported: a migration called process.exit or crashed the thread. What it had not committed is not applied; run the fleet again to go on.`;
-        return describeLostTarget(spec, job, message, performance.now() - started);
+        return describeLostTarget(spec, job, { code: "UNEXPECTED", message }, performance.now() - started);
       } finally {
         idle.push(worker);
       }
