@@ -134,3 +134,30 @@ test("fleet status's histogram calls a version past the latest ahead, not pendin
   assert.match(run.stdout, /version 2 +█+ +1 {2}ahead\n/);
   assert.match(run.stdout, /version 1 +█+ +1\n/);
 });
+
+test("a canary as large as the fleet, or fail-fast on its last database, tried every database: the report says no stop", async (t) => {
+  const dir = makeTempDir(t);
+  writeFileSync(path.join(dir, "c.db"), "damaged ".repeat(600));
+  const fleet = (options: { canary?: number; failFast?: boolean }) =>
+    migrateMany(["a", "b", "c"], (id) => new MigrationManager(new Database(path.join(dir, `${id}.db`)), registry), { ...options, concurrency: 1, close: (manager) => manager.db.close() });
+  for (const options of [{ canary: 3 }, { canary: 10 }, { failFast: true }]) {
+    const report = await fleet(options);
+    assert.deepEqual(
+      [report.stopped, report.targets.map((target) => [target.id, target.ok])],
+      [
+        null,
+        [
+          ["a", true],
+          ["b", true],
+          ["c", false],
+        ],
+      ],
+      JSON.stringify(options),
+    );
+  }
+  mkdirSync(path.join(dir, "tenants"));
+  for (const id of ["a", "b"]) writeFileSync(path.join(dir, "tenants", `${id}.db`), "");
+  writeFileSync(path.join(dir, "tenants", "c.db"), "damaged ".repeat(600));
+  const cli = jsonOutput<Json>(await runInProcess({ migrations: registry, cwd: dir }, ["fleet", "up", "--db", "tenants/*.db", "--canary", "5", "--json"]), 1);
+  assert.deepEqual([cli.stopped, cli.migrated, cli.failed], [null, 2, 1]);
+});

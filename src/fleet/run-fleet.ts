@@ -76,10 +76,10 @@ export async function runFleet<T, R extends { readonly ok: boolean }>(
   let exhausted = false;
   let stopped: FleetStop | null = null;
   let thrown: { error: unknown } | null = null;
+  // Asked for; it becomes `stopped` only when a target is left unstarted, so a run that tried every target reports no stop.
+  let requested: FleetStop | null = null;
   const stop = (reason: FleetStop) => {
-    if (stopped !== null) return;
-    stopped = reason;
-    listeners.stopping?.(reason);
+    requested ??= reason;
   };
   // An async iterator must not be asked for its next value while it is still producing one.
   let queue: Promise<unknown> = Promise.resolve();
@@ -90,6 +90,11 @@ export async function runFleet<T, R extends { readonly ok: boolean }>(
       const step = await iterator.next();
       if (step.done) {
         exhausted = true;
+        return null;
+      }
+      if (requested !== null) {
+        stopped = requested;
+        listeners.stopping?.(requested);
         return null;
       }
       return { target: step.value, index: pulled++ };
