@@ -13,7 +13,7 @@ import { test } from "node:test";
 import Database from "better-sqlite3";
 import { MigrationManager } from "../src/entries/better-sqlite3.js";
 import { migrateMany } from "../src/index.js";
-import { jsonOutput, runInProcess } from "./support/in-process-cli.js";
+import { jsonError, jsonOutput, runInProcess } from "./support/in-process-cli.js";
 import { binArgs } from "./support/compiled-bin.js";
 import { cliNode, collectOutput, createTestProject, makeTempDir, runCli } from "./support/project.js";
 import { namedSqlEntry } from "./support/registry-builders.js";
@@ -160,4 +160,18 @@ test("a canary as large as the fleet, or fail-fast on its last database, tried e
   writeFileSync(path.join(dir, "tenants", "c.db"), "damaged ".repeat(600));
   const cli = jsonOutput<Json>(await runInProcess({ migrations: registry, cwd: dir }, ["fleet", "up", "--db", "tenants/*.db", "--canary", "5", "--json"]), 1);
   assert.deepEqual([cli.stopped, cli.migrated, cli.failed], [null, 2, 1]);
+});
+
+test("fleet up --to a version the registry lacks is refused once, as up refuses it, before any database is opened", async (t) => {
+  const cwd = makeTempDir(t);
+  mkdirSync(path.join(cwd, "tenants"));
+  const files = ["a", "b"].map((name) => path.join(cwd, "tenants", `${name}.db`));
+  for (const file of files) writeFileSync(file, "");
+  const run = await runInProcess({ migrations: registry, cwd }, ["fleet", "up", "--db", "tenants/*.db", "--to", "9", "--json"]);
+  assert.deepEqual(jsonError(run, 1), jsonError(await runInProcess({ migrations: registry, cwd }, ["up", "--db", files[0]!, "--to", "9", "--json"]), 1));
+  assert.deepEqual(
+    files.map((file) => statSync(file).size),
+    [0, 0],
+    "nothing was written",
+  );
 });

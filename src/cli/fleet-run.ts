@@ -6,6 +6,7 @@
 import os from "node:os";
 import { runFleet, type FleetListeners, type FleetPoolOptions, type FleetRun } from "../fleet/run-fleet.js";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
+import { planUp } from "../core/planner.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { LIBSQL_AUTH_TOKEN_ENV } from "./database-path.js";
 import { connectorFor, driverOf, loadRegistry, setting, type CommandScope } from "./database-target.js";
@@ -23,8 +24,9 @@ export function defaultFleetConcurrency(): number {
 export type FleetVenue = "workers" | "in-process";
 
 /**
- * Runs `task` on every target: the registry and the driver loaded once here (what either refuses is
- * refused before any database is opened), then each target on a worker thread or in this thread.
+ * Runs `task` on every target: the registry and the driver loaded once here (what either refuses, and
+ * a `to` the registry lacks, is refused before any database is opened), then each target on a worker
+ * thread or in this thread.
  */
 export async function executeFleet<R extends MigrationRegistry>(
   scope: CommandScope<R>,
@@ -38,6 +40,8 @@ export async function executeFleet<R extends MigrationRegistry>(
   const driver = driverOf(scope);
   const connector = await connectorFor(scope, job.mode);
   const migrations = await loadRegistry(scope);
+  // A --to the registry lacks is the command's mistake, not each database's: refused once, before any is opened.
+  if (job.to !== undefined) planUp(migrations, [], { to: job.to });
   const tableName = setting(flags.table, props.tableName);
   const lockTimeoutMs = setting(flags.lockTimeout, props.lockTimeoutMs);
   const full: FleetJob = {
