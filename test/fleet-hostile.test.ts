@@ -175,3 +175,16 @@ test("fleet up --to a version the registry lacks is refused once, as up refuses 
     "nothing was written",
   );
 });
+
+test("a file name with a newline or a terminal escape is printed quoted and escaped, so it cannot forge a line or drive the terminal", async (t) => {
+  const cwd = makeTempDir(t);
+  mkdirSync(path.join(cwd, "tenants"));
+  writeFileSync(path.join(cwd, "tenants", "evil\u001b[2J\n  version 9.db"), "damaged ".repeat(600));
+  writeFileSync(path.join(cwd, "tenants", "plain\u009b.db"), "");
+  for (const command of ["status", "up"]) {
+    const run = await runInProcess({ migrations: registry, cwd }, ["fleet", command, "--db", "tenants/*.db"]);
+    assert.equal(run.code, 1, run.stderr);
+    assert.doesNotMatch(run.stdout, /[\u001b\u009b]|\n {2}version 9/, command);
+    assert.ok(run.stdout.includes('"tenants/evil\\u001b[2J\\u000a  version 9.db"'), `${command}: ${run.stdout}`);
+  }
+});

@@ -14,6 +14,10 @@ const LISTED = 20;
 const BAR_INTERVAL_MS = 100;
 const PLAIN_INTERVAL_MS = 2_000;
 
+/** A database's id on a line of its own: quoted when it holds a control character (a newline, a terminal escape), which a file name may. */
+const showId = (id: string) =>
+  /[\u0000-\u001f\u007f-\u009f]/.test(id) ? `"${id.replace(/["\\]/g, "\\$&").replace(/[\u0000-\u001f\u007f-\u009f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`)}"` : id;
+
 /** Why a run left databases unstarted, as a sentence. */
 export const STOP_REASONS: Readonly<Record<FleetStop, string>> = {
   canary: "a database of the canary batch failed, so no other was started",
@@ -46,7 +50,7 @@ export function createFleetProgress(io: CliIo, palette: Palette, verb: string): 
     finished(result, progress) {
       if (!result.ok) {
         clear();
-        io.stdout(`  ${palette.red("✗")} ${result.id}  ${result.error === null ? palette.yellow("drifted") : describeFailure(result.error)}\n`);
+        io.stdout(`  ${palette.red("✗")} ${showId(result.id)}  ${result.error === null ? palette.yellow("drifted") : describeFailure(result.error)}\n`);
       }
       const last = progress.done === progress.total;
       if (progress.elapsedMs - lastDrawn < (io.isTTY ? BAR_INTERVAL_MS : PLAIN_INTERVAL_MS) && !last) return;
@@ -133,7 +137,7 @@ export function formatFleetStatus(summary: FleetStatusSummary, palette: Palette)
     lines.push("", palette.bold(`Not at version ${summary.latestVersion} (${count(exceptions.length)}):`));
     for (const target of exceptions.slice(0, LISTED)) {
       const why = target.state === "pending" ? `at ${target.currentVersion}, ${target.pendingCount} pending` : `${target.state}: ${describeFailure(target.error)}`;
-      lines.push(`  ${target.id}  ${target.state === "pending" ? why : palette.red(why)}`);
+      lines.push(`  ${showId(target.id)}  ${target.state === "pending" ? why : palette.red(why)}`);
     }
     if (exceptions.length > LISTED) lines.push(palette.dim(`  … and ${count(exceptions.length - LISTED)} more (--json lists every one)`));
   }
@@ -143,7 +147,7 @@ export function formatFleetStatus(summary: FleetStatusSummary, palette: Palette)
 /** The failed databases of a run, at most {@link LISTED} of them. */
 function listFailures(title: string, targets: readonly FleetTargetResult[], palette: Palette, describe = (target: FleetTargetResult) => describeFailure(target.error)): string[] {
   if (targets.length === 0) return [];
-  const lines = ["", palette.bold(`${title} (${count(targets.length)}):`), ...targets.slice(0, LISTED).map((target) => `  ${target.id}  ${palette.red(describe(target))}`)];
+  const lines = ["", palette.bold(`${title} (${count(targets.length)}):`), ...targets.slice(0, LISTED).map((target) => `  ${showId(target.id)}  ${palette.red(describe(target))}`)];
   if (targets.length > LISTED) lines.push(palette.dim(`  … and ${count(targets.length - LISTED)} more (--json lists every one)`));
   return lines;
 }
