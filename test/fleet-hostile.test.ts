@@ -23,7 +23,7 @@ const registry = [namedSqlEntry(1, "create_items", "CREATE TABLE items (id INTEG
 type Json = Record<string, unknown> & { targets: Array<Record<string, unknown> & { id: string; error: { code: string } | null }> };
 const ids = (report: Json) => report.targets.map((target) => target.id);
 
-test("--db counts each file once: a link to a file or to a folder above it adds no second id, and a link loop under ** ends", async (t) => {
+test("--db counts each file once: a link to a file or to a folder above it adds no second id, a link loop under ** ends, and a trailing ** matches every file below", async (t) => {
   const cwd = makeTempDir(t);
   mkdirSync(path.join(cwd, "tenants", "eu"), { recursive: true });
   for (const file of ["tenants/a.db", "tenants/eu/b.db"]) writeFileSync(path.join(cwd, file), "");
@@ -33,6 +33,7 @@ test("--db counts each file once: a link to a file or to a folder above it adds 
   const status = async (pattern: string) => jsonOutput<Json>(await runInProcess({ migrations: registry, cwd }, ["fleet", "status", "--db", pattern, "--json"]));
   assert.deepEqual(ids(await status("tenants/*.db")), ["tenants/a.db"]);
   assert.deepEqual(ids(await status("tenants/**/*.db")), ["tenants/a.db", "tenants/eu/b.db"]);
+  assert.deepEqual(ids(await status("tenants/**")), ["tenants/a.db", "tenants/eu/b.db"], "a trailing ** is every file below");
   assert.deepEqual(ids(await status("**/eu/**/*.db")), ["tenants/eu/b.db", "tenants/eu/up/a.db"], "a second ** still looks where the first one went");
   const up = jsonOutput<Json>(await runInProcess({ migrations: registry, cwd }, ["fleet", "up", "--db", "tenants/**/*.db", "--json"]));
   assert.deepEqual([up.total, up.migrated, up.applied], [2, 2, 2]);

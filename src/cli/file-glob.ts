@@ -40,6 +40,8 @@ const escapeClass = (text: string) => text.replace(/[\\\]^]/g, "\\$&");
  */
 export function expandFileGlob(pattern: string, cwd: string): string[] {
   const parts = pattern.split(/[\\/]/);
+  // A trailing `**` means every file below, as in shells with globstar: `**/*`.
+  if (parts.at(-1) === "**") parts.push("*");
   const firstMagic = parts.findIndex(isGlob);
   if (firstMagic === -1) return isFile(path.resolve(cwd, pattern)) ? [pattern] : [];
   const found: string[] = [];
