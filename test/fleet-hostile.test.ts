@@ -189,3 +189,21 @@ test("a file name with a newline or a terminal escape is printed quoted and esca
     assert.ok(run.stdout.includes('"tenants/evil\\u001b[2J\\u000a  version 9.db"'), `${command}: ${run.stdout}`);
   }
 });
+
+test("a registry every database would refuse (the other dialect's, a gap in its versions) is refused once, as up refuses it, not once per database", async (t) => {
+  const cwd = makeTempDir(t);
+  mkdirSync(path.join(cwd, "tenants"));
+  const files = ["a", "b"].map((name) => path.join(cwd, "tenants", `${name}.db`));
+  for (const file of files) writeFileSync(file, "");
+  for (const migrations of [
+    [namedSqlEntry(1, "create_items", "CREATE TABLE items (id bigint PRIMARY KEY);", null, { dialect: "postgres" })],
+    [...registry, namedSqlEntry(3, "skips_two", "CREATE TABLE later (id INTEGER);")],
+  ]) {
+    for (const driver of ["better-sqlite3", "sql-js"]) {
+      for (const command of ["status", "up"]) {
+        const single = jsonError(await runInProcess({ migrations, cwd }, [command, "--db", files[0]!, "--driver", driver, "--json"]), 1);
+        assert.deepEqual(jsonError(await runInProcess({ migrations, cwd }, ["fleet", command, "--db", "tenants/*.db", "--driver", driver, "--json"]), 1), single, `${driver} ${command}`);
+      }
+    }
+  }
+});
