@@ -207,3 +207,24 @@ test("a registry every database would refuse (the other dialect's, a gap in its 
     }
   }
 });
+
+test("fleet refuses --lock-timeout on a SQLite or libSQL driver as up does, rather than ignoring it", async (t) => {
+  const cwd = makeTempDir(t);
+  mkdirSync(path.join(cwd, "tenants"));
+  writeFileSync(path.join(cwd, "tenants", "a.db"), "");
+  writeFileSync(path.join(cwd, "urls.txt"), "file:tenants/a.db\n");
+  for (const [fleet, single] of [
+    [
+      ["--db", "tenants/*.db"],
+      ["--db", "tenants/a.db"],
+    ],
+    [
+      ["--driver", "libsql-client", "--url-file", "urls.txt"],
+      ["--driver", "libsql-client", "--url", "file:tenants/a.db"],
+    ],
+  ]) {
+    const expected = jsonError(await runInProcess({ migrations: registry, cwd }, ["up", ...single, "--lock-timeout", "100", "--json"]), 2);
+    assert.deepEqual(jsonError(await runInProcess({ migrations: registry, cwd }, ["fleet", "up", ...fleet, "--lock-timeout", "100", "--json"]), 2), expected);
+  }
+  assert.equal(statSync(path.join(cwd, "tenants", "a.db")).size, 0);
+});

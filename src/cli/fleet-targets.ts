@@ -48,7 +48,10 @@ export function inShard(id: string, shard: Shard): boolean {
 
 /** The fleet's databases, each once, in listing order, then `shard`'s part of them. */
 export async function listFleetTargets(scope: CommandScope, urlFile: string | undefined, shard: Shard | undefined): Promise<FleetTargetSpec[]> {
-  const all = connectsByUrl(driverOf(scope)) ? await listServerTargets(scope, urlFile) : listFileTargets(scope, urlFile);
+  const driver = driverOf(scope);
+  // Refused as for one database, rather than ignored: SQLite's busy timeout bounds every wait.
+  if (scope.flags.lockTimeout !== undefined && driver !== "pg") throw usage(`--lock-timeout is for --driver pg; the ${driver} driver waits for locks up to --busy-timeout: use that instead.`);
+  const all = connectsByUrl(driver) ? await listServerTargets(scope, urlFile) : listFileTargets(scope, urlFile);
   const unique = [...new Map(all.map((target) => [target.id, target])).values()];
   // A server whose schemas could not be listed may hold some of every shard's: each shard reports it.
   return shard === undefined ? unique : unique.filter((target) => "unlisted" in target || inShard(target.id, shard));
