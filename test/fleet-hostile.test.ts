@@ -222,7 +222,7 @@ test("fleet refuses --lock-timeout on a SQLite or libSQL driver as up does, rath
       ["--driver", "libsql-client", "--url-file", "urls.txt"],
       ["--driver", "libsql-client", "--url", "file:tenants/a.db"],
     ],
-  ]) {
+  ] as const) {
     const expected = jsonError(await runInProcess({ migrations: registry, cwd }, ["up", ...single, "--lock-timeout", "100", "--json"]), 2);
     assert.deepEqual(jsonError(await runInProcess({ migrations: registry, cwd }, ["fleet", "up", ...fleet, "--lock-timeout", "100", "--json"]), 2), expected);
   }
