@@ -209,3 +209,24 @@ test("libSQL per customer: sqld servers and a file: URL listed in a file, the to
     ],
   );
 });
+
+test("stepwise fleet --schema over several servers: one whose schemas cannot be listed fails as one target, in every shard, and the others are migrated", async (t) => {
+  const db = await database(t);
+  await withClient(db.url, (client) => client.query("CREATE SCHEMA tenant_a; CREATE SCHEMA tenant_b"));
+  const cwd = makeTempDir(t);
+  const down = db.url.replace("postgres@", "postgres:pw-s3cret@").replace(/:\d+\//, ":1/");
+  writeFileSync(path.join(cwd, "servers.txt"), `${down}\n${db.url}\n`);
+  const fleet = (...args: string[]) => runInProcess({ migrations: postgresRegistry, cwd }, ["fleet", "up", "--driver", "pg", "--url-file", "servers.txt", "--schema", "tenant_*", "--json", ...args]);
+  const run = await fleet();
+  assert.doesNotMatch(run.stdout + run.stderr, /pw-s3cret/);
+  const report = jsonOutput<Json>(run, 1);
+  assert.deepEqual(
+    report.targets.map((target) => [target.id.replace(/^.*#/, "#"), target.ok, target.error?.code ?? null]),
+    [
+      ["#tenant_*", false, "DATABASE_UNUSABLE"],
+      ["#tenant_a", true, null],
+      ["#tenant_b", true, null],
+    ],
+  );
+  for (const shard of ["1/2", "2/2"]) assert.equal(byId(jsonOutput<Json>(await fleet("--shard", shard), 1))[report.targets[0]!.id]?.error?.code, "DATABASE_UNUSABLE", `shard ${shard}`);
+});

@@ -3,7 +3,7 @@
  * `[!abc]` classes, `**` for any depth of folders. A name starting with a dot is matched only by a
  * pattern part that starts with one, as shells do.
  */
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
 
 /** Whether `text` holds a glob character. */
@@ -32,14 +32,20 @@ const escapeClass = (text: string) => text.replace(/[\\\]^]/g, "\\$&");
 
 /**
  * The files `pattern` matches, relative to `cwd` when the pattern is, in the pattern's own spelling
- * with `/` between folders, sorted. SQLite's sidecars (`-wal`, `-shm`, `-journal`) are never
- * databases and are left out; so are folders, and links to them.
+ * with `/` between folders, sorted, each file once: a file reached by two spellings (a link to it,
+ * a link to a folder above it) keeps the first, since two ids for one database would count it twice
+ * and could put it in two shards. Each `**` enters a folder once, so a link loop ends. SQLite's
+ * sidecars (`-wal`, `-shm`, `-journal`) are never databases and are left out; so are folders, and
+ * links to them.
  */
 export function expandFileGlob(pattern: string, cwd: string): string[] {
   const parts = pattern.split(/[\\/]/);
+  // A trailing `**` means every file below, as in shells with globstar: `**/*`.
+  if (parts.at(-1) === "**") parts.push("*");
   const firstMagic = parts.findIndex(isGlob);
   if (firstMagic === -1) return isFile(path.resolve(cwd, pattern)) ? [pattern] : [];
   const found: string[] = [];
+  const entered = new Set<string>();
   const visit = (shown: string, index: number) => {
     const real = path.resolve(cwd, shown === "" ? "." : shown);
     const part = parts[index]!;
@@ -49,6 +55,9 @@ export function expandFileGlob(pattern: string, cwd: string): string[] {
       return;
     }
     if (part === "**") {
+      const key = `${index}:${realPathOf(real)}`;
+      if (entered.has(key)) return;
+      entered.add(key);
       visit(shown, index + 1);
       for (const name of namesIn(real, "*")) if (isDirectory(path.join(real, name))) visit(join(name), index);
       return;
@@ -57,7 +66,18 @@ export function expandFileGlob(pattern: string, cwd: string): string[] {
   };
   // The parts before the first glob character are one folder: `data/tenants`, `/srv/app`, or none.
   visit(firstMagic === 0 ? "" : parts.slice(0, firstMagic).join("/") || "/", firstMagic);
-  return [...new Set(found)].sort();
+  const files = new Map<string, string>();
+  for (const file of found.sort()) if (!files.has(realPathOf(path.resolve(cwd, file)))) files.set(realPathOf(path.resolve(cwd, file)), file);
+  return [...files.values()];
+}
+
+/** Where `file` really is, links resolved; itself when that cannot be read. */
+function realPathOf(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return file;
+  }
 }
 
 /** The names in `dir` that `part` matches; none when `dir` cannot be listed. */

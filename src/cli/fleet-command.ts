@@ -8,6 +8,7 @@ import type { CommandScope } from "./database-target.js";
 import { createFleetProgress, formatFleetStatus, formatFleetUp, formatFleetVerify, summarizeStatus } from "./fleet-output.js";
 import { defaultFleetConcurrency, executeFleet } from "./fleet-run.js";
 import type { FleetJob, FleetStatusResult, FleetVerifyResult } from "./fleet-task.js";
+import { listenForStop } from "./fleet-interrupt.js";
 import { listFleetTargets, parseShard } from "./fleet-targets.js";
 import type { Report } from "./output.js";
 import * as parse from "./parse-options.js";
@@ -83,11 +84,14 @@ async function runFleetCommand<R extends MigrationRegistry>(scope: CommandScope<
   const targets = await listFleetTargets(scope, options.urlFile, options.shard === undefined ? undefined : parseShard(options.shard));
   const { io, palette } = scope.session.output;
   const progress = options.json ? undefined : createFleetProgress(io, palette, `fleet ${job.task}`);
-  const pool = { concurrency: options.concurrency ?? defaultFleetConcurrency(), canary: options.canary ?? 0, failFast: Boolean(options.failFast), total: targets.length };
+  // Only `up` writes: status and verify have nothing to finish, so a Ctrl-C ends them at once.
+  const stop = job.task === "up" ? listenForStop() : undefined;
+  const pool = { concurrency: options.concurrency ?? defaultFleetConcurrency(), canary: options.canary ?? 0, failFast: Boolean(options.failFast), total: targets.length, signal: stop?.signal };
   try {
     const run = await executeFleet(scope, job, targets, pool, progress ?? {});
     return { ...run, total: targets.length };
   } finally {
+    stop?.dispose();
     progress?.clear();
   }
 }

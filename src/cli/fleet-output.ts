@@ -14,11 +14,15 @@ const LISTED = 20;
 const BAR_INTERVAL_MS = 100;
 const PLAIN_INTERVAL_MS = 2_000;
 
+/** A database's id on a line of its own: quoted when it holds a control character (a newline, a terminal escape), which a file name may. */
+const showId = (id: string) =>
+  /[\u0000-\u001f\u007f-\u009f]/.test(id) ? `"${id.replace(/["\\]/g, "\\$&").replace(/[\u0000-\u001f\u007f-\u009f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`)}"` : id;
+
 /** Why a run left databases unstarted, as a sentence. */
 export const STOP_REASONS: Readonly<Record<FleetStop, string>> = {
   canary: "a database of the canary batch failed, so no other was started",
   "fail-fast": "--fail-fast: a database failed, so no other was started",
-  aborted: "the run was stopped",
+  aborted: "interrupted (SIGINT or SIGTERM; a second one stops at once), so no other was started",
 };
 
 /** The first line of a target's error: its code and what its message says first. */
@@ -46,7 +50,7 @@ export function createFleetProgress(io: CliIo, palette: Palette, verb: string): 
     finished(result, progress) {
       if (!result.ok) {
         clear();
-        io.stdout(`  ${palette.red("✗")} ${result.id}  ${result.error === null ? palette.yellow("drifted") : describeFailure(result.error)}\n`);
+        io.stdout(`  ${palette.red("✗")} ${showId(result.id)}  ${result.error === null ? palette.yellow("drifted") : describeFailure(result.error)}\n`);
       }
       const last = progress.done === progress.total;
       if (progress.elapsedMs - lastDrawn < (io.isTTY ? BAR_INTERVAL_MS : PLAIN_INTERVAL_MS) && !last) return;
@@ -122,7 +126,9 @@ export function formatFleetStatus(summary: FleetStatusSummary, palette: Palette)
   for (const [version, n] of versions) {
     const bar = "█".repeat(Math.max(1, Math.round((n / widest) * 30))).padEnd(30);
     const at = Number(version) === summary.latestVersion;
-    lines.push(`  ${label(`version ${version}`)} ${at ? palette.green(bar) : palette.yellow(bar)} ${count(n).padStart(7)}${at ? "" : "  pending"}`);
+    // A version past the latest is a newer app's (DATABASE_AHEAD): nothing is pending there.
+    const note = at ? "" : Number(version) > summary.latestVersion ? "  ahead" : "  pending";
+    lines.push(`  ${label(`version ${version}`)} ${at ? palette.green(bar) : palette.yellow(bar)} ${count(n).padStart(7)}${note}`);
   }
   for (const state of ["refusing", "locked", "failed"] as const)
     if (summary[state] > 0) lines.push(`  ${label(state)} ${"".padEnd(30)} ${count(summary[state]).padStart(7)}  ${palette.red(codes(state))}`);
@@ -131,7 +137,7 @@ export function formatFleetStatus(summary: FleetStatusSummary, palette: Palette)
     lines.push("", palette.bold(`Not at version ${summary.latestVersion} (${count(exceptions.length)}):`));
     for (const target of exceptions.slice(0, LISTED)) {
       const why = target.state === "pending" ? `at ${target.currentVersion}, ${target.pendingCount} pending` : `${target.state}: ${describeFailure(target.error)}`;
-      lines.push(`  ${target.id}  ${target.state === "pending" ? why : palette.red(why)}`);
+      lines.push(`  ${showId(target.id)}  ${target.state === "pending" ? why : palette.red(why)}`);
     }
     if (exceptions.length > LISTED) lines.push(palette.dim(`  … and ${count(exceptions.length - LISTED)} more (--json lists every one)`));
   }
@@ -141,7 +147,7 @@ export function formatFleetStatus(summary: FleetStatusSummary, palette: Palette)
 /** The failed databases of a run, at most {@link LISTED} of them. */
 function listFailures(title: string, targets: readonly FleetTargetResult[], palette: Palette, describe = (target: FleetTargetResult) => describeFailure(target.error)): string[] {
   if (targets.length === 0) return [];
-  const lines = ["", palette.bold(`${title} (${count(targets.length)}):`), ...targets.slice(0, LISTED).map((target) => `  ${target.id}  ${palette.red(describe(target))}`)];
+  const lines = ["", palette.bold(`${title} (${count(targets.length)}):`), ...targets.slice(0, LISTED).map((target) => `  ${showId(target.id)}  ${palette.red(describe(target))}`)];
   if (targets.length > LISTED) lines.push(palette.dim(`  … and ${count(targets.length - LISTED)} more (--json lists every one)`));
   return lines;
 }

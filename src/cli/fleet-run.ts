@@ -6,10 +6,12 @@
 import os from "node:os";
 import { runFleet, type FleetListeners, type FleetPoolOptions, type FleetRun } from "../fleet/run-fleet.js";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
-import type { MigrationRegistry } from "../core/types.js";
+import { registryDialectMismatchError } from "../core/error-factories.js";
+import { assertValidRegistry, planUp } from "../core/planner.js";
+import { DEFAULT_DIALECT, type MigrationRegistry } from "../core/types.js";
 import { LIBSQL_AUTH_TOKEN_ENV } from "./database-path.js";
 import { connectorFor, driverOf, loadRegistry, setting, type CommandScope } from "./database-target.js";
-import { connectsByUrl, dialectOfDriver } from "./driver-names.js";
+import { connectsByUrl, dialectOfDriver, type CliDriverName } from "./driver-names.js";
 import { runFleetTarget, type FleetJob, type FleetTargetResult } from "./fleet-task.js";
 import type { FleetTargetSpec } from "./fleet-targets.js";
 import type { FleetWorkerProps } from "./fleet-workers.js";
@@ -23,8 +25,9 @@ export function defaultFleetConcurrency(): number {
 export type FleetVenue = "workers" | "in-process";
 
 /**
- * Runs `task` on every target: the registry and the driver loaded once here (what either refuses is
- * refused before any database is opened), then each target on a worker thread or in this thread.
+ * Runs `task` on every target: the registry and the driver loaded once here (what either refuses, and
+ * a `to` the registry lacks, is refused before any database is opened), then each target on a worker
+ * thread or in this thread.
  */
 export async function executeFleet<R extends MigrationRegistry>(
   scope: CommandScope<R>,
@@ -38,6 +41,9 @@ export async function executeFleet<R extends MigrationRegistry>(
   const driver = driverOf(scope);
   const connector = await connectorFor(scope, job.mode);
   const migrations = await loadRegistry(scope);
+  refuseRegistryOnce(migrations, driver);
+  // A --to the registry lacks is the command's mistake, not each database's: refused once, before any is opened.
+  if (job.to !== undefined) planUp(migrations, [], { to: job.to });
   const tableName = setting(flags.table, props.tableName);
   const lockTimeoutMs = setting(flags.lockTimeout, props.lockTimeoutMs);
   const full: FleetJob = {
@@ -53,4 +59,19 @@ export async function executeFleet<R extends MigrationRegistry>(
   if (worker !== undefined) return { ...(await worker(lanes, full, (run) => runFleet(targets, run, pool, listeners))), venue: "workers", latestVersion };
   const authToken = driver === "libsql-client" ? session.output.io.env[LIBSQL_AUTH_TOKEN_ENV] : undefined;
   return { ...(await runFleet(targets, (spec) => runFleetTarget(connector, migrations, spec, full, authToken), pool, listeners)), venue: "in-process", latestVersion };
+}
+
+/**
+ * What every database's manager would refuse at construction (a registry for the other dialect, or
+ * one that breaks the version rules, as an app's own CLI may be given), refused once with the same
+ * code and fields, rather than once per database.
+ */
+function refuseRegistryOnce(migrations: MigrationRegistry, driver: CliDriverName): void {
+  const driverDialect = dialectOfDriver(driver);
+  const foreign = migrations.find((entry) => (entry.dialect ?? DEFAULT_DIALECT) !== driverDialect);
+  if (foreign !== undefined) {
+    const { version, file } = foreign;
+    throw registryDialectMismatchError({ registryDialect: foreign.dialect ?? DEFAULT_DIALECT, driverDialect, driver: driver === "sql-js" ? "sql.js" : driver, version, file });
+  }
+  assertValidRegistry(migrations);
 }

@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { InvalidArgumentError } from "commander";
+import { describeTargetError, type TargetError } from "../fleet/migrate-many.js";
 import { usageError } from "../core/error-factories.js";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
 import { query } from "../core/step.js";
@@ -15,8 +16,13 @@ import { connectsByUrl } from "./driver-names.js";
 import { expandFileGlob, globPartToRegExp, isGlob } from "./file-glob.js";
 import { LIBSQL_AUTH_TOKEN_ENV, parseServerUrl, type ServerUrl } from "./database-path.js";
 
-/** One database of the fleet: a SQLite file, or a URL (with a PostgreSQL schema). `id` names it in reports and picks its shard. */
-export type FleetTargetSpec = { readonly id: string; readonly file: string } | { readonly id: string; readonly url: string; readonly schema?: string };
+/**
+ * One database of the fleet: a SQLite file, or a URL (with a PostgreSQL schema). `id` names it in
+ * reports and picks its shard. A server of several whose schemas could not be listed is one target
+ * that fails with `unlisted`, so the other servers go on.
+ */
+export type FleetTargetSpec =
+  { readonly id: string; readonly file: string } | { readonly id: string; readonly url: string; readonly schema?: string } | { readonly id: string; readonly unlisted: TargetError };
 
 /** `--shard i/n`: this run takes the `index`-th of `count` parts. */
 export interface Shard {
@@ -42,9 +48,13 @@ export function inShard(id: string, shard: Shard): boolean {
 
 /** The fleet's databases, each once, in listing order, then `shard`'s part of them. */
 export async function listFleetTargets(scope: CommandScope, urlFile: string | undefined, shard: Shard | undefined): Promise<FleetTargetSpec[]> {
-  const all = connectsByUrl(driverOf(scope)) ? await listServerTargets(scope, urlFile) : listFileTargets(scope, urlFile);
+  const driver = driverOf(scope);
+  // Refused as for one database, rather than ignored: SQLite's busy timeout bounds every wait.
+  if (scope.flags.lockTimeout !== undefined && driver !== "pg") throw usage(`--lock-timeout is for --driver pg; the ${driver} driver waits for locks up to --busy-timeout: use that instead.`);
+  const all = connectsByUrl(driver) ? await listServerTargets(scope, urlFile) : listFileTargets(scope, urlFile);
   const unique = [...new Map(all.map((target) => [target.id, target])).values()];
-  return shard === undefined ? unique : unique.filter((target) => inShard(target.id, shard));
+  // A server whose schemas could not be listed may hold some of every shard's: each shard reports it.
+  return shard === undefined ? unique : unique.filter((target) => "unlisted" in target || inShard(target.id, shard));
 }
 
 /** The files `--db` (else the database setting) matches: ids in the pattern's spelling, relative to the working folder when it is. */
@@ -96,7 +106,15 @@ async function listServerTargets(scope: CommandScope, urlFile: string | undefine
   if (driver !== "pg") throw usage(`--schema is for --driver pg; a libSQL database has no schemas: leave it out.`);
   const targets: FleetTargetSpec[] = [];
   for (const server of servers) {
-    const names = isGlob(schema) ? await listSchemas(scope, server, schema) : [schema];
+    let names: string[];
+    try {
+      names = isGlob(schema) ? await listSchemas(scope, server, schema) : [schema];
+    } catch (error) {
+      // With one server there is nothing else to do: the command fails with the error.
+      if (servers.length === 1) throw error;
+      targets.push({ id: `${server.label}#${schema}`, unlisted: describeTargetError(error) });
+      continue;
+    }
     for (const name of names) {
       const url = withSearchPath(server.url, name);
       session.output.hide(url);

@@ -77,6 +77,7 @@ async function verifyTarget(manager: CliManager<MigrationRegistry>): Promise<Omi
  * spelled as the CLI spells options (the output boundary hides the URLs that `listFleetTargets` listed).
  */
 export async function runFleetTarget(connector: DriverConnector, migrations: MigrationRegistry, spec: FleetTargetSpec, job: FleetJob, authToken?: string): Promise<FleetTargetResult> {
+  if ("unlisted" in spec) return describeLostTarget(spec, job, spec.unlisted, 0);
   const task = TASKS[job.task];
   const open = () =>
     connector.open({
@@ -98,4 +99,9 @@ export async function runFleetTarget(connector: DriverConnector, migrations: Mig
   // A status that could not be read at all is `locked` when another process held the database.
   const locked = "state" in result && result.state === "failed" && result.error !== null && LOCKED_CODES.has(result.error.code);
   return { ...result, ...(locked && { state: "locked" }), error: result.error && inCliSpelling(result.error) } as FleetTargetResult;
+}
+
+/** The report of a target that could not be run (its worker thread died, its server could not be listed): failed with `error`. */
+export function describeLostTarget(spec: FleetTargetSpec, job: FleetJob, error: TargetError, durationMs: number): FleetTargetResult {
+  return { id: spec.id, ...TASKS[job.task].blank, ok: false, durationMs, error: inCliSpelling(error) } as FleetTargetResult;
 }

@@ -8,7 +8,7 @@ import { describeTargetError, type TargetError } from "../fleet/migrate-many.js"
 import { StepwiseError, type StepwiseErrorCode } from "../core/errors.js";
 import type { MigrationRegistry, SqlDialect } from "../core/types.js";
 import type { CliDriverName } from "./driver-names.js";
-import { runFleetTarget, type FleetJob, type FleetTargetResult } from "./fleet-task.js";
+import { describeLostTarget, runFleetTarget, type FleetJob, type FleetTargetResult } from "./fleet-task.js";
 import type { FleetTargetSpec } from "./fleet-targets.js";
 import { loadDriver, type DriverLoaders } from "./open-database.js";
 
@@ -54,32 +54,54 @@ function toError(error: TargetError): Error {
 /**
  * Starts `size` workers on `source`, waits until each has loaded the driver and the registry, and
  * hands `use` a function that runs one target on an idle worker. `use` must run at most `size` at once.
+ * A worker that dies (a migration called `process.exit`, or threw where nothing catches) fails only
+ * the target it was running, which is reported `UNEXPECTED`; a fresh worker takes its place.
  */
 export async function withWorkerPool<T>(source: FleetWorkerSource, size: number, job: FleetJob, use: (run: (spec: FleetTargetSpec) => Promise<FleetTargetResult>) => Promise<T>): Promise<T> {
-  const workers = Array.from({ length: size }, () => startWorker(source.module, { data: source.data, job }));
   const replies = new Map<Worker, { resolve(reply: Reply): void; reject(error: unknown): void }>();
-  const next = (worker: Worker) => new Promise<Reply>((resolve, reject) => replies.set(worker, { resolve, reject }));
-  for (const worker of workers) {
+  const dead = new Set<Worker>();
+  const workers = new Set<Worker>();
+  const next = (worker: Worker) => (dead.has(worker) ? Promise.reject(new Error("a fleet worker exited")) : new Promise<Reply>((resolve, reject) => replies.set(worker, { resolve, reject })));
+  /** A worker started and ready, or the error it could not start with. */
+  const start = async () => {
+    const worker = startWorker(source.module, { data: source.data, job });
+    workers.add(worker);
     worker.on("message", (reply: Reply) => replies.get(worker)?.resolve(reply));
-    worker.on("error", (error) => replies.get(worker)?.reject(error));
-    worker.on("exit", (code) => replies.get(worker)?.reject(new Error(`a fleet worker exited (code ${code}) while it worked`)));
-  }
+    // An uncaught throw ends the thread: its 'exit' follows.
+    worker.on("error", (error) => {
+      dead.add(worker);
+      replies.get(worker)?.reject(error);
+    });
+    worker.on("exit", (code) => {
+      dead.add(worker);
+      replies.get(worker)?.reject(new Error(`exit code ${code}`));
+    });
+    const reply = await next(worker);
+    if (reply.type === "failed") throw toError(reply.error);
+    return worker;
+  };
   try {
-    for (const reply of await Promise.all(workers.map(next))) if (reply.type === "failed") throw toError(reply.error);
-    const idle = [...workers];
+    const idle = await Promise.all(Array.from({ length: size }, start));
     return await use(async (spec) => {
-      const worker = idle.pop()!;
+      let worker = idle.pop()!;
+      const started = performance.now();
       try {
+        if (dead.has(worker)) worker = await start();
         const reply = next(worker);
         worker.postMessage(spec);
         return ((await reply) as Extract<Reply, { type: "result" }>).result;
+      } catch (error) {
+        if (!dead.has(worker)) throw error;
+        const reason = error instanceof Error && error.message !== "" ? error.message : String(error);
+        const message = `The worker thread running it stopped (${reason}) before it reported: a migration called process.exit or crashed the thread. What it had not committed is not applied; run the fleet again to go on.`;
+        return describeLostTarget(spec, job, { code: "UNEXPECTED", message }, performance.now() - started);
       } finally {
         idle.push(worker);
       }
     });
   } finally {
     for (const worker of workers) worker.removeAllListeners("exit");
-    await Promise.all(workers.map((worker) => worker.terminate()));
+    await Promise.all([...workers].map((worker) => worker.terminate()));
   }
 }
 

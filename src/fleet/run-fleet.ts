@@ -76,10 +76,10 @@ export async function runFleet<T, R extends { readonly ok: boolean }>(
   let exhausted = false;
   let stopped: FleetStop | null = null;
   let thrown: { error: unknown } | null = null;
+  // Asked for; it becomes `stopped` only when a target is left unstarted, so a run that tried every target reports no stop.
+  let requested: FleetStop | null = null;
   const stop = (reason: FleetStop) => {
-    if (stopped !== null) return;
-    stopped = reason;
-    listeners.stopping?.(reason);
+    requested ??= reason;
   };
   // An async iterator must not be asked for its next value while it is still producing one.
   let queue: Promise<unknown> = Promise.resolve();
@@ -92,15 +92,23 @@ export async function runFleet<T, R extends { readonly ok: boolean }>(
         exhausted = true;
         return null;
       }
+      if (requested !== null) {
+        stopped = requested;
+        listeners.stopping?.(requested);
+        return null;
+      }
       return { target: step.value, index: pulled++ };
     });
     queue = next.catch(() => undefined);
     return next;
   };
   // A throw (from `run`, or from the stream) stops every lane at its next pull.
-  const lane = async (limit: number) => {
+  const lane = async (limit: number, openNext: () => void) => {
+    let opener: (() => void) | null = openNext;
     try {
       for (let next = await pull(limit); next !== null; next = await pull(limit)) {
+        opener?.();
+        opener = null;
         listeners.started?.(next.target);
         const result = await run(next.target);
         results[next.index] = result;
@@ -114,7 +122,15 @@ export async function runFleet<T, R extends { readonly ok: boolean }>(
       thrown ??= { error };
     }
   };
-  const drain = (lanes: number, limit: number) => Promise.all(Array.from({ length: lanes }, () => lane(limit)));
+  // A lane opens the next one once it has a target, so a huge `concurrency` costs no more lanes than there are targets.
+  const drain = async (lanes: number, limit: number) => {
+    const running: Promise<void>[] = [];
+    const open = (): void => {
+      if (running.length < lanes) running.push(lane(limit, open));
+    };
+    open();
+    for (let index = 0; index < running.length; index++) await running[index];
+  };
   try {
     if (canary > 0) {
       await drain(Math.min(canary, concurrency), canary);

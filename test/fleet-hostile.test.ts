@@ -1,0 +1,230 @@
+/**
+ * `stepwise fleet` and `migrateMany` against what a hostile fleet holds: links that make one file
+ * two ids or a folder its own child, a `--concurrency` far above the number of databases, and a
+ * migration that ends the worker thread it runs on, a Ctrl-C halfway. Each database is counted once,
+ * the run costs what its databases cost, one database's crash is that database's failure, not the
+ * run's, and an interrupted run reports what it finished.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import Database from "better-sqlite3";
+import { MigrationManager } from "../src/entries/better-sqlite3.js";
+import { migrateMany } from "../src/index.js";
+import { jsonError, jsonOutput, runInProcess } from "./support/in-process-cli.js";
+import { binArgs } from "./support/compiled-bin.js";
+import { cliNode, collectOutput, createTestProject, makeTempDir, runCli } from "./support/project.js";
+import { namedSqlEntry } from "./support/registry-builders.js";
+
+const registry = [namedSqlEntry(1, "create_items", "CREATE TABLE items (id INTEGER PRIMARY KEY, note TEXT);")];
+
+type Json = Record<string, unknown> & { targets: Array<Record<string, unknown> & { id: string; error: { code: string } | null }> };
+const ids = (report: Json) => report.targets.map((target) => target.id);
+
+test("--db counts each file once: a link to a file or to a folder above it adds no second id, a link loop under ** ends, and a trailing ** matches every file below", async (t) => {
+  const cwd = makeTempDir(t);
+  mkdirSync(path.join(cwd, "tenants", "eu"), { recursive: true });
+  for (const file of ["tenants/a.db", "tenants/eu/b.db"]) writeFileSync(path.join(cwd, file), "");
+  symlinkSync(path.join(cwd, "tenants", "a.db"), path.join(cwd, "tenants", "alias.db"));
+  symlinkSync(".", path.join(cwd, "tenants", "self"));
+  symlinkSync("..", path.join(cwd, "tenants", "eu", "up"));
+  const status = async (pattern: string) => jsonOutput<Json>(await runInProcess({ migrations: registry, cwd }, ["fleet", "status", "--db", pattern, "--json"]));
+  assert.deepEqual(ids(await status("tenants/*.db")), ["tenants/a.db"]);
+  assert.deepEqual(ids(await status("tenants/**/*.db")), ["tenants/a.db", "tenants/eu/b.db"]);
+  assert.deepEqual(ids(await status("tenants/**")), ["tenants/a.db", "tenants/eu/b.db"], "a trailing ** is every file below");
+  assert.deepEqual(ids(await status("**/eu/**/*.db")), ["tenants/eu/b.db", "tenants/eu/up/a.db"], "a second ** still looks where the first one went");
+  const up = jsonOutput<Json>(await runInProcess({ migrations: registry, cwd }, ["fleet", "up", "--db", "tenants/**/*.db", "--json"]));
+  assert.deepEqual([up.total, up.migrated, up.applied], [2, 2, 2]);
+});
+
+test("a concurrency far above the number of databases costs no more than the databases do", async (t) => {
+  const dir = makeTempDir(t);
+  const opened = { now: 0, most: 0 };
+  const report = await migrateMany(
+    ["a", "b", "c"],
+    (id) => {
+      opened.most = Math.max(opened.most, ++opened.now);
+      return new MigrationManager(new Database(path.join(dir, `${id}.db`)), registry);
+    },
+    { concurrency: 2 ** 40, close: (manager) => (opened.now--, manager.db.close()) },
+  );
+  assert.deepEqual([report.ok, report.targets.length, opened.most <= 3], [true, 3, true]);
+  mkdirSync(path.join(dir, "tenants"));
+  writeFileSync(path.join(dir, "tenants", "a.db"), "");
+  const cli = jsonOutput<Json>(await runInProcess({ migrations: registry, cwd: dir }, ["fleet", "up", "--db", "tenants/*.db", "--concurrency", "1000000000", "--json"]));
+  assert.deepEqual([cli.ok, cli.migrated], [true, 1]);
+});
+
+test("a migration that ends its worker thread fails only its own database: the others are migrated on a fresh worker, and it is left at its last committed version", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_items.sql", "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY);\n");
+  project.writeMigration(
+    "002_exits.ts",
+    'import { defineMigration } from "stepwise-migrate";\nexport default defineMigration({ up(db: { name: string; exec(sql: string): void }) { if (db.name.includes("exits")) process.exit(3); db.exec("ALTER TABLE items ADD COLUMN tag TEXT"); } });\n',
+  );
+  await project.generateAsBin();
+  mkdirSync(path.join(project.root, "tenants"));
+  const names = ["a", "b", "exits-1", "exits-2", "x", "y"];
+  for (const name of names) writeFileSync(path.join(project.root, "tenants", `${name}.db`), "");
+  const run = await runCli(["fleet", "up", "--db", "tenants/*.db", "--concurrency", "2", "--json"], { cwd: project.root });
+  assert.equal(run.code, 1, run.stderr);
+  const first = JSON.parse(run.stdout) as Json & { targets: Array<{ id: string; ok: boolean; toVersion: number | null; error: { code: string } | null }> };
+  assert.deepEqual([first.venue, first.failed, first.stopped], ["workers", 2, null]);
+  assert.deepEqual(
+    first.targets.map((target) => [target.id, target.ok, target.error?.code ?? target.toVersion]),
+    names.map((name) => (name.startsWith("exits") ? [`tenants/${name}.db`, false, "UNEXPECTED"] : [`tenants/${name}.db`, true, 2])),
+  );
+  for (const name of ["exits-1", "exits-2"]) {
+    const db = new Database(path.join(project.root, "tenants", `${name}.db`));
+    assert.deepEqual(db.prepare("SELECT version FROM schema_migrations").all(), [{ version: 1 }], `${name}: its first migration kept, the second not applied`);
+    db.close();
+  }
+});
+
+test("Ctrl-C during fleet up starts no other database, lets those running finish, and reports them; the next run does the rest", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_items.sql", "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY, note TEXT);\nCREATE TABLE ran (version INTEGER NOT NULL);\nINSERT INTO ran VALUES (1);\n");
+  // A while per database, so that the signal lands halfway.
+  project.writeMigration(
+    "002_fill.sql",
+    "-- migrate:up\nWITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40000) INSERT INTO items (id, note) SELECT i, 'row ' || i FROM n;\nINSERT INTO ran VALUES (2);\n",
+  );
+  await project.generateAsBin();
+  mkdirSync(path.join(project.root, "tenants"));
+  const files = Array.from({ length: 10 }, (_, index) => path.join(project.root, "tenants", `t${index}.db`));
+  for (const file of files) writeFileSync(file, "");
+  const child = spawn(cliNode(), [...binArgs(), "fleet", "up", "--db", "tenants/*.db", "--concurrency", "2", "--json"], {
+    cwd: project.root,
+    env: { ...process.env, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const done = collectOutput(child);
+  while (child.exitCode === null && files.every((file) => statSync(file).size === 0)) await new Promise((resolve) => setTimeout(resolve, 3));
+  child.kill("SIGINT");
+  const run = await done;
+  assert.equal(run.code, 1, run.stderr);
+  const report = JSON.parse(run.stdout) as Json & { targets: Array<{ ok: boolean; toVersion: number }> };
+  assert.equal(report.stopped, "aborted");
+  assert.ok(report.targets.length > 0 && report.targets.length < files.length, `${report.targets.length} finished`);
+  assert.ok(report.targets.every((target) => target.ok && target.toVersion === 2));
+  const rest = JSON.parse((await runCli(["fleet", "up", "--db", "tenants/*.db", "--json"], { cwd: project.root })).stdout) as Json;
+  assert.deepEqual([rest.ok, rest.migrated, rest.current], [true, files.length - report.targets.length, report.targets.length]);
+  for (const file of files) {
+    const db = new Database(file);
+    assert.deepEqual(db.prepare("SELECT version FROM ran ORDER BY version").all(), [{ version: 1 }, { version: 2 }]);
+    db.close();
+  }
+});
+
+test("fleet status's histogram calls a version past the latest ahead, not pending", async (t) => {
+  const cwd = makeTempDir(t);
+  mkdirSync(path.join(cwd, "tenants"));
+  const newer = [...registry, namedSqlEntry(2, "add_tag", "ALTER TABLE items ADD COLUMN tag TEXT;")];
+  for (const [name, migrations] of [
+    ["ahead", newer],
+    ["current", registry],
+  ] as const) {
+    const db = new Database(path.join(cwd, "tenants", `${name}.db`));
+    new MigrationManager(db, migrations).up();
+    db.close();
+  }
+  const run = await runInProcess({ migrations: registry, cwd }, ["fleet", "status", "--db", "tenants/*.db"]);
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(run.stdout, /version 2 +█+ +1 {2}ahead\n/);
+  assert.match(run.stdout, /version 1 +█+ +1\n/);
+});
+
+test("a canary as large as the fleet, or fail-fast on its last database, tried every database: the report says no stop", async (t) => {
+  const dir = makeTempDir(t);
+  writeFileSync(path.join(dir, "c.db"), "damaged ".repeat(600));
+  const fleet = (options: { canary?: number; failFast?: boolean }) =>
+    migrateMany(["a", "b", "c"], (id) => new MigrationManager(new Database(path.join(dir, `${id}.db`)), registry), { ...options, concurrency: 1, close: (manager) => manager.db.close() });
+  for (const options of [{ canary: 3 }, { canary: 10 }, { failFast: true }]) {
+    const report = await fleet(options);
+    assert.deepEqual(
+      [report.stopped, report.targets.map((target) => [target.id, target.ok])],
+      [
+        null,
+        [
+          ["a", true],
+          ["b", true],
+          ["c", false],
+        ],
+      ],
+      JSON.stringify(options),
+    );
+  }
+  mkdirSync(path.join(dir, "tenants"));
+  for (const id of ["a", "b"]) writeFileSync(path.join(dir, "tenants", `${id}.db`), "");
+  writeFileSync(path.join(dir, "tenants", "c.db"), "damaged ".repeat(600));
+  const cli = jsonOutput<Json>(await runInProcess({ migrations: registry, cwd: dir }, ["fleet", "up", "--db", "tenants/*.db", "--canary", "5", "--json"]), 1);
+  assert.deepEqual([cli.stopped, cli.migrated, cli.failed], [null, 2, 1]);
+});
+
+test("fleet up --to a version the registry lacks is refused once, as up refuses it, before any database is opened", async (t) => {
+  const cwd = makeTempDir(t);
+  mkdirSync(path.join(cwd, "tenants"));
+  const files = ["a", "b"].map((name) => path.join(cwd, "tenants", `${name}.db`));
+  for (const file of files) writeFileSync(file, "");
+  const run = await runInProcess({ migrations: registry, cwd }, ["fleet", "up", "--db", "tenants/*.db", "--to", "9", "--json"]);
+  assert.deepEqual(jsonError(run, 1), jsonError(await runInProcess({ migrations: registry, cwd }, ["up", "--db", files[0]!, "--to", "9", "--json"]), 1));
+  assert.deepEqual(
+    files.map((file) => statSync(file).size),
+    [0, 0],
+    "nothing was written",
+  );
+});
+
+test("a file name with a newline or a terminal escape is printed quoted and escaped, so it cannot forge a line or drive the terminal", async (t) => {
+  const cwd = makeTempDir(t);
+  mkdirSync(path.join(cwd, "tenants"));
+  writeFileSync(path.join(cwd, "tenants", "evil\u001b[2J\n  version 9.db"), "damaged ".repeat(600));
+  writeFileSync(path.join(cwd, "tenants", "plain\u009b.db"), "");
+  for (const command of ["status", "up"]) {
+    const run = await runInProcess({ migrations: registry, cwd }, ["fleet", command, "--db", "tenants/*.db"]);
+    assert.equal(run.code, 1, run.stderr);
+    assert.doesNotMatch(run.stdout, /[\u001b\u009b]|\n {2}version 9/, command);
+    assert.ok(run.stdout.includes('"tenants/evil\\u001b[2J\\u000a  version 9.db"'), `${command}: ${run.stdout}`);
+  }
+});
+
+test("a registry every database would refuse (the other dialect's, a gap in its versions) is refused once, as up refuses it, not once per database", async (t) => {
+  const cwd = makeTempDir(t);
+  mkdirSync(path.join(cwd, "tenants"));
+  const files = ["a", "b"].map((name) => path.join(cwd, "tenants", `${name}.db`));
+  for (const file of files) writeFileSync(file, "");
+  for (const migrations of [
+    [namedSqlEntry(1, "create_items", "CREATE TABLE items (id bigint PRIMARY KEY);", null, { dialect: "postgres" })],
+    [...registry, namedSqlEntry(3, "skips_two", "CREATE TABLE later (id INTEGER);")],
+  ]) {
+    for (const driver of ["better-sqlite3", "sql-js"]) {
+      for (const command of ["status", "up"]) {
+        const single = jsonError(await runInProcess({ migrations, cwd }, [command, "--db", files[0]!, "--driver", driver, "--json"]), 1);
+        assert.deepEqual(jsonError(await runInProcess({ migrations, cwd }, ["fleet", command, "--db", "tenants/*.db", "--driver", driver, "--json"]), 1), single, `${driver} ${command}`);
+      }
+    }
+  }
+});
+
+test("fleet refuses --lock-timeout on a SQLite or libSQL driver as up does, rather than ignoring it", async (t) => {
+  const cwd = makeTempDir(t);
+  mkdirSync(path.join(cwd, "tenants"));
+  writeFileSync(path.join(cwd, "tenants", "a.db"), "");
+  writeFileSync(path.join(cwd, "urls.txt"), "file:tenants/a.db\n");
+  for (const [fleet, single] of [
+    [
+      ["--db", "tenants/*.db"],
+      ["--db", "tenants/a.db"],
+    ],
+    [
+      ["--driver", "libsql-client", "--url-file", "urls.txt"],
+      ["--driver", "libsql-client", "--url", "file:tenants/a.db"],
+    ],
+  ] as const) {
+    const expected = jsonError(await runInProcess({ migrations: registry, cwd }, ["up", ...single, "--lock-timeout", "100", "--json"]), 2);
+    assert.deepEqual(jsonError(await runInProcess({ migrations: registry, cwd }, ["fleet", "up", ...fleet, "--lock-timeout", "100", "--json"]), 2), expected);
+  }
+  assert.equal(statSync(path.join(cwd, "tenants", "a.db")).size, 0);
+});
