@@ -170,7 +170,17 @@ await describeEachAsyncDriver("a migration that writes the history table", { qui
     ],
     ["a RENAME of the table", "ALTER TABLE schema_migrations RENAME TO old_history;"],
     ["a RENAME COLUMN on the table", "ALTER TABLE schema_migrations RENAME COLUMN checksum TO digest;"],
-    ...(postgres ? [["a TRUNCATE of the table", "TRUNCATE schema_migrations;"] as const] : []),
+    ...(postgres
+      ? ([
+          ["a TRUNCATE of the table", "TRUNCATE schema_migrations;"],
+          // Every column counts, the optional owner included, and so does the table's storage.
+          ["a RENAME COLUMN of owner", "ALTER TABLE schema_migrations RENAME COLUMN owner TO who;"],
+          ["a DROP COLUMN of owner", "ALTER TABLE schema_migrations DROP COLUMN owner;"],
+          ["an ADD COLUMN", "ALTER TABLE schema_migrations ADD COLUMN extra integer;"],
+          ["a rewrite (ALTER COLUMN TYPE)", "ALTER TABLE schema_migrations ALTER COLUMN duration_ms TYPE numeric;"],
+          ["a DROP of the table", "DROP TABLE schema_migrations;"],
+        ] as const)
+      : []),
   ];
   for (const [what, sql] of asyncWrites) {
     test(`SQL: ${what} fails with HISTORY_CHANGED_BY_MIGRATION, rolled back, the history as it was`, () =>

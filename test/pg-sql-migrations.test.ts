@@ -243,6 +243,28 @@ test("the events of SQL migrations, applied, reverted and failing", async (t) =>
   );
 });
 
+test("a revert whose SQL renames, drops or adds a history column is refused with HISTORY_CHANGED_BY_MIGRATION and rolled back", async (t) => {
+  for (const change of [
+    "ALTER TABLE schema_migrations RENAME COLUMN checksum TO digest;",
+    "ALTER TABLE schema_migrations RENAME COLUMN owner TO who;",
+    "ALTER TABLE schema_migrations DROP COLUMN owner;",
+    "ALTER TABLE schema_migrations ADD COLUMN extra integer;",
+  ]) {
+    const client = await connectFresh(t);
+    const registry = [THREE[0]!, pgEntry(2, "CREATE TABLE t2 (id bigint);", `DROP TABLE t2;\n${change}`)];
+    const manager = new MigrationManager(client, registry);
+    await manager.up();
+    const error = await rejection(() => manager.down({ steps: 1 }));
+    assert.deepEqual([error.code, error.version, error.rolledBack], ["HISTORY_CHANGED_BY_MIGRATION", 2, true], change);
+    assert.deepEqual(await tableNames(client), ["schema_migrations", "t1", "t2"], change);
+    assert.deepEqual(
+      (await historyRows(client)).map((row) => Number(row.version)),
+      [1, 2],
+      change,
+    );
+  }
+});
+
 test("a revert whose SQL deletes its own history row is refused with HISTORY_CHANGED_BY_MIGRATION and rolled back", async (t) => {
   const client = await connectFresh(t);
   const registry = [THREE[0]!, pgEntry(2, "CREATE TABLE t2 (id bigint);", "DROP TABLE t2;\nDELETE FROM schema_migrations WHERE version = 2;")];
