@@ -186,6 +186,32 @@ test("CREATE INDEX CONCURRENTLY runs as a transaction: false migration; inside a
   assert.equal((await pool.query("SELECT 1 FROM pg_catalog.pg_class WHERE relname = 'items_note'")).rowCount, 0);
 });
 
+test("a failed statement sent with stepwise's BEGIN is rolled back though pg has not yet heard the server say the transaction is open", async (t) => {
+  // pg rejects a failed statement on the server's error and learns the transaction's status from the message after it, which may come in a later read: until then
+  // getTransactionStatus() still says idle. Stand in for that moment on every call, and the session must still end out of any transaction, ready for the app.
+  const { pool } = await freshDatabase(t);
+  await migrate(pool, [createItems]);
+  const client = await pool.connect();
+  try {
+    const reported = client as pg.PoolClient & { getTransactionStatus(): string | null };
+    const actual = reported.getTransactionStatus.bind(reported);
+    reported.getTransactionStatus = () => "I";
+    const failing = namedSqlEntry(2, "index_notes", "CREATE INDEX CONCURRENTLY items_note ON items (note);", null, { dialect: "postgres" });
+    const error = await rejection(() => migrate(client, [createItems, failing]));
+    assert.deepEqual([error.code, error.nativeCode, error.rolledBack], ["MIGRATION_FAILED", "25001", true]);
+    reported.getTransactionStatus = actual;
+    assert.equal(reported.getTransactionStatus(), "I");
+    assert.deepEqual((await client.query("SELECT 1 AS ok")).rows, [{ ok: 1 }]);
+    const plain = namedSqlEntry(2, "index_notes", "CREATE INDEX items_note ON items (note);", null, { dialect: "postgres" });
+    assert.deepEqual(
+      (await migrate(client, [createItems, plain])).steps.map((step) => step.version),
+      [2],
+    );
+  } finally {
+    client.release();
+  }
+});
+
 test("a transaction: false SQL migration of several statements runs each on its own, so CONCURRENTLY works there too", async (t) => {
   const { pool } = await freshDatabase(t);
   const indexes = namedSqlEntry(

@@ -180,17 +180,43 @@ function createSessionTimeout(session: pg.ClientBase, lockTimeoutMs: number) {
   return { around, restore };
 }
 
+/**
+ * The session's transaction as stepwise knows it. A BEGIN waits to go with the transaction's first statement (a round trip fewer; a transaction that sends none sends
+ * nothing). Once it went out the transaction is open until our COMMIT or ROLLBACK: pg rejects a failed statement on the server's error and learns the session's status
+ * from the message after it, which may come in a later read, so the status alone may still say idle when a ROLLBACK is due.
+ */
+function trackTransaction(client: pg.ClientBase) {
+  let pending: string | null = null;
+  let opened = false;
+  return {
+    isOpen: () => pending !== null || opened || inTransactionBlock(client),
+    deferBegin: (sql: string) => void (pending = sql),
+    /** Drops a BEGIN not sent yet: true when there was one, so the transaction sent nothing. */
+    dropBegin: () => {
+      const had = pending !== null;
+      pending = null;
+      return had;
+    },
+    /** The BEGIN waiting to be sent, now or with the next statement, or `null`. */
+    takeBegin: () => {
+      const sql = pending;
+      pending = null;
+      opened ||= sql !== null;
+      return sql;
+    },
+    ended: () => void (opened = false),
+  };
+}
+
 /** The executor's primitives on one session; `schema` is the history table's (the run lock's key), `lockTimeoutMs` bounds lock waits. */
 export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_POSTGRES_SCHEMA, lockTimeoutMs?: number): AsyncDriver<pg.ClientBase> {
   const timeout = lockTimeoutOf(lockTimeoutMs);
   const watch = createLockWatch(client, timeout);
   const { around: aroundSession, restore: restorePending } = createSessionTimeout(client, timeout);
-  // A BEGIN goes with the transaction's first statement (a round trip fewer), and a transaction that sends none sends nothing.
-  let begin: string | null = null;
-  const inTransaction = () => begin !== null || inTransactionBlock(client);
+  const transaction = trackTransaction(client);
+  const inTransaction = transaction.isOpen;
   const flush = async () => {
-    const sql = begin;
-    begin = null;
+    const sql = transaction.takeBegin();
     if (sql !== null) await client.query(sql);
   };
   // While the run lock is held no other stepwise process writes the history: no need to re-read it.
@@ -199,8 +225,8 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
   const send = async (sql: string, params: readonly unknown[] = [], types = STEPWISE_TYPES): Promise<pg.QueryResult<Row>> => {
     const enforce = !inTransaction();
     if (params.length > 0) await flush();
-    const text = params.length > 0 ? toPositionalParameters(sql) : begin === null ? sql : `${begin}; ${sql}`;
-    begin = null;
+    const pending = transaction.takeBegin();
+    const text = params.length > 0 ? toPositionalParameters(sql) : pending === null ? sql : `${pending}; ${sql}`;
     const result = await watch(() => client.query<Row>({ text, values: params as unknown[], types }), enforce);
     return Array.isArray(result) ? (result[result.length - 1] as pg.QueryResult<Row>) : result;
   };
@@ -221,21 +247,23 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     // No IMMEDIATE: the run lock gives the exclusivity.
     begin: async () => {
       if (inTransaction()) await send("BEGIN");
-      else begin = timeout === 0 ? "BEGIN" : `BEGIN; SET LOCAL lock_timeout = ${timeout}`;
+      else transaction.deferBegin(timeout === 0 ? "BEGIN" : `BEGIN; SET LOCAL lock_timeout = ${timeout}`);
     },
     commit: async () => {
-      if (begin !== null) return void (begin = null);
+      if (transaction.dropBegin()) return;
       // COMMIT of an aborted transaction answers "ROLLBACK" without an error: never a commit.
       const aborted = transactionStatus(client) === "E";
       await client.query(aborted ? "ROLLBACK" : "COMMIT");
+      transaction.ended();
       await restorePending();
       if (aborted) throw new Error("the transaction was aborted by an earlier failed statement; PostgreSQL rolled it back instead of committing");
     },
     rollback: async () => {
-      begin = null;
+      transaction.dropBegin();
       if (!inTransaction()) return;
       // Failing, the session is gone, and the server rolled back.
       await client.query("ROLLBACK").catch(() => undefined);
+      transaction.ended();
       await restorePending();
     },
     inTransaction: async () => inTransaction(),
