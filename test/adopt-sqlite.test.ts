@@ -14,6 +14,7 @@ import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { MigrationManager } from "../src/entries/better-sqlite3.js";
 import { adoptDatabase } from "../src/safety/adopt.js";
 import type { SafetyNetManager } from "../src/safety/schema-reader.js";
+import { flywayCrc } from "./support/flyway-checksum.js";
 import { block, commandsOf, guideBlocks } from "./support/guide-blocks.js";
 import { createTestProject, fixturesDir, repoRoot, runCli, type TestProject } from "./support/project.js";
 import { caught, sqlEntry } from "./support/registry-builders.js";
@@ -23,17 +24,6 @@ type Db = Database.Database;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON read field by field
 type Json = Record<string, any>;
 const sha = (algorithm: string, bytes: Buffer) => createHash(algorithm).update(bytes).digest("hex");
-
-/** Flyway's checksum, written from its documentation: CRC-32 over each line without its line break, as a signed 32-bit integer. */
-function flywayCrc(text: string): number {
-  let crc = ~0;
-  for (const line of text.replace(/^\uFEFF/, "").split(/\r\n|\r|\n/))
-    for (const byte of Buffer.from(line)) {
-      crc ^= byte;
-      for (let bit = 0; bit < 8; bit++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
-    }
-  return ~crc | 0;
-}
 
 /** A tool: its up files in its order (cut at the down marker), and how it writes its history table for the first `applied` of them. */
 type Tool = { ups: string[]; cut?: RegExp; table?: string; record(db: Db, source: string, applied: string[]): void };

@@ -9,23 +9,13 @@ import path from "node:path";
 import { test, type TestContext } from "node:test";
 import Database from "better-sqlite3";
 import pg from "pg";
+import { flywayCrc } from "./support/flyway-checksum.js";
 import { createTestProject, runCli, type TestProject } from "./support/project.js";
 import { createTestDatabase } from "./support/postgres-server.js";
 
 /** What `--json` printed. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON read field by field
 type Json = Record<string, any>;
-
-/** Flyway's checksum, from its documentation: CRC-32 over each line without its line break (a BOM dropped), as a signed 32-bit integer. */
-function flywayCrc(text: string): number {
-  let crc = ~0;
-  for (const line of text.replace(/^\uFEFF/, "").split(/\r\n|\r|\n/))
-    for (const byte of Buffer.from(line)) {
-      crc ^= byte;
-      for (let bit = 0; bit < 8; bit++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
-    }
-  return ~crc | 0;
-}
 
 /** Writes `files` (name to text) under `dir`. */
 function writeFolder(dir: string, files: Record<string, string>): void {
@@ -250,4 +240,110 @@ test("flyway repeatable scripts (R__): imported after the V scripts, ordered by 
   assert.equal(behind.json.version, 2, behind.output);
   assert.equal((await cli(project, "up", "--db", before)).code, 0);
   assert.equal((await cli(project, "verify", "--db", before)).json.ok, true);
+});
+
+/** Adds a row to a database `buildAsFlyway` made, running `text` first, as Flyway's next run: a V script's (`version`), or a repeatable one's (`version` null). */
+function runAsFlyway(file: string, script: string, text: string, version: string | null): void {
+  const db = new Database(file);
+  db.exec(text);
+  db.prepare("INSERT INTO flyway_schema_history VALUES ((SELECT max(installed_rank) + 1 FROM flyway_schema_history), ?, ?, 'SQL', ?, ?, 'app', 'now', 1, 1)").run(
+    version,
+    script.replace(/^(?:V[\d_.]+|R)__|\.sql$/g, "").replaceAll("_", " "),
+    script,
+    flywayCrc(text),
+  );
+  db.close();
+}
+
+test("flyway baseline scripts, a database built when an older one was newest: its older B row and the V rows at or below the imported baseline stand for it, whatever the mix; one that stopped below it is refused", async (t: TestContext) => {
+  const project = createTestProject(t);
+  const users = "CREATE TABLE users (id INTEGER PRIMARY KEY);\n";
+  const posts = "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id));\n";
+  const scripts = { "B1__Base.sql": users, "V2__Posts.sql": posts, "B2__Base.sql": users + posts, "V3__Tags.sql": "CREATE TABLE tags (id INTEGER PRIMARY KEY, name TEXT);\n" };
+  writeFolder(path.join(project.root, "flyway-migrations"), scripts);
+  const plan = await importFlyway(project);
+  assert.deepEqual(
+    plan.migrations.map((migration: Json) => migration.originalId),
+    ["B2__Base", "V3__Tags"],
+  );
+  const histories: [name: string, ran: (keyof typeof scripts | "V1__Users.sql")[], version: number][] = [
+    ["b1-v2-v3", ["B1__Base.sql", "V2__Posts.sql", "V3__Tags.sql"], 2],
+    ["b1-v2", ["B1__Base.sql", "V2__Posts.sql"], 1],
+    ["b2-v3", ["B2__Base.sql", "V3__Tags.sql"], 2],
+    // A V script older than every baseline script (since deleted), then the older baseline's successors.
+    ["v1-v2-v3", ["V1__Users.sql", "V2__Posts.sql", "V3__Tags.sql"], 2],
+  ];
+  for (const [name, ran, version] of histories) {
+    const file = buildAsFlyway(project.databasePath(`${name}.db`), Object.fromEntries(ran.map((script) => [script, script === "V1__Users.sql" ? users : scripts[script]])));
+    const adopted = await cli(project, "adopt", "--db", file);
+    assert.equal(adopted.code, 0, `${name}: ${adopted.output}`);
+    assert.equal(adopted.json.version, version, name);
+    assert.equal((await cli(project, "up", "--db", file)).code, 0);
+    assert.equal((await cli(project, "verify", "--db", file)).json.ok, true, name);
+  }
+  // Stopped at the older baseline: a version no imported migration builds.
+  const below = buildAsFlyway(project.databasePath("b1.db"), { "B1__Base.sql": users });
+  const refused = await cli(project, "adopt", "--db", below);
+  assert.equal(refused.json.error?.code, "ADOPT_UNKNOWN_MIGRATION", refused.output);
+  assert.deepEqual(refused.json.error.ids, ["1"]);
+});
+
+test("flyway repeatable scripts run before a V script (or another repeatable) was added: the missing ones are pending, not skipped, so adopt refuses with plain flyway migrate's advice, and adopts once Flyway ran them", async (t: TestContext) => {
+  const project = createTestProject(t);
+  const scripts = {
+    "V1__Create_users.sql": "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);\n",
+    "V2__Create_posts.sql": "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id));\n",
+    "R__Named_users.sql": "DROP VIEW IF EXISTS named_users;\nCREATE VIEW named_users AS SELECT id, name FROM users WHERE name IS NOT NULL;\n",
+    "R__Users_count.sql": "DROP VIEW IF EXISTS users_count;\nCREATE VIEW users_count AS SELECT count(*) AS n FROM users;\n",
+  };
+  writeFolder(path.join(project.root, "flyway-migrations"), scripts);
+  const plan = await importFlyway(project);
+  assert.deepEqual(
+    plan.migrations.map((migration: Json) => migration.originalId),
+    ["V1__Create_users", "V2__Create_posts", "R__Named_users", "R__Users_count"],
+  );
+  // Flyway ran V1 and both repeatables, then V2 was added; and one that ran V1, V2 and the second repeatable before the first was added.
+  const cases: [name: string, ran: (keyof typeof scripts)[], pending: (keyof typeof scripts)[], missing: number[]][] = [
+    ["v2-pending", ["V1__Create_users.sql", "R__Named_users.sql", "R__Users_count.sql"], ["V2__Create_posts.sql"], [2]],
+    ["r-pending", ["V1__Create_users.sql", "V2__Create_posts.sql", "R__Users_count.sql"], ["R__Named_users.sql"], [3]],
+  ];
+  for (const [name, ran, pending, missing] of cases) {
+    const file = buildAsFlyway(project.databasePath(`${name}.db`), Object.fromEntries(ran.filter((script) => script.startsWith("V")).map((script) => [script, scripts[script]])));
+    for (const script of ran.filter((entry) => entry.startsWith("R"))) runAsFlyway(file, script, scripts[script], null);
+    const refused = await cli(project, "adopt", "--db", file);
+    assert.equal(refused.json.error?.code, "ADOPT_HISTORY_GAP", refused.output);
+    assert.deepEqual(
+      refused.json.error.missing.map((entry: Json) => entry.version),
+      missing,
+    );
+    assert.doesNotMatch(refused.json.error.message, /outOfOrder/, name);
+    // What plain flyway migrate then does: the pending scripts, not the unchanged repeatables again.
+    for (const script of pending) runAsFlyway(file, script, scripts[script], script.startsWith("V") ? /^V(\d+)/.exec(script)![1]! : null);
+    const adopted = await cli(project, "adopt", "--db", file);
+    assert.equal(adopted.code, 0, `${name}: ${adopted.output}`);
+    assert.equal(adopted.json.version, 4, name);
+    assert.equal((await cli(project, "verify", "--db", file)).json.ok, true, name);
+  }
+});
+
+test("flyway undo script that cannot run in a transaction (PostgreSQL): Flyway's parser ran it outside one, so the migration is imported with transaction:false and goes up and down", async (t: TestContext) => {
+  const project = createTestProject(t, { packageJson: { stepwise: { dialect: "postgres" } } });
+  writeFolder(path.join(project.root, "flyway-migrations"), {
+    "V1__Index_events.sql": "CREATE TABLE events (id bigserial PRIMARY KEY, kind text);\nCREATE INDEX events_kind ON events (kind);\n",
+    "U1__Index_events.sql": "DROP INDEX CONCURRENTLY IF EXISTS events_kind;\nDROP TABLE events;\n",
+    "V2__Add_at.sql": "ALTER TABLE events ADD COLUMN at timestamptz;\n",
+    "U2__Add_at.sql": "ALTER TABLE events DROP COLUMN at;\n",
+  });
+  const plan = await importFlyway(project);
+  assert.deepEqual(
+    plan.migrations.map((migration: Json) => migration.transaction),
+    [false, true],
+  );
+  const database = await createTestDatabase();
+  t.after(() => database.drop());
+  const url = ["--driver", "pg", "--url", database.url];
+  assert.equal((await cli(project, "up", ...url)).code, 0);
+  const down = await cli(project, "down", "--to", "0", ...url);
+  assert.equal(down.code, 0, down.output);
+  assert.equal((await cli(project, "status", ...url)).json.currentVersion, 0);
 });

@@ -17,6 +17,7 @@ const MIGRATE_CALLBACK = /^((?:before|after)(?:Each)?(?:Migrate\w*|Repeatables|V
 export const flyway: ForeignTool = {
   order: "by version, compared part by part as numbers (1.9, then 1.10, then 2; 1_2 is 1.2)",
   foreignKeysOff: true,
+  noTransactionMark: "its `<script>.conf` says `executeInTransaction=false` (on PostgreSQL, also when its parser finds a statement that cannot run in one)",
   read(source: SourceFolder, dialect): ForeignMigration[] {
     const byVersion = new Map<string, Slot>();
     const baselines = new Map<string, Slot>();
@@ -82,7 +83,8 @@ export const flyway: ForeignTool = {
           name: slot.description,
           up: { file: slot.version, line: 1, sql: up },
           down: down === undefined ? null : { file: slot.undo!, line: 1, sql: down },
-          transaction: setting?.[1]?.toLowerCase() !== "false" && (dialect !== "postgres" || runsInOneTransaction(up, dialect)),
+          // Flyway's parser decides each script, undo included, on its own; stepwise runs a migration's up and down alike, so one that cannot run in a transaction makes both run outside.
+          transaction: setting?.[1]?.toLowerCase() !== "false" && (dialect !== "postgres" || [up, down ?? ""].every((sql) => runsInOneTransaction(sql, dialect))),
           sources: [slot.version, ...(slot.undo === undefined ? [] : [slot.undo]), ...(conf === undefined ? [] : [`${slot.version}.conf`])],
           // A repeatable script's row has no version: Flyway finds it by its description.
           history: {

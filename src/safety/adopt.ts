@@ -18,8 +18,10 @@ type MapEntry = {
   readonly accepted?: Readonly<Record<string, readonly string[]>>;
 };
 
-/** A migration as the tool's table records it: `id` matches the map's `history[key]`; `rolled-back` counts as not applied (the tool would run it again), any other state but `applied` is refused. */
-/** `baselineScript`: the tool ran its baseline script (Flyway's B, on an empty database) for this row. */
+/**
+ * A migration as the tool's table records it: `id` matches the map's `history[key]`; `rolled-back` counts as not applied (the tool would run it again), any other state but `applied` is refused.
+ * `baselineScript`: the tool ran its baseline script (Flyway's B, on an empty database) for this row.
+ */
 type Recorded = { id: string; state: string; checksum?: string; baselineScript?: true };
 
 /** Where a tool keeps its history and how to read it: `key` and `checksum` name the map's `history` fields. */
@@ -40,6 +42,8 @@ type ToolHistory = {
   ordered?: true;
   /** How the tool itself applies migrations missing below its newest, for `ADOPT_HISTORY_GAP`'s advice. */
   gapFix?: string;
+  /** Recorded ids the tool runs after every versioned migration it has pending (Flyway's repeatable scripts), and how its plain run applies what is missing below only such ids: those are pending, not skipped. */
+  runsLast?: { readonly ids: (id: string) => boolean; readonly fix: string };
   /** Whether a `baseline` row of version `baseline` stands for migration `id` as applied (Flyway's baseline covers every version at or below it). */
   baselineCovers?: (baseline: string, id: string) => boolean;
   /** The id a map entry's `history` is recorded under, when it is not `history[key]` (Flyway's repeatable scripts have no version). */
@@ -147,6 +151,8 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
         ...(row.type === "SQL_BASELINE" && { baselineScript: true as const }),
       })),
     gapFix: "flyway migrate -outOfOrder=true applies them (plain migrate reports them ignored)",
+    // A repeatable script ran before a V script was added: plain migrate runs that V script (and not the unchanged repeatable again).
+    runsLast: { ids: (id) => id.startsWith(REPEATABLE), fix: "flyway migrate applies them, as they are pending, not skipped: the repeatable scripts above them are the last Flyway ran" },
     // flyway baseline (or baselineOnMigrate) marks every version at or below its own as applied without running it.
     baselineCovers: (baseline, id) => !id.startsWith(REPEATABLE) && compareFlywayVersions(id, baseline) <= 0,
   },
@@ -507,50 +513,98 @@ function* dropOldTable(tool: string, schema: string | undefined, table: string, 
   if (!Number(left)) yield* exec(`DROP SCHEMA IF EXISTS ${quoteIdentifier(schema)} RESTRICT`);
 }
 
+/** Finds a recorded id's map entry: by its id, or (for a tool that records script names) by the name without its extension, when no other imported name fits. */
+type Lookup = (id: string) => MapEntry | undefined;
+
 /** The map entries the tool applied, as versions 1..k; refuses failed, unknown, mismatched and gapped histories. A rolled-back migration is not applied: the tool would run it again. */
 function resolveApplied(tool: string, history: ToolHistory, migrations: readonly MapEntry[], all: readonly Recorded[]): MapEntry[] {
   const idOf = (entry: MapEntry) => history.mapId?.(entry.history) ?? text(entry.history[history.key]);
   const byId = new Map(migrations.map((entry) => [idOf(entry), entry]));
-  // An imported baseline script (Flyway's B) stands for the versions at or below its own that a database ran before the script existed (scripts the import left out), as a baseline row would.
-  const baselineScript = history.baselineCovers ? migrations.find((entry) => entry.history.type === "SQL_BASELINE") : undefined;
+  const baselines = findBaselines(tool, history, migrations, all, byId, idOf);
+  const recorded = all.filter((entry) => entry.state !== "rolled-back" && !baselines.includes(entry) && !(history.unmapped?.(entry.id) && !byId.has(entry.id)));
+  refuseFailed(tool, recorded);
+  const lookup = lookupOf(history, byId);
+  refuseUnknown(tool, recorded, lookup);
+  refuseMismatched(tool, history, recorded, lookup);
+  const order = recorded.map((entry) => lookup(entry.id)!.version);
+  if (history.ordered) refuseUnordered(tool, recorded, order);
+  const implied = migrations.filter((entry) => baselines.some((baseline) => history.baselineCovers!(baseline.id, idOf(entry))));
+  const versions = [...new Set([...implied.map((entry) => entry.version), ...order])];
+  const newest = Math.max(0, ...versions);
+  if (history.upTo) return migrations.slice(0, newest);
+  refuseGap(tool, history, migrations.slice(0, newest), versions, recorded, order);
+  return migrations.slice(0, newest);
+}
+
+/**
+ * The recorded rows that stand for versions rather than being checked as migrations: the tool's `baseline` rows, and, when the import starts with a baseline script (Flyway's B), every applied row
+ * at or below its version that is not that script's own: the V scripts it replaced, and older baseline scripts a database ran when they were the newest. `ADOPT_UNKNOWN_MIGRATION` when those
+ * rows stop below the baseline script's version.
+ */
+function findBaselines(
+  tool: string,
+  history: ToolHistory,
+  migrations: readonly MapEntry[],
+  all: readonly Recorded[],
+  byId: ReadonlyMap<string, MapEntry>,
+  idOf: (entry: MapEntry) => string,
+): Recorded[] {
+  const covers = history.baselineCovers;
+  if (covers === undefined) return [];
+  const baselineScript = migrations.find((entry) => entry.history.type === "SQL_BASELINE");
   const covered = baselineScript === undefined ? "" : idOf(baselineScript);
+  // The imported script's own row (an empty database Flyway built from it) is checked as a migration, its checksum included; any other row it covers was replaced by it.
   const replaced = all.filter(
     (entry) =>
-      baselineScript !== undefined && entry.state === "applied" && !entry.baselineScript && [undefined, baselineScript].includes(byId.get(entry.id)) && history.baselineCovers!(covered, entry.id),
+      baselineScript !== undefined &&
+      entry.state === "applied" &&
+      !(entry.baselineScript && byId.get(entry.id) === baselineScript) &&
+      [undefined, baselineScript].includes(byId.get(entry.id)) &&
+      covers(covered, entry.id),
   );
   // Only a database that reached the baseline script's version has its schema; one below it is at a version no imported migration builds.
-  if (replaced.length > 0 && !replaced.some((entry) => history.baselineCovers!(entry.id, covered))) {
+  if (replaced.length > 0 && !replaced.some((entry) => covers(entry.id, covered))) {
     const ids = replaced.map((entry) => entry.id);
     throw new StepwiseError(
       "ADOPT_UNKNOWN_MIGRATION",
       `${tool} records ${ids.join(", ")}, below the baseline script ${baselineScript!.originalId} the import starts with; migrate the database to ${covered} with ${tool} first, then adopt.`,
-      {
-        tool,
-        ids,
-      },
+      { tool, ids },
     );
   }
-  const baselines = history.baselineCovers ? all.filter((entry) => entry.state === "baseline" || replaced.includes(entry)) : [];
-  const recorded = all.filter((entry) => entry.state !== "rolled-back" && !baselines.includes(entry) && !(history.unmapped?.(entry.id) && !byId.has(entry.id)));
+  return all.filter((entry) => entry.state === "baseline" || replaced.includes(entry));
+}
+
+/** `ADOPT_MIGRATION_FAILED` when a recorded migration is in any state but applied. */
+function refuseFailed(tool: string, recorded: readonly Recorded[]): void {
   const failed = recorded.filter((entry) => entry.state !== "applied").map(({ id, state }) => ({ id, state }));
-  if (failed.length > 0) {
-    const list = failed.map((entry) => `${entry.id} (${entry.state})`).join(", ");
-    throw new StepwiseError("ADOPT_MIGRATION_FAILED", `${tool} records ${list}, so the database is not at a version stepwise can record; finish or roll them back with ${tool}, then adopt.`, {
-      tool,
-      migrations: failed,
-    });
-  }
+  if (failed.length === 0) return;
+  const list = failed.map((entry) => `${entry.id} (${entry.state})`).join(", ");
+  throw new StepwiseError("ADOPT_MIGRATION_FAILED", `${tool} records ${list}, so the database is not at a version stepwise can record; finish or roll them back with ${tool}, then adopt.`, {
+    tool,
+    migrations: failed,
+  });
+}
+
+/** How a recorded id finds its map entry. */
+function lookupOf(history: ToolHistory, byId: ReadonlyMap<string, MapEntry>): Lookup {
   const byStem = new Map<string, MapEntry | null>();
   if (history.scriptNames) for (const [id, entry] of byId) byStem.set(stripScriptExtension(id), byStem.has(stripScriptExtension(id)) ? null : entry);
   // A database migrated from compiled dist/*.js, imported from the .ts source (or the other way): the name differs only by its extension, when no other imported name fits.
-  const lookup = (id: string) => byId.get(id) ?? byStem.get(stripScriptExtension(id)) ?? undefined;
+  return (id) => byId.get(id) ?? byStem.get(stripScriptExtension(id)) ?? undefined;
+}
+
+/** `ADOPT_UNKNOWN_MIGRATION` when the map holds no entry for a recorded migration. */
+function refuseUnknown(tool: string, recorded: readonly Recorded[], lookup: Lookup): void {
   const unknown = recorded.filter((entry) => lookup(entry.id) === undefined).map((entry) => entry.id);
-  if (unknown.length > 0) {
-    throw new StepwiseError("ADOPT_UNKNOWN_MIGRATION", `${tool} records ${unknown.join(", ")}, which the import map does not hold; import the folder this database was migrated from, then adopt.`, {
-      tool,
-      ids: unknown,
-    });
-  }
+  if (unknown.length === 0) return;
+  throw new StepwiseError("ADOPT_UNKNOWN_MIGRATION", `${tool} records ${unknown.join(", ")}, which the import map does not hold; import the folder this database was migrated from, then adopt.`, {
+    tool,
+    ids: unknown,
+  });
+}
+
+/** `ADOPT_CHECKSUM_MISMATCH` when the tool's checksum of a recorded migration is none the map accepts for its file. */
+function refuseMismatched(tool: string, history: ToolHistory, recorded: readonly Recorded[], lookup: Lookup): void {
   const mismatched = recorded.flatMap((entry) => {
     const mapped = lookup(entry.id)!;
     const expected = history.checksum === undefined ? undefined : text(mapped.history[history.checksum]);
@@ -559,37 +613,42 @@ function resolveApplied(tool: string, history: ToolHistory, migrations: readonly
       ? []
       : [{ id: entry.id, version: mapped.version, recorded: entry.checksum ?? "", expected }];
   });
-  if (mismatched.length > 0) {
-    throw new StepwiseError(
-      "ADOPT_CHECKSUM_MISMATCH",
-      `${tool}'s checksum of ${mismatched.map((entry) => entry.id).join(", ")} differs from the imported file's: the database ran another text. ${
-        mismatched.every((entry) => history.unmapped?.(entry.id))
-          ? `A changed repeatable script runs again at the next "${tool} migrate": run that, then adopt.`
-          : "Import the migrations it ran, then adopt."
-      }`,
-      { tool, migrations: mismatched },
-    );
-  }
-  const order = recorded.map((entry) => lookup(entry.id)!.version);
-  if (history.ordered && order.some((version, index) => index > 0 && version < order[index - 1]!)) {
-    const applied = recorded.map((entry, index) => ({ id: entry.id, version: order[index]! }));
-    throw new StepwiseError(
-      "ADOPT_HISTORY_UNORDERED",
-      `${tool} ran ${applied.map((entry) => `${entry.version} (${entry.id})`).join(", ")} in that order, not in the order of their imported versions, so this database may not have the schema versions 1..${Math.max(...order)} build; nothing was written. Compare it with a fresh database built by the imported migrations, and if they match, record it with "stepwise baseline".`,
-      { tool, applied },
-    );
-  }
-  const implied = migrations.filter((entry) => baselines.some((baseline) => history.baselineCovers!(baseline.id, idOf(entry))));
-  const versions = [...new Set([...implied.map((entry) => entry.version), ...order])];
-  const newest = Math.max(0, ...versions);
-  if (history.upTo) return migrations.slice(0, newest);
-  const missing = migrations.slice(0, newest).filter((entry) => !versions.includes(entry.version));
-  if (missing.length > 0) {
-    throw new StepwiseError(
-      "ADOPT_HISTORY_GAP",
-      `${tool} applied migration ${newest} but not ${missing.map((entry) => `${entry.version} (${entry.originalId})`).join(", ")}, so the database is not at one version; apply them first (${history.gapFix ?? `with ${tool}`}), then adopt.`,
-      { tool, applied: [...versions].sort((a, b) => a - b), missing: missing.map((entry) => ({ version: entry.version, id: entry.originalId })) },
-    );
-  }
-  return migrations.slice(0, newest);
+  if (mismatched.length === 0) return;
+  throw new StepwiseError(
+    "ADOPT_CHECKSUM_MISMATCH",
+    `${tool}'s checksum of ${mismatched.map((entry) => entry.id).join(", ")} differs from the imported file's: the database ran another text. ${
+      mismatched.every((entry) => history.unmapped?.(entry.id))
+        ? `A changed repeatable script runs again at the next "${tool} migrate": run that, then adopt.`
+        : "Import the migrations it ran, then adopt."
+    }`,
+    { tool, migrations: mismatched },
+  );
+}
+
+/** `ADOPT_HISTORY_UNORDERED` when the tool ran the recorded migrations (`order`: their versions, as run) out of version order. */
+function refuseUnordered(tool: string, recorded: readonly Recorded[], order: readonly number[]): void {
+  if (!order.some((version, index) => index > 0 && version < order[index - 1]!)) return;
+  const applied = recorded.map((entry, index) => ({ id: entry.id, version: order[index]! }));
+  throw new StepwiseError(
+    "ADOPT_HISTORY_UNORDERED",
+    `${tool} ran ${applied.map((entry) => `${entry.version} (${entry.id})`).join(", ")} in that order, not in the order of their imported versions, so this database may not have the schema versions 1..${Math.max(...order)} build; nothing was written. Compare it with a fresh database built by the imported migrations, and if they match, record it with "stepwise baseline".`,
+    { tool, applied },
+  );
+}
+
+/**
+ * `ADOPT_HISTORY_GAP` when an entry of `prefix` (the map up to the newest applied) is not among `versions`. When only scripts the tool runs last (Flyway's repeatable) were recorded above the first
+ * missing one, the tool's plain run applies them, and the advice says so.
+ */
+function refuseGap(tool: string, history: ToolHistory, prefix: readonly MapEntry[], versions: readonly number[], recorded: readonly Recorded[], order: readonly number[]): void {
+  const missing = prefix.filter((entry) => !versions.includes(entry.version));
+  if (missing.length === 0) return;
+  const above = recorded.filter((_, index) => order[index]! > missing[0]!.version);
+  const pending = history.runsLast !== undefined && above.every((entry) => history.runsLast!.ids(entry.id));
+  const fix = pending ? history.runsLast!.fix : (history.gapFix ?? `with ${tool}`);
+  throw new StepwiseError(
+    "ADOPT_HISTORY_GAP",
+    `${tool} applied migration ${prefix.length} but not ${missing.map((entry) => `${entry.version} (${entry.originalId})`).join(", ")}, so the database is not at one version; apply them first (${fix}), then adopt.`,
+    { tool, applied: [...versions].sort((a, b) => a - b), missing: missing.map((entry) => ({ version: entry.version, id: entry.originalId })) },
+  );
 }
