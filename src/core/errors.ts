@@ -362,7 +362,7 @@ export interface StepwiseErrorDetails {
    * Fix: Finish them or roll them back with the old tool (or by hand, then fix its table) so every recorded migration is applied or rolled back, then adopt. */
   readonly ADOPT_MIGRATION_FAILED: Readonly<{ tool: string; migrations: readonly Readonly<{ id: string; state: string }>[] }>;
   /** `stepwise adopt`: the applied migrations are not 1..k of the imported history: `missing` lists the ones before the newest applied that the tool never recorded (or rolled back). Nothing was written.
-   * Fix: Apply the missing migrations first, the way the message names for the tool (`goose up -allow-missing`, `flyway migrate -outOfOrder=true`; drizzle never fills a gap itself), or check that
+   * Fix: Apply the missing migrations first, the way the message names for the tool (`goose up -allow-missing`, `flyway migrate -outOfOrder=true`, or plain `flyway migrate` when only repeatable scripts ran above them; drizzle never fills a gap itself), or check that
    * the map is the one for this history, then adopt. */
   readonly ADOPT_HISTORY_GAP: Readonly<{ tool: string; applied: readonly number[]; missing: readonly Readonly<{ version: number; id: string }>[] }>;
   /** `stepwise adopt`: the checksum the old tool stored differs from the imported file's (`migrations`: `id`, `version`, `recorded`, `expected`): the database ran another text than the one imported. Nothing was written.
