@@ -347,3 +347,26 @@ test("flyway undo script that cannot run in a transaction (PostgreSQL): Flyway's
   assert.equal(down.code, 0, down.output);
   assert.equal((await cli(project, "status", ...url)).json.currentVersion, 0);
 });
+
+test("flyway undo script with its own executeInTransaction=false .conf (SQLite): the migration is imported with transaction:false; without the .conf, SQL that cannot run in a transaction is refused at the undo script", async (t: TestContext) => {
+  const project = createTestProject(t);
+  const scripts = { "V1__Create_t.sql": "CREATE TABLE t (id INTEGER PRIMARY KEY);\n", "U1__Create_t.sql": "DROP TABLE t;\nVACUUM;\n" };
+  writeFolder(path.join(project.root, "flyway-migrations"), { ...scripts, "U1__Create_t.sql.conf": "executeInTransaction=false\n" });
+  const plan = await importFlyway(project);
+  assert.deepEqual(
+    plan.migrations.map((migration: Json) => migration.transaction),
+    [false],
+  );
+  const file = project.databasePath("undo.db");
+  assert.equal((await cli(project, "up", "--db", file)).code, 0);
+  assert.equal((await cli(project, "down", "--to", "0", "--db", file)).code, 0);
+
+  const bare = createTestProject(t);
+  writeFolder(path.join(bare.root, "flyway-migrations"), scripts);
+  const refused = await cli(bare, "import", "flyway", "flyway-migrations", "--empty-down", "irreversible", "--yes");
+  assert.equal(refused.json.error?.code, "IMPORT_SOURCE_INVALID", refused.output);
+  assert.deepEqual(
+    refused.json.error.problems.map((problem: Json) => problem.file),
+    ["flyway-migrations/U1__Create_t.sql"],
+  );
+});

@@ -1,7 +1,7 @@
 /**
  * Flyway (SQL migrations): `V<version>__<description>.sql`, with an optional `U<version>__<description>.sql` undo. A version is numbers separated by `.` or `_`, compared part by part as numbers
  * (1.9 before 1.10; 1.0 equals 1). Flyway scans the folder and its subfolders. Each runs in a transaction unless its `<file>.conf` says `executeInTransaction=false`, or, on PostgreSQL, it holds
- * what cannot run in one (Flyway's parser runs such a script outside a transaction). A baseline script (`B<version>__`) is what Flyway runs on an empty database instead of every V at or below
+ * what cannot run in one (Flyway's parser runs such a script outside a transaction); the undo script is decided the same way, and either one outside makes both. A baseline script (`B<version>__`) is what Flyway runs on an empty database instead of every V at or below
  * its version: the newest one is imported as the first migration, those V scripts left out. Repeatable scripts (`R__<description>`), which Flyway runs after the versioned ones, ordered by
  * description, and again whenever they change, are imported after them, run once: a later change is a new migration.
  */
@@ -67,7 +67,8 @@ export const flyway: ForeignTool = {
       const up = source.read(slot.version);
       const down = slot.undo === undefined ? undefined : source.read(slot.undo);
       const conf = source.read(`${slot.version}.conf`);
-      if (typeof up !== "string" || down === null || conf === null) return [];
+      const undoConf = slot.undo === undefined ? undefined : source.read(`${slot.undo}.conf`);
+      if (typeof up !== "string" || down === null || conf === null || undoConf === null) return [];
       for (const [file, text] of [
         [slot.version, up],
         [slot.undo, down],
@@ -76,16 +77,17 @@ export const flyway: ForeignTool = {
         if (placeholder !== -1)
           return refuse(source, file!, lineAt(text!, placeholder), "a Flyway placeholder, which Flyway replaces when it runs the script and stepwise would run as written; write the value in");
       }
-      const setting = /^\s*executeInTransaction\s*=\s*(\S+)/m.exec(conf ?? "");
+      // Flyway decides each script, undo included, on its own (its `.conf`, or its parser on PostgreSQL); stepwise runs a migration's up and down alike, so one run outside makes both.
+      const inTransaction = (sql: string, settings: string | undefined) =>
+        /^\s*executeInTransaction\s*=\s*(\S+)/m.exec(settings ?? "")?.[1]?.toLowerCase() !== "false" && (dialect !== "postgres" || runsInOneTransaction(sql, dialect));
       return [
         {
           id: slot.version.replace(/\.sql$/, ""),
           name: slot.description,
           up: { file: slot.version, line: 1, sql: up },
           down: down === undefined ? null : { file: slot.undo!, line: 1, sql: down },
-          // Flyway's parser decides each script, undo included, on its own; stepwise runs a migration's up and down alike, so one that cannot run in a transaction makes both run outside.
-          transaction: setting?.[1]?.toLowerCase() !== "false" && (dialect !== "postgres" || [up, down ?? ""].every((sql) => runsInOneTransaction(sql, dialect))),
-          sources: [slot.version, ...(slot.undo === undefined ? [] : [slot.undo]), ...(conf === undefined ? [] : [`${slot.version}.conf`])],
+          transaction: inTransaction(up, conf) && (down === undefined || inTransaction(down, undoConf)),
+          sources: [slot.version, ...(slot.undo === undefined ? [] : [slot.undo]), ...(conf === undefined ? [] : [`${slot.version}.conf`]), ...(undoConf === undefined ? [] : [`${slot.undo}.conf`])],
           // A repeatable script's row has no version: Flyway finds it by its description.
           history: {
             ...(!repeatable.includes(slot) && { version: slot.raw }),
