@@ -228,3 +228,20 @@ test("fleet refuses --lock-timeout on a SQLite or libSQL driver as up does, rath
   }
   assert.equal(statSync(path.join(cwd, "tenants", "a.db")).size, 0);
 });
+
+test("a registry holding a null or non-object entry is refused once as REGISTRY_INVALID, as a manager refuses it, not with a TypeError", async (t) => {
+  const cwd = makeTempDir(t);
+  mkdirSync(path.join(cwd, "tenants"));
+  writeFileSync(path.join(cwd, "tenants", "a.db"), "");
+  for (const hostile of [null, 7, "x"]) {
+    const migrations = [...registry, hostile] as unknown as typeof registry;
+    const error = jsonError(await runInProcess({ migrations, cwd }, ["fleet", "status", "--db", "tenants/*.db", "--json"]));
+    assert.equal(error.code, "REGISTRY_INVALID", String(hostile));
+    assert.throws(() => new MigrationManager(new Database(":memory:"), migrations), { code: "REGISTRY_INVALID" });
+  }
+  // Ahead of it, an entry for the other dialect is still the wrong file, whatever else is wrong.
+  const foreign = [{ ...registry[0]!, dialect: "postgres" }, null] as unknown as typeof registry;
+  const mismatch = jsonError(await runInProcess({ migrations: foreign, cwd }, ["fleet", "status", "--db", "tenants/*.db", "--json"]));
+  assert.equal(mismatch.code, "REGISTRY_DIALECT_MISMATCH");
+  assert.equal(mismatch.driverDialect, "sqlite");
+});
