@@ -39,6 +39,24 @@ test("--db counts each file once: a link to a file or to a folder above it adds 
   assert.deepEqual([up.total, up.migrated, up.applied], [2, 2, 2]);
 });
 
+test("--db ids do not depend on unrelated links: of a file's spellings the one through the fewest links wins, so a file reachable directly keeps its direct path", async (t) => {
+  const cwd = makeTempDir(t);
+  for (const folder of ["t1", "t2", "t3/deep"]) mkdirSync(path.join(cwd, "data", folder), { recursive: true });
+  for (const file of ["data/t1/a.db", "data/t2/b.db", "data/t3/deep/c.db"]) writeFileSync(path.join(cwd, file), "");
+  const status = async (pattern: string) => ids(jsonOutput<Json>(await runInProcess({ migrations: registry, cwd }, ["fleet", "status", "--db", pattern, "--json"])));
+  const direct = ["data/t1/a.db", "data/t2/b.db", "data/t3/deep/c.db"];
+  assert.deepEqual(await status("data/t*/**"), direct);
+  // Links sorted before the real folders, a loop, a link to a file and one to a folder deeper down: none of them changes an id.
+  symlinkSync("..", path.join(cwd, "data", "t1", "loop"));
+  symlinkSync("t1", path.join(cwd, "data", "t0"));
+  symlinkSync(path.join(cwd, "data", "t3", "deep"), path.join(cwd, "data", "t1", "0deep"));
+  symlinkSync(path.join(cwd, "data", "t2", "b.db"), path.join(cwd, "data", "t1", "0b.db"));
+  assert.deepEqual(await status("data/t*/**"), direct);
+  assert.deepEqual(await status("data/**/*.db"), direct);
+  // A file reachable only through links keeps the spelling through the fewest of them.
+  assert.deepEqual(await status("data/t0/**/c.db"), ["data/t0/0deep/c.db"]);
+});
+
 test("a concurrency far above the number of databases costs no more than the databases do", async (t) => {
   const dir = makeTempDir(t);
   const opened = { now: 0, most: 0 };
