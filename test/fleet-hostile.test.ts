@@ -39,6 +39,24 @@ test("--db counts each file once: a link to a file or to a folder above it adds 
   assert.deepEqual([up.total, up.migrated, up.applied], [2, 2, 2]);
 });
 
+test("--db ids do not depend on unrelated links: of a file's spellings the one through the fewest links wins, so a file reachable directly keeps its direct path", async (t) => {
+  const cwd = makeTempDir(t);
+  for (const folder of ["t1", "t2", "t3/deep"]) mkdirSync(path.join(cwd, "data", folder), { recursive: true });
+  for (const file of ["data/t1/a.db", "data/t2/b.db", "data/t3/deep/c.db"]) writeFileSync(path.join(cwd, file), "");
+  const status = async (pattern: string) => ids(jsonOutput<Json>(await runInProcess({ migrations: registry, cwd }, ["fleet", "status", "--db", pattern, "--json"])));
+  const direct = ["data/t1/a.db", "data/t2/b.db", "data/t3/deep/c.db"];
+  assert.deepEqual(await status("data/t*/**"), direct);
+  // Links sorted before the real folders, a loop, a link to a file and one to a folder deeper down: none of them changes an id.
+  symlinkSync("..", path.join(cwd, "data", "t1", "loop"));
+  symlinkSync("t1", path.join(cwd, "data", "t0"));
+  symlinkSync(path.join(cwd, "data", "t3", "deep"), path.join(cwd, "data", "t1", "0deep"));
+  symlinkSync(path.join(cwd, "data", "t2", "b.db"), path.join(cwd, "data", "t1", "0b.db"));
+  assert.deepEqual(await status("data/t*/**"), direct);
+  assert.deepEqual(await status("data/**/*.db"), direct);
+  // A file reachable only through links keeps the spelling through the fewest of them.
+  assert.deepEqual(await status("data/t0/**/c.db"), ["data/t0/0deep/c.db"]);
+});
+
 test("a concurrency far above the number of databases costs no more than the databases do", async (t) => {
   const dir = makeTempDir(t);
   const opened = { now: 0, most: 0 };
@@ -227,4 +245,21 @@ test("fleet refuses --lock-timeout on a SQLite or libSQL driver as up does, rath
     assert.deepEqual(jsonError(await runInProcess({ migrations: registry, cwd }, ["fleet", "up", ...fleet, "--lock-timeout", "100", "--json"]), 2), expected);
   }
   assert.equal(statSync(path.join(cwd, "tenants", "a.db")).size, 0);
+});
+
+test("a registry holding a null or non-object entry is refused once as REGISTRY_INVALID, as a manager refuses it, not with a TypeError", async (t) => {
+  const cwd = makeTempDir(t);
+  mkdirSync(path.join(cwd, "tenants"));
+  writeFileSync(path.join(cwd, "tenants", "a.db"), "");
+  for (const hostile of [null, 7, "x"]) {
+    const migrations = [...registry, hostile] as unknown as typeof registry;
+    const error = jsonError(await runInProcess({ migrations, cwd }, ["fleet", "status", "--db", "tenants/*.db", "--json"]));
+    assert.equal(error.code, "REGISTRY_INVALID", String(hostile));
+    assert.throws(() => new MigrationManager(new Database(":memory:"), migrations), { code: "REGISTRY_INVALID" });
+  }
+  // Ahead of it, an entry for the other dialect is still the wrong file, whatever else is wrong.
+  const foreign = [{ ...registry[0]!, dialect: "postgres" }, null] as unknown as typeof registry;
+  const mismatch = jsonError(await runInProcess({ migrations: foreign, cwd }, ["fleet", "status", "--db", "tenants/*.db", "--json"]));
+  assert.equal(mismatch.code, "REGISTRY_DIALECT_MISMATCH");
+  assert.equal(mismatch.driverDialect, "sqlite");
 });

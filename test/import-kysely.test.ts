@@ -307,3 +307,22 @@ test("kysely: an index written as `export * as name from` names the migrations t
     ],
   );
 });
+
+test("kysely: a helper beside the migrations that imports one of them, but exports no migration, is no index: the import reads the files under their own names", async (t) => {
+  const files = {
+    ...FILES,
+    "seed-helpers.ts": `import * as init from "./001_create_users.js";\nexport function usersTable() {\n  return init.USERS;\n}\n`,
+    "tables.ts": `import * as init from "./001_create_users.js";\nimport addEmail from "./002_add_email.js";\nexport const tables = { users: init.USERS, columns: [addEmail] };\nexport default { seed: usersTable };\nfunction usersTable() {\n  return init;\n}\n`,
+  };
+  const { project } = jsToolProject(t, { ...kyselyCase("sqlite"), files });
+  const run = await runCli(["import", "kysely", "kysely-migrations", "--empty-down", "irreversible", "--json"], { cwd: project.root });
+  const json = JSON.parse(run.stdout) as Json;
+  assert.equal(json.error, undefined, run.stdout);
+  assert.deepEqual(
+    json.migrations.map((migration: Json) => migration.history.name),
+    Object.keys(FILES)
+      .filter((file) => /^\d/.test(file))
+      .map((file) => file.slice(0, file.lastIndexOf(".")))
+      .sort(),
+  );
+});

@@ -158,6 +158,57 @@ test("a statement on the tool's own history table (a trigger on it, a column add
   }
 });
 
+test("only a name in a table's place is the history table, compared as the dialect compares names: a column, an index or a trigger of that name, a quoted name of other case on PostgreSQL, or one in another schema is imported", async (t) => {
+  const files = (dialect: string, statements: string[]) => projectWith(t, "golang-migrate", dialect, { "1_a.up.sql": TABLE, "2_b.up.sql": statements.map((statement) => `${statement}\n`).join("") });
+  const lines = async (dialect: string, statements: string[]) => {
+    const error = (await importJson(files(dialect, statements), "golang-migrate", 1)).error!;
+    assert.equal(error.code, "IMPORT_SOURCE_INVALID");
+    return error.problems!.map((problem) => [problem.file, problem.line]);
+  };
+  const each = (statements: string[]) => statements.map((_, index) => ["golang-migrate-migrations/2_b.up.sql", index + 1]);
+  const refused = [
+    "ALTER TABLE schema_migrations ADD COLUMN note text;",
+    "CREATE TRIGGER stop AFTER INSERT ON Schema_Migrations FOR EACH ROW EXECUTE FUNCTION stop();",
+    "INSERT INTO schema_migrations (version, dirty) VALUES (2, false);",
+    "UPDATE ONLY PUBLIC.schema_migrations SET dirty = false;",
+    'DELETE FROM "schema_migrations" WHERE version = 1;',
+    "TRUNCATE accounts, schema_migrations;",
+    "LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE;",
+    "ALTER TABLE accounts ADD FOREIGN KEY (id) REFERENCES schema_migrations (version);",
+    "CREATE TABLE copied (LIKE schema_migrations);",
+    "CREATE INDEX by_version ON public.schema_migrations (version);",
+    "SELECT * FROM accounts JOIN schema_migrations ON schema_migrations.version = accounts.id;",
+    "ALTER TABLE accounts RENAME TO schema_migrations;",
+    "DROP TABLE accounts, schema_migrations;",
+    "SELECT 1 FROM accounts AS a, schema_migrations s;",
+    "SELECT 1 FROM accounts a, public.schema_migrations;",
+  ];
+  assert.deepEqual(await lines("postgres", refused), each(refused));
+  const kept = [
+    "CREATE TABLE t (schema_migrations int);",
+    "CREATE INDEX schema_migrations ON accounts (id);",
+    'CREATE TABLE "Schema_Migrations" (id int);',
+    'ALTER TABLE "Public".schema_migrations ADD COLUMN x int;',
+    "ALTER TABLE accounts ADD COLUMN schema_migrations int;",
+    "UPDATE accounts SET id = 1, schema_migrations = 2;",
+    "SELECT id, schema_migrations FROM accounts;",
+    "CREATE TRIGGER schema_migrations BEFORE INSERT ON accounts FOR EACH ROW EXECUTE FUNCTION stop();",
+    "INSERT INTO accounts (id, schema_migrations) VALUES (1, 2);",
+    "SELECT id FROM accounts ORDER BY id, schema_migrations;",
+    "SELECT id FROM accounts a GROUP BY a.id, schema_migrations;",
+    "ALTER TABLE accounts DROP COLUMN id, DROP COLUMN schema_migrations;",
+  ];
+  await importJson(files("postgres", kept), "golang-migrate", 0);
+  // SQLite ignores case, quoted or not, and its default schema is main; temp's table of that name is another.
+  const sqliteRefused = [
+    'CREATE TRIGGER stop AFTER INSERT ON "Schema_Migrations" BEGIN SELECT 1; END;',
+    "UPDATE OR IGNORE MAIN.[schema_migrations] SET dirty = 0;",
+    "DELETE FROM `SCHEMA_MIGRATIONS`;",
+  ];
+  assert.deepEqual(await lines("sqlite", sqliteRefused), each(sqliteRefused));
+  await importJson(files("sqlite", ["CREATE TABLE t (schema_migrations int);", "DELETE FROM temp.schema_migrations;", "CREATE INDEX schema_migrations ON accounts (id);"]), "golang-migrate", 0);
+});
+
 test("goose: ENVSUB ON around SQL it does not change (real files turn it on by habit) is imported, its lines dropped and the SQL kept; one that substitutes a $NAME, a ${NAME}, or makes $$ or \\$ one $, is IMPORT_SOURCE_INVALID at its ENVSUB ON line", async (t) => {
   const body = "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  RETURN NEW;\nEND;\n$$;\n";
   const kept = {

@@ -9,6 +9,7 @@ import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import { JSONStorage, Umzug } from "umzug";
+import { globToRegExp } from "../codegen/import/glob-pattern.js";
 import { block, commandsOf, guideBlocks } from "./support/guide-blocks.js";
 import { repoRoot, runCli } from "./support/project.js";
 import { migrateWithUmzug, storageOf } from "./support/js-tool-migrators.js";
@@ -198,9 +199,30 @@ test("umzug --glob: only the files the project's glob matches are migrations (a 
     ["import", "knex", "umzug-migrations", "--glob", "*.cjs", "--json"],
     ["import", "umzug", "umzug-migrations", "--glob", "migrations/**/*.cjs", "--json"],
     ["import", "umzug", "umzug-migrations", "--glob", "migrations/*/index.cjs", "--json"],
+    // Patterns stepwise would read otherwise than a glob library: nested braces, an empty, unclosed or POSIX-named class, a range out of order, an unclosed brace.
+    ["import", "umzug", "umzug-migrations", "--glob", "migrations/{0,{1,2}}*.cjs", "--json"],
+    ["import", "umzug", "umzug-migrations", "--glob", "migrations/[]]*.cjs", "--json"],
+    ["import", "umzug", "umzug-migrations", "--glob", "migrations/[!]]*.cjs", "--json"],
+    ["import", "umzug", "umzug-migrations", "--glob", "migrations/[0-9*.cjs", "--json"],
+    ["import", "umzug", "umzug-migrations", "--glob", "migrations/[[:digit:]]*.cjs", "--json"],
+    ["import", "umzug", "umzug-migrations", "--glob", "migrations/[9-0]*.cjs", "--json"],
+    ["import", "umzug", "umzug-migrations", "--glob", "migrations/{0,1*.cjs", "--json"],
   ]) {
     const run = await runCli(refused, { cwd: project.root });
     assert.equal(run.code, 2);
     assert.equal((JSON.parse(run.stdout) as Json).error.code, "USAGE");
   }
+});
+
+test("a --glob matches names as glob libraries do: no wildcard or class matches a leading dot, braces are alternatives, and \\ escapes", () => {
+  const matches = (glob: string, names: string[]) => names.filter((name) => globToRegExp(glob)!.test(name));
+  const names = [".x.js", "_x.js", "a.js", "b.js", "c.js", "ab.js", "*.js"];
+  assert.deepEqual(matches("[!_]*.js", names), ["a.js", "b.js", "c.js", "ab.js", "*.js"]);
+  assert.deepEqual(matches("[^_]*.js", names), ["a.js", "b.js", "c.js", "ab.js", "*.js"]);
+  assert.deepEqual(matches("[._a]*.js", names), ["_x.js", "a.js", "ab.js"]);
+  assert.deepEqual(matches("?*.js", names), ["_x.js", "a.js", "b.js", "c.js", "ab.js", "*.js"]);
+  assert.deepEqual(matches("{*,.x}.js", names), [".x.js", "_x.js", "a.js", "b.js", "c.js", "ab.js", "*.js"]);
+  assert.deepEqual(matches("m/{a,b}.js", names), ["a.js", "b.js"]);
+  assert.deepEqual(matches("\\*.js", names), ["*.js"]);
+  for (const glob of ["m/{a,{b,c}}.js", "[]]", "[!]]", "[a", "[[:alpha:]].js", "[z-a].js", "{a,b"]) assert.equal(globToRegExp(glob), null, glob);
 });

@@ -16,8 +16,8 @@ export interface KyselyIndex {
 const KEY = String.raw`(?:"([^"]+)"|'([^']+)'|([A-Za-z_$][\w$]*))`;
 
 /**
- * Reads `text` (comments blanked) as an index of the sibling migrations in `migrationFiles`: the name each of them is listed under, or `null` when the module lists none of them
- * (a helper). A listing stepwise cannot read whole (a value that is not an imported module, a migration listed twice or not at all) is reported at its line, and gives an empty map.
+ * Reads `text` (comments blanked) as an index of the sibling migrations in `migrationFiles`: the name each of them is listed under, or `null` when the module exports none of them
+ * (a helper, even one that imports a migration). A listing stepwise cannot read whole (a value that is not an imported module, a migration listed twice or not at all) is reported at its line, and gives an empty map.
  */
 export function readKyselyIndex(source: SourceFolder, file: string, text: string, migrationFiles: readonly string[]): KyselyIndex | null {
   const resolve = (specifier: string) => resolveSibling(specifier, migrationFiles);
@@ -38,24 +38,18 @@ export function readKyselyIndex(source: SourceFolder, file: string, text: string
     const target = resolve(match[2]!);
     if (target !== null) locals.set(match[1]!, target);
   }
-  if (locals.size > 0) {
-    const object = exportedObjectOf(text);
-    if (object === null)
-      problems.push({
-        index: text.search(/\bimport\b/),
-        message: "it imports the migrations but exports no object literal of them that stepwise can read; export them as `export default { name: module }` or `export * as name from`",
-      });
-    else
-      for (const entry of entriesOf(object.body)) {
-        const target = entry.value === null ? undefined : locals.get(entry.value);
-        if (target === undefined)
-          problems.push({
-            index: object.at + entry.index,
-            message: `stepwise cannot tell which migration file the entry ${entry.key} names (its value is not a module this file imports from the folder); write it as \`${entry.key}: module\``,
-          });
-        else list(entry.key, target, object.at + entry.index);
-      }
-  }
+  // Only an exported object with an entry that is an imported migration lists migrations; one holding other values (a helper's, reading a migration's constants) lists none.
+  const objects = locals.size === 0 ? [] : exportedObjectsOf(text).filter((object) => object.entries.some((entry) => entry.value !== null && locals.has(entry.value)));
+  for (const object of objects)
+    for (const entry of object.entries) {
+      const target = entry.value === null ? undefined : locals.get(entry.value);
+      if (target === undefined)
+        problems.push({
+          index: object.at + entry.index,
+          message: `stepwise cannot tell which migration file the entry ${entry.key} names (its value is not a module this file imports from the folder); write it as \`${entry.key}: module\``,
+        });
+      else list(entry.key, target, object.at + entry.index);
+    }
   if (names.size === 0 && problems.length === 0) return null;
   for (const migration of migrationFiles)
     if (!names.has(migration) && migration !== file)
@@ -78,17 +72,21 @@ function resolveSibling(specifier: string, files: readonly string[]): string | n
   return candidates.find((candidate) => files.includes(candidate)) ?? null;
 }
 
-/** The body of the object literal the module exports (`export default {`, `export const x = {`, `module.exports = {`) and where it starts, or `null`. */
-function exportedObjectOf(text: string): { body: string; at: number } | null {
-  const open = /\b(?:export\s+default|export\s+(?:const|let|var)\s+[\w$]+\s*(?::[^=]+)?=|module\.exports\s*=)\s*\{/.exec(text);
-  if (open === null) return null;
-  const start = open.index + open[0].length;
-  let depth = 1;
-  for (let at = start; at < text.length; at++) {
-    if (text[at] === "{") depth++;
-    else if (text[at] === "}" && --depth === 0) return { body: text.slice(start, at), at: start };
+/** The object literals the module exports (`export default {`, `export const x = {`, `module.exports = {`): each one's entries, and where its body starts. */
+function exportedObjectsOf(text: string): { entries: ReturnType<typeof entriesOf>; at: number }[] {
+  const objects: { entries: ReturnType<typeof entriesOf>; at: number }[] = [];
+  for (const open of text.matchAll(/\b(?:export\s+default|export\s+(?:const|let|var)\s+[\w$]+\s*(?::[^=]+)?=|module\.exports\s*=)\s*\{/g)) {
+    const start = open.index + open[0].length;
+    let depth = 1;
+    for (let at = start; at < text.length; at++) {
+      if (text[at] === "{") depth++;
+      else if (text[at] === "}" && --depth === 0) {
+        objects.push({ entries: entriesOf(text.slice(start, at)), at: start });
+        break;
+      }
+    }
   }
-  return null;
+  return objects;
 }
 
 /** The object literal's entries, `key: identifier` or shorthand `key`; a value that is not a bare identifier is `null`. */

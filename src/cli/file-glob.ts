@@ -3,7 +3,7 @@
  * `[!abc]` classes, `**` for any depth of folders. A name starting with a dot is matched only by a
  * pattern part that starts with one, as shells do.
  */
-import { readdirSync, realpathSync, statSync } from "node:fs";
+import { lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
 
 /** Whether `text` holds a glob character. */
@@ -33,8 +33,9 @@ const escapeClass = (text: string) => text.replace(/[\\\]^]/g, "\\$&");
 /**
  * The files `pattern` matches, relative to `cwd` when the pattern is, in the pattern's own spelling
  * with `/` between folders, sorted, each file once: a file reached by two spellings (a link to it,
- * a link to a folder above it) keeps the first, since two ids for one database would count it twice
- * and could put it in two shards. Each `**` enters a folder once, so a link loop ends. SQLite's
+ * a link to a folder above it) keeps the one through the fewest links (ties: the first), since two
+ * ids for one database would count it twice and could put it in two shards, and an id that an
+ * unrelated link could change would move the database to another shard. Each `**` enters a folder once, so a link loop ends. SQLite's
  * sidecars (`-wal`, `-shm`, `-journal`) are never databases and are left out; so are folders, and
  * links to them.
  */
@@ -44,31 +45,58 @@ export function expandFileGlob(pattern: string, cwd: string): string[] {
   if (parts.at(-1) === "**") parts.push("*");
   const firstMagic = parts.findIndex(isGlob);
   if (firstMagic === -1) return isFile(path.resolve(cwd, pattern)) ? [pattern] : [];
-  const found: string[] = [];
+  const found: { file: string; links: number }[] = [];
   const entered = new Set<string>();
-  const visit = (shown: string, index: number) => {
+  // Folders wait by how many links their spelling went through, and are entered fewest first (in sort order within a round), so the first spelling to enter a folder under `**`,
+  // the one that keeps it, is the most direct: a loop or a link sorted before the real folder cannot take a file's id from its direct path.
+  const waiting: { shown: string; index: number }[][] = [];
+  const visit = (shown: string, index: number, links: number) => {
     const real = path.resolve(cwd, shown === "" ? "." : shown);
     const part = parts[index]!;
     const join = (name: string) => (shown === "" ? name : shown.endsWith("/") ? `${shown}${name}` : `${shown}/${name}`);
+    const enter = (name: string, next: number) => (waiting[links + (isSymbolicLink(path.join(real, name)) ? 1 : 0)] ??= []).push({ shown: join(name), index: next });
     if (index === parts.length - 1 && part !== "**") {
-      for (const name of namesIn(real, part)) if (!/-(wal|shm|journal)$/.test(name) && isFile(path.join(real, name))) found.push(join(name));
+      for (const name of namesIn(real, part))
+        if (!/-(wal|shm|journal)$/.test(name) && isFile(path.join(real, name))) found.push({ file: join(name), links: links + (isSymbolicLink(path.join(real, name)) ? 1 : 0) });
       return;
     }
     if (part === "**") {
       const key = `${index}:${realPathOf(real)}`;
       if (entered.has(key)) return;
       entered.add(key);
-      visit(shown, index + 1);
-      for (const name of namesIn(real, "*")) if (isDirectory(path.join(real, name))) visit(join(name), index);
+      visit(shown, index + 1, links);
+      for (const name of namesIn(real, "*")) if (isDirectory(path.join(real, name))) enter(name, index);
       return;
     }
-    for (const name of isGlob(part) ? namesIn(real, part) : [part]) if (isDirectory(path.join(real, name))) visit(join(name), index + 1);
+    for (const name of isGlob(part) ? namesIn(real, part) : [part]) if (isDirectory(path.join(real, name))) enter(name, index + 1);
   };
   // The parts before the first glob character are one folder: `data/tenants`, `/srv/app`, or none.
-  visit(firstMagic === 0 ? "" : parts.slice(0, firstMagic).join("/") || "/", firstMagic);
-  const files = new Map<string, string>();
-  for (const file of found.sort()) if (!files.has(realPathOf(path.resolve(cwd, file)))) files.set(realPathOf(path.resolve(cwd, file)), file);
-  return [...files.values()];
+  visit(firstMagic === 0 ? "" : parts.slice(0, firstMagic).join("/") || "/", firstMagic, 0);
+  for (let links = 0; links < waiting.length; links++)
+    while ((waiting[links]?.length ?? 0) > 0) {
+      const round = waiting[links]!.splice(0).sort((a, b) => compareSpelling(a.shown, b.shown) || a.index - b.index);
+      for (const { shown, index } of round) visit(shown, index, links);
+    }
+  // Of a file's spellings, the one through the fewest links (ties: the first in sort order), so a file reachable directly keeps its direct path whatever links point at it.
+  const files = new Map<string, { file: string; links: number }>();
+  for (const spelling of found.sort((a, b) => compareSpelling(a.file, b.file))) {
+    const real = realPathOf(path.resolve(cwd, spelling.file));
+    const kept = files.get(real);
+    if (kept === undefined || spelling.links < kept.links) files.set(real, spelling);
+  }
+  return [...files.values()].map(({ file }) => file).sort();
+}
+
+/** Sort order of two spellings, as `Array.prototype.sort` orders strings. */
+const compareSpelling = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Whether `file` is a symbolic link itself; not when it cannot be read. */
+function isSymbolicLink(file: string): boolean {
+  try {
+    return lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink() === true;
+  } catch {
+    return false;
+  }
 }
 
 /** Where `file` really is, links resolved; itself when that cannot be read. */

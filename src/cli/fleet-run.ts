@@ -6,9 +6,8 @@
 import os from "node:os";
 import { runFleet, type FleetListeners, type FleetPoolOptions, type FleetRun } from "../fleet/run-fleet.js";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
-import { registryDialectMismatchError } from "../core/error-factories.js";
-import { assertValidRegistry, planUp } from "../core/planner.js";
-import { DEFAULT_DIALECT, type MigrationRegistry } from "../core/types.js";
+import { assertRegistryForDriver, planUp } from "../core/planner.js";
+import type { MigrationRegistry } from "../core/types.js";
 import { LIBSQL_AUTH_TOKEN_ENV } from "./database-path.js";
 import { connectorFor, driverOf, loadRegistry, setting, type CommandScope } from "./database-target.js";
 import { connectsByUrl, dialectOfDriver, type CliDriverName } from "./driver-names.js";
@@ -67,11 +66,5 @@ export async function executeFleet<R extends MigrationRegistry>(
  * code and fields, rather than once per database.
  */
 function refuseRegistryOnce(migrations: MigrationRegistry, driver: CliDriverName): void {
-  const driverDialect = dialectOfDriver(driver);
-  const foreign = migrations.find((entry) => (entry.dialect ?? DEFAULT_DIALECT) !== driverDialect);
-  if (foreign !== undefined) {
-    const { version, file } = foreign;
-    throw registryDialectMismatchError({ registryDialect: foreign.dialect ?? DEFAULT_DIALECT, driverDialect, driver: driver === "sql-js" ? "sql.js" : driver, version, file });
-  }
-  assertValidRegistry(migrations);
+  assertRegistryForDriver(migrations, dialectOfDriver(driver), driver === "sql-js" ? "sql.js" : driver);
 }

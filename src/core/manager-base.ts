@@ -1,13 +1,13 @@
 /** What the sync and the async manager share: every public method is one executor step handed to `run`, the one member that differs. */
-import { assertValidRegistry, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
+import { assertRegistryForDriver, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
 import { Executor } from "./executor.js";
 import type { Dialect } from "./dialect.js";
 import type { Driver, MaybePromise } from "./driver.js";
 import { DEFAULT_TABLE_NAME } from "./history.js";
 import type { Step } from "./step.js";
-import { DEFAULT_DIALECT, type MigrationRegistry, type VersionOf } from "./types.js";
+import type { MigrationRegistry, VersionOf } from "./types.js";
 import { DEFAULT_BUSY_TIMEOUT_MS, type DownOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
-import { registryDialectMismatchError, usageError } from "./error-factories.js";
+import { usageError } from "./error-factories.js";
 
 /** What a manager needs of its driver: a driver, or the description of one that opens a session per call (pg over a `pg.Pool`). */
 export type DriverIdentity<Db> = Pick<Driver<Db>, "name" | "dialect" | "capabilities" | "classifyError" | "connection">;
@@ -43,14 +43,7 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
     this.db = driver.connection;
     this.migrations = migrations;
     this.props = props;
-    // The dialect first: a registry for another database is the wrong file, whatever else is wrong with it; a malformed entry is the validator's.
-    for (const entry of migrations) {
-      const entryDialect = entry !== null && typeof entry === "object" ? (entry.dialect ?? DEFAULT_DIALECT) : driver.dialect;
-      if (entryDialect !== driver.dialect) {
-        throw registryDialectMismatchError({ registryDialect: entryDialect, driverDialect: driver.dialect, driver: driver.name, version: entry.version, file: entry.file });
-      }
-    }
-    assertValidRegistry(migrations);
+    assertRegistryForDriver(migrations, driver.dialect, driver.name);
     this.executor = new Executor(migrations, {
       tableName: props.tableName ?? DEFAULT_TABLE_NAME,
       busyTimeoutMs: props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,

@@ -1,6 +1,6 @@
 /** The pure planner, `(registry, applied rows, target) -> plan`, which `up`, `down`, `status` and every dry run share. */
 import type { HistoryRowProblem, RegistryProblem, StatusProblem, StepwiseError } from "./errors.js";
-import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
+import { DEFAULT_DIALECT, type MigrationDirection, type MigrationEntry, type MigrationRegistry } from "./types.js";
 import type { DownOptions } from "./options.js";
 import { runCall, text } from "./option-text.js";
 import {
@@ -14,6 +14,7 @@ import {
   incompleteMigrationError,
   invalidTargetError,
   irreversibleMigrationError,
+  registryDialectMismatchError,
   registryInvalidError,
   toPlainError,
 } from "./error-factories.js";
@@ -82,6 +83,21 @@ export function findRegistryProblems(registry: MigrationRegistry): RegistryProbl
 function hasDown(entry: MigrationEntry): boolean {
   if (entry.kind !== "sql") return typeof entry.module?.down === "function";
   return typeof Object.getOwnPropertyDescriptor(entry, "downSql")?.get === "function" ? entry.reversible : entry.downSql !== null;
+}
+
+/**
+ * Throws what a manager refuses at construction: `REGISTRY_DIALECT_MISMATCH` for an entry generated for another dialect than the driver's (checked first: a registry for another database
+ * is the wrong file, whatever else is wrong with it), then `REGISTRY_INVALID` for a registry that breaks the version rules. A malformed entry (null, not an object) is the validator's.
+ * @internal
+ */
+export function assertRegistryForDriver(registry: MigrationRegistry, driverDialect: string, driverName: string): void {
+  for (const entry of registry as readonly unknown[]) {
+    if (entry === null || typeof entry !== "object") continue;
+    const { dialect, version, file } = entry as MigrationEntry;
+    const entryDialect = dialect ?? DEFAULT_DIALECT;
+    if (entryDialect !== driverDialect) throw registryDialectMismatchError({ registryDialect: entryDialect, driverDialect, driver: driverName, version, file });
+  }
+  assertValidRegistry(registry);
 }
 
 /** Throws `REGISTRY_INVALID` when {@link findRegistryProblems} finds anything. */
