@@ -4,7 +4,7 @@
  * lines around SQL they do not change (see `goose-envsub.ts`).
  */
 import { findEnvsubChange } from "./goose-envsub.js";
-import { opensOwnTransaction } from "./own-transaction.js";
+import { opensOwnTransaction, settleTransaction } from "./own-transaction.js";
 import { compareNumeric, endOfLine, lineAt, refuse, reportDuplicates, sectionOf, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceSection } from "./source.js";
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 
@@ -86,6 +86,8 @@ export const goose: ForeignTool = {
       if (BigInt(version) < 1n || BigInt(version) > MAX_VERSION) return refuse(source, file, 1, `version ${version}, which goose refuses (it takes 1 to ${MAX_VERSION}); renumber it`);
       const part = (start: number, end: number) => dropCuts(sectionOf(file, text, start, end), start, cuts);
       const [upSection, downSection] = [part(endOfLine(text, up), down ?? text.length), down === null ? null : part(endOfLine(text, down), text.length)];
+      // `NO TRANSACTION` takes the whole file out, so it never splits the directions; a section's own BEGIN can.
+      const run = (section: SourceSection) => ({ section, transaction: transaction && !opensOwnTransaction(section.sql, dialect) });
       return [
         {
           key: version,
@@ -95,7 +97,7 @@ export const goose: ForeignTool = {
           ...(up > 0 ? { preamble: part(0, up) } : {}),
           up: upSection,
           down: downSection,
-          transaction: transaction && !opensOwnTransaction(upSection.sql, dialect) && !opensOwnTransaction(downSection?.sql ?? "", dialect),
+          transaction: settleTransaction(source, run(upSection), downSection && run(downSection), dialect, "goose"),
           sources: [file],
           history: { version_id: version },
         },

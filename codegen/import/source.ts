@@ -65,6 +65,8 @@ export interface SourceProblem {
   readonly file: string;
   readonly line: number;
   readonly message: string;
+  /** What kind of problem it is, for a caller that acts on it: `gen`'s statement codes (`SQL_NEEDS_NO_TRANSACTION`, …) and import's own (`DOWN_NEEDS_NO_TRANSACTION`); absent for the rest. */
+  readonly code?: string;
 }
 
 /** One tool's reader: its migrations in the order the tool applies them, or problems. */
@@ -77,6 +79,8 @@ export interface ForeignTool {
   readonly historyTable?: string;
   /** How one of the tool's migrations says it runs outside a transaction, named in the fix for SQL that cannot run inside one (the tool ran it in a transaction too, where it fails). */
   readonly noTransactionMark?: string;
+  /** How the down alone says it runs outside a transaction, for a tool that marks each direction on its own (`noTransactionMark` is then the up's); absent when one mark covers both. */
+  readonly downNoTransactionMark?: string;
   read(source: SourceFolder, dialect: SqlDialect, options?: { readonly glob?: string }): readonly ForeignMigration[];
   /** Set for a tool whose migrations are JavaScript or TypeScript. */
   readonly serve?: ModuleServing;
@@ -99,14 +103,14 @@ export interface SourceFolder {
   read(relative: string): string | null | undefined;
   /** A digest of a file's bytes as they are on disk (a BOM included, as the tools hash them), hex; `rewrite` changes the bytes (as text) first. */
   hash(relative: string, algorithm?: "sha256" | "sha384", rewrite?: (text: string) => string): string;
-  report(file: string, line: number, message: string): void;
+  report(file: string, line: number, message: string, code?: string): void;
 }
 
 /** Opens `dir` as a {@link SourceFolder}. */
 export function openSourceFolder(dir: string): SourceFolder {
   const problems: SourceProblem[] = [];
   const bytes = new Map<string, Buffer>();
-  const report = (file: string, line: number, message: string) => void problems.push({ file, line, message });
+  const report = (file: string, line: number, message: string, code?: string) => void problems.push({ file, line, message, ...(code !== undefined && { code }) });
   return {
     dir,
     problems,
