@@ -47,7 +47,7 @@ export function settleTransaction(source: SourceFolder, up: DirectionRun, down: 
     down.section.file,
     at,
     `${why}, while ${tool} ran the up (${statements} statements) in one transaction; stepwise runs both directions alike, and running the up outside a transaction could leave half of it applied on a failure: make the down run inside one (remove its own BEGIN and COMMIT, the mark that takes it out of one, or its CONCURRENTLY), and import again`,
-    DOWN_NEEDS_NO_TRANSACTION,
+    { code: DOWN_NEEDS_NO_TRANSACTION },
   );
   return true;
 }

@@ -62,6 +62,7 @@ function readFile(source: SourceFolder, file: string, text: string, dialect: Sql
       file,
       lineAt(text, on),
       `"-- +goose ENVSUB ON": goose substitutes environment variables into line ${substituted} when it runs it (a $NAME or \${NAME}, or a $$ or \\$ it makes one $), and stepwise runs SQL as written: write the values in and delete the annotation`,
+      { code: "GOOSE_ENVSUB_SUBSTITUTES", relatedLine: substituted },
     );
   }
   if (unclosed !== null) return refuse(source, file, lineAt(text, unclosed), UNMATCHED_BEGIN);

@@ -67,6 +67,8 @@ export interface SourceProblem {
   readonly message: string;
   /** What kind of problem it is, for a caller that acts on it: `gen`'s statement codes (`SQL_NEEDS_NO_TRANSACTION`, …) and import's own (`DOWN_NEEDS_NO_TRANSACTION`); absent for the rest. */
   readonly code?: string;
+  /** Another line of the same file the problem is about (goose's `ENVSUB ON`: the line it would change). */
+  readonly relatedLine?: number;
 }
 
 /** One tool's reader: its migrations in the order the tool applies them, or problems. */
@@ -103,14 +105,14 @@ export interface SourceFolder {
   read(relative: string): string | null | undefined;
   /** A digest of a file's bytes as they are on disk (a BOM included, as the tools hash them), hex; `rewrite` changes the bytes (as text) first. */
   hash(relative: string, algorithm?: "sha256" | "sha384", rewrite?: (text: string) => string): string;
-  report(file: string, line: number, message: string, code?: string): void;
+  report(file: string, line: number, message: string, fields?: Pick<SourceProblem, "code" | "relatedLine">): void;
 }
 
 /** Opens `dir` as a {@link SourceFolder}. */
 export function openSourceFolder(dir: string): SourceFolder {
   const problems: SourceProblem[] = [];
   const bytes = new Map<string, Buffer>();
-  const report = (file: string, line: number, message: string, code?: string) => void problems.push({ file, line, message, ...(code !== undefined && { code }) });
+  const report = (file: string, line: number, message: string, fields?: Pick<SourceProblem, "code" | "relatedLine">) => void problems.push({ file, line, message, ...fields });
   return {
     dir,
     problems,
@@ -187,8 +189,8 @@ export function reportDuplicates<T extends { key: string; file: string }>(source
 }
 
 /** Reports a problem and gives no migration, so a refusal is one `return`. */
-export function refuse(source: SourceFolder, file: string, line: number, message: string): [] {
-  source.report(file, line, message);
+export function refuse(source: SourceFolder, file: string, line: number, message: string, fields?: Pick<SourceProblem, "code" | "relatedLine">): [] {
+  source.report(file, line, message, fields);
   return [];
 }
 
