@@ -328,7 +328,8 @@ function describeTransactionProblem(facts: { code: string; statement: string; di
   const { code, direction, migration, context } = facts;
   const { tool, reader, dialect } = context;
   if (reader.noTransactionMark === undefined || (code !== "SQL_NEEDS_NO_TRANSACTION" && code !== "SQL_TRANSACTION_CONTROL")) return null;
-  const statement = `"${facts.statement.split(";")[0]!.trim().slice(0, 60)}…"`;
+  const text = facts.statement.split(";")[0]!.trim();
+  const statement = JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text);
   const needs = findTransactionNeeds(facts.section.sql, dialect);
   const mark = direction === "down" ? (reader.downNoTransactionMark ?? reader.noTransactionMark) : reader.noTransactionMark;
   const both = direction === "down" ? reader.downNoTransactionMark === undefined : reader.downNoTransactionMark === undefined && migration.down !== null;

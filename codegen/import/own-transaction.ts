@@ -42,7 +42,12 @@ export function settleTransaction(source: SourceFolder, up: DirectionRun, down: 
   const statements = countStatements(up.section.sql, dialect);
   if (statements <= 1) return false;
   const at = down.markLine ?? findTransactionProblemLine(down.section, dialect);
-  const why = down.markLine === undefined ? "this down manages its own transaction or holds what cannot run inside one" : "this mark runs the down outside a transaction";
+  const why =
+    down.markLine !== undefined
+      ? "this mark runs the down outside a transaction"
+      : findTransactionNeeds(down.section.sql, dialect).controls
+        ? "this down manages its own transaction"
+        : "this down holds what cannot run inside a transaction";
   source.report(
     down.section.file,
     at,
