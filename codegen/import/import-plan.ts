@@ -29,8 +29,8 @@ import { prisma } from "./read-prisma.js";
 import { sqlx } from "./read-sqlx.js";
 import { findMarkerLookalikes } from "./marker-lookalikes.js";
 import { findHistoryTableReferences } from "./own-history-table.js";
-import { countStatements, fileLineOf, findTransactionNeeds } from "./own-transaction.js";
-import { openSourceFolder, type ForeignMigration, type ForeignTool, type SourceProblem, type SourceSection } from "./source.js";
+import { countStatements, fileLineOf } from "./own-transaction.js";
+import { findTransactionNeeds, openSourceFolder, type ForeignMigration, type ForeignTool, type SourceProblem, type SourceSection } from "./source.js";
 
 /** The tools `import` reads, by the name the command takes. */
 export const IMPORT_TOOLS: Readonly<Record<string, ForeignTool>> = {

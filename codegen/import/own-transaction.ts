@@ -5,7 +5,7 @@
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 import { reportStatementProblems } from "../../src/shared/sql-statement-checks.js";
 import { splitSqlStatements, tokenizeSql } from "../../src/shared/postgres-tokens.js";
-import type { SourceFolder, SourceSection } from "./source.js";
+import { findTransactionNeeds, type SourceFolder, type SourceSection } from "./source.js";
 
 /**
  * Whether, on PostgreSQL, the first statement of `sql` that controls a transaction opens one (`BEGIN`, `START TRANSACTION`): inside the tool's transaction that `BEGIN` only warns and the file's
@@ -71,16 +71,6 @@ export function fileLineOf(section: SourceSection, line: number): number {
   const within = line - 1;
   const resumed = section.breaks?.findLast((stretch) => stretch.at <= within);
   return resumed ? resumed.line + within - resumed.at : section.line + within;
-}
-
-/** What in `sql` keeps it from running inside stepwise's transaction: statements that control a transaction (`controls`), and ones the database refuses inside one (`outside`). */
-export function findTransactionNeeds(sql: string, dialect: SqlDialect): { controls: boolean; outside: boolean } {
-  const needs = { controls: false, outside: false };
-  reportStatementProblems(tokenizeSql(sql, dialect), { transaction: true, disableForeignKeys: true }, dialect, (code) => {
-    if (code === "SQL_TRANSACTION_CONTROL") needs.controls = true;
-    if (code === "SQL_NEEDS_NO_TRANSACTION") needs.outside = true;
-  });
-  return needs;
 }
 
 /** How many statements `sql` holds (empty ones not counted). */

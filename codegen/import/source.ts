@@ -199,11 +199,18 @@ export function refuse(source: SourceFolder, file: string, line: number, message
  * run a script that fails this outside a transaction.
  */
 export function runsInOneTransaction(sql: string, dialect: SqlDialect): boolean {
-  let refused = false;
-  reportStatementProblems(tokenizeSql(sql, dialect), { transaction: true, disableForeignKeys: false }, dialect, (code) => {
-    if (code === "SQL_NEEDS_NO_TRANSACTION" || code === "SQL_TRANSACTION_CONTROL") refused = true;
+  const needs = findTransactionNeeds(sql, dialect);
+  return !needs.controls && !needs.outside;
+}
+
+/** What in `sql` keeps it from running inside a transaction: statements that control a transaction (`controls`), and ones the database refuses inside one (`outside`). */
+export function findTransactionNeeds(sql: string, dialect: SqlDialect): { controls: boolean; outside: boolean } {
+  const needs = { controls: false, outside: false };
+  reportStatementProblems(tokenizeSql(sql, dialect), { transaction: true, disableForeignKeys: true }, dialect, (code) => {
+    if (code === "SQL_TRANSACTION_CONTROL") needs.controls = true;
+    if (code === "SQL_NEEDS_NO_TRANSACTION") needs.outside = true;
   });
-  return !refused;
+  return needs;
 }
 
 /** What a tool's own name for its database means to stepwise: a dialect it runs, or `null` for one it does not (MySQL, SQL Server, …). */
