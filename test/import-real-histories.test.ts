@@ -25,7 +25,10 @@ function projectWith(t: test.TestContext, tool: string, dialect: string, files: 
 async function importJson(project: TestProject, tool: string, code: number, ...extra: string[]) {
   const run = await runCli(["import", tool, `${tool}-migrations`, "--empty-down", "no-op", "--json", ...extra], { cwd: project.root });
   assert.equal(run.code, code, run.stdout + run.stderr);
-  return JSON.parse(run.stdout) as { error?: { code: string; problems?: { file: string; line: number; message: string }[] }; migrations?: { originalId: string; transaction: boolean }[] };
+  return JSON.parse(run.stdout) as {
+    error?: { code: string; problems?: { file: string; line: number; message: string; code?: string; relatedLine?: number }[] };
+    migrations?: { originalId: string; transaction: boolean }[];
+  };
 }
 
 const TABLE = "CREATE TABLE accounts (id integer PRIMARY KEY);\n";
@@ -104,8 +107,13 @@ test("SQLite: golang-migrate's file with its own BEGIN/COMMIT ran under x-no-tx-
         [`${tool}-migrations/${file}`, line + 3],
       ],
     );
+    assert.deepEqual(
+      error.problems!.map((problem) => problem.code),
+      ["SQL_TRANSACTION_CONTROL", "SQL_TRANSACTION_CONTROL"],
+      tool,
+    );
     assert.ok(
-      error.problems!.every((problem) => problem.message.includes(mark) && problem.message.endsWith("[SQL_TRANSACTION_CONTROL]")),
+      error.problems!.every((problem) => problem.message.includes(mark)),
       tool,
     );
   }
@@ -124,7 +132,7 @@ test("PostgreSQL: a CONCURRENTLY without the tool's no-transaction mark failed u
       [[`${tool}-migrations/${file}`, line]],
     );
     assert.ok(error.problems![0]!.message.includes(mark) && !error.problems![0]!.message.includes('-- migrate:up" line'), tool);
-    assert.ok(error.problems![0]!.message.endsWith("[SQL_NEEDS_NO_TRANSACTION]"));
+    assert.equal(error.problems![0]!.code, "SQL_NEEDS_NO_TRANSACTION");
   }
   // A down the tool never ran (crates.io's shape: an index rebuilt concurrently in down.sql of a migration that runs in a transaction) is refused at its own line.
   const files = { ...SHAPES.diesel!(true), "2024-01-04-000000_drop_note/up.sql": "DROP INDEX accounts_note;\n", "2024-01-04-000000_drop_note/down.sql": `-- Rebuild it.\n${CONCURRENT}` };
@@ -237,7 +245,7 @@ test("goose: ENVSUB ON around SQL it does not change (real files turn it on by h
       error.problems!.map((problem) => [problem.file, problem.line]),
       [["goose-migrations/00001_a.sql", 3]],
     );
-    assert.match(error.problems![0]!.message, new RegExp(`line ${substituted}`));
+    assert.deepEqual([error.problems![0]!.code, error.problems![0]!.relatedLine], ["GOOSE_ENVSUB_SUBSTITUTES", substituted]);
   }
   // A dollar-quoted body inside the ENVSUB region: goose would send it with one $ where $$ stood.
   const dollar = { "00001_a.sql": `-- +goose Up\n-- +goose ENVSUB ON\nCREATE TABLE a (id integer);\n-- +goose StatementBegin\n${body}-- +goose StatementEnd\n` };
@@ -246,7 +254,7 @@ test("goose: ENVSUB ON around SQL it does not change (real files turn it on by h
     error.problems!.map((problem) => [problem.file, problem.line]),
     [["goose-migrations/00001_a.sql", 2]],
   );
-  assert.match(error.problems![0]!.message, /line 5/);
+  assert.deepEqual([error.problems![0]!.code, error.problems![0]!.relatedLine], ["GOOSE_ENVSUB_SUBSTITUTES", 5]);
 });
 
 test("SQLite: SQLite's rebuild recipe written out (PRAGMA foreign_keys=OFF, BEGIN … COMMIT, PRAGMA foreign_keys=ON) in a migration the tool ran outside its transaction (golang-migrate under x-no-tx-wrap, Diesel's run_in_transaction = false) is imported as written with transaction:false, and keeps the child rows as the tool did", async (t) => {
@@ -275,4 +283,105 @@ test("SQLite: SQLite's rebuild recipe written out (PRAGMA foreign_keys=OFF, BEGI
     t.after(() => database.close());
     assert.deepEqual(database.prepare("SELECT count(*) AS n FROM child").get(), { n: 2 }, tool);
   }
+});
+
+/** Each tool's files for one migration whose up and down are given, at version 1, and the file (and line offset) of its down. */
+const PAIRS: Record<string, { files: (up: string, down: string) => Record<string, string>; down: string; offset: number }> = {
+  sqlx: { files: (up, down) => ({ "1_ab.up.sql": up, "1_ab.down.sql": down }), down: "1_ab.down.sql", offset: 0 },
+  "golang-migrate": { files: (up, down) => ({ "1_ab.up.sql": up, "1_ab.down.sql": down }), down: "1_ab.down.sql", offset: 0 },
+  diesel: { files: (up, down) => ({ "2024-01-01-000000_ab/up.sql": up, "2024-01-01-000000_ab/down.sql": down }), down: "2024-01-01-000000_ab/down.sql", offset: 0 },
+  goose: { files: (up, down) => ({ "1_ab.sql": `-- +goose Up\n${up}-- +goose Down\n${down}` }), down: "1_ab.sql", offset: 2 },
+  dbmate: { files: (up, down) => ({ "1_ab.sql": `-- migrate:up\n${up}-- migrate:down\n${down}` }), down: "1_ab.sql", offset: 2 },
+};
+
+test("PostgreSQL: a down with its own BEGIN/COMMIT under an up the tool ran atomically in several statements is DOWN_NEEDS_NO_TRANSACTION at the down's BEGIN for every tool, so the up never loses its transaction; under a one-statement up it is imported with transaction:false; without the down's BEGIN/COMMIT the up applies all or nothing", async (t) => {
+  const up = "CREATE TABLE a (id integer);\nCREATE TABLE b (id integer);\n";
+  const down = "-- Both or neither.\nBEGIN;\nDROP TABLE b;\nDROP TABLE a;\nCOMMIT;\n";
+  for (const [tool, pair] of Object.entries(PAIRS)) {
+    const upLines = pair.offset === 0 ? 0 : 2;
+    const error = (await importJson(projectWith(t, tool, "postgres", pair.files(up, down)), tool, 1)).error!;
+    assert.equal(error.code, "IMPORT_SOURCE_INVALID", tool);
+    assert.deepEqual(
+      error.problems!.map((problem) => [problem.file, problem.line, problem.code]),
+      [[`${tool}-migrations/${pair.down}`, 2 + pair.offset + upLines, "DOWN_NEEDS_NO_TRANSACTION"]],
+      tool,
+    );
+    const single = await importJson(projectWith(t, tool, "postgres", pair.files("CREATE TABLE a (id integer);\n", down)), tool, 0);
+    assert.deepEqual(
+      single.migrations!.map((migration) => migration.transaction),
+      [false],
+      tool,
+    );
+  }
+  // The same up with a plain down keeps its transaction: a failing second statement leaves nothing, as under sqlx.
+  const project = projectWith(t, "sqlx", "postgres", PAIRS.sqlx!.files("CREATE TABLE a (id integer);\nCREATE TABLE a (id integer);\n", "DROP TABLE a;\n"));
+  assert.deepEqual(
+    (await importJson(project, "sqlx", 0, "--yes")).migrations!.map((migration) => migration.transaction),
+    [true],
+  );
+  await project.generateAsBin();
+  const database = await createTestDatabase();
+  t.after(() => database.drop());
+  const run = await runCli(["up", "--driver", "pg", "--url", database.url, "--json"], { cwd: project.root, env: { DATABASE_URL: undefined, PGPASSWORD: undefined } });
+  assert.notEqual(run.code, 0);
+  assert.equal((JSON.parse(run.stdout) as { error: { code: string; rolledBack: boolean } }).error.rolledBack, true);
+});
+
+test("PostgreSQL: a down the tool's own mark takes out of a transaction (dbmate's -- migrate:down transaction:false, sqlx's -- no-transaction in the .down.sql) under a several-statement up is DOWN_NEEDS_NO_TRANSACTION at the mark's line; a CONCURRENTLY in an unmarked dbmate down names dbmate's down marker, not its up marker", async (t) => {
+  const up = "CREATE TABLE a (id integer);\nCREATE INDEX a_id ON a (id);\n";
+  const dbmate = { "1_ab.sql": `-- migrate:up\n${up}-- migrate:down transaction:false\nDROP INDEX CONCURRENTLY a_id;\n` };
+  const sqlx = { "1_ab.up.sql": up, "1_ab.down.sql": "-- no-transaction\nDROP INDEX CONCURRENTLY a_id;\n" };
+  for (const [tool, files, file, line] of [
+    ["dbmate", dbmate, "1_ab.sql", 4],
+    ["sqlx", sqlx, "1_ab.down.sql", 1],
+  ] as const) {
+    const error = (await importJson(projectWith(t, tool, "postgres", files), tool, 1)).error!;
+    assert.deepEqual(
+      error.problems!.map((problem) => [problem.file, problem.line, problem.code]),
+      [[`${tool}-migrations/${file}`, line, "DOWN_NEEDS_NO_TRANSACTION"]],
+      tool,
+    );
+  }
+  // Unmarked: dbmate ran the down in a transaction, where it failed; the fix is its own section's marker (the up is one statement, so that mark is a fix).
+  const unmarked = { "1_ab.sql": "-- migrate:up\nCREATE INDEX a_id ON a (id);\n-- migrate:down\nDROP INDEX CONCURRENTLY a_id;\n" };
+  const error = (await importJson(projectWith(t, "dbmate", "postgres", unmarked), "dbmate", 1)).error!;
+  assert.deepEqual(
+    error.problems!.map((problem) => [problem.line, problem.code]),
+    [[4, "SQL_NEEDS_NO_TRANSACTION"]],
+  );
+  assert.ok(error.problems![0]!.message.includes("`-- migrate:down` line") && !error.problems![0]!.message.includes("`-- migrate:up` line"), error.problems![0]!.message);
+  const marked = { "1_ab.sql": "-- migrate:up\nCREATE INDEX a_id ON a (id);\n-- migrate:down transaction:false\nDROP INDEX CONCURRENTLY a_id;\n" };
+  assert.deepEqual(
+    (await importJson(projectWith(t, "dbmate", "postgres", marked), "dbmate", 0)).migrations!.map((migration) => migration.transaction),
+    [false],
+  );
+});
+
+test("PostgreSQL: goose's END; CREATE INDEX CONCURRENTLY …; BEGIN; (which goose runs, sending statements one at a time) is refused at each line with codes, its fix saying to delete the up's own transaction statements and add goose's NO TRANSACTION, never that goose failed", async (t) => {
+  const files = { "00001_index.sql": "-- +goose Up\nCREATE TABLE a (id integer);\nEND;\nCREATE INDEX CONCURRENTLY a_id ON a (id);\nBEGIN;\n-- +goose Down\nDROP TABLE a;\n" };
+  const error = (await importJson(projectWith(t, "goose", "postgres", files), "goose", 1)).error!;
+  assert.deepEqual(
+    error.problems!.map((problem) => [problem.line, problem.code]),
+    [
+      [3, "SQL_TRANSACTION_CONTROL"],
+      [4, "SQL_NEEDS_NO_TRANSACTION"],
+      [5, "SQL_TRANSACTION_CONTROL"],
+    ],
+  );
+  for (const problem of error.problems!) {
+    assert.ok(problem.message.includes("-- +goose NO TRANSACTION") && problem.message.includes("delete the up's own transaction statements"), problem.message);
+    assert.ok(!problem.message.includes("fails the same way"), problem.message);
+  }
+  // Done as the message says, it is imported outside a transaction and applies.
+  const fixed = { "00001_index.sql": "-- +goose NO TRANSACTION\n-- +goose Up\nCREATE TABLE a (id integer);\nCREATE INDEX CONCURRENTLY a_id ON a (id);\n-- +goose Down\nDROP TABLE a;\n" };
+  const project = projectWith(t, "goose", "postgres", fixed);
+  assert.deepEqual(
+    (await importJson(project, "goose", 0, "--yes")).migrations!.map((migration) => migration.transaction),
+    [false],
+  );
+  await project.generateAsBin();
+  const database = await createTestDatabase();
+  t.after(() => database.drop());
+  const run = await runCli(["up", "--driver", "pg", "--url", database.url, "--json"], { cwd: project.root, env: { DATABASE_URL: undefined, PGPASSWORD: undefined } });
+  assert.equal(run.code, 0, run.stdout + run.stderr);
 });

@@ -29,7 +29,8 @@ import { prisma } from "./read-prisma.js";
 import { sqlx } from "./read-sqlx.js";
 import { findMarkerLookalikes } from "./marker-lookalikes.js";
 import { findHistoryTableReferences } from "./own-history-table.js";
-import { openSourceFolder, type ForeignMigration, type ForeignTool, type SourceProblem, type SourceSection } from "./source.js";
+import { countStatements, fileLineOf } from "./own-transaction.js";
+import { findTransactionNeeds, openSourceFolder, type ForeignMigration, type ForeignTool, type SourceProblem, type SourceSection } from "./source.js";
 
 /** The tools `import` reads, by the name the command takes. */
 export const IMPORT_TOOLS: Readonly<Record<string, ForeignTool>> = {
@@ -188,47 +189,35 @@ export function planImport(options: ImportOptions): ImportPlan {
   };
 }
 
-/** `PRAGMA foreign_keys = …;`, which does nothing inside a transaction. */
-const FOREIGN_KEYS_PRAGMA = /\bPRAGMA\s+foreign_keys\s*=\s*\w+\s*;/gi;
-
 /** A section that holds no SQL: only comments, whitespace and `;`. */
 function isOnlyComments(sql: string, dialect: SqlDialect): boolean {
   const parsed = parseSqlMigrationSource(`${UP_MARKER}\n${sql}`, { dialect });
   return !parsed.ok && parsed.problems.some((problem) => problem.code === "SQL_EMPTY_UP");
 }
 
+/** How `renderMigration` is called: the tool, the file's place, and how empty sections are told and imported. */
+interface RenderContext {
+  readonly tool: string;
+  readonly reader: ForeignTool;
+  readonly version: number;
+  readonly file: string;
+  readonly dialect: SqlDialect;
+  readonly emptyDown: EmptyDownChoice;
+  readonly isEmpty: (section: SourceSection) => boolean;
+}
+
+/** A stretch of the rendered file, with the source section it came from (`null`: a line stepwise wrote), so a problem in the output is reported at its source line. */
+interface RenderedChunk {
+  readonly text: string;
+  readonly from: SourceSection | null;
+}
+
 /** One stepwise file: the description naming the original, the up marker with the flags the tool's run needs, the sections as written; and `gen`'s problems with it, at the source's lines. */
-function renderMigration(
-  source: ForeignMigration,
-  context: { tool: string; reader: ForeignTool; version: number; file: string; dialect: SqlDialect; emptyDown: EmptyDownChoice; isEmpty: (section: SourceSection) => boolean },
-  keepPragmas = false,
-): { migration: Omit<PlannedMigration, "sources">; problems: SourceProblem[] } {
+function renderMigration(source: ForeignMigration, context: RenderContext, keepPragmas = false): { migration: Omit<PlannedMigration, "sources">; problems: SourceProblem[] } {
   const { tool, dialect } = context;
-  let migration = source;
-  // Each chunk of the output, with where it came from, so a problem in the output is reported at its source line.
-  const chunks: { text: string; from: SourceSection | null }[] = [];
-  const add = (text: string, from: SourceSection | null = null) => chunks.push({ text: text === "" || text.endsWith("\n") || from === null ? text : `${text}\n`, from });
-  // A migration that switches foreign keys itself (drizzle-kit's and Prisma's table rebuilds) gets the flag that does it within a transaction; its pragmas, refused there, become comments.
-  // Only pragmas the tool ran count: not one inside a comment or a string.
-  const words = new Set(dialect === "sqlite" ? tokenizeSql(migration.up.sql).flatMap((token) => (token.kind === "word" ? [token.offset] : [])) : []);
-  const pragmas = keepPragmas ? 0 : [...migration.up.sql.matchAll(FOREIGN_KEYS_PRAGMA)].filter((match) => words.has(match.index)).length;
-  if (pragmas > 0) {
-    const sql = migration.up.sql.replace(FOREIGN_KEYS_PRAGMA, (statement: string, offset: number) => (words.has(offset) ? `/* ${statement} */` : statement));
-    migration = { ...migration, transaction: true, up: { ...migration.up, sql } };
-  }
+  const { migration, pragmas } = keepPragmas ? { migration: source, pragmas: 0 } : commentOutForeignKeysPragmas(source, dialect);
   const foreignKeysOff = ((context.reader.foreignKeysOff && dialect === "sqlite") || pragmas > 0) && migration.transaction;
-  const flags = [...(migration.transaction ? [] : ["transaction:false"]), ...(foreignKeysOff ? ["foreign_keys:off"] : [])];
-  add(`${DESCRIPTION_PREFIX} imported from ${tool} ${migration.id}\n`, { ...migration.up, line: 1 });
-  if (migration.preamble) add(migration.preamble.sql, migration.preamble);
-  add(`${[UP_MARKER, ...flags].join(" ")}\n`, migration.up);
-  const emptyUp = context.isEmpty(migration.up);
-  if (emptyUp) add(`${EMPTY_MARKER} the ${tool} migration ran no SQL\n`);
-  add(migration.up.sql, migration.up);
-  const downIsSql = migration.down !== null && !context.isEmpty(migration.down);
-  const down = downIsSql ? "sql" : context.emptyDown === "no-op" ? "no-op" : "none";
-  if (down !== "none") add(`${DOWN_MARKER}\n`, migration.down ?? migration.up);
-  if (down === "no-op") add(`${EMPTY_MARKER} the ${tool} migration had ${migration.down === null ? "no down" : "an empty down"} (imported with --empty-down no-op)\n`);
-  if (down !== "none" && migration.down !== null) add(migration.down.sql, migration.down);
+  const { chunks, emptyUp, down } = renderChunks(migration, context, foreignKeysOff);
   const text = chunks.map((chunk) => chunk.text).join("");
   const parsed = parseSqlMigrationSource(text, { dialect });
   // The tool ran it outside a transaction, and something in it cannot run inside one (a VACUUM, or its own BEGIN … COMMIT between the pragmas, SQLite's rebuild recipe as written): its pragmas stay
@@ -240,9 +229,9 @@ function renderMigration(
     parsed.ok && down === "none" && parsed.migration.downSqlLine !== null
       ? text.split("\n").findLastIndex((line, index) => index < parsed.migration.downSqlLine! && line.startsWith(DOWN_MARKER)) + 1
       : 0;
-  const found: readonly { line: number; code: string | null; message: string }[] = parsed.ok
+  const found: readonly RenderedProblem[] = parsed.ok
     ? splitAt > 0
-      ? [{ line: splitAt, code: null, message: `a line stepwise reads as its "${DOWN_MARKER}" marker, where ${tool} ran what follows as part of the up; reword that comment or remove it` }]
+      ? [{ line: splitAt, column: 1, code: null, message: `a line stepwise reads as its "${DOWN_MARKER}" marker, where ${tool} ran what follows as part of the up; reword that comment or remove it` }]
       : []
     : parsed.problems;
   // The tool's comments that stepwise would read as markers are refused at their own lines, not as the rendered file's duplicates.
@@ -250,27 +239,6 @@ function renderMigration(
     ...findMarkerLookalikes(section, tool, dialect),
     ...findHistoryTableReferences(section, tool, context.reader.historyTable, dialect),
   ]);
-  const problems: SourceProblem[] =
-    lookalikes.length > 0
-      ? lookalikes
-      : found.map((problem) => {
-          let line = 1;
-          for (const chunk of chunks) {
-            const lines = chunk.text.split("\n").length - 1;
-            if (problem.line <= line + lines - 1 || chunk === chunks.at(-1)) {
-              const from = chunk.from ?? migration.up;
-              const within = Math.max(0, problem.line - line);
-              const resumed = from.breaks?.findLast((stretch) => stretch.at <= within);
-              return {
-                file: from.file,
-                line: resumed ? resumed.line + within - resumed.at : from.line + within,
-                message: problem.code === null ? problem.message : `${rephraseForTool(problem, tool, context.reader.noTransactionMark)} [${problem.code}]`,
-              };
-            }
-            line += lines;
-          }
-          return { file: migration.up.file, line: 1, message: problem.message };
-        });
   return {
     migration: {
       version: context.version,
@@ -285,18 +253,105 @@ function renderMigration(
       ...(migration.accepted && { accepted: migration.accepted }),
       text,
     },
-    problems,
+    problems: lookalikes.length > 0 ? lookalikes : found.map((problem) => locateProblem(problem, { text, chunks, migration, context })),
   };
 }
 
+/** `PRAGMA foreign_keys = …;`, which does nothing inside a transaction. */
+const FOREIGN_KEYS_PRAGMA = /\bPRAGMA\s+foreign_keys\s*=\s*\w+\s*;/gi;
+
 /**
- * A problem's message with the fix said in the tool's terms where stepwise's would not help: SQL that cannot run in a transaction was refused in the tool's file, where stepwise's flag means nothing,
- * and the tool ran it in a transaction too (where it fails the same way) unless the file carries the tool's own mark.
+ * A migration that switches foreign keys itself (drizzle-kit's and Prisma's table rebuilds) gets the flag that does it within a transaction; its pragmas, refused there, become comments. Only
+ * pragmas the tool ran count: not one inside a comment or a string.
  */
-function rephraseForTool(problem: { code: string | null; message: string }, tool: string, mark: string | undefined): string {
-  if (mark === undefined || (problem.code !== "SQL_NEEDS_NO_TRANSACTION" && problem.code !== "SQL_TRANSACTION_CONTROL")) return problem.message;
-  const what = problem.message.slice(0, problem.message.indexOf("; ") === -1 ? undefined : problem.message.indexOf("; "));
-  return `${what.replace("stepwise runs this migration", `${tool} ran this migration`)}, where it fails the same way; ${tool} runs a migration outside a transaction only when ${mark}. Change the statement so it runs inside a transaction (as a down ${tool} never ran may need), or add that mark to the ${tool} migration (its up and down then both run outside one), and import again`;
+function commentOutForeignKeysPragmas(migration: ForeignMigration, dialect: SqlDialect): { migration: ForeignMigration; pragmas: number } {
+  const words = new Set(dialect === "sqlite" ? tokenizeSql(migration.up.sql).flatMap((token) => (token.kind === "word" ? [token.offset] : [])) : []);
+  const pragmas = [...migration.up.sql.matchAll(FOREIGN_KEYS_PRAGMA)].filter((match) => words.has(match.index)).length;
+  if (pragmas === 0) return { migration, pragmas };
+  const sql = migration.up.sql.replace(FOREIGN_KEYS_PRAGMA, (statement: string, offset: number) => (words.has(offset) ? `/* ${statement} */` : statement));
+  return { migration: { ...migration, transaction: true, up: { ...migration.up, sql } }, pragmas };
+}
+
+/** The rendered file's chunks: description, preamble, up marker with its flags, up, and the down as `--empty-down` decides. */
+function renderChunks(migration: ForeignMigration, context: RenderContext, foreignKeysOff: boolean): { chunks: RenderedChunk[]; emptyUp: boolean; down: PlannedMigration["down"] } {
+  const { tool } = context;
+  const chunks: RenderedChunk[] = [];
+  const add = (text: string, from: SourceSection | null = null) => chunks.push({ text: text === "" || text.endsWith("\n") || from === null ? text : `${text}\n`, from });
+  const flags = [...(migration.transaction ? [] : ["transaction:false"]), ...(foreignKeysOff ? ["foreign_keys:off"] : [])];
+  add(`${DESCRIPTION_PREFIX} imported from ${tool} ${migration.id}\n`, { ...migration.up, line: 1 });
+  if (migration.preamble) add(migration.preamble.sql, migration.preamble);
+  add(`${[UP_MARKER, ...flags].join(" ")}\n`, migration.up);
+  const emptyUp = context.isEmpty(migration.up);
+  if (emptyUp) add(`${EMPTY_MARKER} the ${tool} migration ran no SQL\n`);
+  add(migration.up.sql, migration.up);
+  const downIsSql = migration.down !== null && !context.isEmpty(migration.down);
+  const down = downIsSql ? "sql" : context.emptyDown === "no-op" ? "no-op" : "none";
+  if (down !== "none") add(`${DOWN_MARKER}\n`, migration.down ?? migration.up);
+  if (down === "no-op") add(`${EMPTY_MARKER} the ${tool} migration had ${migration.down === null ? "no down" : "an empty down"} (imported with --empty-down no-op)\n`);
+  if (down !== "none" && migration.down !== null) add(migration.down.sql, migration.down);
+  return { chunks, emptyUp, down };
+}
+
+/** A problem `gen` found in the rendered file, at its line there. */
+interface RenderedProblem {
+  readonly line: number;
+  readonly column: number;
+  readonly code: string | null;
+  readonly message: string;
+}
+
+/** A problem of the rendered file at the source line it came from; a transaction problem says what the tool did and the fix in the tool's terms. */
+function locateProblem(problem: RenderedProblem, rendered: { text: string; chunks: readonly RenderedChunk[]; migration: ForeignMigration; context: RenderContext }): SourceProblem {
+  const { chunks, migration, context } = rendered;
+  let line = 1;
+  for (const chunk of chunks) {
+    const lines = chunk.text.split("\n").length - 1;
+    if (problem.line <= line + lines - 1 || chunk === chunks.at(-1)) {
+      const from = chunk.from ?? migration.up;
+      const at = fileLineOf(from, Math.max(0, problem.line - line) + 1);
+      if (problem.code === null) return { file: from.file, line: at, message: problem.message };
+      const statement = rendered.text.split("\n")[problem.line - 1]!.slice(problem.column - 1);
+      const direction = from === migration.down ? "down" : "up";
+      const message = describeTransactionProblem({ code: problem.code, statement, direction, section: from, migration, context }) ?? problem.message;
+      return { file: from.file, line: at, message: `${message} [${problem.code}]`, code: problem.code };
+    }
+    line += lines;
+  }
+  return { file: migration.up.file, line: 1, message: problem.message };
+}
+
+/**
+ * The message for SQL that cannot run inside stepwise's transaction, in a migration the tool ran in one, built from what is known: the statement, the direction it is in, whether that direction
+ * controls the tool's transaction itself, and the tool's mark for running that direction outside one. `null` for other problems, or a tool with no such mark (its message stays `gen`'s).
+ */
+function describeTransactionProblem(facts: { code: string; statement: string; direction: "up" | "down"; section: SourceSection; migration: ForeignMigration; context: RenderContext }): string | null {
+  const { code, direction, migration, context } = facts;
+  const { tool, reader, dialect } = context;
+  if (reader.noTransactionMark === undefined || (code !== "SQL_NEEDS_NO_TRANSACTION" && code !== "SQL_TRANSACTION_CONTROL")) return null;
+  const text = facts.statement.split(";")[0]!.trim();
+  const statement = JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text);
+  const needs = findTransactionNeeds(facts.section.sql, dialect);
+  const mark = direction === "down" ? (reader.downNoTransactionMark ?? reader.noTransactionMark) : reader.noTransactionMark;
+  const both = direction === "down" ? reader.downNoTransactionMark === undefined : reader.downNoTransactionMark === undefined && migration.down !== null;
+  // A down taken out of the transaction its atomic, several-statement up runs in is refused in turn (DOWN_NEEDS_NO_TRANSACTION), so the mark is no fix there.
+  const markHelps = direction === "up" || both || countStatements(migration.up.sql, dialect) <= 1;
+  const markFix = `make ${tool} run it outside a transaction (it does when ${mark}${both ? "; its up and down then both run outside one" : ""})`;
+  if (needs.controls) {
+    const own = `delete the ${direction}'s own transaction statements (BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT, RELEASE)`;
+    const fix = needs.outside
+      ? markHelps
+        ? `${own} and ${markFix}`
+        : `${own} and rewrite what needs no transaction so it runs in one`
+      : markHelps
+        ? `${own} (it then runs in one transaction), or ${markFix}`
+        : own;
+    return `${statement} is in ${direction === "up" ? "an" : "a"} ${direction} that controls the transaction ${tool} ran it in, and stepwise runs it in one too, where a later failure could no longer be rolled back; ${fix}, and import again`;
+  }
+  const database = dialect === "postgres" ? "PostgreSQL" : "SQLite";
+  const fix = markHelps
+    ? `${markFix}, or change the statement so it runs inside one`
+    : `change the statement so it runs inside one (the up runs in a transaction, and stepwise runs both directions alike)`;
+  return `${statement}: ${database} cannot run this inside a transaction, and ${tool} ran this ${direction} in one, where it fails the same way; ${fix}, and import again`;
 }
 
 /** Refuses (`IMPORT_TARGET_NOT_EMPTY`) a migrations folder that holds anything migration-like, an earlier map, the helper import would write, or the tool's folder (which `gen` would then find there). */

@@ -5,15 +5,7 @@
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 import { reportStatementProblems } from "../../src/shared/sql-statement-checks.js";
 import { splitSqlStatements, tokenizeSql } from "../../src/shared/postgres-tokens.js";
-
-/** Whether `sql` cannot run inside a transaction stepwise opens: it controls transactions itself, or holds a statement the database refuses inside one (CONCURRENTLY, VACUUM…). */
-export function needsNoTransaction(sql: string, dialect: SqlDialect): boolean {
-  let needs = false;
-  reportStatementProblems(tokenizeSql(sql, dialect), { transaction: true, disableForeignKeys: true }, dialect, (code) => {
-    if (code === "SQL_TRANSACTION_CONTROL" || code === "SQL_NEEDS_NO_TRANSACTION") needs = true;
-  });
-  return needs;
-}
+import { findTransactionNeeds, type SourceFolder, type SourceSection } from "./source.js";
 
 /**
  * Whether, on PostgreSQL, the first statement of `sql` that controls a transaction opens one (`BEGIN`, `START TRANSACTION`): inside the tool's transaction that `BEGIN` only warns and the file's
@@ -27,4 +19,61 @@ export function opensOwnTransaction(sql: string, dialect: SqlDialect): boolean {
     if (/^(COMMIT|END|ROLLBACK|ABORT|SAVEPOINT|RELEASE|PREPARE)$/.test(words[0]!)) return false;
   }
   return false;
+}
+
+/** A direction of a migration as its tool ran it: its SQL, and whether the tool ran it inside a transaction (its own `BEGIN … COMMIT` counting as one). */
+export interface DirectionRun {
+  readonly section: SourceSection;
+  readonly transaction: boolean;
+  /** The file line of the tool's mark that took this direction out of a transaction, where it has one. */
+  readonly markLine?: number;
+}
+
+/** `DOWN_NEEDS_NO_TRANSACTION`: the problem code of a down that ran outside a transaction under an up that ran atomically in several statements. */
+export const DOWN_NEEDS_NO_TRANSACTION = "DOWN_NEEDS_NO_TRANSACTION";
+
+/**
+ * Whether the imported migration runs in a transaction. stepwise's `transaction:false` covers both directions, so the up decides: an up the tool ran atomically stays atomic. A down that ran
+ * outside a transaction under such an up is refused at its line (unless the up is one statement, atomic on its own), since taking the up out of its transaction for the down's sake could leave
+ * half a schema where the tool left none. A down that ran in a transaction under an up that ran outside one loses its transaction, as the up's needs come first.
+ */
+export function settleTransaction(source: SourceFolder, up: DirectionRun, down: DirectionRun | null, dialect: SqlDialect, tool: string): boolean {
+  if (!up.transaction || down === null || down.transaction) return up.transaction;
+  const statements = countStatements(up.section.sql, dialect);
+  if (statements <= 1) return false;
+  const at = down.markLine ?? findTransactionProblemLine(down.section, dialect);
+  const why =
+    down.markLine !== undefined
+      ? "this mark runs the down outside a transaction"
+      : findTransactionNeeds(down.section.sql, dialect).controls
+        ? "this down manages its own transaction"
+        : "this down holds what cannot run inside a transaction";
+  source.report(
+    down.section.file,
+    at,
+    `${why}, while ${tool} ran the up (${statements} statements) in one transaction; stepwise runs both directions alike, and running the up outside a transaction could leave half of it applied on a failure: make the down run inside one (remove its own BEGIN and COMMIT, the mark that takes it out of one, or its CONCURRENTLY), and import again`,
+    { code: DOWN_NEEDS_NO_TRANSACTION },
+  );
+  return true;
+}
+
+/** The file line of the first statement of `section` that cannot run inside stepwise's transaction, or the section's first line. */
+function findTransactionProblemLine(section: SourceSection, dialect: SqlDialect): number {
+  let found: number | null = null;
+  reportStatementProblems(tokenizeSql(section.sql, dialect), { transaction: true, disableForeignKeys: true }, dialect, (code, line) => {
+    if (found === null && (code === "SQL_TRANSACTION_CONTROL" || code === "SQL_NEEDS_NO_TRANSACTION")) found = line;
+  });
+  return found === null ? section.line : fileLineOf(section, found);
+}
+
+/** The file line of 1-based `line` of a section's text, past the lines the reader dropped from it. */
+export function fileLineOf(section: SourceSection, line: number): number {
+  const within = line - 1;
+  const resumed = section.breaks?.findLast((stretch) => stretch.at <= within);
+  return resumed ? resumed.line + within - resumed.at : section.line + within;
+}
+
+/** How many statements `sql` holds (empty ones not counted). */
+export function countStatements(sql: string, dialect: SqlDialect): number {
+  return splitSqlStatements(tokenizeSql(sql, dialect), dialect).filter(({ tokens }) => tokens.some((token) => token.text !== ";")).length;
 }

@@ -1,8 +1,8 @@
 /** dbmate: `<version>_<name>.sql` holding `-- migrate:up` and `-- migrate:down` (each may say `transaction:false`); files run in file-name order, compared as strings. */
 import { compareText } from "../problems.js";
-import { opensOwnTransaction } from "./own-transaction.js";
+import { opensOwnTransaction, settleTransaction } from "./own-transaction.js";
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
-import { endOfLine, lineAt, refuse, reportDuplicates, sectionOf, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
+import { endOfLine, lineAt, refuse, reportDuplicates, sectionOf, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceSection } from "./source.js";
 
 const UP = /^--\s*migrate:up(?:[ \t]+(.*))?[ \t]*\r?$/gm;
 const DOWN = /^--\s*migrate:down(?:[ \t]+(.*))?[ \t]*\r?$/gm;
@@ -12,6 +12,7 @@ export const dbmate: ForeignTool = {
   foreignKeysOff: true,
   historyTable: "schema_migrations",
   noTransactionMark: "its `-- migrate:up` line says `transaction:false`",
+  downNoTransactionMark: "its `-- migrate:down` line says `transaction:false`",
   read(source: SourceFolder, dialect: SqlDialect): ForeignMigration[] {
     const files = source.list().filter((entry) => entry.isFile() && /^\d+.*\.sql$/.test(entry.name));
     const found = files.flatMap((entry): (ForeignMigration & { key: string; file: string })[] => {
@@ -33,9 +34,12 @@ export const dbmate: ForeignTool = {
         .split("\n")
         .findIndex((line) => line.trim() !== "" && !line.trim().startsWith("--"));
       if (statement !== -1) return refuse(source, file, statement + 1, "SQL above `-- migrate:up`, which dbmate refuses");
-      const noTransaction = [up[1], down[1]].some((flags) => (flags ?? "").split(/\s+/).includes("transaction:false"));
       const version = /^\d+/.exec(file)![0];
       const [upSection, downSection] = [sectionOf(file, text, endOfLine(text, up.index), down.index), sectionOf(file, text, endOfLine(text, down.index))];
+      const run = (marker: RegExpMatchArray, section: SourceSection) => {
+        const marked = (marker[1] ?? "").split(/\s+/).includes("transaction:false");
+        return { section, transaction: !marked && !opensOwnTransaction(section.sql, dialect), ...(marked && { markLine: lineAt(text, marker.index!) }) };
+      };
       return [
         {
           key: version,
@@ -45,7 +49,7 @@ export const dbmate: ForeignTool = {
           ...(up.index > 0 ? { preamble: sectionOf(file, text, 0, up.index) } : {}),
           up: upSection,
           down: downSection,
-          transaction: !noTransaction && !opensOwnTransaction(upSection.sql, dialect) && !opensOwnTransaction(downSection.sql, dialect),
+          transaction: settleTransaction(source, run(up, upSection), run(down, downSection), dialect, "dbmate"),
           sources: [file],
           history: { version },
         },

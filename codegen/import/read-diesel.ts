@@ -1,6 +1,6 @@
 /** Diesel: a folder per migration, `<version>_<name>/up.sql` (+ `down.sql`, `metadata.toml`); the version is the name up to its first `_`, dashes dropped, and Diesel orders versions as strings. */
 import { compareText } from "../problems.js";
-import { opensOwnTransaction } from "./own-transaction.js";
+import { opensOwnTransaction, settleTransaction } from "./own-transaction.js";
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 import { reportDuplicates, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
@@ -24,16 +24,19 @@ export const diesel: ForeignTool = {
       if (setting && setting[1] !== "true" && setting[1] !== "false") source.report(at("metadata.toml"), 1, `run_in_transaction must be true or false, not ${setting[1]}`);
       const version = folder.name.split("_")[0]!.replaceAll("-", "");
       const name = folder.name.includes("_") ? folder.name.slice(folder.name.indexOf("_") + 1) : folder.name;
+      // Diesel's metadata field defaults to false when the file exists without the key (serde's default for a bool), and to true without the file.
+      const wrapped = metadata === undefined || (setting !== null && setting[1] !== "false");
+      const [upSection, downSection] = [{ file: at("up.sql"), line: 1, sql: up }, down === undefined ? null : { file: at("down.sql"), line: 1, sql: down }];
+      const run = (section: typeof upSection) => ({ section, transaction: wrapped && !opensOwnTransaction(section.sql, dialect) });
       return [
         {
           key: version,
           file: folder.name,
           id: folder.name,
           name,
-          up: { file: at("up.sql"), line: 1, sql: up },
-          down: down === undefined ? null : { file: at("down.sql"), line: 1, sql: down },
-          // Diesel's metadata field defaults to false when the file exists without the key (serde's default for a bool), and to true without the file.
-          transaction: (metadata === undefined || (setting !== null && setting[1] !== "false")) && !opensOwnTransaction(up, dialect) && !opensOwnTransaction(down ?? "", dialect),
+          up: upSection,
+          down: downSection,
+          transaction: settleTransaction(source, run(upSection), downSection && run(downSection), dialect, "Diesel"),
           sources: [at("up.sql"), ...(down === undefined ? [] : [at("down.sql")]), ...(metadata === undefined ? [] : [at("metadata.toml")])],
           history: { version },
         },

@@ -4,8 +4,8 @@
  * VACUUM), could only have run without one, so it is imported with `transaction:false`.
  */
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
-import { needsNoTransaction } from "./own-transaction.js";
-import { compareNumeric, refuse, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
+import { settleTransaction } from "./own-transaction.js";
+import { compareNumeric, refuse, runsInOneTransaction, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 const FILE = /^(\d+)_(.*)\.(up|down)\.sql$/;
 
@@ -32,13 +32,16 @@ export const golangMigrate: ForeignTool = {
         const up = source.read(slot.up);
         const down = slot.down === undefined ? undefined : source.read(slot.down);
         if (typeof up !== "string" || down === null) return [];
+        const upSection = { file: slot.up, line: 1, sql: up };
+        const downSection = down === undefined ? null : { file: slot.down!, line: 1, sql: down };
+        const run = (section: typeof upSection) => ({ section, transaction: runsInOneTransaction(section.sql, dialect) });
         return [
           {
             id: slot.up.replace(/\.up\.sql$/, ""),
             name: slot.title,
-            up: { file: slot.up, line: 1, sql: up },
-            down: down === undefined ? null : { file: slot.down!, line: 1, sql: down },
-            transaction: !needsNoTransaction(up, dialect) && !needsNoTransaction(down ?? "", dialect),
+            up: upSection,
+            down: downSection,
+            transaction: settleTransaction(source, run(upSection), downSection && run(downSection), dialect, "golang-migrate"),
             sources: [slot.up, ...(slot.down === undefined ? [] : [slot.down])],
             history: { version },
           },

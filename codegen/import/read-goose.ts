@@ -4,7 +4,7 @@
  * lines around SQL they do not change (see `goose-envsub.ts`).
  */
 import { findEnvsubChange } from "./goose-envsub.js";
-import { opensOwnTransaction } from "./own-transaction.js";
+import { opensOwnTransaction, settleTransaction } from "./own-transaction.js";
 import { compareNumeric, endOfLine, lineAt, refuse, reportDuplicates, sectionOf, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceSection } from "./source.js";
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 
@@ -13,6 +13,8 @@ const ANNOTATION = /^[ \t]*--.*\+goose.*$/gm;
 /** goose parses versions as signed 64-bit integers and refuses those below 1. */
 const MAX_VERSION = 2n ** 63n - 1n;
 const KNOWN = new Map(["up", "down", "statementbegin", "statementend", "no transaction", "envsub on", "envsub off"].map((word) => [word, word]));
+
+const UNMATCHED_BEGIN = "`-- +goose StatementBegin` without its `-- +goose StatementEnd`, which goose refuses";
 
 export const goose: ForeignTool = {
   order: "by version as a number (so 9_a runs before 10_b)",
@@ -27,84 +29,110 @@ export const goose: ForeignTool = {
       if (file.endsWith(".go"))
         return refuse(source, file, 1, "a goose Go migration; stepwise imports goose's SQL migrations only, so port this one to a .sql file (or a stepwise TypeScript migration) first");
       const text = source.read(file);
-      if (typeof text !== "string") return [];
-      let up: number | null = null;
-      let down: number | null = null;
-      let transaction = true;
-      let statementAt: number | null = null;
-      // Where ENVSUB is on: from its ON line to its OFF line or the end of the file.
-      const envsub: [number, number][] = [];
-      let envsubAt: number | null = null;
-      // The annotation lines, which stepwise's markers replace; everything else is kept as written.
-      const cuts: [number, number][] = [];
-      for (const match of text.matchAll(ANNOTATION)) {
-        // goose's reading: no leading whitespace, every `--` and the first `+goose` removed, the rest compared ignoring case.
-        const command = match[0].replaceAll("--", "").replace("+goose", "").trim();
-        const word = /^\s/.test(match[0]) || command.includes("+goose") ? undefined : KNOWN.get(command.toLowerCase());
-        const line = lineAt(text, match.index);
-        if (word === undefined) return refuse(source, file, line, `"${match[0].trim()}": goose refuses this annotation line (unknown, indented, or a comment that mentions +goose)`);
-        if (word === "envsub on") envsubAt ??= match.index;
-        if (word === "envsub off" && envsubAt !== null) {
-          envsub.push([envsubAt, match.index]);
-          envsubAt = null;
-        }
-        if (word === "up" && up !== null) return refuse(source, file, line, "a second `-- +goose Up`, which goose refuses");
-        if (word === "down" && down !== null) return refuse(source, file, line, "a second `-- +goose Down`, which goose refuses");
-        if (word === "down" && up === null) return refuse(source, file, line, "`-- +goose Down` before `-- +goose Up`, which goose refuses");
-        if (word === "statementbegin" && (up === null || statementAt !== null))
-          return refuse(source, file, line, "`-- +goose StatementBegin` outside a section or inside another statement, which goose refuses");
-        if (word === "statementend" && statementAt === null) return refuse(source, file, line, "`-- +goose StatementEnd` without its `-- +goose StatementBegin`, which goose refuses");
-        if (word === "down" && statementAt !== null) return refuse(source, file, lineAt(text, statementAt), "`-- +goose StatementBegin` without its `-- +goose StatementEnd`, which goose refuses");
-        if (word === "statementbegin") statementAt = match.index;
-        else if (word === "statementend") statementAt = null;
-        if (word === "up") up = match.index;
-        else if (word === "down") down = match.index;
-        else if (word === "no transaction") transaction = false;
-        if (word !== "up" && word !== "down") cuts.push([match.index, endOfLine(text, match.index)]);
-      }
-      if (up === null) return refuse(source, file, 1, "no `-- +goose Up` annotation, which goose requires");
-      if (envsubAt !== null) envsub.push([envsubAt, text.length]);
-      const substituted = findEnvsubChange(text, envsub);
-      if (substituted !== null) {
-        const on = envsub.findLast(([from]) => lineAt(text, from) < substituted)![0];
-        return refuse(
-          source,
-          file,
-          lineAt(text, on),
-          `"-- +goose ENVSUB ON": goose substitutes environment variables into line ${substituted} when it runs it (a $NAME or \${NAME}, or a $$ or \\$ it makes one $), and stepwise runs SQL as written: write the values in and delete the annotation`,
-        );
-      }
-      if (statementAt !== null) return refuse(source, file, lineAt(text, statementAt), "`-- +goose StatementBegin` without its `-- +goose StatementEnd`, which goose refuses");
-      const unfinished = findUnfinishedUp(text);
-      if (unfinished !== null) return refuse(source, file, unfinished, "a statement in the up without a `;` ending its last line, which goose refuses (missing semicolon); end it with `;`");
-      const statement = text
-        .slice(0, up)
-        .split("\n")
-        .findIndex((line) => line.trim() !== "" && !line.trim().startsWith("--"));
-      if (statement !== -1) return refuse(source, file, statement + 1, "SQL above `-- +goose Up`, which goose refuses");
-      const version = BigInt(/^\d+/.exec(file)![0]).toString();
-      if (BigInt(version) < 1n || BigInt(version) > MAX_VERSION) return refuse(source, file, 1, `version ${version}, which goose refuses (it takes 1 to ${MAX_VERSION}); renumber it`);
-      const part = (start: number, end: number) => dropCuts(sectionOf(file, text, start, end), start, cuts);
-      const [upSection, downSection] = [part(endOfLine(text, up), down ?? text.length), down === null ? null : part(endOfLine(text, down), text.length)];
-      return [
-        {
-          key: version,
-          file,
-          id: file.replace(/\.sql$/, ""),
-          name: file.slice(file.indexOf("_") + 1).replace(/\.sql$/, ""),
-          ...(up > 0 ? { preamble: part(0, up) } : {}),
-          up: upSection,
-          down: downSection,
-          transaction: transaction && !opensOwnTransaction(upSection.sql, dialect) && !opensOwnTransaction(downSection?.sql ?? "", dialect),
-          sources: [file],
-          history: { version_id: version },
-        },
-      ];
+      return typeof text === "string" ? readFile(source, file, text, dialect) : [];
     });
     reportDuplicates(source, found, "version");
     return found.sort((a, b) => compareNumeric(a.key, b.key));
   },
 };
+
+/** What goose's annotation lines say about a file: where its sections start, whether it runs in a transaction, the lines stepwise drops, and where ENVSUB is on. */
+interface Annotations {
+  readonly up: number;
+  readonly down: number | null;
+  readonly transaction: boolean;
+  /** The annotation lines, which stepwise's markers replace; everything else is kept as written. */
+  readonly cuts: readonly [number, number][];
+  /** Where ENVSUB is on: from its ON line to its OFF line or the end of the file. */
+  readonly envsub: readonly [number, number][];
+  /** A `StatementBegin` left open at the end of the file, which goose refuses (after an ENVSUB that substitutes, as goose reads in that order). */
+  readonly unclosed: number | null;
+}
+
+/** One goose SQL file as a migration, or a refusal at its line. */
+function readFile(source: SourceFolder, file: string, text: string, dialect: SqlDialect): (ForeignMigration & { key: string; file: string })[] {
+  const annotations = readAnnotations(text);
+  if ("refused" in annotations) return refuse(source, file, annotations.line, annotations.refused);
+  const { up, down, transaction, cuts, envsub, unclosed } = annotations;
+  const substituted = findEnvsubChange(text, envsub);
+  if (substituted !== null) {
+    const on = envsub.findLast(([from]) => lineAt(text, from) < substituted)![0];
+    return refuse(
+      source,
+      file,
+      lineAt(text, on),
+      `"-- +goose ENVSUB ON": goose substitutes environment variables into line ${substituted} when it runs it (a $NAME or \${NAME}, or a $$ or \\$ it makes one $), and stepwise runs SQL as written: write the values in and delete the annotation`,
+      { code: "GOOSE_ENVSUB_SUBSTITUTES", relatedLine: substituted },
+    );
+  }
+  if (unclosed !== null) return refuse(source, file, lineAt(text, unclosed), UNMATCHED_BEGIN);
+  const unfinished = findUnfinishedUp(text);
+  if (unfinished !== null) return refuse(source, file, unfinished, "a statement in the up without a `;` ending its last line, which goose refuses (missing semicolon); end it with `;`");
+  const statement = text
+    .slice(0, up)
+    .split("\n")
+    .findIndex((line) => line.trim() !== "" && !line.trim().startsWith("--"));
+  if (statement !== -1) return refuse(source, file, statement + 1, "SQL above `-- +goose Up`, which goose refuses");
+  const version = BigInt(/^\d+/.exec(file)![0]).toString();
+  if (BigInt(version) < 1n || BigInt(version) > MAX_VERSION) return refuse(source, file, 1, `version ${version}, which goose refuses (it takes 1 to ${MAX_VERSION}); renumber it`);
+  const part = (start: number, end: number) => dropCuts(sectionOf(file, text, start, end), start, cuts);
+  const [upSection, downSection] = [part(endOfLine(text, up), down ?? text.length), down === null ? null : part(endOfLine(text, down), text.length)];
+  // `NO TRANSACTION` takes the whole file out, so it never splits the directions; a section's own BEGIN can.
+  const run = (section: SourceSection) => ({ section, transaction: transaction && !opensOwnTransaction(section.sql, dialect) });
+  return [
+    {
+      key: version,
+      file,
+      id: file.replace(/\.sql$/, ""),
+      name: file.slice(file.indexOf("_") + 1).replace(/\.sql$/, ""),
+      ...(up > 0 ? { preamble: part(0, up) } : {}),
+      up: upSection,
+      down: downSection,
+      transaction: settleTransaction(source, run(upSection), downSection && run(downSection), dialect, "goose"),
+      sources: [file],
+      history: { version_id: version },
+    },
+  ];
+}
+
+/** Reads every annotation line as goose does, refusing the ones goose refuses (with the line). */
+function readAnnotations(text: string): Annotations | { refused: string; line: number } {
+  let up: number | null = null;
+  let down: number | null = null;
+  let transaction = true;
+  let statementAt: number | null = null;
+  const envsub: [number, number][] = [];
+  let envsubAt: number | null = null;
+  const cuts: [number, number][] = [];
+  for (const match of text.matchAll(ANNOTATION)) {
+    // goose's reading: no leading whitespace, every `--` and the first `+goose` removed, the rest compared ignoring case.
+    const command = match[0].replaceAll("--", "").replace("+goose", "").trim();
+    const word = /^\s/.test(match[0]) || command.includes("+goose") ? undefined : KNOWN.get(command.toLowerCase());
+    const line = lineAt(text, match.index);
+    const refused = (message: string, at = line) => ({ refused: message, line: at });
+    if (word === undefined) return refused(`"${match[0].trim()}": goose refuses this annotation line (unknown, indented, or a comment that mentions +goose)`);
+    if (word === "envsub on") envsubAt ??= match.index;
+    if (word === "envsub off" && envsubAt !== null) {
+      envsub.push([envsubAt, match.index]);
+      envsubAt = null;
+    }
+    if (word === "up" && up !== null) return refused("a second `-- +goose Up`, which goose refuses");
+    if (word === "down" && down !== null) return refused("a second `-- +goose Down`, which goose refuses");
+    if (word === "down" && up === null) return refused("`-- +goose Down` before `-- +goose Up`, which goose refuses");
+    if (word === "statementbegin" && (up === null || statementAt !== null)) return refused("`-- +goose StatementBegin` outside a section or inside another statement, which goose refuses");
+    if (word === "statementend" && statementAt === null) return refused("`-- +goose StatementEnd` without its `-- +goose StatementBegin`, which goose refuses");
+    if (word === "down" && statementAt !== null) return refused(UNMATCHED_BEGIN, lineAt(text, statementAt));
+    if (word === "statementbegin") statementAt = match.index;
+    else if (word === "statementend") statementAt = null;
+    if (word === "up") up = match.index;
+    else if (word === "down") down = match.index;
+    else if (word === "no transaction") transaction = false;
+    if (word !== "up" && word !== "down") cuts.push([match.index, endOfLine(text, match.index)]);
+  }
+  if (up === null) return { refused: "no `-- +goose Up` annotation, which goose requires", line: 1 };
+  if (envsubAt !== null) envsub.push([envsubAt, text.length]);
+  return { up, down, transaction, cuts, envsub, unclosed: statementAt };
+}
 
 /** The section without the annotation lines inside it, with where each stretch after a dropped line starts in the file. */
 function dropCuts(section: SourceSection, start: number, cuts: readonly [number, number][]): SourceSection {

@@ -1,5 +1,5 @@
 /** sqlx: `<version>_<description>.sql` (up only) or `.up.sql` / `.down.sql` pairs; versions are 64-bit integers in numeric order; a file starting `-- no-transaction` runs outside a transaction. */
-import { opensOwnTransaction } from "./own-transaction.js";
+import { opensOwnTransaction, settleTransaction } from "./own-transaction.js";
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 import { compareNumeric, endOfLine, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceSection } from "./source.js";
 
@@ -13,6 +13,7 @@ export const sqlx: ForeignTool = {
   foreignKeysOff: false,
   historyTable: "_sqlx_migrations",
   noTransactionMark: "its first line is `-- no-transaction`",
+  downNoTransactionMark: "its first line is `-- no-transaction`",
   read(source: SourceFolder, dialect: SqlDialect): ForeignMigration[] {
     const byVersion = new Map<string, { up?: string; down?: string; simple?: string; name: string }>();
     for (const entry of source.list()) {
@@ -42,12 +43,17 @@ export const sqlx: ForeignTool = {
       if (typeof upText !== "string" || downText === null) continue;
       const up = withoutNoTransaction(upFile, upText);
       const down = downText === undefined ? null : withoutNoTransaction(slot.down!, downText);
+      const run = (file: { section: SourceSection; transaction: boolean }) => ({
+        section: file.section,
+        transaction: file.transaction && !opensOwnTransaction(file.section.sql, dialect),
+        ...(!file.transaction && { markLine: 1 }),
+      });
       migrations.push({
         id: upFile.replace(/(\.up)?\.sql$/, ""),
         name: slot.name,
         up: up.section,
         down: down?.section ?? null,
-        transaction: up.transaction && (down?.transaction ?? true) && !opensOwnTransaction(up.section.sql, dialect) && !opensOwnTransaction(down?.section.sql ?? "", dialect),
+        transaction: settleTransaction(source, run(up), down && run(down), dialect, "sqlx"),
         sources: [upFile, ...(slot.down === undefined ? [] : [slot.down])],
         // sqlx records SHA-384 of the up file's bytes.
         history: { version, description: slot.name.replaceAll("_", " "), checksum: source.hash(upFile, "sha384") },

@@ -65,6 +65,10 @@ export interface SourceProblem {
   readonly file: string;
   readonly line: number;
   readonly message: string;
+  /** What kind of problem it is, for a caller that acts on it: `gen`'s statement codes (`SQL_NEEDS_NO_TRANSACTION`, …) and import's own (`DOWN_NEEDS_NO_TRANSACTION`); absent for the rest. */
+  readonly code?: string;
+  /** Another line of the same file the problem is about (goose's `ENVSUB ON`: the line it would change). */
+  readonly relatedLine?: number;
 }
 
 /** One tool's reader: its migrations in the order the tool applies them, or problems. */
@@ -77,6 +81,8 @@ export interface ForeignTool {
   readonly historyTable?: string;
   /** How one of the tool's migrations says it runs outside a transaction, named in the fix for SQL that cannot run inside one (the tool ran it in a transaction too, where it fails). */
   readonly noTransactionMark?: string;
+  /** How the down alone says it runs outside a transaction, for a tool that marks each direction on its own (`noTransactionMark` is then the up's); absent when one mark covers both. */
+  readonly downNoTransactionMark?: string;
   read(source: SourceFolder, dialect: SqlDialect, options?: { readonly glob?: string }): readonly ForeignMigration[];
   /** Set for a tool whose migrations are JavaScript or TypeScript. */
   readonly serve?: ModuleServing;
@@ -99,14 +105,14 @@ export interface SourceFolder {
   read(relative: string): string | null | undefined;
   /** A digest of a file's bytes as they are on disk (a BOM included, as the tools hash them), hex; `rewrite` changes the bytes (as text) first. */
   hash(relative: string, algorithm?: "sha256" | "sha384", rewrite?: (text: string) => string): string;
-  report(file: string, line: number, message: string): void;
+  report(file: string, line: number, message: string, fields?: Pick<SourceProblem, "code" | "relatedLine">): void;
 }
 
 /** Opens `dir` as a {@link SourceFolder}. */
 export function openSourceFolder(dir: string): SourceFolder {
   const problems: SourceProblem[] = [];
   const bytes = new Map<string, Buffer>();
-  const report = (file: string, line: number, message: string) => void problems.push({ file, line, message });
+  const report = (file: string, line: number, message: string, fields?: Pick<SourceProblem, "code" | "relatedLine">) => void problems.push({ file, line, message, ...fields });
   return {
     dir,
     problems,
@@ -183,8 +189,8 @@ export function reportDuplicates<T extends { key: string; file: string }>(source
 }
 
 /** Reports a problem and gives no migration, so a refusal is one `return`. */
-export function refuse(source: SourceFolder, file: string, line: number, message: string): [] {
-  source.report(file, line, message);
+export function refuse(source: SourceFolder, file: string, line: number, message: string, fields?: Pick<SourceProblem, "code" | "relatedLine">): [] {
+  source.report(file, line, message, fields);
   return [];
 }
 
@@ -193,11 +199,18 @@ export function refuse(source: SourceFolder, file: string, line: number, message
  * run a script that fails this outside a transaction.
  */
 export function runsInOneTransaction(sql: string, dialect: SqlDialect): boolean {
-  let refused = false;
-  reportStatementProblems(tokenizeSql(sql, dialect), { transaction: true, disableForeignKeys: false }, dialect, (code) => {
-    if (code === "SQL_NEEDS_NO_TRANSACTION" || code === "SQL_TRANSACTION_CONTROL") refused = true;
+  const needs = findTransactionNeeds(sql, dialect);
+  return !needs.controls && !needs.outside;
+}
+
+/** What in `sql` keeps it from running inside a transaction: statements that control a transaction (`controls`), and ones the database refuses inside one (`outside`). */
+export function findTransactionNeeds(sql: string, dialect: SqlDialect): { controls: boolean; outside: boolean } {
+  const needs = { controls: false, outside: false };
+  reportStatementProblems(tokenizeSql(sql, dialect), { transaction: true, disableForeignKeys: true }, dialect, (code) => {
+    if (code === "SQL_TRANSACTION_CONTROL") needs.controls = true;
+    if (code === "SQL_NEEDS_NO_TRANSACTION") needs.outside = true;
   });
-  return !refused;
+  return needs;
 }
 
 /** What a tool's own name for its database means to stepwise: a dialect it runs, or `null` for one it does not (MySQL, SQL Server, …). */

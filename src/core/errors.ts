@@ -332,9 +332,9 @@ export interface StepwiseErrorDetails {
   readonly REBASE_RENAME_FAILED: Readonly<{ file: string; systemCode: string | null; restored: boolean; pending: readonly string[] }>;
   // Group: Importing another tool's migrations
   /** `stepwise import` found migrations of the tool it cannot import as they are: a file the tool itself would refuse, a construct stepwise cannot run as the tool ran it (a goose `ENVSUB`, a Flyway
-   * placeholder or callback), or SQL `gen` would refuse; `problems` gives each at its file and line (`dir` is the source folder). Nothing was written.
+   * placeholder or callback), or SQL `gen` would refuse; `problems` gives each at its file and line, with a `code` for some (`gen`'s `SQL_…` codes, `DOWN_NEEDS_NO_TRANSACTION`, `GOOSE_ENVSUB_SUBSTITUTES` with the line it changes in `relatedLine`) (`dir` is the source folder). Nothing was written.
    * Fix: Fix each file as its problem says (in the source folder, so the tool and stepwise agree), then run the import again. */
-  readonly IMPORT_SOURCE_INVALID: Readonly<{ tool: string; dir: string; problems: readonly Readonly<{ file: string; line: number; message: string }>[] }>;
+  readonly IMPORT_SOURCE_INVALID: Readonly<{ tool: string; dir: string; problems: readonly Readonly<{ file: string; line: number; message: string; code?: string; relatedLine?: number }>[] }>;
   /** `stepwise import`: some of the tool's migrations have an empty or no down (`files`), and stepwise will not guess what that should mean. Nothing was written.
    * Fix: Pass `--empty-down irreversible` (no down section: `stepwise down` refuses to pass them) or `--empty-down no-op` (a down that deliberately does nothing). */
   readonly IMPORT_EMPTY_DOWN: Readonly<{ tool: string; files: readonly string[] }>;
