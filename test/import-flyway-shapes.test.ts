@@ -326,18 +326,18 @@ test("flyway repeatable scripts run before a V script (or another repeatable) wa
   }
 });
 
-test("flyway undo script that cannot run in a transaction (PostgreSQL): Flyway's parser ran it outside one, so the migration is imported with transaction:false and goes up and down", async (t: TestContext) => {
+test("flyway undo script that cannot run in a transaction (PostgreSQL): Flyway's parser ran it outside one; under a one-statement V script the migration is imported with transaction:false and goes up and down, under a several-statement one it is refused at the undo (DOWN_NEEDS_NO_TRANSACTION), so the V script keeps its transaction", async (t: TestContext) => {
   const project = createTestProject(t, { packageJson: { stepwise: { dialect: "postgres" } } });
   writeFolder(path.join(project.root, "flyway-migrations"), {
-    "V1__Index_events.sql": "CREATE TABLE events (id bigserial PRIMARY KEY, kind text);\nCREATE INDEX events_kind ON events (kind);\n",
-    "U1__Index_events.sql": "DROP INDEX CONCURRENTLY IF EXISTS events_kind;\nDROP TABLE events;\n",
-    "V2__Add_at.sql": "ALTER TABLE events ADD COLUMN at timestamptz;\n",
-    "U2__Add_at.sql": "ALTER TABLE events DROP COLUMN at;\n",
+    "V1__Create_events.sql": "CREATE TABLE events (id bigserial PRIMARY KEY, kind text);\n",
+    "U1__Create_events.sql": "DROP TABLE events;\n",
+    "V2__Index_events.sql": "CREATE INDEX events_kind ON events (kind);\n",
+    "U2__Index_events.sql": "DROP INDEX CONCURRENTLY IF EXISTS events_kind;\n",
   });
   const plan = await importFlyway(project);
   assert.deepEqual(
     plan.migrations.map((migration: Json) => migration.transaction),
-    [false, true],
+    [true, false],
   );
   const database = await createTestDatabase();
   t.after(() => database.drop());
@@ -346,6 +346,18 @@ test("flyway undo script that cannot run in a transaction (PostgreSQL): Flyway's
   const down = await cli(project, "down", "--to", "0", ...url);
   assert.equal(down.code, 0, down.output);
   assert.equal((await cli(project, "status", ...url)).json.currentVersion, 0);
+
+  const several = createTestProject(t, { packageJson: { stepwise: { dialect: "postgres" } } });
+  writeFolder(path.join(several.root, "flyway-migrations"), {
+    "V1__Index_events.sql": "CREATE TABLE events (id bigserial PRIMARY KEY, kind text);\nCREATE INDEX events_kind ON events (kind);\n",
+    "U1__Index_events.sql": "DROP TABLE IF EXISTS other;\nDROP INDEX CONCURRENTLY IF EXISTS events_kind;\nDROP TABLE events;\n",
+  });
+  const refused = await cli(several, "import", "flyway", "flyway-migrations", "--empty-down", "irreversible", "--yes");
+  assert.equal(refused.json.error?.code, "IMPORT_SOURCE_INVALID", refused.output);
+  assert.deepEqual(
+    refused.json.error.problems.map((problem: Json) => [problem.file, problem.line, problem.code]),
+    [["flyway-migrations/U1__Index_events.sql", 2, "DOWN_NEEDS_NO_TRANSACTION"]],
+  );
 });
 
 test("flyway undo script with its own executeInTransaction=false .conf (SQLite): the migration is imported with transaction:false; without the .conf, SQL that cannot run in a transaction is refused at the undo script", async (t: TestContext) => {

@@ -290,6 +290,7 @@ const PAIRS: Record<string, { files: (up: string, down: string) => Record<string
   sqlx: { files: (up, down) => ({ "1_ab.up.sql": up, "1_ab.down.sql": down }), down: "1_ab.down.sql", offset: 0 },
   "golang-migrate": { files: (up, down) => ({ "1_ab.up.sql": up, "1_ab.down.sql": down }), down: "1_ab.down.sql", offset: 0 },
   diesel: { files: (up, down) => ({ "2024-01-01-000000_ab/up.sql": up, "2024-01-01-000000_ab/down.sql": down }), down: "2024-01-01-000000_ab/down.sql", offset: 0 },
+  flyway: { files: (up, down) => ({ "V1__ab.sql": up, "U1__ab.sql": down }), down: "U1__ab.sql", offset: 0 },
   goose: { files: (up, down) => ({ "1_ab.sql": `-- +goose Up\n${up}-- +goose Down\n${down}` }), down: "1_ab.sql", offset: 2 },
   dbmate: { files: (up, down) => ({ "1_ab.sql": `-- migrate:up\n${up}-- migrate:down\n${down}` }), down: "1_ab.sql", offset: 2 },
 };
@@ -327,13 +328,16 @@ test("PostgreSQL: a down with its own BEGIN/COMMIT under an up the tool ran atom
   assert.equal((JSON.parse(run.stdout) as { error: { code: string; rolledBack: boolean } }).error.rolledBack, true);
 });
 
-test("PostgreSQL: a down the tool's own mark takes out of a transaction (dbmate's -- migrate:down transaction:false, sqlx's -- no-transaction in the .down.sql) under a several-statement up is DOWN_NEEDS_NO_TRANSACTION at the mark's line; a CONCURRENTLY in an unmarked dbmate down names dbmate's down marker, not its up marker", async (t) => {
+test("PostgreSQL: a down the tool's own mark takes out of a transaction (dbmate's -- migrate:down transaction:false, sqlx's -- no-transaction in the .down.sql) under a several-statement up (or Flyway's executeInTransaction=false in the undo's .conf) is DOWN_NEEDS_NO_TRANSACTION at the mark's line; a CONCURRENTLY in an unmarked dbmate down names dbmate's down marker, not its up marker", async (t) => {
   const up = "CREATE TABLE a (id integer);\nCREATE INDEX a_id ON a (id);\n";
   const dbmate = { "1_ab.sql": `-- migrate:up\n${up}-- migrate:down transaction:false\nDROP INDEX CONCURRENTLY a_id;\n` };
   const sqlx = { "1_ab.up.sql": up, "1_ab.down.sql": "-- no-transaction\nDROP INDEX CONCURRENTLY a_id;\n" };
+  // Flyway's mark sits in the undo script's own .conf, which is where the fix is.
+  const flyway = { "V1__ab.sql": up, "U1__ab.sql": "DROP INDEX a_id;\n", "U1__ab.sql.conf": "# the undo runs alone\nexecuteInTransaction=false\n" };
   for (const [tool, files, file, line] of [
     ["dbmate", dbmate, "1_ab.sql", 4],
     ["sqlx", sqlx, "1_ab.down.sql", 1],
+    ["flyway", flyway, "U1__ab.sql.conf", 2],
   ] as const) {
     const error = (await importJson(projectWith(t, tool, "postgres", files), tool, 1)).error!;
     assert.deepEqual(

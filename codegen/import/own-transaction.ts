@@ -27,6 +27,8 @@ export interface DirectionRun {
   readonly transaction: boolean;
   /** The file line of the tool's mark that took this direction out of a transaction, where it has one. */
   readonly markLine?: number;
+  /** The file holding that mark when it is not the section's own (Flyway's `<script>.conf`). */
+  readonly markFile?: string;
 }
 
 /** `DOWN_NEEDS_NO_TRANSACTION`: the problem code of a down that ran outside a transaction under an up that ran atomically in several statements. */
@@ -49,7 +51,7 @@ export function settleTransaction(source: SourceFolder, up: DirectionRun, down: 
         ? "this down manages its own transaction"
         : "this down holds what cannot run inside a transaction";
   source.report(
-    down.section.file,
+    down.markLine !== undefined ? (down.markFile ?? down.section.file) : down.section.file,
     at,
     `${why}, while ${tool} ran the up (${statements} statements) in one transaction; stepwise runs both directions alike, and running the up outside a transaction could leave half of it applied on a failure: make the down run inside one (remove its own BEGIN and COMMIT, the mark that takes it out of one, or its CONCURRENTLY), and import again`,
     { code: DOWN_NEEDS_NO_TRANSACTION },

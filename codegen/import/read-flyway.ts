@@ -1,13 +1,14 @@
 /**
  * Flyway (SQL migrations): `V<version>__<description>.sql`, with an optional `U<version>__<description>.sql` undo. A version is numbers separated by `.` or `_`, compared part by part as numbers
  * (1.9 before 1.10; 1.0 equals 1). Flyway scans the folder and its subfolders. Each runs in a transaction unless its `<file>.conf` says `executeInTransaction=false`, or, on PostgreSQL, it holds
- * what cannot run in one (Flyway's parser runs such a script outside a transaction); the undo script is decided the same way, and either one outside makes both. A baseline script (`B<version>__`) is what Flyway runs on an empty database instead of every V at or below
+ * what cannot run in one (Flyway's parser runs such a script outside a transaction); the undo script is decided the same way. As for the other SQL tools, the up decides the migration's transaction (`settleTransaction`). A baseline script (`B<version>__`) is what Flyway runs on an empty database instead of every V at or below
  * its version: the newest one is imported as the first migration, those V scripts left out. Repeatable scripts (`R__<description>`), which Flyway runs after the versioned ones, ordered by
  * description, and again whenever they change, are imported after them, run once: a later change is a new migration.
  */
 import { realpathSync } from "node:fs";
 import path from "node:path";
 import { compareText, tryOr } from "../problems.js";
+import { settleTransaction, type DirectionRun } from "./own-transaction.js";
 import { compareNumeric, lineAt, refuse, runsInOneTransaction, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 const FILE = /^([VUBR])(\d+(?:[._]\d+)*)?__(.+)\.sql$/;
@@ -77,16 +78,21 @@ export const flyway: ForeignTool = {
         if (placeholder !== -1)
           return refuse(source, file!, lineAt(text!, placeholder), "a Flyway placeholder, which Flyway replaces when it runs the script and stepwise would run as written; write the value in");
       }
-      // Flyway decides each script, undo included, on its own (its `.conf`, or its parser on PostgreSQL); stepwise runs a migration's up and down alike, so one run outside makes both.
-      const inTransaction = (sql: string, settings: string | undefined) =>
-        /^\s*executeInTransaction\s*=\s*(\S+)/m.exec(settings ?? "")?.[1]?.toLowerCase() !== "false" && (dialect !== "postgres" || runsInOneTransaction(sql, dialect));
+      // Flyway decides each script, undo included, on its own: its `.conf`, or on PostgreSQL its parser.
+      const run = (file: string, sql: string, settings: string | undefined): DirectionRun => {
+        const mark = /^\s*executeInTransaction\s*=\s*(\S+)/m.exec(settings ?? "");
+        const section = { file, line: 1, sql };
+        if (mark?.[1]!.toLowerCase() === "false") return { section, transaction: false, markLine: lineAt(settings!, mark.index + mark[0].search(/\S/)), markFile: `${file}.conf` };
+        return { section, transaction: dialect !== "postgres" || runsInOneTransaction(sql, dialect) };
+      };
+      const transaction = settleTransaction(source, run(slot.version, up, conf), down === undefined ? null : run(slot.undo!, down, undoConf), dialect, "Flyway");
       return [
         {
           id: slot.version.replace(/\.sql$/, ""),
           name: slot.description,
           up: { file: slot.version, line: 1, sql: up },
           down: down === undefined ? null : { file: slot.undo!, line: 1, sql: down },
-          transaction: inTransaction(up, conf) && (down === undefined || inTransaction(down, undoConf)),
+          transaction,
           sources: [slot.version, ...(slot.undo === undefined ? [] : [slot.undo]), ...(conf === undefined ? [] : [`${slot.version}.conf`]), ...(undoConf === undefined ? [] : [`${slot.undo}.conf`])],
           // A repeatable script's row has no version: Flyway finds it by its description.
           history: {
