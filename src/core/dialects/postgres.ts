@@ -146,8 +146,8 @@ export function translatePostgresError(error: unknown, busyTimeoutMs: number, cl
     cantopen: () => describeConnectionFailure(error),
     corrupt: () => unusable(`PostgreSQL reports corrupted data (SQLSTATE ${code}).`),
   };
-  const typed =
-    classification.kind === "lost" ? lostConnection(error) : isLockTimeout(error) ? lockTimedOut(error, lockTimeoutMs, null) : /^[0-9A-Z]{5}$/.test(code) ? byKind[classification.kind]?.() : undefined;
+  // classifyPostgresError gives a kind other than `other` only with a SQLSTATE.
+  const typed = classification.kind === "lost" ? lostConnection(error) : isLockTimeout(error) ? lockTimedOut(error, lockTimeoutMs, null) : byKind[classification.kind]?.();
   return typed === undefined ? error : recordNativeError(typed, classification);
 }
 
@@ -197,8 +197,15 @@ function lockTimedOut(error: unknown, lockTimeoutMs: number, failure: MigrationF
 function describePostgresFailure(lockTimeoutMs: number) {
   return function* (failure: MigrationFailure): Step<StepwiseError | null> {
     const { entry, direction, cause, rolledBack, origin, store } = failure;
+    let lost = failure.classification.kind === "lost" ? lostConnectionIn(cause) : undefined;
     // A migration may have replaced the client's error with its own: one statement tells whether the session lives.
-    const lost = failure.classification.kind === "lost" ? lostConnectionIn(cause) : yield* readLostSession();
+    if (failure.classification.kind !== "lost") {
+      try {
+        yield* query("SELECT 1");
+      } catch (error) {
+        lost = lostConnectionIn(error);
+      }
+    }
     const classification: ErrorClassification = lost === undefined ? failure.classification : { kind: "lost", nativeCode: failure.classification.nativeCode };
     const where = { version: entry.version, file: entry.file, direction };
     if (lost !== undefined) {
@@ -221,16 +228,6 @@ function describePostgresFailure(lockTimeoutMs: number) {
     const location = origin === "body" && !rolledBack ? locateFromFailure(entry, direction, cause) : null;
     return migrationFailedError({ ...where, cause, rolledBack, detail, hint, invalidIndexes, notes, location });
   };
-}
-
-/** The error of a statement sent now, when the session has ended. */
-function* readLostSession(): Step<unknown> {
-  try {
-    yield* query("SELECT 1");
-    return undefined;
-  } catch (error) {
-    return lostConnectionIn(error);
-  }
 }
 
 /** The `relkind`s of `pg_class` as the kinds `HISTORY_TABLE_INVALID` names. */
