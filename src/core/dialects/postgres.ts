@@ -116,12 +116,11 @@ export function sqlstateOf(error: unknown): string | null {
   return code !== null && /^[0-9A-Z]{5}$/.test(code) ? code : null;
 }
 
-/** A SQLSTATE as stepwise's kind of failure; anything else (no such table, a cancelled statement) is the statement's own: `other`. */
+/** A SQLSTATE as stepwise's kind of failure (one that ended the session is `lost` before it is read); anything else (no such table, a cancelled statement) is the statement's own: `other`. */
 export function kindOfSqlstate(code: string): ErrorKind {
   if (code === "55P03" || code === "40P01" || code === "55006") return "locked";
   if (code.startsWith("53")) return "full";
   if (code === "25006" || code === "42501") return "readonly";
-  if (SESSION_ENDING_CODES.has(code)) return "lost";
   if (code.startsWith("08") || code.startsWith("28") || code === "3D000" || code === "57P03") return "cantopen";
   if (code === "XX001" || code === "XX002") return "corrupt";
   return "other";
