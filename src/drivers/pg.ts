@@ -208,9 +208,8 @@ function trackTransaction(client: pg.ClientBase) {
   };
 }
 
-/** The executor's primitives on one session; `schema` is the history table's (the run lock's key), `lockTimeoutMs` bounds lock waits. */
-export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_POSTGRES_SCHEMA, lockTimeoutMs?: number): AsyncDriver<pg.ClientBase> {
-  const timeout = lockTimeoutOf(lockTimeoutMs);
+/** The executor's primitives on one session; `schema` is the history table's (the run lock's key), `timeout` (from `lockTimeoutOf`) bounds lock waits. */
+export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_POSTGRES_SCHEMA, timeout = DEFAULT_LOCK_TIMEOUT_MS): AsyncDriver<pg.ClientBase> {
   const watch = createLockWatch(client, timeout);
   const { around: aroundSession, restore: restorePending } = createSessionTimeout(client, timeout);
   const transaction = trackTransaction(client);

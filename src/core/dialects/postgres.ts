@@ -116,12 +116,11 @@ export function sqlstateOf(error: unknown): string | null {
   return code !== null && /^[0-9A-Z]{5}$/.test(code) ? code : null;
 }
 
-/** A SQLSTATE as stepwise's kind of failure; anything else (no such table, a cancelled statement) is the statement's own: `other`. */
+/** A SQLSTATE as stepwise's kind of failure (one that ended the session is `lost` before it is read); anything else (no such table, a cancelled statement) is the statement's own: `other`. */
 export function kindOfSqlstate(code: string): ErrorKind {
   if (code === "55P03" || code === "40P01" || code === "55006") return "locked";
   if (code.startsWith("53")) return "full";
   if (code === "25006" || code === "42501") return "readonly";
-  if (SESSION_ENDING_CODES.has(code)) return "lost";
   if (code.startsWith("08") || code.startsWith("28") || code === "3D000" || code === "57P03") return "cantopen";
   if (code === "XX001" || code === "XX002") return "corrupt";
   return "other";
@@ -146,8 +145,8 @@ export function translatePostgresError(error: unknown, busyTimeoutMs: number, cl
     cantopen: () => describeConnectionFailure(error),
     corrupt: () => unusable(`PostgreSQL reports corrupted data (SQLSTATE ${code}).`),
   };
-  const typed =
-    classification.kind === "lost" ? lostConnection(error) : isLockTimeout(error) ? lockTimedOut(error, lockTimeoutMs, null) : /^[0-9A-Z]{5}$/.test(code) ? byKind[classification.kind]?.() : undefined;
+  // classifyPostgresError gives a kind other than `other` only with a SQLSTATE.
+  const typed = classification.kind === "lost" ? lostConnection(error) : isLockTimeout(error) ? lockTimedOut(error, lockTimeoutMs, null) : byKind[classification.kind]?.();
   return typed === undefined ? error : recordNativeError(typed, classification);
 }
 
@@ -197,8 +196,15 @@ function lockTimedOut(error: unknown, lockTimeoutMs: number, failure: MigrationF
 function describePostgresFailure(lockTimeoutMs: number) {
   return function* (failure: MigrationFailure): Step<StepwiseError | null> {
     const { entry, direction, cause, rolledBack, origin, store } = failure;
+    let lost = failure.classification.kind === "lost" ? lostConnectionIn(cause) : undefined;
     // A migration may have replaced the client's error with its own: one statement tells whether the session lives.
-    const lost = failure.classification.kind === "lost" ? lostConnectionIn(cause) : yield* readLostSession();
+    if (failure.classification.kind !== "lost") {
+      try {
+        yield* query("SELECT 1");
+      } catch (error) {
+        lost = lostConnectionIn(error);
+      }
+    }
     const classification: ErrorClassification = lost === undefined ? failure.classification : { kind: "lost", nativeCode: failure.classification.nativeCode };
     const where = { version: entry.version, file: entry.file, direction };
     if (lost !== undefined) {
@@ -221,16 +227,6 @@ function describePostgresFailure(lockTimeoutMs: number) {
     const location = origin === "body" && !rolledBack ? locateFromFailure(entry, direction, cause) : null;
     return migrationFailedError({ ...where, cause, rolledBack, detail, hint, invalidIndexes, notes, location });
   };
-}
-
-/** The error of a statement sent now, when the session has ended. */
-function* readLostSession(): Step<unknown> {
-  try {
-    yield* query("SELECT 1");
-    return undefined;
-  } catch (error) {
-    return lostConnectionIn(error);
-  }
 }
 
 /** The `relkind`s of `pg_class` as the kinds `HISTORY_TABLE_INVALID` names. */
