@@ -4,7 +4,8 @@
  */
 import type { BackupRecord } from "../core/backup-record.js";
 import { requireCapabilities, type DriverCapability, type SyncDriver } from "../core/driver.js";
-import { backupDiskFullError, backupFolderUnwritableError, databaseDamagedError, sqliteCodeOf, translateSqliteError, usageError, withBackupPath } from "../core/error-factories.js";
+import { sqliteCodeOf, translateSqliteError, usageError, withBackupPath } from "../core/error-factories.js";
+import { backupDiskFullError, backupFolderUnwritableError, databaseDamagedError } from "./errors.js";
 import { StepwiseError, type ServerBackupTool } from "../core/errors.js";
 import type { DriverIdentity } from "../core/manager-base.js";
 import { nodeCrypto, nodeFs, nodePath } from "../core/node-builtins.js";

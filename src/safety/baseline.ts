@@ -1,5 +1,6 @@
 /** Adopting a database made before stepwise: when its schema is what migrations 1..N build, record 1..N as applied. */
-import { alreadyManagedError, invalidTargetError, schemaMismatchError } from "../core/error-factories.js";
+import { invalidTargetError } from "../core/error-factories.js";
+import { alreadyManagedError, schemaMismatchError } from "./errors.js";
 import { setUserVersion } from "../core/history.js";
 import type { SyncMigrationManager } from "../core/manager.js";
 import type { Step } from "../core/step.js";

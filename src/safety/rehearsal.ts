@@ -3,7 +3,8 @@
  * transaction rolled back at the end, each migration's transaction a savepoint, a body's connection refusing what would end it (the real run would report `TRANSACTION_ESCAPED`).
  */
 import { driverCapabilityError, requireCapabilities, type SyncDriver } from "../core/driver.js";
-import { classifySafely, isConnectionClosedError, nativeCauseOf, recordNativeError, rehearsalRefusedError, tempFolderUnusableError, transactionOpenError } from "../core/error-factories.js";
+import { classifySafely, isConnectionClosedError, nativeCauseOf, recordNativeError, tempFolderUnusableError, transactionOpenError } from "../core/error-factories.js";
+import { rehearsalRefusedError } from "./errors.js";
 import { StepwiseError } from "../core/errors.js";
 import type { MigrationEvent } from "../core/events.js";
 import { Executor } from "../core/executor.js";

@@ -4,17 +4,8 @@
  */
 import type { BackupRecord } from "../core/backup-record.js";
 import type { SyncDriver } from "../core/driver.js";
-import {
-  backupInvalidError,
-  backupIsDatabaseError,
-  backupLockedError,
-  databaseFolderMissingError,
-  databaseLockedError,
-  foreignBackupError,
-  migrationInProgressError,
-  translateSqliteError,
-  usageError,
-} from "../core/error-factories.js";
+import { backupLockedError, databaseLockedError, migrationInProgressError, translateSqliteError, usageError } from "../core/error-factories.js";
+import { backupInvalidError, backupIsDatabaseError, databaseFolderMissingError, foreignBackupError } from "./errors.js";
 import { describeFileKind, StepwiseError, type ForeignBackupReason } from "../core/errors.js";
 import { DEFAULT_TABLE_NAME, HistoryStore } from "../core/history.js";
 import { assessMigrationOwner, parseMigrationOwner } from "../core/migration-owner.js";

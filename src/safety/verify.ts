@@ -1,6 +1,6 @@
 /** Drift detection: the live schema against a replay of the migrations the history says were applied. */
-import { schemaDriftError } from "../core/error-factories.js";
-import { expectedSchemaTableName } from "../core/checksum-repair-log.js";
+import { schemaDriftError } from "./errors.js";
+import { expectedSchemaTableName } from "./checksum-repair-log.js";
 import { verifyHistoryOrThrow } from "../core/planner.js";
 import { begin, exec, inTransaction, query, queryValue, rollbackQuietly, run, type Step } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";
