@@ -5,9 +5,8 @@ import { describeInvalidIndexes } from "./invalid-indexes.js";
 import { copyTexts, keepText, option, runCall, CALLS, text, type Text } from "./option-text.js";
 import { describeFileKind, StepwiseError } from "./errors.js";
 import type * as E from "./errors.js";
+import type { ErrorClassification } from "./driver.js";
 
-/** A driver's reading of a library error (the shape of `ErrorClassification`). */
-type NativeReading = { readonly kind: E.ErrorKind; readonly nativeCode: string | null };
 /** The migration a message is about, and the direction it ran. */
 type Run = { version: number; file: string; direction: MigrationDirection };
 /** One code's details, which a factory takes as they are where it can. */
@@ -50,7 +49,7 @@ export function describeStoredValue(value: unknown): string {
 }
 
 /** Records a driver's reading of the library error `error` wraps as its `nativeCode` and `nativeKind`; the first reading with a code wins. */
-export function recordNativeError<E extends StepwiseError>(error: E, classification: NativeReading): E {
+export function recordNativeError<E extends StepwiseError>(error: E, classification: ErrorClassification): E {
   if (error.nativeCode === null && classification.nativeCode !== null) Object.assign(error, { nativeCode: classification.nativeCode, nativeKind: classification.kind });
   return error;
 }
@@ -64,7 +63,7 @@ export function nativeCauseOf(error: StepwiseError): unknown {
 }
 
 /** `classify(error)`, or no code when the classifier throws: an app's classifier must not turn a migration's failure into its own `TypeError`. */
-export function classifySafely(classify: (error: unknown) => NativeReading, error: unknown): NativeReading {
+export function classifySafely(classify: (error: unknown) => ErrorClassification, error: unknown): ErrorClassification {
   try {
     return classify(error) ?? { kind: "other", nativeCode: null };
   } catch {

@@ -7,7 +7,7 @@ import type { Step } from "../core/step.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
 import { inWriteTransaction, readSchemaOf, replaySchema, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 import { describeDrift, diffSchemas } from "./schema-snapshot.js";
-import type { SchemaDifference } from "../core/schema-difference.js";
+import type { SchemaDifference } from "../core/errors.js";
 
 /** Options for {@link baselineDatabase}. */
 export interface BaselineOptions {

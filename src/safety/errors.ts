@@ -1,8 +1,7 @@
 /** The errors only the safety nets throw (baseline, verify, rehearsal, backups and restore), beside the core's: the same `StepwiseError`, its codes and details defined in the core. */
 import { formatList, NOTHING_CHANGED } from "../core/error-factories.js";
-import { StepwiseError, type FileKind, type ForeignBackupReason, type StepwiseErrorDetails } from "../core/errors.js";
+import { StepwiseError, type FileKind, type ForeignBackupReason, type SchemaDifference, type StepwiseErrorDetails } from "../core/errors.js";
 import { CALLS, option, text, type Text } from "../core/option-text.js";
-import type { SchemaDifference } from "../core/schema-difference.js";
 
 type Details<C extends keyof StepwiseErrorDetails> = StepwiseErrorDetails[C];
 

@@ -12,6 +12,6 @@ export { rehearseUp, type Rehearsal, type RehearsedPlan, type RehearseOptions } 
 export { repairIncompleteMigration, type RepairOptions, type RepairResult } from "./repair.js";
 export { listChecksumRepairs, repairChecksums, type ChecksumRepairOptions, type ChecksumRepairResult } from "./checksum-repair.js";
 export { diffSchemas, type ReadSchemaOptions, type SchemaSnapshot } from "./schema-snapshot.js";
-export type { SchemaDifference } from "../core/schema-difference.js";
+export type { SchemaDifference } from "../core/errors.js";
 export { readSchemaSnapshot } from "./schema-reader.js";
 export { verifySchema, type SchemaVerification, type VerifySchemaOptions } from "./verify.js";

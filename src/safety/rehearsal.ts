@@ -5,7 +5,7 @@
 import { driverCapabilityError, requireCapabilities, type SyncDriver } from "../core/driver.js";
 import { classifySafely, isConnectionClosedError, nativeCauseOf, recordNativeError, tempFolderUnusableError, transactionOpenError } from "../core/error-factories.js";
 import { rehearsalRefusedError } from "./errors.js";
-import { StepwiseError } from "../core/errors.js";
+import { StepwiseError, type SchemaDifference } from "../core/errors.js";
 import type { MigrationEvent } from "../core/events.js";
 import { Executor } from "../core/executor.js";
 import { SyncMigrationManager } from "../core/manager.js";
@@ -18,7 +18,6 @@ import { findWholeRunObstacle } from "../core/whole-run-transaction.js";
 import { guardSqlCalls, openContainedCopy, statementsOf, withGuardedBodies } from "./contained-copy.js";
 import { executorOn, observeSchema, type SafetyNetManager } from "./schema-reader.js";
 import { diffSchemas, type SchemaSnapshot } from "./schema-snapshot.js";
-import type { SchemaDifference } from "../core/schema-difference.js";
 
 /** How one planned migration fared in the rehearsal. */
 export interface RehearsalStep {

@@ -8,7 +8,7 @@ import type { SyncMigrationManager } from "../core/manager.js";
 import { inWriteTransaction, postgresSchemaOf, readSchemaOf, replaySchema, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 import { quoteIdentifier } from "../core/batch-walk.js";
 import { describeDrift, diffSchemas, type SchemaSnapshot } from "./schema-snapshot.js";
-import type { SchemaDifference } from "../core/schema-difference.js";
+import type { SchemaDifference } from "../core/errors.js";
 
 /** What {@link verifySchema} found. Plain data. */
 export interface SchemaVerification {
