@@ -12,7 +12,8 @@ import { nodeCrypto, nodeFs, nodePath } from "../core/node-builtins.js";
 import type { Text } from "../core/option-text.js";
 import type { MigrationResult, UpOptions } from "../core/options.js";
 import { callWithDriver } from "../core/step.js";
-import { refuseOpenTransactionOn } from "../core/transaction-open.js";
+import { runSync } from "../core/runners.js";
+import { refuseOpenTransaction } from "../core/transaction-open.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
 import { refuseWholeRunObstacles } from "../core/whole-run-transaction.js";
 import { createFileExclusively, privateModeFor, resolveDatabaseFile } from "../drivers/database-file.js";
@@ -73,7 +74,7 @@ export function backupDriverOf(source: DriverSource | { readonly driver: DriverI
 /** The driver and database file a backup of `source` uses, after every refusal that comes before a write. */
 function prepareBackup(source: Parameters<typeof backupDriverOf>[0], operation: string, { directory, keep = DEFAULT_BACKUP_KEEP }: BackupOptions) {
   const driver = backupDriverOf(source, operation, "openFile");
-  refuseOpenTransactionOn(driver, operation);
+  runSync(refuseOpenTransaction(driver.name, operation), driver);
   if (driver.filePath === null) throw usageError("An in-memory database has no file to back up.");
   assertAbsolute("directory", directory);
   // Keeping none would delete the snapshot just taken.

@@ -13,7 +13,7 @@ import { nodeFs, nodePath } from "../core/node-builtins.js";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
 import { highestRecordedVersion, matchesRecordedChecksum, matchesRecordedName } from "../core/planner.js";
 import { runSync } from "../core/runners.js";
-import { refuseOpenTransactionOn } from "../core/transaction-open.js";
+import { refuseOpenTransaction } from "../core/transaction-open.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { fileKindAt, realDatabaseFileOrThrow } from "../drivers/database-file.js";
 import { findLockHolders } from "../drivers/lock-holders.js";
@@ -71,7 +71,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   const store = new HistoryStore(options.tableName ?? DEFAULT_TABLE_NAME);
   const databasePath = realDatabaseFileOrThrow(options.databasePath);
   if (opener.filePath !== null && isSameFile(opener.filePath, databasePath)) {
-    refuseOpenTransactionOn(opener, "restoreBackup");
+    runSync(refuseOpenTransaction(opener.name, "restoreBackup"), opener);
     throw usageError(
       `restoreBackup was handed a connection open on ${databasePath}, which would go on using the replaced file. Close the app's connections to it and pass one on another database (an in-memory one will do).`,
     );
