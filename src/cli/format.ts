@@ -1,5 +1,5 @@
 /** The text the commands print: the library's plain data as people read it, coloured or not. */
-import type { BackupRecord } from "../core/backup-record.js";
+import type { BackupRecord } from "../core/events.js";
 import type { ChecksumRepairEvent } from "../safety/checksum-repair-log.js";
 import { formatMigrationLabel, formatVersion } from "../core/migration-label.js";
 import type { MigrationResult } from "../core/options.js";

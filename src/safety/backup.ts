@@ -2,7 +2,7 @@
  * Backups of a SQLite file: a consistent snapshot (the online backup API, else `VACUUM INTO`) written under a hidden name, checked with `quick_check`, and only then renamed to
  * `<file>.v<version>.<UTC time>.<identity>.bak`, so a file with a backup's name is a finished, intact backup. The identity hashes the database's path: pruning deletes only this database's backups.
  */
-import type { BackupRecord } from "../core/backup-record.js";
+import type { BackupRecord } from "../core/events.js";
 import { requireCapabilities, type DriverCapability, type SyncDriver } from "../core/driver.js";
 import { sqliteCodeOf, translateSqliteError, usageError, withBackupPath } from "../core/error-factories.js";
 import { backupDiskFullError, backupFolderUnwritableError, databaseDamagedError } from "./errors.js";

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 export { listBackups, takeBackup, upWithBackup, type BackupFile, type BackupOptions, type TakeBackupOptions, type UpWithBackupOptions } from "./backup.js";
-export type { BackupRecord } from "../core/backup-record.js";
+export type { BackupRecord } from "../core/events.js";
 export { restoreBackup, type RestoreOptions, type RestoreResult } from "./restore.js";
 export { baselineDatabase, type BaselineOptions, type BaselineResult } from "./baseline.js";
 export { rehearseUp, type Rehearsal, type RehearsedPlan, type RehearseOptions } from "./rehearsal.js";

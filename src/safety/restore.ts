@@ -2,7 +2,7 @@
  * Putting a backup back: checked (intact, holding this app's history or nothing), copied with `VACUUM INTO` beside the database and renamed over it once its `-wal`, `-shm` and `-journal` are gone,
  * so the path holds the old database or the restored one, never a mix. The old one is kept as a backup; a restore refuses while the database is in use.
  */
-import type { BackupRecord } from "../core/backup-record.js";
+import type { BackupRecord } from "../core/events.js";
 import type { SyncDriver } from "../core/driver.js";
 import { backupLockedError, databaseLockedError, migrationInProgressError, translateSqliteError, usageError } from "../core/error-factories.js";
 import { backupInvalidError, backupIsDatabaseError, databaseFolderMissingError, foreignBackupError } from "./errors.js";
