@@ -2,8 +2,6 @@
 import { describeThrownValue, NOTHING_CHANGED } from "../core/error-factories.js";
 import { StepwiseError, type StepwiseErrorDetails } from "../core/errors.js";
 
-type Details<C extends keyof StepwiseErrorDetails> = StepwiseErrorDetails[C];
-
 /** `PATH_NOT_UTF8`: the string that reached stepwise names another file than the bytes given. */
 export function pathEncodingError(path: string, bytes: string) {
   const message = `The path ${bytes} is not valid UTF-8, so stepwise cannot open the file it names (it would open another one). ${NOTHING_CHANGED} Rename the file to a UTF-8 name (or link to it from one), and pass that.`;
@@ -11,12 +9,12 @@ export function pathEncodingError(path: string, bytes: string) {
 }
 
 /** `DRIVER_UNKNOWN`: a driver name that names none of stepwise's drivers (the CLI exits 2: a setting the user typed). */
-export function driverUnknownError({ driver, source, validDrivers }: Details<"DRIVER_UNKNOWN">) {
+export function driverUnknownError({ driver, source, validDrivers }: StepwiseErrorDetails["DRIVER_UNKNOWN"]) {
   return new StepwiseError("DRIVER_UNKNOWN", `Unknown driver ${JSON.stringify(driver)} in ${source}. ${NOTHING_CHANGED} Use one of: ${validDrivers.join(", ")}.`, { driver, source, validDrivers });
 }
 
 /** `DRIVER_NOT_INSTALLED`: the driver's library is missing, or fails to load on this runtime. */
-export function driverNotInstalledError(fields: Details<"DRIVER_NOT_INSTALLED"> & { cause?: unknown }) {
+export function driverNotInstalledError(fields: StepwiseErrorDetails["DRIVER_NOT_INSTALLED"] & { cause?: unknown }) {
   const { driver, packageName, installCommand, reason, cause } = fields;
   const problem =
     reason === "missing"
@@ -27,6 +25,6 @@ export function driverNotInstalledError(fields: Details<"DRIVER_NOT_INSTALLED"> 
 }
 
 /** `DRIVER_RUNTIME_UNSUPPORTED`: the driver is built into another runtime. */
-export function driverRuntimeUnsupportedError({ driver, runtime, required, hint }: Details<"DRIVER_RUNTIME_UNSUPPORTED"> & { hint: string }) {
+export function driverRuntimeUnsupportedError({ driver, runtime, required, hint }: StepwiseErrorDetails["DRIVER_RUNTIME_UNSUPPORTED"] & { hint: string }) {
   return new StepwiseError("DRIVER_RUNTIME_UNSUPPORTED", `The ${driver} driver needs ${required}, but this is ${runtime}. ${NOTHING_CHANGED} ${hint}`, { driver, runtime, required });
 }

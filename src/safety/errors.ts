@@ -3,8 +3,6 @@ import { formatList, NOTHING_CHANGED } from "../core/error-factories.js";
 import { StepwiseError, type FileKind, type ForeignBackupReason, type SchemaDifference, type StepwiseErrorDetails } from "../core/errors.js";
 import { CALLS, option, text, type Text } from "../core/option-text.js";
 
-type Details<C extends keyof StepwiseErrorDetails> = StepwiseErrorDetails[C];
-
 /** `SCHEMA_MISMATCH`: baseline found the schema is not what migrations 1..N build; nothing was recorded. `drift` words each difference. */
 export function schemaMismatchError(version: number, differences: readonly SchemaDifference[], drift: readonly string[]) {
   const message = text`The database's schema is not what migrations 1..${version} build:${formatList(drift)}\nNothing was recorded. Pick the version the schema matches, fix the schema by hand, or record it anyway with ${option("dangerouslyForce", true)} if you know the differences are harmless.`;
@@ -12,7 +10,7 @@ export function schemaMismatchError(version: number, differences: readonly Schem
 }
 
 /** `SCHEMA_DRIFT`: the live schema differs from what the applied migrations build; `drift` words each difference. */
-export function schemaDriftError({ version, differences, drift }: Details<"SCHEMA_DRIFT"> & { drift: readonly string[] }) {
+export function schemaDriftError({ version, differences, drift }: StepwiseErrorDetails["SCHEMA_DRIFT"] & { drift: readonly string[] }) {
   const message = `The schema differs from what migrations 1..${version} build:${formatList(drift)}\nSomething changed it outside migrations. Undo that change, or make it a migration ("stepwise create").`;
   return new StepwiseError("SCHEMA_DRIFT", message, { version, differences });
 }
@@ -24,7 +22,7 @@ export function alreadyManagedError(currentVersion: number, tableName: string) {
 }
 
 /** `REHEARSAL_REFUSED`: the plan holds a migration that cannot join the one transaction a rehearsal runs in; nothing ran. */
-export function rehearsalRefusedError({ version, file, obstacle, driver }: Details<"REHEARSAL_REFUSED">) {
+export function rehearsalRefusedError({ version, file, obstacle, driver }: StepwiseErrorDetails["REHEARSAL_REFUSED"]) {
   const message = text`Cannot rehearse the pending migrations: migration ${version} (${file}) ${obstacle === "transaction-false" ? "has transaction: false" : "switches foreign keys off"}, and on the ${driver} driver a rehearsal runs inside one transaction rolled back at the end, which that migration cannot join. Nothing ran and nothing was changed. Rehearse up to version ${version - 1} (${CALLS.rehearseUp({ to: version - 1 })}), or rehearse on a copy of the database.`;
   return new StepwiseError("REHEARSAL_REFUSED", message, { version, file, obstacle, driver });
 }
@@ -42,7 +40,7 @@ export function backupInvalidError(file: string, reason: string, cause?: unknown
 }
 
 /** `BACKUP_DISK_FULL`: the backup folder ran out of room; the database was not touched, and freeing space elsewhere does not help. */
-export function backupDiskFullError(fields: Details<"BACKUP_DISK_FULL"> & { cause: unknown }) {
+export function backupDiskFullError(fields: StepwiseErrorDetails["BACKUP_DISK_FULL"] & { cause: unknown }) {
   const { directory, path, systemCode, availableBytes, neededBytes } = fields;
   const sizes = `${neededBytes === null ? "" : `; the database is ${neededBytes} bytes`}${availableBytes === null ? "" : `, ${availableBytes} bytes are free there`}`;
   const message = text`The backup folder ${directory} has no room for the backup (${systemCode}${sizes}). The partial backup was removed and the database was not touched. Free space in that folder, lower ${option("backupKeep")}, or back up to a folder on another disk.`;
