@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import path from "node:path";
-import { fileWriteError } from "../src/core/error-factories.js";
+import { fileWriteError } from "./errors.js";
 import type { FileWriteStep } from "../src/core/errors.js";
 import { tryOr } from "./problems.js";
 

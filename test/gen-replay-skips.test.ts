@@ -23,7 +23,7 @@ import type { MigrationRegistry } from "../src/core/types.js";
 import { parseProblemLines } from "./support/problem-lines.js";
 import { createTestProject, runCli, type TestProject } from "./support/project.js";
 import { missingDependencyError } from "../codegen/optional-dependencies.js";
-import { driverNotInstalledError } from "../src/core/error-factories.js";
+import { driverNotInstalledError } from "../src/cli/errors.js";
 
 const loadRegistry = async (file: string) => ((await tsImport(`${pathToFileURL(file).href}?t=${Date.now()}`, import.meta.url)) as { migrations: MigrationRegistry }).migrations;
 

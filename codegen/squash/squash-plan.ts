@@ -8,7 +8,7 @@ import { exec } from "../../src/core/step.js";
 import type { MigrationEntry, MigrationRegistry, SqlDialect, SqlMigrationEntry } from "../../src/core/types.js";
 import { parseSqlMigrationSource } from "../../src/shared/sql-source.js";
 import { readSchemaOf } from "../../src/safety/schema-reader.js";
-import { stepwiseTableNames } from "../../src/core/checksum-repair-log.js";
+import { stepwiseTableNames } from "../../src/safety/checksum-repair-log.js";
 import { splitSqlStatements, tokenizeSql } from "../../src/shared/postgres-tokens.js";
 import { openReplayDatabase, type ReplayCheckOptions, type ReplayDatabase } from "../replay.js";
 import type { SchemaDdl } from "./squash-ddl.js";

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { stepwiseTableNames } from "../core/checksum-repair-log.js";
+import { stepwiseTableNames } from "../safety/checksum-repair-log.js";
 import { driverCapabilityError } from "../core/driver.js";
 import { usageError } from "../core/error-factories.js";
 import { StepwiseError } from "../core/errors.js";

@@ -6,7 +6,9 @@
 import { existsSync, lstatSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
-import { databaseFolderMissingError, databasePathInvalidError, databaseUnusableError, pathEncodingError, usageError } from "../core/error-factories.js";
+import { databasePathInvalidError, databaseUnusableError, usageError } from "../core/error-factories.js";
+import { databaseFolderMissingError } from "../safety/errors.js";
+import { pathEncodingError } from "./errors.js";
 import { StepwiseError } from "../core/errors.js";
 import { realDatabaseFileOrThrow } from "../drivers/database-file.js";
 import { CLI_DRIVERS, type CliDriverName } from "./driver-names.js";

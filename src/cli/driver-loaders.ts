@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { driverCapabilityError } from "../core/driver.js";
-import { driverRuntimeUnsupportedError } from "../core/error-factories.js";
+import { driverRuntimeUnsupportedError } from "./errors.js";
 import type { Database as BunDatabase } from "../drivers/bun-sqlite.js";
 import type { DatabaseSync } from "../drivers/node-sqlite.js";
 import type { CliDriverName } from "./driver-names.js";

@@ -1,5 +1,5 @@
 /** The drivers the CLI and the config accept, and what sets each apart, with no database library loaded (the config reader uses it). */
-import { driverUnknownError } from "../core/error-factories.js";
+import { driverUnknownError } from "./errors.js";
 import type { SqlDialect } from "../core/types.js";
 
 /** A driver the CLI can open a database with, one per driver entry. */

@@ -1,6 +1,6 @@
 /** The text the commands print: the library's plain data as people read it, coloured or not. */
-import type { BackupRecord } from "../core/backup-record.js";
-import type { ChecksumRepairEvent } from "../core/checksum-repair-log.js";
+import type { BackupRecord } from "../core/events.js";
+import type { ChecksumRepairEvent } from "../safety/checksum-repair-log.js";
 import { formatMigrationLabel, formatVersion } from "../core/migration-label.js";
 import type { MigrationResult } from "../core/options.js";
 import type { AppliedMigration, MigrationStatus } from "../core/planner.js";

@@ -5,20 +5,21 @@ import { describeInvalidIndexes } from "./invalid-indexes.js";
 import { copyTexts, keepText, option, runCall, CALLS, text, type Text } from "./option-text.js";
 import { describeFileKind, StepwiseError } from "./errors.js";
 import type * as E from "./errors.js";
-import type { SchemaDifference } from "./schema-difference.js";
+import type { ErrorClassification } from "./driver.js";
 
-/** A driver's reading of a library error (the shape of `ErrorClassification`). */
-type NativeReading = { readonly kind: E.ErrorKind; readonly nativeCode: string | null };
 /** The migration a message is about, and the direction it ran. */
 type Run = { version: number; file: string; direction: MigrationDirection };
 /** One code's details, which a factory takes as they are where it can. */
 type D<C extends E.StepwiseErrorCode> = E.StepwiseErrorDetails[C];
 
-const NOTHING_CHANGED = "Nothing was changed.";
+/** The sentence a refusal that changed nothing says so with. */
+export const NOTHING_CHANGED = "Nothing was changed.";
 const ROLLED_BACK = "The transaction was rolled back; nothing of it was kept.";
 const label = (version: number | null, file: string | null) => `Migration ${version} (${file})`;
-const isFull = (systemCode: string | null) => /^(ENOSPC|EDQUOT|EFBIG)$/.test(systemCode ?? "");
-const list = (lines: readonly string[]) => lines.map((line) => `\n  - ${line}`).join("");
+/** Whether a system error code says the disk, a quota or the file size limit ran out. */
+export const isFull = (systemCode: string | null) => /^(ENOSPC|EDQUOT|EFBIG)$/.test(systemCode ?? "");
+/** `lines` as a message's bulleted list, each on its own line. */
+export const formatList = (lines: readonly string[]) => lines.map((line) => `\n  - ${line}`).join("");
 
 // A body may throw anything (`null`, a frozen object, a Proxy whose traps throw): reporting it must never fail in turn.
 
@@ -48,7 +49,7 @@ export function describeStoredValue(value: unknown): string {
 }
 
 /** Records a driver's reading of the library error `error` wraps as its `nativeCode` and `nativeKind`; the first reading with a code wins. */
-export function recordNativeError<E extends StepwiseError>(error: E, classification: NativeReading): E {
+export function recordNativeError<E extends StepwiseError>(error: E, classification: ErrorClassification): E {
   if (error.nativeCode === null && classification.nativeCode !== null) Object.assign(error, { nativeCode: classification.nativeCode, nativeKind: classification.kind });
   return error;
 }
@@ -62,7 +63,7 @@ export function nativeCauseOf(error: StepwiseError): unknown {
 }
 
 /** `classify(error)`, or no code when the classifier throws: an app's classifier must not turn a migration's failure into its own `TypeError`. */
-export function classifySafely(classify: (error: unknown) => NativeReading, error: unknown): NativeReading {
+export function classifySafely(classify: (error: unknown) => ErrorClassification, error: unknown): ErrorClassification {
   try {
     return classify(error) ?? { kind: "other", nativeCode: null };
   } catch {
@@ -118,14 +119,8 @@ const PATH_PROBLEMS: Readonly<Record<E.DatabasePathProblem, (path: string, kind:
 
 /** `REGISTRY_INVALID`: the registry breaks the version rules. */
 export function registryInvalidError(problems: readonly E.RegistryProblem[]) {
-  const message = `The migration registry is invalid:${list(problems.map((p) => p.message))}\nRegenerate it with "stepwise gen" instead of editing it by hand.`;
+  const message = `The migration registry is invalid:${formatList(problems.map((p) => p.message))}\nRegenerate it with "stepwise gen" instead of editing it by hand.`;
   return new StepwiseError("REGISTRY_INVALID", message, { problems });
-}
-
-/** `REGISTRY_LOAD_FAILED`: the registry module could not be imported. */
-export function registryLoadError({ file, location, cause }: D<"REGISTRY_LOAD_FAILED"> & { cause: unknown }) {
-  const message = `Could not load ${file}${location ? ` (at ${location})` : ""}: ${describeThrownValue(cause)}\nIf a migration throws when it is imported, fix it there; if the registry itself is broken, run "stepwise gen" to rewrite it.`;
-  return new StepwiseError("REGISTRY_LOAD_FAILED", message, { file, location }, { cause });
 }
 
 /** `CHECKSUM_MISMATCH`: an applied migration was edited; `fix` names calls, so it is kept as texts for the CLI's spelling. */
@@ -427,18 +422,6 @@ export function databasePathInvalidError(path: string, problem: E.DatabasePathPr
   return new StepwiseError("DATABASE_PATH_INVALID", text`${PATH_PROBLEMS[problem](path, kind)}. ${NOTHING_CHANGED} ${remedy}`, { path, problem, kind });
 }
 
-/** `PATH_NOT_UTF8`: the string that reached stepwise names another file than the bytes given. */
-export function pathEncodingError(path: string, bytes: string) {
-  const message = `The path ${bytes} is not valid UTF-8, so stepwise cannot open the file it names (it would open another one). ${NOTHING_CHANGED} Rename the file to a UTF-8 name (or link to it from one), and pass that.`;
-  return new StepwiseError("PATH_NOT_UTF8", message, { path, bytes });
-}
-
-/** `DATABASE_FOLDER_MISSING`: no folder to hold the database. */
-export function databaseFolderMissingError(databasePath: string, folder: string) {
-  const message = text`There is no folder ${folder} to hold the database ${databasePath}; nothing was changed. Check ${option("databasePath")}, or create the folder first (mkdir -p "${folder}").`;
-  return new StepwiseError("DATABASE_FOLDER_MISSING", message, { databasePath, folder });
-}
-
 /** `DISK_FULL`: the disk or `max_page_count` ran out; the write was rolled back. */
 export function diskFullError({ version, file, sqliteCode, cause }: D<"DISK_FULL"> & { cause: unknown }) {
   const message = `The database ran out of room (${sqliteCode})${version === null ? "" : ` while applying migration ${version} (${file})`}. ${ROLLED_BACK} Free disk space (or raise PRAGMA max_page_count) and run it again.`;
@@ -491,27 +474,6 @@ export function translateSqliteError(error: unknown, busyTimeoutMs: number, code
 
 // Drivers
 
-/** `DRIVER_UNKNOWN`: a driver name that names none of stepwise's drivers (the CLI exits 2: a setting the user typed). */
-export function driverUnknownError({ driver, source, validDrivers }: D<"DRIVER_UNKNOWN">) {
-  return new StepwiseError("DRIVER_UNKNOWN", `Unknown driver ${JSON.stringify(driver)} in ${source}. ${NOTHING_CHANGED} Use one of: ${validDrivers.join(", ")}.`, { driver, source, validDrivers });
-}
-
-/** `DRIVER_NOT_INSTALLED`: the driver's library is missing, or fails to load on this runtime. */
-export function driverNotInstalledError(fields: D<"DRIVER_NOT_INSTALLED"> & { cause?: unknown }) {
-  const { driver, packageName, installCommand, reason, cause } = fields;
-  const problem =
-    reason === "missing"
-      ? `The ${driver} driver needs the "${packageName}" package, which is not installed. ${NOTHING_CHANGED} Install it with:`
-      : `The "${packageName}" package is installed but failed to load on this runtime (${describeThrownValue(cause).replace(/\s+/g, " ")}). ${NOTHING_CHANGED} Rebuild it for this runtime with:`;
-  const message = `${problem}\n  ${installCommand}\nor choose another driver with --driver (or "driver" in the config).`;
-  return new StepwiseError("DRIVER_NOT_INSTALLED", message, { driver, packageName, installCommand, reason }, { cause });
-}
-
-/** `DRIVER_RUNTIME_UNSUPPORTED`: the driver is built into another runtime. */
-export function driverRuntimeUnsupportedError({ driver, runtime, required, hint }: D<"DRIVER_RUNTIME_UNSUPPORTED"> & { hint: string }) {
-  return new StepwiseError("DRIVER_RUNTIME_UNSUPPORTED", `The ${driver} driver needs ${required}, but this is ${runtime}. ${NOTHING_CHANGED} ${hint}`, { driver, runtime, required });
-}
-
 /** `REGISTRY_DIALECT_MISMATCH`: thrown when the manager is constructed, before anything touches the database. */
 export function registryDialectMismatchError(fields: D<"REGISTRY_DIALECT_MISMATCH">) {
   const { registryDialect, driverDialect, driver, version, file } = fields;
@@ -520,30 +482,6 @@ export function registryDialectMismatchError(fields: D<"REGISTRY_DIALECT_MISMATC
 }
 
 // Safety nets
-
-/** `SCHEMA_MISMATCH`: baseline found the schema is not what migrations 1..N build; nothing was recorded. `drift` words each difference. */
-export function schemaMismatchError(version: number, differences: readonly SchemaDifference[], drift: readonly string[]) {
-  const message = text`The database's schema is not what migrations 1..${version} build:${list(drift)}\nNothing was recorded. Pick the version the schema matches, fix the schema by hand, or record it anyway with ${option("dangerouslyForce", true)} if you know the differences are harmless.`;
-  return new StepwiseError("SCHEMA_MISMATCH", message, { version, differences, drift });
-}
-
-/** `SCHEMA_DRIFT`: the live schema differs from what the applied migrations build; `drift` words each difference. */
-export function schemaDriftError({ version, differences, drift }: D<"SCHEMA_DRIFT"> & { drift: readonly string[] }) {
-  const message = `The schema differs from what migrations 1..${version} build:${list(drift)}\nSomething changed it outside migrations. Undo that change, or make it a migration ("stepwise create").`;
-  return new StepwiseError("SCHEMA_DRIFT", message, { version, differences });
-}
-
-/** `ALREADY_MANAGED`: baseline was asked of a database that has a migration history (in `tableName`). */
-export function alreadyManagedError(currentVersion: number, tableName: string) {
-  const message = `The database already has a migration history ("${tableName}", at version ${currentVersion}); baseline only adopts databases that have none. Use "up" to continue, or "verify" to compare its schema.`;
-  return new StepwiseError("ALREADY_MANAGED", message, { currentVersion });
-}
-
-/** `REHEARSAL_REFUSED`: the plan holds a migration that cannot join the one transaction a rehearsal runs in; nothing ran. */
-export function rehearsalRefusedError({ version, file, obstacle, driver }: D<"REHEARSAL_REFUSED">) {
-  const message = text`Cannot rehearse the pending migrations: migration ${version} (${file}) ${obstacle === "transaction-false" ? "has transaction: false" : "switches foreign keys off"}, and on the ${driver} driver a rehearsal runs inside one transaction rolled back at the end, which that migration cannot join. Nothing ran and nothing was changed. Rehearse up to version ${version - 1} (${CALLS.rehearseUp({ to: version - 1 })}), or rehearse on a copy of the database.`;
-  return new StepwiseError("REHEARSAL_REFUSED", message, { version, file, obstacle, driver });
-}
 
 /** `TEMP_FOLDER_UNUSABLE`: the temporary folder cannot hold a safety net's private copy. */
 export function tempFolderUnusableError({ folder, systemCode, operation, cause }: D<"TEMP_FOLDER_UNUSABLE"> & { cause?: unknown }) {
@@ -554,57 +492,7 @@ export function tempFolderUnusableError({ folder, systemCode, operation, cause }
   return new StepwiseError("TEMP_FOLDER_UNUSABLE", message, { folder, systemCode, operation }, { cause });
 }
 
-/** `DATABASE_DAMAGED`: the database fails `quick_check`, so `up --backup` migrates nothing. */
-export function databaseDamagedError({ databasePath, problems }: { databasePath: string; problems: readonly string[] }) {
-  const fix = `restore a good backup ("stepwise restore <file> --yes"), or recover the data with the sqlite3 shell's ".recover" into a new file; to migrate it as it is, pass --dangerously-skip-integrity-check (dangerouslySkipIntegrityCheck: true)`;
-  const message = `${databasePath} fails SQLite's quick_check (${problems.slice(0, 3).join("; ")}). ${NOTHING_CHANGED} To go on: ${fix}.`;
-  return new StepwiseError("DATABASE_DAMAGED", message, { databasePath, check: "quick_check", problems, fix });
-}
-
-/** `BACKUP_INVALID`: the file offered to `restore` is no usable backup (`kind` says what it is when it is no regular file); nothing was changed. */
-export function backupInvalidError(file: string, reason: string, cause?: unknown, kind: E.FileKind | null = null) {
-  return new StepwiseError("BACKUP_INVALID", text`${file} cannot be restored: ${reason}. ${NOTHING_CHANGED} Pick a file written by ${CALLS.upWithBackup}.`, { file, reason, kind }, { cause });
-}
-
-/** `BACKUP_DISK_FULL`: the backup folder ran out of room; the database was not touched, and freeing space elsewhere does not help. */
-export function backupDiskFullError(fields: D<"BACKUP_DISK_FULL"> & { cause: unknown }) {
-  const { directory, path, systemCode, availableBytes, neededBytes } = fields;
-  const sizes = `${neededBytes === null ? "" : `; the database is ${neededBytes} bytes`}${availableBytes === null ? "" : `, ${availableBytes} bytes are free there`}`;
-  const message = text`The backup folder ${directory} has no room for the backup (${systemCode}${sizes}). The partial backup was removed and the database was not touched. Free space in that folder, lower ${option("backupKeep")}, or back up to a folder on another disk.`;
-  return new StepwiseError("BACKUP_DISK_FULL", message, { directory, path, systemCode, availableBytes, neededBytes }, { cause: fields.cause });
-}
-
-/** `BACKUP_FOLDER_UNWRITABLE`: the backup folder cannot be created or written; the database was not touched. */
-export function backupFolderUnwritableError(directory: string, systemCode: string, cause: unknown, remedy?: string | Text) {
-  const message = text`The backup folder ${directory} cannot be written (${systemCode}). The database was not touched. ${remedy ?? text`Fix the folder's permissions, or pass a writable folder: ${option("backupDirectory", "<dir>")}.`}`;
-  return new StepwiseError("BACKUP_FOLDER_UNWRITABLE", message, { directory, systemCode }, { cause });
-}
-
-/** `BACKUP_FOREIGN`: the backup's history does not match this app's migrations. */
-export function foreignBackupError(file: string, reasons: readonly E.ForeignBackupReason[]) {
-  const lines = reasons.map(({ version, kind, backup, registry }) =>
-    kind === "unknown-version" ? `migration ${version} (${backup}) is not in this app's registry` : `migration ${version}: the backup has ${kind} ${backup}, the registry ${registry}`,
-  );
-  const shown = [...lines.slice(0, 10), ...(lines.length > 10 ? [`\u2026 and ${lines.length - 10} more`] : [])];
-  const message = text`${file} does not hold this app's migrations:${list(shown)}\n${NOTHING_CHANGED} Pick a backup of this database, or pass ${option("dangerouslyAllowForeignBackup", true)} if you mean to put this one in place anyway.`;
-  return new StepwiseError("BACKUP_FOREIGN", message, { file, reasons });
-}
-
-/** `BACKUP_IS_DATABASE`: the file offered to `restore` is the database itself. */
-export function backupIsDatabaseError(backupFile: string, databasePath: string) {
-  const message = text`${backupFile} is the database ${databasePath} itself (the same file), so there is nothing to restore from it. ${NOTHING_CHANGED} Pick a backup written by ${CALLS.upWithBackup} (listed in the backup folder as <file>.v<version>.<time>.<identity>.bak).`;
-  return new StepwiseError("BACKUP_IS_DATABASE", message, { backupFile, databasePath });
-}
-
 // The CLI and its tools
 
 /** `USAGE`: a command or option that cannot work as given; the CLI exits 2. */
 export const usageError = (message: string) => new StepwiseError("USAGE", message, {});
-
-/** `FILE_WRITE_FAILED`: `gen` or `create` could not write a file; the target is as it was and the temporary copy is gone. */
-export function fileWriteError(fields: D<"FILE_WRITE_FAILED"> & { cause: unknown }) {
-  const { file, step, systemCode, bytesWritten, bytesExpected } = fields;
-  const fix = isFull(systemCode) ? "Free disk space (or raise the quota or file size limit) and run it again." : "Check that the folder is writable and on a healthy disk, then run it again.";
-  const message = `Could not write ${file} (${systemCode ?? "error"} during ${step}${step === "write" ? ` after ${bytesWritten} of ${bytesExpected} bytes` : ""}). Nothing was replaced: the file is as it was before, and the temporary copy was removed. ${fix}`;
-  return new StepwiseError("FILE_WRITE_FAILED", message, { file, step, systemCode, bytesWritten, bytesExpected }, { cause: fields.cause });
-}

@@ -2,7 +2,6 @@
  * `Fix:` and how to fix it. */
 import type { MigrationDirection } from "./types.js";
 import type { DriverCapability } from "./driver-capabilities.js";
-import type { SchemaDifference } from "./schema-difference.js";
 import { keepText, spell, type Text } from "./option-text.js";
 
 /**
@@ -178,7 +177,7 @@ export interface StepwiseErrorDetails {
   readonly DATABASE_LOCKED: Readonly<{ busyTimeoutMs: number; file?: string; waitedMs: number | null; holders: readonly LockHolder[] }>;
   /** Another process (`owner`, when its row names one) is running a `transaction: false` migration and did not finish within the busy timeout. Nothing was changed by this process.
    * Fix: Retry when it finishes; if its process is gone, `stepwise repair` the migration. */
-  readonly MIGRATION_IN_PROGRESS: Readonly<{ version: number; file: string; startedAt: string; owner: MigrationOwnerInfo | null; waitedMs: number }>;
+  readonly MIGRATION_IN_PROGRESS: Readonly<{ version: number; file: string; startedAt: string; owner: Readonly<{ pid: number; host: string }> | null; waitedMs: number }>;
   /** On PostgreSQL, a statement waited for another session's lock past `lock_timeout` and was cancelled. The migration's transaction was rolled back; a `transaction: false` one (`rolledBack: false`)
    * may have applied part of itself. The error names the relation, lock type and mode and the holding sessions (`version` is `null` for stepwise's own statements; `holders` is empty when the wait
    * was not seen).
@@ -322,7 +321,7 @@ export interface StepwiseErrorDetails {
   /** A migration `rebase` would renumber is recorded as applied in the database it is pointed at (`database`, its password hidden): a new number would make that database run it again. Nothing was
    * changed.
    * Fix: Roll it back first (`stepwise down`), then rebase; or `--no-db-check` when that database is not one to keep. */
-  readonly REBASE_APPLIED_MIGRATION: Readonly<{ database: string; migrations: readonly RebaseMigrationRef[] }>;
+  readonly REBASE_APPLIED_MIGRATION: Readonly<{ database: string; migrations: readonly Readonly<{ version: number; name: string; file: string }>[] }>;
   /** Renumbering would not resolve the situation or would clobber a file: a migration both branches edited (`edited-on-both-sides`), a merge conflict still open in the migrations folder (`unmerged`),
    * or a new name already taken (`target-exists`). Nothing was changed.
    * Fix: Resolve the conflict or the edit by hand, then run `stepwise rebase` again. */
@@ -452,18 +451,12 @@ export type ForeignKeyViolation = Readonly<{ table: string; rowid: number | null
 export type ForeignBackupReason = Readonly<{ version: number; kind: "unknown-version" | "name" | "checksum"; backup: string; registry: string | null }>;
 /** The step of a file write that failed, for `FILE_WRITE_FAILED`. */
 export type FileWriteStep = "create-temporary" | "write" | "flush" | "close" | "rename" | "link";
-/** Who started a `transaction: false` migration, as recorded in its `started` history row. */
-export type MigrationOwnerInfo = Readonly<{ pid: number; host: string }>;
-/** A migration that rebase would renumber; `file` is project-relative, with forward slashes. */
-export type RebaseMigrationRef = Readonly<{ version: number; name: string; file: string }>;
 /** Why rebase cannot decide on its own. */
 export type RebaseConflictReason = "edited-on-both-sides" | "unmerged" | "target-exists";
 /** How the migrations folder differs from the registry: a migration `added`, `changed` (or a local file it imports), `removed`, or the `registry` itself edited or missing. */
 export type RegistryChangeKind = "added" | "changed" | "removed" | "registry";
 /** One difference between the migrations folder and the registry; for `changed`, `relatedFiles` are the local files it imports. */
 export type RegistryChange = Readonly<{ file: string; change: RegistryChangeKind; relatedFiles?: readonly string[] }>;
-/** A problem that stops `gen` from writing a current registry, as plain data. */
-export type RegistryGenProblem = Readonly<{ code: string; file: string; line: number; column: number; message: string }>;
 /** Why a connection could not be opened, as `DATABASE_UNUSABLE`'s `problem` names it. */
 export type ConnectionProblem =
   | "wrong-password"
@@ -481,9 +474,6 @@ export type ConnectionProblem =
   | "host-not-found"
   | "timed-out"
   | "unknown";
-/** What a lost connection did to the migration that was running: `none-running` (what this run applied before stays applied), `rolled-back` (by the server, with the session), `commit-unknown` (its
- * COMMIT was on the way), or `partly-applied` (a `transaction: false` one; its `started` row stays, and the next run stops at it). */
-export type ConnectionLossOutcome = "none-running" | "rolled-back" | "commit-unknown" | "partly-applied";
 /** A session that held a lock another waited for, as `pg_stat_activity` shows it (never its query, which may hold secrets); a field is `null` where the server hides it. `pg_terminate_backend(pid)`
  * ends it. */
 export type LockHolderSession = Readonly<{ pid: number; applicationName: string | null; state: string | null; transactionStart: string | null; queryStart: string | null }>;
@@ -493,8 +483,32 @@ export type LockWait = Readonly<{ relation: string | null; lockType: string; mod
 /** Why a migration cannot join a whole-run transaction: `transaction-false` (SQLite refuses its statements in one), or `foreign-keys-off` (the switch works only outside a transaction, so it would
  * cover the whole run). */
 export type WholeRunObstacle = "transaction-false" | "foreign-keys-off";
+/** What kind of schema object a {@link SchemaDifference} is about. */
+export type SchemaObjectType = "table" | "column" | "index" | "trigger" | "view" | "sequence" | "function" | "type";
+/** One aspect of an object that differs, rendered as text on both sides. */
+export interface SchemaAspectChange {
+  /** Which property differs: `type`, `not null`, `default`, `definition`, `column order`... */
+  readonly aspect: string;
+  readonly before: string | null;
+  readonly after: string | null;
+}
+/** One difference between two snapshots, read from `before` to `after`: `added` exists only in `after`, `removed` only in `before`. */
+export interface SchemaDifference {
+  readonly objectType: SchemaObjectType;
+  /** `contacts`, `contacts.nick` for a column, `idx_contacts_username`... */
+  readonly name: string;
+  readonly table: string;
+  readonly change: "added" | "removed" | "changed";
+  /** For `changed`: what differs. Empty otherwise. */
+  readonly details: readonly SchemaAspectChange[];
+}
 /** The server tool that does what was asked. */
 export type ServerBackupTool = "pg_dump" | "pg_restore";
+/** A problem that stops `gen` from writing a current registry, as plain data. */
+export type RegistryGenProblem = Readonly<{ code: string; file: string; line: number; column: number; message: string }>;
+/** What a lost connection did to the migration that was running: `none-running` (what this run applied before stays applied), `rolled-back` (by the server, with the session), `commit-unknown` (its
+ * COMMIT was on the way), or `partly-applied` (a `transaction: false` one; its `started` row stays, and the next run stops at it). */
+export type ConnectionLossOutcome = "none-running" | "rolled-back" | "commit-unknown" | "partly-applied";
 /** One place the CLI looked for the database (a flag, an environment variable or a file), and what it `found` there. */
 export type DatabaseLookup = Readonly<{ place: string; found: string }>;
 

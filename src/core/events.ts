@@ -1,5 +1,5 @@
+/** What a run reports as it goes: its events (with the record of a backup, which the `backed-up` event and `up`'s result carry, so it is the core's), and the line a logger gets for each. */
 import { formatMigrationLabel } from "./migration-label.js";
-import type { BackupRecord } from "./backup-record.js";
 import type { ProgressMeasure } from "./progress.js";
 import type { MigrationDirection } from "./types.js";
 
@@ -12,6 +12,22 @@ export type MigrationEvent =
   | ({ readonly type: "progress"; readonly direction: MigrationDirection; readonly version: number; readonly name: string } & ProgressMeasure)
   | { readonly type: "backed-up"; readonly backup: BackupRecord }
   | { readonly type: "verified"; readonly version: number };
+
+/** A backup that was written. Plain data. */
+export interface BackupRecord {
+  /** Absolute path of the backup file. */
+  readonly path: string;
+  /** The schema version the database was at. */
+  readonly version: number;
+  /** ISO 8601 UTC. */
+  readonly createdAt: string;
+  /** The file's size. */
+  readonly sizeBytes: number;
+  /** How it was copied: SQLite's online backup API where the driver has it, else `VACUUM INTO` (a compacted copy with the same schema, rows and `user_version`). */
+  readonly method: "online-backup" | "vacuum-into";
+  /** Older backups of the same database deleted to respect `keep`. */
+  readonly pruned: readonly string[];
+}
 
 /** A minimal logger; `console` fits. */
 export interface MigrationLogger {

@@ -8,15 +8,11 @@ import type * as Path from "node:path";
 import type * as Crypto from "node:crypto";
 import { usageError } from "./error-factories.js";
 
-const loaded = new Map<string, unknown>();
-
+// No cache of our own: the runtime keeps each built-in loaded and hands back the same module.
 function builtin<T>(id: string): T {
-  if (!loaded.has(id)) {
-    const lookUp = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
-    if (typeof lookUp !== "function") throw usageError(`stepwise needs process.getBuiltinModule to load ${id}: upgrade to Node 20.16 or newer (or Node 22.3+, or Bun).`);
-    loaded.set(id, lookUp(id));
-  }
-  return loaded.get(id) as T;
+  const lookUp = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
+  if (typeof lookUp !== "function") throw usageError(`stepwise needs process.getBuiltinModule to load ${id}: upgrade to Node 20.16 or newer (or Node 22.3+, or Bun).`);
+  return lookUp(id) as T;
 }
 
 /** `node:fs`, loaded on first use. */

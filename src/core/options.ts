@@ -1,6 +1,5 @@
 /** The options and results of the manager's public methods: plain data shared by every driver entry. */
-import type { BackupRecord } from "./backup-record.js";
-import type { MigrationEvent, MigrationLogger } from "./events.js";
+import type { BackupRecord, MigrationEvent, MigrationLogger } from "./events.js";
 import type { MigrationDirection } from "./types.js";
 
 /** How long `up` and `down` wait for another connection's write lock before giving up. */

@@ -1,8 +1,8 @@
 /** Adopting a database another tool migrated: its history table read in that tool's shape, mapped through `stepwise import`'s map, and recorded the way `baseline` records. */
-import { alreadyManagedError } from "../core/error-factories.js";
+import { alreadyManagedError } from "./errors.js";
 import { StepwiseError } from "../core/errors.js";
 import { quoteIdentifier } from "../core/batch-walk.js";
-import { stepwiseTableNames } from "../core/checksum-repair-log.js";
+import { stepwiseTableNames } from "./checksum-repair-log.js";
 import { EQ } from "../core/dialects/postgres.js";
 import { exec, query, queryValue, run, type Step } from "../core/step.js";
 import { recordBaseline, type BaselineResult } from "./baseline.js";

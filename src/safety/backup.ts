@@ -2,16 +2,18 @@
  * Backups of a SQLite file: a consistent snapshot (the online backup API, else `VACUUM INTO`) written under a hidden name, checked with `quick_check`, and only then renamed to
  * `<file>.v<version>.<UTC time>.<identity>.bak`, so a file with a backup's name is a finished, intact backup. The identity hashes the database's path: pruning deletes only this database's backups.
  */
-import type { BackupRecord } from "../core/backup-record.js";
+import type { BackupRecord } from "../core/events.js";
 import { requireCapabilities, type DriverCapability, type SyncDriver } from "../core/driver.js";
-import { backupDiskFullError, backupFolderUnwritableError, databaseDamagedError, sqliteCodeOf, translateSqliteError, usageError, withBackupPath } from "../core/error-factories.js";
+import { sqliteCodeOf, translateSqliteError, usageError, withBackupPath } from "../core/error-factories.js";
+import { backupDiskFullError, backupFolderUnwritableError, databaseDamagedError } from "./errors.js";
 import { StepwiseError, type ServerBackupTool } from "../core/errors.js";
 import type { DriverIdentity } from "../core/manager-base.js";
 import { nodeCrypto, nodeFs, nodePath } from "../core/node-builtins.js";
 import type { Text } from "../core/option-text.js";
 import type { MigrationResult, UpOptions } from "../core/options.js";
 import { callWithDriver } from "../core/step.js";
-import { refuseOpenTransactionOn } from "../core/transaction-open.js";
+import { runSync } from "../core/runners.js";
+import { refuseOpenTransaction } from "../core/transaction-open.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
 import { refuseWholeRunObstacles } from "../core/whole-run-transaction.js";
 import { createFileExclusively, privateModeFor, resolveDatabaseFile } from "../drivers/database-file.js";
@@ -72,7 +74,7 @@ export function backupDriverOf(source: DriverSource | { readonly driver: DriverI
 /** The driver and database file a backup of `source` uses, after every refusal that comes before a write. */
 function prepareBackup(source: Parameters<typeof backupDriverOf>[0], operation: string, { directory, keep = DEFAULT_BACKUP_KEEP }: BackupOptions) {
   const driver = backupDriverOf(source, operation, "openFile");
-  refuseOpenTransactionOn(driver, operation);
+  runSync(refuseOpenTransaction(driver.name, operation), driver);
   if (driver.filePath === null) throw usageError("An in-memory database has no file to back up.");
   assertAbsolute("directory", directory);
   // Keeping none would delete the snapshot just taken.

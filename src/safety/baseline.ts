@@ -1,12 +1,13 @@
 /** Adopting a database made before stepwise: when its schema is what migrations 1..N build, record 1..N as applied. */
-import { alreadyManagedError, invalidTargetError, schemaMismatchError } from "../core/error-factories.js";
+import { invalidTargetError } from "../core/error-factories.js";
+import { alreadyManagedError, schemaMismatchError } from "./errors.js";
 import { setUserVersion } from "../core/history.js";
 import type { SyncMigrationManager } from "../core/manager.js";
 import type { Step } from "../core/step.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
 import { inWriteTransaction, readSchemaOf, replaySchema, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 import { describeDrift, diffSchemas } from "./schema-snapshot.js";
-import type { SchemaDifference } from "../core/schema-difference.js";
+import type { SchemaDifference } from "../core/errors.js";
 
 /** Options for {@link baselineDatabase}. */
 export interface BaselineOptions {

@@ -1,5 +1,5 @@
 /** `stepwise repair --checksums`: after a deliberate edit, realigns the recorded checksums with the registry's and logs each realignment next to the history. */
-import { ensureChecksumRepairLog, readChecksumRepairs, recordChecksumRepair, type ChecksumRepairEvent } from "../core/checksum-repair-log.js";
+import { ensureChecksumRepairLog, readChecksumRepairs, recordChecksumRepair, type ChecksumRepairEvent } from "./checksum-repair-log.js";
 import { databaseAheadError, incompleteMigrationError, invalidTargetError } from "../core/error-factories.js";
 import type { SyncMigrationManager } from "../core/manager.js";
 import { formatMigrationLabel } from "../core/migration-label.js";

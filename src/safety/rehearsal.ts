@@ -3,8 +3,9 @@
  * transaction rolled back at the end, each migration's transaction a savepoint, a body's connection refusing what would end it (the real run would report `TRANSACTION_ESCAPED`).
  */
 import { driverCapabilityError, requireCapabilities, type SyncDriver } from "../core/driver.js";
-import { classifySafely, isConnectionClosedError, nativeCauseOf, recordNativeError, rehearsalRefusedError, tempFolderUnusableError, transactionOpenError } from "../core/error-factories.js";
-import { StepwiseError } from "../core/errors.js";
+import { classifySafely, isConnectionClosedError, nativeCauseOf, recordNativeError, tempFolderUnusableError, transactionOpenError } from "../core/error-factories.js";
+import { rehearsalRefusedError } from "./errors.js";
+import { StepwiseError, type SchemaDifference } from "../core/errors.js";
 import type { MigrationEvent } from "../core/events.js";
 import { Executor } from "../core/executor.js";
 import { SyncMigrationManager } from "../core/manager.js";
@@ -17,7 +18,6 @@ import { findWholeRunObstacle } from "../core/whole-run-transaction.js";
 import { guardSqlCalls, openContainedCopy, statementsOf, withGuardedBodies } from "./contained-copy.js";
 import { executorOn, observeSchema, type SafetyNetManager } from "./schema-reader.js";
 import { diffSchemas, type SchemaSnapshot } from "./schema-snapshot.js";
-import type { SchemaDifference } from "../core/schema-difference.js";
 
 /** How one planned migration fared in the rehearsal. */
 export interface RehearsalStep {

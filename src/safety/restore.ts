@@ -2,19 +2,10 @@
  * Putting a backup back: checked (intact, holding this app's history or nothing), copied with `VACUUM INTO` beside the database and renamed over it once its `-wal`, `-shm` and `-journal` are gone,
  * so the path holds the old database or the restored one, never a mix. The old one is kept as a backup; a restore refuses while the database is in use.
  */
-import type { BackupRecord } from "../core/backup-record.js";
+import type { BackupRecord } from "../core/events.js";
 import type { SyncDriver } from "../core/driver.js";
-import {
-  backupInvalidError,
-  backupIsDatabaseError,
-  backupLockedError,
-  databaseFolderMissingError,
-  databaseLockedError,
-  foreignBackupError,
-  migrationInProgressError,
-  translateSqliteError,
-  usageError,
-} from "../core/error-factories.js";
+import { backupLockedError, databaseLockedError, migrationInProgressError, translateSqliteError, usageError } from "../core/error-factories.js";
+import { backupInvalidError, backupIsDatabaseError, databaseFolderMissingError, foreignBackupError } from "./errors.js";
 import { describeFileKind, StepwiseError, type ForeignBackupReason } from "../core/errors.js";
 import { DEFAULT_TABLE_NAME, HistoryStore } from "../core/history.js";
 import { assessMigrationOwner, parseMigrationOwner } from "../core/migration-owner.js";
@@ -22,7 +13,7 @@ import { nodeFs, nodePath } from "../core/node-builtins.js";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
 import { highestRecordedVersion, matchesRecordedChecksum, matchesRecordedName } from "../core/planner.js";
 import { runSync } from "../core/runners.js";
-import { refuseOpenTransactionOn } from "../core/transaction-open.js";
+import { refuseOpenTransaction } from "../core/transaction-open.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { fileKindAt, realDatabaseFileOrThrow } from "../drivers/database-file.js";
 import { findLockHolders } from "../drivers/lock-holders.js";
@@ -80,7 +71,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   const store = new HistoryStore(options.tableName ?? DEFAULT_TABLE_NAME);
   const databasePath = realDatabaseFileOrThrow(options.databasePath);
   if (opener.filePath !== null && isSameFile(opener.filePath, databasePath)) {
-    refuseOpenTransactionOn(opener, "restoreBackup");
+    runSync(refuseOpenTransaction(opener.name, "restoreBackup"), opener);
     throw usageError(
       `restoreBackup was handed a connection open on ${databasePath}, which would go on using the replaced file. Close the app's connections to it and pass one on another database (an in-memory one will do).`,
     );

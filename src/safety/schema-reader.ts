@@ -1,5 +1,5 @@
 /** What the nets share: running a net's step on either runner, and reading a schema, live or as migrations 1..N build it on a scratch database. */
-import { stepwiseTableNames } from "../core/checksum-repair-log.js";
+import { stepwiseTableNames } from "./checksum-repair-log.js";
 import { COLLATE_C, CONCAT, EQ, GT, NE, PostgresHistoryStore, TEXT } from "../core/dialects/postgres.js";
 import { driverCapabilityError, type Driver, type ScratchDatabase } from "../core/driver.js";
 import { Executor, type ExecutorSettings } from "../core/executor.js";

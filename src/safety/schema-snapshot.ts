@@ -3,7 +3,7 @@
  * (AUTOINCREMENT, ON CONFLICT, DEFERRABLE...) is caught by comparing each `CREATE TABLE` text, tokenised so that comments, whitespace, keyword case and quoting are ignored.
  */
 import { quoteIdentifier } from "../core/batch-walk.js";
-import type { SchemaAspectChange, SchemaDifference, SchemaObjectType } from "../core/schema-difference.js";
+import type { SchemaAspectChange, SchemaDifference, SchemaObjectType } from "../core/errors.js";
 import { readSchemaObjects } from "../core/schema-objects.js";
 import { query, queryValue, type Step } from "../core/step.js";
 import { significantTokens, tokenizeSqliteSql } from "../shared/sqlite-tokens.js";

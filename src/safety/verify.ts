@@ -1,6 +1,6 @@
 /** Drift detection: the live schema against a replay of the migrations the history says were applied. */
-import { schemaDriftError } from "../core/error-factories.js";
-import { expectedSchemaTableName } from "../core/checksum-repair-log.js";
+import { schemaDriftError } from "./errors.js";
+import { expectedSchemaTableName } from "./checksum-repair-log.js";
 import { verifyHistoryOrThrow } from "../core/planner.js";
 import { begin, exec, inTransaction, query, queryValue, rollbackQuietly, run, type Step } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";
@@ -8,7 +8,7 @@ import type { SyncMigrationManager } from "../core/manager.js";
 import { inWriteTransaction, postgresSchemaOf, readSchemaOf, replaySchema, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 import { quoteIdentifier } from "../core/batch-walk.js";
 import { describeDrift, diffSchemas, type SchemaSnapshot } from "./schema-snapshot.js";
-import type { SchemaDifference } from "../core/schema-difference.js";
+import type { SchemaDifference } from "../core/errors.js";
 
 /** What {@link verifySchema} found. Plain data. */
 export interface SchemaVerification {

@@ -1,6 +1,6 @@
 /** The tables stepwise keeps next to the history: the record of `repair --checksums` (`<history>_checksum_repairs`, created by the first repair), and verify's cache. */
-import type { HistoryStore } from "./history.js";
-import { exec, query, run, type Step } from "./step.js";
+import type { HistoryStore } from "../core/history.js";
+import { exec, query, run, type Step } from "../core/step.js";
 
 const SUFFIX = "checksum_repairs";
 

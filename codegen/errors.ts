@@ -1,0 +1,17 @@
+/** The errors only codegen and the bin throw: a registry that will not load, a file that could not be written. The same `StepwiseError`, its codes and details defined in the core. */
+import { describeThrownValue, isFull } from "../src/core/error-factories.js";
+import { StepwiseError, type StepwiseErrorDetails } from "../src/core/errors.js";
+
+/** `REGISTRY_LOAD_FAILED`: the registry module could not be imported. */
+export function registryLoadError({ file, location, cause }: StepwiseErrorDetails["REGISTRY_LOAD_FAILED"] & { cause: unknown }) {
+  const message = `Could not load ${file}${location ? ` (at ${location})` : ""}: ${describeThrownValue(cause)}\nIf a migration throws when it is imported, fix it there; if the registry itself is broken, run "stepwise gen" to rewrite it.`;
+  return new StepwiseError("REGISTRY_LOAD_FAILED", message, { file, location }, { cause });
+}
+
+/** `FILE_WRITE_FAILED`: `gen` or `create` could not write a file; the target is as it was and the temporary copy is gone. */
+export function fileWriteError(fields: StepwiseErrorDetails["FILE_WRITE_FAILED"] & { cause: unknown }) {
+  const { file, step, systemCode, bytesWritten, bytesExpected } = fields;
+  const fix = isFull(systemCode) ? "Free disk space (or raise the quota or file size limit) and run it again." : "Check that the folder is writable and on a healthy disk, then run it again.";
+  const message = `Could not write ${file} (${systemCode ?? "error"} during ${step}${step === "write" ? ` after ${bytesWritten} of ${bytesExpected} bytes` : ""}). Nothing was replaced: the file is as it was before, and the temporary copy was removed. ${fix}`;
+  return new StepwiseError("FILE_WRITE_FAILED", message, { file, step, systemCode, bytesWritten, bytesExpected }, { cause: fields.cause });
+}

@@ -1,0 +1,30 @@
+/** The errors only the CLI throws: a driver it cannot name, find or load, and a path it cannot pass on. The same `StepwiseError`, its codes and details defined in the core. */
+import { describeThrownValue, NOTHING_CHANGED } from "../core/error-factories.js";
+import { StepwiseError, type StepwiseErrorDetails } from "../core/errors.js";
+
+/** `PATH_NOT_UTF8`: the string that reached stepwise names another file than the bytes given. */
+export function pathEncodingError(path: string, bytes: string) {
+  const message = `The path ${bytes} is not valid UTF-8, so stepwise cannot open the file it names (it would open another one). ${NOTHING_CHANGED} Rename the file to a UTF-8 name (or link to it from one), and pass that.`;
+  return new StepwiseError("PATH_NOT_UTF8", message, { path, bytes });
+}
+
+/** `DRIVER_UNKNOWN`: a driver name that names none of stepwise's drivers (the CLI exits 2: a setting the user typed). */
+export function driverUnknownError({ driver, source, validDrivers }: StepwiseErrorDetails["DRIVER_UNKNOWN"]) {
+  return new StepwiseError("DRIVER_UNKNOWN", `Unknown driver ${JSON.stringify(driver)} in ${source}. ${NOTHING_CHANGED} Use one of: ${validDrivers.join(", ")}.`, { driver, source, validDrivers });
+}
+
+/** `DRIVER_NOT_INSTALLED`: the driver's library is missing, or fails to load on this runtime. */
+export function driverNotInstalledError(fields: StepwiseErrorDetails["DRIVER_NOT_INSTALLED"] & { cause?: unknown }) {
+  const { driver, packageName, installCommand, reason, cause } = fields;
+  const problem =
+    reason === "missing"
+      ? `The ${driver} driver needs the "${packageName}" package, which is not installed. ${NOTHING_CHANGED} Install it with:`
+      : `The "${packageName}" package is installed but failed to load on this runtime (${describeThrownValue(cause).replace(/\s+/g, " ")}). ${NOTHING_CHANGED} Rebuild it for this runtime with:`;
+  const message = `${problem}\n  ${installCommand}\nor choose another driver with --driver (or "driver" in the config).`;
+  return new StepwiseError("DRIVER_NOT_INSTALLED", message, { driver, packageName, installCommand, reason }, { cause });
+}
+
+/** `DRIVER_RUNTIME_UNSUPPORTED`: the driver is built into another runtime. */
+export function driverRuntimeUnsupportedError({ driver, runtime, required, hint }: StepwiseErrorDetails["DRIVER_RUNTIME_UNSUPPORTED"] & { hint: string }) {
+  return new StepwiseError("DRIVER_RUNTIME_UNSUPPORTED", `The ${driver} driver needs ${required}, but this is ${runtime}. ${NOTHING_CHANGED} ${hint}`, { driver, runtime, required });
+}

@@ -1,0 +1,76 @@
+/** The errors only the safety nets throw (baseline, verify, rehearsal, backups and restore), beside the core's: the same `StepwiseError`, its codes and details defined in the core. */
+import { formatList, NOTHING_CHANGED } from "../core/error-factories.js";
+import { StepwiseError, type FileKind, type ForeignBackupReason, type SchemaDifference, type StepwiseErrorDetails } from "../core/errors.js";
+import { CALLS, option, text, type Text } from "../core/option-text.js";
+
+/** `SCHEMA_MISMATCH`: baseline found the schema is not what migrations 1..N build; nothing was recorded. `drift` words each difference. */
+export function schemaMismatchError(version: number, differences: readonly SchemaDifference[], drift: readonly string[]) {
+  const message = text`The database's schema is not what migrations 1..${version} build:${formatList(drift)}\nNothing was recorded. Pick the version the schema matches, fix the schema by hand, or record it anyway with ${option("dangerouslyForce", true)} if you know the differences are harmless.`;
+  return new StepwiseError("SCHEMA_MISMATCH", message, { version, differences, drift });
+}
+
+/** `SCHEMA_DRIFT`: the live schema differs from what the applied migrations build; `drift` words each difference. */
+export function schemaDriftError({ version, differences, drift }: StepwiseErrorDetails["SCHEMA_DRIFT"] & { drift: readonly string[] }) {
+  const message = `The schema differs from what migrations 1..${version} build:${formatList(drift)}\nSomething changed it outside migrations. Undo that change, or make it a migration ("stepwise create").`;
+  return new StepwiseError("SCHEMA_DRIFT", message, { version, differences });
+}
+
+/** `ALREADY_MANAGED`: baseline was asked of a database that has a migration history (in `tableName`). */
+export function alreadyManagedError(currentVersion: number, tableName: string) {
+  const message = `The database already has a migration history ("${tableName}", at version ${currentVersion}); baseline only adopts databases that have none. Use "up" to continue, or "verify" to compare its schema.`;
+  return new StepwiseError("ALREADY_MANAGED", message, { currentVersion });
+}
+
+/** `REHEARSAL_REFUSED`: the plan holds a migration that cannot join the one transaction a rehearsal runs in; nothing ran. */
+export function rehearsalRefusedError({ version, file, obstacle, driver }: StepwiseErrorDetails["REHEARSAL_REFUSED"]) {
+  const message = text`Cannot rehearse the pending migrations: migration ${version} (${file}) ${obstacle === "transaction-false" ? "has transaction: false" : "switches foreign keys off"}, and on the ${driver} driver a rehearsal runs inside one transaction rolled back at the end, which that migration cannot join. Nothing ran and nothing was changed. Rehearse up to version ${version - 1} (${CALLS.rehearseUp({ to: version - 1 })}), or rehearse on a copy of the database.`;
+  return new StepwiseError("REHEARSAL_REFUSED", message, { version, file, obstacle, driver });
+}
+
+/** `DATABASE_DAMAGED`: the database fails `quick_check`, so `up --backup` migrates nothing. */
+export function databaseDamagedError({ databasePath, problems }: { databasePath: string; problems: readonly string[] }) {
+  const fix = `restore a good backup ("stepwise restore <file> --yes"), or recover the data with the sqlite3 shell's ".recover" into a new file; to migrate it as it is, pass --dangerously-skip-integrity-check (dangerouslySkipIntegrityCheck: true)`;
+  const message = `${databasePath} fails SQLite's quick_check (${problems.slice(0, 3).join("; ")}). ${NOTHING_CHANGED} To go on: ${fix}.`;
+  return new StepwiseError("DATABASE_DAMAGED", message, { databasePath, check: "quick_check", problems, fix });
+}
+
+/** `BACKUP_INVALID`: the file offered to `restore` is no usable backup (`kind` says what it is when it is no regular file); nothing was changed. */
+export function backupInvalidError(file: string, reason: string, cause?: unknown, kind: FileKind | null = null) {
+  return new StepwiseError("BACKUP_INVALID", text`${file} cannot be restored: ${reason}. ${NOTHING_CHANGED} Pick a file written by ${CALLS.upWithBackup}.`, { file, reason, kind }, { cause });
+}
+
+/** `BACKUP_DISK_FULL`: the backup folder ran out of room; the database was not touched, and freeing space elsewhere does not help. */
+export function backupDiskFullError(fields: StepwiseErrorDetails["BACKUP_DISK_FULL"] & { cause: unknown }) {
+  const { directory, path, systemCode, availableBytes, neededBytes } = fields;
+  const sizes = `${neededBytes === null ? "" : `; the database is ${neededBytes} bytes`}${availableBytes === null ? "" : `, ${availableBytes} bytes are free there`}`;
+  const message = text`The backup folder ${directory} has no room for the backup (${systemCode}${sizes}). The partial backup was removed and the database was not touched. Free space in that folder, lower ${option("backupKeep")}, or back up to a folder on another disk.`;
+  return new StepwiseError("BACKUP_DISK_FULL", message, { directory, path, systemCode, availableBytes, neededBytes }, { cause: fields.cause });
+}
+
+/** `BACKUP_FOLDER_UNWRITABLE`: the backup folder cannot be created or written; the database was not touched. */
+export function backupFolderUnwritableError(directory: string, systemCode: string, cause: unknown, remedy?: string | Text) {
+  const message = text`The backup folder ${directory} cannot be written (${systemCode}). The database was not touched. ${remedy ?? text`Fix the folder's permissions, or pass a writable folder: ${option("backupDirectory", "<dir>")}.`}`;
+  return new StepwiseError("BACKUP_FOLDER_UNWRITABLE", message, { directory, systemCode }, { cause });
+}
+
+/** `BACKUP_FOREIGN`: the backup's history does not match this app's migrations. */
+export function foreignBackupError(file: string, reasons: readonly ForeignBackupReason[]) {
+  const lines = reasons.map(({ version, kind, backup, registry }) =>
+    kind === "unknown-version" ? `migration ${version} (${backup}) is not in this app's registry` : `migration ${version}: the backup has ${kind} ${backup}, the registry ${registry}`,
+  );
+  const shown = [...lines.slice(0, 10), ...(lines.length > 10 ? [`\u2026 and ${lines.length - 10} more`] : [])];
+  const message = text`${file} does not hold this app's migrations:${formatList(shown)}\n${NOTHING_CHANGED} Pick a backup of this database, or pass ${option("dangerouslyAllowForeignBackup", true)} if you mean to put this one in place anyway.`;
+  return new StepwiseError("BACKUP_FOREIGN", message, { file, reasons });
+}
+
+/** `BACKUP_IS_DATABASE`: the file offered to `restore` is the database itself. */
+export function backupIsDatabaseError(backupFile: string, databasePath: string) {
+  const message = text`${backupFile} is the database ${databasePath} itself (the same file), so there is nothing to restore from it. ${NOTHING_CHANGED} Pick a backup written by ${CALLS.upWithBackup} (listed in the backup folder as <file>.v<version>.<time>.<identity>.bak).`;
+  return new StepwiseError("BACKUP_IS_DATABASE", message, { backupFile, databasePath });
+}
+
+/** `DATABASE_FOLDER_MISSING`: no folder to hold the database. */
+export function databaseFolderMissingError(databasePath: string, folder: string) {
+  const message = text`There is no folder ${folder} to hold the database ${databasePath}; nothing was changed. Check ${option("databasePath")}, or create the folder first (mkdir -p "${folder}").`;
+  return new StepwiseError("DATABASE_FOLDER_MISSING", message, { databasePath, folder });
+}
