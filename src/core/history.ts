@@ -219,12 +219,6 @@ export class HistoryStore {
     return this.rowDiscarded(version, direction === "up" ? "insert" : "delete");
   }
 
-  /** Rewrites an applied row's checksum while it still holds `from`; returns whether it did. */
-  *replaceChecksum(version: number, from: string, to: string): Step<boolean> {
-    const result = yield* run(`UPDATE ${this.quoted} SET checksum = ? WHERE version ${this.eq} ? AND checksum ${this.eq} ? AND state ${this.eq} 'applied'`, [to, version, from]);
-    return result.changes === 1;
-  }
-
   /** The error for a history write that found its row gone. Outside a transaction an `up` writes its `started` row back, so the next run stops instead of running it again. */
   *reportMissingRow(error: StepwiseError<"HISTORY_ROW_MISSING">, entry: MigrationEntry, direction: MigrationDirection, rolledBack: boolean, startedAt: string): Step<StepwiseError> {
     if (rolledBack) return migrationFailedError({ version: entry.version, file: entry.file, direction, cause: error, rolledBack });
