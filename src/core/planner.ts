@@ -148,7 +148,10 @@ export function findHistoryProblem(registry: MigrationRegistry, applied: readonl
     const present = new Set(applied.map((row) => row.version));
     const missing: number[] = [];
     // A fresh database records a squash alone: the versions it replaced have no rows of their own.
-    for (let version = 1; version < highest; version++) if (!present.has(version) && !isBuiltBySquash(registry[version - 1], present)) missing.push(version);
+    for (let version = 1; version < highest; version++) {
+      const entry = registry[version - 1]!;
+      if (!present.has(version) && !(isReplacedBySquash(entry) && present.has(entry.squashedInto!))) missing.push(version);
+    }
     if (missing.length > 0) return historyOutOfOrderError(missing, highest);
   }
   return null;
@@ -156,11 +159,6 @@ export function findHistoryProblem(registry: MigrationRegistry, applied: readonl
 
 /** Whether `entry` is one of the versions a squash replaced (not the squash itself). */
 const isReplacedBySquash = (entry: MigrationEntry): boolean => entry.squashedInto !== undefined && entry.squashedInto !== entry.version;
-
-/** Whether `entry` is a version a squash replaced, and the squash is recorded. */
-function isBuiltBySquash(entry: MigrationEntry | undefined, present: ReadonlySet<number>): boolean {
-  return entry !== undefined && isReplacedBySquash(entry) && present.has(entry.squashedInto!);
-}
 
 /** Plans applying pending migrations up to `options.to` (default: the latest); `INVALID_TARGET` when `to` is not a version above the current one. */
 export function planUp<E extends MigrationEntry>(registry: readonly E[], applied: readonly AppliedMigrationKey[], options: { readonly to?: number } = {}): MigrationPlan<E> {
