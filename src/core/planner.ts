@@ -273,14 +273,6 @@ export function matchesRecordedChecksum(entry: MigrationEntry, recorded: string)
   return recorded === entry.checksum || (entry.legacyChecksum !== undefined && entry.legacyChecksum.split(" ").includes(recorded));
 }
 
-/**
- * Whether a history row named `name` with `checksum` records `entry` rather than another migration under its number: its name, or, on a version a squash replaced or took (a squash
- * again later renames the earlier squash's), another name with a checksum the squash records (the registry keeps that checksum, not the name).
- */
-export function matchesRecordedName(entry: MigrationEntry, name: string, checksum: string): boolean {
-  return name === entry.name || (entry.squashedInto !== undefined && checksum !== entry.checksum && matchesRecordedChecksum(entry, checksum));
-}
-
 /** The newest version with a history row of any state (rows ascending); 0 when none. */
 export function highestRecordedVersion(rows: readonly Pick<AppliedMigrationKey, "version">[]): number {
   return rows.length === 0 ? 0 : rows[rows.length - 1]!.version;
