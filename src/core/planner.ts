@@ -97,11 +97,6 @@ export function assertRegistryForDriver(registry: MigrationRegistry, driverDiale
     const entryDialect = dialect ?? DEFAULT_DIALECT;
     if (entryDialect !== driverDialect) throw registryDialectMismatchError({ registryDialect: entryDialect, driverDialect, driver: driverName, version, file });
   }
-  assertValidRegistry(registry);
-}
-
-/** Throws `REGISTRY_INVALID` when {@link findRegistryProblems} finds anything. */
-export function assertValidRegistry(registry: MigrationRegistry): void {
   const problems = findRegistryProblems(registry);
   if (problems.length > 0) throw registryInvalidError(problems);
 }
