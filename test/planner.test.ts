@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
-  assertValidRegistry,
+  assertRegistryForDriver,
   describeStatus,
   findHistoryProblem,
   findRegistryProblems,
@@ -265,7 +265,7 @@ describe("findRegistryProblems", () => {
   test("a well-formed registry, and an empty one, have no problems", () => {
     assert.deepEqual(findRegistryProblems(registryOf(3)), []);
     assert.deepEqual(findRegistryProblems([]), []);
-    assert.doesNotThrow(() => assertValidRegistry(registryOf(3)));
+    assert.doesNotThrow(() => assertRegistryForDriver(registryOf(3), "sqlite", "better-sqlite3"));
   });
 
   test("duplicates, gaps, a start above 1 and invalid versions are each reported", () => {
@@ -309,9 +309,9 @@ describe("findRegistryProblems", () => {
     );
   });
 
-  test("assertValidRegistry throws REGISTRY_INVALID with every problem", () => {
+  test("assertRegistryForDriver throws REGISTRY_INVALID with every problem", () => {
     assert.throws(
-      () => assertValidRegistry([entry(1), entry(3), entry(4)]),
+      () => assertRegistryForDriver([entry(1), entry(3), entry(4)], "sqlite", "better-sqlite3"),
       (error: unknown) => {
         assert.equal((error as { code?: string }).code, "REGISTRY_INVALID");
         assert.deepEqual(

@@ -1,5 +1,5 @@
 /** The connection settings a migration can leave changed on the app's connection, which `up`, `down` and `reset` put back; not what the file stores (`journal_mode`). */
-import { exec, query, queryOne, queryValue, type Step } from "./step.js";
+import { exec, query, queryValue, type Step } from "./step.js";
 
 /** Every setting restored, each read with `PRAGMA <name>` (`case_sensitive_like` by `'a' LIKE 'A'`). */
 const SETTINGS: readonly string[] = (
@@ -47,7 +47,7 @@ function* releaseExclusiveFileLocks(): Step<void> {
     yield* queryValue(`PRAGMA ${quoted}.journal_mode = WAL`);
   }
   // The read's end is what drops the lock held since the exclusive mode took it.
-  yield* queryOne("SELECT count(*) AS n FROM sqlite_master");
+  yield* query("SELECT count(*) AS n FROM sqlite_master");
 }
 
 function* readSetting(name: string): Step<string | number | undefined> {

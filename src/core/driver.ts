@@ -73,7 +73,7 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
   /** Copies the live database to `path` with the online backup API; resolves to the pages copied. */
   backupTo?(path: string): Promise<number>;
   /** A driver of the same library on another file; `readonly` needs it to exist (capability `openFile`). The caller closes it. */
-  openFile?(path: string, options: OpenFileOptions): MaybePromise<Driver<Db, Async>, Async>;
+  openFile?(path: string, options: { readonly readonly: boolean; readonly busyTimeoutMs: number }): MaybePromise<Driver<Db, Async>, Async>;
   /** Takes the run lock of history table `tableName` (PostgreSQL's advisory lock) and returns its release; `DATABASE_LOCKED` past `busyTimeoutMs`. */
   holdRunLock?(tableName: string, busyTimeoutMs: number): Promise<() => Promise<void>>;
   /** A new, empty database on the same server for the replaying safety nets; the caller drops it. */
@@ -92,12 +92,6 @@ export interface ScratchDatabase<Db = unknown> {
   readonly driver: AsyncDriver<Db>;
   /** Closes the connection and drops the database; safe to call twice. */
   drop(): Promise<void>;
-}
-
-/** How {@link Driver.openFile} opens a file: `readonly` needs it to exist; read-write creates it. */
-export interface OpenFileOptions {
-  readonly readonly: boolean;
-  readonly busyTimeoutMs: number;
 }
 
 /** A driver whose primitives return values. */

@@ -56,7 +56,8 @@ interface Walk<E extends MigrationEntry> {
   readonly direction: MigrationDirection;
   /** `transaction: "all"`. */
   readonly all: boolean;
-  readonly replan: (applied: AppliedMigrationKey[]) => MigrationPlan<E>;
+  /** Plans again from the history's keys, refusing what this run cannot apply. */
+  readonly replan: (applied: AppliedMigrationKey[]) => Step<MigrationPlan<E>>;
   readonly ran: AppliedStep[];
   /** Taken before the first migration that could change a setting; `null` until then. */
   settingsBefore: ConnectionSettingsSnapshot | null;
@@ -71,8 +72,6 @@ interface Walk<E extends MigrationEntry> {
   uncommitted: { readonly entry: E; readonly durationMs: number }[];
 }
 
-/** A walk's state before its first transaction. */
-const startWalk = () => ({ settingsBefore: null, ensured: false, stale: false, uncommitted: [] });
 const WAIT_POLL_MS = 25;
 const TRANSACTION_CONTROL = /^(?:BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|START|ABORT|PREPARE)\b/i;
 
@@ -90,8 +89,6 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   readonly dialect: Dialect;
   readonly store: HistoryStore;
   private historyGuard: HistoryGuard | null = null;
-  /** Whether the history guard may have made triggers this run. */
-  private historyGuardMade = false;
   /** Made before the first migration that needs it. */
   private escapeGuard: EscapeGuardRun | null = null;
   private readonly referencingTables = new ReferencingTables();
@@ -123,29 +120,31 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     });
   }
 
-  private *runPlan(direction: MigrationDirection, options: { readonly transaction?: TransactionMode }, replan: Walk<R[number]>["replan"]): Step<MigrationResult> {
+  private *runPlan(direction: MigrationDirection, options: { readonly transaction?: TransactionMode }, plan: (applied: AppliedMigrationKey[]) => MigrationPlan<R[number]>): Step<MigrationResult> {
     yield* refuseOpenTransaction(this.settings.driverName, direction);
     this.referencingTables.forget();
     const all = (options.transaction ?? DEFAULT_TRANSACTION_MODE) === "all";
+    const replan = function* (this: Executor<R>, applied: AppliedMigrationKey[]): Step<MigrationPlan<R[number]>> {
+      const fresh = plan(applied);
+      if (all && this.settings.capabilities.atomicBatch) {
+        const fix = text`Each migration is ${direction === "up" ? "applied" : "reverted"} atomically on its own; run ${runCall(direction)} instead.`;
+        throw driverCapabilityError({ driver: this.settings.driverName, capability: "atomicBatch", operation: [runCall(direction, { transaction: "all" })], fix });
+      }
+      if (all) yield* refuseWholeRunObstacles(this, fresh.steps, direction);
+      else this.refuseUnsupportedMigrations(fresh.steps, direction);
+      return fresh;
+    }.bind(this);
     const ran: AppliedStep[] = [];
     let fromVersion: number | null = null;
     const attempt = function* (this: Executor<R>): Step<MigrationResult> {
-      const plan = replan(yield* this.store.readKeys());
-      if (all) {
-        if (this.settings.capabilities.atomicBatch) {
-          const fix = text`Each migration is ${direction === "up" ? "applied" : "reverted"} atomically on its own; run ${runCall(direction)} instead.`;
-          throw driverCapabilityError({ driver: this.settings.driverName, capability: "atomicBatch", operation: [runCall(direction, { transaction: "all" })], fix });
-        }
-        yield* refuseWholeRunObstacles(this, plan.steps, direction);
+      const { steps, toVersion, fromVersion: current } = yield* replan(yield* this.store.readKeys());
+      fromVersion ??= current;
+      if (steps.length === 0) {
+        this.emit({ type: "nothing-pending", direction, currentVersion: current });
+        return { direction, fromVersion, toVersion, steps: ran };
       }
-      fromVersion ??= plan.fromVersion;
-      if (plan.steps.length === 0) {
-        this.emit({ type: "nothing-pending", direction, currentVersion: plan.fromVersion });
-        return { direction, fromVersion, toVersion: plan.toVersion, steps: ran };
-      }
-      this.refuseUnsupportedMigrations(plan.steps, direction);
       // No counter yet: the first transaction plans again under the lock.
-      const walk: Walk<R[number]> = { direction, all, replan, ran, queue: plan.steps, toVersion: plan.toVersion, next: 0, counter: null, ...startWalk() };
+      const walk: Walk<R[number]> = { direction, all, replan, ran, queue: steps, toVersion, next: 0, counter: null, settingsBefore: null, ensured: false, stale: false, uncommitted: [] };
       return { direction, fromVersion, toVersion: yield* this.walk(walk), steps: ran };
     };
     return yield* this.withConnectionSettings(this.waitWhileAnotherProcessMigrates(attempt.bind(this)));
@@ -154,7 +153,6 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   /** Runs the plan with the run's guards, then puts the connection back as the run found it. */
   private *walk(walk: Walk<R[number]>): Step<number> {
     this.historyGuard = this.dialect.guardHistory?.(this.store) ?? null;
-    this.historyGuardMade = false;
     this.escapeGuard = null;
     let failed = true;
     try {
@@ -186,7 +184,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       this.escapeGuard = null;
       this.historyGuard = null;
       if (escapeGuard) yield* escapeGuard.close();
-      if (historyGuard && this.historyGuardMade) yield* historyGuard.remove();
+      if (historyGuard) yield* historyGuard.remove();
     }
   }
 
@@ -204,8 +202,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     const created = ensuring && (yield* this.store.ensure());
     walk.ensured = true;
     if (walk.stale || counter === null || counter !== walk.counter) {
-      const fresh = walk.replan(created ? [] : yield* this.store.readKeys(ensuring));
-      if (walk.all) yield* refuseWholeRunObstacles(this, fresh.steps, direction);
+      const fresh = yield* walk.replan(created ? [] : yield* this.store.readKeys(ensuring));
       const pending = new Set(fresh.steps);
       for (const entry of walk.queue.slice(walk.next)) {
         if (!pending.has(entry)) this.emit({ type: "skipped", direction, version: entry.version, name: entry.name, reason: "applied-elsewhere" });
@@ -230,9 +227,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         return false;
       }
       if (!entry.transaction) {
+        // It puts back the settings its PRAGMAs changed at once: the migrations after it run with the connection as the app set it.
         walk.ran.push(yield* this.runWithoutTransaction(entry, direction, walk.settingsBefore));
-        // Its PRAGMAs took effect at once; the migrations after it run with the connection as the app set it.
-        yield* this.restoreSettings(walk.settingsBefore);
         if (this.escapeGuard) yield* this.escapeGuard.renew();
         return ++walk.next === walk.queue.length;
       }
@@ -350,7 +346,6 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   private *applyAsBatch(entry: R[number], direction: MigrationDirection): Step<number | null> {
     this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
     const started = performance.now();
-    if (entry.kind !== "sql") this.refuseUnsupportedMigrations([entry], direction);
     const script = scriptOf(entry, direction);
     try {
       if (script === null) throw new Error("it has no down section");
@@ -359,7 +354,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       throw yield* this.migrationFailed(entry, direction, cause, true, "body");
     }
     try {
-      const history = direction === "up" ? [] : collectWrites(this.store.failUnlessApplied(entry.version));
+      const history = direction === "up" ? [] : [this.store.failUnlessApplied(entry.version)];
       // The history guard's triggers are made after stepwise's own writes and dropped after the script, inside the batch.
       const guarded = this.historyGuard?.wrapBatch ? yield* this.historyGuard.wrapBatch(entry, direction, script) : null;
       const statements = [...history, ...collectWrites(this.record(entry, direction, null)), this.store.failUnlessRecorded(entry.version, direction), ...(guarded?.before ?? [])];
@@ -423,11 +418,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   /** Runs `entry`'s body under the history guard. */
   private *runBody(entry: R[number], direction: MigrationDirection, inTransaction: boolean): Step<void> {
     const historyGuard = this.historyGuard;
-    // Until it says it made nothing, what a failure left is dropped when the run ends.
-    const madeBefore = this.historyGuardMade;
-    this.historyGuardMade = historyGuard !== null;
     const guarded = historyGuard !== null && (yield* historyGuard.enter(entry, direction, inTransaction));
-    this.historyGuardMade ||= madeBefore || guarded;
     const script = scriptOf(entry, direction);
     // Outside a transaction each statement commits alone, so sending them apart changes nothing and names the one that fails; a script that manages its own transaction goes whole.
     const statements = !inTransaction && script !== null && this.dialect.splitStatements ? this.dialect.splitStatements(script) : null;
@@ -657,8 +648,9 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     if (described) return described;
     const sqliteCode = this.sqliteCodeOf(cause);
     if (rolledBack && sqliteCode?.startsWith("SQLITE_FULL")) return diskFullError({ version: entry.version, file: entry.file, sqliteCode, cause });
-    // A read-only, locked or corrupt database is the environment's fault, not the migration's.
-    const environmental = rolledBack && this.isEnvironmental(cause, sqliteCode, origin) && !(yield* this.isQueryOnlyRefusal(sqliteCode)) ? this.translateError(cause) : cause;
+    // A read-only, locked or corrupt database is the environment's fault, not the migration's; from a body, never a lock or an unopenable file, which come from what the body reached for (an ATTACHed file).
+    const fromEnvironment = isInstanceSafely(cause, Error) && (origin !== "body" || sqliteCode === null || !["locked", "cantopen", "notadb"].includes(kindOfSqliteCode(sqliteCode)));
+    const environmental = rolledBack && fromEnvironment && !(yield* this.isQueryOnlyRefusal(sqliteCode)) ? this.translateError(cause) : cause;
     if (isInstanceSafely(environmental, StepwiseError) && environmental.code !== "ASYNC_IN_SYNC_RUNNER") return environmental;
     const foreignKeyRebuild = yield* readForeignKeyRebuildHint(entry, direction, sqliteCode, cause, this.settings.capabilities.foreignKeySwitch);
     const location = origin === "body" ? locateFromFailure(entry, direction, cause) : null;
@@ -671,18 +663,11 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     if (findInCauseChain(cause, ({ message }: { message?: unknown }) => typeof message === "string" && message.includes(HISTORY_GUARD_MARK)))
       return "a row inserted, updated or deleted; the write was refused";
     const message = isInstanceSafely(cause, Error) ? cause.message : "";
-    // A trigger of the guard gone when it was dropped (inside a D1 batch): the table went with it.
+    // A trigger of the guard gone when it was dropped (after a body in a transaction, or inside a D1 batch): the table went with it.
     if (message.includes("no such trigger") && message.includes(GUARD_TABLE_PREFIX)) return "the table dropped or replaced";
     // Stepwise's own history write failed for want of the table or a column: renamed or altered.
     const gone = /no such (?:table|column)|has no column named/.test(message) && message.toLowerCase().includes(this.store.tableName.toLowerCase());
     return origin === "stepwise" && gone ? "the table renamed or altered" : null;
-  }
-
-  /** Whether a failure is the environment's; from a body, never a lock or an unopenable file, which come from what the body reached for (an ATTACHed file). */
-  private isEnvironmental(cause: unknown, sqliteCode: string | null, origin: FailureOrigin): boolean {
-    if (!isInstanceSafely(cause, Error)) return false;
-    if (origin !== "body" || sqliteCode === null) return true;
-    return !["locked", "cantopen", "notadb"].includes(kindOfSqliteCode(sqliteCode));
   }
 
   /** A write refused after the migration's own `PRAGMA query_only = 1`: its failure, not a read-only file. */

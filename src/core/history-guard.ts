@@ -20,7 +20,7 @@ export interface HistoryGuard {
   enter(entry: MigrationEntry, direction: MigrationDirection, inTransaction: boolean): Step<boolean>;
   /** After a guarded body: lets writes through, and throws `HISTORY_CHANGED_BY_MIGRATION` when the table was dropped, renamed or altered. */
   leave(entry: MigrationEntry, direction: MigrationDirection, inTransaction: boolean): Step<void>;
-  /** Drops whatever of the guard a failure left, outside any transaction; never throws. */
+  /** Drops whatever of the guard a failure left, outside any transaction (nothing when no body was guarded); never throws. */
   remove(): Step<void>;
   /** For a migration applied as one batch (D1): `null` when `script` needs no guard, else the trigger statements to follow stepwise's writes and the script followed by their drops. */
   wrapBatch?(entry: MigrationEntry, direction: MigrationDirection, script: string): Step<{ readonly before: readonly { sql: string; params: readonly unknown[] }[]; readonly script: string } | null>;
@@ -61,6 +61,8 @@ export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOpt
   let everyBody: boolean | null = null;
   /** The table's columns before the first guarded `transaction: false` body. */
   let columns: number | null = null;
+  /** Whether this run made triggers, which {@link HistoryGuard.remove} drops. */
+  let made = false;
   function* guards(entry: MigrationEntry, direction: MigrationDirection, text?: string): Step<boolean> {
     if (entry.kind !== "sql") return true;
     // Whether a trigger of the connection (in `main`, and `temp` where there is one) names the table.
@@ -78,20 +80,13 @@ export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOpt
     *enter(entry, direction, inTransaction) {
       if ((transactionsOnly && !inTransaction) || !(yield* guards(entry, direction))) return false;
       if (!inTransaction) columns ??= Number(yield* queryValue("SELECT count(*) FROM pragma_table_info(?)", [store.tableName]));
+      made = true;
       yield* exec(makeStatements.map((statement) => `${statement};`).join(""));
       return true;
     },
     *leave(entry, direction, inTransaction) {
-      if (inTransaction) {
-        try {
-          yield* exec(dropSql);
-        } catch (error) {
-          // Only a trigger gone says the table went; any other failure (the body set query_only) is the migration's own.
-          if (!(error instanceof Error && error.message.includes("no such trigger"))) throw error;
-          throw historyChangedError(store.tableName, entry, direction, true, "the table dropped or replaced", error);
-        }
-        return;
-      }
+      // A trigger gone (the table went with it) fails the drop, which the executor reports as the history changed; any other failure (the body set query_only) is the migration's own.
+      if (inTransaction) return yield* exec(dropSql);
       // The triggers still on the table (a rename carries them along) and its columns; a temp_store change may have taken the triggers.
       const found = (yield* query<{ guards: number; columns: number }>(
         `SELECT (SELECT count(*) FROM temp.sqlite_master WHERE type = 'trigger' AND name IN (${names.map((name) => `'${name}'`).join(", ")}) AND tbl_name = ? COLLATE NOCASE) AS guards, (SELECT count(*) FROM pragma_table_info(?)) AS columns`,
@@ -109,6 +104,7 @@ export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOpt
       return { before: makeStatements.map((sql) => ({ sql, params: [] })), script: `${script}\n;\n${dropSql}${columnsCheck}` };
     },
     *remove() {
+      if (!made) return;
       try {
         yield* exec(dropQuietlySql);
       } catch {

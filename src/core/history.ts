@@ -2,7 +2,7 @@
 import type { HistoryRowOperation, StepwiseError } from "./errors.js";
 import type { BatchStatement } from "./driver.js";
 import { findRowProblem, type AppliedMigration, type AppliedMigrationKey } from "./planner.js";
-import { begin, commit, exec, inTransaction, query, queryOne, rollbackQuietly, run, type Step } from "./step.js";
+import { begin, commit, exec, inTransaction, query, rollbackQuietly, run, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 import { historyRowMissingError, migrationFailedError, historyRowInvalidError, historyTableInvalidError, invalidTableNameError } from "./error-factories.js";
 
@@ -122,7 +122,7 @@ export class HistoryStore {
   *readStartedRow(version: number): Step<{ readonly owner: string | null } | null> {
     if (!(yield* this.existsWithValidShape())) return null;
     const ownerColumn = (yield* this.readColumns()).some((column) => column.name === "owner") ? "owner" : "NULL AS owner";
-    return (yield* queryOne<{ owner: string | null }>(`SELECT ${ownerColumn} FROM ${this.quoted} WHERE version ${this.eq} ? AND state ${this.eq} 'started'`, [version])) ?? null;
+    return (yield* query<{ owner: string | null }>(`SELECT ${ownerColumn} FROM ${this.quoted} WHERE version ${this.eq} ? AND state ${this.eq} 'started'`, [version]))[0] ?? null;
   }
 
   /** What the planner needs of each row, oldest first; `[]` when the table does not exist. `ensured`: {@link ensure} ran in this transaction. */
@@ -152,7 +152,7 @@ export class HistoryStore {
   protected *rowidOf(version: unknown): Step<number | null> {
     try {
       // A rowid past 2^53 would be rounded: the version names the row then.
-      const row = yield* queryOne<{ id: number | null }>(
+      const [row] = yield* query<{ id: number | null }>(
         `SELECT CASE WHEN rowid BETWEEN ${-Number.MAX_SAFE_INTEGER} AND ${Number.MAX_SAFE_INTEGER} THEN rowid END AS id FROM ${this.quoted} WHERE version IS ? ORDER BY rowid DESC LIMIT 1`,
         [version === undefined ? null : version],
       );
@@ -197,12 +197,12 @@ export class HistoryStore {
     if ((yield* run(sql, params)).changes === 0) throw historyRowMissingError({ table: this.tableName, version, operation });
   }
 
-  /** Fails (on the NOT NULL `name`) unless `version` has an applied row: the first statement of a batch that reverts it (D1), so two processes cannot both revert it. */
-  *failUnlessApplied(version: number): Step<void> {
-    yield* run(
-      `INSERT INTO ${this.quoted} (version, name, checksum, applied_at, state) SELECT ?, NULL, '', '', 'applied' WHERE NOT EXISTS (SELECT 1 FROM ${this.quoted} WHERE version ${this.eq} ? AND state ${this.eq} 'applied')`,
-      [version, version],
-    );
+  /** A batch statement that fails (on the NOT NULL `name`) unless `version` has an applied row: the first of a batch that reverts it (D1), so two processes cannot both revert it. */
+  failUnlessApplied(version: number): BatchStatement {
+    return {
+      sql: `INSERT INTO ${this.quoted} (version, name, checksum, applied_at, state) SELECT ?, NULL, '', '', 'applied' WHERE NOT EXISTS (SELECT 1 FROM ${this.quoted} WHERE version ${this.eq} ? AND state ${this.eq} 'applied')`,
+      params: [version, version],
+    };
   }
 
   /** A batch statement that fails (an unreadable JSON path) unless `version`'s row is there after an `up`, or gone after a `down`. */
@@ -219,12 +219,6 @@ export class HistoryStore {
     return this.rowDiscarded(version, direction === "up" ? "insert" : "delete");
   }
 
-  /** Rewrites an applied row's checksum while it still holds `from`; returns whether it did. */
-  *replaceChecksum(version: number, from: string, to: string): Step<boolean> {
-    const result = yield* run(`UPDATE ${this.quoted} SET checksum = ? WHERE version ${this.eq} ? AND checksum ${this.eq} ? AND state ${this.eq} 'applied'`, [to, version, from]);
-    return result.changes === 1;
-  }
-
   /** The error for a history write that found its row gone. Outside a transaction an `up` writes its `started` row back, so the next run stops instead of running it again. */
   *reportMissingRow(error: StepwiseError<"HISTORY_ROW_MISSING">, entry: MigrationEntry, direction: MigrationDirection, rolledBack: boolean, startedAt: string): Step<StepwiseError> {
     if (rolledBack) return migrationFailedError({ version: entry.version, file: entry.file, direction, cause: error, rolledBack });
@@ -233,7 +227,7 @@ export class HistoryStore {
       try {
         yield* begin("immediate");
         // Only when nothing took the version meanwhile: a row there now belongs to someone else.
-        if ((yield* queryOne(`SELECT 1 AS found FROM ${this.quoted} WHERE version ${this.eq} ?`, [entry.version])) === undefined) {
+        if ((yield* query(`SELECT 1 AS found FROM ${this.quoted} WHERE version ${this.eq} ?`, [entry.version])).length === 0) {
           yield* this.insertStarted({ version: entry.version, name: entry.name, checksum: entry.checksum, startedAt, owner: "" });
           restoredStartedRow = true;
         }

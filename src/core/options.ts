@@ -33,25 +33,18 @@ export interface UpOptions<V extends number = number> {
   /** Stop after this version. Default: the latest. */
   readonly to?: V;
   /**
-   * `"all"` applies every pending migration in one transaction: if any fails, none stays applied. Refused before anything runs when one has `transaction: false` or switches
-   * foreign keys off. Default `"each"`.
+   * `"all"` runs every migration of the call (`up` or `down`) in one transaction: if any fails, the database stays as the call found it. Refused before anything runs when
+   * one has `transaction: false` or switches foreign keys off, and on D1. Default `"each"`.
    *
    * @example
    * manager.up({ transaction: "all" });
+   * manager.down({ to: 0, transaction: "all" });
    */
   readonly transaction?: TransactionMode;
 }
 
-/** Options for `MigrationManager.down`: a number of steps or a target version, never both, and how the reverts are grouped into transactions. */
-export type DownOptions<V extends number = number> = ({ readonly steps?: number; readonly to?: undefined } | { readonly to: V | 0; readonly steps?: undefined }) & {
-  /**
-   * `"all"` reverts every migration of the call in one transaction: if any fails, all stay applied. Refused before anything runs on `up`'s rules, and on D1. Default `"each"`.
-   *
-   * @example
-   * manager.down({ to: 0, transaction: "all" });
-   */
-  readonly transaction?: TransactionMode;
-};
+/** Options for `MigrationManager.down`: a number of steps or a target version, never both, and how the reverts are grouped into transactions (as for `up`). */
+export type DownOptions<V extends number = number> = ({ readonly steps?: number; readonly to?: undefined } | { readonly to: V | 0; readonly steps?: undefined }) & Pick<UpOptions, "transaction">;
 
 /** One migration that ran. */
 export interface AppliedStep {

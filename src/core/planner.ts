@@ -97,11 +97,6 @@ export function assertRegistryForDriver(registry: MigrationRegistry, driverDiale
     const entryDialect = dialect ?? DEFAULT_DIALECT;
     if (entryDialect !== driverDialect) throw registryDialectMismatchError({ registryDialect: entryDialect, driverDialect, driver: driverName, version, file });
   }
-  assertValidRegistry(registry);
-}
-
-/** Throws `REGISTRY_INVALID` when {@link findRegistryProblems} finds anything. */
-export function assertValidRegistry(registry: MigrationRegistry): void {
   const problems = findRegistryProblems(registry);
   if (problems.length > 0) throw registryInvalidError(problems);
 }
@@ -148,7 +143,10 @@ export function findHistoryProblem(registry: MigrationRegistry, applied: readonl
     const present = new Set(applied.map((row) => row.version));
     const missing: number[] = [];
     // A fresh database records a squash alone: the versions it replaced have no rows of their own.
-    for (let version = 1; version < highest; version++) if (!present.has(version) && !isBuiltBySquash(registry[version - 1], present)) missing.push(version);
+    for (let version = 1; version < highest; version++) {
+      const entry = registry[version - 1]!;
+      if (!present.has(version) && !(isReplacedBySquash(entry) && present.has(entry.squashedInto!))) missing.push(version);
+    }
     if (missing.length > 0) return historyOutOfOrderError(missing, highest);
   }
   return null;
@@ -156,11 +154,6 @@ export function findHistoryProblem(registry: MigrationRegistry, applied: readonl
 
 /** Whether `entry` is one of the versions a squash replaced (not the squash itself). */
 const isReplacedBySquash = (entry: MigrationEntry): boolean => entry.squashedInto !== undefined && entry.squashedInto !== entry.version;
-
-/** Whether `entry` is a version a squash replaced, and the squash is recorded. */
-function isBuiltBySquash(entry: MigrationEntry | undefined, present: ReadonlySet<number>): boolean {
-  return entry !== undefined && isReplacedBySquash(entry) && present.has(entry.squashedInto!);
-}
 
 /** Plans applying pending migrations up to `options.to` (default: the latest); `INVALID_TARGET` when `to` is not a version above the current one. */
 export function planUp<E extends MigrationEntry>(registry: readonly E[], applied: readonly AppliedMigrationKey[], options: { readonly to?: number } = {}): MigrationPlan<E> {
@@ -273,14 +266,6 @@ export function describeStatus(registry: MigrationRegistry, applied: readonly Ap
 /** Whether a recorded checksum is `entry` as it is now, or as an earlier release of gen computed it. */
 export function matchesRecordedChecksum(entry: MigrationEntry, recorded: string): boolean {
   return recorded === entry.checksum || (entry.legacyChecksum !== undefined && entry.legacyChecksum.split(" ").includes(recorded));
-}
-
-/**
- * Whether a history row named `name` with `checksum` records `entry` rather than another migration under its number: its name, or, on a version a squash replaced or took (a squash
- * again later renames the earlier squash's), another name with a checksum the squash records (the registry keeps that checksum, not the name).
- */
-export function matchesRecordedName(entry: MigrationEntry, name: string, checksum: string): boolean {
-  return name === entry.name || (entry.squashedInto !== undefined && checksum !== entry.checksum && matchesRecordedChecksum(entry, checksum));
 }
 
 /** The newest version with a history row of any state (rows ascending); 0 when none. */

@@ -47,7 +47,7 @@ function performNow(driver: Driver, operation: Operation, refused: PromiseLike<u
     if (isThenable(value)) {
       // Nobody will await it, and an unhandled rejection would crash the app later.
       value.then(undefined, () => undefined);
-      throw asyncRefusal(operation);
+      throw asyncInSyncRunnerError(operation.op, `The driver's "${operation.op}" returned a promise; an async driver needs the async entry.`);
     }
     return { failed: false, value };
   } catch (error) {
@@ -124,7 +124,8 @@ function perform(driver: Driver, operation: Operation, async: boolean, refused: 
       if (operation.entry.kind === "ts") checkBody(driver, operation.entry, operation.direction, refused !== null);
       return undefined;
     case "sleep":
-      return async ? new Promise<void>((resolve) => setTimeout(resolve, operation.ms)) : sleepSync(operation.ms);
+      // The sync runner blocks the thread: it must not yield to the event loop.
+      return async ? new Promise<void>((resolve) => setTimeout(resolve, operation.ms)) : Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.max(0, operation.ms));
     case "call":
       return operation.action(driver);
     default: {
@@ -174,13 +175,4 @@ function asyncBodyRefusal(driver: Driver, direction: MigrationDirection, what: s
     `${direction} ${what}: the sync API of ${driver.name} cannot await it inside its transaction.`,
     driver.asyncBodyFix ?? `Declare ${direction} async, run "stepwise gen", and apply it with migrateAsync from "stepwise-migrate/${driver.name}".`,
   );
-}
-
-function asyncRefusal(operation: Operation): StepwiseError<"ASYNC_IN_SYNC_RUNNER"> {
-  return asyncInSyncRunnerError(operation.op, `The driver's "${operation.op}" returned a promise; an async driver needs the async entry.`);
-}
-
-/** Blocks the thread for `ms`: the sync runner must not yield to the event loop. */
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.max(0, ms));
 }

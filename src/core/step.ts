@@ -30,14 +30,9 @@ export function* query<T = Row>(sql: string, params: readonly unknown[] = []): S
   return (yield* callDriver("query", sql, params)) as T[];
 }
 
-/** Reads the first row, or `undefined`. */
-export function* queryOne<T = Row>(sql: string, params: readonly unknown[] = []): Step<T | undefined> {
-  return (yield* query<T>(sql, params))[0];
-}
-
 /** Reads the first column of the first row (a PRAGMA's value, a count). */
 export function* queryValue<T = unknown>(sql: string, params: readonly unknown[] = []): Step<T | undefined> {
-  const row = yield* queryOne(sql, params);
+  const row = (yield* query(sql, params))[0];
   return row === undefined ? undefined : (Object.values(row)[0] as T);
 }
 

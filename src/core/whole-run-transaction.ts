@@ -5,8 +5,6 @@ import { copyTexts, keepText, option, runCall, text } from "./option-text.js";
 import type { Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 
-export type { WholeRunObstacle } from "./errors.js";
-
 /** The first step that cannot run inside a whole-run transaction, or `null` when all can. */
 export function findWholeRunObstacle(steps: readonly MigrationEntry[], foreignKeysEnforced: boolean): { entry: MigrationEntry; obstacle: WholeRunObstacle } | null {
   for (const entry of steps) {

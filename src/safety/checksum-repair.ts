@@ -3,9 +3,10 @@ import { ensureChecksumRepairLog, readChecksumRepairs, recordChecksumRepair, typ
 import { databaseAheadError, incompleteMigrationError, invalidTargetError } from "../core/error-factories.js";
 import type { SyncMigrationManager } from "../core/manager.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
-import { matchesRecordedChecksum, matchesRecordedName, type AppliedMigration } from "../core/planner.js";
-import type { Step } from "../core/step.js";
-import type { MigrationRegistry } from "../core/types.js";
+import { matchesRecordedChecksum, type AppliedMigration } from "../core/planner.js";
+import type { HistoryStore } from "../core/history.js";
+import { run, type Step } from "../core/step.js";
+import type { MigrationEntry, MigrationRegistry } from "../core/types.js";
 import { inWriteTransaction, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 
 /** Options for {@link repairChecksums}. */
@@ -59,6 +60,20 @@ export function repairChecksums(manager: SafetyNetManager, options: ChecksumRepa
   return runSafetyNet(manager, () => inWriteTransaction(() => realign(manager, options)), "repairChecksums");
 }
 
+/**
+ * Whether a history row named `name` with `checksum` records `entry` rather than another migration under its number: its name, or, on a version a squash replaced or took (a squash
+ * again later renames the earlier squash's), another name with a checksum the squash records (the registry keeps that checksum, not the name).
+ */
+export function matchesRecordedName(entry: MigrationEntry, name: string, checksum: string): boolean {
+  return name === entry.name || (entry.squashedInto !== undefined && checksum !== entry.checksum && matchesRecordedChecksum(entry, checksum));
+}
+
+/** Rewrites an applied row's checksum while it still holds `from`; returns whether it did. */
+function* replaceChecksum(store: HistoryStore, version: number, from: string, to: string): Step<boolean> {
+  const result = yield* run(`UPDATE ${store.quoted} SET checksum = ? WHERE version ${store.eq} ? AND checksum ${store.eq} ? AND state ${store.eq} 'applied'`, [to, version, from]);
+  return result.changes === 1;
+}
+
 function* realign(manager: SafetyNetManager, options: ChecksumRepairOptions): Step<ChecksumRepairResult> {
   const store = manager.executor.store;
   const plan = planRealignment(manager.migrations, yield* store.readAll(), options.version);
@@ -67,7 +82,7 @@ function* realign(manager: SafetyNetManager, options: ChecksumRepairOptions): St
   const repairedBy = options.repairedBy?.trim() || "unknown";
   yield* ensureChecksumRepairLog(store);
   for (const { version, name, oldChecksum, newChecksum } of plan.realignments) {
-    if (!(yield* store.replaceChecksum(version, oldChecksum, newChecksum))) throw new Error(`stepwise bug: the history row of migration ${version} changed inside the repair's transaction`);
+    if (!(yield* replaceChecksum(store, version, oldChecksum, newChecksum))) throw new Error(`stepwise bug: the history row of migration ${version} changed inside the repair's transaction`);
     yield* recordChecksumRepair(store, { version, name, oldChecksum, newChecksum, repairedAt, repairedBy });
   }
   return { ...plan, applied: true, repairedAt, repairedBy };

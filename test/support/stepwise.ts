@@ -7,7 +7,7 @@ export * from "../../src/entries/better-sqlite3.js";
 // Both entries export one; the tests' migrations use the root one, as this repository's do.
 export { defineMigration } from "../../src/index.js";
 // Internals the tests pin directly; not part of any public entry.
-export { assertValidRegistry, findHistoryProblem, findRegistryProblems } from "../../src/core/planner.js";
+export { assertRegistryForDriver, findHistoryProblem, findRegistryProblems } from "../../src/core/planner.js";
 export { createProgressReporter } from "../../src/core/progress.js";
 export { describeStatus, planDown, planUp } from "../../src/core/planner.js";
 export { isAsyncMigration } from "../../src/core/types.js";
