@@ -663,7 +663,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     if (findInCauseChain(cause, ({ message }: { message?: unknown }) => typeof message === "string" && message.includes(HISTORY_GUARD_MARK)))
       return "a row inserted, updated or deleted; the write was refused";
     const message = isInstanceSafely(cause, Error) ? cause.message : "";
-    // A trigger of the guard gone when it was dropped (after a body in a transaction, or inside a D1 batch): the table went with it.
+    // A trigger of the guard gone when it was dropped (inside a D1 batch): the table went with it.
     if (message.includes("no such trigger") && message.includes(GUARD_TABLE_PREFIX)) return "the table dropped or replaced";
     // Stepwise's own history write failed for want of the table or a column: renamed or altered.
     const gone = /no such (?:table|column)|has no column named/.test(message) && message.toLowerCase().includes(this.store.tableName.toLowerCase());

@@ -85,8 +85,16 @@ export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOpt
       return true;
     },
     *leave(entry, direction, inTransaction) {
-      // A trigger gone (the table went with it) fails the drop, which the executor reports as the history changed; any other failure (the body set query_only) is the migration's own.
-      if (inTransaction) return yield* exec(dropSql);
+      if (inTransaction) {
+        try {
+          yield* exec(dropSql);
+        } catch (error) {
+          // Only a trigger gone says the table went; any other failure (the body set query_only) is the migration's own.
+          if (!(error instanceof Error && error.message.includes("no such trigger"))) throw error;
+          throw historyChangedError(store.tableName, entry, direction, true, "the table dropped or replaced", error);
+        }
+        return;
+      }
       // The triggers still on the table (a rename carries them along) and its columns; a temp_store change may have taken the triggers.
       const found = (yield* query<{ guards: number; columns: number }>(
         `SELECT (SELECT count(*) FROM temp.sqlite_master WHERE type = 'trigger' AND name IN (${names.map((name) => `'${name}'`).join(", ")}) AND tbl_name = ? COLLATE NOCASE) AS guards, (SELECT count(*) FROM pragma_table_info(?)) AS columns`,
