@@ -4,7 +4,7 @@ import { runAsync } from "./runners.js";
 import { MigrationManagerBase, refuseMovedOption, type RunOptions } from "./manager-base.js";
 import type { Driver } from "./driver.js";
 import type { Step } from "./step.js";
-import type { MigrationRegistry } from "./types.js";
+import type { MigrationRegistry, VersionOf } from "./types.js";
 import type { MigrationManagerProps, MigrationResult, UpOptions } from "./options.js";
 import { usageError } from "./error-factories.js";
 
@@ -70,4 +70,27 @@ export async function migrateAsyncWithManager(
     throw usageError(`verifySchema is not available with the async API of "${entry}": its replay cannot run async migrations. Call migrateAsync without it.`);
   }
   return createManager(props).up({ to, transaction });
+}
+
+/** The base class of a sync entry's `AsyncMigrationManager`, made by {@link asyncManagerOn}. */
+export interface AsyncManagerClass<Db> {
+  /** @throws `REGISTRY_INVALID` when the registry breaks the version rules. */
+  new <R extends MigrationRegistry = MigrationRegistry>(db: Db, migrations: R, props?: MigrationManagerProps): AsyncMigrationManager<Db, R>;
+}
+
+/** The async manager class of an entry whose driver is `createDriver` on the app's connection. */
+export function asyncManagerOn<Db>(createDriver: (db: Db) => Driver<Db>): AsyncManagerClass<Db> {
+  return class<R extends MigrationRegistry> extends AsyncMigrationManager<Db, R> {
+    constructor(db: Db, migrations: R, props: MigrationManagerProps = {}) {
+      super(createDriver(db), migrations, props);
+    }
+  };
+}
+
+/** An entry's `migrateAsync`. */
+export type MigrateAsync<Db> = <R extends MigrationRegistry>(db: Db, migrations: R, options?: MigrateAsyncOptions<VersionOf<R>>) => Promise<MigrationResult>;
+
+/** The `migrateAsync` of the entry `stepwise-migrate/<entry>`, on a manager of `Manager`. */
+export function migrateAsyncOn<Db>(Manager: AsyncManagerClass<Db>, entry: string): MigrateAsync<Db> {
+  return (db, migrations, options = {}) => migrateAsyncWithManager(options, (props) => new Manager(db, migrations, props), `stepwise-migrate/${entry}`);
 }
