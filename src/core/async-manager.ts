@@ -72,10 +72,10 @@ export async function migrateAsyncWithManager(
   return createManager(props).up({ to, transaction });
 }
 
-/** The base class of a sync entry's `AsyncMigrationManager`, made by {@link asyncManagerOn}. */
-export interface AsyncManagerClass<Db> {
+/** The base class of a sync entry's `AsyncMigrationManager`, made by {@link asyncManagerOn}; `P`: what its constructor takes besides the registry. */
+export interface AsyncManagerClass<Db, P extends MigrationManagerProps = MigrationManagerProps> {
   /** @throws `REGISTRY_INVALID` when the registry breaks the version rules. */
-  new <R extends MigrationRegistry = MigrationRegistry>(db: Db, migrations: R, props?: MigrationManagerProps): AsyncMigrationManager<Db, R>;
+  new <R extends MigrationRegistry = MigrationRegistry>(db: Db, migrations: R, props?: P): AsyncMigrationManager<Db, R>;
 }
 
 /** The async manager class of an entry whose driver is `createDriver` on the app's connection. */
@@ -87,10 +87,14 @@ export function asyncManagerOn<Db>(createDriver: (db: Db) => Driver<Db>): AsyncM
   };
 }
 
-/** An entry's `migrateAsync`. */
-export type MigrateAsync<Db> = <R extends MigrationRegistry>(db: Db, migrations: R, options?: MigrateAsyncOptions<VersionOf<R>>) => Promise<MigrationResult>;
+/** An entry's `migrateAsync` (or an async driver's `migrate`). */
+export type MigrateAsync<Db, P extends MigrationManagerProps = MigrationManagerProps> = <R extends MigrationRegistry>(
+  db: Db,
+  migrations: R,
+  options?: P & MigrateAsyncOptions<VersionOf<R>>,
+) => Promise<MigrationResult>;
 
 /** The `migrateAsync` of the entry `stepwise-migrate/<entry>`, on a manager of `Manager`. */
-export function migrateAsyncOn<Db>(Manager: AsyncManagerClass<Db>, entry: string): MigrateAsync<Db> {
-  return (db, migrations, options = {}) => migrateAsyncWithManager(options, (props) => new Manager(db, migrations, props), `stepwise-migrate/${entry}`);
+export function migrateAsyncOn<Db, P extends MigrationManagerProps>(Manager: AsyncManagerClass<Db, P>, entry: string): MigrateAsync<Db, P> {
+  return (db, migrations, options = {} as P) => migrateAsyncWithManager(options, (props) => new Manager(db, migrations, props as P), `stepwise-migrate/${entry}`);
 }
