@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { databaseFolderMissingError, databasePathInvalidError, databaseUnusableError, pathEncodingError, usageError } from "../core/error-factories.js";
 import { StepwiseError } from "../core/errors.js";
-import { realDatabaseFileOrThrow } from "../drivers/database-file.js";
+import { realDatabaseFileOrThrow } from "../safety/real-database-file.js";
 import { CLI_DRIVERS, type CliDriverName } from "./driver-names.js";
 import { redactConnectionString } from "./secrets.js";
 

@@ -43,12 +43,11 @@ export function createBetterSqlite3Driver(db: Database): SyncDriver<Database> {
     inTransaction: () => db.open && db.inTransaction,
     changeCounter: () => dataVersion(query),
     createContext: (entry, direction, progress) => createMigrationContext(db, entry, direction, progress),
-    ...fileLockPrimitives(open, filePath),
+    ...fileLockPrimitives(open, filePath, createBetterSqlite3Driver),
     snapshot: () => db.serialize(),
     openSnapshot: (bytes) => createBetterSqlite3Driver(new BetterSqlite3(bytes.length === 0 ? ":memory:" : Buffer.from(bytes))),
     close: () => void db.close(),
     backupTo: async (path) => (await db.backup(path)).totalPages,
-    openFile: (file, options) => createBetterSqlite3Driver(open(file, options)),
   });
 }
 

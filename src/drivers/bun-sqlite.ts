@@ -79,11 +79,10 @@ export function createBunSqliteDriver(db: Database): SyncDriver<Database> {
     inTransaction: () => isOpen() && db.inTransaction,
     changeCounter: () => dataVersion(query),
     createContext: (entry, direction, progress) => createMigrationContext(walkConnection, entry, direction, progress),
-    ...fileLockPrimitives(open, filePath),
+    ...fileLockPrimitives(open, filePath, createBunSqliteDriver),
     snapshot: () => db.serialize(),
     openSnapshot: (bytes) => createBunSqliteDriver(bytes.length === 0 ? new Class(":memory:") : Class.deserialize(bytes)),
     close: () => db.close(),
-    openFile: (file, options) => createBunSqliteDriver(open(file, options)),
   });
 }
 

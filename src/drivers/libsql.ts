@@ -40,8 +40,7 @@ export function createLibsqlDriver(db: Database): SyncDriver<Database> {
     changeCounter: () => dataVersion(query),
     // better-sqlite3's prepare/get/all/transaction shapes, all the walker uses.
     createContext: (entry, direction, progress) => createMigrationContext(db as unknown as BatchConnection, entry, direction, progress),
-    ...fileLockPrimitives(open, filePath),
-    openFile: (file, options) => createLibsqlDriver(open(file, options)),
+    ...fileLockPrimitives(open, filePath, createLibsqlDriver),
     close: () => void (db.open && db.close()),
     snapshot: () => snapshotOfConnection({ name: "libsql", exec: (sql) => void db.exec(sql), query, inTransaction }),
     openSnapshot: (bytes) => openFileCopy(bytes, (file) => createLibsqlDriver(new Class(file))),

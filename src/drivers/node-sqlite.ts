@@ -92,10 +92,9 @@ export function createNodeSqliteDriver(db: DatabaseSync): SyncDriver<DatabaseSyn
     changeCounter: () => dataVersion(query),
     createContext: (entry, direction, progress) => createMigrationContext(walkConnection, entry, direction, progress),
     classifyError: classifyNativeSqliteError,
-    ...fileLockPrimitives(open, filePath),
+    ...fileLockPrimitives(open, filePath, createNodeSqliteDriver),
     // A migration may have closed it already, and closing twice throws.
     close: () => void (isOpen() && db.close()),
-    openFile: (file, options) => createNodeSqliteDriver(open(file, options)),
     ...(canSerialize
       ? {
           snapshot: () => db.serialize!(),

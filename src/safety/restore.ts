@@ -24,7 +24,8 @@ import { highestRecordedVersion, matchesRecordedChecksum, matchesRecordedName } 
 import { runSync } from "../core/runners.js";
 import { refuseOpenTransactionOn } from "../core/transaction-open.js";
 import type { MigrationRegistry } from "../core/types.js";
-import { fileKindAt, realDatabaseFileOrThrow } from "../drivers/database-file.js";
+import { fileKindAt } from "../drivers/database-file.js";
+import { realDatabaseFileOrThrow } from "./real-database-file.js";
 import { findLockHolders } from "../drivers/lock-holders.js";
 import { assertAbsolute, backupDriverOf, backupWriteError, closeQuietly, createHiddenFile, quickCheckProblems, sqliteCodeFrom, takeBackup, type DriverSource } from "./backup.js";
 
