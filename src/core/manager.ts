@@ -4,10 +4,9 @@ import { requireCapabilities, type SyncDriver } from "./driver.js";
 import { MigrationManagerBase, refuseMovedOption } from "./manager-base.js";
 import type { Step } from "./step.js";
 import type { Dialect } from "./dialect.js";
-import { isAsyncMigration, type MigrationRegistry, type SyncMigrationRegistry } from "./types.js";
+import { isAsyncMigration, type MigrationRegistry, type SyncMigrationRegistry, type VersionOf } from "./types.js";
 import { StepwiseError } from "./errors.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "./options.js";
-import type { VersionOf } from "./types.js";
 import { usageError } from "./error-factories.js";
 
 /** Applies and reverts the migrations of a generated registry on one connection of a sync driver; a registry holding async migrations is refused (see `AsyncMigrationManager`). */
