@@ -51,9 +51,9 @@ export function createBetterSqlite3Driver(db: Database): SyncDriver<Database> {
   });
 }
 
-// Typed here: a declaration file would spell out the connection's type in a base class it infers.
-const SyncBase: SyncManagerClass<Database> = syncManagerOn(createBetterSqlite3Driver);
-const AsyncBase: AsyncManagerClass<Database> = asyncManagerOn(createBetterSqlite3Driver);
+// Typed, so a declaration file need not spell out the connection's type; pure, so a bundle leaves out what the app does not import.
+const SyncBase: SyncManagerClass<Database> = /* @__PURE__ */ syncManagerOn(createBetterSqlite3Driver);
+const AsyncBase: AsyncManagerClass<Database> = /* @__PURE__ */ asyncManagerOn(createBetterSqlite3Driver);
 
 /**
  * Applies and reverts the migrations of a generated registry on one better-sqlite3 connection.
@@ -66,13 +66,13 @@ const AsyncBase: AsyncManagerClass<Database> = asyncManagerOn(createBetterSqlite
 export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncBase<R> {}
 
 /** Applies every pending migration (`migrate(db, migrations)`): the one call an app makes at start-up. */
-export const migrate: Migrate<Database> = migrateOn(MigrationManager, "better-sqlite3");
+export const migrate: Migrate<Database> = /* @__PURE__ */ migrateOn(MigrationManager, "better-sqlite3");
 
 /** {@link MigrationManager} returning promises, for async migrations: each one's transaction stays open across its awaits. */
 export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends AsyncBase<R> {}
 
 /** {@link migrate} for a registry that may hold async migrations; every refusal is a rejection. */
-export const migrateAsync: MigrateAsync<Database> = migrateAsyncOn(AsyncMigrationManager, "better-sqlite3");
+export const migrateAsync: MigrateAsync<Database> = /* @__PURE__ */ migrateAsyncOn(AsyncMigrationManager, "better-sqlite3");
 
 /** Declares a TypeScript migration whose `db` is better-sqlite3's `Database`, whatever other drivers the program imports. */
 export const defineMigration: DefineMigration<Database> = returnDefinition;

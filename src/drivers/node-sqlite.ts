@@ -113,9 +113,9 @@ export function createNodeSqliteDriver(db: DatabaseSync): SyncDriver<DatabaseSyn
   });
 }
 
-// Typed here: a declaration file would spell out the connection's type in a base class it infers.
-const SyncBase: SyncManagerClass<DatabaseSync> = syncManagerOn(createNodeSqliteDriver);
-const AsyncBase: AsyncManagerClass<DatabaseSync> = asyncManagerOn(createNodeSqliteDriver);
+// Typed, so a declaration file need not spell out the connection's type; pure, so a bundle leaves out what the app does not import.
+const SyncBase: SyncManagerClass<DatabaseSync> = /* @__PURE__ */ syncManagerOn(createNodeSqliteDriver);
+const AsyncBase: AsyncManagerClass<DatabaseSync> = /* @__PURE__ */ asyncManagerOn(createNodeSqliteDriver);
 
 /**
  * Applies and reverts the migrations of a generated registry on one node:sqlite connection.
@@ -126,13 +126,13 @@ const AsyncBase: AsyncManagerClass<DatabaseSync> = asyncManagerOn(createNodeSqli
 export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncBase<R> {}
 
 /** Applies every pending migration (`migrate(db, migrations)`): the one call an app makes at start-up. */
-export const migrate: Migrate<DatabaseSync> = migrateOn(MigrationManager, "node-sqlite");
+export const migrate: Migrate<DatabaseSync> = /* @__PURE__ */ migrateOn(MigrationManager, "node-sqlite");
 
 /** {@link MigrationManager} returning promises, for async migrations: each one's transaction stays open across its awaits. */
 export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends AsyncBase<R> {}
 
 /** {@link migrate} for a registry that may hold async migrations; every refusal is a rejection. */
-export const migrateAsync: MigrateAsync<DatabaseSync> = migrateAsyncOn(AsyncMigrationManager, "node-sqlite");
+export const migrateAsync: MigrateAsync<DatabaseSync> = /* @__PURE__ */ migrateAsyncOn(AsyncMigrationManager, "node-sqlite");
 
 /** Declares a TypeScript migration whose `db` is node:sqlite's `DatabaseSync`, whatever other drivers the program imports. */
 export const defineMigration: DefineMigration<DatabaseSync> = returnDefinition;

@@ -146,9 +146,9 @@ export function createSqlJsDriver(db: Database): SyncDriver<Database> {
   });
 }
 
-// Typed here: a declaration file would spell out the connection's type in a base class it infers.
-const SyncBase: SyncManagerClass<Database> = syncManagerOn(createSqlJsDriver);
-const AsyncBase: AsyncManagerClass<Database> = asyncManagerOn(createSqlJsDriver);
+// Typed, so a declaration file need not spell out the connection's type; pure, so a bundle leaves out what the app does not import.
+const SyncBase: SyncManagerClass<Database> = /* @__PURE__ */ syncManagerOn(createSqlJsDriver);
+const AsyncBase: AsyncManagerClass<Database> = /* @__PURE__ */ asyncManagerOn(createSqlJsDriver);
 
 /**
  * Applies and reverts the migrations of a generated registry on one sql.js connection.
@@ -160,13 +160,13 @@ const AsyncBase: AsyncManagerClass<Database> = asyncManagerOn(createSqlJsDriver)
 export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncBase<R> {}
 
 /** Applies every pending migration (`migrate(db, migrations)`): the one call an app makes at start-up. */
-export const migrate: Migrate<Database> = migrateOn(MigrationManager, "sql-js");
+export const migrate: Migrate<Database> = /* @__PURE__ */ migrateOn(MigrationManager, "sql-js");
 
 /** {@link MigrationManager} returning promises, for async migrations: each one's transaction stays open across its awaits. */
 export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends AsyncBase<R> {}
 
 /** {@link migrate} for a registry that may hold async migrations; every refusal is a rejection. */
-export const migrateAsync: MigrateAsync<Database> = migrateAsyncOn(AsyncMigrationManager, "sql-js");
+export const migrateAsync: MigrateAsync<Database> = /* @__PURE__ */ migrateAsyncOn(AsyncMigrationManager, "sql-js");
 
 /** Declares a TypeScript migration whose `db` is sql.js's `Database`, whatever other drivers the program imports. */
 export const defineMigration: DefineMigration<Database> = returnDefinition;

@@ -60,18 +60,18 @@ export function createNeverSeenDriver(db: Connection): SyncDriver<Connection> {
   });
 }
 
-// Typed here: a declaration file would spell out the connection's type in a base class it infers.
-const SyncBase: SyncManagerClass<Connection> = syncManagerOn(createNeverSeenDriver);
-const AsyncBase: AsyncManagerClass<Connection> = asyncManagerOn(createNeverSeenDriver);
+// Typed, so a declaration file need not spell out the connection's type; pure, so a bundle leaves out what the app does not import.
+const SyncBase: SyncManagerClass<Connection> = /* @__PURE__ */ syncManagerOn(createNeverSeenDriver);
+const AsyncBase: AsyncManagerClass<Connection> = /* @__PURE__ */ asyncManagerOn(createNeverSeenDriver);
 
 /** The driver's manager, as a driver entry exports it. */
 export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncBase<R> {}
 
 /** Applies every pending migration. */
-export const migrate: Migrate<Connection> = migrateOn(MigrationManager, "never-seen");
+export const migrate: Migrate<Connection> = /* @__PURE__ */ migrateOn(MigrationManager, "never-seen");
 
 /** The async API, for registries with async migrations. */
 export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends AsyncBase<R> {}
 
 /** {@link migrate} for registries that may hold async migrations. */
-export const migrateAsync: MigrateAsync<Connection> = migrateAsyncOn(AsyncMigrationManager, "never-seen");
+export const migrateAsync: MigrateAsync<Connection> = /* @__PURE__ */ migrateAsyncOn(AsyncMigrationManager, "never-seen");
