@@ -134,7 +134,8 @@ function then<T, U>(value: T | PromiseLike<T>, next: (value: T) => U): never {
   return (isThenable(value) ? Promise.resolve(value).then(next) : next(value)) as never;
 }
 
-function quietly(action: () => unknown): unknown {
+/** `action`'s result, or `undefined` where it throws or rejects: for cleanup that may find its work already done. */
+export function quietly(action: () => unknown): unknown {
   try {
     const result = action();
     return isThenable(result) ? Promise.resolve(result).then(undefined, () => undefined) : result;

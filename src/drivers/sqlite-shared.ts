@@ -2,7 +2,7 @@
  * driver passes its library's primitives in; nothing here imports one. */
 import { nodeFs, nodeOs, nodePath } from "../core/node-builtins.js";
 import type { ErrorClassification, OwnerLockHandle, Row, SyncDriver } from "../core/driver.js";
-import { classifySqliteError } from "../core/define-driver.js";
+import { classifySqliteError, quietly } from "../core/define-driver.js";
 import { StepwiseError } from "../core/errors.js";
 import { transactionOpenError, tempFolderUnusableError } from "../core/error-factories.js";
 import type { BatchConnection } from "../core/types.js";
@@ -137,15 +137,7 @@ export function probeSidecarLock(open: SidecarOpener, opened: string | null, fil
   }
 }
 
-function quietly(action: () => void): void {
-  try {
-    action();
-  } catch {
-    // Already closed, or nothing to undo.
-  }
-}
-
-const closeQuietly = (connection: { close(): void } | null): void => quietly(() => connection?.close());
+const closeQuietly = (connection: { close(): void } | null): unknown => quietly(() => connection?.close());
 
 /** `forEachBatch`'s connection for a library without better-sqlite3's `db.transaction(fn)`: a plain BEGIN/COMMIT per batch. */
 export function createBatchConnection(library: {
