@@ -44,7 +44,10 @@ export interface SyncManagerClass<Db> {
   new <R extends SyncMigrationRegistry = MigrationRegistry>(db: Db, migrations: R, props?: MigrationManagerProps): ConnectionMigrationManager<Db, R>;
 }
 
-/** The manager class of a sync entry whose driver is `createDriver` on the app's connection. */
+/**
+ * The manager class of a sync entry whose driver is `createDriver` on the app's connection. The entry keeps it in a const typed {@link SyncManagerClass} (else its declaration file would spell out
+ * the connection's type), and marks this call, {@link migrateOn}'s and the async ones pure (else a bundle of `migrate` alone would keep every class the entry exports).
+ */
 export function syncManagerOn<Db>(createDriver: (db: Db) => SyncDriver<Db>): SyncManagerClass<Db> {
   return class<R extends SyncMigrationRegistry> extends SyncMigrationManager<Db, R> {
     constructor(db: Db, migrations: R, props: MigrationManagerProps = {}) {

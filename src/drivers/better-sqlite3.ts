@@ -51,7 +51,6 @@ export function createBetterSqlite3Driver(db: Database): SyncDriver<Database> {
   });
 }
 
-// Typed, so a declaration file need not spell out the connection's type; pure, so a bundle leaves out what the app does not import.
 const SyncBase: SyncManagerClass<Database> = /* @__PURE__ */ syncManagerOn(createBetterSqlite3Driver);
 const AsyncBase: AsyncManagerClass<Database> = /* @__PURE__ */ asyncManagerOn(createBetterSqlite3Driver);
 

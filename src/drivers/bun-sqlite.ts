@@ -86,7 +86,6 @@ export function createBunSqliteDriver(db: Database): SyncDriver<Database> {
   });
 }
 
-// Typed, so a declaration file need not spell out the connection's type; pure, so a bundle leaves out what the app does not import.
 const SyncBase: SyncManagerClass<Database> = /* @__PURE__ */ syncManagerOn(createBunSqliteDriver);
 const AsyncBase: AsyncManagerClass<Database> = /* @__PURE__ */ asyncManagerOn(createBunSqliteDriver);
 

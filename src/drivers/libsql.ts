@@ -47,7 +47,6 @@ export function createLibsqlDriver(db: Database): SyncDriver<Database> {
   });
 }
 
-// Typed, so a declaration file need not spell out the connection's type; pure, so a bundle leaves out what the app does not import.
 const SyncBase: SyncManagerClass<Database> = /* @__PURE__ */ syncManagerOn(createLibsqlDriver);
 const AsyncBase: AsyncManagerClass<Database> = /* @__PURE__ */ asyncManagerOn(createLibsqlDriver);
 

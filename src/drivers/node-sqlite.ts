@@ -113,7 +113,6 @@ export function createNodeSqliteDriver(db: DatabaseSync): SyncDriver<DatabaseSyn
   });
 }
 
-// Typed, so a declaration file need not spell out the connection's type; pure, so a bundle leaves out what the app does not import.
 const SyncBase: SyncManagerClass<DatabaseSync> = /* @__PURE__ */ syncManagerOn(createNodeSqliteDriver);
 const AsyncBase: AsyncManagerClass<DatabaseSync> = /* @__PURE__ */ asyncManagerOn(createNodeSqliteDriver);
 

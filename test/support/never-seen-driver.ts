@@ -60,7 +60,6 @@ export function createNeverSeenDriver(db: Connection): SyncDriver<Connection> {
   });
 }
 
-// Typed, so a declaration file need not spell out the connection's type; pure, so a bundle leaves out what the app does not import.
 const SyncBase: SyncManagerClass<Connection> = /* @__PURE__ */ syncManagerOn(createNeverSeenDriver);
 const AsyncBase: AsyncManagerClass<Connection> = /* @__PURE__ */ asyncManagerOn(createNeverSeenDriver);
 
