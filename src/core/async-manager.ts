@@ -55,23 +55,6 @@ export class AsyncMigrationManager<Db, R extends MigrationRegistry = MigrationRe
   }
 }
 
-/** What `migrateAsync` takes: the manager's props and `up`'s options. */
-export type MigrateAsyncOptions<V extends number = number> = MigrationManagerProps & UpOptions<V>;
-
-/** The body of every entry's `migrateAsync`: refuse moved options (and `verifySchema`, whose replay cannot run async migrations), then apply everything pending. */
-export async function migrateAsyncWithManager(
-  options: MigrateAsyncOptions,
-  createManager: (props: MigrationManagerProps) => { up(options: UpOptions): Promise<MigrationResult> },
-  entry: string,
-): Promise<MigrationResult> {
-  const { to, transaction, ...props } = options;
-  refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })");
-  if ((props as Record<string, unknown>).verifySchema) {
-    throw usageError(`verifySchema is not available with the async API of "${entry}": its replay cannot run async migrations. Call migrateAsync without it.`);
-  }
-  return createManager(props).up({ to, transaction });
-}
-
 /** The base class of a sync entry's `AsyncMigrationManager`, made by {@link asyncManagerOn}; `P`: what its constructor takes besides the registry. */
 export interface AsyncManagerClass<Db, P extends MigrationManagerProps = MigrationManagerProps> {
   /** @throws `REGISTRY_INVALID` when the registry breaks the version rules. */
@@ -87,14 +70,22 @@ export function asyncManagerOn<Db>(createDriver: (db: Db) => Driver<Db>): AsyncM
   };
 }
 
-/** An entry's `migrateAsync` (or an async driver's `migrate`). */
+/** An entry's `migrateAsync` (or an async driver's `migrate`): it takes the manager's props and `up`'s options. */
 export type MigrateAsync<Db, P extends MigrationManagerProps = MigrationManagerProps> = <R extends MigrationRegistry>(
   db: Db,
   migrations: R,
-  options?: P & MigrateAsyncOptions<VersionOf<R>>,
+  options?: P & UpOptions<VersionOf<R>>,
 ) => Promise<MigrationResult>;
 
-/** The `migrateAsync` of the entry `stepwise-migrate/<entry>`, on a manager of `Manager`. */
+/** The `migrateAsync` of the entry `stepwise-migrate/<entry>` (an async driver's `migrate`): refuses moved options (and `verifySchema`, whose replay cannot run async migrations), then applies
+ * everything pending on a manager of `Manager`. */
 export function migrateAsyncOn<Db, P extends MigrationManagerProps>(Manager: AsyncManagerClass<Db, P>, entry: string): MigrateAsync<Db, P> {
-  return (db, migrations, options = {} as P) => migrateAsyncWithManager(options, (props) => new Manager(db, migrations, props as P), `stepwise-migrate/${entry}`);
+  return async (db, migrations, options = {} as P) => {
+    const { to, transaction, ...props } = options;
+    refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })");
+    if ((props as Record<string, unknown>).verifySchema) {
+      throw usageError(`verifySchema is not available with the async API of "stepwise-migrate/${entry}": its replay cannot run async migrations. Call migrateAsync without it.`);
+    }
+    return new Manager(db, migrations, props as P).up({ to, transaction });
+  };
 }
