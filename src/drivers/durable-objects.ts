@@ -54,9 +54,6 @@ function bodyHandle(sql: DurableObjectSql): { sql: DurableObjectSql; close(): vo
 export function createDurableObjectsDriver(storage: DurableObjectStorageLike): SyncDriver<DurableObjectSql> {
   const sql = storage.sql;
   let depth = 0;
-  const callbackOnly = (): never => {
-    throw usageError("The Durable Objects storage has no BEGIN: its write section is transactionSync, which the sync runner opens (use this driver through MigrationManager or migrate).");
-  };
   return defineDriver({
     name: "durable-objects",
     dialect: "sqlite",
@@ -74,6 +71,7 @@ export function createDurableObjectsDriver(storage: DurableObjectStorageLike): S
       cursor.toArray();
       return { changes: cursor.rowsWritten };
     },
+    // In place of begin, commit and rollback (the storage refuses them in SQL): the sync runner opens it at a begin and leaves it at the commit or rollback.
     writeSection: (body) => {
       depth++;
       try {
@@ -82,9 +80,6 @@ export function createDurableObjectsDriver(storage: DurableObjectStorageLike): S
         depth--;
       }
     },
-    begin: callbackOnly,
-    commit: callbackOnly,
-    rollback: callbackOnly,
     inTransaction: () => depth > 0,
     changeCounter: () => 0,
     asyncBodyFix: `${SYNC_FIX}.`,
