@@ -10,7 +10,7 @@ import { databasePathInvalidError, databaseUnusableError, usageError } from "../
 import { databaseFolderMissingError } from "../safety/errors.js";
 import { pathEncodingError } from "./errors.js";
 import { StepwiseError } from "../core/errors.js";
-import { realDatabaseFileOrThrow } from "../drivers/database-file.js";
+import { realDatabaseFileOrThrow } from "../safety/real-database-file.js";
 import { CLI_DRIVERS, type CliDriverName } from "./driver-names.js";
 import { redactConnectionString } from "./secrets.js";
 

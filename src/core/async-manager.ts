@@ -4,7 +4,7 @@ import { runAsync } from "./runners.js";
 import { MigrationManagerBase, refuseMovedOption, type RunOptions } from "./manager-base.js";
 import type { Driver } from "./driver.js";
 import type { Step } from "./step.js";
-import type { MigrationRegistry } from "./types.js";
+import type { MigrationRegistry, VersionOf } from "./types.js";
 import type { MigrationManagerProps, MigrationResult, UpOptions } from "./options.js";
 import { usageError } from "./error-factories.js";
 
@@ -55,19 +55,37 @@ export class AsyncMigrationManager<Db, R extends MigrationRegistry = MigrationRe
   }
 }
 
-/** What `migrateAsync` takes: the manager's props and `up`'s options. */
-export type MigrateAsyncOptions<V extends number = number> = MigrationManagerProps & UpOptions<V>;
+/** The base class of a sync entry's `AsyncMigrationManager`, made by {@link asyncManagerOn}; `P`: what its constructor takes besides the registry. */
+export interface AsyncManagerClass<Db, P extends MigrationManagerProps = MigrationManagerProps> {
+  /** @throws `REGISTRY_INVALID` when the registry breaks the version rules. */
+  new <R extends MigrationRegistry = MigrationRegistry>(db: Db, migrations: R, props?: P): AsyncMigrationManager<Db, R>;
+}
 
-/** The body of every entry's `migrateAsync`: refuse moved options (and `verifySchema`, whose replay cannot run async migrations), then apply everything pending. */
-export async function migrateAsyncWithManager(
-  options: MigrateAsyncOptions,
-  createManager: (props: MigrationManagerProps) => { up(options: UpOptions): Promise<MigrationResult> },
-  entry: string,
-): Promise<MigrationResult> {
-  const { to, transaction, ...props } = options;
-  refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })");
-  if ((props as Record<string, unknown>).verifySchema) {
-    throw usageError(`verifySchema is not available with the async API of "${entry}": its replay cannot run async migrations. Call migrateAsync without it.`);
-  }
-  return createManager(props).up({ to, transaction });
+/** The async manager class of an entry whose driver is `createDriver` on the app's connection. */
+export function asyncManagerOn<Db>(createDriver: (db: Db) => Driver<Db>): AsyncManagerClass<Db> {
+  return class<R extends MigrationRegistry> extends AsyncMigrationManager<Db, R> {
+    constructor(db: Db, migrations: R, props: MigrationManagerProps = {}) {
+      super(createDriver(db), migrations, props);
+    }
+  };
+}
+
+/** An entry's `migrateAsync` (or an async driver's `migrate`): it takes the manager's props and `up`'s options. */
+export type MigrateAsync<Db, P extends MigrationManagerProps = MigrationManagerProps> = <R extends MigrationRegistry>(
+  db: Db,
+  migrations: R,
+  options?: P & UpOptions<VersionOf<R>>,
+) => Promise<MigrationResult>;
+
+/** The `migrateAsync` of the entry `stepwise-migrate/<entry>` (an async driver's `migrate`): refuses moved options (and `verifySchema`, whose replay cannot run async migrations), then applies
+ * everything pending on a manager of `Manager`. */
+export function migrateAsyncOn<Db, P extends MigrationManagerProps>(Manager: AsyncManagerClass<Db, P>, entry: string): MigrateAsync<Db, P> {
+  return async (db, migrations, options = {} as P) => {
+    const { to, transaction, ...props } = options;
+    refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })");
+    if ((props as Record<string, unknown>).verifySchema) {
+      throw usageError(`verifySchema is not available with the async API of "stepwise-migrate/${entry}": its replay cannot run async migrations. Call migrateAsync without it.`);
+    }
+    return new Manager(db, migrations, props as P).up({ to, transaction });
+  };
 }

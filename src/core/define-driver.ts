@@ -8,8 +8,8 @@ import type { MigrationContext, MigrationDirection, MigrationEntry } from "./typ
 /** Members {@link defineDriver} fills in when a driver leaves them out. */
 type Defaulted = "filePath" | "classifyError" | "begin" | "commit" | "rollback" | "changeCounter" | "getBusyTimeout" | "setBusyTimeout" | "runBody" | "createContext";
 
-/** What a driver's database cannot do that no method stands for. */
-export type DeclaredLack = "userVersion" | "foreignKeySwitch" | "savepoints" | "snapshotInTransaction";
+/** What a driver's database cannot do that no method stands for; `pragmas`: SQLite's PRAGMA statements are refused (Cloudflare's storage), so no `user_version`, no foreign-key switch, and a busy timeout only kept. */
+export type DeclaredLack = "userVersion" | "foreignKeySwitch" | "savepoints" | "snapshotInTransaction" | "pragmas";
 
 /** What a driver writes: the required primitives plus any optional member; `isOpen` tells a connection a migration closed, `lacks` what the database cannot do. */
 export type DriverPrimitives<Db = unknown, Async extends boolean = boolean> = Omit<Driver<Db, Async>, Defaulted | "capabilities"> &
@@ -27,6 +27,7 @@ export function defineDriver<Db, Async extends boolean>(primitives: DriverPrimit
     boolean
   >;
   const sqlite = p.dialect === "sqlite";
+  const pragmas = sqlite && !lacks.includes("pragmas");
   const answer = <T>(value: T): never => (p.async ? Promise.resolve(value) : value) as never;
   let keptBusyTimeout = 0;
   const refuseBatches = (): never => {
@@ -40,10 +41,10 @@ export function defineDriver<Db, Async extends boolean>(primitives: DriverPrimit
     // Quietly: SQLite may already have rolled back (after SQLITE_FULL, say).
     rollback: () => (isOpen() ? then(p.inTransaction(), (open) => (open ? quietly(() => p.exec("ROLLBACK")) : undefined)) : answer(undefined)),
     changeCounter: () => answer(null),
-    getBusyTimeout: () => (sqlite ? then(p.query("PRAGMA busy_timeout", []), firstNumber) : answer(keptBusyTimeout)),
+    getBusyTimeout: () => (pragmas ? then(p.query("PRAGMA busy_timeout", []), firstNumber) : answer(keptBusyTimeout)),
     setBusyTimeout: (ms) => {
-      if (!sqlite) keptBusyTimeout = ms;
-      return sqlite && isOpen() ? p.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`) : answer(undefined);
+      if (!pragmas) keptBusyTimeout = ms;
+      return pragmas && isOpen() ? p.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`) : answer(undefined);
     },
     runBody: (entry, direction, context) => runBodyOnConnection(p.connection, isOpen, entry, direction, context),
     createContext: ({ version, name }, direction, progress) => ({ version, name, direction, progress, forEachBatch: refuseBatches }),
@@ -53,12 +54,12 @@ export function defineDriver<Db, Async extends boolean>(primitives: DriverPrimit
 }
 
 function capabilitiesOf(p: DriverPrimitives<unknown, boolean>, lacks: readonly DeclaredLack[]): DriverCapabilities {
-  const sqlite = p.dialect === "sqlite";
   const has = (lack: DeclaredLack) => !lacks.includes(lack);
+  const pragmas = p.dialect === "sqlite" && has("pragmas");
   return {
-    userVersion: sqlite && has("userVersion"),
+    userVersion: pragmas && has("userVersion"),
     fileLocking: p.holdOwnerLock !== undefined && p.probeOwnerLock !== undefined,
-    foreignKeySwitch: sqlite && has("foreignKeySwitch"),
+    foreignKeySwitch: pragmas && has("foreignKeySwitch"),
     snapshot: p.snapshot !== undefined && p.openSnapshot !== undefined,
     onlineBackup: p.backupTo !== undefined,
     lockHolders: p.lockHolders !== undefined,
@@ -133,7 +134,8 @@ function then<T, U>(value: T | PromiseLike<T>, next: (value: T) => U): never {
   return (isThenable(value) ? Promise.resolve(value).then(next) : next(value)) as never;
 }
 
-function quietly(action: () => unknown): unknown {
+/** `action`'s result, or `undefined` where it throws or rejects: for cleanup that may find its work already done. */
+export function quietly(action: () => unknown): unknown {
   try {
     const result = action();
     return isThenable(result) ? Promise.resolve(result).then(undefined, () => undefined) : result;

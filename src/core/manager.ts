@@ -4,7 +4,7 @@ import { requireCapabilities, type SyncDriver } from "./driver.js";
 import { MigrationManagerBase, refuseMovedOption } from "./manager-base.js";
 import type { Step } from "./step.js";
 import type { Dialect } from "./dialect.js";
-import { isAsyncMigration, type MigrationRegistry, type SyncMigrationRegistry } from "./types.js";
+import { isAsyncMigration, type MigrationRegistry, type SyncMigrationRegistry, type VersionOf } from "./types.js";
 import { StepwiseError } from "./errors.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "./options.js";
 import { usageError } from "./error-factories.js";
@@ -30,6 +30,46 @@ export class SyncMigrationManager<Db, R extends SyncMigrationRegistry = Migratio
   withDriver(driver: SyncDriver<Db>, props: MigrationManagerProps = {}): SyncMigrationManager<Db, R> {
     return new SyncMigrationManager(driver, this.migrations, this.copySettings(props), this.executor.dialect);
   }
+}
+
+/** A sync entry's `MigrationManager`: a {@link SyncMigrationManager} made on the app's connection. */
+export interface ConnectionMigrationManager<Db, R extends SyncMigrationRegistry = MigrationRegistry> extends SyncMigrationManager<Db, R> {
+  /** A manager with the same registry and settings on another connection. */
+  withDatabase(db: Db, props?: MigrationManagerProps): this;
+}
+
+/** The base class of a sync entry's `MigrationManager`, made by {@link syncManagerOn}. */
+export interface SyncManagerClass<Db> {
+  /** @throws `REGISTRY_INVALID`; `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` for async migrations (use the entry's `AsyncMigrationManager`). */
+  new <R extends SyncMigrationRegistry = MigrationRegistry>(db: Db, migrations: R, props?: MigrationManagerProps): ConnectionMigrationManager<Db, R>;
+}
+
+/**
+ * The manager class of a sync entry whose driver is `createDriver` on the app's connection. The entry keeps it in a const typed {@link SyncManagerClass} (else its declaration file would spell out
+ * the connection's type), and marks this call, {@link migrateOn}'s and the async ones pure (else a bundle of `migrate` alone would keep every class the entry exports).
+ */
+export function syncManagerOn<Db>(createDriver: (db: Db) => SyncDriver<Db>): SyncManagerClass<Db> {
+  return class<R extends SyncMigrationRegistry> extends SyncMigrationManager<Db, R> {
+    constructor(db: Db, migrations: R, props: MigrationManagerProps = {}) {
+      super(createDriver(db), migrations, props);
+    }
+
+    withDatabase(db: Db, props: MigrationManagerProps = {}): this {
+      return new (this.constructor as new (db: Db, migrations: R, props: MigrationManagerProps) => this)(db, this.migrations, this.copySettings(props));
+    }
+  };
+}
+
+/** A sync entry's `migrate`. */
+export type Migrate<Db> = <R extends SyncMigrationRegistry>(
+  db: Db,
+  migrations: R,
+  options?: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<ConnectionMigrationManager<Db, R>>,
+) => MigrationResult;
+
+/** The `migrate` of the entry `stepwise-migrate/<entry>`, on a manager of `Manager`. */
+export function migrateOn<Db>(Manager: SyncManagerClass<Db>, entry: string): Migrate<Db> {
+  return (db, migrations, options = {}) => migrateWithManager(options as never, (props) => new Manager(db, migrations, props), `stepwise-migrate/${entry}`);
 }
 
 /** The body of every sync entry's `migrate`: refuse moved options, verify first when asked, then apply everything pending. */

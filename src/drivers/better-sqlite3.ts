@@ -1,14 +1,12 @@
 /** The better-sqlite3 driver and the `stepwise-migrate/better-sqlite3` entry's API. */
 import BetterSqlite3 from "better-sqlite3";
 import type { Database } from "better-sqlite3";
-import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
-import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
-import { SQLITE_DIALECT } from "../core/dialects/sqlite.js";
+import { migrateOn, syncManagerOn, type Migrate, type SyncManagerClass } from "../core/manager.js";
+import { asyncManagerOn, migrateAsyncOn, type AsyncManagerClass, type MigrateAsync } from "../core/async-manager.js";
 import { createMigrationContext } from "../core/progress.js";
 import type { Row, SyncDriver } from "../core/driver.js";
 import { defineDriver } from "../core/define-driver.js";
-import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
-import { returnDefinition, type DefineMigration, type MigrationRegistry, type SyncMigrationRegistry, type VersionOf } from "../core/types.js";
+import { returnDefinition, type DefineMigration, type MigrationRegistry, type SyncMigrationRegistry } from "../core/types.js";
 import { mainDatabaseFile } from "./database-file.js";
 import { cachedStatements, dataVersion, fileLockPrimitives } from "./sqlite-shared.js";
 
@@ -45,14 +43,16 @@ export function createBetterSqlite3Driver(db: Database): SyncDriver<Database> {
     inTransaction: () => db.open && db.inTransaction,
     changeCounter: () => dataVersion(query),
     createContext: (entry, direction, progress) => createMigrationContext(db, entry, direction, progress),
-    ...fileLockPrimitives(open, filePath),
+    ...fileLockPrimitives(open, filePath, createBetterSqlite3Driver),
     snapshot: () => db.serialize(),
     openSnapshot: (bytes) => createBetterSqlite3Driver(new BetterSqlite3(bytes.length === 0 ? ":memory:" : Buffer.from(bytes))),
     close: () => void db.close(),
     backupTo: async (path) => (await db.backup(path)).totalPages,
-    openFile: (file, options) => createBetterSqlite3Driver(open(file, options)),
   });
 }
+
+const SyncBase: SyncManagerClass<Database> = /* @__PURE__ */ syncManagerOn(createBetterSqlite3Driver);
+const AsyncBase: AsyncManagerClass<Database> = /* @__PURE__ */ asyncManagerOn(createBetterSqlite3Driver);
 
 /**
  * Applies and reverts the migrations of a generated registry on one better-sqlite3 connection.
@@ -62,39 +62,16 @@ export function createBetterSqlite3Driver(db: Database): SyncDriver<Database> {
  * manager.up();
  * manager.down({ steps: 1 });
  */
-export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncMigrationManager<Database, R> {
-  /** @throws `REGISTRY_INVALID`; `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` for async migrations (use {@link AsyncMigrationManager}). */
-  constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
-    super(createBetterSqlite3Driver(db), migrations, props, SQLITE_DIALECT);
-  }
-
-  /** A manager with the same registry and settings on another connection. */
-  withDatabase(db: Database, props: MigrationManagerProps = {}): MigrationManager<R> {
-    return new MigrationManager(db, this.migrations, this.copySettings(props));
-  }
-}
+export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncBase<R> {}
 
 /** Applies every pending migration (`migrate(db, migrations)`): the one call an app makes at start-up. */
-export function migrate<R extends SyncMigrationRegistry>(
-  db: Database,
-  migrations: R,
-  options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
-): MigrationResult {
-  return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), "stepwise-migrate/better-sqlite3");
-}
+export const migrate: Migrate<Database> = /* @__PURE__ */ migrateOn(MigrationManager, "better-sqlite3");
 
 /** {@link MigrationManager} returning promises, for async migrations: each one's transaction stays open across its awaits. */
-export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends CoreAsyncMigrationManager<Database, R> {
-  /** @throws `REGISTRY_INVALID` when the registry breaks the version rules. */
-  constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
-    super(createBetterSqlite3Driver(db), migrations, props, SQLITE_DIALECT);
-  }
-}
+export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends AsyncBase<R> {}
 
 /** {@link migrate} for a registry that may hold async migrations; every refusal is a rejection. */
-export function migrateAsync<R extends MigrationRegistry>(db: Database, migrations: R, options: MigrateAsyncOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
-  return migrateAsyncWithManager(options, (props) => new AsyncMigrationManager(db, migrations, props), "stepwise-migrate/better-sqlite3");
-}
+export const migrateAsync: MigrateAsync<Database> = /* @__PURE__ */ migrateAsyncOn(AsyncMigrationManager, "better-sqlite3");
 
 /** Declares a TypeScript migration whose `db` is better-sqlite3's `Database`, whatever other drivers the program imports. */
 export const defineMigration: DefineMigration<Database> = returnDefinition;

@@ -1,12 +1,10 @@
 /** The bun:sqlite driver and the `stepwise-migrate/bun-sqlite` entry's API. It never imports `bun:sqlite` (the app's connection brings it). bun:sqlite has no backup API: backups use `VACUUM INTO`. */
-import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
-import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
-import { SQLITE_DIALECT } from "../core/dialects/sqlite.js";
+import { migrateOn, syncManagerOn, type Migrate, type SyncManagerClass } from "../core/manager.js";
+import { asyncManagerOn, migrateAsyncOn, type AsyncManagerClass, type MigrateAsync } from "../core/async-manager.js";
 import { createMigrationContext } from "../core/progress.js";
 import type { Row, SyncDriver } from "../core/driver.js";
 import { defineDriver } from "../core/define-driver.js";
-import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
-import { returnDefinition, type DefineMigration, type MigrationRegistry, type SyncMigrationRegistry, type VersionOf } from "../core/types.js";
+import { returnDefinition, type DefineMigration, type MigrationRegistry, type SyncMigrationRegistry } from "../core/types.js";
 import { mainDatabaseFile } from "./database-file.js";
 import { cachedStatements, createBatchConnection, dataVersion, fileLockPrimitives } from "./sqlite-shared.js";
 
@@ -81,13 +79,15 @@ export function createBunSqliteDriver(db: Database): SyncDriver<Database> {
     inTransaction: () => isOpen() && db.inTransaction,
     changeCounter: () => dataVersion(query),
     createContext: (entry, direction, progress) => createMigrationContext(walkConnection, entry, direction, progress),
-    ...fileLockPrimitives(open, filePath),
+    ...fileLockPrimitives(open, filePath, createBunSqliteDriver),
     snapshot: () => db.serialize(),
     openSnapshot: (bytes) => createBunSqliteDriver(bytes.length === 0 ? new Class(":memory:") : Class.deserialize(bytes)),
     close: () => db.close(),
-    openFile: (file, options) => createBunSqliteDriver(open(file, options)),
   });
 }
+
+const SyncBase: SyncManagerClass<Database> = /* @__PURE__ */ syncManagerOn(createBunSqliteDriver);
+const AsyncBase: AsyncManagerClass<Database> = /* @__PURE__ */ asyncManagerOn(createBunSqliteDriver);
 
 /**
  * Applies and reverts the migrations of a generated registry on one bun:sqlite connection.
@@ -95,39 +95,16 @@ export function createBunSqliteDriver(db: Database): SyncDriver<Database> {
  * @example
  * new MigrationManager(new Database("data/app.db"), migrations).up();
  */
-export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncMigrationManager<Database, R> {
-  /** @throws `REGISTRY_INVALID`; `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` for async migrations (use {@link AsyncMigrationManager}). */
-  constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
-    super(createBunSqliteDriver(db), migrations, props, SQLITE_DIALECT);
-  }
-
-  /** A manager with the same registry and settings on another connection. */
-  withDatabase(db: Database, props: MigrationManagerProps = {}): MigrationManager<R> {
-    return new MigrationManager(db, this.migrations, this.copySettings(props));
-  }
-}
+export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncBase<R> {}
 
 /** Applies every pending migration (`migrate(db, migrations)`): the one call an app makes at start-up. */
-export function migrate<R extends SyncMigrationRegistry>(
-  db: Database,
-  migrations: R,
-  options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
-): MigrationResult {
-  return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), "stepwise-migrate/bun-sqlite");
-}
+export const migrate: Migrate<Database> = /* @__PURE__ */ migrateOn(MigrationManager, "bun-sqlite");
 
 /** {@link MigrationManager} returning promises, for async migrations: each one's transaction stays open across its awaits. */
-export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends CoreAsyncMigrationManager<Database, R> {
-  /** @throws `REGISTRY_INVALID` when the registry breaks the version rules. */
-  constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
-    super(createBunSqliteDriver(db), migrations, props, SQLITE_DIALECT);
-  }
-}
+export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends AsyncBase<R> {}
 
 /** {@link migrate} for a registry that may hold async migrations; every refusal is a rejection. */
-export function migrateAsync<R extends MigrationRegistry>(db: Database, migrations: R, options: MigrateAsyncOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
-  return migrateAsyncWithManager(options, (props) => new AsyncMigrationManager(db, migrations, props), "stepwise-migrate/bun-sqlite");
-}
+export const migrateAsync: MigrateAsync<Database> = /* @__PURE__ */ migrateAsyncOn(AsyncMigrationManager, "bun-sqlite");
 
 /** Declares a TypeScript migration whose `db` is bun:sqlite's `Database`, whatever other drivers the program imports. */
 export const defineMigration: DefineMigration<Database> = returnDefinition;

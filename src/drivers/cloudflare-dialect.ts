@@ -9,14 +9,8 @@ import type { ErrorClassification } from "../core/driver.js";
 import { classifySqliteError } from "../core/define-driver.js";
 import type { Step } from "../core/step.js";
 
-/** What differs between the two Cloudflare storages. */
-export interface CloudflareDialectOptions {
-  /** How a run puts back the connection settings a migration changed (Durable Objects); `null` on D1, where each statement is a request of its own. Passed in, so D1's bundle leaves them out. */
-  readonly connectionSettings: Pick<Dialect, "snapshotConnectionSettings" | "restoreConnectionSettings"> | null;
-}
-
-/** The dialect of a Cloudflare manager. */
-export function createCloudflareDialect(options: CloudflareDialectOptions): Dialect {
+/** The dialect of a Cloudflare manager; `connectionSettings`: a run puts back the settings a migration changed (Durable Objects; not D1, where each statement is a request of its own). */
+export function createCloudflareDialect(connectionSettings: boolean): Dialect {
   return {
     ...SQLITE_DIALECT,
     readSchemaObjects: function* (options?: ListSchemaObjectsOptions): Step<SchemaObject[]> {
@@ -25,8 +19,7 @@ export function createCloudflareDialect(options: CloudflareDialectOptions): Dial
     startEscapeGuard: undefined,
     // No temp schema: the triggers live in main, made and dropped inside each migration's transaction or batch.
     guardHistory: (store) => createHistoryGuard(store, { schema: "main" }),
-    snapshotConnectionSettings: options.connectionSettings?.snapshotConnectionSettings,
-    restoreConnectionSettings: options.connectionSettings?.restoreConnectionSettings,
+    ...(connectionSettings ? {} : { snapshotConnectionSettings: undefined, restoreConnectionSettings: undefined }),
   };
 }
 

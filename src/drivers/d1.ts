@@ -1,12 +1,12 @@
 /** The D1 driver (a Cloudflare binding, `env.DB`, async) and the `stepwise-migrate/d1` entry's API. D1's only atomic unit is `batch()`, so each SQL migration is one batch, its history row first: a
  * second Worker's batch fails on the history key before any statement counts. A transactional TypeScript migration cannot be atomic here and is refused; one with `transaction: false` runs. */
-import { AsyncMigrationManager, migrateAsyncWithManager, runAloneOnConnection, runHoldingRunLock, type MigrateAsyncOptions } from "../core/async-manager.js";
+import { AsyncMigrationManager, migrateAsyncOn, runAloneOnConnection, runHoldingRunLock, type MigrateAsync } from "../core/async-manager.js";
 import type { RunOptions } from "../core/manager-base.js";
 import type { Step } from "../core/step.js";
 import { type AsyncDriver, type Row, driverCapabilityError } from "../core/driver.js";
 import { defineDriver } from "../core/define-driver.js";
-import type { MigrationManagerProps, MigrationResult } from "../core/options.js";
-import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
+import type { MigrationManagerProps } from "../core/options.js";
+import { returnDefinition, type MigrationContext, type MigrationDefinition, type MigrationRegistry } from "../core/types.js";
 import { statementTexts } from "./statement-texts.js";
 import { classifyCloudflareError, createCloudflareDialect } from "./cloudflare-dialect.js";
 
@@ -34,7 +34,6 @@ export interface D1MigrationDefinition extends Omit<MigrationDefinition<D1Databa
 export function createD1Driver(db: D1DatabaseLike): AsyncDriver<D1DatabaseLike> {
   // No interactive transaction: the section only marks where the executor is.
   let section = false;
-  let busyTimeoutMs = 0;
   const prepare = (sql: string, params: readonly unknown[] = []) => (params.length === 0 ? db.prepare(sql) : db.prepare(sql).bind(...params));
   return defineDriver({
     name: "d1",
@@ -42,7 +41,7 @@ export function createD1Driver(db: D1DatabaseLike): AsyncDriver<D1DatabaseLike> 
     async: true,
     connection: db,
     // No forEachBatch either: a batch is given up front, so no walk can run inside one.
-    lacks: ["userVersion", "foreignKeySwitch", "savepoints"],
+    lacks: ["pragmas", "savepoints"],
     exec: async (script) => {
       for (const statement of statementTexts(script)) await db.prepare(statement).run();
     },
@@ -55,8 +54,6 @@ export function createD1Driver(db: D1DatabaseLike): AsyncDriver<D1DatabaseLike> 
     commit: async () => void (section = false),
     rollback: async () => void (section = false),
     inTransaction: async () => section,
-    getBusyTimeout: async () => busyTimeoutMs,
-    setBusyTimeout: async (ms) => void (busyTimeoutMs = ms),
     classifyError: classifyCloudflareError,
   });
 }
@@ -76,7 +73,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
    * @throws `DRIVER_CAPABILITY_MISSING` (`capability: "atomicBatch"`, `file`) when it holds a transactional TypeScript migration.
    */
   constructor(db: D1DatabaseLike, migrations: R, props: MigrationManagerProps = {}) {
-    super(createD1Driver(db), migrations, props, createCloudflareDialect({ connectionSettings: null }));
+    super(createD1Driver(db), migrations, props, createCloudflareDialect(false));
     const script = migrations.find((entry) => entry.kind !== "sql" && entry.transaction);
     if (!script) return;
     const fix = "D1 applies a migration atomically only as one batch of SQL with its history row; write it as a .sql migration (or, if it may be left half done, mark it transaction: false).";
@@ -96,9 +93,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
  * @example
  * await migrate(env.DB, migrations);
  */
-export function migrate<R extends MigrationRegistry>(db: D1DatabaseLike, migrations: R, options: MigrateAsyncOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
-  return migrateAsyncWithManager(options, (props) => new MigrationManager(db, migrations, props), "stepwise-migrate/d1");
-}
+export const migrate: MigrateAsync<D1DatabaseLike> = /* @__PURE__ */ migrateAsyncOn(MigrationManager, "d1");
 
 /**
  * Declares a TypeScript migration for D1; only `transaction: false` ones run there, statement by
@@ -107,6 +102,4 @@ export function migrate<R extends MigrationRegistry>(db: D1DatabaseLike, migrati
  * @example
  * export default defineMigration({ transaction: false, async up(db) { await db.prepare("UPDATE t SET n = 0").run(); } });
  */
-export function defineMigration<const T extends D1MigrationDefinition>(definition: T): T {
-  return definition;
-}
+export const defineMigration: <const T extends D1MigrationDefinition>(definition: T) => T = returnDefinition;

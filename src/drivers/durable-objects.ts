@@ -1,11 +1,10 @@
 /** The Durable Objects driver (`ctx.storage`, synchronous) and the `stepwise-migrate/durable-objects` entry's API. The storage refuses `BEGIN` and `SAVEPOINT`: its transaction is the callback
  * `transactionSync`, the driver's `writeSection`. The object is its storage's only connection, so the change counter is constant. */
 import { migrateWithManager, SyncMigrationManager } from "../core/manager.js";
-import { restoreConnectionSettings, snapshotConnectionSettings } from "../core/connection-settings.js";
 import type { Row, SyncDriver } from "../core/driver.js";
 import { defineDriver } from "../core/define-driver.js";
 import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
-import type { MigrationContext, MigrationDefinition, SyncMigrationRegistry, VersionOf } from "../core/types.js";
+import { returnDefinition, type MigrationContext, type MigrationDefinition, type SyncMigrationRegistry, type VersionOf } from "../core/types.js";
 import { classifyCloudflareError, createCloudflareDialect } from "./cloudflare-dialect.js";
 import { statementTexts } from "./statement-texts.js";
 import { asyncInSyncRunnerError } from "../core/runners.js";
@@ -55,17 +54,13 @@ function bodyHandle(sql: DurableObjectSql): { sql: DurableObjectSql; close(): vo
 export function createDurableObjectsDriver(storage: DurableObjectStorageLike): SyncDriver<DurableObjectSql> {
   const sql = storage.sql;
   let depth = 0;
-  let busyTimeoutMs = 0;
-  const callbackOnly = (): never => {
-    throw usageError("The Durable Objects storage has no BEGIN: its write section is transactionSync, which the sync runner opens (use this driver through MigrationManager or migrate).");
-  };
   return defineDriver({
     name: "durable-objects",
     dialect: "sqlite",
     async: false,
     connection: sql,
     // No forEachBatch either: left out of a bundle kept small.
-    lacks: ["userVersion", "foreignKeySwitch", "savepoints"],
+    lacks: ["pragmas", "savepoints"],
     // sql.exec refuses a script whose tail holds no statement; toArray() runs each cursor to its end.
     exec: (text) => {
       for (const statement of statementTexts(text)) sql.exec(statement).toArray();
@@ -76,6 +71,7 @@ export function createDurableObjectsDriver(storage: DurableObjectStorageLike): S
       cursor.toArray();
       return { changes: cursor.rowsWritten };
     },
+    // In place of begin, commit and rollback (the storage refuses them in SQL): the sync runner opens it at a begin and leaves it at the commit or rollback.
     writeSection: (body) => {
       depth++;
       try {
@@ -84,13 +80,8 @@ export function createDurableObjectsDriver(storage: DurableObjectStorageLike): S
         depth--;
       }
     },
-    begin: callbackOnly,
-    commit: callbackOnly,
-    rollback: callbackOnly,
     inTransaction: () => depth > 0,
     changeCounter: () => 0,
-    getBusyTimeout: () => busyTimeoutMs,
-    setBusyTimeout: (ms) => void (busyTimeoutMs = ms),
     asyncBodyFix: `${SYNC_FIX}.`,
     runBody: (entry, direction, context) => {
       const body = (direction === "up" ? entry.module.up : entry.module.down) as (sql: DurableObjectSql, context: MigrationContext) => unknown;
@@ -127,7 +118,7 @@ export class MigrationManager<R extends SyncMigrationRegistry = SyncMigrationReg
    * @throws `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` when `gen` marked any of its migrations async.
    */
   constructor(storage: DurableObjectStorageLike, migrations: R, props: MigrationManagerProps = {}) {
-    super(createDurableObjectsDriver(storage), migrations, props, createCloudflareDialect({ connectionSettings: { snapshotConnectionSettings, restoreConnectionSettings } }));
+    super(createDurableObjectsDriver(storage), migrations, props, createCloudflareDialect(true));
   }
 }
 
@@ -151,6 +142,4 @@ export function migrate<R extends SyncMigrationRegistry>(
  * @example
  * export default defineMigration({ up(sql) { sql.exec("CREATE TABLE t (id INTEGER PRIMARY KEY)"); } });
  */
-export function defineMigration<const T extends DurableObjectsMigrationDefinition>(definition: T): T {
-  return definition;
-}
+export const defineMigration: <const T extends DurableObjectsMigrationDefinition>(definition: T) => T = returnDefinition;

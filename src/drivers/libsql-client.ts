@@ -3,15 +3,14 @@
  * the write section is that transaction, and a body receives it; remotely no `user_version` (Turso refuses it), temp schema or per-connection settings.
  */
 import type { Client, InStatement, InValue, ResultSet, Transaction } from "@libsql/client";
-import { AsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
+import { AsyncMigrationManager, migrateAsyncOn, type MigrateAsync } from "../core/async-manager.js";
 import type { AsyncDriver, ErrorClassification, Row } from "../core/driver.js";
-import type { Dialect } from "../core/dialect.js";
 import { defineDriver } from "../core/define-driver.js";
-import { sqliteDialectFor } from "../core/dialects/sqlite.js";
+import { SQLITE_DIALECT } from "../core/dialects/sqlite.js";
 import { createSqliteEscapeGuard } from "../core/transaction-guard.js";
 import { createHistoryGuard } from "../core/history-guard.js";
-import type { MigrationManagerProps, MigrationResult } from "../core/options.js";
-import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
+import type { MigrationManagerProps } from "../core/options.js";
+import { returnDefinition, type MigrationContext, type MigrationDefinition, type MigrationRegistry } from "../core/types.js";
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
 import { SQLITE_BATCH_DIALECT } from "../core/batch-walk.js";
 import { classifyNativeSqliteError } from "./sqlite-shared.js";
@@ -202,19 +201,6 @@ class ClientSession {
   }
 }
 
-/**
- * SQLite's dialect where a `Client` reaches one connection: the commit witness made inside each transaction (one made outside would land on another connection), the
- * history guard on bodies in one; remotely both in `main` (no temp schema) and no connection settings kept (each statement may reach another stream).
- */
-function createLibsqlClientDialect(remote: boolean): Dialect {
-  return {
-    ...sqliteDialectFor({ userVersion: !remote }),
-    startEscapeGuard: createSqliteEscapeGuard({ witnessSchema: remote ? "main" : "temp", witnessPerTransaction: true, userVersion: !remote }),
-    guardHistory: (store) => createHistoryGuard(store, remote ? { schema: "main" } : { transactionsOnly: true }),
-    ...(remote ? { snapshotConnectionSettings: undefined, restoreConnectionSettings: undefined } : {}),
-  };
-}
-
 /** The executor's primitives on `client` (`remote`: the remote rules on a file too). */
 export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlClientMigrationManagerProps, "remote" | "scratchClient"> = {}): AsyncDriver<Client> {
   const session = new ClientSession(client);
@@ -268,9 +254,17 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
    * @throws `REGISTRY_DIALECT_MISMATCH` when it was generated for PostgreSQL.
    */
   constructor(client: Client, migrations: R, props: LibsqlClientMigrationManagerProps = {}) {
-    const { remote, scratchClient, ...settings } = props;
-    const driver = createLibsqlClientDriver(client, { remote, scratchClient });
-    super(driver, migrations, settings, createLibsqlClientDialect(!driver.capabilities.userVersion));
+    const { remote: remoteRules, scratchClient, ...settings } = props;
+    const driver = createLibsqlClientDriver(client, { remote: remoteRules, scratchClient });
+    const remote = !driver.capabilities.userVersion;
+    // SQLite's dialect where a `Client` reaches one connection: the commit witness made inside each transaction (one made outside would land on another connection), the history guard on
+    // bodies in one; remotely both in `main` (no temp schema) and no connection settings kept (each statement may reach another stream).
+    super(driver, migrations, settings, {
+      ...SQLITE_DIALECT,
+      startEscapeGuard: createSqliteEscapeGuard({ witnessSchema: remote ? "main" : "temp", witnessPerTransaction: true, userVersion: !remote }),
+      guardHistory: (store) => createHistoryGuard(store, remote ? { schema: "main" } : { transactionsOnly: true }),
+      ...(remote ? { snapshotConnectionSettings: undefined, restoreConnectionSettings: undefined } : {}),
+    });
   }
 }
 
@@ -280,9 +274,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
  * @example
  * await migrate(createClient({ url: "file:app.db" }), migrations, { logger: console });
  */
-export function migrate<R extends MigrationRegistry>(client: Client, migrations: R, options: LibsqlClientMigrationManagerProps & MigrateAsyncOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
-  return migrateAsyncWithManager(options, (props) => new MigrationManager(client, migrations, props as LibsqlClientMigrationManagerProps), "stepwise-migrate/libsql-client");
-}
+export const migrate: MigrateAsync<Client, LibsqlClientMigrationManagerProps> = /* @__PURE__ */ migrateAsyncOn(MigrationManager, "libsql-client");
 
 /**
  * Declares a TypeScript migration whose `db` is the migration's libsql transaction; bodies may be `async`, the transaction staying open across their awaits.
@@ -290,6 +282,4 @@ export function migrate<R extends MigrationRegistry>(client: Client, migrations:
  * @example
  * export default defineMigration({ async up(db) { await db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)"); } });
  */
-export function defineMigration<const T extends LibsqlClientMigrationDefinition>(definition: T): T {
-  return definition;
-}
+export const defineMigration: <const T extends LibsqlClientMigrationDefinition>(definition: T) => T = returnDefinition;

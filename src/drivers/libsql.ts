@@ -1,14 +1,12 @@
 /** The libsql driver (Turso's embedded libSQL, better-sqlite3's API) and the `stepwise-migrate/libsql` entry's API. libsql 0.5's `backup()` and `serialize()` throw "not implemented": no online
  * backup, and the snapshot is a page copy opened on a private file. `db.name` is always empty. */
 import type Libsql from "libsql";
-import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
-import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
-import { SQLITE_DIALECT } from "../core/dialects/sqlite.js";
+import { migrateOn, syncManagerOn, type Migrate, type SyncManagerClass } from "../core/manager.js";
+import { asyncManagerOn, migrateAsyncOn, type AsyncManagerClass, type MigrateAsync } from "../core/async-manager.js";
 import { createMigrationContext } from "../core/progress.js";
 import type { Row, SyncDriver } from "../core/driver.js";
 import { defineDriver } from "../core/define-driver.js";
-import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
-import { returnDefinition, type BatchConnection, type MigrationRegistry, type SyncMigrationRegistry, type VersionOf, type DefineMigration } from "../core/types.js";
+import { returnDefinition, type BatchConnection, type MigrationRegistry, type SyncMigrationRegistry, type DefineMigration } from "../core/types.js";
 import { mainDatabaseFile } from "./database-file.js";
 import { cachedStatements, dataVersion, fileLockPrimitives, openFileCopy, snapshotOfConnection } from "./sqlite-shared.js";
 
@@ -42,13 +40,15 @@ export function createLibsqlDriver(db: Database): SyncDriver<Database> {
     changeCounter: () => dataVersion(query),
     // better-sqlite3's prepare/get/all/transaction shapes, all the walker uses.
     createContext: (entry, direction, progress) => createMigrationContext(db as unknown as BatchConnection, entry, direction, progress),
-    ...fileLockPrimitives(open, filePath),
-    openFile: (file, options) => createLibsqlDriver(open(file, options)),
+    ...fileLockPrimitives(open, filePath, createLibsqlDriver),
     close: () => void (db.open && db.close()),
     snapshot: () => snapshotOfConnection({ name: "libsql", exec: (sql) => void db.exec(sql), query, inTransaction }),
     openSnapshot: (bytes) => openFileCopy(bytes, (file) => createLibsqlDriver(new Class(file))),
   });
 }
+
+const SyncBase: SyncManagerClass<Database> = /* @__PURE__ */ syncManagerOn(createLibsqlDriver);
+const AsyncBase: AsyncManagerClass<Database> = /* @__PURE__ */ asyncManagerOn(createLibsqlDriver);
 
 /**
  * Applies and reverts the migrations of a generated registry on one libsql connection.
@@ -56,39 +56,16 @@ export function createLibsqlDriver(db: Database): SyncDriver<Database> {
  * @example
  * new MigrationManager(new Database("data/app.db"), migrations).up();
  */
-export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncMigrationManager<Database, R> {
-  /** @throws `REGISTRY_INVALID`; `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` for async migrations (use {@link AsyncMigrationManager}). */
-  constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
-    super(createLibsqlDriver(db), migrations, props, SQLITE_DIALECT);
-  }
-
-  /** A manager with the same registry and settings on another connection. */
-  withDatabase(db: Database, props: MigrationManagerProps = {}): MigrationManager<R> {
-    return new MigrationManager(db, this.migrations, this.copySettings(props));
-  }
-}
+export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncBase<R> {}
 
 /** Applies every pending migration (`migrate(db, migrations)`): the one call an app makes at start-up. */
-export function migrate<R extends SyncMigrationRegistry>(
-  db: Database,
-  migrations: R,
-  options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
-): MigrationResult {
-  return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), "stepwise-migrate/libsql");
-}
+export const migrate: Migrate<Database> = /* @__PURE__ */ migrateOn(MigrationManager, "libsql");
 
 /** {@link MigrationManager} returning promises, for async migrations: each one's transaction stays open across its awaits. */
-export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends CoreAsyncMigrationManager<Database, R> {
-  /** @throws `REGISTRY_INVALID` when the registry breaks the version rules. */
-  constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
-    super(createLibsqlDriver(db), migrations, props, SQLITE_DIALECT);
-  }
-}
+export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends AsyncBase<R> {}
 
 /** {@link migrate} for a registry that may hold async migrations; every refusal is a rejection. */
-export function migrateAsync<R extends MigrationRegistry>(db: Database, migrations: R, options: MigrateAsyncOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
-  return migrateAsyncWithManager(options, (props) => new AsyncMigrationManager(db, migrations, props), "stepwise-migrate/libsql");
-}
+export const migrateAsync: MigrateAsync<Database> = /* @__PURE__ */ migrateAsyncOn(AsyncMigrationManager, "libsql");
 
 /** Declares a TypeScript migration whose `db` is libsql's `Database`, whatever other drivers the program imports. */
 export const defineMigration: DefineMigration<Database> = returnDefinition;

@@ -1,12 +1,10 @@
 /** The node:sqlite driver and the `stepwise-migrate/node-sqlite` entry's API. It never imports `node:sqlite` (the app's connection brings it), so the package keeps its Node 20 floor. */
-import { SyncMigrationManager, migrateWithManager } from "../core/manager.js";
-import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
-import { SQLITE_DIALECT } from "../core/dialects/sqlite.js";
+import { migrateOn, syncManagerOn, type Migrate, type SyncManagerClass } from "../core/manager.js";
+import { asyncManagerOn, migrateAsyncOn, type AsyncManagerClass, type MigrateAsync } from "../core/async-manager.js";
 import { createMigrationContext } from "../core/progress.js";
 import type { Row, SyncDriver } from "../core/driver.js";
 import { defineDriver } from "../core/define-driver.js";
-import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
-import { returnDefinition, type DefineMigration, type MigrationRegistry, type SyncMigrationRegistry, type VersionOf } from "../core/types.js";
+import { returnDefinition, type DefineMigration, type MigrationRegistry, type SyncMigrationRegistry } from "../core/types.js";
 import { usageError } from "../core/error-factories.js";
 import { cachedStatements, classifyNativeSqliteError, createBatchConnection, dataVersion, fileLockPrimitives, openFileCopy, snapshotOfConnection } from "./sqlite-shared.js";
 
@@ -94,10 +92,9 @@ export function createNodeSqliteDriver(db: DatabaseSync): SyncDriver<DatabaseSyn
     changeCounter: () => dataVersion(query),
     createContext: (entry, direction, progress) => createMigrationContext(walkConnection, entry, direction, progress),
     classifyError: classifyNativeSqliteError,
-    ...fileLockPrimitives(open, filePath),
+    ...fileLockPrimitives(open, filePath, createNodeSqliteDriver),
     // A migration may have closed it already, and closing twice throws.
     close: () => void (isOpen() && db.close()),
-    openFile: (file, options) => createNodeSqliteDriver(open(file, options)),
     ...(canSerialize
       ? {
           snapshot: () => db.serialize!(),
@@ -116,45 +113,25 @@ export function createNodeSqliteDriver(db: DatabaseSync): SyncDriver<DatabaseSyn
   });
 }
 
+const SyncBase: SyncManagerClass<DatabaseSync> = /* @__PURE__ */ syncManagerOn(createNodeSqliteDriver);
+const AsyncBase: AsyncManagerClass<DatabaseSync> = /* @__PURE__ */ asyncManagerOn(createNodeSqliteDriver);
+
 /**
  * Applies and reverts the migrations of a generated registry on one node:sqlite connection.
  *
  * @example
  * new MigrationManager(new DatabaseSync("data/app.db"), migrations).up();
  */
-export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncMigrationManager<DatabaseSync, R> {
-  /** @throws `REGISTRY_INVALID`; `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` for async migrations (use {@link AsyncMigrationManager}). */
-  constructor(db: DatabaseSync, migrations: R, props: MigrationManagerProps = {}) {
-    super(createNodeSqliteDriver(db), migrations, props, SQLITE_DIALECT);
-  }
-
-  /** A manager with the same registry and settings on another connection. */
-  withDatabase(db: DatabaseSync, props: MigrationManagerProps = {}): MigrationManager<R> {
-    return new MigrationManager(db, this.migrations, this.copySettings(props));
-  }
-}
+export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncBase<R> {}
 
 /** Applies every pending migration (`migrate(db, migrations)`): the one call an app makes at start-up. */
-export function migrate<R extends SyncMigrationRegistry>(
-  db: DatabaseSync,
-  migrations: R,
-  options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
-): MigrationResult {
-  return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), "stepwise-migrate/node-sqlite");
-}
+export const migrate: Migrate<DatabaseSync> = /* @__PURE__ */ migrateOn(MigrationManager, "node-sqlite");
 
 /** {@link MigrationManager} returning promises, for async migrations: each one's transaction stays open across its awaits. */
-export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends CoreAsyncMigrationManager<DatabaseSync, R> {
-  /** @throws `REGISTRY_INVALID` when the registry breaks the version rules. */
-  constructor(db: DatabaseSync, migrations: R, props: MigrationManagerProps = {}) {
-    super(createNodeSqliteDriver(db), migrations, props, SQLITE_DIALECT);
-  }
-}
+export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends AsyncBase<R> {}
 
 /** {@link migrate} for a registry that may hold async migrations; every refusal is a rejection. */
-export function migrateAsync<R extends MigrationRegistry>(db: DatabaseSync, migrations: R, options: MigrateAsyncOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
-  return migrateAsyncWithManager(options, (props) => new AsyncMigrationManager(db, migrations, props), "stepwise-migrate/node-sqlite");
-}
+export const migrateAsync: MigrateAsync<DatabaseSync> = /* @__PURE__ */ migrateAsyncOn(AsyncMigrationManager, "node-sqlite");
 
 /** Declares a TypeScript migration whose `db` is node:sqlite's `DatabaseSync`, whatever other drivers the program imports. */
 export const defineMigration: DefineMigration<DatabaseSync> = returnDefinition;

@@ -1,14 +1,12 @@
 /** The sql.js driver (SQLite in WebAssembly, in memory) and the `stepwise-migrate/sql-js` entry's API. The app passes its `Database`; this module imports none of sql.js. No file, no locking, no
  * online backup; `export()` is the snapshot. */
 import type { BindParams, Database as SqlJsDatabase, SqlValue, Statement } from "sql.js";
-import { migrateWithManager, SyncMigrationManager } from "../core/manager.js";
-import { SQLITE_DIALECT } from "../core/dialects/sqlite.js";
-import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../core/async-manager.js";
+import { migrateOn, syncManagerOn, type Migrate, type SyncManagerClass } from "../core/manager.js";
+import { asyncManagerOn, migrateAsyncOn, type AsyncManagerClass, type MigrateAsync } from "../core/async-manager.js";
 import { createMigrationContext } from "../core/progress.js";
 import type { ErrorClassification, Row, SyncDriver } from "../core/driver.js";
 import { classifySqliteError, defineDriver } from "../core/define-driver.js";
-import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
-import { returnDefinition, type MigrationRegistry, type SyncMigrationRegistry, type VersionOf, type DefineMigration } from "../core/types.js";
+import { returnDefinition, type MigrationRegistry, type SyncMigrationRegistry, type DefineMigration } from "../core/types.js";
 import { transactionOpenError } from "../core/error-factories.js";
 import { cachedStatements, createBatchConnection, dataVersion, sqliteCodeName } from "./sqlite-shared.js";
 
@@ -148,6 +146,9 @@ export function createSqlJsDriver(db: Database): SyncDriver<Database> {
   });
 }
 
+const SyncBase: SyncManagerClass<Database> = /* @__PURE__ */ syncManagerOn(createSqlJsDriver);
+const AsyncBase: AsyncManagerClass<Database> = /* @__PURE__ */ asyncManagerOn(createSqlJsDriver);
+
 /**
  * Applies and reverts the migrations of a generated registry on one sql.js connection.
  *
@@ -155,39 +156,16 @@ export function createSqlJsDriver(db: Database): SyncDriver<Database> {
  * const SQL = await initSqlJs();
  * new MigrationManager(new SQL.Database(savedBytes), migrations).up();
  */
-export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncMigrationManager<Database, R> {
-  /** @throws `REGISTRY_INVALID`; `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` for async migrations (use {@link AsyncMigrationManager}). */
-  constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
-    super(createSqlJsDriver(db), migrations, props, SQLITE_DIALECT);
-  }
-
-  /** A manager with the same registry and settings on another connection. */
-  withDatabase(db: Database, props: MigrationManagerProps = {}): MigrationManager<R> {
-    return new MigrationManager(db, this.migrations, this.copySettings(props));
-  }
-}
+export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncBase<R> {}
 
 /** Applies every pending migration (`migrate(db, migrations)`): the one call an app makes at start-up. */
-export function migrate<R extends SyncMigrationRegistry>(
-  db: Database,
-  migrations: R,
-  options: MigrationManagerProps & UpOptions<VersionOf<R>> & MigrateOptions<MigrationManager<R>> = {},
-): MigrationResult {
-  return migrateWithManager(options as never, (props) => new MigrationManager(db, migrations, props), "stepwise-migrate/sql-js");
-}
+export const migrate: Migrate<Database> = /* @__PURE__ */ migrateOn(MigrationManager, "sql-js");
 
 /** {@link MigrationManager} returning promises, for async migrations: each one's transaction stays open across its awaits. */
-export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends CoreAsyncMigrationManager<Database, R> {
-  /** @throws `REGISTRY_INVALID` when the registry breaks the version rules. */
-  constructor(db: Database, migrations: R, props: MigrationManagerProps = {}) {
-    super(createSqlJsDriver(db), migrations, props);
-  }
-}
+export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends AsyncBase<R> {}
 
 /** {@link migrate} for a registry that may hold async migrations; every refusal is a rejection. */
-export function migrateAsync<R extends MigrationRegistry>(db: Database, migrations: R, options: MigrateAsyncOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
-  return migrateAsyncWithManager(options, (props) => new AsyncMigrationManager(db, migrations, props), "stepwise-migrate/sql-js");
-}
+export const migrateAsync: MigrateAsync<Database> = /* @__PURE__ */ migrateAsyncOn(AsyncMigrationManager, "sql-js");
 
 /** Declares a TypeScript migration whose `db` is sql.js's `Database`, whatever other drivers the program imports. */
 export const defineMigration: DefineMigration<Database> = returnDefinition;

@@ -2,7 +2,7 @@
  * driver passes its library's primitives in; nothing here imports one. */
 import { nodeFs, nodeOs, nodePath } from "../core/node-builtins.js";
 import type { ErrorClassification, OwnerLockHandle, Row, SyncDriver } from "../core/driver.js";
-import { classifySqliteError } from "../core/define-driver.js";
+import { classifySqliteError, quietly } from "../core/define-driver.js";
 import { StepwiseError } from "../core/errors.js";
 import { transactionOpenError, tempFolderUnusableError } from "../core/error-factories.js";
 import type { BatchConnection } from "../core/types.js";
@@ -65,14 +65,19 @@ export function ownerLockFileName(databaseFile: string, tableName: string): stri
 /** Opens a second connection with the app's library; `readonly` should not create the file. */
 export type SidecarOpener = (file: string, options: { readonly readonly: boolean; readonly busyTimeoutMs: number }) => { exec(sql: string): void; close(): void };
 
-/** The owner lock and lock holders of the file SQLite opened as `filePath` (`null`: in memory). The owner of a `transaction: false` migration holds `BEGIN EXCLUSIVE` on a sidecar next to the
- * database, an operating-system lock its death releases, so any process on any host sees it is alive ("busy" at a busy timeout of 0). The sidecar stays: deleting it could race with a process that
- * just opened it. */
-export function fileLockPrimitives(open: SidecarOpener, filePath: string | null): Required<Pick<SyncDriver, "holdOwnerLock" | "probeOwnerLock" | "lockHolders">> {
+/** The owner lock, lock holders and second connections (`createDriver` on what `open` opens) of the file SQLite opened as `filePath` (`null`: in memory). The owner of a `transaction: false`
+ * migration holds `BEGIN EXCLUSIVE` on a sidecar next to the database, an operating-system lock its death releases, so any process on any host sees it is alive ("busy" at a busy timeout of 0). The
+ * sidecar stays: deleting it could race with a process that just opened it. */
+export function fileLockPrimitives<Db extends ReturnType<SidecarOpener>>(
+  open: (file: string, options: { readonly readonly: boolean; readonly busyTimeoutMs: number }) => Db,
+  filePath: string | null,
+  createDriver: (db: Db) => SyncDriver<Db>,
+): Required<Pick<SyncDriver<Db>, "holdOwnerLock" | "probeOwnerLock" | "lockHolders" | "openFile">> {
   return {
     holdOwnerLock: (tableName, busyTimeoutMs) => holdSidecarLock(open, filePath, tableName, busyTimeoutMs),
     probeOwnerLock: (fileName) => probeSidecarLock(open, filePath, fileName),
     lockHolders: () => (filePath === null ? [] : findLockHolders(filePath)),
+    openFile: (file, options) => createDriver(open(file, options)),
   };
 }
 
@@ -132,15 +137,7 @@ export function probeSidecarLock(open: SidecarOpener, opened: string | null, fil
   }
 }
 
-function quietly(action: () => void): void {
-  try {
-    action();
-  } catch {
-    // Already closed, or nothing to undo.
-  }
-}
-
-const closeQuietly = (connection: { close(): void } | null): void => quietly(() => connection?.close());
+const closeQuietly = (connection: { close(): void } | null): unknown => quietly(() => connection?.close());
 
 /** `forEachBatch`'s connection for a library without better-sqlite3's `db.transaction(fn)`: a plain BEGIN/COMMIT per batch. */
 export function createBatchConnection(library: {

@@ -15,7 +15,8 @@ import { highestRecordedVersion, matchesRecordedChecksum } from "../core/planner
 import { runSync } from "../core/runners.js";
 import { refuseOpenTransaction } from "../core/transaction-open.js";
 import type { MigrationRegistry } from "../core/types.js";
-import { fileKindAt, realDatabaseFileOrThrow } from "../drivers/database-file.js";
+import { fileKindAt } from "../drivers/database-file.js";
+import { realDatabaseFileOrThrow } from "./real-database-file.js";
 import { findLockHolders } from "../drivers/lock-holders.js";
 import { matchesRecordedName } from "./checksum-repair.js";
 import { assertAbsolute, backupDriverOf, backupWriteError, closeQuietly, createHiddenFile, quickCheckProblems, sqliteCodeFrom, takeBackup, type DriverSource } from "./backup.js";

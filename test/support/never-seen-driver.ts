@@ -11,12 +11,10 @@
  */
 import Database from "better-sqlite3";
 import { defineDriver } from "../../src/core/define-driver.js";
-import { SQLITE_DIALECT } from "../../src/core/dialects/sqlite.js";
-import { SyncMigrationManager, migrateWithManager } from "../../src/core/manager.js";
-import { AsyncMigrationManager as CoreAsyncMigrationManager, migrateAsyncWithManager, type MigrateAsyncOptions } from "../../src/core/async-manager.js";
+import { migrateOn, syncManagerOn, type Migrate, type SyncManagerClass } from "../../src/core/manager.js";
+import { asyncManagerOn, migrateAsyncOn, type AsyncManagerClass, type MigrateAsync } from "../../src/core/async-manager.js";
 import { createMigrationContext } from "../../src/core/progress.js";
 import type { Row, SyncDriver } from "../../src/core/driver.js";
-import type { MigrationManagerProps, MigrationResult, UpOptions } from "../../src/core/options.js";
 import type { MigrationRegistry, SyncMigrationRegistry } from "../../src/core/types.js";
 import { holdSidecarLock, probeSidecarLock, type SidecarOpener } from "../../src/drivers/sqlite-shared.js";
 import { findLockHolders } from "../../src/drivers/lock-holders.js";
@@ -62,26 +60,17 @@ export function createNeverSeenDriver(db: Connection): SyncDriver<Connection> {
   });
 }
 
+const SyncBase: SyncManagerClass<Connection> = /* @__PURE__ */ syncManagerOn(createNeverSeenDriver);
+const AsyncBase: AsyncManagerClass<Connection> = /* @__PURE__ */ asyncManagerOn(createNeverSeenDriver);
+
 /** The driver's manager, as a driver entry exports it. */
-export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncMigrationManager<Connection, R> {
-  constructor(db: Connection, migrations: R, props: MigrationManagerProps = {}) {
-    super(createNeverSeenDriver(db), migrations, props, SQLITE_DIALECT);
-  }
-}
+export class MigrationManager<R extends SyncMigrationRegistry = MigrationRegistry> extends SyncBase<R> {}
 
 /** Applies every pending migration. */
-export function migrate<R extends SyncMigrationRegistry>(db: Connection, migrations: R, options: MigrationManagerProps & UpOptions = {}): MigrationResult {
-  return migrateWithManager(options, (props) => new MigrationManager(db, migrations, props), "never-seen");
-}
+export const migrate: Migrate<Connection> = /* @__PURE__ */ migrateOn(MigrationManager, "never-seen");
 
 /** The async API, for registries with async migrations. */
-export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends CoreAsyncMigrationManager<Connection, R> {
-  constructor(db: Connection, migrations: R, props: MigrationManagerProps = {}) {
-    super(createNeverSeenDriver(db), migrations, props, SQLITE_DIALECT);
-  }
-}
+export class AsyncMigrationManager<R extends MigrationRegistry = MigrationRegistry> extends AsyncBase<R> {}
 
 /** {@link migrate} for registries that may hold async migrations. */
-export function migrateAsync<R extends MigrationRegistry>(db: Connection, migrations: R, options: MigrateAsyncOptions = {}): Promise<MigrationResult> {
-  return migrateAsyncWithManager(options, (props) => new AsyncMigrationManager(db, migrations, props), "never-seen");
-}
+export const migrateAsync: MigrateAsync<Connection> = /* @__PURE__ */ migrateAsyncOn(AsyncMigrationManager, "never-seen");
