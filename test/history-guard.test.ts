@@ -65,6 +65,27 @@ await describeEachDriver("a migration that writes the history table", { quickOn:
       assertHistoryKept(db, manager, "TypeScript");
     }));
 
+  test("a migration that drops the history table and then ends stepwise's transaction is TRANSACTION_ESCAPED, its cause HISTORY_CHANGED_BY_MIGRATION (the table dropped), for SQL and TypeScript bodies, committed or rolled back", () =>
+    h.withDatabase((db) => {
+      for (const [end, committed] of [
+        ["ROLLBACK", "no"],
+        ["COMMIT", "yes"],
+      ] as const) {
+        for (const body of [sqlEntry(2, `DROP TABLE schema_migrations; ${end}; BEGIN;`), tsEntry(2, { up: (connection) => void connection.exec(`DROP TABLE schema_migrations; ${end}; BEGIN;`) })]) {
+          db.exec("DROP TABLE IF EXISTS items; DROP TABLE IF EXISTS schema_migrations;");
+          const manager = db.manager([createItems, body]);
+          manager.up({ to: 1 });
+          const error = caught(() => manager.up());
+          const cause = error.cause as { code?: unknown; details?: { change?: unknown } };
+          assert.deepEqual(
+            { code: error.code, committed: error.committed, causeCode: cause?.code, change: cause?.details?.change },
+            { code: "TRANSACTION_ESCAPED", committed, causeCode: "HISTORY_CHANGED_BY_MIGRATION", change: "the table dropped or replaced" },
+            `${end}, ${body.kind}: ${String(error.message)}`,
+          );
+        }
+      }
+    }));
+
   test("a trigger an earlier migration made, fired by a later one, fails the later one", () =>
     h.withDatabase((db) => {
       const manager = db.manager([
