@@ -88,7 +88,9 @@ export type ProblemCode =
   /** The registry file was generated for the other SQL dialect than this run's; `gen` will not overwrite it.
    * Fix: Point `--out` (or the dialect's `registryFile`) at that dialect's own registry, such as `generated/registry.postgres.ts`, or delete the file if the project changed dialect. */
   | "REGISTRY_DIALECT_CHANGED"
-  /** The registry path is a folder, a pipe or an unreadable file. Fix: Remove it, or point `--out` (`registryFile`) at a file such as `generated/registry.ts`. */
+  /** `stepwise gen` (`--check` too) could not read the registry file it compares and rewrites: its path is a folder, a pipe or a file it may not read. (The runtime commands, such as `status`
+   * and `up`, report a registry they cannot import as `REGISTRY_LOAD_FAILED`.)
+   * Fix: Remove it, or point `--out` (`registryFile`) at a file such as `generated/registry.ts`. */
   | "REGISTRY_UNREADABLE"
   /** The registry cannot be written where configured: a file stands where a folder of its path should be. Fix: Choose another `--out` path (or `registryFile`), or move that file away. */
   | "REGISTRY_UNWRITABLE"

@@ -196,26 +196,33 @@ const anchorOf = (heading: string) =>
 /** docs/errors.md as the definitions under `root` make it. */
 export function renderErrorsDoc(root: string): string {
   const catalogue = readErrorCatalogue(root);
-  const lines: string[] = [INTRO];
+  // GitHub suffixes a repeated heading's anchor (`-1`, `-2`…) in page order, so a group named in both sections gets its own link.
+  const seen = new Map<string, number>([[anchorOf("Errors"), 1]]);
+  const nextAnchor = (heading: string) => {
+    const anchor = anchorOf(heading);
+    const count = seen.get(anchor) ?? 0;
+    seen.set(anchor, count + 1);
+    return count === 0 ? anchor : `${anchor}-${count}`;
+  };
+  const contents: string[] = [];
+  const body: string[] = [];
   for (const section of SECTIONS) {
-    lines.push(`- [${section.title}](#${anchorOf(section.title)})`);
-    for (const group of groupsOf(catalogue[section.kind]).keys()) lines.push(`  - [${group}](#${anchorOf(group)})`);
-  }
-  lines.push("");
-  for (const section of SECTIONS) {
-    lines.push(`## ${section.title}`, "", section.lead, "");
+    contents.push(`- [${section.title}](#${nextAnchor(section.title)})`);
+    body.push(`## ${section.title}`, "", section.lead, "");
     for (const [group, definitions] of groupsOf(catalogue[section.kind])) {
-      lines.push(`### ${group}`, "");
+      contents.push(`  - [${group}](#${nextAnchor(group)})`);
+      body.push(`### ${group}`, "");
       for (const { code, meaning, fix, fields } of definitions) {
-        lines.push(`#### \`${code}\``, "", meaning, "", `**Fix:** ${fix}`, "");
+        nextAnchor(code);
+        body.push(`#### \`${code}\``, "", meaning, "", `**Fix:** ${fix}`, "");
         if (section.kind === "errors") {
           const exit = catalogue.usageCodes.has(code) ? "CLI exit 2" : "CLI exit 1";
-          lines.push(`${fields && fields.length > 0 ? `Details: ${fields.map((field) => `\`${field}\``).join(", ")}. ` : ""}${exit}.`, "");
+          body.push(`${fields && fields.length > 0 ? `Details: ${fields.map((field) => `\`${field}\``).join(", ")}. ` : ""}${exit}.`, "");
         }
       }
     }
   }
-  return `${lines.join("\n").trimEnd()}\n`;
+  return `${[INTRO, ...contents, "", ...body].join("\n").trimEnd()}\n`;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -16,8 +16,8 @@ import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const bin = (name) => path.join(root, "node_modules", ".bin", name);
-/** What may be published: the compiled runtime and codegen, and the files npm always adds. */
-const PUBLISHED = /^(package\.json|README\.md|LICENSE|dist\/(src|codegen)\/[\w/.-]+\.(js|d\.ts))$/;
+/** What may be published: the compiled runtime and codegen, the manual the README and help point to, and the files npm always adds. */
+const PUBLISHED = /^(package\.json|README\.md|LICENSE|docs\/[\w-]+\.md|dist\/(src|codegen)\/[\w/.-]+\.(js|d\.ts))$/;
 
 function run(command, args, options = {}) {
   const result = spawnSync(command, args, { cwd: root, encoding: "utf8", stdio: options.capture ? ["ignore", "pipe", "inherit"] : "inherit" });
@@ -35,7 +35,7 @@ try {
   const expectedName = `${report.name}-${report.version}.tgz`;
   if (report.name !== "stepwise-migrate" || report.filename !== expectedName) failures.push(`the tarball is ${report.filename}, not stepwise-migrate-${report.version}.tgz`);
   const stray = report.files.map((file) => file.path).filter((file) => !PUBLISHED.test(file));
-  if (stray.length > 0) failures.push(`the tarball holds files outside dist/src, dist/codegen, README.md, LICENSE and package.json: ${stray.join(", ")}`);
+  if (stray.length > 0) failures.push(`the tarball holds files outside dist/src, dist/codegen, docs/*.md, README.md, LICENSE and package.json: ${stray.join(", ")}`);
   for (const required of ["package.json", "README.md", "LICENSE"]) {
     if (!report.files.some((file) => file.path === required)) failures.push(`the tarball has no ${required}`);
   }

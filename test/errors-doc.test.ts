@@ -125,3 +125,28 @@ test("npm run docs:errors -- --check passes on the repo and exits 1 on a stale p
   assert.match(stale.stderr, /docs\/errors\.md is stale/);
   assert.equal(readFileSync(path.join(root, "docs", "errors.md"), "utf8"), before);
 });
+
+test("the contents link each group to its own heading, a group named in both sections included", () => {
+  const page = readFileSync(path.join(repoRoot, "docs", "errors.md"), "utf8");
+  // GitHub's anchors in page order: a repeated heading's gets `-1`, `-2`…
+  const seen = new Map<string, number>();
+  const anchors = [...page.matchAll(/^#{1,6} (.+)$/gm)].map((match) => {
+    const slug = match[1]!
+      .toLowerCase()
+      .replace(/[^a-z0-9 _-]/g, "")
+      .replace(/ /g, "-");
+    const count = seen.get(slug) ?? 0;
+    seen.set(slug, count + 1);
+    return count === 0 ? slug : `${slug}-${count}`;
+  });
+  const groupHeadings = [...page.matchAll(/^#{2,3} (.+)$/gm)].map((match) => match[1]!);
+  const contents = [...page.matchAll(/^ *- \[([^\]]+)\]\(#([^)]+)\)$/gm)].map((match) => ({ title: match[1]!, anchor: match[2]! }));
+  assert.deepEqual(
+    contents.map((entry) => entry.title),
+    groupHeadings,
+  );
+  assert.equal(new Set(contents.map((entry) => entry.anchor)).size, contents.length, "one anchor per entry");
+  for (const { anchor } of contents) assert.ok(anchors.includes(anchor), `#${anchor} is a heading's anchor`);
+  // The page repeats a group name across its two sections, so the renderer's suffixing is exercised here.
+  assert.ok(new Set(groupHeadings).size < groupHeadings.length, "a group name appears in both sections");
+});

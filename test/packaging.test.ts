@@ -1,10 +1,11 @@
 /**
  * The package as npm packs it: the tarball holds compiled ESM with declarations for every export and
- * nothing else, and installing it runs no script. What a fresh app does with it (create, generate,
- * migrate, bundle, install without codegen tools) is `packed-app.test.ts`, in the full run.
+ * the docs/ pages the README and the help point to, nothing else, and installing it runs no script.
+ * What a fresh app does with it (create, generate, migrate, bundle, install without codegen tools) is
+ * `packed-app.test.ts`, in the full run.
  */
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { makeTempDir, repoRoot } from "./support/project.js";
@@ -43,7 +44,7 @@ before(async () => {
 
 test("the tarball holds compiled ESM with declarations for every export, and no tests, fixtures, migrations or example app", () => {
   for (const file of packedFiles) {
-    assert.match(file, /^(package\.json|README\.md|LICENSE(\.md)?|dist\/(src|codegen)\/[\w/.-]+\.(js|d\.ts))$/, `${file} should not be packed`);
+    assert.match(file, /^(package\.json|README\.md|LICENSE(\.md)?|docs\/[\w-]+\.md|dist\/(src|codegen)\/[\w/.-]+\.(js|d\.ts))$/, `${file} should not be packed`);
     assert.doesNotMatch(file, /example-app|fixtures|(^|\/)(test|migrations|generated)\//, `${file} should not be packed`);
   }
   for (const file of packedFiles.filter((name) => name.endsWith(".js"))) {
@@ -53,6 +54,15 @@ test("the tarball holds compiled ESM with declarations for every export, and no 
   for (const target of [...targets, ...Object.values(repoManifest.bin)]) {
     assert.ok(packedFiles.includes(path.posix.normalize(target)), `export target ${target} is not in the tarball`);
   }
+});
+
+test("every docs/ page the README links to and the bin's help names is in the tarball, so it resolves inside node_modules/stepwise-migrate", () => {
+  const readme = readFileSync(path.join(repoRoot, "README.md"), "utf8");
+  const fromReadme = [...readme.matchAll(/\]\((docs\/[\w-]+\.md)(?:#[^)]*)?\)/g)].map((match) => match[1]!);
+  const helpSources = readdirSync(path.join(repoRoot, "codegen"), { recursive: true, encoding: "utf8" }).filter((name) => name.endsWith(".ts"));
+  const fromHelp = helpSources.flatMap((name) => [...readFileSync(path.join(repoRoot, "codegen", name), "utf8").matchAll(/\bSee (docs\/[\w-]+\.md)/g)].map((match) => match[1]!));
+  assert.ok(fromReadme.length > 0 && fromHelp.length > 0, `${fromReadme.length} README links, ${fromHelp.length} help pointers`);
+  for (const page of new Set([...fromReadme, ...fromHelp])) assert.ok(packedFiles.includes(page), `${page} is not in the tarball`);
 });
 
 test("the packed package.json carries no scripts, so installing the tarball runs and warns about none; the repo's package.json is left as it was", { timeout: TEST_TIMEOUT_MS }, async (t) => {

@@ -313,8 +313,8 @@ function resolveReviews(file: string): string {
 
 test("docs/migrations.md's squash commands run as written", { skip: skipGit ?? false }, async (t) => {
   const project = createTestProject(t);
-  // The history without its seed rows and TypeScript migration, so nothing needs review.
-  project.writeMigration("001_contacts.sql", HISTORY["001_contacts.sql"]!.replace(/^INSERT.*\n/m, ""));
+  // With its seed rows, which the squash carries as INSERTs under a review note, so the guide's review step is due.
+  project.writeMigration("001_contacts.sql", HISTORY["001_contacts.sql"]!);
   project.writeMigration("002_messages.sql", HISTORY["002_messages.sql"]!);
   project.writeMigration("003_rename_nick.sql", HISTORY["003_rename_nick.sql"]!);
   project.writeMigration("004_drop_legacy.sql", HISTORY["005_drop_legacy.sql"]!);
@@ -329,6 +329,13 @@ test("docs/migrations.md's squash commands run as written", { skip: skipGit ?? f
       // As written: a commit that left the new squash file out would commit a registry importing a file it lacks.
       git(project.root, words.slice(1));
       continue;
+    }
+    // The guide's review step, a comment line in its block, comes before its plain `gen`: the notes are read, then deleted.
+    if (words.slice(2).join(" ") === "gen") {
+      const squash = path.join(project.migrationsDir, "003_squash_1_to_3.sql");
+      assert.equal((await runCli(["gen", "--check", "--json"], { cwd: project.root })).code, 1, "gen --check refuses the squash while a note is left");
+      assert.match(readFileSync(squash, "utf8"), /^-- stepwise:review/m, "the squash of seed rows is marked for review");
+      resolveReviews(squash);
     }
     const run = await runCli(words.slice(2), { cwd: project.root });
     assert.equal(run.code, 0, `${words.join(" ")}: ${run.stdout}${run.stderr}`);

@@ -53,8 +53,9 @@ export interface StepwiseErrorDetails {
   /** The registry breaks the version rules (a duplicate, a gap, a version below 1, a malformed entry). `gen` never writes such a registry, so it was edited by hand.
    * Fix: Regenerate it with `stepwise gen` instead of editing it. */
   readonly REGISTRY_INVALID: Readonly<{ problems: readonly RegistryProblem[] }>;
-  /** The bin could not import the registry module (`file`, at `location` when known): it does not compile (edited by hand, or a merge left conflict markers in it), or a migration it imports throws
-   * while loading.
+  /** A command of the bin that runs the registry (`status`, `up`, `down`, `verify`, `fleet` and the other runtime commands) could not import the registry module (`file`, at `location` when known):
+   * it does not compile (edited by hand, or a merge left conflict markers in it), or a migration it imports throws while loading. (`gen` reports a registry file it cannot read as
+   * `REGISTRY_UNREADABLE`, and `gen --check`'s replay one it cannot import as `REPLAY_REGISTRY_UNLOADABLE`.)
    * Fix: If a migration throws when it is imported, fix it there; if the registry itself is broken, run `stepwise gen` to rewrite it. */
   readonly REGISTRY_LOAD_FAILED: Readonly<{ file: string; location: string | null }>;
   /** A runtime command of the bin found the registry out of date with the migrations folder (a migration added, changed or removed, or the registry edited), and ran nothing. `changes` names each file
