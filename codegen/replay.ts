@@ -121,7 +121,7 @@ export function skippedReplayProblem(replay: Skip, registryLabel: string): Probl
 /** One line for the bin: what ran, on what, and what stood in for what. */
 export function describeReplay(outcome: ReplayOutcome & { ran: true }): string {
   const connection = outcome.connection === null ? "" : ` (TypeScript migrations given ${outcome.connection === "d1" ? "a D1 binding" : "a Durable Object's sql"} over it)`;
-  const down = outcome.rolledBack === null ? "" : `, then rolled back ${outcome.rolledBack}`;
+  const down = outcome.rolledBack === null ? "" : `, then rolled back migration ${outcome.rolledBack}`;
   return `Replayed ${outcome.applied} migration${outcome.applied === 1 ? "" : "s"} on ${outcome.where}${connection}${down}.`;
 }
 

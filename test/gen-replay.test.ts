@@ -95,7 +95,7 @@ test("what is not a rebuild of a referenced parent passes: an unreferenced table
   );
   const check = await genThenCheck(project);
   assert.equal(check.code, 0, check.stderr);
-  assert.match(check.stdout, /Replayed 4 migrations .* then rolled back 4/);
+  assert.match(check.stdout, /Replayed 4 migrations .* then rolled back migration 4/);
 });
 
 test("a FOREIGN KEY failure from a bad row is REPLAY_FAILED, not a rebuild", async (t) => {
@@ -189,7 +189,7 @@ test("a postgres registry replays on a scratch database of the configured server
   await runCli(["gen"], { cwd: project.root });
   const fixed = await runCli(["gen", "--check"], { cwd: project.root, env });
   assert.equal(fixed.code, 0, fixed.stderr);
-  assert.match(fixed.stdout, /Replayed 2 migrations on the scratch database stepwise_scratch_\w+ on the PostgreSQL server at [\w.]+:\d+ \(dropped after\), then rolled back 2/);
+  assert.match(fixed.stdout, /Replayed 2 migrations on the scratch database stepwise_scratch_\w+ on the PostgreSQL server at [\w.]+:\d+ \(dropped after\), then rolled back migration 2/);
   const client = new pg.Client({ connectionString: database.url });
   await client.connect();
   try {
@@ -258,7 +258,7 @@ test("the postgres replay says where it ran: a scratch database on the configure
   assert.equal(passed.replay.ran, true);
   assert.match(
     passed.replay.ran ? describeReplay(passed.replay) : "",
-    new RegExp(`^Replayed 2 migrations on the scratch database ${SCRATCH_DATABASE_PREFIX}\\w+ on the PostgreSQL server at ${at} \\(dropped after\\), then rolled back 2\\.$`),
+    new RegExp(`^Replayed 2 migrations on the scratch database ${SCRATCH_DATABASE_PREFIX}\\w+ on the PostgreSQL server at ${at} \\(dropped after\\), then rolled back migration 2\\.$`),
   );
   assert.match(passed.replay.ran ? passed.replay.where : "", new RegExp(`^the scratch database ${SCRATCH_DATABASE_PREFIX}\\w+ on the PostgreSQL server at ${at} \\(dropped after\\)$`));
 
