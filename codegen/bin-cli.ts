@@ -97,15 +97,23 @@ export interface FleetWorkerData {
   readonly registryFile: string;
 }
 
-/** Imports the registry as the app would: plain JavaScript when it imports nothing, else through tsx (Bun needs no help). */
+/** A registry compiled to JavaScript (and the migrations it imports with it), which Node imports itself: tsx is for TypeScript only, and a production install has none. */
+const isJavaScriptRegistry = (registryFile: string) => /\.[cm]?js$/i.test(registryFile);
+
+/** What a production install (no devDependencies) does instead of installing tsx. */
+const COMPILED_REGISTRY_HINT = `Where devDependencies are not installed (a production install), point "registryFile" in the stepwise config at the registry compiled to JavaScript (such as dist/registry.js) instead; Node imports that without tsx.`;
+
+/** Imports the registry as the app would: a `.js`/`.mjs`/`.cjs` one with Node's own import, TypeScript as plain JavaScript when it imports nothing, else through tsx (Bun needs no help). */
 export async function loadRegistry({ projectRoot, env }: Pick<BinRun, "projectRoot" | "env">, registryFile: string): Promise<MigrationRegistry> {
   const label = path.relative(projectRoot, registryFile);
-  if (!runsOnBun) assertPeersInstalled(`Loading ${label} (the runtime commands of the stepwise bin)`, REGISTRY_LOADER_PEERS);
+  const javaScript = isJavaScriptRegistry(registryFile);
+  if (!runsOnBun && !javaScript) assertPeersInstalled(`Loading ${label} (the runtime commands of the stepwise bin)`, REGISTRY_LOADER_PEERS, COMPILED_REGISTRY_HINT);
   if (!existsSync(registryFile)) throw usageError(`${label} does not exist; run "stepwise gen" to write it.`);
   const { defaultGenCacheDir } = await import("./gen-cache.js");
-  let loaded = runsOnBun || env[REGISTRY_LOADER] === "tsx" ? null : await importImportFreeRegistry(registryFile, defaultGenCacheDir(projectRoot));
+  let loaded = javaScript || runsOnBun || env[REGISTRY_LOADER] === "tsx" ? null : await importImportFreeRegistry(registryFile, defaultGenCacheDir(projectRoot));
   if (loaded === null) {
-    const importTs = runsOnBun ? (specifier: string) => import(specifier) : ((await import("tsx/esm/api")) as { tsImport: (specifier: string, parent: string) => Promise<unknown> }).tsImport;
+    const importTs =
+      javaScript || runsOnBun ? (specifier: string) => import(specifier) : ((await import("tsx/esm/api")) as { tsImport: (specifier: string, parent: string) => Promise<unknown> }).tsImport;
     try {
       loaded = await importTs(pathToFileURL(registryFile).href, import.meta.url);
     } catch (error) {
@@ -118,9 +126,17 @@ export async function loadRegistry({ projectRoot, env }: Pick<BinRun, "projectRo
   return migrations;
 }
 
-/** In development (a migrations folder and the codegen tools installed) a stale registry is refused; a production install or a bundle has neither. */
+/** In development (a migrations folder and the codegen tools installed) a stale registry is refused; a production install or a bundle has neither, and a compiled registry is not gen's to check. */
 async function refuseStaleRegistry({ projectRoot, env }: BinRun, settings: StepwiseSettings): Promise<void> {
-  if (env[SKIP_REGISTRY_CHECK] === "1" || !existsSync(settings.migrationsDir) || !existsSync(settings.registryFile) || findMissingPeers(CODEGEN_PEERS).length > 0) return;
+  // A JavaScript registry is a build's output, not gen's: there is no source of gen's to compare it with.
+  if (
+    env[SKIP_REGISTRY_CHECK] === "1" ||
+    isJavaScriptRegistry(settings.registryFile) ||
+    !existsSync(settings.migrationsDir) ||
+    !existsSync(settings.registryFile) ||
+    findMissingPeers(CODEGEN_PEERS).length > 0
+  )
+    return;
   const [{ assertRegistryFresh }, { defaultGenCacheDir }] = await Promise.all([import("./registry-freshness.js"), import("./gen-cache.js")]);
   await assertRegistryFresh({ ...settings, cacheDir: defaultGenCacheDir(projectRoot) });
 }
