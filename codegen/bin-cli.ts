@@ -109,7 +109,12 @@ export async function loadRegistry({ projectRoot, env }: Pick<BinRun, "projectRo
   const label = path.relative(projectRoot, registryFile);
   const javaScript = isJavaScriptRegistry(registryFile);
   if (!runsOnBun && !javaScript) assertPeersInstalled(`Loading ${label} (the runtime commands of the stepwise bin)`, REGISTRY_LOADER_PEERS, COMPILED_REGISTRY_HINT);
-  if (!existsSync(registryFile)) throw usageError(`${label} does not exist; run "${genCommandOf(projectRoot)}" to write it.`);
+  if (!existsSync(registryFile))
+    throw usageError(
+      javaScript
+        ? `${label} does not exist; build it from the registry "${genCommandOf(projectRoot)}" writes, or point "registryFile" in the config at the built one.`
+        : `${label} does not exist; run "${genCommandOf(projectRoot)}" to write it.`,
+    );
   const { defaultGenCacheDir } = await import("./gen-cache.js");
   let loaded = javaScript || runsOnBun || env[REGISTRY_LOADER] === "tsx" ? null : await importImportFreeRegistry(registryFile, defaultGenCacheDir(projectRoot));
   if (loaded === null) {
