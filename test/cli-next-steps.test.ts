@@ -71,16 +71,19 @@ test("--json's fix is filled for no database, an irreversible migration and an u
   assert.equal(errorOf(unknown).code, "DRIVER_UNKNOWN");
   assert.equal(typeof errorOf(unknown).fix, "string");
 
-  // The option error names the command's help, at every depth, not the program's.
+  // The option error names the command's help, at every depth, not the program's; so does its --json fix.
   for (const [args, help] of [
     [["up", "--bogus"], "stepwise up --help"],
     [["down", "--steps", "x"], "stepwise down --help"],
     [["fleet", "up", "--bogus"], "stepwise fleet up --help"],
     [["gen", "--bogus"], "stepwise gen --help"],
+    [["no-such-command"], "stepwise --help"],
   ] as const) {
-    const refused = await runCli(args, { cwd });
+    const refused = await runCli([...args, "--json"], { cwd });
     assert.equal(refused.code, 2, args.join(" "));
     assert.ok(refused.stderr.includes(`"${help}"`), `${args.join(" ")}: ${refused.stderr}`);
+    assert.equal(errorOf(refused).code, "USAGE");
+    assert.ok(String(errorOf(refused).fix).includes(`"${help}"`), `${args.join(" ")}: ${refused.stdout}`);
   }
 });
 

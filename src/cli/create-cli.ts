@@ -9,6 +9,7 @@ import { declareFleetCommands } from "./fleet-command.js";
 import type { FleetWorkerProps } from "./fleet-workers.js";
 import { readAppliedHistory, type CliSession, type CommandScope, type GlobalFlags } from "./database-target.js";
 import { aliasesOf, DEFAULT_CLI_DRIVER, parseDriverName } from "./driver-names.js";
+import { withFix } from "./error-fix.js";
 import { createCliOutput, type Report } from "./output.js";
 import * as parse from "./parse-options.js";
 import { reportError } from "./report-error.js";
@@ -56,6 +57,10 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R> 
 /** A command's option errors point at that command's help (`stepwise up --help`), not the program's, which does not list its options. */
 function pointErrorsAtOwnHelp(command: Command, path: string): void {
   command.showHelpAfterError(`(run "${path} --help" for usage)`);
+  // And --json's fix says the same.
+  command.exitOverride((error) => {
+    throw withFix(error, `run "${path} --help" for usage`);
+  });
   for (const sub of command.commands) pointErrorsAtOwnHelp(sub, `${path} ${sub.name()}`);
 }
 

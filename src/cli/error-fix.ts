@@ -7,8 +7,8 @@ import type { StepwiseError, StepwiseErrorCode, StepwiseErrorDetails } from "../
 /** Next steps attached where the error was made, read back when it is printed. */
 const attached = new WeakMap<object, string>();
 
-/** Gives `error` the next step `fix`, for `--json`; returns it, to throw. */
-export function withFix<E extends StepwiseError>(error: E, fix: string): E {
+/** Gives `error` (a stepwise error, or commander's for a bad option) the next step `fix`, for `--json`; returns it, to throw. */
+export function withFix<E extends object>(error: E, fix: string): E {
   attached.set(error, fix);
   return error;
 }
@@ -97,6 +97,11 @@ export const FIX_OF_CODE: FixOf = {
   SQUASH_NOT_FAITHFUL: () => `squash to a version before the migration that made the difference`,
   SQUASH_UNCOMMITTED: () => `commit the migrations folder first`,
 };
+
+/** The next step attached to `error` where it was made, if any. */
+export function attachedFix(error: object): string | null {
+  return attached.get(error) ?? null;
+}
 
 /** `error`'s next step when its details carry none: the one attached where it was made, else its code's; `null` when the message names none. */
 export function fixOf(error: StepwiseError): string | null {

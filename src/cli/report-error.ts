@@ -4,7 +4,7 @@ import { CommanderError } from "commander";
 import { StepwiseError, type StepwiseErrorCode } from "../core/errors.js";
 import { spellFields } from "../core/option-text.js";
 import { toPlainError, translateSqliteError } from "../core/error-factories.js";
-import { fixOf } from "./error-fix.js";
+import { attachedFix, fixOf } from "./error-fix.js";
 import type { CliOutput } from "./output.js";
 
 /** A position in a project file, 1-based. */
@@ -27,7 +27,7 @@ export function reportError(error: unknown, argv: readonly string[], output: Cli
   if (error instanceof CommanderError) {
     // commander printed its message. Help asked for is success (help for no command is told apart by the caller); an unknown command is a usage error.
     if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return 0;
-    printJson({ name: "StepwiseError", code: "USAGE", message: error.message.replace(/^error: /, "") });
+    printJson({ name: "StepwiseError", code: "USAGE", message: error.message.replace(/^error: /, ""), fix: attachedFix(error) });
     return 2;
   }
   const translated = translateSqliteError(error, 0);
