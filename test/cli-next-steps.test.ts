@@ -128,4 +128,7 @@ test("the codegen commands' help gives the config's folder and registry as defau
   }
   const top = await help(configured.root, []);
   assert.match(top, /gen \[options\] check src\/migrations\/ and write src\/generated\/registry\.ts/);
+  // The runtime options the config also sets say so.
+  assert.match(top, /--table <name> .*\(default: "tableName" in the stepwise config, else schema_migrations\)/);
+  assert.match(top, /--schema <name> .*\(default: "schema" in the stepwise config, else public\)/);
 });
