@@ -31,12 +31,14 @@ export interface FleetUpOptions extends FleetOptions {
 }
 
 /** Where the fleet comes from, which the global options say: shown under each fleet command's help, for the drivers this CLI has. */
-function describeTargets(pg: boolean, libsqlClient: boolean): string {
+function describeTargets(drivers: readonly string[]): string {
+  const [pg, libsqlClient] = [drivers.includes("pg"), drivers.includes("libsql-client")];
   const servers = [pg && "pg", libsqlClient && "libsql-client"].filter(Boolean).join("|");
+  const files = drivers.filter((driver) => driver !== "pg" && driver !== "libsql-client");
   return [
     "",
     "The databases (global options, before or after the command):",
-    "  --db '<glob>'                 SQLite files, on any file driver (--driver better-sqlite3, node-sqlite, bun-sqlite, libsql, sql-js)",
+    `  --db '<glob>'                 SQLite files, on ${files.length === 1 ? `--driver ${files[0]}` : `any file driver (--driver ${files.join(", ")})`}`,
     ...(pg ? ["  --driver pg --schema '<glob>' the PostgreSQL schemas of --url or DATABASE_URL, each in a session with that search_path"] : []),
     ...(servers ? [`  --driver ${servers.padEnd(20)} with --url-file <file> (one URL a line) or --url${libsqlClient ? "; a libSQL token from LIBSQL_AUTH_TOKEN" : ""}`] : []),
     `  --table${pg ? ", --busy-timeout and --lock-timeout apply" : " and --busy-timeout apply"} to every database`,
@@ -54,7 +56,7 @@ export function declareFleetCommands<R extends MigrationRegistry>(program: Comma
   const sources = ["the SQLite files --db '<glob>' matches", pg && "the PostgreSQL schemas --schema '<glob>' matches", (pg || libsqlClient) && "the URLs of --url-file"].filter(Boolean);
   const fleet = program.command("fleet").description(`status, up or verify on many databases: ${sources.slice(0, -1).join(", ")}${sources.length > 1 ? ", or " : ""}${sources.at(-1)}`);
   const declareIn = declarerOf(fleet);
-  const targets = describeTargets(pg, libsqlClient);
+  const targets = describeTargets(drivers);
   const declare: typeof declareIn = (...args) => declareIn(...args).addHelpText("after", targets);
   const positive = parse.singleValued(parse.parsePositiveInteger);
   const shared = () => [
