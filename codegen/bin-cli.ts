@@ -17,9 +17,10 @@ import { registryLoadError } from "./errors.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { PACKAGE_NAME } from "../src/shared/package-name.js";
 import { DIALECTS, findProjectRoot, resolveSettings, runtimeConfig, type RuntimeConfig, type StepwiseSettings } from "./config.js";
+import { genCommandOf } from "./gen-command.js";
 import { importImportFreeRegistry } from "./import-free-registry.js";
 import { assertPeersInstalled, CODEGEN_PEERS, findMissingPeers, findPackageManifest, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
-import { describeGenerated, findStackLocation, printProblems, projectPath, sortProblems, type Problem } from "./problems.js";
+import { describeGenerated, findStackLocation, printProblems, projectPath, sortProblems, tryOr, type Problem } from "./problems.js";
 import { IMPORT_HELP, IMPORT_MAP_FILE, type ImportFlags } from "./import/import-help.js";
 import type { ReplayOutcome } from "./replay.js";
 import { SQUASH_HELP, type SquashFlags } from "./squash/squash-help.js";
@@ -97,15 +98,28 @@ export interface FleetWorkerData {
   readonly registryFile: string;
 }
 
-/** Imports the registry as the app would: plain JavaScript when it imports nothing, else through tsx (Bun needs no help). */
+/** A registry compiled to JavaScript (and the migrations it imports with it), which Node imports itself: tsx is for TypeScript only, and a production install has none. */
+const isJavaScriptRegistry = (registryFile: string) => /\.[cm]?js$/i.test(registryFile);
+
+/** What a production install (no devDependencies) does instead of installing tsx. */
+const COMPILED_REGISTRY_HINT = `Where devDependencies are not installed (a production install), point "registryFile" in the stepwise config at the registry compiled to JavaScript (such as dist/registry.js) instead; Node imports that without tsx.`;
+
+/** Imports the registry as the app would: a `.js`/`.mjs`/`.cjs` one with Node's own import, TypeScript as plain JavaScript when it imports nothing, else through tsx (Bun needs no help). */
 export async function loadRegistry({ projectRoot, env }: Pick<BinRun, "projectRoot" | "env">, registryFile: string): Promise<MigrationRegistry> {
   const label = path.relative(projectRoot, registryFile);
-  if (!runsOnBun) assertPeersInstalled(`Loading ${label} (the runtime commands of the stepwise bin)`, REGISTRY_LOADER_PEERS);
-  if (!existsSync(registryFile)) throw usageError(`${label} does not exist; run "stepwise gen" to write it.`);
+  const javaScript = isJavaScriptRegistry(registryFile);
+  if (!runsOnBun && !javaScript) assertPeersInstalled(`Loading ${label} (the runtime commands of the stepwise bin)`, REGISTRY_LOADER_PEERS, COMPILED_REGISTRY_HINT);
+  if (!existsSync(registryFile))
+    throw usageError(
+      javaScript
+        ? `${label} does not exist; build it from the registry "${genCommandOf(projectRoot)}" writes, or point "registryFile" in the config at the built one.`
+        : `${label} does not exist; run "${genCommandOf(projectRoot)}" to write it.`,
+    );
   const { defaultGenCacheDir } = await import("./gen-cache.js");
-  let loaded = runsOnBun || env[REGISTRY_LOADER] === "tsx" ? null : await importImportFreeRegistry(registryFile, defaultGenCacheDir(projectRoot));
+  let loaded = javaScript || runsOnBun || env[REGISTRY_LOADER] === "tsx" ? null : await importImportFreeRegistry(registryFile, defaultGenCacheDir(projectRoot));
   if (loaded === null) {
-    const importTs = runsOnBun ? (specifier: string) => import(specifier) : ((await import("tsx/esm/api")) as { tsImport: (specifier: string, parent: string) => Promise<unknown> }).tsImport;
+    const importTs =
+      javaScript || runsOnBun ? (specifier: string) => import(specifier) : ((await import("tsx/esm/api")) as { tsImport: (specifier: string, parent: string) => Promise<unknown> }).tsImport;
     try {
       loaded = await importTs(pathToFileURL(registryFile).href, import.meta.url);
     } catch (error) {
@@ -114,13 +128,21 @@ export async function loadRegistry({ projectRoot, env }: Pick<BinRun, "projectRo
     }
   }
   const { migrations } = loaded as { migrations?: MigrationRegistry };
-  if (!Array.isArray(migrations)) throw usageError(`${label} does not export "migrations"; run "stepwise gen" to write it.`);
+  if (!Array.isArray(migrations)) throw usageError(`${label} does not export "migrations"; run "${genCommandOf(projectRoot)}" to write it.`);
   return migrations;
 }
 
-/** In development (a migrations folder and the codegen tools installed) a stale registry is refused; a production install or a bundle has neither. */
+/** In development (a migrations folder and the codegen tools installed) a stale registry is refused; a production install or a bundle has neither, and a compiled registry is not gen's to check. */
 async function refuseStaleRegistry({ projectRoot, env }: BinRun, settings: StepwiseSettings): Promise<void> {
-  if (env[SKIP_REGISTRY_CHECK] === "1" || !existsSync(settings.migrationsDir) || !existsSync(settings.registryFile) || findMissingPeers(CODEGEN_PEERS).length > 0) return;
+  // A JavaScript registry is a build's output, not gen's: there is no source of gen's to compare it with.
+  if (
+    env[SKIP_REGISTRY_CHECK] === "1" ||
+    isJavaScriptRegistry(settings.registryFile) ||
+    !existsSync(settings.migrationsDir) ||
+    !existsSync(settings.registryFile) ||
+    findMissingPeers(CODEGEN_PEERS).length > 0
+  )
+    return;
   const [{ assertRegistryFresh }, { defaultGenCacheDir }] = await Promise.all([import("./registry-freshness.js"), import("./gen-cache.js")]);
   await assertRegistryFresh({ ...settings, cacheDir: defaultGenCacheDir(projectRoot) });
 }
@@ -138,11 +160,24 @@ function defaultAdoptMap(run: BinRun, program: Command): void {
   });
 }
 
+/** The folder and registry the codegen commands default to, for their help: the config's when it names them, else the page's wording; a broken config is the command's to report, not its help's. */
+function describePathDefaults(projectRoot: string) {
+  const settings = tryOr(() => resolveSettings(projectRoot), null);
+  const [dir, out] = settings ? [projectPath(projectRoot, settings.migrationsDir), projectPath(projectRoot, settings.registryFile)] : ["migrations", "generated/registry.ts"];
+  return {
+    dir,
+    out,
+    dirDefault: dir === "migrations" ? "the config's migrationsDir, else migrations" : `${dir}, the config's migrationsDir`,
+    outDefault: out === "generated/registry.ts" ? "the config's registryFile, else generated/registry.ts" : `${out}, the config's registryFile`,
+  };
+}
+
 function addBuildCommands(run: BinRun, program: Command, context: CliContext): void {
+  const defaults = describePathDefaults(run.projectRoot);
   const pathOptions = (command: Command) =>
     command
-      .option("--dir <path>", "migrations folder (default: migrations)", singleValued(parsePath))
-      .option("--out <file>", "registry file (default: generated/registry.ts)", singleValued(parsePath))
+      .option("--dir <path>", `migrations folder (default: ${defaults.dirDefault})`, singleValued(parsePath))
+      .option("--out <file>", `registry file (default: ${defaults.outDefault})`, singleValued(parsePath))
       .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption));
   type PathFlags = { dir?: string; out?: string; dialect?: string };
   const settingsOf = (flags: PathFlags, task: string) => {
@@ -156,7 +191,7 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
   pathOptions(
     program
       .command("gen")
-      .description("check migrations/ and write generated/registry.ts")
+      .description(`check ${defaults.dir}/ and write ${defaults.out}`)
       .option("--check", "write nothing; exit 1 if the registry is stale, any migration is invalid, or one fails when replayed on an empty in-memory database (for CI)"),
   )
     .option("--no-cache", "ignore node_modules/.cache/stepwise and check everything from scratch")
@@ -217,7 +252,7 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
     .description("write stepwise migrations from another tool's migrations (a dry run unless --yes)")
     .argument("<tool>", "diesel, sqlx, dbmate, golang-migrate, goose, flyway, drizzle, prisma, knex, kysely, node-pg-migrate or umzug")
     .argument("<dir>", "the folder holding that tool's migrations")
-    .option("--dir <path>", "the stepwise migrations folder to write, which must hold no migrations yet (default: migrations)", singleValued(parsePath))
+    .option("--dir <path>", `the stepwise migrations folder to write, which must hold no migrations yet (default: ${defaults.dirDefault})`, singleValued(parsePath))
     .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption))
     .option("--empty-down <choice>", "how to import an empty or missing down: irreversible (no down) or no-op (a down that does nothing); required when there is one")
     .option("--glob <pattern>", "umzug only: the glob the project's Umzug was given (migrations/*-*.cjs); import reads only the files its name part matches (default: every script)")
@@ -238,7 +273,7 @@ function addSquashCommand(run: BinRun, program: Command, context: CliContext): v
     .command("squash")
     .description("replace migrations 1..K with one that builds the schema they built (a dry run unless --yes)")
     .option("--to <K>", "the newest version to squash: migrations 1 to K become one, numbered K")
-    .option("--dir <path>", "migrations folder (default: migrations)", singleValued(parsePath))
+    .option("--dir <path>", `migrations folder (default: ${describePathDefaults(run.projectRoot).dirDefault})`, singleValued(parsePath))
     .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption))
     .option("--yes", "delete migrations 1..K, write the squash and regenerate the registry; without it, print what it would do and change nothing")
     .option("--json", "print the plan as JSON")
@@ -285,7 +320,7 @@ async function runGen(run: BinRun, flags: GenFlags, settings: StepwiseSettings, 
   }
   if (flags.json) {
     const registryLabel = projectPath(projectRoot, result.registryFile);
-    const fix = status === "stale" ? `run "stepwise gen" and commit ${registryLabel}` : null;
+    const fix = status === "stale" ? `run "${genCommandOf(projectRoot)}" and commit ${registryLabel}` : null;
     const report = { ok, status, registryFile: registryLabel, migrationCount: result.migrationCount, latestVersion: result.latestVersion, problems, fix, replay };
     context.io.stdout(`${JSON.stringify(report, null, 2)}\n`);
     if (!ok) context.setExitCode(1);

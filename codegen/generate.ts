@@ -7,6 +7,7 @@ import { ts } from "ts-morph";
 import type { RegistryChangeKind } from "../src/core/errors.js";
 import type { SqlDialect } from "../src/core/types.js";
 import type { Target } from "./config.js";
+import { genCommandOf } from "./gen-command.js";
 import { findCurrentRegistry, fingerprintGenInputs, forgetRegistry, genCacheKeyFor, rememberCurrentRegistry } from "./gen-cache.js";
 import { isMigrationLike } from "./migration-file.js";
 import { errorCode, joinLines, problemAt, projectPath, sortProblems, tryOr, type Problem } from "./problems.js";
@@ -169,16 +170,6 @@ function describeStaleness(previous: string | null, migrations: readonly Scanned
   for (const entry of recorded.values()) problems.push(stale(label, entry.line, "removed", `the registry still lists ${entry.file}, which no longer exists`, [], entry.file));
   if (problems.length === 0) problems.push(stale(label, 1, "registry", "the registry differs from what gen writes (edited by hand, or formatted differently)"));
   return sortProblems(problems);
-}
-
-/** How a message tells this project to regenerate: `npm run <name>` for its script that runs exactly `stepwise gen`, else `npx stepwise gen`. */
-export function genCommandOf(projectRoot: string): string {
-  const scripts = tryOr(() => (JSON.parse(readFileSync(path.join(projectRoot, "package.json"), "utf8")) as { scripts?: unknown }).scripts, null);
-  if (scripts === null || typeof scripts !== "object") return "npx stepwise gen";
-  // The usual name first, so a project with both "gen" and "codegen" is told the shorter one.
-  const entries = Object.entries(scripts as Record<string, unknown>).sort(([a], [b]) => Number(b === "gen") - Number(a === "gen"));
-  const found = entries.find(([name, command]) => typeof command === "string" && /^\s*(?:npx\s+)?(?:stepwise|tsx\s+\S*codegen\/bin\.ts)\s+gen\s*$/.test(command) && /^[\w:.-]+$/.test(name));
-  return found ? `npm run ${found[0]}` : "npx stepwise gen";
 }
 
 /**

@@ -25,11 +25,11 @@ export const REGISTRY_LOADER_PEERS: readonly OptionalPeer[] = ["tsx"];
 const installCommandFor = (packages: readonly OptionalPeer[]) => `npm install --save-dev ${packages.map((name) => `${name}@${OPTIONAL_PEERS[name].major}`).join(" ")}`;
 
 /** A command needs optional peer dependencies that the project has not installed. */
-export function missingDependencyError(task: string, packages: readonly OptionalPeer[]): StepwiseError<"MISSING_DEPENDENCY"> {
+export function missingDependencyError(task: string, packages: readonly OptionalPeer[], alternative?: string): StepwiseError<"MISSING_DEPENDENCY"> {
   const installCommand = installCommandFor(packages);
   return new StepwiseError(
     "MISSING_DEPENDENCY",
-    `${task} needs ${packages.join(" and ")}, development tools that stepwise leaves to the project so that apps that only run migrations never install them. Install ${packages.length === 1 ? "it" : "them"} in this project with:\n  ${installCommand}\n(or the same packages with your package manager's add command).`,
+    `${task} needs ${packages.join(" and ")}, development tools that stepwise leaves to the project so that apps that only run migrations never install them. Install ${packages.length === 1 ? "it" : "them"} in this project with:\n  ${installCommand}\n(or the same packages with your package manager's add command).${alternative ? `\n${alternative}` : ""}`,
     { packages, installCommand },
   );
 }
@@ -61,10 +61,11 @@ export function findMissingPeers(packages: readonly OptionalPeer[]): OptionalPee
  * Throws `MISSING_DEPENDENCY` naming every package of `packages` that is not installed, or `DEPENDENCY_VERSION_UNSUPPORTED` for the first one of a major version stepwise does not support.
  *
  * @param task - what needs them, as the message's subject, such as `"stepwise gen"`.
+ * @param alternative - another way out than installing them, a sentence the message ends with.
  */
-export function assertPeersInstalled(task: string, packages: readonly OptionalPeer[]): void {
+export function assertPeersInstalled(task: string, packages: readonly OptionalPeer[], alternative?: string): void {
   const missing = findMissingPeers(packages);
-  if (missing.length > 0) throw missingDependencyError(task, missing);
+  if (missing.length > 0) throw missingDependencyError(task, missing, alternative);
   for (const name of packages) {
     const installed = findInstalledPeer(name);
     const supportedMajor = OPTIONAL_PEERS[name].major;

@@ -2,6 +2,8 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { StepwiseError, type RegistryChange } from "../src/core/errors.js";
+import { withFix } from "../src/cli/error-fix.js";
+import { genCommandOf } from "./gen-command.js";
 import { findCurrentRegistry, fingerprintGenInputs, genCacheKeyFor } from "./gen-cache.js";
 import type { GenerateOptions } from "./generate.js";
 import { isMigrationLike } from "./migration-file.js";
@@ -43,10 +45,15 @@ export async function assertRegistryFresh(
   }
   const seen = new Set<string>();
   const unique = changes.filter((change) => !seen.has(`${change.change}\0${change.file}`) && seen.add(`${change.change}\0${change.file}`)).sort((a, b) => compareText(a.file, b.file));
-  throw registryStaleError(projectPath(options.projectRoot, options.registryFile), unique, problems);
+  throw registryStaleError(projectPath(options.projectRoot, options.registryFile), unique, problems, genCommandOf(options.projectRoot));
 }
 
-function registryStaleError(registryFile: string, changes: readonly RegistryChange[], problems: StepwiseError<"REGISTRY_STALE">["details"]["problems"]): StepwiseError<"REGISTRY_STALE"> {
+function registryStaleError(
+  registryFile: string,
+  changes: readonly RegistryChange[],
+  problems: StepwiseError<"REGISTRY_STALE">["details"]["problems"],
+  genCommand: string,
+): StepwiseError<"REGISTRY_STALE"> {
   const describe = (change: RegistryChange): string => {
     if (change.change === "registry") return `${change.file} (missing, or not what gen writes: edited by hand or by a merge)`;
     if (change.change === "removed") return `${change.file} (still in the registry, no longer in the folder)`;
@@ -55,9 +62,11 @@ function registryStaleError(registryFile: string, changes: readonly RegistryChan
   };
   const fix =
     problems.length > 0
-      ? `Fix ${problems.length === 1 ? "this problem" : "these problems"}, then run "stepwise gen" (npm run gen) and this command again:\n${problems.map((problem) => `  ${formatProblem(problem as Problem)}`).join("\n")}`
-      : `Run "stepwise gen" (npm run gen) to regenerate it, then this command again; "stepwise gen --watch" keeps it current while you edit.`;
+      ? `Fix ${problems.length === 1 ? "this problem" : "these problems"}, then run "${genCommand}" and this command again:\n${problems.map((problem) => `  ${formatProblem(problem as Problem)}`).join("\n")}`
+      : `Run "${genCommand}" to regenerate it, then this command again; "${genCommand}${genCommand.startsWith("npm ") ? " --" : ""} --watch" keeps it current while you edit.`;
   const lines = changes.map((change) => `  ${change.change.padEnd(8)} ${describe(change)}`).join("\n");
   const bypass = `To run the registry as it is anyway (such as "down" before "stepwise rebase" after a merge), set STEPWISE_SKIP_REGISTRY_CHECK=1.`;
-  return new StepwiseError("REGISTRY_STALE", `${registryFile} is out of date with the migrations folder, so nothing was run:\n${lines}\n${fix}\n${bypass}`, { registryFile, changes, problems });
+  const error = new StepwiseError("REGISTRY_STALE", `${registryFile} is out of date with the migrations folder, so nothing was run:\n${lines}\n${fix}\n${bypass}`, { registryFile, changes, problems });
+  const next = problems.length > 0 ? `fix the problems listed, then run "${genCommand}" and this command again` : `run "${genCommand}" to regenerate ${registryFile}, then this command again`;
+  return withFix(error, next);
 }

@@ -320,7 +320,7 @@ test("the embedded CLI takes programName for help, usage errors and what to run 
   // No version given: the app's CLI has none to print, and says so as a usage error.
   assert.equal(noVersion.code, 2);
   assert.equal(usage.code, 2);
-  assert.match(usage.stderr, /myapp migrate --help/);
+  assert.match(usage.stderr, /"myapp migrate up --help"/);
   assert.equal(info.code, 2);
   assert.match(info.stderr, /myapp migrate up/);
   assert.doesNotMatch(info.stderr, /"stepwise /);

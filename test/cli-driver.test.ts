@@ -282,6 +282,27 @@ test("stepwise-migrate/cli's createCli offers better-sqlite3 alone: another driv
   const { error } = JSON.parse(stdout) as JsonError;
   assert.deepEqual([error.code, error.driver, error.source, error.validDrivers], ["DRIVER_UNKNOWN", "libsql", "--driver", ["better-sqlite3"]]);
   assert.deepEqual(readBytes(database), before);
+
+  // A server driver it was not given is unknown before its URL is asked for, with a URL or without.
+  for (const args of [
+    ["--driver", "pg"],
+    ["--driver", "libsql-client"],
+    ["--driver", "pg", "--url", "postgres://localhost/app"],
+  ]) {
+    stdout = "";
+    assert.equal(await cli.run([...args, "status", "--json"]), 2, args.join(" "));
+    const refused = (JSON.parse(stdout) as JsonError).error;
+    assert.deepEqual([refused.code, refused.driver, refused.validDrivers], ["DRIVER_UNKNOWN", args[1], ["better-sqlite3"]], args.join(" "));
+  }
+  // Its help lists only the options of the drivers it has; the bin's lists the server ones.
+  for (const args of [["--help"], ["fleet", "up", "--help"]]) {
+    stdout = "";
+    assert.equal(await cli.run(args), 0);
+    for (const flag of ["--url", "--schema", "--lock-timeout"]) assert.ok(!stdout.includes(flag), `${flag} in the embedded ${args.join(" ")}`);
+    assert.ok(stdout.includes("--busy-timeout"), args.join(" "));
+  }
+  const binHelp = await runCli(["--help"], { cwd: created.root });
+  for (const flag of ["--url", "--schema", "--lock-timeout"]) assert.ok(binHelp.stdout.includes(flag), `${flag} missing from the bin's help`);
 });
 
 test("with --json, a usage error found while parsing flags is a structured error too", async (t) => {

@@ -1,7 +1,8 @@
 /**
  * Issue 13 item 8: a stale registry's message names a command that exists in this project: its
  * own script that runs `stepwise gen` (`npm run gen` once the README's guide is followed), else
- * `npx stepwise gen`, never a script the project lacks.
+ * `npx stepwise gen`, never a script the project lacks; the runtime's REGISTRY_STALE (its message and
+ * its `--json` fix) names the same command as `gen --check`.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -11,7 +12,8 @@ import { describeRun } from "./support/packed-app.js";
 const FIRST = "-- migrate:up\nCREATE TABLE a (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE a;\n";
 const SECOND = "-- migrate:up\nCREATE TABLE b (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE b;\n";
 
-async function staleMessage(t: { after(fn: () => void): void }, scripts: Record<string, string> | undefined): Promise<string> {
+/** What `gen --check` prints for a stale registry, and the runtime's REGISTRY_STALE as `--json` gives it, in one project. */
+async function staleMessage(t: { after(fn: () => void): void }, scripts: Record<string, string> | undefined): Promise<{ stderr: string; runtime: { code: string; message: string; fix: string } }> {
   const project = createTestProject(t, scripts === undefined ? {} : { packageJson: { scripts } });
   project.writeMigration("001_a.sql", FIRST);
   await project.generate();
@@ -19,7 +21,9 @@ async function staleMessage(t: { after(fn: () => void): void }, scripts: Record<
   const check = await runCli(["gen", "--check"], { cwd: project.root });
   assert.equal(check.code, 1, describeRun(check));
   assert.match(check.stderr, /REGISTRY_STALE|not in generated\/registry\.ts/);
-  return check.stderr;
+  const status = await runCli(["status", "--json", "--db", "app.db"], { cwd: project.root });
+  assert.equal(status.code, 1, describeRun(status));
+  return { stderr: check.stderr, runtime: (JSON.parse(status.stdout) as { error: { code: string; message: string; fix: string } }).error };
 }
 
 const cases: [string, Record<string, string> | undefined, string][] = [
@@ -33,9 +37,14 @@ const cases: [string, Record<string, string> | undefined, string][] = [
 ];
 
 for (const [label, scripts, expected] of cases) {
-  test(`a stale registry's fix names "${expected}" (${label})`, async (t) => {
-    const stderr = await staleMessage(t, scripts);
+  test(`a stale registry's fix names "${expected}", in gen --check and in the runtime's REGISTRY_STALE (${label})`, async (t) => {
+    const { stderr, runtime } = await staleMessage(t, scripts);
     assert.ok(stderr.includes(`run "${expected}" and commit`), stderr);
     if (expected === "npx stepwise gen") assert.ok(!stderr.includes("npm run"), stderr);
+    // The runtime names the same command, in its message and its --json fix.
+    assert.equal(runtime.code, "REGISTRY_STALE");
+    assert.ok(runtime.fix.includes(`"${expected}"`), runtime.fix);
+    assert.ok(runtime.message.includes(`"${expected}"`), runtime.message);
+    if (expected === "npx stepwise gen") assert.ok(!runtime.message.includes("npm run"), runtime.message);
   });
 }

@@ -9,6 +9,7 @@ import { declareFleetCommands } from "./fleet-command.js";
 import type { FleetWorkerProps } from "./fleet-workers.js";
 import { readAppliedHistory, type CliSession, type CommandScope, type GlobalFlags } from "./database-target.js";
 import { aliasesOf, DEFAULT_CLI_DRIVER, parseDriverName } from "./driver-names.js";
+import { withFix } from "./error-fix.js";
 import { createCliOutput, type Report } from "./output.js";
 import * as parse from "./parse-options.js";
 import { reportError } from "./report-error.js";
@@ -34,6 +35,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R> 
     readAppliedHistory: (command) => readAppliedHistory({ session, name: command.name(), flags: command.optsWithGlobals<GlobalFlags>() }),
   };
   props.extend?.(program, context);
+  pointErrorsAtOwnHelp(program, programName);
   return {
     program,
     async run(args) {
@@ -52,12 +54,30 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R> 
   };
 }
 
+/** A command's option errors point at that command's help (`stepwise up --help`), not the program's, which does not list its options. */
+function pointErrorsAtOwnHelp(command: Command, path: string): void {
+  command.showHelpAfterError(`(run "${path} --help" for usage)`);
+  // And --json's fix says the same.
+  command.exitOverride((error) => {
+    throw withFix(error, `run "${path} --help" for usage`);
+  });
+  for (const sub of command.commands) pointErrorsAtOwnHelp(sub, `${path} ${sub.name()}`);
+}
+
 /** The program with its description, its output routed to `io`, and the global flags. */
 function declareProgram(props: CreateCliProps<MigrationRegistry>, red: (text: string) => string, programName: string, io: CliIo): Command {
   const program = new Command(programName);
   if (props.version !== undefined) program.version(props.version, "-V, --version", "print the version and exit");
   const config = (text: string) => (props.extend ? text : "");
   const drivers = Object.keys(props.drivers ?? {}).map((driver) => (aliasesOf(driver).length === 0 ? driver : `${driver} (or ${aliasesOf(driver).join(", ")})`));
+  // A server driver's options are listed only by a CLI given that driver (an app's own CLI often has better-sqlite3 alone); they still parse, so their refusal names the driver they are for.
+  const [pg, libsqlClient] = [props.drivers?.pg !== undefined, props.drivers?.["libsql-client"] !== undefined];
+  const serverOption = (flags: string, description: string, listed: boolean, parseValue?: (value: string) => string | number) =>
+    new Option(flags, description).argParser(singleValued(parseValue)).hideHelp(!listed);
+  const urlHelp =
+    `connection URL ${[pg && "for --driver pg, such as postgres://user@host:5432/database", libsqlClient && "for --driver libsql-client, such as file:data/app.db or libsql://your-db.turso.io"].filter(Boolean).join(", or ")}` +
+    `${config(' (or "url" in the stepwise config)')}, else DATABASE_URL; ` +
+    [pg && "keep the password out of it (PGPASSWORD) where others can read your command line", libsqlClient && "give a libSQL token as LIBSQL_AUTH_TOKEN"].filter(Boolean).join(", and ");
   return program
     .description("Migrations for SQLite and PostgreSQL apps, compiled into a registry")
     .exitOverride()
@@ -73,20 +93,17 @@ function declareProgram(props: CreateCliProps<MigrationRegistry>, red: (text: st
       "database file" + (typeof props.database === "string" ? ` (default: ${props.database})` : config(' (default: "database" in the stepwise config, then DATABASE_URL)')),
       singleValued(),
     )
-    .option(
-      "--url <url>",
-      `connection URL for --driver pg, such as postgres://user@host:5432/database, or for --driver libsql-client, such as file:data/app.db or libsql://your-db.turso.io` +
-        `${config(' (or "url" in the stepwise config)')}, else DATABASE_URL; ` +
-        "keep the password out of it (PGPASSWORD) where others can read your command line, and give a libSQL token as LIBSQL_AUTH_TOKEN",
-      singleValued(),
-    )
-    .option("--schema <name>", "PostgreSQL schema of the history table, for --driver pg (default: public)", singleValued())
-    .option("--table <name>", "history table name (default: schema_migrations)", singleValued(parse.parseTableName))
-    .option("--busy-timeout <ms>", `how long to wait for another process's lock (default: ${DEFAULT_BUSY_TIMEOUT_MS}); on pg, for the run lock`, singleValued(parse.parseBusyTimeout))
-    .option(
-      "--lock-timeout <ms>",
-      `for --driver pg: how long a migration's statement waits for another session's lock on a table (lock_timeout) before it fails, rolled back, naming the session that held it (default: ${DEFAULT_LOCK_TIMEOUT_MS}; 0: no limit)`,
-      singleValued(parse.parseBusyTimeout),
+    .addOption(serverOption("--url <url>", urlHelp, pg || libsqlClient))
+    .addOption(serverOption("--schema <name>", `PostgreSQL schema of the history table, for --driver pg (default: ${config('"schema" in the stepwise config, else ')}public)`, pg))
+    .option("--table <name>", `history table name (default: ${config('"tableName" in the stepwise config, else ')}schema_migrations)`, singleValued(parse.parseTableName))
+    .option("--busy-timeout <ms>", `how long to wait for another process's lock (default: ${DEFAULT_BUSY_TIMEOUT_MS})${pg ? "; on pg, for the run lock" : ""}`, singleValued(parse.parseBusyTimeout))
+    .addOption(
+      serverOption(
+        "--lock-timeout <ms>",
+        `for --driver pg: how long a migration's statement waits for another session's lock on a table (lock_timeout) before it fails, rolled back, naming the session that held it (default: ${DEFAULT_LOCK_TIMEOUT_MS}; 0: no limit)`,
+        pg,
+        parse.parseBusyTimeout,
+      ),
     )
     .option(
       "--driver <name>",
@@ -213,5 +230,5 @@ function declareCommands<R extends MigrationRegistry>(program: Command, session:
     option("--force", "restore even when the backup's history does not match this app's migrations"),
     json(),
   ).argument("<file>", "the backup file", parse.parsePath);
-  declareFleetCommands(program, (parent) => declarerOf(parent, session));
+  declareFleetCommands(program, (parent) => declarerOf(parent, session), Object.keys(session.props.drivers ?? {}));
 }

@@ -11,6 +11,8 @@ import { serverBackupUnsupportedError } from "../safety/backup.js";
 import type { CreateCliProps } from "./cli-props.js";
 import { assertPathRoundTrips, checkDatabasePath, createDatabaseFolder, databasePathFromUrl, LIBSQL_AUTH_TOKEN_ENV, parseServerUrl } from "./database-path.js";
 import { CLI_DRIVERS, DEFAULT_CLI_DRIVER, dialectOfDriver, type CliDriverName } from "./driver-names.js";
+import { withFix } from "./error-fix.js";
+import { driverUnknownError } from "./errors.js";
 import { loadDriver, type CliManager, type CommandMode, type DriverConnector } from "./open-database.js";
 import type { CliOutput } from "./output.js";
 
@@ -54,9 +56,12 @@ export function setting<T>(flag: T | undefined, prop: T | (() => T) | undefined)
   return flag !== undefined ? flag : valueOf(prop);
 }
 
-/** The driver that opens the database: `--driver`, then the app's setting, then better-sqlite3. */
+/** The driver that opens the database: `--driver`, then the app's setting, then better-sqlite3; one this CLI was not given is DRIVER_UNKNOWN before anything asks for its settings. */
 export function driverOf({ session, flags }: CommandScope): CliDriverName {
-  return setting(flags.driver, session.props.driver) ?? DEFAULT_CLI_DRIVER;
+  const driver = setting(flags.driver, session.props.driver) ?? DEFAULT_CLI_DRIVER;
+  const loaders = session.props.drivers ?? {};
+  if (loaders[driver] === undefined) throw driverUnknownError({ driver, source: flags.driver ? "--driver" : "the driver setting", validDrivers: Object.keys(loaders) });
+  return driver;
 }
 
 /** The chosen driver's library, loaded and checked for this runtime and `mode`; refuses typed before anything is touched. */
@@ -127,7 +132,7 @@ export function resolveTarget(scope: CommandScope, optional = false): DatabaseTa
   if (example !== undefined) {
     if (configured == null || configured.trim() === "") {
       const config = props.extend ? ', set "url" in the stepwise config (such as "${DATABASE_URL}", so no password is committed)' : "";
-      throw refuse(`No database URL for the ${driver} driver: pass --url ${example}${config}, or set DATABASE_URL.`);
+      throw withFix(refuse(`No database URL for the ${driver} driver: pass --url ${example}${config}, or set DATABASE_URL.`), `pass --url ${example}${config}, or set DATABASE_URL`);
     }
     // A driver's error may quote the URL it was given (its own, or a cause's).
     session.output.hide(configured);
@@ -139,7 +144,7 @@ export function resolveTarget(scope: CommandScope, optional = false): DatabaseTa
     const fix = props.extend
       ? `pass --db <path>, set "database" in the stepwise config (such as "stepwise": {"database": "data/app.db"} in package.json), or set DATABASE_URL to a SQLite path`
       : "pass --db <path>, or set DATABASE_URL to a SQLite path";
-    throw new StepwiseError("USAGE", `No database given: ${fix}. Looked at:\n${looked.map((lookup) => `  ${lookup.place}: ${lookup.found}`).join("\n")}`, { searched: looked });
+    throw withFix(new StepwiseError("USAGE", `No database given: ${fix}. Looked at:\n${looked.map((lookup) => `  ${lookup.place}: ${lookup.found}`).join("\n")}`, { searched: looked }), fix);
   }
   const file = checkDatabasePath(configured, source, resolve);
   return { driver, label: file, file };

@@ -30,26 +30,34 @@ export interface FleetUpOptions extends FleetOptions {
   readonly failFast?: boolean;
 }
 
-/** Where the fleet comes from, which the global options say: shown under each fleet command's help. */
-const TARGETS_HELP = `
-The databases (global options, before or after the command):
-  --db '<glob>'                 SQLite files, on any file driver (--driver better-sqlite3, node-sqlite, bun-sqlite, libsql, sql-js)
-  --driver pg --schema '<glob>' the PostgreSQL schemas of --url or DATABASE_URL, each in a session with that search_path
-  --driver pg|libsql-client     with --url-file <file> (one URL a line) or --url; a libSQL token from LIBSQL_AUTH_TOKEN
-  --table, --busy-timeout and --lock-timeout apply to every database`;
+/** Where the fleet comes from, which the global options say: shown under each fleet command's help, for the drivers this CLI has. */
+function describeTargets(drivers: readonly string[]): string {
+  const [pg, libsqlClient] = [drivers.includes("pg"), drivers.includes("libsql-client")];
+  const servers = [pg && "pg", libsqlClient && "libsql-client"].filter(Boolean).join("|");
+  const files = drivers.filter((driver) => driver !== "pg" && driver !== "libsql-client");
+  return [
+    "",
+    "The databases (global options, before or after the command):",
+    `  --db '<glob>'                 SQLite files, on ${files.length === 1 ? `--driver ${files[0]}` : `any file driver (--driver ${files.join(", ")})`}`,
+    ...(pg ? ["  --driver pg --schema '<glob>' the PostgreSQL schemas of --url or DATABASE_URL, each in a session with that search_path"] : []),
+    ...(servers ? [`  --driver ${servers.padEnd(20)} with --url-file <file> (one URL a line) or --url${libsqlClient ? "; a libSQL token from LIBSQL_AUTH_TOKEN" : ""}`] : []),
+    `  --table${pg ? ", --busy-timeout and --lock-timeout apply" : " and --busy-timeout apply"} to every database`,
+  ].join("\n");
+}
 
 /** How `createCli` declares a command under `parent`: its function runs, then its report prints. */
 type Declarer<R extends MigrationRegistry> = (
   parent: Command,
 ) => (name: string, description: string, run: (scope: CommandScope<R>, options: never) => Promise<Report>, ...options: Option[]) => Command;
 
-/** Declares `fleet` and its three commands on `program`. */
-export function declareFleetCommands<R extends MigrationRegistry>(program: Command, declarerOf: Declarer<R>): void {
-  const fleet = program
-    .command("fleet")
-    .description("status, up or verify on many databases: the SQLite files --db '<glob>' matches, the PostgreSQL schemas --schema '<glob>' matches, or the URLs of --url-file");
+/** Declares `fleet` and its three commands on `program`; `drivers` are the ones this CLI has, whose ways of naming databases its help lists. */
+export function declareFleetCommands<R extends MigrationRegistry>(program: Command, declarerOf: Declarer<R>, drivers: readonly string[]): void {
+  const [pg, libsqlClient] = [drivers.includes("pg"), drivers.includes("libsql-client")];
+  const sources = ["the SQLite files --db '<glob>' matches", pg && "the PostgreSQL schemas --schema '<glob>' matches", (pg || libsqlClient) && "the URLs of --url-file"].filter(Boolean);
+  const fleet = program.command("fleet").description(`status, up or verify on many databases: ${sources.slice(0, -1).join(", ")}${sources.length > 1 ? ", or " : ""}${sources.at(-1)}`);
   const declareIn = declarerOf(fleet);
-  const declare: typeof declareIn = (...args) => declareIn(...args).addHelpText("after", TARGETS_HELP);
+  const targets = describeTargets(drivers);
+  const declare: typeof declareIn = (...args) => declareIn(...args).addHelpText("after", targets);
   const positive = parse.singleValued(parse.parsePositiveInteger);
   const shared = () => [
     new Option(
@@ -62,7 +70,9 @@ export function declareFleetCommands<R extends MigrationRegistry>(program: Comma
         return `${index}/${count}`;
       }),
     ),
-    new Option("--url-file <file>", "a file listing the databases' URLs, one a line (for --driver pg or libsql-client; tokens from LIBSQL_AUTH_TOKEN)").argParser(parse.singleValued(parse.parsePath)),
+    new Option("--url-file <file>", "a file listing the databases' URLs, one a line (for --driver pg or libsql-client; tokens from LIBSQL_AUTH_TOKEN)")
+      .argParser(parse.singleValued(parse.parsePath))
+      .hideHelp(!pg && !libsqlClient),
     new Option("--json", "print the report as JSON instead of progress and a summary"),
   ];
   declare("status", "how many databases are at each version, how many are pending, refusing, locked or failed and why; exit 1 unless every one can be migrated", fleetStatus, ...shared());

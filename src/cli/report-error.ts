@@ -4,6 +4,7 @@ import { CommanderError } from "commander";
 import { StepwiseError, type StepwiseErrorCode } from "../core/errors.js";
 import { spellFields } from "../core/option-text.js";
 import { toPlainError, translateSqliteError } from "../core/error-factories.js";
+import { attachedFix, fixOf } from "./error-fix.js";
 import type { CliOutput } from "./output.js";
 
 /** A position in a project file, 1-based. */
@@ -11,6 +12,9 @@ type SourceLocation = { readonly file: string; readonly line: number; readonly c
 
 /** The codes the CLI exits 2 for: each names a setting the user typed (a flag or the config), not a state of the database. */
 const USAGE_EXIT_CODES: ReadonlySet<StepwiseErrorCode> = new Set<StepwiseErrorCode>(["USAGE", "DATABASE_PATH_INVALID", "PATH_NOT_UTF8", "INVALID_TABLE_NAME", "DRIVER_UNKNOWN"]);
+
+/** The codes whose cause is an installation's state the message already quotes: no stack says more, so `--verbose` is not offered. */
+const NO_STACK_HINT: ReadonlySet<StepwiseErrorCode> = new Set<StepwiseErrorCode>(["DRIVER_NOT_INSTALLED", "DRIVER_RUNTIME_UNSUPPORTED", "MISSING_DEPENDENCY", "DEPENDENCY_VERSION_UNSUPPORTED"]);
 
 /** Prints a run's failure and returns its exit code; `argv` is read for `--json` and `--verbose` as given, so a failure while parsing honours them. */
 export function reportError(error: unknown, argv: readonly string[], output: CliOutput): number {
@@ -23,7 +27,7 @@ export function reportError(error: unknown, argv: readonly string[], output: Cli
   if (error instanceof CommanderError) {
     // commander printed its message. Help asked for is success (help for no command is told apart by the caller); an unknown command is a usage error.
     if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return 0;
-    printJson({ name: "StepwiseError", code: "USAGE", message: error.message.replace(/^error: /, "") });
+    printJson({ name: "StepwiseError", code: "USAGE", message: error.message.replace(/^error: /, ""), fix: attachedFix(error) });
     return 2;
   }
   const translated = translateSqliteError(error, 0);
@@ -40,7 +44,7 @@ export function reportError(error: unknown, argv: readonly string[], output: Cli
   const location = usage ? null : locateFailure(translated);
   if (location) stderr(`Thrown at ${location.file}:${location.line}:${location.column}\n`);
   if (options.includes("--verbose")) stderr(`${palette.dim(formatStackChain(translated))}\n`);
-  else if (!usage && translated.cause !== undefined) stderr(palette.dim("(run with --verbose for the whole stack)\n"));
+  else if (!usage && translated.cause !== undefined && !NO_STACK_HINT.has(translated.code)) stderr(palette.dim("(run with --verbose for the whole stack)\n"));
   return usage ? 2 : 1;
 }
 
@@ -48,7 +52,7 @@ export function reportError(error: unknown, argv: readonly string[], output: Cli
 function errorToJson(error: StepwiseError): Record<string, unknown> {
   const fields: Record<string, unknown> = { name: error.name, ...inCliSpelling(toPlainError(error)) };
   if ((fields.location ?? null) === null && typeof (error.details as { file?: unknown }).file === "string" && error.cause !== undefined) fields.location = locateFailure(error);
-  if ("fix" in fields || !error.is("MIGRATION_FAILED")) return fields;
+  if (!error.is("MIGRATION_FAILED")) return { ...fields, fix: fields.fix ?? fixOf(error) };
   const { details } = error;
   const location = fields.location as SourceLocation | null | undefined;
   if (!details.rolledBack) return { ...fields, fix: `check the database by hand: ${details.file} ran outside a transaction and may have left changes; then "stepwise repair"` };

@@ -1,0 +1,110 @@
+/**
+ * The `fix` of `--json`'s error: the next step the message gives, as one line a script can show. An error that carries its own (`details.fix`) keeps it (report-error.ts); one thrown where only the thrower knows the
+ * command (the project's gen script, the config the CLI read) has it attached; the rest are made here from the details, one entry per code whose message names a next step.
+ */
+import type { StepwiseError, StepwiseErrorCode, StepwiseErrorDetails } from "../core/errors.js";
+
+/** Next steps attached where the error was made, read back when it is printed. */
+const attached = new WeakMap<object, string>();
+
+/** Gives `error` (a stepwise error, or commander's for a bad option) the next step `fix`, for `--json`; returns it, to throw. */
+export function withFix<E extends object>(error: E, fix: string): E {
+  attached.set(error, fix);
+  return error;
+}
+
+type FixOf = { readonly [C in StepwiseErrorCode]?: (details: StepwiseErrorDetails[C]) => string };
+
+const versionsOf = (versions: readonly number[]) => versions.join(", ");
+
+/** The next step of each code whose message names one, from its details alone. */
+export const FIX_OF_CODE: FixOf = {
+  REGISTRY_INVALID: () => `run "stepwise gen" to rewrite the registry instead of editing it`,
+  REGISTRY_LOAD_FAILED: ({ file, location }) =>
+    location ? `fix ${location}, or run "stepwise gen" to rewrite ${file}` : `fix the migration that throws when imported, or run "stepwise gen" to rewrite ${file}`,
+  REGISTRY_STALE: ({ registryFile }) => `run "stepwise gen" to regenerate ${registryFile}, then this command again`,
+  REGISTRY_DIALECT_MISMATCH: ({ driverDialect }) =>
+    `run the registry generated for ${driverDialect} ("stepwise gen --dialect ${driverDialect}" writes it), or choose a ${driverDialect === "postgres" ? "SQLite" : "PostgreSQL"} registry's driver`,
+  DATABASE_AHEAD: ({ unknownVersions }) => `run a newer build that has migrations ${versionsOf(unknownVersions)}, or roll them back with the build that applied them`,
+  HISTORY_TABLE_INVALID: ({ table }) =>
+    `give stepwise a history table of its own (--table, or "tableName" in the config), or fix or delete the bad row of ${table ?? "the history table"}, or restore a backup`,
+  HISTORY_OUT_OF_ORDER: ({ missingVersions }) => `restore the history rows of ${versionsOf(missingVersions)}, or the numbering the database was migrated with`,
+  HISTORY_ROW_MISSING: ({ version }) =>
+    `check the database and drop any trigger or rule on the history table, then run "stepwise repair --applied ${version} --yes" or "stepwise repair --forget ${version} --yes"`,
+  HISTORY_CHANGED_BY_MIGRATION: ({ file }) => `remove the statement that touches the history table from ${file}`,
+  INCOMPLETE_MIGRATION: ({ version }) =>
+    `check the database, then run "stepwise repair --applied ${version} --yes" if its changes are all there, or "stepwise repair --forget ${version} --yes" if none are`,
+  UNMANAGED_DATABASE: () => `write migrations that build this schema and record them with "stepwise baseline <version>"`,
+  INVALID_TABLE_NAME: () => `pass a plain name to --table (or "tableName" in the config)`,
+  TRANSACTION_ESCAPED: ({ file }) => `remove the transaction control from ${file}, or mark it transaction: false`,
+  FOREIGN_KEY_VIOLATION: ({ file }) => `make ${file} copy every referenced row, or delete the orphans in it`,
+  IRREVERSIBLE_MIGRATION: ({ version, file }) => `choose a target of ${version} or above ("stepwise down --to ${version}"), or add a down to ${file}`,
+  INVALID_TARGET: () => `pass a version the registry has, in the command's direction; "stepwise status" shows where the database is`,
+  BATCH_KEY_INVALID: ({ file }) => `pass forEachBatch a key that is a unique, non-NULL column (the INTEGER PRIMARY KEY, or rowid) in ${file}`,
+  BATCH_OPTIONS_INVALID: ({ file, option }) => (option === "batchSize" ? `pass a whole batchSize in ${file}` : `write ? in where, with the values in params, in ${file}`),
+  DATABASE_LOCKED: () => `run it again when the lock is released, or raise --busy-timeout`,
+  MIGRATION_IN_PROGRESS: ({ version }) => `run it again when migration ${version} finishes; if its process is gone, "stepwise repair --applied ${version}" or "--forget ${version}"`,
+  DATABASE_NEEDS_RECOVERY: () => `run "stepwise up" (or anything that writes) as a user who may write the database file and its folder`,
+  DATABASE_PATH_INVALID: () => `pass the path of a database file (--db, "database" in the config, or DATABASE_URL); for a server, use its driver (--driver pg)`,
+  PATH_NOT_UTF8: () => `rename the file to a UTF-8 name (or link to it from one), and pass that`,
+  DATABASE_FOLDER_MISSING: ({ folder }) => `check the database path, or create ${folder} first`,
+  DISK_FULL: () => `free disk space and run it again`,
+  DRIVER_UNKNOWN: ({ validDrivers }) => `use one of: ${validDrivers.join(", ")}`,
+  DRIVER_NOT_INSTALLED: ({ installCommand }) => `run "${installCommand}", or choose another driver with --driver`,
+  DRIVER_RUNTIME_UNSUPPORTED: ({ required }) => `run the bin with ${required}, or choose another driver with --driver`,
+  SCHEMA_MISMATCH: ({ version }) => `pick the version the schema matches, fix the schema by hand, or run "stepwise baseline ${version} --force" if the differences are harmless`,
+  SCHEMA_DRIFT: () => `undo the change, or make it a migration ("stepwise create")`,
+  ALREADY_MANAGED: () => `run "stepwise up" to continue, or "stepwise verify" to compare its schema`,
+  SCRATCH_DATABASE_UNAVAILABLE: () => `grant the role CREATEDB ("ALTER ROLE <role> CREATEDB"), or run the check as a role that has it`,
+  REHEARSAL_REFUSED: ({ version }) => `rehearse up to the migration before it: "stepwise up --dry-run --to ${version - 1}"`,
+  TEMP_FOLDER_UNUSABLE: ({ folder }) => `free space in ${folder}, or point TMPDIR at a folder that can hold a copy of the database`,
+  BACKUP_INVALID: () => `pick a file written by "stepwise up --backup"`,
+  BACKUP_FOREIGN: ({ file }) => `pick a backup of this database, or pass --force to restore ${file} anyway`,
+  BACKUP_IS_DATABASE: () => `pick a backup written by "stepwise up --backup", not the database itself`,
+  BACKUP_DISK_FULL: ({ directory }) => `free space in ${directory}, or back up to another folder (--backup <dir>)`,
+  BACKUP_FOLDER_UNWRITABLE: ({ directory }) => `make ${directory} writable, or pass another folder to --backup`,
+  MISSING_DEPENDENCY: ({ installCommand }) => `run "${installCommand}"`,
+  DEPENDENCY_VERSION_UNSUPPORTED: ({ installCommand }) => `run "${installCommand}"`,
+  FILE_WRITE_FAILED: ({ file }) => `free disk space or make the folder of ${file} writable, and run it again`,
+  GIT_NOT_FOUND: () => `install git, or put it on the PATH`,
+  NOT_A_GIT_REPOSITORY: () => `run it in a clone of the project, with the migrations folder inside it`,
+  GIT_REF_NOT_FOUND: () => `fetch the branch ("git fetch origin"), or pass the one you will merge into with --base`,
+  GIT_FAILED: () => `fix what git's message says and run it again`,
+  GIT_HISTORY_SHALLOW: () => `fetch more history ("git fetch --unshallow", or fetch-depth: 0 in CI's checkout)`,
+  REBASE_APPLIED_MIGRATION: () => `roll them back first ("stepwise down"), then rebase; or pass --no-db-check when that database is not one to keep`,
+  REBASE_CONFLICT: () => `resolve it by hand, then run "stepwise rebase" again`,
+  REBASE_RENAME_FAILED: ({ restored }) =>
+    restored ? `check that the folder is writable and run "stepwise rebase" again` : `put the files in "pending" back, check that the folder is writable, and run "stepwise rebase" again`,
+  IMPORT_SOURCE_INVALID: ({ dir }) => `fix each file of ${dir} as its problem says, then run the import again`,
+  IMPORT_EMPTY_DOWN: () => `pass --empty-down irreversible or --empty-down no-op`,
+  IMPORT_TARGET_NOT_EMPTY: () => `import into an empty folder (--dir, or "migrationsDir" in the config)`,
+  ADOPT_MAP_INVALID: () => `pass the map "stepwise import" wrote (--map), and run "stepwise gen" after importing`,
+  ADOPT_HISTORY_MISSING: () =>
+    `point --db/--url at the database the tool migrated and --map at the import of that tool; pass --old-table <name> if the tool was configured to name its table otherwise`,
+  ADOPT_TABLE_CLASH: () => `give stepwise's history another name (--table stepwise_migrations, or "tableName" in the config), then adopt`,
+  ADOPT_UNKNOWN_MIGRATION: () => `import the folder the database was migrated from (the tool's migrations at the version deployed there), or remove those rows from the tool's table if they are stale`,
+  ADOPT_MIGRATION_FAILED: () => `finish or roll back those migrations with the old tool, so every recorded one is applied or rolled back, then adopt`,
+  ADOPT_HISTORY_GAP: () => `apply the missing migrations with the old tool first, then adopt`,
+  ADOPT_CHECKSUM_MISMATCH: () => `import the migrations the database actually ran (the tool's folder at the deployed commit), then adopt`,
+  ADOPT_HISTORY_UNORDERED: () => `check that the imported migrations build this database's schema; if they do, record it with "stepwise baseline <version>"`,
+  ADOPT_OLD_TABLE_INVALID: () => `pass --old-table as the tool was configured to name it: name, or schema.name on PostgreSQL`,
+  ADOPT_TOOL_LOCKED: () => `stop the old tool's deployments; if none is running, release its lock with the tool, then adopt`,
+  ADOPT_HISTORY_CHANGED: () => `stop the old tool's deployments, then run "stepwise adopt" again`,
+  DATABASE_INSIDE_SQUASH: ({ squashVersion }) => `migrate the database to version ${squashVersion} or beyond with a release from before the squash first`,
+  DOWN_BELOW_SQUASH: ({ version }) => `choose a target of ${version} or above; to go back further, restore a backup`,
+  SQUASH_TARGET_INVALID: ({ latest }) => `pass --to a version from 2 to ${latest}, above any earlier squash`,
+  SQUASH_REPLAY_UNAVAILABLE: () => `install a SQLite driver, or give a PostgreSQL project a server (DATABASE_URL, a role with CREATEDB)`,
+  SQUASH_NOT_FAITHFUL: () => `squash to a version before the migration that made the difference`,
+  SQUASH_UNCOMMITTED: () => `commit the migrations folder first`,
+};
+
+/** The next step attached to `error` where it was made, if any. */
+export function attachedFix(error: object): string | null {
+  return attached.get(error) ?? null;
+}
+
+/** `error`'s next step when its details carry none: the one attached where it was made, else its code's; `null` when the message names none. */
+export function fixOf(error: StepwiseError): string | null {
+  const make = FIX_OF_CODE[error.code] as ((details: unknown) => string) | undefined;
+  return attached.get(error) ?? make?.(error.details) ?? null;
+}

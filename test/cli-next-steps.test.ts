@@ -1,0 +1,134 @@
+/**
+ * What the CLI tells a user to do next agrees with itself: `--json`'s `fix` is filled for every code
+ * whose message names a next step; an option error points at the command's own help; a driver's
+ * missing package is not followed by a `--verbose` offer no stack answers; and the codegen commands'
+ * help gives the config's folder and registry as their defaults. The real bin in-process, real files.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { FIX_OF_CODE } from "../src/cli/error-fix.js";
+import { driverNotInstalledError } from "../src/cli/errors.js";
+import type { StepwiseErrorCode } from "../src/core/errors.js";
+import { createTestProject, repoRoot, runCli, type RunResult } from "./support/project.js";
+
+type JsonError = { code: string; fix: unknown } & Record<string, unknown>;
+const errorOf = (result: RunResult) => (JSON.parse(result.stdout) as { error: JsonError }).error;
+
+/** Every code of the error union, read from its source. */
+function listErrorCodes(): StepwiseErrorCode[] {
+  const source = readFileSync(path.join(repoRoot, "src", "core", "errors.ts"), "utf8");
+  const body = source.slice(source.indexOf("export interface StepwiseErrorDetails"), source.indexOf("\n}\n", source.indexOf("export interface StepwiseErrorDetails")));
+  return [...body.matchAll(/^ {2}readonly ([A-Z0-9_]+):/gm)].map((match) => match[1] as StepwiseErrorCode);
+}
+
+/** The codes whose `fix` is not made from the code's table, each with where it comes from instead. */
+const FIX_ELSEWHERE: Partial<Record<StepwiseErrorCode, string>> = {
+  CHECKSUM_MISMATCH: "details.fix",
+  MIGRATION_FAILED: "made from its location in report-error.ts",
+  WHOLE_RUN_TRANSACTION_REFUSED: "details.fix",
+  ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER: "details.fix",
+  ASYNC_IN_SYNC_RUNNER: "details.fix",
+  LOCK_TIMEOUT: "details.fix",
+  CONNECTION_LOST: "details.fix",
+  DATABASE_UNUSABLE: "details.fix (a server's; a SQLite file's message names no step)",
+  DRIVER_CAPABILITY_MISSING: "details.fix",
+  DATABASE_DAMAGED: "details.fix",
+  USAGE: "attached where it is thrown (no database, no URL); otherwise the message is the step",
+  ASYNC_RUN_IN_PROGRESS: "thrown by the library API only, never by the CLI",
+  TRANSACTION_OPEN: "thrown by the library API only, never by the CLI",
+};
+
+test("every error code has a way to its --json fix: its details, its thrower, or the CLI's table", () => {
+  const codes = listErrorCodes();
+  assert.ok(codes.length > 50, `read ${codes.length} codes`);
+  const missing = codes.filter((code) => FIX_OF_CODE[code] === undefined && FIX_ELSEWHERE[code] === undefined);
+  assert.deepEqual(missing, []);
+  for (const code of Object.keys(FIX_ELSEWHERE)) assert.equal(FIX_OF_CODE[code as StepwiseErrorCode], undefined, `${code} is in both`);
+});
+
+test("--json's fix is filled for no database, an irreversible migration and an unknown driver; option errors point at the command's help", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_items.sql", "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY);\n");
+  project.writeMigration("002_notes.sql", "-- migrate:up\nCREATE TABLE notes (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE notes;\n");
+  assert.equal((await project.generate()).ok, true);
+  const cwd = project.root;
+
+  const noDatabase = await runCli(["status", "--json"], { cwd, env: { DATABASE_URL: undefined } });
+  assert.equal(noDatabase.code, 2);
+  assert.equal(errorOf(noDatabase).code, "USAGE");
+  assert.match(String(errorOf(noDatabase).fix), /--db/);
+
+  assert.equal((await runCli(["up", "--db", "app.db"], { cwd })).code, 0);
+  const irreversible = await runCli(["down", "--to", "0", "--json", "--db", "app.db"], { cwd });
+  assert.equal(irreversible.code, 1);
+  assert.deepEqual([errorOf(irreversible).code, errorOf(irreversible).version], ["IRREVERSIBLE_MIGRATION", 1]);
+  assert.equal(typeof errorOf(irreversible).fix, "string");
+  assert.match(String(errorOf(irreversible).fix), /--to 1\b/);
+
+  const unknown = await runCli(["status", "--json", "--driver", "nope", "--db", "app.db"], { cwd });
+  assert.equal(errorOf(unknown).code, "DRIVER_UNKNOWN");
+  assert.equal(typeof errorOf(unknown).fix, "string");
+
+  // The option error names the command's help, at every depth, not the program's; so does its --json fix.
+  for (const [args, help] of [
+    [["up", "--bogus"], "stepwise up --help"],
+    [["down", "--steps", "x"], "stepwise down --help"],
+    [["fleet", "up", "--bogus"], "stepwise fleet up --help"],
+    [["gen", "--bogus"], "stepwise gen --help"],
+    [["no-such-command"], "stepwise --help"],
+  ] as const) {
+    const refused = await runCli([...args, "--json"], { cwd });
+    assert.equal(refused.code, 2, args.join(" "));
+    assert.ok(refused.stderr.includes(`"${help}"`), `${args.join(" ")}: ${refused.stderr}`);
+    assert.equal(errorOf(refused).code, "USAGE");
+    assert.ok(String(errorOf(refused).fix).includes(`"${help}"`), `${args.join(" ")}: ${refused.stdout}`);
+  }
+});
+
+test("DRIVER_NOT_INSTALLED carries its fix and offers no --verbose stack", async (t) => {
+  const { createCli } = await import("../src/cli/index.js");
+  const project = createTestProject(t);
+  project.writeMigration("001_items.sql", "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE items;\n");
+  assert.equal((await project.generate()).ok, true);
+  const migrations = await project.load();
+  let [stdout, stderr] = ["", ""];
+  const missing = async () => {
+    const cause = Object.assign(new Error("Cannot find package 'better-sqlite3'"), { code: "ERR_MODULE_NOT_FOUND" });
+    throw driverNotInstalledError({ driver: "better-sqlite3", packageName: "better-sqlite3", installCommand: "npm install better-sqlite3", reason: "missing", cause });
+  };
+  const cli = createCli({
+    migrations,
+    database: path.join(project.root, "app.db"),
+    drivers: { "better-sqlite3": missing },
+    io: { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text), env: {}, isTTY: false },
+  });
+  assert.equal(await cli.run(["status", "--json"]), 1);
+  const error = (JSON.parse(stdout) as { error: JsonError }).error;
+  assert.equal(error.code, "DRIVER_NOT_INSTALLED");
+  assert.match(String(error.fix), /npm install better-sqlite3/);
+  assert.doesNotMatch(stderr, /--verbose/);
+});
+
+test("the codegen commands' help gives the config's folder and registry as defaults, and the page's wording without a config", async (t) => {
+  const configured = createTestProject(t, { packageJson: { stepwise: { migrationsDir: "src/migrations", registryFile: "src/generated/registry.ts" } } });
+  const plain = createTestProject(t);
+  const help = async (cwd: string, args: readonly string[]) => {
+    const result = await runCli([...args, "--help"], { cwd });
+    assert.equal(result.code, 0, result.stderr);
+    return result.stdout.replace(/\s+/g, " ");
+  };
+  for (const command of ["gen", "create", "rebase", "import", "squash"]) {
+    const text = await help(configured.root, [command]);
+    assert.match(text, /--dir <path> .*\(default: src\/migrations, the config's migrationsDir\)/, command);
+    assert.doesNotMatch(text, /\(default: migrations\)/, command);
+    if (["gen", "create", "rebase"].includes(command)) assert.match(text, /\(default: src\/generated\/registry\.ts, the config's registryFile\)/, command);
+    assert.match(await help(plain.root, [command]), /\(default: the config's migrationsDir, else migrations\)/, command);
+  }
+  const top = await help(configured.root, []);
+  assert.match(top, /gen \[options\] check src\/migrations\/ and write src\/generated\/registry\.ts/);
+  // The runtime options the config also sets say so.
+  assert.match(top, /--table <name> .*\(default: "tableName" in the stepwise config, else schema_migrations\)/);
+  assert.match(top, /--schema <name> .*\(default: "schema" in the stepwise config, else public\)/);
+});
