@@ -104,7 +104,8 @@ export async function up<R extends MigrationRegistry>(
 /** `down`: one migration, `steps` of them, or every one above `to`. */
 export async function down<R extends MigrationRegistry>(scope: CommandScope<R>, options: { readonly steps?: number; readonly to?: number; readonly transaction?: TransactionMode }): Promise<Report> {
   refuseMissingDatabase(scope, "nothing to revert");
-  const target = options.to !== undefined ? { to: options.to as VersionOf<R> | 0 } : { steps: options.steps ?? 1 };
+  // No --steps passes none, so a plain down with nothing applied is a no-op as the library's down() is.
+  const target = options.to !== undefined ? { to: options.to as VersionOf<R> | 0 } : options.steps !== undefined ? { steps: options.steps } : {};
   return withManager(scope, "write", async (manager) => resultReport(scope, await manager.down({ ...target, ...(options.transaction && { transaction: options.transaction }) })));
 }
 

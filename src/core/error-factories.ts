@@ -212,9 +212,18 @@ export function batchKeyError(fields: { table: string; key: string; problem: E.B
   return new StepwiseError("BATCH_KEY_INVALID", message, { table, key, problem, columns, value, version, file });
 }
 
-/** `IRREVERSIBLE_MIGRATION`: `down` would have to pass a migration without a down. */
-export function irreversibleMigrationError(version: number, file: string) {
-  const message = `Cannot roll back past migration ${version} (${file}): it has no down. Nothing was changed.\nChoose a target above ${version}, or add a down to that migration.`;
+/**
+ * `IRREVERSIBLE_MIGRATION`: `down` would have to pass a migration without a down. `current` is the database's version: when the migration is that one, no target above it exists, so the
+ * advice is the one way on (a down added to an applied migration changes its checksum, which `repair --checksums` then records).
+ */
+export function irreversibleMigrationError(version: number, file: string, current: number) {
+  const addDown = text`add a down to ${file}, run "stepwise gen", then ${CALLS.repairChecksums(version)} shows the new checksum and ${CALLS.applyChecksumRepair} records it (its up is unchanged, so the database already has what the file says)`;
+  const message =
+    version === current
+      ? text`Cannot roll back migration ${version} (${file}), the newest applied: it has no down. Nothing was changed.
+To make it reversible, ${addDown}.`
+      : text`Cannot roll back past migration ${version} (${file}): it has no down. Nothing was changed.
+${runCall("down", { to: version })} rolls back the migrations above it; to go further, ${addDown}.`;
   return new StepwiseError("IRREVERSIBLE_MIGRATION", message, { version, file });
 }
 

@@ -139,14 +139,14 @@ export interface StepwiseErrorDetails {
    * Fix: Make the rebuild copy every referenced row, or delete the orphans in the migration. */
   readonly FOREIGN_KEY_VIOLATION: Readonly<{ version: number; file: string; direction: MigrationDirection; violations: readonly ForeignKeyViolation[]; violationCount: number }>;
   /** `down` would have to pass a migration that has no down section. Nothing was changed.
-   * Fix: Choose a target above that migration, or add a down to it. */
+   * Fix: Roll back to that migration (`--to`), not past it; to go further, add a down to it, run `stepwise gen`, and record its new checksum with `stepwise repair --checksums <version> --yes`. */
   readonly IRREVERSIBLE_MIGRATION: Readonly<{ version: number; file: string }>;
   /** A requested version does not exist or points the wrong way (`up --to` below the current version, `down --to` above it, `repair` of a version with no interrupted attempt).
    * Fix: Pass a version the registry has, in the command's direction; `stepwise status` shows where the database is. */
   readonly INVALID_TARGET: Readonly<{ target: number }>;
   /** `--transaction all` (`transaction: "all"`) was refused before anything ran: a migration of the run has `transaction: false`, or switches foreign keys off while they are on. `version`, `file`,
    * `obstacle` and `direction` say which; `firstOfRun` that no shorter run gets past it, and `fix` gives the calls that do.
-   * Fix: Run up to the migration before it in one transaction (`--to`), then the rest without `--transaction all`. */
+   * Fix: Run the calls `fix` gives: each stretch that can share a transaction with `--to` and `--transaction all`, each obstacle on its own without it. */
   readonly WHOLE_RUN_TRANSACTION_REFUSED: Readonly<{ version: number; file: string; obstacle: WholeRunObstacle; direction: MigrationDirection; firstOfRun: boolean; fix: string }>;
   /** `context.forEachBatch` cannot walk every row by its key: the key is not a column (or rowid alias) of the table, or some row's key (`value`) is NULL, repeated, or cannot be compared exactly. A
    * keyset walk would stop early or skip rows, so it stopped. `columns` lists the table's columns to pick from.
