@@ -145,10 +145,18 @@ export function historyOutOfOrderError(missingVersions: readonly number[], highe
   return new StepwiseError("HISTORY_OUT_OF_ORDER", message, { missingVersions, highestAppliedVersion });
 }
 
-/** `HISTORY_TABLE_INVALID`: the history table lacks the columns stepwise needs. */
-export function historyTableInvalidError(table: string, missingColumns: readonly string[], detail?: string) {
-  const message = text`The history table "${table}" has an unexpected shape${missingColumns.length > 0 ? `: it lacks ${missingColumns.join(", ")}` : ""}${detail ? ` (${detail})` : ""}.\nIf another tool owns it, give stepwise a history table of its own: ${option("tableName", "<name>")}.`;
-  return new StepwiseError("HISTORY_TABLE_INVALID", message, { table, missingColumns });
+/**
+ * `HISTORY_TABLE_INVALID`: the history table lacks the columns stepwise needs. `adoptedInto`: the tables `stepwise adopt` put this database's history in, which the advice then names; without
+ * one, a table another tool owns is either one to move from (`stepwise adopt`) or one to keep clear of.
+ */
+export function historyTableInvalidError(table: string, missingColumns: readonly string[], detail?: string, adoptedInto: readonly string[] = []) {
+  const shape = `The history table "${table}" has an unexpected shape${missingColumns.length > 0 ? `: it lacks ${missingColumns.join(", ")}` : ""}${detail ? ` (${detail})` : ""}.`;
+  const [adopted] = adoptedInto;
+  const fix =
+    adopted !== undefined
+      ? text`stepwise adopt put this database's history in "${adopted}"${adoptedInto.length > 1 ? ` (or ${adoptedInto.slice(1).join(", ")})` : ""}, and "${table}" is the tool's it came from: pass ${option("tableName", adopted)} (or set "tableName": "${adopted}" in the config).`
+      : text`If another tool owns it: to move this database from that tool, import its migrations ("stepwise import") and run "stepwise adopt" with a history table of stepwise's own (${option("tableName", "<name>")}); to leave it to that tool, give stepwise a history table of its own: ${option("tableName", "<name>")}.`;
+  return new StepwiseError("HISTORY_TABLE_INVALID", text`${shape}\n${fix}`, { table, missingColumns, adoptedInto });
 }
 
 /** `HISTORY_TABLE_INVALID` for one row holding what stepwise never writes: no plan can be trusted until it is fixed. */

@@ -82,10 +82,14 @@ export interface StepwiseErrorDetails {
   /** The history records a migration but not some versions below it: a row was deleted by hand, or a migration was renumbered after it ran.
    * Fix: Restore the missing rows, or the numbering the database was migrated with. */
   readonly HISTORY_OUT_OF_ORDER: Readonly<{ missingVersions: readonly number[]; highestAppliedVersion: number }>;
-  /** The history table exists but has another shape (another tool owns a table of that name: `missingColumns`), or one of its rows holds something stepwise never writes (`rowid`, `version` as stored,
-   * `problem`; `table` is `null` for rows handed to the planner directly).
-   * Fix: Give stepwise a history table of its own (`--table`, `tableName`), or fix or delete the bad row, or restore a backup. */
-  readonly HISTORY_TABLE_INVALID: Readonly<{ table: string; missingColumns: readonly string[] } | { table: string | null; rowid: number | null; version: unknown; problem: HistoryRowProblem }>;
+  /** The history table exists but has another shape (another tool owns a table of that name: `missingColumns`; `adoptedInto` names the tables `stepwise adopt` put this database's history in,
+   * as when it was adopted with `--table` and a later command left the flag out), or one of its rows holds something stepwise never writes (`rowid`, `version` as stored, `problem`; `table` is `null`
+   * for rows handed to the planner directly).
+   * Fix: Pass the table `adoptedInto` names (`--table`, `tableName`); else give stepwise a history table of its own, or `stepwise adopt` the database from the tool that owns it; or fix or delete the
+   * bad row, or restore a backup. */
+  readonly HISTORY_TABLE_INVALID: Readonly<
+    { table: string; missingColumns: readonly string[]; adoptedInto: readonly string[] } | { table: string | null; rowid: number | null; version: unknown; problem: HistoryRowProblem }
+  >;
   /** A history write of the migration this process was running changed no row: another process removed the row (`repair --forget`, a `DELETE`), or a trigger or rule on the history table discarded it.
    * Running the migration again could apply it twice, so the run stopped; its changes stay (`rolledBack` is always false), and `restoredStartedRow` says whether a `started` row was written back so
    * that the next `up` stops at it.
