@@ -170,6 +170,15 @@ test("down --to a version a squash replaced names up --to the squash, which succ
   assert.deepEqual(named, [["up", "--to", "3"]]);
   await cli(named[0]!);
   assert.equal((await cli(["status"])).currentVersion, 3);
+  // Below the squash: from above it, down --to the squash is named and works; at the squash, no down target is left to name.
+  await cli(["up", "--to", "4"]);
+  const below = (await cli(["down", "--to", "1"], 1)).error as Json;
+  assert.deepEqual([below.code, below.version, below.target], ["DOWN_BELOW_SQUASH", 3, 1]);
+  assert.deepEqual(commandsIn(String(below.message)), [["down", "--to", "3"]]);
+  await cli(["down", "--to", "3"]);
+  const atSquash = (await cli(["down"], 1)).error as Json;
+  assert.deepEqual([atSquash.code, atSquash.version], ["DOWN_BELOW_SQUASH", 3]);
+  assert.deepEqual(commandsIn(String(atSquash.message)), []);
 });
 
 test("status after a squash lists as pending exactly what up then applies, and its count agrees, on a fresh database and on ones the originals or the squash migrated", async (t) => {

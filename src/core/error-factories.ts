@@ -241,9 +241,10 @@ export function databaseInsideSquashError(version: number, squashVersion: number
   return new StepwiseError("DATABASE_INSIDE_SQUASH", message, { version, squashVersion, file });
 }
 
-/** `DOWN_BELOW_SQUASH`: `down` would pass a squashed migration. */
-export function downBelowSquashError(version: number, file: string, target: number) {
-  const message = `Cannot roll back below version ${version} (${file}): it is a squash of migrations 1 to ${version}, which builds their schema at once and has no down. Nothing was changed.\nChoose a target of ${version} or above; to go back further, restore the database from a backup.`;
+/** `DOWN_BELOW_SQUASH`: `down` would pass a squashed migration; `current`, the database's version, tells whether any target above the squash is left to name. */
+export function downBelowSquashError(version: number, file: string, target: number, current: number) {
+  const above = version === current ? text`It is the newest applied migration, so nothing above it is left to roll back` : text`${runCall("down", { to: version })} rolls back the migrations above it`;
+  const message = text`Cannot roll back below version ${version} (${file}): it is a squash of migrations 1 to ${version}, which builds their schema at once and has no down. Nothing was changed.\n${above}; to go back further, restore the database from a backup.`;
   return new StepwiseError("DOWN_BELOW_SQUASH", message, { version, file, target });
 }
 

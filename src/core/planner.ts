@@ -226,7 +226,7 @@ export function planDown<E extends MigrationEntry>(registry: readonly E[], appli
   }
   const steps = registry.slice(target, current).reverse();
   const squashed = steps.find((entry) => entry.squashedInto !== undefined);
-  if (squashed) throw downBelowSquashError(squashed.squashedInto!, registry[squashed.squashedInto! - 1]!.file, target);
+  if (squashed) throw downBelowSquashError(squashed.squashedInto!, registry[squashed.squashedInto! - 1]!.file, target, current);
   const irreversible = steps.find((entry) => !entry.reversible);
   if (irreversible) throw irreversibleMigrationError(irreversible.version, irreversible.file, current);
   return { direction: "down", fromVersion: current, toVersion: target, steps };
