@@ -100,7 +100,7 @@ export class HistoryStore {
   protected *readAdoptedHistories(): Step<string[]> {
     const rows = yield* query<{ name: string }>(
       `SELECT substr(a.name, 1, length(a.name) - 8) AS name FROM sqlite_master AS a
-        WHERE a.type = 'table' AND a.name LIKE '%\\_adopted' ESCAPE '\\'
+        WHERE a.type = 'table' AND a.name LIKE '%\\_adopted' ESCAPE '\\' AND a.sql LIKE '%old\\_table%' ESCAPE '\\'
           AND EXISTS (SELECT 1 FROM sqlite_master AS b WHERE b.type = 'table' AND b.name = substr(a.name, 1, length(a.name) - 8) COLLATE NOCASE) ORDER BY 1`,
     );
     return rows.map((row) => row.name).filter((name) => !this.isNamed(name));
