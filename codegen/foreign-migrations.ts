@@ -76,17 +76,53 @@ export function findForeignMigrations(migrationsDir: string, label: string, entr
   if (found === null) return null;
   const id = IMPORTABLE[found.tool];
   const aside = `${label}-${id}`;
+  // import writes into the default folder unless told: the folder gen was pointed at, when it is another, goes on the command.
+  const into = label === DEFAULT_MIGRATIONS_LABEL ? "" : ` --dir ${shellWord(label)}`;
   const message =
     found.either !== undefined
       ? `${label} holds ${found.tool} migrations: both tools name them <timestamp>_<name>.up.sql and .down.sql, and nothing here tells which wrote them. ` +
         `Import them with the tool that applied them (the database holds ${found.either.map((tool) => `${HISTORY_TABLES[tool]} if ${tool} did`).join(", ")}): ` +
-        `move the folder aside, "git mv ${label} ${label}-imported && stepwise import ${found.either.join("|")} ${label}-imported" (a dry run that lists what it would write into ${label}; add --yes to write, and --empty-down if it asks), then "stepwise gen"`
+        `move the folder aside, "git mv ${shellWord(label)} ${shellWord(`${label}-imported`)} && stepwise import ${found.either.join("|")} ${shellWord(`${label}-imported`)}${into}" (a dry run that lists what it would write into ${label}; add --yes to write, and --empty-down if it asks), then "stepwise gen"`
       : id !== undefined
-        ? `${label} holds ${found.tool} migrations, which stepwise does not read as they are: move the folder aside and import them, "git mv ${label} ${aside} && stepwise import ${id} ${aside}" (a dry run that lists what it would write into ${label}; add --yes to write, and --empty-down if it asks), then "stepwise gen"`
+        ? `${label} holds ${found.tool} migrations, which stepwise does not read as they are: move the folder aside and import them, "git mv ${shellWord(label)} ${shellWord(aside)} && stepwise import ${id} ${shellWord(aside)}${into}" (a dry run that lists what it would write into ${label}; add --yes to write, and --empty-down if it asks), then "stepwise gen"`
         : `${label} holds ${found.tool} migrations, which stepwise does not read: to port them, ${found.port ?? SQL_PORT}. ` +
           `Port them into a new folder (point --dir, or "migrationsDir" in the config, at it) and keep the ${found.tool} folder out of the migrations folder; ` +
           `a database ${found.tool} already migrated is then adopted with "stepwise baseline <version>", once the ported migrations reproduce its schema`;
   return { code: "FOREIGN_MIGRATIONS", file: `${label}/${found.evidence}`, line: 1, column: 1, foreign: { tool: found.tool }, message };
+}
+
+/** The migrations folder import and gen use when nothing names another, as a problem labels it (relative to the project root). */
+const DEFAULT_MIGRATIONS_LABEL = "migrations";
+
+/** Where other tools keep their migrations by default, relative to the project root (`migrations-*`: a folder a user moved aside, as FOREIGN_MIGRATIONS advises). */
+const WELL_KNOWN_FOLDERS = ["db/migrations", "prisma/migrations", "drizzle", "supabase/migrations", "database/migrations", "src/migrations"];
+
+/** `word` as one shell word: as it is when plain, else single-quoted. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * For a migrations folder that does not exist: another tool's folder at a well-known place in the project, and the import that fills the missing folder from it (`label`: the missing folder,
+ * as problems name it), or `null`. Only the tools `stepwise import` reads are named; others are for gen pointed at their folder to explain.
+ */
+export function findForeignFolderNearby(projectRoot: string, label: string): string | null {
+  const asideFolders = tryOr(() => readdirSync(projectRoot, { withFileTypes: true }), [] as Dirent[]).flatMap((entry) =>
+    entry.isDirectory() && entry.name.startsWith(`${DEFAULT_MIGRATIONS_LABEL}-`) ? [entry.name] : [],
+  );
+  for (const folder of [...WELL_KNOWN_FOLDERS, ...asideFolders.sort(compareText)]) {
+    if (folder === label) continue;
+    const dir = path.join(projectRoot, folder);
+    const entries = tryOr(() => readdirSync(dir, { withFileTypes: true }).sort((a, b) => compareText(a.name, b.name)), null);
+    if (entries === null) continue;
+    const found = findForeignMigrations(dir, folder, entries)?.foreign?.tool;
+    const id = found === undefined ? undefined : IMPORTABLE[found];
+    const tools = found === "golang-migrate or sqlx" ? "golang-migrate|sqlx" : id;
+    if (tools === undefined) continue;
+    const into = label === DEFAULT_MIGRATIONS_LABEL ? "" : ` --dir ${shellWord(label)}`;
+    return `${folder} holds ${found} migrations: "stepwise import ${tools} ${shellWord(folder)}${into}" lists what it would write into ${label} (add --yes to write it, and --empty-down if it asks), then "stepwise gen"`;
+  }
+  return null;
 }
 
 /** A tool known by its folder's layout: a journal, a config file, or a subfolder per migration. */

@@ -5,7 +5,7 @@ import { ts } from "ts-morph";
 import type { SqlDialect } from "../src/core/types.js";
 import { parseSqlMigrationSource } from "../src/shared/sql-source.js";
 import { decodeSourceBytes } from "../src/shared/source-text.js";
-import { findForeignMigrations, findNestedMigrations } from "./foreign-migrations.js";
+import { findForeignFolderNearby, findForeignMigrations, findNestedMigrations } from "./foreign-migrations.js";
 import { followLocalImports, readTsconfig } from "./local-imports.js";
 import { parseMigrationFileName, type MigrationKind } from "./migration-file.js";
 import { addProblems, compareText, errorCode, problemAt, projectPath, tryOr, type Problem, type ProblemCode } from "./problems.js";
@@ -55,7 +55,11 @@ export function scanMigrations(options: { projectRoot: string; migrationsDir: st
   const label = projectPath(projectRoot, migrationsDir);
   const problems: Problem[] = [];
   const entries = readMigrationsFolder(migrationsDir, label, problems);
-  if (entries === null) return { migrations: [], problems };
+  if (entries === null) {
+    // No folder at all: another tool's at a well-known place is likely what the project means to port.
+    const nearby = problems[0]?.code === "MIGRATIONS_DIR_MISSING" ? findForeignFolderNearby(projectRoot, label) : null;
+    return { migrations: [], problems: nearby === null ? problems : [{ ...problems[0]!, message: `${problems[0]!.message}; or, ${nearby}` }] };
+  }
   // Another tool's folder is one problem, not one per file its names break.
   const foreign = findForeignMigrations(migrationsDir, label, entries);
   if (foreign !== null) return { migrations: [], problems: [foreign] };

@@ -257,6 +257,13 @@ for (const tool of Object.keys(TOOLS)) {
     assert.equal(adopted.code, 0, JSON.stringify(adopted.json));
     assert.equal(adopted.json.version, 3);
     assert.equal(adopted.json.alreadyAdopted, false);
+    // The config names the table adopted into: nothing more to set.
+    assert.equal(adopted.json.setInConfig, null);
+    if (spec.table) {
+      // A command that names the tool's table instead is pointed at the one adopted into.
+      const other = await cli(project, full, "status", "--table", "schema_migrations");
+      assert.deepEqual([other.json.problem?.code, other.json.problem?.adoptedInto], ["HISTORY_TABLE_INVALID", [spec.table]]);
+    }
     assert.equal((await cli(project, full, "verify")).json.ok, true);
     const again = await cli(project, full, "adopt");
     assert.equal(again.json.alreadyAdopted, true);

@@ -182,6 +182,15 @@ for (const tool of Object.keys(TOOLS)) {
     );
     assert.equal(adopted.json.alreadyAdopted, false);
     assert.equal(adopted.json.oldTableDropped, false);
+    // Adopted into a table other than the configured one: the config setting every later command needs.
+    const table = TOOLS[tool]!.table;
+    assert.deepEqual(adopted.json.setInConfig, table ? { tableName: table } : null);
+    if (table) {
+      // A later command without --table meets the tool's table under the configured name, and is pointed at the adopted one.
+      const without = await runCli(["status", "--db", full, "--json"], { cwd: project.root });
+      const problem = (JSON.parse(without.stdout) as Json).problem as Json;
+      assert.deepEqual([problem.code, problem.table, problem.adoptedInto], ["HISTORY_TABLE_INVALID", "schema_migrations", [table]]);
+    }
     const verified = await cli(project, tool, full, "verify");
     assert.equal(verified.code, 0, JSON.stringify(verified.json));
     assert.equal(verified.json.ok, true);
@@ -204,6 +213,7 @@ for (const tool of Object.keys(TOOLS)) {
     const again = await cli(project, tool, full, ...adoptArgs);
     assert.equal(again.code, 0);
     assert.equal(again.json.alreadyAdopted, true);
+    assert.deepEqual(again.json.setInConfig, adopted.json.setInConfig);
     assert.equal(again.json.version, total);
     assert.deepEqual(history(), before);
 
@@ -395,6 +405,13 @@ test("dirty, failed and mismatched histories of golang-migrate, goose, Flyway, d
   const file = buildAsTool(project, "dbmate", source, 5);
   const clash = await runCli([...adoptArgs, "--db", file, "--json"], { cwd: project.root });
   assert.equal(refusal({ code: clash.code, json: JSON.parse(clash.stdout) as Json }, "ADOPT_TABLE_CLASH").table, "schema_migrations");
+  // Not adopted anywhere: HISTORY_TABLE_INVALID names no adopted table (its advice is adopt, or a table of stepwise's own).
+  const status = await runCli(["status", "--db", file, "--json"], { cwd: project.root });
+  const problem = (JSON.parse(status.stdout) as Json).problem as Json;
+  assert.deepEqual(
+    [problem.code, problem.table, problem.missingColumns, problem.adoptedInto],
+    ["HISTORY_TABLE_INVALID", "schema_migrations", ["name", "checksum", "applied_at", "duration_ms", "state"], []],
+  );
 });
 
 test("prisma: a checksum early Prisma wrote without zero padding, which Prisma accepts, is adopted", async (t) => {

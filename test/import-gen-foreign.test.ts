@@ -141,3 +141,102 @@ test("docs/adopting.md's commands, typed as written on a Diesel folder, import i
   }
   assert.equal(existsSync(project.registryFile), true);
 });
+
+/** Copies the tool's fixture into `folder` of the project, with dbmate's versions made timestamps as dbmate writes them. */
+function placeFixture(root: string, id: string, folder: string): void {
+  const dir = path.join(root, folder);
+  cpSync(path.join(fixturesDir, "import", id), dir, { recursive: true });
+  if (id === "dbmate")
+    for (const file of readdirSync(dir))
+      renameSync(
+        path.join(dir, file),
+        path.join(
+          dir,
+          file.replace(/^\d+/, (n) => String(20240101000000 + Number(n))),
+        ),
+      );
+}
+
+/** Runs the `stepwise import …` command a message names, as printed, with `--yes` and `--empty-down`, and asserts it wrote into `into` (and nothing into migrations/ when that is not it). */
+async function runNamedImport(root: string, message: string, into: string, tool?: string): Promise<void> {
+  const named = /stepwise import (.+?)"/.exec(message);
+  assert.ok(named, message);
+  const words = named[1]!.split(" ");
+  if (tool !== undefined) words[0] = tool;
+  const imported = await runCli(["import", ...words, "--empty-down", "irreversible", "--yes"], { cwd: root });
+  assert.equal(imported.code, 0, `${words.join(" ")}: ${imported.stdout}${imported.stderr}`);
+  assert.ok(
+    readdirSync(path.join(root, into)).some((file) => file.endsWith(".sql")),
+    `${words.join(" ")} wrote nothing into ${into}`,
+  );
+  if (into !== "migrations") assert.equal(existsSync(path.join(root, "migrations")), false, `${words.join(" ")} wrote into migrations/`);
+}
+
+test("gen --dir on another tool's folder names an import that writes back into that folder (--dir), for every tool, the look-alike pair included", async (t) => {
+  for (const [id, tool] of [...Object.entries(TOOLS), ["golang-migrate", "golang-migrate or sqlx"]] as const) {
+    const project = createTestProject(t);
+    const folder = "db/migrations";
+    placeFixture(project.root, id, folder);
+    const label = `${id} (${tool})`;
+    if (tool === "golang-migrate or sqlx") {
+      const dir = path.join(project.root, folder);
+      for (const file of readdirSync(dir))
+        renameSync(
+          path.join(dir, file),
+          path.join(
+            dir,
+            file.replace(/^\d+/, (n) => String(20240101000000 + Number(n))),
+          ),
+        );
+    }
+    const gen = await runCli(["gen", "--dir", folder, "--json"], { cwd: project.root });
+    const problems = (JSON.parse(gen.stdout) as { problems: { code: string; message: string; foreign?: { tool: string } }[] }).problems;
+    assert.deepEqual(
+      problems.map((problem) => [problem.code, problem.foreign?.tool]),
+      [["FOREIGN_MIGRATIONS", tool]],
+      label,
+    );
+    const moved = /"git mv (\S+) (\S+) && /.exec(problems[0]!.message);
+    assert.ok(moved, problems[0]!.message);
+    assert.equal(moved[1], folder, label);
+    renameSync(path.join(project.root, moved[1]!), path.join(project.root, moved[2]!));
+    await runNamedImport(project.root, problems[0]!.message, folder, tool === "golang-migrate or sqlx" ? id : undefined);
+    assert.equal((await runCli(["gen", "--dir", folder], { cwd: project.root })).code, 0, label);
+  }
+});
+
+test("gen with no migrations folder names another tool's folder at a well-known place (db/migrations, prisma/migrations, drizzle, a migrations-* folder moved aside), and the import it names fills the missing folder", async (t) => {
+  const cases: [id: string, folder: string, dir: string | null][] = [
+    ["dbmate", "db/migrations", null],
+    ["prisma", "prisma/migrations", null],
+    ["drizzle", "drizzle", null],
+    ["goose", "migrations-goose", null],
+    // gen pointed at a folder that does not exist: the import writes there.
+    ["flyway", "db/migrations", "sql/stepwise"],
+  ];
+  for (const [id, folder, dir] of cases) {
+    const project = createTestProject(t);
+    placeFixture(project.root, id, folder);
+    const args = dir === null ? [] : ["--dir", dir];
+    const gen = await runCli(["gen", ...args, "--json"], { cwd: project.root });
+    const problems = (JSON.parse(gen.stdout) as { problems: { code: string; message: string }[] }).problems;
+    assert.deepEqual(
+      problems.map((problem) => problem.code),
+      ["MIGRATIONS_DIR_MISSING"],
+      folder,
+    );
+    await runNamedImport(project.root, problems[0]!.message, dir ?? "migrations");
+    assert.equal((await runCli(["gen", ...args], { cwd: project.root })).code, 0, folder);
+  }
+  // Nothing recognisable nearby: the problem stays as it was, naming no import.
+  const empty = createTestProject(t);
+  mkdirSync(path.join(empty.root, "db", "migrations"), { recursive: true });
+  writeFileSync(path.join(empty.root, "db", "migrations", "notes.txt"), "not a migration\n");
+  const gen = await runCli(["gen", "--json"], { cwd: empty.root });
+  const problems = (JSON.parse(gen.stdout) as { problems: { code: string; message: string }[] }).problems;
+  assert.deepEqual(
+    problems.map((problem) => problem.code),
+    ["MIGRATIONS_DIR_MISSING"],
+  );
+  assert.doesNotMatch(problems[0]!.message, /stepwise import/);
+});

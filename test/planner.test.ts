@@ -107,11 +107,13 @@ describe("planDown", () => {
     assert.deepEqual(versionsOf(planDown(registryOf(3), applied(1, 2, 3), { to: 0 }).steps), [3, 2, 1]);
     assert.deepEqual(planDown(registryOf(3), applied(1, 2, 3), { to: 3 }).steps, []);
     assert.deepEqual(planDown(registryOf(3), [], { to: 0 }).steps, []);
+    // With no steps or target given, nothing applied is nothing to revert, as nothing pending is for up.
+    assert.deepEqual(planDown(registryOf(3), [], {}), { direction: "down", fromVersion: 0, toVersion: 0, steps: [] });
   });
 
   test("steps beyond what is applied, zero steps, and targets above the current version are refused", () => {
     assert.throws(() => planDown(registryOf(3), applied(1, 2), { steps: 3 }), { code: "INVALID_TARGET" });
-    assert.throws(() => planDown(registryOf(3), [], {}), { code: "INVALID_TARGET" });
+    assert.throws(() => planDown(registryOf(3), [], { steps: 1 }), { code: "INVALID_TARGET" });
     assert.throws(() => planDown(registryOf(3), applied(1, 2), { steps: 0 }), { code: "INVALID_TARGET" });
     assert.throws(() => planDown(registryOf(3), applied(1, 2), { to: 3 }), stepwiseFailure({ code: "INVALID_TARGET", target: 3 }));
     assert.throws(() => planDown(registryOf(3), applied(1, 2), { to: -1 }), stepwiseFailure({ code: "INVALID_TARGET", target: -1 }));

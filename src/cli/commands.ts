@@ -11,6 +11,7 @@ import { formatVersion } from "../core/migration-label.js";
 import { DEFAULT_BUSY_TIMEOUT_MS, type TransactionMode } from "../core/options.js";
 import type { MigrationPlan } from "../core/planner.js";
 import type { SchemaObjectKind } from "../core/schema-objects.js";
+import { DEFAULT_TABLE_NAME } from "../core/history.js";
 import { queryValue } from "../core/step.js";
 import type { MigrationEntry, MigrationRegistry, VersionOf } from "../core/types.js";
 import { refuseWholeRunObstacles } from "../core/whole-run-transaction.js";
@@ -104,7 +105,8 @@ export async function up<R extends MigrationRegistry>(
 /** `down`: one migration, `steps` of them, or every one above `to`. */
 export async function down<R extends MigrationRegistry>(scope: CommandScope<R>, options: { readonly steps?: number; readonly to?: number; readonly transaction?: TransactionMode }): Promise<Report> {
   refuseMissingDatabase(scope, "nothing to revert");
-  const target = options.to !== undefined ? { to: options.to as VersionOf<R> | 0 } : { steps: options.steps ?? 1 };
+  // No --steps passes none, so a plain down with nothing applied is a no-op as the library's down() is.
+  const target = options.to !== undefined ? { to: options.to as VersionOf<R> | 0 } : options.steps !== undefined ? { steps: options.steps } : {};
   return withManager(scope, "write", async (manager) => resultReport(scope, await manager.down({ ...target, ...(options.transaction && { transaction: options.transaction }) })));
 }
 
@@ -272,12 +274,19 @@ export async function adopt<R extends MigrationRegistry>(
   return withManager(scope, "write", async (manager) => {
     const result = await adoptDatabase(asNet(manager), map, { mapFile, dropOldTable: Boolean(options.dropOldTable), ...(historyFile && { historyFile }), oldTable: options.oldTable });
     const old = `${result.oldTable} ${result.oldTableDropped ? "was dropped" : "is kept, and baseline and verify leave it out"}`;
-    const text = result.alreadyAdopted
-      ? `Already adopted from ${result.tool} at version ${result.version}; nothing changed.`
-      : scope.session.output.palette.green(
-          `Adopted from ${result.tool}: recorded migrations 1..${result.version} of the ${result.imported} imported as applied (the schema matches them); "up" continues from ${result.version + 1}. ${old}.`,
-        );
-    return { data: result, text };
+    // A --table other than the configured one holds the history now: every later command must name it, or reads the configured (often the old tool's) table.
+    const configured = setting(undefined, scope.session.props.tableName) ?? DEFAULT_TABLE_NAME;
+    const setInConfig = manager.tableName === configured ? null : { tableName: manager.tableName };
+    const keep = setInConfig
+      ? `\nstepwise's history is in ${manager.tableName}, not the configured ${configured}: set "tableName": "${manager.tableName}" in the config, or every later command needs --table ${manager.tableName}.`
+      : "";
+    const text =
+      (result.alreadyAdopted
+        ? `Already adopted from ${result.tool} at version ${result.version}; nothing changed.`
+        : scope.session.output.palette.green(
+            `Adopted from ${result.tool}: recorded migrations 1..${result.version} of the ${result.imported} imported as applied (the schema matches them); "up" continues from ${result.version + 1}. ${old}.`,
+          )) + keep;
+    return { data: { ...result, setInConfig }, text };
   });
 }
 

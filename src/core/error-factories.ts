@@ -145,10 +145,18 @@ export function historyOutOfOrderError(missingVersions: readonly number[], highe
   return new StepwiseError("HISTORY_OUT_OF_ORDER", message, { missingVersions, highestAppliedVersion });
 }
 
-/** `HISTORY_TABLE_INVALID`: the history table lacks the columns stepwise needs. */
-export function historyTableInvalidError(table: string, missingColumns: readonly string[], detail?: string) {
-  const message = text`The history table "${table}" has an unexpected shape${missingColumns.length > 0 ? `: it lacks ${missingColumns.join(", ")}` : ""}${detail ? ` (${detail})` : ""}.\nIf another tool owns it, give stepwise a history table of its own: ${option("tableName", "<name>")}.`;
-  return new StepwiseError("HISTORY_TABLE_INVALID", message, { table, missingColumns });
+/**
+ * `HISTORY_TABLE_INVALID`: the history table lacks the columns stepwise needs. `adoptedInto`: the tables `stepwise adopt` put this database's history in, which the advice then names; without
+ * one, a table another tool owns is either one to move from (`stepwise adopt`) or one to keep clear of.
+ */
+export function historyTableInvalidError(table: string, missingColumns: readonly string[], detail?: string, adoptedInto: readonly string[] = []) {
+  const shape = `The history table "${table}" has an unexpected shape${missingColumns.length > 0 ? `: it lacks ${missingColumns.join(", ")}` : ""}${detail ? ` (${detail})` : ""}.`;
+  const [adopted] = adoptedInto;
+  const fix =
+    adopted !== undefined
+      ? text`stepwise adopt put this database's history in "${adopted}"${adoptedInto.length > 1 ? ` (or ${adoptedInto.slice(1).join(", ")})` : ""}: pass ${option("tableName", adopted)} (or set "tableName": "${adopted}" in the config).`
+      : text`If another tool owns it: to move this database from that tool, import its migrations ("stepwise import") and run "stepwise adopt" with a history table of stepwise's own (${option("tableName", "<name>")}); to leave it to that tool, give stepwise a history table of its own: ${option("tableName", "<name>")}.`;
+  return new StepwiseError("HISTORY_TABLE_INVALID", text`${shape}\n${fix}`, { table, missingColumns, adoptedInto });
 }
 
 /** `HISTORY_TABLE_INVALID` for one row holding what stepwise never writes: no plan can be trusted until it is fixed. */
@@ -212,9 +220,18 @@ export function batchKeyError(fields: { table: string; key: string; problem: E.B
   return new StepwiseError("BATCH_KEY_INVALID", message, { table, key, problem, columns, value, version, file });
 }
 
-/** `IRREVERSIBLE_MIGRATION`: `down` would have to pass a migration without a down. */
-export function irreversibleMigrationError(version: number, file: string) {
-  const message = `Cannot roll back past migration ${version} (${file}): it has no down. Nothing was changed.\nChoose a target above ${version}, or add a down to that migration.`;
+/**
+ * `IRREVERSIBLE_MIGRATION`: `down` would have to pass a migration without a down. `current` is the database's version: when the migration is that one, no target above it exists, so the
+ * advice is the one way on (a down added to an applied migration changes its checksum, which `repair --checksums` then records).
+ */
+export function irreversibleMigrationError(version: number, file: string, current: number) {
+  const addDown = text`add a down to ${file}, run "stepwise gen", then ${CALLS.repairChecksums(version)} shows the new checksum and ${CALLS.applyChecksumRepair} records it (its up is unchanged, so the database already has what the file says)`;
+  const message =
+    version === current
+      ? text`Cannot roll back migration ${version} (${file}), the newest applied: it has no down. Nothing was changed.
+To make it reversible, ${addDown}.`
+      : text`Cannot roll back past migration ${version} (${file}): it has no down. Nothing was changed.
+${runCall("down", { to: version })} rolls back the migrations above it; to go further, ${addDown}.`;
   return new StepwiseError("IRREVERSIBLE_MIGRATION", message, { version, file });
 }
 
@@ -224,9 +241,10 @@ export function databaseInsideSquashError(version: number, squashVersion: number
   return new StepwiseError("DATABASE_INSIDE_SQUASH", message, { version, squashVersion, file });
 }
 
-/** `DOWN_BELOW_SQUASH`: `down` would pass a squashed migration. */
-export function downBelowSquashError(version: number, file: string, target: number) {
-  const message = `Cannot roll back below version ${version} (${file}): it is a squash of migrations 1 to ${version}, which builds their schema at once and has no down. Nothing was changed.\nChoose a target of ${version} or above; to go back further, restore the database from a backup.`;
+/** `DOWN_BELOW_SQUASH`: `down` would pass a squashed migration; `current`, the database's version, tells whether any target above the squash is left to name. */
+export function downBelowSquashError(version: number, file: string, target: number, current: number) {
+  const above = version === current ? text`It is the newest applied migration, so nothing above it is left to roll back` : text`${runCall("down", { to: version })} rolls back the migrations above it`;
+  const message = text`Cannot roll back below version ${version} (${file}): it is a squash of migrations 1 to ${version}, which builds their schema at once and has no down. Nothing was changed.\n${above}; to go back further, restore the database from a backup.`;
   return new StepwiseError("DOWN_BELOW_SQUASH", message, { version, file, target });
 }
 

@@ -83,10 +83,14 @@ export interface StepwiseErrorDetails {
   /** The history records a migration but not some versions below it: a row was deleted by hand, or a migration was renumbered after it ran.
    * Fix: Restore the missing rows, or the numbering the database was migrated with. */
   readonly HISTORY_OUT_OF_ORDER: Readonly<{ missingVersions: readonly number[]; highestAppliedVersion: number }>;
-  /** The history table exists but has another shape (another tool owns a table of that name: `missingColumns`), or one of its rows holds something stepwise never writes (`rowid`, `version` as stored,
-   * `problem`; `table` is `null` for rows handed to the planner directly).
-   * Fix: Give stepwise a history table of its own (`--table`, `tableName`), or fix or delete the bad row, or restore a backup. */
-  readonly HISTORY_TABLE_INVALID: Readonly<{ table: string; missingColumns: readonly string[] } | { table: string | null; rowid: number | null; version: unknown; problem: HistoryRowProblem }>;
+  /** The history table exists but has another shape (another tool owns a table of that name: `missingColumns`; `adoptedInto` names the tables `stepwise adopt` put this database's history in,
+   * as when it was adopted with `--table` and a later command left the flag out), or one of its rows holds something stepwise never writes (`rowid`, `version` as stored, `problem`; `table` is `null`
+   * for rows handed to the planner directly).
+   * Fix: Pass the table `adoptedInto` names (`--table`, `tableName`); else give stepwise a history table of its own, or `stepwise adopt` the database from the tool that owns it; or fix or delete the
+   * bad row, or restore a backup. */
+  readonly HISTORY_TABLE_INVALID: Readonly<
+    { table: string; missingColumns: readonly string[]; adoptedInto: readonly string[] } | { table: string | null; rowid: number | null; version: unknown; problem: HistoryRowProblem }
+  >;
   /** A history write of the migration this process was running changed no row: another process removed the row (`repair --forget`, a `DELETE`), or a trigger or rule on the history table discarded it.
    * Running the migration again could apply it twice, so the run stopped; its changes stay (`rolledBack` is always false), and `restoredStartedRow` says whether a `started` row was written back so
    * that the next `up` stops at it.
@@ -140,14 +144,14 @@ export interface StepwiseErrorDetails {
    * Fix: Make the rebuild copy every referenced row, or delete the orphans in the migration. */
   readonly FOREIGN_KEY_VIOLATION: Readonly<{ version: number; file: string; direction: MigrationDirection; violations: readonly ForeignKeyViolation[]; violationCount: number }>;
   /** `down` would have to pass a migration that has no down section. Nothing was changed.
-   * Fix: Choose a target above that migration, or add a down to it. */
+   * Fix: Roll back to that migration (`--to`), not past it; to go further, add a down to it, run `stepwise gen`, and record its new checksum with `stepwise repair --checksums <version> --yes`. */
   readonly IRREVERSIBLE_MIGRATION: Readonly<{ version: number; file: string }>;
   /** A requested version does not exist or points the wrong way (`up --to` below the current version, `down --to` above it, `repair` of a version with no interrupted attempt).
    * Fix: Pass a version the registry has, in the command's direction; `stepwise status` shows where the database is. */
   readonly INVALID_TARGET: Readonly<{ target: number }>;
   /** `--transaction all` (`transaction: "all"`) was refused before anything ran: a migration of the run has `transaction: false`, or switches foreign keys off while they are on. `version`, `file`,
    * `obstacle` and `direction` say which; `firstOfRun` that no shorter run gets past it, and `fix` gives the calls that do.
-   * Fix: Run up to the migration before it in one transaction (`--to`), then the rest without `--transaction all`. */
+   * Fix: Run the calls `fix` gives: each stretch that can share a transaction with `--to` and `--transaction all`, each obstacle on its own without it. */
   readonly WHOLE_RUN_TRANSACTION_REFUSED: Readonly<{ version: number; file: string; obstacle: WholeRunObstacle; direction: MigrationDirection; firstOfRun: boolean; fix: string }>;
   /** `context.forEachBatch` cannot walk every row by its key: the key is not a column (or rowid alias) of the table, or some row's key (`value`) is NULL, repeated, or cannot be compared exactly. A
    * keyset walk would stop early or skip rows, so it stopped. `columns` lists the table's columns to pick from.

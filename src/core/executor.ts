@@ -612,7 +612,9 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       const started = yield* this.readStartedOwner(row.version);
       if (started?.running) refusal = migrationInProgressError({ version: row.version, file: row.file, startedAt: row.appliedAt ?? "", owner: started.owner, waitedMs: 0 });
     } else if (status.problem === null) {
-      const pending = this.migrations.filter((_entry, index) => status.migrations[index]?.state === "pending");
+      // By version: status leaves out the versions a squash builds where none is recorded.
+      const pendingVersions = new Set(status.migrations.filter((row) => row.state === "pending").map((row) => row.version));
+      const pending = this.migrations.filter((entry) => pendingVersions.has(entry.version));
       try {
         if (pending.length > 0 && rows.length === 0) yield* this.refuseUnmanagedDatabase();
         this.refuseUnsupportedMigrations(pending, "up");

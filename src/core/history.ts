@@ -86,11 +86,24 @@ export class HistoryStore {
   *assertShape(): Step<string[]> {
     const columns = yield* this.readColumns();
     const missing = REQUIRED_COLUMNS.filter((name) => !columns.some((column) => column.name === name));
-    if (missing.length > 0) throw historyTableInvalidError(this.tableName, missing);
+    if (missing.length > 0) throw historyTableInvalidError(this.tableName, missing, undefined, yield* this.readAdoptedHistories());
     const version = columns.find((column) => column.name === "version")!;
     if (version.pk !== 1 || !this.isVersionKeyType(version.type)) throw historyTableInvalidError(this.tableName, [], "version must be its INTEGER PRIMARY KEY");
     this.shapeChecked = true;
     return columns.map((column) => column.name);
+  }
+
+  /**
+   * The other tables `stepwise adopt` recorded an adoption beside (`<name>_adopted` next to `<name>`): where this database's stepwise history is when the configured name holds another
+   * tool's table. Read only on the way to `HISTORY_TABLE_INVALID`.
+   */
+  protected *readAdoptedHistories(): Step<string[]> {
+    const rows = yield* query<{ name: string }>(
+      `SELECT substr(a.name, 1, length(a.name) - 8) AS name FROM sqlite_master AS a
+        WHERE a.type = 'table' AND a.name LIKE '%\\_adopted' ESCAPE '\\' AND a.sql LIKE '%old\\_table%' ESCAPE '\\'
+          AND EXISTS (SELECT 1 FROM sqlite_master AS b WHERE b.type = 'table' AND b.name = substr(a.name, 1, length(a.name) - 8) COLLATE NOCASE) ORDER BY 1`,
+    );
+    return rows.map((row) => row.name).filter((name) => !this.isNamed(name));
   }
 
   protected *readColumns(): Step<{ name: string; pk: number; type: string }[]> {

@@ -164,7 +164,13 @@ export function planUp<E extends MigrationEntry>(registry: readonly E[], applied
     throw invalidTargetError(target, `There is no migration ${target}; the versions go from 1 to ${latest}.`);
   }
   if (target < current) {
-    throw invalidTargetError(target, text`The database is already at version ${current}, past ${target}. To go back, run ${runCall("down", { to: target })}.`);
+    const blocker = findDownBlocker(registry, target, current);
+    throw invalidTargetError(
+      target,
+      blocker
+        ? `The database is already at version ${current}, past ${target}, and cannot go back there: migration ${blocker.version} (${blocker.file}) ${blocker.squashedInto === undefined ? "has no down" : "is a squash, which has no down"}.`
+        : text`The database is already at version ${current}, past ${target}. To go back, run ${runCall("down", { to: target })}.`,
+    );
   }
   const squash = registry[target - 1]?.squashedInto;
   if (squash !== undefined && squash !== target)
@@ -174,7 +180,27 @@ export function planUp<E extends MigrationEntry>(registry: readonly E[], applied
   return { direction: "up", fromVersion: current, toVersion: target, steps };
 }
 
-/** Plans reverting `steps` migrations (default 1), or all above version `to`; `IRREVERSIBLE_MIGRATION` when a step has no down, `INVALID_TARGET` out of range. */
+/** The newest migration between `target` and `current` that `down` cannot pass (a squash, or one without a down), or `undefined` when `down` reaches `target`. */
+function findDownBlocker<E extends MigrationEntry>(registry: readonly E[], target: number, current: number): E | undefined {
+  const steps = registry.slice(target, current).reverse();
+  const squashed = steps.find((entry) => entry.squashedInto !== undefined);
+  if (squashed) return registry[squashed.squashedInto! - 1]!;
+  return steps.find((entry) => !entry.reversible);
+}
+
+/** Why `down --to target` above the current version is refused, with `up --to` only when `up` would take it (a version the registry has, outside a squash). */
+function describeTargetAbove(registry: readonly MigrationEntry[], target: number, current: number) {
+  const latest = registry.length;
+  if (target > latest) return `There is no migration ${target}; the versions go from 1 to ${latest}, and the database is at version ${current}.`;
+  const squash = registry[target - 1]?.squashedInto;
+  const forward = squash !== undefined && squash !== target ? squash : target;
+  return text`The database is at version ${current}, below ${target}. To go forward, run ${runCall("up", { to: forward })}.`;
+}
+
+/**
+ * Plans reverting `steps` migrations (default 1), or all above version `to`; `IRREVERSIBLE_MIGRATION` when a step has no down, `INVALID_TARGET` out of range. With neither given and
+ * nothing applied, an empty plan: nothing to revert is not a failure, as nothing pending is not one for `up`.
+ */
 export function planDown<E extends MigrationEntry>(registry: readonly E[], applied: readonly AppliedMigrationKey[], options: DownOptions = {}): MigrationPlan<E> {
   const current = verifyHistoryOrThrow(registry, applied);
   let target: number;
@@ -183,11 +209,11 @@ export function planDown<E extends MigrationEntry>(registry: readonly E[], appli
     if (!Number.isSafeInteger(target) || target < 0 || target > current) {
       throw invalidTargetError(
         target,
-        target > current
-          ? text`The database is at version ${current}, below ${target}. To go forward, run ${runCall("up", { to: target })}.`
-          : `Invalid target ${target}: use a version from 0 to ${current}.`,
+        target > current && Number.isSafeInteger(target) ? describeTargetAbove(registry, target, current) : `Invalid target ${target}: use a version from 0 to ${current}.`,
       );
     }
+  } else if (options.steps === undefined && current === 0) {
+    target = 0;
   } else {
     const steps = options.steps ?? 1;
     if (!Number.isSafeInteger(steps) || steps < 1) {
@@ -200,9 +226,9 @@ export function planDown<E extends MigrationEntry>(registry: readonly E[], appli
   }
   const steps = registry.slice(target, current).reverse();
   const squashed = steps.find((entry) => entry.squashedInto !== undefined);
-  if (squashed) throw downBelowSquashError(squashed.squashedInto!, registry[squashed.squashedInto! - 1]!.file, target);
+  if (squashed) throw downBelowSquashError(squashed.squashedInto!, registry[squashed.squashedInto! - 1]!.file, target, current);
   const irreversible = steps.find((entry) => !entry.reversible);
-  if (irreversible) throw irreversibleMigrationError(irreversible.version, irreversible.file);
+  if (irreversible) throw irreversibleMigrationError(irreversible.version, irreversible.file, current);
   return { direction: "down", fromVersion: current, toVersion: target, steps };
 }
 
@@ -227,6 +253,7 @@ export interface MigrationStatus {
   readonly currentVersion: number;
   readonly latestVersion: number;
   readonly pendingCount: number;
+  /** A row per migration, except the versions a squash replaced where the database recorded none of them: `up` builds those with the squash, so the pending rows are what it runs. */
   readonly migrations: readonly MigrationStatusRow[];
   /** Applied versions the registry does not know (a newer app's). */
   readonly unknownAppliedVersions: readonly number[];
@@ -252,12 +279,14 @@ export function describeStatus(registry: MigrationRegistry, applied: readonly Ap
     applied.map((row) => ({ version: row.version, checksum: row.checksum, startedAt: row.state === "started" ? row.appliedAt : null })),
   );
   const currentVersion = highestAppliedVersion(applied);
+  // A version a squash replaced is built by the squash, not run: where nothing of 1..squash is recorded, `up` runs only the squash, so the rows list what it runs.
+  const builtBySquash = (entry: MigrationEntry) => isReplacedBySquash(entry) && !applied.some((row) => row.version <= entry.squashedInto!);
+  const listed = migrations.filter((_, index) => !builtBySquash(registry[index]!));
   return {
     currentVersion,
     latestVersion: registry.length,
-    // The versions a squash replaced are built by it, not run.
     pendingCount: migrations.filter((row, index) => row.state === "pending" && !isReplacedBySquash(registry[index]!)).length,
-    migrations,
+    migrations: listed,
     unknownAppliedVersions: applied.filter((row) => row.version > registry.length).map((row) => row.version),
     problem: problem ? toPlainError(problem) : null,
   };

@@ -1,7 +1,7 @@
 /** Which plans `up`/`down({ transaction: "all" })` can run as one transaction, checked before anything runs, and the error for those that cannot. */
 import { StepwiseError, type WholeRunObstacle } from "./errors.js";
 import type { Dialect } from "./dialect.js";
-import { copyTexts, keepText, option, runCall, text } from "./option-text.js";
+import { copyTexts, keepText, runCall, text, type Spelled, type Text } from "./option-text.js";
 import type { Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 
@@ -14,26 +14,54 @@ export function findWholeRunObstacle(steps: readonly MigrationEntry[], foreignKe
   return null;
 }
 
+/** Beyond this many calls, the way past names the part before the first obstacle, then the rest one migration per transaction. */
+const MAX_CALLS = 3;
+
+/**
+ * The calls that get a refused run done, in order, each aimed at a version the run reaches: every stretch of steps that can share a transaction in one (`--transaction all`, as asked),
+ * every obstacle on its own. When that takes more than {@link MAX_CALLS} calls: the stretch before the first obstacle, then the rest in the default mode.
+ */
+function describeWayPast(steps: readonly MigrationEntry[], blocks: (entry: MigrationEntry) => boolean, direction: MigrationDirection, latest: number): Text {
+  // Where each part ends: for up the version it reaches, for down the version below its last revert.
+  const endOf = (entry: MigrationEntry) => (direction === "up" ? entry.version : entry.version - 1);
+  const call = (end: number, transaction?: "all") => runCall(direction, { ...((direction === "down" || end !== latest) && { to: end }), ...(transaction && { transaction }) });
+  const parts: { end: number; together: boolean }[] = [];
+  for (const entry of steps) {
+    const last = parts[parts.length - 1];
+    if (!blocks(entry) && last?.together) last.end = endOf(entry);
+    else parts.push({ end: endOf(entry), together: !blocks(entry) });
+  }
+  if (parts.length <= MAX_CALLS)
+    return joinCalls(
+      parts.map((part) => call(part.end, part.together ? "all" : undefined)),
+      "",
+    );
+  const before = parts[0]!.together ? [call(parts[0]!.end, "all")] : [];
+  return joinCalls([...before, call(endOf(steps[steps.length - 1]!))], before.length > 0 ? " for the rest, one migration per transaction" : " one migration per transaction");
+}
+
+/** `run "a", then "b"` (or `run "a", "b", then "c"`), then `tail`. */
+function joinCalls(calls: readonly Spelled[], tail: string): Text {
+  return [...calls.flatMap((call, index) => text`${index === 0 ? "run " : index === calls.length - 1 ? ", then " : ", "}${call}`), tail];
+}
+
 /** Refuses `steps` as one transaction: what the driver cannot run at all, then `WHOLE_RUN_TRANSACTION_REFUSED` for the first obstacle, with the calls that get past it. */
 export function* refuseWholeRunObstacles(
-  executor: { refuseUnsupportedMigrations(entries: readonly MigrationEntry[], direction: MigrationDirection): void; readonly dialect: Pick<Dialect, "foreignKeysEnforced"> },
+  executor: {
+    refuseUnsupportedMigrations(entries: readonly MigrationEntry[], direction: MigrationDirection): void;
+    readonly dialect: Pick<Dialect, "foreignKeysEnforced">;
+    readonly migrations: readonly MigrationEntry[];
+  },
   steps: readonly MigrationEntry[],
   direction: MigrationDirection,
 ): Step<void> {
   executor.refuseUnsupportedMigrations(steps, direction);
-  const found = findWholeRunObstacle(steps, yield* executor.dialect.foreignKeysEnforced());
+  const foreignKeysEnforced = yield* executor.dialect.foreignKeysEnforced();
+  const found = findWholeRunObstacle(steps, foreignKeysEnforced);
   if (!found) return;
   const { version, file } = found.entry;
   const first = found.entry === steps[0];
-  const all = option("transaction", "all");
-  const fix =
-    direction === "up"
-      ? first
-        ? text`run ${runCall("up", { to: version })}, then ${runCall("up")} for the rest`
-        : text`run ${runCall("up", { to: version - 1, transaction: "all" })}, then ${runCall("up")} for the rest`
-      : first
-        ? text`run ${runCall("down", { steps: 1 })} (it reverts ${version} on its own), then revert the rest without ${all}`
-        : text`run ${runCall("down", { to: version, transaction: "all" })}, then revert the rest without ${all}`;
+  const fix = describeWayPast(steps, (entry) => findWholeRunObstacle([entry], foreignKeysEnforced) !== null, direction, executor.migrations.length);
   const why =
     found.obstacle === "transaction-false"
       ? `has transaction: false (VACUUM, CREATE INDEX CONCURRENTLY: statements that cannot run in a transaction).`

@@ -302,6 +302,18 @@ export class PostgresHistoryStore extends HistoryStore {
     return null;
   }
 
+  protected override *readAdoptedHistories(): Step<string[]> {
+    const base = `pg_catalog.left(a.relname::${TEXT}, -8)`;
+    const rows = yield* query<{ name: string }>(
+      `SELECT ${base} AS name FROM pg_catalog.pg_class AS a JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} a.relnamespace
+        WHERE n.nspname ${EQ} ? AND (a.relkind ${EQ} 'r' OR a.relkind ${EQ} 'p') AND pg_catalog.right(a.relname::${TEXT}, 8) ${EQ} '_adopted'
+          AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS c WHERE c.attrelid ${EQ} a.oid AND c.attname::${TEXT} ${EQ} 'old_table' AND NOT c.attisdropped)
+          AND EXISTS (SELECT 1 FROM pg_catalog.pg_class AS b WHERE b.relnamespace ${EQ} a.relnamespace AND b.relname::${TEXT} ${EQ} ${base} AND (b.relkind ${EQ} 'r' OR b.relkind ${EQ} 'p')) ORDER BY 1`,
+      [this.schema],
+    );
+    return rows.map((row) => row.name).filter((name) => !this.isNamed(name));
+  }
+
   protected override *readColumns(): Step<Column[]> {
     return this.read?.columns ?? (yield* query<Column>(`${COLUMNS} ORDER BY a.attnum`, [this.schema, this.tableName]));
   }
