@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
-import { connectPostgres, createCli } from "../../src/cli/index.js";
+import { betterSqlite3Loader, connectPostgres, createCli } from "../../src/cli/index.js";
 import { MigrationManager } from "../../src/drivers/pg.js";
 import type { MigrationRegistry } from "../../src/core/types.js";
 import { postgresServer } from "./postgres-server.js";
@@ -18,7 +18,7 @@ export interface PgCliRun {
   readonly stderr: string;
 }
 
-/** Runs `args` through the CLI with pg as its driver (`url` as the app's url setting unless `--url` is in `args`). */
+/** Runs `args` through the CLI with pg as its driver (`url` as the app's url setting unless `--url` is in `args`), better-sqlite3 offered beside it. */
 export async function runPgCli(migrations: MigrationRegistry, url: string | null, args: readonly string[], env: Record<string, string | undefined> = {}): Promise<PgCliRun> {
   let stdout = "";
   let stderr = "";
@@ -26,7 +26,7 @@ export async function runPgCli(migrations: MigrationRegistry, url: string | null
     migrations,
     driver: "pg",
     url,
-    drivers: { pg: async () => connectPostgres({ Client: pg.Client, MigrationManager }) },
+    drivers: { pg: async () => connectPostgres({ Client: pg.Client, MigrationManager }), "better-sqlite3": betterSqlite3Loader },
     io: { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text), env, isTTY: false },
   });
   const code = await cli.run(args);
