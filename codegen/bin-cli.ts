@@ -98,28 +98,18 @@ export interface FleetWorkerData {
   readonly registryFile: string;
 }
 
-/** A registry compiled to JavaScript (and the migrations it imports with it), which Node imports itself: tsx is for TypeScript only, and a production install has none. */
-const isJavaScriptRegistry = (registryFile: string) => /\.[cm]?js$/i.test(registryFile);
+/** What a production install (no devDependencies) does instead of keeping tsx among them. */
+const PRODUCTION_HINT = `Where devDependencies are not installed (a production install), install tsx as a dependency, or run the migrations from the app itself: migrate() at start-up, or an embedded CLI (createCli from stepwise-migrate/cli), which import the registry your build compiled.`;
 
-/** What a production install (no devDependencies) does instead of installing tsx. */
-const COMPILED_REGISTRY_HINT = `Where devDependencies are not installed (a production install), point "registryFile" in the stepwise config at the registry compiled to JavaScript (such as dist/registry.js) instead; Node imports that without tsx.`;
-
-/** Imports the registry as the app would: a `.js`/`.mjs`/`.cjs` one with Node's own import, TypeScript as plain JavaScript when it imports nothing, else through tsx (Bun needs no help). */
+/** Imports the registry as the app would: TypeScript as plain JavaScript when it imports nothing, else through tsx (Bun needs no help). */
 export async function loadRegistry({ projectRoot, env }: Pick<BinRun, "projectRoot" | "env">, registryFile: string): Promise<MigrationRegistry> {
   const label = path.relative(projectRoot, registryFile);
-  const javaScript = isJavaScriptRegistry(registryFile);
-  if (!runsOnBun && !javaScript) assertPeersInstalled(`Loading ${label} (the runtime commands of the stepwise bin)`, REGISTRY_LOADER_PEERS, COMPILED_REGISTRY_HINT);
-  if (!existsSync(registryFile))
-    throw usageError(
-      javaScript
-        ? `${label} does not exist; build it from the registry "${genCommandOf(projectRoot)}" writes, or point "registryFile" in the config at the built one.`
-        : `${label} does not exist; run "${genCommandOf(projectRoot)}" to write it.`,
-    );
+  if (!runsOnBun) assertPeersInstalled(`Loading ${label} (the runtime commands of the stepwise bin)`, REGISTRY_LOADER_PEERS, PRODUCTION_HINT);
+  if (!existsSync(registryFile)) throw usageError(`${label} does not exist; run "${genCommandOf(projectRoot)}" to write it.`);
   const { defaultGenCacheDir } = await import("./gen-cache.js");
-  let loaded = javaScript || runsOnBun || env[REGISTRY_LOADER] === "tsx" ? null : await importImportFreeRegistry(registryFile, defaultGenCacheDir(projectRoot));
+  let loaded = runsOnBun || env[REGISTRY_LOADER] === "tsx" ? null : await importImportFreeRegistry(registryFile, defaultGenCacheDir(projectRoot));
   if (loaded === null) {
-    const importTs =
-      javaScript || runsOnBun ? (specifier: string) => import(specifier) : ((await import("tsx/esm/api")) as { tsImport: (specifier: string, parent: string) => Promise<unknown> }).tsImport;
+    const importTs = runsOnBun ? (specifier: string) => import(specifier) : ((await import("tsx/esm/api")) as { tsImport: (specifier: string, parent: string) => Promise<unknown> }).tsImport;
     try {
       loaded = await importTs(pathToFileURL(registryFile).href, import.meta.url);
     } catch (error) {
@@ -132,17 +122,9 @@ export async function loadRegistry({ projectRoot, env }: Pick<BinRun, "projectRo
   return migrations;
 }
 
-/** In development (a migrations folder and the codegen tools installed) a stale registry is refused; a production install or a bundle has neither, and a compiled registry is not gen's to check. */
+/** In development (a migrations folder and the codegen tools installed) a stale registry is refused; a production install or a bundle has neither. */
 async function refuseStaleRegistry({ projectRoot, env }: BinRun, settings: StepwiseSettings): Promise<void> {
-  // A JavaScript registry is a build's output, not gen's: there is no source of gen's to compare it with.
-  if (
-    env[SKIP_REGISTRY_CHECK] === "1" ||
-    isJavaScriptRegistry(settings.registryFile) ||
-    !existsSync(settings.migrationsDir) ||
-    !existsSync(settings.registryFile) ||
-    findMissingPeers(CODEGEN_PEERS).length > 0
-  )
-    return;
+  if (env[SKIP_REGISTRY_CHECK] === "1" || !existsSync(settings.migrationsDir) || !existsSync(settings.registryFile) || findMissingPeers(CODEGEN_PEERS).length > 0) return;
   const [{ assertRegistryFresh }, { defaultGenCacheDir }] = await Promise.all([import("./registry-freshness.js"), import("./gen-cache.js")]);
   await assertRegistryFresh({ ...settings, cacheDir: defaultGenCacheDir(projectRoot) });
 }

@@ -299,8 +299,8 @@ export interface StepwiseErrorDetails {
   readonly USAGE: Readonly<{ setting?: string; variable?: string; configFile?: string; searched?: readonly DatabaseLookup[] }>;
   /** `gen`, `create` or a runtime command that loads a TypeScript registry needs the codegen tools (ts-morph, prettier, tsx), which the project has not installed: stepwise leaves them to the
    * project's devDependencies.
-   * Fix: Install them with the `installCommand` given (`npm install --save-dev ts-morph@28 prettier@3 tsx@4`); on a production install, point `registryFile` in the config at the registry compiled to
-   * JavaScript, which loads without tsx. */
+   * Fix: Install them with the `installCommand` given (`npm install --save-dev ts-morph@28 prettier@3 tsx@4`); on a production install, install tsx as a dependency, or run the migrations from the
+   * app (`migrate()`, or an embedded CLI made with `createCli`). */
   readonly MISSING_DEPENDENCY: Readonly<{ packages: readonly OptionalPeer[]; installCommand: string }>;
   /** A codegen tool is installed in a major version stepwise does not support (`package`, `installedVersion`, `supportedMajor`, `packageFile`).
    * Fix: Install the supported major version with the `installCommand` given. */
