@@ -381,4 +381,15 @@ test("flyway undo script with its own executeInTransaction=false .conf (SQLite):
     refused.json.error.problems.map((problem: Json) => problem.file),
     ["flyway-migrations/U1__Create_t.sql"],
   );
+
+  // Under a V script of several statements the undo's .conf is no fix (the V script decides, and keeps its transaction): the advice does not offer it.
+  const several = createTestProject(t);
+  writeFolder(path.join(several.root, "flyway-migrations"), {
+    "V1__Create_t.sql": "CREATE TABLE t (id INTEGER PRIMARY KEY);\nCREATE TABLE u (id INTEGER PRIMARY KEY);\n",
+    "U1__Create_t.sql": scripts["U1__Create_t.sql"],
+  });
+  const advised = await cli(several, "import", "flyway", "flyway-migrations", "--empty-down", "irreversible", "--yes");
+  const [problem] = advised.json.error.problems;
+  assert.deepEqual([problem.file, problem.code], ["flyway-migrations/U1__Create_t.sql", "SQL_NEEDS_NO_TRANSACTION"]);
+  assert.ok(!String(problem.message).includes("executeInTransaction"), problem.message);
 });

@@ -19,6 +19,7 @@ export const flyway: ForeignTool = {
   order: "by version, compared part by part as numbers (1.9, then 1.10, then 2; 1_2 is 1.2)",
   foreignKeysOff: true,
   noTransactionMark: "its `<script>.conf` says `executeInTransaction=false` (on PostgreSQL, also when its parser finds a statement that cannot run in one)",
+  downNoTransactionMark: "its undo script's `<script>.conf` says `executeInTransaction=false` (on PostgreSQL, also when its parser finds a statement that cannot run in one)",
   read(source: SourceFolder, dialect): ForeignMigration[] {
     const byVersion = new Map<string, Slot>();
     const baselines = new Map<string, Slot>();
