@@ -263,3 +263,28 @@ test("down with nothing applied is a no-op that succeeds, as up with nothing pen
   await cli(["up", "--to", "1"]);
   assert.equal((await cli(["down", "--steps", "2"], 1)).error.code, "INVALID_TARGET");
 });
+
+test("a rehearsal refused by a migration that cannot join its transaction names up --dry-run --to only for a pending version before it, and that rehearsal succeeds; for the first pending it names none", async (t) => {
+  const project = await projectOf(t, { "001_one.sql": table("one"), "002_two.sql": table("two"), "003_three.sql": table("three", " transaction:false"), "004_four.sql": table("four") }, { dialect: "postgres" });
+  const database = await createTestDatabase();
+  t.after(() => database.drop());
+  const cli = cliOf(project, ["--driver", "pg", "--url", database.url]);
+  for (const { from, rehearsableTo } of [
+    { from: 0, rehearsableTo: 2 },
+    { from: 1, rehearsableTo: 2 },
+    { from: 2, rehearsableTo: null },
+  ]) {
+    if (from > 0) await cli(["up", "--to", String(from)]);
+    const refused = (await cli(["up", "--dry-run"], 1)).error as Json;
+    assert.deepEqual([refused.code, refused.version, refused.rehearsableTo], ["REHEARSAL_REFUSED", 3, rehearsableTo], `from ${from}`);
+    const named = [...commandsIn(String(refused.message)), ...commandsIn(String(refused.fix))];
+    assert.deepEqual(
+      named.map((command) => command.join(" ")),
+      rehearsableTo === null ? [] : [`up --dry-run --to ${rehearsableTo}`, `up --dry-run --to ${rehearsableTo}`],
+      `from ${from}`,
+    );
+    assert.match(String(refused.fix), /copy/);
+    for (const command of named) assert.equal((await cli(command)).ok, true, command.join(" "));
+    assert.equal((await cli(["status"])).currentVersion, from, "a rehearsal changes nothing");
+  }
+});

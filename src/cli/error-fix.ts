@@ -56,7 +56,8 @@ export const FIX_OF_CODE: FixOf = {
   SCHEMA_DRIFT: () => `undo the change, or make it a migration ("stepwise create")`,
   ALREADY_MANAGED: () => `run "stepwise up" to continue, or "stepwise verify" to compare its schema`,
   SCRATCH_DATABASE_UNAVAILABLE: () => `grant the role CREATEDB ("ALTER ROLE <role> CREATEDB"), or run the check as a role that has it`,
-  REHEARSAL_REFUSED: ({ version }) => `rehearse up to the migration before it: "stepwise up --dry-run --to ${version - 1}"`,
+  REHEARSAL_REFUSED: ({ rehearsableTo }) =>
+    rehearsableTo === null ? `rehearse on a copy of the database` : `rehearse up to the migration before it ("stepwise up --dry-run --to ${rehearsableTo}"), or rehearse on a copy of the database`,
   TEMP_FOLDER_UNUSABLE: ({ folder }) => `free space in ${folder}, or point TMPDIR at a folder that can hold a copy of the database`,
   BACKUP_INVALID: () => `pick a file written by "stepwise up --backup"`,
   BACKUP_FOREIGN: ({ file }) => `pick a backup of this database, or pass --force to restore ${file} anyway`,
