@@ -18,6 +18,7 @@ import type { MigrationRegistry } from "../src/core/types.js";
 import { PACKAGE_NAME } from "../src/shared/package-name.js";
 import { DIALECTS, findProjectRoot, resolveSettings, runtimeConfig, type RuntimeConfig, type StepwiseSettings } from "./config.js";
 import { genCommandOf, type GenTarget } from "./gen-command.js";
+import { refuseSharedRegistryOfOtherDialect } from "./shared-registry-dialect.js";
 import { importImportFreeRegistry } from "./import-free-registry.js";
 import { assertPeersInstalled, CODEGEN_PEERS, findMissingPeers, findPackageManifest, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
 import { describeGenerated, findStackLocation, printProblems, projectPath, sortProblems, tryOr, type Problem } from "./problems.js";
@@ -67,7 +68,9 @@ export function createBinCli(options: BinCliOptions): Cli {
     migrations: async ({ dialect, driver }) => {
       const settings = resolveSettings(projectRoot, { dialect, driver });
       await refuseStaleRegistry(run, settings);
-      return loadRegistry(run, settings);
+      const migrations = await loadRegistry(run, settings);
+      refuseSharedRegistryOfOtherDialect(projectRoot, settings, migrations, driver);
+      return migrations;
     },
     ...run.runtimeSettings,
     drivers: ALL_DRIVER_LOADERS,

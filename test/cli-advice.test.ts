@@ -9,7 +9,7 @@
  * Asserts exit codes, error codes and fields.
  */
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { createTestProject, runCli, type RunResult, type TestProject } from "./support/project.js";
@@ -265,7 +265,11 @@ test("down with nothing applied is a no-op that succeeds, as up with nothing pen
 });
 
 test("a rehearsal refused by a migration that cannot join its transaction names up --dry-run --to only for a pending version before it, and that rehearsal succeeds; for the first pending it names none", async (t) => {
-  const project = await projectOf(t, { "001_one.sql": table("one"), "002_two.sql": table("two"), "003_three.sql": table("three", " transaction:false"), "004_four.sql": table("four") }, { dialect: "postgres" });
+  const project = await projectOf(
+    t,
+    { "001_one.sql": table("one"), "002_two.sql": table("two"), "003_three.sql": table("three", " transaction:false"), "004_four.sql": table("four") },
+    { dialect: "postgres" },
+  );
   const database = await createTestDatabase();
   t.after(() => database.drop());
   const cli = cliOf(project, ["--driver", "pg", "--url", database.url]);
@@ -286,5 +290,38 @@ test("a rehearsal refused by a migration that cannot join its transaction names 
     assert.match(String(refused.fix), /copy/);
     for (const command of named) assert.equal((await cli(command)).ok, true, command.join(" "));
     assert.equal((await cli(["status"])).currentVersion, from, "a rehearsal changes nothing");
+  }
+});
+
+test("a registry of the other dialect in the one registry file both dialects share: the fix names the registry's driver and a dialects entry, and both ways work", async (t) => {
+  const database = await createTestDatabase();
+  t.after(() => database.drop());
+  const pgArgs = ["--driver", "pg", "--url", database.url];
+  for (const registryDialect of ["postgres", "sqlite"] as const) {
+    const other = registryDialect === "postgres" ? "sqlite" : "postgres";
+    const project = await projectOf(t, { "001_one.sql": table("one") }, registryDialect === "postgres" ? { dialect: "postgres" } : {});
+    const cli = cliOf(project);
+    const [registryArgs, otherArgs] = registryDialect === "postgres" ? [pgArgs, ["--db", "x.db"]] : [["--db", "x.db"], pgArgs];
+    const refused = (await cli(["status", ...otherArgs], 1)).error as Json;
+    assert.deepEqual([refused.code, refused.registryDialect, refused.driverDialect], ["REGISTRY_DIALECT_MISMATCH", registryDialect, other], registryDialect);
+    // The registry's driver: named, and it runs.
+    const driverFlag = registryDialect === "postgres" ? "--driver pg" : "--driver better-sqlite3";
+    assert.ok(String(refused.fix).includes(`"${driverFlag}"`), String(refused.fix));
+    assert.equal((await cli(["up", ...registryArgs])).toVersion, 1);
+    // Or a registry of its own for the other dialect: the dialects entry named, then the gen named, then the refused command runs.
+    const entry = /add ("dialects": .*\}\}) to the config/.exec(String(refused.fix));
+    assert.ok(entry, String(refused.fix));
+    const packageJson = path.join(project.root, "package.json");
+    const manifest = JSON.parse(readFileSync(packageJson, "utf8")) as Json;
+    manifest.stepwise = { ...manifest.stepwise, ...(JSON.parse(`{${entry[1]}}`) as Json) };
+    writeFileSync(packageJson, JSON.stringify(manifest));
+    const otherDir = path.join(project.root, (JSON.parse(`{${entry[1]}}`) as Json).dialects[other].migrationsDir as string);
+    mkdirSync(otherDir, { recursive: true });
+    writeFileSync(path.join(otherDir, "001_one.sql"), table("one"));
+    const gen = commandsIn(String(refused.fix)).find((command) => command[0] === "gen")!;
+    assert.deepEqual(gen, ["gen", "--dialect", other]);
+    await cli([...gen, "--no-replay"]);
+    assert.equal((await cli(["up", ...otherArgs])).toVersion, 1, registryDialect);
+    await cli(["down", "--to", "0", ...pgArgs]);
   }
 });
