@@ -10,7 +10,7 @@ import type { MigrationRegistry } from "../core/types.js";
 import { serverBackupUnsupportedError } from "../safety/backup.js";
 import type { CreateCliProps } from "./cli-props.js";
 import { assertPathRoundTrips, checkDatabasePath, createDatabaseFolder, databasePathFromUrl, LIBSQL_AUTH_TOKEN_ENV, parseServerUrl } from "./database-path.js";
-import { CLI_DRIVERS, DEFAULT_CLI_DRIVER, dialectOfDriver, type CliDriverName } from "./driver-names.js";
+import { CLI_DRIVERS, defaultDriverOf, dialectOfDriver, type CliDriverName } from "./driver-names.js";
 import { withFix } from "./error-fix.js";
 import { driverUnknownError } from "./errors.js";
 import { loadDriver, type CliManager, type CommandMode, type DriverConnector } from "./open-database.js";
@@ -56,10 +56,10 @@ export function setting<T>(flag: T | undefined, prop: T | (() => T) | undefined)
   return flag !== undefined ? flag : valueOf(prop);
 }
 
-/** The driver that opens the database: `--driver`, then the app's setting, then better-sqlite3; one this CLI was not given is DRIVER_UNKNOWN before anything asks for its settings. */
+/** The driver that opens the database: `--driver`, then the app's setting, then better-sqlite3 (the first driver offered when it is not); one this CLI was not given is DRIVER_UNKNOWN before anything asks for its settings. */
 export function driverOf({ session, flags }: CommandScope): CliDriverName {
-  const driver = setting(flags.driver, session.props.driver) ?? DEFAULT_CLI_DRIVER;
   const loaders = session.props.drivers ?? {};
+  const driver = setting(flags.driver, session.props.driver) ?? defaultDriverOf(Object.keys(loaders));
   if (loaders[driver] === undefined) throw driverUnknownError({ driver, source: flags.driver ? "--driver" : "the driver setting", validDrivers: Object.keys(loaders) });
   return driver;
 }
