@@ -132,3 +132,26 @@ test("the codegen commands' help gives the config's folder and registry as defau
   assert.match(top, /--table <name> .*\(default: "tableName" in the stepwise config, else schema_migrations\)/);
   assert.match(top, /--schema <name> .*\(default: "schema" in the stepwise config, else public\)/);
 });
+
+test("an embedded CLI's help gives the tableName and schema it was given as the defaults of --table and --schema, as --db gives database", async (t) => {
+  const { createCli } = await import("../src/cli/index.js");
+  const { ALL_DRIVER_LOADERS } = await import("../src/cli/driver-loaders.js");
+  const project = createTestProject(t);
+  project.writeMigration("001_items.sql", "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE items;\n");
+  const migrations = await project.load();
+  const helpOf = async (props: { tableName?: string; schema?: string }) => {
+    let stdout = "";
+    const io = { stdout: (text: string) => void (stdout += text), stderr: () => {}, env: {}, isTTY: false };
+    const cli = createCli({ migrations, database: path.join(project.root, "app.db"), drivers: { "better-sqlite3": ALL_DRIVER_LOADERS["better-sqlite3"], pg: ALL_DRIVER_LOADERS.pg }, io, ...props });
+    assert.equal(await cli.run(["--help"]), 0);
+    return { cli, help: stdout.replace(/\s+/g, " ") };
+  };
+  const given = await helpOf({ tableName: "app_history", schema: "tenant" });
+  assert.match(given.help, /--table <name> history table name \(default: app_history\)/);
+  assert.match(given.help, /--schema <name> .*\(default: tenant\)/);
+  // The table it names is the one the CLI makes.
+  assert.equal(await given.cli.run(["up", "--json"]), 0);
+  const db = new (await import("better-sqlite3")).default(path.join(project.root, "app.db"), { readonly: true });
+  t.after(() => db.close());
+  assert.deepEqual(db.prepare("SELECT name FROM sqlite_master WHERE name = 'app_history'").all(), [{ name: "app_history" }]);
+});

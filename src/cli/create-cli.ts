@@ -94,8 +94,18 @@ function declareProgram(props: CreateCliProps<MigrationRegistry>, red: (text: st
       singleValued(),
     )
     .addOption(serverOption("--url <url>", urlHelp, pg || libsqlClient))
-    .addOption(serverOption("--schema <name>", `PostgreSQL schema of the history table, for --driver pg (default: ${config('"schema" in the stepwise config, else ')}public)`, pg))
-    .option("--table <name>", `history table name (default: ${config('"tableName" in the stepwise config, else ')}schema_migrations)`, singleValued(parse.parseTableName))
+    .addOption(
+      serverOption(
+        "--schema <name>",
+        `PostgreSQL schema of the history table, for --driver pg (default: ${typeof props.schema === "string" ? props.schema : `${config('"schema" in the stepwise config, else ')}public`})`,
+        pg,
+      ),
+    )
+    .option(
+      "--table <name>",
+      `history table name (default: ${typeof props.tableName === "string" ? props.tableName : `${config('"tableName" in the stepwise config, else ')}schema_migrations`})`,
+      singleValued(parse.parseTableName),
+    )
     .option("--busy-timeout <ms>", `how long to wait for another process's lock (default: ${DEFAULT_BUSY_TIMEOUT_MS})${pg ? "; on pg, for the run lock" : ""}`, singleValued(parse.parseBusyTimeout))
     .addOption(
       serverOption(
