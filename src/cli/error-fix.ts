@@ -93,7 +93,8 @@ export const FIX_OF_CODE: FixOf = {
   ADOPT_HISTORY_CHANGED: () => `stop the old tool's deployments, then run "stepwise adopt" again`,
   DATABASE_INSIDE_SQUASH: ({ squashVersion }) => `migrate the database to version ${squashVersion} or beyond with a release from before the squash first`,
   DOWN_BELOW_SQUASH: ({ version }) => `choose a target of ${version} or above; to go back further, restore a backup`,
-  SQUASH_TARGET_INVALID: ({ latest }) => `pass --to a version from 2 to ${latest}, above any earlier squash`,
+  SQUASH_TARGET_INVALID: ({ latest }) =>
+    latest < 2 ? `there is nothing to squash: it needs two migrations or more; add migrations first` : `pass --to a version from 2 to ${latest}, above any earlier squash`,
   SQUASH_REPLAY_UNAVAILABLE: () => `install a SQLite driver, or give a PostgreSQL project a server (DATABASE_URL, a role with CREATEDB)`,
   SQUASH_NOT_FAITHFUL: () => `squash to a version before the migration that made the difference`,
   SQUASH_UNCOMMITTED: () => `commit the migrations folder first`,
