@@ -2,13 +2,14 @@
  * The `stepwise` command as a function of its directory, environment and output: `gen`, `create` and `rebase`, plus every runtime command of `createCli`, which here loads the project's TypeScript
  * registry on demand (no build step) after refusing one that lags behind the folder (REGISTRY_STALE).
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { InvalidArgumentError, Option, type Command } from "commander";
 import type { CliContext, CliIo } from "../src/cli/cli-props.js";
 import { createCli, type Cli } from "../src/cli/create-cli.js";
 import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
+import { withFix } from "../src/cli/error-fix.js";
 import { DEFAULT_CLI_DRIVER, dialectOfDriver, type CliDriverName } from "../src/cli/driver-names.js";
 import { withWorkerPool } from "../src/cli/fleet-workers.js";
 import { parsePath, singleValued } from "../src/cli/parse-options.js";
@@ -19,6 +20,7 @@ import { PACKAGE_NAME } from "../src/shared/package-name.js";
 import { DIALECTS, findProjectRoot, resolveSettings, runtimeConfig, type RuntimeConfig, type StepwiseSettings } from "./config.js";
 import { genCommandOf, type GenTarget } from "./gen-command.js";
 import { refuseSharedRegistryOfOtherDialect } from "./shared-registry-dialect.js";
+import { REGISTRY_HEADER } from "./render.js";
 import { importImportFreeRegistry } from "./import-free-registry.js";
 import { assertPeersInstalled, CODEGEN_PEERS, findMissingPeers, findPackageManifest, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
 import { describeGenerated, findStackLocation, printProblems, projectPath, sortProblems, tryOr, type Problem } from "./problems.js";
@@ -115,7 +117,8 @@ export async function loadRegistry({ projectRoot, env }: Pick<BinRun, "projectRo
   const { registryFile } = target;
   const label = path.relative(projectRoot, registryFile);
   if (!runsOnBun) assertPeersInstalled(`Loading ${label} (the runtime commands of the stepwise bin)`, REGISTRY_LOADER_PEERS, PRODUCTION_HINT);
-  if (!existsSync(registryFile)) throw usageError(`${label} does not exist; run "${genCommandOf(projectRoot, target)}" to write it.`);
+  if (!existsSync(registryFile))
+    throw withFix(usageError(`${label} does not exist; run "${genCommandOf(projectRoot, target)}" to write it.`), `run "${genCommandOf(projectRoot, target)}" to write ${label}`);
   const { defaultGenCacheDir } = await import("./gen-cache.js");
   let loaded = runsOnBun || env[REGISTRY_LOADER] === "tsx" ? null : await importImportFreeRegistry(registryFile, defaultGenCacheDir(projectRoot));
   if (loaded === null) {
@@ -128,7 +131,14 @@ export async function loadRegistry({ projectRoot, env }: Pick<BinRun, "projectRo
     }
   }
   const { migrations } = loaded as { migrations?: MigrationRegistry };
-  if (!Array.isArray(migrations)) throw usageError(`${label} does not export "migrations"; run "${genCommandOf(projectRoot, target)}" to write it.`);
+  if (!Array.isArray(migrations)) {
+    // gen overwrites only its own output: a file of the app's own is the wrong registryFile, not a registry to regenerate.
+    const own = tryOr(() => readFileSync(registryFile, "utf8").includes(REGISTRY_HEADER), false);
+    const fix = own
+      ? `run "${genCommandOf(projectRoot, target)}" to write ${label}`
+      : `point "registryFile" in the config (or --out) at the file gen writes, such as generated/registry.ts, not ${label}; then run "stepwise gen"`;
+    throw withFix(usageError(`${label} does not export "migrations"; ${own ? `run "${genCommandOf(projectRoot, target)}" to write it` : `it is not a registry gen wrote: ${fix}`}.`), fix);
+  }
   return migrations;
 }
 

@@ -45,6 +45,8 @@ export const FIX_OF_CODE: FixOf = {
   DATABASE_LOCKED: () => `run it again when the lock is released, or raise --busy-timeout`,
   MIGRATION_IN_PROGRESS: ({ version }) => `run it again when migration ${version} finishes; if its process is gone, "stepwise repair --applied ${version}" or "--forget ${version}"`,
   DATABASE_NEEDS_RECOVERY: () => `run "stepwise up" (or anything that writes) as a user who may write the database file and its folder`,
+  // A server's carries its own fix; a SQLite file's message names the step for its code.
+  DATABASE_UNUSABLE: ({ sqliteCode }) => fixOfUnusableSqlite(sqliteCode ?? ""),
   DATABASE_PATH_INVALID: () => `pass the path of a database file (--db, "database" in the config, or DATABASE_URL); for a server, use its driver (--driver pg)`,
   PATH_NOT_UTF8: () => `rename the file to a UTF-8 name (or link to it from one), and pass that`,
   DATABASE_FOLDER_MISSING: ({ folder }) => `check the database path, or create ${folder} first`,
@@ -99,6 +101,16 @@ export const FIX_OF_CODE: FixOf = {
   SQUASH_NOT_FAITHFUL: () => `squash to a version before the migration that made the difference`,
   SQUASH_UNCOMMITTED: () => `commit the migrations folder first`,
 };
+
+/** The step `DATABASE_UNUSABLE`'s message names for SQLite's `code`, as `translateSqliteError` words it. */
+function fixOfUnusableSqlite(code: string): string {
+  if (/^SQLITE_(NOTADB|CORRUPT)$/.test(code)) return `check the path: it must name a SQLite database file (--db, "database" in the config, or DATABASE_URL)`;
+  if (code.startsWith("SQLITE_CANTOPEN")) return `check that the path names a file this process may open`;
+  if (/^SQLITE_(READONLY|PERM)/.test(code)) return `make the file and its folder writable to this process, or turn PRAGMA query_only off`;
+  if (/^SQLITE_IOERR_(SHORT_)?READ$/.test(code)) return `check the path and the disk`;
+  if (code.startsWith("SQLITE_IOERR")) return `free disk space and run it again`;
+  return `point stepwise at the right database, with write access`;
+}
 
 /** The next step attached to `error` where it was made, if any. */
 export function attachedFix(error: object): string | null {
