@@ -1,11 +1,10 @@
 /** The bin's refusal of a registry of the other dialect where the config gives both dialects one registry file, which `gen --dialect` cannot fill without overwriting the other's. */
-import path from "node:path";
 import type { CliDriverName } from "../src/cli/driver-names.js";
 import { withFix } from "../src/cli/error-fix.js";
 import { NOTHING_CHANGED } from "../src/core/error-factories.js";
 import { StepwiseError } from "../src/core/errors.js";
 import { DEFAULT_DIALECT, type MigrationRegistry, type SqlDialect } from "../src/core/types.js";
-import { resolveSettings } from "./config.js";
+import { describeDialectEntry, resolveSettings } from "./config.js";
 import type { GenTarget } from "./gen-command.js";
 import { projectPath, tryOr } from "./problems.js";
 
@@ -21,10 +20,7 @@ export function refuseSharedRegistryOfOtherDialect(projectRoot: string, target: 
   if (!shared) return;
   const file = projectPath(projectRoot, target.registryFile);
   const driverFlag = registryDialect === "postgres" ? "--driver pg" : "--driver better-sqlite3";
-  // gen reads only the top level of a migrations folder and refuses one nested in it, so the new folder sits beside the shared one.
-  const nested = path.join(projectRoot, "migrations", target.dialect).startsWith(target.migrationsDir + path.sep);
-  const folder = nested ? `migrations-${target.dialect}` : `migrations/${target.dialect}`;
-  const entry = `"dialects": {"${target.dialect}": {"migrationsDir": "${folder}", "registryFile": "generated/registry.${target.dialect}.ts"}}`;
+  const entry = describeDialectEntry(projectRoot, target.migrationsDir, target.dialect);
   const fix = `run it with a ${registryDialect} driver ("${driverFlag}", or "driver" in the config); to migrate ${target.dialect} databases too, add ${entry} to the config and run "stepwise gen --dialect ${target.dialect}"`;
   const message = `${file} was generated for ${registryDialect} (${other.file}, version ${other.version}), but the ${driver} driver runs ${target.dialect}, and the config gives ${target.dialect} no registry of its own. ${NOTHING_CHANGED} To go on: ${fix}.`;
   const details = { registryDialect, driverDialect: target.dialect, driver, version: other.version, file: other.file };

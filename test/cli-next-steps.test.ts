@@ -208,3 +208,37 @@ test("a message that names a next step has it as --json's fix: a registry withou
   writeFileSync(path.join(cwd, "notadb.db"), "x".repeat(4096));
   assert.match(await refused(["status", "--db", "notadb.db"], "DATABASE_UNUSABLE"), /path/);
 });
+
+test("a config whose paths are for one dialect, asked for the other: the fix names only the flags the command has, and following it works", async (t) => {
+  const project = createTestProject(t, { packageJson: { stepwise: { migrationsDir: "migrations", registryFile: "generated/registry.ts" } } });
+  project.writeMigration("001_items.sql", "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE items;\n");
+  const cwd = project.root;
+  const run = (args: readonly string[]) => runCli([...args, "--json"], { cwd, env: { DATABASE_URL: undefined } });
+  const pgStatus = ["status", "--driver", "pg", "--url", "postgres://u@127.0.0.1:1/db"];
+  const runtime = await run(pgStatus);
+  assert.equal(errorOf(runtime).code, "USAGE");
+  // status has no --dir or --out.
+  assert.doesNotMatch(runtime.stdout, /--dir|--out/);
+  assert.match(String(errorOf(runtime).fix), /"dialects"/);
+  const gen = await run(["gen", "--dialect", "postgres", "--no-replay"]);
+  assert.equal(errorOf(gen).code, "USAGE");
+  assert.match(String(errorOf(gen).fix), /pass --dir and --out/);
+  const squash = await run(["squash", "--to", "2", "--dialect", "postgres"]);
+  assert.equal(errorOf(squash).code, "USAGE", squash.stdout);
+  assert.doesNotMatch(String(errorOf(squash).fix), /--out/);
+  // Following the fix: gen with both flags works; so does the dialects entry it names, for the runtime too.
+  mkdirSync(path.join(cwd, "pg"), { recursive: true });
+  writeFileSync(path.join(cwd, "pg", "001_items.sql"), "-- migrate:up\nCREATE TABLE items (id int);\n-- migrate:down\nDROP TABLE items;\n");
+  assert.equal((await run(["gen", "--dialect", "postgres", "--dir", "pg", "--out", "generated/pg.ts", "--no-replay"])).code, 0);
+  const entry = /add ("dialects": .*\}\}) to /.exec(String(errorOf(runtime).fix))![1]!;
+  const manifestFile = path.join(cwd, "package.json");
+  const manifest = JSON.parse(readFileSync(manifestFile, "utf8")) as { stepwise: Record<string, unknown> };
+  const dialects = (JSON.parse(`{${entry}}`) as { dialects: { postgres: { migrationsDir: string } } }).dialects;
+  writeFileSync(manifestFile, JSON.stringify({ ...manifest, stepwise: { ...manifest.stepwise, dialects } }));
+  mkdirSync(path.join(cwd, dialects.postgres.migrationsDir), { recursive: true });
+  writeFileSync(path.join(cwd, dialects.postgres.migrationsDir, "001_items.sql"), "-- migrate:up\nCREATE TABLE items (id int);\n-- migrate:down\nDROP TABLE items;\n");
+  assert.equal((await run(["gen", "--dialect", "postgres", "--no-replay"])).code, 0);
+  assert.equal((await run(["gen", "--no-replay"])).code, 0, "the top-level folder stays gen's");
+  const after = await run(pgStatus);
+  assert.doesNotMatch(String(errorOf(after).code), /^(USAGE|REGISTRY_)/, after.stdout);
+});
