@@ -325,3 +325,28 @@ test("a registry of the other dialect in the one registry file both dialects sha
     await cli(["down", "--to", "0", ...pgArgs]);
   }
 });
+
+test("a transaction: false migration that fails names repair --applied N --yes and repair --forget N --yes, and each succeeds; after --forget, up runs it again", async (t) => {
+  for (const which of ["applied", "forget"] as const) {
+    const project = await projectOf(t, {
+      "001_one.sql": table("one"),
+      "002_two.sql": "-- migrate:up transaction:false\nSELECT * FROM missing_table;\n-- migrate:down\nSELECT 1;\n",
+    });
+    const cli = cliOf(project);
+    const failed = (await cli(["up"], 1)).error as Json;
+    assert.deepEqual([failed.code, failed.version, failed.rolledBack], ["MIGRATION_FAILED", 2, false]);
+    const named = commandsIn(String(failed.fix));
+    assert.deepEqual(
+      named.map((command) => command.join(" ")),
+      ["repair --applied 2 --yes", "repair --forget 2 --yes"],
+    );
+    await cli(named.find((command) => command[1] === `--${which}`)!);
+    const status = await cli(["status"]);
+    assert.equal(status.currentVersion, which === "applied" ? 2 : 1, which);
+    if (which === "forget") {
+      project.writeMigration("002_two.sql", "-- migrate:up transaction:false\nCREATE TABLE two (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE two;\n");
+      await project.generateAsBin();
+      assert.equal((await cli(["up"])).toVersion, 2);
+    }
+  }
+});
