@@ -223,12 +223,15 @@ test("down stopped by a migration without a down: below the newest, down --to it
   assert.deepEqual([below.code, below.version], ["IRREVERSIBLE_MIGRATION", 2]);
   const suggested = commandsIn(String(below.message));
   assert.deepEqual(suggested[0], ["down", "--to", "2"]);
+  // --json's fix says what the message says.
+  assert.deepEqual(commandsIn(String(below.fix)), suggested);
   await cli(suggested[0]!);
   assert.equal((await cli(["status"])).currentVersion, 2);
 
   const newest = (await cli(["down"], 1)).error as Json;
   assert.deepEqual([newest.code, newest.version], ["IRREVERSIBLE_MIGRATION", 2]);
   const named = commandsIn(String(newest.message));
+  assert.deepEqual(commandsIn(String(newest.fix)), named);
   assert.ok(
     named.every((command) => command[0] !== "down"),
     "no down target exists above the newest",

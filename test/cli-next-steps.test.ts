@@ -33,6 +33,7 @@ const FIX_ELSEWHERE: Partial<Record<StepwiseErrorCode, string>> = {
   LOCK_TIMEOUT: "details.fix",
   CONNECTION_LOST: "details.fix",
   DRIVER_CAPABILITY_MISSING: "details.fix",
+  IRREVERSIBLE_MIGRATION: "details.fix",
   DATABASE_DAMAGED: "details.fix",
   USAGE: "attached where it is thrown (no database, no URL); otherwise the message is the step",
   ASYNC_RUN_IN_PROGRESS: "thrown by the library API only, never by the CLI",

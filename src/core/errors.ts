@@ -143,9 +143,9 @@ export interface StepwiseErrorDetails {
    * `violations` holds the first 100.
    * Fix: Make the rebuild copy every referenced row, or delete the orphans in the migration. */
   readonly FOREIGN_KEY_VIOLATION: Readonly<{ version: number; file: string; direction: MigrationDirection; violations: readonly ForeignKeyViolation[]; violationCount: number }>;
-  /** `down` would have to pass a migration that has no down section. Nothing was changed.
+  /** `down` would have to pass a migration that has no down section. Nothing was changed. `fix` is the message's way on: below the newest applied, `down --to` it; then, or for the newest, a down added.
    * Fix: Roll back to that migration (`--to`), not past it; to go further, add a down to it, run `stepwise gen`, and record its new checksum with `stepwise repair --checksums <version> --yes`. */
-  readonly IRREVERSIBLE_MIGRATION: Readonly<{ version: number; file: string }>;
+  readonly IRREVERSIBLE_MIGRATION: Readonly<{ version: number; file: string; fix: string }>;
   /** A requested version does not exist or points the wrong way (`up --to` below the current version, `down --to` above it, `repair` of a version with no interrupted attempt).
    * Fix: Pass a version the registry has, in the command's direction; `stepwise status` shows where the database is. */
   readonly INVALID_TARGET: Readonly<{ target: number }>;
