@@ -5,7 +5,7 @@
  * help gives the config's folder and registry as their defaults. The real bin in-process, real files.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { FIX_OF_CODE } from "../src/cli/error-fix.js";
@@ -242,4 +242,24 @@ test("a config whose paths are for one dialect, asked for the other: the fix nam
   assert.equal((await run(["gen", "--no-replay"])).code, 0, "the top-level folder stays gen's");
   const after = await run(pgStatus);
   assert.doesNotMatch(String(errorOf(after).code), /^(USAGE|REGISTRY_)/, after.stdout);
+});
+
+test("a dialect's own registry file holding the other dialect's registry: REGISTRY_DIALECT_MISMATCH's fix deletes it and runs the gen that writes it, and then the runtime loads it", async (t) => {
+  const project = createTestProject(t, { packageJson: { stepwise: { dialects: { postgres: { migrationsDir: "migrations-pg", registryFile: "generated/pg.ts" } } } } });
+  project.writeMigration("001_items.sql", "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE items;\n");
+  const cwd = project.root;
+  const run = (args: readonly string[]) => runCli([...args, "--json"], { cwd, env: { DATABASE_URL: undefined } });
+  assert.equal((await run(["gen", "--no-replay"])).code, 0);
+  mkdirSync(path.join(cwd, "migrations-pg"), { recursive: true });
+  writeFileSync(path.join(cwd, "migrations-pg", "001_items.sql"), "-- migrate:up\nCREATE TABLE items (id int);\n-- migrate:down\nDROP TABLE items;\n");
+  writeFileSync(path.join(cwd, "generated", "pg.ts"), readFileSync(path.join(cwd, "generated", "registry.ts")));
+  const pgStatus = ["status", "--driver", "pg", "--url", "postgres://u@127.0.0.1:1/db"];
+  const refused = errorOf(await run(pgStatus));
+  assert.deepEqual([refused.code, refused.registryDialect, refused.driverDialect], ["REGISTRY_DIALECT_MISMATCH", "sqlite", "postgres"]);
+  const step = /^delete (\S+), then run "npx stepwise (gen[^"]*)"/.exec(String(refused.fix));
+  assert.ok(step, String(refused.fix));
+  assert.equal(step[1], "generated/pg.ts");
+  rmSync(path.join(cwd, step[1]!));
+  assert.equal((await run([...step[2]!.split(" "), "--no-replay"])).code, 0);
+  assert.doesNotMatch(String(errorOf(await run(pgStatus)).code), /^(USAGE|REGISTRY_)/);
 });
