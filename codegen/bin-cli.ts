@@ -2,13 +2,14 @@
  * The `stepwise` command as a function of its directory, environment and output: `gen`, `create` and `rebase`, plus every runtime command of `createCli`, which here loads the project's TypeScript
  * registry on demand (no build step) after refusing one that lags behind the folder (REGISTRY_STALE).
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { InvalidArgumentError, Option, type Command } from "commander";
 import type { CliContext, CliIo } from "../src/cli/cli-props.js";
 import { createCli, type Cli } from "../src/cli/create-cli.js";
 import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
+import { withFix } from "../src/cli/error-fix.js";
 import { DEFAULT_CLI_DRIVER, dialectOfDriver, type CliDriverName } from "../src/cli/driver-names.js";
 import { withWorkerPool } from "../src/cli/fleet-workers.js";
 import { parsePath, singleValued } from "../src/cli/parse-options.js";
@@ -17,7 +18,9 @@ import { registryLoadError } from "./errors.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { PACKAGE_NAME } from "../src/shared/package-name.js";
 import { DIALECTS, findProjectRoot, resolveSettings, runtimeConfig, type RuntimeConfig, type StepwiseSettings } from "./config.js";
-import { genCommandOf } from "./gen-command.js";
+import { genCommandOf, type GenTarget } from "./gen-command.js";
+import { refuseSharedRegistryOfOtherDialect } from "./shared-registry-dialect.js";
+import { REGISTRY_HEADER } from "./render.js";
 import { importImportFreeRegistry } from "./import-free-registry.js";
 import { assertPeersInstalled, CODEGEN_PEERS, findMissingPeers, findPackageManifest, REGISTRY_LOADER_PEERS } from "./optional-dependencies.js";
 import { describeGenerated, findStackLocation, printProblems, projectPath, sortProblems, tryOr, type Problem } from "./problems.js";
@@ -67,7 +70,9 @@ export function createBinCli(options: BinCliOptions): Cli {
     migrations: async ({ dialect, driver }) => {
       const settings = resolveSettings(projectRoot, { dialect, driver });
       await refuseStaleRegistry(run, settings);
-      return loadRegistry(run, settings.registryFile);
+      const migrations = await loadRegistry(run, settings);
+      refuseSharedRegistryOfOtherDialect(projectRoot, settings, migrations, driver);
+      return migrations;
     },
     ...run.runtimeSettings,
     drivers: ALL_DRIVER_LOADERS,
@@ -78,7 +83,7 @@ export function createBinCli(options: BinCliOptions): Cli {
         withWorkerPool(
           {
             module: new URL(`./fleet-worker${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url),
-            data: { projectRoot, env: options.env, registryFile: resolveSettings(projectRoot, { dialect, driver }).registryFile } satisfies FleetWorkerData,
+            data: { projectRoot, env: options.env, target: pickGenTarget(resolveSettings(projectRoot, { dialect, driver })) } satisfies FleetWorkerData,
           },
           size,
           job,
@@ -95,17 +100,25 @@ export function createBinCli(options: BinCliOptions): Cli {
 export interface FleetWorkerData {
   readonly projectRoot: string;
   readonly env: NodeJS.ProcessEnv;
-  readonly registryFile: string;
+  /** The registry to load, and what gen would write it from (for the command a missing one's message names). */
+  readonly target: GenTarget;
+}
+
+/** The fields of `settings` a worker thread needs: plain data, which the thread's message can carry. */
+function pickGenTarget({ dialect, migrationsDir, registryFile }: GenTarget): GenTarget {
+  return { dialect, migrationsDir, registryFile };
 }
 
 /** What a production install (no devDependencies) does instead of keeping tsx among them. */
 const PRODUCTION_HINT = `Where devDependencies are not installed (a production install), install tsx as a dependency, or run the migrations from the app itself: migrate() at start-up, or an embedded CLI (createCli from stepwise-migrate/cli), which import the registry your build compiled.`;
 
 /** Imports the registry as the app would: TypeScript as plain JavaScript when it imports nothing, else through tsx (Bun needs no help). */
-export async function loadRegistry({ projectRoot, env }: Pick<BinRun, "projectRoot" | "env">, registryFile: string): Promise<MigrationRegistry> {
+export async function loadRegistry({ projectRoot, env }: Pick<BinRun, "projectRoot" | "env">, target: GenTarget): Promise<MigrationRegistry> {
+  const { registryFile } = target;
   const label = path.relative(projectRoot, registryFile);
   if (!runsOnBun) assertPeersInstalled(`Loading ${label} (the runtime commands of the stepwise bin)`, REGISTRY_LOADER_PEERS, PRODUCTION_HINT);
-  if (!existsSync(registryFile)) throw usageError(`${label} does not exist; run "${genCommandOf(projectRoot)}" to write it.`);
+  if (!existsSync(registryFile))
+    throw withFix(usageError(`${label} does not exist; run "${genCommandOf(projectRoot, target)}" to write it.`), `run "${genCommandOf(projectRoot, target)}" to write ${label}`);
   const { defaultGenCacheDir } = await import("./gen-cache.js");
   let loaded = runsOnBun || env[REGISTRY_LOADER] === "tsx" ? null : await importImportFreeRegistry(registryFile, defaultGenCacheDir(projectRoot));
   if (loaded === null) {
@@ -118,7 +131,14 @@ export async function loadRegistry({ projectRoot, env }: Pick<BinRun, "projectRo
     }
   }
   const { migrations } = loaded as { migrations?: MigrationRegistry };
-  if (!Array.isArray(migrations)) throw usageError(`${label} does not export "migrations"; run "${genCommandOf(projectRoot)}" to write it.`);
+  if (!Array.isArray(migrations)) {
+    // gen overwrites only its own output: a file of the app's own is the wrong registryFile, not a registry to regenerate.
+    const own = tryOr(() => readFileSync(registryFile, "utf8").includes(REGISTRY_HEADER), false);
+    const fix = own
+      ? `run "${genCommandOf(projectRoot, target)}" to write ${label}`
+      : `point "registryFile" in the config (or --out) at the file gen writes, such as generated/registry.ts, not ${label}; then run "stepwise gen"`;
+    throw withFix(usageError(`${label} does not export "migrations"; ${own ? `run "${genCommandOf(projectRoot, target)}" to write it` : `it is not a registry gen wrote: ${fix}`}.`), fix);
+  }
   return migrations;
 }
 
@@ -266,7 +286,7 @@ function addSquashCommand(run: BinRun, program: Command, context: CliContext): v
       const { url, unset } = settings.dialect === "postgres" ? run.runtimeSettings.replayUrl() : { url: null, unset: null };
       const load = async () => {
         await refuseStaleRegistry(run, settings);
-        return loadRegistry(run, settings.registryFile);
+        return loadRegistry(run, settings);
       };
       await (await import("./squash/squash-command.js")).runSquash(flags, { ...settings, url, urlUnset: unset }, load, context);
     });
@@ -294,7 +314,7 @@ async function runGen(run: BinRun, flags: GenFlags, settings: StepwiseSettings, 
     else {
       // Only a postgres registry replays on a server; an unset variable there skips the replay, naming it.
       const { url, unset } = dialect === "postgres" ? run.runtimeSettings.replayUrl() : { url: null, unset: null };
-      const checked = await runReplayCheck({ ...settings, url, urlUnset: unset, registryFile: result.registryFile, loadRegistry: (file) => loadRegistry(run, file) });
+      const checked = await runReplayCheck({ ...settings, url, urlUnset: unset, registryFile: result.registryFile, loadRegistry: (file) => loadRegistry(run, { ...settings, registryFile: file }) });
       replay = checked.replay;
       const failed = checked.problems.length > 0 ? checked.problems : !replay.ran && flags.requireReplay ? [skippedReplayProblem(replay, projectPath(projectRoot, result.registryFile))] : [];
       if (failed.length > 0) [ok, problems, status] = [false, failed, "invalid"];
@@ -302,7 +322,7 @@ async function runGen(run: BinRun, flags: GenFlags, settings: StepwiseSettings, 
   }
   if (flags.json) {
     const registryLabel = projectPath(projectRoot, result.registryFile);
-    const fix = status === "stale" ? `run "${genCommandOf(projectRoot)}" and commit ${registryLabel}` : null;
+    const fix = status === "stale" ? `run "${genCommandOf(projectRoot, settings)}" and commit ${registryLabel}` : null;
     const report = { ok, status, registryFile: registryLabel, migrationCount: result.migrationCount, latestVersion: result.latestVersion, problems, fix, replay };
     context.io.stdout(`${JSON.stringify(report, null, 2)}\n`);
     if (!ok) context.setExitCode(1);

@@ -5,6 +5,7 @@ import type { CreateCliProps } from "../src/cli/create-cli.js";
 import { configVariableUnsetError } from "../src/cli/database-target.js";
 import { assertPathRoundTrips } from "../src/cli/database-path.js";
 import { parseDriverName, type CliDriverName } from "../src/cli/driver-names.js";
+import { withFix } from "../src/cli/error-fix.js";
 import { findPasswords } from "../src/cli/secrets.js";
 import { usageError } from "../src/core/error-factories.js";
 import { StepwiseError, type DatabaseLookup } from "../src/core/errors.js";
@@ -113,9 +114,14 @@ export function resolveSettings(projectRoot: string, flags: StepwiseConfig = {})
   const database = flags.database ?? config.database;
   const configNamesPaths = config.migrationsDir !== undefined || config.registryFile !== undefined || config.dialects !== undefined;
   if (dialect !== topLevelDialect && configNamesPaths && (migrationsDir === undefined || registryFile === undefined)) {
-    throw usageError(
-      `The config's migrationsDir and registryFile are for ${topLevelDialect}, and it names no ${migrationsDir === undefined ? "migrations folder" : "registry file"} for ${dialect}; ` +
-        `add "dialects": {"${dialect}": {"migrationsDir": "migrations/${dialect}", "registryFile": "generated/registry.${dialect}.ts"}} to it, or pass --dir and --out.`,
+    // Only the flags the calling command has: gen, create and rebase take --dir and --out, import and squash --dir alone, the runtime commands neither (their driver picks the dialect).
+    const other = "registryFile" in flags ? ", or pass --dir and --out" : "migrationsDir" in flags ? (migrationsDir === undefined ? ", or pass --dir" : "") : `, or use a driver of ${topLevelDialect}`;
+    const fix = `add ${describeDialectEntry(projectRoot, path.resolve(projectRoot, config.migrationsDir ?? own.migrationsDir ?? "migrations"), dialect)} to ${source}${other}`;
+    throw withFix(
+      usageError(
+        `The config's migrationsDir and registryFile are for ${topLevelDialect}, and it names no ${migrationsDir === undefined ? "migrations folder" : "registry file"} for ${dialect}; ${fix}.`,
+      ),
+      fix,
     );
   }
   const driver = flags.driver === undefined ? configDriver(read) : parseDriverName(flags.driver, "--driver");
@@ -133,6 +139,13 @@ export function resolveSettings(projectRoot: string, flags: StepwiseConfig = {})
     schema: config.schema ?? null,
     target: config.target === "d1" || driver === "d1" ? ("d1" as const) : null,
   };
+}
+
+/** The `dialects` entry a message suggests for `dialect`: its own folder beside `sharedDir` (gen refuses migrations nested in another migrations folder) and its own registry. */
+export function describeDialectEntry(projectRoot: string, sharedDir: string, dialect: string): string {
+  const nested = path.join(projectRoot, "migrations", dialect).startsWith(sharedDir + path.sep);
+  const folder = nested ? `migrations-${dialect}` : `migrations/${dialect}`;
+  return `"dialects": {"${dialect}": {"migrationsDir": "${folder}", "registryFile": "generated/registry.${dialect}.ts"}}`;
 }
 
 /** Resolved settings; paths are absolute, `null` where neither a flag nor the config names one. */

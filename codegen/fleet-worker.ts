@@ -4,6 +4,6 @@ import { serveFleetWorker } from "../src/cli/fleet-workers.js";
 import { loadRegistry, type FleetWorkerData } from "./bin-cli.js";
 
 serveFleetWorker(ALL_DRIVER_LOADERS, (data) => {
-  const { projectRoot, env, registryFile } = data as FleetWorkerData;
-  return loadRegistry({ projectRoot, env }, registryFile);
+  const { projectRoot, env, target } = data as FleetWorkerData;
+  return loadRegistry({ projectRoot, env }, target);
 });

@@ -1,14 +1,47 @@
 /** The one way every message of the bin names this project's regenerate command, so `gen --check` and the runtime's REGISTRY_STALE never disagree. */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { tryOr } from "./problems.js";
+import type { SqlDialect } from "../src/core/types.js";
+import { resolveSettings } from "./config.js";
+import { projectPath, tryOr } from "./problems.js";
 
-/** How a message tells this project to regenerate: `npm run <name>` for its script that runs exactly `stepwise gen`, else `npx stepwise gen`. */
-export function genCommandOf(projectRoot: string): string {
+/** The registry a message asks gen to write: its dialect, folder and file (absolute, as `resolveSettings` gives them). */
+export interface GenTarget {
+  readonly dialect: SqlDialect;
+  readonly migrationsDir: string;
+  readonly registryFile: string;
+}
+
+/**
+ * How a message tells this project to regenerate `target` (plain gen's registry when absent): `npm run <name>` for its script that runs exactly `stepwise gen`, else `npx stepwise gen`, followed by
+ * the `--dialect`, `--dir` and `--out` that select `target` where plain gen would write another registry.
+ */
+export function genCommandOf(projectRoot: string, target?: GenTarget): string {
+  const flags = target === undefined ? [] : selectingFlags(projectRoot, target);
   const scripts = tryOr(() => (JSON.parse(readFileSync(path.join(projectRoot, "package.json"), "utf8")) as { scripts?: unknown }).scripts, null);
-  if (scripts === null || typeof scripts !== "object") return "npx stepwise gen";
-  // The usual name first, so a project with both "gen" and "codegen" is told the shorter one.
-  const entries = Object.entries(scripts as Record<string, unknown>).sort(([a], [b]) => Number(b === "gen") - Number(a === "gen"));
-  const found = entries.find(([name, command]) => typeof command === "string" && /^\s*(?:npx\s+)?(?:stepwise|tsx\s+\S*codegen\/bin\.ts)\s+gen\s*$/.test(command) && /^[\w:.-]+$/.test(name));
-  return found ? `npm run ${found[0]}` : "npx stepwise gen";
+  const script = scripts === null || typeof scripts !== "object" ? undefined : findGenScript(scripts as Record<string, unknown>);
+  if (script === undefined) return ["npx stepwise gen", ...flags].join(" ");
+  return flags.length === 0 ? `npm run ${script}` : `npm run ${script} -- ${flags.join(" ")}`;
+}
+
+/** The project's script that runs exactly `stepwise gen`; the usual name first, so a project with both "gen" and "codegen" is told the shorter one. */
+function findGenScript(scripts: Record<string, unknown>): string | undefined {
+  const entries = Object.entries(scripts).sort(([a], [b]) => Number(b === "gen") - Number(a === "gen"));
+  return entries.find(([name, command]) => typeof command === "string" && /^\s*(?:npx\s+)?(?:stepwise|tsx\s+\S*codegen\/bin\.ts)\s+gen\s*$/.test(command) && /^[\w:.-]+$/.test(name))?.[0];
+}
+
+/** The flags gen needs to write `target` rather than its default registry: `--dialect` when the config's dialect is another, `--dir`/`--out` where that dialect's config names other paths (or none). */
+function selectingFlags(projectRoot: string, target: GenTarget): string[] {
+  const plain = tryOr(() => resolveSettings(projectRoot), null);
+  const flags = plain?.dialect === target.dialect ? [] : ["--dialect", target.dialect];
+  // A config that names no paths for this dialect refuses --dialect alone: then both paths are needed.
+  const ofDialect = tryOr(() => resolveSettings(projectRoot, { dialect: target.dialect }), null);
+  if (ofDialect?.migrationsDir !== target.migrationsDir) flags.push("--dir", quoteForShell(projectPath(projectRoot, target.migrationsDir)));
+  if (ofDialect?.registryFile !== target.registryFile) flags.push("--out", quoteForShell(projectPath(projectRoot, target.registryFile)));
+  return flags;
+}
+
+/** A path as a shell reads it back: as is when plain, else in single quotes. */
+function quoteForShell(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
 }

@@ -79,7 +79,8 @@ export async function generateRegistry(options: GenerateOptions): Promise<Genera
   }
   const built = await buildRegistrySource(options);
   if (!built.ok) return result("invalid", built.problems, built.migrations);
-  if (previous !== built.source && options.check) return result("stale", describeStaleness(previous, built.migrations, label, genCommandOf(options.projectRoot)), built.migrations);
+  if (previous !== built.source && options.check)
+    return result("stale", describeStaleness(previous, built.migrations, label, genCommandOf(options.projectRoot, { ...options, dialect })), built.migrations);
   if (previous !== built.source) writeFileAtomic(options.registryFile, built.source);
   if (fingerprint !== null) rememberCurrentRegistry(cacheDir!, key, fingerprint, built.source, built.migrations);
   return result(previous === built.source ? "unchanged" : "written", [], built.migrations);

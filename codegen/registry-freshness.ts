@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { StepwiseError, type RegistryChange } from "../src/core/errors.js";
 import { withFix } from "../src/cli/error-fix.js";
+import { DEFAULT_DIALECT } from "../src/core/types.js";
 import { genCommandOf } from "./gen-command.js";
 import { findCurrentRegistry, fingerprintGenInputs, genCacheKeyFor } from "./gen-cache.js";
 import type { GenerateOptions } from "./generate.js";
@@ -45,7 +46,7 @@ export async function assertRegistryFresh(
   }
   const seen = new Set<string>();
   const unique = changes.filter((change) => !seen.has(`${change.change}\0${change.file}`) && seen.add(`${change.change}\0${change.file}`)).sort((a, b) => compareText(a.file, b.file));
-  throw registryStaleError(projectPath(options.projectRoot, options.registryFile), unique, problems, genCommandOf(options.projectRoot));
+  throw registryStaleError(projectPath(options.projectRoot, options.registryFile), unique, problems, genCommandOf(options.projectRoot, { ...options, dialect: options.dialect ?? DEFAULT_DIALECT }));
 }
 
 function registryStaleError(

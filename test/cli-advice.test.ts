@@ -9,7 +9,7 @@
  * Asserts exit codes, error codes and fields.
  */
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { createTestProject, runCli, type RunResult, type TestProject } from "./support/project.js";
@@ -223,12 +223,15 @@ test("down stopped by a migration without a down: below the newest, down --to it
   assert.deepEqual([below.code, below.version], ["IRREVERSIBLE_MIGRATION", 2]);
   const suggested = commandsIn(String(below.message));
   assert.deepEqual(suggested[0], ["down", "--to", "2"]);
+  // --json's fix says what the message says.
+  assert.deepEqual(commandsIn(String(below.fix)), suggested);
   await cli(suggested[0]!);
   assert.equal((await cli(["status"])).currentVersion, 2);
 
   const newest = (await cli(["down"], 1)).error as Json;
   assert.deepEqual([newest.code, newest.version], ["IRREVERSIBLE_MIGRATION", 2]);
   const named = commandsIn(String(newest.message));
+  assert.deepEqual(commandsIn(String(newest.fix)), named);
   assert.ok(
     named.every((command) => command[0] !== "down"),
     "no down target exists above the newest",
@@ -262,4 +265,91 @@ test("down with nothing applied is a no-op that succeeds, as up with nothing pen
   }
   await cli(["up", "--to", "1"]);
   assert.equal((await cli(["down", "--steps", "2"], 1)).error.code, "INVALID_TARGET");
+});
+
+test("a rehearsal refused by a migration that cannot join its transaction names up --dry-run --to only for a pending version before it, and that rehearsal succeeds; for the first pending it names none", async (t) => {
+  const project = await projectOf(
+    t,
+    { "001_one.sql": table("one"), "002_two.sql": table("two"), "003_three.sql": table("three", " transaction:false"), "004_four.sql": table("four") },
+    { dialect: "postgres" },
+  );
+  const database = await createTestDatabase();
+  t.after(() => database.drop());
+  const cli = cliOf(project, ["--driver", "pg", "--url", database.url]);
+  for (const { from, rehearsableTo } of [
+    { from: 0, rehearsableTo: 2 },
+    { from: 1, rehearsableTo: 2 },
+    { from: 2, rehearsableTo: null },
+  ]) {
+    if (from > 0) await cli(["up", "--to", String(from)]);
+    const refused = (await cli(["up", "--dry-run"], 1)).error as Json;
+    assert.deepEqual([refused.code, refused.version, refused.rehearsableTo], ["REHEARSAL_REFUSED", 3, rehearsableTo], `from ${from}`);
+    const named = [...commandsIn(String(refused.message)), ...commandsIn(String(refused.fix))];
+    assert.deepEqual(
+      named.map((command) => command.join(" ")),
+      rehearsableTo === null ? [] : [`up --dry-run --to ${rehearsableTo}`, `up --dry-run --to ${rehearsableTo}`],
+      `from ${from}`,
+    );
+    assert.match(String(refused.fix), /copy/);
+    for (const command of named) assert.equal((await cli(command)).ok, true, command.join(" "));
+    assert.equal((await cli(["status"])).currentVersion, from, "a rehearsal changes nothing");
+  }
+});
+
+test("a registry of the other dialect in the one registry file both dialects share: the fix names the registry's driver and a dialects entry, and both ways work", async (t) => {
+  const database = await createTestDatabase();
+  t.after(() => database.drop());
+  const pgArgs = ["--driver", "pg", "--url", database.url];
+  for (const registryDialect of ["postgres", "sqlite"] as const) {
+    const other = registryDialect === "postgres" ? "sqlite" : "postgres";
+    const project = await projectOf(t, { "001_one.sql": table("one") }, registryDialect === "postgres" ? { dialect: "postgres" } : {});
+    const cli = cliOf(project);
+    const [registryArgs, otherArgs] = registryDialect === "postgres" ? [pgArgs, ["--db", "x.db"]] : [["--db", "x.db"], pgArgs];
+    const refused = (await cli(["status", ...otherArgs], 1)).error as Json;
+    assert.deepEqual([refused.code, refused.registryDialect, refused.driverDialect], ["REGISTRY_DIALECT_MISMATCH", registryDialect, other], registryDialect);
+    // The registry's driver: named, and it runs.
+    const driverFlag = registryDialect === "postgres" ? "--driver pg" : "--driver better-sqlite3";
+    assert.ok(String(refused.fix).includes(`"${driverFlag}"`), String(refused.fix));
+    assert.equal((await cli(["up", ...registryArgs])).toVersion, 1);
+    // Or a registry of its own for the other dialect: the dialects entry named, then the gen named, then the refused command runs.
+    const entry = /add ("dialects": .*\}\}) to the config/.exec(String(refused.fix));
+    assert.ok(entry, String(refused.fix));
+    const packageJson = path.join(project.root, "package.json");
+    const manifest = JSON.parse(readFileSync(packageJson, "utf8")) as Json;
+    manifest.stepwise = { ...manifest.stepwise, ...(JSON.parse(`{${entry[1]}}`) as Json) };
+    writeFileSync(packageJson, JSON.stringify(manifest));
+    const otherDir = path.join(project.root, (JSON.parse(`{${entry[1]}}`) as Json).dialects[other].migrationsDir as string);
+    mkdirSync(otherDir, { recursive: true });
+    writeFileSync(path.join(otherDir, "001_one.sql"), table("one"));
+    const gen = commandsIn(String(refused.fix)).find((command) => command[0] === "gen")!;
+    assert.deepEqual(gen, ["gen", "--dialect", other]);
+    await cli([...gen, "--no-replay"]);
+    assert.equal((await cli(["up", ...otherArgs])).toVersion, 1, registryDialect);
+    await cli(["down", "--to", "0", ...pgArgs]);
+  }
+});
+
+test("a transaction: false migration that fails names repair --applied N --yes and repair --forget N --yes, and each succeeds; after --forget, up runs it again", async (t) => {
+  for (const which of ["applied", "forget"] as const) {
+    const project = await projectOf(t, {
+      "001_one.sql": table("one"),
+      "002_two.sql": "-- migrate:up transaction:false\nSELECT * FROM missing_table;\n-- migrate:down\nSELECT 1;\n",
+    });
+    const cli = cliOf(project);
+    const failed = (await cli(["up"], 1)).error as Json;
+    assert.deepEqual([failed.code, failed.version, failed.rolledBack], ["MIGRATION_FAILED", 2, false]);
+    const named = commandsIn(String(failed.fix));
+    assert.deepEqual(
+      named.map((command) => command.join(" ")),
+      ["repair --applied 2 --yes", "repair --forget 2 --yes"],
+    );
+    await cli(named.find((command) => command[1] === `--${which}`)!);
+    const status = await cli(["status"]);
+    assert.equal(status.currentVersion, which === "applied" ? 2 : 1, which);
+    if (which === "forget") {
+      project.writeMigration("002_two.sql", "-- migrate:up transaction:false\nCREATE TABLE two (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE two;\n");
+      await project.generateAsBin();
+      assert.equal((await cli(["up"])).toVersion, 2);
+    }
+  }
 });

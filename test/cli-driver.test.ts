@@ -310,3 +310,41 @@ test("with --json, a usage error found while parsing flags is a structured error
   const error = refusal(await cli(["--busy-timeout", "soon", "status", "--json"]), 2);
   assert.equal(error.code, "USAGE");
 });
+
+test("an embedded createCli without better-sqlite3 defaults to the driver it offers, in help and in use; one offering none is refused when built; fleet's help names only the ways its drivers have", async (t) => {
+  const { createCli } = await import("../src/cli/index.js");
+  const { ALL_DRIVER_LOADERS } = await import("../src/cli/driver-loaders.js");
+  const created = createTestProject(t);
+  created.writeMigration("001_one.sql", "-- migrate:up\nCREATE TABLE one (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE one;\n");
+  created.writeMigration("002_two.sql", "-- migrate:up\nCREATE TABLE two (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE two;\n");
+  const migrations = await created.load();
+  let stdout = "";
+  const io = { stdout: (text: string) => void (stdout += text), stderr: () => {}, env: {}, isTTY: false };
+  const url = `file:${path.join(created.root, "app.db")}`;
+  const cli = createCli({ migrations, url, drivers: { "libsql-client": ALL_DRIVER_LOADERS["libsql-client"] }, io });
+  assert.equal(await cli.run(["--help"]), 0);
+  assert.match(stdout.replace(/\s+/g, " "), /--driver <name> .*\(default: libsql-client\)/);
+  assert.doesNotMatch(stdout, /better-sqlite3/);
+  stdout = "";
+  assert.equal(await cli.run(["up", "--json"]), 0, stdout);
+  assert.ok(existsSync(path.join(created.root, "app.db")), "libsql-client wrote the file");
+  stdout = "";
+  assert.equal(await cli.run(["status", "--json"]), 0, stdout);
+  assert.equal((JSON.parse(stdout) as { currentVersion: number }).currentVersion, 2);
+  // fleet: no SQLite files to glob on a CLI with no file driver.
+  for (const args of [
+    ["fleet", "--help"],
+    ["fleet", "status", "--help"],
+  ]) {
+    stdout = "";
+    assert.equal(await cli.run(args), 0, args.join(" "));
+    assert.ok(!stdout.includes("--db '<glob>'") && !stdout.includes("SQLite files"), `${args.join(" ")}:\n${stdout}`);
+    assert.ok(stdout.includes("--url-file"), args.join(" "));
+  }
+  // Without better-sqlite3 but with a file driver first: that one.
+  stdout = "";
+  const fileCli = createCli({ migrations, drivers: { libsql: ALL_DRIVER_LOADERS.libsql, pg: ALL_DRIVER_LOADERS.pg }, io });
+  assert.equal(await fileCli.run(["--help"]), 0);
+  assert.match(stdout.replace(/\s+/g, " "), /--driver <name> .*\(default: libsql\)/);
+  assert.throws(() => createCli({ migrations, drivers: {}, io }), TypeError);
+});

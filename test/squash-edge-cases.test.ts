@@ -457,3 +457,48 @@ CREATE STATISTICS items_stats ON id, n FROM items;
   ]);
   assert.deepEqual(readdirSync(project.migrationsDir).sort(), ["001_items.sql", "002_kinds.sql"]);
 });
+
+test(
+  "SQUASH_TARGET_INVALID's fix names the targets squash takes, and each works; with nothing to squash (one migration, or none above an earlier squash) it says so and names no range",
+  { skip: skipGit },
+  async (t) => {
+    const targetsIn = (fix: string): number[] => {
+      const range = /--to (?:a version from (\d+) to (\d+)|(\d+))/.exec(fix);
+      return range === null ? [] : range[3] !== undefined ? [Number(range[3])] : [Number(range[1]), Number(range[2])];
+    };
+    const refuse = async (project: TestProject, to: string) => {
+      const run = await runCli(["squash", "--to", to, "--json"], { cwd: project.root });
+      assert.equal(run.code, 1, run.stdout + run.stderr);
+      const error = errorOf(run);
+      assert.equal(error.code, "SQUASH_TARGET_INVALID");
+      return { error, targets: targetsIn(String(error.fix)) };
+    };
+    const single = createTestProject(t);
+    single.writeMigration("001_a.sql", PLAIN("a"));
+    await single.generateAsBin();
+    for (const to of ["2", "5"]) {
+      const { error, targets } = await refuse(single, to);
+      assert.deepEqual([error.latest, targets], [1, []], to);
+      assert.match(String(error.fix), /nothing to squash/);
+    }
+    const project = await committedProject(t);
+    const squashed = await runCli(["squash", "--to", "4", "--yes", "--json"], { cwd: project.root });
+    assert.equal(squashed.code, 0, squashed.stdout + squashed.stderr);
+    commitAll(project.root, "squash");
+    const above = await refuse(project, "4");
+    assert.deepEqual(above.targets, [], String(above.error.fix));
+    assert.match(String(above.error.fix), /nothing to squash/);
+    project.writeMigration("005_e.sql", PLAIN("e"));
+    project.writeMigration("006_f.sql", PLAIN("f"));
+    await project.generateAsBin();
+    commitAll(project.root, "more");
+    for (const to of ["3", "9"]) {
+      const { targets } = await refuse(project, to);
+      assert.deepEqual(targets, [5, 6], to);
+      for (const target of targets) {
+        const run = await runCli(["squash", "--to", String(target), "--json"], { cwd: project.root });
+        assert.equal(run.code, 0, `--to ${target}: ${run.stdout}${run.stderr}`);
+      }
+    }
+  },
+);

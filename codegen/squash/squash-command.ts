@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { CliContext } from "../../src/cli/cli-props.js";
+import { withFix } from "../../src/cli/error-fix.js";
 import { StepwiseError } from "../../src/core/errors.js";
 import { usageError } from "../../src/core/error-factories.js";
 import type { MigrationRegistry } from "../../src/core/types.js";
@@ -16,7 +17,10 @@ import { planSquash, type SquashPlan } from "./squash-plan.js";
 /** Runs `stepwise squash --to K` for the bin. */
 export async function runSquash(flags: SquashFlags, options: Omit<ReplayCheckOptions, "loadRegistry"> & { migrationsDir: string }, load: () => Promise<MigrationRegistry>, context: CliContext) {
   if (flags.to === undefined || !/^\d+$/.test(flags.to))
-    throw usageError(`squash needs --to K, the newest version to squash (a whole number), not ${flags.to === undefined ? "nothing" : `"${flags.to}"`}.`);
+    throw withFix(
+      usageError(`squash needs --to K, the newest version to squash (a whole number), not ${flags.to === undefined ? "nothing" : `"${flags.to}"`}.`),
+      `pass --to K, the newest version to squash (a whole number of 2 or more)`,
+    );
   const migrations = await load();
   const plan = await planSquash({ ...options, loadRegistry: load, to: Number(flags.to) }, migrations);
   let generated: GenerateResult | null = null;

@@ -3,6 +3,7 @@
  * renders the one migration that replaces them, with the record `gen` and the runtime need (see squash-record.ts) and a review mark on whatever carries data.
  */
 import path from "node:path";
+import { withFix } from "../../src/cli/error-fix.js";
 import { StepwiseError } from "../../src/core/errors.js";
 import { exec } from "../../src/core/step.js";
 import type { MigrationEntry, MigrationRegistry, SqlDialect, SqlMigrationEntry } from "../../src/core/types.js";
@@ -60,7 +61,14 @@ export async function planSquash(options: SquashOptions, migrations: MigrationRe
   const { to, dialect } = options;
   const latest = migrations.length;
   const earlier = migrations.findLast((entry) => entry.squashedInto === entry.version);
-  const invalid = (reason: string) => new StepwiseError("SQUASH_TARGET_INVALID", `Cannot squash to ${to}: ${reason}. Nothing was written.`, { target: to, latest, reason });
+  // The targets squash takes: above any earlier squash, and 2 or more; none when the folder's newest is below that.
+  const lowest = Math.max(2, (earlier?.version ?? 0) + 1);
+  const nothing = lowest > latest;
+  const range = nothing
+    ? `there is nothing to squash: it needs two migrations or more${earlier === undefined ? "" : ` above the earlier squash (${earlier.version})`}, and the newest is ${latest}; add migrations first`
+    : `pass --to ${lowest === latest ? latest : `a version from ${lowest} to ${latest}`}`;
+  const invalid = (reason: string, fix = range) =>
+    withFix(new StepwiseError("SQUASH_TARGET_INVALID", `Cannot squash to ${to}: ${reason}${nothing ? `; ${range}` : ""}. Nothing was written.`, { target: to, latest, reason }), fix);
   if (!Number.isSafeInteger(to) || to < 2) throw invalid("squash replaces migrations 1 to K with one, so K is a version of 2 or more");
   if (to > latest) throw invalid(`the newest migration is ${latest}`);
   if (earlier !== undefined && to <= earlier.version) throw invalid(`migrations 1 to ${earlier.version} are already one squash (${earlier.file}); squash to a version above it`);
@@ -68,7 +76,13 @@ export async function planSquash(options: SquashOptions, migrations: MigrationRe
   const squashed = await replaySchemaDdl(options, migrations);
   // Nothing read is most often the wrong place read (a PostgreSQL "schema" the migrations do not build in), and a squash of it would build nothing.
   const where = dialect === "postgres" ? `schema ${options.schema ?? "public"}` : "the database";
-  if (squashed.prints.length === 0 && squashed.ddl.seeds.length === 0) throw invalid(`migrations 1 to ${to} build nothing in ${where} that squash reads, so the squash would build nothing`);
+  if (squashed.prints.length === 0 && squashed.ddl.seeds.length === 0) {
+    const fix =
+      dialect === "postgres"
+        ? `check the "schema" setting: the migrations may build in another schema than ${options.schema ?? "public"}`
+        : `squash to a version whose migrations build tables, views, indexes or triggers`;
+    throw invalid(`migrations 1 to ${to} build nothing in ${where} that squash reads, so the squash would build nothing`, fix);
+  }
   const review = [
     ...findDataStatements(replaced, dialect),
     ...squashed.ddl.seeds.map((seed) => ({ kind: "seed-rows" as const, subject: seed.table, line: null, rows: seed.statements.length, statement: null })),

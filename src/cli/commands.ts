@@ -24,6 +24,7 @@ import { describeRepair, repairIncompleteMigration } from "../safety/repair.js";
 import { restoreBackup } from "../safety/restore.js";
 import type { SafetyNetManager } from "../safety/schema-reader.js";
 import { verifySchema } from "../safety/verify.js";
+import { withFix } from "./error-fix.js";
 import { connectorFor, driverOf, loadRegistry, refuseMissingDatabase, refuseServerBackup, resolvePath, resolveTarget, setting, withManager, type CommandScope } from "./database-target.js";
 import * as format from "./format.js";
 import { assertDriverWrites, type CliManager } from "./open-database.js";
@@ -146,7 +147,7 @@ export function version<R extends MigrationRegistry>(scope: CommandScope<R>): Pr
 export function info<R extends MigrationRegistry>(scope: CommandScope<R>): Promise<Report> {
   const { session } = scope;
   return withManager(scope, "read", async (manager, databasePath, exists) => {
-    if (!exists) throw usageError(`There is no database at ${databasePath}; run "${session.commandLine("up")}" to create it.`);
+    if (!exists) throw withFix(usageError(`There is no database at ${databasePath}; run "${session.commandLine("up")}" to create it.`), `run "${session.commandLine("up")}" to create it`);
     const data = await collectDatabaseInfo(manager, databasePath);
     const { sizeBytes: size, lastMigration: last, problem, pendingCount } = data;
     const text = format.formatKeyValues(

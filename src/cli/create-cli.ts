@@ -8,7 +8,7 @@ import * as commands from "./commands.js";
 import { declareFleetCommands } from "./fleet-command.js";
 import type { FleetWorkerProps } from "./fleet-workers.js";
 import { readAppliedHistory, type CliSession, type CommandScope, type GlobalFlags } from "./database-target.js";
-import { aliasesOf, DEFAULT_CLI_DRIVER, parseDriverName } from "./driver-names.js";
+import { aliasesOf, defaultDriverOf, parseDriverName } from "./driver-names.js";
 import { withFix } from "./error-fix.js";
 import { createCliOutput, type Report } from "./output.js";
 import * as parse from "./parse-options.js";
@@ -94,8 +94,18 @@ function declareProgram(props: CreateCliProps<MigrationRegistry>, red: (text: st
       singleValued(),
     )
     .addOption(serverOption("--url <url>", urlHelp, pg || libsqlClient))
-    .addOption(serverOption("--schema <name>", `PostgreSQL schema of the history table, for --driver pg (default: ${config('"schema" in the stepwise config, else ')}public)`, pg))
-    .option("--table <name>", `history table name (default: ${config('"tableName" in the stepwise config, else ')}schema_migrations)`, singleValued(parse.parseTableName))
+    .addOption(
+      serverOption(
+        "--schema <name>",
+        `PostgreSQL schema of the history table, for --driver pg (default: ${typeof props.schema === "string" ? props.schema : `${config('"schema" in the stepwise config, else ')}public`})`,
+        pg,
+      ),
+    )
+    .option(
+      "--table <name>",
+      `history table name (default: ${typeof props.tableName === "string" ? props.tableName : `${config('"tableName" in the stepwise config, else ')}schema_migrations`})`,
+      singleValued(parse.parseTableName),
+    )
     .option("--busy-timeout <ms>", `how long to wait for another process's lock (default: ${DEFAULT_BUSY_TIMEOUT_MS})${pg ? "; on pg, for the run lock" : ""}`, singleValued(parse.parseBusyTimeout))
     .addOption(
       serverOption(
@@ -107,7 +117,7 @@ function declareProgram(props: CreateCliProps<MigrationRegistry>, red: (text: st
     )
     .option(
       "--driver <name>",
-      `the library that opens the database: ${drivers.join(", ")}${config(', or "driver" in the stepwise config')}; the flag wins (default: ${typeof props.driver === "string" ? props.driver : DEFAULT_CLI_DRIVER})`,
+      `the library that opens the database: ${drivers.join(", ")}${config(', or "driver" in the stepwise config')}; the flag wins (default: ${typeof props.driver === "string" ? props.driver : defaultDriverOf(Object.keys(props.drivers ?? {}))})`,
       singleValued((value: string) => parseDriverName(value, "--driver")),
     )
     .option("--verbose", "on failure, also print the whole stack and the chain of causes");

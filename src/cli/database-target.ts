@@ -10,7 +10,7 @@ import type { MigrationRegistry } from "../core/types.js";
 import { serverBackupUnsupportedError } from "../safety/backup.js";
 import type { CreateCliProps } from "./cli-props.js";
 import { assertPathRoundTrips, checkDatabasePath, createDatabaseFolder, databasePathFromUrl, LIBSQL_AUTH_TOKEN_ENV, parseServerUrl } from "./database-path.js";
-import { CLI_DRIVERS, DEFAULT_CLI_DRIVER, dialectOfDriver, type CliDriverName } from "./driver-names.js";
+import { CLI_DRIVERS, defaultDriverOf, dialectOfDriver, type CliDriverName } from "./driver-names.js";
 import { withFix } from "./error-fix.js";
 import { driverUnknownError } from "./errors.js";
 import { loadDriver, type CliManager, type CommandMode, type DriverConnector } from "./open-database.js";
@@ -56,10 +56,10 @@ export function setting<T>(flag: T | undefined, prop: T | (() => T) | undefined)
   return flag !== undefined ? flag : valueOf(prop);
 }
 
-/** The driver that opens the database: `--driver`, then the app's setting, then better-sqlite3; one this CLI was not given is DRIVER_UNKNOWN before anything asks for its settings. */
+/** The driver that opens the database: `--driver`, then the app's setting, then better-sqlite3 (the first driver offered when it is not); one this CLI was not given is DRIVER_UNKNOWN before anything asks for its settings. */
 export function driverOf({ session, flags }: CommandScope): CliDriverName {
-  const driver = setting(flags.driver, session.props.driver) ?? DEFAULT_CLI_DRIVER;
   const loaders = session.props.drivers ?? {};
+  const driver = setting(flags.driver, session.props.driver) ?? defaultDriverOf(Object.keys(loaders));
   if (loaders[driver] === undefined) throw driverUnknownError({ driver, source: flags.driver ? "--driver" : "the driver setting", validDrivers: Object.keys(loaders) });
   return driver;
 }
@@ -109,14 +109,27 @@ export function resolveTarget(scope: CommandScope, optional = false): DatabaseTa
   const env = session.output.io.env;
   const driver = driverOf(scope);
   const example = CLI_DRIVERS[driver].exampleUrl;
-  const refuse = (problem: string) => usageError(`${problem} ${NOTHING_CHANGED}`);
+  // Each names its step, which is --json's fix too.
+  const refuse = (problem: string, fix?: string) => {
+    const error = usageError(`${problem} ${NOTHING_CHANGED}`);
+    return fix === undefined ? error : withFix(error, fix);
+  };
   const refuseOtherDriverFlags = () => {
     if (example !== undefined && flags.db !== undefined)
-      throw refuse(`--db is for the SQLite file drivers; the ${driver} driver connects by URL: pass --url ${example} instead (or set DATABASE_URL).`);
-    if (example === undefined && flags.url !== undefined) throw refuse(`--url is for --driver pg or libsql-client; the ${driver} driver opens a SQLite file: pass --db <path> instead.`);
-    if (flags.schema !== undefined && driver !== "pg") throw refuse(`--schema is for --driver pg; a ${example ? "libSQL database" : "SQLite database"} has no schemas: leave it out.`);
+      throw refuse(
+        `--db is for the SQLite file drivers; the ${driver} driver connects by URL: pass --url ${example} instead (or set DATABASE_URL).`,
+        `pass --url ${example} instead of --db (or set DATABASE_URL)`,
+      );
+    if (example === undefined && flags.url !== undefined)
+      throw refuse(`--url is for --driver pg or libsql-client; the ${driver} driver opens a SQLite file: pass --db <path> instead.`, `pass --db <path> instead of --url`);
+    if (flags.schema !== undefined && driver !== "pg")
+      throw refuse(`--schema is for --driver pg; a ${example ? "libSQL database" : "SQLite database"} has no schemas: leave it out.`, `leave out --schema`);
     // SQLite has no lock_timeout: its busy timeout bounds every wait.
-    if (flags.lockTimeout !== undefined && driver !== "pg") throw refuse(`--lock-timeout is for --driver pg; the ${driver} driver waits for locks up to --busy-timeout: use that instead.`);
+    if (flags.lockTimeout !== undefined && driver !== "pg")
+      throw refuse(
+        `--lock-timeout is for --driver pg; the ${driver} driver waits for locks up to --busy-timeout: use that instead.`,
+        `leave out --lock-timeout; --busy-timeout bounds the wait for locks`,
+      );
   };
   // Asked whether a database is configured at all, the flags are weighed only once one is.
   if (!optional) refuseOtherDriverFlags();
@@ -162,7 +175,11 @@ export function refuseServerBackup(scope: CommandScope, operation: string, tool:
 export function refuseMissingDatabase(scope: CommandScope, consequence: string): void {
   // A server's database exists or the connection fails; only a libsql-client file: URL names a file.
   const { file } = resolveTarget(scope);
-  if (file !== null && file !== ":memory:" && !existsSync(file)) throw usageError(`There is no database at ${file}; ${consequence}.`);
+  if (file !== null && file !== ":memory:" && !existsSync(file))
+    throw withFix(
+      usageError(`There is no database at ${file}; ${consequence}.`),
+      `check the database path (${scope.flags.db !== undefined ? "--db" : scope.flags.url !== undefined ? "--url" : "the database setting, or DATABASE_URL"}): ${file} does not exist`,
+    );
 }
 
 /** A config setting names an environment variable (`"url": "${DATABASE_URL}"`) that is not set, and a command needs the setting. */

@@ -32,6 +32,11 @@ export const CLI_DRIVER_NAMES = Object.keys(CLI_DRIVERS) as CliDriverName[];
 /** The driver used when neither `--driver` nor the config names one. */
 export const DEFAULT_CLI_DRIVER: CliDriverName = "better-sqlite3";
 
+/** The driver a CLI offering `offered` uses when neither `--driver` nor the app names one: better-sqlite3 when offered, else the first it offers. */
+export function defaultDriverOf(offered: readonly string[]): CliDriverName {
+  return (offered.includes(DEFAULT_CLI_DRIVER) ? DEFAULT_CLI_DRIVER : (offered[0] ?? DEFAULT_CLI_DRIVER)) as CliDriverName;
+}
+
 /** The SQL dialect of the databases `driver` opens, which picks the registry the CLI loads. */
 export function dialectOfDriver(driver: CliDriverName): SqlDialect {
   return driver === "pg" ? "postgres" : "sqlite";

@@ -38,13 +38,14 @@ export const FIX_OF_CODE: FixOf = {
   INVALID_TABLE_NAME: () => `pass a plain name to --table (or "tableName" in the config)`,
   TRANSACTION_ESCAPED: ({ file }) => `remove the transaction control from ${file}, or mark it transaction: false`,
   FOREIGN_KEY_VIOLATION: ({ file }) => `make ${file} copy every referenced row, or delete the orphans in it`,
-  IRREVERSIBLE_MIGRATION: ({ version, file }) => `choose a target of ${version} or above ("stepwise down --to ${version}"), or add a down to ${file}`,
   INVALID_TARGET: () => `pass a version the registry has, in the command's direction; "stepwise status" shows where the database is`,
   BATCH_KEY_INVALID: ({ file }) => `pass forEachBatch a key that is a unique, non-NULL column (the INTEGER PRIMARY KEY, or rowid) in ${file}`,
   BATCH_OPTIONS_INVALID: ({ file, option }) => (option === "batchSize" ? `pass a whole batchSize in ${file}` : `write ? in where, with the values in params, in ${file}`),
   DATABASE_LOCKED: () => `run it again when the lock is released, or raise --busy-timeout`,
   MIGRATION_IN_PROGRESS: ({ version }) => `run it again when migration ${version} finishes; if its process is gone, "stepwise repair --applied ${version}" or "--forget ${version}"`,
   DATABASE_NEEDS_RECOVERY: () => `run "stepwise up" (or anything that writes) as a user who may write the database file and its folder`,
+  // A server's carries its own fix; a SQLite file's message names the step for its code.
+  DATABASE_UNUSABLE: ({ sqliteCode }) => fixOfUnusableSqlite(sqliteCode ?? ""),
   DATABASE_PATH_INVALID: () => `pass the path of a database file (--db, "database" in the config, or DATABASE_URL); for a server, use its driver (--driver pg)`,
   PATH_NOT_UTF8: () => `rename the file to a UTF-8 name (or link to it from one), and pass that`,
   DATABASE_FOLDER_MISSING: ({ folder }) => `check the database path, or create ${folder} first`,
@@ -56,7 +57,8 @@ export const FIX_OF_CODE: FixOf = {
   SCHEMA_DRIFT: () => `undo the change, or make it a migration ("stepwise create")`,
   ALREADY_MANAGED: () => `run "stepwise up" to continue, or "stepwise verify" to compare its schema`,
   SCRATCH_DATABASE_UNAVAILABLE: () => `grant the role CREATEDB ("ALTER ROLE <role> CREATEDB"), or run the check as a role that has it`,
-  REHEARSAL_REFUSED: ({ version }) => `rehearse up to the migration before it: "stepwise up --dry-run --to ${version - 1}"`,
+  REHEARSAL_REFUSED: ({ rehearsableTo }) =>
+    rehearsableTo === null ? `rehearse on a copy of the database` : `rehearse up to the migration before it ("stepwise up --dry-run --to ${rehearsableTo}"), or rehearse on a copy of the database`,
   TEMP_FOLDER_UNUSABLE: ({ folder }) => `free space in ${folder}, or point TMPDIR at a folder that can hold a copy of the database`,
   BACKUP_INVALID: () => `pick a file written by "stepwise up --backup"`,
   BACKUP_FOREIGN: ({ file }) => `pick a backup of this database, or pass --force to restore ${file} anyway`,
@@ -92,11 +94,22 @@ export const FIX_OF_CODE: FixOf = {
   ADOPT_HISTORY_CHANGED: () => `stop the old tool's deployments, then run "stepwise adopt" again`,
   DATABASE_INSIDE_SQUASH: ({ squashVersion }) => `migrate the database to version ${squashVersion} or beyond with a release from before the squash first`,
   DOWN_BELOW_SQUASH: ({ version }) => `choose a target of ${version} or above; to go back further, restore a backup`,
-  SQUASH_TARGET_INVALID: ({ latest }) => `pass --to a version from 2 to ${latest}, above any earlier squash`,
+  SQUASH_TARGET_INVALID: ({ latest }) =>
+    latest < 2 ? `there is nothing to squash: it needs two migrations or more; add migrations first` : `pass --to a version from 2 to ${latest}, above any earlier squash`,
   SQUASH_REPLAY_UNAVAILABLE: () => `install a SQLite driver, or give a PostgreSQL project a server (DATABASE_URL, a role with CREATEDB)`,
   SQUASH_NOT_FAITHFUL: () => `squash to a version before the migration that made the difference`,
   SQUASH_UNCOMMITTED: () => `commit the migrations folder first`,
 };
+
+/** The step `DATABASE_UNUSABLE`'s message names for SQLite's `code`, as `translateSqliteError` words it. */
+function fixOfUnusableSqlite(code: string): string {
+  if (/^SQLITE_(NOTADB|CORRUPT)$/.test(code)) return `check the path: it must name a SQLite database file (--db, "database" in the config, or DATABASE_URL)`;
+  if (code.startsWith("SQLITE_CANTOPEN")) return `check that the path names a file this process may open`;
+  if (/^SQLITE_(READONLY|PERM)/.test(code)) return `make the file and its folder writable to this process, or turn PRAGMA query_only off`;
+  if (/^SQLITE_IOERR_(SHORT_)?READ$/.test(code)) return `check the path and the disk`;
+  if (code.startsWith("SQLITE_IOERR")) return `free disk space and run it again`;
+  return `point stepwise at the right database, with write access`;
+}
 
 /** The next step attached to `error` where it was made, if any. */
 export function attachedFix(error: object): string | null {

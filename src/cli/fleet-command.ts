@@ -38,7 +38,7 @@ function describeTargets(drivers: readonly string[]): string {
   return [
     "",
     "The databases (global options, before or after the command):",
-    `  --db '<glob>'                 SQLite files, on ${files.length === 1 ? `--driver ${files[0]}` : `any file driver (--driver ${files.join(", ")})`}`,
+    ...(files.length === 0 ? [] : [`  --db '<glob>'                 SQLite files, on ${files.length === 1 ? `--driver ${files[0]}` : `any file driver (--driver ${files.join(", ")})`}`]),
     ...(pg ? ["  --driver pg --schema '<glob>' the PostgreSQL schemas of --url or DATABASE_URL, each in a session with that search_path"] : []),
     ...(servers ? [`  --driver ${servers.padEnd(20)} with --url-file <file> (one URL a line) or --url${libsqlClient ? "; a libSQL token from LIBSQL_AUTH_TOKEN" : ""}`] : []),
     `  --table${pg ? ", --busy-timeout and --lock-timeout apply" : " and --busy-timeout apply"} to every database`,
@@ -53,7 +53,9 @@ type Declarer<R extends MigrationRegistry> = (
 /** Declares `fleet` and its three commands on `program`; `drivers` are the ones this CLI has, whose ways of naming databases its help lists. */
 export function declareFleetCommands<R extends MigrationRegistry>(program: Command, declarerOf: Declarer<R>, drivers: readonly string[]): void {
   const [pg, libsqlClient] = [drivers.includes("pg"), drivers.includes("libsql-client")];
-  const sources = ["the SQLite files --db '<glob>' matches", pg && "the PostgreSQL schemas --schema '<glob>' matches", (pg || libsqlClient) && "the URLs of --url-file"].filter(Boolean);
+  // Only the ways this CLI's drivers have: an app offering only servers has no SQLite files to glob.
+  const fileDrivers = drivers.some((driver) => driver !== "pg" && driver !== "libsql-client");
+  const sources = [fileDrivers && "the SQLite files --db '<glob>' matches", pg && "the PostgreSQL schemas --schema '<glob>' matches", (pg || libsqlClient) && "the URLs of --url-file"].filter(Boolean);
   const fleet = program.command("fleet").description(`status, up or verify on many databases: ${sources.slice(0, -1).join(", ")}${sources.length > 1 ? ", or " : ""}${sources.at(-1)}`);
   const declareIn = declarerOf(fleet);
   const targets = describeTargets(drivers);

@@ -17,14 +17,18 @@ import { connectBetterSqlite3, type DriverLoader } from "./open-database.js";
 export const betterSqlite3Loader: DriverLoader = async () => connectBetterSqlite3({ Database, MigrationManager, AsyncMigrationManager });
 
 /**
- * Builds the runtime command line, embeddable in an app's own binary; `drivers` defaults to better-sqlite3 alone.
+ * Builds the runtime command line, embeddable in an app's own binary; `drivers` defaults to better-sqlite3 alone. Without a `driver` setting, the CLI uses better-sqlite3 when `drivers` offers it,
+ * else the first driver `drivers` lists.
  *
  * ```ts
  * import { createCli } from "stepwise-migrate/cli";
  * import { migrations } from "./generated/registry.js";
  * process.exitCode = await createCli({ migrations, database: "data/app.db" }).run(process.argv.slice(2));
  * ```
+ *
+ * @throws `TypeError` when `drivers` offers none: a CLI that can open no database is a programming error, refused when it is built rather than on each run.
  */
 export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R>): Cli {
+  if (props.drivers !== undefined && Object.keys(props.drivers).length === 0) throw new TypeError("createCli: drivers offers no driver; pass at least one, or leave drivers out for better-sqlite3.");
   return createCliWith({ ...props, drivers: props.drivers ?? { "better-sqlite3": betterSqlite3Loader } });
 }

@@ -55,7 +55,13 @@ function errorToJson(error: StepwiseError): Record<string, unknown> {
   if (!error.is("MIGRATION_FAILED")) return { ...fields, fix: fields.fix ?? fixOf(error) };
   const { details } = error;
   const location = fields.location as SourceLocation | null | undefined;
-  if (!details.rolledBack) return { ...fields, fix: `check the database by hand: ${details.file} ran outside a transaction and may have left changes; then "stepwise repair"` };
+  if (!details.rolledBack) {
+    const { version, file } = details;
+    return {
+      ...fields,
+      fix: `check the database by hand: ${file} ran outside a transaction and may have left changes; then run "stepwise repair --applied ${version} --yes" if its changes are all there, or "stepwise repair --forget ${version} --yes" if none are`,
+    };
+  }
   return { ...fields, fix: `fix ${location ? `${location.file}:${location.line}` : details.file} and run "stepwise ${details.direction === "up" ? "up" : "down"}" again; nothing of it was kept` };
 }
 

@@ -143,9 +143,9 @@ export interface StepwiseErrorDetails {
    * `violations` holds the first 100.
    * Fix: Make the rebuild copy every referenced row, or delete the orphans in the migration. */
   readonly FOREIGN_KEY_VIOLATION: Readonly<{ version: number; file: string; direction: MigrationDirection; violations: readonly ForeignKeyViolation[]; violationCount: number }>;
-  /** `down` would have to pass a migration that has no down section. Nothing was changed.
+  /** `down` would have to pass a migration that has no down section. Nothing was changed. `fix` is the message's way on: below the newest applied, `down --to` it; then, or for the newest, a down added.
    * Fix: Roll back to that migration (`--to`), not past it; to go further, add a down to it, run `stepwise gen`, and record its new checksum with `stepwise repair --checksums <version> --yes`. */
-  readonly IRREVERSIBLE_MIGRATION: Readonly<{ version: number; file: string }>;
+  readonly IRREVERSIBLE_MIGRATION: Readonly<{ version: number; file: string; fix: string }>;
   /** A requested version does not exist or points the wrong way (`up --to` below the current version, `down --to` above it, `repair` of a version with no interrupted attempt).
    * Fix: Pass a version the registry has, in the command's direction; `stepwise status` shows where the database is. */
   readonly INVALID_TARGET: Readonly<{ target: number }>;
@@ -258,9 +258,9 @@ export interface StepwiseErrorDetails {
    * Fix: Use `stepwise up` to continue, or `stepwise verify` to compare its schema. */
   readonly ALREADY_MANAGED: Readonly<{ currentVersion: number }>;
   /** The plan cannot be rehearsed inside one transaction rolled back at the end (pg, `@libsql/client`, async registries), because one of its migrations has `transaction: false` or switches foreign
-   * keys off. Nothing ran.
-   * Fix: Rehearse up to the migration before it (`up --dry-run --to N`). */
-  readonly REHEARSAL_REFUSED: Readonly<{ version: number; file: string; obstacle: WholeRunObstacle; driver: string }>;
+   * keys off. Nothing ran. `rehearsableTo`: the newest pending version before it, which a rehearsal can reach; `null` when it is the first pending.
+   * Fix: Rehearse up to the migration before it (`up --dry-run --to N`) when there is one, or rehearse on a copy of the database. */
+  readonly REHEARSAL_REFUSED: Readonly<{ version: number; file: string; obstacle: WholeRunObstacle; driver: string; rehearsableTo: number | null }>;
   /** On PostgreSQL, the server would not create the scratch database that verify, baseline and `gen --check`'s replay run the migrations in: typically the role lacks `CREATEDB` (`sqlstate` `42501`).
    * Nothing was changed.
    * Fix: Grant it (`ALTER ROLE <role> CREATEDB`), or run the check as a role that has it. */

@@ -22,9 +22,14 @@ export function alreadyManagedError(currentVersion: number, tableName: string) {
 }
 
 /** `REHEARSAL_REFUSED`: the plan holds a migration that cannot join the one transaction a rehearsal runs in; nothing ran. */
-export function rehearsalRefusedError({ version, file, obstacle, driver }: StepwiseErrorDetails["REHEARSAL_REFUSED"]) {
-  const message = text`Cannot rehearse the pending migrations: migration ${version} (${file}) ${obstacle === "transaction-false" ? "has transaction: false" : "switches foreign keys off"}, and on the ${driver} driver a rehearsal runs inside one transaction rolled back at the end, which that migration cannot join. Nothing ran and nothing was changed. Rehearse up to version ${version - 1} (${CALLS.rehearseUp({ to: version - 1 })}), or rehearse on a copy of the database.`;
-  return new StepwiseError("REHEARSAL_REFUSED", message, { version, file, obstacle, driver });
+export function rehearsalRefusedError({ version, file, obstacle, driver, rehearsableTo }: StepwiseErrorDetails["REHEARSAL_REFUSED"]) {
+  // Up to the pending migration before it, when there is one: a target at or below the current version is one `up` refuses.
+  const partial =
+    rehearsableTo === null
+      ? text`It is the first pending migration, so rehearse on a copy of the database.`
+      : text`Rehearse up to version ${rehearsableTo} (${CALLS.rehearseUp({ to: rehearsableTo })}), or rehearse on a copy of the database.`;
+  const message = text`Cannot rehearse the pending migrations: migration ${version} (${file}) ${obstacle === "transaction-false" ? "has transaction: false" : "switches foreign keys off"}, and on the ${driver} driver a rehearsal runs inside one transaction rolled back at the end, which that migration cannot join. Nothing ran and nothing was changed. ${partial}`;
+  return new StepwiseError("REHEARSAL_REFUSED", message, { version, file, obstacle, driver, rehearsableTo });
 }
 
 /** `DATABASE_DAMAGED`: the database fails `quick_check`, so `up --backup` migrates nothing. */

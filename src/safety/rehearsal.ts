@@ -199,7 +199,10 @@ function* rehearseInTransaction(manager: SafetyNetManager, to: number | undefine
   const { settings, dialect } = manager.executor;
   const plan = planUp(manager.migrations, yield* manager.executor.readKeys(), { to });
   const obstacle = findWholeRunObstacle(plan.steps, yield* dialect.foreignKeysEnforced());
-  if (obstacle) throw rehearsalRefusedError({ version: obstacle.entry.version, file: obstacle.entry.file, obstacle: obstacle.obstacle, driver: settings.driverName });
+  if (obstacle) {
+    const before = plan.steps.slice(0, plan.steps.indexOf(obstacle.entry)).at(-1);
+    throw rehearsalRefusedError({ version: obstacle.entry.version, file: obstacle.entry.file, obstacle: obstacle.obstacle, driver: settings.driverName, rehearsableTo: before?.version ?? null });
+  }
   const { executor, report } = rehearsalRun(manager, (listeners) => new Executor(manager.migrations, { ...settings, ...listeners }));
   yield* begin("immediate");
   try {
