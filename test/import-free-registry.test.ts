@@ -4,7 +4,8 @@
  * else still goes through tsx, and so does every failure. Proven on the real bin as a child process
  * whose module loader refuses to load tsx: an import-free registry runs `status`, `up` and `down`
  * under it; a registry with a TypeScript migration fails on the refused load, so the refusal is
- * known to work. Real projects, real SQLite files.
+ * known to work. On a production install (tsx, ts-morph and prettier not resolvable) a registry that
+ * needs tsx is MISSING_DEPENDENCY before any database is opened. Real projects, real SQLite files.
  */
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -31,14 +32,29 @@ const TS_MIGRATION = [
 
 /** Writes a module for `node --import` that makes loading any file of tsx throw. */
 function writeTsxRefusal(project: TestProject): string {
-  const hooks = path.join(project.root, "refuse-tsx-hooks.mjs");
-  writeFileSync(
-    hooks,
-    ["export async function load(url, context, nextLoad) {", '  if (url.includes("/node_modules/tsx/")) throw new Error(`TSX_LOADED: ${url}`);', "  return nextLoad(url, context);", "}", ""].join(
-      "\n",
-    ),
-  );
-  const register = path.join(project.root, "refuse-tsx.mjs");
+  return writeHooks(project, "refuse-tsx", [
+    "export async function load(url, context, nextLoad) {",
+    '  if (url.includes("/node_modules/tsx/")) throw new Error(`TSX_LOADED: ${url}`);',
+    "  return nextLoad(url, context);",
+    "}",
+  ]);
+}
+
+/** Writes a module for `node --import` under which tsx, ts-morph and prettier do not resolve, as on a production install. */
+function writeProductionResolver(project: TestProject): string {
+  return writeHooks(project, "production", [
+    "export async function resolve(specifier, context, nextResolve) {",
+    '  if (/^(?:tsx|ts-morph|prettier)(?:\\/|$)/.test(specifier)) throw Object.assign(new Error(`Cannot find package ${specifier}`), { code: "ERR_MODULE_NOT_FOUND" });',
+    "  return nextResolve(specifier, context);",
+    "}",
+  ]);
+}
+
+/** Writes module hooks (`lines`) and the module that registers them, for `node --import`; returns the latter's path. */
+function writeHooks(project: TestProject, name: string, lines: readonly string[]): string {
+  const hooks = path.join(project.root, `${name}-hooks.mjs`);
+  writeFileSync(hooks, [...lines, ""].join("\n"));
+  const register = path.join(project.root, `${name}.mjs`);
   writeFileSync(register, `import { register } from "node:module";\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
   return register;
 }
@@ -158,4 +174,18 @@ test("where the cache folder cannot be written an import-free registry loads thr
   ok(await runCli(["up"], { cwd: project.root }));
   assert.deepEqual(appliedVersions(project), [1]);
   assert.ok(statSync(path.join(project.root, "node_modules", ".cache")).isFile());
+});
+
+test("on a production install the bin's runtime commands refuse the TypeScript registry with MISSING_DEPENDENCY naming tsx, and create no database", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_items.sql", sql("items"));
+  project.writeMigration("002_add_row.ts", TS_MIGRATION);
+  assert.equal((await project.generate()).ok, true);
+  const production = { NODE_OPTIONS: `--import ${pathToFileURL(writeProductionResolver(project)).href}` };
+  const refused = await runCli(["status", "--json", "--db", "app.db"], { cwd: project.root, env: production });
+  assert.equal(refused.code, 1, refused.stderr);
+  const error = (JSON.parse(refused.stdout) as { error: Record<string, unknown> }).error;
+  assert.equal(error.code, "MISSING_DEPENDENCY");
+  assert.deepEqual(error.packages, ["tsx"]);
+  assert.equal(existsSync(path.join(project.root, "app.db")), false);
 });

@@ -16,16 +16,7 @@ for (const [id, tool] of Object.entries(TOOLS)) {
     const project = createTestProject(t);
     cpSync(path.join(fixturesDir, "import", id), project.migrationsDir, { recursive: true });
     // dbmate's fixture has small versions, which gen reads as stepwise's own files (they already use its markers); dbmate writes timestamps.
-    if (id === "dbmate") {
-      for (const file of readdirSync(project.migrationsDir))
-        renameSync(
-          path.join(project.migrationsDir, file),
-          path.join(
-            project.migrationsDir,
-            file.replace(/^\d+/, (n) => String(20240101000000 + Number(n))),
-          ),
-        );
-    }
+    if (id === "dbmate") makeVersionsTimestamps(project.migrationsDir);
     const result = await project.generate();
     assert.deepEqual(
       result.problems.map((problem) => [problem.code, problem.foreign?.tool]),
@@ -48,14 +39,7 @@ for (const [id, tool] of Object.entries(TOOLS)) {
 function timestampedUpDownProject(t: Parameters<typeof createTestProject>[0]) {
   const project = createTestProject(t);
   cpSync(path.join(fixturesDir, "import", "golang-migrate"), project.migrationsDir, { recursive: true });
-  for (const file of readdirSync(project.migrationsDir))
-    renameSync(
-      path.join(project.migrationsDir, file),
-      path.join(
-        project.migrationsDir,
-        file.replace(/^\d+/, (n) => String(20240101000000 + Number(n))),
-      ),
-    );
+  makeVersionsTimestamps(project.migrationsDir);
   return project;
 }
 
@@ -146,15 +130,19 @@ test("docs/adopting.md's commands, typed as written on a Diesel folder, import i
 function placeFixture(root: string, id: string, folder: string): void {
   const dir = path.join(root, folder);
   cpSync(path.join(fixturesDir, "import", id), dir, { recursive: true });
-  if (id === "dbmate")
-    for (const file of readdirSync(dir))
-      renameSync(
-        path.join(dir, file),
-        path.join(
-          dir,
-          file.replace(/^\d+/, (n) => String(20240101000000 + Number(n))),
-        ),
-      );
+  if (id === "dbmate") makeVersionsTimestamps(dir);
+}
+
+/** Renames each file's leading version to a timestamp (`1_a.sql` to `20240101000001_a.sql`), as dbmate and golang-migrate write them. */
+function makeVersionsTimestamps(dir: string): void {
+  for (const file of readdirSync(dir))
+    renameSync(
+      path.join(dir, file),
+      path.join(
+        dir,
+        file.replace(/^\d+/, (n) => String(20240101000000 + Number(n))),
+      ),
+    );
 }
 
 /** Runs the `stepwise import …` command a message names, as printed, with `--yes` and `--empty-down`, and asserts it wrote into `into` (and nothing into migrations/ when that is not it). */
@@ -179,15 +167,7 @@ test("gen --dir on another tool's folder names an import that writes back into t
     placeFixture(project.root, id, folder);
     const label = `${id} (${tool})`;
     if (tool === "golang-migrate or sqlx") {
-      const dir = path.join(project.root, folder);
-      for (const file of readdirSync(dir))
-        renameSync(
-          path.join(dir, file),
-          path.join(
-            dir,
-            file.replace(/^\d+/, (n) => String(20240101000000 + Number(n))),
-          ),
-        );
+      makeVersionsTimestamps(path.join(project.root, folder));
     }
     const gen = await runCli(["gen", "--dir", folder, "--json"], { cwd: project.root });
     const problems = (JSON.parse(gen.stdout) as { problems: { code: string; message: string; foreign?: { tool: string } }[] }).problems;
