@@ -70,6 +70,15 @@ const cases: Record<string, MigrationRegistry> = {
   "irreversible with a down": withLast(sqlEntry(3, { reversible: false })),
   "a module reversible without down": withLast(moduleEntry(3, false, true)),
   "a module irreversible with down": withLast(moduleEntry(3, true, false)),
+  // Hand-written entries: a flag read as false would run a migration outside a transaction, or (disableForeignKeys) end every transaction before its migration, forever.
+  "no transaction flag": withLast(sqlEntry(3, { transaction: undefined })),
+  "a text transaction flag": withLast(sqlEntry(3, { transaction: "true" })),
+  "no disableForeignKeys flag": withLast(sqlEntry(3, { disableForeignKeys: undefined })),
+  "a numeric disableForeignKeys flag": withLast(sqlEntry(3, { disableForeignKeys: 0 })),
+  "no reversible flag": withLast(sqlEntry(3, { reversible: undefined })),
+  "an unknown kind": withLast(sqlEntry(3, { kind: "js" })),
+  "a SQL entry without upSql": withLast((({ upSql: _upSql, ...rest }) => rest)(sqlEntry(3) as MigrationEntry & { upSql: string })),
+  "a module without up": withLast({ ...moduleEntry(3, true, true), module: { down: () => undefined } }),
   "a postgres entry last": withLast(sqlEntry(3, { dialect: "postgres" })),
   "an explicit sqlite dialect": withLast(sqlEntry(3, { dialect: "sqlite" })),
 };
@@ -99,6 +108,40 @@ test("a manager accepts each clean registry and refuses every broken one with a 
           name,
         );
     }
+  } finally {
+    db.close();
+  }
+});
+
+test("an entry whose flags are not booleans, whose kind is unknown or whose body is missing is refused at construction, naming the migration and the field", () => {
+  const db = new Database(":memory:");
+  try {
+    const shapes: [string, RegExp][] = [
+      ["no transaction flag", /\btransaction\b/],
+      ["a text transaction flag", /\btransaction\b/],
+      ["no disableForeignKeys flag", /\bdisableForeignKeys\b/],
+      ["a numeric disableForeignKeys flag", /\bdisableForeignKeys\b/],
+      ["no reversible flag", /\breversible\b/],
+      ["an unknown kind", /\bkind\b/],
+      ["a SQL entry without upSql", /\bupSql\b/],
+      ["a module without up", /\bup\b/],
+    ];
+    for (const [name, field] of shapes) {
+      assert.throws(
+        () => new MigrationManager(db, cases[name]!),
+        (error: { code?: string; details?: { problems?: { version: number | null; file: string | null; message: string }[] } }) => {
+          assert.equal(error.code, "REGISTRY_INVALID", name);
+          const [problem, ...rest] = error.details?.problems ?? [];
+          assert.equal(rest.length, 0, name);
+          assert.equal(problem?.version, 3, name);
+          assert.equal(problem?.file, (cases[name]![2] as MigrationEntry).file, name);
+          assert.match(problem?.message ?? "", field, name);
+          return true;
+        },
+      );
+    }
+    // Nothing was created: the refusal comes before the first statement.
+    assert.deepEqual(db.prepare("SELECT name FROM sqlite_master").all(), []);
   } finally {
     db.close();
   }

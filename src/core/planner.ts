@@ -1,6 +1,6 @@
 /** The pure planner, `(registry, applied rows, target) -> plan`, which `up`, `down`, `status` and every dry run share. */
 import type { HistoryRowProblem, RegistryProblem, StatusProblem, StepwiseError } from "./errors.js";
-import { DEFAULT_DIALECT, type MigrationDirection, type MigrationEntry, type MigrationRegistry } from "./types.js";
+import { DEFAULT_DIALECT, type MigrationDirection, type MigrationEntry, type MigrationRegistry, type ModuleMigrationEntry } from "./types.js";
 import type { DownOptions } from "./options.js";
 import { runCall, text } from "./option-text.js";
 import {
@@ -51,13 +51,13 @@ export interface MigrationPlan<E extends MigrationEntry = MigrationEntry> {
   readonly steps: readonly E[];
 }
 
-/** Lists every way a registry breaks the version rules: versions must be positive integers, unique, ascending, and start at 1 with no gaps. Empty means valid. */
+/** Lists every way a registry breaks the version rules (versions must be positive integers, unique, ascending, and start at 1 with no gaps) or an entry is not one the runtime can read (a checksum, boolean flags that match its body, a known kind). Empty means valid. */
 export function findRegistryProblems(registry: MigrationRegistry): RegistryProblem[] {
   const problems: RegistryProblem[] = [];
   for (let index = 0; index < registry.length; index++) {
     const entry = registry[index];
     const expected = index + 1;
-    let message: string | null = null;
+    let message: string | null;
     const valid = entry !== undefined && entry !== null && Number.isSafeInteger(entry.version) && entry.version >= 1;
     if (!valid) {
       message = `entry ${index} has no valid version`;
@@ -69,14 +69,33 @@ export function findRegistryProblems(registry: MigrationRegistry): RegistryProbl
           : `expected version ${expected} at position ${index + 1} but found ${entry.version} (${entry.file}): versions must start at 1 and have no gaps`;
     } else if (typeof entry.checksum !== "string" || entry.checksum === "") {
       message = `migration ${entry.version} has no checksum`;
-    } else if (entry.disableForeignKeys && !entry.transaction) {
-      message = `migration ${entry.version} disables foreign keys but runs without a transaction, so violations could not be rolled back`;
-    } else if (entry.reversible !== hasDown(entry)) {
-      message = `migration ${entry.version} says reversible=${entry.reversible}, which does not match its down`;
+    } else {
+      // A hand-written or hand-edited entry: a missing flag would otherwise be read as false (no transaction) or as a change of settings on every step.
+      message = findEntryShapeProblem(entry);
+      if (message === null && entry.disableForeignKeys && !entry.transaction) {
+        message = `migration ${entry.version} disables foreign keys but runs without a transaction, so violations could not be rolled back`;
+      } else if (message === null && entry.reversible !== hasDown(entry)) {
+        message = `migration ${entry.version} says reversible=${entry.reversible}, which does not match its down`;
+      }
     }
     if (message !== null) problems.push({ version: valid ? entry.version : null, file: typeof entry?.file === "string" ? entry.file : null, message });
   }
   return problems;
+}
+
+/** What makes an entry unusable as the runtime reads it (a flag that is not a boolean, an unknown kind, a body missing), or `null`; SQL behind a generated getter is not built to check it. */
+function findEntryShapeProblem(entry: MigrationEntry): string | null {
+  const { version, kind } = entry as { version: number; kind: unknown };
+  for (const flag of ["reversible", "transaction", "disableForeignKeys"] as const) {
+    if (typeof entry[flag] !== "boolean") return `migration ${version} has ${flag} = ${showValue(entry[flag])}, but it must be true or false`;
+  }
+  if (kind === "sql") return "upSql" in entry ? null : `migration ${version} is a SQL migration with no upSql`;
+  if (kind === "ts") return typeof (entry as ModuleMigrationEntry).module?.up === "function" ? null : `migration ${version} is a TypeScript migration whose module has no up function`;
+  return `migration ${version} has kind = ${showValue(kind)}, but it must be "sql" or "ts"`;
+}
+
+function showValue(value: unknown): string {
+  return String(JSON.stringify(value) ?? value);
 }
 
 /** Whether an entry has a down; a generated registry's SQL is behind a getter, built when read, so such an entry is taken at its `reversible` flag. */
