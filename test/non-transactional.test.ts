@@ -2,30 +2,54 @@
  * `transaction: false` migrations: a `started` row is committed before the body runs and marked
  * applied after it. A crash in between leaves the row, `up` refuses with INCOMPLETE_MIGRATION, and
  * `stepwise repair` records what a person found. A row whose owner is still alive is waited for.
- * The crash is a real SIGKILL of the CLI (which runs better-sqlite3); every driver available here
- * then reads, refuses and repairs the file it left.
+ * The crash is a real SIGKILL of the CLI (which runs better-sqlite3), once per crash point; every
+ * driver available here then reads, refuses and repairs a copy of the file it left.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { copyFileSync, existsSync } from "node:fs";
 import { test } from "node:test";
 import { repairIncompleteMigration, StepwiseError } from "./support/stepwise.js";
 import { currentMigrationOwner, serializeMigrationOwner } from "../src/core/migration-owner.js";
 import { describeEachDriver, openWithAnyDriver } from "./support/driver-matrix.js";
-import { createTestProject, readBytes, runCli } from "./support/project.js";
+import { createTestProject, readBytes, runCli, type TestProject } from "./support/project.js";
+import type { MigrationRegistry } from "../src/core/types.js";
 import { stepwiseFailure } from "./support/stepwise-failure.js";
 
-async function crashDuringMigration2(t: Parameters<typeof createTestProject>[0], crashAt: "middle" | "end") {
-  const project = createTestProject(t, { fixture: "interrupted-non-transactional" });
-  const migrations = await project.load();
-  const databasePath = project.databasePath();
-  const crashed = await runCli(["up", "--db", databasePath], { cwd: project.root, env: { STEPWISE_CRASH_AT: crashAt } });
-  assert.equal(crashed.signal, "SIGKILL", crashed.stderr);
+type CrashPoint = "middle" | "end";
+/** The fixture project every test here shares: it only writes database files, each test its own. */
+let shared: Promise<{ project: TestProject; migrations: MigrationRegistry; crashed: Record<CrashPoint, string> }> | undefined;
+let copies = 0;
+
+/**
+ * The fixture generated once, and the bin SIGKILLed once at each point by the migration itself: what
+ * each crash leaves is the same every time, so a test gets its own copy of that file (with any
+ * journal beside it) instead of paying a gen and a crashed child of its own.
+ */
+function loadShared() {
+  shared ??= (async () => {
+    const project = createTestProject({ after: (cleanUp) => void process.once("exit", cleanUp) }, { fixture: "interrupted-non-transactional" });
+    const migrations = await project.load();
+    const crashed = { middle: project.databasePath("crashed-middle.db"), end: project.databasePath("crashed-end.db") };
+    for (const crashAt of ["middle", "end"] as const) {
+      const run = await runCli(["up", "--db", crashed[crashAt]], { cwd: project.root, env: { STEPWISE_CRASH_AT: crashAt } });
+      assert.equal(run.signal, "SIGKILL", run.stderr);
+    }
+    return { project, migrations, crashed };
+  })();
+  return shared;
+}
+
+async function crashDuringMigration2(crashAt: CrashPoint) {
+  const { project, migrations, crashed } = await loadShared();
+  const databasePath = project.databasePath(`copy-${++copies}.db`);
+  for (const suffix of ["", "-journal", "-wal", "-shm"]) if (existsSync(crashed[crashAt] + suffix)) copyFileSync(crashed[crashAt] + suffix, databasePath + suffix);
   return { project, migrations, databasePath };
 }
 
 // The CLI's own messages and flow: once, not per driver (the bin runs better-sqlite3 whichever runtime this is).
-test("the CLI refuses an interrupted migration with the command that repairs it", async (t) => {
-  const { project, databasePath } = await crashDuringMigration2(t, "middle");
+test("the CLI refuses an interrupted migration with the command that repairs it", async () => {
+  const { project, databasePath } = await crashDuringMigration2("middle");
   const before = readBytes(databasePath);
   const refused = await runCli(["up", "--db", databasePath], { cwd: project.root });
   assert.equal(refused.code, 1);
@@ -37,7 +61,7 @@ test("the CLI refuses an interrupted migration with the command that repairs it"
 });
 
 test("repair --forget, after cleaning up by hand, lets up run the migration again", async (t) => {
-  const { project, databasePath } = await crashDuringMigration2(t, "middle");
+  const { project, databasePath } = await crashDuringMigration2("middle");
   const withoutYes = await runCli(["repair", "--forget", "2", "--db", databasePath], { cwd: project.root });
   assert.equal(withoutYes.code, 2);
 
@@ -62,7 +86,7 @@ test("repair --forget, after cleaning up by hand, lets up run the migration agai
 
 await describeEachDriver("interrupted transaction: false migrations", { quickOn: ["better-sqlite3", "sql.js"] }, (h) => {
   test("a crash inside a transaction:false migration leaves a started row, and up refuses with INCOMPLETE_MIGRATION", async (t) => {
-    const { migrations, databasePath } = await crashDuringMigration2(t, "middle");
+    const { migrations, databasePath } = await crashDuringMigration2("middle");
     const db = await h.open(databasePath);
     t.after(() => db.close());
     assert.deepEqual(db.rows("SELECT version, state FROM schema_migrations ORDER BY version"), [
@@ -76,7 +100,7 @@ await describeEachDriver("interrupted transaction: false migrations", { quickOn:
   });
 
   test("repair --applied records a migration whose changes are all there; up continues after it", async (t) => {
-    const { project, migrations, databasePath } = await crashDuringMigration2(t, "end");
+    const { project, migrations, databasePath } = await crashDuringMigration2("end");
     const repaired = await runCli(["repair", "--applied", "2", "--yes", "--db", databasePath], { cwd: project.root });
     assert.equal(repaired.code, 0, repaired.stderr);
     assert.match(repaired.stdout, /marked applied/);
@@ -93,7 +117,7 @@ await describeEachDriver("interrupted transaction: false migrations", { quickOn:
   });
 
   test("repair through the API, on the driver's own connection: forget, then up runs the migration again", async (t) => {
-    const { migrations, databasePath } = await crashDuringMigration2(t, "middle");
+    const { migrations, databasePath } = await crashDuringMigration2("middle");
     const db = await h.open(databasePath);
     t.after(() => db.close());
     db.exec("DROP TABLE notes_copy");
@@ -110,9 +134,8 @@ await describeEachDriver("interrupted transaction: false migrations", { quickOn:
   });
 
   test("a started row whose owner is alive is waited for, then reported as MIGRATION_IN_PROGRESS; repair refuses it", async (t) => {
-    const project = createTestProject(t, { fixture: "interrupted-non-transactional" });
-    const migrations = await project.load();
-    const db = await h.open(project.databasePath());
+    const { project, migrations } = await loadShared();
+    const db = await h.open(project.databasePath(`copy-${++copies}.db`));
     t.after(() => db.close());
     db.manager(migrations).up({ to: 1 });
     // A live process on this host stands in for the one still running migration 2.

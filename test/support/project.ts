@@ -5,7 +5,8 @@
  * migrations can `import { defineMigration } from "stepwise-migrate"` exactly as an app's do.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -135,8 +136,16 @@ export function createTestProject(t: { after(fn: () => void): void }, options: T
       return result;
     },
     async load<R extends MigrationRegistry>() {
-      const result = await project.generate();
-      if (!result.ok) throw new Error(`gen failed:\n${result.problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.message}`).join("\n")}`);
+      const inputs = digestGenInputs(root, stepwiseRoot, registryFile);
+      const known = inputs === null ? undefined : registriesByInputs.get(inputs);
+      if (known === undefined) {
+        const result = await project.generate();
+        if (!result.ok) throw new Error(`gen failed:\n${result.problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.message}`).join("\n")}`);
+        if (inputs !== null) registriesByInputs.set(inputs, readFileSync(registryFile, "utf8"));
+      } else {
+        mkdirSync(path.dirname(registryFile), { recursive: true });
+        writeFileSync(registryFile, known);
+      }
       // A query string makes each load a fresh module, so a test can edit and reload.
       const url = `${pathToFileURL(registryFile).href}?load=${++loadCount}`;
       const loaded = ("Bun" in globalThis ? await importFreshUnderBun(root, migrationsDir, registryFile, loadCount) : await tsImport(url, import.meta.url)) as { migrations: R };
@@ -147,6 +156,44 @@ export function createTestProject(t: { after(fn: () => void): void }, options: T
     },
   };
   return project;
+}
+
+/**
+ * Registries `load` generated in this process, by {@link digestGenInputs}: many tests build the same
+ * fixture in a project of their own, and its registry (relative paths only) is the same text in each,
+ * so `gen` (ts-morph and prettier, about a second) runs once per distinct project instead of per test.
+ * Tests of `gen` itself call `generate`, which always runs it.
+ */
+const registriesByInputs = new Map<string, string>();
+
+/**
+ * Everything in the project `gen` could read, by path relative to its root: every file's bytes
+ * (migrations, their local imports, package.json and any config) but `node_modules`, whose stub
+ * depends only on `stepwiseRoot`; the registry file's own state too, which gen checks before writing.
+ * `null` (gen always runs) for a tree with a symbolic link, whose target may change unseen, or a file
+ * this process cannot read.
+ */
+function digestGenInputs(root: string, stepwiseRoot: string, registryFile: string): string | null {
+  const hash = createHash("sha256").update(`${stepwiseRoot}\0${path.relative(root, registryFile)}\0`);
+  const visit = (relative: string): void => {
+    for (const name of readdirSync(path.join(root, relative)).sort()) {
+      const child = path.join(relative, name);
+      if (child === "node_modules") continue;
+      const full = path.join(root, child);
+      const stats = lstatSync(full);
+      hash.update(`${child}\0${stats.mode}\0`);
+      if (stats.isSymbolicLink()) throw new Error(`a symbolic link: ${child}`);
+      if (stats.isDirectory()) visit(child);
+      else if (stats.isFile()) hash.update(readFileSync(full));
+      hash.update("\0");
+    }
+  };
+  try {
+    visit("");
+  } catch {
+    return null;
+  }
+  return hash.digest("hex");
 }
 
 /**
