@@ -79,6 +79,21 @@ const cases: Record<string, MigrationRegistry> = {
   "an unknown kind": withLast(sqlEntry(3, { kind: "js" })),
   "a SQL entry without upSql": withLast((({ upSql: _upSql, ...rest }) => rest)(sqlEntry(3) as MigrationEntry & { upSql: string })),
   "a module without up": withLast({ ...moduleEntry(3, true, true), module: { down: () => undefined } }),
+  // A squashedInto that names no squash would skip the migration: never run, never recorded.
+  "squashedInto null": withLast(sqlEntry(3, { squashedInto: null })),
+  "squashedInto as text": withLast(sqlEntry(3, { squashedInto: "3" })),
+  "squashedInto past the registry": withLast(sqlEntry(3, { squashedInto: 9 })),
+  "squashedInto an earlier version": withLast(sqlEntry(3, { squashedInto: 1 })),
+  "squashedInto a version that is no squash": [sqlEntry(1), sqlEntry(2, { squashedInto: 3 }), sqlEntry(3)],
+  "a squash whose earlier versions it does not replace": withLast(sqlEntry(3, { squashedInto: 3 })),
+  "a squash of 1 to 3": [1, 2].map((version) => sqlEntry(version, { squashedInto: 3, upSql: "", downSql: null, reversible: false })).concat(sqlEntry(3, { squashedInto: 3 })),
+  "a numeric name": withLast(sqlEntry(3, { name: 3 })),
+  "no file": withLast(sqlEntry(3, { file: undefined })),
+  "a numeric description": withLast(sqlEntry(3, { description: 3 })),
+  "a null legacyChecksum": withLast(sqlEntry(3, { legacyChecksum: null })),
+  "a numeric upSql": withLast(sqlEntry(3, { upSql: 42 })),
+  "a numeric downSql": withLast(sqlEntry(3, { downSql: 7 })),
+  "sqlLines as text": withLast(sqlEntry(3, { sqlLines: "1" })),
   "a postgres entry last": withLast(sqlEntry(3, { dialect: "postgres" })),
   "an explicit sqlite dialect": withLast(sqlEntry(3, { dialect: "sqlite" })),
 };
@@ -96,7 +111,7 @@ test("a manager refuses each broken registry with the checks' code, the dialect 
 });
 
 test("a manager accepts each clean registry and refuses every broken one with a registry code", () => {
-  const clean = new Set(["a clean registry", "an empty registry", "modules with and without down", "accessor entries at their flags", "an explicit sqlite dialect"]);
+  const clean = new Set(["a clean registry", "an empty registry", "modules with and without down", "accessor entries at their flags", "an explicit sqlite dialect", "a squash of 1 to 3"]);
   const db = new Database(":memory:");
   try {
     for (const [name, migrations] of Object.entries(cases)) {
@@ -125,6 +140,18 @@ test("an entry whose flags are not booleans, whose kind is unknown or whose body
       ["an unknown kind", /\bkind\b/],
       ["a SQL entry without upSql", /\bupSql\b/],
       ["a module without up", /\bup\b/],
+      ["squashedInto null", /\bsquashedInto\b/],
+      ["squashedInto as text", /\bsquashedInto\b/],
+      ["squashedInto past the registry", /\bsquashedInto\b/],
+      ["squashedInto an earlier version", /\bsquashedInto\b/],
+      ["a squash whose earlier versions it does not replace", /\bsquashedInto\b/],
+      ["a numeric name", /\bname\b/],
+      ["no file", /\bfile\b/],
+      ["a numeric description", /\bdescription\b/],
+      ["a null legacyChecksum", /\blegacyChecksum\b/],
+      ["a numeric upSql", /\bupSql\b/],
+      ["a numeric downSql", /\bdownSql\b/],
+      ["sqlLines as text", /\bsqlLines\b/],
     ];
     for (const [name, field] of shapes) {
       assert.throws(
@@ -134,7 +161,7 @@ test("an entry whose flags are not booleans, whose kind is unknown or whose body
           const [problem, ...rest] = error.details?.problems ?? [];
           assert.equal(rest.length, 0, name);
           assert.equal(problem?.version, 3, name);
-          assert.equal(problem?.file, (cases[name]![2] as MigrationEntry).file, name);
+          assert.equal(problem?.file, (cases[name]![2] as MigrationEntry).file ?? null, name);
           assert.match(problem?.message ?? "", field, name);
           return true;
         },
