@@ -37,6 +37,7 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
    * @param dialect the SQL the executor writes, where the driver's storage needs its own.
    * @throws `REGISTRY_DIALECT_MISMATCH` when the registry was generated for another dialect than the driver's.
    * @throws `REGISTRY_INVALID` when the registry breaks the version rules.
+   * @throws `USAGE` when `busyTimeoutMs` is not a number of milliseconds, 0 or more.
    */
   constructor(driver: D, migrations: R, props: MigrationManagerProps = {}, dialect?: Dialect) {
     this.driver = driver;
@@ -44,9 +45,13 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
     this.migrations = migrations;
     this.props = props;
     assertRegistryForDriver(migrations, driver.dialect, driver.name);
+    const busyTimeoutMs = props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    // NaN would make every wait for a lock or a live owner endless (no wait reaches it); SQLite cannot take the others as a busy_timeout.
+    if (typeof busyTimeoutMs !== "number" || !Number.isFinite(busyTimeoutMs) || busyTimeoutMs < 0)
+      throw usageError(`busyTimeoutMs must be a number of milliseconds, 0 or more; got ${String(busyTimeoutMs)}.`);
     this.executor = new Executor(migrations, {
       tableName: props.tableName ?? DEFAULT_TABLE_NAME,
-      busyTimeoutMs: props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
+      busyTimeoutMs,
       progressIntervalMs: props.progressIntervalMs,
       onEvent: props.onEvent,
       logger: props.logger ?? null,
