@@ -17,6 +17,7 @@ import {
   registryDialectMismatchError,
   registryInvalidError,
   toPlainError,
+  usageError,
 } from "./error-factories.js";
 
 /** What the history table knows about one migration. */
@@ -259,6 +260,8 @@ function describeTargetAbove(registry: readonly MigrationEntry[], target: number
  * nothing applied, an empty plan: nothing to revert is not a failure, as nothing pending is not one for `up`.
  */
 export function planDown<E extends MigrationEntry>(registry: readonly E[], applied: readonly AppliedMigrationKey[], options: DownOptions = {}): MigrationPlan<E> {
+  // From JavaScript both can arrive; `to` alone would revert more than `steps` asked for.
+  if (options.to !== undefined && options.steps !== undefined) throw usageError(`down takes steps or to, not both; got steps ${String(options.steps)} and to ${String(options.to)}.`);
   const current = verifyHistoryOrThrow(registry, applied);
   let target: number;
   if (options.to !== undefined) {
