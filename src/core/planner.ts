@@ -261,7 +261,8 @@ function describeTargetAbove(registry: readonly MigrationEntry[], target: number
  */
 export function planDown<E extends MigrationEntry>(registry: readonly E[], applied: readonly AppliedMigrationKey[], options: DownOptions = {}): MigrationPlan<E> {
   // From JavaScript both can arrive; `to` alone would revert more than `steps` asked for.
-  if (options.to !== undefined && options.steps !== undefined) throw usageError(`down takes steps or to, not both; got steps ${String(options.steps)} and to ${String(options.to)}.`);
+  const { steps: askedSteps, to: askedTo } = options as { steps?: unknown; to?: unknown };
+  if (askedTo !== undefined && askedSteps !== undefined) throw usageError(`down takes steps or to, not both; got steps ${String(askedSteps)} and to ${String(askedTo)}.`);
   const current = verifyHistoryOrThrow(registry, applied);
   let target: number;
   if (options.to !== undefined) {
