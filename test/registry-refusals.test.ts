@@ -3,6 +3,7 @@
  * the cases list the ways a registry can break them.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import { MigrationManager } from "../src/entries/better-sqlite3.js";
@@ -172,4 +173,24 @@ test("an entry whose flags are not booleans, whose kind is unknown or whose body
   } finally {
     db.close();
   }
+});
+
+test("a registry array changed after the manager was made changes nothing: the manager runs the registry it checked", () => {
+  // In a child with a time limit: an unchecked entry pushed afterwards (no disableForeignKeys) once made up() spin forever.
+  const script = `
+    import Database from "better-sqlite3";
+    import { MigrationManager } from ${JSON.stringify(new URL("../src/entries/better-sqlite3.ts", import.meta.url).href)};
+    const entry = (version, fields = {}) => ({ kind: "sql", version, name: "t" + version, file: "migrations/" + version + ".sql", description: null, checksum: "c" + version,
+      reversible: true, transaction: true, disableForeignKeys: false, upSql: "CREATE TABLE t" + version + " (id INTEGER)", downSql: "DROP TABLE t" + version, ...fields });
+    const migrations = [entry(1), entry(2)];
+    const manager = new MigrationManager(new Database(":memory:"), migrations);
+    migrations.push(entry(3, { disableForeignKeys: undefined }));
+    migrations[1] = entry(2, { squashedInto: null });
+    const result = manager.up();
+    console.log(JSON.stringify({ steps: result.steps.map((step) => step.version), latest: manager.migrations.length }));
+  `;
+  const child = spawnSync(process.execPath, ["--import", import.meta.resolve("tsx"), "--input-type=module", "-e", script], { encoding: "utf8", timeout: 20_000 });
+  assert.equal(child.signal, null, "up() did not end");
+  assert.equal(child.status, 0, child.stderr);
+  assert.deepEqual(JSON.parse(child.stdout), { steps: [1, 2], latest: 2 });
 });

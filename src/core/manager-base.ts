@@ -27,7 +27,7 @@ const MAX_BUSY_TIMEOUT_MS = 2_147_483_647;
 export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Async extends boolean, D extends DriverIdentity<Db> = Driver<Db>> {
   /** The native connection passed in; the manager never closes it. */
   readonly db: Db;
-  /** The registry passed in, checked on construction. */
+  /** A frozen copy of the registry passed in, as checked on construction. */
   readonly migrations: R;
   /** The driver, for the safety nets, which run their own steps through {@link run}. */
   readonly driver: D;
@@ -45,6 +45,8 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
   constructor(driver: D, migrations: R, props: MigrationManagerProps = {}, dialect?: Dialect) {
     this.driver = driver;
     this.db = driver.connection;
+    // A copy: entries pushed or replaced in the app's array afterwards would run unchecked (one without disableForeignKeys made `up` spin forever).
+    migrations = Object.freeze([...migrations]) as unknown as R;
     this.migrations = migrations;
     this.props = props;
     assertRegistryForDriver(migrations, driver.dialect, driver.name);
