@@ -337,7 +337,7 @@ export function describeStatus(registry: MigrationRegistry, applied: readonly Ap
   });
   const problem = findHistoryProblem(
     registry,
-    applied.map((row) => ({ version: row.version, checksum: row.checksum, startedAt: row.state === "started" ? row.appliedAt : null })),
+    applied.map((row) => ({ version: row.version, checksum: row.checksum, startedAt: row.state === "started" ? (row.appliedAt ?? "") : null })),
   );
   const currentVersion = highestAppliedVersion(applied);
   // A version a squash replaced is built by the squash, not run: where nothing of 1..squash is recorded, `up` runs only the squash, so the rows list what it runs.
