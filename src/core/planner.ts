@@ -106,13 +106,14 @@ const FIELD_SHAPES: readonly (readonly [field: string, fits: (value: unknown) =>
 ];
 
 const SQL_FIELDS = new Set(["upSql", "downSql", "sqlLines"]);
+const FLAGS = new Set(["reversible", "transaction", "disableForeignKeys"]);
 
 /** What makes an entry unusable as the runtime reads it (a field of the wrong type, an unknown kind, a body missing), or `null`; SQL behind a generated getter is not built to check it. */
 function findEntryShapeProblem(entry: MigrationEntry): string | null {
   const { version, kind } = entry as { version: number; kind: unknown };
   for (const [field, fits, wanted] of FIELD_SHAPES) {
-    // upSql, downSql and sqlLines belong to SQL entries, and a generated getter builds its SQL when read.
-    if (SQL_FIELDS.has(field) && (kind !== "sql" || Object.getOwnPropertyDescriptor(entry, field)?.get !== undefined)) continue;
+    // upSql, downSql and sqlLines belong to SQL entries; a generated getter (of a text field, in an older gen's registries) builds its SQL when read. Flags are read as they are.
+    if ((SQL_FIELDS.has(field) && kind !== "sql") || (!FLAGS.has(field) && Object.getOwnPropertyDescriptor(entry, field)?.get !== undefined)) continue;
     const value = (entry as unknown as Record<string, unknown>)[field];
     if (!fits(value)) return `migration ${version} has ${field} = ${showValue(value)}, but it must be ${wanted}`;
   }
