@@ -122,6 +122,18 @@ await describeEachDriver("refusals", { quickOn: ["better-sqlite3", "sql.js"] }, 
     assert.deepEqual(db.rows("SELECT name FROM sqlite_master"), []);
   });
 
+  test("a busy timeout that is not a number of milliseconds from 0 to 2^31 - 1 is refused with USAGE at construction, before any SQL", async (t) => {
+    const project = createTestProject(t, { fixture: "runtime/side-effects" });
+    const migrations = await project.load();
+    const db = await h.open(project.databasePath());
+    t.after(() => db.close());
+    // NaN made the wait for a live owner's started row never end (no wait reaches NaN); the others reach SQLite as a busy_timeout it cannot take, or wrap to no wait at all.
+    for (const busyTimeoutMs of [NaN, -1, Infinity, 2 ** 31, "5000"]) {
+      assert.throws(() => db.manager(migrations, { busyTimeoutMs: busyTimeoutMs as number }), stepwiseFailure({ code: "USAGE" }), String(busyTimeoutMs));
+    }
+    assert.deepEqual(db.rows("SELECT name FROM sqlite_master"), []);
+  });
+
   test("a hand-edited registry that breaks the version rules is refused on construction", async (t) => {
     const project = createTestProject(t, { fixture: "runtime/side-effects" });
     const migrations = await project.load();

@@ -160,4 +160,42 @@ await describeEachDriver("interrupted transaction: false migrations", { quickOn:
     await new Promise((resolve) => owner.once("exit", resolve));
     assert.throws(() => db.manager(migrations, { busyTimeoutMs: 200 }).up(), { code: "INCOMPLETE_MIGRATION" });
   });
+
+  test("a started row with no applied_at, in a history table made without NOT NULL, is still interrupted: status and up report it, up does not pass it", async (t) => {
+    const project = createTestProject(t, { fixture: "interrupted-non-transactional" });
+    const migrations = await project.load();
+    const db = await h.open(project.databasePath());
+    t.after(() => db.close());
+    db.manager(migrations).up({ to: 1 });
+    // Another tool's (or a hand-made) history table has the columns but not the constraints; read by applied_at, the row passed for applied and up ran migration 3.
+    db.exec(
+      "ALTER TABLE schema_migrations RENAME TO old_history; CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT, checksum TEXT, applied_at TEXT, duration_ms INTEGER, state TEXT, owner TEXT); INSERT INTO schema_migrations SELECT version, name, checksum, applied_at, duration_ms, state, owner FROM old_history; DROP TABLE old_history",
+    );
+    db.driver.run("INSERT INTO schema_migrations (version, name, checksum, applied_at, state) VALUES (2, ?, ?, NULL, 'started')", [migrations[1]!.name, migrations[1]!.checksum]);
+    assert.equal(db.manager(migrations).status().problem?.code, "INCOMPLETE_MIGRATION");
+    assert.throws(() => db.manager(migrations, { busyTimeoutMs: 200 }).up(), stepwiseFailure({ code: "INCOMPLETE_MIGRATION", version: 2 }));
+    assert.deepEqual(
+      db.rows("SELECT version FROM schema_migrations ORDER BY version").map((row) => row.version),
+      [1, 2],
+    );
+  });
+
+  test("a started row whose owner pid names no single process (0 or below, as a hand edit leaves it) is interrupted, not running: up refuses at once, repair resolves it", async (t) => {
+    const project = createTestProject(t, { fixture: "interrupted-non-transactional" });
+    const migrations = await project.load();
+    const db = await h.open(project.databasePath());
+    t.after(() => db.close());
+    db.manager(migrations).up({ to: 1 });
+    // Signal 0 to pid 0 or -1 reaches a process group, which always answers: such an owner read as alive left the row unrepairable.
+    for (const pid of [0, -1]) {
+      db.driver.run("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state, owner) VALUES (2, ?, ?, ?, NULL, 'started', ?)", [
+        migrations[1]!.name,
+        migrations[1]!.checksum,
+        new Date().toISOString(),
+        serializeMigrationOwner({ ...currentMigrationOwner(), token: "another process", pid }),
+      ]);
+      assert.throws(() => db.manager(migrations, { busyTimeoutMs: 200 }).up(), stepwiseFailure({ code: "INCOMPLETE_MIGRATION", version: 2 }), String(pid));
+      assert.equal(repairIncompleteMigration(db.manager(migrations), { version: 2, resolution: "forget" }).currentVersion, 1, String(pid));
+    }
+  });
 });

@@ -3,6 +3,7 @@
  * the cases list the ways a registry can break them.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import { MigrationManager } from "../src/entries/better-sqlite3.js";
@@ -79,6 +80,21 @@ const cases: Record<string, MigrationRegistry> = {
   "an unknown kind": withLast(sqlEntry(3, { kind: "js" })),
   "a SQL entry without upSql": withLast((({ upSql: _upSql, ...rest }) => rest)(sqlEntry(3) as MigrationEntry & { upSql: string })),
   "a module without up": withLast({ ...moduleEntry(3, true, true), module: { down: () => undefined } }),
+  // A squashedInto that names no squash would skip the migration: never run, never recorded.
+  "squashedInto null": withLast(sqlEntry(3, { squashedInto: null })),
+  "squashedInto as text": withLast(sqlEntry(3, { squashedInto: "3" })),
+  "squashedInto past the registry": withLast(sqlEntry(3, { squashedInto: 9 })),
+  "squashedInto an earlier version": withLast(sqlEntry(3, { squashedInto: 1 })),
+  "squashedInto a version that is no squash": [sqlEntry(1), sqlEntry(2, { squashedInto: 3 }), sqlEntry(3)],
+  "a squash whose earlier versions it does not replace": withLast(sqlEntry(3, { squashedInto: 3 })),
+  "a squash of 1 to 3": [1, 2].map((version) => sqlEntry(version, { squashedInto: 3, upSql: "", downSql: null, reversible: false })).concat(sqlEntry(3, { squashedInto: 3 })),
+  "a numeric name": withLast(sqlEntry(3, { name: 3 })),
+  "no file": withLast(sqlEntry(3, { file: undefined })),
+  "a numeric description": withLast(sqlEntry(3, { description: 3 })),
+  "a null legacyChecksum": withLast(sqlEntry(3, { legacyChecksum: null })),
+  "a numeric upSql": withLast(sqlEntry(3, { upSql: 42 })),
+  "a numeric downSql": withLast(sqlEntry(3, { downSql: 7 })),
+  "sqlLines as text": withLast(sqlEntry(3, { sqlLines: "1" })),
   "a postgres entry last": withLast(sqlEntry(3, { dialect: "postgres" })),
   "an explicit sqlite dialect": withLast(sqlEntry(3, { dialect: "sqlite" })),
 };
@@ -96,7 +112,7 @@ test("a manager refuses each broken registry with the checks' code, the dialect 
 });
 
 test("a manager accepts each clean registry and refuses every broken one with a registry code", () => {
-  const clean = new Set(["a clean registry", "an empty registry", "modules with and without down", "accessor entries at their flags", "an explicit sqlite dialect"]);
+  const clean = new Set(["a clean registry", "an empty registry", "modules with and without down", "accessor entries at their flags", "an explicit sqlite dialect", "a squash of 1 to 3"]);
   const db = new Database(":memory:");
   try {
     for (const [name, migrations] of Object.entries(cases)) {
@@ -125,6 +141,18 @@ test("an entry whose flags are not booleans, whose kind is unknown or whose body
       ["an unknown kind", /\bkind\b/],
       ["a SQL entry without upSql", /\bupSql\b/],
       ["a module without up", /\bup\b/],
+      ["squashedInto null", /\bsquashedInto\b/],
+      ["squashedInto as text", /\bsquashedInto\b/],
+      ["squashedInto past the registry", /\bsquashedInto\b/],
+      ["squashedInto an earlier version", /\bsquashedInto\b/],
+      ["a squash whose earlier versions it does not replace", /\bsquashedInto\b/],
+      ["a numeric name", /\bname\b/],
+      ["no file", /\bfile\b/],
+      ["a numeric description", /\bdescription\b/],
+      ["a null legacyChecksum", /\blegacyChecksum\b/],
+      ["a numeric upSql", /\bupSql\b/],
+      ["a numeric downSql", /\bdownSql\b/],
+      ["sqlLines as text", /\bsqlLines\b/],
     ];
     for (const [name, field] of shapes) {
       assert.throws(
@@ -134,7 +162,7 @@ test("an entry whose flags are not booleans, whose kind is unknown or whose body
           const [problem, ...rest] = error.details?.problems ?? [];
           assert.equal(rest.length, 0, name);
           assert.equal(problem?.version, 3, name);
-          assert.equal(problem?.file, (cases[name]![2] as MigrationEntry).file, name);
+          assert.equal(problem?.file, (cases[name]![2] as MigrationEntry).file ?? null, name);
           assert.match(problem?.message ?? "", field, name);
           return true;
         },
@@ -145,4 +173,24 @@ test("an entry whose flags are not booleans, whose kind is unknown or whose body
   } finally {
     db.close();
   }
+});
+
+test("a registry array changed after the manager was made changes nothing: the manager runs the registry it checked", () => {
+  // In a child with a time limit: an unchecked entry pushed afterwards (no disableForeignKeys) once made up() spin forever.
+  const script = `
+    import Database from "better-sqlite3";
+    import { MigrationManager } from ${JSON.stringify(new URL("../src/entries/better-sqlite3.ts", import.meta.url).href)};
+    const entry = (version, fields = {}) => ({ kind: "sql", version, name: "t" + version, file: "migrations/" + version + ".sql", description: null, checksum: "c" + version,
+      reversible: true, transaction: true, disableForeignKeys: false, upSql: "CREATE TABLE t" + version + " (id INTEGER)", downSql: "DROP TABLE t" + version, ...fields });
+    const migrations = [entry(1), entry(2)];
+    const manager = new MigrationManager(new Database(":memory:"), migrations);
+    migrations.push(entry(3, { disableForeignKeys: undefined }));
+    migrations[1] = entry(2, { squashedInto: null });
+    const result = manager.up();
+    console.log(JSON.stringify({ steps: result.steps.map((step) => step.version), latest: manager.migrations.length }));
+  `;
+  const child = spawnSync(process.execPath, ["--import", import.meta.resolve("tsx"), "--input-type=module", "-e", script], { encoding: "utf8", timeout: 20_000 });
+  assert.equal(child.signal, null, "up() did not end");
+  assert.equal(child.status, 0, child.stderr);
+  assert.deepEqual(JSON.parse(child.stdout), { steps: [1, 2], latest: 2 });
 });

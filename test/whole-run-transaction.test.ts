@@ -89,6 +89,25 @@ await describeEachDriver("whole-run transaction", (h) => {
     assert.deepEqual(again.steps, [], "a second run changes nothing");
   });
 
+  test("an up or down option a JavaScript caller got wrong is USAGE before anything runs: a transaction mode not each or all, down with both steps and to", async (t) => {
+    const project = createTestProject(t, { fixture: "whole-run-fails-at-3" });
+    const migrations = await project.load();
+    const db = await h.open(project.databasePath());
+    t.after(() => db.close());
+    const manager = db.manager(migrations);
+    // Read as "each", these committed migrations 1 and 2 of a run the caller meant to be all or nothing.
+    for (const transaction of ["All", true, "each "]) {
+      assert.throws(() => manager.up({ transaction: transaction as "all" }), { code: "USAGE" }, String(transaction));
+    }
+    assert.deepEqual(db.tableNames(), []);
+    manager.up({ to: 2 });
+    assert.throws(() => manager.down({ to: 0, transaction: "ALL" as "all" }), { code: "USAGE" });
+    // `to` won silently: two migrations reverted where `steps` asked for one.
+    assert.throws(() => manager.down({ steps: 1, to: 0 } as unknown as { steps: number }), { code: "USAGE" });
+    assert.throws(() => manager.planDown({ steps: 1, to: 0 } as unknown as { steps: number }), { code: "USAGE" });
+    assert.equal(manager.currentVersion(), 2);
+  });
+
   test('up({ transaction: "all" }) refuses, before anything runs, when a pending migration has transaction: false', async (t) => {
     const project = createTestProject(t, { fixture: "whole-run-non-transactional" });
     const migrations = await project.load();

@@ -13,6 +13,7 @@ import {
   migrationInProgressError,
   transactionEscapedError,
   unmanagedDatabaseError,
+  usageError,
   withLocation,
   classifySafely,
   toPlainError,
@@ -121,9 +122,12 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   private *runPlan(direction: MigrationDirection, options: { readonly transaction?: TransactionMode }, plan: (applied: AppliedMigrationKey[]) => MigrationPlan<R[number]>): Step<MigrationResult> {
+    const mode = options.transaction ?? DEFAULT_TRANSACTION_MODE;
+    // Any other value read as "each" would commit migration by migration a run the caller meant to be all or nothing.
+    if (mode !== "each" && mode !== "all") throw usageError(`transaction must be "each" or "all"; got ${JSON.stringify(mode) ?? String(mode)}.`);
     yield* refuseOpenTransaction(this.settings.driverName, direction);
     this.referencingTables.forget();
-    const all = (options.transaction ?? DEFAULT_TRANSACTION_MODE) === "all";
+    const all = mode === "all";
     const replan = function* (this: Executor<R>, applied: AppliedMigrationKey[]): Step<MigrationPlan<R[number]>> {
       const fresh = plan(applied);
       if (all && this.settings.capabilities.atomicBatch) {

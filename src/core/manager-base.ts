@@ -20,11 +20,14 @@ export interface RunOptions {
 
 const WRITES: RunOptions = { exclusive: true };
 
+/** The longest busy timeout SQLite's 32-bit `busy_timeout` holds. */
+const MAX_BUSY_TIMEOUT_MS = 2_147_483_647;
+
 /** The manager's shared body; `Async` says whether its methods return promises, `D` is its driver type. */
 export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Async extends boolean, D extends DriverIdentity<Db> = Driver<Db>> {
   /** The native connection passed in; the manager never closes it. */
   readonly db: Db;
-  /** The registry passed in, checked on construction. */
+  /** A frozen copy of the registry passed in, as checked on construction. */
   readonly migrations: R;
   /** The driver, for the safety nets, which run their own steps through {@link run}. */
   readonly driver: D;
@@ -37,16 +40,23 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
    * @param dialect the SQL the executor writes, where the driver's storage needs its own.
    * @throws `REGISTRY_DIALECT_MISMATCH` when the registry was generated for another dialect than the driver's.
    * @throws `REGISTRY_INVALID` when the registry breaks the version rules.
+   * @throws `USAGE` when `busyTimeoutMs` is not a number of milliseconds from 0 to 2^31 - 1.
    */
   constructor(driver: D, migrations: R, props: MigrationManagerProps = {}, dialect?: Dialect) {
     this.driver = driver;
     this.db = driver.connection;
+    // A copy: entries pushed or replaced in the app's array afterwards would run unchecked (one without disableForeignKeys made `up` spin forever).
+    migrations = Object.freeze([...migrations]) as unknown as R;
     this.migrations = migrations;
     this.props = props;
     assertRegistryForDriver(migrations, driver.dialect, driver.name);
+    const busyTimeoutMs = props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    // NaN would make every wait for a lock or a live owner endless (no wait reaches it); past 2^31 - 1, SQLite's busy_timeout and a timer wrap to no wait at all.
+    if (typeof busyTimeoutMs !== "number" || !(busyTimeoutMs >= 0 && busyTimeoutMs <= MAX_BUSY_TIMEOUT_MS))
+      throw usageError(`busyTimeoutMs must be a number of milliseconds from 0 to ${MAX_BUSY_TIMEOUT_MS}; got ${String(busyTimeoutMs)}.`);
     this.executor = new Executor(migrations, {
       tableName: props.tableName ?? DEFAULT_TABLE_NAME,
-      busyTimeoutMs: props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
+      busyTimeoutMs,
       progressIntervalMs: props.progressIntervalMs,
       onEvent: props.onEvent,
       logger: props.logger ?? null,

@@ -60,6 +60,8 @@ export function assessMigrationOwner(owner: MigrationOwner | null, lock: "held" 
 }
 
 function isProcessAlive(pid: number): boolean {
+  // 0 and below name a process group (or every process), which answers signal 0 whoever recorded it.
+  if (pid < 1) return false;
   try {
     process.kill(pid, 0);
   } catch (error) {

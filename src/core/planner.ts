@@ -17,6 +17,7 @@ import {
   registryDialectMismatchError,
   registryInvalidError,
   toPlainError,
+  usageError,
 } from "./error-factories.js";
 
 /** What the history table knows about one migration. */
@@ -71,7 +72,7 @@ export function findRegistryProblems(registry: MigrationRegistry): RegistryProbl
       message = `migration ${entry.version} has no checksum`;
     } else {
       // A hand-written or hand-edited entry: a missing flag would otherwise be read as false (no transaction) or as a change of settings on every step.
-      message = findEntryShapeProblem(entry);
+      message = findEntryShapeProblem(entry) ?? findSquashProblem(registry, entry);
       if (message === null && entry.disableForeignKeys && !entry.transaction) {
         message = `migration ${entry.version} disables foreign keys but runs without a transaction, so violations could not be rolled back`;
       } else if (message === null && entry.reversible !== hasDown(entry)) {
@@ -83,15 +84,54 @@ export function findRegistryProblems(registry: MigrationRegistry): RegistryProbl
   return problems;
 }
 
-/** What makes an entry unusable as the runtime reads it (a flag that is not a boolean, an unknown kind, a body missing), or `null`; SQL behind a generated getter is not built to check it. */
+const isText = (value: unknown) => typeof value === "string";
+const isLine = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 1;
+
+/** Each field the runtime reads as it is, with what it must hold: a name it writes to the history, a checksum list it splits, SQL it runs, lines it reports. */
+const FIELD_SHAPES: readonly (readonly [field: string, fits: (value: unknown) => boolean, wanted: string])[] = [
+  ["reversible", (value) => typeof value === "boolean", "true or false"],
+  ["transaction", (value) => typeof value === "boolean", "true or false"],
+  ["disableForeignKeys", (value) => typeof value === "boolean", "true or false"],
+  ["name", isText, "text"],
+  ["file", isText, "text"],
+  ["description", (value) => value == null || isText(value), "text, null, or left out"],
+  ["legacyChecksum", (value) => value === undefined || isText(value), "text, or left out"],
+  ["upSql", isText, "text"],
+  ["downSql", (value) => value === null || isText(value), "text or null"],
+  [
+    "sqlLines",
+    (value) => value === undefined || (Array.isArray(value) && value.length === 2 && isLine(value[0]) && (value[1] === null || isLine(value[1]))),
+    "[up line, down line or null], or left out",
+  ],
+];
+
+const SQL_FIELDS = new Set(["upSql", "downSql", "sqlLines"]);
+const FLAGS = new Set(["reversible", "transaction", "disableForeignKeys"]);
+
+/** What makes an entry unusable as the runtime reads it (a field of the wrong type, an unknown kind, a body missing), or `null`; SQL behind a generated getter is not built to check it. */
 function findEntryShapeProblem(entry: MigrationEntry): string | null {
   const { version, kind } = entry as { version: number; kind: unknown };
-  for (const flag of ["reversible", "transaction", "disableForeignKeys"] as const) {
-    if (typeof entry[flag] !== "boolean") return `migration ${version} has ${flag} = ${showValue(entry[flag])}, but it must be true or false`;
+  for (const [field, fits, wanted] of FIELD_SHAPES) {
+    // upSql, downSql and sqlLines belong to SQL entries; a generated getter (of a text field, in an older gen's registries) builds its SQL when read. Flags are read as they are.
+    if ((SQL_FIELDS.has(field) && kind !== "sql") || (!FLAGS.has(field) && Object.getOwnPropertyDescriptor(entry, field)?.get !== undefined)) continue;
+    const value = (entry as unknown as Record<string, unknown>)[field];
+    if (!fits(value)) return `migration ${version} has ${field} = ${showValue(value)}, but it must be ${wanted}`;
   }
-  if (kind === "sql") return "upSql" in entry ? null : `migration ${version} is a SQL migration with no upSql`;
+  if (kind === "sql") return null;
   if (kind === "ts") return typeof (entry as ModuleMigrationEntry).module?.up === "function" ? null : `migration ${version} is a TypeScript migration whose module has no up function`;
   return `migration ${version} has kind = ${showValue(kind)}, but it must be "sql" or "ts"`;
+}
+
+/**
+ * What is wrong with `entry.squashedInto`, or `null`: it must name a squash (an entry whose `squashedInto` is its own version) at or after `entry`, and every version before a squash is one it
+ * replaced. Any other value would have `up` skip the migration, neither run nor recorded.
+ */
+function findSquashProblem(registry: MigrationRegistry, entry: MigrationEntry): string | null {
+  const { version, squashedInto: squash } = entry;
+  if (squash === undefined) return null;
+  const names = Number.isSafeInteger(squash) && squash >= version && registry[squash - 1]?.squashedInto === squash;
+  if (names && (version === 1 || registry[version - 2]?.squashedInto === squash)) return null;
+  return `migration ${version} has squashedInto = ${showValue(squash)}, but it must be the version of the squash that replaced it (one at or after it, whose own squashedInto is its version, replacing every version before it)`;
 }
 
 function showValue(value: unknown): string {
@@ -221,6 +261,9 @@ function describeTargetAbove(registry: readonly MigrationEntry[], target: number
  * nothing applied, an empty plan: nothing to revert is not a failure, as nothing pending is not one for `up`.
  */
 export function planDown<E extends MigrationEntry>(registry: readonly E[], applied: readonly AppliedMigrationKey[], options: DownOptions = {}): MigrationPlan<E> {
+  // From JavaScript both can arrive; `to` alone would revert more than `steps` asked for.
+  const { steps: askedSteps, to: askedTo } = options as { steps?: unknown; to?: unknown };
+  if (askedTo !== undefined && askedSteps !== undefined) throw usageError(`down takes steps or to, not both; got steps ${String(askedSteps)} and to ${String(askedTo)}.`);
   const current = verifyHistoryOrThrow(registry, applied);
   let target: number;
   if (options.to !== undefined) {
@@ -295,7 +338,7 @@ export function describeStatus(registry: MigrationRegistry, applied: readonly Ap
   });
   const problem = findHistoryProblem(
     registry,
-    applied.map((row) => ({ version: row.version, checksum: row.checksum, startedAt: row.state === "started" ? row.appliedAt : null })),
+    applied.map((row) => ({ version: row.version, checksum: row.checksum, startedAt: row.state === "started" ? (row.appliedAt ?? "") : null })),
   );
   const currentVersion = highestAppliedVersion(applied);
   // A version a squash replaced is built by the squash, not run: where nothing of 1..squash is recorded, `up` runs only the squash, so the rows list what it runs.
