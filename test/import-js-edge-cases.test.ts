@@ -1,8 +1,6 @@
 /**
  * Hostile and real-world inputs for the JavaScript tools' import and adopt: migrations as real projects write them (CommonJS objects, quoted config keys, commented-out exports, helpers beside
  * them, names with dots and spaces), and histories the tools leave behind (a lock still held, extra or missing entries), each checked against a database the tool itself made.
- * The round trips through each tool's own migrator and templates take 20–35 s each, so only the full run takes them
- * (`FULL_RUN_ONLY`, test/support/tier.ts); the refusals run in every run.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -19,7 +17,6 @@ import { JSONStorage, Umzug } from "umzug";
 import { repoRoot, runCli } from "./support/project.js";
 import { migrateWithKnex, migrateWithNodePgMigrate, migrateWithUmzug, storageOf } from "./support/js-tool-migrators.js";
 import { cliOn, jsToolProject, newTarget, runJsToolRoundTrip, type JsToolCase, type Json, type Target } from "./support/js-tool-import.js";
-import { FULL_RUN_ONLY } from "./support/tier.js";
 
 const KNEX_FILES: Record<string, string> = {
   // A CommonJS folder in an ES module app, as a long-lived Knex project's is.
@@ -94,24 +91,20 @@ module.exports = { up, down, config };
 `,
 };
 
-test(
-  "knex as real projects write it: module.exports of declared functions, a config left in comments, quoted config keys, TypeScript, raw bindings, a SQLite table rebuild, a nested transaction",
-  { skip: FULL_RUN_ONLY },
-  async (t) => {
-    const spec: JsToolCase = { tool: "knex", dialect: "sqlite", files: KNEX_FILES, packages: ["knex"], toolTables: ["knex_migrations", "knex_migrations_lock"], migrate: migrateWithKnex };
-    const { imported } = await runJsToolRoundTrip(t, spec, 2);
-    assert.deepEqual(
-      imported.migrations.map((migration: Json) => [migration.file, migration.transaction]),
-      [
-        ["001_init.ts", true],
-        ["002_posts.ts", false],
-        ["003_drop_legacy.ts", true],
-        ["004_tags.ts", true],
-        ["005_audit.ts", false],
-      ],
-    );
-  },
-);
+test("knex as real projects write it: module.exports of declared functions, a config left in comments, quoted config keys, TypeScript, raw bindings, a SQLite table rebuild, a nested transaction", async (t) => {
+  const spec: JsToolCase = { tool: "knex", dialect: "sqlite", files: KNEX_FILES, packages: ["knex"], toolTables: ["knex_migrations", "knex_migrations_lock"], migrate: migrateWithKnex };
+  const { imported } = await runJsToolRoundTrip(t, spec, 2);
+  assert.deepEqual(
+    imported.migrations.map((migration: Json) => [migration.file, migration.transaction]),
+    [
+      ["001_init.ts", true],
+      ["002_posts.ts", false],
+      ["003_drop_legacy.ts", true],
+      ["004_tags.ts", true],
+      ["005_audit.ts", false],
+    ],
+  );
+});
 
 /** Migrates a SQLite `target` with Kysely's Migrator and FileMigrationProvider: all migrations, or up to the `count`th. */
 async function migrateWithKysely(target: Target, dir: string, count?: number): Promise<string[]> {
@@ -189,35 +182,31 @@ export const up = async (db: Kysely<any>) => {
 `,
 };
 
-test(
-  "kysely as real projects write it: shared helpers beside the migrations (skipped: comments and a factory's returned up are no sign), a migration the factory made, names with dots and spaces, .mts, the sql tag, alterTable, a default export",
-  { skip: FULL_RUN_ONLY },
-  async (t) => {
-    const spec: JsToolCase = {
-      tool: "kysely",
-      dialect: "sqlite",
-      files: KYSELY_FILES,
-      packages: ["kysely"],
-      toolTables: ["kysely_migration", "kysely_migration_lock"],
-      migrate: migrateWithKysely,
-      importArgs: ["--empty-down", "no-op"],
-    };
-    const { imported, project } = await runJsToolRoundTrip(t, spec, 1);
-    assert.deepEqual(
-      imported.migrations.map((migration: Json) => [migration.file, migration.originalId]),
-      [
-        ["001_init.ts", "2024.01.01.init"],
-        ["002_add_email.ts", "2024.01.02 add email"],
-        ["003_index.ts", "2024.01.03-index"],
-        ["004_countries.ts", "2024.01.04_countries"],
-      ],
-    );
-    // The helper is part of each importing wrapper's checksum: an edit to it is a stale registry.
-    const helper = path.join(project.root, "kysely-migrations", "columns.ts");
-    writeFileSync(helper, readFileSync(helper, "utf8").replace('"now"', '"today"'));
-    assert.equal((await runCli(["gen", "--check"], { cwd: project.root })).code, 1);
-  },
-);
+test("kysely as real projects write it: shared helpers beside the migrations (skipped: comments and a factory's returned up are no sign), a migration the factory made, names with dots and spaces, .mts, the sql tag, alterTable, a default export", async (t) => {
+  const spec: JsToolCase = {
+    tool: "kysely",
+    dialect: "sqlite",
+    files: KYSELY_FILES,
+    packages: ["kysely"],
+    toolTables: ["kysely_migration", "kysely_migration_lock"],
+    migrate: migrateWithKysely,
+    importArgs: ["--empty-down", "no-op"],
+  };
+  const { imported, project } = await runJsToolRoundTrip(t, spec, 1);
+  assert.deepEqual(
+    imported.migrations.map((migration: Json) => [migration.file, migration.originalId]),
+    [
+      ["001_init.ts", "2024.01.01.init"],
+      ["002_add_email.ts", "2024.01.02 add email"],
+      ["003_index.ts", "2024.01.03-index"],
+      ["004_countries.ts", "2024.01.04_countries"],
+    ],
+  );
+  // The helper is part of each importing wrapper's checksum: an edit to it is a stale registry.
+  const helper = path.join(project.root, "kysely-migrations", "columns.ts");
+  writeFileSync(helper, readFileSync(helper, "utf8").replace('"now"', '"today"'));
+  assert.equal((await runCli(["gen", "--check"], { cwd: project.root })).code, 1);
+});
 
 const PGM_FILES: Record<string, string> = {
   // 17 digits are a UTC time: 2023-11-14, before the 13-digit millisecond timestamps below though it sorts after them as text. A dollar-quoted function holds semicolons.
@@ -301,38 +290,34 @@ test("CommonJS in a file Node loads as an ES module (node-pg-migrate's loader ru
   }
 });
 
-test(
-  "node-pg-migrate as real projects write it: 13- and 17-digit prefixes in one folder, dollar-quoted SQL, a concurrent index with noTransaction(), a reversed renameColumn, a commented-out noTransaction()",
-  { skip: FULL_RUN_ONLY },
-  async (t) => {
-    const spec: JsToolCase = {
-      tool: "node-pg-migrate",
-      dialect: "postgres",
-      files: PGM_FILES,
-      packages: ["node-pg-migrate"],
-      toolTables: ["pgmigrations"],
-      migrate: migrateWithNodePgMigrate,
-    };
-    const { imported, project } = await runJsToolRoundTrip(t, spec, 2);
-    assert.deepEqual(
-      imported.migrations.map((migration: Json) => [migration.file, migration.transaction]),
-      [
-        ["001_touch.sql", true],
-        ["002_users.ts", true],
-        ["003_index.ts", false],
-        ["004_rename.ts", true],
-        ["005_nickname.ts", false],
-        ["006_posts.ts", true],
-      ],
-    );
-    // Down all the way and up again: the reversed rename and the concurrent index's down run as node-pg-migrate would.
-    const target = await newTarget(t, project, "postgres", "round");
-    assert.equal((await cliOn(project, target, "up")).code, 0);
-    const down = await cliOn(project, target, "down", "--to", "0");
-    assert.equal(down.code, 0, JSON.stringify(down.json));
-    assert.equal((await cliOn(project, target, "up")).code, 0);
-  },
-);
+test("node-pg-migrate as real projects write it: 13- and 17-digit prefixes in one folder, dollar-quoted SQL, a concurrent index with noTransaction(), a reversed renameColumn, a commented-out noTransaction()", async (t) => {
+  const spec: JsToolCase = {
+    tool: "node-pg-migrate",
+    dialect: "postgres",
+    files: PGM_FILES,
+    packages: ["node-pg-migrate"],
+    toolTables: ["pgmigrations"],
+    migrate: migrateWithNodePgMigrate,
+  };
+  const { imported, project } = await runJsToolRoundTrip(t, spec, 2);
+  assert.deepEqual(
+    imported.migrations.map((migration: Json) => [migration.file, migration.transaction]),
+    [
+      ["001_touch.sql", true],
+      ["002_users.ts", true],
+      ["003_index.ts", false],
+      ["004_rename.ts", true],
+      ["005_nickname.ts", false],
+      ["006_posts.ts", true],
+    ],
+  );
+  // Down all the way and up again: the reversed rename and the concurrent index's down run as node-pg-migrate would.
+  const target = await newTarget(t, project, "postgres", "round");
+  assert.equal((await cliOn(project, target, "up")).code, 0);
+  const down = await cliOn(project, target, "down", "--to", "0");
+  assert.equal(down.code, 0, JSON.stringify(down.json));
+  assert.equal((await cliOn(project, target, "up")).code, 0);
+});
 
 test("umzug adopt from a JSONStorage file the app edited: an entry the map does not hold, a missing one, a file that is not JSON; each refused with nothing written", async (t) => {
   const files = {
@@ -433,118 +418,110 @@ function fromTemplate(extension: string, table: string): string {
   return template.replace(/(=>|Promise<void>) \{\}/g, (_, head: string) => `${head} ${bodies.shift()}`);
 }
 
-test(
-  "node-pg-migrate's own templates, every extension it writes (its .cjs one mixes export and module.exports), migrated by node-pg-migrate, imported, adopted, and type-checked strictly",
-  { skip: FULL_RUN_ONLY },
-  async (t) => {
-    const extensions = [".js", ".cjs", ".mjs", ".ts", ".cts", ".mts", ".sql"];
-    const files = Object.fromEntries(extensions.map((extension, index) => [`${index + 1}_from${extension.replace(".", "_")}${extension}`, fromTemplate(extension, `t${index + 1}`)]));
-    const spec: JsToolCase = { tool: "node-pg-migrate", dialect: "postgres", files, packages: ["node-pg-migrate", "pg", "@types/pg"], toolTables: ["pgmigrations"], migrate: migrateWithNodePgMigrate };
-    const { project, imported } = await runJsToolRoundTrip(t, spec, 3);
-    assert.equal(imported.migrations.length, extensions.length);
-    // The wrappers and the helper under the strictest common settings (errors in stepwise's own sources left out: the package ships declarations).
-    writeFileSync(
-      path.join(project.root, "tsconfig.json"),
-      JSON.stringify({
-        compilerOptions: {
-          module: "NodeNext",
-          moduleResolution: "NodeNext",
-          target: "ES2022",
-          strict: true,
-          exactOptionalPropertyTypes: true,
-          noUncheckedIndexedAccess: true,
-          skipLibCheck: true,
-          noEmit: true,
-          // The stepwise-migrate stub re-exports by file URL, which tsc does not follow: its entries by path.
-          paths: { "stepwise-migrate/*": [path.join(repoRoot, "src", "entries", "*.ts")] },
-        },
-        include: ["migrations"],
-      }),
-    );
-    const checked = spawnSync(process.execPath, [path.join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", "."], { cwd: project.root, encoding: "utf8" });
-    const ours = checked.stdout.split("\n").filter((line) => /^(?:migrations|node-pg-migrate-migrations)\//.test(line));
-    assert.deepEqual(ours, []);
-    // A bundler follows the wrappers' imports to every original, .cts and .mts ones through their .cjs and .mjs specifiers.
-    const bundle = await build({
-      entryPoints: [path.join(project.root, "generated", "registry.ts")],
-      bundle: true,
-      write: false,
-      platform: "node",
-      format: "esm",
-      packages: "external",
-      logLevel: "silent",
-    });
-    for (let index = 1; index <= extensions.length; index++) assert.match(bundle.outputFiles[0]!.text, new RegExp(`\\bt${index}\\b`));
-  },
-);
+test("node-pg-migrate's own templates, every extension it writes (its .cjs one mixes export and module.exports), migrated by node-pg-migrate, imported, adopted, and type-checked strictly", async (t) => {
+  const extensions = [".js", ".cjs", ".mjs", ".ts", ".cts", ".mts", ".sql"];
+  const files = Object.fromEntries(extensions.map((extension, index) => [`${index + 1}_from${extension.replace(".", "_")}${extension}`, fromTemplate(extension, `t${index + 1}`)]));
+  const spec: JsToolCase = { tool: "node-pg-migrate", dialect: "postgres", files, packages: ["node-pg-migrate", "pg", "@types/pg"], toolTables: ["pgmigrations"], migrate: migrateWithNodePgMigrate };
+  const { project, imported } = await runJsToolRoundTrip(t, spec, 3);
+  assert.equal(imported.migrations.length, extensions.length);
+  // The wrappers and the helper under the strictest common settings (errors in stepwise's own sources left out: the package ships declarations).
+  writeFileSync(
+    path.join(project.root, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        module: "NodeNext",
+        moduleResolution: "NodeNext",
+        target: "ES2022",
+        strict: true,
+        exactOptionalPropertyTypes: true,
+        noUncheckedIndexedAccess: true,
+        skipLibCheck: true,
+        noEmit: true,
+        // The stepwise-migrate stub re-exports by file URL, which tsc does not follow: its entries by path.
+        paths: { "stepwise-migrate/*": [path.join(repoRoot, "src", "entries", "*.ts")] },
+      },
+      include: ["migrations"],
+    }),
+  );
+  const checked = spawnSync(process.execPath, [path.join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", "."], { cwd: project.root, encoding: "utf8" });
+  const ours = checked.stdout.split("\n").filter((line) => /^(?:migrations|node-pg-migrate-migrations)\//.test(line));
+  assert.deepEqual(ours, []);
+  // A bundler follows the wrappers' imports to every original, .cts and .mts ones through their .cjs and .mjs specifiers.
+  const bundle = await build({
+    entryPoints: [path.join(project.root, "generated", "registry.ts")],
+    bundle: true,
+    write: false,
+    platform: "node",
+    format: "esm",
+    packages: "external",
+    logLevel: "silent",
+  });
+  for (let index = 1; index <= extensions.length; index++) assert.match(bundle.outputFiles[0]!.text, new RegExp(`\\bt${index}\\b`));
+});
 
-test(
-  "the tools' own templates, written by Knex's migrate.make (js, cjs, ts, mjs: Knex does not load .mjs) and Umzug's create (ts, mjs; its names are dotted times), filled in, migrated by the tool, imported and adopted",
-  { skip: FULL_RUN_ONLY },
-  async (t) => {
-    const knexSpec: JsToolCase = {
-      tool: "knex",
-      dialect: "sqlite",
-      files: { "package.json": '{ "type": "commonjs" }\n' },
-      packages: ["knex"],
-      toolTables: ["knex_migrations", "knex_migrations_lock"],
-      migrate: migrateWithKnex,
-    };
-    const { dir: knexDir } = jsToolProject(t, knexSpec);
-    const maker = knex({ client: "better-sqlite3", connection: { filename: ":memory:" }, useNullAsDefault: true, migrations: { directory: knexDir } });
-    const written: Record<string, string> = { "package.json": '{ "type": "commonjs" }\n' };
-    try {
-      for (const extension of ["js", "cjs", "ts", "mjs"]) {
-        // Without a table name: Knex's js stub's t.timestamp() has no column name, which Knex then refuses.
-        const file = await maker.migrate.make(`create_t_${extension}`, { extension });
-        const table = `t_${extension}`;
-        written[path.basename(file)] = readFileSync(file, "utf8")
-          .replace(/(\bup\b[^{]*\{)/, `$1\n  return knex.schema.createTable("${table}", (t) => t.increments());`)
-          .replace(/(\bdown\b[^{]*\{)/, `$1\n  return knex.schema.dropTable("${table}");`);
-      }
-    } finally {
-      await maker.destroy();
+test("the tools' own templates, written by Knex's migrate.make (js, cjs, ts, mjs: Knex does not load .mjs) and Umzug's create (ts, mjs; its names are dotted times), filled in, migrated by the tool, imported and adopted", async (t) => {
+  const knexSpec: JsToolCase = {
+    tool: "knex",
+    dialect: "sqlite",
+    files: { "package.json": '{ "type": "commonjs" }\n' },
+    packages: ["knex"],
+    toolTables: ["knex_migrations", "knex_migrations_lock"],
+    migrate: migrateWithKnex,
+  };
+  const { dir: knexDir } = jsToolProject(t, knexSpec);
+  const maker = knex({ client: "better-sqlite3", connection: { filename: ":memory:" }, useNullAsDefault: true, migrations: { directory: knexDir } });
+  const written: Record<string, string> = { "package.json": '{ "type": "commonjs" }\n' };
+  try {
+    for (const extension of ["js", "cjs", "ts", "mjs"]) {
+      // Without a table name: Knex's js stub's t.timestamp() has no column name, which Knex then refuses.
+      const file = await maker.migrate.make(`create_t_${extension}`, { extension });
+      const table = `t_${extension}`;
+      written[path.basename(file)] = readFileSync(file, "utf8")
+        .replace(/(\bup\b[^{]*\{)/, `$1\n  return knex.schema.createTable("${table}", (t) => t.increments());`)
+        .replace(/(\bdown\b[^{]*\{)/, `$1\n  return knex.schema.dropTable("${table}");`);
     }
-    // Knex orders them by file name: by timestamp, then (made within one second, sharing one) by the rest of the name.
-    const knexOrder = Object.keys(written)
-      .filter((file) => /\.(js|cjs|ts)$/.test(file))
-      .sort()
-      .map((file, index) => `00${index + 1}_${/_(create_t_\w+)\./.exec(file)![1]}.ts`);
-    const { imported: fromKnex } = await runJsToolRoundTrip(t, { ...knexSpec, files: written }, 1);
-    assert.equal(knexOrder.length, 3);
-    assert.deepEqual(
-      fromKnex.migrations.map((migration: Json) => migration.file),
-      knexOrder,
-    );
+  } finally {
+    await maker.destroy();
+  }
+  // Knex orders them by file name: by timestamp, then (made within one second, sharing one) by the rest of the name.
+  const knexOrder = Object.keys(written)
+    .filter((file) => /\.(js|cjs|ts)$/.test(file))
+    .sort()
+    .map((file, index) => `00${index + 1}_${/_(create_t_\w+)\./.exec(file)![1]}.ts`);
+  const { imported: fromKnex } = await runJsToolRoundTrip(t, { ...knexSpec, files: written }, 1);
+  assert.equal(knexOrder.length, 3);
+  assert.deepEqual(
+    fromKnex.migrations.map((migration: Json) => migration.file),
+    knexOrder,
+  );
 
-    const umzugFiles: Record<string, string> = {};
-    const { dir: umzugDir } = jsToolProject(t, { tool: "umzug", dialect: "sqlite", files: {}, packages: ["umzug"], toolTables: [], migrate: async () => [] });
-    const creator = new Umzug({ migrations: { glob: ["*.{js,ts,mjs}", { cwd: umzugDir }] }, logger: undefined });
-    for (const extension of ["ts", "mjs"]) {
-      await creator.create({ name: `create_u_${extension}.${extension}`, folder: umzugDir, allowConfusingOrdering: true });
-      const file = (await fs.readdir(umzugDir)).find((name) => name.endsWith(`create_u_${extension}.${extension}`))!;
-      const body = `{ params.context.exec("CREATE TABLE u_${extension} (id INTEGER)"); }`;
-      umzugFiles[file] = readFileSync(path.join(umzugDir, file), "utf8")
-        .replace(/params => \{\}/, `(params) => ${body}`)
-        .replace(/MigrationFn = /g, "MigrationFn<any> = ");
-    }
-    const umzugSpec: JsToolCase = {
-      tool: "umzug",
-      dialect: "sqlite",
-      files: umzugFiles,
-      packages: ["umzug"],
-      toolTables: [],
-      migrate: migrateWithUmzug,
-      importArgs: ["--empty-down", "no-op"],
-      adoptArgs: (target) => ["--history-file", storageOf(target)],
-    };
-    const { imported: fromUmzug } = await runJsToolRoundTrip(t, umzugSpec, 1);
-    assert.deepEqual(
-      fromUmzug.migrations.map((migration: Json) => migration.file),
-      ["001_create_u_mjs.ts", "002_create_u_ts.ts"],
-    );
-  },
-);
+  const umzugFiles: Record<string, string> = {};
+  const { dir: umzugDir } = jsToolProject(t, { tool: "umzug", dialect: "sqlite", files: {}, packages: ["umzug"], toolTables: [], migrate: async () => [] });
+  const creator = new Umzug({ migrations: { glob: ["*.{js,ts,mjs}", { cwd: umzugDir }] }, logger: undefined });
+  for (const extension of ["ts", "mjs"]) {
+    await creator.create({ name: `create_u_${extension}.${extension}`, folder: umzugDir, allowConfusingOrdering: true });
+    const file = (await fs.readdir(umzugDir)).find((name) => name.endsWith(`create_u_${extension}.${extension}`))!;
+    const body = `{ params.context.exec("CREATE TABLE u_${extension} (id INTEGER)"); }`;
+    umzugFiles[file] = readFileSync(path.join(umzugDir, file), "utf8")
+      .replace(/params => \{\}/, `(params) => ${body}`)
+      .replace(/MigrationFn = /g, "MigrationFn<any> = ");
+  }
+  const umzugSpec: JsToolCase = {
+    tool: "umzug",
+    dialect: "sqlite",
+    files: umzugFiles,
+    packages: ["umzug"],
+    toolTables: [],
+    migrate: migrateWithUmzug,
+    importArgs: ["--empty-down", "no-op"],
+    adoptArgs: (target) => ["--history-file", storageOf(target)],
+  };
+  const { imported: fromUmzug } = await runJsToolRoundTrip(t, umzugSpec, 1);
+  assert.deepEqual(
+    fromUmzug.migrations.map((migration: Json) => migration.file),
+    ["001_create_u_mjs.ts", "002_create_u_ts.ts"],
+  );
+});
 
 test("what the text cannot tell is refused at its line, not guessed: a Knex config spread from elsewhere, a Kysely module re-exporting everything or exporting a value built elsewhere; nothing written", async (t) => {
   const cases = [

@@ -11,7 +11,6 @@ import { FileMigrationProvider, Kysely, Migrator, PostgresDialect, SqliteDialect
 import pg from "pg";
 import { runCli } from "./support/project.js";
 import { cliOn, jsToolProject, newTarget, runJsToolRoundTrip, schemaOf, type JsToolCase, type Json, type Target } from "./support/js-tool-import.js";
-import { FULL_RUN_ONLY } from "./support/tier.js";
 
 const FILES: Record<string, string> = {
   "001_create_users.ts": `import type { Kysely } from "kysely";
@@ -84,22 +83,18 @@ const kyselyCase = (dialect: "sqlite" | "postgres"): JsToolCase => ({
 });
 
 for (const dialect of ["sqlite", "postgres"] as const) {
-  test(
-    `kysely on ${dialect}: imported in Kysely's order, its db served over stepwise's connection, adopted one behind, up, verify, and a fresh database gets Kysely's schema`,
-    { skip: dialect === "postgres" && FULL_RUN_ONLY },
-    async (t) => {
-      const { imported } = await runJsToolRoundTrip(t, kyselyCase(dialect), 1);
-      assert.deepEqual(
-        imported.migrations.map((migration: Json) => [migration.file, migration.originalId, migration.down]),
-        [
-          ["001_create_users.ts", "001_create_users", "module"],
-          ["002_create_posts.ts", "002_Create_posts", "module"],
-          ["003_add_email.ts", "002_add_email", "none"],
-          ["004_create_tags.ts", "003_create_tags", "module"],
-        ],
-      );
-    },
-  );
+  test(`kysely on ${dialect}: imported in Kysely's order, its db served over stepwise's connection, adopted one behind, up, verify, and a fresh database gets Kysely's schema`, async (t) => {
+    const { imported } = await runJsToolRoundTrip(t, kyselyCase(dialect), 1);
+    assert.deepEqual(
+      imported.migrations.map((migration: Json) => [migration.file, migration.originalId, migration.down]),
+      [
+        ["001_create_users.ts", "001_create_users", "module"],
+        ["002_create_posts.ts", "002_Create_posts", "module"],
+        ["003_add_email.ts", "002_add_email", "none"],
+        ["004_create_tags.ts", "003_create_tags", "module"],
+      ],
+    );
+  });
 }
 
 test("kysely: a history Kysely ran out of name order (allowUnorderedMigrations) is ADOPT_HISTORY_UNORDERED, and nothing is recorded", async (t) => {

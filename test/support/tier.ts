@@ -20,10 +20,3 @@ export const FULL_RUN = SOAK_RUN || process.env.STEPWISE_FULL === "1";
 export function trialCount(name: string, counts: { readonly quick: number; readonly full: number; readonly soak: number }): number {
   return envCount(name, SOAK_RUN ? counts.soak : FULL_RUN ? counts.full : counts.quick);
 }
-
-/**
- * The `skip` option of a test that runs another tool's own migrator end to end (install-shaped
- * projects, the tool's CLI or templates, a strict type check): `false` in the full run, else the
- * reason it skipped. The quick run keeps each importer's behaviour on fixtures in the other tests.
- */
-export const FULL_RUN_ONLY: string | false = FULL_RUN ? false : "runs another tool end to end: the full run (STEPWISE_FULL=1, as .ci/run sets) takes it";
