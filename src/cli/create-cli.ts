@@ -1,6 +1,6 @@
 /** The runtime command line, embeddable in an app's own binary: it declares the program, prints what a command returns and hands any failure to `reportError`; the database libraries come in `drivers`. */
 import { Command, CommanderError, Option } from "commander";
-import { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_TRANSACTION_MODE } from "../core/options.js";
+import { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_TRANSACTION_MODE, TRANSACTION_MODES } from "../core/options.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { DEFAULT_BACKUP_KEEP } from "../safety/backup.js";
 import type { Cli, CliContext, CliIo, CreateCliProps } from "./cli-props.js";
@@ -138,7 +138,7 @@ const transaction = (verb: string) =>
     `"each" commits every migration with its history row on its own; "all" ${verb} the whole run in one transaction, all or nothing ` +
       `(refused before anything runs if a migration of the run has transaction: false, or switches foreign keys off while they are on) (default: "${DEFAULT_TRANSACTION_MODE}")`,
   )
-    .choices(parse.TRANSACTION_MODES)
+    .choices(TRANSACTION_MODES)
     .argParser(singleValued(parse.parseTransactionMode));
 
 /** A command's declaration under `parent`: commander runs its function, then prints its report. */

@@ -2,7 +2,7 @@
 import { Option, type Command } from "commander";
 import type { TargetReport } from "../fleet/migrate-many.js";
 import type { FleetStop } from "../fleet/run-fleet.js";
-import type { TransactionMode } from "../core/options.js";
+import { TRANSACTION_MODES, type TransactionMode } from "../core/options.js";
 import type { MigrationRegistry } from "../core/types.js";
 import type { CommandScope } from "./database-target.js";
 import { createFleetProgress, formatFleetStatus, formatFleetUp, formatFleetVerify, summarizeStatus } from "./fleet-output.js";
@@ -84,7 +84,7 @@ export function declareFleetCommands<R extends MigrationRegistry>(program: Comma
     fleetUp,
     ...shared(),
     new Option("--to <version>", "stop after this version").argParser(positive),
-    new Option("--transaction <mode>", 'as up\'s: "each" or "all" (default: "each")').choices(parse.TRANSACTION_MODES).argParser(parse.singleValued(parse.parseTransactionMode)),
+    new Option("--transaction <mode>", 'as up\'s: "each" or "all" (default: "each")').choices(TRANSACTION_MODES).argParser(parse.singleValued(parse.parseTransactionMode)),
     new Option("--canary <n>", "migrate the first n databases first, and no other if any of them fails").argParser(positive),
     new Option("--fail-fast", "start no other database once one has failed"),
   );

@@ -2,7 +2,7 @@
 import type { EventEmitter } from "node:events";
 import { type Command, InvalidArgumentError } from "commander";
 import { isValidTableName } from "../core/history.js";
-import type { TransactionMode } from "../core/options.js";
+import { MAX_BUSY_TIMEOUT_MS, TRANSACTION_MODES, type TransactionMode } from "../core/options.js";
 import { assertPathRoundTrips } from "./database-path.js";
 
 /** Parses `--table`: a name the history store accepts. */
@@ -39,10 +39,7 @@ export const parseNonNegativeInteger = wholeNumber(0, "expected a whole number")
 /** Parses `baseline`'s version argument. */
 export const parseVersion = wholeNumber(1, "expected a migration version (1 or more)");
 /** Parses `--busy-timeout` and `--lock-timeout`: milliseconds, up to what SQLite's 32-bit busy timeout holds (more would wrap to no wait at all). */
-export const parseBusyTimeout = wholeNumber(0, "expected a whole number", 2_147_483_647);
-
-/** Every value `--transaction` takes, the default first. */
-export const TRANSACTION_MODES: readonly TransactionMode[] = ["each", "all"];
+export const parseBusyTimeout = wholeNumber(0, "expected a whole number", MAX_BUSY_TIMEOUT_MS);
 
 /** Parses `--transaction`. */
 export function parseTransactionMode(value: string): TransactionMode {

@@ -25,7 +25,7 @@ import { readForeignKeyRebuildHint, ReferencingTables, refuseParentRebuild } fro
 import { HISTORY_GUARD_MARK, type HistoryGuard } from "./history-guard.js";
 import { setUserVersion, type HistoryStore } from "./history.js";
 import { assessMigrationOwner, currentMigrationOwner, parseMigrationOwner, serializeMigrationOwner, type MigrationOwner, type OwnerLiveness } from "./migration-owner.js";
-import { DEFAULT_TRANSACTION_MODE, type AppliedStep, type DownOptions, type MigrationResult, type TransactionMode, type UpOptions } from "./options.js";
+import { DEFAULT_TRANSACTION_MODE, TRANSACTION_MODES, type AppliedStep, type DownOptions, type MigrationResult, type TransactionMode, type UpOptions } from "./options.js";
 import { runCall, text } from "./option-text.js";
 import { describeStatus, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
 import { createProgressReporter } from "./progress.js";
@@ -124,7 +124,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   private *runPlan(direction: MigrationDirection, options: { readonly transaction?: TransactionMode }, plan: (applied: AppliedMigrationKey[]) => MigrationPlan<R[number]>): Step<MigrationResult> {
     const mode = options.transaction ?? DEFAULT_TRANSACTION_MODE;
     // Any other value read as "each" would commit migration by migration a run the caller meant to be all or nothing.
-    if (mode !== "each" && mode !== "all") throw usageError(`transaction must be "each" or "all"; got ${JSON.stringify(mode) ?? String(mode)}.`);
+    if (!TRANSACTION_MODES.includes(mode)) throw usageError(`transaction must be ${TRANSACTION_MODES.map((name) => JSON.stringify(name)).join(" or ")}; got ${JSON.stringify(mode) ?? String(mode)}.`);
     yield* refuseOpenTransaction(this.settings.driverName, direction);
     this.referencingTables.forget();
     const all = mode === "all";

@@ -6,7 +6,7 @@ import type { Driver, MaybePromise } from "./driver.js";
 import { DEFAULT_TABLE_NAME } from "./history.js";
 import type { Step } from "./step.js";
 import type { MigrationRegistry, VersionOf } from "./types.js";
-import { DEFAULT_BUSY_TIMEOUT_MS, type DownOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
+import { DEFAULT_BUSY_TIMEOUT_MS, MAX_BUSY_TIMEOUT_MS, type DownOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
 import { usageError } from "./error-factories.js";
 
 /** What a manager needs of its driver: a driver, or the description of one that opens a session per call (pg over a `pg.Pool`). */
@@ -19,9 +19,6 @@ export interface RunOptions {
 }
 
 const WRITES: RunOptions = { exclusive: true };
-
-/** The longest busy timeout SQLite's 32-bit `busy_timeout` holds. */
-const MAX_BUSY_TIMEOUT_MS = 2_147_483_647;
 
 /** The manager's shared body; `Async` says whether its methods return promises, `D` is its driver type. */
 export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Async extends boolean, D extends DriverIdentity<Db> = Driver<Db>> {

@@ -28,6 +28,12 @@ export type TransactionMode = "each" | "all";
 /** The transaction mode `up` and `down` use unless told otherwise. */
 export const DEFAULT_TRANSACTION_MODE: TransactionMode = "each";
 
+/** Every transaction mode, the default first. */
+export const TRANSACTION_MODES: readonly TransactionMode[] = ["each", "all"];
+
+/** The longest busy timeout SQLite's 32-bit `busy_timeout` holds; more would wrap to no wait at all. */
+export const MAX_BUSY_TIMEOUT_MS = 2_147_483_647;
+
 /** Options for `MigrationManager.up`. */
 export interface UpOptions<V extends number = number> {
   /** Stop after this version. Default: the latest. */
