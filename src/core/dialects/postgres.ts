@@ -439,14 +439,22 @@ export const POSTGRES_BATCH_DIALECT: BatchDialect = {
 export const DEFAULT_POSTGRES_SCHEMA = "public";
 
 /** The user's objects of schema `NS` as `sqlite_master` would list them: tables, views, indexes that back no constraint (those go with it), user triggers. */
-const SCHEMA_OBJECTS_SQL = `SELECT type, name, "tblName", sql FROM (
-  SELECT 'table'::${TEXT} AS type, c.relname::${TEXT} AS name, c.relname::${TEXT} AS "tblName", NULL::${TEXT} AS sql FROM pg_catalog.pg_class AS c WHERE c.relnamespace ${EQ} NS AND (c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p')
-  UNION ALL SELECT 'view', c.relname::${TEXT}, c.relname::${TEXT}, pg_catalog.pg_get_viewdef(c.oid) FROM pg_catalog.pg_class AS c WHERE c.relnamespace ${EQ} NS AND c.relkind ${EQ} 'v'
-  UNION ALL SELECT 'index', ic.relname::${TEXT}, tc.relname::${TEXT}, pg_catalog.pg_get_indexdef(i.indexrelid) FROM pg_catalog.pg_index AS i
-    JOIN pg_catalog.pg_class AS ic ON ic.oid ${EQ} i.indexrelid JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} i.indrelid
-    WHERE ic.relnamespace ${EQ} NS AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint AS k WHERE k.conindid ${EQ} i.indexrelid)
-  UNION ALL SELECT 'trigger', t.tgname::${TEXT}, tc.relname::${TEXT}, pg_catalog.pg_get_triggerdef(t.oid) FROM pg_catalog.pg_trigger AS t JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} t.tgrelid
-    WHERE tc.relnamespace ${EQ} NS AND NOT t.tgisinternal
+// Every read goes through an index: the schema's relations are found by their dependency on it (pg_class has no index on relnamespace alone, and a scan of it grows
+// with every schema of a fleet); an index backs a constraint when one on its own table names it, or a foreign key anywhere depends on it.
+const SCHEMA_OBJECTS_SQL = `WITH rel AS (
+  SELECT c.oid, c.relname, c.relkind FROM pg_catalog.pg_class AS c WHERE c.relnamespace ${EQ} NS AND c.oid IN (SELECT d.objid FROM pg_catalog.pg_depend AS d
+    WHERE d.refclassid ${EQ} 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid ${EQ} NS AND d.classid ${EQ} 'pg_catalog.pg_class'::pg_catalog.regclass)
+)
+SELECT type, name, "tblName", sql FROM (
+  SELECT 'table'::${TEXT} AS type, c.relname::${TEXT} AS name, c.relname::${TEXT} AS "tblName", NULL::${TEXT} AS sql FROM rel AS c WHERE c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p'
+  UNION ALL SELECT 'view', c.relname::${TEXT}, c.relname::${TEXT}, pg_catalog.pg_get_viewdef(c.oid) FROM rel AS c WHERE c.relkind ${EQ} 'v'
+  UNION ALL SELECT 'index', ic.relname::${TEXT}, tc.relname::${TEXT}, pg_catalog.pg_get_indexdef(i.indexrelid) FROM rel AS tc
+    JOIN pg_catalog.pg_index AS i ON i.indrelid ${EQ} tc.oid JOIN pg_catalog.pg_class AS ic ON ic.oid ${EQ} i.indexrelid
+    WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint AS k WHERE k.conrelid ${EQ} tc.oid AND k.conindid ${EQ} i.indexrelid)
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS d WHERE d.refclassid ${EQ} 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid ${EQ} i.indexrelid
+        AND d.classid ${EQ} 'pg_catalog.pg_constraint'::pg_catalog.regclass)
+  UNION ALL SELECT 'trigger', t.tgname::${TEXT}, tc.relname::${TEXT}, pg_catalog.pg_get_triggerdef(t.oid) FROM rel AS tc JOIN pg_catalog.pg_trigger AS t ON t.tgrelid ${EQ} tc.oid
+    WHERE NOT t.tgisinternal
 ) AS objects ORDER BY name ${COLLATE_C}`;
 
 /**
