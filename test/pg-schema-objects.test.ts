@@ -2,7 +2,8 @@
  * stepwise-migrate/pg lists a schema's own objects (what `info` counts, `reset` drops and `up` reads to
  * refuse a database another tool made) from the catalog through its indexes, so the read does not grow
  * with the other schemas of a fleet. The list must stay exactly what the schema holds: every kind of
- * object, none of another schema's, and no index that a constraint owns or a foreign key depends on.
+ * object, none of another schema's, and no index that a constraint owns or a foreign key depends on,
+ * nor a partition's copy of its parent's index or trigger, which cannot be dropped alone.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -50,8 +51,7 @@ test("a schema's objects are every table, view, free index and user trigger it h
     "index mv_id on mv",
     "table p on p",
     "table p1 on p1",
-    // The partition's own copy of p_k: dropping it alone fails, but it is an object of the schema all the same.
-    "index p1_k_idx on p1",
+    // Not p1's copy of p_k, which goes with p_k.
     "index p_k on p",
     "table t1 on t1",
     "table t2 on t2",
@@ -62,6 +62,34 @@ test("a schema's objects are every table, view, free index and user trigger it h
   ]);
   assert.deepEqual(await list("b"), ["table moved on moved", "index moved_i on moved", "table other on other", "table t1 on t1", "index t1_b on t1"]);
   assert.deepEqual(await list("public"), []);
+});
+
+test("reset empties a schema of partitioned tables whose index and row trigger the partitions copied, made before and after them", async (t) => {
+  const client = await connectFresh(t);
+  const registry = [namedSqlEntry(1, "first", "CREATE TABLE kept (id int)", null, { dialect: "postgres" })];
+  await client.query(`
+    CREATE FUNCTION public.noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+    CREATE TABLE events (id int, at int) PARTITION BY RANGE (at);
+    CREATE TABLE events_1 PARTITION OF events FOR VALUES FROM (0) TO (10);
+    CREATE TABLE events_0 PARTITION OF events FOR VALUES FROM (-10) TO (0);
+    CREATE INDEX events_by_id ON events (id);
+    CREATE TRIGGER events_noop AFTER INSERT ON events FOR EACH ROW EXECUTE FUNCTION public.noop();
+    CREATE TABLE events_2 PARTITION OF events FOR VALUES FROM (10) TO (20);
+    CREATE TABLE events_3 (id int, at int); CREATE INDEX events_3_own ON events_3 (id);
+    ALTER TABLE events ATTACH PARTITION events_3 FOR VALUES FROM (20) TO (30);
+    CREATE TABLE schema_migrations (version bigint PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at text NOT NULL, duration_ms bigint,
+      state text NOT NULL DEFAULT 'applied' CHECK (state = 'applied' OR state = 'started'), owner text);`);
+  const manager = new MigrationManager(client, registry);
+  const result = await manager.reset({ dangerouslyDropAllData: true });
+  assert.deepEqual(
+    result.steps.map((step) => step.version),
+    [1],
+  );
+  const { rows } = await client.query<{ name: string }>("SELECT relname AS name FROM pg_catalog.pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p', 'i', 'I') ORDER BY 1");
+  assert.deepEqual(
+    rows.map((row) => row.name),
+    ["kept", "schema_migrations", "schema_migrations_pkey"],
+  );
 });
 
 test("listing a tenant's objects reads about as many catalog pages beside 300 other tenants as beside none", async (t) => {

@@ -438,7 +438,10 @@ export const POSTGRES_BATCH_DIALECT: BatchDialect = {
 /** The schema the history table lives in unless told otherwise. */
 export const DEFAULT_POSTGRES_SCHEMA = "public";
 
-/** The user's objects of schema `NS` as `sqlite_master` would list them: tables, views, indexes that back no constraint (those go with it), user triggers. */
+/**
+ * The user's objects of schema `NS` as `sqlite_master` would list them: tables, views, indexes that back no constraint (those go with it), user triggers. A partition's copy
+ * of its parent's index or row trigger goes with the parent too: it cannot be dropped alone.
+ */
 // Every read goes through an index: the schema's relations are found by their dependency on it (pg_class has no index on relnamespace alone, and a scan of it grows
 // with every schema of a fleet); an index backs a constraint when one on its own table names it, or a foreign key anywhere depends on it.
 const SCHEMA_OBJECTS_SQL = `WITH rel AS (
@@ -453,9 +456,10 @@ SELECT type, name, "tblName", sql FROM (
     WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint AS k WHERE k.conrelid ${EQ} tc.oid AND k.conindid ${EQ} i.indexrelid)
       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS d WHERE d.refclassid ${EQ} 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid ${EQ} i.indexrelid
         AND d.classid ${EQ} 'pg_catalog.pg_constraint'::pg_catalog.regclass)
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits AS h WHERE h.inhrelid ${EQ} i.indexrelid)
   UNION ALL SELECT 'trigger', t.tgname::${TEXT}, tc.relname::${TEXT}, pg_catalog.pg_get_triggerdef(t.oid) FROM rel AS tc JOIN pg_catalog.pg_trigger AS t ON t.tgrelid ${EQ} tc.oid
-    WHERE NOT t.tgisinternal
-) AS objects ORDER BY name ${COLLATE_C}`;
+    WHERE NOT t.tgisinternal AND t.tgparentid ${EQ} 0
+) AS objects ORDER BY name ${COLLATE_C}, type ${COLLATE_C}, "tblName" ${COLLATE_C}`;
 
 /**
  * The PostgreSQL dialect for the history table in `schema`, whose runs have `lock_timeout` `lockTimeoutMs`. No connection setting is restored: a `SET` in a migration's
