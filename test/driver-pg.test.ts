@@ -404,7 +404,7 @@ test("a second call on the same client while one runs is refused, and does nothi
   assert.deepEqual(b.steps, []);
 });
 
-test("reset drops the schema's tables, views, indexes and triggers (the history included), then applies everything; functions stay", async (t) => {
+test("reset drops the schema's tables, views, indexes, triggers and functions (the history included, a stray function as a stray table), then applies everything", async (t) => {
   const { pool } = await freshDatabase(t);
   const withObjects = namedSqlEntry(
     2,
@@ -419,7 +419,7 @@ test("reset drops the schema's tables, views, indexes and triggers (the history 
   const manager = new MigrationManager(pool, [createItems, withObjects]);
   await manager.up();
   await pool.query("INSERT INTO items VALUES (1, 'data')");
-  await pool.query("CREATE TABLE stray (id int)");
+  await pool.query("CREATE TABLE stray (id int); CREATE FUNCTION stray_function() RETURNS int LANGUAGE sql AS 'SELECT 1'");
   const result = await manager.reset({ dangerouslyDropAllData: true });
   assert.deepEqual(
     result.steps.map((step) => step.version),
@@ -432,4 +432,9 @@ test("reset drops the schema's tables, views, indexes and triggers (the history 
   );
   assert.deepEqual(objects, ["item_notes", "items_note", "items_pkey", "schema_migrations_pkey"]);
   assert.equal((await pool.query("SELECT 1 FROM pg_catalog.pg_trigger WHERE tgname = 'items_touch'")).rowCount, 1);
+  const functions = await pool.query<{ name: string }>("SELECT proname AS name FROM pg_catalog.pg_proc WHERE pronamespace = 'public'::regnamespace ORDER BY 1");
+  assert.deepEqual(
+    functions.rows.map((row) => row.name),
+    ["touch"],
+  );
 });

@@ -92,6 +92,49 @@ test("reset empties a schema of partitioned tables whose index and row trigger t
   );
 });
 
+test("reset drops the types, functions, sequences and other objects the migrations made, so they run again; an extension stays", async (t) => {
+  const client = await connectFresh(t);
+  await client.query("CREATE EXTENSION hstore");
+  const registry = [
+    namedSqlEntry(
+      1,
+      "kinds",
+      `CREATE TYPE mood AS ENUM ('calm', 'busy'); CREATE DOMAIN positive AS int CHECK (VALUE > 0); CREATE TYPE point2 AS (x int, y int);
+       CREATE FUNCTION mood_of(busy boolean) RETURNS mood LANGUAGE sql AS $$ SELECT CASE WHEN busy THEN 'busy'::mood ELSE 'calm'::mood END $$;
+       CREATE AGGREGATE total(int) (sfunc = int4pl, stype = int); CREATE SEQUENCE tickets;
+       CREATE TABLE people (id serial PRIMARY KEY, feeling mood DEFAULT mood_of(false), age positive, at point2, tags hstore, ticket int DEFAULT nextval('tickets'));
+       CREATE STATISTICS people_stats ON id, age FROM people; CREATE MATERIALIZED VIEW moods AS SELECT DISTINCT feeling FROM people;
+       CREATE TEXT SEARCH CONFIGURATION plain (COPY = pg_catalog.simple); CREATE OPERATOR === (LEFTARG = int, RIGHTARG = int, FUNCTION = int4eq);`,
+      null,
+      { dialect: "postgres" },
+    ),
+  ];
+  const manager = new MigrationManager(client, registry);
+  await manager.up();
+  await client.query("INSERT INTO people (age, tags) VALUES (3, 'a=>1')");
+  const result = await manager.reset({ dangerouslyDropAllData: true });
+  assert.deepEqual(
+    result.steps.map((step) => step.version),
+    [1],
+  );
+  assert.deepEqual((await client.query("SELECT count(*)::int AS n FROM people")).rows, [{ n: 0 }]);
+  const { rows } = await client.query<{ name: string }>("SELECT extname AS name FROM pg_catalog.pg_extension WHERE extname = 'hstore'");
+  assert.deepEqual(rows, [{ name: "hstore" }]);
+});
+
+test("reset refuses, dropping nothing, when another schema's column needs a type of the schema it resets", async (t) => {
+  const client = await connectFresh(t);
+  const registry = [namedSqlEntry(1, "mood", "CREATE TYPE mood AS ENUM ('calm', 'busy'); CREATE TABLE people (id int PRIMARY KEY, feeling mood);", null, { dialect: "postgres" })];
+  const manager = new MigrationManager(client, registry);
+  await manager.up();
+  await client.query("INSERT INTO people VALUES (1, 'busy'); CREATE SCHEMA other; CREATE TABLE other.visits (id int, feeling public.mood); INSERT INTO other.visits VALUES (1, 'calm')");
+  // PostgreSQL's own error, naming the column that needs the type; the reset's transaction rolled back with it.
+  await assert.rejects(manager.reset({ dangerouslyDropAllData: true }), { code: "2BP01" });
+  assert.deepEqual((await client.query("SELECT id, feeling::text FROM people")).rows, [{ id: 1, feeling: "busy" }]);
+  assert.deepEqual((await client.query("SELECT id, feeling::text FROM other.visits")).rows, [{ id: 1, feeling: "calm" }]);
+  assert.deepEqual((await manager.status()).currentVersion, 1);
+});
+
 test("listing a tenant's objects reads about as many catalog pages beside 300 other tenants as beside none", async (t) => {
   const client = await connectFresh(t);
   const registry = [namedSqlEntry(1, "first", "SELECT 1", null, { dialect: "postgres" })];

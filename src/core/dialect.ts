@@ -40,6 +40,8 @@ export interface Dialect {
   /** The user's schema objects, ordered by name. */
   readSchemaObjects(options?: ListSchemaObjectsOptions): Step<SchemaObject[]>;
   dropObjectSql(object: SchemaObject): string;
+  /** What `reset` runs after dropping the listed objects: drops the rest a migration can make (types, functions, sequences...); absent where the list is everything. */
+  readonly dropOtherObjectsSql?: string;
   foreignKeysEnforced(): Step<boolean>;
   /** The typed error for a failure a user can act on (locked, full, read-only, unusable); anything else unchanged. */
   translateError(error: unknown, busyTimeoutMs: number, classification: ErrorClassification): unknown;

@@ -573,6 +573,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         if (enforced) yield* exec("PRAGMA defer_foreign_keys = ON");
         const sorted = (yield* this.dialect.readSchemaObjects()).sort((a, b) => DROP_ORDER[a.type] - DROP_ORDER[b.type]);
         for (const object of enforced ? yield* orderChildrenFirst(sorted) : sorted) yield* exec(this.dialect.dropObjectSql(object));
+        if (this.dialect.dropOtherObjectsSql) yield* exec(this.dialect.dropOtherObjectsSql);
         if (this.settings.capabilities.userVersion) yield* setUserVersion(0);
         yield* commit();
       } catch (error) {

@@ -462,13 +462,42 @@ SELECT type, name, "tblName", sql FROM (
 ) AS objects ORDER BY name ${COLLATE_C}, type ${COLLATE_C}, "tblName" ${COLLATE_C}`;
 
 /**
+ * Drops every other object of schema `NS` a migration can make (types, domains, functions, sequences, materialized views, operators...), as `reset` must for the
+ * migrations to run again. Extensions and their members stay: an app's role can seldom create them back. Nothing is dropped with CASCADE, which would reach columns of
+ * other schemas: each pass drops what nothing else needs, and when a pass drops nothing, the first drop left raises PostgreSQL's own error, rolling the reset back.
+ */
+const DROP_OTHER_OBJECTS_SQL = `DO $$ DECLARE drops pg_catalog.text[]; left_over pg_catalog.text[]; one pg_catalog.text; BEGIN
+  SELECT COALESCE(pg_catalog.array_agg(pg_catalog.format('DROP %s IF EXISTS %s', CASE o.type WHEN 'statistics object' THEN 'STATISTICS' ELSE o.type END, o.identity)), '{}') INTO drops
+    FROM (SELECT (pg_catalog.pg_identify_object(d.classid, d.objid, 0)).* FROM pg_catalog.pg_depend AS d
+      WHERE d.refclassid ${EQ} 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid ${EQ} NS AND d.deptype ${EQ} 'n'
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.classid ${EQ} d.classid AND e.objid ${EQ} d.objid AND e.deptype ${EQ} 'e')) AS o
+    WHERE o.type ${NE} 'extension';
+  LOOP
+    left_over := '{}';
+    FOREACH one IN ARRAY drops LOOP
+      BEGIN
+        EXECUTE one;
+      EXCEPTION WHEN dependent_objects_still_exist THEN
+        left_over := left_over || one;
+      END;
+    END LOOP;
+    EXIT WHEN pg_catalog.cardinality(left_over) ${EQ} 0;
+    IF pg_catalog.cardinality(left_over) ${EQ} pg_catalog.cardinality(drops) THEN
+      EXECUTE left_over[1];
+    END IF;
+    drops := left_over;
+  END LOOP;
+END $$`;
+
+/**
  * The PostgreSQL dialect for the history table in `schema`, whose runs have `lock_timeout` `lockTimeoutMs`. No connection setting is restored: a `SET` in a migration's
  * transaction rolls back with it or commits as its intent. `USAGE` when `schema` is not a plain identifier.
  */
 export function createPostgresDialect(schema = DEFAULT_POSTGRES_SCHEMA, lockTimeoutMs = DEFAULT_LOCK_TIMEOUT_MS): Dialect {
   if (!isValidTableName(schema)) throw usageError(`"${schema}" cannot be the history table's schema: use letters, digits and underscores, starting with a letter or underscore.`);
   // The schema inlined, not bound: with no parameter the read rides with a pending BEGIN.
-  const objectsSql = SCHEMA_OBJECTS_SQL.replace(/\bNS\b/g, `(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname ${EQ} ${literal(schema)})`);
+  const namespace = `(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname ${EQ} ${literal(schema)})`;
+  const objectsSql = SCHEMA_OBJECTS_SQL.replace(/\bNS\b/g, namespace);
   return {
     name: "postgres",
     createHistoryStore: (tableName) => new PostgresHistoryStore(tableName, schema),
@@ -483,6 +512,7 @@ export function createPostgresDialect(schema = DEFAULT_POSTGRES_SCHEMA, lockTime
       const excluded = new Set(options.excludeTables ?? []);
       return rows.filter((row) => (types === null || types.has(row.type)) && !(row.type === "table" && excluded.has(row.name)));
     },
+    dropOtherObjectsSql: DROP_OTHER_OBJECTS_SQL.replace(/\bNS\b/g, namespace),
     dropObjectSql: (object) =>
       object.type === "trigger"
         ? `DROP TRIGGER IF EXISTS ${quoteIdentifier(object.name)} ON ${quoteIdentifier(schema)}.${quoteIdentifier(object.tblName)}`
