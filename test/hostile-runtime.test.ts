@@ -646,3 +646,28 @@ await describeEachDriver("a full disk or a deferred key at COMMIT", (h) => {
       assert.deepEqual(snapshotThroughDriver(db), before);
     }));
 });
+
+test("reset names a virtual table this connection cannot drop (its module not loaded here) with RESET_FAILED, and puts back what it dropped before it", (t) => {
+  const file = path.join(makeTempDir(t), "app.db");
+  // The app's connection loads a module (as an app loads sqlite-vec) and makes a virtual table with it.
+  const app = new Database(file);
+  t.after(() => app.close());
+  // A factory, which `CREATE VIRTUAL TABLE ... USING` takes (better-sqlite3's types know only the eponymous object form).
+  app.table("fixed_rows", (() => ({ columns: ["x"], *rows() {} })) as unknown as Parameters<Database.Database["table"]>[1]);
+  new MigrationManager(app, [createItems]).up();
+  app.exec("INSERT INTO items (note) VALUES ('kept'); CREATE VIRTUAL TABLE zz_vectors USING fixed_rows()");
+  // A connection without the module: the drop of the virtual table fails after items was dropped.
+  const tool = new Database(file);
+  t.after(() => tool.close());
+  const manager = new MigrationManager(tool, [createItems]);
+  assert.throws(
+    () => manager.reset({ dangerouslyDropAllData: true }),
+    (error: unknown) => {
+      assert.ok(error instanceof StepwiseError && error.is("RESET_FAILED"), String(error));
+      assert.deepEqual([error.nativeCode, error.details.object, error.details.rolledBack, error.details.table], ["SQLITE_ERROR", "zz_vectors", true, "schema_migrations"]);
+      return true;
+    },
+  );
+  assert.deepEqual(tool.prepare("SELECT note FROM items").all(), [{ note: "kept" }]);
+  assert.equal(manager.currentVersion(), 1);
+});

@@ -134,6 +134,37 @@ await describeEachDriver("refusals", { quickOn: ["better-sqlite3", "sql.js"] }, 
     assert.deepEqual(db.rows("SELECT name FROM sqlite_master"), []);
   });
 
+  test("listeners that would fail at the first event, a progress interval no clock reaches and options that are no object are refused with USAGE, before any SQL", async (t) => {
+    const project = createTestProject(t, { fixture: "runtime/side-effects" });
+    const migrations = await project.load();
+    const db = await h.open(project.databasePath());
+    t.after(() => db.close());
+    // Each failed only later: a TypeError at the first event, inside the first migration's transaction; NaN reported on every call.
+    const props = [
+      { onEvent: "log" },
+      { onEvent: {} },
+      { logger: {} },
+      { logger: { info: 1 } },
+      { logger: "console" },
+      { progressIntervalMs: NaN },
+      { progressIntervalMs: -1 },
+      { progressIntervalMs: "100" },
+      null,
+      5,
+    ];
+    for (const bad of props) assert.throws(() => db.manager(migrations, bad as never), stepwiseFailure({ code: "USAGE" }), JSON.stringify(bad));
+    const manager = db.manager(migrations);
+    for (const bad of [null, 3, "latest", [2]]) {
+      for (const call of ["up", "down", "planUp", "planDown"] as const) {
+        assert.throws(() => (manager[call] as (options: unknown) => unknown)(bad), stepwiseFailure({ code: "USAGE" }), `${call}(${JSON.stringify(bad)})`);
+      }
+    }
+    assert.deepEqual(db.rows("SELECT name FROM sqlite_master"), []);
+    // What stays allowed: no logger, and every progress event.
+    db.manager(migrations, { logger: null, progressIntervalMs: 0, onEvent: undefined }).up();
+    assert.equal(db.manager(migrations).currentVersion(), migrations.length);
+  });
+
   test("a hand-edited registry that breaks the version rules is refused on construction", async (t) => {
     const project = createTestProject(t, { fixture: "runtime/side-effects" });
     const migrations = await project.load();

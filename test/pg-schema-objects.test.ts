@@ -6,9 +6,15 @@
  * nor a partition's copy of its parent's index or trigger, which cannot be dropped alone.
  */
 import assert from "node:assert/strict";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { test } from "node:test";
+import pg from "pg";
+import { connectPostgres, createCli } from "../src/cli/index.js";
+import { StepwiseError } from "../src/core/errors.js";
 import { MigrationManager } from "../src/entries/pg.js";
-import { connectFresh, recordStatements } from "./support/pg-client.js";
+import { connectFresh, connectFreshWithUrl, recordStatements } from "./support/pg-client.js";
 import { namedSqlEntry } from "./support/registry-builders.js";
 
 const SETUP = `
@@ -122,17 +128,100 @@ test("reset drops the types, functions, sequences and other objects the migratio
   assert.deepEqual(rows, [{ name: "hstore" }]);
 });
 
-test("reset refuses, dropping nothing, when another schema's column needs a type of the schema it resets", async (t) => {
-  const client = await connectFresh(t);
+test("reset refuses with RESET_FAILED, dropping nothing, when another schema's column needs a type of the schema it resets; the CLI reports it with its code", async (t) => {
+  const { client, url } = await connectFreshWithUrl(t);
   const registry = [namedSqlEntry(1, "mood", "CREATE TYPE mood AS ENUM ('calm', 'busy'); CREATE TABLE people (id int PRIMARY KEY, feeling mood);", null, { dialect: "postgres" })];
   const manager = new MigrationManager(client, registry);
   await manager.up();
   await client.query("INSERT INTO people VALUES (1, 'busy'); CREATE SCHEMA other; CREATE TABLE other.visits (id int, feeling public.mood); INSERT INTO other.visits VALUES (1, 'calm')");
-  // PostgreSQL's own error, naming the column that needs the type; the reset's transaction rolled back with it.
-  await assert.rejects(manager.reset({ dangerouslyDropAllData: true }), { code: "2BP01" });
-  assert.deepEqual((await client.query("SELECT id, feeling::text FROM people")).rows, [{ id: 1, feeling: "busy" }]);
-  assert.deepEqual((await client.query("SELECT id, feeling::text FROM other.visits")).rows, [{ id: 1, feeling: "calm" }]);
-  assert.deepEqual((await manager.status()).currentVersion, 1);
+  const unchanged = async () => {
+    assert.deepEqual((await client.query("SELECT id, feeling::text FROM people")).rows, [{ id: 1, feeling: "busy" }]);
+    assert.deepEqual((await client.query("SELECT id, feeling::text FROM other.visits")).rows, [{ id: 1, feeling: "calm" }]);
+    assert.deepEqual((await manager.status()).currentVersion, 1);
+  };
+  // The type is no listed object: the drop that fails is the pass over the rest, and the server's DETAIL names the column that needs it.
+  const refusal = await manager.reset({ dangerouslyDropAllData: true }).then(
+    () => assert.fail("reset dropped a type another schema needs"),
+    (error: unknown) => error as StepwiseError<"RESET_FAILED">,
+  );
+  assert.ok(refusal instanceof StepwiseError && refusal.is("RESET_FAILED"), String(refusal));
+  assert.equal(refusal.nativeCode, "2BP01");
+  assert.deepEqual({ ...refusal.details, detail: null }, { table: "schema_migrations", object: null, detail: null, rolledBack: true });
+  assert.match(refusal.details.detail ?? "", /other\.visits/);
+  await unchanged();
+  // The bin's reset says the same with its code and fix, not as an unexpected error.
+  let stdout = "";
+  let stderr = "";
+  const cli = createCli({
+    migrations: registry,
+    driver: "pg",
+    url,
+    drivers: { pg: async () => connectPostgres({ Client: pg.Client, MigrationManager }) },
+    io: { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text), env: {}, isTTY: false },
+  });
+  assert.equal(await cli.run(["reset", "--yes", "--json"]), 1, stderr);
+  const { error } = JSON.parse(stdout) as { error: { code: string; nativeCode: string; object: string | null; rolledBack: boolean; fix: string } };
+  assert.deepEqual([error.code, error.nativeCode, error.object, error.rolledBack], ["RESET_FAILED", "2BP01", null, true]);
+  assert.match(error.fix, /stepwise reset --yes/);
+  await unchanged();
+});
+
+test("reset refuses a table another role owns in the app's schema as a privilege it lacks, and puts back the tables it dropped before it", async (t) => {
+  const client = await connectFresh(t);
+  const role = `worker_${process.pid}_${Date.now()}`;
+  await client.query(`CREATE ROLE ${role}; CREATE SCHEMA w; GRANT USAGE, CREATE ON SCHEMA w TO ${role}`);
+  const registry = [namedSqlEntry(1, "people", "CREATE TABLE people (id int PRIMARY KEY)", null, { dialect: "postgres" })];
+  // The app's role makes its own tables in a schema it may create in; an administrator adds one of theirs beside them, which that role may not drop.
+  await client.query(`SET ROLE ${role}; SET search_path = w`);
+  const manager = new MigrationManager(client, registry, { schema: "w" });
+  await manager.up();
+  await client.query(`INSERT INTO w.people VALUES (7); RESET ROLE; CREATE TABLE w.zz_audit (at timestamptz); SET ROLE ${role}`);
+  await assert.rejects(manager.reset({ dangerouslyDropAllData: true }), (error: unknown) => {
+    // As every command reads a privilege the role lacks.
+    assert.ok(error instanceof StepwiseError && error.is("DATABASE_UNUSABLE"), String(error));
+    assert.equal(error.nativeCode, "42501");
+    return true;
+  });
+  assert.deepEqual((await client.query("SELECT id FROM w.people")).rows, [{ id: 7 }]);
+  assert.equal((await manager.status()).currentVersion, 1);
+  // A role outlives the test's database.
+  await client.query(`RESET ROLE; DROP SCHEMA w CASCADE; DROP ROLE ${role}`);
+});
+
+test("an extension's tables and views (a PostGIS-like one, pg_stat_statements) make no database unmanaged, and reset leaves them with the extension", async (t) => {
+  const client = await connectFresh(t);
+  // An extension of this test's own, found through PostgreSQL 18's extension_control_path: like PostGIS, it makes a table (with an index and a trigger), a view and a type in public.
+  const share = mkdtempSync(path.join(tmpdir(), "stepwise-extension-"));
+  t.after(() => rmSync(share, { recursive: true, force: true }));
+  // The server may run as another user than this process.
+  chmodSync(share, 0o755);
+  mkdirSync(path.join(share, "extension"));
+  writeFileSync(path.join(share, "extension", "fake_gis.control"), "default_version = '1.0'\nrelocatable = true\n");
+  writeFileSync(
+    path.join(share, "extension", "fake_gis--1.0.sql"),
+    `CREATE TABLE spatial_ref_sys (srid int PRIMARY KEY); CREATE INDEX spatial_ref_sys_srid ON spatial_ref_sys (srid);
+     CREATE FUNCTION keep() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+     CREATE TRIGGER spatial_ref_sys_keep BEFORE INSERT ON spatial_ref_sys FOR EACH ROW EXECUTE FUNCTION keep();
+     CREATE VIEW geometry_columns AS SELECT srid FROM spatial_ref_sys; CREATE TYPE geometry AS (x float8, y float8);\n`,
+  );
+  await client.query(`SET extension_control_path = '${share}:$system'`);
+  await client.query("CREATE EXTENSION fake_gis; CREATE EXTENSION pg_stat_statements; INSERT INTO spatial_ref_sys VALUES (4326)");
+  const registry = [namedSqlEntry(1, "places", "CREATE TABLE places (id int PRIMARY KEY, at geometry)", null, { dialect: "postgres" })];
+  const manager = new MigrationManager(client, registry);
+  assert.deepEqual(await manager.run(manager.executor.dialect.readSchemaObjects()), []);
+  assert.deepEqual(
+    (await manager.up()).steps.map((step) => step.version),
+    [1],
+  );
+  await client.query("INSERT INTO places VALUES (1, ROW(1, 2))");
+  assert.deepEqual(
+    (await manager.reset({ dangerouslyDropAllData: true })).steps.map((step) => step.version),
+    [1],
+  );
+  assert.deepEqual((await client.query("SELECT count(*)::int AS n FROM places")).rows, [{ n: 0 }]);
+  assert.deepEqual((await client.query("SELECT srid FROM spatial_ref_sys")).rows, [{ srid: 4326 }]);
+  const { rows } = await client.query<{ name: string }>("SELECT extname AS name FROM pg_catalog.pg_extension WHERE extname IN ('fake_gis', 'pg_stat_statements') ORDER BY 1");
+  assert.deepEqual(rows, [{ name: "fake_gis" }, { name: "pg_stat_statements" }]);
 });
 
 test("listing a tenant's objects reads about as many catalog pages beside 300 other tenants as beside none", async (t) => {

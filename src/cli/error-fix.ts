@@ -38,6 +38,7 @@ export const FIX_OF_CODE: FixOf = {
   INVALID_TABLE_NAME: () => `pass a plain name to --table (or "tableName" in the config)`,
   TRANSACTION_ESCAPED: ({ file }) => `remove the transaction control from ${file}, or mark it transaction: false`,
   FOREIGN_KEY_VIOLATION: ({ file }) => `make ${file} copy every referenced row, or delete the orphans in it`,
+  RESET_FAILED: ({ detail }) => `drop or change what depends on it${detail ? ` (${detail})` : ""}, or load the module a virtual table needs, then run "stepwise reset --yes" again`,
   INVALID_TARGET: () => `pass a version the registry has, in the command's direction; "stepwise status" shows where the database is`,
   BATCH_KEY_INVALID: ({ file }) => `pass forEachBatch a key that is a unique, non-NULL column (the INTEGER PRIMARY KEY, or rowid) in ${file}`,
   BATCH_OPTIONS_INVALID: ({ file, option }) => (option === "batchSize" ? `pass a whole batchSize in ${file}` : `write ? in where, with the values in params, in ${file}`),

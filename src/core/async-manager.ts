@@ -5,7 +5,7 @@ import { MigrationManagerBase, refuseMovedOption, type RunOptions } from "./mana
 import type { Driver } from "./driver.js";
 import type { Step } from "./step.js";
 import type { MigrationRegistry, VersionOf } from "./types.js";
-import type { MigrationManagerProps, MigrationResult, UpOptions } from "./options.js";
+import { optionsObject, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
 import { usageError } from "./error-factories.js";
 
 /** Connections with an async run in flight: a second would interleave with the first one's transaction. */
@@ -81,7 +81,7 @@ export type MigrateAsync<Db, P extends MigrationManagerProps = MigrationManagerP
  * everything pending on a manager of `Manager`. */
 export function migrateAsyncOn<Db, P extends MigrationManagerProps>(Manager: AsyncManagerClass<Db, P>, entry: string): MigrateAsync<Db, P> {
   return async (db, migrations, options = {} as P) => {
-    const { to, transaction, ...props } = options;
+    const { to, transaction, ...props } = optionsObject(options, "migrate");
     refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })");
     if ((props as Record<string, unknown>).verifySchema) {
       throw usageError(`verifySchema is not available with the async API of "stepwise-migrate/${entry}": its replay cannot run async migrations. Call migrateAsync without it.`);

@@ -317,6 +317,14 @@ export function foreignKeyViolationError({ version, file, direction, violations 
   return new StepwiseError("FOREIGN_KEY_VIOLATION", message, { version, file, direction, violations: violations.slice(0, 100), violationCount: violations.length });
 }
 
+/** `RESET_FAILED`: a drop of `reset` failed for a reason of the database's own (not a lock, a full disk or a lost connection, which keep their codes). */
+export function resetFailedError({ table, object, detail, rolledBack, cause }: D<"RESET_FAILED"> & { cause: unknown }) {
+  const what = object === null ? "an object" : `"${object}"`;
+  const outcome = rolledBack ? `${NOTHING_CHANGED} No migration ran.` : "The objects dropped before it stay dropped; no migration ran.";
+  const message = text`reset could not drop ${what} of the database: ${describeThrownValue(cause)}${detail ? ` (${detail})` : ""}. ${outcome} Drop or change what depends on it (or load the module a virtual table needs), then run ${CALLS.reset} again.`;
+  return new StepwiseError("RESET_FAILED", message, { table, object, detail, rolledBack }, { cause });
+}
+
 /** `TRANSACTION_OPEN`: refused before anything ran; the app's transaction is still open. */
 export function transactionOpenError({ driver, operation, cause }: D<"TRANSACTION_OPEN"> & { cause?: unknown }) {
   const message = `${operation} cannot run while the app's ${driver} connection is inside a transaction. ${NOTHING_CHANGED} Commit or roll back that transaction (still open) first, then call ${operation} again.`;

@@ -135,6 +135,11 @@ export interface StepwiseErrorDetails {
     hint: string | null;
     invalidIndexes: readonly InvalidIndex[];
   }>;
+  /** `reset` could not drop an object of the database: on PostgreSQL, something outside the history table's schema needs it (another schema's column typed with its enum), and `detail` gives
+   * the server's words on what; on SQLite, a virtual table whose module this connection has not loaded (`no such module`). `object` names the object when the failing drop was of a table, view, index or trigger; `null` for the rest (types, functions...).
+   * The drops were rolled back (`rolledBack`): nothing was dropped and no migration ran. On D1, which has no transactions, the objects dropped before it stay dropped (`rolledBack: false`).
+   * Fix: Drop or change what depends on it (the message and `detail` name it), or load the module the virtual table needs, then run `stepwise reset --yes` again. */
+  readonly RESET_FAILED: Readonly<{ table: string; object: string | null; detail: string | null; rolledBack: boolean }>;
   /** A migration ended the transaction stepwise runs it in (a `COMMIT`, `END` or `ROLLBACK` of its own), so it could not be rolled back as one unit. It is never recorded; `committed` (`yes`, `no`,
    * `unknown`) says whether any of its work stayed (with `transaction: "all"`, `yes` includes the migrations before it in the run).
    * Fix: Remove the transaction control from the migration, or mark it `transaction: false` if it must manage transactions itself; check what `committed` says stayed. */

@@ -19,13 +19,14 @@ import {
   toPlainError,
   kindOfSqliteCode,
   isInstanceSafely,
+  resetFailedError,
 } from "./error-factories.js";
 import { describeEvent, type MigrationEvent, type MigrationLogger } from "./events.js";
 import { readForeignKeyRebuildHint, ReferencingTables, refuseParentRebuild } from "./foreign-key-rebuild.js";
 import { HISTORY_GUARD_MARK, type HistoryGuard } from "./history-guard.js";
 import { setUserVersion, type HistoryStore } from "./history.js";
 import { assessMigrationOwner, currentMigrationOwner, parseMigrationOwner, serializeMigrationOwner, type MigrationOwner, type OwnerLiveness } from "./migration-owner.js";
-import { DEFAULT_TRANSACTION_MODE, TRANSACTION_MODES, type AppliedStep, type DownOptions, type MigrationResult, type TransactionMode, type UpOptions } from "./options.js";
+import { DEFAULT_TRANSACTION_MODE, optionsObject, TRANSACTION_MODES, type AppliedStep, type DownOptions, type MigrationResult, type TransactionMode, type UpOptions } from "./options.js";
 import { runCall, text } from "./option-text.js";
 import { describeStatus, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
 import { createProgressReporter } from "./progress.js";
@@ -122,7 +123,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   private *runPlan(direction: MigrationDirection, options: { readonly transaction?: TransactionMode }, plan: (applied: AppliedMigrationKey[]) => MigrationPlan<R[number]>): Step<MigrationResult> {
-    const mode = options.transaction ?? DEFAULT_TRANSACTION_MODE;
+    const mode = optionsObject(options, direction).transaction ?? DEFAULT_TRANSACTION_MODE;
     // Any other value read as "each" would commit migration by migration a run the caller meant to be all or nothing.
     if (!TRANSACTION_MODES.includes(mode)) throw usageError(`transaction must be ${TRANSACTION_MODES.map((name) => JSON.stringify(name)).join(" or ")}; got ${JSON.stringify(mode) ?? String(mode)}.`);
     yield* refuseOpenTransaction(this.settings.driverName, direction);
@@ -565,6 +566,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   *reset(): Step<MigrationResult> {
     yield* refuseOpenTransaction(this.settings.driverName, "reset");
     const drop = function* (this: Executor<R>): Step<void> {
+      let dropping: string | null = null;
       const restoreForeignKeys = yield* this.switchOffForeignKeys();
       try {
         yield* begin("immediate");
@@ -572,13 +574,17 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         const enforced = !restoreForeignKeys && this.dialect.name === "sqlite";
         if (enforced) yield* exec("PRAGMA defer_foreign_keys = ON");
         const sorted = (yield* this.dialect.readSchemaObjects()).sort((a, b) => DROP_ORDER[a.type] - DROP_ORDER[b.type]);
-        for (const object of enforced ? yield* orderChildrenFirst(sorted) : sorted) yield* exec(this.dialect.dropObjectSql(object));
+        for (const object of enforced ? yield* orderChildrenFirst(sorted) : sorted) {
+          dropping = object.name;
+          yield* exec(this.dialect.dropObjectSql(object));
+        }
+        dropping = null;
         if (this.dialect.dropOtherObjectsSql) yield* exec(this.dialect.dropOtherObjectsSql);
         if (this.settings.capabilities.userVersion) yield* setUserVersion(0);
         yield* commit();
       } catch (error) {
         yield* rollbackQuietly();
-        throw error;
+        throw this.resetFailed(error, dropping);
       } finally {
         if (restoreForeignKeys) yield* exec("PRAGMA foreign_keys = ON");
       }
@@ -638,6 +644,14 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
 
   private translateError(error: unknown): unknown {
     return this.dialect.translateError(error, this.settings.busyTimeoutMs, classifySafely(this.settings.classifyError, error));
+  }
+
+  /** A failed drop of `reset` (of `object`, when it was a listed one) as `RESET_FAILED`, unless it is a lock, a full disk or a lost connection, which keep their codes. */
+  private resetFailed(cause: unknown, object: string | null): unknown {
+    const translated = isInstanceSafely(cause, StepwiseError) ? cause : this.translateError(cause);
+    if (isInstanceSafely(translated, StepwiseError) || isConnectionClosedError(cause)) return translated;
+    const server = findInCauseChain(cause, (current) => typeof (current as { detail?: unknown }).detail === "string") as { detail: string } | undefined;
+    return resetFailedError({ table: this.store.tableName, object, detail: server?.detail ?? null, rolledBack: !this.settings.capabilities.atomicBatch, cause });
   }
 
   /** The error for `entry`'s failure; `origin` says who ran what failed. */

@@ -6,7 +6,7 @@ import type { Driver, MaybePromise } from "./driver.js";
 import { DEFAULT_TABLE_NAME } from "./history.js";
 import type { Step } from "./step.js";
 import type { MigrationRegistry, VersionOf } from "./types.js";
-import { DEFAULT_BUSY_TIMEOUT_MS, MAX_BUSY_TIMEOUT_MS, type DownOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
+import { DEFAULT_BUSY_TIMEOUT_MS, MAX_BUSY_TIMEOUT_MS, optionsObject, refuseBadListeners, type DownOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
 import { usageError } from "./error-factories.js";
 
 /** What a manager needs of its driver: a driver, or the description of one that opens a session per call (pg over a `pg.Pool`). */
@@ -37,7 +37,7 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
    * @param dialect the SQL the executor writes, where the driver's storage needs its own.
    * @throws `REGISTRY_DIALECT_MISMATCH` when the registry was generated for another dialect than the driver's.
    * @throws `REGISTRY_INVALID` when the registry breaks the version rules.
-   * @throws `USAGE` when `busyTimeoutMs` is not a number of milliseconds from 0 to 2^31 - 1.
+   * @throws `USAGE` when `busyTimeoutMs` is not a number of milliseconds from 0 to 2^31 - 1, `progressIntervalMs` not one of 0 or more, `onEvent` not a function or `logger` has no `info`.
    */
   constructor(driver: D, migrations: R, props: MigrationManagerProps = {}, dialect?: Dialect) {
     this.driver = driver;
@@ -45,12 +45,13 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
     // A copy: entries pushed or replaced in the app's array afterwards would run unchecked (one without disableForeignKeys made `up` spin forever).
     migrations = Object.freeze([...migrations]) as unknown as R;
     this.migrations = migrations;
-    this.props = props;
+    this.props = optionsObject(props, "new MigrationManager");
     assertRegistryForDriver(migrations, driver.dialect, driver.name);
     const busyTimeoutMs = props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     // NaN would make every wait for a lock or a live owner endless (no wait reaches it); past 2^31 - 1, SQLite's busy_timeout and a timer wrap to no wait at all.
     if (typeof busyTimeoutMs !== "number" || !(busyTimeoutMs >= 0 && busyTimeoutMs <= MAX_BUSY_TIMEOUT_MS))
       throw usageError(`busyTimeoutMs must be a number of milliseconds from 0 to ${MAX_BUSY_TIMEOUT_MS}; got ${String(busyTimeoutMs)}.`);
+    refuseBadListeners(props);
     this.executor = new Executor(migrations, {
       tableName: props.tableName ?? DEFAULT_TABLE_NAME,
       busyTimeoutMs,
@@ -89,7 +90,7 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
   /** Applies pending migrations in order, each in its own transaction, up to `options.to` (default: the latest); refuses, changing nothing, when the history does not match. */
   up(options: UpOptions<VersionOf<R>> = {}): MaybePromise<MigrationResult, Async> {
     return this.start(() => {
-      refuseMovedOption(options, "backup", "await upWithBackup(manager, { backup })");
+      refuseMovedOption(optionsObject(options, "up"), "backup", "await upWithBackup(manager, { backup })");
       return this.executor.up(options);
     }, WRITES);
   }
@@ -99,7 +100,10 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
     return this.run(this.executor.down(options as DownOptions), WRITES);
   }
 
-  /** Drops every table, view, index and trigger (the history table included), then applies every migration: all data is lost. */
+  /**
+   * Drops every table, view, index and trigger (the history table included), then applies every migration: all data is lost.
+   * @throws `RESET_FAILED`, having dropped nothing, when an object cannot be dropped (another schema needs it, or a virtual table's module is not loaded).
+   */
   reset(options: { readonly dangerouslyDropAllData: true }): MaybePromise<MigrationResult, Async> {
     return this.start(() => {
       if (options?.dangerouslyDropAllData !== true) throw usageError("reset drops all data; pass { dangerouslyDropAllData: true } to confirm");
@@ -110,14 +114,17 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
   /** What `up` would run, without running it; throws what `up` would. To run it on a copy, use `rehearseUp(manager)`. */
   planUp(options: Pick<UpOptions<VersionOf<R>>, "to"> = {}): MaybePromise<MigrationPlan<R[number]>, Async> {
     return this.start(() => {
-      refuseMovedOption(options, "rehearse", "rehearseUp(manager, { to })");
+      refuseMovedOption(optionsObject(options, "planUp"), "rehearse", "rehearseUp(manager, { to })");
       return this.plan((applied) => planUp(this.migrations as readonly R[number][], applied, { to: options.to }));
     });
   }
 
   /** What `down` would run, without running it; throws what `down` would. */
   planDown(options: DownOptions<VersionOf<R>> = {}): MaybePromise<MigrationPlan<R[number]>, Async> {
-    return this.run(this.plan((applied) => planDown(this.migrations as readonly R[number][], applied, options)));
+    return this.start(() => {
+      optionsObject(options, "planDown");
+      return this.plan((applied) => planDown(this.migrations as readonly R[number][], applied, options));
+    });
   }
 
   private *plan(make: (applied: AppliedMigrationKey[]) => MigrationPlan<R[number]>): Step<MigrationPlan<R[number]>> {

@@ -61,6 +61,7 @@ export const CALLS = {
   restore: { api: "restoreBackup({ backupFile, ... })", cli: '"stepwise restore <file> --yes"' } satisfies Spelled,
   upWithBackup: { api: "upWithBackup(manager, { backup })", cli: '"stepwise up --backup"' } satisfies Spelled,
   status: { api: "manager.status()", cli: '"stepwise status"' } satisfies Spelled,
+  reset: { api: "reset({ dangerouslyDropAllData: true })", cli: '"stepwise reset --yes"' } satisfies Spelled,
 } as const;
 
 /** A tagged template for a {@link Text}: `` text`run ${runCall("up", { to: 3 })} again` ``; strings and numbers become plain parts. */

@@ -1,6 +1,7 @@
-/** The options and results of the manager's public methods: plain data shared by every driver entry. */
+/** The options and results of the manager's public methods, shared by every driver entry, and the checks that refuse a malformed one before anything runs. */
 import type { BackupRecord, MigrationEvent, MigrationLogger } from "./events.js";
 import type { MigrationDirection } from "./types.js";
+import { usageError } from "./error-factories.js";
 
 /** How long `up` and `down` wait for another connection's write lock before giving up. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
@@ -82,4 +83,21 @@ export interface MigrateOptions<M = unknown> {
    * migrate(db, migrations, { logger: console, verifySchema });
    */
   readonly verifySchema?: (manager: M, options: { readonly refuseDrift: true; readonly cacheExpectedSchema: true }) => unknown;
+}
+
+/** Refuses listeners that would fail only at the first event, mid-run (a `TypeError` inside the first migration's transaction), and a progress interval no clock reaches. */
+export function refuseBadListeners({ onEvent, logger, progressIntervalMs }: MigrationManagerProps): void {
+  if (onEvent !== undefined && typeof onEvent !== "function") throw usageError(`onEvent must be a function; got ${describeOption(onEvent)}.`);
+  if (logger != null && typeof (logger as { info?: unknown }).info !== "function") throw usageError(`logger must have an info(message) method (console has); got ${describeOption(logger)}.`);
+  if (progressIntervalMs !== undefined && !(typeof progressIntervalMs === "number" && progressIntervalMs >= 0))
+    throw usageError(`progressIntervalMs must be a number of milliseconds, 0 or more; got ${describeOption(progressIntervalMs)}.`);
+}
+
+/** An option's value as a message quotes it. */
+const describeOption = (value: unknown) => (typeof value === "object" && value !== null ? "an object" : `${typeof value === "string" ? JSON.stringify(value) : String(value)}`);
+
+/** `options` when it is an options object; `USAGE` otherwise (`null`, a number), which would fail later as a `TypeError` or be read as no options. */
+export function optionsObject<T extends object>(options: T, call: string): T {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) throw usageError(`The options of ${call} must be an object, such as { to: 3 }; got ${describeOption(options)}.`);
+  return options;
 }

@@ -4,7 +4,7 @@ import { runAloneOnConnection, runHoldingRunLock } from "../core/async-manager.j
 import { MigrationManagerBase, type DriverIdentity, type RunOptions } from "../core/manager-base.js";
 import { createPostgresDialect, DEFAULT_POSTGRES_SCHEMA, classifyPostgresError, lostConnection, sqlstateOf, describeConnectionFailure } from "../core/dialects/postgres.js";
 import { isConnectionLost, isLockTimeout, literal, lockWaits, CONCAT, EQ, NE, TEXT, POSTGRES_BATCH_DIALECT } from "../core/dialects/postgres.js";
-import { DEFAULT_LOCK_TIMEOUT_MS, type MigrationManagerProps, type MigrationResult, type UpOptions } from "../core/options.js";
+import { DEFAULT_LOCK_TIMEOUT_MS, optionsObject, type MigrationManagerProps, type MigrationResult, type UpOptions } from "../core/options.js";
 import { splitPostgresSqlText, tokenizePostgresSql } from "../shared/postgres-tokens.js";
 import { requireCapabilities, type AsyncDriver, type Row, type ScratchDatabase } from "../core/driver.js";
 import { defineDriver } from "../core/define-driver.js";
@@ -487,7 +487,7 @@ export async function migrate<R extends MigrationRegistry>(
   migrations: R,
   options: PgMigrationManagerProps & UpOptions<VersionOf<R>> & PgMigrateOptions = {},
 ): Promise<MigrationResult> {
-  const { to, transaction, verifySchema, ...props } = options;
+  const { to, transaction, verifySchema, ...props } = optionsObject(options, "migrate");
   if (verifySchema !== undefined && typeof verifySchema !== "function") {
     throw usageError(`verifySchema takes the verifySchema function: import { verifySchema } from "stepwise-migrate" and pass { verifySchema }.`);
   }

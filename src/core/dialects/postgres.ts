@@ -440,13 +440,15 @@ export const DEFAULT_POSTGRES_SCHEMA = "public";
 
 /**
  * The user's objects of schema `NS` as `sqlite_master` would list them: tables, views, indexes that back no constraint (those go with it), user triggers. A partition's copy
- * of its parent's index or row trigger goes with the parent too: it cannot be dropped alone.
+ * of its parent's index or row trigger goes with the parent too: it cannot be dropped alone. An extension's tables and views (PostGIS's `spatial_ref_sys`, `pg_stat_statements`),
+ * with what is on them, are the extension's: they make no database unmanaged, and `reset` leaves them, as it leaves the extension.
  */
 // Every read goes through an index: the schema's relations are found by their dependency on it (pg_class has no index on relnamespace alone, and a scan of it grows
 // with every schema of a fleet); an index backs a constraint when one on its own table names it, or a foreign key anywhere depends on it.
 const SCHEMA_OBJECTS_SQL = `WITH rel AS (
   SELECT c.oid, c.relname, c.relkind FROM pg_catalog.pg_class AS c WHERE c.relnamespace ${EQ} NS AND c.oid IN (SELECT d.objid FROM pg_catalog.pg_depend AS d
     WHERE d.refclassid ${EQ} 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid ${EQ} NS AND d.classid ${EQ} 'pg_catalog.pg_class'::pg_catalog.regclass)
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.classid ${EQ} 'pg_catalog.pg_class'::pg_catalog.regclass AND e.objid ${EQ} c.oid AND e.deptype ${EQ} 'e')
 )
 SELECT type, name, "tblName", sql FROM (
   SELECT 'table'::${TEXT} AS type, c.relname::${TEXT} AS name, c.relname::${TEXT} AS "tblName", NULL::${TEXT} AS sql FROM rel AS c WHERE c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p'
