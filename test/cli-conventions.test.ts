@@ -144,7 +144,9 @@ test("up --json on a failed migration prints the error with its fields and the l
   assert.equal(error.file, "migrations/002_gives_up.ts");
   assert.equal(error.rolledBack, true);
   assert.deepEqual(error.location, { file: "migrations/002_gives_up.ts", line: 6, column: error.location?.column });
-  assert.match(String(error.fix), /^fix migrations\/002_gives_up\.ts:6 and run "stepwise up" again/);
+  assert.match(String(error.fix), /^fix migrations\/002_gives_up\.ts:6, then run "stepwise gen" and "stepwise up" again/);
+  // The text says the same next step on stderr.
+  assert.match(result.stderr, /^Next: fix migrations\/002_gives_up\.ts:6, /m);
   const db = new Database(database, { readonly: true });
   t.after(() => db.close());
   assert.deepEqual(db.prepare("SELECT count(*) AS n FROM t").get(), { n: 0 }, "the failed migration's row was kept");

@@ -26,7 +26,6 @@ function listErrorCodes(): StepwiseErrorCode[] {
 /** The codes whose `fix` is not made from the code's table, each with where it comes from instead. */
 const FIX_ELSEWHERE: Partial<Record<StepwiseErrorCode, string>> = {
   CHECKSUM_MISMATCH: "details.fix",
-  MIGRATION_FAILED: "made from its location in report-error.ts",
   WHOLE_RUN_TRANSACTION_REFUSED: "details.fix",
   ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER: "details.fix",
   ASYNC_IN_SYNC_RUNNER: "details.fix",

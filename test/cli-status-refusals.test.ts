@@ -183,10 +183,11 @@ function declareScenarios(makeTarget: (t: TestContext) => Promise<Target>): void
       assert.equal(up.code, 1, up.stdout + up.stderr);
       const refused = refusalOf(up);
       assert.equal(refused.code, scenario.code, up.stdout);
-      // status shows what up refuses with: the same fields, save what only waiting measures.
+      // status shows what up refuses with: the same fields and the same next step, save what only waiting measures.
       for (const [field, value] of Object.entries(shown)) {
-        if (field !== "message" && field !== "waitedMs" && field !== "fix" && field !== "name") assert.deepEqual(refused[field], value, `${field}: status ${status.stdout}\nup ${up.stdout}`);
+        if (field !== "message" && field !== "waitedMs" && field !== "name") assert.deepEqual(refused[field], value, `${field}: status ${status.stdout}\nup ${up.stdout}`);
       }
+      assert.notEqual(shown.fix ?? null, null, status.stdout);
     });
   }
 

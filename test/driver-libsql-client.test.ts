@@ -116,6 +116,12 @@ test("a remote URL declares the remote capabilities: no user_version", () => {
   assert.equal(local.driver.capabilities.userVersion, true);
 });
 
+test("options that are no object are USAGE at construction, as on every entry (this one reads its own options first)", () => {
+  for (const bad of [null, 5, "remote", [1]]) {
+    assert.throws(() => new MigrationManager({ protocol: "file" } as unknown as Client, [], bad as never), stepwiseFailure({ code: "USAGE" }), JSON.stringify(bad));
+  }
+});
+
 test("under the remote rules no statement reads or writes PRAGMA user_version, on every path; under the file rules they do", async (t) => {
   const { url } = scratch(t);
   const real = client(t, url);

@@ -85,6 +85,10 @@ await describeEachDriver("stepwise fleet", (h) => {
     assert.deepEqual([up.migrated, up.applied, up.current, up.failed, up.stopped], [2, 4, 0, locking ? 3 : 2, null]);
     assert.deepEqual([ups["tenants/a.db"]!.fromVersion, ups["tenants/a.db"]!.toVersion, ups["tenants/a.db"]!.error], [0, 2, null]);
     assert.equal(ups["tenants/foreign.db"]!.error!.code, "UNMANAGED_DATABASE");
+    // Each database's refusal carries the next step a thrown one gets, in status as in up.
+    const foreignFix = (status.targets.find((target) => target.id === "tenants/foreign.db")!.error as { fix?: unknown }).fix;
+    assert.match(String(foreignFix), /stepwise baseline/);
+    assert.equal((ups["tenants/foreign.db"]!.error as { fix?: unknown }).fix, foreignFix);
     assert.equal(ups["tenants/damaged.db"]!.error!.code, "DATABASE_UNUSABLE");
     if (locking) assert.equal(ups["tenants/locked.db"]!.error!.code, "DATABASE_LOCKED");
 

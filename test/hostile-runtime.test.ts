@@ -13,7 +13,19 @@ import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { MigrationManager, type MigrationRegistry, StepwiseError } from "./support/stepwise.js";
+import {
+  AsyncMigrationManager,
+  baselineDatabase,
+  MigrationManager,
+  type MigrationRegistry,
+  readSchemaSnapshot,
+  rehearseUp,
+  repairChecksums,
+  repairIncompleteMigration,
+  StepwiseError,
+  upWithBackup,
+  verifySchema,
+} from "./support/stepwise.js";
 import { currentMigrationOwner, serializeMigrationOwner } from "../src/core/migration-owner.js";
 import { ownerLockFileName } from "../src/drivers/sqlite-shared.js";
 import { createBetterSqlite3Driver } from "../src/drivers/better-sqlite3.js";
@@ -670,4 +682,35 @@ test("reset names a virtual table this connection cannot drop (its module not lo
   );
   assert.deepEqual(tool.prepare("SELECT note FROM items").all(), [{ note: "kept" }]);
   assert.equal(manager.currentVersion(), 1);
+});
+
+test("the safety nets refuse options that are no object with USAGE, as the manager does: thrown by a sync manager's, rejected by an async one's", async (t) => {
+  const file = path.join(makeTempDir(t), "app.db");
+  const db = new Database(file);
+  t.after(() => db.close());
+  const sync = new MigrationManager(db, [createItems]);
+  const async = new AsyncMigrationManager(db, [createItems]);
+  const isUsage = (label: string) => (error: unknown) => {
+    assert.ok(error instanceof StepwiseError && error.is("USAGE"), `${label}: ${String(error)}`);
+    return true;
+  };
+  for (const bad of [null, 5]) {
+    const label = (name: string) => `${name}(manager, ${String(bad)})`;
+    const calls = {
+      verifySchema: (manager: never) => verifySchema(manager, bad as never),
+      rehearseUp: (manager: never) => rehearseUp(manager, bad as never),
+      repairChecksums: (manager: never) => repairChecksums(manager, bad as never),
+      repairIncompleteMigration: (manager: never) => repairIncompleteMigration(manager, bad as never),
+      readSchemaSnapshot: (manager: never) => readSchemaSnapshot(manager, bad as never),
+      baselineDatabase: (manager: never) => baselineDatabase(manager, 1 as never, bad as never),
+    };
+    for (const [name, call] of Object.entries(calls)) {
+      assert.throws(() => call(sync as never), isUsage(label(name)));
+      const rejected = call(async as never);
+      assert.ok(rejected instanceof Promise, `${label(name)} threw for an async manager instead of rejecting`);
+      await assert.rejects(rejected, isUsage(`${label(name)} (async)`));
+    }
+    await assert.rejects(upWithBackup(sync as never, bad as never), isUsage(label("upWithBackup")));
+  }
+  assert.deepEqual(db.prepare("SELECT name FROM sqlite_master").all(), []);
 });

@@ -161,7 +161,7 @@ await describeEachDriver("refusals", { quickOn: ["better-sqlite3", "sql.js"] }, 
     }
     assert.deepEqual(db.rows("SELECT name FROM sqlite_master"), []);
     // What stays allowed: no logger, and every progress event.
-    db.manager(migrations, { logger: null, progressIntervalMs: 0, onEvent: undefined }).up();
+    db.manager(migrations, { logger: null, progressIntervalMs: 0, onEvent: null as never }).up();
     assert.equal(db.manager(migrations).currentVersion(), migrations.length);
   });
 

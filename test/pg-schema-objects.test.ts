@@ -166,7 +166,124 @@ test("reset refuses with RESET_FAILED, dropping nothing, when another schema's c
   await unchanged();
 });
 
-test("reset refuses a table another role owns in the app's schema as a privilege it lacks, and puts back the tables it dropped before it", async (t) => {
+test("reset refuses, dropping nothing in either schema, whatever of another schema needs the schema's tables: a child or partition, a view, a foreign key, a column of a table's type", async (t) => {
+  const client = await connectFresh(t);
+  const registry = [
+    namedSqlEntry(1, "people", "CREATE TABLE people (id int PRIMARY KEY); CREATE TABLE events (at int) PARTITION BY RANGE (at); CREATE VIEW adults AS SELECT id FROM people;", null, {
+      dialect: "postgres",
+    }),
+  ];
+  const manager = new MigrationManager(client, registry);
+  await manager.up();
+  await client.query("INSERT INTO people VALUES (1); CREATE SCHEMA other");
+  const outside = [
+    "CREATE TABLE other.kid () INHERITS (public.people)",
+    "CREATE TABLE other.events_0 PARTITION OF public.events FOR VALUES FROM (0) TO (10)",
+    "CREATE VIEW other.people_view AS SELECT id FROM public.people",
+    "CREATE VIEW other.adults_view AS SELECT id FROM public.adults",
+    "CREATE TABLE other.visits (person int REFERENCES public.people)",
+    "CREATE TABLE other.snapshots (person public.people)",
+  ];
+  for (const statement of outside) {
+    await client.query(statement);
+    const before = (await client.query("SELECT c.oid::regclass::text AS name FROM pg_catalog.pg_class AS c WHERE c.relnamespace IN ('public'::regnamespace, 'other'::regnamespace) ORDER BY 1")).rows;
+    await assert.rejects(manager.reset({ dangerouslyDropAllData: true }), (error: unknown) => {
+      assert.ok(error instanceof StepwiseError && error.is("RESET_FAILED"), `${statement}: ${String(error)}`);
+      assert.deepEqual([error.nativeCode, error.details.rolledBack], ["2BP01", true], statement);
+      return true;
+    });
+    assert.deepEqual(
+      (await client.query("SELECT c.oid::regclass::text AS name FROM pg_catalog.pg_class AS c WHERE c.relnamespace IN ('public'::regnamespace, 'other'::regnamespace) ORDER BY 1")).rows,
+      before,
+      statement,
+    );
+    assert.deepEqual((await client.query("SELECT id FROM people")).rows, [{ id: 1 }], statement);
+    assert.equal((await manager.status()).currentVersion, 1, statement);
+    await client.query("DROP SCHEMA other CASCADE; CREATE SCHEMA other");
+  }
+  // With nothing outside left, the reset goes through.
+  assert.deepEqual(
+    (await manager.reset({ dangerouslyDropAllData: true })).steps.map((step) => step.version),
+    [1],
+  );
+});
+
+test("reset empties a schema whose tables reference each other, views build on views and a sequence belongs to a column", async (t) => {
+  const client = await connectFresh(t);
+  const registry = [
+    namedSqlEntry(
+      1,
+      "cycle",
+      `CREATE TABLE a (id serial PRIMARY KEY, b_id int); CREATE TABLE b (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, a_id int REFERENCES a);
+       ALTER TABLE a ADD FOREIGN KEY (b_id) REFERENCES b; CREATE TABLE self (id int PRIMARY KEY, parent int REFERENCES self);
+       CREATE VIEW v1 AS SELECT id FROM a; CREATE VIEW v2 AS SELECT id FROM v1; CREATE MATERIALIZED VIEW v3 AS SELECT id FROM v2;`,
+      null,
+      { dialect: "postgres" },
+    ),
+  ];
+  const manager = new MigrationManager(client, registry);
+  await manager.up();
+  await client.query("INSERT INTO a (b_id) VALUES (NULL); INSERT INTO self VALUES (1, NULL), (2, 1)");
+  assert.deepEqual(
+    (await manager.reset({ dangerouslyDropAllData: true })).steps.map((step) => step.version),
+    [1],
+  );
+  assert.deepEqual((await client.query("SELECT count(*)::int AS n FROM a")).rows, [{ n: 0 }]);
+});
+
+test("reset empties a schema whose objects need each other in a circle (a default or an index calling a function that reads the table), and leaves an extension's tables and their foreign key", async (t) => {
+  const client = await connectFresh(t);
+  const registry = [
+    namedSqlEntry(
+      1,
+      "circle",
+      `CREATE TABLE items (id int PRIMARY KEY, pos int); CREATE FUNCTION next_pos() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT coalesce(max(pos), 0) + 1 FROM items; END;
+       ALTER TABLE items ALTER COLUMN pos SET DEFAULT next_pos(); CREATE FUNCTION weight(items) RETURNS int LANGUAGE sql IMMUTABLE RETURN $1.id * 2;
+       CREATE INDEX items_weight ON items (weight(items)); ALTER TABLE items ENABLE ROW LEVEL SECURITY; CREATE POLICY mine ON items USING (pos <= next_pos());
+       ${Array.from({ length: 150 }, (_, index) => `CREATE VIEW chain_${index + 1} AS SELECT id FROM ${index === 0 ? "items" : `chain_${index}`};`).join(" ")}`,
+      null,
+      { dialect: "postgres" },
+    ),
+  ];
+  await client.query(
+    "CREATE EXTENSION hstore; CREATE TABLE ext_parent (id int PRIMARY KEY); CREATE TABLE ext_child (parent int REFERENCES ext_parent); ALTER EXTENSION hstore ADD TABLE ext_parent; ALTER EXTENSION hstore ADD TABLE ext_child",
+  );
+  const manager = new MigrationManager(client, registry);
+  await manager.up();
+  await client.query("INSERT INTO items (id) VALUES (1)");
+  assert.deepEqual(
+    (await manager.reset({ dangerouslyDropAllData: true })).steps.map((step) => step.version),
+    [1],
+  );
+  assert.deepEqual((await client.query("SELECT count(*)::int AS n FROM items")).rows, [{ n: 0 }]);
+  const { rows } = await client.query<{ name: string }>("SELECT conname AS name FROM pg_catalog.pg_constraint WHERE conrelid = 'ext_child'::regclass AND contype = 'f'");
+  assert.equal(rows.length, 1, "the extension's foreign key was dropped");
+});
+
+test("reset refuses, dropping nothing, a cast whose function is the schema's: casts belong to no schema", async (t) => {
+  const client = await connectFresh(t);
+  const registry = [
+    namedSqlEntry(
+      1,
+      "cast",
+      "CREATE TYPE mood AS ENUM ('calm', 'busy'); CREATE FUNCTION to_mood(int) RETURNS mood LANGUAGE sql IMMUTABLE RETURN (enum_range(NULL::mood))[$1]; CREATE TABLE people (feeling mood);",
+      null,
+      { dialect: "postgres" },
+    ),
+  ];
+  const manager = new MigrationManager(client, registry);
+  await manager.up();
+  await client.query("CREATE CAST (int AS mood) WITH FUNCTION to_mood(int); INSERT INTO people VALUES ('busy')");
+  await assert.rejects(manager.reset({ dangerouslyDropAllData: true }), (error: unknown) => {
+    assert.ok(error instanceof StepwiseError && error.is("RESET_FAILED"), String(error));
+    assert.deepEqual([error.nativeCode, error.details.rolledBack], ["2BP01", true]);
+    assert.match(error.details.detail ?? "", /^cast from integer to mood depends on /);
+    return true;
+  });
+  assert.deepEqual((await client.query("SELECT feeling::text FROM people")).rows, [{ feeling: "busy" }]);
+});
+
+test("reset refuses a table another role owns in the app's schema as a privilege it lacks, and drops nothing", async (t) => {
   const client = await connectFresh(t);
   const role = `worker_${process.pid}_${Date.now()}`;
   await client.query(`CREATE ROLE ${role}; CREATE SCHEMA w; GRANT USAGE, CREATE ON SCHEMA w TO ${role}`);
@@ -245,4 +362,18 @@ test("listing a tenant's objects reads about as many catalog pages beside 300 ot
   const beside = await pagesRead();
   // Index lookups grow only with the depth of the catalog's indexes; a scan grows with the tenants (a scan of pg_class read 417 pages here against 74 alone).
   assert.ok(beside <= 2 * alone, `${beside} pages beside 300 tenants against ${alone} alone`);
+});
+
+test("options that are no object are USAGE on pg too: its constructor and up read their own options first", async (t) => {
+  const client = await connectFresh(t);
+  const registry = [namedSqlEntry(1, "people", "CREATE TABLE people (id int PRIMARY KEY)", null, { dialect: "postgres" })];
+  for (const bad of [null, 5, "public", [1]]) {
+    assert.throws(
+      () => new MigrationManager(client, registry, bad as never),
+      (error: unknown) => error instanceof StepwiseError && error.is("USAGE"),
+      JSON.stringify(bad),
+    );
+    await assert.rejects(new MigrationManager(client, registry).up(bad as never), (error: unknown) => error instanceof StepwiseError && error.is("USAGE"), JSON.stringify(bad));
+  }
+  assert.deepEqual((await client.query("SELECT to_regclass('people') AS found")).rows, [{ found: null }]);
 });

@@ -29,7 +29,7 @@ import { connectorFor, driverOf, loadRegistry, refuseMissingDatabase, refuseServ
 import * as format from "./format.js";
 import { assertDriverWrites, type CliManager } from "./open-database.js";
 import type { Report } from "./output.js";
-import { inCliSpelling } from "./report-error.js";
+import { inCliReport } from "./report-error.js";
 
 /** The environment variable that names who repairs checksums when `--by` is not given (a CI job's name, say). */
 export const REPAIRED_BY_ENV = "STEPWISE_REPAIRED_BY";
@@ -42,7 +42,7 @@ export function status<R extends MigrationRegistry>(scope: CommandScope<R>): Pro
   const { output } = scope.session;
   return withManager(scope, "read", async (manager, database, exists) => {
     const found = await manager.status();
-    const problem = found.problem && inCliSpelling(found.problem);
+    const problem = found.problem && inCliReport(found.problem);
     const label = exists ? database : `${database} ${output.palette.dim("(does not exist yet)")}`;
     return { data: { database, exists, ...found, problem }, text: format.formatStatus({ ...found, problem }, label, output.palette), ...(problem && { error: problem, exitCode: 1 }) };
   });
@@ -188,7 +188,7 @@ async function collectDatabaseInfo<R extends MigrationRegistry>(manager: CliMana
     currentVersion: status.currentVersion,
     latestVersion: status.latestVersion,
     pendingCount: status.pendingCount,
-    problem: status.problem && inCliSpelling(status.problem),
+    problem: status.problem && inCliReport(status.problem),
     objects: { tables: count("table"), indexes: count("index"), triggers: count("trigger"), views: count("view") },
     lastMigration: last ? { version: last.version, name: last.name, appliedAt: last.appliedAt } : null,
   };

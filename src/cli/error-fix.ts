@@ -2,7 +2,7 @@
  * The `fix` of `--json`'s error: the next step the message gives, as one line a script can show. An error that carries its own (`details.fix`) keeps it (report-error.ts); one thrown where only the thrower knows the
  * command (the project's gen script, the config the CLI read) has it attached; the rest are made here from the details, one entry per code whose message names a next step.
  */
-import type { StepwiseError, StepwiseErrorCode, StepwiseErrorDetails } from "../core/errors.js";
+import type { StepwiseErrorCode, StepwiseErrorDetails } from "../core/errors.js";
 
 /** Next steps attached where the error was made, read back when it is printed. */
 const attached = new WeakMap<object, string>();
@@ -38,7 +38,14 @@ export const FIX_OF_CODE: FixOf = {
   INVALID_TABLE_NAME: () => `pass a plain name to --table (or "tableName" in the config)`,
   TRANSACTION_ESCAPED: ({ file }) => `remove the transaction control from ${file}, or mark it transaction: false`,
   FOREIGN_KEY_VIOLATION: ({ file }) => `make ${file} copy every referenced row, or delete the orphans in it`,
-  RESET_FAILED: ({ detail }) => `drop or change what depends on it${detail ? ` (${detail})` : ""}, or load the module a virtual table needs, then run "stepwise reset --yes" again`,
+  MIGRATION_FAILED: ({ version, file, direction, rolledBack, location }) =>
+    rolledBack
+      ? direction === "up"
+        ? `fix ${location ? `${location.file}:${location.line}` : file}, then run "stepwise gen" and "stepwise up" again; nothing of it was kept`
+        : `fix the down section of ${location ? `${location.file}:${location.line}` : file}, run "stepwise gen", record the edit with "stepwise repair --checksums ${version} --yes", then run "stepwise down" again; nothing of it was kept`
+      : `check the database by hand: ${file} ran outside a transaction and may have left changes; then run "stepwise repair --applied ${version} --yes" if its changes are all there, or "stepwise repair --forget ${version} --yes" if none are`,
+  RESET_FAILED: ({ detail }) =>
+    `remove what keeps it${detail ? ` (${detail.split("\n")[0]})` : ""}: drop or change what depends on it, or load the module a virtual table needs; then run "stepwise reset --yes" again`,
   INVALID_TARGET: () => `pass a version the registry has, in the command's direction; "stepwise status" shows where the database is`,
   BATCH_KEY_INVALID: ({ file }) => `pass forEachBatch a key that is a unique, non-NULL column (the INTEGER PRIMARY KEY, or rowid) in ${file}`,
   BATCH_OPTIONS_INVALID: ({ file, option }) => (option === "batchSize" ? `pass a whole batchSize in ${file}` : `write ? in where, with the values in params, in ${file}`),
@@ -117,8 +124,8 @@ export function attachedFix(error: object): string | null {
   return attached.get(error) ?? null;
 }
 
-/** `error`'s next step when its details carry none: the one attached where it was made, else its code's; `null` when the message names none. */
-export function fixOf(error: StepwiseError): string | null {
-  const make = FIX_OF_CODE[error.code] as ((details: unknown) => string) | undefined;
-  return attached.get(error) ?? make?.(error.details) ?? null;
+/** A plain error (a status problem, a fleet database's error) with the `fix` `--json` gives a thrown one: its own when its details carry one, else its code's, else `null`. */
+export function withPlainFix<T extends { readonly code: string }>(plain: T): T & { readonly fix: unknown } {
+  const make = FIX_OF_CODE[plain.code as StepwiseErrorCode] as ((details: unknown) => string) | undefined;
+  return { ...plain, fix: (plain as { fix?: unknown }).fix ?? make?.(plain) ?? null };
 }

@@ -7,7 +7,7 @@ import { verifySchema } from "../safety/verify.js";
 import type { CliDriverName } from "./driver-names.js";
 import type { FleetTargetSpec } from "./fleet-targets.js";
 import type { CliManager, CommandMode, DriverConnector, OpenedDatabase } from "./open-database.js";
-import { inCliSpelling } from "./report-error.js";
+import { inCliReport } from "./report-error.js";
 
 /** What a fleet command does to each database. */
 export type FleetTask = "status" | "up" | "verify";
@@ -98,10 +98,10 @@ export async function runFleetTarget(connector: DriverConnector, migrations: Mig
   const result = (await runTarget(spec.id, open, run, (opened) => opened.close(), task.blank as never)) as FleetTargetResult;
   // A status that could not be read at all is `locked` when another process held the database.
   const locked = "state" in result && result.state === "failed" && result.error !== null && LOCKED_CODES.has(result.error.code);
-  return { ...result, ...(locked && { state: "locked" }), error: result.error && inCliSpelling(result.error) } as FleetTargetResult;
+  return { ...result, ...(locked && { state: "locked" }), error: result.error && inCliReport(result.error) } as FleetTargetResult;
 }
 
 /** The report of a target that could not be run (its worker thread died, its server could not be listed): failed with `error`. */
 export function describeLostTarget(spec: FleetTargetSpec, job: FleetJob, error: TargetError, durationMs: number): FleetTargetResult {
-  return { id: spec.id, ...TASKS[job.task].blank, ok: false, durationMs, error: inCliSpelling(error) } as FleetTargetResult;
+  return { id: spec.id, ...TASKS[job.task].blank, ok: false, durationMs, error: inCliReport(error) } as FleetTargetResult;
 }

@@ -4,7 +4,7 @@ import { CommanderError } from "commander";
 import { StepwiseError, type StepwiseErrorCode } from "../core/errors.js";
 import { spellFields } from "../core/option-text.js";
 import { toPlainError, translateSqliteError } from "../core/error-factories.js";
-import { attachedFix, fixOf } from "./error-fix.js";
+import { attachedFix, withPlainFix } from "./error-fix.js";
 import type { CliOutput } from "./output.js";
 
 /** A position in a project file, 1-based. */
@@ -37,12 +37,15 @@ export function reportError(error: unknown, argv: readonly string[], output: Cli
     stderr(`${palette.red("unexpected error")} (please report it with the output below):\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     return 1;
   }
-  printJson(errorToJson(translated));
+  const json = errorToJson(translated);
+  printJson(json);
   const { message } = spellFields(translated, "cli");
   stderr(`${palette.red(`error [${translated.code}]`)}: ${typeof message === "string" ? message : translated.message}\n`);
   const usage = error instanceof StepwiseError && USAGE_EXIT_CODES.has(error.code);
   const location = usage ? null : locateFailure(translated);
   if (location) stderr(`Thrown at ${location.file}:${location.line}:${location.column}\n`);
+  // The one message that names no next step: the fix its location made.
+  if (translated.is("MIGRATION_FAILED") && translated.details.rolledBack) stderr(`Next: ${String(json.fix)}\n`);
   if (options.includes("--verbose")) stderr(`${palette.dim(formatStackChain(translated))}\n`);
   else if (!usage && translated.cause !== undefined && !NO_STACK_HINT.has(translated.code)) stderr(palette.dim("(run with --verbose for the whole stack)\n"));
   return usage ? 2 : 1;
@@ -52,17 +55,13 @@ export function reportError(error: unknown, argv: readonly string[], output: Cli
 function errorToJson(error: StepwiseError): Record<string, unknown> {
   const fields: Record<string, unknown> = { name: error.name, ...inCliSpelling(toPlainError(error)) };
   if ((fields.location ?? null) === null && typeof (error.details as { file?: unknown }).file === "string" && error.cause !== undefined) fields.location = locateFailure(error);
-  if (!error.is("MIGRATION_FAILED")) return { ...fields, fix: fields.fix ?? fixOf(error) };
-  const { details } = error;
-  const location = fields.location as SourceLocation | null | undefined;
-  if (!details.rolledBack) {
-    const { version, file } = details;
-    return {
-      ...fields,
-      fix: `check the database by hand: ${file} ran outside a transaction and may have left changes; then run "stepwise repair --applied ${version} --yes" if its changes are all there, or "stepwise repair --forget ${version} --yes" if none are`,
-    };
-  }
-  return { ...fields, fix: `fix ${location ? `${location.file}:${location.line}` : details.file} and run "stepwise ${details.direction === "up" ? "up" : "down"}" again; nothing of it was kept` };
+  // Made from the fields, so a failed migration's fix names the line its location found.
+  return withPlainFix({ ...fields, code: error.code, fix: fields.fix ?? attachedFix(error) ?? undefined });
+}
+
+/** A plain error (a status problem, a fleet database's error) as the CLI reports it: spelled with its flags and commands, with the `fix` a thrown one gets. */
+export function inCliReport<T extends { readonly code: string }>(problem: T): T & { readonly fix: unknown } {
+  return withPlainFix(inCliSpelling(problem));
 }
 
 /** `value` (an error, or plain data made from one) with every field that names options or calls spelled as the CLI's flags and commands. */

@@ -39,9 +39,10 @@ export interface Dialect {
   restoreConnectionSettings?(before: ConnectionSettingsSnapshot): Step<unknown>;
   /** The user's schema objects, ordered by name. */
   readSchemaObjects(options?: ListSchemaObjectsOptions): Step<SchemaObject[]>;
-  dropObjectSql(object: SchemaObject): string;
-  /** What `reset` runs after dropping the listed objects: drops the rest a migration can make (types, functions, sequences...); absent where the list is everything. */
-  readonly dropOtherObjectsSql?: string;
+  /** How `reset` drops one listed object (SQLite, where the list is everything a migration makes); absent where {@link dropAllObjectsSql} drops them all. */
+  dropObjectSql?(object: SchemaObject): string;
+  /** One statement `reset` runs instead of dropping the listed objects: every object a migration can make, in an order its dependencies allow (PostgreSQL). */
+  readonly dropAllObjectsSql?: string;
   foreignKeysEnforced(): Step<boolean>;
   /** The typed error for a failure a user can act on (locked, full, read-only, unusable); anything else unchanged. */
   translateError(error: unknown, busyTimeoutMs: number, classification: ErrorClassification): unknown;

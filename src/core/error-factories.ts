@@ -317,11 +317,18 @@ export function foreignKeyViolationError({ version, file, direction, violations 
   return new StepwiseError("FOREIGN_KEY_VIOLATION", message, { version, file, direction, violations: violations.slice(0, 100), violationCount: violations.length });
 }
 
-/** `RESET_FAILED`: a drop of `reset` failed for a reason of the database's own (not a lock, a full disk or a lost connection, which keep their codes). */
-export function resetFailedError({ table, object, detail, rolledBack, cause }: D<"RESET_FAILED"> & { cause: unknown }) {
+/** `RESET_FAILED`: a drop of `reset` failed for a reason of the database's own (not a lock, a full disk or a lost connection, which keep their codes); `nativeCode` picks the advice. */
+export function resetFailedError({ table, object, detail, rolledBack, cause, nativeCode }: D<"RESET_FAILED"> & { cause: unknown; nativeCode: string }) {
   const what = object === null ? "an object" : `"${object}"`;
   const outcome = rolledBack ? `${NOTHING_CHANGED} No migration ran.` : "The objects dropped before it stay dropped; no migration ran.";
-  const message = text`reset could not drop ${what} of the database: ${describeThrownValue(cause)}${detail ? ` (${detail})` : ""}. ${outcome} Drop or change what depends on it (or load the module a virtual table needs), then run ${CALLS.reset} again.`;
+  const reason = describeThrownValue(cause);
+  const advice =
+    nativeCode === "2BP01"
+      ? "Drop or change what depends on it"
+      : /no such module/i.test(reason)
+        ? "Load the module the virtual table needs on this connection"
+        : "Remove the cause the database names";
+  const message = text`reset could not drop ${what} of the database: ${reason}${detail ? ` (${detail})` : ""}. ${outcome} ${advice}, then run ${CALLS.reset} again.`;
   return new StepwiseError("RESET_FAILED", message, { table, object, detail, rolledBack }, { cause });
 }
 

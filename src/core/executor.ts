@@ -573,13 +573,14 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         // Where foreign keys stay on (Durable Objects, D1), children go first, and the check waits for the commit.
         const enforced = !restoreForeignKeys && this.dialect.name === "sqlite";
         if (enforced) yield* exec("PRAGMA defer_foreign_keys = ON");
-        const sorted = (yield* this.dialect.readSchemaObjects()).sort((a, b) => DROP_ORDER[a.type] - DROP_ORDER[b.type]);
+        const { dropObjectSql, dropAllObjectsSql } = this.dialect;
+        if (dropAllObjectsSql !== undefined) yield* exec(dropAllObjectsSql);
+        const sorted = dropObjectSql ? (yield* this.dialect.readSchemaObjects()).sort((a, b) => DROP_ORDER[a.type] - DROP_ORDER[b.type]) : [];
         for (const object of enforced ? yield* orderChildrenFirst(sorted) : sorted) {
           dropping = object.name;
-          yield* exec(this.dialect.dropObjectSql(object));
+          yield* exec(dropObjectSql!(object));
         }
         dropping = null;
-        if (this.dialect.dropOtherObjectsSql) yield* exec(this.dialect.dropOtherObjectsSql);
         if (this.settings.capabilities.userVersion) yield* setUserVersion(0);
         yield* commit();
       } catch (error) {
@@ -646,12 +647,16 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     return this.dialect.translateError(error, this.settings.busyTimeoutMs, classifySafely(this.settings.classifyError, error));
   }
 
-  /** A failed drop of `reset` (of `object`, when it was a listed one) as `RESET_FAILED`, unless it is a lock, a full disk or a lost connection, which keep their codes. */
+  /**
+   * A failed drop of `reset` (of `object`, when it was a listed one) as `RESET_FAILED`: the database's own refusal. A lock, a full disk or a lost connection keep their codes,
+   * and what the database did not say (a bug of stepwise's) stays unexpected.
+   */
   private resetFailed(cause: unknown, object: string | null): unknown {
     const translated = isInstanceSafely(cause, StepwiseError) ? cause : this.translateError(cause);
-    if (isInstanceSafely(translated, StepwiseError) || isConnectionClosedError(cause)) return translated;
+    const { nativeCode } = classifySafely(this.settings.classifyError, cause);
+    if (isInstanceSafely(translated, StepwiseError) || isConnectionClosedError(cause) || nativeCode === null) return translated;
     const server = findInCauseChain(cause, (current) => typeof (current as { detail?: unknown }).detail === "string") as { detail: string } | undefined;
-    return resetFailedError({ table: this.store.tableName, object, detail: server?.detail ?? null, rolledBack: !this.settings.capabilities.atomicBatch, cause });
+    return resetFailedError({ table: this.store.tableName, object, detail: server?.detail ?? null, rolledBack: !this.settings.capabilities.atomicBatch, cause, nativeCode });
   }
 
   /** The error for `entry`'s failure; `origin` says who ran what failed. */

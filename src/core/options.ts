@@ -87,14 +87,15 @@ export interface MigrateOptions<M = unknown> {
 
 /** Refuses listeners that would fail only at the first event, mid-run (a `TypeError` inside the first migration's transaction), and a progress interval no clock reaches. */
 export function refuseBadListeners({ onEvent, logger, progressIntervalMs }: MigrationManagerProps): void {
-  if (onEvent !== undefined && typeof onEvent !== "function") throw usageError(`onEvent must be a function; got ${describeOption(onEvent)}.`);
+  if (onEvent != null && typeof onEvent !== "function") throw usageError(`onEvent must be a function; got ${describeOption(onEvent)}.`);
   if (logger != null && typeof (logger as { info?: unknown }).info !== "function") throw usageError(`logger must have an info(message) method (console has); got ${describeOption(logger)}.`);
   if (progressIntervalMs !== undefined && !(typeof progressIntervalMs === "number" && progressIntervalMs >= 0))
     throw usageError(`progressIntervalMs must be a number of milliseconds, 0 or more; got ${describeOption(progressIntervalMs)}.`);
 }
 
 /** An option's value as a message quotes it. */
-const describeOption = (value: unknown) => (typeof value === "object" && value !== null ? "an object" : `${typeof value === "string" ? JSON.stringify(value) : String(value)}`);
+const describeOption = (value: unknown) =>
+  typeof value === "object" && value !== null ? "an object" : typeof value === "string" ? JSON.stringify(value) : typeof value === "bigint" ? `${value}n` : String(value);
 
 /** `options` when it is an options object; `USAGE` otherwise (`null`, a number), which would fail later as a `TypeError` or be read as no options. */
 export function optionsObject<T extends object>(options: T, call: string): T {

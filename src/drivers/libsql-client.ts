@@ -9,7 +9,7 @@ import { defineDriver } from "../core/define-driver.js";
 import { SQLITE_DIALECT } from "../core/dialects/sqlite.js";
 import { createSqliteEscapeGuard } from "../core/transaction-guard.js";
 import { createHistoryGuard } from "../core/history-guard.js";
-import type { MigrationManagerProps } from "../core/options.js";
+import { optionsObject, type MigrationManagerProps } from "../core/options.js";
 import { returnDefinition, type MigrationContext, type MigrationDefinition, type MigrationRegistry } from "../core/types.js";
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
 import { SQLITE_BATCH_DIALECT } from "../core/batch-walk.js";
@@ -254,7 +254,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
    * @throws `REGISTRY_DIALECT_MISMATCH` when it was generated for PostgreSQL.
    */
   constructor(client: Client, migrations: R, props: LibsqlClientMigrationManagerProps = {}) {
-    const { remote: remoteRules, scratchClient, ...settings } = props;
+    const { remote: remoteRules, scratchClient, ...settings } = optionsObject(props, "new MigrationManager");
     const driver = createLibsqlClientDriver(client, { remote: remoteRules, scratchClient });
     const remote = !driver.capabilities.userVersion;
     // SQLite's dialect where a `Client` reaches one connection: the commit witness made inside each transaction (one made outside would land on another connection), the history guard on

@@ -417,7 +417,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
    * @throws `USAGE` when `props.schema` is not a plain identifier, or `props.lockTimeoutMs` no number of milliseconds.
    */
   constructor(db: pg.Client | pg.Pool, migrations: R, props: PgMigrationManagerProps = {}) {
-    const { schema = DEFAULT_POSTGRES_SCHEMA, lockTimeoutMs, ...settings } = props;
+    const { schema = DEFAULT_POSTGRES_SCHEMA, lockTimeoutMs, ...settings } = optionsObject(props, "new MigrationManager");
     const timeout = lockTimeoutOf(lockTimeoutMs);
     const dialect = createPostgresDialect(schema, timeout);
     // A driver on no session sends nothing: its capabilities are every session's.
@@ -428,7 +428,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
 
   /** As every manager's `up`; a `backup` option is refused by capability (PostgreSQL's backups are `pg_dump`'s). */
   override async up(options: UpOptions<VersionOf<R>> = {}): Promise<MigrationResult> {
-    if ((options as { backup?: unknown }).backup) requireCapabilities(this.driver, "up({ backup }): back up PostgreSQL with pg_dump instead", "onlineBackup");
+    if ((optionsObject(options, "up") as { backup?: unknown }).backup) requireCapabilities(this.driver, "up({ backup }): back up PostgreSQL with pg_dump instead", "onlineBackup");
     return super.up(options);
   }
 

@@ -8,6 +8,7 @@ import { exec, query, queryValue, run, type Step } from "../core/step.js";
 import { recordBaseline, type BaselineResult } from "./baseline.js";
 import { parseOldTable } from "./old-table-name.js";
 import { ADOPTED_SUFFIX, adoptedTablesOf, inWriteTransaction, postgresSchemaOf, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
+import { optionsObject } from "../core/options.js";
 
 /** One migration of `stepwise-import-map.json`, as adopt reads it. */
 type MapEntry = {
@@ -263,6 +264,7 @@ export function adoptDatabase(manager: SafetyNetManager, map: unknown, options: 
     manager,
     () => {
       requireReplay(manager, "adoptDatabase");
+      optionsObject(options, "adoptDatabase");
       const named = options.oldTable === undefined ? undefined : parseOldTable(options.oldTable, postgresSchemaOf(manager) !== undefined);
       return adopt(manager, readMap(map, options.mapFile, manager.migrations.length), named, options);
     },

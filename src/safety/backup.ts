@@ -10,7 +10,7 @@ import { StepwiseError, type ServerBackupTool } from "../core/errors.js";
 import type { DriverIdentity } from "../core/manager-base.js";
 import { nodeCrypto, nodeFs, nodePath } from "../core/node-builtins.js";
 import type { Text } from "../core/option-text.js";
-import type { MigrationResult, UpOptions } from "../core/options.js";
+import { optionsObject, type MigrationResult, type UpOptions } from "../core/options.js";
 import { callWithDriver } from "../core/step.js";
 import { runSync } from "../core/runners.js";
 import { refuseOpenTransaction } from "../core/transaction-open.js";
@@ -89,7 +89,7 @@ function prepareBackup(source: Parameters<typeof backupDriverOf>[0], operation: 
  *   `quick_check`; `BACKUP_DISK_FULL` or `BACKUP_FOLDER_UNWRITABLE`. No file is left behind.
  */
 export async function takeBackup(source: DriverSource, options: TakeBackupOptions): Promise<BackupRecord> {
-  const { driver, databaseFile, keep } = prepareBackup(source, "takeBackup", options);
+  const { driver, databaseFile, keep } = prepareBackup(source, "takeBackup", optionsObject(options, "takeBackup"));
   const { directory, version, now = new Date() } = options;
   const busyTimeoutMs = options.busyTimeoutMs ?? driver.getBusyTimeout();
   let partial: string | null = null;
@@ -255,7 +255,7 @@ export interface UpWithBackupOptions<V extends number = number> extends UpOption
  * @throws before anything is written: as {@link takeBackup}, and `UNMANAGED_DATABASE`, `WHOLE_RUN_TRANSACTION_REFUSED` and `DATABASE_DAMAGED`; after the snapshot, what `up` throws.
  */
 export async function upWithBackup<R extends MigrationRegistry>(manager: SafetyNetManager<R>, options: UpWithBackupOptions<VersionOf<R>>): Promise<MigrationResult> {
-  const { backup: where, dangerouslySkipIntegrityCheck = false, ...upOptions } = options;
+  const { backup: where, dangerouslySkipIntegrityCheck = false, ...upOptions } = optionsObject(options, "upWithBackup");
   const { driver, databaseFile } = prepareBackup(manager, "upWithBackup", where);
   const { executor } = manager;
   const plan = await manager.planUp(upOptions.to === undefined ? {} : { to: upOptions.to });

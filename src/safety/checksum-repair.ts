@@ -8,6 +8,7 @@ import type { HistoryStore } from "../core/history.js";
 import { run, type Step } from "../core/step.js";
 import type { MigrationEntry, MigrationRegistry } from "../core/types.js";
 import { inWriteTransaction, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
+import { optionsObject } from "../core/options.js";
 
 /** Options for {@link repairChecksums}. */
 export interface ChecksumRepairOptions {
@@ -56,7 +57,8 @@ export function repairChecksums(manager: SyncMigrationManager<unknown>, options?
 /** Handed a manager whose methods return promises, a promise of the same result; on PostgreSQL `apply` holds the run lock. */
 export function repairChecksums(manager: SafetyNetManager<MigrationRegistry, true>, options?: ChecksumRepairOptions): Promise<ChecksumRepairResult>;
 export function repairChecksums(manager: SafetyNetManager, options: ChecksumRepairOptions = {}): ChecksumRepairResult | Promise<ChecksumRepairResult> {
-  if (!options.apply) return runSafetyNet(manager, () => realign(manager, options));
+  // Checked in the step, so an async manager's refusal is a rejection like its others.
+  if (!options?.apply) return runSafetyNet(manager, () => realign(manager, options));
   return runSafetyNet(manager, () => inWriteTransaction(() => realign(manager, options)), "repairChecksums");
 }
 
@@ -75,6 +77,7 @@ function* replaceChecksum(store: HistoryStore, version: number, from: string, to
 }
 
 function* realign(manager: SafetyNetManager, options: ChecksumRepairOptions): Step<ChecksumRepairResult> {
+  optionsObject(options, "repairChecksums");
   const store = manager.executor.store;
   const plan = planRealignment(manager.migrations, yield* store.readAll(), options.version);
   if (!options.apply || plan.realignments.length === 0) return { ...plan, applied: false, repairedAt: null, repairedBy: null };

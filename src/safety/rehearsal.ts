@@ -18,6 +18,7 @@ import { findWholeRunObstacle } from "../core/whole-run-transaction.js";
 import { guardSqlCalls, openContainedCopy, statementsOf, withGuardedBodies } from "./contained-copy.js";
 import { executorOn, observeSchema, type SafetyNetManager } from "./schema-reader.js";
 import { diffSchemas, type SchemaSnapshot } from "./schema-snapshot.js";
+import { optionsObject } from "../core/options.js";
 
 /** How one planned migration fared in the rehearsal. */
 export interface RehearsalStep {
@@ -138,6 +139,7 @@ export function rehearseUp<Db, R extends MigrationRegistry>(
   options: RehearseOptions<VersionOf<R>> = {},
 ): RehearsedPlan<R[number]> | Promise<RehearsedPlan<R[number]>> {
   if (!(manager instanceof SyncMigrationManager)) return rehearseUpAsync(manager, options);
+  optionsObject(options, "rehearseUp");
   requireCapabilities(manager.driver, "rehearseUp", "snapshot");
   const to = options.to === undefined ? {} : { to: options.to };
   return { ...manager.planUp(to), rehearsal: rehearseOnCopy(manager, to) };
@@ -187,6 +189,7 @@ function openCopy<Db>(driver: SyncDriver<Db>): SyncDriver<Db> {
  * @throws `DRIVER_CAPABILITY_MISSING` (`savepoints`) when the driver cannot roll back a whole run (D1); `REHEARSAL_REFUSED`; `TRANSACTION_OPEN`; `DATABASE_LOCKED`.
  */
 export async function rehearseUpAsync<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, options: RehearseOptions<VersionOf<R>> = {}): Promise<RehearsedPlan<R[number]>> {
+  optionsObject(options, "rehearseUp");
   const { capabilities, name } = manager.driver;
   if (!capabilities.savepoints || capabilities.atomicBatch) {
     throw driverCapabilityError({ driver: name, capability: "savepoints", operation: "rehearseUp", fix: "Rehearse on a copy of the database instead." });

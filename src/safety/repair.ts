@@ -11,6 +11,7 @@ import { highestAppliedVersion } from "../core/planner.js";
 import type { Step } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { inWriteTransaction, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
+import { optionsObject } from "../core/options.js";
 
 /** What the person found. */
 export type RepairResolution = "applied" | "forget";
@@ -49,7 +50,7 @@ export function repairIncompleteMigration(manager: SafetyNetManager<MigrationReg
 export function repairIncompleteMigration(manager: SafetyNetManager, options: RepairOptions): RepairResult | Promise<RepairResult> {
   // On PostgreSQL every run holds the run lock to its end, so once the repair holds it the owner is gone.
   const ownerGoneWhenLocked = !(manager instanceof SyncMigrationManager) && manager.executor.dialect.name === "postgres";
-  return runSafetyNet(manager, () => inWriteTransaction(() => repair(manager, options, ownerGoneWhenLocked)), "repairIncompleteMigration");
+  return runSafetyNet(manager, () => inWriteTransaction(() => repair(manager, optionsObject(options, "repairIncompleteMigration"), ownerGoneWhenLocked)), "repairIncompleteMigration");
 }
 
 function* repair(manager: SafetyNetManager, { version, resolution }: RepairOptions, ownerGoneWhenLocked: boolean): Step<RepairResult> {

@@ -10,7 +10,7 @@ import { describeFileKind, StepwiseError, type ForeignBackupReason } from "../co
 import { DEFAULT_TABLE_NAME, HistoryStore } from "../core/history.js";
 import { assessMigrationOwner, parseMigrationOwner } from "../core/migration-owner.js";
 import { nodeFs, nodePath } from "../core/node-builtins.js";
-import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
+import { DEFAULT_BUSY_TIMEOUT_MS, optionsObject } from "../core/options.js";
 import { highestRecordedVersion, matchesRecordedChecksum } from "../core/planner.js";
 import { runSync } from "../core/runners.js";
 import { refuseOpenTransaction } from "../core/transaction-open.js";
@@ -66,7 +66,7 @@ const FOLDER_REMEDY = "restore writes the restored database next to the database
  *   `BACKUP_IS_DATABASE`; `DATABASE_FOLDER_MISSING`; `BACKUP_INVALID`; `BACKUP_FOREIGN`; `DATABASE_LOCKED`; `MIGRATION_IN_PROGRESS`; `BACKUP_DISK_FULL` or `BACKUP_FOLDER_UNWRITABLE`.
  */
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
-  const opener = backupDriverOf(options.driver, "restoreBackup", "openFile");
+  const opener = backupDriverOf(optionsObject(options, "restoreBackup").driver, "restoreBackup", "openFile");
   const { backupFile, migrations, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS } = options;
   assertAbsolute("backupFile", backupFile);
   assertAbsolute("databasePath", options.databasePath);

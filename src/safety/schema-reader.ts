@@ -11,6 +11,7 @@ import { refuseOpenTransaction } from "../core/transaction-open.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { openContainedCopy } from "./contained-copy.js";
 import { countRows, readSchema, type ReadSchemaOptions, type SchemaSnapshot, type SqlObjectSnapshot, type TableSnapshot } from "./schema-snapshot.js";
+import { optionsObject } from "../core/options.js";
 
 /** A manager the safety nets run through: a SQLite entry's `MigrationManager`, an `AsyncMigrationManager`, or `stepwise-migrate/pg`'s. */
 export type SafetyNetManager<R extends MigrationRegistry = MigrationRegistry, Async extends boolean = boolean> = MigrationManagerBase<unknown, R, Async, DriverIdentity<unknown>>;
@@ -59,7 +60,10 @@ export function readSchemaSnapshot(manager: SyncMigrationManager<unknown>, optio
 /** Handed a manager whose methods return promises, a promise of the same snapshot. */
 export function readSchemaSnapshot(manager: SafetyNetManager<MigrationRegistry, true>, options?: ReadSchemaOptions): Promise<SchemaSnapshot>;
 export function readSchemaSnapshot(manager: SafetyNetManager, options: ReadSchemaOptions = {}): SchemaSnapshot | Promise<SchemaSnapshot> {
-  return manager.run(readSchemaOf(manager, options)) as SchemaSnapshot | Promise<SchemaSnapshot>;
+  const read = function* (): Step<SchemaSnapshot> {
+    return yield* readSchemaOf(manager, optionsObject(options, "readSchemaSnapshot"));
+  };
+  return manager.run(read()) as SchemaSnapshot | Promise<SchemaSnapshot>;
 }
 
 /** The PostgreSQL schema the manager's history table lives in; `undefined` on SQLite. */

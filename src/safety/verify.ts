@@ -9,6 +9,7 @@ import { inWriteTransaction, postgresSchemaOf, readSchemaOf, replaySchema, requi
 import { quoteIdentifier } from "../core/batch-walk.js";
 import { describeDrift, diffSchemas, type SchemaSnapshot } from "./schema-snapshot.js";
 import type { SchemaDifference } from "../core/errors.js";
+import { optionsObject } from "../core/options.js";
 
 /** What {@link verifySchema} found. Plain data. */
 export interface SchemaVerification {
@@ -46,7 +47,7 @@ export function verifySchema(manager: SafetyNetManager, options: VerifySchemaOpt
   // A transaction: false migration another process is running is waited for, not reported as drift.
   const verification = runSafetyNet(manager, () => {
     requireReplay(manager, "verifySchema");
-    return manager.executor.waitWhileAnotherProcessMigrates(() => compareWithReplay(manager, options));
+    return manager.executor.waitWhileAnotherProcessMigrates(() => compareWithReplay(manager, optionsObject(options, "verifySchema")));
   });
   const settle = (found: SchemaVerification) => {
     if (found.ok) manager.executor.emit({ type: "verified", version: found.version });

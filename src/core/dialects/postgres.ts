@@ -463,31 +463,48 @@ SELECT type, name, "tblName", sql FROM (
     WHERE NOT t.tgisinternal AND t.tgparentid ${EQ} 0
 ) AS objects ORDER BY name ${COLLATE_C}, type ${COLLATE_C}, "tblName" ${COLLATE_C}`;
 
+/** The schema an object lives in, by its catalog: a trigger, rule, default or policy in its table's; `NULL` for what no schema holds (a cast, an event trigger). */
+const SCHEMA_OF = (catalog: string, oid: string) => `CASE ${catalog}
+  WHEN 'pg_catalog.pg_class'::pg_catalog.regclass THEN (SELECT c.relnamespace FROM pg_catalog.pg_class AS c WHERE c.oid ${EQ} ${oid})
+  WHEN 'pg_catalog.pg_type'::pg_catalog.regclass THEN (SELECT t.typnamespace FROM pg_catalog.pg_type AS t WHERE t.oid ${EQ} ${oid})
+  WHEN 'pg_catalog.pg_proc'::pg_catalog.regclass THEN (SELECT f.pronamespace FROM pg_catalog.pg_proc AS f WHERE f.oid ${EQ} ${oid})
+  WHEN 'pg_catalog.pg_constraint'::pg_catalog.regclass THEN (SELECT k.connamespace FROM pg_catalog.pg_constraint AS k WHERE k.oid ${EQ} ${oid})
+  WHEN 'pg_catalog.pg_trigger'::pg_catalog.regclass THEN (SELECT c.relnamespace FROM pg_catalog.pg_trigger AS g JOIN pg_catalog.pg_class AS c ON c.oid ${EQ} g.tgrelid WHERE g.oid ${EQ} ${oid})
+  WHEN 'pg_catalog.pg_rewrite'::pg_catalog.regclass THEN (SELECT c.relnamespace FROM pg_catalog.pg_rewrite AS r JOIN pg_catalog.pg_class AS c ON c.oid ${EQ} r.ev_class WHERE r.oid ${EQ} ${oid})
+  WHEN 'pg_catalog.pg_attrdef'::pg_catalog.regclass THEN (SELECT c.relnamespace FROM pg_catalog.pg_attrdef AS a JOIN pg_catalog.pg_class AS c ON c.oid ${EQ} a.adrelid WHERE a.oid ${EQ} ${oid})
+  WHEN 'pg_catalog.pg_policy'::pg_catalog.regclass THEN (SELECT c.relnamespace FROM pg_catalog.pg_policy AS p JOIN pg_catalog.pg_class AS c ON c.oid ${EQ} p.polrelid WHERE p.oid ${EQ} ${oid})
+  ELSE (SELECT n.oid FROM pg_catalog.pg_namespace AS n WHERE n.nspname ${EQ} (pg_catalog.pg_identify_object(${catalog}, ${oid}, 0)).schema) END`;
+
 /**
- * Drops every other object of schema `NS` a migration can make (types, domains, functions, sequences, materialized views, operators...), as `reset` must for the
- * migrations to run again. Extensions and their members stay: an app's role can seldom create them back. Nothing is dropped with CASCADE, which would reach columns of
- * other schemas: each pass drops what nothing else needs, and when a pass drops nothing, the first drop left raises PostgreSQL's own error, rolling the reset back.
+ * `reset`'s drop of every object of schema `NS` a migration can make (tables, views, types, domains, functions, sequences, operators...), so the migrations run again.
+ * Extensions and their members stay: an app's role can seldom create them back. The drops CASCADE, as objects of one schema may need each other in a circle (a table's
+ * default calls a function that reads the table), but only once nothing outside the schema needs any of them: a view, foreign key, child table, partition or column of
+ * another schema, or a cast, refuses the reset with PostgreSQL's 2BP01, naming it, before anything is dropped. Newest first, so what is built on another goes before it.
  */
-const DROP_OTHER_OBJECTS_SQL = `DO $$ DECLARE drops pg_catalog.text[]; left_over pg_catalog.text[]; one pg_catalog.text; BEGIN
-  SELECT COALESCE(pg_catalog.array_agg(pg_catalog.format('DROP %s IF EXISTS %s', CASE o.type WHEN 'statistics object' THEN 'STATISTICS' ELSE o.type END, o.identity)), '{}') INTO drops
-    FROM (SELECT (pg_catalog.pg_identify_object(d.classid, d.objid, 0)).* FROM pg_catalog.pg_depend AS d
-      WHERE d.refclassid ${EQ} 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid ${EQ} NS AND d.deptype ${EQ} 'n'
-        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.classid ${EQ} d.classid AND e.objid ${EQ} d.objid AND e.deptype ${EQ} 'e')) AS o
-    WHERE o.type ${NE} 'extension';
-  LOOP
-    left_over := '{}';
-    FOREACH one IN ARRAY drops LOOP
-      BEGIN
-        EXECUTE one;
-      EXCEPTION WHEN dependent_objects_still_exist THEN
-        left_over := left_over || one;
-      END;
-    END LOOP;
-    EXIT WHEN pg_catalog.cardinality(left_over) ${EQ} 0;
-    IF pg_catalog.cardinality(left_over) ${EQ} pg_catalog.cardinality(drops) THEN
-      EXECUTE left_over[1];
-    END IF;
-    drops := left_over;
+const DROP_ALL_OBJECTS_SQL = `DO $$ DECLARE one pg_catalog.text; needed pg_catalog.text; dependent pg_catalog.text; BEGIN
+  WITH member AS (
+    SELECT d.classid, d.objid FROM pg_catalog.pg_depend AS d WHERE d.refclassid ${EQ} 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid ${EQ} NS AND d.deptype ${EQ} 'n'
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.classid ${EQ} d.classid AND e.objid ${EQ} d.objid AND e.deptype ${EQ} 'e')
+  ), inside AS (
+    SELECT classid, objid FROM member
+    UNION ALL SELECT 'pg_catalog.pg_type'::pg_catalog.regclass, t.oid FROM pg_catalog.pg_type AS t WHERE t.typnamespace ${EQ} NS AND NOT EXISTS (
+      SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.classid ${EQ} 'pg_catalog.pg_type'::pg_catalog.regclass AND e.objid ${EQ} t.oid AND e.deptype ${EQ} 'e')
+  )
+  SELECT pg_catalog.pg_describe_object(x.refclassid, x.refobjid, 0), pg_catalog.pg_describe_object(x.classid, x.objid, x.objsubid) INTO needed, dependent
+    FROM inside AS i JOIN pg_catalog.pg_depend AS x ON x.refclassid ${EQ} i.classid AND x.refobjid ${EQ} i.objid
+    WHERE (x.deptype ${EQ} 'n' OR x.deptype ${EQ} 'a') AND (${SCHEMA_OF("x.classid", "x.objid")}) IS DISTINCT FROM NS
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.classid ${EQ} x.classid AND e.objid ${EQ} x.objid AND e.deptype ${EQ} 'e')
+    LIMIT 1;
+  IF dependent IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist', MESSAGE = pg_catalog.format('cannot drop %s because other objects depend on it', needed),
+      DETAIL = pg_catalog.format('%s depends on %s', dependent, needed);
+  END IF;
+  FOR one IN SELECT pg_catalog.format('DROP %s IF EXISTS %s CASCADE', CASE WHEN o.type ${EQ} 'statistics object' THEN 'STATISTICS' ELSE o.type END, o.identity)
+      FROM (SELECT d.objid, (pg_catalog.pg_identify_object(d.classid, d.objid, 0)).* FROM pg_catalog.pg_depend AS d
+        WHERE d.refclassid ${EQ} 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid ${EQ} NS AND d.deptype ${EQ} 'n'
+          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.classid ${EQ} d.classid AND e.objid ${EQ} d.objid AND e.deptype ${EQ} 'e')) AS o
+      WHERE o.type ${NE} 'extension' ORDER BY o.objid DESC LOOP
+    EXECUTE one;
   END LOOP;
 END $$`;
 
@@ -514,11 +531,7 @@ export function createPostgresDialect(schema = DEFAULT_POSTGRES_SCHEMA, lockTime
       const excluded = new Set(options.excludeTables ?? []);
       return rows.filter((row) => (types === null || types.has(row.type)) && !(row.type === "table" && excluded.has(row.name)));
     },
-    dropOtherObjectsSql: DROP_OTHER_OBJECTS_SQL.replace(/\bNS\b/g, namespace),
-    dropObjectSql: (object) =>
-      object.type === "trigger"
-        ? `DROP TRIGGER IF EXISTS ${quoteIdentifier(object.name)} ON ${quoteIdentifier(schema)}.${quoteIdentifier(object.tblName)}`
-        : `DROP ${object.type.toUpperCase()} IF EXISTS ${quoteIdentifier(schema)}.${quoteIdentifier(object.name)} CASCADE`,
+    dropAllObjectsSql: DROP_ALL_OBJECTS_SQL.replace(/\bNS\b/g, namespace),
     // Always enforced: a migration cannot switch them off for the run.
     foreignKeysEnforced: function* () {
       return true;
