@@ -260,6 +260,49 @@ test("reset empties a schema whose objects need each other in a circle (a defaul
   assert.equal(rows.length, 1, "the extension's foreign key was dropped");
 });
 
+test("reset empties a schema holding what is part of another object (a range's constructors, an identity added later) and an operator class built from its own functions", async (t) => {
+  const client = await connectFresh(t);
+  const registry = [
+    namedSqlEntry(1, "table", "CREATE TABLE t (x int); CREATE TYPE fr AS RANGE (subtype = float8);", null, { dialect: "postgres" }),
+    namedSqlEntry(
+      2,
+      "identity",
+      `ALTER TABLE t ADD COLUMN id int GENERATED ALWAYS AS IDENTITY; CREATE TYPE ver AS (major int, minor int);
+       CREATE FUNCTION ver_cmp(ver, ver) RETURNS int LANGUAGE sql IMMUTABLE RETURN CASE WHEN $1 < $2 THEN -1 WHEN $1 > $2 THEN 1 ELSE 0 END;
+       CREATE FUNCTION ver_lt(ver, ver) RETURNS boolean LANGUAGE sql IMMUTABLE RETURN ver_cmp($1, $2) < 0;
+       CREATE FUNCTION ver_eq(ver, ver) RETURNS boolean LANGUAGE sql IMMUTABLE RETURN ver_cmp($1, $2) = 0;
+       CREATE OPERATOR <<< (LEFTARG = ver, RIGHTARG = ver, FUNCTION = ver_lt); CREATE OPERATOR === (LEFTARG = ver, RIGHTARG = ver, FUNCTION = ver_eq);
+       CREATE OPERATOR CLASS ver_ops FOR TYPE ver USING btree AS OPERATOR 1 <<<, OPERATOR 3 ===, FUNCTION 1 ver_cmp(ver, ver);`,
+      null,
+      { dialect: "postgres" },
+    ),
+  ];
+  const manager = new MigrationManager(client, registry);
+  await manager.up();
+  await client.query("INSERT INTO t (x) VALUES (1)");
+  assert.deepEqual(
+    (await manager.reset({ dangerouslyDropAllData: true })).steps.map((step) => step.version),
+    [1, 2],
+  );
+  assert.deepEqual((await client.query("SELECT count(*)::int AS n FROM t")).rows, [{ n: 0 }]);
+});
+
+test("reset refuses, dropping nothing, an extension's member that needs the schema's table: dropping it would take the extension and its columns elsewhere", async (t) => {
+  const client = await connectFresh(t);
+  const registry = [namedSqlEntry(1, "people", "CREATE TABLE people (id int PRIMARY KEY)", null, { dialect: "postgres" })];
+  const manager = new MigrationManager(client, registry);
+  await manager.up();
+  await client.query(`CREATE SCHEMA ext; CREATE EXTENSION hstore SCHEMA ext; CREATE SCHEMA other; CREATE TABLE other.keep (id int, h ext.hstore); INSERT INTO other.keep VALUES (1, 'a=>1');
+    CREATE FUNCTION ext.people_count() RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT count(*) FROM public.people; END; ALTER EXTENSION hstore ADD FUNCTION ext.people_count()`);
+  await assert.rejects(manager.reset({ dangerouslyDropAllData: true }), (error: unknown) => {
+    assert.ok(error instanceof StepwiseError && error.is("RESET_FAILED"), String(error));
+    assert.deepEqual([error.nativeCode, error.details.rolledBack], ["2BP01", true]);
+    return true;
+  });
+  assert.deepEqual((await client.query("SELECT id, h::text FROM other.keep")).rows, [{ id: 1, h: '"a"=>"1"' }]);
+  assert.equal((await manager.status()).currentVersion, 1);
+});
+
 test("reset refuses, dropping nothing, a cast whose function is the schema's: casts belong to no schema", async (t) => {
   const client = await connectFresh(t);
   const registry = [

@@ -135,8 +135,8 @@ export interface StepwiseErrorDetails {
     hint: string | null;
     invalidIndexes: readonly InvalidIndex[];
   }>;
-  /** `reset` could not drop an object of the database: on PostgreSQL, something outside the history table's schema needs it (another schema's view, foreign key, child table or partition, or a
-   * column of one of its types), and `detail` gives the server's words on what; on SQLite, a virtual table whose module this connection has not loaded (`no such module`). On SQLite `object` names the table, view, index or trigger whose drop failed; on PostgreSQL, which drops the schema's objects in one statement, it is `null` and the message names it.
+  /** `reset` could not drop an object of the database: on PostgreSQL, something outside the history table's schema needs it (another schema's view, foreign key, child table, partition or
+   * column of one of its types, an extension's member, a cast, an event trigger or a publication), and `detail` gives the server's words on what; on SQLite, a virtual table whose module this connection has not loaded (`no such module`). On SQLite `object` names the table, view, index or trigger whose drop failed; on PostgreSQL, which drops the schema's objects in one statement, it is `null` and the message names it.
    * The drops were rolled back (`rolledBack`): nothing was dropped and no migration ran. On D1, which has no transactions, the objects dropped before it stay dropped (`rolledBack: false`).
    * Fix: Drop or change what depends on it (the message and `detail` name it), or load the module the virtual table needs, then run `stepwise reset --yes` again. */
   readonly RESET_FAILED: Readonly<{ table: string; object: string | null; detail: string | null; rolledBack: boolean }>;

@@ -463,7 +463,7 @@ SELECT type, name, "tblName", sql FROM (
     WHERE NOT t.tgisinternal AND t.tgparentid ${EQ} 0
 ) AS objects ORDER BY name ${COLLATE_C}, type ${COLLATE_C}, "tblName" ${COLLATE_C}`;
 
-/** The schema an object lives in, by its catalog: a trigger, rule, default or policy in its table's; `NULL` for what no schema holds (a cast, an event trigger). */
+/** The schema an object lives in, by its catalog: a trigger, rule, default or policy in its table's, an operator family's entry in the family's; `NULL` for what no schema holds (a cast, an event trigger). */
 const SCHEMA_OF = (catalog: string, oid: string) => `CASE ${catalog}
   WHEN 'pg_catalog.pg_class'::pg_catalog.regclass THEN (SELECT c.relnamespace FROM pg_catalog.pg_class AS c WHERE c.oid ${EQ} ${oid})
   WHEN 'pg_catalog.pg_type'::pg_catalog.regclass THEN (SELECT t.typnamespace FROM pg_catalog.pg_type AS t WHERE t.oid ${EQ} ${oid})
@@ -473,13 +473,17 @@ const SCHEMA_OF = (catalog: string, oid: string) => `CASE ${catalog}
   WHEN 'pg_catalog.pg_rewrite'::pg_catalog.regclass THEN (SELECT c.relnamespace FROM pg_catalog.pg_rewrite AS r JOIN pg_catalog.pg_class AS c ON c.oid ${EQ} r.ev_class WHERE r.oid ${EQ} ${oid})
   WHEN 'pg_catalog.pg_attrdef'::pg_catalog.regclass THEN (SELECT c.relnamespace FROM pg_catalog.pg_attrdef AS a JOIN pg_catalog.pg_class AS c ON c.oid ${EQ} a.adrelid WHERE a.oid ${EQ} ${oid})
   WHEN 'pg_catalog.pg_policy'::pg_catalog.regclass THEN (SELECT c.relnamespace FROM pg_catalog.pg_policy AS p JOIN pg_catalog.pg_class AS c ON c.oid ${EQ} p.polrelid WHERE p.oid ${EQ} ${oid})
+  WHEN 'pg_catalog.pg_amop'::pg_catalog.regclass THEN (SELECT f.opfnamespace FROM pg_catalog.pg_amop AS a JOIN pg_catalog.pg_opfamily AS f ON f.oid ${EQ} a.amopfamily WHERE a.oid ${EQ} ${oid})
+  WHEN 'pg_catalog.pg_amproc'::pg_catalog.regclass THEN (SELECT f.opfnamespace FROM pg_catalog.pg_amproc AS a JOIN pg_catalog.pg_opfamily AS f ON f.oid ${EQ} a.amprocfamily WHERE a.oid ${EQ} ${oid})
   ELSE (SELECT n.oid FROM pg_catalog.pg_namespace AS n WHERE n.nspname ${EQ} (pg_catalog.pg_identify_object(${catalog}, ${oid}, 0)).schema) END`;
 
 /**
  * `reset`'s drop of every object of schema `NS` a migration can make (tables, views, types, domains, functions, sequences, operators...), so the migrations run again.
  * Extensions and their members stay: an app's role can seldom create them back. The drops CASCADE, as objects of one schema may need each other in a circle (a table's
  * default calls a function that reads the table), but only once nothing outside the schema needs any of them: a view, foreign key, child table, partition or column of
- * another schema, or a cast, refuses the reset with PostgreSQL's 2BP01, naming it, before anything is dropped. Newest first, so what is built on another goes before it.
+ * another schema, an extension's member, or what no schema holds (a cast, an event trigger, a publication's table) refuses the reset with PostgreSQL's 2BP01, naming it,
+ * before anything is dropped. Newest first, so what is built on another goes before it; what is part of another object (a range's constructors, an identity's sequence)
+ * goes with its owner, which alone may drop it.
  */
 const DROP_ALL_OBJECTS_SQL = `DO $$ DECLARE one pg_catalog.text; needed pg_catalog.text; dependent pg_catalog.text; BEGIN
   WITH member AS (
@@ -492,8 +496,8 @@ const DROP_ALL_OBJECTS_SQL = `DO $$ DECLARE one pg_catalog.text; needed pg_catal
   )
   SELECT pg_catalog.pg_describe_object(x.refclassid, x.refobjid, 0), pg_catalog.pg_describe_object(x.classid, x.objid, x.objsubid) INTO needed, dependent
     FROM inside AS i JOIN pg_catalog.pg_depend AS x ON x.refclassid ${EQ} i.classid AND x.refobjid ${EQ} i.objid
-    WHERE (x.deptype ${EQ} 'n' OR x.deptype ${EQ} 'a') AND (${SCHEMA_OF("x.classid", "x.objid")}) IS DISTINCT FROM NS
-      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.classid ${EQ} x.classid AND e.objid ${EQ} x.objid AND e.deptype ${EQ} 'e')
+    WHERE (x.deptype ${EQ} 'n' OR x.deptype ${EQ} 'a') AND ((${SCHEMA_OF("x.classid", "x.objid")}) IS DISTINCT FROM NS
+      OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.classid ${EQ} x.classid AND e.objid ${EQ} x.objid AND e.deptype ${EQ} 'e'))
     LIMIT 1;
   IF dependent IS NOT NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist', MESSAGE = pg_catalog.format('cannot drop %s because other objects depend on it', needed),
@@ -502,7 +506,8 @@ const DROP_ALL_OBJECTS_SQL = `DO $$ DECLARE one pg_catalog.text; needed pg_catal
   FOR one IN SELECT pg_catalog.format('DROP %s IF EXISTS %s CASCADE', CASE WHEN o.type ${EQ} 'statistics object' THEN 'STATISTICS' ELSE o.type END, o.identity)
       FROM (SELECT d.objid, (pg_catalog.pg_identify_object(d.classid, d.objid, 0)).* FROM pg_catalog.pg_depend AS d
         WHERE d.refclassid ${EQ} 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid ${EQ} NS AND d.deptype ${EQ} 'n'
-          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.classid ${EQ} d.classid AND e.objid ${EQ} d.objid AND e.deptype ${EQ} 'e')) AS o
+          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.classid ${EQ} d.classid AND e.objid ${EQ} d.objid AND e.objsubid ${EQ} 0
+            AND (e.deptype ${EQ} 'e' OR e.deptype ${EQ} 'i'))) AS o
       WHERE o.type ${NE} 'extension' ORDER BY o.objid DESC LOOP
     EXECUTE one;
   END LOOP;
