@@ -303,6 +303,34 @@ test("reset refuses, dropping nothing, an extension's member that needs the sche
   assert.equal((await manager.status()).currentVersion, 1);
 });
 
+test("reset refuses, dropping nothing, a range whose parts straddle the schema's edge: its multirange named into another schema, or its constructors left behind by a move", async (t) => {
+  const client = await connectFresh(t);
+  const isRefusal = (error: unknown) => {
+    assert.ok(error instanceof StepwiseError && error.is("RESET_FAILED"), String(error));
+    assert.deepEqual([error.nativeCode, error.details.rolledBack], ["2BP01", true]);
+    return true;
+  };
+  const out = [
+    namedSqlEntry(1, "range", "CREATE SCHEMA IF NOT EXISTS b; CREATE TYPE r AS RANGE (subtype = int4, multirange_type_name = b.rm); CREATE TABLE t (x int);", null, { dialect: "postgres" }),
+  ];
+  const manager = new MigrationManager(client, out);
+  await manager.up();
+  await client.query("CREATE TABLE b.keep (m b.rm); INSERT INTO b.keep VALUES ('{[1,3)}'); INSERT INTO t VALUES (1)");
+  await assert.rejects(manager.reset({ dangerouslyDropAllData: true }), isRefusal);
+  assert.deepEqual((await client.query("SELECT m::text FROM b.keep")).rows, [{ m: "{[1,3)}" }]);
+  assert.deepEqual((await client.query("SELECT x FROM t")).rows, [{ x: 1 }]);
+
+  await client.query("CREATE SCHEMA app");
+  const moved = new MigrationManager(client, [namedSqlEntry(1, "range", "CREATE TYPE app.r2 AS RANGE (subtype = int4); CREATE TABLE app.u (x int);", null, { dialect: "postgres" })], {
+    schema: "app",
+  });
+  await moved.up();
+  await client.query("CREATE SCHEMA lib; ALTER TYPE app.r2 SET SCHEMA lib; INSERT INTO app.u VALUES (2)");
+  await assert.rejects(moved.reset({ dangerouslyDropAllData: true }), isRefusal);
+  assert.deepEqual((await client.query("SELECT x FROM app.u")).rows, [{ x: 2 }]);
+  assert.equal((await moved.status()).currentVersion, 1);
+});
+
 test("reset refuses, dropping nothing, a cast whose function is the schema's: casts belong to no schema", async (t) => {
   const client = await connectFresh(t);
   const registry = [

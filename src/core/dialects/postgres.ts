@@ -482,8 +482,8 @@ const SCHEMA_OF = (catalog: string, oid: string) => `CASE ${catalog}
  * Extensions and their members stay: an app's role can seldom create them back. The drops CASCADE, as objects of one schema may need each other in a circle (a table's
  * default calls a function that reads the table), but only once nothing outside the schema needs any of them: a view, foreign key, child table, partition or column of
  * another schema, an extension's member, or what no schema holds (a cast, an event trigger, a publication's table) refuses the reset with PostgreSQL's 2BP01, naming it,
- * before anything is dropped. Newest first, so what is built on another goes before it; what is part of another object (a range's constructors, an identity's sequence)
- * goes with its owner, which alone may drop it.
+ * before anything is dropped; so does a part of an object across the schema's edge either way (a range's multirange named into another schema). Newest first, so what is
+ * built on another goes before it; what is part of another object (a range's constructors, an identity's sequence) goes with its owner, which alone may drop it.
  */
 const DROP_ALL_OBJECTS_SQL = `DO $$ DECLARE one pg_catalog.text; needed pg_catalog.text; dependent pg_catalog.text; BEGIN
   WITH member AS (
@@ -496,9 +496,21 @@ const DROP_ALL_OBJECTS_SQL = `DO $$ DECLARE one pg_catalog.text; needed pg_catal
   )
   SELECT pg_catalog.pg_describe_object(x.refclassid, x.refobjid, 0), pg_catalog.pg_describe_object(x.classid, x.objid, x.objsubid) INTO needed, dependent
     FROM inside AS i JOIN pg_catalog.pg_depend AS x ON x.refclassid ${EQ} i.classid AND x.refobjid ${EQ} i.objid
-    WHERE (x.deptype ${EQ} 'n' OR x.deptype ${EQ} 'a') AND ((${SCHEMA_OF("x.classid", "x.objid")}) IS DISTINCT FROM NS
-      OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.classid ${EQ} x.classid AND e.objid ${EQ} x.objid AND e.deptype ${EQ} 'e'))
+      CROSS JOIN LATERAL (SELECT ${SCHEMA_OF("x.classid", "x.objid")} AS oid) AS home
+    WHERE (x.deptype ${EQ} 'n' OR x.deptype ${EQ} 'a')
+        AND (home.oid IS DISTINCT FROM NS OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.classid ${EQ} x.classid AND e.objid ${EQ} x.objid AND e.deptype ${EQ} 'e'))
+      -- A part in another schema (not the table's TOAST, which lives in pg_toast); a part of no schema (a range's cast to its multirange) goes with its owner.
+      OR x.deptype ${EQ} 'i' AND home.oid ${NE} NS
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class AS c WHERE x.classid ${EQ} 'pg_catalog.pg_class'::pg_catalog.regclass AND c.oid ${EQ} x.objid AND c.relkind ${EQ} 't')
     LIMIT 1;
+  -- The other way round: a part of the schema whose owner is outside it (a range's constructors left behind when the range moved away) could be dropped only with its owner.
+  IF dependent IS NULL THEN
+    SELECT pg_catalog.pg_describe_object(x.refclassid, x.refobjid, 0), pg_catalog.pg_describe_object(x.classid, x.objid, 0) INTO needed, dependent
+      FROM pg_catalog.pg_depend AS d JOIN pg_catalog.pg_depend AS x ON x.classid ${EQ} d.classid AND x.objid ${EQ} d.objid AND x.objsubid ${EQ} 0 AND x.deptype ${EQ} 'i'
+      WHERE d.refclassid ${EQ} 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid ${EQ} NS AND d.deptype ${EQ} 'n'
+        AND (${SCHEMA_OF("x.refclassid", "x.refobjid")}) IS DISTINCT FROM NS
+      LIMIT 1;
+  END IF;
   IF dependent IS NOT NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist', MESSAGE = pg_catalog.format('cannot drop %s because other objects depend on it', needed),
       DETAIL = pg_catalog.format('%s depends on %s', dependent, needed);
