@@ -438,6 +438,12 @@ export const POSTGRES_BATCH_DIALECT: BatchDialect = {
 /** The schema the history table lives in unless told otherwise. */
 export const DEFAULT_POSTGRES_SCHEMA = "public";
 
+/** Whether object `objid` of catalog `classid` belongs to an extension, which keeps it. */
+const EXTENSION_MEMBER = (classid: string, objid: string) => `EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.classid ${EQ} ${classid} AND e.objid ${EQ} ${objid} AND e.deptype ${EQ} 'e')`;
+
+/** `pg_depend` row `d` says its object is of schema `NS`: how every object of a schema a migration can make is found, through the index on what is depended on. */
+const IN_SCHEMA = `d.refclassid ${EQ} 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid ${EQ} NS AND d.deptype ${EQ} 'n'`;
+
 /**
  * The user's objects of schema `NS` as `sqlite_master` would list them: tables, views, indexes that back no constraint (those go with it), user triggers. A partition's copy
  * of its parent's index or row trigger goes with the parent too: it cannot be dropped alone. An extension's tables and views (PostGIS's `spatial_ref_sys`, `pg_stat_statements`),
@@ -448,7 +454,7 @@ export const DEFAULT_POSTGRES_SCHEMA = "public";
 const SCHEMA_OBJECTS_SQL = `WITH rel AS (
   SELECT c.oid, c.relname, c.relkind FROM pg_catalog.pg_class AS c WHERE c.relnamespace ${EQ} NS AND c.oid IN (SELECT d.objid FROM pg_catalog.pg_depend AS d
     WHERE d.refclassid ${EQ} 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid ${EQ} NS AND d.classid ${EQ} 'pg_catalog.pg_class'::pg_catalog.regclass)
-  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.classid ${EQ} 'pg_catalog.pg_class'::pg_catalog.regclass AND e.objid ${EQ} c.oid AND e.deptype ${EQ} 'e')
+  AND NOT ${EXTENSION_MEMBER("'pg_catalog.pg_class'::pg_catalog.regclass", "c.oid")}
 )
 SELECT type, name, "tblName", sql FROM (
   SELECT 'table'::${TEXT} AS type, c.relname::${TEXT} AS name, c.relname::${TEXT} AS "tblName", NULL::${TEXT} AS sql FROM rel AS c WHERE c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p'
@@ -487,18 +493,17 @@ const SCHEMA_OF = (catalog: string, oid: string) => `CASE ${catalog}
  */
 const DROP_ALL_OBJECTS_SQL = `DO $$ DECLARE one pg_catalog.text; needed pg_catalog.text; dependent pg_catalog.text; BEGIN
   WITH member AS (
-    SELECT d.classid, d.objid FROM pg_catalog.pg_depend AS d WHERE d.refclassid ${EQ} 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid ${EQ} NS AND d.deptype ${EQ} 'n'
-      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.classid ${EQ} d.classid AND e.objid ${EQ} d.objid AND e.deptype ${EQ} 'e')
+    SELECT d.classid, d.objid FROM pg_catalog.pg_depend AS d WHERE ${IN_SCHEMA} AND NOT ${EXTENSION_MEMBER("d.classid", "d.objid")}
   ), inside AS (
     SELECT classid, objid FROM member
-    UNION ALL SELECT 'pg_catalog.pg_type'::pg_catalog.regclass, t.oid FROM pg_catalog.pg_type AS t WHERE t.typnamespace ${EQ} NS AND NOT EXISTS (
-      SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.classid ${EQ} 'pg_catalog.pg_type'::pg_catalog.regclass AND e.objid ${EQ} t.oid AND e.deptype ${EQ} 'e')
+    UNION ALL SELECT 'pg_catalog.pg_type'::pg_catalog.regclass, t.oid FROM pg_catalog.pg_type AS t
+      WHERE t.typnamespace ${EQ} NS AND NOT ${EXTENSION_MEMBER("'pg_catalog.pg_type'::pg_catalog.regclass", "t.oid")}
   )
   SELECT pg_catalog.pg_describe_object(x.refclassid, x.refobjid, 0), pg_catalog.pg_describe_object(x.classid, x.objid, x.objsubid) INTO needed, dependent
     FROM inside AS i JOIN pg_catalog.pg_depend AS x ON x.refclassid ${EQ} i.classid AND x.refobjid ${EQ} i.objid
       CROSS JOIN LATERAL (SELECT ${SCHEMA_OF("x.classid", "x.objid")} AS oid) AS home
     WHERE (x.deptype ${EQ} 'n' OR x.deptype ${EQ} 'a')
-        AND (home.oid IS DISTINCT FROM NS OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.classid ${EQ} x.classid AND e.objid ${EQ} x.objid AND e.deptype ${EQ} 'e'))
+        AND (home.oid IS DISTINCT FROM NS OR ${EXTENSION_MEMBER("x.classid", "x.objid")})
       -- A part in another schema (not the table's TOAST, which lives in pg_toast); a part of no schema (a range's cast to its multirange) goes with its owner.
       OR x.deptype ${EQ} 'i' AND home.oid ${NE} NS
         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class AS c WHERE x.classid ${EQ} 'pg_catalog.pg_class'::pg_catalog.regclass AND c.oid ${EQ} x.objid AND c.relkind ${EQ} 't')
@@ -507,8 +512,7 @@ const DROP_ALL_OBJECTS_SQL = `DO $$ DECLARE one pg_catalog.text; needed pg_catal
   IF dependent IS NULL THEN
     SELECT pg_catalog.pg_describe_object(x.refclassid, x.refobjid, 0), pg_catalog.pg_describe_object(x.classid, x.objid, 0) INTO needed, dependent
       FROM pg_catalog.pg_depend AS d JOIN pg_catalog.pg_depend AS x ON x.classid ${EQ} d.classid AND x.objid ${EQ} d.objid AND x.objsubid ${EQ} 0 AND x.deptype ${EQ} 'i'
-      WHERE d.refclassid ${EQ} 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid ${EQ} NS AND d.deptype ${EQ} 'n'
-        AND (${SCHEMA_OF("x.refclassid", "x.refobjid")}) IS DISTINCT FROM NS
+      WHERE ${IN_SCHEMA} AND (${SCHEMA_OF("x.refclassid", "x.refobjid")}) IS DISTINCT FROM NS
       LIMIT 1;
   END IF;
   IF dependent IS NOT NULL THEN
@@ -517,9 +521,8 @@ const DROP_ALL_OBJECTS_SQL = `DO $$ DECLARE one pg_catalog.text; needed pg_catal
   END IF;
   FOR one IN SELECT pg_catalog.format('DROP %s IF EXISTS %s CASCADE', CASE WHEN o.type ${EQ} 'statistics object' THEN 'STATISTICS' ELSE o.type END, o.identity)
       FROM (SELECT d.objid, (pg_catalog.pg_identify_object(d.classid, d.objid, 0)).* FROM pg_catalog.pg_depend AS d
-        WHERE d.refclassid ${EQ} 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid ${EQ} NS AND d.deptype ${EQ} 'n'
-          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.classid ${EQ} d.classid AND e.objid ${EQ} d.objid AND e.objsubid ${EQ} 0
-            AND (e.deptype ${EQ} 'e' OR e.deptype ${EQ} 'i'))) AS o
+        WHERE ${IN_SCHEMA} AND NOT ${EXTENSION_MEMBER("d.classid", "d.objid")}
+          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS i WHERE i.classid ${EQ} d.classid AND i.objid ${EQ} d.objid AND i.objsubid ${EQ} 0 AND i.deptype ${EQ} 'i')) AS o
       WHERE o.type ${NE} 'extension' ORDER BY o.objid DESC LOOP
     EXECUTE one;
   END LOOP;
