@@ -2,14 +2,15 @@
  * `stepwise create "<description>"`: writes the next migration from a template. Its placeholder comments make `gen` refuse it (TEMPLATE_UNEDITED) until the change is written, so an unedited template
  * can never be applied and recorded; the registry is left as it was.
  */
-import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { usageError } from "../src/core/error-factories.js";
+import { StepwiseError } from "../src/core/errors.js";
 import type { SqlDialect } from "../src/core/types.js";
 import { dialectOfEntry, entrySpecifier, type DriverEntry } from "../src/shared/package-name.js";
 import { DOWN_MARKER, EMPTY_MARKER, TEMPLATE_PLACEHOLDER, UP_MARKER } from "../src/shared/sql-markers.js";
 import type { Target } from "./config.js";
-import { formatMigrationFileName, parseMigrationFileName, toSnakeCaseName, versionWidthOf, type MigrationKind } from "./migration-file.js";
+import { formatMigrationFileName, heldVersion, parseMigrationFileName, toSnakeCaseName, versionWidthOf, type MigrationKind } from "./migration-file.js";
 import { errorCode, projectPath } from "./problems.js";
 import { writeFileAtomic } from "./write-file.js";
 
@@ -42,35 +43,87 @@ export interface CreateMigrationResult {
 }
 
 /**
- * Creates the migration after the highest existing version.
+ * Creates the migration after the highest version any entry of the folder holds (a refused name's too, as `gen` counts it). Runs at the same time on one folder each get their own version:
+ * each writes its file, then withdraws and tries again if another entry holds the same version.
  *
  * @throws `USAGE` when the description leaves no usable name.
- * @throws `FILE_WRITE_FAILED` when the migration cannot be written in full; nothing is then left behind.
+ * @throws `FILE_WRITE_FAILED` when the migration cannot be written in full, or other runs kept taking its version; nothing is then left behind.
  */
 export async function createMigration(options: CreateMigrationOptions): Promise<CreateMigrationResult> {
   const kind = options.kind ?? "ts";
   const description = options.description.trim();
   const name = toSnakeCaseName(description);
-  if (name === "") throw usageError(`"${options.description}" gives no usable file name; describe the change in words, such as "add email to contacts".`);
-  const migrations = listExistingMigrations(options.migrationsDir).flatMap((fileName) => {
-    const parsed = parseMigrationFileName(fileName);
-    return parsed.status === "migration" ? [parsed.migration] : [];
-  });
-  const version = Math.max(0, ...migrations.map((migration) => migration.version)) + 1;
-  const absolutePath = path.join(options.migrationsDir, formatMigrationFileName(version, name, kind, versionWidthOf(migrations.map((migration) => migration.fileName))));
+  if (name === "") {
+    throw usageError(`"${options.description}" gives no usable file name (a name keeps only the letters a-z and digits 0-9); describe the change in words, such as "add email to contacts".`);
+  }
   const dialect = options.dialect ?? "sqlite";
   // A TypeScript template is written for the project's driver when it runs this dialect, else the dialect's (D1 for a D1 target).
   const driver = options.driver && dialectOfEntry(options.driver) === dialect ? options.driver : dialect === "postgres" ? "pg" : options.target === "d1" ? "d1" : "better-sqlite3";
   const text = kind === "sql" ? sqlTemplate(description, dialect) : tsTemplate(description, driver, dialect);
+  // Checked before the folder is made, so a file in its place is named as such.
+  listFolder(options.migrationsDir);
   // A new project's first `create` makes the folder.
   try {
     mkdirSync(options.migrationsDir, { recursive: true });
   } catch (error) {
     throw usageError(`Cannot create the migrations folder ${options.migrationsDir} (${errorCode(error)}); point --dir at a writable folder.`);
   }
-  // Exclusive: a file of the same name that appeared meanwhile is never overwritten.
-  writeFileAtomic(absolutePath, text, { exclusive: true });
+  const { version, absolutePath } = await claimVersion(options.migrationsDir, (version, width) => formatMigrationFileName(version, name, kind, width), text);
   return { version, name, absolutePath, file: projectPath(options.projectRoot, absolutePath) };
+}
+
+/** Tries before `create` gives up on a folder where other runs keep taking the version it chose. */
+const MAX_CLAIM_ATTEMPTS = 30;
+
+/**
+ * Writes `text` under the next free version without a lock, which a crash would leave behind. The file is written exclusively, then the folder is listed again; if any other entry holds the same
+ * version, this run withdraws its file and tries again after a random delay. Every run writes before it lists, so of two runs on one version the one that lists last sees the other's file (unless that
+ * run already withdrew) and withdraws: two never both keep it (both may withdraw, and the delay settles that). A retry takes the lowest free version from where the first try started, so a version
+ * that every claimant withdrew from is taken again rather than left as a gap below one another run kept.
+ */
+async function claimVersion(migrationsDir: string, fileNameOf: (version: number, width: number) => string, text: string): Promise<{ version: number; absolutePath: string }> {
+  let first: number | null = null;
+  let absolutePath = "";
+  for (let attempt = 1; attempt <= MAX_CLAIM_ATTEMPTS; attempt++) {
+    const entries = listFolder(migrationsDir);
+    const held = heldVersions(entries);
+    first ??= Math.max(0, ...held) + 1;
+    let version = first;
+    while (held.has(version)) version++;
+    const fileName = fileNameOf(version, versionWidthOf(entries.filter((entry) => parseMigrationFileName(entry).status === "migration")));
+    absolutePath = path.join(migrationsDir, fileName);
+    if (writeIfAbsent(absolutePath, text)) {
+      const rival = listFolder(migrationsDir).some((entry) => entry !== fileName && heldVersion(parseMigrationFileName(entry)) === version);
+      if (!rival) return { version, absolutePath };
+      rmSync(absolutePath, { force: true });
+    }
+    // Random and growing, so runs that withdrew together try again at different times.
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * 2 ** Math.min(attempt, 6)));
+  }
+  const bytes = Buffer.byteLength(text);
+  const message = `Could not write ${absolutePath}: other runs of stepwise create took the same version ${MAX_CLAIM_ATTEMPTS} times in a row. Nothing was left behind; run it again.`;
+  throw new StepwiseError("FILE_WRITE_FAILED", message, { file: absolutePath, step: "link", systemCode: "EEXIST", bytesWritten: bytes, bytesExpected: bytes });
+}
+
+/** Every version an entry holds, as the scan counts it. */
+function heldVersions(entries: readonly string[]): Set<number> {
+  const held = new Set<number>();
+  for (const entry of entries) {
+    const version = heldVersion(parseMigrationFileName(entry));
+    if (version !== null) held.add(version);
+  }
+  return held;
+}
+
+/** Writes `file` exclusively; `false` when a file of that name appeared since the folder was listed (another run of the same description). */
+function writeIfAbsent(file: string, text: string): boolean {
+  try {
+    writeFileAtomic(file, text, { exclusive: true });
+    return true;
+  } catch (error) {
+    if (error instanceof StepwiseError && error.is("FILE_WRITE_FAILED") && error.details.systemCode === "EEXIST") return false;
+    throw error;
+  }
 }
 
 /** How a driver's migration runs a statement, whether it is async, and what options its template sets. */
@@ -134,8 +187,8 @@ ${DOWN_MARKER}
 `;
 }
 
-/** The folder's entry names; a path that exists but cannot hold migrations is a usage error. */
-function listExistingMigrations(migrationsDir: string): string[] {
+/** The folder's entry names (none when it does not exist yet); a path that exists but cannot hold migrations is a usage error. */
+function listFolder(migrationsDir: string): string[] {
   if (!existsSync(migrationsDir)) return [];
   if (!statSync(migrationsDir).isDirectory()) throw usageError(`${migrationsDir} is a file, not a folder; point --dir (or "migrationsDir" in the config) at the folder that holds the migrations.`);
   try {

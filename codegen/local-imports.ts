@@ -117,7 +117,7 @@ function loadImportedFile(absolutePath: string, label: string, probed: ProbeLog,
 }
 
 /** A module a file loads: `specifier` is `null` when it cannot be read without running the code. */
-interface FoundImport {
+export interface FoundImport {
   readonly node: ts.Node;
   readonly specifier: string | null;
   readonly how: string;
@@ -134,8 +134,8 @@ const CREATE_REQUIRE_FIX = "call require, or the function createRequire(import.m
 /** Marks a createRequire base that is the importing file itself (`import.meta.url`, `__filename`). */
 const SAME_FOLDER = "\0same-folder";
 
-/** Every module a file loads when it runs. */
-function findImportSpecifiers(sourceFile: ts.SourceFile): FoundImport[] {
+/** Every module a file loads when it runs; with `typesToo`, also those it names for types only (`import type`, `export type … from`, `import("./x")` in a type), which a rename must follow too. */
+export function findImportSpecifiers(sourceFile: ts.SourceFile, { typesToo = false } = {}): FoundImport[] {
   const found: FoundImport[] = [];
   const literal = (node: ts.Node | undefined): string | null => (node && (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) ? node.text : null);
   // Names bound to `createRequire(base)`, with the folder they resolve from (`null`: not static).
@@ -148,11 +148,13 @@ function findImportSpecifiers(sourceFile: ts.SourceFile): FoundImport[] {
   collect(sourceFile);
   const visit = (node: ts.Node): void => {
     if (ts.isImportDeclaration(node)) {
-      if (!node.importClause?.isTypeOnly) found.push({ node: node.moduleSpecifier, specifier: literal(node.moduleSpecifier), how: "import" });
+      if (typesToo || !node.importClause?.isTypeOnly) found.push({ node: node.moduleSpecifier, specifier: literal(node.moduleSpecifier), how: "import" });
     } else if (ts.isExportDeclaration(node)) {
-      if (node.moduleSpecifier && !node.isTypeOnly) found.push({ node: node.moduleSpecifier, specifier: literal(node.moduleSpecifier), how: "export … from" });
+      if (node.moduleSpecifier && (typesToo || !node.isTypeOnly)) found.push({ node: node.moduleSpecifier, specifier: literal(node.moduleSpecifier), how: "export … from" });
+    } else if (typesToo && ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) {
+      found.push({ node: node.argument.literal, specifier: literal(node.argument.literal), how: "import() type" });
     } else if (ts.isImportEqualsDeclaration(node)) {
-      if (ts.isExternalModuleReference(node.moduleReference) && !node.isTypeOnly) {
+      if (ts.isExternalModuleReference(node.moduleReference) && (typesToo || !node.isTypeOnly)) {
         found.push({ node: node.moduleReference.expression, specifier: literal(node.moduleReference.expression), how: "import = require()", mode: "require" });
       }
     } else if (ts.isCallExpression(node)) {

@@ -58,6 +58,15 @@ export function parseMigrationFileName(fileName: string): MigrationFileNameResul
   return { status: "migration", migration: { version, name: match[2]!, kind: match[3] as MigrationKind, fileName } };
 }
 
+/**
+ * The version a folder entry holds, given what {@link parseMigrationFileName} made of its name: a migration's, or a refused name's when a version can be read from it (so the refused file still fills
+ * its place, and `create` never hands that version out again); `null` for an ignored name or one with no readable version.
+ */
+export function heldVersion(parsed: MigrationFileNameResult): number | null {
+  if (parsed.status === "ignored") return null;
+  return parsed.status === "migration" ? parsed.migration.version : parsed.problem.version;
+}
+
 /** Whether a name falls under the naming rule of {@link parseMigrationFileName}. */
 export function isMigrationLike(fileName: string): boolean {
   const hasSourceExtension = SOURCE_EXTENSION.test(trimTrailingNoise(fileName));
@@ -141,14 +150,38 @@ function trimTrailingNoise(text: string): string {
   return text.slice(0, end);
 }
 
+/** Letters NFKD leaves whole (no combining mark to strip), spelled in ASCII as German, Danish, Polish, Croatian and Icelandic writers do. */
+const TRANSLITERATIONS: Readonly<Record<string, string>> = {
+  ß: "ss",
+  ẞ: "SS",
+  æ: "ae",
+  Æ: "AE",
+  ø: "o",
+  Ø: "O",
+  œ: "oe",
+  Œ: "OE",
+  ł: "l",
+  Ł: "L",
+  đ: "d",
+  Đ: "D",
+  ð: "d",
+  Ð: "D",
+  þ: "th",
+  Þ: "TH",
+  ı: "i",
+};
+
 /**
- * A description as a migration name: lowercase ASCII snake_case of at most {@link MAX_GENERATED_NAME_LENGTH} characters; empty when nothing usable is left, which callers must refuse.
+ * A description as a migration name: lowercase ASCII snake_case of at most {@link MAX_GENERATED_NAME_LENGTH} characters, cut after the last whole word that fits (a first word longer than that is cut
+ * itself); empty when no letter or digit is left, which callers must refuse.
  *
  * @example
  * toSnakeCaseName("Add e-mail to Contacts"); // "add_e_mail_to_contacts"
+ * toSnakeCaseName("rename straße"); // "rename_strasse"
  */
 export function toSnakeCaseName(description: string): string {
   const words = description
+    .replace(/[^\u0000-\u007f]/g, (char) => TRANSLITERATIONS[char] ?? char)
     .normalize("NFKD")
     .replace(/[\u0300-\u036f]/g, "")
     .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
@@ -158,7 +191,8 @@ export function toSnakeCaseName(description: string): string {
   let name = "";
   for (const word of words) {
     const next = name === "" ? word : `${name}_${word}`;
-    if (next.length > MAX_GENERATED_NAME_LENGTH) break;
+    // Whole words read better than a cut one, but a single long word is still a name.
+    if (next.length > MAX_GENERATED_NAME_LENGTH) return name === "" ? word.slice(0, MAX_GENERATED_NAME_LENGTH) : name;
     name = next;
   }
   return name;

@@ -20,6 +20,7 @@ import { formatVersion } from "../src/core/migration-label.js";
 import type { StepwiseSettings } from "./config.js";
 import { defaultGenCacheDir } from "./gen-cache.js";
 import { generateRegistry, type GenerateResult } from "./generate.js";
+import { findImportSpecifiers } from "./local-imports.js";
 import { formatMigrationFileName, parseMigrationFileName, versionWidthOf, type ParsedMigrationFileName } from "./migration-file.js";
 import { compareText, printProblems, projectPath, tryOr, type Problem } from "./problems.js";
 import { writeFileAtomic } from "./write-file.js";
@@ -287,13 +288,14 @@ function findReferenceRewrites(migrationsDir: string, moves: ReadonlyMap<string,
   return listScriptFiles(migrationsDir).flatMap((file) => {
     const originalText = fs.readFileSync(file, "utf8");
     const edits: { start: number; end: number; replacement: string }[] = [];
-    for (const reference of ts.preProcessFile(originalText, true, true).importedFiles) {
-      const specifier = reference.fileName;
-      if (!specifier.startsWith("./") && !specifier.startsWith("../")) continue;
-      const newStem = movedStems.get(stem(path.resolve(path.dirname(file), specifier)));
-      // preProcessFile's position is the opening quote's.
-      const start = originalText.indexOf(specifier, reference.pos);
-      if (newStem === undefined || start === -1) continue;
+    // The same reading of imports as gen's checksum, so every form gen follows (`export * as ns from`, a require made by createRequire) is renamed too.
+    const sourceFile = ts.createSourceFile(file, originalText, ts.ScriptTarget.Latest, true);
+    for (const { node, specifier, fromDir } of findImportSpecifiers(sourceFile, { typesToo: true })) {
+      if (specifier === null || (!specifier.startsWith("./") && !specifier.startsWith("../"))) continue;
+      const newStem = movedStems.get(stem(path.resolve(fromDir ?? path.dirname(file), specifier)));
+      // Inside the literal's quotes; a string whose escapes make it differ from its text is left for gen to report.
+      const start = node.getStart(sourceFile) + 1;
+      if (newStem === undefined || originalText.slice(start, start + specifier.length) !== specifier) continue;
       const base = specifier.slice(specifier.lastIndexOf("/") + 1);
       edits.push({ start, end: start + specifier.length, replacement: `${specifier.slice(0, specifier.length - base.length)}${newStem}${SCRIPT_EXTENSION.exec(base)?.[0] ?? ""}` });
     }

@@ -202,34 +202,54 @@ async function openMemoryDatabase(options: ReplayCheckOptions, migrations: Migra
 /** Each table's storage page (a rebuilt table gets a new one) and the tables it references. */
 type TableGraph = { readonly rootpages: ReadonlyMap<string, number>; readonly references: readonly { readonly child: string; readonly parent: string }[] };
 
-/** Applies each migration in turn (data migrations run on the rows earlier ones seeded), then rolls back the newest; the first failure stops it. */
+/** Applies each migration in turn (data migrations run on the rows earlier ones seeded), then rolls back the newest. The first failure stops it, except a parent rebuilt with foreign keys on: that
+ * one is reported and applied as its fix would run it (foreign keys off), as is a squash whose schema changed, so one run names every such migration (an imported history may hold many). */
 async function replay(options: ReplayCheckOptions, migrations: MigrationRegistry, database: ReplayDatabase): Promise<{ problems: Problem[]; applied: number; rolledBack: number | null }> {
   const { manager } = database;
   const sqlite = options.dialect === "sqlite";
   const readGraph = () => manager.run(readTableGraph(options.tableName));
   if (sqlite) await manager.run(exec("PRAGMA foreign_keys = ON"));
+  const problems: Problem[] = [];
   for (const [applied, entry] of migrations.entries()) {
     // A version a squash replaced is applied with the squash.
     if (entry.squashedInto !== undefined && entry.squashedInto !== entry.version) continue;
-    const before = sqlite && !entry.disableForeignKeys ? await readGraph() : null;
+    let before = sqlite && !entry.disableForeignKeys ? await readGraph() : null;
     try {
       await manager.up({ to: entry.version });
     } catch (error) {
-      return { problems: [describeFailure(options, database, entry, "up", error)], applied, rolledBack: null };
+      problems.push(describeFailure(options, database, entry, "up", error));
+      const retried = isParentRebuild(error) ? await applyWithForeignKeysOff(manager, entry.version) : error;
+      if (retried !== null) return { problems: retried === error ? problems : [...problems, describeFailure(options, database, entry, "up", retried)], applied, rolledBack: null };
+      before = null;
     }
     const squash = entry.squashedInto === entry.version ? await checkSquash(options, manager, entry) : null;
-    if (squash) return { problems: [squash], applied: applied + 1, rolledBack: null };
+    if (squash) problems.push(squash);
     const rebuilt = before && findRebuiltParent(entry, before, await readGraph());
-    if (rebuilt) return { problems: [describeRebuild(options, entry, rebuilt.parent, rebuilt.children, null)], applied: applied + 1, rolledBack: null };
+    if (rebuilt) problems.push(describeRebuild(options, entry, rebuilt.parent, rebuilt.children, null));
   }
   const newest = migrations.at(-1);
-  if (!newest?.reversible) return { problems: [], applied: migrations.length, rolledBack: null };
+  if (!newest?.reversible) return { problems, applied: migrations.length, rolledBack: null };
   try {
     await manager.down({ steps: 1 });
   } catch (error) {
-    return { problems: [describeFailure(options, database, newest, "down", error)], applied: migrations.length, rolledBack: newest.version };
+    return { problems: [...problems, describeFailure(options, database, newest, "down", error)], applied: migrations.length, rolledBack: newest.version };
   }
-  return { problems: [], applied: migrations.length, rolledBack: newest.version };
+  return { problems, applied: migrations.length, rolledBack: newest.version };
+}
+
+const isParentRebuild = (error: unknown) => error instanceof StepwiseError && error.is("MIGRATION_FAILED") && error.details.foreignKeyRebuild !== null;
+
+/** Applies migrations to `version` with foreign keys off on the connection, as the rebuild's fix would: `null`, or what it threw. */
+async function applyWithForeignKeysOff(manager: ReplayDatabase["manager"], version: number): Promise<unknown> {
+  await manager.run(exec("PRAGMA foreign_keys = OFF"));
+  try {
+    await manager.up({ to: version });
+    return null;
+  } catch (error) {
+    return error;
+  } finally {
+    await manager.run(exec("PRAGMA foreign_keys = ON"));
+  }
 }
 
 /** The proof of a squash: the schema it built here has the fingerprints its record took of the schema the migrations it replaced built. */

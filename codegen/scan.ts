@@ -7,7 +7,7 @@ import { parseSqlMigrationSource } from "../src/shared/sql-source.js";
 import { decodeSourceBytes } from "../src/shared/source-text.js";
 import { findForeignFolderNearby, findForeignMigrations, findNestedMigrations } from "./foreign-migrations.js";
 import { followLocalImports, readTsconfig } from "./local-imports.js";
-import { parseMigrationFileName, type MigrationKind } from "./migration-file.js";
+import { heldVersion, parseMigrationFileName, type MigrationKind } from "./migration-file.js";
 import { addProblems, compareText, errorCode, problemAt, projectPath, tryOr, type Problem, type ProblemCode } from "./problems.js";
 import { analyzeTsMigration, createReturnTypeChecker } from "./ts-migration.js";
 import { readSquashRecord, type ReplacedMigration } from "./squash/squash-record.js";
@@ -75,7 +75,7 @@ export function scanMigrations(options: { projectRoot: string; migrationsDir: st
     const absolutePath = path.join(migrationsDir, entry.name);
     const file = projectPath(projectRoot, absolutePath);
     const quoted = JSON.stringify(entry.name);
-    const version = parsed.status === "migration" ? parsed.migration.version : parsed.problem.version;
+    const version = heldVersion(parsed);
     if (version !== null) holders.push({ version, file, valid: parsed.status === "migration" });
     const notAFile = describeNonFileEntry(entry, absolutePath, quoted);
     if (notAFile) problems.push(problemAt(notAFile.code, file, notAFile.message));

@@ -3,11 +3,12 @@
  * in-process.
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import { createMigration } from "../codegen/create.js";
+import { scanMigrations } from "../codegen/scan.js";
 import { MigrationManager } from "./support/stepwise.js";
 import { createTestProject, readBytes, runCli, type TestProject } from "./support/project.js";
 import { StepwiseError } from "../src/core/errors.js";
@@ -137,5 +138,73 @@ test("createMigration throws a `USAGE` for a description with no usable words", 
       createMigration({ projectRoot: project.root, migrationsDir: project.migrationsDir, registryFile: project.registryFile, description }),
       (error: unknown) => error instanceof StepwiseError && error.is("USAGE") && error.code === "USAGE",
     );
+  }
+});
+
+/** The versions of the folder's migration files, in name order. */
+function versionsIn(migrationsDir: string): number[] {
+  return readdirSync(migrationsDir)
+    .filter((name) => /^\d+_/.test(name))
+    .sort()
+    .map((name) => Number(name.slice(0, name.indexOf("_"))));
+}
+
+test("concurrent create runs on one folder each get their own version, 001..N with no gap, and gen finds no duplicate", { timeout: 180_000 }, async (t) => {
+  const project = createTestProject(t);
+  const runs = 6;
+  for (let round = 1; round <= 3; round++) {
+    const results = await Promise.all(Array.from({ length: runs }, (_, i) => runCli(["create", `change ${round} ${i}`, "--sql"], { cwd: project.root, child: true })));
+    for (const result of results) assert.equal(result.code, 0, result.stderr);
+    const printed = results.map((result) => path.basename(result.stdout.trim()));
+    const files = readdirSync(project.migrationsDir).sort();
+    // Every run printed a file that is there, and no two runs printed the same one.
+    assert.equal(new Set(printed).size, runs);
+    for (const file of printed) assert.ok(files.includes(file), `${file} printed but not in ${files.join(", ")}`);
+    assert.deepEqual(
+      versionsIn(project.migrationsDir),
+      Array.from({ length: runs * round }, (_, i) => i + 1),
+      files.join(", "),
+    );
+    // Nothing but the migrations: no temporary or lock file is left behind.
+    assert.equal(files.length, runs * round, files.join(", "));
+    const codes = new Set(scanMigrations({ projectRoot: project.root, migrationsDir: project.migrationsDir }).problems.map((problem) => problem.code));
+    assert.deepEqual([...codes], ["TEMPLATE_UNEDITED"]);
+  }
+});
+
+test("create takes the version after every version the folder's entries hold, refused names and folders included", async (t) => {
+  const cases: Array<{ files: string[]; folders?: string[]; expected: string }> = [
+    { files: ["001_a.sql", "002_b.SQL"], expected: "003_c.sql" },
+    { files: ["001_a.sql", "005-e.sql"], folders: ["003_dir"], expected: "006_c.sql" },
+    { files: ["001_a.sql", "002 b.sql", "0003_C.ts"], expected: "004_c.sql" },
+    // A name whose version cannot be read holds none.
+    { files: ["001_a.sql", "b.sql", ".002_x.sql.swp"], expected: "002_c.sql" },
+  ];
+  for (const { files, folders = [], expected } of cases) {
+    const project = createTestProject(t);
+    for (const fileName of files) project.writeMigration(fileName, "-- migrate:up\nSELECT 1;\n");
+    for (const folder of folders) mkdirSync(path.join(project.migrationsDir, folder), { recursive: true });
+    const created = await runCli(["create", "c", "--sql"], { cwd: project.root });
+    assert.equal(created.code, 0, created.stderr);
+    assert.equal(created.stdout.trim(), `migrations/${expected}`, files.join(", "));
+    const codes = scanMigrations({ projectRoot: project.root, migrationsDir: project.migrationsDir }).problems.map((problem) => problem.code);
+    assert.ok(!codes.includes("DUPLICATE_VERSION"), `${files.join(", ")}: ${codes.join(", ")}`);
+  }
+});
+
+test("create cuts a name to the length cap instead of refusing it, and spells letters NFKD keeps whole in ASCII", async (t) => {
+  const cases: Array<[string, string]> = [
+    ["a".repeat(64), "a".repeat(60)],
+    [`${"x".repeat(300)} thing`, "x".repeat(60)],
+    [`add ${"y".repeat(70)}`, "add"],
+    ["rename straße", "rename_strasse"],
+    ["STRAẞE æble øl œuvre łódź đak þorn", "strasse_aeble_ol_oeuvre_lodz_dak_thorn"],
+    ["Café naïve", "cafe_naive"],
+  ];
+  for (const [description, name] of cases) {
+    const project = createTestProject(t);
+    const created = await runCli(["create", description, "--sql"], { cwd: project.root });
+    assert.equal(created.code, 0, created.stderr);
+    assert.equal(created.stdout.trim(), `migrations/001_${name}.sql`, description.slice(0, 80));
   }
 });

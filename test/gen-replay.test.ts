@@ -78,6 +78,38 @@ test("a rebuild of a referenced table is caught on empty tables too (children ON
   assert.deepEqual(parseProblemLines(check.stderr), [{ file: "migrations/002_rebuild.sql", line: 4, column: 1, code: "FOREIGN_KEY_PARENT_REBUILT" }]);
 });
 
+test("every rebuild of a referenced table is named in one run (the replay applies each as its fix would, with foreign keys off, and goes on), and a failing migration after them still stops it", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration(
+    "001_tables.sql",
+    "-- migrate:up\nCREATE TABLE teams (id INTEGER PRIMARY KEY);\nCREATE TABLE players (team_id INTEGER REFERENCES teams (id));\nCREATE TABLE tags (id INTEGER PRIMARY KEY);\nCREATE TABLE notes (tag_id INTEGER REFERENCES tags (id));\n",
+  );
+  const rebuild = (table: string) => `-- migrate:up\nCREATE TABLE ${table}_new (id INTEGER PRIMARY KEY, name TEXT);\nDROP TABLE ${table};\nALTER TABLE ${table}_new RENAME TO ${table};\n`;
+  project.writeMigration("002_rebuild_teams.sql", rebuild("teams"));
+  project.writeMigration("003_rebuild_tags.sql", rebuild("tags"));
+  project.writeMigration("004_views.sql", "-- migrate:up\nCREATE VIEW team_names AS SELECT name FROM teams;\n");
+  const check = await genThenCheck(project);
+  assert.equal(check.code, 1);
+  assert.deepEqual(parseProblemLines(check.stderr), [
+    { file: "migrations/002_rebuild_teams.sql", line: 3, column: 1, code: "FOREIGN_KEY_PARENT_REBUILT" },
+    { file: "migrations/003_rebuild_tags.sql", line: 3, column: 1, code: "FOREIGN_KEY_PARENT_REBUILT" },
+  ]);
+  const json = JSON.parse((await runCli(["gen", "--check", "--json"], { cwd: project.root })).stdout) as { replay: { applied: number } };
+  assert.equal(json.replay.applied, 4, "the replay went on to the last migration");
+
+  project.writeMigration("005_broken.sql", "-- migrate:up\nCREATE TABLE labels_new (id INTEGER PRIMARY KEY);\nDROP TABLE tags;\nINSERT INTO nowhere VALUES (1);\n");
+  const failed = await genThenCheck(project);
+  assert.deepEqual(
+    parseProblemLines(failed.stderr).map((problem) => [problem.file, problem.code]),
+    [
+      ["migrations/002_rebuild_teams.sql", "FOREIGN_KEY_PARENT_REBUILT"],
+      ["migrations/003_rebuild_tags.sql", "FOREIGN_KEY_PARENT_REBUILT"],
+      ["migrations/005_broken.sql", "FOREIGN_KEY_PARENT_REBUILT"],
+      ["migrations/005_broken.sql", "REPLAY_FAILED"],
+    ],
+  );
+});
+
 test("what is not a rebuild of a referenced parent passes: an unreferenced table rebuilt, a parent dropped with its children, a self-reference", async (t) => {
   const project = createTestProject(t);
   project.writeMigration(

@@ -236,6 +236,32 @@ test("two migrations of one version follow each tool's rule: dbmate compares ver
   }
 });
 
+test("golang-migrate reads any extension after .up./.down. as it does (a .up..sql typo, a .pgsql), so no migration it ran is left out and none after it renumbered; the direction is the last .up./.down. as its pattern reads it; a second file of one direction is refused", async (t) => {
+  const project = projectWith(t, "golang-migrate", {
+    "1_a.up.sql": "CREATE TABLE a (id INTEGER PRIMARY KEY);\n",
+    "2_flag.up..sql": "ALTER TABLE a ADD COLUMN flag INTEGER;\n",
+    "2_flag.down..sql": "ALTER TABLE a DROP COLUMN flag;\n",
+    "3_index.up.pgsql": "CREATE INDEX a_flag ON a (flag);\n",
+    "4_x.down.y.up.sql": "CREATE TABLE x (id INTEGER);\n",
+    "README.md": "not a migration\n",
+    "5_notes.txt": "not a migration either\n",
+  });
+  const plan = await importJson(project, ["golang-migrate", "golang-migrate-migrations", "--empty-down", "no-op"], 0);
+  assert.deepEqual(
+    plan.migrations!.map((migration) => [migration.originalId, migration.history.version]),
+    [
+      ["1_a", "1"],
+      ["2_flag", "2"],
+      ["3_index", "3"],
+      ["4_x.down.y", "4"],
+    ],
+  );
+  const twice = projectWith(t, "golang-migrate", { "1_a.up.sql": "SELECT 1;\n", "1_a.up.sql.orig": "SELECT 1;\n", "2_b.down..sql": "SELECT 1;\n" });
+  const error = (await importJson(twice, ["golang-migrate", "golang-migrate-migrations", "--empty-down", "no-op"], 1)).error!;
+  assert.equal(error.code, "IMPORT_SOURCE_INVALID");
+  assert.deepEqual(error.problems!.map((problem) => problem.file).sort(), ["golang-migrate-migrations/1_a.up.sql.orig", "golang-migrate-migrations/2_b.down..sql"]);
+});
+
 test("diesel: a metadata.toml without run_in_transaction runs the migration outside a transaction, as Diesel reads it (its field defaults to false); no file, inside", async (t) => {
   const project = projectWith(t, "diesel", {
     "2020-01-01-000000_a/up.sql": "CREATE TABLE a (id INTEGER);\n",

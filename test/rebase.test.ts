@@ -214,20 +214,24 @@ test("the base has more migrations; this branch's gap closes; uncommitted ones c
   assert.deepEqual(listMigrations(project), ["001_init.sql", "005_a.sql", "006_b.sql"]);
 });
 
-test("rebase rewrites relative imports of a renamed TypeScript migration", { skip: gitMissing ?? false }, async (t) => {
+test("rebase rewrites relative imports of a renamed TypeScript migration, in every form gen follows and the type-only ones", { skip: gitMissing ?? false }, async (t) => {
   const project = await repositoryWithMain(t);
   git(project.root, ["checkout", "-q", "-b", "feature"]);
   const helper = `import { defineMigration } from "stepwise-migrate";\n\nexport const TABLE = "colors";\n\nexport default defineMigration({\n  up(db) {\n    db.exec(\`CREATE TABLE \${TABLE} (id INTEGER)\`);\n  },\n});\n`;
-  const user = `import { defineMigration } from "stepwise-migrate";\nimport { TABLE } from "./002_colors.js";\n\nexport default defineMigration({\n  up(db) {\n    db.exec(\`CREATE INDEX idx ON \${TABLE} (id)\`);\n  },\n});\n`;
+  const user =
+    `import { defineMigration } from "stepwise-migrate";\nimport { TABLE } from "./002_colors.js";\nexport * as colors from "./002_colors.js";\nexport type { } from "./002_colors.js";\n` +
+    `type Colors = typeof import("./002_colors.js");\n\nexport default defineMigration({\n  up(db) {\n    db.exec(\`CREATE INDEX idx ON \${TABLE} (id)\`);\n  },\n});\n`;
   await addAndCommit(project, { "002_colors.ts": helper, "003_index_colors.ts": user }, "feature");
   git(project.root, ["checkout", "-q", "main"]);
   await addAndCommit(project, { "002_tags.sql": sql("tags") }, "main");
   git(project.root, ["checkout", "-q", "feature"]);
   const { result, json } = await rebaseJson(project, ["--base", "main", "--yes"]);
   assert.equal(result.code, 0, result.stdout + result.stderr);
-  assert.deepEqual(json.importRewrites, ["migrations/003_index_colors.ts: ./002_colors.js → ./003_colors.js"]);
+  assert.deepEqual(json.importRewrites, Array(4).fill("migrations/003_index_colors.ts: ./002_colors.js → ./003_colors.js"));
   assert.deepEqual(listMigrations(project), ["001_init.sql", "003_colors.ts", "004_index_colors.ts"]);
-  assert.match(readFileSync(path.join(project.migrationsDir, "004_index_colors.ts"), "utf8"), /from "\.\/003_colors\.js"/);
+  const rewritten = readFileSync(path.join(project.migrationsDir, "004_index_colors.ts"), "utf8");
+  assert.equal(rewritten.match(/"\.\/003_colors\.js"/g)?.length, 4, rewritten);
+  assert.doesNotMatch(rewritten, /002_colors/);
   assert.equal((json.registry as { status: string }).status, "awaiting-merge", JSON.stringify(json.registry));
   git(project.root, ["add", "-A"]);
   git(project.root, ["commit", "-q", "-m", "rebase"]);

@@ -152,9 +152,25 @@ test("verifySchema: a column added by hand and an index dropped are structured d
   );
 });
 
-test("verifySchema: each kind of object changed by hand is drift, named with what changed", async () => {
+/** Settings of a table, column, index or view changed by hand, each with the object verify names and the statement its definition gains. */
+const SETTING_CHANGES: ReadonlyArray<{ change: string; objectType: string; name: string; setting: string }> = [
+  { change: "ALTER TABLE contacts FORCE ROW LEVEL SECURITY", objectType: "table", name: "contacts", setting: "ALTER TABLE ONLY contacts FORCE ROW LEVEL SECURITY" },
+  { change: "ALTER TABLE messages SET (fillfactor = 70)", objectType: "table", name: "messages", setting: "SET (fillfactor='70')" },
+  { change: "ALTER TABLE contacts SET (toast.autovacuum_enabled = false)", objectType: "table", name: "contacts", setting: "SET (toast.autovacuum_enabled='false')" },
+  { change: "ALTER TABLE messages REPLICA IDENTITY FULL", objectType: "table", name: "messages", setting: "REPLICA IDENTITY FULL" },
+  { change: "ALTER TABLE messages CLUSTER ON idx_messages_contact", objectType: "table", name: "messages", setting: "CLUSTER ON idx_messages_contact" },
+  { change: "ALTER TABLE messages ALTER COLUMN body SET STORAGE EXTERNAL", objectType: "table", name: "messages", setting: "ALTER COLUMN body SET STORAGE EXTERNAL" },
+  { change: "ALTER TABLE messages ALTER COLUMN body SET STATISTICS 500", objectType: "table", name: "messages", setting: "ALTER COLUMN body SET STATISTICS 500" },
+  { change: "ALTER INDEX contacts_pkey SET (fillfactor = 50)", objectType: "table", name: "contacts", setting: "ALTER INDEX contacts_pkey SET (fillfactor='50')" },
+  { change: "ALTER INDEX idx_contacts_lower ALTER COLUMN 1 SET STATISTICS 100", objectType: "index", name: "idx_contacts_lower", setting: "ALTER COLUMN 1 SET STATISTICS 100" },
+  { change: "ALTER VIEW contact_names SET (security_invoker = true)", objectType: "view", name: "contact_names", setting: "SET (security_invoker='true')" },
+  { change: "ALTER VIEW contact_names SET (check_option = local)", objectType: "view", name: "contact_names", setting: "SET (check_option='local')" },
+  { change: "ALTER VIEW contact_names ALTER COLUMN username SET DEFAULT 'anon'", objectType: "view", name: "contact_names", setting: "ALTER COLUMN username SET DEFAULT 'anon'::text" },
+];
+
+test("verifySchema: each kind of object changed by hand is drift, named with what changed, its settings too (row level security, storage parameters, replica identity, storage, statistics, view options)", async () => {
   // One database per change, each compared with the same migrations.
-  const cases: ReadonlyArray<{ change: string; expected: { objectType: string; name: string; change: string; aspect?: string } }> = [
+  const cases: Array<{ change: string; expected: { objectType: string; name: string; change: string; aspect?: string; setting?: string } }> = [
     { change: "ALTER TABLE contacts ALTER COLUMN age TYPE bigint", expected: { objectType: "column", name: "contacts.age", change: "changed", aspect: "type" } },
     { change: "ALTER TABLE messages ALTER COLUMN status SET DEFAULT 'read'", expected: { objectType: "column", name: "messages.status", change: "changed", aspect: "default" } },
     { change: "ALTER TABLE messages ALTER COLUMN body DROP NOT NULL", expected: { objectType: "column", name: "messages.body", change: "changed", aspect: "not null" } },
@@ -175,6 +191,7 @@ test("verifySchema: each kind of object changed by hand is drift, named with wha
     { change: "ALTER TABLE contacts DISABLE TRIGGER contacts_touch", expected: { objectType: "trigger", name: "contacts.contacts_touch", change: "changed", aspect: "definition" } },
     { change: "CREATE TABLE notes (id int)", expected: { objectType: "table", name: "notes", change: "added" } },
   ];
+  for (const { change, objectType, name, setting } of SETTING_CHANGES) cases.push({ change, expected: { objectType, name, change: "changed", aspect: "definition", setting } });
   for (const { change, expected } of cases) {
     const database = await createTestDatabase();
     const pool = new pg.Pool({ connectionString: database.url, max: 2 });
@@ -198,6 +215,11 @@ test("verifySchema: each kind of object changed by hand is drift, named with wha
           [expected.aspect],
           change,
         );
+      // The setting is in the live side's definition only.
+      if (expected.setting) {
+        const { before, after } = difference!.details[0]!;
+        assert.deepEqual([before?.includes(expected.setting), after?.includes(expected.setting)], [false, true], change);
+      }
     } finally {
       await pool.end();
       await database.drop();

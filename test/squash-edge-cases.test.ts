@@ -191,6 +191,27 @@ test("SQLite: what the squash cannot carry is refused by its proof, naming the r
   assert.deepEqual(readdirSync(project.migrationsDir).sort(), ["001_search.sql", "002_rows.sql"]);
 });
 
+test("SQLite: a file setting the squashed migrations set (journal_mode, auto_vacuum, page_size), which one transaction cannot carry, is marked for review at its line; a pragma read or another setting is not", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE t (id INTEGER PRIMARY KEY, x TEXT);\n");
+  project.writeMigration(
+    "002_file.sql",
+    "-- migrate:up transaction:false\nPRAGMA auto_vacuum = INCREMENTAL;\nPRAGMA main.journal_mode=WAL;\nPRAGMA page_size(8192);\nVACUUM;\nPRAGMA journal_mode;\nPRAGMA cache_size = 100;\n",
+  );
+  project.writeMigration("003_c.sql", "-- migrate:up\nCREATE INDEX t_x ON t (x);\n");
+  await project.generateAsBin();
+  const plan = json(await runCli(["squash", "--to", "3", "--json"], { cwd: project.root }));
+  assert.deepEqual(
+    plan.review.map((item: Json) => [item.kind, item.subject, item.line]),
+    [
+      ["file-setting", "migrations/002_file.sql", 2],
+      ["file-setting", "migrations/002_file.sql", 3],
+      ["file-setting", "migrations/002_file.sql", 4],
+    ],
+  );
+  assert.equal(plan.written, false);
+});
+
 const PLAIN = (table: string) => `-- migrate:up\nCREATE TABLE ${table} (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE ${table};\n`;
 
 test("squash --to: K must be a whole number; --yes keeps a squash that has migration K's name, and reads git in a project below the repository's top", { skip: skipGit }, async (t) => {

@@ -194,7 +194,7 @@ test("squash --to 5 on PostgreSQL: the proof, a fresh database, and databases at
   assert.match(tampered.problems[0].message, /type "mood" differs/);
 });
 
-test("what squash cannot carry is refused before anything is written (SQUASH_NOT_FAITHFUL); without a server, SQUASH_REPLAY_UNAVAILABLE", async (t) => {
+test("what squash cannot carry (a disabled trigger, a TOAST parameter of a table that no longer needs TOAST) is refused before anything is written (SQUASH_NOT_FAITHFUL); without a server, SQUASH_REPLAY_UNAVAILABLE", async (t) => {
   const made = await createTestDatabase();
   t.after(() => made.drop());
   const project = createTestProject(t, { packageJson: { stepwise: { dialect: "postgres", driver: "pg", url: "${DATABASE_URL}" } } });
@@ -203,13 +203,145 @@ test("what squash cannot carry is refused before anything is written (SQUASH_NOT
     "002_quiet_trigger.sql",
     "-- migrate:up\nCREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;\nCREATE TRIGGER items_touch BEFORE UPDATE ON items FOR EACH ROW EXECUTE FUNCTION touch();\nALTER TABLE items DISABLE TRIGGER items_touch;\n",
   );
+  // A TOAST parameter outlives the column that gave the table its TOAST table; a fresh table without one drops it.
+  project.writeMigration(
+    "003_toastless.sql",
+    "-- migrate:up\nCREATE TABLE notes (id integer, body text);\nALTER TABLE notes SET (toast.autovacuum_enabled = false);\nALTER TABLE notes DROP COLUMN body;\n",
+  );
   const cli = (args: string[], url: string | undefined) => runCli(args, { cwd: project.root, env: { DATABASE_URL: url, PGPASSWORD: undefined } });
   assert.equal((await cli(["gen"], made.url)).code, 0);
-  const refused = await cli(["squash", "--to", "2", "--json"], made.url);
+  const refused = await cli(["squash", "--to", "3", "--json"], made.url);
   assert.equal(refused.code, 1);
   const error = json(refused).error;
   assert.equal(error.code, "SQUASH_NOT_FAITHFUL");
-  assert.deepEqual(error.differences, ['trigger "items.items_touch" differs']);
-  const offline = json(await cli(["squash", "--to", "2", "--json"], undefined)).error;
+  assert.deepEqual(error.differences, ['table "notes" differs', 'trigger "items.items_touch" differs']);
+  const offline = json(await cli(["squash", "--to", "3", "--json"], undefined)).error;
   assert.deepEqual([offline.code, offline.reason], ["SQUASH_REPLAY_UNAVAILABLE", "no-server"]);
 });
+
+/** Every setting a relation can hold away from its default, per relation and column, as the catalog holds it (views' column defaults included); storage parameters sorted. */
+async function relationSettings(url: string): Promise<Json[]> {
+  return withPool(url, async (pool) => {
+    const { rows } = await pool.query(`
+      SELECT c.relname, c.relkind, c.relrowsecurity, c.relforcerowsecurity, ARRAY(SELECT unnest(c.reloptions) ORDER BY 1) AS reloptions, c.relreplident,
+             ARRAY(SELECT unnest(t.reloptions) ORDER BY 1) AS toast, i.indisclustered, i.indisreplident,
+             (SELECT json_agg(json_build_array(a.attname, a.attstorage, a.attstattarget, a.attcompression, a.attoptions, pg_get_expr(d.adbin, d.adrelid)) ORDER BY a.attname)
+                FROM pg_attribute AS a LEFT JOIN pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns
+        FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace LEFT JOIN pg_class AS t ON t.oid = c.reltoastrelid LEFT JOIN pg_index AS i ON i.indexrelid = c.oid
+       WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'i', 'I') AND c.relname NOT LIKE 'schema\\_migrations%' ORDER BY c.relname`);
+    return rows as Json[];
+  });
+}
+
+const SETTINGS_HISTORY: Record<string, string> = {
+  "001_base.sql": `-- migrate:up
+CREATE TABLE sec (id int PRIMARY KEY, owner text);
+INSERT INTO sec (id, owner) VALUES (1, 'ada');
+ALTER TABLE sec ENABLE ROW LEVEL SECURITY;
+ALTER TABLE sec FORCE ROW LEVEL SECURITY;
+CREATE TABLE ff (id int PRIMARY KEY, c text, big text) WITH (fillfactor = 70, autovacuum_enabled = false);
+ALTER TABLE ff ALTER COLUMN big SET STORAGE EXTERNAL;
+ALTER TABLE ff ALTER COLUMN c SET STATISTICS 500;
+ALTER TABLE ff REPLICA IDENTITY FULL;
+CREATE VIEW si WITH (security_invoker = true) AS SELECT id FROM ff;
+CREATE VIEW sb WITH (security_barrier = true) AS SELECT id FROM ff;
+CREATE VIEW v2 AS SELECT * FROM ff WHERE id > 10 WITH LOCAL CHECK OPTION;
+CREATE INDEX ff_c ON ff (c);
+ALTER TABLE ff CLUSTER ON ff_c;
+ALTER INDEX ff_pkey SET (fillfactor = 60);
+ALTER TABLE ff SET (toast.autovacuum_enabled = false);
+ALTER TABLE ff ALTER COLUMN c SET COMPRESSION pglz, ALTER COLUMN c SET (n_distinct = 100);
+CREATE INDEX ff_lower ON ff (lower(c));
+ALTER INDEX ff_lower ALTER COLUMN 1 SET STATISTICS 300;
+CREATE TABLE keyed (id int NOT NULL, code text NOT NULL);
+CREATE UNIQUE INDEX keyed_id ON keyed (id);
+ALTER TABLE keyed REPLICA IDENTITY USING INDEX keyed_id;
+ALTER VIEW si ALTER COLUMN id SET DEFAULT 7;
+CREATE MATERIALIZED VIEW mv WITH (fillfactor = 50) AS SELECT id, c FROM ff;
+CREATE INDEX mv_id ON mv (id);
+ALTER MATERIALIZED VIEW mv CLUSTER ON mv_id;
+ALTER MATERIALIZED VIEW mv ALTER COLUMN c SET STATISTICS 40;
+CREATE TABLE parted (id int, note text) PARTITION BY RANGE (id);
+CREATE TABLE parted_low PARTITION OF parted FOR VALUES FROM (0) TO (10);
+ALTER TABLE parted ALTER COLUMN note SET STORAGE MAIN;
+CREATE TABLE parted_high PARTITION OF parted FOR VALUES FROM (10) TO (20);
+ALTER TABLE ONLY parted_low ALTER COLUMN note SET STORAGE EXTENDED;
+`,
+  "002_b.sql": "-- migrate:up\nCREATE TABLE two (id int);\n",
+};
+
+test(
+  "squash carries table, column, index and view settings (row level security, storage parameters, replica identity, CLUSTER ON, storage, statistics, check options); the proof and verify see them",
+  { skip: gitUnavailableReason() ?? false },
+  async (t) => {
+    const [home, original, fresh] = [await createTestDatabase(), await createTestDatabase(), await createTestDatabase()];
+    t.after(async () => {
+      for (const database of [home, original, fresh]) await database.drop();
+    });
+    const project = createTestProject(t, { packageJson: { stepwise: { dialect: "postgres", driver: "pg", url: "${DATABASE_URL}" } } });
+    for (const [name, text] of Object.entries(SETTINGS_HISTORY)) project.writeMigration(name, text);
+    const cli = (args: string[], url = home.url) => runCli(args, { cwd: project.root, env: { DATABASE_URL: url, PGPASSWORD: undefined } });
+    assert.equal((await cli(["gen"])).code, 0);
+    initRepository(project.root);
+    commitAll(project.root, "history");
+    assert.equal((await cli(["up"], original.url)).code, 0);
+    const reference = await relationSettings(original.url);
+    const of = (name: string) => reference.find((row) => row.relname === name)!;
+    const column = (relation: string, name: string) => (of(relation).columns as unknown[][]).find((entry) => entry[0] === name)!;
+    assert.deepEqual([of("sec").relrowsecurity, of("sec").relforcerowsecurity], [true, true]);
+    assert.deepEqual([of("ff").reloptions, of("ff").toast, of("ff").relreplident], [["autovacuum_enabled=false", "fillfactor=70"], ["autovacuum_enabled=false"], "f"]);
+    assert.deepEqual([column("ff", "big")[1], column("ff", "c").slice(2, 5)], ["e", [500, "p", ["n_distinct=100"]]]);
+    assert.deepEqual(
+      ["si", "sb", "v2", "mv", "ff_pkey"].map((name) => of(name).reloptions),
+      [["security_invoker=true"], ["security_barrier=true"], ["check_option=local"], ["fillfactor=50"], ["fillfactor=60"]],
+    );
+    assert.deepEqual([of("ff_c").indisclustered, of("mv_id").indisclustered, of("keyed").relreplident, of("keyed_id").indisreplident], [true, true, "i", true]);
+    assert.deepEqual([column("ff_lower", "lower")[2], column("mv", "c")[2], column("si", "id")[5]], [300, 40, "7"]);
+    assert.deepEqual(
+      ["parted", "parted_low", "parted_high"].map((name) => column(name, "note")[1]),
+      ["m", "x", "m"],
+    );
+
+    const wrote = await cli(["squash", "--to", "2", "--yes"]);
+    assert.equal(wrote.code, 0, wrote.stdout + wrote.stderr);
+    assert.match(wrote.stdout, / 3 indexes, .* 1 materialized view index, /);
+    const squashPath = path.join(project.root, "migrations/002_squash_1_to_2.sql");
+    const reviewed = readFileSync(squashPath, "utf8")
+      .split("\n")
+      .filter((line) => !line.startsWith("-- stepwise:review"))
+      .join("\n");
+    writeFileSync(squashPath, reviewed);
+    const headings = reviewed.split("\n").filter((line) => /^-- [a-z ]+$/.test(line));
+    assert.deepEqual(headings, [...new Set(headings)]);
+    assert.equal((await cli(["gen"])).code, 0);
+    const checked = await cli(["gen", "--check", "--json"]);
+    assert.equal(checked.code, 0, checked.stdout);
+
+    // A fresh database from the squash: the same settings, and the check option still refuses a row the view cannot see.
+    assert.equal((await cli(["up"], fresh.url)).code, 0);
+    assert.deepEqual(await relationSettings(fresh.url), reference);
+    for (const url of [original.url, fresh.url]) {
+      const outcome = await withPool(url, (pool) =>
+        pool.query("INSERT INTO v2 (id) VALUES (1)").then(
+          () => "inserted",
+          (error: { code?: string }) => error.code,
+        ),
+      );
+      assert.equal(outcome, "44000", url);
+    }
+    const verify = await cli(["verify", "--json"], original.url);
+    assert.equal(verify.code, 0, verify.stdout);
+
+    // A squash edited to lose a setting fails its proof, naming the relation.
+    commitAll(project.root, "squash");
+    writeFileSync(squashPath, reviewed.replace(/^ALTER TABLE ONLY ff REPLICA IDENTITY FULL;\n/m, ""));
+    assert.notEqual(readFileSync(squashPath, "utf8"), reviewed);
+    assert.equal((await cli(["gen"])).code, 0);
+    const tampered = json(await cli(["gen", "--check", "--json"]));
+    assert.deepEqual(
+      tampered.problems.map((problem: Json) => [problem.code, problem.file]),
+      [["SQUASH_SCHEMA_CHANGED", "migrations/002_squash_1_to_2.sql"]],
+    );
+    assert.match(tampered.problems[0].message, /table "ff" differs/);
+  },
+);

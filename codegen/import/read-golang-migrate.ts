@@ -1,5 +1,6 @@
 /**
- * golang-migrate: `<version>_<title>.up.sql` and `.down.sql`; versions are unsigned integers in numeric order. Its PostgreSQL driver sends a file as one query, which PostgreSQL runs as one implicit
+ * golang-migrate: `<version>_<title>.up.sql` and `.down.sql`; versions are unsigned integers in numeric order. It takes any extension after `.up.`/`.down.` (its pattern is
+ * `<version>_<title>.<up|down>.<anything>`), so a `.up..sql` typo or a `.up.pgsql` ran as a migration and is read as one here too. Its PostgreSQL driver sends a file as one query, which PostgreSQL runs as one implicit
  * transaction; its SQLite driver wraps each file in a transaction unless `x-no-tx-wrap` is set. A file that holds its own `BEGIN`/`COMMIT`, or what cannot run inside a transaction (CONCURRENTLY,
  * VACUUM), could only have run without one, so it is imported with `transaction:false`.
  */
@@ -7,19 +8,19 @@ import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 import { settleTransaction } from "./own-transaction.js";
 import { compareNumeric, refuse, runsInOneTransaction, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
-const FILE = /^(\d+)_(.*)\.(up|down)\.sql$/;
+const FILE = /^(\d+)_(.*)\.(up|down)\.(.*)$/;
 
 export const golangMigrate: ForeignTool = {
   order: "by version as a number (so 9_a runs before 10_b)",
   foreignKeysOff: true,
   historyTable: "schema_migrations",
   read(source: SourceFolder, dialect: SqlDialect): ForeignMigration[] {
-    const byVersion = new Map<string, { up?: string; down?: string; title: string }>();
+    const byVersion = new Map<string, { up?: string; down?: string; title: string; id: string }>();
     for (const entry of source.list()) {
       const match = entry.isFile() ? FILE.exec(entry.name) : null;
       if (!match) continue;
       const version = BigInt(match[1]!).toString();
-      const slot = byVersion.get(version) ?? { title: match[2]! };
+      const slot = byVersion.get(version) ?? { title: match[2]!, id: `${match[1]}_${match[2]}` };
       byVersion.set(version, slot);
       const direction = match[3] as "up" | "down";
       if (slot[direction] !== undefined) source.report(entry.name, 1, `a second ${direction} migration for version ${version} (also ${slot[direction]}), which golang-migrate refuses`);
@@ -28,7 +29,7 @@ export const golangMigrate: ForeignTool = {
     return [...byVersion]
       .sort(([a], [b]) => compareNumeric(a, b))
       .flatMap(([version, slot]): ForeignMigration[] => {
-        if (slot.up === undefined) return refuse(source, slot.down!, 1, `a .down.sql without its .up.sql; add ${slot.down!.replace(/\.down\.sql$/, ".up.sql")} or remove it`);
+        if (slot.up === undefined) return refuse(source, slot.down!, 1, `a down migration without its up; add ${upNameOf(slot.down!)} or remove it`);
         const up = source.read(slot.up);
         const down = slot.down === undefined ? undefined : source.read(slot.down);
         if (typeof up !== "string" || down === null) return [];
@@ -37,7 +38,7 @@ export const golangMigrate: ForeignTool = {
         const run = (section: typeof upSection) => ({ section, transaction: runsInOneTransaction(section.sql, dialect) });
         return [
           {
-            id: slot.up.replace(/\.up\.sql$/, ""),
+            id: slot.id,
             name: slot.title,
             up: upSection,
             down: downSection,
@@ -49,3 +50,9 @@ export const golangMigrate: ForeignTool = {
       });
   },
 };
+
+/** The up file's name for a down file's: the direction is golang-migrate's last `.down.`, since its title takes all it can. */
+function upNameOf(down: string): string {
+  const at = down.lastIndexOf(".down.");
+  return `${down.slice(0, at)}.up.${down.slice(at + ".down.".length)}`;
+}

@@ -12,7 +12,7 @@ import { formatProblem, tryOr } from "../problems.js";
 import type { ReplayCheckOptions } from "../replay.js";
 import { writeFileAtomic } from "../write-file.js";
 import type { SquashFlags } from "./squash-help.js";
-import { planSquash, type SquashPlan } from "./squash-plan.js";
+import { kindName, planSquash, type SquashPlan } from "./squash-plan.js";
 
 /** Runs `stepwise squash --to K` for the bin. */
 export async function runSquash(flags: SquashFlags, options: Omit<ReplayCheckOptions, "loadRegistry"> & { migrationsDir: string }, load: () => Promise<MigrationRegistry>, context: CliContext) {
@@ -104,14 +104,14 @@ function reportGenFailure(plan: SquashPlan, generated: GenerateResult, json: boo
 
 function describePlan(plan: SquashPlan, written: boolean): string {
   const objects = Object.entries(plan.objects)
-    .map(([kind, count]) => `${count} ${kind}${count === 1 ? "" : "s"}`)
+    .map(([kind, count]) => `${count} ${kindName(kind, count)}`)
     .join(", ");
   const review = plan.review.map((item) =>
     item.kind === "seed-rows"
       ? `    rows: ${item.rows} in ${item.subject}`
       : item.kind === "typescript"
         ? `    TypeScript: ${item.subject}`
-        : `    data: ${item.subject}:${item.line}: ${item.statement}`,
+        : `    ${item.kind === "file-setting" ? "file setting" : "data"}: ${item.subject}:${item.line}: ${item.statement}`,
   );
   return [
     `${written ? "Wrote" : "Would write"} ${plan.file}: migrations 1 to ${plan.version} as one (${objects || "no objects"}); ${plan.kept} later migration${plan.kept === 1 ? "" : "s"} unchanged.`,

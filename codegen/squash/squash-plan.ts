@@ -19,16 +19,19 @@ import { readCatalogCensus } from "./squash-census.js";
 import { readRowPrints } from "./squash-rows.js";
 import { readSqliteDdl } from "./squash-sqlite.js";
 
-/** One place a reviewer must look at: rows the migrations left in a table, a statement of theirs that changed rows, or a TypeScript migration (whose effect on rows cannot be read). */
+/**
+ * One place a reviewer must look at: rows the migrations left in a table, a statement of theirs that changed rows, a TypeScript migration (whose effect on rows cannot be read), or a SQLite file
+ * setting they set (which the squash's one transaction cannot).
+ */
 export interface SquashReviewItem {
-  readonly kind: "seed-rows" | "data-statement" | "typescript";
+  readonly kind: "seed-rows" | "data-statement" | "typescript" | "file-setting";
   /** The table (`seed-rows`), or the squashed migration's file. */
   readonly subject: string;
-  /** `data-statement`: the line of the file it starts on; else `null`. */
+  /** `data-statement`, `file-setting`: the line of the file it starts on; else `null`. */
   readonly line: number | null;
   /** `seed-rows`: how many; else `null`. */
   readonly rows: number | null;
-  /** `data-statement`: its first words. */
+  /** `data-statement`, `file-setting`: its first words. */
   readonly statement: string | null;
 }
 
@@ -176,14 +179,21 @@ async function proveSquash(options: SquashOptions, file: string, text: string, p
 const unavailable = (code: string, reason: string) =>
   new StepwiseError("SQUASH_REPLAY_UNAVAILABLE", `stepwise squash replays the migrations to read the schema they build, and cannot here (${code}): ${reason}`, { reason: code });
 
-const PLURALS: Record<string, string> = {
-  index: "indexes",
-  setting: "settings",
-  "sequence value": "sequence values",
-  "sequence owner": "sequence owners",
-  "autoincrement counter": "autoincrement counters",
-};
+/** A kind of statement (`index`, `table setting`) as a heading or a count names it: `indexes`, `table settings`; one of it when `count` is 1. */
+export function kindName(kind: string, count = 2): string {
+  return count === 1 ? kind : kind.endsWith("index") ? `${kind}es` : `${kind}s`;
+}
 
+/** The pragma a `PRAGMA [schema.]name = value` or `PRAGMA [schema.]name(value)` statement sets, upper-case; `null` for another statement or a pragma that only reads. */
+function pragmaSetting(tokens: readonly { kind: string; text: string }[]): string | null {
+  const [keyword, ...rest] = tokens.filter((token) => token.kind !== "whitespace" && !token.kind.endsWith("comment"));
+  if (keyword?.text.toUpperCase() !== "PRAGMA") return null;
+  const [name, after] = rest[1]?.text === "." ? [rest[2], rest[3]] : [rest[0], rest[1]];
+  return name !== undefined && (after?.text === "=" || after?.text === "(") ? name.text.toUpperCase() : null;
+}
+
+/** The settings SQLite keeps in the database file that it changes only outside a transaction (or before the first table), so a squash cannot carry them. */
+const FILE_SETTINGS = new Set(["JOURNAL_MODE", "AUTO_VACUUM", "PAGE_SIZE", "ENCODING"]);
 // DO and CALL run code that may move rows, so they are shown too.
 const DATA_WORDS = new Set(["INSERT", "UPDATE", "DELETE", "REPLACE", "MERGE", "COPY", "TRUNCATE", "DO", "CALL"]);
 
@@ -208,13 +218,15 @@ function findDataStatements(replaced: readonly MigrationEntry[], dialect: SqlDia
     const firstLine = (entry.sqlLines?.[0] ?? 1) - 1;
     for (const { tokens } of splitSqlStatements(tokenizeSql(entry.upSql, dialect), dialect)) {
       const words = tokens.filter((token) => token.kind === "word").map((token) => token.text.toUpperCase());
-      if (!(DATA_WORDS.has(words[0] ?? "") || (words[0] === "WITH" && words.some((word) => DATA_WORDS.has(word))) || copiesRows(words))) continue;
+      const setsFile = dialect === "sqlite" && FILE_SETTINGS.has(pragmaSetting(tokens) ?? "");
+      const changesRows = DATA_WORDS.has(words[0] ?? "") || (words[0] === "WITH" && words.some((word) => DATA_WORDS.has(word))) || copiesRows(words);
+      if (!changesRows && !setsFile) continue;
       const last = tokens.at(-1)!;
       const statement = entry.upSql
         .slice(tokens[0]!.offset, last.offset + last.text.length)
         .replace(/\s+/g, " ")
         .slice(0, 100);
-      items.push({ kind: "data-statement", subject: entry.file, line: firstLine + tokens[0]!.line, rows: null, statement });
+      items.push({ kind: changesRows ? "data-statement" : "file-setting", subject: entry.file, line: firstLine + tokens[0]!.line, rows: null, statement });
     }
   }
   return items;
@@ -230,7 +242,8 @@ function renderSquash(fields: {
   review: readonly SquashReviewItem[];
 }): string {
   const { to, ddl } = fields;
-  const statements = fields.review.filter((item) => item.kind !== "seed-rows");
+  const statements = fields.review.filter((item) => item.kind === "data-statement" || item.kind === "typescript");
+  const settings = fields.review.filter((item) => item.kind === "file-setting");
   const lines = [
     `-- description: Squash of migrations 1 to ${to}: the schema they built, at once`,
     `-- Written by "stepwise squash --to ${to}". The comments below are its record: the migrations it replaced, with the checksums a database that ran them`,
@@ -247,13 +260,21 @@ function renderSquash(fields: {
       ),
     );
   }
+  if (settings.length > 0) {
+    lines.push(
+      "",
+      `${REVIEW_MARK} the squashed migrations set these settings, which SQLite keeps in the database file and changes only outside a transaction: this squash runs in one, so a`,
+      `-- fresh database built from it keeps SQLite's defaults. Set them where the app opens the database, or squash to a version before them; then delete this line.`,
+      ...settings.map((item) => `--   ${item.subject}:${item.line}: ${item.statement}`),
+    );
+  }
   // Rows in any table order: stepwise turns foreign keys off for the migration and checks them before it commits.
   const foreignKeysOff = fields.dialect === "sqlite" && ddl.seeds.length > 0;
   lines.push("", `-- migrate:up${foreignKeysOff ? " foreign_keys:off" : ""}`);
   const section = (statements: SchemaDdl["statements"]) => {
     let kind = "";
     for (const statement of statements) {
-      if (statement.kind !== kind) lines.push("", `-- ${PLURALS[statement.kind] ?? `${statement.kind}s`}`);
+      if (statement.kind !== kind) lines.push("", `-- ${kindName(statement.kind)}`);
       kind = statement.kind;
       lines.push(statement.sql);
     }

@@ -6,6 +6,7 @@
 import { quoteIdentifier } from "../../src/core/batch-walk.js";
 import { CONCAT, EQ, literal, NE, TEXT } from "../../src/core/dialects/postgres.js";
 import { query, type Step } from "../../src/core/step.js";
+import { readRelationSettings } from "../../src/safety/schema-reader.js";
 import { orderViews, type DdlStatement, type SchemaDdl } from "./squash-ddl.js";
 
 /** A catalog row an extension did not create (the extension's own `CREATE EXTENSION` brings it back). */
@@ -121,11 +122,14 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
     name: row.name,
     sql: `ALTER TABLE ${quoteIdentifier(row.table)} ADD CONSTRAINT ${quoteIdentifier(row.name)} ${row.definition};`,
   });
-  const security = tables.filter((table) => table.rowSecurity).map((table) => ({ kind: "constraint", name: table.name, sql: `ALTER TABLE ${quoteIdentifier(table.name)} ENABLE ROW LEVEL SECURITY;` }));
+  const security = tables
+    .filter((table) => table.rowSecurity)
+    .map((table) => ({ kind: "table setting", name: table.name, sql: `ALTER TABLE ${quoteIdentifier(table.name)} ENABLE ROW LEVEL SECURITY;` }));
+  const settings = own(yield* readRelationSettings(schema)).map((row) => ({ kind: `${row.keyword.replace(/ ONLY$/, "").toLowerCase()} setting`, name: row.name, sql: `${row.sql};` }));
   const allIndexes = own(yield* read<Named & { table: string; onView: boolean }>(QUERIES.indexes));
   const indexes = allIndexes.filter((row) => !row.onView).map(statement("index"));
   // A materialized view's indexes follow it: it is made after the tables' indexes.
-  const viewIndexes = allIndexes.filter((row) => row.onView).map(statement("index"));
+  const viewIndexes = allIndexes.filter((row) => row.onView).map(statement("materialized view index"));
   const views = orderViews((yield* read<Named>(QUERIES.views)).map(statement("view")), "postgres");
   const triggers = own(yield* read<Named & { table: string }>(QUERIES.triggers)).map(statement("trigger"));
 
@@ -157,7 +161,6 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
       ...tableStatements,
       ...rowTypedFunctions,
       ...owners,
-      ...security,
     ],
     seeds,
     // Foreign keys after the rows, which then load in any order; triggers after them too, so loading them fires none.
@@ -168,6 +171,9 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
       ...constraints.filter((row) => row.type === "f").map(constraint),
       ...views,
       ...viewIndexes,
+      // After the rows (FORCE ROW LEVEL SECURITY would refuse them), the indexes (CLUSTER ON, REPLICA IDENTITY USING INDEX) and the views.
+      ...security,
+      ...settings,
       ...triggers,
       ...values.map((sql) => ({ kind: "sequence value", name: "", sql })),
     ],

@@ -239,6 +239,66 @@ const OBJECTS_SQL = {
   FROM pg_catalog.pg_type AS t ${IN_SCHEMA("t.typnamespace")} AND (t.typtype ${EQ} 'e' OR t.typtype ${EQ} 'd') AND ${NOT_FROM_EXTENSION("t.oid")} ORDER BY t.typname ${COLLATE_C}`,
 } as const;
 
+/**
+ * One setting a relation holds away from its default, as the `ALTER` that gives it: a table's, view's, materialized view's or constraint index's storage parameters (`toast.*` with
+ * them), FORCE ROW LEVEL SECURITY, REPLICA IDENTITY, CLUSTER ON, a column's storage, compression, statistics target and options, a view column's default. What `CREATE` and the
+ * deparsers leave out, so `verify` compares it and `stepwise squash` writes it.
+ */
+export interface RelationSetting {
+  /** The relation the statement alters. */
+  readonly name: string;
+  /** The table it belongs to (a view's or a table's own name; an index's table). */
+  readonly table: string;
+  /** `TABLE ONLY`, `VIEW`, `MATERIALIZED VIEW` or `INDEX`: what follows `ALTER`. */
+  readonly keyword: string;
+  /** The statement, without its `;`. */
+  readonly sql: string;
+}
+
+const KIND_IS = (column: string, kinds: string) => `${column} ${EQ} ANY ('{${kinds}}'::pg_catalog."char"[])`;
+/** `name=value` storage parameters as `SET (name='value', ...)`, sorted so the order they were set in does not count. */
+const SET_OPTIONS = (options: string) =>
+  `'SET (' ${CONCAT} (SELECT pg_catalog.string_agg(pg_catalog.split_part(o, '=', 1) ${CONCAT} '=' ${CONCAT} pg_catalog.quote_literal(pg_catalog.substr(o, pg_catalog.strpos(o, '=') + 1)), ', ' ORDER BY o ${COLLATE_C})
+     FROM pg_catalog.unnest(${options}) AS o) ${CONCAT} ')'`;
+const COLUMN_OF = (kind: string) => `'ALTER COLUMN ' ${CONCAT} CASE WHEN ${KIND_IS(kind, "i,I")} THEN a.attnum::${TEXT} ELSE pg_catalog.quote_ident(a.attname) END`;
+/**
+ * One row per setting, each kind one branch; `step` orders a relation's. An index's own storage parameters are in `pg_get_indexdef`, a constraint's index's in no deparser; an unset
+ * statistics target is -1 before PostgreSQL 17 and NULL from it.
+ */
+const RELATION_SETTINGS_SQL = `WITH rel AS (
+  SELECT c.oid, c.relname, c.relkind, coalesce(tc.relname, c.relname)::${TEXT} AS owner,
+         CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'i' THEN 'INDEX' WHEN 'I' THEN 'INDEX' ELSE 'TABLE ONLY' END AS keyword,
+         coalesce(c.reloptions, '{}') ${CONCAT} coalesce((SELECT pg_catalog.array_agg('toast.' ${CONCAT} o) FROM pg_catalog.pg_class AS t, pg_catalog.unnest(t.reloptions) AS o WHERE t.oid ${EQ} c.reltoastrelid), '{}') AS options,
+         c.relforcerowsecurity AS force, c.relreplident AS replident, i.indrelid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint AS k WHERE k.conindid ${EQ} c.oid) AS "ownDef"
+    FROM pg_catalog.pg_class AS c LEFT JOIN pg_catalog.pg_index AS i ON i.indexrelid ${EQ} c.oid LEFT JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} i.indrelid
+    ${IN_SCHEMA("c.relnamespace")} AND ${KIND_IS("c.relkind", "r,p,v,m,i,I")} AND ${NOT_FROM_EXTENSION("c.oid")}
+), setting AS (
+  SELECT r.oid, 1 AS step, 0 AS num, ${SET_OPTIONS("r.options")} AS action FROM rel AS r WHERE pg_catalog.cardinality(r.options) ${GT} 0 AND NOT r."ownDef"
+  UNION ALL SELECT r.oid, 2, 0, 'FORCE ROW LEVEL SECURITY' FROM rel AS r WHERE r.force
+  UNION ALL SELECT r.oid, 3, 0, 'REPLICA IDENTITY ' ${CONCAT} CASE r.replident WHEN 'f' THEN 'FULL' WHEN 'n' THEN 'NOTHING' ELSE 'USING INDEX ' ${CONCAT}
+         coalesce((SELECT pg_catalog.quote_ident(ic.relname) FROM pg_catalog.pg_index AS x JOIN pg_catalog.pg_class AS ic ON ic.oid ${EQ} x.indexrelid WHERE x.indrelid ${EQ} r.oid AND x.indisreplident), '') END
+    FROM rel AS r WHERE ${KIND_IS("r.relkind", "r,p")} AND r.replident ${NE} 'd'
+  UNION ALL SELECT x.indrelid, 4, 0, 'CLUSTER ON ' ${CONCAT} pg_catalog.quote_ident(ic.relname) FROM pg_catalog.pg_index AS x JOIN pg_catalog.pg_class AS ic ON ic.oid ${EQ} x.indexrelid WHERE x.indisclustered
+  UNION ALL SELECT a.attrelid, 5, a.attnum, ${COLUMN_OF("r.relkind")} ${CONCAT} ' SET STORAGE ' ${CONCAT} CASE a.attstorage WHEN 'p' THEN 'PLAIN' WHEN 'e' THEN 'EXTERNAL' WHEN 'm' THEN 'MAIN' ELSE 'EXTENDED' END
+    FROM pg_catalog.pg_attribute AS a JOIN rel AS r ON r.oid ${EQ} a.attrelid JOIN pg_catalog.pg_type AS t ON t.oid ${EQ} a.atttypid
+   WHERE ${KIND_IS("r.relkind", "r,p,m")} AND a.attnum ${GT} 0 AND NOT a.attisdropped AND a.attstorage ${NE} t.typstorage
+  UNION ALL SELECT a.attrelid, 6, a.attnum, ${COLUMN_OF("r.relkind")} ${CONCAT} ' SET COMPRESSION ' ${CONCAT} CASE a.attcompression WHEN 'l' THEN 'lz4' ELSE 'pglz' END
+    FROM pg_catalog.pg_attribute AS a JOIN rel AS r ON r.oid ${EQ} a.attrelid WHERE ${KIND_IS("r.relkind", "r,p,m")} AND a.attnum ${GT} 0 AND NOT a.attisdropped AND a.attcompression ${NE} ''
+  UNION ALL SELECT a.attrelid, 7, a.attnum, ${COLUMN_OF("r.relkind")} ${CONCAT} ' SET STATISTICS ' ${CONCAT} a.attstattarget::${TEXT}
+    FROM pg_catalog.pg_attribute AS a JOIN rel AS r ON r.oid ${EQ} a.attrelid WHERE a.attnum ${GT} 0 AND NOT a.attisdropped AND a.attstattarget ${GT} (-1)
+  UNION ALL SELECT a.attrelid, 8, a.attnum, ${COLUMN_OF("r.relkind")} ${CONCAT} ' ' ${CONCAT} ${SET_OPTIONS("a.attoptions")}
+    FROM pg_catalog.pg_attribute AS a JOIN rel AS r ON r.oid ${EQ} a.attrelid WHERE ${KIND_IS("r.relkind", "r,p,m")} AND a.attnum ${GT} 0 AND NOT a.attisdropped AND a.attoptions IS NOT NULL
+  UNION ALL SELECT d.adrelid, 9, d.adnum, ${COLUMN_OF("r.relkind")} ${CONCAT} ' SET DEFAULT ' ${CONCAT} pg_catalog.pg_get_expr(d.adbin, d.adrelid)
+    FROM pg_catalog.pg_attrdef AS d JOIN rel AS r ON r.oid ${EQ} d.adrelid JOIN pg_catalog.pg_attribute AS a ON a.attrelid ${EQ} d.adrelid AND a.attnum ${EQ} d.adnum WHERE r.relkind ${EQ} 'v'
+)
+SELECT r.relname::${TEXT} AS name, r.owner AS "table", r.keyword, 'ALTER ' ${CONCAT} r.keyword ${CONCAT} ' ' ${CONCAT} pg_catalog.quote_ident(r.relname) ${CONCAT} ' ' ${CONCAT} s.action AS sql
+  FROM setting AS s JOIN rel AS r ON r.oid ${EQ} s.oid ORDER BY r.keyword ${NE} 'TABLE ONLY', r.keyword ${COLLATE_C}, r.oid, s.step, s.num`;
+
+/** Each {@link RelationSetting} of the relations in `schema`: tables' first, then by kind of relation, each relation's in creation order. */
+export function readRelationSettings(schema: string): Step<RelationSetting[]> {
+  return query<RelationSetting>(RELATION_SETTINGS_SQL, [schema]);
+}
+
 /** `schema` as a {@link SchemaSnapshot}, sorted by name, without `excludeTables` and what belongs to them. Never writes. */
 export function* readPostgresSchema(schema: string, excludeTables: readonly string[] = []): Step<SchemaSnapshot> {
   const read = function* <T extends { table?: string; name: string }>(sql: string): Step<T[]> {
@@ -250,8 +310,28 @@ export function* readPostgresSchema(schema: string, excludeTables: readonly stri
   const objects = {} as Record<keyof typeof OBJECTS_SQL, SqlObjectSnapshot[]>;
   for (const [kind, sql] of Object.entries(OBJECTS_SQL) as Array<[keyof typeof OBJECTS_SQL, string]>)
     objects[kind] = kind === "indexes" || kind === "triggers" ? yield* read<SqlObjectSnapshot>(sql) : yield* query<SqlObjectSnapshot>(sql, [schema]);
+  const settings = yield* read<RelationSetting>(RELATION_SETTINGS_SQL);
   const of = <T extends { table: string }>(rows: T[], table: string) => rows.filter((row) => row.table === table);
-  return { tables: tables.map((table) => assembleTable(table, of(columns, table.name), of(constraints, table.name))), ...objects };
+  return withSettings({ tables: tables.map((table) => assembleTable(table, of(columns, table.name), of(constraints, table.name))), ...objects }, settings);
+}
+
+/** `snapshot` with each object's settings after its text, sorted (the order they were made in differs between databases); a constraint's index's go with its table. */
+function withSettings(snapshot: SchemaSnapshot, settings: readonly RelationSetting[]): SchemaSnapshot {
+  const indexes = new Set(snapshot.indexes.map((index) => index.name));
+  const keyOf = (setting: RelationSetting) =>
+    setting.keyword === "INDEX" && indexes.has(setting.name) ? `index ${setting.name}` : setting.keyword.endsWith("VIEW") ? `view ${setting.name}` : `table ${setting.table}`;
+  const groups = new Map<string, string[]>();
+  for (const setting of settings) groups.set(keyOf(setting), [...(groups.get(keyOf(setting)) ?? []), setting.sql]);
+  const add = <T extends { name: string; sql: string }>(kind: string, object: T): T => {
+    const statements = groups.get(`${kind} ${object.name}`);
+    return statements ? { ...object, sql: `${object.sql}; ${statements.sort().join("; ")}` } : object;
+  };
+  return {
+    ...snapshot,
+    tables: snapshot.tables.map((table) => add("table", table)),
+    indexes: snapshot.indexes.map((index) => add("index", index)),
+    views: snapshot.views.map((view) => add("view", view)),
+  };
 }
 
 const REFERENTIAL_ACTIONS: Readonly<Record<string, string>> = { a: "NO ACTION", r: "RESTRICT", c: "CASCADE", n: "SET NULL", d: "SET DEFAULT" };
