@@ -166,9 +166,12 @@ const SETTING_CHANGES: ReadonlyArray<{ change: string; objectType: string; name:
   { change: "ALTER VIEW contact_names SET (security_invoker = true)", objectType: "view", name: "contact_names", setting: "SET (security_invoker='true')" },
   { change: "ALTER VIEW contact_names SET (check_option = local)", objectType: "view", name: "contact_names", setting: "SET (check_option='local')" },
   { change: "ALTER VIEW contact_names ALTER COLUMN username SET DEFAULT 'anon'", objectType: "view", name: "contact_names", setting: "ALTER COLUMN username SET DEFAULT 'anon'::text" },
+  { change: "CREATE POLICY own_rows ON contacts FOR SELECT USING (age > 17)", objectType: "table", name: "contacts", setting: "POLICY own_rows AS PERMISSIVE FOR SELECT TO PUBLIC USING (age > 17)" },
+  { change: "CREATE RULE no_deletes AS ON DELETE TO messages DO INSTEAD NOTHING", objectType: "table", name: "messages", setting: "CREATE RULE no_deletes AS" },
+  { change: "CREATE RULE no_writes AS ON INSERT TO contact_names DO INSTEAD NOTHING", objectType: "view", name: "contact_names", setting: "CREATE RULE no_writes AS" },
 ];
 
-test("verifySchema: each kind of object changed by hand is drift, named with what changed, its settings too (row level security, storage parameters, replica identity, storage, statistics, view options)", async () => {
+test("verifySchema: each kind of object changed by hand is drift, named with what changed, its settings too (row level security and its policies, rules, storage parameters, replica identity, storage, statistics, view options)", async () => {
   // One database per change, each compared with the same migrations.
   const cases: Array<{ change: string; expected: { objectType: string; name: string; change: string; aspect?: string; setting?: string } }> = [
     { change: "ALTER TABLE contacts ALTER COLUMN age TYPE bigint", expected: { objectType: "column", name: "contacts.age", change: "changed", aspect: "type" } },
@@ -225,6 +228,28 @@ test("verifySchema: each kind of object changed by hand is drift, named with wha
       await database.drop();
     }
   }
+});
+
+test("verifySchema: policies and rules the migrations made verify as made; one dropped by hand is drift in its table", async (t) => {
+  const { pool } = await freshDatabase(t);
+  const manager = new MigrationManager(pool, [
+    sql(
+      1,
+      "guarded",
+      "CREATE TABLE notes (id int PRIMARY KEY, owner text NOT NULL); ALTER TABLE notes ENABLE ROW LEVEL SECURITY; CREATE POLICY own_notes ON notes USING (owner = current_user) WITH CHECK (owner = current_user); CREATE RULE keep_notes AS ON DELETE TO notes DO INSTEAD NOTHING;",
+    ),
+  ]);
+  await manager.up();
+  assert.deepEqual((await verifySchema(manager)).differences, []);
+  await pool.query("DROP POLICY own_notes ON notes");
+  const { ok, differences } = await verifySchema(manager);
+  assert.equal(ok, false);
+  assert.deepEqual(
+    differences.map((difference) => [difference.objectType, difference.name, difference.change]),
+    [["table", "notes", "changed"]],
+  );
+  const { before, after } = differences[0]!.details[0]!;
+  assert.deepEqual([before?.includes("POLICY own_notes"), after?.includes("POLICY own_notes")], [true, false]);
 });
 
 test("verifySchema on a pg.Client and in another schema: the history table's schema is compared; a fresh database verifies at version 0", async (t) => {

@@ -294,6 +294,22 @@ const RELATION_SETTINGS_SQL = `WITH rel AS (
 SELECT r.relname::${TEXT} AS name, r.owner AS "table", r.keyword, 'ALTER ' ${CONCAT} r.keyword ${CONCAT} ' ' ${CONCAT} pg_catalog.quote_ident(r.relname) ${CONCAT} ' ' ${CONCAT} s.action AS sql
   FROM setting AS s JOIN rel AS r ON r.oid ${EQ} s.oid ORDER BY r.keyword ${NE} 'TABLE ONLY', r.keyword ${COLLATE_C}, r.oid, s.step, s.num`;
 
+/**
+ * A table's row-level security policies and rules, as more of its settings for `verify` (a policy dropped by hand opens the table's rows; `squash` refuses both by name, so it does not write them).
+ * Roles are named as the server names them: `verify` compares with a scratch database on the same server.
+ */
+const POLICIES_AND_RULES_SQL = `WITH tbl AS (
+  SELECT c.oid, c.relname::${TEXT} AS name, CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE ONLY' END AS keyword FROM pg_catalog.pg_class AS c ${IN_SCHEMA("c.relnamespace")})
+SELECT t.name, t.name AS "table", t.keyword,
+       'POLICY ' ${CONCAT} pg_catalog.quote_ident(p.polname) ${CONCAT} ' AS ' ${CONCAT} CASE WHEN p.polpermissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END ${CONCAT}
+       ' FOR ' ${CONCAT} CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' ELSE 'ALL' END ${CONCAT}
+       ' TO ' ${CONCAT} (SELECT pg_catalog.string_agg(CASE WHEN r.oid ${EQ} 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(r.oid)) END, ', ' ORDER BY 1) FROM pg_catalog.unnest(p.polroles) AS r(oid)) ${CONCAT}
+       coalesce(' USING (' ${CONCAT} pg_catalog.pg_get_expr(p.polqual, p.polrelid, true) ${CONCAT} ')', '') ${CONCAT} coalesce(' WITH CHECK (' ${CONCAT} pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid, true) ${CONCAT} ')', '') AS sql
+  FROM pg_catalog.pg_policy AS p JOIN tbl AS t ON t.oid ${EQ} p.polrelid
+UNION ALL
+SELECT t.name, t.name, t.keyword, pg_catalog.pg_get_ruledef(w.oid, true) ${CONCAT} CASE w.ev_enabled WHEN 'D' THEN ' (DISABLED)' WHEN 'R' THEN ' (ENABLE REPLICA)' WHEN 'A' THEN ' (ENABLE ALWAYS)' ELSE '' END
+  FROM pg_catalog.pg_rewrite AS w JOIN tbl AS t ON t.oid ${EQ} w.ev_class WHERE w.rulename ${NE} '_RETURN' AND ${NOT_FROM_EXTENSION("w.oid")}`;
+
 /** Each {@link RelationSetting} of the relations in `schema`: tables' first, then by kind of relation, each relation's in creation order. */
 export function readRelationSettings(schema: string): Step<RelationSetting[]> {
   return query<RelationSetting>(RELATION_SETTINGS_SQL, [schema]);
@@ -310,7 +326,7 @@ export function* readPostgresSchema(schema: string, excludeTables: readonly stri
   const objects = {} as Record<keyof typeof OBJECTS_SQL, SqlObjectSnapshot[]>;
   for (const [kind, sql] of Object.entries(OBJECTS_SQL) as Array<[keyof typeof OBJECTS_SQL, string]>)
     objects[kind] = kind === "indexes" || kind === "triggers" ? yield* read<SqlObjectSnapshot>(sql) : yield* query<SqlObjectSnapshot>(sql, [schema]);
-  const settings = yield* read<RelationSetting>(RELATION_SETTINGS_SQL);
+  const settings = [...(yield* read<RelationSetting>(RELATION_SETTINGS_SQL)), ...(yield* read<RelationSetting>(POLICIES_AND_RULES_SQL))];
   const of = <T extends { table: string }>(rows: T[], table: string) => rows.filter((row) => row.table === table);
   return withSettings({ tables: tables.map((table) => assembleTable(table, of(columns, table.name), of(constraints, table.name))), ...objects }, settings);
 }
