@@ -185,6 +185,10 @@ test("verifySchema: each kind of object changed by hand is drift, named with wha
     },
     { change: "ALTER SEQUENCE ticket_numbers INCREMENT 1", expected: { objectType: "sequence", name: "ticket_numbers", change: "changed", aspect: "definition" } },
     { change: "ALTER TYPE mood ADD VALUE 'meh'", expected: { objectType: "type", name: "mood", change: "changed", aspect: "definition" } },
+    {
+      change: `ALTER TABLE contacts ALTER COLUMN phone TYPE text; DROP DOMAIN phone; CREATE DOMAIN phone AS text COLLATE "C" CHECK (VALUE ~ '^[0-9+]+$'); ALTER TABLE contacts ALTER COLUMN phone TYPE phone`,
+      expected: { objectType: "type", name: "phone", change: "changed", aspect: "definition", setting: 'COLLATE "C"' },
+    },
     { change: "CREATE OR REPLACE VIEW contact_names AS SELECT id, username, age FROM contacts", expected: { objectType: "view", name: "contact_names", change: "changed", aspect: "definition" } },
     {
       change: "CREATE OR REPLACE FUNCTION touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$",

@@ -191,6 +191,19 @@ test("SQLite: what the squash cannot carry is refused by its proof, naming the r
   assert.deepEqual(readdirSync(project.migrationsDir).sort(), ["001_search.sql", "002_rows.sql"]);
 });
 
+test("SQLite: AUTOINCREMENT counters first used out of name order squash (sqlite_sequence's rowids are not compared), each counter where it stood", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration(
+    "001_tables.sql",
+    "-- migrate:up\nCREATE TABLE b (id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT);\nCREATE TABLE a (id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT);\nINSERT INTO b (v) VALUES ('x'), ('y');\nINSERT INTO a (v) VALUES ('z');\nDELETE FROM a;\nDELETE FROM b;\n",
+  );
+  project.writeMigration("002_index.sql", "-- migrate:up\nCREATE INDEX a_v ON a (v);\n");
+  await project.generateAsBin();
+  const plan = await runCli(["squash", "--to", "2", "--json"], { cwd: project.root });
+  assert.equal(plan.code, 0, plan.stdout);
+  assert.equal(json(plan).written, false);
+});
+
 test("SQLite: a file setting the squashed migrations set (journal_mode, auto_vacuum, page_size), which one transaction cannot carry, is marked for review at its line; a pragma read or another setting is not", async (t) => {
   const project = createTestProject(t);
   project.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE t (id INTEGER PRIMARY KEY, x TEXT);\n");
@@ -449,7 +462,7 @@ test("gen --check --base: a squash made on a branch while the base squashed too 
   assert.equal((await cli(["gen", "--check", "--base", "HEAD~1", "--no-replay"])).code, 0);
 });
 
-test("PostgreSQL: objects of kinds squash does not write (a composite type, an aggregate, a rule, a policy, extended statistics) are refused by name, never left out", async (t) => {
+test("PostgreSQL: objects of kinds squash does not write (a composite type, an aggregate, a rule, a policy, extended statistics, an event trigger) and rows its INSERTs cannot carry (a json 'null', an array's lower bound) are refused by name, never left out", async (t) => {
   const made = await createTestDatabase();
   t.after(() => made.drop());
   const project = createTestProject(t, { packageJson: { stepwise: { dialect: "postgres", driver: "pg", url: "${DATABASE_URL}" } } });
@@ -462,6 +475,10 @@ ALTER TABLE items ENABLE ROW LEVEL SECURITY;
 CREATE POLICY positive ON items USING (n > 0);
 CREATE RULE keep_rows AS ON DELETE TO items DO INSTEAD NOTHING;
 CREATE STATISTICS items_stats ON id, n FROM items;
+CREATE FUNCTION note_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$;
+CREATE EVENT TRIGGER items_ddl ON ddl_command_end EXECUTE FUNCTION note_ddl();
+CREATE TABLE settings (id int PRIMARY KEY, j json, ranks int[]);
+INSERT INTO settings VALUES (1, 'null', '[0:1]={10,20}');
 `,
   );
   const cli = (args: string[]) => runCli(args, { cwd: project.root, env: { DATABASE_URL: made.url, PGPASSWORD: undefined } });
@@ -471,12 +488,37 @@ CREATE STATISTICS items_stats ON id, n FROM items;
   assert.equal(errorOf(refused).code, "SQUASH_NOT_FAITHFUL");
   assert.deepEqual([...errorOf(refused).differences].sort(), [
     'aggregate "total(integer)" missing',
+    'event trigger "items_ddl" missing',
     'policy "items.positive" missing',
+    'rows "settings" differs',
     'rule "items.keep_rows" missing',
     'statistics "items_stats" missing',
+    // The policy and the rule, read as the table's settings by the schema reader too.
+    'table "items" differs',
     'type "pair" missing',
   ]);
   assert.deepEqual(readdirSync(project.migrationsDir).sort(), ["001_items.sql", "002_kinds.sql"]);
+});
+
+test("PostgreSQL: what the migrations built in another schema, which a squash does not build, is marked for review by name; an extension's objects and the schema's own are not", async (t) => {
+  const made = await createTestDatabase();
+  t.after(() => made.drop());
+  const project = createTestProject(t, { packageJson: { stepwise: { dialect: "postgres", driver: "pg", url: "${DATABASE_URL}" } } });
+  project.writeMigration(
+    "001_items.sql",
+    "-- migrate:up\nCREATE TABLE items (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, n int);\nCREATE SCHEMA utils;\nCREATE TABLE utils.saved (id serial PRIMARY KEY, ddl text);\nCREATE FUNCTION utils.restore(n int) RETURNS int LANGUAGE sql AS 'SELECT n';\nCREATE SCHEMA empty_one;\n",
+  );
+  project.writeMigration("002_index.sql", "-- migrate:up\nCREATE INDEX items_n ON items (n);\n");
+  const cli = (args: string[]) => runCli(args, { cwd: project.root, env: { DATABASE_URL: made.url, PGPASSWORD: undefined } });
+  assert.equal((await cli(["gen"])).code, 0);
+  const plan = await cli(["squash", "--to", "2", "--json"]);
+  assert.equal(plan.code, 0, plan.stdout);
+  assert.deepEqual(
+    json(plan)
+      .review.filter((item: Json) => item.kind === "other-schema")
+      .map((item: Json) => item.subject),
+    ["empty_one (schema)", "utils (schema)", "utils.restore(n integer) (function)", "utils.saved (table)"],
+  );
 });
 
 test(

@@ -1,6 +1,6 @@
 /**
  * Every named object PostgreSQL keeps in one schema, by catalog, which `stepwise squash` compares between the replay of the migrations it replaces and the squash it wrote: an object of a kind
- * neither squash nor the schema reader reads (a composite or range type, an aggregate, an operator, a rule, a row-level security policy, extended statistics...) shows as missing, and the
+ * neither squash nor the schema reader reads (a composite or range type, an aggregate, an operator, a rule, a row-level security policy, extended statistics, an event trigger on one of its functions...) shows as missing, and the
  * squash is refused, rather than left out of every fresh database unseen.
  */
 import { createHash } from "node:crypto";
@@ -31,6 +31,9 @@ const CENSUS = [
   `SELECT 'operator family' AS kind, f.opfname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_opfamily AS f ${IN_SCHEMA("f.opfnamespace")} AND ${NOT_FROM_EXTENSION("f.oid")}`,
   `SELECT 'text search configuration' AS kind, c.cfgname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_ts_config AS c ${IN_SCHEMA("c.cfgnamespace")} AND ${NOT_FROM_EXTENSION("c.oid")}`,
   `SELECT 'text search dictionary' AS kind, d.dictname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_ts_dict AS d ${IN_SCHEMA("d.dictnamespace")} AND ${NOT_FROM_EXTENSION("d.oid")}`,
+  // An event trigger belongs to no schema: the one whose function is in this schema is the migrations' (a fresh scratch database holds no other).
+  `SELECT 'event trigger' AS kind, et.evtname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_event_trigger AS et JOIN pg_catalog.pg_proc AS p ON p.oid ${EQ} et.evtfoid
+   ${IN_SCHEMA("p.pronamespace")} AND ${NOT_FROM_EXTENSION("et.oid")}`,
   `SELECT 'conversion' AS kind, c.conname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_conversion AS c ${IN_SCHEMA("c.connamespace")} AND ${NOT_FROM_EXTENSION("c.oid")}`,
 ];
 
@@ -46,4 +49,33 @@ export function* readCatalogCensus(dialect: SqlDialect, schema: string, exclude:
     }
   }
   return prints;
+}
+
+/** Schemas PostgreSQL itself keeps, which no migration's objects are in. */
+const SYSTEM_SCHEMA = (column: string) => `(${column} LIKE 'pg\\_%' OR ${column} ${EQ} 'information_schema')`;
+
+/**
+ * What the replayed migrations built outside `schema` (`?`), which squash does not carry: each schema they made but `public`, and each table, view, sequence, function and type in another
+ * schema, as `schema.name (kind)`; what an extension owns is left out. Read on PostgreSQL only.
+ */
+const ELSEWHERE_SQL = `WITH target AS (SELECT ?::${TEXT} AS schema)
+SELECT n.nspname::${TEXT} ${CONCAT} ' (schema)' AS name FROM pg_catalog.pg_namespace AS n, target
+  WHERE n.nspname::${TEXT} ${NE} target.schema AND n.nspname ${NE} 'public' AND NOT ${SYSTEM_SCHEMA("n.nspname")} AND ${NOT_FROM_EXTENSION("n.oid")}
+UNION ALL
+SELECT n.nspname::${TEXT} ${CONCAT} '.' ${CONCAT} c.relname::${TEXT} ${CONCAT} CASE c.relkind WHEN 'v' THEN ' (view)' WHEN 'm' THEN ' (materialized view)' WHEN 'S' THEN ' (sequence)' ELSE ' (table)' END
+  FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} c.relnamespace, target
+ WHERE n.nspname::${TEXT} ${NE} target.schema AND NOT ${SYSTEM_SCHEMA("n.nspname")} AND c.relkind ${EQ} ANY ('{r,p,v,m,S,f}'::pg_catalog."char"[]) AND ${NOT_FROM_EXTENSION("c.oid")}
+   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS d WHERE d.objid ${EQ} c.oid AND (d.deptype ${EQ} 'a' OR d.deptype ${EQ} 'i') AND d.classid ${EQ} 'pg_catalog.pg_class'::pg_catalog.regclass AND c.relkind ${EQ} 'S')
+UNION ALL
+SELECT n.nspname::${TEXT} ${CONCAT} '.' ${CONCAT} p.proname::${TEXT} ${CONCAT} '(' ${CONCAT} pg_catalog.pg_get_function_identity_arguments(p.oid) ${CONCAT} ') (function)'
+  FROM pg_catalog.pg_proc AS p JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} p.pronamespace, target WHERE n.nspname::${TEXT} ${NE} target.schema AND NOT ${SYSTEM_SCHEMA("n.nspname")} AND ${NOT_FROM_EXTENSION("p.oid")}
+UNION ALL
+SELECT n.nspname::${TEXT} ${CONCAT} '.' ${CONCAT} t.typname::${TEXT} ${CONCAT} ' (type)' FROM pg_catalog.pg_type AS t JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} t.typnamespace, target
+ WHERE n.nspname::${TEXT} ${NE} target.schema AND NOT ${SYSTEM_SCHEMA("n.nspname")} AND ${NOT_FROM_EXTENSION("t.oid")} AND t.typtype ${EQ} ANY ('{e,d,r}'::pg_catalog."char"[])
+ORDER BY 1`;
+
+/** On PostgreSQL, what the migrations built outside `schema` (see {@link ELSEWHERE_SQL}), which the squash does not build; none on SQLite (one file, one schema). */
+export function* readObjectsElsewhere(dialect: SqlDialect, schema: string): Step<string[]> {
+  if (dialect !== "postgres") return [];
+  return (yield* query<{ name: string }>(ELSEWHERE_SQL, [schema])).map((row) => row.name);
 }

@@ -109,8 +109,8 @@ function describePlan(plan: SquashPlan, written: boolean): string {
   const review = plan.review.map((item) =>
     item.kind === "seed-rows"
       ? `    rows: ${item.rows} in ${item.subject}`
-      : item.kind === "typescript"
-        ? `    TypeScript: ${item.subject}`
+      : item.kind === "typescript" || item.kind === "other-schema"
+        ? `    ${item.kind === "typescript" ? "TypeScript" : "not carried"}: ${item.subject}`
         : `    ${item.kind === "file-setting" ? "file setting" : "data"}: ${item.subject}:${item.line}: ${item.statement}`,
   );
   return [

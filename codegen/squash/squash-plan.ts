@@ -15,17 +15,17 @@ import { openReplayDatabase, type ReplayCheckOptions, type ReplayDatabase } from
 import type { SchemaDdl } from "./squash-ddl.js";
 import { readPostgresDdl } from "./squash-postgres.js";
 import { compareSchemaPrints, printSchema, renderSquashRecord, REVIEW_MARK, type ObjectPrint, type ReplacedMigration } from "./squash-record.js";
-import { readCatalogCensus } from "./squash-census.js";
+import { readCatalogCensus, readObjectsElsewhere } from "./squash-census.js";
 import { readRowPrints } from "./squash-rows.js";
 import { readSqliteDdl } from "./squash-sqlite.js";
 
 /**
- * One place a reviewer must look at: rows the migrations left in a table, a statement of theirs that changed rows, a TypeScript migration (whose effect on rows cannot be read), or a SQLite file
- * setting they set (which the squash's one transaction cannot).
+ * One place a reviewer must look at: rows the migrations left in a table, a statement of theirs that changed rows, a TypeScript migration (whose effect on rows cannot be read), a SQLite file
+ * setting they set (which the squash's one transaction cannot), or on PostgreSQL what they built in another schema (which a squash does not build).
  */
 export interface SquashReviewItem {
-  readonly kind: "seed-rows" | "data-statement" | "typescript" | "file-setting";
-  /** The table (`seed-rows`), or the squashed migration's file. */
+  readonly kind: "seed-rows" | "data-statement" | "typescript" | "file-setting" | "other-schema";
+  /** The table (`seed-rows`), the object as `schema.name (kind)` (`other-schema`), or the squashed migration's file. */
   readonly subject: string;
   /** `data-statement`, `file-setting`: the line of the file it starts on; else `null`. */
   readonly line: number | null;
@@ -87,6 +87,7 @@ export async function planSquash(options: SquashOptions, migrations: MigrationRe
     throw invalid(`migrations 1 to ${to} build nothing in ${where} that squash reads, so the squash would build nothing`, fix);
   }
   const review = [
+    ...squashed.elsewhere.map((name) => ({ kind: "other-schema" as const, subject: name, line: null, rows: null, statement: null })),
     ...findDataStatements(replaced, dialect),
     ...squashed.ddl.seeds.map((seed) => ({ kind: "seed-rows" as const, subject: seed.table, line: null, rows: seed.statements.length, statement: null })),
   ];
@@ -118,6 +119,7 @@ async function replaySchemaDdl(options: SquashOptions, migrations: MigrationRegi
     return {
       prints: printSchema(snapshot),
       ddl,
+      elsewhere: await manager.run(readObjectsElsewhere(options.dialect, schema)),
       rows: [...(await manager.run(readRowPrints(options.dialect, schema, exclude))), ...(await manager.run(readCatalogCensus(options.dialect, schema, exclude)))],
     };
   });
@@ -244,6 +246,7 @@ function renderSquash(fields: {
   const { to, ddl } = fields;
   const statements = fields.review.filter((item) => item.kind === "data-statement" || item.kind === "typescript");
   const settings = fields.review.filter((item) => item.kind === "file-setting");
+  const elsewhere = fields.review.filter((item) => item.kind === "other-schema");
   const lines = [
     `-- description: Squash of migrations 1 to ${to}: the schema they built, at once`,
     `-- Written by "stepwise squash --to ${to}". The comments below are its record: the migrations it replaced, with the checksums a database that ran them`,
@@ -258,6 +261,14 @@ function renderSquash(fields: {
       ...statements.map((item) =>
         item.kind === "typescript" ? `--   ${item.subject}: a TypeScript migration (what it did to rows is not read)` : `--   ${item.subject}:${item.line}: ${item.statement}`,
       ),
+    );
+  }
+  if (elsewhere.length > 0) {
+    lines.push(
+      "",
+      `${REVIEW_MARK} the squashed migrations also built these outside the schema a squash builds in, and a fresh database built from it lacks them. If the app needs`,
+      `-- them, make them in a migration after this one (or squash to a version before the migration that made them); then delete this line.`,
+      ...elsewhere.map((item) => `--   ${item.subject}`),
     );
   }
   if (settings.length > 0) {

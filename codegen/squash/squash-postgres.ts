@@ -15,6 +15,7 @@ export const NOT_FROM_EXTENSION = (oid: string) => `NOT EXISTS (SELECT 1 FROM pg
 export const IN_SCHEMA = (namespace: string) => `JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} ${namespace} WHERE n.nspname ${EQ} ?`;
 
 type Named = { name: string; sql: string };
+type ExtensionRow = { name: string; schema: string; version: string; defaultVersion: string | null };
 type TableRow = { name: string; oid: number; persistence: string; partitionKey: string | null; parent: string | null; bound: string | null; rowSecurity: boolean };
 type ColumnRow = {
   table: string;
@@ -26,19 +27,34 @@ type ColumnRow = {
   generated: string;
   collation: string | null;
   identityOptions: string | null;
+  /** Its NOT NULL constraint's name, on PostgreSQL 18 (which names them, and keeps the name through a rename); `null` before. */
+  notNullName: string | null;
+  notNullNoInherit: boolean | null;
+  notNullValid: boolean | null;
 };
 type ConstraintRow = { table: string; name: string; type: string; definition: string };
 
+/** Schemas an extension may be in that every database has: `pg_catalog` is where some extensions must be. */
+const SURE_SCHEMAS = new Set(["public", "pg_catalog"]);
+
 const QUERIES = {
-  extensions: `SELECT x.extname::${TEXT} AS name, '' AS sql, n.nspname::${TEXT} AS schema FROM pg_catalog.pg_extension AS x JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} x.extnamespace
+  extensions: `SELECT x.extname::${TEXT} AS name, n.nspname::${TEXT} AS schema, x.extversion AS version, a.default_version AS "defaultVersion"
+  FROM pg_catalog.pg_extension AS x JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} x.extnamespace LEFT JOIN pg_catalog.pg_available_extensions AS a ON a.name ${EQ} x.extname
   WHERE x.extname ${NE} 'plpgsql' ORDER BY x.oid`,
   types: `SELECT t.typname::${TEXT} AS name, CASE WHEN t.typtype ${EQ} 'e' THEN 'CREATE TYPE ' ${CONCAT} pg_catalog.quote_ident(t.typname) ${CONCAT} ' AS ENUM (' ${CONCAT}
          coalesce((SELECT pg_catalog.string_agg(pg_catalog.quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) FROM pg_catalog.pg_enum AS e WHERE e.enumtypid ${EQ} t.oid), '') ${CONCAT} ')'
        ELSE 'CREATE DOMAIN ' ${CONCAT} pg_catalog.quote_ident(t.typname) ${CONCAT} ' AS ' ${CONCAT} pg_catalog.format_type(t.typbasetype, t.typtypmod) ${CONCAT}
+         CASE WHEN t.typcollation ${NE} b.typcollation THEN ' COLLATE ' ${CONCAT} pg_catalog.quote_ident(co.collname) ELSE '' END ${CONCAT}
          CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END ${CONCAT} coalesce(' DEFAULT ' ${CONCAT} t.typdefault, '') ${CONCAT}
          coalesce((SELECT ' ' ${CONCAT} pg_catalog.string_agg('CONSTRAINT ' ${CONCAT} pg_catalog.quote_ident(k.conname) ${CONCAT} ' ' ${CONCAT} pg_catalog.pg_get_constraintdef(k.oid, true), ' ' ORDER BY k.oid)
-           FROM pg_catalog.pg_constraint AS k WHERE k.contypid ${EQ} t.oid AND k.contype ${EQ} 'c'), '') END AS sql
-  FROM pg_catalog.pg_type AS t ${IN_SCHEMA("t.typnamespace")} AND (t.typtype ${EQ} 'e' OR t.typtype ${EQ} 'd') AND ${NOT_FROM_EXTENSION("t.oid")} ORDER BY t.oid`,
+           FROM pg_catalog.pg_constraint AS k WHERE k.contypid ${EQ} t.oid AND k.contype ${EQ} 'c' AND k.convalidated), '') END AS sql
+  FROM pg_catalog.pg_type AS t LEFT JOIN pg_catalog.pg_type AS b ON b.oid ${EQ} t.typbasetype LEFT JOIN pg_catalog.pg_collation AS co ON co.oid ${EQ} t.typcollation
+  ${IN_SCHEMA("t.typnamespace")} AND (t.typtype ${EQ} 'e' OR t.typtype ${EQ} 'd') AND ${NOT_FROM_EXTENSION("t.oid")} ORDER BY t.oid`,
+  // CREATE DOMAIN takes no NOT VALID: the server checks those only on new values, so they are added after the rows, as they were added after the rows they spare.
+  domainChecks: `SELECT k.conname::${TEXT} AS name, 'ALTER DOMAIN ' ${CONCAT} pg_catalog.quote_ident(t.typname) ${CONCAT} ' ADD CONSTRAINT ' ${CONCAT} pg_catalog.quote_ident(k.conname) ${CONCAT} ' ' ${CONCAT}
+       pg_catalog.pg_get_constraintdef(k.oid, true) AS sql
+  FROM pg_catalog.pg_constraint AS k JOIN pg_catalog.pg_type AS t ON t.oid ${EQ} k.contypid ${IN_SCHEMA("t.typnamespace")} AND k.contype ${EQ} 'c' AND NOT k.convalidated
+   AND ${NOT_FROM_EXTENSION("t.oid")} ORDER BY k.oid`,
   // Sequences an identity column owns are made by that column.
   sequences: `SELECT c.relname::${TEXT} AS name, 'CREATE SEQUENCE ' ${CONCAT} pg_catalog.quote_ident(c.relname) ${CONCAT} ' AS ' ${CONCAT} pg_catalog.format_type(s.seqtypid, NULL) ${CONCAT}
        ' INCREMENT ' ${CONCAT} s.seqincrement ${CONCAT} ' MINVALUE ' ${CONCAT} s.seqmin ${CONCAT} ' MAXVALUE ' ${CONCAT} s.seqmax ${CONCAT} ' START ' ${CONCAT} s.seqstart ${CONCAT}
@@ -49,9 +65,13 @@ const QUERIES = {
   FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_depend AS d ON d.objid ${EQ} c.oid AND d.deptype ${EQ} 'a' AND d.classid ${EQ} 'pg_catalog.pg_class'::pg_catalog.regclass
   JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} d.refobjid JOIN pg_catalog.pg_attribute AS a ON a.attrelid ${EQ} d.refobjid AND a.attnum ${EQ} d.refobjsubid
   ${IN_SCHEMA("c.relnamespace")} AND c.relkind ${EQ} 'S' ORDER BY c.oid`,
-  // `rowTyped`: a table's row type is in its signature (`RETURNS SETOF contacts`), so it follows the tables.
-  functions: `SELECT p.proname::${TEXT} ${CONCAT} '(' ${CONCAT} pg_catalog.pg_get_function_identity_arguments(p.oid) ${CONCAT} ')' AS name, pg_catalog.pg_get_functiondef(p.oid) AS sql,
-       EXISTS (SELECT 1 FROM pg_catalog.pg_type AS t WHERE t.typrelid ${NE} 0 AND (t.oid ${EQ} p.prorettype OR t.oid ${EQ} ANY (p.proargtypes::pg_catalog.oid[]))) AS "rowTyped"
+  // `rowTyped`: a table's row type is in its signature (`RETURNS SETOF contacts`), so it follows the tables. `readsRelations`: a SQL-standard body (`BEGIN ATOMIC`) is parsed when it is
+  // made, whatever check_function_bodies says, and the server records the tables and views it reads: it follows them.
+  functions: `SELECT p.proname::${TEXT} ${CONCAT} '(' ${CONCAT} pg_catalog.pg_get_function_identity_arguments(p.oid) ${CONCAT} ')' AS name, p.proname::${TEXT} AS proname,
+       pg_catalog.pg_get_functiondef(p.oid) AS sql,
+       EXISTS (SELECT 1 FROM pg_catalog.pg_type AS t WHERE t.typrelid ${NE} 0 AND (t.oid ${EQ} p.prorettype OR t.oid ${EQ} ANY (p.proargtypes::pg_catalog.oid[]))) AS "rowTyped",
+       EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS d WHERE d.classid ${EQ} 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid ${EQ} p.oid
+         AND d.refclassid ${EQ} 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype ${EQ} 'n') AS "readsRelations"
   FROM pg_catalog.pg_proc AS p ${IN_SCHEMA("p.pronamespace")} AND (p.prokind ${EQ} 'f' OR p.prokind ${EQ} 'p') AND ${NOT_FROM_EXTENSION("p.oid")} ORDER BY p.oid`,
   tables: `SELECT c.relname::${TEXT} AS name, c.oid::pg_catalog.int8 AS oid, c.relpersistence::${TEXT} AS persistence, pg_catalog.pg_get_partkeydef(c.oid) AS "partitionKey",
        CASE WHEN c.relispartition THEN (SELECT pc.relname::${TEXT} FROM pg_catalog.pg_inherits AS i JOIN pg_catalog.pg_class AS pc ON pc.oid ${EQ} i.inhparent WHERE i.inhrelid ${EQ} c.oid LIMIT 1) END AS parent,
@@ -60,26 +80,37 @@ const QUERIES = {
   columns: `SELECT c.relname::${TEXT} AS "table", a.attname::${TEXT} AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS "notNull",
        pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS expression, a.attidentity::${TEXT} AS identity, a.attgenerated::${TEXT} AS generated,
        CASE WHEN a.attcollation ${NE} t.typcollation THEN pg_catalog.quote_ident(co.collname) END AS collation,
-       CASE WHEN a.attidentity ${NE} '' THEN (SELECT ' (START WITH ' ${CONCAT} s.seqstart ${CONCAT} ' INCREMENT BY ' ${CONCAT} s.seqincrement ${CONCAT} ' MINVALUE ' ${CONCAT} s.seqmin ${CONCAT}
+       CASE WHEN a.attidentity ${NE} '' THEN (SELECT ' (SEQUENCE NAME ' ${CONCAT} pg_catalog.quote_ident(sc.relname) ${CONCAT} ' START WITH ' ${CONCAT} s.seqstart ${CONCAT} ' INCREMENT BY ' ${CONCAT} s.seqincrement ${CONCAT} ' MINVALUE ' ${CONCAT} s.seqmin ${CONCAT}
          ' MAXVALUE ' ${CONCAT} s.seqmax ${CONCAT} ' CACHE ' ${CONCAT} s.seqcache ${CONCAT} CASE WHEN s.seqcycle THEN ' CYCLE' ELSE ' NO CYCLE' END ${CONCAT} ')'
-         FROM pg_catalog.pg_sequence AS s WHERE s.seqrelid ${EQ} pg_catalog.pg_get_serial_sequence(pg_catalog.quote_ident(n.nspname) ${CONCAT} '.' ${CONCAT} pg_catalog.quote_ident(c.relname), a.attname)::pg_catalog.regclass) END AS "identityOptions"
+         FROM pg_catalog.pg_sequence AS s JOIN pg_catalog.pg_class AS sc ON sc.oid ${EQ} s.seqrelid
+         WHERE s.seqrelid ${EQ} pg_catalog.pg_get_serial_sequence(pg_catalog.quote_ident(n.nspname) ${CONCAT} '.' ${CONCAT} pg_catalog.quote_ident(c.relname), a.attname)::pg_catalog.regclass) END AS "identityOptions",
+       k.conname::${TEXT} AS "notNullName", k.connoinherit AS "notNullNoInherit", k.convalidated AS "notNullValid"
   FROM pg_catalog.pg_attribute AS a JOIN pg_catalog.pg_class AS c ON c.oid ${EQ} a.attrelid JOIN pg_catalog.pg_type AS t ON t.oid ${EQ} a.atttypid
   LEFT JOIN pg_catalog.pg_attrdef AS d ON d.adrelid ${EQ} a.attrelid AND d.adnum ${EQ} a.attnum LEFT JOIN pg_catalog.pg_collation AS co ON co.oid ${EQ} a.attcollation
+  LEFT JOIN pg_catalog.pg_constraint AS k ON k.conrelid ${EQ} a.attrelid AND k.contype ${EQ} 'n' AND k.conkey[1] ${EQ} a.attnum
   ${IN_SCHEMA("c.relnamespace")} AND (c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p') AND a.attnum > 0 AND NOT a.attisdropped ORDER BY c.oid, a.attnum`,
-  // A partition's constraints and NOT NULLs come from its parent; a NOT NULL constraint (PostgreSQL 18) from its column.
+  // A partition's constraints and NOT NULLs come from its parent (but for its own); a NOT NULL constraint (PostgreSQL 18) from its column, but a NOT VALID one, which no column
+  // definition can say, and a partition's own, whose columns PARTITION OF makes, are added here; a constraint trigger's (`t`) comes with its CREATE CONSTRAINT TRIGGER.
   constraints: `SELECT c.relname::${TEXT} AS "table", k.conname::${TEXT} AS name, k.contype::${TEXT} AS type, pg_catalog.pg_get_constraintdef(k.oid) AS definition
   FROM pg_catalog.pg_constraint AS k JOIN pg_catalog.pg_class AS c ON c.oid ${EQ} k.conrelid ${IN_SCHEMA("c.relnamespace")} AND (c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p')
-   AND k.contype ${NE} 'n' AND k.conislocal ORDER BY k.oid`,
+   AND (k.contype ${NE} 'n' OR NOT k.convalidated OR (c.relispartition AND k.coninhcount ${EQ} 0)) AND k.contype ${NE} 't' AND k.conislocal ORDER BY k.oid`,
   indexes: `SELECT ic.relname::${TEXT} AS name, pg_catalog.pg_get_indexdef(i.indexrelid) AS sql, tc.relname::${TEXT} AS "table", tc.relkind ${EQ} 'm' AS "onView"
   FROM pg_catalog.pg_index AS i JOIN pg_catalog.pg_class AS ic ON ic.oid ${EQ} i.indexrelid JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} i.indrelid
   ${IN_SCHEMA("ic.relnamespace")} AND ${NOT_FROM_EXTENSION("i.indexrelid")} AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint AS k WHERE k.conindid ${EQ} i.indexrelid AND k.conrelid ${EQ} i.indrelid)
-   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits AS h WHERE h.inhrelid ${EQ} i.indexrelid) ORDER BY ic.oid`,
+   ORDER BY ic.oid`,
+  // The deparser prints a partitioned table's index ON ONLY it: each partition's index is made by name and attached to it, as pg_dump does, so every one keeps the name it has.
+  attachedIndexes: `SELECT ic.relname::${TEXT} AS name, 'ALTER INDEX ' ${CONCAT} pg_catalog.quote_ident(pc.relname) ${CONCAT} ' ATTACH PARTITION ' ${CONCAT} pg_catalog.quote_ident(ic.relname) AS sql,
+       tc.relname::${TEXT} AS "table"
+  FROM pg_catalog.pg_inherits AS h JOIN pg_catalog.pg_class AS ic ON ic.oid ${EQ} h.inhrelid JOIN pg_catalog.pg_class AS pc ON pc.oid ${EQ} h.inhparent
+  JOIN pg_catalog.pg_index AS i ON i.indexrelid ${EQ} ic.oid JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} i.indrelid
+  ${IN_SCHEMA("ic.relnamespace")} AND (ic.relkind ${EQ} 'i' OR ic.relkind ${EQ} 'I') ORDER BY ic.oid`,
   views: `SELECT c.relname::${TEXT} AS name, 'CREATE ' ${CONCAT} CASE WHEN c.relkind ${EQ} 'm' THEN 'MATERIALIZED VIEW ' ELSE 'VIEW ' END ${CONCAT} pg_catalog.quote_ident(c.relname) ${CONCAT}
-       ' AS ' ${CONCAT} pg_catalog.rtrim(pg_catalog.pg_get_viewdef(c.oid), ';') AS sql
+       ' AS ' ${CONCAT} pg_catalog.rtrim(pg_catalog.pg_get_viewdef(c.oid), ';') ${CONCAT} CASE WHEN c.relispopulated THEN '' ELSE ' WITH NO DATA' END AS sql
   FROM pg_catalog.pg_class AS c ${IN_SCHEMA("c.relnamespace")} AND (c.relkind ${EQ} 'v' OR c.relkind ${EQ} 'm') AND ${NOT_FROM_EXTENSION("c.oid")} ORDER BY c.oid`,
   triggers: `SELECT t.tgname::${TEXT} AS name, pg_catalog.pg_get_triggerdef(t.oid) AS sql, tc.relname::${TEXT} AS "table"
   FROM pg_catalog.pg_trigger AS t JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} t.tgrelid ${IN_SCHEMA("tc.relnamespace")} AND NOT t.tgisinternal AND t.tgparentid ${EQ} 0 ORDER BY t.oid`,
-  values: `SELECT c.relname::${TEXT} AS name, '' AS sql FROM pg_catalog.pg_class AS c ${IN_SCHEMA("c.relnamespace")} AND c.relkind ${EQ} 'S' ORDER BY c.oid`,
+  values: `SELECT c.relname::${TEXT} AS name, s.seqstart::${TEXT} AS start FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_sequence AS s ON s.seqrelid ${EQ} c.oid
+  ${IN_SCHEMA("c.relnamespace")} AND c.relkind ${EQ} 'S' ORDER BY c.oid`,
 } as const;
 
 /** The schema `schema` holds, without stepwise's tables (`exclude`) and what is on them, as DDL in dependency order, with its rows and where its sequences stand. */
@@ -89,20 +120,18 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
   const own = <T extends { name: string; table?: string }>(rows: T[]) => rows.filter((row) => !excluded.has(row.table ?? row.name));
   // The server qualifies names in what it prints where it must; the squash's are left to the search_path, as the migrations' were.
   const prefix = `${quoteIdentifier(schema).replace(/^"([a-z_][a-z0-9_$]*)"$/, "$1")}.`;
-  const unqualify = (sql: string) => sql.replace(new RegExp(`(\\b(?:ON|FUNCTION|PROCEDURE|TABLE|REFERENCES|EXECUTE FUNCTION)\\s+)${prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`, "g"), "$1");
+  const unqualify = (sql: string) => sql.replace(new RegExp(`(\\b(?:ON ONLY|ON|FUNCTION|PROCEDURE|TABLE|REFERENCES|EXECUTE FUNCTION)\\s+)${prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`, "g"), "$1");
   const statement = (kind: string) => (row: Named) => ({ kind, name: row.name, sql: `${unqualify(row.sql).trim()};` });
 
-  // In the schema it was installed in where that one is sure to exist: the squash's search_path may start elsewhere than the migrations' did.
-  const extensions = (yield* query<Named & { schema: string }>(QUERIES.extensions)).map((row) => ({
-    kind: "extension",
-    name: row.name,
-    sql: `CREATE EXTENSION IF NOT EXISTS ${quoteIdentifier(row.name)}${row.schema === "public" || row.schema === schema ? ` SCHEMA ${quoteIdentifier(row.schema)}` : ""};`,
-  }));
+  const { refusals, extensions } = yield* readExtensions(schema);
   const types = (yield* read<Named>(QUERIES.types)).map(statement("type"));
+  const domainChecks = (yield* read<Named>(QUERIES.domainChecks)).map(statement("domain constraint"));
   const sequences = (yield* read<Named>(QUERIES.sequences)).map(statement("sequence"));
-  const allFunctions = yield* read<Named & { rowTyped: boolean }>(QUERIES.functions);
-  const functions = allFunctions.filter((row) => !row.rowTyped).map(statement("function"));
-  const rowTypedFunctions = allFunctions.filter((row) => row.rowTyped).map(statement("function"));
+  const allFunctions = yield* read<Named & { proname: string; rowTyped: boolean; readsRelations: boolean }>(QUERIES.functions);
+  const functions = allFunctions.filter((row) => !row.rowTyped && !row.readsRelations).map(statement("function"));
+  const rowTypedFunctions = allFunctions.filter((row) => row.rowTyped && !row.readsRelations).map(statement("function"));
+  // Named for orderViews by their bare name, which is how a view's text or another body calls them.
+  const bodyFunctions = allFunctions.filter((row) => row.readsRelations).map((row) => ({ ...statement("function")(row), name: row.proname }));
   const tables = own(yield* read<TableRow>(QUERIES.tables));
   const columns = yield* read<ColumnRow & { name: string }>(QUERIES.columns);
   const constraints = own(yield* read<ConstraintRow>(QUERIES.constraints));
@@ -128,9 +157,15 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
   const settings = own(yield* readRelationSettings(schema)).map((row) => ({ kind: `${row.keyword.replace(/ ONLY$/, "").toLowerCase()} setting`, name: row.name, sql: `${row.sql};` }));
   const allIndexes = own(yield* read<Named & { table: string; onView: boolean }>(QUERIES.indexes));
   const indexes = allIndexes.filter((row) => !row.onView).map(statement("index"));
+  // Only those the squash makes: a partition's index that backs a constraint is made and attached by that constraint.
+  const made = new Set(allIndexes.map((row) => row.name));
+  const attachments = own(yield* read<Named & { table: string }>(QUERIES.attachedIndexes))
+    .filter((row) => made.has(row.name))
+    .map(statement("index attachment"));
   // A materialized view's indexes follow it: it is made after the tables' indexes.
   const viewIndexes = allIndexes.filter((row) => row.onView).map(statement("materialized view index"));
-  const views = orderViews((yield* read<Named>(QUERIES.views)).map(statement("view")), "postgres");
+  // A view may call a function that reads tables, and such a function may read a view: one order for both.
+  const views = orderViews([...(yield* read<Named>(QUERIES.views)).map(statement("view")), ...bodyFunctions], "postgres");
   const triggers = own(yield* read<Named & { table: string }>(QUERIES.triggers)).map(statement("trigger"));
 
   const seeds: SchemaDdl["seeds"][number][] = [];
@@ -143,17 +178,14 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
     );
     if (inserts.length > 0) seeds.push({ table: table.name, statements: inserts });
   }
-  const values: string[] = [];
-  for (const { name } of yield* read<Named>(QUERIES.values)) {
-    const [row] = yield* query<{ last: string; called: boolean }>(`SELECT last_value::${TEXT} AS last, is_called AS called FROM ${quoteIdentifier(schema)}.${quoteIdentifier(name)}`);
-    if (row?.called) values.push(`SELECT pg_catalog.setval(${literal(quoteIdentifier(name))}, ${row.last});`);
-  }
+  const values = yield* readSequenceValues(schema);
   return {
     // Functions before tables: a default, check or generated column may call one; their bodies are not checked until they run.
     statements: [
       { kind: "setting", name: "check_function_bodies", sql: "SET LOCAL check_function_bodies = off;" },
       // The names are unqualified, and the migrations built in the configured schema: the squash builds there too, whatever the connection's search_path (public after it, for what is there).
       ...(schema === "public" ? [] : [{ kind: "setting", name: "search_path", sql: `SET LOCAL search_path = ${quoteIdentifier(schema)}, public;` }]),
+      ...refusals,
       ...extensions,
       ...types,
       ...sequences,
@@ -165,9 +197,11 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
     seeds,
     // Foreign keys after the rows, which then load in any order; triggers after them too, so loading them fires none.
     after: [
+      ...domainChecks,
       ...constraints.filter((row) => row.type !== "f").map(constraint),
       // Before the foreign keys: a key may reference columns a unique index (not a constraint) makes unique.
       ...indexes,
+      ...attachments,
       ...constraints.filter((row) => row.type === "f").map(constraint),
       ...views,
       ...viewIndexes,
@@ -180,20 +214,59 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
   };
 }
 
+/** Each extension's CREATE EXTENSION, and a refusal for each one in a schema the squash does not build. */
+function* readExtensions(schema: string): Step<{ refusals: DdlStatement[]; extensions: DdlStatement[] }> {
+  const rows = yield* query<ExtensionRow>(QUERIES.extensions);
+  // The squash builds no other schema (nor does the proof compare one), and what uses the extension names that schema (`extensions.citext`). A statement that raises, so the proof,
+  // which applies the squash before anything is written, refuses it naming the extension and the schema.
+  const refusals = rows
+    .filter((row) => !SURE_SCHEMAS.has(row.schema) && row.schema !== schema)
+    .map((row) => ({
+      kind: "refusal",
+      name: "",
+      sql: `DO $$BEGIN RAISE EXCEPTION '%', ${literal(`extension "${row.name}" is in schema "${row.schema}", which squash does not build`)}; END$$;`,
+    }));
+  // In the schema it was installed in where that one is sure to exist: the squash's search_path may start elsewhere than the migrations' did. At the version it is at, which a
+  // fresh database's CREATE EXTENSION would not choose (the newest the server has) when an ALTER EXTENSION UPDATE never ran.
+  const extensions = rows.map((row) => ({
+    kind: "extension",
+    name: row.name,
+    sql: `CREATE EXTENSION IF NOT EXISTS ${quoteIdentifier(row.name)}${row.schema === "public" || row.schema === schema ? ` SCHEMA ${quoteIdentifier(row.schema)}` : ""}${
+      row.version === row.defaultVersion ? "" : ` VERSION ${literal(row.version)}`
+    };`,
+  }));
+  return { refusals, extensions };
+}
+
+/** A setval for each sequence that does not stand where a fresh one would. */
+function* readSequenceValues(schema: string): Step<string[]> {
+  const values: string[] = [];
+  for (const { name, start } of yield* query<{ name: string; start: string }>(QUERIES.values, [schema])) {
+    const [row] = yield* query<{ last: string; called: boolean }>(`SELECT last_value::${TEXT} AS last, is_called AS called FROM ${quoteIdentifier(schema)}.${quoteIdentifier(name)}`);
+    if (row?.called) values.push(`SELECT pg_catalog.setval(${literal(quoteIdentifier(name))}, ${row.last});`);
+    // Restarted (ALTER SEQUENCE ... RESTART, setval(..., false)) and not used since: the next value is this one, not the start.
+    else if (row !== undefined && row.last !== start) values.push(`SELECT pg_catalog.setval(${literal(quoteIdentifier(name))}, ${row.last}, false);`);
+  }
+  return values;
+}
+
 function renderTable(table: TableRow, columns: readonly ColumnRow[]): string {
   const name = quoteIdentifier(table.name);
   const unlogged = table.persistence === "u" ? "UNLOGGED " : "";
-  if (table.parent !== null) return `CREATE ${unlogged}TABLE ${name} PARTITION OF ${quoteIdentifier(table.parent)} ${table.bound ?? "DEFAULT"};`;
+  const partitionBy = table.partitionKey ? ` PARTITION BY ${table.partitionKey}` : "";
+  if (table.parent !== null) return `CREATE ${unlogged}TABLE ${name} PARTITION OF ${quoteIdentifier(table.parent)} ${table.bound ?? "DEFAULT"}${partitionBy};`;
   const definitions = columns.map((column) => {
     const parts = [quoteIdentifier(column.name), column.type];
     if (column.collation) parts.push(`COLLATE ${column.collation}`);
     if (column.identity) parts.push(`GENERATED ${column.identity === "a" ? "ALWAYS" : "BY DEFAULT"} AS IDENTITY${column.identityOptions ?? ""}`);
     else if (column.generated) parts.push(`GENERATED ALWAYS AS (${column.expression ?? ""}) ${column.generated === "v" ? "VIRTUAL" : "STORED"}`);
     else if (column.expression !== null) parts.push(`DEFAULT ${column.expression}`);
-    if (column.notNull) parts.push("NOT NULL");
+    // Named as it is: PostgreSQL 18 keeps a NOT NULL's name through renames, so the one it would choose may differ. A NOT VALID one is added after the rows.
+    if (column.notNullName !== null && column.notNullValid) parts.push(`CONSTRAINT ${quoteIdentifier(column.notNullName)} NOT NULL${column.notNullNoInherit ? " NO INHERIT" : ""}`);
+    else if (column.notNull && column.notNullName === null) parts.push("NOT NULL");
     return `  ${parts.join(" ")}`;
   });
-  return `CREATE ${unlogged}TABLE ${name} (\n${definitions.join(",\n")}\n)${table.partitionKey ? ` PARTITION BY ${table.partitionKey}` : ""};`;
+  return `CREATE ${unlogged}TABLE ${name} (\n${definitions.join(",\n")}\n)${partitionBy};`;
 }
 
 /** The table's rows, one INSERT each, through JSON so every type comes back as the server reads it; generated columns are left to the server. */

@@ -34,7 +34,8 @@ function* readSqliteRows(excluded: ReadonlySet<string>): Step<Map<string, string
     const columns = (yield* query<{ name: string; hidden: number }>(`PRAGMA table_xinfo(${quoteIdentifier(table.name)})`))
       .filter((column) => column.hidden === 0)
       .map((column) => quoteIdentifier(column.name));
-    const rowid = table.wr || table.type === "virtual" ? [] : ["_rowid_"];
+    // sqlite_sequence's rowids are only the order its counters were first used in, which squash writes by name.
+    const rowid = table.wr || table.type === "virtual" || /^sqlite_sequence$/i.test(table.name) ? [] : ["_rowid_"];
     const values = [...rowid, ...columns].map((column) => `CASE typeof(${column}) WHEN 'text' THEN 'x' || hex(${column}) ELSE quote(${column}) END`).join(` || ',' || `);
     if (values === "") continue;
     // stepwise's own tables count their rows there too.
@@ -47,7 +48,7 @@ function* readSqliteRows(excluded: ReadonlySet<string>): Step<Map<string, string
   return found;
 }
 
-/** Each table's rows as the server writes them as JSON, sorted, and where each sequence stands. Materialized views are made from the rows, so they are left out. */
+/** Each table's rows as the server writes them as text, sorted, and where each sequence stands. Materialized views are made from the rows, so they are left out. */
 function* readPostgresRows(schema: string, excluded: ReadonlySet<string>): Step<Map<string, string>> {
   const relations = yield* query<{ name: string; kind: string }>(
     `SELECT c.relname::${TEXT} AS name, c.relkind::${TEXT} AS kind FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} c.relnamespace
@@ -60,7 +61,8 @@ function* readPostgresRows(schema: string, excluded: ReadonlySet<string>): Step<
     const sql =
       relation.kind === "S"
         ? `SELECT last_value::${TEXT} ${CONCAT} ' ' ${CONCAT} is_called::${TEXT} AS v FROM ${name}`
-        : `SELECT pg_catalog.row_to_json(t.*)::${TEXT} AS v FROM ONLY ${name} AS t ORDER BY 1`;
+        : // The row's own text, not its JSON: JSON reads a json 'null' as SQL NULL and drops an array's lower bound, so a seed row that lost either would pass.
+          `SELECT t::${TEXT} AS v FROM ONLY ${name} AS t ORDER BY 1`;
     found.set(relation.name, (yield* query<{ v: string }>(sql)).map((row) => row.v).join("\n"));
   }
   return found;

@@ -232,7 +232,9 @@ const OBJECTS_SQL = {
   ORDER BY p.proname ${COLLATE_C}, pg_catalog.pg_get_function_identity_arguments(p.oid) ${COLLATE_C}`,
   types: `SELECT t.typname::${TEXT} AS name, t.typname::${TEXT} AS "table", CASE
          WHEN t.typtype ${EQ} 'e' THEN 'ENUM (' ${CONCAT} coalesce((SELECT pg_catalog.string_agg(pg_catalog.quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) FROM pg_catalog.pg_enum AS e WHERE e.enumtypid ${EQ} t.oid), '') ${CONCAT} ')'
-         ELSE 'DOMAIN AS ' ${CONCAT} pg_catalog.format_type(t.typbasetype, t.typtypmod) ${CONCAT} CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END ${CONCAT} coalesce(' DEFAULT ' ${CONCAT} t.typdefault, '') ${CONCAT}
+         ELSE 'DOMAIN AS ' ${CONCAT} pg_catalog.format_type(t.typbasetype, t.typtypmod) ${CONCAT}
+              coalesce((SELECT ' COLLATE ' ${CONCAT} pg_catalog.quote_ident(co.collname) FROM pg_catalog.pg_collation AS co JOIN pg_catalog.pg_type AS b ON b.oid ${EQ} t.typbasetype
+                         WHERE co.oid ${EQ} t.typcollation AND t.typcollation ${NE} b.typcollation), '') ${CONCAT} CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END ${CONCAT} coalesce(' DEFAULT ' ${CONCAT} t.typdefault, '') ${CONCAT}
               coalesce((SELECT ' ' ${CONCAT} pg_catalog.string_agg('CONSTRAINT ' ${CONCAT} k.conname ${CONCAT} ' ' ${CONCAT} pg_catalog.pg_get_constraintdef(k.oid, true), ' ' ORDER BY k.conname ${COLLATE_C})
                           FROM pg_catalog.pg_constraint AS k WHERE k.contypid ${EQ} t.oid AND k.contype ${EQ} 'c'), '')
        END AS sql
