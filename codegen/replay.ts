@@ -14,7 +14,7 @@ import { findDroppedOrRenamedTables, SQL_FOREIGN_KEYS_OFF_FIX, TS_FOREIGN_KEYS_O
 import { callWithDriver, exec, query, type Step } from "../src/core/step.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry, SqlDialect } from "../src/core/types.js";
 import { containBodies, firstReachingSql } from "../src/safety/contained-copy.js";
-import { readSchemaOf, type SafetyNetManager } from "../src/safety/schema-reader.js";
+import { readFullSchemaOf, type SafetyNetManager } from "../src/safety/schema-reader.js";
 import type { DriverEntry } from "../src/shared/package-name.js";
 import type { Target } from "./config.js";
 import { findStackLocation, joinLines, problemAt, projectPath, tryOr, type Problem } from "./problems.js";
@@ -210,42 +210,52 @@ async function replay(options: ReplayCheckOptions, migrations: MigrationRegistry
   const readGraph = () => manager.run(readTableGraph(options.tableName));
   if (sqlite) await manager.run(exec("PRAGMA foreign_keys = ON"));
   const problems: Problem[] = [];
+  // Reported as a parent rebuild: replayed as the fix would run it, its down too.
+  const rebuilds = new Set<number>();
   for (const [applied, entry] of migrations.entries()) {
     // A version a squash replaced is applied with the squash.
     if (entry.squashedInto !== undefined && entry.squashedInto !== entry.version) continue;
-    // Only a drop or a rename moves a table's storage, and a SQL migration's text shows both; a TypeScript one may build its SQL at run time. Reading the graph costs a pragma per table.
-    const mayRebuild = entry.kind !== "sql" || findDroppedOrRenamedTables(sourceText(entry, "up")).length > 0;
+    // Only a drop or a rename moves a table's storage, and a SQL migration's text holds the word (however the name after it is spelled); a TypeScript one may build its SQL at run time.
+    // Reading the graph costs a pragma per table.
+    const mayRebuild = entry.kind !== "sql" || /\b(DROP|RENAME)\b/i.test(sourceText(entry, "up"));
     let before = sqlite && !entry.disableForeignKeys && mayRebuild ? await readGraph() : null;
     try {
       await manager.up({ to: entry.version });
     } catch (error) {
       problems.push(describeFailure(options, database, entry, "up", error));
-      const retried = isParentRebuild(error) ? await applyWithForeignKeysOff(manager, entry.version) : error;
+      const retried = isParentRebuild(error) ? await withForeignKeysOff(manager, () => manager.up({ to: entry.version })) : error;
       if (retried !== null) return { problems: retried === error ? problems : [...problems, describeFailure(options, database, entry, "up", retried)], applied, rolledBack: null };
+      rebuilds.add(entry.version);
       before = null;
     }
     const squash = entry.squashedInto === entry.version ? await checkSquash(options, manager, entry) : null;
     if (squash) problems.push(squash);
     const rebuilt = before && findRebuiltParent(entry, before, await readGraph());
     if (rebuilt) problems.push(describeRebuild(options, entry, rebuilt.parent, rebuilt.children, null));
+    if (rebuilt) rebuilds.add(entry.version);
   }
   const newest = migrations.at(-1);
   if (!newest?.reversible) return { problems, applied: migrations.length, rolledBack: null };
-  try {
-    await manager.down({ steps: 1 });
-  } catch (error) {
-    return { problems: [...problems, describeFailure(options, database, newest, "down", error)], applied: migrations.length, rolledBack: newest.version };
-  }
+  const rollBack = () => manager.down({ steps: 1 });
+  const failed = rebuilds.has(newest.version)
+    ? await withForeignKeysOff(manager, rollBack)
+    : await Promise.resolve()
+        .then(rollBack)
+        .then(
+          () => null,
+          (error: unknown) => error,
+        );
+  if (failed !== null) return { problems: [...problems, describeFailure(options, database, newest, "down", failed)], applied: migrations.length, rolledBack: newest.version };
   return { problems, applied: migrations.length, rolledBack: newest.version };
 }
 
 const isParentRebuild = (error: unknown) => error instanceof StepwiseError && error.is("MIGRATION_FAILED") && error.details.foreignKeyRebuild !== null;
 
-/** Applies migrations to `version` with foreign keys off on the connection, as the rebuild's fix would: `null`, or what it threw. */
-async function applyWithForeignKeysOff(manager: ReplayDatabase["manager"], version: number): Promise<unknown> {
+/** Runs `action` with foreign keys off on the connection, as a rebuild's fix would run it: `null`, or what it threw. */
+async function withForeignKeysOff(manager: ReplayDatabase["manager"], action: () => unknown): Promise<unknown> {
   await manager.run(exec("PRAGMA foreign_keys = OFF"));
   try {
-    await manager.up({ to: version });
+    await action();
     return null;
   } catch (error) {
     return error;
@@ -258,7 +268,7 @@ async function applyWithForeignKeysOff(manager: ReplayDatabase["manager"], versi
 async function checkSquash(options: ReplayCheckOptions, manager: ReplayDatabase["manager"], entry: MigrationEntry): Promise<Problem | null> {
   const found = readSquashRecord(tryOr(() => readFileSync(path.join(options.projectRoot, entry.file), "utf8"), ""));
   if (found === null || !("record" in found)) return null;
-  const differences = compareSchemaPrints(found.record.schema, printSchema(await manager.run(readSchemaOf(manager))));
+  const differences = compareSchemaPrints(found.record.schema, printSchema(await manager.run(readFullSchemaOf(manager))));
   if (differences.length === 0) return null;
   const shown = differences.length > 8 ? [...differences.slice(0, 8), `${differences.length - 8} more`] : differences;
   const message = `this squash no longer builds the schema migrations 1 to ${entry.version} built (recorded when it was written): ${shown.join(", ")}; undo the edit (git checkout ${entry.file}), and make a schema change in a new migration after it`;

@@ -110,6 +110,20 @@ test("every rebuild of a referenced table is named in one run (the replay applie
   );
 });
 
+test("a rebuild that is the newest migration is reported once: its down, which rebuilds back, is rolled back as the fix would run it too", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_tables.sql", "-- migrate:up\nCREATE TABLE teams (id INTEGER PRIMARY KEY);\nCREATE TABLE players (team_id INTEGER REFERENCES teams (id));\n");
+  project.writeMigration(
+    "002_rebuild.sql",
+    "-- migrate:up\nCREATE TABLE teams_new (id INTEGER PRIMARY KEY, name TEXT);\nDROP TABLE teams;\nALTER TABLE teams_new RENAME TO teams;\n-- migrate:down\nCREATE TABLE teams_old (id INTEGER PRIMARY KEY);\nDROP TABLE teams;\nALTER TABLE teams_old RENAME TO teams;\n",
+  );
+  const check = await genThenCheck(project);
+  assert.deepEqual(
+    parseProblemLines(check.stderr).map((problem) => [problem.file, problem.code]),
+    [["migrations/002_rebuild.sql", "FOREIGN_KEY_PARENT_REBUILT"]],
+  );
+});
+
 test("what is not a rebuild of a referenced parent passes: an unreferenced table rebuilt, a parent dropped with its children, a self-reference", async (t) => {
   const project = createTestProject(t);
   project.writeMigration(

@@ -23,6 +23,8 @@ export const golangMigrate: ForeignTool = {
       const slot = byVersion.get(version) ?? { title: match[2]!, id: `${match[1]}_${match[2]}` };
       byVersion.set(version, slot);
       const direction = match[3] as "up" | "down";
+      // The up file names the migration, whichever of the pair was listed first.
+      if (direction === "up") Object.assign(slot, { title: match[2]!, id: `${match[1]}_${match[2]}` });
       if (slot[direction] !== undefined) source.report(entry.name, 1, `a second ${direction} migration for version ${version} (also ${slot[direction]}), which golang-migrate refuses`);
       else slot[direction] = entry.name;
     }

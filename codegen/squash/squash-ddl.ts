@@ -18,6 +18,8 @@ export interface SchemaDdl {
   readonly seeds: readonly { readonly table: string; readonly statements: readonly string[] }[];
   /** After the rows: indexes, views and triggers (so loading the rows fires none), PostgreSQL's constraints and where each sequence stands. */
   readonly after: readonly DdlStatement[];
+  /** What the reader found that no statement can carry, each as `SQUASH_NOT_FAITHFUL` names it; squash refuses before it writes a line. */
+  readonly uncarried?: readonly string[];
 }
 
 /**

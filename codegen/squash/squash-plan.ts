@@ -8,7 +8,7 @@ import { StepwiseError } from "../../src/core/errors.js";
 import { exec } from "../../src/core/step.js";
 import type { MigrationEntry, MigrationRegistry, SqlDialect, SqlMigrationEntry } from "../../src/core/types.js";
 import { parseSqlMigrationSource } from "../../src/shared/sql-source.js";
-import { readSchemaOf } from "../../src/safety/schema-reader.js";
+import { readFullSchemaOf } from "../../src/safety/schema-reader.js";
 import { stepwiseTableNames } from "../../src/safety/checksum-repair-log.js";
 import { splitSqlStatements, tokenizeSql } from "../../src/shared/postgres-tokens.js";
 import { openReplayDatabase, type ReplayCheckOptions, type ReplayDatabase } from "../replay.js";
@@ -86,6 +86,7 @@ export async function planSquash(options: SquashOptions, migrations: MigrationRe
         : `squash to a version whose migrations build tables, views, indexes or triggers`;
     throw invalid(`migrations 1 to ${to} build nothing in ${where} that squash reads, so the squash would build nothing`, fix);
   }
+  if (squashed.ddl.uncarried?.length) throw notFaithful(to, squashed.ddl.uncarried);
   const review = [
     ...squashed.elsewhere.map((name) => ({ kind: "other-schema" as const, subject: name, line: null, rows: null, statement: null })),
     ...findDataStatements(replaced, dialect),
@@ -112,7 +113,7 @@ async function replaySchemaDdl(options: SquashOptions, migrations: MigrationRegi
   }
   return withReplayDatabase(options, migrations, async (manager) => {
     await manager.up({ to: options.to });
-    const snapshot = await manager.run(readSchemaOf(manager));
+    const snapshot = await manager.run(readFullSchemaOf(manager));
     const exclude = stepwiseTableNames(options.tableName);
     const ddl: SchemaDdl = await manager.run(options.dialect === "postgres" ? readPostgresDdl(options.schema ?? "public", exclude) : readSqliteDdl(exclude));
     const schema = options.schema ?? "public";
@@ -168,14 +169,18 @@ async function proveSquash(options: SquashOptions, file: string, text: string, p
       while (root instanceof StepwiseError && root.cause !== undefined) root = root.cause;
       return [`applying it failed: ${(root instanceof Error ? root.message : String(root)).split("\n")[0]}`];
     }
-    const schema = compareSchemaPrints(prints, printSchema(await manager.run(readSchemaOf(manager))));
+    const schema = compareSchemaPrints(prints, printSchema(await manager.run(readFullSchemaOf(manager))));
     const [where, exclude] = [options.schema ?? "public", stepwiseTableNames(options.tableName)];
     const built = [...(await manager.run(readRowPrints(options.dialect, where, exclude))), ...(await manager.run(readCatalogCensus(options.dialect, where, exclude)))];
     return [...schema, ...compareSchemaPrints(rows, built)];
   });
-  if (differences.length === 0) return;
-  const message = `Cannot squash to ${options.to}: the squash it wrote does not build the schema migrations 1 to ${options.to} build, or hold the rows they left (${differences.join(", ")}), so something there is beyond what squash reads. Nothing was written. Squash to an earlier version, before the migration that made it.`;
-  throw new StepwiseError("SQUASH_NOT_FAITHFUL", message, { target: options.to, differences });
+  if (differences.length > 0) throw notFaithful(options.to, differences);
+}
+
+/** `SQUASH_NOT_FAITHFUL`: what migrations 1..`to` built that the squash would not (`differences`). */
+function notFaithful(to: number, differences: readonly string[]): StepwiseError<"SQUASH_NOT_FAITHFUL"> {
+  const message = `Cannot squash to ${to}: the squash it wrote does not build the schema migrations 1 to ${to} build, or hold the rows they left (${differences.join(", ")}), so something there is beyond what squash reads. Nothing was written. Squash to an earlier version, before the migration that made it.`;
+  return new StepwiseError("SQUASH_NOT_FAITHFUL", message, { target: to, differences: [...differences] });
 }
 
 const unavailable = (code: string, reason: string) =>

@@ -118,12 +118,9 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
   const excluded = new Set(exclude);
   const read = <T extends { name: string; table?: string }>(sql: string) => query<T>(sql, [schema]);
   const own = <T extends { name: string; table?: string }>(rows: T[]) => rows.filter((row) => !excluded.has(row.table ?? row.name));
-  // The server qualifies names in what it prints where it must; the squash's are left to the search_path, as the migrations' were.
-  const prefix = `${quoteIdentifier(schema).replace(/^"([a-z_][a-z0-9_$]*)"$/, "$1")}.`;
-  const unqualify = (sql: string) => sql.replace(new RegExp(`(\\b(?:ON ONLY|ON|FUNCTION|PROCEDURE|TABLE|REFERENCES|EXECUTE FUNCTION)\\s+)${prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`, "g"), "$1");
-  const statement = (kind: string) => (row: Named) => ({ kind, name: row.name, sql: `${unqualify(row.sql).trim()};` });
+  const statement = statementsIn(schema);
 
-  const { refusals, extensions } = yield* readExtensions(schema);
+  const { uncarried, extensions } = yield* readExtensions(schema);
   const types = (yield* read<Named>(QUERIES.types)).map(statement("type"));
   const domainChecks = (yield* read<Named>(QUERIES.domainChecks)).map(statement("domain constraint"));
   const sequences = (yield* read<Named>(QUERIES.sequences)).map(statement("sequence"));
@@ -135,14 +132,8 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
   const tables = own(yield* read<TableRow>(QUERIES.tables));
   const columns = yield* read<ColumnRow & { name: string }>(QUERIES.columns);
   const constraints = own(yield* read<ConstraintRow>(QUERIES.constraints));
-  const tableStatements: DdlStatement[] = tables.map((table) => ({
-    kind: "table",
-    name: table.name,
-    sql: renderTable(
-      table,
-      columns.filter((column) => column.table === table.name),
-    ),
-  }));
+  const columnsOf = (table: TableRow) => columns.filter((column) => column.table === table.name);
+  const tableStatements: DdlStatement[] = tables.map((table) => ({ kind: "table", name: table.name, sql: renderTable(table, columnsOf(table)) }));
   const owners = own((yield* read<Named & { table: string }>(QUERIES.owners)).map((row) => ({ ...row, table: /OWNED BY (\S+)\./.exec(row.sql)?.[1]?.replace(/^"|"$/g, "") ?? "" }))).map(
     statement("sequence owner"),
   );
@@ -168,16 +159,7 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
   const views = orderViews([...(yield* read<Named>(QUERIES.views)).map(statement("view")), ...bodyFunctions], "postgres");
   const triggers = own(yield* read<Named & { table: string }>(QUERIES.triggers)).map(statement("trigger"));
 
-  const seeds: SchemaDdl["seeds"][number][] = [];
-  for (const table of tables) {
-    if (table.partitionKey !== null) continue;
-    const inserts = yield* readInserts(
-      schema,
-      table,
-      columns.filter((column) => column.table === table.name),
-    );
-    if (inserts.length > 0) seeds.push({ table: table.name, statements: inserts });
-  }
+  const seeds = yield* readSeeds(schema, tables, columns);
   const values = yield* readSequenceValues(schema);
   return {
     // Functions before tables: a default, check or generated column may call one; their bodies are not checked until they run.
@@ -185,7 +167,6 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
       { kind: "setting", name: "check_function_bodies", sql: "SET LOCAL check_function_bodies = off;" },
       // The names are unqualified, and the migrations built in the configured schema: the squash builds there too, whatever the connection's search_path (public after it, for what is there).
       ...(schema === "public" ? [] : [{ kind: "setting", name: "search_path", sql: `SET LOCAL search_path = ${quoteIdentifier(schema)}, public;` }]),
-      ...refusals,
       ...extensions,
       ...types,
       ...sequences,
@@ -211,21 +192,36 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
       ...triggers,
       ...values.map((sql) => ({ kind: "sequence value", name: "", sql })),
     ],
+    uncarried,
   };
 }
 
-/** Each extension's CREATE EXTENSION, and a refusal for each one in a schema the squash does not build. */
-function* readExtensions(schema: string): Step<{ refusals: DdlStatement[]; extensions: DdlStatement[] }> {
+/** A printed object as a statement of `kind`, its names left unqualified where the server qualified them by `schema`: the squash's are left to the search_path, as the migrations' were. */
+function statementsIn(schema: string): (kind: string) => (row: Named) => DdlStatement {
+  const prefix = `${quoteIdentifier(schema).replace(/^"([a-z_][a-z0-9_$]*)"$/, "$1")}.`;
+  const unqualify = (sql: string) => sql.replace(new RegExp(`(\\b(?:ON ONLY|ON|FUNCTION|PROCEDURE|TABLE|REFERENCES|EXECUTE FUNCTION)\\s+)${prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`, "g"), "$1");
+  return (kind) => (row) => ({ kind, name: row.name, sql: `${unqualify(row.sql).trim()};` });
+}
+
+/** Each table's rows as INSERTs, tables in creation order; a partitioned table's are its partitions'. */
+function* readSeeds(schema: string, tables: readonly TableRow[], columns: readonly ColumnRow[]): Step<SchemaDdl["seeds"][number][]> {
+  const seeds: SchemaDdl["seeds"][number][] = [];
+  for (const table of tables) {
+    if (table.partitionKey !== null) continue;
+    const inserts = yield* readInserts(
+      schema,
+      table,
+      columns.filter((column) => column.table === table.name),
+    );
+    if (inserts.length > 0) seeds.push({ table: table.name, statements: inserts });
+  }
+  return seeds;
+}
+
+/** Each extension's CREATE EXTENSION, and what cannot be carried: an extension in a schema the squash does not build (what uses it names that schema, `extensions.citext`). */
+function* readExtensions(schema: string): Step<{ uncarried: string[]; extensions: DdlStatement[] }> {
   const rows = yield* query<ExtensionRow>(QUERIES.extensions);
-  // The squash builds no other schema (nor does the proof compare one), and what uses the extension names that schema (`extensions.citext`). A statement that raises, so the proof,
-  // which applies the squash before anything is written, refuses it naming the extension and the schema.
-  const refusals = rows
-    .filter((row) => !SURE_SCHEMAS.has(row.schema) && row.schema !== schema)
-    .map((row) => ({
-      kind: "refusal",
-      name: "",
-      sql: `DO $$BEGIN RAISE EXCEPTION '%', ${literal(`extension "${row.name}" is in schema "${row.schema}", which squash does not build`)}; END$$;`,
-    }));
+  const uncarried = rows.filter((row) => !SURE_SCHEMAS.has(row.schema) && row.schema !== schema).map((row) => `extension "${row.name}" is in schema "${row.schema}", which squash does not build`);
   // In the schema it was installed in where that one is sure to exist: the squash's search_path may start elsewhere than the migrations' did. At the version it is at, which a
   // fresh database's CREATE EXTENSION would not choose (the newest the server has) when an ALTER EXTENSION UPDATE never ran.
   const extensions = rows.map((row) => ({
@@ -235,7 +231,7 @@ function* readExtensions(schema: string): Step<{ refusals: DdlStatement[]; exten
       row.version === row.defaultVersion ? "" : ` VERSION ${literal(row.version)}`
     };`,
   }));
-  return { refusals, extensions };
+  return { uncarried, extensions };
 }
 
 /** A setval for each sequence that does not stand where a fresh one would. */

@@ -62,7 +62,8 @@ function* readPostgresRows(schema: string, excluded: ReadonlySet<string>): Step<
       relation.kind === "S"
         ? `SELECT last_value::${TEXT} ${CONCAT} ' ' ${CONCAT} is_called::${TEXT} AS v FROM ${name}`
         : // The row's own text, not its JSON: JSON reads a json 'null' as SQL NULL and drops an array's lower bound, so a seed row that lost either would pass.
-          `SELECT t::${TEXT} AS v FROM ONLY ${name} AS t ORDER BY 1`;
+          // record_out of `t.*`: a bare `t` would be a column of that name where the table has one.
+          `SELECT pg_catalog.textin(pg_catalog.record_out(t.*)) AS v FROM ONLY ${name} AS t ORDER BY 1`;
     found.set(relation.name, (yield* query<{ v: string }>(sql)).map((row) => row.v).join("\n"));
   }
   return found;

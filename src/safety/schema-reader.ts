@@ -72,14 +72,19 @@ export function postgresSchemaOf(manager: SafetyNetManager): string | undefined 
   return store instanceof PostgresHistoryStore ? store.schema : undefined;
 }
 
+/** The manager's whole schema, {@link RelationSetting.operational | operational} settings included: what a squash must build, and its proof compare. */
+export function readFullSchemaOf(manager: SafetyNetManager): Step<SchemaSnapshot> {
+  return readSchemaOf(manager, undefined, undefined, true);
+}
+
 /**
  * The manager's schema, by default without stepwise's own tables, nor the history tables of the tool `stepwise adopt` adopted the database from (`foreign`, else its record), with what is on them.
  */
-export function* readSchemaOf(manager: SafetyNetManager, options?: ReadSchemaOptions, foreign?: readonly string[]): Step<SchemaSnapshot> {
+export function* readSchemaOf(manager: SafetyNetManager, options?: ReadSchemaOptions, foreign?: readonly string[], operational = false): Step<SchemaSnapshot> {
   const schema = postgresSchemaOf(manager);
   foreign ??= options ? [] : yield* readAdoptedTables(manager);
   const excludeTables = [...(options?.excludeTables ?? stepwiseTableNames(manager.tableName)), ...foreign];
-  const snapshot = schema === undefined ? yield* readSchema({ excludeTables }) : yield* readPostgresSchema(schema, excludeTables);
+  const snapshot = schema === undefined ? yield* readSchema({ excludeTables }) : yield* readPostgresSchema(schema, excludeTables, operational);
   if (foreign.length === 0) return snapshot;
   // SQLite's names match whatever their case; PostgreSQL's as the catalog holds them.
   const key = (table: string) => (schema === undefined ? table.toLowerCase() : table);
@@ -244,7 +249,7 @@ const OBJECTS_SQL = {
 /**
  * One setting a relation holds away from its default, as the `ALTER` that gives it: a table's, view's, materialized view's or constraint index's storage parameters (`toast.*` with
  * them), FORCE ROW LEVEL SECURITY, REPLICA IDENTITY, CLUSTER ON, a column's storage, compression, statistics target and options, a view column's default. What `CREATE` and the
- * deparsers leave out, so `verify` compares it and `stepwise squash` writes it.
+ * deparsers leave out, so `stepwise squash` writes it and `verify` compares it (but an {@link RelationSetting.operational | operational} one).
  */
 export interface RelationSetting {
   /** The relation the statement alters. */
@@ -255,6 +260,11 @@ export interface RelationSetting {
   readonly keyword: string;
   /** The statement, without its `;`. */
   readonly sql: string;
+  /**
+   * Whether operators and tools commonly set it on a live database without a migration (vacuum tuning, statistics targets, `n_distinct`, REPLICA IDENTITY for change data capture, CLUSTER
+   * ON): `squash` writes it, `verify` does not count it as drift.
+   */
+  readonly operational: boolean;
 }
 
 const KIND_IS = (column: string, kinds: string) => `${column} ${EQ} ANY ('{${kinds}}'::pg_catalog."char"[])`;
@@ -262,6 +272,9 @@ const KIND_IS = (column: string, kinds: string) => `${column} ${EQ} ANY ('{${kin
 const SET_OPTIONS = (options: string) =>
   `'SET (' ${CONCAT} (SELECT pg_catalog.string_agg(pg_catalog.split_part(o, '=', 1) ${CONCAT} '=' ${CONCAT} pg_catalog.quote_literal(pg_catalog.substr(o, pg_catalog.strpos(o, '=') + 1)), ', ' ORDER BY o ${COLLATE_C})
      FROM pg_catalog.unnest(${options}) AS o) ${CONCAT} ')'`;
+/** The storage parameters that tune how the server vacuums a table (`autovacuum_*`, `vacuum_truncate`, `log_autovacuum_min_duration`, their `toast.` twins), which operators set on a live database. */
+const VACUUM_OPTION = (option: string) => `pg_catalog.split_part(${option}, '=', 1) LIKE '%vacuum%'`;
+const OPTIONS_WHERE = (options: string, vacuum: boolean) => `ARRAY(SELECT o FROM pg_catalog.unnest(${options}) AS o WHERE ${vacuum ? "" : "NOT "}${VACUUM_OPTION("o")})`;
 const COLUMN_OF = (kind: string) => `'ALTER COLUMN ' ${CONCAT} CASE WHEN ${KIND_IS(kind, "i,I")} THEN a.attnum::${TEXT} ELSE pg_catalog.quote_ident(a.attname) END`;
 /**
  * One row per setting, each kind one branch; `step` orders a relation's. An index's own storage parameters are in `pg_get_indexdef`, a constraint's index's in no deparser; an unset
@@ -271,29 +284,33 @@ const RELATION_SETTINGS_SQL = `WITH rel AS (
   SELECT c.oid, c.relname, c.relkind, coalesce(tc.relname, c.relname)::${TEXT} AS owner,
          CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'i' THEN 'INDEX' WHEN 'I' THEN 'INDEX' ELSE 'TABLE ONLY' END AS keyword,
          coalesce(c.reloptions, '{}') ${CONCAT} coalesce((SELECT pg_catalog.array_agg('toast.' ${CONCAT} o) FROM pg_catalog.pg_class AS t, pg_catalog.unnest(t.reloptions) AS o WHERE t.oid ${EQ} c.reltoastrelid), '{}') AS options,
-         c.relforcerowsecurity AS force, c.relreplident AS replident, i.indrelid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint AS k WHERE k.conindid ${EQ} c.oid) AS "ownDef"
+         c.relforcerowsecurity AS force, c.relreplident AS replident,
+         i.indrelid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint AS k WHERE k.conindid ${EQ} c.oid AND k.conrelid ${EQ} i.indrelid) AS "ownDef"
     FROM pg_catalog.pg_class AS c LEFT JOIN pg_catalog.pg_index AS i ON i.indexrelid ${EQ} c.oid LEFT JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} i.indrelid
     ${IN_SCHEMA("c.relnamespace")} AND ${KIND_IS("c.relkind", "r,p,v,m,i,I")} AND ${NOT_FROM_EXTENSION("c.oid")}
 ), setting AS (
-  SELECT r.oid, 1 AS step, 0 AS num, ${SET_OPTIONS("r.options")} AS action FROM rel AS r WHERE pg_catalog.cardinality(r.options) ${GT} 0 AND NOT r."ownDef"
-  UNION ALL SELECT r.oid, 2, 0, 'FORCE ROW LEVEL SECURITY' FROM rel AS r WHERE r.force
+  SELECT r.oid, 1 AS step, 0 AS num, ${SET_OPTIONS(OPTIONS_WHERE("r.options", false))} AS action, false AS operational FROM rel AS r
+   WHERE pg_catalog.cardinality(${OPTIONS_WHERE("r.options", false)}) ${GT} 0 AND NOT r."ownDef" AND r.relkind ${NE} 'I'
+  UNION ALL SELECT r.oid, 1, 1, ${SET_OPTIONS(OPTIONS_WHERE("r.options", true))}, true FROM rel AS r WHERE pg_catalog.cardinality(${OPTIONS_WHERE("r.options", true)}) ${GT} 0 AND NOT r."ownDef" AND r.relkind ${NE} 'I'
+  UNION ALL SELECT r.oid, 2, 0, 'FORCE ROW LEVEL SECURITY', false FROM rel AS r WHERE r.force
   UNION ALL SELECT r.oid, 3, 0, 'REPLICA IDENTITY ' ${CONCAT} CASE r.replident WHEN 'f' THEN 'FULL' WHEN 'n' THEN 'NOTHING' ELSE 'USING INDEX ' ${CONCAT}
-         coalesce((SELECT pg_catalog.quote_ident(ic.relname) FROM pg_catalog.pg_index AS x JOIN pg_catalog.pg_class AS ic ON ic.oid ${EQ} x.indexrelid WHERE x.indrelid ${EQ} r.oid AND x.indisreplident), '') END
+         coalesce((SELECT pg_catalog.quote_ident(ic.relname) FROM pg_catalog.pg_index AS x JOIN pg_catalog.pg_class AS ic ON ic.oid ${EQ} x.indexrelid WHERE x.indrelid ${EQ} r.oid AND x.indisreplident), '') END, true
     FROM rel AS r WHERE ${KIND_IS("r.relkind", "r,p")} AND r.replident ${NE} 'd'
-  UNION ALL SELECT x.indrelid, 4, 0, 'CLUSTER ON ' ${CONCAT} pg_catalog.quote_ident(ic.relname) FROM pg_catalog.pg_index AS x JOIN pg_catalog.pg_class AS ic ON ic.oid ${EQ} x.indexrelid WHERE x.indisclustered
-  UNION ALL SELECT a.attrelid, 5, a.attnum, ${COLUMN_OF("r.relkind")} ${CONCAT} ' SET STORAGE ' ${CONCAT} CASE a.attstorage WHEN 'p' THEN 'PLAIN' WHEN 'e' THEN 'EXTERNAL' WHEN 'm' THEN 'MAIN' ELSE 'EXTENDED' END
+  UNION ALL SELECT x.indrelid, 4, 0, 'CLUSTER ON ' ${CONCAT} pg_catalog.quote_ident(ic.relname), true FROM pg_catalog.pg_index AS x JOIN pg_catalog.pg_class AS ic ON ic.oid ${EQ} x.indexrelid WHERE x.indisclustered
+  UNION ALL SELECT a.attrelid, 5, a.attnum, ${COLUMN_OF("r.relkind")} ${CONCAT} ' SET STORAGE ' ${CONCAT} CASE a.attstorage WHEN 'p' THEN 'PLAIN' WHEN 'e' THEN 'EXTERNAL' WHEN 'm' THEN 'MAIN' ELSE 'EXTENDED' END, false
     FROM pg_catalog.pg_attribute AS a JOIN rel AS r ON r.oid ${EQ} a.attrelid JOIN pg_catalog.pg_type AS t ON t.oid ${EQ} a.atttypid
    WHERE ${KIND_IS("r.relkind", "r,p,m")} AND a.attnum ${GT} 0 AND NOT a.attisdropped AND a.attstorage ${NE} t.typstorage
-  UNION ALL SELECT a.attrelid, 6, a.attnum, ${COLUMN_OF("r.relkind")} ${CONCAT} ' SET COMPRESSION ' ${CONCAT} CASE a.attcompression WHEN 'l' THEN 'lz4' ELSE 'pglz' END
-    FROM pg_catalog.pg_attribute AS a JOIN rel AS r ON r.oid ${EQ} a.attrelid WHERE ${KIND_IS("r.relkind", "r,p,m")} AND a.attnum ${GT} 0 AND NOT a.attisdropped AND a.attcompression ${NE} ''
-  UNION ALL SELECT a.attrelid, 7, a.attnum, ${COLUMN_OF("r.relkind")} ${CONCAT} ' SET STATISTICS ' ${CONCAT} a.attstattarget::${TEXT}
+  UNION ALL SELECT a.attrelid, 6, a.attnum, ${COLUMN_OF("r.relkind")} ${CONCAT} ' SET COMPRESSION ' ${CONCAT} CASE a.compression WHEN 'l' THEN 'lz4' ELSE 'pglz' END, false
+    FROM (SELECT a.*, pg_catalog.to_jsonb(a.*) ->> 'attcompression' AS compression FROM pg_catalog.pg_attribute AS a) AS a JOIN rel AS r ON r.oid ${EQ} a.attrelid
+   WHERE ${KIND_IS("r.relkind", "r,p,m")} AND a.attnum ${GT} 0 AND NOT a.attisdropped AND a.compression ${NE} ''
+  UNION ALL SELECT a.attrelid, 7, a.attnum, ${COLUMN_OF("r.relkind")} ${CONCAT} ' SET STATISTICS ' ${CONCAT} a.attstattarget::${TEXT}, true
     FROM pg_catalog.pg_attribute AS a JOIN rel AS r ON r.oid ${EQ} a.attrelid WHERE a.attnum ${GT} 0 AND NOT a.attisdropped AND a.attstattarget ${GT} (-1)
-  UNION ALL SELECT a.attrelid, 8, a.attnum, ${COLUMN_OF("r.relkind")} ${CONCAT} ' ' ${CONCAT} ${SET_OPTIONS("a.attoptions")}
+  UNION ALL SELECT a.attrelid, 8, a.attnum, ${COLUMN_OF("r.relkind")} ${CONCAT} ' ' ${CONCAT} ${SET_OPTIONS("a.attoptions")}, true
     FROM pg_catalog.pg_attribute AS a JOIN rel AS r ON r.oid ${EQ} a.attrelid WHERE ${KIND_IS("r.relkind", "r,p,m")} AND a.attnum ${GT} 0 AND NOT a.attisdropped AND a.attoptions IS NOT NULL
-  UNION ALL SELECT d.adrelid, 9, d.adnum, ${COLUMN_OF("r.relkind")} ${CONCAT} ' SET DEFAULT ' ${CONCAT} pg_catalog.pg_get_expr(d.adbin, d.adrelid)
+  UNION ALL SELECT d.adrelid, 9, d.adnum, ${COLUMN_OF("r.relkind")} ${CONCAT} ' SET DEFAULT ' ${CONCAT} pg_catalog.pg_get_expr(d.adbin, d.adrelid), false
     FROM pg_catalog.pg_attrdef AS d JOIN rel AS r ON r.oid ${EQ} d.adrelid JOIN pg_catalog.pg_attribute AS a ON a.attrelid ${EQ} d.adrelid AND a.attnum ${EQ} d.adnum WHERE r.relkind ${EQ} 'v'
 )
-SELECT r.relname::${TEXT} AS name, r.owner AS "table", r.keyword, 'ALTER ' ${CONCAT} r.keyword ${CONCAT} ' ' ${CONCAT} pg_catalog.quote_ident(r.relname) ${CONCAT} ' ' ${CONCAT} s.action AS sql
+SELECT r.relname::${TEXT} AS name, r.owner AS "table", r.keyword, 'ALTER ' ${CONCAT} r.keyword ${CONCAT} ' ' ${CONCAT} pg_catalog.quote_ident(r.relname) ${CONCAT} ' ' ${CONCAT} s.action AS sql, s.operational
   FROM setting AS s JOIN rel AS r ON r.oid ${EQ} s.oid ORDER BY r.keyword ${NE} 'TABLE ONLY', r.keyword ${COLLATE_C}, r.oid, s.step, s.num`;
 
 /**
@@ -302,14 +319,15 @@ SELECT r.relname::${TEXT} AS name, r.owner AS "table", r.keyword, 'ALTER ' ${CON
  */
 const POLICIES_AND_RULES_SQL = `WITH tbl AS (
   SELECT c.oid, c.relname::${TEXT} AS name, CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE ONLY' END AS keyword FROM pg_catalog.pg_class AS c ${IN_SCHEMA("c.relnamespace")})
-SELECT t.name, t.name AS "table", t.keyword,
+SELECT t.name, t.name AS "table", t.keyword, false AS operational,
        'POLICY ' ${CONCAT} pg_catalog.quote_ident(p.polname) ${CONCAT} ' AS ' ${CONCAT} CASE WHEN p.polpermissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END ${CONCAT}
        ' FOR ' ${CONCAT} CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' ELSE 'ALL' END ${CONCAT}
-       ' TO ' ${CONCAT} (SELECT pg_catalog.string_agg(CASE WHEN r.oid ${EQ} 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(r.oid)) END, ', ' ORDER BY 1) FROM pg_catalog.unnest(p.polroles) AS r(oid)) ${CONCAT}
+       ' TO ' ${CONCAT} (SELECT pg_catalog.string_agg(r.name, ', ' ORDER BY r.name ${COLLATE_C})
+         FROM (SELECT CASE WHEN u.oid ${EQ} 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(u.oid)) END AS name FROM pg_catalog.unnest(p.polroles) AS u(oid)) AS r) ${CONCAT}
        coalesce(' USING (' ${CONCAT} pg_catalog.pg_get_expr(p.polqual, p.polrelid, true) ${CONCAT} ')', '') ${CONCAT} coalesce(' WITH CHECK (' ${CONCAT} pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid, true) ${CONCAT} ')', '') AS sql
   FROM pg_catalog.pg_policy AS p JOIN tbl AS t ON t.oid ${EQ} p.polrelid
 UNION ALL
-SELECT t.name, t.name, t.keyword, pg_catalog.pg_get_ruledef(w.oid, true) ${CONCAT} CASE w.ev_enabled WHEN 'D' THEN ' (DISABLED)' WHEN 'R' THEN ' (ENABLE REPLICA)' WHEN 'A' THEN ' (ENABLE ALWAYS)' ELSE '' END
+SELECT t.name, t.name, t.keyword, false, pg_catalog.pg_get_ruledef(w.oid, true) ${CONCAT} CASE w.ev_enabled WHEN 'D' THEN ' (DISABLED)' WHEN 'R' THEN ' (ENABLE REPLICA)' WHEN 'A' THEN ' (ENABLE ALWAYS)' ELSE '' END
   FROM pg_catalog.pg_rewrite AS w JOIN tbl AS t ON t.oid ${EQ} w.ev_class WHERE w.rulename ${NE} '_RETURN' AND ${NOT_FROM_EXTENSION("w.oid")}`;
 
 /** Each {@link RelationSetting} of the relations in `schema`: tables' first, then by kind of relation, each relation's in creation order. */
@@ -318,7 +336,7 @@ export function readRelationSettings(schema: string): Step<RelationSetting[]> {
 }
 
 /** `schema` as a {@link SchemaSnapshot}, sorted by name, without `excludeTables` and what belongs to them. Never writes. */
-export function* readPostgresSchema(schema: string, excludeTables: readonly string[] = []): Step<SchemaSnapshot> {
+export function* readPostgresSchema(schema: string, excludeTables: readonly string[] = [], operational = false): Step<SchemaSnapshot> {
   const read = function* <T extends { table?: string; name: string }>(sql: string): Step<T[]> {
     return (yield* query<T>(sql, [schema])).filter((row) => !excludeTables.includes(row.table ?? row.name));
   };
@@ -328,7 +346,7 @@ export function* readPostgresSchema(schema: string, excludeTables: readonly stri
   const objects = {} as Record<keyof typeof OBJECTS_SQL, SqlObjectSnapshot[]>;
   for (const [kind, sql] of Object.entries(OBJECTS_SQL) as Array<[keyof typeof OBJECTS_SQL, string]>)
     objects[kind] = kind === "indexes" || kind === "triggers" ? yield* read<SqlObjectSnapshot>(sql) : yield* query<SqlObjectSnapshot>(sql, [schema]);
-  const settings = [...(yield* read<RelationSetting>(RELATION_SETTINGS_SQL)), ...(yield* read<RelationSetting>(POLICIES_AND_RULES_SQL))];
+  const settings = [...(yield* read<RelationSetting>(RELATION_SETTINGS_SQL)), ...(yield* read<RelationSetting>(POLICIES_AND_RULES_SQL))].filter((setting) => operational || !setting.operational);
   const of = <T extends { table: string }>(rows: T[], table: string) => rows.filter((row) => row.table === table);
   return withSettings({ tables: tables.map((table) => assembleTable(table, of(columns, table.name), of(constraints, table.name))), ...objects }, settings);
 }
