@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import pg from "pg";
 import { MigrationManager } from "../src/entries/pg.js";
 import { readSchemaSnapshot } from "../src/safety/schema-reader.js";
@@ -270,21 +270,30 @@ ALTER TABLE ONLY parted_low ALTER COLUMN note SET STORAGE EXTENDED;
   "002_b.sql": "-- migrate:up\nCREATE TABLE two (id int);\n",
 };
 
+/**
+ * `history` as a committed project whose config points at `home`, with `original` migrated by it and `fresh` left empty for the squash; `cli` runs the bin in-process against a URL (`home` by
+ * default). All three databases are dropped after `t`.
+ */
+async function committedHistory(t: TestContext, history: Record<string, string>) {
+  const [home, original, fresh] = [await createTestDatabase(), await createTestDatabase(), await createTestDatabase()];
+  t.after(async () => {
+    for (const database of [home, original, fresh]) await database.drop();
+  });
+  const project = createTestProject(t, { packageJson: { stepwise: { dialect: "postgres", driver: "pg", url: "${DATABASE_URL}" } } });
+  for (const [name, text] of Object.entries(history)) project.writeMigration(name, text);
+  const cli = (args: string[], url = home.url) => runCli(args, { cwd: project.root, env: { DATABASE_URL: url, PGPASSWORD: undefined } });
+  assert.equal((await cli(["gen"])).code, 0);
+  initRepository(project.root);
+  commitAll(project.root, "history");
+  assert.equal((await cli(["up"], original.url)).code, 0);
+  return { project, cli, original, fresh };
+}
+
 test(
   "squash carries table, column, index and view settings (row level security, storage parameters, replica identity, CLUSTER ON, storage, statistics, check options); the proof and verify see them",
   { skip: gitUnavailableReason() ?? false },
   async (t) => {
-    const [home, original, fresh] = [await createTestDatabase(), await createTestDatabase(), await createTestDatabase()];
-    t.after(async () => {
-      for (const database of [home, original, fresh]) await database.drop();
-    });
-    const project = createTestProject(t, { packageJson: { stepwise: { dialect: "postgres", driver: "pg", url: "${DATABASE_URL}" } } });
-    for (const [name, text] of Object.entries(SETTINGS_HISTORY)) project.writeMigration(name, text);
-    const cli = (args: string[], url = home.url) => runCli(args, { cwd: project.root, env: { DATABASE_URL: url, PGPASSWORD: undefined } });
-    assert.equal((await cli(["gen"])).code, 0);
-    initRepository(project.root);
-    commitAll(project.root, "history");
-    assert.equal((await cli(["up"], original.url)).code, 0);
+    const { project, cli, original, fresh } = await committedHistory(t, SETTINGS_HISTORY);
     const reference = await relationSettings(original.url);
     const of = (name: string) => reference.find((row) => row.relname === name)!;
     const column = (relation: string, name: string) => (of(relation).columns as unknown[][]).find((entry) => entry[0] === name)!;
@@ -421,17 +430,7 @@ test(
   "squash carries what real histories built: an extension's version, a domain's collation and NOT VALID check, an unpopulated materialized view, NOT NULL constraint names (PostgreSQL 18), restarted sequences, renamed identity sequences, sub-partitions, partitioned indexes, BEGIN ATOMIC functions and constraint triggers",
   { skip: gitUnavailableReason() ?? false },
   async (t) => {
-    const [home, original, fresh] = [await createTestDatabase(), await createTestDatabase(), await createTestDatabase()];
-    t.after(async () => {
-      for (const database of [home, original, fresh]) await database.drop();
-    });
-    const project = createTestProject(t, { packageJson: { stepwise: { dialect: "postgres", driver: "pg", url: "${DATABASE_URL}" } } });
-    for (const [name, text] of Object.entries(CATALOG_HISTORY)) project.writeMigration(name, text);
-    const cli = (args: string[], url = home.url) => runCli(args, { cwd: project.root, env: { DATABASE_URL: url, PGPASSWORD: undefined } });
-    assert.equal((await cli(["gen"])).code, 0);
-    initRepository(project.root);
-    commitAll(project.root, "history");
-    assert.equal((await cli(["up"], original.url)).code, 0);
+    const { project, cli, original, fresh } = await committedHistory(t, CATALOG_HISTORY);
     const reference = await catalogValues(original.url);
     assert.deepEqual(reference.extensions, [{ extname: "pg_trgm", extversion: "1.4" }]);
     assert.deepEqual(
