@@ -375,6 +375,18 @@ test("dirty, failed and mismatched histories of golang-migrate, goose, Flyway, d
     ],
     // Rolled back in goose's table, but its down never ran: not applied, so the schema holds what migrations 1..4 do not.
     ["goose", "INSERT INTO goose_db_version (version_id, is_applied) VALUES (10, 0)", "SCHEMA_MISMATCH", "version", 4],
+    // The advice names adopt's way out (not baseline's --force, which adopt does not take).
+    ["goose", "INSERT INTO goose_db_version (version_id, is_applied) VALUES (10, 0)", "SCHEMA_MISMATCH", "adoptedFrom", "goose"],
+    // A down of migration 1 that died part way: golang-migrate refuses to go on from it, as from any dirty row.
+    ["golang-migrate", "UPDATE schema_migrations SET version = -1, dirty = 1", "ADOPT_MIGRATION_FAILED", "migrations", [{ id: "-1", state: "dirty" }]],
+    // A repeatable script Flyway ran whose file is gone from the folder: recorded, so it must be in the map.
+    [
+      "flyway",
+      "INSERT INTO flyway_schema_history VALUES ((SELECT max(installed_rank) + 1 FROM flyway_schema_history), NULL, 'seed roles', 'SQL', 'R__seed_roles.sql', 123, 'app', 'now', 1, 1)",
+      "ADOPT_UNKNOWN_MIGRATION",
+      "ids",
+      ["R__seed roles"],
+    ],
     ["goose", "DELETE FROM goose_db_version WHERE version_id = 2", "ADOPT_HISTORY_GAP", "missing", [{ version: 2, id: "00002_create_posts" }]],
     ["flyway", "UPDATE flyway_schema_history SET checksum = 1 WHERE version = '1.10'", "ADOPT_CHECKSUM_MISMATCH", "migrations", undefined],
     ["flyway", "UPDATE flyway_schema_history SET success = 0 WHERE version = '1.11'", "ADOPT_MIGRATION_FAILED", "migrations", [{ id: "1.11", state: "failed" }]],
@@ -405,6 +417,21 @@ test("dirty, failed and mismatched histories of golang-migrate, goose, Flyway, d
   const file = buildAsTool(project, "dbmate", source, 5);
   const clash = await runCli([...adoptArgs, "--db", file, "--json"], { cwd: project.root });
   assert.equal(refusal({ code: clash.code, json: JSON.parse(clash.stdout) as Json }, "ADOPT_TABLE_CLASH").table, "schema_migrations");
+  // Adopted into another table with the old one dropped: a later command without --table finds no history, and is pointed at the adopted table, not at baseline.
+  const moved = buildAsTool(project, "dbmate", source, 5, "moved.db");
+  const adopted = await cli(project, "dbmate", moved, ...adoptArgs, "--drop-old-table");
+  assert.equal(adopted.code, 0, JSON.stringify(adopted.json));
+  const unmanaged = (JSON.parse((await runCli(["status", "--db", moved, "--json"], { cwd: project.root })).stdout) as Json).problem as Json;
+  assert.equal(unmanaged.code, "UNMANAGED_DATABASE");
+  assert.match(unmanaged.fix, new RegExp(`--table ${TOOLS.dbmate!.table}\\b`));
+  // A second adopt with --drop-old-table on a database adopted with the table kept says it dropped it.
+  const kept = buildAsTool(project, "dbmate", source, 5, "kept.db");
+  assert.equal((await cli(project, "dbmate", kept, ...adoptArgs)).code, 0);
+  const dropped = await runCli([...adoptArgs, "--db", kept, "--table", TOOLS.dbmate!.table!, "--drop-old-table"], { cwd: project.root });
+  assert.equal(dropped.code, 0, dropped.stderr);
+  // The text said "nothing changed" while the table was gone.
+  assert.doesNotMatch(dropped.stdout, /nothing changed/);
+  assert.equal(hasHistory(kept, "schema_migrations").n, 0);
   // Not adopted anywhere: HISTORY_TABLE_INVALID names no adopted table (its advice is adopt, or a table of stepwise's own).
   const status = await runCli(["status", "--db", file, "--json"], { cwd: project.root });
   const problem = (JSON.parse(status.stdout) as Json).problem as Json;

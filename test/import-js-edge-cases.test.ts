@@ -89,9 +89,28 @@ async function down(knex) {
 }
 module.exports = { up, down, config };
 `,
+  // A config typed with an object type of its own: the value after the `=` is Knex's setting, not the type's `transaction: boolean`, nor a union's first member.
+  "20240101000005_typed.ts": `import type { Knex } from "knex";
+export const config: { transaction: boolean } = { transaction: false };
+export async function up(knex: Knex) {
+  await knex.raw("CREATE TABLE typed (id integer)");
+}
+export async function down(knex: Knex) {
+  await knex.raw("DROP TABLE typed");
+}
+`,
+  "20240101000006_union.ts": `import type { Knex } from "knex";
+export const config: { transaction: false } | { transaction: true } = { transaction: true };
+export async function up(knex: Knex) {
+  await knex.raw("CREATE TABLE unioned (id integer)");
+}
+export async function down(knex: Knex) {
+  await knex.raw("DROP TABLE unioned");
+}
+`,
 };
 
-test("knex as real projects write it: module.exports of declared functions, a config left in comments, quoted config keys, TypeScript, raw bindings, a SQLite table rebuild, a nested transaction", async (t) => {
+test("knex as real projects write it: module.exports of declared functions, a config left in comments, quoted config keys, TypeScript, a config typed with an object type, raw bindings, a SQLite table rebuild, a nested transaction", async (t) => {
   const spec: JsToolCase = { tool: "knex", dialect: "sqlite", files: KNEX_FILES, packages: ["knex"], toolTables: ["knex_migrations", "knex_migrations_lock"], migrate: migrateWithKnex };
   const { imported } = await runJsToolRoundTrip(t, spec, 2);
   assert.deepEqual(
@@ -102,6 +121,8 @@ test("knex as real projects write it: module.exports of declared functions, a co
       ["003_drop_legacy.ts", true],
       ["004_tags.ts", true],
       ["005_audit.ts", false],
+      ["006_typed.ts", false],
+      ["007_union.ts", true],
     ],
   );
 });

@@ -80,11 +80,9 @@ function configObjectOf(text: string, index: number): string | null {
     word.lastIndex = from;
     const at = word.exec(text)?.index;
     if (at === undefined) continue;
-    // `config = {`, `config: {` (a key), `config: Type = {` (TypeScript).
-    const value = /config["']?\s*(?::[^={;]*)?[=:]\s*\{/y;
-    value.lastIndex = at;
-    if (value.exec(text) === null) continue;
-    const open = value.lastIndex - 1;
+    // `config = {` or `config: Type = {` (TypeScript, whose type may hold braces of its own) where it is declared; `config: {` or `exports.config = {` elsewhere.
+    const open = /\b(?:const|let|var)\s+$/.test(text.slice(0, at)) ? valueAfterType(text, at + "config".length) : keyValue(text, at);
+    if (open === null) continue;
     let depth = 0;
     for (let end = open; end < text.length; end++) {
       if (text[end] === "{") depth++;
@@ -92,4 +90,29 @@ function configObjectOf(text: string, index: number): string | null {
     }
   }
   return null;
+}
+
+/** Where the object literal a declaration is set to opens: after its `=`, the first outside the brackets of a type annotation (`=>` is part of a type); `null` when it is set to no literal. */
+function valueAfterType(text: string, from: number): number | null {
+  let depth = 0;
+  for (let at = from; at < text.length; at++) {
+    const char = text[at]!;
+    if (char === "=" && text[at + 1] === ">") at++;
+    else if ("{[(<".includes(char)) depth++;
+    else if ("}])>".includes(char)) depth--;
+    else if (char === ";" && depth === 0) return null;
+    else if (char === "=" && depth === 0) {
+      const value = /\s*\{/y;
+      value.lastIndex = at + 1;
+      return value.exec(text) === null ? null : value.lastIndex - 1;
+    }
+  }
+  return null;
+}
+
+/** Where the object literal of a `config: {` key or an `exports.config = {` assignment opens, `null` when its value is no literal. */
+function keyValue(text: string, at: number): number | null {
+  const value = /config["']?\s*[=:]\s*\{/y;
+  value.lastIndex = at;
+  return value.exec(text) === null ? null : value.lastIndex - 1;
 }

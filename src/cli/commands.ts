@@ -283,7 +283,7 @@ export async function adopt<R extends MigrationRegistry>(
       : "";
     const text =
       (result.alreadyAdopted
-        ? `Already adopted from ${result.tool} at version ${result.version}; nothing changed.`
+        ? `Already adopted from ${result.tool} at version ${result.version}; ${result.oldTableDropped ? `${result.oldTable} was dropped` : "nothing changed"}.`
         : scope.session.output.palette.green(
             `Adopted from ${result.tool}: recorded migrations 1..${result.version} of the ${result.imported} imported as applied (the schema matches them); "up" continues from ${result.version + 1}. ${old}.`,
           )) + keep;

@@ -2,6 +2,7 @@
  * The `fix` of `--json`'s error: the next step the message gives, as one line a script can show. An error that carries its own (`details.fix`) keeps it (report-error.ts); one thrown where only the thrower knows the
  * command (the project's gen script, the config the CLI read) has it attached; the rest are made here from the details, one entry per code whose message names a next step.
  */
+import { adoptedHistoryIn } from "../core/error-factories.js";
 import type { StepwiseErrorCode, StepwiseErrorDetails } from "../core/errors.js";
 
 /** Next steps attached where the error was made, read back when it is printed. */
@@ -34,7 +35,12 @@ export const FIX_OF_CODE: FixOf = {
   HISTORY_CHANGED_BY_MIGRATION: ({ file }) => `remove the statement that touches the history table from ${file}`,
   INCOMPLETE_MIGRATION: ({ version }) =>
     `check the database, then run "stepwise repair --applied ${version} --yes" if its changes are all there, or "stepwise repair --forget ${version} --yes" if none are`,
-  UNMANAGED_DATABASE: () => `write migrations that build this schema and record them with "stepwise baseline <version>"`,
+  UNMANAGED_DATABASE: ({ tables }) => {
+    const adopted = adoptedHistoryIn(tables);
+    return adopted
+      ? `pass --table ${adopted} (or set "tableName": "${adopted}" in the config): stepwise adopt recorded the history there`
+      : `write migrations that build this schema and record them with "stepwise baseline <version>"`;
+  },
   INVALID_TABLE_NAME: () => `pass a plain name to --table (or "tableName" in the config)`,
   TRANSACTION_ESCAPED: ({ file }) => `remove the transaction control from ${file}, or mark it transaction: false`,
   FOREIGN_KEY_VIOLATION: ({ file }) => `make ${file} copy every referenced row, or delete the orphans in it`,
@@ -61,7 +67,10 @@ export const FIX_OF_CODE: FixOf = {
   DRIVER_UNKNOWN: ({ validDrivers }) => `use one of: ${validDrivers.join(", ")}`,
   DRIVER_NOT_INSTALLED: ({ installCommand }) => `run "${installCommand}", or choose another driver with --driver`,
   DRIVER_RUNTIME_UNSUPPORTED: ({ required }) => `run the bin with ${required}, or choose another driver with --driver`,
-  SCHEMA_MISMATCH: ({ version }) => `pick the version the schema matches, fix the schema by hand, or run "stepwise baseline ${version} --force" if the differences are harmless`,
+  SCHEMA_MISMATCH: ({ version, adoptedFrom }) =>
+    adoptedFrom
+      ? `undo the change made by hand (or write it as a ${adoptedFrom} migration, run it and import again), then run "stepwise adopt" again`
+      : `pick the version the schema matches, fix the schema by hand, or run "stepwise baseline ${version} --force" if the differences are harmless`,
   SCHEMA_DRIFT: () => `undo the change, or make it a migration ("stepwise create")`,
   ALREADY_MANAGED: () => `run "stepwise up" to continue, or "stepwise verify" to compare its schema`,
   SCRATCH_DATABASE_UNAVAILABLE: () => `grant the role CREATEDB ("ALTER ROLE <role> CREATEDB"), or run the check as a role that has it`,

@@ -198,8 +198,21 @@ export function historyRowMissingError(
 
 /** `UNMANAGED_DATABASE`: the database has tables but no history. */
 export function unmanagedDatabaseError(tables: readonly string[]) {
-  const message = text`The database has tables (${tables.slice(0, 5).join(", ")}${tables.length > 5 ? ", \u2026" : ""}) but no migration history.\nAdopt it with ${CALLS.baseline}, naming the last migration its schema already contains.`;
+  const listed = `${tables.slice(0, 5).join(", ")}${tables.length > 5 ? ", \u2026" : ""}`;
+  const adopted = adoptedHistoryIn(tables);
+  const message = adopted
+    ? text`The database has tables (${listed}) but no migration history in the history table this run reads. ${adopted} holds the history "stepwise adopt" recorded (its record, ${adopted}_${ADOPTED_SUFFIX}, is beside it): name it with ${option("tableName", adopted)}.`
+    : text`The database has tables (${listed}) but no migration history.\nAdopt it with ${CALLS.baseline}, naming the last migration its schema already contains.`;
   return new StepwiseError("UNMANAGED_DATABASE", message, { tables });
+}
+
+/** The suffix of the table `stepwise adopt` records the adopted tool in, beside the history. */
+export const ADOPTED_SUFFIX = "adopted";
+
+/** The table among `tables` that holds a history `stepwise adopt` recorded: the one with its record beside it (`<name>_adopted`); `null` when there is none. */
+export function adoptedHistoryIn(tables: readonly string[]): string | null {
+  const names = new Set(tables.map((table) => table.toLowerCase()));
+  return tables.find((table) => names.has(`${table.toLowerCase()}_${ADOPTED_SUFFIX}`)) ?? null;
 }
 
 // Running migrations

@@ -253,9 +253,10 @@ export interface StepwiseErrorDetails {
    * Fix: Do it another way the error names (its `fix`, or `tool`), or use a driver that has the capability (see the driver table in docs/drivers.md). */
   readonly DRIVER_CAPABILITY_MISSING: Readonly<{ driver: string; capability: DriverCapability; operation: string; file: string | null; fix: string | null; tool?: ServerBackupTool }>;
   // Group: Safety nets
-  /** `baseline N` found that the database's schema is not what migrations 1..N build; `differences` holds the diff. Nothing was recorded.
-   * Fix: Pick the version the schema matches, fix the schema by hand, or record it anyway with `baseline N --force` if you know the differences are harmless. */
-  readonly SCHEMA_MISMATCH: Readonly<{ version: number; differences: readonly SchemaDifference[]; drift: readonly string[] }>;
+  /** `baseline N` (or `adopt`, at the version the other tool recorded) found that the database's schema is not what migrations 1..N build; `differences` holds the diff. Nothing was recorded.
+   * Fix: For baseline, pick the version the schema matches, fix the schema by hand, or record it anyway with `baseline N --force` if you know the differences are harmless. For adopt, undo the
+   * change made by hand (or write it as a migration of the other tool, run it, and import again), then adopt again. */
+  readonly SCHEMA_MISMATCH: Readonly<{ version: number; differences: readonly SchemaDifference[]; drift: readonly string[]; adoptedFrom: string | null }>;
   /** The live schema differs from what the applied migrations build: something changed it outside migrations (`verify`, or `migrate` with `verifySchema`). `differences` lists each difference.
    * Fix: Undo that change, or make it a migration (`stepwise create`). */
   readonly SCHEMA_DRIFT: Readonly<{ version: number; differences: readonly SchemaDifference[] }>;

@@ -1,5 +1,6 @@
 /** Adopting a database another tool migrated: its history table read in that tool's shape, mapped through `stepwise import`'s map, and recorded the way `baseline` records. */
 import { alreadyManagedError } from "./errors.js";
+import { ADOPTED_SUFFIX } from "../core/error-factories.js";
 import { StepwiseError } from "../core/errors.js";
 import { quoteIdentifier } from "../core/batch-walk.js";
 import { stepwiseTableNames } from "./checksum-repair-log.js";
@@ -7,7 +8,7 @@ import { EQ } from "../core/dialects/postgres.js";
 import { exec, query, queryValue, run, type Step } from "../core/step.js";
 import { recordBaseline, type BaselineResult } from "./baseline.js";
 import { parseOldTable } from "./old-table-name.js";
-import { ADOPTED_SUFFIX, adoptedTablesOf, inWriteTransaction, postgresSchemaOf, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
+import { adoptedTablesOf, inWriteTransaction, postgresSchemaOf, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 import { optionsObject } from "../core/options.js";
 
 /** One migration of `stepwise-import-map.json`, as adopt reads it. */
@@ -49,8 +50,8 @@ type ToolHistory = {
   baselineCovers?: (baseline: string, id: string) => boolean;
   /** The id a map entry's `history` is recorded under, when it is not `history[key]` (Flyway's repeatable scripts have no version). */
   mapId?: (history: Readonly<Record<string, string | number>>) => string;
-  /** Recorded ids a map may leave out, ignored when it does (Flyway's repeatable scripts, refused by imports before they were read). */
-  unmapped?: (id: string) => boolean;
+  /** Recorded ids the tool runs again whenever their text changes (Flyway's repeatable scripts), for `ADOPT_CHECKSUM_MISMATCH`'s advice. */
+  rerunsChanged?: (id: string) => boolean;
   /** The tool records a script's file name with its extension, which a build changes (`.ts` to `.js`): a recorded name matches an imported one of another script extension. */
   scriptNames?: true;
 };
@@ -109,7 +110,8 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
     key: "version",
     columns: "version, dirty",
     upTo: true,
-    read: (rows) => rows.filter((row) => text(row.version) !== "-1").map((row) => ({ id: text(row.version), state: truthy(row.dirty) ? "dirty" : "applied" })),
+    // A dirty -1 is a down of migration 1 that died part way, which the tool refuses to go on from as it does any dirty row.
+    read: (rows) => rows.filter((row) => text(row.version) !== "-1" || truthy(row.dirty)).map((row) => ({ id: text(row.version), state: truthy(row.dirty) ? "dirty" : "applied" })),
   },
   // A row per up (is_applied true) and down (false); the newest row of a version is its state; goose writes version 0 when it creates the table.
   goose: {
@@ -132,7 +134,7 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
     columns: "version, description, type, checksum, success",
     orderBy: "installed_rank",
     mapId: (history) => (history.version === undefined ? repeatableId(history.description) : text(history.version)),
-    unmapped: (id) => id.startsWith(REPEATABLE),
+    rerunsChanged: (id) => id.startsWith(REPEATABLE),
     read: (rows) =>
       latestBy(
         rows.filter((row) => row.type !== "SCHEMA").map((row) => ({ ...row, id: row.version === null ? repeatableId(row.description) : text(row.version) })),
@@ -353,7 +355,7 @@ function* adopt(
     return history.read(rows);
   };
   const recorded = yield* readRecorded();
-  const applied = resolveApplied(tool, history, migrations, recorded);
+  const applied = resolveApplied(tool, history, migrations, recorded, adoptedTablesOf(tool, table));
   const version = applied.length;
   refuseInsideSquash(manager, tool, version);
   const result = yield* recordBaseline(
@@ -361,6 +363,7 @@ function* adopt(
     version,
     {},
     {
+      tool,
       foreign: schema === appSchema ? adoptedTablesOf(tool, table) : [],
       *alsoWrite() {
         // The tool may have migrated since its table was read: under the write lock (on PostgreSQL, the table's own), what is recorded must be what the checks judged.
@@ -404,6 +407,7 @@ function* adoptFromFile(
     version,
     {},
     {
+      tool,
       foreign: [],
       *alsoWrite() {
         // No table of the tool's is in the database: the record names the file, marked dropped so no table is ever left out of the schema for it.
@@ -519,17 +523,17 @@ function* dropOldTable(tool: string, schema: string | undefined, table: string, 
 type Lookup = (id: string) => MapEntry | undefined;
 
 /** The map entries the tool applied, as versions 1..k; refuses failed, unknown, mismatched and gapped histories. A rolled-back migration is not applied: the tool would run it again. */
-function resolveApplied(tool: string, history: ToolHistory, migrations: readonly MapEntry[], all: readonly Recorded[]): MapEntry[] {
+function resolveApplied(tool: string, history: ToolHistory, migrations: readonly MapEntry[], all: readonly Recorded[], toolTables: readonly string[] = []): MapEntry[] {
   const idOf = (entry: MapEntry) => history.mapId?.(entry.history) ?? text(entry.history[history.key]);
   const byId = new Map(migrations.map((entry) => [idOf(entry), entry]));
   const baselines = findBaselines(tool, history, migrations, all, byId, idOf);
-  const recorded = all.filter((entry) => entry.state !== "rolled-back" && !baselines.includes(entry) && !(history.unmapped?.(entry.id) && !byId.has(entry.id)));
+  const recorded = all.filter((entry) => entry.state !== "rolled-back" && !baselines.includes(entry));
   refuseFailed(tool, recorded);
   const lookup = lookupOf(history, byId);
   refuseUnknown(tool, recorded, lookup);
   refuseMismatched(tool, history, recorded, lookup);
   const order = recorded.map((entry) => lookup(entry.id)!.version);
-  if (history.ordered) refuseUnordered(tool, recorded, order);
+  if (history.ordered) refuseUnordered(tool, recorded, order, toolTables);
   const implied = migrations.filter((entry) => baselines.some((baseline) => history.baselineCovers!(baseline.id, idOf(entry))));
   const versions = [...new Set([...implied.map((entry) => entry.version), ...order])];
   const newest = Math.max(0, ...versions);
@@ -619,7 +623,7 @@ function refuseMismatched(tool: string, history: ToolHistory, recorded: readonly
   throw new StepwiseError(
     "ADOPT_CHECKSUM_MISMATCH",
     `${tool}'s checksum of ${mismatched.map((entry) => entry.id).join(", ")} differs from the imported file's: the database ran another text. ${
-      mismatched.every((entry) => history.unmapped?.(entry.id))
+      mismatched.every((entry) => history.rerunsChanged?.(entry.id))
         ? `A changed repeatable script runs again at the next "${tool} migrate": run that, then adopt.`
         : "Import the migrations it ran, then adopt."
     }`,
@@ -628,12 +632,15 @@ function refuseMismatched(tool: string, history: ToolHistory, recorded: readonly
 }
 
 /** `ADOPT_HISTORY_UNORDERED` when the tool ran the recorded migrations (`order`: their versions, as run) out of version order. */
-function refuseUnordered(tool: string, recorded: readonly Recorded[], order: readonly number[]): void {
+function refuseUnordered(tool: string, recorded: readonly Recorded[], order: readonly number[], toolTables: readonly string[]): void {
   if (!order.some((version, index) => index > 0 && version < order[index - 1]!)) return;
   const applied = recorded.map((entry, index) => ({ id: entry.id, version: order[index]! }));
+  const newest = Math.max(...order);
+  // baseline compares every table with what the migrations build, and the tool's history tables (none for a history file) are none of theirs.
+  const drop = toolTables.length === 0 ? "" : `drop ${toolTables.join(" and ")} (${tool}'s history, which stepwise does not need) and `;
   throw new StepwiseError(
     "ADOPT_HISTORY_UNORDERED",
-    `${tool} ran ${applied.map((entry) => `${entry.version} (${entry.id})`).join(", ")} in that order, not in the order of their imported versions, so this database may not have the schema versions 1..${Math.max(...order)} build; nothing was written. Compare it with a fresh database built by the imported migrations, and if they match, record it with "stepwise baseline".`,
+    `${tool} ran ${applied.map((entry) => `${entry.version} (${entry.id})`).join(", ")} in that order, not in the order of their imported versions, so this database may not have the schema versions 1..${newest} build; nothing was written. Compare it with a fresh database built by the imported migrations, and if they match, ${drop}record it with "stepwise baseline ${newest}".`,
     { tool, applied },
   );
 }

@@ -59,7 +59,12 @@ export function baselineDatabase(manager: SafetyNetManager, version: number, opt
  * Records migrations 1..`version` as applied when the live schema matches their replay, in one write transaction. `stepwise adopt` passes the old tool's tables (`foreign`, left out of the schema check)
  * and what it writes in the same transaction (`alsoWrite`).
  */
-export function* recordBaseline(manager: SafetyNetManager, version: number, options: BaselineOptions, adoption?: { foreign: readonly string[]; alsoWrite: () => Step<void> }): Step<BaselineResult> {
+export function* recordBaseline(
+  manager: SafetyNetManager,
+  version: number,
+  options: BaselineOptions,
+  adoption?: { tool: string; foreign: readonly string[]; alsoWrite: () => Step<void> },
+): Step<BaselineResult> {
   const store = manager.executor.store;
   const refuseManaged = function* (): Step<void> {
     const keys = (yield* store.exists()) ? yield* store.readKeys() : [];
@@ -68,7 +73,7 @@ export function* recordBaseline(manager: SafetyNetManager, version: number, opti
   yield* refuseManaged();
   const live = yield* readSchemaOf(manager, undefined, adoption?.foreign);
   const differences = diffSchemas(yield* replaySchema(manager, version), live);
-  if (differences.length > 0 && !options.dangerouslyForce) throw schemaMismatchError(version, differences, describeDrift(differences));
+  if (differences.length > 0 && !options.dangerouslyForce) throw schemaMismatchError(version, differences, describeDrift(differences), adoption?.tool);
   const recorded = manager.migrations.slice(0, version);
   const appliedAt = new Date().toISOString();
   yield* inWriteTransaction(function* () {

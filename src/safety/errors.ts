@@ -3,10 +3,15 @@ import { formatList, NOTHING_CHANGED } from "../core/error-factories.js";
 import { StepwiseError, type FileKind, type ForeignBackupReason, type SchemaDifference, type StepwiseErrorDetails } from "../core/errors.js";
 import { CALLS, option, text, type Text } from "../core/option-text.js";
 
-/** `SCHEMA_MISMATCH`: baseline found the schema is not what migrations 1..N build; nothing was recorded. `drift` words each difference. */
-export function schemaMismatchError(version: number, differences: readonly SchemaDifference[], drift: readonly string[]) {
-  const message = text`The database's schema is not what migrations 1..${version} build:${formatList(drift)}\nNothing was recorded. Pick the version the schema matches, fix the schema by hand, or record it anyway with ${option("dangerouslyForce", true)} if you know the differences are harmless.`;
-  return new StepwiseError("SCHEMA_MISMATCH", message, { version, differences, drift });
+/**
+ * `SCHEMA_MISMATCH`: baseline (or adopt, at the version the other tool recorded: `adoptedFrom` names it) found the schema is not what migrations 1..N build; nothing was recorded. `drift` words
+ * each difference.
+ */
+export function schemaMismatchError(version: number, differences: readonly SchemaDifference[], drift: readonly string[], adoptedFrom?: string) {
+  const message = adoptedFrom
+    ? `The database's schema is not what migrations 1..${version} build, the ones ${adoptedFrom} recorded:${formatList(drift)}\nNothing was recorded. Undo the change made by hand (or, to keep it, write it as a ${adoptedFrom} migration, run it with ${adoptedFrom} and import again), then adopt again.`
+    : text`The database's schema is not what migrations 1..${version} build:${formatList(drift)}\nNothing was recorded. Pick the version the schema matches, fix the schema by hand, or record it anyway with ${option("dangerouslyForce", true)} if you know the differences are harmless.`;
+  return new StepwiseError("SCHEMA_MISMATCH", message, { version, differences, drift, adoptedFrom: adoptedFrom ?? null });
 }
 
 /** `SCHEMA_DRIFT`: the live schema differs from what the applied migrations build; `drift` words each difference. */

@@ -1,5 +1,6 @@
 /** What the nets share: running a net's step on either runner, and reading a schema, live or as migrations 1..N build it on a scratch database. */
 import { stepwiseTableNames } from "./checksum-repair-log.js";
+import { ADOPTED_SUFFIX } from "../core/error-factories.js";
 import { COLLATE_C, CONCAT, EQ, GT, NE, PostgresHistoryStore, TEXT } from "../core/dialects/postgres.js";
 import { driverCapabilityError, type Driver, type ScratchDatabase } from "../core/driver.js";
 import { Executor, type ExecutorSettings } from "../core/executor.js";
@@ -98,9 +99,6 @@ export function* readSchemaOf(manager: SafetyNetManager, options?: ReadSchemaOpt
 export function adoptedTablesOf(tool: string, table: string): string[] {
   return tool === "knex" ? [table, `${table}_lock`] : tool === "kysely" ? [table, "kysely_migration_lock"] : [table];
 }
-
-/** The suffix of the table `stepwise adopt` records the adopted tool in, beside the history. */
-export const ADOPTED_SUFFIX = "adopted";
 
 /** The old tool's history tables, by name, when `stepwise adopt` kept them in the manager's schema (a drizzle table in schema `drizzle` is not in it); none when nothing was adopted or they were dropped. */
 function* readAdoptedTables(manager: SafetyNetManager): Step<string[]> {
