@@ -30,7 +30,13 @@ exports.down = (pgm) => {
   pgm.dropType("status");
 };
 `,
-  "3_create_posts.sql": `-- Up Migration
+  // A pg_dump header above the up comment: comments, which node-pg-migrate skips and the import keeps above its marker.
+  "3_create_posts.sql": `--
+-- PostgreSQL database dump
+--
+/* dumped from the first schema */
+
+-- Up Migration
 CREATE TABLE posts (id serial PRIMARY KEY, user_id integer NOT NULL REFERENCES users (id), body text);
 
 -- Down Migration
@@ -93,7 +99,7 @@ test("node-pg-migrate: imported in its numeric order, pgm served by its Migratio
   assert.deepEqual(await schemaOf(other, ["pgmigrations"]), []);
 });
 
-test("node-pg-migrate refusals: a SQLite project, a file without a numeric prefix, `down = true`; a noTransaction() hidden from the text is refused when it runs", async (t) => {
+test("node-pg-migrate refusals: a SQLite project, a file without a numeric prefix, `down = true`, SQL above a .sql file's up comment; a noTransaction() hidden from the text is refused when it runs", async (t) => {
   const { project, dir } = jsToolProject(t, { ...pgmCase, files: { "1_a.js": "export const up = () => {};\nexport const down = true;\n", "notes.txt": "not a migration\n" } });
   const sqlite = await runCli(["import", "node-pg-migrate", "node-pg-migrate-migrations", "--dialect", "sqlite", "--json"], { cwd: project.root });
   assert.equal((JSON.parse(sqlite.stdout) as Json).error.code, "IMPORT_SOURCE_INVALID");
@@ -105,11 +111,16 @@ test("node-pg-migrate refusals: a SQLite project, a file without a numeric prefi
     ["node-pg-migrate-migrations/notes.txt"],
   );
   rmSync(path.join(dir, "notes.txt"));
+  writeFileSync(path.join(dir, "2_b.sql"), "-- set up\nCREATE TABLE never_run (id int);\n-- Up Migration\nCREATE TABLE b (id int);\n");
   const downTrue = JSON.parse((await runCli(["import", "node-pg-migrate", "node-pg-migrate-migrations", "--json"], { cwd: project.root })).stdout) as Json;
   assert.deepEqual(
     downTrue.error.problems.map((problem: Json) => [problem.file, problem.line]),
-    [["node-pg-migrate-migrations/1_a.js", 2]],
+    [
+      ["node-pg-migrate-migrations/1_a.js", 2],
+      ["node-pg-migrate-migrations/2_b.sql", 1],
+    ],
   );
+  rmSync(path.join(dir, "2_b.sql"));
   // noTransaction() behind a condition the text cannot see: imported as transactional, refused when it runs, with nothing applied.
   writeFileSync(path.join(dir, "1_a.js"), 'const method = "noTransaction";\nexport const up = (pgm) => {\n  pgm[method]();\n  pgm.sql("CREATE TABLE t (id int)");\n};\n');
   assert.equal((await runCli(["import", "node-pg-migrate", "node-pg-migrate-migrations", "--yes"], { cwd: project.root })).code, 0);

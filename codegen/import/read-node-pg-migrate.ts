@@ -3,6 +3,7 @@
  * `localeCompare` with numbers compared as numbers and punctuation ignored; `pgmigrations.name` is the file name without its extension. A `.sql` file holds `-- Up Migration` and
  * `-- Down Migration` sections and is imported as SQL; a script runs through node-pg-migrate's own MigrationBuilder. PostgreSQL only.
  */
+import { tokenizeSql } from "../../src/shared/postgres-tokens.js";
 import { NODE_PG_MIGRATE_SERVING } from "./serve-node-pg-migrate.js";
 import { extensionOf, findExport, moduleMigration, nameOf, readScript, SCRIPT_EXTENSIONS } from "./read-scripts.js";
 import { endOfLine, lineAt, refuse, reportDuplicates, sectionOf, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
@@ -59,8 +60,22 @@ export const nodePgMigrate: ForeignTool = {
         const upSection = upMatch ? sectionOf(file, text, after(upMatch), down < up ? text.length : down) : sectionOf(file, text, 0);
         const downSection = downMatch ? sectionOf(file, text, after(downMatch), up < down ? text.length : up) : null;
         const preamble = up > 0 && (down < 0 || down > up) ? sectionOf(file, text, 0, up) : null;
-        if (preamble !== null && preamble.sql.trim() !== "") return refuse(source, file, 1, "text above `-- Up Migration`, which node-pg-migrate never runs; delete it or move it below the comment");
-        return [{ ...base, id, name: nameOf(file), up: upSection, down: downSection, transaction: true, sources: [file], history: { name: id } }];
+        // Comments there (a pg_dump header) are kept above the up marker, as comments; SQL there node-pg-migrate never ran.
+        const commentsOnly = preamble !== null && tokenizeSql(preamble.sql, dialect).every((token) => token.kind === "whitespace" || token.kind.endsWith("comment"));
+        if (preamble !== null && !commentsOnly) return refuse(source, file, 1, "SQL above `-- Up Migration`, which node-pg-migrate never runs; delete it or move it below the comment");
+        return [
+          {
+            ...base,
+            id,
+            name: nameOf(file),
+            ...(commentsOnly && preamble.sql.trim() !== "" && { preamble }),
+            up: upSection,
+            down: downSection,
+            transaction: true,
+            sources: [file],
+            history: { name: id },
+          },
+        ];
       }
       if (!(SCRIPT_EXTENSIONS as readonly string[]).includes(extensionOf(file).toLowerCase()))
         return refuse(source, file, 1, `a ${extensionOf(file) || "file without an extension"}, which node-pg-migrate cannot load as a migration; move it out of the migrations folder`);

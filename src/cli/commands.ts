@@ -274,7 +274,14 @@ export async function adopt<R extends MigrationRegistry>(
   const historyFile = options.historyFile === undefined ? undefined : readHistoryFile(options.historyFile, resolvePath(scope.session, options.historyFile));
   return withManager(scope, "write", async (manager) => {
     const result = await adoptDatabase(asNet(manager), map, { mapFile, dropOldTable: Boolean(options.dropOldTable), ...(historyFile && { historyFile }), oldTable: options.oldTable });
-    const old = `${result.oldTable} ${result.oldTableDropped ? "was dropped" : "is kept, and baseline and verify leave it out"}`;
+    const old =
+      options.historyFile !== undefined
+        ? `${result.oldTable} is kept; delete it once ${result.tool} no longer runs`
+        : `${result.oldTable} ${result.oldTableDropped ? "was dropped" : "is kept, and baseline and verify leave it out"}`;
+    const recorded =
+      result.version === 0
+        ? `recorded none of the ${result.imported} imported (${result.tool} had applied none)`
+        : `recorded migrations 1..${result.version} of the ${result.imported} imported as applied (the schema matches them)`;
     // A --table other than the configured one holds the history now: every later command must name it, or reads the configured (often the old tool's) table.
     const configured = setting(undefined, scope.session.props.tableName) ?? DEFAULT_TABLE_NAME;
     const setInConfig = manager.tableName === configured ? null : { tableName: manager.tableName };
@@ -284,9 +291,7 @@ export async function adopt<R extends MigrationRegistry>(
     const text =
       (result.alreadyAdopted
         ? `Already adopted from ${result.tool} at version ${result.version}; ${result.oldTableDropped ? `${result.oldTable} was dropped` : "nothing changed"}.`
-        : scope.session.output.palette.green(
-            `Adopted from ${result.tool}: recorded migrations 1..${result.version} of the ${result.imported} imported as applied (the schema matches them); "up" continues from ${result.version + 1}. ${old}.`,
-          )) + keep;
+        : scope.session.output.palette.green(`Adopted from ${result.tool}: ${recorded}; "up" continues from ${result.version + 1}. ${old}.`)) + keep;
     return { data: { ...result, setInConfig }, text };
   });
 }
