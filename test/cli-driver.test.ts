@@ -104,6 +104,31 @@ for (const driver of DRIVERS) {
   });
 }
 
+for (const driver of DRIVERS) {
+  test(`--driver ${driver.name}: the bin's runs enforce foreign keys (bun:sqlite opens connections with them off), so an orphan row fails its migration, rolled back`, async (t) => {
+    const declared = await probeChildCapabilities(driver);
+    if (typeof declared === "string") return t.skip(declared);
+    if (!declared.fileLocking) return t.skip(`${driver.name} declares no fileLocking: the CLI refuses its writes`);
+    const runtime = runtimeBinary(driver.runtime);
+    if ("missing" in runtime) return t.skip(runtime.missing);
+    const created = createTestProject(t, { packageJson: { stepwise: { database: "data/app.db" } } });
+    created.writeMigration(
+      "001_parent.sql",
+      "-- migrate:up\nCREATE TABLE parent (id INTEGER PRIMARY KEY);\nCREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parent (id) ON DELETE CASCADE);\nINSERT INTO parent VALUES (1), (2);\nINSERT INTO child VALUES (10, 1), (20, 2);\n",
+    );
+    created.writeMigration("002_orphan.sql", "-- migrate:up\nDELETE FROM parent WHERE id = 1;\nINSERT INTO child VALUES (30, 99);\n");
+    await created.load();
+    const runtimeArgs = runtime.binary === BUN ? [path.join(repoRoot, "codegen", "bin.ts")] : binArgs();
+    const child = spawn(runtime.binary, [...runtimeArgs, "--driver", driver.name, "up", "--json"], { cwd: created.root, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    const error = refusal(await collectOutput(child));
+    assert.deepEqual([error.code, error.version], ["MIGRATION_FAILED", 2]);
+    // Rolled back whole: the cascade of its DELETE too.
+    const db = new BetterSqlite3(path.join(created.root, "data", "app.db"), { readonly: true });
+    t.after(() => db.close());
+    assert.deepEqual(db.prepare("SELECT id FROM child ORDER BY id").all(), [{ id: 10 }, { id: 20 }]);
+  });
+}
+
 test("--driver sql-js reads status, info and history of a file another driver wrote, and refuses every write command typed, changing nothing", async (t) => {
   const { cli, database } = await project(t);
   parseJson(await cli(["--driver", "libsql", "up", "--to", "2", "--json"]));

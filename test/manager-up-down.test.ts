@@ -8,6 +8,7 @@ import type { MigrationEvent } from "./support/stepwise.js";
 import { describeEachDriver } from "./support/driver-matrix.js";
 import { createTestProject, readBytes } from "./support/project.js";
 import { stepwiseFailure } from "./support/stepwise-failure.js";
+import { namedSqlEntry } from "./support/registry-builders.js";
 
 await describeEachDriver("up and down", (h) => {
   test("a fresh database gets every migration; a second up changes no row, no schema and no byte", async (t) => {
@@ -137,6 +138,26 @@ await describeEachDriver("up and down", (h) => {
       [1, 2, 3],
     );
     assert.equal(db.value("SELECT count(*) FROM counter"), 1);
+  });
+
+  test("a section that holds no statement (an import's -- migrate:empty, a comment, a lone semicolon) runs as nothing, up and down, in a transaction and outside one", async (t) => {
+    const project = createTestProject(t);
+    const db = await h.open(project.databasePath());
+    t.after(() => db.close());
+    const manager = db.manager([
+      namedSqlEntry(1, "create", "CREATE TABLE a (id INTEGER);", "DROP TABLE a;"),
+      namedSqlEntry(2, "noop", "-- migrate:empty the tool ran no SQL\n-- a note\n", "/* nothing */ ;"),
+      namedSqlEntry(3, "noop_outside", "-- nothing here either\n", "", { transaction: false }),
+    ]);
+    assert.deepEqual(
+      manager.up().steps.map((step) => step.version),
+      [1, 2, 3],
+    );
+    assert.deepEqual(
+      manager.down({ to: 0 }).steps.map((step) => step.version),
+      [3, 2, 1],
+    );
+    assert.equal(manager.currentVersion(), 0);
   });
 
   test("down refuses to pass an irreversible migration before running anything", async (t) => {

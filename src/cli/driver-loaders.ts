@@ -58,7 +58,9 @@ export const ALL_DRIVER_LOADERS: Readonly<Record<CliDriverName, DriverLoader>> =
     if (!("bun" in process.versions)) refuseRuntime("bun-sqlite", "bun", "Run stepwise with bun, or choose another driver with --driver.");
     type BunModule = { Database: new (file: string, options?: { create?: boolean; readwrite?: boolean }) => BunDatabase };
     const [{ Database }, module] = await Promise.all([import(BUN_SQLITE) as Promise<BunModule>, import("../drivers/bun-sqlite.js")]);
-    return sqliteConnector("bun-sqlite", (file, exists) => (exists && file !== ":memory:" ? new Database(file, { readwrite: true, create: false }) : new Database(file)), module);
+    // bun:sqlite opens with foreign keys off, where the other drivers' libraries turn them on: the bin's runs enforce them on every driver.
+    const open = (file: string, exists: boolean) => (exists && file !== ":memory:" ? new Database(file, { readwrite: true, create: false }) : new Database(file));
+    return sqliteConnector("bun-sqlite", (file, exists) => enforceForeignKeys(open(file, exists)), module);
   },
   // libsql has no "must exist" option; a read opens the file only when it is there.
   libsql: async () => {
@@ -80,3 +82,9 @@ export const ALL_DRIVER_LOADERS: Readonly<Record<CliDriverName, DriverLoader>> =
     return connectLibsqlClient({ createClient, MigrationManager, classifyError: classifyLibsqlClientError });
   },
 };
+
+/** `db` with foreign keys enforced (a no-op inside a transaction, which a connection just opened is not in). */
+function enforceForeignKeys<D extends { exec(sql: string): unknown }>(db: D): D {
+  db.exec("PRAGMA foreign_keys = ON");
+  return db;
+}

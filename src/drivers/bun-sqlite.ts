@@ -7,6 +7,7 @@ import { defineDriver } from "../core/define-driver.js";
 import { returnDefinition, type DefineMigration, type MigrationRegistry, type SyncMigrationRegistry } from "../core/types.js";
 import { mainDatabaseFile } from "./database-file.js";
 import { cachedStatements, createBatchConnection, dataVersion, fileLockPrimitives } from "./sqlite-shared.js";
+import { significantTokens, tokenizeSqliteSql } from "../shared/sqlite-tokens.js";
 
 /** The part of bun:sqlite's `Statement` stepwise uses. */
 interface BunStatement {
@@ -65,7 +66,9 @@ export function createBunSqliteDriver(db: Database): SyncDriver<Database> {
       return false;
     }
   };
-  const walkConnection = createBatchConnection({ prepare: (sql) => db.prepare(sql), exec: (sql) => void db.exec(sql), inTransaction: () => db.inTransaction });
+  // bun:sqlite throws on SQL that holds no statement (a `-- migrate:empty` section, a comment), which every other library runs as nothing.
+  const exec = (sql: string) => void (significantTokens(tokenizeSqliteSql(sql)).some((token) => token.text !== ";") && db.exec(sql));
+  const walkConnection = createBatchConnection({ prepare: (sql) => db.prepare(sql), exec, inTransaction: () => db.inTransaction });
   return defineDriver({
     name: "bun-sqlite",
     dialect: "sqlite",
@@ -73,7 +76,7 @@ export function createBunSqliteDriver(db: Database): SyncDriver<Database> {
     connection: db,
     filePath,
     isOpen,
-    exec: (sql) => void db.exec(sql),
+    exec,
     query,
     run: (sql, params) => ({ changes: prepare(sql).run(...params).changes }),
     inTransaction: () => isOpen() && db.inTransaction,
