@@ -138,6 +138,23 @@ await describeEachAsyncDriver("async suite: up, down, status", QUICK_RUN, (h) =>
       assert.deepEqual(await db.snapshot(), before);
     }));
 
+  test("a section that holds no statement (an import's -- migrate:empty, a comment, a lone semicolon) runs as nothing, up and down", () =>
+    h.withDatabase(async (db) => {
+      const empty = inDialect(
+        [namedSqlEntry(1, "create", "CREATE TABLE a (id INTEGER);", "DROP TABLE a;"), namedSqlEntry(2, "noop", "-- migrate:empty the tool ran no SQL\n-- a note\n", "/* nothing */ ;")],
+        h.underTest.dialect,
+      );
+      const manager = db.manager(empty);
+      assert.deepEqual(
+        (await manager.up()).steps.map((step) => step.version),
+        [1, 2],
+      );
+      assert.deepEqual(
+        (await manager.down({ to: 0 })).steps.map((step) => step.version),
+        [2, 1],
+      );
+    }));
+
   test("status is plain data: applied and pending, the current version", () =>
     h.withDatabase(async (db) => {
       const manager = db.manager(three);

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
@@ -101,6 +101,29 @@ test("a migration that ends its worker thread fails only its own database: the o
   }
 });
 
+test("a database the pattern listed when fleet up began, deleted before its turn, is reported gone (DATABASE_PATH_INVALID) and not created anew", async (t) => {
+  const project = createTestProject(t);
+  // Tenant a's migration deletes tenant b, whose turn comes after it (one at a time).
+  project.writeMigration(
+    "001_items.ts",
+    'import { rmSync } from "node:fs";\nimport { defineMigration } from "stepwise-migrate";\nexport default defineMigration({ up(db: { name: string; exec(sql: string): void }) { if (db.name.endsWith("a.db")) rmSync(db.name.slice(0, -4) + "b.db"); db.exec("CREATE TABLE items (id INTEGER)"); } });\n',
+  );
+  await project.generateAsBin();
+  mkdirSync(path.join(project.root, "tenants"));
+  for (const name of ["a", "b"]) writeFileSync(path.join(project.root, "tenants", `${name}.db`), "");
+  const run = await runCli(["fleet", "up", "--db", "tenants/*.db", "--concurrency", "1", "--json"], { cwd: project.root });
+  assert.equal(run.code, 1, run.stderr);
+  const report = JSON.parse(run.stdout) as { targets: Array<{ id: string; ok: boolean; error: { code: string; problem?: string } | null }> };
+  assert.deepEqual(
+    report.targets.map((target) => [target.id, target.ok, target.error?.code ?? null, target.error?.problem ?? null]),
+    [
+      ["tenants/a.db", true, null, null],
+      ["tenants/b.db", false, "DATABASE_PATH_INVALID", "gone"],
+    ],
+  );
+  assert.equal(existsSync(path.join(project.root, "tenants", "b.db")), false);
+});
+
 test("Ctrl-C during fleet up starts no other database, lets those running finish, and reports them; the next run does the rest", async (t) => {
   const project = createTestProject(t);
   project.writeMigration("001_items.sql", "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY, note TEXT);\nCREATE TABLE ran (version INTEGER NOT NULL);\nINSERT INTO ran VALUES (1);\n");
@@ -136,7 +159,7 @@ test("Ctrl-C during fleet up starts no other database, lets those running finish
   }
 });
 
-test("fleet status's histogram calls a version past the latest ahead, not pending", async (t) => {
+test("fleet status's histogram counts each database once: one a newer app migrated (ahead) or refusing is on its state's line with its code, not also a version's bar", async (t) => {
   const cwd = makeTempDir(t);
   mkdirSync(path.join(cwd, "tenants"));
   const newer = [...registry, namedSqlEntry(2, "add_tag", "ALTER TABLE items ADD COLUMN tag TEXT;")];
@@ -148,10 +171,18 @@ test("fleet status's histogram calls a version past the latest ahead, not pendin
     new MigrationManager(db, migrations).up();
     db.close();
   }
+  writeFileSync(path.join(cwd, "tenants", "unmanaged.db"), "");
+  const unmanaged = new Database(path.join(cwd, "tenants", "unmanaged.db"));
+  unmanaged.exec("CREATE TABLE accounts (id INTEGER PRIMARY KEY)");
+  unmanaged.close();
   const run = await runInProcess({ migrations: registry, cwd }, ["fleet", "status", "--db", "tenants/*.db"]);
   assert.equal(run.code, 1, run.stderr);
-  assert.match(run.stdout, /version 2 +█+ +1 {2}ahead\n/);
-  assert.match(run.stdout, /version 1 +█+ +1\n/);
+  const counted = [...run.stdout.matchAll(/^ {2}(version \d+|refusing|locked|failed) .*?(\d+)(?: {2}|$)/gm)].map(([, line, n]) => [line, Number(n)]);
+  assert.deepEqual(counted, [
+    ["version 1", 1],
+    ["refusing", 2],
+  ]);
+  assert.match(run.stdout, /DATABASE_AHEAD 1/);
 });
 
 test("a canary as large as the fleet, or fail-fast on its last database, tried every database: the report says no stop", async (t) => {

@@ -60,7 +60,10 @@ export const FIX_OF_CODE: FixOf = {
   DATABASE_NEEDS_RECOVERY: () => `run "stepwise up" (or anything that writes) as a user who may write the database file and its folder`,
   // A server's carries its own fix; a SQLite file's message names the step for its code.
   DATABASE_UNUSABLE: ({ sqliteCode }) => fixOfUnusableSqlite(sqliteCode ?? ""),
-  DATABASE_PATH_INVALID: () => `pass the path of a database file (--db, "database" in the config, or DATABASE_URL); for a server, use its driver (--driver pg)`,
+  DATABASE_PATH_INVALID: ({ problem }) =>
+    problem === "gone"
+      ? "nothing, if the database was removed on purpose; else restore it and run again"
+      : `pass the path of a database file (--db, "database" in the config, or DATABASE_URL); for a server, use its driver (--driver pg)`,
   PATH_NOT_UTF8: () => `rename the file to a UTF-8 name (or link to it from one), and pass that`,
   DATABASE_FOLDER_MISSING: ({ folder }) => `check the database path, or create ${folder} first`,
   DISK_FULL: () => `free disk space and run it again`,

@@ -115,7 +115,10 @@ export function summarizeStatus(targets: readonly FleetStatusResult[], latestVer
 
 /** The histogram: a bar per version, then the databases that refuse, are locked or failed, by code; then the exceptions. */
 export function formatFleetStatus(summary: FleetStatusSummary, palette: Palette): string {
-  const versions = Object.entries(summary.versions).sort(([a], [b]) => Number(b) - Number(a));
+  // A bar counts the databases `up` takes at each version; the refusing, locked and failed have lines of their own, so every database is counted once.
+  const runnable = new Map<number, number>();
+  for (const target of summary.targets) if (target.state === "current" || target.state === "pending") runnable.set(target.currentVersion!, (runnable.get(target.currentVersion!) ?? 0) + 1);
+  const versions = [...runnable].sort(([a], [b]) => b - a);
   const widest = Math.max(1, ...versions.map(([, n]) => n));
   const label = (text: string) => text.padEnd(12);
   const codes = (state: FleetStatusResult["state"]) => {
@@ -126,8 +129,7 @@ export function formatFleetStatus(summary: FleetStatusSummary, palette: Palette)
   for (const [version, n] of versions) {
     const bar = "█".repeat(Math.max(1, Math.round((n / widest) * 30))).padEnd(30);
     const at = Number(version) === summary.latestVersion;
-    // A version past the latest is a newer app's (DATABASE_AHEAD): nothing is pending there.
-    const note = at ? "" : Number(version) > summary.latestVersion ? "  ahead" : "  pending";
+    const note = at ? "" : "  pending";
     lines.push(`  ${label(`version ${version}`)} ${at ? palette.green(bar) : palette.yellow(bar)} ${count(n).padStart(7)}${note}`);
   }
   for (const state of ["refusing", "locked", "failed"] as const)

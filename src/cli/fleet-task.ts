@@ -1,4 +1,6 @@
 /** How `stepwise fleet` works on one database, in this thread or a worker's: open it through the chosen driver, run the command's task (status, up or verify), close it, report. */
+import { existsSync } from "node:fs";
+import { databasePathInvalidError, toPlainError } from "../core/error-factories.js";
 import { runTarget, upTarget, type TargetError, type TargetReport } from "../fleet/migrate-many.js";
 import type { TransactionMode } from "../core/options.js";
 import type { MigrationRegistry } from "../core/types.js";
@@ -78,6 +80,8 @@ async function verifyTarget(manager: CliManager<MigrationRegistry>): Promise<Omi
  */
 export async function runFleetTarget(connector: DriverConnector, migrations: MigrationRegistry, spec: FleetTargetSpec, job: FleetJob, authToken?: string): Promise<FleetTargetResult> {
   if ("unlisted" in spec) return describeLostTarget(spec, job, spec.unlisted, 0);
+  // Listed when the run began, deleted since: opening it to write would create an empty tenant and migrate it.
+  if ("file" in spec && !existsSync(spec.file)) return describeLostTarget(spec, job, toPlainError(databasePathInvalidError(spec.id, "gone", "missing")), 0);
   const task = TASKS[job.task];
   const open = () =>
     connector.open({

@@ -113,6 +113,7 @@ const PATH_PROBLEMS: Readonly<Record<E.DatabasePathProblem, (path: string, kind:
   "dangling-symlink": (path) => `${path} is a symbolic link to a file that does not exist (an unmounted volume, a moved database?), and stepwise creates no database through it`,
   "journal-not-a-file": (path, kind) => `${path}, the database's journal, is ${describeFileKind(kind ?? "symlink")}: SQLite refuses to use it, and stepwise neither follows nor removes it`,
   "parent-not-directory": (path) => `a part of ${path} above the file is not a folder`,
+  gone: (path) => `${path} was listed when the run began and is gone now, and stepwise creates no database in its place`,
 };
 
 // The registry and the history table
@@ -463,9 +464,11 @@ function databaseNeedsRecoveryError(sqliteCode: string, cause: unknown) {
 /** `DATABASE_PATH_INVALID`: the path cannot name a database file. */
 export function databasePathInvalidError(path: string, problem: E.DatabasePathProblem, kind: E.FileKind | null = problem === "directory" ? "directory" : null) {
   const remedy =
-    problem === "journal-not-a-file"
-      ? "Check what it is (where a link points), then remove it (a crashed writer's real journal must be moved back in its place, not linked)."
-      : text`Pass ${option("databasePath", "<file>")}${{ api: "", cli: ' (or set "database" in the config)' }} naming the database file itself, such as data/app.db.`;
+    problem === "gone"
+      ? "If it was removed on purpose, nothing is needed; if not, restore it and run again."
+      : problem === "journal-not-a-file"
+        ? "Check what it is (where a link points), then remove it (a crashed writer's real journal must be moved back in its place, not linked)."
+        : text`Pass ${option("databasePath", "<file>")}${{ api: "", cli: ' (or set "database" in the config)' }} naming the database file itself, such as data/app.db.`;
   return new StepwiseError("DATABASE_PATH_INVALID", text`${PATH_PROBLEMS[problem](path, kind)}. ${NOTHING_CHANGED} ${remedy}`, { path, problem, kind });
 }
 

@@ -225,9 +225,10 @@ export interface StepwiseErrorDetails {
   /** A crashed writer left a hot journal (or an unrecovered WAL: `sqliteCode`) that only a connection allowed to write can roll back, and this one may not write. Nothing was changed.
    * Fix: Run `stepwise up` (or anything else that writes) as a user who may write the file and its folder. */
   readonly DATABASE_NEEDS_RECOVERY: Readonly<{ sqliteCode: string }>;
-  /** The database path cannot name a database file: it is empty, a folder, a FIFO, socket or device, a link to nothing, or a `DATABASE_URL` of another kind (a server URL, a connection string).
-   * `problem` says which, and `kind` what is on disk.
-   * Fix: Pass the path of a database file (`--db`, `database` in the config, or a `DATABASE_URL` that is a path, `file:` or `sqlite:` path); for a server, use its driver (`--driver pg`). */
+  /** The database path cannot name a database file: it is empty, a folder, a FIFO, socket or device, a link to nothing, or a `DATABASE_URL` of another kind (a server URL, a connection string);
+   * or, in `fleet up`, the file a pattern listed is gone when its turn comes (`gone`), and no database is created in its place. `problem` says which, and `kind` what is on disk.
+   * Fix: Pass the path of a database file (`--db`, `database` in the config, or a `DATABASE_URL` that is a path, `file:` or `sqlite:` path); for a server, use its driver (`--driver pg`). A
+   * database `gone` from a fleet needs nothing: it is not a tenant any more. */
   readonly DATABASE_PATH_INVALID: Readonly<{ path: string; problem: DatabasePathProblem; kind: FileKind | null }>;
   /** A path's bytes are not UTF-8, so the string stepwise received would name another file (`bytes` shows them escaped). Refused before anything was opened.
    * Fix: Rename the file to a UTF-8 name (or link to it from one), and pass that. */
@@ -452,7 +453,7 @@ export type EscapedCommit = "yes" | "no" | "unknown";
 export type LockHolder = Readonly<{ pid: number; program: string | null; host: string | null; lock: "write" | "read" }>;
 /** Why `DATABASE_PATH_INVALID` refused a path. */
 export type DatabasePathProblem =
-  "empty" | "nul-byte" | "too-long" | "directory" | "not-a-file" | "parent-not-directory" | "unsupported-url" | "symlink-loop" | "dangling-symlink" | "journal-not-a-file";
+  "empty" | "nul-byte" | "too-long" | "directory" | "not-a-file" | "parent-not-directory" | "unsupported-url" | "symlink-loop" | "dangling-symlink" | "journal-not-a-file" | "gone";
 /** What a path names on disk, where stepwise expected a regular file (or nothing yet). */
 export type FileKind = "file" | "directory" | "symlink" | "fifo" | "socket" | "character-device" | "block-device" | "missing";
 /** Why `BATCH_KEY_INVALID` refused a `forEachBatch` walk. */
