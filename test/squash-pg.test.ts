@@ -363,6 +363,7 @@ CREATE DOMAIN dn AS text COLLATE "C" DEFAULT 'x' NOT NULL;
 CREATE DOMAIN pos AS int;
 CREATE TABLE pa (id serial PRIMARY KEY, t timestamp NOT NULL DEFAULT now(), n int, k int CONSTRAINT pa_keep NOT NULL NO INHERIT, d dn, p pos);
 ALTER TABLE pa RENAME COLUMN t TO t_necro;
+CREATE STATISTICS pa_n_k (ndistinct, dependencies) ON n, k FROM pa;
 INSERT INTO pa (n, k, p) VALUES (NULL, 1, -1);
 ALTER TABLE pa ADD CONSTRAINT pa_n_set NOT NULL n NOT VALID;
 ALTER DOMAIN pos ADD CONSTRAINT pos_positive CHECK (VALUE > 0) NOT VALID;
@@ -403,6 +404,7 @@ async function catalogValues(url: string): Promise<Json> {
       sequences.push({ relname, ...(await rows(`SELECT last_value::text, is_called FROM "${relname}"`))[0] });
     return {
       extensions: await rows("SELECT extname, extversion FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY 1"),
+      statistics: await rows("SELECT stxname, pg_get_statisticsobjdef(oid) AS def FROM pg_statistic_ext ORDER BY 1"),
       domains: await rows(
         "SELECT typname, typcollation::regcollation::text AS collation, typnotnull, typdefault FROM pg_type WHERE typtype = 'd' AND typnamespace = 'public'::regnamespace ORDER BY 1",
       ),
@@ -427,12 +429,13 @@ async function catalogValues(url: string): Promise<Json> {
 }
 
 test(
-  "squash carries what real histories built: an extension's version, a domain's collation and NOT VALID check, an unpopulated materialized view, NOT NULL constraint names (PostgreSQL 18), restarted sequences, renamed identity sequences, sub-partitions, partitioned indexes, BEGIN ATOMIC functions and constraint triggers",
+  "squash carries what real histories built: extended statistics, an extension's version, a domain's collation and NOT VALID check, an unpopulated materialized view, NOT NULL constraint names (PostgreSQL 18), restarted sequences, renamed identity sequences, sub-partitions, partitioned indexes, BEGIN ATOMIC functions and constraint triggers",
   { skip: gitUnavailableReason() ?? false },
   async (t) => {
     const { project, cli, original, fresh } = await committedHistory(t, CATALOG_HISTORY);
     const reference = await catalogValues(original.url);
     assert.deepEqual(reference.extensions, [{ extname: "pg_trgm", extversion: "1.4" }]);
+    assert.deepEqual(reference.statistics, [{ stxname: "pa_n_k", def: "CREATE STATISTICS public.pa_n_k (ndistinct, dependencies) ON n, k FROM pa" }]);
     assert.deepEqual(
       reference.domains.map((row: Json) => [row.typname, row.collation]),
       [

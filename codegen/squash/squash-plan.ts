@@ -188,7 +188,7 @@ const unavailable = (code: string, reason: string) =>
 
 /** A kind of statement (`index`, `table setting`) as a heading or a count names it: `indexes`, `table settings`; one of it when `count` is 1. */
 export function kindName(kind: string, count = 2): string {
-  return count === 1 ? kind : kind.endsWith("index") ? `${kind}es` : `${kind}s`;
+  return count === 1 || kind.endsWith("statistics") ? kind : kind.endsWith("index") ? `${kind}es` : `${kind}s`;
 }
 
 /** The pragma a `PRAGMA [schema.]name = value` or `PRAGMA [schema.]name(value)` statement sets, upper-case; `null` for another statement or a pragma that only reads. */

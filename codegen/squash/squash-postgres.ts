@@ -109,6 +109,9 @@ const QUERIES = {
   FROM pg_catalog.pg_class AS c ${IN_SCHEMA("c.relnamespace")} AND (c.relkind ${EQ} 'v' OR c.relkind ${EQ} 'm') AND ${NOT_FROM_EXTENSION("c.oid")} ORDER BY c.oid`,
   triggers: `SELECT t.tgname::${TEXT} AS name, pg_catalog.pg_get_triggerdef(t.oid) AS sql, tc.relname::${TEXT} AS "table"
   FROM pg_catalog.pg_trigger AS t JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} t.tgrelid ${IN_SCHEMA("tc.relnamespace")} AND NOT t.tgisinternal AND t.tgparentid ${EQ} 0 ORDER BY t.oid`,
+  // Extended statistics, which the server deparses whole.
+  statistics: `SELECT s.stxname::${TEXT} AS name, pg_catalog.pg_get_statisticsobjdef(s.oid) AS sql, tc.relname::${TEXT} AS "table"
+  FROM pg_catalog.pg_statistic_ext AS s JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} s.stxrelid ${IN_SCHEMA("s.stxnamespace")} ORDER BY s.oid`,
   values: `SELECT c.relname::${TEXT} AS name, s.seqstart::${TEXT} AS start FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_sequence AS s ON s.seqrelid ${EQ} c.oid
   ${IN_SCHEMA("c.relnamespace")} AND c.relkind ${EQ} 'S' ORDER BY c.oid`,
 } as const;
@@ -158,6 +161,7 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
   // A view may call a function that reads tables, and such a function may read a view: one order for both.
   const views = orderViews([...(yield* read<Named>(QUERIES.views)).map(statement("view")), ...bodyFunctions], "postgres");
   const triggers = own(yield* read<Named & { table: string }>(QUERIES.triggers)).map(statement("trigger"));
+  const statistics = own(yield* read<Named & { table: string }>(QUERIES.statistics)).map(statement("statistics", "STATISTICS|FROM"));
 
   const seeds = yield* readSeeds(schema, tables, columns);
   const values = yield* readSequenceValues(schema);
@@ -190,6 +194,7 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
       ...security,
       ...settings,
       ...triggers,
+      ...statistics,
       ...values.map((sql) => ({ kind: "sequence value", name: "", sql })),
     ],
     uncarried,
@@ -197,10 +202,12 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
 }
 
 /** A printed object as a statement of `kind`, its names left unqualified where the server qualified them by `schema`: the squash's are left to the search_path, as the migrations' were. */
-function statementsIn(schema: string): (kind: string) => (row: Named) => DdlStatement {
-  const prefix = `${quoteIdentifier(schema).replace(/^"([a-z_][a-z0-9_$]*)"$/, "$1")}.`;
-  const unqualify = (sql: string) => sql.replace(new RegExp(`(\\b(?:ON ONLY|ON|FUNCTION|PROCEDURE|TABLE|REFERENCES|EXECUTE FUNCTION)\\s+)${prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`, "g"), "$1");
-  return (kind) => (row) => ({ kind, name: row.name, sql: `${unqualify(row.sql).trim()};` });
+function statementsIn(schema: string): (kind: string, alsoAfter?: string) => (row: Named) => DdlStatement {
+  const prefix = `${quoteIdentifier(schema).replace(/^"([a-z_][a-z0-9_$]*)"$/, "$1")}.`.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  // `alsoAfter`: more words a name follows in one kind's text, where they cannot be read as one in a function's body (`FROM` in a statistics object's).
+  const unqualify = (sql: string, alsoAfter: string) => sql.replace(new RegExp(`(\\b(?:ON ONLY|ON|FUNCTION|PROCEDURE|TABLE|REFERENCES|EXECUTE FUNCTION${alsoAfter})\\s+)${prefix}`, "g"), "$1");
+  return (kind, alsoAfter = "") =>
+    (row) => ({ kind, name: row.name, sql: `${unqualify(row.sql, alsoAfter ? `|${alsoAfter}` : "").trim()};` });
 }
 
 /** Each table's rows as INSERTs, tables in creation order; a partitioned table's are its partitions'. */
