@@ -154,11 +154,7 @@ test("squash --to 5 on PostgreSQL: the proof, a fresh database, and databases at
   const wrote = await cli(["squash", "--to", "5", "--yes", "--json"]);
   assert.equal(wrote.code, 0, wrote.stdout + wrote.stderr);
   const squashPath = path.join(project.root, SQUASH_FILE);
-  const reviewed = readFileSync(squashPath, "utf8")
-    .split("\n")
-    .filter((line) => !line.startsWith("-- stepwise:review"))
-    .join("\n");
-  writeFileSync(squashPath, reviewed);
+  const reviewed = resolveReviews(squashPath);
   assert.equal((await cli(["gen"])).code, 0);
   const checked = await cli(["gen", "--check", "--json"]);
   assert.equal(checked.code, 0, checked.stdout);
@@ -270,6 +266,16 @@ ALTER TABLE ONLY parted_low ALTER COLUMN note SET STORAGE EXTENDED;
   "002_b.sql": "-- migrate:up\nCREATE TABLE two (id int);\n",
 };
 
+/** Deletes the `-- stepwise:review` lines of a squash file, as a user does once they have read them; the text left. */
+function resolveReviews(file: string): string {
+  const reviewed = readFileSync(file, "utf8")
+    .split("\n")
+    .filter((line) => !line.startsWith("-- stepwise:review"))
+    .join("\n");
+  writeFileSync(file, reviewed);
+  return reviewed;
+}
+
 /**
  * `history` as a committed project whose config points at `home`, with `original` migrated by it and `fresh` left empty for the squash; `cli` runs the bin in-process against a URL (`home` by
  * default). All three databases are dropped after `t`.
@@ -315,11 +321,7 @@ test(
     assert.equal(wrote.code, 0, wrote.stdout + wrote.stderr);
     assert.match(wrote.stdout, / 3 indexes, .* 1 materialized view index, /);
     const squashPath = path.join(project.root, "migrations/002_squash_1_to_2.sql");
-    const reviewed = readFileSync(squashPath, "utf8")
-      .split("\n")
-      .filter((line) => !line.startsWith("-- stepwise:review"))
-      .join("\n");
-    writeFileSync(squashPath, reviewed);
+    const reviewed = resolveReviews(squashPath);
     const headings = reviewed.split("\n").filter((line) => /^-- [a-z ]+$/.test(line));
     assert.deepEqual(headings, [...new Set(headings)]);
     assert.equal((await cli(["gen"])).code, 0);
@@ -479,11 +481,7 @@ test(
     const wrote = await cli(["squash", "--to", "2", "--yes", "--json"]);
     assert.equal(wrote.code, 0, wrote.stdout + wrote.stderr);
     const squashPath = path.join(project.root, "migrations/002_squash_1_to_2.sql");
-    const reviewed = readFileSync(squashPath, "utf8")
-      .split("\n")
-      .filter((line) => !line.startsWith("-- stepwise:review"))
-      .join("\n");
-    writeFileSync(squashPath, reviewed);
+    resolveReviews(squashPath);
     assert.equal((await cli(["gen"])).code, 0);
     const checked = await cli(["gen", "--check", "--json"]);
     assert.equal(checked.code, 0, checked.stdout);
