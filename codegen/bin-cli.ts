@@ -226,7 +226,7 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
       // stdout holds only the path, for `$EDITOR "$(stepwise create …)"`; the next step goes to stderr.
       context.io.stdout(`${result.file}\n`);
       context.io.stderr(
-        `Write the migration in ${result.file} in place of its "stepwise:todo" comments, then run "stepwise gen" (or keep "stepwise gen --watch" running). ` +
+        `Write the migration in ${result.file} in place of its "stepwise:todo" comments, then run "${genCommandOf(settings.projectRoot, settings)}" (or keep "npx stepwise gen --watch" running). ` +
           `Until then gen refuses it (TEMPLATE_UNEDITED) and the runtime commands refuse to run without it (REGISTRY_STALE).\n`,
       );
     });

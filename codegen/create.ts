@@ -90,6 +90,7 @@ async function claimVersion(migrationsDir: string, fileNameOf: (version: number,
     first ??= Math.max(0, ...held) + 1;
     let version = first;
     while (held.has(version)) version++;
+    if (!Number.isSafeInteger(version)) throw usageError(`No version is free below 2^53 after the newest migration in ${migrationsDir}; gen accepts no larger one. Nothing was created.`);
     const fileName = fileNameOf(version, versionWidthOf(entries.filter((entry) => parseMigrationFileName(entry).status === "migration")));
     absolutePath = path.join(migrationsDir, fileName);
     if (writeIfAbsent(absolutePath, text)) {

@@ -4,6 +4,7 @@ import path from "node:path";
 import type { SqlDialect } from "../src/core/types.js";
 import { resolveSettings } from "./config.js";
 import { projectPath, tryOr } from "./problems.js";
+import { quoteForShell } from "../src/cli/format.js";
 
 /** The registry a message asks gen to write: its dialect, folder and file (absolute, as `resolveSettings` gives them). */
 export interface GenTarget {
@@ -39,9 +40,4 @@ function selectingFlags(projectRoot: string, target: GenTarget): string[] {
   if (ofDialect?.migrationsDir !== target.migrationsDir) flags.push("--dir", quoteForShell(projectPath(projectRoot, target.migrationsDir)));
   if (ofDialect?.registryFile !== target.registryFile) flags.push("--out", quoteForShell(projectPath(projectRoot, target.registryFile)));
   return flags;
-}
-
-/** A path as a shell reads it back: as is when plain, else in single quotes. */
-function quoteForShell(value: string): string {
-  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
 }

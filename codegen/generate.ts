@@ -90,6 +90,14 @@ export async function generateRegistry(options: GenerateOptions): Promise<Genera
 function readPreviousRegistry(options: GenerateOptions, label: string): string | null | Problem {
   const refuse = (what: string) =>
     problemAt("REGISTRY_UNWRITABLE", label, `${label} ${what}, so gen will not overwrite it with the registry; point --out (or "registryFile" in the config) at a file such as generated/registry.ts`);
+  // The registry is TypeScript: in a .js file Node would fail at its first type annotation, while the bin (which loads it through tsx) runs it.
+  if (!/\.[mc]?ts$/.test(options.registryFile)) {
+    return problemAt(
+      "REGISTRY_UNWRITABLE",
+      label,
+      `${label} is no TypeScript file name, and the registry is TypeScript, which the app compiles; point --out (or "registryFile" in the config) at a .ts file such as generated/registry.ts`,
+    );
+  }
   if (path.resolve(path.dirname(options.registryFile)) === path.resolve(options.migrationsDir) && isMigrationLike(path.basename(options.registryFile))) {
     return refuse("is named like a migration in the migrations folder");
   }
@@ -124,6 +132,8 @@ export async function buildRegistrySource(options: Pick<GenerateOptions, "projec
   const { migrations, problems } = scanMigrations({ projectRoot: options.projectRoot, migrationsDir: options.migrationsDir, dialect });
   const d1 = `this project's registry is for D1 ("target": "d1"), which applies a migration atomically only as one batch of SQL with its history row; a TypeScript migration cannot be atomic there. Write it as a .sql migration, or, if it may be left half done, add transaction: false to its defineMigration`;
   for (const migration of options.target === "d1" ? migrations : []) if (migration.kind === "ts" && migration.transaction) problems.push(problemAt("TS_MIGRATION_ON_D1", migration.file, d1));
+  const unimportable = migrations.some((migration) => migration.kind === "ts") ? unimportablePath(options) : null;
+  if (unimportable !== null) problems.push(unimportable);
   if (problems.length > 0) return { ok: false, problems: sortProblems(problems), migrations };
   const migrationsDirLabel = projectPath(options.projectRoot, options.migrationsDir) || ".";
   const importExtension = resolveImportExtension(options.projectRoot);
@@ -141,6 +151,19 @@ export async function buildRegistrySource(options: Pick<GenerateOptions, "projec
     const message = `prettier could not format the registry with this project's config (${reason}); fix ${fix}, then run "stepwise gen" again`;
     return { ok: false, problems: [problemAt("FORMATTER_FAILED", projectPath(options.projectRoot, configFile ?? options.registryFile), message)], migrations };
   }
+}
+
+/**
+ * The registry imports each TypeScript migration by its path from the registry; Node resolves that as a URL, in which `#`, `%` and `?` start a fragment, an escape and a
+ * query: `v%31` would load `v1`. Refused rather than escaped, since TypeScript reads the same path as a file name.
+ */
+function unimportablePath(options: Pick<GenerateOptions, "projectRoot" | "migrationsDir" | "registryFile">): Problem | null {
+  const fromRegistry = path.relative(path.dirname(options.registryFile), options.migrationsDir);
+  const found = /[#%?]/.exec(fromRegistry);
+  if (found === null) return null;
+  const label = projectPath(options.projectRoot, options.migrationsDir) || ".";
+  const message = `the registry would import the migrations through "${fromRegistry.split(path.sep).join("/")}", whose "${found[0]}" Node reads as part of a URL, so they would fail to load or load other files; rename the folder without #, % or ?`;
+  return problemAt("MIGRATIONS_DIR_UNIMPORTABLE", label, message);
 }
 
 /** Names what changed, so `--check` says which migration was not registered rather than just "differs". */

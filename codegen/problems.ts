@@ -17,6 +17,9 @@ export type ProblemCode =
   | "MIGRATIONS_DIR_NOT_A_FOLDER"
   /** The migrations folder cannot be opened or listed. Fix: Make it readable by the user running stepwise (for example `chmod 755`). */
   | "MIGRATIONS_DIR_UNREADABLE"
+  /** The path from the registry to the migrations folder holds `#`, `%` or `?`: Node reads an import's path as a URL, where these start a fragment, an escape or a query, so the registry's imports
+   * would fail or load other files. Fix: Rename the folder (or the one between it and the registry) without those characters. */
+  | "MIGRATIONS_DIR_UNIMPORTABLE"
   /** An entry named like a migration (it starts with a digit, or ends in `.sql`) that is not `<version>_<name>.sql` or `.ts`: `002_b.SQL`, `003_c.mts`, `007-g.sql`, a trailing space.
    * Fix: Rename it as the message says, or move it out of the folder. */
   | "BAD_FILE_NAME"
@@ -52,7 +55,8 @@ export type ProblemCode =
   /** The default export is not a `defineMigration({ ... })` call, so codegen cannot read it without running it.
    * Fix: Export `defineMigration({ ... })`, imported from `stepwise-migrate` or a driver entry such as `stepwise-migrate/node-sqlite`. */
   | "TS_NOT_DEFINE_MIGRATION"
-  /** `defineMigration` is imported from somewhere other than a stepwise entry (a local file, another package, `stepwise-migrate/cli`, or another export renamed), so codegen cannot know what the call does.
+  /** `defineMigration` is imported from somewhere other than a stepwise entry (a local file, another package, `stepwise-migrate/cli`, or another export renamed), declared in the file itself, or
+   * not imported at all, so codegen cannot know what the call does.
    * Fix: Import `defineMigration` from `stepwise-migrate` or from your driver's entry. */
   | "TS_DEFINE_MIGRATION_SOURCE"
   /** `defineMigration` is not given one object literal written in place. Fix: Write `defineMigration({ up(db) { ... } })`. */
@@ -92,7 +96,8 @@ export type ProblemCode =
    * and `up`, report a registry they cannot import as `REGISTRY_LOAD_FAILED`.)
    * Fix: Remove it, or point `--out` (`registryFile`) at a file such as `generated/registry.ts`. */
   | "REGISTRY_UNREADABLE"
-  /** The registry cannot be written where configured: a file stands where a folder of its path should be. Fix: Choose another `--out` path (or `registryFile`), or move that file away. */
+  /** The registry cannot be written where configured: a file stands where a folder of its path should be, or the path does not end in `.ts`, `.mts` or `.cts` (the registry is TypeScript).
+   * Fix: Choose another `--out` path (or `registryFile`), a `.ts` file, or move that file away. */
   | "REGISTRY_UNWRITABLE"
   /** prettier could not format the registry with the project's prettier config. Fix: Fix the prettier config that applies to the registry, then run `stepwise gen` again. */
   | "FORMATTER_FAILED"

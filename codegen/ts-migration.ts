@@ -108,15 +108,21 @@ function findDefinition(sourceFile: ts.SourceFile, report: Report): ts.ObjectLit
     const message = `the default export must be "defineMigration({ ... })", imported from "${entrySpecifier(null)}" or a driver entry such as "${entrySpecifier("node-sqlite")}", so codegen can read it without running it`;
     return report("TS_NOT_DEFINE_MIGRATION", exported, message);
   }
-  if (reportForeignDefineMigration(sourceFile, report)) return null;
+  if (reportForeignDefineMigration(sourceFile, call, report)) return null;
   const [argument, ...extraArguments] = call.arguments;
   const definition = argument && unwrapExpression(argument);
   if (definition && ts.isObjectLiteralExpression(definition) && extraArguments.length === 0) return definition;
   return report("TS_NOT_OBJECT_LITERAL", argument ?? call, `defineMigration takes one object literal, written in place: defineMigration({ up(db) { ... } })`);
 }
 
-/** Reports an import that binds `defineMigration` to anything but a stepwise entry's `defineMigration`; a file that declares its own is read as before. */
-function reportForeignDefineMigration(sourceFile: ts.SourceFile, report: Report): boolean {
+/**
+ * Reports a `defineMigration` that is not a stepwise entry's: imported from elsewhere or under another name, declared in the file, or not imported at all. What gen records
+ * (reversible, async, transaction) is read from the literal, so it holds only when the call is the entry's, which returns the literal as it is.
+ */
+function reportForeignDefineMigration(sourceFile: ts.SourceFile, call: ts.CallExpression, report: Report): boolean {
+  const [root, ...drivers] = DEFINE_MIGRATION_SOURCES;
+  const fix = `write import { defineMigration } from "${root}" (or from your driver's entry: "${drivers.join('", "')}")`;
+  let imported = false;
   for (const declaration of sourceFile.statements) {
     if (!ts.isImportDeclaration(declaration) || !ts.isStringLiteral(declaration.moduleSpecifier)) continue;
     const source = declaration.moduleSpecifier.text;
@@ -127,15 +133,22 @@ function reportForeignDefineMigration(sourceFile: ts.SourceFile, report: Report)
       ...named.filter((specifier) => specifier.name.text === "defineMigration").map((specifier) => ({ node: specifier as ts.Node, importedName: (specifier.propertyName ?? specifier.name).text })),
     ];
     for (const { node, importedName } of bindings) {
-      if (isDefineMigrationSource(source) && importedName === "defineMigration") continue;
+      if (isDefineMigrationSource(source) && importedName === "defineMigration" && !clause?.isTypeOnly) {
+        imported = true;
+        continue;
+      }
       const what = importedName === "defineMigration" ? `defineMigration is imported from "${source}"` : `"${importedName}" of "${source}" is imported as defineMigration`;
-      const [root, ...drivers] = DEFINE_MIGRATION_SOURCES;
-      const message = `${what}, so codegen cannot know what the call does; write import { defineMigration } from "${root}" (or from your driver's entry: "${drivers.join('", "')}")`;
-      report("TS_DEFINE_MIGRATION_SOURCE", isDefineMigrationSource(source) ? node : declaration.moduleSpecifier, message);
+      report("TS_DEFINE_MIGRATION_SOURCE", isDefineMigrationSource(source) ? node : declaration.moduleSpecifier, `${what}, so codegen cannot know what the call does; ${fix}`);
       return true;
     }
   }
-  return false;
+  if (imported) return false;
+  report(
+    "TS_DEFINE_MIGRATION_SOURCE",
+    call.expression,
+    `defineMigration is not imported from stepwise (this file declares its own, or imports none), so codegen cannot know what the call does; ${fix}`,
+  );
+  return true;
 }
 
 /** The definition's properties by name; one codegen cannot read, does not know or sees twice is reported instead. */

@@ -152,6 +152,23 @@ test("up --json on a failed migration prints the error with its fields and the l
   assert.deepEqual(db.prepare("SELECT count(*) AS n FROM t").get(), { n: 0 }, "the failed migration's row was kept");
 });
 
+test("the real bin: what a migration prints with console goes to stderr, so --json's stdout is one JSON value, in up and on a fleet's worker threads", async (t) => {
+  const logging =
+    'import { defineMigration } from "stepwise-migrate";\nexport default defineMigration({ up(db) { console.log("backfilling rows..."); console.info("info"); db.exec("CREATE TABLE a (id INTEGER)"); } });\n';
+  const { root } = await project(t, { "001_a.ts": logging });
+  mkdirSync(path.join(root, "tenants"));
+  writeFileSync(path.join(root, "tenants", "one.db"), "");
+  for (const args of [
+    ["up", "--json"],
+    ["fleet", "up", "--db", "tenants/*.db", "--json"],
+  ]) {
+    const result = await runCli(args, { cwd: root, child: true });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(typeof JSON.parse(result.stdout), "object", result.stdout);
+    assert.match(result.stderr, /backfilling rows\.\.\.\ninfo\n/, args.join(" "));
+  }
+});
+
 test("a failed migration names its file:line, not the executor's, with no stack; --verbose prints the stack and the causes", async (t) => {
   const { cli } = await project(t, { "001_t.sql": CREATE_T, "002_gives_up.ts": THROWS_AT_LINE_6 });
   const [plain, verbose] = await Promise.all([cli(["up"]), cli(["up", "--verbose"])]);

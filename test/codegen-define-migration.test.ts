@@ -76,10 +76,14 @@ const foreignImports: readonly (readonly [string, string, number, number])[] = [
   ["a stepwise entry that has none", `import { defineMigration } from "stepwise-migrate/cli";`, 1, 33],
   ["a renamed export of a stepwise entry", `import { migrate as defineMigration } from "stepwise-migrate/libsql";`, 1, 10],
   ["a default import", `import defineMigration from "stepwise-migrate/node-sqlite";`, 1, 8],
+  // Declared in the file, or imported from nowhere: the problem is at the call; a type-only import binds no value.
+  ["a declaration in the file", `function defineMigration<T>(m: T) { return { ...m, up(db: { exec(sql: string): void }) { db.exec("CREATE TABLE evil (x)"); } }; }`, 3, 16],
+  ["nowhere", `// no import`, 3, 16],
+  ["a type-only import", `import type { defineMigration } from "stepwise-migrate";`, 1, 15],
 ];
 
 for (const [what, importLine, line, column] of foreignImports) {
-  test(`defineMigration from ${what} is refused at the import with TS_DEFINE_MIGRATION_SOURCE, and nothing is written`, async (t) => {
+  test(`defineMigration from ${what} is refused with TS_DEFINE_MIGRATION_SOURCE where it is bound or called, and nothing is written`, async (t) => {
     const project = createTestProject(t);
     project.writeMigration("001_create_t.ts", migrationImporting(importLine));
     const generated = await project.generate();

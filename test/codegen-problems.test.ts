@@ -325,6 +325,7 @@ const coverage: Record<ProblemCode, "fixture" | string> = {
   VERSION_TAKEN_ON_BASE: "test/rebase.test.ts",
   MIGRATIONS_DIR_NOT_A_FOLDER: "test/hostile-codegen.test.ts",
   MIGRATIONS_DIR_UNREADABLE: "test/hostile-codegen.test.ts",
+  MIGRATIONS_DIR_UNIMPORTABLE: "test/hostile-codegen.test.ts",
   MIGRATION_NOT_A_FILE: "test/hostile-codegen.test.ts",
   MIGRATION_SYMLINK: "test/hostile-codegen.test.ts",
   MIGRATION_UNREADABLE: "test/hostile-codegen.test.ts",

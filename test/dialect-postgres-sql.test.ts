@@ -146,6 +146,23 @@ test("an unclosed block comment is refused on postgres, where it is a syntax err
   assert.equal(parseSqlMigrationSource(unclosed("/* never closed")).ok, true);
 });
 
+test("SQL after a carriage return on a marker's line, which PostgreSQL reads and the sections would drop, is refused there on both dialects", () => {
+  const sources = [
+    "-- migrate:up\rDROP TABLE users CASCADE;\nCREATE TABLE b (x integer);\n-- migrate:down\nDROP TABLE b;\n",
+    "-- migrate:up\rDROP TABLE important;\n-- migrate:empty nothing\n",
+    "-- migrate:up\nCREATE TABLE b (x integer);\n-- migrate:down\rDROP TABLE a;\nDROP TABLE b;\n",
+  ];
+  for (const source of sources) {
+    const postgres = parseSqlMigrationSource(source, { dialect: "postgres" });
+    const markerLine = source.split("\n").findIndex((line) => line.includes("\r")) + 1;
+    assert.deepEqual(postgres.ok ? [] : postgres.problems.map((p) => [p.code, p.line]), [["SQL_OUTSIDE_SECTION", markerLine]], JSON.stringify(source));
+    // On SQLite the comment runs on to the line feed, so the text is a flag of the marker, and refused as one.
+    assert.equal(parseSqlMigrationSource(source).ok, false, JSON.stringify(source));
+  }
+  // A comment after the carriage return is no SQL.
+  assert.equal(parseSqlMigrationSource("-- migrate:up\r-- a note\nCREATE TABLE b (x integer);\n", { dialect: "postgres" }).ok, true);
+});
+
 /** Fragments PostgreSQL's lexer treats specially, for hostile input built from them. */
 const HOSTILE_FRAGMENTS = [
   "$",

@@ -87,7 +87,7 @@ await describeEachDriver("stepwise fleet", (h) => {
     assert.equal(ups["tenants/foreign.db"]!.error!.code, "UNMANAGED_DATABASE");
     // Each database's refusal carries the next step a thrown one gets, in status as in up.
     const foreignFix = (status.targets.find((target) => target.id === "tenants/foreign.db")!.error as { fix?: unknown }).fix;
-    assert.match(String(foreignFix), /stepwise baseline/);
+    assert.match(String(foreignFix), /stepwise baseline --db tenants\/foreign\.db /);
     assert.equal((ups["tenants/foreign.db"]!.error as { fix?: unknown }).fix, foreignFix);
     assert.equal(ups["tenants/damaged.db"]!.error!.code, "DATABASE_UNUSABLE");
     if (locking) assert.equal(ups["tenants/locked.db"]!.error!.code, "DATABASE_LOCKED");
@@ -182,6 +182,24 @@ test("a failing canary starts no other database, and the next run goes on where 
   assert.match(text.stdout, /Stopped: a database of the canary batch failed, so no other was started; 3 databases not started/);
   const rest = jsonOutput<Json>(await fleet("--json"), 1);
   assert.deepEqual([rest.stopped, rest.migrated, rest.current, rest.failed], [null, 3, 1, 1]);
+});
+
+test("a database's fix in a fleet report names the fleet's command to run again, and a one-database command with that database", async (t) => {
+  const cwd = makeTempDir(t);
+  mkdirSync(path.join(cwd, "tenants"));
+  for (const name of ["a", "b c"]) writeFileSync(path.join(cwd, "tenants", `${name}.db`), "");
+  const failing = [namedSqlEntry(1, "create_items", "CREATE TABLE items (id INTEGER);"), namedSqlEntry(2, "again", "CREATE TABLE items (id INTEGER);")];
+  const fixesOf = async (migrations: typeof registry) => {
+    const report = jsonOutput<Json>(await runInProcess({ migrations, cwd }, ["fleet", "up", "--db", "tenants/*.db", "--json"]), 1);
+    return report.targets.map((target) => (target.error as { fix?: unknown }).fix);
+  };
+  const [rolledBack] = await fixesOf(failing);
+  assert.match(String(rolledBack), /"stepwise gen" and "stepwise fleet up" again/);
+  // A migration outside a transaction that failed part way: resolved one database at a time.
+  const partial = [failing[0]!, namedSqlEntry(2, "again", "CREATE TABLE items (id INTEGER);", null, { transaction: false })];
+  const [a, bc] = await fixesOf(partial);
+  assert.match(String(a), /"stepwise repair --db tenants\/a\.db --applied 2 --yes"/);
+  assert.match(String(bc), /"stepwise repair --db 'tenants\/b c\.db' --forget 2 --yes"/);
 });
 
 test("fleet's usage errors exit 2 and change nothing", async (t) => {

@@ -155,6 +155,23 @@ test("stepwise fleet on PostgreSQL schemas whose names need quoting: capitals ke
   });
 });
 
+test("stepwise fleet up: a schema the pattern listed, dropped before its turn, is reported gone (DATABASE_PATH_INVALID) and not created anew", async (t) => {
+  const db = await database(t);
+  await withClient(db.url, (client) => client.query("CREATE SCHEMA tenant_a; CREATE SCHEMA tenant_b"));
+  // Tenant a's migration drops tenant b, whose turn comes after it (one at a time, in name order).
+  const registry = [namedSqlEntry(1, "drop_b", "DROP SCHEMA IF EXISTS tenant_b CASCADE; CREATE TABLE items (id int);", null, { dialect: "postgres" })];
+  const run = await runInProcess({ migrations: registry }, ["fleet", "up", "--driver", "pg", "--url", db.url, "--schema", "tenant_*", "--concurrency", "1", "--json"]);
+  const targets = jsonOutput<Json>(run, 1).targets as Array<{ id: string; ok: boolean; error: { code: string; problem?: string } | null }>;
+  assert.deepEqual(
+    targets.map((target) => [target.id, target.ok, target.error?.code ?? null, target.error?.problem ?? null]),
+    [
+      ["tenant_a", true, null, null],
+      ["tenant_b", false, "DATABASE_PATH_INVALID", "gone"],
+    ],
+  );
+  await withClient(db.url, async (client) => assert.equal((await client.query("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = 'tenant_b'")).rowCount, 0));
+});
+
 test("stepwise fleet on PostgreSQL databases listed by URL: each migrated, one that is not there reported, no password printed", async (t) => {
   const [first, second] = [await database(t), await database(t)];
   const withPassword = (url: string) => url.replace("postgres@", "postgres:pw-s3cret@");

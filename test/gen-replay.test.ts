@@ -6,7 +6,7 @@
  * migration, a registry that cannot be imported. The real bin in temp projects.
  */
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { parseProblemLines } from "./support/problem-lines.js";
@@ -191,6 +191,29 @@ test("a registry that cannot be imported (a migration throws when loaded) is REP
   assert.equal(problem?.code, "REPLAY_REGISTRY_UNLOADABLE", check.stderr);
   assert.equal(problem?.file, "migrations/001_a.ts");
   assert.equal(problem?.line, 4);
+});
+
+test("CommonJS a migration imports, in a package of type module, is REPLAY_REGISTRY_UNLOADABLE at that file, and both it and the runtime's REGISTRY_LOAD_FAILED give the folder's package.json fix, which works", async (t) => {
+  const project = createTestProject(t);
+  mkdirSync(path.join(project.root, "legacy"));
+  writeFileSync(path.join(project.root, "legacy", "helper.js"), "exports.table = 'users';\n");
+  project.writeMigration(
+    "001_a.ts",
+    'import { defineMigration } from "stepwise-migrate";\nimport * as helper from "../legacy/helper.js";\nexport default defineMigration({ up(db) { db.exec(`CREATE TABLE t${String(Object.keys(helper).length)} (id INTEGER)`); } });\n',
+  );
+  const check = await genThenCheck(project);
+  assert.deepEqual(parseProblemLines(check.stderr), [{ file: "legacy/helper.js", line: 1, column: 1, code: "REPLAY_REGISTRY_UNLOADABLE" }]);
+  const fix = '{"type": "commonjs"} in legacy';
+  assert.ok(check.stderr.includes(fix), check.stderr);
+  const status = await runCli(["status", "--json", "--db", "app.db"], { cwd: project.root });
+  const error = (JSON.parse(status.stdout) as { error: { code: string; location: string; message: string } }).error;
+  assert.deepEqual([error.code, error.location], ["REGISTRY_LOAD_FAILED", "legacy/helper.js:1:1"]);
+  assert.ok(error.message.includes(fix), error.message);
+  writeFileSync(path.join(project.root, "legacy", "package.json"), '{"type": "commonjs"}\n');
+  // A process of its own: this one's module loader keeps the file's failed load.
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  const fixed = await runCli(["gen", "--check"], { cwd: project.root, child: true });
+  assert.equal(fixed.code, 0, fixed.stderr);
 });
 
 test("a postgres registry without a server is not replayed: a note, exit 0", async (t) => {

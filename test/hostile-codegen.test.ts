@@ -216,6 +216,28 @@ test("gen --dir naming a file reports MIGRATIONS_DIR_NOT_A_FOLDER, not a missing
   }
 });
 
+test("a migrations folder whose path from the registry holds #, % or ? (which an import reads as URL syntax) is refused before any registry is written", async (t) => {
+  for (const folder of ["db/v%31", "db/m#x", "db/what?"]) {
+    const project = createTestProject(t);
+    const dir = path.join(project.root, folder);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, "001_a.ts"), 'import { defineMigration } from "stepwise-migrate";\nexport default defineMigration({ up(db) { db.exec("CREATE TABLE good (x)"); } });\n');
+    const result = await runCli(["gen", "--dir", folder], { cwd: project.root });
+    assert.equal(result.code, 1, result.stdout);
+    assert.deepEqual(
+      parseProblemLines(result.stderr).map((problem) => [problem.file, problem.code]),
+      [[folder, "MIGRATIONS_DIR_UNIMPORTABLE"]],
+      folder,
+    );
+    assert.equal(existsSync(path.join(project.root, "generated", "registry.ts")), false, folder);
+  }
+  // SQL migrations are inlined, not imported: such a folder holding only them is fine.
+  const sqlOnly = createTestProject(t);
+  mkdirSync(path.join(sqlOnly.root, "db/v%31"), { recursive: true });
+  writeFileSync(path.join(sqlOnly.root, "db/v%31/001_a.sql"), VALID_SQL);
+  assert.equal((await runCli(["gen", "--dir", "db/v%31"], { cwd: sqlOnly.root })).code, 0);
+});
+
 test("gen --out under a regular file reports REGISTRY_UNWRITABLE naming that file, not a stack trace", async (t) => {
   const project = createTestProject(t);
   project.writeMigration("001_init.sql", VALID_SQL);
@@ -236,6 +258,22 @@ test("gen --out under a regular file reports REGISTRY_UNWRITABLE naming that fil
     assert.ok(result.stderr.includes("blocker is a file"), result.stderr);
   }
   assert.equal(readFileSync(path.join(project.root, "blocker"), "utf8"), "x");
+});
+
+test("gen --out naming a file that is not TypeScript (.js, no extension) reports REGISTRY_UNWRITABLE and writes nothing: the registry is TypeScript", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_init.sql", VALID_SQL);
+  for (const out of ["generated/registry.js", "generated/registry.mjs", "generated/registry"]) {
+    const result = await runCli(["gen", "--out", out], { cwd: project.root });
+    assert.equal(result.code, 1, out);
+    assert.deepEqual(
+      parseProblemLines(result.stderr).map((p) => [p.code, p.file]),
+      [["REGISTRY_UNWRITABLE", out]],
+      result.stderr,
+    );
+    assert.equal(existsSync(path.join(project.root, out)), false, out);
+  }
+  assert.equal((await runCli(["gen", "--out", "generated/registry.mts"], { cwd: project.root })).code, 0);
 });
 
 test("a registry path that is a folder or a named pipe is REGISTRY_UNREADABLE, and gen does not block reading the pipe", async (t) => {

@@ -181,7 +181,7 @@ test("the id checks ride on the SAVEPOINT and the RELEASE: in a guarded body's t
             ? "body"
             : /^INSERT INTO "public"\."schema_migrations"/.test(sql)
               ? "history row"
-              : /stepwise\.history_reading/.test(sql)
+              : /pg_stat_get_xact_tuples_inserted/.test(sql)
                 ? "history guard"
                 : sql,
   );
@@ -191,7 +191,7 @@ test("the id checks ride on the SAVEPOINT and the RELEASE: in a guarded body's t
   });
   // The history guard reads the table before the body and checks it after (which also finds a transaction the body left aborted).
   const perMigration = ["BEGIN", "savepoint and read id", "history guard", "body", "history guard", "release and read id", "history row", "COMMIT"];
-  assert.deepEqual(guarded, [perMigration, perMigration], sent.join("\n---\n"));
+  assert.deepEqual(guarded, [perMigration, perMigration], JSON.stringify(kinds.map((kind) => kind.slice(0, 60))));
   assert.deepEqual(await notes(client), ["two", "three"]);
 });
 

@@ -207,6 +207,58 @@ for (const standardConformingStrings of ["on", "off"]) {
   });
 }
 
+test("a migration's statement the server refuses (a privilege, a read-only transaction, a lock, a deadlock, a resource) is that migration's MIGRATION_FAILED, not the database's", async (t) => {
+  const client = await connectFresh(t);
+  const raising = (code: string) => `DO $$ BEGIN RAISE EXCEPTION 'refused by the server' USING ERRCODE = '${code}'; END $$;`;
+  const cases: Array<[string, string]> = [
+    ["42501", raising("42501")],
+    ["25006", "SET TRANSACTION READ ONLY;\nINSERT INTO t1 VALUES (1);"],
+    ["55P03", raising("55P03")],
+    ["40P01", raising("40P01")],
+    ["53300", raising("53300")],
+  ];
+  await new MigrationManager(client, [THREE[0]!]).up();
+  for (const [code, sql] of cases) {
+    const entry = pgEntry(2, `CREATE TABLE t2 (id bigint);\n${sql}`);
+    const error = await rejection(() => new MigrationManager(client, [THREE[0]!, entry]).up());
+    assert.deepEqual([error.code, error.version, error.file, error.rolledBack, error.nativeCode], ["MIGRATION_FAILED", 2, entry.file, true, code], code);
+    assert.match(String(error.message), /refused by the server|read-only transaction/, code);
+    assert.deepEqual(await tableNames(client), ["schema_migrations", "t1"], code);
+  }
+});
+
+test("a migration's session SET outlives its transaction, so it is put back after it: the next migration, and the app's connection after the run, see the session as the app set it", async (t) => {
+  const client = await connectFresh(t);
+  await client.query("CREATE SCHEMA app; CREATE ROLE stepwise_low NOLOGIN");
+  t.after(() => client.query("DROP OWNED BY stepwise_low; DROP ROLE stepwise_low").catch(() => undefined));
+  // The app's own session: its search_path and work_mem.
+  await client.query("SET search_path TO app, public; SET work_mem = '5MB'");
+  const session = async () =>
+    (await client.query("SELECT current_setting('search_path') AS path, current_setting('work_mem') AS memory, current_setting('statement_timeout') AS timeout, current_setting('role') AS role"))
+      .rows[0];
+  const before = await session();
+  const registry = [
+    // What pg_dump writes at the top of a file, a role change and a reset of the app's own settings.
+    pgEntry(
+      1,
+      "SET statement_timeout = '5min';\nSET default_transaction_read_only = on;\nSELECT pg_catalog.set_config('search_path', '', false);\nCREATE TABLE public.a (id integer);\nRESET work_mem;",
+    ),
+    pgEntry(2, "CREATE TABLE b (id integer);"),
+    pgEntry(3, "SET search_path = pg_temp;\nSET ROLE stepwise_low;", null, { transaction: false }),
+    pgEntry(4, "CREATE TABLE c (id integer);"),
+  ];
+  assert.deepEqual(
+    (await new MigrationManager(client, registry).up()).steps.map((step) => step.version),
+    [1, 2, 3, 4],
+  );
+  const { rows } = await client.query<{ table: string }>("SELECT schemaname || '.' || tablename AS table FROM pg_catalog.pg_tables WHERE tablename IN ('a', 'b', 'c') ORDER BY 1");
+  assert.deepEqual(
+    rows.map((row) => row.table),
+    ["app.b", "app.c", "public.a"],
+  );
+  assert.deepEqual(await session(), before);
+});
+
 test("the history row records the SQL's duration, and history() reports it", async (t) => {
   const client = await connectFresh(t);
   const manager = new MigrationManager(client, [pgEntry(1, "SELECT pg_sleep(0.15);\nCREATE TABLE slept (id bigint);")]);
@@ -263,6 +315,26 @@ test("a revert whose SQL renames, drops or adds a history column is refused with
       change,
     );
   }
+});
+
+test("the history guard's reading lives outside the session: RESET ALL or a setting of any name in a migration neither trips it nor forges it; a dropped schema is named a drop", async (t) => {
+  const client = await connectFresh(t);
+  const resetting = pgEntry(2, "CREATE TABLE t2 (id bigint);\nRESET ALL;\nSELECT pg_catalog.set_config('stepwise.history_reading', 'forged', true);");
+  assert.deepEqual(
+    (await new MigrationManager(client, [THREE[0]!, resetting]).up()).steps.map((step) => step.version),
+    [1, 2],
+  );
+  // A write the session's own setting could have hidden before: the reading it is checked against is not the session's.
+  const forging = pgEntry(3, "SELECT pg_catalog.set_config('stepwise.history_reading', 'x', true);\nDELETE FROM schema_migrations WHERE version = 1;");
+  const forged = await rejection(() => new MigrationManager(client, [THREE[0]!, resetting, forging]).up());
+  assert.deepEqual([forged.code, forged.version, forged.rolledBack], ["HISTORY_CHANGED_BY_MIGRATION", 3, true]);
+  const dropping = pgEntry(3, "DROP SCHEMA public CASCADE;\nCREATE SCHEMA public;");
+  const dropped = await rejection(() => new MigrationManager(client, [THREE[0]!, resetting, dropping]).up());
+  assert.deepEqual([dropped.code, dropped.change, dropped.rolledBack], ["HISTORY_CHANGED_BY_MIGRATION", "the table dropped or renamed", true]);
+  assert.deepEqual(
+    (await historyRows(client)).map((row) => Number(row.version)),
+    [1, 2],
+  );
 });
 
 test("a revert whose SQL deletes its own history row is refused with HISTORY_CHANGED_BY_MIGRATION and rolled back", async (t) => {

@@ -6,6 +6,7 @@ import type { StepwiseSettings } from "../config.js";
 import { globToRegExp } from "./glob-pattern.js";
 import type { ImportFlags } from "./import-help.js";
 import { checkImportTarget, IMPORT_TOOLS, planImport, writeImport, type EmptyDownChoice } from "./import-plan.js";
+import { genCommandOf } from "../gen-command.js";
 
 /** Runs `stepwise import <tool> <dir>` for the bin. */
 export function runImport(tool: string, dir: string, flags: ImportFlags, settings: StepwiseSettings, context: CliContext): void {
@@ -52,6 +53,8 @@ export function runImport(tool: string, dir: string, flags: ImportFlags, setting
     `${verb} ${plan.migrations.length} migration${plan.migrations.length === 1 ? "" : "s"} from ${plan.source} (${tool}, ordered ${plan.order}):\n${lines.join("\n")}${plan.helpers.map((helper) => `\n  ${plan.migrationsDir}/${helper.file}`).join("")}\n  ${plan.mapFile}\n`,
   );
   context.io.stderr(
-    flags.yes ? `Next: run "stepwise gen", check the migrations, and commit them with ${plan.mapFile}.\n` : `Nothing was written (a dry run); run it again with --yes to write these files.\n`,
+    flags.yes
+      ? `Next: run "${genCommandOf(settings.projectRoot, settings)}", check the migrations, and commit them with ${plan.mapFile}.\n`
+      : `Nothing was written (a dry run); run it again with --yes to write these files.\n`,
   );
 }

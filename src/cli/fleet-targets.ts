@@ -18,12 +18,14 @@ import { expandFileGlob, globPartToRegExp, isGlob } from "./file-glob.js";
 import { LIBSQL_AUTH_TOKEN_ENV, parseServerUrl, type ServerUrl } from "./database-path.js";
 
 /**
- * One database of the fleet: a SQLite file, or a URL (with a PostgreSQL schema). `id` names it in
- * reports and picks its shard. A server of several whose schemas could not be listed is one target
+ * One database of the fleet: a SQLite file, or a URL (with a PostgreSQL schema, `listed` when a
+ * pattern found it on the server). `id` names it in reports and picks its shard. A server of several whose schemas could not be listed is one target
  * that fails with `unlisted`, so the other servers go on.
  */
 export type FleetTargetSpec =
-  { readonly id: string; readonly file: string } | { readonly id: string; readonly url: string; readonly schema?: string } | { readonly id: string; readonly unlisted: TargetError };
+  | { readonly id: string; readonly file: string }
+  | { readonly id: string; readonly url: string; readonly schema?: string; readonly listed?: boolean }
+  | { readonly id: string; readonly unlisted: TargetError };
 
 /** `--shard i/n`: this run takes the `index`-th of `count` parts. */
 export interface Shard {
@@ -140,7 +142,7 @@ async function listServerTargets(scope: CommandScope, urlFile: string | undefine
     for (const name of names) {
       const url = withSearchPath(server.url, name);
       session.output.hide(url);
-      targets.push({ id: servers.length === 1 ? name : `${server.label}#${name}`, url, schema: name });
+      targets.push({ id: servers.length === 1 ? name : `${server.label}#${name}`, url, schema: name, listed: isGlob(schema) });
     }
   }
   if (targets.length === 0) throw usage(`No schema matches ${JSON.stringify(schema)} on ${servers.map((server) => server.label).join(", ")}.`);

@@ -10,6 +10,8 @@ import type { CliDriverName } from "./driver-names.js";
 import type { FleetTargetSpec } from "./fleet-targets.js";
 import type { CliManager, CommandMode, DriverConnector, OpenedDatabase } from "./open-database.js";
 import { inCliReport } from "./report-error.js";
+import { query } from "../core/step.js";
+import { quoteForShell } from "./format.js";
 
 /** What a fleet command does to each database. */
 export type FleetTask = "status" | "up" | "verify";
@@ -94,6 +96,8 @@ export async function runFleetTarget(connector: DriverConnector, migrations: Mig
     });
   const run = async (opened: OpenedDatabase<MigrationRegistry>) => {
     try {
+      // As for a file: a schema the pattern found and that was dropped since is no tenant to create anew.
+      if ("listed" in spec && spec.listed && !(await schemaExists(opened.manager, spec.schema!))) throw databasePathInvalidError(spec.id, "gone", null);
       return await task.run(opened.manager, job);
     } catch (error) {
       throw opened.translateError(error);
@@ -102,10 +106,34 @@ export async function runFleetTarget(connector: DriverConnector, migrations: Mig
   const result = (await runTarget(spec.id, open, run, (opened) => opened.close(), task.blank as never)) as FleetTargetResult;
   // A status that could not be read at all is `locked` when another process held the database.
   const locked = "state" in result && result.state === "failed" && result.error !== null && LOCKED_CODES.has(result.error.code);
-  return { ...result, ...(locked && { state: "locked" }), error: result.error && inCliReport(result.error) } as FleetTargetResult;
+  return { ...result, ...(locked && { state: "locked" }), error: result.error && inFleetReport(result.error, spec) } as FleetTargetResult;
+}
+
+/** The commands a fleet runs on every database itself; the others a `fix` names (`repair`, `down`, `baseline`...) work on one database. */
+const FLEET_COMMANDS: ReadonlySet<string> = new Set(["up", "status", "verify"]);
+/** The commands that work on a project, not on a database. */
+const PROJECT_COMMANDS: ReadonlySet<string> = new Set(["gen", "create", "import", "rebase", "squash"]);
+
+/**
+ * `error` as the CLI reports it, its `fix` naming the commands as a fleet's operator runs them: `stepwise fleet up` again, or a
+ * one-database command with the database it is for (the fleet's own settings name many).
+ */
+function inFleetReport(error: TargetError, spec: FleetTargetSpec): TargetError & { readonly fix: unknown } {
+  const report = inCliReport(error);
+  if (typeof report.fix !== "string") return report;
+  const target = "file" in spec ? ` --db ${quoteForShell(spec.id)}` : "schema" in spec && spec.schema !== undefined ? ` --schema ${quoteForShell(spec.schema)}` : "";
+  const fix = report.fix.replace(/"stepwise ([a-z]+)/g, (command, name: string) =>
+    FLEET_COMMANDS.has(name) ? `"stepwise fleet ${name}` : PROJECT_COMMANDS.has(name) ? command : `${command}${target}`,
+  );
+  return Object.assign(report, { fix });
+}
+
+async function schemaExists(manager: CliManager<MigrationRegistry>, schema: string): Promise<boolean> {
+  const rows = await manager.run(query("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = ?", [schema]));
+  return rows.length > 0;
 }
 
 /** The report of a target that could not be run (its worker thread died, its server could not be listed): failed with `error`. */
 export function describeLostTarget(spec: FleetTargetSpec, job: FleetJob, error: TargetError, durationMs: number): FleetTargetResult {
-  return { id: spec.id, ...TASKS[job.task].blank, ok: false, durationMs, error: inCliReport(error) } as FleetTargetResult;
+  return { id: spec.id, ...TASKS[job.task].blank, ok: false, durationMs, error: inFleetReport(error, spec) } as FleetTargetResult;
 }

@@ -247,6 +247,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       walk.next++;
       if (!walk.all) {
         yield* this.commitWalk(walk);
+        // A session's SET outlives the transaction (PostgreSQL), as a PRAGMA does: the next migration runs with the connection as the app set it.
+        if (walk.settingsBefore !== null && mayChangeSettings(entry, direction)) yield* this.restoreSettings(walk.settingsBefore);
         // Done: another process's later commits change nothing this plan asked for.
         return walk.next === walk.queue.length;
       }
@@ -281,13 +283,9 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     }
   }
 
-  /** Whether a migration left to run could change a connection setting while none is snapshotted: code, or SQL naming a PRAGMA (SQL changes settings no other way). */
+  /** Whether a migration left to run could change a connection setting while none is snapshotted. */
   private needsSettingsSnapshot(walk: Walk<R[number]>): boolean {
-    return (
-      walk.settingsBefore === null &&
-      this.dialect.snapshotConnectionSettings !== undefined &&
-      walk.queue.slice(walk.next).some((entry) => entry.kind !== "sql" || /pragma/i.test(scriptOf(entry, walk.direction) ?? ""))
-    );
+    return walk.settingsBefore === null && this.dialect.snapshotConnectionSettings !== undefined && walk.queue.slice(walk.next).some((entry) => mayChangeSettings(entry, walk.direction));
   }
 
   /** Whether `entry` (any, when `true`) runs under the escape guard. */
@@ -393,14 +391,12 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
       const started = performance.now();
       try {
-        yield* this.runBody(entry, direction, false);
+        yield* this.runBody(entry, direction, false, settingsBefore);
         if (yield* inTransaction()) {
           // Its last statements would commit, or be lost, with stepwise's bookkeeping.
           yield* rollbackQuietly();
           throw new Error("it left a transaction open (BEGIN without COMMIT); stepwise rolled back the statements that transaction held");
         }
-        // The history write needs the manager's busy timeout, not `busy_timeout = 0` or `query_only = 1`.
-        yield* this.restoreSettings(settingsBefore);
       } catch (cause) {
         throw yield* this.migrationFailed(entry, direction, cause, false, "body");
       }
@@ -420,13 +416,13 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     }
   }
 
-  /** Runs `entry`'s body under the history guard. */
-  private *runBody(entry: R[number], direction: MigrationDirection, inTransaction: boolean): Step<void> {
+  /** Runs `entry`'s body under the history guard; outside a transaction, puts back the settings it changed (`settingsBefore`) before the guard's check and the history write. */
+  private *runBody(entry: R[number], direction: MigrationDirection, transactional: boolean, settingsBefore: ConnectionSettingsSnapshot | null = null): Step<void> {
     const historyGuard = this.historyGuard;
-    const guarded = historyGuard !== null && (yield* historyGuard.enter(entry, direction, inTransaction));
+    const guarded = historyGuard !== null && (yield* historyGuard.enter(entry, direction, transactional));
     const script = scriptOf(entry, direction);
     // Outside a transaction each statement commits alone, so sending them apart changes nothing and names the one that fails; a script that manages its own transaction goes whole.
-    const statements = !inTransaction && script !== null && this.dialect.splitStatements ? this.dialect.splitStatements(script) : null;
+    const statements = !transactional && script !== null && this.dialect.splitStatements ? this.dialect.splitStatements(script) : null;
     if (statements && !statements.some((statement) => TRANSACTION_CONTROL.test(statement.text))) {
       for (const statement of statements) {
         try {
@@ -444,7 +440,9 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
           : createProgressReporter({ intervalMs, report: (measure) => this.emit({ type: "progress", direction, version: entry.version, name: entry.name, ...measure }) });
       yield { op: "runBody", entry, direction, progress };
     }
-    if (guarded) yield* historyGuard.leave(entry, direction, inTransaction);
+    // They need the manager's busy timeout and role, not the body's `busy_timeout = 0`, `query_only = 1` or `SET ROLE`; a transaction the body left open is refused after.
+    if (settingsBefore !== null && !(yield* inTransaction())) yield* this.restoreSettings(settingsBefore);
+    if (guarded) yield* historyGuard.leave(entry, direction, transactional);
   }
 
   /** Writes `entry`'s history row (`durationMs` `null`: not measured). */
@@ -674,8 +672,10 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     if (described) return described;
     const sqliteCode = this.sqliteCodeOf(cause);
     if (rolledBack && sqliteCode?.startsWith("SQLITE_FULL")) return diskFullError({ version: entry.version, file: entry.file, sqliteCode, cause });
-    // A read-only, locked or corrupt database is the environment's fault, not the migration's; from a body, never a lock or an unopenable file, which come from what the body reached for (an ATTACHed file).
-    const fromEnvironment = isInstanceSafely(cause, Error) && (origin !== "body" || sqliteCode === null || !["locked", "cantopen", "notadb"].includes(kindOfSqliteCode(sqliteCode)));
+    // A read-only, locked or corrupt database is the environment's fault, not the migration's. From a body: a lost connection, or a SQLite file that is read-only, full or corrupt;
+    // never a lock or an unopenable file, which come from what the body reached for (an ATTACHed file), nor a server's refusal (a privilege, a deadlock), which is the statement's.
+    const fromBody = sqliteCode === null ? classification.kind === "lost" : !["locked", "cantopen", "notadb"].includes(kindOfSqliteCode(sqliteCode));
+    const fromEnvironment = isInstanceSafely(cause, Error) && (origin !== "body" || fromBody);
     const environmental = rolledBack && fromEnvironment && !(yield* this.isQueryOnlyRefusal(sqliteCode)) ? this.translateError(cause) : cause;
     if (isInstanceSafely(environmental, StepwiseError) && environmental.code !== "ASYNC_IN_SYNC_RUNNER") return environmental;
     const foreignKeyRebuild = yield* readForeignKeyRebuildHint(entry, direction, sqliteCode, cause, this.settings.capabilities.foreignKeySwitch);
@@ -685,9 +685,9 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
 
   /** How a failure says the migration changed the history table under the guard, or `null`. */
   private historyChange(cause: unknown, origin: FailureOrigin): string | null {
-    // The refusal itself, or an error down its chain (a body may wrap it).
-    if (findInCauseChain(cause, ({ message }: { message?: unknown }) => typeof message === "string" && message.includes(HISTORY_GUARD_MARK)))
-      return "a row inserted, updated or deleted; the write was refused";
+    // The refusal itself, or an error down its chain (a body may wrap it); PostgreSQL's check names a table no longer there `gone`.
+    const refusal = findInCauseChain(cause, ({ message }: { message?: unknown }) => typeof message === "string" && message.includes(HISTORY_GUARD_MARK)) as { message: string } | undefined;
+    if (refusal) return refusal.message.includes(`${HISTORY_GUARD_MARK}: gone`) ? "the table dropped or renamed" : "a row inserted, updated or deleted; the write was refused";
     const message = isInstanceSafely(cause, Error) ? cause.message : "";
     // A trigger of the guard gone when it was dropped (inside a D1 batch): the table went with it.
     if (message.includes("no such trigger") && message.includes(GUARD_TABLE_PREFIX)) return "the table dropped or replaced";
@@ -749,4 +749,9 @@ function addedDangling(before: readonly ForeignKeyViolation[], after: readonly F
   const seen = new Set(before.map(({ table, parent, rowid }) => `${table}\0${parent}\0${rowid}`));
   const fresh = after.filter(({ table, parent, rowid }) => !seen.has(`${table}\0${parent}\0${rowid}`));
   return fresh.length > 0 ? fresh : after;
+}
+
+/** Whether `entry` could change a connection setting: code, or SQL naming a PRAGMA or a SET, RESET, DISCARD or set_config (SQL changes settings no other way). */
+function mayChangeSettings(entry: MigrationEntry, direction: MigrationDirection): boolean {
+  return entry.kind !== "sql" || /pragma|\b(set|reset|discard)\b|set_config/i.test(scriptOf(entry, direction) ?? "");
 }

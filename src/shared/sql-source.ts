@@ -30,7 +30,8 @@ export type SqlSourceProblemCode =
   | "SQL_EMPTY_UP"
   /** The down section holds no SQL. Fix: Write the undo below `-- migrate:down`, delete that line to mark the migration irreversible, or say why undoing it does nothing with `-- migrate:empty <reason>`. */
   | "SQL_EMPTY_DOWN"
-  /** SQL above the `-- migrate:up` marker, which would never run. Fix: Move it below the marker. */
+  /** SQL above the `-- migrate:up` marker, or on a marker's own line after a carriage return (PostgreSQL ends the marker's comment there), which would never run. Fix: Move it below the marker,
+   * on a line of its own. */
   | "SQL_OUTSIDE_SECTION"
   /** A `-- migrate:<word>` comment whose word is not a marker. Fix: The markers are `-- migrate:up`, `-- migrate:down` and `-- migrate:empty <reason>`; fix the spelling. */
   | "SQL_UNKNOWN_MARKER"
@@ -122,6 +123,7 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
   // A misspelled up marker already says what is wrong; these would only repeat it.
   if (!scan.upLookalike) {
     reportSqlOutsideSections(tokens, upLine, scan.misplacedDownLine, report);
+    reportSqlOnMarkerLines(tokens, [upLine, downLine], report);
     if (upLine === -1) report("SQL_MISSING_UP", 1, 1, `no "${UP_MARKER}" marker; start the migration's SQL with a line "${UP_MARKER}"`);
   }
   const sectionOf = (line: number): Section | null => (upLine === -1 || line <= upLine ? null : downLine !== -1 && line > downLine ? "down" : "up");
@@ -323,6 +325,19 @@ function reportSqlOutsideSections(tokens: readonly SqlToken[], upLine: number, m
     if (token.line === reported) continue;
     reported = token.line;
     report("SQL_OUTSIDE_SECTION", token.line, token.column, `SQL before the "${UP_MARKER}" marker would never run; move it below the marker`);
+  }
+}
+
+/**
+ * SQL on a marker's line: a lone carriage return ends PostgreSQL's `--` comment (and an editor shows a line break there), so the database would read it, but the sections are
+ * cut at line feeds and it would belong to neither.
+ */
+function reportSqlOnMarkerLines(tokens: readonly SqlToken[], markerLines: readonly number[], report: Report): void {
+  const reported = new Set<number>();
+  for (const token of significantTokens(tokens)) {
+    if (!markerLines.includes(token.line) || reported.has(token.line)) continue;
+    reported.add(token.line);
+    report("SQL_OUTSIDE_SECTION", token.line, token.column, `SQL on the marker's line, after a carriage return, would never run; put it on a line of its own below the marker`);
   }
 }
 

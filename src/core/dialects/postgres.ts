@@ -1,5 +1,6 @@
 /** The PostgreSQL dialect: the catalog reads and SQL PostgreSQL differs in, and its errors read as stepwise's (the CLI's server connector shares them). */
 import { batchKeyFailure, matchColumn, quoteIdentifier, type BatchDialect, type BatchOrigin, type BatchWalk, type ResolvedBatchKey } from "../batch-walk.js";
+import type { ConnectionSettingsSnapshot } from "../connection-settings.js";
 import type { Dialect, MigrationFailure } from "../dialect.js";
 import type { ErrorClassification } from "../driver.js";
 import { StepwiseError, type ConnectionProblem, type ErrorKind, type InvalidIndex, type LockWait } from "../errors.js";
@@ -216,7 +217,8 @@ function describePostgresFailure(lockTimeoutMs: number) {
     const taken = classification.nativeCode === "42P07" ? /relation "(.+)" already exists/.exec(firstLineOf(cause))?.[1] : undefined;
     if (taken !== undefined && invalidIndexes.length === 0) invalidIndexes.push(...(yield* readInvalidIndexes("", [], true)).filter((index) => index.name === taken));
     if (isLockTimeout(cause)) return recordNativeError(lockTimedOut(cause, lockTimeoutMs, failure, invalidIndexes), classification);
-    if (rolledBack && classification.kind !== "other") return null;
+    // A refusal of stepwise's own statement (a read-only server, a full disk) is the environment's; of the migration's, the migration's own.
+    if (rolledBack && classification.kind !== "other" && origin !== "body") return null;
     // From the first error down the chain that has them.
     const server: { detail?: unknown; hint?: unknown } =
       findInCauseChain(cause, (current) => ["detail", "hint"].some((field) => typeof (current as Record<string, unknown>)[field] === "string")) ?? {};
@@ -326,33 +328,30 @@ export function literal(text: string): string {
 
 /**
  * The history guard on PostgreSQL, which has no temporary triggers and runs dynamic SQL (`DO`): every body is checked by reading, in O(1), the rows the session changed in
- * the table this transaction (`pg_stat_get_xact_tuples_*`), its storage (a TRUNCATE or rewrite changes it) and its columns, found by name. The reading is kept in a
- * transaction-local setting before the body (`capture`) and compared after it (`check`). A `transaction: false` body, between whose statements the counters may be reset,
- * is checked by hashing the table's rows instead.
+ * the table this transaction (`pg_stat_get_xact_tuples_*`), its storage (a TRUNCATE or rewrite changes it) and its columns, found by name, before the body and after it. The
+ * reading before is kept here, not in the session, which the body could change (`RESET ALL`). A `transaction: false` body, between whose statements the counters may be
+ * reset, is checked by hashing the table's rows instead.
  */
 function createPostgresHistoryGuard(store: PostgresHistoryStore): HistoryGuard {
-  const setting = "stepwise.history_reading";
   const changes = ["inserted", "updated", "deleted"].map((kind) => `pg_catalog.pg_stat_get_xact_tuples_${kind}(c.oid)`).join(" OPERATOR(pg_catalog.+) ");
   // NULL when no table has the name any more.
   const storageAndColumns = `pg_catalog.pg_relation_filenode(c.oid), (SELECT pg_catalog.string_agg(a.attname::${TEXT}, ',' ORDER BY a.attnum) FROM pg_catalog.pg_attribute AS a WHERE a.attrelid ${EQ} c.oid AND a.attnum ${GT} 0 AND NOT a.attisdropped)`;
   const ofTable = `FROM pg_catalog.pg_class AS c WHERE c.oid ${EQ} pg_catalog.to_regclass(${literal(store.quoted)}))`;
-  const reading = `(SELECT pg_catalog.concat_ws(',', ${changes}, ${storageAndColumns}) ${ofTable}`;
-  const capture = `SELECT pg_catalog.set_config('${setting}', COALESCE(${reading}, 'gone'), true)`;
+  const reading = `COALESCE((SELECT pg_catalog.concat_ws(',', ${changes}, ${storageAndColumns}) ${ofTable}, 'gone')`;
   // A cast that cannot succeed fails with a message of its own; of a value read at run time, since the planner folds a constant's.
-  const check = `SELECT CASE WHEN COALESCE(pg_catalog.current_setting('${setting}', true), '') ${NE} COALESCE(${reading}, 'gone') THEN CAST(${literal(`${HISTORY_GUARD_MARK}: `)} ${CONCAT} COALESCE(${reading}, 'gone') AS pg_catalog.int4) END`;
+  const checkAgainst = (before: string) => `SELECT CASE WHEN ${literal(before)} ${NE} ${reading} THEN CAST(${literal(`${HISTORY_GUARD_MARK}: `)} ${CONCAT} ${reading} AS pg_catalog.int4) END`;
   const rows = `pg_catalog.string_agg(h.version::${TEXT} ${CONCAT} ':' ${CONCAT} h.checksum ${CONCAT} ':' ${CONCAT} h.state, ',' ORDER BY h.version)`;
   const whole = `SELECT pg_catalog.md5(COALESCE(${rows}, '') ${CONCAT} ';' ${CONCAT} COALESCE((SELECT pg_catalog.concat_ws(',', ${storageAndColumns}) ${ofTable}, 'gone')) FROM ${store.quoted} AS h`;
-  let before: unknown = null;
+  let before = "";
   return {
     *enter(_entry, _direction, inTransaction) {
-      if (inTransaction) yield* exec(capture);
-      else before = yield* queryValue(whole);
+      before = String(yield* queryValue(inTransaction ? `SELECT ${reading} AS reading` : whole));
       return true;
     },
     *leave(entry, direction, inTransaction) {
       if (inTransaction) {
         try {
-          return yield* exec(check);
+          return yield* exec(checkAgainst(before));
         } catch (error) {
           // The first statement after the body: one that caught a failed statement's error left the transaction aborted.
           if (sqlstateOf(error) !== "25P02") throw error;
@@ -363,6 +362,8 @@ function createPostgresHistoryGuard(store: PostgresHistoryStore): HistoryGuard {
       try {
         after = yield* queryValue(whole);
       } catch (cause) {
+        // Only a table or column gone says the body changed it; another failure (a role without the privilege, a timeout it set) is its own.
+        if (!["42P01", "42703"].includes(sqlstateOf(cause) ?? "")) throw cause;
         throw historyChangedError(store.tableName, entry, direction, false, "the table dropped, renamed or altered", cause);
       }
       if (after !== before) throw historyChangedError(store.tableName, entry, direction, false, "its rows, storage or columns changed");
@@ -528,9 +529,45 @@ const DROP_ALL_OBJECTS_SQL = `DO $$ DECLARE one pg_catalog.text; needed pg_catal
   END LOOP;
 END $$`;
 
+/** The session's own settings (what `SET`, `set_config` and their `RESET` change), its role and its session user, each with the value a reset would give it. */
+const SESSION_SETTINGS_SQL = `SELECT name::${TEXT} AS name, setting, reset_val AS "resetTo" FROM pg_catalog.pg_settings WHERE source ${EQ} 'session'
+  UNION ALL SELECT 'role', pg_catalog.current_setting('role'), 'none'
+  UNION ALL SELECT 'session_authorization', pg_catalog.current_setting('session_authorization'), NULL`;
+
+function* readSessionSettings(): Step<Array<{ name: string; setting: string; resetTo: string | null }>> {
+  return yield* query<{ name: string; setting: string; resetTo: string | null }>(SESSION_SETTINGS_SQL);
+}
+
+/** The session's settings as a run found them, for {@link restoreSessionSettings}. */
+function* snapshotSessionSettings(): Step<ConnectionSettingsSnapshot> {
+  return Object.fromEntries((yield* readSessionSettings()).map((row) => [row.name, row.setting]));
+}
+
 /**
- * The PostgreSQL dialect for the history table in `schema`, whose runs have `lock_timeout` `lockTimeoutMs`. No connection setting is restored: a `SET` in a migration's
- * transaction rolls back with it or commits as its intent. `USAGE` when `schema` is not a plain identifier.
+ * Puts back what a migration's `SET`s changed in the session, which outlive its transaction: each setting as `before` had it (one it set anew reset), then the role and the
+ * session user, first.
+ */
+function* restoreSessionSettings(before: ConnectionSettingsSnapshot): Step<string[]> {
+  const rows = yield* readSessionSettings();
+  const now = new Map(rows.map((row) => [row.name, row.setting]));
+  // Each setting the session holds now whose value differs (one set anew, back to its reset value), and each the app had set that a migration's RESET took back.
+  const wanted = new Map<string, string>(rows.filter((row) => row.resetTo !== null || row.name in before).map((row) => [row.name, String(before[row.name] ?? row.resetTo)]));
+  for (const [name, value] of Object.entries(before)) if (!now.has(name)) wanted.set(name, String(value));
+  const changed = [...wanted].filter(([name, value]) => now.get(name) !== value).map(([name]) => name);
+  const statements: string[] = [];
+  // The session user first, which resets the role; then the role, under which the settings are made.
+  if (changed.includes("session_authorization")) statements.push(`SET SESSION AUTHORIZATION ${quoteIdentifier(String(before.session_authorization))}`);
+  if (changed.includes("session_authorization") || changed.includes("role")) statements.push(before.role === "none" ? "RESET ROLE" : `SET ROLE ${quoteIdentifier(String(before.role))}`);
+  for (const name of changed.filter((candidate) => candidate !== "role" && candidate !== "session_authorization")) {
+    statements.push(`SELECT pg_catalog.set_config(${literal(name)}, ${literal(wanted.get(name)!)}, false)`);
+  }
+  for (const statement of statements) yield* exec(statement);
+  return changed;
+}
+
+/**
+ * The PostgreSQL dialect for the history table in `schema`, whose runs have `lock_timeout` `lockTimeoutMs`. A migration's `SET` of the session (not `SET LOCAL`) outlives its
+ * transaction: the run puts the session back as it found it after each migration that could have changed it, and at its end. `USAGE` when `schema` is not a plain identifier.
  */
 export function createPostgresDialect(schema = DEFAULT_POSTGRES_SCHEMA, lockTimeoutMs = DEFAULT_LOCK_TIMEOUT_MS): Dialect {
   if (!isValidTableName(schema)) throw usageError(`"${schema}" cannot be the history table's schema: use letters, digits and underscores, starting with a letter or underscore.`);
@@ -541,6 +578,8 @@ export function createPostgresDialect(schema = DEFAULT_POSTGRES_SCHEMA, lockTime
     name: "postgres",
     createHistoryStore: (tableName) => new PostgresHistoryStore(tableName, schema),
     guardHistory: (store) => createPostgresHistoryGuard(store as PostgresHistoryStore),
+    snapshotConnectionSettings: snapshotSessionSettings,
+    restoreConnectionSettings: restoreSessionSettings,
     startEscapeGuard: startPostgresEscapeGuard,
     splitStatements: (script) => scriptStatements(script, splitPostgresStatements(tokenizePostgresSql(script))),
     readOwnerSession,
