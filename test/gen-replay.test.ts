@@ -44,6 +44,17 @@ test("a typo (CREAT TABLE) is REPLAY_FAILED at its line; --no-replay skips the r
   );
 });
 
+test("plain SQL migrations replay in one stretch: a failure in its middle is named at its own migration and line, after the rows the earlier ones seeded", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE a (id INTEGER PRIMARY KEY, n INTEGER NOT NULL);\n");
+  project.writeMigration("002_seed.sql", "-- migrate:up\nINSERT INTO a (n) VALUES (1), (2);\n");
+  // Fails only on the rows 002 seeded: its UPDATE sets a NOT NULL column to NULL.
+  project.writeMigration("003_b.sql", "-- migrate:up\nCREATE TABLE b (id INTEGER);\nINSERT INTO b SELECT n FROM a;\nUPDATE a SET n = NULL WHERE n = 2;\n");
+  project.writeMigration("004_c.sql", "-- migrate:up\nCREATE TABLE c (id INTEGER);\n");
+  const check = await genThenCheck(project);
+  assert.deepEqual(parseProblemLines(check.stderr), [{ file: "migrations/003_b.sql", line: 4, column: 1, code: "REPLAY_FAILED" }]);
+});
+
 test("a CRLF file and a description line still map the failing statement to its line", async (t) => {
   const project = createTestProject(t);
   project.writeMigration("001_a.sql", "-- description: a\r\n-- migrate:up\r\nCREATE TABLE a (id INTEGER);\r\nINSERT INTO missing VALUES (1);\r\n");
