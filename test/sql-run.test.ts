@@ -267,6 +267,28 @@ await describeEachDriver("a run of SQL migrations applied one after another", (h
       assert.equal(db.inTransaction(), false);
     }));
 
+  test("an async onEvent listener that rejects neither stops the run nor leaves an unhandled rejection", async () =>
+    h.withDatabase(async (db) => {
+      const unhandled: unknown[] = [];
+      const record = (reason: unknown) => void unhandled.push(reason);
+      process.on("unhandledRejection", record);
+      try {
+        const manager = db.manager(
+          [1, 2].map((version) => logged(version)),
+          { onEvent: async () => Promise.reject(new Error("telemetry down")) },
+        );
+        assert.deepEqual(
+          (await manager.up()).steps.map((step) => step.version),
+          [1, 2],
+        );
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      } finally {
+        process.off("unhandledRejection", record);
+      }
+      assert.deepEqual(unhandled, []);
+      assert.deepEqual(appliedVersions(db), [1, 2]);
+    }));
+
   test("another connection holding the write lock when a run's next migration begins: DATABASE_LOCKED after the busy timeout, the migrations before it kept", async (t) => {
     if (h.lacks(t, "fileLocking")) return;
     await h.withDatabase(async (late) => {

@@ -33,7 +33,7 @@ import { createProgressReporter } from "./progress.js";
 import type { ConnectionSettingsSnapshot } from "./connection-settings.js";
 import type { SchemaObject, SchemaObjectKind } from "./schema-objects.js";
 import { findInCauseChain, locateByRerun, locateFromFailure, recordFailedStatement, scriptOf } from "./sql-location.js";
-import { begin, callDriver, changeCounter, collectWrites, commit, exec, inTransaction, query, queryValue, rollbackQuietly, type Step } from "./step.js";
+import { begin, callDriver, changeCounter, collectWrites, commit, exec, inTransaction, isThenable, query, queryValue, rollbackQuietly, type Step } from "./step.js";
 import { refuseOpenTransaction } from "./transaction-open.js";
 import { GUARD_TABLE_PREFIX, isAutomaticRollbackError, needsEscapeGuard, type EscapeGuardRun } from "./transaction-guard.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
@@ -478,7 +478,9 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
 
   /** Sends an event to `onEvent` and the logger. */
   emit(event: MigrationEvent): void {
-    this.settings.onEvent?.(event);
+    const result: unknown = this.settings.onEvent?.(event);
+    // Not awaited (an event is a notification): an async listener's rejection, unhandled, would end the process, on the async runner mid-run.
+    if (isThenable(result)) Promise.resolve(result).catch(() => undefined);
     if (this.settings.logger) this.settings.logger.info(describeEvent(event));
   }
 

@@ -15,7 +15,7 @@ export interface MigrationManagerProps {
   readonly tableName?: string;
   /** Milliseconds to wait for another connection's write lock. Default 30,000 ms. */
   readonly busyTimeoutMs?: number;
-  /** Receives every {@link MigrationEvent}. */
+  /** Receives every {@link MigrationEvent}. A throw stops the run and reaches the caller (what committed stays); a promise it returns is not awaited, and its rejection is ignored. */
   readonly onEvent?: (event: MigrationEvent) => void;
   /** Receives one human-readable line per event. Default: none; the library never prints by itself. */
   readonly logger?: MigrationLogger | null;
