@@ -234,14 +234,17 @@ test("a migration's session SET outlives its transaction, so it is put back afte
   // The app's own session: its search_path and work_mem.
   await client.query("SET search_path TO app, public; SET work_mem = '5MB'");
   const session = async () =>
-    (await client.query("SELECT current_setting('search_path') AS path, current_setting('work_mem') AS memory, current_setting('statement_timeout') AS timeout, current_setting('role') AS role"))
-      .rows[0];
+    (
+      await client.query(
+        "SELECT current_setting('search_path') AS path, current_setting('work_mem') AS memory, current_setting('statement_timeout') AS timeout, current_setting('role') AS role, current_setting('default_transaction_isolation') AS isolation",
+      )
+    ).rows[0];
   const before = await session();
   const registry = [
     // What pg_dump writes at the top of a file, a role change and a reset of the app's own settings.
     pgEntry(
       1,
-      "SET statement_timeout = '5min';\nSET default_transaction_read_only = on;\nSELECT pg_catalog.set_config('search_path', '', false);\nCREATE TABLE public.a (id integer);\nRESET work_mem;",
+      "SET statement_timeout = '5min';\nSET default_transaction_read_only = on;\nSET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE;\nSELECT pg_catalog.set_config('search_path', '', false);\nCREATE TABLE public.a (id integer);\nRESET work_mem;",
     ),
     pgEntry(2, "CREATE TABLE b (id integer);"),
     pgEntry(3, "SET search_path = pg_temp;\nSET ROLE stepwise_low;", null, { transaction: false }),
