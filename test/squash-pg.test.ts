@@ -190,7 +190,7 @@ test("squash --to 5 on PostgreSQL: the proof, a fresh database, and databases at
   assert.match(tampered.problems[0].message, /type "mood" differs/);
 });
 
-test("what squash cannot carry (a disabled trigger, a TOAST parameter of a table that no longer needs TOAST) is refused before anything is written (SQUASH_NOT_FAITHFUL); without a server, SQUASH_REPLAY_UNAVAILABLE", async (t) => {
+test("what squash cannot carry (a TOAST parameter of a table that no longer needs TOAST) is refused before anything is written (SQUASH_NOT_FAITHFUL), a disabled trigger beside it being carried; without a server, SQUASH_REPLAY_UNAVAILABLE", async (t) => {
   const made = await createTestDatabase();
   t.after(() => made.drop());
   const project = createTestProject(t, { packageJson: { stepwise: { dialect: "postgres", driver: "pg", url: "${DATABASE_URL}" } } });
@@ -210,7 +210,7 @@ test("what squash cannot carry (a disabled trigger, a TOAST parameter of a table
   assert.equal(refused.code, 1);
   const error = json(refused).error;
   assert.equal(error.code, "SQUASH_NOT_FAITHFUL");
-  assert.deepEqual(error.differences, ['table "notes" differs', 'trigger "items.items_touch" differs']);
+  assert.deepEqual(error.differences, ['table "notes" differs']);
   const offline = json(await cli(["squash", "--to", "3", "--json"], undefined)).error;
   assert.deepEqual([offline.code, offline.reason], ["SQUASH_REPLAY_UNAVAILABLE", "no-server"]);
 });
@@ -393,6 +393,13 @@ CREATE VIEW post_total AS SELECT post_count() AS total;
 CREATE FUNCTION total_of() RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT total FROM post_total; END;
 CREATE FUNCTION post_check() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
 CREATE CONSTRAINT TRIGGER post_deferred AFTER INSERT ON post DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION post_check();
+CREATE TRIGGER post_off BEFORE UPDATE ON post FOR EACH ROW EXECUTE FUNCTION post_check();
+CREATE TRIGGER post_always BEFORE DELETE ON post FOR EACH ROW EXECUTE FUNCTION post_check();
+CREATE TRIGGER post_replica BEFORE INSERT ON post FOR EACH ROW EXECUTE FUNCTION post_check();
+ALTER TABLE post DISABLE TRIGGER post_off, ENABLE ALWAYS TRIGGER post_always, ENABLE REPLICA TRIGGER post_replica;
+CREATE UNLOGGED SEQUENCE us;
+CREATE SEQUENCE s2;
+ALTER SEQUENCE s2 SET UNLOGGED;
 `,
   "002_b.sql": "-- migrate:up\nCREATE TABLE two (id int);\n",
 };
@@ -403,7 +410,10 @@ async function catalogValues(url: string): Promise<Json> {
     const rows = async (sql: string) => (await pool.query(sql)).rows as Json[];
     const sequences: Json[] = [];
     for (const { relname } of await rows("SELECT relname FROM pg_class WHERE relkind = 'S' AND relnamespace = 'public'::regnamespace AND relname NOT LIKE 'schema\\_migrations%' ORDER BY 1"))
-      sequences.push({ relname, ...(await rows(`SELECT last_value::text, is_called FROM "${relname}"`))[0] });
+      sequences.push({
+        relname,
+        ...(await rows(`SELECT last_value::text, is_called, (SELECT relpersistence FROM pg_class WHERE oid = '"${relname}"'::regclass) AS persistence FROM "${relname}"`))[0],
+      });
     return {
       extensions: await rows("SELECT extname, extversion FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY 1"),
       statistics: await rows("SELECT stxname, pg_get_statisticsobjdef(oid) AS def FROM pg_statistic_ext ORDER BY 1"),
@@ -424,14 +434,14 @@ async function catalogValues(url: string): Promise<Json> {
         "SELECT ic.relname, pg_get_indexdef(i.indexrelid) AS def, i.indisvalid, (SELECT inhparent::regclass::text FROM pg_inherits WHERE inhrelid = i.indexrelid) AS parent FROM pg_index AS i JOIN pg_class AS ic ON ic.oid = i.indexrelid WHERE i.indrelid::regclass::text IN ('t', 't1', 't1a', 'ev', 'ev_2024', 'ev_2025') ORDER BY 1",
       ),
       functions: await rows("SELECT proname, pg_get_functiondef(oid) AS def FROM pg_proc WHERE proname IN ('post_count', 'total_of') ORDER BY 1"),
-      triggers: await rows("SELECT tgname, pg_get_triggerdef(oid) AS def, tgdeferrable, tginitdeferred FROM pg_trigger WHERE tgrelid = 'post'::regclass ORDER BY 1"),
+      triggers: await rows("SELECT tgname, pg_get_triggerdef(oid) AS def, tgdeferrable, tginitdeferred, tgenabled FROM pg_trigger WHERE tgrelid = 'post'::regclass ORDER BY 1"),
       rows: await rows("SELECT n, k, d, p FROM pa"),
     };
   });
 }
 
 test(
-  "squash carries what real histories built: extended statistics, an extension's version, a domain's collation and NOT VALID check, an unpopulated materialized view, NOT NULL constraint names (PostgreSQL 18), restarted sequences, renamed identity sequences, sub-partitions, partitioned indexes, BEGIN ATOMIC functions and constraint triggers",
+  "squash carries what real histories built: extended statistics, an extension's version, a domain's collation and NOT VALID check, an unpopulated materialized view, NOT NULL constraint names (PostgreSQL 18), restarted and unlogged sequences, renamed identity sequences, sub-partitions, partitioned indexes, BEGIN ATOMIC functions, constraint triggers and disabled, always and replica triggers",
   { skip: gitUnavailableReason() ?? false },
   async (t) => {
     const { project, cli, original, fresh } = await committedHistory(t, CATALOG_HISTORY);
@@ -454,11 +464,13 @@ test(
     assert.deepEqual(notNull("ev_2024", "ev_2024_k_not_null"), { rel: "ev_2024", conname: "ev_2024_k_not_null", convalidated: true, connoinherit: false, def: "NOT NULL k" });
     const sequence = (name: string) => reference.sequences.find((row: Json) => row.relname === name);
     assert.deepEqual(
-      [sequence("s1"), sequence("c_id_seq"), sequence("old_t_id_seq")],
+      [sequence("s1"), sequence("c_id_seq"), sequence("old_t_id_seq"), sequence("us"), sequence("s2")],
       [
-        { relname: "s1", last_value: "77", is_called: false },
-        { relname: "c_id_seq", last_value: "42", is_called: false },
-        { relname: "old_t_id_seq", last_value: "500", is_called: false },
+        { relname: "s1", last_value: "77", is_called: false, persistence: "p" },
+        { relname: "c_id_seq", last_value: "42", is_called: false, persistence: "p" },
+        { relname: "old_t_id_seq", last_value: "500", is_called: false, persistence: "p" },
+        { relname: "us", last_value: "1", is_called: false, persistence: "u" },
+        { relname: "s2", last_value: "1", is_called: false, persistence: "u" },
       ],
     );
     assert.deepEqual(reference.identity, [{ id: "public.old_t_id_seq", s: "public.old_t_s_seq" }]);
@@ -474,8 +486,13 @@ test(
       ],
     );
     assert.deepEqual(
-      reference.triggers.map((row: Json) => [row.tgname, row.tgdeferrable, row.tginitdeferred]),
-      [["post_deferred", true, true]],
+      reference.triggers.map((row: Json) => [row.tgname, row.tgdeferrable, row.tginitdeferred, row.tgenabled]),
+      [
+        ["post_always", false, false, "A"],
+        ["post_deferred", true, true, "O"],
+        ["post_off", false, false, "D"],
+        ["post_replica", false, false, "R"],
+      ],
     );
 
     const wrote = await cli(["squash", "--to", "2", "--yes", "--json"]);

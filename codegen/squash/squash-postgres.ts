@@ -56,7 +56,7 @@ const QUERIES = {
   FROM pg_catalog.pg_constraint AS k JOIN pg_catalog.pg_type AS t ON t.oid ${EQ} k.contypid ${IN_SCHEMA("t.typnamespace")} AND k.contype ${EQ} 'c' AND NOT k.convalidated
    AND ${NOT_FROM_EXTENSION("t.oid")} ORDER BY k.oid`,
   // Sequences an identity column owns are made by that column.
-  sequences: `SELECT c.relname::${TEXT} AS name, 'CREATE SEQUENCE ' ${CONCAT} pg_catalog.quote_ident(c.relname) ${CONCAT} ' AS ' ${CONCAT} pg_catalog.format_type(s.seqtypid, NULL) ${CONCAT}
+  sequences: `SELECT c.relname::${TEXT} AS name, 'CREATE ' ${CONCAT} CASE WHEN c.relpersistence ${EQ} 'u' THEN 'UNLOGGED ' ELSE '' END ${CONCAT} 'SEQUENCE ' ${CONCAT} pg_catalog.quote_ident(c.relname) ${CONCAT} ' AS ' ${CONCAT} pg_catalog.format_type(s.seqtypid, NULL) ${CONCAT}
        ' INCREMENT ' ${CONCAT} s.seqincrement ${CONCAT} ' MINVALUE ' ${CONCAT} s.seqmin ${CONCAT} ' MAXVALUE ' ${CONCAT} s.seqmax ${CONCAT} ' START ' ${CONCAT} s.seqstart ${CONCAT}
        ' CACHE ' ${CONCAT} s.seqcache ${CONCAT} CASE WHEN s.seqcycle THEN ' CYCLE' ELSE ' NO CYCLE' END AS sql
   FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_sequence AS s ON s.seqrelid ${EQ} c.oid ${IN_SCHEMA("c.relnamespace")} AND c.relkind ${EQ} 'S' AND ${NOT_FROM_EXTENSION("c.oid")}
@@ -107,7 +107,9 @@ const QUERIES = {
   views: `SELECT c.relname::${TEXT} AS name, 'CREATE ' ${CONCAT} CASE WHEN c.relkind ${EQ} 'm' THEN 'MATERIALIZED VIEW ' ELSE 'VIEW ' END ${CONCAT} pg_catalog.quote_ident(c.relname) ${CONCAT}
        ' AS ' ${CONCAT} pg_catalog.rtrim(pg_catalog.pg_get_viewdef(c.oid), ';') ${CONCAT} CASE WHEN c.relispopulated THEN '' ELSE ' WITH NO DATA' END AS sql
   FROM pg_catalog.pg_class AS c ${IN_SCHEMA("c.relnamespace")} AND (c.relkind ${EQ} 'v' OR c.relkind ${EQ} 'm') AND ${NOT_FROM_EXTENSION("c.oid")} ORDER BY c.oid`,
-  triggers: `SELECT t.tgname::${TEXT} AS name, pg_catalog.pg_get_triggerdef(t.oid) AS sql, tc.relname::${TEXT} AS "table"
+  // A trigger's state (disabled, enabled always or on a replica) is no part of its definition: set after it, as the migrations did.
+  triggers: `SELECT t.tgname::${TEXT} AS name, pg_catalog.pg_get_triggerdef(t.oid) ${CONCAT} CASE WHEN t.tgenabled ${EQ} 'O' THEN '' ELSE ';\nALTER TABLE ' ${CONCAT} pg_catalog.quote_ident(tc.relname) ${CONCAT}
+       CASE WHEN t.tgenabled ${EQ} 'D' THEN ' DISABLE' WHEN t.tgenabled ${EQ} 'A' THEN ' ENABLE ALWAYS' ELSE ' ENABLE REPLICA' END ${CONCAT} ' TRIGGER ' ${CONCAT} pg_catalog.quote_ident(t.tgname) END AS sql, tc.relname::${TEXT} AS "table"
   FROM pg_catalog.pg_trigger AS t JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} t.tgrelid ${IN_SCHEMA("tc.relnamespace")} AND NOT t.tgisinternal AND t.tgparentid ${EQ} 0 ORDER BY t.oid`,
   // Extended statistics, which the server deparses whole.
   statistics: `SELECT s.stxname::${TEXT} AS name, pg_catalog.pg_get_statisticsobjdef(s.oid) AS sql, tc.relname::${TEXT} AS "table"

@@ -222,7 +222,7 @@ const OBJECTS_SQL = {
   views: `SELECT c.relname::${TEXT} AS name, c.relname::${TEXT} AS "table", CASE WHEN c.relkind ${EQ} 'm' THEN 'MATERIALIZED VIEW' ELSE 'VIEW' END ${CONCAT} ' AS ' ${CONCAT} pg_catalog.pg_get_viewdef(c.oid, true) AS sql
   FROM pg_catalog.pg_class AS c ${IN_SCHEMA("c.relnamespace")} AND (c.relkind ${EQ} 'v' OR c.relkind ${EQ} 'm') AND ${NOT_FROM_EXTENSION("c.oid")} ORDER BY c.relname ${COLLATE_C}`,
   sequences: `SELECT c.relname::${TEXT} AS name, coalesce(owner.tbl, c.relname::${TEXT}) AS "table",
-       'SEQUENCE AS ' ${CONCAT} pg_catalog.format_type(s.seqtypid, NULL) ${CONCAT} ' INCREMENT ' ${CONCAT} s.seqincrement ${CONCAT} ' MINVALUE ' ${CONCAT} s.seqmin ${CONCAT} ' MAXVALUE ' ${CONCAT} s.seqmax ${CONCAT}
+       CASE WHEN c.relpersistence ${EQ} 'u' THEN 'UNLOGGED ' ELSE '' END ${CONCAT} 'SEQUENCE AS ' ${CONCAT} pg_catalog.format_type(s.seqtypid, NULL) ${CONCAT} ' INCREMENT ' ${CONCAT} s.seqincrement ${CONCAT} ' MINVALUE ' ${CONCAT} s.seqmin ${CONCAT} ' MAXVALUE ' ${CONCAT} s.seqmax ${CONCAT}
        ' START ' ${CONCAT} s.seqstart ${CONCAT} ' CACHE ' ${CONCAT} s.seqcache ${CONCAT} CASE WHEN s.seqcycle THEN ' CYCLE' ELSE ' NO CYCLE' END ${CONCAT} coalesce(' OWNED BY ' ${CONCAT} owner.tbl ${CONCAT} '.' ${CONCAT} owner.col, '') AS sql
   FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_sequence AS s ON s.seqrelid ${EQ} c.oid
   LEFT JOIN LATERAL (SELECT tc.relname::${TEXT} AS tbl, a.attname::${TEXT} AS col FROM pg_catalog.pg_depend AS d JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} d.refobjid
