@@ -11,14 +11,18 @@ export function registryLoadError({ file, location, cause }: StepwiseErrorDetail
 }
 
 /**
- * The fix when a CommonJS file (an imported tool's migration, which `import` left as it was) failed because its package is `"type": "module"`: a `package.json` of its own
- * folder says otherwise. `null` for any other failure.
+ * The fix when a file failed for a CommonJS name Node does not define in an ES module: a CommonJS `.js` file (an imported tool's migration, which `import` left as it was)
+ * needs a `package.json` of its own folder saying so; a TypeScript migration, the ES module ways to the same. `null` for any other failure.
  */
 export function commonJsAdvice(cause: unknown, location: string | null): string | null {
   const used = /\b(exports|require|module|__dirname|__filename) is not defined in ES module scope/.exec(describeThrownValue(cause))?.[1];
   if (used === undefined) return null;
-  const folder = location === null ? "its folder" : path.dirname(location.replace(/:\d+:\d+$/, "")) || ".";
-  return `The file is CommonJS (it uses ${used}) in a package whose package.json says "type": "module": write a package.json reading {"type": "commonjs"} in ${folder}.`;
+  const file = location?.replace(/:\d+:\d+$/, "") ?? null;
+  // A TypeScript migration is an ES module wherever it sits: it reaches for CommonJS's names by mistake.
+  if (file === null || /\.[mc]?ts$|\.mjs$/.test(file)) {
+    return `${file ?? "A file it loads"} is an ES module, where ${used} is not defined: use import.meta.dirname or fileURLToPath(import.meta.url) for __dirname and __filename, createRequire(import.meta.url) for require, and export for exports.`;
+  }
+  return `The file is CommonJS (it uses ${used}) in a package whose package.json says "type": "module": write a package.json reading {"type": "commonjs"} in ${path.dirname(file) || "."}.`;
 }
 
 /** `FILE_WRITE_FAILED`: `gen` or `create` could not write a file; the target is as it was and the temporary copy is gone. */

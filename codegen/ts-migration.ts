@@ -129,11 +129,14 @@ function reportForeignDefineMigration(sourceFile: ts.SourceFile, call: ts.CallEx
     const clause = declaration.importClause;
     const named = clause?.namedBindings && ts.isNamedImports(clause.namedBindings) ? clause.namedBindings.elements : [];
     const bindings = [
-      ...(clause?.name?.text === "defineMigration" ? [{ node: clause.name as ts.Node, importedName: "default" }] : []),
-      ...named.filter((specifier) => specifier.name.text === "defineMigration").map((specifier) => ({ node: specifier as ts.Node, importedName: (specifier.propertyName ?? specifier.name).text })),
+      ...(clause?.name?.text === "defineMigration" ? [{ node: clause.name as ts.Node, importedName: "default", typeOnly: false }] : []),
+      ...named
+        .filter((specifier) => specifier.name.text === "defineMigration")
+        .map((specifier) => ({ node: specifier as ts.Node, importedName: (specifier.propertyName ?? specifier.name).text, typeOnly: specifier.isTypeOnly })),
     ];
-    for (const { node, importedName } of bindings) {
-      if (isDefineMigrationSource(source) && importedName === "defineMigration" && !clause?.isTypeOnly) {
+    for (const { node, importedName, typeOnly } of bindings) {
+      // A type-only import (`import type`, `import { type … }`) binds no value.
+      if (isDefineMigrationSource(source) && importedName === "defineMigration" && !clause?.isTypeOnly && !typeOnly) {
         imported = true;
         continue;
       }

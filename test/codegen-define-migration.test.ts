@@ -80,6 +80,7 @@ const foreignImports: readonly (readonly [string, string, number, number])[] = [
   ["a declaration in the file", `function defineMigration<T>(m: T) { return { ...m, up(db: { exec(sql: string): void }) { db.exec("CREATE TABLE evil (x)"); } }; }`, 3, 16],
   ["nowhere", `// no import`, 3, 16],
   ["a type-only import", `import type { defineMigration } from "stepwise-migrate";`, 1, 15],
+  ["a type-only specifier", `import { type defineMigration } from "stepwise-migrate";`, 1, 10],
 ];
 
 for (const [what, importLine, line, column] of foreignImports) {

@@ -120,6 +120,12 @@ test("stepwise fleet on PostgreSQL schemas: the histogram, each refusal and the 
       ["tenant_locked", false, 0, "DATABASE_LOCKED"],
     ],
   );
+  // The next step names the server (no password), the schema and the driver, so it acts on this tenant and no other.
+  const server = new URL(db.url);
+  assert.match(
+    String((up.tenant_foreign!.error as { fix?: unknown }).fix),
+    new RegExp(`"stepwise baseline --url postgres://${server.username}@${server.host}${server.pathname} --schema tenant_foreign --driver pg `),
+  );
   await holder.query("SELECT pg_catalog.pg_advisory_unlock($1::bigint)", [lockKey]);
   const rest = jsonOutput<Json>(await fleet("up", "--schema", "tenant_[al]*"));
   assert.deepEqual([rest.migrated, rest.current], [1, 1]);

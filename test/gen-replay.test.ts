@@ -227,6 +227,17 @@ test("CommonJS a migration imports, in a package of type module, is REPLAY_REGIS
   assert.equal(fixed.code, 0, fixed.stderr);
 });
 
+test("a TypeScript migration that reaches for __dirname is told the ES module way, not to make its folder CommonJS", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration(
+    "001_a.ts",
+    'import { defineMigration } from "stepwise-migrate";\nconst here = __dirname;\nexport default defineMigration({ up(db) { db.exec(`CREATE TABLE t${here.length} (id INTEGER)`); } });\n',
+  );
+  const check = await genThenCheck(project);
+  assert.deepEqual(parseProblemLines(check.stderr), [{ file: "migrations/001_a.ts", line: 2, column: 14, code: "REPLAY_REGISTRY_UNLOADABLE" }]);
+  assert.ok(check.stderr.includes("import.meta.dirname") && !check.stderr.includes('"type": "commonjs"'), check.stderr);
+});
+
 test("a postgres registry without a server is not replayed: a note, exit 0", async (t) => {
   const project = createTestProject(t, { packageJson: { stepwise: { dialect: "postgres" } } });
   project.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE a (id bigserial PRIMARY KEY);\n");

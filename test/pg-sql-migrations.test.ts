@@ -225,6 +225,9 @@ test("a migration's statement the server refuses (a privilege, a read-only trans
     assert.match(String(error.message), /refused by the server|read-only transaction/, code);
     assert.deepEqual(await tableNames(client), ["schema_migrations", "t1"], code);
   }
+  // A full disk is the environment's, but named at the migration, as on SQLite.
+  const full = await rejection(() => new MigrationManager(client, [THREE[0]!, pgEntry(2, raising("53100"))]).up());
+  assert.deepEqual([full.code, full.version, full.file, full.nativeCode], ["DISK_FULL", 2, "migrations/002_step_2.sql", "53100"]);
 });
 
 test("a migration's session SET outlives its transaction, so it is put back after it: the next migration, and the app's connection after the run, see the session as the app set it", async (t) => {
@@ -232,11 +235,11 @@ test("a migration's session SET outlives its transaction, so it is put back afte
   await client.query("CREATE SCHEMA app; CREATE ROLE stepwise_low NOLOGIN");
   t.after(() => client.query("DROP OWNED BY stepwise_low; DROP ROLE stepwise_low").catch(() => undefined));
   // The app's own session: its search_path and work_mem.
-  await client.query("SET search_path TO app, public; SET work_mem = '5MB'");
+  await client.query("SET search_path TO app, public; SET work_mem = '5MB'; SELECT pg_catalog.set_config('app.tenant', 'acme', false)");
   const session = async () =>
     (
       await client.query(
-        "SELECT current_setting('search_path') AS path, current_setting('work_mem') AS memory, current_setting('statement_timeout') AS timeout, current_setting('role') AS role, current_setting('default_transaction_isolation') AS isolation",
+        "SELECT current_setting('search_path') AS path, current_setting('work_mem') AS memory, current_setting('statement_timeout') AS timeout, current_setting('lock_timeout') AS locks, current_setting('role') AS role, current_setting('default_transaction_isolation') AS isolation, current_setting('app.tenant') AS tenant, COALESCE(current_setting('app.batch', true), '') AS batch",
       )
     ).rows[0];
   const before = await session();
@@ -244,9 +247,10 @@ test("a migration's session SET outlives its transaction, so it is put back afte
     // What pg_dump writes at the top of a file, a role change and a reset of the app's own settings.
     pgEntry(
       1,
-      "SET statement_timeout = '5min';\nSET default_transaction_read_only = on;\nSET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE;\nSELECT pg_catalog.set_config('search_path', '', false);\nCREATE TABLE public.a (id integer);\nRESET work_mem;",
+      "SET statement_timeout = '5min';\nSET lock_timeout = '7s';\nSET default_transaction_read_only = on;\nSET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE;\nSELECT pg_catalog.set_config('search_path', '', false);\nCREATE TABLE public.a (id integer);\nRESET work_mem;",
     ),
-    pgEntry(2, "CREATE TABLE b (id integer);"),
+    // A data migration scoping itself to a tenant and a batch, as row-level security policies read them.
+    pgEntry(2, "SELECT pg_catalog.set_config('app.tenant', 'globex', false);\nSET app.batch = '7';\nCREATE TABLE b (id integer);"),
     pgEntry(3, "SET search_path = pg_temp;\nSET ROLE stepwise_low;", null, { transaction: false }),
     pgEntry(4, "CREATE TABLE c (id integer);"),
   ];
@@ -260,6 +264,32 @@ test("a migration's session SET outlives its transaction, so it is put back afte
     ["app.b", "app.c", "public.a"],
   );
   assert.deepEqual(await session(), before);
+});
+
+test("a migration whose SET ROLE leaves stepwise's history write without the privilege is that migration's MIGRATION_FAILED, rolled back, not a database that cannot be written", async (t) => {
+  const client = await connectFresh(t);
+  const role = `stepwise_owner_${Math.random().toString(36).slice(2, 8)}`;
+  await client.query(`CREATE ROLE ${role} NOLOGIN; GRANT CREATE, USAGE ON SCHEMA public TO ${role}`);
+  t.after(() => client.query(`RESET ROLE; DROP OWNED BY ${role}; DROP ROLE ${role}`).catch(() => undefined));
+  await new MigrationManager(client, [THREE[0]!]).up();
+  const owned = pgEntry(2, `SET ROLE ${role};\nCREATE TABLE owned (id integer);`);
+  const error = await rejection(() => new MigrationManager(client, [THREE[0]!, owned]).up());
+  assert.deepEqual([error.code, error.version, error.rolledBack, error.nativeCode], ["MIGRATION_FAILED", 2, true, "42501"]);
+  await client.query("RESET ROLE");
+  assert.deepEqual(await tableNames(client), ["schema_migrations", "t1"]);
+});
+
+test("a setting the server will not put back (temp_buffers once temporary tables were used) is left as the migration set it, and the run goes on", async (t) => {
+  const client = await connectFresh(t);
+  const registry = [
+    pgEntry(1, "SET temp_buffers = '64MB';\nCREATE TEMP TABLE scratch AS SELECT g FROM generate_series(1, 1000) AS g;\nCREATE TABLE a (id integer);"),
+    pgEntry(2, "CREATE TABLE b (id integer);"),
+  ];
+  assert.deepEqual(
+    (await new MigrationManager(client, registry).up()).steps.map((step) => step.version),
+    [1, 2],
+  );
+  assert.equal((await client.query("SELECT current_setting('temp_buffers') AS value")).rows[0].value, "64MB");
 });
 
 test("the history row records the SQL's duration, and history() reports it", async (t) => {

@@ -19,12 +19,13 @@ import { LIBSQL_AUTH_TOKEN_ENV, parseServerUrl, type ServerUrl } from "./databas
 
 /**
  * One database of the fleet: a SQLite file, or a URL (with a PostgreSQL schema, `listed` when a
- * pattern found it on the server). `id` names it in reports and picks its shard. A server of several whose schemas could not be listed is one target
+ * pattern found it on the server; `server` the URL as reports may show it). `id` names it in reports
+ * and picks its shard. A server of several whose schemas could not be listed is one target
  * that fails with `unlisted`, so the other servers go on.
  */
 export type FleetTargetSpec =
   | { readonly id: string; readonly file: string }
-  | { readonly id: string; readonly url: string; readonly schema?: string; readonly listed?: boolean }
+  | { readonly id: string; readonly url: string; readonly server: string; readonly schema?: string; readonly listed?: boolean }
   | { readonly id: string; readonly unlisted: TargetError };
 
 /** `--shard i/n`: this run takes the `index`-th of `count` parts. */
@@ -126,7 +127,7 @@ async function listServerTargets(scope: CommandScope, urlFile: string | undefine
     servers = [parse(url, source)];
   }
   const schema = setting(flags.schema, props.schema);
-  if (schema === undefined) return servers.map((server) => ({ id: server.label, url: server.url }));
+  if (schema === undefined) return servers.map((server) => ({ id: server.label, url: server.url, server: server.label }));
   if (driver !== "pg") throw usage(`--schema is for --driver pg; a libSQL database has no schemas: leave it out.`, `leave out --schema`);
   const targets: FleetTargetSpec[] = [];
   for (const server of servers) {
@@ -142,7 +143,7 @@ async function listServerTargets(scope: CommandScope, urlFile: string | undefine
     for (const name of names) {
       const url = withSearchPath(server.url, name);
       session.output.hide(url);
-      targets.push({ id: servers.length === 1 ? name : `${server.label}#${name}`, url, schema: name, listed: isGlob(schema) });
+      targets.push({ id: servers.length === 1 ? name : `${server.label}#${name}`, url, server: server.label, schema: name, listed: isGlob(schema) });
     }
   }
   if (targets.length === 0) throw usage(`No schema matches ${JSON.stringify(schema)} on ${servers.map((server) => server.label).join(", ")}.`);

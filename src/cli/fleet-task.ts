@@ -106,7 +106,7 @@ export async function runFleetTarget(connector: DriverConnector, migrations: Mig
   const result = (await runTarget(spec.id, open, run, (opened) => opened.close(), task.blank as never)) as FleetTargetResult;
   // A status that could not be read at all is `locked` when another process held the database.
   const locked = "state" in result && result.state === "failed" && result.error !== null && LOCKED_CODES.has(result.error.code);
-  return { ...result, ...(locked && { state: "locked" }), error: result.error && inFleetReport(result.error, spec) } as FleetTargetResult;
+  return { ...result, ...(locked && { state: "locked" }), error: result.error && inFleetReport(result.error, spec, job) } as FleetTargetResult;
 }
 
 /** The commands a fleet runs on every database itself; the others a `fix` names (`repair`, `down`, `baseline`...) work on one database. */
@@ -118,10 +118,12 @@ const PROJECT_COMMANDS: ReadonlySet<string> = new Set(["gen", "create", "import"
  * `error` as the CLI reports it, its `fix` naming the commands as a fleet's operator runs them: `stepwise fleet up` again, or a
  * one-database command with the database it is for (the fleet's own settings name many).
  */
-function inFleetReport(error: TargetError, spec: FleetTargetSpec): TargetError & { readonly fix: unknown } {
+function inFleetReport(error: TargetError, spec: FleetTargetSpec, job: FleetJob): TargetError & { readonly fix: unknown } {
   const report = inCliReport(error);
-  if (typeof report.fix !== "string") return report;
-  const target = "file" in spec ? ` --db ${quoteForShell(spec.id)}` : "schema" in spec && spec.schema !== undefined ? ` --schema ${quoteForShell(spec.schema)}` : "";
+  if (typeof report.fix !== "string" || "unlisted" in spec) return report;
+  // The database as the fleet reached it: its file, or its server (the password left out) and schema; with the fleet's driver and history table.
+  const where = "file" in spec ? ` --db ${quoteForShell(spec.id)}` : ` --url ${quoteForShell(spec.server)}${spec.schema === undefined ? "" : ` --schema ${quoteForShell(spec.schema)}`}`;
+  const target = `${where}${job.driver === "better-sqlite3" ? "" : ` --driver ${job.driver}`}${job.tableName === undefined ? "" : ` --table ${quoteForShell(job.tableName)}`}`;
   const fix = report.fix.replace(/"stepwise ([a-z]+)/g, (command, name: string) =>
     FLEET_COMMANDS.has(name) ? `"stepwise fleet ${name}` : PROJECT_COMMANDS.has(name) ? command : `${command}${target}`,
   );
@@ -135,5 +137,5 @@ async function schemaExists(manager: CliManager<MigrationRegistry>, schema: stri
 
 /** The report of a target that could not be run (its worker thread died, its server could not be listed): failed with `error`. */
 export function describeLostTarget(spec: FleetTargetSpec, job: FleetJob, error: TargetError, durationMs: number): FleetTargetResult {
-  return { id: spec.id, ...TASKS[job.task].blank, ok: false, durationMs, error: inFleetReport(error, spec) } as FleetTargetResult;
+  return { id: spec.id, ...TASKS[job.task].blank, ok: false, durationMs, error: inFleetReport(error, spec, job) } as FleetTargetResult;
 }

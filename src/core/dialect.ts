@@ -34,8 +34,8 @@ export interface Dialect {
   startEscapeGuard?(): Step<EscapeGuardRun>;
   /** Absent: a failure is named by no line. */
   readonly splitStatements?: StatementSplitter;
-  /** The connection settings a run puts back; absent where a migration cannot leave any changed. */
-  snapshotConnectionSettings?(): Step<ConnectionSettingsSnapshot>;
+  /** The connection settings a run puts back, with any the run's SQL `scripts` name that the connection cannot list; absent where a migration cannot leave any changed. */
+  snapshotConnectionSettings?(scripts: readonly string[]): Step<ConnectionSettingsSnapshot>;
   restoreConnectionSettings?(before: ConnectionSettingsSnapshot): Step<unknown>;
   /** The user's schema objects, ordered by name. */
   readSchemaObjects(options?: ListSchemaObjectsOptions): Step<SchemaObject[]>;

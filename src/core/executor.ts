@@ -164,7 +164,10 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       for (;;) {
         // What a transaction cannot change (the witness table, foreign_keys) is prepared for the entry expected next.
         const expected = walk.queue[walk.next];
-        if (this.needsSettingsSnapshot(walk)) walk.settingsBefore = yield* this.dialect.snapshotConnectionSettings!();
+        if (this.needsSettingsSnapshot(walk)) {
+          const scripts = walk.queue.slice(walk.next).map((entry) => scriptOf(entry, walk.direction) ?? "");
+          walk.settingsBefore = yield* this.dialect.snapshotConnectionSettings!(scripts);
+        }
         const guard = expected !== undefined && this.needsGuard(walk.all || expected, walk.direction);
         if (guard && this.escapeGuard === null) this.escapeGuard = yield* this.dialect.startEscapeGuard!();
         const restoreForeignKeys = expected?.disableForeignKeys ? yield* this.switchOffForeignKeys() : false;
@@ -248,7 +251,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       if (!walk.all) {
         yield* this.commitWalk(walk);
         // A session's SET outlives the transaction (PostgreSQL), as a PRAGMA does: the next migration runs with the connection as the app set it.
-        if (walk.settingsBefore !== null && mayChangeSettings(entry, direction)) yield* this.restoreSettings(walk.settingsBefore);
+        if (walk.settingsBefore !== null && this.mayChangeSettings(entry, direction)) yield* this.restoreSettings(walk.settingsBefore);
         // Done: another process's later commits change nothing this plan asked for.
         return walk.next === walk.queue.length;
       }
@@ -283,9 +286,20 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     }
   }
 
+  /**
+   * Whether `entry` could change a connection setting: code; SQL naming a PRAGMA or `set_config`; or SQL with a statement of its own that starts `SET`, `RESET` or `DISCARD` (PostgreSQL's
+   * session settings; the `SET` of an `UPDATE` or `ALTER` is none). SQL changes settings no other way.
+   */
+  private mayChangeSettings(entry: MigrationEntry, direction: MigrationDirection): boolean {
+    const script = scriptOf(entry, direction);
+    if (entry.kind !== "sql" || /pragma|set_config/i.test(script ?? "")) return true;
+    if (script === null || !/\b(set|reset|discard)\b/i.test(script)) return false;
+    return this.dialect.splitStatements?.(script).some((statement) => /^(set|reset|discard)\b/i.test(statement.text)) ?? true;
+  }
+
   /** Whether a migration left to run could change a connection setting while none is snapshotted. */
   private needsSettingsSnapshot(walk: Walk<R[number]>): boolean {
-    return walk.settingsBefore === null && this.dialect.snapshotConnectionSettings !== undefined && walk.queue.slice(walk.next).some((entry) => mayChangeSettings(entry, walk.direction));
+    return walk.settingsBefore === null && this.dialect.snapshotConnectionSettings !== undefined && walk.queue.slice(walk.next).some((entry) => this.mayChangeSettings(entry, walk.direction));
   }
 
   /** Whether `entry` (any, when `true`) runs under the escape guard. */
@@ -751,9 +765,4 @@ function addedDangling(before: readonly ForeignKeyViolation[], after: readonly F
   const seen = new Set(before.map(({ table, parent, rowid }) => `${table}\0${parent}\0${rowid}`));
   const fresh = after.filter(({ table, parent, rowid }) => !seen.has(`${table}\0${parent}\0${rowid}`));
   return fresh.length > 0 ? fresh : after;
-}
-
-/** Whether `entry` could change a connection setting: code, or SQL naming a PRAGMA or a SET, RESET, DISCARD or set_config (SQL changes settings no other way). */
-function mayChangeSettings(entry: MigrationEntry, direction: MigrationDirection): boolean {
-  return entry.kind !== "sql" || /pragma|\b(set|reset|discard)\b|set_config/i.test(scriptOf(entry, direction) ?? "");
 }

@@ -217,8 +217,10 @@ function describePostgresFailure(lockTimeoutMs: number) {
     const taken = classification.nativeCode === "42P07" ? /relation "(.+)" already exists/.exec(firstLineOf(cause))?.[1] : undefined;
     if (taken !== undefined && invalidIndexes.length === 0) invalidIndexes.push(...(yield* readInvalidIndexes("", [], true)).filter((index) => index.name === taken));
     if (isLockTimeout(cause)) return recordNativeError(lockTimedOut(cause, lockTimeoutMs, failure, invalidIndexes), classification);
-    // A refusal of stepwise's own statement (a read-only server, a full disk) is the environment's; of the migration's, the migration's own.
-    if (rolledBack && classification.kind !== "other" && origin !== "body") return null;
+    // A refusal of stepwise's own statement (a read-only server, a full disk) is the environment's; of the migration's, the migration's own, but a full disk, named as on SQLite.
+    // Not a privilege refused to stepwise's own history write inside the migration's transaction: its `SET ROLE` may be why, and the run is the migration's to name.
+    if (rolledBack && classification.kind !== "other" && origin !== "body" && classification.nativeCode !== "42501") return null;
+    if (rolledBack && classification.nativeCode === "53100") return recordNativeError(diskFullError({ ...where, sqliteCode: classification.nativeCode ?? "", cause }), classification);
     // From the first error down the chain that has them.
     const server: { detail?: unknown; hint?: unknown } =
       findInCauseChain(cause, (current) => ["detail", "hint"].some((field) => typeof (current as Record<string, unknown>)[field] === "string")) ?? {};
@@ -538,31 +540,52 @@ function* readSessionSettings(): Step<Array<{ name: string; setting: string; res
   return yield* query<{ name: string; setting: string; resetTo: string | null }>(SESSION_SETTINGS_SQL);
 }
 
-/** The session's settings as a run found them, for {@link restoreSessionSettings}. */
-function* snapshotSessionSettings(): Step<ConnectionSettingsSnapshot> {
-  return Object.fromEntries((yield* readSessionSettings()).map((row) => [row.name, row.setting]));
+/** The custom settings (`app.tenant`) `scripts` set or reset: the server lists none, so they are found by name in the SQL. */
+function customSettingsIn(scripts: readonly string[]): string[] {
+  const names = new Set<string>();
+  const pattern = /set_config\s*\(\s*'([a-z_][\w$]*\.[\w$.]+)'|\b(?:set|reset)\s+(?:session\s+)?([a-z_][\w$]*\.[\w$.]+)/gi;
+  for (const script of scripts) for (const match of script.matchAll(pattern)) names.add((match[1] ?? match[2])!.toLowerCase());
+  return [...names];
+}
+
+/** The session's settings as a run found them, for {@link restoreSessionSettings}, with the custom settings `scripts` name (`''` when unset, as a reset leaves one). */
+function* snapshotSessionSettings(scripts: readonly string[] = []): Step<ConnectionSettingsSnapshot> {
+  const snapshot: Record<string, string> = Object.fromEntries((yield* readSessionSettings()).map((row) => [row.name, row.setting]));
+  for (const name of customSettingsIn(scripts)) snapshot[name] = String((yield* queryValue(`SELECT COALESCE(pg_catalog.current_setting(${literal(name)}, true), '') AS value`)) ?? "");
+  return snapshot;
 }
 
 /**
- * Puts back what a migration's `SET`s changed in the session, which outlive its transaction: each setting as `before` had it (one it set anew reset), then the role and the
- * session user, first.
+ * Puts back what a migration's `SET`s changed in the session, which outlive its transaction: each setting as `before` had it (one it set anew reset), the session user first
+ * (which resets the role), then the role, under which the settings are made. Each goes alone as a query (the driver's statement path would wrap it in its own `lock_timeout`,
+ * and put back the migration's), and one the server refuses (`temp_buffers` once temporary tables were used) is left as the migration set it: the migration committed, and a
+ * setting is no reason to fail the run. Returns the names put back.
  */
 function* restoreSessionSettings(before: ConnectionSettingsSnapshot): Step<string[]> {
   const rows = yield* readSessionSettings();
   const now = new Map(rows.map((row) => [row.name, row.setting]));
+  // The custom ones the snapshot named, which no catalog lists.
+  for (const name of Object.keys(before).filter((candidate) => candidate.includes(".") && !now.has(candidate))) {
+    now.set(name, String((yield* queryValue(`SELECT COALESCE(pg_catalog.current_setting(${literal(name)}, true), '') AS value`)) ?? ""));
+  }
   // Each setting the session holds now whose value differs (one set anew, back to its reset value), and each the app had set that a migration's RESET took back.
   const wanted = new Map<string, string>(rows.filter((row) => row.resetTo !== null || row.name in before).map((row) => [row.name, String(before[row.name] ?? row.resetTo)]));
-  for (const [name, value] of Object.entries(before)) if (!now.has(name)) wanted.set(name, String(value));
-  const changed = [...wanted].filter(([name, value]) => now.get(name) !== value).map(([name]) => name);
-  const statements: string[] = [];
-  // The session user first, which resets the role; then the role, under which the settings are made.
-  if (changed.includes("session_authorization")) statements.push(`SET SESSION AUTHORIZATION ${quoteIdentifier(String(before.session_authorization))}`);
-  if (changed.includes("session_authorization") || changed.includes("role")) statements.push(before.role === "none" ? "RESET ROLE" : `SET ROLE ${quoteIdentifier(String(before.role))}`);
-  for (const name of changed.filter((candidate) => candidate !== "role" && candidate !== "session_authorization")) {
-    statements.push(`SELECT pg_catalog.set_config(${literal(name)}, ${literal(wanted.get(name)!)}, false)`);
+  for (const [name, value] of Object.entries(before)) if (!now.has(name) || name.includes(".")) wanted.set(name, String(value));
+  const first = (name: string) => (name === "session_authorization" ? 0 : name === "role" ? 1 : 2);
+  const changed = [...wanted].filter(([name, value]) => now.get(name) !== value);
+  // Setting the session user resets the role, which then goes back too.
+  if (changed.some(([name]) => name === "session_authorization") && !changed.some(([name]) => name === "role")) changed.push(["role", String(before.role ?? "none")]);
+  changed.sort(([a], [b]) => first(a) - first(b));
+  const restored: string[] = [];
+  for (const [name, value] of changed) {
+    try {
+      yield* query(`SELECT pg_catalog.set_config(${literal(name)}, ${literal(value)}, false)`);
+      restored.push(name);
+    } catch {
+      // Refused: left as the migration set it.
+    }
   }
-  for (const statement of statements) yield* exec(statement);
-  return changed;
+  return restored;
 }
 
 /**
