@@ -56,6 +56,17 @@ function damageFreelist(file: string): void {
   }
 }
 
+/** Overwrites the b-tree page header at the root of `table`'s tree in `file`, so that reading its rows fails with SQLITE_CORRUPT. */
+function damageRootPage(file: string, rootpage: number): void {
+  const pageSize = readFileSync(file).readUInt16BE(16);
+  const fd = openSync(file, "r+");
+  try {
+    writeSync(fd, Buffer.from([0x05, 0xff, 0xff, 0x7f, 0x7f, 0, 0, 0]), 0, 8, (rootpage - 1) * pageSize);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** The schema version a database file holds, read through a fresh connection of the driver's library. */
 async function versionOf(h: DriverHarness, file: string): Promise<number> {
   const db = await h.open(file);
@@ -199,6 +210,31 @@ await describeEachDriver("database files", (h) => {
       const result = await run(true);
       assert.equal(damaged.userVersion(), 3);
       assert.ok(result.backup !== undefined && existsSync(result.backup.path));
+    });
+  });
+
+  test("up with a backup on a database whose damage fails quick_check itself (SQLITE_CORRUPT) is DATABASE_DAMAGED, not an unusable path; skipping the check goes on where the snapshot copies pages", async (t) => {
+    if (h.lacks(t, "openFile")) return;
+    await h.withDatabase(async (db) => {
+      db.manager(registry).up({ to: 1 });
+      db.exec("CREATE TABLE junk (x)");
+      for (let row = 0; row < 50; row++) db.exec("INSERT INTO junk VALUES (randomblob(500))");
+      const rootpage = Number(db.value("SELECT rootpage FROM sqlite_master WHERE name = 'junk'"));
+      db.close();
+      damageRootPage(db.file, rootpage);
+      const damaged = await h.open(db.file);
+      t.after(() => damaged.close());
+      const run = (skip: boolean) => nets.upWithBackup(damaged.manager(registry), { backup: { directory: path.join(db.dir, "backups") }, dangerouslySkipIntegrityCheck: skip });
+      await assert.rejects(run(false), stepwiseFailure({ code: "DATABASE_DAMAGED", databasePath: db.file }));
+      assert.equal(damaged.userVersion(), 1);
+      // An online backup copies the damaged page as it is; VACUUM INTO (bun:sqlite, libsql) reads every row and cannot.
+      const skipped = await run(true).then(
+        () => null,
+        (error: { code?: string }) => error.code,
+      );
+      const online = (damaged.driver as { backupTo?: unknown }).backupTo !== undefined;
+      assert.equal(skipped, online ? null : "DATABASE_DAMAGED");
+      assert.equal(damaged.userVersion(), online ? 3 : 1);
     });
   });
 

@@ -75,6 +75,28 @@ await describeEachDriver("verifySchema", (h) => {
       );
     }));
 
+  test("a virtual table whose module the connection has not loaded is drift, known by its CREATE text, not an unexpected error", async (t) => {
+    if (h.lacks(t, "snapshot")) return;
+    await h.withDatabase(async (db) => {
+      db.manager(migrations).up();
+      try {
+        db.exec(
+          "PRAGMA writable_schema = ON; INSERT INTO sqlite_master (type, name, tbl_name, rootpage, sql) VALUES ('table', 'vt', 'vt', 0, 'CREATE VIRTUAL TABLE vt USING nosuchmodule(x)'); PRAGMA writable_schema = OFF;",
+        );
+      } catch {
+        return t.skip(`${h.name} refuses writable_schema`);
+      }
+      const again = await db.reopen();
+      t.after(() => again.close());
+      const verification = await Promise.resolve(verifySchema(again.manager(migrations)));
+      assert.equal(verification.ok, false);
+      assert.deepEqual(
+        verification.differences.map((difference) => [difference.name, difference.change]),
+        [["vt", "added"]],
+      );
+    });
+  });
+
   test("migrate({ verifySchema }) logs that verification passed, and refuses a drifted schema with SCHEMA_DRIFT", (t) =>
     h.withDatabase((db) => {
       if (h.lacks(t, "snapshot")) return;
@@ -109,6 +131,13 @@ await describeEachDriver("verifySchema", (h) => {
       assert.deepEqual(verifySchema(manager), { ok: true, version: 0, differences: [], drift: [] });
       db.exec("CREATE TABLE legacy_contacts (id INTEGER PRIMARY KEY); CREATE TABLE legacy_notes (id INTEGER PRIMARY KEY);");
       assert.throws(() => verifySchema(manager), stepwiseFailure({ code: "UNMANAGED_DATABASE", tables: ["legacy_contacts", "legacy_notes"] }));
+    }));
+
+  test("a view named like the history table is HISTORY_TABLE_INVALID, as status and up say, not UNMANAGED_DATABASE", (t) =>
+    h.withDatabase(async (db) => {
+      if (h.lacks(t, "snapshot")) return;
+      db.exec("CREATE TABLE users (id INTEGER PRIMARY KEY); CREATE VIEW schema_migrations AS SELECT 1 AS version, 'users' AS name");
+      await assert.rejects(async () => verifySchema(db.manager(migrations)), stepwiseFailure({ code: "HISTORY_TABLE_INVALID" }));
     }));
 
   test("a driver without the snapshot capability is refused with DRIVER_CAPABILITY_MISSING before anything runs", () =>

@@ -3,8 +3,8 @@
  * `<file>.v<version>.<UTC time>.<identity>.bak`, so a file with a backup's name is a finished, intact backup. The identity hashes the database's path: pruning deletes only this database's backups.
  */
 import type { BackupRecord } from "../core/events.js";
-import { requireCapabilities, type DriverCapability, type SyncDriver } from "../core/driver.js";
-import { sqliteCodeOf, translateSqliteError, usageError, withBackupPath } from "../core/error-factories.js";
+import { requireCapabilities, type DriverCapability, type Row, type SyncDriver } from "../core/driver.js";
+import { describeThrownValue, sqliteCodeOf, translateSqliteError, usageError, withBackupPath } from "../core/error-factories.js";
 import { backupDiskFullError, backupFolderUnwritableError, databaseDamagedError } from "./errors.js";
 import { StepwiseError, type ServerBackupTool } from "../core/errors.js";
 import type { DriverIdentity } from "../core/manager-base.js";
@@ -197,7 +197,15 @@ export function assertAbsolute(option: string, value: string): void {
 
 /** What `PRAGMA quick_check` finds wrong, a line each (at most 20); empty when intact. */
 export function quickCheckProblems(driver: SyncDriver): string[] {
-  const lines = driver.query("PRAGMA quick_check(20)", []).flatMap((row) => String(Object.values(row)[0]).split("\n"));
+  let rows: Row[];
+  try {
+    rows = driver.query("PRAGMA quick_check(20)", []);
+  } catch (error) {
+    // Some damage fails the check itself after its first finding (SQLITE_CORRUPT): that is the finding.
+    if (!sqliteCodeFrom(driver, error)?.startsWith("SQLITE_CORRUPT")) throw error;
+    return [describeThrownValue(error)];
+  }
+  const lines = rows.flatMap((row) => String(Object.values(row)[0]).split("\n"));
   return lines.length === 1 && lines[0] === "ok" ? [] : lines.filter((line) => line !== "*** in database main ***");
 }
 
@@ -225,6 +233,8 @@ export function backupWriteError(error: unknown, driver: SyncDriver, directory: 
   if (error instanceof StepwiseError) return error;
   const errno = (error as { code?: unknown } | null)?.code;
   const code = sqliteCodeFrom(driver, error) ?? (typeof errno === "string" ? errno : null);
+  // A copy that reads every row (VACUUM INTO) stops at damage an online backup, which copies pages, carries over.
+  if (code?.startsWith("SQLITE_CORRUPT") && driver.filePath !== null) return databaseDamagedError({ databasePath: driver.filePath, problems: [describeThrownValue(error)] });
   if (code !== null && UNWRITABLE.test(code)) return backupFolderUnwritableError(directory, code, error, remedy);
   if (code === null || !NO_ROOM.test(code)) return translateSqliteError(error, busyTimeoutMs, code);
   const neededBytes = driver.filePath === null ? null : (nodeFs().statSync(driver.filePath, { throwIfNoEntry: false })?.size ?? null);

@@ -88,7 +88,15 @@ export function* readSchema(options: ReadSchemaOptions = {}): Step<SchemaSnapsho
 function* readTable(name: string, sql: string, flags: { wr: number; strict: number } | undefined): Step<TableSnapshot> {
   const parsed = parseCreateTable(sql);
   const pragma = <T>(what: string, of = name) => query<T>(`PRAGMA ${what}(${quoteIdentifier(of)})`);
-  const columns = (yield* pragma<{ name: string; type: string; notnull: number; dflt_value: string | null; pk: number; hidden: number }>("table_xinfo"))
+  let described: Array<{ name: string; type: string; notnull: number; dflt_value: string | null; pk: number; hidden: number }>;
+  try {
+    described = yield* pragma("table_xinfo");
+  } catch (error) {
+    // A virtual table whose module this connection has not loaded (sql.js has no FTS5) cannot be described: it is known by its CREATE text alone.
+    if (!/no such module/i.test(error instanceof Error ? error.message : "")) throw error;
+    return { name, columns: [], withoutRowid: false, strict: false, foreignKeys: [], uniqueConstraints: [], checks: [], sql: parsed.sql };
+  }
+  const columns = described
     .filter((column) => column.hidden !== 1)
     .map(({ name, type, notnull, dflt_value, pk, hidden }): ColumnSnapshot => ({
       name,

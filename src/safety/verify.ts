@@ -66,9 +66,11 @@ function* compareWithReplay(manager: SafetyNetManager, options: VerifySchemaOpti
   if (ownTransaction && !cacheable) yield* exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
   let read: { live: SchemaSnapshot; version: number; cache: { key: string; snapshot: SchemaSnapshot | null } | null };
   try {
+    // The history first: a view or a foreign table of its name is HISTORY_TABLE_INVALID, as every other command says, before tables without a history are UNMANAGED_DATABASE.
+    const keys = yield* executor.store.readKeys();
     yield* executor.refuseUnmanagedDatabase();
     const live = yield* readSchemaOf(manager);
-    const version = verifyHistoryOrThrow(migrations, yield* executor.store.readKeys());
+    const version = verifyHistoryOrThrow(migrations, keys);
     read = { live, version, cache: cacheable ? yield* readCache(migrations, version, tableName) : null };
   } finally {
     if (ownTransaction) yield* rollbackQuietly();
