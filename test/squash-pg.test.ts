@@ -397,6 +397,19 @@ CREATE TRIGGER post_off BEFORE UPDATE ON post FOR EACH ROW EXECUTE FUNCTION post
 CREATE TRIGGER post_always BEFORE DELETE ON post FOR EACH ROW EXECUTE FUNCTION post_check();
 CREATE TRIGGER post_replica BEFORE INSERT ON post FOR EACH ROW EXECUTE FUNCTION post_check();
 ALTER TABLE post DISABLE TRIGGER post_off, ENABLE ALWAYS TRIGGER post_always, ENABLE REPLICA TRIGGER post_replica;
+CREATE TABLE hev (id bigint, at timestamptz NOT NULL DEFAULT now(), status text DEFAULT 'QUEUED', PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+CREATE TABLE hev_1 (LIKE hev INCLUDING INDEXES);
+ALTER TABLE hev ATTACH PARTITION hev_1 FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');
+INSERT INTO hev_1 (id, at) VALUES (1, '2020-06-01');
+CREATE TABLE lp (a int NOT NULL, b text) PARTITION BY LIST (a);
+CREATE TABLE lp2 (b text, a int NOT NULL);
+ALTER TABLE lp ATTACH PARTITION lp2 FOR VALUES IN (2);
+CREATE TABLE lp3 PARTITION OF lp FOR VALUES IN (3);
+ALTER TABLE lp3 ALTER COLUMN b SET DEFAULT 'own';
+CREATE TABLE ck (a int CONSTRAINT ck_positive CHECK (a > 0), id bigint GENERATED ALWAYS AS IDENTITY) PARTITION BY RANGE (a);
+CREATE TABLE ck1 PARTITION OF ck FOR VALUES FROM (1) TO (1000);
+INSERT INTO ck (a) VALUES (500);
+ALTER TABLE ck ADD CONSTRAINT ck_small CHECK (a < 100) NOT VALID;
 CREATE UNLOGGED SEQUENCE us;
 CREATE SEQUENCE s2;
 ALTER SEQUENCE s2 SET UNLOGGED;
@@ -436,12 +449,19 @@ async function catalogValues(url: string): Promise<Json> {
       functions: await rows("SELECT proname, pg_get_functiondef(oid) AS def FROM pg_proc WHERE proname IN ('post_count', 'total_of') ORDER BY 1"),
       triggers: await rows("SELECT tgname, pg_get_triggerdef(oid) AS def, tgdeferrable, tginitdeferred, tgenabled FROM pg_trigger WHERE tgrelid = 'post'::regclass ORDER BY 1"),
       rows: await rows("SELECT n, k, d, p FROM pa"),
+      // Partitions made of their parent or attached to it: their own column order and defaults, and the parent's checks.
+      partitionColumns: await rows(
+        "SELECT a.attrelid::regclass::text AS rel, a.attnum, a.attname, pg_get_expr(d.adbin, d.adrelid) AS def FROM pg_attribute AS a LEFT JOIN pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE a.attrelid::regclass::text IN ('hev_1', 'lp2', 'lp3', 'ck1') AND a.attnum > 0 AND NOT a.attisdropped ORDER BY 1, 2",
+      ),
+      partitionChecks: await rows("SELECT conname, coninhcount, conislocal, convalidated FROM pg_constraint WHERE conrelid = 'ck1'::regclass AND contype = 'c' ORDER BY 1"),
+      partitionIdentity: await rows("SELECT attname, attidentity FROM pg_attribute WHERE attrelid = 'ck1'::regclass AND attname = 'id'"),
+      partitionRows: await rows("SELECT id, at::text, status FROM hev_1"),
     };
   });
 }
 
 test(
-  "squash carries what real histories built: extended statistics, an extension's version, a domain's collation and NOT VALID check, an unpopulated materialized view, NOT NULL constraint names (PostgreSQL 18), restarted and unlogged sequences, renamed identity sequences, sub-partitions, partitioned indexes, BEGIN ATOMIC functions, constraint triggers and disabled, always and replica triggers",
+  "squash carries what real histories built: extended statistics, an extension's version, a domain's collation and NOT VALID check, an unpopulated materialized view, NOT NULL constraint names (PostgreSQL 18), restarted and unlogged sequences, renamed identity sequences, sub-partitions, partitions attached with their own columns, partitioned indexes, BEGIN ATOMIC functions, constraint triggers and disabled, always and replica triggers",
   { skip: gitUnavailableReason() ?? false },
   async (t) => {
     const { project, cli, original, fresh } = await committedHistory(t, CATALOG_HISTORY);
@@ -494,6 +514,28 @@ test(
         ["post_replica", false, false, "R"],
       ],
     );
+
+    assert.deepEqual(
+      reference.partitionColumns.filter((row: Json) => row.rel !== "ck1").map((row: Json) => [row.rel, row.attname, row.def]),
+      [
+        ["hev_1", "id", null],
+        ["hev_1", "at", null],
+        ["hev_1", "status", null],
+        ["lp2", "b", null],
+        ["lp2", "a", null],
+        ["lp3", "a", null],
+        ["lp3", "b", "'own'::text"],
+      ],
+    );
+    assert.ok(notNull("lp2", "lp2_a_not_null"));
+    assert.deepEqual(
+      reference.partitionChecks.map((row: Json) => [row.conname, row.convalidated]),
+      [
+        ["ck_positive", true],
+        ["ck_small", false],
+      ],
+    );
+    assert.deepEqual(reference.partitionIdentity, [{ attname: "id", attidentity: "a" }]);
 
     const wrote = await cli(["squash", "--to", "2", "--yes", "--json"]);
     assert.equal(wrote.code, 0, wrote.stdout + wrote.stderr);

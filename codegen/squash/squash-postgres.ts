@@ -4,7 +4,7 @@
  * connection's `search_path`.
  */
 import { quoteIdentifier } from "../../src/core/batch-walk.js";
-import { CONCAT, EQ, literal, NE, TEXT } from "../../src/core/dialects/postgres.js";
+import { CONCAT, EQ, GT, literal, NE, TEXT } from "../../src/core/dialects/postgres.js";
 import { query, type Step } from "../../src/core/step.js";
 import { readRelationSettings } from "../../src/safety/schema-reader.js";
 import { orderViews, type DdlStatement, type SchemaDdl } from "./squash-ddl.js";
@@ -16,7 +16,16 @@ export const IN_SCHEMA = (namespace: string) => `JOIN pg_catalog.pg_namespace AS
 
 type Named = { name: string; sql: string };
 type ExtensionRow = { name: string; schema: string; version: string; defaultVersion: string | null };
-type TableRow = { name: string; oid: number; persistence: string; partitionKey: string | null; parent: string | null; bound: string | null; rowSecurity: boolean };
+type TableRow = {
+  name: string;
+  oid: number;
+  persistence: string;
+  partitionKey: string | null;
+  parent: string | null;
+  bound: string | null;
+  rowSecurity: boolean;
+  inheritedChecks: { sql: string; valid: boolean }[] | null;
+};
 type ColumnRow = {
   table: string;
   name: string;
@@ -75,7 +84,9 @@ const QUERIES = {
   FROM pg_catalog.pg_proc AS p ${IN_SCHEMA("p.pronamespace")} AND (p.prokind ${EQ} 'f' OR p.prokind ${EQ} 'p') AND ${NOT_FROM_EXTENSION("p.oid")} ORDER BY p.oid`,
   tables: `SELECT c.relname::${TEXT} AS name, c.oid::pg_catalog.int8 AS oid, c.relpersistence::${TEXT} AS persistence, pg_catalog.pg_get_partkeydef(c.oid) AS "partitionKey",
        CASE WHEN c.relispartition THEN (SELECT pc.relname::${TEXT} FROM pg_catalog.pg_inherits AS i JOIN pg_catalog.pg_class AS pc ON pc.oid ${EQ} i.inhparent WHERE i.inhrelid ${EQ} c.oid LIMIT 1) END AS parent,
-       CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END AS bound, c.relrowsecurity AS "rowSecurity"
+       CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END AS bound, c.relrowsecurity AS "rowSecurity",
+       (SELECT pg_catalog.json_agg(pg_catalog.json_build_object('sql', 'CONSTRAINT ' ${CONCAT} pg_catalog.quote_ident(k.conname) ${CONCAT} ' ' ${CONCAT} pg_catalog.pg_get_constraintdef(k.oid), 'valid', k.convalidated) ORDER BY k.conname) FROM pg_catalog.pg_constraint AS k
+         WHERE c.relispartition AND k.conrelid ${EQ} c.oid AND k.contype ${EQ} 'c' AND k.coninhcount ${GT} 0) AS "inheritedChecks"
   FROM pg_catalog.pg_class AS c ${IN_SCHEMA("c.relnamespace")} AND (c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p') AND ${NOT_FROM_EXTENSION("c.oid")} ORDER BY c.oid`,
   columns: `SELECT c.relname::${TEXT} AS "table", a.attname::${TEXT} AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS "notNull",
        pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS expression, a.attidentity::${TEXT} AS identity, a.attgenerated::${TEXT} AS generated,
@@ -89,11 +100,11 @@ const QUERIES = {
   LEFT JOIN pg_catalog.pg_attrdef AS d ON d.adrelid ${EQ} a.attrelid AND d.adnum ${EQ} a.attnum LEFT JOIN pg_catalog.pg_collation AS co ON co.oid ${EQ} a.attcollation
   LEFT JOIN pg_catalog.pg_constraint AS k ON k.conrelid ${EQ} a.attrelid AND k.contype ${EQ} 'n' AND k.conkey[1] ${EQ} a.attnum
   ${IN_SCHEMA("c.relnamespace")} AND (c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p') AND a.attnum > 0 AND NOT a.attisdropped ORDER BY c.oid, a.attnum`,
-  // A partition's constraints and NOT NULLs come from its parent (but for its own); a NOT NULL constraint (PostgreSQL 18) from its column, but a NOT VALID one, which no column
-  // definition can say, and a partition's own, whose columns PARTITION OF makes, are added here; a constraint trigger's (`t`) comes with its CREATE CONSTRAINT TRIGGER.
+  // A partition's constraints come from its parent (but for its own); a NOT NULL constraint (PostgreSQL 18) from its column, but a NOT VALID one, which no column definition can
+  // say, is added here; a constraint trigger's (`t`) comes with its CREATE CONSTRAINT TRIGGER.
   constraints: `SELECT c.relname::${TEXT} AS "table", k.conname::${TEXT} AS name, k.contype::${TEXT} AS type, pg_catalog.pg_get_constraintdef(k.oid) AS definition
   FROM pg_catalog.pg_constraint AS k JOIN pg_catalog.pg_class AS c ON c.oid ${EQ} k.conrelid ${IN_SCHEMA("c.relnamespace")} AND (c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p')
-   AND (k.contype ${NE} 'n' OR NOT k.convalidated OR (c.relispartition AND k.coninhcount ${EQ} 0)) AND k.contype ${NE} 't' AND k.conislocal ORDER BY k.oid`,
+   AND (k.contype ${NE} 'n' OR NOT k.convalidated) AND k.contype ${NE} 't' AND k.conislocal ORDER BY k.oid`,
   indexes: `SELECT ic.relname::${TEXT} AS name, pg_catalog.pg_get_indexdef(i.indexrelid) AS sql, tc.relname::${TEXT} AS "table", tc.relkind ${EQ} 'm' AS "onView"
   FROM pg_catalog.pg_index AS i JOIN pg_catalog.pg_class AS ic ON ic.oid ${EQ} i.indexrelid JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} i.indrelid
   ${IN_SCHEMA("ic.relnamespace")} AND ${NOT_FROM_EXTENSION("i.indexrelid")} AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint AS k WHERE k.conindid ${EQ} i.indexrelid AND k.conrelid ${EQ} i.indrelid)
@@ -188,6 +199,17 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
       ...constraints.filter((row) => row.type !== "f").map(constraint),
       // Before the foreign keys: a key may reference columns a unique index (not a constraint) makes unique.
       ...indexes,
+      // Each partition made on its own joins its parent once its rows and indexes are in (attaching takes a partition's matching index as the parent index's).
+      ...tables
+        .filter((table) => table.parent !== null)
+        .map((table) => ({
+          kind: "partition",
+          name: table.name,
+          sql: [
+            ...(table.inheritedChecks ?? []).filter((check) => !check.valid).map((check) => `ALTER TABLE ${quoteIdentifier(table.name)} ADD ${check.sql};`),
+            `ALTER TABLE ${quoteIdentifier(table.parent!)} ATTACH PARTITION ${quoteIdentifier(table.name)} ${table.bound ?? "DEFAULT"};`,
+          ].join("\n"),
+        })),
       ...attachments,
       ...constraints.filter((row) => row.type === "f").map(constraint),
       ...views,
@@ -259,11 +281,12 @@ function renderTable(table: TableRow, columns: readonly ColumnRow[]): string {
   const name = quoteIdentifier(table.name);
   const unlogged = table.persistence === "u" ? "UNLOGGED " : "";
   const partitionBy = table.partitionKey ? ` PARTITION BY ${table.partitionKey}` : "";
-  if (table.parent !== null) return `CREATE ${unlogged}TABLE ${name} PARTITION OF ${quoteIdentifier(table.parent)} ${table.bound ?? "DEFAULT"}${partitionBy};`;
+  // A partition is made with its own columns (their order, defaults and NOT NULL names, whether it was made of its parent or attached to it), then attached, as pg_dump does.
+  // Attaching wants the parent's CHECK constraints there, so they are made with it, and gives it the parent's identity, so it is left to that.
   const definitions = columns.map((column) => {
     const parts = [quoteIdentifier(column.name), column.type];
     if (column.collation) parts.push(`COLLATE ${column.collation}`);
-    if (column.identity) parts.push(`GENERATED ${column.identity === "a" ? "ALWAYS" : "BY DEFAULT"} AS IDENTITY${column.identityOptions ?? ""}`);
+    if (column.identity && table.parent === null) parts.push(`GENERATED ${column.identity === "a" ? "ALWAYS" : "BY DEFAULT"} AS IDENTITY${column.identityOptions ?? ""}`);
     else if (column.generated) parts.push(`GENERATED ALWAYS AS (${column.expression ?? ""}) ${column.generated === "v" ? "VIRTUAL" : "STORED"}`);
     else if (column.expression !== null) parts.push(`DEFAULT ${column.expression}`);
     // Named as it is: PostgreSQL 18 keeps a NOT NULL's name through renames, so the one it would choose may differ. A NOT VALID one is added after the rows.
@@ -271,7 +294,9 @@ function renderTable(table: TableRow, columns: readonly ColumnRow[]): string {
     else if (column.notNull && column.notNullName === null) parts.push("NOT NULL");
     return `  ${parts.join(" ")}`;
   });
-  return `CREATE ${unlogged}TABLE ${name} (\n${definitions.join(",\n")}\n)${partitionBy};`;
+  // A NOT VALID one is added with the attachment, after the rows, which it does not check.
+  const checks = (table.inheritedChecks ?? []).filter((check) => check.valid).map((check) => `  ${check.sql}`);
+  return `CREATE ${unlogged}TABLE ${name} (\n${[...definitions, ...checks].join(",\n")}\n)${partitionBy};`;
 }
 
 /** The table's rows, one INSERT each, through JSON so every type comes back as the server reads it; generated columns are left to the server. */
