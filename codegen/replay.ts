@@ -229,9 +229,12 @@ async function replay(options: ReplayCheckOptions, migrations: MigrationRegistry
       try {
         await manager.up({ to: migrations[last]!.version });
       } catch (error) {
-        const reached = (await manager.status()).currentVersion;
-        const failed = migrations.findIndex((candidate) => candidate.version > reached && (candidate.squashedInto === undefined || candidate.squashedInto === candidate.version));
-        return { problems: [...problems, describeFailure(options, database, migrations[failed] ?? entry, "up", error)], applied: Math.max(failed, applied), rolledBack: null };
+        // The migration that failed: the one the error names, else the first of the stretch the database did not reach.
+        const named = error instanceof StepwiseError && typeof (error.details as { version?: unknown }).version === "number" ? (error.details as { version: number }).version : null;
+        const reached = named === null ? (await manager.status()).currentVersion : named - 1;
+        let failed = applied;
+        while (failed < last && migrations[failed]!.version <= reached) failed++;
+        return { problems: [...problems, describeFailure(options, database, migrations[failed]!, "up", error)], applied: failed, rolledBack: null };
       }
       applied = last;
       continue;

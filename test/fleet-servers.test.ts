@@ -126,6 +126,12 @@ test("stepwise fleet on PostgreSQL schemas: the histogram, each refusal and the 
     String((up.tenant_foreign!.error as { fix?: unknown }).fix),
     new RegExp(`"stepwise baseline --url postgres://${server.username}@${server.host}${server.pathname} --schema tenant_foreign --driver pg `),
   );
+  // With a password in the URL the step carries none, not its redacted stand-in: it comes from PGPASSWORD.
+  const withPassword = Object.assign(new URL(db.url), { password: "s3cret" }).href;
+  const secretRun = await runInProcess({ migrations: postgresRegistry }, ["fleet", "up", "--driver", "pg", "--url", withPassword, "--schema", "tenant_foreign", "--json"]);
+  const secretFix = String((jsonOutput<Json>(secretRun, 1).targets[0]!.error as { fix?: unknown }).fix);
+  assert.match(secretFix, new RegExp(`--url postgres://${server.username}@${server.host}${server.pathname} `));
+  assert.doesNotMatch(secretFix, /\*\*\*|s3cret/);
   await holder.query("SELECT pg_catalog.pg_advisory_unlock($1::bigint)", [lockKey]);
   const rest = jsonOutput<Json>(await fleet("up", "--schema", "tenant_[al]*"));
   assert.deepEqual([rest.migrated, rest.current], [1, 1]);

@@ -232,7 +232,7 @@ test("a migration's statement the server refuses (a privilege, a read-only trans
 
 test("a migration's session SET outlives its transaction, so it is put back after it: the next migration, and the app's connection after the run, see the session as the app set it", async (t) => {
   const client = await connectFresh(t);
-  await client.query("CREATE SCHEMA app; CREATE ROLE stepwise_low NOLOGIN");
+  await client.query("CREATE SCHEMA app; CREATE SCHEMA other; CREATE ROLE stepwise_low NOLOGIN");
   t.after(() => client.query("DROP OWNED BY stepwise_low; DROP ROLE stepwise_low").catch(() => undefined));
   // The app's own session: its search_path and work_mem.
   await client.query("SET search_path TO app, public; SET work_mem = '5MB'; SELECT pg_catalog.set_config('app.tenant', 'acme', false)");
@@ -253,15 +253,18 @@ test("a migration's session SET outlives its transaction, so it is put back afte
     pgEntry(2, "SELECT pg_catalog.set_config('app.tenant', 'globex', false);\nSET app.batch = '7';\nCREATE TABLE b (id integer);"),
     pgEntry(3, "SET search_path = pg_temp;\nSET ROLE stepwise_low;", null, { transaction: false }),
     pgEntry(4, "CREATE TABLE c (id integer);"),
+    // A SET inside a DO block lasts for the session as well.
+    pgEntry(5, "DO $$ BEGIN SET search_path = other; END $$;\nCREATE TABLE public.d (id integer);"),
+    pgEntry(6, "CREATE TABLE e (id integer);"),
   ];
   assert.deepEqual(
     (await new MigrationManager(client, registry).up()).steps.map((step) => step.version),
-    [1, 2, 3, 4],
+    [1, 2, 3, 4, 5, 6],
   );
-  const { rows } = await client.query<{ table: string }>("SELECT schemaname || '.' || tablename AS table FROM pg_catalog.pg_tables WHERE tablename IN ('a', 'b', 'c') ORDER BY 1");
+  const { rows } = await client.query<{ table: string }>("SELECT schemaname || '.' || tablename AS table FROM pg_catalog.pg_tables WHERE tablename IN ('a', 'b', 'c', 'd', 'e') ORDER BY 1");
   assert.deepEqual(
     rows.map((row) => row.table),
-    ["app.b", "app.c", "public.a"],
+    ["app.b", "app.c", "app.e", "public.a", "public.d"],
   );
   assert.deepEqual(await session(), before);
 });

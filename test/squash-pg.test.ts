@@ -204,13 +204,18 @@ test("what squash cannot carry (a TOAST parameter of a table that no longer need
     "003_toastless.sql",
     "-- migrate:up\nCREATE TABLE notes (id integer, body text);\nALTER TABLE notes SET (toast.autovacuum_enabled = false);\nALTER TABLE notes DROP COLUMN body;\n",
   );
+  // One of a foreign key's own triggers switched off by its number-made name, which another database's would not have.
+  project.writeMigration(
+    "004_one_check_off.sql",
+    "-- migrate:up\nCREATE TABLE p2 (id int PRIMARY KEY);\nCREATE TABLE c2 (id int REFERENCES p2, id2 int REFERENCES p2);\nDO $$ DECLARE n text; BEGIN SELECT tgname INTO n FROM pg_trigger WHERE tgrelid = 'c2'::regclass AND tgisinternal ORDER BY tgname LIMIT 1; EXECUTE format('ALTER TABLE c2 DISABLE TRIGGER %I', n); END $$;\n",
+  );
   const cli = (args: string[], url: string | undefined) => runCli(args, { cwd: project.root, env: { DATABASE_URL: url, PGPASSWORD: undefined } });
   assert.equal((await cli(["gen"], made.url)).code, 0);
-  const refused = await cli(["squash", "--to", "3", "--json"], made.url);
+  const refused = await cli(["squash", "--to", "4", "--json"], made.url);
   assert.equal(refused.code, 1);
   const error = json(refused).error;
   assert.equal(error.code, "SQUASH_NOT_FAITHFUL");
-  assert.deepEqual(error.differences, ['table "notes" differs']);
+  assert.deepEqual(error.differences, ['table "c2" differs', 'table "notes" differs']);
   const offline = json(await cli(["squash", "--to", "3", "--json"], undefined)).error;
   assert.deepEqual([offline.code, offline.reason], ["SQUASH_REPLAY_UNAVAILABLE", "no-server"]);
 });
@@ -410,6 +415,13 @@ CREATE TABLE ck (a int CONSTRAINT ck_positive CHECK (a > 0), id bigint GENERATED
 CREATE TABLE ck1 PARTITION OF ck FOR VALUES FROM (1) TO (1000);
 INSERT INTO ck (a) VALUES (500);
 ALTER TABLE ck ADD CONSTRAINT ck_small CHECK (a < 100) NOT VALID;
+CREATE TABLE nn (a int, b int) PARTITION BY RANGE (a);
+CREATE TABLE nn1 PARTITION OF nn FOR VALUES FROM (0) TO (10);
+INSERT INTO nn VALUES (1, NULL);
+ALTER TABLE nn ADD CONSTRAINT nn_b NOT NULL b NOT VALID;
+CREATE TABLE par (id int PRIMARY KEY);
+CREATE TABLE chi (id int REFERENCES par);
+ALTER TABLE chi DISABLE TRIGGER ALL;
 CREATE UNLOGGED SEQUENCE us;
 CREATE SEQUENCE s2;
 ALTER SEQUENCE s2 SET UNLOGGED;
@@ -456,6 +468,10 @@ async function catalogValues(url: string): Promise<Json> {
       partitionChecks: await rows("SELECT conname, coninhcount, conislocal, convalidated FROM pg_constraint WHERE conrelid = 'ck1'::regclass AND contype = 'c' ORDER BY 1"),
       partitionIdentity: await rows("SELECT attname, attidentity FROM pg_attribute WHERE attrelid = 'ck1'::regclass AND attname = 'id'"),
       partitionRows: await rows("SELECT id, at::text, status FROM hev_1"),
+      // A foreign key's own triggers, switched off with DISABLE TRIGGER ALL.
+      systemTriggers: await rows(
+        "SELECT tgrelid::regclass::text AS rel, count(*) FILTER (WHERE tgenabled = 'D')::int AS off, count(*)::int AS total FROM pg_trigger WHERE tgisinternal AND tgrelid IN ('par'::regclass, 'chi'::regclass) GROUP BY 1 ORDER BY 1",
+      ),
     };
   });
 }
@@ -536,6 +552,10 @@ test(
       ],
     );
     assert.deepEqual(reference.partitionIdentity, [{ attname: "id", attidentity: "a" }]);
+    assert.deepEqual(reference.systemTriggers, [
+      { rel: "chi", off: 2, total: 2 },
+      { rel: "par", off: 0, total: 2 },
+    ]);
 
     const wrote = await cli(["squash", "--to", "2", "--yes", "--json"]);
     assert.equal(wrote.code, 0, wrote.stdout + wrote.stderr);

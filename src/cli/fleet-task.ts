@@ -122,12 +122,25 @@ function inFleetReport(error: TargetError, spec: FleetTargetSpec, job: FleetJob)
   const report = inCliReport(error);
   if (typeof report.fix !== "string" || "unlisted" in spec) return report;
   // The database as the fleet reached it: its file, or its server (the password left out) and schema; with the fleet's driver and history table.
-  const where = "file" in spec ? ` --db ${quoteForShell(spec.id)}` : ` --url ${quoteForShell(spec.server)}${spec.schema === undefined ? "" : ` --schema ${quoteForShell(spec.schema)}`}`;
+  const where =
+    "file" in spec ? ` --db ${quoteForShell(spec.id)}` : ` --url ${quoteForShell(withoutPassword(spec.server))}${spec.schema === undefined ? "" : ` --schema ${quoteForShell(spec.schema)}`}`;
   const target = `${where}${job.driver === "better-sqlite3" ? "" : ` --driver ${job.driver}`}${job.tableName === undefined ? "" : ` --table ${quoteForShell(job.tableName)}`}`;
   const fix = report.fix.replace(/"stepwise ([a-z]+)/g, (command, name: string) =>
     FLEET_COMMANDS.has(name) ? `"stepwise fleet ${name}` : PROJECT_COMMANDS.has(name) ? command : `${command}${target}`,
   );
   return Object.assign(report, { fix });
+}
+
+/** A server's label as a command may carry it: without a password, whose redacted stand-in would be sent as one (the password comes from PGPASSWORD or the token's variable). */
+function withoutPassword(label: string): string {
+  try {
+    const url = new URL(label);
+    url.password = "";
+    url.searchParams.delete("password");
+    return url.href;
+  } catch {
+    return label;
+  }
 }
 
 async function schemaExists(manager: CliManager<MigrationRegistry>, schema: string): Promise<boolean> {

@@ -84,6 +84,9 @@ const BATCHED_CODE_FIX = "Its code cannot run inside the one batch that applies 
 /** `reset` drops what names a table before the table. */
 const DROP_ORDER: Readonly<Record<SchemaObjectKind, number>> = { trigger: 0, view: 1, index: 2, table: 3 };
 
+/** Whether a migration's script holds a statement that may change a session setting, by migration and direction: a run asks of each pending one on every turn. */
+const settingStatements = new WeakMap<MigrationEntry, Partial<Record<MigrationDirection, boolean>>>();
+
 /** The algorithm over one registry and one history table: every method returns a {@link Step} for a runner; none performs I/O itself. */
 export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   readonly migrations: R;
@@ -287,14 +290,17 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   /**
-   * Whether `entry` could change a connection setting: code; SQL naming a PRAGMA or `set_config`; or SQL with a statement of its own that starts `SET`, `RESET` or `DISCARD` (PostgreSQL's
-   * session settings; the `SET` of an `UPDATE` or `ALTER` is none). SQL changes settings no other way.
+   * Whether `entry` could change a connection setting: code; SQL naming a PRAGMA or `set_config`; or SQL with a statement of its own that starts `SET`, `RESET` or `DISCARD`, or a
+   * `DO` block or `CALL` whose code may run one (PostgreSQL's session settings; the `SET` of an `UPDATE` or `ALTER` is none). SQL changes settings no other way. Read once per script.
    */
   private mayChangeSettings(entry: MigrationEntry, direction: MigrationDirection): boolean {
     const script = scriptOf(entry, direction);
     if (entry.kind !== "sql" || /pragma|set_config/i.test(script ?? "")) return true;
     if (script === null || !/\b(set|reset|discard)\b/i.test(script)) return false;
-    return this.dialect.splitStatements?.(script).some((statement) => /^(set|reset|discard)\b/i.test(statement.text)) ?? true;
+    const known = settingStatements.get(entry) ?? {};
+    known[direction] ??= this.dialect.splitStatements?.(script).some((statement) => /^(set|reset|discard|do|call)\b/i.test(statement.text)) ?? true;
+    settingStatements.set(entry, known);
+    return known[direction];
   }
 
   /** Whether a migration left to run could change a connection setting while none is snapshotted. */

@@ -270,6 +270,12 @@ const KIND_IS = (column: string, kinds: string) => `${column} ${EQ} ANY ('{${kin
 const SET_OPTIONS = (options: string) =>
   `'SET (' ${CONCAT} (SELECT pg_catalog.string_agg(pg_catalog.split_part(o, '=', 1) ${CONCAT} '=' ${CONCAT} pg_catalog.quote_literal(pg_catalog.substr(o, pg_catalog.strpos(o, '=') + 1)), ', ' ORDER BY o ${COLLATE_C})
      FROM pg_catalog.unnest(${options}) AS o) ${CONCAT} ')'`;
+/**
+ * A table's foreign keys' own triggers, when a migration left them switched off (`DISABLE TRIGGER ALL`): the references then go unchecked. Named by the server with numbers, they
+ * cannot be set one by one on another database, so only all of them off is written (`squash` refuses the rest, which `verify` compares as this text).
+ */
+const SYSTEM_TRIGGERS = "'SYSTEM TRIGGERS '";
+
 /** The storage parameters that tune how the server vacuums a table (`autovacuum_*`, `vacuum_truncate`, `log_autovacuum_min_duration`, their `toast.` twins), which operators set on a live database. */
 const VACUUM_OPTION = (option: string) => `pg_catalog.split_part(${option}, '=', 1) LIKE '%vacuum%'`;
 const OPTIONS_WHERE = (options: string, vacuum: boolean) => `ARRAY(SELECT o FROM pg_catalog.unnest(${options}) AS o WHERE ${vacuum ? "" : "NOT "}${VACUUM_OPTION("o")})`;
@@ -307,6 +313,9 @@ const RELATION_SETTINGS_SQL = `WITH rel AS (
     FROM pg_catalog.pg_attribute AS a JOIN rel AS r ON r.oid ${EQ} a.attrelid WHERE ${KIND_IS("r.relkind", "r,p,m")} AND a.attnum ${GT} 0 AND NOT a.attisdropped AND a.attoptions IS NOT NULL
   UNION ALL SELECT d.adrelid, 9, d.adnum, ${COLUMN_OF("r.relkind")} ${CONCAT} ' SET DEFAULT ' ${CONCAT} pg_catalog.pg_get_expr(d.adbin, d.adrelid), false
     FROM pg_catalog.pg_attrdef AS d JOIN rel AS r ON r.oid ${EQ} d.adrelid JOIN pg_catalog.pg_attribute AS a ON a.attrelid ${EQ} d.adrelid AND a.attnum ${EQ} d.adnum WHERE r.relkind ${EQ} 'v'
+  UNION ALL SELECT r.oid, 10, 0, CASE WHEN pg_catalog.bool_and(t.tgenabled ${EQ} 'D') THEN 'DISABLE TRIGGER ALL'
+         ELSE ${SYSTEM_TRIGGERS} ${CONCAT} pg_catalog.string_agg(t.tgenabled::${TEXT}, '' ORDER BY t.tgenabled::${TEXT} ${COLLATE_C}) END, false
+    FROM rel AS r JOIN pg_catalog.pg_trigger AS t ON t.tgrelid ${EQ} r.oid AND t.tgisinternal WHERE ${KIND_IS("r.relkind", "r,p")} GROUP BY r.oid HAVING pg_catalog.bool_or(t.tgenabled ${NE} 'O')
 )
 SELECT r.relname::${TEXT} AS name, r.owner AS "table", r.keyword, 'ALTER ' ${CONCAT} r.keyword ${CONCAT} ' ' ${CONCAT} pg_catalog.quote_ident(r.relname) ${CONCAT} ' ' ${CONCAT} s.action AS sql, s.operational
   FROM setting AS s JOIN rel AS r ON r.oid ${EQ} s.oid ORDER BY r.keyword ${NE} 'TABLE ONLY', r.keyword ${COLLATE_C}, r.oid, s.step, s.num`;

@@ -218,8 +218,9 @@ function describePostgresFailure(lockTimeoutMs: number) {
     if (taken !== undefined && invalidIndexes.length === 0) invalidIndexes.push(...(yield* readInvalidIndexes("", [], true)).filter((index) => index.name === taken));
     if (isLockTimeout(cause)) return recordNativeError(lockTimedOut(cause, lockTimeoutMs, failure, invalidIndexes), classification);
     // A refusal of stepwise's own statement (a read-only server, a full disk) is the environment's; of the migration's, the migration's own, but a full disk, named as on SQLite.
-    // Not a privilege refused to stepwise's own history write inside the migration's transaction: its `SET ROLE` may be why, and the run is the migration's to name.
-    if (rolledBack && classification.kind !== "other" && origin !== "body" && classification.nativeCode !== "42501") return null;
+    // A privilege refused to stepwise's own history write after a migration that can change the role (its SET ROLE, or code) is the migration's to name; else the role's.
+    const changesRole = entry.kind !== "sql" || /\b(role|session\s+authorization)\b/i.test((direction === "up" ? entry.upSql : entry.downSql) ?? "");
+    if (rolledBack && classification.kind !== "other" && origin !== "body" && !(classification.nativeCode === "42501" && changesRole)) return null;
     if (rolledBack && classification.nativeCode === "53100") return recordNativeError(diskFullError({ ...where, sqliteCode: classification.nativeCode ?? "", cause }), classification);
     // From the first error down the chain that has them.
     const server: { detail?: unknown; hint?: unknown } =
@@ -543,16 +544,25 @@ function* readSessionSettings(): Step<Array<{ name: string; setting: string; res
 /** The custom settings (`app.tenant`) `scripts` set or reset: the server lists none, so they are found by name in the SQL. */
 function customSettingsIn(scripts: readonly string[]): string[] {
   const names = new Set<string>();
-  const pattern = /set_config\s*\(\s*'([a-z_][\w$]*\.[\w$.]+)'|\b(?:set|reset)\s+(?:session\s+)?([a-z_][\w$]*\.[\w$.]+)/gi;
-  for (const script of scripts) for (const match of script.matchAll(pattern)) names.add((match[1] ?? match[2])!.toLowerCase());
+  const pattern = /set_config\s*\(\s*'([a-z_][\w$]*\.[\w$.]+)'|\b(?:set|reset)\s+(?:session\s+)?(?:"([^"]+\.[^"]+)"|([a-z_][\w$]*\.[\w$.]+))/gi;
+  // A quoted name keeps its case; an unquoted one folds to lower case, as the server reads it.
+  for (const script of scripts) for (const match of script.matchAll(pattern)) names.add(match[2] ?? (match[1] ?? match[3])!.toLowerCase());
   return [...names];
 }
 
 /** The session's settings as a run found them, for {@link restoreSessionSettings}, with the custom settings `scripts` name (`''` when unset, as a reset leaves one). */
 function* snapshotSessionSettings(scripts: readonly string[] = []): Step<ConnectionSettingsSnapshot> {
   const snapshot: Record<string, string> = Object.fromEntries((yield* readSessionSettings()).map((row) => [row.name, row.setting]));
-  for (const name of customSettingsIn(scripts)) snapshot[name] = String((yield* queryValue(`SELECT COALESCE(pg_catalog.current_setting(${literal(name)}, true), '') AS value`)) ?? "");
-  return snapshot;
+  return { ...snapshot, ...Object.fromEntries(yield* readCustomSettings(customSettingsIn(scripts))) };
+}
+
+/** Each custom setting of `names` as the session holds it (`''` when unset), in one query. */
+function* readCustomSettings(names: readonly string[]): Step<Array<[string, string]>> {
+  if (names.length === 0) return [];
+  const rows = yield* query<{ name: string; value: string }>(
+    `SELECT n AS name, COALESCE(pg_catalog.current_setting(n, true), '') AS value FROM pg_catalog.unnest(ARRAY[${names.map(literal).join(", ")}]::${TEXT}[]) AS n`,
+  );
+  return rows.map((row) => [row.name, row.value]);
 }
 
 /**
@@ -565,9 +575,7 @@ function* restoreSessionSettings(before: ConnectionSettingsSnapshot): Step<strin
   const rows = yield* readSessionSettings();
   const now = new Map(rows.map((row) => [row.name, row.setting]));
   // The custom ones the snapshot named, which no catalog lists.
-  for (const name of Object.keys(before).filter((candidate) => candidate.includes(".") && !now.has(candidate))) {
-    now.set(name, String((yield* queryValue(`SELECT COALESCE(pg_catalog.current_setting(${literal(name)}, true), '') AS value`)) ?? ""));
-  }
+  for (const [name, value] of yield* readCustomSettings(Object.keys(before).filter((candidate) => candidate.includes(".") && !now.has(candidate)))) now.set(name, value);
   // Each setting the session holds now whose value differs (one set anew, back to its reset value), and each the app had set that a migration's RESET took back.
   const wanted = new Map<string, string>(rows.filter((row) => row.resetTo !== null || row.name in before).map((row) => [row.name, String(before[row.name] ?? row.resetTo)]));
   for (const [name, value] of Object.entries(before)) if (!now.has(name) || name.includes(".")) wanted.set(name, String(value));
