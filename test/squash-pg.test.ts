@@ -402,6 +402,8 @@ CREATE TRIGGER post_off BEFORE UPDATE ON post FOR EACH ROW EXECUTE FUNCTION post
 CREATE TRIGGER post_always BEFORE DELETE ON post FOR EACH ROW EXECUTE FUNCTION post_check();
 CREATE TRIGGER post_replica BEFORE INSERT ON post FOR EACH ROW EXECUTE FUNCTION post_check();
 ALTER TABLE post DISABLE TRIGGER post_off, ENABLE ALWAYS TRIGGER post_always, ENABLE REPLICA TRIGGER post_replica;
+CREATE TRIGGER ev_touch BEFORE INSERT ON ev FOR EACH ROW EXECUTE FUNCTION post_check();
+ALTER TABLE ev_2025 DISABLE TRIGGER ev_touch;
 CREATE TABLE hev (id bigint, at timestamptz NOT NULL DEFAULT now(), status text DEFAULT 'QUEUED', PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
 CREATE TABLE hev_1 (LIKE hev INCLUDING INDEXES);
 ALTER TABLE hev ATTACH PARTITION hev_1 FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');
@@ -423,6 +425,8 @@ CREATE TABLE par (id int PRIMARY KEY);
 CREATE TABLE chi (id int REFERENCES par);
 ALTER TABLE chi DISABLE TRIGGER ALL;
 CREATE UNLOGGED SEQUENCE us;
+CREATE TABLE lt (id int GENERATED ALWAYS AS IDENTITY);
+ALTER SEQUENCE lt_id_seq SET UNLOGGED;
 CREATE SEQUENCE s2;
 ALTER SEQUENCE s2 SET UNLOGGED;
 `,
@@ -460,6 +464,7 @@ async function catalogValues(url: string): Promise<Json> {
       ),
       functions: await rows("SELECT proname, pg_get_functiondef(oid) AS def FROM pg_proc WHERE proname IN ('post_count', 'total_of') ORDER BY 1"),
       triggers: await rows("SELECT tgname, pg_get_triggerdef(oid) AS def, tgdeferrable, tginitdeferred, tgenabled FROM pg_trigger WHERE tgrelid = 'post'::regclass ORDER BY 1"),
+      partitionTriggers: await rows("SELECT tgrelid::regclass::text AS rel, tgenabled FROM pg_trigger WHERE tgname = 'ev_touch' ORDER BY 1"),
       rows: await rows("SELECT n, k, d, p FROM pa"),
       // Partitions made of their parent or attached to it: their own column order and defaults, and the parent's checks.
       partitionColumns: await rows(
@@ -500,13 +505,14 @@ test(
     assert.deepEqual(notNull("ev_2024", "ev_2024_k_not_null"), { rel: "ev_2024", conname: "ev_2024_k_not_null", convalidated: true, connoinherit: false, def: "NOT NULL k" });
     const sequence = (name: string) => reference.sequences.find((row: Json) => row.relname === name);
     assert.deepEqual(
-      [sequence("s1"), sequence("c_id_seq"), sequence("old_t_id_seq"), sequence("us"), sequence("s2")],
+      [sequence("s1"), sequence("c_id_seq"), sequence("old_t_id_seq"), sequence("us"), sequence("s2"), sequence("lt_id_seq")],
       [
         { relname: "s1", last_value: "77", is_called: false, persistence: "p" },
         { relname: "c_id_seq", last_value: "42", is_called: false, persistence: "p" },
         { relname: "old_t_id_seq", last_value: "500", is_called: false, persistence: "p" },
         { relname: "us", last_value: "1", is_called: false, persistence: "u" },
         { relname: "s2", last_value: "1", is_called: false, persistence: "u" },
+        { relname: "lt_id_seq", last_value: "1", is_called: false, persistence: "u" },
       ],
     );
     assert.deepEqual(reference.identity, [{ id: "public.old_t_id_seq", s: "public.old_t_s_seq" }]);
@@ -552,6 +558,11 @@ test(
       ],
     );
     assert.deepEqual(reference.partitionIdentity, [{ attname: "id", attidentity: "a" }]);
+    assert.deepEqual(reference.partitionTriggers, [
+      { rel: "ev", tgenabled: "O" },
+      { rel: "ev_2024", tgenabled: "O" },
+      { rel: "ev_2025", tgenabled: "D" },
+    ]);
     assert.deepEqual(reference.systemTriggers, [
       { rel: "chi", off: 2, total: 2 },
       { rel: "par", off: 0, total: 2 },

@@ -74,6 +74,11 @@ const QUERIES = {
   FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_depend AS d ON d.objid ${EQ} c.oid AND d.deptype ${EQ} 'a' AND d.classid ${EQ} 'pg_catalog.pg_class'::pg_catalog.regclass
   JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} d.refobjid JOIN pg_catalog.pg_attribute AS a ON a.attrelid ${EQ} d.refobjid AND a.attnum ${EQ} d.refobjsubid
   ${IN_SCHEMA("c.relnamespace")} AND c.relkind ${EQ} 'S' ORDER BY c.oid`,
+  // An identity column's sequence is made by its table, logged as the table is: one set otherwise (`ALTER SEQUENCE … SET UNLOGGED`) is set after it.
+  identityPersistence: `SELECT c.relname::${TEXT} AS name, 'ALTER SEQUENCE ' ${CONCAT} pg_catalog.quote_ident(c.relname) ${CONCAT} ' SET ' ${CONCAT}
+       CASE WHEN c.relpersistence ${EQ} 'u' THEN 'UNLOGGED' ELSE 'LOGGED' END AS sql, tc.relname::${TEXT} AS "table"
+  FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_depend AS d ON d.objid ${EQ} c.oid AND d.deptype ${EQ} 'i' AND d.classid ${EQ} 'pg_catalog.pg_class'::pg_catalog.regclass
+  JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} d.refobjid ${IN_SCHEMA("c.relnamespace")} AND c.relkind ${EQ} 'S' AND c.relpersistence ${NE} tc.relpersistence ORDER BY c.oid`,
   // `rowTyped`: a table's row type is in its signature (`RETURNS SETOF contacts`), so it follows the tables. `readsRelations`: a SQL-standard body (`BEGIN ATOMIC`) is parsed when it is
   // made, whatever check_function_bodies says, and the server records the tables and views it reads: it follows them.
   functions: `SELECT p.proname::${TEXT} ${CONCAT} '(' ${CONCAT} pg_catalog.pg_get_function_identity_arguments(p.oid) ${CONCAT} ')' AS name, p.proname::${TEXT} AS proname,
@@ -122,6 +127,12 @@ const QUERIES = {
   triggers: `SELECT t.tgname::${TEXT} AS name, pg_catalog.pg_get_triggerdef(t.oid) ${CONCAT} CASE WHEN t.tgenabled ${EQ} 'O' THEN '' ELSE ';\nALTER TABLE ' ${CONCAT} pg_catalog.quote_ident(tc.relname) ${CONCAT}
        CASE WHEN t.tgenabled ${EQ} 'D' THEN ' DISABLE' WHEN t.tgenabled ${EQ} 'A' THEN ' ENABLE ALWAYS' ELSE ' ENABLE REPLICA' END ${CONCAT} ' TRIGGER ' ${CONCAT} pg_catalog.quote_ident(t.tgname) END AS sql, tc.relname::${TEXT} AS "table"
   FROM pg_catalog.pg_trigger AS t JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} t.tgrelid ${IN_SCHEMA("tc.relnamespace")} AND NOT t.tgisinternal AND t.tgparentid ${EQ} 0 ORDER BY t.oid`,
+  // A partition's copy of its parent's trigger, made by the server, in a state of its own.
+  triggerStates: `SELECT t.tgname::${TEXT} AS name, 'ALTER TABLE ' ${CONCAT} pg_catalog.quote_ident(tc.relname) ${CONCAT}
+       CASE WHEN t.tgenabled ${EQ} 'O' THEN ' ENABLE' WHEN t.tgenabled ${EQ} 'D' THEN ' DISABLE' WHEN t.tgenabled ${EQ} 'A' THEN ' ENABLE ALWAYS' ELSE ' ENABLE REPLICA' END ${CONCAT}
+       ' TRIGGER ' ${CONCAT} pg_catalog.quote_ident(t.tgname) AS sql, tc.relname::${TEXT} AS "table"
+  FROM pg_catalog.pg_trigger AS t JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} t.tgrelid ${IN_SCHEMA("tc.relnamespace")} AND NOT t.tgisinternal AND t.tgparentid ${NE} 0
+   AND t.tgenabled ${NE} (SELECT p.tgenabled FROM pg_catalog.pg_trigger AS p WHERE p.oid ${EQ} t.tgparentid) ORDER BY t.oid`,
   // Extended statistics, which the server deparses whole.
   statistics: `SELECT s.stxname::${TEXT} AS name, pg_catalog.pg_get_statisticsobjdef(s.oid) AS sql, tc.relname::${TEXT} AS "table"
   FROM pg_catalog.pg_statistic_ext AS s JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} s.stxrelid ${IN_SCHEMA("s.stxnamespace")} ORDER BY s.oid`,
@@ -150,6 +161,7 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
   const constraints = own(yield* read<ConstraintRow>(QUERIES.constraints));
   const columnsOf = (table: TableRow) => columns.filter((column) => column.table === table.name);
   const tableStatements: DdlStatement[] = tables.map((table) => ({ kind: "table", name: table.name, sql: renderTable(table, columnsOf(table)) }));
+  const identityPersistence = own(yield* read<Named & { table: string }>(QUERIES.identityPersistence)).map(statement("sequence setting"));
   const owners = own((yield* read<Named & { table: string }>(QUERIES.owners)).map((row) => ({ ...row, table: /OWNED BY (\S+)\./.exec(row.sql)?.[1]?.replace(/^"|"$/g, "") ?? "" }))).map(
     statement("sequence owner"),
   );
@@ -177,6 +189,7 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
   // A view may call a function that reads tables, and such a function may read a view: one order for both.
   const views = orderViews([...(yield* read<Named>(QUERIES.views)).map(statement("view")), ...bodyFunctions], "postgres");
   const triggers = own(yield* read<Named & { table: string }>(QUERIES.triggers)).map(statement("trigger"));
+  const triggerStates = own(yield* read<Named & { table: string }>(QUERIES.triggerStates)).map(statement("trigger state"));
   const statistics = own(yield* read<Named & { table: string }>(QUERIES.statistics)).map(statement("statistics", "STATISTICS|FROM"));
 
   const seeds = yield* readSeeds(schema, tables, columns);
@@ -194,6 +207,7 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
       ...tableStatements,
       ...rowTypedFunctions,
       ...owners,
+      ...identityPersistence,
     ],
     seeds,
     // Foreign keys after the rows, which then load in any order; triggers after them too, so loading them fires none.
@@ -221,6 +235,7 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
       ...security,
       ...settings,
       ...triggers,
+      ...triggerStates,
       ...statistics,
       ...values.map((sql) => ({ kind: "sequence value", name: "", sql })),
     ],
