@@ -215,17 +215,17 @@ async function replay(options: ReplayCheckOptions, migrations: MigrationRegistry
   // Reported as a parent rebuild: replayed as the fix would run it, its down too.
   const rebuilds = new Set<number>();
   // Only a drop or a rename moves a table's storage, and a SQL migration's text holds the word (however the name after it is spelled); a TypeScript one may build its SQL at run time.
-  // Reading the graph costs a pragma per table. A squash is checked after it runs.
+  // Reading the graph costs a pragma per table. A squash is checked after it runs; any other migration needs no check.
   const graphed = (entry: MigrationEntry) => sqlite && !entry.disableForeignKeys && (entry.kind !== "sql" || /\b(DROP|RENAME)\b/i.test(sourceText(entry, "up")));
-  const checked = (entry: MigrationEntry) => entry.squashedInto === entry.version || graphed(entry);
+  const plain = (entry: MigrationEntry) => entry.squashedInto === undefined && !graphed(entry);
   for (let applied = 0; applied < migrations.length; applied++) {
     const entry = migrations[applied]!;
     // A version a squash replaced is applied with the squash.
     if (entry.squashedInto !== undefined && entry.squashedInto !== entry.version) continue;
-    if (!checked(entry)) {
+    if (plain(entry)) {
       // A stretch that needs no check runs as one up: each up reads the whole history, so one per migration would cost the square of the history's length.
       let last = applied;
-      while (last + 1 < migrations.length && !checked(migrations[last + 1]!) && migrations[last + 1]!.squashedInto === undefined) last++;
+      while (last + 1 < migrations.length && plain(migrations[last + 1]!)) last++;
       try {
         await manager.up({ to: migrations[last]!.version });
       } catch (error) {

@@ -14,6 +14,11 @@ export const NOT_FROM_EXTENSION = (oid: string) => `NOT EXISTS (SELECT 1 FROM pg
 /** Restricts a catalog query to the schema passed as its `?`. */
 export const IN_SCHEMA = (namespace: string) => `JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} ${namespace} WHERE n.nspname ${EQ} ?`;
 
+/** The statement that sets trigger `t` of table `tc` in its state: enabled, disabled, enabled always or on a replica only. */
+const SET_TRIGGER_STATE = `'ALTER TABLE ' ${CONCAT} pg_catalog.quote_ident(tc.relname) ${CONCAT}
+       CASE WHEN t.tgenabled ${EQ} 'O' THEN ' ENABLE' WHEN t.tgenabled ${EQ} 'D' THEN ' DISABLE' WHEN t.tgenabled ${EQ} 'A' THEN ' ENABLE ALWAYS' ELSE ' ENABLE REPLICA' END ${CONCAT}
+       ' TRIGGER ' ${CONCAT} pg_catalog.quote_ident(t.tgname)`;
+
 type Named = { name: string; sql: string };
 type ExtensionRow = { name: string; schema: string; version: string; defaultVersion: string | null };
 type TableRow = {
@@ -124,13 +129,10 @@ const QUERIES = {
        ' AS ' ${CONCAT} pg_catalog.rtrim(pg_catalog.pg_get_viewdef(c.oid), ';') ${CONCAT} CASE WHEN c.relispopulated THEN '' ELSE ' WITH NO DATA' END AS sql
   FROM pg_catalog.pg_class AS c ${IN_SCHEMA("c.relnamespace")} AND (c.relkind ${EQ} 'v' OR c.relkind ${EQ} 'm') AND ${NOT_FROM_EXTENSION("c.oid")} ORDER BY c.oid`,
   // A trigger's state (disabled, enabled always or on a replica) is no part of its definition: set after it, as the migrations did.
-  triggers: `SELECT t.tgname::${TEXT} AS name, pg_catalog.pg_get_triggerdef(t.oid) ${CONCAT} CASE WHEN t.tgenabled ${EQ} 'O' THEN '' ELSE ';\nALTER TABLE ' ${CONCAT} pg_catalog.quote_ident(tc.relname) ${CONCAT}
-       CASE WHEN t.tgenabled ${EQ} 'D' THEN ' DISABLE' WHEN t.tgenabled ${EQ} 'A' THEN ' ENABLE ALWAYS' ELSE ' ENABLE REPLICA' END ${CONCAT} ' TRIGGER ' ${CONCAT} pg_catalog.quote_ident(t.tgname) END AS sql, tc.relname::${TEXT} AS "table"
+  triggers: `SELECT t.tgname::${TEXT} AS name, pg_catalog.pg_get_triggerdef(t.oid) ${CONCAT} CASE WHEN t.tgenabled ${EQ} 'O' THEN '' ELSE ';\n' ${CONCAT} ${SET_TRIGGER_STATE} END AS sql, tc.relname::${TEXT} AS "table"
   FROM pg_catalog.pg_trigger AS t JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} t.tgrelid ${IN_SCHEMA("tc.relnamespace")} AND NOT t.tgisinternal AND t.tgparentid ${EQ} 0 ORDER BY t.oid`,
   // A partition's copy of its parent's trigger, made by the server, in a state of its own.
-  triggerStates: `SELECT t.tgname::${TEXT} AS name, 'ALTER TABLE ' ${CONCAT} pg_catalog.quote_ident(tc.relname) ${CONCAT}
-       CASE WHEN t.tgenabled ${EQ} 'O' THEN ' ENABLE' WHEN t.tgenabled ${EQ} 'D' THEN ' DISABLE' WHEN t.tgenabled ${EQ} 'A' THEN ' ENABLE ALWAYS' ELSE ' ENABLE REPLICA' END ${CONCAT}
-       ' TRIGGER ' ${CONCAT} pg_catalog.quote_ident(t.tgname) AS sql, tc.relname::${TEXT} AS "table"
+  triggerStates: `SELECT t.tgname::${TEXT} AS name, ${SET_TRIGGER_STATE} AS sql, tc.relname::${TEXT} AS "table"
   FROM pg_catalog.pg_trigger AS t JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} t.tgrelid ${IN_SCHEMA("tc.relnamespace")} AND NOT t.tgisinternal AND t.tgparentid ${NE} 0
    AND t.tgenabled ${NE} (SELECT p.tgenabled FROM pg_catalog.pg_trigger AS p WHERE p.oid ${EQ} t.tgparentid) ORDER BY t.oid`,
   // Extended statistics, which the server deparses whole.
@@ -192,7 +194,7 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
   const triggerStates = own(yield* read<Named & { table: string }>(QUERIES.triggerStates)).map(statement("trigger state"));
   const statistics = own(yield* read<Named & { table: string }>(QUERIES.statistics)).map(statement("statistics", "STATISTICS|FROM"));
 
-  const seeds = yield* readSeeds(schema, tables, columns);
+  const seeds = yield* readSeeds(schema, tables, columnsOf);
   const values = yield* readSequenceValues(schema);
   return {
     // Functions before tables: a default, check or generated column may call one; their bodies are not checked until they run.
@@ -253,15 +255,11 @@ function statementsIn(schema: string): (kind: string, alsoAfter?: string) => (ro
 }
 
 /** Each table's rows as INSERTs, tables in creation order; a partitioned table's are its partitions'. */
-function* readSeeds(schema: string, tables: readonly TableRow[], columns: readonly ColumnRow[]): Step<SchemaDdl["seeds"][number][]> {
+function* readSeeds(schema: string, tables: readonly TableRow[], columnsOf: (table: TableRow) => readonly ColumnRow[]): Step<SchemaDdl["seeds"][number][]> {
   const seeds: SchemaDdl["seeds"][number][] = [];
   for (const table of tables) {
     if (table.partitionKey !== null) continue;
-    const inserts = yield* readInserts(
-      schema,
-      table,
-      columns.filter((column) => column.table === table.name),
-    );
+    const inserts = yield* readInserts(schema, table, columnsOf(table));
     if (inserts.length > 0) seeds.push({ table: table.name, statements: inserts });
   }
   return seeds;

@@ -21,7 +21,7 @@ import { DEFAULT_TABLE_NAME, HistoryStore, isValidTableName } from "../history.j
 import { describeInvalidIndexes } from "../invalid-indexes.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../options.js";
 import type { ListSchemaObjectsOptions, SchemaObject } from "../schema-objects.js";
-import { findInCauseChain, locateFromFailure, scriptStatements } from "../sql-location.js";
+import { findInCauseChain, locateFromFailure, scriptOf, scriptStatements } from "../sql-location.js";
 import { exec, query, queryValue, type Step } from "../step.js";
 import { uniqueName, type EscapeGuardRun } from "../transaction-guard.js";
 import { splitPostgresStatements, tokenizePostgresSql } from "../../shared/postgres-tokens.js";
@@ -219,7 +219,7 @@ function describePostgresFailure(lockTimeoutMs: number) {
     if (isLockTimeout(cause)) return recordNativeError(lockTimedOut(cause, lockTimeoutMs, failure, invalidIndexes), classification);
     // A refusal of stepwise's own statement (a read-only server, a full disk) is the environment's; of the migration's, the migration's own, but a full disk, named as on SQLite.
     // A privilege refused to stepwise's own history write after a migration that can change the role (its SET ROLE, or code) is the migration's to name; else the role's.
-    const changesRole = entry.kind !== "sql" || /\b(role|session\s+authorization)\b/i.test((direction === "up" ? entry.upSql : entry.downSql) ?? "");
+    const changesRole = entry.kind !== "sql" || /\b(role|session\s+authorization)\b/i.test(scriptOf(entry, direction) ?? "");
     if (rolledBack && classification.kind !== "other" && origin !== "body" && !(classification.nativeCode === "42501" && changesRole)) return null;
     if (rolledBack && classification.nativeCode === "53100") return recordNativeError(diskFullError({ ...where, sqliteCode: classification.nativeCode ?? "", cause }), classification);
     // From the first error down the chain that has them.
@@ -551,7 +551,7 @@ function customSettingsIn(scripts: readonly string[]): string[] {
 }
 
 /** The session's settings as a run found them, for {@link restoreSessionSettings}, with the custom settings `scripts` name (`''` when unset, as a reset leaves one). */
-function* snapshotSessionSettings(scripts: readonly string[] = []): Step<ConnectionSettingsSnapshot> {
+function* snapshotSessionSettings(scripts: readonly string[]): Step<ConnectionSettingsSnapshot> {
   const snapshot: Record<string, string> = Object.fromEntries((yield* readSessionSettings()).map((row) => [row.name, row.setting]));
   return { ...snapshot, ...Object.fromEntries(yield* readCustomSettings(customSettingsIn(scripts))) };
 }
@@ -576,9 +576,9 @@ function* restoreSessionSettings(before: ConnectionSettingsSnapshot): Step<strin
   const now = new Map(rows.map((row) => [row.name, row.setting]));
   // The custom ones the snapshot named, which no catalog lists.
   for (const [name, value] of yield* readCustomSettings(Object.keys(before).filter((candidate) => candidate.includes(".") && !now.has(candidate)))) now.set(name, value);
-  // Each setting the session holds now whose value differs (one set anew, back to its reset value), and each the app had set that a migration's RESET took back.
-  const wanted = new Map<string, string>(rows.filter((row) => row.resetTo !== null || row.name in before).map((row) => [row.name, String(before[row.name] ?? row.resetTo)]));
-  for (const [name, value] of Object.entries(before)) if (!now.has(name) || name.includes(".")) wanted.set(name, String(value));
+  // Each setting as the snapshot had it (one a migration's RESET took back included), and one set anew back to its reset value.
+  const wanted = new Map(Object.entries(before).map(([name, value]) => [name, String(value)]));
+  for (const row of rows) if (!wanted.has(row.name) && row.resetTo !== null) wanted.set(row.name, row.resetTo);
   const first = (name: string) => (name === "session_authorization" ? 0 : name === "role" ? 1 : 2);
   const changed = [...wanted].filter(([name, value]) => now.get(name) !== value);
   // Setting the session user resets the role, which then goes back too.
