@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
@@ -23,11 +23,13 @@ const registry = [namedSqlEntry(1, "create_items", "CREATE TABLE items (id INTEG
 type Json = Record<string, unknown> & { targets: Array<Record<string, unknown> & { id: string; error: { code: string } | null }> };
 const ids = (report: Json) => report.targets.map((target) => target.id);
 
-test("--db counts each file once: a link to a file or to a folder above it adds no second id, a link loop under ** ends, and a trailing ** matches every file below", async (t) => {
+test("--db counts each file once: a link to a file, a hard link or a link to a folder above it adds no second id, a link loop under ** ends, and a trailing ** matches every file below", async (t) => {
   const cwd = makeTempDir(t);
   mkdirSync(path.join(cwd, "tenants", "eu"), { recursive: true });
   for (const file of ["tenants/a.db", "tenants/eu/b.db"]) writeFileSync(path.join(cwd, file), "");
   symlinkSync(path.join(cwd, "tenants", "a.db"), path.join(cwd, "tenants", "alias.db"));
+  // SQLite keeps a journal per name: two runs through two names of one file could corrupt it.
+  linkSync(path.join(cwd, "tenants", "a.db"), path.join(cwd, "tenants", "hard.db"));
   symlinkSync(".", path.join(cwd, "tenants", "self"));
   symlinkSync("..", path.join(cwd, "tenants", "eu", "up"));
   const status = async (pattern: string) => jsonOutput<Json>(await runInProcess({ migrations: registry, cwd }, ["fleet", "status", "--db", pattern, "--json"]));

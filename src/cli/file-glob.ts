@@ -33,7 +33,7 @@ const escapeClass = (text: string) => text.replace(/[\\\]^]/g, "\\$&");
 /**
  * The files `pattern` matches, relative to `cwd` when the pattern is, in the pattern's own spelling
  * with `/` between folders, sorted, each file once: a file reached by two spellings (a link to it,
- * a link to a folder above it) keeps the one through the fewest links (ties: the first), since two
+ * a hard link, a link to a folder above it) keeps the one through the fewest links (ties: the first), since two
  * ids for one database would count it twice and could put it in two shards, and an id that an
  * unrelated link could change would move the database to another shard. Each `**` enters a folder once, so a link loop ends. SQLite's
  * sidecars (`-wal`, `-shm`, `-journal`) are never databases and are left out; so are folders, and
@@ -80,9 +80,9 @@ export function expandFileGlob(pattern: string, cwd: string): string[] {
   // Of a file's spellings, the one through the fewest links (ties: the first in sort order), so a file reachable directly keeps its direct path whatever links point at it.
   const files = new Map<string, { file: string; links: number }>();
   for (const spelling of found.sort((a, b) => compareSpelling(a.file, b.file))) {
-    const real = realPathOf(path.resolve(cwd, spelling.file));
-    const kept = files.get(real);
-    if (kept === undefined || spelling.links < kept.links) files.set(real, spelling);
+    const identity = identityOf(path.resolve(cwd, spelling.file));
+    const kept = files.get(identity);
+    if (kept === undefined || spelling.links < kept.links) files.set(identity, spelling);
   }
   return [...files.values()].map(({ file }) => file).sort();
 }
@@ -97,6 +97,18 @@ function isSymbolicLink(file: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** One file's identity, the same for each of its names: device and inode, so hard links are one file too (SQLite keeps a journal per name, and two runs through two names could
+ * corrupt it); its real path when it cannot be read. */
+function identityOf(file: string): string {
+  try {
+    const stat = statSync(file, { bigint: true, throwIfNoEntry: false });
+    if (stat !== undefined) return `${stat.dev}:${stat.ino}`;
+  } catch {
+    // Unreadable: fall back to its path.
+  }
+  return realPathOf(file);
 }
 
 /** Where `file` really is, links resolved; itself when that cannot be read. */
