@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { createTestProject, fixturesDir, type TestProject } from "./support/project.js";
+import { createTestProject, fixturesDir, makeTempDir, type TestProject } from "./support/project.js";
 import { bundleWorker, rpcWorkerSource, startWorker, startWorkers, type RunningWorker } from "./support/cloudflare/workerd.js";
 
 const createNotes = `-- migrate:up
@@ -499,4 +499,26 @@ test("[d1] concurrent down() calls revert each migration exactly once", async (t
     reverted.sort((a, b) => a - b),
     [1, 2, 3, 4, 5, 6],
   );
+});
+
+test("[durable-objects] a transaction: false migration that failed stops the object's next start with INCOMPLETE_MIGRATION at once: no other isolate can still be running it", async (t) => {
+  const persistDir = makeTempDir(t);
+  const files = {
+    "001_create.sql": "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY, note TEXT);\n",
+    "002_backfill.sql": "-- migrate:up transaction:false\nINSERT INTO items (id, note) VALUES (1, 'a');\nINSERT INTO no_such_table VALUES (1);\n",
+  };
+  const project = createTestProject(t);
+  for (const [name, text] of Object.entries(files)) project.writeMigration(name, text);
+  assert.ok((await project.generate()).ok);
+  const script = await bundleWorker(rpcWorkerSource, path.join(project.root, "dist"), { "stepwise-test-registry": project.registryFile });
+  const first = await startWorker(script, { persistDir });
+  const failed = await first.call("do/app", "up").finally(() => first.dispose());
+  assert.equal(failed.error?.code, "MIGRATION_FAILED");
+  // The object comes back in a new isolate, on the same storage.
+  const restarted = await startWorker(script, { persistDir });
+  t.after(() => restarted.dispose());
+  const status = (await restarted.call("do/app", "status")).result as { problem: { code: string } | null };
+  assert.equal(status.problem?.code, "INCOMPLETE_MIGRATION");
+  const up = await restarted.call("do/app", "up");
+  assert.deepEqual([up.error?.code, up.error?.version], ["INCOMPLETE_MIGRATION", 2]);
 });

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { test } from "node:test";
 import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
+import type { MigrationResult } from "../src/core/options.js";
 import { describeEachAsyncDriver, inDialect, matrixRoot, skipWithReason, type AsyncDriverHarness, type AsyncTestDatabase } from "./support/driver-matrix.js";
 import { asyncTsEntry, namedSqlEntry, tsEntry, rejection } from "./support/registry-builders.js";
 import { rehearseUp } from "../src/safety/index.js";
@@ -18,13 +19,19 @@ import { factsOf } from "./support/stepwise-failure.js";
 
 /**
  * Runs `sql` on a migration body's connection, whichever library it is (pg's `query`, SQLite's
- * `exec`, the libsql-client transaction's `executeMultiple`). On Durable Objects the bodies run in
+ * `exec`, the libsql-client transaction's `executeMultiple`, D1's `prepare`, one statement). On Durable Objects the bodies run in
  * the object, whose own `runSql` does the same with `ctx.storage.sql.exec`
  * (test/support/cloudflare/object-suite-worker.ts): bodies name no other outside value, so they cross.
  */
 async function runSql(db: unknown, sql: string): Promise<void> {
-  const connection = db as { exec?: (sql: string) => unknown; query?: (sql: string) => Promise<unknown>; executeMultiple?: (sql: string) => Promise<unknown> };
-  if (typeof connection.exec === "function") connection.exec(sql);
+  const connection = db as {
+    exec?: (sql: string) => unknown;
+    query?: (sql: string) => Promise<unknown>;
+    executeMultiple?: (sql: string) => Promise<unknown>;
+    prepare?: (sql: string) => { run(): Promise<unknown> };
+  };
+  if (typeof connection.prepare === "function") await connection.prepare(sql).run();
+  else if (typeof connection.exec === "function") connection.exec(sql);
   else if (typeof connection.executeMultiple === "function") await connection.executeMultiple(sql);
   else await connection.query!(sql);
 }
@@ -677,6 +684,39 @@ await describeEachAsyncDriver("async suite: concurrency", QUICK_RUN, (h) => {
       assert.deepEqual(await db.rows("SELECT id FROM items"), [{ id: 2 }]);
       assert.deepEqual(await historyVersions(db), [1, 2]);
     }));
+
+  test("a transaction: false migration still running in this process is running, not interrupted: another instance's status says MIGRATION_IN_PROGRESS and its up waits, then succeeds", (t) => {
+    if (runsBodiesInLine(h)) return skipWithReason(t, `${h.name} runs a migration to its end before any other call reaches the object`);
+    return h.withDatabase(async (db) => {
+      // Seen mid-run: its body waits between two statements.
+      const slow = asyncTsEntry(2, {
+        transaction: false,
+        up: async (connection: unknown) => {
+          await runSql(connection, "CREATE TABLE big (i INTEGER)");
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          await runSql(connection, "INSERT INTO big (i) VALUES (1)");
+        },
+      } as unknown as MigrationDefinition<unknown>) as MigrationEntry;
+      const registry = [createItems, slow];
+      const first = db.migrate(registry);
+      const readState = () =>
+        db.rows("SELECT state FROM schema_migrations WHERE version = 2").then(
+          (rows) => rows[0]?.state,
+          () => undefined,
+        );
+      let state: unknown;
+      while ((state = await readState()) === undefined) await new Promise((resolve) => setTimeout(resolve, 2));
+      const other = await db.connectAnother();
+      const status = await new h.entry.MigrationManager(other, inDialect(registry, h.underTest.dialect)).status();
+      const second = await h.entry.migrate(other, inDialect(registry, h.underTest.dialect), { busyTimeoutMs: 60_000 }).catch((error: unknown) => error);
+      const firstResult = await first;
+      assert.equal(state, "started", "the first run was seen mid-migration");
+      assert.notEqual(status.problem?.code, "INCOMPLETE_MIGRATION");
+      assert.deepEqual([firstResult.steps.map((step) => step.version), (second as MigrationResult).steps?.map((step) => step.version)], [[1, 2], []]);
+      assert.equal(Number((await db.rows("SELECT count(*) AS n FROM big"))[0]?.n), 1);
+      assert.deepEqual(await historyVersions(db), [1, 2]);
+    });
+  });
 
   test('two app instances racing down({ to: 0, transaction: "all" }) revert each migration exactly once: one instance the whole run, the other nothing', (t) => {
     if (h.capabilities.atomicBatch) return skipWithReason(t, `${h.name} declares atomicBatch: down({ transaction: "all" }) is refused there`);

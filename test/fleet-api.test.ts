@@ -188,6 +188,24 @@ test("a failing canary starts no other target; failFast stops after the first fa
   );
 });
 
+test("a signal aborted by a timer stops a fleet of sync managers between databases: the pool lets the event loop turn, though every target settles without it", async (t) => {
+  const dir = makeTempDir(t);
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 100);
+  const report = await migrateMany(
+    tenants(40),
+    (id) => {
+      // A sync manager's work blocks the thread: 20 ms a database, 800 ms for the fleet.
+      const until = performance.now() + 20;
+      while (performance.now() < until);
+      return new MigrationManager(new Database(path.join(dir, `${id}.db`)), registry);
+    },
+    { concurrency: 1, signal: controller.signal, close: (manager) => void manager.db.close() },
+  );
+  assert.equal(report.stopped, "aborted");
+  assert.ok(report.targets.length < 40, `${report.targets.length} of 40 started`);
+});
+
 test("migrateMany refuses a concurrency or canary that is no whole number, before opening anything", async () => {
   let opened = 0;
   const open = () => {

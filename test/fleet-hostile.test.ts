@@ -23,13 +23,17 @@ const registry = [namedSqlEntry(1, "create_items", "CREATE TABLE items (id INTEG
 type Json = Record<string, unknown> & { targets: Array<Record<string, unknown> & { id: string; error: { code: string } | null }> };
 const ids = (report: Json) => report.targets.map((target) => target.id);
 
-test("--db counts each file once: a link to a file, a hard link or a link to a folder above it adds no second id, a link loop under ** ends, and a trailing ** matches every file below", async (t) => {
+test("--db counts each file once, and none of stepwise's own: a link to a file, a hard link or a link to a folder above it adds no second id, an owner lock or a backup none, a link loop under ** ends, and a trailing ** matches every file below", async (t) => {
   const cwd = makeTempDir(t);
   mkdirSync(path.join(cwd, "tenants", "eu"), { recursive: true });
   for (const file of ["tenants/a.db", "tenants/eu/b.db"]) writeFileSync(path.join(cwd, file), "");
   symlinkSync(path.join(cwd, "tenants", "a.db"), path.join(cwd, "tenants", "alias.db"));
   // SQLite keeps a journal per name: two runs through two names of one file could corrupt it.
   linkSync(path.join(cwd, "tenants", "a.db"), path.join(cwd, "tenants", "hard.db"));
+  // stepwise's own files beside a database: an owner lock and an up --backup snapshot.
+  mkdirSync(path.join(cwd, "tenants", "backups"));
+  writeFileSync(path.join(cwd, "tenants", "a.db-stepwise-owner-schema_migrations"), "");
+  writeFileSync(path.join(cwd, "tenants", "backups", "a.db.v1.2026-01-02T03-04-05-678Z.0123456789abcdef.bak"), "");
   symlinkSync(".", path.join(cwd, "tenants", "self"));
   symlinkSync("..", path.join(cwd, "tenants", "eu", "up"));
   const status = async (pattern: string) => jsonOutput<Json>(await runInProcess({ migrations: registry, cwd }, ["fleet", "status", "--db", pattern, "--json"]));
@@ -88,18 +92,22 @@ test("a migration that ends its worker thread fails only its own database: the o
   mkdirSync(path.join(project.root, "tenants"));
   const names = ["a", "b", "exits-1", "exits-2", "x", "y"];
   for (const name of names) writeFileSync(path.join(project.root, "tenants", `${name}.db`), "");
-  const run = await runCli(["fleet", "up", "--db", "tenants/*.db", "--concurrency", "2", "--json"], { cwd: project.root });
-  assert.equal(run.code, 1, run.stderr);
-  const first = JSON.parse(run.stdout) as Json & { targets: Array<{ id: string; ok: boolean; toVersion: number | null; error: { code: string } | null }> };
-  assert.deepEqual([first.venue, first.failed, first.stopped], ["workers", 2, null]);
-  assert.deepEqual(
-    first.targets.map((target) => [target.id, target.ok, target.error?.code ?? target.toVersion]),
-    names.map((name) => (name.startsWith("exits") ? [`tenants/${name}.db`, false, "UNEXPECTED"] : [`tenants/${name}.db`, true, 2])),
-  );
-  for (const name of ["exits-1", "exits-2"]) {
-    const db = new Database(path.join(project.root, "tenants", `${name}.db`));
-    assert.deepEqual(db.prepare("SELECT version FROM schema_migrations").all(), [{ version: 1 }], `${name}: its first migration kept, the second not applied`);
-    db.close();
+  // One at a time too (a one-core machine's default): the bin runs every file database on a worker.
+  for (const concurrency of ["2", "1"]) {
+    for (const name of names) writeFileSync(path.join(project.root, "tenants", `${name}.db`), "");
+    const run = await runCli(["fleet", "up", "--db", "tenants/*.db", "--concurrency", concurrency, "--json"], { cwd: project.root });
+    assert.equal(run.code, 1, run.stderr);
+    const first = JSON.parse(run.stdout) as Json & { targets: Array<{ id: string; ok: boolean; toVersion: number | null; error: { code: string } | null }> };
+    assert.deepEqual([first.venue, first.failed, first.stopped], ["workers", 2, null]);
+    assert.deepEqual(
+      first.targets.map((target) => [target.id, target.ok, target.error?.code ?? target.toVersion]),
+      names.map((name) => (name.startsWith("exits") ? [`tenants/${name}.db`, false, "UNEXPECTED"] : [`tenants/${name}.db`, true, 2])),
+    );
+    for (const name of ["exits-1", "exits-2"]) {
+      const db = new Database(path.join(project.root, "tenants", `${name}.db`));
+      assert.deepEqual(db.prepare("SELECT version FROM schema_migrations").all(), [{ version: 1 }], `${name}: its first migration kept, the second not applied`);
+      db.close();
+    }
   }
 });
 
@@ -126,40 +134,41 @@ test("a database the pattern listed when fleet up began, deleted before its turn
   assert.equal(existsSync(path.join(project.root, "tenants", "b.db")), false);
 });
 
-test("Ctrl-C during fleet up starts no other database, lets those running finish, and reports them; the next run does the rest", async (t) => {
-  const project = createTestProject(t);
-  project.writeMigration("001_items.sql", "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY, note TEXT);\nCREATE TABLE ran (version INTEGER NOT NULL);\nINSERT INTO ran VALUES (1);\n");
-  // A while per database, so that the signal lands halfway.
-  project.writeMigration(
-    "002_fill.sql",
-    "-- migrate:up\nWITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40000) INSERT INTO items (id, note) SELECT i, 'row ' || i FROM n;\nINSERT INTO ran VALUES (2);\n",
-  );
-  await project.generateAsBin();
-  mkdirSync(path.join(project.root, "tenants"));
-  const files = Array.from({ length: 10 }, (_, index) => path.join(project.root, "tenants", `t${index}.db`));
-  for (const file of files) writeFileSync(file, "");
-  const child = spawn(cliNode(), [...binArgs(), "fleet", "up", "--db", "tenants/*.db", "--concurrency", "2", "--json"], {
-    cwd: project.root,
-    env: { ...process.env, NO_COLOR: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
+for (const concurrency of ["2", "1"])
+  test(`Ctrl-C during fleet up --concurrency ${concurrency} starts no other database, lets those running finish, and reports them; the next run does the rest`, async (t) => {
+    const project = createTestProject(t);
+    project.writeMigration("001_items.sql", "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY, note TEXT);\nCREATE TABLE ran (version INTEGER NOT NULL);\nINSERT INTO ran VALUES (1);\n");
+    // A while per database, so that the signal lands halfway.
+    project.writeMigration(
+      "002_fill.sql",
+      "-- migrate:up\nWITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40000) INSERT INTO items (id, note) SELECT i, 'row ' || i FROM n;\nINSERT INTO ran VALUES (2);\n",
+    );
+    await project.generateAsBin();
+    mkdirSync(path.join(project.root, "tenants"));
+    const files = Array.from({ length: 10 }, (_, index) => path.join(project.root, "tenants", `t${index}.db`));
+    for (const file of files) writeFileSync(file, "");
+    const child = spawn(cliNode(), [...binArgs(), "fleet", "up", "--db", "tenants/*.db", "--concurrency", concurrency, "--json"], {
+      cwd: project.root,
+      env: { ...process.env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const done = collectOutput(child);
+    while (child.exitCode === null && files.every((file) => statSync(file).size === 0)) await new Promise((resolve) => setTimeout(resolve, 3));
+    child.kill("SIGINT");
+    const run = await done;
+    assert.equal(run.code, 1, run.stderr);
+    const report = JSON.parse(run.stdout) as Json & { targets: Array<{ ok: boolean; toVersion: number }> };
+    assert.equal(report.stopped, "aborted");
+    assert.ok(report.targets.length > 0 && report.targets.length < files.length, `${report.targets.length} finished`);
+    assert.ok(report.targets.every((target) => target.ok && target.toVersion === 2));
+    const rest = JSON.parse((await runCli(["fleet", "up", "--db", "tenants/*.db", "--json"], { cwd: project.root })).stdout) as Json;
+    assert.deepEqual([rest.ok, rest.migrated, rest.current], [true, files.length - report.targets.length, report.targets.length]);
+    for (const file of files) {
+      const db = new Database(file);
+      assert.deepEqual(db.prepare("SELECT version FROM ran ORDER BY version").all(), [{ version: 1 }, { version: 2 }]);
+      db.close();
+    }
   });
-  const done = collectOutput(child);
-  while (child.exitCode === null && files.every((file) => statSync(file).size === 0)) await new Promise((resolve) => setTimeout(resolve, 3));
-  child.kill("SIGINT");
-  const run = await done;
-  assert.equal(run.code, 1, run.stderr);
-  const report = JSON.parse(run.stdout) as Json & { targets: Array<{ ok: boolean; toVersion: number }> };
-  assert.equal(report.stopped, "aborted");
-  assert.ok(report.targets.length > 0 && report.targets.length < files.length, `${report.targets.length} finished`);
-  assert.ok(report.targets.every((target) => target.ok && target.toVersion === 2));
-  const rest = JSON.parse((await runCli(["fleet", "up", "--db", "tenants/*.db", "--json"], { cwd: project.root })).stdout) as Json;
-  assert.deepEqual([rest.ok, rest.migrated, rest.current], [true, files.length - report.targets.length, report.targets.length]);
-  for (const file of files) {
-    const db = new Database(file);
-    assert.deepEqual(db.prepare("SELECT version FROM ran ORDER BY version").all(), [{ version: 1 }, { version: 2 }]);
-    db.close();
-  }
-});
 
 test("fleet status's histogram counts each database once: one a newer app migrated (ahead) or refusing is on its state's line with its code, not also a version's bar", async (t) => {
   const cwd = makeTempDir(t);

@@ -133,7 +133,7 @@ await describeEachDriver("interrupted transaction: false migrations", { quickOn:
     assert.equal(db.value("SELECT count(*) FROM notes_copy"), 3);
   });
 
-  test("a started row whose owner is alive is waited for, then reported as MIGRATION_IN_PROGRESS; repair refuses it", async (t) => {
+  test("a started row whose owner is alive is waited for, then reported as MIGRATION_IN_PROGRESS; repair and reset refuse it", async (t) => {
     const { project, migrations } = await loadShared();
     const db = await h.open(project.databasePath(`copy-${++copies}.db`));
     t.after(() => db.close());
@@ -154,6 +154,11 @@ await describeEachDriver("interrupted transaction: false migrations", { quickOn:
       (error) => error instanceof StepwiseError && error.is("MIGRATION_IN_PROGRESS") && error.details.version === 2 && error.details.owner?.pid === owner.pid && error.details.waitedMs >= 200,
     );
     assert.throws(() => repairIncompleteMigration(db.manager(migrations), { version: 2, resolution: "forget" }), { code: "MIGRATION_IN_PROGRESS" });
+    // reset would drop the started row and run the migration a second time beside its owner.
+    const before = db.rows("SELECT type, name FROM sqlite_master ORDER BY name");
+    assert.throws(() => db.manager(migrations, { busyTimeoutMs: 200 }).reset({ dangerouslyDropAllData: true }), { code: "MIGRATION_IN_PROGRESS" });
+    assert.deepEqual(db.rows("SELECT type, name FROM sqlite_master ORDER BY name"), before);
+    assert.equal(db.value("SELECT state FROM schema_migrations WHERE version = 2"), "started");
 
     // Once the owner is gone, the same row reads as an interrupted attempt.
     owner.kill("SIGKILL");

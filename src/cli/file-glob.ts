@@ -5,6 +5,8 @@
  */
 import { lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
+import { isOwnerLockFileName } from "../drivers/sqlite-shared.js";
+import { isBackupFileName } from "../safety/backup.js";
 
 /** Whether `text` holds a glob character. */
 export function isGlob(text: string): boolean {
@@ -36,7 +38,7 @@ const escapeClass = (text: string) => text.replace(/[\\\]^]/g, "\\$&");
  * a hard link, a link to a folder above it) keeps the one through the fewest links (ties: the first), since two
  * ids for one database would count it twice and could put it in two shards, and an id that an
  * unrelated link could change would move the database to another shard. Each `**` enters a folder once, so a link loop ends. SQLite's
- * sidecars (`-wal`, `-shm`, `-journal`) are never databases and are left out; so are folders, and
+ * sidecars (`-wal`, `-shm`, `-journal`) and stepwise's (owner locks, `up --backup` snapshots) are never databases and are left out; so are folders, and
  * links to them.
  */
 export function expandFileGlob(pattern: string, cwd: string): string[] {
@@ -56,8 +58,7 @@ export function expandFileGlob(pattern: string, cwd: string): string[] {
     const join = (name: string) => (shown === "" ? name : shown.endsWith("/") ? `${shown}${name}` : `${shown}/${name}`);
     const enter = (name: string, next: number) => (waiting[links + (isSymbolicLink(path.join(real, name)) ? 1 : 0)] ??= []).push({ shown: join(name), index: next });
     if (index === parts.length - 1 && part !== "**") {
-      for (const name of namesIn(real, part))
-        if (!/-(wal|shm|journal)$/.test(name) && isFile(path.join(real, name))) found.push({ file: join(name), links: links + (isSymbolicLink(path.join(real, name)) ? 1 : 0) });
+      for (const name of namesIn(real, part)) if (!isSidecar(name) && isFile(path.join(real, name))) found.push({ file: join(name), links: links + (isSymbolicLink(path.join(real, name)) ? 1 : 0) });
       return;
     }
     if (part === "**") {
@@ -86,6 +87,9 @@ export function expandFileGlob(pattern: string, cwd: string): string[] {
   }
   return [...files.values()].map(({ file }) => file).sort();
 }
+
+/** SQLite's files beside a database, and stepwise's own (an owner lock, an `up --backup` snapshot): never a database of their own. */
+const isSidecar = (name: string): boolean => /-(wal|shm|journal)$/.test(name) || isOwnerLockFileName(name) || isBackupFileName(name);
 
 /** Sort order of two spellings, as `Array.prototype.sort` orders strings. */
 const compareSpelling = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -20,7 +20,7 @@ export function defaultFleetConcurrency(): number {
   return typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
 }
 
-/** Where a fleet command ran its targets: on worker threads, or in this thread (an async driver, an embedded CLI, or a concurrency of 1). */
+/** Where a fleet command ran its targets: on worker threads, or in this thread (an async driver, an embedded CLI). */
 export type FleetVenue = "workers" | "in-process";
 
 /**
@@ -53,7 +53,8 @@ export async function executeFleet<R extends MigrationRegistry>(
     ...(lockTimeoutMs !== undefined && { lockTimeoutMs }),
   };
   const lanes = Math.min(pool.concurrency ?? 1, targets.length);
-  const worker = !connectsByUrl(driver) && lanes > 1 ? (props as FleetWorkerProps).fleetWorker?.({ dialect: dialectOfDriver(driver), driver }) : undefined;
+  // On a worker even one at a time: a signal reaches this thread while a database migrates, and a migration that ends its thread fails only its database.
+  const worker = !connectsByUrl(driver) && lanes > 0 ? (props as FleetWorkerProps).fleetWorker?.({ dialect: dialectOfDriver(driver), driver }) : undefined;
   const latestVersion = migrations.length;
   if (worker !== undefined) return { ...(await worker(lanes, full, (run) => runFleet(targets, run, pool, listeners))), venue: "workers", latestVersion };
   const authToken = driver === "libsql-client" ? session.output.io.env[LIBSQL_AUTH_TOKEN_ENV] : undefined;

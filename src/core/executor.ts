@@ -20,12 +20,13 @@ import {
   kindOfSqliteCode,
   isInstanceSafely,
   resetFailedError,
+  incompleteMigrationError,
 } from "./error-factories.js";
 import { describeEvent, type MigrationEvent, type MigrationLogger } from "./events.js";
 import { readForeignKeyRebuildHint, ReferencingTables, refuseParentRebuild } from "./foreign-key-rebuild.js";
 import { HISTORY_GUARD_MARK, type HistoryGuard } from "./history-guard.js";
 import { setUserVersion, type HistoryStore } from "./history.js";
-import { assessMigrationOwner, currentMigrationOwner, parseMigrationOwner, serializeMigrationOwner, type MigrationOwner, type OwnerLiveness } from "./migration-owner.js";
+import { assessMigrationOwner, currentMigrationOwner, holdOwnership, parseMigrationOwner, serializeMigrationOwner, type MigrationOwner, type OwnerLiveness } from "./migration-owner.js";
 import { DEFAULT_TRANSACTION_MODE, optionsObject, TRANSACTION_MODES, type AppliedStep, type DownOptions, type MigrationResult, type TransactionMode, type UpOptions } from "./options.js";
 import { runCall, text } from "./option-text.js";
 import { describeStatus, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
@@ -394,9 +395,12 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   private *runWithoutTransaction(entry: R[number], direction: MigrationDirection, settingsBefore: ConnectionSettingsSnapshot | null): Step<AppliedStep> {
     // Taken before the started row commits, so no process sees the row without the lock held.
     const lock = this.settings.capabilities.fileLocking ? yield* callDriver("holdOwnerLock", this.store.tableName, this.settings.busyTimeoutMs) : null;
+    let stopOwning = (): void => undefined;
     try {
       const startedAt = new Date().toISOString();
-      const owner = serializeMigrationOwner(currentMigrationOwner(lock?.fileName ?? (this.dialect.readOwnerSession ? yield* this.dialect.readOwnerSession() : null)));
+      const attempt = currentMigrationOwner(lock?.fileName ?? (this.dialect.readOwnerSession ? yield* this.dialect.readOwnerSession() : null));
+      const owner = serializeMigrationOwner(attempt);
+      stopOwning = holdOwnership(attempt);
       try {
         // Before the started row commits: a refusal here leaves nothing to resolve.
         yield* this.refuseParentRebuild(entry, direction);
@@ -432,6 +436,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       }
       return this.migrated(entry, direction, durationMs);
     } finally {
+      stopOwning();
       lock?.release();
     }
   }
@@ -561,7 +566,9 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         waitingSince ??= performance.now();
         const waitedMs = Math.round(performance.now() - waitingSince);
         if (waitedMs >= busyTimeoutMs) throw migrationInProgressError({ version: details.version, file: details.file, startedAt: details.startedAt, owner: started.owner, waitedMs });
-        yield { op: "sleep", ms: Math.min(WAIT_POLL_MS, busyTimeoutMs - waitedMs) };
+        const slept: unknown = yield { op: "sleep", ms: Math.min(WAIT_POLL_MS, busyTimeoutMs - waitedMs) };
+        // A runtime where the sync runner cannot block (workerd, a browser's main thread) cannot wait either.
+        if (slept === false) throw migrationInProgressError({ version: details.version, file: details.file, startedAt: details.startedAt, owner: started.owner, waitedMs });
       }
     }
   }
@@ -590,6 +597,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       const restoreForeignKeys = yield* this.switchOffForeignKeys();
       try {
         yield* begin("immediate");
+        if (this.dialect.name === "sqlite") yield* this.refuseLiveOwner();
         // Where foreign keys stay on (Durable Objects, D1), children go first, and the check waits for the commit.
         const enforced = !restoreForeignKeys && this.dialect.name === "sqlite";
         if (enforced) yield* exec("PRAGMA defer_foreign_keys = ON");
@@ -610,8 +618,26 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         if (restoreForeignKeys) yield* exec("PRAGMA foreign_keys = ON");
       }
     };
-    yield* this.withConnectionSettings(drop.call(this));
+    yield* this.withConnectionSettings(this.waitWhileAnotherProcessMigrates(() => drop.call(this)));
     return yield* this.up();
+  }
+
+  /**
+   * Under `reset`'s write lock: a `transaction: false` migration another process still runs would run again after the drops, so it is waited for as `up` waits for it
+   * (PostgreSQL's run lock waits already); an interrupted one goes with the rest.
+   */
+  private *refuseLiveOwner(): Step<void> {
+    let keys: AppliedMigrationKey[];
+    try {
+      keys = yield* this.store.readKeys();
+    } catch {
+      // A history table stepwise cannot read names no owner to wait for: reset drops it.
+      return;
+    }
+    for (const { version, startedAt } of keys) {
+      if (startedAt === null || !(yield* this.readStartedOwner(version))?.running) continue;
+      throw incompleteMigrationError({ version, file: this.entries.find((entry) => entry.version === version)?.file ?? `migration ${version}`, startedAt });
+    }
   }
 
   /** The history's planner keys, read under the connection settings. */

@@ -1,6 +1,7 @@
 /**
  * Who runs a `transaction: false` migration, recorded in its `started` row so another process can tell "still running elsewhere" from "crashed": by the owner lock it names
- * (released by the operating system when the process dies), else by its pid, with a per-process token against pid reuse.
+ * (released by the operating system when the process dies), else by its pid, with a per-process token against pid reuse. The token names the attempt too, so another run in this
+ * process (a second manager, a Worker's concurrent request) can tell an attempt still running here from one that failed.
  */
 import { nodeFs, nodeOs } from "./node-builtins.js";
 import { randomHex } from "./transaction-guard.js";
@@ -14,10 +15,14 @@ export interface MigrationOwner {
   readonly lockFile: string | null;
 }
 
-/** `self`: this process; `alive`: its lock is held, or its pid runs here; `dead`: gone; `unknown`: on another host, with no lock to probe. */
+/** `self`: an attempt of this process that ended; `alive`: one running here, or its lock is held, or its pid runs here; `dead`: gone; `unknown`: on another host or isolate, with no
+ * lock to probe. */
 export type OwnerLiveness = "self" | "alive" | "dead" | "unknown";
 
 let token: string | undefined;
+let attempts = 0;
+/** The tokens of this process's attempts that are running now. */
+const running = new Set<string>();
 
 /** Made on first use: a Worker may not draw random values at start-up. */
 const processToken = (): string => (token ??= randomHex(16));
@@ -25,9 +30,16 @@ const processToken = (): string => (token ??= randomHex(16));
 /** A Worker isolate has no process: the token alone names the owner. */
 const hasProcess = (): boolean => typeof process !== "undefined" && typeof process.pid === "number";
 
-/** This process, as it records itself in a `started` row, holding the owner lock `lockFile`. */
+/** This process, as it records itself in a `started` row for a new attempt, holding the owner lock `lockFile`. */
 export function currentMigrationOwner(lockFile: string | null = null): MigrationOwner {
-  return hasProcess() ? { pid: process.pid, host: nodeOs().hostname(), token: processToken(), lockFile } : { pid: 0, host: "(isolate)", token: processToken(), lockFile };
+  const attempt = `${processToken()}.${++attempts}`;
+  return hasProcess() ? { pid: process.pid, host: nodeOs().hostname(), token: attempt, lockFile } : { pid: 0, host: "(isolate)", token: attempt, lockFile };
+}
+
+/** Marks `owner`'s attempt as running in this process until the returned function is called. */
+export function holdOwnership(owner: MigrationOwner): () => void {
+  running.add(owner.token);
+  return () => void running.delete(owner.token);
 }
 
 /** The text stored in the history table's `owner` column. */
@@ -51,10 +63,9 @@ export function parseMigrationOwner(text: string | null): MigrationOwner | null 
 /** Whether the recorded owner may still run the migration: by its lock when probed (`lock`), else by its host and pid. */
 export function assessMigrationOwner(owner: MigrationOwner | null, lock: "held" | "free" | "unknown" | null): OwnerLiveness {
   if (owner === null) return "dead";
-  if (!hasProcess()) return owner.token === processToken() ? "self" : "unknown";
-  if (owner.token === processToken() && owner.pid === process.pid) return "self";
+  if (owner.token.split(".")[0] === processToken() && owner.pid === (hasProcess() ? process.pid : 0)) return running.has(owner.token) ? "alive" : "self";
   if (owner.lockFile !== null && (lock === "held" || lock === "free")) return lock === "held" ? "alive" : "dead";
-  if (owner.host !== nodeOs().hostname()) return "unknown";
+  if (!hasProcess() || owner.host !== nodeOs().hostname()) return "unknown";
   // Our pid with another token: a predecessor that had our pid and is gone.
   return owner.pid !== process.pid && isProcessAlive(owner.pid) ? "alive" : "dead";
 }

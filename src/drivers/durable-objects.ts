@@ -54,6 +54,8 @@ function bodyHandle(sql: DurableObjectSql): { sql: DurableObjectSql; close(): vo
 export function createDurableObjectsDriver(storage: DurableObjectStorageLike): SyncDriver<DurableObjectSql> {
   const sql = storage.sql;
   let depth = 0;
+  // The object is its storage's only connection, so its owner lock is a flag: a `started` row naming a lock this isolate does not hold was left by an isolate that is gone.
+  let ownerLockHeld = false;
   return defineDriver({
     name: "durable-objects",
     dialect: "sqlite",
@@ -82,6 +84,11 @@ export function createDurableObjectsDriver(storage: DurableObjectStorageLike): S
     },
     inTransaction: () => depth > 0,
     changeCounter: () => 0,
+    holdOwnerLock: () => {
+      ownerLockHeld = true;
+      return { fileName: "durable-object", release: () => void (ownerLockHeld = false) };
+    },
+    probeOwnerLock: () => (ownerLockHeld ? "held" : "free"),
     asyncBodyFix: `${SYNC_FIX}.`,
     runBody: (entry, direction, context) => {
       const body = (direction === "up" ? entry.module.up : entry.module.down) as (sql: DurableObjectSql, context: MigrationContext) => unknown;

@@ -62,6 +62,9 @@ export function ownerLockFileName(databaseFile: string, tableName: string): stri
   return `${nodePath().basename(databaseFile)}-stepwise-owner-${tableName}`;
 }
 
+/** Whether a file name is an owner lock sidecar's. */
+export const isOwnerLockFileName = (name: string): boolean => /-stepwise-owner-\w+$/.test(name);
+
 /** Opens a second connection with the app's library; `readonly` should not create the file. */
 export type SidecarOpener = (file: string, options: { readonly readonly: boolean; readonly busyTimeoutMs: number }) => { exec(sql: string): void; close(): void };
 

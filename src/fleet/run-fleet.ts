@@ -51,6 +51,9 @@ export interface FleetListeners<T, R> {
 /** The default number of targets worked on at once. */
 export const DEFAULT_FLEET_CONCURRENCY = 4;
 
+/** How long targets may run back to back before the pool lets the event loop turn. */
+const TURN_EVERY_MS = 50;
+
 /**
  * Runs `run` on every target, at most `concurrency` at once. `run` reports a target's failure in its
  * result (`ok: false`); a throw is a failure of the run itself, which starts nothing more and rejects
@@ -83,8 +86,14 @@ export async function runFleet<T, R extends { readonly ok: boolean }>(
   };
   // An async iterator must not be asked for its next value while it is still producing one.
   let queue: Promise<unknown> = Promise.resolve();
+  let turned = performance.now();
   const pull = (limit: number): Promise<{ target: T; index: number } | null> => {
     const next = queue.then(async () => {
+      // A sync driver's targets settle in microtasks alone: now and then a turn of the event loop lets a timer abort the signal, or a signal handler run, between them.
+      if (performance.now() - turned > TURN_EVERY_MS) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        turned = performance.now();
+      }
       if (signal?.aborted) stop("aborted");
       if (exhausted || stopped !== null || thrown !== null || pulled >= limit) return null;
       const step = await iterator.next();

@@ -148,6 +148,9 @@ async function copyDatabase(driver: SyncDriver, file: string, busyTimeoutMs: num
 const identityOf = (databaseFile: string) => nodeCrypto().createHash("sha256").update(databaseFile).digest("hex").slice(0, 16);
 const NAME_PATTERN = /^(.+)\.v(\d+)\.(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z)(?:-(\d+))?\.([0-9a-f]{16})\.bak$/;
 
+/** Whether a file name is an `up --backup` snapshot's: no tenant of a fleet, whatever folder it sits in. */
+export const isBackupFileName = (name: string): boolean => NAME_PATTERN.test(name);
+
 /** Renames the copy to its backup name, never over what is there (a backup of the same millisecond, a planted link). */
 function publish(partial: string, directory: string, databaseFile: string, version: number, date: Date): string {
   const prefix = nodePath().join(directory, `${nodePath().basename(databaseFile)}.v${version}.${date.toISOString().replace(/[:.]/g, "-")}`);
