@@ -127,7 +127,9 @@ export async function loadRegistry({ projectRoot, env }: Pick<BinRun, "projectRo
       loaded = await importTs(pathToFileURL(registryFile).href, import.meta.url);
     } catch (error) {
       const at = findStackLocation(error, (file) => !file.includes("/node_modules/") && file.startsWith(projectRoot));
-      throw registryLoadError({ file: label, location: at && `${path.relative(projectRoot, at.file)}:${at.line}:${at.column}`, cause: error });
+      const conflicted = /^<{7} /m.test(readFileSync(registryFile, "utf8"));
+      const failure = registryLoadError({ file: label, location: at && `${path.relative(projectRoot, at.file)}:${at.line}:${at.column}`, cause: error, conflicted });
+      throw conflicted ? withFix(failure, `take one side of the merge (git checkout --ours ${label}, or --theirs), or finish merging the migrations folder and run "stepwise gen"`) : failure;
     }
   }
   const { migrations } = loaded as { migrations?: MigrationRegistry };

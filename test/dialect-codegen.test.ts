@@ -4,7 +4,7 @@
  * registry, and a registry of one dialect refused by a driver of the other.
  */
 import assert from "node:assert/strict";
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
@@ -146,7 +146,7 @@ test("the flag wins over the config, an unknown dialect is USAGE naming the dial
   assert.equal(readRecordedDialect(readFileSync(project.registryFile, "utf8")), "postgres");
 
   // The flag says sqlite: the folder is read by SQLite's rules, which refuse it.
-  const flagWins = await runCli(["gen", "--dialect", "sqlite", "--out", "generated/other.ts"], { cwd: project.root });
+  const flagWins = await runCli(["gen", "--dialect", "sqlite", "--dir", "migrations", "--out", "generated/other.ts"], { cwd: project.root });
   assert.equal(flagWins.code, 1);
   assert.ok(parseProblemLines(flagWins.stderr).some((p) => p.code === "SQL_TRANSACTION_CONTROL"));
 
@@ -204,13 +204,25 @@ test("an app on both dialects keeps a folder and a registry per dialect in one c
   assert.equal((await importRegistry(project.registryFile)).migrations.length, 5);
 });
 
-test("a dialect the config names no folder for is USAGE rather than the other dialect's folder and registry", async (t) => {
+test("a dialect the config names no folder for is USAGE rather than the other dialect's folder and registry, the default ones of a config that names its dialect included", async (t) => {
   const project = createTestProject(t, { fixture: "codegen/golden" });
   writeConfig(project, { migrationsDir: "migrations", registryFile: "generated/registry.ts" });
   const result = await runCli(["gen", "--dialect", "postgres"], { cwd: project.root });
   assert.equal(result.code, 2, result.stdout + result.stderr);
   assert.match(result.stderr, /^error \[USAGE\]: .*"dialects": \{"postgres"/m);
   assert.equal(existsSync(project.registryFile), false);
+
+  writeConfig(project, { dialect: "postgres", driver: "pg" });
+  const before = readdirSync(project.migrationsDir).sort();
+  for (const args of [
+    ["create", "--dialect", "sqlite", "add notes"],
+    ["gen", "--dialect", "sqlite"],
+  ]) {
+    const refused = await runCli(args, { cwd: project.root });
+    assert.equal(refused.code, 2, `${args.join(" ")}: ${refused.stdout + refused.stderr}`);
+    assert.match(refused.stderr, /^error \[USAGE\]: .*"dialects": \{"sqlite"/m);
+  }
+  assert.deepEqual(readdirSync(project.migrationsDir).sort(), before);
 });
 
 test("gen refuses to overwrite a registry of the other dialect (REGISTRY_DIALECT_CHANGED), and --check names the change", async (t) => {

@@ -221,6 +221,25 @@ await describeEachAsyncDriver("async suite: up, down, status", QUICK_RUN, (h) =>
       assert.deepEqual(await db.rows("SELECT id, label FROM tags"), [{ id: 1, label: "first" }]);
     }));
 
+  test("reset drops two tables whose rows reference each other, whichever goes first, and applies every migration again", (t) => {
+    if (h.underTest.dialect === "postgres") return skipWithReason(t, `${h.name} drops the schema's objects in one statement`);
+    return h.withDatabase(async (db) => {
+      const manager = db.manager(three);
+      await manager.up();
+      await db.rows("CREATE TABLE a (id INTEGER PRIMARY KEY, b_id INTEGER REFERENCES b (id))");
+      await db.rows("CREATE TABLE b (id INTEGER PRIMARY KEY, a_id INTEGER REFERENCES a (id))");
+      await db.rows("INSERT INTO a (id, b_id) VALUES (1, NULL)");
+      await db.rows("INSERT INTO b (id, a_id) VALUES (1, 1)");
+      await db.rows("UPDATE a SET b_id = 1 WHERE id = 1");
+      const result = await manager.reset({ dangerouslyDropAllData: true });
+      assert.deepEqual(
+        result.steps.map((step) => step.version),
+        [1, 2, 3],
+      );
+      assert.deepEqual(await db.tableNames(), ["items", "notes", "schema_migrations", "tags"]);
+    });
+  });
+
   test("user_version mirrors the current version where the driver declares it", (t) => {
     if (h.lacks(t, "userVersion")) return;
     return h.withDatabase(async (db) => {

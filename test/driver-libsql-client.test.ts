@@ -204,6 +204,19 @@ test("a file that is not a database is DATABASE_UNUSABLE with nativeKind notadb;
   assert.equal(readFileSync(file, "utf8"), text);
 });
 
+test('a client made with intMode: "string" is refused with USAGE before anything is written; with "bigint" it migrates', async (t) => {
+  const { url } = scratch(t);
+  const texts = createClient({ url, intMode: "string" });
+  t.after(() => texts.close());
+  const error = await rejection(() => migrate(texts, registry));
+  assert.equal(error.code, "USAGE");
+  assert.deepEqual(await tables(texts), []);
+  const bigints = createClient({ url, intMode: "bigint" });
+  t.after(() => bigints.close());
+  assert.equal((await migrate(bigints, registry)).steps.length, registry.length);
+  assert.equal((await new MigrationManager(bigints, registry).status()).problem, null);
+});
+
 test("a read-only database file is DATABASE_UNUSABLE with nativeKind readonly; nothing is created", async (t) => {
   const { file, url } = scratch(t);
   const seed = createClient({ url });

@@ -129,8 +129,8 @@ test("DATABASE_URL: credentialed sqlite/file URLs and other connection strings a
   assert.deepEqual(readdirSync(project.root).sort(), before);
 });
 
-test("sqlite_ names are refused as the history table in the library too, in any case", () => {
-  for (const name of ["sqlite_master", "Sqlite_Anything", "SQLITE_"]) {
+test("sqlite_ names, and names over 63 characters (PostgreSQL cuts them short, so two would be one table), are refused as the history table in the library too", () => {
+  for (const name of ["sqlite_master", "Sqlite_Anything", "SQLITE_", `${"h".repeat(61)}_one`]) {
     assert.equal(isValidTableName(name), false, name);
     const db = new Database(":memory:");
     try {
@@ -143,6 +143,7 @@ test("sqlite_ names are refused as the history table in the library too, in any 
     }
   }
   assert.equal(isValidTableName("my_sqlite_history"), true);
+  assert.equal(isValidTableName("h".repeat(63)), true);
 });
 
 test("an index or trigger, or a view in another case, holding the history table's name is HISTORY_TABLE_INVALID, the file untouched", async (t) => {

@@ -213,14 +213,15 @@ test("read commands wait as long as --busy-timeout says, past SQLite's default o
 });
 
 describe("history rows stepwise never writes", () => {
-  test("a version of 0 or below is HISTORY_TABLE_INVALID naming the row, not DATABASE_AHEAD, from the CLI and the API", async (t) => {
+  test("a version of 0 or below is HISTORY_TABLE_INVALID naming the row, not DATABASE_AHEAD (nor a current version of 0), from the CLI and the API", async (t) => {
     const { database, cli, migrations } = await migratedProject(t);
     for (const version of [0, -4]) {
       const db = new Database(database);
       db.prepare("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state) VALUES (?, 'ghost', 'x', '2020-01-01T00:00:00.000Z', 1, 'applied')").run(version);
       db.close();
       const before = readBytes(database);
-      const results = await Promise.all([cli(["status"]), cli(["up"]), cli(["history"]), cli(["down"]), cli(["up", "--dry-run"])]);
+      // version too: a script reading it must not take 0 (a fresh database) for an answer.
+      const results = await Promise.all([cli(["status"]), cli(["up"]), cli(["history"]), cli(["down"]), cli(["up", "--dry-run"]), cli(["version"])]);
       for (const result of results) assertFailure(result, 1, "HISTORY_TABLE_INVALID", `version ${version}`);
       assert.deepEqual(readBytes(database), before, "a refused command changed the file");
       const reader = new Database(database);
@@ -228,6 +229,7 @@ describe("history rows stepwise never writes", () => {
         () => new MigrationManager(reader, migrations as MigrationRegistry).up(),
         stepwiseFailure({ code: "HISTORY_TABLE_INVALID", version, rowid: version, problem: "version-not-positive-integer" }),
       );
+      assert.throws(() => new MigrationManager(reader, migrations as MigrationRegistry).currentVersion(), stepwiseFailure({ code: "HISTORY_TABLE_INVALID", version }));
       reader.prepare("DELETE FROM schema_migrations WHERE version = ?").run(version);
       reader.close();
     }
@@ -356,9 +358,12 @@ test("a registry that does not compile, or a migration that throws on import: RE
   const folderAway = `${project.migrationsDir}-away`;
   renameSync(project.migrationsDir, folderAway);
   const broken = await runCli(["--db", "app.db", "status"], { cwd: project.root });
+  // gen cannot rewrite it while the merged folder holds two migrations of one version: the way out is one side's registry.
+  const brokenJson = await runCli(["--db", "app.db", "status", "--json"], { cwd: project.root });
   renameSync(folderAway, project.migrationsDir);
   assertFailure(broken, 1, "REGISTRY_LOAD_FAILED", "registry with a merge marker");
   assert.match(broken.stderr, /generated\/registry\.ts:\d+:\d+/);
+  assert.match(String((JSON.parse(brokenJson.stdout) as { error: { fix: string } }).error.fix), /git checkout --ours generated\/registry\.ts/);
 
   writeFileSync(project.registryFile, registry);
   const migration = path.join(project.migrationsDir, "003_bump_counter.ts");

@@ -114,7 +114,7 @@ export interface StepwiseErrorDetails {
   /** The database has tables but no migration history: it was made before stepwise, or by another tool.
    * Fix: Write migrations that build the same schema and adopt it with `stepwise baseline N`, naming the last migration its schema already contains. */
   readonly UNMANAGED_DATABASE: Readonly<{ tables: readonly string[] }>;
-  /** The history table's name is not a plain SQL identifier (letters, digits and underscores, not starting with a digit or `sqlite_`). Refused before any SQL ran.
+  /** The history table's name is not a plain SQL identifier (at most 63 letters, digits and underscores, not starting with a digit or `sqlite_`). Refused before any SQL ran.
    * Fix: Pass a plain name to `--table` (`tableName`). */
   readonly INVALID_TABLE_NAME: Readonly<{ tableName: string }>;
   // Group: Running migrations
@@ -137,7 +137,7 @@ export interface StepwiseErrorDetails {
   }>;
   /** `reset` could not drop an object of the database: on PostgreSQL, something outside the history table's schema needs it (another schema's view, foreign key, child table, partition or
    * column of one of its types, an extension's member, a cast, an event trigger or a publication), and `detail` gives the server's words on what; on SQLite, a virtual table whose module this connection has not loaded (`no such module`). On SQLite `object` names the table, view, index or trigger whose drop failed; on PostgreSQL, which drops the schema's objects in one statement, it is `null` and the message names it.
-   * The drops were rolled back (`rolledBack`): nothing was dropped and no migration ran. On D1, which has no transactions, the objects dropped before it stay dropped (`rolledBack: false`).
+   * The drops were rolled back (`rolledBack`, always true; on D1, which has no transactions, they go as one batch): nothing was dropped and no migration ran.
    * Fix: Drop or change what depends on it (the message and `detail` name it), or load the module the virtual table needs, then run `stepwise reset --yes` again. */
   readonly RESET_FAILED: Readonly<{ table: string; object: string | null; detail: string | null; rolledBack: boolean }>;
   /** A migration ended the transaction stepwise runs it in (a `COMMIT`, `END` or `ROLLBACK` of its own), so it could not be rolled back as one unit. It is never recorded; `committed` (`yes`, `no`,

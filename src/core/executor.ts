@@ -604,10 +604,14 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         const { dropObjectSql, dropAllObjectsSql } = this.dialect;
         if (dropAllObjectsSql !== undefined) yield* exec(dropAllObjectsSql);
         const sorted = dropObjectSql ? (yield* this.dialect.readSchemaObjects()).sort((a, b) => DROP_ORDER[a.type] - DROP_ORDER[b.type]) : [];
-        for (const object of enforced ? yield* orderChildrenFirst(sorted) : sorted) {
-          dropping = object.name;
-          yield* exec(dropObjectSql!(object));
-        }
+        const ordered = enforced ? yield* orderChildrenFirst(sorted) : sorted;
+        // D1 has no transaction to defer the check to but a batch: one drop failing there would leave the others dropped, the history with them.
+        if (this.settings.capabilities.atomicBatch) yield* callDriver("batch", [], ["PRAGMA defer_foreign_keys = ON", ...ordered.map(dropObjectSql!)].join(";\n"));
+        else
+          for (const object of ordered) {
+            dropping = object.name;
+            yield* exec(dropObjectSql!(object));
+          }
         dropping = null;
         if (this.settings.capabilities.userVersion) yield* setUserVersion(0);
         yield* commit();
@@ -702,7 +706,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     const { nativeCode } = classifySafely(this.settings.classifyError, cause);
     if (isInstanceSafely(translated, StepwiseError) || isConnectionClosedError(cause) || nativeCode === null) return translated;
     const server = findInCauseChain(cause, (current) => typeof (current as { detail?: unknown }).detail === "string") as { detail: string } | undefined;
-    return resetFailedError({ table: this.store.tableName, object, detail: server?.detail ?? null, rolledBack: !this.settings.capabilities.atomicBatch, cause, nativeCode });
+    return resetFailedError({ table: this.store.tableName, object, detail: server?.detail ?? null, rolledBack: true, cause, nativeCode });
   }
 
   /** The error for `entry`'s failure; `origin` says who ran what failed. */

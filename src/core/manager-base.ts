@@ -1,5 +1,5 @@
 /** What the sync and the async manager share: every public method is one executor step handed to `run`, the one member that differs. */
-import { assertRegistryForDriver, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
+import { assertRegistryForDriver, highestAppliedVersion, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
 import { Executor } from "./executor.js";
 import type { Dialect } from "./dialect.js";
 import type { Driver, MaybePromise } from "./driver.js";
@@ -142,13 +142,17 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
     return this.run(this.executor.history());
   }
 
-  /** The newest applied version, or 0 for a fresh database. Never writes. */
+  /**
+   * The newest applied version, or 0 for a fresh database. Never writes.
+   *
+   * @throws `HISTORY_TABLE_INVALID` when the history cannot be read: 0 would read as a fresh database.
+   */
   currentVersion(): MaybePromise<number, Async> {
     return this.run(this.readCurrentVersion());
   }
 
   private *readCurrentVersion(): Step<number> {
-    return (yield* this.executor.status()).currentVersion;
+    return highestAppliedVersion(yield* this.executor.history());
   }
 }
 

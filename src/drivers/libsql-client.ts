@@ -15,6 +15,7 @@ import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core
 import { SQLITE_BATCH_DIALECT } from "../core/batch-walk.js";
 import { classifyNativeSqliteError } from "./sqlite-shared.js";
 import { statementTexts } from "./statement-texts.js";
+import { usageError } from "../core/error-factories.js";
 
 /** What a migration body receives: the open write transaction (or, with `transaction: false`, the client). */
 export type LibsqlClientConnection = Pick<Transaction, "execute" | "batch" | "executeMultiple">;
@@ -63,6 +64,24 @@ function rowsOf(result: ResultSet): Row[] {
     });
     return plain;
   });
+}
+
+/** Per client, its check that integers come back as numbers: with `intMode: "string"` a version reads like text, and the history like another tool's. */
+const intModeChecks = new WeakMap<Client, Promise<void>>();
+
+/** Refuses a client made with `intMode: "string"`, once per client, before stepwise reads or writes through it. */
+function refuseStringIntegers(client: Client): Promise<void> {
+  let check = intModeChecks.get(client);
+  if (check === undefined) {
+    check = client.execute("SELECT 1").then((result) => {
+      if (typeof result.rows[0]?.[0] === "string")
+        throw usageError(
+          'This @libsql/client client returns integers as text (intMode: "string"), which stepwise cannot tell from text. Nothing was changed. Create the client stepwise uses with intMode "number" (the default) or "bigint".',
+        );
+    });
+    intModeChecks.set(client, check);
+  }
+  return check;
 }
 
 /** One client's open write transaction, and the busy timeout, which stepwise waits out itself (the client's connections wait for no lock). */
@@ -214,10 +233,16 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
     lacks: options.remote === true || session.remote ? ["foreignKeySwitch", "userVersion"] : ["foreignKeySwitch"],
     exec: async (sql) => void (await (session.open()?.executeMultiple(sql) ?? session.execOutsideTransaction(sql))),
     // A deferred transaction takes its lock at its first read, so that waits out locks too.
-    query: async (sql, params) =>
-      rowsOf(await (session.open() ? session.waitOutLocks(() => session.transaction!.execute(statement(sql, params))) : session.readOutsideTransaction(statement(sql, params)))),
+    query: async (sql, params) => {
+      await refuseStringIntegers(client);
+      const stmt = statement(sql, params);
+      return rowsOf(await (session.open() ? session.waitOutLocks(() => session.transaction!.execute(stmt)) : session.readOutsideTransaction(stmt)));
+    },
     run: async (sql, params) => ({ changes: (await (session.open()?.execute(statement(sql, params)) ?? session.executeOutsideTransaction(statement(sql, params)))).rowsAffected }),
-    begin: (mode) => session.begin(mode),
+    begin: async (mode) => {
+      await refuseStringIntegers(client);
+      await session.begin(mode);
+    },
     commit: () => session.end(true),
     rollback: () => session.end(false),
     inTransaction: async () => session.open() !== null,

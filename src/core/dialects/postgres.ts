@@ -601,7 +601,7 @@ function* restoreSessionSettings(before: ConnectionSettingsSnapshot): Step<strin
  * transaction: the run puts the session back as it found it after each migration that could have changed it, and at its end. `USAGE` when `schema` is not a plain identifier.
  */
 export function createPostgresDialect(schema = DEFAULT_POSTGRES_SCHEMA, lockTimeoutMs = DEFAULT_LOCK_TIMEOUT_MS): Dialect {
-  if (!isValidTableName(schema)) throw usageError(`"${schema}" cannot be the history table's schema: use letters, digits and underscores, starting with a letter or underscore.`);
+  if (!isValidTableName(schema)) throw usageError(`"${schema}" cannot be the history table's schema: use at most 63 letters, digits and underscores, starting with a letter or underscore.`);
   // The schema inlined, not bound: with no parameter the read rides with a pending BEGIN.
   const namespace = `(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname ${EQ} ${literal(schema)})`;
   const objectsSql = SCHEMA_OBJECTS_SQL.replace(/\bNS\b/g, namespace);
