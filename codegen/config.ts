@@ -113,8 +113,8 @@ export function resolveSettings(projectRoot: string, flags: StepwiseConfig = {})
   const registryFile = flags.registryFile ?? own.registryFile ?? topLevel.registryFile;
   const database = flags.database ?? config.database;
   const configNamesPaths = config.migrationsDir !== undefined || config.registryFile !== undefined || config.dialects !== undefined;
-  // A config that names a dialect owns the default folder and registry with it: a command that writes there (one taking --dir) would put the other dialect's files among its own.
-  const configOwnsDefaults = config.dialect !== undefined && (DIALECTS as readonly string[]).includes(config.dialect) && "migrationsDir" in flags;
+  // A config that names a dialect owns the default folder and registry with it: gen, create and rebase (the commands taking --out) would put the other dialect's files among its own.
+  const configOwnsDefaults = config.dialect !== undefined && (DIALECTS as readonly string[]).includes(config.dialect) && "registryFile" in flags;
   if (dialect !== topLevelDialect && (configNamesPaths || configOwnsDefaults) && (migrationsDir === undefined || registryFile === undefined)) {
     // Only the flags the calling command has: gen, create and rebase take --dir and --out, import and squash --dir alone, the runtime commands neither (their driver picks the dialect).
     const other = "registryFile" in flags ? ", or pass --dir and --out" : "migrationsDir" in flags ? (migrationsDir === undefined ? ", or pass --dir" : "") : `, or use a driver of ${topLevelDialect}`;

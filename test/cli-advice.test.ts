@@ -12,7 +12,8 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { createTestProject, runCli, type RunResult, type TestProject } from "./support/project.js";
+import { createTestProject, makeTempDir, runCli, type RunResult, type TestProject } from "./support/project.js";
+import Database from "better-sqlite3";
 import { createTestDatabase } from "./support/postgres-server.js";
 import { jsonOutput, runInProcess } from "./support/in-process-cli.js";
 import { namedSqlEntry as sqlEntry } from "./support/registry-builders.js";
@@ -352,4 +353,20 @@ test("a transaction: false migration that fails names repair --applied N --yes a
       assert.equal((await cli(["up"])).toVersion, 2);
     }
   }
+});
+
+test("a stepwise database read through another --table is UNMANAGED_DATABASE whose fix names the default history table; following it reads the history, and nothing was created", async (t) => {
+  const cwd = makeTempDir(t);
+  const registry: MigrationRegistry = [sqlEntry(1, "one", "CREATE TABLE one (id INTEGER PRIMARY KEY);")];
+  const run = (args: readonly string[]) => runInProcess({ migrations: registry, cwd }, [...args, "--db", "app.db", "--json"]);
+  jsonOutput(await run(["up"]));
+  // status exits 1 on a refusal up would meet.
+  const refused = jsonOutput<{ problem: { code: string; fix: string } }>(await run(["status", "--table", "app_migrations"]), 1);
+  assert.equal(refused.problem.code, "UNMANAGED_DATABASE");
+  const flag = /pass (--table \w+)/.exec(refused.problem.fix)?.[1]?.split(" ");
+  assert.deepEqual(flag, ["--table", "schema_migrations"]);
+  assert.deepEqual(jsonOutput(await run(["status", ...flag!])), jsonOutput(await run(["status"])));
+  const tables = new Database(path.join(cwd, "app.db"), { readonly: true });
+  t.after(() => tables.close());
+  assert.deepEqual(tables.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all(), ["one", "schema_migrations"]);
 });

@@ -476,12 +476,12 @@ for (const target of ["do/app", "d1"]) {
   });
 }
 
-test("[d1] concurrent down() calls revert each migration exactly once", async (t) => {
+test("[d1] concurrent down() calls revert each migration exactly once, a transaction: false one included: a call another one beat to a step plans again", async (t) => {
   // Each down appends to a log that no migration drops: a second revert would show as a second row.
   const files: Record<string, string> = { "001_log.sql": "-- migrate:up\nCREATE TABLE reverts (version INTEGER NOT NULL);\n-- migrate:down\nINSERT INTO reverts (version) VALUES (1);\n" };
   for (let version = 2; version <= 6; version++) {
     files[`00${version}_step.sql`] =
-      `-- migrate:up\nCREATE TABLE t${version} (id INTEGER PRIMARY KEY);\n-- migrate:down\nINSERT INTO reverts (version) VALUES (${version});\nDROP TABLE IF EXISTS t${version};\n`;
+      `-- migrate:up${version === 4 ? " transaction:false" : ""}\nCREATE TABLE t${version} (id INTEGER PRIMARY KEY);\n-- migrate:down\nINSERT INTO reverts (version) VALUES (${version});\nDROP TABLE IF EXISTS t${version};\n`;
   }
   const { worker } = await workerWith(t, files);
   assert.equal((await worker.call("d1", "up")).error, undefined);

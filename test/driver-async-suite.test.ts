@@ -737,6 +737,41 @@ await describeEachAsyncDriver("async suite: concurrency", QUICK_RUN, (h) => {
     });
   });
 
+  test("three app instances racing down({ to: 0 }) over a transaction: false migration revert each migration once, and every one succeeds", () =>
+    h.withDatabase(async (db) => {
+      // Each revert logs itself in a table no migration drops: a second revert would be a second row.
+      const registry = [namedSqlEntry(1, "log", "CREATE TABLE reverts (v INTEGER NOT NULL);", "INSERT INTO reverts (v) VALUES (1);")];
+      for (let version = 2; version <= 5; version++)
+        registry.push(
+          namedSqlEntry(
+            version,
+            `step_${version}`,
+            `CREATE TABLE t${version} (id INTEGER);`,
+            `INSERT INTO reverts (v) VALUES (${version}); DROP TABLE t${version};`,
+            version === 3 ? { transaction: false } : {},
+          ),
+        );
+      const others = [await db.connectAnother(), await db.connectAnother()];
+      // A few rounds: which instance meets which step first is up to the interleaving.
+      for (let round = 0; round < 3; round++) {
+        await db.migrate(registry);
+        await db.rows("DELETE FROM reverts");
+        const results = await Promise.all([
+          db.manager(registry).down({ to: 0 }),
+          ...others.map((other) => new h.entry.MigrationManager(other, inDialect(registry, h.underTest.dialect)).down({ to: 0 })),
+        ]);
+        assert.deepEqual(
+          results.flatMap((result) => result.steps.map((step) => step.version)).sort((a, b) => a - b),
+          [1, 2, 3, 4, 5],
+        );
+        assert.deepEqual(
+          (await db.rows("SELECT v FROM reverts ORDER BY v")).map((row) => Number(row.v)),
+          [1, 2, 3, 4, 5],
+        );
+        await db.rows("DROP TABLE reverts");
+      }
+    }));
+
   test('two app instances racing down({ to: 0, transaction: "all" }) revert each migration exactly once: one instance the whole run, the other nothing', (t) => {
     if (h.capabilities.atomicBatch) return skipWithReason(t, `${h.name} declares atomicBatch: down({ transaction: "all" }) is refused there`);
     return h.withDatabase(async (db) => {

@@ -45,6 +45,19 @@ test("--db counts each file once, and none of stepwise's own: a link to a file, 
   assert.deepEqual([up.total, up.migrated, up.applied], [2, 2, 2]);
 });
 
+test("--db refuses a matching file whose name is not UTF-8 (PATH_NOT_UTF8, exit 2) before opening any database, rather than leaving that tenant out in silence", async (t) => {
+  const cwd = makeTempDir(t);
+  mkdirSync(path.join(cwd, "tenants"));
+  writeFileSync(path.join(cwd, "tenants", "good.db"), "");
+  writeFileSync(Buffer.concat([Buffer.from(path.join(cwd, "tenants", "bad")), Buffer.from([0xff]), Buffer.from(".db")]), "");
+  const refused = await runInProcess({ migrations: registry, cwd }, ["fleet", "up", "--db", "tenants/*.db", "--json"]);
+  assert.equal(refused.code, 2, refused.stdout + refused.stderr);
+  assert.equal((JSON.parse(refused.stdout) as { error: { code: string } }).error.code, "PATH_NOT_UTF8");
+  assert.equal(statSync(path.join(cwd, "tenants", "good.db")).size, 0, "no database was opened");
+  // A name the pattern does not match is none of its business.
+  assert.deepEqual(ids(jsonOutput<Json>(await runInProcess({ migrations: registry, cwd }, ["fleet", "status", "--db", "tenants/good*", "--json"]))), ["tenants/good.db"]);
+});
+
 test("--db ids do not depend on unrelated links: of a file's spellings the one through the fewest links wins, so a file reachable directly keeps its direct path", async (t) => {
   const cwd = makeTempDir(t);
   for (const folder of ["t1", "t2", "t3/deep"]) mkdirSync(path.join(cwd, "data", folder), { recursive: true });
@@ -145,7 +158,8 @@ for (const concurrency of ["2", "1"])
     );
     await project.generateAsBin();
     mkdirSync(path.join(project.root, "tenants"));
-    const files = Array.from({ length: 10 }, (_, index) => path.join(project.root, "tenants", `t${index}.db`));
+    // Enough that a signal the bin hears late, on a loaded machine, still finds databases not started.
+    const files = Array.from({ length: 20 }, (_, index) => path.join(project.root, "tenants", `t${index}.db`));
     for (const file of files) writeFileSync(file, "");
     const child = spawn(cliNode(), [...binArgs(), "fleet", "up", "--db", "tenants/*.db", "--concurrency", concurrency, "--json"], {
       cwd: project.root,

@@ -360,6 +360,8 @@ await describeForDriver("better-sqlite3", "who owns a transaction: false migrati
     // status does not call it interrupted either: its advice ("repair --forget") would run it twice.
     const status = await runCli(["status", "--json", "--db", databasePath], { cwd: project.root });
     assert.equal((JSON.parse(status.stdout) as { problem: { code: string } }).problem.code, "MIGRATION_IN_PROGRESS");
+    const table = await runCli(["status", "--db", databasePath], { cwd: project.root });
+    assert.match(table.stdout, /^ {2}! 002 .* running \(started /m);
 
     // As seen from another PID namespace or host: the pid means nothing here (no such process), the lock still holds.
     const pid = await deadPid();

@@ -128,9 +128,12 @@ export function assertPathRoundTrips(value: string): void {
   const sources = strings.filter((bytes) => new TextDecoder().decode(bytes).includes(value));
   const raw = sources.find((bytes) => decoded(bytes) === null);
   if (sources.length > 0 && raw === undefined) return;
-  // Printable ASCII as itself, a backslash doubled, every other byte as `\xNN`.
-  const escaped = raw && Array.from(raw, (byte) => (byte === 0x5c ? "\\\\" : byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, "0")}`)).join("");
-  throw pathEncodingError(value, escaped ?? value.replace(/\\/g, "\\\\").replace(/\uFFFD/g, "\\ufffd"));
+  throw pathEncodingError(value, raw ? escapeBytes(raw) : value.replace(/\\/g, "\\\\").replace(/\uFFFD/g, "\\ufffd"));
+}
+
+/** Bytes as a message shows them: printable ASCII as itself, a backslash doubled, every other byte as `\xNN`. */
+export function escapeBytes(raw: Uint8Array): string {
+  return Array.from(raw, (byte) => (byte === 0x5c ? "\\\\" : byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, "0")}`)).join("");
 }
 
 /**

@@ -2,7 +2,7 @@
  * The `fix` of `--json`'s error: the next step the message gives, as one line a script can show. An error that carries its own (`details.fix`) keeps it (report-error.ts); one thrown where only the thrower knows the
  * command (the project's gen script, the config the CLI read) has it attached; the rest are made here from the details, one entry per code whose message names a next step.
  */
-import { adoptedHistoryIn } from "../core/error-factories.js";
+import { adoptedHistoryIn, defaultHistoryIn } from "../core/error-factories.js";
 import type { StepwiseErrorCode, StepwiseErrorDetails } from "../core/errors.js";
 
 /** Next steps attached where the error was made, read back when it is printed. */
@@ -37,9 +37,12 @@ export const FIX_OF_CODE: FixOf = {
     `check the database, then run "stepwise repair --applied ${version} --yes" if its changes are all there, or "stepwise repair --forget ${version} --yes" if none are`,
   UNMANAGED_DATABASE: ({ tables }) => {
     const adopted = adoptedHistoryIn(tables);
+    const usual = defaultHistoryIn(tables);
     return adopted
       ? `pass --table ${adopted} (or set "tableName": "${adopted}" in the config): stepwise adopt recorded the history there`
-      : `write migrations that build this schema and record them with "stepwise baseline <version>"`;
+      : usual
+        ? `pass --table ${usual} (or set "tableName": "${usual}" in the config) if it is stepwise's history; else write migrations that build this schema and record them with "stepwise baseline <version>"`
+        : `write migrations that build this schema and record them with "stepwise baseline <version>"`;
   },
   INVALID_TABLE_NAME: () => `pass a plain name to --table (or "tableName" in the config)`,
   TRANSACTION_ESCAPED: ({ file }) => `remove the transaction control from ${file}, or mark it transaction: false`,
@@ -48,7 +51,7 @@ export const FIX_OF_CODE: FixOf = {
     rolledBack
       ? direction === "up"
         ? `fix ${location ? `${location.file}:${location.line}` : file}, then run "stepwise gen" and "stepwise up" again; nothing of it was kept`
-        : `fix the down section of ${location ? `${location.file}:${location.line}` : file}, run "stepwise gen", record the edit with "stepwise repair --checksums ${version} --yes", then run "stepwise down" again; nothing of it was kept`
+        : `fix the down section of ${location ? `${location.file}:${location.line}` : file}, run "stepwise gen", record the edit with "stepwise repair --checksums ${version} --yes" (on every database that applied it, before it runs this build), then run "stepwise down" again; nothing of it was kept`
       : `check the database by hand: ${file} ran outside a transaction and may have left changes; then run "stepwise repair --applied ${version} --yes" if its changes are all there, or "stepwise repair --forget ${version} --yes" if none are`,
   RESET_FAILED: ({ detail }) =>
     `remove what keeps it${detail ? ` (${detail.split("\n")[0]})` : ""}: drop or change what depends on it, or load the module a virtual table needs; then run "stepwise reset --yes" again`,

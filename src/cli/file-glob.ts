@@ -7,6 +7,8 @@ import { lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
 import { isOwnerLockFileName } from "../drivers/sqlite-shared.js";
 import { isBackupFileName } from "../safety/backup.js";
+import { escapeBytes } from "./database-path.js";
+import { pathEncodingError } from "./errors.js";
 
 /** Whether `text` holds a glob character. */
 export function isGlob(text: string): boolean {
@@ -124,16 +126,26 @@ function realPathOf(file: string): string {
   }
 }
 
-/** The names in `dir` that `part` matches; none when `dir` cannot be listed. */
+/**
+ * The names in `dir` that `part` matches; none when `dir` cannot be listed. A match whose name is not UTF-8 is `PATH_NOT_UTF8`: stepwise could not open the file it names, and a
+ * tenant left out in silence would read as migrated.
+ */
 function namesIn(dir: string, part: string): string[] {
   const matcher = globPartToRegExp(part);
-  let names: string[];
+  let entries: Buffer[];
   try {
-    names = readdirSync(dir);
+    entries = readdirSync(dir, { encoding: "buffer" });
   } catch {
     return [];
   }
-  return names.filter((name) => matcher.test(name) && (!name.startsWith(".") || part.startsWith(".")));
+  const names: string[] = [];
+  for (const bytes of entries) {
+    const name = bytes.toString("utf8");
+    if (!matcher.test(name) || (name.startsWith(".") && !part.startsWith("."))) continue;
+    if (!Buffer.from(name, "utf8").equals(bytes)) throw pathEncodingError(path.join(dir, name), escapeBytes(Buffer.concat([Buffer.from(`${dir}/`), bytes])));
+    names.push(name);
+  }
+  return names;
 }
 
 function statOf(file: string): ReturnType<typeof statSync> {

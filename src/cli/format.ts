@@ -66,7 +66,11 @@ export function formatStatus(status: MigrationStatus, databaseLabel: string, pal
       lines.push(`  ${palette.green("✓")} ${start}${palette.dim(`applied ${formatTimestamp(row.appliedAt)} UTC${took}`)}`);
     } else if (row.state === "pending") lines.push(`  ${palette.yellow("·")} ${start}${palette.yellow("pending")}`);
     else if (row.state === "changed") lines.push(`  ${palette.red("✗")} ${start}${palette.red("changed since it was applied")}`);
-    else lines.push(`  ${palette.red("!")} ${start}${palette.red(`interrupted (started ${formatTimestamp(row.appliedAt)})`)}`);
+    else {
+      // A live owner's attempt is running: "interrupted" would point at repair --forget, which would run it twice.
+      const running = status.problem?.code === "MIGRATION_IN_PROGRESS" && (status.problem as { version?: unknown }).version === row.version;
+      lines.push(`  ${palette.red("!")} ${start}${palette.red(`${running ? "running" : "interrupted"} (started ${formatTimestamp(row.appliedAt)})`)}`);
+    }
   }
   for (const version of status.unknownAppliedVersions) {
     lines.push(`  ${palette.red("?")} ${formatVersion(version)} ${"".padEnd(nameWidth)}  ${palette.red("applied, but unknown to this app")}`);

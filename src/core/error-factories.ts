@@ -175,7 +175,7 @@ export function invalidTableNameError(tableName: string) {
 
 /** `INCOMPLETE_MIGRATION`: a `transaction: false` migration started and never recorded its end. */
 export function incompleteMigrationError({ version, file, startedAt }: D<"INCOMPLETE_MIGRATION">) {
-  const message = text`${label(version, file)} runs outside a transaction and was interrupted (started ${startedAt}), so it may be partly applied.\nCheck the database, then ${CALLS.repair(version, "applied")} if its changes are all there, or ${CALLS.repair(version, "forget")} to run it again.`;
+  const message = text`${label(version, file)} runs outside a transaction and was interrupted (started ${startedAt}), so it may be partly applied, or partly reverted by a down.\nCheck the database, then ${CALLS.repair(version, "applied")} if its changes are all there, or ${CALLS.repair(version, "forget")} if none are (up then runs it again).`;
   return new StepwiseError("INCOMPLETE_MIGRATION", message, { version, file, startedAt });
 }
 
@@ -201,9 +201,12 @@ export function historyRowMissingError(
 export function unmanagedDatabaseError(tables: readonly string[]) {
   const listed = `${tables.slice(0, 5).join(", ")}${tables.length > 5 ? ", \u2026" : ""}`;
   const adopted = adoptedHistoryIn(tables);
+  const usual = adopted === null ? defaultHistoryIn(tables) : null;
   const message = adopted
     ? text`The database has tables (${listed}) but no migration history in the history table this run reads. ${adopted} holds the history "stepwise adopt" recorded (its record, ${adopted}_${ADOPTED_SUFFIX}, is beside it): name it with ${option("tableName", adopted)}.`
-    : text`The database has tables (${listed}) but no migration history.\nAdopt it with ${CALLS.baseline}, naming the last migration its schema already contains.`;
+    : usual
+      ? text`The database has tables (${listed}) but no migration history in the history table this run reads. ${usual}, the default name of stepwise's history table, may hold it: name it with ${option("tableName", usual)}. If it is another tool's, adopt the database with ${CALLS.baseline}, naming the last migration its schema already contains.`
+      : text`The database has tables (${listed}) but no migration history.\nAdopt it with ${CALLS.baseline}, naming the last migration its schema already contains.`;
   return new StepwiseError("UNMANAGED_DATABASE", message, { tables });
 }
 
@@ -214,6 +217,11 @@ export const ADOPTED_SUFFIX = "adopted";
 export function adoptedHistoryIn(tables: readonly string[]): string | null {
   const names = new Set(tables.map((table) => table.toLowerCase()));
   return tables.find((table) => names.has(`${table.toLowerCase()}_${ADOPTED_SUFFIX}`)) ?? null;
+}
+
+/** Of `tables`, one with the history table's default name: a run reading another `tableName` may have missed it. */
+export function defaultHistoryIn(tables: readonly string[]): string | null {
+  return tables.find((table) => table.toLowerCase() === "schema_migrations") ?? null;
 }
 
 // Running migrations
@@ -239,7 +247,7 @@ export function batchKeyError(fields: { table: string; key: string; problem: E.B
  * advice is the one way on (a down added to an applied migration changes its checksum, which `repair --checksums` then records).
  */
 export function irreversibleMigrationError(version: number, file: string, current: number) {
-  const addDown = text`add a down to ${file}, run "stepwise gen", then ${CALLS.repairChecksums(version)} shows the new checksum and ${CALLS.applyChecksumRepair} records it (its up is unchanged, so the database already has what the file says)`;
+  const addDown = text`add a down to ${file}, run "stepwise gen", then ${CALLS.repairChecksums(version)} shows the new checksum and ${CALLS.applyChecksumRepair} records it (its up is unchanged, so the database already has what the file says; every other database that applied it refuses to start with CHECKSUM_MISMATCH until it is recorded there too)`;
   // The message ends with the fix, word for word, so `--json`'s fix and the message never disagree.
   const fix = version === current ? text`to make it reversible, ${addDown}` : text`${runCall("down", { to: version })} rolls back the migrations above it; to go further, ${addDown}`;
   const message =

@@ -240,7 +240,12 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       }
       if (!entry.transaction) {
         // It puts back the settings its PRAGMAs changed at once: the migrations after it run with the connection as the app set it.
-        walk.ran.push(yield* this.runWithoutTransaction(entry, direction, walk.settingsBefore));
+        const step = yield* this.runWithoutTransaction(entry, direction, walk.settingsBefore);
+        if (step === null) {
+          walk.stale = true;
+          return false;
+        }
+        walk.ran.push(step);
         if (this.escapeGuard) yield* this.escapeGuard.renew();
         return ++walk.next === walk.queue.length;
       }
@@ -391,8 +396,24 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     return performance.now() - started;
   }
 
-  /** Runs a `transaction: false` migration; a `started` row naming its owner commits first, so a crash leaves a trace for a person to resolve. */
-  private *runWithoutTransaction(entry: R[number], direction: MigrationDirection, settingsBefore: ConnectionSettingsSnapshot | null): Step<AppliedStep> {
+  /** Whether the history shows `version`'s step in `direction` taken, or being taken, by another process: its row there for an up, gone or started for a down. */
+  private *takenElsewhere(version: number, direction: MigrationDirection): Step<boolean> {
+    let keys: AppliedMigrationKey[];
+    try {
+      keys = yield* this.store.readKeys();
+    } catch {
+      // Unreadable now: the failure that led here is the one to report.
+      return false;
+    }
+    const row = keys.find((key) => key.version === version);
+    return direction === "up" ? row !== undefined : row === undefined || row.startedAt !== null;
+  }
+
+  /**
+   * Runs a `transaction: false` migration; a `started` row naming its owner commits first, so a crash leaves a trace for a person to resolve. `null` when another process took the
+   * step first.
+   */
+  private *runWithoutTransaction(entry: R[number], direction: MigrationDirection, settingsBefore: ConnectionSettingsSnapshot | null): Step<AppliedStep | null> {
     // Taken before the started row commits, so no process sees the row without the lock held.
     const lock = this.settings.capabilities.fileLocking ? yield* callDriver("holdOwnerLock", this.store.tableName, this.settings.busyTimeoutMs) : null;
     let stopOwning = (): void => undefined;
@@ -410,6 +431,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         yield* commit();
       } catch (cause) {
         yield* rollbackQuietly();
+        // Where no lock holds the plan (D1), another process may have taken this step since: planned again, not failed.
+        if (yield* this.takenElsewhere(entry.version, direction)) return null;
         throw yield* this.migrationFailed(entry, direction, cause, true);
       }
       this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
