@@ -127,9 +127,11 @@ export async function loadRegistry({ projectRoot, env }: Pick<BinRun, "projectRo
       loaded = await importTs(pathToFileURL(registryFile).href, import.meta.url);
     } catch (error) {
       const at = findStackLocation(error, (file) => !file.includes("/node_modules/") && file.startsWith(projectRoot));
-      const conflicted = /^<{7} /m.test(readFileSync(registryFile, "utf8"));
+      const conflicted = tryOr(() => /^<{7} /m.test(readFileSync(registryFile, "utf8")), false);
       const failure = registryLoadError({ file: label, location: at && `${path.relative(projectRoot, at.file)}:${at.line}:${at.column}`, cause: error, conflicted });
-      throw conflicted ? withFix(failure, `take one side of the merge (git checkout --ours ${label}, or --theirs), or finish merging the migrations folder and run "stepwise gen"`) : failure;
+      throw conflicted
+        ? withFix(failure, `take the registry of the branch that migrated the database (git checkout <branch> -- ${label}), or finish merging the migrations folder and run "stepwise gen"`)
+        : failure;
     }
   }
   const { migrations } = loaded as { migrations?: MigrationRegistry };

@@ -6,7 +6,7 @@ import { StepwiseError, type StepwiseErrorDetails } from "../src/core/errors.js"
 /** `REGISTRY_LOAD_FAILED`: the registry module could not be imported; `conflicted` when a merge left its conflict markers in it. */
 export function registryLoadError({ file, location, cause, conflicted = false }: StepwiseErrorDetails["REGISTRY_LOAD_FAILED"] & { cause: unknown; conflicted?: boolean }) {
   // gen cannot rewrite it while the merged folder holds two migrations of one version, and rolling one of them back needs a registry that loads: one side's.
-  const mergeAdvice = `A merge left conflict markers in it. To run it as one branch wrote it (to roll back, with STEPWISE_SKIP_REGISTRY_CHECK=1, what that branch applied before "stepwise rebase"), take that side: git checkout --ours ${file} (or --theirs); else finish merging the migrations folder and run "stepwise gen".`;
+  const mergeAdvice = `A merge left conflict markers in it. To run it as one branch wrote it (to roll back, with STEPWISE_SKIP_REGISTRY_CHECK=1, what that branch applied before "stepwise rebase"), take that branch's registry: git checkout <branch> -- ${file}; else finish merging the migrations folder and run "stepwise gen".`;
   const advice = conflicted
     ? mergeAdvice
     : (commonJsAdvice(cause, location) ?? `If a migration throws when it is imported, fix it there; if the registry itself is broken, run "stepwise gen" to rewrite it.`);

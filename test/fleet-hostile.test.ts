@@ -34,12 +34,14 @@ test("--db counts each file once, and none of stepwise's own: a link to a file, 
   mkdirSync(path.join(cwd, "tenants", "backups"));
   writeFileSync(path.join(cwd, "tenants", "a.db-stepwise-owner-schema_migrations"), "");
   writeFileSync(path.join(cwd, "tenants", "backups", "a.db.v1.2026-01-02T03-04-05-678Z.0123456789abcdef.bak"), "");
+  // Tenants that are only named like a sidecar: no database of that name beside them.
+  for (const name of ["audit-journal", "x-stepwise-owner-foo"]) writeFileSync(path.join(cwd, "tenants", name), "");
   symlinkSync(".", path.join(cwd, "tenants", "self"));
   symlinkSync("..", path.join(cwd, "tenants", "eu", "up"));
   const status = async (pattern: string) => jsonOutput<Json>(await runInProcess({ migrations: registry, cwd }, ["fleet", "status", "--db", pattern, "--json"]));
   assert.deepEqual(ids(await status("tenants/*.db")), ["tenants/a.db"]);
   assert.deepEqual(ids(await status("tenants/**/*.db")), ["tenants/a.db", "tenants/eu/b.db"]);
-  assert.deepEqual(ids(await status("tenants/**")), ["tenants/a.db", "tenants/eu/b.db"], "a trailing ** is every file below");
+  assert.deepEqual(ids(await status("tenants/**")), ["tenants/a.db", "tenants/audit-journal", "tenants/eu/b.db", "tenants/x-stepwise-owner-foo"], "a trailing ** is every file below");
   assert.deepEqual(ids(await status("**/eu/**/*.db")), ["tenants/eu/b.db", "tenants/eu/up/a.db"], "a second ** still looks where the first one went");
   const up = jsonOutput<Json>(await runInProcess({ migrations: registry, cwd }, ["fleet", "up", "--db", "tenants/**/*.db", "--json"]));
   assert.deepEqual([up.total, up.migrated, up.applied], [2, 2, 2]);
@@ -54,8 +56,10 @@ test("--db refuses a matching file whose name is not UTF-8 (PATH_NOT_UTF8, exit 
   assert.equal(refused.code, 2, refused.stdout + refused.stderr);
   assert.equal((JSON.parse(refused.stdout) as { error: { code: string } }).error.code, "PATH_NOT_UTF8");
   assert.equal(statSync(path.join(cwd, "tenants", "good.db")).size, 0, "no database was opened");
-  // A name the pattern does not match is none of its business.
-  assert.deepEqual(ids(jsonOutput<Json>(await runInProcess({ migrations: registry, cwd }, ["fleet", "status", "--db", "tenants/good*", "--json"]))), ["tenants/good.db"]);
+  // A name the pattern does not match is none of its business, under ** too, where folders are listed whole.
+  writeFileSync(Buffer.concat([Buffer.from(path.join(cwd, "tenants", "notes")), Buffer.from([0xff]), Buffer.from(".txt")]), "");
+  for (const pattern of ["tenants/good*", "**/good.db"])
+    assert.deepEqual(ids(jsonOutput<Json>(await runInProcess({ migrations: registry, cwd }, ["fleet", "status", "--db", pattern, "--json"]))), ["tenants/good.db"], pattern);
 });
 
 test("--db ids do not depend on unrelated links: of a file's spellings the one through the fewest links wins, so a file reachable directly keeps its direct path", async (t) => {

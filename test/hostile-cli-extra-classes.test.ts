@@ -12,6 +12,8 @@ import { escapeControlCharacters } from "../codegen/problems.js";
 import { databasePathFromUrl, translateFolderError } from "../src/cli/database-path.js";
 import { StepwiseError } from "./support/stepwise.js";
 import { HistoryStore, isValidTableName } from "../src/core/history.js";
+import { PostgresHistoryStore } from "../src/core/dialects/postgres.js";
+import { stepwiseFailure } from "./support/stepwise-failure.js";
 import { parseMigrationFileName } from "../codegen/migration-file.js";
 import { createBinCli } from "../codegen/bin-cli.js";
 import { parseSqlMigrationSource } from "../src/shared/sql-source.js";
@@ -129,8 +131,8 @@ test("DATABASE_URL: credentialed sqlite/file URLs and other connection strings a
   assert.deepEqual(readdirSync(project.root).sort(), before);
 });
 
-test("sqlite_ names, and names over 63 characters (PostgreSQL cuts them short, so two would be one table), are refused as the history table in the library too", () => {
-  for (const name of ["sqlite_master", "Sqlite_Anything", "SQLITE_", `${"h".repeat(61)}_one`]) {
+test("sqlite_ names are refused as the history table in the library too, in any case; on PostgreSQL names over 46 characters (it cuts <name>_checksum_repairs short past 63)", () => {
+  for (const name of ["sqlite_master", "Sqlite_Anything", "SQLITE_"]) {
     assert.equal(isValidTableName(name), false, name);
     const db = new Database(":memory:");
     try {
@@ -143,7 +145,10 @@ test("sqlite_ names, and names over 63 characters (PostgreSQL cuts them short, s
     }
   }
   assert.equal(isValidTableName("my_sqlite_history"), true);
-  assert.equal(isValidTableName("h".repeat(63)), true);
+  // SQLite keeps any length; PostgreSQL's store refuses what it would cut short.
+  assert.equal(isValidTableName("h".repeat(200)), true);
+  assert.doesNotThrow(() => new PostgresHistoryStore("h".repeat(46), "public"));
+  assert.throws(() => new PostgresHistoryStore("h".repeat(47), "public"), stepwiseFailure({ code: "INVALID_TABLE_NAME", tableName: "h".repeat(47) }));
 });
 
 test("an index or trigger, or a view in another case, holding the history table's name is HISTORY_TABLE_INVALID, the file untouched", async (t) => {

@@ -363,7 +363,7 @@ test("a registry that does not compile, or a migration that throws on import: RE
   renameSync(folderAway, project.migrationsDir);
   assertFailure(broken, 1, "REGISTRY_LOAD_FAILED", "registry with a merge marker");
   assert.match(broken.stderr, /generated\/registry\.ts:\d+:\d+/);
-  assert.match(String((JSON.parse(brokenJson.stdout) as { error: { fix: string } }).error.fix), /git checkout --ours generated\/registry\.ts/);
+  assert.match(String((JSON.parse(brokenJson.stdout) as { error: { fix: string } }).error.fix), /git checkout <branch> -- generated\/registry\.ts/);
 
   writeFileSync(project.registryFile, registry);
   const migration = path.join(project.migrationsDir, "003_bump_counter.ts");

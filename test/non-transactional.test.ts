@@ -185,6 +185,28 @@ await describeEachDriver("interrupted transaction: false migrations", { quickOn:
     );
   });
 
+  test("a started row with this process's pid: another thread of this process (the same start) is waited for; a predecessor that had the pid (an earlier start) is interrupted at once", async (t) => {
+    const project = createTestProject(t, { fixture: "interrupted-non-transactional" });
+    const migrations = await project.load();
+    const db = await h.open(project.databasePath());
+    t.after(() => db.close());
+    db.manager(migrations).up({ to: 1 });
+    const us = currentMigrationOwner();
+    for (const [owner, code] of [
+      [{ ...us, token: "another thread" }, "MIGRATION_IN_PROGRESS"],
+      [{ ...us, token: "a predecessor", processStart: us.processStart! - 3600 }, "INCOMPLETE_MIGRATION"],
+    ] as const) {
+      db.driver.run("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state, owner) VALUES (2, ?, ?, ?, NULL, 'started', ?)", [
+        migrations[1]!.name,
+        migrations[1]!.checksum,
+        new Date().toISOString(),
+        serializeMigrationOwner(owner),
+      ]);
+      assert.throws(() => db.manager(migrations, { busyTimeoutMs: 200 }).up(), stepwiseFailure({ code, version: 2 }), owner.token);
+      db.driver.run("DELETE FROM schema_migrations WHERE version = 2", []);
+    }
+  });
+
   test("a started row whose owner pid names no single process (0 or below, as a hand edit leaves it) is interrupted, not running: up refuses at once, repair resolves it", async (t) => {
     const project = createTestProject(t, { fixture: "interrupted-non-transactional" });
     const migrations = await project.load();

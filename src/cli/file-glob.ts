@@ -5,7 +5,7 @@
  */
 import { lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
-import { isOwnerLockFileName } from "../drivers/sqlite-shared.js";
+import { databaseOfOwnerLock } from "../drivers/sqlite-shared.js";
 import { isBackupFileName } from "../safety/backup.js";
 import { escapeBytes } from "./database-path.js";
 import { pathEncodingError } from "./errors.js";
@@ -60,7 +60,8 @@ export function expandFileGlob(pattern: string, cwd: string): string[] {
     const join = (name: string) => (shown === "" ? name : shown.endsWith("/") ? `${shown}${name}` : `${shown}/${name}`);
     const enter = (name: string, next: number) => (waiting[links + (isSymbolicLink(path.join(real, name)) ? 1 : 0)] ??= []).push({ shown: join(name), index: next });
     if (index === parts.length - 1 && part !== "**") {
-      for (const name of namesIn(real, part)) if (!isSidecar(name) && isFile(path.join(real, name))) found.push({ file: join(name), links: links + (isSymbolicLink(path.join(real, name)) ? 1 : 0) });
+      for (const name of namesIn(real, part, "file"))
+        if (!isSidecar(real, name) && isFile(path.join(real, name))) found.push({ file: join(name), links: links + (isSymbolicLink(path.join(real, name)) ? 1 : 0) });
       return;
     }
     if (part === "**") {
@@ -68,10 +69,10 @@ export function expandFileGlob(pattern: string, cwd: string): string[] {
       if (entered.has(key)) return;
       entered.add(key);
       visit(shown, index + 1, links);
-      for (const name of namesIn(real, "*")) if (isDirectory(path.join(real, name))) enter(name, index);
+      for (const name of namesIn(real, "*", "directory")) if (isDirectory(path.join(real, name))) enter(name, index);
       return;
     }
-    for (const name of isGlob(part) ? namesIn(real, part) : [part]) if (isDirectory(path.join(real, name))) enter(name, index + 1);
+    for (const name of isGlob(part) ? namesIn(real, part, "directory") : [part]) if (isDirectory(path.join(real, name))) enter(name, index + 1);
   };
   // The parts before the first glob character are one folder: `data/tenants`, `/srv/app`, or none.
   visit(firstMagic === 0 ? "" : parts.slice(0, firstMagic).join("/") || "/", firstMagic, 0);
@@ -90,8 +91,14 @@ export function expandFileGlob(pattern: string, cwd: string): string[] {
   return [...files.values()].map(({ file }) => file).sort();
 }
 
-/** SQLite's files beside a database, and stepwise's own (an owner lock, an `up --backup` snapshot): never a database of their own. */
-const isSidecar = (name: string): boolean => /-(wal|shm|journal)$/.test(name) || isOwnerLockFileName(name) || isBackupFileName(name);
+/**
+ * SQLite's files beside a database in `dir` and stepwise's own (an owner lock, an `up --backup` snapshot): never a database of their own. Known by a name that says whose it is
+ * and that database beside it, so a tenant that only happens to be named so (`audit-journal`) is still one.
+ */
+function isSidecar(dir: string, name: string): boolean {
+  const owner = /^(.+)-(wal|shm|journal)$/.exec(name)?.[1] ?? databaseOfOwnerLock(name);
+  return (owner !== null && isFile(path.join(dir, owner))) || isBackupFileName(name);
+}
 
 /** Sort order of two spellings, as `Array.prototype.sort` orders strings. */
 const compareSpelling = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -127,10 +134,10 @@ function realPathOf(file: string): string {
 }
 
 /**
- * The names in `dir` that `part` matches; none when `dir` cannot be listed. A match whose name is not UTF-8 is `PATH_NOT_UTF8`: stepwise could not open the file it names, and a
- * tenant left out in silence would read as migrated.
+ * The names in `dir` that `part` matches, of the files or folders `kind` asks for (the caller checks the others); none when `dir` cannot be listed. A match of that kind whose name
+ * is not UTF-8 is `PATH_NOT_UTF8`: stepwise could not open what it names, and a tenant left out in silence would read as migrated.
  */
-function namesIn(dir: string, part: string): string[] {
+function namesIn(dir: string, part: string, kind: "file" | "directory"): string[] {
   const matcher = globPartToRegExp(part);
   let entries: Buffer[];
   try {
@@ -142,13 +149,17 @@ function namesIn(dir: string, part: string): string[] {
   for (const bytes of entries) {
     const name = bytes.toString("utf8");
     if (!matcher.test(name) || (name.startsWith(".") && !part.startsWith("."))) continue;
-    if (!Buffer.from(name, "utf8").equals(bytes)) throw pathEncodingError(path.join(dir, name), escapeBytes(Buffer.concat([Buffer.from(`${dir}/`), bytes])));
-    names.push(name);
+    if (Buffer.from(name, "utf8").equals(bytes)) names.push(name);
+    else {
+      const raw = Buffer.concat([Buffer.from(`${dir}/`), bytes]);
+      const stat = statOf(raw);
+      if (kind === "file" ? stat?.isFile() : stat?.isDirectory()) throw pathEncodingError(path.join(dir, name), escapeBytes(raw));
+    }
   }
   return names;
 }
 
-function statOf(file: string): ReturnType<typeof statSync> {
+function statOf(file: string | Buffer): ReturnType<typeof statSync> {
   try {
     return statSync(file, { throwIfNoEntry: false });
   } catch {

@@ -48,7 +48,7 @@ export function defineDriver<Db, Async extends boolean>(primitives: DriverPrimit
     },
     runBody: (entry, direction, context) => runBodyOnConnection(p.connection, isOpen, entry, direction, context),
     createContext: ({ version, name }, direction, progress) => ({ version, name, direction, progress, forEachBatch: refuseBatches }),
-    ...(sqlite && !p.async ? { fenceWritesUntil: (settled: PromiseLike<unknown>) => fenceWrites(p as DriverPrimitives<Db, false>, isOpen, settled) } : {}),
+    ...(pragmas && !p.async ? { fenceWritesUntil: (settled: PromiseLike<unknown>) => fenceWrites(p as DriverPrimitives<Db, false>, isOpen, settled) } : {}),
   };
   return Object.assign(defaults, p, { capabilities: capabilitiesOf(p, lacks) }) as unknown as Driver<Db, Async>;
 }

@@ -168,8 +168,9 @@ export function historyRowInvalidError(fields: { table: string | null; rowid: nu
 }
 
 /** `INVALID_TABLE_NAME`: refused before any SQL ran. */
-export function invalidTableNameError(tableName: string) {
-  const message = `"${tableName}" cannot be the history table's name: use at most 63 letters, digits and underscores, not starting with a digit${/^sqlite_/i.test(tableName) ? ", nor with sqlite_ (SQLite's own tables)" : ""}.`;
+export function invalidTableNameError(tableName: string, maxLength?: number) {
+  const most = maxLength === undefined ? "" : `at most ${maxLength} `;
+  const message = `"${tableName}" cannot be the history table's name: use ${most}letters, digits and underscores, not starting with a digit${/^sqlite_/i.test(tableName) ? ", nor with sqlite_ (SQLite's own tables)" : ""}.`;
   return new StepwiseError("INVALID_TABLE_NAME", message, { tableName });
 }
 

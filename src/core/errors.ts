@@ -111,10 +111,13 @@ export interface StepwiseErrorDetails {
   /** A `transaction: false` migration started and never recorded its end: its process died or it failed part way, so it may be partly applied. `up` refuses until a person says which.
    * Fix: Check the database, then run `stepwise repair --applied N --yes` if its changes are all there, or `stepwise repair --forget N --yes` if none are, so that `up` runs it again. */
   readonly INCOMPLETE_MIGRATION: Readonly<{ version: number; file: string; startedAt: string }>;
-  /** The database has tables but no migration history: it was made before stepwise, or by another tool.
-   * Fix: Write migrations that build the same schema and adopt it with `stepwise baseline N`, naming the last migration its schema already contains. */
+  /** The database has tables but no migration history: it was made before stepwise, or by another tool, or the run read another history table than the one it holds (the message
+   * names one `stepwise adopt` recorded, or one of the default name, `schema_migrations`).
+   * Fix: Name the history table it holds (`--table`, `tableName`); else write migrations that build the same schema and adopt it with `stepwise baseline N`, naming the last
+   * migration its schema already contains. */
   readonly UNMANAGED_DATABASE: Readonly<{ tables: readonly string[] }>;
-  /** The history table's name is not a plain SQL identifier (at most 63 letters, digits and underscores, not starting with a digit or `sqlite_`). Refused before any SQL ran.
+  /** The history table's name is not a plain SQL identifier (letters, digits and underscores, not starting with a digit or `sqlite_`; on PostgreSQL at most 46 characters, so that the tables
+   * kept beside it fit its 63). Refused before any SQL ran.
    * Fix: Pass a plain name to `--table` (`tableName`). */
   readonly INVALID_TABLE_NAME: Readonly<{ tableName: string }>;
   // Group: Running migrations
@@ -136,7 +139,7 @@ export interface StepwiseErrorDetails {
     invalidIndexes: readonly InvalidIndex[];
   }>;
   /** `reset` could not drop an object of the database: on PostgreSQL, something outside the history table's schema needs it (another schema's view, foreign key, child table, partition or
-   * column of one of its types, an extension's member, a cast, an event trigger or a publication), and `detail` gives the server's words on what; on SQLite, a virtual table whose module this connection has not loaded (`no such module`). On SQLite `object` names the table, view, index or trigger whose drop failed; on PostgreSQL, which drops the schema's objects in one statement, it is `null` and the message names it.
+   * column of one of its types, an extension's member, a cast, an event trigger or a publication), and `detail` gives the server's words on what; on SQLite, a virtual table whose module this connection has not loaded (`no such module`). On SQLite `object` names the table, view, index or trigger whose drop failed; on PostgreSQL, which drops the schema's objects in one statement, and on D1, which drops them in one batch, it is `null` and the message names it.
    * The drops were rolled back (`rolledBack`, always true; on D1, which has no transactions, they go as one batch): nothing was dropped and no migration ran.
    * Fix: Drop or change what depends on it (the message and `detail` name it), or load the module the virtual table needs, then run `stepwise reset --yes` again. */
   readonly RESET_FAILED: Readonly<{ table: string; object: string | null; detail: string | null; rolledBack: boolean }>;
@@ -185,7 +188,8 @@ export interface StepwiseErrorDetails {
    * `waitedMs` is the wait measured (`null` when nothing timed it), `file` the backup when `restore` waited for one, and on Linux `holders` names the processes holding the file.
    * Fix: Retry when the lock is released, or raise `--busy-timeout` (`busyTimeoutMs`). */
   readonly DATABASE_LOCKED: Readonly<{ busyTimeoutMs: number; file?: string; waitedMs: number | null; holders: readonly LockHolder[] }>;
-  /** Another process (`owner`, when its row names one) is running a `transaction: false` migration and did not finish within the busy timeout. Nothing was changed by this process.
+  /** Another process, or another run in this one (`owner`, when its row names one), is running a `transaction: false` migration and did not finish within the busy timeout (`waitedMs`;
+   * 0 where the runtime cannot wait synchronously, as in a Worker). Nothing was changed by this process.
    * Fix: Retry when it finishes; if its process is gone, `stepwise repair` the migration. */
   readonly MIGRATION_IN_PROGRESS: Readonly<{ version: number; file: string; startedAt: string; owner: Readonly<{ pid: number; host: string }> | null; waitedMs: number }>;
   /** On PostgreSQL, a statement waited for another session's lock past `lock_timeout` and was cancelled. The migration's transaction was rolled back; a `transaction: false` one (`rolledBack: false`)

@@ -17,9 +17,9 @@ export const REQUIRED_COLUMNS = ["version", "name", "checksum", "applied_at", "d
 
 const DISCARDED = "stepwise-history-row-discarded";
 
-/** Whether `tableName` can name the history table: a plain identifier (quoted without escaping) of at most 63 characters (PostgreSQL cuts a longer one short, so two names could be one table), not `sqlite_...`. */
+/** Whether `tableName` can name the history table: a plain identifier (quoted without escaping), not `sqlite_...`. */
 export function isValidTableName(tableName: string): boolean {
-  return /^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(tableName) && !/^sqlite_/i.test(tableName);
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(tableName) && !/^sqlite_/i.test(tableName);
 }
 
 /** The history table's statements. */

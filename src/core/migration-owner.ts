@@ -13,6 +13,8 @@ export interface MigrationOwner {
   readonly token: string;
   /** The owner lock's file name, or the server session; `null` when none was held. */
   readonly lockFile: string | null;
+  /** When the owning process started (ms since the epoch), to tell another thread of this process from a predecessor that had its pid; `null` when unknown. */
+  readonly processStart: number | null;
 }
 
 /** `self`: an attempt of this process that ended; `alive`: one running here, or its lock is held, or its pid runs here; `dead`: gone; `unknown`: on another host or isolate, with no
@@ -33,8 +35,13 @@ const hasProcess = (): boolean => typeof process !== "undefined" && typeof proce
 /** This process, as it records itself in a `started` row for a new attempt, holding the owner lock `lockFile`. */
 export function currentMigrationOwner(lockFile: string | null = null): MigrationOwner {
   const attempt = `${processToken()}.${++attempts}`;
-  return hasProcess() ? { pid: process.pid, host: nodeOs().hostname(), token: attempt, lockFile } : { pid: 0, host: "(isolate)", token: attempt, lockFile };
+  return hasProcess()
+    ? { pid: process.pid, host: nodeOs().hostname(), token: attempt, lockFile, processStart: processStart() }
+    : { pid: 0, host: "(isolate)", token: attempt, lockFile, processStart: null };
 }
+
+/** This process's start, the same in each of its threads (each has its own token); to the second, as two readings of it differ by rounding. */
+const processStart = (): number => Math.round(Date.now() / 1000 - process.uptime());
 
 /** Marks `owner`'s attempt as running in this process until the returned function is called. */
 export function holdOwnership(owner: MigrationOwner): () => void {
@@ -52,7 +59,13 @@ export function parseMigrationOwner(text: string | null): MigrationOwner | null 
   try {
     const value = JSON.parse(text || "null") as Partial<MigrationOwner> | null;
     if (Number.isSafeInteger(value?.pid) && typeof value?.host === "string" && typeof value.token === "string") {
-      return { pid: value.pid!, host: value.host, token: value.token, lockFile: typeof value.lockFile === "string" ? value.lockFile : null };
+      return {
+        pid: value.pid!,
+        host: value.host,
+        token: value.token,
+        lockFile: typeof value.lockFile === "string" ? value.lockFile : null,
+        processStart: typeof value.processStart === "number" ? value.processStart : null,
+      };
     }
   } catch {
     // Written by something else; treat as unowned.
@@ -66,8 +79,9 @@ export function assessMigrationOwner(owner: MigrationOwner | null, lock: "held" 
   if (owner.token.split(".")[0] === processToken() && owner.pid === (hasProcess() ? process.pid : 0)) return running.has(owner.token) ? "alive" : "self";
   if (owner.lockFile !== null && (lock === "held" || lock === "free")) return lock === "held" ? "alive" : "dead";
   if (!hasProcess() || owner.host !== nodeOs().hostname()) return "unknown";
-  // Our pid with another token: a predecessor that had our pid and is gone.
-  return owner.pid !== process.pid && isProcessAlive(owner.pid) ? "alive" : "dead";
+  // Our pid with another token: another thread of this process (it may still run the migration), or a predecessor that had our pid and is gone.
+  if (owner.pid === process.pid) return owner.processStart !== null && Math.abs(owner.processStart - processStart()) <= 1 ? "unknown" : "dead";
+  return isProcessAlive(owner.pid) ? "alive" : "dead";
 }
 
 function isProcessAlive(pid: number): boolean {

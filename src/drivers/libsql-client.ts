@@ -73,12 +73,19 @@ const intModeChecks = new WeakMap<Client, Promise<void>>();
 function refuseStringIntegers(client: Client): Promise<void> {
   let check = intModeChecks.get(client);
   if (check === undefined) {
-    check = client.execute("SELECT 1").then((result) => {
-      if (typeof result.rows[0]?.[0] === "string")
-        throw usageError(
-          'This @libsql/client client returns integers as text (intMode: "string"), which stepwise cannot tell from text. Nothing was changed. Create the client stepwise uses with intMode "number" (the default) or "bigint".',
-        );
-    });
+    check = client.execute("SELECT 1").then(
+      (result) => {
+        if (typeof result.rows[0]?.[0] === "string")
+          throw usageError(
+            'This @libsql/client client returns integers as text (intMode: "string"), which stepwise cannot tell from text. Nothing was changed. Create the client stepwise uses with intMode "number" (the default) or "bigint".',
+          );
+      },
+      (error: unknown) => {
+        // A failure of the read itself (a network blip) is the caller's to report; the next call asks again.
+        intModeChecks.delete(client);
+        throw error;
+      },
+    );
     intModeChecks.set(client, check);
   }
   return check;

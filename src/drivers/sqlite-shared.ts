@@ -62,8 +62,8 @@ export function ownerLockFileName(databaseFile: string, tableName: string): stri
   return `${nodePath().basename(databaseFile)}-stepwise-owner-${tableName}`;
 }
 
-/** Whether a file name is an owner lock sidecar's. */
-export const isOwnerLockFileName = (name: string): boolean => /-stepwise-owner-\w+$/.test(name);
+/** The database file name an owner lock sidecar's name is for, or `null` when it is no such name. */
+export const databaseOfOwnerLock = (name: string): string | null => /^(.+)-stepwise-owner-\w+$/.exec(name)?.[1] ?? null;
 
 /** Opens a second connection with the app's library; `readonly` should not create the file. */
 export type SidecarOpener = (file: string, options: { readonly readonly: boolean; readonly busyTimeoutMs: number }) => { exec(sql: string): void; close(): void };

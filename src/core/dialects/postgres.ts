@@ -15,6 +15,7 @@ import {
   migrationFailedError,
   recordNativeError,
   usageError,
+  invalidTableNameError,
 } from "../error-factories.js";
 import { HISTORY_GUARD_MARK, historyChangedError, type HistoryGuard } from "../history-guard.js";
 import { DEFAULT_TABLE_NAME, HistoryStore, isValidTableName } from "../history.js";
@@ -261,8 +262,11 @@ export class PostgresHistoryStore extends HistoryStore {
   private schemaFound = true;
 
   /** @throws `INVALID_TABLE_NAME` when `tableName` is not a plain SQL identifier. */
+  /** @throws `INVALID_TABLE_NAME` when `tableName` is not a plain SQL identifier, or names a table beside it longer than PostgreSQL keeps. */
   constructor(tableName: string = DEFAULT_TABLE_NAME, schema: string) {
     super(tableName, `${quoteIdentifier(schema)}.${quoteIdentifier(tableName)}`);
+    // PostgreSQL cuts a longer name short, so `<name>_checksum_repairs` could be another name's table, or the history itself.
+    if (`${tableName}_checksum_repairs`.length > MAX_IDENTIFIER_LENGTH) throw invalidTableNameError(tableName, MAX_IDENTIFIER_LENGTH - "_checksum_repairs".length);
     this.schema = schema;
   }
 
@@ -323,6 +327,9 @@ export class PostgresHistoryStore extends HistoryStore {
     return this.read?.columns ?? (yield* query<Column>(`${COLUMNS} ORDER BY a.attnum`, [this.schema, this.tableName]));
   }
 }
+
+/** The longest name PostgreSQL keeps whole (NAMEDATALEN - 1 bytes). */
+const MAX_IDENTIFIER_LENGTH = 63;
 
 /** `text` as a literal that reads the same whatever `standard_conforming_strings` says. */
 export function literal(text: string): string {
@@ -601,7 +608,8 @@ function* restoreSessionSettings(before: ConnectionSettingsSnapshot): Step<strin
  * transaction: the run puts the session back as it found it after each migration that could have changed it, and at its end. `USAGE` when `schema` is not a plain identifier.
  */
 export function createPostgresDialect(schema = DEFAULT_POSTGRES_SCHEMA, lockTimeoutMs = DEFAULT_LOCK_TIMEOUT_MS): Dialect {
-  if (!isValidTableName(schema)) throw usageError(`"${schema}" cannot be the history table's schema: use at most 63 letters, digits and underscores, starting with a letter or underscore.`);
+  if (!isValidTableName(schema) || schema.length > MAX_IDENTIFIER_LENGTH)
+    throw usageError(`"${schema}" cannot be the history table's schema: use at most ${MAX_IDENTIFIER_LENGTH} letters, digits and underscores, starting with a letter or underscore.`);
   // The schema inlined, not bound: with no parameter the read rides with a pending BEGIN.
   const namespace = `(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname ${EQ} ${literal(schema)})`;
   const objectsSql = SCHEMA_OBJECTS_SQL.replace(/\bNS\b/g, namespace);
