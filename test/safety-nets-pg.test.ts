@@ -297,6 +297,17 @@ test("verifySchema on a pg.Client and in another schema: the history table's sch
   assert.deepEqual((await viaSyncName).drift, ["column items.extra added outside migrations"]);
 });
 
+test("verifySchema and baselineDatabase refuse to compare a history's schema the migrations build nothing in (they build in public): USAGE, nothing recorded", async (t) => {
+  const { pool } = await freshDatabase(t);
+  const inPublic = [sql(1, "items", "CREATE TABLE items (id bigint PRIMARY KEY, note text);")];
+  const manager = new MigrationManager(pool, inPublic, { schema: "meta" });
+  // Before, baseline recorded an empty database as at version 1, and verify then passed it.
+  assert.equal((await rejection(() => baselineDatabase(manager, 1))).code, "USAGE");
+  assert.deepEqual((await pool.query("SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname = 'meta'")).rows, []);
+  await manager.up();
+  assert.equal((await rejection(() => verifySchema(manager))).code, "USAGE");
+});
+
 test("verifySchema replays a transaction: false migration (CREATE INDEX CONCURRENTLY) as it ran: its index verifies, and an invalid one is drift", async (t) => {
   const { pool } = await freshDatabase(t);
   const migrations = [

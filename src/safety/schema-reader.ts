@@ -1,6 +1,6 @@
 /** What the nets share: running a net's step on either runner, and reading a schema, live or as migrations 1..N build it on a scratch database. */
 import { stepwiseTableNames } from "./checksum-repair-log.js";
-import { ADOPTED_SUFFIX } from "../core/error-factories.js";
+import { ADOPTED_SUFFIX, usageError } from "../core/error-factories.js";
 import { COLLATE_C, CONCAT, EQ, GT, NE, PostgresHistoryStore, TEXT } from "../core/dialects/postgres.js";
 import { driverCapabilityError, type Driver, type ScratchDatabase } from "../core/driver.js";
 import { Executor, type ExecutorSettings } from "../core/executor.js";
@@ -147,6 +147,8 @@ async function replayAsync(driver: Driver, manager: SafetyNetManager, version: n
   let snapshot: SchemaSnapshot;
   try {
     if (version > 0) await runAsync(executorOn(manager, scratch.driver).up({ to: version }), scratch.driver);
+    const schema = postgresSchemaOf(manager);
+    if (schema !== undefined) await runAsync(refuseEmptyComparison(schema, stepwiseTableNames(manager.tableName)), scratch.driver);
     snapshot = await runAsync(readSchemaOf(manager), scratch.driver);
   } catch (error) {
     await scratch.drop().catch(() => undefined);
@@ -154,6 +156,24 @@ async function replayAsync(driver: Driver, manager: SafetyNetManager, version: n
   }
   await scratch.drop();
   return snapshot;
+}
+
+/**
+ * Refuses a comparison of nothing: the safety nets compare the history table's schema (`schema`, holding `own` tables), so migrations that built only in other schemas (the
+ * session's `public` beside a history moved with `--schema`) would pass any database, and let `baseline` record one that holds none of them.
+ */
+function* refuseEmptyComparison(schema: string, own: readonly string[]): Step<void> {
+  const [row] = yield* query<{ here: number; elsewhere: string | null }>(
+    `SELECT count(*) FILTER (WHERE n.nspname ${EQ} ? AND NOT (c.relname::${TEXT} = ANY (?::${TEXT}[])))::int AS here, ` +
+      `pg_catalog.string_agg(DISTINCT n.nspname::${TEXT}, ', ') FILTER (WHERE n.nspname ${NE} ?) AS elsewhere ` +
+      `FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} c.relnamespace ` +
+      `WHERE n.nspname !~ '^pg_' AND n.nspname ${NE} 'information_schema' AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')`,
+    [schema, own, schema],
+  );
+  if (row === undefined || row.here > 0 || row.elsewhere === null) return;
+  throw usageError(
+    `The migrations build in ${row.elsewhere} and nothing in ${schema}, the history table's schema, which is all verify and baseline compare. Nothing was changed. Keep the history in the schema the migrations build in (leave out --schema, "schema"), or have them build in ${schema} (the connection's search_path).`,
+  );
 }
 
 /** An empty in-memory SQLite database with the app connection's foreign-key enforcement. */
