@@ -152,6 +152,14 @@ test("up --json on a failed migration prints the error with its fields and the l
   assert.deepEqual(db.prepare("SELECT count(*) AS n FROM t").get(), { n: 0 }, "the failed migration's row was kept");
 });
 
+test("a failed transaction: false migration's next step (the repair commands) is on stderr too, as in --json's fix", async (t) => {
+  const { cli } = await project(t, { "001_t.sql": CREATE_T, "002_outside.sql": "-- migrate:up transaction:false\nINSERT INTO no_such_table VALUES (1);\n" });
+  const text = await cli(["up"]);
+  assert.equal(text.code, 1, text.stderr);
+  assert.match(text.stderr, /^error \[MIGRATION_FAILED\]/m);
+  assert.match(String(/^Next: (.*)$/m.exec(text.stderr)?.[1]), /"stepwise repair --applied 2 --yes".*"stepwise repair --forget 2 --yes"/);
+});
+
 test("the real bin: what a migration prints with console goes to stderr, so --json's stdout is one JSON value, in up and on a fleet's worker threads", async (t) => {
   const logging =
     'import { defineMigration } from "stepwise-migrate";\nexport default defineMigration({ up(db) { console.log("backfilling rows..."); console.info("info"); db.exec("CREATE TABLE a (id INTEGER)"); } });\n';

@@ -395,6 +395,11 @@ describe("bad flags and settings: exit 2 or 1 with a code, never a stack trace",
     ];
     const results = await Promise.all(cases.map((c) => cli(c.args)));
     results.forEach((result, i) => assertFailure(result, cases[i]!.exit, cases[i]!.code, cases[i]!.args.join(" ")));
+    // A refusal for want of --yes names the step in --json's fix, as every refusal whose message names one.
+    for (const args of [["reset"], ["repair", "--forget", "1"]]) {
+      const refused = JSON.parse((await cli([...args, "--json"])).stdout) as { error: { code: string; fix: string | null } };
+      assert.deepEqual([refused.error.code, refused.error.fix], ["USAGE", "run it again with --yes to confirm"], args.join(" "));
+    }
   });
 
   test("configs that are not JSON, not objects, or hold wrong types", async (t) => {

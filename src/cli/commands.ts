@@ -31,6 +31,9 @@ import { assertDriverWrites, type CliManager } from "./open-database.js";
 import type { Report } from "./output.js";
 import { inCliReport } from "./report-error.js";
 
+/** The next step of a command refused for want of `--yes`. */
+const CONFIRM_FIX = "run it again with --yes to confirm";
+
 /** The environment variable that names who repairs checksums when `--by` is not given (a CI job's name, say). */
 export const REPAIRED_BY_ENV = "STEPWISE_REPAIRED_BY";
 
@@ -113,7 +116,7 @@ export async function down<R extends MigrationRegistry>(scope: CommandScope<R>, 
 
 /** `reset`: drops everything and applies every migration again, once confirmed. */
 export async function reset<R extends MigrationRegistry>(scope: CommandScope<R>, options: { readonly yes?: boolean }): Promise<Report> {
-  if (!options.yes) throw usageError("reset destroys every table and all data; run it again with --yes to confirm.");
+  if (!options.yes) throw withFix(usageError("reset destroys every table and all data; run it again with --yes to confirm."), CONFIRM_FIX);
   return withManager(scope, "write", async (manager) => resultReport(scope, await manager.reset({ dangerouslyDropAllData: true })));
 }
 
@@ -226,7 +229,7 @@ export async function repair<R extends MigrationRegistry>(
   if (options.by !== undefined) throw usageError("--by names who realigned checksums; it goes with --checksums.");
   const version = options.applied ?? options.forget;
   if (version === undefined) throw usageError("repair needs --applied <version>, --forget <version> or --checksums [version].");
-  if (!options.yes) throw usageError("repair rewrites the history after you checked the database by hand; run it again with --yes to confirm.");
+  if (!options.yes) throw withFix(usageError("repair rewrites the history after you checked the database by hand; run it again with --yes to confirm."), CONFIRM_FIX);
   refuseMissingDatabase(scope, "nothing to repair");
   return withManager(scope, "write", async (manager) => {
     const result = await repairIncompleteMigration(asNet(manager), { version, resolution: options.applied !== undefined ? "applied" : "forget" });
@@ -320,7 +323,7 @@ export async function verify<R extends MigrationRegistry>(scope: CommandScope<R>
 /** `restore`: puts a backup written by `up --backup` back in place of the database, once confirmed, after checking it. */
 export async function restore<R extends MigrationRegistry>(scope: CommandScope<R>, options: { readonly yes?: boolean; readonly force?: boolean }, file: string): Promise<Report> {
   const { session, flags } = scope;
-  if (!options.yes) throw usageError(`restore replaces the database's content with ${file}; run it again with --yes to confirm.`);
+  if (!options.yes) throw withFix(usageError(`restore replaces the database's content with ${file}; run it again with --yes to confirm.`), CONFIRM_FIX);
   // A backup file is SQLite's; a PostgreSQL database is restored with pg_restore.
   const operation = session.commandLine("restore");
   refuseServerBackup(scope, operation, "pg_restore");

@@ -101,8 +101,21 @@ export async function withWorkerPool<T>(source: FleetWorkerSource, size: number,
     });
   } finally {
     for (const worker of workers) worker.removeAllListeners("exit");
-    await Promise.all([...workers].map((worker) => worker.terminate()));
+    // Asked to end, not terminated: a terminated thread loses what it wrote to stderr and had not passed on yet (a migration's console output); one that hangs is terminated.
+    await Promise.all([...workers].filter((worker) => !dead.has(worker)).map(endWorker));
   }
+}
+
+/** Ends an idle worker as its own process would end, its output passed on; terminated after 5 seconds. */
+function endWorker(worker: Worker): Promise<void> {
+  return new Promise((resolve) => {
+    const stuck = setTimeout(() => void worker.terminate(), 5_000);
+    worker.once("exit", () => {
+      clearTimeout(stuck);
+      resolve();
+    });
+    worker.postMessage(null);
+  });
 }
 
 /**
@@ -117,7 +130,9 @@ export function serveFleetWorker(drivers: DriverLoaders, loadRegistry: (data: un
     () => port.postMessage({ type: "ready" } satisfies Reply),
     (error: unknown) => port.postMessage({ type: "failed", error: describeTargetError(error) } satisfies Reply),
   );
-  port.on("message", (spec: FleetTargetSpec) => {
+  port.on("message", (spec: FleetTargetSpec | null) => {
+    // null: the pool is done; closing the port lets the thread end once its output is out.
+    if (spec === null) return port.close();
     void ready.then(async ([connector, migrations]) => port.postMessage({ type: "result", result: await runFleetTarget(connector, migrations, spec, job) } satisfies Reply));
   });
 }

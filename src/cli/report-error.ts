@@ -44,8 +44,8 @@ export function reportError(error: unknown, argv: readonly string[], output: Cli
   const usage = error instanceof StepwiseError && USAGE_EXIT_CODES.has(error.code);
   const location = usage ? null : locateFailure(translated);
   if (location) stderr(`Thrown at ${location.file}:${location.line}:${location.column}\n`);
-  // The one message that names no next step: the fix its location made.
-  if (translated.is("MIGRATION_FAILED") && translated.details.rolledBack) stderr(`Next: ${String(json.fix)}\n`);
+  // The message that names no whole next step: the fix its location made, or, outside a transaction, the repair commands.
+  if (translated.is("MIGRATION_FAILED")) stderr(`Next: ${String(json.fix)}\n`);
   if (options.includes("--verbose")) stderr(`${palette.dim(formatStackChain(translated))}\n`);
   else if (!usage && translated.cause !== undefined && !NO_STACK_HINT.has(translated.code)) stderr(palette.dim("(run with --verbose for the whole stack)\n"));
   return usage ? 2 : 1;
