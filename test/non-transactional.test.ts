@@ -10,11 +10,21 @@ import { spawn } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
 import { test } from "node:test";
 import { repairIncompleteMigration, StepwiseError } from "./support/stepwise.js";
-import { currentMigrationOwner, serializeMigrationOwner } from "../src/core/migration-owner.js";
-import { describeEachDriver, openWithAnyDriver } from "./support/driver-matrix.js";
+import { currentMigrationOwner, serializeMigrationOwner, type MigrationOwner } from "../src/core/migration-owner.js";
+import { describeEachDriver, openWithAnyDriver, type TestDatabase } from "./support/driver-matrix.js";
 import { createTestProject, readBytes, runCli, type TestProject } from "./support/project.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { stepwiseFailure } from "./support/stepwise-failure.js";
+
+/** Writes migration 2's `started` row as `owner` would have: an attempt in progress, or one left behind. */
+function recordStartedRow(db: TestDatabase, migrations: MigrationRegistry, owner: MigrationOwner): void {
+  db.driver.run("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state, owner) VALUES (2, ?, ?, ?, NULL, 'started', ?)", [
+    migrations[1]!.name,
+    migrations[1]!.checksum,
+    new Date().toISOString(),
+    serializeMigrationOwner(owner),
+  ]);
+}
 
 type CrashPoint = "middle" | "end";
 /** The fixture project every test here shares: it only writes database files, each test its own. */
@@ -142,13 +152,7 @@ await describeEachDriver("interrupted transaction: false migrations", { quickOn:
     const owner = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
     t.after(() => owner.kill("SIGKILL"));
     await new Promise((resolve) => owner.once("spawn", resolve));
-    const row = serializeMigrationOwner({ ...currentMigrationOwner(), pid: owner.pid! });
-    db.driver.run("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state, owner) VALUES (2, ?, ?, ?, NULL, 'started', ?)", [
-      migrations[1]!.name,
-      migrations[1]!.checksum,
-      new Date().toISOString(),
-      row,
-    ]);
+    recordStartedRow(db, migrations, { ...currentMigrationOwner(), pid: owner.pid! });
     assert.throws(
       () => db.manager(migrations, { busyTimeoutMs: 200 }).up(),
       (error) => error instanceof StepwiseError && error.is("MIGRATION_IN_PROGRESS") && error.details.version === 2 && error.details.owner?.pid === owner.pid && error.details.waitedMs >= 200,
@@ -196,12 +200,7 @@ await describeEachDriver("interrupted transaction: false migrations", { quickOn:
       [{ ...us, token: "another thread" }, "MIGRATION_IN_PROGRESS"],
       [{ ...us, token: "a predecessor", processStart: us.processStart! - 3600 }, "INCOMPLETE_MIGRATION"],
     ] as const) {
-      db.driver.run("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state, owner) VALUES (2, ?, ?, ?, NULL, 'started', ?)", [
-        migrations[1]!.name,
-        migrations[1]!.checksum,
-        new Date().toISOString(),
-        serializeMigrationOwner(owner),
-      ]);
+      recordStartedRow(db, migrations, owner);
       assert.throws(() => db.manager(migrations, { busyTimeoutMs: 200 }).up(), stepwiseFailure({ code, version: 2 }), owner.token);
       db.driver.run("DELETE FROM schema_migrations WHERE version = 2", []);
     }
@@ -215,12 +214,7 @@ await describeEachDriver("interrupted transaction: false migrations", { quickOn:
     db.manager(migrations).up({ to: 1 });
     // Signal 0 to pid 0 or -1 reaches a process group, which always answers: such an owner read as alive left the row unrepairable.
     for (const pid of [0, -1]) {
-      db.driver.run("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state, owner) VALUES (2, ?, ?, ?, NULL, 'started', ?)", [
-        migrations[1]!.name,
-        migrations[1]!.checksum,
-        new Date().toISOString(),
-        serializeMigrationOwner({ ...currentMigrationOwner(), token: "another process", pid }),
-      ]);
+      recordStartedRow(db, migrations, { ...currentMigrationOwner(), token: "another process", pid });
       assert.throws(() => db.manager(migrations, { busyTimeoutMs: 200 }).up(), stepwiseFailure({ code: "INCOMPLETE_MIGRATION", version: 2 }), String(pid));
       assert.equal(repairIncompleteMigration(db.manager(migrations), { version: 2, resolution: "forget" }).currentVersion, 1, String(pid));
     }
