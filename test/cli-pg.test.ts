@@ -19,7 +19,9 @@ import { connectPostgres, createCli } from "../src/cli/index.js";
 import { redactConnectionString } from "../src/cli/secrets.js";
 import { MigrationManager } from "../src/drivers/pg.js";
 import type { MigrationRegistry } from "../src/core/types.js";
+import { jsonOutput, runInProcess } from "./support/in-process-cli.js";
 import { createTestProject, runCli, type RunResult } from "./support/project.js";
+import { namedSqlEntry } from "./support/registry-builders.js";
 import { createTestDatabase, postgresServer, type TestPostgresDatabase } from "./support/postgres-server.js";
 
 /** The fixture's versions, and its tables besides the history table. */
@@ -228,7 +230,7 @@ test("a SQLite registry on --driver pg is REGISTRY_DIALECT_MISMATCH; --driver po
   assert.deepEqual(await relations(database), []);
 });
 
-test("the URL comes from --url, then the config's url (with ${VAR} from the environment), then DATABASE_URL; --schema and the config's schema place the history table", async (t) => {
+test("the URL comes from --url, then the config's url (with ${VAR} from the environment), then DATABASE_URL; --schema and the config's schema name the schema", async (t) => {
   const { database, cli } = await pgProject(t, { dialect: "postgres", driver: "pg" });
   const other = await createTestDatabase();
   t.after(() => other.drop());
@@ -253,23 +255,40 @@ test("the URL comes from --url, then the config's url (with ${VAR} from the envi
   assert.equal(refusal(written, 2).code, "USAGE");
   assert.ok(!(written.stdout + written.stderr).includes("Written-1n-Config"), written.stderr);
   const named = await pgProject(t, { dialect: "postgres", driver: "pg", url: `postgres://${"${APP_USER}"}:${"${APP_PASSWORD}"}@${third.server.host}:${third.server.port}/${third.name}` });
-  // Connected: this config names no schema, so the history in app_meta is not its, and status says up would refuse the tables it finds.
+  // Connected: this config names no schema, so it reads public, another database than app_meta, where the migrations built: nothing applied, nothing in the way.
   const namedStatus = await named.cli(["status", "--json"], { APP_USER: third.server.user, APP_PASSWORD: "unused-by-trust" });
-  assert.equal(namedStatus.code, 1, namedStatus.stderr);
-  assert.deepEqual(
-    [(JSON.parse(namedStatus.stdout) as { currentVersion: number }).currentVersion, (JSON.parse(namedStatus.stdout) as { problem: { code: string } }).problem.code],
-    [0, "UNMANAGED_DATABASE"],
-  );
-  // --schema overrides the config's.
-  // public holds the app's tables and no history of its own: up there would refuse them, and status says so.
-  const elsewhere = await configured(["--schema", "public", "status", "--json"], { APP_PG_URL: third.url });
-  assert.equal(elsewhere.code, 1, elsewhere.stderr);
-  assert.deepEqual(
-    [(JSON.parse(elsewhere.stdout) as { currentVersion: number }).currentVersion, (JSON.parse(elsewhere.stdout) as { problem: { code: string } }).problem.code],
-    [0, "UNMANAGED_DATABASE"],
-  );
+  assert.deepEqual([json<{ currentVersion: number }>(namedStatus).currentVersion, json<{ problem: unknown }>(namedStatus).problem], [0, null]);
+  assert.deepEqual(await relations(third), []);
+  // --schema overrides the config's: public, again.
+  const elsewhere = json<{ currentVersion: number; pendingCount: number }>(await configured(["--schema", "public", "status", "--json"], { APP_PG_URL: third.url }));
+  assert.deepEqual([elsewhere.currentVersion, elsewhere.pendingCount], [0, VERSIONS.length]);
   assert.equal(json<{ historyTable: string }>(await configured(["info", "--json"], { APP_PG_URL: third.url })).historyTable, "app_meta.schema_migrations");
   assert.equal(refusal(await configured(["--schema", "no-dashes", "status", "--json"], { APP_PG_URL: third.url }), 2).code, "USAGE");
+});
+
+test("--schema names the schema the database lives in, as the fleet's does: up builds there, info counts it, verify compares it, reset drops and re-applies it; public is left alone", async (t) => {
+  const database = await createTestDatabase();
+  t.after(() => database.drop());
+  await withClient(database, (client) => client.query("CREATE TABLE public.keep (id int); INSERT INTO public.keep VALUES (7)"));
+  const migrations = [
+    namedSqlEntry(1, "create_items", "CREATE TABLE items (id bigint PRIMARY KEY, note text); CREATE INDEX items_note ON items (note)", "DROP TABLE items", { dialect: "postgres" }),
+    namedSqlEntry(2, "item_notes", "CREATE VIEW item_notes AS SELECT note FROM items", "DROP VIEW item_notes", { dialect: "postgres" }),
+  ];
+  const run = async (...args: string[]) => jsonOutput<Record<string, unknown>>(await runInProcess({ migrations }, ["--driver", "pg", "--url", database.url, "--schema", "app", ...args, "--json"]));
+  assert.equal((await run("up")).toVersion, 2);
+  const built = (await relations(database, "app")).filter((name) => !name.startsWith("schema_migrations"));
+  assert.deepEqual(built, ["item_notes", "items", "items_note", "items_pkey"]);
+  assert.deepEqual(await relations(database), ["keep"]);
+  const info = await run("info");
+  assert.deepEqual([info.objects, info.historyTable], [{ tables: 1, indexes: 1, triggers: 0, views: 1 }, "app.schema_migrations"]);
+  assert.equal((await run("verify")).ok, true);
+  assert.equal((await run("reset", "--yes")).toVersion, 2);
+  assert.deepEqual(await appliedVersions(database, "app"), [1, 2]);
+  assert.deepEqual(
+    (await relations(database, "app")).filter((name) => !name.startsWith("schema_migrations")),
+    built,
+  );
+  assert.deepEqual(await withClient(database, async (client) => (await client.query("SELECT id FROM public.keep")).rows), [{ id: 7 }]);
 });
 
 test("a pg run without a URL, with --db, or a file driver with --url or --schema, is a USAGE error (exit 2) that touches nothing", async (t) => {

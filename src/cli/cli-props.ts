@@ -15,7 +15,7 @@ export interface CreateCliProps<R extends MigrationRegistry = MigrationRegistry>
   readonly database?: string | null | (() => string | null);
   /** The connection URL for a driver that connects by URL (pg); `--url` overrides, `DATABASE_URL` is the fallback. It may hold a password: the CLI never prints one. */
   readonly url?: string | null | (() => string | null);
-  /** The history table's schema for pg; `--schema` overrides. Default `public`. */
+  /** The schema the pg database lives in (each session's `search_path`, the history table's schema); `--schema` overrides. Default `public`. */
   readonly schema?: string | (() => string | undefined);
   /** Folder that relative `--db` paths are resolved against. Default: the process's working folder. */
   readonly cwd?: string;

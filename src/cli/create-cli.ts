@@ -97,7 +97,7 @@ function declareProgram(props: CreateCliProps<MigrationRegistry>, red: (text: st
     .addOption(
       serverOption(
         "--schema <name>",
-        `PostgreSQL schema of the history table, for --driver pg (default: ${typeof props.schema === "string" ? props.schema : `${config('"schema" in the stepwise config, else ')}public`})`,
+        `PostgreSQL schema to work in (search_path and history table), for --driver pg (default: ${typeof props.schema === "string" ? props.schema : `${config('"schema" in the stepwise config, else ')}public`})`,
         pg,
       ),
     )

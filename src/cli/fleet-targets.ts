@@ -141,9 +141,7 @@ async function listServerTargets(scope: CommandScope, urlFile: string | undefine
       continue;
     }
     for (const name of names) {
-      const url = withSearchPath(server.url, name);
-      session.output.hide(url);
-      targets.push({ id: servers.length === 1 ? name : `${server.label}#${name}`, url, server: server.label, schema: name, listed: isGlob(schema) });
+      targets.push({ id: servers.length === 1 ? name : `${server.label}#${name}`, url: server.url, server: server.label, schema: name, listed: isGlob(schema) });
     }
   }
   if (targets.length === 0) throw usage(`No schema matches ${JSON.stringify(schema)} on ${servers.map((server) => server.label).join(", ")}.`);
@@ -165,16 +163,4 @@ async function listSchemas(scope: CommandScope, server: ServerUrl, pattern: stri
   } finally {
     await opened.close();
   }
-}
-
-/**
- * A PostgreSQL URL whose sessions work in `schema`: the migrations' own SQL lands there, as the history table does.
- * The name is quoted as an identifier (capitals kept), then its spaces and backslashes escaped as the server's `options` reads them.
- */
-function withSearchPath(url: string, schema: string): string {
-  const parsed = new URL(url);
-  const options = parsed.searchParams.get("options");
-  const name = `"${schema.replaceAll('"', '""')}"`.replace(/[\\\s]/g, "\\$&");
-  parsed.searchParams.set("options", `${options === null ? "" : `${options} `}-c search_path=${name}`);
-  return parsed.href;
 }

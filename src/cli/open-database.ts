@@ -174,7 +174,9 @@ export interface PostgresModules {
 export function connectPostgres(modules: PostgresModules): DatabaseOpener {
   return {
     async open(options, mode) {
-      const client = new modules.Client({ connectionString: options.url, connectionTimeoutMillis: 10_000, application_name: "stepwise" });
+      const { schema } = options;
+      const connectionString = schema === undefined ? options.url! : withSearchPath(options.url!, schema);
+      const client = new modules.Client({ connectionString, connectionTimeoutMillis: 10_000, application_name: "stepwise" });
       // A server that drops the session emits "error" on the client; the next query reports it.
       client.on("error", () => {});
       const end = () => client.end().catch(() => {});
@@ -187,7 +189,6 @@ export function connectPostgres(modules: PostgresModules): DatabaseOpener {
       let lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
       const translateError = (error: unknown) => translatePostgresError(error, options.busyTimeoutMs, classifyPostgresError(error), lockTimeoutMs);
       try {
-        const { schema } = options;
         const manager = new modules.MigrationManager(client, options.migrations, {
           ...options.props,
           ...(schema === undefined ? {} : { schema }),
@@ -268,4 +269,17 @@ function libsqlConnectionError(error: unknown, translated: unknown, local: boole
       ? `The libSQL server refused the connection (${reason}): set LIBSQL_AUTH_TOKEN to a valid token for this database.`
       : `Cannot reach the libSQL server (${reason}): check the host and port in the URL, and that the server is running and accepts connections from here.`;
   return databaseUnusableError(`${message} Nothing was changed.`, null, error);
+}
+
+/**
+ * A PostgreSQL URL whose sessions work in `schema`: the migrations' own SQL lands there, as the history table does, so that
+ * `--schema` names one database to every command (`reset` drops it, `info` counts it, `verify` compares it) and to the fleet.
+ * The name is quoted as an identifier (capitals kept), then its spaces and backslashes escaped as the server's `options` reads them.
+ */
+function withSearchPath(url: string, schema: string): string {
+  const parsed = new URL(url);
+  const options = parsed.searchParams.get("options");
+  const name = `"${schema.replaceAll('"', '""')}"`.replace(/[\\\s]/g, "\\$&");
+  parsed.searchParams.set("options", `${options === null ? "" : `${options} `}-c search_path=${name}`);
+  return parsed.href;
 }

@@ -29,7 +29,10 @@ export interface PgMigrationDefinition extends Omit<MigrationDefinition<pg.Clien
 
 /** Options of the pg `MigrationManager` and `migrate`. */
 export interface PgMigrationManagerProps extends MigrationManagerProps {
-  /** The schema of the history table (created when missing). Default `DEFAULT_POSTGRES_SCHEMA` (`public`). */
+  /**
+   * The schema of the history table (created when missing), and the one the safety nets compare. Default `DEFAULT_POSTGRES_SCHEMA` (`public`).
+   * The migrations build where the connection's `search_path` puts them: set it to this schema too (the CLI's `--schema` does).
+   */
   readonly schema?: string;
   /** How long a run's statement may wait for another session's lock (`lock_timeout`) before `LOCK_TIMEOUT` names it; 0 sets none. Default `DEFAULT_LOCK_TIMEOUT_MS` (10 s). */
   readonly lockTimeoutMs?: number;
