@@ -383,20 +383,21 @@ CREATE TABLE app.later (id int);
 `,
 };
 
-async function observePostgres(url: string) {
+async function observePostgres(url: string, schema = "app") {
   const pool = new pg.Pool({ connectionString: url, max: 1 });
   try {
     const rows = async (sql: string) => (await pool.query(sql)).rows;
     const data: Record<string, unknown> = {};
-    for (const table of ["paints", "events_2024", "events_rest", "counted", "event_totals"]) data[table] = await rows(`SELECT row_to_json(x.*)::text AS row FROM app.${table} AS x ORDER BY 1`);
+    for (const table of ["paints", "events_2024", "events_rest", "counted", "event_totals"]) data[table] = await rows(`SELECT row_to_json(x.*)::text AS row FROM ${schema}.${table} AS x ORDER BY 1`);
     return {
-      extensions: await rows("SELECT extname, extnamespace::regnamespace::text AS schema FROM pg_extension ORDER BY 1"),
+      // The squashed schema by one name, whatever it is called in this database.
+      extensions: await rows(`SELECT extname, replace(extnamespace::regnamespace::text, '${schema}', 'home') AS schema FROM pg_extension ORDER BY 1`),
       enum: (await rows("SELECT e.enumlabel FROM pg_enum AS e JOIN pg_type AS t ON t.oid = e.enumtypid WHERE t.typname = 'color' ORDER BY e.enumsortorder")).map((row) => row.enumlabel),
       relations: await rows(
-        "SELECT n.nspname, c.relname, c.relkind FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace WHERE n.nspname IN ('app', 'public') AND c.relname NOT LIKE 'schema_migrations%' ORDER BY 1, 2",
+        `SELECT replace(n.nspname, '${schema}', 'home') AS nspname, c.relname, c.relkind FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace WHERE n.nspname IN ('${schema}', 'public') AND c.relname NOT LIKE 'schema_migrations%' ORDER BY 1, 2`,
       ),
       data,
-      next: await rows("SELECT nextval('app.paints_id_seq') AS paint, (SELECT last_value FROM app.counted_n_seq) AS counted"),
+      next: await rows(`SELECT nextval('${schema}.paints_id_seq') AS paint, (SELECT last_value FROM ${schema}.counted_n_seq) AS counted`),
     };
   } finally {
     await pool.end();
@@ -411,8 +412,8 @@ test(
     t.after(async () => {
       for (const database of databases) await database.drop();
     });
-    for (let i = 0; i < 2; i++) databases.push(await createTestDatabase());
-    const [home, fresh] = databases.map((database) => database.url) as [string, string];
+    for (let i = 0; i < 3; i++) databases.push(await createTestDatabase());
+    const [home, fresh, staging] = databases.map((database) => database.url) as [string, string, string];
     const project = createTestProject(t, { packageJson: { stepwise: { dialect: "postgres", driver: "pg", url: "${DATABASE_URL}", schema: "app" } } });
     for (const [name, text] of Object.entries(POSTGRES_HISTORY)) project.writeMigration(name, text);
     const cli = (args: string[], url: string) => runCli(args, { cwd: project.root, env: { DATABASE_URL: url, PGPASSWORD: undefined } });
@@ -430,7 +431,14 @@ test(
     );
     const up = await cli(["up", "--json"], fresh);
     assert.equal(up.code, 0, up.stdout + up.stderr);
-    assert.deepEqual(await observePostgres(fresh), await observePostgres(home));
+    // Observed once each: an observation takes a value of a sequence.
+    const expected = await observePostgres(home);
+    assert.deepEqual(await observePostgres(fresh), expected);
+    // Another schema than the one it was made in, as --schema or a fleet's tenant names it: the squash builds there, extension and all (004 names app itself).
+    const elsewhere = await cli(["--schema", "staging", "up", "--to", "3", "--json"], staging);
+    assert.equal(elsewhere.code, 0, elsewhere.stdout + elsewhere.stderr);
+    const squashed = (observed: typeof expected) => ({ ...observed, relations: observed.relations.filter((row) => row.relname !== "later") });
+    assert.deepEqual(squashed(await observePostgres(staging, "staging")), squashed(expected));
   },
 );
 

@@ -200,8 +200,6 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
     // Functions before tables: a default, check or generated column may call one; their bodies are not checked until they run.
     statements: [
       { kind: "setting", name: "check_function_bodies", sql: "SET LOCAL check_function_bodies = off;" },
-      // The names are unqualified, and the migrations built in the configured schema: the squash builds there too, whatever the connection's search_path (public after it, for what is there).
-      ...(schema === "public" ? [] : [{ kind: "setting", name: "search_path", sql: `SET LOCAL search_path = ${quoteIdentifier(schema)}, public;` }]),
       ...extensions,
       ...types,
       ...sequences,
@@ -269,12 +267,12 @@ function* readSeeds(schema: string, tables: readonly TableRow[], columnsOf: (tab
 function* readExtensions(schema: string): Step<{ uncarried: string[]; extensions: DdlStatement[] }> {
   const rows = yield* query<ExtensionRow>(QUERIES.extensions);
   const uncarried = rows.filter((row) => !SURE_SCHEMAS.has(row.schema) && row.schema !== schema).map((row) => `extension "${row.name}" is in schema "${row.schema}", which squash does not build`);
-  // In the schema it was installed in where that one is sure to exist: the squash's search_path may start elsewhere than the migrations' did. At the version it is at, which a
-  // fresh database's CREATE EXTENSION would not choose (the newest the server has) when an ALTER EXTENSION UPDATE never ran.
+  // In public where it was installed there; in the migrations' own schema, where the session builds (another database's may have another name). At the version it is at, which
+  // a fresh database's CREATE EXTENSION would not choose (the newest the server has) when an ALTER EXTENSION UPDATE never ran.
   const extensions = rows.map((row) => ({
     kind: "extension",
     name: row.name,
-    sql: `CREATE EXTENSION IF NOT EXISTS ${quoteIdentifier(row.name)}${row.schema === "public" || row.schema === schema ? ` SCHEMA ${quoteIdentifier(row.schema)}` : ""}${
+    sql: `CREATE EXTENSION IF NOT EXISTS ${quoteIdentifier(row.name)}${row.schema === "public" ? ` SCHEMA "public"` : ""}${
       row.version === row.defaultVersion ? "" : ` VERSION ${literal(row.version)}`
     };`,
   }));
