@@ -454,6 +454,13 @@ await describeEachDriver("connection settings after up and down", (h) => {
       assert.equal(db.value("PRAGMA foreign_keys"), 1);
     }));
 
+  test('a setting a SQL migration changes is put back before the next one, in one transaction for the run too (transaction: "all")', () =>
+    h.withDatabase((db) => {
+      const migrations = [createItems, sqlEntry(2, "PRAGMA case_sensitive_like = ON;"), sqlEntry(3, "CREATE TABLE probe AS SELECT 'a' LIKE 'A' AS matched;")];
+      db.manager(migrations).up({ transaction: "all" });
+      assert.deepEqual([db.value("SELECT matched FROM probe"), db.value("SELECT 'a' LIKE 'A'")], [1, 1]);
+    }));
+
   test("every restored setting a TypeScript migration changes is put back, after success and after a throw, up and down", () =>
     h.withDatabase(async (db) => {
       const hostile = (d: PortableConnection) =>

@@ -166,6 +166,29 @@ test("reset refuses with RESET_FAILED, dropping nothing, when another schema's c
   await unchanged();
 });
 
+test("reset refuses with RESET_FAILED, dropping nothing, when the session creates in another schema than the history table's: the migrations would run again beside what they built", async (t) => {
+  const client = await connectFresh(t);
+  const registry = [namedSqlEntry(1, "people", "CREATE TABLE people (id int PRIMARY KEY); INSERT INTO people VALUES (1);", null, { dialect: "postgres" })];
+  // The history in app, the session's search_path left at public: the migrations built in public.
+  const manager = new MigrationManager(client, registry, { schema: "app" });
+  await manager.up();
+  const refusal = await manager.reset({ dangerouslyDropAllData: true }).then(
+    () => assert.fail("reset dropped the history's schema and applied the migrations again elsewhere"),
+    (error: unknown) => error as StepwiseError<"RESET_FAILED">,
+  );
+  assert.ok(refusal instanceof StepwiseError && refusal.is("RESET_FAILED"), String(refusal));
+  assert.deepEqual([refusal.nativeCode, refusal.details.rolledBack], ["3F000", true]);
+  assert.deepEqual((await client.query("SELECT id FROM public.people")).rows, [{ id: 1 }]);
+  assert.equal((await manager.status()).currentVersion, 1);
+  // With the session creating in the history's schema, it resets there, and public is left as it was.
+  await client.query("SET search_path = app");
+  assert.deepEqual(
+    (await manager.reset({ dangerouslyDropAllData: true })).steps.map((step) => step.version),
+    [1],
+  );
+  assert.deepEqual((await client.query("SELECT (SELECT count(*)::int FROM app.people) AS app, (SELECT count(*)::int FROM public.people) AS public")).rows, [{ app: 1, public: 1 }]);
+});
+
 test("reset refuses, dropping nothing in either schema, whatever of another schema needs the schema's tables: a child or partition, a view, a foreign key, a column of a table's type", async (t) => {
   const client = await connectFresh(t);
   const registry = [
@@ -320,7 +343,8 @@ test("reset refuses, dropping nothing, a range whose parts straddle the schema's
   assert.deepEqual((await client.query("SELECT m::text FROM b.keep")).rows, [{ m: "{[1,3)}" }]);
   assert.deepEqual((await client.query("SELECT x FROM t")).rows, [{ x: 1 }]);
 
-  await client.query("CREATE SCHEMA app");
+  // The session creates in the history's schema, as reset asks.
+  await client.query("CREATE SCHEMA app; SET search_path = app");
   const moved = new MigrationManager(client, [namedSqlEntry(1, "range", "CREATE TYPE app.r2 AS RANGE (subtype = int4); CREATE TABLE app.u (x int);", null, { dialect: "postgres" })], {
     schema: "app",
   });

@@ -230,44 +230,49 @@ test("a migration's statement the server refuses (a privilege, a read-only trans
   assert.deepEqual([full.code, full.version, full.file, full.nativeCode], ["DISK_FULL", 2, "migrations/002_step_2.sql", "53100"]);
 });
 
-test("a migration's session SET outlives its transaction, so it is put back after it: the next migration, and the app's connection after the run, see the session as the app set it", async (t) => {
-  const client = await connectFresh(t);
-  await client.query("CREATE SCHEMA app; CREATE SCHEMA other; CREATE ROLE stepwise_low NOLOGIN");
-  t.after(() => client.query("DROP OWNED BY stepwise_low; DROP ROLE stepwise_low").catch(() => undefined));
-  // The app's own session: its search_path and work_mem.
-  await client.query("SET search_path TO app, public; SET work_mem = '5MB'; SELECT pg_catalog.set_config('app.tenant', 'acme', false)");
-  const session = async () =>
-    (
-      await client.query(
-        "SELECT current_setting('search_path') AS path, current_setting('work_mem') AS memory, current_setting('statement_timeout') AS timeout, current_setting('lock_timeout') AS locks, current_setting('role') AS role, current_setting('default_transaction_isolation') AS isolation, current_setting('app.tenant') AS tenant, COALESCE(current_setting('app.batch', true), '') AS batch",
-      )
-    ).rows[0];
-  const before = await session();
-  const registry = [
-    // What pg_dump writes at the top of a file, a role change and a reset of the app's own settings.
-    pgEntry(
-      1,
-      "SET statement_timeout = '5min';\nSET lock_timeout = '7s';\nSET default_transaction_read_only = on;\nSET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE;\nSELECT pg_catalog.set_config('search_path', '', false);\nCREATE TABLE public.a (id integer);\nRESET work_mem;",
-    ),
-    // A data migration scoping itself to a tenant and a batch, as row-level security policies read them.
-    pgEntry(2, "SELECT pg_catalog.set_config('app.tenant', 'globex', false);\nSET app.batch = '7';\nCREATE TABLE b (id integer);"),
-    pgEntry(3, "SET search_path = pg_temp;\nSET ROLE stepwise_low;", null, { transaction: false }),
-    pgEntry(4, "CREATE TABLE c (id integer);"),
-    // A SET inside a DO block lasts for the session as well.
-    pgEntry(5, "DO $$ BEGIN SET search_path = other; END $$;\nCREATE TABLE public.d (id integer);"),
-    pgEntry(6, "CREATE TABLE e (id integer);"),
-  ];
-  assert.deepEqual(
-    (await new MigrationManager(client, registry).up()).steps.map((step) => step.version),
-    [1, 2, 3, 4, 5, 6],
-  );
-  const { rows } = await client.query<{ table: string }>("SELECT schemaname || '.' || tablename AS table FROM pg_catalog.pg_tables WHERE tablename IN ('a', 'b', 'c', 'd', 'e') ORDER BY 1");
-  assert.deepEqual(
-    rows.map((row) => row.table),
-    ["app.b", "app.c", "app.e", "public.a", "public.d"],
-  );
-  assert.deepEqual(await session(), before);
-});
+for (const transaction of ["each", "all"] as const) {
+  test(`a migration's session SET outlives its transaction, so it is put back after it: the next migration, and the app's connection after the run, see the session as the app set it (transaction: "${transaction}")`, async (t) => {
+    const client = await connectFresh(t);
+    // Roles are the server's, not the database's: one of its own for each run of the test.
+    const low = `stepwise_low_${transaction}`;
+    await client.query(`CREATE SCHEMA app; CREATE SCHEMA other; CREATE ROLE ${low} NOLOGIN`);
+    t.after(() => client.query(`DROP OWNED BY ${low}; DROP ROLE ${low}`).catch(() => undefined));
+    // The app's own session: its search_path and work_mem.
+    await client.query("SET search_path TO app, public; SET work_mem = '5MB'; SELECT pg_catalog.set_config('app.tenant', 'acme', false)");
+    const session = async () =>
+      (
+        await client.query(
+          "SELECT current_setting('search_path') AS path, current_setting('work_mem') AS memory, current_setting('statement_timeout') AS timeout, current_setting('lock_timeout') AS locks, current_setting('role') AS role, current_setting('default_transaction_isolation') AS isolation, current_setting('app.tenant') AS tenant, COALESCE(current_setting('app.batch', true), '') AS batch",
+        )
+      ).rows[0];
+    const before = await session();
+    const registry = [
+      // What pg_dump writes at the top of a file, a role change and a reset of the app's own settings.
+      pgEntry(
+        1,
+        "SET statement_timeout = '5min';\nSET lock_timeout = '7s';\nSET default_transaction_read_only = on;\nSET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE;\nSELECT pg_catalog.set_config('search_path', '', false);\nCREATE TABLE public.a (id integer);\nRESET work_mem;",
+      ),
+      // A data migration scoping itself to a tenant and a batch, as row-level security policies read them.
+      pgEntry(2, "SELECT pg_catalog.set_config('app.tenant', 'globex', false);\nSET app.batch = '7';\nCREATE TABLE b (id integer);"),
+      // One transaction for the run holds no transaction: false migration, and a SET ROLE in it would leave the history write without the privilege.
+      transaction === "each" ? pgEntry(3, `SET search_path = pg_temp;\nSET ROLE ${low};`, null, { transaction: false }) : pgEntry(3, "SET search_path = pg_temp;"),
+      pgEntry(4, "CREATE TABLE c (id integer);"),
+      // A SET inside a DO block lasts for the session as well.
+      pgEntry(5, "DO $$ BEGIN SET search_path = other; END $$;\nCREATE TABLE public.d (id integer);"),
+      pgEntry(6, "CREATE TABLE e (id integer);"),
+    ];
+    assert.deepEqual(
+      (await new MigrationManager(client, registry).up({ transaction })).steps.map((step) => step.version),
+      registry.map((entry) => entry.version),
+    );
+    const { rows } = await client.query<{ table: string }>("SELECT schemaname || '.' || tablename AS table FROM pg_catalog.pg_tables WHERE tablename IN ('a', 'b', 'c', 'd', 'e') ORDER BY 1");
+    assert.deepEqual(
+      rows.map((row) => row.table),
+      ["app.b", "app.c", "app.e", "public.a", "public.d"],
+    );
+    assert.deepEqual(await session(), before);
+  });
+}
 
 test("a migration whose SET ROLE leaves stepwise's history write without the privilege is that migration's MIGRATION_FAILED, rolled back, not a database that cannot be written", async (t) => {
   const client = await connectFresh(t);

@@ -1,5 +1,5 @@
 /** The connection settings a migration can leave changed on the app's connection, which `up`, `down` and `reset` put back; not what the file stores (`journal_mode`). */
-import { exec, query, queryValue, type Step } from "./step.js";
+import { exec, inTransaction, query, queryValue, type Step } from "./step.js";
 
 /** Every setting restored, each read with `PRAGMA <name>` (`case_sensitive_like` by `'a' LIKE 'A'`). */
 const SETTINGS: readonly string[] = (
@@ -20,12 +20,14 @@ export function* snapshotConnectionSettings(): Step<ConnectionSettingsSnapshot> 
   return snapshot;
 }
 
-/** Puts back every setting that differs from `before`, outside a transaction; returns their names. */
+/** Puts back every setting that differs from `before`; returns their names. */
 export function* restoreConnectionSettings(before: ConnectionSettingsSnapshot): Step<string[]> {
   const restored: string[] = [];
   for (const name of SETTINGS) {
     const wanted = before[name];
     if (wanted === undefined || (yield* readSetting(name)) === wanted) continue;
+    // Between the migrations of one transaction, the file locks stay until the run's end puts it back.
+    if (name === "locking_mode" && (yield* inTransaction())) continue;
     // Values came from SQLite itself, so they are safe to inline.
     const value = name === "case_sensitive_like" ? (wanted === 1 ? "1" : "0") : String(wanted);
     yield* exec(`PRAGMA ${name} = ${value}`);

@@ -257,6 +257,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       }
       walk.uncommitted.push({ entry, durationMs });
       walk.next++;
+      // In one transaction too: the next migration runs with the connection as the app set it, not as this one's SET or PRAGMA left it.
+      if (walk.all && walk.settingsBefore !== null && this.mayChangeSettings(entry, direction)) yield* this.restoreSettings(walk.settingsBefore);
       if (!walk.all) {
         yield* this.commitWalk(walk);
         // A session's SET outlives the transaction (PostgreSQL), as a PRAGMA does: the next migration runs with the connection as the app set it.

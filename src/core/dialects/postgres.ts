@@ -23,7 +23,7 @@ import { describeInvalidIndexes } from "../invalid-indexes.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../options.js";
 import type { ListSchemaObjectsOptions, SchemaObject } from "../schema-objects.js";
 import { findInCauseChain, locateFromFailure, scriptOf, scriptStatements } from "../sql-location.js";
-import { exec, query, queryValue, type Step } from "../step.js";
+import { exec, inTransaction, query, queryValue, type Step } from "../step.js";
 import { uniqueName, type EscapeGuardRun } from "../transaction-guard.js";
 import { splitPostgresStatements, tokenizePostgresSql } from "../../shared/postgres-tokens.js";
 
@@ -503,6 +503,12 @@ const SCHEMA_OF = (catalog: string, oid: string) => `CASE ${catalog}
  * built on another goes before it; what is part of another object (a range's constructors, an identity's sequence) goes with its owner, which alone may drop it.
  */
 const DROP_ALL_OBJECTS_SQL = `DO $$ DECLARE one pg_catalog.text; needed pg_catalog.text; dependent pg_catalog.text; BEGIN
+  -- The migrations would run again where the session creates, beside what they made before, with the history gone from NS.
+  IF pg_catalog.current_schema() ${NE} (SELECT n.nspname FROM pg_catalog.pg_namespace AS n WHERE n.oid ${EQ} NS) THEN
+    RAISE EXCEPTION USING ERRCODE = 'invalid_schema_name', MESSAGE = pg_catalog.format('the session creates in schema %I (its search_path), not in %I, the history table''s schema',
+      pg_catalog.current_schema(), (SELECT n.nspname FROM pg_catalog.pg_namespace AS n WHERE n.oid ${EQ} NS)),
+      DETAIL = 'reset drops the history table''s schema and applies the migrations again where the session creates: set the search_path to that schema (the CLI''s --schema does)';
+  END IF;
   WITH member AS (
     SELECT d.classid, d.objid FROM pg_catalog.pg_depend AS d WHERE ${IN_SCHEMA} AND NOT ${EXTENSION_MEMBER("d.classid", "d.objid")}
   ), inside AS (
@@ -592,12 +598,17 @@ function* restoreSessionSettings(before: ConnectionSettingsSnapshot): Step<strin
   if (changed.some(([name]) => name === "session_authorization") && !changed.some(([name]) => name === "role")) changed.push(["role", String(before.role ?? "none")]);
   changed.sort(([a], [b]) => first(a) - first(b));
   const restored: string[] = [];
+  // Between the migrations of one transaction (`transaction: "all"`), a refusal must not end it.
+  const inBlock = yield* inTransaction();
   for (const [name, value] of changed) {
     try {
+      if (inBlock) yield* query("SAVEPOINT stepwise_setting");
       yield* query(`SELECT pg_catalog.set_config(${literal(name)}, ${literal(value)}, false)`);
+      if (inBlock) yield* query("RELEASE SAVEPOINT stepwise_setting");
       restored.push(name);
     } catch {
       // Refused: left as the migration set it.
+      if (inBlock) yield* query("ROLLBACK TO SAVEPOINT stepwise_setting");
     }
   }
   return restored;
