@@ -139,7 +139,8 @@ export interface StepwiseErrorDetails {
     invalidIndexes: readonly InvalidIndex[];
   }>;
   /** `reset` could not drop an object of the database: on PostgreSQL, something outside the history table's schema needs it (another schema's view, foreign key, child table, partition or
-   * column of one of its types, an extension's member, a cast, an event trigger or a publication), and `detail` gives the server's words on what; on SQLite, a virtual table whose module this connection has not loaded (`no such module`). On SQLite `object` names the table, view, index or trigger whose drop failed; on PostgreSQL, which drops the schema's objects in one statement, and on D1, which drops them in one batch, it is `null` and the message names it.
+   * column of one of its types, an extension's member, a cast, an event trigger or a publication), and `detail` gives the server's words on what, or the session creates in another schema than the history table's (`nativeCode` `3F000`:
+   * the migrations would run again there, beside what they built; set the `search_path` to the history's schema, as `--schema` does); on SQLite, a virtual table whose module this connection has not loaded (`no such module`). On SQLite `object` names the table, view, index or trigger whose drop failed; on PostgreSQL, which drops the schema's objects in one statement, and on D1, which drops them in one batch, it is `null` and the message names it.
    * The drops were rolled back (`rolledBack`, always true; on D1, which has no transactions, they go as one batch): nothing was dropped and no migration ran.
    * Fix: Drop or change what depends on it (the message and `detail` name it), or load the module the virtual table needs, then run `stepwise reset --yes` again. */
   readonly RESET_FAILED: Readonly<{ table: string; object: string | null; detail: string | null; rolledBack: boolean }>;
