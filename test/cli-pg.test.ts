@@ -19,7 +19,7 @@ import { connectPostgres, createCli } from "../src/cli/index.js";
 import { redactConnectionString } from "../src/cli/secrets.js";
 import { MigrationManager } from "../src/drivers/pg.js";
 import type { MigrationRegistry } from "../src/core/types.js";
-import { jsonOutput, runInProcess } from "./support/in-process-cli.js";
+import { jsonError, jsonOutput, runInProcess } from "./support/in-process-cli.js";
 import { createTestProject, runCli, type RunResult } from "./support/project.js";
 import { namedSqlEntry } from "./support/registry-builders.js";
 import { createTestDatabase, postgresServer, type TestPostgresDatabase } from "./support/postgres-server.js";
@@ -289,6 +289,39 @@ test("--schema names the schema the database lives in, as the fleet's does: up b
     built,
   );
   assert.deepEqual(await withClient(database, async (client) => (await client.query("SELECT id FROM public.keep")).rows), [{ id: 7 }]);
+  // PostgreSQL's own schemas are no app's to reset.
+  for (const reserved of ["information_schema", "pg_catalog", "pg_app"]) {
+    const refused = jsonError(await runInProcess({ migrations }, ["--driver", "pg", "--url", database.url, "--schema", reserved, "reset", "--yes", "--json"]), 2);
+    assert.equal(refused.code, "USAGE", reserved);
+  }
+  assert.ok(Number(await withClient(database, async (client) => (await client.query("SELECT count(*) AS n FROM information_schema.tables")).rows[0].n)) > 0);
+});
+
+test("--schema keeps the server options the URL gives, also on a database whose name holds a % that starts no escape", async (t) => {
+  const database = await createTestDatabase();
+  const odd = `stepwise_odd_%zz_${database.name}`;
+  await withClient(database, (client) => client.query(`CREATE DATABASE "${odd}"`));
+  t.after(async () => {
+    await withClient(database, (client) => client.query(`DROP DATABASE IF EXISTS "${odd}" WITH (FORCE)`));
+    await database.drop();
+  });
+  const migrations = [namedSqlEntry(1, "probe", "CREATE TABLE probe AS SELECT current_setting('statement_timeout') AS timeout, current_schema()::text AS schema", null, { dialect: "postgres" })];
+  const withOptions = `${database.url}?options=${encodeURIComponent("-c statement_timeout=5000")}`;
+  const oddUrl = database.url.replace(`/${database.name}`, `/${odd}`);
+  for (const [url, schema] of [
+    [withOptions, "s1"],
+    [oddUrl, "s2"],
+  ] as const) {
+    assert.equal(jsonOutput<{ toVersion: number }>(await runInProcess({ migrations }, ["--driver", "pg", "--url", url, "--schema", schema, "up", "--json"])).toVersion, 1);
+  }
+  assert.deepEqual(await withClient(database, async (client) => (await client.query("SELECT timeout, schema FROM s1.probe")).rows), [{ timeout: "5s", schema: "s1" }]);
+  const client = new pg.Client({ connectionString: oddUrl });
+  await client.connect();
+  try {
+    assert.deepEqual((await client.query("SELECT schema FROM s2.probe")).rows, [{ schema: "s2" }]);
+  } finally {
+    await client.end();
+  }
 });
 
 test("a pg run without a URL, with --db, or a file driver with --url or --schema, is a USAGE error (exit 2) that touches nothing", async (t) => {

@@ -143,8 +143,9 @@ export function formatRehearsal(rehearsal: Rehearsal, palette: Palette, where: "
 
 /** `verify`: a pass line, or one line per drift. */
 export function formatVerification(verification: SchemaVerification, palette: Palette): string {
-  if (verification.ok) return palette.green(`Schema verification passed: the schema is what migrations 1..${verification.version} build.`);
-  return [palette.red(`Schema drift: the schema differs from what migrations 1..${verification.version} build:`), ...verification.drift.map((line) => `  - ${line}`)].join("\n");
+  const built = verification.version === 0 ? "an empty database (nothing is applied)" : `what migrations 1..${verification.version} build`;
+  if (verification.ok) return palette.green(`Schema verification passed: the schema is ${built}.`);
+  return [palette.red(`Schema drift: the schema differs from ${built}:`), ...verification.drift.map((line) => `  - ${line}`)].join("\n");
 }
 
 /** `baseline`: what was recorded, and the differences when forced. */

@@ -175,8 +175,7 @@ export function connectPostgres(modules: PostgresModules): DatabaseOpener {
   return {
     async open(options, mode) {
       const { schema } = options;
-      const connectionString = schema === undefined ? options.url! : withSearchPath(options.url!, schema);
-      const client = new modules.Client({ connectionString, connectionTimeoutMillis: 10_000, application_name: "stepwise" });
+      const client = new modules.Client({ ...sessionIn(options.url!, schema), connectionTimeoutMillis: 10_000, application_name: "stepwise" });
       // A server that drops the session emits "error" on the client; the next query reports it.
       client.on("error", () => {});
       const end = () => client.end().catch(() => {});
@@ -272,14 +271,16 @@ function libsqlConnectionError(error: unknown, translated: unknown, local: boole
 }
 
 /**
- * A PostgreSQL URL whose sessions work in `schema`: the migrations' own SQL lands there, as the history table does, so that
- * `--schema` names one database to every command (`reset` drops it, `info` counts it, `verify` compares it) and to the fleet.
- * The name is quoted as an identifier (capitals kept), then its spaces and backslashes escaped as the server's `options` reads them.
+ * A PostgreSQL session that works in `schema`: the migrations' own SQL lands there, as the history table does, so that `--schema` names one database to every command
+ * (`reset` drops it, `info` counts it, `verify` compares it) and to the fleet. The search_path joins the server options the URL (else `PGOPTIONS`) gives, as a client
+ * option rather than in the URL, which pg would encode again when its path holds a `%` that starts no escape. The name is quoted as an identifier (capitals kept), then its
+ * spaces and backslashes escaped as the server's `options` reads them.
  */
-function withSearchPath(url: string, schema: string): string {
+function sessionIn(url: string, schema: string | undefined): { connectionString: string; options?: string } {
+  if (schema === undefined) return { connectionString: url };
   const parsed = new URL(url);
-  const options = parsed.searchParams.get("options");
+  const given = parsed.searchParams.getAll("options").at(-1) ?? process.env.PGOPTIONS ?? "";
+  parsed.searchParams.delete("options");
   const name = `"${schema.replaceAll('"', '""')}"`.replace(/[\\\s]/g, "\\$&");
-  parsed.searchParams.set("options", `${options === null ? "" : `${options} `}-c search_path=${name}`);
-  return parsed.href;
+  return { connectionString: parsed.href, options: `${given === "" ? "" : `${given} `}-c search_path=${name}` };
 }
