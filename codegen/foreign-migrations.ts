@@ -6,6 +6,7 @@ import { closeSync, openSync, readdirSync, readSync, type Dirent } from "node:fs
 import path from "node:path";
 import { isMigrationLike, parseMigrationFileName } from "./migration-file.js";
 import { compareText, problemAt, tryOr, type Problem } from "./problems.js";
+import { quoteForShell } from "../src/cli/format.js";
 
 /** How deep below the migrations folder gen looks for migrations it would not read. */
 export const NESTED_SCAN_DEPTH = 3;
@@ -19,21 +20,9 @@ interface ForeignTool {
   readonly either?: readonly string[];
 }
 
-/** The tools `stepwise import` reads, by the name gen reports and the name the command takes. */
-const IMPORTABLE: Readonly<Record<string, string>> = {
-  Diesel: "diesel",
-  sqlx: "sqlx",
-  dbmate: "dbmate",
-  "golang-migrate": "golang-migrate",
-  goose: "goose",
-  Flyway: "flyway",
-  drizzle: "drizzle",
-  Prisma: "prisma",
-  Knex: "knex",
-  Kysely: "kysely",
-  "node-pg-migrate": "node-pg-migrate",
-  Umzug: "umzug",
-};
+/** The tools `stepwise import` reads: the name the command takes is the name gen reports, lower-cased. */
+const IMPORTABLE = new Set(["diesel", "sqlx", "dbmate", "golang-migrate", "goose", "flyway", "drizzle", "prisma", "knex", "kysely", "node-pg-migrate", "umzug"]);
+const importId = (tool: string) => (IMPORTABLE.has(tool.toLowerCase()) ? tool.toLowerCase() : undefined);
 
 /** Where each of two look-alike tools keeps its history, which tells the user which one applied the folder. */
 const HISTORY_TABLES: Readonly<Record<string, string>> = { "golang-migrate": "schema_migrations (version, dirty)", sqlx: "_sqlx_migrations" };
@@ -74,17 +63,17 @@ export function findForeignMigrations(migrationsDir: string, label: string, entr
   const head = (name: string) => heads.get(name) ?? heads.set(name, readHead(path.join(migrationsDir, name))).get(name)!;
   const found = recogniseByLayout(migrationsDir, files, folders) ?? recogniseByFileNames(migrationsDir, files, head);
   if (found === null) return null;
-  const id = IMPORTABLE[found.tool];
+  const id = importId(found.tool);
   const aside = `${label}-${id}`;
   // import writes into the default folder unless told: the folder gen was pointed at, when it is another, goes on the command.
-  const into = label === DEFAULT_MIGRATIONS_LABEL ? "" : ` --dir ${shellWord(label)}`;
+  const into = label === DEFAULT_MIGRATIONS_LABEL ? "" : ` --dir ${quoteForShell(label)}`;
   const message =
     found.either !== undefined
       ? `${label} holds ${found.tool} migrations: both tools name them <timestamp>_<name>.up.sql and .down.sql, and nothing here tells which wrote them. ` +
         `Import them with the tool that applied them (the database holds ${found.either.map((tool) => `${HISTORY_TABLES[tool]} if ${tool} did`).join(", ")}): ` +
-        `move the folder aside, "git mv ${shellWord(label)} ${shellWord(`${label}-imported`)} && stepwise import ${found.either.join("|")} ${shellWord(`${label}-imported`)}${into}" (a dry run that lists what it would write into ${label}; add --yes to write, and --empty-down if it asks), then "stepwise gen"`
+        `move the folder aside, "git mv ${quoteForShell(label)} ${quoteForShell(`${label}-imported`)} && stepwise import ${found.either.join("|")} ${quoteForShell(`${label}-imported`)}${into}" (a dry run that lists what it would write into ${label}; add --yes to write, and --empty-down if it asks), then "stepwise gen"`
       : id !== undefined
-        ? `${label} holds ${found.tool} migrations, which stepwise does not read as they are: move the folder aside and import them, "git mv ${shellWord(label)} ${shellWord(aside)} && stepwise import ${id} ${shellWord(aside)}${into}" (a dry run that lists what it would write into ${label}; add --yes to write, and --empty-down if it asks), then "stepwise gen"`
+        ? `${label} holds ${found.tool} migrations, which stepwise does not read as they are: move the folder aside and import them, "git mv ${quoteForShell(label)} ${quoteForShell(aside)} && stepwise import ${id} ${quoteForShell(aside)}${into}" (a dry run that lists what it would write into ${label}; add --yes to write, and --empty-down if it asks), then "stepwise gen"`
         : `${label} holds ${found.tool} migrations, which stepwise does not read: to port them, ${found.port ?? SQL_PORT}. ` +
           `Port them into a new folder (point --dir, or "migrationsDir" in the config, at it) and keep the ${found.tool} folder out of the migrations folder; ` +
           `a database ${found.tool} already migrated is then adopted with "stepwise baseline <version>", once the ported migrations reproduce its schema`;
@@ -96,11 +85,6 @@ const DEFAULT_MIGRATIONS_LABEL = "migrations";
 
 /** Where other tools keep their migrations by default, relative to the project root (`migrations-*`: a folder a user moved aside, as FOREIGN_MIGRATIONS advises). */
 const WELL_KNOWN_FOLDERS = ["db/migrations", "prisma/migrations", "drizzle", "supabase/migrations", "database/migrations", "src/migrations"];
-
-/** `word` as one shell word: as it is when plain, else single-quoted. */
-function shellWord(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
-}
 
 /**
  * For a migrations folder that does not exist: another tool's folder at a well-known place in the project, and the import that fills the missing folder from it (`label`: the missing folder,
@@ -116,11 +100,11 @@ export function findForeignFolderNearby(projectRoot: string, label: string): str
     const entries = tryOr(() => readdirSync(dir, { withFileTypes: true }).sort((a, b) => compareText(a.name, b.name)), null);
     if (entries === null) continue;
     const found = findForeignMigrations(dir, folder, entries)?.foreign?.tool;
-    const id = found === undefined ? undefined : IMPORTABLE[found];
+    const id = found === undefined ? undefined : importId(found);
     const tools = found === "golang-migrate or sqlx" ? "golang-migrate|sqlx" : id;
     if (tools === undefined) continue;
-    const into = label === DEFAULT_MIGRATIONS_LABEL ? "" : ` --dir ${shellWord(label)}`;
-    return `${folder} holds ${found} migrations: "stepwise import ${tools} ${shellWord(folder)}${into}" lists what it would write into ${label} (add --yes to write it, and --empty-down if it asks), then "stepwise gen"`;
+    const into = label === DEFAULT_MIGRATIONS_LABEL ? "" : ` --dir ${quoteForShell(label)}`;
+    return `${folder} holds ${found} migrations: "stepwise import ${tools} ${quoteForShell(folder)}${into}" lists what it would write into ${label} (add --yes to write it, and --empty-down if it asks), then "stepwise gen"`;
   }
   return null;
 }

@@ -151,25 +151,7 @@ function trimTrailingNoise(text: string): string {
 }
 
 /** Letters NFKD leaves whole (no combining mark to strip), spelled in ASCII as German, Danish, Polish, Croatian and Icelandic writers do. */
-const TRANSLITERATIONS: Readonly<Record<string, string>> = {
-  ß: "ss",
-  ẞ: "SS",
-  æ: "ae",
-  Æ: "AE",
-  ø: "o",
-  Ø: "O",
-  œ: "oe",
-  Œ: "OE",
-  ł: "l",
-  Ł: "L",
-  đ: "d",
-  Đ: "D",
-  ð: "d",
-  Ð: "D",
-  þ: "th",
-  Þ: "TH",
-  ı: "i",
-};
+const TRANSLITERATIONS: Readonly<Record<string, string>> = Object.fromEntries("ß:ss ẞ:SS æ:ae Æ:AE ø:o Ø:O œ:oe Œ:OE ł:l Ł:L đ:d Đ:D ð:d Ð:D þ:th Þ:TH ı:i".split(" ").map((pair) => pair.split(":")));
 
 /**
  * A description as a migration name: lowercase ASCII snake_case of at most {@link MAX_GENERATED_NAME_LENGTH} characters, cut after the last whole word that fits (a first word longer than that is cut

@@ -173,14 +173,7 @@ export function addProblems(problems: Problem[], ...found: readonly Problem[]): 
   return null;
 }
 
-/** What `run` returns, or `fallback` when it throws: for calls whose failure is an answer (absent, unreadable). */
-export function tryOr<T, F>(run: () => T, fallback: F): T | F {
-  try {
-    return run();
-  } catch {
-    return fallback;
-  }
-}
+export { tryOr } from "../src/shared/try-or.js";
 
 /** A failed system call's code (`ENOENT`), or the error's message when it has none. */
 export function errorCode(error: unknown): string {

@@ -1,4 +1,5 @@
 /** The runtime commands: each a function of its scope and options that returns a {@link Report} (the data `--json` prints, and text); none parses or prints. */
+import { tryOr } from "../shared/try-or.js";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -240,13 +241,8 @@ export async function repair<R extends MigrationRegistry>(
 /** Who a checksum repair is recorded as: `--by`, then {@link REPAIRED_BY_ENV}, then the OS user. */
 function repairedByOf(by: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
   const given = by?.trim() || env[REPAIRED_BY_ENV]?.trim();
-  if (given) return given;
-  try {
-    return os.userInfo().username;
-  } catch {
-    // A container user with no passwd entry has no name to read.
-    return env.USER?.trim() || env.USERNAME?.trim() || "unknown";
-  }
+  // A container user with no passwd entry has no name to read.
+  return given || (tryOr(() => os.userInfo().username, null) ?? (env.USER?.trim() || env.USERNAME?.trim() || "unknown"));
 }
 
 /** `baseline`: adopts a database made before stepwise, recording migrations 1..`version` as applied if its schema matches them (or `force`). */

@@ -3,6 +3,7 @@
  * `DATABASE_URL`) or a server's URL by its driver's rules (the clients' own parse errors quote a URL whole,
  * password and all); and the folder a new database file is created in.
  */
+import { tryOr } from "../shared/try-or.js";
 import { existsSync, lstatSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -113,17 +114,14 @@ export function assertPathRoundTrips(value: string): void {
   if (!value.includes("\uFFFD")) return;
   // The process's arguments and environment entries as the bytes it was started with; none off Linux.
   const strings = ["/proc/self/cmdline", "/proc/self/environ"].flatMap((file) => {
-    try {
-      const bytes = readFileSync(file);
-      const parts: Uint8Array[] = [];
-      for (let start = 0, end = 0; start < bytes.length; start = end + 1) {
-        end = bytes.indexOf(0, start) === -1 ? bytes.length : bytes.indexOf(0, start);
-        parts.push(bytes.subarray(start, end));
-      }
-      return parts;
-    } catch {
-      return [];
+    const bytes = tryOr(() => readFileSync(file), Buffer.alloc(0));
+    const parts: Uint8Array[] = [];
+    for (let start = 0; start < bytes.length;) {
+      const end = bytes.indexOf(0, start) === -1 ? bytes.length : bytes.indexOf(0, start);
+      parts.push(bytes.subarray(start, end));
+      start = end + 1;
     }
+    return parts;
   });
   const sources = strings.filter((bytes) => new TextDecoder().decode(bytes).includes(value));
   const raw = sources.find((bytes) => decoded(bytes) === null);
@@ -283,18 +281,5 @@ export function parseServerUrl(driver: CliDriverName, url: string, source: strin
 }
 
 /** `text` percent-decoded (bytes: strictly as UTF-8), or `null` where that fails. */
-function decoded(text: string | Uint8Array): string | null {
-  try {
-    return typeof text === "string" ? decodeURIComponent(text) : new TextDecoder("utf-8", { fatal: true }).decode(text);
-  } catch {
-    return null;
-  }
-}
-
-function parseUrl(text: string): URL | null {
-  try {
-    return new URL(text);
-  } catch {
-    return null;
-  }
-}
+const decoded = (text: string | Uint8Array): string | null => tryOr(() => (typeof text === "string" ? decodeURIComponent(text) : new TextDecoder("utf-8", { fatal: true }).decode(text)), null);
+const parseUrl = (text: string): URL | null => tryOr(() => new URL(text), null);

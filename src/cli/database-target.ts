@@ -12,7 +12,7 @@ import type { CreateCliProps } from "./cli-props.js";
 import { assertPathRoundTrips, checkDatabasePath, createDatabaseFolder, databasePathFromUrl, LIBSQL_AUTH_TOKEN_ENV, parseServerUrl } from "./database-path.js";
 import { CLI_DRIVERS, defaultDriverOf, dialectOfDriver, type CliDriverName } from "./driver-names.js";
 import { withFix } from "./error-fix.js";
-import { driverUnknownError } from "./errors.js";
+import { driverUnknownError, pgOnlyFlagRefusal, refusal } from "./errors.js";
 import { loadDriver, type CliManager, type CommandMode, type DriverConnector } from "./open-database.js";
 import type { CliOutput } from "./output.js";
 
@@ -109,27 +109,16 @@ export function resolveTarget(scope: CommandScope, optional = false): DatabaseTa
   const env = session.output.io.env;
   const driver = driverOf(scope);
   const example = CLI_DRIVERS[driver].exampleUrl;
-  // Each names its step, which is --json's fix too.
-  const refuse = (problem: string, fix?: string) => {
-    const error = usageError(`${problem} ${NOTHING_CHANGED}`);
-    return fix === undefined ? error : withFix(error, fix);
-  };
   const refuseOtherDriverFlags = () => {
     if (example !== undefined && flags.db !== undefined)
-      throw refuse(
+      throw refusal(
         `--db is for the SQLite file drivers; the ${driver} driver connects by URL: pass --url ${example} instead (or set DATABASE_URL).`,
         `pass --url ${example} instead of --db (or set DATABASE_URL)`,
       );
     if (example === undefined && flags.url !== undefined)
-      throw refuse(`--url is for --driver pg or libsql-client; the ${driver} driver opens a SQLite file: pass --db <path> instead.`, `pass --db <path> instead of --url`);
-    if (flags.schema !== undefined && driver !== "pg")
-      throw refuse(`--schema is for --driver pg; a ${example ? "libSQL database" : "SQLite database"} has no schemas: leave it out.`, `leave out --schema`);
-    // SQLite has no lock_timeout: its busy timeout bounds every wait.
-    if (flags.lockTimeout !== undefined && driver !== "pg")
-      throw refuse(
-        `--lock-timeout is for --driver pg; the ${driver} driver waits for locks up to --busy-timeout: use that instead.`,
-        `leave out --lock-timeout; --busy-timeout bounds the wait for locks`,
-      );
+      throw refusal(`--url is for --driver pg or libsql-client; the ${driver} driver opens a SQLite file: pass --db <path> instead.`, `pass --db <path> instead of --url`);
+    if (flags.schema !== undefined && driver !== "pg") throw pgOnlyFlagRefusal("--schema", driver);
+    if (flags.lockTimeout !== undefined && driver !== "pg") throw pgOnlyFlagRefusal("--lock-timeout", driver);
   };
   // Asked whether a database is configured at all, the flags are weighed only once one is.
   if (!optional) refuseOtherDriverFlags();
@@ -145,7 +134,7 @@ export function resolveTarget(scope: CommandScope, optional = false): DatabaseTa
   if (example !== undefined) {
     if (configured == null || configured.trim() === "") {
       const config = props.extend ? ', set "url" in the stepwise config (such as "${DATABASE_URL}", so no password is committed)' : "";
-      throw withFix(refuse(`No database URL for the ${driver} driver: pass --url ${example}${config}, or set DATABASE_URL.`), `pass --url ${example}${config}, or set DATABASE_URL`);
+      throw withFix(refusal(`No database URL for the ${driver} driver: pass --url ${example}${config}, or set DATABASE_URL.`), `pass --url ${example}${config}, or set DATABASE_URL`);
     }
     // A driver's error may quote the URL it was given (its own, or a cause's).
     session.output.hide(configured);

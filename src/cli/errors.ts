@@ -1,6 +1,7 @@
 /** The errors only the CLI throws: a driver it cannot name, find or load, and a path it cannot pass on. The same `StepwiseError`, its codes and details defined in the core. */
-import { describeThrownValue, NOTHING_CHANGED } from "../core/error-factories.js";
+import { describeThrownValue, NOTHING_CHANGED, usageError } from "../core/error-factories.js";
 import { StepwiseError, type StepwiseErrorDetails } from "../core/errors.js";
+import { withFix } from "./error-fix.js";
 
 /** `PATH_NOT_UTF8`: the string that reached stepwise names another file than the bytes given. */
 export function pathEncodingError(path: string, bytes: string) {
@@ -27,4 +28,19 @@ export function driverNotInstalledError(fields: StepwiseErrorDetails["DRIVER_NOT
 /** `DRIVER_RUNTIME_UNSUPPORTED`: the driver is built into another runtime. */
 export function driverRuntimeUnsupportedError({ driver, runtime, required, hint }: StepwiseErrorDetails["DRIVER_RUNTIME_UNSUPPORTED"] & { hint: string }) {
   return new StepwiseError("DRIVER_RUNTIME_UNSUPPORTED", `The ${driver} driver needs ${required}, but this is ${runtime}. ${NOTHING_CHANGED} ${hint}`, { driver, runtime, required });
+}
+
+/** `USAGE` for a flag or setting the user typed: `problem`, then "Nothing was changed."; `fix`, the step it names, is `--json`'s too. */
+export function refusal(problem: string, fix?: string) {
+  const error = usageError(`${problem} ${NOTHING_CHANGED}`);
+  return fix === undefined ? error : withFix(error, fix);
+}
+
+/** The refusal of a flag only `--driver pg` has (`--lock-timeout`: SQLite's busy timeout bounds every wait; `--schema`: SQLite and libSQL have none). */
+export function pgOnlyFlagRefusal(flag: "--lock-timeout" | "--schema", driver: string) {
+  if (flag === "--schema") return refusal(`--schema is for --driver pg; a ${driver === "libsql-client" ? "libSQL database" : "SQLite database"} has no schemas: leave it out.`, `leave out --schema`);
+  return refusal(
+    `--lock-timeout is for --driver pg; the ${driver} driver waits for locks up to --busy-timeout: use that instead.`,
+    `leave out --lock-timeout; --busy-timeout bounds the wait for locks`,
+  );
 }

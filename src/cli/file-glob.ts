@@ -3,6 +3,7 @@
  * `[!abc]` classes, `**` for any depth of folders. A name starting with a dot is matched only by a
  * pattern part that starts with one, as shells do.
  */
+import { tryOr } from "../shared/try-or.js";
 import { lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
 import { databaseOfOwnerLock } from "../drivers/sqlite-shared.js";
@@ -105,32 +106,19 @@ const compareSpelling = (a: string, b: string): number => (a < b ? -1 : a > b ? 
 
 /** Whether `file` is a symbolic link itself; not when it cannot be read. */
 function isSymbolicLink(file: string): boolean {
-  try {
-    return lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink() === true;
-  } catch {
-    return false;
-  }
+  return tryOr(() => lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink() === true, false);
 }
 
 /** One file's identity, the same for each of its names: device and inode, so hard links are one file too (SQLite keeps a journal per name, and two runs through two names could
  * corrupt it); its real path when it cannot be read. */
 function identityOf(file: string): string {
-  try {
-    const stat = statSync(file, { bigint: true, throwIfNoEntry: false });
-    if (stat !== undefined) return `${stat.dev}:${stat.ino}`;
-  } catch {
-    // Unreadable: fall back to its path.
-  }
-  return realPathOf(file);
+  const stat = tryOr(() => statSync(file, { bigint: true, throwIfNoEntry: false }), undefined);
+  return stat === undefined ? realPathOf(file) : `${stat.dev}:${stat.ino}`;
 }
 
 /** Where `file` really is, links resolved; itself when that cannot be read. */
 function realPathOf(file: string): string {
-  try {
-    return realpathSync(file);
-  } catch {
-    return file;
-  }
+  return tryOr(() => realpathSync(file), file);
 }
 
 /**
@@ -139,12 +127,7 @@ function realPathOf(file: string): string {
  */
 function namesIn(dir: string, part: string, kind: "file" | "directory"): string[] {
   const matcher = globPartToRegExp(part);
-  let entries: Buffer[];
-  try {
-    entries = readdirSync(dir, { encoding: "buffer" });
-  } catch {
-    return [];
-  }
+  const entries = tryOr(() => readdirSync(dir, { encoding: "buffer" }), [] as Buffer[]);
   const names: string[] = [];
   for (const bytes of entries) {
     const name = bytes.toString("utf8");
@@ -159,13 +142,7 @@ function namesIn(dir: string, part: string, kind: "file" | "directory"): string[
   return names;
 }
 
-function statOf(file: string | Buffer): ReturnType<typeof statSync> {
-  try {
-    return statSync(file, { throwIfNoEntry: false });
-  } catch {
-    // Unreachable (no permission, a file on the way): not a match.
-    return undefined;
-  }
-}
+/** Unreachable (no permission, a file on the way): not a match. */
+const statOf = (file: string | Buffer) => tryOr(() => statSync(file, { throwIfNoEntry: false }), undefined);
 const isFile = (file: string) => statOf(file)?.isFile() === true;
 const isDirectory = (file: string) => statOf(file)?.isDirectory() === true;

@@ -10,7 +10,7 @@ import { assertRegistryForDriver, planUp } from "../core/planner.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { LIBSQL_AUTH_TOKEN_ENV } from "./database-path.js";
 import { connectorFor, driverOf, loadRegistry, setting, type CommandScope } from "./database-target.js";
-import { connectsByUrl, dialectOfDriver, type CliDriverName } from "./driver-names.js";
+import { connectsByUrl, dialectOfDriver } from "./driver-names.js";
 import { runFleetTarget, type FleetJob, type FleetTargetResult } from "./fleet-task.js";
 import type { FleetTargetSpec } from "./fleet-targets.js";
 import type { FleetWorkerProps } from "./fleet-workers.js";
@@ -40,7 +40,8 @@ export async function executeFleet<R extends MigrationRegistry>(
   const driver = driverOf(scope);
   const connector = await connectorFor(scope, job.mode);
   const migrations = await loadRegistry(scope);
-  refuseRegistryOnce(migrations, driver);
+  // What every database's manager would refuse at construction (a registry for the other dialect, or one that breaks the version rules), refused once with the same code and fields.
+  assertRegistryForDriver(migrations, dialectOfDriver(driver), driver === "sql-js" ? "sql.js" : driver);
   // A --to the registry lacks is the command's mistake, not each database's: refused once, before any is opened.
   if (job.to !== undefined) planUp(migrations, [], { to: job.to });
   const tableName = setting(flags.table, props.tableName);
@@ -59,13 +60,4 @@ export async function executeFleet<R extends MigrationRegistry>(
   if (worker !== undefined) return { ...(await worker(lanes, full, (run) => runFleet(targets, run, pool, listeners))), venue: "workers", latestVersion };
   const authToken = driver === "libsql-client" ? session.output.io.env[LIBSQL_AUTH_TOKEN_ENV] : undefined;
   return { ...(await runFleet(targets, (spec) => runFleetTarget(connector, migrations, spec, full, authToken), pool, listeners)), venue: "in-process", latestVersion };
-}
-
-/**
- * What every database's manager would refuse at construction (a registry for the other dialect, or
- * one that breaks the version rules, as an app's own CLI may be given), refused once with the same
- * code and fields, rather than once per database.
- */
-function refuseRegistryOnce(migrations: MigrationRegistry, driver: CliDriverName): void {
-  assertRegistryForDriver(migrations, dialectOfDriver(driver), driver === "sql-js" ? "sql.js" : driver);
 }

@@ -7,13 +7,12 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { InvalidArgumentError } from "commander";
 import { describeTargetError, type TargetError } from "../fleet/migrate-many.js";
-import { usageError } from "../core/error-factories.js";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
 import { query } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { connectorFor, driverOf, resolvePath, setting, type CommandScope } from "./database-target.js";
 import { connectsByUrl } from "./driver-names.js";
-import { withFix } from "./error-fix.js";
+import { pgOnlyFlagRefusal, refusal } from "./errors.js";
 import { expandFileGlob, globPartToRegExp, isGlob } from "./file-glob.js";
 import { LIBSQL_AUTH_TOKEN_ENV, parseServerUrl, type ServerUrl } from "./database-path.js";
 
@@ -34,13 +33,6 @@ export interface Shard {
   readonly count: number;
 }
 
-const NOTHING_CHANGED = "Nothing was changed.";
-/** A usage error; `fix`, the step its message names, is `--json`'s too. */
-const usage = (message: string, fix?: string) => {
-  const error = usageError(`${message} ${NOTHING_CHANGED}`);
-  return fix === undefined ? error : withFix(error, fix);
-};
-
 /** Parses `--shard`: `i/n`, 1 ≤ i ≤ n. */
 export function parseShard(value: string): Shard {
   const match = /^(\d+)\/(\d+)$/.exec(value.trim());
@@ -58,11 +50,7 @@ export function inShard(id: string, shard: Shard): boolean {
 export async function listFleetTargets(scope: CommandScope, urlFile: string | undefined, shard: Shard | undefined): Promise<FleetTargetSpec[]> {
   const driver = driverOf(scope);
   // Refused as for one database, rather than ignored: SQLite's busy timeout bounds every wait.
-  if (scope.flags.lockTimeout !== undefined && driver !== "pg")
-    throw usage(
-      `--lock-timeout is for --driver pg; the ${driver} driver waits for locks up to --busy-timeout: use that instead.`,
-      `leave out --lock-timeout; --busy-timeout bounds the wait for locks`,
-    );
+  if (scope.flags.lockTimeout !== undefined && driver !== "pg") throw pgOnlyFlagRefusal("--lock-timeout", driver);
   const all = connectsByUrl(driver) ? await listServerTargets(scope, urlFile) : listFileTargets(scope, urlFile);
   const unique = [...new Map(all.map((target) => [target.id, target])).values()];
   // A server whose schemas could not be listed may hold some of every shard's: each shard reports it.
@@ -74,18 +62,18 @@ function listFileTargets(scope: CommandScope, urlFile: string | undefined): Flee
   const { flags, session } = scope;
   const driver = driverOf(scope);
   if (urlFile !== undefined || flags.url !== undefined)
-    throw usage(`--url and --url-file are for --driver pg or libsql-client; the ${driver} driver opens SQLite files: pass --db '<glob>'.`, `pass --db '<glob>' instead of --url and --url-file`);
-  if (flags.schema !== undefined) throw usage(`--schema is for --driver pg; a SQLite database has no schemas: leave it out.`, `leave out --schema`);
+    throw refusal(`--url and --url-file are for --driver pg or libsql-client; the ${driver} driver opens SQLite files: pass --db '<glob>'.`, `pass --db '<glob>' instead of --url and --url-file`);
+  if (flags.schema !== undefined) throw pgOnlyFlagRefusal("--schema", driver);
   const pattern = setting(flags.db, session.props.database);
   if (pattern == null || pattern.trim() === "")
-    throw usage(
+    throw refusal(
       `No databases given: pass --db '<glob>', such as --db 'data/tenants/*.db' (quoted, so that the shell leaves the * to stepwise).`,
       `pass --db '<glob>', such as --db 'data/tenants/*.db'`,
     );
   const cwd = session.props.cwd ?? process.cwd();
   const files = expandFileGlob(pattern, cwd);
   if (files.length === 0)
-    throw usage(`No file matches ${JSON.stringify(pattern)}${isGlob(pattern) ? "" : " (a path with no * ? or [ names one file)"} in ${cwd}.`, `check the pattern of --db, relative to ${cwd}`);
+    throw refusal(`No file matches ${JSON.stringify(pattern)}${isGlob(pattern) ? "" : " (a path with no * ? or [ names one file)"} in ${cwd}.`, `check the pattern of --db, relative to ${cwd}`);
   return files.map((file) => ({ id: file, file: resolvePath(session, file) }));
 }
 
@@ -95,7 +83,7 @@ async function listServerTargets(scope: CommandScope, urlFile: string | undefine
   const { props } = session;
   const driver = driverOf(scope);
   if (flags.db !== undefined)
-    throw usage(
+    throw refusal(
       `--db is for the SQLite file drivers; the ${driver} driver connects by URL: pass --url, or --url-file <file> listing one URL a line.`,
       `pass --url, or --url-file <file> listing one URL a line, instead of --db`,
     );
@@ -106,21 +94,21 @@ async function listServerTargets(scope: CommandScope, urlFile: string | undefine
   };
   let servers: ServerUrl[];
   if (urlFile !== undefined) {
-    if (flags.url !== undefined) throw usage("--url and --url-file both name the databases: pass one of them.", "pass --url or --url-file, not both");
+    if (flags.url !== undefined) throw refusal("--url and --url-file both name the databases: pass one of them.", "pass --url or --url-file, not both");
     let text: string;
     try {
       text = readFileSync(resolvePath(session, urlFile), "utf8");
     } catch (error) {
-      throw usage(`Cannot read --url-file ${urlFile} (${(error as NodeJS.ErrnoException).code ?? String(error)}).`);
+      throw refusal(`Cannot read --url-file ${urlFile} (${(error as NodeJS.ErrnoException).code ?? String(error)}).`);
     }
     const lines = text.split(/\r?\n/).map((line, index) => ({ line: line.trim(), source: `${urlFile}:${index + 1}` }));
     servers = lines.filter(({ line }) => line !== "" && !line.startsWith("#")).map(({ line, source }) => parse(line, source));
-    if (servers.length === 0) throw usage(`--url-file ${urlFile} lists no URL (one a line; blank lines and # comments are skipped).`, `write one URL a line in ${urlFile}`);
+    if (servers.length === 0) throw refusal(`--url-file ${urlFile} lists no URL (one a line; blank lines and # comments are skipped).`, `write one URL a line in ${urlFile}`);
   } else {
     const configured = setting(flags.url, props.url);
     const [url, source] = configured != null ? [configured, flags.url !== undefined ? "--url" : "the url setting"] : [session.output.io.env.DATABASE_URL, "DATABASE_URL"];
     if (url === undefined || url.trim() === "")
-      throw usage(
+      throw refusal(
         `No database URL for the ${driver} driver: pass --url, or --url-file <file> listing one URL a line (tokens in ${LIBSQL_AUTH_TOKEN_ENV}), or set DATABASE_URL.`,
         `pass --url, or --url-file <file> listing one URL a line, or set DATABASE_URL`,
       );
@@ -128,7 +116,7 @@ async function listServerTargets(scope: CommandScope, urlFile: string | undefine
   }
   const schema = setting(flags.schema, props.schema);
   if (schema === undefined) return servers.map((server) => ({ id: server.label, url: server.url, server: server.label }));
-  if (driver !== "pg") throw usage(`--schema is for --driver pg; a libSQL database has no schemas: leave it out.`, `leave out --schema`);
+  if (driver !== "pg") throw pgOnlyFlagRefusal("--schema", driver);
   const targets: FleetTargetSpec[] = [];
   for (const server of servers) {
     let names: string[];
@@ -144,7 +132,7 @@ async function listServerTargets(scope: CommandScope, urlFile: string | undefine
       targets.push({ id: servers.length === 1 ? name : `${server.label}#${name}`, url: server.url, server: server.label, schema: name, listed: isGlob(schema) });
     }
   }
-  if (targets.length === 0) throw usage(`No schema matches ${JSON.stringify(schema)} on ${servers.map((server) => server.label).join(", ")}.`);
+  if (targets.length === 0) throw refusal(`No schema matches ${JSON.stringify(schema)} on ${servers.map((server) => server.label).join(", ")}.`);
   return targets;
 }
 

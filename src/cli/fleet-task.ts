@@ -1,4 +1,5 @@
 /** How `stepwise fleet` works on one database, in this thread or a worker's: open it through the chosen driver, run the command's task (status, up or verify), close it, report. */
+import { tryOr } from "../shared/try-or.js";
 import { existsSync } from "node:fs";
 import { databasePathInvalidError, toPlainError } from "../core/error-factories.js";
 import { runTarget, upTarget, type TargetError, type TargetReport } from "../fleet/migrate-many.js";
@@ -58,23 +59,24 @@ const LOCKED_CODES: ReadonlySet<string> = new Set(["DATABASE_LOCKED", "LOCK_TIME
 /** Each task's work on an open manager, and the fields of its report when the database could not be opened or read. */
 const TASKS = {
   up: { blank: { fromVersion: null, toVersion: null, steps: [] }, run: (manager: CliManager<MigrationRegistry>, job: FleetJob) => upTarget(manager, upOptionsOf(job)) },
-  status: { blank: { state: "failed", currentVersion: null, pendingCount: null }, run: statusTarget },
-  verify: { blank: { version: null, drift: [] }, run: verifyTarget },
+  status: {
+    blank: { state: "failed", currentVersion: null, pendingCount: null },
+    run: async (manager: CliManager<MigrationRegistry>): Promise<Omit<FleetStatusResult, "id" | "durationMs">> => {
+      const { currentVersion, pendingCount, problem } = await manager.status();
+      const state = problem === null ? (pendingCount > 0 ? "pending" : "current") : LOCKED_CODES.has(problem.code) ? "locked" : "refusing";
+      return { ok: problem === null, state, currentVersion, pendingCount, error: problem };
+    },
+  },
+  verify: {
+    blank: { version: null, drift: [] },
+    run: async (manager: CliManager<MigrationRegistry>): Promise<Omit<FleetVerifyResult, "id" | "durationMs">> => {
+      const { ok, version, drift } = await verifySchema(manager as unknown as SafetyNetManager<MigrationRegistry, true>);
+      return { ok, version, drift, error: null };
+    },
+  },
 } as const;
 
 const upOptionsOf = (job: FleetJob) => ({ ...(job.to === undefined ? {} : { to: job.to }), ...(job.transaction === undefined ? {} : { transaction: job.transaction }) });
-
-async function statusTarget(manager: CliManager<MigrationRegistry>): Promise<Omit<FleetStatusResult, "id" | "durationMs">> {
-  const status = await manager.status();
-  const { currentVersion, pendingCount, problem } = status;
-  const state = problem === null ? (pendingCount > 0 ? "pending" : "current") : LOCKED_CODES.has(problem.code) ? "locked" : "refusing";
-  return { ok: problem === null, state, currentVersion, pendingCount, error: problem };
-}
-
-async function verifyTarget(manager: CliManager<MigrationRegistry>): Promise<Omit<FleetVerifyResult, "id" | "durationMs">> {
-  const verification = await verifySchema(manager as unknown as SafetyNetManager<MigrationRegistry, true>);
-  return { ok: verification.ok, version: verification.version, drift: verification.drift, error: null };
-}
 
 /**
  * Opens one database through `connector`, runs the job's task, closes it: a report whose error is
@@ -97,7 +99,8 @@ export async function runFleetTarget(connector: DriverConnector, migrations: Mig
   const run = async (opened: OpenedDatabase<MigrationRegistry>) => {
     try {
       // As for a file: a schema the pattern found and that was dropped since is no tenant to create anew.
-      if ("listed" in spec && spec.listed && !(await schemaExists(opened.manager, spec.schema!))) throw databasePathInvalidError(spec.id, "gone", null);
+      if ("listed" in spec && spec.listed && (await opened.manager.run(query("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = ?", [spec.schema]))).length === 0)
+        throw databasePathInvalidError(spec.id, "gone", null);
       return await task.run(opened.manager, job);
     } catch (error) {
       throw opened.translateError(error);
@@ -133,19 +136,9 @@ function inFleetReport(error: TargetError, spec: FleetTargetSpec, job: FleetJob)
 
 /** A server's label as a command may carry it: without a password, whose redacted stand-in would be sent as one (the password comes from PGPASSWORD or the token's variable). */
 function withoutPassword(label: string): string {
-  try {
-    const url = new URL(label);
-    url.password = "";
-    url.searchParams.delete("password");
-    return url.href;
-  } catch {
-    return label;
-  }
-}
-
-async function schemaExists(manager: CliManager<MigrationRegistry>, schema: string): Promise<boolean> {
-  const rows = await manager.run(query("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = ?", [schema]));
-  return rows.length > 0;
+  const url = tryOr(() => new URL(label), null);
+  url?.searchParams.delete("password");
+  return url === null ? label : Object.assign(url, { password: "" }).href;
 }
 
 /** The report of a target that could not be run (its worker thread died, its server could not be listed): failed with `error`. */

@@ -1,4 +1,5 @@
 /** The one place a failure becomes output and an exit code (2 for a usage error, else 1): text on stderr, with `--json` JSON on stdout too; a failed migration says where in its file it threw. */
+import { tryOr } from "../shared/try-or.js";
 import { fileURLToPath } from "node:url";
 import { CommanderError } from "commander";
 import { StepwiseError, type StepwiseErrorCode } from "../core/errors.js";
@@ -85,13 +86,8 @@ function locateFailure(error: StepwiseError): SourceLocation | null {
     for (const line of (current.stack ?? "").split("\n")) {
       const match = /^\s*at (?:.*?\()?(.+?):(\d+):(\d+)\)?\s*$/.exec(line);
       if (!match) continue;
-      let framePath = match[1]!;
-      try {
-        if (framePath.startsWith("file://")) framePath = fileURLToPath(framePath);
-      } catch {
-        // Not a path on this system: compared as written.
-      }
-      framePath = normalize(framePath);
+      // A file URL that is not a path on this system is compared as written.
+      const framePath = normalize(match[1]!.startsWith("file://") ? tryOr(() => fileURLToPath(match[1]!), match[1]!) : match[1]!);
       if (framePath === normalize(file) || framePath.endsWith(`/${normalize(file)}`)) return { file, line: Number(match[2]), column: Number(match[3]) };
     }
   }

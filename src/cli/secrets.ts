@@ -3,6 +3,7 @@
  * the URL it connects with) is printed with its password and every secret parameter (`password`, `sslpassword`, `authToken`,
  * in any case or encoding) replaced. Output is never searched for a secret's own text: a password `a` would cut every word.
  */
+import { tryOr } from "../shared/try-or.js";
 
 const REDACTED = "****";
 
@@ -14,13 +15,10 @@ const KEY_VALUE = /([^\s;&?=]+)(\s*=\s*)('(?:[^'\\]|\\.)*'?|"(?:[^"\\]|\\.)*"?|[
 
 /** Whether a key holds a secret as the clients read it, percent- and `+`-decoded. */
 function isSecretKey(rawKey: string): boolean {
-  let key = rawKey.replaceAll("+", " ");
-  try {
-    key = decodeURIComponent(key);
-  } catch {
-    // Not percent-encoded after all: read as written.
-  }
-  key = key.trim().toLowerCase();
+  // Not percent-encoded after all: read as written.
+  const key = tryOr(() => decodeURIComponent(rawKey.replaceAll("+", " ")), rawKey.replaceAll("+", " "))
+    .trim()
+    .toLowerCase();
   return key === "authtoken" || key.endsWith("password");
 }
 
@@ -80,12 +78,8 @@ export function createRedactor(): { hide(value: string): void; redact(text: stri
   let forms: (readonly [form: string, shown: string])[] = [];
   return {
     hide(value) {
-      let normalized = "";
-      try {
-        normalized = new URL(value.trim()).href;
-      } catch {
-        // Not a URL: only its own forms can be quoted.
-      }
+      // Not a URL: only its own forms can be quoted.
+      const normalized = tryOr(() => new URL(value.trim()).href, "");
       for (const given of new Set([value, value.trim(), normalized])) {
         for (let [form, shown, depth] = [given, redactConnectionString(given), 0]; form !== shown && depth < 3; depth++) {
           if (!forms.some(([known]) => known === form)) forms = [...forms, [form, shown] as const].sort(([a], [b]) => b.length - a.length);

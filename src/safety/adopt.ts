@@ -323,22 +323,6 @@ function* adopt(
     );
   }
   const fromFile = options.historyFile;
-  if (fromFile !== undefined) return { ...base, ...(yield* adoptFromFile(manager, tool, history, migrations, fromFile)) };
-  if (!(yield* tableExists(schema, table))) {
-    if ((yield* store.exists()) && (yield* store.readKeys()).length > 0) throw alreadyManagedError((yield* store.readKeys()).at(-1)!.version, manager.tableName);
-    const other =
-      history.file !== undefined
-        ? ` (or, if ${tool} kept its history in a file, name it with --history-file)`
-        : named === undefined
-          ? ` (if ${tool} was configured to name its table otherwise, pass that name with --old-table)`
-          : "";
-    throw new StepwiseError(
-      "ADOPT_HISTORY_MISSING",
-      `This database has no ${oldTable}, ${tool}'s history table, so there is nothing to adopt${other}; point --db/--url at the database ${tool} migrated.`,
-      { tool, table, schema: schema ?? null },
-    );
-  }
-  yield* refuseWhileLocked(tool, schema, table);
   const readRecorded = function* (): Step<Recorded[]> {
     let rows: Row[];
     try {
@@ -354,9 +338,30 @@ function* adopt(
     }
     return history.read(rows);
   };
-  const recorded = yield* readRecorded();
-  const applied = resolveApplied(tool, history, migrations, recorded, adoptedTablesOf(tool, table));
-  const version = applied.length;
+  let recorded: Recorded[];
+  if (fromFile !== undefined) recorded = readHistoryFile(tool, history, fromFile);
+  else {
+    if (!(yield* tableExists(schema, table))) {
+      if ((yield* store.exists()) && (yield* store.readKeys()).length > 0) throw alreadyManagedError((yield* store.readKeys()).at(-1)!.version, manager.tableName);
+      const other =
+        history.file !== undefined
+          ? ` (or, if ${tool} kept its history in a file, name it with --history-file)`
+          : named === undefined
+            ? ` (if ${tool} was configured to name its table otherwise, pass that name with --old-table)`
+            : "";
+      throw new StepwiseError(
+        "ADOPT_HISTORY_MISSING",
+        `This database has no ${oldTable}, ${tool}'s history table, so there is nothing to adopt${other}; point --db/--url at the database ${tool} migrated.`,
+        { tool, table, schema: schema ?? null },
+      );
+    }
+    yield* refuseWhileLocked(tool, schema, table);
+    recorded = yield* readRecorded();
+  }
+  // A history file leaves no table of the tool's in the database: the record names the file, marked dropped so no table is ever left out of the schema for it.
+  const tables = fromFile === undefined ? adoptedTablesOf(tool, table) : [];
+  const version = resolveApplied(tool, history, migrations, recorded, tables).length;
+  const dropped = fromFile === undefined && Boolean(options.dropOldTable);
   refuseInsideSquash(manager, tool, version);
   const result = yield* recordBaseline(
     manager,
@@ -364,8 +369,9 @@ function* adopt(
     {},
     {
       tool,
-      foreign: schema === appSchema ? adoptedTablesOf(tool, table) : [],
+      foreign: schema === appSchema ? tables : [],
       *alsoWrite() {
+        if (fromFile !== undefined) return yield* writeAdoptionRecord(manager, { tool, table: fromFile.file, schema: undefined, version, dropped: true });
         // The tool may have migrated since its table was read: under the write lock (on PostgreSQL, the table's own), what is recorded must be what the checks judged.
         if (schema !== undefined) yield* exec(`LOCK TABLE ${oldTable} IN SHARE ROW EXCLUSIVE MODE`);
         if (JSON.stringify(yield* readRecorded()) !== JSON.stringify(recorded)) {
@@ -374,48 +380,25 @@ function* adopt(
             table,
           });
         }
-        if (options.dropOldTable) yield* dropOldTable(tool, schema, table, appSchema);
-        yield* writeAdoptionRecord(manager, { tool, table, schema, version, dropped: Boolean(options.dropOldTable) });
+        if (dropped) yield* dropOldTable(tool, schema, table, appSchema);
+        yield* writeAdoptionRecord(manager, { tool, table, schema, version, dropped });
       },
     },
   );
-  return { ...base, version: result.version, recorded: result.recorded, oldTableDropped: Boolean(options.dropOldTable), alreadyAdopted: false };
+  return { ...base, oldTable: fromFile?.file ?? oldTable, version: result.version, recorded: result.recorded, oldTableDropped: dropped, alreadyAdopted: false };
 }
 
-/** Adopts from a history file (Umzug's JSONStorage): the same checks, no table to keep or drop, and the file named in the record. */
-function* adoptFromFile(
-  manager: SafetyNetManager,
-  tool: string,
-  history: ToolHistory,
-  migrations: readonly MapEntry[],
-  historyFile: NonNullable<AdoptOptions["historyFile"]>,
-): Step<Pick<AdoptResult, "oldTable" | "version" | "recorded" | "oldTableDropped" | "alreadyAdopted">> {
+/** The migrations a history file (Umzug's JSONStorage) records; `ADOPT_HISTORY_MISSING` when it is unreadable or not the tool's. */
+function readHistoryFile(tool: string, history: ToolHistory, historyFile: NonNullable<AdoptOptions["historyFile"]>): Recorded[] {
   const recorded = historyFile.unreadable === undefined ? (history.file?.(historyFile.content) ?? null) : null;
-  if (recorded === null) {
-    const reason = history.file === undefined ? `${tool} keeps its history in a table, not a file` : (historyFile.unreadable ?? `it is not ${tool}'s history file`);
-    throw new StepwiseError("ADOPT_HISTORY_MISSING", `${historyFile.file} cannot be adopted from: ${reason}. Name the file the tool wrote, or leave out --history-file to read its table.`, {
-      tool,
-      table: historyFile.file,
-      schema: null,
-      reason,
-    });
-  }
-  const version = resolveApplied(tool, history, migrations, recorded).length;
-  refuseInsideSquash(manager, tool, version);
-  const result = yield* recordBaseline(
-    manager,
-    version,
-    {},
-    {
-      tool,
-      foreign: [],
-      *alsoWrite() {
-        // No table of the tool's is in the database: the record names the file, marked dropped so no table is ever left out of the schema for it.
-        yield* writeAdoptionRecord(manager, { tool, table: historyFile.file, schema: undefined, version, dropped: true });
-      },
-    },
-  );
-  return { oldTable: historyFile.file, version: result.version, recorded: result.recorded, oldTableDropped: false, alreadyAdopted: false };
+  if (recorded !== null) return recorded;
+  const reason = history.file === undefined ? `${tool} keeps its history in a table, not a file` : (historyFile.unreadable ?? `it is not ${tool}'s history file`);
+  throw new StepwiseError("ADOPT_HISTORY_MISSING", `${historyFile.file} cannot be adopted from: ${reason}. Name the file the tool wrote, or leave out --history-file to read its table.`, {
+    tool,
+    table: historyFile.file,
+    schema: null,
+    reason,
+  });
 }
 
 /**

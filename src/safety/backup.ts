@@ -2,6 +2,7 @@
  * Backups of a SQLite file: a consistent snapshot (the online backup API, else `VACUUM INTO`) written under a hidden name, checked with `quick_check`, and only then renamed to
  * `<file>.v<version>.<UTC time>.<identity>.bak`, so a file with a backup's name is a finished, intact backup. The identity hashes the database's path: pruning deletes only this database's backups.
  */
+import { tryOr } from "../shared/try-or.js";
 import type { BackupRecord } from "../core/events.js";
 import { requireCapabilities, type DriverCapability, type Row, type SyncDriver } from "../core/driver.js";
 import { describeThrownValue, sqliteCodeOf, translateSqliteError, usageError, withBackupPath } from "../core/error-factories.js";
@@ -220,11 +221,7 @@ export function sqliteCodeFrom(driver: SyncDriver, error: unknown): string | nul
 
 /** Closes a connection opened here; a failure to close does not hide the outcome. */
 export function closeQuietly(driver: SyncDriver): void {
-  try {
-    driver.close?.();
-  } catch {
-    // Nothing is left to do with it.
-  }
+  tryOr(() => driver.close?.(), undefined);
 }
 
 // SQLite says SQLITE_FULL on a full disk but SQLITE_IOERR_WRITE when a size limit or quota refuses a write.

@@ -2,6 +2,7 @@
  * A dry run that runs: the pending migrations go through the real executor, and nothing stays. A sync manager runs them on a private in-memory copy; an async one on the live database in one
  * transaction rolled back at the end, each migration's transaction a savepoint, a body's connection refusing what would end it (the real run would report `TRANSACTION_ESCAPED`).
  */
+import { tryOr } from "../shared/try-or.js";
 import { driverCapabilityError, requireCapabilities, type SyncDriver } from "../core/driver.js";
 import { classifySafely, isConnectionClosedError, nativeCauseOf, recordNativeError, tempFolderUnusableError, transactionOpenError } from "../core/error-factories.js";
 import { rehearsalRefusedError } from "./errors.js";
@@ -110,16 +111,11 @@ function describeFailure(manager: SafetyNetManager, error: unknown): RehearsalFa
   const fields: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(error)) if (!["code", "name", "message", "stack", "details"].includes(key)) fields[key] = value;
   if (error instanceof StepwiseError) Object.assign(fields, error.details);
-  let cause: RehearsalFailure["cause"] = null;
-  try {
-    // A Proxy whose getters throw reads as no cause.
-    if (error.cause instanceof Error) {
-      const code = (error.cause as Error & { code?: unknown }).code;
-      cause = { name: String(error.cause.name), message: String(error.cause.message), code: typeof code === "string" ? code : null };
-    }
-  } catch {
-    cause = null;
-  }
+  // A Proxy whose getters throw reads as no cause.
+  const cause = tryOr((): RehearsalFailure["cause"] => {
+    const { name, message, code } = error.cause instanceof Error ? (error.cause as Error & { code?: unknown }) : {};
+    return error.cause instanceof Error ? { name: String(name), message: String(message), code: typeof code === "string" ? code : null } : null;
+  }, null);
   return { code: error instanceof StepwiseError ? error.code : null, name: error.name, message: error.message, fields, cause };
 }
 

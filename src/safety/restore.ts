@@ -2,6 +2,7 @@
  * Putting a backup back: checked (intact, holding this app's history or nothing), copied with `VACUUM INTO` beside the database and renamed over it once its `-wal`, `-shm` and `-journal` are gone,
  * so the path holds the old database or the restored one, never a mix. The old one is kept as a backup; a restore refuses while the database is in use.
  */
+import { tryOr } from "../shared/try-or.js";
 import type { BackupRecord } from "../core/events.js";
 import type { SyncDriver } from "../core/driver.js";
 import { backupLockedError, databaseLockedError, migrationInProgressError, translateSqliteError, usageError } from "../core/error-factories.js";
@@ -131,14 +132,7 @@ function isSameFile(a: string, b: string): boolean {
   return first !== undefined && second !== undefined && first.dev === second.dev && first.ino === second.ino;
 }
 
-function canWrite(folder: string): boolean {
-  try {
-    nodeFs().accessSync(folder, nodeFs().constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const canWrite = (folder: string): boolean => tryOr(() => (nodeFs().accessSync(folder, nodeFs().constants.W_OK), true), false);
 
 function isLocked(driver: SyncDriver, error: unknown): boolean {
   return /^SQLITE_(BUSY|LOCKED)/.test(sqliteCodeFrom(driver, error) ?? "") || driver.classifyError(error).kind === "locked";
