@@ -268,6 +268,21 @@ test("down with nothing applied is a no-op that succeeds, as up with nothing pen
   assert.equal((await cli(["down", "--steps", "2"], 1)).error.code, "INVALID_TARGET");
 });
 
+test("down --steps beyond what is applied reports the count asked and the current version, no negative target, and its advice reverts them all", async (t) => {
+  const project = await projectOf(t, { "001_one.sql": table("one"), "002_two.sql": table("two"), "003_three.sql": table("three") });
+  const cli = cliOf(project);
+  await cli(["up"]);
+  const refused = (await cli(["down", "--steps", "100"], 1)).error as Json;
+  assert.deepEqual([refused.code, refused.target, refused.steps, refused.currentVersion], ["INVALID_TARGET", null, 100, 3]);
+  assert.equal((await cli(["status"])).currentVersion, 3, "nothing was reverted");
+  assert.deepEqual(commandsIn(String(refused.fix)), [["down", "--to", "0"]]);
+  assert.deepEqual(commandsIn(String(refused.message)), [["down", "--to", "0"]]);
+  assert.equal((await cli(commandsIn(String(refused.fix))[0]!)).toVersion, 0);
+  const none = (await cli(["down", "--steps", "1"], 1)).error as Json;
+  assert.deepEqual([none.code, none.target, none.steps, none.currentVersion], ["INVALID_TARGET", null, 1, 0]);
+  assert.deepEqual(commandsIn(`${String(none.message)} ${String(none.fix)}`), [], "nothing applied: no down to name");
+});
+
 test("a rehearsal refused by a migration that cannot join its transaction names up --dry-run --to only for a pending version before it, and that rehearsal succeeds; for the first pending it names none", async (t) => {
   const project = await projectOf(
     t,

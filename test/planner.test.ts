@@ -112,9 +112,11 @@ describe("planDown", () => {
   });
 
   test("steps beyond what is applied, zero steps, and targets above the current version are refused", () => {
-    assert.throws(() => planDown(registryOf(3), applied(1, 2), { steps: 3 }), { code: "INVALID_TARGET" });
-    assert.throws(() => planDown(registryOf(3), [], { steps: 1 }), { code: "INVALID_TARGET" });
-    assert.throws(() => planDown(registryOf(3), applied(1, 2), { steps: 0 }), { code: "INVALID_TARGET" });
+    // A count names no version: target is null, never one below 0.
+    assert.throws(() => planDown(registryOf(3), applied(1, 2), { steps: 100 }), stepwiseFailure({ code: "INVALID_TARGET", target: null, steps: 100, currentVersion: 2 }));
+    assert.throws(() => planDown(registryOf(3), [], { steps: 1 }), stepwiseFailure({ code: "INVALID_TARGET", target: null, steps: 1, currentVersion: 0 }));
+    assert.throws(() => planDown(registryOf(3), applied(1, 2), { steps: 0 }), stepwiseFailure({ code: "INVALID_TARGET", target: null, steps: 0, currentVersion: 2 }));
+    assert.throws(() => planDown(registryOf(3), applied(1, 2), { steps: -1 }), stepwiseFailure({ code: "INVALID_TARGET", target: null, steps: -1, currentVersion: 2 }));
     assert.throws(() => planDown(registryOf(3), applied(1, 2), { to: 3 }), stepwiseFailure({ code: "INVALID_TARGET", target: 3 }));
     assert.throws(() => planDown(registryOf(3), applied(1, 2), { to: -1 }), stepwiseFailure({ code: "INVALID_TARGET", target: -1 }));
   });

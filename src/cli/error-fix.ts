@@ -55,7 +55,12 @@ export const FIX_OF_CODE: FixOf = {
       : `check the database by hand: ${file} ran outside a transaction and may have left changes; then run "stepwise repair --applied ${version} --yes" if its changes are all there, or "stepwise repair --forget ${version} --yes" if none are`,
   RESET_FAILED: ({ detail }) =>
     `remove what keeps it${detail ? ` (${detail.split("\n")[0]})` : ""}: drop or change what depends on it, or load the module a virtual table needs; then run "stepwise reset --yes" again`,
-  INVALID_TARGET: () => `pass a version the registry has, in the command's direction; "stepwise status" shows where the database is`,
+  INVALID_TARGET: ({ steps, currentVersion }) =>
+    steps === undefined
+      ? `pass a version the registry has, in the command's direction; "stepwise status" shows where the database is`
+      : currentVersion
+        ? `pass --steps ${currentVersion} or fewer; "stepwise down --to 0" reverts all ${currentVersion}`
+        : `nothing is applied, so there is nothing to revert`,
   BATCH_KEY_INVALID: ({ file }) => `pass forEachBatch a key that is a unique, non-NULL column (the INTEGER PRIMARY KEY, or rowid) in ${file}`,
   BATCH_OPTIONS_INVALID: ({ file, option }) => (option === "batchSize" ? `pass a whole batchSize in ${file}` : `write ? in where, with the values in params, in ${file}`),
   DATABASE_LOCKED: () => `run it again when the lock is released, or raise --busy-timeout`,

@@ -275,6 +275,16 @@ export function downBelowSquashError(version: number, file: string, target: numb
 /** `INVALID_TARGET`: a requested version does not exist or points the wrong way. */
 export const invalidTargetError = (target: number, message: string | Text) => new StepwiseError("INVALID_TARGET", message, { target });
 
+/** `INVALID_TARGET` for a `down` by a count: not a whole number of at least 1, or more than `current` are applied. No version was asked for, so `target` is `null`, not one below 0. */
+export function invalidStepsError(steps: number, current: number) {
+  const all = current === 0 ? text`.` : text`; to revert ${current === 1 ? "it" : `all ${current}`}, run ${runCall("down", { to: 0 })}.`;
+  const message =
+    !Number.isSafeInteger(steps) || steps < 1
+      ? `Invalid step count ${steps}: use a whole number of at least 1.`
+      : text`Cannot roll back ${steps} migration${steps === 1 ? "" : "s"}: ${current === 0 ? "nothing is" : `only ${current} ${current === 1 ? "is" : "are"}`} applied. Nothing was changed${all}`;
+  return new StepwiseError("INVALID_TARGET", message, { target: null, steps, currentVersion: current });
+}
+
 /** `MIGRATION_FAILED`; `notes` are the lines the dialect read of the failure (PostgreSQL's DETAIL, HINT, invalid indexes). */
 export function migrationFailedError(fields: Run & Partial<E.StepwiseErrorDetails["MIGRATION_FAILED"]> & { cause: unknown; rolledBack: boolean; notes?: string }): StepwiseError<"MIGRATION_FAILED"> {
   const { version, file, direction, rolledBack, backupPath = null, foreignKeyRebuild: rebuild = null, location = null, detail = null, hint = null, invalidIndexes = [], cause, notes } = fields;

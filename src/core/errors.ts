@@ -155,9 +155,11 @@ export interface StepwiseErrorDetails {
   /** `down` would have to pass a migration that has no down section. Nothing was changed. `fix` is the message's way on: below the newest applied, `down --to` it; then, or for the newest, a down added.
    * Fix: Roll back to that migration (`--to`), not past it; to go further, add a down to it, run `stepwise gen`, and record its new checksum with `stepwise repair --checksums <version> --yes`. */
   readonly IRREVERSIBLE_MIGRATION: Readonly<{ version: number; file: string; fix: string }>;
-  /** A requested version does not exist or points the wrong way (`up --to` below the current version, `down --to` above it, `repair` of a version with no interrupted attempt).
-   * Fix: Pass a version the registry has, in the command's direction; `stepwise status` shows where the database is. */
-  readonly INVALID_TARGET: Readonly<{ target: number }>;
+  /** A requested version does not exist or points the wrong way (`up --to` below the current version, `down --to` above it, `repair` of a version with no interrupted attempt), or `down --steps`
+   * asks for more migrations than are applied. Nothing was changed. For a step count, `target` is `null` (no version was asked for), `steps` is the count asked and `currentVersion` how many
+   * are applied.
+   * Fix: Pass a version the registry has, in the command's direction, or a step count no larger than `currentVersion` (`down --to 0` reverts all); `stepwise status` shows where the database is. */
+  readonly INVALID_TARGET: Readonly<{ target: number | null; steps?: number; currentVersion?: number }>;
   /** `--transaction all` (`transaction: "all"`) was refused before anything ran: a migration of the run has `transaction: false`, or switches foreign keys off while they are on. `version`, `file`,
    * `obstacle` and `direction` say which; `firstOfRun` that no shorter run gets past it, and `fix` gives the calls that do.
    * Fix: Run the calls `fix` gives: each stretch that can share a transaction with `--to` and `--transaction all`, each obstacle on its own without it. */

@@ -12,6 +12,7 @@ import {
   historyOutOfOrderError,
   historyRowInvalidError,
   incompleteMigrationError,
+  invalidStepsError,
   invalidTargetError,
   irreversibleMigrationError,
   registryDialectMismatchError,
@@ -278,12 +279,7 @@ export function planDown<E extends MigrationEntry>(registry: readonly E[], appli
     target = 0;
   } else {
     const steps = options.steps ?? 1;
-    if (!Number.isSafeInteger(steps) || steps < 1) {
-      throw invalidTargetError(current - steps, `Invalid step count ${steps}: use a whole number of at least 1.`);
-    }
-    if (steps > current) {
-      throw invalidTargetError(current - steps, `Cannot roll back ${steps} migration${steps === 1 ? "" : "s"}: only ${current} ${current === 1 ? "is" : "are"} applied.`);
-    }
+    if (!Number.isSafeInteger(steps) || steps < 1 || steps > current) throw invalidStepsError(steps, current);
     target = current - steps;
   }
   const steps = registry.slice(target, current).reverse();
