@@ -75,7 +75,8 @@ function readConfigFile(projectRoot: string): ConfigFile {
     for (const [key, value] of Object.entries(settings)) {
       if (!keys.includes(key)) throw usageError(`Unknown setting ${where(key)}; ${known} ${keys.join(", ")}.`);
       if (key !== "dialects") {
-        if (typeof value !== "string" || value === "") throw usageError(`Setting ${where(key)} must be a non-empty string.`);
+        // An empty tableName is left to the history store, which refuses it as INVALID_TABLE_NAME as it does --table "" and the library's option.
+        if (typeof value !== "string" || (value === "" && key !== "tableName")) throw usageError(`Setting ${where(key)} must be a non-empty string.`);
         continue;
       }
       if (!isObject(value)) throw usageError(`Setting "dialects" in ${source} must be an object such as ${example}.`);

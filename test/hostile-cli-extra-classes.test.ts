@@ -10,7 +10,7 @@ import { test } from "node:test";
 import Database from "better-sqlite3";
 import { escapeControlCharacters } from "../codegen/problems.js";
 import { databasePathFromUrl, translateFolderError } from "../src/cli/database-path.js";
-import { StepwiseError } from "./support/stepwise.js";
+import { MigrationManager, StepwiseError } from "./support/stepwise.js";
 import { HistoryStore, isValidTableName } from "../src/core/history.js";
 import { PostgresHistoryStore } from "../src/core/dialects/postgres.js";
 import { stepwiseFailure } from "./support/stepwise-failure.js";
@@ -149,6 +149,33 @@ test("sqlite_ names are refused as the history table in the library too, in any 
   assert.equal(isValidTableName("h".repeat(200)), true);
   assert.doesNotThrow(() => new PostgresHistoryStore("h".repeat(46), "public"));
   assert.throws(() => new PostgresHistoryStore("h".repeat(47), "public"), stepwiseFailure({ code: "INVALID_TABLE_NAME", tableName: "h".repeat(47) }));
+});
+
+test("an invalid history table name is INVALID_TABLE_NAME with its tableName, exit 2, whether it comes from --table, the config's tableName or the library's option", async (t) => {
+  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+  await project.generate();
+  const database = project.databasePath();
+  const configFile = path.join(project.root, "stepwise.config.json");
+  for (const tableName of ["x;drop", "", "sqlite_master", "1st"]) {
+    const sources: Array<[string, string[]]> = [
+      ["--table", ["--table", tableName]],
+      ["config", []],
+    ];
+    for (const [source, flags] of sources) {
+      writeFileSync(configFile, JSON.stringify(source === "config" ? { tableName } : {}));
+      for (const command of ["status", "up"]) {
+        const result = await runCli(["--db", database, ...flags, command, "--json"], { cwd: project.root });
+        const context = `${source} ${JSON.stringify(tableName)} ${command}: ${result.stdout}${result.stderr}`;
+        assert.equal(result.code, 2, context);
+        const { error } = JSON.parse(result.stdout) as { error: { code: string; tableName: unknown } };
+        assert.deepEqual([error.code, error.tableName], ["INVALID_TABLE_NAME", tableName], context);
+      }
+    }
+    const db = new Database(":memory:");
+    t.after(() => db.close());
+    assert.throws(() => new MigrationManager(db, [], { tableName }), stepwiseFailure({ code: "INVALID_TABLE_NAME", tableName }));
+  }
+  assert.equal(existsSync(database), false, "refused before a database was made");
 });
 
 test("an index or trigger, or a view in another case, holding the history table's name is HISTORY_TABLE_INVALID, the file untouched", async (t) => {

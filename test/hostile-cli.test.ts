@@ -389,7 +389,7 @@ describe("bad flags and settings: exit 2 or 1 with a code, never a stack trace",
       { args: ["--busy-timeout", "abc", "status"], exit: 2, code: "USAGE" },
       { args: ["--busy-timeout", "", "status"], exit: 2, code: "USAGE" },
       { args: ["--busy-timeout", "99999999999999", "status"], exit: 2, code: "USAGE" },
-      { args: ["--table", "bad name", "status"], exit: 2, code: "USAGE" },
+      { args: ["--table", "bad name", "status"], exit: 2, code: "INVALID_TABLE_NAME" },
       { args: ["status", "--bogus"], exit: 2, code: "USAGE" },
       { args: ["reset"], exit: 2, code: "USAGE" },
     ];

@@ -1,18 +1,15 @@
-/** The parsers of option values and arguments: each throws commander's `InvalidArgumentError`, a usage error (exit 2) before any command runs. */
+/** The parsers of option values and arguments: each throws commander's `InvalidArgumentError`, a usage error (exit 2) before any command runs, or the stepwise error of a usage code the same value gets elsewhere (`INVALID_TABLE_NAME`, `PATH_NOT_UTF8`). */
 import type { EventEmitter } from "node:events";
 import { type Command, InvalidArgumentError } from "commander";
+import { invalidTableNameError } from "../core/error-factories.js";
 import { isValidTableName } from "../core/history.js";
 import { MAX_BUSY_TIMEOUT_MS, TRANSACTION_MODES, type TransactionMode } from "../core/options.js";
 import { assertPathRoundTrips } from "./database-path.js";
 
-/** Parses `--table`: a name the history store accepts. */
+/** Parses `--table`: a name the history store accepts, else `INVALID_TABLE_NAME`, as a configured or library-given name is, not commander's usage error. */
 export function parseTableName(value: string): string {
   if (isValidTableName(value)) return value;
-  throw new InvalidArgumentError(
-    /^sqlite_/i.test(value)
-      ? "names starting with sqlite_ are reserved by SQLite for its own tables; choose another, such as schema_migrations"
-      : "expected letters, digits and underscores, starting with a letter or underscore",
-  );
+  throw invalidTableNameError(value);
 }
 
 /** Parses a path: an empty one is what an unset shell variable leaves (it would resolve to the working folder); one whose bytes were not UTF-8 names another file (`PATH_NOT_UTF8`). */

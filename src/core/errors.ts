@@ -116,8 +116,8 @@ export interface StepwiseErrorDetails {
    * Fix: Name the history table it holds (`--table`, `tableName`); else write migrations that build the same schema and adopt it with `stepwise baseline N`, naming the last
    * migration its schema already contains. */
   readonly UNMANAGED_DATABASE: Readonly<{ tables: readonly string[] }>;
-  /** The history table's name is not a plain SQL identifier (letters, digits and underscores, not starting with a digit or `sqlite_`; on PostgreSQL at most 46 characters, so that the tables
-   * kept beside it fit its 63). Refused before any SQL ran.
+  /** The history table's name, given by `--table`, the config's `tableName` or the library's `tableName` option alike, is not a plain SQL identifier (letters, digits and underscores, not empty,
+   * not starting with a digit or `sqlite_`; on PostgreSQL at most 46 characters, so that the tables kept beside it fit its 63). Refused before any SQL ran.
    * Fix: Pass a plain name to `--table` (`tableName`). */
   readonly INVALID_TABLE_NAME: Readonly<{ tableName: string }>;
   // Group: Running migrations
