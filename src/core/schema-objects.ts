@@ -22,13 +22,33 @@ export interface ListSchemaObjectsOptions {
   readonly excludeTables?: readonly string[];
 }
 
-/** The user's schema objects in `main`, ordered by name, from one read. */
+/**
+ * The shadow tables of the virtual table modules SQLite ships, by suffix, as each module's `xShadowName` names them: a connection that lacks the module (sql.js has neither FTS5 nor R*Tree) does
+ * not mark them `shadow` in `pragma_table_list`.
+ */
+const SHIPPED_SHADOW_SUFFIXES: Readonly<Record<string, readonly string[]>> = {
+  fts3: ["content", "segments", "segdir", "docsize", "stat"],
+  fts4: ["content", "segments", "segdir", "docsize", "stat"],
+  fts5: ["data", "idx", "content", "docsize", "config"],
+  rtree: ["node", "parent", "rowid"],
+  rtree_i32: ["node", "parent", "rowid"],
+  geopoly: ["node", "parent", "rowid"],
+};
+
+/** The user's schema objects in `main`, ordered by name, from one read; a virtual table is listed once, without the shadow tables its module made for it. */
 export function* readSchemaObjects(options: ListSchemaObjectsOptions = {}): Step<SchemaObject[]> {
-  // The escape guard's witness is stepwise's own, even where a killed run on a libSQL server left it in `main`.
+  // The escape guard's witness is stepwise's own, even where a killed run on a libSQL server left it in `main`. pragma_table_list (SQLite 3.37; every driver's SQLite is newer) marks the shadow tables of the modules loaded.
   const rows = yield* query<SchemaObject>(
-    `SELECT type, name, tbl_name AS tblName, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE 'stepwise\\_guard\\_%' ESCAPE '\\' ORDER BY name`,
+    `SELECT type, name, tbl_name AS tblName, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE 'stepwise\\_guard\\_%' ESCAPE '\\'
+       AND name NOT IN (SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow') ORDER BY name`,
+  );
+  const shadows = new Set(
+    rows.flatMap((row) => {
+      const module = row.type === "table" ? /^\s*CREATE\s+VIRTUAL\s+TABLE\b[^(]*?\bUSING\s+(\w+)/i.exec(row.sql ?? "")?.[1]?.toLowerCase() : undefined;
+      return (module === undefined ? [] : (SHIPPED_SHADOW_SUFFIXES[module] ?? [])).map((suffix) => `${row.name}_${suffix}`.toLowerCase());
+    }),
   );
   const types = options.types ? new Set<string>(options.types) : null;
   const excluded = new Set((options.excludeTables ?? []).map((name) => name.toLowerCase()));
-  return rows.filter((row) => (types === null || types.has(row.type)) && !(row.type === "table" && excluded.has(row.name.toLowerCase())));
+  return rows.filter((row) => (types === null || types.has(row.type)) && !(row.type === "table" && (excluded.has(row.name.toLowerCase()) || shadows.has(row.name.toLowerCase()))));
 }

@@ -83,7 +83,7 @@ function* compareWithReplay(manager: SafetyNetManager, options: VerifySchemaOpti
 }
 
 /** Bumped whenever {@link SchemaSnapshot} or the cache key changes shape. */
-const CACHE_FORMAT = 2;
+const CACHE_FORMAT = 3;
 
 /** The cache key (everything a replay depends on, compared as written) and the schema stored under it, or `null`. */
 function* readCache(migrations: MigrationRegistry, version: number, tableName: string): Step<{ key: string; snapshot: SchemaSnapshot | null }> {
