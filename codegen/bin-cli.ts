@@ -187,7 +187,7 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
       .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption));
   type PathFlags = { dir?: string; out?: string; dialect?: string };
   const settingsOf = (flags: PathFlags, task: string) => {
-    const settings = resolveSettings(run.projectRoot, { migrationsDir: flags.dir, registryFile: flags.out, dialect: flags.dialect });
+    const settings = resolveSettings(run.projectRoot, { migrationsDir: flags.dir, registryFile: flags.out, dialect: flags.dialect }, { writesMigrations: true });
     assertPeersInstalled(task, CODEGEN_PEERS);
     return settings;
   };
@@ -268,7 +268,8 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
     .action(async (tool: string, dir: string, flags: ImportFlags, command: Command) => {
       // --driver is the program's option: for knex, kysely, node-pg-migrate and umzug it names the entry the wrappers import defineMigration from.
       const driver = (command.optsWithGlobals() as { driver?: string }).driver;
-      (await import("./import/import-command.js")).runImport(tool, dir, flags, resolveSettings(run.projectRoot, { migrationsDir: flags.dir, dialect: flags.dialect, driver }), context);
+      const settings = resolveSettings(run.projectRoot, { migrationsDir: flags.dir, dialect: flags.dialect, driver }, { writesMigrations: true });
+      (await import("./import/import-command.js")).runImport(tool, dir, flags, settings, context);
     });
   addSquashCommand(run, program, context);
 }

@@ -100,9 +100,9 @@ function configDriver({ config, file }: ConfigFile): DriverEntry | null {
 
 /**
  * Combines flags, config and defaults. A dialect's folder and registry come from the flags, its entry in `dialects`, then the top-level settings, which belong to the config's own `dialect` (another
- * dialect's would check its SQL by the wrong rules).
+ * dialect's would check its SQL by the wrong rules). `writesMigrations`: the command writes migrations into the folder (gen, create, rebase, import), which the config's dialect owns by default.
  */
-export function resolveSettings(projectRoot: string, flags: StepwiseConfig = {}) {
+export function resolveSettings(projectRoot: string, flags: StepwiseConfig = {}, { writesMigrations = false }: { readonly writesMigrations?: boolean } = {}) {
   const read = readConfigFile(projectRoot);
   const { config, source } = read;
   const topLevelDialect = config.dialect ?? DEFAULT_DIALECT;
@@ -114,11 +114,13 @@ export function resolveSettings(projectRoot: string, flags: StepwiseConfig = {})
   const registryFile = flags.registryFile ?? own.registryFile ?? topLevel.registryFile;
   const database = flags.database ?? config.database;
   const configNamesPaths = config.migrationsDir !== undefined || config.registryFile !== undefined || config.dialects !== undefined;
-  // A config that names a dialect owns the default folder and registry with it: gen, create and rebase (the commands taking --out) would put the other dialect's files among its own.
-  const configOwnsDefaults = config.dialect !== undefined && (DIALECTS as readonly string[]).includes(config.dialect) && "registryFile" in flags;
+  // A config that names a dialect owns the default folder and registry with it: a command that writes migrations would put the other dialect's files among its own.
+  const configOwnsDefaults = config.dialect !== undefined && (DIALECTS as readonly string[]).includes(config.dialect) && writesMigrations;
   if (dialect !== topLevelDialect && (configNamesPaths || configOwnsDefaults) && (migrationsDir === undefined || registryFile === undefined)) {
-    // Only the flags the calling command has: gen, create and rebase take --dir and --out, import and squash --dir alone, the runtime commands neither (their driver picks the dialect).
-    const other = "registryFile" in flags ? ", or pass --dir and --out" : "migrationsDir" in flags ? (migrationsDir === undefined ? ", or pass --dir" : "") : `, or use a driver of ${topLevelDialect}`;
+    // Only the flags the calling command has: gen, create and rebase take --dir and --out, import and squash --dir alone (enough only where the config names the registry), the runtime commands
+    // neither (their driver picks the dialect).
+    const dirAlone = migrationsDir === undefined && registryFile !== undefined ? ", or pass --dir" : "";
+    const other = "registryFile" in flags ? ", or pass --dir and --out" : "migrationsDir" in flags ? dirAlone : `, or use a driver of ${topLevelDialect}`;
     const fix = `add ${describeDialectEntry(projectRoot, path.resolve(projectRoot, config.migrationsDir ?? own.migrationsDir ?? "migrations"), dialect)} to ${source}${other}`;
     throw withFix(
       usageError(

@@ -225,6 +225,44 @@ test("a dialect the config names no folder for is USAGE rather than the other di
   assert.deepEqual(readdirSync(project.migrationsDir).sort(), before);
 });
 
+test("import of the other dialect into the folder the config's dialect owns is refused as create's is, with the same dialects entry to add; --dir alone is advised only where the config names the registry; following the fix, it imports", async (t) => {
+  const project = createTestProject(t, { fixture: "codegen/golden" });
+  mkdirSync(path.join(project.root, "db", "migrations"), { recursive: true });
+  writeFileSync(path.join(project.root, "db", "migrations", "20200101000000_notes.sql"), "-- migrate:up\nCREATE TABLE notes (id INTEGER);\n-- migrate:down\nDROP TABLE notes;\n");
+  const json = async (args: string[]) => {
+    const result = await runCli([...args, "--json"], { cwd: project.root });
+    return { code: result.code, error: (JSON.parse(result.stdout) as { error?: { code: string; fix: string } }).error };
+  };
+  const before = readdirSync(project.migrationsDir).sort();
+  for (const config of [
+    { dialect: "postgres", driver: "pg" },
+    { migrationsDir: "migrations", registryFile: "generated/registry.ts", dialect: "postgres" },
+  ]) {
+    writeConfig(project, config);
+    // create has no --json: its refusal's entry is read from the message.
+    const created = await runCli(["create", "--dialect", "sqlite", "add notes"], { cwd: project.root });
+    const entry = /^error \[USAGE\]: .*; (add "dialects": \{"sqlite": .*?\}\} to stepwise\.config\.json), or pass --dir and --out\.$/m.exec(created.stderr)?.[1];
+    assert.ok(entry, created.stderr);
+    for (const args of [
+      ["import", "dbmate", "db/migrations", "--dialect", "sqlite", "--yes"],
+      ["import", "dbmate", "db/migrations", "--dialect", "sqlite", "--dir", "migrations-sqlite", "--yes"],
+    ]) {
+      const refused = await json(args);
+      assert.deepEqual([refused.code, refused.error?.code, refused.error?.fix], [2, "USAGE", entry], `${JSON.stringify(config)} ${args.join(" ")}`);
+    }
+    assert.deepEqual(readdirSync(project.migrationsDir).sort(), before, "nothing was written into the other dialect's folder");
+    assert.equal(existsSync(path.join(project.root, "migrations-sqlite")), false);
+  }
+  // A config naming the registry of the dialect but not its folder: --dir is enough, and advised.
+  writeConfig(project, { dialect: "postgres", dialects: { sqlite: { registryFile: "generated/registry.sqlite.ts" } } });
+  assert.match((await json(["import", "dbmate", "db/migrations", "--dialect", "sqlite"])).error!.fix, /, or pass --dir$/);
+  writeConfig(project, { dialect: "postgres", dialects: { sqlite: { migrationsDir: "migrations-sqlite", registryFile: "generated/registry.sqlite.ts" } } });
+  const imported = await json(["import", "dbmate", "db/migrations", "--dialect", "sqlite", "--yes"]);
+  assert.deepEqual([imported.code, imported.error], [0, undefined]);
+  assert.ok(existsSync(path.join(project.root, "migrations-sqlite", "001_notes.sql")));
+  assert.deepEqual(readdirSync(project.migrationsDir).sort(), before);
+});
+
 test("gen refuses to overwrite a registry of the other dialect (REGISTRY_DIALECT_CHANGED), and --check names the change", async (t) => {
   const project = createTestProject(t);
   project.writeMigration("001_items.sql", "-- migrate:up\nCREATE TABLE items (id integer PRIMARY KEY);\n-- migrate:down\nDROP TABLE items;\n");

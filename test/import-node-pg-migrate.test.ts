@@ -101,7 +101,9 @@ test("node-pg-migrate: imported in its numeric order, pgm served by its Migratio
 
 test("node-pg-migrate refusals: a SQLite project, a file without a numeric prefix, `down = true`, SQL above a .sql file's up comment; a noTransaction() hidden from the text is refused when it runs", async (t) => {
   const { project, dir } = jsToolProject(t, { ...pgmCase, files: { "1_a.js": "export const up = () => {};\nexport const down = true;\n", "notes.txt": "not a migration\n" } });
-  const sqlite = await runCli(["import", "node-pg-migrate", "node-pg-migrate-migrations", "--dialect", "sqlite", "--json"], { cwd: project.root });
+  // A project of its own: this one's config gives its folder to postgres, where import refuses another dialect before reading the tool's files.
+  const sqliteProject = jsToolProject(t, { ...pgmCase, dialect: "sqlite", files: { "1_a.js": "export const up = () => {};\n" } }).project;
+  const sqlite = await runCli(["import", "node-pg-migrate", "node-pg-migrate-migrations", "--json"], { cwd: sqliteProject.root });
   assert.equal((JSON.parse(sqlite.stdout) as Json).error.code, "IMPORT_SOURCE_INVALID");
   const run = await runCli(["import", "node-pg-migrate", "node-pg-migrate-migrations", "--json"], { cwd: project.root });
   const error = (JSON.parse(run.stdout) as Json).error;
