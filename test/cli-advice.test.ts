@@ -9,7 +9,7 @@
  * Asserts exit codes, error codes and fields.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { createTestProject, makeTempDir, runCli, type RunResult, type TestProject } from "./support/project.js";
@@ -281,6 +281,34 @@ test("down --steps beyond what is applied reports the count asked and the curren
   const none = (await cli(["down", "--steps", "1"], 1)).error as Json;
   assert.deepEqual([none.code, none.target, none.steps, none.currentVersion], ["INVALID_TARGET", null, 1, 0]);
   assert.deepEqual(commandsIn(`${String(none.message)} ${String(none.fix)}`), [], "nothing applied: no down to name");
+});
+
+test("an applied migration renumbered by a branch is CHECKSUM_MISMATCH naming the migration the history recorded, not an edit; its fix, run with the numbering that applied it, then up, migrates to the end", async (t) => {
+  const project = await projectOf(t, { "001_one.sql": table("one"), "002_add_x.sql": table("x") });
+  const cli = cliOf(project);
+  await cli(["up"]);
+  const [numberedAsApplied, renumbered] = [path.join(project.migrationsDir, "002_add_x.sql"), path.join(project.migrationsDir, "003_add_x.sql")];
+  const renumber = async () => {
+    renameSync(numberedAsApplied, renumbered);
+    project.writeMigration("002_add_y.sql", table("y"));
+    await project.generateAsBin();
+  };
+  await renumber();
+  const refused = (await cli(["up"], 1)).error as Json;
+  assert.deepEqual(
+    [refused.code, refused.version, refused.recordedName, refused.replaced, refused.renumberedTo],
+    ["CHECKSUM_MISMATCH", 2, "add_x", true, { version: 3, file: "migrations/003_add_x.sql" }],
+  );
+  assert.deepEqual((await cli(["status"], 1)).problem.fix, refused.fix, "status gives up's refusal");
+  assert.equal((await cli(["repair", "--checksums", "2"], 1)).error.code, "INVALID_TARGET", "not realigned as an edit");
+  // The fix's command, with the numbering the database was migrated with; then this numbering's up.
+  rmSync(path.join(project.migrationsDir, "002_add_y.sql"));
+  renameSync(renumbered, numberedAsApplied);
+  await project.generateAsBin();
+  const [, ...command] = String(refused.fix.command).split(" ");
+  assert.equal((await cli(command)).toVersion, 1);
+  await renumber();
+  assert.deepEqual([(await cli(["up"])).toVersion, (await cli(["status"])).problem], [3, null]);
 });
 
 test("a rehearsal refused by a migration that cannot join its transaction names up --dry-run --to only for a pending version before it, and that rehearsal succeeds; for the first pending it names none", async (t) => {

@@ -209,6 +209,35 @@ describe("history checks", () => {
     }
   });
 
+  test("a checksum recorded under another migration's name is CHECKSUM_MISMATCH that says so: replaced, with the recorded name and where the registry now has it; an edit keeps its name", () => {
+    const named = (version: number, name: string, checksum: string): AppliedMigrationKey => ({ version, checksum, startedAt: null, name });
+    // Renumbered: step_2 was applied as 2; a branch's migration took 2, and step_2 is now 3.
+    const renumbered = registryOf(3, { 2: { name: "other", file: "migrations/002_other.sql", checksum: "sum-other" }, 3: { name: "step_2", file: "migrations/003_step_2.sql", checksum: "sum-2" } });
+    const history = [named(1, "step_1", "sum-1"), named(2, "step_2", "sum-2")];
+    assert.throws(
+      () => planUp(renumbered, history),
+      stepwiseFailure({ code: "CHECKSUM_MISMATCH", version: 2, recordedName: "step_2", replaced: true, renumberedTo: { version: 3, file: "migrations/003_step_2.sql" } }),
+    );
+    const problem = describeStatus(renumbered, fullRows(history)).problem as unknown as Record<string, unknown>;
+    assert.deepEqual([problem.code, problem.replaced, problem.recordedName], ["CHECKSUM_MISMATCH", true, "step_2"]);
+    assert.equal((problem.fix as { command: string }).command, "stepwise down --to 1");
+    // Replaced by a migration of another name that the registry no longer has.
+    assert.throws(
+      () => planUp(registryOf(2), [named(1, "step_1", "sum-1"), named(2, "gone", "sum-gone")]),
+      stepwiseFailure({ code: "CHECKSUM_MISMATCH", recordedName: "gone", replaced: true, renumberedTo: null }),
+    );
+    // Edited in place: the name matches, so repair --checksums is the way.
+    let edited: Record<string, unknown> = {};
+    assert.throws(
+      () => planUp(registryOf(2), [named(1, "step_1", "sum-1"), named(2, "step_2", "old-sum")]),
+      (error: unknown) => Boolean((edited = factsOf(error))),
+    );
+    assert.deepEqual(
+      [edited.code, edited.replaced, edited.recordedName, edited.renumberedTo, (edited.fix as { command: string }).command],
+      ["CHECKSUM_MISMATCH", false, "step_2", null, "stepwise repair --checksums 2"],
+    );
+  });
+
   test("precedence: database ahead beats a changed checksum, which beats a gap", () => {
     const drifted: AppliedMigrationKey[] = [{ version: 1, checksum: "old-sum", startedAt: null }, ...applied(3)];
     assert.equal(findHistoryProblem(registryOf(3), drifted)?.code, "CHECKSUM_MISMATCH");

@@ -65,8 +65,15 @@ export function formatStatus(status: MigrationStatus, databaseLabel: string, pal
       const took = row.durationMs === null ? "" : `  ${formatDuration(row.durationMs)}`;
       lines.push(`  ${palette.green("✓")} ${start}${palette.dim(`applied ${formatTimestamp(row.appliedAt)} UTC${took}`)}`);
     } else if (row.state === "pending") lines.push(`  ${palette.yellow("·")} ${start}${palette.yellow("pending")}`);
-    else if (row.state === "changed") lines.push(`  ${palette.red("✗")} ${start}${palette.red("changed since it was applied")}`);
-    else {
+    else if (row.state === "changed") {
+      // Only the first mismatch is the problem: a later row of another migration still reads "changed".
+      const problem = status.problem as { code: string; version?: unknown; replaced?: unknown; recordedName?: unknown } | null;
+      const other =
+        problem?.code === "CHECKSUM_MISMATCH" && problem.version === row.version && problem.replaced === true
+          ? `another migration ("${String(problem.recordedName)}") was applied as ${formatVersion(row.version)}`
+          : null;
+      lines.push(`  ${palette.red("✗")} ${start}${palette.red(other ?? "changed since it was applied")}`);
+    } else {
       // A live owner's attempt is running: "interrupted" would point at repair --forget, which would run it twice.
       const running = status.problem?.code === "MIGRATION_IN_PROGRESS" && (status.problem as { version?: unknown }).version === row.version;
       lines.push(`  ${palette.red("!")} ${start}${palette.red(`${running ? "running" : "interrupted"} (started ${formatTimestamp(row.appliedAt)})`)}`);

@@ -125,13 +125,23 @@ export function registryInvalidError(problems: readonly E.RegistryProblem[]) {
 }
 
 /** `CHECKSUM_MISMATCH`: an applied migration was edited; `fix` names calls, so it is kept as texts for the CLI's spelling. */
-export function checksumMismatchError({ version, file, registryChecksum, databaseChecksum }: Omit<D<"CHECKSUM_MISMATCH">, "fix">) {
+export function checksumMismatchError(details: Omit<D<"CHECKSUM_MISMATCH">, "fix">) {
+  const { version, file, registryChecksum, databaseChecksum, recordedName, replaced, renumberedTo } = details;
+  const texts = {};
+  if (replaced && recordedName !== null) {
+    // Not an edit: repair --checksums would record another migration's checksum for the one the database ran, and refuses to.
+    const where = renumberedTo ? `, which is now migration ${renumberedTo.version} (${renumberedTo.file})` : ", which this registry does not have";
+    const accidental = renumberedTo ? text`give the migrations back the numbers the database applied them under` : text`if ${file} is "${recordedName}" renamed, give it its old name back`;
+    const deliberate = text`roll the database back to version ${version - 1} with the build that applied "${recordedName}" (${runCall("down", { to: version - 1 })} there), then run ${runCall("up")} with this one; on a development database, ${CALLS.reset} starts over`;
+    const fix = keepText(texts, "fix", { accidental, deliberate, command: text`stepwise down --to ${version - 1}` });
+    const message = text`${label(version, file)} is not the migration the database applied as version ${version}: the history records "${recordedName}" there${where}. The migrations were renumbered, or the file replaced, after it was applied; it was not edited.\n  applied:  ${recordedName} ${databaseChecksum}\n  registry: ${file} ${registryChecksum}\nIf that was an accident: ${accidental}.\nIf it was deliberate: ${deliberate}.`;
+    return copyTexts(texts, new StepwiseError("CHECKSUM_MISMATCH", message, { ...details, fix }));
+  }
   const accidental = text`restore ${file} and put the change in a new migration ("stepwise create")`;
   const deliberate = text`if the database already has what the file now says, ${CALLS.repairChecksums(version)} shows what it would record and ${CALLS.applyChecksumRepair} records it`;
-  const texts = {};
   const fix = keepText(texts, "fix", { accidental, deliberate, command: text`stepwise repair --checksums ${version}` });
   const message = text`${label(version, file)} was changed after it was applied.\n  applied:  ${databaseChecksum}\n  registry: ${registryChecksum}\nIf the edit was an accident: ${accidental}.\nIf it was deliberate: ${deliberate}.`;
-  return copyTexts(texts, new StepwiseError("CHECKSUM_MISMATCH", message, { version, file, registryChecksum, databaseChecksum, fix }));
+  return copyTexts(texts, new StepwiseError("CHECKSUM_MISMATCH", message, { ...details, fix }));
 }
 
 /** `DATABASE_AHEAD`: the database was migrated by a newer app. */

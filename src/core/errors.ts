@@ -66,15 +66,20 @@ export interface StepwiseErrorDetails {
    * dialect. Refused when the manager is constructed, before the database is touched.
    * Fix: Import the registry generated for the driver's dialect (`stepwise gen --dialect postgres` writes the PostgreSQL one). */
   readonly REGISTRY_DIALECT_MISMATCH: Readonly<{ registryDialect: string; driverDialect: string; driver: string; version: number; file: string }>;
-  /** An applied migration's file was edited after it ran: the checksum the history recorded differs from the registry's. Nothing ran. `fix` holds the message's two ways out; `fix.command` is the
-   * CLI's command line for the deliberate one.
+  /** The checksum the history recorded for an applied migration differs from the registry's: its file was edited after it ran, or, when the history recorded another name for that version
+   * (`replaced`; `recordedName` is the name recorded, `null` where the read gave none), the migrations were renumbered (`renumberedTo`: where the registry now has that name) or the file replaced.
+   * Nothing ran. `fix` holds the message's two ways out; `fix.command` is the CLI's command line for the deliberate one.
    * Fix: If the edit was an accident, restore the file. If it was deliberate and the database already has what the file now says, record the new checksum with `stepwise repair --checksums --yes`; on
-   * a development database, `stepwise reset --yes` starts over. */
+   * a development database, `stepwise reset --yes` starts over. If `replaced` (which `repair --checksums` refuses), roll back to the version before it with the build that applied it (`stepwise down
+   * --to <version - 1>`), then `stepwise up`; or put the numbering back. */
   readonly CHECKSUM_MISMATCH: Readonly<{
     version: number;
     file: string;
     registryChecksum: string;
     databaseChecksum: string;
+    recordedName: string | null;
+    replaced: boolean;
+    renumberedTo: Readonly<{ version: number; file: string }> | null;
     fix: Readonly<{ accidental: string; deliberate: string; command: string }>;
   }>;
   /** The database records migrations this registry does not have (`unknownVersions`, ascending): a newer build of the app migrated it. `latestKnownVersion` is 0 for an empty registry.

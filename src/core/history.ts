@@ -141,8 +141,13 @@ export class HistoryStore {
   /** What the planner needs of each row, oldest first; `[]` when the table does not exist. `ensured`: {@link ensure} ran in this transaction. */
   *readKeys(ensured = false): Step<AppliedMigrationKey[]> {
     // By state alone: a started row with no applied_at (a history table made without NOT NULL) is still an interrupted migration, not an applied one.
-    const rows = yield* this.readRows(`CASE WHEN state ${this.eq} 'started' THEN COALESCE(applied_at, '') END AS started_at`, ensured);
-    return rows.map((row) => ({ version: row.version as number, checksum: row.checksum as string, startedAt: row.started_at as string | null }));
+    const rows = yield* this.readRows(`name, CASE WHEN state ${this.eq} 'started' THEN COALESCE(applied_at, '') END AS started_at`, ensured);
+    return rows.map((row) => ({
+      version: row.version as number,
+      checksum: row.checksum as string,
+      startedAt: row.started_at as string | null,
+      ...(typeof row.name === "string" && { name: row.name }),
+    }));
   }
 
   /** Every row, oldest first; `[]` when the table does not exist. */

@@ -40,6 +40,8 @@ export interface AppliedMigrationKey {
   readonly checksum: string;
   /** Set only while the row is `started`. */
   readonly startedAt: string | null;
+  /** The name recorded with it, where the read gave one: another name than the registry's version has is another migration under that number (it was renumbered or replaced). */
+  readonly name?: string;
 }
 
 /** An ordered list of migrations to run in one direction. */
@@ -193,7 +195,13 @@ export function findHistoryProblem(registry: MigrationRegistry, applied: readonl
   for (const row of applied) {
     const entry = registry[row.version - 1]!;
     if (row.startedAt !== null) return incompleteMigrationError({ version: row.version, file: entry.file, startedAt: row.startedAt });
-    if (!matchesRecordedChecksum(entry, row.checksum)) return checksumMismatchError({ version: row.version, file: entry.file, registryChecksum: entry.checksum, databaseChecksum: row.checksum });
+    if (!matchesRecordedChecksum(entry, row.checksum)) {
+      const recordedName = row.name ?? null;
+      const replaced = recordedName !== null && !matchesRecordedName(entry, recordedName, row.checksum);
+      const moved = replaced ? registry.find((other) => other.name === recordedName) : undefined;
+      const renumberedTo = moved ? { version: moved.version, file: moved.file } : null;
+      return checksumMismatchError({ version: row.version, file: entry.file, registryChecksum: entry.checksum, databaseChecksum: row.checksum, recordedName, replaced, renumberedTo });
+    }
   }
   const highest = highestRecordedVersion(applied);
   // The next version is one a squash replaced (or the squash itself): the versions that led there are gone.
@@ -334,7 +342,7 @@ export function describeStatus(registry: MigrationRegistry, applied: readonly Ap
   });
   const problem = findHistoryProblem(
     registry,
-    applied.map((row) => ({ version: row.version, checksum: row.checksum, startedAt: row.state === "started" ? (row.appliedAt ?? "") : null })),
+    applied.map((row) => ({ version: row.version, checksum: row.checksum, startedAt: row.state === "started" ? (row.appliedAt ?? "") : null, name: row.name })),
   );
   const currentVersion = highestAppliedVersion(applied);
   // A version a squash replaced is built by the squash, not run: where nothing of 1..squash is recorded, `up` runs only the squash, so the rows list what it runs.
@@ -348,6 +356,14 @@ export function describeStatus(registry: MigrationRegistry, applied: readonly Ap
     unknownAppliedVersions: applied.filter((row) => row.version > registry.length).map((row) => row.version),
     problem: problem ? toPlainError(problem) : null,
   };
+}
+
+/**
+ * Whether a history row named `name` with `checksum` records `entry` rather than another migration under its number: its name, or, on a version a squash replaced or took (a squash
+ * again later renames the earlier squash's), another name with a checksum the squash records (the registry keeps that checksum, not the name).
+ */
+export function matchesRecordedName(entry: MigrationEntry, name: string, checksum: string): boolean {
+  return name === entry.name || (entry.squashedInto !== undefined && checksum !== entry.checksum && matchesRecordedChecksum(entry, checksum));
 }
 
 /** Whether a recorded checksum is `entry` as it is now, or as an earlier release of gen computed it. */

@@ -3,10 +3,10 @@ import { ensureChecksumRepairLog, readChecksumRepairs, recordChecksumRepair, typ
 import { databaseAheadError, incompleteMigrationError, invalidTargetError } from "../core/error-factories.js";
 import type { SyncMigrationManager } from "../core/manager.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
-import { matchesRecordedChecksum, type AppliedMigration } from "../core/planner.js";
+import { matchesRecordedChecksum, matchesRecordedName, type AppliedMigration } from "../core/planner.js";
 import type { HistoryStore } from "../core/history.js";
 import { run, type Step } from "../core/step.js";
-import type { MigrationEntry, MigrationRegistry } from "../core/types.js";
+import type { MigrationRegistry } from "../core/types.js";
 import { inWriteTransaction, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 import { optionsObject } from "../core/options.js";
 
@@ -60,14 +60,6 @@ export function repairChecksums(manager: SafetyNetManager, options: ChecksumRepa
   // Checked in the step, so an async manager's refusal is a rejection like its others.
   if (!options?.apply) return runSafetyNet(manager, () => realign(manager, options));
   return runSafetyNet(manager, () => inWriteTransaction(() => realign(manager, options)), "repairChecksums");
-}
-
-/**
- * Whether a history row named `name` with `checksum` records `entry` rather than another migration under its number: its name, or, on a version a squash replaced or took (a squash
- * again later renames the earlier squash's), another name with a checksum the squash records (the registry keeps that checksum, not the name).
- */
-export function matchesRecordedName(entry: MigrationEntry, name: string, checksum: string): boolean {
-  return name === entry.name || (entry.squashedInto !== undefined && checksum !== entry.checksum && matchesRecordedChecksum(entry, checksum));
 }
 
 /** Rewrites an applied row's checksum while it still holds `from`; returns whether it did. */

@@ -12,14 +12,13 @@ import { DEFAULT_TABLE_NAME, HistoryStore } from "../core/history.js";
 import { assessMigrationOwner, parseMigrationOwner } from "../core/migration-owner.js";
 import { nodeFs, nodePath } from "../core/node-builtins.js";
 import { DEFAULT_BUSY_TIMEOUT_MS, optionsObject } from "../core/options.js";
-import { highestRecordedVersion, matchesRecordedChecksum } from "../core/planner.js";
+import { highestRecordedVersion, matchesRecordedChecksum, matchesRecordedName } from "../core/planner.js";
 import { runSync } from "../core/runners.js";
 import { refuseOpenTransaction } from "../core/transaction-open.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { fileKindAt } from "../drivers/database-file.js";
 import { realDatabaseFileOrThrow } from "./real-database-file.js";
 import { findLockHolders } from "../drivers/lock-holders.js";
-import { matchesRecordedName } from "./checksum-repair.js";
 import { assertAbsolute, backupDriverOf, backupWriteError, closeQuietly, createHiddenFile, quickCheckProblems, sqliteCodeFrom, takeBackup, type DriverSource } from "./backup.js";
 
 /** Options for {@link restoreBackup}. */
