@@ -38,6 +38,7 @@ await describeEachDriver("failure atomicity", (h) => {
     assert.equal(caught.details.file, "migrations/002_audit_and_email.ts");
     assert.equal(caught.details.direction, "up");
     assert.equal(caught.details.rolledBack, true);
+    assert.equal(caught.details.afterReset, null, "a plain up ran no reset");
     assert.equal((caught.cause as { code?: string }).code, "FIXTURE_FAILURE");
 
     assert.deepEqual(db.snapshot(), before);
@@ -67,6 +68,28 @@ await describeEachDriver("failure atomicity", (h) => {
     assert.deepEqual(
       db.rows("SELECT event FROM audit").map((row) => row.event),
       ["emails added"],
+    );
+  });
+
+  test("a reset whose migrations fail to apply again says its drops stayed: MIGRATION_FAILED with afterReset at the version it reached, what the database held gone", async (t) => {
+    const project = createTestProject(t, { fixture: "runtime/failing" });
+    const failing = await project.load();
+    const db = await h.open(project.databasePath());
+    t.after(() => db.close());
+    const manager = db.manager(failing);
+    manager.up({ to: 1 });
+    db.exec("CREATE TABLE kept_by_the_app (id INTEGER); INSERT INTO accounts (name, balance) VALUES ('carol', 5)");
+
+    assert.throws(
+      () => manager.reset({ dangerouslyDropAllData: true }),
+      stepwiseFailure({ code: "MIGRATION_FAILED", version: 2, direction: "up", rolledBack: true, afterReset: { reachedVersion: 1 } }),
+    );
+    assert.equal(manager.currentVersion(), 1);
+    assert.deepEqual(db.tableNames(), ["accounts", "schema_migrations"], "the drops stayed");
+    assert.deepEqual(
+      db.rows("SELECT name FROM accounts ORDER BY id").map((row) => row.name),
+      ["alice", "bob"],
+      "migration 1 ran again; the rows added since are gone",
     );
   });
 

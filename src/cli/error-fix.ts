@@ -47,12 +47,17 @@ export const FIX_OF_CODE: FixOf = {
   INVALID_TABLE_NAME: () => `pass a plain name to --table (or "tableName" in the config)`,
   TRANSACTION_ESCAPED: ({ file }) => `remove the transaction control from ${file}, or mark it transaction: false`,
   FOREIGN_KEY_VIOLATION: ({ file }) => `make ${file} copy every referenced row, or delete the orphans in it`,
-  MIGRATION_FAILED: ({ version, file, direction, rolledBack, location }) =>
-    rolledBack
-      ? direction === "up"
-        ? `fix ${location ? `${location.file}:${location.line}` : file}, then run "stepwise gen" and "stepwise up" again; nothing of it was kept`
-        : `fix the down section of ${location ? `${location.file}:${location.line}` : file}, run "stepwise gen", record the edit with "stepwise repair --checksums ${version} --yes" (on every database that applied it, before it runs this build), then run "stepwise down" again; nothing of it was kept`
-      : `check the database by hand: ${file} ran outside a transaction and may have left changes; then run "stepwise repair --applied ${version} --yes" if its changes are all there, or "stepwise repair --forget ${version} --yes" if none are`,
+  MIGRATION_FAILED: ({ version, file, direction, rolledBack, location, afterReset }) => {
+    const at = location ? `${location.file}:${location.line}` : file;
+    const reached = afterReset?.reachedVersion;
+    const reset = afterReset ? `reset's drops stayed: what the database held before it is gone, and it is at ${reached === null ? "the version before it" : `version ${reached}`}` : null;
+    if (!rolledBack) {
+      const repair = `check the database by hand: ${file} ran outside a transaction and may have left changes; then run "stepwise repair --applied ${version} --yes" if its changes are all there, or "stepwise repair --forget ${version} --yes" if none are`;
+      return reset ? `${repair}; ${reset}` : repair;
+    }
+    if (direction === "up") return `fix ${at}, then run "stepwise gen" and "stepwise up" again; nothing of it was kept${reset ? `, but ${reset}` : ""}`;
+    return `fix the down section of ${at}, run "stepwise gen", record the edit with "stepwise repair --checksums ${version} --yes" (on every database that applied it, before it runs this build), then run "stepwise down" again; nothing of it was kept`;
+  },
   RESET_FAILED: ({ detail }) =>
     `remove what keeps it${detail ? ` (${detail.split("\n")[0]})` : ""}: drop or change what depends on it, or load the module a virtual table needs; then run "stepwise reset --yes" again`,
   INVALID_TARGET: ({ steps, currentVersion }) =>

@@ -297,14 +297,37 @@ export function invalidStepsError(steps: number, current: number) {
 
 /** `MIGRATION_FAILED`; `notes` are the lines the dialect read of the failure (PostgreSQL's DETAIL, HINT, invalid indexes). */
 export function migrationFailedError(fields: Run & Partial<E.StepwiseErrorDetails["MIGRATION_FAILED"]> & { cause: unknown; rolledBack: boolean; notes?: string }): StepwiseError<"MIGRATION_FAILED"> {
-  const { version, file, direction, rolledBack, backupPath = null, foreignKeyRebuild: rebuild = null, location = null, detail = null, hint = null, invalidIndexes = [], cause, notes } = fields;
+  const {
+    version,
+    file,
+    direction,
+    rolledBack,
+    backupPath = null,
+    foreignKeyRebuild: rebuild = null,
+    location = null,
+    detail = null,
+    hint = null,
+    invalidIndexes = [],
+    afterReset = null,
+    cause,
+    notes,
+  } = fields;
   const refs = rebuild?.referencedBy ?? [];
   const fk = rebuild ? `It drops or renames table ${rebuild.table}, which ${refs.join(", ")} reference${refs.length === 1 ? "s" : ""} with foreign keys enforced. Fix: ${rebuild.fix}.\n` : "";
   // Not ROLLED_BACK: only under transaction "all" is the database as it was before the run.
   const outcome = rolledBack ? "It was rolled back; nothing of it was kept." : "It runs outside a transaction, so some of its changes may remain; check the database.";
+  const reached = afterReset?.reachedVersion;
+  const reset = afterReset
+    ? text`\nBut reset's drops were committed before the migrations ran again, and stay: what the database held before it is gone, and it is ${reached === null ? "at the version before this migration" : `at version ${reached}`}. Once it is fixed, ${runCall("up")} applies the rest.`
+    : "";
   const backup = backupPath ? text`\nA backup taken before this run is at ${backupPath}; ${CALLS.restore} puts it back.` : "";
-  const message = text`${label(version, file)} failed while running ${direction}: ${describeThrownValue(cause)}\n${notes ? `${notes}\n` : ""}${fk}${outcome}${backup}`;
-  return new StepwiseError("MIGRATION_FAILED", message, { version, file, direction, rolledBack, backupPath, foreignKeyRebuild: rebuild, location, detail, hint, invalidIndexes }, { cause });
+  const message = text`${label(version, file)} failed while running ${direction}: ${describeThrownValue(cause)}\n${notes ? `${notes}\n` : ""}${fk}${outcome}${reset}${backup}`;
+  return new StepwiseError(
+    "MIGRATION_FAILED",
+    message,
+    { version, file, direction, rolledBack, backupPath, foreignKeyRebuild: rebuild, location, detail, hint, invalidIndexes, afterReset },
+    { cause },
+  );
 }
 
 /** The same failure, naming the backup taken before the run. */
@@ -313,7 +336,13 @@ export const withBackupPath = (error: StepwiseError<"MIGRATION_FAILED">, backupP
 /** The same failure, naming where in its file it happened (found after it was thrown). */
 export const withLocation = (error: StepwiseError<"MIGRATION_FAILED">, location: E.SqlLocation) => copyFailure(error, { location });
 
-function copyFailure(error: StepwiseError<"MIGRATION_FAILED">, fields: { backupPath?: string; location?: E.SqlLocation }): StepwiseError<"MIGRATION_FAILED"> {
+/** The same failure met by `reset` applying the migrations again: its drops stay, and the database is at `reachedVersion`. */
+export const withResetDrops = (error: StepwiseError<"MIGRATION_FAILED">, reachedVersion: number | null) => copyFailure(error, { afterReset: { reachedVersion } });
+
+function copyFailure(
+  error: StepwiseError<"MIGRATION_FAILED">,
+  fields: { backupPath?: string; location?: E.SqlLocation; afterReset?: E.StepwiseErrorDetails["MIGRATION_FAILED"]["afterReset"] },
+): StepwiseError<"MIGRATION_FAILED"> {
   const copy = Object.assign(migrationFailedError({ ...error.details, cause: error.cause, ...fields }), { nativeCode: error.nativeCode, nativeKind: error.nativeKind });
   if (closedConnections.has(error)) closedConnections.add(copy);
   return copy;

@@ -129,8 +129,10 @@ export interface StepwiseErrorDetails {
   /** A migration threw, or one of its statements failed. Its transaction was rolled back, so the schema, data and history are as they were before it (`rolledBack: true`), except for a `transaction:
    * false` migration (`rolledBack: false`), whose partial changes stay. `cause` is what was thrown, `nativeCode` the database's reason, `location` where in the file (SQL migrations), `detail` and
    * `hint` the server's words (PostgreSQL), `invalidIndexes` those in the way of running it again; a foreign-key rebuild refused before it ran carries `foreignKeyRebuild`, and a run with `--backup`
-   * the `backupPath`.
-   * Fix: Fix the migration at the location given and run `stepwise up` again. After a `transaction: false` migration, check the database and `stepwise repair` it first. */
+   * the `backupPath`. Under `reset`, which commits its drops before applying every migration again, `afterReset` says those drops stay: the data is gone and the database is at `reachedVersion`
+   * (`null` when it could not be read), not as it was before the reset; elsewhere it is `null`.
+   * Fix: Fix the migration at the location given and run `stepwise up` again (after `reset`, that applies the rest). After a `transaction: false` migration, check the database and `stepwise repair` it
+   * first. */
   readonly MIGRATION_FAILED: Readonly<{
     version: number;
     file: string;
@@ -142,6 +144,7 @@ export interface StepwiseErrorDetails {
     detail: string | null;
     hint: string | null;
     invalidIndexes: readonly InvalidIndex[];
+    afterReset: Readonly<{ reachedVersion: number | null }> | null;
   }>;
   /** `reset` could not drop an object of the database: on PostgreSQL, something outside the history table's schema needs it (another schema's view, foreign key, child table, partition or
    * column of one of its types, an extension's member, a cast, an event trigger or a publication), and `detail` gives the server's words on what, or the session creates in another schema than the history table's (`nativeCode` `3F000`:

@@ -21,6 +21,7 @@ import {
   isInstanceSafely,
   resetFailedError,
   incompleteMigrationError,
+  withResetDrops,
 } from "./error-factories.js";
 import { describeEvent, type MigrationEvent, type MigrationLogger } from "./events.js";
 import { readForeignKeyRebuildHint, ReferencingTables, refuseParentRebuild } from "./foreign-key-rebuild.js";
@@ -648,7 +649,19 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       }
     };
     yield* this.withConnectionSettings(this.waitWhileAnotherProcessMigrates(() => drop.call(this)));
-    return yield* this.up();
+    try {
+      return yield* this.up();
+    } catch (error) {
+      // The drops were committed: "nothing of it was kept" is true of the migration, not of the database.
+      if (!(error instanceof StepwiseError && error.is("MIGRATION_FAILED"))) throw error;
+      let reached: number | null = null;
+      try {
+        reached = (yield* this.readKeys()).filter((key) => key.startedAt === null).at(-1)?.version ?? 0;
+      } catch {
+        // A connection the migration closed has nothing left to read.
+      }
+      throw withResetDrops(error, reached);
+    }
   }
 
   /**
