@@ -653,7 +653,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       return yield* this.up();
     } catch (error) {
       // The drops were committed: "nothing of it was kept" is true of the migration, not of the database.
-      if (!(error instanceof StepwiseError && error.is("MIGRATION_FAILED"))) throw error;
+      if (!(isInstanceSafely(error, StepwiseError) && error.is("MIGRATION_FAILED"))) throw error;
       let reached: number | null = null;
       try {
         reached = (yield* this.readKeys()).filter((key) => key.startedAt === null).at(-1)?.version ?? 0;
