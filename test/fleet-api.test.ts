@@ -40,11 +40,16 @@ await describeEachDriver("migrateMany", (h) => {
     const half = await h.open(file("half"));
     half.manager(registry).up({ to: 1 });
     half.close();
+    // Migration 3's index is already there by hand: 2 applies, then 3 fails.
+    const breaks = await h.open(file("breaks"));
+    breaks.manager(registry).up({ to: 1 });
+    breaks.exec("CREATE INDEX items_tag ON items (note)");
+    breaks.close();
     const foreign = await h.open(file("foreign"));
     foreign.exec("CREATE TABLE accounts (id INTEGER PRIMARY KEY)");
     foreign.close();
     writeFileSync(file("damaged"), "not a database, whatever the name says\n".repeat(200));
-    const names = ["fresh", "half", "foreign", "damaged"];
+    const names = ["fresh", "half", "breaks", "foreign", "damaged"];
     if (h.capabilities.fileLocking) {
       const holder = await h.open(file("locked"));
       holder.exec("BEGIN IMMEDIATE");
@@ -63,6 +68,11 @@ await describeEachDriver("migrateMany", (h) => {
     assert.equal(report.stopped, null);
     assert.deepEqual([byId.fresh!.ok, byId.fresh!.fromVersion, byId.fresh!.toVersion, byId.fresh!.steps.map((step) => step.version), byId.fresh!.error], [true, 0, 3, [1, 2, 3], null]);
     assert.deepEqual([byId.half!.ok, byId.half!.fromVersion, byId.half!.toVersion, byId.half!.steps.map((step) => step.version)], [true, 1, 3, [2, 3]]);
+    // What committed before the failure was applied, and the report counts it.
+    assert.deepEqual(
+      [byId.breaks!.ok, byId.breaks!.error?.code, byId.breaks!.fromVersion, byId.breaks!.toVersion, byId.breaks!.steps.map((step) => [step.version, step.name])],
+      [false, "MIGRATION_FAILED", 1, 2, [[2, "add_tag"]]],
+    );
     assert.deepEqual([byId.foreign!.ok, byId.foreign!.error?.code, (byId.foreign!.error as { tables?: unknown }).tables], [false, "UNMANAGED_DATABASE", ["accounts"]]);
     assert.deepEqual([byId.damaged!.ok, byId.damaged!.error?.code, byId.damaged!.fromVersion], [false, "DATABASE_UNUSABLE", null]);
     if (byId.locked) assert.deepEqual([byId.locked.ok, byId.locked.error?.code, byId.locked.fromVersion, byId.locked.toVersion], [false, "DATABASE_LOCKED", 0, 0]);

@@ -13,7 +13,6 @@ import { runFleet, type FleetPoolOptions, type FleetProgress, type FleetStop } f
 export interface FleetManager {
   status(): MigrationStatus | Promise<MigrationStatus>;
   up(options?: UpOptions): MigrationResult | Promise<MigrationResult>;
-  currentVersion(): number | Promise<number>;
 }
 
 /** Why one target failed: the code and fields of the `StepwiseError`, or `UNEXPECTED` for any other throw. */
@@ -134,12 +133,18 @@ export async function upTarget(manager: FleetManager, options: UpOptions): Promi
     return { ok: true, fromVersion: result.fromVersion, toVersion: result.toVersion, steps: result.steps, error: null };
   } catch (error) {
     let toVersion: number | null = null;
+    let steps: AppliedStep[] = [];
     try {
-      toVersion = await manager.currentVersion();
+      // The migrations committed before the failure were applied: the report counts them.
+      const after = await manager.status();
+      toVersion = after.currentVersion;
+      steps = after.migrations
+        .filter((row) => row.state === "applied" && row.version > fromVersion && row.version <= after.currentVersion)
+        .map((row) => ({ version: row.version, name: row.name, durationMs: row.durationMs ?? 0 }));
     } catch {
       // Unreadable now (locked, gone): the report says so with null.
     }
-    return { ok: false, fromVersion, toVersion, steps: [], error: describeTargetError(error) };
+    return { ok: false, fromVersion, toVersion, steps, error: describeTargetError(error) };
   }
 }
 
