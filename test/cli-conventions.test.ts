@@ -158,6 +158,12 @@ test("a failed transaction: false migration's next step (the repair commands) is
   assert.equal(text.code, 1, text.stderr);
   assert.match(text.stderr, /^error \[MIGRATION_FAILED\]/m);
   assert.match(String(/^Next: (.*)$/m.exec(text.stderr)?.[1]), /"stepwise repair --applied 2 --yes".*"stepwise repair --forget 2 --yes"/);
+  // On a database the command line picked, the commands name it too, or they would repair the configured one.
+  const elsewhere = await cli(["up", "--db=other place.db", "--table", "history", "--json"]);
+  assert.match(
+    String(jsonError(elsewhere).fix),
+    /"stepwise repair --db 'other place\.db' --table history --applied 2 --yes".*"stepwise repair --db 'other place\.db' --table history --forget 2 --yes"/,
+  );
 });
 
 test("the real bin: what a migration prints with console goes to stderr, so --json's stdout is one JSON value, in up and on a fleet's worker threads", async (t) => {

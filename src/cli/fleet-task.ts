@@ -1,5 +1,4 @@
 /** How `stepwise fleet` works on one database, in this thread or a worker's: open it through the chosen driver, run the command's task (status, up or verify), close it, report. */
-import { tryOr } from "../shared/try-or.js";
 import { existsSync } from "node:fs";
 import { databasePathInvalidError, toPlainError } from "../core/error-factories.js";
 import { runTarget, upTarget, type TargetError, type TargetReport } from "../fleet/migrate-many.js";
@@ -10,7 +9,7 @@ import { verifySchema } from "../safety/verify.js";
 import type { CliDriverName } from "./driver-names.js";
 import type { FleetTargetSpec } from "./fleet-targets.js";
 import type { CliManager, CommandMode, DriverConnector, OpenedDatabase } from "./open-database.js";
-import { inCliReport } from "./report-error.js";
+import { inCliReport, withDatabaseFlags, withoutPassword } from "./report-error.js";
 import { query } from "../core/step.js";
 import { quoteForShell } from "./format.js";
 
@@ -114,8 +113,6 @@ export async function runFleetTarget(connector: DriverConnector, migrations: Mig
 
 /** The commands a fleet runs on every database itself; the others a `fix` names (`repair`, `down`, `baseline`...) work on one database. */
 const FLEET_COMMANDS: ReadonlySet<string> = new Set(["up", "status", "verify"]);
-/** The commands that work on a project, not on a database. */
-const PROJECT_COMMANDS: ReadonlySet<string> = new Set(["gen", "create", "import", "rebase", "squash"]);
 
 /**
  * `error` as the CLI reports it, its `fix` naming the commands as a fleet's operator runs them: `stepwise fleet up` again, or a
@@ -128,17 +125,8 @@ function inFleetReport(error: TargetError, spec: FleetTargetSpec, job: FleetJob)
   const where =
     "file" in spec ? ` --db ${quoteForShell(spec.id)}` : ` --url ${quoteForShell(withoutPassword(spec.server))}${spec.schema === undefined ? "" : ` --schema ${quoteForShell(spec.schema)}`}`;
   const target = `${where}${job.driver === "better-sqlite3" ? "" : ` --driver ${job.driver}`}${job.tableName === undefined ? "" : ` --table ${quoteForShell(job.tableName)}`}`;
-  const fix = report.fix.replace(/"stepwise ([a-z]+)/g, (command, name: string) =>
-    FLEET_COMMANDS.has(name) ? `"stepwise fleet ${name}` : PROJECT_COMMANDS.has(name) ? command : `${command}${target}`,
-  );
+  const fix = withDatabaseFlags(report.fix, target, (name) => (FLEET_COMMANDS.has(name) ? `"stepwise fleet ${name}` : null));
   return Object.assign(report, { fix });
-}
-
-/** A server's label as a command may carry it: without a password, whose redacted stand-in would be sent as one (the password comes from PGPASSWORD or the token's variable). */
-function withoutPassword(label: string): string {
-  const url = tryOr(() => new URL(label), null);
-  url?.searchParams.delete("password");
-  return url === null ? label : Object.assign(url, { password: "" }).href;
 }
 
 /** The report of a target that could not be run (its worker thread died, its server could not be listed): failed with `error`. */

@@ -6,6 +6,7 @@ import { StepwiseError, type StepwiseErrorCode } from "../core/errors.js";
 import { spellFields } from "../core/option-text.js";
 import { toPlainError, translateSqliteError } from "../core/error-factories.js";
 import { attachedFix, withPlainFix } from "./error-fix.js";
+import { quoteForShell } from "./format.js";
 import type { CliOutput } from "./output.js";
 
 /** A position in a project file, 1-based. */
@@ -39,6 +40,9 @@ export function reportError(error: unknown, argv: readonly string[], output: Cli
     return 1;
   }
   const json = errorToJson(translated);
+  // Its commands must reach the database this run was pointed at, not the configured one.
+  const flags = databaseFlags(options);
+  if (flags !== "" && typeof json.fix === "string") json.fix = withDatabaseFlags(json.fix, flags);
   printJson(json);
   const { message } = spellFields(translated, "cli");
   stderr(`${palette.red(`error [${translated.code}]`)}: ${typeof message === "string" ? message : translated.message}\n`);
@@ -50,6 +54,34 @@ export function reportError(error: unknown, argv: readonly string[], output: Cli
   if (options.includes("--verbose")) stderr(`${palette.dim(formatStackChain(translated))}\n`);
   else if (!usage && translated.cause !== undefined && !NO_STACK_HINT.has(translated.code)) stderr(palette.dim("(run with --verbose for the whole stack)\n"));
   return usage ? 2 : 1;
+}
+
+/** The options that pick a database, which a command the fix names must repeat. */
+const DATABASE_OPTIONS: ReadonlySet<string> = new Set(["--db", "--url", "--schema", "--table", "--driver"]);
+/** The commands that work on a project, not on a database. */
+const PROJECT_COMMANDS: ReadonlySet<string> = new Set(["gen", "create", "import", "rebase", "squash"]);
+
+/** The database-picking options `argv` gives (`--db x`, `--db=x`), as one string to add to a command; a URL without its password, which comes from the environment. */
+function databaseFlags(argv: readonly string[]): string {
+  let flags = "";
+  for (let index = 0; index < argv.length; index++) {
+    const [option, inline] = argv[index]!.split(/=(.*)/s) as [string, string | undefined];
+    const value = DATABASE_OPTIONS.has(option) ? (inline ?? argv[++index]) : undefined;
+    if (value !== undefined) flags += ` ${option} ${quoteForShell(option === "--url" ? withoutPassword(value) : value)}`;
+  }
+  return flags;
+}
+
+/** `fix` with `flags` added to each command it names that works on a database; `rename` may name another command instead (the fleet's own, for the fleet's). */
+export function withDatabaseFlags(fix: string, flags: string, rename: (command: string) => string | null = () => null): string {
+  return fix.replace(/"stepwise ([a-z]+)/g, (command, name: string) => rename(name) ?? (PROJECT_COMMANDS.has(name) ? command : `${command}${flags}`));
+}
+
+/** A URL as a command may carry it: without a password, whose redacted stand-in would be sent as one (the password comes from PGPASSWORD or the token's variable). */
+export function withoutPassword(label: string): string {
+  const url = tryOr(() => new URL(label), null);
+  url?.searchParams.delete("password");
+  return url === null ? label : Object.assign(url, { password: "" }).href;
 }
 
 /** The error as `--json` prints it: `name`, `code`, `message`, every structured field and a `fix` (or `null`); a failed migration also gets its `location`. */
