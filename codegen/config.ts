@@ -6,6 +6,7 @@ import { configVariableUnsetError } from "../src/cli/database-target.js";
 import { assertPathRoundTrips } from "../src/cli/database-path.js";
 import { parseDriverName, type CliDriverName } from "../src/cli/driver-names.js";
 import { withFix } from "../src/cli/error-fix.js";
+import { isGlob } from "../src/cli/file-glob.js";
 import { findPasswords } from "../src/cli/secrets.js";
 import { usageError } from "../src/core/error-factories.js";
 import { StepwiseError, type DatabaseLookup } from "../src/core/errors.js";
@@ -141,7 +142,8 @@ export function resolveSettings(projectRoot: string, flags: StepwiseConfig = {},
     driver,
     dialect,
     url: config.url ?? null,
-    schema: config.schema ?? null,
+    // A fleet's pattern ("tenant_*") names no one schema: gen's replay and squash build in one of their own, as each tenant's session builds in its own.
+    schema: config.schema === undefined ? null : isGlob(config.schema) ? "stepwise_tenant" : config.schema,
     target: config.target === "d1" || driver === "d1" ? ("d1" as const) : null,
   };
 }

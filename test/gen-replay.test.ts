@@ -293,6 +293,17 @@ test("a postgres registry replays on a scratch database of the configured server
   }
 });
 
+test("a fleet's schema pattern in the config (\"tenant_*\") still replays, in a schema of the replay's own, as a tenant's session builds in its schema", async (t) => {
+  const database = await createTestDatabase();
+  t.after(() => database.drop());
+  const project = createTestProject(t, { packageJson: { stepwise: { dialect: "postgres", schema: "tenant_*" } } });
+  project.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE a (id bigserial PRIMARY KEY);\n-- migrate:down\nDROP TABLE a;\n");
+  project.writeMigration("002_b.sql", "-- migrate:up\nCREATE TABLE b (id bigint PRIMARY KEY REFERENCES a (id));\nINSERT INTO nowhere VALUES (1);\n");
+  await runCli(["gen"], { cwd: project.root });
+  const broken = await runCli(["gen", "--check"], { cwd: project.root, env: { DATABASE_URL: database.url } });
+  assert.deepEqual(parseProblemLines(broken.stderr), [{ file: "migrations/002_b.sql", line: 3, column: 1, code: "REPLAY_FAILED" }]);
+});
+
 test("a TypeScript rebuild whose SQL is built at run time is still FOREIGN_KEY_PARENT_REBUILT (the storage moved in its transaction)", async (t) => {
   const project = createTestProject(t);
   project.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE teams (id INTEGER PRIMARY KEY);\nCREATE TABLE players (team_id INTEGER REFERENCES teams (id) ON DELETE CASCADE);\n");
