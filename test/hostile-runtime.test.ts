@@ -461,6 +461,15 @@ await describeEachDriver("connection settings after up and down", (h) => {
       assert.deepEqual([db.value("SELECT matched FROM probe"), db.value("SELECT 'a' LIKE 'A'")], [1, 1]);
     }));
 
+  test('a row a deferred foreign key leaves dangling still fails the one transaction of the run at its COMMIT (transaction: "all"): nothing is kept', () =>
+    h.withDatabase((db) => {
+      const tables = sqlEntry(1, "CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (id INTEGER PRIMARY KEY, p INTEGER REFERENCES p (id));");
+      const dangling = sqlEntry(2, "PRAGMA defer_foreign_keys = ON; INSERT INTO c VALUES (1, 5);");
+      db.exec("PRAGMA foreign_keys = ON");
+      assert.throws(() => db.manager([tables, dangling, sqlEntry(3, "CREATE TABLE t3 (x);")]).up({ transaction: "all" }), { name: "StepwiseError" });
+      assert.equal(db.value("SELECT count(*) FROM sqlite_master WHERE name IN ('p', 'c', 't3')"), 0);
+    }));
+
   test("every restored setting a TypeScript migration changes is put back, after success and after a throw, up and down", () =>
     h.withDatabase(async (db) => {
       const hostile = (d: PortableConnection) =>

@@ -180,6 +180,14 @@ test("reset refuses with RESET_FAILED, dropping nothing, when the session create
   assert.deepEqual([refusal.nativeCode, refusal.details.rolledBack], ["3F000", true]);
   assert.deepEqual((await client.query("SELECT id FROM public.people")).rows, [{ id: 1 }]);
   assert.equal((await manager.status()).currentVersion, 1);
+  // A session that creates nowhere (pg_dump's empty search_path) is refused too, before anything is dropped.
+  await client.query("SELECT pg_catalog.set_config('search_path', '', false)");
+  const nowhere = await manager.reset({ dangerouslyDropAllData: true }).then(
+    () => assert.fail("reset dropped the history's schema for a session that creates nowhere"),
+    (error: unknown) => error as StepwiseError<"RESET_FAILED">,
+  );
+  assert.deepEqual([nowhere.code, nowhere.nativeCode], ["RESET_FAILED", "3F000"]);
+  assert.equal((await manager.status()).currentVersion, 1);
   // With the session creating in the history's schema, it resets there, and public is left as it was.
   await client.query("SET search_path = app");
   assert.deepEqual(

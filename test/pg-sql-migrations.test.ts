@@ -274,6 +274,14 @@ for (const transaction of ["each", "all"] as const) {
   });
 }
 
+test('in one transaction for the run, a migration that may change a setting leaves the run\'s lock_timeout on the migrations after it (transaction: "all")', async (t) => {
+  const client = await connectFresh(t);
+  const registry = [pgEntry(1, "SET work_mem = '8MB';"), pgEntry(2, "CREATE TABLE probe AS SELECT current_setting('lock_timeout') AS bound;")];
+  await new MigrationManager(client, registry, { lockTimeoutMs: 1500 }).up({ transaction: "all" });
+  assert.deepEqual((await client.query("SELECT bound FROM probe")).rows, [{ bound: "1500ms" }]);
+  assert.equal((await client.query("SELECT current_setting('lock_timeout') AS bound")).rows[0].bound, "0");
+});
+
 test("a migration whose SET ROLE leaves stepwise's history write without the privilege is that migration's MIGRATION_FAILED, rolled back, not a database that cannot be written", async (t) => {
   const client = await connectFresh(t);
   const role = `stepwise_owner_${Math.random().toString(36).slice(2, 8)}`;

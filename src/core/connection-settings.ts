@@ -26,8 +26,9 @@ export function* restoreConnectionSettings(before: ConnectionSettingsSnapshot): 
   for (const name of SETTINGS) {
     const wanted = before[name];
     if (wanted === undefined || (yield* readSetting(name)) === wanted) continue;
-    // Between the migrations of one transaction, the file locks stay until the run's end puts it back.
-    if (name === "locking_mode" && (yield* inTransaction())) continue;
+    // Between the migrations of one transaction: the file locks stay until the run's end puts it back, and switching
+    // defer_foreign_keys off would forget the violations its COMMIT must still refuse (SQLite ends it there anyway).
+    if ((name === "locking_mode" || name === "defer_foreign_keys") && (yield* inTransaction())) continue;
     // Values came from SQLite itself, so they are safe to inline.
     const value = name === "case_sensitive_like" ? (wanted === 1 ? "1" : "0") : String(wanted);
     yield* exec(`PRAGMA ${name} = ${value}`);

@@ -134,7 +134,7 @@ export function checksumMismatchError(details: Omit<D<"CHECKSUM_MISMATCH">, "fix
     const accidental = renumberedTo ? text`give the migrations back the numbers the database applied them under` : text`if ${file} is "${recordedName}" renamed, give it its old name back`;
     const deliberate = text`roll the database back to version ${version - 1} with the build that applied "${recordedName}" (${runCall("down", { to: version - 1 })} there), then run ${runCall("up")} with this one; on a development database, ${CALLS.reset} starts over`;
     const fix = keepText(texts, "fix", { accidental, deliberate, command: text`stepwise down --to ${version - 1}` });
-    const message = text`${label(version, file)} is not the migration the database applied as version ${version}: the history records "${recordedName}" there${where}. The migrations were renumbered, or the file replaced, after it was applied; it was not edited.\n  applied:  ${recordedName} ${databaseChecksum}\n  registry: ${file} ${registryChecksum}\nIf that was an accident: ${accidental}.\nIf it was deliberate: ${deliberate}.`;
+    const message = text`${label(version, file)} is not the migration the database applied as version ${version}: the history records "${recordedName}" there${where}. ${renumberedTo ? "The migrations were renumbered after it was applied; it was not edited." : "The file was renamed (and then changed) or replaced after it was applied."}\n  applied:  ${recordedName} ${databaseChecksum}\n  registry: ${file} ${registryChecksum}\nIf that was an accident: ${accidental}.\nIf it was deliberate: ${deliberate}.`;
     return copyTexts(texts, new StepwiseError("CHECKSUM_MISMATCH", message, { ...details, fix }));
   }
   const accidental = text`restore ${file} and put the change in a new migration ("stepwise create")`;
@@ -400,7 +400,9 @@ export function resetFailedError({ table, object, detail, rolledBack, cause, nat
       : /no such module/i.test(reason)
         ? "Load the module the virtual table needs on this connection"
         : "Remove the cause the database names";
-  const message = text`reset could not drop ${what} of the database: ${reason}${detail ? ` (${detail})` : ""}. ${outcome} ${advice}, then run ${CALLS.reset} again.`;
+  // 3F000: refused before any drop, for the schema the session would create in.
+  const failed = nativeCode === "3F000" ? "reset refused to drop anything" : `reset could not drop ${what} of the database`;
+  const message = text`${failed}: ${reason}${detail ? ` (${detail})` : ""}. ${outcome} ${advice}, then run ${CALLS.reset} again.`;
   return new StepwiseError("RESET_FAILED", message, { table, object, detail, rolledBack }, { cause });
 }
 

@@ -38,17 +38,23 @@ const SHIPPED_SHADOW_SUFFIXES: Readonly<Record<string, readonly string[]>> = {
 /** The user's schema objects in `main`, ordered by name, from one read; a virtual table is listed once, without the shadow tables its module made for it. */
 export function* readSchemaObjects(options: ListSchemaObjectsOptions = {}): Step<SchemaObject[]> {
   // The escape guard's witness is stepwise's own, even where a killed run on a libSQL server left it in `main`. pragma_table_list (SQLite 3.37; every driver's SQLite is newer) marks the shadow tables of the modules loaded.
-  const rows = yield* query<SchemaObject>(
-    `SELECT type, name, tbl_name AS tblName, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE 'stepwise\\_guard\\_%' ESCAPE '\\'
-       AND name NOT IN (SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow') ORDER BY name`,
+  const rows = yield* query<SchemaObject & { readonly shadow: unknown }>(
+    `SELECT type, name, tbl_name AS tblName, sql, name IN (SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow') AS shadow
+       FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE 'stepwise\\_guard\\_%' ESCAPE '\\' ORDER BY name`,
   );
+  const virtual = rows.filter((row) => row.type === "table" && /^\s*CREATE\s+VIRTUAL\s+TABLE\b/i.test(row.sql ?? ""));
   const shadows = new Set(
-    rows.flatMap((row) => {
-      const module = row.type === "table" ? /^\s*CREATE\s+VIRTUAL\s+TABLE\b[^(]*?\bUSING\s+(\w+)/i.exec(row.sql ?? "")?.[1]?.toLowerCase() : undefined;
-      return (module === undefined ? [] : (SHIPPED_SHADOW_SUFFIXES[module] ?? [])).map((suffix) => `${row.name}_${suffix}`.toLowerCase());
+    virtual.flatMap((row) => {
+      const module = /\bUSING\s+(\w+)/i.exec(row.sql!)?.[1]?.toLowerCase() ?? "";
+      return (SHIPPED_SHADOW_SUFFIXES[module] ?? []).map((suffix) => `${row.name}_${suffix}`.toLowerCase());
     }),
   );
+  // A table a full-text index reads its rows from (content='docs_content') is the app's, though SQLite names it like a shadow.
+  const contents = new Set(virtual.flatMap((row) => /\bcontent\s*=\s*(['"]?)([^'"\s,)]+)\1/i.exec(row.sql!)?.[2]?.toLowerCase() ?? []));
+  const isShadow = (row: (typeof rows)[number]) => row.type === "table" && !contents.has(row.name.toLowerCase()) && (Boolean(row.shadow) || shadows.has(row.name.toLowerCase()));
   const types = options.types ? new Set<string>(options.types) : null;
   const excluded = new Set((options.excludeTables ?? []).map((name) => name.toLowerCase()));
-  return rows.filter((row) => (types === null || types.has(row.type)) && !(row.type === "table" && (excluded.has(row.name.toLowerCase()) || shadows.has(row.name.toLowerCase()))));
+  return rows
+    .filter((row) => (types === null || types.has(row.type)) && !isShadow(row) && !(row.type === "table" && excluded.has(row.name.toLowerCase())))
+    .map(({ shadow: _shadow, ...object }) => object);
 }

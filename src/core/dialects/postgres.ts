@@ -504,9 +504,9 @@ const SCHEMA_OF = (catalog: string, oid: string) => `CASE ${catalog}
  */
 const DROP_ALL_OBJECTS_SQL = `DO $$ DECLARE one pg_catalog.text; needed pg_catalog.text; dependent pg_catalog.text; BEGIN
   -- The migrations would run again where the session creates, beside what they made before, with the history gone from NS.
-  IF pg_catalog.current_schema() ${NE} (SELECT n.nspname FROM pg_catalog.pg_namespace AS n WHERE n.oid ${EQ} NS) THEN
-    RAISE EXCEPTION USING ERRCODE = 'invalid_schema_name', MESSAGE = pg_catalog.format('the session creates in schema %I (its search_path), not in %I, the history table''s schema',
-      pg_catalog.current_schema(), (SELECT n.nspname FROM pg_catalog.pg_namespace AS n WHERE n.oid ${EQ} NS)),
+  IF NS IS NOT NULL AND pg_catalog.current_schema() IS DISTINCT FROM (SELECT n.nspname FROM pg_catalog.pg_namespace AS n WHERE n.oid ${EQ} NS) THEN
+    RAISE EXCEPTION USING ERRCODE = 'invalid_schema_name', MESSAGE = pg_catalog.format('the session creates in %s (its search_path), not in schema %I, the history table''s',
+      COALESCE('schema ' ${CONCAT} pg_catalog.quote_ident(pg_catalog.current_schema()), 'no schema'), (SELECT n.nspname FROM pg_catalog.pg_namespace AS n WHERE n.oid ${EQ} NS)),
       DETAIL = 'reset drops the history table''s schema and applies the migrations again where the session creates: set the search_path to that schema (the CLI''s --schema does)';
   END IF;
   WITH member AS (
@@ -632,7 +632,12 @@ export function createPostgresDialect(schema = DEFAULT_POSTGRES_SCHEMA, lockTime
     createHistoryStore: (tableName) => new PostgresHistoryStore(tableName, schema),
     guardHistory: (store) => createPostgresHistoryGuard(store as PostgresHistoryStore),
     snapshotConnectionSettings: snapshotSessionSettings,
-    restoreConnectionSettings: restoreSessionSettings,
+    restoreConnectionSettings: function* (before: ConnectionSettingsSnapshot): Step<string[]> {
+      const restored = yield* restoreSessionSettings(before);
+      // Between the migrations of one transaction, the session's lock_timeout was just put back: the run's own bound (SET LOCAL at its BEGIN) goes on.
+      if (lockTimeoutMs > 0 && (yield* inTransaction())) yield* query(`SET LOCAL lock_timeout = ${lockTimeoutMs}`);
+      return restored;
+    },
     startEscapeGuard: startPostgresEscapeGuard,
     splitStatements: (script) => scriptStatements(script, splitPostgresStatements(tokenizePostgresSql(script))),
     readOwnerSession,
