@@ -43,9 +43,15 @@ function commandsIn(text: string): string[][] {
   return [...text.matchAll(/"stepwise ([^"]+)"/g)].map((match) => match[1]!.split(" "));
 }
 
-/** `command` as text without the options that picked the database (`target`), which a `fix` repeats after the command's name. */
+/** `command` as text without the options that picked the database (`target`: option, value, ...), which a `fix` must repeat after the command's name. */
 function withoutTarget(command: readonly string[], target: readonly string[]): string {
-  return target.length === 0 ? command.join(" ") : command.join(" ").replace(` ${target.join(" ")}`, "");
+  let text = command.join(" ");
+  for (let index = 0; index < target.length; index += 2) {
+    const pair = ` ${target[index]} ${target[index + 1]}`;
+    assert.ok(text.includes(pair), `${text} lacks${pair}`);
+    text = text.replace(pair, "");
+  }
+  return text;
 }
 
 async function projectOf(t: Parameters<typeof createTestProject>[0], migrations: Record<string, string>, config: Record<string, string> = { database: "data/app.db" }): Promise<TestProject> {
@@ -335,9 +341,10 @@ test("a rehearsal refused by a migration that cannot join its transaction names 
     if (from > 0) await cli(["up", "--to", String(from)]);
     const refused = (await cli(["up", "--dry-run"], 1)).error as Json;
     assert.deepEqual([refused.code, refused.version, refused.rehearsableTo], ["REHEARSAL_REFUSED", 3, rehearsableTo], `from ${from}`);
+    // The message names its commands bare; the fix repeats the options that picked the database.
     const named = [...commandsIn(String(refused.message)), ...commandsIn(String(refused.fix))];
     assert.deepEqual(
-      named.map((command) => withoutTarget(command, target)),
+      [...commandsIn(String(refused.message)).map((command) => command.join(" ")), ...commandsIn(String(refused.fix)).map((command) => withoutTarget(command, target))],
       rehearsableTo === null ? [] : [`up --dry-run --to ${rehearsableTo}`, `up --dry-run --to ${rehearsableTo}`],
       `from ${from}`,
     );

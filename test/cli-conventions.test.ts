@@ -11,6 +11,7 @@ import { test } from "node:test";
 import Database from "better-sqlite3";
 import { formatDuration } from "../src/cli/format.js";
 import { roundDurations } from "../src/cli/output.js";
+import { withoutPassword } from "../src/cli/report-error.js";
 import { createTestProject, repoRoot, runCli, runNode, type RunResult } from "./support/project.js";
 
 const stepwiseVersion = (JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { version: string }).version;
@@ -53,7 +54,8 @@ function jsonError(result: RunResult): JsonError["error"] {
     assert.fail(`stdout is not one JSON value (exit ${result.code}):\n${result.stdout}\n--- stderr ---\n${result.stderr}`);
   }
   assert.equal(typeof parsed.error?.code, "string", result.stdout);
-  assert.ok(parsed.error.fix === null || typeof parsed.error.fix === "string", `error.fix: ${String(parsed.error.fix)}`);
+  // A text, CHECKSUM_MISMATCH's object of texts, or null: never missing.
+  assert.ok(parsed.error.fix === null || ["string", "object"].includes(typeof parsed.error.fix), `error.fix: ${String(parsed.error.fix)}`);
   return parsed.error;
 }
 
@@ -153,13 +155,26 @@ test("up --json on a failed migration prints the error with its fields and the l
 });
 
 test("a failed transaction: false migration's next step (the repair commands) is on stderr too, as in --json's fix", async (t) => {
-  const { cli } = await project(t, { "001_t.sql": CREATE_T, "002_outside.sql": "-- migrate:up transaction:false\nINSERT INTO no_such_table VALUES (1);\n" });
+  const { cli, root, generate } = await project(t, { "001_t.sql": CREATE_T, "002_outside.sql": "-- migrate:up transaction:false\nINSERT INTO no_such_table VALUES (1);\n" });
   const text = await cli(["up"]);
   assert.equal(text.code, 1, text.stderr);
   assert.match(text.stderr, /^error \[MIGRATION_FAILED\]/m);
   assert.match(String(/^Next: (.*)$/m.exec(text.stderr)?.[1]), /"stepwise repair --applied 2 --yes".*"stepwise repair --forget 2 --yes"/);
   // On a database the command line picked, the commands name it too, or they would repair the configured one.
   const elsewhere = await cli(["up", "--db=other place.db", "--table", "history", "--json"]);
+  // An object fix (CHECKSUM_MISMATCH's) names it in its command too; a fleet's own refusal names no database of its pattern.
+  writeFileSync(path.join(root, "migrations", "001_t.sql"), CREATE_T.replace("note TEXT", "note TEXT, added TEXT"));
+  assert.ok((await generate()).ok);
+  const edited = jsonError(await cli(["up", "--db=other place.db", "--table", "history", "--json"]));
+  assert.deepEqual([edited.code, (edited.fix as unknown as { command: string }).command], ["CHECKSUM_MISMATCH", "stepwise repair --db 'other place.db' --table history --checksums 1"]);
+  const fleetWide = jsonError(await cli(["fleet", "up", "--db", "*.db", "--to", "9", "--json"]));
+  assert.equal(fleetWide.code, "INVALID_TARGET");
+  assert.doesNotMatch(String(fleetWide.fix), /"stepwise \w+ --db/);
+  assert.deepEqual(["file:rel.db", "libsql://db.example.io?authToken=secret&tls=1", "postgres://app:secret@db/app?sslpassword=x&sslmode=require"].map(withoutPassword), [
+    "file:rel.db",
+    "libsql://db.example.io?tls=1",
+    "postgres://app@db/app?sslmode=require",
+  ]);
   assert.match(
     String(jsonError(elsewhere).fix),
     /"stepwise repair --db 'other place\.db' --table history --applied 2 --yes".*"stepwise repair --db 'other place\.db' --table history --forget 2 --yes"/,

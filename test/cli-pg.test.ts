@@ -297,6 +297,20 @@ test("--schema names the schema the database lives in, as the fleet's does: up b
   assert.ok(Number(await withClient(database, async (client) => (await client.query("SELECT count(*) AS n FROM information_schema.tables")).rows[0].n)) > 0);
 });
 
+test("without --schema the session creates where the role's search_path says: reset there is RESET_FAILED (3F000), dropping nothing, and its fix passes --schema", async (t) => {
+  const database = await createTestDatabase();
+  t.after(() => database.drop());
+  // "$user" comes first on the default search_path: a schema named as the role takes the migrations, the history stays in public.
+  await withClient(database, (client) => client.query(`CREATE SCHEMA "${database.server.user}"`));
+  const migrations = [namedSqlEntry(1, "items", "CREATE TABLE items (id int); INSERT INTO items VALUES (1);", null, { dialect: "postgres" })];
+  const run = (...args: string[]) => runInProcess({ migrations }, ["--driver", "pg", "--url", database.url, ...args, "--json"]);
+  assert.equal(jsonOutput<{ toVersion: number }>(await run("up")).toVersion, 1);
+  const refused = jsonError(await run("reset", "--yes"), 1);
+  assert.deepEqual([refused.code, refused.nativeCode], ["RESET_FAILED", "3F000"]);
+  assert.match(String(refused.fix), new RegExp(`pass --schema .*"stepwise reset --url \\S+ --driver pg --yes"`));
+  assert.deepEqual(await relations(database, database.server.user), ["items"]);
+});
+
 test("--schema keeps the server options the URL gives, also on a database whose name holds a % that starts no escape", async (t) => {
   const database = await createTestDatabase();
   const odd = `stepwise_odd_%zz_${database.name}`;

@@ -30,7 +30,7 @@ import { connectorFor, driverOf, loadRegistry, refuseMissingDatabase, refuseServ
 import * as format from "./format.js";
 import { assertDriverWrites, type CliManager } from "./open-database.js";
 import type { Report } from "./output.js";
-import { inCliReport } from "./report-error.js";
+import { inCliReport, targetFlags } from "./report-error.js";
 
 /** The next step of a command refused for want of `--yes`. */
 const CONFIRM_FIX = "run it again with --yes to confirm";
@@ -46,7 +46,7 @@ export function status<R extends MigrationRegistry>(scope: CommandScope<R>): Pro
   const { output } = scope.session;
   return withManager(scope, "read", async (manager, database, exists) => {
     const found = await manager.status();
-    const problem = found.problem && inCliReport(found.problem);
+    const problem = found.problem && inCliReport(found.problem, targetFlags(scope.flags));
     const label = exists ? database : `${database} ${output.palette.dim("(does not exist yet)")}`;
     return { data: { database, exists, ...found, problem }, text: format.formatStatus({ ...found, problem }, label, output.palette), ...(problem && { error: problem, exitCode: 1 }) };
   });
@@ -152,7 +152,7 @@ export function info<R extends MigrationRegistry>(scope: CommandScope<R>): Promi
   const { session } = scope;
   return withManager(scope, "read", async (manager, databasePath, exists) => {
     if (!exists) throw withFix(usageError(`There is no database at ${databasePath}; run "${session.commandLine("up")}" to create it.`), `run "${session.commandLine("up")}" to create it`);
-    const data = await collectDatabaseInfo(manager, databasePath);
+    const data = await collectDatabaseInfo(manager, databasePath, targetFlags(scope.flags));
     const { sizeBytes: size, lastMigration: last, problem, pendingCount } = data;
     const text = format.formatKeyValues(
       [
@@ -180,7 +180,7 @@ export function info<R extends MigrationRegistry>(scope: CommandScope<R>): Promi
  * file, or on PostgreSQL of the database; schema objects but SQLite's and stepwise's own; `problem` (why `up`
  * would refuse); and where the database has them, `user_version` and the journal mode (`null` elsewhere).
  */
-async function collectDatabaseInfo<R extends MigrationRegistry>(manager: CliManager<R>, path: string) {
+async function collectDatabaseInfo<R extends MigrationRegistry>(manager: CliManager<R>, path: string, flags: string) {
   const status = await manager.status();
   const objects = await manager.run(manager.executor.dialect.readSchemaObjects({ excludeTables: stepwiseTableNames(manager.tableName) }));
   const count = (type: SchemaObjectKind) => objects.filter((object) => object.type === type).length;
@@ -192,7 +192,7 @@ async function collectDatabaseInfo<R extends MigrationRegistry>(manager: CliMana
     currentVersion: status.currentVersion,
     latestVersion: status.latestVersion,
     pendingCount: status.pendingCount,
-    problem: status.problem && inCliReport(status.problem),
+    problem: status.problem && inCliReport(status.problem, flags),
     objects: { tables: count("table"), indexes: count("index"), triggers: count("trigger"), views: count("view") },
     lastMigration: last ? { version: last.version, name: last.name, appliedAt: last.appliedAt } : null,
   };

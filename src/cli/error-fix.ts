@@ -58,8 +58,11 @@ export const FIX_OF_CODE: FixOf = {
     if (direction === "up") return `fix ${at}, then run "stepwise gen" and "stepwise up" again; nothing of it was kept${reset ? `, but ${reset}` : ""}`;
     return `fix the down section of ${at}, run "stepwise gen", record the edit with "stepwise repair --checksums ${version} --yes" (on every database that applied it, before it runs this build), then run "stepwise down" again; nothing of it was kept`;
   },
-  RESET_FAILED: ({ detail }) =>
-    `remove what keeps it${detail ? ` (${detail.split("\n")[0]})` : ""}: drop or change what depends on it, or load the module a virtual table needs; then run "stepwise reset --yes" again`,
+  // The plain error it is made from carries the server's code: 3F000 is reset's refusal of a session creating in another schema.
+  RESET_FAILED: ({ detail, ...error }) =>
+    (error as { nativeCode?: unknown }).nativeCode === "3F000"
+      ? `pass --schema <the schema the migrations built in> (it sets the session's search_path), then run "stepwise reset --yes" again`
+      : `remove what keeps it${detail ? ` (${detail.split("\n")[0]})` : ""}: drop or change what depends on it, or load the module a virtual table needs; then run "stepwise reset --yes" again`,
   INVALID_TARGET: ({ steps, currentVersion }) =>
     steps === undefined
       ? `pass a version the registry has, in the command's direction; "stepwise status" shows where the database is`

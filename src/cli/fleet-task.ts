@@ -9,9 +9,8 @@ import { verifySchema } from "../safety/verify.js";
 import type { CliDriverName } from "./driver-names.js";
 import type { FleetTargetSpec } from "./fleet-targets.js";
 import type { CliManager, CommandMode, DriverConnector, OpenedDatabase } from "./open-database.js";
-import { inCliReport, withDatabaseFlags, withoutPassword } from "./report-error.js";
+import { inCliReport, targetFlags, withDatabaseFlags } from "./report-error.js";
 import { query } from "../core/step.js";
-import { quoteForShell } from "./format.js";
 
 /** What a fleet command does to each database. */
 export type FleetTask = "status" | "up" | "verify";
@@ -120,11 +119,13 @@ const FLEET_COMMANDS: ReadonlySet<string> = new Set(["up", "status", "verify"]);
  */
 function inFleetReport(error: TargetError, spec: FleetTargetSpec, job: FleetJob): TargetError & { readonly fix: unknown } {
   const report = inCliReport(error);
-  if (typeof report.fix !== "string" || "unlisted" in spec) return report;
+  if (report.fix === null || "unlisted" in spec) return report;
   // The database as the fleet reached it: its file, or its server (the password left out) and schema; with the fleet's driver and history table.
-  const where =
-    "file" in spec ? ` --db ${quoteForShell(spec.id)}` : ` --url ${quoteForShell(withoutPassword(spec.server))}${spec.schema === undefined ? "" : ` --schema ${quoteForShell(spec.schema)}`}`;
-  const target = `${where}${job.driver === "better-sqlite3" ? "" : ` --driver ${job.driver}`}${job.tableName === undefined ? "" : ` --table ${quoteForShell(job.tableName)}`}`;
+  const target = targetFlags({
+    ...("file" in spec ? { db: spec.id } : { url: spec.server, schema: spec.schema }),
+    table: job.tableName,
+    driver: job.driver === "better-sqlite3" ? undefined : job.driver,
+  });
   const fix = withDatabaseFlags(report.fix, target, (name) => (FLEET_COMMANDS.has(name) ? `"stepwise fleet ${name}` : null));
   return Object.assign(report, { fix });
 }

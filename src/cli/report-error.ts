@@ -40,9 +40,9 @@ export function reportError(error: unknown, argv: readonly string[], output: Cli
     return 1;
   }
   const json = errorToJson(translated);
-  // Its commands must reach the database this run was pointed at, not the configured one.
-  const flags = databaseFlags(options);
-  if (flags !== "" && typeof json.fix === "string") json.fix = withDatabaseFlags(json.fix, flags);
+  // Its commands must reach the database this run was pointed at, not the configured one (a fleet's own flags name many: its targets' fixes name each).
+  const flags = options.includes("fleet") ? "" : databaseFlags(options);
+  if (flags !== "") json.fix = withDatabaseFlags(json.fix, flags);
   printJson(json);
   const { message } = spellFields(translated, "cli");
   stderr(`${palette.red(`error [${translated.code}]`)}: ${typeof message === "string" ? message : translated.message}\n`);
@@ -56,31 +56,47 @@ export function reportError(error: unknown, argv: readonly string[], output: Cli
   return usage ? 2 : 1;
 }
 
-/** The options that pick a database, which a command the fix names must repeat. */
-const DATABASE_OPTIONS: ReadonlySet<string> = new Set(["--db", "--url", "--schema", "--table", "--driver"]);
+/** The options that pick a database, which a command the fix names must repeat, in the order it writes them. */
+const DATABASE_OPTIONS = ["db", "url", "schema", "table", "driver"] as const;
 /** The commands that work on a project, not on a database. */
 const PROJECT_COMMANDS: ReadonlySet<string> = new Set(["gen", "create", "import", "rebase", "squash"]);
 
-/** The database-picking options `argv` gives (`--db x`, `--db=x`), as one string to add to a command; a URL without its password, which comes from the environment. */
+/** The database-picking options `argv` gives (`--db x`, `--db=x`; the last of each, as commander reads them), as {@link targetFlags} writes them. */
 function databaseFlags(argv: readonly string[]): string {
-  let flags = "";
+  const given: Record<string, string> = {};
   for (let index = 0; index < argv.length; index++) {
     const [option, inline] = argv[index]!.split(/=(.*)/s) as [string, string | undefined];
-    const value = DATABASE_OPTIONS.has(option) ? (inline ?? argv[++index]) : undefined;
-    if (value !== undefined) flags += ` ${option} ${quoteForShell(option === "--url" ? withoutPassword(value) : value)}`;
+    const name = option.slice(2);
+    if (option.startsWith("--") && (DATABASE_OPTIONS as readonly string[]).includes(name) && (inline ?? argv[index + 1]) !== undefined) given[name] = inline ?? argv[++index]!;
   }
-  return flags;
+  return targetFlags(given);
 }
 
-/** `fix` with `flags` added to each command it names that works on a database; `rename` may name another command instead (the fleet's own, for the fleet's). */
-export function withDatabaseFlags(fix: string, flags: string, rename: (command: string) => string | null = () => null): string {
-  return fix.replace(/"stepwise ([a-z]+)/g, (command, name: string) => rename(name) ?? (PROJECT_COMMANDS.has(name) ? command : `${command}${flags}`));
+/** A command's parsed database-picking options as one string to add to a command it names; a URL without its password, which comes from the environment. */
+export function targetFlags(flags: { readonly [name in (typeof DATABASE_OPTIONS)[number]]?: string }): string {
+  return DATABASE_OPTIONS.map((name) => (flags[name] === undefined ? "" : ` --${name} ${quoteForShell(name === "url" ? withoutPassword(flags[name]) : flags[name])}`)).join("");
 }
 
-/** A URL as a command may carry it: without a password, whose redacted stand-in would be sent as one (the password comes from PGPASSWORD or the token's variable). */
+/**
+ * `fix` (a text, or an object of texts such as `CHECKSUM_MISMATCH`'s) with `flags` added to each command it names that works on a database; `rename` may name another
+ * command instead (the fleet's own, for the fleet's).
+ */
+export function withDatabaseFlags<T>(fix: T, flags: string, rename: (command: string) => string | null = () => null): T {
+  const add = (text: string) => text.replace(/"stepwise ([a-z]+)/g, (command, name: string) => rename(name) ?? (PROJECT_COMMANDS.has(name) ? command : `${command}${flags}`));
+  if (typeof fix === "string") return add(fix) as T;
+  if (fix === null || typeof fix !== "object") return fix;
+  // An object's command field is a bare command line; its texts quote theirs.
+  return Object.fromEntries(Object.entries(fix).map(([key, value]) => [key, typeof value !== "string" ? value : key === "command" ? add(`"${value}`).slice(1) : add(value)])) as T;
+}
+
+/**
+ * A URL as a command may carry it: without a password or token, whose redacted stand-in would be sent as one (they come from PGPASSWORD or the token's variable). A
+ * PostgreSQL URL without its password parameters; a libSQL one as given but its `authToken`, a `file:` URL untouched.
+ */
 export function withoutPassword(label: string): string {
+  if (!/^postgres(ql)?:\/\//i.test(label)) return label.replace(/([?&])authToken=[^&#]*&?/i, "$1").replace(/[?&]$/, "");
   const url = tryOr(() => new URL(label), null);
-  url?.searchParams.delete("password");
+  for (const key of ["password", "sslpassword"]) url?.searchParams.delete(key);
   return url === null ? label : Object.assign(url, { password: "" }).href;
 }
 
@@ -92,9 +108,10 @@ function errorToJson(error: StepwiseError): Record<string, unknown> {
   return withPlainFix({ ...fields, code: error.code, fix: fields.fix ?? attachedFix(error) ?? undefined });
 }
 
-/** A plain error (a status problem, a fleet database's error) as the CLI reports it: spelled with its flags and commands, with the `fix` a thrown one gets. */
-export function inCliReport<T extends { readonly code: string }>(problem: T): T & { readonly fix: unknown } {
-  return withPlainFix(inCliSpelling(problem));
+/** A plain error (a status problem, a fleet database's error) as the CLI reports it: spelled with its flags and commands, with the `fix` a thrown one gets, its commands given `flags`. */
+export function inCliReport<T extends { readonly code: string }>(problem: T, flags = ""): T & { readonly fix: unknown } {
+  const report = withPlainFix(inCliSpelling(problem));
+  return flags === "" ? report : { ...report, fix: withDatabaseFlags(report.fix, flags) };
 }
 
 /** `value` (an error, or plain data made from one) with every field that names options or calls spelled as the CLI's flags and commands. */

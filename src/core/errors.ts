@@ -150,7 +150,8 @@ export interface StepwiseErrorDetails {
    * column of one of its types, an extension's member, a cast, an event trigger or a publication), and `detail` gives the server's words on what, or the session creates in another schema than the history table's (`nativeCode` `3F000`:
    * the migrations would run again there, beside what they built; set the `search_path` to the history's schema, as `--schema` does); on SQLite, a virtual table whose module this connection has not loaded (`no such module`). On SQLite `object` names the table, view, index or trigger whose drop failed; on PostgreSQL, which drops the schema's objects in one statement, and on D1, which drops them in one batch, it is `null` and the message names it.
    * The drops were rolled back (`rolledBack`, always true; on D1, which has no transactions, they go as one batch): nothing was dropped and no migration ran.
-   * Fix: Drop or change what depends on it (the message and `detail` name it), or load the module the virtual table needs, then run `stepwise reset --yes` again. */
+   * Fix: Drop or change what depends on it (the message and `detail` name it), or load the module the virtual table needs, then run `stepwise reset --yes` again. Refused for the
+   * schema the session creates in (3F000): pass `--schema` naming the schema the migrations built in (it sets the session's `search_path`). */
   readonly RESET_FAILED: Readonly<{ table: string; object: string | null; detail: string | null; rolledBack: boolean }>;
   /** A migration ended the transaction stepwise runs it in (a `COMMIT`, `END` or `ROLLBACK` of its own), so it could not be rolled back as one unit. It is never recorded; `committed` (`yes`, `no`,
    * `unknown`) says whether any of its work stayed (with `transaction: "all"`, `yes` includes the migrations before it in the run).
