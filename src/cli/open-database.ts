@@ -194,6 +194,7 @@ export function connectPostgres(modules: PostgresModules): DatabaseOpener {
           ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs }),
         });
         lockTimeoutMs = manager.lockTimeoutMs;
+        if (schema !== undefined) await refuseIgnoredSearchPath(client, schema);
         // The session's own reads wait for a lock no longer than a run's statements, and the server enforces read mode, as query_only does.
         const settings = [...(lockTimeoutMs > 0 ? [`SET lock_timeout = ${lockTimeoutMs}`] : []), ...(mode === "read" ? ["SET default_transaction_read_only = on"] : [])];
         if (settings.length > 0) await client.query(settings.join("; "));
@@ -283,4 +284,17 @@ function sessionIn(url: string, schema: string | undefined): { connectionString:
   parsed.searchParams.delete("options");
   const name = `"${schema.replaceAll('"', '""')}"`.replace(/[\\\s]/g, "\\$&");
   return { connectionString: parsed.href, options: `${given === "" ? "" : `${given} `}-c search_path=${name}` };
+}
+
+/**
+ * `USAGE` when the session does not work in `schema`, as {@link sessionIn} asked: a connection pooler (PgBouncer) drops or refuses the `options` startup parameter, and the
+ * migrations would build where the server's search_path puts them, apart from the history table.
+ */
+async function refuseIgnoredSearchPath(client: pg.ClientBase, schema: string): Promise<void> {
+  const { rows } = await client.query<{ path: string }>("SELECT pg_catalog.current_setting('search_path') AS path");
+  const path = rows[0]?.path ?? "";
+  if (path.replaceAll('"', "") === schema) return;
+  throw usageError(
+    `The server did not take the search_path --schema ${schema} sets (the session has ${JSON.stringify(path)}): a connection pooler such as PgBouncer drops the "options" startup parameter. Connect to PostgreSQL itself for stepwise. Nothing was changed.`,
+  );
 }

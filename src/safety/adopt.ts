@@ -298,6 +298,18 @@ function* tableExists(schema: string | undefined, table: string): Step<boolean> 
 /** `table`, schema-qualified on PostgreSQL, as SQL writes it. */
 const qualified = (schema: string | null | undefined, table: string) => (schema == null ? quoteIdentifier(table) : `${quoteIdentifier(schema)}.${quoteIdentifier(table)}`);
 
+/** `ADOPT_HISTORY_MISSING` for a database without the tool's table `oldTable`; `elsewhere` says where else the history may be: a file, or a table of another name. */
+function historyMissingError(tool: string, { table, schema, oldTable }: { table: string; schema: string | undefined; oldTable: string }, elsewhere: "file" | "name" | null) {
+  const other =
+    elsewhere === "file"
+      ? ` (or, if ${tool} kept its history in a file, name it with --history-file)`
+      : elsewhere === "name"
+        ? ` (if ${tool} was configured to name its table otherwise, pass that name with --old-table)`
+        : "";
+  const message = `This database has no ${oldTable}, ${tool}'s history table, so there is nothing to adopt${other}; point --db/--url at the database ${tool} migrated.`;
+  return new StepwiseError("ADOPT_HISTORY_MISSING", message, { tool, table, schema: schema ?? null });
+}
+
 function* adopt(
   manager: SafetyNetManager,
   map: { tool: string; migrations: readonly MapEntry[] },
@@ -343,17 +355,7 @@ function* adopt(
   else {
     if (!(yield* tableExists(schema, table))) {
       if ((yield* store.exists()) && (yield* store.readKeys()).length > 0) throw alreadyManagedError((yield* store.readKeys()).at(-1)!.version, manager.tableName);
-      const other =
-        history.file !== undefined
-          ? ` (or, if ${tool} kept its history in a file, name it with --history-file)`
-          : named === undefined
-            ? ` (if ${tool} was configured to name its table otherwise, pass that name with --old-table)`
-            : "";
-      throw new StepwiseError(
-        "ADOPT_HISTORY_MISSING",
-        `This database has no ${oldTable}, ${tool}'s history table, so there is nothing to adopt${other}; point --db/--url at the database ${tool} migrated.`,
-        { tool, table, schema: schema ?? null },
-      );
+      throw historyMissingError(tool, { table, schema, oldTable }, history.file !== undefined ? "file" : named === undefined ? "name" : null);
     }
     yield* refuseWhileLocked(tool, schema, table);
     recorded = yield* readRecorded();
