@@ -61,7 +61,7 @@ test("issue 13.3: create, edit, up without gen, gen: CHECKSUM_MISMATCH names rep
   assert.equal(status.code, 1, describeRun(status));
   const problem = (JSON.parse(status.stdout) as { problem: { code: string; message: string; fix: { command: string } } }).problem;
   assert.equal(problem.code, "CHECKSUM_MISMATCH");
-  assert.equal(problem.fix.command, "stepwise repair --checksums 2");
+  assert.equal(problem.fix.command, "stepwise repair --db app.db --checksums 2");
   assert.match(problem.message, /repair --checksums/);
   const down = await app.stepwise(["down", "--db", "app.db"]);
   assert.equal(down.code, 1);

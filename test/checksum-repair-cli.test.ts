@@ -53,7 +53,8 @@ test("every CHECKSUM_MISMATCH names repair --checksums and restoring the file: s
   assert.equal(status.code, 1);
   const statusJson = JSON.parse((await runCli(["status", "--db", "app.db", "--json"], { cwd })).stdout) as { problem: { code: string; fix: { command: string } } };
   assert.equal(statusJson.problem.code, "CHECKSUM_MISMATCH");
-  assert.equal(statusJson.problem.fix.command, "stepwise repair --checksums 2");
+  // The command reaches the database this run was given.
+  assert.equal(statusJson.problem.fix.command, "stepwise repair --db app.db --checksums 2");
   for (const args of [["status"], ["up"], ["down"], ["verify"]]) {
     const run = await runCli([...args, "--db", "app.db"], { cwd });
     assert.equal(run.code, 1, `${args[0]}: ${run.stderr}`);
@@ -69,9 +70,9 @@ test("every CHECKSUM_MISMATCH names repair --checksums and restoring the file: s
     const { error } = JSON.parse(run.stdout) as { error: { code: string; version: number; fix: { command: string; accidental: string; deliberate: string } } };
     assert.equal(error.code, "CHECKSUM_MISMATCH");
     assert.equal(error.version, 2);
-    assert.equal(error.fix.command, "stepwise repair --checksums 2");
+    assert.equal(error.fix.command, "stepwise repair --db app.db --checksums 2");
     assert.match(error.fix.accidental, /002_add_color/);
-    assert.match(error.fix.deliberate, /repair --checksums/);
+    assert.match(error.fix.deliberate, /"stepwise repair --db app.db --checksums 2"/);
   }
 });
 
@@ -174,7 +175,7 @@ test("on pg: the mismatch names the way out, repair --checksums reports then rea
 
   const status = await cli(["status", "--json"]);
   assert.equal(status.code, 1);
-  assert.equal((JSON.parse(status.stdout) as { problem: { fix: { command: string } } }).problem.fix.command, "stepwise repair --checksums 2");
+  assert.equal((JSON.parse(status.stdout) as { problem: { fix: { command: string } } }).problem.fix.command, `stepwise repair --url ${database.url} --driver pg --checksums 2`);
   const report = await cli(["repair", "--checksums", "--json"]);
   assert.equal(report.code, 1, report.stderr);
   assert.deepEqual(
