@@ -66,6 +66,8 @@ interface Walk<E extends MigrationEntry> {
   /** Taken before the first migration that could change a setting; `null` until then. */
   settingsBefore: ConnectionSettingsSnapshot | null;
   queue: readonly E[];
+  /** The queue's last migration that could change a setting, or -1: asked of every pending one on each turn, a 1,000-migration run would read each script a thousand times. */
+  lastSetting: number;
   next: number;
   toVersion: number;
   /** The change counter the queue was planned at. */
@@ -85,9 +87,6 @@ const BATCHED_CODE_FIX = "Its code cannot run inside the one batch that applies 
 
 /** `reset` drops what names a table before the table. */
 const DROP_ORDER: Readonly<Record<SchemaObjectKind, number>> = { trigger: 0, view: 1, index: 2, table: 3 };
-
-/** Whether a migration's script holds a statement that may change a session setting, by migration and direction: a run asks of each pending one on every turn. */
-const settingStatements = new WeakMap<MigrationEntry, Partial<Record<MigrationDirection, boolean>>>();
 
 /** The algorithm over one registry and one history table: every method returns a {@link Step} for a runner; none performs I/O itself. */
 export class Executor<R extends MigrationRegistry = MigrationRegistry> {
@@ -154,7 +153,21 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         return { direction, fromVersion, toVersion, steps: ran };
       }
       // No counter yet: the first transaction plans again under the lock.
-      const walk: Walk<R[number]> = { direction, all, replan, ran, queue: steps, toVersion, next: 0, counter: null, settingsBefore: null, ensured: false, stale: false, uncommitted: [] };
+      const walk: Walk<R[number]> = {
+        direction,
+        all,
+        replan,
+        ran,
+        queue: steps,
+        lastSetting: this.lastSettingIndex(steps, direction),
+        toVersion,
+        next: 0,
+        counter: null,
+        settingsBefore: null,
+        ensured: false,
+        stale: false,
+        uncommitted: [],
+      };
       return { direction, fromVersion, toVersion: yield* this.walk(walk), steps: ran };
     };
     return yield* this.withConnectionSettings(this.waitWhileAnotherProcessMigrates(attempt.bind(this)));
@@ -220,7 +233,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       for (const entry of walk.queue.slice(walk.next)) {
         if (!pending.has(entry)) this.emit({ type: "skipped", direction, version: entry.version, name: entry.name, reason: "applied-elsewhere" });
       }
-      Object.assign(walk, { queue: fresh.steps, next: 0, toVersion: fresh.toVersion, counter, stale: false });
+      Object.assign(walk, { queue: fresh.steps, lastSetting: this.lastSettingIndex(fresh.steps, direction), next: 0, toVersion: fresh.toVersion, counter, stale: false });
       // A migration planned only now may change a setting: the snapshot is taken outside the transaction.
       if (this.needsSettingsSnapshot(walk)) {
         yield* commit();
@@ -300,21 +313,23 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
 
   /**
    * Whether `entry` could change a connection setting: code; SQL naming a PRAGMA or `set_config`; or SQL with a statement of its own that starts `SET`, `RESET` or `DISCARD`, or a
-   * `DO` block or `CALL` whose code may run one (PostgreSQL's session settings; the `SET` of an `UPDATE` or `ALTER` is none). SQL changes settings no other way. Read once per script.
+   * `DO` block or `CALL` whose code may run one (PostgreSQL's session settings; the `SET` of an `UPDATE` or `ALTER` is none). SQL changes settings no other way.
    */
   private mayChangeSettings(entry: MigrationEntry, direction: MigrationDirection): boolean {
     const script = scriptOf(entry, direction);
     if (entry.kind !== "sql" || /pragma|set_config/i.test(script ?? "")) return true;
     if (script === null || !/\b(set|reset|discard)\b/i.test(script)) return false;
-    const known = settingStatements.get(entry) ?? {};
-    known[direction] ??= this.dialect.splitStatements?.(script).some((statement) => /^(set|reset|discard|do|call)\b/i.test(statement.text)) ?? true;
-    settingStatements.set(entry, known);
-    return known[direction];
+    return this.dialect.splitStatements?.(script).some((statement) => /^(set|reset|discard|do|call)\b/i.test(statement.text)) ?? true;
   }
 
   /** Whether a migration left to run could change a connection setting while none is snapshotted. */
   private needsSettingsSnapshot(walk: Walk<R[number]>): boolean {
-    return walk.settingsBefore === null && this.dialect.snapshotConnectionSettings !== undefined && walk.queue.slice(walk.next).some((entry) => this.mayChangeSettings(entry, walk.direction));
+    return walk.settingsBefore === null && this.dialect.snapshotConnectionSettings !== undefined && walk.lastSetting >= walk.next;
+  }
+
+  /** Where `queue`'s last migration that could change a setting is, or -1. */
+  private lastSettingIndex(queue: readonly R[number][], direction: MigrationDirection): number {
+    return this.dialect.snapshotConnectionSettings === undefined ? -1 : queue.findLastIndex((entry) => this.mayChangeSettings(entry, direction));
   }
 
   /** Whether `entry` (any, when `true`) runs under the escape guard. */
