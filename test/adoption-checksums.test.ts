@@ -62,10 +62,10 @@ test("issue 13.3: create, edit, up without gen, gen: CHECKSUM_MISMATCH names rep
   const problem = (JSON.parse(status.stdout) as { problem: { code: string; message: string; fix: { command: string } } }).problem;
   assert.equal(problem.code, "CHECKSUM_MISMATCH");
   assert.equal(problem.fix.command, "stepwise repair --db app.db --checksums 2");
-  assert.match(problem.message, /repair --checksums/);
+  assert.match(problem.message, /"stepwise repair --db app\.db --checksums 2"/);
   const down = await app.stepwise(["down", "--db", "app.db"]);
   assert.equal(down.code, 1);
-  assert.match(down.stderr, /CHECKSUM_MISMATCH[\s\S]*repair --checksums/);
+  assert.match(down.stderr, /CHECKSUM_MISMATCH[\s\S]*"stepwise repair --db app\.db --checksums 2"/);
 
   const report = await app.stepwise(["repair", "--checksums", "--db", "app.db", "--json"]);
   assert.equal(report.code, 1, describeRun(report));

@@ -60,7 +60,7 @@ test("every CHECKSUM_MISMATCH names repair --checksums and restoring the file: s
     assert.equal(run.code, 1, `${args[0]}: ${run.stderr}`);
     const output = run.stdout + run.stderr;
     assert.match(output, /CHECKSUM_MISMATCH/, args[0]);
-    assert.match(output, /stepwise repair --checksums/, args[0]);
+    assert.match(output, /stepwise repair --db app\.db --checksums/, args[0]);
     assert.match(output, /restore migrations\/002_add_color\.ts/, args[0]);
   }
   // Under --json the refusal's fix keeps its structure: both ways out, and the command to run.

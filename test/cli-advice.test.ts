@@ -176,18 +176,20 @@ test("down --to a version a squash replaced names up --to the squash, which succ
   const dir = createTestProject(t).root;
   // An empty file is an empty SQLite database: at version 0.
   writeFileSync(path.join(dir, "app.db"), "");
-  const cli = inProcess(t)(SQUASHED, path.join(dir, "app.db"));
+  const file = path.join(dir, "app.db");
+  const cli = inProcess(t)(SQUASHED, file);
   const refused = (await cli(["down", "--to", "2"], 1)).error as Json;
   assert.deepEqual([refused.code, refused.target], ["INVALID_TARGET", 2]);
+  // The commands a message names reach the database the run was given.
   const named = commandsIn(String(refused.message));
-  assert.deepEqual(named, [["up", "--to", "3"]]);
+  assert.deepEqual(named, [["up", "--db", file, "--to", "3"]]);
   await cli(named[0]!);
   assert.equal((await cli(["status"])).currentVersion, 3);
   // Below the squash: from above it, down --to the squash is named and works; at the squash, no down target is left to name.
   await cli(["up", "--to", "4"]);
   const below = (await cli(["down", "--to", "1"], 1)).error as Json;
   assert.deepEqual([below.code, below.version, below.target], ["DOWN_BELOW_SQUASH", 3, 1]);
-  assert.deepEqual(commandsIn(String(below.message)), [["down", "--to", "3"]]);
+  assert.deepEqual(commandsIn(String(below.message)), [["down", "--db", file, "--to", "3"]]);
   await cli(["down", "--to", "3"]);
   const atSquash = (await cli(["down"], 1)).error as Json;
   assert.deepEqual([atSquash.code, atSquash.version], ["DOWN_BELOW_SQUASH", 3]);
@@ -341,10 +343,10 @@ test("a rehearsal refused by a migration that cannot join its transaction names 
     if (from > 0) await cli(["up", "--to", String(from)]);
     const refused = (await cli(["up", "--dry-run"], 1)).error as Json;
     assert.deepEqual([refused.code, refused.version, refused.rehearsableTo], ["REHEARSAL_REFUSED", 3, rehearsableTo], `from ${from}`);
-    // The message names its commands bare; the fix repeats the options that picked the database.
+    // The message and the fix repeat the options that picked the database.
     const named = [...commandsIn(String(refused.message)), ...commandsIn(String(refused.fix))];
     assert.deepEqual(
-      [...commandsIn(String(refused.message)).map((command) => command.join(" ")), ...commandsIn(String(refused.fix)).map((command) => withoutTarget(command, target))],
+      named.map((command) => withoutTarget(command, target)),
       rehearsableTo === null ? [] : [`up --dry-run --to ${rehearsableTo}`, `up --dry-run --to ${rehearsableTo}`],
       `from ${from}`,
     );

@@ -167,6 +167,12 @@ test("a failed transaction: false migration's next step (the repair commands) is
   assert.ok((await generate()).ok);
   const edited = jsonError(await cli(["up", "--db=other place.db", "--table", "history", "--json"]));
   assert.deepEqual([edited.code, (edited.fix as unknown as { command: string }).command], ["CHECKSUM_MISMATCH", "stepwise repair --db 'other place.db' --table history --checksums 1"]);
+  // The message's own commands too, in --json and on stderr: a user copies them from either.
+  const quoted = (message: string) => [...message.matchAll(/"stepwise [a-z]+[^"]*"/g)].map(([command]) => command);
+  const editedText = await cli(["up", "--db=other place.db", "--table", "history"]);
+  for (const message of [edited.message, editedText.stderr]) {
+    assert.deepEqual(quoted(message), ['"stepwise create"', "\"stepwise repair --db 'other place.db' --table history --checksums 1\""]);
+  }
   const fleetWide = jsonError(await cli(["fleet", "up", "--db", "*.db", "--to", "9", "--json"]));
   assert.equal(fleetWide.code, "INVALID_TARGET");
   assert.doesNotMatch(String(fleetWide.fix), /"stepwise \w+ --db/);

@@ -220,7 +220,8 @@ describe("a fix names the CLI's flags when the CLI prints it, the library's opti
       assert.equal(json.code, 1, json.stdout + json.stderr);
       const printed = cliWords(json, text);
       assert.equal(printed.code, fixCase.code, printed.words);
-      assertSpelled(printed.words, fixCase.cli, API_TELLS, "the CLI");
+      // The commands repeat the --db this run was given (test/cli-conventions.test.ts); the spelling around it is what is compared here.
+      assertSpelled(printed.words.replaceAll(` --db ${file}`, ""), fixCase.cli, API_TELLS, "the CLI");
       const thrown = await apiWords(() => api(file));
       assert.equal(thrown.code, fixCase.code, thrown.words);
       assertSpelled(thrown.words, fixCase.api, CLI_TELLS, "the library");
@@ -235,7 +236,7 @@ describe("a fix names the CLI's flags when the CLI prints it, the library's opti
     const json = await runInProcess({ migrations: registry }, [...args, "--json"]);
     const printed = cliWords(json, await runInProcess({ migrations: registry }, args));
     assert.equal(printed.code, "REHEARSAL_REFUSED", printed.words);
-    assertSpelled(printed.words, ["stepwise up --dry-run --to 1"], API_TELLS, "the CLI");
+    assertSpelled(printed.words.replace(/ --url \S+ --driver pg/g, ""), ["stepwise up --dry-run --to 1"], API_TELLS, "the CLI");
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();
     try {

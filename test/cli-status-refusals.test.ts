@@ -188,6 +188,11 @@ function declareScenarios(makeTarget: (t: TestContext) => Promise<Target>): void
         if (field !== "message" && field !== "waitedMs" && field !== "name") assert.deepEqual(refused[field], value, `${field}: status ${status.stdout}\nup ${up.stdout}`);
       }
       assert.notEqual(shown.fix ?? null, null, status.stdout);
+      // The commands the messages quote reach this database too, in both.
+      const commands = (message: unknown) =>
+        [...String(message).matchAll(/"stepwise ([a-z]+)[^"]*"/g)].filter(([, name]) => !["gen", "create", "import", "rebase", "squash"].includes(name!)).map(([command]) => command);
+      assert.deepEqual(commands(shown.message), commands(refused.message));
+      for (const command of commands(shown.message)) assert.ok(command.includes("--driver"), command);
     });
   }
 

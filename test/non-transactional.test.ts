@@ -64,7 +64,7 @@ test("the CLI refuses an interrupted migration with the command that repairs it"
   const refused = await runCli(["up", "--db", databasePath], { cwd: project.root });
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /\[INCOMPLETE_MIGRATION\]/);
-  assert.match(refused.stderr, /stepwise repair --forget 2 --yes/);
+  assert.match(refused.stderr, /"stepwise repair --db \S+ --forget 2 --yes"/);
   const status = await runCli(["status", "--json", "--db", databasePath], { cwd: project.root });
   assert.equal((JSON.parse(status.stdout) as { problem: { code: string } }).problem.code, "INCOMPLETE_MIGRATION");
   assert.deepEqual(readBytes(databasePath), before, "refusing changed the file");

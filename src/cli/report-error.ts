@@ -42,10 +42,9 @@ export function reportError(error: unknown, argv: readonly string[], output: Cli
   const json = errorToJson(translated);
   // Its commands must reach the database this run was pointed at, not the configured one (a fleet's own flags name many: its targets' fixes name each).
   const flags = options.includes("fleet") ? "" : databaseFlags(options);
-  if (flags !== "") json.fix = withDatabaseFlags(json.fix, flags);
+  if (flags !== "") Object.assign(json, { fix: withDatabaseFlags(json.fix, flags), message: withDatabaseFlags(json.message, flags) });
   printJson(json);
-  const { message } = spellFields(translated, "cli");
-  stderr(`${palette.red(`error [${translated.code}]`)}: ${typeof message === "string" ? message : translated.message}\n`);
+  stderr(`${palette.red(`error [${translated.code}]`)}: ${String(json.message)}\n`);
   const usage = error instanceof StepwiseError && USAGE_EXIT_CODES.has(error.code);
   const location = usage ? null : locateFailure(translated);
   if (location) stderr(`Thrown at ${location.file}:${location.line}:${location.column}\n`);
@@ -108,10 +107,10 @@ function errorToJson(error: StepwiseError): Record<string, unknown> {
   return withPlainFix({ ...fields, code: error.code, fix: fields.fix ?? attachedFix(error) ?? undefined });
 }
 
-/** A plain error (a status problem, a fleet database's error) as the CLI reports it: spelled with its flags and commands, with the `fix` a thrown one gets, its commands given `flags`. */
+/** A plain error (a status problem, a fleet database's error) as the CLI reports it: spelled with its flags and commands, with the `fix` a thrown one gets, its message's and fix's commands given `flags`. */
 export function inCliReport<T extends { readonly code: string }>(problem: T, flags = ""): T & { readonly fix: unknown } {
   const report = withPlainFix(inCliSpelling(problem));
-  return flags === "" ? report : { ...report, fix: withDatabaseFlags(report.fix, flags) };
+  return flags === "" ? report : { ...report, fix: withDatabaseFlags(report.fix, flags), message: withDatabaseFlags((report as { message?: unknown }).message, flags) };
 }
 
 /** `value` (an error, or plain data made from one) with every field that names options or calls spelled as the CLI's flags and commands. */
