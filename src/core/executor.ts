@@ -312,9 +312,11 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     return known[direction];
   }
 
-  /** Whether a migration left to run could change a connection setting while none is snapshotted. */
+  /** Whether a migration left to run could change a connection setting while none is snapshotted (any, where SQL reaches code that may). */
   private needsSettingsSnapshot(walk: Walk<R[number]>): boolean {
-    return walk.settingsBefore === null && this.dialect.snapshotConnectionSettings !== undefined && walk.queue.slice(walk.next).some((entry) => this.mayChangeSettings(entry, walk.direction));
+    if (walk.settingsBefore !== null || this.dialect.snapshotConnectionSettings === undefined) return false;
+    const left = walk.queue.slice(walk.next);
+    return this.dialect.sqlReachesSettings === true ? left.length > 0 : left.some((entry) => this.mayChangeSettings(entry, walk.direction));
   }
 
   /** Whether `entry` (any, when `true`) runs under the escape guard. */
