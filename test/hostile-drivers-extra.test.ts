@@ -181,6 +181,54 @@ await describeEachDriver("hostile migration bodies give the same code and the sa
         [1, 2],
       );
     }));
+
+  // A temporary table or view outlives its migration on the connection and comes first for an unqualified name: the
+  // history rows of that run once went into the temporary table, lost at close, so every migration would run again.
+  const shadows = [
+    ["a temporary table", "CREATE TEMP TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT, checksum TEXT, applied_at TEXT, duration_ms INTEGER, state TEXT, owner TEXT);"],
+    ["a temporary view", "CREATE TEMP VIEW IF NOT EXISTS schema_migrations AS SELECT 99 AS version;"],
+  ] as const;
+  for (const [label, shadow] of shadows) {
+    test(`a migration that leaves ${label} named like the history table: every history row goes to main's, read there by the next run, verify and reset`, async () =>
+      h.withDatabase(async (db) => {
+        // The verify cache's table shadowed too: verify must read main's, or none.
+        const registry = [
+          createItems,
+          sqlEntry(2, `${shadow}\nCREATE TEMP TABLE IF NOT EXISTS schema_migrations_expected_schema (cache_key TEXT, version INTEGER, snapshot TEXT);`, { downSql: "SELECT 1;" }),
+          sqlEntry(3, "CREATE TABLE later (x);", { downSql: "DROP TABLE later;" }),
+        ];
+        const manager = db.manager(registry);
+        assert.deepEqual(
+          manager.up().steps.map((step) => step.version),
+          [1, 2, 3],
+        );
+        assert.deepEqual(
+          db.rows("SELECT version FROM main.schema_migrations ORDER BY version").map((row) => row.version),
+          [1, 2, 3],
+        );
+        // The same connection, the temporary objects still on it: nothing pending, and reads and writes find main's rows.
+        assert.deepEqual([manager.status().currentVersion, manager.status().pendingCount, manager.status().problem], [3, 0, null]);
+        assert.deepEqual(manager.up().steps, []);
+        assert.equal(verifySchema(manager).ok, true);
+        assert.deepEqual(
+          manager.down({ steps: 1 }).steps.map((step) => step.version),
+          [3],
+        );
+        // reset drops main's objects, not the temporary ones of the same name, and applies everything again.
+        manager.up();
+        assert.deepEqual(
+          manager.reset({ dangerouslyDropAllData: true }).steps.map((step) => step.version),
+          [1, 2, 3],
+        );
+        // Another connection sees every row: nothing was lost with the connection's temporary schema.
+        const other = await db.reopen();
+        assert.deepEqual(
+          other.rows("SELECT version FROM schema_migrations ORDER BY version").map((row) => row.version),
+          [1, 2, 3],
+        );
+        assert.deepEqual(other.tableNames(), ["items", "later", "schema_migrations"]);
+      }));
+  }
 });
 
 await describeEachDriver("a history row holding an integer beyond 2^53", (h) => {

@@ -274,6 +274,30 @@ for (const transaction of ["each", "all"] as const) {
   });
 }
 
+for (const transaction of ["each", "all"] as const) {
+  test(`a setting changed by code a SQL migration reaches without naming it (a function it calls, a trigger it fires) is put back at the run's end (transaction: "${transaction}")`, async (t) => {
+    const client = await connectFresh(t);
+    await client.query("CREATE SCHEMA app; CREATE SCHEMA other; SET search_path TO app, public; SET work_mem = '5MB'");
+    const session = async () => (await client.query("SELECT current_setting('search_path') AS path, current_setting('work_mem') AS memory, current_setting('statement_timeout') AS timeout")).rows[0];
+    const before = await session();
+    // The helpers hold the only SET, in code an earlier migration made: the SQL that runs it names none.
+    const helpers = pgEntry(
+      1,
+      "CREATE FUNCTION public.scope() RETURNS void LANGUAGE plpgsql AS $$ BEGIN SET search_path = other; END $$;\n" +
+        "CREATE FUNCTION public.tune() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_catalog.set_config('statement_timeout', '1h', false); RESET work_mem; RETURN NEW; END $$;\n" +
+        "CREATE TABLE public.audit (id integer);\nCREATE TRIGGER audit_tune BEFORE INSERT ON public.audit FOR EACH ROW EXECUTE FUNCTION public.tune();",
+    );
+    const registry = [helpers, pgEntry(2, "SELECT public.scope();"), pgEntry(3, "INSERT INTO public.audit VALUES (1);")];
+    // The helpers in a run of their own, as a deploy before this one made them.
+    await new MigrationManager(client, [helpers]).up();
+    assert.deepEqual(
+      (await new MigrationManager(client, registry).up({ transaction })).steps.map((step) => step.version),
+      [2, 3],
+    );
+    assert.deepEqual(await session(), before);
+  });
+}
+
 test('in one transaction for the run, a migration that may change a setting leaves the run\'s lock_timeout on the migrations after it (transaction: "all")', async (t) => {
   const client = await connectFresh(t);
   const registry = [pgEntry(1, "SET work_mem = '8MB';"), pgEntry(2, "CREATE TABLE probe AS SELECT current_setting('lock_timeout') AS bound;")];

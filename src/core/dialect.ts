@@ -37,6 +37,11 @@ export interface Dialect {
   /** The connection settings a run puts back, with any the run's SQL `scripts` name that the connection cannot list; absent where a migration cannot leave any changed. */
   snapshotConnectionSettings?(scripts: readonly string[]): Step<ConnectionSettingsSnapshot>;
   restoreConnectionSettings?(before: ConnectionSettingsSnapshot): Step<unknown>;
+  /**
+   * Whether SQL naming no setting can still change one, through code it reaches (a function it calls, a trigger it fires; PostgreSQL): every run that runs a migration then
+   * snapshots the settings and puts them back at its end, as between migrations only those naming one (reading them all again costs about as much as a small migration).
+   */
+  readonly sqlReachesSettings?: boolean;
   /** The user's schema objects, ordered by name. */
   readSchemaObjects(options?: ListSchemaObjectsOptions): Step<SchemaObject[]>;
   /** How `reset` drops one listed object (SQLite, where the list is everything a migration makes); absent where {@link dropAllObjectsSql} drops them all. */

@@ -322,14 +322,15 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     return this.dialect.splitStatements?.(script).some((statement) => /^(set|reset|discard|do|call)\b/i.test(statement.text)) ?? true;
   }
 
-  /** Whether a migration left to run could change a connection setting while none is snapshotted. */
+  /** Whether a migration left to run could change a connection setting while none is snapshotted (any, where SQL reaches code that may). */
   private needsSettingsSnapshot(walk: Walk<R[number]>): boolean {
     return walk.settingsBefore === null && this.dialect.snapshotConnectionSettings !== undefined && walk.lastSetting >= walk.next;
   }
 
-  /** Where `queue`'s last migration that could change a setting is, or -1. */
+  /** Where `queue`'s last migration that could change a setting is, or -1; any can, where SQL reaches code that may. */
   private lastSettingIndex(queue: readonly R[number][], direction: MigrationDirection): number {
-    return this.dialect.snapshotConnectionSettings === undefined ? -1 : queue.findLastIndex((entry) => this.mayChangeSettings(entry, direction));
+    if (this.dialect.snapshotConnectionSettings === undefined) return -1;
+    return this.dialect.sqlReachesSettings === true ? queue.length - 1 : queue.findLastIndex((entry) => this.mayChangeSettings(entry, direction));
   }
 
   /** Whether `entry` (any, when `true`) runs under the escape guard. */

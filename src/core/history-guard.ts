@@ -79,7 +79,8 @@ export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOpt
   return {
     *enter(entry, direction, inTransaction) {
       if ((transactionsOnly && !inTransaction) || !(yield* guards(entry, direction))) return false;
-      if (!inTransaction) columns ??= Number(yield* queryValue("SELECT count(*) FROM pragma_table_info(?)", [store.tableName]));
+      // main's table, not a temporary one of the same name a migration left.
+      if (!inTransaction) columns ??= Number(yield* queryValue("SELECT count(*) FROM pragma_table_info(?, 'main')", [store.tableName]));
       made = true;
       yield* exec(makeStatements.map((statement) => `${statement};`).join(""));
       return true;
@@ -97,7 +98,7 @@ export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOpt
       }
       // The triggers still on the table (a rename carries them along) and its columns; a temp_store change may have taken the triggers.
       const found = (yield* query<{ guards: number; columns: number }>(
-        `SELECT (SELECT count(*) FROM temp.sqlite_master WHERE type = 'trigger' AND name IN (${names.map((name) => `'${name}'`).join(", ")}) AND tbl_name = ? COLLATE NOCASE) AS guards, (SELECT count(*) FROM pragma_table_info(?)) AS columns`,
+        `SELECT (SELECT count(*) FROM temp.sqlite_master WHERE type = 'trigger' AND name IN (${names.map((name) => `'${name}'`).join(", ")}) AND tbl_name = ? COLLATE NOCASE) AS guards, (SELECT count(*) FROM pragma_table_info(?, 'main')) AS columns`,
         [store.tableName, store.tableName],
       ))[0]!;
       yield* exec(dropQuietlySql);

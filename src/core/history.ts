@@ -25,7 +25,7 @@ export function isValidTableName(tableName: string): boolean {
 /** The history table's statements. */
 export class HistoryStore {
   readonly tableName: string;
-  /** The name as statements write it (schema-qualified on PostgreSQL). */
+  /** The name as statements write it, schema-qualified: a temporary table or view a migration leaves on the connection under the same name would take every unqualified statement. */
   readonly quoted: string;
   protected shapeChecked = false;
   readonly versionColumn: string = EXACT_VERSION;
@@ -37,7 +37,7 @@ export class HistoryStore {
   constructor(tableName: string = DEFAULT_TABLE_NAME, quoted?: string) {
     if (!isValidTableName(tableName)) throw invalidTableNameError(tableName);
     this.tableName = tableName;
-    this.quoted = quoted ?? `"${tableName}"`;
+    this.quoted = quoted ?? `main."${tableName}"`;
   }
 
   /** Whether the table exists (case-insensitively, as SQLite matches); `HISTORY_TABLE_INVALID` when something else has the name. */
@@ -107,7 +107,7 @@ export class HistoryStore {
   }
 
   protected *readColumns(): Step<{ name: string; pk: number; type: string }[]> {
-    return yield* query<{ name: string; pk: number; type: string }>(`PRAGMA table_info(${this.quoted})`);
+    return yield* query<{ name: string; pk: number; type: string }>(`PRAGMA main.table_info("${this.tableName}")`);
   }
 
   protected isVersionKeyType(type: string): boolean {

@@ -95,7 +95,8 @@ function* readCache(migrations: MigrationRegistry, version: number, tableName: s
   const table = expectedSchemaTableName(tableName);
   if (!(yield* queryValue<number>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", [table]))) return { key, snapshot: null };
   try {
-    const [row] = yield* query<{ snapshot: unknown }>(`SELECT snapshot FROM ${quoteIdentifier(table)} WHERE cache_key = ?`, [key]);
+    // main's, as the check above read it, not a temporary table of the same name a migration left on the connection.
+    const [row] = yield* query<{ snapshot: unknown }>(`SELECT snapshot FROM main.${quoteIdentifier(table)} WHERE cache_key = ?`, [key]);
     const parsed = JSON.parse(String(row?.snapshot)) as SchemaSnapshot;
     return { key, snapshot: [parsed.tables, parsed.indexes, parsed.triggers, parsed.views].every(Array.isArray) ? parsed : null };
   } catch {
@@ -105,7 +106,7 @@ function* readCache(migrations: MigrationRegistry, version: number, tableName: s
 
 /** Stores `snapshot` as the one cached schema. Never throws: the cache only saves time. */
 function* writeCache(tableName: string, key: string, version: number, snapshot: SchemaSnapshot): Step<void> {
-  const table = quoteIdentifier(expectedSchemaTableName(tableName));
+  const table = `main.${quoteIdentifier(expectedSchemaTableName(tableName))}`;
   try {
     yield* inWriteTransaction(function* () {
       yield* exec(`CREATE TABLE IF NOT EXISTS ${table} (cache_key TEXT PRIMARY KEY NOT NULL, version INTEGER NOT NULL, snapshot TEXT NOT NULL)`);

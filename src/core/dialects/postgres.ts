@@ -632,6 +632,8 @@ export function createPostgresDialect(schema = DEFAULT_POSTGRES_SCHEMA, lockTime
     createHistoryStore: (tableName) => new PostgresHistoryStore(tableName, schema),
     guardHistory: (store) => createPostgresHistoryGuard(store as PostgresHistoryStore),
     snapshotConnectionSettings: snapshotSessionSettings,
+    // A function a migration calls, or a trigger or event trigger it fires, may SET the session.
+    sqlReachesSettings: true,
     restoreConnectionSettings: function* (before: ConnectionSettingsSnapshot): Step<string[]> {
       const restored = yield* restoreSessionSettings(before);
       // Between the migrations of one transaction, the session's lock_timeout was just put back: the run's own bound (SET LOCAL at its BEGIN) goes on.

@@ -21,7 +21,8 @@ export const SQLITE_DIALECT: Dialect = {
   snapshotConnectionSettings,
   restoreConnectionSettings,
   readSchemaObjects,
-  dropObjectSql: (object) => `DROP ${object.type.toUpperCase()} IF EXISTS "${object.name.replace(/"/g, '""')}"`,
+  // main's object, as readSchemaObjects lists it, not a temporary one of the same name a migration left on the connection.
+  dropObjectSql: (object) => `DROP ${object.type.toUpperCase()} IF EXISTS main."${object.name.replace(/"/g, '""')}"`,
   foreignKeysEnforced: function* () {
     return (yield* queryValue("PRAGMA foreign_keys")) === 1;
   },
