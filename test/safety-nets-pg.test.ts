@@ -276,6 +276,52 @@ test("verifySchema: policies and rules the migrations made verify as made; one d
   assert.deepEqual([before?.includes("POLICY own_notes"), after?.includes("POLICY own_notes")], [true, false]);
 });
 
+test("verifySchema: a partition detached by hand, one attached for other values, and a child taken out of its parent's inheritance are drift in that table (each keeps its columns, so only its parent and bounds tell)", async () => {
+  // Real histories partition by day (a migration that creates today's partition, a job that adds the next): a detached one silently stops taking its rows.
+  const LINEAGE = sql(
+    1,
+    "lineage",
+    `CREATE TABLE events (id bigint NOT NULL, at date NOT NULL) PARTITION BY RANGE (at);
+     CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+     CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+     CREATE TABLE animals (name text);
+     CREATE TABLE cats (lives int) INHERITS (animals);`,
+  );
+  const cases: ReadonlyArray<{ change: string; table: string; after: string | null }> = [
+    { change: "ALTER TABLE events DETACH PARTITION events_2025", table: "events_2025", after: null },
+    {
+      change: "ALTER TABLE events DETACH PARTITION events_2025; ALTER TABLE events ATTACH PARTITION events_2025 FOR VALUES FROM ('2025-01-01') TO ('2027-01-01')",
+      table: "events_2025",
+      after: "PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2027-01-01')",
+    },
+    { change: "ALTER TABLE cats NO INHERIT animals", table: "cats", after: null },
+  ];
+  for (const { change, table, after } of cases) {
+    const database = await createTestDatabase();
+    const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+    pool.on("error", () => undefined);
+    try {
+      const manager = new MigrationManager(pool, [LINEAGE]);
+      await manager.up();
+      assert.deepEqual((await verifySchema(manager)).differences, [], "as the migrations built it");
+      await pool.query(change);
+      const { ok, differences } = await verifySchema(manager);
+      assert.equal(ok, false, change);
+      assert.deepEqual(
+        differences.map((difference) => [difference.objectType, difference.name, difference.change, difference.details.map((detail) => detail.aspect)]),
+        [["table", table, "changed", ["definition"]]],
+        change,
+      );
+      const detail = differences[0]!.details[0]!;
+      assert.ok(detail.before?.includes(table === "cats" ? "INHERITS (animals)" : "PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')"), `${change}: ${detail.before}`);
+      if (after !== null) assert.ok(detail.after?.includes(after), `${change}: ${detail.after}`);
+      else assert.ok(!/PARTITION OF|INHERITS/.test(detail.after ?? ""), `${change}: ${detail.after}`);
+    } finally {
+      await pool.end();
+      await database.drop();
+    }
+  }
+});
 test("verifySchema on a pg.Client and in another schema: the history table's schema is compared; a fresh database verifies at version 0", async (t) => {
   const { database, pool } = await freshDatabase(t);
   const client = new pg.Client({ connectionString: database.url });

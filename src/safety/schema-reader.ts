@@ -195,9 +195,14 @@ const NOT_FROM_EXTENSION = (oid: string) => `NOT EXISTS (SELECT 1 FROM pg_catalo
 const IN_SCHEMA = (namespace: string) => `JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} ${namespace} WHERE n.nspname ${EQ} ?`;
 const TABLE_KINDS = `(c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p')`;
 
-/** `persistence`: `p` permanent, `u` unlogged. */
-type TableRow = { name: string; persistence: string; rowSecurity: boolean; partitionKey: string | null };
-const TABLES_SQL = `SELECT c.relname::${TEXT} AS name, c.relpersistence::${TEXT} AS persistence, c.relrowsecurity AS "rowSecurity", pg_catalog.pg_get_partkeydef(c.oid) AS "partitionKey"
+/**
+ * `persistence`: `p` permanent, `u` unlogged. `parents`: the tables it inherits from, in their order (a partition's one parent); `bound`: a partition's `FOR VALUES`
+ * clause. A partition detached by hand (or attached for other values), or a child taken out of its parent's inheritance, keeps its columns, so only these tell it.
+ */
+type TableRow = { name: string; persistence: string; rowSecurity: boolean; partitionKey: string | null; parents: string | null; bound: string | null };
+const TABLES_SQL = `SELECT c.relname::${TEXT} AS name, c.relpersistence::${TEXT} AS persistence, c.relrowsecurity AS "rowSecurity", pg_catalog.pg_get_partkeydef(c.oid) AS "partitionKey",
+       (SELECT pg_catalog.string_agg(pc.relname::${TEXT}, ', ' ORDER BY i.inhseqno) FROM pg_catalog.pg_inherits AS i JOIN pg_catalog.pg_class AS pc ON pc.oid ${EQ} i.inhparent WHERE i.inhrelid ${EQ} c.oid) AS parents,
+       CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END AS bound
   FROM pg_catalog.pg_class AS c ${IN_SCHEMA("c.relnamespace")} AND ${TABLE_KINDS} AND ${NOT_FROM_EXTENSION("c.oid")} ORDER BY c.relname ${COLLATE_C}`;
 
 /** `expression`: the default or a generated column's; `identity`: `a`, `d` or `""`; `generated`: `s`, `v` or `""`; `collation` when not the type's default. */
@@ -404,7 +409,8 @@ function assembleTable(table: TableRow, columns: readonly ColumnRow[], constrain
   const primaryKey = constraints.find((constraint) => constraint.type === "p")?.columns ?? [];
   const ofType = (...types: string[]) => constraints.filter((constraint) => types.includes(constraint.type));
   const action = (code: string) => REFERENTIAL_ACTIONS[code] ?? code;
-  const header = `${table.persistence === "u" ? "UNLOGGED TABLE" : "TABLE"} ${table.name}${table.partitionKey ? ` PARTITION BY ${table.partitionKey}` : ""}${table.rowSecurity ? " ROW LEVEL SECURITY" : ""}`;
+  const lineage = table.parents === null ? "" : table.bound === null ? ` INHERITS (${table.parents})` : ` PARTITION OF ${table.parents} ${table.bound}`;
+  const header = `${table.persistence === "u" ? "UNLOGGED TABLE" : "TABLE"} ${table.name}${lineage}${table.partitionKey ? ` PARTITION BY ${table.partitionKey}` : ""}${table.rowSecurity ? " ROW LEVEL SECURITY" : ""}`;
   const body = [
     ...columns.map((column) => `${column.name} ${column.type}${column.collation ? ` COLLATE ${column.collation}` : ""}${column.notNull ? " NOT NULL" : ""}`),
     ...constraints.map((constraint) => `CONSTRAINT ${constraint.name} ${constraint.definition}`),
