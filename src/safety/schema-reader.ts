@@ -367,12 +367,21 @@ export function readRelationSettings(schema: string): Step<RelationSetting[]> {
   return query<RelationSetting>(RELATION_SETTINGS_SQL, [schema]);
 }
 
-/** `schema` as a {@link SchemaSnapshot}, sorted by name, without `excludeTables` and what belongs to them. Never writes. */
+/**
+ * `schema` as a {@link SchemaSnapshot}, sorted by name, without `excludeTables` and what belongs to them. Never writes. Unless `operational`, without partitions either: an app or a job
+ * makes, attaches and drops them as it runs (a day's partition, pg_partman), so they are data to `verify`, as operational settings are; a partition detached by hand is a table again.
+ */
 export function* readPostgresSchema(schema: string, excludeTables: readonly string[] = [], operational = false): Step<SchemaSnapshot> {
+  const skip = new Set(excludeTables);
   const read = function* <T extends { table?: string; name: string }>(sql: string): Step<T[]> {
-    return (yield* query<T>(sql, [schema])).filter((row) => !excludeTables.includes(row.table ?? row.name));
+    return (yield* query<T>(sql, [schema])).filter((row) => !skip.has(row.table ?? row.name));
   };
-  const tables = yield* read<TableRow>(TABLES_SQL);
+  const tables = (yield* read<TableRow>(TABLES_SQL)).filter((table) => {
+    if (operational || table.bound === null) return true;
+    // What is read next (columns, constraints, indexes, triggers, settings) belongs to the partition too.
+    skip.add(table.name);
+    return false;
+  });
   const columns = yield* read<ColumnRow>(COLUMNS_SQL);
   const constraints = yield* read<ConstraintRow>(CONSTRAINTS_SQL);
   const objects = {} as Record<keyof typeof OBJECTS_SQL, SqlObjectSnapshot[]>;
