@@ -111,9 +111,9 @@ function* readAdoptedTables(manager: SafetyNetManager): Step<string[]> {
   return row && !Number(row.dropped) && (row.old_schema ?? undefined) === postgresSchemaOf(manager) ? adoptedTablesOf(row.tool, row.old_table) : [];
 }
 
-/** The manager's schema with its rows per table. */
+/** The manager's whole schema (partitions and operational settings too: a rehearsal reports what its migrations make) with its rows per table. */
 export function* observeSchema(manager: SafetyNetManager): Step<{ readonly schema: SchemaSnapshot; readonly rows: Readonly<Record<string, number>> }> {
-  const schema = yield* readSchemaOf(manager);
+  const schema = yield* readFullSchemaOf(manager);
   return { schema, rows: yield* countRows(schema, postgresSchemaOf(manager)) };
 }
 
