@@ -110,6 +110,15 @@ const SCENARIOS: readonly Scenario[] = [
     fields: {},
   },
   {
+    name: "the history table has a NOT NULL column stepwise never fills, with no default",
+    applied: 0,
+    breaks: () =>
+      "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL, duration_ms INTEGER, state TEXT NOT NULL DEFAULT 'applied', owner TEXT, deployed_by TEXT NOT NULL)",
+    registry: (dialect) => inDialect(dialect, ONE, TWO),
+    code: "HISTORY_TABLE_INVALID",
+    fields: { table: "schema_migrations", problem: "not-null-column", column: "deployed_by", constraint: null, version: null },
+  },
+  {
     name: "a history row was deleted by hand",
     applied: 2,
     breaks: () => "DELETE FROM schema_migrations WHERE version = 1",

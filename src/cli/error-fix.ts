@@ -2,7 +2,7 @@
  * The `fix` of `--json`'s error: the next step the message gives, as one line a script can show. An error that carries its own (`details.fix`) keeps it (report-error.ts); one thrown where only the thrower knows the
  * command (the project's gen script, the config the CLI read) has it attached; the rest are made here from the details, one entry per code whose message names a next step.
  */
-import { adoptedHistoryIn, defaultHistoryIn } from "../core/error-factories.js";
+import { adoptedHistoryIn, defaultHistoryIn, historyWriteFix } from "../core/error-factories.js";
 import type { StepwiseErrorCode, StepwiseErrorDetails } from "../core/errors.js";
 
 /** Next steps attached where the error was made, read back when it is printed. */
@@ -27,8 +27,10 @@ export const FIX_OF_CODE: FixOf = {
   REGISTRY_DIALECT_MISMATCH: ({ driverDialect }) =>
     `run the registry generated for ${driverDialect} ("stepwise gen --dialect ${driverDialect}" writes it), or choose a ${driverDialect === "postgres" ? "SQLite" : "PostgreSQL"} registry's driver`,
   DATABASE_AHEAD: ({ unknownVersions }) => `run a newer build that has migrations ${versionsOf(unknownVersions)}, or roll them back with the build that applied them`,
-  HISTORY_TABLE_INVALID: ({ table }) =>
-    `give stepwise a history table of its own (--table, or "tableName" in the config), or fix or delete the bad row of ${table ?? "the history table"}, or restore a backup`,
+  HISTORY_TABLE_INVALID: (details) =>
+    "column" in details
+      ? `${historyWriteFix(details)}, then run the command again`
+      : `give stepwise a history table of its own (--table, or "tableName" in the config), or fix or delete the bad row of ${details.table ?? "the history table"}, or restore a backup`,
   HISTORY_OUT_OF_ORDER: ({ missingVersions }) => `restore the history rows of ${versionsOf(missingVersions)}, or the numbering the database was migrated with`,
   HISTORY_ROW_MISSING: ({ version }) =>
     `check the database and drop any trigger or rule on the history table, then run "stepwise repair --applied ${version} --yes" or "stepwise repair --forget ${version} --yes"`,

@@ -177,6 +177,51 @@ export function historyRowInvalidError(fields: { table: string | null; rowid: nu
   return new StepwiseError("HISTORY_TABLE_INVALID", message, { table, rowid, version, problem });
 }
 
+/** What to change for each way the history table refuses stepwise's rows: one line, for the message and the CLI's `fix`. */
+export function historyWriteFix(fields: { table: string; problem: E.HistoryWriteProblem; column: string | null; constraint: string | null }): string {
+  const { table, problem, column, constraint } = fields;
+  const named = (what: string, name: string | null) => (name === null ? `the ${what}` : `the ${what} "${name}"`);
+  switch (problem) {
+    case "not-null-column":
+      return column !== null && !WRITTEN_OR_NULL.has(column)
+        ? `give column "${column}" of "${table}" a default (ALTER TABLE ... ALTER COLUMN ... SET DEFAULT on PostgreSQL; on SQLite, rebuild the table with one), or drop it (ALTER TABLE "${table}" DROP COLUMN "${column}")`
+        : `let ${column === null ? "the column" : `column "${column}"`} of "${table}" hold NULL, as stepwise writes it there (drop its NOT NULL), or give it a default`;
+    case "check-constraint":
+      return `drop ${named("CHECK constraint", constraint)} from "${table}", or make it accept the rows stepwise writes`;
+    case "unique-constraint":
+      return `drop ${named("UNIQUE constraint or index", constraint ?? column)} from "${table}": only version is unique in stepwise's history`;
+    case "foreign-key":
+      return `drop ${named("foreign key", constraint ?? column)} from "${table}": stepwise's history refers to no other table`;
+    case "column-type":
+      return `give ${column === null ? "the column" : `column "${column}"`} of "${table}" the type stepwise writes (integers for version and duration_ms, text for the others)`;
+    case "trigger":
+      return `drop the trigger (or rule) on "${table}" that refuses the row${constraint === null ? "" : ` (it said: ${constraint})`}`;
+    default:
+      return `drop ${named("constraint", constraint)} from "${table}", or make it accept the rows stepwise writes`;
+  }
+}
+
+/** The columns whose values stepwise writes (some of them `NULL` at times): an extra `NOT NULL` column without a default is one it never fills. */
+const WRITTEN_OR_NULL = new Set(["version", "name", "checksum", "applied_at", "duration_ms", "state", "owner"]);
+
+/**
+ * `HISTORY_TABLE_INVALID` for a history table that refuses the rows stepwise writes: before anything ran (`version` `null`), or as `version`'s history write failed (`cause`), whose
+ * transaction was rolled back with the migration's changes.
+ */
+export function historyWriteRefusedError(fields: { table: string; problem: E.HistoryWriteProblem; column: string | null; constraint: string | null; version: number | null; cause?: unknown }) {
+  const { table, problem, column, constraint, version, cause } = fields;
+  const what =
+    problem === "not-null-column" && column !== null && !WRITTEN_OR_NULL.has(column)
+      ? `has a column stepwise never fills, "${column}", that is NOT NULL with no default`
+      : `refuses the rows stepwise writes (${problem.replace(/-/g, " ")}${column === null ? "" : `, column "${column}"`}${constraint === null || problem === "trigger" ? "" : `, "${constraint}"`})`;
+  const outcome =
+    version === null
+      ? `Every row stepwise writes there would be refused, so nothing runs. ${NOTHING_CHANGED}`
+      : `It refused the row recording migration ${version}${cause === undefined ? "" : ` (${describeThrownValue(cause).split("\n")[0]})`}; the migration is not at fault. The transaction was rolled back with the migration's changes: the database is as it was before it.`;
+  const message = `The history table "${table}" ${what}. ${outcome}\nFix: ${historyWriteFix(fields)}, then run the command again.`;
+  return new StepwiseError("HISTORY_TABLE_INVALID", message, { table, problem, column, constraint, version }, cause === undefined ? undefined : { cause });
+}
+
 /** `INVALID_TABLE_NAME`: refused before any SQL ran. */
 export function invalidTableNameError(tableName: string, maxLength?: number) {
   const most = maxLength === undefined ? "" : `at most ${maxLength} `;

@@ -90,11 +90,16 @@ export interface StepwiseErrorDetails {
   readonly HISTORY_OUT_OF_ORDER: Readonly<{ missingVersions: readonly number[]; highestAppliedVersion: number }>;
   /** The history table exists but has another shape (another tool owns a table of that name: `missingColumns`; `adoptedInto` names the tables `stepwise adopt` put this database's history in,
    * as when it was adopted with `--table` and a later command left the flag out), or one of its rows holds something stepwise never writes (`rowid`, `version` as stored, `problem`; `table` is `null`
-   * for rows handed to the planner directly).
+   * for rows handed to the planner directly), or it refuses the rows stepwise writes (`problem`: `not-null-column`, `check-constraint`, `unique-constraint`, `foreign-key`, `constraint`, `column-type` or `trigger`; `column` and `constraint` name what refused, where known). A column
+   * stepwise never fills that is `NOT NULL` with no default (and, on PostgreSQL, no trigger or rule that could fill it) is refused before anything runs (`version` `null`), by every command that
+   * reads the history; a CHECK, UNIQUE or foreign-key constraint, a column type or a trigger that refuses stepwise's row for migration `version` is found when it is written: that write's
+   * transaction is rolled back, the migration's changes with it, so the database is as it was before that transaction. The migration's file is not at fault.
    * Fix: Pass the table `adoptedInto` names (`--table`, `tableName`); else give stepwise a history table of its own, or `stepwise adopt` the database from the tool that owns it; or fix or delete the
-   * bad row, or restore a backup. */
+   * bad row, or restore a backup. For a refused write: give `column` a default or drop it, or drop the constraint or trigger that refuses stepwise's rows, then run the command again. */
   readonly HISTORY_TABLE_INVALID: Readonly<
-    { table: string; missingColumns: readonly string[]; adoptedInto: readonly string[] } | { table: string | null; rowid: number | null; version: unknown; problem: HistoryRowProblem }
+    | { table: string; missingColumns: readonly string[]; adoptedInto: readonly string[] }
+    | { table: string | null; rowid: number | null; version: unknown; problem: HistoryRowProblem }
+    | { table: string; problem: HistoryWriteProblem; column: string | null; constraint: string | null; version: number | null }
   >;
   /** A history write of the migration this process was running changed no row: another process removed the row (`repair --forget`, a `DELETE`), or a trigger or rule on the history table discarded it.
    * Running the migration again could apply it twice, so the run stopped; its changes stay (`rolledBack` is always false), and `restoredStartedRow` says whether a `started` row was written back so
@@ -456,6 +461,12 @@ export type SqlLocation = Readonly<{ file: string; line: number; column: number 
 export type RegistryProblem = Readonly<{ version: number | null; file: string | null; message: string }>;
 /** Why a history row was refused by `HISTORY_TABLE_INVALID`. */
 export type HistoryRowProblem = "version-not-positive-integer" | "duplicate-version" | "checksum-not-text" | "unknown-state";
+/**
+ * Why the history table refuses the rows stepwise writes, in `HISTORY_TABLE_INVALID`: a column stepwise leaves empty (or writes `NULL` into) that is `NOT NULL` without a default
+ * (`not-null-column`); a `check-constraint`, `unique-constraint` (on a column other than `version`), `foreign-key` or other `constraint` its row breaks; a `column-type` that refuses stepwise's
+ * value (a `STRICT` table's, a `varchar(n)`); a `trigger` (or rule) on the table that raised an error.
+ */
+export type HistoryWriteProblem = "not-null-column" | "check-constraint" | "unique-constraint" | "foreign-key" | "constraint" | "column-type" | "trigger";
 /** Which history write found its row gone, in `HISTORY_ROW_MISSING`. */
 export type HistoryRowOperation = "mark-applied" | "mark-started" | "delete";
 /** A foreign-key failure from rebuilding `table` with enforcement on: the tables that reference it, and the `fix` (`foreign_keys:off` or `disableForeignKeys: true`). */

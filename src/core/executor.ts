@@ -22,11 +22,13 @@ import {
   resetFailedError,
   incompleteMigrationError,
   withResetDrops,
+  historyWriteRefusedError,
+  recordNativeError,
 } from "./error-factories.js";
 import { describeEvent, type MigrationEvent, type MigrationLogger } from "./events.js";
 import { readForeignKeyRebuildHint, ReferencingTables, refuseParentRebuild } from "./foreign-key-rebuild.js";
 import { HISTORY_GUARD_MARK, type HistoryGuard } from "./history-guard.js";
-import { setUserVersion, type HistoryStore } from "./history.js";
+import { isHistoryInsertFailure, setUserVersion, type HistoryStore } from "./history.js";
 import { assessMigrationOwner, currentMigrationOwner, holdOwnership, parseMigrationOwner, serializeMigrationOwner, type MigrationOwner, type OwnerLiveness } from "./migration-owner.js";
 import { DEFAULT_TRANSACTION_MODE, optionsObject, TRANSACTION_MODES, type AppliedStep, type DownOptions, type MigrationResult, type TransactionMode, type UpOptions } from "./options.js";
 import { runCall, text } from "./option-text.js";
@@ -773,6 +775,9 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       const historyChanged = !rolledBack && change.startsWith("the table");
       return historyChangedByMigrationError({ version: entry.version, file: entry.file, direction, table: this.store.tableName, change, rolledBack, historyChanged, cause });
     }
+    // The history table refused stepwise's own row (a constraint, a column type, a trigger): the table is at fault, not the migration's file.
+    const refused = rolledBack ? this.refusedHistoryWrite(cause, entry.version) : null;
+    if (refused !== null) return refused;
     const classification = classifySafely(this.settings.classifyError, cause);
     const described = this.dialect.describeFailure && (yield* this.dialect.describeFailure({ entry, direction, cause, rolledBack, origin, classification, store: this.store }));
     if (described) return described;
@@ -787,6 +792,17 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     const foreignKeyRebuild = yield* readForeignKeyRebuildHint(entry, direction, sqliteCode, cause, this.settings.capabilities.foreignKeySwitch);
     const location = origin === "body" ? locateFromFailure(entry, direction, cause) : null;
     return migrationFailedError({ version: entry.version, file: entry.file, direction, cause, rolledBack, foreignKeyRebuild, location });
+  }
+
+  /**
+   * `HISTORY_TABLE_INVALID` when `cause` is the history table refusing one of stepwise's own INSERTs (of `version`'s row), not a lock, a full disk or a collision on version; else
+   * `null`. The caller rolls the write's transaction back.
+   */
+  refusedHistoryWrite(cause: unknown, version: number | null): StepwiseError<"HISTORY_TABLE_INVALID"> | null {
+    if (!isHistoryInsertFailure(cause)) return null;
+    const classification = classifySafely(this.settings.classifyError, cause);
+    const refusal = this.store.describeRefusedWrite(cause, classification.nativeCode);
+    return refusal === null ? null : recordNativeError(historyWriteRefusedError({ table: this.store.tableName, ...refusal, version, cause }), classification);
   }
 
   /** How a failure says the migration changed the history table under the guard, or `null`. */

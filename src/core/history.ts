@@ -1,10 +1,18 @@
 /** The history table: every statement that touches it, as steps; `dialects/postgres.ts` subclasses the store for PostgreSQL's catalog. */
-import type { HistoryRowOperation, StepwiseError } from "./errors.js";
+import type { HistoryRowOperation, HistoryWriteProblem, StepwiseError } from "./errors.js";
 import type { BatchStatement } from "./driver.js";
 import { findRowProblem, type AppliedMigration, type AppliedMigrationKey } from "./planner.js";
 import { begin, commit, exec, inTransaction, query, rollbackQuietly, run, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
-import { historyRowMissingError, migrationFailedError, historyRowInvalidError, historyTableInvalidError, invalidTableNameError } from "./error-factories.js";
+import {
+  describeThrownValue,
+  historyRowMissingError,
+  migrationFailedError,
+  historyRowInvalidError,
+  historyTableInvalidError,
+  historyWriteRefusedError,
+  invalidTableNameError,
+} from "./error-factories.js";
 
 /** The history table's default name. */
 export const DEFAULT_TABLE_NAME = "schema_migrations";
@@ -16,6 +24,38 @@ const EXACT_VERSION = `CASE WHEN typeof(version) = 'integer' AND version NOT BET
 export const REQUIRED_COLUMNS = ["version", "name", "checksum", "applied_at", "duration_ms", "state"] as const;
 
 const DISCARDED = "stepwise-history-row-discarded";
+
+/** Every column stepwise writes a value (or `NULL`) into: any other column it leaves to its default. */
+const WRITTEN_COLUMNS: ReadonlySet<string> = new Set([...REQUIRED_COLUMNS, "owner"]);
+
+/** A history table's column as `PRAGMA table_info` lists it (PostgreSQL's store reads the same fields from its catalog). */
+export interface HistoryColumn {
+  readonly name: string;
+  readonly pk: number;
+  readonly type: string;
+  /** 1 when the column is `NOT NULL`. */
+  readonly notnull: number;
+  /** Its default's text, `null` without one; PostgreSQL's store gives any text where something (a default, an identity, a trigger or rule) may fill it. */
+  readonly dflt_value: string | null;
+}
+
+/** What refused one of stepwise's history INSERTs, as `HISTORY_TABLE_INVALID` names it. */
+export interface HistoryWriteRefusal {
+  readonly problem: HistoryWriteProblem;
+  readonly column: string | null;
+  readonly constraint: string | null;
+}
+
+/** The errors stepwise's own history INSERTs failed with: a failure of the row's write, not of a migration's body. */
+const insertFailures = new WeakSet<object>();
+
+/** Whether `error` is what one of stepwise's own history INSERTs failed with. */
+export function isHistoryInsertFailure(error: unknown): boolean {
+  return typeof error === "object" && error !== null && insertFailures.has(error);
+}
+
+/** The first line of a thrown value's message. */
+const firstLine = (error: unknown) => describeThrownValue(error).split("\n")[0]!.trim();
 
 /** Whether `tableName` can name the history table: a plain identifier (quoted without escaping), not `sqlite_...`. */
 export function isValidTableName(tableName: string): boolean {
@@ -82,13 +122,19 @@ export class HistoryStore {
       )`);
   }
 
-  /** Throws `HISTORY_TABLE_INVALID` when a required column is missing or `version` is not the key; returns the column names. */
+  /**
+   * Throws `HISTORY_TABLE_INVALID` when a required column is missing, `version` is not the key, or a column stepwise never fills is `NOT NULL` with nothing to fill it (every row
+   * stepwise writes would be refused); returns the column names. Read from the columns already read: no statement of its own.
+   */
   *assertShape(): Step<string[]> {
     const columns = yield* this.readColumns();
     const missing = REQUIRED_COLUMNS.filter((name) => !columns.some((column) => column.name === name));
     if (missing.length > 0) throw historyTableInvalidError(this.tableName, missing, undefined, yield* this.readAdoptedHistories());
     const version = columns.find((column) => column.name === "version")!;
     if (version.pk !== 1 || !this.isVersionKeyType(version.type)) throw historyTableInvalidError(this.tableName, [], "version must be its INTEGER PRIMARY KEY");
+    // version is the only rowid alias a valid table can have (the INTEGER PRIMARY KEY), and it is written; `DEFAULT NULL` fills nothing a NOT NULL column accepts.
+    const unfilled = columns.find((column) => Number(column.notnull) === 1 && !WRITTEN_COLUMNS.has(column.name) && (column.dflt_value ?? "NULL").toUpperCase() === "NULL");
+    if (unfilled) throw historyWriteRefusedError({ table: this.tableName, problem: "not-null-column", column: unfilled.name, constraint: null, version: null });
     this.shapeChecked = true;
     return columns.map((column) => column.name);
   }
@@ -106,8 +152,36 @@ export class HistoryStore {
     return rows.map((row) => row.name).filter((name) => !this.isNamed(name));
   }
 
-  protected *readColumns(): Step<{ name: string; pk: number; type: string }[]> {
-    return yield* query<{ name: string; pk: number; type: string }>(`PRAGMA main.table_info("${this.tableName}")`);
+  protected *readColumns(): Step<HistoryColumn[]> {
+    return yield* query<HistoryColumn>(`PRAGMA main.table_info("${this.tableName}")`);
+  }
+
+  /**
+   * What refused one of stepwise's history INSERTs (`error`, with the driver's `nativeCode`), read from SQLite's messages, which name the constraint: `null` when it was no
+   * refusal of the row (a collision on version, a lock, a full disk).
+   */
+  describeRefusedWrite(error: unknown, nativeCode: string | null): HistoryWriteRefusal | null {
+    const message = firstLine(error);
+    const ofTable = (qualified: string) => {
+      const dot = qualified.lastIndexOf(".");
+      return dot > 0 && this.isNamed(qualified.slice(0, dot)) ? qualified.slice(dot + 1) : null;
+    };
+    const trigger: HistoryWriteRefusal = { problem: "trigger", column: null, constraint: message };
+    let match = /NOT NULL constraint failed: (\S+)/.exec(message);
+    // A column of another table: a trigger on the history table wrote there.
+    if (match) return ofTable(match[1]!) === null ? trigger : { problem: "not-null-column", column: ofTable(match[1]!), constraint: null };
+    if ((match = /CHECK constraint failed: (.+)$/.exec(message))) return { problem: "check-constraint", column: null, constraint: match[1]!.trim() };
+    if ((match = /UNIQUE constraint failed: (.+)$/.exec(message))) {
+      const columns = match[1]!.split(",").map((qualified) => ofTable(qualified.trim()));
+      if (columns.some((column) => column === null)) return trigger;
+      // version's own key: another process recorded it (where no lock holds the plan), which the executor reads as that.
+      return columns.length === 1 && columns[0] === "version" ? null : { problem: "unique-constraint", column: columns.join(", "), constraint: null };
+    }
+    if (/FOREIGN KEY constraint failed/.test(message)) return { problem: "foreign-key", column: null, constraint: null };
+    if ((match = /cannot store \w+ value in \w+ column (\S+)/.exec(message))) return { problem: "column-type", column: ofTable(match[1]!) ?? match[1]!, constraint: null };
+    // RAISE(ABORT, ...) of a trigger: its own words.
+    if (nativeCode !== null && nativeCode.startsWith("SQLITE_CONSTRAINT") && !/_(PRIMARYKEY|ROWID)$/.test(nativeCode)) return trigger;
+    return null;
   }
 
   protected isVersionKeyType(type: string): boolean {
@@ -185,13 +259,25 @@ export class HistoryStore {
   /** Records a migration that committed with its body; a discarded INSERT fails it. */
   *insertApplied(row: { version: number; name: string; checksum: string; appliedAt: string; durationMs: number | null }): Step<void> {
     const sql = `INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state) VALUES (?, ?, ?, ?, ?, 'applied')`;
-    if ((yield* run(sql, [row.version, row.name, row.checksum, row.appliedAt, row.durationMs])).changes === 0) throw this.rowDiscarded(row.version, "insert");
+    yield* this.insert(sql, [row.version, row.name, row.checksum, row.appliedAt, row.durationMs], row.version);
   }
 
   /** Records that a `transaction: false` migration has started, and who runs it. */
   *insertStarted(row: { version: number; name: string; checksum: string; startedAt: string; owner: string }): Step<void> {
     const sql = `INSERT INTO ${this.quoted} (version, name, checksum, applied_at, duration_ms, state, owner) VALUES (?, ?, ?, ?, NULL, 'started', ?)`;
-    if ((yield* run(sql, [row.version, row.name, row.checksum, row.startedAt, row.owner])).changes === 0) throw this.rowDiscarded(row.version, "insert");
+    yield* this.insert(sql, [row.version, row.name, row.checksum, row.startedAt, row.owner], row.version);
+  }
+
+  /** Runs one of stepwise's history INSERTs: its failure is marked as the row's ({@link isHistoryInsertFailure}), and a discarded row fails it. */
+  private *insert(sql: string, params: unknown[], version: number): Step<void> {
+    let changes: number;
+    try {
+      ({ changes } = yield* run(sql, params));
+    } catch (error) {
+      if (typeof error === "object" && error !== null) insertFailures.add(error);
+      throw error;
+    }
+    if (changes === 0) throw this.rowDiscarded(version, "insert");
   }
 
   /** Turns a `started` row into an applied one; `HISTORY_ROW_MISSING` when another process removed it meanwhile. */

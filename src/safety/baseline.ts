@@ -80,7 +80,14 @@ export function* recordBaseline(
     // Another process may have migrated or baselined since the check above.
     yield* refuseManaged();
     yield* store.ensure();
-    for (const { version, name, checksum } of recorded) yield* store.insertApplied({ version, name, checksum, appliedAt, durationMs: null });
+    for (const { version, name, checksum } of recorded) {
+      try {
+        yield* store.insertApplied({ version, name, checksum, appliedAt, durationMs: null });
+      } catch (error) {
+        // The history table refuses stepwise's rows: its fault, named so; the write transaction rolls back.
+        throw manager.executor.refusedHistoryWrite(error, version) ?? error;
+      }
+    }
     if (manager.driver.capabilities.userVersion) yield* setUserVersion(version);
     if (adoption) yield* adoption.alsoWrite();
   });

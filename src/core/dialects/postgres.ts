@@ -3,7 +3,7 @@ import { batchKeyFailure, matchColumn, quoteIdentifier, type BatchDialect, type 
 import type { ConnectionSettingsSnapshot } from "../connection-settings.js";
 import type { Dialect, MigrationFailure } from "../dialect.js";
 import type { ErrorClassification } from "../driver.js";
-import { StepwiseError, type ConnectionProblem, type ErrorKind, type InvalidIndex, type LockWait } from "../errors.js";
+import { StepwiseError, type ConnectionProblem, type ErrorKind, type HistoryWriteProblem, type InvalidIndex, type LockWait } from "../errors.js";
 import {
   connectionFailedError,
   connectionLostError,
@@ -18,7 +18,7 @@ import {
   invalidTableNameError,
 } from "../error-factories.js";
 import { HISTORY_GUARD_MARK, historyChangedError, type HistoryGuard } from "../history-guard.js";
-import { DEFAULT_TABLE_NAME, HistoryStore, isValidTableName } from "../history.js";
+import { DEFAULT_TABLE_NAME, HistoryStore, isValidTableName, type HistoryColumn, type HistoryWriteRefusal } from "../history.js";
 import { describeInvalidIndexes } from "../invalid-indexes.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../options.js";
 import type { ListSchemaObjectsOptions, SchemaObject } from "../schema-objects.js";
@@ -242,12 +242,27 @@ const RELATION_KINDS: Readonly<Record<string, string>> = { r: "table", p: "table
 // The schema's oid first, so pg_class is read by its (relname, relnamespace) index: joined, the planner may scan the schemas once per table of that name (a fleet of schemas).
 const RELATION = `pg_catalog.pg_class AS c WHERE c.relnamespace ${EQ} (SELECT n.oid FROM pg_catalog.pg_namespace AS n WHERE n.nspname ${EQ} ?) AND c.relname ${EQ} ?`;
 
-/** Its columns as `HistoryStore` reads them; the primary key's are its key columns only (an `INCLUDE` column plays no part in uniqueness). */
+/**
+ * Its columns as `HistoryStore` reads them; the primary key's are its key columns only (an `INCLUDE` column plays no part in uniqueness). `dflt_value` is set where something
+ * may fill the column: a default (its own or its domain's), an identity, a generation, or any trigger or rule on the table (a BEFORE trigger can set NEW's columns).
+ */
 const COLUMNS = `SELECT a.attnum, a.attname::${TEXT} AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
-    CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i WHERE i.indrelid ${EQ} c.oid AND i.indisprimary AND i.indnkeyatts ${EQ} 1 AND i.indkey[0] ${EQ} a.attnum) THEN 1 ELSE 0 END AS pk
+    CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i WHERE i.indrelid ${EQ} c.oid AND i.indisprimary AND i.indnkeyatts ${EQ} 1 AND i.indkey[0] ${EQ} a.attnum) THEN 1 ELSE 0 END AS pk,
+    CASE WHEN a.attnotnull THEN 1 ELSE 0 END AS notnull,
+    CASE WHEN a.atthasdef OR a.attidentity ${NE} '' OR a.attgenerated ${NE} '' OR c.relhastriggers OR c.relhasrules
+      OR EXISTS (SELECT 1 FROM pg_catalog.pg_type AS t WHERE t.oid ${EQ} a.atttypid AND t.typdefaultbin IS NOT NULL) THEN 'filled' END AS dflt_value
   FROM pg_catalog.pg_attribute AS a, ${RELATION} AND a.attrelid ${EQ} c.oid AND a.attnum ${GT} 0 AND NOT a.attisdropped`;
 
-type Column = { name: string; pk: number; type: string };
+type Column = HistoryColumn;
+
+/** SQLSTATEs of a row its table refuses (class 23) or a value its column's type refuses (class 22, `datatype_mismatch`), as `HISTORY_TABLE_INVALID` names them. */
+const REFUSED_ROW: Readonly<Record<string, HistoryWriteProblem>> = {
+  "23502": "not-null-column",
+  "23514": "check-constraint",
+  "23505": "unique-constraint",
+  "23503": "foreign-key",
+  "42804": "column-type",
+};
 
 /** The history table of one schema on PostgreSQL: a qualified name, `version BIGINT`, the catalog read through `pg_catalog`. */
 export class PostgresHistoryStore extends HistoryStore {
@@ -321,6 +336,26 @@ export class PostgresHistoryStore extends HistoryStore {
       [this.schema],
     );
     return rows.map((row) => row.name).filter((name) => !this.isNamed(name));
+  }
+
+  /**
+   * What refused one of stepwise's history INSERTs, from the server's fields (the error's table, column and constraint): a refusal of the row by this table, or any from a function
+   * (a trigger's) it fired; `null` for a collision on version, or what is not a refusal of the row.
+   */
+  override describeRefusedWrite(error: unknown, nativeCode: string | null): HistoryWriteRefusal | null {
+    const code = nativeCode ?? "";
+    const fields = (typeof error === "object" && error !== null ? error : {}) as { table?: unknown; schema?: unknown; column?: unknown; constraint?: unknown; detail?: unknown; where?: unknown };
+    const text = (value: unknown) => (typeof value === "string" && value !== "" ? value : null);
+    const refused = REFUSED_ROW[code] ?? (code.startsWith("23") ? "constraint" : code.startsWith("22") ? "column-type" : code === "P0001" ? "trigger" : null);
+    if (refused === null) return null;
+    const table = text(fields.table);
+    // Raised inside a function (a trigger's), or a row of another table it wrote: the trigger refused the row.
+    const ours = table === null ? text(fields.where) === null : table === this.tableName && (text(fields.schema) ?? this.schema) === this.schema;
+    if (refused === "trigger" || !ours) return { problem: "trigger", column: null, constraint: firstLineOf(error) };
+    const column = text(fields.column) ?? /^Key \((.+?)\)=/.exec(text(fields.detail) ?? "")?.[1] ?? null;
+    // version's own key: another process recorded it, which the executor reads as that.
+    if (refused === "unique-constraint" && column === "version") return null;
+    return { problem: refused, column, constraint: text(fields.constraint) };
   }
 
   protected override *readColumns(): Step<Column[]> {
