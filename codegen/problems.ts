@@ -69,7 +69,7 @@ export type ProblemCode =
   | "TS_DUPLICATE_PROPERTY"
   /** The migration has no `up`. Fix: Add `up(db) { ... }`. */
   | "TS_MISSING_UP"
-  /** `up` or `down` is not a function (or is a generator, which would run nothing when called). Fix: Write `up(db) { ... }`, or refer to a plain function declared in the same file. */
+  /** `up` or `down` is not a function (or is a generator, which would run nothing when called), or names one the file assigns again or declares twice, so the function that runs may not be the one gen read. Fix: Write `up(db) { ... }`, or refer to a plain function declared once in the same file, with `const` or `function`. */
   | "TS_NOT_A_FUNCTION"
   /** `description`, `transaction` or `disableForeignKeys` is not a literal, so codegen cannot read it without running the file.
    * Fix: Write a string literal for `description`, and `true` or `false` for the flags. */
