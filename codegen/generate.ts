@@ -79,11 +79,20 @@ export async function generateRegistry(options: GenerateOptions): Promise<Genera
   }
   const built = await buildRegistrySource(options);
   if (!built.ok) return result("invalid", built.problems, built.migrations);
-  if (previous !== built.source && options.check)
-    return result("stale", describeStaleness(previous, built.migrations, label, genCommandOf(options.projectRoot, { ...options, dialect })), built.migrations);
-  if (previous !== built.source) writeFileAtomic(options.registryFile, built.source);
-  if (fingerprint !== null) rememberCurrentRegistry(cacheDir!, key, fingerprint, built.source, built.migrations);
-  return result(previous === built.source ? "unchanged" : "written", [], built.migrations);
+  const current = previous !== null && sameRegistryText(previous, built.source);
+  if (!current && options.check) return result("stale", describeStaleness(previous, built.migrations, label, genCommandOf(options.projectRoot, { ...options, dialect })), built.migrations);
+  if (!current) writeFileAtomic(options.registryFile, built.source);
+  // The cache vouches for the bytes on disk, which a current registry keeps.
+  if (fingerprint !== null) rememberCurrentRegistry(cacheDir!, key, fingerprint, current ? previous : built.source, built.migrations);
+  return result(current ? "unchanged" : "written", [], built.migrations);
+}
+
+/**
+ * Whether the registry on disk is the one gen would write, its line breaks aside: a checkout that turned them into CRLF (git's `core.autocrlf`, on by default on Windows) holds the same registry,
+ * since a template literal reads a CRLF as LF and every carriage return that is data is written escaped, as `\r`.
+ */
+function sameRegistryText(previous: string, built: string): boolean {
+  return previous === built || previous.replace(/\r\n/g, "\n") === built.replace(/\r\n/g, "\n");
 }
 
 /** The registry's text (`null`: absent), or what stops gen reading (a pipe would block) or overwriting it. */
