@@ -54,7 +54,8 @@ export interface ScanResult {
 export function scanMigrations(options: { projectRoot: string; migrationsDir: string; dialect?: SqlDialect }): ScanResult {
   const { projectRoot, migrationsDir } = options;
   const dialect = options.dialect ?? "sqlite";
-  const label = projectPath(projectRoot, migrationsDir);
+  // The project root itself is ".", so a path built on the label never starts at the file system's root.
+  const label = projectPath(projectRoot, migrationsDir) || ".";
   const problems: Problem[] = [];
   const entries = readMigrationsFolder(migrationsDir, label, problems);
   if (entries === null) {

@@ -285,6 +285,25 @@ test("a squash whose record cannot be read still holds the versions below it wit
   ]);
 });
 
+test("a migrations folder that is the project root names its problems' files from the root, never from the file system's root", (t) => {
+  const root = makeTempDir(t);
+  mkdirSync(path.join(root, "migrations"));
+  writeFileSync(path.join(root, "migrations", "001_a.sql"), "-- migrate:up\nCREATE TABLE a (x);\n");
+  const nested = scanMigrations({ projectRoot: root, migrationsDir: root }).problems;
+  assert.deepEqual(
+    nested.map((p) => [p.code, p.file]),
+    [["MIGRATIONS_IN_SUBFOLDER", "migrations/001_a.sql"]],
+  );
+  assert.doesNotMatch(nested[0]!.message, / {2}|^\//);
+
+  const foreign = makeTempDir(t);
+  for (const name of ["20240101120000_a.sql", "20240102120000_b.sql"]) writeFileSync(path.join(foreign, name), "-- migrate:up\nCREATE TABLE a (x);\n-- migrate:down\nDROP TABLE a;\n");
+  assert.deepEqual(
+    scanMigrations({ projectRoot: foreign, migrationsDir: foreign }).problems.map((p) => [p.code, p.file]),
+    [["FOREIGN_MIGRATIONS", "20240101120000_a.sql"]],
+  );
+});
+
 test("a duplicated version names every file that holds it, and no other", () => {
   const files = scanFixture("duplicate-versions")
     .problems.map((p) => p.file)
