@@ -100,11 +100,13 @@ function readPreviousRegistry(options: GenerateOptions, label: string): string |
   const refuse = (what: string) =>
     problemAt("REGISTRY_UNWRITABLE", label, `${label} ${what}, so gen will not overwrite it with the registry; point --out (or "registryFile" in the config) at a file such as generated/registry.ts`);
   // The registry is TypeScript: in a .js file Node would fail at its first type annotation, while the bin (which loads it through tsx) runs it.
-  if (!/\.[mc]?ts$/.test(options.registryFile)) {
+  // A declaration file (.d.ts) is never compiled to JavaScript, so the app would import types and nothing to run.
+  if (!/\.[mc]?ts$/.test(options.registryFile) || /\.d\.[mc]?ts$/.test(options.registryFile)) {
+    const what = /\.d\.[mc]?ts$/.test(options.registryFile) ? "a declaration file name, which TypeScript never compiles to JavaScript," : "no TypeScript file name,";
     return problemAt(
       "REGISTRY_UNWRITABLE",
       label,
-      `${label} is no TypeScript file name, and the registry is TypeScript, which the app compiles; point --out (or "registryFile" in the config) at a .ts file such as generated/registry.ts`,
+      `${label} is ${what} and the registry is TypeScript, which the app compiles; point --out (or "registryFile" in the config) at a .ts file such as generated/registry.ts`,
     );
   }
   if (path.resolve(path.dirname(options.registryFile)) === path.resolve(options.migrationsDir) && isMigrationLike(path.basename(options.registryFile))) {

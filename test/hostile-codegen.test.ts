@@ -260,10 +260,11 @@ test("gen --out under a regular file reports REGISTRY_UNWRITABLE naming that fil
   assert.equal(readFileSync(path.join(project.root, "blocker"), "utf8"), "x");
 });
 
-test("gen --out naming a file that is not TypeScript (.js, no extension) reports REGISTRY_UNWRITABLE and writes nothing: the registry is TypeScript", async (t) => {
+test("gen --out naming a file that is not TypeScript (.js, no extension, a .d.ts declaration) reports REGISTRY_UNWRITABLE and writes nothing: the registry is TypeScript", async (t) => {
   const project = createTestProject(t);
   project.writeMigration("001_init.sql", VALID_SQL);
-  for (const out of ["generated/registry.js", "generated/registry.mjs", "generated/registry"]) {
+  // A declaration file is never emitted as JavaScript, so an app importing the registry would find nothing to run.
+  for (const out of ["generated/registry.js", "generated/registry.mjs", "generated/registry", "generated/registry.d.ts", "generated/registry.d.mts"]) {
     const result = await runCli(["gen", "--out", out], { cwd: project.root });
     assert.equal(result.code, 1, out);
     assert.deepEqual(
