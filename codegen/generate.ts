@@ -1,7 +1,7 @@
 /**
  * `stepwise gen`: scan, validate, render, format, then write atomically or, with `check`, compare. Nothing is written unless every step succeeded, so a failed run leaves the old registry as it was.
  */
-import { readFileSync, statSync } from "node:fs";
+import { lstatSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import path from "node:path";
 import { ts } from "ts-morph";
 import type { RegistryChangeKind } from "../src/core/errors.js";
@@ -119,6 +119,12 @@ function readPreviousRegistry(options: GenerateOptions, label: string): string |
       const message = `the registry cannot be written here: ${projectPath(options.projectRoot, dir)} is a file, not a folder; choose another --out path (or "registryFile" in the config), or move that file away`;
       return problemAt("REGISTRY_UNWRITABLE", label, message);
     }
+  }
+  // gen replaces the registry by renaming a new file over it, which would replace a link and leave the file it names (say, shared with another package) stale; its imports are relative to where it is.
+  if (tryOr(() => lstatSync(options.registryFile).isSymbolicLink(), false)) {
+    const target = tryOr(() => JSON.stringify(readlinkSync(options.registryFile)), "an unreadable target");
+    const message = `${label} is a symbolic link to ${target}, which gen would replace with a file of its own while the file it names stayed as it was; point --out (or "registryFile" in the config) at the file the link names, or replace the link with that file`;
+    return problemAt("REGISTRY_UNWRITABLE", label, message);
   }
   const stats = tryOr(() => statSync(options.registryFile), null);
   if (stats && !stats.isFile()) {
