@@ -77,7 +77,7 @@ export function findForeignMigrations(migrationsDir: string, label: string, entr
         : `${label} holds ${found.tool} migrations, which stepwise does not read: to port them, ${found.port ?? SQL_PORT}. ` +
           `Port them into a new folder (point --dir, or "migrationsDir" in the config, at it) and keep the ${found.tool} folder out of the migrations folder; ` +
           `a database ${found.tool} already migrated is then adopted with "stepwise baseline <version>", once the ported migrations reproduce its schema`;
-  return { code: "FOREIGN_MIGRATIONS", file: `${label}/${found.evidence}`, line: 1, column: 1, foreign: { tool: found.tool }, message };
+  return { code: "FOREIGN_MIGRATIONS", file: path.posix.join(label, found.evidence), line: 1, column: 1, foreign: { tool: found.tool }, message };
 }
 
 /** The migrations folder import and gen use when nothing names another, as a problem labels it (relative to the project root). */
@@ -224,7 +224,7 @@ export function findNestedMigrations(migrationsDir: string, label: string, entri
         ? `SQL or migration-like files (such as ${relative}) and ${label} itself holds no migration, so gen would write an empty registry`
         : `files named as migrations are (such as ${relative}), and gen reads only the top level of ${label}, so they would be left out of the registry`;
     const message = `${label}/${entry.name}/ holds ${what}; move each migration up into ${label} (numbered into its sequence; "stepwise import" ports another tool's), or, if they are not migrations, rename them so they do not start with a version`;
-    problems.push(problemAt("MIGRATIONS_IN_SUBFOLDER", `${label}/${relative}`, message));
+    problems.push(problemAt("MIGRATIONS_IN_SUBFOLDER", path.posix.join(label, relative), message));
   }
   return problems;
 }

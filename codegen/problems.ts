@@ -69,7 +69,7 @@ export type ProblemCode =
   | "TS_DUPLICATE_PROPERTY"
   /** The migration has no `up`. Fix: Add `up(db) { ... }`. */
   | "TS_MISSING_UP"
-  /** `up` or `down` is not a function (or is a generator, which would run nothing when called). Fix: Write `up(db) { ... }`, or refer to a plain function declared in the same file. */
+  /** `up` or `down` is not a function (or is a generator, which would run nothing when called), or names one the file assigns again or declares twice, so the function that runs may not be the one gen read. Fix: Write `up(db) { ... }`, or refer to a plain function declared once in the same file, with `const` or `function`. */
   | "TS_NOT_A_FUNCTION"
   /** `description`, `transaction` or `disableForeignKeys` is not a literal, so codegen cannot read it without running the file.
    * Fix: Write a string literal for `description`, and `true` or `false` for the flags. */
@@ -96,7 +96,7 @@ export type ProblemCode =
    * and `up`, report a registry they cannot import as `REGISTRY_LOAD_FAILED`.)
    * Fix: Remove it, or point `--out` (`registryFile`) at a file such as `generated/registry.ts`. */
   | "REGISTRY_UNREADABLE"
-  /** The registry cannot be written where configured: a file stands where a folder of its path should be, or the path does not end in `.ts`, `.mts` or `.cts` (the registry is TypeScript).
+  /** The registry cannot be written where configured: a file stands where a folder of its path should be, or the path does not end in `.ts`, `.mts` or `.cts` (the registry is TypeScript), or names a declaration file (`.d.ts`), which is never compiled to JavaScript, or is a symbolic link, which replacing the registry would replace.
    * Fix: Choose another `--out` path (or `registryFile`), a `.ts` file, or move that file away. */
   | "REGISTRY_UNWRITABLE"
   /** prettier could not format the registry with the project's prettier config. Fix: Fix the prettier config that applies to the registry, then run `stepwise gen` again. */

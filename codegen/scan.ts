@@ -40,6 +40,8 @@ export interface ScannedMigration {
   readonly localImports?: readonly string[];
   /** SQL only: the migrations `stepwise squash` replaced with this one (versions 1 to its own), from its record. */
   readonly replaced?: readonly ReplacedMigration[];
+  /** SQL only: a squash whose record cannot be read, which still holds the versions below its own. */
+  readonly holdsVersionsBelow?: boolean;
 }
 
 /** Everything found in the folder. The migrations are in version order; problems are unsorted. */
@@ -52,7 +54,8 @@ export interface ScanResult {
 export function scanMigrations(options: { projectRoot: string; migrationsDir: string; dialect?: SqlDialect }): ScanResult {
   const { projectRoot, migrationsDir } = options;
   const dialect = options.dialect ?? "sqlite";
-  const label = projectPath(projectRoot, migrationsDir);
+  // The project root itself is ".", so a path built on the label never starts at the file system's root.
+  const label = projectPath(projectRoot, migrationsDir) || ".";
   const problems: Problem[] = [];
   const entries = readMigrationsFolder(migrationsDir, label, problems);
   if (entries === null) {
@@ -68,7 +71,7 @@ export function scanMigrations(options: { projectRoot: string; migrationsDir: st
   const checker = createReturnTypeChecker(projectRoot);
   const migrations: ScannedMigration[] = [];
   // Every entry that names a version, valid or not, so a refused file still fills its place.
-  const holders: { version: number; file: string; valid: boolean }[] = [];
+  const holders: VersionHolder[] = [];
   for (const entry of entries) {
     const parsed = parseMigrationFileName(entry.name);
     if (parsed.status === "ignored") continue;
@@ -88,6 +91,7 @@ export function scanMigrations(options: { projectRoot: string; migrationsDir: st
       if (scanned) migrations.push(scanned);
       // The versions a squash replaced stay taken, by it.
       for (const replaced of scanned?.replaced?.slice(0, -1) ?? []) holders.push({ version: replaced.version, file, valid: true });
+      if (scanned?.holdsVersionsBelow && version! > 1) holders.push({ from: 1, version: version! - 1, file, valid: true });
     }
   }
   problems.push(...checkVersions(holders));
@@ -117,16 +121,16 @@ function scanSqlMigration(source: string, base: MigrationBase, dialect: SqlDiale
   const { migration } = result;
   const squash = readSquashRecord(source);
   // An unreadable record still holds the versions below the file's, so the problem is the record's alone.
-  const holding = { ...base, description: null, checksum: "", reversible: false, transaction: true, disableForeignKeys: false, async: false };
-  const placeholders = Array.from({ length: base.version }, (_, i) => ({ version: i + 1, name: "", checksums: [] }));
+  // Held as a range, never listed: a version may be as large as 2^53 - 1.
+  const holding = { ...base, description: null, checksum: "", reversible: false, transaction: true, disableForeignKeys: false, async: false, holdsVersionsBelow: true };
   if (squash !== null && "reason" in squash) {
     problems.push({ ...problemAt("SQUASH_RECORD_INVALID", base.file, `this squash's record cannot be read: ${squash.reason}`), line: squash.line });
-    return { ...holding, replaced: placeholders };
+    return holding;
   }
   if (squash !== null && squash.record.version !== base.version) {
     const message = `this squash's record says it replaced migrations 1 to ${squash.record.version}, but the file is version ${base.version}; name the file with version ${squash.record.version}`;
     problems.push({ ...problemAt("SQUASH_RECORD_INVALID", base.file, message), line: squash.record.line });
-    return { ...holding, replaced: placeholders };
+    return holding;
   }
   if (squash !== null && squash.record.reviewLines.length > 0) {
     const message = `stepwise squash flagged this for review: read the note on this line (rows the squashed migrations inserted, or statements that moved data), keep or change the SQL below it, then delete the "-- stepwise:review" line`;
@@ -201,12 +205,29 @@ function describeNonFileEntry(entry: Dirent, absolutePath: string, quoted: strin
   return null;
 }
 
-/** Versions are unique and run 1, 2, 3… with no gaps; a refused file still holds its version, but only valid names count as duplicates. */
-function checkVersions(holders: readonly { version: number; file: string; valid: boolean }[]): Problem[] {
+/** An entry's claim on a version, or (with `from`) on every version from `from` to `version`: a squash whose record cannot be read. */
+interface VersionHolder {
+  readonly version: number;
+  readonly from?: number;
+  readonly file: string;
+  readonly valid: boolean;
+}
+
+/**
+ * Versions are unique and run 1, 2, 3… with no gaps; a refused file still holds its version, but only valid names count as duplicates. The work is in the number of holders, never in the size of a
+ * version, which may be as large as 2^53 - 1 (timestamps such as 20240101120000 are common in other tools' folders).
+ */
+function checkVersions(holders: readonly VersionHolder[]): Problem[] {
   const problems: Problem[] = [];
   const filesByVersion = new Map<number, string[]>();
-  for (const holder of holders) filesByVersion.set(holder.version, [...(filesByVersion.get(holder.version) ?? []), ...(holder.valid ? [holder.file] : [])]);
-  const firstFile = (version: number) => filesByVersion.get(version)![0] ?? holders.find((holder) => holder.version === version)!.file;
+  const hold = (version: number, holder: VersionHolder) => filesByVersion.set(version, [...(filesByVersion.get(version) ?? []), ...(holder.valid ? [holder.file] : [])]);
+  const [points, ranges] = [holders.filter((holder) => holder.from === undefined), holders.filter((holder) => holder.from !== undefined)];
+  for (const holder of points) hold(holder.version, holder);
+  // A range is listed only at its first version and where another entry holds a version inside it: enough to find every duplicate without walking it.
+  const named = new Set([...filesByVersion.keys(), ...ranges.map((range) => range.from!)]);
+  for (const range of ranges) for (const version of named) if (version >= range.from! && version <= range.version) hold(version, range);
+  const holderAt = (version: number) => holders.find((holder) => (holder.from ?? holder.version) <= version && version <= holder.version)!.file;
+  const firstFile = (version: number) => filesByVersion.get(version)?.[0] ?? holderAt(version);
   for (const [version, files] of filesByVersion) {
     if (files.length < 2) continue;
     for (const file of files) {
@@ -215,12 +236,14 @@ function checkVersions(holders: readonly { version: number; file: string; valid:
       problems.push(problemAt("DUPLICATE_VERSION", file, message));
     }
   }
-  const versions = [...filesByVersion.keys()].sort((a, b) => a - b);
-  if (versions.length > 0 && versions[0]! > 1) {
-    problems.push(problemAt("VERSIONS_DO_NOT_START_AT_ONE", firstFile(versions[0]!), `versions must start at 1, but the first is ${versions[0]}; renumber it to 001`));
+  const spans = holders.map((holder) => ({ from: holder.from ?? holder.version, to: holder.version })).sort((a, b) => a.from - b.from);
+  if (spans.length > 0 && spans[0]!.from > 1) {
+    problems.push(problemAt("VERSIONS_DO_NOT_START_AT_ONE", firstFile(spans[0]!.from), `versions must start at 1, but the first is ${spans[0]!.from}; renumber it to 001`));
   }
-  for (let i = 1; i < versions.length; i++) {
-    const [from, to] = [versions[i - 1]! + 1, versions[i]! - 1];
+  let reached = spans[0]?.to ?? 0;
+  for (const span of spans.slice(1)) {
+    const [from, to] = [reached + 1, span.from - 1];
+    reached = Math.max(reached, span.to);
     if (from > to) continue;
     const missing = from === to ? String(from) : to - from < 5 ? Array.from({ length: to - from + 1 }, (_, k) => from + k).join(", ") : `${from}–${to}`;
     const message = `version${from === to ? ` ${missing} is` : `s ${missing} are`} missing between ${firstFile(from - 1)} and this file; renumber so versions have no gaps`;

@@ -188,6 +188,13 @@ function reportForeignKeysPragmas(fn: FunctionLike, sourceFile: ts.SourceFile, r
 /** The function behind `up` or `down` (written in place, or declared in this file), or `null` once reported. */
 function checkMigrationFunction(property: ts.ObjectLiteralElementLike, which: "up" | "down", sourceFile: ts.SourceFile, report: Report): FunctionLike | null {
   const fn = resolveFunction(property, sourceFile);
+  if (typeof fn === "string") {
+    return report(
+      "TS_NOT_A_FUNCTION",
+      property,
+      `"${which}" refers to ${fn}, so the function that runs may not be the one codegen reads; declare it once, with const or function, and never assign it`,
+    );
+  }
   if (!fn) return report("TS_NOT_A_FUNCTION", property, `"${which}" must be a function: write ${which}(db) { ... }, or refer to a function declared in this file`);
   if (fn.asteriskToken) return report("TS_NOT_A_FUNCTION", property, `"${which}" is a generator, which would run nothing when called; make it a plain function`);
   return fn;
@@ -216,20 +223,52 @@ function returnsValue(node: FunctionLike): boolean {
   return found;
 }
 
-/** The function behind a property: written in place, or a function declared in this file. */
-function resolveFunction(property: ts.ObjectLiteralElementLike, sourceFile: ts.SourceFile): FunctionLike | undefined {
+/**
+ * The function behind a property: written in place, or a function declared in this file (an overloaded one by its implementation, whose body and `async` are what runs); a string saying why when
+ * the name may hold another function by the time it runs (assigned again, or declared twice with `var`).
+ */
+function resolveFunction(property: ts.ObjectLiteralElementLike, sourceFile: ts.SourceFile): FunctionLike | string | undefined {
   if (ts.isMethodDeclaration(property)) return property;
   const value = ts.isPropertyAssignment(property) ? unwrapExpression(property.initializer) : ts.isShorthandPropertyAssignment(property) ? property.name : undefined;
   const isFunction = (node: ts.Node | undefined): node is ts.ArrowFunction | ts.FunctionExpression => node !== undefined && (ts.isArrowFunction(node) || ts.isFunctionExpression(node));
   if (isFunction(value)) return value;
   if (!value || !ts.isIdentifier(value)) return undefined;
-  const declared = sourceFile.statements.find((statement): statement is ts.FunctionDeclaration => ts.isFunctionDeclaration(statement) && statement.name?.text === value.text);
-  if (declared) return declared;
-  const variable = sourceFile.statements
+  const name = value.text;
+  const declared = sourceFile.statements.filter((statement): statement is ts.FunctionDeclaration => ts.isFunctionDeclaration(statement) && statement.name?.text === name);
+  const variables = sourceFile.statements
     .flatMap((statement) => (ts.isVariableStatement(statement) ? statement.declarationList.declarations : []))
-    .find((declaration) => ts.isIdentifier(declaration.name) && declaration.name.text === value.text);
-  const initializer = variable?.initializer && unwrapExpression(variable.initializer);
+    .filter((declaration) => ts.isIdentifier(declaration.name) && declaration.name.text === name);
+  if (variables.length > 1) return `"${name}", declared ${variables.length} times (the last declaration is the one that runs)`;
+  if (declared.length + variables.length > 0 && isAssignedIn(sourceFile, name)) return `"${name}", which this file assigns again`;
+  // Overload signatures have no body: the implementation is the function that runs.
+  if (declared.length > 0) return declared.find((declaration) => declaration.body !== undefined) ?? declared[0];
+  const initializer = variables[0]?.initializer && unwrapExpression(variables[0].initializer);
   return isFunction(initializer) ? initializer : undefined;
+}
+
+/** Whether `name` is the target of an assignment anywhere in the file (`=`, `+=`…, `++`, destructuring, `for (name of …)`); nested scopes are not told apart, so a shadowing variable counts too. */
+function isAssignedIn(sourceFile: ts.SourceFile, name: string): boolean {
+  const targets = (node: ts.Node): boolean => {
+    if (ts.isIdentifier(node)) return node.text === name;
+    if (ts.isParenthesizedExpression(node) || ts.isSpreadElement(node) || ts.isSpreadAssignment(node) || ts.isNonNullExpression(node) || ts.isAsExpression(node)) return targets(node.expression);
+    if (ts.isArrayLiteralExpression(node)) return node.elements.some(targets);
+    if (ts.isObjectLiteralExpression(node)) return node.properties.some(targets);
+    if (ts.isShorthandPropertyAssignment(node)) return node.name.text === name;
+    if (ts.isPropertyAssignment(node)) return targets(node.initializer);
+    if (ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.EqualsToken) return targets(node.left);
+    return false;
+  };
+  let found = false;
+  const visit = (node: ts.Node): void => {
+    if (found) return;
+    const increments = (ts.isPrefixUnaryExpression(node) || ts.isPostfixUnaryExpression(node)) && (node.operator === ts.SyntaxKind.PlusPlusToken || node.operator === ts.SyntaxKind.MinusMinusToken);
+    if (ts.isBinaryExpression(node) && node.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && node.operatorToken.kind <= ts.SyntaxKind.LastAssignment) found = targets(node.left);
+    else if (increments) found = targets(node.operand);
+    else if (ts.isForInStatement(node) || ts.isForOfStatement(node)) found = !ts.isVariableDeclarationList(node.initializer) && targets(node.initializer);
+    if (!found) ts.forEachChild(node, visit);
+  };
+  visit(sourceFile);
+  return found;
 }
 
 /** The literal value of an option; `undefined` when absent, `null` when not a literal of `type`. */

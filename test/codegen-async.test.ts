@@ -9,6 +9,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
+import { scanMigrations } from "../codegen/scan.js";
 import { createTestProject, runCli } from "./support/project.js";
 import { parseProblemLines } from "./support/problem-lines.js";
 import { MigrationManager, isAsyncMigration, migrate, migrateAsync, type MigrationRegistry } from "./support/stepwise.js";
@@ -35,6 +36,40 @@ test("gen marks every async form as async, and only those, through the real CLI"
 
   const check = await runCli(["gen", "--check"], { cwd: project.root });
   assert.equal(check.code, 0, check.stderr);
+});
+
+test("gen reads the function that runs: an overload by its implementation, and a name assigned again or declared twice is refused", (t) => {
+  const project = createTestProject(t);
+  const head = `import { defineMigration } from "stepwise-migrate/better-sqlite3";\n`;
+  // An async implementation behind a void overload signature: the implementation runs, so the migration is async.
+  project.writeMigration(
+    "001_overloaded.ts",
+    `${head}function up(db: any): void;\nasync function up(db: any) { await Promise.resolve(); db.exec("CREATE TABLE a (x)"); }\nexport default defineMigration({ up });\n`,
+  );
+  // The implementation's body is read for the pragma transactions ignore, too.
+  project.writeMigration("002_overloaded_pragma.ts", `${head}function up(db: any): void;\nfunction up(db: any) { db.exec("PRAGMA foreign_keys = OFF"); }\nexport default defineMigration({ up });\n`);
+  // Each of these may hand the migration another function than the declaration gen would read.
+  project.writeMigration("003_let.ts", `${head}let up = (db: any) => {};\nup = async (db: any) => {};\nexport default defineMigration({ up });\n`);
+  project.writeMigration("004_var_twice.ts", `${head}var down = (db: any) => {};\nvar down = async (db: any) => {};\nexport default defineMigration({ up() {}, down });\n`);
+  project.writeMigration("005_function_assigned.ts", `${head}function up(db: any) {}\n[up] = [async () => {}];\nexport default defineMigration({ up: up });\n`);
+  project.writeMigration("006_const.ts", `${head}const up = async (db: any) => {};\nexport default defineMigration({ up });\n`);
+  const { migrations, problems } = scanMigrations({ projectRoot: project.root, migrationsDir: project.migrationsDir });
+  assert.deepEqual(
+    problems.map((p) => [p.code, p.file, p.line]),
+    [
+      ["FOREIGN_KEYS_PRAGMA_IN_TRANSACTION", "migrations/002_overloaded_pragma.ts", 3],
+      ["TS_NOT_A_FUNCTION", "migrations/003_let.ts", 4],
+      ["TS_NOT_A_FUNCTION", "migrations/004_var_twice.ts", 4],
+      ["TS_NOT_A_FUNCTION", "migrations/005_function_assigned.ts", 4],
+    ],
+  );
+  assert.deepEqual(
+    migrations.map((m) => [m.version, m.async]),
+    [
+      [1, true],
+      [6, true],
+    ],
+  );
 });
 
 test("gen --check reports a registry whose async mark was edited away, naming the migration", async (t) => {

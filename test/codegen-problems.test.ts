@@ -4,11 +4,13 @@
  * missing report and a spurious extra one both fail.
  */
 import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import type { ProblemCode } from "../codegen/problems.js";
 import { scanMigrations } from "../codegen/scan.js";
-import { fixturesDir } from "./support/project.js";
+import { renderSquashRecord } from "../codegen/squash/squash-record.js";
+import { fixturesDir, makeTempDir } from "./support/project.js";
 
 const codegenFixtures = path.join(fixturesDir, "codegen");
 
@@ -236,6 +238,70 @@ test("a gap names the missing versions as data", () => {
     ["version-gaps/009_step.sql", { from: 7, to: 8 }],
     ["version-gaps/020_step.sql", { from: 10, to: 19 }],
   ]);
+});
+
+test("a version as large as a timestamp or 2^53 - 1 is a VERSION_GAP naming the missing range, in time, not a crash", (t) => {
+  const root = makeTempDir(t);
+  const migrationsDir = path.join(root, "migrations");
+  mkdirSync(migrationsDir);
+  const sql = (table: string) => `-- migrate:up\nCREATE TABLE ${table} (x);\n`;
+  writeFileSync(path.join(migrationsDir, "001_a.sql"), sql("a"));
+  writeFileSync(path.join(migrationsDir, "002_b.sql"), sql("b"));
+  writeFileSync(path.join(migrationsDir, "003_c.ts"), `import { defineMigration } from "stepwise-migrate";\nexport default defineMigration({ up() {} });\n`);
+  // A timestamp version copied from another tool's folder (fewer than stepwise's own, so not FOREIGN_MIGRATIONS), and the largest version a name may have.
+  writeFileSync(path.join(migrationsDir, "20240101120000_d.sql"), sql("d"));
+  writeFileSync(path.join(migrationsDir, "9007199254740991_e.sql"), sql("e"));
+  const started = Date.now();
+  const { problems } = scanMigrations({ projectRoot: root, migrationsDir });
+  assert.ok(Date.now() - started < 10_000, "the scan walked the versions");
+  assert.deepEqual(
+    problems.map((p) => [p.code, p.file, p.missingVersions]),
+    [
+      ["VERSION_GAP", "migrations/20240101120000_d.sql", { from: 4, to: 20240101119999 }],
+      ["VERSION_GAP", "migrations/9007199254740991_e.sql", { from: 20240101120001, to: 9007199254740990 }],
+    ],
+  );
+});
+
+test("a squash whose record cannot be read still holds the versions below it without listing them, however large its version", (t) => {
+  const root = makeTempDir(t);
+  const migrationsDir = path.join(root, "migrations");
+  mkdirSync(migrationsDir);
+  // A record whose hash matches but whose head claims a version its lines do not list.
+  const forged = renderSquashRecord(2, [], []).map((line) => line.replace(" 2 record:", " 9007199254740990 record:"));
+  writeFileSync(path.join(migrationsDir, "9007199254740990_squash.sql"), [...forged, "-- migrate:up", "CREATE TABLE a (x);", ""].join("\n"));
+  writeFileSync(path.join(migrationsDir, "9007199254740991_next.ts"), `import { defineMigration } from "stepwise-migrate";\nexport default defineMigration({ up() {} });\n`);
+  // Stepwise's own files outnumber the timestamp-sized ones, so the folder is not taken for another tool's; 005 sits inside the squash's range.
+  for (const name of ["005_inside", "006_more", "007_more"]) writeFileSync(path.join(migrationsDir, `${name}.sql`), `-- migrate:up\nCREATE TABLE t${name} (x);\n`);
+  const { problems } = scanMigrations({ projectRoot: root, migrationsDir });
+  assert.deepEqual(problems.map((p) => [p.code, p.file]).sort(), [
+    ["DUPLICATE_VERSION", "migrations/005_inside.sql"],
+    ["DUPLICATE_VERSION", "migrations/006_more.sql"],
+    ["DUPLICATE_VERSION", "migrations/007_more.sql"],
+    ["DUPLICATE_VERSION", "migrations/9007199254740990_squash.sql"],
+    ["DUPLICATE_VERSION", "migrations/9007199254740990_squash.sql"],
+    ["DUPLICATE_VERSION", "migrations/9007199254740990_squash.sql"],
+    ["SQUASH_RECORD_INVALID", "migrations/9007199254740990_squash.sql"],
+  ]);
+});
+
+test("a migrations folder that is the project root names its problems' files from the root, never from the file system's root", (t) => {
+  const root = makeTempDir(t);
+  mkdirSync(path.join(root, "migrations"));
+  writeFileSync(path.join(root, "migrations", "001_a.sql"), "-- migrate:up\nCREATE TABLE a (x);\n");
+  const nested = scanMigrations({ projectRoot: root, migrationsDir: root }).problems;
+  assert.deepEqual(
+    nested.map((p) => [p.code, p.file]),
+    [["MIGRATIONS_IN_SUBFOLDER", "migrations/001_a.sql"]],
+  );
+  assert.doesNotMatch(nested[0]!.message, / {2}|^\//);
+
+  const foreign = makeTempDir(t);
+  for (const name of ["20240101120000_a.sql", "20240102120000_b.sql"]) writeFileSync(path.join(foreign, name), "-- migrate:up\nCREATE TABLE a (x);\n-- migrate:down\nDROP TABLE a;\n");
+  assert.deepEqual(
+    scanMigrations({ projectRoot: foreign, migrationsDir: foreign }).problems.map((p) => [p.code, p.file]),
+    [["FOREIGN_MIGRATIONS", "20240101120000_a.sql"]],
+  );
 });
 
 test("a duplicated version names every file that holds it, and no other", () => {

@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "nod
 import path from "node:path";
 import { generateRegistry } from "../codegen/generate.js";
 import { findCurrentRegistry, fingerprintGenInputs, type GenCacheKey } from "../codegen/gen-cache.js";
+import { assertRegistryFresh } from "../codegen/registry-freshness.js";
 import { createTestProject, runCli, type TestProject } from "./support/project.js";
 
 function setUp(t: Parameters<typeof createTestProject>[0]) {
@@ -25,6 +26,25 @@ test("gen records a cache entry that a later --check hits while nothing changed"
   assert.equal(hit(), true);
   const check = await run(true);
   assert.deepEqual({ ok: check.ok, status: check.status, count: check.migrationCount, latest: check.latestVersion }, { ok: true, status: "unchanged", count: 3, latest: 3 });
+});
+
+test("a registry checked out with CRLF line breaks (git's autocrlf) is current for gen, --check and the cache, and a real change is still stale", async (t) => {
+  const { project, run, hit } = setUp(t);
+  await run(false);
+  const crlf = readFileSync(project.registryFile, "utf8").replace(/\n/g, "\r\n");
+  writeFileSync(project.registryFile, crlf);
+  assert.equal(hit(), false, "the cache recorded the LF bytes");
+  assert.deepEqual(await run(true).then((r) => [r.ok, r.status]), [true, "unchanged"]);
+  assert.equal(hit(), true, "the check recorded the bytes on disk");
+  assert.deepEqual(await run(false).then((r) => [r.ok, r.status]), [true, "unchanged"]);
+  assert.equal(readFileSync(project.registryFile, "utf8"), crlf, "gen left the checkout's line breaks alone");
+  // The runtime commands' freshness check is the same comparison.
+  assert.equal(await assertRegistryFresh({ projectRoot: project.root, migrationsDir: project.migrationsDir, registryFile: project.registryFile, cacheDir: null }), "scanned");
+
+  const migration = path.join(project.migrationsDir, "002_create_books.sql");
+  writeFileSync(migration, readFileSync(migration, "utf8").replace("title TEXT NOT NULL", "title TEXT"));
+  const stale = await run(true);
+  assert.deepEqual([stale.status, stale.problems.map((p) => [p.code, p.staleness?.change])], ["stale", [["REGISTRY_STALE", "changed"]]]);
 });
 
 test("the cache never lets --check pass a stale registry", async (t) => {

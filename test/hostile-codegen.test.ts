@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import Database from "better-sqlite3";
@@ -260,10 +260,11 @@ test("gen --out under a regular file reports REGISTRY_UNWRITABLE naming that fil
   assert.equal(readFileSync(path.join(project.root, "blocker"), "utf8"), "x");
 });
 
-test("gen --out naming a file that is not TypeScript (.js, no extension) reports REGISTRY_UNWRITABLE and writes nothing: the registry is TypeScript", async (t) => {
+test("gen --out naming a file that is not TypeScript (.js, no extension, a .d.ts declaration) reports REGISTRY_UNWRITABLE and writes nothing: the registry is TypeScript", async (t) => {
   const project = createTestProject(t);
   project.writeMigration("001_init.sql", VALID_SQL);
-  for (const out of ["generated/registry.js", "generated/registry.mjs", "generated/registry"]) {
+  // A declaration file is never emitted as JavaScript, so an app importing the registry would find nothing to run.
+  for (const out of ["generated/registry.js", "generated/registry.mjs", "generated/registry", "generated/registry.d.ts", "generated/registry.d.mts"]) {
     const result = await runCli(["gen", "--out", out], { cwd: project.root });
     assert.equal(result.code, 1, out);
     assert.deepEqual(
@@ -274,6 +275,28 @@ test("gen --out naming a file that is not TypeScript (.js, no extension) reports
     assert.equal(existsSync(path.join(project.root, out)), false, out);
   }
   assert.equal((await runCli(["gen", "--out", "generated/registry.mts"], { cwd: project.root })).code, 0);
+});
+
+test("a registry path that is a symbolic link is REGISTRY_UNWRITABLE for gen and --check, and the link and the file it names stay as they were", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_init.sql", VALID_SQL);
+  assert.equal((await project.generate()).ok, true);
+  // A registry shared with another package through a link: replacing the link would leave that package's copy stale.
+  const shared = path.join(project.root, "shared", "registry.ts");
+  mkdirSync(path.dirname(shared));
+  renameSync(project.registryFile, shared);
+  symlinkSync(path.join("..", "shared", "registry.ts"), project.registryFile);
+  const before = readFileSync(shared, "utf8");
+  project.writeMigration("002_next.sql", "-- migrate:up\nCREATE TABLE u (id INTEGER);\n");
+  for (const check of [false, true]) {
+    const result = await project.generate({ check });
+    assert.deepEqual(
+      result.problems.map((p) => [p.code, p.file]),
+      [["REGISTRY_UNWRITABLE", "generated/registry.ts"]],
+    );
+    assert.equal(lstatSync(project.registryFile).isSymbolicLink(), true, "the link is still a link");
+    assert.equal(readFileSync(shared, "utf8"), before);
+  }
 });
 
 test("a registry path that is a folder or a named pipe is REGISTRY_UNREADABLE, and gen does not block reading the pipe", async (t) => {

@@ -69,8 +69,8 @@ export function readSquashRecord(source: string): { record: SquashRecord } | { l
   if (hashRecordLines(lines.filter((line) => line.startsWith(REPLACES_MARK) || line.startsWith(SCHEMA_MARK))) !== head[2]) {
     return { line: at + 1, reason: `its "${REPLACES_MARK}" and "${SCHEMA_MARK}" lines were edited since squash wrote them (they no longer match record:${head[2]})` };
   }
-  const expected = Array.from({ length: version }, (_, i) => i + 1).join(",");
-  if (replaced.map((each) => each.version).join(",") !== expected) {
+  // Compared line by line, never by listing 1 to the version, which the head may give as large as 2^53 - 1.
+  if (replaced.length !== version || replaced.some((each, index) => each.version !== index + 1)) {
     return { line: at + 1, reason: `the "${REPLACES_MARK}" lines should list versions 1 to ${version} in order, one each, but list ${replaced.map((each) => each.version).join(", ") || "none"}` };
   }
   return { record: { version, replaced, schema, line: at + 1, reviewLines } };
