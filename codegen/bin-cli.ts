@@ -198,7 +198,7 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
     program
       .command("gen")
       .description(`check ${defaults.dir}/ and write ${defaults.out}`)
-      .option("--check", "write nothing; exit 1 if the registry is stale, any migration is invalid, or one fails when replayed on an empty in-memory database (for CI)"),
+      .option("--check", "write nothing; exit 1 if the registry is stale, any migration is invalid, or one fails when replayed on an empty database (in memory; PostgreSQL: a scratch one) (for CI)"),
   )
     .option("--no-cache", "ignore node_modules/.cache/stepwise and check everything from scratch")
     .option(

@@ -45,7 +45,7 @@ function fillIn(text: string, comment: "//" | "--"): string {
 
 /** The repo's own entries, as an app's tsconfig `paths` would map the installed package's. */
 function entryPaths(): Record<string, string[]> {
-  const paths: Record<string, string[]> = { stepwise: [path.join(repoRoot, "src", "index.ts")] };
+  const paths: Record<string, string[]> = { "stepwise-migrate": [path.join(repoRoot, "src", "index.ts")] };
   for (const entry of DRIVER_ENTRIES) paths[`stepwise-migrate/${entry}`] = [path.join(repoRoot, "src", "entries", `${entry}.ts`)];
   return paths;
 }
@@ -79,7 +79,18 @@ test("every driver's TypeScript template imports its entry, is async where the d
     assert.deepEqual(scanned.problems, [], driver);
     assert.equal(scanned.migrations[0]!.async, ASYNC_DRIVERS.includes(driver), `${driver}: async`);
     if (driver === "d1") assert.equal(scanned.migrations[0]!.transaction, false);
-    folders.push(path.relative(root, migrationsDir), path.relative(root, writtenDir));
+
+    // A migration that takes the context too, and the registry gen writes for both: it type-checks with
+    // that driver's context (pg's and libsql-client's forEachBatch returns a promise).
+    const isAsync = ASYNC_DRIVERS.includes(driver);
+    writeFileSync(
+      path.join(writtenDir, "002_report_progress.ts"),
+      `import { defineMigration } from "stepwise-migrate/${driver}";\n\nexport default defineMigration({\n${driver === "d1" ? "  transaction: false,\n" : ""}  ${isAsync ? "async " : ""}up(_db, context) {\n    context.progress(1, 1);\n  },\n});\n`,
+    );
+    const registryFile = path.join(root, "written", `${driver}-registry.ts`);
+    const generated = await generateRegistry({ projectRoot: root, migrationsDir: writtenDir, registryFile, dialect, target: driver === "d1" ? "d1" : null });
+    assert.deepEqual(generated.problems, [], driver);
+    folders.push(path.relative(root, migrationsDir), path.relative(root, writtenDir), path.relative(root, registryFile));
   }
   writeFileSync(
     path.join(root, "tsconfig.json"),

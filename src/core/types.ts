@@ -54,22 +54,22 @@ export interface BatchSummary {
 }
 
 /** One direction of a TypeScript migration on the driver's connection `Db`; an `async` one runs only through an async API. */
-export type MigrationFunction<Db = MigrationConnection> = SyncMigrationFunction<Db> | AsyncMigrationFunction<Db>;
+export type MigrationFunction<Db = MigrationConnection, Context = MigrationContext> = SyncMigrationFunction<Db, Context> | AsyncMigrationFunction<Db, Context>;
 
 /** A migration direction that finishes before it returns. */
-export type SyncMigrationFunction<Db = MigrationConnection> = (db: Db, context: MigrationContext) => void;
+export type SyncMigrationFunction<Db = MigrationConnection, Context = MigrationContext> = (db: Db, context: Context) => void;
 
 /** A migration direction that returns a promise; its transaction stays open until the promise settles. */
-export type AsyncMigrationFunction<Db = MigrationConnection> = (db: Db, context: MigrationContext) => PromiseLike<unknown>;
+export type AsyncMigrationFunction<Db = MigrationConnection, Context = MigrationContext> = (db: Db, context: Context) => PromiseLike<unknown>;
 
-/** What `defineMigration` accepts: the default export of a `.ts` migration. */
-export interface MigrationDefinition<Db = MigrationConnection> {
+/** What `defineMigration` accepts: the default export of a `.ts` migration. `Context` is what its functions receive beside `db` (the async drivers' `forEachBatch` returns a promise). */
+export interface MigrationDefinition<Db = MigrationConnection, Context = MigrationContext> {
   /** One line for `status` and `history`; a string literal, so codegen can read it. */
   readonly description?: string;
   /** Applies the change. */
-  readonly up: MigrationFunction<Db>;
+  readonly up: MigrationFunction<Db, Context>;
   /** Undoes `up`; without it the migration is irreversible. */
-  readonly down?: MigrationFunction<Db>;
+  readonly down?: MigrationFunction<Db, Context>;
   /** Run inside a transaction with its history row. Default `true`; `false` only for statements refused inside one (VACUUM). */
   readonly transaction?: boolean;
   /** Turn `PRAGMA foreign_keys` off around the migration and check `foreign_key_check` before committing, for table rebuilds. Default `false`. */
@@ -144,8 +144,8 @@ export interface SqlMigrationEntry extends MigrationEntryBase {
 /** A `.ts` migration, statically imported by the registry. */
 export interface ModuleMigrationEntry extends MigrationEntryBase {
   readonly kind: "ts";
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry is a plain value the runtime hands to whichever driver runs it
-  readonly module: MigrationDefinition<any>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry is a plain value the runtime hands to whichever driver runs it, with that driver's context
+  readonly module: MigrationDefinition<any, any>;
 }
 
 /** One entry of `generated/registry.ts`. */
