@@ -346,7 +346,9 @@ export class PostgresHistoryStore extends HistoryStore {
     const code = nativeCode ?? "";
     const fields = (typeof error === "object" && error !== null ? error : {}) as { table?: unknown; schema?: unknown; column?: unknown; constraint?: unknown; detail?: unknown; where?: unknown };
     const text = (value: unknown) => (typeof value === "string" && value !== "" ? value : null);
-    const refused = REFUSED_ROW[code] ?? (code.startsWith("23") ? "constraint" : code.startsWith("22") ? "column-type" : code === "P0001" ? "trigger" : null);
+    // A value the database's encoding cannot hold (a NUL, a character it lacks) is the migration's name's, not the table's.
+    const unstorable = code === "22021" || code === "22P05";
+    const refused = REFUSED_ROW[code] ?? (code.startsWith("23") ? "constraint" : code.startsWith("22") && !unstorable ? "column-type" : code === "P0001" ? "trigger" : null);
     if (refused === null) return null;
     const table = text(fields.table);
     // Raised inside a function (a trigger's), or a row of another table it wrote: the trigger refused the row.
