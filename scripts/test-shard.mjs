@@ -1,0 +1,45 @@
+/**
+ * A Node 20 shard's entry (`scripts/run-node-tests.mjs` writes one per shard process): it takes the
+ * suite's files one at a time from a queue every shard of the run shares, runs that file's tests to
+ * their end, then takes the next. A shard that drew quick files takes more of them, so the shards end
+ * together however far the weights are off, instead of one holding the run open while the others are done.
+ *
+ * A file is taken by creating its folder in the queue (`mkdir` succeeds for one process only), in the
+ * order the runner listed them (longest first). Its tests have ended when every promise that its
+ * top-level `test()` and `describe()` calls returned has settled: both functions are wrapped for
+ * that (node:test's exports are replaced, and `syncBuiltinESMExports` updates the bindings files
+ * import). Nothing of a file loads while another file's tests run.
+ */
+import { appendFileSync, mkdirSync } from "node:fs";
+import { createRequire, syncBuiltinESMExports } from "node:module";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+
+/** Runs files from `queue` (their absolute paths, in order) until none is left; `name` is logged with each. */
+export async function runFromQueue(queueDir, files, name) {
+  const pending = [];
+  const nodeTest = createRequire(import.meta.url)("node:test");
+  for (const key of ["test", "describe"]) {
+    const original = nodeTest[key];
+    const tracked = (...args) => track(original(...args));
+    for (const variant of ["skip", "todo", "only"]) tracked[variant] = (...args) => track(original[variant](...args));
+    nodeTest[key] = tracked;
+  }
+  syncBuiltinESMExports();
+  function track(promise) {
+    pending.push(promise);
+    return promise;
+  }
+  for (const [index, file] of files.entries()) {
+    try {
+      mkdirSync(path.join(queueDir, String(index)));
+    } catch (error) {
+      if (error.code === "EEXIST") continue;
+      throw error;
+    }
+    appendFileSync(path.join(queueDir, "taken"), `${name}\t${file}\n`);
+    await import(pathToFileURL(file).href);
+    // A test's own subtests may call test() while it runs: wait for those too.
+    while (pending.length > 0) await Promise.allSettled(pending.splice(0));
+  }
+}
