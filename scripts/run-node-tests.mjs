@@ -65,6 +65,8 @@ if (weightsOut !== undefined) {
 
 /** The queue the shards take their files from (scripts/test-shard.mjs), and the log of who took which. */
 const queueDir = path.join(scratch, "queue");
+/** The files the shards share, as the queue lists them. */
+let queuedFiles = [];
 
 /**
  * The entries `run()` starts: each file alone when measuring or when it must be, then the shards,
@@ -78,6 +80,7 @@ function planEntries() {
     .filter((file) => !alone.includes(file))
     .sort((a, b) => (weights[b] ?? UNMEASURED_SECONDS) - (weights[a] ?? UNMEASURED_SECONDS))
     .map((file) => path.resolve(root, file));
+  queuedFiles = shared;
   mkdirSync(queueDir);
   const shardEntry = pathToFileURL(path.join(root, "scripts", "test-shard.mjs")).href;
   const entries = Array.from({ length: Math.min(shared.length, Number(concurrency) * PROCESSES_PER_LANE) }, (_, index) => {
@@ -89,23 +92,28 @@ function planEntries() {
   return [...alone, ...entries];
 }
 
-/** Which shard ran which files, from the queue's log, one line per shard as `shard-1: a, b`. */
-function shardReport() {
+/**
+ * Which shard ran which files, from the queue's log, one line per shard as `shard-1: a, b`, and the
+ * files no shard took: a shard that ended early (its root test ended with its event loop empty)
+ * leaves its share to the others, but when it was the last one, files would go unrun.
+ */
+function shardReport(queued) {
   const taken = new Map();
-  let log;
+  let log = "";
   try {
     log = readFileSync(path.join(queueDir, "taken"), "utf8");
   } catch {
-    return "";
+    // No shard took a file.
   }
-  for (const line of log.trim().split("\n")) {
-    const [shard, file] = line.split("\t");
-    taken.set(shard, [...(taken.get(shard) ?? []), path.basename(file, ".test.ts")]);
-  }
-  return [...taken]
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([shard, names]) => `${shard}: ${names.join(", ")}\n`)
-    .join("");
+  const lines = log
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => line.split("\t"));
+  for (const [shard, file] of lines) taken.set(shard, [...(taken.get(shard) ?? []), path.basename(file, ".test.ts")]);
+  const untaken = queued.filter((file) => !lines.some(([, taker]) => taker === file));
+  const report = [...taken].sort(([a], [b]) => (a < b ? -1 : 1)).map(([shard, names]) => `${shard}: ${names.join(", ")}\n`);
+  return { text: report.join(""), untaken };
 }
 
 const stream = run({ files: planEntries(), concurrency: measureFile === null ? Number(concurrency) * PROCESSES_PER_LANE : Number(concurrency) });
@@ -115,7 +123,12 @@ stream.on("test:fail", (event) => {
 stream.compose(spec).pipe(process.stdout);
 stream.on("end", () => {
   if (measureFile === null) {
-    process.stderr.write(shardReport());
+    const { text, untaken } = shardReport(queuedFiles);
+    process.stderr.write(text);
+    if (untaken.length > 0) {
+      process.stderr.write(`No shard ran ${untaken.map((file) => path.relative(root, file)).join(", ")}: a shard ended before the queue did (its output says why).\n`);
+      process.exitCode = 1;
+    }
     return;
   }
   const chosen = new Set(files.map((file) => path.resolve(root, file)));

@@ -13,6 +13,7 @@
 import { appendFileSync, mkdirSync } from "node:fs";
 import { createRequire, syncBuiltinESMExports } from "node:module";
 import path from "node:path";
+import { setInterval, clearInterval } from "node:timers";
 import { pathToFileURL } from "node:url";
 
 /** Runs files from `queue` (their absolute paths, in order) until none is left; `name` is logged with each. */
@@ -30,7 +31,12 @@ export async function runFromQueue(queueDir, files, name) {
     pending.push(promise);
     return promise;
   }
+  // An empty event loop while a test waits ends the root test (that test fails as pending): the
+  // files after it would find their parent finished, so they are left to the other shards.
+  let rootEnded = false;
+  process.once("beforeExit", () => (rootEnded = true));
   for (const [index, file] of files.entries()) {
+    if (rootEnded) break;
     try {
       mkdirSync(path.join(queueDir, String(index)));
     } catch (error) {
@@ -38,7 +44,15 @@ export async function runFromQueue(queueDir, files, name) {
       throw error;
     }
     appendFileSync(path.join(queueDir, "taken"), `${name}\t${file}\n`);
-    await import(pathToFileURL(file).href);
+    // While a file loads, nothing else may hold the event loop open (a top-level await on a
+    // WebAssembly compile holds nothing): empty, it would end the shard's root test, as it ends a
+    // process's, and the file's tests would find their parent finished.
+    const loading = setInterval(() => {}, 60_000);
+    try {
+      await import(pathToFileURL(file).href);
+    } finally {
+      clearInterval(loading);
+    }
     // A test's own subtests may call test() while it runs: wait for those too.
     while (pending.length > 0) await Promise.allSettled(pending.splice(0));
   }
