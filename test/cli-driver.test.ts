@@ -1,7 +1,8 @@
 /**
- * `--driver` and the config's `driver` key, end to end: the real `stepwise` bin as a child process
- * (under Node 20, Node 24 or Bun as the driver needs) in a temp project, on a real database file,
- * each result read back through another library. Every refusal is asserted by the `code` and fields
+ * `--driver` and the config's `driver` key, end to end: the `stepwise` bin under the runtime the
+ * driver needs (Node 24 or Bun as a child process; this test's Node 20 in-process, through the bin's
+ * own function, as `runCli` runs it) in a temp project, on a real database file, each result read
+ * back through another library. Every refusal is asserted by the `code` and fields
  * of the `--json` error, and by the database file being exactly as it was.
  */
 import assert from "node:assert/strict";
@@ -34,13 +35,20 @@ async function project(t: Parameters<typeof createTestProject>[0], stepwise: obj
   await created.load();
   const database = path.join(created.root, "data", "app.db");
   const cli: Cli = (args) => runCli(args, { cwd: created.root });
-  /** The bin under a given runtime: a Node (the compiled bin) or Bun (which runs TypeScript itself). */
-  const cliUnder = (runtime: string, args: readonly string[]) => {
-    const runtimeArgs = runtime === BUN ? [path.join(repoRoot, "codegen", "bin.ts")] : binArgs();
-    const child = spawn(runtime, [...runtimeArgs, ...args], { cwd: created.root, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
-    return collectOutput(child);
-  };
+  const cliUnder = (runtime: string, args: readonly string[]) => binUnder(runtime, created.root, args);
   return { ...created, database, cli, cliUnder };
+}
+
+/**
+ * The bin under a given runtime in `cwd`: under this process's Node, the bin's own function in this
+ * process as `runCli` runs it (the same Node, so nothing a child would add); under another Node, the
+ * compiled bin as a child; under Bun, a child running the TypeScript bin itself.
+ */
+function binUnder(runtime: string, cwd: string, args: readonly string[]): Promise<RunResult> {
+  if (runtime === process.execPath) return runCli(args, { cwd });
+  const runtimeArgs = runtime === BUN ? [path.join(repoRoot, "codegen", "bin.ts")] : binArgs();
+  const child = spawn(runtime, [...runtimeArgs, ...args], { cwd, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  return collectOutput(child);
 }
 
 function parseJson<T>(result: RunResult): T {
@@ -118,9 +126,7 @@ for (const driver of DRIVERS) {
     );
     created.writeMigration("002_orphan.sql", "-- migrate:up\nDELETE FROM parent WHERE id = 1;\nINSERT INTO child VALUES (30, 99);\n");
     await created.load();
-    const runtimeArgs = runtime.binary === BUN ? [path.join(repoRoot, "codegen", "bin.ts")] : binArgs();
-    const child = spawn(runtime.binary, [...runtimeArgs, "--driver", driver.name, "up", "--json"], { cwd: created.root, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
-    const error = refusal(await collectOutput(child));
+    const error = refusal(await binUnder(runtime.binary, created.root, ["--driver", driver.name, "up", "--json"]));
     assert.deepEqual([error.code, error.version], ["MIGRATION_FAILED", 2]);
     // Rolled back whole: the cascade of its DELETE too.
     const db = new BetterSqlite3(path.join(created.root, "data", "app.db"), { readonly: true });

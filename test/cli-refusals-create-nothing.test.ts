@@ -1,9 +1,10 @@
 /**
  * Every CLI command refused on a database that does not exist yet creates nothing: no file, no
  * folder, whatever refused it (usage, a missing database, an unknown target version, a capability,
- * the runtime or a read-only driver). The real bin runs under each driver's runtime, on a project
- * whose configured database sits in folders that do not exist either; read commands create nothing
- * whether they answer or refuse.
+ * the runtime or a read-only driver). The bin's own function runs under each driver's runtime (one
+ * child process of Node 24 or Bun runs the whole series, listing the project after each command), on
+ * a project whose configured database sits in folders that do not exist either; read commands
+ * create nothing whether they answer or refuse.
  */
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
@@ -36,8 +37,13 @@ for (const driver of DRIVERS) {
     const project = createTestProject(t, { fixture: "runtime/side-effects", packageJson: { stepwise: { database: "data/new/app.db", driver: cliDriverName(driver) } } });
     await project.load();
     const before = readdirSync(project.root).sort();
-    for (const args of [...REFUSED, ...READS]) {
-      const result = await runner.run(project.root, [...args, "--json"]);
+    const commands = [...REFUSED, ...READS];
+    const results = await runner.runMany(
+      project.root,
+      commands.map((args) => [...args, "--json"]),
+    );
+    for (const [index, args] of commands.entries()) {
+      const result = results[index]!;
       const label = args.join(" ");
       if (REFUSED.includes(args)) assert.notEqual(result.code, 0, `${label} was not refused:\n${result.stdout}`);
       if (result.code !== 0) {
@@ -46,7 +52,8 @@ for (const driver of DRIVERS) {
         if (REFUSED.includes(args) || error !== undefined) assert.equal(typeof error?.code, "string", `${label}: ${result.stdout}\n${result.stderr}`);
         assert.doesNotMatch(result.stderr, /unexpected error/, label);
       }
-      assert.deepEqual(readdirSync(project.root).sort(), before, `${label} (exit ${result.code}) created something`);
+      assert.deepEqual(result.entries, before, `${label} (exit ${result.code}) created something`);
     }
+    assert.equal(results.length, commands.length);
   });
 }
