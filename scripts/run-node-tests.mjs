@@ -7,25 +7,21 @@
  *
  *   node --import tsx scripts/run-node-tests.mjs <concurrency> <file>...
  *
- * A shard takes its files one at a time from a queue all the shards share, longest first by the
- * weights in `scripts/test-weights.json` (`scripts/test-shard.mjs`): it loads a file only when the
- * file before it has ended, so no file's top-level code runs while another file's tests do, and a
- * shard that drew quick files takes more of them, so the shards end together even where the weights
- * are off. A file runs in a process of its own when its code reaches beyond its own tests: a hook on
+ * A file runs in a process of its own when its top-level code reaches beyond its own tests: a hook on
  * the whole process (any `before`/`after` imported from node:test: a root hook in a shard runs when
- * the shard's queue of tests runs dry, which happens between two files), or a change to
- * `process.env` or the working folder at its top level (one a test makes and undoes is its own).
+ * the shard's last test ends, which can be before a later file has finished loading), a change to
+ * `process.env` or the working folder. Files are dealt to the shards longest first (`scripts/test.mjs` passes them in that order),
+ * each to the lightest shard, by the weights in `scripts/test-weights.json`.
  *
  * Output is Node's spec reporter, as `node --test --test-reporter=spec` prints it, and the exit code
  * is 1 when a test failed (a failing `todo` test fails nothing). A failure names the test and its
- * stack, which names its file (the summary's `test at` line names the shard's wrapper of `test()`);
- * which files each shard ran is printed at the end.
+ * stack; the file a shard ran is in the shard's entry, which the output names.
  *
  * With `STEPWISE_TEST_WEIGHTS_OUT=<file>` every file runs in a process of its own, and each file's
  * weight (the wall time of its process, in seconds, from `scripts/process-cost-hook.mjs`) is written
  * there in the form of `scripts/test-weights.json`, to refresh that list after the suite changes.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -43,14 +39,12 @@ const PROCESSES_PER_LANE = 2;
 /** The weight of a file not measured yet: a middling one. */
 const UNMEASURED_SECONDS = 10;
 /**
- * Code that would reach the other files of a shard: a whole-process hook however it is called (by
- * name, renamed on import, or handed to a helper as `{ after }`: any import of one from node:test
- * counts), or a change to the working folder or to `process.env` at the top level (unindented). A
- * test's own change, undone before it ends, reaches no other file: the shard loads the next file
- * only after it.
+ * Top-level code that would reach the other files of a shard: a whole-process hook however it is
+ * called (by name, renamed on import, or handed to a helper as `{ after }`: any import of one from
+ * node:test counts), a change to the working folder or to `process.env`.
  */
 const REACHES_BEYOND_ITS_FILE =
-  /^(before|after|beforeEach|afterEach)\(|import\s*\{[^}]*\b(before|after|beforeEach|afterEach)\b[^}]*\}\s*from\s*"node:test"|^process\.chdir\(|^process\.env(\.\w+|\[[^\]]+\])\s*=(?!=)|^delete process\.env/m;
+  /^(before|after|beforeEach|afterEach)\(|import\s*\{[^}]*\b(before|after|beforeEach|afterEach)\b[^}]*\}\s*from\s*"node:test"|process\.chdir\(|process\.env(\.\w+|\[[^\]]+\])\s*=(?!=)|delete process\.env/m;
 
 const scratch = mkdtempSync(path.join(tmpdir(), "stepwise-test-shards-"));
 process.once("exit", () => rmSync(scratch, { recursive: true, force: true }));
@@ -63,57 +57,28 @@ if (weightsOut !== undefined) {
   process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ""} --import=${path.join(root, "scripts", "process-cost-hook.mjs")}`.trim();
 }
 
-/** The queue the shards take their files from (scripts/test-shard.mjs), and the log of who took which. */
-const queueDir = path.join(scratch, "queue");
-/** The files the shards share, as the queue lists them. */
-let queuedFiles = [];
-
-/**
- * The entries `run()` starts: each file alone when measuring or when it must be, then the shards,
- * which share the other files through one queue, longest first by the weights.
- */
+/** The entries `run()` starts: each file alone when measuring or when it must be, the rest in shards. */
 function planEntries() {
   if (measureFile !== null) return files;
   const weights = JSON.parse(readFileSync(path.join(root, "scripts", "test-weights.json"), "utf8"));
   const alone = files.filter((file) => REACHES_BEYOND_ITS_FILE.test(readFileSync(path.resolve(root, file), "utf8")));
-  const shared = files
-    .filter((file) => !alone.includes(file))
-    .sort((a, b) => (weights[b] ?? UNMEASURED_SECONDS) - (weights[a] ?? UNMEASURED_SECONDS))
-    .map((file) => path.resolve(root, file));
-  queuedFiles = shared;
-  mkdirSync(queueDir);
-  const shardEntry = pathToFileURL(path.join(root, "scripts", "test-shard.mjs")).href;
-  const entries = Array.from({ length: Math.min(shared.length, Number(concurrency) * PROCESSES_PER_LANE) }, (_, index) => {
-    const entry = path.join(scratch, `shard-${index + 1}.test.mjs`);
-    const source = `import { runFromQueue } from ${JSON.stringify(shardEntry)};\nawait runFromQueue(${JSON.stringify(queueDir)}, ${JSON.stringify(shared)}, ${JSON.stringify(`shard-${index + 1}`)});\n`;
-    writeFileSync(entry, source);
-    return entry;
-  });
-  return [...alone, ...entries];
-}
-
-/**
- * Which shard ran which files, from the queue's log, one line per shard as `shard-1: a, b`, and the
- * files no shard took: a shard that ended early (its root test ended with its event loop empty)
- * leaves its share to the others, but when it was the last one, files would go unrun.
- */
-function shardReport(queued) {
-  const taken = new Map();
-  let log = "";
-  try {
-    log = readFileSync(path.join(queueDir, "taken"), "utf8");
-  } catch {
-    // No shard took a file.
+  const shared = files.filter((file) => !alone.includes(file));
+  const shards = Array.from({ length: Math.min(shared.length, Number(concurrency) * PROCESSES_PER_LANE) }, () => ({ files: [], seconds: 0 }));
+  for (const file of shared) {
+    const lightest = shards.reduce((best, shard) => (shard.seconds < best.seconds ? shard : best));
+    lightest.files.push(file);
+    lightest.seconds += weights[file] ?? UNMEASURED_SECONDS;
   }
-  const lines = log
-    .trim()
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => line.split("\t"));
-  for (const [shard, file] of lines) taken.set(shard, [...(taken.get(shard) ?? []), path.basename(file, ".test.ts")]);
-  const untaken = queued.filter((file) => !lines.some(([, taker]) => taker === file));
-  const report = [...taken].sort(([a], [b]) => (a < b ? -1 : 1)).map(([shard, names]) => `${shard}: ${names.join(", ")}\n`);
-  return { text: report.join(""), untaken };
+  const entries = shards
+    .sort((a, b) => b.seconds - a.seconds)
+    .map((shard, index) => {
+      const entry = path.join(scratch, `shard-${index + 1}.test.mjs`);
+      const imports = shard.files.map((file) => `await import(${JSON.stringify(pathToFileURL(path.resolve(root, file)).href)});`);
+      writeFileSync(entry, `// ${shard.files.join(", ")}\n${imports.join("\n")}\n`);
+      process.stderr.write(`shard-${index + 1}: ${shard.files.map((file) => path.basename(file, ".test.ts")).join(", ")}\n`);
+      return entry;
+    });
+  return [...alone, ...entries];
 }
 
 const stream = run({ files: planEntries(), concurrency: measureFile === null ? Number(concurrency) * PROCESSES_PER_LANE : Number(concurrency) });
@@ -122,15 +87,7 @@ stream.on("test:fail", (event) => {
 });
 stream.compose(spec).pipe(process.stdout);
 stream.on("end", () => {
-  if (measureFile === null) {
-    const { text, untaken } = shardReport(queuedFiles);
-    process.stderr.write(text);
-    if (untaken.length > 0) {
-      process.stderr.write(`No shard ran ${untaken.map((file) => path.relative(root, file)).join(", ")}: a shard ended before the queue did (its output says why).\n`);
-      process.exitCode = 1;
-    }
-    return;
-  }
+  if (measureFile === null) return;
   const chosen = new Set(files.map((file) => path.resolve(root, file)));
   const seconds = new Map();
   for (const line of readFileSync(measureFile, "utf8").trim().split("\n").filter(Boolean)) {

@@ -17,9 +17,8 @@
  *   node scripts/test.mjs node20 test/progress.test.ts   these files only (parameterised or not);
  *                                                        a name that is no test file exits 2
  *
- * Node 20 runs its files in shards of several files per process, which take them from one queue
- * longest first by the weights in scripts/test-weights.json (scripts/run-node-tests.mjs); Node 24
- * runs its files in one process.
+ * Node 20 runs its files in shards of several files per process, dealt longest first by the weights
+ * in scripts/test-weights.json (scripts/run-node-tests.mjs); Node 24 runs its files in one process.
  * STEPWISE_TEST_CONCURRENCY sets how many of Node 20's shards run at once (default 2).
  * Tests start the bin compiled to JavaScript, built here once per source digest; STEPWISE_TEST_BIN=tsx
  * starts it through tsx instead, as `npm run gen` does (test/support/compiled-bin.ts).
