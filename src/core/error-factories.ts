@@ -32,6 +32,11 @@ export function describeThrownValue(value: unknown): string {
   }
 }
 
+/** The first line of a thrown value's message, trimmed; never throws. */
+export function firstLineOf(value: unknown): string {
+  return describeThrownValue(value).split("\n")[0]!.trim();
+}
+
 /** `value instanceof type`, false where asking throws (a Proxy's `getPrototypeOf` trap). */
 export function isInstanceSafely<T>(value: unknown, type: abstract new (...args: never[]) => T): value is T {
   try {
@@ -183,7 +188,7 @@ export function historyWriteFix(fields: { table: string; problem: E.HistoryWrite
   const named = (what: string, name: string | null) => (name === null ? `the ${what}` : `the ${what} "${name}"`);
   switch (problem) {
     case "not-null-column":
-      return column !== null && !WRITTEN_OR_NULL.has(column)
+      return column !== null && !WRITTEN_HISTORY_COLUMNS.has(column)
         ? `give column "${column}" of "${table}" a default (ALTER TABLE ... ALTER COLUMN ... SET DEFAULT on PostgreSQL; on SQLite, rebuild the table with one), or drop it (ALTER TABLE "${table}" DROP COLUMN "${column}")`
         : `let ${column === null ? "the column" : `column "${column}"`} of "${table}" hold NULL, as stepwise writes it there (drop its NOT NULL), or give it a default`;
     case "check-constraint":
@@ -201,8 +206,8 @@ export function historyWriteFix(fields: { table: string; problem: E.HistoryWrite
   }
 }
 
-/** The columns whose values stepwise writes (some of them `NULL` at times): an extra `NOT NULL` column without a default is one it never fills. */
-const WRITTEN_OR_NULL = new Set(["version", "name", "checksum", "applied_at", "duration_ms", "state", "owner"]);
+/** The history columns stepwise writes a value (or `NULL`) into: any other column it leaves to its default, so an extra `NOT NULL` one without a default is one it never fills. */
+export const WRITTEN_HISTORY_COLUMNS: ReadonlySet<string> = new Set(["version", "name", "checksum", "applied_at", "duration_ms", "state", "owner"]);
 
 /**
  * `HISTORY_TABLE_INVALID` for a history table that refuses the rows stepwise writes: before anything ran (`version` `null`), or as `version`'s history write failed (`cause`), whose
@@ -211,13 +216,13 @@ const WRITTEN_OR_NULL = new Set(["version", "name", "checksum", "applied_at", "d
 export function historyWriteRefusedError(fields: { table: string; problem: E.HistoryWriteProblem; column: string | null; constraint: string | null; version: number | null; cause?: unknown }) {
   const { table, problem, column, constraint, version, cause } = fields;
   const what =
-    problem === "not-null-column" && column !== null && !WRITTEN_OR_NULL.has(column)
+    problem === "not-null-column" && column !== null && !WRITTEN_HISTORY_COLUMNS.has(column)
       ? `has a column stepwise never fills, "${column}", that is NOT NULL with no default`
       : `refuses the rows stepwise writes (${problem.replace(/-/g, " ")}${column === null ? "" : `, column "${column}"`}${constraint === null || problem === "trigger" ? "" : `, "${constraint}"`})`;
   const outcome =
     version === null
       ? `Every row stepwise writes there would be refused, so nothing runs. ${NOTHING_CHANGED}`
-      : `It refused the row recording migration ${version}${cause === undefined ? "" : ` (${describeThrownValue(cause).split("\n")[0]})`}; the migration is not at fault. The transaction was rolled back with the migration's changes: the database is as it was before it.`;
+      : `It refused the row recording migration ${version}${cause === undefined ? "" : ` (${firstLineOf(cause)})`}; the migration is not at fault. The transaction was rolled back with the migration's changes: the database is as it was before it.`;
   const message = `The history table "${table}" ${what}. ${outcome}\nFix: ${historyWriteFix(fields)}, then run the command again.`;
   return new StepwiseError("HISTORY_TABLE_INVALID", message, { table, problem, column, constraint, version }, cause === undefined ? undefined : { cause });
 }

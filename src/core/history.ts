@@ -5,13 +5,14 @@ import { findRowProblem, type AppliedMigration, type AppliedMigrationKey } from 
 import { begin, commit, exec, inTransaction, query, rollbackQuietly, run, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 import {
-  describeThrownValue,
+  firstLineOf,
   historyRowMissingError,
   migrationFailedError,
   historyRowInvalidError,
   historyTableInvalidError,
   historyWriteRefusedError,
   invalidTableNameError,
+  WRITTEN_HISTORY_COLUMNS,
 } from "./error-factories.js";
 
 /** The history table's default name. */
@@ -24,9 +25,6 @@ const EXACT_VERSION = `CASE WHEN typeof(version) = 'integer' AND version NOT BET
 export const REQUIRED_COLUMNS = ["version", "name", "checksum", "applied_at", "duration_ms", "state"] as const;
 
 const DISCARDED = "stepwise-history-row-discarded";
-
-/** Every column stepwise writes a value (or `NULL`) into: any other column it leaves to its default. */
-const WRITTEN_COLUMNS: ReadonlySet<string> = new Set([...REQUIRED_COLUMNS, "owner"]);
 
 /** A history table's column as `PRAGMA table_info` lists it (PostgreSQL's store reads the same fields from its catalog). */
 export interface HistoryColumn {
@@ -53,9 +51,6 @@ const insertFailures = new WeakSet<object>();
 export function isHistoryInsertFailure(error: unknown): boolean {
   return typeof error === "object" && error !== null && insertFailures.has(error);
 }
-
-/** The first line of a thrown value's message. */
-const firstLine = (error: unknown) => describeThrownValue(error).split("\n")[0]!.trim();
 
 /** Whether `tableName` can name the history table: a plain identifier (quoted without escaping), not `sqlite_...`. */
 export function isValidTableName(tableName: string): boolean {
@@ -133,7 +128,7 @@ export class HistoryStore {
     const version = columns.find((column) => column.name === "version")!;
     if (version.pk !== 1 || !this.isVersionKeyType(version.type)) throw historyTableInvalidError(this.tableName, [], "version must be its INTEGER PRIMARY KEY");
     // version is the only rowid alias a valid table can have (the INTEGER PRIMARY KEY), and it is written; `DEFAULT NULL` fills nothing a NOT NULL column accepts.
-    const unfilled = columns.find((column) => Number(column.notnull) === 1 && !WRITTEN_COLUMNS.has(column.name) && (column.dflt_value ?? "NULL").toUpperCase() === "NULL");
+    const unfilled = columns.find((column) => Number(column.notnull) === 1 && !WRITTEN_HISTORY_COLUMNS.has(column.name) && (column.dflt_value ?? "NULL").toUpperCase() === "NULL");
     if (unfilled) throw historyWriteRefusedError({ table: this.tableName, problem: "not-null-column", column: unfilled.name, constraint: null, version: null });
     this.shapeChecked = true;
     return columns.map((column) => column.name);
@@ -161,7 +156,7 @@ export class HistoryStore {
    * refusal of the row (a collision on version, a lock, a full disk).
    */
   describeRefusedWrite(error: unknown, nativeCode: string | null): HistoryWriteRefusal | null {
-    const message = firstLine(error);
+    const message = firstLineOf(error);
     const ofTable = (qualified: string) => {
       const dot = qualified.lastIndexOf(".");
       return dot > 0 && this.isNamed(qualified.slice(0, dot)) ? qualified.slice(dot + 1) : null;
@@ -169,7 +164,8 @@ export class HistoryStore {
     const trigger: HistoryWriteRefusal = { problem: "trigger", column: null, constraint: message };
     let match = /NOT NULL constraint failed: (\S+)/.exec(message);
     // A column of another table: a trigger on the history table wrote there.
-    if (match) return ofTable(match[1]!) === null ? trigger : { problem: "not-null-column", column: ofTable(match[1]!), constraint: null };
+    const column = match && ofTable(match[1]!);
+    if (match) return column === null ? trigger : { problem: "not-null-column", column, constraint: null };
     if ((match = /CHECK constraint failed: (.+)$/.exec(message))) return { problem: "check-constraint", column: null, constraint: match[1]!.trim() };
     if ((match = /UNIQUE constraint failed: (.+)$/.exec(message))) {
       const columns = match[1]!.split(",").map((qualified) => ofTable(qualified.trim()));

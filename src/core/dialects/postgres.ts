@@ -9,7 +9,7 @@ import {
   connectionLostError,
   databaseLockedError,
   databaseUnusableError,
-  describeThrownValue,
+  firstLineOf,
   diskFullError,
   lockTimeoutError,
   migrationFailedError,
@@ -52,10 +52,6 @@ function lostConnectionIn(error: unknown): unknown {
 /** Whether `error`, or one down its `cause` chain, says the session ended under stepwise. */
 export function isConnectionLost(error: unknown): boolean {
   return lostConnectionIn(error) !== undefined;
-}
-
-function firstLineOf(error: unknown): string {
-  return describeThrownValue(error).split("\n")[0]!.trim();
 }
 
 /** An error's string `code` (a SQLSTATE or a socket's system code). */
