@@ -281,6 +281,13 @@ test("--schema names the schema the database lives in, as the fleet's does: up b
   assert.deepEqual(await relations(database), ["keep"]);
   const info = await run("info");
   assert.deepEqual([info.objects, info.historyTable], [{ tables: 1, indexes: 1, triggers: 0, views: 1 }, "app.schema_migrations"]);
+  // status names the schema whose history it read, as it names the database: in --json and in its text; public's history is another one.
+  const status = await run("status");
+  assert.deepEqual([status.database, status.schema, status.currentVersion], [database.url, "app", 2]);
+  const statusText = await runInProcess({ migrations }, ["--driver", "pg", "--url", database.url, "--schema", "app", "status"]);
+  assert.match(statusText.stdout, /^Schema +app$/m);
+  const publicStatus = jsonOutput<{ schema: string; problem: { code: string } }>(await runInProcess({ migrations }, ["--driver", "pg", "--url", database.url, "status", "--json"]), 1);
+  assert.deepEqual([publicStatus.schema, publicStatus.problem.code], ["public", "UNMANAGED_DATABASE"]);
   assert.equal((await run("verify")).ok, true);
   assert.equal((await run("reset", "--yes")).toVersion, 2);
   assert.deepEqual(await appliedVersions(database, "app"), [1, 2]);

@@ -48,7 +48,10 @@ export function status<R extends MigrationRegistry>(scope: CommandScope<R>): Pro
     const found = await manager.status();
     const problem = found.problem && inCliReport(found.problem, targetFlags(scope.flags));
     const label = exists ? database : `${database} ${output.palette.dim("(does not exist yet)")}`;
-    return { data: { database, exists, ...found, problem }, text: format.formatStatus({ ...found, problem }, label, output.palette), ...(problem && { error: problem, exitCode: 1 }) };
+    // On PostgreSQL the URL alone does not say which history was read: --schema (or the config's) picks it.
+    const schema = historySchemaOf(manager);
+    const text = format.formatStatus({ ...found, problem }, label, output.palette, schema);
+    return { data: { database, ...(schema !== undefined && { schema }), exists, ...found, problem }, text, ...(problem && { error: problem, exitCode: 1 }) };
   });
 }
 
@@ -198,7 +201,7 @@ async function collectDatabaseInfo<R extends MigrationRegistry>(manager: CliMana
   };
   if (manager.driver.dialect === "postgres") {
     const size = await manager.run(queryValue("SELECT pg_catalog.pg_database_size(pg_catalog.current_database()) AS size"));
-    const schema = (manager.executor.store as { readonly schema?: string }).schema;
+    const schema = historySchemaOf(manager);
     return { ...common, sizeBytes: Number(size), userVersion: null, journalMode: null, historyTable: schema === undefined ? manager.tableName : `${schema}.${manager.tableName}` };
   }
   const pragma = async (name: string): Promise<unknown> => manager.run(queryValue(`PRAGMA ${name}`));
@@ -211,6 +214,11 @@ async function collectDatabaseInfo<R extends MigrationRegistry>(manager: CliMana
     journalMode: String(await pragma("journal_mode")),
     historyTable: manager.tableName,
   };
+}
+
+/** The schema of the history table, on a dialect that has schemas (PostgreSQL); `undefined` on SQLite. */
+function historySchemaOf(manager: CliManager<MigrationRegistry>): string | undefined {
+  return (manager.executor.store as { readonly schema?: string }).schema;
 }
 
 /** `repair`: records an interrupted `transaction: false` migration as applied or forgets it; or realigns recorded checksums, exiting 1 until confirmed (0 when nothing is left, so it can run twice). */

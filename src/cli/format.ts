@@ -49,10 +49,11 @@ export function formatTimestamp(iso: string | null): string {
   return iso === null ? "" : iso.replace("T", " ").replace(/\.\d+Z$|Z$/, "");
 }
 
-/** `status` as a table. A refusal is named by its code on the version line; its message is the caller's to print (on stderr). */
-export function formatStatus(status: MigrationStatus, databaseLabel: string, palette: Palette): string {
+/** `status` as a table, with the history's `schema` where the database has schemas (PostgreSQL). A refusal is named by its code on the version line; its message is the caller's to print (on stderr). */
+export function formatStatus(status: MigrationStatus, databaseLabel: string, palette: Palette, schema?: string): string {
   const lines = [
     `${palette.bold("Database")}  ${databaseLabel}`,
+    ...(schema === undefined ? [] : [`${palette.bold("Schema")}    ${schema}`]),
     `${palette.bold("Version")}   ${status.currentVersion} of ${status.latestVersion}` +
       // Never "up to date" beside a refusal: an interrupted or edited migration is neither pending nor fine.
       (status.problem ? palette.red(` (up refuses: ${status.problem.code})`) : status.pendingCount > 0 ? palette.yellow(` (${status.pendingCount} pending)`) : palette.green(" (up to date)")),
