@@ -333,6 +333,21 @@ test("a flag that is not spelled exactly names the flag it was probably meant as
   for (const message of messages) assert.ok(message.includes(`"transaction:false"?`), message);
 });
 
+test("a SQL file whose line breaks are lone carriage returns is one SQL_CR_LINE_BREAKS problem, not a problem per word; a file with CRLF ones is read as ever", (t) => {
+  const dir = makeTempDir(t);
+  writeFileSync(path.join(dir, "001_items.sql"), "-- migrate:up\rCREATE TABLE items (id INTEGER PRIMARY KEY);\r-- migrate:down\rDROP TABLE items;\r");
+  writeFileSync(path.join(dir, "002_notes.sql"), "-- migrate:up\r\nCREATE TABLE notes (id INTEGER);\r\n");
+  const scan = scanMigrations({ projectRoot: dir, migrationsDir: dir });
+  assert.deepEqual(
+    scan.problems.map((p) => [p.code, p.file, p.line, p.column]),
+    [["SQL_CR_LINE_BREAKS", "001_items.sql", 1, 14]],
+  );
+  assert.deepEqual(
+    scan.migrations.map((m) => m.version),
+    [2],
+  );
+});
+
 test("a missing migrations folder is one problem naming the folder", () => {
   const scan = scanFixture("does-not-exist");
   assert.deepEqual(
@@ -376,6 +391,7 @@ const coverage: Record<ProblemCode, "fixture" | string> = {
   SQL_UNKNOWN_MARKER: "fixture",
   SQL_UNKNOWN_FLAG: "fixture",
   SQL_FLAG_ON_DOWN: "fixture",
+  SQL_CR_LINE_BREAKS: "a SQL file whose line breaks are lone carriage returns is one SQL_CR_LINE_BREAKS problem, not a problem per word; a file with CRLF ones is read as ever",
   REGISTRY_STALE: "test/cli-gen.test.ts",
   REGISTRY_DIALECT_CHANGED: "test/dialect-codegen.test.ts",
   FOREIGN_KEYS_FLAG_UNSUPPORTED: "test/dialect-codegen.test.ts",

@@ -311,6 +311,24 @@ test("CommonJS in a file Node loads as an ES module (node-pg-migrate's loader ru
   }
 });
 
+test('a folder of CommonJS files under "type": "module" is one cause: the message says it once with every file, and --json lists each file\'s problem', async (t) => {
+  const cjs = "exports.up = (x) => x;\nexports.down = (x) => x;\n";
+  const files = ["20240101000001_a.js", "20240101000002_b.js", "20240101000003_c.js"];
+  const { project } = jsToolProject(t, { tool: "knex", dialect: "sqlite", files: Object.fromEntries(files.map((file) => [file, cjs])), packages: [], toolTables: [], migrate: async () => [] });
+  const run = await runCli(["import", "knex", "knex-migrations", "--yes", "--json"], { cwd: project.root });
+  const error = (JSON.parse(run.stdout) as Json).error;
+  assert.equal(error?.code, "IMPORT_SOURCE_INVALID", run.stdout);
+  assert.deepEqual(
+    error.problems.map((problem: Json) => [problem.file, problem.line]),
+    files.map((file) => [`knex-migrations/${file}`, 1]),
+  );
+  const cause = error.problems[0].message as string;
+  assert.ok(error.problems.every((problem: Json) => problem.message === cause));
+  assert.equal(error.message.split(cause).length - 1, 1, error.message);
+  for (const file of files) assert.ok(error.message.includes(`knex-migrations/${file}:1`), error.message);
+  assert.deepEqual(existsSync(project.migrationsDir) ? readdirSync(project.migrationsDir) : [], []);
+});
+
 test("node-pg-migrate as real projects write it: 13- and 17-digit prefixes in one folder, dollar-quoted SQL, a concurrent index with noTransaction(), a reversed renameColumn, a commented-out noTransaction()", async (t) => {
   const spec: JsToolCase = {
     tool: "node-pg-migrate",

@@ -96,6 +96,17 @@ export interface ImportPlan {
   readonly helpers: readonly { readonly file: string; readonly text: string }[];
 }
 
+/** The problems as `IMPORT_SOURCE_INVALID`'s message lists them: one cause met in many files (every CommonJS file of a folder under `"type": "module"`) once, with its files. */
+function listProblems(problems: readonly SourceProblem[], at: (file: string) => string): string {
+  const byMessage = new Map<string, SourceProblem[]>();
+  for (const problem of problems) byMessage.set(problem.message, [...(byMessage.get(problem.message) ?? []), problem]);
+  return [...byMessage]
+    .map(([message, places]) =>
+      places.length === 1 ? `  ${at(places[0]!.file)}:${places[0]!.line}: ${message}` : `  ${message}; in:\n${places.map((problem) => `    ${at(problem.file)}:${problem.line}`).join("\n")}`,
+    )
+    .join("\n");
+}
+
 /** Reads, orders and renders every migration, and checks each rendered file as `gen` would; throws before anything is written. */
 export function planImport(options: ImportOptions): ImportPlan {
   const { tool, sourceDir, migrationsDir, projectRoot, dialect, emptyDown } = options;
@@ -115,7 +126,7 @@ export function planImport(options: ImportOptions): ImportPlan {
   const invalid = (problems: readonly SourceProblem[]) =>
     new StepwiseError(
       "IMPORT_SOURCE_INVALID",
-      `${problems.length} problem${problems.length === 1 ? "" : "s"} in the ${tool} migrations of ${source}, so nothing was written:\n${problems.map((problem) => `  ${at(problem.file)}:${problem.line}: ${problem.message}`).join("\n")}`,
+      `${problems.length} problem${problems.length === 1 ? "" : "s"} in the ${tool} migrations of ${source}, so nothing was written:\n${listProblems(problems, at)}`,
       { tool, dir: source, problems: problems.map((problem) => ({ ...problem, file: at(problem.file) })) },
     );
   if (folder.problems.length > 0) throw invalid(folder.problems);

@@ -51,6 +51,9 @@ export type SqlSourceProblemCode =
   | "SQL_CONFLICTING_FLAGS"
   /** A string, quoted name, block comment or dollar-quoted body that is never closed, so everything after it (markers included) is part of it. Fix: Close it. */
   | "SQL_UNTERMINATED"
+  /** The file's line breaks are lone carriage returns (CR, as classic Mac OS saved text), which no SQL tool reads as line breaks: the whole file would be one line, its markers and SQL a comment.
+   * Fix: Save the file with LF (or CRLF) line breaks. */
+  | "SQL_CR_LINE_BREAKS"
   /** A raw NUL byte in a SQL migration: SQLite stops reading the statement there (PostgreSQL refuses it), so the SQL after it would never run. Fix: Delete it; in SQLite, write it in a string as `char(0)`. */
   | "SQL_NUL_BYTE"
   /** A transactional migration holds a statement that controls the transaction stepwise runs it in (`BEGIN`, `COMMIT`, `END`, `ROLLBACK`, `SAVEPOINT`, `RELEASE`; on PostgreSQL also `START TRANSACTION`, `ABORT`, `PREPARE TRANSACTION`), so a later failure could no longer be rolled back. Fix: Remove it, or add `transaction:false` to the `-- migrate:up` line if the migration must manage transactions itself. */
@@ -116,6 +119,12 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
   const problems: SqlSourceProblem[] = [];
   const report: Report = (code, line, column, message) => void problems.push({ code, line, column, message });
 
+  // Every other check would read the one long line word by word (an unknown flag per word): this is the one cause.
+  if (text.includes("\r") && !text.includes("\n")) {
+    const breaks = text.split("\r").length - 1;
+    const message = `its ${breaks} line break${breaks === 1 ? " is a lone carriage return" : "s are lone carriage returns"} (CR, as classic Mac OS saved text), not LF or CRLF, so the file reads as one line; save it with LF line breaks`;
+    return { ok: false, problems: [{ code: "SQL_CR_LINE_BREAKS", line: 1, column: text.indexOf("\r") + 1, message }] };
+  }
   const nul = findNulByte(text);
   if (nul !== null) report("SQL_NUL_BYTE", nul.line, nul.column, `a NUL byte: ${NUL_BYTE_WHY[dialect]}`);
   const scan = scanComments(tokens, dialect, report);
