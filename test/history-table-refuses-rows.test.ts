@@ -274,6 +274,35 @@ test("PostgreSQL: a CHECK, a UNIQUE on name, a varchar too short and a trigger t
   }
 });
 
+test("PostgreSQL: a DEFERRABLE INITIALLY DEFERRED UNIQUE or foreign key refuses migration 2's row only at COMMIT: HISTORY_TABLE_INVALID naming the constraint, nothing of 2 kept", async (t) => {
+  const cases = [
+    { extra: ", CONSTRAINT one_name UNIQUE (name) DEFERRABLE INITIALLY DEFERRED", two: { name: "create_one" }, problem: "unique-constraint", constraint: "one_name" },
+    {
+      extra: ", CONSTRAINT known_name FOREIGN KEY (name) REFERENCES names (name) DEFERRABLE INITIALLY DEFERRED",
+      before: "CREATE TABLE names (name TEXT PRIMARY KEY); INSERT INTO names VALUES ('create_one');",
+      problem: "foreign-key",
+      constraint: "known_name",
+    },
+  ];
+  for (const one of cases) {
+    await t.test(one.problem, async (t) => {
+      const client = await connectFresh(t);
+      if (one.before) await client.query(one.before);
+      await client.query(
+        `CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL, duration_ms BIGINT, state TEXT NOT NULL DEFAULT 'applied', owner TEXT${one.extra})`,
+      );
+      const error = await rejection(() => new PgMigrationManager(client, registry(one.two, "postgres")).up());
+      assertRefused(error, { problem: one.problem, version: 2 });
+      assert.equal(error.constraint, one.constraint);
+      assert.deepEqual(
+        (await pgTables(client)).filter((name) => name !== "names"),
+        ["one", "schema_migrations"],
+      );
+      assert.deepEqual(await pgVersions(client), [1]);
+    });
+  }
+});
+
 test("CLI: status --json shows the unfillable column as its problem and exits 1; up --json refuses with the same code and fields", async (t) => {
   const file = path.join(makeTempDir(t), "app.db");
   const db = await openWithAnyDriver(file);

@@ -776,7 +776,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       return historyChangedByMigrationError({ version: entry.version, file: entry.file, direction, table: this.store.tableName, change, rolledBack, historyChanged, cause });
     }
     // The history table refused stepwise's own row (a constraint, a column type, a trigger): the table is at fault, not the migration's file.
-    const refused = rolledBack ? this.refusedHistoryWrite(cause, entry.version) : null;
+    const refused = rolledBack ? this.refusedHistoryWrite(cause, entry.version, origin === "commit") : null;
     if (refused !== null) return refused;
     const classification = classifySafely(this.settings.classifyError, cause);
     const described = this.dialect.describeFailure && (yield* this.dialect.describeFailure({ entry, direction, cause, rolledBack, origin, classification, store: this.store }));
@@ -796,12 +796,13 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
 
   /**
    * `HISTORY_TABLE_INVALID` when `cause` is the history table refusing one of stepwise's own INSERTs (of `version`'s row), not a lock, a full disk or a collision on version; else
-   * `null`. The caller rolls the write's transaction back.
+   * `null`. `atCommit`: `cause` is the COMMIT's, where a deferred constraint of the history table refuses the row. The caller rolls the write's transaction back.
    */
-  refusedHistoryWrite(cause: unknown, version: number | null): StepwiseError<"HISTORY_TABLE_INVALID"> | null {
-    if (!isHistoryInsertFailure(cause)) return null;
+  refusedHistoryWrite(cause: unknown, version: number | null, atCommit = false): StepwiseError<"HISTORY_TABLE_INVALID"> | null {
+    const ours = isHistoryInsertFailure(cause);
+    if (!ours && !atCommit) return null;
     const classification = classifySafely(this.settings.classifyError, cause);
-    const refusal = this.store.describeRefusedWrite(cause, classification.nativeCode);
+    const refusal = ours ? this.store.describeRefusedWrite(cause, classification.nativeCode) : this.store.describeRefusedCommit(cause, classification.nativeCode);
     return refusal === null ? null : recordNativeError(historyWriteRefusedError({ table: this.store.tableName, ...refusal, version, cause }), classification);
   }
 

@@ -152,6 +152,14 @@ export class HistoryStore {
   }
 
   /**
+   * What refused a COMMIT, when it was a deferred constraint of the history table refusing stepwise's row; `null` otherwise. SQLite's deferred foreign-key failure at COMMIT names no
+   * table, so it cannot be told from a migration's own.
+   */
+  describeRefusedCommit(_error: unknown, _nativeCode: string | null): HistoryWriteRefusal | null {
+    return null;
+  }
+
+  /**
    * What refused one of stepwise's history INSERTs (`error`, with the driver's `nativeCode`), read from SQLite's messages, which name the constraint: `null` when it was no
    * refusal of the row (a collision on version, a lock, a full disk).
    */

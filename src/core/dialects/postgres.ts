@@ -334,6 +334,14 @@ export class PostgresHistoryStore extends HistoryStore {
     return rows.map((row) => row.name).filter((name) => !this.isNamed(name));
   }
 
+  /** A deferred constraint's refusal at COMMIT: the server names its table, which must be this one (a migration's own deferred constraint names its table). */
+  override describeRefusedCommit(error: unknown, nativeCode: string | null): HistoryWriteRefusal | null {
+    const { table, schema } = (typeof error === "object" && error !== null ? error : {}) as { table?: unknown; schema?: unknown };
+    if (table !== this.tableName || (schema !== undefined && schema !== this.schema)) return null;
+    const refusal = this.describeRefusedWrite(error, nativeCode);
+    return refusal?.problem === "trigger" ? null : refusal;
+  }
+
   /**
    * What refused one of stepwise's history INSERTs, from the server's fields (the error's table, column and constraint): a refusal of the row by this table, or any from a function
    * (a trigger's) it fired; `null` for a collision on version, or what is not a refusal of the row.
