@@ -7,8 +7,9 @@
  * left as it was. The unfillable column is seen from the columns stepwise already reads, so every
  * command that reads the history refuses it before anything runs (status shows it as its problem);
  * the others are found when the row is written, and that write's transaction rolls back. On every
- * SQLite driver, on PostgreSQL (where a trigger could fill such a column, so only a table with none
- * is refused up front), and through the CLI.
+ * SQLite driver, on D1 in workerd (where the row shares the migration's batch), on PostgreSQL (where a
+ * trigger could fill such a column, so only a table with none is refused up front; a deferred
+ * constraint refuses the row at COMMIT), and through the CLI.
  */
 import assert from "node:assert/strict";
 import path from "node:path";
@@ -205,6 +206,51 @@ await describeEachDriver("a history table that refuses stepwise's rows is HISTOR
       );
       assert.deepEqual(db.rows("SELECT version FROM schema_migrations"), []);
     }));
+});
+
+test("D1 (workerd): a CHECK, a UNIQUE on name and a trigger that raises each refuse migration 2's row, which shares a batch with its SQL, as HISTORY_TABLE_INVALID; a body that fails is still MIGRATION_FAILED", async (t) => {
+  const { startD1Proxy } = await import("./support/cloudflare/d1-proxy.js");
+  const { MigrationManager: D1MigrationManager } = await import("../src/entries/d1.js");
+  const cases: Array<{ extra: string; after?: string; two?: Partial<SqlMigrationEntry>; code: string; problem?: string; column?: string | null; constraint?: string }> = [
+    { extra: ", CONSTRAINT no_two CHECK (name <> 'create_two')", code: "HISTORY_TABLE_INVALID", problem: "check-constraint", column: null, constraint: "no_two" },
+    { extra: ", UNIQUE (name)", two: { name: "create_one" }, code: "HISTORY_TABLE_INVALID", problem: "unique-constraint", column: "name" },
+    {
+      extra: "",
+      after: "CREATE TRIGGER refuse_two BEFORE INSERT ON schema_migrations WHEN NEW.version = 2 BEGIN SELECT RAISE(ABORT, 'no deploys on Fridays'); END",
+      code: "HISTORY_TABLE_INVALID",
+      problem: "trigger",
+      column: null,
+      constraint: "no deploys on Fridays",
+    },
+    // The row is fine, the SQL after it fails: the migration's.
+    {
+      extra: ", CONSTRAINT no_two CHECK (name <> 'create_two')",
+      two: { name: "fill_two", upSql: "CREATE TABLE two (id INTEGER CHECK (id > 0)); INSERT INTO two VALUES (0);" },
+      code: "MIGRATION_FAILED",
+    },
+  ];
+  for (const one of cases) {
+    await t.test(one.problem ?? one.code, async () => {
+      const database = await startD1Proxy();
+      try {
+        const binding = database.binding();
+        await binding.prepare(`CREATE TABLE schema_migrations (${COLUMNS}${one.extra})`).run();
+        if (one.after) await binding.prepare(one.after).run();
+        const error = await rejection(() => new D1MigrationManager(binding, registry(one.two)).up());
+        if (one.code === "MIGRATION_FAILED") assert.deepEqual([error.code, error.version], ["MIGRATION_FAILED", 2]);
+        else assertRefused(error, { problem: one.problem!, column: one.column!, version: 2 });
+        if (one.constraint) assert.equal(error.constraint, one.constraint);
+        const tables = (await binding.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY 1").all()).results as { name: string }[];
+        assert.deepEqual(
+          tables.map((table) => table.name).filter((name) => !name.startsWith("_cf_")),
+          ["one", "schema_migrations"],
+        );
+        assert.deepEqual(versionsOf((await binding.prepare("SELECT version FROM schema_migrations").all()).results as Record<string, unknown>[]), [1]);
+      } finally {
+        await database.dispose();
+      }
+    });
+  }
 });
 
 /** A fresh PostgreSQL database with stepwise's history table made by hand, plus `extra` (SQL after its columns) and `after` (statements after it). */

@@ -24,6 +24,7 @@ import {
   withResetDrops,
   historyWriteRefusedError,
   recordNativeError,
+  firstLineOf,
 } from "./error-factories.js";
 import { describeEvent, type MigrationEvent, type MigrationLogger } from "./events.js";
 import { readForeignKeyRebuildHint, ReferencingTables, refuseParentRebuild } from "./foreign-key-rebuild.js";
@@ -412,9 +413,26 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     } catch (cause) {
       const keys = yield* this.store.readKeys();
       if (keys.some((key) => key.version === entry.version && key.startedAt === null) === (direction === "up")) return null;
-      throw yield* this.migrationFailed(entry, direction, this.store.discardedRowError(entry.version, direction, cause), true, "body");
+      throw (
+        (direction === "up" ? yield* this.refusedHistoryRow(entry) : null) ??
+        (yield* this.migrationFailed(entry, direction, this.store.discardedRowError(entry.version, direction, cause), true, "body"))
+      );
     }
     return performance.now() - started;
+  }
+
+  /**
+   * `HISTORY_TABLE_INVALID` when the history table refuses `entry`'s row on its own, else `null`. D1's error names no statement of the batch, so the row is tried again alone, in a batch
+   * whose last statement always fails (nothing is kept): the row goes first in the migration's batch, so a refusal of it alone was that batch's failure.
+   */
+  private *refusedHistoryRow(entry: R[number]): Step<StepwiseError<"HISTORY_TABLE_INVALID"> | null> {
+    const sentinel = "stepwise: the history row alone";
+    try {
+      yield* callDriver("batch", collectWrites(this.record(entry, "up", null)), `SELECT * FROM "${sentinel}"`);
+    } catch (cause) {
+      return firstLineOf(cause).includes(sentinel) ? null : this.refusedHistoryWrite(cause, entry.version, "alone");
+    }
+    return null;
   }
 
   /** Whether the history shows `version`'s step in `direction` taken, or being taken, by another process: its row there for an up, gone or started for a down. */
@@ -776,7 +794,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       return historyChangedByMigrationError({ version: entry.version, file: entry.file, direction, table: this.store.tableName, change, rolledBack, historyChanged, cause });
     }
     // The history table refused stepwise's own row (a constraint, a column type, a trigger): the table is at fault, not the migration's file.
-    const refused = rolledBack ? this.refusedHistoryWrite(cause, entry.version, origin === "commit") : null;
+    const refused = rolledBack ? this.refusedHistoryWrite(cause, entry.version, origin === "commit" ? "commit" : "statement") : null;
     if (refused !== null) return refused;
     const classification = classifySafely(this.settings.classifyError, cause);
     const described = this.dialect.describeFailure && (yield* this.dialect.describeFailure({ entry, direction, cause, rolledBack, origin, classification, store: this.store }));
@@ -796,13 +814,13 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
 
   /**
    * `HISTORY_TABLE_INVALID` when `cause` is the history table refusing one of stepwise's own INSERTs (of `version`'s row), not a lock, a full disk or a collision on version; else
-   * `null`. `atCommit`: `cause` is the COMMIT's, where a deferred constraint of the history table refuses the row. The caller rolls the write's transaction back.
+   * `null`. `failed`: a `statement` (one of stepwise's INSERTs or another), the `commit` (where a deferred constraint of the history table refuses the row), or the row written
+   * `alone`. The caller rolls the write's transaction back.
    */
-  refusedHistoryWrite(cause: unknown, version: number | null, atCommit = false): StepwiseError<"HISTORY_TABLE_INVALID"> | null {
-    const ours = isHistoryInsertFailure(cause);
-    if (!ours && !atCommit) return null;
+  refusedHistoryWrite(cause: unknown, version: number | null, failed: "statement" | "commit" | "alone" = "statement"): StepwiseError<"HISTORY_TABLE_INVALID"> | null {
+    if (failed === "statement" && !isHistoryInsertFailure(cause)) return null;
     const classification = classifySafely(this.settings.classifyError, cause);
-    const refusal = ours ? this.store.describeRefusedWrite(cause, classification.nativeCode) : this.store.describeRefusedCommit(cause, classification.nativeCode);
+    const refusal = failed === "commit" ? this.store.describeRefusedCommit(cause, classification.nativeCode) : this.store.describeRefusedWrite(cause, classification.nativeCode);
     return refusal === null ? null : recordNativeError(historyWriteRefusedError({ table: this.store.tableName, ...refusal, version, cause }), classification);
   }
 

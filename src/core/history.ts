@@ -164,7 +164,10 @@ export class HistoryStore {
    * refusal of the row (a collision on version, a lock, a full disk).
    */
   describeRefusedWrite(error: unknown, nativeCode: string | null): HistoryWriteRefusal | null {
-    const message = firstLineOf(error);
+    // Cloudflare's storage ends its messages with the code, and D1 starts them with its own: neither is the constraint's or the trigger's words.
+    const message = firstLineOf(error)
+      .replace(/^D1_ERROR: /, "")
+      .replace(/: SQLITE_[A-Z_]+$/, "");
     const ofTable = (qualified: string) => {
       const dot = qualified.lastIndexOf(".");
       return dot > 0 && this.isNamed(qualified.slice(0, dot)) ? qualified.slice(dot + 1) : null;
