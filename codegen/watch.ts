@@ -45,7 +45,8 @@ export async function watchAndGenerate(options: Omit<GenerateOptions, "check">, 
     // Watching starts before the first run, so a change made while it runs is never missed.
     let watcher: FSWatcher;
     try {
-      watcher = watch(options.migrationsDir, { recursive: true, signal: stop.signal });
+      // Closed on the signal rather than given it: Bun's watcher reports an abort as an error, which would end the watch with exit 1.
+      watcher = watch(options.migrationsDir, { recursive: true });
     } catch (error) {
       await run();
       report(error);
@@ -67,6 +68,7 @@ export async function watchAndGenerate(options: Omit<GenerateOptions, "check">, 
         clearTimeout(timer);
         void current.then(resolve);
       });
+      stop.signal.addEventListener("abort", () => watcher.close(), { once: true });
       void run().then(() => context.io.stderr(`Watching ${folder} for changes; Ctrl-C stops.\n`));
     });
   } finally {

