@@ -200,6 +200,18 @@ test("a database's fix in a fleet report names the fleet's command to run again,
   const [a, bc] = await fixesOf(partial);
   assert.match(String(a), /"stepwise repair --db tenants\/a\.db --applied 2 --yes"/);
   assert.match(String(bc), /"stepwise repair --db 'tenants\/b c\.db' --forget 2 --yes"/);
+  // The message's commands too, which the text report prints: a command with no database would name none of the fleet's.
+  const reversible = [namedSqlEntry(1, "create_items", "CREATE TABLE items (id INTEGER);", "DROP TABLE items;"), namedSqlEntry(2, "tags", "CREATE TABLE tags (id INTEGER);", "DROP TABLE tags;")];
+  for (const name of ["a", "b c"]) writeFileSync(path.join(cwd, "tenants", `${name}.db`), "");
+  jsonOutput<Json>(await runInProcess({ migrations: reversible, cwd }, ["fleet", "up", "--db", "tenants/*.db", "--json"]));
+  const below = jsonOutput<Json>(await runInProcess({ migrations: reversible, cwd }, ["fleet", "up", "--db", "tenants/*.db", "--to", "1", "--json"]), 1);
+  assert.deepEqual(
+    below.targets.map((target) => [target.error?.code, /"stepwise down --db ('[^']*'|\S+) [^"]*--to 1"/.exec((target.error as unknown as { message: string }).message)?.[1]]),
+    [
+      ["INVALID_TARGET", "tenants/a.db"],
+      ["INVALID_TARGET", "'tenants/b c.db'"],
+    ],
+  );
 });
 
 test("fleet's usage errors exit 2 and change nothing", async (t) => {

@@ -114,20 +114,21 @@ export async function runFleetTarget(connector: DriverConnector, migrations: Mig
 const FLEET_COMMANDS: ReadonlySet<string> = new Set(["up", "status", "verify"]);
 
 /**
- * `error` as the CLI reports it, its `fix` naming the commands as a fleet's operator runs them: `stepwise fleet up` again, or a
+ * `error` as the CLI reports it, its message and `fix` naming the commands as a fleet's operator runs them: `stepwise fleet up` again, or a
  * one-database command with the database it is for (the fleet's own settings name many).
  */
 function inFleetReport(error: TargetError, spec: FleetTargetSpec, job: FleetJob): TargetError & { readonly fix: unknown } {
   const report = inCliReport(error);
-  if (report.fix === null || "unlisted" in spec) return report;
+  if ("unlisted" in spec) return report;
   // The database as the fleet reached it: its file, or its server (the password left out) and schema; with the fleet's driver and history table.
   const target = targetFlags({
     ...("file" in spec ? { db: spec.id } : { url: spec.server, schema: spec.schema }),
     table: job.tableName,
     driver: job.driver === "better-sqlite3" ? undefined : job.driver,
   });
-  const fix = withDatabaseFlags(report.fix, target, (name) => (FLEET_COMMANDS.has(name) ? `"stepwise fleet ${name}` : null));
-  return Object.assign(report, { fix });
+  const spell = <T>(text: T) => withDatabaseFlags(text, target, (name) => (FLEET_COMMANDS.has(name) ? `"stepwise fleet ${name}` : null));
+  // The message's commands too (`"stepwise down --to 3"`): the text report prints it, and without the database it names none of the fleet's.
+  return Object.assign(report, { message: spell(report.message), fix: spell(report.fix) });
 }
 
 /** The report of a target that could not be run (its worker thread died, its server could not be listed): failed with `error`. */
