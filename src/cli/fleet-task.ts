@@ -1,7 +1,8 @@
 /** How `stepwise fleet` works on one database, in this thread or a worker's: open it through the chosen driver, run the command's task (status, up or verify), close it, report. */
-import { existsSync } from "node:fs";
 import { databasePathInvalidError, toPlainError } from "../core/error-factories.js";
-import { runTarget, upTarget, type TargetError, type TargetReport } from "../fleet/migrate-many.js";
+import { describeTargetError, runTarget, upTarget, type TargetError, type TargetReport } from "../fleet/migrate-many.js";
+import { fileKindAt } from "../drivers/database-file.js";
+import { realDatabaseFileOrThrow } from "../safety/real-database-file.js";
 import type { TransactionMode } from "../core/options.js";
 import type { MigrationRegistry } from "../core/types.js";
 import type { SafetyNetManager } from "../safety/schema-reader.js";
@@ -82,8 +83,16 @@ const upOptionsOf = (job: FleetJob) => ({ ...(job.to === undefined ? {} : { to: 
  */
 export async function runFleetTarget(connector: DriverConnector, migrations: MigrationRegistry, spec: FleetTargetSpec, job: FleetJob, authToken?: string): Promise<FleetTargetResult> {
   if ("unlisted" in spec) return describeLostTarget(spec, job, spec.unlisted, 0);
-  // Listed when the run began, deleted since: opening it to write would create an empty tenant and migrate it.
-  if ("file" in spec && !existsSync(spec.file)) return describeLostTarget(spec, job, toPlainError(databasePathInvalidError(spec.id, "gone", "missing")), 0);
+  if ("file" in spec) {
+    // Listed when the run began, deleted since: opening it to write would create an empty tenant and migrate it.
+    if (fileKindAt(spec.file, false) === "missing") return describeLostTarget(spec, job, toPlainError(databasePathInvalidError(spec.id, "gone", "missing")), 0);
+    // What `up --db` refuses of its path (a link to nothing, such as an unmounted volume's, through which SQLite would create a database), refused here too.
+    try {
+      realDatabaseFileOrThrow(spec.file);
+    } catch (error) {
+      return describeLostTarget(spec, job, describeTargetError(error), 0);
+    }
+  }
   const task = TASKS[job.task];
   const open = () =>
     connector.open({
