@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { createCli } from "../src/cli/create-cli.js";
@@ -212,6 +212,29 @@ test("a database's fix in a fleet report names the fleet's command to run again,
       ["INVALID_TARGET", "'tenants/b c.db'"],
     ],
   );
+});
+
+test("a one-database command given a fleet's pattern (--db or the database setting) refuses it (USAGE, exit 2) and creates no database of that name, which every fleet run would then count", async (t) => {
+  const cwd = makeTempDir(t);
+  mkdirSync(path.join(cwd, "tenants"));
+  writeFileSync(path.join(cwd, "tenants", "a.db"), "");
+  for (const [props, args] of [
+    [{}, ["up", "--db", "tenants/*.db", "--json"]],
+    [{}, ["status", "--db", "tenants/[ab].db", "--json"]],
+    [{ database: "tenants/*.db" }, ["up", "--json"]],
+    [{ database: "tenants/?.db" }, ["baseline", "1", "--json"]],
+  ] as const) {
+    const run = await runInProcess({ migrations: registry, cwd, ...props }, args);
+    assert.equal(run.code, 2, run.stdout);
+    const error = (JSON.parse(run.stdout) as { error: { code: string; fix: string } }).error;
+    assert.equal(error.code, "USAGE", args.join(" "));
+    assert.equal(/"stepwise fleet /.test(error.fix), args[0] !== "baseline", error.fix);
+  }
+  assert.deepEqual(readdirSync(path.join(cwd, "tenants")), ["a.db"]);
+  // The fleet itself takes the pattern from the setting, and a file of that very name is one database.
+  assert.equal(jsonOutput<Json>(await runInProcess({ migrations: registry, cwd, database: "tenants/*.db" }, ["fleet", "up", "--json"])).total, 1);
+  writeFileSync(path.join(cwd, "tenants", "[ab].db"), "");
+  assert.equal((await runInProcess({ migrations: registry, cwd }, ["up", "--db", "tenants/[ab].db"])).code, 0);
 });
 
 test("fleet's usage errors exit 2 and change nothing", async (t) => {
