@@ -246,6 +246,19 @@ test("SQLite: a table name holding a line break or a terminal escape stays insid
   assert.doesNotMatch(text.stdout, /\u001b/);
 });
 
+test("SQLite: objects whose stored SQL ends in a line comment (the migration wrote its ; on the next line) squash, each ; kept out of the comment", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration(
+    "001_commented.sql",
+    "-- migrate:up\nCREATE TABLE t (id INTEGER PRIMARY KEY, note TEXT) STRICT -- a table\n;\nCREATE INDEX t_note ON t (note) WHERE note IS NOT NULL -- an index\n;\nCREATE VIEW v AS SELECT id FROM t -- a view\n;\n",
+  );
+  project.writeMigration("002_trigger.sql", "-- migrate:up\nCREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE t SET note = 'x' WHERE id = new.id; END -- a trigger\n;\n");
+  await project.generateAsBin();
+  const plan = await runCli(["squash", "--to", "2", "--json"], { cwd: project.root });
+  assert.equal(plan.code, 0, plan.stdout + plan.stderr);
+  assert.deepEqual(json(plan).objects, { table: 1, index: 1, view: 1, trigger: 1 });
+});
+
 const PLAIN = (table: string) => `-- migrate:up\nCREATE TABLE ${table} (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE ${table};\n`;
 
 test("squash --to: K must be a whole number; --yes keeps a squash that has migration K's name, and reads git in a project below the repository's top", { skip: skipGit }, async (t) => {
