@@ -67,6 +67,12 @@ test("--db lists a link to nothing (a database on a volume not mounted now) and 
   assert.equal(existsSync(path.join(cwd, "volume")), false, "no database was created through the link");
   const status = jsonOutput<Json & { failed: number }>(await runInProcess({ migrations: registry, cwd }, ["fleet", "status", "--db", "tenants/*.db", "--json"]), 1);
   assert.deepEqual([status.total, status.failed], [3, 2]);
+  // Named alone too, not "no file matches".
+  const alone = await runInProcess({ migrations: registry, cwd }, ["fleet", "up", "--db", "tenants/b.db", "--json"]);
+  assert.deepEqual(
+    (JSON.parse(alone.stdout) as Json).targets.map((target) => target.error?.code),
+    ["DATABASE_PATH_INVALID"],
+  );
 });
 
 test("--db refuses a matching file whose name is not UTF-8 (PATH_NOT_UTF8, exit 2) before opening any database, rather than leaving that tenant out in silence", async (t) => {

@@ -49,7 +49,7 @@ export function expandFileGlob(pattern: string, cwd: string): string[] {
   // A trailing `**` means every file below, as in shells with globstar: `**/*`.
   if (parts.at(-1) === "**") parts.push("*");
   const firstMagic = parts.findIndex(isGlob);
-  if (firstMagic === -1) return isFile(path.resolve(cwd, pattern)) ? [pattern] : [];
+  if (firstMagic === -1) return isFile(path.resolve(cwd, pattern)) || isDanglingLink(path.resolve(cwd, pattern)) ? [pattern] : [];
   const found: { file: string; links: number }[] = [];
   const entered = new Set<string>();
   // Folders wait by how many links their spelling went through, and are entered fewest first (in sort order within a round), so the first spelling to enter a folder under `**`,
