@@ -230,6 +230,8 @@ test("a one-database command given a fleet's pattern (--db or the database setti
     assert.equal(error.code, "USAGE", args.join(" "));
     assert.equal(/"stepwise fleet /.test(error.fix), args[0] !== "baseline", error.fix);
   }
+  const fromEnv = await runInProcess({ migrations: registry, cwd }, ["status", "--json"], { DATABASE_URL: "tenants/*.db" });
+  assert.match((JSON.parse(fromEnv.stdout) as { error: { message: string } }).error.message, /^DATABASE_URL is a pattern/);
   assert.deepEqual(readdirSync(path.join(cwd, "tenants")), ["a.db"]);
   // The fleet itself takes the pattern from the setting, and a file of that very name is one database.
   assert.equal(jsonOutput<Json>(await runInProcess({ migrations: registry, cwd, database: "tenants/*.db" }, ["fleet", "up", "--json"])).total, 1);

@@ -158,7 +158,10 @@ export function resolveTarget(scope: CommandScope, optional = false): DatabaseTa
   if (isGlob(configured) && fileKindAt(resolve(configured), false) === "missing") {
     if (optional) return null;
     const fleet = FLEET_TASKS.has(scope.name) ? `run "stepwise fleet ${scope.name}" for every database it matches, or ` : "";
-    throw refusal(`${source} is a pattern, ${JSON.stringify(configured)}, and no file has that name: stepwise ${scope.name} works on one database.`, `${fleet}pass --db <file> naming one database`);
+    throw refusal(
+      `${fromProps == null ? "DATABASE_URL" : source} is a pattern, ${JSON.stringify(configured)}, and no file has that name: stepwise ${scope.name} works on one database.`,
+      `${fleet}pass --db <file> naming one database`,
+    );
   }
   const file = checkDatabasePath(configured, source, resolve);
   return { driver, label: file, file };
