@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { createCli } from "../src/cli/create-cli.js";
@@ -200,6 +200,43 @@ test("a database's fix in a fleet report names the fleet's command to run again,
   const [a, bc] = await fixesOf(partial);
   assert.match(String(a), /"stepwise repair --db tenants\/a\.db --applied 2 --yes"/);
   assert.match(String(bc), /"stepwise repair --db 'tenants\/b c\.db' --forget 2 --yes"/);
+  // The message's commands too, which the text report prints: a command with no database would name none of the fleet's.
+  const reversible = [namedSqlEntry(1, "create_items", "CREATE TABLE items (id INTEGER);", "DROP TABLE items;"), namedSqlEntry(2, "tags", "CREATE TABLE tags (id INTEGER);", "DROP TABLE tags;")];
+  for (const name of ["a", "b c"]) writeFileSync(path.join(cwd, "tenants", `${name}.db`), "");
+  jsonOutput<Json>(await runInProcess({ migrations: reversible, cwd }, ["fleet", "up", "--db", "tenants/*.db", "--json"]));
+  const below = jsonOutput<Json>(await runInProcess({ migrations: reversible, cwd }, ["fleet", "up", "--db", "tenants/*.db", "--to", "1", "--json"]), 1);
+  assert.deepEqual(
+    below.targets.map((target) => [target.error?.code, /"stepwise down --db ('[^']*'|\S+) [^"]*--to 1"/.exec((target.error as unknown as { message: string }).message)?.[1]]),
+    [
+      ["INVALID_TARGET", "tenants/a.db"],
+      ["INVALID_TARGET", "'tenants/b c.db'"],
+    ],
+  );
+});
+
+test("a one-database command given a fleet's pattern (--db or the database setting) refuses it (USAGE, exit 2) and creates no database of that name, which every fleet run would then count", async (t) => {
+  const cwd = makeTempDir(t);
+  mkdirSync(path.join(cwd, "tenants"));
+  writeFileSync(path.join(cwd, "tenants", "a.db"), "");
+  for (const [props, args] of [
+    [{}, ["up", "--db", "tenants/*.db", "--json"]],
+    [{}, ["status", "--db", "tenants/[ab].db", "--json"]],
+    [{ database: "tenants/*.db" }, ["up", "--json"]],
+    [{ database: "tenants/?.db" }, ["baseline", "1", "--json"]],
+  ] as const) {
+    const run = await runInProcess({ migrations: registry, cwd, ...props }, args);
+    assert.equal(run.code, 2, run.stdout);
+    const error = (JSON.parse(run.stdout) as { error: { code: string; fix: string } }).error;
+    assert.equal(error.code, "USAGE", args.join(" "));
+    assert.equal(/"stepwise fleet /.test(error.fix), args[0] !== "baseline", error.fix);
+  }
+  const fromEnv = await runInProcess({ migrations: registry, cwd }, ["status", "--json"], { DATABASE_URL: "tenants/*.db" });
+  assert.match((JSON.parse(fromEnv.stdout) as { error: { message: string } }).error.message, /^DATABASE_URL is a pattern/);
+  assert.deepEqual(readdirSync(path.join(cwd, "tenants")), ["a.db"]);
+  // The fleet itself takes the pattern from the setting, and a file of that very name is one database.
+  assert.equal(jsonOutput<Json>(await runInProcess({ migrations: registry, cwd, database: "tenants/*.db" }, ["fleet", "up", "--json"])).total, 1);
+  writeFileSync(path.join(cwd, "tenants", "[ab].db"), "");
+  assert.equal((await runInProcess({ migrations: registry, cwd }, ["up", "--db", "tenants/[ab].db"])).code, 0);
 });
 
 test("fleet's usage errors exit 2 and change nothing", async (t) => {

@@ -47,6 +47,34 @@ test("--db counts each file once, and none of stepwise's own: a link to a file, 
   assert.deepEqual([up.total, up.migrated, up.applied], [2, 2, 2]);
 });
 
+test("--db lists a link to nothing (a database on a volume not mounted now) and reports it as up --db does (DATABASE_PATH_INVALID), rather than leaving that tenant out, and creates nothing through it", async (t) => {
+  const cwd = makeTempDir(t);
+  mkdirSync(path.join(cwd, "tenants"));
+  writeFileSync(path.join(cwd, "tenants", "a.db"), "");
+  symlinkSync(path.join(cwd, "volume", "b.db"), path.join(cwd, "tenants", "b.db"));
+  symlinkSync("loop.db", path.join(cwd, "tenants", "loop.db"));
+  const up = await runInProcess({ migrations: registry, cwd }, ["fleet", "up", "--db", "tenants/*.db", "--json"]);
+  assert.equal(up.code, 1, up.stdout + up.stderr);
+  const report = JSON.parse(up.stdout) as Json;
+  assert.deepEqual(
+    report.targets.map((target) => [target.id, target.error?.code ?? null, (target.error as { problem?: string } | null)?.problem ?? null]),
+    [
+      ["tenants/a.db", null, null],
+      ["tenants/b.db", "DATABASE_PATH_INVALID", "dangling-symlink"],
+      ["tenants/loop.db", "DATABASE_PATH_INVALID", "symlink-loop"],
+    ],
+  );
+  assert.equal(existsSync(path.join(cwd, "volume")), false, "no database was created through the link");
+  const status = jsonOutput<Json & { failed: number }>(await runInProcess({ migrations: registry, cwd }, ["fleet", "status", "--db", "tenants/*.db", "--json"]), 1);
+  assert.deepEqual([status.total, status.failed], [3, 2]);
+  // Named alone too, not "no file matches".
+  const alone = await runInProcess({ migrations: registry, cwd }, ["fleet", "up", "--db", "tenants/b.db", "--json"]);
+  assert.deepEqual(
+    (JSON.parse(alone.stdout) as Json).targets.map((target) => target.error?.code),
+    ["DATABASE_PATH_INVALID"],
+  );
+});
+
 test("--db refuses a matching file whose name is not UTF-8 (PATH_NOT_UTF8, exit 2) before opening any database, rather than leaving that tenant out in silence", async (t) => {
   const cwd = makeTempDir(t);
   mkdirSync(path.join(cwd, "tenants"));

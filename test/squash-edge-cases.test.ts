@@ -225,6 +225,40 @@ test("SQLite: a file setting the squashed migrations set (journal_mode, auto_vac
   assert.equal(plan.written, false);
 });
 
+test("SQLite: a table name holding a line break or a terminal escape stays inside the squash's review note, and is printed escaped", async (t) => {
+  const project = createTestProject(t);
+  // A raw line break would end the note's comment, leaving the rest of the name as SQL.
+  project.writeMigration("001_odd.sql", '-- migrate:up\nCREATE TABLE "odd\nname" (id INTEGER PRIMARY KEY);\nINSERT INTO "odd\nname" (id) VALUES (1);\n');
+  project.writeMigration("002_escape.sql", '-- migrate:up\nCREATE TABLE "esc\u001b[31m" (id INTEGER PRIMARY KEY);\nINSERT INTO "esc\u001b[31m" (id) VALUES (2);\n');
+  await project.generateAsBin();
+  const plan = await runCli(["squash", "--to", "2", "--json"], { cwd: project.root });
+  assert.equal(plan.code, 0, plan.stdout);
+  assert.deepEqual(
+    json(plan)
+      .review.filter((item: Json) => item.kind === "seed-rows")
+      .map((item: Json) => item.subject),
+    ["odd\nname", "esc\u001b[31m"],
+  );
+  const text = await runCli(["squash", "--to", "2"], { cwd: project.root });
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /rows: 1 in odd\\nname$/m);
+  assert.match(text.stdout, /rows: 1 in esc\\u001b\[31m$/m);
+  assert.doesNotMatch(text.stdout, /\u001b/);
+});
+
+test("SQLite: objects whose stored SQL ends in a line comment (the migration wrote its ; on the next line) squash, each ; kept out of the comment", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration(
+    "001_commented.sql",
+    "-- migrate:up\nCREATE TABLE t (id INTEGER PRIMARY KEY, note TEXT) STRICT -- a table\n;\nCREATE INDEX t_note ON t (note) WHERE note IS NOT NULL -- an index\n;\nCREATE VIEW v AS SELECT id FROM t -- a view\n;\n",
+  );
+  project.writeMigration("002_trigger.sql", "-- migrate:up\nCREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE t SET note = 'x' WHERE id = new.id; END -- a trigger\n;\n");
+  await project.generateAsBin();
+  const plan = await runCli(["squash", "--to", "2", "--json"], { cwd: project.root });
+  assert.equal(plan.code, 0, plan.stdout + plan.stderr);
+  assert.deepEqual(json(plan).objects, { table: 1, index: 1, view: 1, trigger: 1 });
+});
+
 const PLAIN = (table: string) => `-- migrate:up\nCREATE TABLE ${table} (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE ${table};\n`;
 
 test("squash --to: K must be a whole number; --yes keeps a squash that has migration K's name, and reads git in a project below the repository's top", { skip: skipGit }, async (t) => {

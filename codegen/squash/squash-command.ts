@@ -8,7 +8,7 @@ import { StepwiseError } from "../../src/core/errors.js";
 import { usageError } from "../../src/core/error-factories.js";
 import type { MigrationRegistry } from "../../src/core/types.js";
 import { generateRegistry, type GenerateResult } from "../generate.js";
-import { formatProblem, tryOr } from "../problems.js";
+import { escapeControlCharacters, formatProblem, tryOr } from "../problems.js";
 import type { ReplayCheckOptions } from "../replay.js";
 import { writeFileAtomic } from "../write-file.js";
 import type { SquashFlags } from "./squash-help.js";
@@ -106,12 +106,15 @@ function describePlan(plan: SquashPlan, written: boolean): string {
   const objects = Object.entries(plan.objects)
     .map(([kind, count]) => `${count} ${kindName(kind, count)}`)
     .join(", ");
+  // A table's name may hold a line break or a terminal escape.
   const review = plan.review.map((item) =>
-    item.kind === "seed-rows"
-      ? `    rows: ${item.rows} in ${item.subject}`
-      : item.kind === "typescript" || item.kind === "other-schema"
-        ? `    ${item.kind === "typescript" ? "TypeScript" : "not carried"}: ${item.subject}`
-        : `    ${item.kind === "file-setting" ? "file setting" : "data"}: ${item.subject}:${item.line}: ${item.statement}`,
+    escapeControlCharacters(
+      item.kind === "seed-rows"
+        ? `    rows: ${item.rows} in ${item.subject}`
+        : item.kind === "typescript" || item.kind === "other-schema"
+          ? `    ${item.kind === "typescript" ? "TypeScript" : "not carried"}: ${item.subject}`
+          : `    ${item.kind === "file-setting" ? "file setting" : "data"}: ${item.subject}:${item.line}: ${item.statement}`,
+    ),
   );
   return [
     `${written ? "Wrote" : "Would write"} ${plan.file}: migrations 1 to ${plan.version} as one (${objects || "no objects"}); ${plan.kept} later migration${plan.kept === 1 ? "" : "s"} unchanged.`,

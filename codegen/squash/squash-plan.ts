@@ -18,6 +18,7 @@ import { compareSchemaPrints, printSchema, renderSquashRecord, REVIEW_MARK, type
 import { readCatalogCensus, readObjectsElsewhere } from "./squash-census.js";
 import { readRowPrints } from "./squash-rows.js";
 import { readSqliteDdl } from "./squash-sqlite.js";
+import { escapeControlCharacters } from "../problems.js";
 
 /**
  * One place a reviewer must look at: rows the migrations left in a table, a statement of theirs that changed rows, a TypeScript migration (whose effect on rows cannot be read), a SQLite file
@@ -264,7 +265,9 @@ function renderSquash(fields: {
       `${REVIEW_MARK} the squashed migrations changed rows here. Databases at version ${to} or beyond ran these already, and a fresh database gets their result as`,
       `-- the rows below (if any); what they did to rows of a database in use cannot be carried. Read them, then delete this line.`,
       ...statements.map((item) =>
-        item.kind === "typescript" ? `--   ${item.subject}: a TypeScript migration (what it did to rows is not read)` : `--   ${item.subject}:${item.line}: ${item.statement}`,
+        item.kind === "typescript"
+          ? `--   ${escapeControlCharacters(item.subject)}: a TypeScript migration (what it did to rows is not read)`
+          : `--   ${escapeControlCharacters(item.subject)}:${item.line}: ${escapeControlCharacters(item.statement!)}`,
       ),
     );
   }
@@ -273,7 +276,7 @@ function renderSquash(fields: {
       "",
       `${REVIEW_MARK} the squashed migrations also built these outside the schema a squash builds in, and a fresh database built from it lacks them. If the app needs`,
       `-- them, make them in a migration after this one (or squash to a version before the migration that made them); then delete this line.`,
-      ...elsewhere.map((item) => `--   ${item.subject}`),
+      ...elsewhere.map((item) => `--   ${escapeControlCharacters(item.subject)}`),
     );
   }
   if (settings.length > 0) {
@@ -281,7 +284,7 @@ function renderSquash(fields: {
       "",
       `${REVIEW_MARK} the squashed migrations set these settings, which SQLite keeps in the database file and changes only outside a transaction: this squash runs in one, so a`,
       `-- fresh database built from it keeps SQLite's defaults. Set them where the app opens the database, or squash to a version before them; then delete this line.`,
-      ...settings.map((item) => `--   ${item.subject}:${item.line}: ${item.statement}`),
+      ...settings.map((item) => `--   ${escapeControlCharacters(item.subject)}:${item.line}: ${escapeControlCharacters(item.statement!)}`),
     );
   }
   // Rows in any table order: stepwise turns foreign keys off for the migration and checks them before it commits.
@@ -299,7 +302,8 @@ function renderSquash(fields: {
   for (const seed of ddl.seeds) {
     lines.push(
       "",
-      `${REVIEW_MARK} the squashed migrations left ${seed.statements.length} row${seed.statements.length === 1 ? "" : "s"} in ${seed.table}, which a fresh database gets from the INSERTs below.`,
+      // A name may hold a line break, which would end the comment and leave the rest of the line as SQL.
+      `${REVIEW_MARK} the squashed migrations left ${seed.statements.length} row${seed.statements.length === 1 ? "" : "s"} in ${escapeControlCharacters(seed.table)}, which a fresh database gets from the INSERTs below.`,
       `-- Keep them if they are data the app needs (lookup rows), delete them if not; then delete this line.`,
       ...seed.statements,
     );

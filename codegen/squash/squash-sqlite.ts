@@ -1,6 +1,7 @@
 /** SQLite's schema as the DDL that rebuilds it, and its rows as INSERTs, read from a database the squashed migrations were replayed on. */
 import { quoteIdentifier } from "../../src/core/batch-walk.js";
 import { query, type Step } from "../../src/core/step.js";
+import { tokenizeSql } from "../../src/shared/postgres-tokens.js";
 import { orderViews, type DdlStatement, type SchemaDdl } from "./squash-ddl.js";
 
 type MasterRow = { type: string; name: string; tblName: string; sql: string };
@@ -27,13 +28,21 @@ export function* readSqliteDdl(exclude: readonly string[]): Step<SchemaDdl> {
     const inserts = yield* readInserts(table.name, carriesRowid(table, withoutRowid));
     if (inserts.length > 0) seeds.push({ table: table.name, statements: inserts });
   }
-  const statement = (row: MasterRow) => ({ kind: row.type, name: row.name, sql: `${row.sql.trim()};` });
+  const statement = (row: MasterRow) => ({ kind: row.type, name: row.name, sql: endStatement(row.sql.trim()) });
   const of = (kind: string) => ordered.filter((row) => row.type === kind).map(statement);
   return {
     statements: of("table"),
     seeds,
     after: [...of("index"), ...orderViews(of("view"), "sqlite"), ...of("trigger"), ...(yield* readSequences(excluded)), ...(yield* readApplicationId())],
   };
+}
+
+/**
+ * `sql` ended by a `;`: on a line of its own when the text SQLite stored ends in a line comment (`CREATE VIEW v AS SELECT … -- note`, its `;` written on the next line), which would
+ * otherwise hold the `;` and run the next statement into this one.
+ */
+function endStatement(sql: string): string {
+  return tokenizeSql(sql, "sqlite").at(-1)?.kind === "line-comment" ? `${sql}\n;` : `${sql};`;
 }
 
 /**

@@ -10,6 +10,8 @@ import type { MigrationRegistry } from "../core/types.js";
 import { serverBackupUnsupportedError } from "../safety/backup.js";
 import type { CreateCliProps } from "./cli-props.js";
 import { assertPathRoundTrips, checkDatabasePath, createDatabaseFolder, databasePathFromUrl, LIBSQL_AUTH_TOKEN_ENV, parseServerUrl } from "./database-path.js";
+import { fileKindAt } from "../drivers/database-file.js";
+import { isGlob } from "./file-glob.js";
 import { CLI_DRIVERS, defaultDriverOf, dialectOfDriver, type CliDriverName } from "./driver-names.js";
 import { withFix } from "./error-fix.js";
 import { driverUnknownError, pgOnlyFlagRefusal, refusal } from "./errors.js";
@@ -95,6 +97,9 @@ export interface DatabaseTarget {
   readonly url?: string;
 }
 
+/** The commands `stepwise fleet` has, which a pattern given to their one-database form is most likely meant for. */
+const FLEET_TASKS: ReadonlySet<string> = new Set(["status", "up", "verify"]);
+
 /**
  * The database of `scope`, checked: a SQLite file from `--db`, the app's setting, or a `DATABASE_URL` that
  * names a file; a server's URL from `--url`, the app's `url`, or `DATABASE_URL`. The flags of the other kind
@@ -147,6 +152,16 @@ export function resolveTarget(scope: CommandScope, optional = false): DatabaseTa
       ? `pass --db <path>, set "database" in the stepwise config (such as "stepwise": {"database": "data/app.db"} in package.json), or set DATABASE_URL to a SQLite path`
       : "pass --db <path>, or set DATABASE_URL to a SQLite path";
     throw withFix(new StepwiseError("USAGE", `No database given: ${fix}. Looked at:\n${looked.map((lookup) => `  ${lookup.place}: ${lookup.found}`).join("\n")}`, { searched: looked }), fix);
+  }
+  // A fleet's pattern (`data/tenants/*.db`, which the setting may hold for `stepwise fleet`) names no one database: opened as a path, it would create a database of that name,
+  // a tenant every fleet run then counts. A file of that very name is opened.
+  if (isGlob(configured) && fileKindAt(resolve(configured), false) === "missing") {
+    if (optional) return null;
+    const fleet = FLEET_TASKS.has(scope.name) ? `run "stepwise fleet ${scope.name}" for every database it matches, or ` : "";
+    throw refusal(
+      `${fromProps == null ? "DATABASE_URL" : source} is a pattern, ${JSON.stringify(configured)}, and no file has that name: stepwise ${scope.name} works on one database.`,
+      `${fleet}pass --db <file> naming one database`,
+    );
   }
   const file = checkDatabasePath(configured, source, resolve);
   return { driver, label: file, file };

@@ -42,14 +42,14 @@ const escapeClass = (text: string) => text.replace(/[\\\]^]/g, "\\$&");
  * ids for one database would count it twice and could put it in two shards, and an id that an
  * unrelated link could change would move the database to another shard. Each `**` enters a folder once, so a link loop ends. SQLite's
  * sidecars (`-wal`, `-shm`, `-journal`) and stepwise's (owner locks, `up --backup` snapshots) are never databases and are left out; so are folders, and
- * links to them.
+ * links to them. A link to nothing is kept: opening it refuses it.
  */
 export function expandFileGlob(pattern: string, cwd: string): string[] {
   const parts = pattern.split(/[\\/]/);
   // A trailing `**` means every file below, as in shells with globstar: `**/*`.
   if (parts.at(-1) === "**") parts.push("*");
   const firstMagic = parts.findIndex(isGlob);
-  if (firstMagic === -1) return isFile(path.resolve(cwd, pattern)) ? [pattern] : [];
+  if (firstMagic === -1) return isFile(path.resolve(cwd, pattern)) || isDanglingLink(path.resolve(cwd, pattern)) ? [pattern] : [];
   const found: { file: string; links: number }[] = [];
   const entered = new Set<string>();
   // Folders wait by how many links their spelling went through, and are entered fewest first (in sort order within a round), so the first spelling to enter a folder under `**`,
@@ -62,7 +62,8 @@ export function expandFileGlob(pattern: string, cwd: string): string[] {
     const enter = (name: string, next: number) => (waiting[links + (isSymbolicLink(path.join(real, name)) ? 1 : 0)] ??= []).push({ shown: join(name), index: next });
     if (index === parts.length - 1 && part !== "**") {
       for (const name of namesIn(real, part, "file"))
-        if (!isSidecar(real, name) && isFile(path.join(real, name))) found.push({ file: join(name), links: links + (isSymbolicLink(path.join(real, name)) ? 1 : 0) });
+        if (!isSidecar(real, name) && (isFile(path.join(real, name)) || isDanglingLink(path.join(real, name))))
+          found.push({ file: join(name), links: links + (isSymbolicLink(path.join(real, name)) ? 1 : 0) });
       return;
     }
     if (part === "**") {
@@ -146,3 +147,5 @@ function namesIn(dir: string, part: string, kind: "file" | "directory"): string[
 const statOf = (file: string | Buffer) => tryOr(() => statSync(file, { throwIfNoEntry: false }), undefined);
 const isFile = (file: string) => statOf(file)?.isFile() === true;
 const isDirectory = (file: string) => statOf(file)?.isDirectory() === true;
+/** A link to nothing, such as a database on a volume not mounted now: listed, so the run reports it (as `up --db` refuses it) rather than leaving that tenant out in silence. */
+const isDanglingLink = (file: string) => statOf(file) === undefined && isSymbolicLink(file);

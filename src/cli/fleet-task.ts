@@ -1,7 +1,8 @@
 /** How `stepwise fleet` works on one database, in this thread or a worker's: open it through the chosen driver, run the command's task (status, up or verify), close it, report. */
-import { existsSync } from "node:fs";
 import { databasePathInvalidError, toPlainError } from "../core/error-factories.js";
-import { runTarget, upTarget, type TargetError, type TargetReport } from "../fleet/migrate-many.js";
+import { describeTargetError, runTarget, upTarget, type TargetError, type TargetReport } from "../fleet/migrate-many.js";
+import { fileKindAt } from "../drivers/database-file.js";
+import { realDatabaseFileOrThrow } from "../safety/real-database-file.js";
 import type { TransactionMode } from "../core/options.js";
 import type { MigrationRegistry } from "../core/types.js";
 import type { SafetyNetManager } from "../safety/schema-reader.js";
@@ -82,8 +83,16 @@ const upOptionsOf = (job: FleetJob) => ({ ...(job.to === undefined ? {} : { to: 
  */
 export async function runFleetTarget(connector: DriverConnector, migrations: MigrationRegistry, spec: FleetTargetSpec, job: FleetJob, authToken?: string): Promise<FleetTargetResult> {
   if ("unlisted" in spec) return describeLostTarget(spec, job, spec.unlisted, 0);
-  // Listed when the run began, deleted since: opening it to write would create an empty tenant and migrate it.
-  if ("file" in spec && !existsSync(spec.file)) return describeLostTarget(spec, job, toPlainError(databasePathInvalidError(spec.id, "gone", "missing")), 0);
+  if ("file" in spec) {
+    // Listed when the run began, deleted since: opening it to write would create an empty tenant and migrate it.
+    if (fileKindAt(spec.file, false) === "missing") return describeLostTarget(spec, job, toPlainError(databasePathInvalidError(spec.id, "gone", "missing")), 0);
+    // What `up --db` refuses of its path (a link to nothing, such as an unmounted volume's, through which SQLite would create a database), refused here too.
+    try {
+      realDatabaseFileOrThrow(spec.file);
+    } catch (error) {
+      return describeLostTarget(spec, job, describeTargetError(error), 0);
+    }
+  }
   const task = TASKS[job.task];
   const open = () =>
     connector.open({
@@ -114,20 +123,21 @@ export async function runFleetTarget(connector: DriverConnector, migrations: Mig
 const FLEET_COMMANDS: ReadonlySet<string> = new Set(["up", "status", "verify"]);
 
 /**
- * `error` as the CLI reports it, its `fix` naming the commands as a fleet's operator runs them: `stepwise fleet up` again, or a
+ * `error` as the CLI reports it, its message and `fix` naming the commands as a fleet's operator runs them: `stepwise fleet up` again, or a
  * one-database command with the database it is for (the fleet's own settings name many).
  */
 function inFleetReport(error: TargetError, spec: FleetTargetSpec, job: FleetJob): TargetError & { readonly fix: unknown } {
   const report = inCliReport(error);
-  if (report.fix === null || "unlisted" in spec) return report;
+  if ("unlisted" in spec) return report;
   // The database as the fleet reached it: its file, or its server (the password left out) and schema; with the fleet's driver and history table.
   const target = targetFlags({
     ...("file" in spec ? { db: spec.id } : { url: spec.server, schema: spec.schema }),
     table: job.tableName,
     driver: job.driver === "better-sqlite3" ? undefined : job.driver,
   });
-  const fix = withDatabaseFlags(report.fix, target, (name) => (FLEET_COMMANDS.has(name) ? `"stepwise fleet ${name}` : null));
-  return Object.assign(report, { fix });
+  const spell = <T>(text: T) => withDatabaseFlags(text, target, (name) => (FLEET_COMMANDS.has(name) ? `"stepwise fleet ${name}` : null));
+  // The message's commands too (`"stepwise down --to 3"`): the text report prints it, and without the database it names none of the fleet's.
+  return Object.assign(report, { message: spell(report.message), fix: spell(report.fix) });
 }
 
 /** The report of a target that could not be run (its worker thread died, its server could not be listed): failed with `error`. */
