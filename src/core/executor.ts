@@ -386,7 +386,9 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     if (failure && committed !== "yes" && !replaced && isAutomaticRollbackError(this.sqliteCodeOf(failure.cause))) {
       return yield* this.migrationFailed(entry, direction, failure.cause, true, "body");
     }
-    return transactionEscapedError({ version: entry.version, file: entry.file, direction, committed, ...(failure ? { cause: failure.cause } : {}) });
+    // The history guard's triggers were made in our transaction, so a rollback takes them along: only after a commit does their absence say the table went.
+    const cause = failure && !(committed !== "yes" && isHistoryGuardVerdict(failure.cause)) ? { cause: failure.cause } : {};
+    return transactionEscapedError({ version: entry.version, file: entry.file, direction, committed, ...cause });
   }
 
   /**
@@ -871,4 +873,9 @@ function addedDangling(before: readonly ForeignKeyViolation[], after: readonly F
   const seen = new Set(before.map(({ table, parent, rowid }) => `${table}\0${parent}\0${rowid}`));
   const fresh = after.filter(({ table, parent, rowid }) => !seen.has(`${table}\0${parent}\0${rowid}`));
   return fresh.length > 0 ? fresh : after;
+}
+
+/** Whether `error` is the history guard's verdict on its triggers in the migration's transaction (not a write it refused). */
+function isHistoryGuardVerdict(error: unknown): boolean {
+  return error instanceof StepwiseError && error.is("HISTORY_CHANGED_BY_MIGRATION") && error.details.rolledBack;
 }
