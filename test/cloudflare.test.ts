@@ -522,3 +522,39 @@ test("[durable-objects] a transaction: false migration that failed stops the obj
   const up = await restarted.call("do/app", "up");
   assert.deepEqual([up.error?.code, up.error?.version], ["INCOMPLETE_MIGRATION", 2]);
 });
+
+for (const target of ["do/app", "d1"]) {
+  const driverName = target === "d1" ? "d1" : "durable-objects";
+  test(`[${driverName}] a transaction: false migration a gone isolate left started is resolved in the Worker with repairIncompleteMigration, and the next up goes on`, async (t) => {
+    const persistDir = makeTempDir(t);
+    const files = {
+      "001_create.sql": "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY, note TEXT);\n",
+      "002_backfill.sql": "-- migrate:up transaction:false\nINSERT INTO items (id, note) VALUES (1, 'a');\nINSERT INTO no_such_table VALUES (1);\n",
+      "003_more.sql": "-- migrate:up\nINSERT INTO items (id, note) VALUES (3, 'c');\n",
+    };
+    const project = createTestProject(t);
+    for (const [name, text] of Object.entries(files)) project.writeMigration(name, text);
+    assert.ok((await project.generate()).ok);
+    const script = await bundleWorker(rpcWorkerSource, path.join(project.root, "dist"), { "stepwise-test-registry": project.registryFile });
+    const first = await startWorker(script, { persistDir });
+    const failed = await first.call(target, "up").finally(() => first.dispose());
+    assert.equal(failed.error?.code, "MIGRATION_FAILED");
+    // A new isolate on the same storage: the started row's owner is gone.
+    const restarted = await startWorker(script, { persistDir });
+    t.after(() => restarted.dispose());
+    const status = (await restarted.call(target, "status")).result as { problem: { code: string } | null };
+    assert.ok(["INCOMPLETE_MIGRATION", "MIGRATION_IN_PROGRESS"].includes(String(status.problem?.code)), JSON.stringify(status.problem));
+    // Its first statement landed; the rest is done by hand, then the row is marked applied.
+    await restarted.call(target, "exec", { sql: "CREATE TABLE no_such_table (id INTEGER)" });
+    const repaired = await restarted.call(target, "repair", { version: 2, resolution: "applied" });
+    assert.equal(repaired.error, undefined, JSON.stringify(repaired.error));
+    assert.equal((repaired.result as { resolution: string }).resolution, "applied");
+    const up = await restarted.call(target, "up");
+    assert.equal(up.error, undefined, JSON.stringify(up.error));
+    assert.deepEqual(
+      (up.result as { steps: { version: number }[] }).steps.map((step) => step.version),
+      [3],
+    );
+    assert.deepEqual((await restarted.call(target, "query", { sql: "SELECT id FROM items ORDER BY id" })).result, [{ id: 1 }, { id: 3 }]);
+  });
+}
