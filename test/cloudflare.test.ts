@@ -558,3 +558,21 @@ for (const target of ["do/app", "d1"]) {
     assert.deepEqual((await restarted.call(target, "query", { sql: "SELECT id FROM items ORDER BY id" })).result, [{ id: 1 }, { id: 3 }]);
   });
 }
+
+for (const target of ["do/app", "d1"]) {
+  const driverName = target === "d1" ? "d1" : "durable-objects";
+  test(`[${driverName}] a transaction: false SQL migration with its own BEGIN and COMMIT is refused before its started row, naming the file: nothing to repair`, async (t) => {
+    const own = "-- migrate:up transaction:false\nBEGIN;\nINSERT INTO notes (id, body) VALUES (2, 'second');\nCOMMIT;\n";
+    const { worker } = await workerWith(t, { "001_create_notes.sql": createNotes, "002_own_transaction.sql": own });
+    assert.equal((await worker.call(target, "up", { to: 1 })).error, undefined);
+    const before = await contents(worker, target);
+    const failed = await worker.call(target, "up");
+    assert.deepEqual(
+      [failed.error?.code, failed.error?.version, failed.error?.file, failed.error?.rolledBack],
+      ["MIGRATION_FAILED", 2, "migrations/002_own_transaction.sql", true],
+      JSON.stringify(failed.error),
+    );
+    assert.deepEqual(await contents(worker, target), before);
+    assert.equal(((await worker.call(target, "status")).result as { problem: unknown }).problem, null);
+  });
+}

@@ -448,6 +448,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       try {
         // Before the started row commits: a refusal here leaves nothing to resolve.
         yield* this.refuseParentRebuild(entry, direction);
+        this.refuseOwnTransactionControl(entry, direction);
         yield { op: "checkBody", entry, direction };
         if (direction === "up") yield* this.store.insertStarted({ version: entry.version, name: entry.name, checksum: entry.checksum, startedAt, owner });
         else yield* this.store.markStarted(entry.version, startedAt, owner);
@@ -524,6 +525,15 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     else if (entry.transaction) yield* this.store.insertApplied({ version: entry.version, name: entry.name, checksum: entry.checksum, appliedAt: now, durationMs: rounded });
     else yield* this.store.markApplied(entry.version, now, rounded ?? 0);
     if (this.settings.capabilities.userVersion) yield* setUserVersion(direction === "up" ? entry.version : entry.version - 1);
+  }
+
+  /** Where SQL cannot control transactions (no savepoints: D1, Durable Objects), a `transaction: false` migration's own BEGIN or COMMIT would fail after its started row: refused before it. */
+  private refuseOwnTransactionControl(entry: R[number], direction: MigrationDirection): void {
+    const script = this.settings.capabilities.savepoints || entry.kind !== "sql" ? null : scriptOf(entry, direction);
+    if (!script || !this.dialect.splitStatements?.(script).some((statement) => TRANSACTION_CONTROL.test(statement.text))) return;
+    throw new Error(
+      `refused before it ran: the ${this.settings.driverName} storage refuses a migration's own BEGIN, COMMIT, ROLLBACK and SAVEPOINT, transaction: false or not; remove them (each statement of a transaction: false migration then commits alone; without transaction: false the migration lands whole or not at all)`,
+    );
   }
 
   private *refuseParentRebuild(entry: R[number], direction: MigrationDirection): Step<void> {
