@@ -179,6 +179,41 @@ export default defineMigration({
   assert.deepEqual(await contents(worker, "do/other"), { schema: [], rows: {} });
 });
 
+test("[durable-objects] a body that leaves cursors unread (a RETURNING it ignores, a SELECT read one row) commits with its history row; one that then throws leaves the storage as it was", async (t) => {
+  const unread = (fail: boolean) => `import { defineMigration } from "stepwise-migrate/durable-objects";
+
+export default defineMigration({
+  up(sql) {
+    sql.exec("UPDATE notes SET body = body || '!' RETURNING id");
+    sql.exec("INSERT INTO notes (id, body) VALUES (2, 'second'), (3, 'third') RETURNING id").next();
+    sql.exec("SELECT * FROM notes").next();${fail ? '\n    throw new Error("the migration\'s own failure");' : ""}
+  },
+});
+`;
+  const failing = await workerWith(t, { "001_create_notes.sql": createNotes, "002_unread.ts": unread(true) });
+  assert.equal((await failing.worker.call("do/app", "up", { to: 1 })).error, undefined);
+  const before = await contents(failing.worker, "do/app");
+  const failed = await failing.worker.call("do/app", "up");
+  assert.deepEqual([failed.error?.code, failed.error?.file, failed.error?.rolledBack], ["MIGRATION_FAILED", "migrations/002_unread.ts", true], JSON.stringify(failed.error));
+  assert.deepEqual(await contents(failing.worker, "do/app"), before);
+
+  const { worker } = await workerWith(t, { "001_create_notes.sql": createNotes, "002_unread.ts": unread(false) });
+  const up = await worker.call("do/app", "up");
+  assert.equal(up.error, undefined, JSON.stringify(up.error));
+  assert.deepEqual((await worker.call("do/app", "query", { sql: "SELECT id, body FROM notes ORDER BY id" })).result, [
+    { id: 1, body: "first!" },
+    { id: 2, body: "second" },
+    { id: 3, body: "third" },
+  ]);
+  assert.deepEqual(
+    ((await worker.call("do/app", "history")).result as { version: number; state: string }[]).map((row) => [row.version, row.state]),
+    [
+      [1, "applied"],
+      [2, "applied"],
+    ],
+  );
+});
+
 test("[durable-objects] a body that takes exec off its sql before an await cannot write through it after: the migration fails and the storage is as it was", async (t) => {
   const { worker } = await workerWith(t, {
     "001_create_notes.sql": createNotes,
