@@ -8,12 +8,18 @@
  * refusing writes (`PRAGMA query_only`) until it settles.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { test } from "node:test";
 import { describeEachDriver, type TestDatabase } from "./support/driver-matrix.js";
 import { namedSqlEntry, tsEntry, type PortableConnection } from "./support/registry-builders.js";
 import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
 import { rehearseUp } from "../src/safety/index.js";
 import { factsOf } from "./support/stepwise-failure.js";
+import { repoRoot } from "./support/project.js";
+
+/** The package's `exports` keys: what a refusal may tell an app to import from. */
+const packageExports = new Set(Object.keys((JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { exports: object }).exports));
 
 /** A real turn of the event loop: every microtask queued before it (a body's continuation) has run. */
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -42,6 +48,9 @@ function assertRefused(error: unknown, direction: "up" | "down" = "up"): true {
   assert.equal(cause.source, direction);
   assert.match(String(cause.fix), /async/);
   assert.match(String(cause.fix), /migrateAsync/);
+  // The entry it names is one the package exports (sql.js's driver is named for its library, its entry is sql-js).
+  const entry = /"(stepwise-migrate\/[^"]+)"/.exec(String(cause.fix))?.[1];
+  assert.ok(entry !== undefined && packageExports.has(entry.replace("stepwise-migrate", ".")), String(cause.fix));
   return true;
 }
 

@@ -7,14 +7,17 @@
  * wait for its lock, and a second stepwise call on the same connection is refused.
  */
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { makeTempDir } from "./support/project.js";
+import { makeTempDir, repoRoot } from "./support/project.js";
 import { describeEachDriver } from "./support/driver-matrix.js";
 import { asyncTsEntry, caught, entryFile, namedSqlEntry, type PortableConnection } from "./support/registry-builders.js";
 import type { MigrationDefinition } from "../src/core/types.js";
 import { factsOf, stepwiseFailure } from "./support/stepwise-failure.js";
+
+/** The package's `exports` keys: what a refusal may tell an app to import from. */
+const packageExports = new Set(Object.keys((JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { exports: object }).exports));
 
 /** A real turn of the event loop: other code (the app's, a timer) may run before the body goes on. */
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -184,9 +187,11 @@ await describeEachDriver("async migrations", (h) => {
         assert.deepEqual(error.versions, [2]);
         assert.deepEqual(error.files, [entryFile(2, "ts")]);
         assert.equal(error.driver, db.driver.name);
-        // It says what to write instead: the async call from this driver's own entry.
-        assert.equal(error.entry, `stepwise-migrate/${db.driver.name}`);
-        assert.equal(error.fix, `import { migrateAsync } from "stepwise-migrate/${db.driver.name}";\nawait migrateAsync(db, migrations);`);
+        // It says what to write instead: the async call from the entry the app imports (sql.js's driver is named for its library, its entry is sql-js).
+        const entry = `stepwise-migrate/${path.basename(h.underTest.entry, ".ts")}`;
+        assert.ok(packageExports.has(entry.replace("stepwise-migrate", ".")), entry);
+        assert.equal(error.entry, entry);
+        assert.equal(error.fix, `import { migrateAsync } from "${entry}";\nawait migrateAsync(db, migrations);`);
         assert.ok(String(error.message).includes(String(error.fix).replace(/^/gm, "  ")), String(error.message));
       }
       assert.deepEqual(db.tableNames(), []);

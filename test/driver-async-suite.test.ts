@@ -550,6 +550,39 @@ await describeEachAsyncDriver("async suite: failure atomicity", QUICK_RUN, (h) =
     });
   });
 
+  test("a TypeScript body that rolls stepwise's transaction back (a ROLLBACK, or libsql-client's rollback()) is TRANSACTION_ESCAPED with no cause, and nothing is kept or recorded", (t) => {
+    if (h.lacks(t, "savepoints")) return;
+    return h.withDatabase(async (db) => {
+      await db.migrate([createItems]);
+      type Connection = { rollback?: () => Promise<unknown> };
+      const ways: Record<string, (connection: Connection) => Promise<unknown>> = {
+        plain: (connection) => runSql(connection, "ROLLBACK"),
+        rollback: (connection) => connection.rollback!(),
+      };
+      for (const [way, end] of Object.entries(ways)) {
+        let present = way === "plain";
+        const ending = asyncTsEntry(2, {
+          up: async (connection: unknown) => {
+            await runSql(connection, "INSERT INTO items (id, note) VALUES (1, 'written before the rollback')");
+            present ||= typeof (connection as Connection).rollback === "function";
+            // A library without rollback() fails the migration instead, leaving as little.
+            if (!present) throw new Error("no rollback() on this connection");
+            await end(connection as Connection);
+          },
+        });
+        const before = await db.snapshot();
+        const error = await rejection(() => db.migrate([createItems, ending]));
+        assert.deepEqual(await db.snapshot(), before, way);
+        if (!present) continue;
+        assert.equal(error.code, "TRANSACTION_ESCAPED", way);
+        assert.equal(error.version, 2, way);
+        assert.equal(error.file, ending.file, way);
+        // The history guard's triggers were made in the transaction the body ended; their absence says nothing about the history table.
+        assert.equal(error.cause, undefined, way);
+      }
+    });
+  });
+
   test("rehearseUp refuses a TypeScript body's COMMIT before it runs: MIGRATION_FAILED for that migration, nothing stays", (t) => {
     // Without savepoints there is no rehearsal in a transaction (DRIVER_CAPABILITY_MISSING), nor anything to commit.
     if (h.lacks(t, "savepoints")) return;

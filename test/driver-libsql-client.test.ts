@@ -116,6 +116,16 @@ test("a remote URL declares the remote capabilities: no user_version", () => {
   assert.equal(local.driver.capabilities.userVersion, true);
 });
 
+test("migrate() given verifySchema is USAGE before anything is written, and tells the user to call a function this entry exports", async (t) => {
+  const { url } = scratch(t);
+  const db = client(t, url);
+  const error = await rejection(() => migrate(db, [namedSqlEntry(1, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY);")], { verifySchema: () => undefined } as never));
+  assert.equal(error.code, "USAGE");
+  const called = /Call (\w+) without it/.exec(String(error.message))?.[1];
+  assert.ok(called !== undefined && called in (await import("../src/entries/libsql-client.js")), String(error.message));
+  assert.deepEqual((await db.execute("SELECT name FROM sqlite_master")).rows, []);
+});
+
 test("options that are no object are USAGE at construction, as on every entry (this one reads its own options first)", () => {
   for (const bad of [null, 5, "remote", [1]]) {
     assert.throws(() => new MigrationManager({ protocol: "file" } as unknown as Client, [], bad as never), stepwiseFailure({ code: "USAGE" }), JSON.stringify(bad));

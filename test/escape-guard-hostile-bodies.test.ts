@@ -92,6 +92,27 @@ await describeEachDriver("a TypeScript body that ends stepwise's transaction beh
       }));
   }
 
+  for (const end of ["ROLLBACK", "ROLLBACK; BEGIN"]) {
+    test(`one that runs ${end}: TRANSACTION_ESCAPED with no cause (the history guard's triggers went with the rollback, the table did not), nothing kept or recorded`, (t) =>
+      h.withDatabase((db) => {
+        if (h.lacks(t, "savepoints")) return;
+        const rollingBack = tsEntry(2, {
+          up(d) {
+            d.exec("INSERT INTO items (note) VALUES ('two')");
+            d.exec(end);
+          },
+        });
+        const error = caught(() => db.manager([createItems, rollingBack]).up());
+        assert.equal(error.code, "TRANSACTION_ESCAPED");
+        assert.equal(error.version, 2);
+        assert.equal(error.file, rollingBack.file);
+        assert.equal(error.cause, undefined);
+        assert.deepEqual(appliedVersions(db), [1]);
+        assert.deepEqual(notes(db), []);
+        assert.equal(db.inTransaction(), false);
+      }));
+  }
+
   test('the same forgery under transaction: "all" is TRANSACTION_ESCAPED, committed "yes"', (t) =>
     h.withDatabase((db) => {
       if (h.lacks(t, "savepoints")) return;

@@ -77,14 +77,16 @@ export type MigrateAsync<Db, P extends MigrationManagerProps = MigrationManagerP
   options?: P & UpOptions<VersionOf<R>>,
 ) => Promise<MigrationResult>;
 
-/** The `migrateAsync` of the entry `stepwise-migrate/<entry>` (an async driver's `migrate`): refuses moved options (and `verifySchema`, whose replay cannot run async migrations), then applies
- * everything pending on a manager of `Manager`. */
-export function migrateAsyncOn<Db, P extends MigrationManagerProps>(Manager: AsyncManagerClass<Db, P>, entry: string): MigrateAsync<Db, P> {
+/** The `migrateAsync` of the entry `stepwise-migrate/<entry>` (an async driver's `migrate`, named by `call`): refuses moved options (and `verifySchema`, whose replay cannot run async
+ * migrations), then applies everything pending on a manager of `Manager`. */
+export function migrateAsyncOn<Db, P extends MigrationManagerProps>(Manager: AsyncManagerClass<Db, P>, entry: string, call: "migrate" | "migrateAsync" = "migrateAsync"): MigrateAsync<Db, P> {
   return async (db, migrations, options = {} as P) => {
     const { to, transaction, ...props } = optionsObject(options, "migrate");
     refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })");
     if ((props as Record<string, unknown>).verifySchema) {
-      throw usageError(`verifySchema is not available with the async API of "stepwise-migrate/${entry}": its replay cannot run async migrations. Call migrateAsync without it.`);
+      throw usageError(
+        `verifySchema is not available with the async API of "stepwise-migrate/${entry}": its replay cannot run async migrations. Call ${call} without it, and verifySchema(manager) yourself where the driver can replay.`,
+      );
     }
     return new Manager(db, migrations, props as P).up({ to, transaction });
   };

@@ -99,6 +99,11 @@ export type SyncDriver<Db = unknown> = Driver<Db, false>;
 /** A driver whose primitives return promises. */
 export type AsyncDriver<Db = unknown> = Driver<Db, true>;
 
+/** The package entry of the driver named `name`, as an app imports it (`stepwise-migrate/sql-js` for sql.js, whose driver is named for its library). */
+export function driverEntry(name: string): string {
+  return `stepwise-migrate/${name.replace(".", "-")}`;
+}
+
 /** `DRIVER_CAPABILITY_MISSING`: a safety net needs what the driver lacks; thrown before anything runs. */
 export function driverCapabilityError(fields: {
   driver: string;

@@ -387,7 +387,9 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     if (failure && committed !== "yes" && !replaced && isAutomaticRollbackError(this.sqliteCodeOf(failure.cause))) {
       return yield* this.migrationFailed(entry, direction, failure.cause, true, "body");
     }
-    return transactionEscapedError({ version: entry.version, file: entry.file, direction, committed, ...(failure ? { cause: failure.cause } : {}) });
+    // The history guard's triggers were made in our transaction, so a rollback takes them along: only after a commit does their absence say the table went.
+    const cause = failure && !(committed !== "yes" && isHistoryGuardVerdict(failure.cause)) ? { cause: failure.cause } : {};
+    return transactionEscapedError({ version: entry.version, file: entry.file, direction, committed, ...cause });
   }
 
   /**
@@ -464,6 +466,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       try {
         // Before the started row commits: a refusal here leaves nothing to resolve.
         yield* this.refuseParentRebuild(entry, direction);
+        this.refuseOwnTransactionControl(entry, direction);
         yield { op: "checkBody", entry, direction };
         if (direction === "up") yield* this.store.insertStarted({ version: entry.version, name: entry.name, checksum: entry.checksum, startedAt, owner });
         else yield* this.store.markStarted(entry.version, startedAt, owner);
@@ -540,6 +543,15 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     else if (entry.transaction) yield* this.store.insertApplied({ version: entry.version, name: entry.name, checksum: entry.checksum, appliedAt: now, durationMs: rounded });
     else yield* this.store.markApplied(entry.version, now, rounded ?? 0);
     if (this.settings.capabilities.userVersion) yield* setUserVersion(direction === "up" ? entry.version : entry.version - 1);
+  }
+
+  /** Where SQL cannot control transactions (no savepoints: D1, Durable Objects), a `transaction: false` migration's own BEGIN or COMMIT would fail after its started row: refused before it. */
+  private refuseOwnTransactionControl(entry: R[number], direction: MigrationDirection): void {
+    const script = this.settings.capabilities.savepoints || entry.kind !== "sql" ? null : scriptOf(entry, direction);
+    if (!script || !this.dialect.splitStatements?.(script).some((statement) => TRANSACTION_CONTROL.test(statement.text))) return;
+    throw new Error(
+      `refused before it ran: the ${this.settings.driverName} storage refuses a migration's own BEGIN, COMMIT, ROLLBACK and SAVEPOINT, transaction: false or not; remove them (each statement of a transaction: false migration then commits alone; without transaction: false the migration lands whole or not at all)`,
+    );
   }
 
   private *refuseParentRebuild(entry: R[number], direction: MigrationDirection): Step<void> {
@@ -890,4 +902,9 @@ function addedDangling(before: readonly ForeignKeyViolation[], after: readonly F
   const seen = new Set(before.map(({ table, parent, rowid }) => `${table}\0${parent}\0${rowid}`));
   const fresh = after.filter(({ table, parent, rowid }) => !seen.has(`${table}\0${parent}\0${rowid}`));
   return fresh.length > 0 ? fresh : after;
+}
+
+/** Whether `error` is the history guard's verdict on its triggers in the migration's transaction (not a write it refused). */
+function isHistoryGuardVerdict(error: unknown): boolean {
+  return error instanceof StepwiseError && error.is("HISTORY_CHANGED_BY_MIGRATION") && error.details.rolledBack;
 }

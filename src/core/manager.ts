@@ -1,6 +1,6 @@
 /** The manager every sync driver entry exposes: {@link MigrationManagerBase} driven by the sync runner. */
 import { runSync } from "./runners.js";
-import { requireCapabilities, type SyncDriver } from "./driver.js";
+import { driverEntry, requireCapabilities, type SyncDriver } from "./driver.js";
 import { MigrationManagerBase, refuseMovedOption } from "./manager-base.js";
 import type { Step } from "./step.js";
 import type { Dialect } from "./dialect.js";
@@ -95,7 +95,7 @@ function refuseAsyncMigrations(migrations: MigrationRegistry, driver: string, ow
   if (found.length === 0) return;
   const versions = found.map((migration) => migration.version);
   const files = found.map((migration) => migration.file);
-  const entry = `stepwise-migrate/${driver}`;
+  const entry = driverEntry(driver);
   const fix = ownFix ?? `import { migrateAsync } from "${entry}";\nawait migrateAsync(db, migrations);`;
   const message =
     ownFix !== undefined

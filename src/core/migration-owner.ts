@@ -29,8 +29,9 @@ const running = new Set<string>();
 /** Made on first use: a Worker may not draw random values at start-up. */
 const processToken = (): string => (token ??= randomHex(16));
 
-/** A Worker isolate has no process: the token alone names the owner. */
-const hasProcess = (): boolean => typeof process !== "undefined" && typeof process.pid === "number";
+/** A Worker isolate has no process: the token alone names the owner. With `nodejs_compat` workerd gives it a `process` with a pid, but no `node:os` (or a stand-in every isolate shares). */
+const hasProcess = (): boolean =>
+  typeof process !== "undefined" && typeof process.pid === "number" && (globalThis as { navigator?: { userAgent?: unknown } }).navigator?.userAgent !== "Cloudflare-Workers";
 
 /** This process, as it records itself in a `started` row for a new attempt, holding the owner lock `lockFile`. */
 export function currentMigrationOwner(lockFile: string | null = null): MigrationOwner {

@@ -1,7 +1,7 @@
 /** The two runners of the executor's steps: the sync one never awaits; the async one awaits each operation, bodies included. */
 import { StepwiseError } from "./errors.js";
 import { classifySafely, nativeCauseOf, recordElapsed, recordNativeError } from "./error-factories.js";
-import type { Driver } from "./driver.js";
+import { driverEntry, type Driver } from "./driver.js";
 import { isThenable, type Operation, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 
@@ -178,6 +178,6 @@ function asyncBodyRefusal(driver: Driver, direction: MigrationDirection, what: s
   return asyncInSyncRunnerError(
     direction,
     `${direction} ${what}: the sync API of ${driver.name} cannot await it inside its transaction.`,
-    driver.asyncBodyFix ?? `Declare ${direction} async, run "stepwise gen", and apply it with migrateAsync from "stepwise-migrate/${driver.name}".`,
+    driver.asyncBodyFix ?? `Declare ${direction} async, run "stepwise gen", and apply it with migrateAsync from "${driverEntry(driver.name)}".`,
   );
 }

@@ -93,7 +93,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
  * @example
  * await migrate(env.DB, migrations);
  */
-export const migrate: MigrateAsync<D1DatabaseLike> = /* @__PURE__ */ migrateAsyncOn(MigrationManager, "d1");
+export const migrate: MigrateAsync<D1DatabaseLike> = /* @__PURE__ */ migrateAsyncOn(MigrationManager, "d1", "migrate");
 
 /**
  * Declares a TypeScript migration for D1; only `transaction: false` ones run there, statement by

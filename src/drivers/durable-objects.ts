@@ -28,9 +28,13 @@ export interface DurableObjectsMigrationDefinition extends Omit<MigrationDefinit
 
 const SYNC_FIX = "make up and down synchronous: ctx.storage.sql needs no await";
 
-/** `sql` as a body receives it, refused once the body has returned (at its first `await`): what it ran after would land outside any migration. */
-function bodyHandle(sql: DurableObjectSql): { sql: DurableObjectSql; close(): void } {
+/**
+ * `sql` as a body receives it, refused once the body has returned (at its first `await`): what it ran after would land outside any migration. Closing reads each cursor the body
+ * left unread to its end: a statement still running keeps the storage from committing or rolling back (workerd then fails the whole request with an internal error).
+ */
+function bodyHandle(sql: DurableObjectSql): { sql: DurableObjectSql; close(failed: boolean): void } {
   let open = true;
+  const cursors: Array<{ toArray(): unknown[] }> = [];
   const refuseWhenClosed = (): void => {
     if (!open) throw usageError(`A migration used ctx.storage.sql after returning (after an await): refused; ${SYNC_FIX}.`);
   };
@@ -42,11 +46,27 @@ function bodyHandle(sql: DurableObjectSql): { sql: DurableObjectSql; close(): vo
       // Checked at the call too: a body may take `exec` off the handle before its await.
       return (...args: unknown[]) => {
         refuseWhenClosed();
-        return (value as (...args: unknown[]) => unknown).apply(target, args);
+        const result = (value as (...args: unknown[]) => unknown).apply(target, args);
+        // Only a statement that returns rows can still be running once exec returns (the storage runs any other to its end).
+        if (key === "exec" && (result as { columnNames?: unknown[] }).columnNames?.length !== 0) cursors.push(result as { toArray(): unknown[] });
+        return result;
       };
     },
   });
-  return { sql: guarded, close: () => void (open = false) };
+  return {
+    sql: guarded,
+    close: (failed) => {
+      open = false;
+      for (const cursor of cursors.splice(0)) {
+        try {
+          cursor.toArray();
+        } catch (error) {
+          // After the body's own failure, that failure is the one to report.
+          if (!failed) throw error;
+        }
+      }
+    },
+  };
 }
 
 /** The executor's primitives on `storage`; a manager on it needs `createCloudflareDialect` too. */
@@ -92,11 +112,14 @@ export function createDurableObjectsDriver(storage: DurableObjectStorageLike): S
     runBody: (entry, direction, context) => {
       const body = (direction === "up" ? entry.module.up : entry.module.down) as (sql: DurableObjectSql, context: MigrationContext) => unknown;
       const handle = bodyHandle(sql);
+      let failed = true;
       // A promise it returns is the sync runner's to refuse (ASYNC_IN_SYNC_RUNNER, with asyncBodyFix); what runs after its await is refused by the closed handle.
       try {
-        return body.call(entry.module, handle.sql, context);
+        const result = body.call(entry.module, handle.sql, context);
+        failed = false;
+        return result;
       } finally {
-        handle.close();
+        handle.close(failed);
       }
     },
     classifyError: classifyCloudflareError,

@@ -306,7 +306,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
  * @example
  * await migrate(createClient({ url: "file:app.db" }), migrations, { logger: console });
  */
-export const migrate: MigrateAsync<Client, LibsqlClientMigrationManagerProps> = /* @__PURE__ */ migrateAsyncOn(MigrationManager, "libsql-client");
+export const migrate: MigrateAsync<Client, LibsqlClientMigrationManagerProps> = /* @__PURE__ */ migrateAsyncOn(MigrationManager, "libsql-client", "migrate");
 
 /**
  * Declares a TypeScript migration whose `db` is the migration's libsql transaction; bodies may be `async`, the transaction staying open across their awaits.

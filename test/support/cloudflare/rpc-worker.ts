@@ -9,6 +9,7 @@ import { MigrationManager as DurableObjectsManager, migrate as migrateObject } f
 import { MigrationManager as D1Manager, migrate as migrateD1, type D1DatabaseLike } from "../../../src/entries/d1.js";
 import type { DurableObjectStorageLike } from "../../../src/entries/durable-objects.js";
 import type { MigrationRegistry } from "../../../src/core/types.js";
+import { repairIncompleteMigration } from "../../../src/safety/repair.js";
 // @ts-expect-error -- resolved by the test's esbuild alias to the generated registry under test
 import { migrations as bundled } from "stepwise-test-registry";
 
@@ -16,7 +17,7 @@ const migrations = bundled as MigrationRegistry;
 
 /** One RPC call. */
 interface Call {
-  readonly op: "up" | "down" | "status" | "history" | "query" | "exec" | "events" | "race" | "migrate" | "migrate-verify" | "manager-up" | "reset" | "kv-put" | "kv-get";
+  readonly op: "up" | "down" | "status" | "history" | "query" | "exec" | "events" | "race" | "migrate" | "migrate-verify" | "manager-up" | "reset" | "repair" | "kv-put" | "kv-get";
   readonly args?: Record<string, unknown>;
 }
 
@@ -79,6 +80,9 @@ export class MigratedObject {
           return new DurableObjectsManager(this.storage, migrations).history();
         case "reset":
           return new DurableObjectsManager(this.storage, migrations).reset({ dangerouslyDropAllData: true });
+        // `repairIncompleteMigration` from the root entry, with `args` as its options.
+        case "repair":
+          return repairIncompleteMigration(new DurableObjectsManager(this.storage, migrations), args as never);
         // The entry's `migrate`, with `args` as its options (props and up's), as a Worker calls it.
         case "migrate": {
           const result = migrateObject(this.storage, migrations, { ...args, onEvent: (event) => events.push(event) });
@@ -116,6 +120,8 @@ export default {
           return new D1Manager(env.DB, migrations).status();
         case "history":
           return new D1Manager(env.DB, migrations).history();
+        case "repair":
+          return repairIncompleteMigration(new D1Manager(env.DB, migrations), args as never);
         case "migrate": {
           const events: unknown[] = [];
           const result = await migrateD1(env.DB, migrations, { ...args, onEvent: (event) => events.push(event) });

@@ -52,15 +52,19 @@ export interface RunningWorker {
 /**
  * Starts workerd on `script` with the Durable Object class `MigratedObject` (SQLite storage) as `OBJ`
  * (or `className` as `binding`) and a D1 database as `DB` (or `d1Binding`). With `persistDir`, D1 and Durable Object data live there, so two
- * workers started on the same folder share them.
+ * workers started on the same folder share them. `compatibility` replaces the test Workers' date and flags.
  */
-export async function startWorker(script: string, options: { persistDir?: string; className?: string; binding?: string; d1Binding?: string } = {}): Promise<RunningWorker> {
+export async function startWorker(
+  script: string,
+  options: { persistDir?: string; className?: string; binding?: string; d1Binding?: string; compatibility?: { date: string; flags: string[] } } = {},
+): Promise<RunningWorker> {
   const miniflare = new Miniflare({
     modules: true,
     scriptPath: script,
     // workerd refuses module paths that climb out of its root with "..": the root is the bundle's folder.
     modulesRoot: path.dirname(script),
-    compatibilityDate: COMPATIBILITY_DATE,
+    compatibilityDate: options.compatibility?.date ?? COMPATIBILITY_DATE,
+    compatibilityFlags: options.compatibility?.flags ?? [],
     durableObjects: { [options.binding ?? "OBJ"]: { className: options.className ?? "MigratedObject", useSQLite: true } },
     d1Databases: { [options.d1Binding ?? "DB"]: "stepwise-test" },
     ...(options.persistDir ? { d1Persist: path.join(options.persistDir, "d1"), durableObjectsPersist: path.join(options.persistDir, "do") } : {}),
