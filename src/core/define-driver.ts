@@ -78,8 +78,8 @@ export function classifySqliteError(error: unknown): ErrorClassification {
   return code === null ? { kind: "other", nativeCode: null } : { kind: kindOfSqliteCode(code), nativeCode: code };
 }
 
-/** Runs a migration body on the app's connection; a connection the body closed fails it. */
-function runBodyOnConnection(connection: unknown, isOpen: () => boolean, entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection, context: MigrationContext): unknown {
+/** Runs a migration body on the app's connection (the default `runBody`, which a driver's own may wrap); a connection the body closed fails it. */
+export function runBodyOnConnection(connection: unknown, isOpen: () => boolean, entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection, context: MigrationContext): unknown {
   const body = direction === "up" ? entry.module.up : entry.module.down;
   const checkOpen = () => {
     // Otherwise every later step fails with the library's bare error (on libsql, a process abort).

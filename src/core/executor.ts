@@ -603,11 +603,13 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   *withConnectionSettings<T>(step: Step<T>): Step<T> {
     const wanted = Math.max(0, Math.trunc(this.settings.busyTimeoutMs));
     let previous = wanted;
+    let failed = false;
     try {
       previous = yield* callDriver("getBusyTimeout");
       if (previous !== wanted) yield* callDriver("setBusyTimeout", wanted);
       return yield* step;
     } catch (raw) {
+      failed = true;
       const error = this.translateError(raw);
       // SQLite does not say who holds the lock; the operating system sometimes does.
       if (error instanceof StepwiseError && error.is("DATABASE_LOCKED") && error.details.holders.length === 0 && this.settings.capabilities.lockHolders) {
@@ -616,7 +618,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       }
       throw error;
     } finally {
-      if (previous !== wanted) yield* callDriver("setBusyTimeout", previous);
+      if (previous !== wanted) yield* restoreBusyTimeout(previous, failed);
     }
   }
 
@@ -907,4 +909,13 @@ function addedDangling(before: readonly ForeignKeyViolation[], after: readonly F
 /** Whether `error` is the history guard's verdict on its triggers in the migration's transaction (not a write it refused). */
 function isHistoryGuardVerdict(error: unknown): boolean {
   return error instanceof StepwiseError && error.is("HISTORY_CHANGED_BY_MIGRATION") && error.details.rolledBack;
+}
+
+/** Puts the caller's busy timeout back; quietly after a failure, which is the one to report: the state that caused it (a statement a body left running) may refuse this call too. */
+function* restoreBusyTimeout(previous: number, quietly: boolean): Step<void> {
+  try {
+    yield* callDriver("setBusyTimeout", previous);
+  } catch (error) {
+    if (!quietly) throw error;
+  }
 }

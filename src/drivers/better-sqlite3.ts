@@ -5,7 +5,8 @@ import { migrateOn, syncManagerOn, type Migrate, type SyncManagerClass } from ".
 import { asyncManagerOn, migrateAsyncOn, type AsyncManagerClass, type MigrateAsync } from "../core/async-manager.js";
 import { createMigrationContext } from "../core/progress.js";
 import type { Row, SyncDriver } from "../core/driver.js";
-import { defineDriver } from "../core/define-driver.js";
+import { defineDriver, quietly, runBodyOnConnection } from "../core/define-driver.js";
+import { isThenable } from "../core/step.js";
 import { returnDefinition, type DefineMigration, type MigrationRegistry, type SyncMigrationRegistry } from "../core/types.js";
 import { mainDatabaseFile } from "./database-file.js";
 import { cachedStatements, dataVersion, fileLockPrimitives } from "./sqlite-shared.js";
@@ -20,6 +21,19 @@ declare module "../core/types.js" {
   }
 }
 
+/** Whether a statement of `db` is still iterating: better-sqlite3 then refuses every other call on the connection (outside its unsafe mode). */
+function isIterating(db: Database): boolean {
+  try {
+    db.exec("");
+    return false;
+  } catch (error) {
+    return error instanceof TypeError && error.message.includes("busy executing a query");
+  }
+}
+
+const LEFT_ITERATING =
+  "it returned while a statement it ran was still iterating (an iterate() neither run to its end nor return()ed), and better-sqlite3 refuses every other statement until that ends, stepwise's record of the migration included: finish the loop, or call the iterator's return(), before the body returns";
+
 /** The executor's primitives on one better-sqlite3 connection. */
 export function createBetterSqlite3Driver(db: Database): SyncDriver<Database> {
   // Numbers even when the app set defaultSafeIntegers(true).
@@ -28,6 +42,7 @@ export function createBetterSqlite3Driver(db: Database): SyncDriver<Database> {
   // The app's own class: two copies of SQLite in a process do not see each other's locks.
   const Class = db.constructor as typeof BetterSqlite3;
   const open = (file: string, { readonly, busyTimeoutMs }: { readonly: boolean; busyTimeoutMs: number }) => new Class(file, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
+  let unsafeUntilRollback = false;
   // As SQLite resolved it: `db.name` is the app's string, perhaps relative to a folder it has left.
   const filePath = db.memory || db.name === "" ? null : mainDatabaseFile(db.pragma("database_list") as Row[]);
   return defineDriver({
@@ -41,6 +56,35 @@ export function createBetterSqlite3Driver(db: Database): SyncDriver<Database> {
     query,
     run: (sql, params) => ({ changes: prepare(sql).run(...params).changes }),
     inTransaction: () => db.open && db.inTransaction,
+    rollback: () => {
+      if (db.open && db.inTransaction) quietly(() => db.exec("ROLLBACK"));
+      if (unsafeUntilRollback) db.unsafeMode((unsafeUntilRollback = false));
+    },
+    runBody: (entry, direction, context) => {
+      // A statement the body left iterating makes better-sqlite3 refuse every other call, stepwise's savepoint, record and rollback included (once reported as a COMMIT the body
+      // ran). SQLite itself can roll back under a statement still reading, so in a transaction the connection goes to unsafe mode (which allows that) until the migration's
+      // rollback, and the migration fails as any other.
+      const checkIterating = (bodyFailed: boolean): void => {
+        if (!db.open || !isIterating(db)) return;
+        if (db.inTransaction) db.unsafeMode((unsafeUntilRollback = true));
+        if (!bodyFailed) throw new Error(LEFT_ITERATING);
+      };
+      let result: unknown;
+      try {
+        result = runBodyOnConnection(db, () => db.open, entry, direction, context);
+      } catch (error) {
+        checkIterating(true);
+        throw error;
+      }
+      if (!isThenable(result)) return void checkIterating(false);
+      return Promise.resolve(result).then(
+        () => checkIterating(false),
+        (error: unknown) => {
+          checkIterating(true);
+          throw error;
+        },
+      );
+    },
     changeCounter: () => dataVersion(query),
     createContext: (entry, direction, progress) => createMigrationContext(db, entry, direction, progress),
     ...fileLockPrimitives(open, filePath, createBetterSqlite3Driver),
