@@ -118,25 +118,47 @@ export function inCliSpelling<T extends object>(value: T): T {
   return { ...value, ...spellFields(value, "cli") };
 }
 
+/** Stepwise's own source folder: its frames inside a migration's (a driver's `exec` it called) are not the project's code. */
+const OWN_SOURCE = tryOr(
+  () =>
+    `${fileURLToPath(new URL("../", import.meta.url))
+      .replace(/\\/g, "/")
+      .replace(/\/$/, "")}/`,
+  "",
+);
+
 /**
  * Where a failure that names its migration happened: the error's own `location` (a SQL migration's
- * failing statement), else the first frame of what the migration threw (or a cause down its chain)
- * in its `file`. Node maps frames through source maps when they are on, so a bundled app's frame
- * names the migration's file as well.
+ * failing statement), else the frame of what the migration threw (or a cause down its chain) in its
+ * `file`, or, where that frame called into another file of the project that threw (the original an
+ * imported migration's wrapper runs, a helper of the app), the innermost frame in that file: the
+ * project's line the failure came from. Installed packages (`node_modules`), stepwise's own source and
+ * Node's internals are not the project's. Node maps frames through source maps when they are on, so a
+ * bundled app's frame names the migration's file as well.
  */
 function locateFailure(error: StepwiseError): SourceLocation | null {
   const { location: own, file } = error.details as unknown as { location?: Partial<SourceLocation> | null; file?: unknown };
   if (own && typeof own.file === "string" && typeof own.line === "number" && typeof own.column === "number") return { file: own.file, line: own.line, column: own.column };
   if (typeof file !== "string" || error.cause === undefined) return null;
   const normalize = (name: string) => name.replace(/\\/g, "/").replace(/^\.\//, "");
+  const relativeFile = normalize(file);
   for (const current of causeChain(error.cause)) {
     if (!(current instanceof Error)) break;
+    const frames: SourceLocation[] = [];
     for (const line of (current.stack ?? "").split("\n")) {
       const match = /^\s*at (?:.*?\()?(.+?):(\d+):(\d+)\)?\s*$/.exec(line);
       if (!match) continue;
       // A file URL that is not a path on this system is compared as written.
       const framePath = normalize(match[1]!.startsWith("file://") ? tryOr(() => fileURLToPath(match[1]!), match[1]!) : match[1]!);
-      if (framePath === normalize(file) || framePath.endsWith(`/${normalize(file)}`)) return { file, line: Number(match[2]), column: Number(match[3]) };
+      const at = { file: framePath, line: Number(match[2]), column: Number(match[3]) };
+      if (framePath !== relativeFile && !framePath.endsWith(`/${relativeFile}`)) {
+        frames.push(at);
+        continue;
+      }
+      const root = framePath.slice(0, framePath.length - relativeFile.length);
+      const inProject = (frame: SourceLocation) => frame.file.startsWith(root) && root !== "" && !frame.file.includes("/node_modules/") && (OWN_SOURCE === "" || !frame.file.startsWith(OWN_SOURCE));
+      const inner = frames.find(inProject);
+      return inner ? { ...inner, file: inner.file.slice(root.length) } : { ...at, file };
     }
   }
   return null;
