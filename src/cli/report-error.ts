@@ -42,7 +42,15 @@ export function reportError(error: unknown, argv: readonly string[], output: Cli
   const json = errorToJson(translated);
   // Its commands must reach the database this run was pointed at, not the configured one (a fleet's own flags name many: its targets' fixes name each).
   const flags = options.includes("fleet") ? "" : databaseFlags(options);
-  if (flags !== "") Object.assign(json, { fix: withDatabaseFlags(json.fix, flags), message: withDatabaseFlags(json.message, flags) });
+  // adopt, baseline and verify run the migrations only in a scratch database: once one is fixed, the step is to run that command again, never up on the database it checked
+  // (up on a database another tool migrated would run every migration on tables it already holds).
+  const at = options.findIndex((arg) => !arg.startsWith("-"));
+  const command = options[at];
+  // Its own arguments too (baseline's version): the words after it that no option precedes.
+  const words = options.slice(at + 1).filter((arg, index, rest) => !arg.startsWith("-") && !(rest[index - 1] ?? "").startsWith("-"));
+  const rerun = translated.is("MIGRATION_FAILED") && command !== undefined && REPLAYING_COMMANDS.has(command) ? [command, ...words].map(quoteForShell).join(" ") : null;
+  const rename = (name: string) => (rerun !== null && name === "up" ? `"stepwise ${rerun}${flags}` : null);
+  if (flags !== "" || rerun !== null) Object.assign(json, { fix: withDatabaseFlags(json.fix, flags, rename), message: withDatabaseFlags(json.message, flags, rename) });
   printJson(json);
   stderr(`${palette.red(`error [${translated.code}]`)}: ${String(json.message)}\n`);
   const usage = error instanceof StepwiseError && USAGE_EXIT_CODES.has(error.code);
@@ -57,6 +65,8 @@ export function reportError(error: unknown, argv: readonly string[], output: Cli
 
 /** The options that pick a database, which a command the fix names must repeat, in the order it writes them. */
 const DATABASE_OPTIONS = ["db", "url", "schema", "table", "driver"] as const;
+/** The commands that check a database against the migrations replayed in a scratch database: a migration that fails there fails in the replay, not on the database. */
+const REPLAYING_COMMANDS: ReadonlySet<string> = new Set(["adopt", "baseline", "verify"]);
 /** The commands that work on a project, not on a database. */
 const PROJECT_COMMANDS: ReadonlySet<string> = new Set(["gen", "create", "import", "rebase", "squash"]);
 
