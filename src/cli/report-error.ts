@@ -1,5 +1,6 @@
 /** The one place a failure becomes output and an exit code (2 for a usage error, else 1): text on stderr, with `--json` JSON on stdout too; a failed migration says where in its file it threw. */
 import { tryOr } from "../shared/try-or.js";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { CommanderError } from "commander";
 import { StepwiseError, type StepwiseErrorCode } from "../core/errors.js";
@@ -166,7 +167,10 @@ function locateFailure(error: StepwiseError): SourceLocation | null {
         continue;
       }
       const root = framePath.slice(0, framePath.length - relativeFile.length);
-      const inProject = (frame: SourceLocation) => frame.file.startsWith(root) && root !== "" && !frame.file.includes("/node_modules/") && (OWN_SOURCE === "" || !frame.file.startsWith(OWN_SOURCE));
+      // The migrations folder's other files (an import's helper) only pass the call on: a frame there names no line to fix.
+      const migrationsFolder = `${root}${path.posix.dirname(relativeFile)}/`;
+      const inProject = (frame: SourceLocation) =>
+        root !== "" && frame.file.startsWith(root) && !frame.file.startsWith(migrationsFolder) && !frame.file.includes("/node_modules/") && (OWN_SOURCE === "" || !frame.file.startsWith(OWN_SOURCE));
       const inner = frames.find(inProject);
       return inner ? { ...inner, file: inner.file.slice(root.length) } : { ...at, file };
     }
