@@ -228,6 +228,23 @@ test("an error raised inside the driver by a migration's statement is located at
   assert.equal(error.location?.line, 5);
 });
 
+test("a migration whose call into another file of the project throws is located in that file, at its line; the fix names the migration that ran it", async (t) => {
+  const created = createTestProject(t, { packageJson: { stepwise: { database: "app.db" } } });
+  mkdirSync(path.join(created.root, "src"), { recursive: true });
+  writeFileSync(path.join(created.root, "src", "seed.ts"), 'export function seed(): void {\n  throw new Error("no seed data");\n}\n');
+  created.writeMigration(
+    "001_seeded.ts",
+    'import { defineMigration } from "stepwise-migrate";\nimport { seed } from "../src/seed.js";\n\nexport default defineMigration({\n  up() {\n    seed();\n  },\n});\n',
+  );
+  assert.ok((await created.generate()).ok);
+  const result = await runCli(["up", "--json"], { cwd: created.root });
+  const error = jsonError(result);
+  assert.equal(error.code, "MIGRATION_FAILED");
+  assert.equal(error.file, "migrations/001_seeded.ts");
+  assert.deepEqual({ file: (error.location as { file: string }).file, line: (error.location as { line: number }).line }, { file: "src/seed.ts", line: 2 });
+  assert.match(result.stderr, /^Thrown at src\/seed\.ts:2:\d+$/m);
+});
+
 test("a failed SQL migration is located at its failing statement's line, in --json and on stderr", async (t) => {
   const { cli } = await project(t, { "001_t.sql": CREATE_T, "002_bad.sql": "-- migrate:up\nINSERT INTO t (id) VALUES (1);\nINSERT INTO no_such_table VALUES (1);\n" });
   const result = await cli(["up", "--json"]);

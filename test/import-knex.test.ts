@@ -3,13 +3,13 @@
  * and CommonJS migrations, `config = { transaction: false }`, a nested `knex.transaction()` (a savepoint inside stepwise's transaction); then Knex's refusals.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { build } from "esbuild";
 import knex from "knex";
 import { block, commandsOf, guideBlocks } from "./support/guide-blocks.js";
-import { repoRoot, runCli } from "./support/project.js";
+import { fixturesDir, repoRoot, runCli } from "./support/project.js";
 import { migrateWithKnex } from "./support/js-tool-migrators.js";
 import { cliOn, jsToolProject, newTarget, runJsToolRoundTrip, schemaOf, type JsToolCase, type Json } from "./support/js-tool-import.js";
 
@@ -226,4 +226,61 @@ test("knex: a database whose knex_migrations names the migrations with another s
   const other = await migrateRenamed("other", ["99_elsewhere.ts"]);
   const refused = await cliOn(project, other.target, "adopt");
   assert.deepEqual([refused.code, refused.json.error?.code, refused.json.error?.ids], [1, "ADOPT_UNKNOWN_MIGRATION", ["99_elsewhere.ts"]]);
+});
+
+test("knex: files named by a release version (2.2.17.js, as Wiki.js names them) keep the whole version as their name; a history a semver migrationSource ordered is ADOPT_HISTORY_UNORDERED", async (t) => {
+  const fixture = path.join(fixturesDir, "knex-semver-names");
+  const files = Object.fromEntries(readdirSync(fixture).map((name) => [name, readFileSync(path.join(fixture, name), "utf8")]));
+  const { project, dir } = jsToolProject(t, { ...knexCase("sqlite"), files });
+  const imported = await runCli(["import", "knex", "knex-migrations", "--yes", "--json"], { cwd: project.root });
+  assert.equal(imported.code, 0, imported.stdout + imported.stderr);
+  assert.deepEqual(
+    (JSON.parse(imported.stdout) as Json).migrations.map((migration: Json) => [migration.file, migration.originalId]),
+    [
+      ["001_2_0_0.ts", "2.0.0.js"],
+      ["002_2_2_17.ts", "2.2.17.js"],
+      ["003_2_2_3.ts", "2.2.3.js"],
+    ],
+  );
+  await project.generateAsBin();
+  const target = await newTarget(t, project, "sqlite", "semver");
+  // The app's migrationSource sorts the names as versions: 2.2.3 runs before 2.2.17, where Knex's default source (and the import) puts it after.
+  const semver = (name: string) => name.replace(/\.js$/, "").split(".").map(Number);
+  const bySemver = (a: string, b: string) => semver(a).reduce((order, part, index) => order || part - semver(b)[index]!, 0);
+  const migrationSource = {
+    getMigrations: async () => Object.keys(files).sort(bySemver),
+    getMigrationName: (name: string) => name,
+    getMigration: async (name: string) => (await import(path.join(dir, name))) as knex.Knex.Migration,
+  };
+  const db = knex({ client: "better-sqlite3", connection: { filename: (target as { file: string }).file }, useNullAsDefault: true, migrations: { migrationSource } });
+  await db.migrate.latest();
+  await db.destroy();
+  const refused = await cliOn(project, target, "adopt");
+  assert.equal(refused.json.error?.code, "ADOPT_HISTORY_UNORDERED");
+  assert.equal((await cliOn(project, target, "status")).json.currentVersion, 0);
+});
+
+test("knex: a down that fails under Knex's runner is located at the original's line by the bin, past Knex's frames; one that returns Knex's promise without awaiting it, at the wrapper's", async (t) => {
+  const fixture = path.join(fixturesDir, "knex-failing-down");
+  const awaited = Object.fromEntries(readdirSync(fixture).map((name) => [name, readFileSync(path.join(fixture, name), "utf8")]));
+  const returned = {
+    "1_create_items.js": 'export const up = (knex) => knex.schema.createTable("items", (table) => table.increments("id"));\nexport const down = (knex) => knex.schema.dropTable("joplin_items");\n',
+  };
+  const located: Json[] = [];
+  for (const files of [awaited, returned]) {
+    const { project } = jsToolProject(t, { ...knexCase("sqlite"), files });
+    assert.equal((await runCli(["import", "knex", "knex-migrations", "--yes"], { cwd: project.root })).code, 0);
+    await project.generateAsBin();
+    // The bin as a child: the stack's depth is the bin's own setting.
+    const run = (...args: string[]) => runCli([...args, "--db", "app.db", "--json"], { cwd: project.root, child: true });
+    assert.equal((await run("up")).code, 0);
+    const down = await run("down");
+    const { error } = JSON.parse(down.stdout) as Json;
+    assert.equal(error.code, "MIGRATION_FAILED");
+    located.push({ file: error.location?.file, line: error.location?.line });
+  }
+  assert.deepEqual(located, [
+    { file: "knex-migrations/1_create_items.js", line: 7 },
+    { file: "migrations/001_create_items.ts", line: 13 },
+  ]);
 });

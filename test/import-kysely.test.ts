@@ -3,13 +3,13 @@
  * `localeCompare` order, TypeScript and JavaScript migrations, a default export, a helper module Kysely skips, a migration without down (--empty-down); then an out-of-order history refused by adopt.
  */
 import assert from "node:assert/strict";
-import { promises as fs, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { promises as fs, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import { FileMigrationProvider, Kysely, Migrator, PostgresDialect, SqliteDialect } from "kysely";
 import pg from "pg";
-import { runCli } from "./support/project.js";
+import { fixturesDir, runCli } from "./support/project.js";
 import { cliOn, jsToolProject, newTarget, runJsToolRoundTrip, schemaOf, type JsToolCase, type Json, type Target } from "./support/js-tool-import.js";
 
 const FILES: Record<string, string> = {
@@ -325,4 +325,21 @@ test("kysely: a helper beside the migrations that imports one of them, but expor
       .map((file) => file.slice(0, file.lastIndexOf(".")))
       .sort(),
   );
+});
+
+test("kysely: a down that fails in the original file is located at the original's line, not at the wrapper's call into it; nothing of it is kept", async (t) => {
+  const fixture = path.join(fixturesDir, "kysely-failing-down");
+  const files = Object.fromEntries(readdirSync(fixture).map((name) => [name, readFileSync(path.join(fixture, name), "utf8")]));
+  const { project } = jsToolProject(t, { ...kyselyCase("sqlite"), files });
+  assert.equal((await runCli(["import", "kysely", "kysely-migrations", "--yes"], { cwd: project.root })).code, 0);
+  await project.generateAsBin();
+  const target = await newTarget(t, project, "sqlite", "failing-down");
+  assert.equal((await cliOn(project, target, "up")).code, 0);
+  const down = await cliOn(project, target, "down");
+  assert.equal(down.json.error?.code, "MIGRATION_FAILED");
+  assert.equal(down.json.error.file, "migrations/001_create_users.ts");
+  assert.deepEqual({ file: down.json.error.location?.file, line: down.json.error.location?.line }, { file: "kysely-migrations/001_create_users.ts", line: 9 });
+  assert.match(down.stderr, /^Thrown at kysely-migrations\/001_create_users\.ts:9:\d+$/m);
+  assert.match(down.json.error.fix, /^fix kysely-migrations\/001_create_users\.ts:9, which the down section of migrations\/001_create_users\.ts runs,/);
+  assert.equal((await cliOn(project, target, "status")).json.currentVersion, 1);
 });

@@ -40,7 +40,16 @@ test("a Prisma SQLite migration with a double-quoted string: gen --check names t
   assert.equal(fixed.code, 0, fixed.stdout + fixed.stderr);
   assert.equal((await runCli(["up", "--db", project.databasePath("fresh.db")], { cwd: project.root })).code, 0);
 
-  // A database Prisma migrated from the original files, with its history as Prisma records it.
+  const migrated = await prismaMigratedDatabase(project.databasePath("prisma.db"), source);
+  const adopted = await runCli(["adopt", "--db", migrated, "--json"], { cwd: project.root });
+  assert.equal(adopted.code, 0, adopted.stdout + adopted.stderr);
+  assert.equal((JSON.parse(adopted.stdout) as { version: number }).version, 2);
+  const verified = await runCli(["verify", "--db", migrated, "--json"], { cwd: project.root });
+  assert.equal((JSON.parse(verified.stdout) as { ok: boolean }).ok, true, verified.stdout);
+});
+
+/** A database Prisma migrated from the original files in `source`, with its history as Prisma records it (sql.js reads double-quoted strings as Prisma's SQLite does). */
+async function prismaMigratedDatabase(migrated: string, source: string): Promise<string> {
   const SQL = await initSqlJs();
   const db = new SQL.Database();
   db.exec(`CREATE TABLE "_prisma_migrations" ("id" TEXT PRIMARY KEY NOT NULL, "checksum" TEXT NOT NULL, "finished_at" DATETIME, "migration_name" TEXT NOT NULL, "logs" TEXT,
@@ -52,12 +61,39 @@ test("a Prisma SQLite migration with a double-quoted string: gen --check names t
       .digest("hex");
     db.run("INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, applied_steps_count) VALUES (?, ?, current_timestamp, ?, 1)", [file, checksum, path.dirname(file)]);
   }
-  const migrated = project.databasePath("prisma.db");
   writeFileSync(migrated, db.export());
   db.close();
-  const adopted = await runCli(["adopt", "--db", migrated, "--json"], { cwd: project.root });
-  assert.equal(adopted.code, 0, adopted.stdout + adopted.stderr);
-  assert.equal((JSON.parse(adopted.stdout) as { version: number }).version, 2);
-  const verified = await runCli(["verify", "--db", migrated, "--json"], { cwd: project.root });
-  assert.equal((JSON.parse(verified.stdout) as { ok: boolean }).ok, true, verified.stdout);
+  return migrated;
+}
+
+/** The project with `MIGRATIONS` imported and generated, not fixed. */
+async function importedProject(t: Parameters<typeof createTestProject>[0]) {
+  const project = createTestProject(t);
+  const source = path.join(project.root, "prisma-migrations");
+  for (const [file, text] of Object.entries({ ...MIGRATIONS, "migration_lock.toml": 'provider = "sqlite"\n' })) {
+    mkdirSync(path.dirname(path.join(source, file)), { recursive: true });
+    writeFileSync(path.join(source, file), text);
+  }
+  const imported = await runCli(["import", "prisma", "prisma-migrations", "--empty-down", "irreversible", "--yes"], { cwd: project.root });
+  assert.equal(imported.code, 0, imported.stdout + imported.stderr);
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  return { project, source };
+}
+
+test("adopt and baseline whose replay fails at a migration name that migration's line and say to run them again, not up on the database they check; nothing is written", async (t) => {
+  const { project, source } = await importedProject(t);
+  const migrated = await prismaMigratedDatabase(project.databasePath("prisma.db"), source);
+  for (const args of [["adopt"], ["baseline", "2"]]) {
+    const run = await runCli([...args, "--db", migrated, "--json"], { cwd: project.root });
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    const { error } = JSON.parse(run.stdout) as { error: { code: string; location: { file: string; line: number } | null; fix: string } };
+    assert.equal(error.code, "MIGRATION_FAILED");
+    assert.deepEqual({ file: error.location?.file, line: error.location?.line }, { file: "migrations/002_seed.sql", line: 4 });
+    assert.ok(error.fix.includes(`then run "stepwise gen" and "stepwise ${args.join(" ")} --db ${migrated}" again`), error.fix);
+    assert.doesNotMatch(error.fix, /stepwise up/);
+  }
+  const SQL = await initSqlJs();
+  const db = new SQL.Database(readFileSync(migrated));
+  assert.deepEqual(db.exec("SELECT name FROM sqlite_master WHERE name LIKE 'schema_migrations%'"), []);
+  db.close();
 });

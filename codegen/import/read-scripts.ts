@@ -205,6 +205,7 @@ export function moduleMigration(input: {
 /** The words of a migration's name: the file name without its extension and leading version. */
 export function nameOf(file: string): string {
   const base = file.slice(0, file.length - extensionOf(file).length);
-  // A dated version (20240101_120000_, Umzug's 2024.01.01T00.00.00., 20230309T045948368Z-) is all version; a number that starts a word (1_2fa) is not.
-  return base.replace(/^\d+(?:(?:[-_.]|T(?=\d))\d+Z?(?=[-_.\sT]))*[-_.\s]*/, "") || base;
+  // A dated version (20240101_120000_, Umzug's 2024.01.01T00.00.00., 20230309T045948368Z-) is all version; a number that starts a word (1_2fa) is not. A name that is all
+  // version (a release's 2.2.17) keeps it whole, not its last part.
+  return base.replace(/^\d+(?:(?:[-_.]|T(?=\d))\d+Z?(?=[-_.\sT]|$))*[-_.\s]*/, "") || base;
 }

@@ -58,7 +58,9 @@ export const FIX_OF_CODE: FixOf = {
       return reset ? `${repair}; ${reset}` : repair;
     }
     if (direction === "up") return `fix ${at}, then run "stepwise gen" and "stepwise up" again; nothing of it was kept${reset ? `, but ${reset}` : ""}`;
-    return `fix the down section of ${at}, run "stepwise gen", record the edit with "stepwise repair --checksums ${version} --yes" (on every database that applied it, before it runs this build), then run "stepwise down" again; nothing of it was kept`;
+    // A location in another file (the original an imported wrapper runs, a helper) is what the down section ran.
+    const section = location && location.file !== file ? `${at}, which the down section of ${file} runs` : `the down section of ${at}`;
+    return `fix ${section}, run "stepwise gen", record the edit with "stepwise repair --checksums ${version} --yes" (on every database that applied it, before it runs this build), then run "stepwise down" again; nothing of it was kept`;
   },
   // The plain error it is made from carries the server's code: 3F000 is reset's refusal of a session creating in another schema.
   RESET_FAILED: ({ detail, ...error }) =>

@@ -1,5 +1,6 @@
 /** The one place a failure becomes output and an exit code (2 for a usage error, else 1): text on stderr, with `--json` JSON on stdout too; a failed migration says where in its file it threw. */
 import { tryOr } from "../shared/try-or.js";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { CommanderError } from "commander";
 import { StepwiseError, type StepwiseErrorCode } from "../core/errors.js";
@@ -42,7 +43,15 @@ export function reportError(error: unknown, argv: readonly string[], output: Cli
   const json = errorToJson(translated);
   // Its commands must reach the database this run was pointed at, not the configured one (a fleet's own flags name many: its targets' fixes name each).
   const flags = options.includes("fleet") ? "" : databaseFlags(options);
-  if (flags !== "") Object.assign(json, { fix: withDatabaseFlags(json.fix, flags), message: withDatabaseFlags(json.message, flags) });
+  // adopt, baseline and verify run the migrations only in a scratch database: once one is fixed, the step is to run that command again, never up on the database it checked
+  // (up on a database another tool migrated would run every migration on tables it already holds).
+  const at = options.findIndex((arg) => !arg.startsWith("-"));
+  const command = options[at];
+  // Its own arguments too (baseline's version): the words after it that no option precedes.
+  const words = options.slice(at + 1).filter((arg, index, rest) => !arg.startsWith("-") && !(rest[index - 1] ?? "").startsWith("-"));
+  const rerun = translated.is("MIGRATION_FAILED") && command !== undefined && REPLAYING_COMMANDS.has(command) ? [command, ...words].map(quoteForShell).join(" ") : null;
+  const rename = (name: string) => (rerun !== null && name === "up" ? `"stepwise ${rerun}${flags}` : null);
+  if (flags !== "" || rerun !== null) Object.assign(json, { fix: withDatabaseFlags(json.fix, flags, rename), message: withDatabaseFlags(json.message, flags, rename) });
   printJson(json);
   stderr(`${palette.red(`error [${translated.code}]`)}: ${String(json.message)}\n`);
   const usage = error instanceof StepwiseError && USAGE_EXIT_CODES.has(error.code);
@@ -57,6 +66,8 @@ export function reportError(error: unknown, argv: readonly string[], output: Cli
 
 /** The options that pick a database, which a command the fix names must repeat, in the order it writes them. */
 const DATABASE_OPTIONS = ["db", "url", "schema", "table", "driver"] as const;
+/** The commands that check a database against the migrations replayed in a scratch database: a migration that fails there fails in the replay, not on the database. */
+const REPLAYING_COMMANDS: ReadonlySet<string> = new Set(["adopt", "baseline", "verify"]);
 /** The commands that work on a project, not on a database. */
 const PROJECT_COMMANDS: ReadonlySet<string> = new Set(["gen", "create", "import", "rebase", "squash"]);
 
@@ -118,25 +129,50 @@ export function inCliSpelling<T extends object>(value: T): T {
   return { ...value, ...spellFields(value, "cli") };
 }
 
+/** Stepwise's own source folder: its frames inside a migration's (a driver's `exec` it called) are not the project's code. */
+const OWN_SOURCE = tryOr(
+  () =>
+    `${fileURLToPath(new URL("../", import.meta.url))
+      .replace(/\\/g, "/")
+      .replace(/\/$/, "")}/`,
+  "",
+);
+
 /**
  * Where a failure that names its migration happened: the error's own `location` (a SQL migration's
- * failing statement), else the first frame of what the migration threw (or a cause down its chain)
- * in its `file`. Node maps frames through source maps when they are on, so a bundled app's frame
- * names the migration's file as well.
+ * failing statement), else the frame of what the migration threw (or a cause down its chain) in its
+ * `file`, or, where that frame called into another file of the project that threw (the original an
+ * imported migration's wrapper runs, a helper of the app), the innermost frame in that file: the
+ * project's line the failure came from. Installed packages (`node_modules`), stepwise's own source and
+ * Node's internals are not the project's. Node maps frames through source maps when they are on, so a
+ * bundled app's frame names the migration's file as well.
  */
 function locateFailure(error: StepwiseError): SourceLocation | null {
   const { location: own, file } = error.details as unknown as { location?: Partial<SourceLocation> | null; file?: unknown };
   if (own && typeof own.file === "string" && typeof own.line === "number" && typeof own.column === "number") return { file: own.file, line: own.line, column: own.column };
   if (typeof file !== "string" || error.cause === undefined) return null;
   const normalize = (name: string) => name.replace(/\\/g, "/").replace(/^\.\//, "");
+  const relativeFile = normalize(file);
   for (const current of causeChain(error.cause)) {
     if (!(current instanceof Error)) break;
+    const frames: SourceLocation[] = [];
     for (const line of (current.stack ?? "").split("\n")) {
       const match = /^\s*at (?:.*?\()?(.+?):(\d+):(\d+)\)?\s*$/.exec(line);
       if (!match) continue;
       // A file URL that is not a path on this system is compared as written.
       const framePath = normalize(match[1]!.startsWith("file://") ? tryOr(() => fileURLToPath(match[1]!), match[1]!) : match[1]!);
-      if (framePath === normalize(file) || framePath.endsWith(`/${normalize(file)}`)) return { file, line: Number(match[2]), column: Number(match[3]) };
+      const at = { file: framePath, line: Number(match[2]), column: Number(match[3]) };
+      if (framePath !== relativeFile && !framePath.endsWith(`/${relativeFile}`)) {
+        frames.push(at);
+        continue;
+      }
+      const root = framePath.slice(0, framePath.length - relativeFile.length);
+      // The migrations folder's other files (an import's helper) only pass the call on: a frame there names no line to fix.
+      const migrationsFolder = `${root}${path.posix.dirname(relativeFile)}/`;
+      const inProject = (frame: SourceLocation) =>
+        root !== "" && frame.file.startsWith(root) && !frame.file.startsWith(migrationsFolder) && !frame.file.includes("/node_modules/") && (OWN_SOURCE === "" || !frame.file.startsWith(OWN_SOURCE));
+      const inner = frames.find(inProject);
+      return inner ? { ...inner, file: inner.file.slice(root.length) } : { ...at, file };
     }
   }
   return null;

@@ -386,12 +386,15 @@ export const withBackupPath = (error: StepwiseError<"MIGRATION_FAILED">, backupP
 /** The same failure, naming where in its file it happened (found after it was thrown). */
 export const withLocation = (error: StepwiseError<"MIGRATION_FAILED">, location: E.SqlLocation) => copyFailure(error, { location });
 
+/** The same failure met in a scratch database that is dropped after (the replay of `verify`, `baseline` and `adopt`): nothing of it was kept, whatever its transaction mode. */
+export const inScratchDatabase = (error: StepwiseError<"MIGRATION_FAILED">) => copyFailure(error, { rolledBack: true });
+
 /** The same failure met by `reset` applying the migrations again: its drops stay, and the database is at `reachedVersion`. */
 export const withResetDrops = (error: StepwiseError<"MIGRATION_FAILED">, reachedVersion: number | null) => copyFailure(error, { afterReset: { reachedVersion } });
 
 function copyFailure(
   error: StepwiseError<"MIGRATION_FAILED">,
-  fields: { backupPath?: string; location?: E.SqlLocation; afterReset?: E.StepwiseErrorDetails["MIGRATION_FAILED"]["afterReset"] },
+  fields: { backupPath?: string; location?: E.SqlLocation; afterReset?: E.StepwiseErrorDetails["MIGRATION_FAILED"]["afterReset"]; rolledBack?: true },
 ): StepwiseError<"MIGRATION_FAILED"> {
   const copy = Object.assign(migrationFailedError({ ...error.details, cause: error.cause, ...fields }), { nativeCode: error.nativeCode, nativeKind: error.nativeKind });
   if (closedConnections.has(error)) closedConnections.add(copy);

@@ -137,7 +137,7 @@ export interface StepwiseErrorDetails {
    * the `backupPath`. Under `reset`, which commits its drops before applying every migration again, `afterReset` says those drops stay: the data is gone and the database is at `reachedVersion`
    * (`null` when it could not be read), not as it was before the reset; elsewhere it is `null`.
    * Fix: Fix the migration at the location given and run `stepwise up` again (after `reset`, that applies the rest). After a `transaction: false` migration, check the database and `stepwise repair` it
-   * first. */
+   * first. From `adopt`, `baseline` or `verify`, which run the migrations only in a scratch database to compare schemas, the database is untouched: run that command again, not `up`. */
   readonly MIGRATION_FAILED: Readonly<{
     version: number;
     file: string;

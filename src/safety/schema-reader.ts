@@ -1,6 +1,6 @@
 /** What the nets share: running a net's step on either runner, and reading a schema, live or as migrations 1..N build it on a scratch database. */
 import { stepwiseTableNames } from "./checksum-repair-log.js";
-import { ADOPTED_SUFFIX, usageError } from "../core/error-factories.js";
+import { ADOPTED_SUFFIX, inScratchDatabase, usageError } from "../core/error-factories.js";
 import { COLLATE_C, CONCAT, EQ, GT, NE, PostgresHistoryStore, TEXT } from "../core/dialects/postgres.js";
 import { driverCapabilityError, type Driver, type ScratchDatabase } from "../core/driver.js";
 import { Executor, type ExecutorSettings } from "../core/executor.js";
@@ -8,6 +8,7 @@ import type { DriverIdentity, MigrationManagerBase } from "../core/manager-base.
 import { SyncMigrationManager } from "../core/manager.js";
 import { runAsync, runSync } from "../core/runners.js";
 import { begin, callWithDriver, commit, exec, query, queryValue, rollbackQuietly, type Step } from "../core/step.js";
+import { StepwiseError } from "../core/errors.js";
 import { refuseOpenTransaction } from "../core/transaction-open.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { openContainedCopy } from "./contained-copy.js";
@@ -130,12 +131,19 @@ export function replaySchema(manager: SafetyNetManager, version: number): Step<S
   return callWithDriver((driver) => (manager instanceof SyncMigrationManager ? replaySync(manager, version) : replayAsync(driver, manager, version)));
 }
 
+/** A migration's failure in the scratch database, which is dropped: a `transaction: false` one left nothing either, so its fix is not a repair of the database checked. */
+function fromScratch(error: unknown): unknown {
+  return error instanceof StepwiseError && error.is("MIGRATION_FAILED") && !error.details.rolledBack ? inScratchDatabase(error) : error;
+}
+
 /** Migrations 1..`version` applied to a contained in-memory copy, and its schema. */
 function replaySync(manager: SyncMigrationManager<unknown, MigrationRegistry>, version: number): SchemaSnapshot {
   const scratch = openContainedCopy(manager.driver, new Uint8Array(0));
   try {
     if (version > 0) runSync(executorOn(manager, scratch).up({ to: version }), scratch);
     return runSync(readSchemaOf(manager), scratch);
+  } catch (error) {
+    throw fromScratch(error);
   } finally {
     scratch.close?.();
   }
@@ -152,7 +160,7 @@ async function replayAsync(driver: Driver, manager: SafetyNetManager, version: n
     snapshot = await runAsync(readSchemaOf(manager), scratch.driver);
   } catch (error) {
     await scratch.drop().catch(() => undefined);
-    throw error;
+    throw fromScratch(error);
   }
   await scratch.drop();
   return snapshot;
