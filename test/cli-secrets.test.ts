@@ -24,8 +24,9 @@ const PG_REGISTRY: MigrationRegistry = SQLITE_REGISTRY.map((entry) => ({ ...entr
 /** Passwords that are also pieces of the output around them: of a JSON key, a scheme, a path, a word. */
 const COMMON_WORDS = ["test", "a", "postgres", "n", "Version", "migrations", "e"];
 
-/** The keys `status --json` prints, every one of which must survive. */
+/** The keys `status --json` prints, every one of which must survive; on PostgreSQL `schema` follows `database`. */
 const STATUS_KEYS = ["database", "exists", "currentVersion", "latestVersion", "pendingCount", "migrations", "unknownAppliedVersions", "problem"];
+const PG_STATUS_KEYS = ["database", "schema", ...STATUS_KEYS.slice(1)];
 
 /** How a redacted secret is printed. */
 const REDACTED_FORM = "****";
@@ -52,7 +53,8 @@ describe("pg: the password is hidden in the URL stepwise prints, and nothing els
       const url = withPassword(database.url, password);
       const run = await runInProcess({ migrations: PG_REGISTRY }, ["--driver", "pg", "--url", url, "status", "--json"]);
       const status = jsonOutput<Record<string, unknown>>(run);
-      assert.deepEqual(Object.keys(status), STATUS_KEYS, `password ${JSON.stringify(password)}`);
+      assert.deepEqual(Object.keys(status), PG_STATUS_KEYS, `password ${JSON.stringify(password)}`);
+      assert.equal(status.schema, "public");
       const shown = new URL(String(status.database));
       assert.equal(shown.password, "****", String(status.database));
       assert.equal(`${shown.protocol}//${shown.username}@${shown.host}${shown.pathname}`, `postgres://postgres@${new URL(database.url).host}/${database.name}`);
@@ -60,7 +62,7 @@ describe("pg: the password is hidden in the URL stepwise prints, and nothing els
       assert.equal(run.stdout.split("****").length, 2, run.stdout);
       // PGPASSWORD is never printed, and never searched for: the same output, untouched.
       const fromEnv = await runInProcess({ migrations: PG_REGISTRY }, ["--driver", "pg", "--url", database.url, "status", "--json"], { PGPASSWORD: password });
-      assert.deepEqual(Object.keys(jsonOutput<Record<string, unknown>>(fromEnv)), STATUS_KEYS);
+      assert.deepEqual(Object.keys(jsonOutput<Record<string, unknown>>(fromEnv)), PG_STATUS_KEYS);
       assert.ok(!fromEnv.stdout.includes("****"), fromEnv.stdout);
     }
   });

@@ -153,9 +153,10 @@ export function resolveTarget(scope: CommandScope, optional = false): DatabaseTa
       : "pass --db <path>, or set DATABASE_URL to a SQLite path";
     throw withFix(new StepwiseError("USAGE", `No database given: ${fix}. Looked at:\n${looked.map((lookup) => `  ${lookup.place}: ${lookup.found}`).join("\n")}`, { searched: looked }), fix);
   }
+  const file = checkDatabasePath(configured, source, resolve);
   // A fleet's pattern (`data/tenants/*.db`, which the setting may hold for `stepwise fleet`) names no one database: opened as a path, it would create a database of that name,
-  // a tenant every fleet run then counts. A file of that very name is opened.
-  if (isGlob(configured) && fileKindAt(resolve(configured), false) === "missing") {
+  // a tenant every fleet run then counts. A file of that very name is opened; a URL (whose `?` is no pattern) was refused above, by its shape.
+  if (isGlob(configured) && fileKindAt(file, false) === "missing") {
     if (optional) return null;
     const fleet = FLEET_TASKS.has(scope.name) ? `run "stepwise fleet ${scope.name}" for every database it matches, or ` : "";
     throw refusal(
@@ -163,7 +164,6 @@ export function resolveTarget(scope: CommandScope, optional = false): DatabaseTa
       `${fleet}pass --db <file> naming one database`,
     );
   }
-  const file = checkDatabasePath(configured, source, resolve);
   return { driver, label: file, file };
 }
 
