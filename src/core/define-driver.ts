@@ -1,5 +1,5 @@
 /** The one place a driver's optional members get their defaults and its capabilities are derived from the methods present. */
-import { connectionClosedError, kindOfSqliteCode, sqliteCodeOf, usageError } from "./error-factories.js";
+import { connectionClosedError, isStatementRunningRefusal, kindOfSqliteCode, sqliteCodeOf, statementLeftRunningError, usageError } from "./error-factories.js";
 import type { Driver, ErrorClassification } from "./driver.js";
 import { isThenable } from "./step.js";
 import type { DriverCapabilities } from "./driver-capabilities.js";
@@ -46,7 +46,8 @@ export function defineDriver<Db, Async extends boolean>(primitives: DriverPrimit
       if (!pragmas) keptBusyTimeout = ms;
       return pragmas && isOpen() ? p.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`) : answer(undefined);
     },
-    runBody: (entry, direction, context) => runBodyOnConnection(p.connection, isOpen, entry, direction, context),
+    runBody: (entry, direction, context) =>
+      runBodyOnConnection(p.connection, isOpen, entry, direction, context, sqlite && !p.async && !lacks.includes("savepoints") ? () => refuseStatementLeftRunning(p.exec) : undefined),
     createContext: ({ version, name }, direction, progress) => ({ version, name, direction, progress, forEachBatch: refuseBatches }),
     ...(pragmas && !p.async ? { fenceWritesUntil: (settled: PromiseLike<unknown>) => fenceWrites(p as DriverPrimitives<Db, false>, isOpen, settled) } : {}),
   };
@@ -78,12 +79,27 @@ export function classifySqliteError(error: unknown): ErrorClassification {
   return code === null ? { kind: "other", nativeCode: null } : { kind: kindOfSqliteCode(code), nativeCode: code };
 }
 
-/** Runs a migration body on the app's connection (the default `runBody`, which a driver's own may wrap); a connection the body closed fails it. */
-export function runBodyOnConnection(connection: unknown, isOpen: () => boolean, entry: MigrationEntry & { kind: "ts" }, direction: MigrationDirection, context: MigrationContext): unknown {
+/**
+ * Runs a migration body on the app's connection (the default `runBody`, which a driver's own may wrap); a connection the body closed fails it, and so does what `checkLeft`
+ * throws once the body returned.
+ */
+export function runBodyOnConnection(
+  connection: unknown,
+  isOpen: () => boolean,
+  entry: MigrationEntry & { kind: "ts" },
+  direction: MigrationDirection,
+  context: MigrationContext,
+  checkLeft: () => void = () => undefined,
+): unknown {
   const body = direction === "up" ? entry.module.up : entry.module.down;
   const checkOpen = () => {
     // Otherwise every later step fails with the library's bare error (on libsql, a process abort).
     if (!isOpen()) throw connectionClosedError(entry, direction);
+  };
+  const returned = (value: unknown): unknown => {
+    checkOpen();
+    checkLeft();
+    return value;
   };
   let result: unknown;
   try {
@@ -92,9 +108,26 @@ export function runBodyOnConnection(connection: unknown, isOpen: () => boolean, 
     checkOpen();
     throw error;
   }
-  checkOpen();
   // An async body can close the connection after an await.
-  return isThenable(result) ? Promise.resolve(result).finally(checkOpen) : result;
+  return isThenable(result)
+    ? Promise.resolve(result).then(returned, (error: unknown) => {
+        checkOpen();
+        throw error;
+      })
+    : returned(result);
+}
+
+/**
+ * Fails a body that returned with a write statement of its still running (RETURNING rows left unread): SQLite commits nothing while one runs, neither stepwise's record nor,
+ * outside a transaction, any later write, and a ROLLBACK would take that statement's writes along. A savepoint, opened and released at once, is refused then and changes nothing else.
+ */
+function refuseStatementLeftRunning(exec: (sql: string) => unknown): void {
+  try {
+    exec("SAVEPOINT stepwise_statement_check; RELEASE stepwise_statement_check");
+  } catch (error) {
+    // Any other refusal (better-sqlite3 refusing every call while a read iterates) is the driver's to report.
+    if (isStatementRunningRefusal(error)) throw statementLeftRunningError(error);
+  }
 }
 
 /** Refused bodies still pending per connection: the fence lifts when the last one settles. */

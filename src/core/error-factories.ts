@@ -617,11 +617,33 @@ const UNUSABLE: ReadonlyArray<readonly [RegExp, (code: string) => string]> = [
   [/^SQLITE_IOERR/, (code) => `The disk refused the write (${code}), so nothing was committed: free space and retry`],
 ];
 
+/**
+ * Whether `error` is SQLite refusing a COMMIT, a savepoint or a VACUUM because a write statement of the same connection is still running (its RETURNING rows left unread, say):
+ * an `SQLITE_BUSY` no other connection causes and no wait ends.
+ */
+export function isStatementRunningRefusal(error: unknown): boolean {
+  try {
+    const message = (error as { message?: unknown } | null)?.message;
+    return typeof message === "string" && message.includes("SQL statements in progress");
+  } catch {
+    return false;
+  }
+}
+
+/** A migration body's failure when it returned with a write statement still running, as SQLite's `refusal` of stepwise's RELEASE or COMMIT shows. */
+export function statementLeftRunningError(refusal: unknown): Error {
+  return new Error(
+    "it returned while a statement it ran was still running (a write whose RETURNING rows it did not read to the end, an iterator it left early), and SQLite can neither commit nor release a savepoint while a write statement runs: finish or free/reset the statement before the body returns (read it to its end, or call the iterator's return(), or the statement's reset() or free())",
+    { cause: refusal },
+  );
+}
+
 /** The typed error for a SQLite failure a user can act on (locked, not a database, read-only, full); anything else is returned unchanged. `code` is the one the driver's `classifyError` reads, by
  * default the error's `code` property. */
 export function translateSqliteError(error: unknown, busyTimeoutMs: number, code: string | null = sqliteCodeOf(error)): unknown {
   if (error instanceof StepwiseError || code === null) return error;
-  const kind = kindOfSqliteCode(code);
+  // Not "locked by another connection": the connection's own statement holds it.
+  const kind = isStatementRunningRefusal(error) ? "other" : kindOfSqliteCode(code);
   const unusable = UNUSABLE.find(([pattern]) => pattern.test(code))?.[1];
   const translated =
     kind === "locked"

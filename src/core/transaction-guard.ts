@@ -3,6 +3,7 @@
  * each body fails to release once the transaction is gone; a witness row each transaction overwrites with a new token tells, after our rollback, whether it committed.
  */
 import type { EscapedCommit } from "./errors.js";
+import { isStatementRunningRefusal } from "./error-factories.js";
 import { changeCounter, exec, inTransaction, query, queryValue, run, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 
@@ -107,8 +108,9 @@ export function createSqliteEscapeGuard(options: SqliteEscapeGuardOptions = {}):
         try {
           yield* exec(`RELEASE "${savepoint}"`);
           return true;
-        } catch {
-          return false;
+        } catch (error) {
+          // Refused while a statement the body left still writes: the savepoint, and our transaction, are still there.
+          return isStatementRunningRefusal(error);
         }
       },
       *judge() {

@@ -85,7 +85,12 @@ function isInTransaction(db: Database): boolean {
   } catch {
     return true;
   }
-  db.exec("COMMIT");
+  try {
+    db.exec("COMMIT");
+  } catch {
+    // Refused while a write statement still runs (one a migration left): the probe's own transaction must not stay open, and a rollback is the one way out.
+    db.exec("ROLLBACK");
+  }
   return false;
 }
 
