@@ -296,3 +296,21 @@ test("upWithBackup on a registry with async migrations (AsyncMigrationManager) s
   t.after(() => copy.close());
   assert.equal(copy.pragma("user_version", { simple: true }), 1);
 });
+
+test("the options of --backup alone (--keep-backups, --dangerously-skip-integrity-check), with a plain up or --dry-run, are USAGE: nothing applied, no backup", { skip }, async (t) => {
+  const dir = makeTempDir(t);
+  const file = path.join(dir, "app.db");
+  const run = (...args: string[]) => runInProcess({ migrations: registry, cwd: dir }, ["--db", file, ...args, "--json"]);
+  assert.equal((await run("up", "--to", "1")).code, 0);
+  for (const args of [["--keep-backups", "3"], ["--dangerously-skip-integrity-check"]]) {
+    for (const mode of [[], ["--dry-run"]]) {
+      const refused = await run("up", ...mode, ...args);
+      assert.equal(refused.code, 2, `${[...mode, ...args].join(" ")}: ${refused.stdout}`);
+      assert.equal((JSON.parse(refused.stdout) as { error: { code: string } }).error.code, "USAGE");
+    }
+  }
+  const db = new Database(file, { readonly: true });
+  t.after(() => db.close());
+  assert.equal(db.pragma("user_version", { simple: true }), 1);
+  assert.equal(existsSync(path.join(dir, "backups")), false);
+});

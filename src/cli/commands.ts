@@ -66,6 +66,9 @@ export async function up<R extends MigrationRegistry>(
     plan ??= await manager.planUp(to);
     await manager.run(refuseWholeRunObstacles(manager.executor, plan.steps, plan.direction));
   };
+  // Only a backup is checked, and only a backup has copies to keep: without --backup these flags would be ignored, and the run go ahead with no snapshot.
+  const backupOnly = [options.keepBackups !== undefined && "--keep-backups", dangerouslySkipIntegrityCheck && "--dangerously-skip-integrity-check"].find(Boolean);
+  if (backupOnly && backup === undefined) throw usageError(`${backupOnly} goes with --backup; without it up takes no backup and runs no integrity check.`);
   if (options.dryRun) {
     // A sync SQLite manager rehearses on an in-memory copy; pg and an async manager in a transaction rolled back.
     return withManager(scope, "rehearse", async (manager) => {
@@ -87,8 +90,6 @@ export async function up<R extends MigrationRegistry>(
     }
     await refuseWholeRun(manager, plan);
   };
-  // Only a backup is checked: plain up would read the whole file at every start.
-  if (dangerouslySkipIntegrityCheck && backup === undefined) throw usageError("--dangerously-skip-integrity-check goes with --backup; plain up runs no integrity check.");
   if (backup === undefined) return withManager(scope, "write", async (manager) => resultReport(scope, await manager.up(run)), preflight);
   // Resolved before anything is opened: a path that is not the one the user meant is refused first.
   const directory = backup === true ? null : resolvePath(session, backup);
