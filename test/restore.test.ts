@@ -154,6 +154,12 @@ await describeEachDriver("restore", (h) => {
       const stamped = (await nets.takeBackup(fresh.driver, { directory: path.join(db.dir, "stamped"), version: 0 })).path;
       fresh.close();
       await assert.rejects(nets.restoreBackup({ driver: library, backupFile: stamped, databasePath: db.file, migrations: registry }), { code: "BACKUP_INVALID" });
+      // A copy that never got its bytes (a failed transfer, a shell redirect) is no backup, though SQLite would open it as an empty database.
+      const truncated = path.join(db.dir, "app.db.v3.bak");
+      writeFileSync(truncated, "");
+      const before = readFileSync(db.file);
+      await assert.rejects(nets.restoreBackup({ driver: library, backupFile: truncated, databasePath: db.file, migrations: registry }), stepwiseFailure({ code: "BACKUP_INVALID", file: truncated }));
+      assert.deepEqual(readFileSync(db.file), before);
       assert.equal((await nets.restoreBackup({ driver: library, backupFile: empty, databasePath: db.file, migrations: registry })).version, 0);
       const restored = await h.open(db.file);
       t.after(() => restored.close());

@@ -84,6 +84,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   // A FIFO would block the open forever.
   const kind = fileKindAt(backupFile);
   if (kind !== "file") throw backupInvalidError(backupFile, kind === "missing" ? "there is no such file" : `it is ${describeFileKind(kind)}, not a file`, undefined, kind);
+  // SQLite reads an empty file as an empty database, but every backup holds at least its first page: this is a copy that never got its bytes.
+  if (nodeFs().statSync(backupFile).size === 0) throw backupInvalidError(backupFile, "it is empty (0 bytes), and every backup, even a fresh database's, holds at least one page");
   const exists = fileKindAt(databasePath) === "file";
   let source: SyncDriver | null = null;
   let replacement: string | null = null;
