@@ -237,6 +237,18 @@ console.log(JSON.stringify(outcome));`;
   return JSON.parse(run.stdout) as { code?: string; message?: string; previous?: { path: string } };
 }
 
+/** `stepwise restore BACKUP --yes --force --json` by the CLI in a child started under `prefix`: its `--json` error. */
+function restoreCliInChild(prefix: readonly string[], backupFile: string, databasePath: string): { code: string; message: string; fix: string | null } {
+  const url = (file: string) => JSON.stringify(pathToFileURL(path.join(repoRoot, file)).href);
+  const script = `import { runInProcess } from ${url("test/support/in-process-cli.ts")};
+const run = await runInProcess({ migrations: [], cwd: process.argv[3] }, ["--db", process.argv[2], "restore", process.argv[1], "--yes", "--force", "--json"]);
+console.log(run.stdout);`;
+  const args = [...prefix.slice(1), process.execPath, "--import", "tsx", "--input-type=module", "-e", script, backupFile, databasePath, path.dirname(databasePath)];
+  const run = spawnSync(prefix[0]!, args, { cwd: repoRoot, encoding: "utf8" });
+  assert.equal(run.status, 0, run.stderr);
+  return (JSON.parse(run.stdout) as { error: { code: string; message: string; fix: string | null } }).error;
+}
+
 for (const role of ["reader", "writer", "wal-writer"] as const) {
   test(`restore waits within the busy timeout while another process holds the database (${role}), then DATABASE_LOCKED naming it; once it lets go, restores`, { skip }, async (t) => {
     const { file, backup, backups } = await databaseWithBackup(t);
@@ -305,6 +317,11 @@ test("restore from a read-only backup folder keeps the replaced database next to
   const refused = restoreInChild(readOnly(dir), backup, file);
   assert.equal(refused.code, "BACKUP_FOLDER_UNWRITABLE");
   assert.doesNotMatch(refused.message!, /--backup/);
+  // The CLI's next step is a restore's, not up --backup's.
+  const cli = restoreCliInChild(readOnly(dir), backup, file);
+  assert.equal(cli.code, "BACKUP_FOLDER_UNWRITABLE");
+  assert.doesNotMatch(`${cli.message} ${cli.fix}`, /--backup|--keep-backups/);
+  assert.match(cli.fix!, /restore/);
   assert.deepEqual(readFileSync(file), before);
   const restored = restoreInChild(readOnly(backups), backup, file);
   assert.equal(path.dirname(restored.previous!.path), dir);
@@ -315,8 +332,15 @@ test("restore over an unreadable database whose bytes do not fit where they are 
   const { dir, file, backup } = await databaseWithBackup(t);
   const junk = Buffer.alloc(200_000, 7);
   writeFileSync(file, junk);
-  const outcome = restoreInChild(["sh", "-c", 'ulimit -f 100; exec "$@"', "sh"], backup, file);
+  const limited = ["sh", "-c", 'ulimit -f 100; exec "$@"', "sh"];
+  const outcome = restoreInChild(limited, backup, file);
   assert.equal(outcome.code, "BACKUP_DISK_FULL");
+  // A restore has no backup folder option nor a number of backups to keep: its remedy is its own.
+  assert.doesNotMatch(outcome.message!, /backup\.keep|backup\.directory|--keep-backups|--backup/);
+  const cli = restoreCliInChild(limited, backup, file);
+  assert.equal(cli.code, "BACKUP_DISK_FULL");
+  assert.doesNotMatch(`${cli.message} ${cli.fix}`, /--backup|--keep-backups/);
+  assert.match(cli.fix!, /restore/);
   assert.ok(readFileSync(file).equals(junk), "the database's bytes changed");
   assert.deepEqual(
     readdirSync(dir).filter((name) => name !== "app.db" && name !== "backups"),

@@ -317,6 +317,14 @@ export async function verify<R extends MigrationRegistry>(scope: CommandScope<R>
   });
 }
 
+/** A folder error of a restore with its own next step: the code's names `up --backup`'s options, which a restore has not. */
+function restoreFix(error: unknown): unknown {
+  if (!(error instanceof StepwiseError)) return error;
+  if (error.is("BACKUP_FOLDER_UNWRITABLE")) return withFix(error, `make ${error.details.directory} writable, then run the restore again`);
+  if (error.is("BACKUP_DISK_FULL")) return withFix(error, `free space in ${error.details.directory}, then run the restore again`);
+  return error;
+}
+
 /** `restore`: puts a backup written by `up --backup` back in place of the database, once confirmed, after checking it. */
 export async function restore<R extends MigrationRegistry>(scope: CommandScope<R>, options: { readonly yes?: boolean; readonly force?: boolean }, file: string): Promise<Report> {
   const { session, flags } = scope;
@@ -343,6 +351,10 @@ export async function restore<R extends MigrationRegistry>(scope: CommandScope<R
     busyTimeoutMs: flags.busyTimeout,
     migrations,
     dangerouslyAllowForeignBackup: Boolean(options.force),
-  }).finally(() => void scratch.close());
+  })
+    .catch((error: unknown) => {
+      throw restoreFix(error);
+    })
+    .finally(() => void scratch.close());
   return { data: result, text: format.formatRestore(result, session.output.palette) };
 }

@@ -10,7 +10,6 @@ import { backupDiskFullError, backupFolderUnwritableError, databaseDamagedError 
 import { StepwiseError, type ServerBackupTool } from "../core/errors.js";
 import type { DriverIdentity } from "../core/manager-base.js";
 import { nodeCrypto, nodeFs, nodePath } from "../core/node-builtins.js";
-import type { Text } from "../core/option-text.js";
 import { optionsObject, type MigrationResult, type UpOptions } from "../core/options.js";
 import { callWithDriver } from "../core/step.js";
 import { runSync } from "../core/runners.js";
@@ -229,13 +228,13 @@ const NO_ROOM = /^(SQLITE_FULL|SQLITE_IOERR|ENOSPC|EDQUOT|EFBIG)/;
 const UNWRITABLE = /^(SQLITE_CANTOPEN|SQLITE_READONLY|SQLITE_PERM|EACCES|EPERM|EROFS|ENOTDIR|EEXIST|ENOENT|EISDIR)/;
 
 /** A failure writing `file` into `directory`, as the error that names the folder; anything else translated. */
-export function backupWriteError(error: unknown, driver: SyncDriver, directory: string, file: string, busyTimeoutMs: number, remedy?: string | Text): unknown {
+export function backupWriteError(error: unknown, driver: SyncDriver, directory: string, file: string, busyTimeoutMs: number): unknown {
   if (error instanceof StepwiseError) return error;
   const errno = (error as { code?: unknown } | null)?.code;
   const code = sqliteCodeFrom(driver, error) ?? (typeof errno === "string" ? errno : null);
   // A copy that reads every row (VACUUM INTO) stops at damage an online backup, which copies pages, carries over.
   if (code?.startsWith("SQLITE_CORRUPT") && driver.filePath !== null) return databaseDamagedError({ databasePath: driver.filePath, problems: [describeThrownValue(error)] });
-  if (code !== null && UNWRITABLE.test(code)) return backupFolderUnwritableError(directory, code, error, remedy);
+  if (code !== null && UNWRITABLE.test(code)) return backupFolderUnwritableError(directory, code, error);
   if (code === null || !NO_ROOM.test(code)) return translateSqliteError(error, busyTimeoutMs, code);
   const neededBytes = driver.filePath === null ? null : (nodeFs().statSync(driver.filePath, { throwIfNoEntry: false })?.size ?? null);
   let availableBytes: number | null = null;

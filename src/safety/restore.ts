@@ -6,7 +6,7 @@ import { tryOr } from "../shared/try-or.js";
 import type { BackupRecord } from "../core/events.js";
 import type { SyncDriver } from "../core/driver.js";
 import { backupLockedError, databaseLockedError, migrationInProgressError, translateSqliteError, usageError } from "../core/error-factories.js";
-import { backupInvalidError, backupIsDatabaseError, databaseFolderMissingError, foreignBackupError } from "./errors.js";
+import { backupDiskFullError, backupFolderUnwritableError, backupInvalidError, backupIsDatabaseError, databaseFolderMissingError, foreignBackupError } from "./errors.js";
 import { describeFileKind, StepwiseError, type ForeignBackupReason } from "../core/errors.js";
 import { DEFAULT_TABLE_NAME, HistoryStore } from "../core/history.js";
 import { assessMigrationOwner, parseMigrationOwner } from "../core/migration-owner.js";
@@ -54,7 +54,15 @@ export interface RestoreResult {
   readonly foreignReasons: readonly ForeignBackupReason[];
 }
 
-const FOLDER_REMEDY = "restore writes the restored database next to the database, and keeps the one it replaces next to the backup (or there); make the folder writable.";
+const WHERE_RESTORE_WRITES = "restore writes the restored database next to the database, and keeps the one it replaces next to the backup (or there)";
+
+/** A folder error of the copies a restore writes, with restore's remedy: the backup's own (`--backup`, `--keep-backups`) are no options of a restore. */
+function asRestoreError(error: unknown): unknown {
+  if (!(error instanceof StepwiseError)) return error;
+  if (error.is("BACKUP_FOLDER_UNWRITABLE")) return backupFolderUnwritableError(error.details.directory, error.details.systemCode, error.cause, `${WHERE_RESTORE_WRITES}; make the folder writable.`);
+  if (error.is("BACKUP_DISK_FULL")) return backupDiskFullError({ ...error.details, cause: error.cause, remedy: `${WHERE_RESTORE_WRITES}; free space there, then restore again.` });
+  return error;
+}
 
 /**
  * Puts a backup back in place of the database; the database it replaces is kept as a backup.
@@ -112,7 +120,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       }
       source.run("VACUUM INTO ?", [replacement]);
     } catch (error) {
-      throw backupWriteError(error, source, folder, replacement ?? folder, busyTimeoutMs, FOLDER_REMEDY);
+      throw backupWriteError(error, source, folder, replacement ?? folder, busyTimeoutMs);
     }
     if (exists) kept = await keepReplaced(opener, databasePath, canWrite(nodePath().dirname(backupFile)) ? nodePath().dirname(backupFile) : folder, store, options);
     for (const suffix of ["-wal", "-shm", "-journal"]) nodeFs().rmSync(`${databasePath}${suffix}`, { force: true });
@@ -121,7 +129,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     return { databasePath, restoredFrom: backupFile, version: highestRecordedVersion(history), ...kept, foreignReasons };
   } catch (error) {
     for (const file of [replacement, kept.previous?.path ?? null, kept.setAside]) if (file !== null) nodeFs().rmSync(file, { force: true });
-    throw error;
+    throw asRestoreError(error);
   } finally {
     if (source !== null) closeQuietly(source);
   }
@@ -183,7 +191,7 @@ async function keepReplaced(opener: SyncDriver, databasePath: string, directory:
       nodeFs().copyFileSync(databasePath, aside, nodeFs().constants.COPYFILE_EXCL);
     } catch (copyError) {
       nodeFs().rmSync(aside, { force: true });
-      throw backupWriteError(copyError, current, directory, aside, busyTimeoutMs, FOLDER_REMEDY);
+      throw backupWriteError(copyError, current, directory, aside, busyTimeoutMs);
     }
     return { previous: null, setAside: aside };
   } finally {
