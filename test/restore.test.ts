@@ -362,6 +362,11 @@ test("the CLI's restore: a locked backup, a missing folder, a folder as --db, th
   const holder = await startLockHolder(t, backup, "exclusive");
   assert.ok((await expectRefusal("DATABASE_LOCKED", 1, file, "--busy-timeout", "300", "restore", backup, "--yes")).stderr.includes(backup), "the error does not name the backup");
   await holder.send("exit").catch(() => {});
+  // An embedded CLI's busyTimeoutMs is the wait, as for every other command.
+  const writer = await startLockHolder(t, file, "writer");
+  const embedded = await runInProcess({ migrations: registry, cwd: dir, busyTimeoutMs: 300 }, ["--db", file, "restore", backup, "--yes", "--json"]);
+  assert.deepEqual([JSON.parse(embedded.stdout).error.code, JSON.parse(embedded.stdout).error.busyTimeoutMs], ["DATABASE_LOCKED", 300]);
+  await writer.send("exit").catch(() => {});
   await expectRefusal("DATABASE_FOLDER_MISSING", 1, path.join(dir, "no", "such", "app.db"), "restore", backup, "--yes");
   assert.equal(existsSync(path.join(dir, "no")), false);
   mkdirSync(path.join(dir, "a-folder"));

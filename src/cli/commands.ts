@@ -348,7 +348,7 @@ export async function restore<R extends MigrationRegistry>(scope: CommandScope<R
     backupFile: resolvePath(session, file),
     databasePath,
     tableName: setting(flags.table, session.props.tableName),
-    busyTimeoutMs: flags.busyTimeout,
+    busyTimeoutMs,
     migrations,
     dangerouslyAllowForeignBackup: Boolean(options.force),
   })
