@@ -238,6 +238,15 @@ test("a backup folder without room is BACKUP_DISK_FULL naming it, a folder that 
   const unwritable = await run("up", "--backup", path.join(dir, "in-the-way", "backups"));
   assert.match(unwritable.stderr, /\[BACKUP_FOLDER_UNWRITABLE\]/);
   assert.doesNotMatch(unwritable.stderr, /^\s+at /m);
+  // A file where the folder (or one above it) should be is named as such: no permission to fix.
+  for (const [folder, systemCode] of [
+    [path.join(dir, "in-the-way"), "EEXIST"],
+    [path.join(dir, "in-the-way", "backups"), "ENOTDIR"],
+  ] as const) {
+    const { error } = JSON.parse((await run("up", "--backup", folder, "--json")).stdout) as { error: { code: string; systemCode: string; directory: string; fix: string } };
+    assert.deepEqual([error.code, error.systemCode, error.directory], ["BACKUP_FOLDER_UNWRITABLE", systemCode, folder]);
+    assert.doesNotMatch(error.fix, /writable/);
+  }
 
   // Under a file size limit (ulimit -f, in KiB) below the database's size, only the backup's write hits
   // it, and SQLite says SQLITE_IOERR_WRITE, not SQLITE_FULL. A child: the limit is a process's.

@@ -57,8 +57,15 @@ export function backupDiskFullError(fields: StepwiseErrorDetails["BACKUP_DISK_FU
   return new StepwiseError("BACKUP_DISK_FULL", message, { directory, path, systemCode, availableBytes, neededBytes }, { cause: fields.cause });
 }
 
+/** Whether a folder's `systemCode` says a file stands where it or a parent should be (`mkdir` over a file, or under one). */
+export const isNotAFolder = (systemCode: string): boolean => systemCode === "EEXIST" || systemCode === "ENOTDIR";
+
 /** `BACKUP_FOLDER_UNWRITABLE`: the backup folder cannot be created or written; the database was not touched. */
 export function backupFolderUnwritableError(directory: string, systemCode: string, cause: unknown, remedy?: string | Text) {
+  if (isNotAFolder(systemCode)) {
+    const message = text`The backup folder ${directory} cannot be made: a file, not a folder, is at that path or on its way (${systemCode}). The database was not touched. ${remedy ?? text`Pass a folder: ${option("backupDirectory", "<dir>")}.`}`;
+    return new StepwiseError("BACKUP_FOLDER_UNWRITABLE", message, { directory, systemCode }, { cause });
+  }
   const message = text`The backup folder ${directory} cannot be written (${systemCode}). The database was not touched. ${remedy ?? text`Fix the folder's permissions, or pass a writable folder: ${option("backupDirectory", "<dir>")}.`}`;
   return new StepwiseError("BACKUP_FOLDER_UNWRITABLE", message, { directory, systemCode }, { cause });
 }
