@@ -147,6 +147,15 @@ await describeEachDriver("backups", (h) => {
       const backups = path.join(db.dir, "backups");
       await assert.rejects(nets.upWithBackup(manager, { backup: { directory: "backups" } }), { code: "USAGE" });
       for (const keep of [0, 1.5, Number.POSITIVE_INFINITY]) await assert.rejects(nets.upWithBackup(manager, { backup: { directory: backups, keep } }), { code: "USAGE" });
+      // What JavaScript or a cast lets through: a name no listing or pruning would ever match, a folder that is no path, no folder at all.
+      const loose = nets as unknown as Record<"takeBackup" | "upWithBackup" | "restoreBackup", (...args: unknown[]) => Promise<unknown>> & { listBackups: (...args: unknown[]) => unknown };
+      for (const version of [undefined, -1, 1.5, Number.NaN]) await assert.rejects(loose.takeBackup(db.driver, { directory: backups, version }), { code: "USAGE" });
+      await assert.rejects(loose.takeBackup(db.driver, { directory: backups, version: 1, now: new Date("never") }), { code: "USAGE" });
+      for (const backup of [undefined, {}, { directory: 5 }]) await assert.rejects(loose.upWithBackup(manager, { backup }), { code: "USAGE" });
+      await assert.rejects(loose.restoreBackup({ driver: db.driver, databasePath: db.file }), { code: "USAGE" });
+      await assert.rejects(loose.restoreBackup({ driver: db.driver, backupFile: path.join(db.dir, "x.bak") }), { code: "USAGE" });
+      // The library never resolves against the working folder, listing included.
+      assert.throws(() => loose.listBackups("backups", db.driver), { code: "USAGE" });
       await assert.rejects(
         nets.upWithBackup(manager, { transaction: "all", backup: { directory: backups } }),
         stepwiseFailure({ code: "WHOLE_RUN_TRANSACTION_REFUSED", version: 4, obstacle: "transaction-false" }),

@@ -94,7 +94,7 @@ export function refuseBadListeners({ onEvent, logger, progressIntervalMs }: Migr
 }
 
 /** An option's value as a message quotes it. */
-const describeOption = (value: unknown) =>
+export const describeOption = (value: unknown): string =>
   typeof value === "object" && value !== null ? "an object" : typeof value === "string" ? JSON.stringify(value) : typeof value === "bigint" ? `${value}n` : String(value);
 
 /** `options` when it is an options object; `USAGE` otherwise (`null`, a number), which would fail later as a `TypeError` or be read as no options. */

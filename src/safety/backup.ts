@@ -10,7 +10,7 @@ import { backupDiskFullError, backupFolderUnwritableError, databaseDamagedError 
 import { StepwiseError, type ServerBackupTool } from "../core/errors.js";
 import type { DriverIdentity } from "../core/manager-base.js";
 import { nodeCrypto, nodeFs, nodePath } from "../core/node-builtins.js";
-import { optionsObject, type MigrationResult, type UpOptions } from "../core/options.js";
+import { describeOption, optionsObject, type MigrationResult, type UpOptions } from "../core/options.js";
 import { callWithDriver } from "../core/step.js";
 import { runSync } from "../core/runners.js";
 import { refuseOpenTransaction } from "../core/transaction-open.js";
@@ -72,7 +72,9 @@ export function backupDriverOf(source: DriverSource | { readonly driver: DriverI
 }
 
 /** The driver and database file a backup of `source` uses, after every refusal that comes before a write. */
-function prepareBackup(source: Parameters<typeof backupDriverOf>[0], operation: string, { directory, keep = DEFAULT_BACKUP_KEEP }: BackupOptions) {
+function prepareBackup(source: Parameters<typeof backupDriverOf>[0], operation: string, where: BackupOptions) {
+  if (typeof where !== "object" || where === null) throw usageError(`${operation} needs the backup folder, as { directory: <absolute path> }; got ${describeOption(where)}.`);
+  const { directory, keep = DEFAULT_BACKUP_KEEP } = where;
   const driver = backupDriverOf(source, operation, "openFile");
   runSync(refuseOpenTransaction(driver.name, operation), driver);
   if (driver.filePath === null) throw usageError("An in-memory database has no file to back up.");
@@ -85,12 +87,15 @@ function prepareBackup(source: Parameters<typeof backupDriverOf>[0], operation: 
 /**
  * Snapshots the database `source` (a driver or a manager) has open, then deletes the oldest of its backups beyond `keep` (never the one just written, nor a newer one).
  *
- * @throws `DRIVER_CAPABILITY_MISSING`; `TRANSACTION_OPEN`; `USAGE` for an in-memory database, a relative folder or `keep` below 1; `DATABASE_LOCKED`; `DATABASE_DAMAGED` when the copy fails
+ * @throws `DRIVER_CAPABILITY_MISSING`; `TRANSACTION_OPEN`; `USAGE` for an in-memory database, a relative folder, `keep` below 1, or a `version` that is not a whole number of 0 or more; `DATABASE_LOCKED`; `DATABASE_DAMAGED` when the copy fails
  *   `quick_check`; `BACKUP_DISK_FULL` or `BACKUP_FOLDER_UNWRITABLE`. No file is left behind.
  */
 export async function takeBackup(source: DriverSource, options: TakeBackupOptions): Promise<BackupRecord> {
   const { driver, databaseFile, keep } = prepareBackup(source, "takeBackup", optionsObject(options, "takeBackup"));
   const { directory, version, now = new Date() } = options;
+  // The name carries the version and the time: a backup named otherwise would never be listed, pruned or told apart.
+  if (!Number.isSafeInteger(version) || version < 0) throw usageError(`takeBackup's version must be the database's schema version, a whole number of 0 or more; got ${describeOption(version)}.`);
+  if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw usageError(`takeBackup's now must be a valid Date; got ${describeOption(now)}.`);
   const busyTimeoutMs = options.busyTimeoutMs ?? driver.getBusyTimeout();
   let partial: string | null = null;
   try {
@@ -178,6 +183,7 @@ function backupsOf(directory: string, databaseFile: string): Array<BackupFile & 
 
 /** The backups of `database` (its driver or manager, or its absolute path) in `directory`, oldest first. @throws `USAGE` for a relative path or an in-memory database. */
 export function listBackups(directory: string, database: DriverSource | string): BackupFile[] {
+  assertAbsolute("directory", directory);
   if (typeof database === "string") assertAbsolute("database", database);
   const databaseFile = typeof database === "string" ? (resolveDatabaseFile(database) ?? database) : backupDriverOf(database, "listBackups").filePath;
   if (databaseFile === null) throw usageError("An in-memory database has no file to back up.");
@@ -193,8 +199,9 @@ function prune(directory: string, databaseFile: string, keep: number, written: s
   return doomed.map((backup) => backup.path);
 }
 
-/** @throws `USAGE` naming `option` unless `value` is absolute. */
+/** @throws `USAGE` naming `option` unless `value` is an absolute path. */
 export function assertAbsolute(option: string, value: string): void {
+  if (typeof value !== "string") throw usageError(`The "${option}" option must be an absolute path; got ${describeOption(value)}.`);
   if (!nodePath().isAbsolute(value)) throw usageError(`The "${option}" option must be an absolute path, not "${value}"; resolve it against the folder you mean first.`);
 }
 
