@@ -137,6 +137,8 @@ await describeEachDriver("restore", (h) => {
         restore(backup, { migrations: renamed }),
         stepwiseFailure({ code: "BACKUP_FOREIGN", file: backup, reasons: [{ version: 1, kind: "name", backup: "notes", registry: "other_app" }] }),
       );
+      // Only true lets another app's backup through: a truthy "false" is refused, not read as yes.
+      await assert.rejects(restore(backup, { migrations: renamed, dangerouslyAllowForeignBackup: "false" as unknown as boolean }), stepwiseFailure({ code: "USAGE" }));
       assert.deepEqual(readFileSync(db.file), before);
       assert.deepEqual(readdirSync(path.join(db.dir, "backups")), [path.basename(backup)], "a refused restore kept a copy of the database");
       const forced = await restore(backup, { migrations: renamed, dangerouslyAllowForeignBackup: true });

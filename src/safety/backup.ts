@@ -10,7 +10,7 @@ import { backupDiskFullError, backupFolderUnwritableError, databaseDamagedError 
 import { StepwiseError, type ServerBackupTool } from "../core/errors.js";
 import type { DriverIdentity } from "../core/manager-base.js";
 import { nodeCrypto, nodeFs, nodePath } from "../core/node-builtins.js";
-import { describeOption, optionsObject, type MigrationResult, type UpOptions } from "../core/options.js";
+import { booleanOption, describeOption, optionsObject, type MigrationResult, type UpOptions } from "../core/options.js";
 import { callWithDriver } from "../core/step.js";
 import { runSync } from "../core/runners.js";
 import { refuseOpenTransaction } from "../core/transaction-open.js";
@@ -93,6 +93,7 @@ function prepareBackup(source: Parameters<typeof backupDriverOf>[0], operation: 
 export async function takeBackup(source: DriverSource, options: TakeBackupOptions): Promise<BackupRecord> {
   const { driver, databaseFile, keep } = prepareBackup(source, "takeBackup", optionsObject(options, "takeBackup"));
   const { directory, version, now = new Date() } = options;
+  const skipCheck = booleanOption(options.dangerouslySkipIntegrityCheck, "dangerouslySkipIntegrityCheck", "takeBackup");
   // The name carries the version and the time: a backup named otherwise would never be listed, pruned or told apart.
   if (!Number.isSafeInteger(version) || version < 0) throw usageError(`takeBackup's version must be the database's schema version, a whole number of 0 or more; got ${describeOption(version)}.`);
   if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw usageError(`takeBackup's now must be a valid Date; got ${describeOption(now)}.`);
@@ -106,7 +107,7 @@ export async function takeBackup(source: DriverSource, options: TakeBackupOption
     const copy = driver.openFile!(partial, { readonly: false, busyTimeoutMs: 0 });
     try {
       copy.query("PRAGMA journal_mode = DELETE", []);
-      const problems = options.dangerouslySkipIntegrityCheck ? [] : quickCheckProblems(copy);
+      const problems = skipCheck ? [] : quickCheckProblems(copy);
       if (problems.length > 0) throw databaseDamagedError({ databasePath: databaseFile, problems });
     } finally {
       closeQuietly(copy);
@@ -272,6 +273,7 @@ export interface UpWithBackupOptions<V extends number = number> extends UpOption
  */
 export async function upWithBackup<R extends MigrationRegistry>(manager: SafetyNetManager<R>, options: UpWithBackupOptions<VersionOf<R>>): Promise<MigrationResult> {
   const { backup: where, dangerouslySkipIntegrityCheck = false, ...upOptions } = optionsObject(options, "upWithBackup");
+  booleanOption(dangerouslySkipIntegrityCheck, "dangerouslySkipIntegrityCheck", "upWithBackup");
   const { driver, databaseFile } = prepareBackup(manager, "upWithBackup", where);
   const { executor } = manager;
   const plan = await manager.planUp(upOptions.to === undefined ? {} : { to: upOptions.to });

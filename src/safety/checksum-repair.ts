@@ -8,7 +8,7 @@ import type { HistoryStore } from "../core/history.js";
 import { run, type Step } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { inWriteTransaction, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
-import { describeOption, optionsObject } from "../core/options.js";
+import { booleanOption, describeOption, optionsObject } from "../core/options.js";
 
 /** Options for {@link repairChecksums}. */
 export interface ChecksumRepairOptions {
@@ -70,9 +70,8 @@ function* replaceChecksum(store: HistoryStore, version: number, from: string, to
 
 function* realign(manager: SafetyNetManager, options: ChecksumRepairOptions): Step<ChecksumRepairResult> {
   optionsObject(options, "repairChecksums");
-  // A truthy "no" or "false" (an environment variable passed on) would rewrite the history.
-  const { apply, version, repairedBy: by } = options;
-  if (apply !== undefined && typeof apply !== "boolean") throw usageError(`repairChecksums' apply must be true or false; got ${describeOption(apply)}. Nothing was changed.`);
+  const { version, repairedBy: by } = options;
+  booleanOption(options.apply, "apply", "repairChecksums");
   if (version !== undefined && typeof version !== "number") throw usageError(`repairChecksums' version must be a number; got ${describeOption(version)}. Nothing was changed.`);
   if (by !== undefined && typeof by !== "string") throw usageError(`repairChecksums' repairedBy must be a name; got ${describeOption(by)}. Nothing was changed.`);
   const store = manager.executor.store;

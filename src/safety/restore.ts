@@ -11,7 +11,7 @@ import { describeFileKind, StepwiseError, type ForeignBackupReason } from "../co
 import { DEFAULT_TABLE_NAME, HistoryStore } from "../core/history.js";
 import { assessMigrationOwner, parseMigrationOwner } from "../core/migration-owner.js";
 import { nodeFs, nodePath } from "../core/node-builtins.js";
-import { DEFAULT_BUSY_TIMEOUT_MS, optionsObject } from "../core/options.js";
+import { booleanOption, DEFAULT_BUSY_TIMEOUT_MS, optionsObject } from "../core/options.js";
 import { highestRecordedVersion, matchesRecordedChecksum, matchesRecordedName } from "../core/planner.js";
 import { runSync } from "../core/runners.js";
 import { refuseOpenTransaction } from "../core/transaction-open.js";
@@ -76,6 +76,7 @@ function asRestoreError(error: unknown): unknown {
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
   const opener = backupDriverOf(optionsObject(options, "restoreBackup").driver, "restoreBackup", "openFile");
   const { backupFile, migrations, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS } = options;
+  const allowForeign = booleanOption(options.dangerouslyAllowForeignBackup, "dangerouslyAllowForeignBackup", "restoreBackup");
   assertAbsolute("backupFile", backupFile);
   assertAbsolute("databasePath", options.databasePath);
   const store = new HistoryStore(options.tableName ?? DEFAULT_TABLE_NAME);
@@ -109,7 +110,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       throw backupInvalidError(backupFile, `it is not a readable SQLite database (${sqliteCodeFrom(source ?? opener, error) ?? String(error)})`, error);
     }
     const foreignReasons = migrations === undefined ? [] : compareWithRegistry(history, migrations);
-    if (foreignReasons.length > 0 && !options.dangerouslyAllowForeignBackup) throw foreignBackupError(backupFile, foreignReasons);
+    if (foreignReasons.length > 0 && !allowForeign) throw foreignBackupError(backupFile, foreignReasons);
     try {
       replacement = createHiddenFile(folder, databasePath, "restoring", exists ? databasePath : backupFile);
       const { uid, gid } = nodeFs().statSync(exists ? databasePath : backupFile);
