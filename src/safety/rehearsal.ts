@@ -138,6 +138,13 @@ export function rehearseUp<Db, R extends MigrationRegistry>(
   optionsObject(options, "rehearseUp");
   requireCapabilities(manager.driver, "rehearseUp", "snapshot");
   const to = options.to === undefined ? {} : { to: options.to };
+  // A transaction: false migration another process is still running is waited for, as up waits for it: the copy would show it as interrupted.
+  runSync(
+    manager.executor.waitWhileAnotherProcessMigrates(function* () {
+      planUp(manager.migrations, yield* manager.executor.readKeys(), to);
+    }),
+    manager.driver,
+  );
   return { ...manager.planUp(to), rehearsal: rehearseOnCopy(manager, to) };
 }
 
@@ -196,7 +203,10 @@ export async function rehearseUpAsync<R extends MigrationRegistry>(manager: Safe
 function* rehearseInTransaction(manager: SafetyNetManager, to: number | undefined): Step<RehearsedPlan> {
   yield* refuseOpenTransaction(manager.driver.name, "rehearseUp");
   const { settings, dialect } = manager.executor;
-  const plan = planUp(manager.migrations, yield* manager.executor.readKeys(), { to });
+  const { executor: managerExecutor } = manager;
+  const plan = yield* managerExecutor.waitWhileAnotherProcessMigrates(function* () {
+    return planUp(manager.migrations, yield* managerExecutor.readKeys(), { to });
+  });
   const obstacle = findWholeRunObstacle(plan.steps, yield* dialect.foreignKeysEnforced());
   if (obstacle) {
     const before = plan.steps.slice(0, plan.steps.indexOf(obstacle.entry)).at(-1);
