@@ -14,7 +14,7 @@ import * as nets from "../src/safety/index.js";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { test } from "node:test";
@@ -27,6 +27,7 @@ import { makeTempDir, repoRoot } from "./support/project.js";
 import { asyncTsEntry, namedSqlEntry as sqlEntry } from "./support/registry-builders.js";
 import { stepwiseFailure } from "./support/stepwise-failure.js";
 import { AsyncMigrationManager, MigrationManager } from "../src/entries/better-sqlite3.js";
+import { createBetterSqlite3Driver } from "../src/drivers/better-sqlite3.js";
 
 const registry: MigrationRegistry = [
   sqlEntry(1, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL); INSERT INTO notes (body) VALUES ('first');"),
@@ -335,3 +336,41 @@ test("the options of --backup alone (--keep-backups, --dangerously-skip-integrit
   assert.equal(db.pragma("user_version", { simple: true }), 1);
   assert.equal(existsSync(path.join(dir, "backups")), false);
 });
+
+test(
+  "upWithBackup while another process still runs a transaction: false migration waits for it as up does, then MIGRATION_IN_PROGRESS, not INCOMPLETE_MIGRATION; no backup taken",
+  { skip },
+  async (t) => {
+    const dir = makeTempDir(t);
+    const file = path.join(dir, "app.db");
+    const seed = sqlEntry(4, "seed", "INSERT INTO notes (body) VALUES ('seeded');", null, { transaction: false });
+    const db = new Database(file);
+    t.after(() => db.close());
+    new MigrationManager(db, registry).up();
+    // The owner's process, on another connection, holding its owner lock.
+    const ownerDb = new Database(file);
+    t.after(() => ownerDb.close());
+    const held = createBetterSqlite3Driver(ownerDb).holdOwnerLock!("schema_migrations", 1_000) as { fileName: string; release(): void };
+    const owner = JSON.stringify({ pid: process.pid, host: hostname(), token: "another-process", lockFile: held.fileName });
+    db.prepare("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state, owner) VALUES (4, ?, ?, ?, NULL, 'started', ?)").run(
+      seed.name,
+      seed.checksum,
+      "2026-01-02T03:04:05.000Z",
+      owner,
+    );
+    const backups = path.join(dir, "backups");
+    try {
+      await assert.rejects(
+        nets.upWithBackup(new MigrationManager(db, [...registry, seed], { busyTimeoutMs: 200 }), { backup: { directory: backups } }),
+        stepwiseFailure({ code: "MIGRATION_IN_PROGRESS", version: 4 }),
+      );
+    } finally {
+      held.release();
+    }
+    assert.equal(existsSync(backups), false);
+    await assert.rejects(
+      nets.upWithBackup(new MigrationManager(db, [...registry, seed], { busyTimeoutMs: 200 }), { backup: { directory: backups } }),
+      stepwiseFailure({ code: "INCOMPLETE_MIGRATION", version: 4 }),
+    );
+  },
+);

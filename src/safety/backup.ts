@@ -17,7 +17,7 @@ import { refuseOpenTransaction } from "../core/transaction-open.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
 import { refuseWholeRunObstacles } from "../core/whole-run-transaction.js";
 import { createFileExclusively, privateModeFor, resolveDatabaseFile } from "../drivers/database-file.js";
-import { runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
+import { planUpOnceNoneRuns, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 
 /** How many backups of one database are kept in a folder when `keep` is not given. */
 export const DEFAULT_BACKUP_KEEP = 5;
@@ -276,7 +276,7 @@ export async function upWithBackup<R extends MigrationRegistry>(manager: SafetyN
   booleanOption(dangerouslySkipIntegrityCheck, "dangerouslySkipIntegrityCheck", "upWithBackup");
   const { driver, databaseFile } = prepareBackup(manager, "upWithBackup", where);
   const { executor } = manager;
-  const plan = await manager.planUp(upOptions.to === undefined ? {} : { to: upOptions.to });
+  const plan = await runSafetyNet(manager, () => planUpOnceNoneRuns(manager, upOptions.to));
   if (plan.steps.length === 0) return manager.up(upOptions);
   await runSafetyNet(manager, function* () {
     yield* executor.refuseUnmanagedDatabase();
