@@ -96,7 +96,7 @@ export async function takeBackup(source: DriverSource, options: TakeBackupOption
   const skipCheck = booleanOption(options.dangerouslySkipIntegrityCheck, "dangerouslySkipIntegrityCheck", "takeBackup");
   // The name carries the version and the time: a backup named otherwise would never be listed, pruned or told apart.
   if (!Number.isSafeInteger(version) || version < 0) throw usageError(`takeBackup's version must be the database's schema version, a whole number of 0 or more; got ${describeOption(version)}.`);
-  if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw usageError(`takeBackup's now must be a valid Date; got ${describeOption(now)}.`);
+  if (typeof (now as Partial<Date> | null)?.getTime !== "function" || Number.isNaN(now.getTime())) throw usageError(`takeBackup's now must be a valid Date; got ${describeOption(now)}.`);
   const busyTimeoutMs = options.busyTimeoutMs ?? driver.getBusyTimeout();
   let partial: string | null = null;
   try {
