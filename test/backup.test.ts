@@ -13,6 +13,7 @@
 import * as nets from "../src/safety/index.js";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import fs from "node:fs";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import path from "node:path";
@@ -374,3 +375,24 @@ test(
     );
   },
 );
+
+test("a backup name another process takes between the check and the publish is not replaced: the backup gets the next name", { skip }, async (t) => {
+  const dir = makeTempDir(t);
+  const db = new Database(path.join(dir, "app.db"));
+  t.after(() => db.close());
+  new MigrationManager(db, registry).up({ to: 1 });
+  const backups = path.join(dir, "backups");
+  const now = at(7);
+  const first = await nets.takeBackup(createBetterSqlite3Driver(db), { directory: backups, version: 1, now });
+  const theirs = Buffer.from("another process's backup, published after our check");
+  writeFileSync(first.path, theirs);
+  // The check sees the name free, as it was an instant before the other process published there.
+  const lstat = fs.lstatSync.bind(fs);
+  t.mock.method(fs, "lstatSync", (file: fs.PathLike, options?: fs.StatSyncOptions) => (file === first.path ? undefined : lstat(file, options)));
+  const second = await nets.takeBackup(createBetterSqlite3Driver(db), { directory: backups, version: 1, now });
+  t.mock.restoreAll();
+  assert.deepEqual(readFileSync(first.path), theirs, "the other process's backup was replaced");
+  assert.notEqual(second.path, first.path);
+  assert.match(path.basename(second.path), /Z-1\.[0-9a-f]{16}\.bak$/);
+  assert.deepEqual(readdirSync(backups).sort(), [path.basename(first.path), path.basename(second.path)].sort());
+});

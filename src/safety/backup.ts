@@ -157,13 +157,24 @@ const NAME_PATTERN = /^(.+)\.v(\d+)\.(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z)(?:-
 /** Whether a file name is an `up --backup` snapshot's: no tenant of a fleet, whatever folder it sits in. */
 export const isBackupFileName = (name: string): boolean => NAME_PATTERN.test(name);
 
-/** Renames the copy to its backup name, never over what is there (a backup of the same millisecond, a planted link). */
+/** Gives the copy its backup name, never over what is there (a backup of the same millisecond, another process's included; a planted link). */
 function publish(partial: string, directory: string, databaseFile: string, version: number, date: Date): string {
   const prefix = nodePath().join(directory, `${nodePath().basename(databaseFile)}.v${version}.${date.toISOString().replace(/[:.]/g, "-")}`);
   for (let counter = 0; ; counter++) {
     const target = `${prefix}${counter > 0 ? `-${counter}` : ""}.${identityOf(databaseFile)}.bak`;
     if (nodeFs().lstatSync(target, { throwIfNoEntry: false }) !== undefined) continue;
-    nodeFs().renameSync(partial, target);
+    try {
+      // A hard link fails on a name another process took after the check; a rename would replace its backup.
+      nodeFs().linkSync(partial, target);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "EEXIST") continue;
+      // A file system without hard links: the check above is all there is.
+      if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "ENOSYS") throw error;
+      nodeFs().renameSync(partial, target);
+      return target;
+    }
+    nodeFs().rmSync(partial, { force: true });
     return target;
   }
 }
