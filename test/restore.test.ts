@@ -92,9 +92,16 @@ await describeEachDriver("restore", (h) => {
       const { backup, library, atOne } = await scenario(h, db, t);
       const garbage = Buffer.from("this was a database until something wrote over its header ".repeat(200));
       writeFileSync(db.file, garbage);
-      const result = await nets.restoreBackup({ driver: library, backupFile: backup, databasePath: db.file, migrations: registry });
+      // Another restore's bytes, set aside in the same millisecond, stay; these take the next name.
+      const now = Date.UTC(2026, 0, 2, 3, 4, 5, 6);
+      const theirs = path.join(path.dirname(backup), "app.db.unusable.2026-01-02T03-04-05-006Z");
+      writeFileSync(theirs, "another restore's set-aside bytes");
+      t.mock.timers.enable({ apis: ["Date"], now });
+      const result = await nets.restoreBackup({ driver: library, backupFile: backup, databasePath: db.file, migrations: registry }).finally(() => t.mock.timers.reset());
       assert.equal(result.previous, null);
-      assert.deepEqual(readFileSync(result.setAside!), garbage);
+      assert.equal(result.setAside, `${theirs}-1`);
+      assert.deepEqual(readFileSync(result.setAside), garbage);
+      assert.equal(readFileSync(theirs, "utf8"), "another restore's set-aside bytes");
       assert.deepEqual(await contentsOf(h, db.file), atOne);
     });
   });

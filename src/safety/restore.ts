@@ -187,14 +187,19 @@ async function keepReplaced(opener: SyncDriver, databasePath: string, directory:
   } catch (error) {
     const code = error instanceof StepwiseError ? (error.is("DATABASE_DAMAGED") ? "SQLITE_CORRUPT" : error.is("DATABASE_UNUSABLE") ? error.details.sqliteCode : null) : sqliteCodeFrom(current, error);
     if (!/^SQLITE_(NOTADB|CORRUPT)/.test(code ?? "")) throw translateSqliteError(error, busyTimeoutMs, code);
-    const aside = nodePath().join(directory, `${nodePath().basename(databasePath)}.unusable.${new Date().toISOString().replace(/[:.]/g, "-")}`);
-    try {
-      nodeFs().copyFileSync(databasePath, aside, nodeFs().constants.COPYFILE_EXCL);
-    } catch (copyError) {
-      nodeFs().rmSync(aside, { force: true });
-      throw backupWriteError(copyError, current, directory, aside, busyTimeoutMs);
+    const prefix = nodePath().join(directory, `${nodePath().basename(databasePath)}.unusable.${new Date().toISOString().replace(/[:.]/g, "-")}`);
+    for (let counter = 0; ; counter++) {
+      const aside = `${prefix}${counter > 0 ? `-${counter}` : ""}`;
+      try {
+        nodeFs().copyFileSync(databasePath, aside, nodeFs().constants.COPYFILE_EXCL);
+        return { previous: null, setAside: aside };
+      } catch (copyError) {
+        // Another restore's bytes of the same millisecond: kept, and this copy takes the next name.
+        if ((copyError as NodeJS.ErrnoException).code === "EEXIST") continue;
+        nodeFs().rmSync(aside, { force: true });
+        throw backupWriteError(copyError, current, directory, aside, busyTimeoutMs);
+      }
     }
-    return { previous: null, setAside: aside };
   } finally {
     closeQuietly(current);
   }
