@@ -161,6 +161,8 @@ await describeEachDriver("backups", (h) => {
       await assert.rejects(loose.restoreBackup({ driver: db.driver, backupFile: path.join(db.dir, "x.bak") }), { code: "USAGE" });
       // The library never resolves against the working folder, listing included.
       assert.throws(() => loose.listBackups("backups", db.driver), { code: "USAGE" });
+      // A file named as the folder is refused as such, not read as a folder (a raw ENOTDIR).
+      assert.throws(() => nets.listBackups(db.file, db.driver), { code: "USAGE" });
       await assert.rejects(
         nets.upWithBackup(manager, { transaction: "all", backup: { directory: backups } }),
         stepwiseFailure({ code: "WHOLE_RUN_TRANSACTION_REFUSED", version: 4, obstacle: "transaction-false" }),

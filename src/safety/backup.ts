@@ -7,7 +7,7 @@ import type { BackupRecord } from "../core/events.js";
 import { requireCapabilities, type DriverCapability, type Row, type SyncDriver } from "../core/driver.js";
 import { describeThrownValue, sqliteCodeOf, translateSqliteError, usageError, withBackupPath } from "../core/error-factories.js";
 import { backupDiskFullError, backupFolderUnwritableError, databaseDamagedError } from "./errors.js";
-import { StepwiseError, type ServerBackupTool } from "../core/errors.js";
+import { describeFileKind, StepwiseError, type ServerBackupTool } from "../core/errors.js";
 import type { DriverIdentity } from "../core/manager-base.js";
 import { nodeCrypto, nodeFs, nodePath } from "../core/node-builtins.js";
 import { booleanOption, describeOption, optionsObject, type MigrationResult, type UpOptions } from "../core/options.js";
@@ -16,7 +16,7 @@ import { runSync } from "../core/runners.js";
 import { refuseOpenTransaction } from "../core/transaction-open.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
 import { refuseWholeRunObstacles } from "../core/whole-run-transaction.js";
-import { createFileExclusively, privateModeFor, resolveDatabaseFile } from "../drivers/database-file.js";
+import { createFileExclusively, fileKindAt, privateModeFor, resolveDatabaseFile } from "../drivers/database-file.js";
 import { planUpOnceNoneRuns, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 
 /** How many backups of one database are kept in a folder when `keep` is not given. */
@@ -193,9 +193,11 @@ function backupsOf(directory: string, databaseFile: string): Array<BackupFile & 
   return backups.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
 }
 
-/** The backups of `database` (its driver or manager, or its absolute path) in `directory`, oldest first. @throws `USAGE` for a relative path or an in-memory database. */
+/** The backups of `database` (its driver or manager, or its absolute path) in `directory`, oldest first. @throws `USAGE` for a relative path, a `directory` that is no folder, or an in-memory database. */
 export function listBackups(directory: string, database: DriverSource | string): BackupFile[] {
   assertAbsolute("directory", directory);
+  const kind = fileKindAt(directory);
+  if (kind !== "directory" && kind !== "missing") throw usageError(`listBackups' directory ${directory} is ${describeFileKind(kind)}, not a folder.`);
   if (typeof database === "string") assertAbsolute("database", database);
   const databaseFile = typeof database === "string" ? (resolveDatabaseFile(database) ?? database) : backupDriverOf(database, "listBackups").filePath;
   if (databaseFile === null) throw usageError("An in-memory database has no file to back up.");
