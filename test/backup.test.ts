@@ -153,6 +153,7 @@ await describeEachDriver("backups", (h) => {
       const loose = nets as unknown as Record<"takeBackup" | "upWithBackup" | "restoreBackup", (...args: unknown[]) => Promise<unknown>> & { listBackups: (...args: unknown[]) => unknown };
       for (const version of [undefined, -1, 1.5, Number.NaN]) await assert.rejects(loose.takeBackup(db.driver, { directory: backups, version }), { code: "USAGE" });
       await assert.rejects(loose.takeBackup(db.driver, { directory: backups, version: 1, now: new Date("never") }), { code: "USAGE" });
+      for (const busyTimeoutMs of ["300", Number.NaN]) await assert.rejects(loose.takeBackup(db.driver, { directory: backups, version: 1, busyTimeoutMs }), { code: "USAGE" });
       // Only true skips the integrity check: a truthy "false" is refused, not read as yes.
       await assert.rejects(loose.takeBackup(db.driver, { directory: backups, version: 1, dangerouslySkipIntegrityCheck: "false" }), { code: "USAGE" });
       await assert.rejects(loose.upWithBackup(manager, { backup: { directory: backups }, dangerouslySkipIntegrityCheck: "false" }), { code: "USAGE" });

@@ -144,6 +144,8 @@ await describeEachDriver("restore", (h) => {
         restore(backup, { migrations: renamed }),
         stepwiseFailure({ code: "BACKUP_FOREIGN", file: backup, reasons: [{ version: 1, kind: "name", backup: "notes", registry: "other_app" }] }),
       );
+      // A wait that is no number of milliseconds is the caller's mistake, not an unreadable backup.
+      for (const busyTimeoutMs of ["300", Number.NaN, -5]) await assert.rejects(restore(backup, { busyTimeoutMs: busyTimeoutMs as number }), stepwiseFailure({ code: "USAGE" }));
       // Only true lets another app's backup through: a truthy "false" is refused, not read as yes.
       await assert.rejects(restore(backup, { migrations: renamed, dangerouslyAllowForeignBackup: "false" as unknown as boolean }), stepwiseFailure({ code: "USAGE" }));
       assert.deepEqual(readFileSync(db.file), before);

@@ -10,7 +10,7 @@ import { backupDiskFullError, backupFolderUnwritableError, databaseDamagedError 
 import { describeFileKind, StepwiseError, type ServerBackupTool } from "../core/errors.js";
 import type { DriverIdentity } from "../core/manager-base.js";
 import { nodeCrypto, nodeFs, nodePath } from "../core/node-builtins.js";
-import { booleanOption, describeOption, optionsObject, type MigrationResult, type UpOptions } from "../core/options.js";
+import { booleanOption, checkBusyTimeout, describeOption, optionsObject, type MigrationResult, type UpOptions } from "../core/options.js";
 import { callWithDriver } from "../core/step.js";
 import { runSync } from "../core/runners.js";
 import { refuseOpenTransaction } from "../core/transaction-open.js";
@@ -97,7 +97,7 @@ export async function takeBackup(source: DriverSource, options: TakeBackupOption
   // The name carries the version and the time: a backup named otherwise would never be listed, pruned or told apart.
   if (!Number.isSafeInteger(version) || version < 0) throw usageError(`takeBackup's version must be the database's schema version, a whole number of 0 or more; got ${describeOption(version)}.`);
   if (typeof (now as Partial<Date> | null)?.getTime !== "function" || Number.isNaN(now.getTime())) throw usageError(`takeBackup's now must be a valid Date; got ${describeOption(now)}.`);
-  const busyTimeoutMs = options.busyTimeoutMs ?? driver.getBusyTimeout();
+  const busyTimeoutMs = options.busyTimeoutMs === undefined ? driver.getBusyTimeout() : checkBusyTimeout(options.busyTimeoutMs);
   let partial: string | null = null;
   try {
     nodeFs().mkdirSync(directory, { recursive: true });

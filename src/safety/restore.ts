@@ -11,7 +11,7 @@ import { describeFileKind, StepwiseError, type ForeignBackupReason } from "../co
 import { DEFAULT_TABLE_NAME, HistoryStore } from "../core/history.js";
 import { assessMigrationOwner, parseMigrationOwner } from "../core/migration-owner.js";
 import { nodeFs, nodePath } from "../core/node-builtins.js";
-import { booleanOption, DEFAULT_BUSY_TIMEOUT_MS, optionsObject } from "../core/options.js";
+import { booleanOption, checkBusyTimeout, DEFAULT_BUSY_TIMEOUT_MS, optionsObject } from "../core/options.js";
 import { highestRecordedVersion, matchesRecordedChecksum, matchesRecordedName } from "../core/planner.js";
 import { runSync } from "../core/runners.js";
 import { refuseOpenTransaction } from "../core/transaction-open.js";
@@ -75,7 +75,8 @@ function asRestoreError(error: unknown): unknown {
  */
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
   const opener = backupDriverOf(optionsObject(options, "restoreBackup").driver, "restoreBackup", "openFile");
-  const { backupFile, migrations, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS } = options;
+  const { backupFile, migrations } = options;
+  const busyTimeoutMs = checkBusyTimeout(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
   const allowForeign = booleanOption(options.dangerouslyAllowForeignBackup, "dangerouslyAllowForeignBackup", "restoreBackup");
   assertAbsolute("backupFile", backupFile);
   assertAbsolute("databasePath", options.databasePath);
