@@ -144,6 +144,9 @@ await describeEachDriver("restore", (h) => {
         restore(backup, { migrations: renamed }),
         stepwiseFailure({ code: "BACKUP_FOREIGN", file: backup, reasons: [{ version: 1, kind: "name", backup: "notes", registry: "other_app" }] }),
       );
+      // The registry module instead of its array, or a broken entry, is refused as such, not a TypeError.
+      await assert.rejects(restore(backup, { migrations: { migrations: registry } as unknown as MigrationRegistry }), stepwiseFailure({ code: "USAGE" }));
+      await assert.rejects(restore(backup, { migrations: [null] as unknown as MigrationRegistry }), stepwiseFailure({ code: "REGISTRY_INVALID" }));
       // A wait that is no number of milliseconds is the caller's mistake, not an unreadable backup.
       for (const busyTimeoutMs of ["300", Number.NaN, -5]) await assert.rejects(restore(backup, { busyTimeoutMs: busyTimeoutMs as number }), stepwiseFailure({ code: "USAGE" }));
       // Only true lets another app's backup through: a truthy "false" is refused, not read as yes.

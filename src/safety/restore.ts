@@ -11,8 +11,8 @@ import { describeFileKind, StepwiseError, type ForeignBackupReason } from "../co
 import { DEFAULT_TABLE_NAME, HistoryStore } from "../core/history.js";
 import { assessMigrationOwner, parseMigrationOwner } from "../core/migration-owner.js";
 import { nodeFs, nodePath } from "../core/node-builtins.js";
-import { booleanOption, checkBusyTimeout, DEFAULT_BUSY_TIMEOUT_MS, optionsObject } from "../core/options.js";
-import { highestRecordedVersion, matchesRecordedChecksum, matchesRecordedName } from "../core/planner.js";
+import { booleanOption, checkBusyTimeout, DEFAULT_BUSY_TIMEOUT_MS, describeOption, optionsObject } from "../core/options.js";
+import { assertRegistryForDriver, highestRecordedVersion, matchesRecordedChecksum, matchesRecordedName } from "../core/planner.js";
 import { runSync } from "../core/runners.js";
 import { refuseOpenTransaction } from "../core/transaction-open.js";
 import type { MigrationRegistry } from "../core/types.js";
@@ -77,6 +77,11 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   const opener = backupDriverOf(optionsObject(options, "restoreBackup").driver, "restoreBackup", "openFile");
   const { backupFile, migrations } = options;
   const busyTimeoutMs = checkBusyTimeout(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
+  // Checked as a manager checks it: the registry module itself, or a broken entry, would otherwise fail the comparison as a TypeError.
+  if (migrations !== undefined) {
+    if (!Array.isArray(migrations)) throw usageError(`restoreBackup's migrations must be the registry's array (the generated file's "migrations" export); got ${describeOption(migrations)}.`);
+    assertRegistryForDriver(migrations, opener.dialect, opener.name);
+  }
   const allowForeign = booleanOption(options.dangerouslyAllowForeignBackup, "dangerouslyAllowForeignBackup", "restoreBackup");
   assertAbsolute("backupFile", backupFile);
   assertAbsolute("databasePath", options.databasePath);
