@@ -13,8 +13,9 @@
 import * as nets from "../src/safety/index.js";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import fs from "node:fs";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { test } from "node:test";
@@ -27,6 +28,7 @@ import { makeTempDir, repoRoot } from "./support/project.js";
 import { asyncTsEntry, namedSqlEntry as sqlEntry } from "./support/registry-builders.js";
 import { stepwiseFailure } from "./support/stepwise-failure.js";
 import { AsyncMigrationManager, MigrationManager } from "../src/entries/better-sqlite3.js";
+import { createBetterSqlite3Driver } from "../src/drivers/better-sqlite3.js";
 
 const registry: MigrationRegistry = [
   sqlEntry(1, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL); INSERT INTO notes (body) VALUES ('first');"),
@@ -147,6 +149,21 @@ await describeEachDriver("backups", (h) => {
       const backups = path.join(db.dir, "backups");
       await assert.rejects(nets.upWithBackup(manager, { backup: { directory: "backups" } }), { code: "USAGE" });
       for (const keep of [0, 1.5, Number.POSITIVE_INFINITY]) await assert.rejects(nets.upWithBackup(manager, { backup: { directory: backups, keep } }), { code: "USAGE" });
+      // What JavaScript or a cast lets through: a name no listing or pruning would ever match, a folder that is no path, no folder at all.
+      const loose = nets as unknown as Record<"takeBackup" | "upWithBackup" | "restoreBackup", (...args: unknown[]) => Promise<unknown>> & { listBackups: (...args: unknown[]) => unknown };
+      for (const version of [undefined, -1, 1.5, Number.NaN]) await assert.rejects(loose.takeBackup(db.driver, { directory: backups, version }), { code: "USAGE" });
+      await assert.rejects(loose.takeBackup(db.driver, { directory: backups, version: 1, now: new Date("never") }), { code: "USAGE" });
+      for (const busyTimeoutMs of ["300", Number.NaN]) await assert.rejects(loose.takeBackup(db.driver, { directory: backups, version: 1, busyTimeoutMs }), { code: "USAGE" });
+      // Only true skips the integrity check: a truthy "false" is refused, not read as yes.
+      await assert.rejects(loose.takeBackup(db.driver, { directory: backups, version: 1, dangerouslySkipIntegrityCheck: "false" }), { code: "USAGE" });
+      await assert.rejects(loose.upWithBackup(manager, { backup: { directory: backups }, dangerouslySkipIntegrityCheck: "false" }), { code: "USAGE" });
+      for (const backup of [undefined, {}, { directory: 5 }]) await assert.rejects(loose.upWithBackup(manager, { backup }), { code: "USAGE" });
+      await assert.rejects(loose.restoreBackup({ driver: db.driver, databasePath: db.file }), { code: "USAGE" });
+      await assert.rejects(loose.restoreBackup({ driver: db.driver, backupFile: path.join(db.dir, "x.bak") }), { code: "USAGE" });
+      // The library never resolves against the working folder, listing included.
+      assert.throws(() => loose.listBackups("backups", db.driver), { code: "USAGE" });
+      // A file named as the folder is refused as such, not read as a folder (a raw ENOTDIR).
+      assert.throws(() => nets.listBackups(db.file, db.driver), { code: "USAGE" });
       await assert.rejects(
         nets.upWithBackup(manager, { transaction: "all", backup: { directory: backups } }),
         stepwiseFailure({ code: "WHOLE_RUN_TRANSACTION_REFUSED", version: 4, obstacle: "transaction-false" }),
@@ -238,6 +255,15 @@ test("a backup folder without room is BACKUP_DISK_FULL naming it, a folder that 
   const unwritable = await run("up", "--backup", path.join(dir, "in-the-way", "backups"));
   assert.match(unwritable.stderr, /\[BACKUP_FOLDER_UNWRITABLE\]/);
   assert.doesNotMatch(unwritable.stderr, /^\s+at /m);
+  // A file where the folder (or one above it) should be is named as such: no permission to fix.
+  for (const [folder, systemCode] of [
+    [path.join(dir, "in-the-way"), "EEXIST"],
+    [path.join(dir, "in-the-way", "backups"), "ENOTDIR"],
+  ] as const) {
+    const { error } = JSON.parse((await run("up", "--backup", folder, "--json")).stdout) as { error: { code: string; systemCode: string; directory: string; fix: string } };
+    assert.deepEqual([error.code, error.systemCode, error.directory], ["BACKUP_FOLDER_UNWRITABLE", systemCode, folder]);
+    assert.doesNotMatch(error.fix, /writable/);
+  }
 
   // Under a file size limit (ulimit -f, in KiB) below the database's size, only the backup's write hits
   // it, and SQLite says SQLITE_IOERR_WRITE, not SQLITE_FULL. A child: the limit is a process's.
@@ -295,4 +321,81 @@ test("upWithBackup on a registry with async migrations (AsyncMigrationManager) s
   const copy = new Database(result.backup!.path, { readonly: true });
   t.after(() => copy.close());
   assert.equal(copy.pragma("user_version", { simple: true }), 1);
+});
+
+test("the options of --backup alone (--keep-backups, --dangerously-skip-integrity-check), with a plain up or --dry-run, are USAGE: nothing applied, no backup", { skip }, async (t) => {
+  const dir = makeTempDir(t);
+  const file = path.join(dir, "app.db");
+  const run = (...args: string[]) => runInProcess({ migrations: registry, cwd: dir }, ["--db", file, ...args, "--json"]);
+  assert.equal((await run("up", "--to", "1")).code, 0);
+  for (const args of [["--keep-backups", "3"], ["--dangerously-skip-integrity-check"]]) {
+    for (const mode of [[], ["--dry-run"]]) {
+      const refused = await run("up", ...mode, ...args);
+      assert.equal(refused.code, 2, `${[...mode, ...args].join(" ")}: ${refused.stdout}`);
+      assert.equal((JSON.parse(refused.stdout) as { error: { code: string } }).error.code, "USAGE");
+    }
+  }
+  const db = new Database(file, { readonly: true });
+  t.after(() => db.close());
+  assert.equal(db.pragma("user_version", { simple: true }), 1);
+  assert.equal(existsSync(path.join(dir, "backups")), false);
+});
+
+test(
+  "upWithBackup while another process still runs a transaction: false migration waits for it as up does, then MIGRATION_IN_PROGRESS, not INCOMPLETE_MIGRATION; no backup taken",
+  { skip },
+  async (t) => {
+    const dir = makeTempDir(t);
+    const file = path.join(dir, "app.db");
+    const seed = sqlEntry(4, "seed", "INSERT INTO notes (body) VALUES ('seeded');", null, { transaction: false });
+    const db = new Database(file);
+    t.after(() => db.close());
+    new MigrationManager(db, registry).up();
+    // The owner's process, on another connection, holding its owner lock.
+    const ownerDb = new Database(file);
+    t.after(() => ownerDb.close());
+    const held = createBetterSqlite3Driver(ownerDb).holdOwnerLock!("schema_migrations", 1_000) as { fileName: string; release(): void };
+    const owner = JSON.stringify({ pid: process.pid, host: hostname(), token: "another-process", lockFile: held.fileName });
+    db.prepare("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state, owner) VALUES (4, ?, ?, ?, NULL, 'started', ?)").run(
+      seed.name,
+      seed.checksum,
+      "2026-01-02T03:04:05.000Z",
+      owner,
+    );
+    const backups = path.join(dir, "backups");
+    try {
+      await assert.rejects(
+        nets.upWithBackup(new MigrationManager(db, [...registry, seed], { busyTimeoutMs: 200 }), { backup: { directory: backups } }),
+        stepwiseFailure({ code: "MIGRATION_IN_PROGRESS", version: 4 }),
+      );
+    } finally {
+      held.release();
+    }
+    assert.equal(existsSync(backups), false);
+    await assert.rejects(
+      nets.upWithBackup(new MigrationManager(db, [...registry, seed], { busyTimeoutMs: 200 }), { backup: { directory: backups } }),
+      stepwiseFailure({ code: "INCOMPLETE_MIGRATION", version: 4 }),
+    );
+  },
+);
+
+test("a backup name another process takes between the check and the publish is not replaced: the backup gets the next name", { skip }, async (t) => {
+  const dir = makeTempDir(t);
+  const db = new Database(path.join(dir, "app.db"));
+  t.after(() => db.close());
+  new MigrationManager(db, registry).up({ to: 1 });
+  const backups = path.join(dir, "backups");
+  const now = at(7);
+  const first = await nets.takeBackup(createBetterSqlite3Driver(db), { directory: backups, version: 1, now });
+  const theirs = Buffer.from("another process's backup, published after our check");
+  writeFileSync(first.path, theirs);
+  // The check sees the name free, as it was an instant before the other process published there.
+  const lstat = fs.lstatSync.bind(fs);
+  t.mock.method(fs, "lstatSync", (file: fs.PathLike, options?: fs.StatSyncOptions) => (file === first.path ? undefined : lstat(file, options)));
+  const second = await nets.takeBackup(createBetterSqlite3Driver(db), { directory: backups, version: 1, now });
+  t.mock.restoreAll();
+  assert.deepEqual(readFileSync(first.path), theirs, "the other process's backup was replaced");
+  assert.notEqual(second.path, first.path);
+  assert.match(path.basename(second.path), /Z-1\.[0-9a-f]{16}\.bak$/);
+  assert.deepEqual(readdirSync(backups).sort(), [path.basename(first.path), path.basename(second.path)].sort());
 });

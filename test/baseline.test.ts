@@ -96,6 +96,8 @@ await describeEachDriver("baselineDatabase", (h) => {
           return true;
         },
       );
+      // Only true forces: a truthy "no" is refused, not read as yes.
+      assert.throws(() => baselineDatabase(manager, latestVersion, { dangerouslyForce: "no" as unknown as boolean }), { code: "USAGE" });
       assert.deepEqual(databaseState(db), state);
 
       const forced = baselineDatabase(manager, latestVersion, { dangerouslyForce: true });

@@ -117,6 +117,18 @@ await describeEachDriver("repairChecksums", { quickOn: ["better-sqlite3"] }, (h)
       assert.deepEqual(databaseState(db), state);
     }));
 
+  test('an apply that is no boolean (a truthy "no"), a version that is no number or a repairedBy that is no string is USAGE; nothing changes', () =>
+    h.withDatabase((db) => {
+      db.manager(registry).up();
+      const manager = db.manager(edited);
+      const state = databaseState(db);
+      const loose = repairChecksums as (manager: unknown, options: unknown) => unknown;
+      for (const options of [{ apply: "no" }, { apply: 1 }, { apply: true, version: "2" }, { apply: true, repairedBy: 7 }]) {
+        assert.throws(() => loose(manager, options), stepwiseFailure({ code: "USAGE" }), JSON.stringify(options));
+      }
+      assert.deepEqual(databaseState(db), state);
+    }));
+
   test("another migration under the same number (a branch's) is refused, not realigned: it never ran here; nothing changes", () =>
     h.withDatabase((db) => {
       db.manager(registry).up();

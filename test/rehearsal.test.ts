@@ -8,6 +8,7 @@
  *   STEPWISE_DRIVERS=bun-sqlite node_modules/.bin/bun test test/rehearsal.test.ts
  */
 import assert from "node:assert/strict";
+import { hostname } from "node:os";
 import { test } from "node:test";
 import type { MigrationEvent } from "../src/core/events.js";
 import type { MigrationRegistry } from "../src/core/types.js";
@@ -198,6 +199,36 @@ await describeEachDriver("rehearseUp", (h) => {
         { table: "notes", before: 3, after: 6 },
       );
       assert.equal(db.manager(migrations).currentVersion(), 1);
+    }));
+
+  test("a transaction: false migration another process is still running is waited for, then MIGRATION_IN_PROGRESS as up says, not reported as interrupted; once its owner is gone, INCOMPLETE_MIGRATION", (t) =>
+    h.withDatabase(async (db) => {
+      if (h.lacks(t, "snapshot", "fileLocking")) return;
+      const registry = [
+        sqlEntry(1, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);"),
+        sqlEntry(2, "seed", "INSERT INTO notes (body) VALUES ('a');", null, { transaction: false }),
+      ];
+      db.manager(registry).up({ to: 1 });
+      // The owner's process, on another connection of the same library, holding its owner lock.
+      const other = await db.reopen();
+      const held = other.driver.holdOwnerLock!("schema_migrations", 1_000) as { fileName: string; release(): void };
+      const owner = JSON.stringify({ pid: process.pid, host: hostname(), token: "another-process", lockFile: held.fileName });
+      db.driver.run("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state, owner) VALUES (2, ?, ?, ?, NULL, 'started', ?)", [
+        registry[1]!.name,
+        registry[1]!.checksum,
+        "2026-01-02T03:04:05.000Z",
+        owner,
+      ]);
+      try {
+        assert.throws(() => rehearseUp(db.manager(registry, { busyTimeoutMs: 200 })), stepwiseFailure({ code: "MIGRATION_IN_PROGRESS", version: 2 }));
+        assert.throws(() => db.manager(registry, { busyTimeoutMs: 200 }).up(), stepwiseFailure({ code: "MIGRATION_IN_PROGRESS", version: 2 }));
+        // A registry with async migrations rehearses in a transaction rolled back, and waits the same.
+        await assert.rejects(rehearseUp(new h.entry.AsyncMigrationManager(db.native, registry, { busyTimeoutMs: 200 })), stepwiseFailure({ code: "MIGRATION_IN_PROGRESS", version: 2 }));
+      } finally {
+        held.release();
+        other.close();
+      }
+      assert.throws(() => rehearseUp(db.manager(registry, { busyTimeoutMs: 200 })), stepwiseFailure({ code: "INCOMPLETE_MIGRATION", version: 2 }));
     }));
 
   test("a driver without the snapshot capability is refused with DRIVER_CAPABILITY_MISSING before anything runs", (t) =>

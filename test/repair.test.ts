@@ -83,6 +83,24 @@ await describeEachDriver("repairIncompleteMigration", (h) => {
       assert.equal(db.driver.inTransaction(), false);
     }));
 
+  test("a resolution other than applied or forget, or a version that is no whole number, is USAGE: the attempt is neither forgotten nor marked", () =>
+    h.withDatabase((db) => {
+      interruptAt2(db);
+      const state = databaseState(db);
+      const loose = repairIncompleteMigration as (manager: unknown, options: unknown) => unknown;
+      for (const options of [
+        { version: 2, resolution: "apply" },
+        { version: 2 },
+        { version: 2, resolution: "Applied" },
+        { version: "2", resolution: "forget" },
+        { version: 2.5, resolution: "forget" },
+      ]) {
+        assert.throws(() => loose(db.manager(registry), options), stepwiseFailure({ code: "USAGE" }), JSON.stringify(options));
+      }
+      assert.deepEqual(databaseState(db), state);
+      assert.equal(db.driver.inTransaction(), false);
+    }));
+
   test("an owner whose lock is held is MIGRATION_IN_PROGRESS, nothing changed; once released the repair goes through", (t) =>
     h.withDatabase(async (db) => {
       if (h.lacks(t, "fileLocking")) return;

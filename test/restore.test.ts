@@ -92,9 +92,16 @@ await describeEachDriver("restore", (h) => {
       const { backup, library, atOne } = await scenario(h, db, t);
       const garbage = Buffer.from("this was a database until something wrote over its header ".repeat(200));
       writeFileSync(db.file, garbage);
-      const result = await nets.restoreBackup({ driver: library, backupFile: backup, databasePath: db.file, migrations: registry });
+      // Another restore's bytes, set aside in the same millisecond, stay; these take the next name.
+      const now = Date.UTC(2026, 0, 2, 3, 4, 5, 6);
+      const theirs = path.join(path.dirname(backup), "app.db.unusable.2026-01-02T03-04-05-006Z");
+      writeFileSync(theirs, "another restore's set-aside bytes");
+      t.mock.timers.enable({ apis: ["Date"], now });
+      const result = await nets.restoreBackup({ driver: library, backupFile: backup, databasePath: db.file, migrations: registry }).finally(() => t.mock.timers.reset());
       assert.equal(result.previous, null);
-      assert.deepEqual(readFileSync(result.setAside!), garbage);
+      assert.equal(result.setAside, `${theirs}-1`);
+      assert.deepEqual(readFileSync(result.setAside), garbage);
+      assert.equal(readFileSync(theirs, "utf8"), "another restore's set-aside bytes");
       assert.deepEqual(await contentsOf(h, db.file), atOne);
     });
   });
@@ -137,6 +144,13 @@ await describeEachDriver("restore", (h) => {
         restore(backup, { migrations: renamed }),
         stepwiseFailure({ code: "BACKUP_FOREIGN", file: backup, reasons: [{ version: 1, kind: "name", backup: "notes", registry: "other_app" }] }),
       );
+      // The registry module instead of its array, or a broken entry, is refused as such, not a TypeError.
+      await assert.rejects(restore(backup, { migrations: { migrations: registry } as unknown as MigrationRegistry }), stepwiseFailure({ code: "USAGE" }));
+      await assert.rejects(restore(backup, { migrations: [null] as unknown as MigrationRegistry }), stepwiseFailure({ code: "REGISTRY_INVALID" }));
+      // A wait that is no number of milliseconds is the caller's mistake, not an unreadable backup.
+      for (const busyTimeoutMs of ["300", Number.NaN, -5]) await assert.rejects(restore(backup, { busyTimeoutMs: busyTimeoutMs as number }), stepwiseFailure({ code: "USAGE" }));
+      // Only true lets another app's backup through: a truthy "false" is refused, not read as yes.
+      await assert.rejects(restore(backup, { migrations: renamed, dangerouslyAllowForeignBackup: "false" as unknown as boolean }), stepwiseFailure({ code: "USAGE" }));
       assert.deepEqual(readFileSync(db.file), before);
       assert.deepEqual(readdirSync(path.join(db.dir, "backups")), [path.basename(backup)], "a refused restore kept a copy of the database");
       const forced = await restore(backup, { migrations: renamed, dangerouslyAllowForeignBackup: true });
@@ -154,6 +168,12 @@ await describeEachDriver("restore", (h) => {
       const stamped = (await nets.takeBackup(fresh.driver, { directory: path.join(db.dir, "stamped"), version: 0 })).path;
       fresh.close();
       await assert.rejects(nets.restoreBackup({ driver: library, backupFile: stamped, databasePath: db.file, migrations: registry }), { code: "BACKUP_INVALID" });
+      // A copy that never got its bytes (a failed transfer, a shell redirect) is no backup, though SQLite would open it as an empty database.
+      const truncated = path.join(db.dir, "app.db.v3.bak");
+      writeFileSync(truncated, "");
+      const before = readFileSync(db.file);
+      await assert.rejects(nets.restoreBackup({ driver: library, backupFile: truncated, databasePath: db.file, migrations: registry }), stepwiseFailure({ code: "BACKUP_INVALID", file: truncated }));
+      assert.deepEqual(readFileSync(db.file), before);
       assert.equal((await nets.restoreBackup({ driver: library, backupFile: empty, databasePath: db.file, migrations: registry })).version, 0);
       const restored = await h.open(db.file);
       t.after(() => restored.close());
@@ -231,6 +251,18 @@ console.log(JSON.stringify(outcome));`;
   return JSON.parse(run.stdout) as { code?: string; message?: string; previous?: { path: string } };
 }
 
+/** `stepwise restore BACKUP --yes --force --json` by the CLI in a child started under `prefix`: its `--json` error. */
+function restoreCliInChild(prefix: readonly string[], backupFile: string, databasePath: string): { code: string; message: string; fix: string | null } {
+  const url = (file: string) => JSON.stringify(pathToFileURL(path.join(repoRoot, file)).href);
+  const script = `import { runInProcess } from ${url("test/support/in-process-cli.ts")};
+const run = await runInProcess({ migrations: [], cwd: process.argv[3] }, ["--db", process.argv[2], "restore", process.argv[1], "--yes", "--force", "--json"]);
+console.log(run.stdout);`;
+  const args = [...prefix.slice(1), process.execPath, "--import", "tsx", "--input-type=module", "-e", script, backupFile, databasePath, path.dirname(databasePath)];
+  const run = spawnSync(prefix[0]!, args, { cwd: repoRoot, encoding: "utf8" });
+  assert.equal(run.status, 0, run.stderr);
+  return (JSON.parse(run.stdout) as { error: { code: string; message: string; fix: string | null } }).error;
+}
+
 for (const role of ["reader", "writer", "wal-writer"] as const) {
   test(`restore waits within the busy timeout while another process holds the database (${role}), then DATABASE_LOCKED naming it; once it lets go, restores`, { skip }, async (t) => {
     const { file, backup, backups } = await databaseWithBackup(t);
@@ -299,6 +331,11 @@ test("restore from a read-only backup folder keeps the replaced database next to
   const refused = restoreInChild(readOnly(dir), backup, file);
   assert.equal(refused.code, "BACKUP_FOLDER_UNWRITABLE");
   assert.doesNotMatch(refused.message!, /--backup/);
+  // The CLI's next step is a restore's, not up --backup's.
+  const cli = restoreCliInChild(readOnly(dir), backup, file);
+  assert.equal(cli.code, "BACKUP_FOLDER_UNWRITABLE");
+  assert.doesNotMatch(`${cli.message} ${cli.fix}`, /--backup|--keep-backups/);
+  assert.match(cli.fix!, /restore/);
   assert.deepEqual(readFileSync(file), before);
   const restored = restoreInChild(readOnly(backups), backup, file);
   assert.equal(path.dirname(restored.previous!.path), dir);
@@ -309,8 +346,15 @@ test("restore over an unreadable database whose bytes do not fit where they are 
   const { dir, file, backup } = await databaseWithBackup(t);
   const junk = Buffer.alloc(200_000, 7);
   writeFileSync(file, junk);
-  const outcome = restoreInChild(["sh", "-c", 'ulimit -f 100; exec "$@"', "sh"], backup, file);
+  const limited = ["sh", "-c", 'ulimit -f 100; exec "$@"', "sh"];
+  const outcome = restoreInChild(limited, backup, file);
   assert.equal(outcome.code, "BACKUP_DISK_FULL");
+  // A restore has no backup folder option nor a number of backups to keep: its remedy is its own.
+  assert.doesNotMatch(outcome.message!, /backup\.keep|backup\.directory|--keep-backups|--backup/);
+  const cli = restoreCliInChild(limited, backup, file);
+  assert.equal(cli.code, "BACKUP_DISK_FULL");
+  assert.doesNotMatch(`${cli.message} ${cli.fix}`, /--backup|--keep-backups/);
+  assert.match(cli.fix!, /restore/);
   assert.ok(readFileSync(file).equals(junk), "the database's bytes changed");
   assert.deepEqual(
     readdirSync(dir).filter((name) => name !== "app.db" && name !== "backups"),
@@ -332,6 +376,11 @@ test("the CLI's restore: a locked backup, a missing folder, a folder as --db, th
   const holder = await startLockHolder(t, backup, "exclusive");
   assert.ok((await expectRefusal("DATABASE_LOCKED", 1, file, "--busy-timeout", "300", "restore", backup, "--yes")).stderr.includes(backup), "the error does not name the backup");
   await holder.send("exit").catch(() => {});
+  // An embedded CLI's busyTimeoutMs is the wait, as for every other command.
+  const writer = await startLockHolder(t, file, "writer");
+  const embedded = await runInProcess({ migrations: registry, cwd: dir, busyTimeoutMs: 300 }, ["--db", file, "restore", backup, "--yes", "--json"]);
+  assert.deepEqual([JSON.parse(embedded.stdout).error.code, JSON.parse(embedded.stdout).error.busyTimeoutMs], ["DATABASE_LOCKED", 300]);
+  await writer.send("exit").catch(() => {});
   await expectRefusal("DATABASE_FOLDER_MISSING", 1, path.join(dir, "no", "such", "app.db"), "restore", backup, "--yes");
   assert.equal(existsSync(path.join(dir, "no")), false);
   mkdirSync(path.join(dir, "a-folder"));

@@ -40,6 +40,9 @@ await describeEachDriver("verify's expected-schema cache", (h) => {
     assert.ok(!db.tableNames().includes(CACHE), "stored before any migration was applied");
     assert.equal(verifySchema(db.manager(migrations)).ok, true);
     assert.ok(!db.tableNames().includes(CACHE), "verifySchema on its own wrote the cache");
+    // Only true stores it: a truthy "false" is refused, not read as yes.
+    assert.throws(() => verifySchema(db.manager(migrations), { cacheExpectedSchema: "false" as unknown as boolean }), { code: "USAGE" });
+    assert.ok(!db.tableNames().includes(CACHE), 'a cacheExpectedSchema of "false" wrote the cache');
     db.migrate(migrations, { verifySchema });
     assert.deepEqual(
       db.rows(`SELECT version FROM ${CACHE}`).map((row) => Number(row.version)),

@@ -69,6 +69,9 @@ export async function up<R extends MigrationRegistry>(
     plan ??= await manager.planUp(to);
     await manager.run(refuseWholeRunObstacles(manager.executor, plan.steps, plan.direction));
   };
+  // Only a backup is checked, and only a backup has copies to keep: without --backup these flags would be ignored, and the run go ahead with no snapshot.
+  const backupOnly = [options.keepBackups !== undefined && "--keep-backups", dangerouslySkipIntegrityCheck && "--dangerously-skip-integrity-check"].find(Boolean);
+  if (backupOnly && backup === undefined) throw usageError(`${backupOnly} goes with --backup; without it up takes no backup and runs no integrity check.`);
   if (options.dryRun) {
     // A sync SQLite manager rehearses on an in-memory copy; pg and an async manager in a transaction rolled back.
     return withManager(scope, "rehearse", async (manager) => {
@@ -90,8 +93,6 @@ export async function up<R extends MigrationRegistry>(
     }
     await refuseWholeRun(manager, plan);
   };
-  // Only a backup is checked: plain up would read the whole file at every start.
-  if (dangerouslySkipIntegrityCheck && backup === undefined) throw usageError("--dangerously-skip-integrity-check goes with --backup; plain up runs no integrity check.");
   if (backup === undefined) return withManager(scope, "write", async (manager) => resultReport(scope, await manager.up(run)), preflight);
   // Resolved before anything is opened: a path that is not the one the user meant is refused first.
   const directory = backup === true ? null : resolvePath(session, backup);
@@ -324,6 +325,14 @@ export async function verify<R extends MigrationRegistry>(scope: CommandScope<R>
   });
 }
 
+/** A folder error of a restore with its own next step: the code's names `up --backup`'s options, which a restore has not. */
+function restoreFix(error: unknown): unknown {
+  if (!(error instanceof StepwiseError)) return error;
+  if (error.is("BACKUP_FOLDER_UNWRITABLE")) return withFix(error, `make ${error.details.directory} writable, then run the restore again`);
+  if (error.is("BACKUP_DISK_FULL")) return withFix(error, `free space in ${error.details.directory}, then run the restore again`);
+  return error;
+}
+
 /** `restore`: puts a backup written by `up --backup` back in place of the database, once confirmed, after checking it. */
 export async function restore<R extends MigrationRegistry>(scope: CommandScope<R>, options: { readonly yes?: boolean; readonly force?: boolean }, file: string): Promise<Report> {
   const { session, flags } = scope;
@@ -347,9 +356,13 @@ export async function restore<R extends MigrationRegistry>(scope: CommandScope<R
     backupFile: resolvePath(session, file),
     databasePath,
     tableName: setting(flags.table, session.props.tableName),
-    busyTimeoutMs: flags.busyTimeout,
+    busyTimeoutMs,
     migrations,
     dangerouslyAllowForeignBackup: Boolean(options.force),
-  }).finally(() => void scratch.close());
+  })
+    .catch((error: unknown) => {
+      throw restoreFix(error);
+    })
+    .finally(() => void scratch.close());
   return { data: result, text: format.formatRestore(result, session.output.palette) };
 }

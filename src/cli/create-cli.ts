@@ -171,7 +171,7 @@ function declareCommands<R extends MigrationRegistry>(program: Command, session:
     asResult(),
     option("--dry-run", "rehearse on a copy (pg, libsql-client, async migrations: in a transaction rolled back): durations, schema diff, row counts, failures; writes nothing").conflicts("backup"),
     option("--backup [dir]", "snapshot the database before applying, when something is pending (default dir: backups/ next to the database)", singleValued(parse.parsePath)),
-    option("--keep-backups <count>", `how many backups of this database to keep in that folder (default: ${DEFAULT_BACKUP_KEEP})`, positive),
+    option("--keep-backups <count>", `with --backup: how many backups of this database to keep in that folder (default: ${DEFAULT_BACKUP_KEEP})`, positive),
     option("--dangerously-skip-integrity-check", "with --backup: migrate, and keep the snapshot, even when SQLite's quick_check finds the database damaged"),
   );
   parse.refuseBareRepeat(up, "backup", "--backup [dir]");

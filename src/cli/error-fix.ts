@@ -4,6 +4,7 @@
  */
 import { adoptedHistoryIn, defaultHistoryIn, historyWriteFix } from "../core/error-factories.js";
 import type { StepwiseErrorCode, StepwiseErrorDetails } from "../core/errors.js";
+import { isNotAFolder } from "../safety/errors.js";
 
 /** Next steps attached where the error was made, read back when it is printed. */
 const attached = new WeakMap<object, string>();
@@ -104,7 +105,8 @@ export const FIX_OF_CODE: FixOf = {
   BACKUP_FOREIGN: ({ file }) => `pick a backup of this database, or pass --force to restore ${file} anyway`,
   BACKUP_IS_DATABASE: () => `pick a backup written by "stepwise up --backup", not the database itself`,
   BACKUP_DISK_FULL: ({ directory }) => `free space in ${directory}, or back up to another folder (--backup <dir>)`,
-  BACKUP_FOLDER_UNWRITABLE: ({ directory }) => `make ${directory} writable, or pass another folder to --backup`,
+  BACKUP_FOLDER_UNWRITABLE: ({ directory, systemCode }) =>
+    isNotAFolder(systemCode) ? `pass a folder to --backup: ${directory} is a file, or lies under one` : `make ${directory} writable, or pass another folder to --backup`,
   MISSING_DEPENDENCY: ({ installCommand }) => `run "${installCommand}"`,
   DEPENDENCY_VERSION_UNSUPPORTED: ({ installCommand }) => `run "${installCommand}"`,
   FILE_WRITE_FAILED: ({ file }) => `free disk space or make the folder of ${file} writable, and run it again`,

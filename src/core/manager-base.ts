@@ -6,7 +6,7 @@ import type { Driver, MaybePromise } from "./driver.js";
 import { DEFAULT_TABLE_NAME } from "./history.js";
 import type { Step } from "./step.js";
 import type { MigrationRegistry, VersionOf } from "./types.js";
-import { DEFAULT_BUSY_TIMEOUT_MS, MAX_BUSY_TIMEOUT_MS, optionsObject, refuseBadListeners, type DownOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
+import { checkBusyTimeout, DEFAULT_BUSY_TIMEOUT_MS, optionsObject, refuseBadListeners, type DownOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
 import { usageError } from "./error-factories.js";
 
 /** What a manager needs of its driver: a driver, or the description of one that opens a session per call (pg over a `pg.Pool`). */
@@ -47,10 +47,7 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
     this.migrations = migrations;
     this.props = optionsObject(props, "new MigrationManager");
     assertRegistryForDriver(migrations, driver.dialect, driver.name);
-    const busyTimeoutMs = props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
-    // NaN would make every wait for a lock or a live owner endless (no wait reaches it); past 2^31 - 1, SQLite's busy_timeout and a timer wrap to no wait at all.
-    if (typeof busyTimeoutMs !== "number" || !(busyTimeoutMs >= 0 && busyTimeoutMs <= MAX_BUSY_TIMEOUT_MS))
-      throw usageError(`busyTimeoutMs must be a number of milliseconds from 0 to ${MAX_BUSY_TIMEOUT_MS}; got ${String(busyTimeoutMs)}.`);
+    const busyTimeoutMs = checkBusyTimeout(props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
     refuseBadListeners(props);
     this.executor = new Executor(migrations, {
       tableName: props.tableName ?? DEFAULT_TABLE_NAME,

@@ -94,8 +94,22 @@ export function refuseBadListeners({ onEvent, logger, progressIntervalMs }: Migr
 }
 
 /** An option's value as a message quotes it. */
-const describeOption = (value: unknown) =>
+export const describeOption = (value: unknown): string =>
   typeof value === "object" && value !== null ? "an object" : typeof value === "string" ? JSON.stringify(value) : typeof value === "bigint" ? `${value}n` : String(value);
+
+/** `value` when it is a number of milliseconds from 0 to 2^31 - 1; `USAGE` otherwise: NaN (or a string) would make every wait for a lock or a live owner endless or broken, and past 2^31 - 1 SQLite's busy_timeout and a timer wrap to no wait at all. */
+export function checkBusyTimeout(value: unknown): number {
+  if (typeof value !== "number" || !(value >= 0 && value <= MAX_BUSY_TIMEOUT_MS))
+    throw usageError(`busyTimeoutMs must be a number of milliseconds from 0 to ${MAX_BUSY_TIMEOUT_MS}; got ${String(value)}.`);
+  return value;
+}
+
+/** A boolean option's value, `false` when not given; `USAGE` for anything else, where a truthy string such as "false" (an environment variable passed on) would otherwise say yes. */
+export function booleanOption(value: unknown, name: string, call: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== "boolean") throw usageError(`${call}'s ${name} must be true or false; got ${describeOption(value)}. Nothing was changed.`);
+  return value;
+}
 
 /** `options` when it is an options object; `USAGE` otherwise (`null`, a number), which would fail later as a `TypeError` or be read as no options. */
 export function optionsObject<T extends object>(options: T, call: string): T {

@@ -7,18 +7,17 @@ import type { BackupRecord } from "../core/events.js";
 import { requireCapabilities, type DriverCapability, type Row, type SyncDriver } from "../core/driver.js";
 import { describeThrownValue, sqliteCodeOf, translateSqliteError, usageError, withBackupPath } from "../core/error-factories.js";
 import { backupDiskFullError, backupFolderUnwritableError, databaseDamagedError } from "./errors.js";
-import { StepwiseError, type ServerBackupTool } from "../core/errors.js";
+import { describeFileKind, StepwiseError, type ServerBackupTool } from "../core/errors.js";
 import type { DriverIdentity } from "../core/manager-base.js";
 import { nodeCrypto, nodeFs, nodePath } from "../core/node-builtins.js";
-import type { Text } from "../core/option-text.js";
-import { optionsObject, type MigrationResult, type UpOptions } from "../core/options.js";
+import { booleanOption, checkBusyTimeout, describeOption, optionsObject, type MigrationResult, type UpOptions } from "../core/options.js";
 import { callWithDriver } from "../core/step.js";
 import { runSync } from "../core/runners.js";
 import { refuseOpenTransaction } from "../core/transaction-open.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
 import { refuseWholeRunObstacles } from "../core/whole-run-transaction.js";
-import { createFileExclusively, privateModeFor, resolveDatabaseFile } from "../drivers/database-file.js";
-import { runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
+import { createFileExclusively, fileKindAt, privateModeFor, resolveDatabaseFile } from "../drivers/database-file.js";
+import { planUpOnceNoneRuns, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 
 /** How many backups of one database are kept in a folder when `keep` is not given. */
 export const DEFAULT_BACKUP_KEEP = 5;
@@ -73,7 +72,9 @@ export function backupDriverOf(source: DriverSource | { readonly driver: DriverI
 }
 
 /** The driver and database file a backup of `source` uses, after every refusal that comes before a write. */
-function prepareBackup(source: Parameters<typeof backupDriverOf>[0], operation: string, { directory, keep = DEFAULT_BACKUP_KEEP }: BackupOptions) {
+function prepareBackup(source: Parameters<typeof backupDriverOf>[0], operation: string, where: BackupOptions) {
+  if (typeof where !== "object" || where === null) throw usageError(`${operation} needs the backup folder, as { directory: <absolute path> }; got ${describeOption(where)}.`);
+  const { directory, keep = DEFAULT_BACKUP_KEEP } = where;
   const driver = backupDriverOf(source, operation, "openFile");
   runSync(refuseOpenTransaction(driver.name, operation), driver);
   if (driver.filePath === null) throw usageError("An in-memory database has no file to back up.");
@@ -86,13 +87,17 @@ function prepareBackup(source: Parameters<typeof backupDriverOf>[0], operation: 
 /**
  * Snapshots the database `source` (a driver or a manager) has open, then deletes the oldest of its backups beyond `keep` (never the one just written, nor a newer one).
  *
- * @throws `DRIVER_CAPABILITY_MISSING`; `TRANSACTION_OPEN`; `USAGE` for an in-memory database, a relative folder or `keep` below 1; `DATABASE_LOCKED`; `DATABASE_DAMAGED` when the copy fails
+ * @throws `DRIVER_CAPABILITY_MISSING`; `TRANSACTION_OPEN`; `USAGE` for an in-memory database, a relative folder, `keep` below 1, or a `version` that is not a whole number of 0 or more; `DATABASE_LOCKED`; `DATABASE_DAMAGED` when the copy fails
  *   `quick_check`; `BACKUP_DISK_FULL` or `BACKUP_FOLDER_UNWRITABLE`. No file is left behind.
  */
 export async function takeBackup(source: DriverSource, options: TakeBackupOptions): Promise<BackupRecord> {
   const { driver, databaseFile, keep } = prepareBackup(source, "takeBackup", optionsObject(options, "takeBackup"));
   const { directory, version, now = new Date() } = options;
-  const busyTimeoutMs = options.busyTimeoutMs ?? driver.getBusyTimeout();
+  const skipCheck = booleanOption(options.dangerouslySkipIntegrityCheck, "dangerouslySkipIntegrityCheck", "takeBackup");
+  // The name carries the version and the time: a backup named otherwise would never be listed, pruned or told apart.
+  if (!Number.isSafeInteger(version) || version < 0) throw usageError(`takeBackup's version must be the database's schema version, a whole number of 0 or more; got ${describeOption(version)}.`);
+  if (typeof (now as Partial<Date> | null)?.getTime !== "function" || Number.isNaN(now.getTime())) throw usageError(`takeBackup's now must be a valid Date; got ${describeOption(now)}.`);
+  const busyTimeoutMs = options.busyTimeoutMs === undefined ? driver.getBusyTimeout() : checkBusyTimeout(options.busyTimeoutMs);
   let partial: string | null = null;
   try {
     nodeFs().mkdirSync(directory, { recursive: true });
@@ -102,7 +107,7 @@ export async function takeBackup(source: DriverSource, options: TakeBackupOption
     const copy = driver.openFile!(partial, { readonly: false, busyTimeoutMs: 0 });
     try {
       copy.query("PRAGMA journal_mode = DELETE", []);
-      const problems = options.dangerouslySkipIntegrityCheck ? [] : quickCheckProblems(copy);
+      const problems = skipCheck ? [] : quickCheckProblems(copy);
       if (problems.length > 0) throw databaseDamagedError({ databasePath: databaseFile, problems });
     } finally {
       closeQuietly(copy);
@@ -152,13 +157,24 @@ const NAME_PATTERN = /^(.+)\.v(\d+)\.(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z)(?:-
 /** Whether a file name is an `up --backup` snapshot's: no tenant of a fleet, whatever folder it sits in. */
 export const isBackupFileName = (name: string): boolean => NAME_PATTERN.test(name);
 
-/** Renames the copy to its backup name, never over what is there (a backup of the same millisecond, a planted link). */
+/** Gives the copy its backup name, never over what is there (a backup of the same millisecond, another process's included; a planted link). */
 function publish(partial: string, directory: string, databaseFile: string, version: number, date: Date): string {
   const prefix = nodePath().join(directory, `${nodePath().basename(databaseFile)}.v${version}.${date.toISOString().replace(/[:.]/g, "-")}`);
   for (let counter = 0; ; counter++) {
     const target = `${prefix}${counter > 0 ? `-${counter}` : ""}.${identityOf(databaseFile)}.bak`;
     if (nodeFs().lstatSync(target, { throwIfNoEntry: false }) !== undefined) continue;
-    nodeFs().renameSync(partial, target);
+    try {
+      // A hard link fails on a name another process took after the check; a rename would replace its backup.
+      nodeFs().linkSync(partial, target);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "EEXIST") continue;
+      // A file system without hard links: the check above is all there is.
+      if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "ENOSYS") throw error;
+      nodeFs().renameSync(partial, target);
+      return target;
+    }
+    nodeFs().rmSync(partial, { force: true });
     return target;
   }
 }
@@ -177,8 +193,11 @@ function backupsOf(directory: string, databaseFile: string): Array<BackupFile & 
   return backups.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
 }
 
-/** The backups of `database` (its driver or manager, or its absolute path) in `directory`, oldest first. @throws `USAGE` for a relative path or an in-memory database. */
+/** The backups of `database` (its driver or manager, or its absolute path) in `directory`, oldest first. @throws `USAGE` for a relative path, a `directory` that is no folder, or an in-memory database. */
 export function listBackups(directory: string, database: DriverSource | string): BackupFile[] {
+  assertAbsolute("directory", directory);
+  const kind = fileKindAt(directory);
+  if (kind !== "directory" && kind !== "missing") throw usageError(`listBackups' directory ${directory} is ${describeFileKind(kind)}, not a folder.`);
   if (typeof database === "string") assertAbsolute("database", database);
   const databaseFile = typeof database === "string" ? (resolveDatabaseFile(database) ?? database) : backupDriverOf(database, "listBackups").filePath;
   if (databaseFile === null) throw usageError("An in-memory database has no file to back up.");
@@ -194,8 +213,9 @@ function prune(directory: string, databaseFile: string, keep: number, written: s
   return doomed.map((backup) => backup.path);
 }
 
-/** @throws `USAGE` naming `option` unless `value` is absolute. */
+/** @throws `USAGE` naming `option` unless `value` is an absolute path. */
 export function assertAbsolute(option: string, value: string): void {
+  if (typeof value !== "string") throw usageError(`The "${option}" option must be an absolute path; got ${describeOption(value)}.`);
   if (!nodePath().isAbsolute(value)) throw usageError(`The "${option}" option must be an absolute path, not "${value}"; resolve it against the folder you mean first.`);
 }
 
@@ -229,13 +249,13 @@ const NO_ROOM = /^(SQLITE_FULL|SQLITE_IOERR|ENOSPC|EDQUOT|EFBIG)/;
 const UNWRITABLE = /^(SQLITE_CANTOPEN|SQLITE_READONLY|SQLITE_PERM|EACCES|EPERM|EROFS|ENOTDIR|EEXIST|ENOENT|EISDIR)/;
 
 /** A failure writing `file` into `directory`, as the error that names the folder; anything else translated. */
-export function backupWriteError(error: unknown, driver: SyncDriver, directory: string, file: string, busyTimeoutMs: number, remedy?: string | Text): unknown {
+export function backupWriteError(error: unknown, driver: SyncDriver, directory: string, file: string, busyTimeoutMs: number): unknown {
   if (error instanceof StepwiseError) return error;
   const errno = (error as { code?: unknown } | null)?.code;
   const code = sqliteCodeFrom(driver, error) ?? (typeof errno === "string" ? errno : null);
   // A copy that reads every row (VACUUM INTO) stops at damage an online backup, which copies pages, carries over.
   if (code?.startsWith("SQLITE_CORRUPT") && driver.filePath !== null) return databaseDamagedError({ databasePath: driver.filePath, problems: [describeThrownValue(error)] });
-  if (code !== null && UNWRITABLE.test(code)) return backupFolderUnwritableError(directory, code, error, remedy);
+  if (code !== null && UNWRITABLE.test(code)) return backupFolderUnwritableError(directory, code, error);
   if (code === null || !NO_ROOM.test(code)) return translateSqliteError(error, busyTimeoutMs, code);
   const neededBytes = driver.filePath === null ? null : (nodeFs().statSync(driver.filePath, { throwIfNoEntry: false })?.size ?? null);
   let availableBytes: number | null = null;
@@ -266,9 +286,10 @@ export interface UpWithBackupOptions<V extends number = number> extends UpOption
  */
 export async function upWithBackup<R extends MigrationRegistry>(manager: SafetyNetManager<R>, options: UpWithBackupOptions<VersionOf<R>>): Promise<MigrationResult> {
   const { backup: where, dangerouslySkipIntegrityCheck = false, ...upOptions } = optionsObject(options, "upWithBackup");
+  booleanOption(dangerouslySkipIntegrityCheck, "dangerouslySkipIntegrityCheck", "upWithBackup");
   const { driver, databaseFile } = prepareBackup(manager, "upWithBackup", where);
   const { executor } = manager;
-  const plan = await manager.planUp(upOptions.to === undefined ? {} : { to: upOptions.to });
+  const plan = await runSafetyNet(manager, () => planUpOnceNoneRuns(manager, upOptions.to));
   if (plan.steps.length === 0) return manager.up(upOptions);
   await runSafetyNet(manager, function* () {
     yield* executor.refuseUnmanagedDatabase();

@@ -8,7 +8,7 @@ import type { MigrationRegistry, VersionOf } from "../core/types.js";
 import { inWriteTransaction, readSchemaOf, replaySchema, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 import { describeDrift, diffSchemas } from "./schema-snapshot.js";
 import type { SchemaDifference } from "../core/errors.js";
-import { optionsObject } from "../core/options.js";
+import { booleanOption, optionsObject } from "../core/options.js";
 
 /** Options for {@link baselineDatabase}. */
 export interface BaselineOptions {
@@ -44,7 +44,7 @@ export function baselineDatabase(manager: SafetyNetManager, version: number, opt
     manager,
     () => {
       requireReplay(manager, "baselineDatabase");
-      optionsObject(options, "baselineDatabase");
+      booleanOption(optionsObject(options, "baselineDatabase").dangerouslyForce, "dangerouslyForce", "baselineDatabase");
       const latest = manager.migrations.length;
       if (!Number.isSafeInteger(version) || version < 1 || version > latest) {
         throw invalidTargetError(version, `There is no migration ${version} to baseline at; the versions go from 1 to ${latest}.`);

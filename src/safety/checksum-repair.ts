@@ -1,6 +1,6 @@
 /** `stepwise repair --checksums`: after a deliberate edit, realigns the recorded checksums with the registry's and logs each realignment next to the history. */
 import { ensureChecksumRepairLog, readChecksumRepairs, recordChecksumRepair, type ChecksumRepairEvent } from "./checksum-repair-log.js";
-import { databaseAheadError, incompleteMigrationError, invalidTargetError } from "../core/error-factories.js";
+import { databaseAheadError, incompleteMigrationError, invalidTargetError, usageError } from "../core/error-factories.js";
 import type { SyncMigrationManager } from "../core/manager.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
 import { matchesRecordedChecksum, matchesRecordedName, type AppliedMigration } from "../core/planner.js";
@@ -8,7 +8,7 @@ import type { HistoryStore } from "../core/history.js";
 import { run, type Step } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { inWriteTransaction, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
-import { optionsObject } from "../core/options.js";
+import { booleanOption, describeOption, optionsObject } from "../core/options.js";
 
 /** Options for {@link repairChecksums}. */
 export interface ChecksumRepairOptions {
@@ -50,7 +50,7 @@ export interface ChecksumRepairResult {
  *
  * @example
  * repairChecksums(manager, { apply: true, repairedBy: "alice" });
- * @throws `DATABASE_AHEAD` when the history holds versions this registry lacks; `INVALID_TARGET` for a `version` the registry lacks or the history does not hold; `INCOMPLETE_MIGRATION` for a
+ * @throws `USAGE` for an `apply` that is no boolean, a `version` that is no number or a `repairedBy` that is no string; `DATABASE_AHEAD` when the history holds versions this registry lacks; `INVALID_TARGET` for a `version` the registry lacks or the history does not hold; `INCOMPLETE_MIGRATION` for a
  *   `version` whose attempt was interrupted. Nothing is changed.
  */
 export function repairChecksums(manager: SyncMigrationManager<unknown>, options?: ChecksumRepairOptions): ChecksumRepairResult;
@@ -70,6 +70,10 @@ function* replaceChecksum(store: HistoryStore, version: number, from: string, to
 
 function* realign(manager: SafetyNetManager, options: ChecksumRepairOptions): Step<ChecksumRepairResult> {
   optionsObject(options, "repairChecksums");
+  const { version, repairedBy: by } = options;
+  booleanOption(options.apply, "apply", "repairChecksums");
+  if (version !== undefined && typeof version !== "number") throw usageError(`repairChecksums' version must be a number; got ${describeOption(version)}. Nothing was changed.`);
+  if (by !== undefined && typeof by !== "string") throw usageError(`repairChecksums' repairedBy must be a name; got ${describeOption(by)}. Nothing was changed.`);
   const store = manager.executor.store;
   const plan = planRealignment(manager.migrations, yield* store.readAll(), options.version);
   if (!options.apply || plan.realignments.length === 0) return { ...plan, applied: false, repairedAt: null, repairedBy: null };

@@ -50,15 +50,22 @@ export function backupInvalidError(file: string, reason: string, cause?: unknown
 }
 
 /** `BACKUP_DISK_FULL`: the backup folder ran out of room; the database was not touched, and freeing space elsewhere does not help. */
-export function backupDiskFullError(fields: StepwiseErrorDetails["BACKUP_DISK_FULL"] & { cause: unknown }) {
-  const { directory, path, systemCode, availableBytes, neededBytes } = fields;
+export function backupDiskFullError(fields: StepwiseErrorDetails["BACKUP_DISK_FULL"] & { cause: unknown; remedy?: string }) {
+  const { directory, path, systemCode, availableBytes, neededBytes, remedy } = fields;
   const sizes = `${neededBytes === null ? "" : `; the database is ${neededBytes} bytes`}${availableBytes === null ? "" : `, ${availableBytes} bytes are free there`}`;
-  const message = text`The backup folder ${directory} has no room for the backup (${systemCode}${sizes}). The partial backup was removed and the database was not touched. Free space in that folder, lower ${option("backupKeep")}, or back up to a folder on another disk.`;
+  const message = text`The backup folder ${directory} has no room for the backup (${systemCode}${sizes}). The partial backup was removed and the database was not touched. ${remedy ?? text`Free space in that folder, lower ${option("backupKeep")}, or back up to a folder on another disk.`}`;
   return new StepwiseError("BACKUP_DISK_FULL", message, { directory, path, systemCode, availableBytes, neededBytes }, { cause: fields.cause });
 }
 
+/** Whether a folder's `systemCode` says a file stands where it or a parent should be (`mkdir` over a file, or under one). */
+export const isNotAFolder = (systemCode: string): boolean => systemCode === "EEXIST" || systemCode === "ENOTDIR";
+
 /** `BACKUP_FOLDER_UNWRITABLE`: the backup folder cannot be created or written; the database was not touched. */
 export function backupFolderUnwritableError(directory: string, systemCode: string, cause: unknown, remedy?: string | Text) {
+  if (isNotAFolder(systemCode)) {
+    const message = text`The backup folder ${directory} cannot be made: a file, not a folder, is at that path or on its way (${systemCode}). The database was not touched. ${remedy ?? text`Pass a folder: ${option("backupDirectory", "<dir>")}.`}`;
+    return new StepwiseError("BACKUP_FOLDER_UNWRITABLE", message, { directory, systemCode }, { cause });
+  }
   const message = text`The backup folder ${directory} cannot be written (${systemCode}). The database was not touched. ${remedy ?? text`Fix the folder's permissions, or pass a writable folder: ${option("backupDirectory", "<dir>")}.`}`;
   return new StepwiseError("BACKUP_FOLDER_UNWRITABLE", message, { directory, systemCode }, { cause });
 }

@@ -17,7 +17,7 @@ import { refuseOpenTransaction } from "../core/transaction-open.js";
 import type { MigrationEntry, MigrationRegistry, SqlDialect, VersionOf } from "../core/types.js";
 import { findWholeRunObstacle } from "../core/whole-run-transaction.js";
 import { guardSqlCalls, openContainedCopy, statementsOf, withGuardedBodies } from "./contained-copy.js";
-import { executorOn, observeSchema, type SafetyNetManager } from "./schema-reader.js";
+import { executorOn, observeSchema, planUpOnceNoneRuns, type SafetyNetManager } from "./schema-reader.js";
 import { diffSchemas, type SchemaSnapshot } from "./schema-snapshot.js";
 import { optionsObject } from "../core/options.js";
 
@@ -138,6 +138,8 @@ export function rehearseUp<Db, R extends MigrationRegistry>(
   optionsObject(options, "rehearseUp");
   requireCapabilities(manager.driver, "rehearseUp", "snapshot");
   const to = options.to === undefined ? {} : { to: options.to };
+  // The copy would show a transaction: false migration another process still runs as interrupted.
+  runSync(planUpOnceNoneRuns(manager, options.to), manager.driver);
   return { ...manager.planUp(to), rehearsal: rehearseOnCopy(manager, to) };
 }
 
@@ -196,7 +198,7 @@ export async function rehearseUpAsync<R extends MigrationRegistry>(manager: Safe
 function* rehearseInTransaction(manager: SafetyNetManager, to: number | undefined): Step<RehearsedPlan> {
   yield* refuseOpenTransaction(manager.driver.name, "rehearseUp");
   const { settings, dialect } = manager.executor;
-  const plan = planUp(manager.migrations, yield* manager.executor.readKeys(), { to });
+  const plan = yield* planUpOnceNoneRuns(manager, to);
   const obstacle = findWholeRunObstacle(plan.steps, yield* dialect.foreignKeysEnforced());
   if (obstacle) {
     const before = plan.steps.slice(0, plan.steps.indexOf(obstacle.entry)).at(-1);

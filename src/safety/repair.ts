@@ -1,5 +1,5 @@
 /** `stepwise repair --applied/--forget`: after an interrupted `transaction: false` migration, a person says whether its changes are all there (`applied`) or none are (`forget`: `up` runs it again). */
-import { migrationInProgressError, invalidTargetError } from "../core/error-factories.js";
+import { migrationInProgressError, invalidTargetError, usageError } from "../core/error-factories.js";
 import type { InvalidIndex } from "../core/errors.js";
 import { setUserVersion } from "../core/history.js";
 import { describeInvalidIndexes } from "../core/invalid-indexes.js";
@@ -11,7 +11,7 @@ import { highestAppliedVersion } from "../core/planner.js";
 import type { Step } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { inWriteTransaction, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
-import { optionsObject } from "../core/options.js";
+import { describeOption, optionsObject } from "../core/options.js";
 
 /** What the person found. */
 export type RepairResolution = "applied" | "forget";
@@ -41,7 +41,7 @@ export interface RepairResult {
  *
  * @example
  * repairIncompleteMigration(new MigrationManager(db, migrations), { version: 3, resolution: "forget" });
- * @throws `INVALID_TARGET` when that version has no `started` row.
+ * @throws `USAGE` for a `resolution` other than `"applied"` or `"forget"`, or a `version` that is no whole number of 1 or more; `INVALID_TARGET` when that version has no `started` row.
  * @throws `MIGRATION_IN_PROGRESS` when the process that started it still runs (its owner lock is held, or, for a row written without a lock, its pid is alive on this host).
  */
 export function repairIncompleteMigration(manager: SyncMigrationManager<unknown>, options: RepairOptions): RepairResult;
@@ -54,6 +54,11 @@ export function repairIncompleteMigration(manager: SafetyNetManager, options: Re
 }
 
 function* repair(manager: SafetyNetManager, { version, resolution }: RepairOptions, ownerGoneWhenLocked: boolean): Step<RepairResult> {
+  // Anything but "applied" would otherwise forget the attempt, and up would run a partly applied migration again.
+  if (resolution !== "applied" && resolution !== "forget")
+    throw usageError(`repairIncompleteMigration's resolution must be "applied" or "forget"; got ${describeOption(resolution)}. Nothing was changed.`);
+  if (!Number.isSafeInteger(version) || version < 1)
+    throw usageError(`repairIncompleteMigration's version must be a migration version, a whole number of 1 or more; got ${describeOption(version)}. Nothing was changed.`);
   const { executor, migrations } = manager;
   const store = executor.store;
   const row = (yield* store.readAll()).find((candidate) => candidate.version === version);

@@ -6,13 +6,13 @@ import { tryOr } from "../shared/try-or.js";
 import type { BackupRecord } from "../core/events.js";
 import type { SyncDriver } from "../core/driver.js";
 import { backupLockedError, databaseLockedError, migrationInProgressError, translateSqliteError, usageError } from "../core/error-factories.js";
-import { backupInvalidError, backupIsDatabaseError, databaseFolderMissingError, foreignBackupError } from "./errors.js";
+import { backupDiskFullError, backupFolderUnwritableError, backupInvalidError, backupIsDatabaseError, databaseFolderMissingError, foreignBackupError } from "./errors.js";
 import { describeFileKind, StepwiseError, type ForeignBackupReason } from "../core/errors.js";
 import { DEFAULT_TABLE_NAME, HistoryStore } from "../core/history.js";
 import { assessMigrationOwner, parseMigrationOwner } from "../core/migration-owner.js";
 import { nodeFs, nodePath } from "../core/node-builtins.js";
-import { DEFAULT_BUSY_TIMEOUT_MS, optionsObject } from "../core/options.js";
-import { highestRecordedVersion, matchesRecordedChecksum, matchesRecordedName } from "../core/planner.js";
+import { booleanOption, checkBusyTimeout, DEFAULT_BUSY_TIMEOUT_MS, describeOption, optionsObject } from "../core/options.js";
+import { assertRegistryForDriver, highestRecordedVersion, matchesRecordedChecksum, matchesRecordedName } from "../core/planner.js";
 import { runSync } from "../core/runners.js";
 import { refuseOpenTransaction } from "../core/transaction-open.js";
 import type { MigrationRegistry } from "../core/types.js";
@@ -54,7 +54,15 @@ export interface RestoreResult {
   readonly foreignReasons: readonly ForeignBackupReason[];
 }
 
-const FOLDER_REMEDY = "restore writes the restored database next to the database, and keeps the one it replaces next to the backup (or there); make the folder writable.";
+const WHERE_RESTORE_WRITES = "restore writes the restored database next to the database, and keeps the one it replaces next to the backup (or there)";
+
+/** A folder error of the copies a restore writes, with restore's remedy: the backup's own (`--backup`, `--keep-backups`) are no options of a restore. */
+function asRestoreError(error: unknown): unknown {
+  if (!(error instanceof StepwiseError)) return error;
+  if (error.is("BACKUP_FOLDER_UNWRITABLE")) return backupFolderUnwritableError(error.details.directory, error.details.systemCode, error.cause, `${WHERE_RESTORE_WRITES}; make the folder writable.`);
+  if (error.is("BACKUP_DISK_FULL")) return backupDiskFullError({ ...error.details, cause: error.cause, remedy: `${WHERE_RESTORE_WRITES}; free space there, then restore again.` });
+  return error;
+}
 
 /**
  * Puts a backup back in place of the database; the database it replaces is kept as a backup.
@@ -67,7 +75,14 @@ const FOLDER_REMEDY = "restore writes the restored database next to the database
  */
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
   const opener = backupDriverOf(optionsObject(options, "restoreBackup").driver, "restoreBackup", "openFile");
-  const { backupFile, migrations, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS } = options;
+  const { backupFile, migrations } = options;
+  const busyTimeoutMs = checkBusyTimeout(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
+  // Checked as a manager checks it: the registry module itself, or a broken entry, would otherwise fail the comparison as a TypeError.
+  if (migrations !== undefined) {
+    if (!Array.isArray(migrations)) throw usageError(`restoreBackup's migrations must be the registry's array (the generated file's "migrations" export); got ${describeOption(migrations)}.`);
+    assertRegistryForDriver(migrations, opener.dialect, opener.name);
+  }
+  const allowForeign = booleanOption(options.dangerouslyAllowForeignBackup, "dangerouslyAllowForeignBackup", "restoreBackup");
   assertAbsolute("backupFile", backupFile);
   assertAbsolute("databasePath", options.databasePath);
   const store = new HistoryStore(options.tableName ?? DEFAULT_TABLE_NAME);
@@ -84,6 +99,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   // A FIFO would block the open forever.
   const kind = fileKindAt(backupFile);
   if (kind !== "file") throw backupInvalidError(backupFile, kind === "missing" ? "there is no such file" : `it is ${describeFileKind(kind)}, not a file`, undefined, kind);
+  // SQLite reads an empty file as an empty database, but every backup holds at least its first page: this is a copy that never got its bytes.
+  if (nodeFs().statSync(backupFile).size === 0) throw backupInvalidError(backupFile, "it is empty (0 bytes), and every backup, even a fresh database's, holds at least one page");
   const exists = fileKindAt(databasePath) === "file";
   let source: SyncDriver | null = null;
   let replacement: string | null = null;
@@ -99,7 +116,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       throw backupInvalidError(backupFile, `it is not a readable SQLite database (${sqliteCodeFrom(source ?? opener, error) ?? String(error)})`, error);
     }
     const foreignReasons = migrations === undefined ? [] : compareWithRegistry(history, migrations);
-    if (foreignReasons.length > 0 && !options.dangerouslyAllowForeignBackup) throw foreignBackupError(backupFile, foreignReasons);
+    if (foreignReasons.length > 0 && !allowForeign) throw foreignBackupError(backupFile, foreignReasons);
     try {
       replacement = createHiddenFile(folder, databasePath, "restoring", exists ? databasePath : backupFile);
       const { uid, gid } = nodeFs().statSync(exists ? databasePath : backupFile);
@@ -110,7 +127,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       }
       source.run("VACUUM INTO ?", [replacement]);
     } catch (error) {
-      throw backupWriteError(error, source, folder, replacement ?? folder, busyTimeoutMs, FOLDER_REMEDY);
+      throw backupWriteError(error, source, folder, replacement ?? folder, busyTimeoutMs);
     }
     if (exists) kept = await keepReplaced(opener, databasePath, canWrite(nodePath().dirname(backupFile)) ? nodePath().dirname(backupFile) : folder, store, options);
     for (const suffix of ["-wal", "-shm", "-journal"]) nodeFs().rmSync(`${databasePath}${suffix}`, { force: true });
@@ -119,7 +136,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     return { databasePath, restoredFrom: backupFile, version: highestRecordedVersion(history), ...kept, foreignReasons };
   } catch (error) {
     for (const file of [replacement, kept.previous?.path ?? null, kept.setAside]) if (file !== null) nodeFs().rmSync(file, { force: true });
-    throw error;
+    throw asRestoreError(error);
   } finally {
     if (source !== null) closeQuietly(source);
   }
@@ -176,14 +193,19 @@ async function keepReplaced(opener: SyncDriver, databasePath: string, directory:
   } catch (error) {
     const code = error instanceof StepwiseError ? (error.is("DATABASE_DAMAGED") ? "SQLITE_CORRUPT" : error.is("DATABASE_UNUSABLE") ? error.details.sqliteCode : null) : sqliteCodeFrom(current, error);
     if (!/^SQLITE_(NOTADB|CORRUPT)/.test(code ?? "")) throw translateSqliteError(error, busyTimeoutMs, code);
-    const aside = nodePath().join(directory, `${nodePath().basename(databasePath)}.unusable.${new Date().toISOString().replace(/[:.]/g, "-")}`);
-    try {
-      nodeFs().copyFileSync(databasePath, aside, nodeFs().constants.COPYFILE_EXCL);
-    } catch (copyError) {
-      nodeFs().rmSync(aside, { force: true });
-      throw backupWriteError(copyError, current, directory, aside, busyTimeoutMs, FOLDER_REMEDY);
+    const prefix = nodePath().join(directory, `${nodePath().basename(databasePath)}.unusable.${new Date().toISOString().replace(/[:.]/g, "-")}`);
+    for (let counter = 0; ; counter++) {
+      const aside = `${prefix}${counter > 0 ? `-${counter}` : ""}`;
+      try {
+        nodeFs().copyFileSync(databasePath, aside, nodeFs().constants.COPYFILE_EXCL);
+        return { previous: null, setAside: aside };
+      } catch (copyError) {
+        // Another restore's bytes of the same millisecond: kept, and this copy takes the next name.
+        if ((copyError as NodeJS.ErrnoException).code === "EEXIST") continue;
+        nodeFs().rmSync(aside, { force: true });
+        throw backupWriteError(copyError, current, directory, aside, busyTimeoutMs);
+      }
     }
-    return { previous: null, setAside: aside };
   } finally {
     closeQuietly(current);
   }

@@ -11,6 +11,7 @@ import { begin, callWithDriver, commit, exec, query, queryValue, rollbackQuietly
 import { StepwiseError } from "../core/errors.js";
 import { refuseOpenTransaction } from "../core/transaction-open.js";
 import type { MigrationRegistry } from "../core/types.js";
+import { planUp, type MigrationPlan } from "../core/planner.js";
 import { openContainedCopy } from "./contained-copy.js";
 import { countRows, readSchema, type ReadSchemaOptions, type SchemaSnapshot, type SqlObjectSnapshot, type TableSnapshot } from "./schema-snapshot.js";
 import { optionsObject } from "../core/options.js";
@@ -32,6 +33,14 @@ export function runSafetyNet<T>(manager: SafetyNetManager, start: () => Step<T>,
     return manager.run(manager.executor.withConnectionSettings(refusing()), { exclusive: writes !== undefined }) as T | Promise<T>;
   };
   return manager instanceof SyncMigrationManager ? run() : (async () => run())();
+}
+
+/** What `up` would run, once no other process still runs a `transaction: false` migration (waited for within the busy timeout, as `up` waits): planning alone would call it interrupted. */
+export function* planUpOnceNoneRuns(manager: SafetyNetManager, to: number | undefined): Step<MigrationPlan> {
+  const { executor } = manager;
+  return yield* executor.waitWhileAnotherProcessMigrates(function* () {
+    return planUp(manager.migrations, yield* executor.readKeys(), to === undefined ? {} : { to });
+  });
 }
 
 /** The manager's algorithm on another connection (a copy, a scratch database), its events going to `listeners` only. */

@@ -9,7 +9,7 @@ import { inWriteTransaction, postgresSchemaOf, readSchemaOf, replaySchema, requi
 import { quoteIdentifier } from "../core/batch-walk.js";
 import { describeDrift, diffSchemas, type SchemaSnapshot } from "./schema-snapshot.js";
 import type { SchemaDifference } from "../core/errors.js";
-import { optionsObject } from "../core/options.js";
+import { booleanOption, optionsObject } from "../core/options.js";
 
 /** What {@link verifySchema} found. Plain data. */
 export interface SchemaVerification {
@@ -47,7 +47,8 @@ export function verifySchema(manager: SafetyNetManager, options: VerifySchemaOpt
   // A transaction: false migration another process is running is waited for, not reported as drift.
   const verification = runSafetyNet(manager, () => {
     requireReplay(manager, "verifySchema");
-    return manager.executor.waitWhileAnotherProcessMigrates(() => compareWithReplay(manager, optionsObject(options, "verifySchema")));
+    for (const name of ["refuseDrift", "cacheExpectedSchema"] as const) booleanOption(optionsObject(options, "verifySchema")[name], name, "verifySchema");
+    return manager.executor.waitWhileAnotherProcessMigrates(() => compareWithReplay(manager, options));
   });
   const settle = (found: SchemaVerification) => {
     if (found.ok) manager.executor.emit({ type: "verified", version: found.version });
