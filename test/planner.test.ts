@@ -84,6 +84,15 @@ describe("planUp", () => {
     assert.throws(() => planUp(registryOf(3), [], { to: 1.5 }), stepwiseFailure({ code: "INVALID_TARGET", target: 1.5 }));
   });
 
+  test("a to or steps that is not a number (from JavaScript, or parsed JSON) is USAGE, not a migration that does not exist", () => {
+    const notNumbers = ["2", 2n, null, true];
+    for (const value of notNumbers) {
+      assert.throws(() => planUp(registryOf(3), [], { to: value as never }), stepwiseFailure({ code: "USAGE" }), String(value));
+      assert.throws(() => planDown(registryOf(3), applied(1, 2), { to: value as never }), stepwiseFailure({ code: "USAGE" }), String(value));
+      assert.throws(() => planDown(registryOf(3), applied(1, 2), { steps: value as never }), stepwiseFailure({ code: "USAGE" }), String(value));
+    }
+  });
+
   test("a target below the current version is refused rather than silently reverting", () => {
     assert.throws(() => planUp(registryOf(3), applied(1, 2, 3), { to: 1 }), stepwiseFailure({ code: "INVALID_TARGET", target: 1 }));
   });

@@ -220,11 +220,18 @@ export function findHistoryProblem(registry: MigrationRegistry, applied: readonl
   return null;
 }
 
+/** `USAGE` for a `to` or `steps` that is not a number (from JavaScript, or parsed JSON): `"2"` would read as a migration 2 that does not exist. */
+function refuseNonNumber(option: "to" | "steps", value: unknown): void {
+  if (value !== undefined && typeof value !== "number")
+    throw usageError(`${option} must be a number, such as { ${option}: 2 }; got ${typeof value === "string" ? `the string ${JSON.stringify(value)}` : String(value)}.`);
+}
+
 /** Whether `entry` is one of the versions a squash replaced (not the squash itself). */
 const isReplacedBySquash = (entry: MigrationEntry): boolean => entry.squashedInto !== undefined && entry.squashedInto !== entry.version;
 
 /** Plans applying pending migrations up to `options.to` (default: the latest); `INVALID_TARGET` when `to` is not a version above the current one. */
 export function planUp<E extends MigrationEntry>(registry: readonly E[], applied: readonly AppliedMigrationKey[], options: { readonly to?: number } = {}): MigrationPlan<E> {
+  refuseNonNumber("to", options.to);
   const current = verifyHistoryOrThrow(registry, applied);
   const latest = registry.length;
   const target = options.to ?? latest;
@@ -273,6 +280,8 @@ export function planDown<E extends MigrationEntry>(registry: readonly E[], appli
   // From JavaScript both can arrive; `to` alone would revert more than `steps` asked for.
   const { steps: askedSteps, to: askedTo } = options as { steps?: unknown; to?: unknown };
   if (askedTo !== undefined && askedSteps !== undefined) throw usageError(`down takes steps or to, not both; got steps ${String(askedSteps)} and to ${String(askedTo)}.`);
+  refuseNonNumber("to", askedTo);
+  refuseNonNumber("steps", askedSteps);
   const current = verifyHistoryOrThrow(registry, applied);
   let target: number;
   if (options.to !== undefined) {
