@@ -165,6 +165,17 @@ await describeEachDriver("refusals", { quickOn: ["better-sqlite3", "sql.js"] }, 
     assert.equal(db.manager(migrations).currentVersion(), migrations.length);
   });
 
+  test("a connection that is none (a path, null) and migrations that are not the registry's array (the registry module) are refused with USAGE at construction, before any SQL", async (t) => {
+    const project = createTestProject(t, { fixture: "runtime/side-effects" });
+    const migrations = await project.load();
+    const db = await h.open(project.databasePath());
+    t.after(() => db.close());
+    // Each failed as the library's bare TypeError ("migrations is not iterable", "db.pragma is not a function").
+    for (const bad of [{ migrations }, {}, null, "001_first.sql"]) assert.throws(() => db.manager(bad as never), stepwiseFailure({ code: "USAGE" }), typeof bad);
+    for (const bad of [project.databasePath(), null, undefined, 5]) assert.throws(() => new h.entry.MigrationManager(bad as never, migrations), stepwiseFailure({ code: "USAGE" }), String(bad));
+    assert.deepEqual(db.rows("SELECT name FROM sqlite_master"), []);
+  });
+
   test("a hand-edited registry that breaks the version rules is refused on construction", async (t) => {
     const project = createTestProject(t, { fixture: "runtime/side-effects" });
     const migrations = await project.load();

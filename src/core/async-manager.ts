@@ -5,7 +5,7 @@ import { MigrationManagerBase, refuseMovedOption, type RunOptions } from "./mana
 import type { Driver } from "./driver.js";
 import type { Step } from "./step.js";
 import type { MigrationRegistry, VersionOf } from "./types.js";
-import { optionsObject, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
+import { optionsObject, refuseNonConnection, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
 import { usageError } from "./error-factories.js";
 
 /** Connections with an async run in flight: a second would interleave with the first one's transaction. */
@@ -65,6 +65,7 @@ export interface AsyncManagerClass<Db, P extends MigrationManagerProps = Migrati
 export function asyncManagerOn<Db>(createDriver: (db: Db) => Driver<Db>): AsyncManagerClass<Db> {
   return class<R extends MigrationRegistry> extends AsyncMigrationManager<Db, R> {
     constructor(db: Db, migrations: R, props: MigrationManagerProps = {}) {
+      refuseNonConnection(db, "new AsyncMigrationManager");
       super(createDriver(db), migrations, props);
     }
   };

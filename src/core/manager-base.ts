@@ -6,7 +6,7 @@ import type { Driver, MaybePromise } from "./driver.js";
 import { DEFAULT_TABLE_NAME } from "./history.js";
 import type { Step } from "./step.js";
 import type { MigrationRegistry, VersionOf } from "./types.js";
-import { checkBusyTimeout, DEFAULT_BUSY_TIMEOUT_MS, optionsObject, refuseBadListeners, type DownOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
+import { checkBusyTimeout, DEFAULT_BUSY_TIMEOUT_MS, optionsObject, refuseBadArguments, type DownOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
 import { usageError } from "./error-factories.js";
 
 /** What a manager needs of its driver: a driver, or the description of one that opens a session per call (pg over a `pg.Pool`). */
@@ -42,13 +42,12 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
   constructor(driver: D, migrations: R, props: MigrationManagerProps = {}, dialect?: Dialect) {
     this.driver = driver;
     this.db = driver.connection;
+    this.props = refuseBadArguments(migrations, props);
     // A copy: entries pushed or replaced in the app's array afterwards would run unchecked (one without disableForeignKeys made `up` spin forever).
     migrations = Object.freeze([...migrations]) as unknown as R;
     this.migrations = migrations;
-    this.props = optionsObject(props, "new MigrationManager");
     assertRegistryForDriver(migrations, driver.dialect, driver.name);
     const busyTimeoutMs = checkBusyTimeout(props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
-    refuseBadListeners(props);
     this.executor = new Executor(migrations, {
       tableName: props.tableName ?? DEFAULT_TABLE_NAME,
       busyTimeoutMs,

@@ -6,7 +6,7 @@ import type { Step } from "./step.js";
 import type { Dialect } from "./dialect.js";
 import { isAsyncMigration, type MigrationRegistry, type SyncMigrationRegistry, type VersionOf } from "./types.js";
 import { StepwiseError } from "./errors.js";
-import { optionsObject, type MigrateOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
+import { optionsObject, refuseNonConnection, type MigrateOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
 import { usageError } from "./error-factories.js";
 
 /** Applies and reverts the migrations of a generated registry on one connection of a sync driver; a registry holding async migrations is refused (see `AsyncMigrationManager`). */
@@ -51,6 +51,7 @@ export interface SyncManagerClass<Db> {
 export function syncManagerOn<Db>(createDriver: (db: Db) => SyncDriver<Db>): SyncManagerClass<Db> {
   return class<R extends SyncMigrationRegistry> extends SyncMigrationManager<Db, R> {
     constructor(db: Db, migrations: R, props: MigrationManagerProps = {}) {
+      refuseNonConnection(db, "new MigrationManager");
       super(createDriver(db), migrations, props);
     }
 

@@ -85,12 +85,24 @@ export interface MigrateOptions<M = unknown> {
   readonly verifySchema?: (manager: M, options: { readonly refuseDrift: true; readonly cacheExpectedSchema: true }) => unknown;
 }
 
-/** Refuses listeners that would fail only at the first event, mid-run (a `TypeError` inside the first migration's transaction), and a progress interval no clock reaches. */
-export function refuseBadListeners({ onEvent, logger, progressIntervalMs }: MigrationManagerProps): void {
+/**
+ * `props`, having refused a registry that is no array (the registry module itself, `import * as registry`, would fail as a bare `TypeError`), options that are no object, listeners
+ * that would fail only at the first event (a `TypeError` inside the first migration's transaction), and a progress interval no clock reaches.
+ */
+export function refuseBadArguments(migrations: unknown, props: MigrationManagerProps): MigrationManagerProps {
+  if (!Array.isArray(migrations)) throw usageError(`The migrations must be the registry's array (import { migrations } from "./generated/registry.js"); got ${describeOption(migrations)}.`);
+  const { onEvent, logger, progressIntervalMs } = optionsObject(props, "new MigrationManager");
   if (onEvent != null && typeof onEvent !== "function") throw usageError(`onEvent must be a function; got ${describeOption(onEvent)}.`);
   if (logger != null && typeof (logger as { info?: unknown }).info !== "function") throw usageError(`logger must have an info(message) method (console has); got ${describeOption(logger)}.`);
   if (progressIntervalMs !== undefined && !(typeof progressIntervalMs === "number" && progressIntervalMs >= 0))
     throw usageError(`progressIntervalMs must be a number of milliseconds, 0 or more; got ${describeOption(progressIntervalMs)}.`);
+  return props;
+}
+
+/** `USAGE` unless `db` is a connection (an object): a path string or a missing connection would otherwise fail as the library's bare `TypeError`. */
+export function refuseNonConnection(db: unknown, call: string): void {
+  if ((typeof db !== "object" && typeof db !== "function") || db === null)
+    throw usageError(`${call} takes the database connection first, such as new Database("data/app.db"); got ${describeOption(db)}.`);
 }
 
 /** An option's value as a message quotes it. */

@@ -5,7 +5,7 @@ import type { RunOptions } from "../core/manager-base.js";
 import type { Step } from "../core/step.js";
 import { type AsyncDriver, type Row, driverCapabilityError } from "../core/driver.js";
 import { defineDriver } from "../core/define-driver.js";
-import type { MigrationManagerProps } from "../core/options.js";
+import { refuseNonConnection, type MigrationManagerProps } from "../core/options.js";
 import { returnDefinition, type MigrationContext, type MigrationDefinition, type MigrationRegistry } from "../core/types.js";
 import { statementTexts } from "./statement-texts.js";
 import { classifyCloudflareError, createCloudflareDialect } from "./cloudflare-dialect.js";
@@ -73,6 +73,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
    * @throws `DRIVER_CAPABILITY_MISSING` (`capability: "atomicBatch"`, `file`) when it holds a transactional TypeScript migration.
    */
   constructor(db: D1DatabaseLike, migrations: R, props: MigrationManagerProps = {}) {
+    refuseNonConnection(db, "new MigrationManager");
     super(createD1Driver(db), migrations, props, createCloudflareDialect(false));
     const script = migrations.find((entry) => entry.kind !== "sql" && entry.transaction);
     if (!script) return;

@@ -3,7 +3,7 @@
 import { migrateWithManager, SyncMigrationManager } from "../core/manager.js";
 import type { Row, SyncDriver } from "../core/driver.js";
 import { defineDriver } from "../core/define-driver.js";
-import type { MigrateOptions, MigrationManagerProps, MigrationResult, UpOptions } from "../core/options.js";
+import { refuseNonConnection, type MigrateOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "../core/options.js";
 import { returnDefinition, type MigrationContext, type MigrationDefinition, type SyncMigrationRegistry, type VersionOf } from "../core/types.js";
 import { classifyCloudflareError, createCloudflareDialect } from "./cloudflare-dialect.js";
 import { statementTexts } from "./statement-texts.js";
@@ -141,6 +141,7 @@ export class MigrationManager<R extends SyncMigrationRegistry = SyncMigrationReg
    * @throws `ASYNC_MIGRATIONS_NEED_ASYNC_RUNNER` when `gen` marked any of its migrations async.
    */
   constructor(storage: DurableObjectStorageLike, migrations: R, props: MigrationManagerProps = {}) {
+    refuseNonConnection(storage, "new MigrationManager");
     super(createDurableObjectsDriver(storage), migrations, props, createCloudflareDialect(true));
   }
 }

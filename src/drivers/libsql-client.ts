@@ -9,7 +9,7 @@ import { defineDriver } from "../core/define-driver.js";
 import { SQLITE_DIALECT } from "../core/dialects/sqlite.js";
 import { createSqliteEscapeGuard } from "../core/transaction-guard.js";
 import { createHistoryGuard } from "../core/history-guard.js";
-import { optionsObject, type MigrationManagerProps } from "../core/options.js";
+import { optionsObject, refuseNonConnection, type MigrationManagerProps } from "../core/options.js";
 import { returnDefinition, type MigrationContext, type MigrationDefinition, type MigrationRegistry } from "../core/types.js";
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
 import { SQLITE_BATCH_DIALECT } from "../core/batch-walk.js";
@@ -286,6 +286,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
    * @throws `REGISTRY_DIALECT_MISMATCH` when it was generated for PostgreSQL.
    */
   constructor(client: Client, migrations: R, props: LibsqlClientMigrationManagerProps = {}) {
+    refuseNonConnection(client, "new MigrationManager");
     const { remote: remoteRules, scratchClient, ...settings } = optionsObject(props, "new MigrationManager");
     const driver = createLibsqlClientDriver(client, { remote: remoteRules, scratchClient });
     const remote = !driver.capabilities.userVersion;

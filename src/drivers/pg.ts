@@ -4,7 +4,7 @@ import { runAloneOnConnection, runHoldingRunLock } from "../core/async-manager.j
 import { MigrationManagerBase, type DriverIdentity, type RunOptions } from "../core/manager-base.js";
 import { createPostgresDialect, DEFAULT_POSTGRES_SCHEMA, classifyPostgresError, lostConnection, sqlstateOf, describeConnectionFailure } from "../core/dialects/postgres.js";
 import { isConnectionLost, isLockTimeout, literal, lockWaits, CONCAT, EQ, NE, TEXT, POSTGRES_BATCH_DIALECT } from "../core/dialects/postgres.js";
-import { DEFAULT_LOCK_TIMEOUT_MS, optionsObject, type MigrationManagerProps, type MigrationResult, type UpOptions } from "../core/options.js";
+import { DEFAULT_LOCK_TIMEOUT_MS, optionsObject, refuseNonConnection, type MigrationManagerProps, type MigrationResult, type UpOptions } from "../core/options.js";
 import { splitPostgresSqlText, tokenizePostgresSql } from "../shared/postgres-tokens.js";
 import { requireCapabilities, type AsyncDriver, type Row, type ScratchDatabase } from "../core/driver.js";
 import { defineDriver } from "../core/define-driver.js";
@@ -420,6 +420,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
    * @throws `USAGE` when `props.schema` is not a plain identifier, or `props.lockTimeoutMs` no number of milliseconds.
    */
   constructor(db: pg.Client | pg.Pool, migrations: R, props: PgMigrationManagerProps = {}) {
+    refuseNonConnection(db, "new MigrationManager");
     const { schema = DEFAULT_POSTGRES_SCHEMA, lockTimeoutMs, ...settings } = optionsObject(props, "new MigrationManager");
     const timeout = lockTimeoutOf(lockTimeoutMs);
     const dialect = createPostgresDialect(schema, timeout);
