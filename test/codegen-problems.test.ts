@@ -337,14 +337,24 @@ test("a SQL file whose line breaks are lone carriage returns is one SQL_CR_LINE_
   const dir = makeTempDir(t);
   writeFileSync(path.join(dir, "001_items.sql"), "-- migrate:up\rCREATE TABLE items (id INTEGER PRIMARY KEY);\r-- migrate:down\rDROP TABLE items;\r");
   writeFileSync(path.join(dir, "002_notes.sql"), "-- migrate:up\r\nCREATE TABLE notes (id INTEGER);\r\n");
+  // Lone CRs in a file that also has an LF (a line a modern editor appended).
+  writeFileSync(path.join(dir, "003_tags.sql"), "-- migrate:up\rCREATE TABLE tags (id INTEGER);\r-- migrate:down\rDROP TABLE tags;\n");
+  // One lone CR after a comment: SQLite reads the DROP as part of the comment, so it would never run.
+  writeFileSync(path.join(dir, "004_drop.sql"), "-- migrate:up\nCREATE TABLE old (id INTEGER);\nCREATE TABLE gone (id INTEGER); -- to drop\rDROP TABLE old;\n");
+  // A CR inside a string is data.
+  writeFileSync(path.join(dir, "005_rows.sql"), "-- migrate:up\nINSERT INTO notes (id) SELECT length('a\rb');\n");
   const scan = scanMigrations({ projectRoot: dir, migrationsDir: dir });
   assert.deepEqual(
     scan.problems.map((p) => [p.code, p.file, p.line, p.column]),
-    [["SQL_CR_LINE_BREAKS", "001_items.sql", 1, 14]],
+    [
+      ["SQL_CR_LINE_BREAKS", "001_items.sql", 1, 14],
+      ["SQL_CR_LINE_BREAKS", "003_tags.sql", 1, 14],
+      ["SQL_CR_LINE_BREAKS", "004_drop.sql", 3, 43],
+    ],
   );
   assert.deepEqual(
     scan.migrations.map((m) => m.version),
-    [2],
+    [2, 5],
   );
 });
 

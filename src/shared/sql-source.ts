@@ -51,8 +51,8 @@ export type SqlSourceProblemCode =
   | "SQL_CONFLICTING_FLAGS"
   /** A string, quoted name, block comment or dollar-quoted body that is never closed, so everything after it (markers included) is part of it. Fix: Close it. */
   | "SQL_UNTERMINATED"
-  /** The file's line breaks are lone carriage returns (CR, as classic Mac OS saved text), which no SQL tool reads as line breaks: the whole file would be one line, its markers and SQL a comment.
-   * Fix: Save the file with LF (or CRLF) line breaks. */
+  /** A line break after a `--` comment is a lone carriage return (CR, as classic Mac OS saved text), which an editor shows as a line break but SQLite's comment (and a stepwise marker) runs on
+   * through: the SQL after it on the shown line would never run (a whole file of them is one line). Fix: Save the file with LF (or CRLF) line breaks. */
   | "SQL_CR_LINE_BREAKS"
   /** A raw NUL byte in a SQL migration: SQLite stops reading the statement there (PostgreSQL refuses it), so the SQL after it would never run. Fix: Delete it; in SQLite, write it in a string as `char(0)`. */
   | "SQL_NUL_BYTE"
@@ -119,11 +119,14 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
   const problems: SqlSourceProblem[] = [];
   const report: Report = (code, line, column, message) => void problems.push({ code, line, column, message });
 
-  // Every other check would read the one long line word by word (an unknown flag per word): this is the one cause.
-  if (text.includes("\r") && !text.includes("\n")) {
-    const breaks = text.split("\r").length - 1;
-    const message = `its ${breaks} line break${breaks === 1 ? " is a lone carriage return" : "s are lone carriage returns"} (CR, as classic Mac OS saved text), not LF or CRLF, so the file reads as one line; save it with LF line breaks`;
-    return { ok: false, problems: [{ code: "SQL_CR_LINE_BREAKS", line: 1, column: text.indexOf("\r") + 1, message }] };
+  // An editor shows a lone CR as a line break, but SQLite's `--` comment runs on through it (a marker's too): what follows on the shown line is comment, never run. A file with no
+  // other line break is one line to every dialect, read word by word as flags. Every other check would only describe that, so this is the one problem.
+  const swallowing = tokens.filter((token) => token.kind === "line-comment" && /\r(?!\n)/.test(token.text));
+  if (swallowing.length > 0 || (text.includes("\r") && !text.includes("\n"))) {
+    const first = swallowing[0] ?? { line: 1, column: 1, text };
+    const message =
+      "its line breaks are lone carriage returns (CR, as classic Mac OS saved text), not LF or CRLF: SQL reads the text after one as more of the line before it (a -- comment's included), so it would never run; save the file with LF line breaks";
+    return { ok: false, problems: [{ code: "SQL_CR_LINE_BREAKS", line: first.line, column: first.column + first.text.search(/\r(?!\n)/), message }] };
   }
   const nul = findNulByte(text);
   if (nul !== null) report("SQL_NUL_BYTE", nul.line, nul.column, `a NUL byte: ${NUL_BYTE_WHY[dialect]}`);
