@@ -41,6 +41,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R> 
     async run(args) {
       output.exitCode = 0;
       wrote.toStderr = false;
+      session.running = undefined;
       // An argument may hold a URL, which commander's messages echo.
       for (const arg of args) [arg, arg.replace(/^--?[\w-]+=/, "")].forEach(output.hide);
       try {
@@ -48,7 +49,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R> 
         return output.exitCode;
       } catch (error) {
         if (error instanceof CommanderError && error.code === "commander.help") return wrote.toStderr ? 2 : 0;
-        return reportError(error, args, output);
+        return reportError(error, args, output, session.running);
       }
     },
   };
@@ -152,7 +153,11 @@ function declarerOf<R extends MigrationRegistry>(parent: Command, session: CliSe
       const flags = declared.optsWithGlobals<GlobalFlags & { json?: boolean }>();
       // A --json run prints its events nowhere, so stdout holds the JSON alone.
       session.output.quietEvents = Boolean(flags.json);
-      const report = await run({ session, name: declared.name(), flags }, flags as never, ...(args.slice(0, -2) as never[]));
+      const operands = args.slice(0, -2);
+      // A fleet's subcommand is named with its parent (`fleet verify`).
+      const name = declared.parent?.parent ? `${declared.parent.name()} ${declared.name()}` : declared.name();
+      session.running = { name, operands: operands.filter((operand) => operand !== undefined).map(String) };
+      const report = await run({ session, name: declared.name(), flags }, flags as never, ...(operands as never[]));
       session.output.printReport(report, Boolean(flags.json));
     });
   };

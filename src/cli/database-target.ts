@@ -37,6 +37,14 @@ export interface CliSession<R extends MigrationRegistry> {
   commandLine(rest: string): string;
   /** The registry, once a command loaded it. */
   loaded?: Promise<R>;
+  /** The command running, as commander parsed it: what a failure's fix tells the user to run again. */
+  running?: RunningCommand;
+}
+
+/** A command as commander parsed it: its `name` (`fleet verify` for a fleet's), and its `operands` (`baseline`'s version), options left out. */
+export interface RunningCommand {
+  readonly name: string;
+  readonly operands: readonly string[];
 }
 
 /** One command's run: the CLI's session, the command's name, and the global flags it was given. */

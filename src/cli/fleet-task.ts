@@ -135,7 +135,9 @@ function inFleetReport(error: TargetError, spec: FleetTargetSpec, job: FleetJob)
     table: job.tableName,
     driver: job.driver === "better-sqlite3" ? undefined : job.driver,
   });
-  const spell = <T>(text: T) => withDatabaseFlags(text, target, (name) => (FLEET_COMMANDS.has(name) ? `"stepwise fleet ${name}` : null));
+  // A migration that failed in a verify's replay is fixed, then verified again: up is for a migration that failed on the database.
+  const again = (name: string) => (name === "up" && report.code === "MIGRATION_FAILED" ? job.task : name);
+  const spell = <T>(text: T) => withDatabaseFlags(text, target, (name) => (FLEET_COMMANDS.has(name) ? `"stepwise fleet ${again(name)}` : null));
   // The message's commands too (`"stepwise down --to 3"`): the text report prints it, and without the database it names none of the fleet's.
   return Object.assign(report, { message: spell(report.message), fix: spell(report.fix) });
 }

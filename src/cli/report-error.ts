@@ -9,6 +9,7 @@ import { toPlainError, translateSqliteError } from "../core/error-factories.js";
 import { attachedFix, withPlainFix } from "./error-fix.js";
 import { quoteForShell } from "./format.js";
 import type { CliOutput } from "./output.js";
+import type { RunningCommand } from "./database-target.js";
 
 /** A position in a project file, 1-based. */
 type SourceLocation = { readonly file: string; readonly line: number; readonly column: number };
@@ -19,8 +20,11 @@ const USAGE_EXIT_CODES: ReadonlySet<StepwiseErrorCode> = new Set<StepwiseErrorCo
 /** The codes whose cause is an installation's state the message already quotes: no stack says more, so `--verbose` is not offered. */
 const NO_STACK_HINT: ReadonlySet<StepwiseErrorCode> = new Set<StepwiseErrorCode>(["DRIVER_NOT_INSTALLED", "DRIVER_RUNTIME_UNSUPPORTED", "MISSING_DEPENDENCY", "DEPENDENCY_VERSION_UNSUPPORTED"]);
 
-/** Prints a run's failure and returns its exit code; `argv` is read for `--json` and `--verbose` as given, so a failure while parsing honours them. */
-export function reportError(error: unknown, argv: readonly string[], output: CliOutput): number {
+/**
+ * Prints a run's failure and returns its exit code; `argv` is read for `--json` and `--verbose` as given, so a failure while parsing honours them; `running` is the command that
+ * failed, as commander parsed it (none when parsing failed).
+ */
+export function reportError(error: unknown, argv: readonly string[], output: CliOutput, running?: RunningCommand): number {
   const { palette } = output;
   const options = argv.includes("--") ? argv.slice(0, argv.indexOf("--")) : argv;
   const printJson = (fields: Record<string, unknown>) => {
@@ -45,11 +49,7 @@ export function reportError(error: unknown, argv: readonly string[], output: Cli
   const flags = options.includes("fleet") ? "" : databaseFlags(options);
   // adopt, baseline and verify run the migrations only in a scratch database: once one is fixed, the step is to run that command again, never up on the database it checked
   // (up on a database another tool migrated would run every migration on tables it already holds).
-  const at = options.findIndex((arg) => !arg.startsWith("-"));
-  const command = options[at];
-  // Its own arguments too (baseline's version): the words after it that no option precedes.
-  const words = options.slice(at + 1).filter((arg, index, rest) => !arg.startsWith("-") && !(rest[index - 1] ?? "").startsWith("-"));
-  const rerun = translated.is("MIGRATION_FAILED") && command !== undefined && REPLAYING_COMMANDS.has(command) ? [command, ...words].map(quoteForShell).join(" ") : null;
+  const rerun = translated.is("MIGRATION_FAILED") && running && REPLAYING_COMMANDS.has(running.name) ? [running.name, ...running.operands].map(quoteForShell).join(" ") : null;
   const rename = (name: string) => (rerun !== null && name === "up" ? `"stepwise ${rerun}${flags}` : null);
   if (flags !== "" || rerun !== null) Object.assign(json, { fix: withDatabaseFlags(json.fix, flags, rename), message: withDatabaseFlags(json.message, flags, rename) });
   printJson(json);
