@@ -231,8 +231,16 @@ test("a one-database command given a fleet's pattern (--db or the database setti
     assert.equal(/"stepwise fleet /.test(error.fix), args[0] !== "baseline", error.fix);
   }
   const fromEnv = await runInProcess({ migrations: registry, cwd }, ["status", "--json"], { DATABASE_URL: "tenants/*.db" });
-  assert.match((JSON.parse(fromEnv.stdout) as { error: { message: string } }).error.message, /^DATABASE_URL is a pattern/);
+  const envError = (JSON.parse(fromEnv.stdout) as { error: { message: string; fix: string } }).error;
+  assert.match(envError.message, /^DATABASE_URL is a pattern/);
+  // stepwise fleet reads no DATABASE_URL: the command the fix names carries the pattern, and runs.
+  const fleetCommand = /"stepwise (fleet status --db '[^']+')"/.exec(envError.fix)?.[1];
+  assert.equal(fleetCommand, "fleet status --db 'tenants/*.db'", envError.fix);
+  assert.equal(jsonOutput<Json>(await runInProcess({ migrations: registry, cwd }, [...fleetCommand.split(" ").map((word) => word.replace(/'/g, "")), "--json"])).total, 1);
   assert.deepEqual(readdirSync(path.join(cwd, "tenants")), ["a.db"]);
+  // A ? or [...] that matches no file is a new database's name, such as app[v2].db; a * never is.
+  assert.equal((await runInProcess({ migrations: registry, cwd }, ["up", "--db", "app[v2].db"])).code, 0);
+  assert.deepEqual(readdirSync(cwd).sort(), ["app[v2].db", "tenants"]);
   // The fleet itself takes the pattern from the setting, and a file of that very name is one database.
   assert.equal(jsonOutput<Json>(await runInProcess({ migrations: registry, cwd, database: "tenants/*.db" }, ["fleet", "up", "--json"])).total, 1);
   writeFileSync(path.join(cwd, "tenants", "[ab].db"), "");

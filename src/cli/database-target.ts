@@ -11,7 +11,8 @@ import { serverBackupUnsupportedError } from "../safety/backup.js";
 import type { CreateCliProps } from "./cli-props.js";
 import { assertPathRoundTrips, checkDatabasePath, createDatabaseFolder, databasePathFromUrl, LIBSQL_AUTH_TOKEN_ENV, parseServerUrl } from "./database-path.js";
 import { fileKindAt } from "../drivers/database-file.js";
-import { isGlob } from "./file-glob.js";
+import { expandFileGlob, isGlob } from "./file-glob.js";
+import { quoteForShell } from "./format.js";
 import { CLI_DRIVERS, defaultDriverOf, dialectOfDriver, type CliDriverName } from "./driver-names.js";
 import { withFix } from "./error-fix.js";
 import { driverUnknownError, pgOnlyFlagRefusal, refusal } from "./errors.js";
@@ -105,8 +106,8 @@ export interface DatabaseTarget {
   readonly url?: string;
 }
 
-/** The commands `stepwise fleet` has, which a pattern given to their one-database form is most likely meant for. */
-const FLEET_TASKS: ReadonlySet<string> = new Set(["status", "up", "verify"]);
+/** The commands a fleet runs on every database itself; the others a `fix` names (`repair`, `down`, `baseline`...) work on one database. */
+export const FLEET_COMMANDS: ReadonlySet<string> = new Set(["up", "status", "verify"]);
 
 /**
  * The database of `scope`, checked: a SQLite file from `--db`, the app's setting, or a `DATABASE_URL` that
@@ -164,9 +165,12 @@ export function resolveTarget(scope: CommandScope, optional = false): DatabaseTa
   const file = checkDatabasePath(configured, source, resolve);
   // A fleet's pattern (`data/tenants/*.db`, which the setting may hold for `stepwise fleet`) names no one database: opened as a path, it would create a database of that name,
   // a tenant every fleet run then counts. A file of that very name is opened; a URL (whose `?` is no pattern) was refused above, by its shape.
-  if (isGlob(configured) && fileKindAt(file, false) === "missing") {
+  // A `*` always; a `?` or `[…]` only where it matches files, so a new database may be named app[v2].db.
+  if (isGlob(configured) && fileKindAt(file, false) === "missing" && (configured.includes("*") || expandFileGlob(file, path.sep).length > 0)) {
     if (optional) return null;
-    const fleet = FLEET_TASKS.has(scope.name) ? `run "stepwise fleet ${scope.name}" for every database it matches, or ` : "";
+    // `stepwise fleet` reads no DATABASE_URL: the pattern goes in its --db.
+    const fleetDb = fromProps == null ? ` --db ${quoteForShell(configured)}` : "";
+    const fleet = FLEET_COMMANDS.has(scope.name) ? `run "stepwise fleet ${scope.name}${fleetDb}" for every database it matches, or ` : "";
     throw refusal(
       `${fromProps == null ? "DATABASE_URL" : source} is a pattern, ${JSON.stringify(configured)}, and no file has that name: stepwise ${scope.name} works on one database.`,
       `${fleet}pass --db <file> naming one database`,

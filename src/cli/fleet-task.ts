@@ -1,4 +1,5 @@
 /** How `stepwise fleet` works on one database, in this thread or a worker's: open it through the chosen driver, run the command's task (status, up or verify), close it, report. */
+import { FLEET_COMMANDS } from "./database-target.js";
 import { databasePathInvalidError, toPlainError } from "../core/error-factories.js";
 import { describeTargetError, runTarget, upTarget, type TargetError, type TargetReport } from "../fleet/migrate-many.js";
 import { fileKindAt } from "../drivers/database-file.js";
@@ -118,9 +119,6 @@ export async function runFleetTarget(connector: DriverConnector, migrations: Mig
   const locked = "state" in result && result.state === "failed" && result.error !== null && LOCKED_CODES.has(result.error.code);
   return { ...result, ...(locked && { state: "locked" }), error: result.error && inFleetReport(result.error, spec, job) } as FleetTargetResult;
 }
-
-/** The commands a fleet runs on every database itself; the others a `fix` names (`repair`, `down`, `baseline`...) work on one database. */
-const FLEET_COMMANDS: ReadonlySet<string> = new Set(["up", "status", "verify"]);
 
 /**
  * `error` as the CLI reports it, its message and `fix` naming the commands as a fleet's operator runs them: `stepwise fleet up` again, or a
