@@ -146,7 +146,7 @@ function readPreviousRegistry(options: GenerateOptions, label: string): string |
 /** Scans, renders and formats without touching the registry file: what {@link generateRegistry} would write. */
 export async function buildRegistrySource(options: Pick<GenerateOptions, "projectRoot" | "migrationsDir" | "registryFile" | "runtimeModule" | "dialect" | "target">): Promise<RegistrySourceResult> {
   const dialect = options.dialect ?? "sqlite";
-  const { migrations, problems } = scanMigrations({ projectRoot: options.projectRoot, migrationsDir: options.migrationsDir, dialect });
+  const { migrations, problems } = scanMigrations({ projectRoot: options.projectRoot, migrationsDir: options.migrationsDir, dialect, target: options.target });
   const d1 = `this project's registry is for D1 ("target": "d1"), which applies a migration atomically only as one batch of SQL with its history row; a TypeScript migration cannot be atomic there. Write it as a .sql migration, or, if it may be left half done, add transaction: false to its defineMigration`;
   for (const migration of options.target === "d1" ? migrations : []) if (migration.kind === "ts" && migration.transaction) problems.push(problemAt("TS_MIGRATION_ON_D1", migration.file, d1));
   const unimportable = migrations.some((migration) => migration.kind === "ts") ? unimportablePath(options) : null;

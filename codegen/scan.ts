@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, readlinkSync, statSync, type Dirent } from "
 import path from "node:path";
 import { ts } from "ts-morph";
 import type { SqlDialect } from "../src/core/types.js";
-import { parseSqlMigrationSource } from "../src/shared/sql-source.js";
+import { parseSqlMigrationSource, type SqlSourceOptions } from "../src/shared/sql-source.js";
 import { decodeSourceBytes } from "../src/shared/source-text.js";
 import { findForeignFolderNearby, findForeignMigrations, findNestedMigrations } from "./foreign-migrations.js";
 import { followLocalImports, readTsconfig } from "./local-imports.js";
@@ -51,7 +51,7 @@ export interface ScanResult {
 }
 
 /** Scans `migrationsDir`. Never throws for bad input: every issue becomes a {@link Problem}. */
-export function scanMigrations(options: { projectRoot: string; migrationsDir: string; dialect?: SqlDialect }): ScanResult {
+export function scanMigrations(options: { projectRoot: string; migrationsDir: string; dialect?: SqlDialect; target?: string | null }): ScanResult {
   const { projectRoot, migrationsDir } = options;
   const dialect = options.dialect ?? "sqlite";
   // The project root itself is ".", so a path built on the label never starts at the file system's root.
@@ -87,7 +87,8 @@ export function scanMigrations(options: { projectRoot: string; migrationsDir: st
       const source = readMigrationSource(absolutePath, file, quoted, problems);
       if (source === null) continue;
       const base = { version: version!, name: parsed.migration.name, kind: parsed.migration.kind, file, absolutePath };
-      const scanned = base.kind === "sql" ? scanSqlMigration(source, base, dialect, problems) : scanTsMigration(source, base, { projectRoot, dialect, checker }, problems);
+      const scanned =
+        base.kind === "sql" ? scanSqlMigration(source, base, { dialect, batchOnly: options.target === "d1" }, problems) : scanTsMigration(source, base, { projectRoot, dialect, checker }, problems);
       if (scanned) migrations.push(scanned);
       // The versions a squash replaced stay taken, by it.
       for (const replaced of scanned?.replaced?.slice(0, -1) ?? []) holders.push({ version: replaced.version, file, valid: true });
@@ -115,8 +116,8 @@ function readMigrationSource(absolutePath: string, file: string, quoted: string,
   return decoded.ok ? decoded.text : addProblems(problems, { code: "FILE_NOT_UTF8", file, line: decoded.line, column: decoded.column, message: decoded.message });
 }
 
-function scanSqlMigration(source: string, base: MigrationBase, dialect: SqlDialect, problems: Problem[]): ScannedMigration | null {
-  const result = parseSqlMigrationSource(source, { dialect });
+function scanSqlMigration(source: string, base: MigrationBase, options: SqlSourceOptions, problems: Problem[]): ScannedMigration | null {
+  const result = parseSqlMigrationSource(source, options);
   if (!result.ok) return addProblems(problems, ...result.problems.map((problem) => ({ ...problem, file: base.file })));
   const { migration } = result;
   const squash = readSquashRecord(source);

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
+import { buildRegistrySource } from "../codegen/generate.js";
 import { createTestProject, runCli } from "./support/project.js";
 
 const sqlMigration = "-- migrate:up\nCREATE TABLE notes (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE notes;\n";
@@ -49,6 +50,22 @@ test("gen for a D1 registry accepts SQL migrations and a TypeScript one marked t
   plain.writeMigration("002_backfill.ts", tsMigration(""));
   const untargeted = await runCli(["gen"], { cwd: plain.root });
   assert.equal(untargeted.code, 0, untargeted.stdout + untargeted.stderr);
+});
+
+test("for a D1 registry, BEGIN and COMMIT in a transaction: false SQL migration are SQL_TRANSACTION_CONTROL at gen, since D1 refuses transaction control in any migration; without the target they pass", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_notes.sql", "-- migrate:up transaction:false\nBEGIN;\nCREATE TABLE notes (id INTEGER PRIMARY KEY);\nCOMMIT;\n");
+  const build = (target: "d1" | null) => buildRegistrySource({ projectRoot: project.root, migrationsDir: project.migrationsDir, registryFile: project.registryFile, target });
+  const refused = await build("d1");
+  assert.equal(refused.ok, false);
+  assert.deepEqual(
+    refused.problems.map(({ code, file, line }) => [code, file, line]),
+    [
+      ["SQL_TRANSACTION_CONTROL", "migrations/001_notes.sql", 2],
+      ["SQL_TRANSACTION_CONTROL", "migrations/001_notes.sql", 4],
+    ],
+  );
+  assert.equal((await build(null)).ok, true);
 });
 
 test('a config "target" other than d1 is refused with the settings it may take', { timeout: 60_000 }, async (t) => {

@@ -56,7 +56,7 @@ export type SqlSourceProblemCode =
   | "SQL_CR_LINE_BREAKS"
   /** A raw NUL byte in a SQL migration: SQLite stops reading the statement there (PostgreSQL refuses it), so the SQL after it would never run. Fix: Delete it; in SQLite, write it in a string as `char(0)`. */
   | "SQL_NUL_BYTE"
-  /** A transactional migration holds a statement that controls the transaction stepwise runs it in (`BEGIN`, `COMMIT`, `END`, `ROLLBACK`, `SAVEPOINT`, `RELEASE`; on PostgreSQL also `START TRANSACTION`, `ABORT`, `PREPARE TRANSACTION`), so a later failure could no longer be rolled back. Fix: Remove it, or add `transaction:false` to the `-- migrate:up` line if the migration must manage transactions itself. */
+  /** A transactional migration holds a statement that controls the transaction stepwise runs it in (`BEGIN`, `COMMIT`, `END`, `ROLLBACK`, `SAVEPOINT`, `RELEASE`; on PostgreSQL also `START TRANSACTION`, `ABORT`, `PREPARE TRANSACTION`), so a later failure could no longer be rolled back; for D1 (`"target": "d1"`), which runs each migration as one batch, any migration that holds one. Fix: Remove it, or add `transaction:false` to the `-- migrate:up` line if the migration must manage transactions itself (not on D1, which refuses transaction control in any migration). */
   | "SQL_TRANSACTION_CONTROL"
   /** A transactional migration holds a statement the database refuses inside a transaction: `VACUUM` on SQLite; on PostgreSQL also `CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY`, `CREATE DATABASE` and the rest listed in docs/migrations.md. Fix: Add `transaction:false` to the `-- migrate:up` line (in TypeScript, `transaction: false`), and keep that migration to the statement that needs it. */
   | "SQL_NEEDS_NO_TRANSACTION"
@@ -82,6 +82,8 @@ export type SqlSourceProblemCode =
 /** How {@link parseSqlMigrationSource} reads a file: `dialect`, how the SQL is tokenised, checked and hashed (default `sqlite`). */
 export interface SqlSourceOptions {
   readonly dialect?: SqlDialect;
+  /** The storage runs each migration as one batch and refuses transaction control in any (D1): refused in a `transaction:false` migration too. */
+  readonly batchOnly?: boolean;
 }
 
 /** A well-formed SQL migration. */
@@ -143,7 +145,7 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
   const holdsNoSql = (section: Section) => significantTokens(sections[section]).every((token) => /^[\s;]*$/.test(token.text));
   const isEmpty = { up: upLine !== -1 && holdsNoSql("up"), down: downLine !== -1 && holdsNoSql("down") };
   reportEmptySections(scan, isEmpty, reportTemplatePlaceholders(tokens, sectionOf, report), report);
-  if (upLine !== -1 && problems.length === 0) for (const section of [sections.up, sections.down]) reportStatementProblems(section, scan, dialect, report);
+  if (upLine !== -1 && problems.length === 0) for (const section of [sections.up, sections.down]) reportStatementProblems(section, { ...scan, batchOnly: options.batchOnly === true }, dialect, report);
   if (problems.length > 0) return { ok: false, problems: problems.sort((a, b) => a.line - b.line || a.column - b.column) };
 
   const lines = text.split(/\r?\n/);

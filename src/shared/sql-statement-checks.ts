@@ -9,17 +9,29 @@ export type ReportStatement = (code: StatementCode, line: number, column: number
 const NO_TRANSACTION = `add "transaction:false" to the "-- migrate:up" line`;
 const POSTGRES_FIX = `${NO_TRANSACTION}, and keep that migration to what must run outside a transaction`;
 
-/** Checks one section's tokens. Only a statement's first keywords decide, so a `COMMIT` in a string, comment or body is text; without a transaction only psql's commands are refused. */
-export function reportStatementProblems(sectionTokens: readonly SqlToken[], flags: { transaction: boolean; disableForeignKeys: boolean }, dialect: SqlDialect, report: ReportStatement): void {
-  for (const { tokens } of flags.transaction ? splitSqlStatements(sectionTokens, dialect) : []) {
+/**
+ * Checks one section's tokens. Only a statement's first keywords decide, so a `COMMIT` in a string, comment or body is text; without a transaction only psql's commands are refused,
+ * and, where the storage runs each migration as one batch (`batchOnly`, D1), transaction control.
+ */
+export function reportStatementProblems(
+  sectionTokens: readonly SqlToken[],
+  flags: { transaction: boolean; disableForeignKeys: boolean; batchOnly?: boolean },
+  dialect: SqlDialect,
+  report: ReportStatement,
+): void {
+  for (const { tokens } of flags.transaction || flags.batchOnly === true ? splitSqlStatements(sectionTokens, dialect) : []) {
     const first = tokens[0]!;
     if (first.kind !== "word") continue;
     const end = tokens.findIndex((token) => token.kind !== "word");
     const words = tokens.slice(0, end === -1 ? tokens.length : end).map((token) => token.text.toUpperCase());
     const at = (code: StatementCode, message: string) => report(code, first.line, first.column, message);
     const control = /^(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)$/.test(words[0]!) || (dialect === "postgres" && /^(ABORT|START TRANSACTION|PREPARE TRANSACTION)( |$)/.test(words.join(" ")));
-    if (control) {
-      const shown = tokens.slice(0, 4).map((token) => token.text);
+    const shown = tokens.slice(0, 4).map((token) => token.text);
+    if (control && flags.batchOnly === true) {
+      at("SQL_TRANSACTION_CONTROL", `"${shown.join(" ")}…" controls a transaction, which D1 refuses in any migration ("target": "d1" runs each as one batch, atomically); remove it`);
+    } else if (!flags.transaction) {
+      continue;
+    } else if (control) {
       const fix = `if the migration must manage transactions itself, ${dialect === "postgres" ? POSTGRES_FIX : NO_TRANSACTION}`;
       at("SQL_TRANSACTION_CONTROL", `"${shown.join(" ")}…" controls the transaction that stepwise runs this migration in, so a later failure could no longer be rolled back; remove it, or, ${fix}`);
     } else if (dialect === "postgres") {
