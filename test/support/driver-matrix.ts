@@ -812,7 +812,7 @@ export async function describeEachAsyncDriver(title: string, ...args: [body: (ha
       continue;
     }
     const entry = await underTest.load();
-    const capabilities = { ...new entry.MigrationManager(null as never, []).driver.capabilities };
+    const capabilities = { ...new entry.MigrationManager({} as never, []).driver.capabilities };
     const harness: AsyncDriverHarness = {
       name: underTest.name,
       underTest,
