@@ -372,13 +372,18 @@ export function migrationFailedError(fields: Run & Partial<E.StepwiseErrorDetail
     : "";
   const backup = backupPath ? text`\nA backup taken before this run is at ${backupPath}; ${CALLS.restore} puts it back.` : "";
   const message = text`${label(version, file)} failed while running ${direction}: ${describeThrownValue(cause)}\n${notes ? `${notes}\n` : ""}${fk}${outcome}${reset}${backup}`;
-  return new StepwiseError(
+  const error = new StepwiseError(
     "MIGRATION_FAILED",
     message,
     { version, file, direction, rolledBack, backupPath, foreignKeyRebuild: rebuild, location, detail, hint, invalidIndexes, afterReset },
     { cause },
   );
+  if (notes) failureNotes.set(error, notes);
+  return error;
 }
+
+/** The notes of each `MIGRATION_FAILED`, so a copy that adds a field (a location found by a rerun) keeps the server's DETAIL and HINT in its text. */
+const failureNotes = new WeakMap<object, string>();
 
 /** The same failure, naming the backup taken before the run. */
 export const withBackupPath = (error: StepwiseError<"MIGRATION_FAILED">, backupPath: string) => copyFailure(error, { backupPath });
@@ -396,7 +401,7 @@ function copyFailure(
   error: StepwiseError<"MIGRATION_FAILED">,
   fields: { backupPath?: string; location?: E.SqlLocation; afterReset?: E.StepwiseErrorDetails["MIGRATION_FAILED"]["afterReset"]; rolledBack?: true },
 ): StepwiseError<"MIGRATION_FAILED"> {
-  const copy = Object.assign(migrationFailedError({ ...error.details, cause: error.cause, ...fields }), { nativeCode: error.nativeCode, nativeKind: error.nativeKind });
+  const copy = Object.assign(migrationFailedError({ ...error.details, cause: error.cause, notes: failureNotes.get(error), ...fields }), { nativeCode: error.nativeCode, nativeKind: error.nativeKind });
   if (closedConnections.has(error)) closedConnections.add(copy);
   return copy;
 }
