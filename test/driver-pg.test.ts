@@ -20,6 +20,7 @@ import { build } from "esbuild";
 import { DRIVERS, matrixRoot } from "./support/driver-matrix.js";
 import { PG_RACE_LATEST, PG_RACE_REGISTRY } from "./support/pg-race-registry.js";
 import { namedSqlEntry, tsEntry, rejection } from "./support/registry-builders.js";
+import { jsonError, runPgCli, withPgClient } from "./support/pg-cli.js";
 
 // Every entry here says it was generated for PostgreSQL: the pg driver refuses a registry of another dialect.
 const createItems = namedSqlEntry(1, "create_items", "CREATE TABLE items (id BIGINT PRIMARY KEY, note TEXT NOT NULL);", "DROP TABLE items;", { dialect: "postgres" });
@@ -254,7 +255,38 @@ test("a read-only session is DATABASE_UNUSABLE with SQLSTATE 25006; nothing chan
   assert.equal(error.code, "DATABASE_UNUSABLE");
   assert.equal(error.nativeCode, "25006");
   assert.equal(error.nativeKind, "readonly");
+  // The server's words, and what to change.
+  assert.match(String(error.reason), /read-only transaction/);
+  assert.match(String(error.fix), /primary server/);
+  assert.match(String(error.message), /read-only transaction/);
   assert.deepEqual(await tables(pool), []);
+});
+
+test("a role that may not create in public (PostgreSQL 15's default) is DATABASE_UNUSABLE with the server's reason and the grant or schema that fixes it; nothing changes", async (t) => {
+  const { database, pool } = await freshDatabase(t);
+  const role = `stepwise_app_${Math.random().toString(16).slice(2, 10)}`;
+  await pool.query(`CREATE ROLE ${role} LOGIN`);
+  t.after(async () => {
+    // What the role owns goes with the database; then the role can go.
+    await database.drop();
+    await withPgClient(database.server.url("postgres"), (admin) => admin.query(`DROP ROLE IF EXISTS ${role}`));
+  });
+  const url = new URL(database.url);
+  url.username = role;
+  for (const schema of [[], ["--schema", "app"]]) {
+    const run = await runPgCli([createItems], url.toString(), ["up", "--json", ...schema]);
+    const error = jsonError(run);
+    assert.equal(error.code, "DATABASE_UNUSABLE");
+    assert.equal(error.nativeCode, "42501");
+    assert.match(String(error.reason), schema.length === 0 ? /permission denied for schema public/ : /permission denied for database/);
+    assert.match(String(error.fix), /GRANT CREATE ON SCHEMA public TO <role>/);
+    assert.match(String(error.message), /permission denied/);
+  }
+  assert.deepEqual(await tables(pool), []);
+  // A schema of its own is the fix it names.
+  await pool.query(`CREATE SCHEMA app AUTHORIZATION ${role}`);
+  assert.equal((await runPgCli([createItems], url.toString(), ["up", "--schema", "app"])).code, 0);
+  assert.deepEqual(await tables(pool, "app"), ["items", "schema_migrations"]);
 });
 
 test("SQLSTATEs of real server errors read as stepwise's kinds", async (t) => {

@@ -573,6 +573,13 @@ export function connectionFailedError(fields: { problem: E.ConnectionProblem; re
   return new StepwiseError("DATABASE_UNUSABLE", message, { sqliteCode: sqlstate, problem, reason, fix, reasonCode }, { cause: fields.cause });
 }
 
+/** `DATABASE_UNUSABLE` for a server that refused stepwise's own write (a read-only session, a privilege the role lacks): the server's words as `reason`, and what to change. */
+export function serverWriteRefusedError(fields: { sqlstate: string; reason: string; fix: string; cause: unknown }) {
+  const { sqlstate, reason, fix } = fields;
+  const message = `The database cannot be written: ${reason} (SQLSTATE ${sqlstate}). ${NOTHING_CHANGED} Fix: ${fix}.`;
+  return new StepwiseError("DATABASE_UNUSABLE", message, { sqliteCode: sqlstate, reason, fix, reasonCode: sqlstate }, { cause: fields.cause });
+}
+
 /** `DATABASE_NEEDS_RECOVERY`: a crashed writer's journal needs a connection that may write. */
 function databaseNeedsRecoveryError(sqliteCode: string, cause: unknown) {
   const message = text`A crashed process left the database mid-write (${sqliteCode}); rolling that back needs write access. ${NOTHING_CHANGED} Run ${runCall("up")} (or anything else that writes) as a user who may write the file and its folder.`;

@@ -240,7 +240,8 @@ export interface StepwiseErrorDetails {
   }>;
   // Group: Opening the database
   /** The database cannot be used: the file is not SQLite, is read-only or damaged beyond opening (`sqliteCode`), or (on a server) the connection was refused: a wrong password, a missing database or
-   * role, TLS, nothing listening. On a server `problem`, `reason` (the server's words, never the URL) and `reasonCode` (SQLSTATE or system code) tell the cases apart.
+   * role, TLS, nothing listening; or the server refused stepwise's own write (a read-only session, a privilege the role lacks). On a server `problem`, `reason` (the server's words, never
+   * the URL) and `reasonCode` (SQLSTATE or system code) tell the cases apart.
    * Fix: Point stepwise at the right database, with write access; on a server, follow the error's `fix`. */
   readonly DATABASE_UNUSABLE: Readonly<{ sqliteCode: string | null; problem?: ConnectionProblem; reason?: string; fix?: string | null; reasonCode?: string | null }>;
   /** A crashed writer left a hot journal (or an unrecovered WAL: `sqliteCode`) that only a connection allowed to write can roll back, and this one may not write. Nothing was changed.
