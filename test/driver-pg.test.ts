@@ -108,6 +108,42 @@ test("two apps with different history tables do not wait for each other", async 
   );
 });
 
+test("a migration that ends the session's advisory locks (DISCARD ALL, pg_advisory_unlock_all) keeps the run lock: taken back at once, or the run stops when another process took it", async (t) => {
+  const { database, pool } = await freshDatabase(t);
+  const key = await runLockKey("public", "schema_migrations");
+  const other = await connect(database.url);
+  const offNoTransaction = (version: number, up: (db: pg.ClientBase) => Promise<void>) =>
+    tsEntry(version, { up, transaction: false } as unknown as MigrationDefinition<unknown>, { dialect: "postgres", transaction: false } as never) as MigrationEntry;
+  // Another process trying the lock while migration 3 runs, after migration 2's DISCARD ALL.
+  let otherGotIt: boolean | null = null;
+  const discard = namedSqlEntry(2, "discard", "DISCARD ALL;", null, { dialect: "postgres", transaction: false } as never);
+  const probe = asyncEntry(3, async () => {
+    otherGotIt = (await other.query<{ got: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS got", [key])).rows[0]!.got;
+    if (otherGotIt) await other.query("SELECT pg_advisory_unlock($1::bigint)", [key]);
+  });
+  await migrate(pool, [createItems, discard, probe]);
+  assert.equal(otherGotIt, false);
+  // Taken back once: the run's end released it, and the pool's session holds no advisory lock.
+  assert.equal((await pool.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'")).rows[0]!.n, 0);
+
+  // Another process takes the lock in the moment it was free: the run stops at that migration, which stays for repair, and runs nothing after it.
+  const unlockAll = offNoTransaction(4, async (db) => {
+    await db.query("SELECT pg_advisory_unlock_all()");
+    await other.query("SELECT pg_advisory_lock($1::bigint)", [key]);
+  });
+  const after = namedSqlEntry(5, "never_run", "CREATE TABLE never_run (id int);", null, { dialect: "postgres" });
+  const error = await rejection(() => migrate(pool, [createItems, discard, probe, unlockAll, after]));
+  assert.equal(error.code, "MIGRATION_FAILED");
+  assert.deepEqual([error.version, error.rolledBack], [4, false]);
+  assert.match(String(error.message), /released stepwise's run lock/);
+  assert.deepEqual(await tables(pool), ["items", "schema_migrations"]);
+  assert.deepEqual(
+    (await pool.query("SELECT version::int AS v, state FROM schema_migrations ORDER BY 1")).rows.map((row) => `${row.v}:${row.state}`),
+    ["1:applied", "2:applied", "3:applied", "4:started"],
+  );
+  await other.query("SELECT pg_advisory_unlock($1::bigint)", [key]);
+});
+
 test("the server releases the run lock when the session holding it dies; the next up proceeds", async (t) => {
   const { database, pool } = await freshDatabase(t);
   const holder = await connect(database.url);

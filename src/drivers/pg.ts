@@ -211,6 +211,31 @@ function trackTransaction(client: pg.ClientBase) {
   };
 }
 
+/**
+ * The run lock as this session holds it. DISCARD ALL and pg_advisory_unlock_all() end every advisory lock of the session, the run lock too: after a migration that may have
+ * run one (SQL naming it, or code outside a transaction block, where alone DISCARD ALL runs), `keep` takes it back at once, or, when another process took it in that moment, throws, so the run stops before running beside that process.
+ */
+function trackRunLock(client: pg.ClientBase) {
+  let key: string | null = null;
+  const held = () => key !== null;
+  const keep = async (sql: string | null): Promise<void> => {
+    if (key === null || (sql !== null && !/\b(discard|pg_advisory_unlock\w*)\b/i.test(sql))) return;
+    const value = BigInt.asUintN(64, BigInt(key));
+    const { rows } = await client.query<{ held: boolean }>({
+      text: `SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_locks AS l WHERE l.locktype ${EQ} 'advisory' AND l.pid ${EQ} pg_catalog.pg_backend_pid() AND l.granted
+        AND l.classid ${EQ} $1::pg_catalog.oid AND l.objid ${EQ} $2::pg_catalog.oid AND l.objsubid ${EQ} 1) THEN true ELSE pg_catalog.pg_try_advisory_lock($3::bigint) END AS held`,
+      values: [(value >> 32n).toString(), (value & 0xffffffffn).toString(), key],
+      types: STEPWISE_TYPES,
+    });
+    if (rows[0]?.held === true) return;
+    key = null;
+    throw new Error(
+      "it released stepwise's run lock (DISCARD ALL and pg_advisory_unlock_all() end every advisory lock of the session), and another process took the lock before stepwise could take it back, so the run stopped here; use DISCARD PLANS, DISCARD SEQUENCES or DISCARD TEMP instead",
+    );
+  };
+  return { held, keep, taken: (taken: string) => void (key = taken), released: () => void (key = null) };
+}
+
 /** The executor's primitives on one session; `schema` is the history table's (the run lock's key), `timeout` (from `lockTimeoutOf`) bounds lock waits. */
 export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_POSTGRES_SCHEMA, timeout = DEFAULT_LOCK_TIMEOUT_MS): AsyncDriver<pg.ClientBase> {
   const watch = createLockWatch(client, timeout);
@@ -222,7 +247,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     if (sql !== null) await client.query(sql);
   };
   // While the run lock is held no other stepwise process writes the history: no need to re-read it.
-  let runLockHeld = false;
+  const runLock = trackRunLock(client);
   // Outside a transaction no SET LOCAL bounds a wait: the watch does. Several statements answer one result each: the last is the read.
   const send = async (sql: string, params: readonly unknown[] = [], types = STEPWISE_TYPES): Promise<pg.QueryResult<Row>> => {
     const enforce = !inTransaction();
@@ -238,11 +263,13 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     async: true,
     connection: client,
     exec: async (sql) => {
-      if (inTransaction()) return void (await send(sql));
       // Outside a transaction a string of statements runs as one implicit block, which refuses CREATE INDEX CONCURRENTLY and the like: each goes alone, as psql sends them.
-      await aroundSession(async () => {
-        for (const statement of splitPostgresSqlText(sql)) await watch(() => client.query(statement));
-      });
+      if (inTransaction()) await send(sql);
+      else
+        await aroundSession(async () => {
+          for (const statement of splitPostgresSqlText(sql)) await watch(() => client.query(statement));
+        });
+      await runLock.keep(sql);
     },
     query: async (sql, params) => (await send(sql, params)).rows,
     run: async (sql, params) => ({ changes: (await send(sql, params)).rowCount ?? 0 }),
@@ -269,7 +296,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       await restorePending();
     },
     inTransaction: async () => inTransaction(),
-    changeCounter: async () => (runLockHeld ? 0 : null),
+    changeCounter: async () => (runLock.held() ? 0 : null),
     runBody: async (entry, direction, context) => {
       const body = (direction === "up" ? entry.module.up : entry.module.down) as (db: pg.ClientBase, context: MigrationContext) => unknown;
       const run = () => watch(async () => body.call(entry.module, client, context));
@@ -277,6 +304,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       await flush();
       // A transaction the body left aborted is reported by the history guard's check, the next statement.
       await (inBlock ? run() : aroundSession(run));
+      if (!inBlock) await runLock.keep(null);
     },
     // A batch's handler writes through the client itself: its BEGIN goes at once.
     createContext: (entry, direction, progress) => {
@@ -298,9 +326,9 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       await acquireAdvisoryLock(client, key, waitMs).catch((error: unknown) => {
         throw isConnectionLost(error) ? lostConnection(error, "waiting for the run lock") : error;
       });
-      runLockHeld = true;
+      runLock.taken(key);
       return async () => {
-        runLockHeld = false;
+        runLock.released();
         await client.query("SELECT pg_catalog.pg_advisory_unlock($1::bigint)", [key]).catch(() => undefined);
       };
     },
