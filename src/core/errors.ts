@@ -290,9 +290,9 @@ export interface StepwiseErrorDetails {
    * keys off. Nothing ran. `rehearsableTo`: the newest pending version before it, which a rehearsal can reach; `null` when it is the first pending.
    * Fix: Rehearse up to the migration before it (`up --dry-run --to N`) when there is one, or rehearse on a copy of the database. */
   readonly REHEARSAL_REFUSED: Readonly<{ version: number; file: string; obstacle: WholeRunObstacle; driver: string; rehearsableTo: number | null }>;
-  /** On PostgreSQL, the server would not create the scratch database that verify, baseline and `gen --check`'s replay run the migrations in: typically the role lacks `CREATEDB` (`sqlstate` `42501`).
-   * Nothing was changed.
-   * Fix: Grant it (`ALTER ROLE <role> CREATEDB`), or run the check as a role that has it. */
+  /** On PostgreSQL, the server would not create the scratch database that verify, baseline and `gen --check`'s replay run the migrations in: typically the role lacks `CREATEDB` (`sqlstate` `42501`),
+   * or the session is read-only (`25006`: a standby, or `default_transaction_read_only`). Nothing was changed.
+   * Fix: Grant it (`ALTER ROLE <role> CREATEDB`), or run the check as a role that has it; a read-only session's, against the primary server. */
   readonly SCRATCH_DATABASE_UNAVAILABLE: Readonly<{ driver: string; database: string; sqlstate: string | null }>;
   /** The temporary folder (`TMPDIR`) cannot hold the private copy a safety net needs: it is missing, not a folder, not writable, or full (`systemCode`). Nothing was changed.
    * Fix: Free space there, or point `TMPDIR` at a folder that can hold a copy of the database. */

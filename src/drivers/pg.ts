@@ -14,7 +14,7 @@ import { quoteIdentifier } from "../core/batch-walk.js";
 import { programName } from "./lock-holders.js";
 import type { Step } from "../core/step.js";
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
-import { usageError, databaseLockedError, transactionOpenError } from "../core/error-factories.js";
+import { usageError, databaseLockedError, firstLineOf, transactionOpenError } from "../core/error-factories.js";
 
 /** The connection a migration body receives: the session's client (a pool's checked-out client, or the app's own). */
 export type PgConnection = pg.ClientBase;
@@ -397,7 +397,12 @@ async function openScratchDatabase(session: pg.ClientBase, createDriver: (client
   const name = `${SCRATCH_DATABASE_PREFIX}${pid}_${globalThis.crypto.randomUUID().replace(/-/g, "").slice(0, 12)}`;
   await session.query(`CREATE DATABASE ${quoteIdentifier(name)} TEMPLATE template0`).catch((cause: unknown) => {
     const sqlstate = sqlstateOf(cause);
-    const why = sqlstate === "42501" ? ": the role lacks the CREATEDB privilege (ALTER ROLE <role> CREATEDB). " : ` (SQLSTATE ${sqlstate ?? "unknown"}). `;
+    const why =
+      sqlstate === "42501"
+        ? ": the role lacks the CREATEDB privilege (ALTER ROLE <role> CREATEDB). "
+        : sqlstate === "25006"
+          ? ": the session is read-only (a standby, or default_transaction_read_only on); run it against the primary server. "
+          : `: ${firstLineOf(cause)} (SQLSTATE ${sqlstate ?? "unknown"}). `;
     const message = `Could not create the scratch database "${name}" that verify and baseline replay the migrations in${why}Nothing was changed.`;
     throw new StepwiseError("SCRATCH_DATABASE_UNAVAILABLE", message, { driver: "pg", database: name, sqlstate }, { cause });
   });
