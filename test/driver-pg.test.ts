@@ -144,6 +144,46 @@ test("a migration that ends the session's advisory locks (DISCARD ALL, pg_adviso
   await other.query("SELECT pg_advisory_unlock($1::bigint)", [key]);
 });
 
+test("a query a TypeScript migration started without await fails that migration with the server's error, instead of ending the process; one it awaited and caught is its own", async (t) => {
+  const { pool } = await freshDatabase(t);
+  const unawaited = asyncEntry(2, async (db) => {
+    void db.query("INSERT INTO items VALUES (1, 'kept?')");
+    void db.query("INSERT INTO no_such_table VALUES (1)");
+  });
+  const error = await rejection(() => migrate(pool, [createItems, unawaited]));
+  assert.deepEqual([error.code, error.version, error.rolledBack, error.nativeCode], ["MIGRATION_FAILED", 2, true, "42P01"]);
+  assert.match(String(error.message), /without await .*relation "no_such_table" does not exist/);
+  assert.deepEqual((await pool.query("SELECT count(*)::int AS n FROM items")).rows[0]!.n, 0);
+  // Outside a transaction the statements before it stay, and so does its started row: never recorded as applied.
+  const outside = asyncEntry(
+    2,
+    async (db) => {
+      void db.query("CREATE TABLE made_first (id int)");
+      void db.query("INSERT INTO no_such_table VALUES (1)");
+    },
+    { transaction: false },
+  );
+  const partly = await rejection(() => migrate(pool, [createItems, outside]));
+  assert.deepEqual([partly.code, partly.version, partly.rolledBack], ["MIGRATION_FAILED", 2, false]);
+  assert.deepEqual(await tables(pool), ["items", "made_first", "schema_migrations"]);
+  assert.deepEqual(
+    (await pool.query("SELECT version::int AS v, state FROM schema_migrations ORDER BY 1")).rows.map((row) => `${row.v}:${row.state}`),
+    ["1:applied", "2:started"],
+  );
+  await pool.query("DELETE FROM schema_migrations WHERE version = 2; DROP TABLE made_first");
+  // A failure the body awaited and caught is its own to handle; a query it did not await that succeeds is applied with it.
+  const handled = asyncEntry(
+    2,
+    async (db) => {
+      await db.query("INSERT INTO no_such_table VALUES (1)").catch(() => undefined);
+      void db.query("CREATE TABLE made_unawaited (id int)");
+    },
+    { transaction: false },
+  );
+  await migrate(pool, [createItems, handled]);
+  assert.deepEqual(await tables(pool), ["items", "made_unawaited", "schema_migrations"]);
+});
+
 test("the server releases the run lock when the session holding it dies; the next up proceeds", async (t) => {
   const { database, pool } = await freshDatabase(t);
   const holder = await connect(database.url);

@@ -236,6 +236,55 @@ function trackRunLock(client: pg.ClientBase) {
   return { held, keep, taken: (taken: string) => void (key = taken), released: () => void (key = null) };
 }
 
+/** A query's promise that notes whether anything awaited it or chained on it (`await` calls `then` on a subclass). */
+class ObservedPromise<T> extends Promise<T> {
+  observed = false;
+  static override get [Symbol.species]() {
+    return Promise;
+  }
+  override then<A = T, B = never>(onFulfilled?: ((value: T) => A | PromiseLike<A>) | null, onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+    this.observed = true;
+    return super.then(onFulfilled, onRejected);
+  }
+}
+
+/**
+ * Runs a body, then waits for every query it started: one it did not await (a missing `await`) would otherwise reject unheard and end the process, or fail after the
+ * migration was recorded. The first such failure nothing awaited is the body's own.
+ */
+async function awaitingUnawaitedQueries(client: pg.ClientBase, body: () => unknown): Promise<void> {
+  const own = Object.getOwnPropertyDescriptor(client, "query");
+  const query = client.query;
+  const started: ObservedPromise<unknown>[] = [];
+  const settle = (promise: ObservedPromise<unknown>): Promise<{ error: unknown } | null> =>
+    Promise.prototype.then.call(
+      promise,
+      () => null,
+      (error: unknown) => ({ error }),
+    ) as Promise<{ error: unknown } | null>;
+  (client as { query: unknown }).query = (...args: unknown[]) => {
+    const result: unknown = Reflect.apply(query, client, args);
+    if (!(result instanceof Promise)) return result;
+    const tracked = new ObservedPromise((resolve, reject) => void result.then(resolve, reject));
+    void settle(tracked);
+    started.push(tracked);
+    return tracked;
+  };
+  try {
+    await body();
+  } finally {
+    if (own) Object.defineProperty(client, "query", own);
+    else delete (client as { query?: unknown }).query;
+  }
+  for (const promise of started) {
+    const outcome = await settle(promise);
+    if (outcome === null || promise.observed) continue;
+    // The server's SQLSTATE stays the error's, so it reads as that failure's kind.
+    const message = `a query it started without await failed (await every query of the migration): ${firstLineOf(outcome.error)}`;
+    throw Object.assign(new Error(message, { cause: outcome.error }), { code: sqlstateOf(outcome.error) ?? undefined });
+  }
+}
+
 /** The executor's primitives on one session; `schema` is the history table's (the run lock's key), `timeout` (from `lockTimeoutOf`) bounds lock waits. */
 export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_POSTGRES_SCHEMA, timeout = DEFAULT_LOCK_TIMEOUT_MS): AsyncDriver<pg.ClientBase> {
   const watch = createLockWatch(client, timeout);
@@ -299,7 +348,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     changeCounter: async () => (runLock.held() ? 0 : null),
     runBody: async (entry, direction, context) => {
       const body = (direction === "up" ? entry.module.up : entry.module.down) as (db: pg.ClientBase, context: MigrationContext) => unknown;
-      const run = () => watch(async () => body.call(entry.module, client, context));
+      const run = () => watch(async () => awaitingUnawaitedQueries(client, () => body.call(entry.module, client, context)));
       const inBlock = inTransaction();
       await flush();
       // A transaction the body left aborted is reported by the history guard's check, the next statement.
