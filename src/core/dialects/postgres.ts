@@ -203,15 +203,19 @@ function describePostgresFailure(lockTimeoutMs: number) {
   return function* (failure: MigrationFailure): Step<StepwiseError | null> {
     const { entry, direction, cause, rolledBack, origin, store } = failure;
     let lost = failure.classification.kind === "lost" ? lostConnectionIn(cause) : undefined;
-    // A migration may have replaced the client's error with its own: one statement tells whether the session lives.
-    if (failure.classification.kind !== "lost") {
+    // A migration may have replaced the client's error with its own, and a remote session's end (dblink, postgres_fdw) is SQLSTATE 08006 on a live one: one statement
+    // tells whether the session lives. A dead socket's error needs none.
+    if (lost === undefined || sqlstateOf(lost) !== null) {
       try {
         yield* query("SELECT 1");
+        lost = undefined;
       } catch (error) {
-        lost = lostConnectionIn(error);
+        lost = lostConnectionIn(error) === undefined ? undefined : (lost ?? lostConnectionIn(error));
       }
     }
-    const classification: ErrorClassification = lost === undefined ? failure.classification : { kind: "lost", nativeCode: failure.classification.nativeCode };
+    const alive = lost === undefined && failure.classification.kind === "lost";
+    const classification: ErrorClassification =
+      lost === undefined ? (alive ? { kind: "other", nativeCode: failure.classification.nativeCode } : failure.classification) : { kind: "lost", nativeCode: failure.classification.nativeCode };
     const where = { version: entry.version, file: entry.file, direction };
     if (lost !== undefined) {
       const outcome = origin === "commit" ? "commit-unknown" : rolledBack ? "rolled-back" : "partly-applied";
