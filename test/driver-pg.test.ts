@@ -363,6 +363,13 @@ test("a role that may not create in public (PostgreSQL 15's default) is DATABASE
   await pool.query(`CREATE SCHEMA app AUTHORIZATION ${role}`);
   assert.equal((await runPgCli([createItems], url.toString(), ["up", "--schema", "app"])).code, 0);
   assert.deepEqual(await tables(pool, "app"), ["items", "schema_migrations"]);
+  // A role that may not read the history is refused a read, which the message does not call a write.
+  await pool.query(`REVOKE ALL ON app.schema_migrations FROM ${role}; ALTER TABLE app.schema_migrations OWNER TO CURRENT_USER; GRANT USAGE ON SCHEMA app TO ${role}`);
+  const status = jsonError(await runPgCli([createItems], url.toString(), ["status", "--json", "--schema", "app"]));
+  assert.deepEqual([status.code, status.nativeCode], ["DATABASE_UNUSABLE", "42501"]);
+  assert.match(String(status.reason), /permission denied for table schema_migrations/);
+  assert.doesNotMatch(String(status.message), /cannot be written/);
+  assert.match(String(status.fix), /SELECT to read it/);
 });
 
 test("SQLSTATEs of real server errors read as stepwise's kinds", async (t) => {

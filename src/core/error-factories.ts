@@ -573,10 +573,10 @@ export function connectionFailedError(fields: { problem: E.ConnectionProblem; re
   return new StepwiseError("DATABASE_UNUSABLE", message, { sqliteCode: sqlstate, problem, reason, fix, reasonCode }, { cause: fields.cause });
 }
 
-/** `DATABASE_UNUSABLE` for a server that refused stepwise's own write (a read-only session, a privilege the role lacks): the server's words as `reason`, and what to change. */
-export function serverWriteRefusedError(fields: { sqlstate: string; reason: string; fix: string; cause: unknown }) {
+/** `DATABASE_UNUSABLE` for a server that refused stepwise's own statement (a write in a read-only session, a privilege the role lacks): the server's words as `reason`, and what to change. */
+export function serverRefusedError(fields: { sqlstate: string; reason: string; fix: string; cause: unknown }) {
   const { sqlstate, reason, fix } = fields;
-  const message = `The database cannot be written: ${reason} (SQLSTATE ${sqlstate}). ${NOTHING_CHANGED} Fix: ${fix}.`;
+  const message = `PostgreSQL refused stepwise's statement: ${reason} (SQLSTATE ${sqlstate}). ${NOTHING_CHANGED} Fix: ${fix}.`;
   return new StepwiseError("DATABASE_UNUSABLE", message, { sqliteCode: sqlstate, reason, fix, reasonCode: sqlstate }, { cause: fields.cause });
 }
 

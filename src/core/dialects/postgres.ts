@@ -14,7 +14,7 @@ import {
   lockTimeoutError,
   migrationFailedError,
   recordNativeError,
-  serverWriteRefusedError,
+  serverRefusedError,
   usageError,
   invalidTableNameError,
 } from "../error-factories.js";
@@ -137,7 +137,7 @@ const READ_ONLY_FIX =
   "connect to the primary server, not a standby; or, if default_transaction_read_only is on for this role or database, turn it off there (ALTER ROLE <role> SET default_transaction_read_only = off)";
 /** What to change when the role lacks a privilege stepwise's own statements need: PostgreSQL 15 took CREATE on schema public from everyone but the database's owner. */
 const PRIVILEGE_FIX =
-  "grant the role the privilege the server names (since PostgreSQL 15 only the database's owner may create in schema public: GRANT CREATE ON SCHEMA public TO <role>), or give the role a schema of its own (CREATE SCHEMA app AUTHORIZATION <role>) and migrate there (the schema option, the CLI's --schema)";
+  "grant the role the privilege the server names: on the history table, SELECT to read it and INSERT, UPDATE, DELETE to migrate; to create it, CREATE on its schema (since PostgreSQL 15 only the database's owner may create in schema public: GRANT CREATE ON SCHEMA public TO <role>); or give the role a schema of its own (CREATE SCHEMA app AUTHORIZATION <role>) and migrate there (the schema option, the CLI's --schema)";
 
 /** The typed error for a PostgreSQL failure a user can act on, else `error`; `lockTimeoutMs` is the `lock_timeout` a `LOCK_TIMEOUT` reports. */
 export function translatePostgresError(error: unknown, busyTimeoutMs: number, classification: ErrorClassification, lockTimeoutMs = 0): unknown {
@@ -147,7 +147,7 @@ export function translatePostgresError(error: unknown, busyTimeoutMs: number, cl
   const byKind: Partial<Record<ErrorKind, () => StepwiseError>> = {
     locked: () => databaseLockedError(busyTimeoutMs, error),
     full: () => diskFullError({ version: null, file: null, sqliteCode: code, cause: error }),
-    readonly: () => serverWriteRefusedError({ sqlstate: code, reason: firstLineOf(error), fix: code === "25006" ? READ_ONLY_FIX : PRIVILEGE_FIX, cause: error }),
+    readonly: () => serverRefusedError({ sqlstate: code, reason: firstLineOf(error), fix: code === "25006" ? READ_ONLY_FIX : PRIVILEGE_FIX, cause: error }),
     cantopen: () => describeConnectionFailure(error),
     corrupt: () => unusable(`PostgreSQL reports corrupted data (SQLSTATE ${code}).`),
   };
