@@ -124,7 +124,7 @@ test("a transaction: false migration whose session ends is CONNECTION_LOST partl
   paused.open();
   const error = jsonError(await running);
   assert.deepEqual([error.code, error.version, error.outcome], ["CONNECTION_LOST", 2, "partly-applied"]);
-  assert.match(String(error.fix), /repair --applied 2.*repair --forget 2/);
+  assert.match(String(error.fix), /repair --applied 2 --yes.*repair --forget 2 --yes/);
   // What it ran before the await stays; the history says it was started, not applied.
   assert.deepEqual(await tablesAndHistory(database.url), { tables: ["first", "paused_2", "schema_migrations"], history: ["1:applied", "2:started"] });
 });

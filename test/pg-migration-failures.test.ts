@@ -255,7 +255,7 @@ test("a CREATE INDEX CONCURRENTLY whose wait for an older transaction runs past 
     [holder.pid],
   );
   assert.deepEqual(error.invalidIndexes, [{ schema: "public", name: "accounts_email", table: "accounts", drop: 'DROP INDEX CONCURRENTLY IF EXISTS "public"."accounts_email";' }]);
-  assert.match(String(error.fix), /repair --forget 2/);
+  assert.match(String(error.fix), /repair --forget 2 --yes/);
   assert.deepEqual(await history(database.url), ["1:applied", "2:started"]);
 });
 

@@ -523,7 +523,7 @@ export function lockTimeoutError(
   const ending = holders.length === 0 ? "" : ` (or end it: ${holders.map((holder) => `SELECT pg_terminate_backend(${holder.pid});`).join(" ")})`;
   const fix = rolledBack
     ? `wait for ${holders.length > 1 ? "those sessions" : "that session"} to finish${ending}, then ${version === null ? "run the command again" : `run "stepwise ${direction}" again`}; or let it wait longer with --lock-timeout <ms> (lockTimeoutMs)`
-    : `remove what it left (${invalidIndexes.length > 0 ? "the invalid indexes above, and " : ""}anything else it applied), run "stepwise repair --forget ${version}", then "stepwise ${direction}" once ${holders.length === 0 ? "the other session" : "that session"} has finished${ending}; or let it wait longer with --lock-timeout <ms>`;
+    : `remove what it left (${invalidIndexes.length > 0 ? "the invalid indexes above, and " : ""}anything else it applied), run "stepwise repair --forget ${version} --yes", then "stepwise ${direction}" once ${holders.length === 0 ? "the other session" : "that session"} has finished${ending}; or let it wait longer with --lock-timeout <ms>`;
   const outcome = !rolledBack
     ? `It runs outside a transaction, so its statements before this one stay; it stays recorded as started.${invalidIndexes.length > 0 ? `\n${describeInvalidIndexes(invalidIndexes, "It left")}` : " "}`
     : version === null
@@ -549,7 +549,7 @@ export function connectionLostError(fields: Partial<Run> & { outcome: E.Connecti
     },
     "partly-applied": {
       what: `${migration} was running ${verb} outside a transaction (transaction: false), so some of its statements may have been applied; it stays recorded as started, and the next run stops at it. A CREATE INDEX CONCURRENTLY it ran may have left an invalid index: "stepwise repair" names each, with the statement that drops it.`,
-      fix: `check the database by hand, then run "stepwise repair --applied ${version}" if all of it is there or "stepwise repair --forget ${version}" if none is`,
+      fix: `check the database by hand, then run "stepwise repair --applied ${version} --yes" if all of it is there or "stepwise repair --forget ${version} --yes" if none is`,
     },
     "none-running": {
       what: `No migration was running${during ? ` (it was ${during})` : ""}: none was half done, and what this run applied before stays applied.`,
