@@ -20,6 +20,7 @@ import { build } from "esbuild";
 import { DRIVERS, matrixRoot } from "./support/driver-matrix.js";
 import { PG_RACE_LATEST, PG_RACE_REGISTRY } from "./support/pg-race-registry.js";
 import { namedSqlEntry, tsEntry, rejection } from "./support/registry-builders.js";
+import { jsonError, runPgCli, withPgClient } from "./support/pg-cli.js";
 
 // Every entry here says it was generated for PostgreSQL: the pg driver refuses a registry of another dialect.
 const createItems = namedSqlEntry(1, "create_items", "CREATE TABLE items (id BIGINT PRIMARY KEY, note TEXT NOT NULL);", "DROP TABLE items;", { dialect: "postgres" });
@@ -105,6 +106,82 @@ test("two apps with different history tables do not wait for each other", async 
     result.steps.map((step) => step.version),
     [1],
   );
+});
+
+test("a migration that ends the session's advisory locks (DISCARD ALL, pg_advisory_unlock_all) keeps the run lock: taken back at once, or the run stops when another process took it", async (t) => {
+  const { database, pool } = await freshDatabase(t);
+  const key = await runLockKey("public", "schema_migrations");
+  const other = await connect(database.url);
+  const offNoTransaction = (version: number, up: (db: pg.ClientBase) => Promise<void>) =>
+    tsEntry(version, { up, transaction: false } as unknown as MigrationDefinition<unknown>, { dialect: "postgres", transaction: false } as never) as MigrationEntry;
+  // Another process trying the lock while migration 3 runs, after migration 2's DISCARD ALL.
+  let otherGotIt: boolean | null = null;
+  const discard = namedSqlEntry(2, "discard", "DISCARD ALL;", null, { dialect: "postgres", transaction: false } as never);
+  const probe = asyncEntry(3, async () => {
+    otherGotIt = (await other.query<{ got: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS got", [key])).rows[0]!.got;
+    if (otherGotIt) await other.query("SELECT pg_advisory_unlock($1::bigint)", [key]);
+  });
+  await migrate(pool, [createItems, discard, probe]);
+  assert.equal(otherGotIt, false);
+  // Taken back once: the run's end released it, and the pool's session holds no advisory lock.
+  assert.equal((await pool.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'")).rows[0]!.n, 0);
+
+  // Another process takes the lock in the moment it was free: the run stops at that migration, which stays for repair, and runs nothing after it.
+  const unlockAll = offNoTransaction(4, async (db) => {
+    await db.query("SELECT pg_advisory_unlock_all()");
+    await other.query("SELECT pg_advisory_lock($1::bigint)", [key]);
+  });
+  const after = namedSqlEntry(5, "never_run", "CREATE TABLE never_run (id int);", null, { dialect: "postgres" });
+  const error = await rejection(() => migrate(pool, [createItems, discard, probe, unlockAll, after]));
+  assert.equal(error.code, "MIGRATION_FAILED");
+  assert.deepEqual([error.version, error.rolledBack], [4, false]);
+  assert.match(String(error.message), /released stepwise's run lock/);
+  assert.deepEqual(await tables(pool), ["items", "schema_migrations"]);
+  assert.deepEqual(
+    (await pool.query("SELECT version::int AS v, state FROM schema_migrations ORDER BY 1")).rows.map((row) => `${row.v}:${row.state}`),
+    ["1:applied", "2:applied", "3:applied", "4:started"],
+  );
+  await other.query("SELECT pg_advisory_unlock($1::bigint)", [key]);
+});
+
+test("a query a TypeScript migration started without await fails that migration with the server's error, instead of ending the process; one it awaited and caught is its own", async (t) => {
+  const { pool } = await freshDatabase(t);
+  const unawaited = asyncEntry(2, async (db) => {
+    void db.query("INSERT INTO items VALUES (1, 'kept?')");
+    void db.query("INSERT INTO no_such_table VALUES (1)");
+  });
+  const error = await rejection(() => migrate(pool, [createItems, unawaited]));
+  assert.deepEqual([error.code, error.version, error.rolledBack, error.nativeCode], ["MIGRATION_FAILED", 2, true, "42P01"]);
+  assert.match(String(error.message), /without await .*relation "no_such_table" does not exist/);
+  assert.deepEqual((await pool.query("SELECT count(*)::int AS n FROM items")).rows[0]!.n, 0);
+  // Outside a transaction the statements before it stay, and so does its started row: never recorded as applied.
+  const outside = asyncEntry(
+    2,
+    async (db) => {
+      void db.query("CREATE TABLE made_first (id int)");
+      void db.query("INSERT INTO no_such_table VALUES (1)");
+    },
+    { transaction: false },
+  );
+  const partly = await rejection(() => migrate(pool, [createItems, outside]));
+  assert.deepEqual([partly.code, partly.version, partly.rolledBack], ["MIGRATION_FAILED", 2, false]);
+  assert.deepEqual(await tables(pool), ["items", "made_first", "schema_migrations"]);
+  assert.deepEqual(
+    (await pool.query("SELECT version::int AS v, state FROM schema_migrations ORDER BY 1")).rows.map((row) => `${row.v}:${row.state}`),
+    ["1:applied", "2:started"],
+  );
+  await pool.query("DELETE FROM schema_migrations WHERE version = 2; DROP TABLE made_first");
+  // A failure the body awaited and caught is its own to handle; a query it did not await that succeeds is applied with it.
+  const handled = asyncEntry(
+    2,
+    async (db) => {
+      await db.query("INSERT INTO no_such_table VALUES (1)").catch(() => undefined);
+      void db.query("CREATE TABLE made_unawaited (id int)");
+    },
+    { transaction: false },
+  );
+  await migrate(pool, [createItems, handled]);
+  assert.deepEqual(await tables(pool), ["items", "made_unawaited", "schema_migrations"]);
 });
 
 test("the server releases the run lock when the session holding it dies; the next up proceeds", async (t) => {
@@ -254,7 +331,45 @@ test("a read-only session is DATABASE_UNUSABLE with SQLSTATE 25006; nothing chan
   assert.equal(error.code, "DATABASE_UNUSABLE");
   assert.equal(error.nativeCode, "25006");
   assert.equal(error.nativeKind, "readonly");
+  // The server's words, and what to change.
+  assert.match(String(error.reason), /read-only transaction/);
+  assert.match(String(error.fix), /primary server/);
+  assert.match(String(error.message), /read-only transaction/);
   assert.deepEqual(await tables(pool), []);
+});
+
+test("a role that may not create in public (PostgreSQL 15's default) is DATABASE_UNUSABLE with the server's reason and the grant or schema that fixes it; nothing changes", async (t) => {
+  const { database, pool } = await freshDatabase(t);
+  const role = `stepwise_app_${Math.random().toString(16).slice(2, 10)}`;
+  await pool.query(`CREATE ROLE ${role} LOGIN`);
+  t.after(async () => {
+    // What the role owns goes with the database; then the role can go.
+    await database.drop();
+    await withPgClient(database.server.url("postgres"), (admin) => admin.query(`DROP ROLE IF EXISTS ${role}`));
+  });
+  const url = new URL(database.url);
+  url.username = role;
+  for (const schema of [[], ["--schema", "app"]]) {
+    const run = await runPgCli([createItems], url.toString(), ["up", "--json", ...schema]);
+    const error = jsonError(run);
+    assert.equal(error.code, "DATABASE_UNUSABLE");
+    assert.equal(error.nativeCode, "42501");
+    assert.match(String(error.reason), schema.length === 0 ? /permission denied for schema public/ : /permission denied for database/);
+    assert.match(String(error.fix), /GRANT CREATE ON SCHEMA public TO <role>/);
+    assert.match(String(error.message), /permission denied/);
+  }
+  assert.deepEqual(await tables(pool), []);
+  // A schema of its own is the fix it names.
+  await pool.query(`CREATE SCHEMA app AUTHORIZATION ${role}`);
+  assert.equal((await runPgCli([createItems], url.toString(), ["up", "--schema", "app"])).code, 0);
+  assert.deepEqual(await tables(pool, "app"), ["items", "schema_migrations"]);
+  // A role that may not read the history is refused a read, which the message does not call a write.
+  await pool.query(`REVOKE ALL ON app.schema_migrations FROM ${role}; ALTER TABLE app.schema_migrations OWNER TO CURRENT_USER; GRANT USAGE ON SCHEMA app TO ${role}`);
+  const status = jsonError(await runPgCli([createItems], url.toString(), ["status", "--json", "--schema", "app"]));
+  assert.deepEqual([status.code, status.nativeCode], ["DATABASE_UNUSABLE", "42501"]);
+  assert.match(String(status.reason), /permission denied for table schema_migrations/);
+  assert.doesNotMatch(String(status.message), /cannot be written/);
+  assert.match(String(status.fix), /SELECT to read it/);
 });
 
 test("SQLSTATEs of real server errors read as stepwise's kinds", async (t) => {

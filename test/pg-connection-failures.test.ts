@@ -124,7 +124,7 @@ test("a transaction: false migration whose session ends is CONNECTION_LOST partl
   paused.open();
   const error = jsonError(await running);
   assert.deepEqual([error.code, error.version, error.outcome], ["CONNECTION_LOST", 2, "partly-applied"]);
-  assert.match(String(error.fix), /repair --applied 2.*repair --forget 2/);
+  assert.match(String(error.fix), /repair --applied 2 --yes.*repair --forget 2 --yes/);
   // What it ran before the await stays; the history says it was started, not applied.
   assert.deepEqual(await tablesAndHistory(database.url), { tables: ["first", "paused_2", "schema_migrations"], history: ["1:applied", "2:started"] });
 });
@@ -293,4 +293,29 @@ test("a migration that catches the client's error and throws its own, wrapped or
     assert.deepEqual([error.code, error.version, error.outcome], ["CONNECTION_LOST", 2, "rolled-back"], `wrapped: ${wrap}`);
   }
   assert.deepEqual(await tablesAndHistory(database.url), { tables: ["first", "schema_migrations"], history: ["1:applied"] });
+});
+
+test("a remote session a migration opened (dblink) ending is that migration's MIGRATION_FAILED, not CONNECTION_LOST: stepwise's own session lives on, as the app's client", async (t) => {
+  const database = await freshDatabase(t);
+  await withPgClient(database.url, (admin) => admin.query("CREATE EXTENSION dblink"));
+  const url = new URL(database.url);
+  const remote = `host=${url.hostname} port=${url.port} dbname=${url.pathname.slice(1)} user=${decodeURIComponent(url.username)} application_name=remote_side`;
+  // dblink reports its remote session's end as SQLSTATE 08006 (connection_failure), on this session, which is alive.
+  const endRemote = (name: string) =>
+    `SELECT dblink_connect('${name}', '${remote}');\nSELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'remote_side';\nSELECT pg_sleep(0.2);\nSELECT dblink_exec('${name}', 'SELECT 1');`;
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  t.after(() => client.end());
+  for (const transaction of [true, false]) {
+    const entry = namedSqlEntry(1, "remote", `CREATE TABLE IF NOT EXISTS local_copy (id int);\n${endRemote(`remote_${transaction}`)}`, null, { ...(postgres as object), transaction });
+    const error = await rejection(() => new MigrationManager(client, [entry]).up());
+    assert.deepEqual([error.code, error.version, error.rolledBack, error.nativeCode], ["MIGRATION_FAILED", 1, transaction, "08006"], String(error.message));
+    // The app's client is usable and out of any transaction.
+    assert.equal((await client.query<{ one: number }>("SELECT 1 AS one")).rows[0]!.one, 1);
+    // Rolled back, the history table made in its transaction went with it; outside one, its started row stays for repair.
+    const made = (await client.query("SELECT 1 FROM pg_tables WHERE tablename = 'schema_migrations'")).rowCount === 1;
+    const rows = made ? (await client.query<{ row: string }>("SELECT version::text || ':' || state AS row FROM schema_migrations")).rows.map((row) => row.row) : [];
+    assert.deepEqual(rows, transaction ? [] : ["1:started"]);
+    await client.query("DROP TABLE IF EXISTS schema_migrations");
+  }
 });

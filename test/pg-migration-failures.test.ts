@@ -105,6 +105,35 @@ test("MIGRATION_FAILED carries PostgreSQL's DETAIL and HINT, in the text and as 
   }
 });
 
+test("a transactional migration located by running it again keeps PostgreSQL's DETAIL and HINT in its text, as gen's registry places its SQL in the file", async (t) => {
+  const database = await freshDatabase(t);
+  // sqlLines as gen writes them: without a server position, the failing statement is found by running the migration again, which must not lose the server's notes.
+  const placed = { ...(postgres as object), sqlLines: [2, null] } as never;
+  const duplicate = namedSqlEntry(2, "seed", "INSERT INTO accounts VALUES (3, 'b@x');\nINSERT INTO accounts VALUES (3, 'c@x');", null, placed);
+  const raising = namedSqlEntry(
+    2,
+    "check",
+    "SELECT 1;\nDO $$ BEGIN RAISE EXCEPTION 'tenant check failed' USING ERRCODE = 'P0042', DETAIL = 'tenant 7 has no owner', HINT = 'give it one'; END $$;",
+    null,
+    placed,
+  );
+  for (const [entry, notes] of [
+    [duplicate, ["DETAIL: Key \\(id\\)=\\(3\\) already exists"]],
+    [raising, ["DETAIL: tenant 7 has no owner", "HINT: give it one"]],
+  ] as const) {
+    const registry = [ACCOUNTS, entry];
+    const error = jsonError(await runPgCli(registry, database.url, ["up", "--json"]));
+    assert.equal(error.code, "MIGRATION_FAILED");
+    assert.deepEqual(error.location, { file: entry.file, line: 3, column: 1 });
+    for (const note of notes) assert.match(String(error.message), new RegExp(note));
+    const text = await runPgCli(registry, database.url, ["up"]);
+    assert.equal(text.code, 1);
+    for (const note of notes) assert.match(text.stderr, new RegExp(note));
+    assert.match(text.stderr, new RegExp(`${entry.file}:3:1`));
+    assert.deepEqual(await history(database.url), ["1:applied"]);
+  }
+});
+
 test("a migration waiting for another session's lock fails after lockTimeoutMs with LOCK_TIMEOUT naming the relation and the session, rolled back, and the app's lock_timeout is as it was", async (t) => {
   const database = await freshDatabase(t);
   const client = new pg.Client({ connectionString: database.url });
@@ -226,7 +255,7 @@ test("a CREATE INDEX CONCURRENTLY whose wait for an older transaction runs past 
     [holder.pid],
   );
   assert.deepEqual(error.invalidIndexes, [{ schema: "public", name: "accounts_email", table: "accounts", drop: 'DROP INDEX CONCURRENTLY IF EXISTS "public"."accounts_email";' }]);
-  assert.match(String(error.fix), /repair --forget 2/);
+  assert.match(String(error.fix), /repair --forget 2 --yes/);
   assert.deepEqual(await history(database.url), ["1:applied", "2:started"]);
 });
 

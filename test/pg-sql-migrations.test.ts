@@ -228,6 +228,9 @@ test("a migration's statement the server refuses (a privilege, a read-only trans
   // A full disk is the environment's, but named at the migration, as on SQLite.
   const full = await rejection(() => new MigrationManager(client, [THREE[0]!, pgEntry(2, raising("53100"))]).up());
   assert.deepEqual([full.code, full.version, full.file, full.nativeCode], ["DISK_FULL", 2, "migrations/002_step_2.sql", "53100"]);
+  // A server has no PRAGMA max_page_count to raise: its disk is the one to free.
+  assert.doesNotMatch(String(full.message), /PRAGMA/);
+  assert.match(String(full.message), /Free disk space on the server/);
 });
 
 for (const transaction of ["each", "all"] as const) {

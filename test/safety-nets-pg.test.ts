@@ -20,6 +20,7 @@ import { createTestDatabase, type TestPostgresDatabase } from "./support/postgre
 import { digestPostgres } from "./support/postgres-digest.js";
 import { SLOW_REPLAY_REGISTRY } from "./support/pg-verify-child.js";
 import { namedSqlEntry, tsEntry, rejection } from "./support/registry-builders.js";
+import { jsonError, runPgCli } from "./support/pg-cli.js";
 import { StepwiseError } from "../src/core/errors.js";
 
 type After = { after(fn: () => Promise<void>): void };
@@ -522,6 +523,22 @@ test("verifySchema: a role without CREATEDB is refused with SCRATCH_DATABASE_UNA
   assert.equal(error.sqlstate, "42501");
   assert.ok(String(error.database).startsWith(SCRATCH_DATABASE_PREFIX));
   assert.match(String(error.message), /CREATEDB/);
+  assert.deepEqual(await inventory(pool), before);
+});
+
+test("verify on a read-only session (a standby, default_transaction_read_only) is SCRATCH_DATABASE_UNAVAILABLE saying so, with a fix that is not CREATEDB; nothing created", async (t) => {
+  const { database, pool } = await freshDatabase(t);
+  await new MigrationManager(pool, SCHEMA).up();
+  const before = await inventory(pool);
+  const readOnly = new URL(database.url);
+  readOnly.searchParams.set("options", "-c default_transaction_read_only=on");
+  const run = await runPgCli(SCHEMA, readOnly.toString(), ["verify", "--json"]);
+  const error = jsonError(run);
+  assert.deepEqual([error.code, error.sqlstate], ["SCRATCH_DATABASE_UNAVAILABLE", "25006"]);
+  assert.match(String(error.message), /read-only/);
+  assert.doesNotMatch(String(error.message), /CREATEDB/);
+  assert.match(String(error.fix), /primary server/);
+  assert.doesNotMatch(String(error.fix), /CREATEDB/);
   assert.deepEqual(await inventory(pool), before);
 });
 

@@ -97,7 +97,10 @@ export const FIX_OF_CODE: FixOf = {
       : `pick the version the schema matches, fix the schema by hand, or run "stepwise baseline ${version} --force" if the differences are harmless`,
   SCHEMA_DRIFT: () => `undo the change, or make it a migration ("stepwise create")`,
   ALREADY_MANAGED: () => `run "stepwise up" to continue, or "stepwise verify" to compare its schema`,
-  SCRATCH_DATABASE_UNAVAILABLE: () => `grant the role CREATEDB ("ALTER ROLE <role> CREATEDB"), or run the check as a role that has it`,
+  SCRATCH_DATABASE_UNAVAILABLE: ({ sqlstate }) =>
+    sqlstate === "25006"
+      ? `run the check against the primary server, in a session that may write (default_transaction_read_only off): it creates a scratch database`
+      : `grant the role CREATEDB ("ALTER ROLE <role> CREATEDB"), or run the check as a role that has it`,
   REHEARSAL_REFUSED: ({ rehearsableTo }) =>
     rehearsableTo === null ? `rehearse on a copy of the database` : `rehearse up to the migration before it ("stepwise up --dry-run --to ${rehearsableTo}"), or rehearse on a copy of the database`,
   TEMP_FOLDER_UNUSABLE: ({ folder }) => `free space in ${folder}, or point TMPDIR at a folder that can hold a copy of the database`,

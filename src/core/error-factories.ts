@@ -372,13 +372,18 @@ export function migrationFailedError(fields: Run & Partial<E.StepwiseErrorDetail
     : "";
   const backup = backupPath ? text`\nA backup taken before this run is at ${backupPath}; ${CALLS.restore} puts it back.` : "";
   const message = text`${label(version, file)} failed while running ${direction}: ${describeThrownValue(cause)}\n${notes ? `${notes}\n` : ""}${fk}${outcome}${reset}${backup}`;
-  return new StepwiseError(
+  const error = new StepwiseError(
     "MIGRATION_FAILED",
     message,
     { version, file, direction, rolledBack, backupPath, foreignKeyRebuild: rebuild, location, detail, hint, invalidIndexes, afterReset },
     { cause },
   );
+  if (notes) failureNotes.set(error, notes);
+  return error;
 }
+
+/** The notes of each `MIGRATION_FAILED`, so a copy that adds a field (a location found by a rerun) keeps the server's DETAIL and HINT in its text. */
+const failureNotes = new WeakMap<object, string>();
 
 /** The same failure, naming the backup taken before the run. */
 export const withBackupPath = (error: StepwiseError<"MIGRATION_FAILED">, backupPath: string) => copyFailure(error, { backupPath });
@@ -396,7 +401,7 @@ function copyFailure(
   error: StepwiseError<"MIGRATION_FAILED">,
   fields: { backupPath?: string; location?: E.SqlLocation; afterReset?: E.StepwiseErrorDetails["MIGRATION_FAILED"]["afterReset"]; rolledBack?: true },
 ): StepwiseError<"MIGRATION_FAILED"> {
-  const copy = Object.assign(migrationFailedError({ ...error.details, cause: error.cause, ...fields }), { nativeCode: error.nativeCode, nativeKind: error.nativeKind });
+  const copy = Object.assign(migrationFailedError({ ...error.details, cause: error.cause, notes: failureNotes.get(error), ...fields }), { nativeCode: error.nativeCode, nativeKind: error.nativeKind });
   if (closedConnections.has(error)) closedConnections.add(copy);
   return copy;
 }
@@ -518,7 +523,7 @@ export function lockTimeoutError(
   const ending = holders.length === 0 ? "" : ` (or end it: ${holders.map((holder) => `SELECT pg_terminate_backend(${holder.pid});`).join(" ")})`;
   const fix = rolledBack
     ? `wait for ${holders.length > 1 ? "those sessions" : "that session"} to finish${ending}, then ${version === null ? "run the command again" : `run "stepwise ${direction}" again`}; or let it wait longer with --lock-timeout <ms> (lockTimeoutMs)`
-    : `remove what it left (${invalidIndexes.length > 0 ? "the invalid indexes above, and " : ""}anything else it applied), run "stepwise repair --forget ${version}", then "stepwise ${direction}" once ${holders.length === 0 ? "the other session" : "that session"} has finished${ending}; or let it wait longer with --lock-timeout <ms>`;
+    : `remove what it left (${invalidIndexes.length > 0 ? "the invalid indexes above, and " : ""}anything else it applied), run "stepwise repair --forget ${version} --yes", then "stepwise ${direction}" once ${holders.length === 0 ? "the other session" : "that session"} has finished${ending}; or let it wait longer with --lock-timeout <ms>`;
   const outcome = !rolledBack
     ? `It runs outside a transaction, so its statements before this one stay; it stays recorded as started.${invalidIndexes.length > 0 ? `\n${describeInvalidIndexes(invalidIndexes, "It left")}` : " "}`
     : version === null
@@ -544,7 +549,7 @@ export function connectionLostError(fields: Partial<Run> & { outcome: E.Connecti
     },
     "partly-applied": {
       what: `${migration} was running ${verb} outside a transaction (transaction: false), so some of its statements may have been applied; it stays recorded as started, and the next run stops at it. A CREATE INDEX CONCURRENTLY it ran may have left an invalid index: "stepwise repair" names each, with the statement that drops it.`,
-      fix: `check the database by hand, then run "stepwise repair --applied ${version}" if all of it is there or "stepwise repair --forget ${version}" if none is`,
+      fix: `check the database by hand, then run "stepwise repair --applied ${version} --yes" if all of it is there or "stepwise repair --forget ${version} --yes" if none is`,
     },
     "none-running": {
       what: `No migration was running${during ? ` (it was ${during})` : ""}: none was half done, and what this run applied before stays applied.`,
@@ -568,6 +573,13 @@ export function connectionFailedError(fields: { problem: E.ConnectionProblem; re
   return new StepwiseError("DATABASE_UNUSABLE", message, { sqliteCode: sqlstate, problem, reason, fix, reasonCode }, { cause: fields.cause });
 }
 
+/** `DATABASE_UNUSABLE` for a server that refused stepwise's own statement (a write in a read-only session, a privilege the role lacks): the server's words as `reason`, and what to change. */
+export function serverRefusedError(fields: { sqlstate: string; reason: string; fix: string; cause: unknown }) {
+  const { sqlstate, reason, fix } = fields;
+  const message = `PostgreSQL refused stepwise's statement: ${reason} (SQLSTATE ${sqlstate}). ${NOTHING_CHANGED} Fix: ${fix}.`;
+  return new StepwiseError("DATABASE_UNUSABLE", message, { sqliteCode: sqlstate, reason, fix, reasonCode: sqlstate }, { cause: fields.cause });
+}
+
 /** `DATABASE_NEEDS_RECOVERY`: a crashed writer's journal needs a connection that may write. */
 function databaseNeedsRecoveryError(sqliteCode: string, cause: unknown) {
   const message = text`A crashed process left the database mid-write (${sqliteCode}); rolling that back needs write access. ${NOTHING_CHANGED} Run ${runCall("up")} (or anything else that writes) as a user who may write the file and its folder.`;
@@ -585,9 +597,9 @@ export function databasePathInvalidError(path: string, problem: E.DatabasePathPr
   return new StepwiseError("DATABASE_PATH_INVALID", text`${PATH_PROBLEMS[problem](path, kind)}. ${NOTHING_CHANGED} ${remedy}`, { path, problem, kind });
 }
 
-/** `DISK_FULL`: the disk or `max_page_count` ran out; the write was rolled back. */
+/** `DISK_FULL`: the disk or `max_page_count` ran out; the write was rolled back. A server's (`sqliteCode` a SQLSTATE) has no `max_page_count` to raise. */
 export function diskFullError({ version, file, sqliteCode, cause }: D<"DISK_FULL"> & { cause: unknown }) {
-  const message = `The database ran out of room (${sqliteCode})${version === null ? "" : ` while applying migration ${version} (${file})`}. ${ROLLED_BACK} Free disk space (or raise PRAGMA max_page_count) and run it again.`;
+  const message = `The database ran out of room (${sqliteCode})${version === null ? "" : ` while applying migration ${version} (${file})`}. ${ROLLED_BACK} Free disk space${sqliteCode.startsWith("SQLITE_") ? " (or raise PRAGMA max_page_count)" : " on the server"} and run it again.`;
   return new StepwiseError("DISK_FULL", message, { version, file, sqliteCode }, { cause });
 }
 

@@ -240,7 +240,8 @@ export interface StepwiseErrorDetails {
   }>;
   // Group: Opening the database
   /** The database cannot be used: the file is not SQLite, is read-only or damaged beyond opening (`sqliteCode`), or (on a server) the connection was refused: a wrong password, a missing database or
-   * role, TLS, nothing listening. On a server `problem`, `reason` (the server's words, never the URL) and `reasonCode` (SQLSTATE or system code) tell the cases apart.
+   * role, TLS, nothing listening; or the server refused stepwise's own write (a read-only session, a privilege the role lacks). On a server `problem`, `reason` (the server's words, never
+   * the URL) and `reasonCode` (SQLSTATE or system code) tell the cases apart.
    * Fix: Point stepwise at the right database, with write access; on a server, follow the error's `fix`. */
   readonly DATABASE_UNUSABLE: Readonly<{ sqliteCode: string | null; problem?: ConnectionProblem; reason?: string; fix?: string | null; reasonCode?: string | null }>;
   /** A crashed writer left a hot journal (or an unrecovered WAL: `sqliteCode`) that only a connection allowed to write can roll back, and this one may not write. Nothing was changed.
@@ -289,9 +290,9 @@ export interface StepwiseErrorDetails {
    * keys off. Nothing ran. `rehearsableTo`: the newest pending version before it, which a rehearsal can reach; `null` when it is the first pending.
    * Fix: Rehearse up to the migration before it (`up --dry-run --to N`) when there is one, or rehearse on a copy of the database. */
   readonly REHEARSAL_REFUSED: Readonly<{ version: number; file: string; obstacle: WholeRunObstacle; driver: string; rehearsableTo: number | null }>;
-  /** On PostgreSQL, the server would not create the scratch database that verify, baseline and `gen --check`'s replay run the migrations in: typically the role lacks `CREATEDB` (`sqlstate` `42501`).
-   * Nothing was changed.
-   * Fix: Grant it (`ALTER ROLE <role> CREATEDB`), or run the check as a role that has it. */
+  /** On PostgreSQL, the server would not create the scratch database that verify, baseline and `gen --check`'s replay run the migrations in: typically the role lacks `CREATEDB` (`sqlstate` `42501`),
+   * or the session is read-only (`25006`: a standby, or `default_transaction_read_only`). Nothing was changed.
+   * Fix: Grant it (`ALTER ROLE <role> CREATEDB`), or run the check as a role that has it; a read-only session's, against the primary server. */
   readonly SCRATCH_DATABASE_UNAVAILABLE: Readonly<{ driver: string; database: string; sqlstate: string | null }>;
   /** The temporary folder (`TMPDIR`) cannot hold the private copy a safety net needs: it is missing, not a folder, not writable, or full (`systemCode`). Nothing was changed.
    * Fix: Free space there, or point `TMPDIR` at a folder that can hold a copy of the database. */

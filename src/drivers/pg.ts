@@ -14,7 +14,7 @@ import { quoteIdentifier } from "../core/batch-walk.js";
 import { programName } from "./lock-holders.js";
 import type { Step } from "../core/step.js";
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
-import { usageError, databaseLockedError, transactionOpenError } from "../core/error-factories.js";
+import { usageError, databaseLockedError, firstLineOf, transactionOpenError } from "../core/error-factories.js";
 
 /** The connection a migration body receives: the session's client (a pool's checked-out client, or the app's own). */
 export type PgConnection = pg.ClientBase;
@@ -211,6 +211,80 @@ function trackTransaction(client: pg.ClientBase) {
   };
 }
 
+/**
+ * The run lock as this session holds it. DISCARD ALL and pg_advisory_unlock_all() end every advisory lock of the session, the run lock too: after a migration that may have
+ * run one (SQL naming it, or code outside a transaction block, where alone DISCARD ALL runs), `keep` takes it back at once, or, when another process took it in that moment, throws, so the run stops before running beside that process.
+ */
+function trackRunLock(client: pg.ClientBase) {
+  let key: string | null = null;
+  const held = () => key !== null;
+  const keep = async (sql: string | null): Promise<void> => {
+    if (key === null || (sql !== null && !/\b(discard|pg_advisory_unlock\w*)\b/i.test(sql))) return;
+    const value = BigInt.asUintN(64, BigInt(key));
+    const { rows } = await client.query<{ held: boolean }>({
+      text: `SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_locks AS l WHERE l.locktype ${EQ} 'advisory' AND l.pid ${EQ} pg_catalog.pg_backend_pid() AND l.granted
+        AND l.classid ${EQ} $1::pg_catalog.oid AND l.objid ${EQ} $2::pg_catalog.oid AND l.objsubid ${EQ} 1) THEN true ELSE pg_catalog.pg_try_advisory_lock($3::bigint) END AS held`,
+      values: [(value >> 32n).toString(), (value & 0xffffffffn).toString(), key],
+      types: STEPWISE_TYPES,
+    });
+    if (rows[0]?.held === true) return;
+    key = null;
+    throw new Error(
+      "it released stepwise's run lock (DISCARD ALL and pg_advisory_unlock_all() end every advisory lock of the session), and another process took the lock before stepwise could take it back, so the run stopped here; use DISCARD PLANS, DISCARD SEQUENCES or DISCARD TEMP instead",
+    );
+  };
+  return { held, keep, taken: (taken: string) => void (key = taken), released: () => void (key = null) };
+}
+
+/** A query's promise that notes whether anything awaited it or chained on it (`await` calls `then` on a subclass). */
+class ObservedPromise<T> extends Promise<T> {
+  observed = false;
+  static override get [Symbol.species]() {
+    return Promise;
+  }
+  override then<A = T, B = never>(onFulfilled?: ((value: T) => A | PromiseLike<A>) | null, onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+    this.observed = true;
+    return super.then(onFulfilled, onRejected);
+  }
+}
+
+/**
+ * Runs a body, then waits for every query it started: one it did not await (a missing `await`) would otherwise reject unheard and end the process, or fail after the
+ * migration was recorded. The first such failure nothing awaited is the body's own.
+ */
+async function awaitingUnawaitedQueries(client: pg.ClientBase, body: () => unknown): Promise<void> {
+  const own = Object.getOwnPropertyDescriptor(client, "query");
+  const query = client.query;
+  const started: ObservedPromise<unknown>[] = [];
+  const settle = (promise: ObservedPromise<unknown>): Promise<{ error: unknown } | null> =>
+    Promise.prototype.then.call(
+      promise,
+      () => null,
+      (error: unknown) => ({ error }),
+    ) as Promise<{ error: unknown } | null>;
+  (client as { query: unknown }).query = (...args: unknown[]) => {
+    const result: unknown = Reflect.apply(query, client, args);
+    if (!(result instanceof Promise)) return result;
+    const tracked = new ObservedPromise((resolve, reject) => void result.then(resolve, reject));
+    void settle(tracked);
+    started.push(tracked);
+    return tracked;
+  };
+  try {
+    await body();
+  } finally {
+    if (own) Object.defineProperty(client, "query", own);
+    else delete (client as { query?: unknown }).query;
+  }
+  for (const promise of started) {
+    const outcome = await settle(promise);
+    if (outcome === null || promise.observed) continue;
+    // The server's SQLSTATE stays the error's, so it reads as that failure's kind.
+    const message = `a query it started without await failed (await every query of the migration): ${firstLineOf(outcome.error)}`;
+    throw Object.assign(new Error(message, { cause: outcome.error }), { code: sqlstateOf(outcome.error) ?? undefined });
+  }
+}
+
 /** The executor's primitives on one session; `schema` is the history table's (the run lock's key), `timeout` (from `lockTimeoutOf`) bounds lock waits. */
 export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_POSTGRES_SCHEMA, timeout = DEFAULT_LOCK_TIMEOUT_MS): AsyncDriver<pg.ClientBase> {
   const watch = createLockWatch(client, timeout);
@@ -222,7 +296,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     if (sql !== null) await client.query(sql);
   };
   // While the run lock is held no other stepwise process writes the history: no need to re-read it.
-  let runLockHeld = false;
+  const runLock = trackRunLock(client);
   // Outside a transaction no SET LOCAL bounds a wait: the watch does. Several statements answer one result each: the last is the read.
   const send = async (sql: string, params: readonly unknown[] = [], types = STEPWISE_TYPES): Promise<pg.QueryResult<Row>> => {
     const enforce = !inTransaction();
@@ -238,11 +312,13 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     async: true,
     connection: client,
     exec: async (sql) => {
-      if (inTransaction()) return void (await send(sql));
       // Outside a transaction a string of statements runs as one implicit block, which refuses CREATE INDEX CONCURRENTLY and the like: each goes alone, as psql sends them.
-      await aroundSession(async () => {
-        for (const statement of splitPostgresSqlText(sql)) await watch(() => client.query(statement));
-      });
+      if (inTransaction()) await send(sql);
+      else
+        await aroundSession(async () => {
+          for (const statement of splitPostgresSqlText(sql)) await watch(() => client.query(statement));
+        });
+      await runLock.keep(sql);
     },
     query: async (sql, params) => (await send(sql, params)).rows,
     run: async (sql, params) => ({ changes: (await send(sql, params)).rowCount ?? 0 }),
@@ -269,14 +345,15 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       await restorePending();
     },
     inTransaction: async () => inTransaction(),
-    changeCounter: async () => (runLockHeld ? 0 : null),
+    changeCounter: async () => (runLock.held() ? 0 : null),
     runBody: async (entry, direction, context) => {
       const body = (direction === "up" ? entry.module.up : entry.module.down) as (db: pg.ClientBase, context: MigrationContext) => unknown;
-      const run = () => watch(async () => body.call(entry.module, client, context));
+      const run = () => watch(async () => awaitingUnawaitedQueries(client, () => body.call(entry.module, client, context)));
       const inBlock = inTransaction();
       await flush();
       // A transaction the body left aborted is reported by the history guard's check, the next statement.
       await (inBlock ? run() : aroundSession(run));
+      if (!inBlock) await runLock.keep(null);
     },
     // A batch's handler writes through the client itself: its BEGIN goes at once.
     createContext: (entry, direction, progress) => {
@@ -298,9 +375,9 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       await acquireAdvisoryLock(client, key, waitMs).catch((error: unknown) => {
         throw isConnectionLost(error) ? lostConnection(error, "waiting for the run lock") : error;
       });
-      runLockHeld = true;
+      runLock.taken(key);
       return async () => {
-        runLockHeld = false;
+        runLock.released();
         await client.query("SELECT pg_catalog.pg_advisory_unlock($1::bigint)", [key]).catch(() => undefined);
       };
     },
@@ -369,7 +446,12 @@ async function openScratchDatabase(session: pg.ClientBase, createDriver: (client
   const name = `${SCRATCH_DATABASE_PREFIX}${pid}_${globalThis.crypto.randomUUID().replace(/-/g, "").slice(0, 12)}`;
   await session.query(`CREATE DATABASE ${quoteIdentifier(name)} TEMPLATE template0`).catch((cause: unknown) => {
     const sqlstate = sqlstateOf(cause);
-    const why = sqlstate === "42501" ? ": the role lacks the CREATEDB privilege (ALTER ROLE <role> CREATEDB). " : ` (SQLSTATE ${sqlstate ?? "unknown"}). `;
+    const why =
+      sqlstate === "42501"
+        ? ": the role lacks the CREATEDB privilege (ALTER ROLE <role> CREATEDB). "
+        : sqlstate === "25006"
+          ? ": the session is read-only (a standby, or default_transaction_read_only on); run it against the primary server. "
+          : `: ${firstLineOf(cause)} (SQLSTATE ${sqlstate ?? "unknown"}). `;
     const message = `Could not create the scratch database "${name}" that verify and baseline replay the migrations in${why}Nothing was changed.`;
     throw new StepwiseError("SCRATCH_DATABASE_UNAVAILABLE", message, { driver: "pg", database: name, sqlstate }, { cause });
   });

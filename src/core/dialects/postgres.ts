@@ -14,6 +14,7 @@ import {
   lockTimeoutError,
   migrationFailedError,
   recordNativeError,
+  serverRefusedError,
   usageError,
   invalidTableNameError,
 } from "../error-factories.js";
@@ -131,6 +132,13 @@ export function classifyPostgresError(error: unknown): ErrorClassification {
   return code === null ? { kind: "other", nativeCode: null } : { kind: kindOfSqlstate(code), nativeCode: code };
 }
 
+/** What to change when the session is read-only (a standby, or `default_transaction_read_only`). */
+const READ_ONLY_FIX =
+  "connect to the primary server, not a standby; or, if default_transaction_read_only is on for this role or database, turn it off there (ALTER ROLE <role> SET default_transaction_read_only = off)";
+/** What to change when the role lacks a privilege stepwise's own statements need: PostgreSQL 15 took CREATE on schema public from everyone but the database's owner. */
+const PRIVILEGE_FIX =
+  "grant the role the privilege the server names: on the history table, SELECT to read it and INSERT, UPDATE, DELETE to migrate; to create it, CREATE on its schema (since PostgreSQL 15 only the database's owner may create in schema public: GRANT CREATE ON SCHEMA public TO <role>); or give the role a schema of its own (CREATE SCHEMA app AUTHORIZATION <role>) and migrate there (the schema option, the CLI's --schema)";
+
 /** The typed error for a PostgreSQL failure a user can act on, else `error`; `lockTimeoutMs` is the `lock_timeout` a `LOCK_TIMEOUT` reports. */
 export function translatePostgresError(error: unknown, busyTimeoutMs: number, classification: ErrorClassification, lockTimeoutMs = 0): unknown {
   if (error instanceof StepwiseError) return error;
@@ -139,7 +147,7 @@ export function translatePostgresError(error: unknown, busyTimeoutMs: number, cl
   const byKind: Partial<Record<ErrorKind, () => StepwiseError>> = {
     locked: () => databaseLockedError(busyTimeoutMs, error),
     full: () => diskFullError({ version: null, file: null, sqliteCode: code, cause: error }),
-    readonly: () => unusable(`The database cannot be written (SQLSTATE ${code}): the server is read-only (a standby) or this role lacks the privilege.`),
+    readonly: () => serverRefusedError({ sqlstate: code, reason: firstLineOf(error), fix: code === "25006" ? READ_ONLY_FIX : PRIVILEGE_FIX, cause: error }),
     cantopen: () => describeConnectionFailure(error),
     corrupt: () => unusable(`PostgreSQL reports corrupted data (SQLSTATE ${code}).`),
   };
@@ -195,15 +203,19 @@ function describePostgresFailure(lockTimeoutMs: number) {
   return function* (failure: MigrationFailure): Step<StepwiseError | null> {
     const { entry, direction, cause, rolledBack, origin, store } = failure;
     let lost = failure.classification.kind === "lost" ? lostConnectionIn(cause) : undefined;
-    // A migration may have replaced the client's error with its own: one statement tells whether the session lives.
-    if (failure.classification.kind !== "lost") {
+    // A migration may have replaced the client's error with its own, and a remote session's end (dblink, postgres_fdw) is SQLSTATE 08006 on a live one: one statement
+    // tells whether the session lives. A dead socket's error needs none.
+    if (lost === undefined || sqlstateOf(lost) !== null) {
       try {
         yield* query("SELECT 1");
+        lost = undefined;
       } catch (error) {
-        lost = lostConnectionIn(error);
+        lost = lostConnectionIn(error) === undefined ? undefined : (lost ?? lostConnectionIn(error));
       }
     }
-    const classification: ErrorClassification = lost === undefined ? failure.classification : { kind: "lost", nativeCode: failure.classification.nativeCode };
+    const alive = lost === undefined && failure.classification.kind === "lost";
+    const classification: ErrorClassification =
+      lost === undefined ? (alive ? { kind: "other", nativeCode: failure.classification.nativeCode } : failure.classification) : { kind: "lost", nativeCode: failure.classification.nativeCode };
     const where = { version: entry.version, file: entry.file, direction };
     if (lost !== undefined) {
       const outcome = origin === "commit" ? "commit-unknown" : rolledBack ? "rolled-back" : "partly-applied";
