@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
+import { createPalette } from "../src/cli/format.js";
 import { createTestProject, readBytes, runCli, type RunResult } from "./support/project.js";
 
 const ANSI_ESCAPE = "\u001b[";
@@ -227,6 +228,13 @@ test("colour follows NO_COLOR and FORCE_COLOR; piped output has none by default"
   assert.ok(!noColor.stdout.includes(ANSI_ESCAPE), "NO_COLOR should remove colour");
   assert.ok(!both.stdout.includes(ANSI_ESCAPE), "NO_COLOR wins over FORCE_COLOR");
   assert.ok(!neither.stdout.includes(ANSI_ESCAPE), "output to a pipe should not be coloured");
+  // FORCE_COLOR=0 or false is how Node and the terminal tools read "no colour", on a terminal too.
+  for (const value of ["0", "false", "FALSE"]) {
+    const off = await cli(["status"], { NO_COLOR: undefined, FORCE_COLOR: value });
+    assert.ok(!off.stdout.includes(ANSI_ESCAPE), `FORCE_COLOR=${value} should remove colour`);
+    assert.equal(createPalette({ FORCE_COLOR: value }, true).red("x"), "x", `FORCE_COLOR=${value} on a terminal`);
+  }
+  assert.equal(createPalette({}, true).red("x"), "\u001b[31mx\u001b[39m");
 });
 
 test("--db and --table override the config", async (t) => {
