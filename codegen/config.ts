@@ -107,6 +107,16 @@ function readConfigFile(projectRoot: string): ConfigFile {
         if (typeof value !== "string" || (value === "" && key !== "tableName")) {
           throw new StepwiseError("USAGE", `Setting ${where(key)} must be a non-empty string, not ${JSON.stringify(value)}.`, { setting: key, configFile: file });
         }
+        // Taken as written, "${DB_FILE}" would name a file of that name, created and migrated by `up`.
+        const variable = key === "url" ? undefined : /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/.exec(value)?.[1];
+        if (variable !== undefined) {
+          const instead = key === "database" ? `, or leave "database" out and set DATABASE_URL` : "";
+          const fix = `write ${where(key)} without \${${variable}}${instead}`;
+          throw withFix(
+            new StepwiseError("USAGE", `Setting ${where(key)} holds \${${variable}}, but only "url" reads \${NAME} from the environment; ${fix}.`, { setting: key, configFile: file }),
+            fix,
+          );
+        }
         continue;
       }
       if (!isObject(value)) throw usageError(`Setting "dialects" in ${source} must be an object such as ${example}.`);

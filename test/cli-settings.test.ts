@@ -60,6 +60,24 @@ test('--url wins over the config\'s "url": "${DATABASE_URL}" with the variable u
   assert.equal(jsonOutput<{ currentVersion: number }>(await configuredRun(written, PG_REGISTRY, ["--url", database.url, "status", "--json"])).currentVersion, 0);
 });
 
+test("${NAME} in a config setting other than url is USAGE naming the setting, never a file of that name created and migrated", async (t) => {
+  const root = projectWith(t, { database: "${DB_FILE}" });
+  for (const command of ["up", "status"]) {
+    const refused = jsonError(await configuredRun(root, SQLITE_REGISTRY, [command, "--json"], { DB_FILE: "data/app.db" }), 2);
+    assert.deepEqual([refused.code, refused.setting, refused.configFile], ["USAGE", "database", path.join(root, "package.json")], command);
+  }
+  assert.deepEqual(readdirSync(root), ["package.json"]);
+  const settings: Array<[object, string]> = [
+    [{ tableName: "${TABLE}" }, "tableName"],
+    [{ migrationsDir: "${DIR}" }, "migrationsDir"],
+    [{ dialects: { postgres: { registryFile: "${OUT}" } } }, "registryFile"],
+  ];
+  for (const [stepwise, setting] of settings) {
+    const root = projectWith(t, stepwise);
+    assert.throws(() => resolveSettings(root), { code: "USAGE", details: { setting, configFile: path.join(root, "package.json") } });
+  }
+});
+
 test("every flag wins over its config setting, even one that is wrong: --db, --driver, --table, --schema", async (t) => {
   const root = projectWith(t, { database: "from-config.db", driver: "not-a-driver", tableName: "config_history" });
   // The config's driver overridden, its other settings read: the one it got wrong is not checked.
