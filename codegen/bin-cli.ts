@@ -226,11 +226,11 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
     .addHelpText("after", `\nThe template's "stepwise:todo" comments make gen refuse it (TEMPLATE_UNEDITED) until the migration is written; then run "stepwise gen".`)
     .action(async (description: string, flags: PathFlags & { sql?: boolean }) => {
       const settings = settingsOf(flags, "stepwise create");
-      const result = await (await import("./create.js")).createMigration({ ...settings, description, kind: flags.sql ? "sql" : "ts" });
-      // stdout holds only the path, for `$EDITOR "$(stepwise create …)"`; the next step goes to stderr.
-      context.io.stdout(`${result.file}\n`);
+      const { absolutePath } = await (await import("./create.js")).createMigration({ ...settings, description, kind: flags.sql ? "sql" : "ts" });
+      // stdout holds only the path, relative to the working folder (a subfolder of the project too), for `$EDITOR "$(stepwise create …)"`; the next step goes to stderr.
+      context.io.stdout(`${projectPath(run.cwd, absolutePath)}\n`);
       context.io.stderr(
-        `Write the migration in ${result.file} in place of its "stepwise:todo" comments, then run "${genCommandOf(settings.projectRoot, settings)}" (or keep "npx stepwise gen --watch" running). ` +
+        `Write the migration in ${projectPath(run.cwd, absolutePath)} in place of its "stepwise:todo" comments, then run "${genCommandOf(settings.projectRoot, settings)}" (or keep "npx stepwise gen --watch" running). ` +
           `Until then gen refuses it (TEMPLATE_UNEDITED) and the runtime commands refuse to run without it (REGISTRY_STALE).\n`,
       );
     });
