@@ -226,6 +226,33 @@ test("every path option and argument refuses an empty string with USAGE (exit 2)
   assert.equal(existsSync(database), false);
 });
 
+test("a path option holding a carriage return (a script saved with CRLF endings) or another control character is USAGE, nothing created, and the echo of it is escaped", async (t) => {
+  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+  await project.generate();
+  const database = project.databasePath();
+  const runs = [
+    ["up", "--db", `${database}\r`],
+    ["fleet", "up", "--db", `${path.dirname(database)}/*.db\r`],
+    ["gen", "--out", "generated/registry.ts\r"],
+    ["create", "add thing", "--dir", "migrations\r"],
+    ["--db", database, "up", "--backup", "backups\u001b[2J"],
+  ];
+  const registryBefore = readFileSync(project.registryFile);
+  const migrationsBefore = readdirSync(project.migrationsDir).sort();
+  for (const args of runs) {
+    const result = await runCli([...args, "--json"], { cwd: project.root });
+    assert.equal(result.code, 2, `${JSON.stringify(args)}: exit ${result.code}\n${result.stdout}${result.stderr}`);
+    assert.equal((JSON.parse(result.stdout) as { error: { code: string } }).error.code, "USAGE", JSON.stringify(args));
+    assert.doesNotMatch(result.stderr, /[\r\u001b]/, JSON.stringify(args));
+  }
+  assert.deepEqual(readFileSync(project.registryFile), registryBefore);
+  assert.deepEqual(readdirSync(project.migrationsDir).sort(), migrationsBefore);
+  assert.deepEqual(
+    readdirSync(path.dirname(database)).filter((name) => name.includes(path.basename(database))),
+    [],
+  );
+});
+
 test("--db naming a folder by its last segment (.. or ./) is DATABASE_PATH_INVALID, nothing created", async (t) => {
   const project = createTestProject(t, { fixture: "runtime/side-effects" });
   await project.generate();
