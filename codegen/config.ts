@@ -66,9 +66,10 @@ function readJsonFile(file: string): unknown {
     return JSON.parse(text) as unknown;
   } catch (error) {
     const reason = (error as Error).message.replace(/ \(line \d+ column \d+\)$/, "");
-    const offset = /at position (\d+)/.exec(reason);
-    const before = text.slice(0, offset ? Number(offset[1]) : text.length).split(/\r\n?|\n/);
-    const at = `${file}:${before.length}:${before.at(-1)!.length + 1}`;
+    // Where the runtime's message gives no offset (Bun's does not), only its end of input is a known place.
+    const offset = /at position (\d+)/.exec(reason)?.[1] ?? (/end of (JSON )?input/i.test(reason) ? text.length : null);
+    const before = offset === null ? null : text.slice(0, Number(offset)).split(/\r\n?|\n/);
+    const at = before === null ? file : `${file}:${before.length}:${before.at(-1)!.length + 1}`;
     throw withFix(new StepwiseError("USAGE", `${at}: not valid JSON: ${reason}`, { configFile: file }), `fix the JSON at ${at}`);
   }
 }
