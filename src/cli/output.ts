@@ -93,16 +93,18 @@ const writers = new WeakMap<NodeJS.WritableStream, (text: string) => void>();
 /**
  * A write function for `stream` that drops text once the stream failed: writing to a pipe whose
  * reader has gone (`stepwise up | head -1`) emits EPIPE, which unhandled would crash the process,
- * maybe between two migrations. One listener per stream, however often it is asked for.
+ * maybe between two migrations. One per stream, however often it is asked for, bound to the stream's
+ * `write` as it was when first asked: the bin asks before it sends what others write to stdout to stderr.
  */
-function writerIgnoringClosedStream(stream: NodeJS.WritableStream): (text: string) => void {
+export function writerIgnoringClosedStream(stream: NodeJS.WritableStream): (text: string) => void {
   const existing = writers.get(stream);
   if (existing) return existing;
   let closed = false;
   stream.on("error", () => (closed = true));
+  const streamWrite = stream.write.bind(stream);
   const write = (text: string) => {
     try {
-      if (!closed) stream.write(text);
+      if (!closed) streamWrite(text);
     } catch {
       closed = true;
     }
