@@ -315,6 +315,22 @@ test("--db under /proc fails at once with a typed error instead of hanging in a 
   assert.ok(["DATABASE_UNUSABLE", "DATABASE_FOLDER_MISSING", "DATABASE_PATH_INVALID"].includes(printedCode(result) ?? ""), result.stderr);
 });
 
+test("create --dir, gen --out and up --backup under /proc fail at once with their typed error, as --db does", { skip: !existsSync("/proc/self") }, async (t) => {
+  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+  await project.generateAsBin();
+  const cases: Array<{ args: string[]; code: string }> = [
+    { args: ["create", "x", "--dir", "/proc/stepwise-no-such/migrations"], code: "USAGE" },
+    { args: ["gen", "--out", "/proc/stepwise-no-such/registry.ts"], code: "FILE_WRITE_FAILED" },
+    { args: ["--db", project.databasePath(), "up", "--backup", "/proc/stepwise-no-such/backups"], code: "BACKUP_FOLDER_UNWRITABLE" },
+  ];
+  // A child each: a hang in a recursive mkdir blocks its thread, which the timeout then ends.
+  const results = await Promise.all(cases.map(({ args }) => runCli([...args, "--json"], { cwd: project.root, child: true, timeoutMs: 30_000 })));
+  results.forEach((result, i) => {
+    assert.equal(result.signal, null, `${cases[i]!.args.join(" ")} hung`);
+    assert.equal((JSON.parse(result.stdout) as { error: { code: string } }).error.code, cases[i]!.code, result.stderr);
+  });
+});
+
 test("help asked for exits 0; help for nothing or for an unknown command exits 2", async (t) => {
   const project = createTestProject(t, { fixture: "runtime/side-effects" });
   await project.generate();
