@@ -30,7 +30,15 @@ export function createCliOutput(given: Partial<CliIo> = {}, programName = "stepw
   const rename = renameCommandMentions(programName, commands);
   const [stdout, stderr] = [given.stdout ?? writerIgnoringClosedStream(process.stdout), given.stderr ?? writerIgnoringClosedStream(process.stderr)];
   const filter = (write: (text: string) => void) => (text: string) => write(rename(redact(text)));
-  const io: CliIo = { stdout: filter(stdout), stderr: filter(stderr), env: given.env ?? process.env, isTTY: given.isTTY ?? Boolean(process.stdout.isTTY) };
+  const env = given.env ?? process.env;
+  // The process's stderr is coloured only as its own terminal allows: `stepwise up 2> errors.log` at a terminal keeps the log plain.
+  const plainStderr = given.stderr === undefined && createPalette(env, Boolean(process.stderr.isTTY)).red("") === "";
+  const io: CliIo = {
+    stdout: filter(stdout),
+    stderr: plainStderr ? (text) => filter(stderr)(text.replace(/\u001b\[[0-9;]*m/g, "")) : filter(stderr),
+    env,
+    isTTY: given.isTTY ?? Boolean(process.stdout.isTTY),
+  };
   const palette = createPalette(io.env, io.isTTY);
   const progress = createProgressDisplay(io, palette);
   const print = (text: string) => io.stdout(text.endsWith("\n") ? text : `${text}\n`);
