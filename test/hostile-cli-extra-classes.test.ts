@@ -4,7 +4,8 @@
  * real SQLite databases and the real bin; assertions on codes, exit codes and structured fields.
  */
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
@@ -17,7 +18,9 @@ import { stepwiseFailure } from "./support/stepwise-failure.js";
 import { parseMigrationFileName } from "../codegen/migration-file.js";
 import { createBinCli } from "../codegen/bin-cli.js";
 import { parseSqlMigrationSource } from "../src/shared/sql-source.js";
-import { createTestProject, repoRoot, runCli, runNode, type RunResult } from "./support/project.js";
+import { quoteForShell } from "../src/cli/format.js";
+import { binArgs } from "./support/compiled-bin.js";
+import { cliNode, createTestProject, repoRoot, runCli, runNode, type RunResult } from "./support/project.js";
 import { parseProblemLines } from "./support/problem-lines.js";
 
 function printedCode(result: RunResult): string | null {
@@ -329,6 +332,19 @@ test("create --dir, gen --out and up --backup under /proc fail at once with thei
     assert.equal(result.signal, null, `${cases[i]!.args.join(" ")} hung`);
     assert.equal((JSON.parse(result.stdout) as { error: { code: string } }).error.code, cases[i]!.code, result.stderr);
   });
+});
+
+test("a working folder removed under the shell is USAGE (exit 2), as JSON under --json, not Node's stack trace", { skip: process.platform === "win32" }, async (t) => {
+  const parent = createTestProject(t).root;
+  const gone = path.join(parent, "gone");
+  mkdirSync(gone);
+  // The compiled bin, as installed: tsx's own loader needs the working folder before the bin runs.
+  const command = [cliNode(), ...binArgs("compiled"), "status", "--json"].map(quoteForShell).join(" ");
+  // A child, since the working folder is the process's: the shell enters the folder, removes it, then runs the bin there.
+  const result = spawnSync("sh", ["-c", `cd ${quoteForShell(gone)} && rmdir ${quoteForShell(gone)} && exec ${command}`], { encoding: "utf8" });
+  assert.equal(result.status, 2, result.stderr);
+  assert.equal((JSON.parse(result.stdout) as { error: { code: string } }).error.code, "USAGE");
+  assert.doesNotMatch(result.stderr, STACK_TRACE);
 });
 
 test("help asked for exits 0; help for nothing or for an unknown command exits 2", async (t) => {
