@@ -226,11 +226,11 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
     .addHelpText("after", `\nThe template's "stepwise:todo" comments make gen refuse it (TEMPLATE_UNEDITED) until the migration is written; then run "stepwise gen".`)
     .action(async (description: string, flags: PathFlags & { sql?: boolean }) => {
       const settings = settingsOf(flags, "stepwise create");
-      const result = await (await import("./create.js")).createMigration({ ...settings, description, kind: flags.sql ? "sql" : "ts" });
-      // stdout holds only the path, for `$EDITOR "$(stepwise create …)"`; the next step goes to stderr.
-      context.io.stdout(`${result.file}\n`);
+      const { absolutePath } = await (await import("./create.js")).createMigration({ ...settings, description, kind: flags.sql ? "sql" : "ts" });
+      // stdout holds only the path, relative to the working folder (a subfolder of the project too), for `$EDITOR "$(stepwise create …)"`; the next step goes to stderr.
+      context.io.stdout(`${projectPath(run.cwd, absolutePath)}\n`);
       context.io.stderr(
-        `Write the migration in ${result.file} in place of its "stepwise:todo" comments, then run "${genCommandOf(settings.projectRoot, settings)}" (or keep "npx stepwise gen --watch" running). ` +
+        `Write the migration in ${projectPath(run.cwd, absolutePath)} in place of its "stepwise:todo" comments, then run "${genCommandOf(settings.projectRoot, settings)}" (or keep "npx stepwise gen --watch" running). ` +
           `Until then gen refuses it (TEMPLATE_UNEDITED) and the runtime commands refuse to run without it (REGISTRY_STALE).\n`,
       );
     });
@@ -260,8 +260,8 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
     .argument("<dir>", "the folder holding that tool's migrations")
     .option("--dir <path>", `the stepwise migrations folder to write, which must hold no migrations yet (default: ${defaults.dirDefault})`, singleValued(parsePath))
     .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption))
-    .option("--empty-down <choice>", "how to import an empty or missing down: irreversible (no down) or no-op (a down that does nothing); required when there is one")
-    .option("--glob <pattern>", "umzug only: the glob the project's Umzug was given (migrations/*-*.cjs); import reads only the files its name part matches (default: every script)")
+    .option("--empty-down <choice>", "how to import an empty or missing down: irreversible (no down) or no-op (a down that does nothing); required when there is one", singleValued())
+    .option("--glob <pattern>", "umzug only: the glob the project's Umzug was given (migrations/*-*.cjs); import reads only the files its name part matches (default: every script)", singleValued())
     .option("--yes", "write the files; without it, print what would be written and change nothing")
     .option("--json", "print the plan as JSON")
     .addHelpText("after", IMPORT_HELP)
@@ -279,7 +279,7 @@ function addSquashCommand(run: BinRun, program: Command, context: CliContext): v
   program
     .command("squash")
     .description("replace migrations 1..K with one that builds the schema they built (a dry run unless --yes)")
-    .option("--to <K>", "the newest version to squash: migrations 1 to K become one, numbered K")
+    .option("--to <K>", "the newest version to squash: migrations 1 to K become one, numbered K", singleValued())
     .option("--dir <path>", `migrations folder (default: ${describePathDefaults(run.projectRoot).dirDefault})`, singleValued(parsePath))
     .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption))
     .option("--yes", "delete migrations 1..K, write the squash and regenerate the registry; without it, print what it would do and change nothing")

@@ -6,6 +6,7 @@ import { configVariableUnsetError } from "../src/cli/database-target.js";
 import { assertPathRoundTrips } from "../src/cli/database-path.js";
 import { parseDriverName, type CliDriverName } from "../src/cli/driver-names.js";
 import { withFix } from "../src/cli/error-fix.js";
+import { closestName } from "./problems.js";
 import { isGlob } from "../src/cli/file-glob.js";
 import { findPasswords } from "../src/cli/secrets.js";
 import { usageError } from "../src/core/error-factories.js";
@@ -50,21 +51,38 @@ function parseDialect(value: string, where: string): SqlDialect {
   throw usageError(`Unknown dialect ${JSON.stringify(value)} (${where}); the dialects are ${DIALECTS.join(", ")}.`);
 }
 
+/**
+ * A JSON file's value, read past a UTF-8 byte order mark (which Windows editors write and npm accepts in package.json); one that does not parse is `USAGE` naming the file, line and column,
+ * which JSON.parse gives only as an offset on some runtimes.
+ */
+function readJsonFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8").replace(/^\uFEFF/, "");
+  } catch (error) {
+    throw withFix(new StepwiseError("USAGE", `${file} cannot be read: ${(error as Error).message}`, { configFile: file }), `make ${file} a readable JSON file`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    const reason = (error as Error).message.replace(/ \(line \d+ column \d+\)$/, "");
+    // Where the runtime's message gives no offset (Bun's does not), only its end of input is a known place.
+    const offset = /at position (\d+)/.exec(reason)?.[1] ?? (/end of (JSON )?input/i.test(reason) ? text.length : null);
+    const before = offset === null ? null : text.slice(0, Number(offset)).split(/\r\n?|\n/);
+    const at = before === null ? file : `${file}:${before.length}:${before.at(-1)!.length + 1}`;
+    throw withFix(new StepwiseError("USAGE", `${at}: not valid JSON: ${reason}`, { configFile: file }), `fix the JSON at ${at}`);
+  }
+}
+
 /** Reads the project's config, refusing unknown keys and wrong types. */
 function readConfigFile(projectRoot: string): ConfigFile {
   const configPath = path.join(projectRoot, CONFIG_FILE_NAME);
   const packagePath = path.join(projectRoot, "package.json");
-  const parse = (file: string): unknown => {
-    try {
-      return JSON.parse(readFileSync(file, "utf8"));
-    } catch (error) {
-      throw usageError(`${file} is not valid JSON: ${(error as Error).message}`);
-    }
-  };
-  const fromFile = existsSync(configPath) ? parse(configPath) : undefined;
-  const fromPackage = existsSync(packagePath) ? (parse(packagePath) as { stepwise?: unknown } | null)?.stepwise : undefined;
+  const fromFile = existsSync(configPath) ? readJsonFile(configPath) : undefined;
+  const fromPackage = existsSync(packagePath) ? (readJsonFile(packagePath) as { stepwise?: unknown } | null)?.stepwise : undefined;
   if (fromFile !== undefined && fromPackage !== undefined) throw usageError(`Both ${CONFIG_FILE_NAME} and the "stepwise" key of package.json configure stepwise; keep one of them.`);
   const source = fromFile !== undefined ? CONFIG_FILE_NAME : `the "stepwise" key of package.json`;
+  const file = fromFile !== undefined ? configPath : packagePath;
   // `null` is a config too (a wrong one), not "no config".
   const raw = fromFile !== undefined ? fromFile : fromPackage;
   if (raw === undefined) return { config: {}, file: null, source };
@@ -74,10 +92,32 @@ function readConfigFile(projectRoot: string): ConfigFile {
   /** Checks `settings` against `keys`: each a non-empty string, except `dialects`, an object of dialects' paths. */
   const check = (settings: object, keys: readonly string[], where: (key: string) => string, known: string): void => {
     for (const [key, value] of Object.entries(settings)) {
-      if (!keys.includes(key)) throw usageError(`Unknown setting ${where(key)}; ${known} ${keys.join(", ")}.`);
+      if (!keys.includes(key)) {
+        const suggestion = closestName(key, keys);
+        const fix = suggestion === undefined ? `remove "${key}"` : `rename "${key}" to "${suggestion}"`;
+        throw withFix(
+          new StepwiseError("USAGE", `Unknown setting ${where(key)}; ${suggestion === undefined ? "" : `did you mean "${suggestion}"? `}${known} ${keys.join(", ")}.`, {
+            setting: key,
+            configFile: file,
+          }),
+          `${fix} in ${file}`,
+        );
+      }
       if (key !== "dialects") {
         // An empty tableName is left to the history store, which refuses it as INVALID_TABLE_NAME as it does --table "" and the library's option.
-        if (typeof value !== "string" || (value === "" && key !== "tableName")) throw usageError(`Setting ${where(key)} must be a non-empty string.`);
+        if (typeof value !== "string" || (value === "" && key !== "tableName")) {
+          throw new StepwiseError("USAGE", `Setting ${where(key)} must be a non-empty string, not ${JSON.stringify(value)}.`, { setting: key, configFile: file });
+        }
+        // Taken as written, "${DB_FILE}" would name a file of that name, created and migrated by `up`.
+        const variable = key === "url" ? undefined : /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/.exec(value)?.[1];
+        if (variable !== undefined) {
+          const instead = key === "database" ? `, or leave "database" out and set DATABASE_URL` : "";
+          const fix = `write ${where(key)} without \${${variable}}${instead}`;
+          throw withFix(
+            new StepwiseError("USAGE", `Setting ${where(key)} holds \${${variable}}, but only "url" reads \${NAME} from the environment; ${fix}.`, { setting: key, configFile: file }),
+            fix,
+          );
+        }
         continue;
       }
       if (!isObject(value)) throw usageError(`Setting "dialects" in ${source} must be an object such as ${example}.`);
@@ -89,7 +129,7 @@ function readConfigFile(projectRoot: string): ConfigFile {
     }
   };
   check(raw, CONFIG_KEYS, (key) => `"${key}" in ${source}`, "the settings are");
-  return { config: raw as StepwiseConfig, file: fromFile !== undefined ? configPath : packagePath, source };
+  return { config: raw as StepwiseConfig, file, source };
 }
 
 /** The config's driver in its canonical spelling, checked so the error names the file it came from. */
@@ -215,7 +255,7 @@ function describeConfigLookup(projectRoot: string): DatabaseLookup[] {
   const describe = (file: string, key: string | null, subject: string): string => {
     let value: unknown;
     try {
-      value = JSON.parse(readFileSync(file, "utf8")) as unknown;
+      value = readJsonFile(file);
     } catch (error) {
       return `unreadable (${(error as Error).message})`;
     }

@@ -2,11 +2,12 @@
  * `stepwise create "<description>"`: writes the next migration from a template. Its placeholder comments make `gen` refuse it (TEMPLATE_UNEDITED) until the change is written, so an unedited template
  * can never be applied and recorded; the registry is left as it was.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { usageError } from "../src/core/error-factories.js";
 import { StepwiseError } from "../src/core/errors.js";
 import type { SqlDialect } from "../src/core/types.js";
+import { makeFolders } from "../src/drivers/database-file.js";
 import { dialectOfEntry, entrySpecifier, type DriverEntry } from "../src/shared/package-name.js";
 import { DOWN_MARKER, EMPTY_MARKER, TEMPLATE_PLACEHOLDER, UP_MARKER } from "../src/shared/sql-markers.js";
 import type { Target } from "./config.js";
@@ -64,7 +65,7 @@ export async function createMigration(options: CreateMigrationOptions): Promise<
   listFolder(options.migrationsDir);
   // A new project's first `create` makes the folder.
   try {
-    mkdirSync(options.migrationsDir, { recursive: true });
+    makeFolders(options.migrationsDir);
   } catch (error) {
     throw usageError(`Cannot create the migrations folder ${options.migrationsDir} (${errorCode(error)}); point --dir at a writable folder.`);
   }

@@ -7,7 +7,7 @@ import { Project, ts, type Node as MorphNode, type Type } from "ts-morph";
 import type { SqlDialect } from "../src/core/types.js";
 import { DRIVER_ENTRIES, entrySpecifier, isDefineMigrationSource } from "../src/shared/package-name.js";
 import { TEMPLATE_PLACEHOLDER } from "../src/shared/sql-markers.js";
-import type { Problem, ProblemCode } from "./problems.js";
+import { closestName, type Problem, type ProblemCode } from "./problems.js";
 import { checksumTypeScriptForms, findRawNul, unwrapExpression } from "./ts-checksum.js";
 
 /** The stepwise entries that export `defineMigration`, whose rules codegen checks without running the call (held to package.json's `exports` by a test). */
@@ -280,21 +280,6 @@ function readLiteral(property: ts.ObjectLiteralElementLike | undefined, type: "s
   const name = (ts.isPropertyAssignment(property) ? property.name : property).getText(sourceFile);
   const expected = type === "string" ? 'string literal, such as "Add an index"' : "literal true or false";
   return report("TS_NON_LITERAL_OPTION", value ?? property, `"${name}" must be a ${expected}, so codegen can read it without running the file`);
-}
-
-/** The first candidate nearest to `name`, within Levenshtein distance 2 (case aside). */
-function closestName(name: string, candidates: readonly string[]): string | undefined {
-  const distance = (a: string, b: string): number => {
-    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i++) {
-      const next = [i];
-      for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-      row = next;
-    }
-    return row[b.length]!;
-  };
-  const ranked = candidates.map((candidate) => ({ candidate, distance: distance(name.toLowerCase(), candidate.toLowerCase()) })).sort((x, y) => x.distance - y.distance);
-  return ranked[0] && ranked[0].distance < 3 ? ranked[0].candidate : undefined;
 }
 
 /** Whether a function returns a thenable, by TypeScript's checker with the project's tsconfig, opened the first time it is needed. */

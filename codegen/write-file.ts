@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import path from "node:path";
 import { fileWriteError } from "./errors.js";
 import type { FileWriteStep } from "../src/core/errors.js";
+import { makeFolders } from "../src/drivers/database-file.js";
 import { tryOr } from "./problems.js";
 
 /** The file system calls a write makes; tests substitute one to fail a chosen step. */
@@ -18,7 +19,7 @@ export interface AtomicWriteFileSystem {
   renameSync(from: string, to: string): void;
   linkSync(existing: string, target: string): void;
   rmSync(file: string, options: { force: boolean }): void;
-  mkdirSync(dir: string, options: { recursive: true }): unknown;
+  mkdirSync(dir: string, options?: { recursive?: boolean }): unknown;
 }
 
 /**
@@ -35,7 +36,7 @@ export function writeFileAtomic(file: string, text: string, options: { exclusive
   let written = 0;
   let fd: number | null = null;
   try {
-    io.mkdirSync(dir, { recursive: true });
+    makeFolders(dir, (folder) => io.mkdirSync(folder));
     fd = io.openSync(temporary, "wx", 0o666);
     step = "write";
     while (written < bytes.length) {

@@ -187,9 +187,10 @@ test("a failed transaction: false migration's next step (the repair commands) is
   );
 });
 
-test("the real bin: what a migration prints with console goes to stderr, so --json's stdout is one JSON value, in up and on a fleet's worker threads", async (t) => {
+test("the real bin: what a migration prints with console or process.stdout goes to stderr, so --json's stdout is one JSON value, in up and on a fleet's worker threads", async (t) => {
+  // process.stdout.write: what a progress bar library writes by default.
   const logging =
-    'import { defineMigration } from "stepwise-migrate";\nexport default defineMigration({ up(db) { console.log("backfilling rows..."); console.info("info"); db.exec("CREATE TABLE a (id INTEGER)"); } });\n';
+    'import { defineMigration } from "stepwise-migrate";\nexport default defineMigration({ up(db) { console.log("backfilling rows..."); console.info("info"); process.stdout.write("50%\\n"); db.exec("CREATE TABLE a (id INTEGER)"); } });\n';
   const { root } = await project(t, { "001_a.ts": logging });
   mkdirSync(path.join(root, "tenants"));
   writeFileSync(path.join(root, "tenants", "one.db"), "");
@@ -200,7 +201,7 @@ test("the real bin: what a migration prints with console goes to stderr, so --js
     const result = await runCli(args, { cwd: root, child: true });
     assert.equal(result.code, 0, result.stderr);
     assert.equal(typeof JSON.parse(result.stdout), "object", result.stdout);
-    assert.match(result.stderr, /backfilling rows\.\.\.\ninfo\n/, args.join(" "));
+    assert.match(result.stderr, /backfilling rows\.\.\.\ninfo\n50%\n/, args.join(" "));
   }
 });
 

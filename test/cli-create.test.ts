@@ -3,7 +3,7 @@
  * in-process.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
@@ -67,6 +67,16 @@ test("create writes the next TypeScript migration with 3-digit padding, leaves t
   const migrations = await project.load();
   assert.deepEqual([migrations.at(-1)?.version, migrations.at(-1)?.kind, migrations.at(-1)?.reversible, migrations.at(-1)?.description], [6, "ts", true, "Add e-mail to Contacts"]);
   assert.equal(await migrateFresh(t, project), 6);
+});
+
+test("create run from a subfolder of the project prints the path from that folder, which a script can open", async (t) => {
+  const project = createTestProject(t, { fixture: "codegen/golden" });
+  const subfolder = path.join(project.root, "src", "db");
+  mkdirSync(subfolder, { recursive: true });
+  const created = await runCli(["create", "add tags", "--sql"], { cwd: subfolder });
+  assert.equal(created.code, 0, created.stderr);
+  assert.equal(created.stdout, "../../migrations/006_add_tags.sql\n");
+  assert.ok(existsSync(path.resolve(subfolder, created.stdout.trim())));
 });
 
 test("create --sql starts the first migration of a project without a migrations folder, and the written template runs", async (t) => {

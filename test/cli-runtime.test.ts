@@ -3,11 +3,14 @@
  * real database file. Asserts on JSON fields, exit codes and error codes, not on prose.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { createTestProject, readBytes, runCli, type RunResult } from "./support/project.js";
+import { createPalette, quoteForShell } from "../src/cli/format.js";
+import { binArgs } from "./support/compiled-bin.js";
+import { cliNode, createTestProject, readBytes, runCli, type RunResult } from "./support/project.js";
 
 const ANSI_ESCAPE = "\u001b[";
 
@@ -227,6 +230,26 @@ test("colour follows NO_COLOR and FORCE_COLOR; piped output has none by default"
   assert.ok(!noColor.stdout.includes(ANSI_ESCAPE), "NO_COLOR should remove colour");
   assert.ok(!both.stdout.includes(ANSI_ESCAPE), "NO_COLOR wins over FORCE_COLOR");
   assert.ok(!neither.stdout.includes(ANSI_ESCAPE), "output to a pipe should not be coloured");
+  // FORCE_COLOR=0 or false is how Node and the terminal tools read "no colour", on a terminal too.
+  for (const value of ["0", "false", "FALSE"]) {
+    const off = await cli(["status"], { NO_COLOR: undefined, FORCE_COLOR: value });
+    assert.ok(!off.stdout.includes(ANSI_ESCAPE), `FORCE_COLOR=${value} should remove colour`);
+    assert.equal(createPalette({ FORCE_COLOR: value }, true).red("x"), "x", `FORCE_COLOR=${value} on a terminal`);
+  }
+  assert.equal(createPalette({}, true).red("x"), "\u001b[31mx\u001b[39m");
+});
+
+// `script` gives the bin a terminal for stdout, as a developer's shell does, while stderr goes to a file.
+const scriptCommand = spawnSync("script", ["--version"]).status === 0 ? "script" : null;
+test("at a terminal, stderr redirected to a file gets no colour while stdout keeps it", { skip: scriptCommand === null ? "no util-linux script here" : false }, async (t) => {
+  const { root } = await project(t);
+  const errors = path.join(root, "errors.log");
+  const command = [cliNode(), ...binArgs(), "up", "--to", "x"].map(quoteForShell).join(" ");
+  const withTerminal = (redirect: string) =>
+    spawnSync("script", ["-qec", `${command}${redirect}`, "/dev/null"], { cwd: root, env: { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined }, encoding: "utf8" }).stdout;
+  withTerminal(` 2>${quoteForShell(errors)}`);
+  assert.match(readFileSync(errors, "utf8"), /^error \[USAGE\]: /);
+  assert.ok(withTerminal("").includes(`${ANSI_ESCAPE}31merror [USAGE]`), "a terminal's stderr keeps its colour");
 });
 
 test("--db and --table override the config", async (t) => {

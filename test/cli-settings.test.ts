@@ -60,6 +60,24 @@ test('--url wins over the config\'s "url": "${DATABASE_URL}" with the variable u
   assert.equal(jsonOutput<{ currentVersion: number }>(await configuredRun(written, PG_REGISTRY, ["--url", database.url, "status", "--json"])).currentVersion, 0);
 });
 
+test("${NAME} in a config setting other than url is USAGE naming the setting, never a file of that name created and migrated", async (t) => {
+  const root = projectWith(t, { database: "${DB_FILE}" });
+  for (const command of ["up", "status"]) {
+    const refused = jsonError(await configuredRun(root, SQLITE_REGISTRY, [command, "--json"], { DB_FILE: "data/app.db" }), 2);
+    assert.deepEqual([refused.code, refused.setting, refused.configFile], ["USAGE", "database", path.join(root, "package.json")], command);
+  }
+  assert.deepEqual(readdirSync(root), ["package.json"]);
+  const settings: Array<[object, string]> = [
+    [{ tableName: "${TABLE}" }, "tableName"],
+    [{ migrationsDir: "${DIR}" }, "migrationsDir"],
+    [{ dialects: { postgres: { registryFile: "${OUT}" } } }, "registryFile"],
+  ];
+  for (const [stepwise, setting] of settings) {
+    const root = projectWith(t, stepwise);
+    assert.throws(() => resolveSettings(root), { code: "USAGE", details: { setting, configFile: path.join(root, "package.json") } });
+  }
+});
+
 test("every flag wins over its config setting, even one that is wrong: --db, --driver, --table, --schema", async (t) => {
   const root = projectWith(t, { database: "from-config.db", driver: "not-a-driver", tableName: "config_history" });
   // The config's driver overridden, its other settings read: the one it got wrong is not checked.
@@ -265,18 +283,25 @@ test("the same value twice, or two spellings of one driver, is accepted", async 
   }
 });
 
-test("gen and create refuse --dir or --out given twice with different values (USAGE, exit 2), writing nothing", async (t) => {
+test("the codegen commands refuse an option given twice with different values (USAGE, exit 2), writing nothing", async (t) => {
   const project = createTestProject(t, { fixture: "runtime/side-effects" });
   for (const args of [
     ["gen", "--dir", "migrations", "--dir", "other"],
     ["gen", "--out", "a.ts", "--out", "b.ts"],
     ["create", "x", "--dir", "migrations", "--dir", "other"],
+    ["import", "dbmate", "migrations", "--empty-down", "no-op", "--empty-down", "irreversible"],
+    ["import", "umzug", "migrations", "--glob", "*.js", "--glob", "*.cjs"],
   ]) {
     const result = await runCli([...args, "--json"], { cwd: project.root });
     assert.equal(result.code, 2, `${args.join(" ")}: ${result.stdout}${result.stderr}`);
     assert.equal((JSON.parse(result.stdout) as { error: { code: string } }).error.code, "USAGE");
   }
   for (const file of ["generated", "other", "a.ts", "b.ts"]) assert.equal(existsSync(path.join(project.root, file)), false, `${file} was written`);
+  // squash --yes deletes migrations 1..K: a script that appends a --to must not widen it silently.
+  await project.generateAsBin();
+  const squash = await runCli(["squash", "--to", "2", "--to", "3", "--yes", "--json"], { cwd: project.root });
+  assert.deepEqual([squash.code, (JSON.parse(squash.stdout) as { error: { code: string } }).error.code], [2, "USAGE"], squash.stderr);
+  assert.deepEqual(readdirSync(project.migrationsDir), ["001_create_log.sql", "002_add_items.sql", "003_bump_counter.ts"]);
 });
 
 test('a config "driver" is read case- and space-insensitively, stored by its canonical name; an unknown one is DRIVER_UNKNOWN naming the file', (t) => {

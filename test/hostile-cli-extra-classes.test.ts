@@ -4,7 +4,8 @@
  * real SQLite databases and the real bin; assertions on codes, exit codes and structured fields.
  */
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
@@ -17,7 +18,9 @@ import { stepwiseFailure } from "./support/stepwise-failure.js";
 import { parseMigrationFileName } from "../codegen/migration-file.js";
 import { createBinCli } from "../codegen/bin-cli.js";
 import { parseSqlMigrationSource } from "../src/shared/sql-source.js";
-import { createTestProject, repoRoot, runCli, runNode, type RunResult } from "./support/project.js";
+import { quoteForShell } from "../src/cli/format.js";
+import { binArgs } from "./support/compiled-bin.js";
+import { cliNode, createTestProject, repoRoot, runCli, runNode, type RunResult } from "./support/project.js";
 import { parseProblemLines } from "./support/problem-lines.js";
 
 function printedCode(result: RunResult): string | null {
@@ -226,6 +229,33 @@ test("every path option and argument refuses an empty string with USAGE (exit 2)
   assert.equal(existsSync(database), false);
 });
 
+test("a path option holding a carriage return (a script saved with CRLF endings) or another control character is USAGE, nothing created, and the echo of it is escaped", async (t) => {
+  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+  await project.generate();
+  const database = project.databasePath();
+  const runs = [
+    ["up", "--db", `${database}\r`],
+    ["fleet", "up", "--db", `${path.dirname(database)}/*.db\r`],
+    ["gen", "--out", "generated/registry.ts\r"],
+    ["create", "add thing", "--dir", "migrations\r"],
+    ["--db", database, "up", "--backup", "backups\u001b[2J"],
+  ];
+  const registryBefore = readFileSync(project.registryFile);
+  const migrationsBefore = readdirSync(project.migrationsDir).sort();
+  for (const args of runs) {
+    const result = await runCli([...args, "--json"], { cwd: project.root });
+    assert.equal(result.code, 2, `${JSON.stringify(args)}: exit ${result.code}\n${result.stdout}${result.stderr}`);
+    assert.equal((JSON.parse(result.stdout) as { error: { code: string } }).error.code, "USAGE", JSON.stringify(args));
+    assert.doesNotMatch(result.stderr, /[\r\u001b]/, JSON.stringify(args));
+  }
+  assert.deepEqual(readFileSync(project.registryFile), registryBefore);
+  assert.deepEqual(readdirSync(project.migrationsDir).sort(), migrationsBefore);
+  assert.deepEqual(
+    readdirSync(path.dirname(database)).filter((name) => name.includes(path.basename(database))),
+    [],
+  );
+});
+
 test("--db naming a folder by its last segment (.. or ./) is DATABASE_PATH_INVALID, nothing created", async (t) => {
   const project = createTestProject(t, { fixture: "runtime/side-effects" });
   await project.generate();
@@ -286,6 +316,35 @@ test("--db under /proc fails at once with a typed error instead of hanging in a 
   assert.doesNotMatch(result.stderr, STACK_TRACE);
   assert.notEqual(result.code, 0);
   assert.ok(["DATABASE_UNUSABLE", "DATABASE_FOLDER_MISSING", "DATABASE_PATH_INVALID"].includes(printedCode(result) ?? ""), result.stderr);
+});
+
+test("create --dir, gen --out and up --backup under /proc fail at once with their typed error, as --db does", { skip: !existsSync("/proc/self") }, async (t) => {
+  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+  await project.generateAsBin();
+  const cases: Array<{ args: string[]; code: string }> = [
+    { args: ["create", "x", "--dir", "/proc/stepwise-no-such/migrations"], code: "USAGE" },
+    { args: ["gen", "--out", "/proc/stepwise-no-such/registry.ts"], code: "FILE_WRITE_FAILED" },
+    { args: ["--db", project.databasePath(), "up", "--backup", "/proc/stepwise-no-such/backups"], code: "BACKUP_FOLDER_UNWRITABLE" },
+  ];
+  // A child each: a hang in a recursive mkdir blocks its thread, which the timeout then ends.
+  const results = await Promise.all(cases.map(({ args }) => runCli([...args, "--json"], { cwd: project.root, child: true, timeoutMs: 30_000 })));
+  results.forEach((result, i) => {
+    assert.equal(result.signal, null, `${cases[i]!.args.join(" ")} hung`);
+    assert.equal((JSON.parse(result.stdout) as { error: { code: string } }).error.code, cases[i]!.code, result.stderr);
+  });
+});
+
+test("a working folder removed under the shell is USAGE (exit 2), as JSON under --json, not Node's stack trace", { skip: process.platform === "win32" }, async (t) => {
+  const parent = createTestProject(t).root;
+  const gone = path.join(parent, "gone");
+  mkdirSync(gone);
+  // The compiled bin, as installed: tsx's own loader needs the working folder before the bin runs.
+  const command = [cliNode(), ...binArgs("compiled"), "status", "--json"].map(quoteForShell).join(" ");
+  // A child, since the working folder is the process's: the shell enters the folder, removes it, then runs the bin there.
+  const result = spawnSync("sh", ["-c", `cd ${quoteForShell(gone)} && rmdir ${quoteForShell(gone)} && exec ${command}`], { encoding: "utf8" });
+  assert.equal(result.status, 2, result.stderr);
+  assert.equal((JSON.parse(result.stdout) as { error: { code: string } }).error.code, "USAGE");
+  assert.doesNotMatch(result.stderr, STACK_TRACE);
 });
 
 test("help asked for exits 0; help for nothing or for an unknown command exits 2", async (t) => {

@@ -432,4 +432,38 @@ describe("bad flags and settings: exit 2 or 1 with a code, never a stack trace",
     assertFailure(await runCli(["status"], { cwd: project.root }), 2, "INVALID_TABLE_NAME", "tableName with a space");
     assert.equal(existsSync(path.join(project.root, "data")), false);
   });
+
+  test("a config or package.json saved with a byte order mark is read; one that does not parse is USAGE at its line and column; a misspelt key names the setting it resembles", async (t) => {
+    const project = createTestProject(t, { fixture: "runtime/irreversible" });
+    await project.generate();
+    const [configFile, packageFile] = [path.join(project.root, "stepwise.config.json"), path.join(project.root, "package.json")];
+    const jsonError = async (args: string[]) => {
+      const result = await runCli([...args, "--json"], { cwd: project.root });
+      assert.equal(result.code, 2, result.stderr);
+      return (JSON.parse(result.stdout) as { error: { code: string; message: string; fix: string | null; setting?: string; configFile?: string } }).error;
+    };
+    // Windows editors write a BOM; npm and Node read past it in package.json, so stepwise must, even with --db given (tsx does not: a registry that imports nothing is not loaded through it).
+    writeFileSync(packageFile, `\uFEFF${readBytes(packageFile).toString("utf8")}`);
+    const withDb = await runCli(["status", "--db", "given.db", "--json"], { cwd: project.root });
+    assert.equal(withDb.code, 0, withDb.stderr);
+    writeFileSync(configFile, '\uFEFF{"database": "data/app.db"}');
+    const fromConfig = await runCli(["status", "--json"], { cwd: project.root });
+    assert.equal(fromConfig.code, 0, fromConfig.stderr);
+    assert.equal((JSON.parse(fromConfig.stdout) as { database: string }).database, path.join(project.root, "data", "app.db"));
+
+    writeFileSync(configFile, '{\n  "database": "data/app.db",\n  "tableName": "x",\n}\n');
+    const trailingComma = await jsonError(["status"]);
+    assert.deepEqual([trailingComma.code, trailingComma.configFile], ["USAGE", configFile]);
+    assert.ok(trailingComma.message.startsWith(`${configFile}:4:1: `), trailingComma.message);
+    assert.equal(trailingComma.fix, `fix the JSON at ${configFile}:4:1`);
+    writeFileSync(configFile, '{"database": "data/app.db"');
+    assert.ok((await jsonError(["up"])).message.startsWith(`${configFile}:1:27: `));
+
+    writeFileSync(configFile, '{"databse": "data/app.db"}');
+    const misspelt = await jsonError(["status"]);
+    assert.deepEqual([misspelt.setting, misspelt.configFile, misspelt.fix], ["databse", configFile, `rename "databse" to "database" in ${configFile}`]);
+    writeFileSync(configFile, '{"database": "data/app.db", "driver": 3}');
+    assert.deepEqual(await jsonError(["status"]).then(({ setting, configFile: file }) => [setting, file]), ["driver", configFile]);
+    assert.equal(existsSync(path.join(project.root, "data")), false);
+  });
 });

@@ -85,14 +85,15 @@ function declareProgram(props: CreateCliProps<MigrationRegistry>, red: (text: st
     .configureOutput({
       writeOut: (text) => io.stdout(text),
       writeErr: (text) => io.stderr(text),
-      // commander's own usage errors carry the CLI's code, so scripts can tell them apart.
-      outputError: (text, write) => write(text.replace(/^error: /, `${red("error [USAGE]")}: `)),
+      // commander's own usage errors carry the CLI's code, so scripts can tell them apart; the argument they echo is escaped, as a carriage return or an escape sequence in it would
+      // rewrite the terminal's line.
+      outputError: (text, write) => write(text.replace(/[\u0000-\u0009\u000b-\u001f\u007f]/g, (char) => JSON.stringify(char).slice(1, -1)).replace(/^error: /, `${red("error [USAGE]")}: `)),
     })
     .showHelpAfterError(`(run "${programName} --help" for usage)`)
     .option(
       "--db <path>",
       "database file" + (typeof props.database === "string" ? ` (default: ${props.database})` : config(' (default: "database" in the stepwise config, then DATABASE_URL)')),
-      singleValued(),
+      singleValued(parse.parseDatabasePath),
     )
     .addOption(serverOption("--url <url>", urlHelp, pg || libsqlClient))
     .addOption(

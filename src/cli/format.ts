@@ -13,9 +13,10 @@ import type { SchemaVerification } from "../safety/verify.js";
 /** Wraps text in ANSI styles, or not at all. */
 export type Palette = Readonly<Record<"green" | "yellow" | "red" | "dim" | "bold", (text: string) => string>>;
 
-/** Colour or plain text: NO_COLOR (any value) turns colour off, FORCE_COLOR turns it on, otherwise only a terminal gets it. */
+/** Colour or plain text: NO_COLOR (any value) turns colour off, FORCE_COLOR turns it on (`0` or `false`, as Node reads them: off, even on a terminal), otherwise only a terminal gets it. */
 export function createPalette(env: Readonly<Record<string, string | undefined>>, isTTY: boolean): Palette {
-  const enabled = env.NO_COLOR === undefined || env.NO_COLOR === "" ? (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== "0") || isTTY : false;
+  const forced = env.FORCE_COLOR === undefined ? isTTY : !["0", "false"].includes(env.FORCE_COLOR.trim().toLowerCase());
+  const enabled = (env.NO_COLOR === undefined || env.NO_COLOR === "") && forced;
   const wrap = (open: number, close: number) => (text: string) => (enabled ? `\u001b[${open}m${text}\u001b[${close}m` : text);
   return { green: wrap(32, 39), yellow: wrap(33, 39), red: wrap(31, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
 }

@@ -30,7 +30,15 @@ export function createCliOutput(given: Partial<CliIo> = {}, programName = "stepw
   const rename = renameCommandMentions(programName, commands);
   const [stdout, stderr] = [given.stdout ?? writerIgnoringClosedStream(process.stdout), given.stderr ?? writerIgnoringClosedStream(process.stderr)];
   const filter = (write: (text: string) => void) => (text: string) => write(rename(redact(text)));
-  const io: CliIo = { stdout: filter(stdout), stderr: filter(stderr), env: given.env ?? process.env, isTTY: given.isTTY ?? Boolean(process.stdout.isTTY) };
+  const env = given.env ?? process.env;
+  // The process's stderr is coloured only as its own terminal allows: `stepwise up 2> errors.log` at a terminal keeps the log plain.
+  const plainStderr = given.stderr === undefined && createPalette(env, Boolean(process.stderr.isTTY)).red("") === "";
+  const io: CliIo = {
+    stdout: filter(stdout),
+    stderr: plainStderr ? (text) => filter(stderr)(text.replace(/\u001b\[[0-9;]*m/g, "")) : filter(stderr),
+    env,
+    isTTY: given.isTTY ?? Boolean(process.stdout.isTTY),
+  };
   const palette = createPalette(io.env, io.isTTY);
   const progress = createProgressDisplay(io, palette);
   const print = (text: string) => io.stdout(text.endsWith("\n") ? text : `${text}\n`);
@@ -93,16 +101,18 @@ const writers = new WeakMap<NodeJS.WritableStream, (text: string) => void>();
 /**
  * A write function for `stream` that drops text once the stream failed: writing to a pipe whose
  * reader has gone (`stepwise up | head -1`) emits EPIPE, which unhandled would crash the process,
- * maybe between two migrations. One listener per stream, however often it is asked for.
+ * maybe between two migrations. One per stream, however often it is asked for, bound to the stream's
+ * `write` as it was when first asked: the bin asks before it sends what others write to stdout to stderr.
  */
-function writerIgnoringClosedStream(stream: NodeJS.WritableStream): (text: string) => void {
+export function writerIgnoringClosedStream(stream: NodeJS.WritableStream): (text: string) => void {
   const existing = writers.get(stream);
   if (existing) return existing;
   let closed = false;
   stream.on("error", () => (closed = true));
+  const streamWrite = stream.write.bind(stream);
   const write = (text: string) => {
     try {
-      if (!closed) stream.write(text);
+      if (!closed) streamWrite(text);
     } catch {
       closed = true;
     }

@@ -15,6 +15,19 @@ export function parseTableName(value: string): string {
 /** Parses a path: an empty one is what an unset shell variable leaves (it would resolve to the working folder); one whose bytes were not UTF-8 names another file (`PATH_NOT_UTF8`). */
 export function parsePath(value: string): string {
   if (value.trim() === "") throw new InvalidArgumentError("expected a path, got an empty string (is the variable it came from unset?)");
+  return parseDatabasePath(value);
+}
+
+/**
+ * Parses `--db`, whose empty value the database's own checks refuse: a control character is refused, as a script saved with Windows line endings passes `data/app.db\r`, which would create and
+ * migrate another file than the one it names.
+ */
+export function parseDatabasePath(value: string): string {
+  // NUL cannot come from a command line; the database's checks name it.
+  if (/[\u0001-\u001f\u007f]/.test(value)) {
+    const crlf = /\r$/.test(value) ? ": a carriage return at its end, as a script saved with Windows (CRLF) line endings passes; save it with LF endings" : "";
+    throw new InvalidArgumentError(`expected a path, got ${JSON.stringify(value)}, which holds a control character${crlf}`);
+  }
   assertPathRoundTrips(value);
   return value;
 }

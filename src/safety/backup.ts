@@ -16,7 +16,7 @@ import { runSync } from "../core/runners.js";
 import { refuseOpenTransaction } from "../core/transaction-open.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
 import { refuseWholeRunObstacles } from "../core/whole-run-transaction.js";
-import { createFileExclusively, fileKindAt, privateModeFor, resolveDatabaseFile } from "../drivers/database-file.js";
+import { createFileExclusively, fileKindAt, makeFolders, privateModeFor, resolveDatabaseFile } from "../drivers/database-file.js";
 import { planUpOnceNoneRuns, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 
 /** How many backups of one database are kept in a folder when `keep` is not given. */
@@ -100,7 +100,7 @@ export async function takeBackup(source: DriverSource, options: TakeBackupOption
   const busyTimeoutMs = options.busyTimeoutMs === undefined ? driver.getBusyTimeout() : checkBusyTimeout(options.busyTimeoutMs);
   let partial: string | null = null;
   try {
-    nodeFs().mkdirSync(directory, { recursive: true });
+    makeFolders(directory);
     partial = createHiddenFile(directory, databaseFile, "partial", databaseFile);
     const method = await copyDatabase(driver, partial, busyTimeoutMs);
     // One self-contained file (an online copy keeps its source's WAL mode).
