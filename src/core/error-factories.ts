@@ -103,7 +103,8 @@ export function recordElapsed(error: unknown, ms: number): void {
 
 const ESCAPED_COMMIT_ADVICE: Readonly<Record<E.EscapedCommit, string>> = {
   yes: "What it ran before ending the transaction was COMMITTED: undo it by hand (or restore a backup) before running it again.",
-  unknown: "What it ran after ending the transaction may be COMMITTED (outside a transaction each statement commits on its own): check, and undo it by hand (or restore a backup) before running it again.",
+  unknown:
+    "What it ran after ending the transaction may be COMMITTED (outside a transaction each statement commits on its own): check, and undo it by hand (or restore a backup) before running it again.",
   no: "Nothing it did was committed: the database is as it was.",
 };
 
