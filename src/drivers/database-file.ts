@@ -63,6 +63,8 @@ export function makeFolders(dir: string, mkdir: (folder: string) => unknown = (f
   const path = nodePath();
   const missing: string[] = [];
   for (let at = path.resolve(dir); !existsSync(at) && path.dirname(at) !== at; at = path.dirname(at)) missing.unshift(at);
+  // A file where the folder should be fails here as mkdir fails on it (EEXIST), not later, at the first write into it.
+  if (missing.length === 0 && !nodeFs().statSync(dir).isDirectory()) mkdir(path.resolve(dir));
   for (const folder of missing) {
     try {
       mkdir(folder);
