@@ -187,9 +187,11 @@ await describeEachDriver("async migrations", (h) => {
         assert.deepEqual(error.versions, [2]);
         assert.deepEqual(error.files, [entryFile(2, "ts")]);
         assert.equal(error.driver, db.driver.name);
-        // It says what to write instead: the async call from the entry the app imports (sql.js's driver is named for its library, its entry is sql-js).
-        const entry = `stepwise-migrate/${path.basename(h.underTest.entry, ".ts")}`;
-        assert.ok(packageExports.has(entry.replace("stepwise-migrate", ".")), entry);
+        // It says what to write instead: the async call from the entry the app imports (sql.js's driver is named for its library, its entry is sql-js). The never-seen
+        // driver, written in test/, has no entry of the package: it is named as it names itself.
+        const packaged = h.underTest.entry.startsWith("src/entries/");
+        const entry = packaged ? `stepwise-migrate/${path.basename(h.underTest.entry, ".ts")}` : `stepwise-migrate/${db.driver.name}`;
+        if (packaged) assert.ok(packageExports.has(entry.replace("stepwise-migrate", ".")), entry);
         assert.equal(error.entry, entry);
         assert.equal(error.fix, `import { migrateAsync } from "${entry}";\nawait migrateAsync(db, migrations);`);
         assert.ok(String(error.message).includes(String(error.fix).replace(/^/gm, "  ")), String(error.message));
