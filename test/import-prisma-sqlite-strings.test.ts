@@ -19,15 +19,7 @@ const MIGRATIONS = {
 };
 
 test("a Prisma SQLite migration with a double-quoted string: gen --check names the imported file and line; fixed there, it applies, and a database Prisma migrated from the original is adopted", async (t) => {
-  const project = createTestProject(t);
-  const source = path.join(project.root, "prisma-migrations");
-  for (const [file, text] of Object.entries({ ...MIGRATIONS, "migration_lock.toml": 'provider = "sqlite"\n' })) {
-    mkdirSync(path.dirname(path.join(source, file)), { recursive: true });
-    writeFileSync(path.join(source, file), text);
-  }
-  const imported = await runCli(["import", "prisma", "prisma-migrations", "--empty-down", "irreversible", "--yes"], { cwd: project.root });
-  assert.equal(imported.code, 0, imported.stdout + imported.stderr);
-  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  const { project, source } = await importedProject(t);
   const check = await runCli(["gen", "--check"], { cwd: project.root });
   assert.equal(check.code, 1);
   assert.deepEqual(parseProblemLines(check.stderr), [{ file: "migrations/002_seed.sql", line: 4, column: 1, code: "REPLAY_FAILED" }]);
