@@ -4,10 +4,10 @@
  * node-pg-migrate does); then its refusals (SQLite, a file without a numeric prefix, `down = true`) and a noTransaction() the text hides, refused when it runs.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { runCli } from "./support/project.js";
+import { fixturesDir, runCli } from "./support/project.js";
 import { migrateWithNodePgMigrate } from "./support/js-tool-migrators.js";
 import { cliOn, jsToolProject, newTarget, runJsToolRoundTrip, schemaOf, type JsToolCase, type Json } from "./support/js-tool-import.js";
 
@@ -97,6 +97,30 @@ test("node-pg-migrate: imported in its numeric order, pgm served by its Migratio
   const down = await cliOn(project, other, "down", "--to", "0");
   assert.equal(down.code, 0, JSON.stringify(down.json));
   assert.deepEqual(await schemaOf(other, ["pgmigrations"]), []);
+});
+
+test("node-pg-migrate: a step its builder collected fails at the original's call that made it, not at the wrapper, in reverse mode too; nothing of it is kept", async (t) => {
+  const fixture = path.join(fixturesDir, "node-pg-migrate-failing-down");
+  const files = Object.fromEntries(readdirSync(fixture).map((name) => [name, readFileSync(path.join(fixture, name), "utf8")]));
+  const { project } = jsToolProject(t, { ...pgmCase, files });
+  assert.equal((await runCli(["import", "node-pg-migrate", "node-pg-migrate-migrations", "--yes"], { cwd: project.root })).code, 0);
+  await project.generateAsBin();
+  const cases = [
+    // 2's explicit down: its second step fails, after its first ran.
+    { to: "2", version: 2, file: "migrations/002_add_default_value.ts", original: "2_add_default_value.js", line: 8 },
+    // 3 has no down: the reverse of its first call fails, which reverse mode runs last.
+    { to: "3", version: 3, file: "migrations/003_add_extra.ts", original: "3_add_extra.js", line: 3 },
+  ];
+  for (const { to, version, file, original, line } of cases) {
+    const target = await newTarget(t, project, "postgres", `failing-down-${to}`);
+    assert.equal((await cliOn(project, target, "up", "--to", to)).code, 0);
+    const down = await cliOn(project, target, "down");
+    assert.equal(down.json.error?.code, "MIGRATION_FAILED");
+    assert.equal(down.json.error.file, file);
+    assert.deepEqual({ file: down.json.error.location?.file, line: down.json.error.location?.line }, { file: `node-pg-migrate-migrations/${original}`, line });
+    assert.match(down.json.error.fix, new RegExp(`^fix node-pg-migrate-migrations/${original.replace(".", "\\.")}:${line}, which the down section of ${file.replace(".", "\\.")} runs,`));
+    assert.equal((await cliOn(project, target, "status")).json.currentVersion, version);
+  }
 });
 
 test("node-pg-migrate refusals: a SQLite project, a file without a numeric prefix, `down = true`, SQL above a .sql file's up comment; a noTransaction() hidden from the text is refused when it runs", async (t) => {

@@ -41,9 +41,24 @@ export async function runPgmMigration(client: unknown, source: PgmModule, direct
   const db = { query: (sql: string, parameters?: unknown[]) => pg.query(sql, parameters), select: async (sql: string, parameters?: unknown[]) => (await pg.query(sql, parameters)).rows };
   const pgm = new MigrationBuilder(db as never, shorthands, false, quiet as never);
   if (reverse) pgm.enableReverseMode();
+  // The SQL runs after the migration returns, where no frame of it is left: each step keeps the stack of the builder call that made it, so a failing step is located at that call.
+  const callers: Error[] = [];
+  const traced = new Proxy(pgm, {
+    get(target, key) {
+      const value: unknown = Reflect.get(target, key);
+      if (typeof value !== "function" || key === "getSqlSteps") return value;
+      return (...parameters: unknown[]) => {
+        const before = target.getSqlSteps().length;
+        const result: unknown = value.apply(target, parameters);
+        const caller = new Error();
+        for (let step = before; step < target.getSqlSteps().length; step++) callers[step] = caller;
+        return result;
+      };
+    },
+  });
   const run = action as Action;
-  if (run.length === 2) await new Promise<void>((resolve) => void run(pgm, resolve));
-  else await (run as (pgm: MigrationBuilder) => unknown)(pgm);
+  if (run.length === 2) await new Promise<void>((resolve) => void run(traced, resolve));
+  else await (run as (pgm: MigrationBuilder) => unknown)(traced);
   // A builder that wants no transaction where stepwise opened one cannot run (CREATE INDEX CONCURRENTLY fails in one); the reverse, a direction that did not call it in a migration
   // whose other direction did, runs without one, as stepwise's transaction setting covers both directions.
   if (!pgm.isUsingTransaction() && options.transaction) {
@@ -51,7 +66,17 @@ export async function runPgmMigration(client: unknown, source: PgmModule, direct
       "The migration called pgm.noTransaction() this time, which stepwise import read nowhere in it: it decides whether the migration runs in a transaction, so write it unconditionally and import again.",
     );
   }
-  for (const sql of pgm.getSqlSteps()) await pg.query(sql);
+  const steps = pgm.getSqlSteps();
+  for (const [step, sql] of steps.entries()) {
+    try {
+      await pg.query(sql);
+    } catch (error) {
+      // Reverse mode runs the steps last-made first.
+      const caller = callers[reverse ? steps.length - 1 - step : step];
+      if (error instanceof Error && caller?.stack !== undefined) error.stack = \`\${error.stack}\n\${caller.stack.split("\\n").slice(1).join("\\n")}\`;
+      throw error;
+    }
+  }
 }
 `,
 };
