@@ -112,6 +112,24 @@ test("umzug: the history in SequelizeStorage's SequelizeMeta table is adopted, k
   assert.equal((await cliOn(project, target, "verify")).json.ok, true);
 });
 
+test("umzug on PostgreSQL: a query whose promise the migration returns without awaiting it fails located at the migration's call, not at the wrapper", async (t) => {
+  const files = {
+    "1_create_users.js": `export const up = ({ context }) => context.query("CREATE TABLE users (id serial PRIMARY KEY)");
+// Drops a table up never made, as a real history's down did, and returns the query's promise: the down fails at line 3.
+export const down = ({ context }) => context.query("DROP TABLE accounts");
+`,
+  };
+  const { project } = jsToolProject(t, { ...umzugCase, dialect: "postgres", files });
+  assert.equal((await runCli(["import", "umzug", "umzug-migrations", "--yes"], { cwd: project.root })).code, 0);
+  await project.generateAsBin();
+  const target = await newTarget(t, project, "postgres", "unawaited");
+  assert.equal((await cliOn(project, target, "up")).code, 0);
+  const down = await cliOn(project, target, "down");
+  assert.equal(down.json.error?.code, "MIGRATION_FAILED");
+  assert.equal(down.json.error.file, "migrations/001_create_users.ts");
+  assert.deepEqual({ file: down.json.error.location?.file, line: down.json.error.location?.line }, { file: "umzug-migrations/1_create_users.js", line: 3 });
+});
+
 test("umzug refusals: a Sequelize QueryInterface migration and a .sql file, at their lines", async (t) => {
   const { project } = jsToolProject(t, {
     ...umzugCase,

@@ -18,11 +18,34 @@ function migrationOf(source: UmzugModule): UmzugMigration {
   return typeof source.up === "function" ? source : (source.default ?? source);
 }
 
+/**
+ * \`connection\` as the migration sees it. A promise a call returns (pg's \`query\`) fails where no frame of the migration is left when the migration returned it without awaiting it, so
+ * its error gets the stack of the migration's call too, which locates the failure at that call.
+ */
+function traced(connection: unknown): unknown {
+  if (typeof connection !== "object" || connection === null) return connection;
+  return new Proxy(connection, {
+    get(target, key) {
+      const value: unknown = Reflect.get(target, key);
+      if (typeof value !== "function") return value;
+      return (...parameters: unknown[]) => {
+        const result: unknown = value.apply(target, parameters);
+        if (typeof (result as { then?: unknown } | null | undefined)?.then !== "function") return result;
+        const caller = new Error();
+        return (result as Promise<unknown>).then(undefined, (error: unknown) => {
+          if (error instanceof Error && caller.stack !== undefined) error.stack = \`\${error.stack}\n\${caller.stack.split("\\n").slice(1).join("\\n")}\`;
+          throw error;
+        });
+      };
+    },
+  });
+}
+
 /** Runs one direction of an Umzug migration with \`connection\` as its context. */
 export async function runUmzugMigration(connection: unknown, source: UmzugModule, direction: Direction, options: { name: string; path: string }): Promise<void> {
   const run = migrationOf(source)[direction];
   if (typeof run !== "function") throw new Error(\`The Umzug migration exports no \${direction} function.\`);
-  await (run as (params: { name: string; path: string; context: unknown }) => unknown)({ name: options.name, path: options.path, context: connection });
+  await (run as (params: { name: string; path: string; context: unknown }) => unknown)({ name: options.name, path: options.path, context: traced(connection) });
 }
 `,
 };
