@@ -72,20 +72,34 @@ async function importedProject(t: Parameters<typeof createTestProject>[0]) {
   return { project, source };
 }
 
-test("adopt and baseline whose replay fails at a migration name that migration's line and say to run them again, not up on the database they check; nothing is written", async (t) => {
+test("adopt and baseline whose replay fails at a migration name that migration's line and say to run them again, with the options they were given, not up on the database they check; nothing is written", async (t) => {
   const { project, source } = await importedProject(t);
   const migrated = await prismaMigratedDatabase(project.databasePath("prisma.db"), source);
-  for (const args of [["adopt"], ["baseline", "2"]]) {
-    const run = await runCli([...args, "--db", migrated, "--json"], { cwd: project.root });
+  // Prisma's history under another name: adopt finds it only with --old-table, so running it again without the flag would not reach the replay.
+  const renamed = project.databasePath("renamed.db");
+  const SQL = await initSqlJs();
+  const copy = new SQL.Database(readFileSync(migrated));
+  copy.exec("ALTER TABLE _prisma_migrations RENAME TO prisma_history");
+  writeFileSync(renamed, copy.export());
+  copy.close();
+  const cases = [
+    { args: ["adopt"], db: migrated },
+    { args: ["baseline", "2"], db: migrated },
+    { args: ["adopt", "--old-table", "prisma_history"], db: renamed },
+    { args: ["baseline", "2", "--force"], db: migrated },
+  ];
+  for (const { args, db } of cases) {
+    const run = await runCli([...args, "--db", db, "--json"], { cwd: project.root });
     assert.equal(run.code, 1, run.stdout + run.stderr);
     const { error } = JSON.parse(run.stdout) as { error: { code: string; location: { file: string; line: number } | null; fix: string } };
     assert.equal(error.code, "MIGRATION_FAILED");
     assert.deepEqual({ file: error.location?.file, line: error.location?.line }, { file: "migrations/002_seed.sql", line: 4 });
-    assert.ok(error.fix.includes(`then run "stepwise gen" and "stepwise ${args.join(" ")} --db ${migrated}" again`), error.fix);
+    assert.ok(error.fix.includes(`then run "stepwise gen" and "stepwise ${args.join(" ")} --db ${db}" again`), error.fix);
     assert.doesNotMatch(error.fix, /stepwise up/);
   }
-  const SQL = await initSqlJs();
-  const db = new SQL.Database(readFileSync(migrated));
-  assert.deepEqual(db.exec("SELECT name FROM sqlite_master WHERE name LIKE 'schema_migrations%'"), []);
-  db.close();
+  for (const checked of [migrated, renamed]) {
+    const db = new SQL.Database(readFileSync(checked));
+    assert.deepEqual(db.exec("SELECT name FROM sqlite_master WHERE name LIKE 'schema_migrations%'"), []);
+    db.close();
+  }
 });

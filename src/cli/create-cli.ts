@@ -157,7 +157,11 @@ function declarerOf<R extends MigrationRegistry>(parent: Command, session: CliSe
       const operands = args.slice(0, -2);
       // A fleet's subcommand is named with its parent (`fleet verify`).
       const name = declared.parent?.parent ? `${declared.parent.name()} ${declared.name()}` : declared.name();
-      session.running = { name, operands: operands.filter((operand) => operand !== undefined).map(String) };
+      session.running = {
+        name,
+        operands: operands.filter((operand) => operand !== undefined).map(String),
+        options: declared.options.flatMap((option) => (option.long === undefined || option.long === "--json" ? [] : [{ flag: option.long, takesValue: option.required || option.optional }])),
+      };
       const report = await run({ session, name: declared.name(), flags }, flags as never, ...(operands as never[]));
       session.output.printReport(report, Boolean(flags.json));
     });

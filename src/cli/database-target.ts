@@ -42,10 +42,11 @@ export interface CliSession<R extends MigrationRegistry> {
   running?: RunningCommand;
 }
 
-/** A command as commander parsed it: its `name` (`fleet verify` for a fleet's), and its `operands` (`baseline`'s version), options left out. */
+/** A command as commander parsed it: its `name` (`fleet verify` for a fleet's), its `operands` (`baseline`'s version), and the options it declares (`--json` left out), to find as typed. */
 export interface RunningCommand {
   readonly name: string;
   readonly operands: readonly string[];
+  readonly options: readonly { readonly flag: string; readonly takesValue: boolean }[];
 }
 
 /** One command's run: the CLI's session, the command's name, and the global flags it was given. */

@@ -49,7 +49,10 @@ export function reportError(error: unknown, argv: readonly string[], output: Cli
   const flags = options.includes("fleet") ? "" : databaseFlags(options);
   // adopt, baseline and verify run the migrations only in a scratch database: once one is fixed, the step is to run that command again, never up on the database it checked
   // (up on a database another tool migrated would run every migration on tables it already holds).
-  const rerun = translated.is("MIGRATION_FAILED") && running && REPLAYING_COMMANDS.has(running.name) ? [running.name, ...running.operands].map(quoteForShell).join(" ") : null;
+  const rerun =
+    translated.is("MIGRATION_FAILED") && running && REPLAYING_COMMANDS.has(running.name)
+      ? [running.name, ...running.operands, ...ownOptions(options, running.options)].map(quoteForShell).join(" ")
+      : null;
   const rename = (name: string) => (rerun !== null && name === "up" ? `"stepwise ${rerun}${flags}` : null);
   if (flags !== "" || rerun !== null) Object.assign(json, { fix: withDatabaseFlags(json.fix, flags, rename), message: withDatabaseFlags(json.message, flags, rename) });
   printJson(json);
@@ -70,6 +73,19 @@ const DATABASE_OPTIONS = ["db", "url", "schema", "table", "driver"] as const;
 const REPLAYING_COMMANDS: ReadonlySet<string> = new Set(["adopt", "baseline", "verify"]);
 /** The commands that work on a project, not on a database. */
 const PROJECT_COMMANDS: ReadonlySet<string> = new Set(["gen", "create", "import", "rebase", "squash"]);
+
+/** The command's own options `argv` gives, as typed (`--old-table x`, `--old-table=x` as `--old-table x`): a command run again needs them (adopt reads another table with them). */
+function ownOptions(argv: readonly string[], declared: RunningCommand["options"]): string[] {
+  const given: string[] = [];
+  for (let index = 0; index < argv.length; index++) {
+    const [option, inline] = argv[index]!.split(/=(.*)/s) as [string, string | undefined];
+    const found = declared.find((candidate) => candidate.flag === option);
+    if (found === undefined) continue;
+    given.push(option);
+    if (found.takesValue && (inline ?? argv[index + 1]) !== undefined) given.push(inline ?? argv[++index]!);
+  }
+  return given;
+}
 
 /** The database-picking options `argv` gives (`--db x`, `--db=x`; the last of each, as commander reads them), as {@link targetFlags} writes them. */
 function databaseFlags(argv: readonly string[]): string {
