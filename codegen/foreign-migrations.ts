@@ -76,7 +76,7 @@ export function findForeignMigrations(migrationsDir: string, label: string, entr
         ? `${label} holds ${found.tool} migrations, which stepwise does not read as they are: move the folder aside and import them, "git mv ${quoteForShell(label)} ${quoteForShell(aside)} && stepwise import ${id} ${quoteForShell(aside)}${into}" (a dry run that lists what it would write into ${label}; add --yes to write, and --empty-down if it asks), then "stepwise gen"`
         : `${label} holds ${found.tool} migrations, which stepwise does not read: to port them, ${found.port ?? SQL_PORT}. ` +
           `Port them into a new folder (point --dir, or "migrationsDir" in the config, at it) and keep the ${found.tool} folder out of the migrations folder; ` +
-          `a database ${found.tool} already migrated is then adopted with "stepwise baseline <version>", once the ported migrations reproduce its schema`;
+          `a database ${found.tool} already migrated is then adopted with "stepwise baseline <version> --old-table <the table ${found.tool} keeps its history in>", once the ported migrations reproduce its schema`;
   return { code: "FOREIGN_MIGRATIONS", file: path.posix.join(label, found.evidence), line: 1, column: 1, foreign: { tool: found.tool }, message };
 }
 

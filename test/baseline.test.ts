@@ -8,7 +8,7 @@
  *   STEPWISE_DRIVERS=bun-sqlite node_modules/.bin/bun test test/baseline.test.ts
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { migrations, latestVersion } from "../generated/registry.js";
@@ -37,7 +37,7 @@ await describeEachDriver("baselineDatabase", (h) => {
       assert.throws(() => manager.up(), { code: "UNMANAGED_DATABASE" });
 
       const result = baselineDatabase(manager, latestVersion);
-      assert.deepEqual(result, { version: latestVersion, recorded: [1, 2, 3, 4, 5], forced: false, differences: [], drift: [] });
+      assert.deepEqual(result, { version: latestVersion, recorded: [1, 2, 3, 4, 5], forced: false, differences: [], drift: [], oldTables: [] });
       assert.equal(manager.currentVersion(), latestVersion);
       assert.deepEqual(
         manager.history().map((row) => row.version),
@@ -110,6 +110,44 @@ await describeEachDriver("baselineDatabase", (h) => {
         ],
       );
       assert.equal(manager.currentVersion(), latestVersion);
+    }));
+
+  test("another tool's history table is left out when named in oldTables, and verify leaves it out after; a name the database lacks is USAGE, nothing recorded", (t) =>
+    h.withDatabase((db) => {
+      if (h.lacks(t, "snapshot")) return;
+      makeLegacy(db);
+      // As Sequelize (a tool import does not read) leaves its history beside the app's tables.
+      db.exec('CREATE TABLE "SequelizeMeta" (name VARCHAR(255) NOT NULL PRIMARY KEY); INSERT INTO "SequelizeMeta" VALUES (\'20200101-init.js\');');
+      const manager = db.manager(migrations);
+      const state = databaseState(db);
+      assert.throws(
+        () => baselineDatabase(manager, latestVersion),
+        (error: unknown) => {
+          assert.ok(error instanceof StepwiseError && error.is("SCHEMA_MISMATCH"));
+          assert.deepEqual(
+            error.details.differences.map((d) => [d.objectType, d.name, d.change]),
+            [["table", "SequelizeMeta", "added"]],
+          );
+          assert.match(error.message, /oldTables/);
+          return true;
+        },
+      );
+      for (const oldTables of [["SequelizeMeta", "typeorm_migrations"], "SequelizeMeta", [""]]) {
+        assert.throws(() => baselineDatabase(manager, latestVersion, { oldTables: oldTables as string[] }), stepwiseFailure({ code: "USAGE" }));
+      }
+      assert.deepEqual(databaseState(db), state);
+
+      // Named as the database has it; SQLite matches a table's name whatever its case.
+      const result = baselineDatabase(manager, latestVersion, { oldTables: ["sequelizemeta"] });
+      assert.deepEqual([result.recorded, result.forced, result.oldTables], [[1, 2, 3, 4, 5], false, ["sequelizemeta"]]);
+      assert.deepEqual(verifySchema(manager).differences, []);
+      assert.deepEqual(db.rows('SELECT name FROM "SequelizeMeta"'), [{ name: "20200101-init.js" }], "the other tool's history is kept");
+      // A table made later under another name is drift as before.
+      db.exec("CREATE TABLE typeorm_migrations (id INTEGER)");
+      assert.deepEqual(
+        verifySchema(manager).differences.map((d) => [d.name, d.change]),
+        [["typeorm_migrations", "added"]],
+      );
     }));
 
   test("a version the registry lacks is INVALID_TARGET, nothing recorded", (t) =>
@@ -194,4 +232,30 @@ test("stepwise baseline names a hand-made difference; --force records anyway and
     ],
   );
   assert.equal(JSON.parse((await cli("status", "--json")).stdout).currentVersion, latestVersion);
+});
+
+test("stepwise baseline --old-table (repeatable) leaves another tool's tables out, verify passes after, and adopt then finds the database managed", { skip: cliSkip }, async (t) => {
+  const file = await createLegacyFile(t);
+  const db = (await cliDriver().open(file)) as NativeConnection;
+  // Rails keeps two: its history and its metadata.
+  db.exec("CREATE TABLE schema_migrations (version TEXT PRIMARY KEY); CREATE TABLE ar_internal_metadata (key TEXT PRIMARY KEY, value TEXT);");
+  db.close();
+  const cli = (...args: string[]) => runCli(["--db", file, "--table", "stepwise_migrations", ...args], { cwd: repoRoot });
+
+  const refused = await cli("baseline", String(latestVersion), "--old-table", "schema_migrations", "--json");
+  assert.equal(refused.code, 1);
+  assert.deepEqual(
+    (JSON.parse(refused.stdout) as { error: { differences: Array<{ name: string }> } }).error.differences.map((d) => d.name),
+    ["ar_internal_metadata"],
+  );
+  const adopted = await cli("baseline", String(latestVersion), "--old-table", "schema_migrations", "--old-table", "ar_internal_metadata", "--json");
+  assert.equal(adopted.code, 0, adopted.stderr);
+  assert.deepEqual((JSON.parse(adopted.stdout) as { oldTables: string[] }).oldTables, ["schema_migrations", "ar_internal_metadata"]);
+  const verified = await cli("verify", "--json");
+  assert.equal(verified.code, 0, verified.stderr);
+  const map = path.join(makeTempDir(t), "map.json");
+  writeFileSync(map, JSON.stringify({ format: "stepwise-import-map/1", tool: "golang-migrate", migrations: [] }));
+  const adopt = await cli("adopt", "--map", map, "--json");
+  assert.equal(adopt.code, 1);
+  assert.equal((JSON.parse(adopt.stdout) as { error: { code: string } }).error.code, "ALREADY_MANAGED");
 });

@@ -563,7 +563,7 @@ test("baselineDatabase adopts a database built by hand that matches migrations 1
   assert.equal((await rejection(() => manager.up())).code, "UNMANAGED_DATABASE");
   const before = await inventory(pool);
   const result = await baselineDatabase(manager, 2);
-  assert.deepEqual(result, { version: 2, recorded: [1, 2], forced: false, differences: [], drift: [] });
+  assert.deepEqual(result, { version: 2, recorded: [1, 2], forced: false, differences: [], drift: [], oldTables: [] });
   assert.deepEqual(
     (await manager.history()).map((row) => [row.version, row.checksum, row.state]),
     [
@@ -583,6 +583,20 @@ test("baselineDatabase adopts a database built by hand that matches migrations 1
     (await manager.up()).steps.map((step) => step.version),
     [3],
   );
+});
+
+test("baselineDatabase leaves out another tool's history table named in oldTables, as the catalog names it, and verifySchema leaves it out after", async (t) => {
+  const { pool } = await freshDatabase(t);
+  await pool.query(CONTACTS.upSql);
+  await pool.query('CREATE TABLE "SequelizeMeta" (name varchar(255) PRIMARY KEY)');
+  const manager = new MigrationManager(pool, SCHEMA);
+  const before = await inventory(pool);
+  assert.equal((await rejection(() => baselineDatabase(manager, 1))).code, "SCHEMA_MISMATCH");
+  // PostgreSQL's names match only as written.
+  assert.equal((await rejection(() => baselineDatabase(manager, 1, { oldTables: ["sequelizemeta"] }))).code, "USAGE");
+  assert.deepEqual(await inventory(pool), before);
+  assert.deepEqual((await baselineDatabase(manager, 1, { oldTables: ["SequelizeMeta"] })).oldTables, ["SequelizeMeta"]);
+  assert.deepEqual((await verifySchema(manager)).differences, []);
 });
 
 test("baselineDatabase refuses a mismatch with SCHEMA_MISMATCH (differences as data), ALREADY_MANAGED and INVALID_TARGET, writing nothing; dangerouslyForce records", async (t) => {

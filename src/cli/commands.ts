@@ -255,10 +255,10 @@ function repairedByOf(by: string | undefined, env: Readonly<Record<string, strin
 }
 
 /** `baseline`: adopts a database made before stepwise, recording migrations 1..`version` as applied if its schema matches them (or `force`). */
-export async function baseline<R extends MigrationRegistry>(scope: CommandScope<R>, options: { readonly force?: boolean }, version: number): Promise<Report> {
+export async function baseline<R extends MigrationRegistry>(scope: CommandScope<R>, options: { readonly force?: boolean; readonly oldTable?: readonly string[] }, version: number): Promise<Report> {
   refuseMissingDatabase(scope, "nothing to baseline");
   return withManager(scope, "write", async (manager) => {
-    const result = await baselineDatabase(asNet(manager), version as VersionOf<R>, { dangerouslyForce: Boolean(options.force) });
+    const result = await baselineDatabase(asNet(manager), version as VersionOf<R>, { dangerouslyForce: Boolean(options.force), oldTables: options.oldTable ?? [] });
     return { data: result, text: format.formatBaseline(result, scope.session.output.palette) };
   });
 }

@@ -225,6 +225,11 @@ function declareCommands<R extends MigrationRegistry>(program: Command, session:
     "adopt a database made before stepwise: record migrations 1..VERSION as applied if its schema matches them",
     commands.baseline,
     option("--force", "record them even when the schema differs (prints the differences)"),
+    option<string[]>(
+      "--old-table <name>",
+      "a table another tool keeps here (its history: SequelizeMeta, TypeORM's migrations), left out of the check and of later verify runs; repeat for each (default: none)",
+      (value, previous) => [...(previous ?? []), value],
+    ),
     json(),
   ).argument("<version>", "the last migration the database's schema already contains", parse.parseVersion);
   declare(

@@ -159,7 +159,11 @@ export function formatVerification(verification: SchemaVerification, palette: Pa
 
 /** `baseline`: what was recorded, and the differences when forced. */
 export function formatBaseline(result: BaselineResult, palette: Palette): string {
-  const recorded = `Recorded migrations 1..${result.version} as applied without running them; "up" continues from ${result.version + 1}.`;
+  const kept =
+    result.oldTables.length === 0
+      ? ""
+      : ` ${result.oldTables.join(", ")} ${result.oldTables.length === 1 ? "is" : "are"} kept, and verify leaves ${result.oldTables.length === 1 ? "it" : "them"} out; drop ${result.oldTables.length === 1 ? "it" : "them"} once the other tool no longer runs.`;
+  const recorded = `Recorded migrations 1..${result.version} as applied without running them; "up" continues from ${result.version + 1}.${kept}`;
   if (!result.forced) return palette.green(`The schema matches migrations 1..${result.version}. ${recorded}`);
   const forced = palette.yellow(`Forced: the schema does NOT match migrations 1..${result.version}, and they were recorded anyway (--force):`);
   return [forced, ...result.drift.map((line) => `  - ${line}`), recorded].join("\n");

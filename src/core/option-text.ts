@@ -24,6 +24,7 @@ const OPTIONS = {
   backupKeep: ["backup.keep", "--keep-backups"],
   dangerouslyAllowForeignBackup: ["dangerouslyAllowForeignBackup", "--force"],
   dangerouslyForce: ["dangerouslyForce", "--force"],
+  oldTables: ["oldTables", "--old-table"],
 } as const;
 
 /** An option a message can name. */

@@ -5,10 +5,10 @@ import { StepwiseError } from "../core/errors.js";
 import { quoteIdentifier } from "../core/batch-walk.js";
 import { stepwiseTableNames } from "./checksum-repair-log.js";
 import { EQ } from "../core/dialects/postgres.js";
-import { exec, query, queryValue, run, type Step } from "../core/step.js";
+import { exec, query, queryValue, type Step } from "../core/step.js";
 import { recordBaseline, type BaselineResult } from "./baseline.js";
 import { parseOldTable } from "./old-table-name.js";
-import { adoptedTablesOf, inWriteTransaction, postgresSchemaOf, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
+import { adoptedTablesOf, inWriteTransaction, tableExists, writeAdoptionRecord, postgresSchemaOf, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 import { optionsObject } from "../core/options.js";
 
 /** One migration of `stepwise-import-map.json`, as adopt reads it. */
@@ -246,7 +246,7 @@ export interface AdoptOptions {
 }
 
 /** What {@link adoptDatabase} did. Plain data. */
-export interface AdoptResult extends Omit<BaselineResult, "forced" | "differences" | "drift"> {
+export interface AdoptResult extends Omit<BaselineResult, "forced" | "differences" | "drift" | "oldTables"> {
   readonly tool: string;
   /** The old tool's history table, as written in SQL. */
   readonly oldTable: string;
@@ -284,15 +284,6 @@ function readMap(map: unknown, file: string, latest: number): { tool: string; mi
   if (migrations.some((entry, index) => entry?.version !== index + 1 || typeof entry.history !== "object")) throw invalid("its migrations are not versions 1..N each with a history");
   if (migrations.length > latest) throw invalid(`it maps ${migrations.length} migrations and the registry holds ${latest}; run "stepwise gen" after the import`);
   return { tool: value.tool, migrations };
-}
-
-/** Whether `table` exists (in `schema` on PostgreSQL, where names match as written; on SQLite whatever their case). */
-function* tableExists(schema: string | undefined, table: string): Step<boolean> {
-  const count =
-    schema === undefined
-      ? yield* queryValue<number>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", [table])
-      : yield* queryValue<number | string>(`SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname ${EQ} ? AND tablename ${EQ} ?`, [schema, table]);
-  return Number(count) > 0;
 }
 
 /** `table`, schema-qualified on PostgreSQL, as SQL writes it. */
@@ -373,7 +364,7 @@ function* adopt(
       tool,
       foreign: schema === appSchema ? tables : [],
       *alsoWrite() {
-        if (fromFile !== undefined) return yield* writeAdoptionRecord(manager, { tool, table: fromFile.file, schema: undefined, version, dropped: true });
+        if (fromFile !== undefined) return yield* writeAdoptionRecord(manager, tool, version, [{ table: fromFile.file, schema: undefined, dropped: true }]);
         // The tool may have migrated since its table was read: under the write lock (on PostgreSQL, the table's own), what is recorded must be what the checks judged.
         if (schema !== undefined) yield* exec(`LOCK TABLE ${oldTable} IN SHARE ROW EXCLUSIVE MODE`);
         if (JSON.stringify(yield* readRecorded()) !== JSON.stringify(recorded)) {
@@ -383,7 +374,7 @@ function* adopt(
           });
         }
         if (dropped) yield* dropOldTable(tool, schema, table, appSchema);
-        yield* writeAdoptionRecord(manager, { tool, table, schema, version, dropped });
+        yield* writeAdoptionRecord(manager, tool, version, [{ table, schema, dropped }]);
       },
     },
   );
@@ -415,26 +406,6 @@ function refuseInsideSquash(manager: SafetyNetManager, tool: string, version: nu
   throw new StepwiseError("DATABASE_INSIDE_SQUASH", message, { version, squashVersion: squash, file });
 }
 
-/** Writes the one-row record of the adoption beside stepwise's history, which later runs, `verify` and `baseline` read. */
-function* writeAdoptionRecord(
-  manager: SafetyNetManager,
-  adopted: { readonly tool: string; readonly table: string; readonly schema: string | undefined; readonly version: number; readonly dropped: boolean },
-): Step<void> {
-  const store = manager.executor.store;
-  const record = store.companionTable(ADOPTED_SUFFIX);
-  yield* exec(
-    `CREATE TABLE ${record} (tool ${store.textType} NOT NULL, old_table ${store.textType} NOT NULL, old_schema ${store.textType}, version BIGINT NOT NULL, dropped INTEGER NOT NULL, adopted_at ${store.textType} NOT NULL)`,
-  );
-  yield* run(`INSERT INTO ${record} (tool, old_table, old_schema, version, dropped, adopted_at) VALUES (?, ?, ?, ?, ?, ?)`, [
-    adopted.tool,
-    adopted.table,
-    adopted.schema ?? null,
-    adopted.version,
-    adopted.dropped ? 1 : 0,
-    new Date().toISOString(),
-  ]);
-}
-
 /** The column of the lock table beside the history (`<table>_lock`) a tool sets while it migrates: Knex's `is_locked`, which `knex migrate:unlock` clears; Kysely's built-in adapters lock otherwise and never set theirs. */
 const TOOL_LOCKS: Readonly<Record<string, string>> = { knex: "is_locked" };
 
@@ -464,6 +435,8 @@ function* readEarlierAdoption(
     `SELECT tool, old_table, old_schema, version, dropped FROM ${record}`,
   );
   const version = Number(row?.version ?? 0);
+  // What `baseline --old-table` recorded: this database was baselined, so it holds stepwise's history and no tool's to adopt.
+  if (row !== undefined && !Object.hasOwn(TOOLS, row.tool)) throw alreadyManagedError((yield* manager.executor.store.readKeys()).at(-1)?.version ?? version, manager.tableName);
   const recorded = Array.from({ length: version }, (_, index) => index + 1);
   if (row === undefined) return { version, recorded, oldTableDropped: false, alreadyAdopted: true };
   const oldTable = qualified(row.old_schema, row.old_table);

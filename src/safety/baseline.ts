@@ -1,11 +1,11 @@
 /** Adopting a database made before stepwise: when its schema is what migrations 1..N build, record 1..N as applied. */
-import { invalidTargetError } from "../core/error-factories.js";
+import { invalidTargetError, usageError } from "../core/error-factories.js";
 import { alreadyManagedError, schemaMismatchError } from "./errors.js";
 import { setUserVersion } from "../core/history.js";
 import type { SyncMigrationManager } from "../core/manager.js";
 import type { Step } from "../core/step.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
-import { inWriteTransaction, readSchemaOf, replaySchema, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
+import { inWriteTransaction, postgresSchemaOf, readSchemaOf, replaySchema, requireReplay, runSafetyNet, tableExists, writeAdoptionRecord, type SafetyNetManager } from "./schema-reader.js";
 import { describeDrift, diffSchemas } from "./schema-snapshot.js";
 import type { SchemaDifference } from "../core/errors.js";
 import { booleanOption, optionsObject } from "../core/options.js";
@@ -14,6 +14,12 @@ import { booleanOption, optionsObject } from "../core/options.js";
 export interface BaselineOptions {
   /** Record the versions even when the schema differs (the differences are still returned). Default `false`. */
   readonly dangerouslyForce?: boolean;
+  /**
+   * Tables another tool keeps in this database, named as the database has them: the history table of a tool `stepwise import` does not read (Sequelize's `SequelizeMeta`, TypeORM's
+   * `migrations`, Rails' `schema_migrations` and `ar_internal_metadata`). Each must exist. They are left out of the schema check and recorded, so `verify` leaves them out too; drop them once that
+   * tool no longer runs. Default: none.
+   */
+  readonly oldTables?: readonly string[];
 }
 
 /** What {@link baselineDatabase} did. Plain data. */
@@ -26,6 +32,8 @@ export interface BaselineResult {
   /** From the migrations' schema to the live one; empty when they match. */
   readonly differences: readonly SchemaDifference[];
   readonly drift: readonly string[];
+  /** The tables of {@link BaselineOptions.oldTables}, left out of the check and recorded. */
+  readonly oldTables: readonly string[];
 }
 
 /**
@@ -34,7 +42,8 @@ export interface BaselineResult {
  * @example
  * baselineDatabase(new MigrationManager(db, migrations), 5);
  *
- * @throws `ALREADY_MANAGED` when a history exists; `SCHEMA_MISMATCH` when the schema differs and `dangerouslyForce` is not set; `INVALID_TARGET` for a version the registry lacks.
+ * @throws `ALREADY_MANAGED` when a history exists; `SCHEMA_MISMATCH` when the schema differs and `dangerouslyForce` is not set; `INVALID_TARGET` for a version the registry lacks; `USAGE`
+ * for an old table that is not in the database.
  */
 export function baselineDatabase<Db, R extends MigrationRegistry>(manager: SyncMigrationManager<Db, R>, version: VersionOf<R>, options?: BaselineOptions): BaselineResult;
 /** Handed a manager whose methods return promises, a promise of the same result. On PostgreSQL it holds the run lock and replays in a scratch database (`SCRATCH_DATABASE_UNAVAILABLE`). */
@@ -45,11 +54,15 @@ export function baselineDatabase(manager: SafetyNetManager, version: number, opt
     () => {
       requireReplay(manager, "baselineDatabase");
       booleanOption(optionsObject(options, "baselineDatabase").dangerouslyForce, "dangerouslyForce", "baselineDatabase");
+      const { oldTables = [] } = options;
+      if (!Array.isArray(oldTables) || oldTables.some((table) => typeof table !== "string" || table === "")) {
+        throw usageError(`baselineDatabase's oldTables must be an array of table names; got ${JSON.stringify(oldTables)}.`);
+      }
       const latest = manager.migrations.length;
       if (!Number.isSafeInteger(version) || version < 1 || version > latest) {
         throw invalidTargetError(version, `There is no migration ${version} to baseline at; the versions go from 1 to ${latest}.`);
       }
-      return recordBaseline(manager, version, options);
+      return oldTables.length === 0 ? recordBaseline(manager, version, options) : recordBaselineBeside(manager, version, options, oldTables);
     },
     "baselineDatabase",
   );
@@ -63,7 +76,7 @@ export function* recordBaseline(
   manager: SafetyNetManager,
   version: number,
   options: BaselineOptions,
-  adoption?: { tool: string; foreign: readonly string[]; alsoWrite: () => Step<void> },
+  adoption?: { tool?: string; foreign: readonly string[]; alsoWrite: () => Step<void> },
 ): Step<BaselineResult> {
   const store = manager.executor.store;
   const refuseManaged = function* (): Step<void> {
@@ -91,5 +104,27 @@ export function* recordBaseline(
     if (manager.driver.capabilities.userVersion) yield* setUserVersion(version);
     if (adoption) yield* adoption.alsoWrite();
   });
-  return { version, recorded: recorded.map((entry) => entry.version), forced: differences.length > 0, differences, drift: describeDrift(differences) };
+  return { version, recorded: recorded.map((entry) => entry.version), forced: differences.length > 0, differences, drift: describeDrift(differences), oldTables: adoption?.foreign ?? [] };
+}
+
+/** {@link recordBaseline} leaving out another tool's tables, which must exist, and recording them as `stepwise adopt` records its tool's, so later checks leave them out too. */
+function* recordBaselineBeside(manager: SafetyNetManager, version: number, options: BaselineOptions, oldTables: readonly string[]): Step<BaselineResult> {
+  const schema = postgresSchemaOf(manager);
+  for (const table of oldTables) {
+    if (!(yield* tableExists(schema, table))) {
+      const where = schema === undefined ? "this database" : `schema ${schema}`;
+      throw usageError(`There is no table ${table} in ${where} to leave out of the baseline; name the other tool's table as the database has it (SequelizeMeta, migrations).`);
+    }
+  }
+  return yield* recordBaseline(manager, version, options, {
+    foreign: oldTables,
+    *alsoWrite() {
+      yield* writeAdoptionRecord(
+        manager,
+        "baseline",
+        version,
+        oldTables.map((table) => ({ table, schema, dropped: false })),
+      );
+    },
+  });
 }

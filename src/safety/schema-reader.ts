@@ -7,7 +7,7 @@ import { Executor, type ExecutorSettings } from "../core/executor.js";
 import type { DriverIdentity, MigrationManagerBase } from "../core/manager-base.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { runAsync, runSync } from "../core/runners.js";
-import { begin, callWithDriver, commit, exec, query, queryValue, rollbackQuietly, type Step } from "../core/step.js";
+import { begin, callWithDriver, commit, exec, query, queryValue, rollbackQuietly, run, type Step } from "../core/step.js";
 import { StepwiseError } from "../core/errors.js";
 import { refuseOpenTransaction } from "../core/transaction-open.js";
 import type { MigrationRegistry } from "../core/types.js";
@@ -110,15 +110,48 @@ export function adoptedTablesOf(tool: string, table: string): string[] {
   return tool === "knex" ? [table, `${table}_lock`] : tool === "kysely" ? [table, "kysely_migration_lock"] : [table];
 }
 
-/** The old tool's history tables, by name, when `stepwise adopt` kept them in the manager's schema (a drizzle table in schema `drizzle` is not in it); none when nothing was adopted or they were dropped. */
+/**
+ * The old tool's tables, by name, that `stepwise adopt` or `baseline --old-table` kept in the manager's schema (a drizzle table in schema `drizzle` is not in it); none when nothing was recorded or
+ * they were dropped.
+ */
 function* readAdoptedTables(manager: SafetyNetManager): Step<string[]> {
   const store = manager.executor.store;
   if (!(yield* store.companionExists(ADOPTED_SUFFIX))) return [];
-  const [row] = yield* query<{ tool: string; old_table: string; old_schema: string | null; dropped: number | boolean }>(
+  const rows = yield* query<{ tool: string; old_table: string; old_schema: string | null; dropped: number | boolean }>(
     `SELECT tool, old_table, old_schema, dropped FROM ${store.companionTable(ADOPTED_SUFFIX)}`,
   );
   // A dropped table is ignored no more: one of that name made later is drift.
-  return row && !Number(row.dropped) && (row.old_schema ?? undefined) === postgresSchemaOf(manager) ? adoptedTablesOf(row.tool, row.old_table) : [];
+  return rows.filter((row) => !Number(row.dropped) && (row.old_schema ?? undefined) === postgresSchemaOf(manager)).flatMap((row) => adoptedTablesOf(row.tool, row.old_table));
+}
+
+/**
+ * Writes the record of an adoption beside stepwise's history, one row per old table, which later runs, `verify` and `baseline` read: by `stepwise adopt` (the tool's history table, or its
+ * history file, marked dropped), or by `baseline --old-table` (tool `baseline`).
+ */
+export function* writeAdoptionRecord(
+  manager: SafetyNetManager,
+  tool: string,
+  version: number,
+  tables: readonly { readonly table: string; readonly schema: string | undefined; readonly dropped: boolean }[],
+): Step<void> {
+  const store = manager.executor.store;
+  const record = store.companionTable(ADOPTED_SUFFIX);
+  yield* exec(
+    `CREATE TABLE ${record} (tool ${store.textType} NOT NULL, old_table ${store.textType} NOT NULL, old_schema ${store.textType}, version BIGINT NOT NULL, dropped INTEGER NOT NULL, adopted_at ${store.textType} NOT NULL)`,
+  );
+  const adoptedAt = new Date().toISOString();
+  for (const { table, schema, dropped } of tables) {
+    yield* run(`INSERT INTO ${record} (tool, old_table, old_schema, version, dropped, adopted_at) VALUES (?, ?, ?, ?, ?, ?)`, [tool, table, schema ?? null, version, dropped ? 1 : 0, adoptedAt]);
+  }
+}
+
+/** Whether `table` exists (in `schema` on PostgreSQL, where names match as written; on SQLite whatever their case). */
+export function* tableExists(schema: string | undefined, table: string): Step<boolean> {
+  const count =
+    schema === undefined
+      ? yield* queryValue<number>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", [table])
+      : yield* queryValue<number | string>(`SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname ${EQ} ? AND tablename ${EQ} ?`, [schema, table]);
+  return Number(count) > 0;
 }
 
 /** The manager's whole schema (partitions and operational settings too: a rehearsal reports what its migrations make) with its rows per table. */
