@@ -5,7 +5,7 @@
  * `packed-app.test.ts`, in the full run.
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { makeTempDir, repoRoot } from "./support/project.js";
@@ -105,4 +105,11 @@ test("the packed package.json carries no scripts, so installing the tarball runs
     const checked = await runPlainNode([tscPath, "-p", "tsconfig.json", "--module", module!, "--moduleResolution", moduleResolution!], { cwd: app });
     assert.equal(checked.code, 0, `${module}/${moduleResolution}: ${describeRun(checked)}`);
   }
+  // The embeddable CLI in a better-sqlite3 app that checks libraries' declarations too: it names no type
+  // of the optional peers (pg, @libsql/client) the app lacks.
+  mkdirSync(path.join(app, "node_modules", "@types"));
+  for (const types of ["node", "better-sqlite3"]) symlinkSync(path.join(repoRoot, "node_modules", "@types", types), path.join(app, "node_modules", "@types", types), "dir");
+  writeFileSync(path.join(app, "cli.ts"), 'import { createCli } from "stepwise-migrate/cli";\nexport { createCli };\n');
+  const strict = await runPlainNode([tscPath, "--noEmit", "--strict", "--types", "node", "--module", "nodenext", "--moduleResolution", "nodenext", "cli.ts"], { cwd: app });
+  assert.equal(strict.code, 0, `stepwise-migrate/cli with skipLibCheck off: ${describeRun(strict)}`);
 });
