@@ -153,7 +153,7 @@ export async function buildRegistrySource(options: Pick<GenerateOptions, "projec
   if (unimportable !== null) problems.push(unimportable);
   if (problems.length > 0) return { ok: false, problems: sortProblems(problems), migrations };
   const migrationsDirLabel = projectPath(options.projectRoot, options.migrationsDir) || ".";
-  const importExtension = resolveImportExtension(options.projectRoot);
+  const importExtension = resolveImportExtension(options.projectRoot, options.registryFile);
   const source = renderRegistry({ migrations, registryFile: options.registryFile, importExtension, migrationsDirLabel, runtimeModule: options.runtimeModule, dialect });
   const prettier = await import("prettier");
   try {

@@ -253,11 +253,30 @@ function checkVersions(holders: readonly VersionHolder[]): Problem[] {
   return problems;
 }
 
-/** How the registry's relative imports end. */
-export type ImportExtension = ".js" | ".ts";
+/** How the registry's relative imports end: `""` is no extension. */
+export type ImportExtension = ".js" | ".ts" | "";
 
-/** `.js` works under every module resolution; `.ts` only where the project's tsconfig lets it import `.ts` files itself. */
-export function resolveImportExtension(projectRoot: string): ImportExtension {
+/**
+ * `.js` works under every module resolution tsc has; `.ts` only where the project's tsconfig lets it
+ * import `.ts` files itself. A registry that compiles to CommonJS (`"module": "commonjs"`, or node16 /
+ * nodenext in a package that is not `"type": "module"`, as NestJS apps are) gets no extension, as the
+ * project's own imports have: the tools that run such sources with Node's CommonJS resolver (ts-node,
+ * Jest) do not map `./x.js` to `x.ts`.
+ */
+export function resolveImportExtension(projectRoot: string, registryFile: string): ImportExtension {
   const options = readTsconfig(projectRoot);
-  return options?.allowImportingTsExtensions || options?.rewriteRelativeImportExtensions ? ".ts" : ".js";
+  if (options?.allowImportingTsExtensions || options?.rewriteRelativeImportExtensions) return ".ts";
+  const module = options?.module;
+  if (module === ts.ModuleKind.CommonJS) return "";
+  const nodeModules = module !== undefined && module >= ts.ModuleKind.Node16 && module <= ts.ModuleKind.NodeNext;
+  return nodeModules && !/\.mts$/.test(registryFile) && (/\.cts$/.test(registryFile) || packageTypeOf(path.dirname(registryFile)) !== "module") ? "" : ".js";
+}
+
+/** The `type` of the nearest package.json at or above `dir` (Node's rule for a `.ts`/`.js` file's format). */
+function packageTypeOf(dir: string): unknown {
+  for (let at = dir; ; at = path.dirname(at)) {
+    const manifest = tryOr(() => JSON.parse(readFileSync(path.join(at, "package.json"), "utf8")) as { type?: unknown } | null, undefined);
+    if (manifest !== undefined) return manifest?.type;
+    if (path.dirname(at) === at) return undefined;
+  }
 }

@@ -4,10 +4,12 @@
 // publint and arethetypeswrong on that tarball, so both see the published manifest and files.
 //
 // attw runs with `--profile esm-only`. The package is ESM only ("type": "module", every export a
-// `types` + `default` pair with no `require` condition) and says so: a CommonJS app loads it with
-// `import()`. That profile ignores the two CommonJS resolution modes (node10, and node16 from a CJS
-// file), whose findings (no resolution under node10 for a subpath, "ESM (dynamic import only)") only
-// restate that; node16 from ESM and bundler resolution must still pass for every entry.
+// `types` + `default` pair with no `require` condition): a CommonJS app loads it with Node's
+// require() of ES modules (Node 20.19+, 22.12+). That profile ignores the two CommonJS resolution
+// modes (node10, and node16 from a CJS file), whose "ESM (dynamic import only)" only restates that;
+// node16 from ESM and bundler resolution must still pass for every entry. node10 (tsc's resolution
+// for "module": "commonjs") reads no `exports`: `typesVersions` gives it each subpath's types, and
+// test/packaging.test.ts type-checks every entry under it.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

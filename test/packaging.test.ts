@@ -5,18 +5,20 @@
  * `packed-app.test.ts`, in the full run.
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { makeTempDir, repoRoot } from "./support/project.js";
-import { describeRun, run, runNpm, stageRepo } from "./support/packed-app.js";
+import { describeRun, run, runNpm, runPlainNode, stageRepo } from "./support/packed-app.js";
 
 const repoManifest = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as {
   exports: Record<string, string | Record<string, string>>;
+  typesVersions: Record<string, Record<string, string[]>>;
   bin: Record<string, string>;
   devDependencies: Record<string, string>;
 };
 const TEST_TIMEOUT_MS = 240_000;
+const tscPath = path.join(repoRoot, "node_modules", "typescript", "bin", "tsc");
 
 let tarball = "";
 let packedFiles: string[] = [];
@@ -51,6 +53,12 @@ test("the tarball holds compiled ESM with declarations for every export, and no 
     assert.ok(packedFiles.includes(file.replace(/\.js$/, ".d.ts")), `${file} has no declaration file`);
   }
   const targets = Object.values(repoManifest.exports).flatMap((target) => (typeof target === "string" ? [target] : Object.values(target)));
+  const typesVersions = repoManifest.typesVersions["*"]!;
+  for (const [key, target] of Object.entries(repoManifest.exports)) {
+    if (key === "." || typeof target === "string") continue;
+    assert.deepEqual(typesVersions[key.slice(2)], [target.types], `typesVersions does not map ${key} to its types, so a node10 (CommonJS) app cannot resolve them`);
+  }
+  for (const [key, target] of Object.entries(typesVersions)) assert.ok(targets.includes(target[0]!) && `./${key}` in repoManifest.exports, `typesVersions maps ${key}, which exports lacks`);
   for (const target of [...targets, ...Object.values(repoManifest.bin)]) {
     assert.ok(packedFiles.includes(path.posix.normalize(target)), `export target ${target} is not in the tarball`);
   }
@@ -83,4 +91,25 @@ test("the packed package.json carries no scripts, so installing the tarball runs
   assert.doesNotMatch(installed.stdout + installed.stderr, /stepwise-migrate@[^\s]*\s*\((prepare|preinstall|install|postinstall)/, describeRun(installed));
   const installedManifest = JSON.parse(readFileSync(path.join(app, "node_modules", "stepwise-migrate", "package.json"), "utf8")) as Record<string, unknown>;
   assert.equal(installedManifest.scripts, undefined);
+
+  // Every entry's types resolve for a CommonJS app ("module": "commonjs", whose resolution is node10 and
+  // reads no `exports`: typesVersions serves it) and for the resolutions that read `exports`.
+  const entries = Object.keys(repoManifest.exports).filter((key) => !key.endsWith(".json"));
+  writeFileSync(path.join(app, "tsconfig.json"), JSON.stringify({ compilerOptions: { noEmit: true, strict: true, skipLibCheck: true, types: [] }, files: ["entries.ts"] }));
+  writeFileSync(path.join(app, "entries.ts"), entries.map((key, index) => `import * as entry${index} from "stepwise-migrate${key.slice(1)}";\nexport { entry${index} };\n`).join(""));
+  for (const [module, moduleResolution] of [
+    ["commonjs", "node10"],
+    ["nodenext", "nodenext"],
+    ["esnext", "bundler"],
+  ]) {
+    const checked = await runPlainNode([tscPath, "-p", "tsconfig.json", "--module", module!, "--moduleResolution", moduleResolution!], { cwd: app });
+    assert.equal(checked.code, 0, `${module}/${moduleResolution}: ${describeRun(checked)}`);
+  }
+  // The embeddable CLI in a better-sqlite3 app that checks libraries' declarations too: it names no type
+  // of the optional peers (pg, @libsql/client) the app lacks.
+  mkdirSync(path.join(app, "node_modules", "@types"));
+  for (const types of ["node", "better-sqlite3"]) symlinkSync(path.join(repoRoot, "node_modules", "@types", types), path.join(app, "node_modules", "@types", types), "dir");
+  writeFileSync(path.join(app, "cli.ts"), 'import { createCli } from "stepwise-migrate/cli";\nexport { createCli };\n');
+  const strict = await runPlainNode([tscPath, "--noEmit", "--strict", "--types", "node", "--module", "nodenext", "--moduleResolution", "nodenext", "cli.ts"], { cwd: app });
+  assert.equal(strict.code, 0, `stepwise-migrate/cli with skipLibCheck off: ${describeRun(strict)}`);
 });

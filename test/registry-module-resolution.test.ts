@@ -28,13 +28,32 @@ interface Variant {
   readonly runsSources?: boolean;
 }
 
+const COMMONJS: Variant = { name: "CommonJS (node10)", type: "commonjs", compilerOptions: { module: "CommonJS", moduleResolution: "Node10", esModuleInterop: true } };
+const NODE16_COMMONJS: Variant = { name: "node16, a CommonJS package", type: "commonjs", compilerOptions: { module: "Node16", moduleResolution: "Node16" } };
+/** A NestJS app's tsconfig. */
+const NODENEXT_COMMONJS: Variant = { name: "nodenext, a CommonJS package", type: "commonjs", compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", esModuleInterop: true } };
+/** The projects whose registry compiles to CommonJS. */
+const COMMONJS_VARIANTS = [COMMONJS, NODE16_COMMONJS, NODENEXT_COMMONJS];
+
+/**
+ * What ts-node and Jest do with a CommonJS project's sources: Node's own CommonJS resolver, which
+ * tries `.ts` after an extensionless specifier but never maps `./x.js` to `x.ts`, and a `.ts` hook
+ * that transpiles each file.
+ */
+const TS_REQUIRE_HOOK = `const ts = require(${JSON.stringify(path.join(repoRoot, "node_modules", "typescript"))});
+const { readFileSync } = require("node:fs");
+require.extensions[".ts"] = (module, file) =>
+  module._compile(ts.transpileModule(readFileSync(file, "utf8"), { fileName: file, compilerOptions: { module: ts.ModuleKind.CommonJS, esModuleInterop: true } }).outputText, file);
+`;
+
 const VARIANTS: readonly Variant[] = [
   { name: "nodenext", type: "module", compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext" } },
-  { name: "node16, a CommonJS package", type: "commonjs", compilerOptions: { module: "Node16", moduleResolution: "Node16" } },
+  NODE16_COMMONJS,
+  NODENEXT_COMMONJS,
   { name: "bundler", type: "module", compilerOptions: { module: "ESNext", moduleResolution: "Bundler" } },
   { name: "module preserve (bundler)", type: "module", compilerOptions: { module: "Preserve" } },
   { name: "node10, ESM output", type: "module", compilerOptions: { module: "ES2022", moduleResolution: "Node10" } },
-  { name: "CommonJS (node10)", type: "commonjs", compilerOptions: { module: "CommonJS", moduleResolution: "Node10", esModuleInterop: true } },
+  COMMONJS,
   { name: "rewriteRelativeImportExtensions, nodenext", type: "module", compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", rewriteRelativeImportExtensions: true } },
   { name: "rewriteRelativeImportExtensions, bundler", type: "module", compilerOptions: { module: "ESNext", moduleResolution: "Bundler", rewriteRelativeImportExtensions: true } },
   {
@@ -83,7 +102,12 @@ async function writeProject(t: { after(fn: () => void): void }, variant: Variant
   const generated = await generateRegistry({ projectRoot: root, migrationsDir: path.join(root, "migrations"), registryFile: path.join(root, "generated", "registry.ts") });
   assert.deepEqual(generated.problems, [], variant.name);
   // How the app itself imports the registry follows the same rules; its author writes that line.
-  const registrySpecifier = variant.runsSources || variant.compilerOptions.rewriteRelativeImportExtensions ? "./generated/registry.ts" : "./generated/registry.js";
+  const registrySpecifier =
+    variant.runsSources || variant.compilerOptions.rewriteRelativeImportExtensions
+      ? "./generated/registry.ts"
+      : COMMONJS_VARIANTS.includes(variant)
+        ? "./generated/registry"
+        : "./generated/registry.js";
   writeFileSync(
     path.join(root, "main.ts"),
     `import { migrations } from ${JSON.stringify(registrySpecifier)};\n\nconsole.log(JSON.stringify(migrations.map((entry) => [entry.version, entry.kind, entry.kind === "ts" ? typeof entry.module.up : "sql"])));\n`,
@@ -92,7 +116,7 @@ async function writeProject(t: { after(fn: () => void): void }, variant: Variant
 }
 
 test(
-  "the registry compiled by tsc runs under Node with every module resolution: nodenext, node16 CommonJS, bundler, preserve, node10 ESM and CommonJS, rewriteRelativeImportExtensions, allowImportingTsExtensions",
+  "the registry compiled by tsc runs under Node with every module resolution: nodenext, node16 and nodenext CommonJS, bundler, preserve, node10 ESM and CommonJS, rewriteRelativeImportExtensions, allowImportingTsExtensions; CommonJS projects' sources run through Node's CommonJS resolver (ts-node, Jest)",
   { timeout: 240_000 },
   async (t) => {
     const roots = new Map<Variant, string>();
@@ -107,13 +131,20 @@ test(
         : await run(process.execPath, [path.join("dist", existsSync(path.join(root, "dist", "main.js")) ? "main.js" : "main.mjs")], { cwd: root });
       outcomes.push(`${variant.name}: ${ran.code === 0 ? ran.stdout.trim() : `exit ${ran.code}\n${ran.stderr}`}`);
     }
+    // The CommonJS projects' sources, as ts-node and Jest run them.
+    for (const variant of COMMONJS_VARIANTS) {
+      const root = roots.get(variant)!;
+      writeFileSync(path.join(root, "ts-require.cjs"), TS_REQUIRE_HOOK);
+      const ran = await run(process.execPath, ["--require", "./ts-require.cjs", "main.ts"], { cwd: root });
+      outcomes.push(`${variant.name}, its sources through a CommonJS .ts hook: ${ran.code === 0 ? ran.stdout.trim() : `exit ${ran.code}\n${ran.stderr}`}`);
+    }
     const expected = JSON.stringify([
       [1, "sql", "sql"],
       [2, "ts", "function"],
     ]);
-    assert.deepEqual(
-      outcomes,
-      VARIANTS.map((variant) => `${variant.name}: ${expected}`),
-    );
+    assert.deepEqual(outcomes, [
+      ...VARIANTS.map((variant) => `${variant.name}: ${expected}`),
+      ...COMMONJS_VARIANTS.map((variant) => `${variant.name}, its sources through a CommonJS .ts hook: ${expected}`),
+    ]);
   },
 );

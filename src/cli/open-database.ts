@@ -1,6 +1,5 @@
 /** How the CLI opens a database: the contract a driver's loader fills, the SQLite libraries' and the servers' openers, and a library's typed failures to load. */
 import { existsSync } from "node:fs";
-import type { Client, Config } from "@libsql/client";
 import type pg from "pg";
 import { classifyPostgresError, describeConnectionFailure, translatePostgresError } from "../core/dialects/postgres.js";
 import { driverCapabilityError } from "../core/driver.js";
@@ -12,8 +11,6 @@ import type { DriverIdentity, MigrationManagerBase } from "../core/manager-base.
 import { DEFAULT_LOCK_TIMEOUT_MS, type MigrationManagerProps } from "../core/options.js";
 import { isAsyncMigration, type MigrationRegistry } from "../core/types.js";
 import type { Database } from "../drivers/better-sqlite3.js";
-import type { LibsqlClientMigrationManagerProps, MigrationManager as LibsqlClientManager } from "../drivers/libsql-client.js";
-import type { MigrationManager as PgManager, PgMigrationManagerProps } from "../drivers/pg.js";
 import { CLI_DRIVERS, type CliDriverName } from "./driver-names.js";
 
 /**
@@ -155,10 +152,25 @@ export function connectBetterSqlite3(modules: BetterSqlite3Modules): DatabaseOpe
   return sqliteConnector("better-sqlite3", (file, exists, mode) => new modules.Database(file, { fileMustExist: mode !== "write" && exists && file !== ":memory:" }), modules);
 }
 
-/** The parts of `pg` and of stepwise's pg driver that {@link connectPostgres} uses. */
-export interface PostgresModules {
-  readonly Client: new (config: pg.ClientConfig) => pg.Client;
-  readonly MigrationManager: new <R extends MigrationRegistry>(db: pg.Client, migrations: R, props?: PgMigrationManagerProps) => PgManager<R>;
+/**
+ * The parts of `pg` and of stepwise's pg driver that {@link connectPostgres} uses: `C` is pg's `Client`. Written
+ * without pg's types, so that the cli entry type-checks (`skipLibCheck: false`) in an app that has no pg.
+ */
+export interface PostgresModules<C extends PostgresSession = PostgresSession> {
+  readonly Client: new (config: { connectionString: string; options?: string; connectionTimeoutMillis: number; application_name: string }) => C;
+  readonly MigrationManager: new <R extends MigrationRegistry>(
+    db: C,
+    migrations: R,
+    props?: MigrationManagerProps & { readonly schema?: string; readonly lockTimeoutMs?: number },
+  ) => { readonly lockTimeoutMs: number };
+}
+
+/** What {@link connectPostgres} calls on a pg `Client`. */
+export interface PostgresSession {
+  connect(): Promise<unknown>;
+  end(): Promise<void>;
+  on(event: "error", listener: (error: Error) => void): unknown;
+  query(sql: string): Promise<{ rows: unknown[] }>;
 }
 
 /**
@@ -171,7 +183,7 @@ export interface PostgresModules {
  * createCli({ migrations, drivers: { pg: async () => connectPostgres({ Client: pg.Client, MigrationManager }) }, driver: "pg" });
  * ```
  */
-export function connectPostgres(modules: PostgresModules): DatabaseOpener {
+export function connectPostgres<C extends PostgresSession>(modules: PostgresModules<C>): DatabaseOpener {
   return {
     async open(options, mode) {
       const { schema } = options;
@@ -194,7 +206,7 @@ export function connectPostgres(modules: PostgresModules): DatabaseOpener {
           ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs }),
         });
         lockTimeoutMs = manager.lockTimeoutMs;
-        if (schema !== undefined) await refuseIgnoredSearchPath(client, schema);
+        if (schema !== undefined) await refuseIgnoredSearchPath(client as unknown as pg.ClientBase, schema);
         // The session's own reads wait for a lock no longer than a run's statements, and the server enforces read mode, as query_only does.
         const settings = [...(lockTimeoutMs > 0 ? [`SET lock_timeout = ${lockTimeoutMs}`] : []), ...(mode === "read" ? ["SET default_transaction_read_only = on"] : [])];
         if (settings.length > 0) await client.query(settings.join("; "));
@@ -207,12 +219,21 @@ export function connectPostgres(modules: PostgresModules): DatabaseOpener {
   };
 }
 
-/** The parts of `@libsql/client` and of stepwise's libsql-client driver that {@link connectLibsqlClient} uses. */
-export interface LibsqlClientModules {
-  readonly createClient: (config: Config) => Client;
-  readonly MigrationManager: new <R extends MigrationRegistry>(client: Client, migrations: R, props?: LibsqlClientMigrationManagerProps) => LibsqlClientManager<R>;
+/**
+ * The parts of `@libsql/client` and of stepwise's libsql-client driver that {@link connectLibsqlClient} uses: `C` is its
+ * `Client`. Written without its types, so that the cli entry type-checks (`skipLibCheck: false`) in an app that has no `@libsql/client`.
+ */
+export interface LibsqlClientModules<C extends LibsqlClientSession = LibsqlClientSession> {
+  readonly createClient: (config: { url: string; authToken?: string }) => C;
+  readonly MigrationManager: new <R extends MigrationRegistry>(client: C, migrations: R, props?: MigrationManagerProps & { readonly scratchClient?: () => C }) => object;
   /** Reads a `LibsqlError`'s SQLite code (`classifyLibsqlClientError` from `stepwise-migrate/libsql-client`). */
   readonly classifyError: (error: unknown) => { readonly nativeCode: string | null };
+}
+
+/** What {@link connectLibsqlClient} calls on an `@libsql/client` `Client`. */
+export interface LibsqlClientSession {
+  execute(sql: string): Promise<unknown>;
+  close(): void;
 }
 
 /**
@@ -225,14 +246,14 @@ export interface LibsqlClientModules {
  * createCli({ migrations, drivers: { "libsql-client": async () => connectLibsqlClient({ createClient, MigrationManager, classifyError: classifyLibsqlClientError }) }, driver: "libsql-client" });
  * ```
  */
-export function connectLibsqlClient(modules: LibsqlClientModules): DatabaseOpener {
+export function connectLibsqlClient<C extends LibsqlClientSession>(modules: LibsqlClientModules<C>): DatabaseOpener {
   return {
     async open(options, mode) {
       const url = options.url ?? "";
       const file = url.startsWith("file:") ? url.slice("file:".length) : null;
       const exists = file === null || existsSync(file);
       const translateError = (error: unknown) => translateSqliteError(error, options.busyTimeoutMs, modules.classifyError(error).nativeCode);
-      let client: Client;
+      let client: C;
       try {
         client = modules.createClient({ url: mode !== "write" && !exists ? ":memory:" : url, ...(options.authToken ? { authToken: options.authToken } : {}) });
         // A remote client connects lazily; this round trip turns an unreachable or refusing server into one typed error.
