@@ -222,7 +222,7 @@ function* refuseEmptyComparison(schema: string, own: readonly string[]): Step<vo
   );
   if (row === undefined || row.here > 0 || row.elsewhere === null) return;
   throw usageError(
-    `The migrations build in ${row.elsewhere} and nothing in ${schema}, the history table's schema, which is all verify and baseline compare. Nothing was changed. Keep the history in the schema the migrations build in (the "schema" option), or have them build in ${schema}: names left unqualified, with the connection's search_path set to it (as the CLI's --schema does).`,
+    `The migrations build in ${row.elsewhere} and nothing in ${schema}, the history table's schema, which is all verify and baseline compare. Nothing was changed. Keep the history in the schema the migrations build in (the "schema" option; stepwise then makes that schema before migration 1, so a migration that makes it must say CREATE SCHEMA IF NOT EXISTS), or have them build in ${schema}: names left unqualified, with the connection's search_path set to it (as the CLI's --schema does).`,
   );
 }
 
