@@ -10,7 +10,7 @@ import type { CliDriverName } from "../src/cli/driver-names.js";
 import { loadDriver, type DriverConnector, type DriverLoaders, type OpenedDatabase } from "../src/cli/open-database.js";
 import type { Driver, ScratchDatabase } from "../src/core/driver.js";
 import { StepwiseError } from "../src/core/errors.js";
-import { commonJsAdvice } from "./errors.js";
+import { commonJsAdvice, missingPackageAdvice } from "./errors.js";
 import { findDroppedOrRenamedTables, SQL_FOREIGN_KEYS_OFF_FIX, TS_FOREIGN_KEYS_OFF_FIX } from "../src/core/foreign-key-rebuild.js";
 import { callWithDriver, exec, query, type Step } from "../src/core/step.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry, SqlDialect } from "../src/core/types.js";
@@ -94,7 +94,7 @@ export async function runReplayCheck(options: ReplayCheckOptions): Promise<{ pro
     const at = location
       ? { file: location[1]!.split(path.sep).join("/"), line: Number(location[2]), column: Number(location[3]) }
       : { file: projectPath(options.projectRoot, options.registryFile), line: 1, column: 1 };
-    const advice = commonJsAdvice(error.cause, error.details.location);
+    const advice = commonJsAdvice(error.cause, error.details.location) ?? missingPackageAdvice(error.cause, error.details.location);
     const message = `the registry cannot be imported, so the app could not start either: ${(error.cause instanceof Error ? error.cause.message : error.message).split("\n")[0]}${advice ? `; ${advice}` : ""}`;
     return { problems: [{ code: "REPLAY_REGISTRY_UNLOADABLE", ...at, message }], replay: skip("not-reached", "the registry cannot be imported") };
   }

@@ -54,9 +54,11 @@ export interface StepwiseErrorDetails {
    * Fix: Regenerate it with `stepwise gen` instead of editing it. */
   readonly REGISTRY_INVALID: Readonly<{ problems: readonly RegistryProblem[] }>;
   /** A command of the bin that runs the registry (`status`, `up`, `down`, `verify`, `fleet` and the other runtime commands) could not import the registry module (`file`, at `location` when known):
-   * it does not compile (edited by hand, or a merge left conflict markers in it), or a migration it imports throws while loading. (`gen` reports a registry file it cannot read as
-   * `REGISTRY_UNREADABLE`, and `gen --check`'s replay one it cannot import as `REPLAY_REGISTRY_UNLOADABLE`.)
-   * Fix: If a migration throws when it is imported, fix it there; if the registry itself is broken, run `stepwise gen` to rewrite it. */
+   * it does not compile (edited by hand, or a merge left conflict markers in it), a migration it imports throws while loading, or a package it needs is not installed (`location` is then the import
+   * that needs it: the migration's own, or its import of a driver entry whose library the app lacks). (`gen` reports a registry file it cannot read as `REGISTRY_UNREADABLE`, and `gen --check`'s replay
+   * one it cannot import as `REPLAY_REGISTRY_UNLOADABLE`.)
+   * Fix: If a migration throws when it is imported, fix it there; install a missing package, or import `defineMigration` from the entry of the driver the app uses; if the registry itself is broken,
+   * run `stepwise gen` to rewrite it. */
   readonly REGISTRY_LOAD_FAILED: Readonly<{ file: string; location: string | null }>;
   /** A runtime command of the bin found the registry out of date with the migrations folder (a migration added, changed or removed, or the registry edited), and ran nothing. `changes` names each file
    * and how it differs; `problems` are gen's own when gen cannot write a current registry yet.
