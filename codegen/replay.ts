@@ -173,12 +173,12 @@ async function openMemoryDatabase(options: ReplayCheckOptions, migrations: Migra
     return skip("not-contained", reason);
   }
   const own = options.driver === null || options.driver === "pg" || options.driver === "d1" || options.driver === "durable-objects" ? null : options.driver;
-  // Only the drivers a project would have chosen are worth naming when they do not load: its own, and the default.
+  // Only the driver a project chose is worth naming when it does not load: its own, or the default when it names none (a project on bun:sqlite has no use for better-sqlite3's install line).
   const unavailable: { driver: string; reason: string }[] = [];
   for (const driver of new Set<CliDriverName>([...(own === null ? [] : [own]), "better-sqlite3", "node-sqlite", "libsql", "sql-js", "bun-sqlite"])) {
     const connector = await loadReplayDriver(driver, options);
     if ("code" in connector) {
-      if (driver === own || driver === "better-sqlite3") unavailable.push({ driver, reason: connector.reason });
+      if (driver === (own ?? "better-sqlite3")) unavailable.push({ driver, reason: connector.reason });
       continue;
     }
     const workers = withWorkerConnections(containBodies(migrations), options);

@@ -296,6 +296,13 @@ test("a project with only libsql installed runs on it; a driver whose library is
   assert.deepEqual([sqlJs.code, sqlJs.driver, sqlJs.packageName, sqlJs.installCommand], ["DRIVER_NOT_INSTALLED", "sql-js", "sql.js", "npm install sql.js"]);
   assert.ok(!String(sqlJs.fix).includes("when none is named"), String(sqlJs.fix));
   assert.deepEqual(readBytes(database), before);
+
+  // gen --check of a project that names its driver notes only that one when it cannot replay here, not the default it does not use.
+  const onBun = await project(t, { database: "data/app.db", driver: "bun-sqlite" }, staged);
+  const check = await runNode(path.join(staged, "codegen", "bin.ts"), ["gen", "--check"], { cwd: onBun.root });
+  assert.equal(check.code, 0, check.stderr);
+  assert.match(check.stderr, /^note: bun-sqlite cannot replay here, so libsql did: /m);
+  assert.doesNotMatch(check.stderr, /better-sqlite3/);
 });
 
 test("the safety nets run on the libsql driver through the CLI: a dry run and verify change nothing; restore, without an online backup, puts a backup back", async (t) => {
