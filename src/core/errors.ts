@@ -71,7 +71,7 @@ export interface StepwiseErrorDetails {
   /** The checksum the history recorded for an applied migration differs from the registry's: its file was edited after it ran, or, when the history recorded another name for that version
    * (`replaced`; `recordedName` is the name recorded, `null` where the read gave none), the migrations were renumbered (`renumberedTo`: where the registry now has that name) or the file replaced.
    * Nothing ran. `fix` holds the message's two ways out; `fix.command` is the CLI's command line for the deliberate one.
-   * Fix: If the edit was an accident, restore the file. If it was deliberate and the database already has what the file now says, record the new checksum with `stepwise repair --checksums --yes`; on
+   * Fix: If the edit was an accident, restore the file (for a TypeScript migration, or the project files it imports, which its checksum covers). If it was deliberate and the database already has what the file now says, record the new checksum with `stepwise repair --checksums --yes`; on
    * a development database, `stepwise reset --yes` starts over. If `replaced` (which `repair --checksums` refuses), roll back to the version before it with the build that applied it (`stepwise down
    * --to <version - 1>`), then `stepwise up`; or put the numbering back. */
   readonly CHECKSUM_MISMATCH: Readonly<{
