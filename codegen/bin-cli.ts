@@ -226,7 +226,7 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
       .argument("<description>", 'what the migration does, such as "add email to contacts"')
       .option("--sql", "write a .sql migration instead of a .ts one"),
   )
-    .addHelpText("after", `\nThe template's "stepwise:todo" comments make gen refuse it (TEMPLATE_UNEDITED) until the migration is written; then run "stepwise gen".`)
+    .addHelpText("after", () => `\nThe template's "stepwise:todo" comments make gen refuse it (TEMPLATE_UNEDITED) until the migration is written; then run "${genCommandOf(run.projectRoot)}".`)
     .action(async (description: string, flags: PathFlags & { sql?: boolean }) => {
       const settings = settingsOf(flags, "stepwise create");
       const { absolutePath } = await (await import("./create.js")).createMigration({ ...settings, description, kind: flags.sql ? "sql" : "ts" });
