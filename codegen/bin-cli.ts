@@ -14,7 +14,7 @@ import { DEFAULT_CLI_DRIVER, dialectOfDriver, type CliDriverName } from "../src/
 import { withWorkerPool } from "../src/cli/fleet-workers.js";
 import { parsePath, singleValued } from "../src/cli/parse-options.js";
 import { usageError } from "../src/core/error-factories.js";
-import { registryLoadError } from "./errors.js";
+import { locateMissingPackage, missingPackageAdvice, registryLoadError } from "./errors.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { PACKAGE_NAME } from "../src/shared/package-name.js";
 import { DIALECTS, findProjectRoot, resolveSettings, runtimeConfig, type RuntimeConfig, type StepwiseSettings } from "./config.js";
@@ -128,10 +128,13 @@ export async function loadRegistry({ projectRoot, env }: Pick<BinRun, "projectRo
     } catch (error) {
       const at = findStackLocation(error, (file) => !file.includes("/node_modules/") && file.startsWith(projectRoot));
       const conflicted = tryOr(() => /^<{7} /m.test(readFileSync(registryFile, "utf8")), false);
-      const failure = registryLoadError({ file: label, location: at && `${path.relative(projectRoot, at.file)}:${at.line}:${at.column}`, cause: error, conflicted });
-      throw conflicted
-        ? withFix(failure, `take the registry of the branch that migrated the database (git checkout <branch> -- ${label}), or finish merging the migrations folder and run "stepwise gen"`)
-        : failure;
+      // A package that is not installed leaves no frame of the project: the import that names it is the place to fix.
+      const location = at ? `${path.relative(projectRoot, at.file)}:${at.line}:${at.column}` : locateMissingPackage(error, projectRoot, target.migrationsDir);
+      const failure = registryLoadError({ file: label, location, cause: error, conflicted });
+      const missing = missingPackageAdvice(error, location);
+      if (conflicted)
+        throw withFix(failure, `take the registry of the branch that migrated the database (git checkout <branch> -- ${label}), or finish merging the migrations folder and run "stepwise gen"`);
+      throw missing === null ? failure : withFix(failure, missing.replace(/\.$/, ""));
     }
   }
   const { migrations } = loaded as { migrations?: MigrationRegistry };
@@ -223,7 +226,7 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
       .argument("<description>", 'what the migration does, such as "add email to contacts"')
       .option("--sql", "write a .sql migration instead of a .ts one"),
   )
-    .addHelpText("after", `\nThe template's "stepwise:todo" comments make gen refuse it (TEMPLATE_UNEDITED) until the migration is written; then run "stepwise gen".`)
+    .addHelpText("after", () => `\nThe template's "stepwise:todo" comments make gen refuse it (TEMPLATE_UNEDITED) until the migration is written; then run "${genCommandOf(run.projectRoot)}".`)
     .action(async (description: string, flags: PathFlags & { sql?: boolean }) => {
       const settings = settingsOf(flags, "stepwise create");
       const { absolutePath } = await (await import("./create.js")).createMigration({ ...settings, description, kind: flags.sql ? "sql" : "ts" });

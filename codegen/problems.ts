@@ -110,8 +110,9 @@ export type ProblemCode =
   | "REPLAY_FAILED"
   /** `gen --check`'s replay: rolling back the newest migration failed. Fix: Fix the migration's down section at the location given. */
   | "REPLAY_DOWN_FAILED"
-  /** `gen --check`'s replay: the registry cannot be imported, so the app could not start either (a migration that throws when it is imported).
-   * Fix: Fix the error the message names, in the migration or a file it imports. */
+  /** `gen --check`'s replay: the registry cannot be imported, so the app could not start either (a migration that throws when it is imported, or a package it needs that is not installed, named at
+   * its import).
+   * Fix: Fix the error the message names, in the migration or a file it imports: install the package, or import `defineMigration` from the entry of the driver the app uses. */
   | "REPLAY_REGISTRY_UNLOADABLE"
   /** `gen --check`'s replay could not run here: no SQLite driver loads, no PostgreSQL server is configured or no scratch database could be made, or tsx is missing. A warning, unless `--require-replay` makes it a failure.
    * Fix: Install a SQLite driver (sql.js builds nothing), give a PostgreSQL registry a server (`DATABASE_URL`, a role with `CREATEDB`), or pass `--no-replay` where a replay is not wanted. */

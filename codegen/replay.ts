@@ -10,7 +10,7 @@ import type { CliDriverName } from "../src/cli/driver-names.js";
 import { loadDriver, type DriverConnector, type DriverLoaders, type OpenedDatabase } from "../src/cli/open-database.js";
 import type { Driver, ScratchDatabase } from "../src/core/driver.js";
 import { StepwiseError } from "../src/core/errors.js";
-import { commonJsAdvice } from "./errors.js";
+import { commonJsAdvice, missingPackageAdvice } from "./errors.js";
 import { findDroppedOrRenamedTables, SQL_FOREIGN_KEYS_OFF_FIX, TS_FOREIGN_KEYS_OFF_FIX } from "../src/core/foreign-key-rebuild.js";
 import { callWithDriver, exec, query, type Step } from "../src/core/step.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry, SqlDialect } from "../src/core/types.js";
@@ -94,7 +94,7 @@ export async function runReplayCheck(options: ReplayCheckOptions): Promise<{ pro
     const at = location
       ? { file: location[1]!.split(path.sep).join("/"), line: Number(location[2]), column: Number(location[3]) }
       : { file: projectPath(options.projectRoot, options.registryFile), line: 1, column: 1 };
-    const advice = commonJsAdvice(error.cause, error.details.location);
+    const advice = commonJsAdvice(error.cause, error.details.location) ?? missingPackageAdvice(error.cause, error.details.location);
     const message = `the registry cannot be imported, so the app could not start either: ${(error.cause instanceof Error ? error.cause.message : error.message).split("\n")[0]}${advice ? `; ${advice}` : ""}`;
     return { problems: [{ code: "REPLAY_REGISTRY_UNLOADABLE", ...at, message }], replay: skip("not-reached", "the registry cannot be imported") };
   }
@@ -173,12 +173,12 @@ async function openMemoryDatabase(options: ReplayCheckOptions, migrations: Migra
     return skip("not-contained", reason);
   }
   const own = options.driver === null || options.driver === "pg" || options.driver === "d1" || options.driver === "durable-objects" ? null : options.driver;
-  // Only the drivers a project would have chosen are worth naming when they do not load: its own, and the default.
+  // Only the driver a project chose is worth naming when it does not load: its own, or the default when it names none (a project on bun:sqlite has no use for better-sqlite3's install line).
   const unavailable: { driver: string; reason: string }[] = [];
   for (const driver of new Set<CliDriverName>([...(own === null ? [] : [own]), "better-sqlite3", "node-sqlite", "libsql", "sql-js", "bun-sqlite"])) {
     const connector = await loadReplayDriver(driver, options);
     if ("code" in connector) {
-      if (driver === own || driver === "better-sqlite3") unavailable.push({ driver, reason: connector.reason });
+      if (driver === (own ?? "better-sqlite3")) unavailable.push({ driver, reason: connector.reason });
       continue;
     }
     const workers = withWorkerConnections(containBodies(migrations), options);

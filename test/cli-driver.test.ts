@@ -289,9 +289,20 @@ test("a project with only libsql installed runs on it; a driver whose library is
     [byDefault.code, byDefault.driver, byDefault.packageName, byDefault.installCommand, byDefault.reason],
     ["DRIVER_NOT_INSTALLED", "better-sqlite3", "better-sqlite3", "npm install better-sqlite3", "missing"],
   );
+  // The project never named better-sqlite3: the fix says it is the default, and how to name the library the app does use.
+  for (const text of [String(byDefault.fix), String(byDefault.message)])
+    assert.ok(text.includes('"driver" in the config (such as "node-sqlite"') && text.includes("the one used when none is named"), text);
   const sqlJs = refusal(await cli(["--driver", "sql.js", "status", "--json"]));
   assert.deepEqual([sqlJs.code, sqlJs.driver, sqlJs.packageName, sqlJs.installCommand], ["DRIVER_NOT_INSTALLED", "sql-js", "sql.js", "npm install sql.js"]);
+  assert.ok(!String(sqlJs.fix).includes("when none is named"), String(sqlJs.fix));
   assert.deepEqual(readBytes(database), before);
+
+  // gen --check of a project that names its driver notes only that one when it cannot replay here, not the default it does not use.
+  const onBun = await project(t, { database: "data/app.db", driver: "bun-sqlite" }, staged);
+  const check = await runNode(path.join(staged, "codegen", "bin.ts"), ["gen", "--check"], { cwd: onBun.root });
+  assert.equal(check.code, 0, check.stderr);
+  assert.match(check.stderr, /^note: bun-sqlite cannot replay here, so libsql did: /m);
+  assert.doesNotMatch(check.stderr, /better-sqlite3/);
 });
 
 test("the safety nets run on the libsql driver through the CLI: a dry run and verify change nothing; restore, without an online backup, puts a backup back", async (t) => {

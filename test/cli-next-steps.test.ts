@@ -125,6 +125,10 @@ test("the codegen commands' help gives the config's folder and registry as defau
     if (["gen", "create", "rebase"].includes(command)) assert.match(text, /\(default: src\/generated\/registry\.ts, the config's registryFile\)/, command);
     assert.match(await help(plain.root, [command]), /\(default: the config's migrationsDir, else migrations\)/, command);
   }
+  // What to run after writing the template is what create itself prints: the project's gen script, else npx.
+  writeFileSync(path.join(configured.root, "package.json"), JSON.stringify({ ...JSON.parse(readFileSync(path.join(configured.root, "package.json"), "utf8")), scripts: { gen: "stepwise gen" } }));
+  assert.match(await help(configured.root, ["create"]), /until the migration is written; then run "npm run gen"\./);
+  assert.match(await help(plain.root, ["create"]), /until the migration is written; then run "npx stepwise gen"\./);
   const top = await help(configured.root, []);
   assert.match(top, /gen \[options\] check src\/migrations\/ and write src\/generated\/registry\.ts/);
   // The runtime options the config also sets say so.

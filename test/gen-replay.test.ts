@@ -238,6 +238,41 @@ test("a TypeScript migration that reaches for __dirname is told the ES module wa
   assert.ok(check.stderr.includes("import.meta.dirname") && !check.stderr.includes('"type": "commonjs"'), check.stderr);
 });
 
+test("a package the registry needs that is not installed is named at the import that needs it, with the fix: a migration's own import, and a driver entry whose library the app lacks", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE a (id INTEGER);\n");
+  project.writeMigration(
+    "002_b.ts",
+    'import { defineMigration } from "stepwise-migrate";\nimport slugify from "slugify-not-installed";\nexport default defineMigration({ up(db) { db.exec(`CREATE TABLE ${slugify("b")} (id INTEGER)`); } });\n',
+  );
+  const check = await genThenCheck(project);
+  assert.deepEqual(parseProblemLines(check.stderr), [{ file: "migrations/002_b.ts", line: 2, column: 21, code: "REPLAY_REGISTRY_UNLOADABLE" }]);
+  assert.ok(check.stderr.includes("npm install slugify-not-installed"), check.stderr);
+  const status = await runCli(["status", "--json", "--db", "app.db"], { cwd: project.root });
+  const error = (JSON.parse(status.stdout) as { error: { code: string; location: string; fix: string } }).error;
+  assert.deepEqual([error.code, error.location], ["REGISTRY_LOAD_FAILED", "migrations/002_b.ts:2:21"]);
+  assert.ok(error.fix.includes("npm install slugify-not-installed"), error.fix);
+
+  // As installed: the entry's module sits in the package's src/drivers/ and imports its library, which this project (in the temp folder) cannot resolve.
+  const stub = path.join(project.root, "node_modules", "stepwise-migrate");
+  mkdirSync(path.join(stub, "src", "drivers"), { recursive: true });
+  const entry = readFileSync(path.join(stub, "better-sqlite3.ts"), "utf8");
+  writeFileSync(path.join(stub, "src", "drivers", "better-sqlite3.ts"), `import "better-sqlite3";\n${entry}`);
+  writeFileSync(path.join(stub, "better-sqlite3.ts"), 'export * from "./src/drivers/better-sqlite3.ts";\n');
+  project.writeMigration(
+    "002_b.ts",
+    '// uses the entry of a library the app does not have\nimport { defineMigration } from "stepwise-migrate/better-sqlite3";\nexport default defineMigration({ up(db) { db.exec("CREATE TABLE b (id INTEGER)"); } });\n',
+  );
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  // A process of its own: this one's module loader keeps the first registry's failed load.
+  const entryCheck = await runCli(["gen", "--check"], { cwd: project.root, child: true });
+  assert.deepEqual(parseProblemLines(entryCheck.stderr), [{ file: "migrations/002_b.ts", line: 2, column: 33, code: "REPLAY_REGISTRY_UNLOADABLE" }], entryCheck.stderr);
+  const entryStatus = await runCli(["status", "--json", "--db", "app.db"], { cwd: project.root, child: true });
+  const entryError = (JSON.parse(entryStatus.stdout) as { error: { code: string; location: string; fix: string } }).error;
+  assert.deepEqual([entryError.code, entryError.location], ["REGISTRY_LOAD_FAILED", "migrations/002_b.ts:2:33"]);
+  for (const text of [entryCheck.stderr, entryError.fix]) assert.ok(text.includes('imports defineMigration from "stepwise-migrate/better-sqlite3", which loads better-sqlite3'), text);
+});
+
 test("a postgres registry without a server is not replayed: a note, exit 0", async (t) => {
   const project = createTestProject(t, { packageJson: { stepwise: { dialect: "postgres" } } });
   project.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE a (id bigserial PRIMARY KEY);\n");

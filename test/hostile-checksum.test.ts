@@ -295,4 +295,9 @@ test("a database migrated before a helper was edited refuses to start with CHECK
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /\[CHECKSUM_MISMATCH\]/);
   assert.match(refused.stderr, /001_seed\.ts/);
+  // The edit is in the helper, which the migration's file does not show: the way back names both.
+  const json = await runCli(["up", "--json", "--db", database], { cwd: project.root });
+  const { error } = JSON.parse(json.stdout) as { error: { code: string; fix: { accidental: string } } };
+  assert.equal(error.code, "CHECKSUM_MISMATCH");
+  assert.match(error.fix.accidental, /^restore migrations\/001_seed\.ts \(or the project files it imports/);
 });

@@ -15,6 +15,16 @@ export function withFix<E extends object>(error: E, fix: string): E {
   return error;
 }
 
+/**
+ * The way past a driver whose library is missing other than installing it. better-sqlite3 is the driver when none is named (`DEFAULT_CLI_DRIVER`, which this module cannot import without a cycle), so an app on node:sqlite or libsql that never named its own meets
+ * better-sqlite3's refusal: that one says so, rather than only asking for a library the app does not use.
+ */
+export function otherDriver(driver: string, reason: StepwiseErrorDetails["DRIVER_NOT_INSTALLED"]["reason"]): string {
+  return driver === "better-sqlite3" && reason === "missing"
+    ? `or, if the app uses another SQLite library, name its driver with --driver or "driver" in the config (such as "node-sqlite", which needs nothing installed): better-sqlite3 is the one used when none is named`
+    : `or choose another driver with --driver (or "driver" in the config)`;
+}
+
 type FixOf = { readonly [C in StepwiseErrorCode]?: (details: StepwiseErrorDetails[C]) => string };
 
 const versionsOf = (versions: readonly number[]) => versions.join(", ");
@@ -89,7 +99,7 @@ export const FIX_OF_CODE: FixOf = {
   DATABASE_FOLDER_MISSING: ({ folder }) => `check the database path, or create ${folder} first`,
   DISK_FULL: () => `free disk space and run it again`,
   DRIVER_UNKNOWN: ({ validDrivers }) => `use one of: ${validDrivers.join(", ")}`,
-  DRIVER_NOT_INSTALLED: ({ installCommand }) => `run "${installCommand}", or choose another driver with --driver`,
+  DRIVER_NOT_INSTALLED: ({ installCommand, driver, reason }) => `run "${installCommand}", ${otherDriver(driver, reason)}`,
   DRIVER_RUNTIME_UNSUPPORTED: ({ required }) => `run the bin with ${required}, or choose another driver with --driver`,
   SCHEMA_MISMATCH: ({ version, adoptedFrom }) =>
     adoptedFrom

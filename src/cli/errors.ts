@@ -1,7 +1,7 @@
 /** The errors only the CLI throws: a driver it cannot name, find or load, and a path it cannot pass on. The same `StepwiseError`, its codes and details defined in the core. */
 import { describeThrownValue, NOTHING_CHANGED, usageError } from "../core/error-factories.js";
 import { StepwiseError, type StepwiseErrorDetails } from "../core/errors.js";
-import { withFix } from "./error-fix.js";
+import { otherDriver, withFix } from "./error-fix.js";
 
 /** `PATH_NOT_UTF8`: the string that reached stepwise names another file than the bytes given. */
 export function pathEncodingError(path: string, bytes: string) {
@@ -21,7 +21,7 @@ export function driverNotInstalledError(fields: StepwiseErrorDetails["DRIVER_NOT
     reason === "missing"
       ? `The ${driver} driver needs the "${packageName}" package, which is not installed. ${NOTHING_CHANGED} Install it with:`
       : `The "${packageName}" package is installed but failed to load on this runtime (${describeThrownValue(cause).replace(/\s+/g, " ")}). ${NOTHING_CHANGED} Rebuild it for this runtime with:`;
-  const message = `${problem}\n  ${installCommand}\nor choose another driver with --driver (or "driver" in the config).`;
+  const message = `${problem}\n  ${installCommand}\n${otherDriver(driver, reason)}.`;
   return new StepwiseError("DRIVER_NOT_INSTALLED", message, { driver, packageName, installCommand, reason }, { cause });
 }
 

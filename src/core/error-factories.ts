@@ -143,7 +143,9 @@ export function checksumMismatchError(details: Omit<D<"CHECKSUM_MISMATCH">, "fix
     const message = text`${label(version, file)} is not the migration the database applied as version ${version}: the history records "${recordedName}" there${where}. ${renumberedTo ? "The migrations were renumbered after it was applied; it was not edited." : "The file was renamed (and then changed) or replaced after it was applied."}\n  applied:  ${recordedName} ${databaseChecksum}\n  registry: ${file} ${registryChecksum}\nIf that was an accident: ${accidental}.\nIf it was deliberate: ${deliberate}.`;
     return copyTexts(texts, new StepwiseError("CHECKSUM_MISMATCH", message, { ...details, fix }));
   }
-  const accidental = text`restore ${file} and put the change in a new migration ("stepwise create")`;
+  // A TypeScript migration's checksum covers the project files it imports: the edit may be in a helper the file itself does not show.
+  const imported = /\.[cm]?ts$/.test(file) ? " (or the project files it imports, which its checksum covers)" : "";
+  const accidental = text`restore ${file}${imported} and put the change in a new migration ("stepwise create")`;
   const deliberate = text`if the database already has what the file now says, ${CALLS.repairChecksums(version)} shows what it would record and ${CALLS.applyChecksumRepair} records it`;
   const fix = keepText(texts, "fix", { accidental, deliberate, command: text`stepwise repair --checksums ${version}` });
   const message = text`${label(version, file)} was changed after it was applied.\n  applied:  ${databaseChecksum}\n  registry: ${registryChecksum}\nIf the edit was an accident: ${accidental}.\nIf it was deliberate: ${deliberate}.`;

@@ -54,9 +54,11 @@ export interface StepwiseErrorDetails {
    * Fix: Regenerate it with `stepwise gen` instead of editing it. */
   readonly REGISTRY_INVALID: Readonly<{ problems: readonly RegistryProblem[] }>;
   /** A command of the bin that runs the registry (`status`, `up`, `down`, `verify`, `fleet` and the other runtime commands) could not import the registry module (`file`, at `location` when known):
-   * it does not compile (edited by hand, or a merge left conflict markers in it), or a migration it imports throws while loading. (`gen` reports a registry file it cannot read as
-   * `REGISTRY_UNREADABLE`, and `gen --check`'s replay one it cannot import as `REPLAY_REGISTRY_UNLOADABLE`.)
-   * Fix: If a migration throws when it is imported, fix it there; if the registry itself is broken, run `stepwise gen` to rewrite it. */
+   * it does not compile (edited by hand, or a merge left conflict markers in it), a migration it imports throws while loading, or a package it needs is not installed (`location` is then the import
+   * that needs it: the migration's own, or its import of a driver entry whose library the app lacks). (`gen` reports a registry file it cannot read as `REGISTRY_UNREADABLE`, and `gen --check`'s replay
+   * one it cannot import as `REPLAY_REGISTRY_UNLOADABLE`.)
+   * Fix: If a migration throws when it is imported, fix it there; install a missing package, or import `defineMigration` from the entry of the driver the app uses; if the registry itself is broken,
+   * run `stepwise gen` to rewrite it. */
   readonly REGISTRY_LOAD_FAILED: Readonly<{ file: string; location: string | null }>;
   /** A runtime command of the bin found the registry out of date with the migrations folder (a migration added, changed or removed, or the registry edited), and ran nothing. `changes` names each file
    * and how it differs; `problems` are gen's own when gen cannot write a current registry yet.
@@ -69,7 +71,7 @@ export interface StepwiseErrorDetails {
   /** The checksum the history recorded for an applied migration differs from the registry's: its file was edited after it ran, or, when the history recorded another name for that version
    * (`replaced`; `recordedName` is the name recorded, `null` where the read gave none), the migrations were renumbered (`renumberedTo`: where the registry now has that name) or the file replaced.
    * Nothing ran. `fix` holds the message's two ways out; `fix.command` is the CLI's command line for the deliberate one.
-   * Fix: If the edit was an accident, restore the file. If it was deliberate and the database already has what the file now says, record the new checksum with `stepwise repair --checksums --yes`; on
+   * Fix: If the edit was an accident, restore the file (for a TypeScript migration, or the project files it imports, which its checksum covers). If it was deliberate and the database already has what the file now says, record the new checksum with `stepwise repair --checksums --yes`; on
    * a development database, `stepwise reset --yes` starts over. If `replaced` (which `repair --checksums` refuses), roll back to the version before it with the build that applied it (`stepwise down
    * --to <version - 1>`), then `stepwise up`; or put the numbering back. */
   readonly CHECKSUM_MISMATCH: Readonly<{
@@ -266,7 +268,8 @@ export interface StepwiseErrorDetails {
    * Fix: Use one of the listed names: `better-sqlite3`, `node-sqlite`, `bun-sqlite`, `libsql`, `sql-js`, `pg`, `libsql-client`. */
   readonly DRIVER_UNKNOWN: Readonly<{ driver: string; source: string; validDrivers: readonly string[] }>;
   /** The chosen driver's library cannot be loaded: not installed (`reason: "missing"`), or built for another runtime, such as a native addon for another Node (`reason: "unloadable"`).
-   * Fix: Install it with the `installCommand` given (or rebuild it for this Node), or choose another driver. */
+   * better-sqlite3 is the driver when none is named, so an app on another SQLite library meets its refusal until it names its own.
+   * Fix: Install it with the `installCommand` given (or rebuild it for this Node), or choose another driver (`--driver`, or `"driver"` in the config, such as `"node-sqlite"`). */
   readonly DRIVER_NOT_INSTALLED: Readonly<{ driver: string; packageName: string; installCommand: string; reason: "missing" | "unloadable" }>;
   /** The chosen driver is built into another runtime: `node-sqlite` on a Node older than 22.16, `bun-sqlite` outside Bun.
    * Fix: Run the bin with the runtime the driver needs (`required`), or choose another driver. */
