@@ -134,6 +134,33 @@ test("a transactional migration located by running it again keeps PostgreSQL's D
   }
 });
 
+test("a transactional migration's failure is located where PostgreSQL points, inside a multi-line statement or a function body, not at the statement's first line", async (t) => {
+  const database = await freshDatabase(t);
+  const pool = pooled(t, database);
+  // Each up begins on line 2 of its file, as gen records it.
+  const placed = (transaction: boolean) => ({ ...(postgres as object), transaction, sqlLines: [2, null] }) as never;
+  const cases = [
+    // The only statement: its text went in one query with stepwise's BEGIN before it.
+    ["multi_line", "CREATE TABLE u (\n  a int,\n  b no_such_type\n);", { line: 4, column: 5 }],
+    [
+      "function_body",
+      "CREATE TABLE v (a int);\nCREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $fn$\nDECLARE\n  x int;\nBEGIN\n  x := 1;\n  SELEC x;\n  RETURN x;\nEND\n$fn$;",
+      { line: 8, column: 3 },
+    ],
+    ["long_line", `${"SELECT 1; ".repeat(300)}SELECT no_such_column FROM (SELECT 1) AS s;`, { line: 2, column: 3008 }],
+  ] as const;
+  for (const [name, sql, at] of cases) {
+    for (const transaction of [true, false]) {
+      const entry = namedSqlEntry(2, name, sql, null, placed(transaction));
+      const error = await rejection(() => new MigrationManager(pool, [ACCOUNTS, entry]).up());
+      assert.equal(error.code, "MIGRATION_FAILED", String(error.message));
+      assert.deepEqual(error.location, { file: entry.file, ...at }, `${name}, transaction: ${transaction}`);
+      if (!transaction) await withPgClient(database.url, (client) => client.query("DELETE FROM schema_migrations WHERE version = 2; DROP TABLE IF EXISTS v"));
+    }
+  }
+  assert.deepEqual(await tables(database.url), ["accounts", "schema_migrations"]);
+});
+
 test("a migration waiting for another session's lock fails after lockTimeoutMs with LOCK_TIMEOUT naming the relation and the session, rolled back, and the app's lock_timeout is as it was", async (t) => {
   const database = await freshDatabase(t);
   const client = new pg.Client({ connectionString: database.url });

@@ -103,8 +103,10 @@ export function* locateByRerun(entry: MigrationEntry, direction: MigrationDirect
     for (const statement of split(script)) {
       try {
         yield* exec(statement.text);
-      } catch {
-        return inFile(entry, direction, statement);
+      } catch (error) {
+        // PostgreSQL's position points inside the statement, many lines below its start in a long CREATE FUNCTION or a multi-line one.
+        recordFailedStatement(error, statement);
+        return locateFromFailure(entry, direction, error);
       }
     }
     return null;

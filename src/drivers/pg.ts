@@ -303,7 +303,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     if (params.length > 0) await flush();
     const pending = transaction.takeBegin();
     const text = params.length > 0 ? toPositionalParameters(sql) : pending === null ? sql : `${pending}; ${sql}`;
-    const result = await watch(() => client.query<Row>({ text, values: params as unknown[], types }), enforce);
+    const result = await watch(() => client.query<Row>({ text, values: params as unknown[], types }).catch((error: unknown) => Promise.reject(withoutPrefix(error, pending))), enforce);
     return Array.isArray(result) ? (result[result.length - 1] as pg.QueryResult<Row>) : result;
   };
   const driver: AsyncDriver<pg.ClientBase> = defineDriver({
@@ -384,6 +384,14 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     openScratchDatabase: () => openScratchDatabase(client, (scratch) => createPgDriver(scratch, schema, timeout)),
   });
   return driver;
+}
+
+/** `error` with its server position (1-based, in characters) counted from the caller's SQL, not from stepwise's `BEGIN` (`prefix`) sent before it in one query. */
+function withoutPrefix(error: unknown, prefix: string | null): unknown {
+  const prefixLength = prefix === null ? 0 : `${prefix}; `.length;
+  const position = Number((error as { position?: unknown } | null)?.position);
+  if (prefixLength > 0 && Number.isSafeInteger(position) && position > prefixLength) (error as { position: string }).position = String(position - prefixLength);
+  return error;
 }
 
 /**
