@@ -2,7 +2,7 @@
 import type { SqlDialect } from "./sql-dialect.js";
 import { checksumSqlMigration } from "./checksum.js";
 import { classifyComment, DOWN_MARKER, EMPTY_MARKER, KNOWN_FLAGS, looksLikeMarker, suggestFlag, TEMPLATE_PLACEHOLDER, UP_MARKER } from "./sql-markers.js";
-import { reportStatementProblems } from "./sql-statement-checks.js";
+import { blankCopyRows, reportStatementProblems } from "./sql-statement-checks.js";
 import { findNulByte } from "./source-text.js";
 import { significantTokens } from "./sqlite-tokens.js";
 import { tokenizeSql, type SqlToken } from "./postgres-tokens.js";
@@ -117,7 +117,7 @@ type Section = "up" | "down";
 export function parseSqlMigrationSource(source: string, options: SqlSourceOptions = {}): SqlSourceResult {
   const dialect = options.dialect ?? "sqlite";
   const text = source.replace(/^\uFEFF/, "");
-  const tokens = tokenizeSql(text, dialect);
+  const tokens = tokenizeSql(dialect === "postgres" ? blankCopyRows(text) : text, dialect);
   const problems: SqlSourceProblem[] = [];
   const report: Report = (code, line, column, message) => void problems.push({ code, line, column, message });
 
