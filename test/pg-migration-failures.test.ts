@@ -134,7 +134,7 @@ test("a transactional migration located by running it again keeps PostgreSQL's D
   }
 });
 
-test("a transactional migration's failure is located where PostgreSQL points, inside a multi-line statement or a function body, not at the statement's first line", async (t) => {
+test("a migration's failure is located where PostgreSQL points, inside a multi-line statement or a function body, not at the statement's first line, in a transaction or outside one", async (t) => {
   const database = await freshDatabase(t);
   const pool = pooled(t, database);
   // Each up begins on line 2 of its file, as gen records it.
@@ -158,6 +158,11 @@ test("a transactional migration's failure is located where PostgreSQL points, in
       if (!transaction) await withPgClient(database.url, (client) => client.query("DELETE FROM schema_migrations WHERE version = 2; DROP TABLE IF EXISTS v"));
     }
   }
+  // Outside a transaction, one holding its own BEGIN … COMMIT (or a PREPARE) goes to the driver whole, which sends each statement alone: the position counts from the statement.
+  const own = namedSqlEntry(2, "own_transaction", "CREATE TABLE w (a int);\nBEGIN;\nINSERT INTO w VALUES (1);\nCOMMIT;\nPREPARE q AS SELECT 1;\nSELECT\n  no_such_column FROM w;", null, placed(false));
+  const error = await rejection(() => new MigrationManager(pool, [ACCOUNTS, own]).up());
+  assert.deepEqual([error.code, error.location], ["MIGRATION_FAILED", { file: own.file, line: 8, column: 3 }]);
+  await withPgClient(database.url, (client) => client.query("DELETE FROM schema_migrations WHERE version = 2; DROP TABLE w"));
   assert.deepEqual(await tables(database.url), ["accounts", "schema_migrations"]);
 });
 
