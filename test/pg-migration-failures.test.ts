@@ -134,7 +134,7 @@ test("a transactional migration located by running it again keeps PostgreSQL's D
   }
 });
 
-test("a migration's failure is located where PostgreSQL points, inside a multi-line statement or a function body, not at the statement's first line, in a transaction or outside one", async (t) => {
+test("a migration's failure is located where PostgreSQL points, inside a multi-line statement, a function body or a DO block, not at the statement's first line, in a transaction or outside one", async (t) => {
   const database = await freshDatabase(t);
   const pool = pooled(t, database);
   // Each up begins on line 2 of its file, as gen records it.
@@ -147,6 +147,8 @@ test("a migration's failure is located where PostgreSQL points, inside a multi-l
       "CREATE TABLE v (a int);\nCREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $fn$\nDECLARE\n  x int;\nBEGIN\n  x := 1;\n  SELEC x;\n  RETURN x;\nEND\n$fn$;",
       { line: 8, column: 3 },
     ],
+    // A run-time error inside a DO block: PL/pgSQL names the block's line in the error's context.
+    ["do_block", "CREATE TABLE v (a int);\nDO $$\nDECLARE x int;\nBEGIN\n  x := 1;\n  PERFORM no_such_function(x);\nEND $$;", { line: 7, column: 3 }],
     ["long_line", `${"SELECT 1; ".repeat(300)}SELECT no_such_column FROM (SELECT 1) AS s;`, { line: 2, column: 3008 }],
   ] as const;
   for (const [name, sql, at] of cases) {

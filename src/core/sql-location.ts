@@ -75,6 +75,21 @@ function positionOf(cause: unknown): number | null {
   return found === undefined ? null : Number((found as { position: unknown }).position);
 }
 
+/**
+ * The line of a PostgreSQL `DO` block that PL/pgSQL names in a run-time error's context (`… inline_code_block line N at …`, the block's frame last), counted from the block's
+ * opening quote, at its first non-blank character; `null` for any other failure.
+ */
+function lineInDoBlock(statement: ScriptStatement, cause: unknown): { line: number; column: number } | null {
+  const where = (findInCauseChain(cause, (current) => typeof (current as { where?: unknown }).where === "string") as { where: string } | undefined)?.where;
+  const blockLine = where === undefined ? undefined : /PL\/pgSQL function inline_code_block line (\d+) at [^\n]*$/.exec(where)?.[1];
+  const opening = /^DO\s+(?:LANGUAGE\s+\w+\s+)?(?:\$\w*\$|')/i.exec(statement.text);
+  const lines = statement.text.split("\n");
+  const index = opening === null || blockLine === undefined ? -1 : opening[0].split("\n").length + Number(blockLine) - 2;
+  if (index < 0 || index >= lines.length) return null;
+  const indent = /^\s*/.exec(lines[index]!)![0].length;
+  return { line: statement.line + index, column: (index === 0 ? statement.column : 1) + indent };
+}
+
 /** Where `entry`'s script failed with `cause`, from the statement sent alone and the database's position; `null` when neither says. */
 export function locateFromFailure(entry: MigrationEntry, direction: MigrationDirection, cause: unknown): SqlLocation | null {
   const script = scriptOf(entry, direction);
@@ -82,7 +97,7 @@ export function locateFromFailure(entry: MigrationEntry, direction: MigrationDir
   const statement = cause !== null && typeof cause === "object" ? failedStatements.get(cause) : undefined;
   const position = positionOf(cause);
   if (statement !== undefined) {
-    if (position === null) return inFile(entry, direction, statement);
+    if (position === null) return inFile(entry, direction, lineInDoBlock(statement, cause) ?? statement);
     const within = lineAndColumn(statement.text, position);
     return inFile(entry, direction, { line: statement.line + within.line - 1, column: within.line === 1 ? statement.column + within.column - 1 : within.column });
   }
