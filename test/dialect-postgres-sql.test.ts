@@ -344,6 +344,17 @@ test("what only psql runs is refused on postgres at its line: meta-commands and 
   assert.match(result.ok ? "" : result.problems[0]!.message, /"\\connect"/);
 });
 
+test('a PostgreSQL function read by the sqlite dialect (no "dialect": "postgres" in the config) is refused saying so, since its END; looks like transaction control there', () => {
+  const source = "-- migrate:up\nCREATE FUNCTION touch() RETURNS trigger AS $body$\nBEGIN\n  NEW.at := now();\n  RETURN NEW;\nEND;\n$body$ LANGUAGE plpgsql;\n";
+  const result = parseSqlMigrationSource(source, { dialect: "sqlite" });
+  assert.deepEqual(result.ok ? [] : result.problems.map((p) => [p.code, p.line, p.column]), [["SQL_TRANSACTION_CONTROL", 6, 1]]);
+  assert.match(result.ok ? "" : result.problems[0]!.message, /line 2 quotes with \$body\$ as PostgreSQL does.*"dialect": "postgres"/);
+  assert.equal(parseSqlMigrationSource(source, { dialect: "postgres" }).ok, true);
+  // A SQLite file's own problems say nothing of PostgreSQL.
+  const sqlite = parseSqlMigrationSource("-- migrate:up\nCREATE TABLE t (x);\nCOMMIT;\n", { dialect: "sqlite" });
+  assert.doesNotMatch(sqlite.ok ? "" : sqlite.problems[0]!.message, /postgres/i);
+});
+
 test("the rows of a COPY … FROM STDIN are data, not SQL: a quote, a dollar, a comment opener, a \\N or a marker in one neither hides the COPY's refusal nor swallows the file after it", () => {
   const source = [
     "-- migrate:up",

@@ -146,7 +146,7 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
   const isEmpty = { up: upLine !== -1 && holdsNoSql("up"), down: downLine !== -1 && holdsNoSql("down") };
   reportEmptySections(scan, isEmpty, reportTemplatePlaceholders(tokens, sectionOf, report), report);
   if (upLine !== -1 && problems.length === 0) for (const section of [sections.up, sections.down]) reportStatementProblems(section, { ...scan, batchOnly: options.batchOnly === true }, dialect, report);
-  if (problems.length > 0) return { ok: false, problems: problems.sort((a, b) => a.line - b.line || a.column - b.column) };
+  if (problems.length > 0) return { ok: false, problems: withDialectHint(problems, dialect, tokens).sort((a, b) => a.line - b.line || a.column - b.column) };
 
   const lines = text.split(/\r?\n/);
   const up = lines.slice(upLine, downLine === -1 ? undefined : downLine - 1);
@@ -169,6 +169,17 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
       downSqlLine: down && downLine + 1 + leadingBlankLines(down),
     },
   };
+}
+
+/**
+ * On sqlite, a `$$` or `$tag$` quotes nothing, so a PostgreSQL function body is read as SQL: its `END;` as transaction control, a quote or marker in it as the file's. Such a file's problems say
+ * that the project may be PostgreSQL's without `"dialect": "postgres"`.
+ */
+function withDialectHint(problems: SqlSourceProblem[], dialect: SqlDialect, tokens: readonly SqlToken[]): SqlSourceProblem[] {
+  const dollar = dialect === "sqlite" ? tokens.find((token) => token.kind === "word" && /^\$[A-Za-z_]*\$/.test(token.text)) : undefined;
+  if (dollar === undefined) return problems;
+  const hint = ` (line ${dollar.line} quotes with ${/^\$[A-Za-z_]*\$/.exec(dollar.text)![0]} as PostgreSQL does, which SQLite does not; if this project uses PostgreSQL, set "dialect": "postgres" in the stepwise config)`;
+  return problems.map((problem) => ({ ...problem, message: problem.message + hint }));
 }
 
 type SectionScan = ReturnType<typeof newScan>;
