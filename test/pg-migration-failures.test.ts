@@ -165,6 +165,10 @@ test("a migration's failure is located where PostgreSQL points, inside a multi-l
   const error = await rejection(() => new MigrationManager(pool, [ACCOUNTS, own]).up());
   assert.deepEqual([error.code, error.location], ["MIGRATION_FAILED", { file: own.file, line: 8, column: 3 }]);
   await withPgClient(database.url, (client) => client.query("DELETE FROM schema_migrations WHERE version = 2; DROP TABLE w"));
+  // A PREPARE outlives the rollback, so run again it fails otherwise than the run did: no line rather than the PREPARE's.
+  const prepared = namedSqlEntry(2, "prepared", "PREPARE located_q AS SELECT 1;\nINSERT INTO no_such_table VALUES (1);", null, placed(true));
+  const unlocated = await rejection(() => new MigrationManager(pool, [ACCOUNTS, prepared]).up());
+  assert.deepEqual([unlocated.code, unlocated.location], ["MIGRATION_FAILED", null]);
   assert.deepEqual(await tables(database.url), ["accounts", "schema_migrations"]);
 });
 

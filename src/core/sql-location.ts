@@ -3,6 +3,7 @@
  * by running its statements again one by one in a transaction rolled back too (SQLite reports no position).
  */
 import type { SqlLocation } from "./errors.js";
+import { firstLineOf } from "./error-factories.js";
 import { begin, exec, rollbackQuietly, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 
@@ -104,8 +105,11 @@ export function locateFromFailure(entry: MigrationEntry, direction: MigrationDir
   return position === null ? null : inFile(entry, direction, lineAndColumn(script, position));
 }
 
-/** Runs `entry`'s statements one by one after `before`, in a transaction rolled back after: where the first that fails starts, or `null`. Never throws. */
-export function* locateByRerun(entry: MigrationEntry, direction: MigrationDirection, split: StatementSplitter, before: readonly string[] = []): Step<SqlLocation | null> {
+/**
+ * Runs `entry`'s statements one by one after `before`, in a transaction rolled back after: where the first that fails starts, or `null`, also when it fails otherwise than `failedWith` (the
+ * run's failure, when given), as a statement does over what the rolled-back run left behind (an `ATTACH`). Never throws.
+ */
+export function* locateByRerun(entry: MigrationEntry, direction: MigrationDirection, split: StatementSplitter, before: readonly string[] = [], failedWith?: unknown): Step<SqlLocation | null> {
   const script = scriptOf(entry, direction);
   if (script === null) return null;
   try {
@@ -119,6 +123,7 @@ export function* locateByRerun(entry: MigrationEntry, direction: MigrationDirect
       try {
         yield* exec(statement.text);
       } catch (error) {
+        if (failedWith !== undefined && firstLineOf(error) !== firstLineOf(failedWith)) return null;
         // PostgreSQL's position points inside the statement, many lines below its start in a long CREATE FUNCTION or a multi-line one.
         recordFailedStatement(error, statement);
         return locateFromFailure(entry, direction, error);
