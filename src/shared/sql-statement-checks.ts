@@ -45,8 +45,12 @@ export function reportStatementProblems(
       const unquote = (text = "") => (/^['"`[]/.test(text) ? text.slice(1, -1) : text).toLowerCase();
       const name = tokens[2]?.text === "." ? 3 : 1;
       const value = tokens[name + 1]?.text === "=" || tokens[name + 1]?.text === "(" ? unquote(tokens[name + 2]?.text) : null;
-      if (unquote(tokens[name]?.text) === "journal_mode" && value === "wal") {
-        at("SQL_NEEDS_NO_TRANSACTION", `SQLite cannot switch to WAL inside a transaction; ${NO_TRANSACTION}, or set the journal mode when the app opens the database`);
+      // Into WAL it fails; out of it, it fails before any write and after one does nothing, the migration recorded as applied: which mode a database is in is known only when it runs.
+      if (unquote(tokens[name]?.text) === "journal_mode" && value !== null) {
+        at(
+          "SQL_NEEDS_NO_TRANSACTION",
+          `SQLite cannot switch a database into or out of WAL inside a transaction (out of it, after a write, the pragma does nothing); ${NO_TRANSACTION}, or set the journal mode when the app opens the database`,
+        );
       } else if (unquote(tokens[name]?.text) === "foreign_keys" && !flags.disableForeignKeys) {
         const message = `PRAGMA foreign_keys does nothing inside a transaction; remove it and add "foreign_keys:off" to the "-- migrate:up" line, which turns enforcement off around the migration and checks the keys before commit`;
         at("FOREIGN_KEYS_PRAGMA_IN_TRANSACTION", message);
