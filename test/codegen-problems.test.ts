@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import Database from "better-sqlite3";
 import { test } from "node:test";
 import type { ProblemCode } from "../codegen/problems.js";
 import { scanMigrations } from "../codegen/scan.js";
@@ -355,6 +356,39 @@ test("a SQL file whose line breaks are lone carriage returns is one SQL_CR_LINE_
   assert.deepEqual(
     scan.migrations.map((m) => m.version),
     [2, 5],
+  );
+});
+
+test("a transactional migration that switches PRAGMA journal_mode is SQL_NEEDS_NO_TRANSACTION whatever the mode, since on a WAL database it fails or, after a write, does nothing", (t) => {
+  const dir = makeTempDir(t);
+  // What SQLite does with it on a WAL file, inside a transaction after a write: nothing, and no error.
+  const db = new Database(path.join(dir, "wal.db"));
+  t.after(() => db.close());
+  db.pragma("journal_mode = WAL");
+  db.exec("BEGIN IMMEDIATE; CREATE TABLE t (a); PRAGMA journal_mode = DELETE; COMMIT;");
+  assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
+
+  const migrations = path.join(dir, "migrations");
+  mkdirSync(migrations);
+  writeFileSync(path.join(migrations, "001_delete.sql"), "-- migrate:up\nCREATE TABLE t (a);\nPRAGMA journal_mode = DELETE;\n");
+  writeFileSync(path.join(migrations, "002_truncate.sql"), "-- migrate:up\nPRAGMA main.journal_mode=truncate;\n");
+  writeFileSync(path.join(migrations, "003_wal.sql"), "-- migrate:up\nPRAGMA journal_mode('wal');\n");
+  // Reading the mode, or switching it outside a transaction, is fine.
+  writeFileSync(path.join(migrations, "004_read.sql"), "-- migrate:up\nSELECT 1;\nPRAGMA journal_mode;\n");
+  writeFileSync(path.join(migrations, "005_outside.sql"), "-- migrate:up transaction:false\nPRAGMA journal_mode = DELETE;\n");
+  const scan = scanMigrations({ projectRoot: dir, migrationsDir: migrations });
+  assert.deepEqual(
+    scan.problems.map((p) => [p.code, p.file, p.line, p.column]),
+    [
+      ["SQL_NEEDS_NO_TRANSACTION", "migrations/001_delete.sql", 3, 1],
+      ["SQL_NEEDS_NO_TRANSACTION", "migrations/002_truncate.sql", 2, 1],
+      ["SQL_NEEDS_NO_TRANSACTION", "migrations/003_wal.sql", 2, 1],
+    ],
+  );
+  for (const problem of scan.problems) assert.match(problem.message, /transaction:false/);
+  assert.deepEqual(
+    scan.migrations.map((m) => m.version),
+    [4, 5],
   );
 });
 

@@ -343,3 +343,49 @@ test("what only psql runs is refused on postgres at its line: meta-commands and 
   ]);
   assert.match(result.ok ? "" : result.problems[0]!.message, /"\\connect"/);
 });
+
+test('a PostgreSQL function read by the sqlite dialect (no "dialect": "postgres" in the config) is refused saying so, since its END; looks like transaction control there', () => {
+  const source = "-- migrate:up\nCREATE FUNCTION touch() RETURNS trigger AS $body$\nBEGIN\n  NEW.at := now();\n  RETURN NEW;\nEND;\n$body$ LANGUAGE plpgsql;\n";
+  const result = parseSqlMigrationSource(source, { dialect: "sqlite" });
+  assert.deepEqual(result.ok ? [] : result.problems.map((p) => [p.code, p.line, p.column]), [["SQL_TRANSACTION_CONTROL", 6, 1]]);
+  assert.match(result.ok ? "" : result.problems[0]!.message, /line 2 quotes with \$body\$ as PostgreSQL does.*"dialect": "postgres"/);
+  assert.equal(parseSqlMigrationSource(source, { dialect: "postgres" }).ok, true);
+  // A SQLite file's own problems say nothing of PostgreSQL.
+  const sqlite = parseSqlMigrationSource("-- migrate:up\nCREATE TABLE t (x);\nCOMMIT;\n", { dialect: "sqlite" });
+  assert.doesNotMatch(sqlite.ok ? "" : sqlite.problems[0]!.message, /postgres/i);
+});
+
+test("the rows of a COPY … FROM STDIN are data, not SQL: a quote, a dollar, a comment opener, a \\N or a marker in one neither hides the COPY's refusal nor swallows the file after it", () => {
+  const source = [
+    "-- migrate:up",
+    "CREATE TABLE public.people (id integer, name text, note text);",
+    "COPY public.people (id, name, note) FROM stdin;",
+    "1\tO'Brien\t\\N",
+    "2\t$$cash\t/* see below",
+    "-- migrate:down",
+    "\\.",
+    "",
+    "COPY public.pets (id) FROM STDIN;",
+    "3",
+    "\\.",
+    "CREATE INDEX people_name ON public.people (name);",
+    "-- migrate:down",
+    "DROP TABLE public.people;",
+    "",
+  ].join("\n");
+  const result = parseSqlMigrationSource(source, { dialect: "postgres" });
+  assert.deepEqual(result.ok ? [] : result.problems.map((p) => [p.code, p.line, p.column]), [
+    ["SQL_PSQL_ONLY", 3, 1],
+    ["SQL_PSQL_ONLY", 7, 1],
+    ["SQL_PSQL_ONLY", 9, 1],
+    ["SQL_PSQL_ONLY", 11, 1],
+  ]);
+  assert.match(result.ok ? "" : result.problems[0]!.message, /COPY … FROM STDIN/);
+  // Without the rows the file is valid, and its down section is the one after the data.
+  const withoutRows = source.replace(/^COPY[^\n]*\n[^]*?^\\\.\n/gm, "");
+  const parsed = parseSqlMigrationSource(withoutRows, { dialect: "postgres" });
+  assert.ok(parsed.ok, JSON.stringify(parsed));
+  assert.equal(parsed.migration.downSql, "DROP TABLE public.people;");
+  // A "\\." line that ends no COPY's rows is left to be read as the meta-command it is; a dollar body holding one is text.
+  assert.deepEqual(parseSqlMigrationSource("-- migrate:up\nSELECT $$\n\\.\n$$;\n", { dialect: "postgres" }).ok, true);
+});

@@ -170,6 +170,9 @@ test("files that are not UTF-8 are refused with the position of the first bad by
     Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), tsBytes.subarray(0, tsBytes.indexOf("\u00e9\u00e9")), Buffer.from([0xed, 0xa0, 0x80]), tsBytes.subarray(tsBytes.indexOf("\u00e9\u00e9") + 4)]),
   );
   write(project, "migrations/003_utf16.sql", Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("-- migrate:up\nSELECT 1;\n", "utf16le")]));
+  // Without a byte order mark, in either byte order: not a file of NUL bytes and SQL outside its sections.
+  write(project, "migrations/006_utf16_unmarked.sql", Buffer.from("-- migrate:up\r\nSELECT 1;\r\n", "utf16le"));
+  write(project, "migrations/007_utf16be_unmarked.sql", Buffer.from("-- migrate:up\nSELECT 1;\n", "utf16le").swap16());
   project.writeMigration("004_helper.ts", migrationUsing('import { seed } from "./lib/seed.js";'));
   write(project, "migrations/lib/seed.ts", Buffer.concat([Buffer.from("export function seed(db: unknown) {\n  // na"), Buffer.from([0xef, 0x76]), Buffer.from("ve\n  void db;\n}\n")]));
   // After a UTF-8 BOM, on the first line: the BOM is not a column.
@@ -181,9 +184,13 @@ test("files that are not UTF-8 are refused with the position of the first bad by
     ["FILE_NOT_UTF8", "migrations/002_surrogate.ts", 6, 22],
     ["FILE_NOT_UTF8", "migrations/003_utf16.sql", 1, 1],
     ["FILE_NOT_UTF8", "migrations/005_bom.sql", 1, 4],
+    ["FILE_NOT_UTF8", "migrations/006_utf16_unmarked.sql", 1, 1],
+    ["FILE_NOT_UTF8", "migrations/007_utf16be_unmarked.sql", 1, 1],
     ["FILE_NOT_UTF8", "migrations/lib/seed.ts", 2, 8],
   ]);
   assert.match(problems.find((p) => p.file.endsWith("003_utf16.sql"))!.message, /UTF-16LE/);
+  assert.match(problems.find((p) => p.file.endsWith("006_utf16_unmarked.sql"))!.message, /UTF-16LE without a byte order mark/);
+  assert.match(problems.find((p) => p.file.endsWith("007_utf16be_unmarked.sql"))!.message, /UTF-16BE without a byte order mark/);
   for (const problem of problems) assert.match(problem.message, /re-save it as UTF-8/);
 });
 

@@ -134,6 +134,44 @@ test("a transactional migration located by running it again keeps PostgreSQL's D
   }
 });
 
+test("a migration's failure is located where PostgreSQL points, inside a multi-line statement, a function body or a DO block, not at the statement's first line, in a transaction or outside one", async (t) => {
+  const database = await freshDatabase(t);
+  const pool = pooled(t, database);
+  // Each up begins on line 2 of its file, as gen records it.
+  const placed = (transaction: boolean) => ({ ...(postgres as object), transaction, sqlLines: [2, null] }) as never;
+  const cases = [
+    // The only statement: its text went in one query with stepwise's BEGIN before it.
+    ["multi_line", "CREATE TABLE u (\n  a int,\n  b no_such_type\n);", { line: 4, column: 5 }],
+    [
+      "function_body",
+      "CREATE TABLE v (a int);\nCREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $fn$\nDECLARE\n  x int;\nBEGIN\n  x := 1;\n  SELEC x;\n  RETURN x;\nEND\n$fn$;",
+      { line: 8, column: 3 },
+    ],
+    // A run-time error inside a DO block: PL/pgSQL names the block's line in the error's context.
+    ["do_block", "CREATE TABLE v (a int);\nDO $$\nDECLARE x int;\nBEGIN\n  x := 1;\n  PERFORM no_such_function(x);\nEND $$;", { line: 7, column: 3 }],
+    ["long_line", `${"SELECT 1; ".repeat(300)}SELECT no_such_column FROM (SELECT 1) AS s;`, { line: 2, column: 3008 }],
+  ] as const;
+  for (const [name, sql, at] of cases) {
+    for (const transaction of [true, false]) {
+      const entry = namedSqlEntry(2, name, sql, null, placed(transaction));
+      const error = await rejection(() => new MigrationManager(pool, [ACCOUNTS, entry]).up());
+      assert.equal(error.code, "MIGRATION_FAILED", String(error.message));
+      assert.deepEqual(error.location, { file: entry.file, ...at }, `${name}, transaction: ${transaction}`);
+      if (!transaction) await withPgClient(database.url, (client) => client.query("DELETE FROM schema_migrations WHERE version = 2; DROP TABLE IF EXISTS v"));
+    }
+  }
+  // Outside a transaction, one holding its own BEGIN … COMMIT (or a PREPARE) goes to the driver whole, which sends each statement alone: the position counts from the statement.
+  const own = namedSqlEntry(2, "own_transaction", "CREATE TABLE w (a int);\nBEGIN;\nINSERT INTO w VALUES (1);\nCOMMIT;\nPREPARE q AS SELECT 1;\nSELECT\n  no_such_column FROM w;", null, placed(false));
+  const error = await rejection(() => new MigrationManager(pool, [ACCOUNTS, own]).up());
+  assert.deepEqual([error.code, error.location], ["MIGRATION_FAILED", { file: own.file, line: 8, column: 3 }]);
+  await withPgClient(database.url, (client) => client.query("DELETE FROM schema_migrations WHERE version = 2; DROP TABLE w"));
+  // A PREPARE outlives the rollback, so run again it fails otherwise than the run did: no line rather than the PREPARE's.
+  const prepared = namedSqlEntry(2, "prepared", "PREPARE located_q AS SELECT 1;\nINSERT INTO no_such_table VALUES (1);", null, placed(true));
+  const unlocated = await rejection(() => new MigrationManager(pool, [ACCOUNTS, prepared]).up());
+  assert.deepEqual([unlocated.code, unlocated.location], ["MIGRATION_FAILED", null]);
+  assert.deepEqual(await tables(database.url), ["accounts", "schema_migrations"]);
+});
+
 test("a migration waiting for another session's lock fails after lockTimeoutMs with LOCK_TIMEOUT naming the relation and the session, rolled back, and the app's lock_timeout is as it was", async (t) => {
   const database = await freshDatabase(t);
   const client = new pg.Client({ connectionString: database.url });

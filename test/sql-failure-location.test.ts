@@ -25,6 +25,15 @@ await describeEachDriver("a SQL migration's failing statement is named by its fi
       }));
   }
 
+  test("a statement that fails otherwise when run again (an ATTACH the rolled-back run left attached) names no line rather than its own", () =>
+    h.withDatabase((db) => {
+      const entry = sqlEntry(2, "CREATE TABLE a (x);\nATTACH DATABASE ':memory:' AS other;\nINSERT INTO missing VALUES (1);", { sqlLines: [3, null] });
+      const error = caught(() => db.manager([createItems, entry]).up());
+      assert.equal(error.code, "MIGRATION_FAILED", String(error.message));
+      assert.match(String(error.message), /no such table: missing/);
+      assert.equal(error.location, null);
+    }));
+
   test("down: the location counts from the down section's first line", () =>
     h.withDatabase((db) => {
       const entry = sqlEntry(2, "CREATE TABLE a (x);", { downSql: "DROP TABLE a;\nDROP TABLE missing;", reversible: true, sqlLines: [3, 10] });

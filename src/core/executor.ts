@@ -571,6 +571,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       direction,
       split,
       before.map((earlier) => scriptOf(earlier, direction) ?? ""),
+      error.cause,
     );
     return location === null ? error : withLocation(error, location);
   }

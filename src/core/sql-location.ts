@@ -3,6 +3,7 @@
  * by running its statements again one by one in a transaction rolled back too (SQLite reports no position).
  */
 import type { SqlLocation } from "./errors.js";
+import { firstLineOf } from "./error-factories.js";
 import { begin, exec, rollbackQuietly, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 
@@ -75,6 +76,21 @@ function positionOf(cause: unknown): number | null {
   return found === undefined ? null : Number((found as { position: unknown }).position);
 }
 
+/**
+ * The line of a PostgreSQL `DO` block that PL/pgSQL names in a run-time error's context (`… inline_code_block line N at …`, the block's frame last), counted from the block's
+ * opening quote, at its first non-blank character; `null` for any other failure.
+ */
+function lineInDoBlock(statement: ScriptStatement, cause: unknown): { line: number; column: number } | null {
+  const where = (findInCauseChain(cause, (current) => typeof (current as { where?: unknown }).where === "string") as { where: string } | undefined)?.where;
+  const blockLine = where === undefined ? undefined : /PL\/pgSQL function inline_code_block line (\d+) at [^\n]*$/.exec(where)?.[1];
+  const opening = /^DO\s+(?:LANGUAGE\s+\w+\s+)?(?:\$\w*\$|')/i.exec(statement.text);
+  const lines = statement.text.split("\n");
+  const index = opening === null || blockLine === undefined ? -1 : opening[0].split("\n").length + Number(blockLine) - 2;
+  if (index < 0 || index >= lines.length) return null;
+  const indent = /^\s*/.exec(lines[index]!)![0].length;
+  return { line: statement.line + index, column: (index === 0 ? statement.column : 1) + indent };
+}
+
 /** Where `entry`'s script failed with `cause`, from the statement sent alone and the database's position; `null` when neither says. */
 export function locateFromFailure(entry: MigrationEntry, direction: MigrationDirection, cause: unknown): SqlLocation | null {
   const script = scriptOf(entry, direction);
@@ -82,15 +98,18 @@ export function locateFromFailure(entry: MigrationEntry, direction: MigrationDir
   const statement = cause !== null && typeof cause === "object" ? failedStatements.get(cause) : undefined;
   const position = positionOf(cause);
   if (statement !== undefined) {
-    if (position === null) return inFile(entry, direction, statement);
+    if (position === null) return inFile(entry, direction, lineInDoBlock(statement, cause) ?? statement);
     const within = lineAndColumn(statement.text, position);
     return inFile(entry, direction, { line: statement.line + within.line - 1, column: within.line === 1 ? statement.column + within.column - 1 : within.column });
   }
   return position === null ? null : inFile(entry, direction, lineAndColumn(script, position));
 }
 
-/** Runs `entry`'s statements one by one after `before`, in a transaction rolled back after: where the first that fails starts, or `null`. Never throws. */
-export function* locateByRerun(entry: MigrationEntry, direction: MigrationDirection, split: StatementSplitter, before: readonly string[] = []): Step<SqlLocation | null> {
+/**
+ * Runs `entry`'s statements one by one after `before`, in a transaction rolled back after: where the first that fails starts, or `null`, also when it fails otherwise than `failedWith` (the
+ * run's failure, when given), as a statement does over what the rolled-back run left behind (an `ATTACH`). Never throws.
+ */
+export function* locateByRerun(entry: MigrationEntry, direction: MigrationDirection, split: StatementSplitter, before: readonly string[] = [], failedWith?: unknown): Step<SqlLocation | null> {
   const script = scriptOf(entry, direction);
   if (script === null) return null;
   try {
@@ -103,8 +122,11 @@ export function* locateByRerun(entry: MigrationEntry, direction: MigrationDirect
     for (const statement of split(script)) {
       try {
         yield* exec(statement.text);
-      } catch {
-        return inFile(entry, direction, statement);
+      } catch (error) {
+        if (failedWith !== undefined && firstLineOf(error) !== firstLineOf(failedWith)) return null;
+        // PostgreSQL's position points inside the statement, many lines below its start in a long CREATE FUNCTION or a multi-line one.
+        recordFailedStatement(error, statement);
+        return locateFromFailure(entry, direction, error);
       }
     }
     return null;

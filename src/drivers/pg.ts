@@ -5,7 +5,7 @@ import { MigrationManagerBase, type DriverIdentity, type RunOptions } from "../c
 import { createPostgresDialect, DEFAULT_POSTGRES_SCHEMA, classifyPostgresError, lostConnection, sqlstateOf, describeConnectionFailure } from "../core/dialects/postgres.js";
 import { isConnectionLost, isLockTimeout, literal, lockWaits, CONCAT, EQ, NE, TEXT, POSTGRES_BATCH_DIALECT } from "../core/dialects/postgres.js";
 import { DEFAULT_LOCK_TIMEOUT_MS, optionsObject, refuseNonConnection, type MigrationManagerProps, type MigrationResult, type UpOptions } from "../core/options.js";
-import { splitPostgresSqlText, tokenizePostgresSql } from "../shared/postgres-tokens.js";
+import { postgresStatementSpans, tokenizePostgresSql } from "../shared/postgres-tokens.js";
 import { requireCapabilities, type AsyncDriver, type Row, type ScratchDatabase } from "../core/driver.js";
 import { defineDriver } from "../core/define-driver.js";
 import { StepwiseError, type LockHolder, type LockHolderSession, type LockWait } from "../core/errors.js";
@@ -303,7 +303,10 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     if (params.length > 0) await flush();
     const pending = transaction.takeBegin();
     const text = params.length > 0 ? toPositionalParameters(sql) : pending === null ? sql : `${pending}; ${sql}`;
-    const result = await watch(() => client.query<Row>({ text, values: params as unknown[], types }), enforce);
+    const result = await watch(
+      () => client.query<Row>({ text, values: params as unknown[], types }).catch((error: unknown) => Promise.reject(shiftPosition(error, pending === null ? 0 : -`${pending}; `.length))),
+      enforce,
+    );
     return Array.isArray(result) ? (result[result.length - 1] as pg.QueryResult<Row>) : result;
   };
   const driver: AsyncDriver<pg.ClientBase> = defineDriver({
@@ -314,10 +317,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     exec: async (sql) => {
       // Outside a transaction a string of statements runs as one implicit block, which refuses CREATE INDEX CONCURRENTLY and the like: each goes alone, as psql sends them.
       if (inTransaction()) await send(sql);
-      else
-        await aroundSession(async () => {
-          for (const statement of splitPostgresSqlText(sql)) await watch(() => client.query(statement));
-        });
+      else await aroundSession(() => sendEach(sql, (statement) => watch(() => client.query(statement))));
       await runLock.keep(sql);
     },
     query: async (sql, params) => (await send(sql, params)).rows,
@@ -384,6 +384,18 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     openScratchDatabase: () => openScratchDatabase(client, (scratch) => createPgDriver(scratch, schema, timeout)),
   });
   return driver;
+}
+
+/** Sends each statement of `sql` alone; a failure's server position is counted from the start of `sql`, as it is when `sql` goes as one query. */
+async function sendEach(sql: string, send: (statement: string) => Promise<unknown>): Promise<void> {
+  for (const { text, offset } of postgresStatementSpans(sql)) await send(text).catch((error: unknown) => Promise.reject(shiftPosition(error, [...sql.slice(0, offset)].length)));
+}
+
+/** `error` with its server position (1-based, in characters) moved `by` characters: counted from the caller's SQL, not from the query stepwise sent. */
+function shiftPosition(error: unknown, by: number): unknown {
+  const position = Number((error as { position?: unknown } | null)?.position);
+  if (by !== 0 && Number.isSafeInteger(position) && position + by > 0) (error as { position: string }).position = String(position + by);
+  return error;
 }
 
 /**

@@ -87,9 +87,14 @@ function isRoutineDefinition(current: readonly SqlToken[]): boolean {
 
 /** The text of each statement of `sql`, without the comments between them and the closing `;`: a `transaction:false` migration is sent one statement at a time, outside an implicit transaction. */
 export function splitPostgresSqlText(sql: string): string[] {
+  return postgresStatementSpans(sql).map(({ text }) => text);
+}
+
+/** Each statement of `sql` as {@link splitPostgresSqlText} cuts it, with its offset in `sql`. */
+export function postgresStatementSpans(sql: string): { text: string; offset: number }[] {
   return splitPostgresStatements(tokenizePostgresSql(sql)).map(({ tokens }) => {
     const last = tokens.at(-1)!;
-    return sql.slice(tokens[0]!.offset, last.offset + last.text.length);
+    return { text: sql.slice(tokens[0]!.offset, last.offset + last.text.length), offset: tokens[0]!.offset };
   });
 }
 

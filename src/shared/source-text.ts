@@ -1,7 +1,7 @@
 /** The text of a file, or where its bytes stop being UTF-8: a lenient decoder would read Latin-1 `é` and `è` alike, as U+FFFD. */
 export type DecodedSource =
   | { readonly ok: true; readonly text: string }
-  /** `line` and `column` (1-based, in characters) of the first byte that is not UTF-8; `detectedEncoding` when a UTF-16 byte order mark gives the file away. */
+  /** `line` and `column` (1-based, in characters) of the first byte that is not UTF-8; `detectedEncoding` when a UTF-16 byte order mark, or a NUL beside each ASCII character, gives the file away. */
   | { readonly ok: false; readonly line: number; readonly column: number; readonly byteOffset: number; readonly detectedEncoding: "utf-16le" | "utf-16be" | null; readonly message: string };
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -14,6 +14,22 @@ export function decodeSourceBytes(bytes: Uint8Array): DecodedSource {
     const message = `the file is ${bom.toUpperCase()} (it starts with the byte order mark ${bom === "utf-16le" ? "FF FE" : "FE FF"}); ${RESAVE}`;
     return { ok: false, line: 1, column: 1, byteOffset: 0, detectedEncoding: bom, message };
   }
+  // Without the mark, ASCII text in UTF-16 has a NUL beside each character; valid as UTF-8, it would read as SQL or code full of NULs.
+  const unmarked =
+    bytes.length >= 4 && bytes[0] !== 0 && bytes[1] === 0 && bytes[2] !== 0 && bytes[3] === 0
+      ? "utf-16le"
+      : bytes.length >= 4 && bytes[0] === 0 && bytes[1] !== 0 && bytes[2] === 0 && bytes[3] !== 0
+        ? "utf-16be"
+        : null;
+  if (unmarked)
+    return {
+      ok: false,
+      line: 1,
+      column: 1,
+      byteOffset: 0,
+      detectedEncoding: unmarked,
+      message: `the file is ${unmarked.toUpperCase()} without a byte order mark (a NUL byte beside each character); ${RESAVE}`,
+    };
   try {
     return { ok: true, text: strictUtf8.decode(bytes) };
   } catch {

@@ -2,7 +2,7 @@
 import type { SqlDialect } from "./sql-dialect.js";
 import { checksumSqlMigration } from "./checksum.js";
 import { classifyComment, DOWN_MARKER, EMPTY_MARKER, KNOWN_FLAGS, looksLikeMarker, suggestFlag, TEMPLATE_PLACEHOLDER, UP_MARKER } from "./sql-markers.js";
-import { reportStatementProblems } from "./sql-statement-checks.js";
+import { blankCopyRows, reportStatementProblems } from "./sql-statement-checks.js";
 import { findNulByte } from "./source-text.js";
 import { significantTokens } from "./sqlite-tokens.js";
 import { tokenizeSql, type SqlToken } from "./postgres-tokens.js";
@@ -58,7 +58,7 @@ export type SqlSourceProblemCode =
   | "SQL_NUL_BYTE"
   /** A transactional migration holds a statement that controls the transaction stepwise runs it in (`BEGIN`, `COMMIT`, `END`, `ROLLBACK`, `SAVEPOINT`, `RELEASE`; on PostgreSQL also `START TRANSACTION`, `ABORT`, `PREPARE TRANSACTION`), so a later failure could no longer be rolled back; for D1 (`"target": "d1"`), which runs each migration as one batch, any migration that holds one. Fix: Remove it, or add `transaction:false` to the `-- migrate:up` line if the migration must manage transactions itself (not on D1, which refuses transaction control in any migration). */
   | "SQL_TRANSACTION_CONTROL"
-  /** A transactional migration holds a statement the database refuses inside a transaction: `VACUUM` on SQLite; on PostgreSQL also `CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY`, `CREATE DATABASE` and the rest listed in docs/migrations.md. Fix: Add `transaction:false` to the `-- migrate:up` line (in TypeScript, `transaction: false`), and keep that migration to the statement that needs it. */
+  /** A transactional migration holds a statement the database refuses inside a transaction: `VACUUM` and a `PRAGMA journal_mode` switch on SQLite; on PostgreSQL also `CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY`, `CREATE DATABASE` and the rest listed in docs/migrations.md. Fix: Add `transaction:false` to the `-- migrate:up` line (in TypeScript, `transaction: false`), and keep that migration to the statement that needs it. */
   | "SQL_NEEDS_NO_TRANSACTION"
   /** A migration sets `PRAGMA foreign_keys`, which does nothing inside a transaction. Fix: Remove the pragma and put `foreign_keys:off` on the `-- migrate:up` line (`disableForeignKeys: true` in TypeScript): stepwise turns enforcement off around the migration and checks the keys before it commits. */
   | "FOREIGN_KEYS_PRAGMA_IN_TRANSACTION"
@@ -117,7 +117,7 @@ type Section = "up" | "down";
 export function parseSqlMigrationSource(source: string, options: SqlSourceOptions = {}): SqlSourceResult {
   const dialect = options.dialect ?? "sqlite";
   const text = source.replace(/^\uFEFF/, "");
-  const tokens = tokenizeSql(text, dialect);
+  const tokens = tokenizeSql(dialect === "postgres" ? blankCopyRows(text) : text, dialect);
   const problems: SqlSourceProblem[] = [];
   const report: Report = (code, line, column, message) => void problems.push({ code, line, column, message });
 
@@ -146,7 +146,7 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
   const isEmpty = { up: upLine !== -1 && holdsNoSql("up"), down: downLine !== -1 && holdsNoSql("down") };
   reportEmptySections(scan, isEmpty, reportTemplatePlaceholders(tokens, sectionOf, report), report);
   if (upLine !== -1 && problems.length === 0) for (const section of [sections.up, sections.down]) reportStatementProblems(section, { ...scan, batchOnly: options.batchOnly === true }, dialect, report);
-  if (problems.length > 0) return { ok: false, problems: problems.sort((a, b) => a.line - b.line || a.column - b.column) };
+  if (problems.length > 0) return { ok: false, problems: withDialectHint(problems, dialect, tokens).sort((a, b) => a.line - b.line || a.column - b.column) };
 
   const lines = text.split(/\r?\n/);
   const up = lines.slice(upLine, downLine === -1 ? undefined : downLine - 1);
@@ -169,6 +169,17 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
       downSqlLine: down && downLine + 1 + leadingBlankLines(down),
     },
   };
+}
+
+/**
+ * On sqlite, a `$$` or `$tag$` quotes nothing, so a PostgreSQL function body is read as SQL: its `END;` as transaction control, a quote or marker in it as the file's. Such a file's problems say
+ * that the project may be PostgreSQL's without `"dialect": "postgres"`.
+ */
+function withDialectHint(problems: SqlSourceProblem[], dialect: SqlDialect, tokens: readonly SqlToken[]): SqlSourceProblem[] {
+  const dollar = dialect === "sqlite" ? tokens.find((token) => token.kind === "word" && /^\$[A-Za-z_]*\$/.test(token.text)) : undefined;
+  if (dollar === undefined) return problems;
+  const hint = ` (line ${dollar.line} quotes with ${/^\$[A-Za-z_]*\$/.exec(dollar.text)![0]} as PostgreSQL does, which SQLite does not; if this project uses PostgreSQL, set "dialect": "postgres" in the stepwise config)`;
+  return problems.map((problem) => ({ ...problem, message: problem.message + hint }));
 }
 
 type SectionScan = ReturnType<typeof newScan>;

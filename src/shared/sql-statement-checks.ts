@@ -1,6 +1,7 @@
 /** Statements a SQL migration may not hold: its own transaction control, what the database refuses inside a transaction, SQLite's `PRAGMA foreign_keys`, and what only psql runs. */
 import type { SqlDialect } from "./sql-dialect.js";
-import { splitSqlStatements, type SqlToken } from "./postgres-tokens.js";
+import { splitPostgresStatements, splitSqlStatements, tokenizePostgresSql, type SqlToken } from "./postgres-tokens.js";
+import { significantTokens } from "./sqlite-tokens.js";
 
 type StatementCode = "SQL_TRANSACTION_CONTROL" | "SQL_NEEDS_NO_TRANSACTION" | "FOREIGN_KEYS_PRAGMA_IN_TRANSACTION" | "SQL_PSQL_ONLY";
 /** Where a refused statement is reported: its code, and its first token's place. */
@@ -44,8 +45,12 @@ export function reportStatementProblems(
       const unquote = (text = "") => (/^['"`[]/.test(text) ? text.slice(1, -1) : text).toLowerCase();
       const name = tokens[2]?.text === "." ? 3 : 1;
       const value = tokens[name + 1]?.text === "=" || tokens[name + 1]?.text === "(" ? unquote(tokens[name + 2]?.text) : null;
-      if (unquote(tokens[name]?.text) === "journal_mode" && value === "wal") {
-        at("SQL_NEEDS_NO_TRANSACTION", `SQLite cannot switch to WAL inside a transaction; ${NO_TRANSACTION}, or set the journal mode when the app opens the database`);
+      // Into WAL it fails; out of it, it fails before any write and after one does nothing, the migration recorded as applied: which mode a database is in is known only when it runs.
+      if (unquote(tokens[name]?.text) === "journal_mode" && value !== null) {
+        at(
+          "SQL_NEEDS_NO_TRANSACTION",
+          `SQLite cannot switch a database into or out of WAL inside a transaction (out of it, after a write, the pragma does nothing); ${NO_TRANSACTION}, or set the journal mode when the app opens the database`,
+        );
       } else if (unquote(tokens[name]?.text) === "foreign_keys" && !flags.disableForeignKeys) {
         const message = `PRAGMA foreign_keys does nothing inside a transaction; remove it and add "foreign_keys:off" to the "-- migrate:up" line, which turns enforcement off around the migration and checks the keys before commit`;
         at("FOREIGN_KEYS_PRAGMA_IN_TRANSACTION", message);
@@ -107,11 +112,38 @@ function reportClientCommands(sectionTokens: readonly SqlToken[], report: Report
     report("SQL_PSQL_ONLY", token.line, token.column, message);
   });
   for (const { tokens } of splitSqlStatements(sql, "postgres")) {
-    const first = tokens[0]!;
-    if (first.kind !== "word" || first.text.toUpperCase() !== "COPY") continue;
-    const stream = tokens.find((token, index) => index > 0 && token.kind === "word" && /^(STDIN|STDOUT)$/i.test(token.text) && tokens[index - 1]?.text !== ".");
+    const stream = copyStream(tokens);
     if (!stream) continue;
-    const needs = stream.text.toUpperCase() === "STDIN" ? "FROM STDIN needs psql to send the rows that follow it" : "TO STDOUT needs psql to receive the rows";
-    report("SQL_PSQL_ONLY", first.line, first.column, `COPY … ${needs}; write the rows as INSERT … VALUES, or move them in a TypeScript migration`);
+    const needs = stream.text.toUpperCase() === "STDIN" ? 'FROM STDIN needs psql to send the rows on the lines after it, up to "\\."' : "TO STDOUT needs psql to receive the rows";
+    report("SQL_PSQL_ONLY", tokens[0]!.line, tokens[0]!.column, `COPY … ${needs}; write the rows as INSERT … VALUES, or move them in a TypeScript migration`);
   }
+}
+
+/** The `STDIN` or `STDOUT` word of a `COPY` statement's tokens, which only psql can serve. */
+function copyStream(tokens: readonly SqlToken[]): SqlToken | undefined {
+  if (tokens[0]?.kind !== "word" || tokens[0].text.toUpperCase() !== "COPY") return undefined;
+  return tokens.find((token, index) => index > 0 && token.kind === "word" && /^(STDIN|STDOUT)$/i.test(token.text) && tokens[index - 1]?.text !== ".");
+}
+
+/**
+ * `text` with the rows after each `COPY … FROM STDIN;` blanked, up to the `\.` line that ends them (line breaks and columns kept). psql sends them as data, not SQL: read as SQL, a quote in a
+ * row (`O'Brien`) or a `\N` would bury the COPY's own refusal under problems of its data, and swallow the file after it.
+ */
+export function blankCopyRows(text: string): string {
+  let [done, rest] = ["", text];
+  while (rest !== "") {
+    // Up to the next `\.` line: each part is tokenised once.
+    const end = /^\\\.[ \t\r]*$/m.exec(rest);
+    const partEnd = end === null ? rest.length : end.index;
+    const tokens = tokenizePostgresSql(rest.slice(0, partEnd));
+    const copy = splitPostgresStatements(tokens)
+      .find((statement) => copyStream(statement.tokens)?.text.toUpperCase() === "STDIN")
+      ?.tokens.at(-1);
+    const significant = significantTokens(tokens);
+    const semicolon = copy && significant[significant.indexOf(copy) + 1];
+    const rowsStart = semicolon?.text === ";" ? rest.indexOf("\n", semicolon.offset) + 1 || partEnd : partEnd;
+    done += rest.slice(0, rowsStart) + rest.slice(rowsStart, partEnd).replace(/[^\r\n]/g, " ") + (end?.[0] ?? "");
+    rest = rest.slice(partEnd + (end?.[0].length ?? 0));
+  }
+  return done;
 }
