@@ -152,10 +152,13 @@ export function formatRehearsal(rehearsal: Rehearsal, palette: Palette, where: "
 
 /** `verify`: a pass line, or one line per drift. */
 export function formatVerification(verification: SchemaVerification, palette: Palette): string {
-  const built = verification.version === 0 ? "an empty database (nothing is applied)" : `what migrations 1..${verification.version} build`;
+  const built = verification.version === 0 ? "an empty database (nothing is applied)" : `what ${migrationsUpTo(verification.version)} build${verification.version === 1 ? "s" : ""}`;
   if (verification.ok) return palette.green(`Schema verification passed: the schema is ${built}.`);
   return [palette.red(`Schema drift: the schema differs from ${built}:`), ...verification.drift.map((line) => `  - ${line}`)].join("\n");
 }
+
+/** `migration 1`, or `migrations 1..N`. */
+const migrationsUpTo = (version: number) => (version === 1 ? "migration 1" : `migrations 1..${version}`);
 
 /** `baseline`: what was recorded, and the differences when forced. */
 export function formatBaseline(result: BaselineResult, palette: Palette): string {
@@ -163,9 +166,9 @@ export function formatBaseline(result: BaselineResult, palette: Palette): string
     result.oldTables.length === 0
       ? ""
       : ` ${result.oldTables.join(", ")} ${result.oldTables.length === 1 ? "is" : "are"} kept, and verify leaves ${result.oldTables.length === 1 ? "it" : "them"} out; drop ${result.oldTables.length === 1 ? "it" : "them"} once the other tool no longer runs.`;
-  const recorded = `Recorded migrations 1..${result.version} as applied without running them; "up" continues from ${result.version + 1}.${kept}`;
-  if (!result.forced) return palette.green(`The schema matches migrations 1..${result.version}. ${recorded}`);
-  const forced = palette.yellow(`Forced: the schema does NOT match migrations 1..${result.version}, and they were recorded anyway (--force):`);
+  const recorded = `Recorded ${migrationsUpTo(result.version)} as applied without running ${result.version === 1 ? "it" : "them"}; "up" continues from ${result.version + 1}.${kept}`;
+  if (!result.forced) return palette.green(`The schema matches ${migrationsUpTo(result.version)}. ${recorded}`);
+  const forced = palette.yellow(`Forced: the schema does NOT match ${migrationsUpTo(result.version)}, and ${result.version === 1 ? "it was" : "they were"} recorded anyway (--force):`);
   return [forced, ...result.drift.map((line) => `  - ${line}`), recorded].join("\n");
 }
 
