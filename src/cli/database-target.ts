@@ -42,10 +42,14 @@ export interface CliSession<R extends MigrationRegistry> {
   running?: RunningCommand;
 }
 
-/** A command as commander parsed it: its `name` (`fleet verify` for a fleet's), and its `operands` (`baseline`'s version), options left out. */
+/**
+ * A command as commander parsed it: its `name` (`fleet verify` for a fleet's), and its `operands` (`baseline`'s version), options left out; `options`: those a fix
+ * that says to run it again must repeat (` --to 3`), as the command sets them.
+ */
 export interface RunningCommand {
   readonly name: string;
   readonly operands: readonly string[];
+  readonly options?: string;
 }
 
 /** One command's run: the CLI's session, the command's name, and the global flags it was given. */
