@@ -4,7 +4,7 @@ import path from "node:path";
 import { StepwiseError, type RegistryChange } from "../src/core/errors.js";
 import { withFix } from "../src/cli/error-fix.js";
 import { DEFAULT_DIALECT } from "../src/core/types.js";
-import { genCommandOf } from "./gen-command.js";
+import { genCommandOf, watchCommandOf } from "./gen-command.js";
 import { findCurrentRegistry, fingerprintGenInputs, genCacheKeyFor } from "./gen-cache.js";
 import type { GenerateOptions } from "./generate.js";
 import { isMigrationLike } from "./migration-file.js";
@@ -78,7 +78,7 @@ function registryStaleError(
   const fix =
     problems.length > 0
       ? `Fix ${problems.length === 1 ? "this problem" : "these problems"}, then run "${genCommand}" and this command again:\n${problems.map((problem) => `  ${formatProblem(problem as Problem)}`).join("\n")}`
-      : `Run "${genCommand}" to regenerate it, then this command again; "${genCommand}${genCommand.startsWith("npm ") ? " --" : ""} --watch" keeps it current while you edit.`;
+      : `Run "${genCommand}" to regenerate it, then this command again; "${watchCommandOf(genCommand)}" keeps it current while you edit.`;
   const lines = changes.map((change) => `  ${change.change.padEnd(8)} ${describe(change)}`).join("\n");
   // A registry a merge left conflict markers in does not load: the one to run is a branch's.
   const bypass = conflicted
