@@ -122,6 +122,17 @@ test("repair --checksums reports and exits 1; --yes realigns and records who; hi
 
   const down = await runCli(["down", "--db", "app.db"], { cwd });
   assert.equal(down.code, 0, down.stderr);
+  // Applied again after the repair: the new row ran with the registry's checksum and was never realigned; the text still lists the repair.
+  assert.equal((await runCli(["up", "--db", "app.db"], { cwd })).code, 0);
+  const reapplied = JSON.parse((await runCli(["history", "--json", "--db", "app.db"], { cwd })).stdout) as Array<{ version: number; checksumRepairs?: unknown }>;
+  assert.deepEqual(
+    reapplied.map((row) => [row.version, row.checksumRepairs]),
+    [
+      [1, undefined],
+      [2, undefined],
+    ],
+  );
+  assert.match((await runCli(["history", "--db", "app.db"], { cwd })).stdout, /002_add_color\s+by alice/);
 });
 
 test("who is recorded: STEPWISE_REPAIRED_BY, else the OS user", { skip }, async (t) => {

@@ -156,7 +156,8 @@ export function history<R extends MigrationRegistry>(scope: CommandScope<R>): Pr
     const rows = await manager.history();
     const repairs = await listChecksumRepairs(asNet(manager));
     const data = rows.map((row) => {
-      const own = repairs.filter((event) => event.version === row.version);
+      // A repair realigned the row of its time: a row reverted and applied again since recorded the checksum it ran with, and the text lists the repair on its own.
+      const own = repairs.filter((event) => event.version === row.version && event.repairedAt >= row.appliedAt);
       return own.length === 0 ? row : { ...row, checksumRepairs: own };
     });
     return { data, text: format.formatHistory(rows, repairs, scope.session.output.palette) };
