@@ -311,3 +311,25 @@ test("a failed up --to, down --to or down --steps: the fix runs the command agai
   assert.equal(reverted.code, 0, reverted.stderr);
   assert.equal(await version(), 1);
 });
+
+test("INVALID_TARGET for a --to on the other side of the database: --json's fix is the command the message names, and following it reaches that version", async (t) => {
+  const project = createTestProject(t);
+  for (const [index, name] of ["a", "b", "c"].entries())
+    project.writeMigration(`00${index + 1}_${name}.sql`, `-- migrate:up\nCREATE TABLE ${name} (id INTEGER);\n-- migrate:down\nDROP TABLE ${name};\n`);
+  await project.generateAsBin();
+  const cwd = project.root;
+  const fixOf = async (args: readonly string[]) => {
+    const result = await runCli([...args, "--db", "app.db", "--json"], { cwd });
+    assert.equal(result.code, 1, result.stdout);
+    const error = errorOf(result);
+    assert.equal(error.code, "INVALID_TARGET");
+    return String(error.fix);
+  };
+  assert.equal((await runCli(["up", "--db", "app.db", "--to", "2"], { cwd })).code, 0);
+  assert.equal(await fixOf(["up", "--to", "1"]), 'run "stepwise down --db app.db --to 1"');
+  assert.equal(await fixOf(["down", "--to", "3"]), 'run "stepwise up --db app.db --to 3"');
+  assert.match(await fixOf(["up", "--to", "9"]), /^pass a version the registry has/);
+  const followed = await runCli(["down", "--db", "app.db", "--to", "1"], { cwd });
+  assert.equal(followed.code, 0, followed.stderr);
+  assert.equal((await runCli(["version", "--db", "app.db"], { cwd })).stdout.trim(), "1");
+});
