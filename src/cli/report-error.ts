@@ -72,7 +72,7 @@ const DATABASE_OPTIONS = ["db", "url", "schema", "table", "driver"] as const;
 /** The commands that check a database against the migrations replayed in a scratch database: a migration that fails there fails in the replay, not on the database. */
 const REPLAYING_COMMANDS: ReadonlySet<string> = new Set(["adopt", "baseline", "verify"]);
 /** The failures of a run under way whose fix is to run it again: other fixes name a different run (`WHOLE_RUN_TRANSACTION_REFUSED`'s "then stepwise up"). */
-const RUN_AGAIN_CODES: ReadonlySet<StepwiseErrorCode> = new Set<StepwiseErrorCode>(["MIGRATION_FAILED", "LOCK_TIMEOUT", "CONNECTION_LOST"]);
+export const RUN_AGAIN_CODES: ReadonlySet<string> = new Set<StepwiseErrorCode>(["MIGRATION_FAILED", "LOCK_TIMEOUT", "CONNECTION_LOST"]);
 /** The commands that work on a project, not on a database. */
 const PROJECT_COMMANDS: ReadonlySet<string> = new Set(["gen", "create", "import", "rebase", "squash"]);
 
