@@ -118,7 +118,8 @@ export const FIX_OF_CODE: FixOf = {
   GIT_REF_NOT_FOUND: () => `fetch the branch ("git fetch origin"), or pass the one you will merge into with --base`,
   GIT_FAILED: () => `fix what git's message says and run it again`,
   GIT_HISTORY_SHALLOW: () => `fetch more history ("git fetch --unshallow", or fetch-depth: 0 in CI's checkout)`,
-  REBASE_APPLIED_MIGRATION: () => `roll them back first ("stepwise down"), then rebase; or pass --no-db-check when that database is not one to keep`,
+  REBASE_APPLIED_MIGRATION: ({ migrations }) =>
+    `roll them back first ("stepwise down --to ${Math.min(...migrations.map((migration) => migration.version)) - 1}"), then rebase; or pass --no-db-check when that database is not one to keep`,
   REBASE_CONFLICT: () => `resolve it by hand, then run "stepwise rebase" again`,
   REBASE_RENAME_FAILED: ({ restored }) =>
     restored ? `check that the folder is writable and run "stepwise rebase" again` : `put the files in "pending" back, check that the folder is writable, and run "stepwise rebase" again`,
