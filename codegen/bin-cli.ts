@@ -18,7 +18,7 @@ import { locateMissingPackage, missingPackageAdvice, registryLoadError } from ".
 import type { MigrationRegistry } from "../src/core/types.js";
 import { PACKAGE_NAME } from "../src/shared/package-name.js";
 import { DIALECTS, findProjectRoot, resolveSettings, runtimeConfig, type RuntimeConfig, type StepwiseSettings } from "./config.js";
-import { genCommandOf, type GenTarget } from "./gen-command.js";
+import { genCommandOf, watchCommandOf, type GenTarget } from "./gen-command.js";
 import { refuseSharedRegistryOfOtherDialect } from "./shared-registry-dialect.js";
 import { REGISTRY_HEADER } from "./render.js";
 import { importImportFreeRegistry } from "./import-free-registry.js";
@@ -233,7 +233,7 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
       // stdout holds only the path, relative to the working folder (a subfolder of the project too), for `$EDITOR "$(stepwise create …)"`; the next step goes to stderr.
       context.io.stdout(`${projectPath(run.cwd, absolutePath)}\n`);
       context.io.stderr(
-        `Write the migration in ${projectPath(run.cwd, absolutePath)} in place of its "stepwise:todo" comments, then run "${genCommandOf(settings.projectRoot, settings)}" (or keep "npx stepwise gen --watch" running). ` +
+        `Write the migration in ${projectPath(run.cwd, absolutePath)} in place of its "stepwise:todo" comments, then run "${genCommandOf(settings.projectRoot, settings)}" (or keep "${watchCommandOf(genCommandOf(settings.projectRoot, settings))}" running). ` +
           `Until then gen refuses it (TEMPLATE_UNEDITED) and the runtime commands refuse to run without it (REGISTRY_STALE).\n`,
       );
     });

@@ -25,6 +25,11 @@ export function genCommandOf(projectRoot: string, target?: GenTarget): string {
   return flags.length === 0 ? `npm run ${script}` : `npm run ${script} -- ${flags.join(" ")}`;
 }
 
+/** {@link genCommandOf}'s command with `--watch` added, past npm's `--` where the command is the project's script. */
+export function watchCommandOf(genCommand: string): string {
+  return `${genCommand}${genCommand.startsWith("npm ") && !genCommand.includes(" -- ") ? " --" : ""} --watch`;
+}
+
 /** The project's script that runs exactly `stepwise gen`; the usual name first, so a project with both "gen" and "codegen" is told the shorter one. */
 function findGenScript(scripts: Record<string, unknown>): string | undefined {
   const entries = Object.entries(scripts).sort(([a], [b]) => Number(b === "gen") - Number(a === "gen"));

@@ -1,7 +1,7 @@
 /**
  * `stepwise gen`: scan, validate, render, format, then write atomically or, with `check`, compare. Nothing is written unless every step succeeded, so a failed run leaves the old registry as it was.
  */
-import { lstatSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import path from "node:path";
 import { ts } from "ts-morph";
 import type { RegistryChangeKind } from "../src/core/errors.js";
@@ -9,7 +9,7 @@ import type { SqlDialect } from "../src/core/types.js";
 import type { Target } from "./config.js";
 import { genCommandOf } from "./gen-command.js";
 import { findCurrentRegistry, fingerprintGenInputs, forgetRegistry, genCacheKeyFor, rememberCurrentRegistry } from "./gen-cache.js";
-import { isMigrationLike } from "./migration-file.js";
+import { isMigrationLike, parseMigrationFileName } from "./migration-file.js";
 import { errorCode, joinLines, problemAt, projectPath, sortProblems, tryOr, type Problem } from "./problems.js";
 import { REGISTRY_HEADER, renderRegistry } from "./render.js";
 import { resolveImportExtension, scanMigrations, type ScannedMigration } from "./scan.js";
@@ -78,7 +78,7 @@ export async function generateRegistry(options: GenerateOptions): Promise<Genera
     return result(options.check ? "stale" : "invalid", [problemAt("REGISTRY_DIALECT_CHANGED", label, message)]);
   }
   const built = await buildRegistrySource(options);
-  if (!built.ok) return result("invalid", built.problems, built.migrations);
+  if (!built.ok) return result("invalid", withDeletedMigrations(built.problems, built.migrations, previous, options.projectRoot, label), built.migrations);
   const current = previous !== null && sameRegistryText(previous, built.source);
   if (!current && options.check) return result("stale", describeStaleness(previous, built.migrations, label, genCommandOf(options.projectRoot, { ...options, dialect })), built.migrations);
   if (!current) writeFileAtomic(options.registryFile, built.source);
@@ -181,6 +181,27 @@ function unimportablePath(options: Pick<GenerateOptions, "projectRoot" | "migrat
   const label = projectPath(options.projectRoot, options.migrationsDir) || ".";
   const message = `the registry would import the migrations through "${fromRegistry.split(path.sep).join("/")}", whose "${found[0]}" Node reads as part of a URL, so they would fail to load or load other files; rename the folder without #, % or ?`;
   return problemAt("MIGRATIONS_DIR_UNIMPORTABLE", label, message);
+}
+
+/**
+ * `problems` with each version gap that a migration the registry still lists, and the folder no longer has under any number, used to fill: it was deleted, and renumbering the
+ * rest (the gap's usual fix) makes every database that applied it refuse them, so the way out is to restore it.
+ */
+function withDeletedMigrations(problems: readonly Problem[], migrations: readonly ScannedMigration[], previous: string | null, projectRoot: string, label: string): Problem[] {
+  if (previous === null || !problems.some((problem) => problem.code === "VERSION_GAP")) return [...problems];
+  const names = new Set(migrations.map((migration) => migration.name));
+  const deleted = [...readRecordedEntries(previous).keys()].flatMap((file) => {
+    const parsed = parseMigrationFileName(path.posix.basename(file));
+    return parsed.status === "migration" && !names.has(parsed.migration.name) && !existsSync(path.join(projectRoot, file)) ? [{ file, version: parsed.migration.version }] : [];
+  });
+  return problems.map((problem) => {
+    const gap = problem.code === "VERSION_GAP" ? problem.missingVersions : undefined;
+    const files = deleted.filter(({ version }) => gap !== undefined && version >= gap.from && version <= gap.to).map(({ file }) => file);
+    if (files.length === 0) return problem;
+    const which = files.length === 1 ? `${files[0]}, which ${label} still lists, was deleted` : `${files.join(", ")}, which ${label} still lists, were deleted`;
+    const restore = `if a database applied ${files.length === 1 ? "it" : "them"}, restore ${files.length === 1 ? "it" : "them"} ("git checkout -- ${files.join(" ")}") and undo ${files.length === 1 ? "it" : "them"} in a new migration instead, since that database refuses renumbered migrations (CHECKSUM_MISMATCH)`;
+    return { ...problem, message: `${problem.message}; but ${which}: ${restore}`, deletedFiles: files };
+  });
 }
 
 /** Names what changed, so `--check` says which migration was not registered rather than just "differs". */

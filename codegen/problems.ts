@@ -43,7 +43,10 @@ export type ProblemCode =
   | "DUPLICATE_VERSION"
   /** The first migration's version is not 1. Fix: Renumber it to `001`. */
   | "VERSIONS_DO_NOT_START_AT_ONE"
-  /** Versions are missing between two migrations (`missingVersions` says which). Fix: Renumber so that versions have no gaps. */
+  /**
+   * Versions are missing between two migrations (`missingVersions` says which; `deletedFiles`, those the registry still lists that were deleted). Fix: Renumber so that versions have no
+   * gaps; a deleted migration a database applied is restored instead, and undone by a new one.
+   */
   | "VERSION_GAP"
   // Group: TypeScript migrations
   /** A TypeScript migration, or a local file it imports, does not parse. Fix: Fix the syntax error at the position given. */
@@ -143,6 +146,8 @@ export interface Problem {
   readonly message: string;
   /** `VERSION_GAP` only: the versions missing just before this file, inclusive, for scripts and tests. */
   readonly missingVersions?: { readonly from: number; readonly to: number };
+  /** `VERSION_GAP` only: the migrations in the gap that the registry still lists and the folder lost, deleted rather than misnumbered (restore them if a database applied them). */
+  readonly deletedFiles?: readonly string[];
   /** `REGISTRY_STALE` only: the local imports whose content the migration's checksum also covers. */
   readonly relatedFiles?: readonly string[];
   /** `REGISTRY_STALE` only: what differs, for the runtime commands' refusal. */

@@ -341,7 +341,9 @@ export async function runRebase(options: { base?: string; yes?: boolean; dbCheck
     if (history !== null && applied.length > 0) {
       const [it, they] = applied.length === 1 ? ["it is", "it"] : ["they are", "them"];
       const listed = applied.map((rename) => `${rename.from} (version ${rename.fromVersion})`).join(", ");
-      const message = `Refusing to renumber ${listed}: ${it} recorded as applied in ${history.database}, which would run ${they} again under the new number. Roll ${they} back first ("stepwise down"), or point rebase at another database (--db), then run rebase again. Nothing was changed.`;
+      // One down reverts one migration: the branch's applied ones go back together, to the version below the oldest.
+      const below = Math.min(...applied.map((rename) => rename.fromVersion)) - 1;
+      const message = `Refusing to renumber ${listed}: ${it} recorded as applied in ${history.database}, which would run ${they} again under the new number. Roll ${they} back first ("stepwise down --to ${below}"), or point rebase at another database (--db), then run rebase again. Nothing was changed.`;
       const migrations = applied.map((rename) => ({ version: rename.fromVersion, name: rename.name, file: rename.from }));
       throw new StepwiseError("REBASE_APPLIED_MIGRATION", message, { database: history.database, migrations });
     }

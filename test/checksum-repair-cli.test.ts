@@ -73,7 +73,11 @@ test("every CHECKSUM_MISMATCH names repair --checksums and restoring the file: s
     assert.equal(error.fix.command, "stepwise repair --db app.db --checksums 2");
     assert.match(error.fix.accidental, /002_add_color/);
     assert.match(error.fix.deliberate, /"stepwise repair --db app.db --checksums 2"/);
+    // A migration edited while it is still being written: the development database starts over with the edit, as the code's documented fix says.
+    assert.match(error.fix.deliberate, /"stepwise reset --db app.db --yes"/);
   }
+  assert.equal((await runCli(["reset", "--db", "app.db", "--yes"], { cwd })).code, 0);
+  assert.equal((await runCli(["status", "--db", "app.db"], { cwd })).code, 0);
 });
 
 test("repair --checksums reports and exits 1; --yes realigns and records who; history shows it; a second run has nothing to do", { skip }, async (t) => {
@@ -122,6 +126,17 @@ test("repair --checksums reports and exits 1; --yes realigns and records who; hi
 
   const down = await runCli(["down", "--db", "app.db"], { cwd });
   assert.equal(down.code, 0, down.stderr);
+  // Applied again after the repair: the new row ran with the registry's checksum and was never realigned; the text still lists the repair.
+  assert.equal((await runCli(["up", "--db", "app.db"], { cwd })).code, 0);
+  const reapplied = JSON.parse((await runCli(["history", "--json", "--db", "app.db"], { cwd })).stdout) as Array<{ version: number; checksumRepairs?: unknown }>;
+  assert.deepEqual(
+    reapplied.map((row) => [row.version, row.checksumRepairs]),
+    [
+      [1, undefined],
+      [2, undefined],
+    ],
+  );
+  assert.match((await runCli(["history", "--db", "app.db"], { cwd })).stdout, /002_add_color\s+by alice/);
 });
 
 test("who is recorded: STEPWISE_REPAIRED_BY, else the OS user", { skip }, async (t) => {

@@ -171,7 +171,11 @@ test("a failed transaction: false migration's next step (the repair commands) is
   const quoted = (message: string) => [...message.matchAll(/"stepwise [a-z]+[^"]*"/g)].map(([command]) => command);
   const editedText = await cli(["up", "--db=other place.db", "--table", "history"]);
   for (const message of [edited.message, editedText.stderr]) {
-    assert.deepEqual(quoted(message), ['"stepwise create"', "\"stepwise repair --db 'other place.db' --table history --checksums 1\""]);
+    assert.deepEqual(quoted(message), [
+      '"stepwise create"',
+      "\"stepwise repair --db 'other place.db' --table history --checksums 1\"",
+      "\"stepwise reset --db 'other place.db' --table history --yes\"",
+    ]);
   }
   const fleetWide = jsonError(await cli(["fleet", "up", "--db", "*.db", "--to", "9", "--json"]));
   assert.equal(fleetWide.code, "INVALID_TARGET");

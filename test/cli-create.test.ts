@@ -218,3 +218,18 @@ test("create cuts a name to the length cap instead of refusing it, and spells le
     assert.equal(created.stdout.trim(), `migrations/001_${name}.sql`, description.slice(0, 80));
   }
 });
+
+test("create in another folder (--dir), with or without the project's gen script: the watch it offers is the gen it names, plus --watch, so it watches that folder", async (t) => {
+  const commands = async (project: TestProject) => {
+    const created = await runCli(["create", "add tags", "--sql", "--dir", "db/other"], { cwd: project.root });
+    assert.equal(created.code, 0, created.stderr);
+    const found = /then run "([^"]+)" \(or keep "([^"]+)" running\)/.exec(created.stderr);
+    assert.ok(found, created.stderr);
+    return { gen: found[1], watch: found[2] };
+  };
+  assert.deepEqual(await commands(createTestProject(t)), { gen: "npx stepwise gen --dir db/other", watch: "npx stepwise gen --dir db/other --watch" });
+  assert.deepEqual(await commands(createTestProject(t, { packageJson: { scripts: { gen: "stepwise gen" } } })), {
+    gen: "npm run gen -- --dir db/other",
+    watch: "npm run gen -- --dir db/other --watch",
+  });
+});

@@ -91,3 +91,36 @@ test("gen prints every problem in every file before it exits 1, and writes nothi
   assert.equal(check.code, 1);
   assert.deepEqual(parseProblemLines(check.stderr), parseProblemLines(result.stderr));
 });
+
+test("a migration deleted from the folder after a database applied it: VERSION_GAP names it as deleted (deletedFiles) with the restore, a renumbered one is not; restoring it lets the database start", async (t) => {
+  const project = createTestProject(t);
+  const table = (name: string) => `-- migrate:up\nCREATE TABLE ${name} (id INTEGER);\n-- migrate:down\nDROP TABLE ${name};\n`;
+  for (const name of ["a", "b", "c", "d"]) project.writeMigration(`00${"abcd".indexOf(name) + 1}_${name}.sql`, table(name));
+  const cwd = project.root;
+  assert.equal((await runCli(["gen"], { cwd })).code, 0);
+  assert.equal((await runCli(["up", "--db", "app.db"], { cwd })).code, 0);
+  const gap = async () => {
+    const result = await runCli(["gen", "--json"], { cwd });
+    assert.equal(result.code, 1, result.stdout);
+    return (JSON.parse(result.stdout) as { problems: { code: string; file: string; missingVersions?: unknown; deletedFiles?: unknown }[] }).problems.map(
+      ({ code, file, missingVersions, deletedFiles }) => ({ code, file, missingVersions, deletedFiles }),
+    );
+  };
+
+  const removed = readFileSync(path.join(project.migrationsDir, "002_b.sql"));
+  rmSync(path.join(project.migrationsDir, "002_b.sql"));
+  assert.deepEqual(await gap(), [{ code: "VERSION_GAP", file: "migrations/003_c.sql", missingVersions: { from: 2, to: 2 }, deletedFiles: ["migrations/002_b.sql"] }]);
+  const status = await runCli(["status", "--db", "app.db", "--json"], { cwd });
+  const stale = (JSON.parse(status.stdout) as { error: { code: string; problems: { code: string; message: string }[] } }).error;
+  assert.equal(stale.code, "REGISTRY_STALE");
+  assert.ok(stale.problems[0]!.message.includes("migrations/002_b.sql"), stale.problems[0]!.message);
+
+  // Renumbered, as a rebase before the merge leaves a branch: the file is still there, under another number, so nothing was deleted.
+  writeFileSync(path.join(project.migrationsDir, "002_b.sql"), removed);
+  renameSync(path.join(project.migrationsDir, "004_d.sql"), path.join(project.migrationsDir, "006_d.sql"));
+  assert.deepEqual(await gap(), [{ code: "VERSION_GAP", file: "migrations/006_d.sql", missingVersions: { from: 4, to: 5 }, deletedFiles: undefined }]);
+  renameSync(path.join(project.migrationsDir, "006_d.sql"), path.join(project.migrationsDir, "004_d.sql"));
+
+  assert.equal((await runCli(["gen"], { cwd })).code, 0);
+  assert.equal((await runCli(["status", "--db", "app.db"], { cwd })).code, 0);
+});

@@ -266,3 +266,74 @@ test("a dialect's own registry file holding the other dialect's registry: REGIST
   assert.equal((await run([...step[2]!.split(" "), "--no-replay"])).code, 0);
   assert.doesNotMatch(String(errorOf(await run(pgStatus)).code), /^(USAGE|REGISTRY_)/);
 });
+
+test("a failed up --to, down --to or down --steps: the fix runs the command again with where it was to stop (a bare up would go past --to), and following it stops there", async (t) => {
+  const project = createTestProject(t);
+  const table = (name: string, down = `DROP TABLE ${name};`) => `-- migrate:up\nCREATE TABLE ${name} (id INTEGER PRIMARY KEY);\n-- migrate:down\n${down}\n`;
+  project.writeMigration("001_a.sql", table("a"));
+  project.writeMigration("002_b.sql", "-- migrate:up\nINSERT INTO missing VALUES (1);\n-- migrate:down\nSELECT 1;\n");
+  project.writeMigration("003_c.sql", table("c", "DROP TABLE c;\nDROP TABLE missing;"));
+  project.writeMigration("004_d.sql", table("d"));
+  await project.generateAsBin();
+  const cwd = project.root;
+  const run = (args: readonly string[]) => runCli([...args, "--db", "app.db", "--json"], { cwd, env: { DATABASE_URL: undefined } });
+  const version = async () => Number((await runCli(["version", "--db", "app.db"], { cwd })).stdout.trim());
+  /** The command the fix says to run again, with its arguments, after checking it failed with MIGRATION_FAILED. */
+  const again = async (args: readonly string[]) => {
+    const result = await run(args);
+    assert.equal(result.code, 1, result.stdout);
+    const error = errorOf(result);
+    assert.equal(error.code, "MIGRATION_FAILED", result.stdout);
+    const command = /"stepwise ((?:up|down)[^"]*)" again/.exec(String(error.fix));
+    assert.ok(command, String(error.fix));
+    assert.ok(result.stderr.includes(`Next: ${String(error.fix)}`), result.stderr);
+    return command[1]!;
+  };
+
+  assert.equal(await again(["up", "--to", "3"]), "up --db app.db --to 3");
+  assert.equal(await again(["up", "--to", "2", "--transaction", "all"]), "up --db app.db --to 2 --transaction all");
+  assert.equal(await again(["up"]), "up --db app.db", "a run to the newest repeats nothing");
+  project.writeMigration("002_b.sql", table("b"));
+  await project.generateAsBin();
+  const followed = await runCli(["up", "--db", "app.db", "--to", "3"], { cwd });
+  assert.equal(followed.code, 0, followed.stderr);
+  assert.equal(await version(), 3);
+  assert.equal((await runCli(["up", "--db", "app.db"], { cwd })).code, 0);
+
+  // At 4, 003's down fails: each run kept 004's revert, so --steps is repeated as the version it aimed at.
+  assert.equal(await again(["down", "--steps", "3"]), "down --db app.db --to 1");
+  assert.equal(await version(), 3);
+  assert.equal(await again(["down", "--to", "0"]), "down --db app.db --to 0");
+  assert.equal(await again(["down", "--steps", "2", "--transaction", "all"]), "down --db app.db --steps 2 --transaction all", "one transaction kept nothing");
+  assert.equal(await again(["down"]), "down --db app.db");
+  assert.equal(await version(), 3);
+
+  project.writeMigration("003_c.sql", table("c"));
+  await project.generateAsBin();
+  assert.equal((await run(["repair", "--checksums", "3", "--yes"])).code, 0);
+  const reverted = await runCli(["down", "--db", "app.db", "--to", "1"], { cwd });
+  assert.equal(reverted.code, 0, reverted.stderr);
+  assert.equal(await version(), 1);
+});
+
+test("INVALID_TARGET for a --to on the other side of the database: --json's fix is the command the message names, and following it reaches that version", async (t) => {
+  const project = createTestProject(t);
+  for (const [index, name] of ["a", "b", "c"].entries())
+    project.writeMigration(`00${index + 1}_${name}.sql`, `-- migrate:up\nCREATE TABLE ${name} (id INTEGER);\n-- migrate:down\nDROP TABLE ${name};\n`);
+  await project.generateAsBin();
+  const cwd = project.root;
+  const fixOf = async (args: readonly string[]) => {
+    const result = await runCli([...args, "--db", "app.db", "--json"], { cwd });
+    assert.equal(result.code, 1, result.stdout);
+    const error = errorOf(result);
+    assert.equal(error.code, "INVALID_TARGET");
+    return String(error.fix);
+  };
+  assert.equal((await runCli(["up", "--db", "app.db", "--to", "2"], { cwd })).code, 0);
+  assert.equal(await fixOf(["up", "--to", "1"]), 'run "stepwise down --db app.db --to 1"');
+  assert.equal(await fixOf(["down", "--to", "3"]), 'run "stepwise up --db app.db --to 3"');
+  assert.match(await fixOf(["up", "--to", "9"]), /^pass a version the registry has/);
+  const followed = await runCli(["down", "--db", "app.db", "--to", "1"], { cwd });
+  assert.equal(followed.code, 0, followed.stderr);
+  assert.equal((await runCli(["version", "--db", "app.db"], { cwd })).stdout.trim(), "1");
+});

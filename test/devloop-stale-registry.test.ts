@@ -12,6 +12,7 @@ import Database from "better-sqlite3";
 import { assertRegistryFresh } from "../codegen/registry-freshness.js";
 import { createTestProject, readBytes, runCli, runNode, type RunResult, type TestProject } from "./support/project.js";
 import { stepwiseFailure } from "./support/stepwise-failure.js";
+import { commitAll, git, gitUnavailableReason, initRepository } from "./support/git-repo.js";
 
 const CREATE_ITEMS = "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY, label TEXT);\n-- migrate:down\nDROP TABLE items;\n";
 const ADD_NOTE = "-- migrate:up\nALTER TABLE items ADD COLUMN note TEXT;\n-- migrate:down\nALTER TABLE items DROP COLUMN note;\n";
@@ -243,3 +244,48 @@ test("STEPWISE_SKIP_REGISTRY_CHECK=1 runs the registry as it is: down rolls back
   assert.equal(down.code, 0, down.stderr);
   assert.deepEqual(appliedVersions(project), [1]);
 });
+
+test(
+  "a merge of two branches that each added migration 2, with conflict markers left in the registry: REGISTRY_STALE names the registry and the added file, not the branch's own untouched file as changed, and its way past names the checkout that makes down work",
+  { skip: gitUnavailableReason() ?? false },
+  async (t) => {
+    const project = createTestProject(t);
+    const cwd = project.root;
+    writeFileSync(path.join(cwd, ".gitignore"), "node_modules\n*.db\n");
+    project.writeMigration("001_create_items.sql", CREATE_ITEMS);
+    await project.generateAsBin();
+    initRepository(cwd);
+    commitAll(cwd, "base");
+    git(cwd, ["checkout", "-q", "-b", "feature"]);
+    project.writeMigration("002_add_note.sql", ADD_NOTE);
+    await project.generateAsBin();
+    commitAll(cwd, "note");
+    assert.equal((await runCli(["up", "--db", "app.db"], { cwd })).code, 0);
+    git(cwd, ["checkout", "-q", "main"]);
+    project.writeMigration("002_add_tags.sql", "-- migrate:up\nCREATE TABLE tags (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE tags;\n");
+    await project.generateAsBin();
+    commitAll(cwd, "tags");
+    git(cwd, ["checkout", "-q", "feature"]);
+    git(cwd, ["merge", "-q", "main"], [1]);
+
+    const stale = await runCli(["down", "--db", "app.db", "--json"], { cwd });
+    const error = staleChanges(stale);
+    assert.deepEqual(error.changes, [
+      { file: "generated/registry.ts", change: "registry" },
+      { file: "migrations/002_add_tags.sql", change: "added" },
+    ]);
+    assert.deepEqual(
+      error.problems.map((problem) => [problem.code, problem.file]),
+      [
+        ["DUPLICATE_VERSION", "migrations/002_add_note.sql"],
+        ["DUPLICATE_VERSION", "migrations/002_add_tags.sql"],
+      ],
+    );
+    const checkout = /"(git checkout <branch> -- generated\/registry\.ts)"/.exec(stale.stderr);
+    assert.ok(checkout, stale.stderr);
+    git(cwd, ["checkout", "feature", "--", "generated/registry.ts"]);
+    const down = await runCli(["down", "--db", "app.db"], { cwd, env: { STEPWISE_SKIP_REGISTRY_CHECK: "1" } });
+    assert.equal(down.code, 0, down.stderr);
+    assert.deepEqual(appliedVersions(project), [1]);
+  },
+);

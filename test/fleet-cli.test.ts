@@ -189,12 +189,14 @@ test("a database's fix in a fleet report names the fleet's command to run again,
   mkdirSync(path.join(cwd, "tenants"));
   for (const name of ["a", "b c"]) writeFileSync(path.join(cwd, "tenants", `${name}.db`), "");
   const failing = [namedSqlEntry(1, "create_items", "CREATE TABLE items (id INTEGER);"), namedSqlEntry(2, "again", "CREATE TABLE items (id INTEGER);")];
-  const fixesOf = async (migrations: typeof registry) => {
-    const report = jsonOutput<Json>(await runInProcess({ migrations, cwd }, ["fleet", "up", "--db", "tenants/*.db", "--json"]), 1);
+  const fixesOf = async (migrations: typeof registry, options: readonly string[] = []) => {
+    const report = jsonOutput<Json>(await runInProcess({ migrations, cwd }, ["fleet", "up", "--db", "tenants/*.db", ...options, "--json"]), 1);
     return report.targets.map((target) => (target.error as { fix?: unknown }).fix);
   };
   const [rolledBack] = await fixesOf(failing);
   assert.match(String(rolledBack), /"stepwise gen" and "stepwise fleet up" again/);
+  // A fleet up that was to stop at a version is run again to that version, not past it.
+  assert.match(String((await fixesOf(failing, ["--to", "2", "--transaction", "all"]))[0]), /"stepwise gen" and "stepwise fleet up --to 2 --transaction all" again/);
   // A migration outside a transaction that failed part way: resolved one database at a time.
   const partial = [failing[0]!, namedSqlEntry(2, "again", "CREATE TABLE items (id INTEGER);", null, { transaction: false })];
   const [a, bc] = await fixesOf(partial);

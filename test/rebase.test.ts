@@ -139,6 +139,20 @@ test("rebase refuses, changing nothing, when a migration it would renumber is ap
   const missing = await rebaseJson(project, ["--base", "main", "--db", "nowhere.db"]);
   assert.equal(missing.result.code, 0, missing.result.stdout);
   assert.equal(existsSync(path.join(project.root, "nowhere.db")), false);
+
+  // Two of the branch's migrations applied: the fix rolls both back at once (a plain down reverts one, and rebase would refuse again).
+  await addAndCommit(project, { "003_add_size.sql": sql("sizes") }, "feature: 003");
+  assert.equal((await runCli(["up", "--db", "app.db"], { cwd: project.root })).code, 0);
+  const both = await rebaseJson(project, ["--base", "main", "--yes", "--db", "app.db"]);
+  assert.deepEqual(
+    (both.json.error?.migrations as { version: number }[]).map((migration) => migration.version),
+    [2, 3],
+  );
+  assert.equal(both.json.error?.fix, 'roll them back first ("stepwise down --db app.db --to 1"), then rebase; or pass --no-db-check when that database is not one to keep');
+  assert.equal((await runCli(["down", "--db", "app.db", "--to", "1"], { cwd: project.root })).code, 0);
+  const renumbered = await rebaseJson(project, ["--base", "main", "--yes", "--db", "app.db"]);
+  assert.equal(renumbered.result.code, 0, renumbered.result.stdout);
+  assert.deepEqual(listMigrations(project), ["001_init.sql", "003_add_color.sql", "004_add_size.sql"]);
 });
 
 test("gen --check --base names only versions both branches use for different content", { skip: gitMissing ?? false }, async (t) => {

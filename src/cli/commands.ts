@@ -93,6 +93,7 @@ export async function up<R extends MigrationRegistry>(
     }
     await refuseWholeRun(manager, plan);
   };
+  repeatOnFailure(scope, `${options.to === undefined ? "" : ` --to ${options.to}`}${transaction === "all" ? " --transaction all" : ""}`);
   if (backup === undefined) return withManager(scope, "write", async (manager) => resultReport(scope, await manager.up(run)), preflight);
   // Resolved before anything is opened: a path that is not the one the user meant is refused first.
   const directory = backup === true ? null : resolvePath(session, backup);
@@ -116,7 +117,26 @@ export async function down<R extends MigrationRegistry>(scope: CommandScope<R>, 
   refuseMissingDatabase(scope, "nothing to revert");
   // No --steps passes none, so a plain down with nothing applied is a no-op as the library's down() is.
   const target = options.to !== undefined ? { to: options.to as VersionOf<R> | 0 } : options.steps !== undefined ? { steps: options.steps } : {};
-  return withManager(scope, "write", async (manager) => resultReport(scope, await manager.down({ ...target, ...(options.transaction && { transaction: options.transaction }) })));
+  const all = options.transaction === "all" ? " --transaction all" : "";
+  return withManager(scope, "write", async (manager) => {
+    // A run of each migration on its own keeps what it reverted before one failed, so "--steps" again would revert too many: the version it aimed at is repeated instead.
+    let to: number | undefined = options.to;
+    if (options.steps !== undefined && all === "") {
+      try {
+        to = (await manager.planDown({ steps: options.steps })).toVersion;
+      } catch {
+        // down meets the same refusal, and reports it.
+      }
+    }
+    repeatOnFailure(scope, to !== undefined ? ` --to ${to}${all}` : options.steps !== undefined ? ` --steps ${options.steps}${all}` : all);
+    return resultReport(scope, await manager.down({ ...target, ...(options.transaction && { transaction: options.transaction }) }));
+  });
+}
+
+/** Makes a fix that says to run this `up` or `down` again repeat `options`: where the run was to stop, and whether it was one transaction. */
+function repeatOnFailure(scope: CommandScope, options: string): void {
+  const { running } = scope.session;
+  if (running !== undefined && options !== "") scope.session.running = { ...running, repeat: options };
 }
 
 /** `reset`: drops everything and applies every migration again, once confirmed. */
@@ -136,7 +156,8 @@ export function history<R extends MigrationRegistry>(scope: CommandScope<R>): Pr
     const rows = await manager.history();
     const repairs = await listChecksumRepairs(asNet(manager));
     const data = rows.map((row) => {
-      const own = repairs.filter((event) => event.version === row.version);
+      // A repair realigned the row of its time: a row reverted and applied again since recorded the checksum it ran with, and the text lists the repair on its own.
+      const own = repairs.filter((event) => event.version === row.version && event.repairedAt >= row.appliedAt);
       return own.length === 0 ? row : { ...row, checksumRepairs: own };
     });
     return { data, text: format.formatHistory(rows, repairs, scope.session.output.palette) };

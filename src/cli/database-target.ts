@@ -42,11 +42,15 @@ export interface CliSession<R extends MigrationRegistry> {
   running?: RunningCommand;
 }
 
-/** A command as commander parsed it: its `name` (`fleet verify` for a fleet's), its `operands` (`baseline`'s version), and the options it declares (`--json` left out), to find as typed. */
+/**
+ * A command as commander parsed it: its `name` (`fleet verify` for a fleet's), its `operands` (`baseline`'s version), and the options it declares (`--json` left out), to find as typed;
+ * `repeat`: the options a fix that says to run it again must repeat (` --to 3`), as the command sets them.
+ */
 export interface RunningCommand {
   readonly name: string;
   readonly operands: readonly string[];
   readonly options: readonly { readonly flag: string; readonly takesValue: boolean }[];
+  readonly repeat?: string;
 }
 
 /** One command's run: the CLI's session, the command's name, and the global flags it was given. */

@@ -78,12 +78,12 @@ export const FIX_OF_CODE: FixOf = {
     (error as { nativeCode?: unknown }).nativeCode === "3F000"
       ? `pass --schema <the schema the migrations built in> (it sets the session's search_path), then run "stepwise reset --yes" again`
       : `remove what keeps it${detail ? ` (${detail.split("\n")[0]})` : ""}: drop or change what depends on it, or load the module a virtual table needs; then run "stepwise reset --yes" again`,
-  INVALID_TARGET: ({ steps, currentVersion }) =>
-    steps === undefined
-      ? `pass a version the registry has, in the command's direction; "stepwise status" shows where the database is`
-      : currentVersion
-        ? `pass --steps ${currentVersion} or fewer; "stepwise down --to 0" reverts all ${currentVersion}`
-        : `nothing is applied, so there is nothing to revert`,
+  INVALID_TARGET: ({ steps, currentVersion, ...error }) => {
+    // The plain error it is made from carries its message: one that names the command going the other way (up --to below the database) has that as the step.
+    const named = /run ("stepwise (?:up|down) [^"]+")/.exec(String((error as { message?: unknown }).message))?.[1];
+    if (steps === undefined) return named ? `run ${named}` : `pass a version the registry has, in the command's direction; "stepwise status" shows where the database is`;
+    return currentVersion ? `pass --steps ${currentVersion} or fewer; "stepwise down --to 0" reverts all ${currentVersion}` : `nothing is applied, so there is nothing to revert`;
+  },
   BATCH_KEY_INVALID: ({ file }) => `pass forEachBatch a key that is a unique, non-NULL column (the INTEGER PRIMARY KEY, or rowid) in ${file}`,
   BATCH_OPTIONS_INVALID: ({ file, option }) => (option === "batchSize" ? `pass a whole batchSize in ${file}` : `write ? in where, with the values in params, in ${file}`),
   DATABASE_LOCKED: () => `run it again when the lock is released, or raise --busy-timeout`,
@@ -128,7 +128,8 @@ export const FIX_OF_CODE: FixOf = {
   GIT_REF_NOT_FOUND: () => `fetch the branch ("git fetch origin"), or pass the one you will merge into with --base`,
   GIT_FAILED: () => `fix what git's message says and run it again`,
   GIT_HISTORY_SHALLOW: () => `fetch more history ("git fetch --unshallow", or fetch-depth: 0 in CI's checkout)`,
-  REBASE_APPLIED_MIGRATION: () => `roll them back first ("stepwise down"), then rebase; or pass --no-db-check when that database is not one to keep`,
+  REBASE_APPLIED_MIGRATION: ({ migrations }) =>
+    `roll them back first ("stepwise down --to ${Math.min(...migrations.map((migration) => migration.version)) - 1}"), then rebase; or pass --no-db-check when that database is not one to keep`,
   REBASE_CONFLICT: () => `resolve it by hand, then run "stepwise rebase" again`,
   REBASE_RENAME_FAILED: ({ restored }) =>
     restored ? `check that the folder is writable and run "stepwise rebase" again` : `put the files in "pending" back, check that the folder is writable, and run "stepwise rebase" again`,

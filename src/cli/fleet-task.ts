@@ -11,7 +11,7 @@ import { verifySchema } from "../safety/verify.js";
 import type { CliDriverName } from "./driver-names.js";
 import type { FleetTargetSpec } from "./fleet-targets.js";
 import type { CliManager, CommandMode, DriverConnector, OpenedDatabase } from "./open-database.js";
-import { inCliReport, targetFlags, withDatabaseFlags } from "./report-error.js";
+import { inCliReport, RUN_AGAIN_CODES, targetFlags, withDatabaseFlags } from "./report-error.js";
 import { query } from "../core/step.js";
 
 /** What a fleet command does to each database. */
@@ -135,7 +135,9 @@ function inFleetReport(error: TargetError, spec: FleetTargetSpec, job: FleetJob)
   });
   // A migration that failed in a verify's replay is fixed, then verified again: up is for a migration that failed on the database.
   const again = (name: string) => (name === "up" && report.code === "MIGRATION_FAILED" ? job.task : name);
-  const spell = <T>(text: T) => withDatabaseFlags(text, target, (name) => (FLEET_COMMANDS.has(name) ? `"stepwise fleet ${again(name)}` : null));
+  // Run again, a fleet up that was to stop at a version stops there (as a one-database up's fix says).
+  const repeat = job.task === "up" && RUN_AGAIN_CODES.has(report.code) ? `${job.to === undefined ? "" : ` --to ${job.to}`}${job.transaction === "all" ? " --transaction all" : ""}` : "";
+  const spell = <T>(text: T) => withDatabaseFlags(text, target, (name, bare) => (FLEET_COMMANDS.has(name) ? `"stepwise fleet ${again(name)}${bare && again(name) === "up" ? repeat : ""}` : null));
   // The message's commands too (`"stepwise down --to 3"`): the text report prints it, and without the database it names none of the fleet's.
   return Object.assign(report, { message: spell(report.message), fix: spell(report.fix) });
 }

@@ -53,8 +53,11 @@ export function reportError(error: unknown, argv: readonly string[], output: Cli
     translated.is("MIGRATION_FAILED") && running && REPLAYING_COMMANDS.has(running.name)
       ? [running.name, ...running.operands, ...ownOptions(options, running.options)].map(quoteForShell).join(" ")
       : null;
-  const rename = (name: string) => (rerun !== null && name === "up" ? `"stepwise ${rerun}${flags}` : null);
-  if (flags !== "" || rerun !== null) Object.assign(json, { fix: withDatabaseFlags(json.fix, flags, rename), message: withDatabaseFlags(json.message, flags, rename) });
+  // "Run it again" after an up or down that was to stop at a version, or run as one transaction, means with those options: a bare "stepwise up" would go past --to.
+  const again = running?.repeat && RUN_AGAIN_CODES.has(translated.code) ? running : null;
+  const rename = (name: string, bare: boolean) =>
+    rerun !== null && name === "up" ? `"stepwise ${rerun}${flags}` : again !== null && bare && name === again.name ? `"stepwise ${name}${flags}${again.repeat}` : null;
+  if (flags !== "" || rerun !== null || again !== null) Object.assign(json, { fix: withDatabaseFlags(json.fix, flags, rename), message: withDatabaseFlags(json.message, flags, rename) });
   printJson(json);
   stderr(`${palette.red(`error [${translated.code}]`)}: ${String(json.message)}\n`);
   const usage = error instanceof StepwiseError && USAGE_EXIT_CODES.has(error.code);
@@ -71,6 +74,8 @@ export function reportError(error: unknown, argv: readonly string[], output: Cli
 const DATABASE_OPTIONS = ["db", "url", "schema", "table", "driver"] as const;
 /** The commands that check a database against the migrations replayed in a scratch database: a migration that fails there fails in the replay, not on the database. */
 const REPLAYING_COMMANDS: ReadonlySet<string> = new Set(["adopt", "baseline", "verify"]);
+/** The failures of a run under way whose fix is to run it again: other fixes name a different run (`WHOLE_RUN_TRANSACTION_REFUSED`'s "then stepwise up"). */
+export const RUN_AGAIN_CODES: ReadonlySet<string> = new Set<StepwiseErrorCode>(["MIGRATION_FAILED", "LOCK_TIMEOUT", "CONNECTION_LOST"]);
 /** The commands that work on a project, not on a database. */
 const PROJECT_COMMANDS: ReadonlySet<string> = new Set(["gen", "create", "import", "rebase", "squash"]);
 
@@ -105,10 +110,11 @@ export function targetFlags(flags: { readonly [name in (typeof DATABASE_OPTIONS)
 
 /**
  * `fix` (a text, or an object of texts such as `CHECKSUM_MISMATCH`'s) with `flags` added to each command it names that works on a database; `rename` may name another
- * command instead (the fleet's own, for the fleet's).
+ * command instead (the fleet's own, for the fleet's), told whether the text names the command `bare`, with no option of its own.
  */
-export function withDatabaseFlags<T>(fix: T, flags: string, rename: (command: string) => string | null = () => null): T {
-  const add = (text: string) => text.replace(/"stepwise ([a-z]+)/g, (command, name: string) => rename(name) ?? (PROJECT_COMMANDS.has(name) ? command : `${command}${flags}`));
+export function withDatabaseFlags<T>(fix: T, flags: string, rename: (command: string, bare: boolean) => string | null = () => null): T {
+  const add = (text: string) =>
+    text.replace(/"stepwise ([a-z]+)(?=("?))/g, (command, name: string, closing: string) => rename(name, closing === '"') ?? (PROJECT_COMMANDS.has(name) ? command : `${command}${flags}`));
   if (typeof fix === "string") return add(fix) as T;
   if (fix === null || typeof fix !== "object") return fix;
   // An object's command field is a bare command line; its texts quote theirs.

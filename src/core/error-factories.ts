@@ -146,7 +146,7 @@ export function checksumMismatchError(details: Omit<D<"CHECKSUM_MISMATCH">, "fix
   // A TypeScript migration's checksum covers the project files it imports: the edit may be in a helper the file itself does not show.
   const imported = /\.[cm]?ts$/.test(file) ? " (or the project files it imports, which its checksum covers)" : "";
   const accidental = text`restore ${file}${imported} and put the change in a new migration ("stepwise create")`;
-  const deliberate = text`if the database already has what the file now says, ${CALLS.repairChecksums(version)} shows what it would record and ${CALLS.applyChecksumRepair} records it`;
+  const deliberate = text`if the database already has what the file now says, ${CALLS.repairChecksums(version)} shows what it would record and ${CALLS.applyChecksumRepair} records it; on a development database, ${CALLS.reset} starts over with the edit`;
   const fix = keepText(texts, "fix", { accidental, deliberate, command: text`stepwise repair --checksums ${version}` });
   const message = text`${label(version, file)} was changed after it was applied.\n  applied:  ${databaseChecksum}\n  registry: ${registryChecksum}\nIf the edit was an accident: ${accidental}.\nIf it was deliberate: ${deliberate}.`;
   return copyTexts(texts, new StepwiseError("CHECKSUM_MISMATCH", message, { ...details, fix }));

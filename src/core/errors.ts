@@ -358,7 +358,7 @@ export interface StepwiseErrorDetails {
   readonly GIT_HISTORY_SHALLOW: Readonly<{ base: string }>;
   /** A migration `rebase` would renumber is recorded as applied in the database it is pointed at (`database`, its password hidden): a new number would make that database run it again. Nothing was
    * changed.
-   * Fix: Roll it back first (`stepwise down`), then rebase; or `--no-db-check` when that database is not one to keep. */
+   * Fix: Roll them back first (`stepwise down --to <the version below the oldest of them>`), then rebase; or `--no-db-check` when that database is not one to keep. */
   readonly REBASE_APPLIED_MIGRATION: Readonly<{ database: string; migrations: readonly Readonly<{ version: number; name: string; file: string }>[] }>;
   /** Renumbering would not resolve the situation or would clobber a file: a migration both branches edited (`edited-on-both-sides`), a merge conflict still open in the migrations folder (`unmerged`),
    * or a new name already taken (`target-exists`). Nothing was changed.
