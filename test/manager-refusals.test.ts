@@ -165,6 +165,36 @@ await describeEachDriver("refusals", { quickOn: ["better-sqlite3", "sql.js"] }, 
     assert.equal(db.manager(migrations).currentVersion(), migrations.length);
   });
 
+  test("an option the call does not take (misspelt or cut short) is refused with USAGE naming it, before any SQL, on migrate, migrateAsync, the managers and their methods", async (t) => {
+    const project = createTestProject(t, { fixture: "runtime/side-effects" });
+    const migrations = await project.load();
+    const db = await h.open(project.databasePath());
+    t.after(() => db.close());
+    // Each was ignored, the call running as if it were not given: `dryRun` and `target` applied every migration, `table` wrote the history to schema_migrations, `step: 2` reverted one.
+    for (const option of ["dryRun", "target", "table", "To"]) {
+      assert.throws(() => db.migrate(migrations, { [option]: 1 }), stepwiseFailure({ code: "USAGE", option, message: /^migrate has no option/ }), option);
+      await assert.rejects(h.entry.migrateAsync(db.native, migrations, { [option]: 1 }), stepwiseFailure({ code: "USAGE", option, message: /^migrateAsync has no option/ }), option);
+    }
+    assert.throws(() => db.migrate(migrations, { tranzaction: "all" }), stepwiseFailure({ code: "USAGE", option: "tranzaction", message: /did you mean "transaction"\?/ }));
+    assert.throws(() => db.manager(migrations, { table: "app_history" } as never), stepwiseFailure({ code: "USAGE", option: "table", message: /did you mean "tableName"\?/ }));
+    assert.throws(() => new h.entry.AsyncMigrationManager(db.native, migrations, { busyTimeout: 5 } as never), stepwiseFailure({ code: "USAGE", option: "busyTimeout" }));
+    const manager = db.manager(migrations);
+    for (const [call, options, option] of [
+      ["up", { To: 1 }, "To"],
+      ["up", { dryRun: true }, "dryRun"],
+      ["planUp", { target: 1 }, "target"],
+      ["down", { step: 2 }, "step"],
+      ["planDown", { stpes: 2 }, "stpes"],
+    ] as const) {
+      assert.throws(() => (manager[call] as (options: unknown) => unknown)(options), stepwiseFailure({ code: "USAGE", option }), `${call}(${JSON.stringify(options)})`);
+    }
+    await assert.rejects(new h.entry.AsyncMigrationManager(db.native, migrations).down({ step: 2 } as never), stepwiseFailure({ code: "USAGE", option: "step" }));
+    assert.deepEqual(db.rows("SELECT name FROM sqlite_master"), []);
+    // A key left undefined asks for nothing.
+    assert.equal(db.migrate(migrations, { dryRun: undefined }).toVersion, migrations.length);
+    assert.equal(manager.down({ steps: 2, step: undefined } as never).toVersion, migrations.length - 2);
+  });
+
   test("a connection that is none (a path, null) and migrations that are not the registry's array (the registry module) are refused with USAGE at construction, before any SQL", async (t) => {
     const project = createTestProject(t, { fixture: "runtime/side-effects" });
     const migrations = await project.load();

@@ -5,7 +5,7 @@ import { MigrationManagerBase, refuseMovedOption, type RunOptions } from "./mana
 import type { Driver } from "./driver.js";
 import type { Step } from "./step.js";
 import type { MigrationRegistry, VersionOf } from "./types.js";
-import { optionsObject, refuseNonConnection, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
+import { MIGRATE_OPTIONS, optionsObject, refuseNonConnection, refuseUnknownOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
 import { usageError } from "./error-factories.js";
 
 /** Connections with an async run in flight: a second would interleave with the first one's transaction. */
@@ -78,9 +78,14 @@ export type MigrateAsync<Db, P extends MigrationManagerProps = MigrationManagerP
   options?: P & UpOptions<VersionOf<R>>,
 ) => Promise<MigrationResult>;
 
-/** The `migrateAsync` of the entry `stepwise-migrate/<entry>` (an async driver's `migrate`, named by `call`): refuses moved options (and `verifySchema`, whose replay cannot run async
- * migrations), then applies everything pending on a manager of `Manager`. */
-export function migrateAsyncOn<Db, P extends MigrationManagerProps>(Manager: AsyncManagerClass<Db, P>, entry: string, call: "migrate" | "migrateAsync" = "migrateAsync"): MigrateAsync<Db, P> {
+/** The `migrateAsync` of the entry `stepwise-migrate/<entry>` (an async driver's `migrate`, named by `call`; `ownOptions`: the props its manager takes besides every manager's): refuses moved
+ * and unknown options (and `verifySchema`, whose replay cannot run async migrations), then applies everything pending on a manager of `Manager`. */
+export function migrateAsyncOn<Db, P extends MigrationManagerProps>(
+  Manager: AsyncManagerClass<Db, P>,
+  entry: string,
+  call: "migrate" | "migrateAsync" = "migrateAsync",
+  ownOptions: readonly string[] = [],
+): MigrateAsync<Db, P> {
   return async (db, migrations, options = {} as P) => {
     const { to, transaction, ...props } = optionsObject(options, "migrate");
     refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })");
@@ -89,6 +94,7 @@ export function migrateAsyncOn<Db, P extends MigrationManagerProps>(Manager: Asy
         `verifySchema is not available with the async API of "stepwise-migrate/${entry}": its replay cannot run async migrations. Call ${call} without it, and verifySchema(manager) yourself where the driver can replay.`,
       );
     }
+    refuseUnknownOptions(options, [...MIGRATE_OPTIONS, ...ownOptions], call);
     return new Manager(db, migrations, props as P).up({ to, transaction });
   };
 }

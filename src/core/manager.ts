@@ -6,7 +6,7 @@ import type { Step } from "./step.js";
 import type { Dialect } from "./dialect.js";
 import { isAsyncMigration, type MigrationRegistry, type SyncMigrationRegistry, type VersionOf } from "./types.js";
 import { StepwiseError } from "./errors.js";
-import { optionsObject, refuseNonConnection, type MigrateOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
+import { MIGRATE_OPTIONS, optionsObject, refuseNonConnection, refuseUnknownOptions, type MigrateOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
 import { usageError } from "./error-factories.js";
 
 /** Applies and reverts the migrations of a generated registry on one connection of a sync driver; a registry holding async migrations is refused (see `AsyncMigrationManager`). */
@@ -81,6 +81,7 @@ export function migrateWithManager<M extends SyncMigrationManager<unknown, Migra
 ): MigrationResult {
   const { to, transaction, verifySchema: verifyFirst, ...props } = optionsObject(options, "migrate");
   refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })");
+  refuseUnknownOptions(options, MIGRATE_OPTIONS, "migrate");
   const manager = createManager(props);
   if (verifyFirst) {
     requireCapabilities(manager.driver, "verifySchema", "snapshot");
