@@ -11,6 +11,8 @@ import type { SyncMigrationManager } from "../src/core/manager.js";
 import { describeEachDriver, type DriverHarness } from "./support/driver-matrix.js";
 import { createTestProject, readBytes } from "./support/project.js";
 import { stepwiseFailure } from "./support/stepwise-failure.js";
+import { createItems, sqlEntry, tsEntry } from "./support/registry-builders.js";
+import type { MigrationEvent } from "../src/core/events.js";
 
 type Manager = SyncMigrationManager<unknown, MigrationRegistry>;
 
@@ -193,6 +195,30 @@ await describeEachDriver("refusals", { quickOn: ["better-sqlite3", "sql.js"] }, 
     // A key left undefined asks for nothing.
     assert.equal(db.migrate(migrations, { dryRun: undefined }).toVersion, migrations.length);
     assert.equal(manager.down({ steps: 2, step: undefined } as never).toVersion, migrations.length - 2);
+  });
+
+  test("a stepwise call made from inside another on the same connection (an onEvent listener, a transaction: false body) is refused with ASYNC_RUN_IN_PROGRESS, doing nothing", async (t) => {
+    const project = createTestProject(t, { fixture: "runtime/side-effects" });
+    const db = await h.open(project.databasePath());
+    t.after(() => db.close());
+    const second = sqlEntry(2, "INSERT INTO items (note) VALUES ('second');");
+    const third = sqlEntry(3, "INSERT INTO items (note) VALUES ('third');");
+    const migrations = [createItems, second, third];
+    const refused = stepwiseFailure({ code: "ASYNC_RUN_IN_PROGRESS", driver: db.driver.name });
+    // The listener's migrate applied 2 and 3 between the outer call's transactions, which then failed 2 as MIGRATION_FAILED on the history's UNIQUE key; a down there reverted under it.
+    const reenter = (event: MigrationEvent) => {
+      if (event.type === "migrated" && event.version === 1) db.migrate(migrations);
+    };
+    assert.throws(() => db.migrate(migrations, { onEvent: reenter }), refused);
+    assert.deepEqual(db.rows("SELECT version, state FROM schema_migrations"), [{ version: 1, state: "applied" }]);
+    assert.deepEqual(db.rows("SELECT note FROM items"), []);
+    assert.equal(db.migrate(migrations).toVersion, 3);
+    // A transaction: false body calling migrate waited the whole busy timeout for its own started row.
+    const body = tsEntry<unknown>(4, { transaction: false, up: () => void db.migrate(withBody) });
+    const withBody = [...migrations, body];
+    const started = Date.now();
+    assert.throws(() => db.migrate(withBody, { busyTimeoutMs: 5_000 }), stepwiseFailure({ code: "MIGRATION_FAILED", version: 4, rolledBack: false }));
+    assert.ok(Date.now() - started < 4_000, "waited for its own started row");
   });
 
   test("a connection that is none (a path, null) and migrations that are not the registry's array (the registry module) are refused with USAGE at construction, before any SQL", async (t) => {

@@ -8,27 +8,42 @@ import type { MigrationRegistry, VersionOf } from "./types.js";
 import { MIGRATE_OPTIONS, optionsObject, refuseNonConnection, refuseUnknownOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
 import { usageError } from "./error-factories.js";
 
-/** Connections with an async run in flight: a second would interleave with the first one's transaction. */
+/** Connections with a run in flight: a second would interleave with the first one's transaction, or (made from the first's listener or body) run under its feet. */
 const busyConnections = new WeakSet<object>();
 
-/** Runs `action` (which drives `step`) unless another async call still runs on `connection` in this process (`ASYNC_RUN_IN_PROGRESS`). */
-export async function runAloneOnConnection<T>(connection: unknown, driverName: string, step: Step<T>, action: () => Promise<T>): Promise<T> {
+/** Marks `connection` busy until the returned release runs; `ASYNC_RUN_IN_PROGRESS`, having closed `step` unstarted, while another call runs on it. `sync`: the caller does not await, so the call running is an async one or the one that made this call. */
+function claimConnection(connection: unknown, driverName: string, step: Step<unknown>, sync: boolean): () => void {
   const key = typeof connection === "object" && connection !== null ? connection : null;
-  if (key !== null && busyConnections.has(key)) {
+  if (key === null) return () => undefined;
+  if (busyConnections.has(key)) {
     // The step never started, so closing it runs none of its code.
-    step.return(undefined as T);
-    throw new StepwiseError(
-      "ASYNC_RUN_IN_PROGRESS",
-      `Another stepwise call is still running on this ${driverName} connection (an async migration may be awaiting inside its transaction). ` +
-        `Nothing was done by this call. Await the first call before starting another on the same connection.`,
-      { driver: driverName },
-    );
+    step.return(undefined);
+    const running = sync
+      ? `(an async call not yet settled, or the one this call was made from: its onEvent listener, its logger or a migration body). Nothing was done by this call. Make it once the first call has returned.`
+      : `(an async migration may be awaiting inside its transaction). Nothing was done by this call. Await the first call before starting another on the same connection.`;
+    throw new StepwiseError("ASYNC_RUN_IN_PROGRESS", `Another stepwise call is still running on this ${driverName} connection ${running}`, { driver: driverName });
   }
-  if (key !== null) busyConnections.add(key);
+  busyConnections.add(key);
+  return () => busyConnections.delete(key);
+}
+
+/** Runs `action` (which drives `step`) unless another call still runs on `connection` in this process (`ASYNC_RUN_IN_PROGRESS`). */
+export async function runAloneOnConnection<T>(connection: unknown, driverName: string, step: Step<T>, action: () => Promise<T>): Promise<T> {
+  const release = claimConnection(connection, driverName, step, false);
   try {
     return await action();
   } finally {
-    if (key !== null) busyConnections.delete(key);
+    release();
+  }
+}
+
+/** {@link runAloneOnConnection} for a sync run: a listener, logger or body calling stepwise on the same connection would otherwise run between, or inside, the first call's transactions. */
+export function runAloneOnConnectionSync<T>(connection: unknown, driverName: string, step: Step<T>, action: () => T): T {
+  const release = claimConnection(connection, driverName, step, true);
+  try {
+    return action();
+  } finally {
+    release();
   }
 }
 

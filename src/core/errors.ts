@@ -193,8 +193,9 @@ export interface StepwiseErrorDetails {
    * `MIGRATION_FAILED`, rolled back.
    * Fix: Declare the body `async` so that `gen` marks it, regenerate, and run the registry with `migrateAsync`. */
   readonly ASYNC_IN_SYNC_RUNNER: Readonly<{ source: string; fix: string | null }>;
-  /** A second stepwise call reached a connection while an async one was still running on it in this process. The second call did nothing; the first goes on.
-   * Fix: Await the first call's promise before starting another on the same connection. */
+  /** A second stepwise call reached a connection while another was still running on it in this process: an async one not yet settled, or the call that made this one from its `onEvent`
+   * listener, its logger or a migration body. The second call did nothing; the first goes on (a body's call fails its migration, with this as the cause).
+   * Fix: Await the first call's promise before starting another on the same connection; from a listener or a body, make the call after the first one has returned. */
   readonly ASYNC_RUN_IN_PROGRESS: Readonly<{ driver: string }>;
   /** An operation that starts its own transaction (`up`, `down`, `reset`, baseline, repair, a backup or restore) was called on a connection the app left inside a transaction. Refused before anything
    * ran; the app's transaction is still open.

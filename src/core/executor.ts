@@ -82,6 +82,8 @@ interface Walk<E extends MigrationEntry> {
 }
 
 const WAIT_POLL_MS = 25;
+/** Errors a body gets from misusing stepwise (an async body under the sync runner, a stepwise call on the connection it runs on): the migration failed, they are its cause. */
+const BODY_MISUSE_CODES: ReadonlySet<string> = new Set(["ASYNC_IN_SYNC_RUNNER", "ASYNC_RUN_IN_PROGRESS"]);
 const TRANSACTION_CONTROL = /^(?:BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|START|ABORT|PREPARE)\b/i;
 
 const FOREIGN_KEY_SWITCH_FIX =
@@ -801,7 +803,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   private *migrationFailed(entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean, origin: FailureOrigin = "stepwise"): Step<StepwiseError> {
     // Recording nothing would let the next plan run it again; the store writes a trace back instead.
     if (isInstanceSafely(cause, StepwiseError) && cause.is("HISTORY_ROW_MISSING")) return yield* this.store.reportMissingRow(cause, entry, direction, rolledBack, new Date().toISOString());
-    if (isInstanceSafely(cause, StepwiseError) && cause.code !== "ASYNC_IN_SYNC_RUNNER") return cause;
+    // A body's own stepwise call refused for the run it is in says "nothing was done by this call", not what became of the migration.
+    if (isInstanceSafely(cause, StepwiseError) && !BODY_MISUSE_CODES.has(cause.code)) return cause;
     const change = this.historyGuard ? this.historyChange(cause, origin) : null;
     if (change !== null) {
       const historyChanged = !rolledBack && change.startsWith("the table");
@@ -820,7 +823,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     const fromBody = sqliteCode === null ? classification.kind === "lost" : !["locked", "cantopen", "notadb"].includes(kindOfSqliteCode(sqliteCode));
     const fromEnvironment = isInstanceSafely(cause, Error) && (origin !== "body" || fromBody);
     const environmental = rolledBack && fromEnvironment && !(yield* this.isQueryOnlyRefusal(sqliteCode)) ? this.translateError(cause) : cause;
-    if (isInstanceSafely(environmental, StepwiseError) && environmental.code !== "ASYNC_IN_SYNC_RUNNER") return environmental;
+    if (isInstanceSafely(environmental, StepwiseError) && !BODY_MISUSE_CODES.has(environmental.code)) return environmental;
     const foreignKeyRebuild = yield* readForeignKeyRebuildHint(entry, direction, sqliteCode, cause, this.settings.capabilities.foreignKeySwitch);
     const location = origin === "body" ? locateFromFailure(entry, direction, cause) : null;
     return migrationFailedError({ version: entry.version, file: entry.file, direction, cause, rolledBack, foreignKeyRebuild, location });

@@ -1,5 +1,6 @@
 /** The manager every sync driver entry exposes: {@link MigrationManagerBase} driven by the sync runner. */
 import { runSync } from "./runners.js";
+import { runAloneOnConnectionSync } from "./async-manager.js";
 import { driverEntry, requireCapabilities, type SyncDriver } from "./driver.js";
 import { MigrationManagerBase, refuseMovedOption } from "./manager-base.js";
 import type { Step } from "./step.js";
@@ -17,9 +18,9 @@ export class SyncMigrationManager<Db, R extends SyncMigrationRegistry = Migratio
     refuseAsyncMigrations(migrations, driver.name, driver.asyncBodyFix);
   }
 
-  /** Runs one of the executor's steps on this manager's driver, synchronously. */
+  /** Runs one of the executor's steps on this manager's driver, synchronously; `ASYNC_RUN_IN_PROGRESS` when made while another call runs on the connection (from its listener or a body). */
   run<T>(step: Step<T>): T {
-    return runSync(step, this.driver);
+    return runAloneOnConnectionSync(this.driver.connection, this.driver.name, step, () => runSync(step, this.driver));
   }
 
   protected start<T>(make: () => Step<T>): T {

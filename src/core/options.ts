@@ -17,7 +17,10 @@ export interface MigrationManagerProps {
   readonly tableName?: string;
   /** Milliseconds to wait for another connection's write lock. Default 30,000 ms. */
   readonly busyTimeoutMs?: number;
-  /** Receives every {@link MigrationEvent}. A throw stops the run and reaches the caller (what committed stays); a promise it returns is not awaited, and its rejection is ignored. */
+  /**
+   * Receives every {@link MigrationEvent}. A throw stops the run and reaches the caller (what committed stays); a promise it returns is not awaited, and its rejection is ignored. A stepwise
+   * call it makes on the same connection is refused (`ASYNC_RUN_IN_PROGRESS`).
+   */
   readonly onEvent?: (event: MigrationEvent) => void;
   /** Receives one human-readable line per event. Default: none; the library never prints by itself. */
   readonly logger?: MigrationLogger | null;
