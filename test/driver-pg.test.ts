@@ -424,8 +424,9 @@ test("a running transaction: false migration is told from a dead one by its serv
     createInterface({ input: child.stdout }).on("line", (line) => line === `migrating ${PG_RACE_LATEST}` && resolve());
     child.on("close", (code) => reject(new Error(`the child ended (${code}) before the transaction: false migration`)));
   });
-  // As if the owner ran on another host: its pid says nothing here, so only the session can tell.
-  await pool.query("UPDATE schema_migrations SET owner = jsonb_set(jsonb_set(owner::jsonb, '{host}', '\"another-host\"'), '{pid}', '1')::text WHERE state = 'started'");
+  // As if the owner ran on another host: its pid says nothing here, so only the session can tell. The started row commits just after the event.
+  const moveOwner = "UPDATE schema_migrations SET owner = jsonb_set(jsonb_set(owner::jsonb, '{host}', '\"another-host\"'), '{pid}', '1')::text WHERE state = 'started'";
+  for (let attempt = 0; attempt < 250 && (await pool.query(moveOwner)).rowCount !== 1; attempt++) await new Promise((resolve) => setTimeout(resolve, 20));
   const manager = new MigrationManager(pool, PG_RACE_REGISTRY);
   assert.equal((await manager.status()).problem?.code, "MIGRATION_IN_PROGRESS");
   child.kill("SIGKILL");

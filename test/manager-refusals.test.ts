@@ -221,6 +221,25 @@ await describeEachDriver("refusals", { quickOn: ["better-sqlite3", "sql.js"] }, 
     assert.ok(Date.now() - started < 4_000, "waited for its own started row");
   });
 
+  test("an onEvent listener that throws as a transaction: false migration starts leaves no started row: its error reaches the caller and the next run applies the migration", async (t) => {
+    const project = createTestProject(t, { fixture: "runtime/side-effects" });
+    const db = await h.open(project.databasePath());
+    t.after(() => db.close());
+    const migrations = [createItems, sqlEntry(2, "INSERT INTO items (note) VALUES ('outside');", { transaction: false })];
+    const thrown = new Error("the listener's own failure");
+    const listener = (event: MigrationEvent) => {
+      if (event.type === "migrating" && event.version === 2) throw thrown;
+    };
+    // The started row committed before the event, so the next start refused INCOMPLETE_MIGRATION ("may be partly applied") for a body that never ran.
+    assert.throws(
+      () => db.migrate(migrations, { onEvent: listener }),
+      (error) => error === thrown,
+    );
+    assert.deepEqual(db.rows("SELECT version, state FROM schema_migrations"), [{ version: 1, state: "applied" }]);
+    assert.equal(db.migrate(migrations).toVersion, 2);
+    assert.deepEqual(db.rows("SELECT note FROM items"), [{ note: "outside" }]);
+  });
+
   test("a connection that is none (a path, null) and migrations that are not the registry's array (the registry module) are refused with USAGE at construction, before any SQL", async (t) => {
     const project = createTestProject(t, { fixture: "runtime/side-effects" });
     const migrations = await project.load();

@@ -465,6 +465,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       const attempt = currentMigrationOwner(lock?.fileName ?? (this.dialect.readOwnerSession ? yield* this.dialect.readOwnerSession() : null));
       const owner = serializeMigrationOwner(attempt);
       stopOwning = holdOwnership(attempt);
+      // Before the started row commits: a listener's throw then leaves no row claiming a body that never ran.
+      this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
       try {
         // Before the started row commits: a refusal here leaves nothing to resolve.
         yield* this.refuseParentRebuild(entry, direction);
@@ -479,7 +481,6 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         if (yield* this.takenElsewhere(entry.version, direction)) return null;
         throw yield* this.migrationFailed(entry, direction, cause, true);
       }
-      this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
       const started = performance.now();
       try {
         yield* this.runBody(entry, direction, false, settingsBefore);
