@@ -804,8 +804,10 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   private *migrationFailed(entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean, origin: FailureOrigin = "stepwise"): Step<StepwiseError> {
     // Recording nothing would let the next plan run it again; the store writes a trace back instead.
     if (isInstanceSafely(cause, StepwiseError) && cause.is("HISTORY_ROW_MISSING")) return yield* this.store.reportMissingRow(cause, entry, direction, rolledBack, new Date().toISOString());
-    // A body's own stepwise call refused for the run it is in says "nothing was done by this call", not what became of the migration.
-    if (isInstanceSafely(cause, StepwiseError) && !BODY_MISUSE_CODES.has(cause.code)) return cause;
+    // A body's stepwise error (a walk refused, a call refused) says nothing of the migration: the misuse is its cause, and so is any error after a body outside a transaction kept its writes.
+    const passThrough = (error: unknown): error is StepwiseError =>
+      isInstanceSafely(error, StepwiseError) && !BODY_MISUSE_CODES.has(error.code) && (rolledBack || origin !== "body" || error.is("MIGRATION_FAILED"));
+    if (passThrough(cause)) return cause;
     const change = this.historyGuard ? this.historyChange(cause, origin) : null;
     if (change !== null) {
       const historyChanged = !rolledBack && change.startsWith("the table");
@@ -824,7 +826,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     const fromBody = sqliteCode === null ? classification.kind === "lost" : !["locked", "cantopen", "notadb"].includes(kindOfSqliteCode(sqliteCode));
     const fromEnvironment = isInstanceSafely(cause, Error) && (origin !== "body" || fromBody);
     const environmental = rolledBack && fromEnvironment && !(yield* this.isQueryOnlyRefusal(sqliteCode)) ? this.translateError(cause) : cause;
-    if (isInstanceSafely(environmental, StepwiseError) && !BODY_MISUSE_CODES.has(environmental.code)) return environmental;
+    if (passThrough(environmental)) return environmental;
     const foreignKeyRebuild = yield* readForeignKeyRebuildHint(entry, direction, sqliteCode, cause, this.settings.capabilities.foreignKeySwitch);
     const location = origin === "body" ? locateFromFailure(entry, direction, cause) : null;
     return migrationFailedError({ version: entry.version, file: entry.file, direction, cause, rolledBack, foreignKeyRebuild, location });
