@@ -251,6 +251,21 @@ await describeEachDriver("refusals", { quickOn: ["better-sqlite3", "sql.js"] }, 
     assert.deepEqual(db.rows("SELECT name FROM sqlite_master"), []);
   });
 
+  test("a connection the app closed before the call is refused with USAGE, by migrate, migrateAsync and a manager made while it was open", async (t) => {
+    const project = createTestProject(t, { fixture: "runtime/side-effects" });
+    const migrations = await project.load();
+    const db = await h.open(project.databasePath());
+    const manager = db.manager(migrations);
+    const name = db.driver.name;
+    db.close();
+    // Each was the library's own error: better-sqlite3's and libsql's TypeError, node:sqlite's ERR_INVALID_STATE, sql.js's "out of memory".
+    const closed = stepwiseFailure({ code: "USAGE", message: new RegExp(`^The ${name} connection is closed`) });
+    assert.throws(() => h.entry.migrate(db.native, migrations), closed);
+    await assert.rejects(h.entry.migrateAsync(db.native, migrations), closed);
+    assert.throws(() => manager.status(), closed);
+    assert.throws(() => manager.up(), closed);
+  });
+
   test("a hand-edited registry that breaks the version rules is refused on construction", async (t) => {
     const project = createTestProject(t, { fixture: "runtime/side-effects" });
     const migrations = await project.load();

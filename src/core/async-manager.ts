@@ -1,7 +1,7 @@
 /** The async manager: {@link MigrationManagerBase} driven by the async runner, for async drivers and for sync ones whose registry holds async migrations. */
 import { StepwiseError } from "./errors.js";
 import { runAsync } from "./runners.js";
-import { MigrationManagerBase, refuseMovedOption, type RunOptions } from "./manager-base.js";
+import { MigrationManagerBase, refuseClosedConnection, refuseMovedOption, type RunOptions } from "./manager-base.js";
 import type { Driver } from "./driver.js";
 import type { Step } from "./step.js";
 import type { MigrationRegistry, VersionOf } from "./types.js";
@@ -62,6 +62,7 @@ export class AsyncMigrationManager<Db, R extends MigrationRegistry = MigrationRe
   /** Runs one of the executor's steps with the async runner; rejects with `ASYNC_RUN_IN_PROGRESS` while another call runs on the connection. */
   async run<T>(step: Step<T>, options: RunOptions = {}): Promise<T> {
     const driver = this.driver;
+    refuseClosedConnection(driver);
     return runAloneOnConnection(driver.connection, driver.name, step, () => runHoldingRunLock(driver, step, options, this.tableName, this.busyTimeoutMs));
   }
 

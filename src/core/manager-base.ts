@@ -17,7 +17,7 @@ import {
   type MigrationResult,
   type UpOptions,
 } from "./options.js";
-import { usageError } from "./error-factories.js";
+import { closedConnectionError, usageError } from "./error-factories.js";
 
 /** What a manager needs of its driver: a driver, or the description of one that opens a session per call (pg over a `pg.Pool`). */
 export type DriverIdentity<Db> = Pick<Driver<Db>, "name" | "dialect" | "capabilities" | "classifyError" | "connection">;
@@ -169,6 +169,11 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
   private *readCurrentVersion(): Step<number> {
     return highestAppliedVersion(yield* this.executor.history());
   }
+}
+
+/** `USAGE` when the app closed the connection before this call. */
+export function refuseClosedConnection(driver: Pick<Driver, "name" | "isOpen">): void {
+  if (driver.isOpen?.() === false) throw closedConnectionError(driver.name);
 }
 
 /** Refuses an option that moved to a standalone function: ignoring it would skip a backup or a rehearsal without a word. */

@@ -2,7 +2,7 @@
 import { runSync } from "./runners.js";
 import { runAloneOnConnectionSync } from "./async-manager.js";
 import { driverEntry, requireCapabilities, type SyncDriver } from "./driver.js";
-import { MigrationManagerBase, refuseMovedOption } from "./manager-base.js";
+import { MigrationManagerBase, refuseClosedConnection, refuseMovedOption } from "./manager-base.js";
 import type { Step } from "./step.js";
 import type { Dialect } from "./dialect.js";
 import { isAsyncMigration, type MigrationRegistry, type SyncMigrationRegistry, type VersionOf } from "./types.js";
@@ -20,6 +20,7 @@ export class SyncMigrationManager<Db, R extends SyncMigrationRegistry = Migratio
 
   /** Runs one of the executor's steps on this manager's driver, synchronously; `ASYNC_RUN_IN_PROGRESS` when made while another call runs on the connection (from its listener or a body). */
   run<T>(step: Step<T>): T {
+    refuseClosedConnection(this.driver);
     return runAloneOnConnectionSync(this.driver.connection, this.driver.name, step, () => runSync(step, this.driver));
   }
 

@@ -240,6 +240,7 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
     dialect: "sqlite",
     async: true,
     connection: client,
+    isOpen: () => !client.closed,
     lacks: options.remote === true || session.remote ? ["foreignKeySwitch", "userVersion"] : ["foreignKeySwitch"],
     exec: async (sql) => void (await (session.open()?.executeMultiple(sql) ?? session.execOutsideTransaction(sql))),
     // A deferred transaction takes its lock at its first read, so that waits out locks too.
