@@ -132,6 +132,27 @@ test("options that are no object are USAGE at construction, as on every entry (t
   }
 });
 
+test("an option this entry's migrate or manager does not take is refused with USAGE naming it, before anything is written", async (t) => {
+  const { url } = scratch(t);
+  const db = client(t, url);
+  const migrations = [namedSqlEntry(1, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY);")];
+  await assert.rejects(migrate(db, migrations, { remot: true } as never), stepwiseFailure({ code: "USAGE", option: "remot", message: /^migrate has no option "remot"; did you mean "remote"\?/ }));
+  assert.throws(() => new MigrationManager(db, migrations, { scratch: () => db } as never), stepwiseFailure({ code: "USAGE", option: "scratch", message: /did you mean "scratchClient"\?/ }));
+  assert.deepEqual((await db.execute("SELECT name FROM sqlite_master")).rows, []);
+});
+
+test("a client the app closed before the call is refused with USAGE, by migrate and a manager made while it was open", async (t) => {
+  const { url } = scratch(t);
+  const db = createClient({ url });
+  const migrations = [namedSqlEntry(1, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY);")];
+  const manager = new MigrationManager(db, migrations);
+  db.close();
+  // It was the client's own LibsqlError CLIENT_CLOSED.
+  const closed = stepwiseFailure({ code: "USAGE", message: /^The libsql-client connection is closed/ });
+  await assert.rejects(migrate(db, migrations), closed);
+  await assert.rejects(manager.status(), closed);
+});
+
 test("under the remote rules no statement reads or writes PRAGMA user_version, on every path; under the file rules they do", async (t) => {
   const { url } = scratch(t);
   const real = client(t, url);

@@ -20,6 +20,7 @@ import { build } from "esbuild";
 import { DRIVERS, matrixRoot } from "./support/driver-matrix.js";
 import { PG_RACE_LATEST, PG_RACE_REGISTRY } from "./support/pg-race-registry.js";
 import { namedSqlEntry, tsEntry, rejection } from "./support/registry-builders.js";
+import { stepwiseFailure } from "./support/stepwise-failure.js";
 import { jsonError, runPgCli, withPgClient } from "./support/pg-cli.js";
 
 // Every entry here says it was generated for PostgreSQL: the pg driver refuses a registry of another dialect.
@@ -231,6 +232,16 @@ test("a schema name that is not a plain identifier is refused at construction", 
   );
 });
 
+test("an option pg's migrate or manager does not take is refused with USAGE naming it and the one meant, before any connection", async () => {
+  // Ignored before: `schma` migrated the public schema, `tabelName` wrote the history to schema_migrations.
+  const pool = new pg.Pool({ host: "nowhere.invalid" });
+  await assert.rejects(migrate(pool, [createItems], { schma: "app" } as never), stepwiseFailure({ code: "USAGE", option: "schma", message: /did you mean "schema"\?/ }));
+  await assert.rejects(migrate(pool, [createItems], { lockTimeout: 5 } as never), stepwiseFailure({ code: "USAGE", option: "lockTimeout", message: /did you mean "lockTimeoutMs"\?/ }));
+  assert.throws(() => new MigrationManager(pool, [createItems], { tabelName: "h" } as never), stepwiseFailure({ code: "USAGE", option: "tabelName", message: /did you mean "tableName"\?/ }));
+  await assert.rejects(new MigrationManager(pool, [createItems]).down({ step: 2 } as never), stepwiseFailure({ code: "USAGE", option: "step" }));
+  assert.equal(pool.totalCount, 0);
+});
+
 test("an app's client inside a transaction is refused with TRANSACTION_OPEN, and its transaction stays open", async (t) => {
   const { database, pool } = await freshDatabase(t);
   const client = await connect(database.url);
@@ -413,8 +424,9 @@ test("a running transaction: false migration is told from a dead one by its serv
     createInterface({ input: child.stdout }).on("line", (line) => line === `migrating ${PG_RACE_LATEST}` && resolve());
     child.on("close", (code) => reject(new Error(`the child ended (${code}) before the transaction: false migration`)));
   });
-  // As if the owner ran on another host: its pid says nothing here, so only the session can tell.
-  await pool.query("UPDATE schema_migrations SET owner = jsonb_set(jsonb_set(owner::jsonb, '{host}', '\"another-host\"'), '{pid}', '1')::text WHERE state = 'started'");
+  // As if the owner ran on another host: its pid says nothing here, so only the session can tell. The started row commits just after the event.
+  const moveOwner = "UPDATE schema_migrations SET owner = jsonb_set(jsonb_set(owner::jsonb, '{host}', '\"another-host\"'), '{pid}', '1')::text WHERE state = 'started'";
+  for (let attempt = 0; attempt < 250 && (await pool.query(moveOwner)).rowCount !== 1; attempt++) await new Promise((resolve) => setTimeout(resolve, 20));
   const manager = new MigrationManager(pool, PG_RACE_REGISTRY);
   assert.equal((await manager.status()).problem?.code, "MIGRATION_IN_PROGRESS");
   child.kill("SIGKILL");
@@ -425,7 +437,7 @@ test("a running transaction: false migration is told from a dead one by its serv
     if (problem !== "INCOMPLETE_MIGRATION") await new Promise((resolve) => setTimeout(resolve, 20));
   }
   assert.equal(problem, "INCOMPLETE_MIGRATION", "once its session is gone, the attempt is reported interrupted");
-  const error = await rejection(() => manager.up({ busyTimeoutMs: 5_000 } as never));
+  const error = await rejection(() => new MigrationManager(pool, PG_RACE_REGISTRY, { busyTimeoutMs: 5_000 }).up());
   assert.equal(error.code, "INCOMPLETE_MIGRATION");
   assert.equal(error.version, PG_RACE_LATEST);
 });

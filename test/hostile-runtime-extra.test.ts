@@ -175,6 +175,30 @@ await describeEachDriver("forEachBatch visits every row exactly once, or throws"
         assert.equal((outcome.cause as { code?: string }).code, "BATCH_KEY_INVALID", String(outcome.cause));
       } else assert.equal(handed, 10);
     }));
+
+  test("a refused walk in a transaction: false migration that already wrote is MIGRATION_FAILED, rolledBack false, with the refusal as its cause", () =>
+    h.withDatabase((db) => {
+      const migrations = [
+        createItems,
+        tsEntry(
+          2,
+          {
+            transaction: false,
+            up(d, context) {
+              d.exec("INSERT INTO items (note) VALUES ('kept')");
+              context.forEachBatch({ table: "items", batchSize: -1 }, () => undefined);
+            },
+          },
+          { transaction: false },
+        ),
+      ];
+      // It was BATCH_OPTIONS_INVALID alone, "Nothing was walked", while the row stayed and the next start found the migration interrupted.
+      const outcome = factsOf(caught(() => db.manager(migrations).up()));
+      assert.deepEqual({ code: outcome.code, version: outcome.version, rolledBack: outcome.rolledBack }, { code: "MIGRATION_FAILED", version: 2, rolledBack: false });
+      assert.equal((outcome.cause as { code?: string }).code, "BATCH_OPTIONS_INVALID");
+      assert.deepEqual(db.rows("SELECT note FROM items"), [{ note: "kept" }]);
+      assert.equal(factsOf(caught(() => db.manager(migrations).up())).code, "INCOMPLETE_MIGRATION");
+    }));
 });
 
 await describeEachDriver("a transaction: false migration whose started row disappears while it runs", (h) => {

@@ -11,6 +11,8 @@ import type { SyncMigrationManager } from "../src/core/manager.js";
 import { describeEachDriver, type DriverHarness } from "./support/driver-matrix.js";
 import { createTestProject, readBytes } from "./support/project.js";
 import { stepwiseFailure } from "./support/stepwise-failure.js";
+import { createItems, sqlEntry, tsEntry } from "./support/registry-builders.js";
+import type { MigrationEvent } from "../src/core/events.js";
 
 type Manager = SyncMigrationManager<unknown, MigrationRegistry>;
 
@@ -165,6 +167,79 @@ await describeEachDriver("refusals", { quickOn: ["better-sqlite3", "sql.js"] }, 
     assert.equal(db.manager(migrations).currentVersion(), migrations.length);
   });
 
+  test("an option the call does not take (misspelt or cut short) is refused with USAGE naming it, before any SQL, on migrate, migrateAsync, the managers and their methods", async (t) => {
+    const project = createTestProject(t, { fixture: "runtime/side-effects" });
+    const migrations = await project.load();
+    const db = await h.open(project.databasePath());
+    t.after(() => db.close());
+    // Each was ignored, the call running as if it were not given: `dryRun` and `target` applied every migration, `table` wrote the history to schema_migrations, `step: 2` reverted one.
+    for (const option of ["dryRun", "target", "table", "To"]) {
+      assert.throws(() => db.migrate(migrations, { [option]: 1 }), stepwiseFailure({ code: "USAGE", option, message: /^migrate has no option/ }), option);
+      await assert.rejects(h.entry.migrateAsync(db.native, migrations, { [option]: 1 }), stepwiseFailure({ code: "USAGE", option, message: /^migrateAsync has no option/ }), option);
+    }
+    assert.throws(() => db.migrate(migrations, { tranzaction: "all" }), stepwiseFailure({ code: "USAGE", option: "tranzaction", message: /did you mean "transaction"\?/ }));
+    assert.throws(() => db.manager(migrations, { table: "app_history" } as never), stepwiseFailure({ code: "USAGE", option: "table", message: /did you mean "tableName"\?/ }));
+    assert.throws(() => new h.entry.AsyncMigrationManager(db.native, migrations, { busyTimeout: 5 } as never), stepwiseFailure({ code: "USAGE", option: "busyTimeout" }));
+    const manager = db.manager(migrations);
+    for (const [call, options, option] of [
+      ["up", { To: 1 }, "To"],
+      ["up", { dryRun: true }, "dryRun"],
+      ["planUp", { target: 1 }, "target"],
+      ["down", { step: 2 }, "step"],
+      ["planDown", { stpes: 2 }, "stpes"],
+    ] as const) {
+      assert.throws(() => (manager[call] as (options: unknown) => unknown)(options), stepwiseFailure({ code: "USAGE", option }), `${call}(${JSON.stringify(options)})`);
+    }
+    await assert.rejects(new h.entry.AsyncMigrationManager(db.native, migrations).down({ step: 2 } as never), stepwiseFailure({ code: "USAGE", option: "step" }));
+    assert.deepEqual(db.rows("SELECT name FROM sqlite_master"), []);
+    // A key left undefined asks for nothing.
+    assert.equal(db.migrate(migrations, { dryRun: undefined }).toVersion, migrations.length);
+    assert.equal(manager.down({ steps: 2, step: undefined } as never).toVersion, migrations.length - 2);
+  });
+
+  test("a stepwise call made from inside another on the same connection (an onEvent listener, a transaction: false body) is refused with ASYNC_RUN_IN_PROGRESS, doing nothing", async (t) => {
+    const project = createTestProject(t, { fixture: "runtime/side-effects" });
+    const db = await h.open(project.databasePath());
+    t.after(() => db.close());
+    const second = sqlEntry(2, "INSERT INTO items (note) VALUES ('second');");
+    const third = sqlEntry(3, "INSERT INTO items (note) VALUES ('third');");
+    const migrations = [createItems, second, third];
+    const refused = stepwiseFailure({ code: "ASYNC_RUN_IN_PROGRESS", driver: db.driver.name });
+    // The listener's migrate applied 2 and 3 between the outer call's transactions, which then failed 2 as MIGRATION_FAILED on the history's UNIQUE key; a down there reverted under it.
+    const reenter = (event: MigrationEvent) => {
+      if (event.type === "migrated" && event.version === 1) db.migrate(migrations);
+    };
+    assert.throws(() => db.migrate(migrations, { onEvent: reenter }), refused);
+    assert.deepEqual(db.rows("SELECT version, state FROM schema_migrations"), [{ version: 1, state: "applied" }]);
+    assert.deepEqual(db.rows("SELECT note FROM items"), []);
+    assert.equal(db.migrate(migrations).toVersion, 3);
+    // A transaction: false body calling migrate waited the whole busy timeout for its own started row.
+    const body = tsEntry<unknown>(4, { transaction: false, up: () => void db.migrate(withBody) });
+    const withBody = [...migrations, body];
+    const started = Date.now();
+    assert.throws(() => db.migrate(withBody, { busyTimeoutMs: 5_000 }), stepwiseFailure({ code: "MIGRATION_FAILED", version: 4, rolledBack: false }));
+    assert.ok(Date.now() - started < 4_000, "waited for its own started row");
+  });
+
+  test("an onEvent listener that throws as a transaction: false migration starts leaves no started row: its error reaches the caller and the next run applies the migration", async (t) => {
+    const project = createTestProject(t, { fixture: "runtime/side-effects" });
+    const db = await h.open(project.databasePath());
+    t.after(() => db.close());
+    const migrations = [createItems, sqlEntry(2, "INSERT INTO items (note) VALUES ('outside');", { transaction: false })];
+    const thrown = new Error("the listener's own failure");
+    const listener = (event: MigrationEvent) => {
+      if (event.type === "migrating" && event.version === 2) throw thrown;
+    };
+    // The started row committed before the event, so the next start refused INCOMPLETE_MIGRATION ("may be partly applied") for a body that never ran.
+    assert.throws(
+      () => db.migrate(migrations, { onEvent: listener }),
+      (error) => error === thrown,
+    );
+    assert.deepEqual(db.rows("SELECT version, state FROM schema_migrations"), [{ version: 1, state: "applied" }]);
+    assert.equal(db.migrate(migrations).toVersion, 2);
+    assert.deepEqual(db.rows("SELECT note FROM items"), [{ note: "outside" }]);
+  });
+
   test("a connection that is none (a path, null) and migrations that are not the registry's array (the registry module) are refused with USAGE at construction, before any SQL", async (t) => {
     const project = createTestProject(t, { fixture: "runtime/side-effects" });
     const migrations = await project.load();
@@ -174,6 +249,21 @@ await describeEachDriver("refusals", { quickOn: ["better-sqlite3", "sql.js"] }, 
     for (const bad of [{ migrations }, {}, null, "001_first.sql"]) assert.throws(() => db.manager(bad as never), stepwiseFailure({ code: "USAGE" }), typeof bad);
     for (const bad of [project.databasePath(), null, undefined, 5]) assert.throws(() => new h.entry.MigrationManager(bad as never, migrations), stepwiseFailure({ code: "USAGE" }), String(bad));
     assert.deepEqual(db.rows("SELECT name FROM sqlite_master"), []);
+  });
+
+  test("a connection the app closed before the call is refused with USAGE, by migrate, migrateAsync and a manager made while it was open", async (t) => {
+    const project = createTestProject(t, { fixture: "runtime/side-effects" });
+    const migrations = await project.load();
+    const db = await h.open(project.databasePath());
+    const manager = db.manager(migrations);
+    const name = db.driver.name;
+    db.close();
+    // Each was the library's own error: better-sqlite3's and libsql's TypeError, node:sqlite's ERR_INVALID_STATE, sql.js's "out of memory".
+    const closed = stepwiseFailure({ code: "USAGE", message: new RegExp(`^The ${name} connection is closed`) });
+    assert.throws(() => h.entry.migrate(db.native, migrations), closed);
+    await assert.rejects(h.entry.migrateAsync(db.native, migrations), closed);
+    assert.throws(() => manager.status(), closed);
+    assert.throws(() => manager.up(), closed);
   });
 
   test("a hand-edited registry that breaks the version rules is refused on construction", async (t) => {

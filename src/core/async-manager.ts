@@ -1,34 +1,49 @@
 /** The async manager: {@link MigrationManagerBase} driven by the async runner, for async drivers and for sync ones whose registry holds async migrations. */
 import { StepwiseError } from "./errors.js";
 import { runAsync } from "./runners.js";
-import { MigrationManagerBase, refuseMovedOption, type RunOptions } from "./manager-base.js";
+import { MigrationManagerBase, refuseClosedConnection, refuseMovedOption, type RunOptions } from "./manager-base.js";
 import type { Driver } from "./driver.js";
 import type { Step } from "./step.js";
 import type { MigrationRegistry, VersionOf } from "./types.js";
-import { optionsObject, refuseNonConnection, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
+import { MIGRATE_OPTIONS, optionsObject, refuseNonConnection, refuseUnknownOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
 import { usageError } from "./error-factories.js";
 
-/** Connections with an async run in flight: a second would interleave with the first one's transaction. */
+/** Connections with a run in flight: a second would interleave with the first one's transaction, or (made from the first's listener or body) run under its feet. */
 const busyConnections = new WeakSet<object>();
 
-/** Runs `action` (which drives `step`) unless another async call still runs on `connection` in this process (`ASYNC_RUN_IN_PROGRESS`). */
-export async function runAloneOnConnection<T>(connection: unknown, driverName: string, step: Step<T>, action: () => Promise<T>): Promise<T> {
+/** Marks `connection` busy until the returned release runs; `ASYNC_RUN_IN_PROGRESS`, having closed `step` unstarted, while another call runs on it. `sync`: the caller does not await, so the call running is an async one or the one that made this call. */
+function claimConnection(connection: unknown, driverName: string, step: Step<unknown>, sync: boolean): () => void {
   const key = typeof connection === "object" && connection !== null ? connection : null;
-  if (key !== null && busyConnections.has(key)) {
+  if (key === null) return () => undefined;
+  if (busyConnections.has(key)) {
     // The step never started, so closing it runs none of its code.
-    step.return(undefined as T);
-    throw new StepwiseError(
-      "ASYNC_RUN_IN_PROGRESS",
-      `Another stepwise call is still running on this ${driverName} connection (an async migration may be awaiting inside its transaction). ` +
-        `Nothing was done by this call. Await the first call before starting another on the same connection.`,
-      { driver: driverName },
-    );
+    step.return(undefined);
+    const running = sync
+      ? `(an async call not yet settled, or the one this call was made from: its onEvent listener, its logger or a migration body). Nothing was done by this call. Make it once the first call has returned.`
+      : `(an async migration may be awaiting inside its transaction). Nothing was done by this call. Await the first call before starting another on the same connection.`;
+    throw new StepwiseError("ASYNC_RUN_IN_PROGRESS", `Another stepwise call is still running on this ${driverName} connection ${running}`, { driver: driverName });
   }
-  if (key !== null) busyConnections.add(key);
+  busyConnections.add(key);
+  return () => busyConnections.delete(key);
+}
+
+/** Runs `action` (which drives `step`) unless another call still runs on `connection` in this process (`ASYNC_RUN_IN_PROGRESS`). */
+export async function runAloneOnConnection<T>(connection: unknown, driverName: string, step: Step<T>, action: () => Promise<T>): Promise<T> {
+  const release = claimConnection(connection, driverName, step, false);
   try {
     return await action();
   } finally {
-    if (key !== null) busyConnections.delete(key);
+    release();
+  }
+}
+
+/** {@link runAloneOnConnection} for a sync run: a listener, logger or body calling stepwise on the same connection would otherwise run between, or inside, the first call's transactions. */
+export function runAloneOnConnectionSync<T>(connection: unknown, driverName: string, step: Step<T>, action: () => T): T {
+  const release = claimConnection(connection, driverName, step, true);
+  try {
+    return action();
+  } finally {
+    release();
   }
 }
 
@@ -47,6 +62,7 @@ export class AsyncMigrationManager<Db, R extends MigrationRegistry = MigrationRe
   /** Runs one of the executor's steps with the async runner; rejects with `ASYNC_RUN_IN_PROGRESS` while another call runs on the connection. */
   async run<T>(step: Step<T>, options: RunOptions = {}): Promise<T> {
     const driver = this.driver;
+    refuseClosedConnection(driver);
     return runAloneOnConnection(driver.connection, driver.name, step, () => runHoldingRunLock(driver, step, options, this.tableName, this.busyTimeoutMs));
   }
 
@@ -78,9 +94,14 @@ export type MigrateAsync<Db, P extends MigrationManagerProps = MigrationManagerP
   options?: P & UpOptions<VersionOf<R>>,
 ) => Promise<MigrationResult>;
 
-/** The `migrateAsync` of the entry `stepwise-migrate/<entry>` (an async driver's `migrate`, named by `call`): refuses moved options (and `verifySchema`, whose replay cannot run async
- * migrations), then applies everything pending on a manager of `Manager`. */
-export function migrateAsyncOn<Db, P extends MigrationManagerProps>(Manager: AsyncManagerClass<Db, P>, entry: string, call: "migrate" | "migrateAsync" = "migrateAsync"): MigrateAsync<Db, P> {
+/** The `migrateAsync` of the entry `stepwise-migrate/<entry>` (an async driver's `migrate`, named by `call`; `ownOptions`: the props its manager takes besides every manager's): refuses moved
+ * and unknown options (and `verifySchema`, whose replay cannot run async migrations), then applies everything pending on a manager of `Manager`. */
+export function migrateAsyncOn<Db, P extends MigrationManagerProps>(
+  Manager: AsyncManagerClass<Db, P>,
+  entry: string,
+  call: "migrate" | "migrateAsync" = "migrateAsync",
+  ownOptions: readonly string[] = [],
+): MigrateAsync<Db, P> {
   return async (db, migrations, options = {} as P) => {
     const { to, transaction, ...props } = optionsObject(options, "migrate");
     refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })");
@@ -89,6 +110,7 @@ export function migrateAsyncOn<Db, P extends MigrationManagerProps>(Manager: Asy
         `verifySchema is not available with the async API of "stepwise-migrate/${entry}": its replay cannot run async migrations. Call ${call} without it, and verifySchema(manager) yourself where the driver can replay.`,
       );
     }
+    refuseUnknownOptions(options, [...MIGRATE_OPTIONS, ...ownOptions], call);
     return new Manager(db, migrations, props as P).up({ to, transaction });
   };
 }

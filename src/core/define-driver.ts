@@ -14,7 +14,6 @@ export type DeclaredLack = "userVersion" | "foreignKeySwitch" | "savepoints" | "
 /** What a driver writes: the required primitives plus any optional member; `isOpen` tells a connection a migration closed, `lacks` what the database cannot do. */
 export type DriverPrimitives<Db = unknown, Async extends boolean = boolean> = Omit<Driver<Db, Async>, Defaulted | "capabilities"> &
   Partial<Pick<Driver<Db, Async>, Defaulted>> & {
-    isOpen?(): boolean;
     readonly lacks?: readonly DeclaredLack[];
   };
 
@@ -51,7 +50,7 @@ export function defineDriver<Db, Async extends boolean>(primitives: DriverPrimit
     createContext: ({ version, name }, direction, progress) => ({ version, name, direction, progress, forEachBatch: refuseBatches }),
     ...(pragmas && !p.async ? { fenceWritesUntil: (settled: PromiseLike<unknown>) => fenceWrites(p as DriverPrimitives<Db, false>, isOpen, settled) } : {}),
   };
-  return Object.assign(defaults, p, { capabilities: capabilitiesOf(p, lacks) }) as unknown as Driver<Db, Async>;
+  return Object.assign(defaults, p, { capabilities: capabilitiesOf(p, lacks) }, primitives.isOpen ? { isOpen } : {}) as unknown as Driver<Db, Async>;
 }
 
 function capabilitiesOf(p: DriverPrimitives<unknown, boolean>, lacks: readonly DeclaredLack[]): DriverCapabilities {

@@ -68,6 +68,8 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
   snapshot?(): MaybePromise<Uint8Array, Async>;
   /** A driver on a new private connection holding `bytes` (empty: an empty database). */
   openSnapshot?(bytes: Uint8Array): MaybePromise<Driver<Db, Async>, Async>;
+  /** `false` once the connection was closed; left out where the library cannot tell. */
+  isOpen?(): boolean;
   /** Closes a connection the driver opened itself; never called on the app's own. */
   close?(): MaybePromise<void, Async>;
   /** Copies the live database to `path` with the online backup API; resolves to the pages copied. */

@@ -696,3 +696,7 @@ export function tempFolderUnusableError({ folder, systemCode, operation, cause }
 
 /** `USAGE`: a command or option that cannot work as given; the CLI exits 2. */
 export const usageError = (message: string) => new StepwiseError("USAGE", message, {});
+
+/** `USAGE` for a connection the app closed before the call: the library's own error would be a bare `TypeError` (sql.js says "out of memory"). */
+export const closedConnectionError = (driver: string) =>
+  usageError(`The ${driver} connection is closed: close() ran before this call. Nothing was done. Open the database again and pass the new connection.`);

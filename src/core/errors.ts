@@ -195,8 +195,9 @@ export interface StepwiseErrorDetails {
    * `MIGRATION_FAILED`, rolled back.
    * Fix: Declare the body `async` so that `gen` marks it, regenerate, and run the registry with `migrateAsync`. */
   readonly ASYNC_IN_SYNC_RUNNER: Readonly<{ source: string; fix: string | null }>;
-  /** A second stepwise call reached a connection while an async one was still running on it in this process. The second call did nothing; the first goes on.
-   * Fix: Await the first call's promise before starting another on the same connection. */
+  /** A second stepwise call reached a connection while another was still running on it in this process: an async one not yet settled, or the call that made this one from its `onEvent`
+   * listener, its logger or a migration body. The second call did nothing; the first goes on (a body's call fails its migration, with this as the cause).
+   * Fix: Await the first call's promise before starting another on the same connection; from a listener or a body, make the call after the first one has returned. */
   readonly ASYNC_RUN_IN_PROGRESS: Readonly<{ driver: string }>;
   /** An operation that starts its own transaction (`up`, `down`, `reset`, baseline, repair, a backup or restore) was called on a connection the app left inside a transaction. Refused before anything
    * ran; the app's transaction is still open.
@@ -326,9 +327,9 @@ export interface StepwiseErrorDetails {
   readonly BACKUP_FOLDER_UNWRITABLE: Readonly<{ directory: string; systemCode: string }>;
   // Group: The CLI and its tools
   /** A command or option that cannot work as given: a missing or contradictory flag, no database named (`searched` lists every place looked at), an unset `${VAR}` in the config (`setting`,
-   * `variable`, `configFile`), a password in a committed config, an unknown value. Nothing was changed.
-   * Fix: Follow the message: it names the flag, setting or variable to give. */
-  readonly USAGE: Readonly<{ setting?: string; variable?: string; configFile?: string; searched?: readonly DatabaseLookup[] }>;
+   * `variable`, `configFile`), a password in a committed config, an unknown value, an option the library's call does not take (`option`). Nothing was changed.
+   * Fix: Follow the message: it names the flag, setting, option or variable to give. */
+  readonly USAGE: Readonly<{ setting?: string; variable?: string; configFile?: string; searched?: readonly DatabaseLookup[]; option?: string }>;
   /** `gen`, `create` or a runtime command that loads a TypeScript registry needs the codegen tools (ts-morph, prettier, tsx), which the project has not installed: stepwise leaves them to the
    * project's devDependencies.
    * Fix: Install them with the `installCommand` given (`npm install --save-dev ts-morph@28 prettier@3 tsx@4`); on a production install, install tsx as a dependency, or run the migrations from the

@@ -82,6 +82,8 @@ interface Walk<E extends MigrationEntry> {
 }
 
 const WAIT_POLL_MS = 25;
+/** Errors a body gets from misusing stepwise (an async body under the sync runner, a stepwise call on the connection it runs on): the migration failed, they are its cause. */
+const BODY_MISUSE_CODES: ReadonlySet<string> = new Set(["ASYNC_IN_SYNC_RUNNER", "ASYNC_RUN_IN_PROGRESS"]);
 const TRANSACTION_CONTROL = /^(?:BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|START|ABORT|PREPARE)\b/i;
 
 const FOREIGN_KEY_SWITCH_FIX =
@@ -463,6 +465,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       const attempt = currentMigrationOwner(lock?.fileName ?? (this.dialect.readOwnerSession ? yield* this.dialect.readOwnerSession() : null));
       const owner = serializeMigrationOwner(attempt);
       stopOwning = holdOwnership(attempt);
+      // Before the started row commits: a listener's throw then leaves no row claiming a body that never ran.
+      this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
       try {
         // Before the started row commits: a refusal here leaves nothing to resolve.
         yield* this.refuseParentRebuild(entry, direction);
@@ -477,7 +481,6 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         if (yield* this.takenElsewhere(entry.version, direction)) return null;
         throw yield* this.migrationFailed(entry, direction, cause, true);
       }
-      this.emit({ type: "migrating", direction, version: entry.version, name: entry.name });
       const started = performance.now();
       try {
         yield* this.runBody(entry, direction, false, settingsBefore);
@@ -802,7 +805,10 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   private *migrationFailed(entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean, origin: FailureOrigin = "stepwise"): Step<StepwiseError> {
     // Recording nothing would let the next plan run it again; the store writes a trace back instead.
     if (isInstanceSafely(cause, StepwiseError) && cause.is("HISTORY_ROW_MISSING")) return yield* this.store.reportMissingRow(cause, entry, direction, rolledBack, new Date().toISOString());
-    if (isInstanceSafely(cause, StepwiseError) && cause.code !== "ASYNC_IN_SYNC_RUNNER") return cause;
+    // A body's stepwise error (a walk refused, a call refused) says nothing of the migration: the misuse is its cause, and so is any error after a body outside a transaction kept its writes.
+    const passThrough = (error: unknown): error is StepwiseError =>
+      isInstanceSafely(error, StepwiseError) && !BODY_MISUSE_CODES.has(error.code) && (rolledBack || origin !== "body" || error.is("MIGRATION_FAILED"));
+    if (passThrough(cause)) return cause;
     const change = this.historyGuard ? this.historyChange(cause, origin) : null;
     if (change !== null) {
       const historyChanged = !rolledBack && change.startsWith("the table");
@@ -821,7 +827,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     const fromBody = sqliteCode === null ? classification.kind === "lost" : !["locked", "cantopen", "notadb"].includes(kindOfSqliteCode(sqliteCode));
     const fromEnvironment = isInstanceSafely(cause, Error) && (origin !== "body" || fromBody);
     const environmental = rolledBack && fromEnvironment && !(yield* this.isQueryOnlyRefusal(sqliteCode)) ? this.translateError(cause) : cause;
-    if (isInstanceSafely(environmental, StepwiseError) && environmental.code !== "ASYNC_IN_SYNC_RUNNER") return environmental;
+    if (passThrough(environmental)) return environmental;
     const foreignKeyRebuild = yield* readForeignKeyRebuildHint(entry, direction, sqliteCode, cause, this.settings.capabilities.foreignKeySwitch);
     const location = origin === "body" ? locateFromFailure(entry, direction, cause) : null;
     return migrationFailedError({ version: entry.version, file: entry.file, direction, cause, rolledBack, foreignKeyRebuild, location });

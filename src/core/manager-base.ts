@@ -6,8 +6,18 @@ import type { Driver, MaybePromise } from "./driver.js";
 import { DEFAULT_TABLE_NAME } from "./history.js";
 import type { Step } from "./step.js";
 import type { MigrationRegistry, VersionOf } from "./types.js";
-import { checkBusyTimeout, DEFAULT_BUSY_TIMEOUT_MS, optionsObject, refuseBadArguments, type DownOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
-import { usageError } from "./error-factories.js";
+import {
+  checkBusyTimeout,
+  DEFAULT_BUSY_TIMEOUT_MS,
+  optionsObject,
+  refuseBadArguments,
+  refuseUnknownOptions,
+  type DownOptions,
+  type MigrationManagerProps,
+  type MigrationResult,
+  type UpOptions,
+} from "./options.js";
+import { closedConnectionError, usageError } from "./error-factories.js";
 
 /** What a manager needs of its driver: a driver, or the description of one that opens a session per call (pg over a `pg.Pool`). */
 export type DriverIdentity<Db> = Pick<Driver<Db>, "name" | "dialect" | "capabilities" | "classifyError" | "connection">;
@@ -19,6 +29,10 @@ export interface RunOptions {
 }
 
 const WRITES: RunOptions = { exclusive: true };
+
+/** What `up` takes (a `backup` is refused before, as moved), and `down` and `planDown`. */
+const UP_OPTIONS = ["to", "transaction"];
+const DOWN_OPTIONS = ["steps", "to", "transaction"];
 
 /** The manager's shared body; `Async` says whether its methods return promises, `D` is its driver type. */
 export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Async extends boolean, D extends DriverIdentity<Db> = Driver<Db>> {
@@ -87,13 +101,17 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
   up(options: UpOptions<VersionOf<R>> = {}): MaybePromise<MigrationResult, Async> {
     return this.start(() => {
       refuseMovedOption(optionsObject(options, "up"), "backup", "await upWithBackup(manager, { backup })");
+      refuseUnknownOptions(options, UP_OPTIONS, "up");
       return this.executor.up(options);
     }, WRITES);
   }
 
   /** Reverts applied migrations, newest first: `steps` of them (default 1), or every one above `to`; each must have a `down`. */
   down(options: DownOptions<VersionOf<R>> = {}): MaybePromise<MigrationResult, Async> {
-    return this.run(this.executor.down(options as DownOptions), WRITES);
+    return this.start(() => {
+      refuseUnknownOptions(optionsObject(options, "down"), DOWN_OPTIONS, "down");
+      return this.executor.down(options as DownOptions);
+    }, WRITES);
   }
 
   /**
@@ -112,6 +130,7 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
   planUp(options: Pick<UpOptions<VersionOf<R>>, "to"> = {}): MaybePromise<MigrationPlan<R[number]>, Async> {
     return this.start(() => {
       refuseMovedOption(optionsObject(options, "planUp"), "rehearse", "rehearseUp(manager, { to })");
+      refuseUnknownOptions(options, ["to"], "planUp");
       return this.plan((applied) => planUp(this.migrations as readonly R[number][], applied, { to: options.to }));
     });
   }
@@ -119,7 +138,7 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
   /** What `down` would run, without running it; throws what `down` would. */
   planDown(options: DownOptions<VersionOf<R>> = {}): MaybePromise<MigrationPlan<R[number]>, Async> {
     return this.start(() => {
-      optionsObject(options, "planDown");
+      refuseUnknownOptions(optionsObject(options, "planDown"), DOWN_OPTIONS, "planDown");
       return this.plan((applied) => planDown(this.migrations as readonly R[number][], applied, options));
     });
   }
@@ -150,6 +169,11 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
   private *readCurrentVersion(): Step<number> {
     return highestAppliedVersion(yield* this.executor.history());
   }
+}
+
+/** `USAGE` when the app closed the connection before this call. */
+export function refuseClosedConnection(driver: Pick<Driver, "name" | "isOpen">): void {
+  if (driver.isOpen?.() === false) throw closedConnectionError(driver.name);
 }
 
 /** Refuses an option that moved to a standalone function: ignoring it would skip a backup or a rehearsal without a word. */

@@ -1,12 +1,13 @@
 /** The manager every sync driver entry exposes: {@link MigrationManagerBase} driven by the sync runner. */
 import { runSync } from "./runners.js";
+import { runAloneOnConnectionSync } from "./async-manager.js";
 import { driverEntry, requireCapabilities, type SyncDriver } from "./driver.js";
-import { MigrationManagerBase, refuseMovedOption } from "./manager-base.js";
+import { MigrationManagerBase, refuseClosedConnection, refuseMovedOption } from "./manager-base.js";
 import type { Step } from "./step.js";
 import type { Dialect } from "./dialect.js";
 import { isAsyncMigration, type MigrationRegistry, type SyncMigrationRegistry, type VersionOf } from "./types.js";
 import { StepwiseError } from "./errors.js";
-import { optionsObject, refuseNonConnection, type MigrateOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
+import { MIGRATE_OPTIONS, optionsObject, refuseNonConnection, refuseUnknownOptions, type MigrateOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "./options.js";
 import { usageError } from "./error-factories.js";
 
 /** Applies and reverts the migrations of a generated registry on one connection of a sync driver; a registry holding async migrations is refused (see `AsyncMigrationManager`). */
@@ -17,9 +18,10 @@ export class SyncMigrationManager<Db, R extends SyncMigrationRegistry = Migratio
     refuseAsyncMigrations(migrations, driver.name, driver.asyncBodyFix);
   }
 
-  /** Runs one of the executor's steps on this manager's driver, synchronously. */
+  /** Runs one of the executor's steps on this manager's driver, synchronously; `ASYNC_RUN_IN_PROGRESS` when made while another call runs on the connection (from its listener or a body). */
   run<T>(step: Step<T>): T {
-    return runSync(step, this.driver);
+    refuseClosedConnection(this.driver);
+    return runAloneOnConnectionSync(this.driver.connection, this.driver.name, step, () => runSync(step, this.driver));
   }
 
   protected start<T>(make: () => Step<T>): T {
@@ -81,6 +83,7 @@ export function migrateWithManager<M extends SyncMigrationManager<unknown, Migra
 ): MigrationResult {
   const { to, transaction, verifySchema: verifyFirst, ...props } = optionsObject(options, "migrate");
   refuseMovedOption(props, "backup", "upWithBackup(new MigrationManager(db, migrations), { backup })");
+  refuseUnknownOptions(options, MIGRATE_OPTIONS, "migrate");
   const manager = createManager(props);
   if (verifyFirst) {
     requireCapabilities(manager.driver, "verifySchema", "snapshot");

@@ -2,6 +2,8 @@
 import type { BackupRecord, MigrationEvent, MigrationLogger } from "./events.js";
 import type { MigrationDirection } from "./types.js";
 import { usageError } from "./error-factories.js";
+import { StepwiseError } from "./errors.js";
+import { closestName } from "./closest-name.js";
 
 /** How long `up` and `down` wait for another connection's write lock before giving up. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
@@ -15,7 +17,10 @@ export interface MigrationManagerProps {
   readonly tableName?: string;
   /** Milliseconds to wait for another connection's write lock. Default 30,000 ms. */
   readonly busyTimeoutMs?: number;
-  /** Receives every {@link MigrationEvent}. A throw stops the run and reaches the caller (what committed stays); a promise it returns is not awaited, and its rejection is ignored. */
+  /**
+   * Receives every {@link MigrationEvent}. A throw stops the run and reaches the caller (what committed stays); a promise it returns is not awaited, and its rejection is ignored. A stepwise
+   * call it makes on the same connection is refused (`ASYNC_RUN_IN_PROGRESS`).
+   */
   readonly onEvent?: (event: MigrationEvent) => void;
   /** Receives one human-readable line per event. Default: none; the library never prints by itself. */
   readonly logger?: MigrationLogger | null;
@@ -85,6 +90,29 @@ export interface MigrateOptions<M = unknown> {
   readonly verifySchema?: (manager: M, options: { readonly refuseDrift: true; readonly cacheExpectedSchema: true }) => unknown;
 }
 
+/** The props every manager's constructor takes. */
+export const MANAGER_OPTIONS: readonly string[] = ["tableName", "busyTimeoutMs", "onEvent", "logger", "progressIntervalMs"];
+
+/** What `migrate` takes: the manager's props and `up`'s options, and `verifySchema`. */
+export const MIGRATE_OPTIONS: readonly string[] = [...MANAGER_OPTIONS, "to", "transaction", "verifySchema"];
+
+/**
+ * `USAGE` (`option`: the key) for a key of `options` that `call` does not take: a misspelt option (`dryRun`, `{ step: 2 }`, `table`) would otherwise be ignored and the call run as if it had
+ * not been given, applying or reverting what the caller did not ask for. A key left `undefined` asks for nothing and passes.
+ */
+export function refuseUnknownOptions(options: object, known: readonly string[], call: string): void {
+  for (const [key, value] of Object.entries(options)) {
+    if (value === undefined || known.includes(key)) continue;
+    // A name cut short (`table`, `busyTimeout`) is as likely as a misspelt one.
+    const meant = closestName(key, known) ?? (key.length >= 3 ? known.find((name) => name.toLowerCase().startsWith(key.toLowerCase())) : undefined);
+    throw new StepwiseError(
+      "USAGE",
+      `${call} has no option ${JSON.stringify(key)}${meant === undefined ? "." : `; did you mean ${JSON.stringify(meant)}?`} Its options are ${known.join(", ")}. Nothing was run.`,
+      { option: key },
+    );
+  }
+}
+
 /**
  * `props`, having refused a registry that is no array (the registry module itself, `import * as registry`, would fail as a bare `TypeError`), options that are no object, listeners
  * that would fail only at the first event (a `TypeError` inside the first migration's transaction), and a progress interval no clock reaches.
@@ -92,6 +120,7 @@ export interface MigrateOptions<M = unknown> {
 export function refuseBadArguments(migrations: unknown, props: MigrationManagerProps): MigrationManagerProps {
   if (!Array.isArray(migrations)) throw usageError(`The migrations must be the registry's array (import { migrations } from "./generated/registry.js"); got ${describeOption(migrations)}.`);
   const { onEvent, logger, progressIntervalMs } = optionsObject(props, "new MigrationManager");
+  refuseUnknownOptions(props, MANAGER_OPTIONS, "new MigrationManager");
   if (onEvent != null && typeof onEvent !== "function") throw usageError(`onEvent must be a function; got ${describeOption(onEvent)}.`);
   if (logger != null && typeof (logger as { info?: unknown }).info !== "function") throw usageError(`logger must have an info(message) method (console has); got ${describeOption(logger)}.`);
   if (progressIntervalMs !== undefined && !(typeof progressIntervalMs === "number" && progressIntervalMs >= 0))

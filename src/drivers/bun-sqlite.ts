@@ -1,4 +1,5 @@
 /** The bun:sqlite driver and the `stepwise-migrate/bun-sqlite` entry's API. It never imports `bun:sqlite` (the app's connection brings it). bun:sqlite has no backup API: backups use `VACUUM INTO`. */
+import { closedConnectionError } from "../core/error-factories.js";
 import { migrateOn, syncManagerOn, type Migrate, type SyncManagerClass } from "../core/manager.js";
 import { asyncManagerOn, migrateAsyncOn, type AsyncManagerClass, type MigrateAsync } from "../core/async-manager.js";
 import { createMigrationContext } from "../core/progress.js";
@@ -55,8 +56,6 @@ export function createBunSqliteDriver(db: Database): SyncDriver<Database> {
       throw error;
     }
   };
-  // Not db.filename, the app's string (perhaps relative): the file SQLite resolved.
-  const filePath = db.filename === "" || db.filename === ":memory:" ? null : mainDatabaseFile(query("PRAGMA database_list", []));
   // bun:sqlite has no open flag; inTransaction throws once closed.
   const isOpen = (): boolean => {
     try {
@@ -66,6 +65,9 @@ export function createBunSqliteDriver(db: Database): SyncDriver<Database> {
       return false;
     }
   };
+  if (!isOpen()) throw closedConnectionError("bun-sqlite");
+  // Not db.filename, the app's string (perhaps relative): the file SQLite resolved.
+  const filePath = db.filename === "" || db.filename === ":memory:" ? null : mainDatabaseFile(query("PRAGMA database_list", []));
   // bun:sqlite throws on SQL that holds no statement (a `-- migrate:empty` section, a comment), which every other library runs as nothing.
   const exec = (sql: string) => void (significantTokens(tokenizeSqliteSql(sql)).some((token) => token.text !== ";") && db.exec(sql));
   const walkConnection = createBatchConnection({ prepare: (sql) => db.prepare(sql), exec, inTransaction: () => db.inTransaction });

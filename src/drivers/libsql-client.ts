@@ -9,7 +9,7 @@ import { defineDriver } from "../core/define-driver.js";
 import { SQLITE_DIALECT } from "../core/dialects/sqlite.js";
 import { createSqliteEscapeGuard } from "../core/transaction-guard.js";
 import { createHistoryGuard } from "../core/history-guard.js";
-import { optionsObject, refuseNonConnection, type MigrationManagerProps } from "../core/options.js";
+import { MANAGER_OPTIONS, optionsObject, refuseNonConnection, refuseUnknownOptions, type MigrationManagerProps } from "../core/options.js";
 import { returnDefinition, type MigrationContext, type MigrationDefinition, type MigrationRegistry } from "../core/types.js";
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
 import { SQLITE_BATCH_DIALECT } from "../core/batch-walk.js";
@@ -27,6 +27,9 @@ export interface LibsqlClientMigrationManagerProps extends MigrationManagerProps
   /** Opens an empty database for `verifySchema` and `baselineDatabase` to replay in (`() => createClient({ url: ":memory:" })`), closed after; without it they are refused. */
   readonly scratchClient?: () => Client | Promise<Client>;
 }
+
+/** The props of {@link LibsqlClientMigrationManagerProps} beyond every manager's. */
+const LIBSQL_CLIENT_OPTIONS = ["remote", "scratchClient"];
 
 /** A TypeScript migration on libsql-client: `up` and `down` receive the migration's transaction and may be `async`. */
 export interface LibsqlClientMigrationDefinition extends Omit<MigrationDefinition<LibsqlClientConnection>, "up" | "down"> {
@@ -237,6 +240,7 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
     dialect: "sqlite",
     async: true,
     connection: client,
+    isOpen: () => !client.closed,
     lacks: options.remote === true || session.remote ? ["foreignKeySwitch", "userVersion"] : ["foreignKeySwitch"],
     exec: async (sql) => void (await (session.open()?.executeMultiple(sql) ?? session.execOutsideTransaction(sql))),
     // A deferred transaction takes its lock at its first read, so that waits out locks too.
@@ -288,6 +292,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
   constructor(client: Client, migrations: R, props: LibsqlClientMigrationManagerProps = {}) {
     refuseNonConnection(client, "new MigrationManager");
     const { remote: remoteRules, scratchClient, ...settings } = optionsObject(props, "new MigrationManager");
+    refuseUnknownOptions(props, [...MANAGER_OPTIONS, ...LIBSQL_CLIENT_OPTIONS], "new MigrationManager");
     const driver = createLibsqlClientDriver(client, { remote: remoteRules, scratchClient });
     const remote = !driver.capabilities.userVersion;
     // SQLite's dialect where a `Client` reaches one connection: the commit witness made inside each transaction (one made outside would land on another connection), the history guard on
@@ -307,7 +312,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
  * @example
  * await migrate(createClient({ url: "file:app.db" }), migrations, { logger: console });
  */
-export const migrate: MigrateAsync<Client, LibsqlClientMigrationManagerProps> = /* @__PURE__ */ migrateAsyncOn(MigrationManager, "libsql-client", "migrate");
+export const migrate: MigrateAsync<Client, LibsqlClientMigrationManagerProps> = /* @__PURE__ */ migrateAsyncOn(MigrationManager, "libsql-client", "migrate", LIBSQL_CLIENT_OPTIONS);
 
 /**
  * Declares a TypeScript migration whose `db` is the migration's libsql transaction; bodies may be `async`, the transaction staying open across their awaits.

@@ -5,7 +5,7 @@ import { createMigrationContext } from "../core/progress.js";
 import type { Row, SyncDriver } from "../core/driver.js";
 import { defineDriver } from "../core/define-driver.js";
 import { returnDefinition, type DefineMigration, type MigrationRegistry, type SyncMigrationRegistry } from "../core/types.js";
-import { usageError } from "../core/error-factories.js";
+import { closedConnectionError, usageError } from "../core/error-factories.js";
 import { cachedStatements, classifyNativeSqliteError, createBatchConnection, dataVersion, fileLockPrimitives, openFileCopy, snapshotOfConnection } from "./sqlite-shared.js";
 
 /** The part of node:sqlite's `StatementSync` stepwise uses. */
@@ -62,6 +62,8 @@ function inexactBeyondSafeIntegers(statement: StatementSync): { get(...params: u
 
 /** The executor's primitives on one node:sqlite connection; `USAGE` on a Node without `DatabaseSync#isTransaction` (before 22.16). */
 export function createNodeSqliteDriver(db: DatabaseSync): SyncDriver<DatabaseSync> {
+  // Its isTransaction getter throws on a closed connection.
+  if (db.isOpen === false) throw closedConnectionError("node-sqlite");
   // Without it a rollback could not tell whether SQLite already ended the transaction.
   if (typeof db.isTransaction !== "boolean") throw usageError("stepwise-migrate/node-sqlite needs DatabaseSync#isTransaction, which Node has from 22.16 (and 24.0); upgrade Node.");
   const prepare = cachedStatements((sql) => {

@@ -4,7 +4,17 @@ import { runAloneOnConnection, runHoldingRunLock } from "../core/async-manager.j
 import { MigrationManagerBase, type DriverIdentity, type RunOptions } from "../core/manager-base.js";
 import { createPostgresDialect, DEFAULT_POSTGRES_SCHEMA, classifyPostgresError, lostConnection, sqlstateOf, describeConnectionFailure } from "../core/dialects/postgres.js";
 import { isConnectionLost, isLockTimeout, literal, lockWaits, CONCAT, EQ, NE, TEXT, POSTGRES_BATCH_DIALECT } from "../core/dialects/postgres.js";
-import { DEFAULT_LOCK_TIMEOUT_MS, optionsObject, refuseNonConnection, type MigrationManagerProps, type MigrationResult, type UpOptions } from "../core/options.js";
+import {
+  DEFAULT_LOCK_TIMEOUT_MS,
+  MANAGER_OPTIONS,
+  MIGRATE_OPTIONS,
+  optionsObject,
+  refuseNonConnection,
+  refuseUnknownOptions,
+  type MigrationManagerProps,
+  type MigrationResult,
+  type UpOptions,
+} from "../core/options.js";
 import { postgresStatementSpans, tokenizePostgresSql } from "../shared/postgres-tokens.js";
 import { requireCapabilities, type AsyncDriver, type Row, type ScratchDatabase } from "../core/driver.js";
 import { defineDriver } from "../core/define-driver.js";
@@ -37,6 +47,9 @@ export interface PgMigrationManagerProps extends MigrationManagerProps {
   /** How long a run's statement may wait for another session's lock (`lock_timeout`) before `LOCK_TIMEOUT` names it; 0 sets none. Default `DEFAULT_LOCK_TIMEOUT_MS` (10 s). */
   readonly lockTimeoutMs?: number;
 }
+
+/** The props of {@link PgMigrationManagerProps} beyond every manager's. */
+const PG_OPTIONS = ["schema", "lockTimeoutMs"];
 
 /** `?` placeholders as PostgreSQL's `$1, $2...`; a `?` in a string, quoted name, comment or dollar quote is text. */
 export function toPositionalParameters(sql: string): string {
@@ -516,6 +529,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
   constructor(db: pg.Client | pg.Pool, migrations: R, props: PgMigrationManagerProps = {}) {
     refuseNonConnection(db, "new MigrationManager");
     const { schema = DEFAULT_POSTGRES_SCHEMA, lockTimeoutMs, ...settings } = optionsObject(props, "new MigrationManager");
+    refuseUnknownOptions(props, [...MANAGER_OPTIONS, ...PG_OPTIONS], "new MigrationManager");
     const timeout = lockTimeoutOf(lockTimeoutMs);
     const dialect = createPostgresDialect(schema, timeout);
     // A driver on no session sends nothing: its capabilities are every session's.
@@ -586,6 +600,7 @@ export async function migrate<R extends MigrationRegistry>(
   options: PgMigrationManagerProps & UpOptions<VersionOf<R>> & PgMigrateOptions = {},
 ): Promise<MigrationResult> {
   const { to, transaction, verifySchema, ...props } = optionsObject(options, "migrate");
+  refuseUnknownOptions(options, [...MIGRATE_OPTIONS, ...PG_OPTIONS], "migrate");
   if (verifySchema !== undefined && typeof verifySchema !== "function") {
     throw usageError(`verifySchema takes the verifySchema function: import { verifySchema } from "stepwise-migrate" and pass { verifySchema }.`);
   }
