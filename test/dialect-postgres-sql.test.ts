@@ -350,6 +350,9 @@ test('a PostgreSQL function read by the sqlite dialect (no "dialect": "postgres"
   assert.deepEqual(result.ok ? [] : result.problems.map((p) => [p.code, p.line, p.column]), [["SQL_TRANSACTION_CONTROL", 6, 1]]);
   assert.match(result.ok ? "" : result.problems[0]!.message, /line 2 quotes with \$body\$ as PostgreSQL does.*"dialect": "postgres"/);
   assert.equal(parseSqlMigrationSource(source, { dialect: "postgres" }).ok, true);
+  // A tag holds digits after its first character, as PostgreSQL's identifiers do.
+  const numbered = parseSqlMigrationSource(source.replaceAll("$body$", "$fn_2$"), { dialect: "sqlite" });
+  assert.match(numbered.ok ? "" : numbered.problems[0]!.message, /quotes with \$fn_2\$ as PostgreSQL does/);
   // A SQLite file's own problems say nothing of PostgreSQL.
   const sqlite = parseSqlMigrationSource("-- migrate:up\nCREATE TABLE t (x);\nCOMMIT;\n", { dialect: "sqlite" });
   assert.doesNotMatch(sqlite.ok ? "" : sqlite.problems[0]!.message, /postgres/i);

@@ -176,9 +176,11 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
  * that the project may be PostgreSQL's without `"dialect": "postgres"`.
  */
 function withDialectHint(problems: SqlSourceProblem[], dialect: SqlDialect, tokens: readonly SqlToken[]): SqlSourceProblem[] {
-  const dollar = dialect === "sqlite" ? tokens.find((token) => token.kind === "word" && /^\$[A-Za-z_]*\$/.test(token.text)) : undefined;
+  // A tag is an identifier without `$`, as PostgreSQL's lexer reads it: `$f1$` is one, `$1` a parameter.
+  const tagOf = (text: string) => /^\$(?:[A-Za-z_]\w*)?\$/.exec(text)?.[0];
+  const dollar = dialect === "sqlite" ? tokens.find((token) => token.kind === "word" && tagOf(token.text) !== undefined) : undefined;
   if (dollar === undefined) return problems;
-  const hint = ` (line ${dollar.line} quotes with ${/^\$[A-Za-z_]*\$/.exec(dollar.text)![0]} as PostgreSQL does, which SQLite does not; if this project uses PostgreSQL, set "dialect": "postgres" in the stepwise config)`;
+  const hint = ` (line ${dollar.line} quotes with ${tagOf(dollar.text)!} as PostgreSQL does, which SQLite does not; if this project uses PostgreSQL, set "dialect": "postgres" in the stepwise config)`;
   return problems.map((problem) => ({ ...problem, message: problem.message + hint }));
 }
 
