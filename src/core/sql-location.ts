@@ -106,6 +106,15 @@ export function locateFromFailure(entry: MigrationEntry, direction: MigrationDir
 }
 
 /**
+ * What tells two failures apart: PostgreSQL's SQLSTATE where the error has one, since its message may hold a value that differs from run to run (`RAISE … now()`, `nextval()`);
+ * else the message's first line.
+ */
+function failureKey(error: unknown): string {
+  const server = findInCauseChain(error, (current) => /^[0-9A-Z]{5}$/.test(String((current as { code?: unknown }).code))) as { code: string } | undefined;
+  return server?.code ?? firstLineOf(error);
+}
+
+/**
  * Runs `entry`'s statements one by one after `before`, in a transaction rolled back after: where the first that fails starts, or `null`, also when it fails otherwise than `failedWith` (the
  * run's failure, when given), as a statement does over what the rolled-back run left behind (an `ATTACH`). Never throws.
  */
@@ -123,7 +132,7 @@ export function* locateByRerun(entry: MigrationEntry, direction: MigrationDirect
       try {
         yield* exec(statement.text);
       } catch (error) {
-        if (failedWith !== undefined && firstLineOf(error) !== firstLineOf(failedWith)) return null;
+        if (failedWith !== undefined && failureKey(error) !== failureKey(failedWith)) return null;
         // PostgreSQL's position points inside the statement, many lines below its start in a long CREATE FUNCTION or a multi-line one.
         recordFailedStatement(error, statement);
         return locateFromFailure(entry, direction, error);
