@@ -63,7 +63,12 @@ function* releaseExclusiveFileLocks(): Step<void> {
 
 /** The databases attached beside `main` (and `temp`, which appears once something temporary is made, and cannot be detached). */
 function* attachedNames(): Step<string[]> {
-  return (yield* query<{ name: string }>("PRAGMA database_list")).map((row) => row.name).filter((name) => name !== "main" && name !== "temp");
+  try {
+    return (yield* query<{ name: string }>("PRAGMA database_list")).map((row) => row.name).filter((name) => name !== "main" && name !== "temp");
+  } catch {
+    // Where the storage refuses the pragma (Durable Objects), nothing can be attached either.
+    return [];
+  }
 }
 
 function* readSetting(name: string): Step<string | number | undefined> {
