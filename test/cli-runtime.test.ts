@@ -43,6 +43,9 @@ test("--help lists every command, and down --help lists its options", async (t) 
   assert.match(flat(upHelp.stdout), /--dry-run rehearse on a copy \(pg, libsql-client, async migrations: in a transaction rolled back\)/);
   assert.equal(genHelp.code, 0);
   assert.match(flat(genHelp.stdout), /replayed on an empty database \(in memory; PostgreSQL: a scratch one\)/);
+  // As docs/cli.md says: the lock table goes with the history table.
+  const adoptHelp = await cli(["adopt", "--help"]);
+  assert.match(flat(adoptHelp.stdout), /--drop-old-table drop the old tool's history table \(and Knex's or Kysely's lock table beside it\)/);
 });
 
 test("read-only commands on a missing database report version 0 and do not create the file", async (t) => {
