@@ -1,4 +1,5 @@
 /** The errors only codegen and the bin throw: a registry that will not load, a file that could not be written. The same `StepwiseError`, its codes and details defined in the core. */
+import { installCommand } from "../src/shared/install-command.js";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -87,7 +88,7 @@ export function missingPackageAdvice(cause: unknown, location: string | null): s
   const file = location?.replace(/:\d+:\d+$/, "") ?? null;
   const direct = file !== null && missing.importer.endsWith(path.sep + file.split("/").join(path.sep));
   if (missing.entry === null || direct)
-    return `${file ?? "A file it loads"} imports the package "${missing.name}", which is not installed: install it (npm install ${missing.name}), or remove the import.`;
+    return `${file ?? "A file it loads"} imports the package "${missing.name}", which is not installed: install it (${installCommand(missing.name, { userAgent: process.env.npm_config_user_agent })}), or remove the import.`;
   return (
     `${file ?? "A migration"} imports defineMigration from "stepwise-migrate/${missing.entry}", which loads ${missing.name}, and ${missing.name} is not installed: import it from the entry of the ` +
     `driver the app migrates with (such as "stepwise-migrate/node-sqlite"; "driver" in the config makes "stepwise create" write that one), or install ${missing.name}.`

@@ -2,6 +2,7 @@
  * ts-morph, prettier and tsx are an app's devDependencies, not stepwise's peers (npm would then keep them in a production install). So the bin checks for them, and their major version, before loading
  * what needs them, and names the install command.
  */
+import { installCommand } from "../src/shared/install-command.js";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,7 +23,8 @@ export const CODEGEN_PEERS: readonly OptionalPeer[] = ["ts-morph", "prettier"];
 /** What the bin's runtime commands load to import the project's TypeScript registry. */
 export const REGISTRY_LOADER_PEERS: readonly OptionalPeer[] = ["tsx"];
 
-const installCommandFor = (packages: readonly OptionalPeer[]) => `npm install --save-dev ${packages.map((name) => `${name}@${OPTIONAL_PEERS[name].major}`).join(" ")}`;
+const installCommandFor = (packages: readonly OptionalPeer[]) =>
+  installCommand(packages.map((name) => `${name}@${OPTIONAL_PEERS[name].major}`).join(" "), { dev: true, userAgent: process.env.npm_config_user_agent });
 
 /** A command needs optional peer dependencies that the project has not installed. */
 export function missingDependencyError(task: string, packages: readonly OptionalPeer[], alternative?: string): StepwiseError<"MISSING_DEPENDENCY"> {

@@ -3,6 +3,7 @@
  * server), then the newest migration rolled back, so what would fail at deploy fails at build time, at its line. What cannot run here is not the migrations' fault: a skip with its reason, which
  * `--require-replay` fails.
  */
+import { installCommand } from "../src/shared/install-command.js";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
@@ -62,8 +63,8 @@ export type Skip = { readonly ran: false; readonly code: ReplaySkipCode; readonl
 /** What the replay did (`rolledBack`: the version whose `down` was replayed), or why it did not run, its reason whole. */
 export type ReplayOutcome = (ReplayPlace & { readonly ran: true; readonly applied: number; readonly rolledBack: number | null }) | Skip;
 
-/** What a project with no SQLite driver is told to install: it builds nothing and runs on every runtime. */
-export const REPLAY_DRIVER_INSTALL = "npm install --save-dev sql.js";
+/** What a project with no SQLite driver is told to install (it builds nothing and runs on every runtime), with the package manager stepwise runs through. */
+export const replayDriverInstall = (): string => installCommand("sql.js", { dev: true, userAgent: process.env.npm_config_user_agent });
 
 /** The part of a runtime manager the replay drives, sync or async. */
 type ReplayManager = { up(options: { to: number }): unknown; down(options: { steps: number }): unknown; run<T>(step: Step<T>): T | Promise<T> };
@@ -197,7 +198,7 @@ async function openMemoryDatabase(options: ReplayCheckOptions, migrations: Migra
   const tried = unavailable.map(({ driver, reason }) => `${driver}: ${reason}`).join("\n");
   return skip(
     "no-driver",
-    `no SQLite driver loads here to replay on.\n${tried}\nInstall one as a devDependency to replay (the app's own driver need not change): sql.js is WebAssembly, builds nothing and runs on every runtime:\n  ${REPLAY_DRIVER_INSTALL}`,
+    `no SQLite driver loads here to replay on.\n${tried}\nInstall one as a devDependency to replay (the app's own driver need not change): sql.js is WebAssembly, builds nothing and runs on every runtime:\n  ${replayDriverInstall()}`,
   );
 }
 

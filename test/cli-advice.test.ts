@@ -246,6 +246,8 @@ test("down stopped by a migration without a down: below the newest, down --to it
   const newest = (await cli(["down"], 1)).error as Json;
   assert.deepEqual([newest.code, newest.version], ["IRREVERSIBLE_MIGRATION", 2]);
   const named = commandsIn(String(newest.message));
+  // The fix's line, after "Nothing was changed.", is a sentence of its own.
+  assert.match(String(newest.message).split("\n")[1] ?? "", /^To make it reversible, add a down/);
   assert.deepEqual(commandsIn(String(newest.fix)), named);
   assert.ok(
     named.every((command) => command[0] !== "down"),

@@ -277,7 +277,7 @@ function stageWithout(t: Parameters<typeof makeTempDir>[0], hidden: readonly str
 test("a project with only libsql installed runs on it; a driver whose library is missing is refused with the package and the install command", async (t) => {
   const staged = stageWithout(t, ["better-sqlite3", "sql.js"]);
   const { root, database } = await project(t, { database: "data/app.db" }, staged);
-  const cli: Cli = (args) => runNode(path.join(staged, "codegen", "bin.ts"), args, { cwd: root });
+  const cli: Cli = (args) => runNode(path.join(staged, "codegen", "bin.ts"), args, { cwd: root, env: { npm_config_user_agent: "npm/10.9.0 node/v20.18.0 linux x64" } });
 
   const applied = parseJson<{ toVersion: number }>(await cli(["--driver", "libsql", "up", "--json"]));
   assert.equal(applied.toVersion, 3);
@@ -294,6 +294,16 @@ test("a project with only libsql installed runs on it; a driver whose library is
     assert.ok(text.includes('"driver" in the config (such as "node-sqlite"') && text.includes("the one used when none is named"), text);
   const sqlJs = refusal(await cli(["--driver", "sql.js", "status", "--json"]));
   assert.deepEqual([sqlJs.code, sqlJs.driver, sqlJs.packageName, sqlJs.installCommand], ["DRIVER_NOT_INSTALLED", "sql-js", "sql.js", "npm install sql.js"]);
+  // Run through pnpm, Yarn or Bun (which say so in npm_config_user_agent), the command is theirs.
+  for (const [agent, command] of [
+    ["pnpm/9.12.0 npm/? node/v20.18.0 linux x64", "pnpm add better-sqlite3"],
+    ["yarn/1.22.22 npm/? node/v20.18.0 linux x64", "yarn add better-sqlite3"],
+    ["bun/1.2.0 npm/? node/v20.18.0 linux x64", "bun add better-sqlite3"],
+  ]) {
+    const through = refusal(await runNode(path.join(staged, "codegen", "bin.ts"), ["status", "--json"], { cwd: root, env: { npm_config_user_agent: agent } }));
+    assert.deepEqual([through.code, through.installCommand], ["DRIVER_NOT_INSTALLED", command]);
+    assert.ok(String(through.message).includes(`\n  ${command}\n`) && String(through.fix).includes(`run "${command}"`), String(through.message));
+  }
   assert.ok(!String(sqlJs.fix).includes("when none is named"), String(sqlJs.fix));
   assert.deepEqual(readBytes(database), before);
 

@@ -43,6 +43,9 @@ test("--help lists every command, and down --help lists its options", async (t) 
   assert.match(flat(upHelp.stdout), /--dry-run rehearse on a copy \(pg, libsql-client, async migrations: in a transaction rolled back\)/);
   assert.equal(genHelp.code, 0);
   assert.match(flat(genHelp.stdout), /replayed on an empty database \(in memory; PostgreSQL: a scratch one\)/);
+  // As docs/cli.md says: the lock table goes with the history table.
+  const adoptHelp = await cli(["adopt", "--help"]);
+  assert.match(flat(adoptHelp.stdout), /--drop-old-table drop the old tool's history table \(and Knex's or Kysely's lock table beside it\)/);
 });
 
 test("read-only commands on a missing database report version 0 and do not create the file", async (t) => {
@@ -198,8 +201,11 @@ test("reset --yes drops every user object, including ones made outside migration
   `);
   db.close();
 
-  const reset = await cli(["reset", "--yes"]);
+  // It says what it dropped: the version the database was at, which its fromVersion (0, after the drops) cannot.
+  const reset = await cli(["reset", "--yes", "--json"]);
   assert.equal(reset.code, 0, reset.stderr);
+  const result = JSON.parse(reset.stdout) as { resetFromVersion: number; fromVersion: number; toVersion: number; steps: unknown[] };
+  assert.deepEqual([result.resetFromVersion, result.fromVersion, result.toVersion, result.steps.length], [3, 0, 3, 3]);
 
   const after = new Database(database, { readonly: true });
   t.after(() => after.close());
@@ -215,6 +221,11 @@ test("reset --yes drops every user object, including ones made outside migration
   assert.equal(after.prepare("SELECT count(*) FROM items WHERE label = 'made by hand'").pluck().get(), 0);
   assert.deepEqual(after.prepare("SELECT version FROM schema_migrations ORDER BY version").pluck().all(), [1, 2, 3]);
   assert.equal(after.pragma("user_version", { simple: true }), 3);
+
+  assert.equal((await cli(["down", "--steps", "2"])).code, 0);
+  const text = await cli(["reset", "--yes"]);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /^Dropped everything the database held at version 1, then applied 3 migrations in .*: the database is now at version 3\.$/m);
 });
 
 test("colour follows NO_COLOR and FORCE_COLOR; piped output has none by default", async (t) => {

@@ -392,6 +392,49 @@ test("a transactional migration that switches PRAGMA journal_mode is SQL_NEEDS_N
   );
 });
 
+test("a transactional migration that changes PRAGMA synchronous or temp_store, or checkpoints the WAL, is SQL_NEEDS_NO_TRANSACTION, since SQLite refuses each inside a transaction", (t) => {
+  const dir = makeTempDir(t);
+  // What SQLite does with each inside a transaction (temp_store once the connection has a temporary table, as an app's may).
+  const db = new Database(path.join(dir, "wal.db"));
+  t.after(() => db.close());
+  db.exec("PRAGMA journal_mode = WAL; CREATE TEMP TABLE scratch (a);");
+  const refusedInside = ["PRAGMA synchronous = OFF", "PRAGMA temp_store = MEMORY", "PRAGMA wal_checkpoint(TRUNCATE)"].filter((statement) => {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      db.prepare(statement).all();
+      return false;
+    } catch {
+      return true;
+    } finally {
+      db.exec("ROLLBACK");
+    }
+  });
+  assert.equal(refusedInside.length, 3);
+
+  const migrations = path.join(dir, "migrations");
+  mkdirSync(migrations);
+  writeFileSync(path.join(migrations, "001_sync.sql"), "-- migrate:up\nCREATE TABLE t (a);\nPRAGMA synchronous = OFF;\n");
+  writeFileSync(path.join(migrations, "002_temp.sql"), "-- migrate:up\nPRAGMA main.temp_store(2);\n");
+  writeFileSync(path.join(migrations, "003_checkpoint.sql"), "-- migrate:up\nPRAGMA wal_checkpoint;\n");
+  // Reading them, another setting, or a change outside a transaction, is fine.
+  writeFileSync(path.join(migrations, "004_read.sql"), "-- migrate:up\nPRAGMA synchronous;\nPRAGMA temp_store;\nPRAGMA cache_size = 100;\n");
+  writeFileSync(path.join(migrations, "005_outside.sql"), "-- migrate:up transaction:false\nPRAGMA synchronous = OFF;\nPRAGMA temp_store = MEMORY;\nPRAGMA wal_checkpoint(TRUNCATE);\n");
+  const scan = scanMigrations({ projectRoot: dir, migrationsDir: migrations });
+  assert.deepEqual(
+    scan.problems.map((p) => [p.code, p.file, p.line, p.column]),
+    [
+      ["SQL_NEEDS_NO_TRANSACTION", "migrations/001_sync.sql", 3, 1],
+      ["SQL_NEEDS_NO_TRANSACTION", "migrations/002_temp.sql", 2, 1],
+      ["SQL_NEEDS_NO_TRANSACTION", "migrations/003_checkpoint.sql", 2, 1],
+    ],
+  );
+  for (const problem of scan.problems) assert.match(problem.message, /transaction:false/);
+  assert.deepEqual(
+    scan.migrations.map((m) => m.version),
+    [4, 5],
+  );
+});
+
 test("a missing migrations folder is one problem naming the folder", () => {
   const scan = scanFixture("does-not-exist");
   assert.deepEqual(

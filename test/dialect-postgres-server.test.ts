@@ -114,6 +114,41 @@ test("every statement the postgres checks refuse as needing no transaction is on
   }
 });
 
+test("ALTER SUBSCRIPTION: a refresh, and SET (failover) or (two_phase = false), are refused by the checks as by the server in a transaction block; refresh = false and the rest are accepted and run", async () => {
+  // A subscription that never connects: its options are checked before any connection is needed.
+  await client.query("CREATE PUBLICATION checks_pub FOR ALL TABLES; CREATE PUBLICATION checks_other FOR ALL TABLES");
+  await client.query("CREATE SUBSCRIPTION checks_sub CONNECTION 'dbname=postgres' PUBLICATION checks_pub WITH (connect = false, slot_name = 'checks_slot')");
+  try {
+    // A refresh is refused only when the subscription is enabled, the failover and two_phase switches only when it is disabled.
+    const cases: ReadonlyArray<readonly [enabled: boolean, statement: string, refused: boolean]> = [
+      [true, "ALTER SUBSCRIPTION checks_sub REFRESH PUBLICATION WITH (copy_data = false)", true],
+      [true, "ALTER SUBSCRIPTION checks_sub SET PUBLICATION checks_pub", true],
+      [true, "ALTER SUBSCRIPTION checks_sub ADD PUBLICATION checks_other WITH (refresh)", true],
+      [true, "ALTER SUBSCRIPTION checks_sub SET PUBLICATION checks_pub WITH (copy_data = false, refresh = false)", false],
+      [false, "ALTER SUBSCRIPTION checks_sub SET (failover = true)", true],
+      [false, "ALTER SUBSCRIPTION checks_sub SET (two_phase = false)", true],
+      [false, "ALTER SUBSCRIPTION checks_sub SET (two_phase = true)", false],
+      [false, "ALTER SUBSCRIPTION checks_sub OWNER TO CURRENT_USER", false],
+    ];
+    for (const [enabled, statement, refused] of cases) {
+      await client.query(`ALTER SUBSCRIPTION checks_sub ${enabled ? "ENABLE" : "DISABLE"}`);
+      await client.query("BEGIN");
+      const outcome = await client.query(statement).then(
+        () => null,
+        (error: { code?: string }) => error.code,
+      );
+      await client.query("ROLLBACK");
+      assert.equal(outcome, refused ? "25001" : null, statement);
+      const parsed = parseSqlMigrationSource(`-- migrate:up\n${statement};\n`, { dialect: "postgres" });
+      assert.deepEqual(parsed.ok ? [] : parsed.problems.map((p) => [p.code, p.line, p.column]), refused ? [["SQL_NEEDS_NO_TRANSACTION", 2, 1]] : [], statement);
+      assert.ok(parseSqlMigrationSource(`-- migrate:up transaction:false\n${statement};\n`, { dialect: "postgres" }).ok, statement);
+    }
+  } finally {
+    // Without its slot, dropping it connects to nothing.
+    await client.query("ALTER SUBSCRIPTION checks_sub DISABLE; ALTER SUBSCRIPTION checks_sub SET (slot_name = NONE); DROP SUBSCRIPTION checks_sub; DROP PUBLICATION checks_pub, checks_other");
+  }
+});
+
 test("what the checks accept in a transaction, the server runs in one: ALTER TYPE … ADD VALUE, a COMMIT inside a function body, PREPARE of a statement", async () => {
   const accepted = [
     "CREATE TYPE mood AS ENUM ('sad')",

@@ -15,7 +15,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { tsImport } from "tsx/esm/api";
-import { REPLAY_DRIVER_INSTALL, runReplayCheck, type ReplayCheckOptions } from "../codegen/replay.js";
+import { replayDriverInstall, runReplayCheck, type ReplayCheckOptions } from "../codegen/replay.js";
 import { resolveSettings } from "../codegen/config.js";
 import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
 import type { DriverLoaders } from "../src/cli/open-database.js";
@@ -68,7 +68,7 @@ test("without better-sqlite3 (a Cloudflare project) the replay runs on sql.js, n
   assert.deepEqual(none.problems, []);
   assert.equal(none.replay.ran, false);
   assert.ok(!none.replay.ran && none.replay.code === "no-driver");
-  assert.ok(none.replay.reason.includes(`\n  ${REPLAY_DRIVER_INSTALL}`), none.replay.reason);
+  assert.ok(none.replay.reason.includes(`\n  ${replayDriverInstall()}`), none.replay.reason);
   assert.ok(none.replay.reason.includes("\n  npm install better-sqlite3\n"), none.replay.reason);
 });
 

@@ -454,6 +454,27 @@ await describeEachDriver("connection settings after up and down", (h) => {
       assert.equal(db.value("PRAGMA foreign_keys"), 1);
     }));
 
+  test("a database a failed migration ATTACHed is detached with its rollback, so the app's retry fails as the first run did; the app's own stays attached", () =>
+    h.withDatabase((db) => {
+      db.exec("ATTACH ':memory:' AS app_side");
+      const failing = [
+        sqlEntry(2, "CREATE TABLE a (x);\nATTACH DATABASE ':memory:' AS other;\nINSERT INTO missing VALUES (1);"),
+        tsEntry(2, { up: (connection) => void connection.exec("ATTACH DATABASE ':memory:' AS other; INSERT INTO missing VALUES (1);") }),
+      ];
+      for (const entry of failing) {
+        for (const run of [1, 2]) {
+          assert.throws(() => db.manager([createItems, entry]).up(), stepwiseFailure({ code: "MIGRATION_FAILED", version: 2, rolledBack: true, message: /no such table: missing/ }), `run ${run}`);
+          assert.deepEqual(
+            db
+              .rows("PRAGMA database_list")
+              .map((row) => row.name)
+              .filter((name) => name !== "temp"),
+            ["main", "app_side"],
+          );
+        }
+      }
+    }));
+
   test('a setting a SQL migration changes is put back before the next one, in one transaction for the run too (transaction: "all")', () =>
     h.withDatabase((db) => {
       const migrations = [createItems, sqlEntry(2, "PRAGMA case_sensitive_like = ON;"), sqlEntry(3, "CREATE TABLE probe AS SELECT 'a' LIKE 'A' AS matched;")];

@@ -39,4 +39,14 @@ test("`MISSING_DEPENDENCY` carries the packages and one install command for all 
   assert.deepEqual(error.details.packages, ["ts-morph", "prettier"]);
   assert.equal(error.details.installCommand, `npm install --save-dev ts-morph@${OPTIONAL_PEERS["ts-morph"].major} prettier@${OPTIONAL_PEERS.prettier.major}`);
   assert.ok(error.message.includes(error.details.installCommand));
+  // Run through pnpm (its npm_config_user_agent), the command is pnpm's.
+  const agent = process.env.npm_config_user_agent;
+  process.env.npm_config_user_agent = "pnpm/9.12.0 npm/? node/v20.18.0 linux x64";
+  try {
+    const throughPnpm = missingDependencyError("stepwise gen", ["tsx"]);
+    assert.equal(throughPnpm.details.installCommand, `pnpm add --save-dev tsx@${OPTIONAL_PEERS.tsx.major}`);
+  } finally {
+    if (agent === undefined) delete process.env.npm_config_user_agent;
+    else process.env.npm_config_user_agent = agent;
+  }
 });

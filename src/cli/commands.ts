@@ -142,7 +142,13 @@ function repeatOnFailure(scope: CommandScope, options: string): void {
 /** `reset`: drops everything and applies every migration again, once confirmed. */
 export async function reset<R extends MigrationRegistry>(scope: CommandScope<R>, options: { readonly yes?: boolean }): Promise<Report> {
   if (!options.yes) throw withFix(usageError("reset destroys every table and all data; run it again with --yes to confirm."), CONFIRM_FIX);
-  return withManager(scope, "write", async (manager) => resultReport(scope, await manager.reset({ dangerouslyDropAllData: true })));
+  return withManager(scope, "write", async (manager) => {
+    // The drops take the history with them: the version they leave is read first, for the report to say what went.
+    const resetFromVersion = await Promise.resolve()
+      .then(() => manager.currentVersion())
+      .catch(() => null);
+    return resultReport(scope, { ...(await manager.reset({ dangerouslyDropAllData: true })), resetFromVersion });
+  });
 }
 
 /** The report of `up`, `down` or `reset`. */

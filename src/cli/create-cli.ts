@@ -241,7 +241,7 @@ function declareCommands<R extends MigrationRegistry>(program: Command, session:
       "the map stepwise import wrote (default: stepwise-import-map.json in the migrations folder; an app's own CLI: migrations/stepwise-import-map.json)",
       singleValued(parse.parsePath),
     ),
-    option("--drop-old-table", "drop the old tool's history table in the same transaction (default: keep it; baseline and verify leave it out)"),
+    option("--drop-old-table", "drop the old tool's history table (and Knex's or Kysely's lock table beside it) in the same transaction (default: keep them; baseline and verify leave them out)"),
     option("--history-file <file>", "read the history from this file instead of a table: Umzug's JSONStorage (umzug.json)", singleValued(parse.parsePath)),
     option("--old-table <name>", "the old tool's history table when it was configured to name it otherwise: name, or schema.name on PostgreSQL (default: the tool's own name)", singleValued()),
     json(),

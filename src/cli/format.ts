@@ -109,14 +109,19 @@ function formatRepairEvents(events: readonly ChecksumRepairEvent[]): string {
   return ["", "Checksum repairs (repair --checksums):", ...lines].join("\n");
 }
 
-/** The summary after `up`, `down` or `reset`. */
-export function formatResult(result: MigrationResult, palette: Palette): string {
+/** The summary after `up`, `down` or `reset`; reset's (`resetFromVersion` given) first says what it dropped, and at which version (`null`: one it could not read). */
+export function formatResult(result: MigrationResult & { readonly resetFromVersion?: number | null }, palette: Palette): string {
   const count = result.steps.length;
-  if (count === 0) return palette.green(`Nothing to ${result.direction === "up" ? "apply" : "revert"}: the database is at version ${result.toVersion}.`);
+  const from = result.resetFromVersion;
+  const reset = from === undefined ? null : `Dropped everything the database held${from === null ? "" : ` at version ${from}`}`;
+  if (count === 0) {
+    if (reset !== null) return palette.green(`${reset}; no migration to apply: the database is at version ${result.toVersion}.`);
+    return palette.green(`Nothing to ${result.direction === "up" ? "apply" : "revert"}: the database is at version ${result.toVersion}.`);
+  }
   const total = result.steps.reduce((sum, step) => sum + step.durationMs, 0);
-  return palette.green(
-    `${result.direction === "up" ? "Applied" : "Reverted"} ${count} migration${count === 1 ? "" : "s"} in ${formatDuration(total)}: the database is now at version ${result.toVersion}.`,
-  );
+  const ran = `${result.direction === "up" ? "applied" : "reverted"} ${count} migration${count === 1 ? "" : "s"} in ${formatDuration(total)}`;
+  const done = reset === null ? ran.charAt(0).toUpperCase() + ran.slice(1) : `${reset}, then ${ran}`;
+  return palette.green(`${done}: the database is now at version ${result.toVersion}.`);
 }
 
 /** `up --dry-run`: each migration's outcome and duration, schema changes, row counts, failure; `where` it ran (a copy, or a transaction rolled back). */

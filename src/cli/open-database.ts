@@ -5,6 +5,7 @@ import { classifyPostgresError, describeConnectionFailure, translatePostgresErro
 import { driverCapabilityError } from "../core/driver.js";
 import { databaseUnusableError, translateSqliteError, usageError } from "../core/error-factories.js";
 import { driverNotInstalledError, driverUnknownError } from "./errors.js";
+import { installCommand as installCommandOf } from "../shared/install-command.js";
 import { StepwiseError } from "../core/errors.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import type { DriverIdentity, MigrationManagerBase } from "../core/manager-base.js";
@@ -99,7 +100,7 @@ function libraryError(driver: CliDriverName, error: unknown): StepwiseError<"DRI
   const unloadable = code === "ERR_DLOPEN_FAILED" || /NODE_MODULE_VERSION/.test(text);
   if (!notFound && !unloadable) return null;
   const missing = notFound && text.includes(`'${packageName}'`);
-  const installCommand = `npm ${missing || !unloadable ? "install" : "rebuild"} ${packageName}`;
+  const installCommand = installCommandOf(packageName, { rebuild: !missing && unloadable, userAgent: process.env.npm_config_user_agent });
   return driverNotInstalledError({ driver, packageName, installCommand, reason: missing ? "missing" : "unloadable", cause: error });
 }
 

@@ -7,7 +7,7 @@ const SETTINGS: readonly string[] = (
   "short_column_names secure_delete synchronous busy_timeout cache_size cache_spill temp_store locking_mode mmap_size max_page_count journal_size_limit wal_autocheckpoint threads analysis_limit"
 ).split(" ");
 
-/** The value of each setting at one moment; a setting this SQLite build lacks is absent. */
+/** The value of each setting at one moment; a setting this SQLite build lacks is absent. `attached` holds the attached databases' names. */
 export type ConnectionSettingsSnapshot = Readonly<Record<string, string | number>>;
 
 /** Reads every setting {@link restoreConnectionSettings} puts back. */
@@ -17,12 +17,20 @@ export function* snapshotConnectionSettings(): Step<ConnectionSettingsSnapshot> 
     const value = yield* readSetting(name);
     if (value !== undefined) snapshot[name] = value;
   }
+  snapshot.attached = JSON.stringify(yield* attachedNames());
   return snapshot;
 }
 
-/** Puts back every setting that differs from `before`; returns their names. */
-export function* restoreConnectionSettings(before: ConnectionSettingsSnapshot): Step<string[]> {
+/**
+ * Puts back every setting that differs from `before`; returns their names. After a failed run (`failed`) it also detaches what the run attached: an `ATTACH` is not rolled back, and left
+ * attached it would fail the app's retry at that line ("already in use"). A migration that succeeded keeps its own to detach.
+ */
+export function* restoreConnectionSettings(before: ConnectionSettingsSnapshot, failed = false): Step<string[]> {
   const restored: string[] = [];
+  if (failed && typeof before.attached === "string" && !(yield* inTransaction())) {
+    const kept = new Set(JSON.parse(before.attached) as string[]);
+    for (const name of yield* attachedNames()) if (!kept.has(name)) yield* exec(`DETACH DATABASE "${name.replace(/"/g, '""')}"`);
+  }
   for (const name of SETTINGS) {
     const wanted = before[name];
     if (wanted === undefined || (yield* readSetting(name)) === wanted) continue;
@@ -51,6 +59,16 @@ function* releaseExclusiveFileLocks(): Step<void> {
   }
   // The read's end is what drops the lock held since the exclusive mode took it.
   yield* query("SELECT count(*) AS n FROM sqlite_master");
+}
+
+/** The databases attached beside `main` (and `temp`, which appears once something temporary is made, and cannot be detached). */
+function* attachedNames(): Step<string[]> {
+  try {
+    return (yield* query<{ name: string }>("PRAGMA database_list")).map((row) => row.name).filter((name) => name !== "main" && name !== "temp");
+  } catch {
+    // Where the storage refuses the pragma (Durable Objects), nothing can be attached either.
+    return [];
+  }
 }
 
 function* readSetting(name: string): Step<string | number | undefined> {

@@ -312,11 +312,11 @@ export function batchKeyError(fields: { table: string; key: string; problem: E.B
  */
 export function irreversibleMigrationError(version: number, file: string, current: number) {
   const addDown = text`add a down to ${file}, run "stepwise gen", then ${CALLS.repairChecksums(version)} shows the new checksum and ${CALLS.applyChecksumRepair} records it (its up is unchanged, so the database already has what the file says; every other database that applied it refuses to start with CHECKSUM_MISMATCH until it is recorded there too)`;
-  // The message ends with the fix, word for word, so `--json`'s fix and the message never disagree.
+  // The message ends with the fix, word for word (its line starting with a capital), so `--json`'s fix and the message never disagree.
   const fix = version === current ? text`to make it reversible, ${addDown}` : text`${runCall("down", { to: version })} rolls back the migrations above it; to go further, ${addDown}`;
   const message =
     version === current
-      ? text`Cannot roll back migration ${version} (${file}), the newest applied: it has no down. Nothing was changed.\n${fix}.`
+      ? text`Cannot roll back migration ${version} (${file}), the newest applied: it has no down. Nothing was changed.\nTo make it reversible, ${addDown}.`
       : text`Cannot roll back past migration ${version} (${file}): it has no down. Nothing was changed.\n${fix}.`;
   const texts = {};
   return copyTexts(texts, new StepwiseError("IRREVERSIBLE_MIGRATION", message, { version, file, fix: keepText(texts, "fix", fix) }));

@@ -310,7 +310,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   /** Puts back the settings a migration changed, outside any transaction; after a failure, never hides it. */
   private *restoreSettings(before: ConnectionSettingsSnapshot | null, failed = false): Step<void> {
     try {
-      if (before && this.dialect.restoreConnectionSettings) yield* this.dialect.restoreConnectionSettings(before);
+      if (before && this.dialect.restoreConnectionSettings) yield* this.dialect.restoreConnectionSettings(before, failed);
     } catch (error) {
       if (!failed) throw error;
     }
@@ -322,7 +322,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
    */
   private mayChangeSettings(entry: MigrationEntry, direction: MigrationDirection): boolean {
     const script = scriptOf(entry, direction);
-    if (entry.kind !== "sql" || /pragma|set_config/i.test(script ?? "")) return true;
+    if (entry.kind !== "sql" || /pragma|set_config|attach/i.test(script ?? "")) return true;
     if (script === null || !/\b(set|reset|discard)\b/i.test(script)) return false;
     return this.dialect.splitStatements?.(script).some((statement) => /^(set|reset|discard|do|call)\b/i.test(statement.text)) ?? true;
   }

@@ -51,6 +51,15 @@ export function reportStatementProblems(
           "SQL_NEEDS_NO_TRANSACTION",
           `SQLite cannot switch a database into or out of WAL inside a transaction (out of it, after a write, the pragma does nothing); ${NO_TRANSACTION}, or set the journal mode when the app opens the database`,
         );
+      } else if (/^(synchronous|temp_store)$/.test(unquote(tokens[name]?.text)) && value !== null) {
+        // temp_store fails once the connection has a temporary database, which the app's own temporary tables make.
+        const setting = unquote(tokens[name]?.text);
+        at(
+          "SQL_NEEDS_NO_TRANSACTION",
+          `SQLite refuses to change PRAGMA ${setting} inside a transaction; ${NO_TRANSACTION} (it then holds for the rest of that migration, and stepwise puts it back after), or set it when the app opens the database`,
+        );
+      } else if (unquote(tokens[name]?.text) === "wal_checkpoint") {
+        at("SQL_NEEDS_NO_TRANSACTION", `SQLite cannot checkpoint a WAL database inside a transaction ("database table is locked"); ${NO_TRANSACTION}`);
       } else if (unquote(tokens[name]?.text) === "foreign_keys" && !flags.disableForeignKeys) {
         const message = `PRAGMA foreign_keys does nothing inside a transaction; remove it and add "foreign_keys:off" to the "-- migrate:up" line, which turns enforcement off around the migration and checks the keys before commit`;
         at("FOREIGN_KEYS_PRAGMA_IN_TRANSACTION", message);
@@ -85,6 +94,7 @@ function describeNoTransactionStatement(words: readonly string[], tokens: readon
       return concurrently ? "REINDEX … CONCURRENTLY" : null;
     case "ALTER":
       if (second === "SYSTEM") return "ALTER SYSTEM";
+      if (second === "SUBSCRIPTION") return describeSubscriptionChange(topLevel, tokens);
       if (second === "DATABASE" && topLevel.includes("TABLESPACE") && topLevel.includes("SET")) return "ALTER DATABASE … SET TABLESPACE";
       return second === "TABLE" && concurrently && topLevel.includes("DETACH") ? "ALTER TABLE … DETACH PARTITION … CONCURRENTLY" : null;
     case "CLUSTER":
@@ -95,6 +105,25 @@ function describeNoTransactionStatement(words: readonly string[], tokens: readon
     default:
       return null;
   }
+}
+
+/**
+ * What of an `ALTER SUBSCRIPTION` PostgreSQL refuses inside a transaction block, or `null`: `REFRESH PUBLICATION`; `SET|ADD|DROP PUBLICATION`, which refresh unless given
+ * `refresh = false`; and `SET (failover = …)` or `SET (two_phase = false)`.
+ */
+function describeSubscriptionChange(topLevel: readonly string[], tokens: readonly SqlToken[]): string | null {
+  const at = topLevel.indexOf("PUBLICATION");
+  if (topLevel[at - 1] === "REFRESH") return "ALTER SUBSCRIPTION … REFRESH PUBLICATION";
+  // The options, as `name [= value]`, lowercased and unquoted.
+  const option = (name: string): string | null => {
+    const index = tokens.findIndex((token) => token.kind === "word" && token.text.toLowerCase() === name);
+    if (index === -1) return null;
+    return tokens[index + 1]?.text === "=" ? (tokens[index + 2]?.text ?? "").replace(/^'|'$/g, "").toLowerCase() : "true";
+  };
+  const off = (value: string | null) => value !== null && /^(false|off|0)$/.test(value);
+  if (at > 0 && /^(SET|ADD|DROP)$/.test(topLevel[at - 1]!) && !off(option("refresh"))) return `ALTER SUBSCRIPTION … ${topLevel[at - 1]} PUBLICATION without refresh = false`;
+  if (topLevel.includes("SET") && at === -1 && option("failover") !== null) return "ALTER SUBSCRIPTION … SET (failover)";
+  return topLevel.includes("SET") && at === -1 && off(option("two_phase")) ? "ALTER SUBSCRIPTION … SET (two_phase = false)" : null;
 }
 
 /** Reports what only psql can run. A backslash outside strings, quoted names and comments can only be a psql meta-command: no PostgreSQL token contains one. */
