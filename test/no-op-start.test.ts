@@ -67,8 +67,8 @@ await describeEachDriver("a no-op start", (h) => {
       assert.deepEqual(result.steps, []);
       const queries = calls.filter((call) => call.method === "query" || call.method === "queryOne");
       // Every call must be one of these: no exec, run or change-counter read, no lock, no write.
-      // inTransaction is the TRANSACTION_OPEN guard (the app's own open transaction is refused first).
-      const allowed = new Set(["getBusyTimeout", "setBusyTimeout", "query", "queryOne", "classifyError", "inTransaction"]);
+      // inTransaction is the TRANSACTION_OPEN guard (the app's own open transaction is refused first); isOpen, the refusal of a closed connection (a flag the library keeps, no SQL).
+      const allowed = new Set(["getBusyTimeout", "setBusyTimeout", "query", "queryOne", "classifyError", "inTransaction", "isOpen"]);
       assert.deepEqual(
         calls.filter((call) => !allowed.has(call.method)),
         [],

@@ -805,9 +805,10 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   private *migrationFailed(entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean, origin: FailureOrigin = "stepwise"): Step<StepwiseError> {
     // Recording nothing would let the next plan run it again; the store writes a trace back instead.
     if (isInstanceSafely(cause, StepwiseError) && cause.is("HISTORY_ROW_MISSING")) return yield* this.store.reportMissingRow(cause, entry, direction, rolledBack, new Date().toISOString());
-    // A body's stepwise error (a walk refused, a call refused) says nothing of the migration: the misuse is its cause, and so is any error after a body outside a transaction kept its writes.
+    // A body's stepwise error (a walk refused, a call refused) says nothing of the migration: the misuse is its cause, and so is any error after a body outside a transaction kept its
+    // writes, unless it says itself what stayed (rolledBack: a failed migration, the history changed).
     const passThrough = (error: unknown): error is StepwiseError =>
-      isInstanceSafely(error, StepwiseError) && !BODY_MISUSE_CODES.has(error.code) && (rolledBack || origin !== "body" || error.is("MIGRATION_FAILED"));
+      isInstanceSafely(error, StepwiseError) && !BODY_MISUSE_CODES.has(error.code) && (rolledBack || origin !== "body" || "rolledBack" in error.details);
     if (passThrough(cause)) return cause;
     const change = this.historyGuard ? this.historyChange(cause, origin) : null;
     if (change !== null) {
