@@ -19,7 +19,7 @@
  *
  * Node 20 runs its files in shards of several files per process, dealt longest first by the weights
  * in scripts/test-weights.json (scripts/run-node-tests.mjs); Node 24 runs its files in one process.
- * STEPWISE_TEST_CONCURRENCY sets how many of Node 20's shards run at once (default 2).
+ * Node 20 runs three times STEPWISE_TEST_CONCURRENCY (default 2) of its shards at once.
  * Tests start the bin compiled to JavaScript, built here once per source digest; STEPWISE_TEST_BIN=tsx
  * starts it through tsx instead, as `npm run gen` does (test/support/compiled-bin.ts).
  *
