@@ -21,6 +21,12 @@ export const isFull = (systemCode: string | null) => /^(ENOSPC|EDQUOT|EFBIG)$/.t
 /** `lines` as a message's bulleted list, each on its own line. */
 export const formatList = (lines: readonly string[]) => lines.map((line) => `\n  - ${line}`).join("");
 
+/** `migration 1`, or `migrations 1..N`. */
+export const migrationsUpTo = (version: number) => (version === 1 ? "migration 1" : `migrations 1..${version}`);
+
+/** What the migrations up to `version` build, as a sentence names it: `what migrations 1..3 build`, `what migration 1 builds`, `an empty database` at 0. */
+export const builtBy = (version: number) => (version === 0 ? "an empty database" : `what ${migrationsUpTo(version)} build${version === 1 ? "s" : ""}`);
+
 // A body may throw anything (`null`, a frozen object, a Proxy whose traps throw): reporting it must never fail in turn.
 
 /** The thrown value's message as a report shows it; never throws. */
