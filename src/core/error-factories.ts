@@ -180,7 +180,7 @@ export function historyTableInvalidError(table: string, missingColumns: readonly
   const fix =
     adopted !== undefined
       ? text`stepwise adopt put this database's history in "${adopted}"${adoptedInto.length > 1 ? ` (or ${adoptedInto.slice(1).join(", ")})` : ""}: pass ${option("tableName", adopted)} (or set "tableName": "${adopted}" in the config).`
-      : text`If another tool owns it: to move this database from that tool, import its migrations ("stepwise import") and run "stepwise adopt" with a history table of stepwise's own (${option("tableName", "<name>")}); to leave it to that tool, give stepwise a history table of its own: ${option("tableName", "<name>")}.`;
+      : text`If another tool owns it: to move this database from that tool, import its migrations ("stepwise import") and run "stepwise adopt" with a history table of stepwise's own (${option("tableName", "<name>")}), or, for a tool import does not read, port them and run ${CALLS.baseline} with that history table and the tool's table named in ${option("oldTables")}; to leave it to that tool, give stepwise a history table of its own: ${option("tableName", "<name>")}.`;
   return new StepwiseError("HISTORY_TABLE_INVALID", text`${shape}\n${fix}`, { table, missingColumns, adoptedInto });
 }
 
