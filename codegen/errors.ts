@@ -43,8 +43,10 @@ const ENTRY_LIBRARIES: Readonly<Record<string, string>> = { "better-sqlite3": "b
  * `stepwise-migrate/better-sqlite3`). `null` for any other failure.
  */
 function missingPackage(cause: unknown): { name: string; importer: string; entry: string | null } | null {
-  // Node: "Cannot find package 'x' imported from /a/b.ts"; Bun: "Cannot find package 'x' from '/a/b.ts'".
-  const found = /Cannot find package '([^']+)' (?:imported )?from '?([^'\n]+?)'?(?:\n|$)/.exec(describeThrownValue(cause));
+  // Node: "Cannot find package 'x' imported from /a/b.ts"; Bun: "Cannot find package 'x' from '/a/b.ts'"; a CommonJS registry's require: "Cannot find module 'x'\nRequire stack:\n- /a/b.ts"
+  // (tsx adds a query to the path), where only a bare name is a package.
+  const text = describeThrownValue(cause);
+  const found = /Cannot find package '([^']+)' (?:imported )?from '?([^'\n]+?)'?(?:\n|$)/.exec(text) ?? /Cannot find module '([^'./][^']*)'\s*\nRequire stack:\n- ([^\n?]+)/.exec(text);
   if (!found) return null;
   const [, name, from] = found as unknown as [string, string, string];
   const importer = from.startsWith("file:") ? fileURLToPath(from) : from;

@@ -255,6 +255,9 @@ test("stepwise baseline --old-table (repeatable) leaves another tool's tables ou
   assert.equal(verified.code, 0, verified.stderr);
   const map = path.join(makeTempDir(t), "map.json");
   writeFileSync(map, JSON.stringify({ format: "stepwise-import-map/1", tool: "golang-migrate", migrations: [] }));
+  // Managed now: a second baseline is refused as such, whatever table it names.
+  const again = await cli("baseline", String(latestVersion), "--old-table", "no_such_table", "--json");
+  assert.equal((JSON.parse(again.stdout) as { error: { code: string } }).error.code, "ALREADY_MANAGED");
   const adopt = await cli("adopt", "--map", map, "--json");
   assert.equal(adopt.code, 1);
   assert.equal((JSON.parse(adopt.stdout) as { error: { code: string } }).error.code, "ALREADY_MANAGED");

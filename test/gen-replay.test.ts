@@ -253,6 +253,20 @@ test("a package the registry needs that is not installed is named at the import 
   assert.deepEqual([error.code, error.location], ["REGISTRY_LOAD_FAILED", "migrations/002_b.ts:2:21"]);
   assert.ok(error.fix.includes("npm install slugify-not-installed"), error.fix);
 
+  // A CommonJS project's registry loads through require, whose error names the module and a require stack.
+  const commonJs = createTestProject(t, { packageJson: { type: "commonjs" } });
+  writeFileSync(path.join(commonJs.root, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "commonjs", target: "ES2022", strict: true, esModuleInterop: true, skipLibCheck: true } }));
+  commonJs.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE a (id INTEGER);\n");
+  commonJs.writeMigration(
+    "002_b.ts",
+    'import { defineMigration } from "stepwise-migrate";\nimport slugify from "slugify-not-installed";\nexport default defineMigration({ up(db) { db.exec(`CREATE TABLE ${slugify("b")} (id INTEGER)`); } });\n',
+  );
+  assert.equal((await runCli(["gen"], { cwd: commonJs.root })).code, 0);
+  const commonJsStatus = await runCli(["status", "--json", "--db", "app.db"], { cwd: commonJs.root, child: true });
+  const commonJsError = (JSON.parse(commonJsStatus.stdout) as { error: { code: string; location: string; fix: string } }).error;
+  assert.deepEqual([commonJsError.code, commonJsError.location], ["REGISTRY_LOAD_FAILED", "migrations/002_b.ts:2:21"], commonJsStatus.stdout);
+  assert.ok(commonJsError.fix.includes("slugify-not-installed"), commonJsError.fix);
+
   // As installed: the entry's module sits in the package's src/drivers/ and imports its library, which this project (in the temp folder) cannot resolve.
   const stub = path.join(project.root, "node_modules", "stepwise-migrate");
   mkdirSync(path.join(stub, "src", "drivers"), { recursive: true });

@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { stepwiseTableNames } from "../safety/checksum-repair-log.js";
 import { driverCapabilityError } from "../core/driver.js";
-import { usageError } from "../core/error-factories.js";
+import { migrationsUpTo, usageError } from "../core/error-factories.js";
 import { StepwiseError } from "../core/errors.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { formatVersion } from "../core/migration-label.js";
@@ -316,7 +316,7 @@ export async function adopt<R extends MigrationRegistry>(
     const recorded =
       result.version === 0
         ? `recorded none of the ${result.imported} imported (${result.tool} had applied none)`
-        : `recorded migrations 1..${result.version} of the ${result.imported} imported as applied (the schema matches them)`;
+        : `recorded ${migrationsUpTo(result.version)} of the ${result.imported} imported as applied (the schema matches)`;
     // A --table other than the configured one holds the history now: every later command must name it, or reads the configured (often the old tool's) table.
     const configured = setting(undefined, scope.session.props.tableName) ?? DEFAULT_TABLE_NAME;
     const setInConfig = manager.tableName === configured ? null : { tableName: manager.tableName };

@@ -1,6 +1,7 @@
 /** The text the commands print: the library's plain data as people read it, coloured or not. */
 import type { BackupRecord } from "../core/events.js";
 import type { ChecksumRepairEvent } from "../safety/checksum-repair-log.js";
+import { builtBy, migrationsUpTo } from "../core/error-factories.js";
 import { formatMigrationLabel, formatVersion } from "../core/migration-label.js";
 import type { MigrationResult } from "../core/options.js";
 import type { AppliedMigration, MigrationStatus } from "../core/planner.js";
@@ -157,13 +158,10 @@ export function formatRehearsal(rehearsal: Rehearsal, palette: Palette, where: "
 
 /** `verify`: a pass line, or one line per drift. */
 export function formatVerification(verification: SchemaVerification, palette: Palette): string {
-  const built = verification.version === 0 ? "an empty database (nothing is applied)" : `what ${migrationsUpTo(verification.version)} build${verification.version === 1 ? "s" : ""}`;
+  const built = verification.version === 0 ? "an empty database (nothing is applied)" : builtBy(verification.version);
   if (verification.ok) return palette.green(`Schema verification passed: the schema is ${built}.`);
   return [palette.red(`Schema drift: the schema differs from ${built}:`), ...verification.drift.map((line) => `  - ${line}`)].join("\n");
 }
-
-/** `migration 1`, or `migrations 1..N`. */
-const migrationsUpTo = (version: number) => (version === 1 ? "migration 1" : `migrations 1..${version}`);
 
 /** `baseline`: what was recorded, and the differences when forced. */
 export function formatBaseline(result: BaselineResult, palette: Palette): string {

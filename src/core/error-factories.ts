@@ -21,6 +21,12 @@ export const isFull = (systemCode: string | null) => /^(ENOSPC|EDQUOT|EFBIG)$/.t
 /** `lines` as a message's bulleted list, each on its own line. */
 export const formatList = (lines: readonly string[]) => lines.map((line) => `\n  - ${line}`).join("");
 
+/** `migration 1`, or `migrations 1..N`. */
+export const migrationsUpTo = (version: number) => (version === 1 ? "migration 1" : `migrations 1..${version}`);
+
+/** What the migrations up to `version` build, as a sentence names it: `what migrations 1..3 build`, `what migration 1 builds`, `an empty database` at 0. */
+export const builtBy = (version: number) => (version === 0 ? "an empty database" : `what ${migrationsUpTo(version)} build${version === 1 ? "s" : ""}`);
+
 // A body may throw anything (`null`, a frozen object, a Proxy whose traps throw): reporting it must never fail in turn.
 
 /** The thrown value's message as a report shows it; never throws. */
@@ -174,7 +180,7 @@ export function historyTableInvalidError(table: string, missingColumns: readonly
   const fix =
     adopted !== undefined
       ? text`stepwise adopt put this database's history in "${adopted}"${adoptedInto.length > 1 ? ` (or ${adoptedInto.slice(1).join(", ")})` : ""}: pass ${option("tableName", adopted)} (or set "tableName": "${adopted}" in the config).`
-      : text`If another tool owns it: to move this database from that tool, import its migrations ("stepwise import") and run "stepwise adopt" with a history table of stepwise's own (${option("tableName", "<name>")}); to leave it to that tool, give stepwise a history table of its own: ${option("tableName", "<name>")}.`;
+      : text`If another tool owns it: to move this database from that tool, import its migrations ("stepwise import") and run "stepwise adopt" with a history table of stepwise's own (${option("tableName", "<name>")}), or, for a tool import does not read, port them and run ${CALLS.baseline} with that history table and the tool's table named in ${option("oldTables")}; to leave it to that tool, give stepwise a history table of its own: ${option("tableName", "<name>")}.`;
   return new StepwiseError("HISTORY_TABLE_INVALID", text`${shape}\n${fix}`, { table, missingColumns, adoptedInto });
 }
 

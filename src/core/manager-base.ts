@@ -9,9 +9,11 @@ import type { MigrationRegistry, VersionOf } from "./types.js";
 import {
   checkBusyTimeout,
   DEFAULT_BUSY_TIMEOUT_MS,
+  keysOf,
   optionsObject,
   refuseBadArguments,
   refuseUnknownOptions,
+  UP_OPTIONS,
   type DownOptions,
   type MigrationManagerProps,
   type MigrationResult,
@@ -31,8 +33,7 @@ export interface RunOptions {
 const WRITES: RunOptions = { exclusive: true };
 
 /** What `up` takes (a `backup` is refused before, as moved), and `down` and `planDown`. */
-const UP_OPTIONS = ["to", "transaction"];
-const DOWN_OPTIONS = ["steps", "to", "transaction"];
+const DOWN_OPTIONS = keysOf<DownOptions>({ steps: true, to: true, transaction: true });
 
 /** The manager's shared body; `Async` says whether its methods return promises, `D` is its driver type. */
 export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Async extends boolean, D extends DriverIdentity<Db> = Driver<Db>> {

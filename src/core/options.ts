@@ -90,11 +90,20 @@ export interface MigrateOptions<M = unknown> {
   readonly verifySchema?: (manager: M, options: { readonly refuseDrift: true; readonly cacheExpectedSchema: true }) => unknown;
 }
 
+/**
+ * The keys an options type declares, as a list: the literal, typed `Record<keyof T, true>`, does not compile with a key missing or extra, so the list a call checks against follows the
+ * type when an option is added.
+ */
+export const keysOf = <T>(keys: Record<keyof T, true>): readonly string[] => Object.keys(keys);
+
 /** The props every manager's constructor takes. */
-export const MANAGER_OPTIONS: readonly string[] = ["tableName", "busyTimeoutMs", "onEvent", "logger", "progressIntervalMs"];
+export const MANAGER_OPTIONS = keysOf<MigrationManagerProps>({ tableName: true, busyTimeoutMs: true, onEvent: true, logger: true, progressIntervalMs: true });
+
+/** `up`'s options. */
+export const UP_OPTIONS = keysOf<UpOptions>({ to: true, transaction: true });
 
 /** What `migrate` takes: the manager's props and `up`'s options, and `verifySchema`. */
-export const MIGRATE_OPTIONS: readonly string[] = [...MANAGER_OPTIONS, "to", "transaction", "verifySchema"];
+export const MIGRATE_OPTIONS = [...MANAGER_OPTIONS, ...UP_OPTIONS, ...keysOf<MigrateOptions>({ verifySchema: true })];
 
 /**
  * `USAGE` (`option`: the key) for a key of `options` that `call` does not take: a misspelt option (`dryRun`, `{ step: 2 }`, `table`) would otherwise be ignored and the call run as if it had

@@ -9,7 +9,7 @@ import { defineDriver } from "../core/define-driver.js";
 import { SQLITE_DIALECT } from "../core/dialects/sqlite.js";
 import { createSqliteEscapeGuard } from "../core/transaction-guard.js";
 import { createHistoryGuard } from "../core/history-guard.js";
-import { MANAGER_OPTIONS, optionsObject, refuseNonConnection, refuseUnknownOptions, type MigrationManagerProps } from "../core/options.js";
+import { keysOf, MANAGER_OPTIONS, optionsObject, refuseNonConnection, refuseUnknownOptions, type MigrationManagerProps } from "../core/options.js";
 import { returnDefinition, type MigrationContext, type MigrationDefinition, type MigrationRegistry } from "../core/types.js";
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
 import { SQLITE_BATCH_DIALECT } from "../core/batch-walk.js";
@@ -29,7 +29,7 @@ export interface LibsqlClientMigrationManagerProps extends MigrationManagerProps
 }
 
 /** The props of {@link LibsqlClientMigrationManagerProps} beyond every manager's. */
-const LIBSQL_CLIENT_OPTIONS = ["remote", "scratchClient"];
+const LIBSQL_CLIENT_OPTIONS = keysOf<Omit<LibsqlClientMigrationManagerProps, keyof MigrationManagerProps>>({ remote: true, scratchClient: true });
 
 /** A TypeScript migration on libsql-client: `up` and `down` receive the migration's transaction and may be `async`. */
 export interface LibsqlClientMigrationDefinition extends Omit<MigrationDefinition<LibsqlClientConnection>, "up" | "down"> {

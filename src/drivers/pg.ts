@@ -6,6 +6,7 @@ import { createPostgresDialect, DEFAULT_POSTGRES_SCHEMA, classifyPostgresError, 
 import { isConnectionLost, isLockTimeout, literal, lockWaits, CONCAT, EQ, NE, TEXT, POSTGRES_BATCH_DIALECT } from "../core/dialects/postgres.js";
 import {
   DEFAULT_LOCK_TIMEOUT_MS,
+  keysOf,
   MANAGER_OPTIONS,
   MIGRATE_OPTIONS,
   optionsObject,
@@ -49,7 +50,7 @@ export interface PgMigrationManagerProps extends MigrationManagerProps {
 }
 
 /** The props of {@link PgMigrationManagerProps} beyond every manager's. */
-const PG_OPTIONS = ["schema", "lockTimeoutMs"];
+const PG_OPTIONS = keysOf<Omit<PgMigrationManagerProps, keyof MigrationManagerProps>>({ schema: true, lockTimeoutMs: true });
 
 /** `?` placeholders as PostgreSQL's `$1, $2...`; a `?` in a string, quoted name, comment or dollar quote is text. */
 export function toPositionalParameters(sql: string): string {

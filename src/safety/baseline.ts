@@ -79,10 +79,7 @@ export function* recordBaseline(
   adoption?: { tool?: string; foreign: readonly string[]; alsoWrite: () => Step<void> },
 ): Step<BaselineResult> {
   const store = manager.executor.store;
-  const refuseManaged = function* (): Step<void> {
-    const keys = (yield* store.exists()) ? yield* store.readKeys() : [];
-    if (keys.length > 0) throw alreadyManagedError(keys[keys.length - 1]!.version, manager.tableName);
-  };
+  const refuseManaged = () => refuseManagedDatabase(manager);
   yield* refuseManaged();
   const live = yield* readSchemaOf(manager, undefined, adoption?.foreign);
   const differences = diffSchemas(yield* replaySchema(manager, version), live);
@@ -107,9 +104,18 @@ export function* recordBaseline(
   return { version, recorded: recorded.map((entry) => entry.version), forced: differences.length > 0, differences, drift: describeDrift(differences), oldTables: adoption?.foreign ?? [] };
 }
 
+/** `ALREADY_MANAGED` when the database has a migration history. */
+function* refuseManagedDatabase(manager: SafetyNetManager): Step<void> {
+  const store = manager.executor.store;
+  const keys = (yield* store.exists()) ? yield* store.readKeys() : [];
+  if (keys.length > 0) throw alreadyManagedError(keys[keys.length - 1]!.version, manager.tableName);
+}
+
 /** {@link recordBaseline} leaving out another tool's tables, which must exist, and recording them as `stepwise adopt` records its tool's, so later checks leave them out too. */
 function* recordBaselineBeside(manager: SafetyNetManager, version: number, options: BaselineOptions, oldTables: readonly string[]): Step<BaselineResult> {
   const schema = postgresSchemaOf(manager);
+  // A managed database is refused as such, whatever the tables named.
+  yield* refuseManagedDatabase(manager);
   for (const table of oldTables) {
     if (!(yield* tableExists(schema, table))) {
       const where = schema === undefined ? "this database" : `schema ${schema}`;

@@ -1,5 +1,5 @@
 /** The errors only the safety nets throw (baseline, verify, rehearsal, backups and restore), beside the core's: the same `StepwiseError`, its codes and details defined in the core. */
-import { formatList, NOTHING_CHANGED } from "../core/error-factories.js";
+import { builtBy, formatList, NOTHING_CHANGED } from "../core/error-factories.js";
 import { StepwiseError, type FileKind, type ForeignBackupReason, type SchemaDifference, type StepwiseErrorDetails } from "../core/errors.js";
 import { CALLS, option, text, type Text } from "../core/option-text.js";
 
@@ -9,8 +9,8 @@ import { CALLS, option, text, type Text } from "../core/option-text.js";
  */
 export function schemaMismatchError(version: number, differences: readonly SchemaDifference[], drift: readonly string[], adoptedFrom?: string) {
   const message = adoptedFrom
-    ? `The database's schema is not what migrations 1..${version} build, the ones ${adoptedFrom} recorded:${formatList(drift)}\nNothing was recorded. Undo the change made by hand (or, to keep it, write it as a ${adoptedFrom} migration, run it with ${adoptedFrom} and import again), then adopt again.`
-    : text`The database's schema is not what migrations 1..${version} build:${formatList(drift)}\nNothing was recorded. Pick the version the schema matches, fix the schema by hand, or record it anyway with ${option("dangerouslyForce", true)} if you know the differences are harmless.${
+    ? `The database's schema is not ${builtBy(version)}, the ones ${adoptedFrom} recorded:${formatList(drift)}\nNothing was recorded. Undo the change made by hand (or, to keep it, write it as a ${adoptedFrom} migration, run it with ${adoptedFrom} and import again), then adopt again.`
+    : text`The database's schema is not ${builtBy(version)}:${formatList(drift)}\nNothing was recorded. Pick the version the schema matches, fix the schema by hand, or record it anyway with ${option("dangerouslyForce", true)} if you know the differences are harmless.${
         // Another tool's history table (Sequelize's, TypeORM's) is the usual table a database made before stepwise holds beyond its schema.
         differences.some((difference) => difference.objectType === "table" && difference.change === "added")
           ? text` A table another tool keeps here (its migration history) is left out by naming it in ${option("oldTables")}.`
@@ -21,7 +21,7 @@ export function schemaMismatchError(version: number, differences: readonly Schem
 
 /** `SCHEMA_DRIFT`: the live schema differs from what the applied migrations build; `drift` words each difference. */
 export function schemaDriftError({ version, differences, drift }: StepwiseErrorDetails["SCHEMA_DRIFT"] & { drift: readonly string[] }) {
-  const message = `The schema differs from what migrations 1..${version} build:${formatList(drift)}\nSomething changed it outside migrations. Undo that change, or make it a migration ("stepwise create").`;
+  const message = `The schema differs from ${builtBy(version)}:${formatList(drift)}\nSomething changed it outside migrations. Undo that change, or make it a migration ("stepwise create").`;
   return new StepwiseError("SCHEMA_DRIFT", message, { version, differences });
 }
 
