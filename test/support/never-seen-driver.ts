@@ -11,6 +11,7 @@
  */
 import Database from "better-sqlite3";
 import { defineDriver } from "../../src/core/define-driver.js";
+import { closedConnectionError } from "../../src/core/error-factories.js";
 import { migrateOn, syncManagerOn, type Migrate, type SyncManagerClass } from "../../src/core/manager.js";
 import { asyncManagerOn, migrateAsyncOn, type AsyncManagerClass, type MigrateAsync } from "../../src/core/async-manager.js";
 import { createMigrationContext } from "../../src/core/progress.js";
@@ -23,6 +24,8 @@ type Connection = Database.Database;
 
 /** The seam's primitives on one better-sqlite3 connection. */
 export function createNeverSeenDriver(db: Connection): SyncDriver<Connection> {
+  // The file path is read below, which a closed connection refuses with the library's own TypeError.
+  if (!db.open) throw closedConnectionError("never-seen");
   // Numbers whatever the app's defaultSafeIntegers; a key past 2^53 is then refused by the walk, not rounded.
   const query = (sql: string, params: readonly unknown[]): Row[] =>
     db
