@@ -114,6 +114,37 @@ for (const keepsOld of [false, true]) {
   });
 }
 
+test("flyway baseline script above the newest V script it replaced: a database Flyway migrated through those V scripts (none at the baseline's version, so Flyway never runs more) is adopted at the baseline; one that stopped below them is refused, and with them deleted the refusal says to check it with baseline", async (t: TestContext) => {
+  const project = createTestProject(t);
+  const old = { "V1__Create_users.sql": "CREATE TABLE users (id INTEGER PRIMARY KEY);\n", "V1_12_39__Add_name.sql": "ALTER TABLE users ADD COLUMN name TEXT;\n" };
+  const baseline = { "B1_20_0__Baseline.sql": "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);\n", "V1_20_1__Create_posts.sql": "CREATE TABLE posts (id INTEGER PRIMARY KEY);\n" };
+  writeFolder(path.join(project.root, "flyway-migrations"), { ...old, ...baseline });
+  const plan = await importFlyway(project);
+  assert.equal(plan.migrations[0].history.replacedThrough, "1.12.39");
+
+  const migrated = buildAsFlyway(project.databasePath("migrated.db"), old);
+  const adopted = await cli(project, "adopt", "--db", migrated);
+  assert.equal(adopted.code, 0, adopted.output);
+  assert.equal(adopted.json.version, 1);
+  assert.equal((await cli(project, "up", "--db", migrated)).code, 0);
+  assert.equal((await cli(project, "verify", "--db", migrated)).json.ok, true);
+
+  const below = buildAsFlyway(project.databasePath("below.db"), { "V1__Create_users.sql": old["V1__Create_users.sql"] });
+  const refused = await cli(project, "adopt", "--db", below);
+  assert.equal(refused.json.error?.code, "ADOPT_UNKNOWN_MIGRATION", refused.output);
+  assert.deepEqual(refused.json.error.ids, ["1"]);
+  assert.equal(refused.json.error.migrateTo, "1.12.39");
+
+  // The V scripts deleted: which of them the database ran is unknown, so it is refused, pointing at baseline, which checks the schema.
+  const deleted = createTestProject(t);
+  writeFolder(path.join(deleted.root, "flyway-migrations"), baseline);
+  await importFlyway(deleted);
+  const unknown = await cli(deleted, "adopt", "--db", buildAsFlyway(deleted.databasePath("migrated.db"), old));
+  assert.equal(unknown.json.error?.code, "ADOPT_UNKNOWN_MIGRATION", unknown.output);
+  assert.equal(unknown.json.error.migrateTo, null);
+  assert.match(unknown.json.error.message, /stepwise baseline .*\b1 --old-table flyway_schema_history"/);
+});
+
 test("flyway baseline scripts: the newest is imported (as Flyway runs on an empty database), and a changed baseline script is refused by its checksum", async (t: TestContext) => {
   const project = createTestProject(t);
   writeFolder(path.join(project.root, "flyway-migrations"), {

@@ -62,6 +62,13 @@ export const flyway: ForeignTool = {
     // On an empty database Flyway runs the newest baseline script, then only the V scripts above it.
     const baseline = [...baselines.values()].sort((a, b) => compareParts(a.parts, b.parts)).at(-1);
     const versions = [...byVersion.values()].filter((slot) => baseline === undefined || compareParts(slot.parts, baseline.parts) > 0).sort((a, b) => compareParts(a.parts, b.parts));
+    // A database Flyway migrated before the baseline script existed never runs it: it is at the baseline once it ran the newest V script the baseline left out, which need not be at its version.
+    const replaced =
+      baseline &&
+      [...byVersion.values()]
+        .filter((slot) => slot.version !== undefined && compareParts(slot.parts, baseline.parts) <= 0)
+        .sort((a, b) => compareParts(a.parts, b.parts))
+        .at(-1);
     // After the versioned ones Flyway runs each repeatable script it has not run with its current checksum, ordered by description: on an empty database, all of them.
     const repeatable = [...repeatables.entries()].sort(([a], [b]) => compareText(a, b)).map(([, slot]) => slot);
     return [...(baseline === undefined ? [] : [baseline]), ...versions, ...repeatable].flatMap((slot): ForeignMigration[] => {
@@ -101,7 +108,7 @@ export const flyway: ForeignTool = {
             description: slot.description.replaceAll("_", " "),
             script: path.posix.basename(slot.version),
             checksum: flywayChecksum(up),
-            ...(slot === baseline && { type: "SQL_BASELINE" }),
+            ...(slot === baseline && { type: "SQL_BASELINE", ...(replaced && { replacedThrough: replaced.raw }) }),
           },
         },
       ];

@@ -140,7 +140,12 @@ export const FIX_OF_CODE: FixOf = {
   ADOPT_HISTORY_MISSING: () =>
     `point --db/--url at the database the tool migrated and --map at the import of that tool; pass --old-table <name> if the tool was configured to name its table otherwise`,
   ADOPT_TABLE_CLASH: () => `give stepwise's history another name (--table stepwise_migrations, or "tableName" in the config), then adopt`,
-  ADOPT_UNKNOWN_MIGRATION: () => `import the folder the database was migrated from (the tool's migrations at the version deployed there), or remove those rows from the tool's table if they are stale`,
+  ADOPT_UNKNOWN_MIGRATION: ({ tool, migrateTo }) =>
+    migrateTo === null
+      ? `if the database ran every script the baseline script replaced, record it with "stepwise baseline", which checks its schema first`
+      : migrateTo !== undefined
+        ? `migrate the database to ${migrateTo} with ${tool} first, then adopt`
+        : `import the folder the database was migrated from (the tool's migrations at the version deployed there), or remove those rows from the tool's table if they are stale`,
   ADOPT_MIGRATION_FAILED: () => `finish or roll back those migrations with the old tool, so every recorded one is applied or rolled back, then adopt`,
   ADOPT_HISTORY_GAP: () => `apply the missing migrations with the old tool first, then adopt`,
   ADOPT_CHECKSUM_MISMATCH: () => `import the migrations the database actually ran (the tool's folder at the deployed commit), then adopt`,

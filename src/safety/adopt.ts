@@ -484,7 +484,7 @@ type Lookup = (id: string) => MapEntry | undefined;
 function resolveApplied(tool: string, history: ToolHistory, migrations: readonly MapEntry[], all: readonly Recorded[], toolTables: readonly string[] = []): MapEntry[] {
   const idOf = (entry: MapEntry) => history.mapId?.(entry.history) ?? text(entry.history[history.key]);
   const byId = new Map(migrations.map((entry) => [idOf(entry), entry]));
-  const baselines = findBaselines(tool, history, migrations, all, byId, idOf);
+  const baselines = findBaselines(tool, history, migrations, all, byId, idOf, toolTables);
   const recorded = all.filter((entry) => entry.state !== "rolled-back" && !baselines.includes(entry));
   refuseFailed(tool, recorded);
   const lookup = lookupOf(history, byId);
@@ -492,7 +492,10 @@ function resolveApplied(tool: string, history: ToolHistory, migrations: readonly
   refuseMismatched(tool, history, recorded, lookup);
   const order = recorded.map((entry) => lookup(entry.id)!.version);
   if (history.ordered) refuseUnordered(tool, recorded, order, toolTables);
-  const implied = migrations.filter((entry) => baselines.some((baseline) => history.baselineCovers!(baseline.id, idOf(entry))));
+  // Rows the baseline script replaced stand for it even when none is at its version: findBaselines returns them only once they reach the newest script it replaced.
+  const implied = migrations.filter((entry) =>
+    baselines.some((baseline) => history.baselineCovers!(baseline.id, idOf(entry)) || (baseline.state === "applied" && entry.history.type === "SQL_BASELINE")),
+  );
   const versions = [...new Set([...implied.map((entry) => entry.version), ...order])];
   const newest = Math.max(0, ...versions);
   if (history.upTo) return migrations.slice(0, newest);
@@ -503,7 +506,7 @@ function resolveApplied(tool: string, history: ToolHistory, migrations: readonly
 /**
  * The recorded rows that stand for versions rather than being checked as migrations: the tool's `baseline` rows, and, when the import starts with a baseline script (Flyway's B), every applied row
  * at or below its version that is not that script's own: the V scripts it replaced, and older baseline scripts a database ran when they were the newest. `ADOPT_UNKNOWN_MIGRATION` when those
- * rows stop below the baseline script's version.
+ * rows stop below the newest V script it replaced that the import saw (`replacedThrough`), or below its own version when the import saw none.
  */
 function findBaselines(
   tool: string,
@@ -512,6 +515,7 @@ function findBaselines(
   all: readonly Recorded[],
   byId: ReadonlyMap<string, MapEntry>,
   idOf: (entry: MapEntry) => string,
+  toolTables: readonly string[],
 ): Recorded[] {
   const covers = history.baselineCovers;
   if (covers === undefined) return [];
@@ -526,14 +530,21 @@ function findBaselines(
       [undefined, baselineScript].includes(byId.get(entry.id)) &&
       covers(covered, entry.id),
   );
-  // Only a database that reached the baseline script's version has its schema; one below it is at a version no imported migration builds.
-  if (replaced.length > 0 && !replaced.some((entry) => covers(entry.id, covered))) {
+  // Only a database that ran every V script the baseline script replaced has its schema: one that reached the newest of those the import saw, or the baseline's own version. Below that it is at a
+  // version no imported migration builds; the tool's migrate runs the rest of them, since it never runs a baseline script on a database it already migrated.
+  const through = baselineScript?.history.replacedThrough;
+  const reached = through === undefined ? covered : text(through);
+  if (replaced.length > 0 && !replaced.some((entry) => covers(entry.id, reached))) {
     const ids = replaced.map((entry) => entry.id);
-    throw new StepwiseError(
-      "ADOPT_UNKNOWN_MIGRATION",
-      `${tool} records ${ids.join(", ")}, below the baseline script ${baselineScript!.originalId} the import starts with; migrate the database to ${covered} with ${tool} first, then adopt.`,
-      { tool, ids },
-    );
+    const fix =
+      through === undefined
+        ? `the scripts it replaced are not in the folder, so which of them the database lacks is unknown: if it ran them all, record it with "stepwise baseline ${[baselineScript!.version, ...toolTables.map((table) => `--old-table ${table}`)].join(" ")}", which checks its schema first`
+        : `migrate the database to ${reached} with ${tool} first, then adopt`;
+    throw new StepwiseError("ADOPT_UNKNOWN_MIGRATION", `${tool} records ${ids.join(", ")}, below the baseline script ${baselineScript!.originalId} the import starts with; ${fix}.`, {
+      tool,
+      ids,
+      migrateTo: through === undefined ? null : reached,
+    });
   }
   return all.filter((entry) => entry.state === "baseline" || replaced.includes(entry));
 }
