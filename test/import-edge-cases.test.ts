@@ -11,7 +11,11 @@ import { test } from "node:test";
 import Database from "better-sqlite3";
 import { drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
+import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
+import { migrate as migratePg } from "drizzle-orm/node-postgres/migrator";
+import pg from "pg";
 import { planImport, writeImport } from "../codegen/import/import-plan.js";
+import { createTestDatabase } from "./support/postgres-server.js";
 import { createTestProject, runCli, type TestProject } from "./support/project.js";
 
 /** A project with `files` in `<tool>-migrations/`. */
@@ -454,6 +458,75 @@ test("a parent table rebuilt between the tool's own PRAGMA foreign_keys=OFF and 
       if (lost) assert.deepEqual(byTool.prepare("SELECT * FROM books").all(), []);
       db.close();
     }
+  }
+});
+
+test("drizzle on SQLite: a file that commits drizzle's transaction first and opens one last, to switch foreign keys off around its own BEGIN … COMMIT, is imported outside a transaction with those two as comments, and builds what drizzle's migrator built, rows included", async (t) => {
+  const first =
+    "CREATE TABLE authors (id INTEGER PRIMARY KEY, name TEXT);--> statement-breakpoint\nCREATE TABLE books (id INTEGER PRIMARY KEY, author_id INTEGER REFERENCES authors (id) ON DELETE CASCADE);--> statement-breakpoint\n" +
+    "INSERT INTO authors VALUES (1, 'a'), (2, 'b');--> statement-breakpoint\nINSERT INTO books VALUES (1, 1), (2, 2);\n";
+  const second = [
+    "-- Custom SQL migration file, put your code below! --\nCOMMIT TRANSACTION;",
+    "PRAGMA foreign_keys = OFF;",
+    "BEGIN TRANSACTION;",
+    "CREATE TABLE new_authors (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT '');",
+    "INSERT INTO new_authors SELECT id, coalesce(name, '') FROM authors;",
+    "DROP TABLE authors;",
+    "ALTER TABLE new_authors RENAME TO authors;",
+    "COMMIT TRANSACTION;",
+    "PRAGMA foreign_keys = ON;",
+    "BEGIN TRANSACTION;",
+  ].join("--> statement-breakpoint\n");
+  const journal = { version: "7", dialect: "sqlite", entries: ["0000_a", "0001_b"].map((tag, idx) => ({ idx, version: "6", when: idx + 1, tag, breakpoints: true })) };
+  const project = projectWith(t, "drizzle", { "0000_a.sql": first, "0001_b.sql": `${second}\n`, "meta/_journal.json": JSON.stringify(journal) });
+  const plan = await importJson(project, ["drizzle", "drizzle-migrations", "--empty-down", "no-op", "--yes"], 0);
+  assert.deepEqual(
+    plan.migrations!.map((migration) => migration.transaction),
+    [true, false],
+  );
+  await project.generateAsBin();
+  const up = await runCli(["up", "--db", "app.db", "--json"], { cwd: project.root });
+  assert.equal(up.code, 0, up.stdout + up.stderr);
+  const byTool = new Database(":memory:");
+  migrate(drizzle(byTool), { migrationsFolder: path.join(project.root, "drizzle-migrations") });
+  const db = new Database(path.join(project.root, "app.db"), { readonly: true });
+  const read = (from: Database.Database) => [
+    from.prepare("SELECT type, name, sql FROM sqlite_master WHERE name IN ('authors', 'books') ORDER BY name").all(),
+    from.prepare("SELECT * FROM books ORDER BY id").all(),
+  ];
+  assert.deepEqual(read(db), read(byTool));
+  assert.equal((db.prepare("SELECT count(*) AS n FROM books").get() as { n: number }).n, 2);
+  db.close();
+});
+
+test("drizzle on PostgreSQL: a file that commits drizzle's transaction after ALTER TYPE … ADD VALUE, so the rest may use the value, is imported outside a transaction and builds what drizzle's migrator built; that database is adopted", async (t) => {
+  const journal = { version: "7", dialect: "postgresql", entries: ["0000_a", "0001_b"].map((tag, idx) => ({ idx, version: "7", when: idx + 1, tag, breakpoints: true })) };
+  const project = projectWith(t, "drizzle", {
+    "0000_a.sql": `CREATE TYPE "kind" AS ENUM ('a');--> statement-breakpoint\nCREATE TABLE "items" ("id" serial PRIMARY KEY, "kind" "kind");\n`,
+    "0001_b.sql": `ALTER TYPE "kind" ADD VALUE 'b';--> statement-breakpoint\nCOMMIT TRANSACTION;--> statement-breakpoint\nALTER TABLE "items" ALTER COLUMN "kind" SET DEFAULT 'b';\n`,
+    "meta/_journal.json": JSON.stringify(journal),
+  });
+  writeFileSync(path.join(project.root, "package.json"), JSON.stringify({ name: "test-app", private: true, type: "module", stepwise: { dialect: "postgres" } }));
+  const plan = await importJson(project, ["drizzle", "drizzle-migrations", "--empty-down", "no-op", "--yes"], 0);
+  assert.deepEqual(
+    plan.migrations!.map((migration) => migration.transaction),
+    [true, false],
+  );
+  await project.generateAsBin();
+  const [fresh, migrated] = [await createTestDatabase(), await createTestDatabase()];
+  t.after(() => Promise.all([fresh.drop(), migrated.drop()]));
+  const up = await runCli(["up", "--driver", "pg", "--url", fresh.url, "--json"], { cwd: project.root });
+  assert.equal(up.code, 0, up.stdout + up.stderr);
+  const client = new pg.Client({ connectionString: migrated.url });
+  await client.connect();
+  try {
+    await migratePg(drizzlePg(client), { migrationsFolder: path.join(project.root, "drizzle-migrations") });
+  } finally {
+    await client.end();
+  }
+  for (const command of ["adopt", "verify"]) {
+    const run = await runCli([command, "--driver", "pg", "--url", migrated.url, "--json"], { cwd: project.root });
+    assert.equal(run.code, 0, `${command}: ${run.stdout}${run.stderr}`);
   }
 });
 

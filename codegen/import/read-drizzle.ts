@@ -3,6 +3,8 @@
  * drizzle writes no downs. Its SQLite migrator runs the pending migrations in one transaction (where the `PRAGMA foreign_keys` lines of a table rebuild do nothing; the writer turns them into
  * `foreign_keys:off`).
  */
+import type { SqlDialect } from "../../src/shared/sql-dialect.js";
+import { splitSqlStatements, tokenizeSql } from "../../src/shared/postgres-tokens.js";
 import { checkToolDialect, lineAt, refuse, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 const JOURNAL = "meta/_journal.json";
@@ -33,13 +35,14 @@ export const drizzle: ForeignTool = {
       const sql = source.read(file);
       if (sql === undefined) return refuse(source, JOURNAL, lineAt(text, at), `entry ${index} names ${file}, which does not exist`);
       if (sql === null) return [];
+      const outside = leaveMigratorTransaction(sql, dialect);
       return [
         {
           id: entry.tag,
           name: entry.tag.replace(/^\d+_/, ""),
-          up: { file, line: 1, sql },
+          up: { file, line: 1, sql: outside ?? sql },
           down: null,
-          transaction: true,
+          transaction: outside === null,
           sources: [file],
           // drizzle records the SQL file's SHA-256 and the journal's `when`.
           history: { hash: source.hash(file), created_at: entry.when as number },
@@ -48,3 +51,25 @@ export const drizzle: ForeignTool = {
     });
   },
 };
+
+/**
+ * A file that ends drizzle's transaction (`COMMIT`) ran from there outside it: on PostgreSQL (after an `ALTER TYPE … ADD VALUE` the rest uses) its other statements as written, where a `COMMIT`
+ * outside a transaction only warns; on SQLite one that commits first and opens one last (`COMMIT; PRAGMA foreign_keys = OFF; BEGIN; … COMMIT; PRAGMA foreign_keys = ON; BEGIN;`, written by hand
+ * so that the pragmas take effect), its own `BEGIN … COMMIT` included. A last `BEGIN` only opens a transaction for the migrator's `COMMIT`. The SQL to run outside stepwise's transaction, with
+ * those statements that only end or reopen drizzle's as comments; `null` for a file that ran inside drizzle's transaction.
+ */
+function leaveMigratorTransaction(sql: string, dialect: SqlDialect): string | null {
+  const statements = splitSqlStatements(tokenizeSql(sql, dialect), dialect)
+    .map(({ tokens }) => tokens.filter((token) => token.text !== ";"))
+    .filter((tokens) => tokens.length > 0);
+  const word = (tokens: (typeof statements)[number] | undefined) => tokens?.[0]!.text.toUpperCase() ?? "";
+  const ends = (tokens: (typeof statements)[number] | undefined) => ["COMMIT", "END"].includes(word(tokens));
+  const reopens = statements.length > 1 && word(statements.at(-1)) === "BEGIN";
+  if (dialect === "sqlite" ? !(statements.length > 2 && ends(statements[0]) && reopens) : !statements.some(ends)) return null;
+  const comment = (text: string, tokens: (typeof statements)[number]) => {
+    const [from, to] = [tokens[0]!.offset, tokens.at(-1)!.offset + tokens.at(-1)!.text.length];
+    return `${text.slice(0, from)}/* ${text.slice(from, to).replaceAll("*/", "* /")} */${text.slice(to)}`;
+  };
+  const reopened = reopens ? comment(sql, statements.at(-1)!) : sql;
+  return dialect === "sqlite" ? comment(reopened, statements[0]!) : reopened;
+}
