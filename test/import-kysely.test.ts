@@ -186,6 +186,56 @@ test("kysely: a helper whose prose says up, and a .JS file (Kysely loads .js onl
   );
 });
 
+test("kysely: a provider that holds its migrations in one file (migrations['001'] = {…}, the feed generator template's shape) is refused at its first entry, not its up; split into files named by its keys, as the advice says, a database the Migrator migrated through that provider adopts", async (t) => {
+  const entries = {
+    "001": `async up(db: Kysely<unknown>) {\n    await db.schema.createTable("post").addColumn("uri", "varchar", (col) => col.primaryKey()).execute()\n  },\n  async down(db: Kysely<unknown>) {\n    await db.schema.dropTable("post").execute()\n  },`,
+    "002": `async up(db: Kysely<unknown>) {\n    await db.schema.alterTable("post").addColumn("indexedAt", "varchar").execute()\n  },`,
+  };
+  const provider = [
+    "import { Kysely, Migration, MigrationProvider } from 'kysely'\n\nconst migrations: Record<string, Migration> = {}\n",
+    "export const migrationProvider: MigrationProvider = {\n  async getMigrations() {\n    return migrations\n  },\n}\n",
+    ...Object.entries(entries).map(([key, body]) => `migrations['${key}'] = {\n  ${body}\n}\n`),
+  ].join("\n");
+  const { project, dir } = jsToolProject(t, { ...kyselyCase("sqlite"), files: { "migrations.ts": provider } });
+  const run = JSON.parse((await runCli(["import", "kysely", "kysely-migrations", "--json"], { cwd: project.root })).stdout) as Json;
+  assert.equal(run.error.code, "IMPORT_SOURCE_INVALID");
+  assert.deepEqual(
+    run.error.problems.map((problem: Json) => [problem.file, problem.line]),
+    [["kysely-migrations/migrations.ts", provider.split("\n").indexOf("migrations['001'] = {") + 1]],
+  );
+
+  // As the template's Migrator ran them: the provider's object, recorded under its keys.
+  const target = await newTarget(t, project, "sqlite", "feed");
+  const db = kyselyOn(target);
+  const [first] = await new Migrator({
+    db,
+    provider: {
+      getMigrations: async () => ({
+        "001": {
+          up: (k: Kysely<unknown>) =>
+            k.schema
+              .createTable("post")
+              .addColumn("uri", "varchar", (col) => col.primaryKey())
+              .execute(),
+        },
+      }),
+    },
+  })
+    .migrateToLatest()
+    .then(({ results }) => results ?? []);
+  await db.destroy();
+  assert.equal(first?.migrationName, "001");
+  rmSync(path.join(dir, "migrations.ts"));
+  for (const [key, body] of Object.entries(entries)) writeFileSync(path.join(dir, `${key}.ts`), `import type { Kysely } from "kysely";\n\nexport default {\n  ${body}\n};\n`);
+  assert.equal((await runCli(["import", "kysely", "kysely-migrations", "--empty-down", "irreversible", "--yes"], { cwd: project.root })).code, 0);
+  await project.generateAsBin();
+  const adopted = await cliOn(project, target, "adopt");
+  assert.equal(adopted.code, 0, JSON.stringify(adopted.json));
+  assert.equal(adopted.json.version, 1);
+  assert.equal((await cliOn(project, target, "up")).code, 0);
+  assert.equal((await cliOn(project, target, "verify")).json.ok, true);
+});
+
 test("kysely: a history table Kysely was told to name otherwise (migrationTableName) is adopted with --old-table; its lock table keeps Kysely's own name, and both are left out of verify and dropped", async (t) => {
   const spec = kyselyCase("sqlite");
   const { project, dir } = jsToolProject(t, spec);

@@ -33,7 +33,17 @@ export const kysely: ForeignTool = {
         const defined = [...text.matchAll(/\bup\s*[:=(,}]|\bexport\s*\*(?!\s*as\b)|\bmodule\.exports\s*=\s*(?!\{)/g)].find(
           (match) => nestingAt(text, match.index) < 2 && !types.some(([start, end]) => match.index > start && match.index < end),
         );
-        if (defined)
+        // A provider of the project's that holds the migrations themselves (`migrations['001'] = { async up(db) {…} }`, as the AT Protocol feed generator template does): the Migrator records
+        // each under its key, and there is no file per migration to wrap.
+        const entry =
+          defined && /getMigrations/.test(text) ? [...text.matchAll(/^[ \t]*[A-Za-z_$][\w$]*\[\s*(["'`])([^"'`]+)\1\s*\]\s*=\s*\{/gm)].find((match) => nestingAt(text, match.index) === 0) : undefined;
+        if (defined && entry)
+          source.report(
+            file,
+            lineAt(text, entry.index),
+            `a MigrationProvider holding its migrations in this one file (${entry[2]} and the rest, each recorded under its key), which import reads only as one file per migration; move each into a file named by its key (${entry[2]}.ts exporting its up and down) in a folder of their own, and import that folder`,
+          );
+        else if (defined)
           source.report(
             file,
             lineAt(text, defined.index),
