@@ -113,6 +113,37 @@ test("a lock held beyond the busy timeout: DATABASE_LOCKED naming the holding pr
   assert.deepEqual(readBytes(file), before);
 });
 
+test("a database file replaced while up runs: DATABASE_UNUSABLE (SQLITE_READONLY_DBMOVED) saying so, not read-only advice, and the file now at the path untouched", async (t) => {
+  const project = createTestProject(t);
+  // The first migration swaps the file under the run, as a deploy script or a restore of another process would: aside, and a copy of it before the run in its place.
+  project.writeMigration(
+    "001_swap.ts",
+    `import { copyFileSync, renameSync } from "node:fs";
+import { defineMigration } from "stepwise-migrate";
+export default defineMigration({
+  up(db) {
+    db.exec("CREATE TABLE items (id INTEGER PRIMARY KEY)");
+    renameSync(db.name, db.name + ".aside");
+    copyFileSync(db.name + ".before", db.name);
+  },
+});
+`,
+  );
+  project.writeMigration("002_more.sql", "-- migrate:up\nCREATE TABLE more (id INTEGER PRIMARY KEY);\n");
+  await project.generateAsBin();
+  const file = project.databasePath();
+  new Database(file).close();
+  writeFileSync(`${file}.before`, readBytes(file));
+  const before = readBytes(file);
+  const run = await runCli(["up", "--json", "--db", file], { cwd: project.root, child: true });
+  assert.equal(run.code, 1, run.stderr);
+  const { error } = JSON.parse(run.stdout) as { error: { code: string; sqliteCode: string; fix: string } };
+  assert.deepEqual([error.code, error.sqliteCode], ["DATABASE_UNUSABLE", "SQLITE_READONLY_DBMOVED"]);
+  assert.doesNotMatch(error.fix, /writable|query_only/);
+  assert.match(error.fix, /"stepwise status --db /);
+  assert.deepEqual(readBytes(file), before);
+});
+
 test("a file that is not SQLite: DATABASE_UNUSABLE (SQLITE_NOTADB) from the library and exit 1 from the CLI, nothing changed", async (t) => {
   const project = createTestProject(t, { fixture: "fk-parent-rebuild" });
   const migrations = await project.load();

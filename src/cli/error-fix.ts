@@ -161,6 +161,7 @@ export const FIX_OF_CODE: FixOf = {
 function fixOfUnusableSqlite(code: string): string {
   if (/^SQLITE_(NOTADB|CORRUPT)$/.test(code)) return `check the path: it must name a SQLite database file (--db, "database" in the config, or DATABASE_URL)`;
   if (code.startsWith("SQLITE_CANTOPEN")) return `check that the path names a file this process may open`;
+  if (code === "SQLITE_READONLY_DBMOVED") return `check the database now at that path ("stepwise status"), then run it again with nothing moving or replacing the file meanwhile`;
   if (/^SQLITE_(READONLY|PERM)/.test(code)) return `make the file and its folder writable to this process, or turn PRAGMA query_only off`;
   if (/^SQLITE_IOERR_(SHORT_)?READ$/.test(code)) return `check the path and the disk`;
   if (code.startsWith("SQLITE_IOERR")) return `free disk space and run it again`;

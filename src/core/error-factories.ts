@@ -631,6 +631,12 @@ export function kindOfSqliteCode(code: string): E.ErrorKind {
 
 /** The SQLite codes that make a database unusable, and what each tells the user. */
 const UNUSABLE: ReadonlyArray<readonly [RegExp, (code: string) => string]> = [
+  // Not read-only: the file left its path, and what the run wrote before went with it, so "nothing was changed" would mislead.
+  [
+    /^SQLITE_READONLY_DBMOVED$/,
+    (code) =>
+      `The database file was deleted, moved or replaced while stepwise had it open (${code}), so SQLite refused this write. What this run applied before went to the file it had opened, not to the one at that path now: check the database at that path, then run again with nothing moving or replacing it meanwhile`,
+  ],
   [/^SQLITE_(NOTADB|CORRUPT)$/, (code) => `The file is not a usable SQLite database (${code}): check the path`],
   [/^SQLITE_CANTOPEN/, (code) => `SQLite cannot open the database file (${code}): check that the path names a file this process may open`],
   [/^SQLITE_(READONLY|PERM)/, (code) => `The database cannot be written (${code}): the file or its folder is read-only to this process, or the connection has PRAGMA query_only on`],
@@ -674,7 +680,7 @@ export function translateSqliteError(error: unknown, busyTimeoutMs: number, code
         : // A crashed writer's hot journal (or WAL) on a connection that may not write: a writer must recover it.
           code === "SQLITE_READONLY_ROLLBACK" || code === "SQLITE_READONLY_RECOVERY"
           ? databaseNeedsRecoveryError(code, error)
-          : unusable && databaseUnusableError(`${unusable(code)}. ${NOTHING_CHANGED}`, code, error);
+          : unusable && databaseUnusableError(`${unusable(code)}.${code === "SQLITE_READONLY_DBMOVED" ? "" : ` ${NOTHING_CHANGED}`}`, code, error);
   return translated ? recordNativeError(translated, { kind, nativeCode: code }) : error;
 }
 

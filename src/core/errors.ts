@@ -242,7 +242,8 @@ export interface StepwiseErrorDetails {
     fix: string;
   }>;
   // Group: Opening the database
-  /** The database cannot be used: the file is not SQLite, is read-only or damaged beyond opening (`sqliteCode`), or (on a server) the connection was refused: a wrong password, a missing database or
+  /** The database cannot be used: the file is not SQLite, is read-only or damaged beyond opening (`sqliteCode`), was deleted, moved or replaced while open (`SQLITE_READONLY_DBMOVED`:
+   * what the run applied before went to the file it had opened), or (on a server) the connection was refused: a wrong password, a missing database or
    * role, TLS, nothing listening; or the server refused stepwise's own write (a read-only session, a privilege the role lacks). On a server `problem`, `reason` (the server's words, never
    * the URL) and `reasonCode` (SQLSTATE or system code) tell the cases apart.
    * Fix: Point stepwise at the right database, with write access; on a server, follow the error's `fix`. */
