@@ -11,7 +11,9 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { hostname } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
@@ -44,8 +46,15 @@ export default defineMigration({${options}
 `;
 
 /** Runs the bin with `args`; sends `signal` once stderr shows `marker` (or once `when` holds, polled), and resolves with what it did. */
-function interrupt(command: readonly string[], cwd: string, args: readonly string[], signal: NodeJS.Signals, when: { marker?: string; poll?: () => boolean }): Promise<RunResult> {
-  const child = spawn(command[0]!, [...command.slice(1), ...args], { cwd, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+function interrupt(
+  command: readonly string[],
+  cwd: string,
+  args: readonly string[],
+  signal: NodeJS.Signals,
+  when: { marker?: string; poll?: () => boolean },
+  env: Record<string, string> = {},
+): Promise<RunResult> {
+  const child = spawn(command[0]!, [...command.slice(1), ...args], { cwd, env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const done = collectOutput(child, 60_000);
   let sent = false;
   const send = () => void (sent || ((sent = true), child.kill(signal)));
@@ -55,8 +64,8 @@ function interrupt(command: readonly string[], cwd: string, args: readonly strin
 }
 
 /** Runs the bin to its end, with QUICK set so a looping migration returns at once. */
-function runQuick(command: readonly string[], cwd: string, args: readonly string[]): Promise<RunResult> {
-  const child = spawn(command[0]!, [...command.slice(1), ...args], { cwd, env: { ...process.env, NO_COLOR: "1", QUICK: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+function runQuick(command: readonly string[], cwd: string, args: readonly string[], env: Record<string, string> = {}): Promise<RunResult> {
+  const child = spawn(command[0]!, [...command.slice(1), ...args], { cwd, env: { ...process.env, NO_COLOR: "1", QUICK: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   return collectOutput(child, 60_000);
 }
 
@@ -143,3 +152,37 @@ test("SIGINT during restore's copy: the database as it was, only the hidden .res
   assert.equal(again.code, 0, again.stderr);
   assert.equal((JSON.parse(again.stdout) as { version: number }).version, 1);
 });
+
+test(
+  "libsql: a rehearsal killed mid-run leaves its private copy of the database in TMPDIR only until the next copy, which removes it; a live process's and another host's stay",
+  { timeout: 120_000 },
+  async (t) => {
+    const project = createTestProject(t);
+    project.writeMigration("001_items.sql", "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY, note TEXT NOT NULL);\nINSERT INTO items (note) VALUES ('kept');\n");
+    project.writeMigration("002_fill.ts", looping("inside"));
+    await project.generateAsBin();
+    const file = project.databasePath();
+    const command = [cliNode(), ...binArgs()];
+    const at = ["--db", file, "--driver", "libsql"];
+    assert.equal((await runQuick(command, project.root, ["up", "--to", "1", ...at])).code, 0);
+    const temp = path.join(project.root, "tmp");
+    const host = createHash("sha256").update(hostname()).digest("hex").slice(0, 8);
+    // This test's process is alive; the other host's pid 1 is never judged from here.
+    const others = [`stepwise-copy-${host}-${process.pid}-abcdef`, "stepwise-copy-00000000-1-abcdef"];
+    for (const name of others) mkdirSync(path.join(temp, name), { recursive: true });
+    const copies = () => readdirSync(temp).filter((name) => name.startsWith("stepwise-copy-") && !others.includes(name));
+
+    const killed = await interrupt(command, project.root, ["up", "--dry-run", ...at], "SIGKILL", { marker: "inside" }, { TMPDIR: temp });
+    assert.equal(killed.signal, "SIGKILL", killed.stderr);
+    assert.equal(copies().length, 1, "the killed rehearsal's copy");
+    const rehearsed = await runQuick(command, project.root, ["up", "--dry-run", ...at], { TMPDIR: temp });
+    assert.equal(rehearsed.code, 0, rehearsed.stderr);
+    assert.deepEqual(copies(), []);
+    assert.deepEqual(
+      readdirSync(temp)
+        .filter((name) => others.includes(name))
+        .sort(),
+      [...others].sort(),
+    );
+  },
+);
