@@ -164,7 +164,7 @@ function fixOfUnusableSqlite(code: string): string {
   if (code === "SQLITE_READONLY_DBMOVED") return `check the database now at that path ("stepwise status"), then run it again with nothing moving or replacing the file meanwhile`;
   if (/^SQLITE_(READONLY|PERM)/.test(code)) return `make the file and its folder writable to this process, or turn PRAGMA query_only off`;
   if (/^SQLITE_IOERR_(SHORT_)?READ$/.test(code)) return `check the path and the disk`;
-  if (code.startsWith("SQLITE_IOERR")) return `free disk space and run it again`;
+  if (code.startsWith("SQLITE_IOERR")) return `check that the database's folder is still writable (not remounted read-only) and a quota or file size limit leaves room, then run it again`;
   return `point stepwise at the right database, with write access`;
 }
 

@@ -641,7 +641,12 @@ const UNUSABLE: ReadonlyArray<readonly [RegExp, (code: string) => string]> = [
   [/^SQLITE_CANTOPEN/, (code) => `SQLite cannot open the database file (${code}): check that the path names a file this process may open`],
   [/^SQLITE_(READONLY|PERM)/, (code) => `The database cannot be written (${code}): the file or its folder is read-only to this process, or the connection has PRAGMA query_only on`],
   [/^SQLITE_IOERR_(SHORT_)?READ$/, (code) => `The database file could not be read (${code}): check the path and the disk`],
-  [/^SQLITE_IOERR/, (code) => `The disk refused the write (${code}), so nothing was committed: free space and retry`],
+  // A full disk is SQLITE_FULL; an I/O error is a quota or file size limit, or a file system gone read-only under the run (remounted after an error, a volume removed).
+  [
+    /^SQLITE_IOERR/,
+    (code) =>
+      `The disk refused the write (${code}), so nothing was committed: check that the database's folder is still writable (not remounted read-only) and a quota or file size limit leaves room, then retry`,
+  ],
 ];
 
 /**
