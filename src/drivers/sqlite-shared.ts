@@ -173,13 +173,13 @@ const hostTag = () => nodeCrypto().createHash("sha256").update(nodeOs().hostname
 
 /** Removes the copy folders a process of this host left when it was killed (each a whole copy of a database, its data included); another host's, or a live process's, stay. */
 function removeKilledProcessesCopies(tempRoot: string): void {
-  quietly(() => {
-    for (const name of nodeFs().readdirSync(tempRoot)) {
-      const match = COPY_FOLDER.exec(name);
-      const pid = Number(match?.[2]);
-      if (match?.[1] === hostTag() && pid !== process.pid && !isProcessAlive(pid)) nodeFs().rmSync(nodePath().join(tempRoot, name), { recursive: true, force: true });
-    }
-  });
+  const host = hostTag();
+  for (const name of (quietly(() => nodeFs().readdirSync(tempRoot)) as string[] | undefined) ?? []) {
+    const match = COPY_FOLDER.exec(name);
+    const pid = Number(match?.[2]);
+    // Another user's folder cannot be removed: it stays, and the others are still looked at.
+    if (match?.[1] === host && pid !== process.pid && !isProcessAlive(pid)) quietly(() => nodeFs().rmSync(nodePath().join(tempRoot, name), { recursive: true, force: true }));
+  }
 }
 
 /** `action` in a fresh temporary folder; a failure of the folder itself is `TEMP_FOLDER_UNUSABLE`. */
