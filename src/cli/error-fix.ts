@@ -87,7 +87,8 @@ export const FIX_OF_CODE: FixOf = {
   BATCH_KEY_INVALID: ({ file }) => `pass forEachBatch a key that is a unique, non-NULL column (the INTEGER PRIMARY KEY, or rowid) in ${file}`,
   BATCH_OPTIONS_INVALID: ({ file, option }) => (option === "batchSize" ? `pass a whole batchSize in ${file}` : `write ? in where, with the values in params, in ${file}`),
   DATABASE_LOCKED: () => `run it again when the lock is released, or raise --busy-timeout`,
-  MIGRATION_IN_PROGRESS: ({ version }) => `run it again when migration ${version} finishes; if its process is gone, "stepwise repair --applied ${version}" or "--forget ${version}"`,
+  MIGRATION_IN_PROGRESS: ({ version, serverSession }) =>
+    `run it again when migration ${version} finishes; ${serverSession === undefined ? "if its process is gone" : `once server session ${serverSession} has ended (it runs on after its process is gone)`}, "stepwise repair --applied ${version}" or "--forget ${version}"`,
   DATABASE_NEEDS_RECOVERY: () => `run "stepwise up" (or anything that writes) as a user who may write the database file and its folder`,
   // A server's carries its own fix; a SQLite file's message names the step for its code.
   DATABASE_UNUSABLE: ({ sqliteCode }) => fixOfUnusableSqlite(sqliteCode ?? ""),

@@ -503,9 +503,12 @@ const describeWait = (busyTimeoutMs: number, waitedMs: number | null) =>
   waitedMs === null ? `(busy timeout ${busyTimeoutMs} ms)` : `and stayed locked while stepwise waited ${waitedMs} ms (busy timeout ${busyTimeoutMs} ms)`;
 
 /** `MIGRATION_IN_PROGRESS`: another process's `transaction: false` migration outlasted the busy timeout. */
-export function migrationInProgressError({ version, file, startedAt, owner, waitedMs }: D<"MIGRATION_IN_PROGRESS">) {
-  const message = text`${label(version, file)} runs outside a transaction and is still being applied${owner ? ` by process ${owner.pid} on ${owner.host}` : ""} (started ${startedAt}); waited ${waitedMs} ms. ${NOTHING_CHANGED} Retry when it finishes, or raise ${option("busyTimeoutMs")}; if that process is gone, check the database and run ${CALLS.repair(version, "applied")} or ${CALLS.repair(version, "forget")}.`;
-  return new StepwiseError("MIGRATION_IN_PROGRESS", message, { version, file, startedAt, owner, waitedMs });
+export function migrationInProgressError({ version, file, startedAt, owner, waitedMs, serverSession }: D<"MIGRATION_IN_PROGRESS">) {
+  // A killed client's statement runs on in its server session: "that process is gone" would send the user to repair a migration still running.
+  const session = serverSession === undefined ? "" : ` in server session ${serverSession}, which goes on with it after that process is gone`;
+  const gone = serverSession === undefined ? "if that process is gone" : `once that session has ended (with its statement, or by SELECT pg_terminate_backend(${serverSession}))`;
+  const message = text`${label(version, file)} runs outside a transaction and is still being applied${owner ? ` by process ${owner.pid} on ${owner.host}` : ""}${session} (started ${startedAt}); waited ${waitedMs} ms. ${NOTHING_CHANGED} Retry when it finishes, or raise ${option("busyTimeoutMs")}; ${gone}, check the database and run ${CALLS.repair(version, "applied")} or ${CALLS.repair(version, "forget")}.`;
+  return new StepwiseError("MIGRATION_IN_PROGRESS", message, { version, file, startedAt, owner, waitedMs, ...(serverSession !== undefined && { serverSession }) });
 }
 
 /** `session 4242 (application "reporting", in a transaction since ..., its query started ...)`. */
