@@ -8,6 +8,7 @@
  * everything the bin printed.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
@@ -20,7 +21,8 @@ import { redactConnectionString } from "../src/cli/secrets.js";
 import { MigrationManager } from "../src/drivers/pg.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { jsonError, jsonOutput, runInProcess } from "./support/in-process-cli.js";
-import { createTestProject, runCli, type RunResult } from "./support/project.js";
+import { binArgs } from "./support/compiled-bin.js";
+import { cliNode, collectOutput, createTestProject, runCli, type RunResult } from "./support/project.js";
 import { namedSqlEntry } from "./support/registry-builders.js";
 import { createTestDatabase, postgresServer, type TestPostgresDatabase } from "./support/postgres-server.js";
 
@@ -452,6 +454,28 @@ test("repair on pg marks an interrupted attempt applied or forgets it, and refus
   const nothing = refusal(await cli([...pgArgs, "repair", "--applied", "2", "--yes", "--json"]), 1);
   assert.deepEqual([nothing.code, nothing.target], ["INVALID_TARGET", 2]);
   assert.deepEqual(await appliedVersions(database), [1, 2, 3]);
+});
+
+test("a transaction: false migration whose bin was killed runs on in its server session: status names that session, and its fix waits for it, not for the dead process", async (t) => {
+  const { project, database, cli, pgArgs } = await pgProject(t);
+  project.writeMigration("005_slow_outside.sql", "-- migrate:up transaction:false\nSELECT pg_sleep(3);\n");
+  await project.generateAsBin();
+  assert.equal((await cli([...pgArgs, "up", "--to", "4"])).code, 0);
+  const child = spawn(cliNode(), [...binArgs(), ...pgArgs, "up"], { cwd: project.root, env: { ...process.env, DATABASE_URL: undefined }, stdio: ["ignore", "pipe", "pipe"] });
+  const killed = collectOutput(child);
+  // Killed once the server runs the body: the session then goes on with it.
+  const sleeping = () =>
+    withClient(database, async (client) => (await client.query("SELECT 1 FROM pg_catalog.pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT pg_sleep(3)%'")).rowCount === 1);
+  for (let attempt = 0; attempt < 500 && !(await sleeping()); attempt++) await new Promise((resolve) => setTimeout(resolve, 10));
+  child.kill("SIGKILL");
+  assert.equal((await killed).signal, "SIGKILL");
+  const status = await cli([...pgArgs, "status", "--json"]);
+  assert.equal(status.code, 1, status.stderr);
+  const { problem } = JSON.parse(status.stdout) as { problem: { code: string; serverSession: number; fix: string } };
+  assert.equal(problem.code, "MIGRATION_IN_PROGRESS");
+  assert.ok(Number.isSafeInteger(problem.serverSession), JSON.stringify(problem));
+  assert.match(problem.fix, new RegExp(`once server session ${problem.serverSession} has ended`));
+  assert.doesNotMatch(problem.fix, /if its process is gone/);
 });
 
 test("up --dry-run on pg rehearses inside a transaction rolled back: the report, exit codes, and nothing left behind", async (t) => {

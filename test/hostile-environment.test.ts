@@ -7,13 +7,14 @@
  * covers the same refusal in-process everywhere.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after as afterAll, before as beforeAll, test } from "node:test";
 import Database from "better-sqlite3";
 import { MigrationManager } from "./support/stepwise.js";
-import { createTestProject, readBytes, repoRoot, runCli, type RunResult, type TestProject } from "./support/project.js";
+import { binArgs } from "./support/compiled-bin.js";
+import { cliNode, collectOutput, createTestProject, readBytes, repoRoot, runCli, type RunResult, type TestProject } from "./support/project.js";
 import { prepareUnprivilegedCli, type UnprivilegedCli } from "./support/unprivileged-cli.js";
 import { StepwiseError } from "../src/core/errors.js";
 
@@ -111,6 +112,82 @@ test("a lock held beyond the busy timeout: DATABASE_LOCKED naming the holding pr
   await new Promise((resolve) => holder.once("exit", resolve));
   db.close();
   assert.deepEqual(readBytes(file), before);
+});
+
+test("a database file replaced while up runs: DATABASE_UNUSABLE (SQLITE_READONLY_DBMOVED) saying so, not read-only advice, and the file now at the path untouched", async (t) => {
+  const project = createTestProject(t);
+  // The first migration swaps the file under the run, as a deploy script or a restore of another process would: aside, and a copy of it before the run in its place.
+  project.writeMigration(
+    "001_swap.ts",
+    `import { copyFileSync, renameSync } from "node:fs";
+import { defineMigration } from "stepwise-migrate";
+export default defineMigration({
+  up(db) {
+    db.exec("CREATE TABLE items (id INTEGER PRIMARY KEY)");
+    renameSync(db.name, db.name + ".aside");
+    copyFileSync(db.name + ".before", db.name);
+  },
+});
+`,
+  );
+  project.writeMigration("002_more.sql", "-- migrate:up\nCREATE TABLE more (id INTEGER PRIMARY KEY);\n");
+  await project.generateAsBin();
+  const file = project.databasePath();
+  new Database(file).close();
+  writeFileSync(`${file}.before`, readBytes(file));
+  const before = readBytes(file);
+  const run = await runCli(["up", "--json", "--db", file], { cwd: project.root, child: true });
+  assert.equal(run.code, 1, run.stderr);
+  const { error } = JSON.parse(run.stdout) as { error: { code: string; sqliteCode: string; fix: string } };
+  assert.deepEqual([error.code, error.sqliteCode], ["DATABASE_UNUSABLE", "SQLITE_READONLY_DBMOVED"]);
+  assert.doesNotMatch(error.fix, /writable|query_only/);
+  assert.match(error.fix, /"stepwise status --db /);
+  assert.deepEqual(readBytes(file), before);
+});
+
+test("the database's folder remounted read-only while up runs: the migration is not kept, and the error names the read-only folder, not free space", async (t) => {
+  if (spawnSync("unshare", ["-m", "--propagation", "private", "true"]).status !== 0) return void t.skip("unshare -m is not allowed here");
+  const project = createTestProject(t);
+  project.writeMigration("001_items.sql", "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY);\n");
+  // What a file system remounted read-only after an error does to a run: its journal cannot be removed at COMMIT.
+  project.writeMigration(
+    "002_fill.ts",
+    `import { execFileSync } from "node:child_process";
+import path from "node:path";
+import { defineMigration } from "stepwise-migrate";
+export default defineMigration({
+  up(db) {
+    db.exec("INSERT INTO items DEFAULT VALUES");
+    // Only in the run given its own mount namespace.
+    if (!process.env.REMOUNT_READ_ONLY) return;
+    const folder = path.dirname(db.name);
+    execFileSync("sh", ["-c", 'mount --bind "$1" "$1" && mount -o remount,ro,bind "$1"', "sh", folder]);
+  },
+});
+`,
+  );
+  await project.generateAsBin();
+  const file = project.databasePath();
+  assert.equal((await runCli(["up", "--to", "1", "--db", file], { cwd: project.root })).code, 0);
+  const before = readBytes(file);
+  const child = spawn("unshare", ["-m", "--propagation", "private", cliNode(), ...binArgs(), "up", "--json", "--db", file], {
+    cwd: project.root,
+    env: { ...process.env, REMOUNT_READ_ONLY: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const run = await collectOutput(child);
+  assert.equal(run.code, 1, run.stderr);
+  const { error } = JSON.parse(run.stdout) as { error: { code: string; sqliteCode: string; fix: string } };
+  assert.equal(error.code, "DATABASE_UNUSABLE");
+  assert.match(error.sqliteCode, /^SQLITE_IOERR/);
+  assert.doesNotMatch(error.fix, /^free disk space/);
+  assert.match(error.fix, /read-only/);
+  // The mount went with the run's namespace: the next connection rolls the journal back, and up applies the migration.
+  const status = await runCli(["status", "--json", "--db", file], { cwd: project.root });
+  assert.equal((JSON.parse(status.stdout) as { currentVersion: number }).currentVersion, 1);
+  assert.deepEqual(readBytes(file), before);
+  const again = await runCli(["up", "--db", file], { cwd: project.root });
+  assert.equal(again.code, 0, again.stderr);
 });
 
 test("a file that is not SQLite: DATABASE_UNUSABLE (SQLITE_NOTADB) from the library and exit 1 from the CLI, nothing changed", async (t) => {

@@ -87,7 +87,8 @@ export const FIX_OF_CODE: FixOf = {
   BATCH_KEY_INVALID: ({ file }) => `pass forEachBatch a key that is a unique, non-NULL column (the INTEGER PRIMARY KEY, or rowid) in ${file}`,
   BATCH_OPTIONS_INVALID: ({ file, option }) => (option === "batchSize" ? `pass a whole batchSize in ${file}` : `write ? in where, with the values in params, in ${file}`),
   DATABASE_LOCKED: () => `run it again when the lock is released, or raise --busy-timeout`,
-  MIGRATION_IN_PROGRESS: ({ version }) => `run it again when migration ${version} finishes; if its process is gone, "stepwise repair --applied ${version}" or "--forget ${version}"`,
+  MIGRATION_IN_PROGRESS: ({ version, serverSession }) =>
+    `run it again when migration ${version} finishes; ${serverSession === undefined ? "if its process is gone" : `once server session ${serverSession} has ended (it runs on after its process is gone)`}, "stepwise repair --applied ${version}" or "--forget ${version}"`,
   DATABASE_NEEDS_RECOVERY: () => `run "stepwise up" (or anything that writes) as a user who may write the database file and its folder`,
   // A server's carries its own fix; a SQLite file's message names the step for its code.
   DATABASE_UNUSABLE: ({ sqliteCode }) => fixOfUnusableSqlite(sqliteCode ?? ""),
@@ -166,9 +167,10 @@ export const FIX_OF_CODE: FixOf = {
 function fixOfUnusableSqlite(code: string): string {
   if (/^SQLITE_(NOTADB|CORRUPT)$/.test(code)) return `check the path: it must name a SQLite database file (--db, "database" in the config, or DATABASE_URL)`;
   if (code.startsWith("SQLITE_CANTOPEN")) return `check that the path names a file this process may open`;
+  if (code === "SQLITE_READONLY_DBMOVED") return `check the database now at that path ("stepwise status"), then run it again with nothing moving or replacing the file meanwhile`;
   if (/^SQLITE_(READONLY|PERM)/.test(code)) return `make the file and its folder writable to this process, or turn PRAGMA query_only off`;
   if (/^SQLITE_IOERR_(SHORT_)?READ$/.test(code)) return `check the path and the disk`;
-  if (code.startsWith("SQLITE_IOERR")) return `free disk space and run it again`;
+  if (code.startsWith("SQLITE_IOERR")) return `check that the database's folder is still writable (not remounted read-only) and a quota or file size limit leaves room, then run it again`;
   return `point stepwise at the right database, with write access`;
 }
 

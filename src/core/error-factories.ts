@@ -503,9 +503,12 @@ const describeWait = (busyTimeoutMs: number, waitedMs: number | null) =>
   waitedMs === null ? `(busy timeout ${busyTimeoutMs} ms)` : `and stayed locked while stepwise waited ${waitedMs} ms (busy timeout ${busyTimeoutMs} ms)`;
 
 /** `MIGRATION_IN_PROGRESS`: another process's `transaction: false` migration outlasted the busy timeout. */
-export function migrationInProgressError({ version, file, startedAt, owner, waitedMs }: D<"MIGRATION_IN_PROGRESS">) {
-  const message = text`${label(version, file)} runs outside a transaction and is still being applied${owner ? ` by process ${owner.pid} on ${owner.host}` : ""} (started ${startedAt}); waited ${waitedMs} ms. ${NOTHING_CHANGED} Retry when it finishes, or raise ${option("busyTimeoutMs")}; if that process is gone, check the database and run ${CALLS.repair(version, "applied")} or ${CALLS.repair(version, "forget")}.`;
-  return new StepwiseError("MIGRATION_IN_PROGRESS", message, { version, file, startedAt, owner, waitedMs });
+export function migrationInProgressError({ version, file, startedAt, owner, waitedMs, serverSession }: D<"MIGRATION_IN_PROGRESS">) {
+  // A killed client's statement runs on in its server session: "that process is gone" would send the user to repair a migration still running.
+  const session = serverSession === undefined ? "" : ` in server session ${serverSession}, which goes on with it after that process is gone`;
+  const gone = serverSession === undefined ? "if that process is gone" : `once that session has ended (with its statement, or by SELECT pg_terminate_backend(${serverSession}))`;
+  const message = text`${label(version, file)} runs outside a transaction and is still being applied${owner ? ` by process ${owner.pid} on ${owner.host}` : ""}${session} (started ${startedAt}); waited ${waitedMs} ms. ${NOTHING_CHANGED} Retry when it finishes, or raise ${option("busyTimeoutMs")}; ${gone}, check the database and run ${CALLS.repair(version, "applied")} or ${CALLS.repair(version, "forget")}.`;
+  return new StepwiseError("MIGRATION_IN_PROGRESS", message, { version, file, startedAt, owner, waitedMs, ...(serverSession !== undefined && { serverSession }) });
 }
 
 /** `session 4242 (application "reporting", in a transaction since ..., its query started ...)`. */
@@ -631,11 +634,22 @@ export function kindOfSqliteCode(code: string): E.ErrorKind {
 
 /** The SQLite codes that make a database unusable, and what each tells the user. */
 const UNUSABLE: ReadonlyArray<readonly [RegExp, (code: string) => string]> = [
+  // Not read-only: the file left its path, and what the run wrote before went with it, so "nothing was changed" would mislead.
+  [
+    /^SQLITE_READONLY_DBMOVED$/,
+    (code) =>
+      `The database file was deleted, moved or replaced while stepwise had it open (${code}), so SQLite refused this write. What this run applied before went to the file it had opened, not to the one at that path now: check the database at that path, then run again with nothing moving or replacing it meanwhile`,
+  ],
   [/^SQLITE_(NOTADB|CORRUPT)$/, (code) => `The file is not a usable SQLite database (${code}): check the path`],
   [/^SQLITE_CANTOPEN/, (code) => `SQLite cannot open the database file (${code}): check that the path names a file this process may open`],
   [/^SQLITE_(READONLY|PERM)/, (code) => `The database cannot be written (${code}): the file or its folder is read-only to this process, or the connection has PRAGMA query_only on`],
   [/^SQLITE_IOERR_(SHORT_)?READ$/, (code) => `The database file could not be read (${code}): check the path and the disk`],
-  [/^SQLITE_IOERR/, (code) => `The disk refused the write (${code}), so nothing was committed: free space and retry`],
+  // A full disk is SQLITE_FULL; an I/O error is a quota or file size limit, or a file system gone read-only under the run (remounted after an error, a volume removed).
+  [
+    /^SQLITE_IOERR/,
+    (code) =>
+      `The disk refused the write (${code}), so nothing was committed: check that the database's folder is still writable (not remounted read-only) and a quota or file size limit leaves room, then retry`,
+  ],
 ];
 
 /**
@@ -674,7 +688,7 @@ export function translateSqliteError(error: unknown, busyTimeoutMs: number, code
         : // A crashed writer's hot journal (or WAL) on a connection that may not write: a writer must recover it.
           code === "SQLITE_READONLY_ROLLBACK" || code === "SQLITE_READONLY_RECOVERY"
           ? databaseNeedsRecoveryError(code, error)
-          : unusable && databaseUnusableError(`${unusable(code)}. ${NOTHING_CHANGED}`, code, error);
+          : unusable && databaseUnusableError(`${unusable(code)}.${code === "SQLITE_READONLY_DBMOVED" ? "" : ` ${NOTHING_CHANGED}`}`, code, error);
   return translated ? recordNativeError(translated, { kind, nativeCode: code }) : error;
 }
 

@@ -209,9 +209,10 @@ export interface StepwiseErrorDetails {
    * Fix: Retry when the lock is released, or raise `--busy-timeout` (`busyTimeoutMs`). */
   readonly DATABASE_LOCKED: Readonly<{ busyTimeoutMs: number; file?: string; waitedMs: number | null; holders: readonly LockHolder[] }>;
   /** Another process, or another run in this one (`owner`, when its row names one), is running a `transaction: false` migration and did not finish within the busy timeout (`waitedMs`;
-   * 0 where the runtime cannot wait synchronously, as in a Worker). Nothing was changed by this process.
-   * Fix: Retry when it finishes; if its process is gone, `stepwise repair` the migration. */
-  readonly MIGRATION_IN_PROGRESS: Readonly<{ version: number; file: string; startedAt: string; owner: Readonly<{ pid: number; host: string }> | null; waitedMs: number }>;
+   * 0 where the runtime cannot wait synchronously, as in a Worker). On PostgreSQL `serverSession` is the backend running it, which goes on with its statement after that process is gone
+   * (killed, Ctrl-C). Nothing was changed by this process.
+   * Fix: Retry when it finishes; if its process (and on PostgreSQL its server session) is gone, `stepwise repair` the migration. */
+  readonly MIGRATION_IN_PROGRESS: Readonly<{ version: number; file: string; startedAt: string; owner: Readonly<{ pid: number; host: string }> | null; waitedMs: number; serverSession?: number }>;
   /** On PostgreSQL, a statement waited for another session's lock past `lock_timeout` and was cancelled. The migration's transaction was rolled back; a `transaction: false` one (`rolledBack: false`)
    * may have applied part of itself. The error names the relation, lock type and mode and the holding sessions (`version` is `null` for stepwise's own statements; `holders` is empty when the wait
    * was not seen).
@@ -242,7 +243,8 @@ export interface StepwiseErrorDetails {
     fix: string;
   }>;
   // Group: Opening the database
-  /** The database cannot be used: the file is not SQLite, is read-only or damaged beyond opening (`sqliteCode`), or (on a server) the connection was refused: a wrong password, a missing database or
+  /** The database cannot be used: the file is not SQLite, is read-only or damaged beyond opening (`sqliteCode`), was deleted, moved or replaced while open (`SQLITE_READONLY_DBMOVED`:
+   * what the run applied before went to the file it had opened), or (on a server) the connection was refused: a wrong password, a missing database or
    * role, TLS, nothing listening; or the server refused stepwise's own write (a read-only session, a privilege the role lacks). On a server `problem`, `reason` (the server's words, never
    * the URL) and `reasonCode` (SQLSTATE or system code) tell the cases apart.
    * Fix: Point stepwise at the right database, with write access; on a server, follow the error's `fix`. */

@@ -1,5 +1,5 @@
 /** The migration algorithm, written once as generators of operations that a sync or an async runner performs: lock, plan again if another connection committed, run, record, commit. */
-import { StepwiseError, type ForeignKeyViolation } from "./errors.js";
+import { StepwiseError, type ForeignKeyViolation, type StepwiseErrorDetails } from "./errors.js";
 import type { Dialect, FailureOrigin } from "./dialect.js";
 import { sqliteDialectFor } from "./dialects/sqlite.js";
 import { driverCapabilityError, type DriverCapabilities, type ErrorClassification } from "./driver.js";
@@ -30,7 +30,16 @@ import { describeEvent, type MigrationEvent, type MigrationLogger } from "./even
 import { readForeignKeyRebuildHint, ReferencingTables, refuseParentRebuild } from "./foreign-key-rebuild.js";
 import { HISTORY_GUARD_MARK, type HistoryGuard } from "./history-guard.js";
 import { isHistoryInsertFailure, setUserVersion, type HistoryStore } from "./history.js";
-import { assessMigrationOwner, currentMigrationOwner, holdOwnership, parseMigrationOwner, serializeMigrationOwner, type MigrationOwner, type OwnerLiveness } from "./migration-owner.js";
+import {
+  assessMigrationOwner,
+  currentMigrationOwner,
+  holdOwnership,
+  parseMigrationOwner,
+  serializeMigrationOwner,
+  serverSessionOf,
+  type MigrationOwner,
+  type OwnerLiveness,
+} from "./migration-owner.js";
 import { DEFAULT_TRANSACTION_MODE, optionsObject, TRANSACTION_MODES, type AppliedStep, type DownOptions, type MigrationResult, type TransactionMode, type UpOptions } from "./options.js";
 import { runCall, text } from "./option-text.js";
 import { describeStatus, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
@@ -645,21 +654,26 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         }
         waitingSince ??= performance.now();
         const waitedMs = Math.round(performance.now() - waitingSince);
-        if (waitedMs >= busyTimeoutMs) throw migrationInProgressError({ version: details.version, file: details.file, startedAt: details.startedAt, owner: started.owner, waitedMs });
+        if (waitedMs >= busyTimeoutMs) throw migrationInProgressError({ version: details.version, file: details.file, startedAt: details.startedAt, ...started.who, waitedMs });
         const slept: unknown = yield { op: "sleep", ms: Math.min(WAIT_POLL_MS, busyTimeoutMs - waitedMs) };
         // A runtime where the sync runner cannot block (workerd, a browser's main thread) cannot wait either.
-        if (slept === false) throw migrationInProgressError({ version: details.version, file: details.file, startedAt: details.startedAt, owner: started.owner, waitedMs });
+        if (slept === false) throw migrationInProgressError({ version: details.version, file: details.file, startedAt: details.startedAt, ...started.who, waitedMs });
       }
     }
   }
 
-  /** The owner of `version`'s `started` row and whether it may still run it; `null` without one. */
-  private *readStartedOwner(version: number): Step<{ row: string | null; owner: { pid: number; host: string } | null; running: boolean } | null> {
+  /** The owner of `version`'s `started` row (`who`: its process, and on PostgreSQL its server session) and whether it may still run it; `null` without one. */
+  private *readStartedOwner(version: number): Step<{ row: string | null; who: Pick<StepwiseErrorDetails["MIGRATION_IN_PROGRESS"], "owner" | "serverSession">; running: boolean } | null> {
     const row = yield* this.store.readStartedRow(version);
     if (row === null) return null;
     const owner = parseMigrationOwner(row.owner);
     const liveness = yield* this.assessOwner(owner);
-    return { row: row.owner, owner: owner && { pid: owner.pid, host: owner.host }, running: liveness === "alive" || liveness === "unknown" };
+    const serverSession = serverSessionOf(owner);
+    return {
+      row: row.owner,
+      who: { owner: owner && { pid: owner.pid, host: owner.host }, ...(serverSession !== undefined && { serverSession }) },
+      running: liveness === "alive" || liveness === "unknown",
+    };
   }
 
   /** Whether a recorded owner still runs: its owner lock or server session when the driver can probe it, else its pid. */
@@ -764,7 +778,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     if (status.problem?.code === "INCOMPLETE_MIGRATION") {
       const row = status.migrations.find((migration) => migration.state === "incomplete")!;
       const started = yield* this.readStartedOwner(row.version);
-      if (started?.running) refusal = migrationInProgressError({ version: row.version, file: row.file, startedAt: row.appliedAt ?? "", owner: started.owner, waitedMs: 0 });
+      if (started?.running) refusal = migrationInProgressError({ version: row.version, file: row.file, startedAt: row.appliedAt ?? "", ...started.who, waitedMs: 0 });
     } else if (status.problem === null) {
       // By version: status leaves out the versions a squash builds where none is recorded.
       const pendingVersions = new Set(status.migrations.filter((row) => row.state === "pending").map((row) => row.version));

@@ -85,7 +85,14 @@ export function assessMigrationOwner(owner: MigrationOwner | null, lock: "held" 
   return isProcessAlive(owner.pid) ? "alive" : "dead";
 }
 
-function isProcessAlive(pid: number): boolean {
+/** The PostgreSQL backend an owner's row names as its session (`pg-backend:<pid>:…`), or `undefined` elsewhere. */
+export function serverSessionOf(owner: MigrationOwner | null): number | undefined {
+  const pid = /^pg-backend:(\d+):/.exec(owner?.lockFile ?? "")?.[1];
+  return pid === undefined ? undefined : Number(pid);
+}
+
+/** Whether a process of this host (this pid namespace) runs as `pid`; a zombie does not. */
+export function isProcessAlive(pid: number): boolean {
   // 0 and below name a process group (or every process), which answers signal 0 whoever recorded it.
   if (pid < 1) return false;
   try {

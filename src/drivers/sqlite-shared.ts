@@ -1,6 +1,7 @@
 /** What the SQLite drivers share, whatever library they wrap: SQLite's result codes, the owner lock sidecar, the batch walker's connection and file copies for libraries that cannot serialize. A
  * driver passes its library's primitives in; nothing here imports one. */
-import { nodeFs, nodeOs, nodePath } from "../core/node-builtins.js";
+import { nodeCrypto, nodeFs, nodeOs, nodePath } from "../core/node-builtins.js";
+import { isProcessAlive } from "../core/migration-owner.js";
 import type { ErrorClassification, OwnerLockHandle, Row, SyncDriver } from "../core/driver.js";
 import { classifySqliteError, quietly } from "../core/define-driver.js";
 import { StepwiseError } from "../core/errors.js";
@@ -166,12 +167,28 @@ export function createBatchConnection(library: {
   };
 }
 
+/** A copy folder's name: `stepwise-copy-<host hash>-<pid>-<random>`, the process that made it. */
+const COPY_FOLDER = /^stepwise-copy-([0-9a-f]{8})-(\d+)-[A-Za-z0-9]{6}$/;
+const hostTag = () => nodeCrypto().createHash("sha256").update(nodeOs().hostname()).digest("hex").slice(0, 8);
+
+/** Removes the copy folders a process of this host left when it was killed (each a whole copy of a database, its data included); another host's, or a live process's, stay. */
+function removeKilledProcessesCopies(tempRoot: string): void {
+  const host = hostTag();
+  for (const name of (quietly(() => nodeFs().readdirSync(tempRoot)) as string[] | undefined) ?? []) {
+    const match = COPY_FOLDER.exec(name);
+    const pid = Number(match?.[2]);
+    // Another user's folder cannot be removed: it stays, and the others are still looked at.
+    if (match?.[1] === host && pid !== process.pid && !isProcessAlive(pid)) quietly(() => nodeFs().rmSync(nodePath().join(tempRoot, name), { recursive: true, force: true }));
+  }
+}
+
 /** `action` in a fresh temporary folder; a failure of the folder itself is `TEMP_FOLDER_UNUSABLE`. */
 function inTempFolder<T>(action: (folder: string) => T): T {
   const tempRoot = nodeOs().tmpdir();
   let folder: string | null = null;
   try {
-    folder = nodeFs().mkdtempSync(nodePath().join(tempRoot, "stepwise-copy-"));
+    removeKilledProcessesCopies(tempRoot);
+    folder = nodeFs().mkdtempSync(nodePath().join(tempRoot, `stepwise-copy-${hostTag()}-${process.pid}-`));
     return action(folder);
   } catch (error) {
     if (folder !== null) nodeFs().rmSync(folder, { recursive: true, force: true });
