@@ -284,6 +284,32 @@ test("squash --to: K must be a whole number; --yes keeps a squash that has migra
   assert.equal((await runCli(["gen", "--check"], { cwd: project.root })).code, 0);
 });
 
+test("squash --to K is refused, before any replay and in the dry run too, when a later TypeScript migration imports a file it would delete (directly or through a helper): gen could not load it after", async (t) => {
+  const project = createTestProject(t);
+  const ts = (body: string, imports = "") => `import { defineMigration } from "stepwise-migrate";\n${imports}export default defineMigration({ up(db) { db.exec(${body}); } });\n`;
+  project.writeMigration("001_things.ts", ts("`CREATE TABLE ${TABLE} (id INTEGER PRIMARY KEY)`", `export const TABLE = "things";\n`));
+  project.writeMigration("002_b.sql", PLAIN("b"));
+  project.writeMigration("003_c.ts", ts("`ALTER TABLE ${TABLE} ADD COLUMN note TEXT`", `import { TABLE } from "./001_things.js";\n`));
+  fs.mkdirSync(path.join(project.root, "lib"));
+  writeFileSync(path.join(project.root, "lib", "names.ts"), `export { TABLE } from "../migrations/001_things.js";\n`);
+  project.writeMigration("004_d.ts", ts("`CREATE INDEX things_note ON ${TABLE} (note)`", `import { TABLE } from "../lib/names.js";\n`));
+  project.writeMigration("005_e.sql", PLAIN("e"));
+  await project.generateAsBin();
+  const before = snapshotFolders(project);
+  for (const args of [["--json"], ["--yes", "--json"]]) {
+    const run = await runCli(["squash", "--to", "2", ...args], { cwd: project.root });
+    const error = errorOf(run);
+    assert.deepEqual([run.code, error.code, error.target, error.latest], [1, "SQUASH_TARGET_INVALID", 2, 5], run.stdout + run.stderr);
+    assert.match(error.reason, /migrations\/003_c\.ts imports migrations\/001_things\.ts, migrations\/004_d\.ts imports migrations\/001_things\.ts/);
+    assert.match(error.fix, /pass --to 4$/);
+  }
+  assert.deepEqual(snapshotFolders(project), before);
+  // Squashing the importers too leaves nothing that imports a deleted file.
+  const planned = await runCli(["squash", "--to", "4", "--json"], { cwd: project.root });
+  assert.equal(planned.code, 0, planned.stdout + planned.stderr);
+  assert.deepEqual(json(planned).removed, ["migrations/001_things.ts", "migrations/002_b.sql", "migrations/003_c.ts", "migrations/004_d.ts"]);
+});
+
 /** Each file under the project's migrations and generated folders, with its bytes: what a failed squash must leave as it found. */
 function snapshotFolders(project: TestProject): Record<string, string> {
   const files: Record<string, string> = {};

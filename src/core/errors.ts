@@ -422,9 +422,10 @@ export interface StepwiseErrorDetails {
   /** `down` would go below a squashed migration (`version`, in `file`): it builds the schema of every version up to its own, and has no down; the migrations it replaced are gone. Nothing was changed.
    * Fix: Choose a target of `version` or above; to go back further, restore the database from a backup. */
   readonly DOWN_BELOW_SQUASH: Readonly<{ version: number; file: string; target: number }>;
-  /** `stepwise squash --to K`: K is not a version it can squash to (`reason`): below 2, past the newest migration (`latest`), not above an earlier squash, or migrations 1..K build nothing
-   * squash reads (on PostgreSQL, often a `schema` setting the migrations do not build in). Nothing was written.
-   * Fix: Pass a version from 2 to the newest, above any earlier squash; on PostgreSQL, check the `schema` setting. */
+  /** `stepwise squash --to K`: K is not a version it can squash to (`reason`): below 2, past the newest migration (`latest`), not above an earlier squash, below a later TypeScript migration that
+   * imports a migration file the squash would delete, or migrations 1..K build nothing squash reads (on PostgreSQL, often a `schema` setting the migrations do not build in). Nothing was written.
+   * Fix: Pass a version from 2 to the newest, above any earlier squash; move what a later migration imports from an earlier one into a file that is not a migration, or squash it too; on
+   * PostgreSQL, check the `schema` setting. */
   readonly SQUASH_TARGET_INVALID: Readonly<{ target: number; latest: number; reason: string }>;
   /** `stepwise squash` could not replay the migrations to read the schema they build (`reason`: `no-driver`, `no-server`, `no-scratch-database`, `not-contained`...). Nothing was written.
    * Fix: As for `gen --check`'s replay: install a SQLite driver (sql.js builds nothing), or give a PostgreSQL project a server (`DATABASE_URL`, a role with `CREATEDB`). */
