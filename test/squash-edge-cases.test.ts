@@ -338,23 +338,28 @@ async function committedProject(t: test.TestContext): Promise<TestProject> {
 test("squash --yes that fails deleting an original puts every file back: the squash file gone, the deleted originals' bytes restored, the registry as it was", { skip: skipGit }, async (t) => {
   const project = await committedProject(t);
   const before = snapshotFolders(project);
-  const remove = fs.rmSync;
-  t.after(() => {
-    fs.rmSync = remove;
+  const { rmSync, unlinkSync } = fs;
+  const restore = () => {
+    Object.assign(fs, { rmSync, unlinkSync });
     syncBuiltinESMExports();
-  });
+  };
+  t.after(restore);
   let removals = 0;
   // The second original squash deletes cannot be (a file held open on Windows, a read-only folder for a user who is not root): the first is already gone.
-  fs.rmSync = (...args: Parameters<typeof remove>) => {
-    if (String(args[0]).endsWith(".sql") && ++removals === 2) throw Object.assign(new Error("resource busy"), { code: "EBUSY" });
-    remove(...args);
+  const refuseSecond = (file: unknown) => {
+    if (String(file).endsWith(".sql") && ++removals === 2) throw Object.assign(new Error("resource busy"), { code: "EBUSY" });
   };
+  fs.rmSync = (...args: Parameters<typeof rmSync>) => (refuseSecond(args[0]), rmSync(...args));
+  fs.unlinkSync = (...args: Parameters<typeof unlinkSync>) => (refuseSecond(args[0]), unlinkSync(...args));
   syncBuiltinESMExports();
   const failed = await runCli(["squash", "--to", "3", "--yes", "--json"], { cwd: project.root });
-  fs.rmSync = remove;
-  syncBuiltinESMExports();
+  restore();
   assert.equal(failed.code, 1, failed.stdout + failed.stderr);
   assert.ok(removals >= 2);
+  // A refusal naming the file and the system's code, not an "unexpected error".
+  const error = errorOf(failed);
+  assert.deepEqual([error.code, error.step, error.systemCode, error.file], ["FILE_WRITE_FAILED", "delete", "EBUSY", path.join(project.migrationsDir, "002_b.sql")]);
+  assert.match(error.fix, /writable/);
   assert.deepEqual(snapshotFolders(project), before);
   assert.equal(git(project.root, ["status", "--porcelain"]), "");
   // Nothing half done: the same squash then runs whole.

@@ -339,6 +339,7 @@ export interface StepwiseErrorDetails {
    * Fix: Install the supported major version with the `installCommand` given. */
   readonly DEPENDENCY_VERSION_UNSUPPORTED: Readonly<{ package: OptionalPeer; installedVersion: string; supportedMajor: number; packageFile: string; installCommand: string }>;
   /** `gen` or `create` could not write a file (a full disk, a quota, an I/O error, a read-only folder) at `step`. The write went to a temporary file first, so the target is as it was.
+   * `squash --yes` could not delete a migration it replaces (`step` `delete`: a file held open, a folder it may not write); it put every file back as it was.
    * Fix: Free space or make the folder writable, and run it again. */
   readonly FILE_WRITE_FAILED: Readonly<{ file: string; step: FileWriteStep; systemCode: string | null; bytesWritten: number; bytesExpected: number }>;
   // Group: Branches and rebase
@@ -496,7 +497,7 @@ export type ForeignKeyViolation = Readonly<{ table: string; rowid: number | null
 /** Why a backup's history does not belong to this app's registry: a version it lacks, or a `name` or `checksum` that differs (`registry` is `null` for an unknown version). */
 export type ForeignBackupReason = Readonly<{ version: number; kind: "unknown-version" | "name" | "checksum"; backup: string; registry: string | null }>;
 /** The step of a file write that failed, for `FILE_WRITE_FAILED`. */
-export type FileWriteStep = "create-temporary" | "write" | "flush" | "close" | "rename" | "link";
+export type FileWriteStep = "create-temporary" | "write" | "flush" | "close" | "rename" | "link" | "delete";
 /** Why rebase cannot decide on its own. */
 export type RebaseConflictReason = "edited-on-both-sides" | "unmerged" | "target-exists";
 /** How the migrations folder differs from the registry: a migration `added`, `changed` (or a local file it imports), `removed`, or the `registry` itself edited or missing. */
