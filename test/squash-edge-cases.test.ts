@@ -225,6 +225,35 @@ INSERT INTO docs4 (docid, body) SELECT id, body FROM docs WHERE id >= 3;
   assert.equal(whole.code, 0, whole.stdout + whole.stderr);
 });
 
+test("SQLite: a full-text table's settings (FTS5 rank, pgsz, secure-delete), kept in its _config and not in its CREATE, are carried to a fresh database", { skip: skipGit }, async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration(
+    "001_search.sql",
+    `-- migrate:up
+CREATE VIRTUAL TABLE "the search" USING fts5(title, body);
+INSERT INTO "the search" ("the search", rank) VALUES ('rank', 'bm25(10.0, 1.0)'), ('pgsz', 8000), ('secure-delete', 1);
+INSERT INTO "the search" (title, body) VALUES ('alpha', 'beta gamma');
+`,
+  );
+  project.writeMigration("002_b.sql", PLAIN("b"));
+  project.writeMigration("003_c.sql", PLAIN("c"));
+  await project.generateAsBin();
+  initRepository(project.root);
+  commitAll(project.root, "history");
+  const reference = project.databasePath("reference.db");
+  assert.equal((await runCli(["up", "--db", reference], { cwd: project.root })).code, 0);
+  await squashAndReview(project, 2);
+  const fresh = project.databasePath("fresh.db");
+  assert.equal((await runCli(["up", "--db", fresh], { cwd: project.root })).code, 0);
+  const settings = (file: string) => {
+    const db = new Database(file, { readonly: true });
+    t.after(() => db.close());
+    return db.prepare(`SELECT k, v FROM "the search_config" ORDER BY k`).all();
+  };
+  assert.deepEqual(settings(fresh), settings(reference));
+  assert.equal(settings(fresh).length, 4);
+});
+
 test("SQLite: AUTOINCREMENT counters first used out of name order squash (sqlite_sequence's rowids are not compared), each counter where it stood", async (t) => {
   const project = createTestProject(t);
   project.writeMigration(

@@ -18,13 +18,13 @@ export function* readRowPrints(dialect: SqlDialect, schema: string, exclude: rea
 
 /**
  * Each table's rows with their rowid where it has one, as exact text (`hex()` for text, which `quote()` would cut at a NUL), and `sqlite_sequence`. Of a full-text table's shadow tables
- * only `_docsize` (the size of each row it indexed, which shows an index left empty, as a contentless table's would be): how it lays out its index depends on how the rows came in; the
- * index itself is read term by term with the table's rows.
+ * only `_docsize` (the size of each row it indexed, which shows an index left empty, as a contentless table's would be) and FTS5's `_config` (its settings): how it lays out its index
+ * depends on how the rows came in; the index itself is read term by term with the table's rows.
  */
 function* readSqliteRows(excluded: ReadonlySet<string>): Step<Map<string, string>> {
   const tables = (yield* query<{ name: string; type: string; wr: number }>("SELECT name, type, wr FROM pragma_table_list WHERE schema = 'main'")).filter(
     (table) =>
-      (table.type !== "shadow" || /_docsize$/i.test(table.name)) &&
+      (table.type !== "shadow" || /_(docsize|config)$/i.test(table.name)) &&
       table.type !== "view" &&
       !excluded.has(table.name.toLowerCase()) &&
       !/^sqlite_stat/i.test(table.name) &&
