@@ -598,7 +598,7 @@ test("gen --check --base: a squash made on a branch while the base squashed too 
   assert.equal((await cli(["gen", "--check", "--base", "HEAD~1", "--no-replay"])).code, 0);
 });
 
-test("PostgreSQL: objects of kinds squash does not write (a composite type, an aggregate, a rule, a policy, an event trigger) and rows its INSERTs cannot carry (a json 'null', an array's lower bound) are refused by name, never left out", async (t) => {
+test("PostgreSQL: objects of kinds squash does not write (a composite type, an aggregate, a rule, a policy, an event trigger, a cast) and rows its INSERTs cannot carry (a json 'null', an array's lower bound) are refused by name, never left out", async (t) => {
   const made = await createTestDatabase();
   t.after(() => made.drop());
   const project = createTestProject(t, { packageJson: { stepwise: { dialect: "postgres", driver: "pg", url: "${DATABASE_URL}" } } });
@@ -613,6 +613,9 @@ CREATE RULE keep_rows AS ON DELETE TO items DO INSTEAD NOTHING;
 CREATE STATISTICS items_stats ON id, n FROM items;
 CREATE FUNCTION note_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$;
 CREATE EVENT TRIGGER items_ddl ON ddl_command_end EXECUTE FUNCTION note_ddl();
+CREATE TYPE mood AS ENUM ('sad', 'ok');
+CREATE FUNCTION mood_of(i int) RETURNS mood LANGUAGE sql IMMUTABLE AS $$ SELECT (pg_catalog.enum_range(NULL::mood))[i] $$;
+CREATE CAST (int AS mood) WITH FUNCTION mood_of(int) AS IMPLICIT;
 CREATE TABLE settings (id int PRIMARY KEY, j json, ranks int[]);
 INSERT INTO settings VALUES (1, 'null', '[0:1]={10,20}');
 `,
@@ -624,6 +627,8 @@ INSERT INTO settings VALUES (1, 'null', '[0:1]={10,20}');
   assert.equal(errorOf(refused).code, "SQUASH_NOT_FAITHFUL");
   assert.deepEqual([...errorOf(refused).differences].sort(), [
     'aggregate "total(integer)" missing',
+    // A cast belongs to no schema: its type's.
+    'cast "integer AS mood" missing',
     'event trigger "items_ddl" missing',
     'policy "items.positive" missing',
     'rows "settings" differs',
