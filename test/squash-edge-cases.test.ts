@@ -187,8 +187,71 @@ test("SQLite: what the squash cannot carry is refused by its proof, naming the r
   const refused = await runCli(["squash", "--to", "2", "--json"], { cwd: project.root });
   assert.equal(refused.code, 1);
   assert.equal(errorOf(refused).code, "SQUASH_NOT_FAITHFUL");
-  assert.deepEqual(errorOf(refused).differences, ['rows "search_docsize" differs']);
+  assert.deepEqual(errorOf(refused).differences, ['rows "search_docsize" differs', 'rows "search" differs']);
   assert.deepEqual(readdirSync(project.migrationsDir).sort(), ["001_search.sql", "002_rows.sql"]);
+});
+
+test("SQLite: an external-content full-text index holding only some of its content table's rows is refused by the proof, also without _docsize (FTS5 columnsize=0, FTS4 matchinfo=fts3); a whole one squashes", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration(
+    "001_docs.sql",
+    `-- migrate:up
+CREATE TABLE docs (id INTEGER PRIMARY KEY, body TEXT);
+INSERT INTO docs VALUES (1, 'alpha beta'), (2, 'gamma'), (3, 'epsilon');
+CREATE VIRTUAL TABLE "docs search" USING fts5(body, content='docs', content_rowid='id', columnsize=0);
+INSERT INTO "docs search" (rowid, body) SELECT id, body FROM docs WHERE id < 3;
+CREATE VIRTUAL TABLE docs4 USING fts4(content="docs", body, matchinfo=fts3);
+INSERT INTO docs4 (docid, body) SELECT id, body FROM docs WHERE id < 3;
+`,
+  );
+  project.writeMigration("002_b.sql", PLAIN("b"));
+  await project.generateAsBin();
+  // The squash would index row 3 too: a fresh database would find 'epsilon', a migrated one not.
+  const refused = await runCli(["squash", "--to", "2", "--json"], { cwd: project.root });
+  assert.deepEqual(
+    [refused.code, errorOf(refused).code, errorOf(refused).differences],
+    [1, "SQUASH_NOT_FAITHFUL", ['rows "docs4" differs', 'rows "docs search" differs']],
+    refused.stdout + refused.stderr,
+  );
+  project.writeMigration(
+    "003_rest.sql",
+    `-- migrate:up
+INSERT INTO "docs search" (rowid, body) SELECT id, body FROM docs WHERE id >= 3;
+INSERT INTO docs4 (docid, body) SELECT id, body FROM docs WHERE id >= 3;
+`,
+  );
+  await project.generateAsBin();
+  const whole = await runCli(["squash", "--to", "3", "--json"], { cwd: project.root });
+  assert.equal(whole.code, 0, whole.stdout + whole.stderr);
+});
+
+test("SQLite: a full-text table's settings (FTS5 rank, pgsz, secure-delete), kept in its _config and not in its CREATE, are carried to a fresh database", { skip: skipGit }, async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration(
+    "001_search.sql",
+    `-- migrate:up
+CREATE VIRTUAL TABLE "the search" USING fts5(title, body);
+INSERT INTO "the search" ("the search", rank) VALUES ('rank', 'bm25(10.0, 1.0)'), ('pgsz', 8000), ('secure-delete', 1);
+INSERT INTO "the search" (title, body) VALUES ('alpha', 'beta gamma');
+`,
+  );
+  project.writeMigration("002_b.sql", PLAIN("b"));
+  project.writeMigration("003_c.sql", PLAIN("c"));
+  await project.generateAsBin();
+  initRepository(project.root);
+  commitAll(project.root, "history");
+  const reference = project.databasePath("reference.db");
+  assert.equal((await runCli(["up", "--db", reference], { cwd: project.root })).code, 0);
+  await squashAndReview(project, 2);
+  const fresh = project.databasePath("fresh.db");
+  assert.equal((await runCli(["up", "--db", fresh], { cwd: project.root })).code, 0);
+  const settings = (file: string) => {
+    const db = new Database(file, { readonly: true });
+    t.after(() => db.close());
+    return db.prepare(`SELECT k, v FROM "the search_config" ORDER BY k`).all();
+  };
+  assert.deepEqual(settings(fresh), settings(reference));
+  assert.equal(settings(fresh).length, 4);
 });
 
 test("SQLite: AUTOINCREMENT counters first used out of name order squash (sqlite_sequence's rowids are not compared), each counter where it stood", async (t) => {
@@ -284,6 +347,32 @@ test("squash --to: K must be a whole number; --yes keeps a squash that has migra
   assert.equal((await runCli(["gen", "--check"], { cwd: project.root })).code, 0);
 });
 
+test("squash --to K is refused, before any replay and in the dry run too, when a later TypeScript migration imports a file it would delete (directly or through a helper): gen could not load it after", async (t) => {
+  const project = createTestProject(t);
+  const ts = (body: string, imports = "") => `import { defineMigration } from "stepwise-migrate";\n${imports}export default defineMigration({ up(db) { db.exec(${body}); } });\n`;
+  project.writeMigration("001_things.ts", ts("`CREATE TABLE ${TABLE} (id INTEGER PRIMARY KEY)`", `export const TABLE = "things";\n`));
+  project.writeMigration("002_b.sql", PLAIN("b"));
+  project.writeMigration("003_c.ts", ts("`ALTER TABLE ${TABLE} ADD COLUMN note TEXT`", `import { TABLE } from "./001_things.js";\n`));
+  fs.mkdirSync(path.join(project.root, "lib"));
+  writeFileSync(path.join(project.root, "lib", "names.ts"), `export { TABLE } from "../migrations/001_things.js";\n`);
+  project.writeMigration("004_d.ts", ts("`CREATE INDEX things_note ON ${TABLE} (note)`", `import { TABLE } from "../lib/names.js";\n`));
+  project.writeMigration("005_e.sql", PLAIN("e"));
+  await project.generateAsBin();
+  const before = snapshotFolders(project);
+  for (const args of [["--json"], ["--yes", "--json"]]) {
+    const run = await runCli(["squash", "--to", "2", ...args], { cwd: project.root });
+    const error = errorOf(run);
+    assert.deepEqual([run.code, error.code, error.target, error.latest], [1, "SQUASH_TARGET_INVALID", 2, 5], run.stdout + run.stderr);
+    assert.match(error.reason, /migrations\/003_c\.ts imports migrations\/001_things\.ts, migrations\/004_d\.ts imports migrations\/001_things\.ts/);
+    assert.match(error.fix, /pass --to 4$/);
+  }
+  assert.deepEqual(snapshotFolders(project), before);
+  // Squashing the importers too leaves nothing that imports a deleted file.
+  const planned = await runCli(["squash", "--to", "4", "--json"], { cwd: project.root });
+  assert.equal(planned.code, 0, planned.stdout + planned.stderr);
+  assert.deepEqual(json(planned).removed, ["migrations/001_things.ts", "migrations/002_b.sql", "migrations/003_c.ts", "migrations/004_d.ts"]);
+});
+
 /** Each file under the project's migrations and generated folders, with its bytes: what a failed squash must leave as it found. */
 function snapshotFolders(project: TestProject): Record<string, string> {
   const files: Record<string, string> = {};
@@ -312,23 +401,28 @@ async function committedProject(t: test.TestContext): Promise<TestProject> {
 test("squash --yes that fails deleting an original puts every file back: the squash file gone, the deleted originals' bytes restored, the registry as it was", { skip: skipGit }, async (t) => {
   const project = await committedProject(t);
   const before = snapshotFolders(project);
-  const remove = fs.rmSync;
-  t.after(() => {
-    fs.rmSync = remove;
+  const { rmSync, unlinkSync } = fs;
+  const restore = () => {
+    Object.assign(fs, { rmSync, unlinkSync });
     syncBuiltinESMExports();
-  });
+  };
+  t.after(restore);
   let removals = 0;
   // The second original squash deletes cannot be (a file held open on Windows, a read-only folder for a user who is not root): the first is already gone.
-  fs.rmSync = (...args: Parameters<typeof remove>) => {
-    if (String(args[0]).endsWith(".sql") && ++removals === 2) throw Object.assign(new Error("resource busy"), { code: "EBUSY" });
-    remove(...args);
+  const refuseSecond = (file: unknown) => {
+    if (String(file).endsWith(".sql") && ++removals === 2) throw Object.assign(new Error("resource busy"), { code: "EBUSY" });
   };
+  fs.rmSync = (...args: Parameters<typeof rmSync>) => (refuseSecond(args[0]), rmSync(...args));
+  fs.unlinkSync = (...args: Parameters<typeof unlinkSync>) => (refuseSecond(args[0]), unlinkSync(...args));
   syncBuiltinESMExports();
   const failed = await runCli(["squash", "--to", "3", "--yes", "--json"], { cwd: project.root });
-  fs.rmSync = remove;
-  syncBuiltinESMExports();
+  restore();
   assert.equal(failed.code, 1, failed.stdout + failed.stderr);
   assert.ok(removals >= 2);
+  // A refusal naming the file and the system's code, not an "unexpected error".
+  const error = errorOf(failed);
+  assert.deepEqual([error.code, error.step, error.systemCode, error.file], ["FILE_WRITE_FAILED", "delete", "EBUSY", path.join(project.migrationsDir, "002_b.sql")]);
+  assert.match(error.fix, /writable/);
   assert.deepEqual(snapshotFolders(project), before);
   assert.equal(git(project.root, ["status", "--porcelain"]), "");
   // Nothing half done: the same squash then runs whole.
@@ -504,7 +598,7 @@ test("gen --check --base: a squash made on a branch while the base squashed too 
   assert.equal((await cli(["gen", "--check", "--base", "HEAD~1", "--no-replay"])).code, 0);
 });
 
-test("PostgreSQL: objects of kinds squash does not write (a composite type, an aggregate, a rule, a policy, an event trigger) and rows its INSERTs cannot carry (a json 'null', an array's lower bound) are refused by name, never left out", async (t) => {
+test("PostgreSQL: objects of kinds squash does not write (a composite type, an aggregate, a rule, a policy, an event trigger, a cast) and rows its INSERTs cannot carry (a json 'null', an array's lower bound) are refused by name, never left out", async (t) => {
   const made = await createTestDatabase();
   t.after(() => made.drop());
   const project = createTestProject(t, { packageJson: { stepwise: { dialect: "postgres", driver: "pg", url: "${DATABASE_URL}" } } });
@@ -519,6 +613,9 @@ CREATE RULE keep_rows AS ON DELETE TO items DO INSTEAD NOTHING;
 CREATE STATISTICS items_stats ON id, n FROM items;
 CREATE FUNCTION note_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$;
 CREATE EVENT TRIGGER items_ddl ON ddl_command_end EXECUTE FUNCTION note_ddl();
+CREATE TYPE mood AS ENUM ('sad', 'ok');
+CREATE FUNCTION mood_of(i int) RETURNS mood LANGUAGE sql IMMUTABLE AS $$ SELECT (pg_catalog.enum_range(NULL::mood))[i] $$;
+CREATE CAST (int AS mood) WITH FUNCTION mood_of(int) AS IMPLICIT;
 CREATE TABLE settings (id int PRIMARY KEY, j json, ranks int[]);
 INSERT INTO settings VALUES (1, 'null', '[0:1]={10,20}');
 `,
@@ -530,6 +627,8 @@ INSERT INTO settings VALUES (1, 'null', '[0:1]={10,20}');
   assert.equal(errorOf(refused).code, "SQUASH_NOT_FAITHFUL");
   assert.deepEqual([...errorOf(refused).differences].sort(), [
     'aggregate "total(integer)" missing',
+    // A cast belongs to no schema: its type's.
+    'cast "integer AS mood" missing',
     'event trigger "items_ddl" missing',
     'policy "items.positive" missing',
     'rows "settings" differs',

@@ -1,7 +1,7 @@
 /**
  * Every named object PostgreSQL keeps in one schema, by catalog, which `stepwise squash` compares between the replay of the migrations it replaces and the squash it wrote: an object of a kind
- * neither squash nor the schema reader reads (a composite or range type, an aggregate, an operator, a rule, a row-level security policy, an event trigger on one of its functions...) shows as missing, and the
- * squash is refused, rather than left out of every fresh database unseen.
+ * neither squash nor the schema reader reads (a composite or range type, an aggregate, an operator, a rule, a row-level security policy, an event trigger on one of its functions, a cast to or from
+ * one of its types...) shows as missing, and the squash is refused, rather than left out of every fresh database unseen.
  */
 import { createHash } from "node:crypto";
 import { CONCAT, EQ, NE, TEXT } from "../../src/core/dialects/postgres.js";
@@ -34,6 +34,10 @@ const CENSUS = [
   // An event trigger belongs to no schema: the one whose function is in this schema is the migrations' (a fresh scratch database holds no other).
   `SELECT 'event trigger' AS kind, et.evtname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_event_trigger AS et JOIN pg_catalog.pg_proc AS p ON p.oid ${EQ} et.evtfoid
    ${IN_SCHEMA("p.pronamespace")} AND ${NOT_FROM_EXTENSION("et.oid")}`,
+  // A cast belongs to no schema either: the one whose source or target type or function is in this schema is the migrations'.
+  `SELECT 'cast' AS kind, c.castsource::pg_catalog.regtype::${TEXT} ${CONCAT} ' AS ' ${CONCAT} c.casttarget::pg_catalog.regtype::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_cast AS c
+   JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} ANY (ARRAY[(SELECT t.typnamespace FROM pg_catalog.pg_type AS t WHERE t.oid ${EQ} c.castsource), (SELECT t.typnamespace FROM pg_catalog.pg_type AS t WHERE t.oid ${EQ} c.casttarget),
+     (SELECT p.pronamespace FROM pg_catalog.pg_proc AS p WHERE p.oid ${EQ} c.castfunc)]) WHERE n.nspname ${EQ} ? AND ${NOT_FROM_EXTENSION("c.oid")}`,
   `SELECT 'conversion' AS kind, c.conname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_conversion AS c ${IN_SCHEMA("c.connamespace")} AND ${NOT_FROM_EXTENSION("c.oid")}`,
 ];
 

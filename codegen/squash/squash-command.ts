@@ -1,6 +1,6 @@
 /** The `squash` command: plans the squash, prints it, and with `--yes` deletes the migrations it replaces, writes it, and regenerates the registry. */
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { CliContext } from "../../src/cli/cli-props.js";
 import { withFix } from "../../src/cli/error-fix.js";
@@ -58,7 +58,7 @@ async function writeSquash(plan: SquashPlan, options: Omit<ReplayCheckOptions, "
   try {
     writeFileAtomic(squashFile, plan.text);
     // Migration K may already have the squash's name (a squash undone by hand, then made again): it was just overwritten, and deleting it would leave a gap.
-    for (const file of removed) if (file !== squashFile) rmSync(file);
+    for (const file of removed) if (file !== squashFile) deleteOriginal(file, options.projectRoot);
     const generated = await generateRegistry({
       projectRoot: options.projectRoot,
       migrationsDir: options.migrationsDir,
@@ -73,6 +73,21 @@ async function writeSquash(plan: SquashPlan, options: Omit<ReplayCheckOptions, "
     if (error instanceof StepwiseError) throw error;
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(`squash could not finish (${reason}), so it put every file back as it was: nothing was written. Fix the cause, then run squash again.`, { cause: error });
+  }
+}
+
+/**
+ * Deletes one original. `unlink`, not `rm`: on a file it may not delete, `rm` reports a directory it failed to read (ENOTDIR), not the refusal. A failure is `FILE_WRITE_FAILED` naming the file,
+ * thrown after every file is put back.
+ */
+function deleteOriginal(file: string, projectRoot: string): void {
+  try {
+    unlinkSync(file);
+  } catch (error) {
+    const systemCode = typeof (error as NodeJS.ErrnoException).code === "string" ? (error as NodeJS.ErrnoException).code! : null;
+    const label = path.relative(projectRoot, file).split(path.sep).join("/");
+    const message = `squash could not delete ${label} (${systemCode ?? "error"}), so it put every file back as it was: nothing was written. Make the file deletable (close what holds it open, make its folder writable), then run squash again.`;
+    throw new StepwiseError("FILE_WRITE_FAILED", message, { file, step: "delete", systemCode, bytesWritten: 0, bytesExpected: 0 }, { cause: error });
   }
 }
 

@@ -19,6 +19,7 @@ import { readCatalogCensus, readObjectsElsewhere } from "./squash-census.js";
 import { readRowPrints } from "./squash-rows.js";
 import { readSqliteDdl } from "./squash-sqlite.js";
 import { escapeControlCharacters } from "../problems.js";
+import { scanMigrations } from "../scan.js";
 
 /**
  * One place a reviewer must look at: rows the migrations left in a table, a statement of theirs that changed rows, a TypeScript migration (whose effect on rows cannot be read), a SQLite file
@@ -77,6 +78,16 @@ export async function planSquash(options: SquashOptions, migrations: MigrationRe
   if (to > latest) throw invalid(`the newest migration is ${latest}`);
   if (earlier !== undefined && to <= earlier.version) throw invalid(`migrations 1 to ${earlier.version} are already one squash (${earlier.file}); squash to a version above it`);
   const replaced = migrations.slice(0, to);
+  const imported = findKeptImportsOfReplaced(options, migrations);
+  if (imported.length > 0) {
+    const list = imported.map(({ importer, file }) => `${importer} imports ${file}`).join(", ");
+    const highest = Math.max(...imported.map((each) => each.version));
+    const move = `move what ${imported.length === 1 ? "it imports" : "they import"} into a file that is not a migration (and run "stepwise gen")`;
+    throw invalid(
+      `${list}, which the squash deletes, so ${imported.length === 1 ? "that migration" : "those migrations"} would no longer load: ${move}, or squash to ${highest}`,
+      `${move}, or pass --to ${highest}`,
+    );
+  }
   const squashed = await replaySchemaDdl(options, migrations);
   // Nothing read is most often the wrong place read (a PostgreSQL "schema" the migrations do not build in), and a squash of it would build nothing.
   const where = dialect === "postgres" ? `schema ${options.schema ?? "public"}` : "the database";
@@ -105,6 +116,19 @@ export async function planSquash(options: SquashOptions, migrations: MigrationRe
   // A file an earlier squash replaced is already gone; the squash itself is one file.
   const removed = [...new Set(replaced.map((entry) => entry.file))];
   return { version: to, dialect, file, removed, kept: latest - to, objects, review, text };
+}
+
+/**
+ * Each later TypeScript migration that imports, directly or through a helper, a migration file squash would delete: gen would refuse the folder the squash leaves, so it is refused before the
+ * replay, naming both files, and the dry run says so too.
+ */
+function findKeptImportsOfReplaced(options: SquashOptions, migrations: MigrationRegistry): { importer: string; file: string; version: number }[] {
+  if (!migrations.slice(options.to).some((entry) => entry.kind === "ts")) return [];
+  const removed = new Set(migrations.slice(0, options.to).map((entry) => entry.file));
+  const { migrations: scanned } = scanMigrations({ projectRoot: options.projectRoot, migrationsDir: options.migrationsDir, dialect: options.dialect, target: options.target ?? null });
+  return scanned
+    .filter((migration) => migration.version > options.to)
+    .flatMap((migration) => (migration.localImports ?? []).filter((file) => removed.has(file)).map((file) => ({ importer: migration.file, file, version: migration.version })));
 }
 
 /** The schema migrations 1..K build, read on an empty database of the dialect after applying them. */

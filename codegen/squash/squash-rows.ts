@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { quoteIdentifier } from "../../src/core/batch-walk.js";
 import { CONCAT, EQ, TEXT } from "../../src/core/dialects/postgres.js";
-import { query, type Step } from "../../src/core/step.js";
+import { exec, query, type Step } from "../../src/core/step.js";
 import type { SqlDialect } from "../../src/core/types.js";
 import type { ObjectPrint } from "./squash-record.js";
 
@@ -18,12 +18,13 @@ export function* readRowPrints(dialect: SqlDialect, schema: string, exclude: rea
 
 /**
  * Each table's rows with their rowid where it has one, as exact text (`hex()` for text, which `quote()` would cut at a NUL), and `sqlite_sequence`. Of a full-text table's shadow tables
- * only `_docsize` (the size of each row it indexed, which shows an index left empty, as a contentless table's would be): how it lays out its index depends on how the rows came in.
+ * only `_docsize` (the size of each row it indexed, which shows an index left empty, as a contentless table's would be) and FTS5's `_config` (its settings): how it lays out its index
+ * depends on how the rows came in; the index itself is read term by term with the table's rows.
  */
 function* readSqliteRows(excluded: ReadonlySet<string>): Step<Map<string, string>> {
   const tables = (yield* query<{ name: string; type: string; wr: number }>("SELECT name, type, wr FROM pragma_table_list WHERE schema = 'main'")).filter(
     (table) =>
-      (table.type !== "shadow" || /_docsize$/i.test(table.name)) &&
+      (table.type !== "shadow" || /_(docsize|config)$/i.test(table.name)) &&
       table.type !== "view" &&
       !excluded.has(table.name.toLowerCase()) &&
       !/^sqlite_stat/i.test(table.name) &&
@@ -41,11 +42,34 @@ function* readSqliteRows(excluded: ReadonlySet<string>): Step<Map<string, string
     // stepwise's own tables count their rows there too.
     const own = /^sqlite_sequence$/i.test(table.name) ? ` WHERE lower(name) NOT IN (${[...excluded].map((name) => `'${name.replace(/'/g, "''")}'`).join(", ") || "''"})` : "";
     const rows = yield* query<{ v: string }>(`SELECT ${values} AS v FROM ${quoteIdentifier(table.name)}${own} ORDER BY 1`);
-    found.set(table.name, rows.map((row) => row.v).join("\n"));
+    const index = table.type === "virtual" ? yield* readFullTextIndex(table.name) : "";
+    found.set(table.name, rows.map((row) => row.v).join("\n") + index);
   }
   const [setting] = yield* query<{ id: number }>("SELECT application_id AS id FROM pragma_application_id");
   found.set("application_id", setting?.id ? String(setting.id) : "");
   return found;
+}
+
+/**
+ * A full-text table's index, term by term, through `fts5vocab` or `fts4aux` (which read it whatever its layout); `""` for another virtual table. An external-content table reads its rows from
+ * the content table, so its rows alone cannot show an index that holds only some of them, nor can `_docsize` where `columnsize=0` or `matchinfo=fts3` leaves it out.
+ */
+function* readFullTextIndex(name: string): Step<string> {
+  const [virtual] = yield* query<{ sql: string | null }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", [name]);
+  const kind = /\busing\s+(fts5|fts4|fts3)\b/i.exec(virtual?.sql ?? "")?.[1]?.toLowerCase();
+  if (kind === undefined) return "";
+  const terms = "temp.stepwise_squash_terms";
+  const [reader, columns] =
+    kind === "fts5" ? [`fts5vocab(main, ${quoteIdentifier(name)}, 'instance')`, `term, doc, col, "offset"`] : [`fts4aux(main, ${quoteIdentifier(name)})`, "term, col, documents, occurrences"];
+  yield* exec(`CREATE VIRTUAL TABLE ${terms} USING ${reader}`);
+  const rows = yield* query<{ v: string }>(
+    `SELECT ${columns
+      .split(", ")
+      .map((column) => `quote(${column})`)
+      .join(` || ',' || `)} AS v FROM ${terms} ORDER BY ${columns}`,
+  );
+  yield* exec(`DROP TABLE ${terms}`);
+  return `\nindex:\n${rows.map((row) => row.v).join("\n")}`;
 }
 
 /** Each table's rows as the server writes them as text, sorted, and where each sequence stands. Materialized views are made from the rows, so they are left out. */

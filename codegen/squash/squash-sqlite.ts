@@ -30,8 +30,10 @@ export function* readSqliteDdl(exclude: readonly string[]): Step<SchemaDdl> {
   }
   const statement = (row: MasterRow) => ({ kind: row.type, name: row.name, sql: endStatement(row.sql.trim()) });
   const of = (kind: string) => ordered.filter((row) => row.type === kind).map(statement);
+  const made: DdlStatement[] = [];
+  for (const table of of("table")) made.push(table, ...(yield* readFts5Settings(table)));
   return {
-    statements: of("table"),
+    statements: made,
     seeds,
     after: [...of("index"), ...orderViews(of("view"), "sqlite"), ...of("trigger"), ...(yield* readSequences(excluded)), ...(yield* readApplicationId())],
   };
@@ -52,6 +54,17 @@ function endStatement(sql: string): string {
 function carriesRowid(table: MasterRow, withoutRowid: ReadonlySet<string>): boolean {
   if (withoutRowid.has(table.name.toLowerCase())) return false;
   return !/^\s*CREATE\s+VIRTUAL\b/i.test(table.sql) || /\bUSING\s+fts[345]\b/i.test(table.sql);
+}
+
+/**
+ * A full-text table's settings (`rank`, `pgsz`, `automerge`, `secure-delete`...), which FTS5 keeps in its `_config` shadow table rather than in its `CREATE`: each as the command that set it,
+ * right after the table and before its rows, whose layout some of them decide.
+ */
+function* readFts5Settings(table: DdlStatement): Step<DdlStatement[]> {
+  if (!/^\s*CREATE\s+VIRTUAL\s+TABLE\b[\s\S]*?\bUSING\s+fts5\s*\(/i.test(table.sql)) return [];
+  const name = quoteIdentifier(table.name);
+  const settings = yield* query<{ k: string; v: string }>(`SELECT quote(k) AS k, quote(v) AS v FROM ${quoteIdentifier(`${table.name}_config`)} WHERE k <> 'version' ORDER BY k`);
+  return settings.map(({ k, v }) => ({ kind: "setting", name: "", sql: `INSERT INTO ${name} (${name}, rank) VALUES (${k}, ${v});` }));
 }
 
 /** The file's `application_id`, which a migration may set to mark its format (stepwise keeps `user_version` itself). */

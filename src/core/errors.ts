@@ -341,6 +341,7 @@ export interface StepwiseErrorDetails {
    * Fix: Install the supported major version with the `installCommand` given. */
   readonly DEPENDENCY_VERSION_UNSUPPORTED: Readonly<{ package: OptionalPeer; installedVersion: string; supportedMajor: number; packageFile: string; installCommand: string }>;
   /** `gen` or `create` could not write a file (a full disk, a quota, an I/O error, a read-only folder) at `step`. The write went to a temporary file first, so the target is as it was.
+   * `squash --yes` could not delete a migration it replaces (`step` `delete`: a file held open, a folder it may not write); it put every file back as it was.
    * Fix: Free space or make the folder writable, and run it again. */
   readonly FILE_WRITE_FAILED: Readonly<{ file: string; step: FileWriteStep; systemCode: string | null; bytesWritten: number; bytesExpected: number }>;
   // Group: Branches and rebase
@@ -426,9 +427,10 @@ export interface StepwiseErrorDetails {
   /** `down` would go below a squashed migration (`version`, in `file`): it builds the schema of every version up to its own, and has no down; the migrations it replaced are gone. Nothing was changed.
    * Fix: Choose a target of `version` or above; to go back further, restore the database from a backup. */
   readonly DOWN_BELOW_SQUASH: Readonly<{ version: number; file: string; target: number }>;
-  /** `stepwise squash --to K`: K is not a version it can squash to (`reason`): below 2, past the newest migration (`latest`), not above an earlier squash, or migrations 1..K build nothing
-   * squash reads (on PostgreSQL, often a `schema` setting the migrations do not build in). Nothing was written.
-   * Fix: Pass a version from 2 to the newest, above any earlier squash; on PostgreSQL, check the `schema` setting. */
+  /** `stepwise squash --to K`: K is not a version it can squash to (`reason`): below 2, past the newest migration (`latest`), not above an earlier squash, below a later TypeScript migration that
+   * imports a migration file the squash would delete, or migrations 1..K build nothing squash reads (on PostgreSQL, often a `schema` setting the migrations do not build in). Nothing was written.
+   * Fix: Pass a version from 2 to the newest, above any earlier squash; move what a later migration imports from an earlier one into a file that is not a migration, or squash it too; on
+   * PostgreSQL, check the `schema` setting. */
   readonly SQUASH_TARGET_INVALID: Readonly<{ target: number; latest: number; reason: string }>;
   /** `stepwise squash` could not replay the migrations to read the schema they build (`reason`: `no-driver`, `no-server`, `no-scratch-database`, `not-contained`...). Nothing was written.
    * Fix: As for `gen --check`'s replay: install a SQLite driver (sql.js builds nothing), or give a PostgreSQL project a server (`DATABASE_URL`, a role with `CREATEDB`). */
@@ -499,7 +501,7 @@ export type ForeignKeyViolation = Readonly<{ table: string; rowid: number | null
 /** Why a backup's history does not belong to this app's registry: a version it lacks, or a `name` or `checksum` that differs (`registry` is `null` for an unknown version). */
 export type ForeignBackupReason = Readonly<{ version: number; kind: "unknown-version" | "name" | "checksum"; backup: string; registry: string | null }>;
 /** The step of a file write that failed, for `FILE_WRITE_FAILED`. */
-export type FileWriteStep = "create-temporary" | "write" | "flush" | "close" | "rename" | "link";
+export type FileWriteStep = "create-temporary" | "write" | "flush" | "close" | "rename" | "link" | "delete";
 /** Why rebase cannot decide on its own. */
 export type RebaseConflictReason = "edited-on-both-sides" | "unmerged" | "target-exists";
 /** How the migrations folder differs from the registry: a migration `added`, `changed` (or a local file it imports), `removed`, or the `registry` itself edited or missing. */
