@@ -48,7 +48,9 @@ function missingPackage(cause: unknown): { name: string; importer: string; entry
   const text = describeThrownValue(cause);
   const found = /Cannot find package '([^']+)' (?:imported )?from '?([^'\n]+?)'?(?:\n|$)/.exec(text) ?? /Cannot find module '([^'./][^']*)'\s*\nRequire stack:\n- ([^\n?]+)/.exec(text);
   if (!found) return null;
-  const [, name, from] = found as unknown as [string, string, string];
+  const [, specifier, from] = found as unknown as [string, string, string];
+  // require names the module as imported (`lodash/fp`, `@scope/pkg/sub`); what installs it is the package's name.
+  const name = /^(?:@[^/]+\/)?[^/]+/.exec(specifier)![0];
   const importer = from.startsWith("file:") ? fileURLToPath(from) : from;
   const entry = /[\\/]src[\\/]drivers[\\/]([\w-]+)\.[jt]s$/.exec(importer)?.[1];
   return { name, importer, entry: entry !== undefined && ENTRY_LIBRARIES[entry] === name ? entry : null };

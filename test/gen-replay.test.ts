@@ -266,6 +266,16 @@ test("a package the registry needs that is not installed is named at the import 
   const commonJsError = (JSON.parse(commonJsStatus.stdout) as { error: { code: string; location: string; fix: string } }).error;
   assert.deepEqual([commonJsError.code, commonJsError.location], ["REGISTRY_LOAD_FAILED", "migrations/002_b.ts:2:21"], commonJsStatus.stdout);
   assert.ok(commonJsError.fix.includes("slugify-not-installed"), commonJsError.fix);
+  // require names a subpath as imported; the install command names its package.
+  commonJs.writeMigration(
+    "002_b.ts",
+    'import { defineMigration } from "stepwise-migrate";\nimport slugify from "@not-installed/slugify/lib/index.js";\nexport default defineMigration({ up(db) { db.exec(`CREATE TABLE ${slugify("b")} (id INTEGER)`); } });\n',
+  );
+  assert.equal((await runCli(["gen"], { cwd: commonJs.root })).code, 0);
+  const subpathStatus = await runCli(["status", "--json", "--db", "app.db"], { cwd: commonJs.root, child: true });
+  const subpathError = (JSON.parse(subpathStatus.stdout) as { error: { code: string; location: string; fix: string } }).error;
+  assert.deepEqual([subpathError.code, subpathError.location], ["REGISTRY_LOAD_FAILED", "migrations/002_b.ts:2:21"], subpathStatus.stdout);
+  assert.match(subpathError.fix, /install @not-installed\/slugify\b(?!\/)/, subpathError.fix);
 
   // As installed: the entry's module sits in the package's src/drivers/ and imports its library, which this project (in the temp folder) cannot resolve.
   const stub = path.join(project.root, "node_modules", "stepwise-migrate");
