@@ -1,14 +1,14 @@
 /**
  * `stepwise gen`: scan, validate, render, format, then write atomically or, with `check`, compare. Nothing is written unless every step succeeded, so a failed run leaves the old registry as it was.
  */
-import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import path from "node:path";
 import { ts } from "ts-morph";
 import type { RegistryChangeKind } from "../src/core/errors.js";
 import type { SqlDialect } from "../src/core/types.js";
 import type { Target } from "./config.js";
 import { genCommandOf } from "./gen-command.js";
-import { findCurrentRegistry, fingerprintGenInputs, forgetRegistry, genCacheKeyFor, rememberCurrentRegistry } from "./gen-cache.js";
+import { findCurrentRegistry, fingerprintGenInputs, forgetRegistry, genCacheKeyFor, realPathOfFolder, rememberCurrentRegistry } from "./gen-cache.js";
 import { isMigrationLike, parseMigrationFileName } from "./migration-file.js";
 import { errorCode, joinLines, problemAt, projectPath, sortProblems, tryOr, type Problem } from "./problems.js";
 import { REGISTRY_HEADER, renderRegistry } from "./render.js";
@@ -196,14 +196,6 @@ function registryFolderLinked(options: Pick<GenerateOptions, "projectRoot" | "mi
   const [shown, real] = [projectPath(options.projectRoot, dir) || ".", projectPath(options.projectRoot, realDir)];
   const message = `${shown} is reached through a symbolic link to ${real}, from where Node resolves the registry's imports, so "${imported.split(path.sep).join("/")}/…" would load files other than ${projectPath(options.projectRoot, options.migrationsDir) || "."}; point --out (or "registryFile" in the config) at a folder reached without a link, such as ${real}`;
   return problemAt("REGISTRY_UNWRITABLE", label, message);
-}
-
-/** A folder's real path, the part not created yet joined as written onto its nearest existing ancestor's. */
-function realPathOfFolder(dir: string): string {
-  const real = tryOr(() => realpathSync(dir), null);
-  if (real !== null) return real;
-  const parent = path.dirname(dir);
-  return parent === dir ? dir : path.join(realPathOfFolder(parent), path.basename(dir));
 }
 
 /**
