@@ -126,6 +126,7 @@ export async function loadRegistry({ projectRoot, env }: Pick<BinRun, "projectRo
     try {
       loaded = await importTs(pathToFileURL(registryFile).href, import.meta.url);
     } catch (error) {
+      ignoreRepeatedRejection(error);
       const at = findStackLocation(error, (file) => !file.includes("/node_modules/") && file.startsWith(projectRoot));
       const conflicted = tryOr(() => /^<{7} /m.test(readFileSync(registryFile, "utf8")), false);
       // A package that is not installed leaves no frame of the project: the import that names it is the place to fix.
@@ -147,6 +148,18 @@ export async function loadRegistry({ projectRoot, env }: Pick<BinRun, "projectRo
     throw withFix(usageError(`${label} does not export "migrations"; ${own ? `run "${genCommandOf(projectRoot, target)}" to write it` : `it is not a registry gen wrote: ${fix}`}.`), fix);
   }
   return migrations;
+}
+
+/**
+ * Node 20 reports a CommonJS module that throws while an ES module imports it (a migration's `.cjs` helper, a migration under a package.json without `"type": "module"`) twice: to the import, and as an
+ * unhandled rejection, which would end the process with a raw stack after the coded error. Only that same error is set aside, and only while this turn's rejections are processed.
+ */
+function ignoreRepeatedRejection(error: unknown): void {
+  const ignore = (reason: unknown) => {
+    if (reason !== error) throw reason;
+  };
+  process.on("unhandledRejection", ignore);
+  setImmediate(() => process.off("unhandledRejection", ignore));
 }
 
 /** In development (a migrations folder and the codegen tools installed) a stale registry is refused; a production install or a bundle has neither. */

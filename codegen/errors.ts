@@ -48,7 +48,9 @@ function missingPackage(cause: unknown): { name: string; importer: string; entry
   const text = describeThrownValue(cause);
   const found = /Cannot find package '([^']+)' (?:imported )?from '?([^'\n]+?)'?(?:\n|$)/.exec(text) ?? /Cannot find module '([^'./][^']*)'\s*\nRequire stack:\n- ([^\n?]+)/.exec(text);
   if (!found) return null;
-  const [, name, from] = found as unknown as [string, string, string];
+  const [, specifier, from] = found as unknown as [string, string, string];
+  // require names the module as imported (`lodash/fp`, `@scope/pkg/sub`); what installs it is the package's name.
+  const name = /^(?:@[^/]+\/)?[^/]+/.exec(specifier)![0];
   const importer = from.startsWith("file:") ? fileURLToPath(from) : from;
   const entry = /[\\/]src[\\/]drivers[\\/]([\w-]+)\.[jt]s$/.exec(importer)?.[1];
   return { name, importer, entry: entry !== undefined && ENTRY_LIBRARIES[entry] === name ? entry : null };
@@ -62,7 +64,8 @@ function missingPackage(cause: unknown): { name: string; importer: string; entry
 export function locateMissingPackage(cause: unknown, projectRoot: string, migrationsDir: string): string | null {
   const missing = missingPackage(cause);
   if (missing === null) return null;
-  const own = missing.importer.startsWith(projectRoot + path.sep) && !missing.importer.split(path.sep).includes("node_modules");
+  // A file outside the project that no package holds is the project's too: a migrations folder kept beside it.
+  const own = !path.relative(projectRoot, missing.importer).split(path.sep).includes("node_modules");
   if (!own && missing.entry === null) return null;
   const [files, specifier] = own ? [[missing.importer], missing.name] : [tsFilesOf(migrationsDir), `stepwise-migrate/${missing.entry}`];
   const quoted = new RegExp(`["']${specifier.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?:/[^"']*)?["']`);
@@ -88,7 +91,18 @@ export function missingPackageAdvice(cause: unknown, location: string | null): s
   const missing = missingPackage(cause);
   if (missing === null) return null;
   const file = location?.replace(/:\d+:\d+$/, "") ?? null;
-  const direct = file !== null && missing.importer.endsWith(path.sep + file.split("/").join(path.sep));
+  const direct =
+    file !== null &&
+    missing.importer.endsWith(
+      path.sep +
+        file
+          .replace(/^(\.\.\/)+/, "")
+          .split("/")
+          .join(path.sep),
+    );
+  // Node looks for a package from the importing file's own folder up, so one outside the project does not see the project's node_modules.
+  if (file?.startsWith("../") && direct)
+    return `${file} imports the package "${missing.name}", which Node looks for from that file's folder up, outside the project, so the project's node_modules is not seen: move the migrations folder into the project, or install ${missing.name} in a package that holds that folder.`;
   if (missing.entry === null || direct)
     return `${file ?? "A file it loads"} imports the package "${missing.name}", which is not installed: install it (${installCommand(missing.name, { userAgent: process.env.npm_config_user_agent })}), or remove the import.`;
   return (

@@ -14,7 +14,7 @@ import { compareText, tryOr } from "./problems.js";
 import { writeFileAtomic } from "./write-file.js";
 
 /** Bumped when the entry format or the set of inputs changes. */
-const CACHE_FORMAT = 6;
+const CACHE_FORMAT = 7;
 
 /** The inputs of one `gen` run that are not files; `dialect` is named only when not sqlite, as the same folder gives another registry per dialect. */
 export type GenCacheKey = { readonly [key in "projectRoot" | "migrationsDir" | "registryFile" | "runtimeModule"]: string } & { readonly dialect?: string; readonly target?: string };
@@ -51,10 +51,20 @@ export function fingerprintGenInputs(key: GenCacheKey): string | null {
       hash.update(`package:${name}\0${installed && existsSync(installed.file) ? readFileSync(installed.file, "utf8") : "missing"}\0`);
     }
     if (!existsSync(key.migrationsDir)) return null;
+    // Imports resolve from where the folders really are: a repointed link to a copy of the same files is other inputs.
+    hash.update(`real:${realpathSync(key.migrationsDir)}\0${realPathOfFolder(path.dirname(key.registryFile))}\0`);
     hashFolder(hash, key.migrationsDir, true);
     if (!hashTsconfigChain(hash, path.join(key.projectRoot, "tsconfig.json"), new Set())) return null;
     return hashFormatterConfig(hash, path.dirname(key.registryFile)) ? hash.digest("hex") : null;
   }, null);
+}
+
+/** A folder's real path, the part not created yet joined as written onto its nearest existing ancestor's. */
+export function realPathOfFolder(dir: string): string {
+  const real = tryOr(() => realpathSync(dir), null);
+  if (real !== null) return real;
+  const parent = path.dirname(dir);
+  return parent === dir ? dir : path.join(realPathOfFolder(parent), path.basename(dir));
 }
 
 /** A dependency's SHA-256 (`null`: absent), with its real path when reached through a symlink, so a repointed link with the same bytes misses. */

@@ -8,7 +8,7 @@ import type { RegistryChangeKind } from "../src/core/errors.js";
 import type { SqlDialect } from "../src/core/types.js";
 import type { Target } from "./config.js";
 import { genCommandOf } from "./gen-command.js";
-import { findCurrentRegistry, fingerprintGenInputs, forgetRegistry, genCacheKeyFor, rememberCurrentRegistry } from "./gen-cache.js";
+import { findCurrentRegistry, fingerprintGenInputs, forgetRegistry, genCacheKeyFor, realPathOfFolder, rememberCurrentRegistry } from "./gen-cache.js";
 import { isMigrationLike, parseMigrationFileName } from "./migration-file.js";
 import { errorCode, joinLines, problemAt, projectPath, sortProblems, tryOr, type Problem } from "./problems.js";
 import { REGISTRY_HEADER, renderRegistry } from "./render.js";
@@ -149,7 +149,7 @@ export async function buildRegistrySource(options: Pick<GenerateOptions, "projec
   const { migrations, problems } = scanMigrations({ projectRoot: options.projectRoot, migrationsDir: options.migrationsDir, dialect, target: options.target });
   const d1 = `this project's registry is for D1 ("target": "d1"), which applies a migration atomically only as one batch of SQL with its history row; a TypeScript migration cannot be atomic there. Write it as a .sql migration, or, if it may be left half done, add transaction: false to its defineMigration`;
   for (const migration of options.target === "d1" ? migrations : []) if (migration.kind === "ts" && migration.transaction) problems.push(problemAt("TS_MIGRATION_ON_D1", migration.file, d1));
-  const unimportable = migrations.some((migration) => migration.kind === "ts") ? unimportablePath(options) : null;
+  const unimportable = migrations.some((migration) => migration.kind === "ts") ? (unimportablePath(options) ?? registryFolderLinked(options)) : null;
   if (unimportable !== null) problems.push(unimportable);
   if (problems.length > 0) return { ok: false, problems: sortProblems(problems), migrations };
   const migrationsDirLabel = projectPath(options.projectRoot, options.migrationsDir) || ".";
@@ -181,6 +181,21 @@ function unimportablePath(options: Pick<GenerateOptions, "projectRoot" | "migrat
   const label = projectPath(options.projectRoot, options.migrationsDir) || ".";
   const message = `the registry would import the migrations through "${fromRegistry.split(path.sep).join("/")}", whose "${found[0]}" Node reads as part of a URL, so they would fail to load or load other files; rename the folder without #, % or ?`;
   return problemAt("MIGRATIONS_DIR_UNIMPORTABLE", label, message);
+}
+
+/**
+ * The registry imports each migration by a path relative to its own folder, which tsc and gen read from the folder as written, while Node (and bundlers) resolve it from the folder the registry
+ * really is in: when a folder on the registry's path is a symbolic link, the same import can load another file there, or none. Refused where it would, as a link in place of the registry file is.
+ */
+function registryFolderLinked(options: Pick<GenerateOptions, "projectRoot" | "migrationsDir" | "registryFile">): Problem | null {
+  const dir = path.dirname(options.registryFile);
+  const realDir = realPathOfFolder(dir);
+  const imported = path.relative(dir, options.migrationsDir);
+  if (realPathOfFolder(path.resolve(realDir, imported)) === realPathOfFolder(options.migrationsDir)) return null;
+  const label = projectPath(options.projectRoot, options.registryFile);
+  const [shown, real] = [projectPath(options.projectRoot, dir) || ".", projectPath(options.projectRoot, realDir)];
+  const message = `${shown} is reached through a symbolic link to ${real}, from where Node resolves the registry's imports, so "${imported.split(path.sep).join("/")}/…" would load files other than ${projectPath(options.projectRoot, options.migrationsDir) || "."}; point --out (or "registryFile" in the config) at a folder reached without a link, such as ${real}`;
+  return problemAt("REGISTRY_UNWRITABLE", label, message);
 }
 
 /**

@@ -33,7 +33,8 @@ export function followLocalImports(input: { absolutePath: string; sourceFile: ts
   const queue = [{ absolutePath: input.absolutePath, sourceFile: input.sourceFile }];
   const resolver = createResolver(input.projectRoot, probed);
   for (const { absolutePath, sourceFile } of queue) {
-    const format = resolver.moduleFormatOf(absolutePath);
+    // Node reads a file's module format from the package.json above where it really is.
+    const format = resolver.moduleFormatOf(realPath(absolutePath));
     for (const found of findImportSpecifiers(sourceFile)) {
       const { line, character } = sourceFile.getLineAndCharacterOfPosition(found.node.getStart(sourceFile));
       const at = { file: label(absolutePath), line: line + 1, column: character + 1 };
@@ -42,7 +43,7 @@ export function followLocalImports(input: { absolutePath: string; sourceFile: ts
         problems.push({ code: "TS_UNTRACEABLE_IMPORT", ...at, message });
         continue;
       }
-      const resolution = resolver.resolve(found.fromDir ?? path.dirname(absolutePath), found.specifier, found.mode ?? format);
+      const resolution = resolveFromRealFolder(resolver, absolutePath, found.specifier, found, format);
       if (resolution === "package") continue;
       if (Array.isArray(resolution)) {
         const shown = resolution.slice(0, 3).map(label).join(", ");
@@ -80,6 +81,19 @@ export function followLocalImports(input: { absolutePath: string; sourceFile: ts
     checksum,
     legacyChecksum: legacy.length === 0 ? null : legacy.join(" "),
   };
+}
+
+/**
+ * Where `found` leads from `file`, as Node, tsx and tsc resolve it: from the folder the file really is in, which differs from the folder it was reached through when a folder on the way is a symbolic
+ * link (a migrations folder linked from a shared package, say). The path as written is kept where it names the same file, so such a project's checksums do not move.
+ */
+function resolveFromRealFolder(resolver: ReturnType<typeof createResolver>, file: string, specifier: string, found: FoundImport, format: ImportMode) {
+  const mode = found.mode ?? format;
+  const written = resolver.resolve(found.fromDir ?? path.dirname(file), specifier, mode);
+  const realDir = path.dirname(realPath(file));
+  if (found.fromDir !== undefined || realDir === path.dirname(file)) return written;
+  const real = resolver.resolve(realDir, specifier, mode);
+  return typeof written === "string" && typeof real === "string" && written !== "package" && real !== "package" && realPath(written) === realPath(real) ? written : real;
 }
 
 const { TS, TSX, JS, JSX, JSON: JSON_KIND } = ts.ScriptKind;

@@ -101,7 +101,7 @@ export type ProblemCode =
    * and `up`, report a registry they cannot import as `REGISTRY_LOAD_FAILED`.)
    * Fix: Remove it, or point `--out` (`registryFile`) at a file such as `generated/registry.ts`. */
   | "REGISTRY_UNREADABLE"
-  /** The registry cannot be written where configured: a file stands where a folder of its path should be, or the path does not end in `.ts`, `.mts` or `.cts` (the registry is TypeScript), or names a declaration file (`.d.ts`), which is never compiled to JavaScript, or is a symbolic link, which replacing the registry would replace.
+  /** The registry cannot be written where configured: a file stands where a folder of its path should be, or the path does not end in `.ts`, `.mts` or `.cts` (the registry is TypeScript), or names a declaration file (`.d.ts`), which is never compiled to JavaScript, or is a symbolic link, which replacing the registry would replace, or sits in a folder reached through a symbolic link from where its imports of TypeScript migrations would load other files (Node resolves them from the folder the registry really is in).
    * Fix: Choose another `--out` path (or `registryFile`), a `.ts` file, or move that file away. */
   | "REGISTRY_UNWRITABLE"
   /** prettier could not format the registry with the project's prettier config. Fix: Fix the prettier config that applies to the registry, then run `stepwise gen` again. */

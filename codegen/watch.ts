@@ -2,11 +2,11 @@
  * `stepwise gen --watch`: an ordinary `gen` on every change of the migrations folder (subfolders included), so the runtime commands' stale-registry refusal never stands in the way while editing. A
  * failed run keeps the old registry and the watch goes on; runs never overlap.
  */
-import { watch, type FSWatcher } from "node:fs";
+import { statSync, watch, type FSWatcher } from "node:fs";
 import path from "node:path";
 import type { CliContext } from "../src/cli/cli-props.js";
 import { generateRegistry, type GenerateOptions } from "./generate.js";
-import { describeGenerated, printProblems } from "./problems.js";
+import { describeGenerated, printProblems, tryOr } from "./problems.js";
 
 /** How long the folder must stay quiet before a run starts (an editor's save is several events). */
 export const DEFAULT_WATCH_DEBOUNCE_MS = 150;
@@ -54,20 +54,54 @@ export async function watchAndGenerate(options: Omit<GenerateOptions, "check">, 
     }
     await new Promise<void>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
-      watcher.on("change", () => {
-        clearTimeout(timer);
-        timer = setTimeout(() => void run(), debounceMs);
-      });
-      // The folder itself went away (deleted, unmounted): report it and stop rather than hang.
-      watcher.on("error", (error) => {
-        report(error);
-        context.setExitCode(1);
-        watcher.close();
-      });
-      watcher.on("close", () => {
-        clearTimeout(timer);
-        void current.then(resolve);
-      });
+      // A watcher follows the folder it opened: once that is removed or replaced (a branch switch, a restore), it sees nothing more, and the process would end with nothing said.
+      let watched = folderIdentity(options.migrationsDir);
+      let retired: FSWatcher | null = null; // closed to be replaced: its close does not end the watch
+      const follow = (active: FSWatcher): void => {
+        watcher = active;
+        active.on("change", () => {
+          clearTimeout(timer);
+          timer = setTimeout(() => void run().then(watchAgain), debounceMs);
+        });
+        // The folder itself went away (deleted, unmounted): report it and stop rather than hang.
+        active.on("error", (error) => {
+          report(error);
+          context.setExitCode(1);
+          active.close();
+        });
+        active.on("close", () => {
+          if (watcher !== active || active === retired) return;
+          clearTimeout(timer);
+          void current.then(resolve);
+        });
+      };
+      /** After a run that found another folder than the one watched: a new watcher on it, and a run for what changed in between; no folder at all ends the watch. */
+      const watchAgain = (): void => {
+        const now = folderIdentity(options.migrationsDir);
+        if (now === watched || stop.signal.aborted) return;
+        watched = now;
+        const old = watcher;
+        if (now === null) {
+          // Not every runtime's watch() throws for a missing folder (Node 24 opens one that never reports), so it is not asked.
+          report(Object.assign(new Error(`${folder} was removed, so the watch stops; run "stepwise gen --watch" again once it is back`), { code: "ENOENT" }));
+          context.setExitCode(1);
+          old.close();
+          return;
+        }
+        // Closed before the new one opens: Bun shares one watch per path, which closing the old watcher after would end.
+        retired = old;
+        old.close();
+        try {
+          follow(watch(options.migrationsDir, { recursive: true }));
+        } catch (error) {
+          report(error);
+          context.setExitCode(1);
+          void current.then(resolve);
+          return;
+        }
+        void run();
+      };
+      follow(watcher);
       stop.signal.addEventListener("abort", () => watcher.close(), { once: true });
       void run().then(() => context.io.stderr(`Watching ${folder} for changes; Ctrl-C stops.\n`));
     });
@@ -75,4 +109,12 @@ export async function watchAndGenerate(options: Omit<GenerateOptions, "check">, 
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
+}
+
+/** Which folder is at `dir` now (`null`: none). The birth time tells a new folder from the old one where the file system hands out the same inode again. */
+function folderIdentity(dir: string): string | null {
+  return tryOr(() => {
+    const stats = statSync(dir);
+    return `${stats.dev}:${stats.ino}:${stats.birthtimeMs}`;
+  }, null);
 }

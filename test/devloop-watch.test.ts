@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -100,4 +100,31 @@ test("gen --watch with --check is a usage error, and a missing folder ends the w
   assert.equal(missing.code, 1, missing.stdout + missing.stderr);
   assert.match(missing.stderr, /\[MIGRATIONS_DIR_MISSING\]/);
   assert.match(missing.stderr, /\[ENOENT\]/);
+});
+
+test("gen --watch follows a migrations folder that is removed and put back (a branch switch, a restore), and a folder that stays removed ends it with exit 1", { timeout: 300_000 }, async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_create_items.sql", "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY);\n");
+  const watch = startWatch(project.root);
+  t.after(() => watch.child.kill("SIGKILL"));
+  await waitFor("the first run and the watch", () => watch.output().includes("Watching migrations for changes"));
+
+  // Replaced at once, as a restore does: the folder the watch opened is gone, and one of the same name stands in its place.
+  rmSync(project.migrationsDir, { recursive: true });
+  mkdirSync(project.migrationsDir);
+  project.writeMigration("001_create_items.sql", "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY);\n");
+  project.writeMigration("002_add_note.sql", "-- migrate:up\nALTER TABLE items ADD COLUMN note TEXT;\n");
+  await waitFor("002 in the registry", () => readFileSync(project.registryFile, "utf8").includes("002_add_note.sql"), 20_000);
+  // A change made after the replacement is seen too.
+  await sleep(500);
+  project.writeMigration("003_add_tag.sql", "-- migrate:up\nALTER TABLE items ADD COLUMN tag TEXT;\n");
+  await waitFor("003 in the registry", () => readFileSync(project.registryFile, "utf8").includes("003_add_tag.sql"), 20_000);
+
+  const registry = readBytes(project.registryFile);
+  rmSync(project.migrationsDir, { recursive: true });
+  const result = await watch.done;
+  assert.equal(result.code, 1, watch.output());
+  // A run may or may not start before the watch notices (MIGRATIONS_DIR_MISSING); the watch's own end is always reported.
+  assert.match(watch.output(), /error \[ENOENT\]/);
+  assert.ok(readBytes(project.registryFile).equals(registry), "the old registry is kept");
 });

@@ -159,3 +159,34 @@ test("a helper symlink pointed at another file with the same bytes misses, since
   assert.equal(uncached.status, "stale", "without the cache the registry is stale");
   assert.equal(hit(), false, "the cache vouched for a stale registry");
 });
+
+test("a migrations folder link pointed at a copy of the same files misses, since their imports resolve from where the files really are", async (t) => {
+  const project = createTestProject(t);
+  const cacheDir = path.join(project.root, "node_modules", ".cache", "stepwise");
+  const migrationsDir = path.join(project.root, "migrations");
+  const migration = `import { defineMigration } from "stepwise-migrate";\nimport { table } from "../lib/table.js";\n\nexport default defineMigration({\n  up(db) {\n    db.exec(\`CREATE TABLE \${table} (id INTEGER)\`);\n  },\n});\n`;
+  // Two checkouts of a shared package, the same migrations beside different helpers.
+  for (const [copy, table] of [
+    ["one", "from_one"],
+    ["two", "from_two"],
+  ] as const) {
+    mkdirSync(path.join(project.root, copy, "migrations"), { recursive: true });
+    mkdirSync(path.join(project.root, copy, "lib"));
+    writeFileSync(path.join(project.root, copy, "migrations", "001_seed.ts"), migration);
+    writeFileSync(path.join(project.root, copy, "lib", "table.ts"), `export const table = "${table}";\n`);
+  }
+  symlinkSync(path.join("one", "migrations"), migrationsDir);
+  const run = (check: boolean, cache = true) => generateRegistry({ projectRoot: project.root, migrationsDir, registryFile: project.registryFile, check, cacheDir: cache ? cacheDir : null });
+  assert.equal((await run(false)).status, "written");
+  assert.equal((await run(true)).status, "unchanged");
+
+  rmSync(migrationsDir);
+  symlinkSync(path.join("two", "migrations"), migrationsDir);
+  assert.equal((await run(true, false)).status, "stale", "without the cache the registry is stale");
+  const cached = await run(true);
+  assert.deepEqual(
+    [cached.status, cached.problems.map((problem) => [problem.code, problem.file])],
+    ["stale", [["REGISTRY_STALE", "migrations/001_seed.ts"]]],
+    "the cache vouched for a stale registry",
+  );
+});

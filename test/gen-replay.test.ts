@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from "node:path";
 import { test } from "node:test";
 import { parseProblemLines } from "./support/problem-lines.js";
-import { createTestProject, runCli, type TestProject } from "./support/project.js";
+import { createTestProject, makeTempDir, runCli, type TestProject } from "./support/project.js";
 import { createTestDatabase } from "./support/postgres-server.js";
 import pg from "pg";
 import { SCRATCH_DATABASE_PREFIX } from "../src/drivers/pg.js";
@@ -266,6 +266,33 @@ test("a package the registry needs that is not installed is named at the import 
   const commonJsError = (JSON.parse(commonJsStatus.stdout) as { error: { code: string; location: string; fix: string } }).error;
   assert.deepEqual([commonJsError.code, commonJsError.location], ["REGISTRY_LOAD_FAILED", "migrations/002_b.ts:2:21"], commonJsStatus.stdout);
   assert.ok(commonJsError.fix.includes("slugify-not-installed"), commonJsError.fix);
+  // require names a subpath as imported; the install command names its package.
+  commonJs.writeMigration(
+    "002_b.ts",
+    'import { defineMigration } from "stepwise-migrate";\nimport slugify from "@not-installed/slugify/lib/index.js";\nexport default defineMigration({ up(db) { db.exec(`CREATE TABLE ${slugify("b")} (id INTEGER)`); } });\n',
+  );
+  assert.equal((await runCli(["gen"], { cwd: commonJs.root })).code, 0);
+  const subpathStatus = await runCli(["status", "--json", "--db", "app.db"], { cwd: commonJs.root, child: true });
+  const subpathError = (JSON.parse(subpathStatus.stdout) as { error: { code: string; location: string; fix: string } }).error;
+  assert.deepEqual([subpathError.code, subpathError.location], ["REGISTRY_LOAD_FAILED", "migrations/002_b.ts:2:21"], subpathStatus.stdout);
+  assert.match(subpathError.fix, /install @not-installed\/slugify\b(?!\/)/, subpathError.fix);
+
+  // A migrations folder beside the project: Node looks for its packages from there, where the project's node_modules is not seen.
+  const outside = makeTempDir(t);
+  const beside = createTestProject(t);
+  writeFileSync(
+    path.join(beside.root, "package.json"),
+    JSON.stringify({ name: "beside", private: true, type: "module", stepwise: { migrationsDir: path.join(path.relative(beside.root, outside), "m") } }),
+  );
+  mkdirSync(path.join(outside, "m"));
+  writeFileSync(path.join(outside, "m", "001_b.ts"), 'import { defineMigration } from "stepwise-migrate";\nexport default defineMigration({ up(db) { db.exec("CREATE TABLE b (id INTEGER)"); } });\n');
+  assert.equal((await runCli(["gen"], { cwd: beside.root })).code, 0);
+  const besideStatus = await runCli(["status", "--json", "--db", "app.db"], { cwd: beside.root, child: true });
+  const besideError = (JSON.parse(besideStatus.stdout) as { error: { code: string; location: string; fix: string } }).error;
+  const besideFile = `${path.relative(beside.root, outside).split(path.sep).join("/")}/m/001_b.ts`;
+  assert.deepEqual([besideError.code, besideError.location], ["REGISTRY_LOAD_FAILED", `${besideFile}:1:33`], besideStatus.stdout);
+  assert.doesNotMatch(besideError.fix, /npm install/, "stepwise-migrate is installed in the project");
+  assert.match(besideError.fix, /move the migrations folder into the project/);
 
   // As installed: the entry's module sits in the package's src/drivers/ and imports its library, which this project (in the temp folder) cannot resolve.
   const stub = path.join(project.root, "node_modules", "stepwise-migrate");

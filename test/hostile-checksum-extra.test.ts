@@ -350,6 +350,47 @@ export function other(db: { exec(sql: string): void }): void {
   assert.match(cached.stderr, /\[REGISTRY_STALE\]/);
 });
 
+test("a migrations folder or a helper folder reached through a symbolic link has its imports followed from where its files are, as Node resolves them", async (t) => {
+  // A monorepo app links the migrations of a shared package; a decoy helper sits where the link's own path would lead.
+  const project = createTestProject(t);
+  rmSync(project.migrationsDir, { recursive: true, force: true });
+  write(project.root, "shared/db/migrations/001_seed.ts", seedMigration('import { seed } from "../lib/seed.js";'));
+  write(project.root, "shared/db/lib/seed.ts", seedHelper("from_shared"));
+  write(project.root, "lib/seed.ts", seedHelper("from_decoy"));
+  symlinkSync(path.join("shared", "db", "migrations"), project.migrationsDir);
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  const up = await runCli(["up", "--db", project.databasePath()], { cwd: project.root });
+  assert.equal(up.code, 0, up.stderr);
+  const db = new Database(project.databasePath(), { readonly: true });
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'from_%'").all();
+  db.close();
+  assert.deepEqual(tables, [{ name: "from_shared" }], "Node runs the helper beside the real folder");
+  const scanned = scanProject(project);
+  assert.deepEqual(scanned.problems, []);
+  assert.deepEqual(scanned.migrations[0]!.localImports, ["shared/db/lib/seed.ts"]);
+  write(project.root, "lib/seed.ts", seedHelper("decoy_edited"));
+  assert.equal(scanProject(project).migrations[0]!.checksum, scanned.migrations[0]!.checksum, "the decoy never runs");
+  write(project.root, "shared/db/lib/seed.ts", seedHelper("shared_edited"));
+  const check = await runCli(["gen", "--check", "--json"], { cwd: project.root });
+  assert.equal(check.code, 1, `gen --check passed although the helper that runs changed:\n${check.stdout}`);
+  const { problems } = JSON.parse(check.stdout) as { problems: Array<{ code: string; file: string; relatedFiles?: string[] }> };
+  assert.deepEqual(
+    problems.map(({ code, file, relatedFiles }) => ({ code, file, relatedFiles })),
+    [{ code: "REGISTRY_STALE", file: "migrations/001_seed.ts", relatedFiles: ["shared/db/lib/seed.ts"] }],
+  );
+
+  // A helper folder linked into the migrations folder: its files' own imports start from the real folder too.
+  const linked = createTestProject(t);
+  linked.writeMigration("001_seed.ts", seedMigration('import { seed } from "./lib/seed.js";'));
+  write(linked.root, "shared/lib/seed.ts", 'export { seed } from "../config.js";\n');
+  write(linked.root, "shared/config.ts", seedHelper("from_shared"));
+  write(linked.root, "migrations/config.ts", seedHelper("from_decoy"));
+  symlinkSync(path.join("..", "shared", "lib"), path.join(linked.migrationsDir, "lib"));
+  const scannedLinked = scanProject(linked);
+  assert.deepEqual(scannedLinked.problems, []);
+  assert.deepEqual(scannedLinked.migrations[0]!.localImports, ["migrations/lib/seed.ts", "shared/config.ts"], "the path as written is kept where it names the file that runs");
+});
+
 // ---------------------------------------------------------------------------------------------
 // SQL that SQLite runs differently must hash differently.
 // ---------------------------------------------------------------------------------------------

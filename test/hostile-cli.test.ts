@@ -375,6 +375,31 @@ test("a registry that does not compile, or a migration that throws on import: RE
   assert.equal(existsSync(path.join(project.root, "app.db")), false);
 });
 
+test("a CommonJS helper that throws when a migration imports it: REGISTRY_LOAD_FAILED once, and the process ends with no second report of it", async (t) => {
+  // Node 20 hands that error to the import and again as an unhandled rejection, which ended the bin with a raw stack after its coded error.
+  const project = createTestProject(t);
+  mkdirSync(path.join(project.migrationsDir, "lib"), { recursive: true });
+  project.writeMigration("lib/config.cjs", `if (!process.env.REGION) throw new Error("REGION is not set");\nmodule.exports = { table: "t_" + process.env.REGION };\n`);
+  project.writeMigration(
+    "001_regional.ts",
+    `import { defineMigration } from "stepwise-migrate";\nimport config from "./lib/config.cjs";\n\nexport default defineMigration({\n  up(db) {\n    db.exec(\`CREATE TABLE \${config.table} (id INTEGER)\`);\n  },\n});\n`,
+  );
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  for (const args of [
+    ["--db", "app.db", "up"],
+    ["gen", "--check"],
+  ]) {
+    // A process of its own: only there does an unhandled rejection end the run.
+    const result = await runCli([...args, "--json"], { cwd: project.root, child: true, env: { REGION: undefined } });
+    assert.equal(result.code, 1, `${args.join(" ")}: exit ${result.code}\n${result.stderr}`);
+    const parsed = JSON.parse(result.stdout) as { error?: { code: string; location: string }; problems?: Array<{ code: string; file: string; line: number }> };
+    const found = parsed.error ? { code: parsed.error.code, at: parsed.error.location } : { code: parsed.problems?.[0]?.code, at: `${parsed.problems?.[0]?.file}:${parsed.problems?.[0]?.line}` };
+    assert.deepEqual(found, args[0] === "gen" ? { code: "REPLAY_REGISTRY_UNLOADABLE", at: "migrations/lib/config.cjs:1" } : { code: "REGISTRY_LOAD_FAILED", at: "migrations/lib/config.cjs:1:32" });
+    assertNoStackTrace(result, args.join(" "));
+    assert.doesNotMatch(result.stderr, /triggerUncaughtException/, `${args.join(" ")}: the same error was reported again as a crash`);
+  }
+});
+
 describe("bad flags and settings: exit 2 or 1 with a code, never a stack trace", () => {
   test("flags", async (t) => {
     const { cli } = await migratedProject(t);

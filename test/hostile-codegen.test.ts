@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import Database from "better-sqlite3";
@@ -297,6 +297,40 @@ test("a registry path that is a symbolic link is REGISTRY_UNWRITABLE for gen and
     assert.equal(lstatSync(project.registryFile).isSymbolicLink(), true, "the link is still a link");
     assert.equal(readFileSync(shared, "utf8"), before);
   }
+});
+
+test("a registry whose folder is a symbolic link from where its imports load other migrations is REGISTRY_UNWRITABLE; one where they load the same files is written", async (t) => {
+  const project = createTestProject(t);
+  const migration = (table: string) =>
+    `import { defineMigration } from "stepwise-migrate";\n\nexport default defineMigration({\n  up(db) {\n    db.exec("CREATE TABLE ${table} (id INTEGER)");\n  },\n});\n`;
+  project.writeMigration("001_init.ts", migration("from_migrations"));
+  // Node resolves "../migrations/001_init.js" from shared/generated, where a folder of the same name holds another migration.
+  mkdirSync(path.join(project.root, "shared", "generated"), { recursive: true });
+  mkdirSync(path.join(project.root, "shared", "migrations"));
+  writeFileSync(path.join(project.root, "shared", "migrations", "001_init.ts"), migration("from_shared"));
+  symlinkSync(path.join("shared", "generated"), path.join(project.root, "generated"));
+  for (const args of [["gen"], ["gen", "--check"]]) {
+    const result = await runCli(args, { cwd: project.root });
+    assert.equal(result.code, 1, `${args.join(" ")}: ${result.stdout}`);
+    assertNoStackTrace(result);
+    assert.deepEqual(parseProblemLines(result.stderr), [{ file: "generated/registry.ts", line: 1, column: 1, code: "REGISTRY_UNWRITABLE" }]);
+  }
+  assert.deepEqual(readdirSync(path.join(project.root, "shared", "generated")), [], "nothing was written");
+  // With no registry written, up has nothing to run.
+  const up = await runCli(["up", "--db", project.databasePath()], { cwd: project.root });
+  assert.notEqual(up.code, 0, up.stdout);
+  assert.equal(existsSync(project.databasePath()), false, "no migration ran");
+
+  // The whole project reached through a link (as macOS reaches /tmp): the imports reach the same folder from either side, so the registry is written and runs what was hashed.
+  const linkedProject = path.join(makeTempDir(t), "app");
+  symlinkSync(project.root, linkedProject);
+  const written = await runCli(["gen", "--out", "shared/generated/registry.ts"], { cwd: linkedProject });
+  assert.equal(written.code, 0, written.stderr);
+  const applied = await runCli(["up", "--db", project.databasePath()], { cwd: linkedProject, env: { STEPWISE_SKIP_REGISTRY_CHECK: "1" } });
+  assert.equal(applied.code, 0, applied.stderr);
+  const db = new Database(project.databasePath(), { readonly: true });
+  assert.deepEqual(db.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'from_%'").all(), [{ name: "from_migrations" }]);
+  db.close();
 });
 
 test("a registry path that is a folder or a named pipe is REGISTRY_UNREADABLE, and gen does not block reading the pipe", async (t) => {
