@@ -11,7 +11,7 @@
  * modules, which `require` caches by path, are shared in both).
  */
 import { randomUUID } from "node:crypto";
-import { register } from "node:module";
+import module, { register } from "node:module";
 
 type ScopedImport = (specifier: string, parent: string) => Promise<unknown>;
 
@@ -20,22 +20,31 @@ const LOAD_PARAMETER = "stepwise-load";
 let scoped: Promise<ScopedImport> | null = null;
 let loads = 0;
 
-/** The resolve hook: a module tsx resolved under `namespace` for a module of load N is of load N too. */
-function propagateLoadHook(namespace: string): string {
-  return `
-const NAMESPACE = ${JSON.stringify(`tsx-namespace=${namespace}`)};
+/** `resolved` as of the load of the module that imported it, when tsx resolved it under `namespace` for a module of a load. */
+function ofParentLoad(resolved: string, parentURL: string | undefined, namespace: string): string {
+  if (parentURL === undefined || !resolved.includes(`tsx-namespace=${namespace}`)) return resolved;
+  const load = new URL(parentURL).searchParams.get(LOAD_PARAMETER);
+  const url = new URL(resolved);
+  if (load === null || url.searchParams.has(LOAD_PARAMETER)) return resolved;
+  url.searchParams.set(LOAD_PARAMETER, load);
+  return url.href;
+}
+
+/** The same resolve hook for `module.register`, which runs it on the loader's thread: only its source travels. */
+function asyncHookSource(namespace: string): string {
+  return `const LOAD_PARAMETER = ${JSON.stringify(LOAD_PARAMETER)};
+const ofParentLoad = ${ofParentLoad.toString()};
 export async function resolve(specifier, context, nextResolve) {
   const result = await nextResolve(specifier, context);
-  if (context.parentURL === undefined || !result.url.includes(NAMESPACE)) return result;
-  const load = new URL(context.parentURL).searchParams.get(${JSON.stringify(LOAD_PARAMETER)});
-  if (load === null) return result;
-  const url = new URL(result.url);
-  if (url.searchParams.has(${JSON.stringify(LOAD_PARAMETER)})) return result;
-  url.searchParams.set(${JSON.stringify(LOAD_PARAMETER)}, load);
-  return { ...result, url: url.href };
+  return { ...result, url: ofParentLoad(result.url, context.parentURL, ${JSON.stringify(namespace)}) };
 }
 `;
 }
+
+interface ResolveResult {
+  readonly url: string;
+}
+type RegisterHooks = (hooks: { resolve(specifier: string, context: { parentURL?: string }, nextResolve: (specifier: string, context: unknown) => ResolveResult): ResolveResult }) => unknown;
 
 /** Imports the module at `url` (TypeScript allowed) afresh, resolving from `parent`, as tsx's `tsImport(url, parent)` does. */
 export async function importTypeScript(url: string, parent: string): Promise<unknown> {
@@ -44,8 +53,16 @@ export async function importTypeScript(url: string, parent: string): Promise<unk
     const [cjs, esm] = await Promise.all([import("tsx/cjs/api"), import("tsx/esm/api")]);
     cjs.register({ namespace });
     const { import: scopedImport } = esm.register({ namespace });
-    // Registered after tsx's, so it runs first and sees what tsx resolved.
-    register(`data:text/javascript,${encodeURIComponent(propagateLoadHook(namespace))}`);
+    // Registered after tsx's, so they run first and see what tsx resolved: tsx uses module.registerHooks
+    // (on this thread) where Node has it and module.register (the loader's thread) elsewhere, so both.
+    register(`data:text/javascript,${encodeURIComponent(asyncHookSource(namespace))}`);
+    const registerHooks = (module as { registerHooks?: RegisterHooks }).registerHooks;
+    registerHooks?.({
+      resolve(specifier, context, nextResolve) {
+        const result = nextResolve(specifier, context);
+        return { ...result, url: ofParentLoad(result.url, context.parentURL, namespace) };
+      },
+    });
     return scopedImport;
   })();
   const load = await scoped;
