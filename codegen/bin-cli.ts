@@ -122,7 +122,7 @@ export async function loadRegistry({ projectRoot, env }: Pick<BinRun, "projectRo
   const { defaultGenCacheDir } = await import("./gen-cache.js");
   let loaded = runsOnBun || env[REGISTRY_LOADER] === "tsx" ? null : await importImportFreeRegistry(registryFile, defaultGenCacheDir(projectRoot));
   if (loaded === null) {
-    const importTs = runsOnBun ? (specifier: string) => import(specifier) : ((await import("tsx/esm/api")) as { tsImport: (specifier: string, parent: string) => Promise<unknown> }).tsImport;
+    const importTs = runsOnBun ? (specifier: string) => import(specifier) : (await import("./ts-import.js")).importTypeScript;
     try {
       loaded = await importTs(pathToFileURL(registryFile).href, import.meta.url);
     } catch (error) {

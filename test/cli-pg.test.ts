@@ -15,7 +15,7 @@ import path from "node:path";
 import { test, type TestContext } from "node:test";
 import { pathToFileURL } from "node:url";
 import pg from "pg";
-import { tsImport } from "tsx/esm/api";
+import { importTypeScript } from "../codegen/ts-import.js";
 import { connectPostgres, createCli } from "../src/cli/index.js";
 import { redactConnectionString } from "../src/cli/secrets.js";
 import { MigrationManager } from "../src/drivers/pg.js";
@@ -704,7 +704,7 @@ test("a pg URL's password is never printed under an encoded or ssl key (pass%77o
 
 test("an app's own createCli offers pg through connectPostgres, with its url prop, and redacts in-process output too", async (t) => {
   const { project, database } = await pgProject(t);
-  const { migrations } = (await tsImport(pathToFileURL(project.registryFile).href, import.meta.url)) as { migrations: MigrationRegistry };
+  const { migrations } = (await importTypeScript(pathToFileURL(project.registryFile).href, import.meta.url)) as { migrations: MigrationRegistry };
   let stdout = "";
   let stderr = "";
   const secret = "in-process-Secret@1";

@@ -14,7 +14,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
-import { tsImport } from "tsx/esm/api";
+import { importTypeScript } from "../codegen/ts-import.js";
 import { createMigration } from "../codegen/create.js";
 import { generateRegistry } from "../codegen/generate.js";
 import { runReplayCheck } from "../codegen/replay.js";
@@ -154,7 +154,7 @@ async function replaySqlTemplate(t: { after(fn: () => void): void }, dialect: Sq
   writeFileSync(created.absolutePath, fillIn(readFileSync(created.absolutePath, "utf8"), "--"));
   const generated = await generateRegistry({ projectRoot: project.root, migrationsDir: project.migrationsDir, registryFile: project.registryFile, dialect });
   assert.deepEqual(generated.problems, []);
-  const loadRegistry = async (file: string) => ((await tsImport(pathToFileURL(file).href, import.meta.url)) as { migrations: MigrationRegistry }).migrations;
+  const loadRegistry = async (file: string) => ((await importTypeScript(pathToFileURL(file).href, import.meta.url)) as { migrations: MigrationRegistry }).migrations;
   return runReplayCheck({ projectRoot: project.root, registryFile: project.registryFile, dialect, driver: null, tableName: "schema_migrations", url, loadRegistry });
 }
 

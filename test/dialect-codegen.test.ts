@@ -9,7 +9,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import Database from "better-sqlite3";
-import { tsImport } from "tsx/esm/api";
+import { importTypeScript } from "../codegen/ts-import.js";
 import { buildRegistrySource, generateRegistry, readRecordedDialect } from "../codegen/generate.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { MigrationManager, migrate } from "../src/entries/better-sqlite3.js";
@@ -25,7 +25,7 @@ function writeConfig(project: TestProject, config: object): void {
 }
 
 async function importRegistry(file: string): Promise<{ migrations: MigrationRegistry; dialect?: string }> {
-  return (await tsImport(`${pathToFileURL(file).href}?t=${Date.now()}`, import.meta.url)) as { migrations: MigrationRegistry; dialect?: string };
+  return (await importTypeScript(pathToFileURL(file).href, import.meta.url)) as { migrations: MigrationRegistry; dialect?: string };
 }
 
 test("gen --dialect postgres accepts dollar-quoted bodies holding ; and COMMIT, E-strings, nested comments and CONCURRENTLY with transaction:false, and records the dialect", async (t) => {

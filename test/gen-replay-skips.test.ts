@@ -14,7 +14,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
-import { tsImport } from "tsx/esm/api";
+import { importTypeScript } from "../codegen/ts-import.js";
 import { replayDriverInstall, runReplayCheck, type ReplayCheckOptions } from "../codegen/replay.js";
 import { resolveSettings } from "../codegen/config.js";
 import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
@@ -25,7 +25,7 @@ import { createTestProject, runCli, type TestProject } from "./support/project.j
 import { missingDependencyError } from "../codegen/optional-dependencies.js";
 import { driverNotInstalledError } from "../src/cli/errors.js";
 
-const loadRegistry = async (file: string) => ((await tsImport(`${pathToFileURL(file).href}?t=${Date.now()}`, import.meta.url)) as { migrations: MigrationRegistry }).migrations;
+const loadRegistry = async (file: string) => ((await importTypeScript(pathToFileURL(file).href, import.meta.url)) as { migrations: MigrationRegistry }).migrations;
 
 /** A driver whose package this project has not installed, as the loader reports it. */
 const notInstalled = (driver: string, packageName: string) => async () => {

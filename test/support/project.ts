@@ -10,12 +10,12 @@ import { cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, r
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { tsImport } from "tsx/esm/api";
 import { resolveSettings } from "../../codegen/config.js";
 import { defaultGenCacheDir } from "../../codegen/gen-cache.js";
 import { generateRegistry, type GenerateResult } from "../../codegen/generate.js";
 import type { MigrationRegistry } from "../../src/core/types.js";
 import { createBinCli } from "../../codegen/bin-cli.js";
+import { importTypeScript } from "../../codegen/ts-import.js";
 import { binArgs, type BinMode } from "./compiled-bin.js";
 
 /** The repository root. */
@@ -148,7 +148,7 @@ export function createTestProject(t: { after(fn: () => void): void }, options: T
       }
       // A query string makes each load a fresh module, so a test can edit and reload.
       const url = `${pathToFileURL(registryFile).href}?load=${++loadCount}`;
-      const loaded = ("Bun" in globalThis ? await importFreshUnderBun(root, migrationsDir, registryFile, loadCount) : await tsImport(url, import.meta.url)) as { migrations: R };
+      const loaded = ("Bun" in globalThis ? await importFreshUnderBun(root, migrationsDir, registryFile, loadCount) : await importTypeScript(url, import.meta.url)) as { migrations: R };
       return loaded.migrations;
     },
     databasePath(name = "app.db") {
