@@ -30,16 +30,7 @@ import { describeEvent, type MigrationEvent, type MigrationLogger } from "./even
 import { readForeignKeyRebuildHint, ReferencingTables, refuseParentRebuild } from "./foreign-key-rebuild.js";
 import { HISTORY_GUARD_MARK, type HistoryGuard } from "./history-guard.js";
 import { isHistoryInsertFailure, setUserVersion, type HistoryStore } from "./history.js";
-import {
-  assessMigrationOwner,
-  currentMigrationOwner,
-  holdOwnership,
-  parseMigrationOwner,
-  serializeMigrationOwner,
-  serverSessionOf,
-  type MigrationOwner,
-  type OwnerLiveness,
-} from "./migration-owner.js";
+import { assessMigrationOwner, currentMigrationOwner, holdOwnership, parseMigrationOwner, serializeMigrationOwner, ownerDetails, type MigrationOwner, type OwnerLiveness } from "./migration-owner.js";
 import { DEFAULT_TRANSACTION_MODE, optionsObject, TRANSACTION_MODES, type AppliedStep, type DownOptions, type MigrationResult, type TransactionMode, type UpOptions } from "./options.js";
 import { runCall, text } from "./option-text.js";
 import { describeStatus, planDown, planUp, type AppliedMigration, type AppliedMigrationKey, type MigrationPlan, type MigrationStatus } from "./planner.js";
@@ -668,12 +659,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     if (row === null) return null;
     const owner = parseMigrationOwner(row.owner);
     const liveness = yield* this.assessOwner(owner);
-    const serverSession = serverSessionOf(owner);
-    return {
-      row: row.owner,
-      who: { owner: owner && { pid: owner.pid, host: owner.host }, ...(serverSession !== undefined && { serverSession }) },
-      running: liveness === "alive" || liveness === "unknown",
-    };
+    return { row: row.owner, who: ownerDetails(owner), running: liveness === "alive" || liveness === "unknown" };
   }
 
   /** Whether a recorded owner still runs: its owner lock or server session when the driver can probe it, else its pid. */

@@ -5,6 +5,7 @@
  */
 import { nodeFs, nodeOs } from "./node-builtins.js";
 import { randomHex } from "./transaction-guard.js";
+import type { StepwiseErrorDetails } from "./errors.js";
 
 /** What a `started` row records about the process running it. */
 export interface MigrationOwner {
@@ -85,10 +86,10 @@ export function assessMigrationOwner(owner: MigrationOwner | null, lock: "held" 
   return isProcessAlive(owner.pid) ? "alive" : "dead";
 }
 
-/** The PostgreSQL backend an owner's row names as its session (`pg-backend:<pid>:…`), or `undefined` elsewhere. */
-export function serverSessionOf(owner: MigrationOwner | null): number | undefined {
-  const pid = /^pg-backend:(\d+):/.exec(owner?.lockFile ?? "")?.[1];
-  return pid === undefined ? undefined : Number(pid);
+/** Who runs a `started` row, as `MIGRATION_IN_PROGRESS` reports it: its process, and on PostgreSQL the backend its row names as its session (`pg-backend:<pid>:…`). */
+export function ownerDetails(owner: MigrationOwner | null): Pick<StepwiseErrorDetails["MIGRATION_IN_PROGRESS"], "owner" | "serverSession"> {
+  const session = /^pg-backend:(\d+):/.exec(owner?.lockFile ?? "")?.[1];
+  return { owner: owner && { pid: owner.pid, host: owner.host }, ...(session !== undefined && { serverSession: Number(session) }) };
 }
 
 /** Whether a process of this host (this pid namespace) runs as `pid`; a zombie does not. */

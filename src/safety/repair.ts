@@ -5,7 +5,7 @@ import { setUserVersion } from "../core/history.js";
 import { describeInvalidIndexes } from "../core/invalid-indexes.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
-import { parseMigrationOwner, serverSessionOf } from "../core/migration-owner.js";
+import { ownerDetails, parseMigrationOwner } from "../core/migration-owner.js";
 import { CALLS, text } from "../core/option-text.js";
 import { highestAppliedVersion } from "../core/planner.js";
 import type { Step } from "../core/step.js";
@@ -69,15 +69,7 @@ function* repair(manager: SafetyNetManager, { version, resolution }: RepairOptio
   const owner = parseMigrationOwner((yield* store.readStartedRow(version))?.owner ?? null);
   if (!ownerGoneWhenLocked && (yield* executor.assessOwner(owner)) === "alive") {
     const file = migrations[version - 1]?.file ?? `version ${version}`;
-    const serverSession = serverSessionOf(owner);
-    throw migrationInProgressError({
-      version,
-      file,
-      startedAt: row.appliedAt,
-      owner: owner && { pid: owner.pid, host: owner.host },
-      waitedMs: 0,
-      ...(serverSession !== undefined && { serverSession }),
-    });
+    throw migrationInProgressError({ version, file, startedAt: row.appliedAt, ...ownerDetails(owner), waitedMs: 0 });
   }
   if (resolution === "applied") yield* store.markApplied(version, new Date().toISOString(), null);
   else yield* store.deleteRow(version);
