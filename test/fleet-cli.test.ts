@@ -296,7 +296,20 @@ test("on a terminal, a fleet run draws a bar with done, failed, rate and time le
   assert.equal(await cli.run(["fleet", "up", "--db", "tenants/*.db"]), 1);
   assert.match(stdout, /\r\u001b\[2K {2}fleet up \[█+░*\] 4\/4 {2}1 failed {2}\d[\d,]*\/s/);
   assert.match(stdout, / {2}✗ tenants\/t9\.db {2}DATABASE_UNUSABLE/);
-  assert.match(stdout, /4 databases in \d+ ms: 3 migrated \(6 migrations applied\), 0 already current, 1 failed/);
+  assert.match(stdout, /4 databases in \d+ ms: 3 migrated, 0 already current, 1 failed; 6 migrations applied/);
+});
+
+test("fleet up's summary counts the migrations a database committed before it failed, as --json's applied does, rather than only those of the databases migrated", async (t) => {
+  const cwd = makeTempDir(t);
+  mkdirSync(path.join(cwd, "tenants"));
+  for (const name of ["a", "bad"]) writeFileSync(path.join(cwd, "tenants", `${name}.db`), "");
+  // Fails only in a database whose file is named bad: migration 1 is committed there first.
+  const failing = [registry[0]!, namedSqlEntry(2, "check_name", "CREATE TABLE named (n INTEGER CHECK (n = 0)); INSERT INTO named SELECT count(*) FROM pragma_database_list WHERE file LIKE '%bad%';")];
+  const run = await runInProcess({ migrations: failing, cwd }, ["fleet", "up", "--db", "tenants/*.db", "--concurrency", "1"], { NO_COLOR: "1" });
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(run.stdout, /2 databases in \d+ ms: 1 migrated, 0 already current, 1 failed; 3 migrations applied\n/);
+  const status = jsonOutput<Json>(await runInProcess({ migrations: failing, cwd }, ["fleet", "status", "--db", "tenants/*.db", "--json"]));
+  assert.deepEqual(status.versions, { "1": 1, "2": 1 });
 });
 
 test("the real bin: a bar on a pseudo-terminal and exit 0 when every database is migrated, 1 when one fails, 2 on a usage error", async (t) => {

@@ -629,6 +629,32 @@ await describeEachDriver("the owner lock of a transaction: false migration", (h)
     }));
 });
 
+test("status during another process's transaction: false migration that ends between status's two reads (a second up, two fleet runs at once) reports where it ended, not INCOMPLETE_MIGRATION", (t) => {
+  const file = path.join(makeTempDir(t), "a.db");
+  const migrations = [createItems, sqlEntry(2, "CREATE TABLE two (x);", { transaction: false })];
+  const other = new Database(file);
+  t.after(() => other.close());
+  new MigrationManager(other, migrations).up({ to: 1 });
+  other
+    .prepare("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms, state, owner) VALUES (2, 'step_2', ?, ?, NULL, 'started', NULL)")
+    .run(migrations[1]!.checksum, new Date().toISOString());
+  const db = new Database(file);
+  t.after(() => db.close());
+  // The other process finishes as this one reads the started row's owner, after it read the history.
+  const prepare = db.prepare.bind(db);
+  let finished = false;
+  db.prepare = ((sql: string) => {
+    if (!finished && /AND state = 'started'/.test(sql)) {
+      finished = true;
+      other.prepare("UPDATE schema_migrations SET state = 'applied', owner = NULL WHERE version = 2").run();
+    }
+    return prepare(sql);
+  }) as typeof db.prepare;
+  const status = new MigrationManager(db, migrations).status();
+  assert.equal(finished, true);
+  assert.deepEqual([status.problem?.code ?? null, status.currentVersion, status.pendingCount], [null, 2, 0]);
+});
+
 await describeEachDriver("a full disk or a deferred key at COMMIT", (h) => {
   test("SQLITE_FULL raised by the COMMIT (not the body) is DISK_FULL naming the migration, and the file is unchanged", (t) =>
     h.withDatabase(async (db) => {

@@ -156,16 +156,13 @@ function listFailures(title: string, targets: readonly FleetTargetResult[], pale
 
 /** `fleet up`'s summary line, then its failures and why it stopped. */
 export function formatFleetUp(targets: readonly TargetReport[], total: number, stopped: FleetStop | null, durationMs: number, palette: Palette): string {
-  const migrated = targets.filter((target) => target.ok && target.steps.length > 0);
-  const applied = migrated.reduce((sum, target) => sum + target.steps.length, 0);
+  const migrated = targets.filter((target) => target.ok && target.steps.length > 0).length;
+  // As --json's `applied`: a failed database's migrations committed before its failure were applied too.
+  const applied = targets.reduce((sum, target) => sum + target.steps.length, 0);
   const current = targets.filter((target) => target.ok && target.steps.length === 0).length;
   const failed = targets.filter((target) => !target.ok);
-  const parts = [
-    `${count(migrated.length)} migrated (${plural(applied, "migration")} applied)`,
-    `${count(current)} already current`,
-    failed.length > 0 ? palette.red(`${count(failed.length)} failed`) : "0 failed",
-  ];
-  const lines = [`${plural(total, "database")} in ${formatDuration(durationMs)}: ${parts.join(", ")}`, ...listFailures("Failed", failed, palette)];
+  const parts = [`${count(migrated)} migrated`, `${count(current)} already current`, failed.length > 0 ? palette.red(`${count(failed.length)} failed`) : "0 failed"];
+  const lines = [`${plural(total, "database")} in ${formatDuration(durationMs)}: ${parts.join(", ")}; ${plural(applied, "migration")} applied`, ...listFailures("Failed", failed, palette)];
   if (stopped !== null) lines.push("", palette.yellow(`Stopped: ${STOP_REASONS[stopped]}; ${plural(total - targets.length, "database")} not started. Run it again to go on.`));
   return lines.join("\n");
 }

@@ -764,7 +764,9 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     if (status.problem?.code === "INCOMPLETE_MIGRATION") {
       const row = status.migrations.find((migration) => migration.state === "incomplete")!;
       const started = yield* this.readStartedOwner(row.version);
-      if (started?.running) refusal = migrationInProgressError({ version: row.version, file: row.file, startedAt: row.appliedAt ?? "", ...started.who, waitedMs: 0 });
+      // Its owner may have finished between the history's read and the probe (another `up`, a fleet run at once): only the same row still there proves it gone.
+      if (started === null || (!started.running && (yield* this.store.readStartedRow(row.version))?.owner !== started.row)) return yield* this.readStatus();
+      if (started.running) refusal = migrationInProgressError({ version: row.version, file: row.file, startedAt: row.appliedAt ?? "", ...started.who, waitedMs: 0 });
     } else if (status.problem === null) {
       // By version: status leaves out the versions a squash builds where none is recorded.
       const pendingVersions = new Set(status.migrations.filter((row) => row.state === "pending").map((row) => row.version));
