@@ -414,3 +414,12 @@ test("a libSQL server that goes away mid-migration is CONNECTION_LOST with what 
     assert.deepEqual([error.code, error.version, error.outcome], ["CONNECTION_LOST", 2, transaction ? "rolled-back" : "partly-applied"], String(error.message));
   }
 });
+
+test("a libSQL server that does not answer before anything ran is CONNECTION_LOST with outcome none-running, not the library's bare TypeError", async (t) => {
+  const unavailable = sqldUnavailableReason();
+  if (unavailable !== null) return skipWithReason(t, unavailable);
+  const server = await startSqld();
+  await server.dispose();
+  const error = await rejection(() => migrate(client(t, server.url), [namedSqlEntry(1, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY);")]));
+  assert.deepEqual([error.code, error.outcome, error.version], ["CONNECTION_LOST", "none-running", null], String(error.message));
+});

@@ -18,7 +18,8 @@ import { statementTexts } from "./statement-texts.js";
 import { connectionLostError, usageError } from "../core/error-factories.js";
 import type { MigrationFailure } from "../core/dialect.js";
 import type { Step } from "../core/step.js";
-import type { StepwiseError } from "../core/errors.js";
+import { StepwiseError } from "../core/errors.js";
+import type { RunOptions } from "../core/manager-base.js";
 
 /** What a migration body receives: the open write transaction (or, with `transaction: false`, the client). */
 export type LibsqlClientConnection = Pick<Transaction, "execute" | "batch" | "executeMultiple">;
@@ -66,12 +67,15 @@ function isNetworkFailure(error: unknown): boolean {
 function* describeLostServer({ entry, direction, cause, rolledBack, origin, classification }: MigrationFailure): Step<StepwiseError | null> {
   if (classification.kind !== "lost") return null;
   const outcome = origin === "commit" ? "commit-unknown" : rolledBack ? "rolled-back" : "partly-applied";
-  const reason = [cause, (cause as { cause?: unknown } | null)?.cause]
+  return connectionLostError({ version: entry.version, file: entry.file, direction, outcome, reason: networkReason(cause), cause });
+}
+
+/** The library's words and the socket's (`fetch failed: connect ECONNREFUSED …`): the first alone says nothing. */
+const networkReason = (error: unknown): string =>
+  [error, (error as { cause?: unknown } | null)?.cause]
     .map((each) => (each instanceof Error ? each.message : ""))
     .filter(Boolean)
     .join(": ");
-  return connectionLostError({ version: entry.version, file: entry.file, direction, outcome, reason, cause });
-}
 
 /** Statements SQLite refuses (or, `PRAGMA x = y`, ignores) inside a transaction, or that manage one. */
 const OUTSIDE_TRANSACTION_ONLY = /^(?:VACUUM|ATTACH|DETACH|BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b|^PRAGMA\b[^;]*=/i;
@@ -330,6 +334,16 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
       describeFailure: describeLostServer,
       ...(remote ? { snapshotConnectionSettings: undefined, restoreConnectionSettings: undefined } : {}),
     });
+  }
+
+  /** Runs a step; a server that does not answer outside a migration (reading the history, before anything ran) is `CONNECTION_LOST`, not the library's bare `TypeError: fetch failed`. */
+  override async run<T>(step: Step<T>, options: RunOptions = {}): Promise<T> {
+    try {
+      return await super.run(step, options);
+    } catch (error) {
+      if (error instanceof StepwiseError || classifyLibsqlClientError(error).kind !== "lost") throw error;
+      throw connectionLostError({ outcome: "none-running", reason: networkReason(error), cause: error });
+    }
   }
 }
 
