@@ -117,7 +117,24 @@ for (const target of ["do/app", "d1"]) {
     assert.equal(failed.error?.file, "migrations/002_half_done.sql");
     assert.equal(failed.error?.rolledBack, true);
     assert.equal(failed.error?.nativeCode, "SQLITE_CONSTRAINT");
+    // D1's batch error names no statement: it is found by batches that keep nothing.
+    assert.deepEqual(failed.error?.location, { file: "migrations/002_half_done.sql", line: 4, column: 1 });
     assert.deepEqual(await contents(worker, target), before);
+  });
+
+  test(`[${driverName}] a statement the storage refuses (ATTACH, a TEMP table, an rtree) fails naming the file and what the storage runs; nothing is kept`, async (t) => {
+    const refused = ["ATTACH DATABASE 'other.db' AS other;", "CREATE TEMP TABLE scratch (x);", "CREATE VIRTUAL TABLE boxes USING rtree(id, minx, maxx);"];
+    const files = Object.fromEntries(refused.map((statement, index) => [`002_refused_${index}.sql`, `-- migrate:up\nINSERT INTO notes (id, body) VALUES (2, 'x');\n${statement}\n`]));
+    for (const [name, text] of Object.entries(files)) {
+      const { worker } = await workerWith(t, { "001_create_notes.sql": createNotes, [name]: text });
+      assert.equal((await worker.call(target, "up", { to: 1 })).error, undefined);
+      const before = await contents(worker, target);
+      const failed = await worker.call(target, "up");
+      assert.deepEqual([failed.error?.code, failed.error?.file, failed.error?.rolledBack, failed.error?.nativeCode], ["MIGRATION_FAILED", `migrations/${name}`, true, "SQLITE_AUTH"]);
+      assert.match(String(failed.error?.hint), /refuses this statement.*ATTACH.*TEMP.*fts5.*PRAGMA/);
+      assert.deepEqual((failed.error?.location as { line: number } | null)?.line, 3);
+      assert.deepEqual(await contents(worker, target), before);
+    }
   });
 
   test(`[${driverName}] a disableForeignKeys migration is refused before anything runs, naming the file and what to do instead`, async (t) => {

@@ -393,3 +393,33 @@ test("on a libSQL server (no temp schema) the escape guard's witness lives in ma
   );
   assert.equal((await manager.status()).problem, null);
 });
+
+test("a libSQL server that goes away mid-migration is CONNECTION_LOST with what the session ended, not an escape from the transaction or the migration's fault", async (t) => {
+  const unavailable = sqldUnavailableReason();
+  if (unavailable !== null) return skipWithReason(t, unavailable);
+  for (const transaction of [true, false]) {
+    const server = await startSqld();
+    t.after(() => server.dispose());
+    const remote = client(t, server.url);
+    const cutOff = {
+      transaction,
+      up: async (db: LibsqlClientConnection) => {
+        await db.execute("INSERT INTO notes (id) VALUES (1)");
+        await server.dispose();
+        await db.execute("INSERT INTO notes (id) VALUES (2)");
+      },
+    };
+    const registry = [namedSqlEntry(1, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY);"), tsEntry(2, cutOff as unknown as MigrationDefinition, { transaction })] as unknown as MigrationEntry[];
+    const error = await rejection(() => migrate(remote, registry));
+    assert.deepEqual([error.code, error.version, error.outcome], ["CONNECTION_LOST", 2, transaction ? "rolled-back" : "partly-applied"], String(error.message));
+  }
+});
+
+test("a libSQL server that does not answer before anything ran is CONNECTION_LOST with outcome none-running, not the library's bare TypeError", async (t) => {
+  const unavailable = sqldUnavailableReason();
+  if (unavailable !== null) return skipWithReason(t, unavailable);
+  const server = await startSqld();
+  await server.dispose();
+  const error = await rejection(() => migrate(client(t, server.url), [namedSqlEntry(1, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY);")]));
+  assert.deepEqual([error.code, error.outcome, error.version], ["CONNECTION_LOST", "none-running", null], String(error.message));
+});

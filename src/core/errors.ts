@@ -135,7 +135,7 @@ export interface StepwiseErrorDetails {
   // Group: Running migrations
   /** A migration threw, or one of its statements failed. Its transaction was rolled back, so the schema, data and history are as they were before it (`rolledBack: true`), except for a `transaction:
    * false` migration (`rolledBack: false`), whose partial changes stay. `cause` is what was thrown, `nativeCode` the database's reason, `location` where in the file (SQL migrations), `detail` and
-   * `hint` the server's words (PostgreSQL), `invalidIndexes` those in the way of running it again; a foreign-key rebuild refused before it ran carries `foreignKeyRebuild`, and a run with `--backup`
+   * `hint` the server's words (PostgreSQL) or what Cloudflare's storage refuses (`SQLITE_AUTH`), `invalidIndexes` those in the way of running it again; a foreign-key rebuild refused before it ran carries `foreignKeyRebuild`, and a run with `--backup`
    * the `backupPath`. Under `reset`, which commits its drops before applying every migration again, `afterReset` says those drops stay: the data is gone and the database is at `reachedVersion`
    * (`null` when it could not be read), not as it was before the reset; elsewhere it is `null`.
    * Fix: Fix the migration at the location given and run `stepwise up` again (after `reset`, that applies the rest). After a `transaction: false` migration, check the database and `stepwise repair` it

@@ -37,7 +37,7 @@ import { describeStatus, planDown, planUp, type AppliedMigration, type AppliedMi
 import { createProgressReporter } from "./progress.js";
 import type { ConnectionSettingsSnapshot } from "./connection-settings.js";
 import type { SchemaObject, SchemaObjectKind } from "./schema-objects.js";
-import { findInCauseChain, locateByRerun, locateFromFailure, recordFailedStatement, scriptOf } from "./sql-location.js";
+import { findInCauseChain, locateByBatch, locateByRerun, locateFromFailure, recordFailedStatement, scriptOf } from "./sql-location.js";
 import { begin, callDriver, changeCounter, collectWrites, commit, exec, inTransaction, isThenable, query, queryValue, rollbackQuietly, type Step } from "./step.js";
 import { refuseOpenTransaction } from "./transaction-open.js";
 import { GUARD_TABLE_PREFIX, isAutomaticRollbackError, needsEscapeGuard, type EscapeGuardRun } from "./transaction-guard.js";
@@ -386,7 +386,9 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     // Only after our rollback does the witness tell whether the migration committed anything.
     yield* rollbackQuietly();
     const committed = yield* guard.judge();
-    if (failure && committed !== "yes" && !replaced && isAutomaticRollbackError(this.sqliteCodeOf(failure.cause))) {
+    // A lost server ended the transaction, not the migration: the server discards what it left uncommitted.
+    const lost = failure !== null && classifySafely(this.settings.classifyError, failure.cause).kind === "lost";
+    if (failure && committed !== "yes" && !replaced && (lost || isAutomaticRollbackError(this.sqliteCodeOf(failure.cause)))) {
       return yield* this.migrationFailed(entry, direction, failure.cause, true, "body");
     }
     // The history guard's triggers were made in our transaction, so a rollback takes them along: only after a commit does their absence say the table went.
@@ -568,7 +570,13 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     const entry = this.entries.find((candidate) => candidate.version === version);
     const before = walk.uncommitted.map((applied) => applied.entry).filter((earlier) => earlier !== entry);
     const split = this.dialect.splitStatements;
-    if (split === undefined || entry?.kind !== "sql" || this.settings.capabilities.atomicBatch || before.some((earlier) => earlier.kind !== "sql")) return error;
+    if (split === undefined || entry?.kind !== "sql") return error;
+    // Each migration is a batch of its own there, committed or not, so nothing of the run is to replay before it.
+    if (this.settings.capabilities.atomicBatch) {
+      const found = entry.transaction ? yield* locateByBatch(entry, direction, split, error.cause) : null;
+      return found === null ? error : withLocation(error, found);
+    }
+    if (before.some((earlier) => earlier.kind !== "sql")) return error;
     const location = yield* locateByRerun(
       entry,
       direction,

@@ -4,7 +4,7 @@
  */
 import type { SqlLocation } from "./errors.js";
 import { firstLineOf } from "./error-factories.js";
-import { begin, exec, rollbackQuietly, type Step } from "./step.js";
+import { begin, callDriver, exec, rollbackQuietly, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 
 /** One statement of a script, where it starts in the script (0-based offset; 1-based line and column). */
@@ -112,6 +112,38 @@ export function locateFromFailure(entry: MigrationEntry, direction: MigrationDir
 function failureKey(error: unknown): string {
   const server = findInCauseChain(error, (current) => /^[0-9A-Z]{5}$/.test(String((current as { code?: unknown }).code))) as { code: string } | undefined;
   return server?.code ?? firstLineOf(error);
+}
+
+/**
+ * Where `entry`'s statement that failed a batch (D1, whose error names none) starts: the first statements run again in batches that end with a statement that always fails, so nothing
+ * is kept, halving the range each time. `null` when a batch fails otherwise than `failedWith` (another process changed the database meanwhile). Never throws.
+ */
+export function* locateByBatch(entry: MigrationEntry, direction: MigrationDirection, split: StatementSplitter, failedWith: unknown): Step<SqlLocation | null> {
+  const statements = split(scriptOf(entry, direction) ?? "");
+  const sentinel = "stepwise: the statements before it";
+  // Whether the first `count` statements fail as the migration did; `null` when they fail otherwise.
+  const failsWithin = function* (count: number): Step<boolean | null> {
+    try {
+      yield* callDriver("batch", [], [...statements.slice(0, count).map((statement) => statement.text), `SELECT * FROM "${sentinel}"`].join(";\n"));
+    } catch (error) {
+      if (firstLineOf(error).includes(sentinel)) return false;
+      return failureKey(error) === failureKey(failedWith) ? true : null;
+    }
+    return null;
+  };
+  let [passing, failing] = [0, statements.length];
+  try {
+    if ((yield* failsWithin(failing)) !== true) return null;
+    while (failing - passing > 1) {
+      const middle = Math.floor((passing + failing) / 2);
+      const fails = yield* failsWithin(middle);
+      if (fails === null) return null;
+      [passing, failing] = fails ? [passing, middle] : [middle, failing];
+    }
+  } catch {
+    return null;
+  }
+  return failing === 0 ? null : inFile(entry, direction, statements[failing - 1]!);
 }
 
 /**

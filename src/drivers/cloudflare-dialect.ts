@@ -8,6 +8,12 @@ import { SQLITE_DIALECT } from "../core/dialects/sqlite.js";
 import type { ErrorClassification } from "../core/driver.js";
 import { classifySqliteError } from "../core/define-driver.js";
 import type { Step } from "../core/step.js";
+import { migrationFailedError } from "../core/error-factories.js";
+import { locateFromFailure } from "../core/sql-location.js";
+
+/** What the storage's bare "not authorized" means: a statement it never runs, whatever the migration's mode, so the migration has to change. */
+const REFUSED_STATEMENT_HINT =
+  "Cloudflare's storage refuses this statement: it runs no ATTACH or DETACH, no TEMP table, view or trigger, no virtual table but fts5, and only some PRAGMAs; remove it from the migration, or make the same change with statements the storage runs";
 
 /** The dialect of a Cloudflare manager; `connectionSettings`: a run puts back the settings a migration changed (Durable Objects; not D1, where each statement is a request of its own). */
 export function createCloudflareDialect(connectionSettings: boolean): Dialect {
@@ -19,6 +25,11 @@ export function createCloudflareDialect(connectionSettings: boolean): Dialect {
     startEscapeGuard: undefined,
     // No temp schema: the triggers live in main, made and dropped inside each migration's transaction or batch.
     guardHistory: (store) => createHistoryGuard(store, { schema: "main" }),
+    describeFailure: function* ({ entry, direction, cause, rolledBack, origin, classification }) {
+      if (origin !== "body" || classification.nativeCode !== "SQLITE_AUTH") return null;
+      const location = locateFromFailure(entry, direction, cause);
+      return migrationFailedError({ version: entry.version, file: entry.file, direction, cause, rolledBack, location, hint: REFUSED_STATEMENT_HINT, notes: `Hint: ${REFUSED_STATEMENT_HINT}.` });
+    },
     ...(connectionSettings ? {} : { snapshotConnectionSettings: undefined, restoreConnectionSettings: undefined }),
   };
 }

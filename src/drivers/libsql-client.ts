@@ -15,7 +15,11 @@ import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core
 import { SQLITE_BATCH_DIALECT } from "../core/batch-walk.js";
 import { classifyNativeSqliteError } from "./sqlite-shared.js";
 import { statementTexts } from "./statement-texts.js";
-import { usageError } from "../core/error-factories.js";
+import { connectionLostError, usageError } from "../core/error-factories.js";
+import type { MigrationFailure } from "../core/dialect.js";
+import type { Step } from "../core/step.js";
+import { StepwiseError } from "../core/errors.js";
+import type { RunOptions } from "../core/manager-base.js";
 
 /** What a migration body receives: the open write transaction (or, with `transaction: false`, the client). */
 export type LibsqlClientConnection = Pick<Transaction, "execute" | "batch" | "executeMultiple">;
@@ -44,8 +48,34 @@ export function isRemoteClient(client: Pick<Client, "protocol"> | null | undefin
   return typeof client?.protocol === "string" && client.protocol !== "file";
 }
 
-/** Reads a `LibsqlError`'s SQLite code: `rawCode` and `extendedCode` locally, `code` remotely. */
-export const classifyLibsqlClientError: (error: unknown) => ErrorClassification = classifyNativeSqliteError;
+/** Reads a `LibsqlError`'s SQLite code: `rawCode` and `extendedCode` locally, `code` remotely; a server that stopped answering (`fetch failed`, a reset socket) is `lost`. */
+export function classifyLibsqlClientError(error: unknown): ErrorClassification {
+  const classification = classifyNativeSqliteError(error);
+  return classification.nativeCode === null && isNetworkFailure(error) ? { kind: "lost", nativeCode: null } : classification;
+}
+
+/** Whether a system or undici socket code (`ECONNRESET`, `UND_ERR_SOCKET`) is down `error`'s cause chain. */
+function isNetworkFailure(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause !== null && typeof cause === "object" && depth < 8; cause = (cause as { cause?: unknown }).cause, depth++) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === "string" && /^(?:UND_ERR_|ECONN|EPIPE$|ETIMEDOUT$|EHOSTUNREACH$|ENETUNREACH$)/.test(code)) return true;
+  }
+  return false;
+}
+
+/** A migration cut off by a lost server as `CONNECTION_LOST`: what the session ended and what to do, not the migration's fault. */
+function* describeLostServer({ entry, direction, cause, rolledBack, origin, classification }: MigrationFailure): Step<StepwiseError | null> {
+  if (classification.kind !== "lost") return null;
+  const outcome = origin === "commit" ? "commit-unknown" : rolledBack ? "rolled-back" : "partly-applied";
+  return connectionLostError({ version: entry.version, file: entry.file, direction, outcome, reason: networkReason(cause), cause });
+}
+
+/** The library's words and the socket's (`fetch failed: connect ECONNREFUSED …`): the first alone says nothing. */
+const networkReason = (error: unknown): string =>
+  [error, (error as { cause?: unknown } | null)?.cause]
+    .map((each) => (each instanceof Error ? each.message : ""))
+    .filter(Boolean)
+    .join(": ");
 
 /** Statements SQLite refuses (or, `PRAGMA x = y`, ignores) inside a transaction, or that manage one. */
 const OUTSIDE_TRANSACTION_ONLY = /^(?:VACUUM|ATTACH|DETACH|BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b|^PRAGMA\b[^;]*=/i;
@@ -301,8 +331,19 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
       ...SQLITE_DIALECT,
       startEscapeGuard: createSqliteEscapeGuard({ witnessSchema: remote ? "main" : "temp", witnessPerTransaction: true, userVersion: !remote }),
       guardHistory: (store) => createHistoryGuard(store, remote ? { schema: "main" } : { transactionsOnly: true }),
+      describeFailure: describeLostServer,
       ...(remote ? { snapshotConnectionSettings: undefined, restoreConnectionSettings: undefined } : {}),
     });
+  }
+
+  /** Runs a step; a server that does not answer outside a migration (reading the history, before anything ran) is `CONNECTION_LOST`, not the library's bare `TypeError: fetch failed`. */
+  override async run<T>(step: Step<T>, options: RunOptions = {}): Promise<T> {
+    try {
+      return await super.run(step, options);
+    } catch (error) {
+      if (error instanceof StepwiseError || classifyLibsqlClientError(error).kind !== "lost") throw error;
+      throw connectionLostError({ outcome: "none-running", reason: networkReason(error), cause: error });
+    }
   }
 }
 
