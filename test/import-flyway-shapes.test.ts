@@ -139,11 +139,28 @@ test("flyway baseline script above the newest V script it replaced: a database F
   const deleted = createTestProject(t);
   writeFolder(path.join(deleted.root, "flyway-migrations"), baseline);
   await importFlyway(deleted);
-  const unknown = await cli(deleted, "adopt", "--db", buildAsFlyway(deleted.databasePath("migrated.db"), old));
+  const ranThemAll = buildAsFlyway(deleted.databasePath("migrated.db"), old);
+  const unknown = await cli(deleted, "adopt", "--db", ranThemAll);
   assert.equal(unknown.json.error?.code, "ADOPT_UNKNOWN_MIGRATION", unknown.output);
-  assert.equal(unknown.json.error.migrateTo, null);
-  assert.match(unknown.json.error.message, /stepwise baseline .*\b1 --old-table flyway_schema_history"/);
+  assert.deepEqual([unknown.json.error.migrateTo, unknown.json.error.baselineVersion, unknown.json.error.oldTables], [null, 1, ["flyway_schema_history"]]);
+  // The fix is the command to run: on the database that ran them all it records the baseline, and up and verify follow.
+  const fixed = await runFix(deleted, unknown.json.error.fix);
+  assert.equal(fixed.code, 0, fixed.output);
+  assert.equal((await cli(deleted, "up", "--db", ranThemAll)).code, 0);
+  assert.equal((await cli(deleted, "verify", "--db", ranThemAll)).json.ok, true);
+  // On one that stopped below them, the same command checks the schema and refuses.
+  const stoppedBelow = buildAsFlyway(deleted.databasePath("below.db"), { "V1__Create_users.sql": old["V1__Create_users.sql"] });
+  const belowFix = (await cli(deleted, "adopt", "--db", stoppedBelow)).json.error.fix;
+  assert.equal((await runFix(deleted, belowFix)).json.error?.code, "SCHEMA_MISMATCH");
 });
+
+/** Runs the quoted stepwise command a `fix` names, its words read as a shell reads them. */
+async function runFix(project: TestProject, fix: string): Promise<{ code: number | null; json: Json; output: string }> {
+  const command = /"stepwise ([^"]+)"/.exec(fix);
+  assert.ok(command, fix);
+  const words = [...command[1]!.matchAll(/'((?:[^']|'\\'')*)'|(\S+)/g)].map(([, quoted, plain]) => quoted?.replaceAll("'\\''", "'") ?? plain!);
+  return cli(project, ...words);
+}
 
 test("flyway baseline scripts: the newest is imported (as Flyway runs on an empty database), and a changed baseline script is refused by its checksum", async (t: TestContext) => {
   const project = createTestProject(t);

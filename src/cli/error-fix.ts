@@ -5,6 +5,7 @@
 import { adoptedHistoryIn, defaultHistoryIn, historyWriteFix } from "../core/error-factories.js";
 import type { StepwiseErrorCode, StepwiseErrorDetails } from "../core/errors.js";
 import { isNotAFolder } from "../safety/errors.js";
+import { quoteForShell } from "./format.js";
 
 /** Next steps attached where the error was made, read back when it is printed. */
 const attached = new WeakMap<object, string>();
@@ -141,9 +142,9 @@ export const FIX_OF_CODE: FixOf = {
   ADOPT_HISTORY_MISSING: () =>
     `point --db/--url at the database the tool migrated and --map at the import of that tool; pass --old-table <name> if the tool was configured to name its table otherwise`,
   ADOPT_TABLE_CLASH: () => `give stepwise's history another name (--table stepwise_migrations, or "tableName" in the config), then adopt`,
-  ADOPT_UNKNOWN_MIGRATION: ({ tool, migrateTo }) =>
+  ADOPT_UNKNOWN_MIGRATION: ({ tool, migrateTo, baselineVersion, oldTables = [] }) =>
     migrateTo === null
-      ? `if the database ran every script the baseline script replaced, record it with "stepwise baseline", which checks its schema first`
+      ? `if the database ran every script the baseline script replaced, record it with "stepwise baseline ${[baselineVersion, ...oldTables.map((table) => `--old-table ${quoteForShell(table)}`)].join(" ")}", which checks its schema first`
       : migrateTo !== undefined
         ? `migrate the database to ${migrateTo} with ${tool} first, then adopt`
         : `import the folder the database was migrated from (the tool's migrations at the version deployed there), or remove those rows from the tool's table if they are stale`,

@@ -536,15 +536,13 @@ function findBaselines(
   const reached = through === undefined ? covered : text(through);
   if (replaced.length > 0 && !replaced.some((entry) => covers(entry.id, reached))) {
     const ids = replaced.map((entry) => entry.id);
-    const fix =
-      through === undefined
-        ? `the scripts it replaced are not in the folder, so which of them the database lacks is unknown: if it ran them all, record it with "stepwise baseline ${[baselineScript!.version, ...toolTables.map((table) => `--old-table ${table}`)].join(" ")}", which checks its schema first`
-        : `migrate the database to ${reached} with ${tool} first, then adopt`;
-    throw new StepwiseError("ADOPT_UNKNOWN_MIGRATION", `${tool} records ${ids.join(", ")}, below the baseline script ${baselineScript!.originalId} the import starts with; ${fix}.`, {
-      tool,
-      ids,
-      migrateTo: through === undefined ? null : reached,
-    });
+    if (through !== undefined) {
+      const message = `${tool} records ${ids.join(", ")}, below the baseline script ${baselineScript!.originalId} the import starts with; migrate the database to ${reached} with ${tool} first, then adopt.`;
+      throw new StepwiseError("ADOPT_UNKNOWN_MIGRATION", message, { tool, ids, migrateTo: reached });
+    }
+    const baselineVersion = baselineScript!.version;
+    const message = `${tool} records ${ids.join(", ")}, below the baseline script ${baselineScript!.originalId} the import starts with; the scripts it replaced are not in the folder, so which of them the database lacks is unknown: if it ran them all, record it with "stepwise baseline ${[baselineVersion, ...toolTables.map((table) => `--old-table ${table}`)].join(" ")}", which checks its schema first.`;
+    throw new StepwiseError("ADOPT_UNKNOWN_MIGRATION", message, { tool, ids, migrateTo: null, baselineVersion, oldTables: toolTables });
   }
   return all.filter((entry) => entry.state === "baseline" || replaced.includes(entry));
 }
