@@ -338,9 +338,11 @@ function locateProblem(problem: RenderedProblem, rendered: { text: string; chunk
 function describeTransactionProblem(facts: { code: string; statement: string; direction: "up" | "down"; section: SourceSection; migration: ForeignMigration; context: RenderContext }): string | null {
   const { code, direction, migration, context } = facts;
   const { tool, reader, dialect } = context;
-  if (reader.noTransactionMark === undefined || (code !== "SQL_NEEDS_NO_TRANSACTION" && code !== "SQL_TRANSACTION_CONTROL")) return null;
+  if (code !== "SQL_NEEDS_NO_TRANSACTION" && code !== "SQL_TRANSACTION_CONTROL") return null;
   const text = facts.statement.split(";")[0]!.trim();
   const statement = JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text);
+  if (reader.noTransactionMark === undefined)
+    return code === "SQL_TRANSACTION_CONTROL" && reader.transactionControlFix !== undefined ? `${statement} controls the transaction ${tool} ran it in; ${reader.transactionControlFix}` : null;
   const needs = findTransactionNeeds(facts.section.sql, dialect);
   const mark = direction === "down" ? (reader.downNoTransactionMark ?? reader.noTransactionMark) : reader.noTransactionMark;
   const both = direction === "down" ? reader.downNoTransactionMark === undefined : reader.downNoTransactionMark === undefined && migration.down !== null;

@@ -81,6 +81,8 @@ export interface ForeignTool {
   readonly historyTable?: string;
   /** How one of the tool's migrations says it runs outside a transaction, named in the fix for SQL that cannot run inside one (the tool ran it in a transaction too, where it fails). */
   readonly noTransactionMark?: string;
+  /** For a tool with no mark that runs its migrations in one transaction of its own: the fix for a migration that controls that transaction in a shape the import does not take. */
+  readonly transactionControlFix?: string;
   /** How the down alone says it runs outside a transaction, for a tool that marks each direction on its own (`noTransactionMark` is then the up's); absent when one mark covers both. */
   readonly downNoTransactionMark?: string;
   read(source: SourceFolder, dialect: SqlDialect, options?: { readonly glob?: string }): readonly ForeignMigration[];
