@@ -77,7 +77,7 @@ export interface PlannedMigration {
   /** `sql`: the tool's down; `module`: the JavaScript migration's own down (node-pg-migrate's reverse of up included); `no-op`/`none`: it had none (or an empty one) and `--empty-down` decided; `empty-up`: the tool's up ran nothing, marked `-- migrate:empty`. */
   readonly down: "sql" | "module" | "no-op" | "none";
   readonly emptyUp: boolean;
-  readonly history: Readonly<Record<string, string | number>>;
+  readonly history: Readonly<Record<string, string | number | null>>;
   /** Other values of a `history` column the tool accepts too; absent when it has none. */
   readonly accepted?: Readonly<Record<string, readonly string[]>>;
   readonly text: string;

@@ -32,8 +32,8 @@ export interface ForeignMigration {
   readonly transaction: boolean;
   /** Every file read for it, relative to the source folder. */
   readonly sources: readonly string[];
-  /** What the tool's history table records for it, by that table's column names: what adopting a database matches on. */
-  readonly history: Readonly<Record<string, string | number>>;
+  /** What the tool's history table records for it, by that table's column names: what adopting a database matches on; `null` for a fact the import looked for and did not find. */
+  readonly history: Readonly<Record<string, string | number | null>>;
   /** Other values of a `history` column the tool accepts for the same file too (Prisma: the checksum of the script with its line endings changed). */
   readonly accepted?: Readonly<Record<string, readonly string[]>>;
   /** A JavaScript or TypeScript migration: imported as a wrapper that runs this file unchanged, its tool's API served; `up`/`down` then only say where it is and whether it has a down. */
