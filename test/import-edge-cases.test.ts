@@ -461,42 +461,70 @@ test("a parent table rebuilt between the tool's own PRAGMA foreign_keys=OFF and 
   }
 });
 
-test("drizzle on SQLite: a file that commits drizzle's transaction first and opens one last, to switch foreign keys off around its own BEGIN … COMMIT, is imported outside a transaction with those two as comments, and builds what drizzle's migrator built, rows included", async (t) => {
+const DRIZZLE_REBUILD = [
+  "PRAGMA foreign_keys = OFF;",
+  "BEGIN TRANSACTION;",
+  "CREATE TABLE new_authors (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT '');",
+  "INSERT INTO new_authors SELECT id, coalesce(name, '') FROM authors;",
+  "DROP TABLE authors;",
+  "ALTER TABLE new_authors RENAME TO authors;",
+  "COMMIT TRANSACTION;",
+  "PRAGMA foreign_keys = ON;",
+];
+
+/** A drizzle SQLite project of two files: authors and books with rows, then `second`'s statements. */
+function drizzleSqliteProject(t: test.TestContext, second: readonly string[]): TestProject {
   const first =
     "CREATE TABLE authors (id INTEGER PRIMARY KEY, name TEXT);--> statement-breakpoint\nCREATE TABLE books (id INTEGER PRIMARY KEY, author_id INTEGER REFERENCES authors (id) ON DELETE CASCADE);--> statement-breakpoint\n" +
     "INSERT INTO authors VALUES (1, 'a'), (2, 'b');--> statement-breakpoint\nINSERT INTO books VALUES (1, 1), (2, 2);\n";
-  const second = [
-    "-- Custom SQL migration file, put your code below! --\nCOMMIT TRANSACTION;",
-    "PRAGMA foreign_keys = OFF;",
-    "BEGIN TRANSACTION;",
-    "CREATE TABLE new_authors (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT '');",
-    "INSERT INTO new_authors SELECT id, coalesce(name, '') FROM authors;",
-    "DROP TABLE authors;",
-    "ALTER TABLE new_authors RENAME TO authors;",
-    "COMMIT TRANSACTION;",
-    "PRAGMA foreign_keys = ON;",
-    "BEGIN TRANSACTION;",
-  ].join("--> statement-breakpoint\n");
   const journal = { version: "7", dialect: "sqlite", entries: ["0000_a", "0001_b"].map((tag, idx) => ({ idx, version: "6", when: idx + 1, tag, breakpoints: true })) };
-  const project = projectWith(t, "drizzle", { "0000_a.sql": first, "0001_b.sql": `${second}\n`, "meta/_journal.json": JSON.stringify(journal) });
-  const plan = await importJson(project, ["drizzle", "drizzle-migrations", "--empty-down", "no-op", "--yes"], 0);
-  assert.deepEqual(
-    plan.migrations!.map((migration) => migration.transaction),
-    [true, false],
-  );
-  await project.generateAsBin();
-  const up = await runCli(["up", "--db", "app.db", "--json"], { cwd: project.root });
-  assert.equal(up.code, 0, up.stdout + up.stderr);
-  const byTool = new Database(":memory:");
-  migrate(drizzle(byTool), { migrationsFolder: path.join(project.root, "drizzle-migrations") });
-  const db = new Database(path.join(project.root, "app.db"), { readonly: true });
-  const read = (from: Database.Database) => [
-    from.prepare("SELECT type, name, sql FROM sqlite_master WHERE name IN ('authors', 'books') ORDER BY name").all(),
-    from.prepare("SELECT * FROM books ORDER BY id").all(),
-  ];
-  assert.deepEqual(read(db), read(byTool));
-  assert.equal((db.prepare("SELECT count(*) AS n FROM books").get() as { n: number }).n, 2);
-  db.close();
+  return projectWith(t, "drizzle", { "0000_a.sql": first, "0001_b.sql": `${second.join("--> statement-breakpoint\n")}\n`, "meta/_journal.json": JSON.stringify(journal) });
+}
+
+for (const [shape, second] of [
+  ["first", ["-- Custom SQL migration file, put your code below! --\nCOMMIT TRANSACTION;", ...DRIZZLE_REBUILD, "BEGIN TRANSACTION;"]],
+  ["after statements of drizzle's transaction", ["CREATE TABLE pre (id INTEGER);", "INSERT INTO pre VALUES (1);", "END TRANSACTION;", ...DRIZZLE_REBUILD, "BEGIN;"]],
+] as const) {
+  test(`drizzle on SQLite: a file that commits drizzle's transaction (${shape}) and opens one last, to switch foreign keys off around its own BEGIN … COMMIT, is imported outside a transaction with those two as comments, and builds what drizzle's migrator built, rows included`, async (t) => {
+    const project = drizzleSqliteProject(t, second);
+    const plan = await importJson(project, ["drizzle", "drizzle-migrations", "--empty-down", "no-op", "--yes"], 0);
+    assert.deepEqual(
+      plan.migrations!.map((migration) => migration.transaction),
+      [true, false],
+    );
+    await project.generateAsBin();
+    const up = await runCli(["up", "--db", "app.db", "--json"], { cwd: project.root });
+    assert.equal(up.code, 0, up.stdout + up.stderr);
+    const byTool = new Database(":memory:");
+    migrate(drizzle(byTool), { migrationsFolder: path.join(project.root, "drizzle-migrations") });
+    const db = new Database(path.join(project.root, "app.db"), { readonly: true });
+    const read = (from: Database.Database) => [
+      from.prepare("SELECT type, name, sql FROM sqlite_master WHERE name IN ('authors', 'books', 'pre') ORDER BY name").all(),
+      from.prepare("SELECT * FROM books ORDER BY id").all(),
+      from.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'pre'").get(),
+    ];
+    assert.deepEqual(read(db), read(byTool));
+    assert.equal((db.prepare("SELECT count(*) AS n FROM books").get() as { n: number }).n, 2);
+    db.close();
+  });
+}
+
+test("drizzle on SQLite: a file that ends drizzle's transaction in a shape drizzle's own run fails on (no last BEGIN, or a BEGIN before its COMMIT) is refused at its transaction statements with drizzle's advice, not a marker line drizzle files do not have", async (t) => {
+  for (const second of [
+    ["CREATE TABLE pre (id INTEGER);", "COMMIT;", ...DRIZZLE_REBUILD],
+    ["BEGIN;", "CREATE TABLE pre (id INTEGER);", "COMMIT;", ...DRIZZLE_REBUILD, "BEGIN;"],
+  ]) {
+    const project = drizzleSqliteProject(t, second);
+    assert.throws(() => migrate(drizzle(new Database(":memory:")), { migrationsFolder: path.join(project.root, "drizzle-migrations") }));
+    const { error } = await importJson(project, ["drizzle", "drizzle-migrations", "--empty-down", "no-op", "--yes"], 1);
+    assert.equal(error!.code, "IMPORT_SOURCE_INVALID");
+    const problems = error!.problems as unknown as { file: string; code?: string; message: string }[];
+    assert.ok(problems.length > 0);
+    for (const problem of problems) {
+      assert.deepEqual([problem.file, problem.code], ["drizzle-migrations/0001_b.sql", "SQL_TRANSACTION_CONTROL"]);
+      assert.doesNotMatch(problem.message, /migrate:up/);
+    }
+  }
 });
 
 test("drizzle on PostgreSQL: a file that commits drizzle's transaction after ALTER TYPE … ADD VALUE, so the rest may use the value, is imported outside a transaction and builds what drizzle's migrator built; that database is adopted", async (t) => {

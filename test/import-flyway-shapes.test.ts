@@ -139,11 +139,54 @@ test("flyway baseline script above the newest V script it replaced: a database F
   const deleted = createTestProject(t);
   writeFolder(path.join(deleted.root, "flyway-migrations"), baseline);
   await importFlyway(deleted);
-  const unknown = await cli(deleted, "adopt", "--db", buildAsFlyway(deleted.databasePath("migrated.db"), old));
+  const ranThemAll = buildAsFlyway(deleted.databasePath("migrated.db"), old);
+  const unknown = await cli(deleted, "adopt", "--db", ranThemAll);
   assert.equal(unknown.json.error?.code, "ADOPT_UNKNOWN_MIGRATION", unknown.output);
-  assert.equal(unknown.json.error.migrateTo, null);
-  assert.match(unknown.json.error.message, /stepwise baseline .*\b1 --old-table flyway_schema_history"/);
+  assert.deepEqual([unknown.json.error.migrateTo, unknown.json.error.baselineVersion, unknown.json.error.oldTables], [null, 1, ["flyway_schema_history"]]);
+  // The fix is the command to run: on the database that ran them all it records the baseline, and up and verify follow.
+  const fixed = await runFix(deleted, unknown.json.error.fix);
+  assert.equal(fixed.code, 0, fixed.output);
+  assert.equal((await cli(deleted, "up", "--db", ranThemAll)).code, 0);
+  assert.equal((await cli(deleted, "verify", "--db", ranThemAll)).json.ok, true);
+  // On one that stopped below them, the same command checks the schema and refuses.
+  const stoppedBelow = buildAsFlyway(deleted.databasePath("below.db"), { "V1__Create_users.sql": old["V1__Create_users.sql"] });
+  const belowFix = (await cli(deleted, "adopt", "--db", stoppedBelow)).json.error.fix;
+  assert.equal((await runFix(deleted, belowFix)).json.error?.code, "SCHEMA_MISMATCH");
 });
+
+test("flyway baseline script: an import map written before replacedThrough existed does not say whether the folder holds the scripts it replaced, so a database below the baseline's version is refused as an outdated map (mapOutdated), and adopts with the map a new import writes; a new import of a folder without them records null", async (t: TestContext) => {
+  const project = createTestProject(t);
+  const old = { "V1__Create_users.sql": "CREATE TABLE users (id INTEGER PRIMARY KEY);\n", "V1_12_39__Add_name.sql": "ALTER TABLE users ADD COLUMN name TEXT;\n" };
+  const baseline = { "B1_20_0__Baseline.sql": "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);\n", "V1_20_1__Create_posts.sql": "CREATE TABLE posts (id INTEGER PRIMARY KEY);\n" };
+  writeFolder(path.join(project.root, "flyway-migrations"), { ...old, ...baseline });
+  await importFlyway(project);
+  const mapFile = path.join(project.root, "migrations", "stepwise-import-map.json");
+  const map = JSON.parse(readFileSync(mapFile, "utf8")) as Json;
+  delete map.migrations[0].history.replacedThrough;
+  writeFileSync(mapFile, JSON.stringify(map, null, 2));
+
+  const migrated = buildAsFlyway(project.databasePath("migrated.db"), old);
+  const refused = await cli(project, "adopt", "--db", migrated);
+  assert.equal(refused.json.error?.code, "ADOPT_UNKNOWN_MIGRATION", refused.output);
+  assert.deepEqual([refused.json.error.migrateTo, refused.json.error.mapOutdated, refused.json.error.baselineVersion], [null, true, 1]);
+  // As the fix says: import again into an empty folder and adopt with that map.
+  assert.equal((await cli(project, "import", "flyway", "flyway-migrations", "--dir", "reimported", "--empty-down", "irreversible", "--yes")).code, 0);
+  const adopted = await cli(project, "adopt", "--db", migrated, "--map", path.join("reimported", "stepwise-import-map.json"));
+  assert.equal(adopted.code, 0, adopted.output);
+  assert.equal(adopted.json.version, 1);
+
+  const deleted = createTestProject(t);
+  writeFolder(path.join(deleted.root, "flyway-migrations"), baseline);
+  assert.equal((await importFlyway(deleted)).migrations[0].history.replacedThrough, null);
+});
+
+/** Runs the quoted stepwise command a `fix` names, its words read as a shell reads them. */
+async function runFix(project: TestProject, fix: string): Promise<{ code: number | null; json: Json; output: string }> {
+  const command = /"stepwise ([^"]+)"/.exec(fix);
+  assert.ok(command, fix);
+  const words = [...command[1]!.matchAll(/'((?:[^']|'\\'')*)'|(\S+)/g)].map(([, quoted, plain]) => quoted?.replaceAll("'\\''", "'") ?? plain!);
+  return cli(project, ...words);
+}
 
 test("flyway baseline scripts: the newest is imported (as Flyway runs on an empty database), and a changed baseline script is refused by its checksum", async (t: TestContext) => {
   const project = createTestProject(t);

@@ -236,6 +236,26 @@ test("kysely: a provider that holds its migrations in one file (migrations['001'
   assert.equal((await cliOn(project, target, "verify")).json.ok, true);
 });
 
+test("kysely: a provider that holds its migrations in one file in any shape (migrations.m001 = {…}, an object literal of entries, the entries inside getMigrations) is refused at the entry of its first up, naming the key its file takes", async (t) => {
+  const up = "async up(db: Kysely<unknown>) {\n      await db.schema.createTable('post').addColumn('uri', 'varchar').execute()\n    },";
+  const head = "import { Kysely, Migration, MigrationProvider } from 'kysely'\n\n";
+  const getter = "export const migrationProvider: MigrationProvider = {\n  async getMigrations() {\n    return migrations\n  },\n}\n";
+  for (const [provider, entryLine, key] of [
+    [`${head}const migrations: Record<string, Migration> = {}\n\n${getter}\nmigrations.m001 = {\n  ${up}\n}\n`, "migrations.m001 = {", "m001"],
+    [`${head}const migrations: Record<string, Migration> = {\n  '001': {\n    ${up}\n  },\n}\n\n${getter}`, "  '001': {", "001"],
+    [`${head}export const migrationProvider: MigrationProvider = {\n  getMigrations: async () => ({\n    a001: {\n      ${up}\n    },\n  }),\n}\n`, "    a001: {", "a001"],
+  ] as const) {
+    const { project } = jsToolProject(t, { ...kyselyCase("sqlite"), files: { "migrations.ts": provider } });
+    const run = JSON.parse((await runCli(["import", "kysely", "kysely-migrations", "--json"], { cwd: project.root })).stdout) as Json;
+    assert.equal(run.error?.code, "IMPORT_SOURCE_INVALID", provider);
+    assert.deepEqual(
+      run.error.problems.map((problem: Json) => [problem.file, problem.line]),
+      [["kysely-migrations/migrations.ts", provider.split("\n").indexOf(entryLine) + 1]],
+    );
+    assert.ok(run.error.problems[0].message.includes(`${key}.ts`), run.error.problems[0].message);
+  }
+});
+
 test("kysely: a history table Kysely was told to name otherwise (migrationTableName) is adopted with --old-table; its lock table keeps Kysely's own name, and both are left out of verify and dropped", async (t) => {
   const spec = kyselyCase("sqlite");
   const { project, dir } = jsToolProject(t, spec);

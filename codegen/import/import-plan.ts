@@ -77,7 +77,7 @@ export interface PlannedMigration {
   /** `sql`: the tool's down; `module`: the JavaScript migration's own down (node-pg-migrate's reverse of up included); `no-op`/`none`: it had none (or an empty one) and `--empty-down` decided; `empty-up`: the tool's up ran nothing, marked `-- migrate:empty`. */
   readonly down: "sql" | "module" | "no-op" | "none";
   readonly emptyUp: boolean;
-  readonly history: Readonly<Record<string, string | number>>;
+  readonly history: Readonly<Record<string, string | number | null>>;
   /** Other values of a `history` column the tool accepts too; absent when it has none. */
   readonly accepted?: Readonly<Record<string, readonly string[]>>;
   readonly text: string;
@@ -338,9 +338,11 @@ function locateProblem(problem: RenderedProblem, rendered: { text: string; chunk
 function describeTransactionProblem(facts: { code: string; statement: string; direction: "up" | "down"; section: SourceSection; migration: ForeignMigration; context: RenderContext }): string | null {
   const { code, direction, migration, context } = facts;
   const { tool, reader, dialect } = context;
-  if (reader.noTransactionMark === undefined || (code !== "SQL_NEEDS_NO_TRANSACTION" && code !== "SQL_TRANSACTION_CONTROL")) return null;
+  if (code !== "SQL_NEEDS_NO_TRANSACTION" && code !== "SQL_TRANSACTION_CONTROL") return null;
   const text = facts.statement.split(";")[0]!.trim();
   const statement = JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text);
+  if (reader.noTransactionMark === undefined)
+    return code === "SQL_TRANSACTION_CONTROL" && reader.transactionControlFix !== undefined ? `${statement} controls the transaction ${tool} ran it in; ${reader.transactionControlFix}` : null;
   const needs = findTransactionNeeds(facts.section.sql, dialect);
   const mark = direction === "down" ? (reader.downNoTransactionMark ?? reader.noTransactionMark) : reader.noTransactionMark;
   const both = direction === "down" ? reader.downNoTransactionMark === undefined : reader.downNoTransactionMark === undefined && migration.down !== null;

@@ -12,6 +12,8 @@ const JOURNAL = "meta/_journal.json";
 export const drizzle: ForeignTool = {
   order: "as meta/_journal.json lists them, which is how drizzle's migrator reads them",
   foreignKeysOff: false,
+  transactionControlFix:
+    "drizzle's migrator runs every file inside one transaction of its own; stepwise runs a file that ends it with COMMIT outside a transaction, and on SQLite only when, as drizzle's own run needs, no BEGIN comes before that COMMIT and a BEGIN is the file's last statement (it opens the transaction drizzle's closing COMMIT ends); give the file that shape, or take its other transaction statements out, and import again",
   read(source: SourceFolder, dialect): ForeignMigration[] {
     const text = source.read(JOURNAL);
     if (text === undefined) return refuse(source, JOURNAL, 1, "no journal; drizzle-kit writes meta/_journal.json beside the SQL files, and its order is the migrations' order");
@@ -54,9 +56,9 @@ export const drizzle: ForeignTool = {
 
 /**
  * A file that ends drizzle's transaction (`COMMIT`) ran from there outside it: on PostgreSQL (after an `ALTER TYPE … ADD VALUE` the rest uses) its other statements as written, where a `COMMIT`
- * outside a transaction only warns; on SQLite one that commits first and opens one last (`COMMIT; PRAGMA foreign_keys = OFF; BEGIN; … COMMIT; PRAGMA foreign_keys = ON; BEGIN;`, written by hand
- * so that the pragmas take effect), its own `BEGIN … COMMIT` included. A last `BEGIN` only opens a transaction for the migrator's `COMMIT`. The SQL to run outside stepwise's transaction, with
- * those statements that only end or reopen drizzle's as comments; `null` for a file that ran inside drizzle's transaction.
+ * outside a transaction only warns; on SQLite one that commits and opens one last (`COMMIT; PRAGMA foreign_keys = OFF; BEGIN; … COMMIT; PRAGMA foreign_keys = ON; BEGIN;`, written by hand
+ * so that the pragmas take effect), its own `BEGIN … COMMIT` included, and the statements before its first `COMMIT` each on its own, as the rest. A last `BEGIN` only opens a transaction for the
+ * migrator's `COMMIT`. The SQL to run outside stepwise's transaction, with those statements that only end or reopen drizzle's as comments; `null` for a file that ran inside drizzle's transaction.
  */
 function leaveMigratorTransaction(sql: string, dialect: SqlDialect): string | null {
   const statements = splitSqlStatements(tokenizeSql(sql, dialect), dialect)
@@ -64,12 +66,15 @@ function leaveMigratorTransaction(sql: string, dialect: SqlDialect): string | nu
     .filter((tokens) => tokens.length > 0);
   const word = (tokens: (typeof statements)[number] | undefined) => tokens?.[0]!.text.toUpperCase() ?? "";
   const ends = (tokens: (typeof statements)[number] | undefined) => ["COMMIT", "END"].includes(word(tokens));
-  const reopens = statements.length > 1 && word(statements.at(-1)) === "BEGIN";
-  if (dialect === "sqlite" ? !(statements.length > 2 && ends(statements[0]) && reopens) : !statements.some(ends)) return null;
+  const first = statements.findIndex(ends);
+  const reopens = first !== -1 && first < statements.length - 1 && word(statements.at(-1)) === "BEGIN";
+  // On SQLite drizzle's run takes the file only in that shape: a BEGIN before the first COMMIT fails inside its transaction, a COMMIT not reopened leaves none for its own COMMIT.
+  const sqliteShape = reopens && !statements.slice(0, first).some((tokens) => word(tokens) === "BEGIN");
+  if (dialect === "sqlite" ? !sqliteShape : first === -1) return null;
   const comment = (text: string, tokens: (typeof statements)[number]) => {
     const [from, to] = [tokens[0]!.offset, tokens.at(-1)!.offset + tokens.at(-1)!.text.length];
     return `${text.slice(0, from)}/* ${text.slice(from, to).replaceAll("*/", "* /")} */${text.slice(to)}`;
   };
   const reopened = reopens ? comment(sql, statements.at(-1)!) : sql;
-  return dialect === "sqlite" ? comment(reopened, statements[0]!) : reopened;
+  return dialect === "sqlite" ? comment(reopened, statements[first]!) : reopened;
 }

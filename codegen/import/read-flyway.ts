@@ -108,7 +108,7 @@ export const flyway: ForeignTool = {
             description: slot.description.replaceAll("_", " "),
             script: path.posix.basename(slot.version),
             checksum: flywayChecksum(up),
-            ...(slot === baseline && { type: "SQL_BASELINE", ...(replaced && { replacedThrough: replaced.raw }) }),
+            ...(slot === baseline && { type: "SQL_BASELINE", replacedThrough: replaced?.raw ?? null }),
           },
         },
       ];

@@ -6,7 +6,7 @@
  */
 import { compareText } from "../problems.js";
 import { KYSELY_SERVING } from "./serve-kysely.js";
-import { extensionOf, findExport, isDeclarationFile, moduleMigration, nameOf, nestingAt, readScript } from "./read-scripts.js";
+import { enclosingOpen, extensionOf, findExport, isDeclarationFile, moduleMigration, nameOf, nestingAt, readScript } from "./read-scripts.js";
 import { findProviderParameter, readKyselyIndex } from "./kysely-index.js";
 import { lineAt, refuse, reportDuplicates, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
@@ -33,15 +33,12 @@ export const kysely: ForeignTool = {
         const defined = [...text.matchAll(/\bup\s*[:=(,}]|\bexport\s*\*(?!\s*as\b)|\bmodule\.exports\s*=\s*(?!\{)/g)].find(
           (match) => nestingAt(text, match.index) < 2 && !types.some(([start, end]) => match.index > start && match.index < end),
         );
-        // A provider of the project's that holds the migrations themselves (`migrations['001'] = { async up(db) {…} }`, as the AT Protocol feed generator template does): the Migrator records
-        // each under its key, and there is no file per migration to wrap.
-        const entry =
-          defined && /getMigrations/.test(text) ? [...text.matchAll(/^[ \t]*[A-Za-z_$][\w$]*\[\s*(["'`])([^"'`]+)\1\s*\]\s*=\s*\{/gm)].find((match) => nestingAt(text, match.index) === 0) : undefined;
-        if (defined && entry)
+        const entry = findProviderEntry(text, types);
+        if (entry)
           source.report(
             file,
             lineAt(text, entry.index),
-            `a MigrationProvider holding its migrations in this one file (${entry[2]} and the rest, each recorded under its key), which import reads only as one file per migration; move each into a file named by its key (${entry[2]}.ts exporting its up and down) in a folder of their own, and import that folder`,
+            `a MigrationProvider holding its migrations in this one file, each recorded by the Migrator under its key, which import reads only as one file per migration; move each into a file named by its key (${entry.key === null ? "the key getMigrations returns it under" : `${entry.key}.ts for this one`}, exporting its up and down) in a folder of their own, and import that folder`,
           );
         else if (defined)
           source.report(
@@ -112,4 +109,26 @@ function typeBodiesOf(text: string): [number, number][] {
     }
   }
   return bodies;
+}
+
+/**
+ * A MigrationProvider of the project's (a file defining `getMigrations`) that holds migrations itself, in whatever shape (`migrations['001'] = {…}` as the AT Protocol feed generator template
+ * does, `migrations.m001 = {…}`, an object literal `{ '001': {…} }`): the Migrator records each under its key, and there is no file per migration to wrap. Where the first `up` it defines
+ * (a function, not `up: other.up`, which is a listing of migrations kept elsewhere) is, and the key of the entry it is in when the text names one; `null` for any other file.
+ */
+function findProviderEntry(text: string, types: readonly [number, number][]): { index: number; key: string | null } | null {
+  if (!/(?<![.\w$])getMigrations\s*[(:=]/.test(text)) return null;
+  const up = [...text.matchAll(/(?<![.\w$])up\s*(?:\(|[:=]\s*(?:async\b|function\b|\())/g)].find((match) => !types.some(([start, end]) => match.index > start && match.index < end));
+  if (up === undefined) return null;
+  const open = enclosingOpen(text, up.index);
+  const before = text.slice(0, Math.max(0, open));
+  const key =
+    /\[\s*(["'`])([^"'`]+)\1\s*\]\s*=\s*$/.exec(before)?.[2] ??
+    /\.\s*([A-Za-z_$][\w$]*)\s*=\s*$/.exec(before)?.[1] ??
+    /[{,]\s*(?:(["'`])([^"'`]+)\1|([A-Za-z_$][\w$]*))\s*:\s*$/
+      .exec(before)
+      ?.slice(2)
+      .find((name) => name !== undefined) ??
+    null;
+  return { index: key === null ? up.index : open, key };
 }

@@ -57,6 +57,18 @@ export function nestingAt(text: string, index: number): number {
   return depth;
 }
 
+/** Where the innermost bracket around `index` opens (as {@link nestingAt} counts them), or -1 at the top level. */
+export function enclosingOpen(text: string, index: number): number {
+  const open: number[] = [];
+  for (let at = 0; at < index; at++) {
+    const char = text[at]!;
+    if (char === '"' || char === "'" || char === "`") at = endOfQuoted(text, at, char) - 1;
+    else if (char === "{" || char === "(" || char === "[") open.push(at);
+    else if (char === "}" || char === ")" || char === "]") open.pop();
+  }
+  return open.at(-1) ?? -1;
+}
+
 /** TypeScript that tsx cannot run as an ES module (`export =`, `import x = require()`), which the wrapper's static import needs; the line, or `null`. */
 export function findCommonJsTypeScript(text: string): number | null {
   const match = /^\s*(?:export\s*=|import\s+\w+\s*=\s*require\s*\()/m.exec(text);

@@ -32,8 +32,8 @@ export interface ForeignMigration {
   readonly transaction: boolean;
   /** Every file read for it, relative to the source folder. */
   readonly sources: readonly string[];
-  /** What the tool's history table records for it, by that table's column names: what adopting a database matches on. */
-  readonly history: Readonly<Record<string, string | number>>;
+  /** What the tool's history table records for it, by that table's column names: what adopting a database matches on; `null` for a fact the import looked for and did not find. */
+  readonly history: Readonly<Record<string, string | number | null>>;
   /** Other values of a `history` column the tool accepts for the same file too (Prisma: the checksum of the script with its line endings changed). */
   readonly accepted?: Readonly<Record<string, readonly string[]>>;
   /** A JavaScript or TypeScript migration: imported as a wrapper that runs this file unchanged, its tool's API served; `up`/`down` then only say where it is and whether it has a down. */
@@ -81,6 +81,8 @@ export interface ForeignTool {
   readonly historyTable?: string;
   /** How one of the tool's migrations says it runs outside a transaction, named in the fix for SQL that cannot run inside one (the tool ran it in a transaction too, where it fails). */
   readonly noTransactionMark?: string;
+  /** For a tool with no mark that runs its migrations in one transaction of its own: the fix for a migration that controls that transaction in a shape the import does not take. */
+  readonly transactionControlFix?: string;
   /** How the down alone says it runs outside a transaction, for a tool that marks each direction on its own (`noTransactionMark` is then the up's); absent when one mark covers both. */
   readonly downNoTransactionMark?: string;
   read(source: SourceFolder, dialect: SqlDialect, options?: { readonly glob?: string }): readonly ForeignMigration[];

@@ -5,6 +5,7 @@
 import { adoptedHistoryIn, defaultHistoryIn, historyWriteFix } from "../core/error-factories.js";
 import type { StepwiseErrorCode, StepwiseErrorDetails } from "../core/errors.js";
 import { isNotAFolder } from "../safety/errors.js";
+import { quoteForShell } from "./format.js";
 
 /** Next steps attached where the error was made, read back when it is printed. */
 const attached = new WeakMap<object, string>();
@@ -141,12 +142,16 @@ export const FIX_OF_CODE: FixOf = {
   ADOPT_HISTORY_MISSING: () =>
     `point --db/--url at the database the tool migrated and --map at the import of that tool; pass --old-table <name> if the tool was configured to name its table otherwise`,
   ADOPT_TABLE_CLASH: () => `give stepwise's history another name (--table stepwise_migrations, or "tableName" in the config), then adopt`,
-  ADOPT_UNKNOWN_MIGRATION: ({ tool, migrateTo }) =>
-    migrateTo === null
-      ? `if the database ran every script the baseline script replaced, record it with "stepwise baseline", which checks its schema first`
+  ADOPT_UNKNOWN_MIGRATION: ({ tool, migrateTo, baselineVersion, oldTables = [], mapOutdated }) => {
+    const baseline = `"stepwise baseline ${[baselineVersion, ...oldTables.map((table) => `--old-table ${quoteForShell(table)}`)].join(" ")}"`;
+    return migrateTo === null
+      ? mapOutdated
+        ? `import the ${tool} folder again into an empty folder (--dir <folder>) and run "stepwise adopt --map <folder>/stepwise-import-map.json"; if the folder no longer holds the scripts the baseline script replaced and the database ran them all, record it with ${baseline}, which checks its schema first`
+        : `if the database ran every script the baseline script replaced, record it with ${baseline}, which checks its schema first`
       : migrateTo !== undefined
         ? `migrate the database to ${migrateTo} with ${tool} first, then adopt`
-        : `import the folder the database was migrated from (the tool's migrations at the version deployed there), or remove those rows from the tool's table if they are stale`,
+        : `import the folder the database was migrated from (the tool's migrations at the version deployed there), or remove those rows from the tool's table if they are stale`;
+  },
   ADOPT_MIGRATION_FAILED: () => `finish or roll back those migrations with the old tool, so every recorded one is applied or rolled back, then adopt`,
   ADOPT_HISTORY_GAP: () => `apply the missing migrations with the old tool first, then adopt`,
   ADOPT_CHECKSUM_MISMATCH: () => `import the migrations the database actually ran (the tool's folder at the deployed commit), then adopt`,

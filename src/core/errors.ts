@@ -396,10 +396,13 @@ export interface StepwiseErrorDetails {
   readonly ADOPT_TABLE_CLASH: Readonly<{ tool: string; table: string }>;
   /** `stepwise adopt`: the old tool's history records migrations the import map does not hold (`ids`); a Knex or Umzug name that differs from one imported name only by its script extension
    * (`1_a.js` recorded, `1_a.ts` imported) is that migration, not unknown; or rows below the baseline script (Flyway's B) the import starts with, which stand for it only once they reach the newest
-   * script it replaced: `migrateTo` is that script's version, `null` when the import saw none of them (they were deleted, so which the database lacks is unknown). Nothing was written.
+   * script it replaced: `migrateTo` is that script's version, `null` when the import saw none of them (they were deleted, so which the database lacks is unknown); then `baselineVersion` is
+   * the baseline script's stepwise version and `oldTables` the tool's tables `stepwise baseline` takes as `--old-table`, and `mapOutdated` is true when the map was written before import recorded
+   * that script (so whether the folder holds them is unknown). Nothing was written.
    * Fix: Import the folder the database was migrated from (the tool's migrations at the version deployed there), or remove those rows from the tool's table if they are stale. Below a baseline
-   * script: migrate the database to `migrateTo` with the tool first; with `migrateTo` null, check its schema and record it with `stepwise baseline` if it ran them all. */
-  readonly ADOPT_UNKNOWN_MIGRATION: Readonly<{ tool: string; ids: readonly string[]; migrateTo?: string | null }>;
+   * script: migrate the database to `migrateTo` with the tool first; with `migrateTo` null, if it ran them all, run `stepwise baseline <baselineVersion> --old-table <each of oldTables>`, which
+   * checks its schema first; with `mapOutdated`, first import the tool's folder again into an empty folder and adopt with that map (`--map`). */
+  readonly ADOPT_UNKNOWN_MIGRATION: Readonly<{ tool: string; ids: readonly string[]; migrateTo?: string | null; baselineVersion?: number; oldTables?: readonly string[]; mapOutdated?: true }>;
   /** `stepwise adopt`: the tool marks migrations failed or dirty (`migrations`, each with its `state`), so the database is not at a version stepwise can record (a rolled-back one counts as not
    * applied, as the tool would run it again, and is not refused). Nothing was written.
    * Fix: Finish them or roll them back with the old tool (or by hand, then fix its table) so every recorded migration is applied or rolled back, then adopt. */

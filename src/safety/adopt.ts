@@ -15,7 +15,7 @@ import { optionsObject } from "../core/options.js";
 type MapEntry = {
   readonly version: number;
   readonly originalId: string;
-  readonly history: Readonly<Record<string, string | number>>;
+  readonly history: Readonly<Record<string, string | number | null>>;
   /** Other values of a `history` column the tool accepts for the same file too (Prisma's checksum of the script with its line endings changed, sqlx's without carriage returns). */
   readonly accepted?: Readonly<Record<string, readonly string[]>>;
 };
@@ -49,7 +49,7 @@ type ToolHistory = {
   /** Whether a `baseline` row of version `baseline` stands for migration `id` as applied (Flyway's baseline covers every version at or below it). */
   baselineCovers?: (baseline: string, id: string) => boolean;
   /** The id a map entry's `history` is recorded under, when it is not `history[key]` (Flyway's repeatable scripts have no version). */
-  mapId?: (history: Readonly<Record<string, string | number>>) => string;
+  mapId?: (history: Readonly<Record<string, string | number | null>>) => string;
   /** Recorded ids the tool runs again whenever their text changes (Flyway's repeatable scripts), for `ADOPT_CHECKSUM_MISMATCH`'s advice. */
   rerunsChanged?: (id: string) => boolean;
   /** The tool records a script's file name with its extension, which a build changes (`.ts` to `.js`): a recorded name matches an imported one of another script extension. */
@@ -532,19 +532,21 @@ function findBaselines(
   );
   // Only a database that ran every V script the baseline script replaced has its schema: one that reached the newest of those the import saw, or the baseline's own version. Below that it is at a
   // version no imported migration builds; the tool's migrate runs the rest of them, since it never runs a baseline script on a database it already migrated.
+  // A map written before import recorded `replacedThrough` (the field absent, where a newer import writes null for none) does not say whether the folder held those scripts.
   const through = baselineScript?.history.replacedThrough;
-  const reached = through === undefined ? covered : text(through);
+  const reached = typeof through === "string" ? text(through) : covered;
   if (replaced.length > 0 && !replaced.some((entry) => covers(entry.id, reached))) {
     const ids = replaced.map((entry) => entry.id);
-    const fix =
+    const below = `${tool} records ${ids.join(", ")}, below the baseline script ${baselineScript!.originalId} the import starts with`;
+    if (typeof through === "string")
+      throw new StepwiseError("ADOPT_UNKNOWN_MIGRATION", `${below}; migrate the database to ${reached} with ${tool} first, then adopt.`, { tool, ids, migrateTo: reached });
+    const baselineVersion = baselineScript!.version;
+    const baseline = `"stepwise baseline ${[baselineVersion, ...toolTables.map((table) => `--old-table ${table}`)].join(" ")}"`;
+    const message =
       through === undefined
-        ? `the scripts it replaced are not in the folder, so which of them the database lacks is unknown: if it ran them all, record it with "stepwise baseline ${[baselineScript!.version, ...toolTables.map((table) => `--old-table ${table}`)].join(" ")}", which checks its schema first`
-        : `migrate the database to ${reached} with ${tool} first, then adopt`;
-    throw new StepwiseError("ADOPT_UNKNOWN_MIGRATION", `${tool} records ${ids.join(", ")}, below the baseline script ${baselineScript!.originalId} the import starts with; ${fix}.`, {
-      tool,
-      ids,
-      migrateTo: through === undefined ? null : reached,
-    });
+        ? `${below}; this map was written before stepwise import recorded the newest script the baseline script replaced, so whether the database ran them all is unknown: import the ${tool} folder again into an empty folder (--dir) and adopt with the map it writes (--map), or, if the folder no longer holds those scripts and the database ran them all, record it with ${baseline}, which checks its schema first.`
+        : `${below}; the scripts it replaced are not in the folder, so which of them the database lacks is unknown: if it ran them all, record it with ${baseline}, which checks its schema first.`;
+    throw new StepwiseError("ADOPT_UNKNOWN_MIGRATION", message, { tool, ids, migrateTo: null, baselineVersion, oldTables: toolTables, ...(through === undefined && { mapOutdated: true }) });
   }
   return all.filter((entry) => entry.state === "baseline" || replaced.includes(entry));
 }
