@@ -546,11 +546,11 @@ export function lockTimeoutError(
   return new StepwiseError("LOCK_TIMEOUT", message, details, { cause });
 }
 
-/** `CONNECTION_LOST`: the server ended the session or the network dropped it; `outcome` says what became of the running migration. */
-export function connectionLostError(fields: Partial<Run> & { outcome: E.ConnectionLossOutcome; during?: string; reason: string; cause: unknown }): StepwiseError<"CONNECTION_LOST"> {
-  const { version = null, file = null, outcome, during = null, reason, cause } = fields;
+/** `CONNECTION_LOST`: the server ended the session or the network dropped it; `outcome` says what became of the running migration; `remedy`, what to change before running again when a rerun alone would end the same way. */
+export function connectionLostError(fields: Partial<Run> & { outcome: E.ConnectionLossOutcome; during?: string; reason: string; remedy?: string; cause: unknown }): StepwiseError<"CONNECTION_LOST"> {
+  const { version = null, file = null, outcome, during = null, reason, remedy, cause } = fields;
   const [migration, verb] = [`Migration ${version} (${file})`, fields.direction === "down" ? "down" : "up"];
-  const { what, fix } = {
+  const { what, fix: then } = {
     "rolled-back": {
       what: `${migration} was running ${verb} in a transaction, which the server rolled back when the session ended: nothing of that transaction was kept, and it is not recorded.`,
       fix: `run "stepwise ${verb}" again once the server accepts connections`,
@@ -568,6 +568,7 @@ export function connectionLostError(fields: Partial<Run> & { outcome: E.Connecti
       fix: `run "stepwise ${version === null ? "status" : verb}" again once the server accepts connections`,
     },
   }[outcome];
+  const fix = remedy === undefined ? then : `${remedy}; then ${then}`;
   const details = { version, file, direction: fields.direction ?? null, outcome, during, reason, fix };
   return new StepwiseError("CONNECTION_LOST", `The connection to the database server was lost: ${reason}. ${what} Fix: ${fix}.`, details, { cause });
 }

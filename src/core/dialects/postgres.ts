@@ -156,6 +156,14 @@ export function translatePostgresError(error: unknown, busyTimeoutMs: number, cl
   return typed === undefined ? error : recordNativeError(typed, classification);
 }
 
+/** What to change when the server ended the session for sitting idle past a timeout set on the role or database: a rerun alone would wait the same way. */
+const IDLE_TIMEOUT_REMEDIES: Readonly<Record<string, string>> = {
+  "25P03":
+    "the migration kept its transaction idle (waiting between its queries) longer than the server's idle_in_transaction_session_timeout, set for the role or database: have it wait for nothing between its queries, or raise the limit for it (SET LOCAL idle_in_transaction_session_timeout = '10min' as its first statement)",
+  "57P05":
+    "the session sat idle between the migration's queries longer than the server's idle_session_timeout, set for the role or database: have the migration wait for nothing between its queries, or raise the limit for it (SET idle_session_timeout = '10min' as its first statement)",
+};
+
 /** `error`, which ended the session, as `CONNECTION_LOST` with no migration running; `during` says what was. */
 export function lostConnection(error: unknown, during?: string): StepwiseError<"CONNECTION_LOST"> {
   return connectionLostError({ outcome: "none-running", reason: firstLineOf(error), cause: error, ...(during === undefined ? {} : { during }) });
@@ -219,7 +227,8 @@ function describePostgresFailure(lockTimeoutMs: number) {
     const where = { version: entry.version, file: entry.file, direction };
     if (lost !== undefined) {
       const outcome = origin === "commit" ? "commit-unknown" : rolledBack ? "rolled-back" : "partly-applied";
-      return recordNativeError(connectionLostError({ ...where, outcome, reason: firstLineOf(lost), cause }), classification);
+      const remedy = IDLE_TIMEOUT_REMEDIES[sqlstateOf(lost) ?? ""];
+      return recordNativeError(connectionLostError({ ...where, outcome, reason: firstLineOf(lost), ...(remedy === undefined ? {} : { remedy }), cause }), classification);
     }
     // A transaction: false migration's leftovers (made after its history row was written), or an earlier attempt's in the way of an "already exists".
     const invalidIndexes = rolledBack ? [] : yield* readInvalidIndexes(`${store.quoted} AS h WHERE h.version ${EQ} ?`, [entry.version], true);
