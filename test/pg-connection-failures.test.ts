@@ -300,6 +300,17 @@ test("a connection that cannot be opened says the server's reason and what to ch
   assert.deepEqual([error.code, error.problem], ["DATABASE_UNUSABLE", "missing-database"]);
 });
 
+test("a pg.Pool whose every client stays checked out past connectionTimeoutMillis is DATABASE_UNUSABLE pool-busy, not a host to check; the migrate holding it applies", async (t) => {
+  const database = await freshDatabase(t);
+  const pool = new pg.Pool({ connectionString: database.url, max: 1, connectionTimeoutMillis: 300 });
+  const slow = namedSqlEntry(1, "slow", "CREATE TABLE slow (id int); SELECT pg_sleep(1);", null, postgres);
+  const [first, second] = await Promise.all([new MigrationManager(pool, [slow]).up(), rejection(() => new MigrationManager(pool, [slow]).up())]);
+  await pool.end();
+  assert.equal(first.steps.length, 1);
+  assert.deepEqual([second.code, second.problem], ["DATABASE_UNUSABLE", "pool-busy"]);
+  assert.match(String(second.fix), /connectionTimeoutMillis/);
+});
+
 test("a migration that catches the client's error and throws its own, wrapped or not, is still CONNECTION_LOST when its session ended", async (t) => {
   const database = await freshDatabase(t);
   for (const wrap of [true, false]) {

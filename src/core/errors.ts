@@ -524,6 +524,7 @@ export type ConnectionProblem =
   | "closed-at-start"
   | "host-not-found"
   | "timed-out"
+  | "pool-busy"
   | "unknown";
 /** A session that held a lock another waited for, as `pg_stat_activity` shows it (never its query, which may hold secrets); a field is `null` where the server hides it. `pg_terminate_backend(pid)`
  * ends it. */

@@ -82,6 +82,12 @@ const CONNECTION_CASES: readonly (readonly [RegExp, ConnectionProblem, string])[
   [/^\|ECONNREFUSED\|/, "refused", "check the host and port in the URL, and that the server is running and listens there (listen_addresses, port)"],
   [/^\|ENOENT\|/, "refused", "no server listens on that socket: check the socket folder (host=) and port in the URL, and that the server is running"],
   [/^\|(?:ENOTFOUND|EAI_AGAIN|EAI_NONAME)\|/, "host-not-found", "check the host name in the URL: it does not resolve from here"],
+  // pg-pool's words when every client stayed checked out past connectionTimeoutMillis: the server was never asked.
+  [
+    /^\|\|timeout exceeded when trying to connect$/,
+    "pool-busy",
+    "every client of the pg.Pool stayed checked out for its connectionTimeoutMillis (the app's own queries and transactions, or another migrate call on the pool): migrate before the app takes clients from it, or give the pool a larger max or a longer connectionTimeoutMillis",
+  ],
   [/^\|(?:ETIMEDOUT\||[^|]*\|.*timeout)/i, "timed-out", "check that the host is reachable from here (a firewall, a VPN, a private network) and that the port is the server's"],
   [/^\|[^|]*\|.*does not support SSL/i, "tls-refused", "the server has no TLS: remove sslmode (or ssl) from the URL, or turn ssl on in the server's configuration"],
   [
