@@ -174,6 +174,27 @@ test("a migration's failure is located where PostgreSQL points, inside a multi-l
   assert.deepEqual(await tables(database.url), ["accounts", "schema_migrations"]);
 });
 
+test("a statement past the database's statement_timeout is MIGRATION_FAILED saying how the migration lifts it for itself, in a transaction or outside one; done so, it applies", async (t) => {
+  const database = await freshDatabase(t);
+  await withPgClient(database.url, (client) => client.query(`ALTER DATABASE "${database.name}" SET statement_timeout = 300`));
+  const pool = pooled(t, database);
+  const slow = (transaction: boolean, lift = "") => namedSqlEntry(1, "slow", `${lift}CREATE TABLE slow (id int);\nSELECT pg_sleep(0.8);`, null, { dialect: "postgres", transaction } as never);
+  for (const [transaction, set] of [
+    [true, "SET LOCAL statement_timeout"],
+    [false, "SET statement_timeout"],
+  ] as const) {
+    const error = await rejection(() => new MigrationManager(pool, [slow(transaction)]).up());
+    assert.deepEqual([error.code, error.nativeCode, error.rolledBack], ["MIGRATION_FAILED", "57014", transaction]);
+    assert.ok(
+      String(error.message).includes(`the session's statement_timeout, set for the role, the database or the connection: a migration that needs longer lifts it for itself with ${set} = '30min'`),
+      String(error.message),
+    );
+    if (!transaction) await withPgClient(database.url, (client) => client.query("DROP TABLE slow; DELETE FROM schema_migrations"));
+  }
+  await new MigrationManager(pool, [slow(true, "SET LOCAL statement_timeout = '30min';\n")]).up();
+  assert.deepEqual(await history(database.url), ["1:applied"]);
+});
+
 test("a migration waiting for another session's lock fails after lockTimeoutMs with LOCK_TIMEOUT naming the relation and the session, rolled back, and the app's lock_timeout is as it was", async (t) => {
   const database = await freshDatabase(t);
   const client = new pg.Client({ connectionString: database.url });

@@ -251,11 +251,20 @@ function describePostgresFailure(lockTimeoutMs: number) {
       findInCauseChain(cause, (current) => ["detail", "hint"].some((field) => typeof (current as Record<string, unknown>)[field] === "string")) ?? {};
     const detail = typeof server.detail === "string" ? server.detail : null;
     const hint = typeof server.hint === "string" ? server.hint : null;
-    const notes = [detail && `DETAIL: ${detail}`, hint && `HINT: ${hint}`, describeInvalidIndexes(invalidIndexes, "The database holds").trimEnd()].filter(Boolean).join("\n");
+    const notes = [detail && `DETAIL: ${detail}`, hint && `HINT: ${hint}`, describeInvalidIndexes(invalidIndexes, "The database holds").trimEnd(), timeoutNote(entry, cause)]
+      .filter(Boolean)
+      .join("\n");
     // Outside a transaction each statement went alone, so the one that failed is known; a rolled-back migration is located by the executor's rerun.
     const location = origin === "body" && !rolledBack ? locateFromFailure(entry, direction, cause) : null;
     return migrationFailedError({ ...where, cause, rolledBack, detail, hint, invalidIndexes, notes, location });
   };
+}
+
+/** For a statement cancelled by `statement_timeout` (which the role, the database or the app's connection sets, not the migration), how the migration lifts it for itself. */
+function timeoutNote(entry: MigrationFailure["entry"], cause: unknown): string | null {
+  if (findInCauseChain(cause, (current) => sqlstateOf(current) === "57014" && /statement timeout/.test(firstLineOf(current))) === undefined) return null;
+  const set = entry.transaction === false ? "SET statement_timeout" : "SET LOCAL statement_timeout";
+  return `The statement ran past the session's statement_timeout, set for the role, the database or the connection: a migration that needs longer lifts it for itself with ${set} = '30min' as its first statement.`;
 }
 
 /** The `relkind`s of `pg_class` as the kinds `HISTORY_TABLE_INVALID` names. */
