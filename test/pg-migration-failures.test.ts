@@ -195,6 +195,19 @@ test("a statement past the database's statement_timeout is MIGRATION_FAILED sayi
   assert.deepEqual(await history(database.url), ["1:applied"]);
 });
 
+test("a session whose search_path names no schema (set empty or to a missing one for the database) is MIGRATION_FAILED saying so, with a fix that is not the migration's; --schema then works", async (t) => {
+  const database = await freshDatabase(t);
+  const items = namedSqlEntry(1, "items", "CREATE TABLE items (id int);", null, postgres);
+  for (const path of ["''", "nosuch"]) {
+    await withPgClient(database.url, (client) => client.query(`ALTER DATABASE "${database.name}" SET search_path = ${path}`));
+    const error = jsonError(await runPgCli([items], database.url, ["up", "--json"]));
+    assert.deepEqual([error.code, error.nativeCode, error.rolledBack], ["MIGRATION_FAILED", "3F000", true]);
+    assert.match(String(error.message), /The session's search_path names no schema that exists/);
+    assert.match(String(error.fix), /^give the session a schema to build in: pass --schema <schema>/);
+  }
+  assert.equal((await runPgCli([items], database.url, ["up", "--schema", "app"])).code, 0);
+});
+
 test("a migration waiting for another session's lock fails after lockTimeoutMs with LOCK_TIMEOUT naming the relation and the session, rolled back, and the app's lock_timeout is as it was", async (t) => {
   const database = await freshDatabase(t);
   const client = new pg.Client({ connectionString: database.url });

@@ -251,7 +251,7 @@ function describePostgresFailure(lockTimeoutMs: number) {
       findInCauseChain(cause, (current) => ["detail", "hint"].some((field) => typeof (current as Record<string, unknown>)[field] === "string")) ?? {};
     const detail = typeof server.detail === "string" ? server.detail : null;
     const hint = typeof server.hint === "string" ? server.hint : null;
-    const notes = [detail && `DETAIL: ${detail}`, hint && `HINT: ${hint}`, describeInvalidIndexes(invalidIndexes, "The database holds").trimEnd(), timeoutNote(entry, cause)]
+    const notes = [detail && `DETAIL: ${detail}`, hint && `HINT: ${hint}`, describeInvalidIndexes(invalidIndexes, "The database holds").trimEnd(), timeoutNote(entry, cause), noSchemaNote(cause)]
       .filter(Boolean)
       .join("\n");
     // Outside a transaction each statement went alone, so the one that failed is known; a rolled-back migration is located by the executor's rerun.
@@ -265,6 +265,15 @@ function timeoutNote(entry: MigrationFailure["entry"], cause: unknown): string |
   if (findInCauseChain(cause, (current) => sqlstateOf(current) === "57014" && /statement timeout/.test(firstLineOf(current))) === undefined) return null;
   const set = entry.transaction === false ? "SET statement_timeout" : "SET LOCAL statement_timeout";
   return `The statement ran past the session's statement_timeout, set for the role, the database or the connection: a migration that needs longer lifts it for itself with ${set} = '30min' as its first statement.`;
+}
+
+/**
+ * For PostgreSQL's "no schema has been selected to create in" (3F000): the session's `search_path` names no schema that exists (set empty, or to a missing schema, for the
+ * role or database), which is no fault of the migration. Read from the server's words: the transaction is aborted, so `current_schema()` cannot be asked.
+ */
+function noSchemaNote(cause: unknown): string | null {
+  if (findInCauseChain(cause, (current) => sqlstateOf(current) === "3F000" && /^no schema has been selected to create in/.test(firstLineOf(current))) === undefined) return null;
+  return "The session's search_path names no schema that exists (an empty one, or a missing schema, set for the role or the database with ALTER ROLE ... SET search_path), so the migration's names have no schema to go to: set it to the schema to build in, or give the connection one (the CLI's --schema; a pool's options: '-c search_path=app').";
 }
 
 /** The `relkind`s of `pg_class` as the kinds `HISTORY_TABLE_INVALID` names. */
