@@ -208,6 +208,29 @@ test("a session whose search_path names no schema (set empty or to a missing one
   assert.equal((await runPgCli([items], database.url, ["up", "--schema", "app"])).code, 0);
 });
 
+test("a history table whose row-level security applies to stepwise's role is HISTORY_TABLE_INVALID row-security before anything runs, not its applied migrations run again", async (t) => {
+  const database = await freshDatabase(t);
+  const role = `stepwise_rls_${Math.random().toString(16).slice(2, 10)}`;
+  await withPgClient(database.url, (client) => client.query(`CREATE ROLE ${role} LOGIN; CREATE SCHEMA app AUTHORIZATION ${role}`));
+  t.after(async () => {
+    await database.drop();
+    await withPgClient(database.server.url("postgres"), (admin) => admin.query(`DROP ROLE IF EXISTS ${role}`));
+  });
+  const url = new URL(database.url);
+  url.username = role;
+  const pool = new pg.Pool({ connectionString: url.toString(), options: "-c search_path=app" });
+  pool.on("error", () => undefined);
+  t.after(() => pool.end());
+  const counted = [namedSqlEntry(1, "items", "CREATE TABLE items (id int);", null, postgres), namedSqlEntry(2, "seed", "INSERT INTO items VALUES (1);", null, postgres)];
+  await new MigrationManager(pool, counted, { schema: "app" }).up();
+  await pool.query("ALTER TABLE schema_migrations ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY");
+  const manager = new MigrationManager(pool, counted, { schema: "app" });
+  const error = await rejection(() => manager.up());
+  assert.deepEqual([error.code, error.problem, error.version], ["HISTORY_TABLE_INVALID", "row-security", null]);
+  assert.equal((await manager.status()).problem?.problem, "row-security");
+  assert.deepEqual((await pool.query("SELECT count(*)::int AS n FROM items")).rows, [{ n: 1 }]);
+});
+
 test("a migration waiting for another session's lock fails after lockTimeoutMs with LOCK_TIMEOUT naming the relation and the session, rolled back, and the app's lock_timeout is as it was", async (t) => {
   const database = await freshDatabase(t);
   const client = new pg.Client({ connectionString: database.url });

@@ -210,6 +210,8 @@ export function historyWriteFix(fields: { table: string; problem: E.HistoryWrite
       return `give ${column === null ? "the column" : `column "${column}"`} of "${table}" the type stepwise writes (integers for version and duration_ms, text for the others)`;
     case "trigger":
       return `drop the trigger (or rule) on "${table}" that refuses the row${constraint === null ? "" : ` (it said: ${constraint})`}`;
+    case "row-security":
+      return `turn row-level security off on "${table}" (ALTER TABLE ... DISABLE ROW LEVEL SECURITY, or NO FORCE ROW LEVEL SECURITY when stepwise's role owns it), or run stepwise as its owner or a role with BYPASSRLS`;
     default:
       return `drop ${named("constraint", constraint)} from "${table}", or make it accept the rows stepwise writes`;
   }
@@ -227,7 +229,9 @@ export function historyWriteRefusedError(fields: { table: string; problem: E.His
   const what =
     problem === "not-null-column" && column !== null && !WRITTEN_HISTORY_COLUMNS.has(column)
       ? `has a column stepwise never fills, "${column}", that is NOT NULL with no default`
-      : `refuses the rows stepwise writes (${problem.replace(/-/g, " ")}${column === null ? "" : `, column "${column}"`}${constraint === null || problem === "trigger" ? "" : `, "${constraint}"`})`;
+      : problem === "row-security"
+        ? "has row-level security that applies to this role: stepwise would read only the rows its policies let through (applied migrations as pending, to run again) and write only those they accept"
+        : `refuses the rows stepwise writes (${problem.replace(/-/g, " ")}${column === null ? "" : `, column "${column}"`}${constraint === null || problem === "trigger" ? "" : `, "${constraint}"`})`;
   const outcome =
     version === null
       ? `Every row stepwise writes there would be refused, so nothing runs. ${NOTHING_CHANGED}`

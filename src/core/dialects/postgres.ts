@@ -17,6 +17,7 @@ import {
   serverRefusedError,
   usageError,
   invalidTableNameError,
+  historyWriteRefusedError,
 } from "../error-factories.js";
 import { HISTORY_GUARD_MARK, historyChangedError, type HistoryGuard } from "../history-guard.js";
 import { DEFAULT_TABLE_NAME, HistoryStore, isValidTableName, type HistoryColumn, type HistoryWriteRefusal } from "../history.js";
@@ -328,9 +329,13 @@ export class PostgresHistoryStore extends HistoryStore {
 
   override *existsWithValidShape(): Step<boolean> {
     if (this.shapeChecked) return yield* this.exists();
-    const sql = `SELECT (SELECT pg_catalog.json_agg(c.relkind) FROM ${RELATION}) AS kinds, (SELECT pg_catalog.json_agg(o ORDER BY o.attnum) FROM (${COLUMNS}) AS o) AS columns`;
-    const [row] = yield* query<{ kinds: string[] | null; columns: Column[] | null }>(sql, [this.schema, this.tableName, this.schema, this.tableName]);
+    const sql = `SELECT (SELECT pg_catalog.json_agg(c.relkind) FROM ${RELATION}) AS kinds, (SELECT pg_catalog.json_agg(o ORDER BY o.attnum) FROM (${COLUMNS}) AS o) AS columns,
+      (SELECT pg_catalog.bool_or(pg_catalog.row_security_active(c.oid)) FROM ${RELATION}) AS "rowSecurity"`;
+    const params = [this.schema, this.tableName, this.schema, this.tableName, this.schema, this.tableName];
+    const [row] = yield* query<{ kinds: string[] | null; columns: Column[] | null; rowSecurity: boolean | null }>(sql, params);
     this.read = { kinds: row?.kinds ?? [], columns: row?.columns ?? [] };
+    // Its policies would hide applied rows from every read, so a plan would run them again. Before the shape check, which a store remembers.
+    if (row?.rowSecurity === true) throw historyWriteRefusedError({ table: this.tableName, problem: "row-security", column: null, constraint: null, version: null });
     try {
       return yield* super.existsWithValidShape();
     } finally {
