@@ -87,12 +87,41 @@ test("a session ended during a migration's await is CONNECTION_LOST, rolled back
   const error = await failing;
   assert.equal(error.code, "CONNECTION_LOST");
   assert.deepEqual([error.version, error.direction, error.outcome], [2, "up", "rolled-back"]);
+  // The server's reason, which reached pg between queries, not pg's "not queryable" on the next one.
+  assert.match(String(error.reason), /terminating connection due to administrator command/);
   // Migration 1 committed before; 2 left nothing, not even a started row.
   assert.deepEqual(await tablesAndHistory(database.url), { tables: ["first", "schema_migrations"], history: ["1:applied"] });
   // The app's client is left with the listeners it had once it has ended: the socket's close, which
   // may come after the failure's own message, emits "error" again, and stepwise hears it until then.
   await ended;
   assert.equal(client.listenerCount("error"), 0);
+});
+
+test("a migration idle in its transaction past the database's idle_in_transaction_session_timeout is CONNECTION_LOST naming that timeout and how to lift it, which works", async (t) => {
+  const database = await freshDatabase(t);
+  await withPgClient(database.url, (client) => client.query(`ALTER DATABASE "${database.name}" SET idle_in_transaction_session_timeout = 300`));
+  const waiting = (setFirst: boolean) =>
+    asyncTsEntry(
+      2,
+      {
+        async up(db: pg.ClientBase) {
+          if (setFirst) await db.query("SET LOCAL idle_in_transaction_session_timeout = '10min'");
+          await db.query("CREATE TABLE waited (id int)");
+          await new Promise((resolve) => setTimeout(resolve, 800));
+          await db.query("SELECT 1");
+        },
+      } as unknown as MigrationDefinition<unknown>,
+      postgres,
+    ) as MigrationEntry;
+  const pool = new pg.Pool({ connectionString: database.url });
+  const error = await rejection(() => new MigrationManager(pool, [FIRST, waiting(false)]).up());
+  assert.deepEqual([error.code, error.version, error.outcome, error.nativeCode], ["CONNECTION_LOST", 2, "rolled-back", "25P03"]);
+  assert.match(String(error.reason), /idle-in-transaction timeout/);
+  assert.match(String(error.fix), /SET LOCAL idle_in_transaction_session_timeout = '10min'.*then run "stepwise up" again/);
+  assert.deepEqual(await tablesAndHistory(database.url), { tables: ["first", "schema_migrations"], history: ["1:applied"] });
+  await new MigrationManager(pool, [FIRST, waiting(true)]).up();
+  await pool.end();
+  assert.deepEqual((await tablesAndHistory(database.url)).history, ["1:applied", "2:applied"]);
 });
 
 test("through the CLI: CONNECTION_LOST with its fields in --json, and no stack trace in the text", async (t) => {
@@ -269,6 +298,17 @@ test("a connection that cannot be opened says the server's reason and what to ch
   t.after(() => pool.end());
   const error = await rejection(() => new MigrationManager(pool, [FIRST]).status());
   assert.deepEqual([error.code, error.problem], ["DATABASE_UNUSABLE", "missing-database"]);
+});
+
+test("a pg.Pool whose every client stays checked out past connectionTimeoutMillis is DATABASE_UNUSABLE pool-busy, not a host to check; the migrate holding it applies", async (t) => {
+  const database = await freshDatabase(t);
+  const pool = new pg.Pool({ connectionString: database.url, max: 1, connectionTimeoutMillis: 300 });
+  const slow = namedSqlEntry(1, "slow", "CREATE TABLE slow (id int); SELECT pg_sleep(1);", null, postgres);
+  const [first, second] = await Promise.all([new MigrationManager(pool, [slow]).up(), rejection(() => new MigrationManager(pool, [slow]).up())]);
+  await pool.end();
+  assert.equal(first.steps.length, 1);
+  assert.deepEqual([second.code, second.problem], ["DATABASE_UNUSABLE", "pool-busy"]);
+  assert.match(String(second.fix), /connectionTimeoutMillis/);
 });
 
 test("a migration that catches the client's error and throws its own, wrapped or not, is still CONNECTION_LOST when its session ended", async (t) => {

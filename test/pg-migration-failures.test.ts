@@ -174,6 +174,63 @@ test("a migration's failure is located where PostgreSQL points, inside a multi-l
   assert.deepEqual(await tables(database.url), ["accounts", "schema_migrations"]);
 });
 
+test("a statement past the database's statement_timeout is MIGRATION_FAILED saying how the migration lifts it for itself, in a transaction or outside one; done so, it applies", async (t) => {
+  const database = await freshDatabase(t);
+  await withPgClient(database.url, (client) => client.query(`ALTER DATABASE "${database.name}" SET statement_timeout = 300`));
+  const pool = pooled(t, database);
+  const slow = (transaction: boolean, lift = "") => namedSqlEntry(1, "slow", `${lift}CREATE TABLE slow (id int);\nSELECT pg_sleep(0.8);`, null, { dialect: "postgres", transaction } as never);
+  for (const [transaction, set] of [
+    [true, "SET LOCAL statement_timeout"],
+    [false, "SET statement_timeout"],
+  ] as const) {
+    const error = await rejection(() => new MigrationManager(pool, [slow(transaction)]).up());
+    assert.deepEqual([error.code, error.nativeCode, error.rolledBack], ["MIGRATION_FAILED", "57014", transaction]);
+    assert.ok(
+      String(error.message).includes(`the session's statement_timeout, set for the role, the database or the connection: a migration that needs longer lifts it for itself with ${set} = '30min'`),
+      String(error.message),
+    );
+    if (!transaction) await withPgClient(database.url, (client) => client.query("DROP TABLE slow; DELETE FROM schema_migrations"));
+  }
+  await new MigrationManager(pool, [slow(true, "SET LOCAL statement_timeout = '30min';\n")]).up();
+  assert.deepEqual(await history(database.url), ["1:applied"]);
+});
+
+test("a session whose search_path names no schema (set empty or to a missing one for the database) is MIGRATION_FAILED saying so, with a fix that is not the migration's; --schema then works", async (t) => {
+  const database = await freshDatabase(t);
+  const items = namedSqlEntry(1, "items", "CREATE TABLE items (id int);", null, postgres);
+  for (const path of ["''", "nosuch"]) {
+    await withPgClient(database.url, (client) => client.query(`ALTER DATABASE "${database.name}" SET search_path = ${path}`));
+    const error = jsonError(await runPgCli([items], database.url, ["up", "--json"]));
+    assert.deepEqual([error.code, error.nativeCode, error.rolledBack], ["MIGRATION_FAILED", "3F000", true]);
+    assert.match(String(error.message), /The session's search_path names no schema that exists/);
+    assert.match(String(error.fix), /^give the session a schema to build in: pass --schema <schema>/);
+  }
+  assert.equal((await runPgCli([items], database.url, ["up", "--schema", "app"])).code, 0);
+});
+
+test("a history table whose row-level security applies to stepwise's role is HISTORY_TABLE_INVALID row-security before anything runs, not its applied migrations run again", async (t) => {
+  const database = await freshDatabase(t);
+  const role = `stepwise_rls_${Math.random().toString(16).slice(2, 10)}`;
+  await withPgClient(database.url, (client) => client.query(`CREATE ROLE ${role} LOGIN; CREATE SCHEMA app AUTHORIZATION ${role}`));
+  t.after(async () => {
+    await database.drop();
+    await withPgClient(database.server.url("postgres"), (admin) => admin.query(`DROP ROLE IF EXISTS ${role}`));
+  });
+  const url = new URL(database.url);
+  url.username = role;
+  const pool = new pg.Pool({ connectionString: url.toString(), options: "-c search_path=app" });
+  pool.on("error", () => undefined);
+  t.after(() => pool.end());
+  const counted = [namedSqlEntry(1, "items", "CREATE TABLE items (id int);", null, postgres), namedSqlEntry(2, "seed", "INSERT INTO items VALUES (1);", null, postgres)];
+  await new MigrationManager(pool, counted, { schema: "app" }).up();
+  await pool.query("ALTER TABLE schema_migrations ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY");
+  const manager = new MigrationManager(pool, counted, { schema: "app" });
+  const error = await rejection(() => manager.up());
+  assert.deepEqual([error.code, error.problem, error.version], ["HISTORY_TABLE_INVALID", "row-security", null]);
+  assert.equal((await manager.status()).problem?.problem, "row-security");
+  assert.deepEqual((await pool.query("SELECT count(*)::int AS n FROM items")).rows, [{ n: 1 }]);
+});
+
 test("a migration waiting for another session's lock fails after lockTimeoutMs with LOCK_TIMEOUT naming the relation and the session, rolled back, and the app's lock_timeout is as it was", async (t) => {
   const database = await freshDatabase(t);
   const client = new pg.Client({ connectionString: database.url });

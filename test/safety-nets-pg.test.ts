@@ -378,6 +378,28 @@ test("verifySchema and baselineDatabase refuse to compare a history's schema the
   assert.equal((await rejection(() => verifySchema(manager))).code, "USAGE");
 });
 
+test("verifySchema and baselineDatabase on migrations that build in a schema other than the history's, which the scratch database lacks (the pool's search_path, a qualified name): USAGE, not the migration's MIGRATION_FAILED", async (t) => {
+  const { database, pool } = await freshDatabase(t);
+  await pool.query("CREATE SCHEMA app");
+  const app = new pg.Pool({ connectionString: database.url, options: "-c search_path=app" });
+  app.on("error", () => undefined);
+  t.after(() => app.end());
+  for (const [db, migrations] of [
+    [app, [sql(1, "items", "CREATE TABLE items (id bigint PRIMARY KEY);")]],
+    [pool, [sql(1, "items", "CREATE TABLE app.qualified (id bigint PRIMARY KEY);")]],
+  ] as const) {
+    const manager = new MigrationManager(db, migrations, { schema: "meta" });
+    await manager.up();
+    for (const net of [() => verifySchema(manager), () => baselineDatabase(new MigrationManager(db, migrations, { schema: "meta2" }), 1)]) {
+      const error = await rejection(net);
+      assert.equal(error.code, "USAGE", String(error.message));
+      assert.match(String(error.message), /Migration 1 .* needs a schema the scratch database .* does not have .*Keep the history in the schema the migrations build in/);
+    }
+    await pool.query("DROP SCHEMA meta CASCADE");
+  }
+  assert.deepEqual((await pool.query("SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname = 'meta2'")).rows, []);
+});
+
 test("verifySchema replays a transaction: false migration (CREATE INDEX CONCURRENTLY) as it ran: its index verifies, and an invalid one is drift", async (t) => {
   const { pool } = await freshDatabase(t);
   const migrations = [

@@ -210,6 +210,8 @@ export function historyWriteFix(fields: { table: string; problem: E.HistoryWrite
       return `give ${column === null ? "the column" : `column "${column}"`} of "${table}" the type stepwise writes (integers for version and duration_ms, text for the others)`;
     case "trigger":
       return `drop the trigger (or rule) on "${table}" that refuses the row${constraint === null ? "" : ` (it said: ${constraint})`}`;
+    case "row-security":
+      return `turn row-level security off on "${table}" (ALTER TABLE ... DISABLE ROW LEVEL SECURITY, or NO FORCE ROW LEVEL SECURITY when stepwise's role owns it), or run stepwise as its owner or a role with BYPASSRLS`;
     default:
       return `drop ${named("constraint", constraint)} from "${table}", or make it accept the rows stepwise writes`;
   }
@@ -227,7 +229,9 @@ export function historyWriteRefusedError(fields: { table: string; problem: E.His
   const what =
     problem === "not-null-column" && column !== null && !WRITTEN_HISTORY_COLUMNS.has(column)
       ? `has a column stepwise never fills, "${column}", that is NOT NULL with no default`
-      : `refuses the rows stepwise writes (${problem.replace(/-/g, " ")}${column === null ? "" : `, column "${column}"`}${constraint === null || problem === "trigger" ? "" : `, "${constraint}"`})`;
+      : problem === "row-security"
+        ? "has row-level security that applies to this role: stepwise would read only the rows its policies let through (applied migrations as pending, to run again) and write only those they accept"
+        : `refuses the rows stepwise writes (${problem.replace(/-/g, " ")}${column === null ? "" : `, column "${column}"`}${constraint === null || problem === "trigger" ? "" : `, "${constraint}"`})`;
   const outcome =
     version === null
       ? `Every row stepwise writes there would be refused, so nothing runs. ${NOTHING_CHANGED}`
@@ -546,11 +550,11 @@ export function lockTimeoutError(
   return new StepwiseError("LOCK_TIMEOUT", message, details, { cause });
 }
 
-/** `CONNECTION_LOST`: the server ended the session or the network dropped it; `outcome` says what became of the running migration. */
-export function connectionLostError(fields: Partial<Run> & { outcome: E.ConnectionLossOutcome; during?: string; reason: string; cause: unknown }): StepwiseError<"CONNECTION_LOST"> {
-  const { version = null, file = null, outcome, during = null, reason, cause } = fields;
+/** `CONNECTION_LOST`: the server ended the session or the network dropped it; `outcome` says what became of the running migration; `remedy`, what to change before running again when a rerun alone would end the same way. */
+export function connectionLostError(fields: Partial<Run> & { outcome: E.ConnectionLossOutcome; during?: string; reason: string; remedy?: string; cause: unknown }): StepwiseError<"CONNECTION_LOST"> {
+  const { version = null, file = null, outcome, during = null, reason, remedy, cause } = fields;
   const [migration, verb] = [`Migration ${version} (${file})`, fields.direction === "down" ? "down" : "up"];
-  const { what, fix } = {
+  const { what, fix: then } = {
     "rolled-back": {
       what: `${migration} was running ${verb} in a transaction, which the server rolled back when the session ended: nothing of that transaction was kept, and it is not recorded.`,
       fix: `run "stepwise ${verb}" again once the server accepts connections`,
@@ -568,6 +572,7 @@ export function connectionLostError(fields: Partial<Run> & { outcome: E.Connecti
       fix: `run "stepwise ${version === null ? "status" : verb}" again once the server accepts connections`,
     },
   }[outcome];
+  const fix = remedy === undefined ? then : `${remedy}; then ${then}`;
   const details = { version, file, direction: fields.direction ?? null, outcome, during, reason, fix };
   return new StepwiseError("CONNECTION_LOST", `The connection to the database server was lost: ${reason}. ${what} Fix: ${fix}.`, details, { cause });
 }

@@ -478,9 +478,10 @@ export type HistoryRowProblem = "version-not-positive-integer" | "duplicate-vers
 /**
  * Why the history table refuses the rows stepwise writes, in `HISTORY_TABLE_INVALID`: a column stepwise leaves empty (or writes `NULL` into) that is `NOT NULL` without a default
  * (`not-null-column`); a `check-constraint`, `unique-constraint` (on a column other than `version`), `foreign-key` or other `constraint` its row breaks; a `column-type` that refuses stepwise's
- * value (a `STRICT` table's, a `varchar(n)`); a `trigger` (or rule) on the table that raised an error.
+ * value (a `STRICT` table's, a `varchar(n)`); a `trigger` (or rule) on the table that raised an error; PostgreSQL's `row-security` that applies to stepwise's role, whose policies
+ * would also hide rows from its reads.
  */
-export type HistoryWriteProblem = "not-null-column" | "check-constraint" | "unique-constraint" | "foreign-key" | "constraint" | "column-type" | "trigger";
+export type HistoryWriteProblem = "not-null-column" | "check-constraint" | "unique-constraint" | "foreign-key" | "constraint" | "column-type" | "trigger" | "row-security";
 /** Which history write found its row gone, in `HISTORY_ROW_MISSING`. */
 export type HistoryRowOperation = "mark-applied" | "mark-started" | "delete";
 /** A foreign-key failure from rebuilding `table` with enforcement on: the tables that reference it, and the `fix` (`foreign_keys:off` or `disableForeignKeys: true`). */
@@ -527,6 +528,7 @@ export type ConnectionProblem =
   | "closed-at-start"
   | "host-not-found"
   | "timed-out"
+  | "pool-busy"
   | "unknown";
 /** A session that held a lock another waited for, as `pg_stat_activity` shows it (never its query, which may hold secrets); a field is `null` where the server hides it. `pg_terminate_backend(pid)`
  * ends it. */

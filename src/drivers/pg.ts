@@ -100,6 +100,19 @@ function lockTimeoutOf(lockTimeoutMs: number | undefined): number {
   return Math.min(Math.trunc(value), 2_147_483_647);
 }
 
+/** The first error each client emitted while a run used it: the server's reason when it ended the session between queries (an idle timeout, a termination). */
+const sessionEnds = new WeakMap<pg.ClientBase, unknown>();
+
+/** `error`, or, when it is pg refusing a query on a session that had already ended, the server's reason for ending it, which pg's refusal does not name. */
+function withEndReason(client: pg.ClientBase, error: unknown): unknown {
+  return error instanceof Error && /is not queryable$/.test(error.message) ? (sessionEnds.get(client) ?? error) : error;
+}
+
+/** `client.query(config)`, failing with {@link withEndReason}'s error. */
+function queryOn<T extends Row>(client: pg.ClientBase, config: string | pg.QueryConfig): Promise<pg.QueryResult<T>> {
+  return client.query<T>(config).catch((error: unknown) => Promise.reject(withEndReason(client, error)));
+}
+
 /** The transaction status the server last reported: `I` idle, `T` in a block, `E` in a failed one. */
 const transactionStatus = (client: pg.ClientBase) => (client as { getTransactionStatus?(): string | null }).getTransactionStatus?.() ?? null;
 const inTransactionBlock = (client: pg.ClientBase) => ["T", "E"].includes(transactionStatus(client) ?? "");
@@ -279,7 +292,7 @@ async function awaitingUnawaitedQueries(client: pg.ClientBase, body: () => unkno
   (client as { query: unknown }).query = (...args: unknown[]) => {
     const result: unknown = Reflect.apply(query, client, args);
     if (!(result instanceof Promise)) return result;
-    const tracked = new ObservedPromise((resolve, reject) => void result.then(resolve, reject));
+    const tracked = new ObservedPromise((resolve, reject) => void result.then(resolve, (error: unknown) => reject(withEndReason(client, error))));
     void settle(tracked);
     started.push(tracked);
     return tracked;
@@ -318,7 +331,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     const pending = transaction.takeBegin();
     const text = params.length > 0 ? toPositionalParameters(sql) : pending === null ? sql : `${pending}; ${sql}`;
     const result = await watch(
-      () => client.query<Row>({ text, values: params as unknown[], types }).catch((error: unknown) => Promise.reject(shiftPosition(error, pending === null ? 0 : -`${pending}; `.length))),
+      () => queryOn(client, { text, values: params as unknown[], types }).catch((error: unknown) => Promise.reject(shiftPosition(error, pending === null ? 0 : -`${pending}; `.length))),
       enforce,
     );
     return Array.isArray(result) ? (result[result.length - 1] as pg.QueryResult<Row>) : result;
@@ -331,7 +344,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     exec: async (sql) => {
       // Outside a transaction a string of statements runs as one implicit block, which refuses CREATE INDEX CONCURRENTLY and the like: each goes alone, as psql sends them.
       if (inTransaction()) await send(sql);
-      else await aroundSession(() => sendEach(sql, (statement) => watch(() => client.query(statement))));
+      else await aroundSession(() => sendEach(sql, (statement) => watch(() => queryOn(client, statement))));
       await runLock.keep(sql);
     },
     query: async (sql, params) => (await send(sql, params)).rows,
@@ -345,7 +358,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       if (transaction.dropBegin()) return;
       // COMMIT of an aborted transaction answers "ROLLBACK" without an error: never a commit.
       const aborted = transactionStatus(client) === "E";
-      await client.query(aborted ? "ROLLBACK" : "COMMIT");
+      await queryOn(client, aborted ? "ROLLBACK" : "COMMIT");
       transaction.ended();
       await restorePending();
       if (aborted) throw new Error("the transaction was aborted by an earlier failed statement; PostgreSQL rolled it back instead of committing");
@@ -550,7 +563,8 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
     const db = this.db;
     const runOn = async (client: pg.ClientBase, release?: (lost: boolean) => void): Promise<T> => {
       // `pg` emits "error" when the server ends the session, which would end the process unheard: the failure reaches the call instead.
-      const heard = (): void => undefined;
+      const heard = (error: unknown): void => void (sessionEnds.has(client) || sessionEnds.set(client, error));
+      sessionEnds.delete(client);
       client.on("error", heard);
       let lost = false;
       try {

@@ -1,6 +1,6 @@
 /** What the nets share: running a net's step on either runner, and reading a schema, live or as migrations 1..N build it on a scratch database. */
 import { stepwiseTableNames } from "./checksum-repair-log.js";
-import { ADOPTED_SUFFIX, inScratchDatabase, usageError } from "../core/error-factories.js";
+import { ADOPTED_SUFFIX, firstLineOf, inScratchDatabase, usageError } from "../core/error-factories.js";
 import { COLLATE_C, CONCAT, EQ, GT, NE, PostgresHistoryStore, TEXT } from "../core/dialects/postgres.js";
 import { driverCapabilityError, type Driver, type ScratchDatabase } from "../core/driver.js";
 import { Executor, type ExecutorSettings } from "../core/executor.js";
@@ -202,10 +202,25 @@ async function replayAsync(driver: Driver, manager: SafetyNetManager, version: n
     snapshot = await runAsync(readSchemaOf(manager), scratch.driver);
   } catch (error) {
     await scratch.drop().catch(() => undefined);
-    throw fromScratch(error);
+    throw schemaMissingInScratch(postgresSchemaOf(manager), error) ?? fromScratch(error);
   }
   await scratch.drop();
   return snapshot;
+}
+
+/** What keeps verify and baseline comparing the schema the migrations build in, `schema` being the history table's. */
+const keepHistoryBeside = (schema: string) =>
+  `Keep the history in the schema the migrations build in (the "schema" option; stepwise then makes that schema before migration 1, so a migration that makes it must say CREATE SCHEMA IF NOT EXISTS), or have them build in ${schema}: names left unqualified, with the connection's search_path set to it (as the CLI's --schema does).`;
+
+/**
+ * A replay failure on PostgreSQL for want of a schema (SQLSTATE 3F000: a search_path naming none that exists, a name qualified with one) as `USAGE`: the scratch database holds
+ * only `schema`, the history table's, so the migrations build elsewhere on the live database, which is no fault of theirs; `null` for any other failure.
+ */
+function schemaMissingInScratch(schema: string | undefined, error: unknown): StepwiseError | null {
+  if (schema === undefined || !(error instanceof StepwiseError && error.is("MIGRATION_FAILED")) || error.nativeCode !== "3F000") return null;
+  return usageError(
+    `Migration ${error.details.version} (${error.details.file}) needs a schema the scratch database that verify and baseline replay in does not have (${firstLineOf(error.cause)}): stepwise makes only ${schema} there, the history table's schema, which is all they compare, so the migrations build in another schema. Nothing was changed. ${keepHistoryBeside(schema)}`,
+  );
 }
 
 /**
@@ -222,7 +237,7 @@ function* refuseEmptyComparison(schema: string, own: readonly string[]): Step<vo
   );
   if (row === undefined || row.here > 0 || row.elsewhere === null) return;
   throw usageError(
-    `The migrations build in ${row.elsewhere} and nothing in ${schema}, the history table's schema, which is all verify and baseline compare. Nothing was changed. Keep the history in the schema the migrations build in (the "schema" option; stepwise then makes that schema before migration 1, so a migration that makes it must say CREATE SCHEMA IF NOT EXISTS), or have them build in ${schema}: names left unqualified, with the connection's search_path set to it (as the CLI's --schema does).`,
+    `The migrations build in ${row.elsewhere} and nothing in ${schema}, the history table's schema, which is all verify and baseline compare. Nothing was changed. ${keepHistoryBeside(schema)}`,
   );
 }
 

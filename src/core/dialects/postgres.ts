@@ -17,6 +17,7 @@ import {
   serverRefusedError,
   usageError,
   invalidTableNameError,
+  historyWriteRefusedError,
 } from "../error-factories.js";
 import { HISTORY_GUARD_MARK, historyChangedError, type HistoryGuard } from "../history-guard.js";
 import { DEFAULT_TABLE_NAME, HistoryStore, isValidTableName, type HistoryColumn, type HistoryWriteRefusal } from "../history.js";
@@ -82,6 +83,12 @@ const CONNECTION_CASES: readonly (readonly [RegExp, ConnectionProblem, string])[
   [/^\|ECONNREFUSED\|/, "refused", "check the host and port in the URL, and that the server is running and listens there (listen_addresses, port)"],
   [/^\|ENOENT\|/, "refused", "no server listens on that socket: check the socket folder (host=) and port in the URL, and that the server is running"],
   [/^\|(?:ENOTFOUND|EAI_AGAIN|EAI_NONAME)\|/, "host-not-found", "check the host name in the URL: it does not resolve from here"],
+  // pg-pool's words when every client stayed checked out past connectionTimeoutMillis: the server was never asked.
+  [
+    /^\|\|timeout exceeded when trying to connect$/,
+    "pool-busy",
+    "every client of the pg.Pool stayed checked out for its connectionTimeoutMillis (the app's own queries and transactions, or another migrate call on the pool): migrate before the app takes clients from it, or give the pool a larger max or a longer connectionTimeoutMillis",
+  ],
   [/^\|(?:ETIMEDOUT\||[^|]*\|.*timeout)/i, "timed-out", "check that the host is reachable from here (a firewall, a VPN, a private network) and that the port is the server's"],
   [/^\|[^|]*\|.*does not support SSL/i, "tls-refused", "the server has no TLS: remove sslmode (or ssl) from the URL, or turn ssl on in the server's configuration"],
   [
@@ -156,6 +163,14 @@ export function translatePostgresError(error: unknown, busyTimeoutMs: number, cl
   return typed === undefined ? error : recordNativeError(typed, classification);
 }
 
+/** What to change when the server ended the session for sitting idle past a timeout set on the role or database: a rerun alone would wait the same way. */
+const IDLE_TIMEOUT_REMEDIES: Readonly<Record<string, string>> = {
+  "25P03":
+    "the migration kept its transaction idle (waiting between its queries) longer than the server's idle_in_transaction_session_timeout, set for the role or database: have it wait for nothing between its queries, or raise the limit for it (SET LOCAL idle_in_transaction_session_timeout = '10min' as its first statement)",
+  "57P05":
+    "the session sat idle between the migration's queries longer than the server's idle_session_timeout, set for the role or database: have the migration wait for nothing between its queries, or raise the limit for it (SET idle_session_timeout = '10min' as its first statement)",
+};
+
 /** `error`, which ended the session, as `CONNECTION_LOST` with no migration running; `during` says what was. */
 export function lostConnection(error: unknown, during?: string): StepwiseError<"CONNECTION_LOST"> {
   return connectionLostError({ outcome: "none-running", reason: firstLineOf(error), cause: error, ...(during === undefined ? {} : { during }) });
@@ -219,7 +234,8 @@ function describePostgresFailure(lockTimeoutMs: number) {
     const where = { version: entry.version, file: entry.file, direction };
     if (lost !== undefined) {
       const outcome = origin === "commit" ? "commit-unknown" : rolledBack ? "rolled-back" : "partly-applied";
-      return recordNativeError(connectionLostError({ ...where, outcome, reason: firstLineOf(lost), cause }), classification);
+      const remedy = IDLE_TIMEOUT_REMEDIES[sqlstateOf(lost) ?? ""];
+      return recordNativeError(connectionLostError({ ...where, outcome, reason: firstLineOf(lost), ...(remedy === undefined ? {} : { remedy }), cause }), classification);
     }
     // A transaction: false migration's leftovers (made after its history row was written), or an earlier attempt's in the way of an "already exists".
     const invalidIndexes = rolledBack ? [] : yield* readInvalidIndexes(`${store.quoted} AS h WHERE h.version ${EQ} ?`, [entry.version], true);
@@ -236,11 +252,29 @@ function describePostgresFailure(lockTimeoutMs: number) {
       findInCauseChain(cause, (current) => ["detail", "hint"].some((field) => typeof (current as Record<string, unknown>)[field] === "string")) ?? {};
     const detail = typeof server.detail === "string" ? server.detail : null;
     const hint = typeof server.hint === "string" ? server.hint : null;
-    const notes = [detail && `DETAIL: ${detail}`, hint && `HINT: ${hint}`, describeInvalidIndexes(invalidIndexes, "The database holds").trimEnd()].filter(Boolean).join("\n");
+    const notes = [detail && `DETAIL: ${detail}`, hint && `HINT: ${hint}`, describeInvalidIndexes(invalidIndexes, "The database holds").trimEnd(), timeoutNote(entry, cause), noSchemaNote(cause)]
+      .filter(Boolean)
+      .join("\n");
     // Outside a transaction each statement went alone, so the one that failed is known; a rolled-back migration is located by the executor's rerun.
     const location = origin === "body" && !rolledBack ? locateFromFailure(entry, direction, cause) : null;
     return migrationFailedError({ ...where, cause, rolledBack, detail, hint, invalidIndexes, notes, location });
   };
+}
+
+/** For a statement cancelled by `statement_timeout` (which the role, the database or the app's connection sets, not the migration), how the migration lifts it for itself. */
+function timeoutNote(entry: MigrationFailure["entry"], cause: unknown): string | null {
+  if (findInCauseChain(cause, (current) => sqlstateOf(current) === "57014" && /statement timeout/.test(firstLineOf(current))) === undefined) return null;
+  const set = entry.transaction === false ? "SET statement_timeout" : "SET LOCAL statement_timeout";
+  return `The statement ran past the session's statement_timeout, set for the role, the database or the connection: a migration that needs longer lifts it for itself with ${set} = '30min' as its first statement.`;
+}
+
+/**
+ * For PostgreSQL's "no schema has been selected to create in" (3F000): the session's `search_path` names no schema that exists (set empty, or to a missing schema, for the
+ * role or database), which is no fault of the migration. Read from the server's words: the transaction is aborted, so `current_schema()` cannot be asked.
+ */
+function noSchemaNote(cause: unknown): string | null {
+  if (findInCauseChain(cause, (current) => sqlstateOf(current) === "3F000" && /^no schema has been selected to create in/.test(firstLineOf(current))) === undefined) return null;
+  return "The session's search_path names no schema that exists (an empty one, or a missing schema, set for the role or the database with ALTER ROLE ... SET search_path), so the migration's names have no schema to go to: set it to the schema to build in, or give the connection one (the CLI's --schema; a pool's options: '-c search_path=app').";
 }
 
 /** The `relkind`s of `pg_class` as the kinds `HISTORY_TABLE_INVALID` names. */
@@ -295,9 +329,13 @@ export class PostgresHistoryStore extends HistoryStore {
 
   override *existsWithValidShape(): Step<boolean> {
     if (this.shapeChecked) return yield* this.exists();
-    const sql = `SELECT (SELECT pg_catalog.json_agg(c.relkind) FROM ${RELATION}) AS kinds, (SELECT pg_catalog.json_agg(o ORDER BY o.attnum) FROM (${COLUMNS}) AS o) AS columns`;
-    const [row] = yield* query<{ kinds: string[] | null; columns: Column[] | null }>(sql, [this.schema, this.tableName, this.schema, this.tableName]);
+    const sql = `SELECT (SELECT pg_catalog.json_agg(c.relkind) FROM ${RELATION}) AS kinds, (SELECT pg_catalog.json_agg(o ORDER BY o.attnum) FROM (${COLUMNS}) AS o) AS columns,
+      (SELECT pg_catalog.bool_or(pg_catalog.row_security_active(c.oid)) FROM ${RELATION}) AS "rowSecurity"`;
+    const params = [this.schema, this.tableName, this.schema, this.tableName, this.schema, this.tableName];
+    const [row] = yield* query<{ kinds: string[] | null; columns: Column[] | null; rowSecurity: boolean | null }>(sql, params);
     this.read = { kinds: row?.kinds ?? [], columns: row?.columns ?? [] };
+    // Its policies would hide applied rows from every read, so a plan would run them again. Before the shape check, which a store remembers.
+    if (row?.rowSecurity === true) throw historyWriteRefusedError({ table: this.tableName, problem: "row-security", column: null, constraint: null, version: null });
     try {
       return yield* super.existsWithValidShape();
     } finally {
