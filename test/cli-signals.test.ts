@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
@@ -154,7 +154,7 @@ test("SIGINT during restore's copy: the database as it was, only the hidden .res
 });
 
 test(
-  "libsql: a rehearsal killed mid-run leaves its private copy of the database in TMPDIR only until the next copy, which removes it; a live process's and another host's stay",
+  "libsql: a rehearsal killed mid-run leaves its private copy of the database in TMPDIR only until the next copy, which removes it; a live process's stays, also where its pid means nothing here (another PID namespace), and another host's",
   { timeout: 120_000 },
   async (t) => {
     const project = createTestProject(t);
@@ -167,9 +167,23 @@ test(
     assert.equal((await runQuick(command, project.root, ["up", "--to", "1", ...at])).code, 0);
     const temp = path.join(project.root, "tmp");
     const host = createHash("sha256").update(hostname()).digest("hex").slice(0, 8);
-    // This test's process is alive; the other host's pid 1 is never judged from here.
-    const others = [`stepwise-copy-${host}-${process.pid}-abcdef`, "stepwise-copy-00000000-1-abcdef"];
+    // This test's process is alive; the other host's pid 1 is never judged from here; pid 9999999 is above any pid_max, as a process of another PID namespace looks.
+    const live = `stepwise-copy-${host}-9999999-abcdef`;
+    const others = [`stepwise-copy-${host}-${process.pid}-abcdef`, "stepwise-copy-00000000-1-abcdef", live];
     for (const name of others) mkdirSync(path.join(temp, name), { recursive: true });
+    writeFileSync(path.join(temp, live, "copy.db"), "");
+    writeFileSync(path.join(temp, live, "lock"), "");
+    // Its process holds the folder's lock as a rehearsal does, for as long as its copy exists.
+    const holder = spawn(
+      cliNode(),
+      ["-e", `const db = new (require("better-sqlite3"))(process.argv[1]); db.exec("BEGIN EXCLUSIVE"); console.log("held"); setInterval(() => {}, 1000);`, path.join(temp, live, "lock")],
+      {
+        cwd: repoRoot,
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    t.after(() => holder.kill());
+    await new Promise((resolve) => holder.stdout!.once("data", resolve));
     const copies = () => readdirSync(temp).filter((name) => name.startsWith("stepwise-copy-") && !others.includes(name));
 
     const killed = await interrupt(command, project.root, ["up", "--dry-run", ...at], "SIGKILL", { marker: "inside" }, { TMPDIR: temp });
@@ -184,5 +198,6 @@ test(
         .sort(),
       [...others].sort(),
     );
+    assert.ok(existsSync(path.join(temp, live, "copy.db")));
   },
 );

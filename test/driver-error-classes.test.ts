@@ -234,6 +234,31 @@ await describeEachDriver("every error SQLite raises carries its code, on every d
       }));
   }
 
+  // Its extended code, which node:sqlite gives as a number: deleting the journal is SQLite's commit, so the migration is kept and the advice must not say nothing changed.
+  test(
+    "a journal something else deletes during a body: DATABASE_UNUSABLE whose sqliteCode is SQLITE_IOERR_DELETE_NOENT, and the migration is committed",
+    { skip: h.name === "sql.js" && "in memory: no journal" },
+    () =>
+      h.withDatabase((db) => {
+        const error = caught(() =>
+          db
+            .manager([
+              createItems,
+              tsEntry(2, {
+                up: (d) => {
+                  d.exec("INSERT INTO items (note) VALUES ('kept')");
+                  rmSync(`${db.file}-journal`);
+                },
+              }),
+            ])
+            .up(),
+        );
+        assert.deepEqual([error.code, error.sqliteCode], ["DATABASE_UNUSABLE", "SQLITE_IOERR_DELETE_NOENT"]);
+        assert.doesNotMatch(String(error.message), /Nothing was changed|read-only|quota/);
+        assert.equal(db.value("SELECT count(*) FROM items"), 1);
+      }),
+  );
+
   test("an Error the app builds with a SQLite-like message carries no nativeCode: only SQLite's own errors do", () =>
     h.withDatabase((db) => {
       const error = caught(() =>

@@ -190,6 +190,38 @@ export default defineMigration({
   assert.equal(again.code, 0, again.stderr);
 });
 
+for (const driver of ["better-sqlite3", "libsql"]) {
+  test(`${driver}: a journal something else deletes while up runs: DATABASE_UNUSABLE (SQLITE_IOERR_DELETE_NOENT), which does not say nothing was changed nor blame a read-only folder or a quota, since the migration was committed`, async (t) => {
+    const project = createTestProject(t);
+    project.writeMigration("001_items.sql", "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY);\n");
+    // Its deletion is SQLite's commit: already gone, the transaction is kept.
+    project.writeMigration(
+      "002_fill.ts",
+      `import { rmSync } from "node:fs";
+import { defineMigration } from "stepwise-migrate";
+export default defineMigration({
+  up(db) {
+    db.exec("INSERT INTO items DEFAULT VALUES");
+    rmSync((db.prepare("PRAGMA database_list").all() as { file: string }[])[0]!.file + "-journal");
+  },
+});
+`,
+    );
+    await project.generateAsBin();
+    const file = project.databasePath();
+    const at = ["--db", file, "--driver", driver];
+    assert.equal((await runCli(["up", "--to", "1", ...at], { cwd: project.root })).code, 0);
+    const run = await runCli(["up", "--json", ...at], { cwd: project.root });
+    assert.equal(run.code, 1, run.stderr);
+    const { error } = JSON.parse(run.stdout) as { error: { code: string; sqliteCode: string; message: string; fix: string } };
+    assert.deepEqual([error.code, error.sqliteCode], ["DATABASE_UNUSABLE", "SQLITE_IOERR_DELETE_NOENT"]);
+    assert.doesNotMatch(`${error.message} ${error.fix}`, /Nothing was changed|nothing was committed|read-only|quota/);
+    assert.match(error.fix, /"stepwise status/);
+    const status = await runCli(["status", "--json", ...at], { cwd: project.root });
+    assert.equal((JSON.parse(status.stdout) as { currentVersion: number }).currentVersion, 2);
+  });
+}
+
 test("a file that is not SQLite: DATABASE_UNUSABLE (SQLITE_NOTADB) from the library and exit 1 from the CLI, nothing changed", async (t) => {
   const project = createTestProject(t, { fixture: "fk-parent-rebuild" });
   const migrations = await project.load();

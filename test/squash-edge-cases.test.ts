@@ -598,7 +598,7 @@ test("gen --check --base: a squash made on a branch while the base squashed too 
   assert.equal((await cli(["gen", "--check", "--base", "HEAD~1", "--no-replay"])).code, 0);
 });
 
-test("PostgreSQL: objects of kinds squash does not write (a composite type, an aggregate, a rule, a policy, an event trigger, a cast) and rows its INSERTs cannot carry (a json 'null', an array's lower bound) are refused by name, never left out", async (t) => {
+test("PostgreSQL: objects of kinds squash does not write (a composite type, an aggregate, a rule, a policy, an event trigger, a cast, also between built-in types or through another schema's function) and rows its INSERTs cannot carry (a json 'null', an array's lower bound) are refused by name, never left out", async (t) => {
   const made = await createTestDatabase();
   t.after(() => made.drop());
   const project = createTestProject(t, { packageJson: { stepwise: { dialect: "postgres", driver: "pg", url: "${DATABASE_URL}" } } });
@@ -616,6 +616,12 @@ CREATE EVENT TRIGGER items_ddl ON ddl_command_end EXECUTE FUNCTION note_ddl();
 CREATE TYPE mood AS ENUM ('sad', 'ok');
 CREATE FUNCTION mood_of(i int) RETURNS mood LANGUAGE sql IMMUTABLE AS $$ SELECT (pg_catalog.enum_range(NULL::mood))[i] $$;
 CREATE CAST (int AS mood) WITH FUNCTION mood_of(int) AS IMPLICIT;
+CREATE CAST (text AS integer) WITH INOUT AS IMPLICIT;
+CREATE SCHEMA utils;
+CREATE FUNCTION utils.v2i(v varchar) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$ SELECT length(v) $$;
+CREATE CAST (varchar AS bigint) WITH FUNCTION utils.v2i(varchar);
+CREATE FUNCTION utils.note_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$;
+CREATE EVENT TRIGGER utils_ddl ON ddl_command_end EXECUTE FUNCTION utils.note_ddl();
 CREATE TABLE settings (id int PRIMARY KEY, j json, ranks int[]);
 INSERT INTO settings VALUES (1, 'null', '[0:1]={10,20}');
 `,
@@ -627,9 +633,12 @@ INSERT INTO settings VALUES (1, 'null', '[0:1]={10,20}');
   assert.equal(errorOf(refused).code, "SQUASH_NOT_FAITHFUL");
   assert.deepEqual([...errorOf(refused).differences].sort(), [
     'aggregate "total(integer)" missing',
-    // A cast belongs to no schema: its type's.
+    // A cast or an event trigger belongs to no schema: each the migrations made counts, between built-in types or through a function of another schema too.
+    'cast "character varying AS bigint" missing',
     'cast "integer AS mood" missing',
+    'cast "text AS integer" missing',
     'event trigger "items_ddl" missing',
+    'event trigger "utils_ddl" missing',
     'policy "items.positive" missing',
     'rows "settings" differs',
     'rule "items.keep_rows" missing',

@@ -1,16 +1,18 @@
 /**
  * Every named object PostgreSQL keeps in one schema, by catalog, which `stepwise squash` compares between the replay of the migrations it replaces and the squash it wrote: an object of a kind
- * neither squash nor the schema reader reads (a composite or range type, an aggregate, an operator, a rule, a row-level security policy, an event trigger on one of its functions, a cast to or from
- * one of its types...) shows as missing, and the squash is refused, rather than left out of every fresh database unseen.
+ * neither squash nor the schema reader reads (a composite or range type, an aggregate, an operator, a rule, a row-level security policy, an event trigger, a cast...) shows as missing, and the squash is refused, rather than left out of every fresh database unseen.
  */
 import { createHash } from "node:crypto";
-import { CONCAT, EQ, NE, TEXT } from "../../src/core/dialects/postgres.js";
+import { CONCAT, EQ, GT, NE, TEXT } from "../../src/core/dialects/postgres.js";
 import { query, type Step } from "../../src/core/step.js";
 import type { SqlDialect } from "../../src/core/types.js";
 import { IN_SCHEMA, NOT_FROM_EXTENSION } from "./squash-postgres.js";
 import type { ObjectPrint } from "./squash-record.js";
 
-/** One query per catalog: `kind` and `name` of each object in the schema (`?`), and `owner`, the relation it hangs on (to leave stepwise's own out). */
+/** Whether the object `oid` was made after the catalog's own (FirstNormalObjectId, 16384). */
+const MADE_AFTER_INITDB = (oid: string) => `${oid} ${GT} '16383'::pg_catalog.oid`;
+
+/** One query per catalog: `kind` and `name` of each object in the schema (`?`, where the query has one), and `owner`, the relation it hangs on (to leave stepwise's own out). */
 const CENSUS = [
   // A table's, view's or sequence's row type, and each type's array type, come with it.
   `SELECT 'type' AS kind, t.typname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_type AS t ${IN_SCHEMA("t.typnamespace")} AND ${NOT_FROM_EXTENSION("t.oid")}
@@ -31,13 +33,10 @@ const CENSUS = [
   `SELECT 'operator family' AS kind, f.opfname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_opfamily AS f ${IN_SCHEMA("f.opfnamespace")} AND ${NOT_FROM_EXTENSION("f.oid")}`,
   `SELECT 'text search configuration' AS kind, c.cfgname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_ts_config AS c ${IN_SCHEMA("c.cfgnamespace")} AND ${NOT_FROM_EXTENSION("c.oid")}`,
   `SELECT 'text search dictionary' AS kind, d.dictname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_ts_dict AS d ${IN_SCHEMA("d.dictnamespace")} AND ${NOT_FROM_EXTENSION("d.oid")}`,
-  // An event trigger belongs to no schema: the one whose function is in this schema is the migrations' (a fresh scratch database holds no other).
-  `SELECT 'event trigger' AS kind, et.evtname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_event_trigger AS et JOIN pg_catalog.pg_proc AS p ON p.oid ${EQ} et.evtfoid
-   ${IN_SCHEMA("p.pronamespace")} AND ${NOT_FROM_EXTENSION("et.oid")}`,
-  // A cast belongs to no schema either: the one whose source or target type or function is in this schema is the migrations'.
+  // An event trigger and a cast belong to no schema: on a scratch database made from template0, each one past the catalog's own oids (FirstNormalObjectId) that no extension made is the migrations'.
+  `SELECT 'event trigger' AS kind, et.evtname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_event_trigger AS et WHERE ${MADE_AFTER_INITDB("et.oid")} AND ${NOT_FROM_EXTENSION("et.oid")}`,
   `SELECT 'cast' AS kind, c.castsource::pg_catalog.regtype::${TEXT} ${CONCAT} ' AS ' ${CONCAT} c.casttarget::pg_catalog.regtype::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_cast AS c
-   JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} ANY (ARRAY[(SELECT t.typnamespace FROM pg_catalog.pg_type AS t WHERE t.oid ${EQ} c.castsource), (SELECT t.typnamespace FROM pg_catalog.pg_type AS t WHERE t.oid ${EQ} c.casttarget),
-     (SELECT p.pronamespace FROM pg_catalog.pg_proc AS p WHERE p.oid ${EQ} c.castfunc)]) WHERE n.nspname ${EQ} ? AND ${NOT_FROM_EXTENSION("c.oid")}`,
+   WHERE ${MADE_AFTER_INITDB("c.oid")} AND ${NOT_FROM_EXTENSION("c.oid")}`,
   `SELECT 'conversion' AS kind, c.conname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_conversion AS c ${IN_SCHEMA("c.connamespace")} AND ${NOT_FROM_EXTENSION("c.oid")}`,
 ];
 
@@ -47,7 +46,7 @@ export function* readCatalogCensus(dialect: SqlDialect, schema: string, exclude:
   const excluded = new Set(exclude);
   const prints: ObjectPrint[] = [];
   for (const sql of CENSUS) {
-    for (const row of yield* query<{ kind: string; name: string; owner: string | null }>(sql, [schema])) {
+    for (const row of yield* query<{ kind: string; name: string; owner: string | null }>(sql, sql.includes("?") ? [schema] : [])) {
       if (row.owner !== null && excluded.has(row.owner)) continue;
       prints.push({ kind: row.kind, name: row.name, hash: createHash("sha256").update(row.name).digest("hex").slice(0, 12) });
     }

@@ -179,7 +179,12 @@ function fixOfUnusableSqlite(code: string): string {
   if (code === "SQLITE_READONLY_DBMOVED") return `check the database now at that path ("stepwise status"), then run it again with nothing moving or replacing the file meanwhile`;
   if (/^SQLITE_(READONLY|PERM)/.test(code)) return `make the file and its folder writable to this process, or turn PRAGMA query_only off`;
   if (/^SQLITE_IOERR_(SHORT_)?READ$/.test(code)) return `check the path and the disk`;
-  if (code.startsWith("SQLITE_IOERR")) return `check that the database's folder is still writable (not remounted read-only) and a quota or file size limit leaves room, then run it again`;
+  if (/^SQLITE_IOERR_(WRITE|FSYNC|DIR_FSYNC|TRUNCATE|DELETE)$/.test(code))
+    return `check that the database's folder is still writable (not remounted read-only) and a quota or file size limit leaves room, then run it again`;
+  if (code === "SQLITE_IOERR_DELETE_NOENT") return `check the database ("stepwise status") and that nothing else deletes files in its folder while stepwise runs, then run it again`;
+  if (code === "SQLITE_IOERR_NOMEM") return `free memory for this process, then run it again`;
+  if (/^SQLITE_IOERR_(LOCK|RDLOCK|UNLOCK|CHECKRESERVEDLOCK|SHMLOCK)$/.test(code)) return `keep the database on a local disk (a file system whose locks work), then run it again`;
+  if (code.startsWith("SQLITE_IOERR")) return `check the disk and the database's folder, then run it again`;
   return `point stepwise at the right database, with write access`;
 }
 

@@ -637,24 +637,41 @@ export function kindOfSqliteCode(code: string): E.ErrorKind {
   return KINDS[/^SQLITE_([A-Z]+)/.exec(code)?.[1] ?? ""] ?? "other";
 }
 
-/** The SQLite codes that make a database unusable, and what each tells the user. */
-const UNUSABLE: ReadonlyArray<readonly [RegExp, (code: string) => string]> = [
-  // Not read-only: the file left its path, and what the run wrote before went with it, so "nothing was changed" would mislead.
+/** The SQLite codes that make a database unusable, what each tells the user, and whether "nothing was changed" holds. */
+const UNUSABLE: ReadonlyArray<readonly [RegExp, (code: string) => string, boolean]> = [
+  // Not read-only: the file left its path, and what the run wrote before went with it.
   [
     /^SQLITE_READONLY_DBMOVED$/,
     (code) =>
       `The database file was deleted, moved or replaced while stepwise had it open (${code}), so SQLite refused this write. What this run applied before went to the file it had opened, not to the one at that path now: check the database at that path, then run again with nothing moving or replacing it meanwhile`,
+    false,
   ],
-  [/^SQLITE_(NOTADB|CORRUPT)$/, (code) => `The file is not a usable SQLite database (${code}): check the path`],
-  [/^SQLITE_CANTOPEN/, (code) => `SQLite cannot open the database file (${code}): check that the path names a file this process may open`],
-  [/^SQLITE_(READONLY|PERM)/, (code) => `The database cannot be written (${code}): the file or its folder is read-only to this process, or the connection has PRAGMA query_only on`],
-  [/^SQLITE_IOERR_(SHORT_)?READ$/, (code) => `The database file could not be read (${code}): check the path and the disk`],
-  // A full disk is SQLITE_FULL; an I/O error is a quota or file size limit, or a file system gone read-only under the run (remounted after an error, a volume removed).
+  [/^SQLITE_(NOTADB|CORRUPT)$/, (code) => `The file is not a usable SQLite database (${code}): check the path`, true],
+  [/^SQLITE_CANTOPEN/, (code) => `SQLite cannot open the database file (${code}): check that the path names a file this process may open`, true],
+  [/^SQLITE_(READONLY|PERM)/, (code) => `The database cannot be written (${code}): the file or its folder is read-only to this process, or the connection has PRAGMA query_only on`, true],
+  [/^SQLITE_IOERR_(SHORT_)?READ$/, (code) => `The database file could not be read (${code}): check the path and the disk`, true],
+  // A full disk is SQLITE_FULL; a write, flush, truncation or journal deletion the disk refuses is a quota or file size limit, or a file system gone read-only under the run (remounted after an
+  // error, a volume removed).
   [
-    /^SQLITE_IOERR/,
+    /^SQLITE_IOERR_(WRITE|FSYNC|DIR_FSYNC|TRUNCATE|DELETE)$/,
     (code) =>
       `The disk refused the write (${code}), so nothing was committed: check that the database's folder is still writable (not remounted read-only) and a quota or file size limit leaves room, then retry`,
+    true,
   ],
+  // The journal's deletion is the commit: gone already, the transaction may have been committed.
+  [
+    /^SQLITE_IOERR_DELETE_NOENT$/,
+    (code) =>
+      `A file SQLite keeps beside the database (its journal) was deleted by something else during the run (${code}), so what this run committed is uncertain: check the database ("stepwise status"), and that nothing else deletes files in its folder while stepwise runs, then run it again`,
+    false,
+  ],
+  [/^SQLITE_IOERR_NOMEM$/, (code) => `SQLite ran out of memory for its file access (${code}): free memory for this process, then retry`, true],
+  [
+    /^SQLITE_IOERR_(LOCK|RDLOCK|UNLOCK|CHECKRESERVEDLOCK|SHMLOCK)$/,
+    (code) => `The file system refused a file lock (${code}), as a network file system without working locks does: keep the database on a local disk, then retry`,
+    true,
+  ],
+  [/^SQLITE_IOERR/, (code) => `The disk or file system reported an I/O error (${code}): check the disk and the database's folder, then retry`, true],
 ];
 
 /**
@@ -684,7 +701,7 @@ export function translateSqliteError(error: unknown, busyTimeoutMs: number, code
   if (error instanceof StepwiseError || code === null) return error;
   // Not "locked by another connection": the connection's own statement holds it.
   const kind = isStatementRunningRefusal(error) ? "other" : kindOfSqliteCode(code);
-  const unusable = UNUSABLE.find(([pattern]) => pattern.test(code))?.[1];
+  const unusable = UNUSABLE.find(([pattern]) => pattern.test(code));
   const translated =
     kind === "locked"
       ? databaseLockedError(busyTimeoutMs, error)
@@ -693,7 +710,7 @@ export function translateSqliteError(error: unknown, busyTimeoutMs: number, code
         : // A crashed writer's hot journal (or WAL) on a connection that may not write: a writer must recover it.
           code === "SQLITE_READONLY_ROLLBACK" || code === "SQLITE_READONLY_RECOVERY"
           ? databaseNeedsRecoveryError(code, error)
-          : unusable && databaseUnusableError(`${unusable(code)}.${code === "SQLITE_READONLY_DBMOVED" ? "" : ` ${NOTHING_CHANGED}`}`, code, error);
+          : unusable && databaseUnusableError(`${unusable[1](code)}.${unusable[2] ? ` ${NOTHING_CHANGED}` : ""}`, code, error);
   return translated ? recordNativeError(translated, { kind, nativeCode: code }) : error;
 }
 

@@ -244,7 +244,8 @@ export interface StepwiseErrorDetails {
   }>;
   // Group: Opening the database
   /** The database cannot be used: the file is not SQLite, is read-only or damaged beyond opening (`sqliteCode`), was deleted, moved or replaced while open (`SQLITE_READONLY_DBMOVED`:
-   * what the run applied before went to the file it had opened), or (on a server) the connection was refused: a wrong password, a missing database or
+   * what the run applied before went to the file it had opened), the disk or file system failed it (`SQLITE_IOERR_*`; with `SQLITE_IOERR_DELETE_NOENT`, a journal something else deleted,
+   * the run's last transaction may have been committed), or (on a server) the connection was refused: a wrong password, a missing database or
    * role, TLS, nothing listening; or the server refused stepwise's own write (a read-only session, a privilege the role lacks). On a server `problem`, `reason` (the server's words, never
    * the URL) and `reasonCode` (SQLSTATE or system code) tell the cases apart.
    * Fix: Point stepwise at the right database, with write access; on a server, follow the error's `fix`. */

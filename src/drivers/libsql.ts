@@ -45,8 +45,8 @@ export function createLibsqlDriver(db: Database): SyncDriver<Database> {
     createContext: (entry, direction, progress) => createMigrationContext(db as unknown as BatchConnection, entry, direction, progress),
     ...fileLockPrimitives(open, filePath, createLibsqlDriver),
     close: () => void (db.open && db.close()),
-    snapshot: () => snapshotOfConnection({ name: "libsql", exec: (sql) => void db.exec(sql), query, inTransaction }),
-    openSnapshot: (bytes) => openFileCopy(bytes, (file) => createLibsqlDriver(new Class(file))),
+    snapshot: () => snapshotOfConnection({ name: "libsql", exec: (sql) => void db.exec(sql), query, inTransaction }, open),
+    openSnapshot: (bytes) => openFileCopy(bytes, (file) => createLibsqlDriver(new Class(file)), open),
   });
 }
 

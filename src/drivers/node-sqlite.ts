@@ -108,8 +108,8 @@ export function createNodeSqliteDriver(db: DatabaseSync): SyncDriver<DatabaseSyn
         }
       : {
           lacks: ["snapshotInTransaction" as const],
-          snapshot: () => snapshotOfConnection({ name: "node-sqlite", exec: (sql) => db.exec(sql), query, inTransaction }),
-          openSnapshot: (bytes: Uint8Array) => openFileCopy(bytes, (file) => createNodeSqliteDriver(new Database(file))),
+          snapshot: () => snapshotOfConnection({ name: "node-sqlite", exec: (sql) => db.exec(sql), query, inTransaction }, open),
+          openSnapshot: (bytes: Uint8Array) => openFileCopy(bytes, (file) => createNodeSqliteDriver(new Database(file)), open),
         }),
     ...(backup === undefined ? {} : { backupTo: (path: string) => backup(db, path) }),
   });

@@ -34,7 +34,8 @@ const PRIMARY_CODES =
 /** The extended codes whose names matter (the advice differs, or errors report them); others read as their primary code. */
 const EXTENDED_CODES =
   "261 BUSY_RECOVERY 517 BUSY_SNAPSHOT 773 BUSY_TIMEOUT 262 LOCKED_SHAREDCACHE 264 READONLY_RECOVERY 520 READONLY_CANTLOCK 776 READONLY_ROLLBACK 1032 READONLY_DBMOVED " +
-  "266 IOERR_READ 522 IOERR_SHORT_READ 778 IOERR_WRITE 1034 IOERR_FSYNC 3338 IOERR_NOMEM 4874 IOERR_SHMSIZE 267 CORRUPT_VTAB 1555 CONSTRAINT_PRIMARYKEY " +
+  "266 IOERR_READ 522 IOERR_SHORT_READ 778 IOERR_WRITE 1034 IOERR_FSYNC 1290 IOERR_DIR_FSYNC 1546 IOERR_TRUNCATE 2058 IOERR_UNLOCK 2314 IOERR_RDLOCK 2570 IOERR_DELETE 3082 IOERR_NOMEM " +
+  "3594 IOERR_CHECKRESERVEDLOCK 3850 IOERR_LOCK 4874 IOERR_SHMSIZE 5130 IOERR_SHMLOCK 5898 IOERR_DELETE_NOENT 267 CORRUPT_VTAB 1555 CONSTRAINT_PRIMARYKEY " +
   "2067 CONSTRAINT_UNIQUE 787 CONSTRAINT_FOREIGNKEY 1299 CONSTRAINT_NOTNULL 275 CONSTRAINT_CHECK 1811 CONSTRAINT_TRIGGER 2579 CONSTRAINT_ROWID";
 
 /** The `SQLITE_*` name of a numeric (possibly extended) result code, or `null`. */
@@ -96,8 +97,15 @@ export function holdSidecarLock(open: SidecarOpener, opened: string | null, tabl
   } catch {
     // Created by another process meanwhile, or the folder is not writable: checked below.
   }
+  const release = holdFileLock(open, lockPath, busyTimeoutMs);
+  return release === null ? null : { fileName, release };
+}
+
+/** `BEGIN EXCLUSIVE` on the regular file at `lockPath` (never created here), held until the returned release, or `null` when it cannot be taken. */
+function holdFileLock(open: SidecarOpener, lockPath: string, busyTimeoutMs: number): (() => void) | null {
   let connection: ReturnType<SidecarOpener> | null = null;
   try {
+    // Checked first: libsql creates a missing file whatever it is told, and a FIFO would block.
     if (fileKindAt(lockPath, false) !== "file") return null;
     connection = open(lockPath, { readonly: false, busyTimeoutMs: Math.max(0, Math.trunc(busyTimeoutMs)) });
     connection.exec("BEGIN EXCLUSIVE");
@@ -107,14 +115,13 @@ export function holdSidecarLock(open: SidecarOpener, opened: string | null, tabl
   }
   const held = connection;
   let released = false;
-  const release = () => {
+  return () => {
     if (released) return;
     released = true;
     // Closing releases the lock either way.
     quietly(() => held.exec("ROLLBACK"));
     closeQuietly(held);
   };
-  return { fileName, release };
 }
 
 /** Whether the owner lock recorded as `fileName` is held now. Never waits, never creates the file. */
@@ -167,31 +174,49 @@ export function createBatchConnection(library: {
   };
 }
 
-/** A copy folder's name: `stepwise-copy-<host hash>-<pid>-<random>`, the process that made it. */
+/** A copy folder's name: `stepwise-copy-<host hash>-<pid>-<random>`, the process that made it, which holds `BEGIN EXCLUSIVE` on its {@link COPY_LOCK} for as long as the folder exists. */
 const COPY_FOLDER = /^stepwise-copy-([0-9a-f]{8})-(\d+)-[A-Za-z0-9]{6}$/;
+const COPY_LOCK = "lock";
 const hostTag = () => nodeCrypto().createHash("sha256").update(nodeOs().hostname()).digest("hex").slice(0, 8);
 
-/** Removes the copy folders a process of this host left when it was killed (each a whole copy of a database, its data included); another host's, or a live process's, stay. */
-function removeKilledProcessesCopies(tempRoot: string): void {
+/** Removes the copy folders a killed process of this host left (each a whole copy of a database, its data included): only those whose lock this process can take, so a live process's stays even
+ * where its pid means nothing here (another PID namespace sharing the host name and `TMPDIR`). */
+function removeKilledProcessesCopies(tempRoot: string, open: SidecarOpener): void {
   const host = hostTag();
   for (const name of (quietly(() => nodeFs().readdirSync(tempRoot)) as string[] | undefined) ?? []) {
     const match = COPY_FOLDER.exec(name);
     const pid = Number(match?.[2]);
+    // This process's own folders are never probed: closing a second handle on a file releases every lock this process holds on it. A live pid, or another host's, is not probed either.
+    if (match?.[1] !== host || pid === process.pid || isProcessAlive(pid)) continue;
+    const folder = nodePath().join(tempRoot, name);
+    // A folder with no lock file yet is being made (its copy is written after the lock is held) and stays.
+    const release = holdFileLock(open, nodePath().join(folder, COPY_LOCK), 0);
+    if (release === null) continue;
+    release();
     // Another user's folder cannot be removed: it stays, and the others are still looked at.
-    if (match?.[1] === host && pid !== process.pid && !isProcessAlive(pid)) quietly(() => nodeFs().rmSync(nodePath().join(tempRoot, name), { recursive: true, force: true }));
+    quietly(() => nodeFs().rmSync(folder, { recursive: true, force: true }));
   }
 }
 
-/** `action` in a fresh temporary folder; a failure of the folder itself is `TEMP_FOLDER_UNUSABLE`. */
-function inTempFolder<T>(action: (folder: string) => T): T {
+/** `action` in a fresh temporary folder, locked until `discard` (which deletes it); a failure of the folder itself is `TEMP_FOLDER_UNUSABLE`. */
+function inTempFolder<T>(open: SidecarOpener, action: (folder: string, discard: () => void) => T): T {
   const tempRoot = nodeOs().tmpdir();
-  let folder: string | null = null;
+  let discard: (() => void) | null = null;
   try {
-    removeKilledProcessesCopies(tempRoot);
-    folder = nodeFs().mkdtempSync(nodePath().join(tempRoot, `stepwise-copy-${hostTag()}-${process.pid}-`));
-    return action(folder);
+    removeKilledProcessesCopies(tempRoot, open);
+    const folder = nodeFs().mkdtempSync(nodePath().join(tempRoot, `stepwise-copy-${hostTag()}-${process.pid}-`));
+    let release: (() => void) | null = null;
+    discard = () => {
+      // Released first: Windows cannot delete a file that is open.
+      release?.();
+      nodeFs().rmSync(folder, { recursive: true, force: true });
+    };
+    const lockPath = nodePath().join(folder, COPY_LOCK);
+    createFileExclusively(lockPath, 0o600);
+    release = holdFileLock(open, lockPath, 0);
+    return action(folder, discard);
   } catch (error) {
-    if (folder !== null) nodeFs().rmSync(folder, { recursive: true, force: true });
+    discard?.();
     const code = (error as { code?: unknown } | null)?.code;
     // Only the copy can be full or unopenable: the source is read, never written.
     if (!(error instanceof StepwiseError) && typeof code === "string" && /^(ENOENT|ENOTDIR|EACCES|EPERM|EROFS|ENOSPC|EDQUOT|EFBIG|EEXIST|EISDIR|SQLITE_FULL|SQLITE_CANTOPEN)/.test(code)) {
@@ -204,11 +229,12 @@ function inTempFolder<T>(action: (folder: string) => T): T {
 /**
  * The database as bytes for a library without `serialize()`: every page through `sqlite_dbpage` (the
  * connection's uncommitted writes included), or where that table is missing a `VACUUM INTO` copy,
- * which cannot run in a transaction nor on a `query_only` connection (lifted for that statement).
+ * which cannot run in a transaction nor on a `query_only` connection (lifted for that statement);
+ * `open` (the app's library) holds the copy folder's lock.
  *
  * @throws `TRANSACTION_OPEN`; `TEMP_FOLDER_UNUSABLE`.
  */
-export function snapshotOfConnection(connection: Pick<SyncDriver, "name" | "exec" | "query" | "inTransaction">): Uint8Array {
+export function snapshotOfConnection(connection: Pick<SyncDriver, "name" | "exec" | "query" | "inTransaction">, open: SidecarOpener): Uint8Array {
   try {
     // One statement: one read snapshot, so the pages agree.
     const pages = connection.query("SELECT data FROM sqlite_dbpage('main') ORDER BY pgno", []).map(({ data }) => (data instanceof Uint8Array ? data : new Uint8Array(data as ArrayBuffer)));
@@ -219,7 +245,7 @@ export function snapshotOfConnection(connection: Pick<SyncDriver, "name" | "exec
     if (!(error instanceof Error) || !/no such table: sqlite_dbpage/i.test(error.message)) throw error;
   }
   if (connection.inTransaction()) throw transactionOpenError({ driver: connection.name, operation: "snapshot" });
-  return inTempFolder((folder) => {
+  return inTempFolder(open, (folder, discard) => {
     try {
       const file = nodePath().join(folder, "snapshot.db");
       createFileExclusively(file, 0o600);
@@ -232,19 +258,19 @@ export function snapshotOfConnection(connection: Pick<SyncDriver, "name" | "exec
       }
       return new Uint8Array(nodeFs().readFileSync(file));
     } finally {
-      nodeFs().rmSync(folder, { recursive: true, force: true });
+      discard();
     }
   });
 }
 
 /**
  * A driver on a private copy of `bytes`, for a library without `deserialize()`: `open` opens a file in
- * a private folder that `close()` deletes (empty bytes: in memory). The copy reports no file, so it
- * has no owner lock and no lock holders.
+ * a private folder that `close()` deletes (empty bytes: in memory), and `openLock` holds that folder's
+ * lock. The copy reports no file, so it has no owner lock and no lock holders.
  *
  * @throws `TEMP_FOLDER_UNUSABLE`.
  */
-export function openFileCopy<Db>(bytes: Uint8Array, open: (file: string) => SyncDriver<Db>): SyncDriver<Db> {
+export function openFileCopy<Db>(bytes: Uint8Array, open: (file: string) => SyncDriver<Db>, openLock: SidecarOpener): SyncDriver<Db> {
   const privateCopy = (file: string, discard: () => void): SyncDriver<Db> => {
     const { holdOwnerLock: _hold, probeOwnerLock: _probe, lockHolders: _holders, ...copy } = open(file);
     const close = () => {
@@ -264,10 +290,10 @@ export function openFileCopy<Db>(bytes: Uint8Array, open: (file: string) => Sync
     return { ...copy, filePath: null, close };
   };
   if (bytes.length === 0) return privateCopy(":memory:", () => {});
-  return inTempFolder((folder) => {
+  return inTempFolder(openLock, (folder, discard) => {
     const file = nodePath().join(folder, "copy.db");
     nodeFs().writeFileSync(file, bytes, { mode: 0o600, flag: "wx" });
-    return privateCopy(file, () => nodeFs().rmSync(folder, { recursive: true, force: true }));
+    return privateCopy(file, discard);
   });
 }
 
