@@ -2,7 +2,8 @@
  * The `fix` of `--json`'s error: the next step the message gives, as one line a script can show. An error that carries its own (`details.fix`) keeps it (report-error.ts); one thrown where only the thrower knows the
  * command (the project's gen script, the config the CLI read) has it attached; the rest are made here from the details, one entry per code whose message names a next step.
  */
-import { adoptedHistoryIn, defaultHistoryIn, historyWriteFix } from "../core/error-factories.js";
+import { adoptedHistoryIn, defaultHistoryIn, historyWriteFix, unusableSqliteFix } from "../core/error-factories.js";
+import { spell } from "../core/option-text.js";
 import type { StepwiseErrorCode, StepwiseErrorDetails } from "../core/errors.js";
 import { isNotAFolder } from "../safety/errors.js";
 import { quoteForShell } from "./format.js";
@@ -172,20 +173,11 @@ export const FIX_OF_CODE: FixOf = {
   SQUASH_UNCOMMITTED: () => `commit the migrations folder first`,
 };
 
-/** The step `DATABASE_UNUSABLE`'s message names for SQLite's `code`, as `translateSqliteError` words it. */
+/** The step `DATABASE_UNUSABLE`'s message names for SQLite's `code`, spelled for the bin; the path's sources for a file that is no database. */
 function fixOfUnusableSqlite(code: string): string {
   if (/^SQLITE_(NOTADB|CORRUPT)$/.test(code)) return `check the path: it must name a SQLite database file (--db, "database" in the config, or DATABASE_URL)`;
-  if (code.startsWith("SQLITE_CANTOPEN")) return `check that the path names a file this process may open`;
-  if (code === "SQLITE_READONLY_DBMOVED") return `check the database now at that path ("stepwise status"), then run it again with nothing moving or replacing the file meanwhile`;
-  if (/^SQLITE_(READONLY|PERM)/.test(code)) return `make the file and its folder writable to this process, or turn PRAGMA query_only off`;
-  if (/^SQLITE_IOERR_(SHORT_)?READ$/.test(code)) return `check the path and the disk`;
-  if (/^SQLITE_IOERR_(WRITE|FSYNC|DIR_FSYNC|TRUNCATE|DELETE)$/.test(code))
-    return `check that the database's folder is still writable (not remounted read-only) and a quota or file size limit leaves room, then run it again`;
-  if (code === "SQLITE_IOERR_DELETE_NOENT") return `check the database ("stepwise status") and that nothing else deletes files in its folder while stepwise runs, then run it again`;
-  if (code === "SQLITE_IOERR_NOMEM") return `free memory for this process, then run it again`;
-  if (/^SQLITE_IOERR_(LOCK|RDLOCK|UNLOCK|CHECKRESERVEDLOCK|SHMLOCK)$/.test(code)) return `keep the database on a local disk (a file system whose locks work), then run it again`;
-  if (code.startsWith("SQLITE_IOERR")) return `check the disk and the database's folder, then run it again`;
-  return `point stepwise at the right database, with write access`;
+  const fix = unusableSqliteFix(code);
+  return fix === null ? `point stepwise at the right database, with write access` : spell(fix, "cli");
 }
 
 /** The next step attached to `error` where it was made, if any. */

@@ -580,7 +580,7 @@ export function connectionLostError(fields: Partial<Run> & { outcome: E.Connecti
 // Opening the database
 
 /** `DATABASE_UNUSABLE`: not SQLite, read-only, or otherwise refused by SQLite. */
-export const databaseUnusableError = (message: string, sqliteCode: string | null, cause: unknown) => new StepwiseError("DATABASE_UNUSABLE", message, { sqliteCode }, { cause });
+export const databaseUnusableError = (message: string | Text, sqliteCode: string | null, cause: unknown) => new StepwiseError("DATABASE_UNUSABLE", message, { sqliteCode }, { cause });
 
 /** `DATABASE_UNUSABLE` for a server that could not be connected to; `problem` tells the cases apart. Never quotes the URL. */
 export function connectionFailedError(fields: { problem: E.ConnectionProblem; reason: string; fix: string | null; sqlstate: string | null; systemCode: string | null; cause: unknown }) {
@@ -637,42 +637,61 @@ export function kindOfSqliteCode(code: string): E.ErrorKind {
   return KINDS[/^SQLITE_([A-Z]+)/.exec(code)?.[1] ?? ""] ?? "other";
 }
 
-/** The SQLite codes that make a database unusable, what each tells the user, and whether "nothing was changed" holds. */
-const UNUSABLE: ReadonlyArray<readonly [RegExp, (code: string) => string, boolean]> = [
+/** A SQLite code that makes a database unusable: what it means, the step that fixes it, and whether the refusal left the database as it was. */
+interface UnusableCode {
+  readonly pattern: RegExp;
+  readonly problem: (code: string) => string;
+  readonly fix: Text;
+  readonly unchanged: boolean;
+}
+
+const UNUSABLE: readonly UnusableCode[] = [
   // Not read-only: the file left its path, and what the run wrote before went with it.
-  [
-    /^SQLITE_READONLY_DBMOVED$/,
-    (code) =>
-      `The database file was deleted, moved or replaced while stepwise had it open (${code}), so SQLite refused this write. What this run applied before went to the file it had opened, not to the one at that path now: check the database at that path, then run again with nothing moving or replacing it meanwhile`,
-    false,
-  ],
-  [/^SQLITE_(NOTADB|CORRUPT)$/, (code) => `The file is not a usable SQLite database (${code}): check the path`, true],
-  [/^SQLITE_CANTOPEN/, (code) => `SQLite cannot open the database file (${code}): check that the path names a file this process may open`, true],
-  [/^SQLITE_(READONLY|PERM)/, (code) => `The database cannot be written (${code}): the file or its folder is read-only to this process, or the connection has PRAGMA query_only on`, true],
-  [/^SQLITE_IOERR_(SHORT_)?READ$/, (code) => `The database file could not be read (${code}): check the path and the disk`, true],
+  {
+    pattern: /^SQLITE_READONLY_DBMOVED$/,
+    problem: (code) =>
+      `The database file was deleted, moved or replaced while stepwise had it open (${code}), so SQLite refused this write. What this run applied before went to the file it had opened, not to the one at that path now`,
+    fix: text`check the database now at that path (${CALLS.status}), then run again with nothing moving or replacing the file meanwhile`,
+    unchanged: false,
+  },
+  { pattern: /^SQLITE_(NOTADB|CORRUPT)$/, problem: (code) => `The file is not a usable SQLite database (${code})`, fix: ["check the path"], unchanged: true },
+  { pattern: /^SQLITE_CANTOPEN/, problem: (code) => `SQLite cannot open the database file (${code})`, fix: ["check that the path names a file this process may open"], unchanged: true },
+  {
+    pattern: /^SQLITE_(READONLY|PERM)/,
+    problem: (code) => `The database cannot be written (${code}): the file or its folder is read-only to this process, or the connection has PRAGMA query_only on`,
+    fix: ["make the file and its folder writable to this process, or turn PRAGMA query_only off"],
+    unchanged: true,
+  },
+  { pattern: /^SQLITE_IOERR_(SHORT_)?READ$/, problem: (code) => `The database file could not be read (${code})`, fix: ["check the path and the disk"], unchanged: true },
   // A full disk is SQLITE_FULL; a write, flush, truncation or journal deletion the disk refuses is a quota or file size limit, or a file system gone read-only under the run (remounted after an
   // error, a volume removed).
-  [
-    /^SQLITE_IOERR_(WRITE|FSYNC|DIR_FSYNC|TRUNCATE|DELETE)$/,
-    (code) =>
-      `The disk refused the write (${code}), so nothing was committed: check that the database's folder is still writable (not remounted read-only) and a quota or file size limit leaves room, then retry`,
-    true,
-  ],
+  {
+    pattern: /^SQLITE_IOERR_(WRITE|FSYNC|DIR_FSYNC|TRUNCATE|DELETE)$/,
+    problem: (code) => `The disk refused the write (${code}), so nothing was committed`,
+    fix: ["check that the database's folder is still writable (not remounted read-only) and a quota or file size limit leaves room, then run again"],
+    unchanged: true,
+  },
   // The journal's deletion is the commit: gone already, the transaction may have been committed.
-  [
-    /^SQLITE_IOERR_DELETE_NOENT$/,
-    (code) =>
-      `A file SQLite keeps beside the database (its journal) was deleted by something else during the run (${code}), so what this run committed is uncertain: check the database ("stepwise status"), and that nothing else deletes files in its folder while stepwise runs, then run it again`,
-    false,
-  ],
-  [/^SQLITE_IOERR_NOMEM$/, (code) => `SQLite ran out of memory for its file access (${code}): free memory for this process, then retry`, true],
-  [
-    /^SQLITE_IOERR_(LOCK|RDLOCK|UNLOCK|CHECKRESERVEDLOCK|SHMLOCK)$/,
-    (code) => `The file system refused a file lock (${code}), as a network file system without working locks does: keep the database on a local disk, then retry`,
-    true,
-  ],
-  [/^SQLITE_IOERR/, (code) => `The disk or file system reported an I/O error (${code}): check the disk and the database's folder, then retry`, true],
+  {
+    pattern: /^SQLITE_IOERR_DELETE_NOENT$/,
+    problem: (code) => `A file SQLite keeps beside the database (its journal) was deleted by something else during the run (${code}), so what this run committed is uncertain`,
+    fix: text`check the database (${CALLS.status}), and that nothing else deletes files in its folder while stepwise runs, then run again`,
+    unchanged: false,
+  },
+  { pattern: /^SQLITE_IOERR_NOMEM$/, problem: (code) => `SQLite ran out of memory for its file access (${code})`, fix: ["free memory for this process, then run again"], unchanged: true },
+  {
+    pattern: /^SQLITE_IOERR_(LOCK|RDLOCK|UNLOCK|CHECKRESERVEDLOCK|SHMLOCK)$/,
+    problem: (code) => `The file system refused a file lock (${code}), as a network file system without working locks does`,
+    fix: ["keep the database on a local disk (a file system whose locks work), then run again"],
+    unchanged: true,
+  },
+  { pattern: /^SQLITE_IOERR/, problem: (code) => `The disk or file system reported an I/O error (${code})`, fix: ["check the disk and the database's folder, then run again"], unchanged: true },
 ];
+
+/** The step that fixes a database SQLite's `code` made unusable, as `DATABASE_UNUSABLE`'s message names it; `null` for a code that does not. */
+export function unusableSqliteFix(code: string): Text | null {
+  return UNUSABLE.find(({ pattern }) => pattern.test(code))?.fix ?? null;
+}
 
 /**
  * Whether `error` is SQLite refusing a COMMIT, a savepoint or a VACUUM because a write statement of the same connection is still running (its RETURNING rows left unread, say):
@@ -701,7 +720,7 @@ export function translateSqliteError(error: unknown, busyTimeoutMs: number, code
   if (error instanceof StepwiseError || code === null) return error;
   // Not "locked by another connection": the connection's own statement holds it.
   const kind = isStatementRunningRefusal(error) ? "other" : kindOfSqliteCode(code);
-  const unusable = UNUSABLE.find(([pattern]) => pattern.test(code));
+  const unusable = UNUSABLE.find(({ pattern }) => pattern.test(code));
   const translated =
     kind === "locked"
       ? databaseLockedError(busyTimeoutMs, error)
@@ -710,7 +729,7 @@ export function translateSqliteError(error: unknown, busyTimeoutMs: number, code
         : // A crashed writer's hot journal (or WAL) on a connection that may not write: a writer must recover it.
           code === "SQLITE_READONLY_ROLLBACK" || code === "SQLITE_READONLY_RECOVERY"
           ? databaseNeedsRecoveryError(code, error)
-          : unusable && databaseUnusableError(`${unusable[1](code)}.${unusable[2] ? ` ${NOTHING_CHANGED}` : ""}`, code, error);
+          : unusable && databaseUnusableError(text`${unusable.problem(code)}: ${unusable.fix}.${unusable.unchanged ? ` ${NOTHING_CHANGED}` : ""}`, code, error);
   return translated ? recordNativeError(translated, { kind, nativeCode: code }) : error;
 }
 
