@@ -101,6 +101,18 @@ await describeEachDriver("a squashed registry", (h) => {
       assert.deepEqual(db.snapshot(), before);
     }));
 
+  test("a transaction: false squash left started is INCOMPLETE_MIGRATION at the squash's version in status and up, though the versions it replaced show its row", () =>
+    h.withDatabase((db) => {
+      const [first, second] = squashed;
+      const outside = [first!, second!, { ...squashed[2]!, upSql: "CREATE TABLE contacts (id INTEGER PRIMARY KEY);\nINSERT INTO nowhere VALUES (1);", transaction: false }];
+      assert.equal(caught(() => db.manager(outside).up()).code, "MIGRATION_FAILED");
+      const manager = db.manager(outside);
+      const { problem } = manager.status();
+      assert.deepEqual([problem?.code, problem?.version], ["INCOMPLETE_MIGRATION", 3]);
+      const refused = caught(() => manager.up());
+      assert.deepEqual([refused.code, refused.version], ["INCOMPLETE_MIGRATION", 3]);
+    }));
+
   test("a replaced version recorded with another checksum is still CHECKSUM_MISMATCH", () =>
     h.withDatabase((db) => {
       db.manager(original).up({ to: 3 });

@@ -770,7 +770,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     const status = describeStatus(this.migrations, rows);
     let refusal: StepwiseError | null = null;
     if (status.problem?.code === "INCOMPLETE_MIGRATION") {
-      const row = status.migrations.find((migration) => migration.state === "incomplete")!;
+      // By the problem's version: the versions a squash replaced show its started row as theirs, and have none of their own.
+      const row = status.migrations.find((migration) => migration.version === status.problem!.version)!;
       const started = yield* this.readStartedOwner(row.version);
       // Its owner may have finished between the history's read and the probe (another `up`, a fleet run at once): only the same row still there proves it gone.
       if (started === null || (!started.running && (yield* this.store.readStartedRow(row.version))?.owner !== started.row)) return yield* this.readStatus();
