@@ -759,7 +759,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     return yield* this.withConnectionSettings(this.readStatus());
   }
 
-  private *readStatus(): Step<MigrationStatus> {
+  /** The status as the history stands; `rereads` counts the reads a concurrent run's progress forced, bounded so that a row read differently by two queries cannot loop. */
+  private *readStatus(rereads = 0): Step<MigrationStatus> {
     let rows: AppliedMigration[];
     try {
       rows = yield* this.store.readAll();
@@ -774,8 +775,9 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       const row = status.migrations.find((migration) => migration.version === status.problem!.version)!;
       const started = yield* this.readStartedOwner(row.version);
       // Its owner may have finished between the history's read and the probe (another `up`, a fleet run at once): only the same row still there proves it gone.
-      if (started === null || (!started.running && (yield* this.store.readStartedRow(row.version))?.owner !== started.row)) return yield* this.readStatus();
-      if (started.running) refusal = migrationInProgressError({ version: row.version, file: row.file, startedAt: row.appliedAt ?? "", ...started.who, waitedMs: 0 });
+      const finishedMeanwhile = started === null || (!started.running && (yield* this.store.readStartedRow(row.version))?.owner !== started.row);
+      if (finishedMeanwhile && rereads < 3) return yield* this.readStatus(rereads + 1);
+      if (started?.running) refusal = migrationInProgressError({ version: row.version, file: row.file, startedAt: row.appliedAt ?? "", ...started.who, waitedMs: 0 });
     } else if (status.problem === null) {
       // By version: status leaves out the versions a squash builds where none is recorded.
       const pendingVersions = new Set(status.migrations.filter((row) => row.state === "pending").map((row) => row.version));
