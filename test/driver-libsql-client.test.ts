@@ -394,32 +394,41 @@ test("on a libSQL server (no temp schema) the escape guard's witness lives in ma
   assert.equal((await manager.status()).problem, null);
 });
 
-test("a libSQL server that goes away mid-migration is CONNECTION_LOST with what the session ended, not an escape from the transaction or the migration's fault", async (t) => {
+/** The server's URL over HTTP (as sqld serves it) or a WebSocket, the client's two ways of reaching a server. */
+const overScheme = (url: string, scheme: "http" | "ws") => url.replace(/^http/, scheme);
+
+test("a libSQL server that goes away mid-migration is CONNECTION_LOST with what the session ended, over HTTP and WebSocket, not an escape from the transaction or the migration's fault", async (t) => {
   const unavailable = sqldUnavailableReason();
   if (unavailable !== null) return skipWithReason(t, unavailable);
-  for (const transaction of [true, false]) {
-    const server = await startSqld();
-    t.after(() => server.dispose());
-    const remote = client(t, server.url);
-    const cutOff = {
-      transaction,
-      up: async (db: LibsqlClientConnection) => {
-        await db.execute("INSERT INTO notes (id) VALUES (1)");
-        await server.dispose();
-        await db.execute("INSERT INTO notes (id) VALUES (2)");
-      },
-    };
-    const registry = [namedSqlEntry(1, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY);"), tsEntry(2, cutOff as unknown as MigrationDefinition, { transaction })] as unknown as MigrationEntry[];
-    const error = await rejection(() => migrate(remote, registry));
-    assert.deepEqual([error.code, error.version, error.outcome], ["CONNECTION_LOST", 2, transaction ? "rolled-back" : "partly-applied"], String(error.message));
-  }
+  for (const scheme of ["http", "ws"] as const)
+    for (const transaction of [true, false]) {
+      const server = await startSqld();
+      t.after(() => server.dispose());
+      const remote = client(t, overScheme(server.url, scheme));
+      const cutOff = {
+        transaction,
+        up: async (db: LibsqlClientConnection) => {
+          await db.execute("INSERT INTO notes (id) VALUES (1)");
+          await server.dispose();
+          await db.execute("INSERT INTO notes (id) VALUES (2)");
+        },
+      };
+      const registry = [
+        namedSqlEntry(1, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY);"),
+        tsEntry(2, cutOff as unknown as MigrationDefinition, { transaction }),
+      ] as unknown as MigrationEntry[];
+      const error = await rejection(() => migrate(remote, registry));
+      assert.deepEqual([scheme, error.code, error.version, error.outcome], [scheme, "CONNECTION_LOST", 2, transaction ? "rolled-back" : "partly-applied"], String(error.message));
+    }
 });
 
-test("a libSQL server that does not answer before anything ran is CONNECTION_LOST with outcome none-running, not the library's bare TypeError", async (t) => {
+test("a libSQL server that does not answer before anything ran is CONNECTION_LOST with outcome none-running, over HTTP and WebSocket, not the library's bare error", async (t) => {
   const unavailable = sqldUnavailableReason();
   if (unavailable !== null) return skipWithReason(t, unavailable);
   const server = await startSqld();
   await server.dispose();
-  const error = await rejection(() => migrate(client(t, server.url), [namedSqlEntry(1, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY);")]));
-  assert.deepEqual([error.code, error.outcome, error.version], ["CONNECTION_LOST", "none-running", null], String(error.message));
+  for (const scheme of ["http", "ws"] as const) {
+    const error = await rejection(() => migrate(client(t, overScheme(server.url, scheme)), [namedSqlEntry(1, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY);")]));
+    assert.deepEqual([scheme, error.code, error.outcome, error.version], [scheme, "CONNECTION_LOST", "none-running", null], String(error.message));
+  }
 });

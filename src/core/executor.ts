@@ -386,9 +386,9 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     // Only after our rollback does the witness tell whether the migration committed anything.
     yield* rollbackQuietly();
     const committed = yield* guard.judge();
-    // A lost server ended the transaction, not the migration: the server discards what it left uncommitted.
+    // A lost server ended the transaction, not the migration: the server discards what it left uncommitted, and a client may still report the dead transaction open (a WebSocket's).
     const lost = failure !== null && classifySafely(this.settings.classifyError, failure.cause).kind === "lost";
-    if (failure && committed !== "yes" && !replaced && (lost || isAutomaticRollbackError(this.sqliteCodeOf(failure.cause)))) {
+    if (failure && committed !== "yes" && (lost || (!replaced && isAutomaticRollbackError(this.sqliteCodeOf(failure.cause))))) {
       return yield* this.migrationFailed(entry, direction, failure.cause, true, "body");
     }
     // The history guard's triggers were made in our transaction, so a rollback takes them along: only after a commit does their absence say the table went.

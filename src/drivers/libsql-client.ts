@@ -54,11 +54,12 @@ export function classifyLibsqlClientError(error: unknown): ErrorClassification {
   return classification.nativeCode === null && isNetworkFailure(error) ? { kind: "lost", nativeCode: null } : classification;
 }
 
-/** Whether a system or undici socket code (`ECONNRESET`, `UND_ERR_SOCKET`) is down `error`'s cause chain. */
+/** Whether a system or undici socket code (`ECONNRESET`, `UND_ERR_SOCKET`), or the client's WebSocket failure (`HRANA_WEBSOCKET_ERROR`, which a `ws://` URL reports and every later call on the
+ * closed stream carries as its cause), is down `error`'s cause chain. */
 function isNetworkFailure(error: unknown): boolean {
   for (let cause = error, depth = 0; cause !== null && typeof cause === "object" && depth < 8; cause = (cause as { cause?: unknown }).cause, depth++) {
     const code = (cause as { code?: unknown }).code;
-    if (typeof code === "string" && /^(?:UND_ERR_|ECONN|EPIPE$|ETIMEDOUT$|EHOSTUNREACH$|ENETUNREACH$)/.test(code)) return true;
+    if (typeof code === "string" && /^(?:UND_ERR_|ECONN|EPIPE$|ETIMEDOUT$|EHOSTUNREACH$|ENETUNREACH$|HRANA_WEBSOCKET_ERROR$)/.test(code)) return true;
   }
   return false;
 }
