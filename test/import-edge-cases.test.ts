@@ -484,6 +484,7 @@ function drizzleSqliteProject(t: test.TestContext, second: readonly string[]): T
 for (const [shape, second] of [
   ["first", ["-- Custom SQL migration file, put your code below! --\nCOMMIT TRANSACTION;", ...DRIZZLE_REBUILD, "BEGIN TRANSACTION;"]],
   ["after statements of drizzle's transaction", ["CREATE TABLE pre (id INTEGER);", "INSERT INTO pre VALUES (1);", "END TRANSACTION;", ...DRIZZLE_REBUILD, "BEGIN;"]],
+  ["with statements after its last BEGIN", ["COMMIT;", ...DRIZZLE_REBUILD, "BEGIN;", "CREATE TABLE post (id INTEGER);", "INSERT INTO post VALUES (1);"]],
 ] as const) {
   test(`drizzle on SQLite: a file that commits drizzle's transaction (${shape}) and opens one last, to switch foreign keys off around its own BEGIN … COMMIT, is imported outside a transaction with those two as comments, and builds what drizzle's migrator built, rows included`, async (t) => {
     const project = drizzleSqliteProject(t, second);
@@ -499,9 +500,9 @@ for (const [shape, second] of [
     migrate(drizzle(byTool), { migrationsFolder: path.join(project.root, "drizzle-migrations") });
     const db = new Database(path.join(project.root, "app.db"), { readonly: true });
     const read = (from: Database.Database) => [
-      from.prepare("SELECT type, name, sql FROM sqlite_master WHERE name IN ('authors', 'books', 'pre') ORDER BY name").all(),
+      from.prepare("SELECT type, name, sql FROM sqlite_master WHERE name IN ('authors', 'books', 'pre', 'post') ORDER BY name").all(),
       from.prepare("SELECT * FROM books ORDER BY id").all(),
-      from.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'pre'").get(),
+      from.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name IN ('pre', 'post')").get(),
     ];
     assert.deepEqual(read(db), read(byTool));
     assert.equal((db.prepare("SELECT count(*) AS n FROM books").get() as { n: number }).n, 2);

@@ -13,7 +13,7 @@ export const drizzle: ForeignTool = {
   order: "as meta/_journal.json lists them, which is how drizzle's migrator reads them",
   foreignKeysOff: false,
   transactionControlFix:
-    "drizzle's migrator runs every file inside one transaction of its own; stepwise runs a file that ends it with COMMIT outside a transaction, and on SQLite only when, as drizzle's own run needs, no BEGIN comes before that COMMIT and a BEGIN is the file's last statement (it opens the transaction drizzle's closing COMMIT ends); give the file that shape, or take its other transaction statements out, and import again",
+    "drizzle's migrator runs every file inside one transaction of its own; stepwise runs a file that ends it with COMMIT outside a transaction, and on SQLite only when, as drizzle's own run needs, no BEGIN comes before that COMMIT and its last transaction statement is a BEGIN (it opens the transaction drizzle's closing COMMIT ends); give the file that shape, or take its other transaction statements out, and import again",
   read(source: SourceFolder, dialect): ForeignMigration[] {
     const text = source.read(JOURNAL);
     if (text === undefined) return refuse(source, JOURNAL, 1, "no journal; drizzle-kit writes meta/_journal.json beside the SQL files, and its order is the migrations' order");
@@ -56,9 +56,9 @@ export const drizzle: ForeignTool = {
 
 /**
  * A file that ends drizzle's transaction (`COMMIT`) ran from there outside it: on PostgreSQL (after an `ALTER TYPE … ADD VALUE` the rest uses) its other statements as written, where a `COMMIT`
- * outside a transaction only warns; on SQLite one that commits and opens one last (`COMMIT; PRAGMA foreign_keys = OFF; BEGIN; … COMMIT; PRAGMA foreign_keys = ON; BEGIN;`, written by hand
+ * outside a transaction only warns; on SQLite one that commits and opens one last (`COMMIT; PRAGMA foreign_keys = OFF; BEGIN; … COMMIT; PRAGMA foreign_keys = ON; BEGIN; …`, written by hand
  * so that the pragmas take effect), its own `BEGIN … COMMIT` included, and the statements before its first `COMMIT` each on its own, as the rest. A last `BEGIN` only opens a transaction for the
- * migrator's `COMMIT`. The SQL to run outside stepwise's transaction, with those statements that only end or reopen drizzle's as comments; `null` for a file that ran inside drizzle's transaction.
+ * migrator's `COMMIT`; what follows it runs on its own, as it committed with that transaction. The SQL to run outside stepwise's transaction, with those statements that only end or reopen drizzle's as comments; `null` for a file that ran inside drizzle's transaction.
  */
 function leaveMigratorTransaction(sql: string, dialect: SqlDialect): string | null {
   const statements = splitSqlStatements(tokenizeSql(sql, dialect), dialect)
@@ -67,7 +67,9 @@ function leaveMigratorTransaction(sql: string, dialect: SqlDialect): string | nu
   const word = (tokens: (typeof statements)[number] | undefined) => tokens?.[0]!.text.toUpperCase() ?? "";
   const ends = (tokens: (typeof statements)[number] | undefined) => ["COMMIT", "END"].includes(word(tokens));
   const first = statements.findIndex(ends);
-  const reopens = first !== -1 && first < statements.length - 1 && word(statements.at(-1)) === "BEGIN";
+  // The transaction drizzle's closing COMMIT ends is the one the file's last BEGIN opens, when no COMMIT follows it: what comes after it ran in that transaction.
+  const last = statements.findLastIndex((tokens) => ends(tokens) || word(tokens) === "BEGIN");
+  const reopens = first !== -1 && last > first && word(statements[last]) === "BEGIN";
   // On SQLite drizzle's run takes the file only in that shape: a BEGIN before the first COMMIT fails inside its transaction, a COMMIT not reopened leaves none for its own COMMIT.
   const sqliteShape = reopens && !statements.slice(0, first).some((tokens) => word(tokens) === "BEGIN");
   if (dialect === "sqlite" ? !sqliteShape : first === -1) return null;
@@ -75,6 +77,6 @@ function leaveMigratorTransaction(sql: string, dialect: SqlDialect): string | nu
     const [from, to] = [tokens[0]!.offset, tokens.at(-1)!.offset + tokens.at(-1)!.text.length];
     return `${text.slice(0, from)}/* ${text.slice(from, to).replaceAll("*/", "* /")} */${text.slice(to)}`;
   };
-  const reopened = reopens ? comment(sql, statements.at(-1)!) : sql;
+  const reopened = reopens ? comment(sql, statements[last]!) : sql;
   return dialect === "sqlite" ? comment(reopened, statements[first]!) : reopened;
 }
