@@ -11,6 +11,7 @@ import path from "node:path";
 import { test } from "node:test";
 import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
 import type { MigrationResult } from "../src/core/options.js";
+import type { MigrationStatus } from "../src/core/planner.js";
 import { describeEachAsyncDriver, inDialect, matrixRoot, skipWithReason, type AsyncDriverHarness, type AsyncTestDatabase } from "./support/driver-matrix.js";
 import { asyncTsEntry, namedSqlEntry, tsEntry, rejection } from "./support/registry-builders.js";
 import { rehearseUp } from "../src/safety/index.js";
@@ -739,12 +740,14 @@ await describeEachAsyncDriver("async suite: concurrency", QUICK_RUN, (h) => {
   test("a transaction: false migration still running in this process is running, not interrupted: another instance's status says MIGRATION_IN_PROGRESS and its up waits, then succeeds", (t) => {
     if (runsBodiesInLine(h)) return skipWithReason(t, `${h.name} runs a migration to its end before any other call reaches the object`);
     return h.withDatabase(async (db) => {
-      // Seen mid-run: its body waits between two statements.
+      // Seen mid-run: its body waits between two statements until the other instance has read the status and started its up, however slow the machine.
+      let release = () => {};
+      const gate = new Promise<void>((resolve) => (release = resolve));
       const slow = asyncTsEntry(2, {
         transaction: false,
         up: async (connection: unknown) => {
           await runSql(connection, "CREATE TABLE big (i INTEGER)");
-          await new Promise((resolve) => setTimeout(resolve, 300));
+          await gate;
           await runSql(connection, "INSERT INTO big (i) VALUES (1)");
         },
       } as unknown as MigrationDefinition<unknown>) as MigrationEntry;
@@ -757,9 +760,17 @@ await describeEachAsyncDriver("async suite: concurrency", QUICK_RUN, (h) => {
         );
       let state: unknown;
       while ((state = await readState()) === undefined) await new Promise((resolve) => setTimeout(resolve, 2));
-      const other = await db.connectAnother();
-      const status = await new h.entry.MigrationManager(other, inDialect(registry, h.underTest.dialect)).status();
-      const second = await h.entry.migrate(other, inDialect(registry, h.underTest.dialect), { busyTimeoutMs: 60_000 }).catch((error: unknown) => error);
+      let status: MigrationStatus;
+      let second: unknown;
+      try {
+        const other = await db.connectAnother();
+        status = await new h.entry.MigrationManager(other, inDialect(registry, h.underTest.dialect)).status();
+        const waiting = h.entry.migrate(other, inDialect(registry, h.underTest.dialect), { busyTimeoutMs: 60_000 }).catch((error: unknown) => error);
+        setTimeout(release, 100);
+        second = await waiting;
+      } finally {
+        release();
+      }
       const firstResult = await first;
       assert.equal(state, "started", "the first run was seen mid-migration");
       assert.equal(status.problem?.code, "MIGRATION_IN_PROGRESS");
