@@ -145,7 +145,7 @@ async function freshFleet(dialect: FleetDialect, root: string, databases: number
 function readStepwise(figure: FleetFigure, stdout: string): { databases: number; count: number } {
   const number = (text: string | undefined) => Number((text ?? "NaN").replaceAll(",", ""));
   if (figure === "apply") {
-    const match = /^([\d,]+) databases? in .*: ([\d,]+) migrated \(([\d,]+) migrations? applied\)/m.exec(stdout);
+    const match = /^([\d,]+) databases? in .*: ([\d,]+) migrated, .*; ([\d,]+) migrations? applied$/m.exec(stdout);
     return { databases: number(match?.[1]), count: number(match?.[3]) };
   }
   const total = /^([\d,]+) databases?, latest version/m.exec(stdout)?.[1];
