@@ -6,7 +6,7 @@ import { closeSync, openSync, readdirSync, readSync, type Dirent } from "node:fs
 import path from "node:path";
 import { isMigrationLike, parseMigrationFileName } from "./migration-file.js";
 import { compareText, problemAt, tryOr, type Problem } from "./problems.js";
-import { quoteForShell } from "../src/cli/format.js";
+import { quoteForShell } from "../src/shared/shell-quote.js";
 
 /** How deep below the migrations folder gen looks for migrations it would not read. */
 export const NESTED_SCAN_DEPTH = 3;

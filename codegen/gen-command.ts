@@ -4,7 +4,7 @@ import path from "node:path";
 import type { SqlDialect } from "../src/core/types.js";
 import { resolveSettings } from "./config.js";
 import { projectPath, tryOr } from "./problems.js";
-import { quoteForShell } from "../src/cli/format.js";
+import { quoteForShell } from "../src/shared/shell-quote.js";
 
 /** The registry a message asks gen to write: its dialect, folder and file (absolute, as `resolveSettings` gives them). */
 export interface GenTarget {

@@ -8,7 +8,8 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { createPalette, quoteForShell } from "../src/cli/format.js";
+import { createPalette } from "../src/cli/format.js";
+import { quoteForShell } from "../src/shared/shell-quote.js";
 import { binArgs } from "./support/compiled-bin.js";
 import { cliNode, createTestProject, readBytes, runCli, type RunResult } from "./support/project.js";
 

@@ -18,7 +18,7 @@ import { stepwiseFailure } from "./support/stepwise-failure.js";
 import { parseMigrationFileName } from "../codegen/migration-file.js";
 import { createBinCli } from "../codegen/bin-cli.js";
 import { parseSqlMigrationSource } from "../src/shared/sql-source.js";
-import { quoteForShell } from "../src/cli/format.js";
+import { quoteForShell } from "../src/shared/shell-quote.js";
 import { binArgs } from "./support/compiled-bin.js";
 import { cliNode, createTestProject, repoRoot, runCli, runNode, type RunResult } from "./support/project.js";
 import { parseProblemLines } from "./support/problem-lines.js";

@@ -51,15 +51,15 @@ const BASELINE = {
 };
 
 /** A database Flyway migrated: each script run, and its history row (type `SQL`, or `SQL_BASELINE` for a B script) as Flyway writes it. */
-function buildAsFlyway(file: string, scripts: Record<string, string>): string {
+function buildAsFlyway(file: string, scripts: Record<string, string>, table = "flyway_schema_history"): string {
   const db = new Database(file);
-  db.exec(`CREATE TABLE "flyway_schema_history" ("installed_rank" INT NOT NULL PRIMARY KEY, "version" VARCHAR(50), "description" VARCHAR(200) NOT NULL, "type" VARCHAR(20) NOT NULL,
+  db.exec(`CREATE TABLE "${table.replaceAll('"', '""')}" ("installed_rank" INT NOT NULL PRIMARY KEY, "version" VARCHAR(50), "description" VARCHAR(200) NOT NULL, "type" VARCHAR(20) NOT NULL,
     "script" VARCHAR(1000) NOT NULL, "checksum" INT, "installed_by" VARCHAR(100) NOT NULL, "installed_on" TEXT NOT NULL DEFAULT 'now', "execution_time" INT NOT NULL, "success" BOOLEAN NOT NULL)`);
   Object.entries(scripts).forEach(([name, text], index) => {
     db.exec(text);
     const script = path.posix.basename(name);
     const [, kind, version, description] = /^([VB])([\d_.]+)__(.+)\.sql$/.exec(script)!;
-    db.prepare("INSERT INTO flyway_schema_history VALUES (?, ?, ?, ?, ?, ?, 'app', 'now', 1, 1)").run(
+    db.prepare(`INSERT INTO "${table.replaceAll('"', '""')}" VALUES (?, ?, ?, ?, ?, ?, 'app', 'now', 1, 1)`).run(
       index + 1,
       version!.replaceAll("_", "."),
       description!.replaceAll("_", " "),
@@ -152,6 +152,27 @@ test("flyway baseline script above the newest V script it replaced: a database F
   const stoppedBelow = buildAsFlyway(deleted.databasePath("below.db"), { "V1__Create_users.sql": old["V1__Create_users.sql"] });
   const belowFix = (await cli(deleted, "adopt", "--db", stoppedBelow)).json.error.fix;
   assert.equal((await runFix(deleted, belowFix)).json.error?.code, "SCHEMA_MISMATCH");
+});
+
+test("flyway baseline script, the V scripts it replaced deleted, in a Flyway table whose name a shell must quote (--old-table): the message and the fix print the same baseline command, which runs as printed", async (t: TestContext) => {
+  const project = createTestProject(t);
+  writeFolder(path.join(project.root, "flyway-migrations"), { "B1_20_0__Baseline.sql": "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);\n" });
+  await importFlyway(project);
+  const table = "it's flyway $HOME";
+  const database = buildAsFlyway(
+    project.databasePath("migrated.db"),
+    { "V1__Create_users.sql": "CREATE TABLE users (id INTEGER PRIMARY KEY);\n", "V1_12_39__Add_name.sql": "ALTER TABLE users ADD COLUMN name TEXT;\n" },
+    table,
+  );
+  const refused = await cli(project, "adopt", "--db", database, "--old-table", table);
+  assert.equal(refused.json.error?.code, "ADOPT_UNKNOWN_MIGRATION", refused.output);
+  assert.deepEqual(refused.json.error.oldTables, [table]);
+  const printed = (text: string) => /"(stepwise baseline [^"]+)"/.exec(text)?.[1];
+  assert.equal(printed(refused.json.error.message), printed(refused.json.error.fix));
+  const fixed = await runFix(project, refused.json.error.fix);
+  assert.equal(fixed.code, 0, fixed.output);
+  assert.deepEqual(fixed.json.oldTables, [table]);
+  assert.equal((await cli(project, "verify", "--db", database)).json.ok, true);
 });
 
 test("flyway baseline script: an import map written before replacedThrough existed does not say whether the folder holds the scripts it replaced, so a database below the baseline's version is refused as an outdated map (mapOutdated), and adopts with the map a new import writes; a new import of a folder without them records null", async (t: TestContext) => {

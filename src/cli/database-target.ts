@@ -12,7 +12,7 @@ import type { CreateCliProps } from "./cli-props.js";
 import { assertPathRoundTrips, checkDatabasePath, createDatabaseFolder, databasePathFromUrl, LIBSQL_AUTH_TOKEN_ENV, parseServerUrl } from "./database-path.js";
 import { fileKindAt } from "../drivers/database-file.js";
 import { expandFileGlob, isGlob } from "./file-glob.js";
-import { quoteForShell } from "./format.js";
+import { quoteForShell } from "../shared/shell-quote.js";
 import { CLI_DRIVERS, defaultDriverOf, dialectOfDriver, type CliDriverName } from "./driver-names.js";
 import { withFix } from "./error-fix.js";
 import { driverUnknownError, pgOnlyFlagRefusal, refusal } from "./errors.js";

@@ -6,7 +6,7 @@ import { adoptedHistoryIn, defaultHistoryIn, historyWriteFix, unusableSqliteFix 
 import { spell } from "../core/option-text.js";
 import type { StepwiseErrorCode, StepwiseErrorDetails } from "../core/errors.js";
 import { isNotAFolder } from "../safety/errors.js";
-import { quoteForShell } from "./format.js";
+import { baselineCommand } from "../safety/adopt.js";
 
 /** Next steps attached where the error was made, read back when it is printed. */
 const attached = new WeakMap<object, string>();
@@ -148,7 +148,7 @@ export const FIX_OF_CODE: FixOf = {
     `point --db/--url at the database the tool migrated and --map at the import of that tool; pass --old-table <name> if the tool was configured to name its table otherwise`,
   ADOPT_TABLE_CLASH: () => `give stepwise's history another name (--table stepwise_migrations, or "tableName" in the config), then adopt`,
   ADOPT_UNKNOWN_MIGRATION: ({ tool, migrateTo, baselineVersion, oldTables = [], mapOutdated }) => {
-    const baseline = `"stepwise baseline ${[baselineVersion, ...oldTables.map((table) => `--old-table ${quoteForShell(table)}`)].join(" ")}"`;
+    const baseline = `"${baselineCommand(baselineVersion!, oldTables)}"`;
     return migrateTo === null
       ? mapOutdated
         ? `import the ${tool} folder again into an empty folder (--dir <folder>) and run "stepwise adopt --map <folder>/stepwise-import-map.json"; if the folder no longer holds the scripts the baseline script replaced and the database ran them all, record it with ${baseline}, which checks its schema first`

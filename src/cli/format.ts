@@ -22,11 +22,6 @@ export function createPalette(env: Readonly<Record<string, string | undefined>>,
   return { green: wrap(32, 39), yellow: wrap(33, 39), red: wrap(31, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
 }
 
-/** A path or word as a shell reads it back: as is when plain, else in single quotes. */
-export function quoteForShell(value: string): string {
-  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
-}
-
 /** `0 ms`, `12 ms`, `1.3 s`, `42 s`, `2 min 05 s`: the fractions `performance.now()` measures are noise in a log line. */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return "? ms";

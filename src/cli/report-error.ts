@@ -7,7 +7,7 @@ import { StepwiseError, type StepwiseErrorCode } from "../core/errors.js";
 import { spellFields } from "../core/option-text.js";
 import { toPlainError, translateSqliteError } from "../core/error-factories.js";
 import { attachedFix, withPlainFix } from "./error-fix.js";
-import { quoteForShell } from "./format.js";
+import { quoteForShell } from "../shared/shell-quote.js";
 import type { CliOutput } from "./output.js";
 import type { RunningCommand } from "./database-target.js";
 

@@ -10,6 +10,7 @@ import { recordBaseline, type BaselineResult } from "./baseline.js";
 import { parseOldTable } from "./old-table-name.js";
 import { adoptedTablesOf, inWriteTransaction, tableExists, writeAdoptionRecord, postgresSchemaOf, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 import { optionsObject } from "../core/options.js";
+import { quoteForShell } from "../shared/shell-quote.js";
 
 /** One migration of `stepwise-import-map.json`, as adopt reads it. */
 type MapEntry = {
@@ -286,6 +287,11 @@ function readMap(map: unknown, file: string, latest: number): { tool: string; mi
   return { tool: value.tool, migrations };
 }
 
+/** The `stepwise baseline` command that records `version` leaving out the old tool's `oldTables`, each word as a shell reads it back: `ADOPT_UNKNOWN_MIGRATION`'s message and the CLI's fix both print it. */
+export function baselineCommand(version: number, oldTables: readonly string[]): string {
+  return ["stepwise", "baseline", String(version), ...oldTables.flatMap((table) => ["--old-table", quoteForShell(table)])].join(" ");
+}
+
 /** `table`, schema-qualified on PostgreSQL, as SQL writes it. */
 const qualified = (schema: string | null | undefined, table: string) => (schema == null ? quoteIdentifier(table) : `${quoteIdentifier(schema)}.${quoteIdentifier(table)}`);
 
@@ -541,7 +547,7 @@ function findBaselines(
     if (typeof through === "string")
       throw new StepwiseError("ADOPT_UNKNOWN_MIGRATION", `${below}; migrate the database to ${reached} with ${tool} first, then adopt.`, { tool, ids, migrateTo: reached });
     const baselineVersion = baselineScript!.version;
-    const baseline = `"stepwise baseline ${[baselineVersion, ...toolTables.map((table) => `--old-table ${table}`)].join(" ")}"`;
+    const baseline = `"${baselineCommand(baselineVersion, toolTables)}"`;
     const message =
       through === undefined
         ? `${below}; this map was written before stepwise import recorded the newest script the baseline script replaced, so whether the database ran them all is unknown: import the ${tool} folder again into an empty folder (--dir) and adopt with the map it writes (--map), or, if the folder no longer holds those scripts and the database ran them all, record it with ${baseline}, which checks its schema first.`
