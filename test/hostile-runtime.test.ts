@@ -381,6 +381,18 @@ await describeForDriver("better-sqlite3", "who owns a transaction: false migrati
     assert.equal(createBetterSqlite3Driver(probe).probeOwnerLock!(owner.lockFile), "free");
   });
 
+  test("a transaction: false migration still running counts as pending in status and fleet status alike, so the current version and the pending count add up to the latest", async (t) => {
+    const { project, databasePath, resume, finished } = await startPausedOwner(t);
+    type Counts = { currentVersion: number; pendingCount: number; problem?: { code: string } };
+    const single = JSON.parse((await runCli(["status", "--json", "--db", databasePath], { cwd: project.root })).stdout) as Counts & { latestVersion: number };
+    const fleet = JSON.parse((await runCli(["fleet", "status", "--json", "--db", databasePath], { cwd: project.root })).stdout) as { targets: Array<Counts & { state: string }> };
+    assert.equal(single.problem?.code, "MIGRATION_IN_PROGRESS");
+    assert.deepEqual([single.currentVersion, single.pendingCount, single.latestVersion], [1, 2, 3]);
+    assert.deepEqual([fleet.targets[0]!.state, fleet.targets[0]!.currentVersion, fleet.targets[0]!.pendingCount], ["locked", 1, 2]);
+    resume();
+    assert.equal((await finished).code, 0);
+  });
+
   for (const lockFileState of ["left by an earlier owner", "missing"] as const) {
     test(`a started row whose pid is a live unrelated process but whose lock is free (lock file ${lockFileState}) is interrupted; repair works`, async (t) => {
       const project = createTestProject(t, { fixture: "interrupted-non-transactional" });
@@ -409,6 +421,8 @@ await describeForDriver("better-sqlite3", "who owns a transaction: false migrati
       assert.match(refused.stderr, /\[INCOMPLETE_MIGRATION\]/);
       const status = await runCli(["status", "--json", "--db", databasePath], { cwd: project.root });
       assert.equal((JSON.parse(status.stdout) as { problem: { code: string } }).problem.code, "INCOMPLETE_MIGRATION");
+      // The interrupted migration is not applied: pending, as the one after it is.
+      assert.equal((JSON.parse(status.stdout) as { pendingCount: number }).pendingCount, 2);
       assert.deepEqual(readBytes(databasePath), before);
 
       const cleanup = new Database(databasePath);

@@ -327,6 +327,7 @@ export interface MigrationStatusRow {
 export interface MigrationStatus {
   readonly currentVersion: number;
   readonly latestVersion: number;
+  /** Migrations not applied yet: the pending ones, and one recorded as started but not finished (still running, or interrupted), which `problem` then names. */
   readonly pendingCount: number;
   /** A row per migration, except the versions a squash replaced where the database recorded none of them: `up` builds those with the squash, so the pending rows are what it runs. */
   readonly migrations: readonly MigrationStatusRow[];
@@ -360,7 +361,8 @@ export function describeStatus(registry: MigrationRegistry, applied: readonly Ap
   return {
     currentVersion,
     latestVersion: registry.length,
-    pendingCount: migrations.filter((row, index) => row.state === "pending" && !isReplacedBySquash(registry[index]!)).length,
+    // A started migration is not applied either: counted, so a report without the rows (fleet status) does not lose it.
+    pendingCount: migrations.filter((row, index) => (row.state === "pending" || row.state === "incomplete") && !isReplacedBySquash(registry[index]!)).length,
     migrations: listed,
     unknownAppliedVersions: applied.filter((row) => row.version > registry.length).map((row) => row.version),
     problem: problem ? toPlainError(problem) : null,
