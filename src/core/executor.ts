@@ -58,10 +58,10 @@ export interface ExecutorSettings {
   readonly dialect?: Dialect;
 }
 
-/** Where a run is in its plan, which a re-plan under the lock may replace. */
 /** A `started` row whose owner may still run it: its migration, and who runs it (`MIGRATION_IN_PROGRESS`'s fields). */
 type LiveStartedRow = { version: number; file: string; startedAt: string; who: Pick<StepwiseErrorDetails["MIGRATION_IN_PROGRESS"], "owner" | "serverSession"> };
 
+/** Where a run is in its plan, which a re-plan under the lock may replace. */
 interface Walk<E extends MigrationEntry> {
   readonly direction: MigrationDirection;
   /** `transaction: "all"`. */
