@@ -31,7 +31,21 @@ export async function runKnexMigration(connection: unknown, source: KnexModule, 
   client.releaseConnection = async () => undefined;
   // Knex hands a transactional migration a transaction: knex.transaction() inside it is then a savepoint (not a second BEGIN, nor a COMMIT of stepwise's transaction),
   // and on SQLite a table rebuild leaves foreign_keys alone, as it did under Knex.
-  if (options.transaction) client.transacting = true;
+  if (options.transaction) client.transacting = true;${
+    dialect === "sqlite"
+      ? ""
+      : `
+  // pg fails a query in its socket's callback, where no frame of the migration is left: the error gets the stack of Knex's call too, which reaches the migration's await.
+  const pgClient = client as unknown as { _query(...parameters: unknown[]): Promise<unknown> };
+  const send = pgClient._query;
+  pgClient._query = function (this: unknown, ...parameters: unknown[]) {
+    const caller = new Error();
+    return send.apply(this, parameters).then(undefined, (error: unknown) => {
+      if (error instanceof Error && caller.stack !== undefined) error.stack = \`\${error.stack}\\n\${caller.stack.split("\\n").slice(1).join("\\n")}\`;
+      throw error;
+    });
+  };`
+  }
   try {
     await (run as (db: unknown) => unknown)(instance);
   } finally {
