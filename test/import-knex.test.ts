@@ -261,14 +261,19 @@ test("knex: files named by a release version (2.2.17.js, as Wiki.js names them) 
 });
 
 for (const dialect of ["sqlite", "postgres"] as const) {
-  test(`knex on ${dialect}: a down that fails under Knex's runner is located at the original's line by the bin, past Knex's frames (on PostgreSQL, whose driver fails the query where no frame of the migration is left); one that returns Knex's promise without awaiting it, at the wrapper's`, async (t) => {
+  test(`knex on ${dialect}: a down that fails under Knex's runner is located at the original's line by the bin, past Knex's frames (on PostgreSQL, whose driver fails the query where no frame of the migration is left), inside knex.transaction() too; one that returns Knex's promise without awaiting it, at the wrapper's`, async (t) => {
     const fixture = path.join(fixturesDir, "knex-failing-down");
     const awaited = Object.fromEntries(readdirSync(fixture).map((name) => [name, readFileSync(path.join(fixture, name), "utf8")]));
     const returned = {
       "1_create_items.js": 'export const up = (knex) => knex.schema.createTable("items", (table) => table.increments("id"));\nexport const down = (knex) => knex.schema.dropTable("joplin_items");\n',
     };
+    // Knex runs a transaction's queries through a client of its own, made from the dialect's prototype.
+    const inTransaction = {
+      "1_create_items.js":
+        'export const up = (knex) => knex.schema.createTable("items", (table) => table.increments("id"));\nexport async function down(knex) {\n  await knex.transaction(async (trx) => {\n    await trx.schema.dropTable("joplin_items");\n  });\n}\n',
+    };
     const located: Json[] = [];
-    for (const files of [awaited, returned]) {
+    for (const files of [awaited, inTransaction, returned]) {
       const { project } = jsToolProject(t, { ...knexCase(dialect), files });
       assert.equal((await runCli(["import", "knex", "knex-migrations", "--yes"], { cwd: project.root })).code, 0);
       await project.generateAsBin();
@@ -284,6 +289,7 @@ for (const dialect of ["sqlite", "postgres"] as const) {
     }
     assert.deepEqual(located, [
       { file: "knex-migrations/1_create_items.js", line: 7 },
+      { file: "knex-migrations/1_create_items.js", line: 4 },
       { file: "migrations/001_create_items.ts", line: 13 },
     ]);
   });
