@@ -161,6 +161,49 @@ export async function up(db: Kysely<any>): Promise<void> {
   });
 }
 
+test("kysely on sqlite: a table rebuild between PRAGMA foreign_keys = OFF and ON keeps the children's rows, as Kysely's Migrator, which runs it outside a transaction, keeps them", async (t) => {
+  const { project, dir } = jsToolProject(t, {
+    ...kyselyCase("sqlite"),
+    files: {
+      "001_parent.ts": `import { sql, type Kysely } from "kysely";
+
+export async function up(db: Kysely<any>): Promise<void> {
+  await sql\`CREATE TABLE p (id integer PRIMARY KEY, name text)\`.execute(db);
+  await sql\`CREATE TABLE c (id integer PRIMARY KEY, p_id integer REFERENCES p (id) ON DELETE CASCADE)\`.execute(db);
+  await sql\`INSERT INTO p VALUES (1, 'a')\`.execute(db);
+  await sql\`INSERT INTO c VALUES (1, 1)\`.execute(db);
+}
+`,
+      "002_rebuild.ts": `import { sql, type Kysely } from "kysely";
+
+export async function up(db: Kysely<any>): Promise<void> {
+  await sql\`PRAGMA foreign_keys = OFF\`.execute(db);
+  await sql\`CREATE TABLE p_new (id integer PRIMARY KEY, name text NOT NULL)\`.execute(db);
+  await sql\`INSERT INTO p_new SELECT * FROM p\`.execute(db);
+  await sql\`DROP TABLE p\`.execute(db);
+  await sql\`ALTER TABLE p_new RENAME TO p\`.execute(db);
+  await sql\`PRAGMA foreign_keys = ON\`.execute(db);
+}
+`,
+    },
+  });
+  assert.equal((await runCli(["import", "kysely", "kysely-migrations", "--yes", "--empty-down", "irreversible"], { cwd: project.root })).code, 0);
+  await project.generateAsBin();
+  const target = await newTarget(t, project, "sqlite", "rebuilt");
+  assert.equal((await cliOn(project, target, "up")).code, 0);
+  const tool = await newTarget(t, project, "sqlite", "tool");
+  await migrateWithKysely(tool, dir);
+  const children = (file: string) => {
+    const db = new Database(file, { readonly: true });
+    try {
+      return db.prepare("SELECT count(*) FROM c").pluck().get();
+    } finally {
+      db.close();
+    }
+  };
+  assert.deepEqual([children((target as { file: string }).file), children((tool as { file: string }).file)], [1, 1]);
+});
+
 test("kysely with --driver libsql: the wrappers import the libsql entry and Kysely's SqliteDialect runs over libsql's connection; a driver whose API Kysely cannot use is a usage error", async (t) => {
   const spec = kyselyCase("sqlite");
   const { project, dir } = jsToolProject(t, spec);
