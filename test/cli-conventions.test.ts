@@ -250,6 +250,29 @@ test("a migration whose call into another file of the project throws is located 
   assert.match(result.stderr, /^Thrown at src\/seed\.ts:2:\d+$/m);
 });
 
+test("a failure awaited inside an anonymous async callback of a JavaScript file (V8's \"at async <file>:<line>\" frame) is located at that callback's line, not at the call that passed it", async (t) => {
+  const created = createTestProject(t, { packageJson: { stepwise: { database: "app.db" } } });
+  // A package that runs the callback and fails after an await of its own, as a query builder's runner does: no frame of the project is left below the callback's.
+  const lib = path.join(created.root, "node_modules", "queue-lib");
+  mkdirSync(lib, { recursive: true });
+  writeFileSync(path.join(lib, "package.json"), '{ "name": "queue-lib", "type": "module", "exports": "./index.js" }\n');
+  writeFileSync(path.join(lib, "index.js"), 'export async function inTurn(run) {\n  await run();\n}\nexport async function failLater() {\n  await null;\n  throw new Error("queue refused");\n}\n');
+  // Plain JavaScript has no source map, so V8 names the callback's frame by its file URL alone, as it does in a Knex original's knex.transaction(async (trx) => …).
+  mkdirSync(path.join(created.root, "src"), { recursive: true });
+  writeFileSync(
+    path.join(created.root, "src", "seed.js"),
+    'import { inTurn, failLater } from "queue-lib";\nexport async function seed() {\n  await inTurn(async () => {\n    await failLater();\n  });\n}\n',
+  );
+  created.writeMigration(
+    "001_queued.ts",
+    'import { defineMigration } from "stepwise-migrate";\n// @ts-ignore -- plain JavaScript\nimport { seed } from "../src/seed.js";\n\nexport default defineMigration({\n  async up() {\n    await seed();\n  },\n});\n',
+  );
+  assert.ok((await created.generate()).ok);
+  const error = jsonError(await runCli(["up", "--json"], { cwd: created.root }));
+  assert.equal(error.code, "MIGRATION_FAILED");
+  assert.deepEqual({ file: (error.location as { file: string }).file, line: (error.location as { line: number }).line }, { file: "src/seed.js", line: 4 });
+});
+
 test("a failed SQL migration is located at its failing statement's line, in --json and on stderr", async (t) => {
   const { cli } = await project(t, { "001_t.sql": CREATE_T, "002_bad.sql": "-- migrate:up\nINSERT INTO t (id) VALUES (1);\nINSERT INTO no_such_table VALUES (1);\n" });
   const result = await cli(["up", "--json"]);

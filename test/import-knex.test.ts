@@ -260,27 +260,37 @@ test("knex: files named by a release version (2.2.17.js, as Wiki.js names them) 
   assert.equal((await cliOn(project, target, "status")).json.currentVersion, 0);
 });
 
-test("knex: a down that fails under Knex's runner is located at the original's line by the bin, past Knex's frames; one that returns Knex's promise without awaiting it, at the wrapper's", async (t) => {
-  const fixture = path.join(fixturesDir, "knex-failing-down");
-  const awaited = Object.fromEntries(readdirSync(fixture).map((name) => [name, readFileSync(path.join(fixture, name), "utf8")]));
-  const returned = {
-    "1_create_items.js": 'export const up = (knex) => knex.schema.createTable("items", (table) => table.increments("id"));\nexport const down = (knex) => knex.schema.dropTable("joplin_items");\n',
-  };
-  const located: Json[] = [];
-  for (const files of [awaited, returned]) {
-    const { project } = jsToolProject(t, { ...knexCase("sqlite"), files });
-    assert.equal((await runCli(["import", "knex", "knex-migrations", "--yes"], { cwd: project.root })).code, 0);
-    await project.generateAsBin();
-    // The bin as a child: the stack's depth is the bin's own setting.
-    const run = (...args: string[]) => runCli([...args, "--db", "app.db", "--json"], { cwd: project.root, child: true });
-    assert.equal((await run("up")).code, 0);
-    const down = await run("down");
-    const { error } = JSON.parse(down.stdout) as Json;
-    assert.equal(error.code, "MIGRATION_FAILED");
-    located.push({ file: error.location?.file, line: error.location?.line });
-  }
-  assert.deepEqual(located, [
-    { file: "knex-migrations/1_create_items.js", line: 7 },
-    { file: "migrations/001_create_items.ts", line: 13 },
-  ]);
-});
+for (const dialect of ["sqlite", "postgres"] as const) {
+  test(`knex on ${dialect}: a down that fails under Knex's runner is located at the original's line by the bin, past Knex's frames (on PostgreSQL, whose driver fails the query where no frame of the migration is left), inside knex.transaction() too; one that returns Knex's promise without awaiting it, at the wrapper's`, async (t) => {
+    const fixture = path.join(fixturesDir, "knex-failing-down");
+    const awaited = Object.fromEntries(readdirSync(fixture).map((name) => [name, readFileSync(path.join(fixture, name), "utf8")]));
+    const returned = {
+      "1_create_items.js": 'export const up = (knex) => knex.schema.createTable("items", (table) => table.increments("id"));\nexport const down = (knex) => knex.schema.dropTable("joplin_items");\n',
+    };
+    // Knex runs a transaction's queries through a client of its own, made from the dialect's prototype.
+    const inTransaction = {
+      "1_create_items.js":
+        'export const up = (knex) => knex.schema.createTable("items", (table) => table.increments("id"));\nexport async function down(knex) {\n  await knex.transaction(async (trx) => {\n    await trx.schema.dropTable("joplin_items");\n  });\n}\n',
+    };
+    const located: Json[] = [];
+    for (const files of [awaited, inTransaction, returned]) {
+      const { project } = jsToolProject(t, { ...knexCase(dialect), files });
+      assert.equal((await runCli(["import", "knex", "knex-migrations", "--yes"], { cwd: project.root })).code, 0);
+      await project.generateAsBin();
+      const target = await newTarget(t, project, dialect, "app");
+      const where = target.dialect === "sqlite" ? ["--db", target.file] : ["--driver", "pg", "--url", target.url];
+      // The bin as a child: the stack's depth is the bin's own setting.
+      const run = (...args: string[]) => runCli([...args, ...where, "--json"], { cwd: project.root, child: true });
+      assert.equal((await run("up")).code, 0);
+      const down = await run("down");
+      const { error } = JSON.parse(down.stdout) as Json;
+      assert.equal(error.code, "MIGRATION_FAILED");
+      located.push({ file: error.location?.file, line: error.location?.line });
+    }
+    assert.deepEqual(located, [
+      { file: "knex-migrations/1_create_items.js", line: 7 },
+      { file: "knex-migrations/1_create_items.js", line: 4 },
+      { file: "migrations/001_create_items.ts", line: 13 },
+    ]);
+  });
+}

@@ -1,7 +1,8 @@
 /**
  * Kysely: `FileMigrationProvider` loads the folder's `.js`, `.ts`, `.mjs` and `.mts` files (declarations left out) that export `up` (by name or on their default export), each named by its file
  * name without the extension, and the `Migrator` runs them in the order `Object.keys(…).sort()` gives their names (UTF-16 code units: `002_Create` before `002_add`; its `nameComparator`, by
- * default `localeCompare`, only orders executed migrations of one timestamp), each in a transaction on SQLite and PostgreSQL (their adapters support transactional DDL). `kysely_migration.name` is
+ * default `localeCompare`, only orders executed migrations of one timestamp). On PostgreSQL it runs them in a transaction (its adapter supports transactional DDL); on SQLite, whose adapter
+ * does not, on one connection outside any, so `db.transaction()` and `PRAGMA foreign_keys` work there. `kysely_migration.name` is
  * that name, or the key an index module of the folder lists the file under (see kysely-index.ts).
  */
 import { compareText } from "../problems.js";
@@ -16,7 +17,7 @@ export const kysely: ForeignTool = {
   order: "by name (the file name without its extension) as JavaScript's default sort orders strings (so 002_Create_posts runs before 002_add_email), as Kysely's Migrator sorts them",
   foreignKeysOff: false,
   serve: KYSELY_SERVING,
-  read(source: SourceFolder): ForeignMigration[] {
+  read(source: SourceFolder, dialect): ForeignMigration[] {
     const helpers: { file: string; text: string }[] = [];
     const texts = new Map<string, string>();
     const found = source.list().flatMap((entry): (ForeignMigration & { key: string; file: string })[] => {
@@ -51,7 +52,7 @@ export const kysely: ForeignTool = {
       }
       texts.set(file, text);
       const key = file.slice(0, file.lastIndexOf("."));
-      return [{ ...moduleMigration({ file, id: key, name: nameOf(file), down: findExport(text, "down") !== null, transaction: true, history: { name: key } }), key, file }];
+      return [{ ...moduleMigration({ file, id: key, name: nameOf(file), down: findExport(text, "down") !== null, transaction: dialect !== "sqlite", history: { name: key } }), key, file }];
     });
     const indexes = helpers.flatMap(
       (helper) =>

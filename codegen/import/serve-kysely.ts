@@ -7,7 +7,7 @@ export const KYSELY_SERVING: ModuleServing = {
   run: "runKyselyMigration",
   text: (dialect) => `/**
  * Written by "stepwise import kysely": runs a Kysely migration unchanged, its \`db\` a Kysely over the connection stepwise hands the migration
- * (${dialect === "sqlite" ? "Kysely's SqliteDialect over that better-sqlite3-style database" : "Kysely's PostgresDialect over that pg client, handed out as a pool that never ends it"}), inside stepwise's transaction.
+ * (${dialect === "sqlite" ? "Kysely's SqliteDialect over that better-sqlite3-style database), outside a transaction, as Kysely's Migrator runs SQLite migrations" : "Kysely's PostgresDialect over that pg client, handed out as a pool that never ends it), inside stepwise's transaction"}.
  */
 import { Kysely, ${dialect === "sqlite" ? "SqliteDialect" : "PostgresDialect"} } from "kysely";
 
@@ -33,12 +33,21 @@ ${
   const dialect = new PostgresDialect({ pool: { connect: async () => pooled, end: async () => undefined } as unknown as ConstructorParameters<typeof PostgresDialect>[0]["pool"] });`
 }
   const db = new Kysely<unknown>({ dialect });
-  // Kysely's Migrator hands each migration a Transaction, whose transaction(), connection() and destroy() throw: so do this db's, so no BEGIN or COMMIT lands inside
+${
+  dialect === "sqlite"
+    ? `  // On SQLite Kysely's Migrator hands each migration the db of its one connection, whose transaction() works; its destroy() would close stepwise's connection.
+  Object.assign(db, {
+    destroy: () => {
+      throw new Error("a migration cannot destroy the connection stepwise runs it on");
+    },
+  });`
+    : `  // Kysely's Migrator hands each migration a Transaction, whose transaction(), connection() and destroy() throw: so do this db's, so no BEGIN or COMMIT lands inside
   // stepwise's transaction and its connection is never closed.
   const refuse = (method: string) => () => {
     throw new Error(\`calling the \${method} method for a Transaction is not supported\`);
   };
-  Object.assign(db, { transaction: refuse("transaction"), startTransaction: refuse("startTransaction"), connection: refuse("connection"), destroy: refuse("destroy") });
+  Object.assign(db, { transaction: refuse("transaction"), startTransaction: refuse("startTransaction"), connection: refuse("connection"), destroy: refuse("destroy") });`
+}
   // Not destroyed: Kysely's destroy() would close stepwise's connection.
   await (run as (db: unknown) => unknown)(db);
 }

@@ -180,7 +180,7 @@ function locateFailure(error: StepwiseError): SourceLocation | null {
     if (!(current instanceof Error)) break;
     const frames: SourceLocation[] = [];
     for (const line of (current.stack ?? "").split("\n")) {
-      const match = /^\s*at (?:.*?\()?(.+?):(\d+):(\d+)\)?\s*$/.exec(line);
+      const match = /^\s*at (?:async )?(?:.*?\()?(.+?):(\d+):(\d+)\)?\s*$/.exec(line);
       if (!match) continue;
       // A file URL that is not a path on this system is compared as written.
       const framePath = normalize(match[1]!.startsWith("file://") ? tryOr(() => fileURLToPath(match[1]!), match[1]!) : match[1]!);
