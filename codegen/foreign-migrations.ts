@@ -21,7 +21,7 @@ interface ForeignTool {
 }
 
 /** The tools `stepwise import` reads: the name the command takes is the name gen reports, lower-cased. */
-const IMPORTABLE = new Set(["diesel", "sqlx", "dbmate", "golang-migrate", "goose", "flyway", "drizzle", "prisma", "knex", "kysely", "node-pg-migrate", "umzug"]);
+const IMPORTABLE = new Set(["diesel", "sqlx", "dbmate", "golang-migrate", "goose", "flyway", "drizzle", "prisma", "knex", "kysely", "node-pg-migrate", "umzug", "wrangler"]);
 const importId = (tool: string) => (IMPORTABLE.has(tool.toLowerCase()) ? tool.toLowerCase() : undefined);
 
 /** Where each of two look-alike tools keeps its history, which tells the user which one applied the folder. */
@@ -143,6 +143,7 @@ function recogniseByLayout(migrationsDir: string, files: readonly string[], fold
 function recogniseByFileNames(migrationsDir: string, files: readonly string[], head: (name: string) => string): ForeignTool | null {
   // One goose file copied among stepwise's own is that file's problem; the folder is the tool's when its shape outnumbers stepwise's. Counted only when some file has another tool's shape.
   let own: number | undefined;
+  let wranglerConfigAbove: boolean | undefined;
   const found = (tool: string, matches: readonly string[], port?: string): ForeignTool | null =>
     matches.length > 0 && matches.length > (own ??= files.filter((name) => isOwnMigration(name, head)).length) ? { tool, evidence: matches[0]!, ...(port !== undefined && { port }) } : null;
   const sqlFiles = files.filter((name) => /\.sql$/i.test(name));
@@ -176,6 +177,13 @@ function recogniseByFileNames(migrationsDir: string, files: readonly string[], h
       sqlFiles.filter((name) => /^\s*--[\s-]*up\s+migration/im.test(head(name))),
     ) ??
     found("sqlx", timestamped) ??
+    // wrangler d1 migrations: plain SQL named <number>_<name>.sql, started by `wrangler d1 migrations create`'s header line, or beside a Wrangler config.
+    found(
+      "wrangler",
+      sqlFiles.filter(
+        (name) => /^\d+_/.test(name) && !/^--\s*migrate:/m.test(head(name)) && (/^-- Migration number: \d+/.test(head(name)) || (wranglerConfigAbove ??= hasWranglerConfig(migrationsDir))),
+      ),
+    ) ??
     found(
       SCRIPT_TOOLS.find((candidate) => scripts.some((name) => candidate.pattern.test(head(name))))?.tool ?? "a JavaScript migration tool (Knex, Kysely, Umzug, node-pg-migrate or another)",
       scripts,
@@ -190,6 +198,15 @@ function hasSqlxProjectFile(migrationsDir: string): boolean {
   for (let dir = migrationsDir; ; dir = path.dirname(dir)) {
     const names = tryOr(() => readdirSync(dir), [] as string[]);
     if (names.includes("sqlx.toml") || names.includes("Cargo.toml")) return true;
+    if (names.includes("package.json") || names.includes(".git") || path.dirname(dir) === dir) return false;
+  }
+}
+
+/** Whether a Wrangler config (wrangler.json, .jsonc or .toml) is in the folder or above it, up to the project's root (the first folder with `package.json` or `.git`). */
+function hasWranglerConfig(migrationsDir: string): boolean {
+  for (let dir = migrationsDir; ; dir = path.dirname(dir)) {
+    const names = tryOr(() => readdirSync(dir), [] as string[]);
+    if (names.some((name) => /^wrangler\.(?:jsonc?|toml)$/.test(name))) return true;
     if (names.includes("package.json") || names.includes(".git") || path.dirname(dir) === dir) return false;
   }
 }

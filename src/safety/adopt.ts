@@ -221,6 +221,16 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
     ordered: true,
     read: (rows) => rows.map((row) => ({ id: text(row.name), state: "applied" })),
   },
+  // wrangler d1 migrations apply: a row per applied file (its path below migrations_dir) in the file's own D1 batch; it applies every file it has no row for, after the newest, so in id order.
+  wrangler: {
+    table: "d1_migrations",
+    key: "name",
+    columns: "id, name",
+    orderBy: "id",
+    ordered: true,
+    read: (rows) => rows.map((row) => ({ id: text(row.name), state: "applied" })),
+    gapFix: "wrangler d1 migrations apply applies every migration it has not recorded",
+  },
   // SequelizeStorage: a row per applied migration, its file name, in a table with no order (Umzug runs pending migrations in name order).
   // JSONStorage instead: a file holding the JSON array of those names, in the order Umzug ran them.
   umzug: {
@@ -268,22 +278,26 @@ export function adoptDatabase(manager: SafetyNetManager, map: unknown, options: 
       requireReplay(manager, "adoptDatabase");
       optionsObject(options, "adoptDatabase");
       const named = options.oldTable === undefined ? undefined : parseOldTable(options.oldTable, postgresSchemaOf(manager) !== undefined);
-      return adopt(manager, readMap(map, options.mapFile, manager.migrations.length), named, options);
+      const read = readMap(map, options.mapFile, manager.migrations.length);
+      // The table the tool's own config named, which import recorded in the map (wrangler's migrations_table).
+      const fromMap = named ?? (read.oldTable === undefined ? undefined : parseOldTable(read.oldTable, postgresSchemaOf(manager) !== undefined));
+      return adopt(manager, read, fromMap, options);
     },
     "adoptDatabase",
   );
 }
 
 /** The map's tool and migrations, checked; `ADOPT_MAP_INVALID` otherwise. */
-function readMap(map: unknown, file: string, latest: number): { tool: string; migrations: readonly MapEntry[] } {
+function readMap(map: unknown, file: string, latest: number): { tool: string; migrations: readonly MapEntry[]; oldTable?: string } {
   const invalid = (reason: string) => new StepwiseError("ADOPT_MAP_INVALID", `${file} cannot be adopted from: ${reason}.`, { file, reason });
-  const value = map as { format?: unknown; tool?: unknown; migrations?: unknown };
+  const value = map as { format?: unknown; tool?: unknown; migrations?: unknown; oldTable?: unknown };
   if (value?.format !== "stepwise-import-map/1" || !Array.isArray(value.migrations)) throw invalid('it is not a "stepwise-import-map/1" map written by stepwise import');
   if (typeof value.tool !== "string" || !Object.hasOwn(TOOLS, value.tool)) throw invalid(`adopt reads ${Object.keys(TOOLS).join(", ")}, not ${String(value.tool)}`);
   const migrations = value.migrations as MapEntry[];
   if (migrations.some((entry, index) => entry?.version !== index + 1 || typeof entry.history !== "object")) throw invalid("its migrations are not versions 1..N each with a history");
   if (migrations.length > latest) throw invalid(`it maps ${migrations.length} migrations and the registry holds ${latest}; run "stepwise gen" after the import`);
-  return { tool: value.tool, migrations };
+  if (value.oldTable !== undefined && typeof value.oldTable !== "string") throw invalid("its oldTable is not a table name");
+  return { tool: value.tool, migrations, ...(typeof value.oldTable === "string" && { oldTable: value.oldTable }) };
 }
 
 /** `table`, schema-qualified on PostgreSQL, as SQL writes it. */
