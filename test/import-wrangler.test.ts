@@ -9,6 +9,8 @@ import { test } from "node:test";
 import { Miniflare } from "miniflare";
 import { statementTexts } from "../src/drivers/statement-texts.js";
 import { compareMigrationPaths } from "../codegen/import/read-wrangler.js";
+import Database from "better-sqlite3";
+import { bundleWorker, rpcWorkerSource, startWorker } from "./support/cloudflare/workerd.js";
 import { block, commandsOf, guideBlocks } from "./support/guide-blocks.js";
 import { createTestProject, fixturesDir, makeTempDir, repoRoot, runCli, type TestProject } from "./support/project.js";
 
@@ -222,4 +224,130 @@ test("adopt: wrangler's history out of its file order (a file added below the ne
     error.applied.map((entry: { version: number }) => entry.version),
     [1, 2, 4, 3],
   );
+});
+
+/** What `wrangler d1 export` writes for a database `read` queries: each object's `CREATE` and each table's rows as `INSERT`s (Cloudflare's own `_cf_` tables and SQLite's left out), loaded into a new file as `sqlite3` would. */
+async function exportToFile(read: (sql: string) => Promise<Record<string, unknown>[]>, file: string): Promise<void> {
+  const objects = (await read(
+    "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' ORDER BY CASE type WHEN 'table' THEN 0 ELSE 1 END, rowid",
+  )) as { type: string; name: string; sql: string }[];
+  const lines = objects.map((object) => `${object.sql};`);
+  for (const table of objects.filter((object) => object.type === "table")) {
+    for (const row of await read(`SELECT * FROM "${table.name}"`)) {
+      const values = Object.values(row).map((value) => (value === null ? "NULL" : typeof value === "number" ? String(value) : `'${String(value).replaceAll("'", "''")}'`));
+      lines.push(`INSERT INTO "${table.name}" VALUES(${values.join(",")});`);
+    }
+  }
+  const copy = new Database(file);
+  copy.exec(lines.join("\n"));
+  copy.close();
+}
+
+type D1 = Awaited<ReturnType<Miniflare["getD1Database"]>>;
+
+/** Runs a SQL file on `db` as `wrangler d1 execute --file` does: its statements in one batch, all or nothing. */
+async function executeFile(db: D1, file: string): Promise<void> {
+  await db.batch(statementTexts(readFileSync(file, "utf8")).map((statement) => db.prepare(statement)));
+}
+
+/** The project imported and generated, and a Worker on its registry with D1 persisted in a folder of its own. */
+async function remoteSetup(t: { after(fn: () => unknown): void }) {
+  const project = wranglerProject(t);
+  assert.equal((await runCli(["import", "wrangler", ".", "--empty-down", "irreversible", "--yes"], { cwd: project.root })).code, 0);
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  const script = await bundleWorker(rpcWorkerSource, path.join(project.root, "dist"), { "stepwise-test-registry": project.registryFile });
+  const worker = await startWorker(script, { persistDir: makeTempDir(t) });
+  t.after(() => worker.dispose());
+  const db = await worker.miniflare.getD1Database("DB");
+  const apply = (names: readonly string[]) => wranglerApply(db, path.join(project.root, "db", "migrations"), names, "app_migrations");
+  const adoptCopy = async (...args: string[]) => {
+    const copy = path.join(makeTempDir(t), "copy.db");
+    await exportToFile(async (sql) => (await db.prepare(sql).all()).results as Record<string, unknown>[], copy);
+    const result = await runCli(["adopt", "--db", copy, "--write-sql", "adopt.sql", "--json", ...args], { cwd: project.root });
+    return { copy, code: result.code, json: JSON.parse(result.stdout) as Record<string, unknown> & { error?: Record<string, unknown> } };
+  };
+  return { project, worker, db, apply, adoptCopy };
+}
+
+test("remote D1: a copy exported and adopted writes the SQL that records the adoption; run as wrangler d1 execute runs a file, the Worker's up then applies only the rest", async (t) => {
+  const { project, worker, db, apply, adoptCopy } = await remoteSetup(t);
+  await apply(inWranglerOrder.slice(0, 4));
+  // Before: the Worker refuses the database wrangler made, and says how to adopt it here.
+  const unmanaged = await worker.call("d1", "up");
+  assert.equal(unmanaged.error?.code, "UNMANAGED_DATABASE");
+  assert.deepEqual([unmanaged.error?.tables, unmanaged.error?.throughCopy], [["app_migrations", "authors", "notes", "tags"], true]);
+  assert.doesNotMatch(String(unmanaged.error?.message), /baselineDatabase/);
+
+  const adopted = await adoptCopy();
+  assert.equal(adopted.code, 0, JSON.stringify(adopted.json));
+  assert.deepEqual(adopted.json.recorded, [1, 2, 3, 4]);
+  assert.equal(adopted.json.sqlFile, "adopt.sql");
+  const sqlFile = path.join(project.root, "adopt.sql");
+  await executeFile(db, sqlFile);
+
+  const up = await worker.call("d1", "up");
+  assert.equal(up.error, undefined, JSON.stringify(up.error));
+  assert.deepEqual(
+    (up.result as { steps: { version: number }[] }).steps.map((step) => step.version),
+    [5],
+  );
+  const history = (await worker.call("d1", "history")).result as { version: number; state: string }[];
+  assert.deepEqual(
+    history.map((row) => [row.version, row.state]),
+    [1, 2, 3, 4, 5].map((version) => [version, "applied"]),
+  );
+  assert.equal(((await worker.call("d1", "status")).result as { problem: unknown }).problem, null);
+  // The same file again: stepwise's tables exist now, so it fails whole.
+  await assert.rejects(executeFile(db, sqlFile), /already exists/);
+});
+
+test("remote D1: the SQL fails whole, writing nothing, when wrangler applied another migration after the copy; a copy migrated after its adoption writes none (ADOPT_SQL_REFUSED)", async (t) => {
+  const { project, worker, db, apply, adoptCopy } = await remoteSetup(t);
+  await apply(inWranglerOrder.slice(0, 3));
+  const adopted = await adoptCopy();
+  assert.equal(adopted.code, 0, JSON.stringify(adopted.json));
+  assert.deepEqual(adopted.json.recorded, [1, 2, 3]);
+  await apply(inWranglerOrder.slice(3, 4));
+  await assert.rejects(executeFile(db, path.join(project.root, "adopt.sql")), /CHECK constraint failed: old_history_changed_since_the_copy/);
+  assert.deepEqual((await worker.call("d1", "query", { sql: "SELECT name FROM sqlite_master WHERE name LIKE 'schema_migrations%'" })).result, []);
+
+  // A copy that stepwise then migrated holds rows for migrations the database never ran.
+  const copy = (await adoptCopy()).copy;
+  assert.equal((await runCli(["up", "--db", copy], { cwd: project.root })).code, 0);
+  const refused = await runCli(["adopt", "--db", copy, "--write-sql", "again.sql", "--json"], { cwd: project.root });
+  const error = errorOf(refused.stdout);
+  assert.equal(error.code, "ADOPT_SQL_REFUSED");
+  assert.match(String(error.reason), /versions 1, 2, 3, 4, 5, not the 1\.\.4 adopted/);
+  assert.equal(existsSync(path.join(project.root, "again.sql")), false);
+  // Without the old table nothing could guard the file.
+  const dropping = await runCli(["adopt", "--db", copy, "--write-sql", "again.sql", "--drop-old-table", "--json"], { cwd: project.root });
+  assert.deepEqual([dropping.code, errorOf(dropping.stdout).code], [2, "USAGE"]);
+});
+
+test("a Durable Object's storage, adopted through a copy it exports: the object runs the written SQL in one transactionSync, and its up applies only the rest", async (t) => {
+  const { project, worker } = await remoteSetup(t);
+  const call = async (op: string, args: Record<string, unknown> = {}) => {
+    const answer = await worker.call("do/app", op, args);
+    assert.equal(answer.error, undefined, `${op}: ${JSON.stringify(answer.error)}`);
+    return answer.result;
+  };
+  // The object's own runner applied four files as wrangler applies them to D1, each with its row, in one transaction.
+  await call("exec", { sql: historyTable("app_migrations") });
+  for (const name of inWranglerOrder.slice(0, 4)) {
+    const sql = readFileSync(path.join(project.root, "db", "migrations", name), "utf8")
+      .replace("BEGIN TRANSACTION;", "")
+      .replace("COMMIT;", "");
+    await call("exec-file", { sql: `${sql}\nINSERT INTO "app_migrations" (name) values ('${name}');` });
+  }
+  assert.equal((await worker.call("do/app", "up")).error?.throughCopy, true);
+  const copy = path.join(makeTempDir(t), "object.db");
+  await exportToFile(async (sql) => (await call("query", { sql })) as Record<string, unknown>[], copy);
+  const adopted = await runCli(["adopt", "--db", copy, "--write-sql", "object-adopt.sql", "--json"], { cwd: project.root });
+  assert.equal(adopted.code, 0, adopted.stdout);
+  await call("exec-file", { sql: readFileSync(path.join(project.root, "object-adopt.sql"), "utf8") });
+  assert.deepEqual(
+    ((await call("up")) as { steps: { version: number }[] }).steps.map((step) => step.version),
+    [5],
+  );
+  assert.equal(((await call("status")) as { problem: unknown }).problem, null);
 });
