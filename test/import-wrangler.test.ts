@@ -142,6 +142,15 @@ test("import wrangler: wrangler.jsonc with comments, the migrations folder given
   assert.equal(problem.code, "IMPORT_SOURCE_INVALID");
   assert.equal(problem.problems[0]!.file, "./wrangler.json");
 
+  // An absolute migrations_dir names the same folder.
+  writeFileSync(path.join(project.root, "wrangler.json"), JSON.stringify({ d1_databases: [{ binding: "A", migrations_dir: path.join(project.root, "migrations-wrangler") }] }));
+  const absolute = await runCli(["import", "wrangler", ".", "--empty-down", "no-op", "--json"], { cwd: project.root });
+  assert.equal(absolute.code, 0, absolute.stdout);
+  assert.deepEqual(
+    (JSON.parse(absolute.stdout) as { migrations: { sources: { file: string }[] }[] }).migrations[0]!.sources.map((source) => source.file),
+    ["migrations-wrangler/0001_create_notes.sql"],
+  );
+
   // A file with two transactions, which wrangler refuses.
   writeFileSync(path.join(project.root, "wrangler.json"), JSON.stringify({ d1_databases: [{ binding: "A", migrations_dir: "migrations-wrangler" }] }));
   writeFileSync(path.join(project.root, "migrations-wrangler", "0005_twice.sql"), "BEGIN TRANSACTION;\nSELECT 1;\nCOMMIT;\nBEGIN TRANSACTION;\nSELECT 2;\nCOMMIT;\n");
@@ -175,13 +184,19 @@ test("import wrangler: migrations_pattern's folder per migration (drizzle-kit's 
       ["0001_more", { name: "0001_more/migration.sql" }],
     ],
   );
-  writeFileSync(path.join(project.root, "wrangler.json"), JSON.stringify({ d1_databases: [{ binding: "DB", migrations_dir: "drizzle", migrations_pattern: "drizzle/**/*.sql" }] }));
-  const refused = errorOf((await runCli(["import", "wrangler", ".", "--empty-down", "no-op", "--json"], { cwd: project.root })).stdout);
-  assert.equal(refused.code, "IMPORT_SOURCE_INVALID");
-  assert.deepEqual(
-    refused.problems.map((problem: { file: string }) => problem.file),
-    ["./wrangler.json"],
-  );
+  // ** in the pattern, and a pattern without migrations_dir (which wrangler refuses).
+  for (const binding of [
+    { binding: "DB", migrations_dir: "drizzle", migrations_pattern: "drizzle/**/*.sql" },
+    { binding: "DB", migrations_pattern: "drizzle/*/migration.sql" },
+  ]) {
+    writeFileSync(path.join(project.root, "wrangler.json"), JSON.stringify({ d1_databases: [binding] }));
+    const refused = errorOf((await runCli(["import", "wrangler", ".", "--empty-down", "no-op", "--json"], { cwd: project.root })).stdout);
+    assert.equal(refused.code, "IMPORT_SOURCE_INVALID", JSON.stringify(refused));
+    assert.deepEqual(
+      refused.problems.map((problem: { file: string }) => problem.file),
+      ["./wrangler.json"],
+    );
+  }
 });
 
 test("adopt: a local D1 database wrangler migrated (Miniflare's file, as wrangler dev keeps it) is adopted with better-sqlite3, up applies the rest, verify is clean", async (t) => {

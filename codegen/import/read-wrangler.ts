@@ -90,18 +90,20 @@ function layoutOf(source: SourceFolder): WranglerLayout | null {
   const binding = chosen[0];
   const tables = new Set(bindings.map((entry) => entry.migrations_table ?? DEFAULT_TABLE));
   const table = binding?.migrations_table ?? (tables.size === 1 ? [...tables][0]! : DEFAULT_TABLE);
-  const dir = atSource ? normalize(binding?.migrations_dir ?? DEFAULT_DIR) : ".";
+  // Relative to the folder read, whatever the config wrote (an absolute path, `./db/../migrations`).
+  const dir = atSource && binding !== undefined ? path.relative(source.dir, resolve(binding)).split(path.sep).join("/") || "." : atSource ? DEFAULT_DIR : ".";
   const pattern = binding?.migrations_pattern === undefined ? undefined : normalize(binding.migrations_pattern);
   let segments = ["*.sql"];
   if (pattern !== undefined) {
-    const configDir = normalize(binding!.migrations_dir!);
-    const below = configDir === "." ? pattern : pattern.startsWith(`${configDir}/`) ? pattern.slice(configDir.length + 1) : null;
+    // wrangler refuses a pattern without migrations_dir, and one that does not start with it.
+    const configDir = binding!.migrations_dir === undefined ? null : normalize(binding!.migrations_dir);
+    const below = configDir === null ? null : configDir === "." ? pattern : pattern.startsWith(`${configDir}/`) ? pattern.slice(configDir.length + 1) : null;
     segments = below?.split("/") ?? [];
     if (below === null || segments.some((segment) => segment === "**" || globToRegExp(segment) === null)) {
       source.report(
         found.file,
         1,
-        `migrations_pattern "${binding!.migrations_pattern}" is not one import reads: it must start with migrations_dir/, as wrangler requires, and hold no ** (list the folders it reaches instead)`,
+        `migrations_pattern "${binding!.migrations_pattern}" is not one import reads: it must come with migrations_dir and start with it, as wrangler requires, and hold no ** (list the folders it reaches instead)`,
       );
       return null;
     }
