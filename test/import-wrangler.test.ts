@@ -271,8 +271,10 @@ async function remoteSetup(t: { after(fn: () => unknown): void }) {
   assert.equal((await runCli(["import", "wrangler", ".", "--empty-down", "irreversible", "--yes"], { cwd: project.root })).code, 0);
   assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
   const script = await bundleWorker(rpcWorkerSource, path.join(project.root, "dist"), { "stepwise-test-registry": project.registryFile });
-  const worker = await startWorker(script, { persistDir: makeTempDir(t) });
-  t.after(() => worker.dispose());
+  const persistDir = makeTempDir(t);
+  const worker = await startWorker(script, { persistDir });
+  // A test may have stopped it already, to read its files.
+  t.after(() => worker.dispose().catch(() => undefined));
   const db = await worker.miniflare.getD1Database("DB");
   const apply = (names: readonly string[]) => wranglerApply(db, path.join(project.root, "db", "migrations"), names, "app_migrations");
   const adoptCopy = async (...args: string[]) => {
@@ -281,7 +283,7 @@ async function remoteSetup(t: { after(fn: () => unknown): void }) {
     const result = await runCli(["adopt", "--db", copy, "--write-sql", "adopt.sql", "--json", ...args], { cwd: project.root });
     return { copy, code: result.code, json: JSON.parse(result.stdout) as Record<string, unknown> & { error?: Record<string, unknown> } };
   };
-  return { project, worker, db, apply, adoptCopy };
+  return { project, worker, db, apply, adoptCopy, persistDir };
 }
 
 test("remote D1: a copy exported and adopted writes the SQL that records the adoption; run as wrangler d1 execute runs a file, the Worker's up then applies only the rest", async (t) => {
@@ -365,4 +367,24 @@ test("a Durable Object's storage, adopted through a copy it exports: the object 
     [5],
   );
   assert.equal(((await call("status")) as { problem: unknown }).problem, null);
+});
+
+test("a local Durable Object's file (wrangler dev's .wrangler/state/v3/do), which holds Cloudflare's _cf_KV, is adopted and verified with the SQLite CLI", async (t) => {
+  const { project, worker, persistDir } = await remoteSetup(t);
+  await worker.call("do/app", "exec", { sql: historyTable("app_migrations") });
+  for (const name of inWranglerOrder.slice(0, 2)) {
+    const sql = readFileSync(path.join(project.root, "db", "migrations", name), "utf8");
+    assert.equal((await worker.call("do/app", "exec-file", { sql: `${sql}\nINSERT INTO "app_migrations" (name) values ('${name}');` })).error, undefined);
+  }
+  assert.equal((await worker.call("do/app", "kv-put", { key: "visits", value: 1 })).error, undefined);
+  await worker.dispose();
+  const objects = path.join(persistDir, "do", "-MigratedObject");
+  const file = path.join(
+    objects,
+    readdirSync(objects).find((name) => name.endsWith(".sqlite"))!,
+  );
+  const run = async (...args: string[]) => JSON.parse((await runCli([...args, "--db", file, "--json"], { cwd: project.root })).stdout) as Record<string, unknown>;
+  const adopted = await run("adopt");
+  assert.deepEqual(adopted.recorded, [1, 2], JSON.stringify(adopted));
+  assert.equal((await run("verify")).ok, true);
 });
