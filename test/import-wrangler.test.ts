@@ -3,7 +3,7 @@
  * history table by wrangler's own statement, then each file in wrangler's order as one `batch()` with the `INSERT` of its name, the file trimmed of a dump's `BEGIN TRANSACTION;`/`COMMIT;`.
  */
 import assert from "node:assert/strict";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { Miniflare } from "miniflare";
@@ -387,4 +387,39 @@ test("a local Durable Object's file (wrangler dev's .wrangler/state/v3/do), whic
   const adopted = await run("adopt");
   assert.deepEqual(adopted.recorded, [1, 2], JSON.stringify(adopted));
   assert.equal((await run("verify")).ok, true);
+});
+
+test("drizzle-kit's folder under a Wrangler config is either tool's to gen, and one wrangler applied to D1 is imported with wrangler and adopted", async (t) => {
+  const project = createTestProject(t);
+  cpSync(path.join(fixturesDir, "import", "drizzle"), path.join(project.root, "migrations"), { recursive: true });
+  writeFileSync(path.join(project.root, "wrangler.toml"), '[[d1_databases]]\nbinding = "DB"\n');
+  const generated = await project.generate();
+  assert.deepEqual(
+    generated.problems.map((problem) => [problem.code, problem.foreign?.tool]),
+    [["FOREIGN_MIGRATIONS", "drizzle or wrangler"]],
+  );
+  assert.match(generated.problems[0]!.message, /stepwise import drizzle\|wrangler migrations-imported/);
+  renameSync(path.join(project.root, "migrations"), path.join(project.root, "migrations-imported"));
+  const state = makeTempDir(t);
+  const d1 = await openD1(state);
+  const names = readdirSync(path.join(project.root, "migrations-imported"))
+    .filter((name) => name.endsWith(".sql"))
+    .sort(compareMigrationPaths);
+  await wranglerApply(d1.db, path.join(project.root, "migrations-imported"), names);
+  await d1.dispose();
+  // Imported as drizzle's, the map looks for __drizzle_migrations, and the error names the tool whose table the database holds.
+  assert.equal((await runCli(["import", "drizzle", "migrations-imported", "--empty-down", "irreversible", "--yes"], { cwd: project.root })).code, 0);
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  const wrong = errorOf((await runCli(["adopt", "--db", d1.file(), "--json"], { cwd: project.root })).stdout);
+  assert.deepEqual([wrong.code, wrong.table, wrong.otherTools], ["ADOPT_HISTORY_MISSING", "__drizzle_migrations", ["wrangler"]]);
+  rmSync(path.join(project.root, "migrations"), { recursive: true });
+  assert.equal((await runCli(["import", "wrangler", "migrations-imported", "--empty-down", "irreversible", "--yes"], { cwd: project.root })).code, 0);
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  const adopted = JSON.parse((await runCli(["adopt", "--db", d1.file(), "--json"], { cwd: project.root })).stdout) as Record<string, unknown>;
+  assert.deepEqual(
+    adopted.recorded,
+    names.map((_, index) => index + 1),
+    JSON.stringify(adopted),
+  );
+  assert.equal(JSON.parse((await runCli(["verify", "--db", d1.file(), "--json"], { cwd: project.root })).stdout).ok, true);
 });

@@ -390,10 +390,10 @@ export interface StepwiseErrorDetails {
   readonly ADOPT_MAP_INVALID: Readonly<{ file: string; reason: string }>;
   /** `stepwise adopt`: the old tool's history table (`table`, in `schema` on PostgreSQL, `null` on SQLite) does not exist in this database, or a table of that name is not in the tool's shape (another
    * tool's), so there is nothing to adopt from; with `--history-file`, `table` is the file and `reason` says why it cannot be read (it does not exist, its JSON parse error, not the tool's shape).
-   * Nothing was written.
+   * `otherTools` names the tools whose history table the database holds instead (drizzle-kit's folder that `wrangler d1 migrations apply` ran: `["wrangler"]`). Nothing was written.
    * Fix: Point `--db`/`--url` at the database the tool migrated, and `--map` at the import of that tool; a tool configured to name its table otherwise needs `--old-table <name>`; a database it
-   * never migrated needs no adopting (run `stepwise up`). */
-  readonly ADOPT_HISTORY_MISSING: Readonly<{ tool: string; table: string; schema: string | null; reason?: string }>;
+   * never migrated needs no adopting (run `stepwise up`). With `otherTools`: import the folder again with that tool (`stepwise import <tool>`, into an empty folder) and adopt with its map. */
+  readonly ADOPT_HISTORY_MISSING: Readonly<{ tool: string; table: string; schema: string | null; reason?: string; otherTools?: readonly string[] }>;
   /** `stepwise adopt`: the old tool's history table is named as stepwise's (`table`: dbmate's and golang-migrate's `schema_migrations`), so both cannot be kept. Nothing was written.
    * Fix: Give stepwise's history another name (`--table stepwise_migrations`, or `tableName` in the config), then adopt. */
   readonly ADOPT_TABLE_CLASH: Readonly<{ tool: string; table: string }>;

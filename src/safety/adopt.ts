@@ -304,15 +304,34 @@ function readMap(map: unknown, file: string, latest: number): { tool: string; mi
 const qualified = (schema: string | null | undefined, table: string) => (schema == null ? quoteIdentifier(table) : `${quoteIdentifier(schema)}.${quoteIdentifier(table)}`);
 
 /** `ADOPT_HISTORY_MISSING` for a database without the tool's table `oldTable`; `elsewhere` says where else the history may be: a file, or a table of another name. */
-function historyMissingError(tool: string, { table, schema, oldTable }: { table: string; schema: string | undefined; oldTable: string }, elsewhere: "file" | "name" | null) {
+function historyMissingError(
+  tool: string,
+  { table, schema, oldTable }: { table: string; schema: string | undefined; oldTable: string },
+  elsewhere: "file" | "name" | null,
+  otherTools: readonly string[],
+) {
   const other =
     elsewhere === "file"
       ? ` (or, if ${tool} kept its history in a file, name it with --history-file)`
       : elsewhere === "name"
         ? ` (if ${tool} was configured to name its table otherwise, pass that name with --old-table)`
         : "";
-  const message = `This database has no ${oldTable}, ${tool}'s history table, so there is nothing to adopt${other}; point --db/--url at the database ${tool} migrated.`;
-  return new StepwiseError("ADOPT_HISTORY_MISSING", message, { tool, table, schema: schema ?? null });
+  // drizzle-kit's folder applied by wrangler (D1), or the like: the map is another tool's import than the one that migrated the database.
+  const held =
+    otherTools.length === 0
+      ? ""
+      : ` It holds the history table of ${otherTools.join(" or ")}: if that tool migrated it, import the folder with "stepwise import ${otherTools[0]}" into an empty folder (--dir) and adopt with the map that writes (--map).`;
+  const message = `This database has no ${oldTable}, ${tool}'s history table, so there is nothing to adopt${other}; point --db/--url at the database ${tool} migrated.${held}`;
+  return new StepwiseError("ADOPT_HISTORY_MISSING", message, { tool, table, schema: schema ?? null, ...(otherTools.length > 0 && { otherTools }) });
+}
+
+/** The tools adopt reads whose history table (by its default name) this database holds, besides `tool`. */
+function* otherToolsHere(tool: string, appSchema: string | undefined): Step<string[]> {
+  const found: string[] = [];
+  for (const [name, other] of Object.entries(TOOLS)) {
+    if (name !== tool && (yield* tableExists(appSchema === undefined ? undefined : (other.postgresSchema ?? appSchema), other.table))) found.push(name);
+  }
+  return found;
 }
 
 function* adopt(
@@ -360,7 +379,8 @@ function* adopt(
   else {
     if (!(yield* tableExists(schema, table))) {
       if ((yield* store.exists()) && (yield* store.readKeys()).length > 0) throw alreadyManagedError((yield* store.readKeys()).at(-1)!.version, manager.tableName);
-      throw historyMissingError(tool, { table, schema, oldTable }, history.file !== undefined ? "file" : named === undefined ? "name" : null);
+      const elsewhere = history.file !== undefined ? "file" : options.oldTable === undefined ? "name" : null;
+      throw historyMissingError(tool, { table, schema, oldTable }, elsewhere, yield* otherToolsHere(tool, appSchema));
     }
     yield* refuseWhileLocked(tool, schema, table);
     recorded = yield* readRecorded();
