@@ -272,8 +272,8 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
   program
     .command("import")
     .description("write stepwise migrations from another tool's migrations (a dry run unless --yes)")
-    .argument("<tool>", "diesel, sqlx, dbmate, golang-migrate, goose, flyway, drizzle, prisma, knex, kysely, node-pg-migrate or umzug")
-    .argument("<dir>", "the folder holding that tool's migrations")
+    .argument("<tool>", "diesel, sqlx, dbmate, golang-migrate, goose, flyway, drizzle, prisma, knex, kysely, node-pg-migrate, umzug or wrangler")
+    .argument("<dir>", "the folder holding that tool's migrations (wrangler: that folder, or the one holding wrangler.toml or wrangler.json(c))")
     .option("--dir <path>", `the stepwise migrations folder to write, which must hold no migrations yet (default: ${defaults.dirDefault})`, singleValued(parsePath))
     .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption))
     .option("--empty-down <choice>", "how to import an empty or missing down: irreversible (no down) or no-op (a down that does nothing); required when there is one", singleValued())

@@ -16,16 +16,22 @@ interface ForeignTool {
   readonly tool: string;
   readonly evidence: string;
   readonly port?: string;
-  /** Tools `stepwise import` reads whose folders look alike, when nothing in this one tells which it is. */
+  /** Tools `stepwise import` reads whose folders look alike, when nothing in this one tells which it is, and why they look alike. */
   readonly either?: readonly string[];
+  readonly alike?: string;
 }
 
 /** The tools `stepwise import` reads: the name the command takes is the name gen reports, lower-cased. */
-const IMPORTABLE = new Set(["diesel", "sqlx", "dbmate", "golang-migrate", "goose", "flyway", "drizzle", "prisma", "knex", "kysely", "node-pg-migrate", "umzug"]);
+const IMPORTABLE = new Set(["diesel", "sqlx", "dbmate", "golang-migrate", "goose", "flyway", "drizzle", "prisma", "knex", "kysely", "node-pg-migrate", "umzug", "wrangler"]);
 const importId = (tool: string) => (IMPORTABLE.has(tool.toLowerCase()) ? tool.toLowerCase() : undefined);
 
 /** Where each of two look-alike tools keeps its history, which tells the user which one applied the folder. */
-const HISTORY_TABLES: Readonly<Record<string, string>> = { "golang-migrate": "schema_migrations (version, dirty)", sqlx: "_sqlx_migrations" };
+const HISTORY_TABLES: Readonly<Record<string, string>> = {
+  "golang-migrate": "schema_migrations (version, dirty)",
+  sqlx: "_sqlx_migrations",
+  drizzle: "__drizzle_migrations",
+  wrangler: "d1_migrations (or the config's migrations_table)",
+};
 
 /** A version only a timestamp gives: eight digits or more. */
 const TIMESTAMP_VERSION = /^(\d{8,})[_-]/;
@@ -69,7 +75,7 @@ export function findForeignMigrations(migrationsDir: string, label: string, entr
   const into = label === DEFAULT_MIGRATIONS_LABEL ? "" : ` --dir ${quoteForShell(label)}`;
   const message =
     found.either !== undefined
-      ? `${label} holds ${found.tool} migrations: both tools name them <timestamp>_<name>.up.sql and .down.sql, and nothing here tells which wrote them. ` +
+      ? `${label} holds ${found.tool} migrations: ${found.alike ?? "both tools name them <timestamp>_<name>.up.sql and .down.sql"}, and nothing here tells which applied them. ` +
         `Import them with the tool that applied them (the database holds ${found.either.map((tool) => `${HISTORY_TABLES[tool]} if ${tool} did`).join(", ")}): ` +
         `move the folder aside, "git mv ${quoteForShell(label)} ${quoteForShell(`${label}-imported`)} && stepwise import ${found.either.join("|")} ${quoteForShell(`${label}-imported`)}${into}" (a dry run that lists what it would write into ${label}; add --yes to write, and --empty-down if it asks), then "stepwise gen"`
       : id !== undefined
@@ -101,7 +107,7 @@ export function findForeignFolderNearby(projectRoot: string, label: string): str
     if (entries === null) continue;
     const found = findForeignMigrations(dir, folder, entries)?.foreign?.tool;
     const id = found === undefined ? undefined : importId(found);
-    const tools = found === "golang-migrate or sqlx" ? "golang-migrate|sqlx" : id;
+    const tools = found?.includes(" or ") ? found.split(" or ").join("|") : id;
     if (tools === undefined) continue;
     const into = label === DEFAULT_MIGRATIONS_LABEL ? "" : ` --dir ${quoteForShell(label)}`;
     return `${folder} holds ${found} migrations: "stepwise import ${tools} ${quoteForShell(folder)}${into}" lists what it would write into ${label} (add --yes to write it, and --empty-down if it asks), then "stepwise gen"`;
@@ -118,7 +124,7 @@ function recogniseByLayout(migrationsDir: string, files: readonly string[], fold
   const prisma = folders.find((folder) => inFolder(folder).includes("migration.sql"));
   const diesel = folders.flatMap((folder) => inFolder(folder).flatMap((name) => (name === "up.sql" || name === "down.sql" ? [`${folder}/${name}`] : [])));
   return (
-    layout("drizzle", folders.includes("meta") && inFolder("meta").includes("_journal.json") ? "meta/_journal.json" : undefined) ??
+    drizzleOrWrangler(migrationsDir, layout("drizzle", folders.includes("meta") && inFolder("meta").includes("_journal.json") ? "meta/_journal.json" : undefined)) ??
     layout(
       "Alembic",
       folders.includes("versions") ? files.find((name) => name === "env.py" || name === "script.py.mako") : undefined,
@@ -143,6 +149,7 @@ function recogniseByLayout(migrationsDir: string, files: readonly string[], fold
 function recogniseByFileNames(migrationsDir: string, files: readonly string[], head: (name: string) => string): ForeignTool | null {
   // One goose file copied among stepwise's own is that file's problem; the folder is the tool's when its shape outnumbers stepwise's. Counted only when some file has another tool's shape.
   let own: number | undefined;
+  let wranglerConfigAbove: boolean | undefined;
   const found = (tool: string, matches: readonly string[], port?: string): ForeignTool | null =>
     matches.length > 0 && matches.length > (own ??= files.filter((name) => isOwnMigration(name, head)).length) ? { tool, evidence: matches[0]!, ...(port !== undefined && { port }) } : null;
   const sqlFiles = files.filter((name) => /\.sql$/i.test(name));
@@ -176,6 +183,13 @@ function recogniseByFileNames(migrationsDir: string, files: readonly string[], h
       sqlFiles.filter((name) => /^\s*--[\s-]*up\s+migration/im.test(head(name))),
     ) ??
     found("sqlx", timestamped) ??
+    // wrangler d1 migrations: plain SQL named <number>_<name>.sql, started by `wrangler d1 migrations create`'s header line, or beside a Wrangler config.
+    found(
+      "wrangler",
+      sqlFiles.filter(
+        (name) => /^\d+_/.test(name) && !/^--\s*migrate:/m.test(head(name)) && (/^-- Migration number: \d+/.test(head(name)) || (wranglerConfigAbove ??= hasWranglerConfig(migrationsDir))),
+      ),
+    ) ??
     found(
       SCRIPT_TOOLS.find((candidate) => scripts.some((name) => candidate.pattern.test(head(name))))?.tool ?? "a JavaScript migration tool (Knex, Kysely, Umzug, node-pg-migrate or another)",
       scripts,
@@ -190,6 +204,29 @@ function hasSqlxProjectFile(migrationsDir: string): boolean {
   for (let dir = migrationsDir; ; dir = path.dirname(dir)) {
     const names = tryOr(() => readdirSync(dir), [] as string[]);
     if (names.includes("sqlx.toml") || names.includes("Cargo.toml")) return true;
+    if (names.includes("package.json") || names.includes(".git") || path.dirname(dir) === dir) return false;
+  }
+}
+
+/**
+ * drizzle-kit's folder under a Wrangler config: D1 projects generate with drizzle-kit and often apply with `wrangler d1 migrations apply` (its `d1_migrations`), not drizzle's migrator (its
+ * `__drizzle_migrations`), and only the database tells which.
+ */
+function drizzleOrWrangler(migrationsDir: string, drizzle: ForeignTool | null): ForeignTool | null {
+  if (drizzle === null || !hasWranglerConfig(migrationsDir)) return drizzle;
+  return {
+    ...drizzle,
+    tool: "drizzle or wrangler",
+    either: ["drizzle", "wrangler"],
+    alike: "drizzle-kit wrote them, and a Wrangler config beside them may have had wrangler d1 migrations apply run them",
+  };
+}
+
+/** Whether a Wrangler config (wrangler.json, .jsonc or .toml) is in the folder or above it, up to the project's root (the first folder with `package.json` or `.git`). */
+function hasWranglerConfig(migrationsDir: string): boolean {
+  for (let dir = migrationsDir; ; dir = path.dirname(dir)) {
+    const names = tryOr(() => readdirSync(dir), [] as string[]);
+    if (names.some((name) => /^wrangler\.(?:jsonc?|toml)$/.test(name))) return true;
     if (names.includes("package.json") || names.includes(".git") || path.dirname(dir) === dir) return false;
   }
 }

@@ -34,8 +34,8 @@ export type ProblemCode =
   /** A migration, or a file it imports, is not UTF-8; the problem points at the first bad byte. Fix: Save the file as UTF-8. */
   | "FILE_NOT_UTF8"
   /** The folder holds another tool's migrations (Diesel, Prisma, drizzle, Flyway, golang-migrate, Knex, TypeORM, …); `foreign.tool` names it ("golang-migrate or sqlx" when nothing tells
-   * those two apart). No registry is written from it.
-   * Fix: For a tool `stepwise import` reads (Diesel, sqlx, dbmate, golang-migrate, goose, Flyway, drizzle, Prisma, Knex, Kysely, node-pg-migrate, Umzug), move the folder aside and run
+   * those two apart; "drizzle or wrangler" for drizzle-kit's folder under a Wrangler config, which either may have applied). No registry is written from it.
+   * Fix: For a tool `stepwise import` reads (Diesel, sqlx, dbmate, golang-migrate, goose, Flyway, drizzle, Prisma, Knex, Kysely, node-pg-migrate, Umzug, wrangler), move the folder aside and run
    * `stepwise import <tool> <dir>` as the message prints, then `stepwise gen`; for another tool, port them to stepwise's file format as the message describes. Or point `--dir` at stepwise's own folder. */
   | "FOREIGN_MIGRATIONS"
   /** A file named as a migration in a subfolder (to three levels down), which `gen` would not read. Fix: Move it up into the migrations folder, or rename it if it is a helper. */

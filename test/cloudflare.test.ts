@@ -278,6 +278,9 @@ test("[durable-objects] an object that has used the key-value API (its _cf_KV ta
   const refused = await worker.call("do/fresh", "up");
   assert.equal(refused.error?.code, "UNMANAGED_DATABASE");
   assert.deepEqual(refused.error?.tables, ["legacy"]);
+  // No scratch database here, so the advice is to adopt a copy, not to baseline in place.
+  assert.equal(refused.error?.throughCopy, true);
+  assert.doesNotMatch(String(refused.error?.message), /baselineDatabase/);
 });
 
 test("[durable-objects] a TypeScript migration that tries to commit is refused by the storage, and rolled back whole", async (t) => {

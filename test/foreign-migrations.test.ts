@@ -38,6 +38,7 @@ const TOOLS: Record<string, Record<string, string>> = {
   drizzle: { "0000_careless_groot.sql": SQL, "meta/_journal.json": '{"version":"7","dialect":"sqlite","entries":[]}', "meta/0000_snapshot.json": "{}" },
   Prisma: { "20230101000000_init/migration.sql": SQL, "migration_lock.toml": 'provider = "sqlite"\n' },
   "drizzle-kit 1.0": { "20250101000000_careless_groot/migration.sql": SQL, "20250101000000_careless_groot/snapshot.json": "{}" },
+  wrangler: { "0001_create_users.sql": `-- Migration number: 0001 \t 2024-05-01T10:00:00.000Z\n${SQL}`, "0002_more.sql": "-- Migration number: 0002 \t 2024-05-02T10:00:00.000Z\nSELECT 1;\n" },
   Knex: { "20210101120000_create_users.js": knex, "20210102120000_add_email.js": knex },
   Kysely: {
     "2023-08-01T10-00-00_create_users.ts": "import { Kysely } from 'kysely';\n\nexport async function up(db: Kysely<unknown>): Promise<void> {\n  await db.schema.createTable('users').execute();\n}\n",

@@ -42,7 +42,11 @@ export function runImport(tool: string, dir: string, flags: ImportFlags, setting
   const lines = plan.migrations.map((migration) => {
     const notes = [
       migration.transaction ? null : "transaction:false",
-      migration.foreignKeysOff ? `foreign_keys:off${migration.foreignKeysPragmas > 0 ? " (for its PRAGMA foreign_keys lines, now comments)" : ""}` : null,
+      migration.foreignKeysOff
+        ? `foreign_keys:off${migration.foreignKeysPragmas > 0 ? " (for its PRAGMA foreign_keys lines, now comments)" : ""}`
+        : migration.foreignKeysPragmas > 0
+          ? "PRAGMA foreign_keys lines now comments (they did nothing in the tool's transaction)"
+          : null,
       migration.emptyUp ? "empty up" : null,
       migration.down === "sql" || migration.down === "module" ? null : migration.down === "no-op" ? "down: no-op" : "irreversible",
     ].filter((note) => note !== null);

@@ -21,5 +21,11 @@ to lib/stepwise-<tool>.ts, which serves the tool's API over stepwise's connectio
 node-pg-migrate's pgm (PostgreSQL only), Umzug's { name, path, context } with the connection as context.
 The wrappers import defineMigration from the entry of --driver (default: the config's driver, else
 better-sqlite3 on SQLite and pg on PostgreSQL; libsql is served too).
+
+wrangler (D1's "wrangler d1 migrations apply"): <dir> is the migrations folder, or the folder of the
+Wrangler config, whose D1 binding's migrations_dir, migrations_pattern and migrations_table are followed
+(the config is looked for in <dir> and above it, as wrangler does). Each file runs in one transaction, as
+D1 ran it in one batch; the map records migrations_table for adopt. A D1 database is adopted through a
+local copy: see "Cloudflare D1" in docs/adopting.md.
 See docs/adopting.md.
 `;

@@ -27,10 +27,11 @@ import { umzug } from "./read-umzug.js";
 import { helperPath, renderWrapper, wrapperEntry } from "./render-wrapper.js";
 import { prisma } from "./read-prisma.js";
 import { sqlx } from "./read-sqlx.js";
+import { wrangler } from "./read-wrangler.js";
 import { findMarkerLookalikes } from "./marker-lookalikes.js";
 import { findHistoryTableReferences } from "./own-history-table.js";
 import { countStatements, fileLineOf } from "./own-transaction.js";
-import { findTransactionNeeds, openSourceFolder, type ForeignMigration, type ForeignTool, type SourceProblem, type SourceSection } from "./source.js";
+import { findTransactionNeeds, openSourceFolder, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceProblem, type SourceSection } from "./source.js";
 
 /** The tools `import` reads, by the name the command takes. */
 export const IMPORT_TOOLS: Readonly<Record<string, ForeignTool>> = {
@@ -46,6 +47,7 @@ export const IMPORT_TOOLS: Readonly<Record<string, ForeignTool>> = {
   kysely,
   "node-pg-migrate": nodePgMigrate,
   umzug,
+  wrangler,
 };
 /** How an empty or missing down is imported: no down section (`down` refuses the migration), or a down that does nothing. */
 export type EmptyDownChoice = "irreversible" | "no-op";
@@ -186,6 +188,7 @@ export function planImport(options: ImportOptions): ImportPlan {
     format: "stepwise-import-map/1",
     tool,
     source,
+    ...configuredTable(reader, folder),
     migrations: migrations.map(({ version, file, originalId, sources, history, accepted }) => ({ version, file, originalId, sources, history, ...(accepted && { accepted }) })),
   };
   return {
@@ -198,6 +201,12 @@ export function planImport(options: ImportOptions): ImportPlan {
     mapText: `${JSON.stringify(map, null, 2)}\n`,
     helpers: serving === undefined ? [] : [{ file: helperPath(serving), text: serving.text(dialect) }],
   };
+}
+
+/** The map's `oldTable`: the history table the tool's config names for the folder, when it is not the tool's default. */
+function configuredTable(reader: ForeignTool, folder: SourceFolder): { oldTable?: string } {
+  const oldTable = reader.oldTable?.(folder);
+  return oldTable === undefined || oldTable === reader.historyTable ? {} : { oldTable };
 }
 
 /** A section that holds no SQL: only comments, whitespace and `;`. */
@@ -227,7 +236,7 @@ interface RenderedChunk {
 function renderMigration(source: ForeignMigration, context: RenderContext, keepPragmas = false): { migration: Omit<PlannedMigration, "sources">; problems: SourceProblem[] } {
   const { tool, dialect } = context;
   const { migration, pragmas } = keepPragmas ? { migration: source, pragmas: 0 } : commentOutForeignKeysPragmas(source, dialect);
-  const foreignKeysOff = ((context.reader.foreignKeysOff && dialect === "sqlite") || pragmas > 0) && migration.transaction;
+  const foreignKeysOff = ((context.reader.foreignKeysOff && dialect === "sqlite") || (pragmas > 0 && !context.reader.foreignKeysPragmasIgnored)) && migration.transaction;
   const { chunks, emptyUp, down } = renderChunks(migration, context, foreignKeysOff);
   const text = chunks.map((chunk) => chunk.text).join("");
   const parsed = parseSqlMigrationSource(text, { dialect });

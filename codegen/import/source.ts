@@ -77,6 +77,8 @@ export interface ForeignTool {
   readonly order: string;
   /** On SQLite the tool runs migrations with foreign keys off (the connection's default it leaves alone), so stepwise imports its transactional ones with `foreign_keys:off`. */
   readonly foreignKeysOff: boolean;
+  /** The tool runs each file inside a transaction where SQLite ignores `PRAGMA foreign_keys` (D1's batch): its pragmas become comments, and the migration gets no `foreign_keys:off`. */
+  readonly foreignKeysPragmasIgnored?: boolean;
   /** The tool's own history table by its default name: a migration's statement that names it is refused (see `own-history-table.ts`). */
   readonly historyTable?: string;
   /** How one of the tool's migrations says it runs outside a transaction, named in the fix for SQL that cannot run inside one (the tool ran it in a transaction too, where it fails). */
@@ -86,6 +88,8 @@ export interface ForeignTool {
   /** How the down alone says it runs outside a transaction, for a tool that marks each direction on its own (`noTransactionMark` is then the up's); absent when one mark covers both. */
   readonly downNoTransactionMark?: string;
   read(source: SourceFolder, dialect: SqlDialect, options?: { readonly glob?: string }): readonly ForeignMigration[];
+  /** The history table the tool's own config names for this folder (wrangler's `migrations_table`), which the map records for adopt; `undefined`: the default. */
+  oldTable?(source: SourceFolder): string | undefined;
   /** Set for a tool whose migrations are JavaScript or TypeScript. */
   readonly serve?: ModuleServing;
 }

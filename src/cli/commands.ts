@@ -1,6 +1,6 @@
 /** The runtime commands: each a function of its scope and options that returns a {@link Report} (the data `--json` prints, and text); none parses or prints. */
 import { tryOr } from "../shared/try-or.js";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { stepwiseTableNames } from "../safety/checksum-repair-log.js";
@@ -25,6 +25,7 @@ import { describeRepair, repairIncompleteMigration } from "../safety/repair.js";
 import { restoreBackup } from "../safety/restore.js";
 import type { SafetyNetManager } from "../safety/schema-reader.js";
 import { verifySchema } from "../safety/verify.js";
+import { adoptionSql } from "./adoption-sql.js";
 import { withFix } from "./error-fix.js";
 import { connectorFor, driverOf, loadRegistry, refuseMissingDatabase, refuseServerBackup, resolvePath, resolveTarget, setting, withManager, type CommandScope } from "./database-target.js";
 import * as format from "./format.js";
@@ -297,9 +298,12 @@ export async function baseline<R extends MigrationRegistry>(scope: CommandScope<
 /** `adopt`: records the migrations another tool applied, read from its history table through `stepwise import`'s map (the bin defaults `--map` to the project's migrations folder; an app's CLI to `migrations/stepwise-import-map.json`). */
 export async function adopt<R extends MigrationRegistry>(
   scope: CommandScope<R>,
-  options: { readonly map?: string; readonly dropOldTable?: boolean; readonly historyFile?: string; readonly oldTable?: string },
+  options: { readonly map?: string; readonly dropOldTable?: boolean; readonly historyFile?: string; readonly oldTable?: string; readonly writeSql?: string },
 ): Promise<Report> {
   refuseMissingDatabase(scope, "nothing to adopt");
+  if (options.writeSql !== undefined && (options.dropOldTable || options.historyFile !== undefined)) {
+    throw usageError("--write-sql guards the SQL it writes with the old tool's table, so it takes neither --drop-old-table nor --history-file; drop the table later, by hand, on both databases.");
+  }
   const mapFile = options.map ?? "migrations/stepwise-import-map.json";
   let map: unknown;
   try {
@@ -312,7 +316,10 @@ export async function adopt<R extends MigrationRegistry>(
   // Umzug's JSONStorage: the history is a file beside the app, read here so the safety net stays free of the file system.
   const historyFile = options.historyFile === undefined ? undefined : readHistoryFile(options.historyFile, resolvePath(scope.session, options.historyFile));
   return withManager(scope, "write", async (manager) => {
+    if (options.writeSql !== undefined && manager.driver.dialect !== "sqlite")
+      throw usageError("--write-sql writes SQLite's SQL, for a copy of a D1 or Durable Object database; a PostgreSQL database is adopted in place.");
     const result = await adoptDatabase(asNet(manager), map, { mapFile, dropOldTable: Boolean(options.dropOldTable), ...(historyFile && { historyFile }), oldTable: options.oldTable });
+    const sqlFile = options.writeSql === undefined ? null : await writeAdoptionSql(manager, options.writeSql, resolvePath(scope.session, options.writeSql), resolveTarget(scope).label);
     const old =
       options.historyFile !== undefined
         ? `${result.oldTable} is kept; delete it once ${result.tool} no longer runs`
@@ -330,9 +337,18 @@ export async function adopt<R extends MigrationRegistry>(
     const text =
       (result.alreadyAdopted
         ? `Already adopted from ${result.tool} at version ${result.version}; ${result.oldTableDropped ? `${result.oldTable} was dropped` : "nothing changed"}.`
-        : scope.session.output.palette.green(`Adopted from ${result.tool}: ${recorded}; "up" continues from ${result.version + 1}. ${old}.`)) + keep;
-    return { data: { ...result, setInConfig }, text };
+        : scope.session.output.palette.green(`Adopted from ${result.tool}: ${recorded}; "up" continues from ${result.version + 1}. ${old}.`)) +
+      keep +
+      (sqlFile === null ? "" : `\nWrote ${sqlFile.file}: run it on the database this is a copy of (wrangler d1 execute <database> --remote --file ${sqlFile.file}).`);
+    return { data: { ...result, setInConfig, ...(sqlFile && { sqlFile: sqlFile.file }) }, text };
   });
+}
+
+/** `adopt --write-sql`: the copy's adoption as SQL for the database it was copied from, written to `file`. */
+async function writeAdoptionSql<R extends MigrationRegistry>(manager: CliManager<R>, file: string, resolved: string, copy: string): Promise<{ file: string }> {
+  const sql = await manager.run(adoptionSql(manager.tableName, copy));
+  writeFileSync(resolved, sql);
+  return { file };
 }
 
 /** A history file's parsed JSON, or why it cannot be read, in the words the map's error uses (adopt names the file in its error). */

@@ -245,6 +245,7 @@ function declareCommands<R extends MigrationRegistry>(program: Command, session:
     option("--drop-old-table", "drop the old tool's history table (and Knex's or Kysely's lock table beside it) in the same transaction (default: keep them; baseline and verify leave them out)"),
     option("--history-file <file>", "read the history from this file instead of a table: Umzug's JSONStorage (umzug.json)", singleValued(parse.parsePath)),
     option("--old-table <name>", "the old tool's history table when it was configured to name it otherwise: name, or schema.name on PostgreSQL (default: the tool's own name)", singleValued()),
+    option("--write-sql <file>", "write the SQL that records this copy's adoption in the database it was copied from (D1: for wrangler d1 execute --file)", singleValued(parse.parsePath)),
     json(),
   );
   declare("verify", "compare the schema with a replay of the applied migrations; exit 1 on drift", commands.verify, json());

@@ -165,6 +165,7 @@ export const FIX_OF_CODE: FixOf = {
   ADOPT_CHECKSUM_MISMATCH: () => `import the migrations the database actually ran (the tool's folder at the deployed commit), then adopt`,
   ADOPT_HISTORY_UNORDERED: () => `check that the imported migrations build this database's schema; if they do, record it with "stepwise baseline <version>"`,
   ADOPT_OLD_TABLE_INVALID: () => `pass --old-table as the tool was configured to name it: name, or schema.name on PostgreSQL`,
+  ADOPT_SQL_REFUSED: () => `export a new copy of the database, adopt it without --drop-old-table and without running up on it, then write the SQL again`,
   ADOPT_TOOL_LOCKED: () => `stop the old tool's deployments; if none is running, release its lock with the tool, then adopt`,
   ADOPT_HISTORY_CHANGED: () => `stop the old tool's deployments, then run "stepwise adopt" again`,
   DATABASE_INSIDE_SQUASH: ({ squashVersion }) => `migrate the database to version ${squashVersion} or beyond with a release from before the squash first`,

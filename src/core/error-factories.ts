@@ -271,17 +271,20 @@ export function historyRowMissingError(
   return new StepwiseError("HISTORY_ROW_MISSING", message, { table, version, operation, file, direction: fields.direction ?? null, rolledBack: false, restoredStartedRow });
 }
 
-/** `UNMANAGED_DATABASE`: the database has tables but no history. */
-export function unmanagedDatabaseError(tables: readonly string[]) {
+/** `UNMANAGED_DATABASE`: the database has tables but no history; `throughCopy`: the storage (D1, Durable Objects) has no scratch database, so it is adopted through a copy. */
+export function unmanagedDatabaseError(tables: readonly string[], throughCopy = false) {
   const listed = `${tables.slice(0, 5).join(", ")}${tables.length > 5 ? ", \u2026" : ""}`;
   const adopted = adoptedHistoryIn(tables);
   const usual = adopted === null ? defaultHistoryIn(tables) : null;
+  const adopt = throughCopy
+    ? 'This storage has no scratch database to replay migrations in and check its schema, so it cannot be adopted in place: export a copy (wrangler d1 export), adopt the copy with "stepwise adopt --db <copy> --write-sql <file>" (or "stepwise baseline"), and run the SQL it writes here (wrangler d1 execute --remote --file <file>); see docs/adopting.md.'
+    : text`Adopt it with ${CALLS.baseline}, naming the last migration its schema already contains.`;
   const message = adopted
     ? text`The database has tables (${listed}) but no migration history in the history table this run reads. ${adopted} holds the history "stepwise adopt" recorded (its record, ${adopted}_${ADOPTED_SUFFIX}, is beside it): name it with ${option("tableName", adopted)}.`
     : usual
-      ? text`The database has tables (${listed}) but no migration history in the history table this run reads. ${usual}, the default name of stepwise's history table, may hold it: name it with ${option("tableName", usual)}. If it is another tool's, adopt the database with ${CALLS.baseline}, naming the last migration its schema already contains.`
-      : text`The database has tables (${listed}) but no migration history.\nAdopt it with ${CALLS.baseline}, naming the last migration its schema already contains.`;
-  return new StepwiseError("UNMANAGED_DATABASE", message, { tables });
+      ? text`The database has tables (${listed}) but no migration history in the history table this run reads. ${usual}, the default name of stepwise's history table, may hold it: name it with ${option("tableName", usual)}. ${throughCopy ? `If it is another tool's: ${adopt}` : text`If it is another tool's, adopt the database with ${CALLS.baseline}, naming the last migration its schema already contains.`}`
+      : text`The database has tables (${listed}) but no migration history.\n${adopt}`;
+  return new StepwiseError("UNMANAGED_DATABASE", message, { tables, throughCopy });
 }
 
 /** The suffix of the table `stepwise adopt` records the adopted tool in, beside the history. */

@@ -125,9 +125,11 @@ export interface StepwiseErrorDetails {
   readonly INCOMPLETE_MIGRATION: Readonly<{ version: number; file: string; startedAt: string }>;
   /** The database has tables but no migration history: it was made before stepwise, or by another tool, or the run read another history table than the one it holds (the message
    * names one `stepwise adopt` recorded, or one of the default name, `schema_migrations`).
+   * `throughCopy` is true on D1 and Durable Objects, which have no scratch database to replay migrations in, so neither `baselineDatabase` nor `adoptDatabase` runs there.
    * Fix: Name the history table it holds (`--table`, `tableName`); else write migrations that build the same schema and adopt it with `stepwise baseline N`, naming the last
-   * migration its schema already contains. */
-  readonly UNMANAGED_DATABASE: Readonly<{ tables: readonly string[] }>;
+   * migration its schema already contains (or, for another tool's migrations, import them and run `stepwise adopt`). With `throughCopy`: adopt an exported copy with the CLI
+   * (`stepwise adopt --db <copy> --write-sql <file>`) and run the SQL it writes on this database (`wrangler d1 execute --remote --file`); see docs/adopting.md. */
+  readonly UNMANAGED_DATABASE: Readonly<{ tables: readonly string[]; throughCopy: boolean }>;
   /** The history table's name, given by `--table`, the config's `tableName` or the library's `tableName` option alike, is not a plain SQL identifier (letters, digits and underscores, not empty,
    * not starting with a digit or `sqlite_`; on PostgreSQL at most 46 characters, so that the tables kept beside it fit its 63). Refused before any SQL ran.
    * Fix: Pass a plain name to `--table` (`tableName`). */
@@ -390,10 +392,10 @@ export interface StepwiseErrorDetails {
   readonly ADOPT_MAP_INVALID: Readonly<{ file: string; reason: string }>;
   /** `stepwise adopt`: the old tool's history table (`table`, in `schema` on PostgreSQL, `null` on SQLite) does not exist in this database, or a table of that name is not in the tool's shape (another
    * tool's), so there is nothing to adopt from; with `--history-file`, `table` is the file and `reason` says why it cannot be read (it does not exist, its JSON parse error, not the tool's shape).
-   * Nothing was written.
+   * `otherTools` names the tools whose history table the database holds instead (drizzle-kit's folder that `wrangler d1 migrations apply` ran: `["wrangler"]`). Nothing was written.
    * Fix: Point `--db`/`--url` at the database the tool migrated, and `--map` at the import of that tool; a tool configured to name its table otherwise needs `--old-table <name>`; a database it
-   * never migrated needs no adopting (run `stepwise up`). */
-  readonly ADOPT_HISTORY_MISSING: Readonly<{ tool: string; table: string; schema: string | null; reason?: string }>;
+   * never migrated needs no adopting (run `stepwise up`). With `otherTools`: import the folder again with that tool (`stepwise import <tool>`, into an empty folder) and adopt with its map. */
+  readonly ADOPT_HISTORY_MISSING: Readonly<{ tool: string; table: string; schema: string | null; reason?: string; otherTools?: readonly string[] }>;
   /** `stepwise adopt`: the old tool's history table is named as stepwise's (`table`: dbmate's and golang-migrate's `schema_migrations`), so both cannot be kept. Nothing was written.
    * Fix: Give stepwise's history another name (`--table stepwise_migrations`, or `tableName` in the config), then adopt. */
   readonly ADOPT_TABLE_CLASH: Readonly<{ tool: string; table: string }>;
@@ -455,6 +457,10 @@ export interface StepwiseErrorDetails {
    * and may have left a migration half done. Nothing was written.
    * Fix: Stop the old tool's deployments; if none is running, check the schema against its history, release the lock with the tool (`knex migrate:unlock`), then adopt. */
   readonly ADOPT_TOOL_LOCKED: Readonly<{ tool: string; table: string }>;
+  /** `stepwise adopt --write-sql`: the copy holds no adoption to carry to the database it was made from, or one that cannot be carried honestly (`reason`): the old tool's table was dropped in it
+   * (nothing could then check that database still holds what was adopted), or the copy was migrated after the adoption (its rows would claim migrations that database did not run). No file was written.
+   * Fix: Export a new copy of the database, adopt it without `--drop-old-table` and without running `up` on it, and write the SQL from that adoption. */
+  readonly ADOPT_SQL_REFUSED: Readonly<{ reason: string }>;
 }
 
 /** Why `up` would refuse, as `status()` reports it: the refusal's code, message and fields, JSON-safe. */

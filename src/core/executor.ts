@@ -602,7 +602,9 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   *refuseUnmanagedDatabase(): Step<void> {
     // One statement: another process's first migration creates both in one commit.
     const tables = (yield* this.dialect.readSchemaObjects({ types: ["table"] })).map((object) => object.name);
-    if (tables.length > 0 && !tables.some((name) => this.store.isNamed(name))) throw unmanagedDatabaseError(tables);
+    // D1 and Durable Objects have no scratch database, so baseline's and adopt's schema check runs on a copy.
+    const throughCopy = this.settings.driverName === "d1" || this.settings.driverName === "durable-objects";
+    if (tables.length > 0 && !tables.some((name) => this.store.isNamed(name))) throw unmanagedDatabaseError(tables, throughCopy);
   }
 
   /** Refuses, before anything runs, a migration this driver cannot apply as promised: foreign keys off where they cannot be, or code where each migration is one batch (D1). */

@@ -222,6 +222,16 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
     ordered: true,
     read: (rows) => rows.map((row) => ({ id: text(row.name), state: "applied" })),
   },
+  // wrangler d1 migrations apply: a row per applied file (its path below migrations_dir) in the file's own D1 batch; it applies every file it has no row for, after the newest, so in id order.
+  wrangler: {
+    table: "d1_migrations",
+    key: "name",
+    columns: "id, name",
+    orderBy: "id",
+    ordered: true,
+    read: (rows) => rows.map((row) => ({ id: text(row.name), state: "applied" })),
+    gapFix: "wrangler d1 migrations apply applies every migration it has not recorded",
+  },
   // SequelizeStorage: a row per applied migration, its file name, in a table with no order (Umzug runs pending migrations in name order).
   // JSONStorage instead: a file holding the JSON array of those names, in the order Umzug ran them.
   umzug: {
@@ -269,22 +279,26 @@ export function adoptDatabase(manager: SafetyNetManager, map: unknown, options: 
       requireReplay(manager, "adoptDatabase");
       optionsObject(options, "adoptDatabase");
       const named = options.oldTable === undefined ? undefined : parseOldTable(options.oldTable, postgresSchemaOf(manager) !== undefined);
-      return adopt(manager, readMap(map, options.mapFile, manager.migrations.length), named, options);
+      const read = readMap(map, options.mapFile, manager.migrations.length);
+      // The table the tool's own config named, which import recorded in the map (wrangler's migrations_table).
+      const fromMap = named ?? (read.oldTable === undefined ? undefined : parseOldTable(read.oldTable, postgresSchemaOf(manager) !== undefined));
+      return adopt(manager, read, fromMap, options);
     },
     "adoptDatabase",
   );
 }
 
 /** The map's tool and migrations, checked; `ADOPT_MAP_INVALID` otherwise. */
-function readMap(map: unknown, file: string, latest: number): { tool: string; migrations: readonly MapEntry[] } {
+function readMap(map: unknown, file: string, latest: number): { tool: string; migrations: readonly MapEntry[]; oldTable?: string } {
   const invalid = (reason: string) => new StepwiseError("ADOPT_MAP_INVALID", `${file} cannot be adopted from: ${reason}.`, { file, reason });
-  const value = map as { format?: unknown; tool?: unknown; migrations?: unknown };
+  const value = map as { format?: unknown; tool?: unknown; migrations?: unknown; oldTable?: unknown };
   if (value?.format !== "stepwise-import-map/1" || !Array.isArray(value.migrations)) throw invalid('it is not a "stepwise-import-map/1" map written by stepwise import');
   if (typeof value.tool !== "string" || !Object.hasOwn(TOOLS, value.tool)) throw invalid(`adopt reads ${Object.keys(TOOLS).join(", ")}, not ${String(value.tool)}`);
   const migrations = value.migrations as MapEntry[];
   if (migrations.some((entry, index) => entry?.version !== index + 1 || typeof entry.history !== "object")) throw invalid("its migrations are not versions 1..N each with a history");
   if (migrations.length > latest) throw invalid(`it maps ${migrations.length} migrations and the registry holds ${latest}; run "stepwise gen" after the import`);
-  return { tool: value.tool, migrations };
+  if (value.oldTable !== undefined && typeof value.oldTable !== "string") throw invalid("its oldTable is not a table name");
+  return { tool: value.tool, migrations, ...(typeof value.oldTable === "string" && { oldTable: value.oldTable }) };
 }
 
 /** The `stepwise baseline` command that records `version` leaving out the old tool's `oldTables`, each word as a shell reads it back: `ADOPT_UNKNOWN_MIGRATION`'s message and the CLI's fix both print it. */
@@ -296,15 +310,34 @@ export function baselineCommand(version: number, oldTables: readonly string[]): 
 const qualified = (schema: string | null | undefined, table: string) => (schema == null ? quoteIdentifier(table) : `${quoteIdentifier(schema)}.${quoteIdentifier(table)}`);
 
 /** `ADOPT_HISTORY_MISSING` for a database without the tool's table `oldTable`; `elsewhere` says where else the history may be: a file, or a table of another name. */
-function historyMissingError(tool: string, { table, schema, oldTable }: { table: string; schema: string | undefined; oldTable: string }, elsewhere: "file" | "name" | null) {
+function historyMissingError(
+  tool: string,
+  { table, schema, oldTable }: { table: string; schema: string | undefined; oldTable: string },
+  elsewhere: "file" | "name" | null,
+  otherTools: readonly string[],
+) {
   const other =
     elsewhere === "file"
       ? ` (or, if ${tool} kept its history in a file, name it with --history-file)`
       : elsewhere === "name"
         ? ` (if ${tool} was configured to name its table otherwise, pass that name with --old-table)`
         : "";
-  const message = `This database has no ${oldTable}, ${tool}'s history table, so there is nothing to adopt${other}; point --db/--url at the database ${tool} migrated.`;
-  return new StepwiseError("ADOPT_HISTORY_MISSING", message, { tool, table, schema: schema ?? null });
+  // drizzle-kit's folder applied by wrangler (D1), or the like: the map is another tool's import than the one that migrated the database.
+  const held =
+    otherTools.length === 0
+      ? ""
+      : ` It holds the history table of ${otherTools.join(" or ")}: if that tool migrated it, import the folder with "stepwise import ${otherTools[0]}" into an empty folder (--dir) and adopt with the map that writes (--map).`;
+  const message = `This database has no ${oldTable}, ${tool}'s history table, so there is nothing to adopt${other}; point --db/--url at the database ${tool} migrated.${held}`;
+  return new StepwiseError("ADOPT_HISTORY_MISSING", message, { tool, table, schema: schema ?? null, ...(otherTools.length > 0 && { otherTools }) });
+}
+
+/** The tools adopt reads whose history table (by its default name) this database holds, besides `tool`. */
+function* otherToolsHere(tool: string, appSchema: string | undefined): Step<string[]> {
+  const found: string[] = [];
+  for (const [name, other] of Object.entries(TOOLS)) {
+    if (name !== tool && (yield* tableExists(appSchema === undefined ? undefined : (other.postgresSchema ?? appSchema), other.table))) found.push(name);
+  }
+  return found;
 }
 
 function* adopt(
@@ -352,7 +385,8 @@ function* adopt(
   else {
     if (!(yield* tableExists(schema, table))) {
       if ((yield* store.exists()) && (yield* store.readKeys()).length > 0) throw alreadyManagedError((yield* store.readKeys()).at(-1)!.version, manager.tableName);
-      throw historyMissingError(tool, { table, schema, oldTable }, history.file !== undefined ? "file" : named === undefined ? "name" : null);
+      const elsewhere = history.file !== undefined ? "file" : options.oldTable === undefined ? "name" : null;
+      throw historyMissingError(tool, { table, schema, oldTable }, elsewhere, yield* otherToolsHere(tool, appSchema));
     }
     yield* refuseWhileLocked(tool, schema, table);
     recorded = yield* readRecorded();

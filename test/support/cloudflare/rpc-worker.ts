@@ -17,7 +17,7 @@ const migrations = bundled as MigrationRegistry;
 
 /** One RPC call. */
 interface Call {
-  readonly op: "up" | "down" | "status" | "history" | "query" | "exec" | "events" | "race" | "migrate" | "migrate-verify" | "manager-up" | "reset" | "repair" | "kv-put" | "kv-get";
+  readonly op: "up" | "down" | "status" | "history" | "query" | "exec" | "events" | "race" | "migrate" | "migrate-verify" | "manager-up" | "reset" | "repair" | "kv-put" | "kv-get" | "exec-file";
   readonly args?: Record<string, unknown>;
 }
 
@@ -67,6 +67,9 @@ export class MigratedObject {
           return this.storage.sql.exec(String(args.sql)).toArray();
         case "exec":
           return void this.storage.sql.exec(String(args.sql)).toArray();
+        case "exec-file":
+          // A SQL file of several statements, all or nothing, as an object runs `stepwise adopt --write-sql`'s file.
+          return this.storage.transactionSync(() => void this.storage.sql.exec(String(args.sql)).toArray());
         case "up":
           return new DurableObjectsManager(this.storage, migrations).up(args);
         case "events":

@@ -1,0 +1,425 @@
+/**
+ * `stepwise import wrangler` and `stepwise adopt` of a D1 database `wrangler d1 migrations apply` migrated. The database is built as wrangler builds it, in Miniflare's real D1 (workerd): its
+ * history table by wrangler's own statement, then each file in wrangler's order as one `batch()` with the `INSERT` of its name, the file trimmed of a dump's `BEGIN TRANSACTION;`/`COMMIT;`.
+ */
+import assert from "node:assert/strict";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { Miniflare } from "miniflare";
+import { statementTexts } from "../src/drivers/statement-texts.js";
+import { compareMigrationPaths } from "../codegen/import/read-wrangler.js";
+import Database from "better-sqlite3";
+import { bundleWorker, rpcWorkerSource, startWorker } from "./support/cloudflare/workerd.js";
+import { block, commandsOf, guideBlocks } from "./support/guide-blocks.js";
+import { createTestProject, fixturesDir, makeTempDir, repoRoot, runCli, type TestProject } from "./support/project.js";
+
+/** wrangler's `CREATE TABLE IF NOT EXISTS` for its history table. */
+const historyTable = (table: string) => `CREATE TABLE IF NOT EXISTS "${table}"(
+		id         INTEGER PRIMARY KEY AUTOINCREMENT,
+		name       TEXT UNIQUE,
+		applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL
+);`;
+
+/** A local D1 database, persisted in `dir` as `wrangler dev` and `--local` keep it. */
+async function openD1(dir: string): Promise<{ db: Awaited<ReturnType<Miniflare["getD1Database"]>>; file: () => string; dispose: () => Promise<void> }> {
+  const miniflare = new Miniflare({ modules: true, script: "export default {}", d1Databases: { DB: "stepwise-test" }, d1Persist: path.join(dir, "d1") });
+  const db = await miniflare.getD1Database("DB");
+  const objects = path.join(dir, "d1", "miniflare-D1DatabaseObject");
+  return {
+    db,
+    file: () =>
+      path.join(
+        objects,
+        readdirSync(objects).find((name) => name.endsWith(".sqlite"))!,
+      ),
+    dispose: () => miniflare.dispose(),
+  };
+}
+
+/** Applies `names` (paths below `migrationsDir`) as wrangler d1 migrations apply does. */
+async function wranglerApply(db: Awaited<ReturnType<typeof openD1>>["db"], migrationsDir: string, names: readonly string[], table = "d1_migrations"): Promise<void> {
+  await db.prepare(historyTable(table)).run();
+  for (const name of names) {
+    let sql = readFileSync(path.join(migrationsDir, name), "utf8");
+    if (sql.includes("BEGIN TRANSACTION")) sql = sql.replace("BEGIN TRANSACTION;", "").replace("COMMIT;", "");
+    const query = `${sql}\nINSERT INTO "${table}" (name)\nvalues ('${name.replace(/'/g, "''")}');`;
+    await db.batch(statementTexts(query).map((statement) => db.prepare(statement)));
+  }
+}
+
+/** A project holding the wrangler fixture (wrangler.toml, db/migrations/). */
+function wranglerProject(t: { after(fn: () => void): void }): TestProject {
+  const project = createTestProject(t);
+  cpSync(path.join(fixturesDir, "import", "wrangler"), project.root, { recursive: true });
+  return project;
+}
+
+/** The error `--json` prints: its code and its details' fields. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const errorOf = (stdout: string) => (JSON.parse(stdout) as { error: { code: string } & Record<string, any> }).error;
+
+const inWranglerOrder = ["0001_create_notes.sql", "0002_tags.sql", "0003_rebuild_tags.sql", "0004_dump.sql", "10_add_index.sql"];
+
+test("wrangler's order: the number each segment starts with, numbered before unnumbered, then by name", () => {
+  const names = ["init.sql", "10_c.sql", "9_b.sql", "0001_a.sql", "1_a.sql", "0002_x/migration.sql", "0002_w.sql"];
+  assert.deepEqual([...names].sort(compareMigrationPaths), ["0001_a.sql", "1_a.sql", "0002_w.sql", "0002_x/migration.sql", "9_b.sql", "10_c.sql", "init.sql"]);
+});
+
+test("import wrangler reads migrations_dir and migrations_table from wrangler.toml, orders as wrangler, and runs each file as D1 did", async (t) => {
+  const project = wranglerProject(t);
+  const result = await runCli(["import", "wrangler", ".", "--empty-down", "irreversible", "--yes", "--json"], { cwd: project.root });
+  assert.equal(result.code, 0, result.stderr);
+  const plan = JSON.parse(result.stdout) as { migrations: { file: string; originalId: string; transaction: boolean; foreignKeysOff: boolean; foreignKeysPragmas: number; history: unknown }[] };
+  assert.deepEqual(
+    plan.migrations.map((migration) => [migration.file, migration.originalId, migration.history]),
+    inWranglerOrder.map((name, index) => [`00${index + 1}_${name.replace(/^\d+_|\.sql$/g, "")}.sql`, name.replace(/\.sql$/, ""), { name }]),
+  );
+  // D1 ran the rebuild's pragmas inside the batch's transaction, where they do nothing: comments, and no foreign_keys:off (which D1 cannot honour).
+  assert.deepEqual(
+    plan.migrations.map((migration) => [migration.transaction, migration.foreignKeysOff, migration.foreignKeysPragmas]),
+    [
+      [true, false, 0],
+      [true, false, 0],
+      [true, false, 2],
+      [true, false, 0],
+      [true, false, 0],
+    ],
+  );
+  const dump = readFileSync(path.join(project.root, "migrations", "004_dump.sql"), "utf8");
+  assert.match(dump, /^\/\* BEGIN TRANSACTION; \*\/$/m);
+  assert.match(dump, /^\/\* COMMIT; \*\/$/m);
+  const map = JSON.parse(readFileSync(path.join(project.root, "migrations", "stepwise-import-map.json"), "utf8")) as { tool: string; oldTable?: string };
+  assert.equal(map.tool, "wrangler");
+  assert.equal(map.oldTable, "app_migrations");
+});
+
+test("gen on wrangler's folder beside wrangler.toml names the import, and the import it names, then gen, succeed", async (t) => {
+  const project = createTestProject(t);
+  cpSync(path.join(fixturesDir, "import", "wrangler", "db", "migrations"), path.join(project.root, "migrations"), { recursive: true });
+  writeFileSync(path.join(project.root, "wrangler.toml"), '[[d1_databases]]\nbinding = "DB"\nmigrations_table = "app_migrations"\n');
+  const generated = await project.generate();
+  assert.deepEqual(
+    generated.problems.map((problem) => [problem.code, problem.foreign?.tool]),
+    [["FOREIGN_MIGRATIONS", "wrangler"]],
+  );
+  assert.match(generated.problems[0]!.message, /git mv migrations migrations-wrangler && stepwise import wrangler migrations-wrangler/);
+  // docs/adopting.md's commands, as written.
+  const commands = commandsOf(block(guideBlocks(readFileSync(path.join(repoRoot, "docs", "adopting.md"), "utf8")), "import-wrangler"));
+  assert.deepEqual(
+    commands.map((words) => words.slice(0, 4).join(" ")),
+    ["git mv migrations migrations-wrangler", "npx stepwise import wrangler", "npx stepwise gen"],
+  );
+  for (const words of commands) {
+    // No git repository here: the move is the rename git would make.
+    if (words[0] === "git") renameSync(path.join(project.root, words[2]!), path.join(project.root, words[3]!));
+    else {
+      const run = await runCli(words.slice(2), { cwd: project.root });
+      assert.equal(run.code, 0, `${words.join(" ")}: ${run.stdout}${run.stderr}`);
+    }
+  }
+  assert.equal((JSON.parse(readFileSync(path.join(project.root, "migrations", "stepwise-import-map.json"), "utf8")) as { oldTable?: string }).oldTable, "app_migrations");
+  assert.equal(existsSync(project.registryFile), true);
+});
+
+test("import wrangler: wrangler.jsonc with comments, the migrations folder given itself, and the refusals", async (t) => {
+  const project = createTestProject(t);
+  cpSync(path.join(fixturesDir, "import", "wrangler", "db", "migrations"), path.join(project.root, "migrations-wrangler"), { recursive: true });
+  // The folder moved aside: the config no longer names it, so the table every binding shares is the one recorded.
+  writeFileSync(
+    path.join(project.root, "wrangler.jsonc"),
+    `{\n  // the app's database\n  "name": "app",\n  "d1_databases": [\n    { "binding": "DB", "database_name": "app", "migrations_table": "app_migrations", /* moved */ "migrations_dir": "migrations", },\n  ],\n}\n`,
+  );
+  const result = await runCli(["import", "wrangler", "migrations-wrangler", "--empty-down", "no-op", "--json"], { cwd: project.root });
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal((JSON.parse(result.stdout) as { migrations: unknown[] }).migrations.length, 5);
+
+  // Two bindings with their own folders: import one folder at a time.
+  writeFileSync(path.join(project.root, "wrangler.json"), JSON.stringify({ d1_databases: [{ binding: "A", migrations_dir: "a" }, { binding: "B" }] }));
+  const twoFolders = await runCli(["import", "wrangler", ".", "--empty-down", "no-op", "--json"], { cwd: project.root });
+  assert.equal(twoFolders.code, 1);
+  const problem = errorOf(twoFolders.stdout);
+  assert.equal(problem.code, "IMPORT_SOURCE_INVALID");
+  assert.equal(problem.problems[0]!.file, "./wrangler.json");
+
+  // An absolute migrations_dir names the same folder.
+  writeFileSync(path.join(project.root, "wrangler.json"), JSON.stringify({ d1_databases: [{ binding: "A", migrations_dir: path.join(project.root, "migrations-wrangler") }] }));
+  const absolute = await runCli(["import", "wrangler", ".", "--empty-down", "no-op", "--json"], { cwd: project.root });
+  assert.equal(absolute.code, 0, absolute.stdout);
+  assert.deepEqual(
+    (JSON.parse(absolute.stdout) as { migrations: { sources: { file: string }[] }[] }).migrations[0]!.sources.map((source) => source.file),
+    ["migrations-wrangler/0001_create_notes.sql"],
+  );
+
+  // A file with two transactions, which wrangler refuses.
+  writeFileSync(path.join(project.root, "wrangler.json"), JSON.stringify({ d1_databases: [{ binding: "A", migrations_dir: "migrations-wrangler" }] }));
+  writeFileSync(path.join(project.root, "migrations-wrangler", "0005_twice.sql"), "BEGIN TRANSACTION;\nSELECT 1;\nCOMMIT;\nBEGIN TRANSACTION;\nSELECT 2;\nCOMMIT;\n");
+  const twice = await runCli(["import", "wrangler", ".", "--empty-down", "no-op", "--json"], { cwd: project.root });
+  const refused = errorOf(twice.stdout);
+  assert.equal(refused.code, "IMPORT_SOURCE_INVALID");
+  assert.deepEqual(
+    refused.problems.map((entry: { file: string; line: number }) => [entry.file, entry.line]),
+    [["./migrations-wrangler/0005_twice.sql", 4]],
+  );
+});
+
+test("import wrangler: migrations_pattern's folder per migration (drizzle-kit's layout) is read as wrangler reads it, its name the path below migrations_dir; ** is refused", async (t) => {
+  const project = createTestProject(t);
+  const folder = path.join(project.root, "drizzle");
+  for (const [name, sql] of [
+    ["0000_init", "CREATE TABLE a (id INTEGER PRIMARY KEY);\n"],
+    ["0001_more", "CREATE TABLE b (id INTEGER PRIMARY KEY);\n"],
+  ]) {
+    mkdirSync(path.join(folder, name!), { recursive: true });
+    writeFileSync(path.join(folder, name!, "migration.sql"), sql!);
+    writeFileSync(path.join(folder, name!, "snapshot.json"), "{}");
+  }
+  writeFileSync(path.join(project.root, "wrangler.json"), JSON.stringify({ d1_databases: [{ binding: "DB", migrations_dir: "drizzle", migrations_pattern: "drizzle/*/migration.sql" }] }));
+  const result = await runCli(["import", "wrangler", ".", "--empty-down", "no-op", "--json"], { cwd: project.root });
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(
+    (JSON.parse(result.stdout) as { migrations: { originalId: string; history: unknown }[] }).migrations.map((migration) => [migration.originalId, migration.history]),
+    [
+      ["0000_init", { name: "0000_init/migration.sql" }],
+      ["0001_more", { name: "0001_more/migration.sql" }],
+    ],
+  );
+  // ** in the pattern, and a pattern without migrations_dir (which wrangler refuses).
+  for (const binding of [
+    { binding: "DB", migrations_dir: "drizzle", migrations_pattern: "drizzle/**/*.sql" },
+    { binding: "DB", migrations_pattern: "drizzle/*/migration.sql" },
+  ]) {
+    writeFileSync(path.join(project.root, "wrangler.json"), JSON.stringify({ d1_databases: [binding] }));
+    const refused = errorOf((await runCli(["import", "wrangler", ".", "--empty-down", "no-op", "--json"], { cwd: project.root })).stdout);
+    assert.equal(refused.code, "IMPORT_SOURCE_INVALID", JSON.stringify(refused));
+    assert.deepEqual(
+      refused.problems.map((problem: { file: string }) => problem.file),
+      ["./wrangler.json"],
+    );
+  }
+});
+
+test("adopt: a local D1 database wrangler migrated (Miniflare's file, as wrangler dev keeps it) is adopted with better-sqlite3, up applies the rest, verify is clean", async (t) => {
+  const project = wranglerProject(t);
+  const state = makeTempDir(t);
+  const d1 = await openD1(state);
+  // wrangler applied the first four files; the fifth came later.
+  await wranglerApply(d1.db, path.join(project.root, "db", "migrations"), inWranglerOrder.slice(0, 4), "app_migrations");
+  await d1.dispose();
+  const database = d1.file();
+  assert.equal((await runCli(["import", "wrangler", ".", "--empty-down", "irreversible", "--yes"], { cwd: project.root })).code, 0);
+  const generated = await runCli(["gen"], { cwd: project.root });
+  assert.equal(generated.code, 0, generated.stderr);
+  const run = async (...args: string[]) => {
+    const result = await runCli([...args, "--db", database, "--json"], { cwd: project.root });
+    return { code: result.code, json: JSON.parse(result.stdout || result.stderr) as Record<string, unknown> & { details?: Record<string, unknown> } };
+  };
+  const adopted = await run("adopt");
+  assert.equal(adopted.code, 0, JSON.stringify(adopted.json));
+  assert.equal(adopted.json.tool, "wrangler");
+  assert.equal(adopted.json.oldTable, '"app_migrations"');
+  assert.deepEqual(adopted.json.recorded, [1, 2, 3, 4]);
+  assert.equal((await run("verify")).json.ok, true);
+  assert.equal((await run("up")).code, 0);
+  assert.equal((await run("verify")).json.ok, true);
+});
+
+test("adopt: wrangler's history out of its file order (a file added below the newest, applied last) is refused", async (t) => {
+  const project = wranglerProject(t);
+  const state = makeTempDir(t);
+  const d1 = await openD1(state);
+  await wranglerApply(d1.db, path.join(project.root, "db", "migrations"), ["0001_create_notes.sql", "0002_tags.sql", "0004_dump.sql", "0003_rebuild_tags.sql"], "app_migrations");
+  await d1.dispose();
+  assert.equal((await runCli(["import", "wrangler", ".", "--empty-down", "irreversible", "--yes"], { cwd: project.root })).code, 0);
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  const result = await runCli(["adopt", "--db", d1.file(), "--json"], { cwd: project.root });
+  const error = errorOf(result.stdout);
+  assert.equal(error.code, "ADOPT_HISTORY_UNORDERED");
+  assert.deepEqual(
+    error.applied.map((entry: { version: number }) => entry.version),
+    [1, 2, 4, 3],
+  );
+});
+
+/** What `wrangler d1 export` writes for a database `read` queries: each object's `CREATE` and each table's rows as `INSERT`s (Cloudflare's own `_cf_` tables and SQLite's left out), loaded into a new file as `sqlite3` would. */
+async function exportToFile(read: (sql: string) => Promise<Record<string, unknown>[]>, file: string): Promise<void> {
+  const objects = (await read(
+    "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' ORDER BY CASE type WHEN 'table' THEN 0 ELSE 1 END, rowid",
+  )) as { type: string; name: string; sql: string }[];
+  const lines = objects.map((object) => `${object.sql};`);
+  for (const table of objects.filter((object) => object.type === "table")) {
+    for (const row of await read(`SELECT * FROM "${table.name}"`)) {
+      const values = Object.values(row).map((value) => (value === null ? "NULL" : typeof value === "number" ? String(value) : `'${String(value).replaceAll("'", "''")}'`));
+      lines.push(`INSERT INTO "${table.name}" VALUES(${values.join(",")});`);
+    }
+  }
+  const copy = new Database(file);
+  copy.exec(lines.join("\n"));
+  copy.close();
+}
+
+type D1 = Awaited<ReturnType<Miniflare["getD1Database"]>>;
+
+/** Runs a SQL file on `db` as `wrangler d1 execute --file` does: its statements in one batch, all or nothing. */
+async function executeFile(db: D1, file: string): Promise<void> {
+  await db.batch(statementTexts(readFileSync(file, "utf8")).map((statement) => db.prepare(statement)));
+}
+
+/** The project imported and generated, and a Worker on its registry with D1 persisted in a folder of its own. */
+async function remoteSetup(t: { after(fn: () => unknown): void }) {
+  const project = wranglerProject(t);
+  assert.equal((await runCli(["import", "wrangler", ".", "--empty-down", "irreversible", "--yes"], { cwd: project.root })).code, 0);
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  const script = await bundleWorker(rpcWorkerSource, path.join(project.root, "dist"), { "stepwise-test-registry": project.registryFile });
+  const persistDir = makeTempDir(t);
+  const worker = await startWorker(script, { persistDir });
+  // A test may have stopped it already, to read its files.
+  t.after(() => worker.dispose().catch(() => undefined));
+  const db = await worker.miniflare.getD1Database("DB");
+  const apply = (names: readonly string[]) => wranglerApply(db, path.join(project.root, "db", "migrations"), names, "app_migrations");
+  const adoptCopy = async (...args: string[]) => {
+    const copy = path.join(makeTempDir(t), "copy.db");
+    await exportToFile(async (sql) => (await db.prepare(sql).all()).results as Record<string, unknown>[], copy);
+    const result = await runCli(["adopt", "--db", copy, "--write-sql", "adopt.sql", "--json", ...args], { cwd: project.root });
+    return { copy, code: result.code, json: JSON.parse(result.stdout) as Record<string, unknown> & { error?: Record<string, unknown> } };
+  };
+  return { project, worker, db, apply, adoptCopy, persistDir };
+}
+
+test("remote D1: a copy exported and adopted writes the SQL that records the adoption; run as wrangler d1 execute runs a file, the Worker's up then applies only the rest", async (t) => {
+  const { project, worker, db, apply, adoptCopy } = await remoteSetup(t);
+  await apply(inWranglerOrder.slice(0, 4));
+  // Before: the Worker refuses the database wrangler made, and says how to adopt it here.
+  const unmanaged = await worker.call("d1", "up");
+  assert.equal(unmanaged.error?.code, "UNMANAGED_DATABASE");
+  assert.deepEqual([unmanaged.error?.tables, unmanaged.error?.throughCopy], [["app_migrations", "authors", "notes", "tags"], true]);
+  assert.doesNotMatch(String(unmanaged.error?.message), /baselineDatabase/);
+
+  const adopted = await adoptCopy();
+  assert.equal(adopted.code, 0, JSON.stringify(adopted.json));
+  assert.deepEqual(adopted.json.recorded, [1, 2, 3, 4]);
+  assert.equal(adopted.json.sqlFile, "adopt.sql");
+  const sqlFile = path.join(project.root, "adopt.sql");
+  await executeFile(db, sqlFile);
+
+  const up = await worker.call("d1", "up");
+  assert.equal(up.error, undefined, JSON.stringify(up.error));
+  assert.deepEqual(
+    (up.result as { steps: { version: number }[] }).steps.map((step) => step.version),
+    [5],
+  );
+  const history = (await worker.call("d1", "history")).result as { version: number; state: string }[];
+  assert.deepEqual(
+    history.map((row) => [row.version, row.state]),
+    [1, 2, 3, 4, 5].map((version) => [version, "applied"]),
+  );
+  assert.equal(((await worker.call("d1", "status")).result as { problem: unknown }).problem, null);
+  // The same file again: stepwise's tables exist now, so it fails whole.
+  await assert.rejects(executeFile(db, sqlFile), /already exists/);
+});
+
+test("remote D1: the SQL fails whole, writing nothing, when wrangler applied another migration after the copy; a copy migrated after its adoption writes none (ADOPT_SQL_REFUSED)", async (t) => {
+  const { project, worker, db, apply, adoptCopy } = await remoteSetup(t);
+  await apply(inWranglerOrder.slice(0, 3));
+  const adopted = await adoptCopy();
+  assert.equal(adopted.code, 0, JSON.stringify(adopted.json));
+  assert.deepEqual(adopted.json.recorded, [1, 2, 3]);
+  await apply(inWranglerOrder.slice(3, 4));
+  await assert.rejects(executeFile(db, path.join(project.root, "adopt.sql")), /CHECK constraint failed: old_history_changed_since_the_copy/);
+  assert.deepEqual((await worker.call("d1", "query", { sql: "SELECT name FROM sqlite_master WHERE name LIKE 'schema_migrations%'" })).result, []);
+
+  // A copy that stepwise then migrated holds rows for migrations the database never ran.
+  const copy = (await adoptCopy()).copy;
+  assert.equal((await runCli(["up", "--db", copy], { cwd: project.root })).code, 0);
+  const refused = await runCli(["adopt", "--db", copy, "--write-sql", "again.sql", "--json"], { cwd: project.root });
+  const error = errorOf(refused.stdout);
+  assert.equal(error.code, "ADOPT_SQL_REFUSED");
+  assert.match(String(error.reason), /versions 1, 2, 3, 4, 5, not the 1\.\.4 adopted/);
+  assert.equal(existsSync(path.join(project.root, "again.sql")), false);
+  // Without the old table nothing could guard the file.
+  const dropping = await runCli(["adopt", "--db", copy, "--write-sql", "again.sql", "--drop-old-table", "--json"], { cwd: project.root });
+  assert.deepEqual([dropping.code, errorOf(dropping.stdout).code], [2, "USAGE"]);
+});
+
+test("a Durable Object's storage, adopted through a copy it exports: the object runs the written SQL in one transactionSync, and its up applies only the rest", async (t) => {
+  const { project, worker } = await remoteSetup(t);
+  const call = async (op: string, args: Record<string, unknown> = {}) => {
+    const answer = await worker.call("do/app", op, args);
+    assert.equal(answer.error, undefined, `${op}: ${JSON.stringify(answer.error)}`);
+    return answer.result;
+  };
+  // The object's own runner applied four files as wrangler applies them to D1, each with its row, in one transaction.
+  await call("exec", { sql: historyTable("app_migrations") });
+  for (const name of inWranglerOrder.slice(0, 4)) {
+    const sql = readFileSync(path.join(project.root, "db", "migrations", name), "utf8")
+      .replace("BEGIN TRANSACTION;", "")
+      .replace("COMMIT;", "");
+    await call("exec-file", { sql: `${sql}\nINSERT INTO "app_migrations" (name) values ('${name}');` });
+  }
+  assert.equal((await worker.call("do/app", "up")).error?.throughCopy, true);
+  const copy = path.join(makeTempDir(t), "object.db");
+  await exportToFile(async (sql) => (await call("query", { sql })) as Record<string, unknown>[], copy);
+  const adopted = await runCli(["adopt", "--db", copy, "--write-sql", "object-adopt.sql", "--json"], { cwd: project.root });
+  assert.equal(adopted.code, 0, adopted.stdout);
+  await call("exec-file", { sql: readFileSync(path.join(project.root, "object-adopt.sql"), "utf8") });
+  assert.deepEqual(
+    ((await call("up")) as { steps: { version: number }[] }).steps.map((step) => step.version),
+    [5],
+  );
+  assert.equal(((await call("status")) as { problem: unknown }).problem, null);
+});
+
+test("a local Durable Object's file (wrangler dev's .wrangler/state/v3/do), which holds Cloudflare's _cf_KV, is adopted and verified with the SQLite CLI", async (t) => {
+  const { project, worker, persistDir } = await remoteSetup(t);
+  await worker.call("do/app", "exec", { sql: historyTable("app_migrations") });
+  for (const name of inWranglerOrder.slice(0, 2)) {
+    const sql = readFileSync(path.join(project.root, "db", "migrations", name), "utf8");
+    assert.equal((await worker.call("do/app", "exec-file", { sql: `${sql}\nINSERT INTO "app_migrations" (name) values ('${name}');` })).error, undefined);
+  }
+  assert.equal((await worker.call("do/app", "kv-put", { key: "visits", value: 1 })).error, undefined);
+  await worker.dispose();
+  const objects = path.join(persistDir, "do", "-MigratedObject");
+  const file = path.join(
+    objects,
+    readdirSync(objects).find((name) => name.endsWith(".sqlite"))!,
+  );
+  const run = async (...args: string[]) => JSON.parse((await runCli([...args, "--db", file, "--json"], { cwd: project.root })).stdout) as Record<string, unknown>;
+  const adopted = await run("adopt");
+  assert.deepEqual(adopted.recorded, [1, 2], JSON.stringify(adopted));
+  assert.equal((await run("verify")).ok, true);
+});
+
+test("drizzle-kit's folder under a Wrangler config is either tool's to gen, and one wrangler applied to D1 is imported with wrangler and adopted", async (t) => {
+  const project = createTestProject(t);
+  cpSync(path.join(fixturesDir, "import", "drizzle"), path.join(project.root, "migrations"), { recursive: true });
+  writeFileSync(path.join(project.root, "wrangler.toml"), '[[d1_databases]]\nbinding = "DB"\n');
+  const generated = await project.generate();
+  assert.deepEqual(
+    generated.problems.map((problem) => [problem.code, problem.foreign?.tool]),
+    [["FOREIGN_MIGRATIONS", "drizzle or wrangler"]],
+  );
+  assert.match(generated.problems[0]!.message, /stepwise import drizzle\|wrangler migrations-imported/);
+  renameSync(path.join(project.root, "migrations"), path.join(project.root, "migrations-imported"));
+  const state = makeTempDir(t);
+  const d1 = await openD1(state);
+  const names = readdirSync(path.join(project.root, "migrations-imported"))
+    .filter((name) => name.endsWith(".sql"))
+    .sort(compareMigrationPaths);
+  await wranglerApply(d1.db, path.join(project.root, "migrations-imported"), names);
+  await d1.dispose();
+  // Imported as drizzle's, the map looks for __drizzle_migrations, and the error names the tool whose table the database holds.
+  assert.equal((await runCli(["import", "drizzle", "migrations-imported", "--empty-down", "irreversible", "--yes"], { cwd: project.root })).code, 0);
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  const wrong = errorOf((await runCli(["adopt", "--db", d1.file(), "--json"], { cwd: project.root })).stdout);
+  assert.deepEqual([wrong.code, wrong.table, wrong.otherTools], ["ADOPT_HISTORY_MISSING", "__drizzle_migrations", ["wrangler"]]);
+  rmSync(path.join(project.root, "migrations"), { recursive: true });
+  assert.equal((await runCli(["import", "wrangler", "migrations-imported", "--empty-down", "irreversible", "--yes"], { cwd: project.root })).code, 0);
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  const adopted = JSON.parse((await runCli(["adopt", "--db", d1.file(), "--json"], { cwd: project.root })).stdout) as Record<string, unknown>;
+  assert.deepEqual(
+    adopted.recorded,
+    names.map((_, index) => index + 1),
+    JSON.stringify(adopted),
+  );
+  assert.equal(JSON.parse((await runCli(["verify", "--db", d1.file(), "--json"], { cwd: project.root })).stdout).ok, true);
+});
