@@ -3,7 +3,7 @@
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { Project, ts, type Node as MorphNode, type Type } from "ts-morph";
+import { Project, ts, type Node as MorphNode, type SourceFile, type Type } from "ts-morph";
 import type { SqlDialect } from "../src/core/types.js";
 import { DRIVER_ENTRIES, entrySpecifier, isDefineMigrationSource } from "../src/shared/package-name.js";
 import { TEMPLATE_PLACEHOLDER } from "../src/shared/sql-markers.js";
@@ -291,6 +291,9 @@ export function createReturnTypeChecker(projectRoot: string): (absolutePath: str
     const then = type.getProperty("then");
     return then !== undefined && then.getTypeAtLocation(at).getCallSignatures().length > 0;
   };
+  // One migration's twin at a time: each new twin makes TypeScript build its program again, and one that kept every earlier twin as a root made that cost grow with each (quadratic in a folder of
+  // thousands).
+  let twin: { readonly path: string; readonly text: string; readonly file: SourceFile } | null = null;
   return (absolutePath, sourceFile) => (fn) => {
     try {
       const tsConfigFilePath = path.join(projectRoot, "tsconfig.json");
@@ -300,9 +303,13 @@ export function createReturnTypeChecker(projectRoot: string): (absolutePath: str
             compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, strict: true, skipLibCheck: true, noEmit: true },
           });
       const start = fn.getStart(sourceFile);
-      const twin = project.createSourceFile(absolutePath, sourceFile.text, { overwrite: true }).getDescendantAtStartWithWidth(start, fn.getEnd() - start);
-      const signature = twin?.getType().getCallSignatures()[0];
-      return signature !== undefined && isThenable(signature.getReturnType(), twin!);
+      if (twin?.path !== absolutePath || twin.text !== sourceFile.text) {
+        if (twin !== null && !twin.file.wasForgotten()) project.removeSourceFile(twin.file);
+        twin = { path: absolutePath, text: sourceFile.text, file: project.createSourceFile(absolutePath, sourceFile.text, { overwrite: true }) };
+      }
+      const node = twin.file.getDescendantAtStartWithWidth(start, fn.getEnd() - start);
+      const signature = node?.getType().getCallSignatures()[0];
+      return signature !== undefined && isThenable(signature.getReturnType(), node!);
     } catch {
       return false;
     }

@@ -5,10 +5,11 @@
  * the CLI runs it through the driver's async manager, `up --backup` included.
  */
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
+import { Project } from "ts-morph";
 import { scanMigrations } from "../codegen/scan.js";
 import { createTestProject, runCli } from "./support/project.js";
 import { parseProblemLines } from "./support/problem-lines.js";
@@ -234,4 +235,35 @@ test("baseline and repair through the CLI on a registry with async migrations us
     (JSON.parse(up.stdout) as { steps: Array<{ version: number }> }).steps.map((step) => step.version),
     [12, 13],
   );
+});
+
+test("gen's type check of bodies that return a call keeps one migration in TypeScript's program at a time, however many the folder holds", (t) => {
+  // Each migration added to the checker's program made TypeScript build it again with every earlier one: a folder of 1,000 such bodies took minutes (quadratic).
+  const project = createTestProject(t);
+  mkdirSync(path.join(project.root, "lib"));
+  writeFileSync(path.join(project.root, "lib", "helpers.ts"), "export const touch = (db: { exec(sql: string): unknown }) => db.exec('SELECT 1');\nexport const later = async () => {};\n");
+  const count = 120;
+  for (let version = 1; version <= count; version++) {
+    const body = version % 10 === 0 ? "up: () => later()," : "up: (db) => touch(db),";
+    project.writeMigration(
+      `${String(version).padStart(3, "0")}_m.ts`,
+      `import { defineMigration } from "stepwise-migrate";\nimport { later, touch } from "../lib/helpers.js";\nexport default defineMigration({ ${body} down: (db) => touch(db) });\n`,
+    );
+  }
+  const projects = new Set<Project>();
+  const createSourceFile = Project.prototype.createSourceFile;
+  t.mock.method(Project.prototype, "createSourceFile", function (this: Project, ...args: Parameters<Project["createSourceFile"]>) {
+    projects.add(this);
+    return createSourceFile.apply(this, args);
+  });
+
+  const scan = scanMigrations({ projectRoot: project.root, migrationsDir: project.migrationsDir });
+  assert.deepEqual(scan.problems, []);
+  assert.deepEqual(
+    scan.migrations.filter((migration) => migration.async).map((migration) => migration.version),
+    Array.from({ length: count / 10 }, (_, index) => (index + 1) * 10),
+  );
+  assert.equal(projects.size, 1);
+  const migrationTwins = [...projects][0]!.getSourceFiles().filter((file) => file.getFilePath().startsWith(project.migrationsDir.replaceAll("\\", "/")));
+  assert.ok(migrationTwins.length <= 1, `${migrationTwins.length} migrations held in the checker's program`);
 });

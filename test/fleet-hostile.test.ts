@@ -17,6 +17,11 @@ import { jsonError, jsonOutput, runInProcess } from "./support/in-process-cli.js
 import { binArgs } from "./support/compiled-bin.js";
 import { cliNode, collectOutput, createTestProject, makeTempDir, runCli } from "./support/project.js";
 import { namedSqlEntry } from "./support/registry-builders.js";
+import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
+import { maxFleetWorkers } from "../src/cli/fleet-run.js";
+import { runFleetTarget } from "../src/cli/fleet-task.js";
+import type { FleetWorkerProps } from "../src/cli/fleet-workers.js";
+import { loadDriver } from "../src/cli/open-database.js";
 
 const registry = [namedSqlEntry(1, "create_items", "CREATE TABLE items (id INTEGER PRIMARY KEY, note TEXT);")];
 
@@ -124,6 +129,34 @@ test("a concurrency far above the number of databases costs no more than the dat
   writeFileSync(path.join(dir, "tenants", "a.db"), "");
   const cli = jsonOutput<Json>(await runInProcess({ migrations: registry, cwd: dir }, ["fleet", "up", "--db", "tenants/*.db", "--concurrency", "1000000000", "--json"]));
   assert.deepEqual([cli.ok, cli.migrated], [true, 1]);
+});
+
+test("fleet up on a SQLite file driver starts at most four worker threads per core, however large --concurrency is, and runs no more databases at once than it started", async (t) => {
+  // One thread per database of a huge --concurrency (tens of MB each) could exhaust memory over a fleet of thousands of files.
+  const dir = makeTempDir(t);
+  mkdirSync(path.join(dir, "tenants"));
+  const count = maxFleetWorkers() + 5;
+  for (let index = 0; index < count; index++) writeFileSync(path.join(dir, "tenants", `t${String(index).padStart(3, "0")}.db`), "");
+  const connector = await loadDriver("better-sqlite3", "write", "fleet up", ALL_DRIVER_LOADERS, "--driver");
+  const started: number[] = [];
+  const running = { now: 0, most: 0 };
+  // The bin's pool runs each target on an idle thread; this one records the pool's size and runs them here.
+  const fleetWorker: NonNullable<FleetWorkerProps["fleetWorker"]> = () => (size, job, use) => {
+    started.push(size);
+    return use(async (spec) => {
+      running.most = Math.max(running.most, ++running.now);
+      try {
+        return await runFleetTarget(connector, registry, spec, job);
+      } finally {
+        running.now--;
+      }
+    });
+  };
+  const props = { migrations: registry, cwd: dir, fleetWorker } as Parameters<typeof runInProcess>[0];
+  const report = jsonOutput<Json>(await runInProcess(props, ["fleet", "up", "--db", "tenants/*.db", "--concurrency", "1000000000", "--json"]));
+  assert.deepEqual([report.ok, report.venue, report.migrated], [true, "workers", count]);
+  assert.deepEqual(started, [maxFleetWorkers()]);
+  assert.ok(running.most <= maxFleetWorkers(), `${running.most} databases at once`);
 });
 
 test("a migration that ends its worker thread fails only its own database: the others are migrated on a fresh worker, and it is left at its last committed version", async (t) => {

@@ -6,7 +6,7 @@ import { TRANSACTION_MODES, type TransactionMode } from "../core/options.js";
 import type { MigrationRegistry } from "../core/types.js";
 import type { CommandScope } from "./database-target.js";
 import { createFleetProgress, formatFleetStatus, formatFleetUp, formatFleetVerify, summarizeStatus } from "./fleet-output.js";
-import { defaultFleetConcurrency, executeFleet } from "./fleet-run.js";
+import { defaultFleetConcurrency, executeFleet, maxFleetWorkers } from "./fleet-run.js";
 import type { FleetJob, FleetStatusResult, FleetVerifyResult } from "./fleet-task.js";
 import { listenForStop } from "./fleet-interrupt.js";
 import { listFleetTargets, parseShard } from "./fleet-targets.js";
@@ -64,7 +64,7 @@ export function declareFleetCommands<R extends MigrationRegistry>(program: Comma
   const shared = () => [
     new Option(
       "--concurrency <n>",
-      `how many databases to work on at once; the SQLite file drivers use a worker thread each (default: the number of cores, ${defaultFleetConcurrency()} here)`,
+      `how many databases to work on at once; the SQLite file drivers use a worker thread each, at most ${maxFleetWorkers()} (four per core) (default: the number of cores, ${defaultFleetConcurrency()} here)`,
     ).argParser(positive),
     new Option("--shard <i/n>", "work on the i-th of n parts of the fleet, split by a hash of each database's id, so several machines or CI jobs can share it").argParser(
       parse.singleValued((value: string) => {

@@ -20,6 +20,14 @@ export function defaultFleetConcurrency(): number {
   return typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
 }
 
+/**
+ * The most worker threads a fleet command starts, whatever `--concurrency` asks: four per core. Each holds its own driver and registry (tens of MB), so one per database of a huge
+ * `--concurrency` could exhaust memory, while a sync SQLite migration keeps its core busy: past a few per core, more threads only wait (on the disk, or another process's lock).
+ */
+export function maxFleetWorkers(): number {
+  return 4 * defaultFleetConcurrency();
+}
+
 /** Where a fleet command ran its targets: on worker threads, or in this thread (an async driver, an embedded CLI). */
 export type FleetVenue = "workers" | "in-process";
 
@@ -57,7 +65,10 @@ export async function executeFleet<R extends MigrationRegistry>(
   // On a worker even one at a time: a signal reaches this thread while a database migrates, and a migration that ends its thread fails only its database.
   const worker = !connectsByUrl(driver) && lanes > 0 ? (props as FleetWorkerProps).fleetWorker?.({ dialect: dialectOfDriver(driver), driver }) : undefined;
   const latestVersion = migrations.length;
-  if (worker !== undefined) return { ...(await worker(lanes, full, (run) => runFleet(targets, run, pool, listeners))), venue: "workers", latestVersion };
+  if (worker !== undefined) {
+    const workers = Math.min(lanes, maxFleetWorkers());
+    return { ...(await worker(workers, full, (run) => runFleet(targets, run, { ...pool, concurrency: workers }, listeners))), venue: "workers", latestVersion };
+  }
   const authToken = driver === "libsql-client" ? session.output.io.env[LIBSQL_AUTH_TOKEN_ENV] : undefined;
   return { ...(await runFleet(targets, (spec) => runFleetTarget(connector, migrations, spec, full, authToken), pool, listeners)), venue: "in-process", latestVersion };
 }
