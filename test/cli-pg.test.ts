@@ -481,6 +481,12 @@ test("a transaction: false migration whose bin was killed runs on in its server 
   assert.deepEqual([problem.code, problem.serverSession], ["MIGRATION_IN_PROGRESS", session]);
   assert.match(problem.fix, new RegExp(`once server session ${session} has ended`));
   assert.doesNotMatch(problem.fix, /if its process is gone/);
+  // up meets that session as the run lock's holder, and says what status says, with the same fix, not DATABASE_LOCKED.
+  const up = refusal(await cli([...pgArgs, "up", "--busy-timeout", "300", "--json"]), 1);
+  assert.deepEqual([up.code, up.version, up.serverSession, up.fix], ["MIGRATION_IN_PROGRESS", 5, session, problem.fix]);
+  assert.ok(Number(up.waitedMs) >= 300, String(up.waitedMs));
+  const repair = refusal(await cli([...pgArgs, "repair", "--forget", "5", "--yes", "--busy-timeout", "300", "--json"]), 1);
+  assert.deepEqual([repair.code, repair.serverSession], ["MIGRATION_IN_PROGRESS", session]);
   // The fix's way out: once the session is ended, the attempt is one to repair.
   await withClient(database, (client) => client.query("SELECT pg_catalog.pg_terminate_backend($1)", [session]));
   for (let attempt = 0; attempt < 500 && (await sleeper()) !== undefined; attempt++) await new Promise((resolve) => setTimeout(resolve, 10));

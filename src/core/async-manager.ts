@@ -47,9 +47,24 @@ export function runAloneOnConnectionSync<T>(connection: unknown, driverName: str
   }
 }
 
-/** Drives `step` with the async runner, holding the driver's run lock (PostgreSQL's advisory lock) for a call that may write. */
-export async function runHoldingRunLock<T>(driver: Driver, step: Step<T>, options: RunOptions, tableName: string, busyTimeoutMs: number): Promise<T> {
-  const release = options.exclusive && driver.holdRunLock ? await driver.holdRunLock(tableName, busyTimeoutMs) : null;
+/**
+ * Drives `step` with the async runner, holding the driver's run lock (PostgreSQL's advisory lock) for a call that may write; a lock held past the busy timeout is refused as `explainLocked`
+ * says, where the caller can say more than `DATABASE_LOCKED`.
+ */
+export async function runHoldingRunLock<T>(
+  driver: Driver,
+  step: Step<T>,
+  options: RunOptions,
+  tableName: string,
+  busyTimeoutMs: number,
+  explainLocked?: (locked: StepwiseError<"DATABASE_LOCKED">) => Step<StepwiseError>,
+): Promise<T> {
+  const release =
+    options.exclusive && driver.holdRunLock
+      ? await driver.holdRunLock(tableName, busyTimeoutMs).catch(async (error: unknown) => {
+          throw explainLocked && error instanceof StepwiseError && error.is("DATABASE_LOCKED") ? await runAsync(explainLocked(error), driver) : error;
+        })
+      : null;
   try {
     return await runAsync(step, driver);
   } finally {
@@ -63,7 +78,9 @@ export class AsyncMigrationManager<Db, R extends MigrationRegistry = MigrationRe
   async run<T>(step: Step<T>, options: RunOptions = {}): Promise<T> {
     const driver = this.driver;
     refuseClosedConnection(driver);
-    return runAloneOnConnection(driver.connection, driver.name, step, () => runHoldingRunLock(driver, step, options, this.tableName, this.busyTimeoutMs));
+    return runAloneOnConnection(driver.connection, driver.name, step, () =>
+      runHoldingRunLock(driver, step, options, this.tableName, this.busyTimeoutMs, (locked) => this.executor.explainRunLock(locked)),
+    );
   }
 
   protected async start<T>(make: () => Step<T>, options?: RunOptions): Promise<T> {

@@ -210,7 +210,7 @@ export interface StepwiseErrorDetails {
   readonly DATABASE_LOCKED: Readonly<{ busyTimeoutMs: number; file?: string; waitedMs: number | null; holders: readonly LockHolder[] }>;
   /** Another process, or another run in this one (`owner`, when its row names one), is running a `transaction: false` migration and did not finish within the busy timeout (`waitedMs`;
    * 0 where the runtime cannot wait synchronously, as in a Worker). On PostgreSQL `serverSession` is the backend running it, which goes on with its statement after that process is gone
-   * (killed, Ctrl-C). Nothing was changed by this process.
+   * (killed, Ctrl-C), holding the run lock: a run that waited for that lock is refused with this code, not `DATABASE_LOCKED`. Nothing was changed by this process.
    * Fix: Retry when it finishes; if its process (and on PostgreSQL its server session) is gone, `stepwise repair` the migration. */
   readonly MIGRATION_IN_PROGRESS: Readonly<{ version: number; file: string; startedAt: string; owner: Readonly<{ pid: number; host: string }> | null; waitedMs: number; serverSession?: number }>;
   /** On PostgreSQL, a statement waited for another session's lock past `lock_timeout` and was cancelled. The migration's transaction was rolled back; a `transaction: false` one (`rolledBack: false`)

@@ -58,6 +58,9 @@ export interface ExecutorSettings {
   readonly dialect?: Dialect;
 }
 
+/** A `started` row whose owner may still run it: its migration, and who runs it (`MIGRATION_IN_PROGRESS`'s fields). */
+type LiveStartedRow = { version: number; file: string; startedAt: string; who: Pick<StepwiseErrorDetails["MIGRATION_IN_PROGRESS"], "owner" | "serverSession"> };
+
 /** Where a run is in its plan, which a re-plan under the lock may replace. */
 interface Walk<E extends MigrationEntry> {
   readonly direction: MigrationDirection;
@@ -731,17 +734,39 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
    * (PostgreSQL's run lock waits already); an interrupted one goes with the rest.
    */
   private *refuseLiveOwner(): Step<void> {
-    let keys: AppliedMigrationKey[];
+    let live: LiveStartedRow | null;
     try {
-      keys = yield* this.store.readKeys();
+      live = yield* this.liveStartedRow();
     } catch {
       // A history table stepwise cannot read names no owner to wait for: reset drops it.
       return;
     }
-    for (const { version, startedAt } of keys) {
-      if (startedAt === null || !(yield* this.readStartedOwner(version))?.running) continue;
-      throw incompleteMigrationError({ version, file: this.entries.find((entry) => entry.version === version)?.file ?? `migration ${version}`, startedAt });
+    if (live !== null) throw incompleteMigrationError({ version: live.version, file: live.file, startedAt: live.startedAt });
+  }
+
+  /** The first `started` row whose owner may still run it, and who that is; `null` when there is none. */
+  private *liveStartedRow(): Step<LiveStartedRow | null> {
+    for (const { version, startedAt } of yield* this.store.readKeys()) {
+      if (startedAt === null) continue;
+      const started = yield* this.readStartedOwner(version);
+      if (started?.running) return { version, file: this.entries.find((entry) => entry.version === version)?.file ?? `migration ${version}`, startedAt, who: started.who };
     }
+    return null;
+  }
+
+  /**
+   * What the run lock `locked` timed out on, as `status` reports it: the session of a `transaction: false` migration whose process is gone holds it, and goes on with the migration, which is
+   * `MIGRATION_IN_PROGRESS` (naming that session), as a live owner is on SQLite; any other holder stays `locked`.
+   */
+  *explainRunLock(locked: StepwiseError<"DATABASE_LOCKED">): Step<StepwiseError> {
+    try {
+      const live = yield* this.liveStartedRow();
+      if (live !== null)
+        return migrationInProgressError({ version: live.version, file: live.file, startedAt: live.startedAt, ...live.who, waitedMs: locked.details.waitedMs ?? locked.details.busyTimeoutMs });
+    } catch {
+      // A history stepwise cannot read explains nothing: the lock's own refusal stands.
+    }
+    return locked;
   }
 
   /** The history's planner keys, read under the connection settings. */

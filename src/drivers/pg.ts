@@ -568,7 +568,8 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
       client.on("error", heard);
       let lost = false;
       try {
-        return await runHoldingRunLock(createPgDriver(client, this.schema, this.lockTimeoutMs), step, options, this.tableName, this.busyTimeoutMs);
+        // A transaction: false migration's session left running by a killed process holds the run lock: refused as status reports it.
+        return await runHoldingRunLock(createPgDriver(client, this.schema, this.lockTimeoutMs), step, options, this.tableName, this.busyTimeoutMs, (locked) => this.executor.explainRunLock(locked));
       } catch (error) {
         lost = (error instanceof StepwiseError && error.is("CONNECTION_LOST")) || isConnectionLost(error);
         throw error;
