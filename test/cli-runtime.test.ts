@@ -281,3 +281,50 @@ test("a --table that is not a plain identifier is a usage error (exit 2) and tou
   assert.equal(up.code, 2, up.stderr);
   assert.equal(existsSync(database), false, "a refused --table created the database");
 });
+
+test("a failed up, down or reset --json lists beside its error the migrations it committed before the failure, as a success's steps lists them; a run as one transaction committed none", async (t) => {
+  const { cli, database, migrations } = await project(t, "whole-run-fails-at-3");
+  type Failure = { error: { code: string; version: number }; steps?: Array<{ version: number; name: string; durationMs: number }> };
+  const failed = async (args: readonly string[]) => {
+    const result = await cli([...args, "--json"]);
+    assert.equal(result.code, 1, result.stderr);
+    return JSON.parse(result.stdout) as Failure;
+  };
+  const shape = (steps: Failure["steps"] = []) => steps.map((step) => ({ ...step, durationMs: typeof step.durationMs }));
+
+  const whole = await failed(["up", "--transaction", "all"]);
+  assert.deepEqual([whole.error.code, whole.error.version, whole.steps], ["MIGRATION_FAILED", 3, []]);
+
+  const up = await failed(["up"]);
+  assert.deepEqual([up.error.code, up.error.version], ["MIGRATION_FAILED", 3]);
+  const expected = [
+    { version: 1, name: "create_authors", durationMs: "number" },
+    { version: 2, name: "create_books", durationMs: "number" },
+  ];
+  assert.deepEqual(shape(up.steps), expected);
+  // The same shape as the success report's steps.
+  const succeeded = parseJson<{ steps: Failure["steps"] }>(await cli(["up", "--to", "2", "--json", "--db", path.join(path.dirname(database), "fresh.db")]));
+  assert.deepEqual(shape(succeeded.steps), expected);
+
+  const reset = await failed(["reset", "--yes"]);
+  assert.deepEqual([reset.error.code, shape(reset.steps)], ["MIGRATION_FAILED", expected]);
+
+  // down reverts 2, then fails at 1 (its table was dropped by hand): 2's revert was committed.
+  const db = new Database(database);
+  db.exec("PRAGMA foreign_keys = OFF; DROP TABLE authors");
+  db.close();
+  const down = await failed(["down", "--to", "0"]);
+  assert.deepEqual([down.error.code, down.error.version, shape(down.steps)], ["MIGRATION_FAILED", 1, [expected[1]]]);
+
+  // A command that runs no migration adds nothing beside its error, also from an embedded CLI whose last run was a failed up.
+  const status = JSON.parse((await cli(["repair", "--forget", "9", "--yes", "--json"])).stdout) as Failure;
+  assert.equal(status.steps, undefined);
+  const { createCli } = await import("../src/cli/index.js");
+  let stdout = "";
+  const embedded = createCli({ migrations, database: path.join(path.dirname(database), "embedded.db"), io: { stdout: (text) => void (stdout += text), stderr: () => {}, env: {}, isTTY: false } });
+  assert.equal(await embedded.run(["up", "--json"]), 1);
+  assert.deepEqual(shape((JSON.parse(stdout) as Failure).steps), expected);
+  stdout = "";
+  assert.equal(await embedded.run(["repair", "--forget", "9", "--yes", "--json"]), 1);
+  assert.equal((JSON.parse(stdout) as Failure).steps, undefined);
+});

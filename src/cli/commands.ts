@@ -62,6 +62,8 @@ export async function up<R extends MigrationRegistry>(
 ): Promise<Report> {
   const { session } = scope;
   const { transaction, dangerouslySkipIntegrityCheck = false, backup } = options;
+  // A rehearsal commits nothing.
+  session.output.committed = options.dryRun ? null : [];
   const to = options.to === undefined ? {} : { to: options.to as VersionOf<R> };
   // What one transaction for the run would refuse, refused first (and before a file is made).
   const refuseWholeRun = async (manager: CliManager<R>, plan?: MigrationPlan<MigrationEntry>) => {
@@ -114,6 +116,7 @@ export async function up<R extends MigrationRegistry>(
 
 /** `down`: one migration, `steps` of them, or every one above `to`. */
 export async function down<R extends MigrationRegistry>(scope: CommandScope<R>, options: { readonly steps?: number; readonly to?: number; readonly transaction?: TransactionMode }): Promise<Report> {
+  scope.session.output.committed = [];
   refuseMissingDatabase(scope, "nothing to revert");
   // No --steps passes none, so a plain down with nothing applied is a no-op as the library's down() is.
   const target = options.to !== undefined ? { to: options.to as VersionOf<R> | 0 } : options.steps !== undefined ? { steps: options.steps } : {};
@@ -141,6 +144,7 @@ function repeatOnFailure(scope: CommandScope, options: string): void {
 
 /** `reset`: drops everything and applies every migration again, once confirmed. */
 export async function reset<R extends MigrationRegistry>(scope: CommandScope<R>, options: { readonly yes?: boolean }): Promise<Report> {
+  scope.session.output.committed = [];
   if (!options.yes) throw withFix(usageError("reset destroys every table and all data; run it again with --yes to confirm."), CONFIRM_FIX);
   return withManager(scope, "write", async (manager) => {
     // The drops take the history with them: the version they leave is read first, for the report to say what went.

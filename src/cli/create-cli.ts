@@ -40,6 +40,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R> 
     program,
     async run(args) {
       output.exitCode = 0;
+      output.committed = null;
       wrote.toStderr = false;
       session.running = undefined;
       // An argument may hold a URL, which commander's messages echo.

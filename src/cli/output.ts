@@ -3,6 +3,7 @@
  * events as they happen. Every write passes one boundary, which hides secrets and names the app's program.
  */
 import type { MigrationEvent } from "../core/events.js";
+import type { AppliedStep } from "../core/options.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
 import type { CliIo } from "./cli-props.js";
 import { createPalette, formatBackupTaken, formatDuration, formatSeconds } from "./format.js";
@@ -51,10 +52,14 @@ export function createCliOutput(given: Partial<CliIo> = {}, programName = "stepw
     exitCode: 0,
     /** Set by a `--json` run: events print nothing, so stdout holds the JSON alone. */
     quietEvents: false,
+    /** The migrations a run that migrates (`up`, `down`, `reset`) committed, as its report lists them; a failure's JSON lists them too. `null` for other commands. */
+    committed: null as AppliedStep[] | null,
     /** Prints JSON, every `…Ms` number rounded to whole milliseconds, as the text shows them. */
     printJson: (value: unknown) => print(JSON.stringify(roundDurations(value), null, 2)),
     /** Shows one of the manager's events as it happens. */
     printEvent(event: MigrationEvent): void {
+      // Emitted once the migration is committed (with --transaction all, once the run is).
+      if (event.type === "migrated") output.committed?.push({ version: event.version, name: event.name, durationMs: event.durationMs });
       if (output.quietEvents) return;
       if (event.type === "progress") return progress.show(event);
       progress.clear();

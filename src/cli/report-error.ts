@@ -27,8 +27,9 @@ const NO_STACK_HINT: ReadonlySet<StepwiseErrorCode> = new Set<StepwiseErrorCode>
 export function reportError(error: unknown, argv: readonly string[], output: CliOutput, running?: RunningCommand): number {
   const { palette } = output;
   const options = argv.includes("--") ? argv.slice(0, argv.indexOf("--")) : argv;
+  // A run that failed after committing migrations applied (or reverted) them: a script reads which beside the error, as a success's report lists them.
   const printJson = (fields: Record<string, unknown>) => {
-    if (options.includes("--json")) output.printJson({ error: { ...fields, fix: fields.fix ?? null } });
+    if (options.includes("--json")) output.printJson({ error: { ...fields, fix: fields.fix ?? null }, ...(output.committed !== null && { steps: output.committed }) });
   };
   const stderr = output.io.stderr;
   if (error instanceof CommanderError) {
