@@ -184,15 +184,49 @@ test("a statement past the database's statement_timeout is MIGRATION_FAILED sayi
     [false, "SET statement_timeout"],
   ] as const) {
     const error = await rejection(() => new MigrationManager(pool, [slow(transaction)]).up());
-    assert.deepEqual([error.code, error.nativeCode, error.rolledBack], ["MIGRATION_FAILED", "57014", transaction]);
-    assert.ok(
-      String(error.message).includes(`the session's statement_timeout, set for the role, the database or the connection: a migration that needs longer lifts it for itself with ${set} = '30min'`),
-      String(error.message),
-    );
+    assert.deepEqual([error.code, error.nativeCode, error.rolledBack, error.setting], ["MIGRATION_FAILED", "57014", transaction, "statement_timeout"]);
+    assert.ok(String(error.message).includes(`A migration that needs longer lifts it for itself with ${set} = '30min'`), String(error.message));
     if (!transaction) await withPgClient(database.url, (client) => client.query("DROP TABLE slow; DELETE FROM schema_migrations"));
   }
+  // The CLI's fix is chosen by that field: the migration's SQL is not at fault.
+  const cli = jsonError(await runPgCli([slow(true)], database.url, ["up", "--json"]));
+  assert.deepEqual([cli.code, cli.setting], ["MIGRATION_FAILED", "statement_timeout"]);
+  assert.match(String(cli.fix), /^let migrations\/\S+ run longer than the session's statement_timeout: make "SET LOCAL statement_timeout = '30min'" its first statement/);
   await new MigrationManager(pool, [slow(true, "SET LOCAL statement_timeout = '30min';\n")]).up();
   assert.deepEqual(await history(database.url), ["1:applied"]);
+});
+
+test("a server that answers in another language (lc_messages): a statement_timeout or a search_path naming no schema is still MIGRATION_FAILED's setting, read from the SQLSTATE and the server's routine, not its words; a schema the migration names that does not exist is not the session's", async (t) => {
+  const database = await freshDatabase(t);
+  // As a server with lc_messages = 'de_DE' words them; the SQLSTATE and the routine are never translated. A pool per case: a database's settings apply to sessions that start after them.
+  const german: Record<string, string> = { "57014": "storniere Anfrage wegen Zeitüberschreitung der Anweisung", "3F000": "kein Schema für die Objekterzeugung ausgewählt" };
+  const failure = async (settings: string, sql: string) => {
+    await withPgClient(database.url, (client) => client.query(`ALTER DATABASE "${database.name}" RESET ALL; ${settings}`));
+    const pool = new pg.Pool({ connectionString: database.url, max: 1 });
+    pool.on("error", () => undefined);
+    t.after(() => pool.end());
+    pool.on("connect", (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as { query: unknown }).query = (...args: unknown[]) => {
+        const result = query(...args);
+        const translate = (error: { code?: string; message: string }) => {
+          if (error.code !== undefined && error.code in german) error.message = german[error.code]!;
+          throw error;
+        };
+        return result instanceof Promise ? result.catch(translate) : result;
+      };
+    });
+    return rejection(() => new MigrationManager(pool, [namedSqlEntry(1, "one", sql, null, postgres)]).up());
+  };
+  const timedOut = await failure(`ALTER DATABASE "${database.name}" SET statement_timeout = 300`, "SELECT pg_sleep(0.8);");
+  assert.deepEqual([timedOut.code, timedOut.nativeCode, timedOut.setting], ["MIGRATION_FAILED", "57014", "statement_timeout"]);
+  assert.match(String(timedOut.message), /storniere Anfrage[^]*SET LOCAL statement_timeout = '30min' as its first statement/);
+  const noSchema = await failure(`ALTER DATABASE "${database.name}" SET search_path = ''`, "CREATE TABLE items (id int);");
+  assert.deepEqual([noSchema.code, noSchema.nativeCode, noSchema.setting], ["MIGRATION_FAILED", "3F000", "search_path"]);
+  assert.match(String(noSchema.message), /kein Schema[^]*The session's search_path names no schema that exists/);
+  const named = await failure("", "CREATE TABLE nosuch.items (id int);");
+  assert.deepEqual([named.code, named.nativeCode, named.setting], ["MIGRATION_FAILED", "3F000", null]);
+  assert.doesNotMatch(String(named.message), /search_path/);
 });
 
 test("a session whose search_path names no schema (set empty or to a missing one for the database) is MIGRATION_FAILED saying so, with a fix that is not the migration's; --schema then works", async (t) => {
@@ -201,7 +235,7 @@ test("a session whose search_path names no schema (set empty or to a missing one
   for (const path of ["''", "nosuch"]) {
     await withPgClient(database.url, (client) => client.query(`ALTER DATABASE "${database.name}" SET search_path = ${path}`));
     const error = jsonError(await runPgCli([items], database.url, ["up", "--json"]));
-    assert.deepEqual([error.code, error.nativeCode, error.rolledBack], ["MIGRATION_FAILED", "3F000", true]);
+    assert.deepEqual([error.code, error.nativeCode, error.rolledBack, error.setting], ["MIGRATION_FAILED", "3F000", true, "search_path"]);
     assert.match(String(error.message), /The session's search_path names no schema that exists/);
     assert.match(String(error.fix), /^give the session a schema to build in: pass --schema <schema>/);
   }

@@ -62,11 +62,14 @@ export const FIX_OF_CODE: FixOf = {
   INVALID_TABLE_NAME: () => `pass a plain name to --table (or "tableName" in the config)`,
   TRANSACTION_ESCAPED: ({ file }) => `remove the transaction control from ${file}, or mark it transaction: false`,
   FOREIGN_KEY_VIOLATION: ({ file }) => `make ${file} copy every referenced row, or delete the orphans in it`,
-  MIGRATION_FAILED: ({ version, file, direction, rolledBack, location, afterReset, ...error }) => {
+  MIGRATION_FAILED: ({ version, file, direction, rolledBack, location, afterReset, setting }) => {
     const at = location ? `${location.file}:${location.line}` : file;
-    // The plain error it is made from carries its message: a session whose search_path names no schema is no fault of the migration.
-    if (rolledBack && !afterReset && String((error as { message?: unknown }).message).includes("search_path names no schema that exists")) {
+    // A session whose search_path names no schema is no fault of the migration.
+    if (rolledBack && !afterReset && setting === "search_path") {
       return `give the session a schema to build in: pass --schema <schema>, or set the role's (ALTER ROLE <role> SET search_path = <schema>); then run "stepwise ${direction}" again; nothing of it was kept`;
+    }
+    if (rolledBack && !afterReset && direction === "up" && setting === "statement_timeout") {
+      return `let ${file} run longer than the session's statement_timeout: make "SET LOCAL statement_timeout = '30min'" its first statement (or raise the role's or the database's), then run "stepwise gen" and "stepwise up" again; nothing of it was kept`;
     }
     const reached = afterReset?.reachedVersion;
     const reset = afterReset ? `reset's drops stayed: what the database held before it is gone, and it is at ${reached === null ? "the version before it" : `version ${reached}`}` : null;

@@ -370,6 +370,7 @@ export function migrationFailedError(fields: Run & Partial<E.StepwiseErrorDetail
     location = null,
     detail = null,
     hint = null,
+    setting = null,
     invalidIndexes = [],
     afterReset = null,
     cause,
@@ -388,7 +389,7 @@ export function migrationFailedError(fields: Run & Partial<E.StepwiseErrorDetail
   const error = new StepwiseError(
     "MIGRATION_FAILED",
     message,
-    { version, file, direction, rolledBack, backupPath, foreignKeyRebuild: rebuild, location, detail, hint, invalidIndexes, afterReset },
+    { version, file, direction, rolledBack, backupPath, foreignKeyRebuild: rebuild, location, detail, hint, setting, invalidIndexes, afterReset },
     { cause },
   );
   if (notes) failureNotes.set(error, notes);

@@ -135,7 +135,8 @@ export interface StepwiseErrorDetails {
   // Group: Running migrations
   /** A migration threw, or one of its statements failed. Its transaction was rolled back, so the schema, data and history are as they were before it (`rolledBack: true`), except for a `transaction:
    * false` migration (`rolledBack: false`), whose partial changes stay. `cause` is what was thrown, `nativeCode` the database's reason, `location` where in the file (SQL migrations), `detail` and
-   * `hint` the server's words (PostgreSQL) or what Cloudflare's storage refuses (`SQLITE_AUTH`), `invalidIndexes` those in the way of running it again; a foreign-key rebuild refused before it ran carries `foreignKeyRebuild`, and a run with `--backup`
+   * `hint` the server's words (PostgreSQL) or what Cloudflare's storage refuses (`SQLITE_AUTH`); on PostgreSQL `setting` names the session setting (the role's, the database's or the connection's,
+   * not the migration's) it failed by, `statement_timeout` (a cancelled statement, 57014) or a `search_path` naming no schema that exists (3F000), else `null`; `invalidIndexes` those in the way of running it again; a foreign-key rebuild refused before it ran carries `foreignKeyRebuild`, and a run with `--backup`
    * the `backupPath`. Under `reset`, which commits its drops before applying every migration again, `afterReset` says those drops stay: the data is gone and the database is at `reachedVersion`
    * (`null` when it could not be read), not as it was before the reset; elsewhere it is `null`.
    * Fix: Fix the migration at the location given and run `stepwise up` again (after `reset`, that applies the rest). After a `transaction: false` migration, check the database and `stepwise repair` it
@@ -150,6 +151,7 @@ export interface StepwiseErrorDetails {
     location: SqlLocation | null;
     detail: string | null;
     hint: string | null;
+    setting: MigrationFailedSetting | null;
     invalidIndexes: readonly InvalidIndex[];
     afterReset: Readonly<{ reachedVersion: number | null }> | null;
   }>;
@@ -513,6 +515,8 @@ export type RebaseConflictReason = "edited-on-both-sides" | "unmerged" | "target
 export type RegistryChangeKind = "added" | "changed" | "removed" | "registry";
 /** One difference between the migrations folder and the registry; for `changed`, `relatedFiles` are the local files it imports. */
 export type RegistryChange = Readonly<{ file: string; change: RegistryChangeKind; relatedFiles?: readonly string[] }>;
+/** The PostgreSQL session setting a migration failed by, as `MIGRATION_FAILED`'s `setting` names it: the fix is the setting's (or a `SET` in the migration), not the migration's SQL. */
+export type MigrationFailedSetting = "statement_timeout" | "search_path";
 /** Why a connection could not be opened, as `DATABASE_UNUSABLE`'s `problem` names it. */
 export type ConnectionProblem =
   | "wrong-password"

@@ -3,7 +3,7 @@ import { batchKeyFailure, matchColumn, quoteIdentifier, type BatchDialect, type 
 import type { ConnectionSettingsSnapshot } from "../connection-settings.js";
 import type { Dialect, MigrationFailure } from "../dialect.js";
 import type { ErrorClassification } from "../driver.js";
-import { StepwiseError, type ConnectionProblem, type ErrorKind, type HistoryWriteProblem, type InvalidIndex, type LockWait } from "../errors.js";
+import { StepwiseError, type ConnectionProblem, type ErrorKind, type HistoryWriteProblem, type InvalidIndex, type LockWait, type MigrationFailedSetting } from "../errors.js";
 import {
   connectionFailedError,
   connectionLostError,
@@ -252,30 +252,37 @@ function describePostgresFailure(lockTimeoutMs: number) {
       findInCauseChain(cause, (current) => ["detail", "hint"].some((field) => typeof (current as Record<string, unknown>)[field] === "string")) ?? {};
     const detail = typeof server.detail === "string" ? server.detail : null;
     const hint = typeof server.hint === "string" ? server.hint : null;
-    const notes = [detail && `DETAIL: ${detail}`, hint && `HINT: ${hint}`, describeInvalidIndexes(invalidIndexes, "The database holds").trimEnd(), timeoutNote(entry, cause), noSchemaNote(cause)]
+    const setting = sessionSettingOf(cause);
+    const notes = [detail && `DETAIL: ${detail}`, hint && `HINT: ${hint}`, describeInvalidIndexes(invalidIndexes, "The database holds").trimEnd(), setting && SETTING_NOTES[setting](entry)]
       .filter(Boolean)
       .join("\n");
     // Outside a transaction each statement went alone, so the one that failed is known; a rolled-back migration is located by the executor's rerun.
     const location = origin === "body" && !rolledBack ? locateFromFailure(entry, direction, cause) : null;
-    return migrationFailedError({ ...where, cause, rolledBack, detail, hint, invalidIndexes, notes, location });
+    return migrationFailedError({ ...where, cause, rolledBack, detail, hint, setting, invalidIndexes, notes, location });
   };
 }
 
-/** For a statement cancelled by `statement_timeout` (which the role, the database or the app's connection sets, not the migration), how the migration lifts it for itself. */
-function timeoutNote(entry: MigrationFailure["entry"], cause: unknown): string | null {
-  if (findInCauseChain(cause, (current) => sqlstateOf(current) === "57014" && /statement timeout/.test(firstLineOf(current))) === undefined) return null;
-  const set = entry.transaction === false ? "SET statement_timeout" : "SET LOCAL statement_timeout";
-  return `The statement ran past the session's statement_timeout, set for the role, the database or the connection: a migration that needs longer lifts it for itself with ${set} = '30min' as its first statement.`;
+/**
+ * The session setting (the role's, the database's or the connection's, not the migration's) a failure comes from, read from what the server says the same in every language (its
+ * `lc_messages` translates only the words): a statement cancelled (57014; stepwise's own cancels are `LOCK_TIMEOUT`) ran past `statement_timeout`, unless someone cancelled it with
+ * `pg_cancel_backend`; "no schema has been selected to create in" (3F000 from the routine that picks the schema a new object goes to, not a schema the migration names) is a
+ * `search_path` that names no schema that exists. The transaction is aborted, so neither setting can be asked.
+ */
+function sessionSettingOf(cause: unknown): MigrationFailedSetting | null {
+  const server = findInCauseChain(
+    cause,
+    (current) => sqlstateOf(current) === "57014" || (sqlstateOf(current) === "3F000" && /GetCreationNamespace$/.test(String((current as { routine?: unknown }).routine))),
+  );
+  return server === undefined ? null : sqlstateOf(server) === "57014" ? "statement_timeout" : "search_path";
 }
 
-/**
- * For PostgreSQL's "no schema has been selected to create in" (3F000): the session's `search_path` names no schema that exists (set empty, or to a missing schema, for the
- * role or database), which is no fault of the migration. Read from the server's words: the transaction is aborted, so `current_schema()` cannot be asked.
- */
-function noSchemaNote(cause: unknown): string | null {
-  if (findInCauseChain(cause, (current) => sqlstateOf(current) === "3F000" && /^no schema has been selected to create in/.test(firstLineOf(current))) === undefined) return null;
-  return "The session's search_path names no schema that exists (an empty one, or a missing schema, set for the role or the database with ALTER ROLE ... SET search_path), so the migration's names have no schema to go to: set it to the schema to build in, or give the connection one (the CLI's --schema; a pool's options: '-c search_path=app').";
-}
+/** What each setting's failure means for the migration, and how to get past it. */
+const SETTING_NOTES: Readonly<Record<MigrationFailedSetting, (entry: MigrationFailure["entry"]) => string>> = {
+  statement_timeout: (entry) =>
+    `The statement was cancelled: it ran past the session's statement_timeout, set for the role, the database or the connection (unless someone cancelled it with pg_cancel_backend). A migration that needs longer lifts it for itself with ${entry.transaction === false ? "SET statement_timeout" : "SET LOCAL statement_timeout"} = '30min' as its first statement.`,
+  search_path: () =>
+    "The session's search_path names no schema that exists (an empty one, or a missing schema, set for the role or the database with ALTER ROLE ... SET search_path), so the migration's names have no schema to go to: set it to the schema to build in, or give the connection one (the CLI's --schema; a pool's options: '-c search_path=app').",
+};
 
 /** The `relkind`s of `pg_class` as the kinds `HISTORY_TABLE_INVALID` names. */
 const RELATION_KINDS: Readonly<Record<string, string>> = { r: "table", p: "table", v: "view", m: "materialized view", i: "index", I: "index", S: "sequence", f: "foreign table", c: "type" };
