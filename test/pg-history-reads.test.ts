@@ -6,10 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type pg from "pg";
+import pg from "pg";
 import { MigrationManager } from "../src/entries/pg.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../src/core/options.js";
-import { connectFresh, recordStatements } from "./support/pg-client.js";
+import { connectFresh, connectFreshWithUrl, recordStatements } from "./support/pg-client.js";
 import { namedSqlEntry } from "./support/registry-builders.js";
 import { stepwiseFailure } from "./support/stepwise-failure.js";
 
@@ -418,4 +418,43 @@ test('the schema "pg_temp", which PostgreSQL resolves to the session\'s own temp
     assert.throws(() => new MigrationManager(client, two, { schema: "pg_temp" }), { code: "USAGE" });
   });
   assert.deepEqual(sent, []);
+});
+
+test("status, which reads without the run lock, while a reset drops the history table between finding it and reading its rows (or its started row's owner): what a read a moment later finds, no history, not the server's undefined-table error", async (t) => {
+  const { client, url } = await connectFreshWithUrl(t);
+  const resetter = new pg.Client({ connectionString: url });
+  await resetter.connect();
+  // Ended before the database is dropped, which would end its session from under it.
+  resetter.on("error", () => undefined);
+  t.after(() => resetter.end());
+  const manager = new MigrationManager(client, registry);
+  await manager.up();
+  const dropEverything = `DROP TABLE schema_migrations, ${registry.map((_, index) => `t${index + 1}`).join(", ")}`;
+  /** Runs `action` with the reset's drops committed just before the first statement of `client` that `before` matches. */
+  const dropBefore = async <T>(before: RegExp, action: () => Promise<T>): Promise<T> => {
+    const original = client.query.bind(client) as (...args: unknown[]) => unknown;
+    let dropped = false;
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      const first = args[0] as string | { text?: string };
+      if (dropped || !before.test(typeof first === "string" ? first : (first.text ?? ""))) return original(...args);
+      dropped = true;
+      return resetter.query(dropEverything).then(() => original(...args));
+    };
+    try {
+      return await action();
+    } finally {
+      delete (client as unknown as { query?: unknown }).query;
+      assert.ok(dropped, `no statement matched ${before}`);
+    }
+  };
+  const status = await dropBefore(/^\s*SELECT version, checksum, state/, () => manager.status());
+  assert.deepEqual([status.currentVersion, status.pendingCount, status.problem], [0, SIZE, null]);
+
+  // An interrupted migration: status probes its started row's owner, and the table goes before that read.
+  await manager.up();
+  await client.query("UPDATE schema_migrations SET state = 'started' WHERE version = $1", [SIZE]);
+  assert.equal((await manager.status()).problem?.code, "INCOMPLETE_MIGRATION");
+  const probed = await dropBefore(/^SELECT owner FROM/, () => manager.status());
+  assert.deepEqual([probed.currentVersion, probed.pendingCount, probed.problem], [0, SIZE, null]);
+  await resetter.end();
 });

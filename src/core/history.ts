@@ -215,8 +215,27 @@ export class HistoryStore {
   /** The `started` row of `version` with its owner, or `null`. */
   *readStartedRow(version: number): Step<{ readonly owner: string | null } | null> {
     if (!(yield* this.existsWithValidShape())) return null;
-    const ownerColumn = (yield* this.readColumns()).some((column) => column.name === "owner") ? "owner" : "NULL AS owner";
-    return (yield* query<{ owner: string | null }>(`SELECT ${ownerColumn} FROM ${this.quoted} WHERE version ${this.eq} ? AND state ${this.eq} 'started'`, [version]))[0] ?? null;
+    const read = function* (this: HistoryStore) {
+      const ownerColumn = (yield* this.readColumns()).some((column) => column.name === "owner") ? "owner" : "NULL AS owner";
+      return (yield* query<{ owner: string | null }>(`SELECT ${ownerColumn} FROM ${this.quoted} WHERE version ${this.eq} ? AND state ${this.eq} 'started'`, [version]))[0] ?? null;
+    };
+    return yield* this.unlessDropped(read.call(this), null);
+  }
+
+  /** What `read` returns, or `absent` when the table it reads was dropped since it was found (a concurrent `reset`, on a read that holds no lock): a read a moment later finds no table. */
+  private *unlessDropped<T>(read: Step<T>, absent: T): Step<T> {
+    try {
+      return yield* read;
+    } catch (error) {
+      let gone = false;
+      try {
+        gone = !(yield* this.exists());
+      } catch {
+        // The read's own failure says more.
+      }
+      if (gone) return absent;
+      throw error;
+    }
   }
 
   /** What the planner needs of each row, oldest first; `[]` when the table does not exist. `ensured`: {@link ensure} ran in this transaction. */
@@ -240,7 +259,8 @@ export class HistoryStore {
   /** The rows with `columns` besides version, checksum and state, oldest first; `HISTORY_TABLE_INVALID` names a malformed one. */
   private *readRows(columns: string, ensured = false): Step<Record<string, unknown>[]> {
     if (!ensured && !(yield* this.existsWithValidShape())) return [];
-    const rows = yield* query(`SELECT ${this.versionColumn}, checksum, state, ${columns} FROM ${this.quoted} ORDER BY version`);
+    const select = query(`SELECT ${this.versionColumn}, checksum, state, ${columns} FROM ${this.quoted} ORDER BY version`);
+    const rows = ensured ? yield* select : yield* this.unlessDropped(select, []);
     for (let i = 0; i < rows.length; i++) {
       const { version } = rows[i]!;
       const found = findRowProblem(version, i === 0 ? null : rows[i - 1]!.version, rows[i]!.checksum, rows[i]!.state);
