@@ -254,6 +254,37 @@ INSERT INTO "the search" (title, body) VALUES ('alpha', 'beta gamma');
   assert.equal(settings(fresh).length, 4);
 });
 
+test("SQLite: an FTS4 table's automerge, kept in its _stat and not in its CREATE, is carried to a fresh database and compared", { skip: skipGit }, async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration(
+    "001_search.sql",
+    `-- migrate:up
+CREATE VIRTUAL TABLE "the search" USING fts4(title, body);
+INSERT INTO "the search" ("the search") VALUES ('automerge=4');
+INSERT INTO "the search" (title, body) VALUES ('alpha', 'beta gamma');
+CREATE VIRTUAL TABLE plain USING fts4(body);
+INSERT INTO plain (body) VALUES ('delta');
+`,
+  );
+  project.writeMigration("002_b.sql", PLAIN("b"));
+  project.writeMigration("003_c.sql", PLAIN("c"));
+  await project.generateAsBin();
+  initRepository(project.root);
+  commitAll(project.root, "history");
+  const reference = project.databasePath("reference.db");
+  assert.equal((await runCli(["up", "--db", reference], { cwd: project.root })).code, 0);
+  await squashAndReview(project, 2);
+  const fresh = project.databasePath("fresh.db");
+  assert.equal((await runCli(["up", "--db", fresh], { cwd: project.root })).code, 0);
+  const automerge = (file: string) => {
+    const db = new Database(file, { readonly: true });
+    t.after(() => db.close());
+    return ["the search_stat", "plain_stat"].map((stat) => db.prepare(`SELECT value FROM "${stat}" WHERE id = 2`).pluck().get() ?? null);
+  };
+  assert.deepEqual(automerge(reference), [4, null]);
+  assert.deepEqual(automerge(fresh), automerge(reference));
+});
+
 test("SQLite: AUTOINCREMENT counters first used out of name order squash (sqlite_sequence's rowids are not compared), each counter where it stood", async (t) => {
   const project = createTestProject(t);
   project.writeMigration(
