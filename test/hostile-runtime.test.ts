@@ -289,6 +289,30 @@ await describeForDriver("better-sqlite3", "better-sqlite3's own db.transaction()
   });
 });
 
+await describeForDriver("better-sqlite3", "status while another process resets the database", () => {
+  test("the history table dropped between status finding it and reading its rows (another process's reset) reads as no history, not SQLITE_ERROR no such table", (t) => {
+    const file = path.join(makeTempDir(t), "app.db");
+    const db = new Database(file);
+    const resetter = new Database(file);
+    t.after(() => [db, resetter].forEach((each) => each.close()));
+    const migrations = [createItems, sqlEntry(2, "INSERT INTO items (note) VALUES ('a');")];
+    new MigrationManager(db, migrations).up();
+    // The reset's drops commit just before status prepares its read of the rows.
+    const prepare = db.prepare.bind(db);
+    let dropped = false;
+    db.prepare = ((sql: string) => {
+      if (!dropped && /, checksum, state, name, applied_at, duration_ms FROM /.test(sql)) {
+        dropped = true;
+        resetter.exec("DROP TABLE schema_migrations; DROP TABLE items");
+      }
+      return prepare(sql);
+    }) as typeof db.prepare;
+    const status = new MigrationManager(db, migrations).status();
+    assert.ok(dropped);
+    assert.deepEqual([status.currentVersion, status.pendingCount, status.problem], [0, 2, null]);
+  });
+});
+
 await describeForDriver("better-sqlite3", "the real bin (the CLI opens databases with better-sqlite3)", () => {
   test("through the real bin, an escaping registry exits 1 with TRANSACTION_ESCAPED and no history row", async (t) => {
     const project = createTestProject(t);

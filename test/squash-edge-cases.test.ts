@@ -254,6 +254,37 @@ INSERT INTO "the search" (title, body) VALUES ('alpha', 'beta gamma');
   assert.equal(settings(fresh).length, 4);
 });
 
+test("SQLite: an FTS4 table's automerge, kept in its _stat and not in its CREATE, is carried to a fresh database and compared", { skip: skipGit }, async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration(
+    "001_search.sql",
+    `-- migrate:up
+CREATE VIRTUAL TABLE "the search" USING fts4(title, body);
+INSERT INTO "the search" ("the search") VALUES ('automerge=4');
+INSERT INTO "the search" (title, body) VALUES ('alpha', 'beta gamma');
+CREATE VIRTUAL TABLE plain USING fts4(body);
+INSERT INTO plain (body) VALUES ('delta');
+`,
+  );
+  project.writeMigration("002_b.sql", PLAIN("b"));
+  project.writeMigration("003_c.sql", PLAIN("c"));
+  await project.generateAsBin();
+  initRepository(project.root);
+  commitAll(project.root, "history");
+  const reference = project.databasePath("reference.db");
+  assert.equal((await runCli(["up", "--db", reference], { cwd: project.root })).code, 0);
+  await squashAndReview(project, 2);
+  const fresh = project.databasePath("fresh.db");
+  assert.equal((await runCli(["up", "--db", fresh], { cwd: project.root })).code, 0);
+  const automerge = (file: string) => {
+    const db = new Database(file, { readonly: true });
+    t.after(() => db.close());
+    return ["the search_stat", "plain_stat"].map((stat) => db.prepare(`SELECT value FROM "${stat}" WHERE id = 2`).pluck().get() ?? null);
+  };
+  assert.deepEqual(automerge(reference), [4, null]);
+  assert.deepEqual(automerge(fresh), automerge(reference));
+});
+
 test("SQLite: AUTOINCREMENT counters first used out of name order squash (sqlite_sequence's rowids are not compared), each counter where it stood", async (t) => {
   const project = createTestProject(t);
   project.writeMigration(
@@ -598,7 +629,7 @@ test("gen --check --base: a squash made on a branch while the base squashed too 
   assert.equal((await cli(["gen", "--check", "--base", "HEAD~1", "--no-replay"])).code, 0);
 });
 
-test("PostgreSQL: objects of kinds squash does not write (a composite type, an aggregate, a rule, a policy, an event trigger, a cast, also between built-in types or through another schema's function) and rows its INSERTs cannot carry (a json 'null', an array's lower bound) are refused by name, never left out", async (t) => {
+test("PostgreSQL: objects of kinds squash does not write (a composite type, an aggregate, a rule, a policy, an event trigger, a cast, also between built-in types or through another schema's function, a foreign server and its wrapper, a large object) and rows its INSERTs cannot carry (a json 'null', an array's lower bound) are refused by name, never left out", async (t) => {
   const made = await createTestDatabase();
   t.after(() => made.drop());
   const project = createTestProject(t, { packageJson: { stepwise: { dialect: "postgres", driver: "pg", url: "${DATABASE_URL}" } } });
@@ -624,6 +655,9 @@ CREATE FUNCTION utils.note_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BE
 CREATE EVENT TRIGGER utils_ddl ON ddl_command_end EXECUTE FUNCTION utils.note_ddl();
 CREATE TABLE settings (id int PRIMARY KEY, j json, ranks int[]);
 INSERT INTO settings VALUES (1, 'null', '[0:1]={10,20}');
+CREATE FOREIGN DATA WRAPPER plain_fdw;
+CREATE SERVER lonely FOREIGN DATA WRAPPER plain_fdw;
+SELECT pg_catalog.lo_from_bytea(424242, 'seed');
 `,
   );
   const cli = (args: string[]) => runCli(args, { cwd: project.root, env: { DATABASE_URL: made.url, PGPASSWORD: undefined } });
@@ -639,6 +673,10 @@ INSERT INTO settings VALUES (1, 'null', '[0:1]={10,20}');
     'cast "text AS integer" missing',
     'event trigger "items_ddl" missing',
     'event trigger "utils_ddl" missing',
+    // Nor does a foreign server no foreign table uses, its wrapper, or a large object.
+    'foreign data wrapper "plain_fdw" missing',
+    'foreign server "lonely" missing',
+    'large object "424242" missing',
     'policy "items.positive" missing',
     'rows "settings" differs',
     'rule "items.keep_rows" missing',

@@ -1,6 +1,6 @@
 /**
  * Every named object PostgreSQL keeps in one schema, by catalog, which `stepwise squash` compares between the replay of the migrations it replaces and the squash it wrote: an object of a kind
- * neither squash nor the schema reader reads (a composite or range type, an aggregate, an operator, a rule, a row-level security policy, an event trigger, a cast...) shows as missing, and the squash is refused, rather than left out of every fresh database unseen.
+ * neither squash nor the schema reader reads (a composite or range type, an aggregate, an operator, a rule, a row-level security policy, an event trigger, a cast, a foreign server, a large object...) shows as missing, and the squash is refused, rather than left out of every fresh database unseen.
  */
 import { createHash } from "node:crypto";
 import { CONCAT, EQ, GT, NE, TEXT } from "../../src/core/dialects/postgres.js";
@@ -37,6 +37,10 @@ const CENSUS = [
   `SELECT 'event trigger' AS kind, et.evtname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_event_trigger AS et WHERE ${MADE_AFTER_INITDB("et.oid")} AND ${NOT_FROM_EXTENSION("et.oid")}`,
   `SELECT 'cast' AS kind, c.castsource::pg_catalog.regtype::${TEXT} ${CONCAT} ' AS ' ${CONCAT} c.casttarget::pg_catalog.regtype::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_cast AS c
    WHERE ${MADE_AFTER_INITDB("c.oid")} AND ${NOT_FROM_EXTENSION("c.oid")}`,
+  // Neither is in a schema either: a foreign server no foreign table uses (with its wrapper when no extension made it) shows nowhere else, nor does a large object.
+  `SELECT 'foreign data wrapper' AS kind, w.fdwname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_foreign_data_wrapper AS w WHERE ${MADE_AFTER_INITDB("w.oid")} AND ${NOT_FROM_EXTENSION("w.oid")}`,
+  `SELECT 'foreign server' AS kind, s.srvname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_foreign_server AS s WHERE ${MADE_AFTER_INITDB("s.oid")} AND ${NOT_FROM_EXTENSION("s.oid")}`,
+  `SELECT 'large object' AS kind, l.oid::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_largeobject_metadata AS l`,
   `SELECT 'conversion' AS kind, c.conname::${TEXT} AS name, NULL AS owner FROM pg_catalog.pg_conversion AS c ${IN_SCHEMA("c.connamespace")} AND ${NOT_FROM_EXTENSION("c.oid")}`,
 ];
 

@@ -18,13 +18,13 @@ export function* readRowPrints(dialect: SqlDialect, schema: string, exclude: rea
 
 /**
  * Each table's rows with their rowid where it has one, as exact text (`hex()` for text, which `quote()` would cut at a NUL), and `sqlite_sequence`. Of a full-text table's shadow tables
- * only `_docsize` (the size of each row it indexed, which shows an index left empty, as a contentless table's would be) and FTS5's `_config` (its settings): how it lays out its index
+ * only `_docsize` (the size of each row it indexed, which shows an index left empty, as a contentless table's would be), FTS5's `_config` (its settings) and FTS4's `automerge` in `_stat`: how it lays out its index
  * depends on how the rows came in; the index itself is read term by term with the table's rows.
  */
 function* readSqliteRows(excluded: ReadonlySet<string>): Step<Map<string, string>> {
   const tables = (yield* query<{ name: string; type: string; wr: number }>("SELECT name, type, wr FROM pragma_table_list WHERE schema = 'main'")).filter(
     (table) =>
-      (table.type !== "shadow" || /_(docsize|config)$/i.test(table.name)) &&
+      (table.type !== "shadow" || /_(docsize|config|stat)$/i.test(table.name)) &&
       table.type !== "view" &&
       !excluded.has(table.name.toLowerCase()) &&
       !/^sqlite_stat/i.test(table.name) &&
@@ -39,8 +39,9 @@ function* readSqliteRows(excluded: ReadonlySet<string>): Step<Map<string, string
     const rowid = table.wr || table.type === "virtual" || /^sqlite_sequence$/i.test(table.name) ? [] : ["_rowid_"];
     const values = [...rowid, ...columns].map((column) => `CASE typeof(${column}) WHEN 'text' THEN 'x' || hex(${column}) ELSE quote(${column}) END`).join(` || ',' || `);
     if (values === "") continue;
-    // stepwise's own tables count their rows there too.
-    const own = /^sqlite_sequence$/i.test(table.name) ? ` WHERE lower(name) NOT IN (${[...excluded].map((name) => `'${name.replace(/'/g, "''")}'`).join(", ") || "''"})` : "";
+    // stepwise's own tables count their rows there too; of FTS4's _stat only its automerge (row 2), since its totals and merge hint follow how the rows came in.
+    const stepwiseOwn = ` WHERE lower(name) NOT IN (${[...excluded].map((name) => `'${name.replace(/'/g, "''")}'`).join(", ") || "''"})`;
+    const own = /^sqlite_sequence$/i.test(table.name) ? stepwiseOwn : table.type === "shadow" && /_stat$/i.test(table.name) ? " WHERE id = 2" : "";
     const rows = yield* query<{ v: string }>(`SELECT ${values} AS v FROM ${quoteIdentifier(table.name)}${own} ORDER BY 1`);
     const index = table.type === "virtual" ? yield* readFullTextIndex(table.name) : "";
     found.set(table.name, rows.map((row) => row.v).join("\n") + index);

@@ -31,7 +31,7 @@ export function* readSqliteDdl(exclude: readonly string[]): Step<SchemaDdl> {
   const statement = (row: MasterRow) => ({ kind: row.type, name: row.name, sql: endStatement(row.sql.trim()) });
   const of = (kind: string) => ordered.filter((row) => row.type === kind).map(statement);
   const made: DdlStatement[] = [];
-  for (const table of of("table")) made.push(table, ...(yield* readFts5Settings(table)));
+  for (const table of of("table")) made.push(table, ...(yield* readFts5Settings(table)), ...(yield* readFts4Automerge(table)));
   return {
     statements: made,
     seeds,
@@ -65,6 +65,17 @@ function* readFts5Settings(table: DdlStatement): Step<DdlStatement[]> {
   const name = quoteIdentifier(table.name);
   const settings = yield* query<{ k: string; v: string }>(`SELECT quote(k) AS k, quote(v) AS v FROM ${quoteIdentifier(`${table.name}_config`)} WHERE k <> 'version' ORDER BY k`);
   return settings.map(({ k, v }) => ({ kind: "setting", name: "", sql: `INSERT INTO ${name} (${name}, rank) VALUES (${k}, ${v});` }));
+}
+
+/** An FTS4 table's `automerge`, which it keeps in its `_stat` shadow table (row 2) rather than in its `CREATE`, as the command that set it. */
+function* readFts4Automerge(table: DdlStatement): Step<DdlStatement[]> {
+  if (!/^\s*CREATE\s+VIRTUAL\s+TABLE\b[\s\S]*?\bUSING\s+fts4\s*\(/i.test(table.sql)) return [];
+  const stat = `${table.name}_stat`;
+  // Made by the first setting or row that needs it: a table with neither has none.
+  if ((yield* query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [stat])).length === 0) return [];
+  const [row] = yield* query<{ n: number | null }>(`SELECT CAST(value AS INTEGER) AS n FROM ${quoteIdentifier(stat)} WHERE id = 2`);
+  const name = quoteIdentifier(table.name);
+  return row?.n ? [{ kind: "setting", name: "", sql: `INSERT INTO ${name} (${name}) VALUES ('automerge=${Number(row.n)}');` }] : [];
 }
 
 /** The file's `application_id`, which a migration may set to mark its format (stepwise keeps `user_version` itself). */
