@@ -29,6 +29,9 @@ function unquoteIdentifier(name: string): string {
   return quote === '"' || quote === "`" ? name.slice(1, -1).replaceAll(quote + quote, quote) : name;
 }
 
+/** SQL's and JavaScript's comments, roughly: line comments (`--`, `//`) to the line's end and block comments. */
+const COMMENTS = /(?:--|\/\/)[^\n]*|\/\*[\s\S]*?(?:\*\/|$)/g;
+
 /** `entry`'s SQL, or its function's source. */
 function sourceOf(entry: MigrationEntry, direction: MigrationDirection): string {
   if (entry.kind === "sql") return (direction === "up" ? entry.upSql : entry.downSql) ?? "";
@@ -62,8 +65,9 @@ export function* refuseParentRebuild(
   if ((entry.dialect ?? "sqlite") !== "sqlite") return;
   const text = sourceOf(entry, direction);
   try {
-    // One that sets foreign_keys or defer_foreign_keys itself manages the keys on its own.
-    if (entry.disableForeignKeys || !/\b(?:DROP|RENAME)\b/i.test(text) || /foreign_keys/i.test(text)) return;
+    // One that sets foreign_keys or defer_foreign_keys itself manages the keys on its own; a comment naming them (an importer's commented-out PRAGMA) does not.
+    // Cutting too much here (a string holding `--`) only keeps the check on.
+    if (entry.disableForeignKeys || !/\b(?:DROP|RENAME)\b/i.test(text) || /foreign_keys/i.test(text.replace(COMMENTS, ""))) return;
     // Read first, from the cache: where no table references another (most schemas, and every rollback's last steps), no drop can orphan a row.
     const tables = yield* referencing.read();
     if (tables.length === 0) return;
