@@ -287,7 +287,7 @@ async function remoteSetup(t: { after(fn: () => unknown): void }) {
 }
 
 test("remote D1: a copy exported and adopted writes the SQL that records the adoption; run as wrangler d1 execute runs a file, the Worker's up then applies only the rest", async (t) => {
-  const { project, worker, db, apply, adoptCopy } = await remoteSetup(t);
+  const { project, worker, db, apply } = await remoteSetup(t);
   await apply(inWranglerOrder.slice(0, 4));
   // Before: the Worker refuses the database wrangler made, and says how to adopt it here.
   const unmanaged = await worker.call("d1", "up");
@@ -295,11 +295,19 @@ test("remote D1: a copy exported and adopted writes the SQL that records the ado
   assert.deepEqual([unmanaged.error?.tables, unmanaged.error?.throughCopy], [["app_migrations", "authors", "notes", "tags"], true]);
   assert.doesNotMatch(String(unmanaged.error?.message), /baselineDatabase/);
 
-  const adopted = await adoptCopy();
+  // docs/adopting.md's recipe: wrangler's export and execute done as they do it, stepwise's command as written.
+  const recipe = commandsOf(block(guideBlocks(readFileSync(path.join(repoRoot, "docs", "adopting.md"), "utf8")), "adopt-d1"));
+  assert.deepEqual(
+    recipe.map((words) => words.slice(0, 4).join(" ")),
+    ["npx wrangler d1 export", "sqlite3 d1-copy.db < d1-copy.sql", "npx stepwise adopt --db", "npx wrangler d1 execute"],
+  );
+  await exportToFile(async (sql) => (await db.prepare(sql).all()).results as Record<string, unknown>[], path.join(project.root, "d1-copy.db"));
+  const adoptedRun = await runCli([...recipe[2]!.slice(2), "--json"], { cwd: project.root });
+  const adopted = { code: adoptedRun.code, json: JSON.parse(adoptedRun.stdout) as Record<string, unknown> };
   assert.equal(adopted.code, 0, JSON.stringify(adopted.json));
   assert.deepEqual(adopted.json.recorded, [1, 2, 3, 4]);
-  assert.equal(adopted.json.sqlFile, "adopt.sql");
-  const sqlFile = path.join(project.root, "adopt.sql");
+  assert.equal(adopted.json.sqlFile, "d1-adopt.sql");
+  const sqlFile = path.join(project.root, "d1-adopt.sql");
   await executeFile(db, sqlFile);
 
   const up = await worker.call("d1", "up");
