@@ -14,8 +14,11 @@ import { bundleWorker, rpcWorkerSource, startWorker } from "./support/cloudflare
 import { block, commandsOf, guideBlocks } from "./support/guide-blocks.js";
 import { createTestProject, fixturesDir, makeTempDir, repoRoot, runCli, type TestProject } from "./support/project.js";
 
+/** The table's name as wrangler writes it in SQL (its escapeIdentifier). */
+const quoted = (table: string) => `"${table.replaceAll('"', '""')}"`;
+
 /** wrangler's `CREATE TABLE IF NOT EXISTS` for its history table. */
-const historyTable = (table: string) => `CREATE TABLE IF NOT EXISTS "${table}"(
+const historyTable = (table: string) => `CREATE TABLE IF NOT EXISTS ${quoted(table)}(
 		id         INTEGER PRIMARY KEY AUTOINCREMENT,
 		name       TEXT UNIQUE,
 		applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL
@@ -43,7 +46,7 @@ async function wranglerApply(db: Awaited<ReturnType<typeof openD1>>["db"], migra
   for (const name of names) {
     let sql = readFileSync(path.join(migrationsDir, name), "utf8");
     if (sql.includes("BEGIN TRANSACTION")) sql = sql.replace("BEGIN TRANSACTION;", "").replace("COMMIT;", "");
-    const query = `${sql}\nINSERT INTO "${table}" (name)\nvalues ('${name.replace(/'/g, "''")}');`;
+    const query = `${sql}\nINSERT INTO ${quoted(table)} (name)\nvalues ('${name.replace(/'/g, "''")}');`;
     await db.batch(statementTexts(query).map((statement) => db.prepare(statement)));
   }
 }
@@ -222,6 +225,20 @@ test("adopt: a local D1 database wrangler migrated (Miniflare's file, as wrangle
   assert.equal((await run("verify")).json.ok, true);
   assert.equal((await run("up")).code, 0);
   assert.equal((await run("verify")).json.ok, true);
+});
+
+test("adopt: a migrations_table holding a dot or a quote, which wrangler quotes, is read as that one table", async (t) => {
+  const project = wranglerProject(t);
+  const table = 'app.migrations "v1"';
+  writeFileSync(path.join(project.root, "wrangler.toml"), `[[d1_databases]]\nbinding = "DB"\nmigrations_dir = "db/migrations"\nmigrations_table = '${table}'\n`);
+  const d1 = await openD1(makeTempDir(t));
+  await wranglerApply(d1.db, path.join(project.root, "db", "migrations"), inWranglerOrder.slice(0, 2), table);
+  await d1.dispose();
+  assert.equal((await runCli(["import", "wrangler", ".", "--empty-down", "irreversible", "--yes"], { cwd: project.root })).code, 0);
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  const adopted = JSON.parse((await runCli(["adopt", "--db", d1.file(), "--json"], { cwd: project.root })).stdout) as Record<string, unknown>;
+  assert.deepEqual(adopted.recorded, [1, 2], JSON.stringify(adopted));
+  assert.equal(JSON.parse((await runCli(["verify", "--db", d1.file(), "--json"], { cwd: project.root })).stdout).ok, true);
 });
 
 test("adopt: wrangler's history out of its file order (a file added below the newest, applied last) is refused", async (t) => {

@@ -280,7 +280,8 @@ export function adoptDatabase(manager: SafetyNetManager, map: unknown, options: 
       const named = options.oldTable === undefined ? undefined : parseOldTable(options.oldTable, postgresSchemaOf(manager) !== undefined);
       const read = readMap(map, options.mapFile, manager.migrations.length);
       // The table the tool's own config named, which import recorded in the map (wrangler's migrations_table).
-      const fromMap = named ?? (read.oldTable === undefined ? undefined : parseOldTable(read.oldTable, postgresSchemaOf(manager) !== undefined));
+      // The name as the tool's config holds it, not --old-table's syntax: wrangler quotes it, so a dot in it is part of the name.
+      const fromMap = named ?? (read.oldTable === undefined ? undefined : { name: read.oldTable });
       return adopt(manager, read, fromMap, options);
     },
     "adoptDatabase",
