@@ -154,6 +154,17 @@ test("import wrangler: wrangler.jsonc with comments, the migrations folder given
     ["migrations-wrangler/0001_create_notes.sql"],
   );
 
+  // A statement on the history table the config names, which a database stepwise builds from empty lacks.
+  writeFileSync(path.join(project.root, "wrangler.json"), JSON.stringify({ d1_databases: [{ binding: "A", migrations_dir: "migrations-wrangler", migrations_table: "app_migrations" }] }));
+  writeFileSync(path.join(project.root, "migrations-wrangler", "0005_history.sql"), "CREATE TABLE x (id INTEGER);\nDELETE FROM app_migrations WHERE name = 'old.sql';\n");
+  const history = errorOf((await runCli(["import", "wrangler", ".", "--empty-down", "no-op", "--json"], { cwd: project.root })).stdout);
+  assert.equal(history.code, "IMPORT_SOURCE_INVALID");
+  assert.deepEqual(
+    history.problems.map((entry: { file: string; line: number }) => [entry.file, entry.line]),
+    [["./migrations-wrangler/0005_history.sql", 2]],
+  );
+  rmSync(path.join(project.root, "migrations-wrangler", "0005_history.sql"));
+
   // A file with two transactions, which wrangler refuses.
   writeFileSync(path.join(project.root, "wrangler.json"), JSON.stringify({ d1_databases: [{ binding: "A", migrations_dir: "migrations-wrangler" }] }));
   writeFileSync(path.join(project.root, "migrations-wrangler", "0005_twice.sql"), "BEGIN TRANSACTION;\nSELECT 1;\nCOMMIT;\nBEGIN TRANSACTION;\nSELECT 2;\nCOMMIT;\n");
