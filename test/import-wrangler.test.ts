@@ -3,7 +3,7 @@
  * history table by wrangler's own statement, then each file in wrangler's order as one `batch()` with the `INSERT` of its name, the file trimmed of a dump's `BEGIN TRANSACTION;`/`COMMIT;`.
  */
 import assert from "node:assert/strict";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { Miniflare } from "miniflare";
@@ -448,6 +448,16 @@ test("drizzle-kit's folder under a Wrangler config is either tool's to gen, and 
   assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
   const wrong = errorOf((await runCli(["adopt", "--db", d1.file(), "--json"], { cwd: project.root })).stdout);
   assert.deepEqual([wrong.code, wrong.table, wrong.otherTools], ["ADOPT_HISTORY_MISSING", "__drizzle_migrations", ["wrangler"]]);
+  // stepwise's own (empty) history table bears dbmate's and golang-migrate's name: it is not theirs.
+  const withOwn = path.join(makeTempDir(t), "with-own.db");
+  copyFileSync(d1.file(), withOwn);
+  const own = new Database(withOwn);
+  own.exec(
+    "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL, duration_ms INTEGER, state TEXT NOT NULL DEFAULT 'applied' CHECK (state IN ('applied', 'started')), owner TEXT)",
+  );
+  own.close();
+  const ownError = errorOf((await runCli(["adopt", "--db", withOwn, "--json"], { cwd: project.root })).stdout);
+  assert.deepEqual([ownError.code, ownError.otherTools], ["ADOPT_HISTORY_MISSING", ["wrangler"]]);
   rmSync(path.join(project.root, "migrations"), { recursive: true });
   assert.equal((await runCli(["import", "wrangler", "migrations-imported", "--empty-down", "irreversible", "--yes"], { cwd: project.root })).code, 0);
   assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);

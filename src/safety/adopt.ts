@@ -326,11 +326,12 @@ function historyMissingError(
   return new StepwiseError("ADOPT_HISTORY_MISSING", message, { tool, table, schema: schema ?? null, ...(otherTools.length > 0 && { otherTools }) });
 }
 
-/** The tools adopt reads whose history table (by its default name) this database holds, besides `tool`. */
-function* otherToolsHere(tool: string, appSchema: string | undefined): Step<string[]> {
+/** The tools adopt reads whose history table (by its default name, when it is not stepwise's own) this database holds, besides `tool`. */
+function* otherToolsHere(tool: string, appSchema: string | undefined, own: readonly string[]): Step<string[]> {
   const found: string[] = [];
   for (const [name, other] of Object.entries(TOOLS)) {
-    if (name !== tool && (yield* tableExists(appSchema === undefined ? undefined : (other.postgresSchema ?? appSchema), other.table))) found.push(name);
+    const mine = (other.postgresSchema === undefined || appSchema === undefined) && own.some((table) => table.toLowerCase() === other.table.toLowerCase());
+    if (name !== tool && !mine && (yield* tableExists(appSchema === undefined ? undefined : (other.postgresSchema ?? appSchema), other.table))) found.push(name);
   }
   return found;
 }
@@ -381,7 +382,7 @@ function* adopt(
     if (!(yield* tableExists(schema, table))) {
       if ((yield* store.exists()) && (yield* store.readKeys()).length > 0) throw alreadyManagedError((yield* store.readKeys()).at(-1)!.version, manager.tableName);
       const elsewhere = history.file !== undefined ? "file" : options.oldTable === undefined ? "name" : null;
-      throw historyMissingError(tool, { table, schema, oldTable }, elsewhere, yield* otherToolsHere(tool, appSchema));
+      throw historyMissingError(tool, { table, schema, oldTable }, elsewhere, yield* otherToolsHere(tool, appSchema, stepwiseTableNames(manager.tableName)));
     }
     yield* refuseWhileLocked(tool, schema, table);
     recorded = yield* readRecorded();
