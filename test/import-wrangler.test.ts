@@ -92,6 +92,9 @@ test("import wrangler reads migrations_dir and migrations_table from wrangler.to
   const dump = readFileSync(path.join(project.root, "migrations", "004_dump.sql"), "utf8");
   assert.match(dump, /^\/\* BEGIN TRANSACTION; \*\/$/m);
   assert.match(dump, /^\/\* COMMIT; \*\/$/m);
+  // D1's SQL is SQLite's.
+  const postgres = errorOf((await runCli(["import", "wrangler", ".", "--dir", "pg", "--dialect", "postgres", "--empty-down", "no-op", "--json"], { cwd: project.root })).stdout);
+  assert.deepEqual([postgres.code, postgres.problems.length], ["IMPORT_SOURCE_INVALID", 1]);
   const map = JSON.parse(readFileSync(path.join(project.root, "migrations", "stepwise-import-map.json"), "utf8")) as { tool: string; oldTable?: string };
   assert.equal(map.tool, "wrangler");
   assert.equal(map.oldTable, "app_migrations");

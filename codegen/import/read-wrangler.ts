@@ -42,6 +42,9 @@ export const wrangler: ForeignTool = {
     "wrangler runs each file as one D1 batch, which is its transaction, and removes only a first `BEGIN TRANSACTION;` and `COMMIT;` (the shape of a sqlite3 .dump); D1 refuses any other transaction statement, so take it out, and import again",
   oldTable: (source) => layoutOf(source)?.table,
   read(source: SourceFolder, dialect): ForeignMigration[] {
+    // D1 is SQLite: its migrations would fail on PostgreSQL, far from their cause.
+    if (dialect !== "sqlite")
+      return refuse(source, "", 1, "wrangler's migrations are D1's, written for SQLite, and this project's dialect is postgres; import them into a sqlite project (--dialect sqlite)");
     const layout = layoutOf(source);
     if (layout === null) return [];
     const names = listMatching(source, layout);
