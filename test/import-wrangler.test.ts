@@ -110,6 +110,10 @@ test("gen on wrangler's folder beside wrangler.toml names the import, and the im
     [["FOREIGN_MIGRATIONS", "wrangler"]],
   );
   assert.match(generated.problems[0]!.message, /git mv migrations migrations-wrangler && stepwise import wrangler migrations-wrangler/);
+  // Given the project folder, whose config names migrations/ as wrangler's folder: that folder is the target too.
+  const inPlace = errorOf((await runCli(["import", "wrangler", ".", "--empty-down", "irreversible", "--json"], { cwd: project.root })).stdout);
+  assert.equal(inPlace.code, "IMPORT_TARGET_NOT_EMPTY");
+  assert.match(inPlace.message, /git mv migrations migrations-wrangler\), then run "stepwise import wrangler migrations-wrangler"/);
   // docs/adopting.md's commands, as written.
   const commands = commandsOf(block(guideBlocks(readFileSync(path.join(repoRoot, "docs", "adopting.md"), "utf8")), "import-wrangler"));
   assert.deepEqual(
