@@ -3,7 +3,7 @@
  * history table by wrangler's own statement, then each file in wrangler's order as one `batch()` with the `INSERT` of its name, the file trimmed of a dump's `BEGIN TRANSACTION;`/`COMMIT;`.
  */
 import assert from "node:assert/strict";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { Miniflare } from "miniflare";
@@ -14,8 +14,11 @@ import { bundleWorker, rpcWorkerSource, startWorker } from "./support/cloudflare
 import { block, commandsOf, guideBlocks } from "./support/guide-blocks.js";
 import { createTestProject, fixturesDir, makeTempDir, repoRoot, runCli, type TestProject } from "./support/project.js";
 
+/** The table's name as wrangler writes it in SQL (its escapeIdentifier). */
+const quoted = (table: string) => `"${table.replaceAll('"', '""')}"`;
+
 /** wrangler's `CREATE TABLE IF NOT EXISTS` for its history table. */
-const historyTable = (table: string) => `CREATE TABLE IF NOT EXISTS "${table}"(
+const historyTable = (table: string) => `CREATE TABLE IF NOT EXISTS ${quoted(table)}(
 		id         INTEGER PRIMARY KEY AUTOINCREMENT,
 		name       TEXT UNIQUE,
 		applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL
@@ -43,7 +46,7 @@ async function wranglerApply(db: Awaited<ReturnType<typeof openD1>>["db"], migra
   for (const name of names) {
     let sql = readFileSync(path.join(migrationsDir, name), "utf8");
     if (sql.includes("BEGIN TRANSACTION")) sql = sql.replace("BEGIN TRANSACTION;", "").replace("COMMIT;", "");
-    const query = `${sql}\nINSERT INTO "${table}" (name)\nvalues ('${name.replace(/'/g, "''")}');`;
+    const query = `${sql}\nINSERT INTO ${quoted(table)} (name)\nvalues ('${name.replace(/'/g, "''")}');`;
     await db.batch(statementTexts(query).map((statement) => db.prepare(statement)));
   }
 }
@@ -89,6 +92,9 @@ test("import wrangler reads migrations_dir and migrations_table from wrangler.to
   const dump = readFileSync(path.join(project.root, "migrations", "004_dump.sql"), "utf8");
   assert.match(dump, /^\/\* BEGIN TRANSACTION; \*\/$/m);
   assert.match(dump, /^\/\* COMMIT; \*\/$/m);
+  // D1's SQL is SQLite's.
+  const postgres = errorOf((await runCli(["import", "wrangler", ".", "--dir", "pg", "--dialect", "postgres", "--empty-down", "no-op", "--json"], { cwd: project.root })).stdout);
+  assert.deepEqual([postgres.code, postgres.problems.length], ["IMPORT_SOURCE_INVALID", 1]);
   const map = JSON.parse(readFileSync(path.join(project.root, "migrations", "stepwise-import-map.json"), "utf8")) as { tool: string; oldTable?: string };
   assert.equal(map.tool, "wrangler");
   assert.equal(map.oldTable, "app_migrations");
@@ -104,6 +110,10 @@ test("gen on wrangler's folder beside wrangler.toml names the import, and the im
     [["FOREIGN_MIGRATIONS", "wrangler"]],
   );
   assert.match(generated.problems[0]!.message, /git mv migrations migrations-wrangler && stepwise import wrangler migrations-wrangler/);
+  // Given the project folder, whose config names migrations/ as wrangler's folder: that folder is the target too.
+  const inPlace = errorOf((await runCli(["import", "wrangler", ".", "--empty-down", "irreversible", "--json"], { cwd: project.root })).stdout);
+  assert.equal(inPlace.code, "IMPORT_TARGET_NOT_EMPTY");
+  assert.match(inPlace.message, /git mv migrations migrations-wrangler\), then run "stepwise import wrangler migrations-wrangler"/);
   // docs/adopting.md's commands, as written.
   const commands = commandsOf(block(guideBlocks(readFileSync(path.join(repoRoot, "docs", "adopting.md"), "utf8")), "import-wrangler"));
   assert.deepEqual(
@@ -150,6 +160,17 @@ test("import wrangler: wrangler.jsonc with comments, the migrations folder given
     (JSON.parse(absolute.stdout) as { migrations: { sources: { file: string }[] }[] }).migrations[0]!.sources.map((source) => source.file),
     ["migrations-wrangler/0001_create_notes.sql"],
   );
+
+  // A statement on the history table the config names, which a database stepwise builds from empty lacks.
+  writeFileSync(path.join(project.root, "wrangler.json"), JSON.stringify({ d1_databases: [{ binding: "A", migrations_dir: "migrations-wrangler", migrations_table: "app_migrations" }] }));
+  writeFileSync(path.join(project.root, "migrations-wrangler", "0005_history.sql"), "CREATE TABLE x (id INTEGER);\nDELETE FROM app_migrations WHERE name = 'old.sql';\n");
+  const history = errorOf((await runCli(["import", "wrangler", ".", "--empty-down", "no-op", "--json"], { cwd: project.root })).stdout);
+  assert.equal(history.code, "IMPORT_SOURCE_INVALID");
+  assert.deepEqual(
+    history.problems.map((entry: { file: string; line: number }) => [entry.file, entry.line]),
+    [["./migrations-wrangler/0005_history.sql", 2]],
+  );
+  rmSync(path.join(project.root, "migrations-wrangler", "0005_history.sql"));
 
   // A file with two transactions, which wrangler refuses.
   writeFileSync(path.join(project.root, "wrangler.json"), JSON.stringify({ d1_databases: [{ binding: "A", migrations_dir: "migrations-wrangler" }] }));
@@ -224,6 +245,20 @@ test("adopt: a local D1 database wrangler migrated (Miniflare's file, as wrangle
   assert.equal((await run("verify")).json.ok, true);
 });
 
+test("adopt: a migrations_table holding a dot or a quote, which wrangler quotes, is read as that one table", async (t) => {
+  const project = wranglerProject(t);
+  const table = 'app.migrations "v1"';
+  writeFileSync(path.join(project.root, "wrangler.toml"), `[[d1_databases]]\nbinding = "DB"\nmigrations_dir = "db/migrations"\nmigrations_table = '${table}'\n`);
+  const d1 = await openD1(makeTempDir(t));
+  await wranglerApply(d1.db, path.join(project.root, "db", "migrations"), inWranglerOrder.slice(0, 2), table);
+  await d1.dispose();
+  assert.equal((await runCli(["import", "wrangler", ".", "--empty-down", "irreversible", "--yes"], { cwd: project.root })).code, 0);
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  const adopted = JSON.parse((await runCli(["adopt", "--db", d1.file(), "--json"], { cwd: project.root })).stdout) as Record<string, unknown>;
+  assert.deepEqual(adopted.recorded, [1, 2], JSON.stringify(adopted));
+  assert.equal(JSON.parse((await runCli(["verify", "--db", d1.file(), "--json"], { cwd: project.root })).stdout).ok, true);
+});
+
 test("adopt: wrangler's history out of its file order (a file added below the newest, applied last) is refused", async (t) => {
   const project = wranglerProject(t);
   const state = makeTempDir(t);
@@ -287,7 +322,7 @@ async function remoteSetup(t: { after(fn: () => unknown): void }) {
 }
 
 test("remote D1: a copy exported and adopted writes the SQL that records the adoption; run as wrangler d1 execute runs a file, the Worker's up then applies only the rest", async (t) => {
-  const { project, worker, db, apply, adoptCopy } = await remoteSetup(t);
+  const { project, worker, db, apply } = await remoteSetup(t);
   await apply(inWranglerOrder.slice(0, 4));
   // Before: the Worker refuses the database wrangler made, and says how to adopt it here.
   const unmanaged = await worker.call("d1", "up");
@@ -295,11 +330,19 @@ test("remote D1: a copy exported and adopted writes the SQL that records the ado
   assert.deepEqual([unmanaged.error?.tables, unmanaged.error?.throughCopy], [["app_migrations", "authors", "notes", "tags"], true]);
   assert.doesNotMatch(String(unmanaged.error?.message), /baselineDatabase/);
 
-  const adopted = await adoptCopy();
+  // docs/adopting.md's recipe: wrangler's export and execute done as they do it, stepwise's command as written.
+  const recipe = commandsOf(block(guideBlocks(readFileSync(path.join(repoRoot, "docs", "adopting.md"), "utf8")), "adopt-d1"));
+  assert.deepEqual(
+    recipe.map((words) => words.slice(0, 4).join(" ")),
+    ["npx wrangler d1 export", "sqlite3 d1-copy.db < d1-copy.sql", "npx stepwise adopt --db", "npx wrangler d1 execute"],
+  );
+  await exportToFile(async (sql) => (await db.prepare(sql).all()).results as Record<string, unknown>[], path.join(project.root, "d1-copy.db"));
+  const adoptedRun = await runCli([...recipe[2]!.slice(2), "--json"], { cwd: project.root });
+  const adopted = { code: adoptedRun.code, json: JSON.parse(adoptedRun.stdout) as Record<string, unknown> };
   assert.equal(adopted.code, 0, JSON.stringify(adopted.json));
   assert.deepEqual(adopted.json.recorded, [1, 2, 3, 4]);
-  assert.equal(adopted.json.sqlFile, "adopt.sql");
-  const sqlFile = path.join(project.root, "adopt.sql");
+  assert.equal(adopted.json.sqlFile, "d1-adopt.sql");
+  const sqlFile = path.join(project.root, "d1-adopt.sql");
   await executeFile(db, sqlFile);
 
   const up = await worker.call("d1", "up");
@@ -412,6 +455,16 @@ test("drizzle-kit's folder under a Wrangler config is either tool's to gen, and 
   assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
   const wrong = errorOf((await runCli(["adopt", "--db", d1.file(), "--json"], { cwd: project.root })).stdout);
   assert.deepEqual([wrong.code, wrong.table, wrong.otherTools], ["ADOPT_HISTORY_MISSING", "__drizzle_migrations", ["wrangler"]]);
+  // stepwise's own (empty) history table bears dbmate's and golang-migrate's name: it is not theirs.
+  const withOwn = path.join(makeTempDir(t), "with-own.db");
+  copyFileSync(d1.file(), withOwn);
+  const own = new Database(withOwn);
+  own.exec(
+    "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL, duration_ms INTEGER, state TEXT NOT NULL DEFAULT 'applied' CHECK (state IN ('applied', 'started')), owner TEXT)",
+  );
+  own.close();
+  const ownError = errorOf((await runCli(["adopt", "--db", withOwn, "--json"], { cwd: project.root })).stdout);
+  assert.deepEqual([ownError.code, ownError.otherTools], ["ADOPT_HISTORY_MISSING", ["wrangler"]]);
   rmSync(path.join(project.root, "migrations"), { recursive: true });
   assert.equal((await runCli(["import", "wrangler", "migrations-imported", "--empty-down", "irreversible", "--yes"], { cwd: project.root })).code, 0);
   assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);

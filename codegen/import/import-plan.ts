@@ -417,11 +417,13 @@ export function writeImport(plan: ImportPlan, migrationsDir: string): void {
 }
 
 /** `IMPORT_TARGET_NOT_EMPTY`: the folder already holds migrations (often the tool's own, when importing in place). */
-function targetNotEmptyError(plan: Pick<ImportPlan, "migrationsDir" | "source" | "tool">, files: readonly string[]): StepwiseError<"IMPORT_TARGET_NOT_EMPTY"> {
-  const inPlace = plan.migrationsDir === plan.source;
+function targetNotEmptyError(plan: Pick<ImportPlan, "migrationsDir" | "source" | "tool" | "migrations">, files: readonly string[]): StepwiseError<"IMPORT_TARGET_NOT_EMPTY"> {
+  // The folder given holds a config that names the target as its migrations folder (wrangler's migrations_dir): the files read are in it.
+  const readsTarget = plan.migrations.some((migration) => migration.sources.some((source) => path.posix.join(plan.source, source.file).startsWith(`${plan.migrationsDir}/`)));
+  const inPlace = plan.migrationsDir === plan.source || readsTarget;
   const inside = !inPlace && plan.source.startsWith(`${plan.migrationsDir}/`);
   const fix = inPlace
-    ? `it is the ${plan.tool} folder itself: move that aside first (git mv ${plan.source} ${plan.source}-${plan.tool}), then run "stepwise import ${plan.tool} ${plan.source}-${plan.tool}"`
+    ? `it is the ${plan.tool} folder itself: move that aside first (git mv ${plan.migrationsDir} ${plan.migrationsDir}-${plan.tool}), then run "stepwise import ${plan.tool} ${plan.migrationsDir}-${plan.tool}"`
     : inside
       ? `it holds the ${plan.tool} folder: move that out first (git mv ${plan.source} ${plan.tool}-migrations), then run "stepwise import ${plan.tool} ${plan.tool}-migrations"`
       : `import into an empty folder (--dir, or "migrationsDir" in the config), or remove these first`;

@@ -7,6 +7,7 @@ import path from "node:path";
 import { tokenizeSql } from "../../src/shared/postgres-tokens.js";
 import { compareText } from "../problems.js";
 import { globToRegExp } from "./glob-pattern.js";
+import { findHistoryTableReferences } from "./own-history-table.js";
 import { lineAt, refuse, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 /** The config files wrangler looks for, in its order, in a folder and then in each folder above it. */
@@ -40,7 +41,10 @@ export const wrangler: ForeignTool = {
   transactionControlFix:
     "wrangler runs each file as one D1 batch, which is its transaction, and removes only a first `BEGIN TRANSACTION;` and `COMMIT;` (the shape of a sqlite3 .dump); D1 refuses any other transaction statement, so take it out, and import again",
   oldTable: (source) => layoutOf(source)?.table,
-  read(source: SourceFolder): ForeignMigration[] {
+  read(source: SourceFolder, dialect): ForeignMigration[] {
+    // D1 is SQLite: its migrations would fail on PostgreSQL, far from their cause.
+    if (dialect !== "sqlite")
+      return refuse(source, "", 1, "wrangler's migrations are D1's, written for SQLite, and this project's dialect is postgres; import them into a sqlite project (--dialect sqlite)");
     const layout = layoutOf(source);
     if (layout === null) return [];
     const names = listMatching(source, layout);
@@ -50,6 +54,9 @@ export const wrangler: ForeignTool = {
       if (typeof text !== "string") return [];
       const sql = trimDumpTransaction(source, file, text);
       if (sql === null) return [];
+      // The plan refuses statements on d1_migrations; one on the table the config names instead is refused here.
+      if (layout.table !== DEFAULT_TABLE)
+        for (const problem of findHistoryTableReferences({ file, line: 1, sql }, "wrangler", layout.table, dialect)) source.report(problem.file, problem.line, problem.message, problem);
       const id = name.replace(/\/migration\.sql$|\.sql$/, "");
       const base = id.slice(id.lastIndexOf("/") + 1);
       return [

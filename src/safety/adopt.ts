@@ -281,7 +281,8 @@ export function adoptDatabase(manager: SafetyNetManager, map: unknown, options: 
       const named = options.oldTable === undefined ? undefined : parseOldTable(options.oldTable, postgresSchemaOf(manager) !== undefined);
       const read = readMap(map, options.mapFile, manager.migrations.length);
       // The table the tool's own config named, which import recorded in the map (wrangler's migrations_table).
-      const fromMap = named ?? (read.oldTable === undefined ? undefined : parseOldTable(read.oldTable, postgresSchemaOf(manager) !== undefined));
+      // The name as the tool's config holds it, not --old-table's syntax: wrangler quotes it, so a dot in it is part of the name.
+      const fromMap = named ?? (read.oldTable === undefined ? undefined : { name: read.oldTable });
       return adopt(manager, read, fromMap, options);
     },
     "adoptDatabase",
@@ -331,11 +332,12 @@ function historyMissingError(
   return new StepwiseError("ADOPT_HISTORY_MISSING", message, { tool, table, schema: schema ?? null, ...(otherTools.length > 0 && { otherTools }) });
 }
 
-/** The tools adopt reads whose history table (by its default name) this database holds, besides `tool`. */
-function* otherToolsHere(tool: string, appSchema: string | undefined): Step<string[]> {
+/** The tools adopt reads whose history table (by its default name, when it is not stepwise's own) this database holds, besides `tool`. */
+function* otherToolsHere(tool: string, appSchema: string | undefined, own: readonly string[]): Step<string[]> {
   const found: string[] = [];
   for (const [name, other] of Object.entries(TOOLS)) {
-    if (name !== tool && (yield* tableExists(appSchema === undefined ? undefined : (other.postgresSchema ?? appSchema), other.table))) found.push(name);
+    const mine = (other.postgresSchema === undefined || appSchema === undefined) && own.some((table) => table.toLowerCase() === other.table.toLowerCase());
+    if (name !== tool && !mine && (yield* tableExists(appSchema === undefined ? undefined : (other.postgresSchema ?? appSchema), other.table))) found.push(name);
   }
   return found;
 }
@@ -386,7 +388,7 @@ function* adopt(
     if (!(yield* tableExists(schema, table))) {
       if ((yield* store.exists()) && (yield* store.readKeys()).length > 0) throw alreadyManagedError((yield* store.readKeys()).at(-1)!.version, manager.tableName);
       const elsewhere = history.file !== undefined ? "file" : options.oldTable === undefined ? "name" : null;
-      throw historyMissingError(tool, { table, schema, oldTable }, elsewhere, yield* otherToolsHere(tool, appSchema));
+      throw historyMissingError(tool, { table, schema, oldTable }, elsewhere, yield* otherToolsHere(tool, appSchema, stepwiseTableNames(manager.tableName)));
     }
     yield* refuseWhileLocked(tool, schema, table);
     recorded = yield* readRecorded();
