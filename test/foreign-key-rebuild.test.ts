@@ -160,6 +160,13 @@ await describeEachDriver("foreign-key rebuilds", (h) => {
       "ALTER TABLE ticks ADD COLUMN parent INTEGER REFERENCES `tick``name` (id)",
       // Many tables without a key, so a child is not found by being the only table there.
       ...Array.from({ length: 20 }, (_, index) => `CREATE TABLE plain_${index} (id INTEGER PRIMARY KEY)`),
+      // A row in every child: a drop whose children hold none loses nothing and is let through.
+      'INSERT INTO "Authors" VALUES (1)',
+      "INSERT INTO books (author) VALUES (1)",
+      'INSERT INTO "odd""name" VALUES (1)',
+      "INSERT INTO quotes (source) VALUES (1)",
+      "INSERT INTO `tick``name` VALUES (1)",
+      "INSERT INTO ticks (parent) VALUES (1)",
     ];
     const expected = new Map([
       ["Authors", "books"],
@@ -184,6 +191,53 @@ await describeEachDriver("foreign-key rebuilds", (h) => {
       );
       assert.equal(manager.currentVersion(), 1);
     }
+  });
+
+  test("a drop of a referenced table whose children hold no row runs as written (a database built from zero); a rename is refused whatever they hold, and so is the drop once a child holds a row", async (t) => {
+    const dir = mkdtempSync(path.join(tmpdir(), "stepwise-fk-empty-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const schema = sqlEntry(
+      1,
+      "CREATE TABLE parents (id INTEGER PRIMARY KEY, note TEXT);\nCREATE TABLE children (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parents (id) ON DELETE CASCADE);\nINSERT INTO parents VALUES (1, 'kept');",
+    );
+    const rebuild = sqlEntry(
+      2,
+      "CREATE TABLE parents_new (id INTEGER PRIMARY KEY, note TEXT NOT NULL DEFAULT '');\nINSERT INTO parents_new SELECT id, note FROM parents;\nDROP TABLE parents;\nALTER TABLE parents_new RENAME TO parents;",
+    );
+    const empty = await openWithForeignKeys(h, t, path.join(dir, "empty.db"));
+    assert.deepEqual(
+      empty
+        .manager([schema, rebuild])
+        .up()
+        .steps.map((step) => step.version),
+      [1, 2],
+    );
+    assert.equal(empty.value("SELECT note FROM parents WHERE id = 1"), "kept");
+    assert.deepEqual(
+      empty.rows("PRAGMA foreign_key_list(children)").map((key) => (key as { table: string }).table),
+      ["parents"],
+    );
+
+    const withChild = await openWithForeignKeys(h, t, path.join(dir, "with-child.db"));
+    const manager = withChild.manager([schema, rebuild]);
+    manager.up({ to: 1 });
+    withChild.exec("INSERT INTO children (parent_id) VALUES (1)");
+    assert.throws(
+      () => manager.up(),
+      (error: StepwiseError<"MIGRATION_FAILED">) => error.code === "MIGRATION_FAILED" && error.details.version === 2 && error.details.foreignKeyRebuild?.referencedBy.join() === "children",
+    );
+    assert.equal(withChild.value("SELECT count(*) FROM children"), 1);
+
+    // Renaming the parent away repoints the children's keys to the old table, rows or not.
+    const renameAway = sqlEntry(
+      2,
+      "ALTER TABLE parents RENAME TO parents_old;\nCREATE TABLE parents (id INTEGER PRIMARY KEY, note TEXT);\nINSERT INTO parents SELECT * FROM parents_old;\nDROP TABLE parents_old;",
+    );
+    const renamed = await openWithForeignKeys(h, t, path.join(dir, "renamed.db"));
+    assert.throws(
+      () => renamed.manager([schema, renameAway]).up(),
+      (error: StepwiseError<"MIGRATION_FAILED">) => error.code === "MIGRATION_FAILED" && error.details.version === 2 && error.details.foreignKeyRebuild?.table === "parents",
+    );
   });
 });
 

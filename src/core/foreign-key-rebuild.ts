@@ -2,6 +2,7 @@
 import type { ForeignKeyRebuildHint } from "./errors.js";
 import { query, type Step } from "./step.js";
 import { isInstanceSafely } from "./error-factories.js";
+import { quoteIdentifier } from "./batch-walk.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 
 /** The fix for a SQL migration: the flag on its up marker line. */
@@ -74,9 +75,13 @@ export function* refuseParentRebuild(
     const candidates = findDroppedOrRenamedTables(text);
     if (candidates.length === 0 || !(yield* foreignKeysEnforced())) return;
     const alsoGone = new Set(candidates.map((name) => name.toLowerCase()));
+    const renamed = new Set([...text.matchAll(RENAME_TABLE)].map(([, name]) => unquoteIdentifier(name!).toLowerCase()));
     for (const table of candidates) {
       const children = (yield* childrenOf(table, tables)).filter((name) => !alsoGone.has(name.toLowerCase()));
-      if (children.length > 0) throw new ForeignKeyParentRebuildRefusal({ table, referencedBy: children, fix: fixFor(entry, foreignKeySwitch) });
+      // A drop reaches only the rows of its children, so with none it loses nothing (a database built from zero, where an imported history's rebuilds ran as its tool ran them);
+      // a rename repoints the children's keys whatever they hold.
+      if (children.length > 0 && (renamed.has(table.toLowerCase()) || (yield* anyHoldsRows(children))))
+        throw new ForeignKeyParentRebuildRefusal({ table, referencedBy: children, fix: fixFor(entry, foreignKeySwitch) });
     }
   } finally {
     // A reference appears or changes name only through SQL saying so, or through code, which cannot be read ahead.
@@ -139,6 +144,12 @@ function* childrenOf(table: string, tables: readonly MaybeChild[]): Step<string[
     if (keys.length > 0) children.push(child.name);
   }
   return children;
+}
+
+/** Whether any of `tables` holds a row. */
+function* anyHoldsRows(tables: readonly string[]): Step<boolean> {
+  for (const table of tables) if ((yield* query(`SELECT 1 AS hit FROM ${quoteIdentifier(table)} LIMIT 1`)).length > 0) return true;
+  return false;
 }
 
 function fixFor(entry: MigrationEntry, foreignKeySwitch: boolean): string {
