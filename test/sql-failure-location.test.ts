@@ -9,6 +9,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { describeEachDriver } from "./support/driver-matrix.js";
 import { caught, createItems, sqlEntry } from "./support/registry-builders.js";
+import { LOCATE_BY_BATCH_BUDGET } from "../src/core/sql-location.js";
+import type { StepwiseError } from "../src/core/errors.js";
 
 /** Up begins on line 3 of its file; its third statement (line 6, column 3) fails. */
 const UP = "CREATE TABLE a (x);\nINSERT INTO a VALUES (1);\n\n  INSERT INTO missing VALUES (1);\nCREATE TABLE b (x);";
@@ -52,4 +54,38 @@ await describeEachDriver("a SQL migration's failing statement is named by its fi
       assert.equal(error.code, "MIGRATION_FAILED", String(error.message));
       assert.deepEqual(error.location, { file: entry.file, ...FAILING_UP });
     }));
+});
+
+test("D1 (workerd): the search for a failed batch's statement runs at most LOCATE_BY_BATCH_BUDGET statements again; within it, the line is found", async (t) => {
+  // Its batches run about log2(N) times the statements before the failing one: a migration of thousands failing at its end ran a hundred thousand and more again.
+  const { startD1Proxy } = await import("./support/cloudflare/d1-proxy.js");
+  const { MigrationManager } = await import("../src/entries/d1.js");
+  const count = LOCATE_BY_BATCH_BUDGET / 10;
+  const inserts = Array.from({ length: count }, (_, index) => `INSERT INTO notes (id) VALUES (${index + 2});`);
+  for (const failingAt of [count, 3]) {
+    await t.test(`failing at statement ${failingAt} of ${count}`, async () => {
+      const database = await startD1Proxy();
+      try {
+        const binding = database.binding();
+        const sent = { statements: 0, batches: 0 };
+        const counted = {
+          ...binding,
+          batch: (statements: Parameters<typeof binding.batch>[0]) => ((sent.statements += statements.length), sent.batches++, binding.batch(statements)),
+        };
+        const lines = inserts.map((insert, index) => (index + 1 === failingAt ? "INSERT INTO notes (id) VALUES (1);" : insert));
+        const registry = [sqlEntry(1, "CREATE TABLE notes (id INTEGER PRIMARY KEY); INSERT INTO notes (id) VALUES (1);"), sqlEntry(2, lines.join("\n"), { sqlLines: [2, null] })];
+        await new MigrationManager(binding, registry).up({ to: 1 });
+        const error = await new MigrationManager(counted, registry).up().then(
+          () => assert.fail("expected a failure"),
+          (rejected: unknown) => rejected as StepwiseError<"MIGRATION_FAILED">,
+        );
+        assert.deepEqual([error.code, error.details.version], ["MIGRATION_FAILED", 2]);
+        // The migration's own batch (its history row and statements), then the search's, each ending in the statement that always fails.
+        assert.ok(sent.statements - (count + 1) - (sent.batches - 1) <= LOCATE_BY_BATCH_BUDGET, `${sent.statements} statements sent in ${sent.batches} batches`);
+        assert.deepEqual(error.details.location, failingAt === 3 ? { file: registry[1]!.file, line: 2 + failingAt - 1, column: 1 } : null);
+      } finally {
+        await database.dispose();
+      }
+    });
+  }
 });

@@ -369,3 +369,25 @@ test("migrations that build nothing squash reads are SQUASH_TARGET_INVALID, not 
   assert.equal(error.code, "SQUASH_TARGET_INVALID");
   assert.match(error.reason, /build nothing/);
 });
+
+test("squash of many migrations names the first ten it would delete and how many more, in its plan and its refusal; --json lists every one", async (t) => {
+  // Every file on one line: a squash of 2,500 migrations printed an 80 KB error.
+  const project = createTestProject(t);
+  const count = 25;
+  for (let version = 1; version <= count; version++) {
+    project.writeMigration(`${String(version).padStart(3, "0")}_t${version}.sql`, `-- migrate:up\nCREATE TABLE t${version} (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE t${version};\n`);
+  }
+  await project.generateAsBin();
+  const namedIn = (text: string) => text.match(/migrations\/\d{3}_t\d+\.sql/g)?.length ?? 0;
+  const plan = await cli(project, ["squash", "--to", String(count - 1)]);
+  assert.equal(plan.code, 0, plan.stderr);
+  assert.equal(namedIn(plan.stdout), 10);
+  assert.equal(json(await cli(project, ["squash", "--to", String(count - 1), "--json"])).removed.length, count - 1);
+  // No repository: git holds none of them.
+  const refused = await cli(project, ["squash", "--to", String(count - 1), "--yes"]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /SQUASH_UNCOMMITTED/);
+  assert.equal(namedIn(refused.stderr), 10);
+  const refusedJson = errorOf(await cli(project, ["squash", "--to", String(count - 1), "--yes", "--json"]));
+  assert.deepEqual([refusedJson.code, (refusedJson.files as string[]).length], ["SQUASH_UNCOMMITTED", count - 1]);
+});

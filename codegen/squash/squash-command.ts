@@ -133,9 +133,14 @@ function describePlan(plan: SquashPlan, written: boolean): string {
   );
   return [
     `${written ? "Wrote" : "Would write"} ${plan.file}: migrations 1 to ${plan.version} as one (${objects || "no objects"}); ${plan.kept} later migration${plan.kept === 1 ? "" : "s"} unchanged.`,
-    `  ${written ? "Deleted" : "Would delete"}: ${plan.removed.join(", ")}`,
+    `  ${written ? "Deleted" : "Would delete"}: ${listSome(plan.removed)}`,
     ...(review.length > 0 ? [`  To review (marked "-- stepwise:review" in the file):`, ...review] : []),
   ].join("\n");
+}
+
+/** The first files of `files`, then how many more: a squash of thousands of migrations listed every one on a line of hundreds of KB (`--json` and the error's `files` list them all). */
+function listSome(files: readonly string[], shown = 10): string {
+  return files.length <= shown ? files.join(", ") : `${files.slice(0, shown).join(", ")} and ${files.length - shown} more (--json lists every one)`;
 }
 
 /** The files squash deletes must be in git as they are, so git history keeps them. */
@@ -151,6 +156,6 @@ function refuseUncommitted(projectRoot: string, files: readonly string[]): void 
   const top = prefix.status === 0 ? prefix.stdout.replace(/\n$/, "") : "";
   const lost = files.filter((file) => !inGit.has(`${top}${file}`) || dirty.has(`${top}${file}`));
   if (lost.length === 0) return;
-  const message = `squash deletes the migrations it replaces, and git does not hold ${lost.join(", ")} as ${lost.length === 1 ? "it is" : "they are"} (uncommitted, untracked, or no repository), so ${lost.length === 1 ? "its" : "their"} text would be lost. Commit them first. Nothing was written.`;
+  const message = `squash deletes the migrations it replaces, and git does not hold ${listSome(lost)} as ${lost.length === 1 ? "it is" : "they are"} (uncommitted, untracked, or no repository), so ${lost.length === 1 ? "its" : "their"} text would be lost. Commit them first. Nothing was written.`;
   throw new StepwiseError("SQUASH_UNCOMMITTED", message, { files: lost });
 }

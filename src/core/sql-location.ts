@@ -115,14 +115,23 @@ function failureKey(error: unknown): string {
 }
 
 /**
+ * How many statements {@link locateByBatch} may run again in all. Its batches run about log2(N) times the statements before the failing one, so a migration of thousands failing near its
+ * end would run a hundred thousand and more (each as slow as in the migration): past this, the error names the file without a line.
+ */
+export const LOCATE_BY_BATCH_BUDGET = 25_000;
+
+/**
  * Where `entry`'s statement that failed a batch (D1, whose error names none) starts: the first statements run again in batches that end with a statement that always fails, so nothing
- * is kept, halving the range each time. `null` when a batch fails otherwise than `failedWith` (another process changed the database meanwhile). Never throws.
+ * is kept, halving the range each time. `null` when a batch fails otherwise than `failedWith` (another process changed the database meanwhile), or the next batch would take the
+ * statements run again past {@link LOCATE_BY_BATCH_BUDGET}. Never throws.
  */
 export function* locateByBatch(entry: MigrationEntry, direction: MigrationDirection, split: StatementSplitter, failedWith: unknown): Step<SqlLocation | null> {
   const statements = split(scriptOf(entry, direction) ?? "");
   const sentinel = "stepwise: the statements before it";
-  // Whether the first `count` statements fail as the migration did; `null` when they fail otherwise.
+  let budget = LOCATE_BY_BATCH_BUDGET;
+  // Whether the first `count` statements fail as the migration did; `null` when they fail otherwise, or the budget is spent.
   const failsWithin = function* (count: number): Step<boolean | null> {
+    if ((budget -= count) < 0) return null;
     try {
       yield* callDriver("batch", [], [...statements.slice(0, count).map((statement) => statement.text), `SELECT * FROM "${sentinel}"`].join(";\n"));
     } catch (error) {

@@ -117,37 +117,9 @@ type Section = "up" | "down";
 export function parseSqlMigrationSource(source: string, options: SqlSourceOptions = {}): SqlSourceResult {
   const dialect = options.dialect ?? "sqlite";
   const text = source.replace(/^\uFEFF/, "");
-  const tokens = tokenizeSql(dialect === "postgres" ? blankCopyRows(text) : text, dialect);
-  const problems: SqlSourceProblem[] = [];
-  const report: Report = (code, line, column, message) => void problems.push({ code, line, column, message });
-
-  // An editor shows a lone CR as a line break, but SQLite's `--` comment runs on through it (a marker's too): what follows on the shown line is comment, never run. A file with no
-  // other line break is one line to every dialect, read word by word as flags. Every other check would only describe that, so this is the one problem.
-  const swallowing = tokens.filter((token) => token.kind === "line-comment" && /\r(?!\n)/.test(token.text));
-  if (swallowing.length > 0 || (text.includes("\r") && !text.includes("\n"))) {
-    const first = swallowing[0] ?? { line: 1, column: 1, text };
-    const message =
-      "its line breaks are lone carriage returns (CR, as classic Mac OS saved text), not LF or CRLF: SQL reads the text after one as more of the line before it (a -- comment's included), so it would never run; save the file with LF line breaks";
-    return { ok: false, problems: [{ code: "SQL_CR_LINE_BREAKS", line: first.line, column: first.column + first.text.search(/\r(?!\n)/), message }] };
-  }
-  const nul = findNulByte(text);
-  if (nul !== null) report("SQL_NUL_BYTE", nul.line, nul.column, `a NUL byte: ${NUL_BYTE_WHY[dialect]}`);
-  const scan = scanComments(tokens, dialect, report);
+  const scan = checkSqlMigration(text, dialect, options);
+  if ("problems" in scan) return { ok: false, problems: scan.problems };
   const { upLine, downLine, transaction, disableForeignKeys, empty } = scan;
-  // A misspelled up marker already says what is wrong; these would only repeat it.
-  if (!scan.upLookalike) {
-    reportSqlOutsideSections(tokens, upLine, scan.misplacedDownLine, report);
-    reportSqlOnMarkerLines(tokens, [upLine, downLine], report);
-    if (upLine === -1) report("SQL_MISSING_UP", 1, 1, `no "${UP_MARKER}" marker; start the migration's SQL with a line "${UP_MARKER}"`);
-  }
-  const sectionOf = (line: number): Section | null => (upLine === -1 || line <= upLine ? null : downLine !== -1 && line > downLine ? "down" : "up");
-  const sections = { up: tokens.filter((token) => sectionOf(token.line) === "up"), down: tokens.filter((token) => sectionOf(token.line) === "down") };
-  const holdsNoSql = (section: Section) => significantTokens(sections[section]).every((token) => /^[\s;]*$/.test(token.text));
-  const isEmpty = { up: upLine !== -1 && holdsNoSql("up"), down: downLine !== -1 && holdsNoSql("down") };
-  reportEmptySections(scan, isEmpty, reportTemplatePlaceholders(tokens, sectionOf, report), report);
-  if (upLine !== -1 && problems.length === 0) for (const section of [sections.up, sections.down]) reportStatementProblems(section, { ...scan, batchOnly: options.batchOnly === true }, dialect, report);
-  if (problems.length > 0) return { ok: false, problems: withDialectHint(problems, dialect, tokens).sort((a, b) => a.line - b.line || a.column - b.column) };
-
   const lines = text.split(/\r?\n/);
   const up = lines.slice(upLine, downLine === -1 ? undefined : downLine - 1);
   const down = downLine === -1 ? null : lines.slice(downLine);
@@ -169,6 +141,44 @@ export function parseSqlMigrationSource(source: string, options: SqlSourceOption
       downSqlLine: down && downLine + 1 + leadingBlankLines(down),
     },
   };
+}
+
+/**
+ * The markers, flags and description of a SQL migration's text, or every problem found. Apart from {@link parseSqlMigrationSource} so its tokens (about 90 bytes each, a few a word) are garbage
+ * before the checksum tokenizes the sections again: a seed file of tens of MB held both at once ran out of memory.
+ */
+function checkSqlMigration(text: string, dialect: SqlDialect, options: SqlSourceOptions): SectionScan | { problems: SqlSourceProblem[] } {
+  const tokens = tokenizeSql(dialect === "postgres" ? blankCopyRows(text) : text, dialect);
+  const problems: SqlSourceProblem[] = [];
+  const report: Report = (code, line, column, message) => void problems.push({ code, line, column, message });
+
+  // An editor shows a lone CR as a line break, but SQLite's `--` comment runs on through it (a marker's too): what follows on the shown line is comment, never run. A file with no
+  // other line break is one line to every dialect, read word by word as flags. Every other check would only describe that, so this is the one problem.
+  const swallowing = tokens.filter((token) => token.kind === "line-comment" && /\r(?!\n)/.test(token.text));
+  if (swallowing.length > 0 || (text.includes("\r") && !text.includes("\n"))) {
+    const first = swallowing[0] ?? { line: 1, column: 1, text };
+    const message =
+      "its line breaks are lone carriage returns (CR, as classic Mac OS saved text), not LF or CRLF: SQL reads the text after one as more of the line before it (a -- comment's included), so it would never run; save the file with LF line breaks";
+    return { problems: [{ code: "SQL_CR_LINE_BREAKS", line: first.line, column: first.column + first.text.search(/\r(?!\n)/), message }] };
+  }
+  const nul = findNulByte(text);
+  if (nul !== null) report("SQL_NUL_BYTE", nul.line, nul.column, `a NUL byte: ${NUL_BYTE_WHY[dialect]}`);
+  const scan = scanComments(tokens, dialect, report);
+  const { upLine, downLine } = scan;
+  // A misspelled up marker already says what is wrong; these would only repeat it.
+  if (!scan.upLookalike) {
+    reportSqlOutsideSections(tokens, upLine, scan.misplacedDownLine, report);
+    reportSqlOnMarkerLines(tokens, [upLine, downLine], report);
+    if (upLine === -1) report("SQL_MISSING_UP", 1, 1, `no "${UP_MARKER}" marker; start the migration's SQL with a line "${UP_MARKER}"`);
+  }
+  const sectionOf = (line: number): Section | null => (upLine === -1 || line <= upLine ? null : downLine !== -1 && line > downLine ? "down" : "up");
+  const sections = { up: tokens.filter((token) => sectionOf(token.line) === "up"), down: tokens.filter((token) => sectionOf(token.line) === "down") };
+  const holdsNoSql = (section: Section) => significantTokens(sections[section]).every((token) => /^[\s;]*$/.test(token.text));
+  const isEmpty = { up: upLine !== -1 && holdsNoSql("up"), down: downLine !== -1 && holdsNoSql("down") };
+  reportEmptySections(scan, isEmpty, reportTemplatePlaceholders(tokens, sectionOf, report), report);
+  if (upLine !== -1 && problems.length === 0) for (const section of [sections.up, sections.down]) reportStatementProblems(section, { ...scan, batchOnly: options.batchOnly === true }, dialect, report);
+  if (problems.length > 0) return { problems: withDialectHint(problems, dialect, tokens).sort((a, b) => a.line - b.line || a.column - b.column) };
+  return scan;
 }
 
 /**
