@@ -212,7 +212,7 @@ await describeEachDriver("a run of SQL migrations applied one after another", (h
       db.exec("PRAGMA foreign_keys = ON");
       const migrations = [
         logged(1),
-        logged(2, " CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (parent_id INTEGER REFERENCES parent (id));"),
+        logged(2, " CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (parent_id INTEGER REFERENCES parent (id)); INSERT INTO parent VALUES (1); INSERT INTO child VALUES (1);"),
         logged(3, " DROP TABLE parent;"),
         logged(4),
       ];
