@@ -228,7 +228,6 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     yield* begin("immediate");
     walk.uncommitted = [];
     const counter = yield* changeCounter();
-    this.referencingTables.at(counter);
     // An escape is judged against what was read before stepwise wrote in the transaction.
     if (this.escapeGuard) yield* this.escapeGuard.readStart(counter);
     // Under the write lock: another process may create the history table meanwhile.

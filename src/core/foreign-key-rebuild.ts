@@ -1,6 +1,6 @@
 /** SQLite's table rebuild is safe only with foreign keys off: a migration that would drop or rename a referenced table is refused, or its failure names the children and the fix. */
 import type { ForeignKeyRebuildHint } from "./errors.js";
-import { query, type Step } from "./step.js";
+import { changeCounter, query, type Step } from "./step.js";
 import { isInstanceSafely } from "./error-factories.js";
 import { quoteIdentifier } from "./batch-walk.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
@@ -69,15 +69,12 @@ export function* refuseParentRebuild(
     // One that sets foreign_keys or defer_foreign_keys itself manages the keys on its own; a comment naming them (an importer's commented-out PRAGMA) does not.
     // Cutting too much here (a string holding `--`) only keeps the check on.
     if (entry.disableForeignKeys || !/\b(?:DROP|RENAME)\b/i.test(text) || /foreign_keys/i.test(text.replace(COMMENTS, ""))) return;
-    // Read first, from the cache: where no table references another (most schemas, and every rollback's last steps), no drop can orphan a row.
-    const tables = yield* referencing.read();
-    if (tables.length === 0) return;
     const candidates = findDroppedOrRenamedTables(text);
     if (candidates.length === 0 || !(yield* foreignKeysEnforced())) return;
     const alsoGone = new Set(candidates.map((name) => name.toLowerCase()));
     const renamed = new Set([...text.matchAll(RENAME_TABLE)].map(([, name]) => unquoteIdentifier(name!).toLowerCase()));
     for (const table of candidates) {
-      const children = (yield* childrenOf(table, tables)).filter((name) => !alsoGone.has(name.toLowerCase()));
+      const children = (yield* childrenOf(table, yield* referencing.read())).filter((name) => !alsoGone.has(name.toLowerCase()));
       // A drop reaches only the rows of its children, so with none it loses nothing (a database built from zero, where an imported history's rebuilds ran as its tool ran them);
       // a rename repoints the children's keys whatever they hold.
       if (children.length > 0 && (renamed.has(table.toLowerCase()) || (yield* anyHoldsRows(children))))
@@ -92,30 +89,21 @@ export function* refuseParentRebuild(
 /** A table whose `CREATE` statement mentions `REFERENCES`: its name, folded name and lowered SQL. */
 type MaybeChild = { readonly name: string; readonly folded: string; readonly sql: string };
 
-/**
- * The tables that may reference another, kept while nothing could change them: reading them for every drop made rolling back a long history quadratic. Kept only under the change counter
- * of the transaction they were read in: the executor passes it to {@link at} as each transaction starts.
- */
+/** The tables that may reference another, kept while nothing could change them: reading them for every drop made rolling back a long history quadratic. */
 export class ReferencingTables {
-  private known: readonly MaybeChild[] | null = null;
-  private counter: number | null = null;
+  private known: { readonly counter: number; readonly tables: readonly MaybeChild[] } | null = null;
 
   /** Drops what was read, at the start of a run and after a migration that could change a reference. */
   forget(): void {
     this.known = null;
   }
 
-  /** At the start of a transaction, under its write lock: `counter`, the driver's change counter then, moved when another connection committed (a `null` counter keeps nothing). */
-  at(counter: number | null): void {
-    if (counter === null || counter !== this.counter) this.known = null;
-    this.counter = counter;
-  }
-
   /** The tables that may reference another, as the schema stands now. */
   *read(): Step<readonly MaybeChild[]> {
-    if (this.known !== null) return this.known;
+    const counter = yield* changeCounter();
+    if (this.known !== null && counter !== null && this.known.counter === counter) return this.known.tables;
     const tables = yield* readMaybeChildren();
-    if (this.counter !== null) this.known = tables;
+    this.known = counter === null ? null : { counter, tables };
     return tables;
   }
 }
