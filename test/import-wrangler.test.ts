@@ -357,8 +357,8 @@ test("remote D1: a copy exported and adopted writes the SQL that records the ado
     [1, 2, 3, 4, 5].map((version) => [version, "applied"]),
   );
   assert.equal(((await worker.call("d1", "status")).result as { problem: unknown }).problem, null);
-  // The same file again: stepwise's tables exist now, so it fails whole.
-  await assert.rejects(executeFile(db, sqlFile), /already exists/);
+  // The same file again fails whole: up changed the schema since the copy (and stepwise's tables exist now).
+  await assert.rejects(executeFile(db, sqlFile), /CHECK constraint failed: schema_changed_since_the_copy/);
 });
 
 test("remote D1: the SQL fails whole, writing nothing, when wrangler applied another migration after the copy; a copy migrated after its adoption writes none (ADOPT_SQL_REFUSED)", async (t) => {
@@ -382,6 +382,26 @@ test("remote D1: the SQL fails whole, writing nothing, when wrangler applied ano
   // Without the old table nothing could guard the file.
   const dropping = await runCli(["adopt", "--db", copy, "--write-sql", "again.sql", "--drop-old-table", "--json"], { cwd: project.root });
   assert.deepEqual([dropping.code, errorOf(dropping.stdout).code], [2, "USAGE"]);
+});
+
+test("remote D1: the SQL fails whole, writing nothing, when the database's schema changed after the copy though wrangler's table did not", async (t) => {
+  const { project, worker, db, apply, adoptCopy } = await remoteSetup(t);
+  await apply(inWranglerOrder.slice(0, 3));
+  const adopted = await adoptCopy();
+  assert.equal(adopted.code, 0, JSON.stringify(adopted.json));
+  // A hand-run wrangler d1 execute after the export: the copy's check says nothing of this schema.
+  for (const change of ["ALTER TABLE notes ADD COLUMN pinned INTEGER", "CREATE INDEX notes_body ON notes (body)"]) {
+    await db.prepare(change).run();
+    await assert.rejects(executeFile(db, path.join(project.root, "adopt.sql")), /CHECK constraint failed: schema_changed_since_the_copy/, change);
+    assert.deepEqual((await worker.call("d1", "query", { sql: "SELECT name FROM sqlite_master WHERE name LIKE 'schema_migrations%'" })).result, []);
+    await db.prepare(change.startsWith("ALTER") ? "ALTER TABLE notes DROP COLUMN pinned" : "DROP INDEX notes_body").run();
+  }
+  // Once the schema is the copy's again, the file runs.
+  await executeFile(db, path.join(project.root, "adopt.sql"));
+  assert.deepEqual(
+    ((await worker.call("d1", "history")).result as { version: number }[]).map((row) => row.version),
+    [1, 2, 3],
+  );
 });
 
 test("a Durable Object's storage, adopted through a copy it exports: the object runs the written SQL in one transactionSync, and its up applies only the rest", async (t) => {

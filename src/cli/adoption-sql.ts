@@ -9,8 +9,11 @@ import { ADOPTED_SUFFIX } from "../core/error-factories.js";
 import { query, type Step } from "../core/step.js";
 import { stepwiseTableNames } from "../safety/checksum-repair-log.js";
 
-/** The constraint whose name a run on a database that changed since the copy fails with. */
+/** The constraint whose name a run on a database whose old tool's table changed since the copy fails with. */
 export const ADOPT_GUARD_CONSTRAINT = "old_history_changed_since_the_copy";
+
+/** The constraint whose name a run on a database whose schema changed since the copy (a hand-run `ALTER TABLE`) fails with. */
+export const ADOPT_SCHEMA_GUARD_CONSTRAINT = "schema_changed_since_the_copy";
 
 /** The SQL text for the copy's adoption into `tableName`; `ADOPT_SQL_REFUSED` when the copy holds no adoption to carry, or more than it. */
 export function* adoptionSql(tableName: string, copy: string): Step<string> {
@@ -37,13 +40,20 @@ export function* adoptionSql(tableName: string, copy: string): Step<string> {
   const columns = (yield* query<{ name: string }>(`SELECT name FROM pragma_table_info(?)`, [adoption.old_table])).map((row) => quoteIdentifier(row.name));
   const oldRows = `SELECT json_group_array(json_array(${columns.join(", ")})) FROM (SELECT * FROM ${quoteIdentifier(adoption.old_table)} ORDER BY ${columns.join(", ")})`;
   const expected = String((yield* query<{ value: string }>(`SELECT (${oldRows}) AS value`))[0]!.value);
-  const guard = quoteIdentifier(`${tableName}_adopt_guard`);
+  const guardName = `${tableName}_adopt_guard`;
+  // The schema the copy was checked with, as the database holds it before the file writes: stepwise's tables and the guard are left out, and so are SQLite's and Cloudflare's own.
+  const left = [...names, guardName.toLowerCase()].map(literal).join(", ");
+  const schema = `SELECT json_group_array(json_array(type, name, sql)) FROM (SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND lower(tbl_name) NOT IN (${left}) ORDER BY type, name)`;
+  const expectedSchema = String((yield* query<{ value: string }>(`SELECT (${schema}) AS value`))[0]!.value);
+  const guard = quoteIdentifier(guardName);
   const lines = [
     `-- The adoption "stepwise adopt" recorded in ${copy}: ${adoption.tool}'s ${adoption.old_table} mapped to versions 1..${version} of ${tableName}.`,
-    `-- Run it on the database the copy was made from, as one batch (wrangler d1 execute <database> --remote --file <this file>). It fails, changing nothing,`,
-    `-- with "CHECK constraint failed: ${ADOPT_GUARD_CONSTRAINT}" when ${adoption.old_table} there holds other rows than the copy's, and with "table ... already exists" when stepwise's tables do.`,
-    `CREATE TABLE ${guard} (ok INTEGER NOT NULL CONSTRAINT ${ADOPT_GUARD_CONSTRAINT} CHECK (ok = 1));`,
-    `INSERT INTO ${guard} (ok) SELECT (${oldRows}) = ${literal(expected)};`,
+    `-- Run it on the database the copy was made from, all or nothing (D1: wrangler d1 execute <database> --remote --file <this file>; a Durable Object: in one transactionSync). It fails, changing nothing,`,
+    `-- with "CHECK constraint failed: ${ADOPT_GUARD_CONSTRAINT}" when ${adoption.old_table} there holds other rows than the copy's, with "CHECK constraint failed: ${ADOPT_SCHEMA_GUARD_CONSTRAINT}"`,
+    `-- when its schema is not the copy's, and with "table ... already exists" when stepwise's tables are there.`,
+    `CREATE TABLE ${guard} (history INTEGER NOT NULL CONSTRAINT ${ADOPT_GUARD_CONSTRAINT} CHECK (history = 1), ` +
+      `schema INTEGER NOT NULL CONSTRAINT ${ADOPT_SCHEMA_GUARD_CONSTRAINT} CHECK (schema = 1));`,
+    `INSERT INTO ${guard} (history, schema) SELECT (${oldRows}) = ${literal(expected)}, (${schema}) = ${literal(expectedSchema)};`,
     `DROP TABLE ${guard};`,
     ...own.map((object) => `${object.sql};`),
   ];

@@ -277,7 +277,7 @@ export function unmanagedDatabaseError(tables: readonly string[], throughCopy = 
   const adopted = adoptedHistoryIn(tables);
   const usual = adopted === null ? defaultHistoryIn(tables) : null;
   const adopt = throughCopy
-    ? 'This storage has no scratch database to check a schema in: adopt an exported copy with "stepwise adopt --db <copy> --write-sql <file>", then run that file here (see docs/adopting.md).'
+    ? 'This storage has no scratch database to check a schema in. If another tool migrated it, import its migrations, adopt an exported copy with "stepwise adopt --db <copy> --write-sql <file>", then run that file here, all or nothing (see docs/adopting.md); a database no tool recorded cannot be adopted here.'
     : text`Adopt it with ${CALLS.baseline}, naming the last migration its schema already contains.`;
   const message = adopted
     ? text`The database has tables (${listed}) but no migration history in the history table this run reads. ${adopted} holds the history "stepwise adopt" recorded (its record, ${adopted}_${ADOPTED_SUFFIX}, is beside it): name it with ${option("tableName", adopted)}.`

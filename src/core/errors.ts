@@ -128,7 +128,8 @@ export interface StepwiseErrorDetails {
    * `throughCopy` is true on D1 and Durable Objects, which have no scratch database to replay migrations in, so neither `baselineDatabase` nor `adoptDatabase` runs there.
    * Fix: Name the history table it holds (`--table`, `tableName`); else write migrations that build the same schema and adopt it with `stepwise baseline N`, naming the last
    * migration its schema already contains (or, for another tool's migrations, import them and run `stepwise adopt`). With `throughCopy`: adopt an exported copy with the CLI
-   * (`stepwise adopt --db <copy> --write-sql <file>`) and run the SQL it writes on this database (`wrangler d1 execute --remote --file`); see docs/adopting.md. */
+   * (`stepwise adopt --db <copy> --write-sql <file>`) and run the SQL it writes on this database, all or nothing (D1: `wrangler d1 execute --remote --file`; a Durable Object: the object
+   * runs it in one `transactionSync`); see docs/adopting.md. A database there that no tool recorded has no such route: `baseline` writes no SQL. */
   readonly UNMANAGED_DATABASE: Readonly<{ tables: readonly string[]; throughCopy: boolean }>;
   /** The history table's name, given by `--table`, the config's `tableName` or the library's `tableName` option alike, is not a plain SQL identifier (letters, digits and underscores, not empty,
    * not starting with a digit or `sqlite_`; on PostgreSQL at most 46 characters, so that the tables kept beside it fit its 63). Refused before any SQL ran.
