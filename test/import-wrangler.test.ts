@@ -220,6 +220,40 @@ test("import wrangler: migrations_pattern's folder per migration (drizzle-kit's 
   }
 });
 
+test("wrangler's folder per migration (migrations_pattern) is Prisma's or wrangler's to gen, and moved aside as gen says, import wrangler reads it with the bindings' pattern", async (t) => {
+  const project = createTestProject(t);
+  const folder = path.join(project.root, "migrations");
+  for (const [name, sql] of [
+    ["0000_init", "CREATE TABLE a (id INTEGER PRIMARY KEY);\n"],
+    ["0001_more", "CREATE TABLE b (id INTEGER PRIMARY KEY);\n"],
+  ]) {
+    mkdirSync(path.join(folder, name!), { recursive: true });
+    writeFileSync(path.join(folder, name!, "migration.sql"), sql!);
+  }
+  const config = (pattern: string) => `[[d1_databases]]\nbinding = "DB"\nmigrations_dir = "migrations"\nmigrations_pattern = "${pattern}"\n`;
+  writeFileSync(path.join(project.root, "wrangler.toml"), config("migrations/*/migration.sql"));
+  const generated = await project.generate();
+  assert.deepEqual(
+    generated.problems.map((problem) => [problem.code, problem.foreign?.tool]),
+    [["FOREIGN_MIGRATIONS", "Prisma or wrangler"]],
+  );
+  assert.match(generated.problems[0]!.message, /stepwise import prisma\|wrangler migrations-imported/);
+  renameSync(folder, path.join(project.root, "migrations-imported"));
+  const imported = await runCli(["import", "wrangler", "migrations-imported", "--empty-down", "no-op", "--json"], { cwd: project.root });
+  assert.equal(imported.code, 0, imported.stdout);
+  assert.deepEqual(
+    (JSON.parse(imported.stdout) as { migrations: { originalId: string; history: unknown }[] }).migrations.map((migration) => [migration.originalId, migration.history]),
+    [
+      ["0000_init", { name: "0000_init/migration.sql" }],
+      ["0001_more", { name: "0001_more/migration.sql" }],
+    ],
+  );
+  // Two bindings whose patterns differ: nothing tells which the moved folder followed.
+  writeFileSync(path.join(project.root, "wrangler.toml"), `${config("migrations/*/migration.sql")}${config("migrations/*.sql").replace('"DB"', '"OTHER"')}`);
+  const refused = errorOf((await runCli(["import", "wrangler", "migrations-imported", "--empty-down", "no-op", "--json"], { cwd: project.root })).stdout);
+  assert.deepEqual([refused.code, refused.problems.map((problem: { file: string }) => path.basename(problem.file))], ["IMPORT_SOURCE_INVALID", ["wrangler.toml"]]);
+});
+
 test("adopt: a local D1 database wrangler migrated (Miniflare's file, as wrangler dev keeps it) is adopted with better-sqlite3, up applies the rest, verify is clean", async (t) => {
   const project = wranglerProject(t);
   const state = makeTempDir(t);

@@ -99,23 +99,38 @@ function layoutOf(source: SourceFolder): WranglerLayout | null {
   const table = binding?.migrations_table ?? (tables.size === 1 ? [...tables][0]! : DEFAULT_TABLE);
   // Relative to the folder read, whatever the config wrote (an absolute path, `./db/../migrations`).
   const dir = atSource && binding !== undefined ? path.relative(source.dir, resolve(binding)).split(path.sep).join("/") || "." : atSource ? DEFAULT_DIR : ".";
-  const pattern = binding?.migrations_pattern === undefined ? undefined : normalize(binding.migrations_pattern);
-  let segments = ["*.sql"];
-  if (pattern !== undefined) {
-    // wrangler refuses a pattern without migrations_dir, and one that does not start with it.
-    const configDir = binding!.migrations_dir === undefined ? null : normalize(binding!.migrations_dir);
-    const below = configDir === null ? null : configDir === "." ? pattern : pattern.startsWith(`${configDir}/`) ? pattern.slice(configDir.length + 1) : null;
-    segments = below?.split("/") ?? [];
-    if (below === null || segments.some((segment) => segment === "**" || globToRegExp(segment) === null)) {
-      source.report(
-        found.file,
-        1,
-        `migrations_pattern "${binding!.migrations_pattern}" is not one import reads: it must come with migrations_dir and start with it, as wrangler requires, and hold no ** (list the folders it reaches instead)`,
-      );
-      return null;
-    }
+  // A folder no binding names (one moved aside to import from) is read with the pattern below migrations_dir that every binding gives, as it takes the table they share.
+  const below = new Set((binding === undefined ? bindings : [binding]).map(patternBelowDir));
+  if (below.size > 1) {
+    source.report(
+      found.file,
+      1,
+      `its D1 bindings (${bindings.map((entry) => entry.binding ?? "?").join(", ")}) name different migrations_pattern, and none names this folder as its migrations_dir; import one binding's migrations_dir itself (stepwise import wrangler <that folder>)`,
+    );
+    return null;
   }
-  return { dir: dir === "." ? "" : dir, segments, table };
+  const [first] = below;
+  const segments = first === undefined ? "*.sql" : first;
+  if (segments === null) {
+    const pattern = (binding ?? bindings.find((entry) => entry.migrations_pattern !== undefined))?.migrations_pattern;
+    source.report(
+      found.file,
+      1,
+      `migrations_pattern "${pattern}" is not one import reads: it must come with migrations_dir and start with it, as wrangler requires, and hold no ** (list the folders it reaches instead)`,
+    );
+    return null;
+  }
+  return { dir: dir === "." ? "" : dir, segments: segments.split("/"), table };
+}
+
+/** The binding's `migrations_pattern` below its `migrations_dir` (`*.sql` without one), or `null` for one wrangler or import refuses. */
+function patternBelowDir(binding: Binding): string | null {
+  if (binding.migrations_pattern === undefined) return "*.sql";
+  const pattern = normalize(binding.migrations_pattern);
+  // wrangler refuses a pattern without migrations_dir, and one that does not start with it.
+  const configDir = binding.migrations_dir === undefined ? null : normalize(binding.migrations_dir);
+  const below = configDir === null ? null : configDir === "." ? pattern : pattern.startsWith(`${configDir}/`) ? pattern.slice(configDir.length + 1) : null;
+  return below === null || below.split("/").some((segment) => segment === "**" || globToRegExp(segment) === null) ? null : below;
 }
 
 /** `p` with forward slashes, no `./`, no trailing `/`, as wrangler compares paths. */
