@@ -411,7 +411,7 @@ test("remote D1: the SQL fails whole, writing nothing, when wrangler applied ano
   const refused = await runCli(["adopt", "--db", copy, "--write-sql", "again.sql", "--json"], { cwd: project.root });
   const error = errorOf(refused.stdout);
   assert.equal(error.code, "ADOPT_SQL_REFUSED");
-  assert.match(String(error.reason), /versions 1, 2, 3, 4, 5, not the 1\.\.4 adopted/);
+  assert.deepEqual([error.reason, error.adoptedVersion, error.versions], ["migrated-after-adoption", 4, [1, 2, 3, 4, 5]]);
   assert.equal(existsSync(path.join(project.root, "again.sql")), false);
   // Without the old table nothing could guard the file.
   const dropping = await runCli(["adopt", "--db", copy, "--write-sql", "again.sql", "--drop-old-table", "--json"], { cwd: project.root });

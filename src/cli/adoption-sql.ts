@@ -3,7 +3,7 @@
  * migration can be replayed to check a schema. It creates stepwise's tables with the copy's rows, behind a guard that fails the whole file, changing nothing, when the old tool's table there no
  * longer holds what the copy's held: what `adopt` checked would then be out of date.
  */
-import { StepwiseError } from "../core/errors.js";
+import { StepwiseError, type StepwiseErrorDetails } from "../core/errors.js";
 import { quoteIdentifier } from "../core/batch-walk.js";
 import { ADOPTED_SUFFIX } from "../core/error-factories.js";
 import { query, type Step } from "../core/step.js";
@@ -17,7 +17,8 @@ export const ADOPT_SCHEMA_GUARD_CONSTRAINT = "schema_changed_since_the_copy";
 
 /** The SQL text for the copy's adoption into `tableName`; `ADOPT_SQL_REFUSED` when the copy holds no adoption to carry, or more than it. */
 export function* adoptionSql(tableName: string, copy: string): Step<string> {
-  const refuse = (reason: string) => new StepwiseError("ADOPT_SQL_REFUSED", `No SQL was written for ${copy}: ${reason}.`, { reason });
+  const refuse = (reason: StepwiseErrorDetails["ADOPT_SQL_REFUSED"]["reason"], why: string, adoptedVersion: number | null = null, versions: readonly number[] = []) =>
+    new StepwiseError("ADOPT_SQL_REFUSED", `No SQL was written for ${copy}: ${why}.`, { reason, adoptedVersion, versions });
   const names = stepwiseTableNames(tableName).map((name) => name.toLowerCase());
   const objects = yield* query<{ type: string; name: string; tbl_name: string; sql: string | null }>(
     "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY CASE type WHEN 'table' THEN 0 ELSE 1 END, rowid",
@@ -27,14 +28,21 @@ export function* adoptionSql(tableName: string, copy: string): Step<string> {
   const [adoption] = own.some((object) => object.name.toLowerCase() === record.toLowerCase())
     ? yield* query<{ tool: string; old_table: string; version: number | string; dropped: number }>(`SELECT tool, old_table, version, dropped FROM ${quoteIdentifier(record)}`)
     : [];
-  if (adoption === undefined) throw refuse(`it holds no adoption in ${tableName} ("stepwise adopt" records one first)`);
+  if (adoption === undefined) throw refuse("no-adoption", `it holds no adoption in ${tableName} ("stepwise adopt" records one first)`);
   if (Number(adoption.dropped))
-    throw refuse(`${adoption.old_table} was dropped in the copy, so nothing can check the database still holds what was adopted; adopt a new copy without --drop-old-table`);
+    throw refuse(
+      "old-table-dropped",
+      `${adoption.old_table} was dropped in the copy, so nothing can check the database still holds what was adopted; adopt a new copy without --drop-old-table`,
+      Number(adoption.version),
+    );
   const version = Number(adoption.version);
   const versions = (yield* query<{ version: number | string }>(`SELECT version FROM ${quoteIdentifier(tableName)} ORDER BY version`)).map((row) => Number(row.version));
   if (versions.length !== version || versions.some((value, index) => value !== index + 1)) {
     throw refuse(
+      "migrated-after-adoption",
       `its history holds versions ${versions.join(", ") || "none"}, not the 1..${version} adopted: the copy was migrated after the adoption, and its rows would claim migrations the database did not run; export a new copy and adopt it`,
+      version,
+      versions,
     );
   }
   const columns = (yield* query<{ name: string }>(`SELECT name FROM pragma_table_info(?)`, [adoption.old_table])).map((row) => quoteIdentifier(row.name));

@@ -458,10 +458,11 @@ export interface StepwiseErrorDetails {
    * and may have left a migration half done. Nothing was written.
    * Fix: Stop the old tool's deployments; if none is running, check the schema against its history, release the lock with the tool (`knex migrate:unlock`), then adopt. */
   readonly ADOPT_TOOL_LOCKED: Readonly<{ tool: string; table: string }>;
-  /** `stepwise adopt --write-sql`: the copy holds no adoption to carry to the database it was made from, or one that cannot be carried honestly (`reason`): the old tool's table was dropped in it
-   * (nothing could then check that database still holds what was adopted), or the copy was migrated after the adoption (its rows would claim migrations that database did not run). No file was written.
+  /** `stepwise adopt --write-sql`: the copy holds no adoption to carry to the database it was made from (`reason` `no-adoption`), or one that cannot be carried honestly: the old tool's table
+   * was dropped in it (`old-table-dropped`: nothing could then check that database still holds what was adopted), or the copy was migrated after the adoption (`migrated-after-adoption`: its
+   * history holds `versions`, not 1..`adoptedVersion`, and its rows would claim migrations that database did not run). `adoptedVersion` is `null` without an adoption. No file was written.
    * Fix: Export a new copy of the database, adopt it without `--drop-old-table` and without running `up` on it, and write the SQL from that adoption. */
-  readonly ADOPT_SQL_REFUSED: Readonly<{ reason: string }>;
+  readonly ADOPT_SQL_REFUSED: Readonly<{ reason: "no-adoption" | "old-table-dropped" | "migrated-after-adoption"; adoptedVersion: number | null; versions: readonly number[] }>;
 }
 
 /** Why `up` would refuse, as `status()` reports it: the refusal's code, message and fields, JSON-safe. */
