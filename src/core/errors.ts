@@ -125,7 +125,8 @@ export interface StepwiseErrorDetails {
   readonly INCOMPLETE_MIGRATION: Readonly<{ version: number; file: string; startedAt: string }>;
   /** The database has tables but no migration history: it was made before stepwise, or by another tool, or the run read another history table than the one it holds (the message
    * names one `stepwise adopt` recorded, or one of the default name, `schema_migrations`).
-   * `throughCopy` is true on D1 and Durable Objects, which have no scratch database to replay migrations in, so neither `baselineDatabase` nor `adoptDatabase` runs there.
+   * `throughCopy` is true where the driver has no scratch database to replay migrations in (no `snapshot` and no `scratchDatabase` capability: D1, Durable Objects, libsql-client without
+   * `scratchClient`), so neither `baselineDatabase` nor `adoptDatabase` runs there.
    * Fix: Name the history table it holds (`--table`, `tableName`); else write migrations that build the same schema and adopt it with `stepwise baseline N`, naming the last
    * migration its schema already contains (or, for another tool's migrations, import them and run `stepwise adopt`). With `throughCopy`: adopt an exported copy with the CLI
    * (`stepwise adopt --db <copy> --write-sql <file>`) and run the SQL it writes on this database, all or nothing (D1: `wrangler d1 execute --remote --file`; a Durable Object: the object
