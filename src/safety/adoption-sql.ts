@@ -7,7 +7,7 @@ import { StepwiseError, type StepwiseErrorDetails } from "../core/errors.js";
 import { quoteIdentifier } from "../core/batch-walk.js";
 import { ADOPTED_SUFFIX } from "../core/error-factories.js";
 import { query, type Step } from "../core/step.js";
-import { stepwiseTableNames } from "../safety/checksum-repair-log.js";
+import { stepwiseTableNames } from "./checksum-repair-log.js";
 
 /** The constraint whose name a run on a database whose old tool's table changed since the copy fails with. */
 export const ADOPT_GUARD_CONSTRAINT = "old_history_changed_since_the_copy";
