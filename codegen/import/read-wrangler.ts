@@ -39,7 +39,7 @@ export const wrangler: ForeignTool = {
   foreignKeysPragmasIgnored: true,
   historyTable: DEFAULT_TABLE,
   transactionControlFix:
-    "wrangler runs each file as one D1 batch, which is its transaction, and removes only a first `BEGIN TRANSACTION;` and `COMMIT;` (the shape of a sqlite3 .dump); D1 refuses any other transaction statement, so take it out, and import again",
+    "wrangler runs each file as one D1 batch, which is its transaction, and only a first `BEGIN TRANSACTION;` and `COMMIT;` (the shape of a sqlite3 .dump) are left out of it (by wrangler on a local database); D1 refuses any other transaction statement, so take it out, and import again",
   oldTable: (source) => layoutOf(source)?.table,
   read(source: SourceFolder, dialect): ForeignMigration[] {
     // D1 is SQLite: its migrations would fail on PostgreSQL, far from their cause.
@@ -242,8 +242,9 @@ export function compareMigrationPaths(a: string, b: string): number {
 }
 
 /**
- * What wrangler sends D1 for a file: a file that says `BEGIN TRANSACTION` (a sqlite3 `.dump`) loses its first `BEGIN TRANSACTION;` and its first `COMMIT;`, D1's batch being the transaction (as
- * comments here, where they are statements); one that still says it after that is refused, as wrangler refuses it. `null` after reporting.
+ * What D1 runs for a file: a file that says `BEGIN TRANSACTION` (a sqlite3 `.dump`) loses its first `BEGIN TRANSACTION;` and its first `COMMIT;`, D1's batch being the transaction (as
+ * comments here, where they are statements): wrangler strips them for a local database, and sends a remote one the file unchanged for D1's API to handle. One that still says it after that
+ * is refused, as wrangler refuses it. `null` after reporting.
  */
 function trimDumpTransaction(source: SourceFolder, file: string, text: string): string | null {
   if (!text.includes("BEGIN TRANSACTION")) return text;
