@@ -31,6 +31,7 @@ const HISTORY_TABLES: Readonly<Record<string, string>> = {
   sqlx: "_sqlx_migrations",
   drizzle: "__drizzle_migrations",
   wrangler: "d1_migrations (or the config's migrations_table)",
+  prisma: "_prisma_migrations",
 };
 
 /** A version only a timestamp gives: eight digits or more. */
@@ -107,7 +108,7 @@ export function findForeignFolderNearby(projectRoot: string, label: string): str
     if (entries === null) continue;
     const found = findForeignMigrations(dir, folder, entries)?.foreign?.tool;
     const id = found === undefined ? undefined : importId(found);
-    const tools = found?.includes(" or ") ? found.split(" or ").join("|") : id;
+    const tools = found?.includes(" or ") ? found.toLowerCase().split(" or ").join("|") : id;
     if (tools === undefined) continue;
     const into = label === DEFAULT_MIGRATIONS_LABEL ? "" : ` --dir ${quoteForShell(label)}`;
     return `${folder} holds ${found} migrations: "stepwise import ${tools} ${quoteForShell(folder)}${into}" lists what it would write into ${label} (add --yes to write it, and --empty-down if it asks), then "stepwise gen"`;
@@ -135,6 +136,7 @@ function recogniseByLayout(migrationsDir: string, files: readonly string[], fold
       files.find((name) => /changelog.*\.(?:xml|ya?ml|json|sql)$/i.test(name)),
       `${SQL_PORT} (\`liquibase update-sql\` prints each changeset's SQL)`,
     ) ??
+    wranglerFolders(migrationsDir, prisma !== undefined && !files.includes("migration_lock.toml") ? `${prisma}/migration.sql` : undefined) ??
     layout(
       "drizzle-kit 1.0",
       drizzleFolders === undefined ? undefined : `${drizzleFolders}/snapshot.json`,
@@ -219,6 +221,21 @@ function drizzleOrWrangler(migrationsDir: string, drizzle: ForeignTool | null): 
     tool: "drizzle or wrangler",
     either: ["drizzle", "wrangler"],
     alike: "drizzle-kit wrote them, and a Wrangler config beside them may have had wrangler d1 migrations apply run them",
+  };
+}
+
+/**
+ * A folder per migration holding `migration.sql` (Prisma's layout, and drizzle-kit 1.0's) under a Wrangler config, and no `migration_lock.toml` (which only Prisma writes): wrangler applies
+ * it through `migrations_pattern`, so it is Prisma's or wrangler's; `null` otherwise.
+ */
+function wranglerFolders(migrationsDir: string, evidence: string | undefined): ForeignTool | null {
+  if (evidence === undefined || !hasWranglerConfig(migrationsDir)) return null;
+  return {
+    tool: "Prisma or wrangler",
+    evidence,
+    either: ["prisma", "wrangler"],
+    alike:
+      "each is a folder holding migration.sql, as Prisma and drizzle-kit 1.0 write them, and a Wrangler config beside them may have had wrangler d1 migrations apply run them (its migrations_pattern)",
   };
 }
 

@@ -116,6 +116,16 @@ test("a remote URL declares the remote capabilities: no user_version", () => {
   assert.equal(local.driver.capabilities.userVersion, true);
 });
 
+test("tables without a history: UNMANAGED_DATABASE's throughCopy says whether the manager can check a schema here, true without scratchClient, false with it", async (t) => {
+  const { url } = scratch(t);
+  const db = client(t, url);
+  await db.execute("CREATE TABLE legacy (id INTEGER PRIMARY KEY)");
+  const migrations = [namedSqlEntry(1, "create_notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY);", "DROP TABLE notes;")];
+  await assert.rejects(new MigrationManager(db, migrations).up(), stepwiseFailure({ code: "UNMANAGED_DATABASE", tables: ["legacy"], throughCopy: true }));
+  const withScratch = new MigrationManager(db, migrations, { scratchClient: () => createClient({ url: ":memory:" }) });
+  await assert.rejects(withScratch.up(), stepwiseFailure({ code: "UNMANAGED_DATABASE", tables: ["legacy"], throughCopy: false }));
+});
+
 test("migrate() given verifySchema is USAGE before anything is written, and tells the user to call a function this entry exports", async (t) => {
   const { url } = scratch(t);
   const db = client(t, url);

@@ -220,6 +220,40 @@ test("import wrangler: migrations_pattern's folder per migration (drizzle-kit's 
   }
 });
 
+test("wrangler's folder per migration (migrations_pattern) is Prisma's or wrangler's to gen, and moved aside as gen says, import wrangler reads it with the bindings' pattern", async (t) => {
+  const project = createTestProject(t);
+  const folder = path.join(project.root, "migrations");
+  for (const [name, sql] of [
+    ["0000_init", "CREATE TABLE a (id INTEGER PRIMARY KEY);\n"],
+    ["0001_more", "CREATE TABLE b (id INTEGER PRIMARY KEY);\n"],
+  ]) {
+    mkdirSync(path.join(folder, name!), { recursive: true });
+    writeFileSync(path.join(folder, name!, "migration.sql"), sql!);
+  }
+  const config = (pattern: string) => `[[d1_databases]]\nbinding = "DB"\nmigrations_dir = "migrations"\nmigrations_pattern = "${pattern}"\n`;
+  writeFileSync(path.join(project.root, "wrangler.toml"), config("migrations/*/migration.sql"));
+  const generated = await project.generate();
+  assert.deepEqual(
+    generated.problems.map((problem) => [problem.code, problem.foreign?.tool]),
+    [["FOREIGN_MIGRATIONS", "Prisma or wrangler"]],
+  );
+  assert.match(generated.problems[0]!.message, /stepwise import prisma\|wrangler migrations-imported/);
+  renameSync(folder, path.join(project.root, "migrations-imported"));
+  const imported = await runCli(["import", "wrangler", "migrations-imported", "--empty-down", "no-op", "--json"], { cwd: project.root });
+  assert.equal(imported.code, 0, imported.stdout);
+  assert.deepEqual(
+    (JSON.parse(imported.stdout) as { migrations: { originalId: string; history: unknown }[] }).migrations.map((migration) => [migration.originalId, migration.history]),
+    [
+      ["0000_init", { name: "0000_init/migration.sql" }],
+      ["0001_more", { name: "0001_more/migration.sql" }],
+    ],
+  );
+  // Two bindings whose patterns differ: nothing tells which the moved folder followed.
+  writeFileSync(path.join(project.root, "wrangler.toml"), `${config("migrations/*/migration.sql")}${config("migrations/*.sql").replace('"DB"', '"OTHER"')}`);
+  const refused = errorOf((await runCli(["import", "wrangler", "migrations-imported", "--empty-down", "no-op", "--json"], { cwd: project.root })).stdout);
+  assert.deepEqual([refused.code, refused.problems.map((problem: { file: string }) => path.basename(problem.file))], ["IMPORT_SOURCE_INVALID", ["wrangler.toml"]]);
+});
+
 test("adopt: a local D1 database wrangler migrated (Miniflare's file, as wrangler dev keeps it) is adopted with better-sqlite3, up applies the rest, verify is clean", async (t) => {
   const project = wranglerProject(t);
   const state = makeTempDir(t);
@@ -357,8 +391,8 @@ test("remote D1: a copy exported and adopted writes the SQL that records the ado
     [1, 2, 3, 4, 5].map((version) => [version, "applied"]),
   );
   assert.equal(((await worker.call("d1", "status")).result as { problem: unknown }).problem, null);
-  // The same file again: stepwise's tables exist now, so it fails whole.
-  await assert.rejects(executeFile(db, sqlFile), /already exists/);
+  // The same file again fails whole: up changed the schema since the copy (and stepwise's tables exist now).
+  await assert.rejects(executeFile(db, sqlFile), /CHECK constraint failed: schema_changed_since_the_copy/);
 });
 
 test("remote D1: the SQL fails whole, writing nothing, when wrangler applied another migration after the copy; a copy migrated after its adoption writes none (ADOPT_SQL_REFUSED)", async (t) => {
@@ -377,11 +411,31 @@ test("remote D1: the SQL fails whole, writing nothing, when wrangler applied ano
   const refused = await runCli(["adopt", "--db", copy, "--write-sql", "again.sql", "--json"], { cwd: project.root });
   const error = errorOf(refused.stdout);
   assert.equal(error.code, "ADOPT_SQL_REFUSED");
-  assert.match(String(error.reason), /versions 1, 2, 3, 4, 5, not the 1\.\.4 adopted/);
+  assert.deepEqual([error.reason, error.adoptedVersion, error.versions], ["migrated-after-adoption", 4, [1, 2, 3, 4, 5]]);
   assert.equal(existsSync(path.join(project.root, "again.sql")), false);
   // Without the old table nothing could guard the file.
   const dropping = await runCli(["adopt", "--db", copy, "--write-sql", "again.sql", "--drop-old-table", "--json"], { cwd: project.root });
   assert.deepEqual([dropping.code, errorOf(dropping.stdout).code], [2, "USAGE"]);
+});
+
+test("remote D1: the SQL fails whole, writing nothing, when the database's schema changed after the copy though wrangler's table did not", async (t) => {
+  const { project, worker, db, apply, adoptCopy } = await remoteSetup(t);
+  await apply(inWranglerOrder.slice(0, 3));
+  const adopted = await adoptCopy();
+  assert.equal(adopted.code, 0, JSON.stringify(adopted.json));
+  // A hand-run wrangler d1 execute after the export: the copy's check says nothing of this schema.
+  for (const change of ["ALTER TABLE notes ADD COLUMN pinned INTEGER", "CREATE INDEX notes_body ON notes (body)"]) {
+    await db.prepare(change).run();
+    await assert.rejects(executeFile(db, path.join(project.root, "adopt.sql")), /CHECK constraint failed: schema_changed_since_the_copy/, change);
+    assert.deepEqual((await worker.call("d1", "query", { sql: "SELECT name FROM sqlite_master WHERE name LIKE 'schema_migrations%'" })).result, []);
+    await db.prepare(change.startsWith("ALTER") ? "ALTER TABLE notes DROP COLUMN pinned" : "DROP INDEX notes_body").run();
+  }
+  // Once the schema is the copy's again, the file runs.
+  await executeFile(db, path.join(project.root, "adopt.sql"));
+  assert.deepEqual(
+    ((await worker.call("d1", "history")).result as { version: number }[]).map((row) => row.version),
+    [1, 2, 3],
+  );
 });
 
 test("a Durable Object's storage, adopted through a copy it exports: the object runs the written SQL in one transactionSync, and its up applies only the rest", async (t) => {

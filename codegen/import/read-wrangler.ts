@@ -39,7 +39,7 @@ export const wrangler: ForeignTool = {
   foreignKeysPragmasIgnored: true,
   historyTable: DEFAULT_TABLE,
   transactionControlFix:
-    "wrangler runs each file as one D1 batch, which is its transaction, and removes only a first `BEGIN TRANSACTION;` and `COMMIT;` (the shape of a sqlite3 .dump); D1 refuses any other transaction statement, so take it out, and import again",
+    "wrangler runs each file as one D1 batch, which is its transaction, and only a first `BEGIN TRANSACTION;` and `COMMIT;` (the shape of a sqlite3 .dump) are left out of it (by wrangler on a local database); D1 refuses any other transaction statement, so take it out, and import again",
   oldTable: (source) => layoutOf(source)?.table,
   read(source: SourceFolder, dialect): ForeignMigration[] {
     // D1 is SQLite: its migrations would fail on PostgreSQL, far from their cause.
@@ -99,23 +99,38 @@ function layoutOf(source: SourceFolder): WranglerLayout | null {
   const table = binding?.migrations_table ?? (tables.size === 1 ? [...tables][0]! : DEFAULT_TABLE);
   // Relative to the folder read, whatever the config wrote (an absolute path, `./db/../migrations`).
   const dir = atSource && binding !== undefined ? path.relative(source.dir, resolve(binding)).split(path.sep).join("/") || "." : atSource ? DEFAULT_DIR : ".";
-  const pattern = binding?.migrations_pattern === undefined ? undefined : normalize(binding.migrations_pattern);
-  let segments = ["*.sql"];
-  if (pattern !== undefined) {
-    // wrangler refuses a pattern without migrations_dir, and one that does not start with it.
-    const configDir = binding!.migrations_dir === undefined ? null : normalize(binding!.migrations_dir);
-    const below = configDir === null ? null : configDir === "." ? pattern : pattern.startsWith(`${configDir}/`) ? pattern.slice(configDir.length + 1) : null;
-    segments = below?.split("/") ?? [];
-    if (below === null || segments.some((segment) => segment === "**" || globToRegExp(segment) === null)) {
-      source.report(
-        found.file,
-        1,
-        `migrations_pattern "${binding!.migrations_pattern}" is not one import reads: it must come with migrations_dir and start with it, as wrangler requires, and hold no ** (list the folders it reaches instead)`,
-      );
-      return null;
-    }
+  // A folder no binding names (one moved aside to import from) is read with the pattern below migrations_dir that every binding gives, as it takes the table they share.
+  const below = new Set((binding === undefined ? bindings : [binding]).map(patternBelowDir));
+  if (below.size > 1) {
+    source.report(
+      found.file,
+      1,
+      `its D1 bindings (${bindings.map((entry) => entry.binding ?? "?").join(", ")}) name different migrations_pattern, and none names this folder as its migrations_dir; import one binding's migrations_dir itself (stepwise import wrangler <that folder>)`,
+    );
+    return null;
   }
-  return { dir: dir === "." ? "" : dir, segments, table };
+  const [first] = below;
+  const segments = first === undefined ? "*.sql" : first;
+  if (segments === null) {
+    const pattern = (binding ?? bindings.find((entry) => entry.migrations_pattern !== undefined))?.migrations_pattern;
+    source.report(
+      found.file,
+      1,
+      `migrations_pattern "${pattern}" is not one import reads: it must come with migrations_dir and start with it, as wrangler requires, and hold no ** (list the folders it reaches instead)`,
+    );
+    return null;
+  }
+  return { dir: dir === "." ? "" : dir, segments: segments.split("/"), table };
+}
+
+/** The binding's `migrations_pattern` below its `migrations_dir` (`*.sql` without one), or `null` for one wrangler or import refuses. */
+function patternBelowDir(binding: Binding): string | null {
+  if (binding.migrations_pattern === undefined) return "*.sql";
+  const pattern = normalize(binding.migrations_pattern);
+  // wrangler refuses a pattern without migrations_dir, and one that does not start with it.
+  const configDir = binding.migrations_dir === undefined ? null : normalize(binding.migrations_dir);
+  const below = configDir === null ? null : configDir === "." ? pattern : pattern.startsWith(`${configDir}/`) ? pattern.slice(configDir.length + 1) : null;
+  return below === null || below.split("/").some((segment) => segment === "**" || globToRegExp(segment) === null) ? null : below;
 }
 
 /** `p` with forward slashes, no `./`, no trailing `/`, as wrangler compares paths. */
@@ -227,8 +242,9 @@ export function compareMigrationPaths(a: string, b: string): number {
 }
 
 /**
- * What wrangler sends D1 for a file: a file that says `BEGIN TRANSACTION` (a sqlite3 `.dump`) loses its first `BEGIN TRANSACTION;` and its first `COMMIT;`, D1's batch being the transaction (as
- * comments here, where they are statements); one that still says it after that is refused, as wrangler refuses it. `null` after reporting.
+ * What D1 runs for a file: a file that says `BEGIN TRANSACTION` (a sqlite3 `.dump`) loses its first `BEGIN TRANSACTION;` and its first `COMMIT;`, D1's batch being the transaction (as
+ * comments here, where they are statements): wrangler strips them for a local database, and sends a remote one the file unchanged for D1's API to handle. One that still says it after that
+ * is refused, as wrangler refuses it. `null` after reporting.
  */
 function trimDumpTransaction(source: SourceFolder, file: string, text: string): string | null {
   if (!text.includes("BEGIN TRANSACTION")) return text;

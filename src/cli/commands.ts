@@ -25,7 +25,7 @@ import { describeRepair, repairIncompleteMigration } from "../safety/repair.js";
 import { restoreBackup } from "../safety/restore.js";
 import type { SafetyNetManager } from "../safety/schema-reader.js";
 import { verifySchema } from "../safety/verify.js";
-import { adoptionSql } from "./adoption-sql.js";
+import { adoptionSql } from "../safety/adoption-sql.js";
 import { withFix } from "./error-fix.js";
 import { connectorFor, driverOf, loadRegistry, refuseMissingDatabase, refuseServerBackup, resolvePath, resolveTarget, setting, withManager, type CommandScope } from "./database-target.js";
 import * as format from "./format.js";

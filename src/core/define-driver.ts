@@ -69,6 +69,7 @@ function capabilitiesOf(p: DriverPrimitives<unknown, boolean>, lacks: readonly D
     snapshotInTransaction: p.snapshot !== undefined && has("snapshotInTransaction"),
     atomicBatch: p.batch !== undefined,
     batchWalk: p.createContext !== undefined,
+    scratchDatabase: p.openScratchDatabase !== undefined,
   };
 }
 

@@ -28,6 +28,8 @@ export interface DriverCapabilities {
   readonly atomicBatch: boolean;
   /** `context.forEachBatch` works (`createContext`); without it the call is refused with `USAGE`. */
   readonly batchWalk: boolean;
+  /** The driver opens a scratch database of its own to replay migrations in (`openScratchDatabase`: libsql-client given `scratchClient`). */
+  readonly scratchDatabase: boolean;
 }
 /** One of {@link DriverCapabilities}' names. */
 export type DriverCapability = keyof DriverCapabilities;

@@ -271,13 +271,13 @@ export function historyRowMissingError(
   return new StepwiseError("HISTORY_ROW_MISSING", message, { table, version, operation, file, direction: fields.direction ?? null, rolledBack: false, restoredStartedRow });
 }
 
-/** `UNMANAGED_DATABASE`: the database has tables but no history; `throughCopy`: the storage (D1, Durable Objects) has no scratch database, so it is adopted through a copy. */
+/** `UNMANAGED_DATABASE`: the database has tables but no history; `throughCopy`: the driver has no scratch database (D1, Durable Objects), so it is adopted through a copy. */
 export function unmanagedDatabaseError(tables: readonly string[], throughCopy = false) {
   const listed = `${tables.slice(0, 5).join(", ")}${tables.length > 5 ? ", \u2026" : ""}`;
   const adopted = adoptedHistoryIn(tables);
   const usual = adopted === null ? defaultHistoryIn(tables) : null;
   const adopt = throughCopy
-    ? 'This storage has no scratch database to check a schema in: adopt an exported copy with "stepwise adopt --db <copy> --write-sql <file>", then run that file here (see docs/adopting.md).'
+    ? 'This storage has no scratch database to check a schema in (libsql-client: give the manager a scratchClient, then adopt or baseline in place). If another tool migrated it, import its migrations, adopt an exported copy with "stepwise adopt --db <copy> --write-sql <file>", then run that file here, all or nothing (see docs/adopting.md); a database no tool recorded cannot be adopted here.'
     : text`Adopt it with ${CALLS.baseline}, naming the last migration its schema already contains.`;
   const message = adopted
     ? text`The database has tables (${listed}) but no migration history in the history table this run reads. ${adopted} holds the history "stepwise adopt" recorded (its record, ${adopted}_${ADOPTED_SUFFIX}, is beside it): name it with ${option("tableName", adopted)}.`

@@ -125,10 +125,12 @@ export interface StepwiseErrorDetails {
   readonly INCOMPLETE_MIGRATION: Readonly<{ version: number; file: string; startedAt: string }>;
   /** The database has tables but no migration history: it was made before stepwise, or by another tool, or the run read another history table than the one it holds (the message
    * names one `stepwise adopt` recorded, or one of the default name, `schema_migrations`).
-   * `throughCopy` is true on D1 and Durable Objects, which have no scratch database to replay migrations in, so neither `baselineDatabase` nor `adoptDatabase` runs there.
+   * `throughCopy` is true where the driver has no scratch database to replay migrations in (no `snapshot` and no `scratchDatabase` capability: D1, Durable Objects, libsql-client without
+   * `scratchClient`), so neither `baselineDatabase` nor `adoptDatabase` runs there.
    * Fix: Name the history table it holds (`--table`, `tableName`); else write migrations that build the same schema and adopt it with `stepwise baseline N`, naming the last
    * migration its schema already contains (or, for another tool's migrations, import them and run `stepwise adopt`). With `throughCopy`: adopt an exported copy with the CLI
-   * (`stepwise adopt --db <copy> --write-sql <file>`) and run the SQL it writes on this database (`wrangler d1 execute --remote --file`); see docs/adopting.md. */
+   * (`stepwise adopt --db <copy> --write-sql <file>`) and run the SQL it writes on this database, all or nothing (D1: `wrangler d1 execute --remote --file`; a Durable Object: the object
+   * runs it in one `transactionSync`); see docs/adopting.md. A database there that no tool recorded has no such route: `baseline` writes no SQL. */
   readonly UNMANAGED_DATABASE: Readonly<{ tables: readonly string[]; throughCopy: boolean }>;
   /** The history table's name, given by `--table`, the config's `tableName` or the library's `tableName` option alike, is not a plain SQL identifier (letters, digits and underscores, not empty,
    * not starting with a digit or `sqlite_`; on PostgreSQL at most 46 characters, so that the tables kept beside it fit its 63). Refused before any SQL ran.
@@ -457,10 +459,11 @@ export interface StepwiseErrorDetails {
    * and may have left a migration half done. Nothing was written.
    * Fix: Stop the old tool's deployments; if none is running, check the schema against its history, release the lock with the tool (`knex migrate:unlock`), then adopt. */
   readonly ADOPT_TOOL_LOCKED: Readonly<{ tool: string; table: string }>;
-  /** `stepwise adopt --write-sql`: the copy holds no adoption to carry to the database it was made from, or one that cannot be carried honestly (`reason`): the old tool's table was dropped in it
-   * (nothing could then check that database still holds what was adopted), or the copy was migrated after the adoption (its rows would claim migrations that database did not run). No file was written.
+  /** `stepwise adopt --write-sql`: the copy holds no adoption to carry to the database it was made from (`reason` `no-adoption`), or one that cannot be carried honestly: the old tool's table
+   * was dropped in it (`old-table-dropped`: nothing could then check that database still holds what was adopted), or the copy was migrated after the adoption (`migrated-after-adoption`: its
+   * history holds `versions`, not 1..`adoptedVersion`, and its rows would claim migrations that database did not run). `adoptedVersion` is `null` without an adoption. No file was written.
    * Fix: Export a new copy of the database, adopt it without `--drop-old-table` and without running `up` on it, and write the SQL from that adoption. */
-  readonly ADOPT_SQL_REFUSED: Readonly<{ reason: string }>;
+  readonly ADOPT_SQL_REFUSED: Readonly<{ reason: "no-adoption" | "old-table-dropped" | "migrated-after-adoption"; adoptedVersion: number | null; versions: readonly number[] }>;
 }
 
 /** Why `up` would refuse, as `status()` reports it: the refusal's code, message and fields, JSON-safe. */

@@ -602,8 +602,9 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   *refuseUnmanagedDatabase(): Step<void> {
     // One statement: another process's first migration creates both in one commit.
     const tables = (yield* this.dialect.readSchemaObjects({ types: ["table"] })).map((object) => object.name);
-    // D1 and Durable Objects have no scratch database, so baseline's and adopt's schema check runs on a copy.
-    const throughCopy = this.settings.driverName === "d1" || this.settings.driverName === "durable-objects";
+    // Without a snapshot or a scratch database (D1, Durable Objects) baseline's and adopt's schema check has nowhere to replay here, so it runs on a copy; PostgreSQL replays in a schema.
+    const { capabilities } = this.settings;
+    const throughCopy = this.dialect.name === "sqlite" && !capabilities.snapshot && !capabilities.scratchDatabase;
     if (tables.length > 0 && !tables.some((name) => this.store.isNamed(name))) throw unmanagedDatabaseError(tables, throughCopy);
   }
 

@@ -1,6 +1,7 @@
 /** The tables stepwise keeps next to the history: the record of `repair --checksums` (`<history>_checksum_repairs`, created by the first repair), and verify's cache. */
 import type { HistoryStore } from "../core/history.js";
 import { exec, query, run, type Step } from "../core/step.js";
+import { ADOPTED_SUFFIX } from "../core/error-factories.js";
 
 const SUFFIX = "checksum_repairs";
 
@@ -51,5 +52,5 @@ export function expectedSchemaTableName(tableName: string): string {
 
 /** The tables stepwise itself keeps (`_adopted`: what `stepwise adopt` adopted from), which schema reads (verify, baseline, rehearsal, info) leave out. */
 export function stepwiseTableNames(historyTableName: string): string[] {
-  return [historyTableName, `${historyTableName}_${SUFFIX}`, expectedSchemaTableName(historyTableName), `${historyTableName}_adopted`];
+  return [historyTableName, `${historyTableName}_${SUFFIX}`, expectedSchemaTableName(historyTableName), `${historyTableName}_${ADOPTED_SUFFIX}`];
 }
