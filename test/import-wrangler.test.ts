@@ -184,6 +184,32 @@ test("import wrangler: wrangler.jsonc with comments, the migrations folder given
   );
 });
 
+test("import wrangler: wrangler.toml's quoted keys and spaced dotted headers are read as wrangler's TOML parser reads them", async (t) => {
+  const project = createTestProject(t);
+  rmSync(project.migrationsDir, { recursive: true, force: true });
+  cpSync(path.join(fixturesDir, "import", "wrangler", "db", "migrations"), path.join(project.root, "db", "wrangler"), { recursive: true });
+  const shapes = [
+    `[[d1_databases]]\nbinding = "DB"\n"migrations_dir" = "db/wrangler" # quoted key\n'migrations_table' = 'app_migrations'\n`,
+    `[env.staging]\n"d1_databases" = [\n  { binding = "DB", "migrations_dir" = "db/wrangler", 'migrations_table' = "app_migrations" },\n]\n`,
+    `[[ env . staging . "d1_databases" ]]\nbinding = "DB"\nmigrations_dir = "db/wrangler"\nmigrations_table = "app_migrations"\n[[d1_databases]]\nbinding = "DB"\nmigrations_dir = "db"\n`,
+  ];
+  const read = [];
+  for (const shape of shapes) {
+    writeFileSync(path.join(project.root, "wrangler.toml"), shape);
+    rmSync(project.migrationsDir, { recursive: true, force: true });
+    const result = await runCli(["import", "wrangler", ".", "--empty-down", "no-op", "--json"], { cwd: project.root });
+    const json = JSON.parse(result.stdout) as { migrations?: { sources: { file: string }[] }[]; error?: { code: string; problems: { file: string }[] } };
+    read.push(json.migrations?.[0]?.sources[0]?.file ?? [json.error?.code, json.error?.problems[0]?.file]);
+  }
+  // The third names two folders (its env binding read too), so import asks for one.
+  assert.deepEqual(read, ["db/wrangler/0001_create_notes.sql", "db/wrangler/0001_create_notes.sql", ["IMPORT_SOURCE_INVALID", "./wrangler.toml"]]);
+  writeFileSync(path.join(project.root, "wrangler.toml"), shapes[0]!);
+  rmSync(project.migrationsDir, { recursive: true, force: true });
+  assert.equal((await runCli(["import", "wrangler", ".", "--empty-down", "no-op", "--yes"], { cwd: project.root })).code, 0);
+  const map = JSON.parse(readFileSync(path.join(project.migrationsDir, "stepwise-import-map.json"), "utf8")) as { oldTable?: string };
+  assert.equal(map.oldTable, "app_migrations");
+});
+
 test("import wrangler: migrations_pattern's folder per migration (drizzle-kit's layout) is read as wrangler reads it, its name the path below migrations_dir; ** is refused", async (t) => {
   const project = createTestProject(t);
   const folder = path.join(project.root, "drizzle");

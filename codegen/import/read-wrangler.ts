@@ -173,40 +173,42 @@ function withoutJsonComments(text: string): string {
   return text.replace(/("(?:[^"\\]|\\.)*")|\/\/[^\n]*|\/\*[\s\S]*?\*\/|,(\s*[}\]])/g, (match, string: string | undefined, closing: string | undefined) => string ?? closing ?? "");
 }
 
-/** A TOML string value: basic (`"…"`, with escapes) or literal (`'…'`). */
-const TOML_STRING = /^\s*([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)')/;
+/** A TOML key (bare, or quoted as TOML allows: `"migrations_dir" = …`) and its string value: basic (`"…"`, with escapes) or literal (`'…'`). */
+const TOML_STRING = /^\s*(?:([A-Za-z0-9_-]+)|"([A-Za-z0-9_-]+)"|'([A-Za-z0-9_-]+)')\s*=\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)')/;
 
 /** The `[[d1_databases]]` and `[[env.<name>.d1_databases]]` tables of a wrangler.toml, and inline `d1_databases = [{ … }]` arrays: the string keys each sets. */
 function readTomlBindings(text: string): Binding[] {
   const bindings: Record<string, string>[] = [];
   let current: Record<string, string> | null = null;
   const lines = text.split(/\r?\n/);
-  const stringOf = (match: RegExpExecArray) => match[3] ?? JSON.parse(`"${match[2]!}"`);
+  const keyOf = (match: RegExpExecArray) => (match[1] ?? match[2] ?? match[3])!;
+  const stringOf = (match: RegExpExecArray) => match[5] ?? JSON.parse(`"${match[4]!}"`);
   for (let index = 0; index < lines.length; index++) {
     const line = lines[index]!.replace(/^\s+/, "");
     const header = /^\[\[?\s*([^\]]+?)\s*\]\]?/.exec(line);
     if (header !== null) {
-      const name = header[1]!.replace(/["']/g, "");
+      // TOML allows quotes and spaces around a dotted key's dots: [[ env . staging . "d1_databases" ]].
+      const name = header[1]!.replace(/["'\s]/g, "");
       current = line.startsWith("[[") && /(^|\.)d1_databases$/.test(name) ? {} : null;
       if (current !== null) bindings.push(current);
       continue;
     }
-    if (/^(?:[\w"'.-]+\.)?d1_databases\s*=\s*\[/.test(line)) {
+    if (/^(?:[\w"'.\s-]+\.\s*)?["']?d1_databases["']?\s*=\s*\[/.test(line)) {
       // An inline array of inline tables, up to its closing bracket.
       let inline = line;
       while (!/\]\s*(#.*)?$/.test(inline) && index + 1 < lines.length) inline += ` ${lines[++index]!}`;
       for (const table of inline.matchAll(/\{([^}]*)\}/g)) {
         const entry: Record<string, string> = {};
-        for (const part of table[1]!.split(/,(?=\s*[A-Za-z0-9_-]+\s*=)/)) {
+        for (const part of table[1]!.split(/,(?=\s*["']?[A-Za-z0-9_-]+["']?\s*=)/)) {
           const match = TOML_STRING.exec(part);
-          if (match !== null) entry[match[1]!] = stringOf(match);
+          if (match !== null) entry[keyOf(match)] = stringOf(match);
         }
         bindings.push(entry);
       }
       continue;
     }
     const match = current === null ? null : TOML_STRING.exec(line);
-    if (match !== null) current![match[1]!] = stringOf(match);
+    if (match !== null) current![keyOf(match)] = stringOf(match);
   }
   return bindings;
 }
