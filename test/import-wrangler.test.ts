@@ -3,7 +3,7 @@
  * history table by wrangler's own statement, then each file in wrangler's order as one `batch()` with the `INSERT` of its name, the file trimmed of a dump's `BEGIN TRANSACTION;`/`COMMIT;`.
  */
 import assert from "node:assert/strict";
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { Miniflare } from "miniflare";
@@ -208,6 +208,34 @@ test("import wrangler: wrangler.toml's quoted keys and spaced dotted headers are
   assert.equal((await runCli(["import", "wrangler", ".", "--empty-down", "no-op", "--yes"], { cwd: project.root })).code, 0);
   const map = JSON.parse(readFileSync(path.join(project.migrationsDir, "stepwise-import-map.json"), "utf8")) as { oldTable?: string };
   assert.equal(map.oldTable, "app_migrations");
+});
+
+test("import wrangler: a migration that is a symbolic link, which wrangler d1 migrations apply never runs, is refused, named", async (t) => {
+  const project = createTestProject(t);
+  const dir = path.join(project.root, "migrations-wrangler");
+  mkdirSync(dir);
+  writeFileSync(path.join(dir, "0001_a.sql"), "CREATE TABLE a (id INTEGER);\n");
+  writeFileSync(path.join(project.root, "shared.sql"), "CREATE TABLE b (id INTEGER);\n");
+  symlinkSync(path.join(project.root, "shared.sql"), path.join(dir, "0002_b.sql"));
+  mkdirSync(path.join(project.root, "elsewhere", "0003_c"), { recursive: true });
+  writeFileSync(path.join(project.root, "elsewhere", "0003_c", "migration.sql"), "CREATE TABLE c (id INTEGER);\n");
+  symlinkSync(path.join(project.root, "elsewhere", "0003_c"), path.join(dir, "0003_c"), "dir");
+  writeFileSync(path.join(dir, "0004_d.sql"), "CREATE TABLE d (id INTEGER);\n");
+  const result = await runCli(["import", "wrangler", "migrations-wrangler", "--empty-down", "no-op", "--json"], { cwd: project.root });
+  assert.equal(result.code, 1, result.stdout);
+  const error = errorOf(result.stdout);
+  assert.equal(error.code, "IMPORT_SOURCE_INVALID");
+  assert.deepEqual(
+    error.problems.map((entry: { file: string; line: number }) => [entry.file, entry.line]),
+    [["migrations-wrangler/0002_b.sql", 1]],
+  );
+  // A folder per migration: a linked folder is skipped by wrangler as well.
+  writeFileSync(path.join(project.root, "wrangler.toml"), `[[d1_databases]]\nbinding = "DB"\nmigrations_dir = "migrations-wrangler"\nmigrations_pattern = "migrations-wrangler/*/migration.sql"\n`);
+  const folders = errorOf((await runCli(["import", "wrangler", "migrations-wrangler", "--empty-down", "no-op", "--json"], { cwd: project.root })).stdout);
+  assert.deepEqual(
+    folders.problems.map((entry: { file: string; line: number }) => [entry.file, entry.line]),
+    [["migrations-wrangler/0003_c", 1]],
+  );
 });
 
 test("import wrangler: migrations_pattern's folder per migration (drizzle-kit's layout) is read as wrangler reads it, its name the path below migrations_dir; ** is refused", async (t) => {

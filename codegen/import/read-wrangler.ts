@@ -223,6 +223,16 @@ function listMatching(source: SourceFolder, layout: WranglerLayout): string[] {
     for (const entry of source.list(at)) {
       if (!matcher.test(entry.name)) continue;
       const child = relative === "" ? entry.name : `${relative}/${entry.name}`;
+      // wrangler lists with readdir's file types, where a link is neither a file nor a folder: it never ran one, though stepwise would.
+      if (entry.link === true && (last ? entry.isFile() : entry.isDirectory())) {
+        const file = [layout.dir, child].filter((part) => part !== "").join("/");
+        source.report(
+          file,
+          1,
+          `a symbolic link, which wrangler d1 migrations apply skips (it reads only regular files and folders), so D1 never ran it as a migration; replace the link with a copy of its target for wrangler to apply it, or remove it, then import again`,
+        );
+        continue;
+      }
       if (last && entry.isFile()) found.push(child);
       else if (!last && entry.isDirectory()) walk(child, depth + 1);
     }

@@ -94,9 +94,11 @@ export interface ForeignTool {
   readonly serve?: ModuleServing;
 }
 
-/** An entry of the source folder; a symbolic link counts as what it points to (a broken one as a file, so reading it reports it), since every tool reads through links. */
+/** An entry of the source folder; a symbolic link counts as what it points to (a broken one as a file, so reading it reports it), since most tools read through links. */
 export interface SourceEntry {
   readonly name: string;
+  /** Set for a symbolic link, which a tool that lists only regular files and folders (wrangler) never reads. */
+  readonly link?: true;
   isFile(): boolean;
   isDirectory(): boolean;
 }
@@ -157,7 +159,7 @@ export function openSourceFolder(dir: string): SourceFolder {
 
 function followLink(file: string, name: string): SourceEntry {
   const target = tryOr(() => statSync(file), null);
-  return { name, isFile: () => target?.isFile() ?? true, isDirectory: () => target?.isDirectory() ?? false };
+  return { name, link: true, isFile: () => target?.isFile() ?? true, isDirectory: () => target?.isDirectory() ?? false };
 }
 
 /** Orders decimal digit strings by value (leading zeros and any length). */
