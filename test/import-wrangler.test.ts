@@ -492,6 +492,47 @@ test("remote D1: the SQL fails whole, writing nothing, when the database's schem
   );
 });
 
+test("remote D1 with an fts5 table, which wrangler d1 export refuses: the copy exported --table by --table, its virtual table made again from D1's own text, adopts, and the SQL runs", async (t) => {
+  const project = wranglerProject(t);
+  const migrations = path.join(project.root, "db", "migrations");
+  writeFileSync(
+    path.join(migrations, "0005_search.sql"),
+    "CREATE VIRTUAL TABLE notes_fts USING fts5(body, content='notes', content_rowid='id');\nCREATE TRIGGER notes_fts_insert AFTER INSERT ON notes BEGIN INSERT INTO notes_fts(rowid, body) VALUES (new.id, new.body); END;\n",
+  );
+  assert.equal((await runCli(["import", "wrangler", ".", "--empty-down", "irreversible", "--yes"], { cwd: project.root })).code, 0);
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  const d1 = await openD1(makeTempDir(t));
+  t.after(() => d1.dispose());
+  await wranglerApply(d1.db, migrations, [...inWranglerOrder.slice(0, 4), "0005_search.sql"], "app_migrations");
+  // wrangler d1 export's dump (D1's and Miniflare's): a database holding a virtual table is refused whole.
+  const dump = (...tables: string[]) =>
+    d1.db
+      .prepare("PRAGMA miniflare_d1_export(?,?,?);")
+      .bind(false, false, ...tables)
+      .raw();
+  await assert.rejects(dump(), /cannot export databases with Virtual Tables/);
+  // docs/adopting.md's route: every other object by --table, then the virtual table's CREATE as D1 holds it (which makes its shadow tables as D1's).
+  const objects = (await d1.db.prepare(docsQuery("d1-fts-objects")).all<{ name: string }>()).results.map((row) => row.name);
+  assert.deepEqual(objects.toSorted(), ["app_migrations", "authors", "notes", "notes_fts_insert", "tags"]);
+  const virtual = (await d1.db.prepare(docsQuery("d1-fts-virtual")).all<{ sql: string }>()).results.map((row) => `${row.sql};`);
+  const copy = path.join(project.root, "d1-copy.db");
+  const file = new Database(copy);
+  file.exec([...((await dump(...objects))[0] as string[]), ...virtual].join("\n"));
+  file.close();
+  const adopted = await runCli(["adopt", "--db", copy, "--write-sql", "d1-adopt.sql", "--json"], { cwd: project.root });
+  assert.equal(adopted.code, 0, adopted.stdout);
+  await executeFile(d1.db, path.join(project.root, "d1-adopt.sql"));
+  assert.deepEqual(
+    (await d1.db.prepare("SELECT version FROM schema_migrations ORDER BY version").all<{ version: number }>()).results.map((row) => row.version),
+    [1, 2, 3, 4, 5],
+  );
+});
+
+/** The SQL of a docs/adopting.md `sql` block, by its guide name. */
+function docsQuery(name: string): string {
+  return block(guideBlocks(readFileSync(path.join(repoRoot, "docs", "adopting.md"), "utf8")), name).text.trim();
+}
+
 test("a Durable Object's storage, adopted through a copy it exports: the object runs the written SQL in one transactionSync, and its up applies only the rest", async (t) => {
   const { project, worker } = await remoteSetup(t);
   const call = async (op: string, args: Record<string, unknown> = {}) => {
