@@ -347,6 +347,35 @@ test("adopt: a migrations_table holding a dot or a quote, which wrangler quotes,
   assert.equal(JSON.parse((await runCli(["verify", "--db", d1.file(), "--json"], { cwd: project.root })).stdout).ok, true);
 });
 
+test("remote D1: a migrations_table holding a line break writes SQL whose comments stay comments: the file records the adoption and runs nothing else", async (t) => {
+  const project = wranglerProject(t);
+  // A legal name to wrangler (it quotes it), and one that, put raw in a -- comment, ends the comment and becomes a statement.
+  const table = "app_migrations\nDELETE FROM notes; --";
+  writeFileSync(path.join(project.root, "wrangler.json"), JSON.stringify({ d1_databases: [{ binding: "DB", migrations_dir: "db/migrations", migrations_table: table }] }));
+  const d1 = await openD1(makeTempDir(t));
+  t.after(() => d1.dispose());
+  await wranglerApply(d1.db, path.join(project.root, "db", "migrations"), inWranglerOrder.slice(0, 2), table);
+  await d1.db.prepare("INSERT INTO notes (body) VALUES ('kept')").run();
+  assert.equal((await runCli(["import", "wrangler", ".", "--empty-down", "irreversible", "--yes"], { cwd: project.root })).code, 0);
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  const copy = path.join(makeTempDir(t), "copy.db");
+  await exportToFile(async (sql) => (await d1.db.prepare(sql).all()).results as Record<string, unknown>[], copy);
+  const adopted = await runCli(["adopt", "--db", copy, "--write-sql", "adopt.sql", "--json"], { cwd: project.root });
+  assert.equal(adopted.code, 0, adopted.stdout);
+  const sqlFile = path.join(project.root, "adopt.sql");
+  const words = statementTexts(readFileSync(sqlFile, "utf8")).map((statement) => /^\s*(?:--[^\n]*\n\s*)*(\w+)/.exec(statement)?.[1]);
+  assert.deepEqual([...new Set(words)].sort(), ["CREATE", "DROP", "INSERT"]);
+  const notes = async () => (await d1.db.prepare("SELECT body FROM notes ORDER BY id").all<{ body: string }>()).results.map((row) => row.body);
+  const before = await notes();
+  assert.ok(before.includes("kept"));
+  await executeFile(d1.db, sqlFile);
+  assert.deepEqual(await notes(), before);
+  assert.deepEqual(
+    (await d1.db.prepare("SELECT version FROM schema_migrations ORDER BY version").all<{ version: number }>()).results.map((row) => row.version),
+    [1, 2],
+  );
+});
+
 test("adopt: wrangler's history out of its file order (a file added below the newest, applied last) is refused", async (t) => {
   const project = wranglerProject(t);
   const state = makeTempDir(t);

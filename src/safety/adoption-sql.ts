@@ -54,10 +54,12 @@ export function* adoptionSql(tableName: string, copy: string): Step<string> {
   const schema = `SELECT json_group_array(json_array(type, name, sql)) FROM (SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND lower(tbl_name) NOT IN (${left}) ORDER BY type, name)`;
   const expectedSchema = String((yield* query<{ value: string }>(`SELECT (${schema}) AS value`))[0]!.value);
   const guard = quoteIdentifier(guardName);
+  // A name may hold a line break (wrangler quotes any migrations_table), which would end a -- comment and run the rest of the name as SQL.
+  const [copyName, tool, oldTable, table] = [copy, adoption.tool, adoption.old_table, tableName].map((text) => text.replace(/\r/g, "\\r").replace(/\n/g, "\\n"));
   const lines = [
-    `-- The adoption "stepwise adopt" recorded in ${copy}: ${adoption.tool}'s ${adoption.old_table} mapped to versions 1..${version} of ${tableName}.`,
+    `-- The adoption "stepwise adopt" recorded in ${copyName}: ${tool}'s ${oldTable} mapped to versions 1..${version} of ${table}.`,
     `-- Run it on the database the copy was made from, all or nothing (D1: wrangler d1 execute <database> --remote --file <this file>; a Durable Object: in one transactionSync). It fails, changing nothing,`,
-    `-- with "CHECK constraint failed: ${ADOPT_GUARD_CONSTRAINT}" when ${adoption.old_table} there holds other rows than the copy's, with "CHECK constraint failed: ${ADOPT_SCHEMA_GUARD_CONSTRAINT}"`,
+    `-- with "CHECK constraint failed: ${ADOPT_GUARD_CONSTRAINT}" when ${oldTable} there holds other rows than the copy's, with "CHECK constraint failed: ${ADOPT_SCHEMA_GUARD_CONSTRAINT}"`,
     `-- when its schema is not the copy's, and with "table ... already exists" when stepwise's tables are there.`,
     `CREATE TABLE ${guard} (history INTEGER NOT NULL CONSTRAINT ${ADOPT_GUARD_CONSTRAINT} CHECK (history = 1), ` +
       `schema INTEGER NOT NULL CONSTRAINT ${ADOPT_SCHEMA_GUARD_CONSTRAINT} CHECK (schema = 1));`,
