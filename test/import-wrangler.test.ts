@@ -210,6 +210,30 @@ test("import wrangler: wrangler.toml's quoted keys and spaced dotted headers are
   assert.equal(map.oldTable, "app_migrations");
 });
 
+test("import wrangler: an env's binding that records the same folder in a table of its own: the folder given itself imports, its map names no table, and a statement on either table is refused", async (t) => {
+  const project = wranglerProject(t);
+  writeFileSync(
+    path.join(project.root, "wrangler.toml"),
+    `[[d1_databases]]\nbinding = "DB"\nmigrations_dir = "db/migrations"\nmigrations_table = "app_migrations"\n\n[[env.staging.d1_databases]]\nbinding = "DB"\nmigrations_dir = "db/migrations"\nmigrations_table = "staging_migrations"\n`,
+  );
+  // The config's folder: which table is the one recorded cannot be told, so import asks for the folder.
+  const atConfig = errorOf((await runCli(["import", "wrangler", ".", "--empty-down", "no-op", "--json"], { cwd: project.root })).stdout);
+  assert.deepEqual([atConfig.code, atConfig.problems[0].file], ["IMPORT_SOURCE_INVALID", "./wrangler.toml"]);
+  // The folder itself, as that refusal says: the files are the same for both databases; adopt names the table (--old-table).
+  const migrations = path.join(project.root, "db", "migrations");
+  writeFileSync(path.join(migrations, "0005_history.sql"), "DELETE FROM staging_migrations WHERE name = 'old.sql';\n");
+  const history = errorOf((await runCli(["import", "wrangler", "db/migrations", "--empty-down", "no-op", "--json"], { cwd: project.root })).stdout);
+  assert.deepEqual(
+    history.problems.map((entry: { file: string; line: number }) => [entry.file, entry.line]),
+    [["db/migrations/0005_history.sql", 1]],
+  );
+  rmSync(path.join(migrations, "0005_history.sql"));
+  const imported = await runCli(["import", "wrangler", "db/migrations", "--empty-down", "no-op", "--yes", "--json"], { cwd: project.root });
+  assert.equal(imported.code, 0, imported.stdout);
+  const map = JSON.parse(readFileSync(path.join(project.migrationsDir, "stepwise-import-map.json"), "utf8")) as { oldTable?: string; migrations: unknown[] };
+  assert.deepEqual([map.oldTable, map.migrations.length], [undefined, 5]);
+});
+
 test("import wrangler: a migration that is a symbolic link, which wrangler d1 migrations apply never runs, is refused, named", async (t) => {
   const project = createTestProject(t);
   const dir = path.join(project.root, "migrations-wrangler");

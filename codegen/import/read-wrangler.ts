@@ -29,7 +29,10 @@ interface WranglerLayout {
   readonly dir: string;
   /** The pattern's segments below that folder (`["*.sql"]` by default). */
   readonly segments: readonly string[];
-  readonly table: string;
+  /** The table wrangler records them in; `undefined` when the bindings that name this folder record it in different tables (one per environment's database). */
+  readonly table: string | undefined;
+  /** Every table those bindings record it in. */
+  readonly tables: readonly string[];
 }
 
 export const wrangler: ForeignTool = {
@@ -55,8 +58,8 @@ export const wrangler: ForeignTool = {
       const sql = trimDumpTransaction(source, file, text);
       if (sql === null) return [];
       // The plan refuses statements on d1_migrations; one on the table the config names instead is refused here.
-      if (layout.table !== DEFAULT_TABLE)
-        for (const problem of findHistoryTableReferences({ file, line: 1, sql }, "wrangler", layout.table, dialect)) source.report(problem.file, problem.line, problem.message, problem);
+      for (const table of layout.tables.filter((name) => name !== DEFAULT_TABLE))
+        for (const problem of findHistoryTableReferences({ file, line: 1, sql }, "wrangler", table, dialect)) source.report(problem.file, problem.line, problem.message, problem);
       const id = name.replace(/\/migration\.sql$|\.sql$/, "");
       const base = id.slice(id.lastIndexOf("/") + 1);
       return [
@@ -78,14 +81,15 @@ export const wrangler: ForeignTool = {
 /** The layout wrangler's config gives `source`; `null` after reporting a config that cannot be read or does not say which folder. */
 function layoutOf(source: SourceFolder): WranglerLayout | null {
   const found = findConfig(source);
-  if (found === null) return { dir: "", segments: ["*.sql"], table: DEFAULT_TABLE };
+  if (found === null) return { dir: "", segments: ["*.sql"], table: DEFAULT_TABLE, tables: [DEFAULT_TABLE] };
   const bindings = readBindings(source, found.file);
   if (bindings === null) return null;
   const resolve = (binding: Binding) => path.resolve(source.dir, found.up, normalize(binding.migrations_dir ?? DEFAULT_DIR));
   const atSource = found.up === "";
   // Given the project folder: every binding must name the same folder, table and pattern. Given a migrations folder: the binding that names it (or, none doing so, the table all bindings share).
   const chosen = atSource ? bindings : bindings.filter((binding) => resolve(binding) === path.resolve(source.dir));
-  const settings = new Set(chosen.map((binding) => JSON.stringify([resolve(binding), binding.migrations_table ?? DEFAULT_TABLE, binding.migrations_pattern ?? null])));
+  // Given the folder itself, bindings (an env's database beside the top level's) may record the same files in tables of their own: adopt is then told which with --old-table.
+  const settings = new Set(chosen.map((binding) => JSON.stringify([resolve(binding), atSource ? (binding.migrations_table ?? DEFAULT_TABLE) : null, binding.migrations_pattern ?? null])));
   if (settings.size > 1) {
     source.report(
       found.file,
@@ -95,8 +99,8 @@ function layoutOf(source: SourceFolder): WranglerLayout | null {
     return null;
   }
   const binding = chosen[0];
-  const tables = new Set(bindings.map((entry) => entry.migrations_table ?? DEFAULT_TABLE));
-  const table = binding?.migrations_table ?? (tables.size === 1 ? [...tables][0]! : DEFAULT_TABLE);
+  const tables = new Set((chosen.length > 0 ? chosen : bindings).map((entry) => entry.migrations_table ?? DEFAULT_TABLE));
+  const table = tables.size === 1 ? [...tables][0]! : chosen.length > 0 ? undefined : DEFAULT_TABLE;
   // Relative to the folder read, whatever the config wrote (an absolute path, `./db/../migrations`).
   const dir = atSource && binding !== undefined ? path.relative(source.dir, resolve(binding)).split(path.sep).join("/") || "." : atSource ? DEFAULT_DIR : ".";
   // A folder no binding names (one moved aside to import from) is read with the pattern below migrations_dir that every binding gives, as it takes the table they share.
@@ -120,7 +124,7 @@ function layoutOf(source: SourceFolder): WranglerLayout | null {
     );
     return null;
   }
-  return { dir: dir === "." ? "" : dir, segments: segments.split("/"), table };
+  return { dir: dir === "." ? "" : dir, segments: segments.split("/"), table, tables: table === undefined ? [...tables] : [table] };
 }
 
 /** The binding's `migrations_pattern` below its `migrations_dir` (`*.sql` without one), or `null` for one wrangler or import refuses. */
