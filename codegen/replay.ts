@@ -10,9 +10,11 @@ import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
 import type { CliDriverName } from "../src/cli/driver-names.js";
 import { loadDriver, type DriverConnector, type DriverLoaders, type OpenedDatabase } from "../src/cli/open-database.js";
 import type { Driver, ScratchDatabase } from "../src/core/driver.js";
+import type { MigrationEvent } from "../src/core/events.js";
 import { StepwiseError } from "../src/core/errors.js";
 import { commonJsAdvice, missingPackageAdvice } from "./errors.js";
 import { findDroppedOrRenamedTables, SQL_FOREIGN_KEYS_OFF_FIX, TS_FOREIGN_KEYS_OFF_FIX } from "../src/core/foreign-key-rebuild.js";
+import { runSync } from "../src/core/runners.js";
 import { callWithDriver, exec, query, type Step } from "../src/core/step.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry, SqlDialect } from "../src/core/types.js";
 import { containBodies, firstReachingSql } from "../src/safety/contained-copy.js";
@@ -74,6 +76,8 @@ export interface ReplayDatabase {
   readonly manager: ReplayManager & SafetyNetManager;
   readonly named: string;
   readonly place: ReplayPlace;
+  /** Sets (or, with `null`, clears) the listener of the manager's events, where the database was opened with one (SQLite in memory). */
+  readonly listen?: (listener: ((event: MigrationEvent) => void) | null) => void;
   close(): unknown;
 }
 
@@ -183,8 +187,10 @@ async function openMemoryDatabase(options: ReplayCheckOptions, migrations: Migra
       continue;
     }
     const workers = withWorkerConnections(containBodies(migrations), options);
+    let listener: ((event: MigrationEvent) => void) | null = null;
+    const props = { tableName: options.tableName, onEvent: (event: MigrationEvent) => listener?.(event) };
     // url: libsql-client connects by URL, here to an in-memory database of its own; the file drivers ignore it.
-    const opened = await connector.open({ databasePath: ":memory:", url: ":memory:", busyTimeoutMs: 0, migrations: workers.migrations, props: { tableName: options.tableName } });
+    const opened = await connector.open({ databasePath: ":memory:", url: ":memory:", busyTimeoutMs: 0, migrations: workers.migrations, props });
     // The in-memory database is the replay's own, so read mode's query_only is lifted.
     await opened.manager.run(exec("PRAGMA query_only = OFF"));
     const where = `an empty in-memory ${driver} database`;
@@ -192,6 +198,9 @@ async function openMemoryDatabase(options: ReplayCheckOptions, migrations: Migra
       manager: opened.manager as ReplayDatabase["manager"],
       named: where,
       place: { driver, database: "memory", where, unavailable, connection: workers.connection },
+      listen: (next) => {
+        listener = next;
+      },
       close: () => opened.close(),
     };
   }
@@ -210,32 +219,43 @@ type TableGraph = { readonly rootpages: ReadonlyMap<string, number>; readonly re
 async function replay(options: ReplayCheckOptions, migrations: MigrationRegistry, database: ReplayDatabase): Promise<{ problems: Problem[]; applied: number; rolledBack: number | null }> {
   const { manager } = database;
   const sqlite = options.dialect === "sqlite";
-  const readGraph = () => manager.run(readTableGraph(options.tableName));
+  const readGraph = (before: TableGraph | null = null) => manager.run(readTableGraph(options.tableName, before));
   if (sqlite) await manager.run(exec("PRAGMA foreign_keys = ON"));
   const problems: Problem[] = [];
   // Reported as a parent rebuild: replayed as the fix would run it, its down too.
   const rebuilds = new Set<number>();
   // Only a drop or a rename moves a table's storage, and a SQL migration's text holds the word (however the name after it is spelled); a TypeScript one may build its SQL at run time.
-  // Reading the graph costs a pragma per table. A squash is checked after it runs; any other migration needs no check.
+  // Reading the graph costs a scan of the schema and a pragma per table with a foreign key. A squash is checked after it runs; any other migration needs no check.
   const graphed = (entry: MigrationEntry) => sqlite && !entry.disableForeignKeys && (entry.kind !== "sql" || /\b(DROP|RENAME)\b/i.test(sourceText(entry, "up")));
-  const plain = (entry: MigrationEntry) => entry.squashedInto === undefined && !graphed(entry);
+  // Each up reads the whole history and schema, so one per migration would cost the square of the history's length: a stretch runs as one up. Where the graph can be read between two of its
+  // migrations (a sync driver, at each migrated event), graphed migrations join the stretch; elsewhere (libsql-client) each runs alone. A squash is checked after it runs, alone.
+  const readNow = graphReaderBetweenMigrations(database, options.tableName);
+  const together = (entry: MigrationEntry) => entry.squashedInto === undefined && (readNow !== null || !graphed(entry));
   for (let applied = 0; applied < migrations.length; applied++) {
     const entry = migrations[applied]!;
     // A version a squash replaced is applied with the squash.
     if (entry.squashedInto !== undefined && entry.squashedInto !== entry.version) continue;
-    if (plain(entry)) {
-      // A stretch that needs no check runs as one up: each up reads the whole history, so one per migration would cost the square of the history's length.
+    if (together(entry)) {
       let last = applied;
-      while (last + 1 < migrations.length && plain(migrations[last + 1]!)) last++;
-      try {
-        await manager.up({ to: migrations[last]!.version });
-      } catch (error) {
+      while (last + 1 < migrations.length && together(migrations[last + 1]!)) last++;
+      const stretch = migrations.slice(applied, last + 1);
+      const { rebuilt, failure } = await upWithGraphs(database, stretch, graphed, readNow, readGraph);
+      for (const { entry: done, parent, children } of rebuilt) problems.push(describeRebuild(options, done, parent, children, null));
+      for (const { entry: done } of rebuilt) rebuilds.add(done.version);
+      if (failure !== null) {
+        const { error } = failure;
         // The migration that failed: the one the error names, else the first of the stretch the database did not reach.
         const named = error instanceof StepwiseError && typeof (error.details as { version?: unknown }).version === "number" ? (error.details as { version: number }).version : null;
         const reached = named === null ? (await manager.status()).currentVersion : named - 1;
         let failed = applied;
         while (failed < last && migrations[failed]!.version <= reached) failed++;
-        return { problems: [...problems, describeFailure(options, database, migrations[failed]!, "up", error)], applied: failed, rolledBack: null };
+        const failedEntry = migrations[failed]!;
+        problems.push(describeFailure(options, database, failedEntry, "up", error));
+        const retried = graphed(failedEntry) && isParentRebuild(error) ? await withForeignKeysOff(manager, () => manager.up({ to: failedEntry.version })) : error;
+        if (retried !== null) return { problems: retried === error ? problems : [...problems, describeFailure(options, database, failedEntry, "up", retried)], applied: failed, rolledBack: null };
+        rebuilds.add(failedEntry.version);
+        applied = failed;
+        continue;
       }
       applied = last;
       continue;
@@ -252,7 +272,7 @@ async function replay(options: ReplayCheckOptions, migrations: MigrationRegistry
     }
     const squash = entry.squashedInto === entry.version ? await checkSquash(options, manager, entry) : null;
     if (squash) problems.push(squash);
-    const rebuilt = before && findRebuiltParent(entry, before, await readGraph());
+    const rebuilt = before && findRebuiltParent(entry, before, await readGraph(before));
     if (rebuilt) problems.push(describeRebuild(options, entry, rebuilt.parent, rebuilt.children, null));
     if (rebuilt) rebuilds.add(entry.version);
   }
@@ -269,6 +289,49 @@ async function replay(options: ReplayCheckOptions, migrations: MigrationRegistry
         );
   if (failed !== null) return { problems: [...problems, describeFailure(options, database, newest, "down", failed)], applied: migrations.length, rolledBack: newest.version };
   return { problems, applied: migrations.length, rolledBack: newest.version };
+}
+
+/**
+ * Applies `stretch` in one up. Where `readNow` reads the graph at once, it is read at the `migrated` event of each graphed migration and of the one before each, so each rebuilt parent is found as
+ * an up of that migration alone would find it. The rebuilt come back, with what the up threw.
+ */
+async function upWithGraphs(
+  database: ReplayDatabase,
+  stretch: readonly MigrationEntry[],
+  graphed: (entry: MigrationEntry) => boolean,
+  readNow: ((before: TableGraph | null) => TableGraph) | null,
+  readGraph: () => Promise<TableGraph> | TableGraph,
+): Promise<{ rebuilt: { entry: MigrationEntry; parent: string; children: string[] }[]; failure: { readonly error: unknown } | null }> {
+  const at = new Map(stretch.map((entry, index) => [entry.version, index]));
+  const rebuilt: { entry: MigrationEntry; parent: string; children: string[] }[] = [];
+  let before = readNow !== null && graphed(stretch[0]!) ? await readGraph() : null;
+  // A listener's throw would stop the run as if the migration had failed: kept, and thrown after it.
+  const readFailures: unknown[] = [];
+  database.listen?.((event) => {
+    const index = event.type === "migrated" && event.direction === "up" ? at.get(event.version) : undefined;
+    if (index === undefined || readNow === null || readFailures.length > 0) return;
+    const done = stretch[index]!;
+    const next = stretch[index + 1];
+    const beforeNext = next !== undefined && graphed(next);
+    try {
+      const after = graphed(done) || beforeNext ? readNow(graphed(done) ? before : null) : null;
+      const found = before && after && graphed(done) && findRebuiltParent(done, before, after);
+      if (found) rebuilt.push({ entry: done, ...found });
+      before = beforeNext ? after : null;
+    } catch (error) {
+      readFailures.push(error);
+    }
+  });
+  let failure: { readonly error: unknown } | null = null;
+  try {
+    await database.manager.up({ to: stretch.at(-1)!.version });
+  } catch (error) {
+    failure = { error };
+  } finally {
+    database.listen?.(null);
+  }
+  if (readFailures.length > 0) throw readFailures[0];
+  return { rebuilt, failure };
 }
 
 const isParentRebuild = (error: unknown) => error instanceof StepwiseError && error.is("MIGRATION_FAILED") && error.details.foreignKeyRebuild !== null;
@@ -297,13 +360,36 @@ async function checkSquash(options: ReplayCheckOptions, manager: ReplayDatabase[
   return { ...problemAt("SQUASH_SCHEMA_CHANGED", entry.file, message), line: found.record.line };
 }
 
-function* readTableGraph(tableName: string): Step<TableGraph> {
-  const rows = yield* query<{ name: string; rootpage: number; parent: string | null }>(
-    `SELECT m.name AS name, m.rootpage AS rootpage, f."table" AS parent
-     FROM sqlite_master AS m LEFT JOIN pragma_foreign_key_list(m.name) AS f
-     WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.name <> ?`,
-    [tableName],
-  );
+// Only a table whose SQL says REFERENCES has a foreign key, so the pragma runs on those alone, and only the tables a key links are read: the rest cannot be a rebuilt parent or its child.
+const TABLE_GRAPH_SQL = `WITH refs AS (
+       SELECT m.name AS child, f."table" AS parent FROM sqlite_master AS m JOIN pragma_foreign_key_list(m.name) AS f
+       WHERE m.type = 'table' AND instr(upper(m.sql), 'REFERENCES') > 0)
+     SELECT m.name AS name, m.rootpage AS rootpage, r.parent AS parent FROM sqlite_master AS m LEFT JOIN refs AS r ON r.child = m.name
+     WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.name <> ? AND (r.child IS NOT NULL OR lower(m.name) IN (SELECT lower(parent) FROM refs))`;
+
+const ALL_TABLES_SQL = `SELECT name, rootpage, NULL AS parent FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> ?`;
+
+type TableGraphRow = { name: string; rootpage: number; parent: string | null };
+
+/** The tables foreign keys link, and `before`'s too where they still exist (a migration may leave a table of `before` linked no more): what {@link findRebuiltParent} compares. */
+function* readTableGraph(tableName: string, before: TableGraph | null = null): Step<TableGraph> {
+  const rows = yield* query<TableGraphRow>(TABLE_GRAPH_SQL, [tableName]);
+  const linked = new Set(rows.map((row) => row.name.toLowerCase()));
+  const unlinked = before?.references.some(({ child, parent }) => !linked.has(child) || !linked.has(parent)) ?? false;
+  return toTableGraph(unlinked ? [...rows, ...(yield* query<TableGraphRow>(ALL_TABLES_SQL, [tableName]))] : rows);
+}
+
+/**
+ * Reads the table graph at once on the replay's connection, as a `migrated` event's listener can (between two migrations of one up, outside their transactions), or `null`: the driver is async
+ * (libsql-client), or the database takes no listener.
+ */
+function graphReaderBetweenMigrations(database: ReplayDatabase, tableName: string): ((before: TableGraph | null) => TableGraph) | null {
+  const driver = database.manager.driver as Driver;
+  if (database.listen === undefined || driver.async !== false) return null;
+  return (before) => runSync(readTableGraph(tableName, before), driver);
+}
+
+function toTableGraph(rows: readonly TableGraphRow[]): TableGraph {
   const rootpages = new Map(rows.map((row) => [row.name.toLowerCase(), row.rootpage]));
   const references = rows.flatMap((row) => (row.parent !== null && row.parent.toLowerCase() !== row.name.toLowerCase() ? [{ child: row.name.toLowerCase(), parent: row.parent.toLowerCase() }] : []));
   return { rootpages, references };
