@@ -190,7 +190,15 @@ async function openMemoryDatabase(options: ReplayCheckOptions, migrations: Migra
     let listener: ((event: MigrationEvent) => void) | null = null;
     const props = { tableName: options.tableName, onEvent: (event: MigrationEvent) => listener?.(event) };
     // url: libsql-client connects by URL, here to an in-memory database of its own; the file drivers ignore it.
-    const opened = await connector.open({ databasePath: ":memory:", url: ":memory:", busyTimeoutMs: 0, migrations: workers.migrations, props });
+    let opened: OpenedDatabase<MigrationRegistry>;
+    try {
+      opened = await connector.open({ databasePath: ":memory:", url: ":memory:", busyTimeoutMs: 0, migrations: workers.migrations, props });
+    } catch (error) {
+      // better-sqlite3 loads its native addon on the first open: one built for another Node fails here, and the next driver stands in.
+      if (!(error instanceof StepwiseError && error.is("DRIVER_NOT_INSTALLED"))) throw error;
+      if (driver === (own ?? "better-sqlite3")) unavailable.push({ driver, reason: error.message });
+      continue;
+    }
     // The in-memory database is the replay's own, so read mode's query_only is lifted.
     await opened.manager.run(exec("PRAGMA query_only = OFF"));
     const where = `an empty in-memory ${driver} database`;

@@ -18,6 +18,8 @@ import { importTypeScript } from "../codegen/ts-import.js";
 import { replayDriverInstall, runReplayCheck, type ReplayCheckOptions } from "../codegen/replay.js";
 import { resolveSettings } from "../codegen/config.js";
 import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
+import { connectBetterSqlite3 } from "../src/cli/open-database.js";
+import { MigrationManager as BetterSqlite3Manager } from "../src/drivers/better-sqlite3.js";
 import type { DriverLoaders } from "../src/cli/open-database.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { parseProblemLines } from "./support/problem-lines.js";
@@ -42,6 +44,30 @@ async function check(project: TestProject, extra: Partial<ReplayCheckOptions> = 
   await project.generateAsBin();
   return runReplayCheck({ ...settings, url: null, registryFile: settings.registryFile, loadRegistry, ...extra });
 }
+
+test("better-sqlite3 whose native addon was built for another Node (it fails on its first open, not on import) gives way to the next driver, named with the rebuild command", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_visits.sql", "-- migrate:up\nCREATE TABLE visits (page TEXT PRIMARY KEY);\n-- migrate:down\nDROP TABLE visits;\n");
+  class BuiltForAnotherNode {
+    constructor() {
+      throw Object.assign(new Error("The module was compiled against a different Node.js version using NODE_MODULE_VERSION 137."), { code: "ERR_DLOPEN_FAILED" });
+    }
+  }
+  const drivers: DriverLoaders = {
+    ...ALL_DRIVER_LOADERS,
+    "better-sqlite3": async () => connectBetterSqlite3({ Database: BuiltForAnotherNode as never, MigrationManager: BetterSqlite3Manager }),
+  };
+  const ran = await check(project, { drivers });
+  assert.deepEqual(ran.problems, []);
+  assert.ok(ran.replay.ran);
+  assert.notEqual(ran.replay.driver, "better-sqlite3");
+  assert.deepEqual([ran.replay.applied, ran.replay.rolledBack], [1, 1]);
+  assert.deepEqual(
+    ran.replay.unavailable.map((each) => each.driver),
+    ["better-sqlite3"],
+  );
+  assert.match(ran.replay.unavailable[0]!.reason, /npm rebuild better-sqlite3/);
+});
 
 test("without better-sqlite3 (a Cloudflare project) the replay runs on sql.js, naming why; with no driver at all it is skipped, its reason whole with the install commands", async (t) => {
   const project = createTestProject(t, { packageJson: { stepwise: { target: "d1" } } });
