@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { CONCAT, EQ, GT, NE, TEXT } from "../../src/core/dialects/postgres.js";
 import { query, type Step } from "../../src/core/step.js";
 import type { SqlDialect } from "../../src/core/types.js";
-import { IN_SCHEMA, NOT_FROM_EXTENSION } from "./squash-postgres.js";
+import { IN_SCHEMA, NOT_FROM_EXTENSION } from "../../src/safety/schema-reader.js";
 import type { ObjectPrint } from "./squash-record.js";
 
 /** Whether the object `oid` was made after the catalog's own (FirstNormalObjectId, 16384). */

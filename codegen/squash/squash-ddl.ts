@@ -2,6 +2,7 @@
 import type { SqlDialect } from "../../src/core/types.js";
 import { tokenizeSql } from "../../src/shared/postgres-tokens.js";
 import { significantTokens } from "../../src/shared/sqlite-tokens.js";
+import type { Step } from "../../src/core/step.js";
 
 /** One statement of the schema. */
 export interface DdlStatement {
@@ -20,6 +21,16 @@ export interface SchemaDdl {
   readonly after: readonly DdlStatement[];
   /** What the reader found that no statement can carry, each as `SQUASH_NOT_FAITHFUL` names it; squash refuses before it writes a line. */
   readonly uncarried?: readonly string[];
+}
+
+/** Each of `tables` that holds rows, in the order given, with the INSERTs `inserts` reads for it. */
+export function* readSeeds<T extends { readonly name: string }>(tables: readonly T[], inserts: (table: T) => Step<string[]>): Step<SchemaDdl["seeds"][number][]> {
+  const seeds: SchemaDdl["seeds"][number][] = [];
+  for (const table of tables) {
+    const statements = yield* inserts(table);
+    if (statements.length > 0) seeds.push({ table: table.name, statements });
+  }
+  return seeds;
 }
 
 /**

@@ -6,13 +6,8 @@
 import { quoteIdentifier } from "../../src/core/batch-walk.js";
 import { CONCAT, EQ, GT, literal, NE, TEXT } from "../../src/core/dialects/postgres.js";
 import { query, type Step } from "../../src/core/step.js";
-import { readRelationSettings } from "../../src/safety/schema-reader.js";
-import { orderViews, type DdlStatement, type SchemaDdl } from "./squash-ddl.js";
-
-/** A catalog row an extension did not create (the extension's own `CREATE EXTENSION` brings it back). */
-export const NOT_FROM_EXTENSION = (oid: string) => `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.objid ${EQ} ${oid} AND e.deptype ${EQ} 'e')`;
-/** Restricts a catalog query to the schema passed as its `?`. */
-export const IN_SCHEMA = (namespace: string) => `JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} ${namespace} WHERE n.nspname ${EQ} ?`;
+import { IN_SCHEMA, NOT_FROM_EXTENSION, readRelationSettings } from "../../src/safety/schema-reader.js";
+import { orderViews, readSeeds, type DdlStatement, type SchemaDdl } from "./squash-ddl.js";
 
 /** The statement that sets trigger `t` of table `tc` in its state: enabled, disabled, enabled always or on a replica only. */
 const SET_TRIGGER_STATE = `'ALTER TABLE ' ${CONCAT} pg_catalog.quote_ident(tc.relname) ${CONCAT}
@@ -194,7 +189,11 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
   const triggerStates = own(yield* read<Named & { table: string }>(QUERIES.triggerStates)).map(statement("trigger state"));
   const statistics = own(yield* read<Named & { table: string }>(QUERIES.statistics)).map(statement("statistics", "STATISTICS|FROM"));
 
-  const seeds = yield* readSeeds(schema, tables, columnsOf);
+  // A partitioned table's rows are its partitions'.
+  const seeds = yield* readSeeds(
+    tables.filter((table) => table.partitionKey === null),
+    (table) => readInserts(schema, table, columnsOf(table)),
+  );
   const values = yield* readSequenceValues(schema);
   return {
     // Functions before tables: a default, check or generated column may call one; their bodies are not checked until they run.
@@ -250,17 +249,6 @@ function statementsIn(schema: string): (kind: string, alsoAfter?: string) => (ro
   const unqualify = (sql: string, alsoAfter: string) => sql.replace(new RegExp(`(\\b(?:ON ONLY|ON|FUNCTION|PROCEDURE|TABLE|REFERENCES|EXECUTE FUNCTION${alsoAfter})\\s+)${prefix}`, "g"), "$1");
   return (kind, alsoAfter = "") =>
     (row) => ({ kind, name: row.name, sql: `${unqualify(row.sql, alsoAfter ? `|${alsoAfter}` : "").trim()};` });
-}
-
-/** Each table's rows as INSERTs, tables in creation order; a partitioned table's are its partitions'. */
-function* readSeeds(schema: string, tables: readonly TableRow[], columnsOf: (table: TableRow) => readonly ColumnRow[]): Step<SchemaDdl["seeds"][number][]> {
-  const seeds: SchemaDdl["seeds"][number][] = [];
-  for (const table of tables) {
-    if (table.partitionKey !== null) continue;
-    const inserts = yield* readInserts(schema, table, columnsOf(table));
-    if (inserts.length > 0) seeds.push({ table: table.name, statements: inserts });
-  }
-  return seeds;
 }
 
 /** Each extension's CREATE EXTENSION, and what cannot be carried: an extension in a schema the squash does not build (what uses it names that schema, `extensions.citext`). */

@@ -2,7 +2,7 @@
 import { quoteIdentifier } from "../../src/core/batch-walk.js";
 import { query, type Step } from "../../src/core/step.js";
 import { tokenizeSql } from "../../src/shared/postgres-tokens.js";
-import { orderViews, type DdlStatement, type SchemaDdl } from "./squash-ddl.js";
+import { orderViews, readSeeds, type DdlStatement, type SchemaDdl } from "./squash-ddl.js";
 
 type MasterRow = { type: string; name: string; tblName: string; sql: string };
 
@@ -23,11 +23,7 @@ export function* readSqliteDdl(exclude: readonly string[]): Step<SchemaDdl> {
   )).filter((row) => !excluded.has(row.tblName.toLowerCase()) && !shadow.has(row.name.toLowerCase()) && !shadow.has(row.tblName.toLowerCase()));
   const ordered = KIND_ORDER.flatMap((kind) => rows.filter((row) => row.type === kind));
   const tables = ordered.filter((row) => row.type === "table");
-  const seeds: SchemaDdl["seeds"][number][] = [];
-  for (const table of tables) {
-    const inserts = yield* readInserts(table.name, carriesRowid(table, withoutRowid));
-    if (inserts.length > 0) seeds.push({ table: table.name, statements: inserts });
-  }
+  const seeds = yield* readSeeds(tables, (table) => readInserts(table.name, carriesRowid(table, withoutRowid)));
   const statement = (row: MasterRow) => ({ kind: row.type, name: row.name, sql: endStatement(row.sql.trim()) });
   const of = (kind: string) => ordered.filter((row) => row.type === kind).map(statement);
   const made: DdlStatement[] = [];

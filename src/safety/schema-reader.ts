@@ -256,8 +256,10 @@ async function openSqliteScratch(driver: Driver): Promise<ScratchDatabase> {
 
 // PostgreSQL's schema, read from `pg_catalog` in one schema without what an extension owns; its deparsers (`pg_get_*def`) print one canonical text per meaning.
 
-const NOT_FROM_EXTENSION = (oid: string) => `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.objid ${EQ} ${oid} AND e.deptype ${EQ} 'e')`;
-const IN_SCHEMA = (namespace: string) => `JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} ${namespace} WHERE n.nspname ${EQ} ?`;
+/** A catalog row an extension did not create (the extension's own `CREATE EXTENSION` brings it back). */
+export const NOT_FROM_EXTENSION = (oid: string) => `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.objid ${EQ} ${oid} AND e.deptype ${EQ} 'e')`;
+/** Restricts a catalog query to the schema passed as its `?`. */
+export const IN_SCHEMA = (namespace: string) => `JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} ${namespace} WHERE n.nspname ${EQ} ?`;
 const TABLE_KINDS = `(c.relkind ${EQ} 'r' OR c.relkind ${EQ} 'p')`;
 
 /**
