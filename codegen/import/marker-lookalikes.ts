@@ -5,6 +5,7 @@
 import { classifyComment, looksLikeMarker } from "../../src/shared/sql-markers.js";
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 import { tokenizeSql } from "../../src/shared/postgres-tokens.js";
+import { fileLineOf } from "./own-transaction.js";
 import type { SourceProblem, SourceSection } from "./source.js";
 
 /** The line comments of `section` (strings and block comments skipped, as the tokenizer reads them) that stepwise reads as a marker, a flag or a near miss of one. */
@@ -20,7 +21,7 @@ export function findMarkerLookalikes(section: SourceSection, tool: string, diale
     return [
       {
         file: section.file,
-        line: sourceLine(section, token.line - 1),
+        line: fileLineOf(section, token.line),
         message: `${tool} ran "${text}" as a comment, but stepwise reads it as ${meant}; reword the comment in ${section.file} so it does not spell a stepwise marker (for example drop the "migrate:"), then import again`,
       },
     ];
@@ -44,10 +45,4 @@ function readAsMarker(text: string): string | null {
     case "description":
       return `its "-- description:" line, read only above the up marker`;
   }
-}
-
-/** The tool file's line of the section's 0-based line `within`, past the lines the reader dropped. */
-export function sourceLine(section: SourceSection, within: number): number {
-  const resumed = section.breaks?.findLast((stretch) => stretch.at <= within);
-  return resumed ? resumed.line + within - resumed.at : section.line + within;
 }

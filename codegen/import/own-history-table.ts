@@ -4,7 +4,7 @@
  */
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 import { splitSqlStatements, tokenizeSql, type SqlToken } from "../../src/shared/postgres-tokens.js";
-import { sourceLine } from "./marker-lookalikes.js";
+import { fileLineOf } from "./own-transaction.js";
 import type { SourceProblem, SourceSection } from "./source.js";
 
 /** The schema a tool's unqualified table lands in by default, as each dialect folds it: a name qualified with another schema is some other table of that name. */
@@ -38,7 +38,7 @@ export function findHistoryTableReferences(section: SourceSection, tool: string,
     return [
       {
         file: section.file,
-        line: sourceLine(section, tokens[at]!.line - 1),
+        line: fileLineOf(section, tokens[at]!.line),
         message: `this statement names ${tool}'s own history table ${table}, which a database stepwise migrates from empty does not have (stepwise keeps its history in a table of its own, which may even bear that name), so it fails there or changes stepwise's history; remove the statement from ${section.file} (stepwise adopt keeps ${table} on databases ${tool} made, and --drop-old-table drops it), then import again`,
       },
     ];
