@@ -183,14 +183,9 @@ function isFoldedPackageSpecifier(node: ts.Node): boolean {
 /** Whether a folded specifier is written as anything but the root entry (most files name no entry and skip the walk). */
 function foldsPackageSpecifier(sourceFile: ts.SourceFile): boolean {
   if (!PACKAGE_NAMES.some((name) => sourceFile.text.includes(`${name}/`))) return false;
-  let found = false;
-  const visit = (node: ts.Node): void => {
-    if (found) return;
-    if (ts.isStringLiteral(node) && packageSubpathOf(node.text) !== "" && isFoldedPackageSpecifier(node)) found = true;
-    else ts.forEachChild(node, visit);
-  };
-  visit(sourceFile);
-  return found;
+  // forEachChild stops at the first child whose visit returns true.
+  const visit = (node: ts.Node): boolean | undefined => (ts.isStringLiteral(node) && packageSubpathOf(node.text) !== "" && isFoldedPackageSpecifier(node)) || ts.forEachChild(node, visit);
+  return visit(sourceFile) === true;
 }
 
 /** The literal `description` of the object a file default-exports through `defineMigration`; anywhere else a `description` is data. */

@@ -213,14 +213,10 @@ function isAsyncFunction(fn: FunctionLike, sourceFile: ts.SourceFile, returnsThe
 function returnsValue(node: FunctionLike): boolean {
   if (node.body === undefined) return false;
   if (!ts.isBlock(node.body)) return true;
-  let found = false;
-  const visit = (child: ts.Node): void => {
-    if (found || ts.isFunctionLike(child) || ts.isClassLike(child)) return;
-    if (ts.isReturnStatement(child) && child.expression !== undefined) found = true;
-    else ts.forEachChild(child, visit);
-  };
-  ts.forEachChild(node.body, visit);
-  return found;
+  // forEachChild stops at the first child whose visit returns true.
+  const visit = (child: ts.Node): boolean | undefined =>
+    !ts.isFunctionLike(child) && !ts.isClassLike(child) && ((ts.isReturnStatement(child) && child.expression !== undefined) || ts.forEachChild(child, visit));
+  return ts.forEachChild(node.body, visit) === true;
 }
 
 /**
@@ -258,17 +254,15 @@ function isAssignedIn(sourceFile: ts.SourceFile, name: string): boolean {
     if (ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.EqualsToken) return targets(node.left);
     return false;
   };
-  let found = false;
-  const visit = (node: ts.Node): void => {
-    if (found) return;
+  const assigns = (node: ts.Node): boolean => {
     const increments = (ts.isPrefixUnaryExpression(node) || ts.isPostfixUnaryExpression(node)) && (node.operator === ts.SyntaxKind.PlusPlusToken || node.operator === ts.SyntaxKind.MinusMinusToken);
-    if (ts.isBinaryExpression(node) && node.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && node.operatorToken.kind <= ts.SyntaxKind.LastAssignment) found = targets(node.left);
-    else if (increments) found = targets(node.operand);
-    else if (ts.isForInStatement(node) || ts.isForOfStatement(node)) found = !ts.isVariableDeclarationList(node.initializer) && targets(node.initializer);
-    if (!found) ts.forEachChild(node, visit);
+    if (ts.isBinaryExpression(node) && node.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && node.operatorToken.kind <= ts.SyntaxKind.LastAssignment) return targets(node.left);
+    if (increments) return targets(node.operand);
+    return (ts.isForInStatement(node) || ts.isForOfStatement(node)) && !ts.isVariableDeclarationList(node.initializer) && targets(node.initializer);
   };
-  visit(sourceFile);
-  return found;
+  // forEachChild stops at the first child whose visit returns true.
+  const visit = (node: ts.Node): boolean | undefined => assigns(node) || ts.forEachChild(node, visit);
+  return visit(sourceFile) === true;
 }
 
 /** The literal value of an option; `undefined` when absent, `null` when not a literal of `type`. */
