@@ -37,7 +37,8 @@ type ToolHistory = {
   legacyChecksum?: (expected: string) => string;
   columns: string;
   orderBy?: string;
-  read: (rows: Row[]) => Recorded[];
+  /** Default: each row records its `key` column's migration as applied. */
+  read?: (rows: Row[]) => Recorded[];
   upTo?: true;
   /** The tool may keep its history in a file instead (Umzug's JSONStorage): the migrations that file's parsed JSON records, or `null` when it is not in the tool's shape. */
   file?: (content: unknown) => Recorded[] | null;
@@ -67,6 +68,9 @@ const stripScriptExtension = (name: string) => name.replace(/\.[cm]?[jt]s$/i, ""
 /** The newest row per id wins (rows come oldest first). */
 const latestBy = (rows: Row[], column: string) => [...new Map(rows.map((row) => [text(row[column]), row])).entries()];
 
+/** The migrations the tool's history rows record, as its `read` reads them. */
+const recordedIn = (history: ToolHistory, rows: Row[]): Recorded[] => history.read?.(rows) ?? rows.map((row) => ({ id: text(row[history.key]), state: "applied" }));
+
 /** A Flyway repeatable script's id, from its description: it has no version, and no version starts so. */
 const REPEATABLE = "R__";
 const repeatableId = (description: unknown) => `${REPEATABLE}${text(description)}`;
@@ -87,7 +91,6 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
     table: "__diesel_schema_migrations",
     key: "version",
     columns: "version",
-    read: (rows) => rows.map((row) => ({ id: text(row.version), state: "applied" })),
     gapFix: "diesel migration run applies every migration it has not recorded",
   },
   sqlx: {
@@ -102,7 +105,6 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
     table: "schema_migrations",
     key: "version",
     columns: "version",
-    read: (rows) => rows.map((row) => ({ id: text(row.version), state: "applied" })),
     gapFix: "dbmate up applies every migration it has not recorded",
   },
   // One row: the newest version applied, every earlier one implied; -1 after migrating down to nothing.
@@ -198,7 +200,6 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
     orderBy: "id",
     ordered: true,
     scriptNames: true,
-    read: (rows) => rows.map((row) => ({ id: text(row.name), state: "applied" })),
   },
   // A row per applied migration; its ISO timestamp orders them, and rows of one millisecond ran in name order (code units, as Kysely sorts); kysely_migration_lock beside it is the old table too.
   // allowUnorderedMigrations lets names run out of order.
@@ -220,7 +221,6 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
     columns: "id, name",
     orderBy: "id",
     ordered: true,
-    read: (rows) => rows.map((row) => ({ id: text(row.name), state: "applied" })),
   },
   // wrangler d1 migrations apply: a row per applied file (its path below migrations_dir) in the file's own D1 batch; it applies every file it has no row for, after the newest, so in id order.
   wrangler: {
@@ -229,7 +229,6 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
     columns: "id, name",
     orderBy: "id",
     ordered: true,
-    read: (rows) => rows.map((row) => ({ id: text(row.name), state: "applied" })),
     gapFix: "wrangler d1 migrations apply applies every migration it has not recorded",
   },
   // SequelizeStorage: a row per applied migration, its file name, in a table with no order (Umzug runs pending migrations in name order).
@@ -239,7 +238,6 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
     key: "name",
     columns: "name",
     scriptNames: true,
-    read: (rows) => rows.map((row) => ({ id: text(row.name), state: "applied" })),
     file: (content) => (Array.isArray(content) && content.every((name) => typeof name === "string") ? content.map((id: string) => ({ id, state: "applied" })) : null),
   },
 };
@@ -380,7 +378,7 @@ function* adopt(
         { cause: error },
       );
     }
-    return history.read(rows);
+    return recordedIn(history, rows);
   };
   let recorded: Recorded[];
   if (fromFile !== undefined) recorded = readHistoryFile(tool, history, fromFile);
@@ -489,7 +487,7 @@ function* readEarlierAdoption(
       const history = TOOLS[row.tool];
       if (history !== undefined && map.tool === row.tool && (yield* tableExists(row.old_schema ?? undefined, row.old_table))) {
         const rows = yield* query<Row>(`SELECT ${history.columns} FROM ${oldTable}${history.orderBy ? ` ORDER BY ${history.orderBy}` : ""}`);
-        if (resolveApplied(row.tool, history, map.migrations, history.read(rows)).length !== version) {
+        if (resolveApplied(row.tool, history, map.migrations, recordedIn(history, rows)).length !== version) {
           throw new StepwiseError(
             "ADOPT_HISTORY_CHANGED",
             `${row.tool} recorded migrations in ${oldTable} after this database was adopted at version ${version}, so that table is the only record of them; nothing was dropped. Check the schema with "stepwise verify", then drop the table by hand once it holds nothing you need.`,
