@@ -7,7 +7,7 @@ import path from "node:path";
 import { usageError } from "../src/core/error-factories.js";
 import { StepwiseError } from "../src/core/errors.js";
 import type { SqlDialect } from "../src/core/types.js";
-import { makeFolders } from "../src/drivers/database-file.js";
+import { makeFolders } from "../src/safety/backup.js";
 import { dialectOfEntry, entrySpecifier, type DriverEntry } from "../src/shared/package-name.js";
 import { DOWN_MARKER, EMPTY_MARKER, TEMPLATE_PLACEHOLDER, UP_MARKER } from "../src/shared/sql-markers.js";
 import type { Target } from "./config.js";

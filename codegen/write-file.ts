@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import path from "node:path";
 import { fileWriteError } from "./errors.js";
 import type { FileWriteStep } from "../src/core/errors.js";
-import { makeFolders } from "../src/drivers/database-file.js";
+import { makeFolders } from "../src/safety/backup.js";
 import { tryOr } from "./problems.js";
 
 /** The file system calls a write makes; tests substitute one to fail a chosen step. */

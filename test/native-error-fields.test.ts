@@ -1,6 +1,6 @@
 /**
  * `nativeCode`/`nativeKind` survive the paths that rebuild a stepwise error: a failed migration
- * under `upWithBackup` is reported again naming the backup (`withBackupPath`), and keeps the
+ * under `upWithBackup` is reported again naming the backup (`copyFailure`), and keeps the
  * driver's reading of the library error it wraps, with that error, untouched, as its cause. A
  * failure that wraps no library error (the migration's own `throw`) carries `null` for both.
  */

@@ -1,6 +1,7 @@
 /** How `stepwise fleet` works on one database, in this thread or a worker's: open it through the chosen driver, run the command's task (status, up or verify), close it, report. */
 import { FLEET_COMMANDS } from "./database-target.js";
-import { databasePathInvalidError, toPlainError } from "../core/error-factories.js";
+import { toPlainError } from "../core/error-factories.js";
+import { databasePathInvalidError } from "../safety/errors.js";
 import { describeTargetError, runTarget, upTarget, type TargetError, type TargetReport } from "../fleet/migrate-many.js";
 import { fileKindAt } from "../drivers/database-file.js";
 import { realDatabaseFileOrThrow } from "../safety/real-database-file.js";

@@ -1,7 +1,7 @@
 /** The text the commands print: the library's plain data as people read it, coloured or not. */
 import type { BackupRecord } from "../core/events.js";
 import type { ChecksumRepairEvent } from "../safety/checksum-repair-log.js";
-import { builtBy, migrationsUpTo } from "../core/error-factories.js";
+import { builtBy, migrationsUpTo } from "../safety/errors.js";
 import { formatMigrationLabel, formatVersion } from "../core/migration-label.js";
 import type { MigrationResult } from "../core/options.js";
 import type { AppliedMigration, MigrationStatus } from "../core/planner.js";

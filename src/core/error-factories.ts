@@ -3,7 +3,7 @@
 import type { MigrationDirection } from "./types.js";
 import { describeInvalidIndexes } from "./invalid-indexes.js";
 import { copyTexts, keepText, option, runCall, CALLS, text, type Text } from "./option-text.js";
-import { describeFileKind, StepwiseError } from "./errors.js";
+import { StepwiseError } from "./errors.js";
 import type * as E from "./errors.js";
 import type { ErrorClassification } from "./driver.js";
 
@@ -20,12 +20,6 @@ const label = (version: number | null, file: string | null) => `Migration ${vers
 export const isFull = (systemCode: string | null) => /^(ENOSPC|EDQUOT|EFBIG)$/.test(systemCode ?? "");
 /** `lines` as a message's bulleted list, each on its own line. */
 export const formatList = (lines: readonly string[]) => lines.map((line) => `\n  - ${line}`).join("");
-
-/** `migration 1`, or `migrations 1..N`. */
-export const migrationsUpTo = (version: number) => (version === 1 ? "migration 1" : `migrations 1..${version}`);
-
-/** What the migrations up to `version` build, as a sentence names it: `what migrations 1..3 build`, `what migration 1 builds`, `an empty database` at 0. */
-export const builtBy = (version: number) => (version === 0 ? "an empty database" : `what ${migrationsUpTo(version)} build${version === 1 ? "s" : ""}`);
 
 // A body may throw anything (`null`, a frozen object, a Proxy whose traps throw): reporting it must never fail in turn.
 
@@ -112,20 +106,6 @@ const ESCAPED_COMMIT_ADVICE: Readonly<Record<E.EscapedCommit, string>> = {
   unknown:
     "What it ran after ending the transaction may be COMMITTED (outside a transaction each statement commits on its own): check, and undo it by hand (or restore a backup) before running it again.",
   no: "Nothing it did was committed: the database is as it was.",
-};
-
-const PATH_PROBLEMS: Readonly<Record<E.DatabasePathProblem, (path: string, kind: E.FileKind | null) => string>> = {
-  empty: () => "the database path is empty",
-  "nul-byte": (path) => `the database path ${JSON.stringify(path)} contains a NUL character, which no file name can hold`,
-  "too-long": (path) => `the database path ${path} is longer than the file system allows`,
-  directory: (path, kind) => `${path} is ${describeFileKind(kind ?? "directory")}, not a database file`,
-  "not-a-file": (path, kind) => `${path} is ${describeFileKind(kind ?? "directory")}, not a database file`,
-  "unsupported-url": (path) => `${path} does not name a SQLite file: stepwise reads a plain path, file:<path> or sqlite:<path> there`,
-  "symlink-loop": (path) => `the folders on the way to ${path} form a symbolic link loop`,
-  "dangling-symlink": (path) => `${path} is a symbolic link to a file that does not exist (an unmounted volume, a moved database?), and stepwise creates no database through it`,
-  "journal-not-a-file": (path, kind) => `${path}, the database's journal, is ${describeFileKind(kind ?? "symlink")}: SQLite refuses to use it, and stepwise neither follows nor removes it`,
-  "parent-not-directory": (path) => `a part of ${path} above the file is not a folder`,
-  gone: (path) => `${path} was listed when the run began and is gone now, and stepwise creates no database in its place`,
 };
 
 // The registry and the history table
@@ -402,19 +382,11 @@ export function migrationFailedError(fields: Run & Partial<E.StepwiseErrorDetail
 /** The notes of each `MIGRATION_FAILED`, so a copy that adds a field (a location found by a rerun) keeps the server's DETAIL and HINT in its text. */
 const failureNotes = new WeakMap<object, string>();
 
-/** The same failure, naming the backup taken before the run. */
-export const withBackupPath = (error: StepwiseError<"MIGRATION_FAILED">, backupPath: string) => copyFailure(error, { backupPath });
-
-/** The same failure, naming where in its file it happened (found after it was thrown). */
-export const withLocation = (error: StepwiseError<"MIGRATION_FAILED">, location: E.SqlLocation) => copyFailure(error, { location });
-
-/** The same failure met in a scratch database that is dropped after (the replay of `verify`, `baseline` and `adopt`): nothing of it was kept, whatever its transaction mode. */
-export const inScratchDatabase = (error: StepwiseError<"MIGRATION_FAILED">) => copyFailure(error, { rolledBack: true });
-
-/** The same failure met by `reset` applying the migrations again: its drops stay, and the database is at `reachedVersion`. */
-export const withResetDrops = (error: StepwiseError<"MIGRATION_FAILED">, reachedVersion: number | null) => copyFailure(error, { afterReset: { reachedVersion } });
-
-function copyFailure(
+/**
+ * The same failure with `fields` added: the backup taken before the run, where in its file it happened (found after it was thrown), `rolledBack` for one met in a scratch database
+ * that is dropped after (the replay of `verify`, `baseline` and `adopt`), or `afterReset` for one met by `reset` applying the migrations again (its drops stay).
+ */
+export function copyFailure(
   error: StepwiseError<"MIGRATION_FAILED">,
   fields: { backupPath?: string; location?: E.SqlLocation; afterReset?: E.StepwiseErrorDetails["MIGRATION_FAILED"]["afterReset"]; rolledBack?: true },
 ): StepwiseError<"MIGRATION_FAILED"> {
@@ -605,17 +577,6 @@ export function serverRefusedError(fields: { sqlstate: string; reason: string; f
 function databaseNeedsRecoveryError(sqliteCode: string, cause: unknown) {
   const message = text`A crashed process left the database mid-write (${sqliteCode}); rolling that back needs write access. ${NOTHING_CHANGED} Run ${runCall("up")} (or anything else that writes) as a user who may write the file and its folder.`;
   return new StepwiseError("DATABASE_NEEDS_RECOVERY", message, { sqliteCode }, { cause });
-}
-
-/** `DATABASE_PATH_INVALID`: the path cannot name a database file. */
-export function databasePathInvalidError(path: string, problem: E.DatabasePathProblem, kind: E.FileKind | null = problem === "directory" ? "directory" : null) {
-  const remedy =
-    problem === "gone"
-      ? "If it was removed on purpose, nothing is needed; if not, restore it and run again."
-      : problem === "journal-not-a-file"
-        ? "Check what it is (where a link points), then remove it (a crashed writer's real journal must be moved back in its place, not linked)."
-        : text`Pass ${option("databasePath", "<file>")}${{ api: "", cli: ' (or set "database" in the config)' }} naming the database file itself, such as data/app.db.`;
-  return new StepwiseError("DATABASE_PATH_INVALID", text`${PATH_PROBLEMS[problem](path, kind)}. ${NOTHING_CHANGED} ${remedy}`, { path, problem, kind });
 }
 
 /** `DISK_FULL`: the disk or `max_page_count` ran out; the write was rolled back. A server's (`sqliteCode` a SQLSTATE) has no `max_page_count` to raise. */

@@ -581,8 +581,3 @@ export type RegistryGenProblem = Readonly<{ code: string; file: string; line: nu
 export type ConnectionLossOutcome = "none-running" | "rolled-back" | "commit-unknown" | "partly-applied";
 /** One place the CLI looked for the database (a flag, an environment variable or a file), and what it `found` there. */
 export type DatabaseLookup = Readonly<{ place: string; found: string }>;
-
-const FILE_KIND_WORDS: Partial<Record<FileKind, string>> = { file: "a regular file", directory: "a folder", symlink: "a symbolic link", fifo: "a FIFO (named pipe)", missing: "missing" };
-
-/** A {@link FileKind} as a message names it: "a FIFO (named pipe)", "a block device". */
-export const describeFileKind = (kind: FileKind): string => FILE_KIND_WORDS[kind] ?? `a ${kind.replace("-", " ")}`;

@@ -14,14 +14,13 @@ import {
   transactionEscapedError,
   unmanagedDatabaseError,
   usageError,
-  withLocation,
+  copyFailure,
   classifySafely,
   toPlainError,
   kindOfSqliteCode,
   isInstanceSafely,
   resetFailedError,
   incompleteMigrationError,
-  withResetDrops,
   historyWriteRefusedError,
   recordNativeError,
   firstLineOf,
@@ -577,7 +576,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     // Each migration is a batch of its own there, committed or not, so nothing of the run is to replay before it.
     if (this.settings.capabilities.atomicBatch) {
       const found = entry.transaction ? yield* locateByBatch(entry, direction, split, error.cause) : null;
-      return found === null ? error : withLocation(error, found);
+      return found === null ? error : copyFailure(error, { location: found });
     }
     if (before.some((earlier) => earlier.kind !== "sql")) return error;
     const location = yield* locateByRerun(
@@ -587,7 +586,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       before.map((earlier) => scriptOf(earlier, direction) ?? ""),
       error.cause,
     );
-    return location === null ? error : withLocation(error, location);
+    return location === null ? error : copyFailure(error, { location });
   }
 
   /** Sends an event to `onEvent` and the logger. */
@@ -728,7 +727,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       } catch {
         // A connection the migration closed has nothing left to read.
       }
-      throw withResetDrops(error, reached);
+      throw copyFailure(error, { afterReset: { reachedVersion: reached } });
     }
   }
 

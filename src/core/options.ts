@@ -154,13 +154,6 @@ export function checkBusyTimeout(value: unknown): number {
   return value;
 }
 
-/** A boolean option's value, `false` when not given; `USAGE` for anything else, where a truthy string such as "false" (an environment variable passed on) would otherwise say yes. */
-export function booleanOption(value: unknown, name: string, call: string): boolean {
-  if (value === undefined) return false;
-  if (typeof value !== "boolean") throw usageError(`${call}'s ${name} must be true or false; got ${describeOption(value)}. Nothing was changed.`);
-  return value;
-}
-
 /** `options` when it is an options object; `USAGE` otherwise (`null`, a number), which would fail later as a `TypeError` or be read as no options. */
 export function optionsObject<T extends object>(options: T, call: string): T {
   if (typeof options !== "object" || options === null || Array.isArray(options)) throw usageError(`The options of ${call} must be an object, such as { to: 3 }; got ${describeOption(options)}.`);

@@ -59,11 +59,6 @@ export function* rollbackQuietly(): Step<void> {
   if (yield* inTransaction()) yield* callDriver("rollback");
 }
 
-/** Runs `action` on the driver the step runs on and returns its result; the sync runner refuses a promise. */
-export function* callWithDriver<T>(action: (driver: Driver) => T | PromiseLike<T>): Step<T> {
-  return (yield { op: "call", action }) as T;
-}
-
 /** The writes `step` would make, collected as batch statements instead of run (each `run` reported as one changed row); a read is refused. */
 export function collectWrites(step: Step<unknown>): BatchStatement[] {
   const statements: BatchStatement[] = [];

@@ -53,24 +53,3 @@ export function createFileExclusively(file: string, mode: number): void {
     fs.closeSync(fd);
   }
 }
-
-/**
- * Creates `dir` and its missing parents one level at a time, each through `mkdir`: Node's `mkdirSync(dir, { recursive: true })` retries forever where mkdir keeps failing with ENOENT (a
- * path under /proc), so a bad `--dir`, `--out` or `--backup` would hang; one level at a time, that failure is thrown.
- */
-export function makeFolders(dir: string, mkdir: (folder: string) => unknown = (folder) => nodeFs().mkdirSync(folder)): void {
-  const { existsSync } = nodeFs();
-  const path = nodePath();
-  const missing: string[] = [];
-  for (let at = path.resolve(dir); !existsSync(at) && path.dirname(at) !== at; at = path.dirname(at)) missing.unshift(at);
-  // A file where the folder should be fails here as mkdir fails on it (EEXIST), not later, at the first write into it.
-  if (missing.length === 0 && !nodeFs().statSync(dir).isDirectory()) mkdir(path.resolve(dir));
-  for (const folder of missing) {
-    try {
-      mkdir(folder);
-    } catch (error) {
-      // Another process made it in between.
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    }
-  }
-}

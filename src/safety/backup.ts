@@ -5,19 +5,18 @@
 import { tryOr } from "../shared/try-or.js";
 import type { BackupRecord } from "../core/events.js";
 import { requireCapabilities, type DriverCapability, type Row, type SyncDriver } from "../core/driver.js";
-import { describeThrownValue, sqliteCodeOf, translateSqliteError, usageError, withBackupPath } from "../core/error-factories.js";
-import { backupDiskFullError, backupFolderUnwritableError, databaseDamagedError } from "./errors.js";
-import { describeFileKind, StepwiseError, type ServerBackupTool } from "../core/errors.js";
+import { describeThrownValue, sqliteCodeOf, translateSqliteError, usageError, copyFailure } from "../core/error-factories.js";
+import { describeFileKind, backupDiskFullError, backupFolderUnwritableError, databaseDamagedError } from "./errors.js";
+import { StepwiseError, type ServerBackupTool } from "../core/errors.js";
 import type { DriverIdentity } from "../core/manager-base.js";
 import { nodeCrypto, nodeFs, nodePath } from "../core/node-builtins.js";
-import { booleanOption, checkBusyTimeout, describeOption, optionsObject, type MigrationResult, type UpOptions } from "../core/options.js";
-import { callWithDriver } from "../core/step.js";
+import { checkBusyTimeout, describeOption, optionsObject, type MigrationResult, type UpOptions } from "../core/options.js";
 import { runSync } from "../core/runners.js";
 import { refuseOpenTransaction } from "../core/transaction-open.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
 import { refuseWholeRunObstacles } from "../core/whole-run-transaction.js";
-import { createFileExclusively, fileKindAt, makeFolders, privateModeFor, resolveDatabaseFile } from "../drivers/database-file.js";
-import { planUpOnceNoneRuns, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
+import { createFileExclusively, fileKindAt, privateModeFor, resolveDatabaseFile } from "../drivers/database-file.js";
+import { planUpOnceNoneRuns, runSafetyNet, type SafetyNetManager, booleanOption, callWithDriver } from "./schema-reader.js";
 
 /** How many backups of one database are kept in a folder when `keep` is not given. */
 export const DEFAULT_BACKUP_KEEP = 5;
@@ -302,6 +301,27 @@ export async function upWithBackup<R extends MigrationRegistry>(manager: SafetyN
   try {
     return { ...(await manager.up(upOptions)), backup };
   } catch (error) {
-    throw error instanceof StepwiseError && error.is("MIGRATION_FAILED") ? withBackupPath(error, backup.path) : error;
+    throw error instanceof StepwiseError && error.is("MIGRATION_FAILED") ? copyFailure(error, { backupPath: backup.path }) : error;
+  }
+}
+
+/**
+ * Creates `dir` and its missing parents one level at a time, each through `mkdir`: Node's `mkdirSync(dir, { recursive: true })` retries forever where mkdir keeps failing with ENOENT (a
+ * path under /proc), so a bad `--dir`, `--out` or `--backup` would hang; one level at a time, that failure is thrown.
+ */
+export function makeFolders(dir: string, mkdir: (folder: string) => unknown = (folder) => nodeFs().mkdirSync(folder)): void {
+  const { existsSync } = nodeFs();
+  const path = nodePath();
+  const missing: string[] = [];
+  for (let at = path.resolve(dir); !existsSync(at) && path.dirname(at) !== at; at = path.dirname(at)) missing.unshift(at);
+  // A file where the folder should be fails here as mkdir fails on it (EEXIST), not later, at the first write into it.
+  if (missing.length === 0 && !nodeFs().statSync(dir).isDirectory()) mkdir(path.resolve(dir));
+  for (const folder of missing) {
+    try {
+      mkdir(folder);
+    } catch (error) {
+      // Another process made it in between.
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
   }
 }

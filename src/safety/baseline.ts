@@ -5,10 +5,21 @@ import { setUserVersion } from "../core/history.js";
 import type { SyncMigrationManager } from "../core/manager.js";
 import type { Step } from "../core/step.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
-import { inWriteTransaction, postgresSchemaOf, readSchemaOf, replaySchema, requireReplay, runSafetyNet, tableExists, writeAdoptionRecord, type SafetyNetManager } from "./schema-reader.js";
+import {
+  inWriteTransaction,
+  postgresSchemaOf,
+  readSchemaOf,
+  replaySchema,
+  requireReplay,
+  runSafetyNet,
+  tableExists,
+  writeAdoptionRecord,
+  type SafetyNetManager,
+  booleanOption,
+} from "./schema-reader.js";
 import { describeDrift, diffSchemas } from "./schema-snapshot.js";
 import type { SchemaDifference } from "../core/errors.js";
-import { booleanOption, optionsObject } from "../core/options.js";
+import { optionsObject } from "../core/options.js";
 
 /** Options for {@link baselineDatabase}. */
 export interface BaselineOptions {

@@ -7,8 +7,8 @@ import { matchesRecordedChecksum, matchesRecordedName, type AppliedMigration } f
 import type { HistoryStore } from "../core/history.js";
 import { run, type Step } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";
-import { inWriteTransaction, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
-import { booleanOption, describeOption, optionsObject } from "../core/options.js";
+import { inWriteTransaction, runSafetyNet, type SafetyNetManager, booleanOption } from "./schema-reader.js";
+import { describeOption, optionsObject } from "../core/options.js";
 
 /** Options for {@link repairChecksums}. */
 export interface ChecksumRepairOptions {

@@ -1,6 +1,6 @@
 /** The errors only the safety nets throw (baseline, verify, rehearsal, backups and restore), beside the core's: the same `StepwiseError`, its codes and details defined in the core. */
-import { builtBy, formatList, NOTHING_CHANGED } from "../core/error-factories.js";
-import { StepwiseError, type FileKind, type ForeignBackupReason, type SchemaDifference, type StepwiseErrorDetails } from "../core/errors.js";
+import { formatList, NOTHING_CHANGED } from "../core/error-factories.js";
+import { StepwiseError, type DatabasePathProblem, type FileKind, type ForeignBackupReason, type SchemaDifference, type StepwiseErrorDetails } from "../core/errors.js";
 import { CALLS, option, text, type Text } from "../core/option-text.js";
 
 /**
@@ -95,4 +95,40 @@ export function backupIsDatabaseError(backupFile: string, databasePath: string) 
 export function databaseFolderMissingError(databasePath: string, folder: string) {
   const message = text`There is no folder ${folder} to hold the database ${databasePath}; nothing was changed. Check ${option("databasePath")}, or create the folder first (mkdir -p "${folder}").`;
   return new StepwiseError("DATABASE_FOLDER_MISSING", message, { databasePath, folder });
+}
+
+/** `migration 1`, or `migrations 1..N`. */
+export const migrationsUpTo = (version: number) => (version === 1 ? "migration 1" : `migrations 1..${version}`);
+
+/** What the migrations up to `version` build, as a sentence names it: `what migrations 1..3 build`, `what migration 1 builds`, `an empty database` at 0. */
+export const builtBy = (version: number) => (version === 0 ? "an empty database" : `what ${migrationsUpTo(version)} build${version === 1 ? "s" : ""}`);
+
+const FILE_KIND_WORDS: Partial<Record<FileKind, string>> = { file: "a regular file", directory: "a folder", symlink: "a symbolic link", fifo: "a FIFO (named pipe)", missing: "missing" };
+
+/** A {@link FileKind} as a message names it: "a FIFO (named pipe)", "a block device". */
+export const describeFileKind = (kind: FileKind): string => FILE_KIND_WORDS[kind] ?? `a ${kind.replace("-", " ")}`;
+
+const PATH_PROBLEMS: Readonly<Record<DatabasePathProblem, (path: string, kind: FileKind | null) => string>> = {
+  empty: () => "the database path is empty",
+  "nul-byte": (path) => `the database path ${JSON.stringify(path)} contains a NUL character, which no file name can hold`,
+  "too-long": (path) => `the database path ${path} is longer than the file system allows`,
+  directory: (path, kind) => `${path} is ${describeFileKind(kind ?? "directory")}, not a database file`,
+  "not-a-file": (path, kind) => `${path} is ${describeFileKind(kind ?? "directory")}, not a database file`,
+  "unsupported-url": (path) => `${path} does not name a SQLite file: stepwise reads a plain path, file:<path> or sqlite:<path> there`,
+  "symlink-loop": (path) => `the folders on the way to ${path} form a symbolic link loop`,
+  "dangling-symlink": (path) => `${path} is a symbolic link to a file that does not exist (an unmounted volume, a moved database?), and stepwise creates no database through it`,
+  "journal-not-a-file": (path, kind) => `${path}, the database's journal, is ${describeFileKind(kind ?? "symlink")}: SQLite refuses to use it, and stepwise neither follows nor removes it`,
+  "parent-not-directory": (path) => `a part of ${path} above the file is not a folder`,
+  gone: (path) => `${path} was listed when the run began and is gone now, and stepwise creates no database in its place`,
+};
+
+/** `DATABASE_PATH_INVALID`: the path cannot name a database file. */
+export function databasePathInvalidError(path: string, problem: DatabasePathProblem, kind: FileKind | null = problem === "directory" ? "directory" : null) {
+  const remedy =
+    problem === "gone"
+      ? "If it was removed on purpose, nothing is needed; if not, restore it and run again."
+      : problem === "journal-not-a-file"
+        ? "Check what it is (where a link points), then remove it (a crashed writer's real journal must be moved back in its place, not linked)."
+        : text`Pass ${option("databasePath", "<file>")}${{ api: "", cli: ' (or set "database" in the config)' }} naming the database file itself, such as data/app.db.`;
+  return new StepwiseError("DATABASE_PATH_INVALID", text`${PATH_PROBLEMS[problem](path, kind)}. ${NOTHING_CHANGED} ${remedy}`, { path, problem, kind });
 }

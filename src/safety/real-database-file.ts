@@ -1,6 +1,6 @@
 /** The check restore and the CLI make on the database path they are given, before anything opens it. */
 import { nodeFs } from "../core/node-builtins.js";
-import { databasePathInvalidError } from "../core/error-factories.js";
+import { databasePathInvalidError } from "./errors.js";
 import { fileKindAt, resolveDatabaseFile } from "../drivers/database-file.js";
 
 /**

@@ -1,20 +1,20 @@
 /** What the nets share: running a net's step on either runner, and reading a schema, live or as migrations 1..N build it on a scratch database. */
 import { stepwiseTableNames } from "./checksum-repair-log.js";
-import { ADOPTED_SUFFIX, firstLineOf, inScratchDatabase, usageError } from "../core/error-factories.js";
+import { ADOPTED_SUFFIX, copyFailure, firstLineOf, usageError } from "../core/error-factories.js";
 import { COLLATE_C, CONCAT, EQ, GT, NE, PostgresHistoryStore, TEXT } from "../core/dialects/postgres.js";
 import { driverCapabilityError, type Driver, type ScratchDatabase } from "../core/driver.js";
 import { Executor, type ExecutorSettings } from "../core/executor.js";
 import type { DriverIdentity, MigrationManagerBase } from "../core/manager-base.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { runAsync, runSync } from "../core/runners.js";
-import { begin, callWithDriver, commit, exec, query, queryValue, rollbackQuietly, run, type Step } from "../core/step.js";
+import { begin, commit, exec, query, queryValue, rollbackQuietly, run, type Step } from "../core/step.js";
 import { StepwiseError } from "../core/errors.js";
 import { refuseOpenTransaction } from "../core/transaction-open.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { planUp, type MigrationPlan } from "../core/planner.js";
 import { openContainedCopy } from "./contained-copy.js";
 import { countRows, readSchema, type ReadSchemaOptions, type SchemaSnapshot, type SqlObjectSnapshot, type TableSnapshot } from "./schema-snapshot.js";
-import { optionsObject } from "../core/options.js";
+import { describeOption, optionsObject } from "../core/options.js";
 
 /** A manager the safety nets run through: a SQLite entry's `MigrationManager`, an `AsyncMigrationManager`, or `stepwise-migrate/pg`'s. */
 export type SafetyNetManager<R extends MigrationRegistry = MigrationRegistry, Async extends boolean = boolean> = MigrationManagerBase<unknown, R, Async, DriverIdentity<unknown>>;
@@ -175,7 +175,7 @@ export function replaySchema(manager: SafetyNetManager, version: number): Step<S
 
 /** A migration's failure in the scratch database, which is dropped: a `transaction: false` one left nothing either, so its fix is not a repair of the database checked. */
 function fromScratch(error: unknown): unknown {
-  return error instanceof StepwiseError && error.is("MIGRATION_FAILED") && !error.details.rolledBack ? inScratchDatabase(error) : error;
+  return error instanceof StepwiseError && error.is("MIGRATION_FAILED") && !error.details.rolledBack ? copyFailure(error, { rolledBack: true }) : error;
 }
 
 /** Migrations 1..`version` applied to a contained in-memory copy, and its schema. */
@@ -522,4 +522,16 @@ function assembleTable(table: TableRow, columns: readonly ColumnRow[], constrain
       .sort(),
     sql: `${header} (${body.join(", ")})`,
   };
+}
+
+/** A boolean option's value, `false` when not given; `USAGE` for anything else, where a truthy string such as "false" (an environment variable passed on) would otherwise say yes. */
+export function booleanOption(value: unknown, name: string, call: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== "boolean") throw usageError(`${call}'s ${name} must be true or false; got ${describeOption(value)}. Nothing was changed.`);
+  return value;
+}
+
+/** Runs `action` on the driver the step runs on and returns its result; the sync runner refuses a promise. */
+export function* callWithDriver<T>(action: (driver: Driver) => T | PromiseLike<T>): Step<T> {
+  return (yield { op: "call", action }) as T;
 }

@@ -5,11 +5,11 @@ import { verifyHistoryOrThrow } from "../core/planner.js";
 import { begin, exec, inTransaction, query, queryValue, rollbackQuietly, run, type Step } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";
 import type { SyncMigrationManager } from "../core/manager.js";
-import { inWriteTransaction, postgresSchemaOf, readSchemaOf, replaySchema, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
+import { inWriteTransaction, postgresSchemaOf, readSchemaOf, replaySchema, requireReplay, runSafetyNet, type SafetyNetManager, booleanOption } from "./schema-reader.js";
 import { quoteIdentifier } from "../core/batch-walk.js";
 import { describeDrift, diffSchemas, type SchemaSnapshot } from "./schema-snapshot.js";
 import type { SchemaDifference } from "../core/errors.js";
-import { booleanOption, optionsObject } from "../core/options.js";
+import { optionsObject } from "../core/options.js";
 
 /** What {@link verifySchema} found. Plain data. */
 export interface SchemaVerification {
