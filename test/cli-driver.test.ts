@@ -315,6 +315,21 @@ test("a project with only libsql installed runs on it; a driver whose library is
   assert.doesNotMatch(check.stderr, /better-sqlite3/);
 });
 
+test("better-sqlite3 installed without its native build (its install script skipped) is DRIVER_NOT_INSTALLED with the rebuild command, not an unexpected error", async (t) => {
+  const staged = stageWithout(t, ["better-sqlite3"]);
+  // npm 12 skips an install script nobody approved (as --ignore-scripts does): the package is there, its build/ folder is not.
+  const library = path.join(repoRoot, "node_modules", "better-sqlite3");
+  cpSync(library, path.join(staged, "node_modules", "better-sqlite3"), { recursive: true, filter: (source) => source !== path.join(library, "build") });
+  const { root } = await project(t, { database: "data/app.db" }, staged);
+  const result = await runNode(path.join(staged, "codegen", "bin.ts"), ["status", "--json"], { cwd: root, env: { npm_config_user_agent: "npm/11.19.0 node/v20.20.0 linux x64" } });
+  const error = refusal(result);
+  assert.deepEqual(
+    [error.code, error.driver, error.packageName, error.reason, error.installCommand],
+    ["DRIVER_NOT_INSTALLED", "better-sqlite3", "better-sqlite3", "unloadable", "npm rebuild better-sqlite3"],
+  );
+  assert.equal(existsSync(path.join(root, "data")), false);
+});
+
 test("the safety nets run on the libsql driver through the CLI: a dry run and verify change nothing; restore, without an online backup, puts a backup back", async (t) => {
   const { cli, database } = await project(t);
   parseJson(await cli(["--driver", "libsql", "up", "--to", "2", "--json"]));

@@ -277,9 +277,9 @@ export interface StepwiseErrorDetails {
   /** A driver name (`--driver`, or `driver` in the config) names none of stepwise's drivers. `validDrivers` lists them and `source` says where the name came from.
    * Fix: Use one of the listed names: `better-sqlite3`, `node-sqlite`, `bun-sqlite`, `libsql`, `sql-js`, `pg`, `libsql-client`. */
   readonly DRIVER_UNKNOWN: Readonly<{ driver: string; source: string; validDrivers: readonly string[] }>;
-  /** The chosen driver's library cannot be loaded: not installed (`reason: "missing"`), or built for another runtime, such as a native addon for another Node (`reason: "unloadable"`).
-   * better-sqlite3 is the driver when none is named, so an app on another SQLite library meets its refusal until it names its own.
-   * Fix: Install it with the `installCommand` given (or rebuild it for this Node), or choose another driver (`--driver`, or `"driver"` in the config, such as `"node-sqlite"`). */
+  /** The chosen driver's library cannot be loaded: not installed (`reason: "missing"`), or built for another runtime, such as a native addon for another Node, or never built,
+   * its install script skipped (`reason: "unloadable"`). better-sqlite3 is the driver when none is named, so an app on another SQLite library meets its refusal until it names its own.
+   * Fix: Install it with the `installCommand` given (or rebuild it for this Node; where npm skipped its install script, approve that first with `npm install-scripts approve <package>`), or choose another driver (`--driver`, or `"driver"` in the config, such as `"node-sqlite"`). */
   readonly DRIVER_NOT_INSTALLED: Readonly<{ driver: string; packageName: string; installCommand: string; reason: "missing" | "unloadable" }>;
   /** The chosen driver is built into another runtime: `node-sqlite` on a Node older than 22.16, `bun-sqlite` outside Bun.
    * Fix: Run the bin with the runtime the driver needs (`required`), or choose another driver. */
