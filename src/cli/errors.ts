@@ -14,13 +14,16 @@ export function driverUnknownError({ driver, source, validDrivers }: StepwiseErr
   return new StepwiseError("DRIVER_UNKNOWN", `Unknown driver ${JSON.stringify(driver)} in ${source}. ${NOTHING_CHANGED} Use one of: ${validDrivers.join(", ")}.`, { driver, source, validDrivers });
 }
 
-/** `DRIVER_NOT_INSTALLED`: the driver's library is missing, or fails to load on this runtime. */
-export function driverNotInstalledError(fields: StepwiseErrorDetails["DRIVER_NOT_INSTALLED"] & { cause?: unknown }) {
-  const { driver, packageName, installCommand, reason, cause } = fields;
+/** `DRIVER_NOT_INSTALLED`: the driver's library is missing, fails to load on this runtime, or (`unbuilt`) was installed without running its install script, which builds its native part. */
+export function driverNotInstalledError(fields: StepwiseErrorDetails["DRIVER_NOT_INSTALLED"] & { cause?: unknown; unbuilt?: boolean }) {
+  const { driver, packageName, installCommand, reason, cause, unbuilt } = fields;
+  // A rebuild alone would skip the script again where the package manager did not approve it, so that comes first.
   const problem =
     reason === "missing"
       ? `The ${driver} driver needs the "${packageName}" package, which is not installed. ${NOTHING_CHANGED} Install it with:`
-      : `The "${packageName}" package is installed but failed to load on this runtime (${describeThrownValue(cause).replace(/\s+/g, " ")}). ${NOTHING_CHANGED} Rebuild it for this runtime with:`;
+      : unbuilt === true
+        ? `The "${packageName}" package is installed without its native library: its install script, which builds it, did not run (npm 12 skips one that "allowScripts" in package.json does not approve, as --ignore-scripts does). ${NOTHING_CHANGED} Approve the script (with npm: "npm install-scripts approve ${packageName}"), then build it with:`
+        : `The "${packageName}" package is installed but failed to load on this runtime (${describeThrownValue(cause).replace(/\s+/g, " ")}). ${NOTHING_CHANGED} Rebuild it for this runtime with:`;
   const message = `${problem}\n  ${installCommand}\n${otherDriver(driver, reason)}.`;
   return new StepwiseError("DRIVER_NOT_INSTALLED", message, { driver, packageName, installCommand, reason }, { cause });
 }

@@ -96,14 +96,15 @@ function libraryError(driver: CliDriverName, error: unknown): StepwiseError<"DRI
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   const text = typeof message === "string" ? message : "";
   const notFound = code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND";
-  // A native addon built for another Node, a missing part of the package (libsql's platform binary), or one never built:
   // better-sqlite3 installed without its install script (npm 12 skips an unapproved one, as --ignore-scripts does) has no
   // .node file, and its loader, the bindings package, says so in a plain Error without a code.
-  const unloadable = code === "ERR_DLOPEN_FAILED" || /NODE_MODULE_VERSION|Could not locate the bindings file/.test(text);
+  const unbuilt = /Could not locate the bindings file/.test(text);
+  // A native addon built for another Node, a missing part of the package (libsql's platform binary), or one never built.
+  const unloadable = code === "ERR_DLOPEN_FAILED" || /NODE_MODULE_VERSION/.test(text) || unbuilt;
   if (!notFound && !unloadable) return null;
   const missing = notFound && text.includes(`'${packageName}'`);
   const installCommand = installCommandOf(packageName, { rebuild: !missing && unloadable, userAgent: process.env.npm_config_user_agent });
-  return driverNotInstalledError({ driver, packageName, installCommand, reason: missing ? "missing" : "unloadable", cause: error });
+  return driverNotInstalledError({ driver, packageName, installCommand, reason: missing ? "missing" : "unloadable", cause: error, unbuilt });
 }
 
 /** A SQLite library's native connection, as the CLI uses it. */
