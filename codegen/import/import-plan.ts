@@ -183,8 +183,7 @@ export function planImport(options: ImportOptions): ImportPlan {
         sources: migration.sources.map((relative) => ({ file: relative, sha256: folder.hash(relative) })),
       };
     }
-    const stepwiseTable = { name: options.tableName ?? DEFAULT_TABLE_NAME, schema: options.schema ?? null };
-    const planned = renderMigration(migration, { tool, reader, version, file, dialect, emptyDown: emptyDown ?? "irreversible", isEmpty, stepwiseTable });
+    const planned = renderMigration(migration, { tool, reader, version, file, dialect, emptyDown: emptyDown ?? "irreversible", isEmpty, stepwiseTable: [options.tableName, options.schema] });
     for (const problem of planned.problems) problems.push(problem);
     return { ...planned.migration, sources: migration.sources.map((relative) => ({ file: relative, sha256: folder.hash(relative) })) };
   });
@@ -230,7 +229,8 @@ interface RenderContext {
   readonly dialect: SqlDialect;
   readonly emptyDown: EmptyDownChoice;
   readonly isEmpty: (section: SourceSection) => boolean;
-  readonly stepwiseTable: { readonly name: string; readonly schema: string | null };
+  /** stepwise's own history table and its schema, as the options give them (absent: the defaults). */
+  readonly stepwiseTable: readonly [name: string | undefined, schema: string | null | undefined];
 }
 
 /** A stretch of the rendered file, with the source section it came from (`null`: a line stepwise wrote), so a problem in the output is reported at its source line. */
@@ -265,7 +265,7 @@ function renderMigration(source: ForeignMigration, context: RenderContext, keepP
   const lookalikes = [migration.up, ...(migration.down ? [migration.down] : [])].flatMap((section) => {
     const toolTable = findHistoryTableReferences(section, tool, context.reader.historyTable, dialect);
     // Where the tool's table bears stepwise's name (dbmate's and golang-migrate's schema_migrations), the tool's problem says it.
-    const stepwiseTable = findStepwiseTableReferences(section, context.stepwiseTable.name, context.stepwiseTable.schema, dialect).filter(
+    const stepwiseTable = findStepwiseTableReferences(section, context.stepwiseTable[0] ?? DEFAULT_TABLE_NAME, context.stepwiseTable[1] ?? null, dialect).filter(
       (problem) => !toolTable.some((other) => other.line === problem.line),
     );
     return [...findMarkerLookalikes(section, tool, dialect), ...toolTable, ...stepwiseTable];
