@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test, type TestContext } from "node:test";
 import Database from "better-sqlite3";
@@ -714,6 +714,37 @@ test("flyway: a BASELINE row (flyway baseline, or baselineOnMigrate) stands for 
     assert.equal((await cli(project, "flyway", file, "up")).code, 0);
     assert.equal((await cli(project, "flyway", file, "verify")).json.ok, true);
   }
+});
+
+test("flyway: migrations Flyway ran as code (a Java JDBC one between two SQL scripts, a SPRING_JDBC one last, with a checksum of its own) are ADOPT_UNKNOWN_MIGRATION listing them in `ranAsCode`, not failed ones; SQL scripts of their versions written in their place adopt, their rows' checksums not compared", async (t) => {
+  const { project, source } = await importedProject(t, "flyway");
+  const db = editedAsTool(
+    project,
+    "flyway",
+    source,
+    "java.db",
+    `UPDATE flyway_schema_history SET installed_rank = installed_rank * 10;
+     INSERT INTO flyway_schema_history VALUES (35, '1.9.5', 'Backfill tags', 'JDBC', 'db.migration.V1_9_5__Backfill_tags', NULL, 'app', 'now', 1, 1);
+     INSERT INTO flyway_schema_history VALUES (60, '1.12', 'Seed roles', 'SPRING_JDBC', 'db.migration.V1_12__Seed_roles', 1234, 'app', 'now', 1, 1)`,
+  );
+  const error = refusal(await cli(project, "flyway", db, ...adoptArgs), "ADOPT_UNKNOWN_MIGRATION");
+  assert.deepEqual(error.ids, ["1.9.5", "1.12"]);
+  assert.deepEqual(error.ranAsCode, [
+    { id: "1.9.5", type: "JDBC" },
+    { id: "1.12", type: "SPRING_JDBC" },
+  ]);
+  assert.equal(hasHistory(db).n, 0);
+
+  // The fix the error names: a SQL script of each version (nothing to do on a database built from empty), imported again.
+  writeFileSync(path.join(source, "V1.9.5__Backfill_tags.sql"), "-- The Java backfill's rows exist only where the tags did.\nSELECT 1;\n");
+  writeFileSync(path.join(source, "V1.12__Seed_roles.sql"), "SELECT 1;\n");
+  rmSync(project.migrationsDir, { recursive: true });
+  assert.equal((await runCli(["import", "flyway", "flyway-migrations", "--empty-down", "no-op", "--yes"], { cwd: project.root })).code, 0);
+  await project.generateAsBin();
+  const adopted = await cli(project, "flyway", db, ...adoptArgs);
+  assert.equal(adopted.code, 0, JSON.stringify(adopted.json));
+  assert.equal(adopted.json.version, 7);
+  assert.equal((await cli(project, "flyway", db, "verify")).json.ok, true);
 });
 
 test('sqlx: files checked out with CRLF, against a database sqlx 0.9 migrated with ignored-chars = ["\\r"] (its checksums taken without carriage returns), are adopted', async (t) => {

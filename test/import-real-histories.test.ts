@@ -10,9 +10,9 @@ import Database from "better-sqlite3";
 import { createTestProject, runCli, type TestProject } from "./support/project.js";
 import { createTestDatabase } from "./support/postgres-server.js";
 
-/** A project of `dialect` with `files` in `<tool>-migrations/`. */
-function projectWith(t: test.TestContext, tool: string, dialect: string, files: Record<string, string>): TestProject {
-  const project = createTestProject(t, { packageJson: { stepwise: { dialect, tableName: "stepwise_history" } } });
+/** A project of `dialect` with `files` in `<tool>-migrations/`; `settings`: the rest of its stepwise config. */
+function projectWith(t: test.TestContext, tool: string, dialect: string, files: Record<string, string>, settings: Record<string, string> = { tableName: "stepwise_history" }): TestProject {
+  const project = createTestProject(t, { packageJson: { stepwise: { dialect, ...settings } } });
   for (const [file, text] of Object.entries(files)) {
     const at = path.join(project.root, `${tool}-migrations`, file);
     mkdirSync(path.dirname(at), { recursive: true });
@@ -164,6 +164,60 @@ test("a statement on the tool's own history table (a trigger on it, a column add
     const kept = `ALTER TABLE auth.${table} OWNER TO CURRENT_USER;\nCOMMENT ON TABLE accounts IS 'not ${table}';\n-- ${table} is the old tool's\nCREATE TABLE ${table}_archive (id integer);\n`;
     await importJson(projectWith(t, tool, "postgres", files(kept)), tool, 0);
   }
+});
+
+test("a statement naming stepwise's own history table (an older tool's schema_migrations the project dropped, the configured tableName) is IMPORT_SOURCE_INVALID at its line with STEPWISE_HISTORY_TABLE_NAMED for every SQL tool whose own table is named otherwise, up or down; with another tableName, or the name in another schema, it is imported", async (t) => {
+  const DROP = "-- The old runner's table.\nDROP TABLE IF EXISTS schema_migrations;\n";
+  const RESTORE = "CREATE TABLE schema_migrations (version bigint);\n";
+  const TOOLS: Record<string, [string, (up: string, down: string) => Record<string, string>, string, string, number]> = {
+    sqlx: ["sqlite", (up, down) => ({ "1_a.up.sql": TABLE, "1_a.down.sql": "", "2_b.up.sql": up, "2_b.down.sql": down }), "2_b.up.sql", "2_b.down.sql", 0],
+    goose: ["sqlite", (up, down) => ({ "1_a.sql": `-- +goose Up\n${TABLE}`, "2_b.sql": `-- +goose Up\n${up}-- +goose Down\n${down}` }), "2_b.sql", "2_b.sql", 1],
+    diesel: [
+      "sqlite",
+      (up, down) => ({ "2020-01-01-000000_a/up.sql": TABLE, "2020-01-02-000000_b/up.sql": up, "2020-01-02-000000_b/down.sql": down }),
+      "2020-01-02-000000_b/up.sql",
+      "2020-01-02-000000_b/down.sql",
+      0,
+    ],
+    prisma: ["sqlite", (up) => ({ "20200101000000_a/migration.sql": TABLE, "20200102000000_b/migration.sql": up }), "20200102000000_b/migration.sql", "", 0],
+    flyway: ["sqlite", (up, down) => ({ "V1__A.sql": TABLE, "V2__B.sql": up, "U2__B.sql": down }), "V2__B.sql", "U2__B.sql", 0],
+    wrangler: ["sqlite", (up) => ({ "0001_a.sql": TABLE, "0002_b.sql": up }), "0002_b.sql", "", 0],
+  };
+  for (const [tool, [dialect, files, upFile, downFile, offset]] of Object.entries(TOOLS)) {
+    const refused = (await importJson(projectWith(t, tool, dialect, files(DROP, RESTORE), {}), tool, 1)).error!;
+    assert.equal(refused.code, "IMPORT_SOURCE_INVALID", tool);
+    const expected = [[upFile, 2 + offset], ...(downFile === "" ? [] : [[downFile, downFile === upFile ? 5 : 1]])];
+    assert.deepEqual(
+      refused.problems!.map((problem) => [problem.file, problem.line, problem.code]),
+      expected.map(([file, line]) => [`${tool}-migrations/${file}`, line, "STEPWISE_HISTORY_TABLE_NAMED"]),
+      tool,
+    );
+    // The table stepwise is told to use is the one refused, whatever its name.
+    const renamed = (await importJson(projectWith(t, tool, dialect, files("DROP TABLE app_history;\n", ""), { tableName: "App_History" }), tool, 1)).error!;
+    assert.deepEqual(
+      renamed.problems!.map((problem) => [problem.file, problem.code]),
+      [[`${tool}-migrations/${upFile}`, "STEPWISE_HISTORY_TABLE_NAMED"]],
+      tool,
+    );
+    await importJson(projectWith(t, tool, dialect, files(DROP, RESTORE)), tool, 0);
+  }
+  // On PostgreSQL the name counts in the schema stepwise's table is in: the configured one, not public.
+  const inSchema = (up: string) => projectWith(t, "sqlx", "postgres", { "1_a.up.sql": up }, { schema: "app" });
+  const refused = (await importJson(inSchema("DROP TABLE app.schema_migrations;\nDROP TABLE schema_migrations;\n"), "sqlx", 1)).error!;
+  assert.deepEqual(
+    refused.problems!.map((problem) => [problem.line, problem.code]),
+    [
+      [1, "STEPWISE_HISTORY_TABLE_NAMED"],
+      [2, "STEPWISE_HISTORY_TABLE_NAMED"],
+    ],
+  );
+  await importJson(inSchema("DROP TABLE public.schema_migrations;\n"), "sqlx", 0);
+  // The project's whole history then runs: gen replays the drop, which no longer meets stepwise's table.
+  const project = projectWith(t, "diesel", "sqlite", TOOLS.diesel![1](DROP, RESTORE));
+  await importJson(project, "diesel", 0, "--yes");
+  await project.generateAsBin();
+  const check = await runCli(["gen", "--check", "--require-replay"], { cwd: project.root });
+  assert.equal(check.code, 0, check.stdout + check.stderr);
 });
 
 test("only a name in a table's place is the history table, compared as the dialect compares names: a column, an index or a trigger of that name, a quoted name of other case on PostgreSQL, or one in another schema is imported", async (t) => {

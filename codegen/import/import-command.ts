@@ -28,6 +28,8 @@ export function runImport(tool: string, dir: string, flags: ImportFlags, setting
     dialect: settings.dialect,
     emptyDown: flags.emptyDown as EmptyDownChoice | undefined,
     driver: settings.driver,
+    tableName: settings.tableName,
+    schema: settings.schema,
     ...(flags.glob === undefined ? {} : { glob: flags.glob }),
   });
   checkImportTarget(plan, settings.migrationsDir);

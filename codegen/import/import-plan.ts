@@ -6,6 +6,7 @@ import { existsSync, readdirSync, rmdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { usageError } from "../../src/core/error-factories.js";
 import { StepwiseError } from "../../src/core/errors.js";
+import { DEFAULT_TABLE_NAME } from "../../src/core/history.js";
 import { DESCRIPTION_PREFIX, DOWN_MARKER, EMPTY_MARKER, UP_MARKER } from "../../src/shared/sql-markers.js";
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 import { parseSqlMigrationSource } from "../../src/shared/sql-source.js";
@@ -29,7 +30,7 @@ import { prisma } from "./read-prisma.js";
 import { sqlx } from "./read-sqlx.js";
 import { wrangler } from "./read-wrangler.js";
 import { findMarkerLookalikes } from "./marker-lookalikes.js";
-import { findHistoryTableReferences } from "./own-history-table.js";
+import { findHistoryTableReferences, findStepwiseTableReferences } from "./own-history-table.js";
 import { countStatements, fileLineOf } from "./own-transaction.js";
 import { findTransactionNeeds, openSourceFolder, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceProblem, type SourceSection } from "./source.js";
 
@@ -64,6 +65,10 @@ export interface ImportOptions {
   readonly driver?: string | null;
   /** Umzug's glob, as the project gave it: only the files its name part matches are migrations. */
   readonly glob?: string;
+  /** stepwise's own history table (the config's `tableName`; default `schema_migrations`), which no imported statement may name. */
+  readonly tableName?: string;
+  /** The PostgreSQL schema stepwise's table is in (the config's `schema`; `null`: the default one). */
+  readonly schema?: string | null;
 }
 
 /** One migration to write; plain data, so `--json` is `JSON.stringify`. */
@@ -178,7 +183,7 @@ export function planImport(options: ImportOptions): ImportPlan {
         sources: migration.sources.map((relative) => ({ file: relative, sha256: folder.hash(relative) })),
       };
     }
-    const planned = renderMigration(migration, { tool, reader, version, file, dialect, emptyDown: emptyDown ?? "irreversible", isEmpty });
+    const planned = renderMigration(migration, { tool, reader, version, file, dialect, emptyDown: emptyDown ?? "irreversible", isEmpty, stepwiseTable: [options.tableName, options.schema] });
     for (const problem of planned.problems) problems.push(problem);
     return { ...planned.migration, sources: migration.sources.map((relative) => ({ file: relative, sha256: folder.hash(relative) })) };
   });
@@ -224,6 +229,8 @@ interface RenderContext {
   readonly dialect: SqlDialect;
   readonly emptyDown: EmptyDownChoice;
   readonly isEmpty: (section: SourceSection) => boolean;
+  /** stepwise's own history table and its schema, as the options give them (absent: the defaults). */
+  readonly stepwiseTable: readonly [name: string | undefined, schema: string | null | undefined];
 }
 
 /** A stretch of the rendered file, with the source section it came from (`null`: a line stepwise wrote), so a problem in the output is reported at its source line. */
@@ -255,10 +262,14 @@ function renderMigration(source: ForeignMigration, context: RenderContext, keepP
       : []
     : parsed.problems;
   // The tool's comments that stepwise would read as markers are refused at their own lines, not as the rendered file's duplicates.
-  const lookalikes = [migration.up, ...(migration.down ? [migration.down] : [])].flatMap((section) => [
-    ...findMarkerLookalikes(section, tool, dialect),
-    ...findHistoryTableReferences(section, tool, context.reader.historyTable, dialect),
-  ]);
+  const lookalikes = [migration.up, ...(migration.down ? [migration.down] : [])].flatMap((section) => {
+    const toolTable = findHistoryTableReferences(section, tool, context.reader.historyTable, dialect);
+    // Where the tool's table bears stepwise's name (dbmate's and golang-migrate's schema_migrations), the tool's problem says it.
+    const stepwiseTable = findStepwiseTableReferences(section, context.stepwiseTable[0] ?? DEFAULT_TABLE_NAME, context.stepwiseTable[1] ?? null, dialect).filter(
+      (problem) => !toolTable.some((other) => other.line === problem.line),
+    );
+    return [...findMarkerLookalikes(section, tool, dialect), ...toolTable, ...stepwiseTable];
+  });
   return {
     migration: {
       version: context.version,

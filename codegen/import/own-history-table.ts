@@ -1,6 +1,7 @@
 /**
  * Statements in another tool's SQL that name that tool's own history table (Lemmy's trigger on `__diesel_schema_migrations`, Harbor's column added to golang-migrate's `schema_migrations`): a database
- * stepwise migrates from empty has no such table, so the statement fails there, or, where stepwise's own table bears the name, changes stepwise's history. Each is refused at its line, with the fix.
+ * stepwise migrates from empty has no such table, so the statement fails there, or, where stepwise's own table bears the name, changes stepwise's history. Each is refused at its line, with the fix. So is a statement naming stepwise's own table
+ * (crates.io's Diesel migration dropping the `schema_migrations` an older tool left), whatever the tool's table is called.
  */
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 import { splitSqlStatements, tokenizeSql, type SqlToken } from "../../src/shared/postgres-tokens.js";
@@ -22,26 +23,45 @@ const CONFLICT_ACTIONS = new Set(["ROLLBACK", "ABORT", "REPLACE", "FAIL", "IGNOR
  */
 export function findHistoryTableReferences(section: SourceSection, tool: string, table: string | undefined, dialect: SqlDialect): SourceProblem[] {
   if (table === undefined) return [];
+  return linesNaming(section, table, dialect, DEFAULT_SCHEMA[dialect]).map((line) => ({
+    file: section.file,
+    line,
+    message: `this statement names ${tool}'s own history table ${table}, which a database stepwise migrates from empty does not have (stepwise keeps its history in a table of its own, which may even bear that name), so it fails there or changes stepwise's history; remove the statement from ${section.file} (stepwise adopt keeps ${table} on databases ${tool} made, and --drop-old-table drops it), then import again`,
+  }));
+}
+
+/** `STEPWISE_HISTORY_TABLE_NAMED`: the problem code of a statement naming the table stepwise keeps its own history in. */
+export const STEPWISE_HISTORY_TABLE_NAMED = "STEPWISE_HISTORY_TABLE_NAMED";
+
+/**
+ * One problem per statement of `section` that names stepwise's own history table (`table`, in `schema`) as a table, as {@link findHistoryTableReferences} finds them. The tool's table of that name
+ * was another (an older tool's, as crates.io's `DROP TABLE IF EXISTS schema_migrations` after leaving one): under stepwise the statement would read or change stepwise's history, which the run
+ * refuses only when it writes, and far from its cause. Renaming stepwise's table is the fix; the tool's SQL stays as it ran.
+ */
+export function findStepwiseTableReferences(section: SourceSection, table: string, schema: string | null, dialect: SqlDialect): SourceProblem[] {
+  return linesNaming(section, table, dialect, schema ?? DEFAULT_SCHEMA[dialect]).map((line) => ({
+    file: section.file,
+    line,
+    code: STEPWISE_HISTORY_TABLE_NAMED,
+    message: `this statement names ${table}, the table stepwise keeps its own history in (the "tableName" of the stepwise config, schema_migrations by default), so under stepwise it would read or change stepwise's history instead of the table the tool's database had; set "tableName" in the stepwise config to a name none of the migrations use (such as "stepwise_history"), then import again`,
+  }));
+}
+
+/** The file lines of the statements of `section` that name `table` as a table, unqualified or in `schema`. */
+function linesNaming(section: SourceSection, table: string, dialect: SqlDialect, schema: string): number[] {
   const same = (token: SqlToken | undefined, name: string) => {
     const folded = token === undefined ? null : nameOf(token, dialect);
     return folded !== null && (dialect === "sqlite" ? folded.toLowerCase() === name.toLowerCase() : folded === name);
   };
-  return splitSqlStatements(tokenizeSql(section.sql, dialect), dialect).flatMap(({ tokens }): SourceProblem[] => {
+  return splitSqlStatements(tokenizeSql(section.sql, dialect), dialect).flatMap(({ tokens }): number[] => {
     const at = tokens.findIndex((token, index) => {
       // `schema_migrations.version` is a column: the statement names the table elsewhere, where it counts.
       if (!same(token, table) || tokens[index + 1]?.text === ".") return false;
       const qualified = tokens[index - 1]?.text === "." && tokens[index - 1]?.kind === "punctuation";
-      if (qualified && !same(tokens[index - 2], DEFAULT_SCHEMA[dialect])) return false;
+      if (qualified && !same(tokens[index - 2], schema)) return false;
       return isTablePosition(tokens, qualified ? index - 2 : index);
     });
-    if (at === -1) return [];
-    return [
-      {
-        file: section.file,
-        line: fileLineOf(section, tokens[at]!.line),
-        message: `this statement names ${tool}'s own history table ${table}, which a database stepwise migrates from empty does not have (stepwise keeps its history in a table of its own, which may even bear that name), so it fails there or changes stepwise's history; remove the statement from ${section.file} (stepwise adopt keeps ${table} on databases ${tool} made, and --drop-old-table drops it), then import again`,
-      },
-    ];
+    return at === -1 ? [] : [fileLineOf(section, tokens[at]!.line)];
   });
 }
 

@@ -380,7 +380,7 @@ export interface StepwiseErrorDetails {
   readonly REBASE_RENAME_FAILED: Readonly<{ file: string; systemCode: string | null; restored: boolean; pending: readonly string[] }>;
   // Group: Importing another tool's migrations
   /** `stepwise import` found migrations of the tool it cannot import as they are: a file the tool itself would refuse, a construct stepwise cannot run as the tool ran it (a goose `ENVSUB`, a Flyway
-   * placeholder or callback), or SQL `gen` would refuse; `problems` gives each at its file and line, with a `code` for some (`gen`'s `SQL_…` codes, `DOWN_NEEDS_NO_TRANSACTION`, `GOOSE_ENVSUB_SUBSTITUTES` with the line it changes in `relatedLine`) (`dir` is the source folder). Nothing was written.
+   * placeholder or callback), or SQL `gen` would refuse; `problems` gives each at its file and line, with a `code` for some (`gen`'s `SQL_…` codes, `DOWN_NEEDS_NO_TRANSACTION`, `GOOSE_ENVSUB_SUBSTITUTES` with the line it changes in `relatedLine`, `STEPWISE_HISTORY_TABLE_NAMED` for a statement on the table stepwise's `tableName` names) (`dir` is the source folder). Nothing was written.
    * Fix: Fix each file as its problem says (in the source folder, so the tool and stepwise agree), then run the import again. */
   readonly IMPORT_SOURCE_INVALID: Readonly<{ tool: string; dir: string; problems: readonly Readonly<{ file: string; line: number; message: string; code?: string; relatedLine?: number }>[] }>;
   /** `stepwise import`: some of the tool's migrations have an empty or no down (`files`), and stepwise will not guess what that should mean. Nothing was written.
@@ -405,11 +405,21 @@ export interface StepwiseErrorDetails {
    * (`1_a.js` recorded, `1_a.ts` imported) is that migration, not unknown; or rows below the baseline script (Flyway's B) the import starts with, which stand for it only once they reach the newest
    * script it replaced: `migrateTo` is that script's version, `null` when the import saw none of them (they were deleted, so which the database lacks is unknown); then `baselineVersion` is
    * the baseline script's stepwise version and `oldTables` the tool's tables `stepwise baseline` takes as `--old-table`, and `mapOutdated` is true when the map was written before import recorded
-   * that script (so whether the folder holds them is unknown). Nothing was written.
-   * Fix: Import the folder the database was migrated from (the tool's migrations at the version deployed there), or remove those rows from the tool's table if they are stale. Below a baseline
+   * that script (so whether the folder holds them is unknown). `ranAsCode` lists those the tool ran as code import does not read (Flyway's Java migrations, each with its row `type`, such as `JDBC`).
+   * Nothing was written.
+   * Fix: Import the folder the database was migrated from (the tool's migrations at the version deployed there), or remove those rows from the tool's table if they are stale. For each of `ranAsCode`,
+   * write a SQL script of its version in the imported folder doing what the code did (or nothing, when a database built from empty needs none of it), import again, then adopt. Below a baseline
    * script: migrate the database to `migrateTo` with the tool first; with `migrateTo` null, if it ran them all, run `stepwise baseline <baselineVersion> --old-table <each of oldTables>`, which
    * checks its schema first; with `mapOutdated`, first import the tool's folder again into an empty folder and adopt with that map (`--map`). */
-  readonly ADOPT_UNKNOWN_MIGRATION: Readonly<{ tool: string; ids: readonly string[]; migrateTo?: string | null; baselineVersion?: number; oldTables?: readonly string[]; mapOutdated?: true }>;
+  readonly ADOPT_UNKNOWN_MIGRATION: Readonly<{
+    tool: string;
+    ids: readonly string[];
+    migrateTo?: string | null;
+    baselineVersion?: number;
+    oldTables?: readonly string[];
+    mapOutdated?: true;
+    ranAsCode?: readonly Readonly<{ id: string; type: string }>[];
+  }>;
   /** `stepwise adopt`: the tool marks migrations failed or dirty (`migrations`, each with its `state`), so the database is not at a version stepwise can record (a rolled-back one counts as not
    * applied, as the tool would run it again, and is not refused). Nothing was written.
    * Fix: Finish them or roll them back with the old tool (or by hand, then fix its table) so every recorded migration is applied or rolled back, then adopt. */

@@ -23,9 +23,10 @@ type MapEntry = {
 
 /**
  * A migration as the tool's table records it: `id` matches the map's `history[key]`; `rolled-back` counts as not applied (the tool would run it again), any other state but `applied` is refused.
- * `baselineScript`: the tool ran its baseline script (Flyway's B, on an empty database) for this row.
+ * `baselineScript`: the tool ran its baseline script (Flyway's B, on an empty database) for this row. `code`: the tool ran code of this kind for it (Flyway's `JDBC`), which import does not read, so
+ * its checksum (none, or the code's own) is not compared with the file standing for it.
  */
-type Recorded = { id: string; state: string; checksum?: string; baselineScript?: true };
+type Recorded = { id: string; state: string; checksum?: string; baselineScript?: true; code?: string };
 
 /** Where a tool keeps its history and how to read it: `key` and `checksum` name the map's `history` fields. */
 type ToolHistory = {
@@ -74,6 +75,9 @@ const recordedIn = (history: ToolHistory, rows: Row[]): Recorded[] => history.re
 /** A Flyway repeatable script's id, from its description: it has no version, and no version starts so. */
 const REPEATABLE = "R__";
 const repeatableId = (description: unknown) => `${REPEATABLE}${text(description)}`;
+
+/** Flyway's row types for a migration it ran as code rather than as a SQL script: Java (`JDBC`, `SPRING_JDBC`), a script run by an interpreter (`SCRIPT`), or a resolver's own (`CUSTOM`). */
+const FLYWAY_CODE_TYPES = new Set(["JDBC", "SPRING_JDBC", "SCRIPT", "CUSTOM"]);
 
 /** Orders Flyway versions as Flyway does: parts split at `.` or `_`, compared as numbers, missing parts 0 (`1.9` < `1.10`, `1` = `1.0`). */
 function compareFlywayVersions(a: string, b: string): number {
@@ -148,12 +152,12 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
           ? "failed"
           : row.type === "UNDO_SQL"
             ? "rolled-back"
-            : row.type === "SQL" || row.type === "SQL_BASELINE"
+            : row.type === "SQL" || row.type === "SQL_BASELINE" || FLYWAY_CODE_TYPES.has(text(row.type))
               ? "applied"
               : row.type === "BASELINE"
                 ? "baseline"
                 : `type ${text(row.type)}`,
-        checksum: text(row.checksum),
+        ...(FLYWAY_CODE_TYPES.has(text(row.type)) ? { code: text(row.type) } : { checksum: text(row.checksum) }),
         ...(row.type === "SQL_BASELINE" && { baselineScript: true as const }),
       })),
     gapFix: "flyway migrate -outOfOrder=true applies them (plain migrate reports them ignored)",
@@ -612,11 +616,18 @@ function lookupOf(history: ToolHistory, byId: ReadonlyMap<string, MapEntry>): Lo
 
 /** `ADOPT_UNKNOWN_MIGRATION` when the map holds no entry for a recorded migration. */
 function refuseUnknown(tool: string, recorded: readonly Recorded[], lookup: Lookup): void {
-  const unknown = recorded.filter((entry) => lookup(entry.id) === undefined).map((entry) => entry.id);
+  const unknown = recorded.filter((entry) => lookup(entry.id) === undefined);
   if (unknown.length === 0) return;
-  throw new StepwiseError("ADOPT_UNKNOWN_MIGRATION", `${tool} records ${unknown.join(", ")}, which the import map does not hold; import the folder this database was migrated from, then adopt.`, {
+  const code = unknown.filter((entry) => entry.code !== undefined);
+  // A migration the tool ran as code (Flyway's Java) is in no folder import reads: importing the folder again finds it no more than before.
+  const fix =
+    code.length === 0
+      ? "import the folder this database was migrated from, then adopt."
+      : `${tool} ran ${code.map((entry) => `${entry.id} (${entry.code})`).join(", ")} as code, which stepwise import does not read: write each as a SQL script of its version in the imported folder, doing what the code did (or nothing, where a database built from empty needs none of it, as a backfill of rows), import again, then adopt, which compares the schema with what the scripts build.`;
+  throw new StepwiseError("ADOPT_UNKNOWN_MIGRATION", `${tool} records ${unknown.map((entry) => entry.id).join(", ")}, which the import map does not hold; ${fix}`, {
     tool,
-    ids: unknown,
+    ids: unknown.map((entry) => entry.id),
+    ...(code.length > 0 && { ranAsCode: code.map(({ id, code: kind }) => ({ id, type: kind! })) }),
   });
 }
 
@@ -626,7 +637,7 @@ function refuseMismatched(tool: string, history: ToolHistory, recorded: readonly
     const mapped = lookup(entry.id)!;
     const expected = history.checksum === undefined ? undefined : text(mapped.history[history.checksum]);
     const accepted = expected === undefined ? [] : [expected, ...(mapped.accepted?.[history.checksum!] ?? [])];
-    return expected === undefined || accepted.some((value) => entry.checksum === value || entry.checksum === history.legacyChecksum?.(value))
+    return expected === undefined || entry.code !== undefined || accepted.some((value) => entry.checksum === value || entry.checksum === history.legacyChecksum?.(value))
       ? []
       : [{ id: entry.id, version: mapped.version, recorded: entry.checksum ?? "", expected }];
   });
