@@ -449,9 +449,10 @@ function describeFailure(options: ReplayCheckOptions, database: ReplayDatabase, 
   if (failed?.foreignKeyRebuild && direction === "up")
     return describeRebuild(options, entry, failed.foreignKeyRebuild.table, failed.foreignKeyRebuild.referencedBy, "the replay's seeded rows already fail");
   const stepwiseCode = error instanceof StepwiseError && error.code !== "MIGRATION_FAILED" ? ` (${error.code})` : "";
-  // The library's own error, under the manager's wrappers.
+  // The library's own error, under MIGRATION_FAILED's wrappers. Another code is stepwise's own refusal, whose message says what the migration did; its cause is only the evidence
+  // (a history guard's trigger that a dropped history table took along).
   let root: unknown = error;
-  for (let depth = 0; depth < 8 && root instanceof StepwiseError && root.cause !== undefined; depth++) root = root.cause;
+  for (let depth = 0; depth < 8 && root instanceof StepwiseError && root.is("MIGRATION_FAILED") && root.cause !== undefined; depth++) root = root.cause;
   const message = `${direction === "up" ? "applying" : "rolling back"} this migration on ${database.named} failed: ${(root instanceof Error ? root.message : String(root)).split("\n")[0]}${stepwiseCode}`;
   const absolute = path.join(options.projectRoot, entry.file);
   const at = failed?.location ?? (entry.kind === "sql" ? { line: sectionStart(entry, direction), column: 1 } : findStackLocation(error, (file) => path.resolve(file) === absolute));

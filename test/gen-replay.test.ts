@@ -155,6 +155,26 @@ test("what is not a rebuild of a referenced parent passes: an unreferenced table
   assert.match(check.stdout, /Replayed 4 migrations .* then rolled back migration 4/);
 });
 
+test("a migration that drops the history table (an older tool's schema_migrations) is REPLAY_FAILED with stepwise's refusal, on SQLite and PostgreSQL, not the guard's own trigger or cast", async (t) => {
+  const database = await createTestDatabase();
+  t.after(() => database.drop());
+  for (const [dialect, env] of [
+    ["sqlite", {}],
+    ["postgres", { DATABASE_URL: database.url }],
+  ] as const) {
+    const project = createTestProject(t, { packageJson: { stepwise: { dialect } } });
+    project.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE a (id integer PRIMARY KEY);\n");
+    project.writeMigration("002_drop_old.sql", "-- migrate:up\nDROP TABLE IF EXISTS schema_migrations;\n");
+    assert.equal((await runCli(["gen"], { cwd: project.root, env })).code, 0);
+    const check = await runCli(["gen", "--check"], { cwd: project.root, env });
+    assert.deepEqual(parseProblemLines(check.stderr), [{ file: "migrations/002_drop_old.sql", line: 2, column: 1, code: "REPLAY_FAILED" }], dialect);
+    const line = check.stderr.split("\n").find((text) => text.includes("[REPLAY_FAILED]"))!;
+    assert.ok(line.includes("(HISTORY_CHANGED_BY_MIGRATION)") && line.includes('"schema_migrations"'), line);
+    // The guard's internals (a trigger's name, a failed cast) are not what the migration did.
+    assert.ok(!/stepwise_guard|invalid input syntax/.test(line), line);
+  }
+});
+
 test("a FOREIGN KEY failure from a bad row is REPLAY_FAILED, not a rebuild", async (t) => {
   const project = createTestProject(t);
   project.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE p (id INTEGER PRIMARY KEY);\nCREATE TABLE c (p_id INTEGER NOT NULL REFERENCES p (id));\nINSERT INTO c VALUES (7);\n");
