@@ -5,6 +5,7 @@ import { ts } from "ts-morph";
 import type { SqlDialect } from "../src/core/types.js";
 import { parseSqlMigrationSource, type SqlSourceOptions } from "../src/shared/sql-source.js";
 import { decodeSourceBytes } from "../src/shared/source-text.js";
+import { describeBrokenLink, findBrokenLink } from "./broken-link.js";
 import { findForeignFolderNearby, findForeignMigrations, findNestedMigrations } from "./foreign-migrations.js";
 import { followLocalImports, readTsconfig } from "./local-imports.js";
 import { heldVersion, parseMigrationFileName, type MigrationKind } from "./migration-file.js";
@@ -57,7 +58,7 @@ export function scanMigrations(options: { projectRoot: string; migrationsDir: st
   // The project root itself is ".", so a path built on the label never starts at the file system's root.
   const label = projectPath(projectRoot, migrationsDir) || ".";
   const problems: Problem[] = [];
-  const entries = readMigrationsFolder(migrationsDir, label, problems);
+  const entries = readMigrationsFolder(migrationsDir, label, problems, projectRoot);
   if (entries === null) {
     // No folder at all: another tool's at a well-known place is likely what the project means to port.
     const nearby = problems[0]?.code === "MIGRATIONS_DIR_MISSING" ? findForeignFolderNearby(projectRoot, label) : null;
@@ -172,13 +173,20 @@ function scanTsMigration(
 }
 
 /** The folder's entries in name order, or `null` after reporting why it cannot be listed. */
-function readMigrationsFolder(migrationsDir: string, label: string, problems: Problem[]): Dirent[] | null {
+function readMigrationsFolder(migrationsDir: string, label: string, problems: Problem[], projectRoot: string): Dirent[] | null {
   const refuse = (code: ProblemCode, message: string) => addProblems(problems, problemAt(code, label, message));
   const notAFolder = (what: string) => `${what}; point --dir (or "migrationsDir" in the config) at the folder that holds the migrations`;
   let stats;
   try {
     stats = statSync(migrationsDir);
   } catch (error) {
+    const broken = errorCode(error) === "ENOENT" || errorCode(error) === "ELOOP" ? findBrokenLink(migrationsDir) : null;
+    if (broken !== null) {
+      const linkLabel = projectPath(projectRoot, broken.link) || ".";
+      const message = `${describeBrokenLink(broken, linkLabel)}; point the link at the folder that holds the migrations, or replace it with that folder`;
+      const code = broken.kind === "loop" ? "MIGRATIONS_DIR_UNREADABLE" : "MIGRATIONS_DIR_MISSING";
+      return addProblems(problems, { ...problemAt(code, label, message), link: { file: linkLabel, target: broken.target, kind: broken.kind } });
+    }
     if (errorCode(error) === "ENOENT") return refuse("MIGRATIONS_DIR_MISSING", `the migrations folder does not exist; create it with "stepwise create", or point to it with --dir`);
     if (errorCode(error) === "ENOTDIR") return refuse("MIGRATIONS_DIR_NOT_A_FOLDER", notAFolder("a part of this path is a file, not a folder"));
     return refuse("MIGRATIONS_DIR_UNREADABLE", `cannot open the migrations folder (${errorCode(error)}); make it readable by the user running stepwise`);

@@ -260,6 +260,41 @@ test("gen --out under a regular file reports REGISTRY_UNWRITABLE naming that fil
   assert.equal(readFileSync(path.join(project.root, "blocker"), "utf8"), "x");
 });
 
+test("a symbolic link on the registry's or the migrations folder's path that leads nowhere is refused naming the link, for gen, gen --check and create, and nothing is written", async (t) => {
+  // Written through, such a link fails as ENOENT or ELOOP: "check the folder is writable", or "create the folder" with create, which then fails the same way.
+  const cases = [
+    { link: "generated", target: "nowhere", args: ["gen"], code: "REGISTRY_UNWRITABLE", kind: "dangling" },
+    { link: "generated", target: "generated", args: ["gen", "--check"], code: "REGISTRY_UNWRITABLE", kind: "loop" },
+    { link: "out", target: "missing/deeper", args: ["gen", "--out", "out/sub/registry.ts"], code: "REGISTRY_UNWRITABLE", kind: "dangling" },
+    { link: "migrations", target: "nowhere", args: ["gen"], code: "MIGRATIONS_DIR_MISSING", kind: "dangling" },
+    { link: "migrations", target: "migrations", args: ["gen"], code: "MIGRATIONS_DIR_UNREADABLE", kind: "loop" },
+  ] as const;
+  for (const { link, target, args, code, kind } of cases) {
+    const project = createTestProject(t);
+    if (link !== "migrations") project.writeMigration("001_init.sql", VALID_SQL);
+    symlinkSync(target, path.join(project.root, link));
+    const result = await runCli([...args, "--json"], { cwd: project.root });
+    assert.equal(result.code, 1, `${args.join(" ")}: ${result.stdout}${result.stderr}`);
+    const problems = (JSON.parse(result.stdout) as { problems: { code: string; link?: unknown }[] }).problems;
+    assert.deepEqual(
+      problems.map((problem) => [problem.code, problem.link]),
+      [[code, { file: link, target, kind }]],
+      args.join(" "),
+    );
+    assert.deepEqual(readdirSync(project.root).sort(), [link, ...(link === "migrations" ? [] : ["migrations"]), "node_modules", "package.json", "tsconfig.json"].sort());
+  }
+  for (const target of ["nowhere", "migrations"]) {
+    const project = createTestProject(t);
+    symlinkSync(target, project.migrationsDir);
+    const result = await runCli(["create", "add things"], { cwd: project.root });
+    assert.equal(result.code, 2, result.stderr);
+    assertNoStackTrace(result);
+    assert.match(result.stderr, /^error \[USAGE\]: .*migrations is a symbolic link to /m);
+    assert.equal(lstatSync(project.migrationsDir).isSymbolicLink(), true);
+    assert.equal(existsSync(path.join(project.root, "nowhere")), false);
+  }
+});
+
 test("gen --out naming a file that is not TypeScript (.js, no extension, a .d.ts declaration) reports REGISTRY_UNWRITABLE and writes nothing: the registry is TypeScript", async (t) => {
   const project = createTestProject(t);
   project.writeMigration("001_init.sql", VALID_SQL);
