@@ -158,6 +158,8 @@ export interface Problem {
   readonly foreign?: { readonly tool: string };
   /** `VERSION_TAKEN_ON_BASE` only: the base branch's file with the same version, and the ref it was read from. */
   readonly base?: { readonly ref: string; readonly file: string; readonly version: number };
+  /** `BAD_FILE_NAME` only: the migration that already holds the version the refused name reads, so the message offers the next free version rather than a rename that would take that one's (or overwrite it). */
+  readonly takenBy?: string;
   /** `REGISTRY_UNWRITABLE`, `MIGRATIONS_DIR_MISSING` and `MIGRATIONS_DIR_UNREADABLE` only: the symbolic link on the path that leads nowhere (project-relative), what it names, and whether that is missing or a loop. */
   readonly link?: { readonly file: string; readonly target: string; readonly kind: "dangling" | "loop" };
 }

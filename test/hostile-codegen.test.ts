@@ -196,6 +196,34 @@ test("a migration that is not UTF-8 is refused at its first bad byte rather than
   ]);
 });
 
+test("a refused name whose version a valid migration holds is never offered a rename onto that migration: the message offers the next free version, and takenBy names the holder", async (t) => {
+  // Renamed as first offered, 001_A.sql would have overwritten 001_a.sql where names differ by case (Linux), and 002-b.sql would have replaced 002_b.sql.
+  const cases = [
+    { files: ["001_a.sql", "001_A.sql"], refused: "001_A.sql", takenBy: "migrations/001_a.sql", offered: "002_a.sql" },
+    { files: ["001_cafe.sql", "001_cafe\u0301.sql"], refused: "001_cafe\u0301.sql", takenBy: "migrations/001_cafe.sql", offered: "002_cafe.sql" },
+    { files: ["001_x.sql", "002_b_c.sql", "002-b-c.sql", "003_y.sql"], refused: "002-b-c.sql", takenBy: "migrations/002_b_c.sql", offered: "004_b_c.sql" },
+    { files: ["001_x.sql", "002_other.sql", "2_B.sql"], refused: "2_B.sql", takenBy: "migrations/002_other.sql", offered: "003_b.sql" },
+  ];
+  for (const { files, refused, takenBy, offered } of cases) {
+    const project = createTestProject(t);
+    for (const name of files) project.writeMigration(name, VALID_SQL);
+    const result = await runCli(["gen", "--json"], { cwd: project.root });
+    assert.equal(result.code, 1, result.stderr);
+    const problems = (JSON.parse(result.stdout) as { problems: { code: string; file: string; message: string; takenBy?: string }[] }).problems;
+    assert.deepEqual(
+      problems.map((problem) => [problem.code, problem.file, problem.takenBy]),
+      [["BAD_FILE_NAME", `migrations/${refused}`, takenBy]],
+    );
+    assert.ok(problems[0]!.message.endsWith(`or rename it to ${offered}`), problems[0]!.message);
+    assert.ok(!problems[0]!.message.includes(`rename it to ${takenBy.slice("migrations/".length)}`), problems[0]!.message);
+  }
+  // A refused name whose version nobody else holds keeps its plain rename, with no takenBy.
+  const alone = createTestProject(t);
+  alone.writeMigration("001_A.sql", VALID_SQL);
+  const problems = (JSON.parse((await runCli(["gen", "--json"], { cwd: alone.root })).stdout) as { problems: { message: string; takenBy?: string }[] }).problems;
+  assert.deepEqual([problems.length, problems[0]!.takenBy, problems[0]!.message.endsWith("rename it to 001_a.sql")], [1, undefined, true]);
+});
+
 test("gen --dir naming a file reports MIGRATIONS_DIR_NOT_A_FOLDER, not a missing folder or a stack trace", async (t) => {
   const project = createTestProject(t);
   project.writeMigration("001_init.sql", VALID_SQL);
