@@ -66,6 +66,9 @@ test('under transaction: "all" the COMMIT that refuses a deferred constraint nam
   const printed = jsonError(await runPgCli([parent, orphan, later], url, ["up", "--transaction", "all", "--json"]));
   assert.deepEqual([printed.code, printed.version, printed.atCommit], ["MIGRATION_FAILED", 3, { versions: [2, 3] }]);
   assert.match(String(printed.fix), /^find which of migrations 2, 3 breaks the constraint/);
+  // The run to repeat is this one, as one transaction again; the CLI adds that option to the command the fix quotes.
+  assert.match(String(printed.fix), /then run "stepwise up[^"]* --transaction all" again/);
+  assert.equal(String(printed.fix).match(/"stepwise up/g)?.length, 1, String(printed.fix));
   assert.equal(await contents(url), before);
 });
 

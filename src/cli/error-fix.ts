@@ -79,8 +79,9 @@ export const FIX_OF_CODE: FixOf = {
     }
     // Under --transaction all a deferred constraint checked at COMMIT may be any of the run's migrations': applied one at a time, the one that breaks it fails at its own COMMIT.
     if (atCommit && atCommit.versions.length > 1 && !afterReset) {
-      const each = `"stepwise ${direction}" without --transaction all commits them one at a time and stops at the one that breaks it`;
-      return `find which of migrations ${atCommit.versions.join(", ")} breaks the constraint the error names (on a copy of the database, ${each}), fix it, run "stepwise gen", then run "stepwise ${direction} --transaction all" again; nothing of them was kept`;
+      // The run's own command is quoted bare: the CLI adds the options that picked the database, its --to and --transaction all.
+      const each = `applied one per transaction on a copy of the database, as a run without --transaction all applies them, the one that breaks it fails at its own COMMIT`;
+      return `find which of migrations ${atCommit.versions.join(", ")} breaks the constraint the error names (${each}), fix it, run "stepwise gen", then run "stepwise ${direction}" again; nothing of them was kept`;
     }
     if (direction === "up") return `fix ${at}, then run "stepwise gen" and "stepwise up" again; nothing of it was kept${reset ? `, but ${reset}` : ""}`;
     // A location in another file (the original an imported wrapper runs, a helper) is what the down section ran.
