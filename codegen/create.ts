@@ -10,6 +10,7 @@ import type { SqlDialect } from "../src/core/types.js";
 import { makeFolders } from "../src/safety/backup.js";
 import { dialectOfEntry, entrySpecifier, type DriverEntry } from "../src/shared/package-name.js";
 import { DOWN_MARKER, EMPTY_MARKER, TEMPLATE_PLACEHOLDER, UP_MARKER } from "../src/shared/sql-markers.js";
+import { describeBrokenLink, findBrokenLink } from "./broken-link.js";
 import type { Target } from "./config.js";
 import { formatMigrationFileName, heldVersion, parseMigrationFileName, toSnakeCaseName, versionWidthOf, type MigrationKind } from "./migration-file.js";
 import { errorCode, projectPath } from "./problems.js";
@@ -191,6 +192,9 @@ ${DOWN_MARKER}
 
 /** The folder's entry names (none when it does not exist yet); a path that exists but cannot hold migrations is a usage error. */
 function listFolder(migrationsDir: string): string[] {
+  // A link in the folder's place that leads nowhere would be written through, and fail as ENOENT or ELOOP naming neither the link nor the fix.
+  const broken = existsSync(migrationsDir) ? null : findBrokenLink(migrationsDir);
+  if (broken !== null) throw usageError(`${describeBrokenLink(broken, broken.link)}; point the link at the folder that holds the migrations, or replace it with that folder.`);
   if (!existsSync(migrationsDir)) return [];
   if (!statSync(migrationsDir).isDirectory()) throw usageError(`${migrationsDir} is a file, not a folder; point --dir (or "migrationsDir" in the config) at the folder that holds the migrations.`);
   try {

@@ -6,6 +6,7 @@ import path from "node:path";
 import { ts } from "ts-morph";
 import type { RegistryChangeKind } from "../src/core/errors.js";
 import type { SqlDialect } from "../src/core/types.js";
+import { describeBrokenLink, findBrokenLink } from "./broken-link.js";
 import type { Target } from "./config.js";
 import { genCommandOf } from "./gen-command.js";
 import { findCurrentRegistry, fingerprintGenInputs, forgetRegistry, genCacheKeyFor, realPathOfFolder, rememberCurrentRegistry } from "./gen-cache.js";
@@ -111,6 +112,13 @@ function readPreviousRegistry(options: GenerateOptions, label: string): string |
   }
   if (path.resolve(path.dirname(options.registryFile)) === path.resolve(options.migrationsDir) && isMigrationLike(path.basename(options.registryFile))) {
     return refuse("is named like a migration in the migrations folder");
+  }
+  // A link on the way that leads nowhere would fail the write with ENOENT or ELOOP, which names neither the link nor the fix.
+  const broken = findBrokenLink(path.dirname(options.registryFile));
+  if (broken !== null) {
+    const linkLabel = projectPath(options.projectRoot, broken.link);
+    const message = `the registry cannot be written here: ${describeBrokenLink(broken, linkLabel)}; point the link at an existing folder, replace it with a folder, or choose another --out path (or "registryFile" in the config)`;
+    return { ...problemAt("REGISTRY_UNWRITABLE", label, message), link: { file: linkLabel, target: broken.target, kind: broken.kind } };
   }
   for (let dir = path.dirname(options.registryFile); path.dirname(dir) !== dir; dir = path.dirname(dir)) {
     const stats = tryOr(() => statSync(dir), null);

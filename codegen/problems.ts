@@ -13,11 +13,11 @@ export { closestName } from "../src/core/closest-name.js";
 export type ProblemCode =
   | SqlSourceProblemCode
   // Group: The migrations folder
-  /** The migrations folder does not exist. Fix: Create it (`stepwise create` does), or point to it with `--dir` (`migrationsDir` in the config). */
+  /** The migrations folder does not exist, or is a symbolic link to nothing (`link` names it). Fix: Create it (`stepwise create` does), or point to it with `--dir` (`migrationsDir` in the config); a link, at the folder that holds the migrations. */
   | "MIGRATIONS_DIR_MISSING"
   /** The migrations path is a file, not a folder. Fix: Point `--dir` (or `migrationsDir`) at the folder that holds the migrations. */
   | "MIGRATIONS_DIR_NOT_A_FOLDER"
-  /** The migrations folder cannot be opened or listed. Fix: Make it readable by the user running stepwise (for example `chmod 755`). */
+  /** The migrations folder cannot be opened or listed, or is a symbolic link that leads back to itself (`link` names it). Fix: Make it readable by the user running stepwise (for example `chmod 755`); a link, point it at the folder that holds the migrations. */
   | "MIGRATIONS_DIR_UNREADABLE"
   /** The path from the registry to the migrations folder holds `#`, `%` or `?`: Node reads an import's path as a URL, where these start a fragment, an escape or a query, so the registry's imports
    * would fail or load other files. Fix: Rename the folder (or the one between it and the registry) without those characters. */
@@ -101,8 +101,8 @@ export type ProblemCode =
    * and `up`, report a registry they cannot import as `REGISTRY_LOAD_FAILED`.)
    * Fix: Remove it, or point `--out` (`registryFile`) at a file such as `generated/registry.ts`. */
   | "REGISTRY_UNREADABLE"
-  /** The registry cannot be written where configured: a file stands where a folder of its path should be, or the path does not end in `.ts`, `.mts` or `.cts` (the registry is TypeScript), or names a declaration file (`.d.ts`), which is never compiled to JavaScript, or is a symbolic link, which replacing the registry would replace, or sits in a folder reached through a symbolic link from where its imports of TypeScript migrations would load other files (Node resolves them from the folder the registry really is in).
-   * Fix: Choose another `--out` path (or `registryFile`), a `.ts` file, or move that file away. */
+  /** The registry cannot be written where configured: a file stands where a folder of its path should be, or the path does not end in `.ts`, `.mts` or `.cts` (the registry is TypeScript), or names a declaration file (`.d.ts`), which is never compiled to JavaScript, or is a symbolic link, which replacing the registry would replace, or sits in a folder reached through a symbolic link from where its imports of TypeScript migrations would load other files (Node resolves them from the folder the registry really is in), or a symbolic link on its path leads nowhere (to nothing, or back to itself; `link` names it).
+   * Fix: Choose another `--out` path (or `registryFile`), a `.ts` file, or move that file away; point a link that leads nowhere at an existing folder. */
   | "REGISTRY_UNWRITABLE"
   /** prettier could not format the registry with the project's prettier config. Fix: Fix the prettier config that applies to the registry, then run `stepwise gen` again. */
   | "FORMATTER_FAILED"
@@ -158,6 +158,10 @@ export interface Problem {
   readonly foreign?: { readonly tool: string };
   /** `VERSION_TAKEN_ON_BASE` only: the base branch's file with the same version, and the ref it was read from. */
   readonly base?: { readonly ref: string; readonly file: string; readonly version: number };
+  /** `BAD_FILE_NAME` only: the migration that already holds the version the refused name reads, so the message offers the next free version rather than a rename that would take that one's (or overwrite it). */
+  readonly takenBy?: string;
+  /** `REGISTRY_UNWRITABLE`, `MIGRATIONS_DIR_MISSING` and `MIGRATIONS_DIR_UNREADABLE` only: the symbolic link on the path that leads nowhere (project-relative), what it names, and whether that is missing or a loop. */
+  readonly link?: { readonly file: string; readonly target: string; readonly kind: "dangling" | "loop" };
 }
 
 /** A problem at the start of `file`. */

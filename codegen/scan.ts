@@ -5,9 +5,10 @@ import { ts } from "ts-morph";
 import type { SqlDialect } from "../src/core/types.js";
 import { parseSqlMigrationSource, type SqlSourceOptions } from "../src/shared/sql-source.js";
 import { decodeSourceBytes } from "../src/shared/source-text.js";
+import { describeBrokenLink, findBrokenLink } from "./broken-link.js";
 import { findForeignFolderNearby, findForeignMigrations, findNestedMigrations } from "./foreign-migrations.js";
 import { followLocalImports, readTsconfig } from "./local-imports.js";
-import { heldVersion, parseMigrationFileName, type MigrationKind } from "./migration-file.js";
+import { formatMigrationFileName, heldVersion, parseMigrationFileName, versionWidthOf, type MigrationKind } from "./migration-file.js";
 import { addProblems, compareText, errorCode, problemAt, projectPath, tryOr, type Problem, type ProblemCode } from "./problems.js";
 import { analyzeTsMigration, createReturnTypeChecker } from "./ts-migration.js";
 import { readSquashRecord, type ReplacedMigration } from "./squash/squash-record.js";
@@ -57,7 +58,7 @@ export function scanMigrations(options: { projectRoot: string; migrationsDir: st
   // The project root itself is ".", so a path built on the label never starts at the file system's root.
   const label = projectPath(projectRoot, migrationsDir) || ".";
   const problems: Problem[] = [];
-  const entries = readMigrationsFolder(migrationsDir, label, problems);
+  const entries = readMigrationsFolder(migrationsDir, label, problems, projectRoot);
   if (entries === null) {
     // No folder at all: another tool's at a well-known place is likely what the project means to port.
     const nearby = problems[0]?.code === "MIGRATIONS_DIR_MISSING" ? findForeignFolderNearby(projectRoot, label) : null;
@@ -72,6 +73,7 @@ export function scanMigrations(options: { projectRoot: string; migrationsDir: st
   const migrations: ScannedMigration[] = [];
   // Every entry that names a version, valid or not, so a refused file still fills its place.
   const holders: VersionHolder[] = [];
+  const misnamed: MisnamedEntry[] = [];
   for (const entry of entries) {
     const parsed = parseMigrationFileName(entry.name);
     if (parsed.status === "ignored") continue;
@@ -82,8 +84,10 @@ export function scanMigrations(options: { projectRoot: string; migrationsDir: st
     if (version !== null) holders.push({ version, file, valid: parsed.status === "migration" });
     const notAFile = describeNonFileEntry(entry, absolutePath, quoted);
     if (notAFile) problems.push(problemAt(notAFile.code, file, notAFile.message));
-    else if (parsed.status === "malformed") problems.push(problemAt("BAD_FILE_NAME", file, `not a valid migration file name ${quoted}: ${parsed.problem.reason}`));
-    else {
+    else if (parsed.status === "malformed") {
+      problems.push(problemAt("BAD_FILE_NAME", file, `not a valid migration file name ${quoted}: ${parsed.problem.reason}`));
+      if (version !== null) misnamed.push({ index: problems.length - 1, version, suggestedName: parsed.problem.suggestedName });
+    } else {
       const source = readMigrationSource(absolutePath, file, quoted, problems);
       if (source === null) continue;
       const base = { version: version!, name: parsed.migration.name, kind: parsed.migration.kind, file, absolutePath };
@@ -95,8 +99,39 @@ export function scanMigrations(options: { projectRoot: string; migrationsDir: st
       if (scanned?.holdsVersionsBelow && version! > 1) holders.push({ from: 1, version: version! - 1, file, valid: true });
     }
   }
+  redirectTakenRenames(problems, misnamed, holders, entries);
   problems.push(...checkVersions(holders));
   return { migrations: migrations.sort((a, b) => a.version - b.version), problems };
+}
+
+/** A refused name that reads a version: its problem's place in the list, and the name its message offers. */
+interface MisnamedEntry {
+  readonly index: number;
+  readonly version: number;
+  readonly suggestedName: string | null;
+}
+
+/**
+ * A refused name whose version a valid migration holds (`001_A.sql` beside `001_a.sql`, `002-x.sql` beside `002_x.sql`): the rename its message offers would overwrite that migration, or take its
+ * version; the message offers the next free version instead, or deleting the file if it is a stray copy.
+ */
+function redirectTakenRenames(problems: Problem[], misnamed: readonly MisnamedEntry[], holders: readonly VersionHolder[], entries: readonly Dirent[]): void {
+  if (misnamed.length === 0) return;
+  const next = Math.max(...holders.map((holder) => holder.version)) + 1;
+  const width = versionWidthOf(entries.map((entry) => entry.name));
+  for (const { index, version, suggestedName } of misnamed) {
+    const taken = holders.find((holder) => holder.valid && holder.version === version && holder.file !== problems[index]!.file);
+    if (taken === undefined) continue;
+    const suggested = suggestedName === null ? null : parseMigrationFileName(suggestedName);
+    const rename =
+      suggested?.status === "migration" && Number.isSafeInteger(next) ? `, or rename it to ${formatMigrationFileName(next, suggested.migration.name, suggested.migration.kind, width)}` : "";
+    const overwrite = suggestedName !== null && path.posix.basename(taken.file) === suggestedName ? ", under the very name offered, which a rename would overwrite" : "";
+    const advice = `; ${taken.file} already holds version ${version}${overwrite}: delete this file if it is a stray copy of that migration${rename}`;
+    const message = problems[index]!.message;
+    const offered = suggestedName === null ? -1 : message.indexOf(`; rename it to ${suggestedName}`);
+    const rewritten = offered === -1 ? `${message}${advice}` : `${message.slice(0, offered)}${advice}${message.slice(offered + `; rename it to ${suggestedName}`.length)}`;
+    problems[index] = { ...problems[index]!, message: rewritten, takenBy: taken.file };
+  }
 }
 
 type MigrationBase = Pick<ScannedMigration, "version" | "name" | "kind" | "file" | "absolutePath">;
@@ -172,13 +207,20 @@ function scanTsMigration(
 }
 
 /** The folder's entries in name order, or `null` after reporting why it cannot be listed. */
-function readMigrationsFolder(migrationsDir: string, label: string, problems: Problem[]): Dirent[] | null {
+function readMigrationsFolder(migrationsDir: string, label: string, problems: Problem[], projectRoot: string): Dirent[] | null {
   const refuse = (code: ProblemCode, message: string) => addProblems(problems, problemAt(code, label, message));
   const notAFolder = (what: string) => `${what}; point --dir (or "migrationsDir" in the config) at the folder that holds the migrations`;
   let stats;
   try {
     stats = statSync(migrationsDir);
   } catch (error) {
+    const broken = errorCode(error) === "ENOENT" || errorCode(error) === "ELOOP" ? findBrokenLink(migrationsDir) : null;
+    if (broken !== null) {
+      const linkLabel = projectPath(projectRoot, broken.link) || ".";
+      const message = `${describeBrokenLink(broken, linkLabel)}; point the link at the folder that holds the migrations, or replace it with that folder`;
+      const code = broken.kind === "loop" ? "MIGRATIONS_DIR_UNREADABLE" : "MIGRATIONS_DIR_MISSING";
+      return addProblems(problems, { ...problemAt(code, label, message), link: { file: linkLabel, target: broken.target, kind: broken.kind } });
+    }
     if (errorCode(error) === "ENOENT") return refuse("MIGRATIONS_DIR_MISSING", `the migrations folder does not exist; create it with "stepwise create", or point to it with --dir`);
     if (errorCode(error) === "ENOTDIR") return refuse("MIGRATIONS_DIR_NOT_A_FOLDER", notAFolder("a part of this path is a file, not a folder"));
     return refuse("MIGRATIONS_DIR_UNREADABLE", `cannot open the migrations folder (${errorCode(error)}); make it readable by the user running stepwise`);

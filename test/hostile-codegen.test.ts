@@ -196,6 +196,34 @@ test("a migration that is not UTF-8 is refused at its first bad byte rather than
   ]);
 });
 
+test("a refused name whose version a valid migration holds is never offered a rename onto that migration: the message offers the next free version, and takenBy names the holder", async (t) => {
+  // Renamed as first offered, 001_A.sql would have overwritten 001_a.sql where names differ by case (Linux), and 002-b.sql would have replaced 002_b.sql.
+  const cases = [
+    { files: ["001_a.sql", "001_A.sql"], refused: "001_A.sql", takenBy: "migrations/001_a.sql", offered: "002_a.sql" },
+    { files: ["001_cafe.sql", "001_cafe\u0301.sql"], refused: "001_cafe\u0301.sql", takenBy: "migrations/001_cafe.sql", offered: "002_cafe.sql" },
+    { files: ["001_x.sql", "002_b_c.sql", "002-b-c.sql", "003_y.sql"], refused: "002-b-c.sql", takenBy: "migrations/002_b_c.sql", offered: "004_b_c.sql" },
+    { files: ["001_x.sql", "002_other.sql", "2_B.sql"], refused: "2_B.sql", takenBy: "migrations/002_other.sql", offered: "003_b.sql" },
+  ];
+  for (const { files, refused, takenBy, offered } of cases) {
+    const project = createTestProject(t);
+    for (const name of files) project.writeMigration(name, VALID_SQL);
+    const result = await runCli(["gen", "--json"], { cwd: project.root });
+    assert.equal(result.code, 1, result.stderr);
+    const problems = (JSON.parse(result.stdout) as { problems: { code: string; file: string; message: string; takenBy?: string }[] }).problems;
+    assert.deepEqual(
+      problems.map((problem) => [problem.code, problem.file, problem.takenBy]),
+      [["BAD_FILE_NAME", `migrations/${refused}`, takenBy]],
+    );
+    assert.ok(problems[0]!.message.endsWith(`or rename it to ${offered}`), problems[0]!.message);
+    assert.ok(!problems[0]!.message.includes(`rename it to ${takenBy.slice("migrations/".length)}`), problems[0]!.message);
+  }
+  // A refused name whose version nobody else holds keeps its plain rename, with no takenBy.
+  const alone = createTestProject(t);
+  alone.writeMigration("001_A.sql", VALID_SQL);
+  const problems = (JSON.parse((await runCli(["gen", "--json"], { cwd: alone.root })).stdout) as { problems: { message: string; takenBy?: string }[] }).problems;
+  assert.deepEqual([problems.length, problems[0]!.takenBy, problems[0]!.message.endsWith("rename it to 001_a.sql")], [1, undefined, true]);
+});
+
 test("gen --dir naming a file reports MIGRATIONS_DIR_NOT_A_FOLDER, not a missing folder or a stack trace", async (t) => {
   const project = createTestProject(t);
   project.writeMigration("001_init.sql", VALID_SQL);
@@ -258,6 +286,41 @@ test("gen --out under a regular file reports REGISTRY_UNWRITABLE naming that fil
     assert.ok(result.stderr.includes("blocker is a file"), result.stderr);
   }
   assert.equal(readFileSync(path.join(project.root, "blocker"), "utf8"), "x");
+});
+
+test("a symbolic link on the registry's or the migrations folder's path that leads nowhere is refused naming the link, for gen, gen --check and create, and nothing is written", async (t) => {
+  // Written through, such a link fails as ENOENT or ELOOP: "check the folder is writable", or "create the folder" with create, which then fails the same way.
+  const cases = [
+    { link: "generated", target: "nowhere", args: ["gen"], code: "REGISTRY_UNWRITABLE", kind: "dangling" },
+    { link: "generated", target: "generated", args: ["gen", "--check"], code: "REGISTRY_UNWRITABLE", kind: "loop" },
+    { link: "out", target: "missing/deeper", args: ["gen", "--out", "out/sub/registry.ts"], code: "REGISTRY_UNWRITABLE", kind: "dangling" },
+    { link: "migrations", target: "nowhere", args: ["gen"], code: "MIGRATIONS_DIR_MISSING", kind: "dangling" },
+    { link: "migrations", target: "migrations", args: ["gen"], code: "MIGRATIONS_DIR_UNREADABLE", kind: "loop" },
+  ] as const;
+  for (const { link, target, args, code, kind } of cases) {
+    const project = createTestProject(t);
+    if (link !== "migrations") project.writeMigration("001_init.sql", VALID_SQL);
+    symlinkSync(target, path.join(project.root, link));
+    const result = await runCli([...args, "--json"], { cwd: project.root });
+    assert.equal(result.code, 1, `${args.join(" ")}: ${result.stdout}${result.stderr}`);
+    const problems = (JSON.parse(result.stdout) as { problems: { code: string; link?: unknown }[] }).problems;
+    assert.deepEqual(
+      problems.map((problem) => [problem.code, problem.link]),
+      [[code, { file: link, target, kind }]],
+      args.join(" "),
+    );
+    assert.deepEqual(readdirSync(project.root).sort(), [link, ...(link === "migrations" ? [] : ["migrations"]), "node_modules", "package.json", "tsconfig.json"].sort());
+  }
+  for (const target of ["nowhere", "migrations"]) {
+    const project = createTestProject(t);
+    symlinkSync(target, project.migrationsDir);
+    const result = await runCli(["create", "add things"], { cwd: project.root });
+    assert.equal(result.code, 2, result.stderr);
+    assertNoStackTrace(result);
+    assert.match(result.stderr, /^error \[USAGE\]: .*migrations is a symbolic link to /m);
+    assert.equal(lstatSync(project.migrationsDir).isSymbolicLink(), true);
+    assert.equal(existsSync(path.join(project.root, "nowhere")), false);
+  }
 });
 
 test("gen --out naming a file that is not TypeScript (.js, no extension, a .d.ts declaration) reports REGISTRY_UNWRITABLE and writes nothing: the registry is TypeScript", async (t) => {

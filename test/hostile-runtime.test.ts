@@ -756,7 +756,21 @@ await describeEachDriver("a full disk or a deferred key at COMMIT", (h) => {
       const manager = db.manager(migrations);
       manager.up({ to: 2 });
       const before = snapshotThroughDriver(db);
-      assert.throws(() => manager.up(), stepwiseFailure({ code: "MIGRATION_FAILED", version: 3, file: "migrations/003_step_3.sql", rolledBack: true }));
+      assert.throws(() => manager.up(), stepwiseFailure({ code: "MIGRATION_FAILED", version: 3, file: "migrations/003_step_3.sql", rolledBack: true, atCommit: { versions: [3] } }));
+      assert.equal(db.driver.inTransaction(), false);
+      assert.deepEqual(snapshotThroughDriver(db), before);
+    }));
+
+  test('under transaction: "all" a deferred foreign key refused at the run\'s COMMIT names every migration the run held (atCommit), not only the last, and keeps none of them', () =>
+    h.withDatabase((db) => {
+      const tags = sqlEntry(2, "CREATE TABLE tags (item_id INTEGER REFERENCES items (id) DEFERRABLE INITIALLY DEFERRED);");
+      const migrations = [createItems, tags, sqlEntry(3, "INSERT INTO tags (item_id) VALUES (99);"), sqlEntry(4, "CREATE TABLE later (id INTEGER);")];
+      db.exec("PRAGMA foreign_keys = ON");
+      const manager = db.manager(migrations);
+      manager.up({ to: 2 });
+      const before = snapshotThroughDriver(db);
+      // Migration 3 broke it; the COMMIT after 4 refused it, and the error must not send the user to 4's file alone.
+      assert.throws(() => manager.up({ transaction: "all" }), stepwiseFailure({ code: "MIGRATION_FAILED", version: 4, rolledBack: true, atCommit: { versions: [3, 4] } }));
       assert.equal(db.driver.inTransaction(), false);
       assert.deepEqual(snapshotThroughDriver(db), before);
     }));

@@ -62,7 +62,7 @@ export const FIX_OF_CODE: FixOf = {
   INVALID_TABLE_NAME: () => `pass a plain name to --table (or "tableName" in the config)`,
   TRANSACTION_ESCAPED: ({ file }) => `remove the transaction control from ${file}, or mark it transaction: false`,
   FOREIGN_KEY_VIOLATION: ({ file }) => `make ${file} copy every referenced row, or delete the orphans in it`,
-  MIGRATION_FAILED: ({ version, file, direction, rolledBack, location, afterReset, setting }) => {
+  MIGRATION_FAILED: ({ version, file, direction, rolledBack, location, afterReset, setting, atCommit }) => {
     const at = location ? `${location.file}:${location.line}` : file;
     // A session whose search_path names no schema is no fault of the migration.
     if (rolledBack && !afterReset && setting === "search_path") {
@@ -76,6 +76,12 @@ export const FIX_OF_CODE: FixOf = {
     if (!rolledBack) {
       const repair = `check the database by hand: ${file} ran outside a transaction and may have left changes; then run "stepwise repair --applied ${version} --yes" if its changes are all there, or "stepwise repair --forget ${version} --yes" if none are`;
       return reset ? `${repair}; ${reset}` : repair;
+    }
+    // Under --transaction all a deferred constraint checked at COMMIT may be any of the run's migrations': applied one at a time, the one that breaks it fails at its own COMMIT.
+    if (atCommit && atCommit.versions.length > 1 && !afterReset) {
+      // The run's own command is quoted bare: the CLI adds the options that picked the database, its --to and --transaction all.
+      const each = `applied one per transaction on a copy of the database, as a run without --transaction all applies them, the one that breaks it fails at its own COMMIT`;
+      return `find which of migrations ${atCommit.versions.join(", ")} breaks the constraint the error names (${each}), fix it, run "stepwise gen", then run "stepwise ${direction}" again; nothing of them was kept`;
     }
     if (direction === "up") return `fix ${at}, then run "stepwise gen" and "stepwise up" again; nothing of it was kept${reset ? `, but ${reset}` : ""}`;
     // A location in another file (the original an imported wrapper runs, a helper) is what the down section ran.

@@ -356,13 +356,19 @@ export function migrationFailedError(fields: Run & Partial<E.StepwiseErrorDetail
     setting = null,
     invalidIndexes = [],
     afterReset = null,
+    atCommit = null,
     cause,
     notes,
   } = fields;
   const refs = rebuild?.referencedBy ?? [];
   const fk = rebuild ? `It drops or renames table ${rebuild.table}, which ${refs.join(", ")} reference${refs.length === 1 ? "s" : ""} with foreign keys enforced. Fix: ${rebuild.fix}.\n` : "";
   // Not ROLLED_BACK: only under transaction "all" is the database as it was before the run.
-  const outcome = rolledBack ? "It was rolled back; nothing of it was kept." : "It runs outside a transaction, so some of its changes may remain; check the database.";
+  const together = atCommit !== null && atCommit.versions.length > 1 ? atCommit.versions.join(", ") : null;
+  const outcome = together
+    ? `It failed at the COMMIT of the one transaction that held migrations ${together}: a constraint checked only then (such as a deferred foreign key) may have been broken by any of them, not only this one. All of them were rolled back; nothing of them was kept.`
+    : rolledBack
+      ? "It was rolled back; nothing of it was kept."
+      : "It runs outside a transaction, so some of its changes may remain; check the database.";
   const reached = afterReset?.reachedVersion;
   const reset = afterReset
     ? text`\nBut reset's drops were committed before the migrations ran again, and stay: what the database held before it is gone, and it is ${reached === null ? "at the version before this migration" : `at version ${reached}`}. Once it is fixed, ${runCall("up")} applies the rest.`
@@ -372,7 +378,7 @@ export function migrationFailedError(fields: Run & Partial<E.StepwiseErrorDetail
   const error = new StepwiseError(
     "MIGRATION_FAILED",
     message,
-    { version, file, direction, rolledBack, backupPath, foreignKeyRebuild: rebuild, location, detail, hint, setting, invalidIndexes, afterReset },
+    { version, file, direction, rolledBack, backupPath, foreignKeyRebuild: rebuild, location, detail, hint, setting, invalidIndexes, afterReset, atCommit },
     { cause },
   );
   if (notes) failureNotes.set(error, notes);
@@ -384,11 +390,17 @@ const failureNotes = new WeakMap<object, string>();
 
 /**
  * The same failure with `fields` added: the backup taken before the run, where in its file it happened (found after it was thrown), `rolledBack` for one met in a scratch database
- * that is dropped after (the replay of `verify`, `baseline` and `adopt`), or `afterReset` for one met by `reset` applying the migrations again (its drops stay).
+ * that is dropped after (the replay of `verify`, `baseline` and `adopt`), `afterReset` for one met by `reset` applying the migrations again (its drops stay), or `atCommit` for one met at COMMIT.
  */
 export function copyFailure(
   error: StepwiseError<"MIGRATION_FAILED">,
-  fields: { backupPath?: string; location?: E.SqlLocation; afterReset?: E.StepwiseErrorDetails["MIGRATION_FAILED"]["afterReset"]; rolledBack?: true },
+  fields: {
+    backupPath?: string;
+    location?: E.SqlLocation;
+    afterReset?: E.StepwiseErrorDetails["MIGRATION_FAILED"]["afterReset"];
+    rolledBack?: true;
+    atCommit?: E.StepwiseErrorDetails["MIGRATION_FAILED"]["atCommit"];
+  },
 ): StepwiseError<"MIGRATION_FAILED"> {
   const copy = Object.assign(migrationFailedError({ ...error.details, cause: error.cause, notes: failureNotes.get(error), ...fields }), { nativeCode: error.nativeCode, nativeKind: error.nativeKind });
   if (closedConnections.has(error)) closedConnections.add(copy);

@@ -142,8 +142,10 @@ export interface StepwiseErrorDetails {
    * `hint` the server's words (PostgreSQL) or what Cloudflare's storage refuses (`SQLITE_AUTH`); on PostgreSQL `setting` names the session setting (the role's, the database's or the connection's,
    * not the migration's) it failed by, `statement_timeout` (a cancelled statement, 57014) or a `search_path` naming no schema that exists (3F000), else `null`; `invalidIndexes` those in the way of running it again; a foreign-key rebuild refused before it ran carries `foreignKeyRebuild`, and a run with `--backup`
    * the `backupPath`. Under `reset`, which commits its drops before applying every migration again, `afterReset` says those drops stay: the data is gone and the database is at `reachedVersion`
-   * (`null` when it could not be read), not as it was before the reset; elsewhere it is `null`.
-   * Fix: Fix the migration at the location given and run `stepwise up` again (after `reset`, that applies the rest). After a `transaction: false` migration, check the database and `stepwise repair` it
+   * (`null` when it could not be read), not as it was before the reset; elsewhere it is `null`. A failure at `COMMIT` (a constraint checked only then, such as a deferred foreign key) has `atCommit`,
+   * the versions the transaction held: under `transaction: "all"` any of them may have broken it, not only the last, whose `version` and `file` the error carries; elsewhere it is `null`.
+   * Fix: Fix the migration at the location given and run `stepwise up` again (after `reset`, that applies the rest). With `atCommit` naming several, find which of them breaks the constraint by
+   * applying them one at a time. After a `transaction: false` migration, check the database and `stepwise repair` it
    * first. From `adopt`, `baseline` or `verify`, which run the migrations only in a scratch database to compare schemas, the database is untouched: run that command again, not `up`. */
   readonly MIGRATION_FAILED: Readonly<{
     version: number;
@@ -158,6 +160,7 @@ export interface StepwiseErrorDetails {
     setting: MigrationFailedSetting | null;
     invalidIndexes: readonly InvalidIndex[];
     afterReset: Readonly<{ reachedVersion: number | null }> | null;
+    atCommit: Readonly<{ versions: readonly number[] }> | null;
   }>;
   /** `reset` could not drop an object of the database: on PostgreSQL, something outside the history table's schema needs it (another schema's view, foreign key, child table, partition or
    * column of one of its types, an extension's member, a cast, an event trigger or a publication), and `detail` gives the server's words on what, or the session creates in another schema than the history table's (`nativeCode` `3F000`:

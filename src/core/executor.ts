@@ -298,7 +298,10 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       yield* commit();
     } catch (cause) {
       yield* rollbackQuietly();
-      throw yield* this.migrationFailed(last.entry, walk.direction, cause, true, "commit");
+      const failure = yield* this.migrationFailed(last.entry, walk.direction, cause, true, "commit");
+      // A constraint checked only at COMMIT (a deferred foreign key) may have been broken by any migration the transaction held, not only its last: the error says which it held.
+      const atCommit = { versions: walk.uncommitted.map(({ entry }) => entry.version) };
+      throw isInstanceSafely(failure, StepwiseError) && failure.is("MIGRATION_FAILED") ? copyFailure(failure, { atCommit }) : failure;
     }
     for (const { entry, durationMs } of walk.uncommitted) walk.ran.push(this.migrated(entry, walk.direction, durationMs));
     walk.uncommitted = [];

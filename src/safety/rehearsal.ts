@@ -222,6 +222,12 @@ function* rehearseInTransaction(manager: SafetyNetManager, to: number | undefine
 }
 
 const SAVEPOINT = "stepwise_rehearsal";
+/**
+ * What a real COMMIT checks and a savepoint's release does not: PostgreSQL's deferred constraints (a `DEFERRABLE INITIALLY DEFERRED` foreign key or unique constraint, a constraint trigger), fired
+ * here so a migration that breaks one fails as its own COMMIT would. The check's savepoint, rolled back, puts back the constraints' deferred mode for the migrations after it, and the events it
+ * fired are pending again, as they would be checked again at the rehearsal's end.
+ */
+const CHECK_DEFERRED = `SAVEPOINT ${SAVEPOINT}_commit; SET CONSTRAINTS ALL IMMEDIATE; ROLLBACK TO SAVEPOINT ${SAVEPOINT}_commit; RELEASE SAVEPOINT ${SAVEPOINT}_commit; `;
 
 /** Runs `step` inside the open transaction, its own transactions turned into savepoints and a TypeScript body handed a guarded connection. */
 function* inRehearsalTransaction<T>(step: Step<T>, dialect: SqlDialect): Step<T> {
@@ -235,7 +241,7 @@ function* inRehearsalTransaction<T>(step: Step<T>, dialect: SqlDialect): Step<T>
     try {
       let value: unknown;
       if (operation.op === "begin" || operation.op === "commit") {
-        yield* exec(operation.op === "begin" ? `SAVEPOINT ${SAVEPOINT}` : `RELEASE SAVEPOINT ${SAVEPOINT}`);
+        yield* exec(operation.op === "begin" ? `SAVEPOINT ${SAVEPOINT}` : `${dialect === "postgres" ? CHECK_DEFERRED : ""}RELEASE SAVEPOINT ${SAVEPOINT}`);
         depth += operation.op === "begin" ? 1 : -1;
       } else if (operation.op === "rollback" && depth > 0) {
         depth--;
