@@ -71,9 +71,15 @@ test('a config whose "dialect" is postgres and that names no driver opens its DA
   // The flag names a SQLite driver: the URL is refused for it, as before.
   const flagged = jsonError(await configuredRun(root, SQLITE_REGISTRY, ["--driver", "better-sqlite3", "status", "--json"], env), 2);
   assert.equal(flagged.code, "DATABASE_PATH_INVALID");
-  // A config on SQLite, or with no dialect, keeps better-sqlite3.
-  const sqlite = projectWith(t, { dialect: "sqlite", database: "app.db" });
-  assert.equal(jsonOutput<{ currentVersion: number }>(await configuredRun(sqlite, SQLITE_REGISTRY, ["status", "--json"])).currentVersion, 0);
+  // A config on SQLite, or one that also keeps a SQLite registry or file, keeps better-sqlite3 and opens its --db.
+  for (const stepwise of [
+    { dialect: "sqlite", database: "app.db" },
+    { dialect: "postgres", dialects: { sqlite: { registryFile: "generated/registry.sqlite.ts" } } },
+    { dialect: "postgres", database: "app.db" },
+  ]) {
+    const sqlite = projectWith(t, stepwise);
+    assert.equal(jsonOutput<{ currentVersion: number }>(await configuredRun(sqlite, SQLITE_REGISTRY, ["--db", "app.db", "status", "--json"], env)).currentVersion, 0, JSON.stringify(stepwise));
+  }
 });
 
 test("${NAME} in a config setting other than url is USAGE naming the setting, never a file of that name created and migrated", async (t) => {
