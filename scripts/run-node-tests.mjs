@@ -59,25 +59,38 @@ if (weightsOut !== undefined) {
   process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ""} --import=${path.join(root, "scripts", "process-cost-hook.mjs")}`.trim();
 }
 
-/** The entries `run()` starts: each file alone when measuring or when it must be, the rest in shards. */
+/**
+ * The entries `run()` starts: each file alone when measuring or when it must be, the rest in shards.
+ * The processes at once are lanes: the files that run alone are dealt to them first (they start
+ * first, the longest at once), then the other files to the lightest lane, and each lane's share of
+ * those is one shard. A lane whose alone files are long gets a shorter shard, so the lanes end
+ * together; dealt into equal shards, the shards that waited for the long alone files to end started
+ * a minute late and ended a minute after the rest.
+ */
 function planEntries() {
   if (measureFile !== null) return files;
   const weights = JSON.parse(readFileSync(path.join(root, "scripts", "test-weights.json"), "utf8"));
+  const weightOf = (file) => weights[file] ?? UNMEASURED_SECONDS;
   const alone = files.filter((file) => REACHES_BEYOND_ITS_FILE.test(readFileSync(path.resolve(root, file), "utf8")));
   const shared = files.filter((file) => !alone.includes(file));
-  const shards = Array.from({ length: Math.min(shared.length, Number(concurrency) * PROCESSES_PER_LANE) }, () => ({ files: [], seconds: 0 }));
+  const lanes = Array.from({ length: Number(concurrency) * PROCESSES_PER_LANE }, () => ({ files: [], seconds: 0, sharedSeconds: 0 }));
+  const lightest = () => lanes.reduce((best, lane) => (lane.seconds < best.seconds ? lane : best));
+  for (const file of alone) lightest().seconds += weightOf(file);
   for (const file of shared) {
-    const lightest = shards.reduce((best, shard) => (shard.seconds < best.seconds ? shard : best));
-    lightest.files.push(file);
-    lightest.seconds += weights[file] ?? UNMEASURED_SECONDS;
+    const lane = lightest();
+    lane.files.push(file);
+    lane.seconds += weightOf(file);
+    lane.sharedSeconds += weightOf(file);
   }
-  const entries = shards
-    .sort((a, b) => b.seconds - a.seconds)
+  // Longest first: as alone files end, the lane freed first (the one with the least alone) takes the longest shard.
+  const entries = lanes
+    .filter((lane) => lane.files.length > 0)
+    .sort((a, b) => b.sharedSeconds - a.sharedSeconds)
     .map((shard, index) => {
       const entry = path.join(scratch, `shard-${index + 1}.test.mjs`);
       const imports = shard.files.map((file) => `await import(${JSON.stringify(pathToFileURL(path.resolve(root, file)).href)});`);
       writeFileSync(entry, `// ${shard.files.join(", ")}\n${imports.join("\n")}\n`);
-      process.stderr.write(`shard-${index + 1}: ${shard.files.map((file) => path.basename(file, ".test.ts")).join(", ")}\n`);
+      process.stderr.write(`shard-${index + 1} (${Math.round(shard.sharedSeconds)} s): ${shard.files.map((file) => path.basename(file, ".test.ts")).join(", ")}\n`);
       return entry;
     });
   return [...alone, ...entries];
