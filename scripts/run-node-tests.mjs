@@ -17,9 +17,12 @@
  * is 1 when a test failed (a failing `todo` test fails nothing). A failure names the test and its
  * stack; the file a shard ran is in the shard's entry, which the output names.
  *
- * With `STEPWISE_TEST_WEIGHTS_OUT=<file>` every file runs in a process of its own, and each file's
- * weight (the wall time of its process, in seconds, from `scripts/process-cost-hook.mjs`) is written
- * there in the form of `scripts/test-weights.json`, to refresh that list after the suite changes.
+ * With `STEPWISE_TEST_WEIGHTS_OUT=<file>` the run is the same, and each file's weight (the seconds its
+ * top-level tests and suites took, as they ran here beside the others) is written there in the form of
+ * `scripts/test-weights.json`, files this run did not take kept from that list: to refresh it after the
+ * suite changes. Weights taken beside the others, not each file in a process of its own: what slows
+ * most when six processes share the cores (the PostgreSQL files: each process runs its own server) is
+ * what holds a shard open.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -51,55 +54,64 @@ const REACHES_BEYOND_ITS_FILE =
 const scratch = mkdtempSync(path.join(tmpdir(), "stepwise-test-shards-"));
 process.once("exit", () => rmSync(scratch, { recursive: true, force: true }));
 
-let measureFile = null;
-if (weightsOut !== undefined) {
-  // Inherited by the files' processes, which run() starts with this process's environment.
-  measureFile = path.join(scratch, "processes.jsonl");
-  process.env.STEPWISE_MEASURE_FILE = measureFile;
-  process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ""} --import=${path.join(root, "scripts", "process-cost-hook.mjs")}`.trim();
-}
+/** Seconds of top-level tests per file, when measuring. */
+const measured = weightsOut === undefined ? null : new Map();
 
-/** The entries `run()` starts: each file alone when measuring or when it must be, the rest in shards. */
+/**
+ * The entries `run()` starts: each file alone when measuring or when it must be, the rest in shards.
+ * The processes at once are lanes: the files that run alone are dealt to them first (they start
+ * first, the longest at once), then the other files to the lightest lane, and each lane's share of
+ * those is one shard. A lane whose alone files are long gets a shorter shard, so the lanes end
+ * together; dealt into equal shards, the shards that waited for the long alone files to end started
+ * a minute late and ended a minute after the rest.
+ */
 function planEntries() {
-  if (measureFile !== null) return files;
   const weights = JSON.parse(readFileSync(path.join(root, "scripts", "test-weights.json"), "utf8"));
+  const weightOf = (file) => weights[file] ?? UNMEASURED_SECONDS;
   const alone = files.filter((file) => REACHES_BEYOND_ITS_FILE.test(readFileSync(path.resolve(root, file), "utf8")));
   const shared = files.filter((file) => !alone.includes(file));
-  const shards = Array.from({ length: Math.min(shared.length, Number(concurrency) * PROCESSES_PER_LANE) }, () => ({ files: [], seconds: 0 }));
+  const lanes = Array.from({ length: Number(concurrency) * PROCESSES_PER_LANE }, () => ({ files: [], seconds: 0, sharedSeconds: 0 }));
+  const lightest = () => lanes.reduce((best, lane) => (lane.seconds < best.seconds ? lane : best));
+  for (const file of alone) lightest().seconds += weightOf(file);
   for (const file of shared) {
-    const lightest = shards.reduce((best, shard) => (shard.seconds < best.seconds ? shard : best));
-    lightest.files.push(file);
-    lightest.seconds += weights[file] ?? UNMEASURED_SECONDS;
+    const lane = lightest();
+    lane.files.push(file);
+    lane.seconds += weightOf(file);
+    lane.sharedSeconds += weightOf(file);
   }
-  const entries = shards
-    .sort((a, b) => b.seconds - a.seconds)
+  // Longest first: as alone files end, the lane freed first (the one with the least alone) takes the longest shard.
+  const entries = lanes
+    .filter((lane) => lane.files.length > 0)
+    .sort((a, b) => b.sharedSeconds - a.sharedSeconds)
     .map((shard, index) => {
       const entry = path.join(scratch, `shard-${index + 1}.test.mjs`);
       const imports = shard.files.map((file) => `await import(${JSON.stringify(pathToFileURL(path.resolve(root, file)).href)});`);
       writeFileSync(entry, `// ${shard.files.join(", ")}\n${imports.join("\n")}\n`);
-      process.stderr.write(`shard-${index + 1}: ${shard.files.map((file) => path.basename(file, ".test.ts")).join(", ")}\n`);
+      process.stderr.write(`shard-${index + 1} (${Math.round(shard.sharedSeconds)} s): ${shard.files.map((file) => path.basename(file, ".test.ts")).join(", ")}\n`);
       return entry;
     });
   return [...alone, ...entries];
 }
 
-const stream = run({ files: planEntries(), concurrency: measureFile === null ? Number(concurrency) * PROCESSES_PER_LANE : Number(concurrency) });
+const stream = run({ files: planEntries(), concurrency: Number(concurrency) * PROCESSES_PER_LANE });
 stream.on("test:fail", (event) => {
   if (!event.todo) process.exitCode = 1;
 });
+if (measured !== null) {
+  // A test's `file` is where it was declared, also inside a shard.
+  const count = (event) => {
+    if (event.nesting !== 0 || event.file === undefined) return;
+    const file = path.relative(root, event.file).split(path.sep).join("/");
+    measured.set(file, (measured.get(file) ?? 0) + (event.details.duration_ms ?? 0) / 1000);
+  };
+  stream.on("test:pass", count);
+  stream.on("test:fail", count);
+}
 stream.compose(spec).pipe(process.stdout);
 stream.on("end", () => {
-  if (measureFile === null) return;
-  const chosen = new Set(files.map((file) => path.resolve(root, file)));
-  const seconds = new Map();
-  for (const line of readFileSync(measureFile, "utf8").trim().split("\n").filter(Boolean)) {
-    // A test file's process has that file as its only argument; the bin and other children have more.
-    const { argv, start, end } = JSON.parse(line);
-    if (argv.length !== 1 || !chosen.has(path.resolve(root, argv[0]))) continue;
-    // The longest: a test may start a child on its own file, and the file's process outlives it.
-    const file = path.relative(root, path.resolve(root, argv[0]));
-    seconds.set(file, Math.max(seconds.get(file) ?? 0, Math.round((end - start) / 100) / 10));
-  }
-  const weights = Object.fromEntries([...seconds].sort(([a, wa], [b, wb]) => wb - wa || (a < b ? -1 : 1)));
-  writeFileSync(weightsOut, `${JSON.stringify(weights, null, 2)}\n`);
+  if (measured === null) return;
+  const weights = JSON.parse(readFileSync(path.join(root, "scripts", "test-weights.json"), "utf8"));
+  for (const [file, seconds] of measured) if (files.includes(file)) weights[file] = Math.round(seconds * 10) / 10;
+  const sorted = Object.fromEntries(Object.entries(weights).sort(([a, wa], [b, wb]) => wb - wa || (a < b ? -1 : 1)));
+  writeFileSync(weightsOut, `${JSON.stringify(sorted, null, 2)}\n`);
 });

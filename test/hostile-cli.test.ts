@@ -124,10 +124,11 @@ test("a process that may not write: a hot journal is DATABASE_NEEDS_RECOVERY, an
   leaveHotJournal(database);
   chmodSync(database, 0o444);
   const before = readBytes(database);
-  for (const command of ["status", "history", "version", "up"]) {
-    assertFailure(await unprivileged.run(["--db", database, command], { cwd: project.root }), 1, "DATABASE_NEEDS_RECOVERY", `${command} on a hot journal`);
-    assertFailure(await unprivileged.run(["--db", unreadable, command], { cwd: project.root }), 1, "DATABASE_UNUSABLE", `${command} on an unreadable file`);
-  }
+  // Two series side by side, each command after the last: no run may meet another on the hot journal's locks.
+  const series = async (file: string, code: string, what: string) => {
+    for (const command of ["status", "history", "version", "up"]) assertFailure(await unprivileged.run(["--db", file, command], { cwd: project.root }), 1, code, `${command} on ${what}`);
+  };
+  await Promise.all([series(database, "DATABASE_NEEDS_RECOVERY", "a hot journal"), series(unreadable, "DATABASE_UNUSABLE", "an unreadable file")]);
   assert.deepEqual(readBytes(database), before);
   assert.ok(existsSync(`${database}-journal`), "the journal was removed without rolling back");
   chmodSync(database, 0o644);

@@ -5,7 +5,7 @@
  * `packed-app.test.ts`, in the full run.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { makeTempDir, repoRoot } from "./support/project.js";
@@ -97,19 +97,23 @@ test("the packed package.json carries no scripts, so installing the tarball runs
   const entries = Object.keys(repoManifest.exports).filter((key) => !key.endsWith(".json"));
   writeFileSync(path.join(app, "tsconfig.json"), JSON.stringify({ compilerOptions: { noEmit: true, strict: true, skipLibCheck: true, types: [] }, files: ["entries.ts"] }));
   writeFileSync(path.join(app, "entries.ts"), entries.map((key, index) => `import * as entry${index} from "stepwise-migrate${key.slice(1)}";\nexport { entry${index} };\n`).join(""));
-  for (const [module, moduleResolution] of [
+  const resolutions = [
     ["commonjs", "node10"],
     ["nodenext", "nodenext"],
     ["esnext", "bundler"],
-  ]) {
-    const checked = await runPlainNode([tscPath, "-p", "tsconfig.json", "--module", module!, "--moduleResolution", moduleResolution!], { cwd: app });
-    assert.equal(checked.code, 0, `${module}/${moduleResolution}: ${describeRun(checked)}`);
-  }
+  ] as const;
   // The embeddable CLI in a better-sqlite3 app that checks libraries' declarations too: it names no type
-  // of the optional peers (pg, @libsql/client) the app lacks.
-  mkdirSync(path.join(app, "node_modules", "@types"));
-  for (const types of ["node", "better-sqlite3"]) symlinkSync(path.join(repoRoot, "node_modules", "@types", types), path.join(app, "node_modules", "@types", types), "dir");
-  writeFileSync(path.join(app, "cli.ts"), 'import { createCli } from "stepwise-migrate/cli";\nexport { createCli };\n');
-  const strict = await runPlainNode([tscPath, "--noEmit", "--strict", "--types", "node", "--module", "nodenext", "--moduleResolution", "nodenext", "cli.ts"], { cwd: app });
-  assert.equal(strict.code, 0, `stepwise-migrate/cli with skipLibCheck off: ${describeRun(strict)}`);
+  // of the optional peers (pg, @libsql/client) the app lacks. A copy of the app with @types installed,
+  // so the checks above still see none, and all four run side by side.
+  const typedApp = makeTempDir(t, "stepwise-typed-app-");
+  for (const entry of ["package.json", "node_modules"]) cpSync(path.join(app, entry), path.join(typedApp, entry), { recursive: true });
+  mkdirSync(path.join(typedApp, "node_modules", "@types"));
+  for (const types of ["node", "better-sqlite3"]) symlinkSync(path.join(repoRoot, "node_modules", "@types", types), path.join(typedApp, "node_modules", "@types", types), "dir");
+  writeFileSync(path.join(typedApp, "cli.ts"), 'import { createCli } from "stepwise-migrate/cli";\nexport { createCli };\n');
+  const [strict, ...checks] = await Promise.all([
+    runPlainNode([tscPath, "--noEmit", "--strict", "--types", "node", "--module", "nodenext", "--moduleResolution", "nodenext", "cli.ts"], { cwd: typedApp }),
+    ...resolutions.map(([module, moduleResolution]) => runPlainNode([tscPath, "-p", "tsconfig.json", "--module", module, "--moduleResolution", moduleResolution], { cwd: app })),
+  ]);
+  checks.forEach((checked, index) => assert.equal(checked.code, 0, `${resolutions[index]!.join("/")}: ${describeRun(checked)}`));
+  assert.equal(strict!.code, 0, `stepwise-migrate/cli with skipLibCheck off: ${describeRun(strict!)}`);
 });
