@@ -215,10 +215,7 @@ export function runtimeConfig(projectRoot: string, env: Readonly<Record<string, 
     schema: () => file().config.schema,
     tableName: () => file().config.tableName ?? DEFAULT_TABLE_NAME,
     driver: () => {
-      // A PostgreSQL-only project that names no driver means pg: better-sqlite3 would refuse its DATABASE_URL and ask for --driver pg on every command. One that also keeps
-      // a SQLite registry or a SQLite file (`dialects.sqlite`, `database`) keeps the default, so its `--db` still opens the file.
-      const { dialect, dialects, database } = file().config;
-      const driver = configDriver(file()) ?? (dialect === "postgres" && dialects?.sqlite === undefined && database === undefined ? "pg" : null);
+      const driver = configDriver(file());
       if (driver === null || !WORKER_DRIVERS.includes(driver)) return driver as CliDriverName | null;
       throw usageError(
         `The config's driver is "${driver}", which runs only inside a Cloudflare Worker: the stepwise bin cannot open it. Pass --driver and --db for a local copy of the database (such as --driver sql-js --db <the .sqlite file wrangler keeps under .wrangler/state>).`,

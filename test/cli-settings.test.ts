@@ -60,28 +60,6 @@ test('--url wins over the config\'s "url": "${DATABASE_URL}" with the variable u
   assert.equal(jsonOutput<{ currentVersion: number }>(await configuredRun(written, PG_REGISTRY, ["--url", database.url, "status", "--json"])).currentVersion, 0);
 });
 
-test('a config whose "dialect" is postgres and that names no driver opens its DATABASE_URL with pg; --driver still wins', async (t) => {
-  const database = await createTestDatabase();
-  t.after(() => database.drop());
-  const root = projectWith(t, { dialect: "postgres", url: "${DATABASE_URL}" });
-  const env = { DATABASE_URL: database.url };
-  const up = jsonOutput<{ toVersion: number; steps: unknown[] }>(await configuredRun(root, PG_REGISTRY, ["up", "--json"], env));
-  assert.deepEqual([up.toVersion, up.steps.length], [1, 1]);
-  assert.equal(jsonOutput<{ currentVersion: number }>(await configuredRun(root, PG_REGISTRY, ["status", "--json"], env)).currentVersion, 1);
-  // The flag names a SQLite driver: the URL is refused for it, as before.
-  const flagged = jsonError(await configuredRun(root, SQLITE_REGISTRY, ["--driver", "better-sqlite3", "status", "--json"], env), 2);
-  assert.equal(flagged.code, "DATABASE_PATH_INVALID");
-  // A config on SQLite, or one that also keeps a SQLite registry or file, keeps better-sqlite3 and opens its --db.
-  for (const stepwise of [
-    { dialect: "sqlite", database: "app.db" },
-    { dialect: "postgres", dialects: { sqlite: { registryFile: "generated/registry.sqlite.ts" } } },
-    { dialect: "postgres", database: "app.db" },
-  ]) {
-    const sqlite = projectWith(t, stepwise);
-    assert.equal(jsonOutput<{ currentVersion: number }>(await configuredRun(sqlite, SQLITE_REGISTRY, ["--db", "app.db", "status", "--json"], env)).currentVersion, 0, JSON.stringify(stepwise));
-  }
-});
-
 test("${NAME} in a config setting other than url is USAGE naming the setting, never a file of that name created and migrated", async (t) => {
   const root = projectWith(t, { database: "${DB_FILE}" });
   for (const command of ["up", "status"]) {

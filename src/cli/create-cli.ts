@@ -120,7 +120,7 @@ function declareProgram(props: CreateCliProps<MigrationRegistry>, red: (text: st
     )
     .option(
       "--driver <name>",
-      `the library that opens the database: ${drivers.join(", ")}${config(', or "driver" in the stepwise config (pg where its "dialect" is postgres)')}; the flag wins (default: ${typeof props.driver === "string" ? props.driver : defaultDriverOf(Object.keys(props.drivers ?? {}))})`,
+      `the library that opens the database: ${drivers.join(", ")}${config(', or "driver" in the stepwise config')}; the flag wins (default: ${typeof props.driver === "string" ? props.driver : defaultDriverOf(Object.keys(props.drivers ?? {}))})`,
       singleValued((value: string) => parseDriverName(value, "--driver")),
     )
     .option("--verbose", "on failure, also print the whole stack and the chain of causes");
