@@ -20,7 +20,17 @@ export interface ParsedMigrationFileName {
  */
 export type MigrationFileNameResult =
   | { readonly status: "migration"; readonly migration: ParsedMigrationFileName }
-  | { readonly status: "malformed"; readonly problem: { readonly fileName: string; readonly reason: string; readonly version: number | null; readonly suggestedName: string | null } }
+  | {
+      readonly status: "malformed";
+      readonly problem: {
+        readonly fileName: string;
+        readonly reason: string;
+        readonly version: number | null;
+        readonly suggestedName: string | null;
+        /** The reason with `advice` where it offers the rename to `suggestedName` (at its end where it offers none): the scan's, when another migration holds that name's version. */
+        readonly reasonWithRenameAdvice: (advice: string) => string;
+      };
+    }
   | { readonly status: "ignored" };
 
 /** The longest name `create` derives from a description, so file names stay readable. */
@@ -76,8 +86,8 @@ export function isMigrationLike(fileName: string): boolean {
   return (PUNCTUATED_VERSION.test(fileName) && hasSourceExtension) || startsWithDigit || /\.sql$/i.test(trimTrailingNoise(fileName));
 }
 
-function malformed(fileName: string, reason: string, version: number | null, suggestedName: string | null): MigrationFileNameResult {
-  return { status: "malformed", problem: { fileName, reason, version, suggestedName } };
+function malformed(fileName: string, reason: string, version: number | null, suggestedName: string | null, reasonWithRenameAdvice = (advice: string) => `${reason}${advice}`): MigrationFileNameResult {
+  return { status: "malformed", problem: { fileName, reason, version, suggestedName, reasonWithRenameAdvice } };
 }
 
 /** Names the first thing wrong, and builds the name the file should have. */
@@ -104,18 +114,21 @@ function explainBadFileName(fileName: string): MigrationFileNameResult {
   const { stem, kind, extensionProblem } = splitExtension(rest);
   const name = toSnakeCaseName(stem.replace(/^[^\p{L}\p{N}]+/u, ""));
   const suggestedName = kind !== null && name !== "" ? `${asciiDigits}_${name}.${kind}` : null;
-  const renameTo = suggestedName ? `; rename it to ${suggestedName}` : "";
-  let reason: string;
-  if (leading !== "") reason = `the name starts with ${describeLeading(leading)} before the version${renameTo}`;
-  else if (digits !== asciiDigits) reason = `the version must be written in ASCII digits 0-9${renameTo}`;
-  else if (rest !== afterLeading.slice(digits.length)) reason = `the name ends with spaces or invisible characters${renameTo}`;
-  else if (extensionProblem !== null) {
-    reason = `${extensionProblem}${renameTo}${kind === null ? "; if it is not a migration, rename it so it does not start with a digit, or move it into a subfolder such as lib/" : ""}`;
-  } else if (!rest.startsWith("_")) reason = `the version must be followed by an underscore, as in <version>_<name>.${kind}${renameTo}`;
-  else if (stem.length <= 1) reason = `the name after the version is empty; expected <version>_<name>.${kind}, for example ${asciiDigits}_add_index.${kind}`;
-  else reason = `the name "${stem.slice(1)}" must be lowercase snake_case (a-z, 0-9 and single underscores)${renameTo}`;
-  if (version === 0 || parsedVersion === 0) reason += "; versions start at 1";
-  return malformed(fileName, reason, version, suggestedName);
+  const reasonWith = (renameTo: string): string => {
+    let reason: string;
+    if (leading !== "") reason = `the name starts with ${describeLeading(leading)} before the version${renameTo}`;
+    else if (digits !== asciiDigits) reason = `the version must be written in ASCII digits 0-9${renameTo}`;
+    else if (rest !== afterLeading.slice(digits.length)) reason = `the name ends with spaces or invisible characters${renameTo}`;
+    else if (extensionProblem !== null) {
+      reason = `${extensionProblem}${renameTo}${kind === null ? "; if it is not a migration, rename it so it does not start with a digit, or move it into a subfolder such as lib/" : ""}`;
+    } else if (!rest.startsWith("_")) reason = `the version must be followed by an underscore, as in <version>_<name>.${kind}${renameTo}`;
+    else if (stem.length <= 1) reason = `the name after the version is empty; expected <version>_<name>.${kind}, for example ${asciiDigits}_add_index.${kind}`;
+    else reason = `the name "${stem.slice(1)}" must be lowercase snake_case (a-z, 0-9 and single underscores)${renameTo}`;
+    if (version === 0 || parsedVersion === 0) reason += "; versions start at 1";
+    return reason;
+  };
+  const reason = reasonWith(suggestedName ? `; rename it to ${suggestedName}` : "");
+  return malformed(fileName, reason, version, suggestedName, suggestedName ? reasonWith : (advice) => `${reason}${advice}`);
 }
 
 /** Names what precedes the version, escaped, so an invisible or control character can be found. */

@@ -85,8 +85,8 @@ export function scanMigrations(options: { projectRoot: string; migrationsDir: st
     const notAFile = describeNonFileEntry(entry, absolutePath, quoted);
     if (notAFile) problems.push(problemAt(notAFile.code, file, notAFile.message));
     else if (parsed.status === "malformed") {
-      problems.push(problemAt("BAD_FILE_NAME", file, `not a valid migration file name ${quoted}: ${parsed.problem.reason}`));
-      if (version !== null) misnamed.push({ index: problems.length - 1, version, suggestedName: parsed.problem.suggestedName });
+      problems.push(problemAt("BAD_FILE_NAME", file, badFileNameMessage(quoted, parsed.problem.reason)));
+      if (version !== null) misnamed.push({ index: problems.length - 1, version, quoted, problem: parsed.problem });
     } else {
       const source = readMigrationSource(absolutePath, file, quoted, problems);
       if (source === null) continue;
@@ -104,11 +104,15 @@ export function scanMigrations(options: { projectRoot: string; migrationsDir: st
   return { migrations: migrations.sort((a, b) => a.version - b.version), problems };
 }
 
-/** A refused name that reads a version: its problem's place in the list, and the name its message offers. */
+/** `BAD_FILE_NAME`'s message for the entry `quoted`, refused for `reason`. */
+const badFileNameMessage = (quoted: string, reason: string) => `not a valid migration file name ${quoted}: ${reason}`;
+
+/** A refused name that reads a version: its problem's place in the list, the name as messages quote it, and why it was refused. */
 interface MisnamedEntry {
   readonly index: number;
   readonly version: number;
-  readonly suggestedName: string | null;
+  readonly quoted: string;
+  readonly problem: Extract<ReturnType<typeof parseMigrationFileName>, { status: "malformed" }>["problem"];
 }
 
 /**
@@ -119,7 +123,8 @@ function redirectTakenRenames(problems: Problem[], misnamed: readonly MisnamedEn
   if (misnamed.length === 0) return;
   const next = Math.max(...holders.map((holder) => holder.version)) + 1;
   const width = versionWidthOf(entries.map((entry) => entry.name));
-  for (const { index, version, suggestedName } of misnamed) {
+  for (const { index, version, quoted, problem } of misnamed) {
+    const { suggestedName } = problem;
     const taken = holders.find((holder) => holder.valid && holder.version === version && holder.file !== problems[index]!.file);
     if (taken === undefined) continue;
     const suggested = suggestedName === null ? null : parseMigrationFileName(suggestedName);
@@ -127,10 +132,7 @@ function redirectTakenRenames(problems: Problem[], misnamed: readonly MisnamedEn
       suggested?.status === "migration" && Number.isSafeInteger(next) ? `, or rename it to ${formatMigrationFileName(next, suggested.migration.name, suggested.migration.kind, width)}` : "";
     const overwrite = suggestedName !== null && path.posix.basename(taken.file) === suggestedName ? ", under the very name offered, which a rename would overwrite" : "";
     const advice = `; ${taken.file} already holds version ${version}${overwrite}: delete this file if it is a stray copy of that migration${rename}`;
-    const message = problems[index]!.message;
-    const offered = suggestedName === null ? -1 : message.indexOf(`; rename it to ${suggestedName}`);
-    const rewritten = offered === -1 ? `${message}${advice}` : `${message.slice(0, offered)}${advice}${message.slice(offered + `; rename it to ${suggestedName}`.length)}`;
-    problems[index] = { ...problems[index]!, message: rewritten, takenBy: taken.file };
+    problems[index] = { ...problems[index]!, message: badFileNameMessage(quoted, problem.reasonWithRenameAdvice(advice)), takenBy: taken.file };
   }
 }
 
