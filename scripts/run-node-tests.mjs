@@ -11,7 +11,10 @@
  * the whole process (any `before`/`after` imported from node:test: a root hook in a shard runs when
  * the shard's last test ends, which can be before a later file has finished loading), a change to
  * `process.env` or the working folder. Files are dealt to the shards longest first (`scripts/test.mjs` passes them in that order),
- * each to the lightest shard, by the weights in `scripts/test-weights.json`.
+ * each to the lightest shard, by the weights in `scripts/test-weights.json`. A shard's tests run one at
+ * a time, but a file's top-level code runs as the shard imports it, while the files before it are
+ * testing: so top-level code only declares, and work a file's tests share (a database, a child's run)
+ * is made on first use inside a test, never at import.
  *
  * Output is Node's spec reporter, as `node --test --test-reporter=spec` prints it, and the exit code
  * is 1 when a test failed (a failing `todo` test fails nothing). A failure names the test and its

@@ -80,7 +80,11 @@ test(`${PROCESSES} processes racing up on one PostgreSQL database apply each mig
           ])
         ).rows;
         assert.deepEqual(index, [{ valid: true }], `${context}: the index built CONCURRENTLY outside a transaction is there and valid`);
-        const locks = (await client.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_catalog.pg_locks WHERE locktype = 'advisory'")).rows[0]!.n;
+        const locks = (
+          await client.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())",
+          )
+        ).rows[0]!.n;
         assert.equal(locks, 0, `${context}: no advisory lock is left held`);
       } finally {
         await client.end();

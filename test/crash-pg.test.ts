@@ -147,7 +147,11 @@ test(`SIGKILL while migrating PostgreSQL leaves a replay of the recorded history
         `${context}: the next up ran exactly the rest`,
       );
       assert.deepEqual(await digestPostgres(client), full, `${context}: after the next up, the database equals a full replay`);
-      const locks = (await client.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_catalog.pg_locks WHERE locktype = 'advisory'")).rows[0]!.n;
+      const locks = (
+        await client.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())",
+        )
+      ).rows[0]!.n;
       assert.equal(locks, 0, `${context}: no advisory lock is left held`);
     } finally {
       await client.end();

@@ -125,7 +125,11 @@ test("a migration that ends the session's advisory locks (DISCARD ALL, pg_adviso
   await migrate(pool, [createItems, discard, probe]);
   assert.equal(otherGotIt, false);
   // Taken back once: the run's end released it, and the pool's session holds no advisory lock.
-  assert.equal((await pool.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'")).rows[0]!.n, 0);
+  assert.equal(
+    (await pool.query("SELECT count(*)::int AS n FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())"))
+      .rows[0]!.n,
+    0,
+  );
 
   // Another process takes the lock in the moment it was free: the run stops at that migration, which stays for repair, and runs nothing after it.
   const unlockAll = offNoTransaction(4, async (db) => {
@@ -205,7 +209,11 @@ test("a pool's client is checked out for the call and given back; no advisory lo
   await manager.down();
   assert.equal(pool.waitingCount, 0);
   assert.equal(pool.idleCount, pool.totalCount);
-  const locks = (await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_catalog.pg_locks WHERE locktype = 'advisory'")).rows[0]!.n;
+  const locks = (
+    await pool.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())",
+    )
+  ).rows[0]!.n;
   assert.equal(locks, 0);
 });
 

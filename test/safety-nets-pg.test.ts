@@ -77,12 +77,14 @@ const SCHEMA = [CONTACTS, STATUS];
 
 /**
  * Everything a net could leave behind: the server's databases, and in this database its schemas,
- * relations, functions, types, advisory locks, and every row of the public schema.
+ * relations, functions, types, advisory locks, and every row of the public schema. Other tests share
+ * the server (the files of a shard run side by side), so their databases, named as
+ * {@link createTestDatabase} names them, and the locks held in them are not counted.
  */
 async function inventory(pool: pg.Pool): Promise<Record<string, unknown>> {
   const list = async (text: string) => (await pool.query<{ item: string }>(text)).rows.map((row) => row.item);
   return {
-    databases: await list(`SELECT datname::text AS item FROM pg_catalog.pg_database ORDER BY 1`),
+    databases: await list(`SELECT datname::text AS item FROM pg_catalog.pg_database WHERE datname = current_database() OR datname !~ '^stepwise_[0-9a-f]{16}$' ORDER BY 1`),
     schemas: await list(`SELECT nspname::text AS item FROM pg_catalog.pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' ORDER BY 1`),
     relations: await list(
       `SELECT n.nspname || '.' || c.relname || ':' || c.relkind::text AS item FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
@@ -90,7 +92,9 @@ async function inventory(pool: pg.Pool): Promise<Record<string, unknown>> {
     ),
     functions: await list(`SELECT p.oid::regprocedure::text AS item FROM pg_catalog.pg_proc AS p JOIN pg_catalog.pg_namespace AS n ON n.oid = p.pronamespace WHERE n.nspname = 'public' ORDER BY 1`),
     types: await list(`SELECT t.typname::text AS item FROM pg_catalog.pg_type AS t JOIN pg_catalog.pg_namespace AS n ON n.oid = t.typnamespace WHERE n.nspname = 'public' ORDER BY 1`),
-    advisoryLocks: await list(`SELECT objid::text AS item FROM pg_catalog.pg_locks WHERE locktype = 'advisory' ORDER BY 1`),
+    advisoryLocks: await list(
+      `SELECT objid::text AS item FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()) ORDER BY 1`,
+    ),
     rows: await withClient(pool, (client) => digestPostgres(client)),
   };
 }
