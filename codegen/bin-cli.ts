@@ -10,7 +10,8 @@ import type { CliContext, CliIo } from "../src/cli/cli-props.js";
 import { createCli, type Cli } from "../src/cli/create-cli.js";
 import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
 import { withFix } from "../src/cli/error-fix.js";
-import { DEFAULT_CLI_DRIVER, dialectOfDriver, type CliDriverName } from "../src/cli/driver-names.js";
+import { dialectOfDriver } from "../src/cli/driver-names.js";
+import { chooseDriver, type GlobalFlags } from "../src/cli/database-target.js";
 import { withWorkerPool } from "../src/cli/fleet-workers.js";
 import { parsePath, singleValued } from "../src/cli/parse-options.js";
 import { usageError } from "../src/core/error-factories.js";
@@ -174,8 +175,7 @@ function defaultAdoptMap(run: BinRun, program: Command): void {
   const adopt = program.commands.find((command) => command.name() === "adopt");
   adopt?.hook("preAction", (_program, command) => {
     if (command.getOptionValue("map") !== undefined) return;
-    const configured = run.runtimeSettings.driver;
-    const driver = command.optsWithGlobals<{ driver?: CliDriverName }>().driver ?? (typeof configured === "function" ? configured() : configured) ?? DEFAULT_CLI_DRIVER;
+    const driver = chooseDriver(command.optsWithGlobals<GlobalFlags>(), { ...run.runtimeSettings, drivers: ALL_DRIVER_LOADERS });
     const { migrationsDir } = resolveSettings(run.projectRoot, { dialect: dialectOfDriver(driver), driver });
     // Relative to the working folder, as --map is, so errors name the file as the user would type it.
     command.setOptionValueWithSource("map", path.relative(run.cwd, path.join(migrationsDir, IMPORT_MAP_FILE)), "default");

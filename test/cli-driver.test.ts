@@ -350,7 +350,7 @@ test("the safety nets run on the libsql driver through the CLI: a dry run and ve
   assert.ok(existsSync(restored.previous.path));
 });
 
-test("--help documents --driver, every driver name, the config key and the default", async (t) => {
+test("--help documents --driver, every driver name, the config key and the default (a URL's scheme, else better-sqlite3)", async (t) => {
   const { cli } = await project(t);
   const help = await cli(["--help"]);
   assert.equal(help.code, 0);
@@ -360,7 +360,7 @@ test("--help documents --driver, every driver name, the config key and the defau
     assert.ok(line.includes(aliases.length === 0 ? name : `${name} (or ${aliases.join(", ")})`), `--help does not name ${name} with its other spellings`);
   }
   assert.match(line, /"driver" in the stepwise config/);
-  assert.match(line, /default: better-sqlite3/);
+  assert.match(line, /\(default: pg for a postgres:\/\/ URL, libsql-client for a libsql:\/\/, http\(s\):\/\/ or ws\(s\):\/\/ one, else better-sqlite3\)/);
 });
 
 test("stepwise-migrate/cli's createCli offers better-sqlite3 alone: another driver is DRIVER_UNKNOWN listing what this CLI has", async (t) => {
@@ -438,10 +438,10 @@ test("an embedded createCli without better-sqlite3 defaults to the driver it off
     assert.ok(!stdout.includes("--db '<glob>'") && !stdout.includes("SQLite files"), `${args.join(" ")}:\n${stdout}`);
     assert.ok(stdout.includes("--url-file"), args.join(" "));
   }
-  // Without better-sqlite3 but with a file driver first: that one.
+  // Without better-sqlite3 but with a file driver first: that one, unless a postgres:// URL names pg.
   stdout = "";
   const fileCli = createCli({ migrations, drivers: { libsql: ALL_DRIVER_LOADERS.libsql, pg: ALL_DRIVER_LOADERS.pg }, io });
   assert.equal(await fileCli.run(["--help"]), 0);
-  assert.match(stdout.replace(/\s+/g, " "), /--driver <name> .*\(default: libsql\)/);
+  assert.match(stdout.replace(/\s+/g, " "), /--driver <name> .*\(default: pg for a postgres:\/\/ URL, else libsql\)/);
   assert.throws(() => createCli({ migrations, drivers: {}, io }), TypeError);
 });

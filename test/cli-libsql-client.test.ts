@@ -302,6 +302,29 @@ test("the auth token is read from LIBSQL_AUTH_TOKEN, and a token never appears i
   }
 });
 
+test("with no driver named, a libSQL server's URL opens with libsql-client: --url, or the config's url", async (t) => {
+  const unavailable = sqldUnavailableReason();
+  if (unavailable !== null) return skipWithReason(t, unavailable);
+  const project = createTestProject(t, { fixture: "libsql-client", packageJson: { stepwise: { url: "${LIBSQL_URL}" } } });
+  await project.generateAsBin();
+  const server = await startSqld();
+  t.after(() => server.dispose());
+  const cli = (args: readonly string[], env: Record<string, string | undefined> = {}) =>
+    runCli([...args, "--json"], { cwd: project.root, env: { DATABASE_URL: undefined, LIBSQL_AUTH_TOKEN: undefined, ...env } });
+
+  const first = json<{ steps: Array<{ version: number }> }>(await cli(["up", "--to", "1", "--url", server.url]));
+  assert.deepEqual(
+    first.steps.map((step) => step.version),
+    [1],
+  );
+  const rest = json<{ steps: Array<{ version: number }> }>(await cli(["up"], { LIBSQL_URL: server.url }));
+  assert.deepEqual(
+    rest.steps.map((step) => step.version),
+    [2, 3],
+  );
+  assert.deepEqual(await appliedVersions(reader(t, project, server.url)), [1, 2, 3]);
+});
+
 test("a URL the libsql-client driver cannot use, --db, and --schema are USAGE (exit 2), naming the source, never the URL's text", async (t) => {
   const { project, cli } = await libsqlProject(t);
   const secret = "s3cr3t-Pa55";

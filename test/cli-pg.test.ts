@@ -156,6 +156,33 @@ test("up, status, history, version, info, down and reset work on pg with the out
   assert.equal(await withClient(database, async (client) => Number((await client.query("SELECT count(*) AS n FROM accounts")).rows[0].n)), 0);
 });
 
+test("with no driver named, a postgres:// URL opens with pg: the config's url, or --url; --db still names a SQLite file, and a config url whose variable is unset is that error", async (t) => {
+  const { project, database, cli } = await pgProject(t, { dialect: "postgres", url: "${DATABASE_URL}" });
+
+  const unset = refusal(await cli(["status", "--json"]), 2);
+  assert.deepEqual([unset.code, unset.variable], ["USAGE", "DATABASE_URL"]);
+  assert.deepEqual(await relations(database), []);
+
+  const up = json<{ steps: Array<{ version: number }> }>(await cli(["up", "--to", "2", "--json"], { DATABASE_URL: database.url }));
+  assert.deepEqual(
+    up.steps.map((step) => step.version),
+    [1, 2],
+  );
+  assert.deepEqual(await appliedVersions(database), [1, 2]);
+  // --url wins over the config's, which names a variable that is not set here.
+  const rest = json<{ steps: Array<{ version: number }> }>(await cli(["up", "--url", database.url, "--json"]));
+  assert.deepEqual(
+    rest.steps.map((step) => step.version),
+    [3, 4],
+  );
+  assert.deepEqual(await appliedVersions(database), VERSIONS);
+
+  // --db names a SQLite file whatever the config's url: the postgres registry is refused for it, and no file is made.
+  const sqlite = refusal(await cli(["status", "--db", "app.db", "--json"], { DATABASE_URL: database.url }), 1);
+  assert.deepEqual([sqlite.code, sqlite.driver, sqlite.registryDialect], ["REGISTRY_DIALECT_MISMATCH", "better-sqlite3", "postgres"]);
+  assert.equal(existsSync(path.join(project.root, "app.db")), false);
+});
+
 test("a failed or refused pg run exits 1 with the typed error and leaves the database as it was", async (t) => {
   const { database, cli, pgArgs, project } = await pgProject(t);
   // The server's own refusal, inside the migration's transaction: version 5 fails after creating a table.
@@ -355,7 +382,7 @@ test("a pg run without a URL, with --db, or a file driver with --url or --schema
   for (const way of ["--url", '"url"', "DATABASE_URL"]) assert.ok(String(missing.message).includes(way), `${way}: ${String(missing.message)}`);
 
   assert.equal(refusal(await cli(["--driver", "pg", "--db", "app.db", "--url", database.url, "up", "--json"]), 2).code, "USAGE");
-  assert.equal(refusal(await cli(["--url", database.url, "status", "--json"]), 2).code, "USAGE");
+  assert.equal(refusal(await cli(["--driver", "better-sqlite3", "--url", database.url, "status", "--json"]), 2).code, "USAGE");
   assert.equal(refusal(await cli(["--db", "app.db", "--schema", "app", "status", "--json"]), 2).code, "USAGE");
   // A SQLite path or URL in DATABASE_URL is not a PostgreSQL URL.
   assert.equal(refusal(await cli(["--driver", "pg", "status", "--json"], { DATABASE_URL: "sqlite:data/app.db" }), 2).code, "USAGE");

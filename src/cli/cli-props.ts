@@ -21,7 +21,10 @@ export interface CreateCliProps<R extends MigrationRegistry = MigrationRegistry>
   readonly cwd?: string;
   /** History table name; `--table` overrides. Default `schema_migrations`. */
   readonly tableName?: string | (() => string);
-  /** The driver that opens the database (`null`: the default, better-sqlite3, or the first of `drivers` when it lacks better-sqlite3); `--driver` overrides. Its library is loaded only when a command runs. */
+  /**
+   * The driver that opens the database; `--driver` overrides. `null`: the one the URL names by its scheme (`--url`, or `url` when `database` is not set: `postgres://` pg, `libsql://`, `http(s)://`,
+   * `ws(s)://` libsql-client) among `drivers`, else better-sqlite3, or the first of `drivers` when it lacks better-sqlite3. Its library is loaded only when a command runs.
+   */
   readonly driver?: CliDriverName | (() => CliDriverName | null);
   /** How each driver the CLI offers opens its connection: `stepwise-migrate/cli` defaults it to better-sqlite3 alone; the `stepwise` bin passes all, each loaded only when chosen. */
   readonly drivers?: DriverLoaders;

@@ -8,7 +8,7 @@ import * as commands from "./commands.js";
 import { declareFleetCommands } from "./fleet-command.js";
 import type { FleetWorkerProps } from "./fleet-workers.js";
 import { readAppliedHistory, type CliSession, type CommandScope, type GlobalFlags } from "./database-target.js";
-import { aliasesOf, defaultDriverOf, parseDriverName } from "./driver-names.js";
+import { aliasesOf, describeDefaultDriver, parseDriverName } from "./driver-names.js";
 import { withFix } from "./error-fix.js";
 import { createCliOutput, type Report } from "./output.js";
 import * as parse from "./parse-options.js";
@@ -120,7 +120,7 @@ function declareProgram(props: CreateCliProps<MigrationRegistry>, red: (text: st
     )
     .option(
       "--driver <name>",
-      `the library that opens the database: ${drivers.join(", ")}${config(', or "driver" in the stepwise config')}; the flag wins (default: ${typeof props.driver === "string" ? props.driver : defaultDriverOf(Object.keys(props.drivers ?? {}))})`,
+      `the library that opens the database: ${drivers.join(", ")}${config(', or "driver" in the stepwise config')}; the flag wins (default: ${typeof props.driver === "string" ? props.driver : describeDefaultDriver(Object.keys(props.drivers ?? {}))})`,
       singleValued((value: string) => parseDriverName(value, "--driver")),
     )
     .option("--verbose", "on failure, also print the whole stack and the chain of causes");

@@ -13,7 +13,7 @@ import { assertPathRoundTrips, checkDatabasePath, createDatabaseFolder, database
 import { fileKindAt } from "../drivers/database-file.js";
 import { expandFileGlob, isGlob } from "./file-glob.js";
 import { quoteForShell } from "../shared/shell-quote.js";
-import { CLI_DRIVERS, defaultDriverOf, dialectOfDriver, type CliDriverName } from "./driver-names.js";
+import { CLI_DRIVERS, defaultDriverOf, dialectOfDriver, driverOfScheme, type CliDriverName } from "./driver-names.js";
 import { withFix } from "./error-fix.js";
 import { driverUnknownError, pgOnlyFlagRefusal, refusal } from "./errors.js";
 import { loadDriver, type CliManager, type CommandMode, type DriverConnector } from "./open-database.js";
@@ -72,12 +72,34 @@ export function setting<T>(flag: T | undefined, prop: T | (() => T) | undefined)
   return flag !== undefined ? flag : valueOf(prop);
 }
 
-/** The driver that opens the database: `--driver`, then the app's setting, then better-sqlite3 (the first driver offered when it is not); one this CLI was not given is DRIVER_UNKNOWN before anything asks for its settings. */
+/**
+ * The driver that opens the database: `--driver`, then the app's setting, then the driver a server's URL
+ * names by its scheme (see {@link driverOfUrl}), then better-sqlite3 (the first driver offered when it is
+ * not); one this CLI was not given is DRIVER_UNKNOWN before anything asks for its settings.
+ */
 export function driverOf({ session, flags }: CommandScope): CliDriverName {
   const loaders = session.props.drivers ?? {};
-  const driver = setting(flags.driver, session.props.driver) ?? defaultDriverOf(Object.keys(loaders));
+  const driver = chooseDriver(flags, session.props);
   if (loaders[driver] === undefined) throw driverUnknownError({ driver, source: flags.driver ? "--driver" : "the driver setting", validDrivers: Object.keys(loaders) });
   return driver;
+}
+
+/** {@link driverOf}'s choice, unchecked: for a command's defaults before it runs (`adopt`'s map follows the driver's dialect). */
+export function chooseDriver(flags: GlobalFlags, props: Pick<CreateCliProps<MigrationRegistry>, "driver" | "drivers" | "database" | "url">): CliDriverName {
+  const offered = Object.keys(props.drivers ?? {});
+  return setting(flags.driver, props.driver) ?? driverOfUrl(flags, props, offered) ?? defaultDriverOf(offered);
+}
+
+/**
+ * When nothing names a driver, a server's URL does: `--url`, else the app's `url` when it sets no
+ * `database`, by its scheme ({@link driverOfScheme}), among the drivers offered. `--db` names a SQLite file, so with it nothing is inferred (a PostgreSQL
+ * project's `--db` then meets the registry-dialect refusal, whose fix is a SQLite registry). A `url`
+ * setting naming a variable that is not set is that error, as it is with the driver named.
+ */
+function driverOfUrl(flags: GlobalFlags, props: Pick<CreateCliProps<MigrationRegistry>, "database" | "url">, offered: readonly string[]): CliDriverName | null {
+  if (flags.db !== undefined) return null;
+  const url = flags.url ?? (valueOf(props.database) == null ? valueOf(props.url) : null);
+  return url == null ? null : driverOfScheme(url, offered);
 }
 
 /** The chosen driver's library, loaded and checked for this runtime and `mode`; refuses typed before anything is touched. */

@@ -30,11 +30,38 @@ const ALIASES: Readonly<Record<string, CliDriverName>> = {
 export const CLI_DRIVER_NAMES = Object.keys(CLI_DRIVERS) as CliDriverName[];
 
 /** The driver used when neither `--driver` nor the config names one. */
-export const DEFAULT_CLI_DRIVER: CliDriverName = "better-sqlite3";
+const DEFAULT_CLI_DRIVER: CliDriverName = "better-sqlite3";
 
 /** The driver a CLI offering `offered` uses when neither `--driver` nor the app names one: better-sqlite3 when offered, else the first it offers. */
 export function defaultDriverOf(offered: readonly string[]): CliDriverName {
   return (offered.includes(DEFAULT_CLI_DRIVER) ? DEFAULT_CLI_DRIVER : (offered[0] ?? DEFAULT_CLI_DRIVER)) as CliDriverName;
+}
+
+/** The URL schemes that name their driver when neither `--driver` nor the app does. */
+const DRIVER_OF_SCHEME: Readonly<Record<string, CliDriverName>> = {
+  postgres: "pg",
+  postgresql: "pg",
+  libsql: "libsql-client",
+  http: "libsql-client",
+  https: "libsql-client",
+  ws: "libsql-client",
+  wss: "libsql-client",
+};
+
+/** The driver among `offered` that `url`'s scheme names (`postgres:` pg, `libsql:`, `http(s):`, `ws(s):` libsql-client), or `null`. */
+export function driverOfScheme(url: string, offered: readonly string[]): CliDriverName | null {
+  const driver = DRIVER_OF_SCHEME[/^([a-z][a-z0-9+.-]*):/i.exec(url.trim())?.[1]?.toLowerCase() ?? ""];
+  return driver !== undefined && offered.includes(driver) ? driver : null;
+}
+
+/** The default `--driver`'s help states for a CLI offering `offered`: the URL drivers it offers besides the fallback, then the fallback. */
+export function describeDefaultDriver(offered: readonly string[]): string {
+  const fallback = defaultDriverOf(offered);
+  const byUrl = [
+    ["pg", "pg for a postgres:// URL"],
+    ["libsql-client", "libsql-client for a libsql://, http(s):// or ws(s):// one"],
+  ].filter(([driver]) => driver !== fallback && offered.includes(driver!));
+  return byUrl.length === 0 ? fallback : `${byUrl.map(([, text]) => text).join(", ")}, else ${fallback}`;
 }
 
 /** The SQL dialect of the databases `driver` opens, which picks the registry the CLI loads. */
