@@ -7,6 +7,7 @@ import { installCommand } from "../src/shared/install-command.js";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
+import { parseServerUrl } from "../src/cli/database-path.js";
 import type { CliDriverName } from "../src/cli/driver-names.js";
 import { loadDriver, type DriverConnector, type DriverLoaders, type OpenedDatabase } from "../src/cli/open-database.js";
 import type { Driver, ScratchDatabase } from "../src/core/driver.js";
@@ -144,9 +145,17 @@ async function loadReplayDriver(driver: CliDriverName, options: ReplayCheckOptio
 }
 
 /** A scratch database with a random name on the server (the role needs CREATEDB), dropped by `close`, with the pg manager on its connection. */
-async function openScratchDatabase(options: ReplayCheckOptions, url: string, migrations: MigrationRegistry): Promise<ReplayDatabase | Skip> {
+async function openScratchDatabase(options: ReplayCheckOptions, given: string, migrations: MigrationRegistry): Promise<ReplayDatabase | Skip> {
   const connector = await loadReplayDriver("pg", options);
   if ("code" in connector) return connector;
+  // Read as the runtime commands read it (blanks around it, the checks that keep a password out of a client's error), so the replay is on the server they migrate.
+  let url: string;
+  try {
+    url = parseServerUrl("pg", given, `the server's URL (the config's "url", else DATABASE_URL)`, (file) => file).url;
+  } catch (error) {
+    if (error instanceof StepwiseError) return skip("no-scratch-database", `no scratch database could be made: ${error.message}`);
+    throw error;
+  }
   // The server by host and port only: never the role, password or options. An unparsable URL's connection then fails on its own.
   const parsed = tryOr(() => new URL(url), null);
   const server = parsed ? `${parsed.hostname || parsed.searchParams.get("host") || "localhost"}:${parsed.port || parsed.searchParams.get("port") || "5432"}` : "the configured server";

@@ -183,6 +183,20 @@ test("with no driver named, a postgres:// URL opens with pg: the config's url, o
   assert.equal(existsSync(path.join(project.root, "app.db")), false);
 });
 
+test("gen --check replays on the server the runtime commands migrate: a DATABASE_URL with blanks around it and an upper-case scheme is read as they read it", async (t) => {
+  const { project, database, cli } = await pgProject(t, { dialect: "postgres", driver: "pg" });
+  // As a shell or a .env file may hand it over.
+  const env = { DATABASE_URL: ` ${database.url.replace(/^postgres(ql)?:/, "POSTGRESQL:")} ` };
+  const replay = json<{ replay: { ran: boolean; driver: string } }>(await runCli(["gen", "--check", "--json"], { cwd: project.root, env: { PGPASSWORD: undefined, ...env } }));
+  assert.deepEqual([replay.replay.ran, replay.replay.driver], [true, "pg"], JSON.stringify(replay.replay));
+  const up = json<{ steps: Array<{ version: number }> }>(await cli(["up", "--to", "2", "--json"], env));
+  assert.deepEqual(
+    up.steps.map((step) => step.version),
+    [1, 2],
+  );
+  assert.deepEqual(await appliedVersions(database), [1, 2]);
+});
+
 test("a failed or refused pg run exits 1 with the typed error and leaves the database as it was", async (t) => {
   const { database, cli, pgArgs, project } = await pgProject(t);
   // The server's own refusal, inside the migration's transaction: version 5 fails after creating a table.
