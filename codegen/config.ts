@@ -242,7 +242,8 @@ function expandConfigUrl(value: string, env: Readonly<Record<string, string | un
   }
   return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name: string) => {
     const found = env[name];
-    if (found === undefined || found === "") throw configVariableUnsetError({ setting: "url", variable: name, configFile });
+    // A variable set to blanks names no database, as a blank DATABASE_URL does not.
+    if (found === undefined || found.trim() === "") throw configVariableUnsetError({ setting: "url", variable: name, configFile });
     return found;
   });
 }

@@ -112,6 +112,60 @@ test("every flag wins over its config setting, even one that is wrong: --db, --d
   }
 });
 
+test('a config "url" naming a SQLite file (file:, sqlite:) is the database of the SQLite drivers: the config wins over DATABASE_URL, never silently passed over for it', async (t) => {
+  for (const url of ["file:a.db", "sqlite:a.db"]) {
+    const root = projectWith(t, { url });
+    const env = { DATABASE_URL: "b.db" };
+    assert.equal(jsonOutput<{ toVersion: number }>(await configuredRun(root, SQLITE_REGISTRY, ["up", "--json"], env)).toVersion, 1, url);
+    assert.equal(jsonOutput<{ database: string }>(await configuredRun(root, SQLITE_REGISTRY, ["status", "--json"], env)).database, path.join(root, "a.db"), url);
+    assert.deepEqual(readdirSync(root).sort(), ["a.db", "package.json"], url);
+  }
+  // A "database" setting still wins over the url, and a flag over both.
+  const both = projectWith(t, { database: "db.db", url: "file:a.db" });
+  assert.equal(jsonOutput<{ database: string }>(await configuredRun(both, SQLITE_REGISTRY, ["status", "--json"])).database, path.join(both, "db.db"));
+  // A shape DATABASE_URL would be refused for is refused here too, naming the setting, not its text.
+  const secret = projectWith(t, { url: "sqlite:user@host/app.db" });
+  const refused = jsonError(await configuredRun(secret, SQLITE_REGISTRY, ["up", "--json"], { DATABASE_URL: "b.db" }), 2);
+  assert.deepEqual([refused.code, refused.problem, refused.path], ["DATABASE_PATH_INVALID", "unsupported-url", "the url setting (a URL with credentials or a host)"]);
+  assert.deepEqual(readdirSync(secret), ["package.json"]);
+});
+
+test('a config "url" naming an unset (or blank) variable leaves DATABASE_URL to name the database; with DATABASE_URL unset too, the error is the variable', async (t) => {
+  // A two-dialect app: PostgreSQL through ${PG_URL}, SQLite through DATABASE_URL.
+  const root = projectWith(t, { url: "${PG_URL}" });
+  assert.equal(jsonOutput<{ toVersion: number }>(await configuredRun(root, SQLITE_REGISTRY, ["up", "--json"], { DATABASE_URL: "app.db" })).toVersion, 1);
+  assert.deepEqual(readdirSync(root).sort(), ["app.db", "package.json"]);
+  for (const pgUrl of [undefined, "", "  "]) {
+    // A blank variable stands for no database of its own, wherever it is read.
+    const alone = jsonError(await configuredRun(root, SQLITE_REGISTRY, ["up", "--json"], { PG_URL: pgUrl }), 2);
+    assert.deepEqual([alone.code, alone.variable, alone.setting], ["USAGE", "PG_URL", "url"], JSON.stringify(pgUrl));
+    const pgRun = jsonError(await configuredRun(root, PG_REGISTRY, ["--driver", "pg", "status", "--json"], { PG_URL: pgUrl, DATABASE_URL: "postgres://app:Env-Pa55@127.0.0.1:1/other" }), 2);
+    assert.deepEqual([pgRun.code, pgRun.variable], ["USAGE", "PG_URL"], JSON.stringify(pgUrl));
+  }
+  assert.deepEqual(readdirSync(root).sort(), ["app.db", "package.json"]);
+});
+
+test("a registry of the other dialect is refused before the driver connects: the pg session is not opened for a SQLite registry, however pg was picked", async (t) => {
+  const root = projectWith(t, {});
+  // Nothing listens on port 1: a connection attempt would fail as DATABASE_UNUSABLE instead.
+  const url = "postgres://app:Pa55@127.0.0.1:1/app";
+  for (const args of [
+    ["--url", url],
+    ["--driver", "pg", "--url", url],
+  ]) {
+    for (const command of ["status", "up"]) {
+      const refused = jsonError(await configuredRun(root, SQLITE_REGISTRY, [...args, command, "--json"]), 1);
+      assert.deepEqual([refused.code, refused.driver, refused.registryDialect, refused.driverDialect], ["REGISTRY_DIALECT_MISMATCH", "pg", "sqlite", "postgres"], `${args.join(" ")} ${command}`);
+    }
+  }
+  // And a PostgreSQL registry is refused before a SQLite file is opened, existing or not.
+  const file = path.join(root, "app.db");
+  new Database(file).close();
+  const refused = jsonError(await configuredRun(root, PG_REGISTRY, ["--db", file, "status", "--json"]), 1);
+  assert.deepEqual([refused.code, refused.driver, refused.registryDialect], ["REGISTRY_DIALECT_MISMATCH", "better-sqlite3", "postgres"]);
+  assert.deepEqual(readdirSync(root).sort(), ["app.db", "package.json"]);
+});
+
 test("--dialect wins over the config's dialect, even one stepwise does not know", (t) => {
   const root = projectWith(t, { dialect: "mysql" });
   assert.equal(resolveSettings(root, { dialect: "sqlite" }).dialect, "sqlite");

@@ -135,25 +135,25 @@ export function escapeBytes(raw: Uint8Array): string {
 }
 
 /**
- * The database path `DATABASE_URL` names (a plain path, `file:` or `sqlite:`), or `null` when unset
+ * The database path `DATABASE_URL` (or the setting `source` names) holds (a plain path, `file:` or `sqlite:`), or `null` when unset
  * or blank. Anything else is refused (`DATABASE_PATH_INVALID`) by its shape or scheme alone, so a
  * password in it never reaches the output; `%XX` escapes that are not UTF-8 are `PATH_NOT_UTF8`.
  */
-export function databasePathFromUrl(value: string | undefined): string | null {
+export function databasePathFromUrl(value: string | undefined, source = "DATABASE_URL"): string | null {
   const url = value?.trim() ?? "";
   if (url === "") return null;
-  refuseConnectionString(url, "");
+  refuseConnectionString(url, "", source);
   const scheme = schemeOf(url);
   // A Windows drive letter looks like a one-letter scheme; it is a path.
   if (scheme === null || /^[A-Za-z]:[\\/]/.test(url)) {
-    refuseConnectionString(url, url);
+    refuseConnectionString(url, url, source);
     return url;
   }
   const sqlite = scheme === "sqlite:" || scheme === "sqlite3:";
-  if (scheme !== "file:" && !sqlite) throw databasePathInvalidError(`DATABASE_URL (${scheme}//…${serverUrlHint(scheme, "")})`, "unsupported-url");
+  if (scheme !== "file:" && !sqlite) throw databasePathInvalidError(`${source} (${scheme}//…${serverUrlHint(scheme, "")})`, "unsupported-url");
   // A query (`?mode=ro`) is SQLite's own and dropped; the part naming the file must be plain.
   const named = url.replace(/[?#].*$/, "");
-  refuseConnectionString(url, named);
+  refuseConnectionString(url, named, source);
   const rest = named.slice(scheme.length);
   let file: string;
   if (scheme === "file:" && rest.startsWith("//")) {
@@ -162,7 +162,7 @@ export function databasePathFromUrl(value: string | undefined): string | null {
     } catch (error) {
       if (error instanceof URIError) throw pathEncodingError(named, named);
       // file://host/path names another machine.
-      throw databasePathInvalidError("DATABASE_URL (file://…)", "unsupported-url");
+      throw databasePathInvalidError(`${source} (file://…)`, "unsupported-url");
     }
   } else {
     // sqlite:///abs/path and sqlite://relative/path, as SQLAlchemy and sqlx spell them, and sqlite:path.
@@ -174,7 +174,7 @@ export function databasePathFromUrl(value: string | undefined): string | null {
       return plain;
     });
   }
-  if (file === "" || file === "/") throw databasePathInvalidError(`DATABASE_URL (${scheme}…)`, "unsupported-url");
+  if (file === "" || file === "/") throw databasePathInvalidError(`${source} (${scheme}…)`, "unsupported-url");
   return file;
 }
 
@@ -187,9 +187,9 @@ function serverUrlHint(scheme: string, flag: string): string {
 /**
  * Throws unless `url` can be a SQLite path or URL, naming only its shape: quotes, a leading `//`,
  * control characters, or in `named` (without a SQLite URL's query) `key=value`, `;` or `user@host`,
- * which mark another database's connection string, password and all.
+ * which mark another database's connection string, password and all; the error names `source` (DATABASE_URL, or a setting).
  */
-function refuseConnectionString(url: string, named: string): void {
+function refuseConnectionString(url: string, named: string, source: string): void {
   const shape = /^["'`]|["'`]$/.test(url)
     ? "a quoted value; remove the quotes"
     : url.startsWith("//") || url.startsWith("\\\\")
@@ -201,7 +201,7 @@ function refuseConnectionString(url: string, named: string): void {
           : named.includes("@")
             ? "a URL with credentials or a host"
             : null;
-  if (shape !== null) throw databasePathInvalidError(`DATABASE_URL (${shape})`, "unsupported-url");
+  if (shape !== null) throw databasePathInvalidError(`${source} (${shape})`, "unsupported-url");
 }
 
 /** A checked connection URL: what the client takes (it may hold a password), how the CLI shows it, and the local file a `file:` URL names. */

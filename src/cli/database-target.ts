@@ -5,7 +5,7 @@ import { driverCapabilityError } from "../core/driver.js";
 import { usageError } from "../core/error-factories.js";
 import { StepwiseError } from "../core/errors.js";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
-import type { AppliedMigration } from "../core/planner.js";
+import { assertRegistryForDriver, type AppliedMigration } from "../core/planner.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { serverBackupUnsupportedError } from "../safety/backup.js";
 import type { CreateCliProps } from "./cli-props.js";
@@ -79,26 +79,47 @@ export function setting<T>(flag: T | undefined, prop: T | (() => T) | undefined)
  */
 export function driverOf({ session, flags }: CommandScope): CliDriverName {
   const loaders = session.props.drivers ?? {};
-  const driver = chooseDriver(flags, session.props);
+  const driver = chooseDriver(flags, session.props, session.output.io.env);
   if (loaders[driver] === undefined) throw driverUnknownError({ driver, source: flags.driver ? "--driver" : "the driver setting", validDrivers: Object.keys(loaders) });
   return driver;
 }
 
 /** {@link driverOf}'s choice, unchecked: for a command's defaults before it runs (`adopt`'s map follows the driver's dialect). */
-export function chooseDriver(flags: GlobalFlags, props: Pick<CreateCliProps<MigrationRegistry>, "driver" | "drivers" | "database" | "url">): CliDriverName {
+export function chooseDriver(
+  flags: GlobalFlags,
+  props: Pick<CreateCliProps<MigrationRegistry>, "driver" | "drivers" | "database" | "url">,
+  env: Readonly<Record<string, string | undefined>>,
+): CliDriverName {
   const offered = Object.keys(props.drivers ?? {});
-  return setting(flags.driver, props.driver) ?? driverOfUrl(flags, props, offered) ?? defaultDriverOf(offered);
+  return setting(flags.driver, props.driver) ?? driverOfUrl(flags, props, env, offered) ?? defaultDriverOf(offered);
+}
+
+/** Whether `error` is a config setting naming an environment variable that is not set ({@link configVariableUnsetError}). */
+function isUnsetVariable(error: unknown): boolean {
+  return error instanceof StepwiseError && error.is("USAGE") && error.details.variable !== undefined;
 }
 
 /**
- * When nothing names a driver, a server's URL does: `--url`, else the app's `url` when it sets no
- * `database`, by its scheme ({@link driverOfScheme}), among the drivers offered. `--db` names a SQLite file, so with it nothing is inferred (a PostgreSQL
- * project's `--db` then meets the registry-dialect refusal, whose fix is a SQLite registry). A `url`
- * setting naming a variable that is not set is that error, as it is with the driver named.
+ * When nothing names a driver, a server's URL does: `--url`, else the app's `url` when it sets no `database`, by its scheme ({@link driverOfScheme}), among the drivers offered. `--db` names a
+ * SQLite file, so with it nothing is inferred (a PostgreSQL project's `--db` then meets the registry-dialect refusal, whose fix is a SQLite registry). A `url` setting naming a variable that is
+ * not set is not configured while `DATABASE_URL` names the database (a two-dialect app's SQLite side), and that error when it does not either.
  */
-function driverOfUrl(flags: GlobalFlags, props: Pick<CreateCliProps<MigrationRegistry>, "database" | "url">, offered: readonly string[]): CliDriverName | null {
+function driverOfUrl(
+  flags: GlobalFlags,
+  props: Pick<CreateCliProps<MigrationRegistry>, "database" | "url">,
+  env: Readonly<Record<string, string | undefined>>,
+  offered: readonly string[],
+): CliDriverName | null {
   if (flags.db !== undefined) return null;
-  const url = flags.url ?? (valueOf(props.database) == null ? valueOf(props.url) : null);
+  if (flags.url !== undefined) return driverOfScheme(flags.url, offered);
+  if (valueOf(props.database) != null) return null;
+  let url: string | null | undefined;
+  try {
+    url = valueOf(props.url);
+  } catch (error) {
+    if (!isUnsetVariable(error) || !env.DATABASE_URL?.trim()) throw error;
+    return null;
+  }
   return url == null ? null : driverOfScheme(url, offered);
 }
 
@@ -164,14 +185,17 @@ export function resolveTarget(scope: CommandScope, optional = false): DatabaseTa
   // Asked whether a database is configured at all, the flags are weighed only once one is.
   if (!optional) refuseOtherDriverFlags();
   // The flag, else the app's setting (`url` or `database`), else DATABASE_URL (as a SQLite path, for a file).
-  const key = example === undefined ? "database" : "url";
   const flag = example === undefined ? flags.db : flags.url;
-  const fromProps = flag ?? valueOf(props[key]);
+  const own = flag ?? valueOf(props[example === undefined ? "database" : "url"]);
+  // A SQLite driver given no database setting takes the app's url when that names a SQLite file, before DATABASE_URL: the app's setting wins over the environment.
+  const fromUrl = example === undefined && own == null ? sqliteFileOfUrlSetting(props) : null;
+  const key = example === undefined && fromUrl === null ? "database" : "url";
+  const fromProps = own ?? fromUrl;
   const configured = fromProps ?? (example === undefined ? databasePathFromUrl(env.DATABASE_URL) : env.DATABASE_URL);
   if (optional && (configured == null || configured.trim() === "")) return null;
   if (optional) refuseOtherDriverFlags();
   const resolve = (file: string) => resolvePath(session, file);
-  const source = flag !== undefined ? `--${example === undefined ? "db" : "url"}` : props.extend ? `the config's "${key}"` : `the ${key} setting`;
+  const source = flag !== undefined ? `--${example === undefined ? "db" : "url"}` : settingName(props, key);
   if (example !== undefined) {
     if (configured == null || configured.trim() === "") {
       const config = props.extend ? ', set "url" in the stepwise config (such as "${DATABASE_URL}", so no password is committed)' : "";
@@ -206,6 +230,29 @@ export function resolveTarget(scope: CommandScope, optional = false): DatabaseTa
   return { driver, label: file, file };
 }
 
+/** How messages name the app's setting `key`: the config's, for the bin. */
+function settingName(props: CreateCliProps<MigrationRegistry>, key: "database" | "url"): string {
+  return props.extend ? `the config's "${key}"` : `the ${key} setting`;
+}
+
+/**
+ * The SQLite file the app's `url` setting names (a path, `file:` or `sqlite:` URL, as `DATABASE_URL` may; the file libsql-client would open), or `null` when it names none: unset, naming a
+ * variable that is not set, or a server's URL, which is its driver's.
+ */
+function sqliteFileOfUrlSetting(props: CreateCliProps<MigrationRegistry>): string | null {
+  let url: string | null | undefined;
+  try {
+    url = valueOf(props.url);
+  } catch (error) {
+    if (isUnsetVariable(error)) return null;
+    throw error;
+  }
+  // A one-letter scheme is a Windows drive.
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]+):/.exec(url?.trim() ?? "")?.[1]?.toLowerCase();
+  if (url == null || (scheme !== undefined && !["file", "sqlite", "sqlite3"].includes(scheme))) return null;
+  return databasePathFromUrl(url, settingName(props, "url"));
+}
+
 /** Refuses, before any connection, a backup or restore of a database a driver reaches by URL: stepwise's backups copy a SQLite file. */
 export function refuseServerBackup(scope: CommandScope, operation: string, tool: "pg_dump" | "pg_restore"): void {
   const driver = driverOf(scope);
@@ -230,7 +277,7 @@ export function configVariableUnsetError(fields: { setting: string; variable: st
   const { setting, variable, configFile } = fields;
   return new StepwiseError(
     "USAGE",
-    `The config's "${setting}" (in ${configFile}) names \${${variable}}, but ${variable} is not set. Set ${variable}, or pass --${setting}. ${NOTHING_CHANGED}`,
+    `The config's "${setting}" (in ${configFile}) names \${${variable}}, but ${variable} is not set (or is blank). Set ${variable}, or pass --${setting}. ${NOTHING_CHANGED}`,
     fields,
   );
 }
@@ -255,6 +302,8 @@ export async function withManager<R extends MigrationRegistry, T>(
   // Before the folder is made: a driver that cannot write, or cannot load here, refuses with nothing touched.
   const connector = await connectorFor(scope, mode);
   const migrations = registry ?? (await loadRegistry(scope));
+  // What the manager would refuse at construction (a registry of the other dialect), refused before a connection is made or a file created: a server's session would be opened, and authenticated, first.
+  if (registry === undefined) assertRegistryForDriver(migrations, dialectOfDriver(driver), driver === "sql-js" ? "sql.js" : driver);
   const busyTimeoutMs = setting(flags.busyTimeout, props.busyTimeoutMs) ?? DEFAULT_BUSY_TIMEOUT_MS;
   const managerProps = { tableName: setting(flags.table, props.tableName), busyTimeoutMs };
   const exists = file === null || file === ":memory:" || existsSync(file);
