@@ -398,6 +398,8 @@ function execSql(database: TestPostgresDatabase, sql: string): Promise<unknown> 
 test("verify on pg reports a clean schema (exit 0), then drift after a hand ALTER TABLE (exit 1), with SQLite's --json fields", async (t) => {
   const { database, cli, pgArgs } = await pgProject(t);
   assert.equal((await cli([...pgArgs, "up"])).code, 0);
+  // The server is shared with the other tests of this process, whose replays have scratch databases of their own.
+  const scratchBefore = await scratchDatabases(database);
 
   const clean = json<{ ok: boolean; version: number; differences: unknown[]; drift: string[] }>(await cli([...pgArgs, "verify", "--json"]));
   assert.deepEqual([clean.ok, clean.version, clean.differences, clean.drift], [true, 4, [], []]);
@@ -420,9 +422,18 @@ test("verify on pg reports a clean schema (exit 0), then drift after a hand ALTE
   assert.ok(driftedText.stdout.includes("nick"), driftedText.stdout);
   // The replay ran in a scratch database that is gone again; the app's database kept its history.
   assert.deepEqual(await appliedVersions(database), VERSIONS);
-  const scratch = await withClient(database, async (client) => (await client.query("SELECT datname FROM pg_catalog.pg_database WHERE datname LIKE 'stepwise_scratch%'")).rows);
-  assert.deepEqual(scratch, []);
+  assert.deepEqual(
+    (await scratchDatabases(database)).filter((name) => !scratchBefore.includes(name)),
+    [],
+  );
 });
+
+/** The scratch databases on the server of `database` now. */
+function scratchDatabases(database: TestPostgresDatabase): Promise<string[]> {
+  return withClient(database, async (client) =>
+    (await client.query<{ name: string }>("SELECT datname::text AS name FROM pg_catalog.pg_database WHERE starts_with(datname, 'stepwise_scratch_')")).rows.map((row) => row.name),
+  );
+}
 
 test("baseline on pg adopts a database whose schema matches, refuses one that differs unless --force, and refuses a managed one", async (t) => {
   const { database, cli, pgArgs } = await pgProject(t);
@@ -495,10 +506,13 @@ test("a transaction: false migration whose bin was killed runs on in its server 
   const sleeper = () =>
     withClient(
       database,
-      async (client) => (await client.query<{ pid: number }>("SELECT pid FROM pg_catalog.pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT pg_sleep(60)%'")).rows[0]?.pid,
+      async (client) =>
+        (await client.query<{ pid: number }>("SELECT pid FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND state = 'active' AND query LIKE 'SELECT pg_sleep(60)%'", [database.name])).rows[0]
+          ?.pid,
     );
+  // Polled up to a deadline, not a count of tries: a loaded machine can take seconds to start the child and its session.
   let session: number | undefined;
-  for (let attempt = 0; attempt < 1000 && (session = await sleeper()) === undefined; attempt++) await new Promise((resolve) => setTimeout(resolve, 10));
+  for (const deadline = Date.now() + 60_000; (session = await sleeper()) === undefined && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 10));
   assert.ok(session !== undefined, "the body never started on the server");
   child.kill("SIGKILL");
   assert.equal((await killed).signal, "SIGKILL");
@@ -516,7 +530,10 @@ test("a transaction: false migration whose bin was killed runs on in its server 
   assert.deepEqual([repair.code, repair.serverSession], ["MIGRATION_IN_PROGRESS", session]);
   // The fix's way out: once the session is ended, the attempt is one to repair.
   await withClient(database, (client) => client.query("SELECT pg_catalog.pg_terminate_backend($1)", [session]));
-  for (let attempt = 0; attempt < 500 && (await sleeper()) !== undefined; attempt++) await new Promise((resolve) => setTimeout(resolve, 10));
+  for (const deadline = Date.now() + 30_000; (await sleeper()) !== undefined;) {
+    assert.ok(Date.now() < deadline, `server session ${session} still ran 30 s after pg_terminate_backend`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
   const after = JSON.parse((await cli([...pgArgs, "status", "--json"])).stdout) as { problem: { code: string } };
   assert.equal(after.problem.code, "INCOMPLETE_MIGRATION");
 });
