@@ -10,7 +10,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import path from "node:path";
 import { test, type TestContext } from "node:test";
 import { pathToFileURL } from "node:url";
@@ -646,14 +645,12 @@ async function passwordRole(t: TestContext, database: TestPostgresDatabase, pass
   return { user, host: server.host, port: server.port };
 }
 
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
+/**
+ * A port nothing listens on: a privileged one, below the range a listener on port 0 is given. A port picked
+ * free and closed again could be handed to another test process's server (PostgreSQL, sqld, a static server)
+ * before the test connects to it.
+ */
+const CLOSED_PORT = 1;
 
 /** Asserts that no form of any secret is in what the bin printed. */
 function assertNoSecret(result: RunResult, secrets: readonly string[], what: string): void {
@@ -710,7 +707,7 @@ test("a password never appears in stdout, stderr or --json: accepted, rejected, 
   }
 
   // Unreachable: the socket's failure, typed, exit 1.
-  const closed = await closedPort();
+  const closed = CLOSED_PORT;
   const unreachable = await cli(["--url", `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${closed}/${database.name}`, "status", "--json"]);
   assertNoSecret(unreachable, secrets, "unreachable");
   assert.equal(refusal(unreachable, 1).code, "DATABASE_UNUSABLE");
