@@ -156,7 +156,11 @@ export async function startSqld(options: SqldOptions = {}): Promise<SqldDatabase
         if (disposed) return;
         disposed = true;
         child.kill("SIGTERM");
-        const stopped = await Promise.race([exited.then(() => true), sleep(5_000).then(() => false)]);
+        // The grace period's timer is cancelled once the server has stopped: left running, it held the process open for
+        // up to 5 s, and fired under whatever test ran next in the same process.
+        const grace = new AbortController();
+        const stopped = await Promise.race([exited.then(() => true), sleep(5_000, false, { signal: grace.signal }).catch(() => true)]);
+        grace.abort();
         if (!stopped) {
           child.kill("SIGKILL");
           await exited;
