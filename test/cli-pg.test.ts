@@ -10,7 +10,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import path from "node:path";
 import { test, type TestContext } from "node:test";
 import { pathToFileURL } from "node:url";
@@ -412,6 +411,8 @@ function execSql(database: TestPostgresDatabase, sql: string): Promise<unknown> 
 test("verify on pg reports a clean schema (exit 0), then drift after a hand ALTER TABLE (exit 1), with SQLite's --json fields", async (t) => {
   const { database, cli, pgArgs } = await pgProject(t);
   assert.equal((await cli([...pgArgs, "up"])).code, 0);
+  // The server is shared with the other tests of this process, whose replays have scratch databases of their own.
+  const scratchBefore = await scratchDatabases(database);
 
   const clean = json<{ ok: boolean; version: number; differences: unknown[]; drift: string[] }>(await cli([...pgArgs, "verify", "--json"]));
   assert.deepEqual([clean.ok, clean.version, clean.differences, clean.drift], [true, 4, [], []]);
@@ -434,9 +435,18 @@ test("verify on pg reports a clean schema (exit 0), then drift after a hand ALTE
   assert.ok(driftedText.stdout.includes("nick"), driftedText.stdout);
   // The replay ran in a scratch database that is gone again; the app's database kept its history.
   assert.deepEqual(await appliedVersions(database), VERSIONS);
-  const scratch = await withClient(database, async (client) => (await client.query("SELECT datname FROM pg_catalog.pg_database WHERE datname LIKE 'stepwise_scratch%'")).rows);
-  assert.deepEqual(scratch, []);
+  assert.deepEqual(
+    (await scratchDatabases(database)).filter((name) => !scratchBefore.includes(name)),
+    [],
+  );
 });
+
+/** The scratch databases on the server of `database` now. */
+function scratchDatabases(database: TestPostgresDatabase): Promise<string[]> {
+  return withClient(database, async (client) =>
+    (await client.query<{ name: string }>("SELECT datname::text AS name FROM pg_catalog.pg_database WHERE starts_with(datname, 'stepwise_scratch_')")).rows.map((row) => row.name),
+  );
+}
 
 test("baseline on pg adopts a database whose schema matches, refuses one that differs unless --force, and refuses a managed one", async (t) => {
   const { database, cli, pgArgs } = await pgProject(t);
@@ -509,10 +519,13 @@ test("a transaction: false migration whose bin was killed runs on in its server 
   const sleeper = () =>
     withClient(
       database,
-      async (client) => (await client.query<{ pid: number }>("SELECT pid FROM pg_catalog.pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT pg_sleep(60)%'")).rows[0]?.pid,
+      async (client) =>
+        (await client.query<{ pid: number }>("SELECT pid FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND state = 'active' AND query LIKE 'SELECT pg_sleep(60)%'", [database.name])).rows[0]
+          ?.pid,
     );
+  // Polled up to a deadline, not a count of tries: a loaded machine can take seconds to start the child and its session.
   let session: number | undefined;
-  for (let attempt = 0; attempt < 1000 && (session = await sleeper()) === undefined; attempt++) await new Promise((resolve) => setTimeout(resolve, 10));
+  for (const deadline = Date.now() + 60_000; (session = await sleeper()) === undefined && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 10));
   assert.ok(session !== undefined, "the body never started on the server");
   child.kill("SIGKILL");
   assert.equal((await killed).signal, "SIGKILL");
@@ -530,7 +543,10 @@ test("a transaction: false migration whose bin was killed runs on in its server 
   assert.deepEqual([repair.code, repair.serverSession], ["MIGRATION_IN_PROGRESS", session]);
   // The fix's way out: once the session is ended, the attempt is one to repair.
   await withClient(database, (client) => client.query("SELECT pg_catalog.pg_terminate_backend($1)", [session]));
-  for (let attempt = 0; attempt < 500 && (await sleeper()) !== undefined; attempt++) await new Promise((resolve) => setTimeout(resolve, 10));
+  for (const deadline = Date.now() + 30_000; (await sleeper()) !== undefined;) {
+    assert.ok(Date.now() < deadline, `server session ${session} still ran 30 s after pg_terminate_backend`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
   const after = JSON.parse((await cli([...pgArgs, "status", "--json"])).stdout) as { problem: { code: string } };
   assert.equal(after.problem.code, "INCOMPLETE_MIGRATION");
 });
@@ -643,14 +659,12 @@ async function passwordRole(t: TestContext, database: TestPostgresDatabase, pass
   return { user, host: server.host, port: server.port };
 }
 
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
+/**
+ * A port nothing listens on: a privileged one, below the range a listener on port 0 is given. A port picked
+ * free and closed again could be handed to another test process's server (PostgreSQL, sqld, a static server)
+ * before the test connects to it.
+ */
+const CLOSED_PORT = 1;
 
 /** Asserts that no form of any secret is in what the bin printed. */
 function assertNoSecret(result: RunResult, secrets: readonly string[], what: string): void {
@@ -707,7 +721,7 @@ test("a password never appears in stdout, stderr or --json: accepted, rejected, 
   }
 
   // Unreachable: the socket's failure, typed, exit 1.
-  const closed = await closedPort();
+  const closed = CLOSED_PORT;
   const unreachable = await cli(["--url", `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${closed}/${database.name}`, "status", "--json"]);
   assertNoSecret(unreachable, secrets, "unreachable");
   assert.equal(refusal(unreachable, 1).code, "DATABASE_UNUSABLE");

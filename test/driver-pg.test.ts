@@ -434,13 +434,17 @@ test("a running transaction: false migration is told from a dead one by its serv
   });
   // As if the owner ran on another host: its pid says nothing here, so only the session can tell. The started row commits just after the event.
   const moveOwner = "UPDATE schema_migrations SET owner = jsonb_set(jsonb_set(owner::jsonb, '{host}', '\"another-host\"'), '{pid}', '1')::text WHERE state = 'started'";
-  for (let attempt = 0; attempt < 250 && (await pool.query(moveOwner)).rowCount !== 1; attempt++) await new Promise((resolve) => setTimeout(resolve, 20));
+  // Polled up to a deadline, not for a count of tries: on a loaded machine the child can take seconds to commit it.
+  for (const deadline = Date.now() + 30_000; (await pool.query(moveOwner)).rowCount !== 1;) {
+    assert.ok(Date.now() < deadline, "the child's started row never committed");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   const manager = new MigrationManager(pool, PG_RACE_REGISTRY);
   assert.equal((await manager.status()).problem?.code, "MIGRATION_IN_PROGRESS");
   child.kill("SIGKILL");
   await exited;
   let problem: string | undefined;
-  for (let attempt = 0; attempt < 250 && problem !== "INCOMPLETE_MIGRATION"; attempt++) {
+  for (const deadline = Date.now() + 30_000; problem !== "INCOMPLETE_MIGRATION" && Date.now() < deadline;) {
     problem = (await manager.status()).problem?.code;
     if (problem !== "INCOMPLETE_MIGRATION") await new Promise((resolve) => setTimeout(resolve, 20));
   }

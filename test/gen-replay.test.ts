@@ -370,6 +370,8 @@ test("a postgres registry replays on a scratch database of the configured server
   project.writeMigration("002_b.sql", "-- migrate:up\nCREATE TABLE b (id bigint PRIMARY KEY);\n\nALTER TABLE b ADD CONSTRAINT b_a FOREIGN KEY (id) REFERENCES nowhere (id);\n");
   await runCli(["gen"], { cwd: project.root });
   const env = { DATABASE_URL: database.url };
+  // The server is shared with the other tests of this process, whose replays have scratch databases of their own.
+  const scratchBefore = await scratchDatabases(database.url);
   const broken = await runCli(["gen", "--check"], { cwd: project.root, env });
   assert.deepEqual(parseProblemLines(broken.stderr), [{ file: "migrations/002_b.sql", line: 4, column: 1, code: "REPLAY_FAILED" }]);
   project.writeMigration("002_b.sql", "-- migrate:up\nCREATE TABLE b (id bigint PRIMARY KEY REFERENCES a (id));\n-- migrate:down\nDROP TABLE b;\n");
@@ -382,12 +384,23 @@ test("a postgres registry replays on a scratch database of the configured server
   try {
     const tables = await client.query("SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = 'public'");
     assert.deepEqual(tables.rows, []);
-    const scratch = await client.query("SELECT datname FROM pg_catalog.pg_database WHERE starts_with(datname, $1)", [SCRATCH_DATABASE_PREFIX]);
-    assert.deepEqual(scratch.rows, [], "a scratch database was left behind");
   } finally {
     await client.end();
   }
+  const left = (await scratchDatabases(database.url)).filter((name) => !scratchBefore.includes(name));
+  assert.deepEqual(left, [], "a scratch database was left behind");
 });
+
+/** The scratch databases on the server of `url` now. */
+async function scratchDatabases(url: string): Promise<string[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<{ name: string }>("SELECT datname::text AS name FROM pg_catalog.pg_database WHERE starts_with(datname, $1)", [SCRATCH_DATABASE_PREFIX])).rows.map((row) => row.name);
+  } finally {
+    await client.end();
+  }
+}
 
 test("a fleet's schema pattern in the config (\"tenant_*\") still replays, in a schema of the replay's own, as a tenant's session builds in its schema", async (t) => {
   const database = await createTestDatabase();

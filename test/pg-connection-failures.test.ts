@@ -243,14 +243,12 @@ async function closingPort(t: TestContext): Promise<number> {
   return (listener.address() as { port: number }).port;
 }
 
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
+/**
+ * A port nothing listens on: a privileged one, below the range a listener on port 0 is given. A port picked
+ * free and closed again could be handed to another test process's server (PostgreSQL, sqld, a static server)
+ * before the test connects to it.
+ */
+const CLOSED_PORT = 1;
 
 test("a connection that cannot be opened says the server's reason and what to change, for each common case, with no password and no stack", async (t) => {
   const database = await freshDatabase(t);
@@ -267,7 +265,7 @@ test("a connection that cannot be opened says the server's reason and what to ch
     ["missing database", `postgres://${server.user}@${at}/no_such_db_${suffix}`, {}, "missing-database", "3D000", /does not exist/],
     ["missing role", `postgres://no_such_role_${suffix}@${at}/${database.name}`, {}, "missing-role", "28000", /role .* does not exist/],
     ["too many connections", `postgres://${limitedRole}@${at}/${database.name}`, {}, "too-many-connections", "53300", /too many connections/],
-    ["nothing listening", `postgres://${server.user}@127.0.0.1:${await closedPort()}/${database.name}`, {}, "refused", null, /ECONNREFUSED/],
+    ["nothing listening", `postgres://${server.user}@127.0.0.1:${CLOSED_PORT}/${database.name}`, {}, "refused", null, /ECONNREFUSED/],
     ["unknown host", `postgres://${server.user}@no-such-host-${suffix}.invalid:5432/${database.name}`, {}, "host-not-found", null, /no-such-host/],
     ["TLS refused", `postgres://${server.user}@${at}/${database.name}?sslmode=verify-full`, {}, "tls-refused", null, /SSL/],
     ["no socket", `postgres://${server.user}@localhost/${database.name}?host=/tmp/no-such-socket-${suffix}`, {}, "refused", null, /ENOENT/],

@@ -7,7 +7,7 @@
  * added last and applied through the same commands.
  */
 import assert from "node:assert/strict";
-import { chmodSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { test } from "node:test";
@@ -19,16 +19,28 @@ import { repoRoot } from "./support/project.js";
 const TIMEOUT_MS = 900_000;
 const page = readFileSync(path.join(repoRoot, "docs", "postgres.md"), "utf8");
 
-/** A port nobody listens on right now, for the guide's server (`LOCAL_PG_PORT`), so parallel runs never meet. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Whether a listener can take `port` on 127.0.0.1 right now. */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const listener = createServer();
-    listener.once("error", reject);
-    listener.listen(0, "127.0.0.1", () => {
-      const address = listener.address();
-      listener.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
+    listener.once("error", () => resolve(false));
+    listener.listen(port, "127.0.0.1", () => listener.close(() => resolve(true)));
   });
+}
+
+/**
+ * A port for the guide's server (`LOCAL_PG_PORT`), picked at random so parallel runs never meet, free now, and below
+ * the range the system hands out to listeners on port 0. The guide starts and stops its server several times over
+ * minutes, and between two starts a port from that range could be given to another test process's server (every
+ * PostgreSQL, sqld and static server of the suite listens on one), which the next start would then fail on or reach.
+ */
+async function freePort(): Promise<number> {
+  const range = "/proc/sys/net/ipv4/ip_local_port_range";
+  const lowest = existsSync(range) ? Number(readFileSync(range, "utf8").trim().split(/\s+/)[0]) : 32_768;
+  for (;;) {
+    const port = 10_000 + Math.floor(Math.random() * (Math.max(lowest, 20_000) - 10_000));
+    if (await canListen(port)) return port;
+  }
 }
 
 test("the PostgreSQL guide installs the package by its published name and imports the pg entry by that name", () => {

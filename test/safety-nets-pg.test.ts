@@ -450,6 +450,10 @@ test("verifySchema: a replay that fails half way rejects with the migration's er
 test("a replay never drops a database it cannot prove it created: one named like a scratch database (a dead pid, no pid, a session on it) stays, as does a live replay's", async (t) => {
   const { database, pool } = await freshDatabase(t);
   const backendOf = async (client: pg.Client) => Number((await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid);
+  const scratchDatabases = async () =>
+    (await pool.query<{ name: string }>("SELECT datname::text AS name FROM pg_database WHERE starts_with(datname::text, $1) ORDER BY 1", [SCRATCH_DATABASE_PREFIX])).rows.map((row) => row.name);
+  // Other tests share the server; scratch databases of theirs are not this test's to count.
+  const others = await scratchDatabases();
   // Named as a scratch database whose creating session is gone: by someone else, who never marked it.
   const gone = new pg.Client({ connectionString: database.url });
   await gone.connect();
@@ -478,16 +482,16 @@ test("a replay never drops a database it cannot prove it created: one named like
       for (const name of [deadPid, noPid, inUse]) await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     });
   });
-  // The server forgets an ended backend a moment after the client has closed.
-  for (let tries = 0; (await pool.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [Number(deadPid.split("_")[2])])).rowCount !== 0 && tries < 100; tries++) {
+  // The server forgets an ended backend a moment after the client has closed: a moment that on a loaded machine can be
+  // seconds, so polled up to a deadline rather than for a count of tries.
+  for (const deadline = Date.now() + 30_000; (await pool.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [Number(deadPid.split("_")[2])])).rowCount !== 0;) {
+    assert.ok(Date.now() < deadline, "the ended backend was still listed 30 s later");
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   const manager = new MigrationManager(pool, SCHEMA);
   await manager.up();
   assert.equal((await verifySchema(manager)).ok, true);
-  const scratch = (await pool.query<{ name: string }>("SELECT datname::text AS name FROM pg_database WHERE starts_with(datname::text, $1) ORDER BY 1", [SCRATCH_DATABASE_PREFIX])).rows.map(
-    (row) => row.name,
-  );
+  const scratch = (await scratchDatabases()).filter((name) => !others.includes(name));
   assert.deepEqual(scratch, [deadPid, noPid, inUse, live.name].sort());
   // Nobody's session was ended: the one working in a look-alike goes on.
   assert.deepEqual((await worker.query("SELECT 1 AS one")).rows, [{ one: 1 }]);
@@ -516,10 +520,11 @@ test("a process SIGKILLed during a replay leaves its scratch database only until
   assert.ok(replaying.startsWith(SCRATCH_DATABASE_PREFIX), replaying);
   // The killed replay's database is there: nothing could drop it.
   assert.ok(((await inventory(pool)).databases as string[]).includes(replaying));
-  // The server notices the dead sessions a moment later; the next replay then drops the leftover.
-  for (let tries = 0; tries < 100; tries++) {
+  // The server notices the dead sessions a moment later (seconds, on a loaded machine); the next replay then drops the leftover.
+  for (const deadline = Date.now() + 30_000; ;) {
     const live = await pool.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1 OR pid = $2", [replaying, Number(replaying.split("_")[2])]);
     if (live.rowCount === 0) break;
+    assert.ok(Date.now() < deadline, "the killed child's sessions were still listed 30 s later");
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   assert.equal((await verifySchema(manager)).ok, true);

@@ -62,7 +62,8 @@ export async function withPgClient<T>(url: string, action: (client: pg.Client) =
  */
 export async function terminateWhen(url: string, database: string, application: string, waitEvent?: string | null, lastQuery?: string): Promise<number> {
   return withPgClient(url, async (admin) => {
-    for (let tries = 0; tries < 500; tries++) {
+    // Up to a deadline, not a count of tries: a loaded machine can take seconds to get the CLI's session there.
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
       const { rows } = await admin.query<{ pid: number }>(
         `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2 AND ($3::text IS NULL OR wait_event_type = $3)
            AND ($4::text IS NULL OR strpos(query, $4) > 0) AND pid <> pg_backend_pid()`,

