@@ -208,7 +208,7 @@ export interface RuntimeConfig extends Required<Pick<CreateCliProps, "database" 
 export function runtimeConfig(projectRoot: string, env: Readonly<Record<string, string | undefined>>): RuntimeConfig {
   let read: ConfigFile | undefined;
   const file = () => (read ??= readConfigFile(projectRoot));
-  const url = (): string | null => (file().config.url === undefined ? null : expandConfigUrl(file().config.url!, env, file().file ?? projectRoot));
+  const url = (): string | null => (file().config.url === undefined ? null : rootFileUrl(expandConfigUrl(file().config.url!, env, file().file ?? projectRoot), projectRoot));
   return {
     url,
     database: () => (file().config.database === undefined ? null : path.resolve(projectRoot, file().config.database!)),
@@ -231,6 +231,17 @@ export function runtimeConfig(projectRoot: string, env: Readonly<Record<string, 
       }
     },
   };
+}
+
+/**
+ * A `file:` or `sqlite:` URL whose path is relative, made absolute from the project root, as the config's `database` is: the SQLite drivers and libsql-client then open the same file
+ * whatever folder the command runs in. `file://host/…`, an absolute path, `:memory:` and every other URL are left as they are.
+ */
+function rootFileUrl(url: string, projectRoot: string): string {
+  const match = /^\s*(file:|sqlite3?:(?:\/\/)?)([^/\\?#][^?#]*)(.*?)\s*$/is.exec(url);
+  if (match === null || match[2] === ":memory:" || /^[A-Za-z]:[\\/]/.test(match[2]!)) return url;
+  const [, scheme, file, rest] = match;
+  return `${scheme!.replace(/\/\/$/, "")}${path.resolve(projectRoot, file!)}${rest}`;
 }
 
 /** The config's `url` with each `${NAME}` read from the environment, so a committed config holds no password (one written there is refused). */

@@ -302,10 +302,10 @@ test("the auth token is read from LIBSQL_AUTH_TOKEN, and a token never appears i
   }
 });
 
-test("with no driver named, a libSQL server's URL opens with libsql-client: --url, or the config's url", async (t) => {
+test("with no driver named, --url of a libSQL server opens with libsql-client", async (t) => {
   const unavailable = sqldUnavailableReason();
   if (unavailable !== null) return skipWithReason(t, unavailable);
-  const project = createTestProject(t, { fixture: "libsql-client", packageJson: { stepwise: { url: "${LIBSQL_URL}" } } });
+  const project = createTestProject(t, { fixture: "libsql-client", packageJson: { stepwise: {} } });
   await project.generateAsBin();
   const server = await startSqld();
   t.after(() => server.dispose());
@@ -317,7 +317,7 @@ test("with no driver named, a libSQL server's URL opens with libsql-client: --ur
     first.steps.map((step) => step.version),
     [1],
   );
-  const rest = json<{ steps: Array<{ version: number }> }>(await cli(["up"], { LIBSQL_URL: server.url }));
+  const rest = json<{ steps: Array<{ version: number }> }>(await cli(["up", "--url", server.url]));
   assert.deepEqual(
     rest.steps.map((step) => step.version),
     [2, 3],

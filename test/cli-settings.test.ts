@@ -9,7 +9,7 @@
  * the bin does; `gen` runs through the bin itself.
  */
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
@@ -128,6 +128,30 @@ test('a config "url" naming a SQLite file (file:, sqlite:) is the database of th
   const refused = jsonError(await configuredRun(secret, SQLITE_REGISTRY, ["up", "--json"], { DATABASE_URL: "b.db" }), 2);
   assert.deepEqual([refused.code, refused.problem, refused.path], ["DATABASE_PATH_INVALID", "unsupported-url", "the url setting (a URL with credentials or a host)"]);
   assert.deepEqual(readdirSync(secret), ["package.json"]);
+});
+
+test('a config "url" naming a SQLite file by a relative path is relative to the project root, as "database" is: run from a subfolder, the SQLite drivers and libsql-client open the same file', async (t) => {
+  for (const url of ["file:data/a.db", "sqlite:data/a.db", "sqlite://data/a.db"]) {
+    const root = projectWith(t, { url });
+    const sub = path.join(root, "sub");
+    mkdirSync(sub);
+    const run = (args: readonly string[]) => runInProcess({ migrations: SQLITE_REGISTRY, cwd: sub, ...runtimeConfig(root, {}), drivers: ALL_DRIVER_LOADERS }, args, {});
+    mkdirSync(path.join(root, "data"));
+    assert.equal(jsonOutput<{ toVersion: number }>(await run(["up", "--json"])).toVersion, 1, url);
+    assert.equal(jsonOutput<{ database: string }>(await run(["status", "--json"])).database, path.join(root, "data", "a.db"), url);
+    if (!url.startsWith("file:")) continue;
+    const viaClient = jsonOutput<{ currentVersion: number; database: string }>(await run(["--driver", "libsql-client", "status", "--json"]));
+    assert.deepEqual([viaClient.currentVersion, viaClient.database], [1, path.join(root, "data", "a.db")], url);
+    assert.deepEqual(readdirSync(sub), [], url);
+  }
+});
+
+test("a config \"url\" of a libSQL server picks no driver (only --url's does): create's template and gen --check's replay cannot tell it from the config, so the runtime keeps the SQLite default with them", async (t) => {
+  for (const url of ["libsql://db.example", "http://127.0.0.1:1"]) {
+    const root = projectWith(t, { url });
+    assert.equal(jsonOutput<{ toVersion: number }>(await configuredRun(root, SQLITE_REGISTRY, ["up", "--json"], { DATABASE_URL: "app.db" })).toVersion, 1, url);
+    assert.ok(existsSync(path.join(root, "app.db")), url);
+  }
 });
 
 test('a config "url" naming an unset (or blank) variable leaves DATABASE_URL to name the database; with DATABASE_URL unset too, the error is the variable', async (t) => {

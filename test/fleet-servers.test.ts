@@ -12,6 +12,7 @@ import path from "node:path";
 import { test, type TestContext } from "node:test";
 import { createClient } from "@libsql/client";
 import pg from "pg";
+import { runtimeConfig } from "../codegen/config.js";
 import { runLockKey } from "../src/drivers/pg.js";
 import { MigrationManager as LibsqlClientManager } from "../src/entries/libsql-client.js";
 import { MigrationManager as PgManager } from "../src/entries/pg.js";
@@ -202,6 +203,23 @@ test("stepwise fleet on PostgreSQL databases listed by URL: each migrated, one t
     ],
   );
   assert.match(report.targets[0]!.id, /^postgres:\/\/postgres:\*\*\*\*@127\.0\.0\.1:\d+\/stepwise_/);
+  for (const each of [first, second]) await withClient(each.url, async (client) => assert.deepEqual(await ranIn(client, "public"), [1, 2]));
+});
+
+test("stepwise fleet --url-file with no driver named: the file's postgres:// URLs pick pg, as --url's would, whatever the url setting holds", async (t) => {
+  const [first, second] = [await database(t), await database(t)];
+  const cwd = makeTempDir(t);
+  writeFileSync(path.join(cwd, "databases.txt"), `# the tenants\n${first.url}\n${second.url}\n`);
+  // --url-file takes the url setting's place, so the setting neither picks the driver nor is read: not even one naming a variable not set here.
+  for (const stepwise of [{}, { url: "${PG_URL}" }, { url: "libsql://elsewhere.example" }]) {
+    writeFileSync(path.join(cwd, "package.json"), JSON.stringify({ name: "app", private: true, stepwise }));
+    const run = await runInProcess({ migrations: postgresRegistry, cwd, ...runtimeConfig(cwd, {}) }, ["fleet", "up", "--url-file", "databases.txt", "--json"]);
+    assert.deepEqual(
+      jsonOutput<Json>(run).targets.map((target) => target.ok),
+      [true, true],
+      JSON.stringify(stepwise),
+    );
+  }
   for (const each of [first, second]) await withClient(each.url, async (client) => assert.deepEqual(await ranIn(client, "public"), [1, 2]));
 });
 

@@ -22,8 +22,8 @@ export interface CreateCliProps<R extends MigrationRegistry = MigrationRegistry>
   /** History table name; `--table` overrides. Default `schema_migrations`. */
   readonly tableName?: string | (() => string);
   /**
-   * The driver that opens the database; `--driver` overrides. `null`: the one the URL names by its scheme (`--url`, or `url` when `database` is not set: `postgres://` pg, `libsql://`, `http(s)://`,
-   * `ws(s)://` libsql-client) among `drivers`, else better-sqlite3, or the first of `drivers` when it lacks better-sqlite3. Its library is loaded only when a command runs.
+   * The driver that opens the database; `--driver` overrides. `null`: the one `--url` names by its scheme (`postgres://` pg; `libsql://`, `http(s)://`, `ws(s)://` libsql-client), or pg for a
+   * `postgres://` `url` when `database` is not set, among `drivers`; else better-sqlite3, or the first of `drivers` when it lacks better-sqlite3. Its library is loaded only when a command runs.
    */
   readonly driver?: CliDriverName | (() => CliDriverName | null);
   /** How each driver the CLI offers opens its connection: `stepwise-migrate/cli` defaults it to better-sqlite3 alone; the `stepwise` bin passes all, each loaded only when chosen. */

@@ -93,7 +93,10 @@ function declareProgram(props: CreateCliProps<MigrationRegistry>, red: (text: st
     .showHelpAfterError(`(run "${programName} --help" for usage)`)
     .option(
       "--db <path>",
-      "database file" + (typeof props.database === "string" ? ` (default: ${props.database})` : config(' (default: "database" in the stepwise config, then DATABASE_URL)')),
+      "database file" +
+        (typeof props.database === "string"
+          ? ` (default: ${props.database})`
+          : config(' (default: "database" in the stepwise config, then its "url" when that names a SQLite file, then DATABASE_URL)')),
       singleValued(parse.parseDatabasePath),
     )
     .addOption(serverOption("--url <url>", urlHelp, pg || libsqlClient))

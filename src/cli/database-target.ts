@@ -100,9 +100,10 @@ function isUnsetVariable(error: unknown): boolean {
 }
 
 /**
- * When nothing names a driver, a server's URL does: `--url`, else the app's `url` when it sets no `database`, by its scheme ({@link driverOfScheme}), among the drivers offered. `--db` names a
- * SQLite file, so with it nothing is inferred (a PostgreSQL project's `--db` then meets the registry-dialect refusal, whose fix is a SQLite registry). A `url` setting naming a variable that is
- * not set is not configured while `DATABASE_URL` names the database (a two-dialect app's SQLite side), and that error when it does not either.
+ * When nothing names a driver, a server's URL does: `--url` by its scheme ({@link driverOfScheme}), among the drivers offered; else the app's `url` when it sets no `database`, for `pg` only.
+ * A PostgreSQL `url` is the dialect's, which `create`'s template and `gen --check`'s replay follow too; a libSQL one they cannot tell from the config, so that project names its driver. `--db`
+ * names a SQLite file, so with it nothing is inferred (a PostgreSQL project's `--db` then meets the registry-dialect refusal, whose fix is a SQLite registry). A `url` setting naming a variable
+ * that is not set is not configured while `DATABASE_URL` names the database (a two-dialect app's SQLite side), and that error when it does not either.
  */
 function driverOfUrl(
   flags: GlobalFlags,
@@ -120,7 +121,7 @@ function driverOfUrl(
     if (!isUnsetVariable(error) || !env.DATABASE_URL?.trim()) throw error;
     return null;
   }
-  return url == null ? null : driverOfScheme(url, offered);
+  return url == null || driverOfScheme(url, offered) !== "pg" ? null : "pg";
 }
 
 /** The chosen driver's library, loaded and checked for this runtime and `mode`; refuses typed before anything is touched. */

@@ -58,8 +58,8 @@ export function driverOfScheme(url: string, offered: readonly string[]): CliDriv
 export function describeDefaultDriver(offered: readonly string[]): string {
   const fallback = defaultDriverOf(offered);
   const byUrl = [
-    ["pg", "pg for a postgres:// URL"],
-    ["libsql-client", "libsql-client for a libsql://, http(s):// or ws(s):// one"],
+    ["pg", "pg for a postgres:// --url or url setting"],
+    ["libsql-client", "libsql-client for a libsql://, http(s):// or ws(s):// --url"],
   ].filter(([driver]) => driver !== fallback && offered.includes(driver!));
   return byUrl.length === 0 ? fallback : `${byUrl.map(([, text]) => text).join(", ")}, else ${fallback}`;
 }

@@ -1,10 +1,13 @@
 /** `stepwise fleet status|up|verify`: one command over many databases. Declares the commands; each is a function of its scope and options that returns a {@link Report}. */
+import { readFileSync } from "node:fs";
 import { Option, type Command } from "commander";
 import type { TargetReport } from "../fleet/migrate-many.js";
 import type { FleetStop } from "../fleet/run-fleet.js";
 import { TRANSACTION_MODES, type TransactionMode } from "../core/options.js";
 import type { MigrationRegistry } from "../core/types.js";
-import type { CommandScope } from "./database-target.js";
+import { resolvePath, type CommandScope } from "./database-target.js";
+import { driverOfScheme } from "./driver-names.js";
+import { tryOr } from "../shared/try-or.js";
 import { createFleetProgress, formatFleetStatus, formatFleetUp, formatFleetVerify, summarizeStatus } from "./fleet-output.js";
 import { defaultFleetConcurrency, executeFleet, maxFleetWorkers } from "./fleet-run.js";
 import type { FleetJob, FleetStatusResult, FleetVerifyResult } from "./fleet-task.js";
@@ -91,8 +94,27 @@ export function declareFleetCommands<R extends MigrationRegistry>(program: Comma
   declare("verify", "compare each database's schema with a replay of its applied migrations; exit 1 on any drift or failure", fleetVerify, ...shared());
 }
 
+/**
+ * `scope` for a fleet named by `--url-file`: the file's URLs take the url setting's place, so the setting picks no driver; when nothing names one, the
+ * file's first URL does by its scheme, as `--url`'s would. A file that cannot be read picks nothing: listing the targets reports it.
+ */
+function withUrlFile<R extends MigrationRegistry>(scope: CommandScope<R>, urlFile: string): CommandScope<R> {
+  const { props } = scope.session;
+  const named = scope.flags.driver ?? (typeof props.driver === "function" ? props.driver() : props.driver);
+  const first =
+    named == null
+      ? tryOr(() => readFileSync(resolvePath(scope.session, urlFile), "utf8"), "")
+          .split(/\r?\n/)
+          .map((line) => line.trim())
+          .find((line) => line !== "" && !line.startsWith("#"))
+      : undefined;
+  const driver = (first === undefined ? null : driverOfScheme(first, Object.keys(props.drivers ?? {}))) ?? props.driver;
+  return { ...scope, session: { ...scope.session, props: { ...props, url: null, driver } } };
+}
+
 /** Lists the targets and runs `job` on them, with a progress display unless `--json`. */
-async function runFleetCommand<R extends MigrationRegistry>(scope: CommandScope<R>, options: FleetUpOptions, job: Pick<FleetJob, "task" | "mode" | "to" | "transaction">) {
+async function runFleetCommand<R extends MigrationRegistry>(given: CommandScope<R>, options: FleetUpOptions, job: Pick<FleetJob, "task" | "mode" | "to" | "transaction">) {
+  const scope = options.urlFile === undefined ? given : withUrlFile(given, options.urlFile);
   const targets = await listFleetTargets(scope, options.urlFile, options.shard === undefined ? undefined : parseShard(options.shard));
   const { io, palette } = scope.session.output;
   const progress = options.json ? undefined : createFleetProgress(io, palette, `fleet ${job.task}`);
