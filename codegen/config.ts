@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { CreateCliProps } from "../src/cli/create-cli.js";
-import { configVariableUnsetError } from "../src/cli/database-target.js";
+import { configVariableUnsetError, isUnsetVariable } from "../src/cli/database-target.js";
 import { assertPathRoundTrips } from "../src/cli/database-path.js";
 import { parseDriverName, type CliDriverName } from "../src/cli/driver-names.js";
 import { withFix } from "../src/cli/error-fix.js";
@@ -226,7 +226,7 @@ export function runtimeConfig(projectRoot: string, env: Readonly<Record<string, 
       try {
         return { url: url() ?? env.DATABASE_URL ?? null, unset: null };
       } catch (error) {
-        if (error instanceof StepwiseError && error.is("USAGE") && error.details.variable !== undefined) return { url: null, unset: error.details.variable };
+        if (isUnsetVariable(error)) return { url: null, unset: error.details.variable! };
         throw error;
       }
     },

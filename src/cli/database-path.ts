@@ -12,13 +12,11 @@ import { databaseFolderMissingError, databasePathInvalidError } from "../safety/
 import { pathEncodingError } from "./errors.js";
 import { StepwiseError } from "../core/errors.js";
 import { realDatabaseFileOrThrow } from "../safety/real-database-file.js";
-import { CLI_DRIVERS, type CliDriverName } from "./driver-names.js";
+import { CLI_DRIVERS, schemeOf, type CliDriverName } from "./driver-names.js";
 import { redactConnectionString } from "./secrets.js";
 
 /** The environment variable the CLI reads a libSQL server's auth token from; never printed. */
 export const LIBSQL_AUTH_TOKEN_ENV = "LIBSQL_AUTH_TOKEN";
-
-const schemeOf = (url: string) => /^([A-Za-z][A-Za-z0-9+.-]*:)/.exec(url)?.[1]?.toLowerCase() ?? null;
 
 /**
  * `chosen` (`--db`, or the setting `source` names) checked as a SQLite path and resolved by `resolve`, or
@@ -132,6 +130,13 @@ export function assertPathRoundTrips(value: string): void {
 /** Bytes as a message shows them: printable ASCII as itself, a backslash doubled, every other byte as `\xNN`. */
 export function escapeBytes(raw: Uint8Array): string {
   return Array.from(raw, (byte) => (byte === 0x5c ? "\\\\" : byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, "0")}`)).join("");
+}
+
+/** Whether `url` names a SQLite file as {@link databasePathFromUrl} reads one (a plain path, a Windows drive, `file:` or `sqlite:`) rather than a server's URL. */
+export function namesSqliteFile(url: string): boolean {
+  const trimmed = url.trim();
+  const scheme = schemeOf(trimmed);
+  return scheme === null || /^[A-Za-z]:[\\/]/.test(trimmed) || ["file:", "sqlite:", "sqlite3:"].includes(scheme);
 }
 
 /**

@@ -9,7 +9,7 @@ import { assertRegistryForDriver, type AppliedMigration } from "../core/planner.
 import type { MigrationRegistry } from "../core/types.js";
 import { serverBackupUnsupportedError } from "../safety/backup.js";
 import type { CreateCliProps } from "./cli-props.js";
-import { assertPathRoundTrips, checkDatabasePath, createDatabaseFolder, databasePathFromUrl, LIBSQL_AUTH_TOKEN_ENV, parseServerUrl } from "./database-path.js";
+import { assertPathRoundTrips, checkDatabasePath, createDatabaseFolder, databasePathFromUrl, namesSqliteFile, LIBSQL_AUTH_TOKEN_ENV, parseServerUrl } from "./database-path.js";
 import { fileKindAt } from "../drivers/database-file.js";
 import { expandFileGlob, isGlob } from "./file-glob.js";
 import { quoteForShell } from "../shared/shell-quote.js";
@@ -95,7 +95,7 @@ export function chooseDriver(
 }
 
 /** Whether `error` is a config setting naming an environment variable that is not set ({@link configVariableUnsetError}). */
-function isUnsetVariable(error: unknown): boolean {
+export function isUnsetVariable(error: unknown): error is StepwiseError<"USAGE"> {
   return error instanceof StepwiseError && error.is("USAGE") && error.details.variable !== undefined;
 }
 
@@ -248,10 +248,15 @@ function sqliteFileOfUrlSetting(props: CreateCliProps<MigrationRegistry>): strin
     if (isUnsetVariable(error)) return null;
     throw error;
   }
-  // A one-letter scheme is a Windows drive.
-  const scheme = /^([A-Za-z][A-Za-z0-9+.-]+):/.exec(url?.trim() ?? "")?.[1]?.toLowerCase();
-  if (url == null || (scheme !== undefined && !["file", "sqlite", "sqlite3"].includes(scheme))) return null;
-  return databasePathFromUrl(url, settingName(props, "url"));
+  return url == null || !namesSqliteFile(url) ? null : databasePathFromUrl(url, settingName(props, "url"));
+}
+
+/**
+ * Refuses what `driver`'s manager would refuse at construction (a registry of the other dialect, or one that breaks the version rules), with the same code and fields, before a connection is
+ * made or a file created: a server's session would be opened, and authenticated, first.
+ */
+export function assertRegistryFits(migrations: MigrationRegistry, driver: CliDriverName): void {
+  assertRegistryForDriver(migrations, dialectOfDriver(driver), driver === "sql-js" ? "sql.js" : driver);
 }
 
 /** Refuses, before any connection, a backup or restore of a database a driver reaches by URL: stepwise's backups copy a SQLite file. */
@@ -303,8 +308,7 @@ export async function withManager<R extends MigrationRegistry, T>(
   // Before the folder is made: a driver that cannot write, or cannot load here, refuses with nothing touched.
   const connector = await connectorFor(scope, mode);
   const migrations = registry ?? (await loadRegistry(scope));
-  // What the manager would refuse at construction (a registry of the other dialect), refused before a connection is made or a file created: a server's session would be opened, and authenticated, first.
-  if (registry === undefined) assertRegistryForDriver(migrations, dialectOfDriver(driver), driver === "sql-js" ? "sql.js" : driver);
+  if (registry === undefined) assertRegistryFits(migrations, driver);
   const busyTimeoutMs = setting(flags.busyTimeout, props.busyTimeoutMs) ?? DEFAULT_BUSY_TIMEOUT_MS;
   const managerProps = { tableName: setting(flags.table, props.tableName), busyTimeoutMs };
   const exists = file === null || file === ":memory:" || existsSync(file);
@@ -346,7 +350,7 @@ export async function readAppliedHistory(scope: CommandScope): Promise<{ readonl
     target = resolveTarget(scope, true);
   } catch (error) {
     // A config setting naming an environment variable that is not set: no database configured here.
-    if (error instanceof StepwiseError && error.is("USAGE") && error.details.variable !== undefined) return null;
+    if (isUnsetVariable(error)) return null;
     throw error;
   }
   if (target === null) return null;

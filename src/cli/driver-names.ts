@@ -37,20 +37,23 @@ export function defaultDriverOf(offered: readonly string[]): CliDriverName {
   return (offered.includes(DEFAULT_CLI_DRIVER) ? DEFAULT_CLI_DRIVER : (offered[0] ?? DEFAULT_CLI_DRIVER)) as CliDriverName;
 }
 
+/** A URL's scheme, lower-cased with its colon (`postgres:`), or `null` when it has none. */
+export const schemeOf = (url: string): string | null => /^([A-Za-z][A-Za-z0-9+.-]*:)/.exec(url)?.[1]?.toLowerCase() ?? null;
+
 /** The URL schemes that name their driver when neither `--driver` nor the app does. */
 const DRIVER_OF_SCHEME: Readonly<Record<string, CliDriverName>> = {
-  postgres: "pg",
-  postgresql: "pg",
-  libsql: "libsql-client",
-  http: "libsql-client",
-  https: "libsql-client",
-  ws: "libsql-client",
-  wss: "libsql-client",
+  "postgres:": "pg",
+  "postgresql:": "pg",
+  "libsql:": "libsql-client",
+  "http:": "libsql-client",
+  "https:": "libsql-client",
+  "ws:": "libsql-client",
+  "wss:": "libsql-client",
 };
 
 /** The driver among `offered` that `url`'s scheme names (`postgres:` pg, `libsql:`, `http(s):`, `ws(s):` libsql-client), or `null`. */
 export function driverOfScheme(url: string, offered: readonly string[]): CliDriverName | null {
-  const driver = DRIVER_OF_SCHEME[/^([a-z][a-z0-9+.-]*):/i.exec(url.trim())?.[1]?.toLowerCase() ?? ""];
+  const driver = DRIVER_OF_SCHEME[schemeOf(url.trim()) ?? ""];
   return driver !== undefined && offered.includes(driver) ? driver : null;
 }
 

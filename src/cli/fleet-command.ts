@@ -5,14 +5,14 @@ import type { TargetReport } from "../fleet/migrate-many.js";
 import type { FleetStop } from "../fleet/run-fleet.js";
 import { TRANSACTION_MODES, type TransactionMode } from "../core/options.js";
 import type { MigrationRegistry } from "../core/types.js";
-import { resolvePath, type CommandScope } from "./database-target.js";
+import { resolvePath, setting, type CommandScope } from "./database-target.js";
 import { driverOfScheme } from "./driver-names.js";
 import { tryOr } from "../shared/try-or.js";
 import { createFleetProgress, formatFleetStatus, formatFleetUp, formatFleetVerify, summarizeStatus } from "./fleet-output.js";
 import { defaultFleetConcurrency, executeFleet, maxFleetWorkers } from "./fleet-run.js";
 import type { FleetJob, FleetStatusResult, FleetVerifyResult } from "./fleet-task.js";
 import { listenForStop } from "./fleet-interrupt.js";
-import { listFleetTargets, parseShard } from "./fleet-targets.js";
+import { listedUrls, listFleetTargets, parseShard } from "./fleet-targets.js";
 import type { Report } from "./output.js";
 import * as parse from "./parse-options.js";
 
@@ -100,14 +100,9 @@ export function declareFleetCommands<R extends MigrationRegistry>(program: Comma
  */
 function withUrlFile<R extends MigrationRegistry>(scope: CommandScope<R>, urlFile: string): CommandScope<R> {
   const { props } = scope.session;
-  const named = scope.flags.driver ?? (typeof props.driver === "function" ? props.driver() : props.driver);
-  const first =
-    named == null
-      ? tryOr(() => readFileSync(resolvePath(scope.session, urlFile), "utf8"), "")
-          .split(/\r?\n/)
-          .map((line) => line.trim())
-          .find((line) => line !== "" && !line.startsWith("#"))
-      : undefined;
+  // Read only when nothing names the driver.
+  const text = setting(scope.flags.driver, props.driver) == null ? tryOr(() => readFileSync(resolvePath(scope.session, urlFile), "utf8"), "") : "";
+  const first = listedUrls(text, urlFile)[0]?.line;
   const driver = (first === undefined ? null : driverOfScheme(first, Object.keys(props.drivers ?? {}))) ?? props.driver;
   return { ...scope, session: { ...scope.session, props: { ...props, url: null, driver } } };
 }

@@ -6,10 +6,10 @@
 import os from "node:os";
 import { runFleet, type FleetListeners, type FleetPoolOptions, type FleetRun } from "../fleet/run-fleet.js";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
-import { assertRegistryForDriver, planUp } from "../core/planner.js";
+import { planUp } from "../core/planner.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { LIBSQL_AUTH_TOKEN_ENV } from "./database-path.js";
-import { connectorFor, driverOf, loadRegistry, setting, type CommandScope } from "./database-target.js";
+import { assertRegistryFits, connectorFor, driverOf, loadRegistry, setting, type CommandScope } from "./database-target.js";
 import { connectsByUrl, dialectOfDriver } from "./driver-names.js";
 import { runFleetTarget, type FleetJob, type FleetTargetResult } from "./fleet-task.js";
 import type { FleetTargetSpec } from "./fleet-targets.js";
@@ -48,8 +48,8 @@ export async function executeFleet<R extends MigrationRegistry>(
   const driver = driverOf(scope);
   const connector = await connectorFor(scope, job.mode);
   const migrations = await loadRegistry(scope);
-  // What every database's manager would refuse at construction (a registry for the other dialect, or one that breaks the version rules), refused once with the same code and fields.
-  assertRegistryForDriver(migrations, dialectOfDriver(driver), driver === "sql-js" ? "sql.js" : driver);
+  // Refused once for every database.
+  assertRegistryFits(migrations, driver);
   // A --to the registry lacks is the command's mistake, not each database's: refused once, before any is opened.
   if (job.to !== undefined) planUp(migrations, [], { to: job.to });
   const tableName = setting(flags.table, props.tableName);

@@ -77,6 +77,14 @@ function listFileTargets(scope: CommandScope, urlFile: string | undefined): Flee
   return files.map((file) => ({ id: file, file: resolvePath(session, file) }));
 }
 
+/** The URLs a `--url-file`'s `text` lists, one a line, each with its `file:line`; blank lines and `#` comments are skipped. */
+export function listedUrls(text: string, urlFile: string): { readonly line: string; readonly source: string }[] {
+  return text
+    .split(/\r?\n/)
+    .map((line, index) => ({ line: line.trim(), source: `${urlFile}:${index + 1}` }))
+    .filter(({ line }) => line !== "" && !line.startsWith("#"));
+}
+
 /** The servers' databases: each URL of `--url-file` (else `--url`, the url setting, DATABASE_URL), and with `--schema` each of their schemas it matches. */
 async function listServerTargets(scope: CommandScope, urlFile: string | undefined): Promise<FleetTargetSpec[]> {
   const { flags, session } = scope;
@@ -101,8 +109,7 @@ async function listServerTargets(scope: CommandScope, urlFile: string | undefine
     } catch (error) {
       throw refusal(`Cannot read --url-file ${urlFile} (${(error as NodeJS.ErrnoException).code ?? String(error)}).`);
     }
-    const lines = text.split(/\r?\n/).map((line, index) => ({ line: line.trim(), source: `${urlFile}:${index + 1}` }));
-    servers = lines.filter(({ line }) => line !== "" && !line.startsWith("#")).map(({ line, source }) => parse(line, source));
+    servers = listedUrls(text, urlFile).map(({ line, source }) => parse(line, source));
     if (servers.length === 0) throw refusal(`--url-file ${urlFile} lists no URL (one a line; blank lines and # comments are skipped).`, `write one URL a line in ${urlFile}`);
   } else {
     const configured = setting(flags.url, props.url);
