@@ -13,7 +13,7 @@ import { assertPathRoundTrips, checkDatabasePath, createDatabaseFolder, database
 import { fileKindAt } from "../drivers/database-file.js";
 import { expandFileGlob, isGlob } from "./file-glob.js";
 import { quoteForShell } from "../shared/shell-quote.js";
-import { CLI_DRIVERS, defaultDriverOf, dialectOfDriver, driverOfScheme, type CliDriverName } from "./driver-names.js";
+import { CLI_DRIVERS, connectsByUrl, defaultDriverOf, dialectOfDriver, driverOfScheme, type CliDriverName } from "./driver-names.js";
 import { withFix } from "./error-fix.js";
 import { driverUnknownError, pgOnlyFlagRefusal, refusal } from "./errors.js";
 import { loadDriver, type CliManager, type CommandMode, type DriverConnector } from "./open-database.js";
@@ -167,46 +167,73 @@ export const FLEET_COMMANDS: ReadonlySet<string> = new Set(["up", "status", "ver
 export function resolveTarget(scope: CommandScope): DatabaseTarget;
 export function resolveTarget(scope: CommandScope, optional: true): DatabaseTarget | null;
 export function resolveTarget(scope: CommandScope, optional = false): DatabaseTarget | null {
-  const { session, flags } = scope;
-  const { props } = session;
-  const env = session.output.io.env;
   const driver = driverOf(scope);
-  const example = CLI_DRIVERS[driver].exampleUrl;
-  const refuseOtherDriverFlags = () => {
-    if (example !== undefined && flags.db !== undefined)
-      throw refusal(
-        `--db is for the SQLite file drivers; the ${driver} driver connects by URL: pass --url ${example} instead (or set DATABASE_URL).`,
-        `pass --url ${example} instead of --db (or set DATABASE_URL)`,
-      );
-    if (example === undefined && flags.url !== undefined)
-      throw refusal(`--url is for --driver pg or libsql-client; the ${driver} driver opens a SQLite file: pass --db <path> instead.`, `pass --db <path> instead of --url`);
-    if (flags.schema !== undefined && driver !== "pg") throw pgOnlyFlagRefusal("--schema", driver);
-    if (flags.lockTimeout !== undefined && driver !== "pg") throw pgOnlyFlagRefusal("--lock-timeout", driver);
-  };
+  const byUrl = connectsByUrl(driver);
   // Asked whether a database is configured at all, the flags are weighed only once one is.
-  if (!optional) refuseOtherDriverFlags();
-  // The flag, else the app's setting (`url` or `database`), else DATABASE_URL (as a SQLite path, for a file).
-  const flag = example === undefined ? flags.db : flags.url;
-  const own = flag ?? valueOf(props[example === undefined ? "database" : "url"]);
-  // A SQLite driver given no database setting takes the app's url when that names a SQLite file, before DATABASE_URL: the app's setting wins over the environment.
-  const fromUrl = example === undefined && own == null ? sqliteFileOfUrlSetting(props) : null;
-  const key = example === undefined && fromUrl === null ? "database" : "url";
-  const fromProps = own ?? fromUrl;
-  const configured = fromProps ?? (example === undefined ? databasePathFromUrl(env.DATABASE_URL) : env.DATABASE_URL);
-  if (optional && (configured == null || configured.trim() === "")) return null;
-  if (optional) refuseOtherDriverFlags();
-  const resolve = (file: string) => resolvePath(session, file);
-  const source = flag !== undefined ? `--${example === undefined ? "db" : "url"}` : settingName(props, key);
-  if (example !== undefined) {
-    if (configured == null || configured.trim() === "") {
-      const config = props.extend ? ', set "url" in the stepwise config (such as "${DATABASE_URL}", so no password is committed)' : "";
-      throw withFix(refusal(`No database URL for the ${driver} driver: pass --url ${example}${config}, or set DATABASE_URL.`), `pass --url ${example}${config}, or set DATABASE_URL`);
-    }
-    // A driver's error may quote the URL it was given (its own, or a cause's).
-    session.output.hide(configured);
-    return { driver, ...parseServerUrl(driver, configured, fromProps == null ? "DATABASE_URL" : source, resolve) };
+  if (!optional) refuseOtherDriverFlags(scope, driver);
+  const setting = byUrl ? urlSetting(scope) : sqliteSetting(scope);
+  if (optional && (setting.value == null || setting.value.trim() === "")) return null;
+  if (optional) refuseOtherDriverFlags(scope, driver);
+  return byUrl ? serverTarget(scope, driver, setting) : sqliteTarget(scope, driver, setting, optional);
+}
+
+/** Where the database is set: its value (`null` or `undefined` when nowhere), and the place messages name (`--db`, the app's setting, `DATABASE_URL`). */
+interface DatabaseSetting {
+  readonly value: string | null | undefined;
+  readonly source: string;
+}
+
+/** Refuses the flags of the other kind of driver (`--db` for a URL driver, `--url` for a SQLite one) and pg's own flags for the others. */
+function refuseOtherDriverFlags({ flags }: CommandScope, driver: CliDriverName): void {
+  const example = CLI_DRIVERS[driver].exampleUrl;
+  if (example !== undefined && flags.db !== undefined)
+    throw refusal(
+      `--db is for the SQLite file drivers; the ${driver} driver connects by URL: pass --url ${example} instead (or set DATABASE_URL).`,
+      `pass --url ${example} instead of --db (or set DATABASE_URL)`,
+    );
+  if (example === undefined && flags.url !== undefined)
+    throw refusal(`--url is for --driver pg or libsql-client; the ${driver} driver opens a SQLite file: pass --db <path> instead.`, `pass --db <path> instead of --url`);
+  if (flags.schema !== undefined && driver !== "pg") throw pgOnlyFlagRefusal("--schema", driver);
+  if (flags.lockTimeout !== undefined && driver !== "pg") throw pgOnlyFlagRefusal("--lock-timeout", driver);
+}
+
+/** A SQLite driver's database: `--db`, else the app's `database`, else its `url` when that names a SQLite file (the app's setting wins over the environment), else `DATABASE_URL` as a path. */
+function sqliteSetting({ session, flags }: CommandScope): DatabaseSetting {
+  const { props } = session;
+  if (flags.db !== undefined) return { value: flags.db, source: "--db" };
+  const database = valueOf(props.database);
+  if (database != null) return { value: database, source: settingName(props, "database") };
+  const fromUrl = sqliteFileOfUrlSetting(props);
+  if (fromUrl !== null) return { value: fromUrl, source: settingName(props, "url") };
+  return { value: databasePathFromUrl(session.output.io.env.DATABASE_URL), source: "DATABASE_URL" };
+}
+
+/** A URL driver's database: `--url`, else the app's `url`, else `DATABASE_URL`. */
+function urlSetting({ session, flags }: CommandScope): DatabaseSetting {
+  const { props } = session;
+  if (flags.url !== undefined) return { value: flags.url, source: "--url" };
+  const url = valueOf(props.url);
+  return url != null ? { value: url, source: settingName(props, "url") } : { value: session.output.io.env.DATABASE_URL, source: "DATABASE_URL" };
+}
+
+/** The server `setting` names, parsed by `driver`'s rules; its URL hidden from the output from here on. */
+function serverTarget({ session }: CommandScope, driver: CliDriverName, { value, source }: DatabaseSetting): DatabaseTarget {
+  const example = CLI_DRIVERS[driver].exampleUrl!;
+  if (value == null || value.trim() === "") {
+    const config = session.props.extend ? ', set "url" in the stepwise config (such as "${DATABASE_URL}", so no password is committed)' : "";
+    throw withFix(refusal(`No database URL for the ${driver} driver: pass --url ${example}${config}, or set DATABASE_URL.`), `pass --url ${example}${config}, or set DATABASE_URL`);
   }
-  if (configured == null) {
+  // A driver's error may quote the URL it was given (its own, or a cause's).
+  session.output.hide(value);
+  return { driver, ...parseServerUrl(driver, value, source, (file) => resolvePath(session, file)) };
+}
+
+/** The SQLite file `setting` names, checked; `null` with `optional` for a fleet's pattern that names no one file. */
+function sqliteTarget(scope: CommandScope, driver: CliDriverName, { value, source }: DatabaseSetting, optional: boolean): DatabaseTarget | null {
+  const { session } = scope;
+  const { props } = session;
+  if (value == null) {
+    const env = session.output.io.env;
     const searched = props.databaseSearched?.() ?? (props.database === undefined ? [] : [{ place: "the app's database setting", found: "no path (null)" }]);
     const looked = [{ place: "--db", found: "not given" }, ...searched, { place: "DATABASE_URL", found: env.DATABASE_URL === undefined ? "not set" : "blank" }];
     const fix = props.extend
@@ -214,19 +241,16 @@ export function resolveTarget(scope: CommandScope, optional = false): DatabaseTa
       : "pass --db <path>, or set DATABASE_URL to a SQLite path";
     throw withFix(new StepwiseError("USAGE", `No database given: ${fix}. Looked at:\n${looked.map((lookup) => `  ${lookup.place}: ${lookup.found}`).join("\n")}`, { searched: looked }), fix);
   }
-  const file = checkDatabasePath(configured, source, resolve);
+  const file = checkDatabasePath(value, source, (chosen) => resolvePath(session, chosen));
   // A fleet's pattern (`data/tenants/*.db`, which the setting may hold for `stepwise fleet`) names no one database: opened as a path, it would create a database of that name,
   // a tenant every fleet run then counts. A file of that very name is opened; a URL (whose `?` is no pattern) was refused above, by its shape.
   // A `*` always; a `?` or `[…]` only where it matches files, so a new database may be named app[v2].db.
-  if (isGlob(configured) && fileKindAt(file, false) === "missing" && (configured.includes("*") || expandFileGlob(file, path.sep).length > 0)) {
+  if (isGlob(value) && fileKindAt(file, false) === "missing" && (value.includes("*") || expandFileGlob(file, path.sep).length > 0)) {
     if (optional) return null;
     // `stepwise fleet` reads no DATABASE_URL: the pattern goes in its --db.
-    const fleetDb = fromProps == null ? ` --db ${quoteForShell(configured)}` : "";
+    const fleetDb = source === "DATABASE_URL" ? ` --db ${quoteForShell(value)}` : "";
     const fleet = FLEET_COMMANDS.has(scope.name) ? `run "stepwise fleet ${scope.name}${fleetDb}" for every database it matches, or ` : "";
-    throw refusal(
-      `${fromProps == null ? "DATABASE_URL" : source} is a pattern, ${JSON.stringify(configured)}, and no file has that name: stepwise ${scope.name} works on one database.`,
-      `${fleet}pass --db <file> naming one database`,
-    );
+    throw refusal(`${source} is a pattern, ${JSON.stringify(value)}, and no file has that name: stepwise ${scope.name} works on one database.`, `${fleet}pass --db <file> naming one database`);
   }
   return { driver, label: file, file };
 }
