@@ -121,7 +121,7 @@ export function openSourceFolder(dir: string): SourceFolder {
   const problems: SourceProblem[] = [];
   const bytes = new Map<string, Buffer>();
   const report = (file: string, line: number, message: string, fields?: Pick<SourceProblem, "code" | "relatedLine">) => void problems.push({ file, line, message, ...fields });
-  // A name's pattern (`^\d+.*\.sql$`) does not match across a line break, so such an entry was left out as if it were no migration, though the tool (Go's `.` matches a CR, a listing none) may run it.
+  // The readers' name patterns (`^\d+.*\.sql$`) stop at a line break, so such an entry was left out as no migration; the tool may still run it (Go's `.` matches a CR, a plain listing takes any name).
   const lineBreakNames = new Set<string>();
   const reportLineBreakName = (file: string): boolean => {
     if (!/[\n\r\u2028\u2029]/.test(file)) return false;
