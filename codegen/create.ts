@@ -178,7 +178,8 @@ ${options}  ${method("up")} {
 
 function sqlTemplate(description: string, dialect: SqlDialect): string {
   const example = EXAMPLE_SQL[dialect];
-  return `-- description: ${description.replace(/\r?\n/g, " ")}
+  // The description is one \`--\` comment line: a line break in it (a lone CR too, which gen refuses as SQL_CR_LINE_BREAKS) or a NUL (SQL_NUL_BYTE) would make a file gen refuses.
+  return `-- description: ${description.replace(/[\r\n\0]+/g, " ")}
 ${UP_MARKER}
 -- ${TEMPLATE_PLACEHOLDER}: write the migration's SQL here, then delete this comment. For example:
 -- ${example.up};

@@ -9,6 +9,7 @@ import { test } from "node:test";
 import Database from "better-sqlite3";
 import { createMigration } from "../codegen/create.js";
 import { scanMigrations } from "../codegen/scan.js";
+import { parseSqlMigrationSource } from "../src/shared/sql-source.js";
 import { MigrationManager } from "./support/stepwise.js";
 import { createTestProject, readBytes, runCli, type TestProject } from "./support/project.js";
 import { StepwiseError } from "../src/core/errors.js";
@@ -138,6 +139,36 @@ test("create pads to 3 digits, keeps a wider existing width, and grows past 999"
     });
     assert.equal(path.basename(result.absolutePath), expected);
     assert.match(readFileSync(result.absolutePath, "utf8"), /^-- migrate:up$/m);
+  }
+});
+
+test("create --sql writes a description holding line breaks or a NUL as one comment line, which gen reads back (a lone CR or a NUL made a file gen refused)", async (t) => {
+  const project = createTestProject(t);
+  const created = await runCli(["create", "add notes\rtable", "--sql"], { cwd: project.root });
+  assert.equal(created.code, 0, created.stderr);
+  writeTemplate(path.join(project.root, created.stdout.trim()), "CREATE TABLE notes (id INTEGER PRIMARY KEY);", "DROP TABLE notes;");
+  const generated = await runCli(["gen"], { cwd: project.root });
+  assert.equal(generated.code, 0, generated.stderr);
+  assert.equal((await project.load())[0]?.description, "add notes table");
+
+  // Every line break and NUL, in each dialect (PostgreSQL's `--` comment also ends at a CR).
+  const descriptions = new Map([
+    ["a\rb", "a b"],
+    ["a\r\rb", "a b"],
+    ["a\r\nb", "a b"],
+    ["a\n\nb", "a b"],
+    ["a\0b", "a b"],
+    ["a\r-- migrate:down", "a -- migrate:down"],
+  ]);
+  for (const dialect of ["sqlite", "postgres"] as const) {
+    for (const [description, expected] of descriptions) {
+      const folder = path.join(project.root, `more-${dialect}-${[...description].map((char) => char.charCodeAt(0)).join("-")}`);
+      const result = await createMigration({ projectRoot: project.root, migrationsDir: folder, registryFile: project.registryFile, description, kind: "sql", dialect });
+      writeTemplate(result.absolutePath, "SELECT 1;", "SELECT 2;");
+      const parsed = parseSqlMigrationSource(readFileSync(result.absolutePath, "utf8"), { dialect });
+      assert.ok(parsed.ok, `${dialect} ${JSON.stringify(description)}: ${JSON.stringify(!parsed.ok && parsed.problems)}`);
+      assert.deepEqual([parsed.migration.description, parsed.migration.upSql.split("\n")[0], parsed.migration.downSql?.split("\n")[0]], [expected, "SELECT 1;", "SELECT 2;"]);
+    }
   }
 });
 

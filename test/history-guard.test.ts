@@ -103,6 +103,36 @@ await describeEachDriver("a migration that writes the history table", { quickOn:
       assert.equal(db.value("SELECT count(*) FROM audit"), 0);
     }));
 
+  // SQL that never names the history table still writes it through a foreign key of the table (a column an operator added): its ON DELETE or ON UPDATE action.
+  for (const [what, action, write, transaction] of [
+    ["ON DELETE CASCADE, by a DELETE of the referenced rows", "ON DELETE CASCADE", "DELETE FROM owners;", true],
+    ["ON UPDATE CASCADE, by an UPDATE of the referenced key", "ON UPDATE CASCADE", "UPDATE owners SET id = 2;", true],
+    ["ON DELETE SET NULL, by a REPLACE of the referenced row", "ON DELETE SET NULL", "REPLACE INTO owners VALUES (1);", true],
+    ["ON DELETE CASCADE, transaction: false", "ON DELETE CASCADE", "DELETE FROM owners;", false],
+  ] as const) {
+    test(`a foreign key of the history table whose ${what} fails that migration with HISTORY_CHANGED_BY_MIGRATION, the history as it was`, () =>
+      h.withDatabase((db) => {
+        db.exec("PRAGMA foreign_keys = ON");
+        const manager = db.manager([createItems, sqlEntry(2, `CREATE TABLE z (x); ${write} CREATE TABLE y (x);`, { transaction })]);
+        manager.up({ to: 1 });
+        db.exec(
+          `CREATE TABLE owners (id INTEGER PRIMARY KEY); INSERT INTO owners VALUES (1); ALTER TABLE schema_migrations ADD COLUMN tenant INTEGER REFERENCES owners (id) ${action}; UPDATE schema_migrations SET tenant = 1;`,
+        );
+        const error = caught(() => manager.up());
+        assert.deepEqual(
+          { code: error.code, version: error.version, rolledBack: error.rolledBack },
+          { code: "HISTORY_CHANGED_BY_MIGRATION", version: 2, rolledBack: transaction },
+          String(error.message),
+        );
+        assert.deepEqual(db.rows("SELECT version, state, tenant FROM schema_migrations ORDER BY version"), [
+          { version: 1, state: "applied", tenant: 1 },
+          ...(transaction ? [] : [{ version: 2, state: "started", tenant: null }]),
+        ]);
+        assert.deepEqual(db.rows("SELECT id FROM owners"), [{ id: 1 }]);
+        assert.deepEqual(db.tableNames(), ["items", "owners", "schema_migrations", ...(transaction ? [] : ["z"])]);
+      }));
+  }
+
   test("a revert whose SQL deletes another migration's row fails, and the revert is rolled back", () =>
     h.withDatabase((db) => {
       const manager = db.manager([createItems, sqlEntry(2, "CREATE TABLE z (x);", { downSql: "DROP TABLE z; DELETE FROM schema_migrations WHERE version = 1;" })]);

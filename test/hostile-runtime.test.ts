@@ -545,6 +545,9 @@ await describeEachDriver("connection settings after up and down", (h) => {
             "PRAGMA reverse_unordered_selects = ON",
             "PRAGMA secure_delete = ON",
             "PRAGMA synchronous = OFF",
+            "PRAGMA fullfsync = ON",
+            "PRAGMA checkpoint_fullfsync = ON",
+            "PRAGMA read_uncommitted = ON",
             "PRAGMA busy_timeout = 1",
             "PRAGMA cache_size = 123",
             "PRAGMA temp_store = MEMORY",
@@ -566,9 +569,13 @@ await describeEachDriver("connection settings after up and down", (h) => {
         }),
       ];
       const before = connectionSettingsOf(db.driver);
+      // Read apart from the snapshot, which holds only the settings stepwise knows to put back.
+      const durability = () => ["fullfsync", "checkpoint_fullfsync", "read_uncommitted"].map((name) => db.value(`PRAGMA ${name}`));
+      const durabilityBefore = durability();
       const manager = db.manager(migrations);
       manager.up({ to: 2 });
       assert.deepEqual(connectionSettingsOf(db.driver), before, "after a successful up");
+      assert.deepEqual(durability(), durabilityBefore, "fsync and read isolation after a successful up");
       // sql.js has no file another connection could share (no fileLocking): there is no lock to release.
       if (h.capabilities.fileLocking) {
         // locking_mode = EXCLUSIVE is not just put back but its file lock released: another connection can write.
@@ -581,6 +588,7 @@ await describeEachDriver("connection settings after up and down", (h) => {
       assert.deepEqual(connectionSettingsOf(db.driver), before, "after a successful down");
       assert.throws(() => manager.up(), stepwiseFailure({ code: "MIGRATION_FAILED", version: 3 }));
       assert.deepEqual(connectionSettingsOf(db.driver), before, "after a failed up");
+      assert.deepEqual(durability(), durabilityBefore, "fsync and read isolation after a failed up");
       assert.equal(db.value("SELECT 'a' LIKE 'A'"), 1, "LIKE is case-insensitive again");
     }));
 

@@ -576,3 +576,25 @@ test("prisma: migration.sql runs in a transaction on PostgreSQL (Prisma sent it 
   assert.deepEqual(await flags("postgres"), [true, false, false, false, true]);
   assert.deepEqual(await flags("sqlite"), [false, false, false, false, false]);
 });
+
+test("a migration whose name holds a line break (CR, LF, U+2028) is IMPORT_SOURCE_INVALID naming it exactly, for every tool, and nothing is written: the name patterns' `.` stops at a line break, so dbmate's, goose's, golang-migrate's and Flyway's import left such a file out and succeeded without it, and sqlx's called a name sqlx reads unparsable", async (t) => {
+  const cases: [tool: string, files: Record<string, string>, broken: string][] = [
+    ["dbmate", { "1_a\rb.sql": DBMATE("a"), "2_c.sql": DBMATE("c") }, "1_a\rb.sql"],
+    ["goose", { "00001_a\nb.sql": "-- +goose Up\nCREATE TABLE a (id INTEGER);\n", "00002_c.sql": "-- +goose Up\nCREATE TABLE c (id INTEGER);\n" }, "00001_a\nb.sql"],
+    ["golang-migrate", { "1_a\u2028b.up.sql": "CREATE TABLE a (id INTEGER);\n", "2_c.up.sql": "CREATE TABLE c (id INTEGER);\n" }, "1_a\u2028b.up.sql"],
+    ["sqlx", { "1_a\u2029b.sql": "CREATE TABLE a (id INTEGER);\n", "2_c.sql": "CREATE TABLE c (id INTEGER);\n" }, "1_a\u2029b.sql"],
+    ["flyway", { "sql/V1__a\rb.sql": "CREATE TABLE a (id INTEGER);\n", "V2__c.sql": "CREATE TABLE c (id INTEGER);\n" }, "sql/V1__a\rb.sql"],
+    ["prisma", { "20200101000000_a\u2028b/migration.sql": "CREATE TABLE a (id INTEGER);\n", "20200102000000_c/migration.sql": "CREATE TABLE c (id INTEGER);\n" }, "20200101000000_a\u2028b"],
+  ];
+  for (const [tool, files, broken] of cases) {
+    const project = projectWith(t, tool, files);
+    const refused = await importJson(project, [tool, `${tool}-migrations`, "--empty-down", "no-op"], 1);
+    assert.equal(refused.error?.code, "IMPORT_SOURCE_INVALID", tool);
+    assert.deepEqual(
+      refused.error.problems!.map((problem) => [problem.file, problem.line]),
+      [[`${tool}-migrations/${broken}`, 1]],
+      tool,
+    );
+    assert.equal(existsSync(project.migrationsDir), false, tool);
+  }
+});

@@ -12,7 +12,7 @@ import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 import { parseSqlMigrationSource } from "../../src/shared/sql-source.js";
 import { tokenizeSql } from "../../src/shared/postgres-tokens.js";
 import { formatMigrationFileName, isMigrationLike, toSnakeCaseName } from "../migration-file.js";
-import { projectPath, tryOr } from "../problems.js";
+import { escapeControlCharacters, projectPath, tryOr } from "../problems.js";
 import { writeFileAtomic } from "../write-file.js";
 import { IMPORT_MAP_FILE } from "./import-help.js";
 import { dbmate } from "./read-dbmate.js";
@@ -105,11 +105,13 @@ export interface ImportPlan {
 
 /** The problems as `IMPORT_SOURCE_INVALID`'s message lists them: one cause met in many files (every CommonJS file of a folder under `"type": "module"`) once, with its files. */
 function listProblems(problems: readonly SourceProblem[], at: (file: string) => string): string {
+  // A file name may hold a line break or a terminal escape; the problems' `file` fields keep it exactly.
+  const place = (file: string) => escapeControlCharacters(at(file));
   const byMessage = new Map<string, SourceProblem[]>();
   for (const problem of problems) byMessage.set(problem.message, [...(byMessage.get(problem.message) ?? []), problem]);
   return [...byMessage]
     .map(([message, places]) =>
-      places.length === 1 ? `  ${at(places[0]!.file)}:${places[0]!.line}: ${message}` : `  ${message}; in:\n${places.map((problem) => `    ${at(problem.file)}:${problem.line}`).join("\n")}`,
+      places.length === 1 ? `  ${place(places[0]!.file)}:${places[0]!.line}: ${message}` : `  ${message}; in:\n${places.map((problem) => `    ${place(problem.file)}:${problem.line}`).join("\n")}`,
     )
     .join("\n");
 }

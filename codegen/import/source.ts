@@ -6,7 +6,7 @@ import { decodeSourceBytes } from "../../src/shared/source-text.js";
 import { tokenizeSql } from "../../src/shared/postgres-tokens.js";
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 import { reportStatementProblems } from "../../src/shared/sql-statement-checks.js";
-import { compareText, errorCode, tryOr } from "../problems.js";
+import { compareText, errorCode, escapeControlCharacters, tryOr } from "../problems.js";
 
 /** A stretch of a source file: its text exactly as read (a leading BOM dropped), and where it starts (`file` relative to the source folder, `line` 1-based). */
 export interface SourceSection {
@@ -121,6 +121,20 @@ export function openSourceFolder(dir: string): SourceFolder {
   const problems: SourceProblem[] = [];
   const bytes = new Map<string, Buffer>();
   const report = (file: string, line: number, message: string, fields?: Pick<SourceProblem, "code" | "relatedLine">) => void problems.push({ file, line, message, ...fields });
+  // The readers' name patterns (`^\d+.*\.sql$`) stop at a line break, so such an entry was left out as no migration; the tool may still run it (Go's `.` matches a CR, a plain listing takes any name).
+  const lineBreakNames = new Set<string>();
+  const reportLineBreakName = (file: string): boolean => {
+    if (!/[\n\r\u2028\u2029]/.test(file)) return false;
+    if (!lineBreakNames.has(file)) {
+      lineBreakNames.add(file);
+      report(
+        file,
+        1,
+        `the name ${escapeControlCharacters(JSON.stringify(path.basename(file)))} holds a line break, which the tool may read past but no stepwise file name can hold; rename it without the line break (keeping its version), or move it out of the folder if it is no migration`,
+      );
+    }
+    return true;
+  };
   return {
     dir,
     problems,
@@ -128,6 +142,7 @@ export function openSourceFolder(dir: string): SourceFolder {
     list: (relative = "") =>
       tryOr(() => readdirSync(path.join(dir, relative), { withFileTypes: true }), [] as Dirent[])
         .filter((entry) => !entry.name.startsWith("."))
+        .filter((entry) => !reportLineBreakName(relative === "" ? entry.name : `${relative}/${entry.name}`))
         .map((entry): SourceEntry => (entry.isSymbolicLink() ? followLink(path.join(dir, relative, entry.name), entry.name) : entry))
         .sort((a, b) => compareText(a.name, b.name)),
     read(relative) {

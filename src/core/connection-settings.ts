@@ -4,7 +4,8 @@ import { exec, inTransaction, query, queryValue, type Step } from "./step.js";
 /** Every setting restored, each read with `PRAGMA <name>` (`case_sensitive_like` by `'a' LIKE 'A'`). */
 const SETTINGS: readonly string[] = (
   "foreign_keys defer_foreign_keys recursive_triggers ignore_check_constraints legacy_alter_table case_sensitive_like query_only trusted_schema writable_schema cell_size_check automatic_index reverse_unordered_selects count_changes full_column_names " +
-  "short_column_names secure_delete synchronous busy_timeout cache_size cache_spill temp_store locking_mode mmap_size max_page_count journal_size_limit wal_autocheckpoint threads analysis_limit"
+  "short_column_names secure_delete synchronous fullfsync checkpoint_fullfsync read_uncommitted busy_timeout cache_size cache_spill temp_store locking_mode mmap_size max_page_count journal_size_limit " +
+  "wal_autocheckpoint threads analysis_limit"
 ).split(" ");
 
 /** The value of each setting at one moment; a setting this SQLite build lacks is absent. `attached` holds the attached databases' names. */
