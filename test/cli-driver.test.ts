@@ -360,7 +360,7 @@ test("--help documents --driver, every driver name, the config key and the defau
     assert.ok(line.includes(aliases.length === 0 ? name : `${name} (or ${aliases.join(", ")})`), `--help does not name ${name} with its other spellings`);
   }
   assert.match(line, /"driver" in the stepwise config/);
-  assert.match(line, /\(default: pg for a postgres:\/\/ --url or url setting, libsql-client for a libsql:\/\/, http\(s\):\/\/ or ws\(s\):\/\/ --url, else better-sqlite3\)/);
+  assert.match(line, /\(default: pg for a postgres:\/\/ --url, url setting or --url-file, libsql-client for a libsql:\/\/, http\(s\):\/\/ or ws\(s\):\/\/ --url or --url-file, else better-sqlite3\)/);
 });
 
 test("stepwise-migrate/cli's createCli offers better-sqlite3 alone: another driver is DRIVER_UNKNOWN listing what this CLI has", async (t) => {
@@ -442,6 +442,6 @@ test("an embedded createCli without better-sqlite3 defaults to the driver it off
   stdout = "";
   const fileCli = createCli({ migrations, drivers: { libsql: ALL_DRIVER_LOADERS.libsql, pg: ALL_DRIVER_LOADERS.pg }, io });
   assert.equal(await fileCli.run(["--help"]), 0);
-  assert.match(stdout.replace(/\s+/g, " "), /--driver <name> .*\(default: pg for a postgres:\/\/ --url or url setting, else libsql\)/);
+  assert.match(stdout.replace(/\s+/g, " "), /--driver <name> .*\(default: pg for a postgres:\/\/ --url, url setting or --url-file, else libsql\)/);
   assert.throws(() => createCli({ migrations, drivers: {}, io }), TypeError);
 });

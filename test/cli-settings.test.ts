@@ -254,6 +254,42 @@ test("No database given names a config file stepwise does not read, and a config
   assert.ok(!existsSync(path.join(project.root, "data")));
 });
 
+test("No database given with a config url naming a libSQL or PostgreSQL server names the driver that opens it, and that driver then runs", async (t) => {
+  // No driver named: a libSQL server's url does not pick libsql-client (create's template and gen --check's replay could not tell), so better-sqlite3 finds no file.
+  const libsql = createTestProject(t, { packageJson: { stepwise: { url: "http://127.0.0.1:1" } } });
+  const { error } = (await statusJson(libsql.root)) as JsonError & { error: { urlDriver?: string } };
+  assert.deepEqual([error.code, error.urlDriver], ["USAGE", "libsql-client"]);
+  // A postgres:// url picks pg unless "database" is set; with a SQLite driver named, the same error names pg.
+  const named = createTestProject(t, { packageJson: { stepwise: { driver: "better-sqlite3", url: "${APP_URL}" } } });
+  const pgError = (await statusJson(named.root, { APP_URL: "postgres://app@127.0.0.1:1/app" })) as JsonError & { error: { urlDriver?: string } };
+  assert.equal(pgError.error.urlDriver, "pg");
+  // A url naming a SQLite file is the database; one naming an unset variable is not configured: neither has a driver to name.
+  const unset = createTestProject(t, { packageJson: { stepwise: { url: "${APP_URL}" } } });
+  assert.equal(((await statusJson(unset.root)) as JsonError & { error: { urlDriver?: string } }).error.urlDriver, undefined);
+  // The named driver is the way out: it takes the url (and fails on it as that driver does, not for want of a database).
+  libsql.writeMigration("001_first.sql", "-- migrate:up\nCREATE TABLE t (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE t;\n");
+  await libsql.generate();
+  const followed = await runCli(["--driver", "libsql-client", "status", "--json"], { cwd: libsql.root, env: { DATABASE_URL: undefined } });
+  assert.equal((JSON.parse(followed.stdout) as JsonError).error.code, "DATABASE_UNUSABLE", describeRun(followed));
+});
+
+test("--schema or --lock-timeout with DATABASE_URL naming a PostgreSQL server and no driver named: the refusal's fix names --driver pg, and following it works", async (t) => {
+  const database = await createTestDatabase();
+  t.after(() => database.drop());
+  const root = projectWith(t, { dialect: "postgres" });
+  for (const flag of [
+    ["--schema", "app"],
+    ["--lock-timeout", "5000"],
+  ]) {
+    // DATABASE_URL picks no driver (it may be a SQLite path), so better-sqlite3 refuses the PostgreSQL-only flag.
+    const refused = jsonError(await configuredRun(root, PG_REGISTRY, ["status", ...flag, "--json"], { DATABASE_URL: database.url }), 2);
+    assert.equal(refused.code, "USAGE");
+    assert.match(String(refused.fix), /--driver pg/);
+    const followed = await configuredRun(root, PG_REGISTRY, ["--driver", "pg", "status", ...flag, "--json"], { DATABASE_URL: database.url });
+    assert.equal(jsonOutput<{ currentVersion: number }>(followed).currentVersion, 0);
+  }
+});
+
 test("No database given from a folder with no package.json above it says which folder was taken as the project root", async (t) => {
   // A folder of the system temp folder, outside any project.
   const lonely = makeTempDir(t, "stepwise-lonely-");

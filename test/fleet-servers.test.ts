@@ -17,7 +17,7 @@ import { runLockKey } from "../src/drivers/pg.js";
 import { MigrationManager as LibsqlClientManager } from "../src/entries/libsql-client.js";
 import { MigrationManager as PgManager } from "../src/entries/pg.js";
 import { migrateMany } from "../src/index.js";
-import { jsonOutput, runInProcess } from "./support/in-process-cli.js";
+import { jsonError, jsonOutput, runInProcess } from "./support/in-process-cli.js";
 import { createTestDatabase, type TestPostgresDatabase } from "./support/postgres-server.js";
 import { makeTempDir } from "./support/project.js";
 import { namedSqlEntry } from "./support/registry-builders.js";
@@ -221,6 +221,23 @@ test("stepwise fleet --url-file with no driver named: the file's postgres:// URL
     );
   }
   for (const each of [first, second]) await withClient(each.url, async (client) => assert.deepEqual(await ranIn(client, "public"), [1, 2]));
+});
+
+test("stepwise fleet with no databases given names the server ways too, and --driver pg --schema, as named, reaches DATABASE_URL's schemas", async (t) => {
+  const server = await database(t);
+  const cwd = makeTempDir(t);
+  writeFileSync(path.join(cwd, "package.json"), JSON.stringify({ name: "app", private: true, stepwise: { dialect: "postgres" } }));
+  const env = { DATABASE_URL: server.url };
+  const run = (args: string[]) => runInProcess({ migrations: postgresRegistry, cwd, ...runtimeConfig(cwd, env) }, [...args, "--json"], env);
+  // DATABASE_URL picks no driver, so the fleet looks for SQLite files.
+  const refused = jsonError(await run(["fleet", "status"]), 2);
+  assert.equal(refused.code, "USAGE");
+  for (const way of ["--db '<glob>'", "--url-file <file>", "--driver pg --schema '<glob>'"]) assert.ok(String(refused.fix).includes(way), `${way} in ${String(refused.fix)}`);
+  const followed = jsonOutput<Json>(await run(["fleet", "up", "--driver", "pg", "--schema", "public"]));
+  assert.deepEqual(
+    followed.targets.map((target) => target.ok),
+    [true],
+  );
 });
 
 test("libSQL per customer: sqld servers and a file: URL listed in a file, the token from the environment; migrateMany on the same", async (t) => {

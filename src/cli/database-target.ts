@@ -236,10 +236,22 @@ function sqliteTarget(scope: CommandScope, driver: CliDriverName, { value, sourc
     const env = session.output.io.env;
     const searched = props.databaseSearched?.() ?? (props.database === undefined ? [] : [{ place: "the app's database setting", found: "no path (null)" }]);
     const looked = [{ place: "--db", found: "not given" }, ...searched, { place: "DATABASE_URL", found: env.DATABASE_URL === undefined ? "not set" : "blank" }];
-    const fix = props.extend
+    const sqliteFix = props.extend
       ? `pass --db <path>, set "database" in the stepwise config (such as "stepwise": {"database": "data/app.db"} in package.json), or set DATABASE_URL to a SQLite path`
       : "pass --db <path>, or set DATABASE_URL to a SQLite path";
-    throw withFix(new StepwiseError("USAGE", `No database given: ${fix}. Looked at:\n${looked.map((lookup) => `  ${lookup.place}: ${lookup.found}`).join("\n")}`, { searched: looked }), fix);
+    // A url setting naming a server is set, but only a driver named for it opens it: the SQLite advice alone would send a libSQL project to invent a file.
+    const server = serverOfUrlSetting(props);
+    const fix =
+      server === null
+        ? sqliteFix
+        : `${settingName(props, "url")} is a server's URL, which the ${server} driver opens and the ${driver} driver does not: name that driver (${props.extend ? `"driver": "${server}" in the stepwise config, or ` : ""}--driver ${server}); for a SQLite file, ${sqliteFix}`;
+    throw withFix(
+      new StepwiseError("USAGE", `No database given: ${fix}. Looked at:\n${looked.map((lookup) => `  ${lookup.place}: ${lookup.found}`).join("\n")}`, {
+        searched: looked,
+        ...(server !== null && { urlDriver: server }),
+      }),
+      fix,
+    );
   }
   const file = checkDatabasePath(value, source, (chosen) => resolvePath(session, chosen));
   // A fleet's pattern (`data/tenants/*.db`, which the setting may hold for `stepwise fleet`) names no one database: opened as a path, it would create a database of that name,
@@ -265,14 +277,24 @@ function settingName(props: CreateCliProps<MigrationRegistry>, key: "database" |
  * variable that is not set, or a server's URL, which is its driver's.
  */
 function sqliteFileOfUrlSetting(props: CreateCliProps<MigrationRegistry>): string | null {
-  let url: string | null | undefined;
+  const url = configuredUrl(props);
+  return url == null || !namesSqliteFile(url) ? null : databasePathFromUrl(url, settingName(props, "url"));
+}
+
+/** The app's `url` setting, or `null` when it names an environment variable that is not set: not configured, for a SQLite driver. */
+function configuredUrl(props: CreateCliProps<MigrationRegistry>): string | null | undefined {
   try {
-    url = valueOf(props.url);
+    return valueOf(props.url);
   } catch (error) {
     if (isUnsetVariable(error)) return null;
     throw error;
   }
-  return url == null || !namesSqliteFile(url) ? null : databasePathFromUrl(url, settingName(props, "url"));
+}
+
+/** The driver that opens the app's `url` setting when that names a server (`libsql://`, `postgres://`...) rather than a SQLite file, else `null` (unset, a variable that is not set, a file). */
+function serverOfUrlSetting(props: CreateCliProps<MigrationRegistry>): CliDriverName | null {
+  const url = configuredUrl(props);
+  return url == null || namesSqliteFile(url) ? null : driverOfScheme(url, Object.keys(props.drivers ?? {}));
 }
 
 /**

@@ -61,8 +61,8 @@ export function driverOfScheme(url: string, offered: readonly string[]): CliDriv
 export function describeDefaultDriver(offered: readonly string[]): string {
   const fallback = defaultDriverOf(offered);
   const byUrl = [
-    ["pg", "pg for a postgres:// --url or url setting"],
-    ["libsql-client", "libsql-client for a libsql://, http(s):// or ws(s):// --url"],
+    ["pg", "pg for a postgres:// --url, url setting or --url-file"],
+    ["libsql-client", "libsql-client for a libsql://, http(s):// or ws(s):// --url or --url-file"],
   ].filter(([driver]) => driver !== fallback && offered.includes(driver!));
   return byUrl.length === 0 ? fallback : `${byUrl.map(([, text]) => text).join(", ")}, else ${fallback}`;
 }

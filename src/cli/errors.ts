@@ -41,9 +41,12 @@ export function refusal(problem: string, fix?: string) {
 
 /** The refusal of a flag only `--driver pg` has (`--lock-timeout`: SQLite's busy timeout bounds every wait; `--schema`: SQLite and libSQL have none). */
 export function pgOnlyFlagRefusal(flag: "--lock-timeout" | "--schema", driver: string) {
-  if (flag === "--schema") return refusal(`--schema is for --driver pg; a ${driver === "libsql-client" ? "libSQL database" : "SQLite database"} has no schemas: leave it out.`, `leave out --schema`);
+  // The flag says the user means PostgreSQL as often as it is out of place: a DATABASE_URL of a server picks no driver, so the way there is named too.
+  const toPg = `, or pass --driver pg to work on PostgreSQL`;
+  if (flag === "--schema")
+    return refusal(`--schema is for --driver pg; a ${driver === "libsql-client" ? "libSQL database" : "SQLite database"} has no schemas: leave it out${toPg}.`, `leave out --schema${toPg}`);
   return refusal(
-    `--lock-timeout is for --driver pg; the ${driver} driver waits for locks up to --busy-timeout: use that instead.`,
-    `leave out --lock-timeout; --busy-timeout bounds the wait for locks`,
+    `--lock-timeout is for --driver pg; the ${driver} driver waits for locks up to --busy-timeout: use that instead${toPg}.`,
+    `leave out --lock-timeout (--busy-timeout bounds the wait for locks)${toPg}`,
   );
 }

@@ -43,7 +43,11 @@ function describeTargets(drivers: readonly string[]): string {
     "The databases (global options, before or after the command):",
     ...(files.length === 0 ? [] : [`  --db '<glob>'                 SQLite files, on ${files.length === 1 ? `--driver ${files[0]}` : `any file driver (--driver ${files.join(", ")})`}`]),
     ...(pg ? ["  --driver pg --schema '<glob>' the PostgreSQL schemas of --url or DATABASE_URL, each in a session with that search_path"] : []),
-    ...(servers ? [`  --driver ${servers.padEnd(20)} with --url-file <file> (one URL a line) or --url${libsqlClient ? "; a libSQL token from LIBSQL_AUTH_TOKEN" : ""}`] : []),
+    ...(servers
+      ? [
+          `  --url-file <file> or --url    databases by URL (--url-file: one a line), on --driver ${servers}, else the driver the first URL's scheme names${libsqlClient ? "; a libSQL token from LIBSQL_AUTH_TOKEN" : ""}`,
+        ]
+      : []),
     `  --table${pg ? ", --busy-timeout and --lock-timeout apply" : " and --busy-timeout apply"} to every database`,
   ].join("\n");
 }
@@ -75,7 +79,10 @@ export function declareFleetCommands<R extends MigrationRegistry>(program: Comma
         return `${index}/${count}`;
       }),
     ),
-    new Option("--url-file <file>", "a file listing the databases' URLs, one a line (for --driver pg or libsql-client; tokens from LIBSQL_AUTH_TOKEN)")
+    new Option(
+      "--url-file <file>",
+      "a file listing the databases' URLs, one a line, for pg or libsql-client (the first URL's scheme picks which unless --driver names it; tokens from LIBSQL_AUTH_TOKEN)",
+    )
       .argParser(parse.singleValued(parse.parsePath))
       .hideHelp(!pg && !libsqlClient),
     new Option("--json", "print the report as JSON instead of progress and a summary"),

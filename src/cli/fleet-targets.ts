@@ -65,11 +65,19 @@ function listFileTargets(scope: CommandScope, urlFile: string | undefined): Flee
     throw refusal(`--url and --url-file are for --driver pg or libsql-client; the ${driver} driver opens SQLite files: pass --db '<glob>'.`, `pass --db '<glob>' instead of --url and --url-file`);
   if (flags.schema !== undefined) throw pgOnlyFlagRefusal("--schema", driver);
   const pattern = setting(flags.db, session.props.database);
-  if (pattern == null || pattern.trim() === "")
+  if (pattern == null || pattern.trim() === "") {
+    // No driver named picks a SQLite one, but a fleet of servers is as likely: DATABASE_URL picks none. Only the ways this CLI's drivers have are named.
+    const offered = Object.keys(session.props.drivers ?? {});
+    const servers = [
+      (offered.includes("pg") || offered.includes("libsql-client")) && "--url-file <file> listing one URL a line",
+      offered.includes("pg") && "--driver pg --schema '<glob>' for PostgreSQL schemas",
+    ].filter(Boolean);
+    const orServers = servers.length === 0 ? "" : `; for servers, ${servers.join(", or ")}`;
     throw refusal(
-      `No databases given: pass --db '<glob>', such as --db 'data/tenants/*.db' (quoted, so that the shell leaves the * to stepwise).`,
-      `pass --db '<glob>', such as --db 'data/tenants/*.db'`,
+      `No databases given: pass --db '<glob>', such as --db 'data/tenants/*.db' (quoted, so that the shell leaves the * to stepwise)${orServers}.`,
+      `pass --db '<glob>', such as --db 'data/tenants/*.db'${orServers}`,
     );
+  }
   const cwd = session.props.cwd ?? process.cwd();
   const files = expandFileGlob(pattern, cwd);
   if (files.length === 0)

@@ -338,10 +338,10 @@ export interface StepwiseErrorDetails {
    * Fix: Make the folder writable, or pass another one to `--backup DIR`. */
   readonly BACKUP_FOLDER_UNWRITABLE: Readonly<{ directory: string; systemCode: string }>;
   // Group: The CLI and its tools
-  /** A command or option that cannot work as given: a missing or contradictory flag, no database named (`searched` lists every place looked at), an unset `${VAR}` in the config (`setting`,
+  /** A command or option that cannot work as given: a missing or contradictory flag, no database named (`searched` lists every place looked at; `urlDriver` names the driver that opens the config's `url` when that is a server's, not a SQLite file), an unset `${VAR}` in the config (`setting`,
    * `variable`, `configFile`), a password in a committed config, an unknown value, an option the library's call does not take (`option`). Nothing was changed.
    * Fix: Follow the message: it names the flag, setting, option or variable to give. */
-  readonly USAGE: Readonly<{ setting?: string; variable?: string; configFile?: string; searched?: readonly DatabaseLookup[]; option?: string }>;
+  readonly USAGE: Readonly<{ setting?: string; variable?: string; configFile?: string; searched?: readonly DatabaseLookup[]; urlDriver?: string; option?: string }>;
   /** `gen`, `create` or a runtime command that loads a TypeScript registry needs the codegen tools (ts-morph, prettier, tsx), which the project has not installed: stepwise leaves them to the
    * project's devDependencies.
    * Fix: Install them with the `installCommand` given (`npm install --save-dev ts-morph@28 prettier@3 tsx@4`); on a production install, install tsx as a dependency, or run the migrations from the
