@@ -287,6 +287,13 @@ test("--schema or --lock-timeout with DATABASE_URL naming a PostgreSQL server an
     assert.match(String(refused.fix), /--driver pg/);
     const followed = await configuredRun(root, PG_REGISTRY, ["--driver", "pg", "status", ...flag, "--json"], { DATABASE_URL: database.url });
     assert.equal(jsonOutput<{ currentVersion: number }>(followed).currentVersion, 0);
+    // An app's own CLI that does not offer pg does not send its user there.
+    const sqliteOnly = jsonError(
+      await runInProcess({ migrations: SQLITE_REGISTRY, cwd: root, drivers: { "better-sqlite3": ALL_DRIVER_LOADERS["better-sqlite3"] } }, ["--db", "app.db", "status", ...flag, "--json"]),
+      2,
+    );
+    assert.equal(sqliteOnly.code, "USAGE");
+    assert.doesNotMatch(String(sqliteOnly.fix), /--driver pg/);
   }
 });
 

@@ -184,8 +184,9 @@ interface DatabaseSetting {
 }
 
 /** Refuses the flags of the other kind of driver (`--db` for a URL driver, `--url` for a SQLite one) and pg's own flags for the others. */
-function refuseOtherDriverFlags({ flags }: CommandScope, driver: CliDriverName): void {
+function refuseOtherDriverFlags({ flags, session }: CommandScope, driver: CliDriverName): void {
   const example = CLI_DRIVERS[driver].exampleUrl;
+  const offered = Object.keys(session.props.drivers ?? {});
   if (example !== undefined && flags.db !== undefined)
     throw refusal(
       `--db is for the SQLite file drivers; the ${driver} driver connects by URL: pass --url ${example} instead (or set DATABASE_URL).`,
@@ -193,8 +194,8 @@ function refuseOtherDriverFlags({ flags }: CommandScope, driver: CliDriverName):
     );
   if (example === undefined && flags.url !== undefined)
     throw refusal(`--url is for --driver pg or libsql-client; the ${driver} driver opens a SQLite file: pass --db <path> instead.`, `pass --db <path> instead of --url`);
-  if (flags.schema !== undefined && driver !== "pg") throw pgOnlyFlagRefusal("--schema", driver);
-  if (flags.lockTimeout !== undefined && driver !== "pg") throw pgOnlyFlagRefusal("--lock-timeout", driver);
+  if (flags.schema !== undefined && driver !== "pg") throw pgOnlyFlagRefusal("--schema", driver, offered);
+  if (flags.lockTimeout !== undefined && driver !== "pg") throw pgOnlyFlagRefusal("--lock-timeout", driver, offered);
 }
 
 /** A SQLite driver's database: `--db`, else the app's `database`, else its `url` when that names a SQLite file (the app's setting wins over the environment), else `DATABASE_URL` as a path. */

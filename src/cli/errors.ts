@@ -39,10 +39,13 @@ export function refusal(problem: string, fix?: string) {
   return fix === undefined ? error : withFix(error, fix);
 }
 
-/** The refusal of a flag only `--driver pg` has (`--lock-timeout`: SQLite's busy timeout bounds every wait; `--schema`: SQLite and libSQL have none). */
-export function pgOnlyFlagRefusal(flag: "--lock-timeout" | "--schema", driver: string) {
-  // The flag says the user means PostgreSQL as often as it is out of place: a DATABASE_URL of a server picks no driver, so the way there is named too.
-  const toPg = `, or pass --driver pg to work on PostgreSQL`;
+/**
+ * The refusal of a flag only `--driver pg` has (`--lock-timeout`: SQLite's busy timeout bounds every wait; `--schema`: SQLite and libSQL have none), on `driver`, in a CLI offering the drivers
+ * `offered`.
+ */
+export function pgOnlyFlagRefusal(flag: "--lock-timeout" | "--schema", driver: string, offered: readonly string[]) {
+  // The flag says the user means PostgreSQL as often as it is out of place: a DATABASE_URL of a server picks no driver, so the way there is named too, where this CLI has it.
+  const toPg = offered.includes("pg") ? `, or pass --driver pg to work on PostgreSQL` : "";
   if (flag === "--schema")
     return refusal(`--schema is for --driver pg; a ${driver === "libsql-client" ? "libSQL database" : "SQLite database"} has no schemas: leave it out${toPg}.`, `leave out --schema${toPg}`);
   return refusal(
