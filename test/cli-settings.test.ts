@@ -130,8 +130,8 @@ test('a config "url" naming a SQLite file (file:, sqlite:) is the database of th
   assert.deepEqual(readdirSync(secret), ["package.json"]);
 });
 
-test('a config "url" naming a SQLite file by a relative path is relative to the project root, as "database" is: run from a subfolder, the SQLite drivers and libsql-client open the same file', async (t) => {
-  for (const url of ["file:data/a.db", "sqlite:data/a.db", "sqlite://data/a.db"]) {
+test('a config "url" naming a SQLite file by a relative path (a plain path too) is relative to the project root, as "database" is: run from a subfolder, the SQLite drivers and libsql-client open the same file', async (t) => {
+  for (const url of ["file:data/a.db", "sqlite:data/a.db", "sqlite://data/a.db", "data/a.db"]) {
     const root = projectWith(t, { url });
     const sub = path.join(root, "sub");
     mkdirSync(sub);
