@@ -58,7 +58,7 @@ export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOpt
   const lowerName = store.tableName.toLowerCase();
   // A plain identifier (isValidTableName): no character of it needs escaping.
   const naming = new RegExp(store.tableName, "i");
-  /** Every body is guarded from now on: a trigger names the table, or a migration of this run did; `null` until read. */
+  /** Every body is guarded from now on: a trigger names the table, a foreign key's action writes it, or a migration of this run named it; `null` until read. */
   let everyBody: boolean | null = null;
   /** The table's columns before the first guarded `transaction: false` body. */
   let columns: number | null = null;
