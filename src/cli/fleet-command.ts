@@ -81,7 +81,7 @@ export function declareFleetCommands<R extends MigrationRegistry>(program: Comma
     ),
     new Option(
       "--url-file <file>",
-      "a file listing the databases' URLs, one a line, for pg or libsql-client (the first URL's scheme picks which unless --driver names it; tokens from LIBSQL_AUTH_TOKEN)",
+      "a file listing the databases' URLs, one a line, for pg or libsql-client (the first URL's scheme picks which unless --driver or the driver setting names one; tokens from LIBSQL_AUTH_TOKEN)",
     )
       .argParser(parse.singleValued(parse.parsePath))
       .hideHelp(!pg && !libsqlClient),
