@@ -4,7 +4,7 @@ import path from "node:path";
 import type { CreateCliProps } from "../src/cli/create-cli.js";
 import { configVariableUnsetError, isUnsetVariable } from "../src/cli/database-target.js";
 import { assertPathRoundTrips } from "../src/cli/database-path.js";
-import { parseDriverName, type CliDriverName } from "../src/cli/driver-names.js";
+import { parseDriverName, schemeOf, type CliDriverName } from "../src/cli/driver-names.js";
 import { withFix } from "../src/cli/error-fix.js";
 import { closestName } from "./problems.js";
 import { isGlob } from "../src/cli/file-glob.js";
@@ -234,10 +234,13 @@ export function runtimeConfig(projectRoot: string, env: Readonly<Record<string, 
 }
 
 /**
- * A `file:` or `sqlite:` URL whose path is relative, made absolute from the project root, as the config's `database` is: the SQLite drivers and libsql-client then open the same file
- * whatever folder the command runs in. `file://host/…`, an absolute path, `:memory:` and every other URL are left as they are.
+ * A plain path or a `file:` or `sqlite:` URL whose path is relative, made absolute from the project root, as the config's `database` is: the SQLite drivers and libsql-client then open
+ * the same file whatever folder the command runs in. `file://host/…`, an absolute path, `:memory:` and every other URL are left as they are.
  */
 function rootFileUrl(url: string, projectRoot: string): string {
+  // A plain path (no scheme) names a SQLite file as DATABASE_URL's may; one opening with a quote stays as written, for the path check to refuse by its shape.
+  const plain = url.trim();
+  if (schemeOf(plain) === null) return plain === "" || plain === ":memory:" || /^["'`]/.test(plain) || path.isAbsolute(plain) ? url : path.resolve(projectRoot, plain);
   const match = /^\s*(file:|sqlite3?:(?:\/\/)?)([^/\\?#][^?#]*)(.*?)\s*$/is.exec(url);
   if (match === null || match[2] === ":memory:" || /^[A-Za-z]:[\\/]/.test(match[2]!)) return url;
   const [, scheme, file, rest] = match;

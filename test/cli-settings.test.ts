@@ -130,8 +130,18 @@ test('a config "url" naming a SQLite file (file:, sqlite:) is the database of th
   assert.deepEqual(readdirSync(secret), ["package.json"]);
 });
 
-test('a config "url" naming a SQLite file by a relative path is relative to the project root, as "database" is: run from a subfolder, the SQLite drivers and libsql-client open the same file', async (t) => {
-  for (const url of ["file:data/a.db", "sqlite:data/a.db", "sqlite://data/a.db"]) {
+test("a DATABASE_URL the path check refuses is named as DATABASE_URL, never as a setting the project does not have", async (t) => {
+  // A sqlite: URL wrapping a server's URL passes DATABASE_URL's own check and meets the path check, which names where the path came from.
+  for (const stepwise of [{}, { url: "${UNSET_URL}" }]) {
+    const root = projectWith(t, stepwise);
+    const refused = jsonError(await configuredRun(root, SQLITE_REGISTRY, ["status", "--json"], { DATABASE_URL: "sqlite:postgres://h/db" }), 2);
+    assert.deepEqual([refused.code, refused.problem, String(refused.path).split(" (")[0]], ["DATABASE_PATH_INVALID", "unsupported-url", "DATABASE_URL"], JSON.stringify(stepwise));
+    assert.deepEqual(readdirSync(root), ["package.json"]);
+  }
+});
+
+test('a config "url" naming a SQLite file by a relative path (a plain path too) is relative to the project root, as "database" is: run from a subfolder, the SQLite drivers and libsql-client open the same file', async (t) => {
+  for (const url of ["file:data/a.db", "sqlite:data/a.db", "sqlite://data/a.db", "data/a.db"]) {
     const root = projectWith(t, { url });
     const sub = path.join(root, "sub");
     mkdirSync(sub);

@@ -133,6 +133,22 @@ await describeEachDriver("a migration that writes the history table", { quickOn:
       }));
   }
 
+  // Only a key whose action writes the table makes every body guarded: a column merely named for references, or a key that only refuses, costs the bodies nothing.
+  for (const [what, column, guards] of [
+    ["a column named references_note, with that word as its default", "references_note TEXT DEFAULT 'references'", 0],
+    ["a foreign key with no action (NO ACTION, RESTRICT)", "tenant INTEGER REFERENCES owners (id) ON DELETE RESTRICT", 0],
+    ["a foreign key ON DELETE CASCADE", "tenant INTEGER REFERENCES owners (id) ON DELETE CASCADE", 3],
+  ] as const) {
+    test(`SQL not naming the history table runs with ${guards} guard triggers when the table has ${what}`, () =>
+      h.withDatabase((db) => {
+        const manager = db.manager([createItems, sqlEntry(2, "CREATE TABLE seen AS SELECT count(*) AS guards FROM sqlite_temp_master WHERE type = 'trigger';")]);
+        manager.up({ to: 1 });
+        db.exec(`CREATE TABLE owners (id INTEGER PRIMARY KEY); ALTER TABLE schema_migrations ADD COLUMN ${column};`);
+        manager.up();
+        assert.equal(db.value("SELECT guards FROM seen"), guards);
+      }));
+  }
+
   test("a revert whose SQL deletes another migration's row fails, and the revert is rolled back", () =>
     h.withDatabase((db) => {
       const manager = db.manager([createItems, sqlEntry(2, "CREATE TABLE z (x);", { downSql: "DROP TABLE z; DELETE FROM schema_migrations WHERE version = 1;" })]);
@@ -246,6 +262,27 @@ await describeEachAsyncDriver("a migration that writes the history table", { qui
         assert.equal((await manager.status()).problem, null);
       }));
   }
+
+  test("SQL that never names the history table but writes it through the table's foreign key (ON DELETE CASCADE) fails the same way", (t) =>
+    h.withDatabase(async (db) => {
+      // PostgreSQL counts every write of the table, whatever made it (the SQL tests above).
+      if (postgres) return skipWithReason(t, "PostgreSQL's guard counts the table's writes, a cascade's too");
+      const manager = db.manager([first, sqlEntry(2, "CREATE TABLE z (x INTEGER); DELETE FROM owners; CREATE TABLE y (x INTEGER);")]);
+      await manager.up({ to: 1 });
+      for (const statement of [
+        "CREATE TABLE owners (id INTEGER PRIMARY KEY)",
+        "INSERT INTO owners VALUES (1)",
+        "ALTER TABLE schema_migrations ADD COLUMN tenant INTEGER REFERENCES owners (id) ON DELETE CASCADE",
+        "UPDATE schema_migrations SET tenant = 1",
+      ])
+        await db.rows(statement);
+      const before = await history(db);
+      const error = await rejection(() => manager.up());
+      assert.deepEqual({ code: error.code, version: error.version, rolledBack: error.rolledBack }, { code: "HISTORY_CHANGED_BY_MIGRATION", version: 2, rolledBack: true }, String(error.message));
+      assert.deepEqual(await history(db), before);
+      assert.deepEqual(await db.rows("SELECT id FROM owners"), [{ id: 1 }]);
+      assert.deepEqual(await db.tableNames(), ["items", "owners", "schema_migrations"]);
+    }));
 
   test("transaction: false: a body longer than the server's statistics interval, writing no history, is applied", (t) =>
     h.withDatabase(async (db) => {

@@ -7,7 +7,7 @@ import type { Cli, CliContext, CliIo, CreateCliProps } from "./cli-props.js";
 import * as commands from "./commands.js";
 import { declareFleetCommands } from "./fleet-command.js";
 import type { FleetWorkerProps } from "./fleet-workers.js";
-import { readAppliedHistory, type CliSession, type CommandScope, type GlobalFlags } from "./database-target.js";
+import { offeredDrivers, readAppliedHistory, type CliSession, type CommandScope, type GlobalFlags } from "./database-target.js";
 import { aliasesOf, describeDefaultDriver, parseDriverName } from "./driver-names.js";
 import { withFix } from "./error-fix.js";
 import { createCliOutput, type Report } from "./output.js";
@@ -71,7 +71,7 @@ function declareProgram(props: CreateCliProps<MigrationRegistry>, red: (text: st
   const program = new Command(programName);
   if (props.version !== undefined) program.version(props.version, "-V, --version", "print the version and exit");
   const config = (text: string) => (props.extend ? text : "");
-  const drivers = Object.keys(props.drivers ?? {}).map((driver) => (aliasesOf(driver).length === 0 ? driver : `${driver} (or ${aliasesOf(driver).join(", ")})`));
+  const drivers = offeredDrivers(props).map((driver) => (aliasesOf(driver).length === 0 ? driver : `${driver} (or ${aliasesOf(driver).join(", ")})`));
   // A server driver's options are listed only by a CLI given that driver (an app's own CLI often has better-sqlite3 alone); they still parse, so their refusal names the driver they are for.
   const [pg, libsqlClient] = [props.drivers?.pg !== undefined, props.drivers?.["libsql-client"] !== undefined];
   const serverOption = (flags: string, description: string, listed: boolean, parseValue?: (value: string) => string | number) =>
@@ -123,7 +123,7 @@ function declareProgram(props: CreateCliProps<MigrationRegistry>, red: (text: st
     )
     .option(
       "--driver <name>",
-      `the library that opens the database: ${drivers.join(", ")}${config(', or "driver" in the stepwise config')}; the flag wins (default: ${typeof props.driver === "string" ? props.driver : describeDefaultDriver(Object.keys(props.drivers ?? {}))})`,
+      `the library that opens the database: ${drivers.join(", ")}${config(', or "driver" in the stepwise config')}; the flag wins (default: ${typeof props.driver === "string" ? props.driver : describeDefaultDriver(offeredDrivers(props))})`,
       singleValued((value: string) => parseDriverName(value, "--driver")),
     )
     .option("--verbose", "on failure, also print the whole stack and the chain of causes");
@@ -260,5 +260,5 @@ function declareCommands<R extends MigrationRegistry>(program: Command, session:
     option("--force", "restore even when the backup's history does not match this app's migrations"),
     json(),
   ).argument("<file>", "the backup file", parse.parsePath);
-  declareFleetCommands(program, (parent) => declarerOf(parent, session), Object.keys(session.props.drivers ?? {}));
+  declareFleetCommands(program, (parent) => declarerOf(parent, session), offeredDrivers(session.props));
 }

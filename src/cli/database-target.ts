@@ -72,6 +72,11 @@ export function setting<T>(flag: T | undefined, prop: T | (() => T) | undefined)
   return flag !== undefined ? flag : valueOf(prop);
 }
 
+/** The names of the drivers this CLI was given: what it can open, and so the only drivers a message may send its user to. */
+export function offeredDrivers(props: Pick<CreateCliProps<MigrationRegistry>, "drivers">): string[] {
+  return Object.keys(props.drivers ?? {});
+}
+
 /**
  * The driver that opens the database: `--driver`, then the app's setting, then the driver a server's URL
  * names by its scheme (see {@link driverOfUrl}), then better-sqlite3 (the first driver offered when it is
@@ -80,7 +85,7 @@ export function setting<T>(flag: T | undefined, prop: T | (() => T) | undefined)
 export function driverOf({ session, flags }: CommandScope): CliDriverName {
   const loaders = session.props.drivers ?? {};
   const driver = chooseDriver(flags, session.props, session.output.io.env);
-  if (loaders[driver] === undefined) throw driverUnknownError({ driver, source: flags.driver ? "--driver" : "the driver setting", validDrivers: Object.keys(loaders) });
+  if (loaders[driver] === undefined) throw driverUnknownError({ driver, source: flags.driver ? "--driver" : "the driver setting", validDrivers: offeredDrivers(session.props) });
   return driver;
 }
 
@@ -90,7 +95,7 @@ export function chooseDriver(
   props: Pick<CreateCliProps<MigrationRegistry>, "driver" | "drivers" | "database" | "url">,
   env: Readonly<Record<string, string | undefined>>,
 ): CliDriverName {
-  const offered = Object.keys(props.drivers ?? {});
+  const offered = offeredDrivers(props);
   return setting(flags.driver, props.driver) ?? driverOfUrl(flags, props, env, offered) ?? defaultDriverOf(offered);
 }
 
@@ -186,7 +191,7 @@ interface DatabaseSetting {
 /** Refuses the flags of the other kind of driver (`--db` for a URL driver, `--url` for a SQLite one) and pg's own flags for the others. */
 function refuseOtherDriverFlags({ flags, session }: CommandScope, driver: CliDriverName): void {
   const example = CLI_DRIVERS[driver].exampleUrl;
-  const offered = Object.keys(session.props.drivers ?? {});
+  const offered = offeredDrivers(session.props);
   if (example !== undefined && flags.db !== undefined)
     throw refusal(
       `--db is for the SQLite file drivers; the ${driver} driver connects by URL: pass --url ${example} instead (or set DATABASE_URL).`,
@@ -295,7 +300,7 @@ function configuredUrl(props: CreateCliProps<MigrationRegistry>): string | null 
 /** The driver that opens the app's `url` setting when that names a server (`libsql://`, `postgres://`...) rather than a SQLite file, else `null` (unset, a variable that is not set, a file). */
 function serverOfUrlSetting(props: CreateCliProps<MigrationRegistry>): CliDriverName | null {
   const url = configuredUrl(props);
-  return url == null || namesSqliteFile(url) ? null : driverOfScheme(url, Object.keys(props.drivers ?? {}));
+  return url == null || namesSqliteFile(url) ? null : driverOfScheme(url, offeredDrivers(props));
 }
 
 /**

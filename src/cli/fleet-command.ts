@@ -5,7 +5,7 @@ import type { TargetReport } from "../fleet/migrate-many.js";
 import type { FleetStop } from "../fleet/run-fleet.js";
 import { TRANSACTION_MODES, type TransactionMode } from "../core/options.js";
 import type { MigrationRegistry } from "../core/types.js";
-import { resolvePath, setting, type CommandScope } from "./database-target.js";
+import { offeredDrivers, resolvePath, setting, type CommandScope } from "./database-target.js";
 import { driverOfScheme } from "./driver-names.js";
 import { tryOr } from "../shared/try-or.js";
 import { createFleetProgress, formatFleetStatus, formatFleetUp, formatFleetVerify, summarizeStatus } from "./fleet-output.js";
@@ -81,7 +81,7 @@ export function declareFleetCommands<R extends MigrationRegistry>(program: Comma
     ),
     new Option(
       "--url-file <file>",
-      "a file listing the databases' URLs, one a line, for pg or libsql-client (the first URL's scheme picks which unless --driver names it; tokens from LIBSQL_AUTH_TOKEN)",
+      "a file listing the databases' URLs, one a line, for pg or libsql-client (the first URL's scheme picks which unless --driver or the driver setting names one; tokens from LIBSQL_AUTH_TOKEN)",
     )
       .argParser(parse.singleValued(parse.parsePath))
       .hideHelp(!pg && !libsqlClient),
@@ -110,7 +110,7 @@ function withUrlFile<R extends MigrationRegistry>(scope: CommandScope<R>, urlFil
   // Read only when nothing names the driver.
   const text = setting(scope.flags.driver, props.driver) == null ? tryOr(() => readFileSync(resolvePath(scope.session, urlFile), "utf8"), "") : "";
   const first = listedUrls(text, urlFile)[0]?.line;
-  const driver = (first === undefined ? null : driverOfScheme(first, Object.keys(props.drivers ?? {}))) ?? props.driver;
+  const driver = (first === undefined ? null : driverOfScheme(first, offeredDrivers(props))) ?? props.driver;
   return { ...scope, session: { ...scope.session, props: { ...props, url: null, driver } } };
 }
 

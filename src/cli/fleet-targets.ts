@@ -10,7 +10,7 @@ import { describeTargetError, type TargetError } from "../fleet/migrate-many.js"
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
 import { query } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";
-import { connectorFor, driverOf, resolvePath, setting, type CommandScope } from "./database-target.js";
+import { connectorFor, driverOf, offeredDrivers, resolvePath, setting, type CommandScope } from "./database-target.js";
 import { connectsByUrl } from "./driver-names.js";
 import { pgOnlyFlagRefusal, refusal } from "./errors.js";
 import { expandFileGlob, globPartToRegExp, isGlob } from "./file-glob.js";
@@ -50,7 +50,7 @@ export function inShard(id: string, shard: Shard): boolean {
 export async function listFleetTargets(scope: CommandScope, urlFile: string | undefined, shard: Shard | undefined): Promise<FleetTargetSpec[]> {
   const driver = driverOf(scope);
   // Refused as for one database, rather than ignored: SQLite's busy timeout bounds every wait.
-  if (scope.flags.lockTimeout !== undefined && driver !== "pg") throw pgOnlyFlagRefusal("--lock-timeout", driver, Object.keys(scope.session.props.drivers ?? {}));
+  if (scope.flags.lockTimeout !== undefined && driver !== "pg") throw pgOnlyFlagRefusal("--lock-timeout", driver, offeredDrivers(scope.session.props));
   const all = connectsByUrl(driver) ? await listServerTargets(scope, urlFile) : listFileTargets(scope, urlFile);
   const unique = [...new Map(all.map((target) => [target.id, target])).values()];
   // A server whose schemas could not be listed may hold some of every shard's: each shard reports it.
@@ -63,11 +63,11 @@ function listFileTargets(scope: CommandScope, urlFile: string | undefined): Flee
   const driver = driverOf(scope);
   if (urlFile !== undefined || flags.url !== undefined)
     throw refusal(`--url and --url-file are for --driver pg or libsql-client; the ${driver} driver opens SQLite files: pass --db '<glob>'.`, `pass --db '<glob>' instead of --url and --url-file`);
-  if (flags.schema !== undefined) throw pgOnlyFlagRefusal("--schema", driver, Object.keys(session.props.drivers ?? {}));
+  if (flags.schema !== undefined) throw pgOnlyFlagRefusal("--schema", driver, offeredDrivers(session.props));
   const pattern = setting(flags.db, session.props.database);
   if (pattern == null || pattern.trim() === "") {
     // No driver named picks a SQLite one, but a fleet of servers is as likely: DATABASE_URL picks none. Only the ways this CLI's drivers have are named.
-    const offered = Object.keys(session.props.drivers ?? {});
+    const offered = offeredDrivers(session.props);
     const servers = [
       (offered.includes("pg") || offered.includes("libsql-client")) && "--url-file <file> listing one URL a line",
       offered.includes("pg") && "--driver pg --schema '<glob>' for PostgreSQL schemas",
@@ -131,7 +131,7 @@ async function listServerTargets(scope: CommandScope, urlFile: string | undefine
   }
   const schema = setting(flags.schema, props.schema);
   if (schema === undefined) return servers.map((server) => ({ id: server.label, url: server.url, server: server.label }));
-  if (driver !== "pg") throw pgOnlyFlagRefusal("--schema", driver, Object.keys(props.drivers ?? {}));
+  if (driver !== "pg") throw pgOnlyFlagRefusal("--schema", driver, offeredDrivers(props));
   const targets: FleetTargetSpec[] = [];
   for (const server of servers) {
     let names: string[];

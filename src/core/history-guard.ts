@@ -2,7 +2,8 @@
  * Keeps migrations out of stepwise's history table on SQLite: while a body runs, three temporary triggers refuse every INSERT, UPDATE and DELETE on it (`RAISE(ABORT)` with
  * {@link HISTORY_GUARD_MARK}), made just before the body and dropped just after, so stepwise's own writes never meet them. A drop of the table takes them along, and a
  * rename or altered column fails stepwise's own history write. SQL whose text does not name the table cannot reach it (SQLite has no dynamic SQL) except through a trigger
- * or a foreign key of the table (a cascade), so it runs unguarded while no trigger names the table, the table references none, and no earlier migration of the run named it.
+ * or a foreign key of the table (a cascade), so it runs unguarded while no trigger names the table, no foreign key of the table has an action that writes it, and no earlier
+ * migration of the run named it.
  */
 import { quoteIdentifier } from "./batch-walk.js";
 import { REQUIRED_COLUMNS, type HistoryStore } from "./history.js";
@@ -57,7 +58,7 @@ export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOpt
   const lowerName = store.tableName.toLowerCase();
   // A plain identifier (isValidTableName): no character of it needs escaping.
   const naming = new RegExp(store.tableName, "i");
-  /** Every body is guarded from now on: a trigger names the table, or a migration of this run did; `null` until read. */
+  /** Every body is guarded from now on: a trigger names the table, a foreign key's action writes it, or a migration of this run named it; `null` until read. */
   let everyBody: boolean | null = null;
   /** The table's columns before the first guarded `transaction: false` body. */
   let columns: number | null = null;
@@ -65,12 +66,13 @@ export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOpt
   let made = false;
   function* guards(entry: MigrationEntry, direction: MigrationDirection, text?: string): Step<boolean> {
     if (entry.kind !== "sql") return true;
-    // Whether a trigger of the connection (in `main`, and `temp` where there is one) names the table, or the table has a foreign key (a column an operator added), whose
-    // ON DELETE or ON UPDATE action writes it when a body writes the table it references.
+    // Whether a trigger of the connection (in `main`, and `temp` where there is one) names the table, or the table has a foreign key (a column an operator added) whose
+    // ON DELETE or ON UPDATE action writes it when a body writes the table it references. SQLite's own list of the keys, not the table's text: a column or a default
+    // merely spelling "references" makes no key, and a key whose actions are NO ACTION or RESTRICT never writes the table.
     const triggersIn = (where: string) => `SELECT 1 FROM ${where}.sqlite_master WHERE type = 'trigger' AND instr(lower(sql), ?) > 0`;
-    const foreignKey = `SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND lower(name) = ? AND instr(lower(sql), 'references') > 0`;
-    const reachable = `SELECT EXISTS (${triggersIn("main")}${schema === "temp" ? ` UNION ALL ${triggersIn("temp")}` : ""} UNION ALL ${foreignKey})`;
-    everyBody ??= (yield* queryValue<number>(reachable, schema === "temp" ? [lowerName, lowerName, lowerName] : [lowerName, lowerName])) === 1;
+    const writingKey = `SELECT 1 FROM pragma_foreign_key_list(?, 'main') WHERE on_delete NOT IN ('NO ACTION', 'RESTRICT') OR on_update NOT IN ('NO ACTION', 'RESTRICT')`;
+    const reachable = `SELECT EXISTS (${triggersIn("main")}${schema === "temp" ? ` UNION ALL ${triggersIn("temp")}` : ""} UNION ALL ${writingKey})`;
+    everyBody ??= (yield* queryValue<number>(reachable, [...(schema === "temp" ? [lowerName, lowerName] : [lowerName]), store.tableName])) === 1;
     if (everyBody) return true;
     const sql = text ?? (direction === "up" ? entry.upSql : entry.downSql);
     // Guarded, and every body after it: a trigger it makes may write the table when a later one fires it.
