@@ -186,6 +186,8 @@ export function resolveTarget(scope: CommandScope, optional = false): DatabaseTa
 interface DatabaseSetting {
   readonly value: string | null | undefined;
   readonly source: string;
+  /** For a SQLite driver: the driver that opens the app's `url` setting when that names a server instead of a file, which "No database given" then names. */
+  readonly urlDriver?: CliDriverName | null;
 }
 
 /** Refuses the flags of the other kind of driver (`--db` for a URL driver, `--url` for a SQLite one) and pg's own flags for the others. */
@@ -209,9 +211,13 @@ function sqliteSetting({ session, flags }: CommandScope): DatabaseSetting {
   if (flags.db !== undefined) return { value: flags.db, source: "--db" };
   const database = valueOf(props.database);
   if (database != null) return { value: database, source: settingName(props, "database") };
-  const fromUrl = sqliteFileOfUrlSetting(props);
+  // The app's url when that names a SQLite file (as DATABASE_URL may; the file libsql-client would open), before DATABASE_URL: the app's setting wins over the environment.
+  const url = configuredUrl(props);
+  const file = url != null && namesSqliteFile(url);
+  const fromUrl = file ? databasePathFromUrl(url, settingName(props, "url")) : null;
   if (fromUrl !== null) return { value: fromUrl, source: settingName(props, "url") };
-  return { value: databasePathFromUrl(session.output.io.env.DATABASE_URL), source: "DATABASE_URL" };
+  const urlDriver = url == null || file ? null : driverOfScheme(url, offeredDrivers(props));
+  return { value: databasePathFromUrl(session.output.io.env.DATABASE_URL), source: "DATABASE_URL", urlDriver };
 }
 
 /** A URL driver's database: `--url`, else the app's `url`, else `DATABASE_URL`. */
@@ -235,7 +241,7 @@ function serverTarget({ session }: CommandScope, driver: CliDriverName, { value,
 }
 
 /** The SQLite file `setting` names, checked; `null` with `optional` for a fleet's pattern that names no one file. */
-function sqliteTarget(scope: CommandScope, driver: CliDriverName, { value, source }: DatabaseSetting, optional: boolean): DatabaseTarget | null {
+function sqliteTarget(scope: CommandScope, driver: CliDriverName, { value, source, urlDriver: server = null }: DatabaseSetting, optional: boolean): DatabaseTarget | null {
   const { session } = scope;
   const { props } = session;
   if (value == null) {
@@ -246,7 +252,6 @@ function sqliteTarget(scope: CommandScope, driver: CliDriverName, { value, sourc
       ? `pass --db <path>, set "database" in the stepwise config (such as "stepwise": {"database": "data/app.db"} in package.json), or set DATABASE_URL to a SQLite path`
       : "pass --db <path>, or set DATABASE_URL to a SQLite path";
     // A url setting naming a server is set, but only a driver named for it opens it: the SQLite advice alone would send a libSQL project to invent a file.
-    const server = serverOfUrlSetting(props);
     const fix =
       server === null
         ? sqliteFix
@@ -278,15 +283,6 @@ function settingName(props: CreateCliProps<MigrationRegistry>, key: "database" |
   return props.extend ? `the config's "${key}"` : `the ${key} setting`;
 }
 
-/**
- * The SQLite file the app's `url` setting names (a path, `file:` or `sqlite:` URL, as `DATABASE_URL` may; the file libsql-client would open), or `null` when it names none: unset, naming a
- * variable that is not set, or a server's URL, which is its driver's.
- */
-function sqliteFileOfUrlSetting(props: CreateCliProps<MigrationRegistry>): string | null {
-  const url = configuredUrl(props);
-  return url == null || !namesSqliteFile(url) ? null : databasePathFromUrl(url, settingName(props, "url"));
-}
-
 /** The app's `url` setting, or `null` when it names an environment variable that is not set: not configured, for a SQLite driver. */
 function configuredUrl(props: CreateCliProps<MigrationRegistry>): string | null | undefined {
   try {
@@ -295,12 +291,6 @@ function configuredUrl(props: CreateCliProps<MigrationRegistry>): string | null 
     if (isUnsetVariable(error)) return null;
     throw error;
   }
-}
-
-/** The driver that opens the app's `url` setting when that names a server (`libsql://`, `postgres://`...) rather than a SQLite file, else `null` (unset, a variable that is not set, a file). */
-function serverOfUrlSetting(props: CreateCliProps<MigrationRegistry>): CliDriverName | null {
-  const url = configuredUrl(props);
-  return url == null || namesSqliteFile(url) ? null : driverOfScheme(url, offeredDrivers(props));
 }
 
 /**
@@ -316,7 +306,7 @@ export function refuseServerBackup(scope: CommandScope, operation: string, tool:
   const driver = driverOf(scope);
   if (driver === "pg") throw serverBackupUnsupportedError({ driver, operation, tool });
   // libsql-client reaches no second file through its client.
-  if (CLI_DRIVERS[driver].exampleUrl !== undefined) throw driverCapabilityError({ driver, capability: "openFile", operation });
+  if (connectsByUrl(driver)) throw driverCapabilityError({ driver, capability: "openFile", operation });
 }
 
 /** Refuses a command that changes an existing database when there is none, rather than create an empty one by mistake. */
