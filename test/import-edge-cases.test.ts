@@ -155,6 +155,29 @@ test("sqlx: a .sql file without `_` is left out as sqlx leaves it out, an empty 
   }
 });
 
+test("sqlx and Flyway: the up (V) file names the migration and gives the history its description and version as written, though its down (U) file of another name sorts first", async (t) => {
+  const sqlx = projectWith(t, "sqlx", { "20240101000000_create_users.up.sql": "CREATE TABLE users (id INTEGER);\n", "20240101000000_add_back.down.sql": "DROP TABLE users;\n" });
+  const sqlxPlan = await importJson(sqlx, ["sqlx", "sqlx-migrations", "--empty-down", "no-op"], 0);
+  assert.deepEqual(
+    sqlxPlan.migrations!.map((migration) => [(migration as unknown as { file: string }).file, migration.history.description]),
+    [["001_create_users.sql", "create users"]],
+  );
+  const flyway = projectWith(t, "flyway", {
+    "V1__create_users.sql": "CREATE TABLE users (id INTEGER);\n",
+    "U1__drop_users.sql": "DROP TABLE users;\n",
+    "V01_1__add_posts.sql": "CREATE TABLE posts (id INTEGER);\n",
+    "U1.1__add_posts.sql": "DROP TABLE posts;\n",
+  });
+  const flywayPlan = await importJson(flyway, ["flyway", "flyway-migrations", "--empty-down", "no-op"], 0);
+  assert.deepEqual(
+    flywayPlan.migrations!.map((migration) => [(migration as unknown as { file: string }).file, migration.history.version, migration.history.description]),
+    [
+      ["001_create_users.sql", "1", "create users"],
+      ["002_add_posts.sql", "01.1", "add posts"],
+    ],
+  );
+});
+
 test("a `-- migrate:down` line in a tool's up SQL (a comment to the tool) is IMPORT_SOURCE_INVALID at its line, not a down cut out of the up", async (t) => {
   const project = projectWith(t, "sqlx", { "1_a.sql": "CREATE TABLE a (id INTEGER);\n-- migrate:down\nCREATE TABLE b (id INTEGER);\n" });
   for (const emptyDown of ["irreversible", "no-op"]) {

@@ -56,6 +56,8 @@ export const flyway: ForeignTool = {
       const slot = slots.get(key) ?? { parts, description: match[3]!, raw: raw.replaceAll("_", ".") };
       slots.set(key, slot);
       const kind = prefix === "U" ? "undo" : "version";
+      // The V (or B) script names the migration and spells the version Flyway records, whichever of the pair was listed first (U sorts before V).
+      if (kind === "version" && slot.version === undefined) Object.assign(slot, { description: match[3]!, raw: raw.replaceAll("_", ".") });
       if (slot[kind] !== undefined) source.report(file, 1, `version ${key} is also ${slot[kind]}'s, which Flyway refuses${otherLocation(slot[kind]!, file)}`);
       else slot[kind] = file;
     }
