@@ -663,6 +663,40 @@ test("drizzle: a row missing below drizzle's newest (a gap its migrator never fi
   assert.deepEqual(refusal(await cli(project, "drizzle", file, ...adoptArgs), "ADOPT_HISTORY_GAP").missing, [{ version: 2, id: "0001_create_posts" }]);
 });
 
+test("drizzle: a journal whose entries share a `when` (drizzle's migrator records each under it) is adopted as drizzle-orm's own migrator built it, each row matched by its hash; a row of another text is still ADOPT_CHECKSUM_MISMATCH", async (t) => {
+  const project = createTestProject(t);
+  const source = path.join(project.root, "drizzle-migrations");
+  mkdirSync(path.join(source, "meta"), { recursive: true });
+  const entries = [
+    { idx: 0, version: "6", when: 1700000000000, tag: "0000_init", breakpoints: true },
+    { idx: 1, version: "6", when: 1700000000000, tag: "0001_seed", breakpoints: true },
+    { idx: 2, version: "6", when: 1700000000000, tag: "0002_also_seed", breakpoints: true },
+  ];
+  writeFileSync(path.join(source, "meta", "_journal.json"), JSON.stringify({ version: "7", dialect: "sqlite", entries }));
+  writeFileSync(path.join(source, "0000_init.sql"), "CREATE TABLE a (id INTEGER PRIMARY KEY);\n");
+  writeFileSync(path.join(source, "0001_seed.sql"), "INSERT INTO a VALUES (1);\n");
+  writeFileSync(path.join(source, "0002_also_seed.sql"), "INSERT INTO a VALUES (2);\n");
+  const imported = await runCli(["import", "drizzle", "drizzle-migrations", "--empty-down", "no-op", "--yes"], { cwd: project.root });
+  assert.equal(imported.code, 0, imported.stderr);
+  await project.generateAsBin();
+  const file = project.databasePath("shared-when.db");
+  const sqlite = new Database(file);
+  migrate(drizzle(sqlite), { migrationsFolder: source });
+  sqlite.close();
+  const other = project.databasePath("other-text.db");
+  cpSync(file, other);
+  const db = new Database(other);
+  db.prepare("UPDATE __drizzle_migrations SET hash = 'x' WHERE hash = ?").run(sha("sha256", readFileSync(path.join(source, "0001_seed.sql"))));
+  db.close();
+  const adopted = await cli(project, "drizzle", file, ...adoptArgs);
+  assert.equal(adopted.code, 0, JSON.stringify(adopted.json));
+  assert.deepEqual(adopted.json.recorded, [1, 2, 3]);
+  assert.deepEqual(
+    refusal(await cli(project, "drizzle", other, ...adoptArgs), "ADOPT_CHECKSUM_MISMATCH").migrations.map((entry: Json) => entry.version),
+    [2],
+  );
+});
+
 test("diesel: an adopted database holding a dangling key its tool's connection let through (foreign keys off) goes on with up: the imported foreign_keys:off migration is not blamed for it", async (t) => {
   const { project, source } = await importedProject(t, "diesel");
   const file = editedAsTool(project, "diesel", source, "orphans.db", "");

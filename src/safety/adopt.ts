@@ -521,8 +521,8 @@ function* dropOldTable(tool: string, schema: string | undefined, table: string, 
   if (!Number(left)) yield* exec(`DROP SCHEMA IF EXISTS ${quoteIdentifier(schema)} RESTRICT`);
 }
 
-/** Finds a recorded id's map entry: by its id, or (for a tool that records script names) by the name without its extension, when no other imported name fits. */
-type Lookup = (id: string) => MapEntry | undefined;
+/** Finds a recorded migration's map entry: by its id, or (for a tool that records script names) by the name without its extension, when no other imported name fits. */
+type Lookup = (recorded: Recorded) => MapEntry | undefined;
 
 /** The map entries the tool applied, as versions 1..k; refuses failed, unknown, mismatched and gapped histories. A rolled-back migration is not applied: the tool would run it again. */
 function resolveApplied(tool: string, history: ToolHistory, migrations: readonly MapEntry[], all: readonly Recorded[], toolTables: readonly string[] = []): MapEntry[] {
@@ -531,10 +531,10 @@ function resolveApplied(tool: string, history: ToolHistory, migrations: readonly
   const baselines = findBaselines(tool, history, migrations, all, byId, idOf, toolTables);
   const recorded = all.filter((entry) => entry.state !== "rolled-back" && !baselines.includes(entry));
   refuseFailed(tool, recorded);
-  const lookup = lookupOf(history, byId);
+  const lookup = lookupOf(history, byId, sharedIds(history, migrations, recorded, idOf));
   refuseUnknown(tool, recorded, lookup);
   refuseMismatched(tool, history, recorded, lookup);
-  const order = recorded.map((entry) => lookup(entry.id)!.version);
+  const order = recorded.map((entry) => lookup(entry)!.version);
   if (history.ordered) refuseUnordered(tool, recorded, order, toolTables);
   // Rows the baseline script replaced stand for it even when none is at its version: findBaselines returns them only once they reach the newest script it replaced.
   const implied = migrations.filter((entry) =>
@@ -607,16 +607,34 @@ function refuseFailed(tool: string, recorded: readonly Recorded[]): void {
 }
 
 /** How a recorded id finds its map entry. */
-function lookupOf(history: ToolHistory, byId: ReadonlyMap<string, MapEntry>): Lookup {
+function lookupOf(history: ToolHistory, byId: ReadonlyMap<string, MapEntry>, shared: ReadonlyMap<Recorded, MapEntry>): Lookup {
   const byStem = new Map<string, MapEntry | null>();
   if (history.scriptNames) for (const [id, entry] of byId) byStem.set(stripScriptExtension(id), byStem.has(stripScriptExtension(id)) ? null : entry);
   // A database migrated from compiled dist/*.js, imported from the .ts source (or the other way): the name differs only by its extension, when no other imported name fits.
-  return (id) => byId.get(id) ?? byStem.get(stripScriptExtension(id)) ?? undefined;
+  return (recorded) => shared.get(recorded) ?? byId.get(recorded.id) ?? byStem.get(stripScriptExtension(recorded.id)) ?? undefined;
+}
+
+/**
+ * The map entries of recorded rows whose id several entries share (drizzle's journal may give two entries one `when`, and its migrator records both under it): each row takes, in the order
+ * recorded, the first such entry not yet taken whose checksum it matches, else the first not yet taken.
+ */
+function sharedIds(history: ToolHistory, migrations: readonly MapEntry[], recorded: readonly Recorded[], idOf: (entry: MapEntry) => string): Map<Recorded, MapEntry> {
+  const byId = new Map<string, MapEntry[]>();
+  for (const entry of migrations) byId.set(idOf(entry), [...(byId.get(idOf(entry)) ?? []), entry]);
+  const checksums = (entry: MapEntry) =>
+    history.checksum === undefined ? [] : [text(entry.history[history.checksum]), ...(entry.accepted?.[history.checksum] ?? [])].flatMap((value) => [value, history.legacyChecksum?.(value)]);
+  const taken = new Map<Recorded, MapEntry>();
+  for (const row of recorded) {
+    const free = (byId.get(row.id) ?? []).filter((entry) => ![...taken.values()].includes(entry));
+    if ((byId.get(row.id)?.length ?? 0) < 2 || free.length === 0) continue;
+    taken.set(row, free.find((entry) => row.checksum !== undefined && checksums(entry).includes(row.checksum)) ?? free[0]!);
+  }
+  return taken;
 }
 
 /** `ADOPT_UNKNOWN_MIGRATION` when the map holds no entry for a recorded migration. */
 function refuseUnknown(tool: string, recorded: readonly Recorded[], lookup: Lookup): void {
-  const unknown = recorded.filter((entry) => lookup(entry.id) === undefined);
+  const unknown = recorded.filter((entry) => lookup(entry) === undefined);
   if (unknown.length === 0) return;
   const code = unknown.filter((entry) => entry.code !== undefined);
   // A migration the tool ran as code (Flyway's Java) is in no folder import reads: importing the folder again finds it no more than before.
@@ -634,7 +652,7 @@ function refuseUnknown(tool: string, recorded: readonly Recorded[], lookup: Look
 /** `ADOPT_CHECKSUM_MISMATCH` when the tool's checksum of a recorded migration is none the map accepts for its file. */
 function refuseMismatched(tool: string, history: ToolHistory, recorded: readonly Recorded[], lookup: Lookup): void {
   const mismatched = recorded.flatMap((entry) => {
-    const mapped = lookup(entry.id)!;
+    const mapped = lookup(entry)!;
     const expected = history.checksum === undefined ? undefined : text(mapped.history[history.checksum]);
     const accepted = expected === undefined ? [] : [expected, ...(mapped.accepted?.[history.checksum!] ?? [])];
     return expected === undefined || entry.code !== undefined || accepted.some((value) => entry.checksum === value || entry.checksum === history.legacyChecksum?.(value))
