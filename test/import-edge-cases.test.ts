@@ -35,7 +35,7 @@ async function importJson(project: TestProject, args: readonly string[], code: n
   assert.equal(run.code, code, run.stdout + run.stderr);
   return JSON.parse(run.stdout) as {
     error?: { code: string; problems?: { file: string; line: number }[] };
-    migrations?: { originalId: string; down: string; transaction: boolean; foreignKeysPragmas: number; history: Record<string, unknown> }[];
+    migrations?: { originalId: string; file: string; down: string; transaction: boolean; emptyUp: boolean; foreignKeysPragmas: number; history: Record<string, unknown> }[];
   };
 }
 
@@ -159,7 +159,7 @@ test("sqlx and Flyway: the up (V) file names the migration and gives the history
   const sqlx = projectWith(t, "sqlx", { "20240101000000_create_users.up.sql": "CREATE TABLE users (id INTEGER);\n", "20240101000000_add_back.down.sql": "DROP TABLE users;\n" });
   const sqlxPlan = await importJson(sqlx, ["sqlx", "sqlx-migrations", "--empty-down", "no-op"], 0);
   assert.deepEqual(
-    sqlxPlan.migrations!.map((migration) => [(migration as unknown as { file: string }).file, migration.history.description]),
+    sqlxPlan.migrations!.map((migration) => [migration.file, migration.history.description]),
     [["001_create_users.sql", "create users"]],
   );
   const flyway = projectWith(t, "flyway", {
@@ -170,11 +170,44 @@ test("sqlx and Flyway: the up (V) file names the migration and gives the history
   });
   const flywayPlan = await importJson(flyway, ["flyway", "flyway-migrations", "--empty-down", "no-op"], 0);
   assert.deepEqual(
-    flywayPlan.migrations!.map((migration) => [(migration as unknown as { file: string }).file, migration.history.version, migration.history.description]),
+    flywayPlan.migrations!.map((migration) => [migration.file, migration.history.version, migration.history.description]),
     [
       ["001_create_users.sql", "1", "create users"],
       ["002_add_posts.sql", "01.1", "add posts"],
     ],
+  );
+});
+
+test("a carriage return without a line feed does not end a line for goose or dbmate: a file of such line breaks (which both refuse) is IMPORT_SOURCE_INVALID at line 1, not imported as an empty migration; after sqlx's -- no-transaction, PostgreSQL runs what follows it and SQLite reads it as the comment", async (t) => {
+  for (const [tool, text] of [
+    ["goose", "-- +goose Up\rCREATE TABLE a (id INTEGER);\r-- +goose Down\rDROP TABLE a;\r"],
+    ["dbmate", "-- migrate:up\rCREATE TABLE a (id INTEGER);\r-- migrate:down\rDROP TABLE a;\r"],
+  ] as const) {
+    const project = projectWith(t, tool, { "00001_a.sql": text });
+    const error = (await importJson(project, [tool, `${tool}-migrations`, "--empty-down", "no-op"], 1)).error!;
+    assert.equal(error.code, "IMPORT_SOURCE_INVALID", tool);
+    assert.deepEqual(
+      error.problems!.map((problem) => [problem.file, problem.line]),
+      [[`${tool}-migrations/00001_a.sql`, 1]],
+      tool,
+    );
+  }
+  const files = { "1_a.sql": "CREATE TABLE a (id integer, n integer);\n", "2_b.sql": "-- no-transaction\rCREATE INDEX CONCURRENTLY a_n ON a (n);\n" };
+  const postgres = projectWith(t, "sqlx", files);
+  const plan = await importJson(postgres, ["sqlx", "sqlx-migrations", "--dialect", "postgres", "--empty-down", "no-op", "--yes"], 0);
+  assert.deepEqual(
+    plan.migrations!.map((migration) => [migration.emptyUp, migration.transaction]),
+    [
+      [false, true],
+      [false, false],
+    ],
+  );
+  assert.match(fs.readFileSync(path.join(postgres.root, "migrations", "002_b.sql"), "utf8"), /^\rCREATE INDEX CONCURRENTLY a_n ON a \(n\);$/m);
+  const sqlite = projectWith(t, "sqlx", files);
+  const comment = await importJson(sqlite, ["sqlx", "sqlx-migrations", "--dialect", "sqlite", "--empty-down", "no-op"], 0);
+  assert.deepEqual(
+    comment.migrations!.map((migration) => migration.emptyUp),
+    [false, true],
   );
 });
 

@@ -4,8 +4,9 @@ import { opensOwnTransaction, settleTransaction } from "./own-transaction.js";
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 import { endOfLine, lineAt, refuse, reportDuplicates, sectionOf, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceSection } from "./source.js";
 
-const UP = /^--\s*migrate:up(?:[ \t]+(.*))?[ \t]*\r?$/gm;
-const DOWN = /^--\s*migrate:down(?:[ \t]+(.*))?[ \t]*\r?$/gm;
+// dbmate's lines end at a line feed only: a lone carriage return neither starts a marker line nor ends one.
+const UP = /(?<=^|\n)--\s*migrate:up(?:[ \t]+([^\n]*?))?[ \t]*\r?(?=\n|$)/g;
+const DOWN = /(?<=^|\n)--\s*migrate:down(?:[ \t]+([^\n]*?))?[ \t]*\r?(?=\n|$)/g;
 
 export const dbmate: ForeignTool = {
   order: "by file name as a string, as dbmate sorts them (so 10_b.sql runs before 9_a.sql)",

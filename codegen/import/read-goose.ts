@@ -3,13 +3,14 @@
  * transaction; `StatementBegin`/`StatementEnd` only tell goose's splitter where a statement ends, and stepwise runs a section as one script, so those lines are dropped, as are `ENVSUB ON`/`OFF`
  * lines around SQL they do not change (see `goose-envsub.ts`).
  */
+import { escapeControlCharacters } from "../problems.js";
 import { findEnvsubChange } from "./goose-envsub.js";
 import { opensOwnTransaction, settleTransaction } from "./own-transaction.js";
 import { compareNumeric, endOfLine, lineAt, refuse, reportDuplicates, sectionOf, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceSection } from "./source.js";
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 
-/** A line goose reads as an annotation: one that starts with `--` once trimmed and holds `+goose` anywhere. */
-const ANNOTATION = /^[ \t]*--.*\+goose.*$/gm;
+/** A line goose reads as an annotation: one that starts with `--` once trimmed and holds `+goose` anywhere. goose's lines end at a line feed only (a lone carriage return is part of the line). */
+const ANNOTATION = /(?<=^|\n)[ \t]*--[^\n]*\+goose[^\n]*/g;
 /** goose parses versions as signed 64-bit integers and refuses those below 1. */
 const MAX_VERSION = 2n ** 63n - 1n;
 const KNOWN = new Map(["up", "down", "statementbegin", "statementend", "no transaction", "envsub on", "envsub off"].map((word) => [word, word]));
@@ -110,7 +111,7 @@ function readAnnotations(text: string): Annotations | { refused: string; line: n
     const word = /^\s/.test(match[0]) || command.includes("+goose") ? undefined : KNOWN.get(command.toLowerCase());
     const line = lineAt(text, match.index);
     const refused = (message: string, at = line) => ({ refused: message, line: at });
-    if (word === undefined) return refused(`"${match[0].trim()}": goose refuses this annotation line (unknown, indented, or a comment that mentions +goose)`);
+    if (word === undefined) return refused(`"${escapeControlCharacters(match[0].trim())}": goose refuses this annotation line (unknown, indented, or a comment that mentions +goose)`);
     if (word === "envsub on") envsubAt ??= match.index;
     if (word === "envsub off" && envsubAt !== null) {
       envsub.push([envsubAt, match.index]);

@@ -43,8 +43,8 @@ export const sqlx: ForeignTool = {
       const upText = source.read(upFile);
       const downText = slot.down === undefined ? undefined : source.read(slot.down);
       if (typeof upText !== "string" || downText === null) continue;
-      const up = withoutNoTransaction(upFile, upText);
-      const down = downText === undefined ? null : withoutNoTransaction(slot.down!, downText);
+      const up = withoutNoTransaction(upFile, upText, dialect);
+      const down = downText === undefined ? null : withoutNoTransaction(slot.down!, downText, dialect);
       const run = (file: { section: SourceSection; transaction: boolean }) => ({
         section: file.section,
         transaction: file.transaction && !opensOwnTransaction(file.section.sql, dialect),
@@ -68,9 +68,13 @@ export const sqlx: ForeignTool = {
 };
 
 /** The file without a first line `-- no-transaction`, sqlx's opt-out, and whether it runs in a transaction. */
-function withoutNoTransaction(file: string, text: string): { section: SourceSection; transaction: boolean } {
+function withoutNoTransaction(file: string, text: string, dialect: SqlDialect): { section: SourceSection; transaction: boolean } {
   if (!text.startsWith(NO_TRANSACTION)) return { section: { file, line: 1, sql: text }, transaction: true };
-  return { section: { file, line: 2, sql: text.slice(endOfLine(text, 0)) }, transaction: false };
+  const end = endOfLine(text, 0);
+  // PostgreSQL ends a line comment at a carriage return too, so there SQL after a lone one on the mark's line ran (SQLite reads the rest of the line as the comment).
+  const carriageReturn = dialect === "postgres" ? text.slice(0, end).search(/\r(?!\n)/) : -1;
+  if (carriageReturn !== -1) return { section: { file, line: 1, sql: text.slice(carriageReturn) }, transaction: false };
+  return { section: { file, line: 2, sql: text.slice(end) }, transaction: false };
 }
 
 /** The checksum sqlx stores for `file` when `ignored-chars` drops carriage returns, where it differs from the plain one. */
