@@ -697,6 +697,46 @@ test("drizzle: a journal whose entries share a `when` (drizzle's migrator record
   );
 });
 
+test("drizzle: a folder checked out with CRLF line endings (git's core.autocrlf) is adopted on a database drizzle-orm's migrator built from the LF files, as drizzle never checks a hash again; another text is still ADOPT_CHECKSUM_MISMATCH", async (t) => {
+  const project = createTestProject(t);
+  const [lf, crlf] = [path.join(project.root, "drizzle-lf"), path.join(project.root, "drizzle-migrations")];
+  const entries = [
+    { idx: 0, version: "6", when: 1700000000000, tag: "0000_init", breakpoints: true },
+    { idx: 1, version: "6", when: 1700000100000, tag: "0001_more", breakpoints: true },
+  ];
+  const files = {
+    "0000_init.sql": "CREATE TABLE `a` (\n\t`id` integer PRIMARY KEY\n);\n",
+    "0001_more.sql": "CREATE TABLE `b` (`id` integer);\n--> statement-breakpoint\nCREATE INDEX `b_id` ON `b` (`id`);\n",
+  };
+  for (const [dir, newline] of [
+    [lf, "\n"],
+    [crlf, "\r\n"],
+  ] as const) {
+    mkdirSync(path.join(dir, "meta"), { recursive: true });
+    writeFileSync(path.join(dir, "meta", "_journal.json"), JSON.stringify({ version: "7", dialect: "sqlite", entries }));
+    for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text.replaceAll("\n", newline));
+  }
+  const imported = await runCli(["import", "drizzle", "drizzle-migrations", "--empty-down", "no-op", "--yes"], { cwd: project.root });
+  assert.equal(imported.code, 0, imported.stderr);
+  await project.generateAsBin();
+  const file = project.databasePath("lf.db");
+  const sqlite = new Database(file);
+  migrate(drizzle(sqlite), { migrationsFolder: lf });
+  sqlite.close();
+  const other = project.databasePath("other-text.db");
+  cpSync(file, other);
+  const db = new Database(other);
+  db.prepare("UPDATE __drizzle_migrations SET hash = ? WHERE created_at = 1700000100000").run(sha("sha256", Buffer.from(files["0001_more.sql"].replace("b_id", "b_other"))));
+  db.close();
+  const adopted = await cli(project, "drizzle", file, ...adoptArgs);
+  assert.equal(adopted.code, 0, JSON.stringify(adopted.json));
+  assert.deepEqual(adopted.json.recorded, [1, 2]);
+  assert.deepEqual(
+    refusal(await cli(project, "drizzle", other, ...adoptArgs), "ADOPT_CHECKSUM_MISMATCH").migrations.map((entry: Json) => entry.version),
+    [2],
+  );
+});
+
 test("diesel: an adopted database holding a dangling key its tool's connection let through (foreign keys off) goes on with up: the imported foreign_keys:off migration is not blamed for it", async (t) => {
   const { project, source } = await importedProject(t, "diesel");
   const file = editedAsTool(project, "diesel", source, "orphans.db", "");

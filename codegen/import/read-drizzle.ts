@@ -5,7 +5,7 @@
  */
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 import { splitSqlStatements, tokenizeSql } from "../../src/shared/postgres-tokens.js";
-import { checkToolDialect, lineAt, refuse, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
+import { checkToolDialect, lineAt, lineEndingChecksums, refuse, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 const JOURNAL = "meta/_journal.json";
 
@@ -48,6 +48,8 @@ export const drizzle: ForeignTool = {
           sources: [file],
           // drizzle records the SQL file's SHA-256 and the journal's `when`.
           history: { hash: source.hash(file), created_at: entry.when as number },
+          // drizzle never checks the hash of a migration it applied, so the same file checked out with other line endings (git's core.autocrlf) still stands for it.
+          accepted: { hash: lineEndingChecksums(source, file) },
         },
       ];
     });

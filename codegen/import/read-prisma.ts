@@ -5,17 +5,7 @@
  * the script holds what cannot run in one (CONCURRENTLY, VACUUM, …: only Prisma 7.4's statement-by-statement run applied it) or its own transaction control.
  */
 import { compareText } from "../problems.js";
-import { checkToolDialect, refuse, runsInOneTransaction, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
-
-/**
- * The other checksums Prisma accepts for `file`: it checks the script as read, with CRLF made LF, and with every LF made CRLF (so a file checked out with other line endings than where it was
- * applied still matches); only those that differ from the plain one.
- */
-function acceptedChecksums(source: SourceFolder, file: string): string[] {
-  const plain = source.hash(file);
-  const others = [source.hash(file, "sha256", (text) => text.replaceAll("\r\n", "\n")), source.hash(file, "sha256", (text) => text.replaceAll("\n", "\r\n"))];
-  return [...new Set(others)].filter((checksum) => checksum !== plain);
-}
+import { checkToolDialect, lineEndingChecksums, refuse, runsInOneTransaction, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 const LOCK = "migration_lock.toml";
 
@@ -45,7 +35,8 @@ export const prisma: ForeignTool = {
             transaction: dialect === "postgres" && runsInOneTransaction(sql, dialect),
             sources: [file],
             history: { migration_name: folder.name, checksum: source.hash(file) },
-            accepted: { checksum: acceptedChecksums(source, file) },
+            // Prisma checks the script as read, with CRLF made LF, and with every LF made CRLF.
+            accepted: { checksum: lineEndingChecksums(source, file) },
           },
         ];
       });
