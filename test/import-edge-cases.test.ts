@@ -211,6 +211,34 @@ test("a carriage return without a line feed does not end a line for goose or dbm
   );
 });
 
+test("a migration the tool itself would never run is refused at its file, not imported to run as the newest: a golang-migrate version past 2^64 - 1 (which it skips), a folder named like a goose SQL migration (which goose fails to read)", async (t) => {
+  const golang = projectWith(t, "golang-migrate", {
+    "1_a.up.sql": "CREATE TABLE a (id INTEGER);\n",
+    "18446744073709551615_last.up.sql": "CREATE TABLE b (id INTEGER);\n",
+    "18446744073709551616_past.up.sql": "CREATE TABLE c (id INTEGER);\n",
+  });
+  const golangError = (await importJson(golang, ["golang-migrate", "golang-migrate-migrations", "--empty-down", "no-op"], 1)).error!;
+  assert.equal(golangError.code, "IMPORT_SOURCE_INVALID");
+  assert.deepEqual(
+    golangError.problems!.map((problem) => [problem.file, problem.line]),
+    [["golang-migrate-migrations/18446744073709551616_past.up.sql", 1]],
+  );
+  fs.rmSync(path.join(golang.root, "golang-migrate-migrations", "18446744073709551616_past.up.sql"));
+  const plan = await importJson(golang, ["golang-migrate", "golang-migrate-migrations", "--empty-down", "no-op"], 0);
+  assert.deepEqual(
+    plan.migrations!.map((migration) => migration.history.version),
+    ["1", "18446744073709551615"],
+  );
+  const goose = projectWith(t, "goose", { "00001_a.sql": "-- +goose Up\nCREATE TABLE a (id INTEGER);\n", "00002_b.sql/readme.txt": "not a migration\n" });
+  const gooseError = (await importJson(goose, ["goose", "goose-migrations", "--empty-down", "no-op"], 1)).error!;
+  assert.equal(gooseError.code, "IMPORT_SOURCE_INVALID");
+  assert.deepEqual(
+    gooseError.problems!.map((problem) => [problem.file, problem.line]),
+    [["goose-migrations/00002_b.sql", 1]],
+  );
+  assert.equal(existsSync(path.join(goose.root, "migrations")), false);
+});
+
 test("a `-- migrate:down` line in a tool's up SQL (a comment to the tool) is IMPORT_SOURCE_INVALID at its line, not a down cut out of the up", async (t) => {
   const project = projectWith(t, "sqlx", { "1_a.sql": "CREATE TABLE a (id INTEGER);\n-- migrate:down\nCREATE TABLE b (id INTEGER);\n" });
   for (const emptyDown of ["irreversible", "no-op"]) {

@@ -9,6 +9,8 @@ import { settleTransaction } from "./own-transaction.js";
 import { compareNumeric, refuse, runsInOneTransaction, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 const FILE = /^(\d+)_(.*)\.(up|down)\.(.*)$/;
+/** golang-migrate parses a version as an unsigned 64-bit integer and skips a file whose version does not fit. */
+const MAX_VERSION = 2n ** 64n - 1n;
 
 export const golangMigrate: ForeignTool = {
   order: "by version as a number (so 9_a runs before 10_b)",
@@ -19,6 +21,11 @@ export const golangMigrate: ForeignTool = {
     for (const entry of source.list()) {
       const match = entry.isFile() ? FILE.exec(entry.name) : null;
       if (!match) continue;
+      // Skipped by golang-migrate, so it never ran; imported, it would run as the newest migration.
+      if (BigInt(match[1]!) > MAX_VERSION) {
+        source.report(entry.name, 1, `version ${match[1]}, which golang-migrate skips without a word (it takes 0 to ${MAX_VERSION}), so it never ran; renumber it, or delete it`);
+        continue;
+      }
       const version = BigInt(match[1]!).toString();
       const slot = byVersion.get(version) ?? { title: match[2]!, id: `${match[1]}_${match[2]}` };
       byVersion.set(version, slot);

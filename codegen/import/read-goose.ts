@@ -25,6 +25,8 @@ export const goose: ForeignTool = {
   read(source: SourceFolder, dialect: SqlDialect): ForeignMigration[] {
     const found = source.list().flatMap((entry): (ForeignMigration & { key: string; file: string })[] => {
       const file = entry.name;
+      // goose lists *.sql by name and fails reading a folder so named.
+      if (entry.isDirectory() && /^\d+_.*\.sql$/.test(file)) return refuse(source, file, 1, "a folder named like a goose SQL migration, which goose fails to read as one; rename it");
       // goose skips Go test files.
       if (!entry.isFile() || !/^\d+_.*\.(sql|go)$/.test(file) || file.endsWith("_test.go")) return [];
       if (file.endsWith(".go"))
