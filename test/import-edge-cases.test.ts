@@ -178,7 +178,7 @@ test("sqlx and Flyway: the up (V) file names the migration and gives the history
   );
 });
 
-test("a carriage return without a line feed does not end a line for goose or dbmate: a file of such line breaks (which both refuse) is IMPORT_SOURCE_INVALID at line 1, not imported as an empty migration; after sqlx's -- no-transaction, PostgreSQL runs what follows it and SQLite reads it as the comment", async (t) => {
+test("a carriage return without a line feed does not end a line for goose or dbmate: a file of such line breaks (which both refuse) is IMPORT_SOURCE_INVALID at line 1, not imported as an empty migration; after sqlx's -- no-transaction or node-pg-migrate's section comment, PostgreSQL runs what follows it and SQLite reads it as the comment", async (t) => {
   for (const [tool, text] of [
     ["goose", "-- +goose Up\rCREATE TABLE a (id INTEGER);\r-- +goose Down\rDROP TABLE a;\r"],
     ["dbmate", "-- migrate:up\rCREATE TABLE a (id INTEGER);\r-- migrate:down\rDROP TABLE a;\r"],
@@ -203,6 +203,16 @@ test("a carriage return without a line feed does not end a line for goose or dbm
     ],
   );
   assert.match(fs.readFileSync(path.join(postgres.root, "migrations", "002_b.sql"), "utf8"), /^\rCREATE INDEX CONCURRENTLY a_n ON a \(n\);$/m);
+  // node-pg-migrate sends the section from its marker comment, which PostgreSQL ends at the lone carriage return.
+  const pgm = projectWith(t, "node-pg-migrate", { "1700000000000_a.sql": "-- Up Migration\rCREATE TABLE a (id integer);\r-- Down Migration\rDROP TABLE a;\r" });
+  const pgmPlan = await importJson(pgm, ["node-pg-migrate", "node-pg-migrate-migrations", "--dialect", "postgres", "--yes"], 0);
+  assert.deepEqual(
+    pgmPlan.migrations!.map((migration) => [migration.emptyUp, migration.down]),
+    [[false, "sql"]],
+  );
+  const written = fs.readFileSync(path.join(pgm.root, "migrations", "001_a.sql"), "utf8");
+  assert.match(written, /^\rCREATE TABLE a \(id integer\);\r$/m);
+  assert.match(written, /^\rDROP TABLE a;\r$/m);
   const sqlite = projectWith(t, "sqlx", files);
   const comment = await importJson(sqlite, ["sqlx", "sqlx-migrations", "--dialect", "sqlite", "--empty-down", "no-op"], 0);
   assert.deepEqual(

@@ -6,7 +6,7 @@
 import { tokenizeSql } from "../../src/shared/postgres-tokens.js";
 import { NODE_PG_MIGRATE_SERVING } from "./serve-node-pg-migrate.js";
 import { extensionOf, findExport, moduleMigration, nameOf, readScript, SCRIPT_EXTENSIONS } from "./read-scripts.js";
-import { endOfLine, lineAt, refuse, reportDuplicates, sectionOf, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
+import { lineAt, refuse, reportDuplicates, sectionOf, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 /** node-pg-migrate's value of a file name's leading number. */
 function numericPrefix(name: string): number | null {
@@ -54,8 +54,12 @@ export const nodePgMigrate: ForeignTool = {
         const downMatch = sectionMarker("down").exec(text);
         const up = upMatch?.index ?? -1;
         const down = downMatch?.index ?? -1;
-        // Past the marker comment's line: stepwise's own marker stands for it (and would read it as a near miss of one).
-        const after = (match: RegExpExecArray) => endOfLine(text, match.index + match[0].length - 1);
+        // Past the marker comment, which PostgreSQL ends at a line feed or a lone carriage return (SQL after one ran): stepwise's own marker stands for it (and would read it as a near miss of one).
+        const after = (match: RegExpExecArray) => {
+          const end = match.index + match[0].length;
+          const lineBreak = text.slice(end).search(/\r(?!\n)|\n/);
+          return lineBreak === -1 ? text.length : end + lineBreak + (text[end + lineBreak] === "\n" ? 1 : 0);
+        };
         // node-pg-migrate's reading: the up section runs from its comment to the down comment after it (or the end), the whole file without one; no down comment, no down.
         const upSection = upMatch ? sectionOf(file, text, after(upMatch), down < up ? text.length : down) : sectionOf(file, text, 0);
         const downSection = downMatch ? sectionOf(file, text, after(downMatch), up < down ? text.length : up) : null;
