@@ -322,6 +322,10 @@ test("result-column text counts exactly where SQLite names a column by it, and n
   apart.push(["CREATE VIEW v AS SELECT * FROM (SELECT a + 1 FROM t);", "CREATE VIEW v AS SELECT * FROM (SELECT a  +  1 FROM t);"]);
   apart.push(["CREATE VIEW v AS WITH c AS (SELECT a + 1 FROM t) SELECT * FROM c;", "CREATE VIEW v AS WITH c AS (SELECT a/**/+ 1 FROM t) SELECT * FROM c;"]);
   apart.push(["CREATE VIEW v AS SELECT s.* FROM t JOIN (SELECT a + 1 FROM t UNION SELECT 2) s;", "CREATE VIEW v AS SELECT s.* FROM t JOIN (SELECT a +\n1 FROM t UNION SELECT 2) s;"]);
+  // A CTE written `AS [NOT] MATERIALIZED (…)`, and a subquery in a second pair of parentheses, pass on their names too.
+  apart.push(["CREATE VIEW v AS WITH c AS MATERIALIZED (SELECT a + 1 FROM t) SELECT * FROM c;", "CREATE VIEW v AS WITH c AS MATERIALIZED (SELECT a  +  1 FROM t) SELECT * FROM c;"]);
+  apart.push(["CREATE VIEW v AS WITH c AS NOT MATERIALIZED (SELECT a + 1 FROM t) SELECT * FROM c;", "CREATE VIEW v AS WITH c AS NOT MATERIALIZED (SELECT a/**/+ 1 FROM t) SELECT * FROM c;"]);
+  apart.push(["CREATE VIEW v AS SELECT * FROM ((SELECT a + 1 FROM t));", "CREATE VIEW v AS SELECT * FROM ((SELECT a  +  1 FROM t));"]);
   for (const [a, b] of apart) {
     const tempNames = (sql: string) => {
       const db = new Database(":memory:");
