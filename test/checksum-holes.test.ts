@@ -322,6 +322,10 @@ test("result-column text counts exactly where SQLite names a column by it, and n
   apart.push(["CREATE VIEW v AS SELECT * FROM (SELECT a + 1 FROM t);", "CREATE VIEW v AS SELECT * FROM (SELECT a  +  1 FROM t);"]);
   apart.push(["CREATE VIEW v AS WITH c AS (SELECT a + 1 FROM t) SELECT * FROM c;", "CREATE VIEW v AS WITH c AS (SELECT a/**/+ 1 FROM t) SELECT * FROM c;"]);
   apart.push(["CREATE VIEW v AS SELECT s.* FROM t JOIN (SELECT a + 1 FROM t UNION SELECT 2) s;", "CREATE VIEW v AS SELECT s.* FROM t JOIN (SELECT a +\n1 FROM t UNION SELECT 2) s;"]);
+  // A CTE written `AS [NOT] MATERIALIZED (…)`, and a subquery in a second pair of parentheses, pass on their names too.
+  apart.push(["CREATE VIEW v AS WITH c AS MATERIALIZED (SELECT a + 1 FROM t) SELECT * FROM c;", "CREATE VIEW v AS WITH c AS MATERIALIZED (SELECT a  +  1 FROM t) SELECT * FROM c;"]);
+  apart.push(["CREATE VIEW v AS WITH c AS NOT MATERIALIZED (SELECT a + 1 FROM t) SELECT * FROM c;", "CREATE VIEW v AS WITH c AS NOT MATERIALIZED (SELECT a/**/+ 1 FROM t) SELECT * FROM c;"]);
+  apart.push(["CREATE VIEW v AS SELECT * FROM ((SELECT a + 1 FROM t));", "CREATE VIEW v AS SELECT * FROM ((SELECT a  +  1 FROM t));"]);
   for (const [a, b] of apart) {
     const tempNames = (sql: string) => {
       const db = new Database(":memory:");
@@ -350,6 +354,22 @@ test("result-column text counts exactly where SQLite names a column by it, and n
     assert.equal(checksumOf(a), checksumOf(b), a);
   }
 });
+
+test(
+  "a result column with an alias but no AS (`count( * )  n`) is named by its alias, so its spacing and comments leave the checksum as it is",
+  { todo: "isNamedByText takes only `AS alias` for an alias: changing the checksum here would move checksums databases recorded" },
+  () => {
+    const checksumOf = (upSql: string) => checksumSqlMigration({ upSql, downSql: null, transaction: true, disableForeignKeys: false });
+    const same: Array<[string, string]> = [
+      ["CREATE VIEW v AS SELECT count( * )  n FROM t;", "CREATE VIEW v AS SELECT count(*) n FROM t;"],
+      ['CREATE VIEW v AS SELECT a  +  1 "x" FROM t;', 'CREATE VIEW v AS SELECT a + 1 "x" FROM t;'],
+    ];
+    for (const [a, b] of same) {
+      assert.equal(columnNames(a), columnNames(b), `SQLite names the columns the same: ${a}`);
+      assert.equal(checksumOf(a), checksumOf(b), a);
+    }
+  },
+);
 
 test("a NUL byte is refused at gen with its line and column: in SQL, in a TypeScript migration, in a helper", (t) => {
   const project = createTestProject(t);

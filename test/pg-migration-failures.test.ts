@@ -152,6 +152,9 @@ test("a migration's failure is located where PostgreSQL points, inside a multi-l
     // Its message differs on the rerun that finds the line (a new transaction's now()): the same failure all the same, by its SQLSTATE.
     ["raise_now", "CREATE TABLE v (a int);\nDO $$\nBEGIN\n  IF true THEN\n    RAISE EXCEPTION 'boom at %', clock_timestamp();\n  END IF;\nEND $$;", { line: 6, column: 5 }],
     ["long_line", `${"SELECT 1; ".repeat(300)}SELECT no_such_column FROM (SELECT 1) AS s;`, { line: 2, column: 3008 }],
+    // PostgreSQL counts its position in characters; the column counts UTF-16 code units, as gen's problems and SQLite's locations do (an emoji is two).
+    ["astral", "SELECT '\u{1F600}', no_such_column;", { line: 2, column: 14 }],
+    ["astral_next_line", "SELECT '\u{1F600}',\n  '\u{1F600}', no_such_column;", { line: 3, column: 9 }],
   ] as const;
   for (const [name, sql, at] of cases) {
     for (const transaction of [true, false]) {

@@ -46,13 +46,13 @@ function inFile(entry: MigrationEntry, direction: MigrationDirection, at: { line
   return { file: entry.file, line: start + at.line - 1, column: at.column };
 }
 
-/** The line and column of character `position` (1-based, in code points, as PostgreSQL counts). */
+/** The line and column of character `position` (1-based, in code points, as PostgreSQL counts); the column in UTF-16 code units, as gen's problems and every other location count it. */
 function lineAndColumn(text: string, position: number): { line: number; column: number } {
   const lines = [...text]
     .slice(0, position - 1)
     .join("")
     .split("\n");
-  return { line: lines.length, column: [...lines[lines.length - 1]!].length + 1 };
+  return { line: lines.length, column: lines[lines.length - 1]!.length + 1 };
 }
 
 /** The first error down `error`'s `cause` chain (itself first, at most 8 deep) that `matches`. */

@@ -151,8 +151,13 @@ function collectFromStatement(sql: string, tokens: readonly CanonicalToken[], fr
   // A scalar subquery in a function's arguments is counted too: telling it from a FROM list would need a parser.
   for (let select = body + 1; select < to; select++) {
     if (word(select) !== "SELECT" || tokens[select - 1]!.text !== "(") continue;
-    const before = word(select - 2);
-    if (before === "FROM" || before === "JOIN" || before === "," || (before === "AS" && tokens[select - 3]?.text !== ")")) collectSelectList(sql, tokens, select + 1, to, found);
+    // `FROM ((SELECT …))` names its columns as `FROM (SELECT …)` does; a CTE may be `AS [NOT] MATERIALIZED (SELECT …)`.
+    let open = select - 1;
+    while (word(open - 1) === "(") open--;
+    let before = open - 1;
+    if (word(before) === "MATERIALIZED") before -= word(before - 1) === "NOT" ? 2 : 1;
+    const keyword = word(before);
+    if (keyword === "FROM" || keyword === "JOIN" || keyword === "," || (keyword === "AS" && tokens[before - 1]?.text !== ")")) collectSelectList(sql, tokens, select + 1, to, found);
   }
 }
 
