@@ -196,7 +196,13 @@ export function planRebase(options: Where) {
   const editedTwice = comparison.local.filter((migration) => migration.origin === "edited-on-both-sides").map((migration) => migration.file);
   if (editedTwice.length > 0) throw rebaseConflictError("edited-on-both-sides", editedTwice, comparison.base.ref);
   const baseLatestVersion = Math.max(0, ...comparison.baseMigrations.map((migration) => migration.version));
-  const [added, kept] = [comparison.local.filter((each) => each.origin === "added"), comparison.local.filter((each) => each.origin !== "added")];
+  // A squash must keep the version its record names (the newest it replaced): renumbered, gen refuses it (SQUASH_RECORD_INVALID). Whether the base took a version it replaces is gen --check --base's to say.
+  const isSquash = (migration: BranchMigration) => {
+    const read = readSquashRecord(migration.text);
+    return read !== null && "record" in read && read.record.version === migration.version;
+  };
+  const renumbered = (migration: (typeof comparison.local)[number]) => migration.origin === "added" && !isSquash(migration);
+  const [added, kept] = [comparison.local.filter(renumbered), comparison.local.filter((each) => !renumbered(each))];
   // A migration this branch keeps (one the base deleted, say) still holds its number.
   let next = Math.max(baseLatestVersion, ...kept.map((migration) => migration.version)) + 1;
   const width = versionWidthOf([...comparison.local, ...comparison.baseMigrations].map((migration) => migration.fileName));
