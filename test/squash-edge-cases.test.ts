@@ -340,6 +340,40 @@ test("SQLite: a table name holding a line break or a terminal escape stays insid
   assert.doesNotMatch(text.stdout, /\u001b/);
 });
 
+test("SQLite: a row whose text holds a line starting with -- stepwise: is written as its bytes, so gen reads no note or record line inside the literal and deleting the notes leaves the row as it was", { skip: skipGit }, async (t) => {
+  const project = createTestProject(t);
+  const body = "intro\n-- stepwise:review read me\n-- stepwise:replaces 1 x 00\nend";
+  project.writeMigration("001_docs.sql", "-- migrate:up\nCREATE TABLE docs (id INTEGER PRIMARY KEY, body TEXT);\n");
+  project.writeMigration("002_seed.sql", `-- migrate:up\nINSERT INTO docs (id, body) VALUES (1, '${body}');\n`);
+  project.writeMigration("003_later.sql", PLAIN("later"));
+  await project.generateAsBin();
+  writeFileSync(path.join(project.root, ".gitignore"), "node_modules\n");
+  initRepository(project.root);
+  commitAll(project.root, "history");
+  const wrote = await runCli(["squash", "--to", "2", "--yes", "--json"], { cwd: project.root });
+  assert.equal(wrote.code, 0, wrote.stdout + wrote.stderr);
+  const file = path.join(project.root, json(wrote).file as string);
+  const notes = readFileSync(file, "utf8")
+    .split("\n")
+    .flatMap((line, index) => (line.startsWith("-- stepwise:review") ? [index + 1] : []));
+  // gen names the squash's own two notes (the data statement, the seed rows), and no line of the row's text.
+  const pending = json(await runCli(["gen", "--json"], { cwd: project.root }));
+  assert.deepEqual(
+    pending.problems.map((problem: Json) => [problem.code, problem.line]),
+    notes.map((line) => ["SQUASH_REVIEW_PENDING", line]),
+  );
+  assert.equal(notes.length, 2);
+  resolveReviews(file);
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  const checked = await runCli(["gen", "--check", "--json"], { cwd: project.root });
+  assert.equal(checked.code, 0, checked.stdout);
+  const fresh = project.databasePath("fresh.db");
+  assert.equal((await runCli(["up", "--db", fresh], { cwd: project.root })).code, 0);
+  const db = new Database(fresh, { readonly: true });
+  t.after(() => db.close());
+  assert.equal(db.prepare("SELECT body FROM docs WHERE id = 1").pluck().get(), body);
+});
+
 test("SQLite: objects whose stored SQL ends in a line comment (the migration wrote its ; on the next line) squash, each ; kept out of the comment", async (t) => {
   const project = createTestProject(t);
   project.writeMigration(
