@@ -540,6 +540,17 @@ test("squash --yes asks git for the project's place in the repository once, not 
   assert.equal(prefixes, 1);
 });
 
+test("squash --yes with no git on the PATH is GIT_NOT_FOUND, not SQUASH_UNCOMMITTED asking to commit files that are committed, and writes nothing", { skip: skipGit }, async (t) => {
+  const project = await committedProject(t);
+  const before = snapshotFolders(project);
+  const emptyPath = fs.mkdtempSync(path.join(project.root, "empty-path-"));
+  const run = await runCli(["squash", "--to", "3", "--yes", "--json"], { cwd: project.root, env: { PATH: emptyPath } });
+  const error = errorOf(run);
+  assert.deepEqual([run.code, error.code, error.operation], [1, "GIT_NOT_FOUND", "stepwise squash --yes"], run.stdout + run.stderr);
+  assert.match(error.fix, /install git/);
+  assert.deepEqual(snapshotFolders(project), before);
+});
+
 /** PostgreSQL, in the configured schema `app`: an enum grown with ADD VALUE, a partitioned table, a materialized view with an index, a column named like the row alias, sequences advanced. */
 const POSTGRES_HISTORY: Record<string, string> = {
   "001_types.sql": `-- migrate:up
