@@ -255,6 +255,33 @@ test("rebase rewrites relative imports of a renamed TypeScript migration, in eve
   assert.equal(up.code, 0, up.stderr);
 });
 
+test("rebase rewrites the import of a renamed migration in a helper outside the migrations folder that a migration imports, as gen follows it", { skip: gitMissing ?? false }, async (t) => {
+  const project = await repositoryWithMain(t);
+  git(project.root, ["checkout", "-q", "-b", "feature"]);
+  const migration = (body: string, imports = "") => `import { defineMigration } from "stepwise-migrate";\n${imports}export default defineMigration({ up(db) { db.exec(${body}); } });\n`;
+  mkdirSync(path.join(project.root, "lib"));
+  writeFileSync(path.join(project.root, "lib", "names.ts"), `export { TABLE } from "../migrations/002_colors.js";\n`);
+  const files = {
+    "002_colors.ts": migration("`CREATE TABLE ${TABLE} (id INTEGER)`", `export const TABLE = "colors";\n`),
+    "003_index_colors.ts": migration("`CREATE INDEX idx ON ${TABLE} (id)`", `import { TABLE } from "../lib/names.js";\n`),
+  };
+  await addAndCommit(project, files, "feature");
+  git(project.root, ["checkout", "-q", "main"]);
+  await addAndCommit(project, { "002_tags.sql": sql("tags") }, "main");
+  git(project.root, ["checkout", "-q", "feature"]);
+  const { result, json } = await rebaseJson(project, ["--base", "main", "--yes"]);
+  // Left as it was, lib/names.ts named a file the rename removed: gen refused it (TS_IMPORT_NOT_FOUND) with the files already renamed.
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  assert.deepEqual(json.importRewrites, ["lib/names.ts: ../migrations/002_colors.js → ../migrations/003_colors.js"]);
+  assert.equal(readFileSync(path.join(project.root, "lib", "names.ts"), "utf8"), `export { TABLE } from "../migrations/003_colors.js";\n`);
+  assert.equal((json.registry as { status: string }).status, "awaiting-merge", JSON.stringify(json.registry));
+  commitAll(project.root, "rebase");
+  git(project.root, ["merge", "-q", "--no-edit", "main"], [0, 1]);
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  const up = await runCli(["up", "--db", "app.db"], { cwd: project.root });
+  assert.equal(up.code, 0, up.stderr);
+});
+
 test("an unresolved merge conflict or a taken new name is refused with nothing changed", { skip: gitMissing ?? false }, async (t) => {
   const project = await repositoryWithMain(t);
   git(project.root, ["checkout", "-q", "-b", "feature"]);
