@@ -17,7 +17,7 @@ import { MigrationManager } from "../src/entries/better-sqlite3.js";
 import { readSchemaSnapshot } from "../src/safety/schema-reader.js";
 import { commitAll, git, gitUnavailableReason, initRepository } from "./support/git-repo.js";
 import { createTestDatabase, type TestPostgresDatabase } from "./support/postgres-server.js";
-import { createTestProject, runCli, type TestProject } from "./support/project.js";
+import { createTestProject, makeTempDir, runCli, type TestProject } from "./support/project.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON read field by field
 type Json = Record<string, any>;
@@ -409,6 +409,27 @@ test("squash --to: K must be a whole number; --yes keeps a squash that has migra
   assert.equal(wrote.code, 0, wrote.stdout);
   assert.deepEqual(readdirSync(project.migrationsDir).sort(), ["002_squash_1_to_2.sql", "003_c.sql"]);
   assert.match(readFileSync(path.join(project.migrationsDir, "002_squash_1_to_2.sql"), "utf8"), /^-- stepwise:squash 2 /m);
+  assert.equal((await runCli(["gen", "--check"], { cwd: project.root })).code, 0);
+});
+
+test("squash --yes reads git for a migrations folder outside the project but inside the repository (a monorepo's ../db/migrations): committed files are deleted, an edited one refused", { skip: skipGit }, async (t) => {
+  const top = makeTempDir(t);
+  const project = createTestProject(t, { parentDir: top, packageJson: { stepwise: { migrationsDir: "../db/migrations" } } });
+  const folder = path.join(top, "db", "migrations");
+  fs.mkdirSync(folder, { recursive: true });
+  for (const [index, table] of ["a", "b", "c"].entries()) writeFileSync(path.join(folder, `00${index + 1}_${table}.sql`), PLAIN(table));
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  writeFileSync(path.join(top, ".gitignore"), "node_modules\n");
+  initRepository(top);
+  commitAll(top, "history");
+  writeFileSync(path.join(folder, "002_b.sql"), `${PLAIN("b")}-- an edit not committed\n`);
+  const dirty = await runCli(["squash", "--to", "2", "--yes", "--json"], { cwd: project.root, env: { STEPWISE_SKIP_REGISTRY_CHECK: "1" } });
+  assert.deepEqual([dirty.code, errorOf(dirty).code, errorOf(dirty).files], [1, "SQUASH_UNCOMMITTED", ["../db/migrations/002_b.sql"]], dirty.stdout);
+  git(top, ["checkout", "--", "."]);
+  const wrote = await runCli(["squash", "--to", "2", "--yes", "--json"], { cwd: project.root });
+  assert.equal(wrote.code, 0, wrote.stdout + wrote.stderr);
+  assert.deepEqual(json(wrote).removed, ["../db/migrations/001_a.sql", "../db/migrations/002_b.sql"]);
+  assert.deepEqual(readdirSync(folder).sort(), ["002_squash_1_to_2.sql", "003_c.sql"]);
   assert.equal((await runCli(["gen", "--check"], { cwd: project.root })).code, 0);
 });
 

@@ -159,7 +159,9 @@ function refuseUncommitted(projectRoot: string, files: readonly string[]): void 
   // git prints paths relative to the repository's top, which may be above the project: one prefix for every file.
   const prefix = git(["rev-parse", "--show-prefix"]);
   const top = prefix.status === 0 ? prefix.stdout.replace(/\n$/, "") : "";
-  const lost = files.filter((file) => !inGit.has(`${top}${file}`) || dirty.has(`${top}${file}`));
+  // Normalised: a migrations folder outside the project (a monorepo's "../db/migrations") is named from the project's prefix through "..".
+  const inRepository = (file: string) => path.posix.normalize(`${top}${file}`);
+  const lost = files.filter((file) => !inGit.has(inRepository(file)) || dirty.has(inRepository(file)));
   if (lost.length === 0) return;
   const message = `squash deletes the migrations it replaces, and git does not hold ${listSome(lost)} as ${lost.length === 1 ? "it is" : "they are"} (uncommitted, untracked, or no repository), so ${lost.length === 1 ? "its" : "their"} text would be lost. Commit them first. Nothing was written.`;
   throw new StepwiseError("SQUASH_UNCOMMITTED", message, { files: lost });
