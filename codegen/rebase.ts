@@ -298,7 +298,8 @@ function findReferenceRewrites(projectRoot: string, migrationsDir: string, moves
   const inFolder = listScriptFiles(migrationsDir);
   const imported = inFolder.flatMap((file) => {
     const sourceFile = tryOr(() => ts.createSourceFile(file, fs.readFileSync(file, "utf8"), ts.ScriptTarget.Latest, true), null);
-    return sourceFile === null ? [] : followLocalImports({ absolutePath: file, sourceFile, ownChecksum: "", projectRoot }).files.map((each) => path.resolve(projectRoot, each));
+    // What cannot be followed is gen's to report after the renames, as before.
+    return sourceFile === null ? [] : tryOr(() => followLocalImports({ absolutePath: file, sourceFile, ownChecksum: "", projectRoot }).files, []).map((each) => path.resolve(projectRoot, each));
   });
   const outside = [...new Set(imported)].filter((file) => !inFolder.includes(file) && SCRIPT_EXTENSION.test(file) && !file.endsWith(".d.ts") && fs.existsSync(file)).sort();
   return [...inFolder, ...outside].flatMap((file) => {
