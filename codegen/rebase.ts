@@ -20,7 +20,7 @@ import { formatVersion } from "../src/core/migration-label.js";
 import type { StepwiseSettings } from "./config.js";
 import { defaultGenCacheDir } from "./gen-cache.js";
 import { generateRegistry, type GenerateResult } from "./generate.js";
-import { findImportSpecifiers } from "./local-imports.js";
+import { findImportSpecifiers, followLocalImports } from "./local-imports.js";
 import { formatMigrationFileName, parseMigrationFileName, versionWidthOf, type ParsedMigrationFileName } from "./migration-file.js";
 import { compareText, printProblems, projectPath, tryOr, type Problem } from "./problems.js";
 import { writeFileAtomic } from "./write-file.js";
@@ -196,7 +196,13 @@ export function planRebase(options: Where) {
   const editedTwice = comparison.local.filter((migration) => migration.origin === "edited-on-both-sides").map((migration) => migration.file);
   if (editedTwice.length > 0) throw rebaseConflictError("edited-on-both-sides", editedTwice, comparison.base.ref);
   const baseLatestVersion = Math.max(0, ...comparison.baseMigrations.map((migration) => migration.version));
-  const [added, kept] = [comparison.local.filter((each) => each.origin === "added"), comparison.local.filter((each) => each.origin !== "added")];
+  // A squash must keep the version its record names (the newest it replaced): renumbered, gen refuses it (SQUASH_RECORD_INVALID). Whether the base took a version it replaces is gen --check --base's to say.
+  const isSquash = (migration: BranchMigration) => {
+    const read = readSquashRecord(migration.text);
+    return read !== null && "record" in read && read.record.version === migration.version;
+  };
+  const renumbered = (migration: (typeof comparison.local)[number]) => migration.origin === "added" && !isSquash(migration);
+  const [added, kept] = [comparison.local.filter(renumbered), comparison.local.filter((each) => !renumbered(each))];
   // A migration this branch keeps (one the base deleted, say) still holds its number.
   let next = Math.max(baseLatestVersion, ...kept.map((migration) => migration.version)) + 1;
   const width = versionWidthOf([...comparison.local, ...comparison.baseMigrations].map((migration) => migration.fileName));
@@ -207,7 +213,7 @@ export function planRebase(options: Where) {
     if (to !== migration.file) renames.push({ from: migration.file, to, fromVersion: migration.version, toVersion, name: migration.name });
     return to;
   });
-  const importRewrites = findReferenceRewrites(options.migrationsDir, movesOf(options.projectRoot, renames)).flatMap((rewrite) =>
+  const importRewrites = findReferenceRewrites(options.projectRoot, options.migrationsDir, movesOf(options.projectRoot, renames)).flatMap((rewrite) =>
     rewrite.changes.map((change) => `${projectPath(options.projectRoot, rewrite.file)}: ${change}`),
   );
   const baseVersions = [...new Set(comparison.baseMigrations.map((migration) => migration.version))];
@@ -241,7 +247,7 @@ export function applyRebase(plan: RebasePlan, options: { projectRoot: string; mi
   const steps = [
     ...staged.map((move) => ({ file: move.from, from: move.from, to: move.temporary })),
     ...staged.map((move) => ({ file: move.to, from: move.temporary, to: move.to })),
-    ...findReferenceRewrites(options.migrationsDir, moves).map((rewrite) => ({ ...rewrite, file: moves.get(rewrite.file) ?? rewrite.file })),
+    ...findReferenceRewrites(options.projectRoot, options.migrationsDir, moves).map((rewrite) => ({ ...rewrite, file: moves.get(rewrite.file) ?? rewrite.file })),
   ];
   let current = "";
   try {
@@ -281,11 +287,22 @@ function movesOf(projectRoot: string, renames: readonly { from: string; to: stri
 
 const SCRIPT_EXTENSION = /\.(?:[cm]?[jt]sx?)$/;
 
-/** The edits to the file name in relative imports of a moved file, in the migrations folder and below (an alias is gen's to report); by old path. */
-function findReferenceRewrites(migrationsDir: string, moves: ReadonlyMap<string, string>): { file: string; text: string; originalText: string; changes: string[] }[] {
+/**
+ * The edits to the file name in relative imports of a moved file, in the migrations folder and below, and in the project files outside it that its migrations import, as gen follows them (a
+ * helper re-exporting from a migration); an alias is gen's to report. By old path.
+ */
+function findReferenceRewrites(projectRoot: string, migrationsDir: string, moves: ReadonlyMap<string, string>): { file: string; text: string; originalText: string; changes: string[] }[] {
   const stem = (file: string) => file.replace(SCRIPT_EXTENSION, "").replace(/\.sql$/, "");
   const movedStems = new Map([...moves].map(([from, to]) => [stem(from), path.basename(stem(to))]));
-  return listScriptFiles(migrationsDir).flatMap((file) => {
+  if (movedStems.size === 0) return [];
+  const inFolder = listScriptFiles(migrationsDir);
+  const imported = inFolder.flatMap((file) => {
+    const sourceFile = tryOr(() => ts.createSourceFile(file, fs.readFileSync(file, "utf8"), ts.ScriptTarget.Latest, true), null);
+    // What cannot be followed is gen's to report after the renames, as before.
+    return sourceFile === null ? [] : tryOr(() => followLocalImports({ absolutePath: file, sourceFile, ownChecksum: "", projectRoot }).files, []).map((each) => path.resolve(projectRoot, each));
+  });
+  const outside = [...new Set(imported)].filter((file) => !inFolder.includes(file) && SCRIPT_EXTENSION.test(file) && !file.endsWith(".d.ts") && fs.existsSync(file)).sort();
+  return [...inFolder, ...outside].flatMap((file) => {
     const originalText = fs.readFileSync(file, "utf8");
     const edits: { start: number; end: number; replacement: string }[] = [];
     // The same reading of imports as gen's checksum, so every form gen follows (`export * as ns from`, a require made by createRequire) is renamed too.

@@ -255,6 +255,33 @@ test("rebase rewrites relative imports of a renamed TypeScript migration, in eve
   assert.equal(up.code, 0, up.stderr);
 });
 
+test("rebase rewrites the import of a renamed migration in a helper outside the migrations folder that a migration imports, as gen follows it", { skip: gitMissing ?? false }, async (t) => {
+  const project = await repositoryWithMain(t);
+  git(project.root, ["checkout", "-q", "-b", "feature"]);
+  const migration = (body: string, imports = "") => `import { defineMigration } from "stepwise-migrate";\n${imports}export default defineMigration({ up(db) { db.exec(${body}); } });\n`;
+  mkdirSync(path.join(project.root, "lib"));
+  writeFileSync(path.join(project.root, "lib", "names.ts"), `export { TABLE } from "../migrations/002_colors.js";\n`);
+  const files = {
+    "002_colors.ts": migration("`CREATE TABLE ${TABLE} (id INTEGER)`", `export const TABLE = "colors";\n`),
+    "003_index_colors.ts": migration("`CREATE INDEX idx ON ${TABLE} (id)`", `import { TABLE } from "../lib/names.js";\n`),
+  };
+  await addAndCommit(project, files, "feature");
+  git(project.root, ["checkout", "-q", "main"]);
+  await addAndCommit(project, { "002_tags.sql": sql("tags") }, "main");
+  git(project.root, ["checkout", "-q", "feature"]);
+  const { result, json } = await rebaseJson(project, ["--base", "main", "--yes"]);
+  // Left as it was, lib/names.ts named a file the rename removed: gen refused it (TS_IMPORT_NOT_FOUND) with the files already renamed.
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  assert.deepEqual(json.importRewrites, ["lib/names.ts: ../migrations/002_colors.js → ../migrations/003_colors.js"]);
+  assert.equal(readFileSync(path.join(project.root, "lib", "names.ts"), "utf8"), `export { TABLE } from "../migrations/003_colors.js";\n`);
+  assert.equal((json.registry as { status: string }).status, "awaiting-merge", JSON.stringify(json.registry));
+  commitAll(project.root, "rebase");
+  git(project.root, ["merge", "-q", "--no-edit", "main"], [0, 1]);
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  const up = await runCli(["up", "--db", "app.db"], { cwd: project.root });
+  assert.equal(up.code, 0, up.stderr);
+});
+
 test("an unresolved merge conflict or a taken new name is refused with nothing changed", { skip: gitMissing ?? false }, async (t) => {
   const project = await repositoryWithMain(t);
   git(project.root, ["checkout", "-q", "-b", "feature"]);
@@ -469,4 +496,29 @@ test("renamed files keep the folder's version width", { skip: gitMissing ?? fals
     plan.renames.map((rename) => rename.to),
     ["migrations/0003_add_color.sql"],
   );
+});
+
+test("a squash made on this branch keeps the version its record names; this branch's later migration still moves after the base's", { skip: gitMissing ?? false }, async (t) => {
+  const project = await repositoryWithMain(t);
+  await addAndCommit(project, { "002_b.sql": sql("b"), "003_c.sql": sql("c") }, "main: 002, 003");
+  git(project.root, ["checkout", "-q", "-b", "feature"]);
+  const squashed = await runCli(["squash", "--to", "3", "--yes"], { cwd: project.root });
+  assert.equal(squashed.code, 0, squashed.stderr);
+  await addAndCommit(project, { "004_e.sql": sql("e") }, "feature: squash 1 to 3, then 004");
+  git(project.root, ["checkout", "-q", "main"]);
+  await addAndCommit(project, { "004_d.sql": sql("d") }, "main: 004");
+  git(project.root, ["checkout", "-q", "feature"]);
+  const { result, json } = await rebaseJson(project, ["--base", "main", "--yes"]);
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  // Renumbered, the squash would be version 5 with a record of 1 to 3, which gen refuses (SQUASH_RECORD_INVALID).
+  assert.deepEqual(json.renames, [{ from: "migrations/004_e.sql", to: "migrations/005_e.sql", fromVersion: 4, toVersion: 5, name: "e" }]);
+  assert.deepEqual(listMigrations(project), ["003_squash_1_to_3.sql", "005_e.sql"]);
+  assert.equal((json.registry as { status: string }).status, "awaiting-merge");
+  commitAll(project.root, "rebase");
+  git(project.root, ["merge", "-q", "--no-edit", "main"], [0, 1]);
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  commitAll(project.root, "merge main");
+  assert.deepEqual(listMigrations(project), ["003_squash_1_to_3.sql", "004_d.sql", "005_e.sql"]);
+  const check = await runCli(["gen", "--check", "--base", "main"], { cwd: project.root });
+  assert.equal(check.code, 0, check.stderr);
 });

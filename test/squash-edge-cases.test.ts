@@ -17,7 +17,7 @@ import { MigrationManager } from "../src/entries/better-sqlite3.js";
 import { readSchemaSnapshot } from "../src/safety/schema-reader.js";
 import { commitAll, git, gitUnavailableReason, initRepository } from "./support/git-repo.js";
 import { createTestDatabase, type TestPostgresDatabase } from "./support/postgres-server.js";
-import { createTestProject, runCli, type TestProject } from "./support/project.js";
+import { createTestProject, makeTempDir, runCli, type TestProject } from "./support/project.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON read field by field
 type Json = Record<string, any>;
@@ -340,6 +340,44 @@ test("SQLite: a table name holding a line break or a terminal escape stays insid
   assert.doesNotMatch(text.stdout, /\u001b/);
 });
 
+test(
+  "SQLite: a row whose text holds a line starting with -- stepwise: is written as its bytes, so gen reads no note or record line inside the literal and deleting the notes leaves the row as it was",
+  { skip: skipGit },
+  async (t) => {
+    const project = createTestProject(t);
+    const body = "intro\n-- stepwise:review read me\n-- stepwise:replaces 1 x 00\nend";
+    project.writeMigration("001_docs.sql", "-- migrate:up\nCREATE TABLE docs (id INTEGER PRIMARY KEY, body TEXT);\n");
+    project.writeMigration("002_seed.sql", `-- migrate:up\nINSERT INTO docs (id, body) VALUES (1, '${body}');\n`);
+    project.writeMigration("003_later.sql", PLAIN("later"));
+    await project.generateAsBin();
+    writeFileSync(path.join(project.root, ".gitignore"), "node_modules\n");
+    initRepository(project.root);
+    commitAll(project.root, "history");
+    const wrote = await runCli(["squash", "--to", "2", "--yes", "--json"], { cwd: project.root });
+    assert.equal(wrote.code, 0, wrote.stdout + wrote.stderr);
+    const file = path.join(project.root, json(wrote).file as string);
+    const notes = readFileSync(file, "utf8")
+      .split("\n")
+      .flatMap((line, index) => (line.startsWith("-- stepwise:review") ? [index + 1] : []));
+    // gen names the squash's own two notes (the data statement, the seed rows), and no line of the row's text.
+    const pending = json(await runCli(["gen", "--json"], { cwd: project.root }));
+    assert.deepEqual(
+      pending.problems.map((problem: Json) => [problem.code, problem.line]),
+      notes.map((line) => ["SQUASH_REVIEW_PENDING", line]),
+    );
+    assert.equal(notes.length, 2);
+    resolveReviews(file);
+    assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+    const checked = await runCli(["gen", "--check", "--json"], { cwd: project.root });
+    assert.equal(checked.code, 0, checked.stdout);
+    const fresh = project.databasePath("fresh.db");
+    assert.equal((await runCli(["up", "--db", fresh], { cwd: project.root })).code, 0);
+    const db = new Database(fresh, { readonly: true });
+    t.after(() => db.close());
+    assert.equal(db.prepare("SELECT body FROM docs WHERE id = 1").pluck().get(), body);
+  },
+);
+
 test("SQLite: objects whose stored SQL ends in a line comment (the migration wrote its ; on the next line) squash, each ; kept out of the comment", async (t) => {
   const project = createTestProject(t);
   project.writeMigration(
@@ -377,6 +415,31 @@ test("squash --to: K must be a whole number; --yes keeps a squash that has migra
   assert.match(readFileSync(path.join(project.migrationsDir, "002_squash_1_to_2.sql"), "utf8"), /^-- stepwise:squash 2 /m);
   assert.equal((await runCli(["gen", "--check"], { cwd: project.root })).code, 0);
 });
+
+test(
+  "squash --yes reads git for a migrations folder outside the project but inside the repository (a monorepo's ../db/migrations): committed files are deleted, an edited one refused",
+  { skip: skipGit },
+  async (t) => {
+    const top = makeTempDir(t);
+    const project = createTestProject(t, { parentDir: top, packageJson: { stepwise: { migrationsDir: "../db/migrations" } } });
+    const folder = path.join(top, "db", "migrations");
+    fs.mkdirSync(folder, { recursive: true });
+    for (const [index, table] of ["a", "b", "c"].entries()) writeFileSync(path.join(folder, `00${index + 1}_${table}.sql`), PLAIN(table));
+    assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+    writeFileSync(path.join(top, ".gitignore"), "node_modules\n");
+    initRepository(top);
+    commitAll(top, "history");
+    writeFileSync(path.join(folder, "002_b.sql"), `${PLAIN("b")}-- an edit not committed\n`);
+    const dirty = await runCli(["squash", "--to", "2", "--yes", "--json"], { cwd: project.root, env: { STEPWISE_SKIP_REGISTRY_CHECK: "1" } });
+    assert.deepEqual([dirty.code, errorOf(dirty).code, errorOf(dirty).files], [1, "SQUASH_UNCOMMITTED", ["../db/migrations/002_b.sql"]], dirty.stdout);
+    git(top, ["checkout", "--", "."]);
+    const wrote = await runCli(["squash", "--to", "2", "--yes", "--json"], { cwd: project.root });
+    assert.equal(wrote.code, 0, wrote.stdout + wrote.stderr);
+    assert.deepEqual(json(wrote).removed, ["../db/migrations/001_a.sql", "../db/migrations/002_b.sql"]);
+    assert.deepEqual(readdirSync(folder).sort(), ["002_squash_1_to_2.sql", "003_c.sql"]);
+    assert.equal((await runCli(["gen", "--check"], { cwd: project.root })).code, 0);
+  },
+);
 
 test("squash --to K is refused, before any replay and in the dry run too, when a later TypeScript migration imports a file it would delete (directly or through a helper): gen could not load it after", async (t) => {
   const project = createTestProject(t);
@@ -504,6 +567,17 @@ test("squash --yes asks git for the project's place in the repository once, not 
   syncBuiltinESMExports();
   assert.equal(wrote.code, 0, wrote.stdout + wrote.stderr);
   assert.equal(prefixes, 1);
+});
+
+test("squash --yes with no git on the PATH is GIT_NOT_FOUND, not SQUASH_UNCOMMITTED asking to commit files that are committed, and writes nothing", { skip: skipGit }, async (t) => {
+  const project = await committedProject(t);
+  const before = snapshotFolders(project);
+  const emptyPath = fs.mkdtempSync(path.join(project.root, "empty-path-"));
+  const run = await runCli(["squash", "--to", "3", "--yes", "--json"], { cwd: project.root, env: { PATH: emptyPath } });
+  const error = errorOf(run);
+  assert.deepEqual([run.code, error.code, error.operation], [1, "GIT_NOT_FOUND", "stepwise squash --yes"], run.stdout + run.stderr);
+  assert.match(error.fix, /install git/);
+  assert.deepEqual(snapshotFolders(project), before);
 });
 
 /** PostgreSQL, in the configured schema `app`: an enum grown with ADD VALUE, a partitioned table, a materialized view with an index, a column named like the row alias, sequences advanced. */

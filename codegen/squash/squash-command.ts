@@ -148,13 +148,20 @@ function refuseUncommitted(projectRoot: string, files: readonly string[]): void 
   const git = (args: string[]) => spawnSync("git", args, { cwd: projectRoot, encoding: "utf8", env: { ...process.env, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" } });
   // --full-name: ls-files prints paths relative to the project otherwise, and status relative to the repository's top, which the prefix below gives.
   const tracked = git(["ls-files", "-z", "--full-name", "--", ...files]);
+  // Without git nothing can say the files are committed: that is the fix to give, not "commit them first".
+  if ((tracked.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT") {
+    const message = `squash deletes the migrations it replaces only once git holds them, but the git command was not found. Install git (or put it on the PATH) and run it again. Nothing was written.`;
+    throw new StepwiseError("GIT_NOT_FOUND", message, { operation: "stepwise squash --yes" }, { cause: tracked.error });
+  }
   const changed = git(["status", "--porcelain", "-z", "--", ...files]);
   const inGit = tracked.status === 0 ? new Set(tracked.stdout.split("\0")) : new Set<string>();
   const dirty = new Set(changed.status === 0 ? changed.stdout.split("\0").map((line) => line.slice(3)) : files);
   // git prints paths relative to the repository's top, which may be above the project: one prefix for every file.
   const prefix = git(["rev-parse", "--show-prefix"]);
   const top = prefix.status === 0 ? prefix.stdout.replace(/\n$/, "") : "";
-  const lost = files.filter((file) => !inGit.has(`${top}${file}`) || dirty.has(`${top}${file}`));
+  // Normalised: a migrations folder outside the project (a monorepo's "../db/migrations") is named from the project's prefix through "..".
+  const inRepository = (file: string) => path.posix.normalize(`${top}${file}`);
+  const lost = files.filter((file) => !inGit.has(inRepository(file)) || dirty.has(inRepository(file)));
   if (lost.length === 0) return;
   const message = `squash deletes the migrations it replaces, and git does not hold ${listSome(lost)} as ${lost.length === 1 ? "it is" : "they are"} (uncommitted, untracked, or no repository), so ${lost.length === 1 ? "its" : "their"} text would be lost. Commit them first. Nothing was written.`;
   throw new StepwiseError("SQUASH_UNCOMMITTED", message, { files: lost });

@@ -111,12 +111,18 @@ function* readInserts(table: string, rowid: boolean): Step<string[]> {
   return rows.map((row) => `${into} (${row.v});`);
 }
 
-/** SQL that writes `expression`'s value as a literal: text holding a byte below 0x20 other than tab and newline as `CAST(X'...' AS TEXT)`, the rest as `quote()` writes it. */
+/**
+ * SQL that writes `expression`'s value as a literal: text holding a byte below 0x20 other than tab and newline, or a line that starts with `-- stepwise:` (which gen would read as one of the
+ * squash's own marks, a review note or a record line, inside the literal), as `CAST(X'...' AS TEXT)`; the rest as `quote()` writes it.
+ */
 function quoteValue(expression: string): string {
   const bytes = `CAST(${expression} AS BLOB)`;
-  const control = Array.from({ length: 32 }, (_, code) => code)
-    .filter((code) => code !== 9 && code !== 10)
-    .map((code) => `instr(${bytes}, X'${code.toString(16).padStart(2, "0")}') > 0`)
-    .join(" OR ");
+  const mark = Buffer.from("\n-- stepwise:").toString("hex");
+  const control = [
+    ...Array.from({ length: 32 }, (_, code) => code)
+      .filter((code) => code !== 9 && code !== 10)
+      .map((code) => `instr(${bytes}, X'${code.toString(16).padStart(2, "0")}') > 0`),
+    `instr(${bytes}, X'${mark}') > 0`,
+  ].join(" OR ");
   return `CASE WHEN typeof(${expression}) = 'text' AND (${control}) THEN 'CAST(' || quote(${bytes}) || ' AS TEXT)' ELSE quote(${expression}) END`;
 }

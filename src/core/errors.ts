@@ -355,7 +355,7 @@ export interface StepwiseErrorDetails {
    * Fix: Free space or make the folder writable, and run it again. */
   readonly FILE_WRITE_FAILED: Readonly<{ file: string; step: FileWriteStep; systemCode: string | null; bytesWritten: number; bytesExpected: number }>;
   // Group: Branches and rebase
-  /** `rebase` or `gen --check --base` reads the base branch from git, but the `git` command was not found. Nothing was changed.
+  /** `rebase` or `gen --check --base` reads the base branch from git, or `squash --yes` asks git whether it holds the files it deletes, but the `git` command was not found. Nothing was changed.
    * Fix: Install git, or put it on the PATH. */
   readonly GIT_NOT_FOUND: Readonly<{ operation: string }>;
   /** The project (`directory`), or its migrations folder (`migrationsDir`, outside `topLevel`), is not inside a git work tree, so there is no branch to compare with. Nothing was changed.
