@@ -282,10 +282,11 @@ test("a migration waiting for another session's lock fails after lockTimeoutMs w
   // tells stepwise's 600 ms from it with room for a loaded machine's slow round trips.
   await client.query("SET lock_timeout = '1min'");
   const started = performance.now();
-  const error = await rejection(() => new MigrationManager(client, [ACCOUNTS, alter], { lockTimeoutMs: 600 }).up());
+  // Long enough for the lock watch, which looks every third of it over a second connection, to see the wait on a loaded machine: a wait it never saw has no relation or holders.
+  const error = await rejection(() => new MigrationManager(client, [ACCOUNTS, alter], { lockTimeoutMs: 2000 }).up());
   assert.ok(performance.now() - started < 30_000);
   assert.equal(error.code, "LOCK_TIMEOUT");
-  assert.deepEqual([error.version, error.direction, error.lockTimeoutMs, error.relation, error.mode, error.rolledBack], [2, "up", 600, "public.accounts", "AccessExclusiveLock", true]);
+  assert.deepEqual([error.version, error.direction, error.lockTimeoutMs, error.relation, error.mode, error.rolledBack], [2, "up", 2000, "public.accounts", "AccessExclusiveLock", true]);
   const [held] = error.holders as Array<{ pid: number; applicationName: string; queryStart: string; transactionStart: string; state: string }>;
   assert.deepEqual([held!.pid, held!.applicationName, held!.state], [holder.pid, "reporting", "idle in transaction"]);
   assert.ok(!Number.isNaN(Date.parse(held!.queryStart)) && !Number.isNaN(Date.parse(held!.transactionStart)), JSON.stringify(held));
@@ -307,8 +308,9 @@ test("through the CLI: --lock-timeout bounds the wait (LOCK_TIMEOUT in --json, n
   const alter = namedSqlEntry(2, "add_nick", "ALTER TABLE accounts ADD COLUMN nick text;", null, postgres);
   assert.equal((await runPgCli([ACCOUNTS], database.url, ["up"])).code, 0);
   const holder = await holdInTransaction(t, database.url, "reporting", "LOCK TABLE accounts IN ACCESS SHARE MODE");
-  const json = jsonError(await runPgCli([ACCOUNTS, alter], database.url, ["up", "--lock-timeout", "400", "--json"]));
-  assert.deepEqual([json.code, json.version, json.relation, json.lockTimeoutMs, (json.holders as Array<{ pid: number }>)[0]?.pid], ["LOCK_TIMEOUT", 2, "public.accounts", 400, holder.pid]);
+  // Long enough for the lock watch to see the wait on a loaded machine (see above); the text run below asserts no holder.
+  const json = jsonError(await runPgCli([ACCOUNTS, alter], database.url, ["up", "--lock-timeout", "2000", "--json"]));
+  assert.deepEqual([json.code, json.version, json.relation, json.lockTimeoutMs, (json.holders as Array<{ pid: number }>)[0]?.pid], ["LOCK_TIMEOUT", 2, "public.accounts", 2000, holder.pid]);
   assert.match(String(json.fix), /--lock-timeout/);
   const text = await runPgCli([ACCOUNTS, alter], database.url, ["up", "--lock-timeout", "400"]);
   assert.equal(text.code, 1);
@@ -383,7 +385,8 @@ test("a CREATE INDEX CONCURRENTLY whose wait for an older transaction runs past 
   assert.equal((await runPgCli([ACCOUNTS], database.url, ["up"])).code, 0);
   // A writer's open transaction: the build waits for it to end before it can go on.
   const holder = await holdInTransaction(t, database.url, "writer", "INSERT INTO accounts VALUES (3, 'c@x')");
-  const error = jsonError(await runPgCli([ACCOUNTS, index], database.url, ["up", "--lock-timeout", "600", "--json"]));
+  // Long enough for the lock watch to see the wait on a loaded machine.
+  const error = jsonError(await runPgCli([ACCOUNTS, index], database.url, ["up", "--lock-timeout", "2000", "--json"]));
   assert.deepEqual([error.code, error.version, error.rolledBack], ["LOCK_TIMEOUT", 2, false]);
   assert.deepEqual(
     (error.holders as Array<{ pid: number }>).map((held) => held.pid),
@@ -438,7 +441,8 @@ test("stepwise's own reads outside a transaction (the start of up, status) are b
   const alter = namedSqlEntry(2, "add_nick", "ALTER TABLE accounts ADD COLUMN nick text;", null, postgres);
   for (const call of [(manager: MigrationManager) => manager.up(), (manager: MigrationManager) => manager.status()]) {
     const started = performance.now();
-    const error = await rejection(() => call(new MigrationManager(pool, [ACCOUNTS, alter], { lockTimeoutMs: 400 })));
+    // Long enough for the lock watch to see the wait on a loaded machine.
+    const error = await rejection(() => call(new MigrationManager(pool, [ACCOUNTS, alter], { lockTimeoutMs: 2000 })));
     // Under the 10 s the reads would wait by default, with room for a loaded machine.
     assert.ok(performance.now() - started < 8_000);
     assert.deepEqual([error.code, error.version, error.relation], ["LOCK_TIMEOUT", null, "public.schema_migrations"]);
