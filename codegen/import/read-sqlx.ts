@@ -28,7 +28,7 @@ export const sqlx: ForeignTool = {
       byVersion.set(version, slot);
       const kind = (match[3] ?? "simple") as "up" | "down" | "simple";
       // The up file names the migration (sqlx records its description), whichever of the pair was listed first.
-      if (kind !== "down" && slot[kind] === undefined && slot.simple === undefined && slot.up === undefined) slot.name = match[2]!;
+      if (kind !== "down" && slot.simple === undefined && slot.up === undefined) slot.name = match[2]!;
       if (slot[kind] !== undefined) source.report(entry.name, 1, `version ${version} is also ${slot[kind]}'s, which sqlx refuses`);
       else slot[kind] = entry.name;
     }

@@ -621,15 +621,23 @@ function lookupOf(history: ToolHistory, byId: ReadonlyMap<string, MapEntry>, sha
 function sharedIds(history: ToolHistory, migrations: readonly MapEntry[], recorded: readonly Recorded[], idOf: (entry: MapEntry) => string): Map<Recorded, MapEntry> {
   const byId = new Map<string, MapEntry[]>();
   for (const entry of migrations) byId.set(idOf(entry), [...(byId.get(idOf(entry)) ?? []), entry]);
-  const checksums = (entry: MapEntry) =>
-    history.checksum === undefined ? [] : [text(entry.history[history.checksum]), ...(entry.accepted?.[history.checksum] ?? [])].flatMap((value) => [value, history.legacyChecksum?.(value)]);
   const taken = new Map<Recorded, MapEntry>();
+  const used = new Set<MapEntry>();
   for (const row of recorded) {
-    const free = (byId.get(row.id) ?? []).filter((entry) => ![...taken.values()].includes(entry));
+    const free = (byId.get(row.id) ?? []).filter((entry) => !used.has(entry));
     if ((byId.get(row.id)?.length ?? 0) < 2 || free.length === 0) continue;
-    taken.set(row, free.find((entry) => row.checksum !== undefined && checksums(entry).includes(row.checksum)) ?? free[0]!);
+    const entry = free.find((each) => row.checksum !== undefined && acceptsChecksum(history, each, row.checksum)) ?? free[0]!;
+    taken.set(row, entry);
+    used.add(entry);
   }
   return taken;
+}
+
+/** Whether `checksum`, as the tool recorded it, is one the map accepts for `entry`: its file's, another the import listed (`accepted`), or either in the tool's legacy form. */
+function acceptsChecksum(history: ToolHistory, entry: MapEntry, checksum: string | undefined): boolean {
+  if (history.checksum === undefined) return false;
+  const accepted = [text(entry.history[history.checksum]), ...(entry.accepted?.[history.checksum] ?? [])];
+  return accepted.some((value) => checksum === value || checksum === history.legacyChecksum?.(value));
 }
 
 /** `ADOPT_UNKNOWN_MIGRATION` when the map holds no entry for a recorded migration. */
@@ -654,8 +662,7 @@ function refuseMismatched(tool: string, history: ToolHistory, recorded: readonly
   const mismatched = recorded.flatMap((entry) => {
     const mapped = lookup(entry)!;
     const expected = history.checksum === undefined ? undefined : text(mapped.history[history.checksum]);
-    const accepted = expected === undefined ? [] : [expected, ...(mapped.accepted?.[history.checksum!] ?? [])];
-    return expected === undefined || entry.code !== undefined || accepted.some((value) => entry.checksum === value || entry.checksum === history.legacyChecksum?.(value))
+    return expected === undefined || entry.code !== undefined || acceptsChecksum(history, mapped, entry.checksum)
       ? []
       : [{ id: entry.id, version: mapped.version, recorded: entry.checksum ?? "", expected }];
   });
