@@ -4,13 +4,12 @@ import BetterSqlite3 from "better-sqlite3";
 import type { Database } from "better-sqlite3";
 import { migrateOn, syncManagerOn, type Migrate, type SyncManagerClass } from "../core/manager.js";
 import { asyncManagerOn, migrateAsyncOn, type AsyncManagerClass, type MigrateAsync } from "../core/async-manager.js";
-import { createMigrationContext } from "../core/progress.js";
 import type { Row, SyncDriver } from "../core/driver.js";
-import { defineDriver, quietly, runBodyOnConnection } from "../core/define-driver.js";
+import { quietly, runBodyOnConnection } from "../core/define-driver.js";
 import { isThenable } from "../core/step.js";
 import { returnDefinition, type DefineMigration, type MigrationRegistry, type SyncMigrationRegistry } from "../core/types.js";
 import { mainDatabaseFile } from "./database-file.js";
-import { cachedStatements, dataVersion, fileLockPrimitives } from "./sqlite-shared.js";
+import { cachedStatements, defineSqliteDriver, fileLockPrimitives } from "./sqlite-shared.js";
 
 export type { Database } from "better-sqlite3";
 
@@ -48,10 +47,8 @@ export function createBetterSqlite3Driver(db: Database): SyncDriver<Database> {
   let unsafeUntilRollback = false;
   // As SQLite resolved it: `db.name` is the app's string, perhaps relative to a folder it has left.
   const filePath = db.memory || db.name === "" ? null : mainDatabaseFile(db.pragma("database_list") as Row[]);
-  return defineDriver({
+  return defineSqliteDriver({
     name: "better-sqlite3",
-    dialect: "sqlite",
-    async: false,
     connection: db,
     filePath,
     isOpen: () => db.open,
@@ -88,8 +85,7 @@ export function createBetterSqlite3Driver(db: Database): SyncDriver<Database> {
         },
       );
     },
-    changeCounter: () => dataVersion(query),
-    createContext: (entry, direction, progress) => createMigrationContext(db, entry, direction, progress),
+    walk: db,
     ...fileLockPrimitives(open, filePath, createBetterSqlite3Driver),
     snapshot: () => db.serialize(),
     openSnapshot: (bytes) => createBetterSqlite3Driver(new BetterSqlite3(bytes.length === 0 ? ":memory:" : Buffer.from(bytes))),

@@ -3,12 +3,11 @@
 import type { BindParams, Database as SqlJsDatabase, SqlValue, Statement } from "sql.js";
 import { migrateOn, syncManagerOn, type Migrate, type SyncManagerClass } from "../core/manager.js";
 import { asyncManagerOn, migrateAsyncOn, type AsyncManagerClass, type MigrateAsync } from "../core/async-manager.js";
-import { createMigrationContext } from "../core/progress.js";
 import type { ErrorClassification, Row, SyncDriver } from "../core/driver.js";
-import { classifySqliteError, defineDriver } from "../core/define-driver.js";
+import { classifySqliteError } from "../core/define-driver.js";
 import { returnDefinition, type MigrationRegistry, type SyncMigrationRegistry, type DefineMigration } from "../core/types.js";
 import { transactionOpenError } from "../core/error-factories.js";
-import { cachedStatements, createBatchConnection, dataVersion, sqliteCodeName } from "./sqlite-shared.js";
+import { cachedStatements, createBatchConnection, defineSqliteDriver, sqliteCodeName } from "./sqlite-shared.js";
 
 /** sql.js's native connection (`new SQL.Database()` after `initSqlJs()`). */
 export type Database = SqlJsDatabase;
@@ -104,15 +103,8 @@ export function createSqlJsDriver(db: Database): SyncDriver<Database> {
   const exec = throwingErrors((sql: string): void => void db.exec(sql));
   const query = throwingErrors((sql: string, params: readonly unknown[]) => readAll(prepare(sql), params));
   const inTransaction = () => isInTransaction(db);
-  const walkConnection = createBatchConnection({
-    prepare: (sql) => ({ get: (...params: unknown[]) => query(sql, params)[0], all: (...params: unknown[]) => query(sql, params) }),
-    exec,
-    inTransaction,
-  });
-  return defineDriver({
+  return defineSqliteDriver({
     name: "sql.js",
-    dialect: "sqlite",
-    async: false,
     connection: db,
     isOpen: () => (db as unknown as { db: unknown }).db !== null,
     // export() cannot copy the connection's own pending writes.
@@ -131,8 +123,11 @@ export function createSqlJsDriver(db: Database): SyncDriver<Database> {
       return { changes: db.getRowsModified() };
     }),
     inTransaction,
-    changeCounter: () => dataVersion(query),
-    createContext: (entry, direction, progress) => createMigrationContext(walkConnection, entry, direction, progress),
+    walk: createBatchConnection({
+      prepare: (sql) => ({ get: (...params: unknown[]) => query(sql, params)[0], all: (...params: unknown[]) => query(sql, params) }),
+      exec,
+      inTransaction,
+    }),
     classifyError: classifySqlJsError,
     close: () => prepare.clear(),
     snapshot: throwingErrors(() => {
