@@ -69,21 +69,23 @@ export function createBetterSqlite3Driver(db: Database): SyncDriver<Database> {
         if (db.inTransaction) db.unsafeMode((unsafeUntilRollback = true));
         if (!bodyFailed) throw new Error(LEFT_ITERATING);
       };
-      let result: unknown;
-      try {
-        result = runBodyOnConnection(db, () => db.open, entry, direction, context);
-      } catch (error) {
+      const failed = (error: unknown): never => {
         checkIterating(true);
         throw error;
+      };
+      try {
+        const result = runBodyOnConnection(
+          db,
+          () => db.open,
+          entry,
+          direction,
+          context,
+          () => checkIterating(false),
+        );
+        return isThenable(result) ? Promise.resolve(result).then(undefined, failed) : result;
+      } catch (error) {
+        return failed(error);
       }
-      if (!isThenable(result)) return void checkIterating(false);
-      return Promise.resolve(result).then(
-        () => checkIterating(false),
-        (error: unknown) => {
-          checkIterating(true);
-          throw error;
-        },
-      );
     },
     walk: db,
     ...fileLockPrimitives(open, filePath, createBetterSqlite3Driver),
