@@ -44,10 +44,11 @@ export function createBetterSqlite3Driver(db: Database): SyncDriver<Database> {
   // The app's own class: two copies of SQLite in a process do not see each other's locks.
   const Class = db.constructor as typeof BetterSqlite3;
   const open = (file: string, { readonly, busyTimeoutMs }: { readonly: boolean; busyTimeoutMs: number }) => new Class(file, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
+  const inTransaction = () => db.open && db.inTransaction;
   let unsafeUntilRollback = false;
   // As SQLite resolved it: `db.name` is the app's string, perhaps relative to a folder it has left.
   const filePath = db.memory || db.name === "" ? null : mainDatabaseFile(db.pragma("database_list") as Row[]);
-  return defineSqliteDriver({
+  return defineSqliteDriver(db, {
     name: "better-sqlite3",
     connection: db,
     filePath,
@@ -55,9 +56,9 @@ export function createBetterSqlite3Driver(db: Database): SyncDriver<Database> {
     exec: (sql) => void db.exec(sql),
     query,
     run: (sql, params) => ({ changes: prepare(sql).run(...params).changes }),
-    inTransaction: () => db.open && db.inTransaction,
+    inTransaction,
     rollback: () => {
-      if (db.open && db.inTransaction) quietly(() => db.exec("ROLLBACK"));
+      if (inTransaction()) quietly(() => db.exec("ROLLBACK"));
       if (unsafeUntilRollback) db.unsafeMode((unsafeUntilRollback = false));
     },
     runBody: (entry, direction, context) => {
@@ -87,7 +88,6 @@ export function createBetterSqlite3Driver(db: Database): SyncDriver<Database> {
         return failed(error);
       }
     },
-    walk: db,
     ...fileLockPrimitives(open, filePath, createBetterSqlite3Driver),
     snapshot: () => db.serialize(),
     openSnapshot: (bytes) => createBetterSqlite3Driver(new BetterSqlite3(bytes.length === 0 ? ":memory:" : Buffer.from(bytes))),

@@ -68,7 +68,8 @@ export function createBunSqliteDriver(db: Database): SyncDriver<Database> {
   const filePath = db.filename === "" || db.filename === ":memory:" ? null : mainDatabaseFile(query("PRAGMA database_list", []));
   // bun:sqlite throws on SQL that holds no statement (a `-- migrate:empty` section, a comment), which every other library runs as nothing.
   const exec = (sql: string) => void (significantTokens(tokenizeSqliteSql(sql)).some((token) => token.text !== ";") && db.exec(sql));
-  return defineSqliteDriver({
+  const walk = createBatchConnection({ prepare: (sql) => db.prepare(sql), exec, inTransaction: () => db.inTransaction });
+  return defineSqliteDriver(walk, {
     name: "bun-sqlite",
     connection: db,
     filePath,
@@ -77,7 +78,6 @@ export function createBunSqliteDriver(db: Database): SyncDriver<Database> {
     query,
     run: (sql, params) => ({ changes: prepare(sql).run(...params).changes }),
     inTransaction: () => isOpen() && db.inTransaction,
-    walk: createBatchConnection({ prepare: (sql) => db.prepare(sql), exec, inTransaction: () => db.inTransaction }),
     ...fileLockPrimitives(open, filePath, createBunSqliteDriver),
     snapshot: () => db.serialize(),
     openSnapshot: (bytes) => createBunSqliteDriver(bytes.length === 0 ? new Class(":memory:") : Class.deserialize(bytes)),

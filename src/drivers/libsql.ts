@@ -23,24 +23,24 @@ export function createLibsqlDriver(db: Database): SyncDriver<Database> {
   const query = (sql: string, params: readonly unknown[]): Row[] => prepare(sql).all([...params]) as Row[];
   // libsql 0.5 aborts the process when inTransaction is read after close().
   const inTransaction = (): boolean => db.open && db.inTransaction;
+  const exec = (sql: string): void => void db.exec(sql);
   const Class = db.constructor as DatabaseConstructor;
   const open = (file: string, { readonly, busyTimeoutMs }: { readonly: boolean; busyTimeoutMs: number }) => new Class(file, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
   // The plain PRAGMA: a SELECT would read the schema, failing at once with SQLITE_BUSY while another process commits.
   const filePath = db.memory ? null : mainDatabaseFile(db.prepare("PRAGMA database_list").all() as Row[]);
-  return defineSqliteDriver({
+  // better-sqlite3's prepare/get/all/transaction shapes, all the walker uses.
+  return defineSqliteDriver(db as unknown as BatchConnection, {
     name: "libsql",
     connection: db,
     filePath,
     isOpen: () => db.open,
-    exec: (sql) => void db.exec(sql),
+    exec,
     query,
     run: (sql, params) => ({ changes: Number(prepare(sql).run([...params]).changes) }),
     inTransaction,
-    // better-sqlite3's prepare/get/all/transaction shapes, all the walker uses.
-    walk: db as unknown as BatchConnection,
     ...fileLockPrimitives(open, filePath, createLibsqlDriver),
     close: () => void (db.open && db.close()),
-    snapshot: () => snapshotOfConnection({ name: "libsql", exec: (sql) => void db.exec(sql), query, inTransaction }, open),
+    snapshot: () => snapshotOfConnection({ name: "libsql", exec, query, inTransaction }, open),
     openSnapshot: (bytes) => openFileCopy(bytes, (file) => createLibsqlDriver(new Class(file)), open),
   });
 }

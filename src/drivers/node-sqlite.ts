@@ -77,16 +77,17 @@ export function createNodeSqliteDriver(db: DatabaseSync): SyncDriver<DatabaseSyn
   const filePath = db.location();
   const backup = (process.getBuiltinModule?.("node:sqlite") as { backup?: (source: DatabaseSync, path: string) => Promise<number> } | undefined)?.backup;
   const canSerialize = typeof db.serialize === "function" && typeof db.deserialize === "function";
-  return defineSqliteDriver({
+  const exec = (sql: string): void => db.exec(sql);
+  const walk = createBatchConnection({ prepare: (sql) => inexactBeyondSafeIntegers(db.prepare(sql)), exec, inTransaction: () => db.isTransaction });
+  return defineSqliteDriver(walk, {
     name: "node-sqlite",
     connection: db,
     filePath,
     isOpen,
-    exec: (sql) => db.exec(sql),
+    exec,
     query,
     run: (sql, params) => ({ changes: Number(prepare(sql).run(...params).changes) }),
     inTransaction,
-    walk: createBatchConnection({ prepare: (sql) => inexactBeyondSafeIntegers(db.prepare(sql)), exec: (sql) => db.exec(sql), inTransaction: () => db.isTransaction }),
     classifyError: classifyNativeSqliteError,
     ...fileLockPrimitives(open, filePath, createNodeSqliteDriver),
     // A migration may have closed it already, and closing twice throws.
@@ -102,7 +103,7 @@ export function createNodeSqliteDriver(db: DatabaseSync): SyncDriver<DatabaseSyn
         }
       : {
           lacks: ["snapshotInTransaction" as const],
-          snapshot: () => snapshotOfConnection({ name: "node-sqlite", exec: (sql) => db.exec(sql), query, inTransaction }, open),
+          snapshot: () => snapshotOfConnection({ name: "node-sqlite", exec, query, inTransaction }, open),
           openSnapshot: (bytes: Uint8Array) => openFileCopy(bytes, (file) => createNodeSqliteDriver(new Database(file)), open),
         }),
     ...(backup === undefined ? {} : { backupTo: (path: string) => backup(db, path) }),

@@ -76,9 +76,8 @@ function readAll(statement: Statement, params: readonly unknown[]): Row[] {
   }
 }
 
-/** sql.js has no open flag (close() nulls its handle) nor `sqlite3_get_autocommit`: BEGIN is refused inside a transaction. */
+/** sql.js has no `sqlite3_get_autocommit`: BEGIN is refused inside a transaction. */
 function isInTransaction(db: Database): boolean {
-  if ((db as unknown as { db: unknown }).db === null) return false;
   try {
     db.exec("BEGIN");
   } catch {
@@ -102,11 +101,18 @@ export function createSqlJsDriver(db: Database): SyncDriver<Database> {
   );
   const exec = throwingErrors((sql: string): void => void db.exec(sql));
   const query = throwingErrors((sql: string, params: readonly unknown[]) => readAll(prepare(sql), params));
-  const inTransaction = () => isInTransaction(db);
-  return defineSqliteDriver({
+  // sql.js has no open flag: close() nulls its handle.
+  const isOpen = () => (db as unknown as { db: unknown }).db !== null;
+  const inTransaction = () => isOpen() && isInTransaction(db);
+  const walk = createBatchConnection({
+    prepare: (sql) => ({ get: (...params: unknown[]) => query(sql, params)[0], all: (...params: unknown[]) => query(sql, params) }),
+    exec,
+    inTransaction,
+  });
+  return defineSqliteDriver(walk, {
     name: "sql.js",
     connection: db,
-    isOpen: () => (db as unknown as { db: unknown }).db !== null,
+    isOpen,
     // export() cannot copy the connection's own pending writes.
     lacks: ["snapshotInTransaction"],
     exec,
@@ -123,11 +129,6 @@ export function createSqlJsDriver(db: Database): SyncDriver<Database> {
       return { changes: db.getRowsModified() };
     }),
     inTransaction,
-    walk: createBatchConnection({
-      prepare: (sql) => ({ get: (...params: unknown[]) => query(sql, params)[0], all: (...params: unknown[]) => query(sql, params) }),
-      exec,
-      inTransaction,
-    }),
     classifyError: classifySqlJsError,
     close: () => prepare.clear(),
     snapshot: throwingErrors(() => {

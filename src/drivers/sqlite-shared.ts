@@ -82,7 +82,7 @@ export function fileLockPrimitives<Db extends ReturnType<SidecarOpener>>(
   return {
     holdOwnerLock: (tableName, busyTimeoutMs) => holdSidecarLock(open, filePath, tableName, busyTimeoutMs),
     probeOwnerLock: (fileName) => probeSidecarLock(open, filePath, fileName),
-    lockHolders: () => (filePath === null ? [] : findLockHolders(filePath)),
+    lockHolders: () => findLockHolders(filePath),
     openFile: (file, options) => createDriver(open(file, options)),
   };
 }
@@ -158,7 +158,7 @@ export function createBatchConnection(library: {
   inTransaction(): boolean;
 }): BatchConnection {
   return {
-    prepare: (sql) => library.prepare(sql),
+    prepare: library.prepare,
     get inTransaction() {
       return library.inTransaction();
     },
@@ -299,10 +299,7 @@ export function openFileCopy<Db>(bytes: Uint8Array, open: (file: string) => Sync
 }
 
 /** A sync SQLite driver on one connection: `PRAGMA data_version` is its change counter, and `forEachBatch` walks on `walk`. */
-export function defineSqliteDriver<Db>({
-  walk,
-  ...primitives
-}: Omit<DriverPrimitives<Db, false>, "dialect" | "async" | "changeCounter" | "createContext"> & { readonly walk: BatchConnection }): SyncDriver<Db> {
+export function defineSqliteDriver<Db>(walk: BatchConnection, primitives: Omit<DriverPrimitives<Db, false>, "dialect" | "async" | "changeCounter" | "createContext">): SyncDriver<Db> {
   return defineDriver({
     dialect: "sqlite",
     async: false,
