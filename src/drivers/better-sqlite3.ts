@@ -44,7 +44,8 @@ export function createBetterSqlite3Driver(db: Database): SyncDriver<Database> {
   // The app's own class: two copies of SQLite in a process do not see each other's locks.
   const Class = db.constructor as typeof BetterSqlite3;
   const open = (file: string, { readonly, busyTimeoutMs }: { readonly: boolean; busyTimeoutMs: number }) => new Class(file, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
-  const inTransaction = () => db.open && db.inTransaction;
+  const isOpen = () => db.open;
+  const inTransaction = () => isOpen() && db.inTransaction;
   let unsafeUntilRollback = false;
   // As SQLite resolved it: `db.name` is the app's string, perhaps relative to a folder it has left.
   const filePath = db.memory || db.name === "" ? null : mainDatabaseFile(db.pragma("database_list") as Row[]);
@@ -52,7 +53,7 @@ export function createBetterSqlite3Driver(db: Database): SyncDriver<Database> {
     name: "better-sqlite3",
     connection: db,
     filePath,
-    isOpen: () => db.open,
+    isOpen,
     exec: (sql) => void db.exec(sql),
     query,
     run: (sql, params) => ({ changes: prepare(sql).run(...params).changes }),
@@ -75,14 +76,7 @@ export function createBetterSqlite3Driver(db: Database): SyncDriver<Database> {
         throw error;
       };
       try {
-        const result = runBodyOnConnection(
-          db,
-          () => db.open,
-          entry,
-          direction,
-          context,
-          () => checkIterating(false),
-        );
+        const result = runBodyOnConnection(db, isOpen, entry, direction, context, () => checkIterating(false));
         return isThenable(result) ? Promise.resolve(result).then(undefined, failed) : result;
       } catch (error) {
         return failed(error);
