@@ -4,13 +4,12 @@ import BetterSqlite3 from "better-sqlite3";
 import type { Database } from "better-sqlite3";
 import { migrateOn, syncManagerOn, type Migrate, type SyncManagerClass } from "../core/manager.js";
 import { asyncManagerOn, migrateAsyncOn, type AsyncManagerClass, type MigrateAsync } from "../core/async-manager.js";
-import { createMigrationContext } from "../core/progress.js";
 import type { Row, SyncDriver } from "../core/driver.js";
-import { defineDriver, quietly, runBodyOnConnection } from "../core/define-driver.js";
+import { quietly, runBodyOnConnection } from "../core/define-driver.js";
 import { isThenable } from "../core/step.js";
 import { returnDefinition, type DefineMigration, type MigrationRegistry, type SyncMigrationRegistry } from "../core/types.js";
 import { mainDatabaseFile } from "./database-file.js";
-import { cachedStatements, dataVersion, fileLockPrimitives } from "./sqlite-shared.js";
+import { cachedStatements, defineSqliteDriver, fileLockPrimitives } from "./sqlite-shared.js";
 
 export type { Database } from "better-sqlite3";
 
@@ -45,22 +44,22 @@ export function createBetterSqlite3Driver(db: Database): SyncDriver<Database> {
   // The app's own class: two copies of SQLite in a process do not see each other's locks.
   const Class = db.constructor as typeof BetterSqlite3;
   const open = (file: string, { readonly, busyTimeoutMs }: { readonly: boolean; busyTimeoutMs: number }) => new Class(file, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
+  const isOpen = () => db.open;
+  const inTransaction = () => isOpen() && db.inTransaction;
   let unsafeUntilRollback = false;
   // As SQLite resolved it: `db.name` is the app's string, perhaps relative to a folder it has left.
   const filePath = db.memory || db.name === "" ? null : mainDatabaseFile(db.pragma("database_list") as Row[]);
-  return defineDriver({
+  return defineSqliteDriver(db, {
     name: "better-sqlite3",
-    dialect: "sqlite",
-    async: false,
     connection: db,
     filePath,
-    isOpen: () => db.open,
+    isOpen,
     exec: (sql) => void db.exec(sql),
     query,
     run: (sql, params) => ({ changes: prepare(sql).run(...params).changes }),
-    inTransaction: () => db.open && db.inTransaction,
+    inTransaction,
     rollback: () => {
-      if (db.open && db.inTransaction) quietly(() => db.exec("ROLLBACK"));
+      if (inTransaction()) quietly(() => db.exec("ROLLBACK"));
       if (unsafeUntilRollback) db.unsafeMode((unsafeUntilRollback = false));
     },
     runBody: (entry, direction, context) => {
@@ -72,24 +71,17 @@ export function createBetterSqlite3Driver(db: Database): SyncDriver<Database> {
         if (db.inTransaction) db.unsafeMode((unsafeUntilRollback = true));
         if (!bodyFailed) throw new Error(LEFT_ITERATING);
       };
-      let result: unknown;
-      try {
-        result = runBodyOnConnection(db, () => db.open, entry, direction, context);
-      } catch (error) {
+      const failed = (error: unknown): never => {
         checkIterating(true);
         throw error;
+      };
+      try {
+        const result = runBodyOnConnection(db, isOpen, entry, direction, context, () => checkIterating(false));
+        return isThenable(result) ? Promise.resolve(result).then(undefined, failed) : result;
+      } catch (error) {
+        return failed(error);
       }
-      if (!isThenable(result)) return void checkIterating(false);
-      return Promise.resolve(result).then(
-        () => checkIterating(false),
-        (error: unknown) => {
-          checkIterating(true);
-          throw error;
-        },
-      );
     },
-    changeCounter: () => dataVersion(query),
-    createContext: (entry, direction, progress) => createMigrationContext(db, entry, direction, progress),
     ...fileLockPrimitives(open, filePath, createBetterSqlite3Driver),
     snapshot: () => db.serialize(),
     openSnapshot: (bytes) => createBetterSqlite3Driver(new BetterSqlite3(bytes.length === 0 ? ":memory:" : Buffer.from(bytes))),

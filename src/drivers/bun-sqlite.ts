@@ -2,12 +2,10 @@
 import { closedConnectionError } from "../core/error-factories.js";
 import { migrateOn, syncManagerOn, type Migrate, type SyncManagerClass } from "../core/manager.js";
 import { asyncManagerOn, migrateAsyncOn, type AsyncManagerClass, type MigrateAsync } from "../core/async-manager.js";
-import { createMigrationContext } from "../core/progress.js";
 import type { Row, SyncDriver } from "../core/driver.js";
-import { defineDriver } from "../core/define-driver.js";
 import { returnDefinition, type DefineMigration, type MigrationRegistry, type SyncMigrationRegistry } from "../core/types.js";
 import { mainDatabaseFile } from "./database-file.js";
-import { cachedStatements, createBatchConnection, dataVersion, fileLockPrimitives } from "./sqlite-shared.js";
+import { cachedStatements, createBatchConnection, defineSqliteDriver, fileLockPrimitives } from "./sqlite-shared.js";
 import { significantTokens, tokenizeSqliteSql } from "../shared/sqlite-tokens.js";
 
 /** The part of bun:sqlite's `Statement` stepwise uses. */
@@ -70,11 +68,9 @@ export function createBunSqliteDriver(db: Database): SyncDriver<Database> {
   const filePath = db.filename === "" || db.filename === ":memory:" ? null : mainDatabaseFile(query("PRAGMA database_list", []));
   // bun:sqlite throws on SQL that holds no statement (a `-- migrate:empty` section, a comment), which every other library runs as nothing.
   const exec = (sql: string) => void (significantTokens(tokenizeSqliteSql(sql)).some((token) => token.text !== ";") && db.exec(sql));
-  const walkConnection = createBatchConnection({ prepare: (sql) => db.prepare(sql), exec, inTransaction: () => db.inTransaction });
-  return defineDriver({
+  const walk = createBatchConnection({ prepare: (sql) => db.prepare(sql), exec, inTransaction: () => db.inTransaction });
+  return defineSqliteDriver(walk, {
     name: "bun-sqlite",
-    dialect: "sqlite",
-    async: false,
     connection: db,
     filePath,
     isOpen,
@@ -82,8 +78,6 @@ export function createBunSqliteDriver(db: Database): SyncDriver<Database> {
     query,
     run: (sql, params) => ({ changes: prepare(sql).run(...params).changes }),
     inTransaction: () => isOpen() && db.inTransaction,
-    changeCounter: () => dataVersion(query),
-    createContext: (entry, direction, progress) => createMigrationContext(walkConnection, entry, direction, progress),
     ...fileLockPrimitives(open, filePath, createBunSqliteDriver),
     snapshot: () => db.serialize(),
     openSnapshot: (bytes) => createBunSqliteDriver(bytes.length === 0 ? new Class(":memory:") : Class.deserialize(bytes)),

@@ -4,12 +4,10 @@ import { closedConnectionError } from "../core/error-factories.js";
 import type Libsql from "libsql";
 import { migrateOn, syncManagerOn, type Migrate, type SyncManagerClass } from "../core/manager.js";
 import { asyncManagerOn, migrateAsyncOn, type AsyncManagerClass, type MigrateAsync } from "../core/async-manager.js";
-import { createMigrationContext } from "../core/progress.js";
 import type { Row, SyncDriver } from "../core/driver.js";
-import { defineDriver } from "../core/define-driver.js";
 import { returnDefinition, type BatchConnection, type MigrationRegistry, type SyncMigrationRegistry, type DefineMigration } from "../core/types.js";
 import { mainDatabaseFile } from "./database-file.js";
-import { cachedStatements, dataVersion, fileLockPrimitives, openFileCopy, snapshotOfConnection } from "./sqlite-shared.js";
+import { cachedStatements, defineSqliteDriver, fileLockPrimitives, openFileCopy, snapshotOfConnection } from "./sqlite-shared.js";
 
 /** The `libsql` package's native connection. */
 export type Database = Libsql.Database;
@@ -25,27 +23,24 @@ export function createLibsqlDriver(db: Database): SyncDriver<Database> {
   const query = (sql: string, params: readonly unknown[]): Row[] => prepare(sql).all([...params]) as Row[];
   // libsql 0.5 aborts the process when inTransaction is read after close().
   const inTransaction = (): boolean => db.open && db.inTransaction;
+  const exec = (sql: string): void => void db.exec(sql);
   const Class = db.constructor as DatabaseConstructor;
   const open = (file: string, { readonly, busyTimeoutMs }: { readonly: boolean; busyTimeoutMs: number }) => new Class(file, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
   // The plain PRAGMA: a SELECT would read the schema, failing at once with SQLITE_BUSY while another process commits.
   const filePath = db.memory ? null : mainDatabaseFile(db.prepare("PRAGMA database_list").all() as Row[]);
-  return defineDriver({
+  // better-sqlite3's prepare/get/all/transaction shapes, all the walker uses.
+  return defineSqliteDriver(db as unknown as BatchConnection, {
     name: "libsql",
-    dialect: "sqlite",
-    async: false,
     connection: db,
     filePath,
     isOpen: () => db.open,
-    exec: (sql) => void db.exec(sql),
+    exec,
     query,
     run: (sql, params) => ({ changes: Number(prepare(sql).run([...params]).changes) }),
     inTransaction,
-    changeCounter: () => dataVersion(query),
-    // better-sqlite3's prepare/get/all/transaction shapes, all the walker uses.
-    createContext: (entry, direction, progress) => createMigrationContext(db as unknown as BatchConnection, entry, direction, progress),
     ...fileLockPrimitives(open, filePath, createLibsqlDriver),
     close: () => void (db.open && db.close()),
-    snapshot: () => snapshotOfConnection({ name: "libsql", exec: (sql) => void db.exec(sql), query, inTransaction }, open),
+    snapshot: () => snapshotOfConnection({ name: "libsql", exec, query, inTransaction }, open),
     openSnapshot: (bytes) => openFileCopy(bytes, (file) => createLibsqlDriver(new Class(file)), open),
   });
 }

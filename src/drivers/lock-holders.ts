@@ -2,8 +2,8 @@
 import { nodeFs } from "../core/node-builtins.js";
 import type { LockHolder } from "../core/errors.js";
 
-/** The other processes holding POSIX locks on the database or its WAL index, writers first; empty where `/proc/locks` is missing. */
-export function findLockHolders(databasePath: string): LockHolder[] {
+/** The other processes holding POSIX locks on the database or its WAL index, writers first; empty in memory (`null`) or where `/proc/locks` is missing. */
+export function findLockHolders(databasePath: string | null): LockHolder[] {
   if (!databasePath || databasePath === ":memory:") return [];
   const inodes = [databasePath, `${databasePath}-shm`].map((file) => {
     try {

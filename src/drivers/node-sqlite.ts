@@ -1,12 +1,10 @@
 /** The node:sqlite driver and the `stepwise-migrate/node-sqlite` entry's API. It never imports `node:sqlite` (the app's connection brings it), so the package keeps its Node 20 floor. */
 import { migrateOn, syncManagerOn, type Migrate, type SyncManagerClass } from "../core/manager.js";
 import { asyncManagerOn, migrateAsyncOn, type AsyncManagerClass, type MigrateAsync } from "../core/async-manager.js";
-import { createMigrationContext } from "../core/progress.js";
 import type { Row, SyncDriver } from "../core/driver.js";
-import { defineDriver } from "../core/define-driver.js";
 import { returnDefinition, type DefineMigration, type MigrationRegistry, type SyncMigrationRegistry } from "../core/types.js";
 import { closedConnectionError, usageError } from "../core/error-factories.js";
-import { cachedStatements, classifyNativeSqliteError, createBatchConnection, dataVersion, fileLockPrimitives, openFileCopy, snapshotOfConnection } from "./sqlite-shared.js";
+import { cachedStatements, classifyNativeSqliteError, createBatchConnection, defineSqliteDriver, fileLockPrimitives, openFileCopy, snapshotOfConnection } from "./sqlite-shared.js";
 
 /** The part of node:sqlite's `StatementSync` stepwise uses. */
 interface StatementSync {
@@ -79,20 +77,17 @@ export function createNodeSqliteDriver(db: DatabaseSync): SyncDriver<DatabaseSyn
   const filePath = db.location();
   const backup = (process.getBuiltinModule?.("node:sqlite") as { backup?: (source: DatabaseSync, path: string) => Promise<number> } | undefined)?.backup;
   const canSerialize = typeof db.serialize === "function" && typeof db.deserialize === "function";
-  const walkConnection = createBatchConnection({ prepare: (sql) => inexactBeyondSafeIntegers(db.prepare(sql)), exec: (sql) => db.exec(sql), inTransaction: () => db.isTransaction });
-  return defineDriver({
+  const exec = (sql: string): void => db.exec(sql);
+  const walk = createBatchConnection({ prepare: (sql) => inexactBeyondSafeIntegers(db.prepare(sql)), exec, inTransaction: () => db.isTransaction });
+  return defineSqliteDriver(walk, {
     name: "node-sqlite",
-    dialect: "sqlite",
-    async: false,
     connection: db,
     filePath,
     isOpen,
-    exec: (sql) => db.exec(sql),
+    exec,
     query,
     run: (sql, params) => ({ changes: Number(prepare(sql).run(...params).changes) }),
     inTransaction,
-    changeCounter: () => dataVersion(query),
-    createContext: (entry, direction, progress) => createMigrationContext(walkConnection, entry, direction, progress),
     classifyError: classifyNativeSqliteError,
     ...fileLockPrimitives(open, filePath, createNodeSqliteDriver),
     // A migration may have closed it already, and closing twice throws.
@@ -108,7 +103,7 @@ export function createNodeSqliteDriver(db: DatabaseSync): SyncDriver<DatabaseSyn
         }
       : {
           lacks: ["snapshotInTransaction" as const],
-          snapshot: () => snapshotOfConnection({ name: "node-sqlite", exec: (sql) => db.exec(sql), query, inTransaction }, open),
+          snapshot: () => snapshotOfConnection({ name: "node-sqlite", exec, query, inTransaction }, open),
           openSnapshot: (bytes: Uint8Array) => openFileCopy(bytes, (file) => createNodeSqliteDriver(new Database(file)), open),
         }),
     ...(backup === undefined ? {} : { backupTo: (path: string) => backup(db, path) }),

@@ -3,12 +3,11 @@
 import type { BindParams, Database as SqlJsDatabase, SqlValue, Statement } from "sql.js";
 import { migrateOn, syncManagerOn, type Migrate, type SyncManagerClass } from "../core/manager.js";
 import { asyncManagerOn, migrateAsyncOn, type AsyncManagerClass, type MigrateAsync } from "../core/async-manager.js";
-import { createMigrationContext } from "../core/progress.js";
 import type { ErrorClassification, Row, SyncDriver } from "../core/driver.js";
-import { classifySqliteError, defineDriver } from "../core/define-driver.js";
+import { classifySqliteError } from "../core/define-driver.js";
 import { returnDefinition, type MigrationRegistry, type SyncMigrationRegistry, type DefineMigration } from "../core/types.js";
 import { transactionOpenError } from "../core/error-factories.js";
-import { cachedStatements, createBatchConnection, dataVersion, sqliteCodeName } from "./sqlite-shared.js";
+import { cachedStatements, createBatchConnection, defineSqliteDriver, sqliteCodeName } from "./sqlite-shared.js";
 
 /** sql.js's native connection (`new SQL.Database()` after `initSqlJs()`). */
 export type Database = SqlJsDatabase;
@@ -77,9 +76,8 @@ function readAll(statement: Statement, params: readonly unknown[]): Row[] {
   }
 }
 
-/** sql.js has no open flag (close() nulls its handle) nor `sqlite3_get_autocommit`: BEGIN is refused inside a transaction. */
+/** sql.js has no `sqlite3_get_autocommit`: BEGIN is refused inside a transaction. */
 function isInTransaction(db: Database): boolean {
-  if ((db as unknown as { db: unknown }).db === null) return false;
   try {
     db.exec("BEGIN");
   } catch {
@@ -103,18 +101,18 @@ export function createSqlJsDriver(db: Database): SyncDriver<Database> {
   );
   const exec = throwingErrors((sql: string): void => void db.exec(sql));
   const query = throwingErrors((sql: string, params: readonly unknown[]) => readAll(prepare(sql), params));
-  const inTransaction = () => isInTransaction(db);
-  const walkConnection = createBatchConnection({
+  // sql.js has no open flag: close() nulls its handle.
+  const isOpen = () => (db as unknown as { db: unknown }).db !== null;
+  const inTransaction = () => isOpen() && isInTransaction(db);
+  const walk = createBatchConnection({
     prepare: (sql) => ({ get: (...params: unknown[]) => query(sql, params)[0], all: (...params: unknown[]) => query(sql, params) }),
     exec,
     inTransaction,
   });
-  return defineDriver({
+  return defineSqliteDriver(walk, {
     name: "sql.js",
-    dialect: "sqlite",
-    async: false,
     connection: db,
-    isOpen: () => (db as unknown as { db: unknown }).db !== null,
+    isOpen,
     // export() cannot copy the connection's own pending writes.
     lacks: ["snapshotInTransaction"],
     exec,
@@ -131,8 +129,6 @@ export function createSqlJsDriver(db: Database): SyncDriver<Database> {
       return { changes: db.getRowsModified() };
     }),
     inTransaction,
-    changeCounter: () => dataVersion(query),
-    createContext: (entry, direction, progress) => createMigrationContext(walkConnection, entry, direction, progress),
     classifyError: classifySqlJsError,
     close: () => prepare.clear(),
     snapshot: throwingErrors(() => {

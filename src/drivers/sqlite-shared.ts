@@ -2,8 +2,9 @@
  * driver passes its library's primitives in; nothing here imports one. */
 import { nodeCrypto, nodeFs, nodeOs, nodePath } from "../core/node-builtins.js";
 import { isProcessAlive } from "../core/migration-owner.js";
-import type { ErrorClassification, OwnerLockHandle, Row, SyncDriver } from "../core/driver.js";
-import { classifySqliteError, quietly } from "../core/define-driver.js";
+import type { ErrorClassification, OwnerLockHandle, SyncDriver } from "../core/driver.js";
+import { classifySqliteError, defineDriver, quietly, type DriverPrimitives } from "../core/define-driver.js";
+import { createMigrationContext } from "../core/progress.js";
 import { StepwiseError } from "../core/errors.js";
 import { transactionOpenError, tempFolderUnusableError } from "../core/error-factories.js";
 import type { BatchConnection } from "../core/types.js";
@@ -81,7 +82,7 @@ export function fileLockPrimitives<Db extends ReturnType<SidecarOpener>>(
   return {
     holdOwnerLock: (tableName, busyTimeoutMs) => holdSidecarLock(open, filePath, tableName, busyTimeoutMs),
     probeOwnerLock: (fileName) => probeSidecarLock(open, filePath, fileName),
-    lockHolders: () => (filePath === null ? [] : findLockHolders(filePath)),
+    lockHolders: () => findLockHolders(filePath),
     openFile: (file, options) => createDriver(open(file, options)),
   };
 }
@@ -157,7 +158,7 @@ export function createBatchConnection(library: {
   inTransaction(): boolean;
 }): BatchConnection {
   return {
-    prepare: (sql) => library.prepare(sql),
+    prepare: library.prepare,
     get inTransaction() {
       return library.inTransaction();
     },
@@ -297,7 +298,13 @@ export function openFileCopy<Db>(bytes: Uint8Array, open: (file: string) => Sync
   });
 }
 
-/** `PRAGMA data_version`, the change counter of every SQLite driver with one connection. */
-export function dataVersion(query: (sql: string, params: readonly unknown[]) => Row[]): number {
-  return Number(query("PRAGMA data_version", [])[0]!.data_version);
+/** A sync SQLite driver on one connection: `PRAGMA data_version` is its change counter, and `forEachBatch` walks on `walk`. */
+export function defineSqliteDriver<Db>(walk: BatchConnection, primitives: Omit<DriverPrimitives<Db, false>, "dialect" | "async" | "changeCounter" | "createContext">): SyncDriver<Db> {
+  return defineDriver({
+    dialect: "sqlite",
+    async: false,
+    changeCounter: () => Number(primitives.query("PRAGMA data_version", [])[0]!.data_version),
+    createContext: (entry, direction, progress) => createMigrationContext(walk, entry, direction, progress),
+    ...primitives,
+  });
 }
