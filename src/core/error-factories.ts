@@ -343,23 +343,7 @@ export function invalidStepsError(steps: number, current: number) {
 
 /** `MIGRATION_FAILED`; `notes` are the lines the dialect read of the failure (PostgreSQL's DETAIL, HINT, invalid indexes). */
 export function migrationFailedError(fields: Run & Partial<E.StepwiseErrorDetails["MIGRATION_FAILED"]> & { cause: unknown; rolledBack: boolean; notes?: string }): StepwiseError<"MIGRATION_FAILED"> {
-  const {
-    version,
-    file,
-    direction,
-    rolledBack,
-    backupPath = null,
-    foreignKeyRebuild: rebuild = null,
-    location = null,
-    detail = null,
-    hint = null,
-    setting = null,
-    invalidIndexes = [],
-    afterReset = null,
-    atCommit = null,
-    cause,
-    notes,
-  } = fields;
+  const { version, file, direction, rolledBack, backupPath = null, foreignKeyRebuild: rebuild = null, afterReset = null, atCommit = null, cause, notes } = fields;
   const refs = rebuild?.referencedBy ?? [];
   const fk = rebuild ? `It drops or renames table ${rebuild.table}, which ${refs.join(", ")} reference${refs.length === 1 ? "s" : ""} with foreign keys enforced. Fix: ${rebuild.fix}.\n` : "";
   // Not ROLLED_BACK: only under transaction "all" is the database as it was before the run.
@@ -375,12 +359,9 @@ export function migrationFailedError(fields: Run & Partial<E.StepwiseErrorDetail
     : "";
   const backup = backupPath ? text`\nA backup taken before this run is at ${backupPath}; ${CALLS.restore} puts it back.` : "";
   const message = text`${label(version, file)} failed while running ${direction}: ${describeThrownValue(cause)}\n${notes ? `${notes}\n` : ""}${fk}${outcome}${reset}${backup}`;
-  const error = new StepwiseError(
-    "MIGRATION_FAILED",
-    message,
-    { version, file, direction, rolledBack, backupPath, foreignKeyRebuild: rebuild, location, detail, hint, setting, invalidIndexes, afterReset, atCommit },
-    { cause },
-  );
+  const { location = null, detail = null, hint = null, setting = null, invalidIndexes = [] } = fields;
+  const details = { version, file, direction, rolledBack, backupPath, foreignKeyRebuild: rebuild, location, detail, hint, setting, invalidIndexes, afterReset, atCommit };
+  const error = new StepwiseError("MIGRATION_FAILED", message, details, { cause });
   if (notes) failureNotes.set(error, notes);
   return error;
 }
@@ -597,14 +578,20 @@ export function diskFullError({ version, file, sqliteCode, cause }: D<"DISK_FULL
   return new StepwiseError("DISK_FULL", message, { version, file, sqliteCode }, { cause });
 }
 
-/** The `SQLITE_*` code of an error, or `null` when it did not come from SQLite. */
-export function sqliteCodeOf(error: unknown): string | null {
+/** An error's string `field` (`code`, `message`), or `null`; never throws (a Proxy's trap may). */
+export function stringFieldOf(error: unknown, field: "code" | "message"): string | null {
   try {
-    const code = (error as { code?: unknown } | null)?.code;
-    return typeof code === "string" && code.startsWith("SQLITE_") ? code : null;
+    const value = (error as Record<string, unknown> | null)?.[field];
+    return typeof value === "string" ? value : null;
   } catch {
     return null;
   }
+}
+
+/** The `SQLITE_*` code of an error, or `null` when it did not come from SQLite. */
+export function sqliteCodeOf(error: unknown): string | null {
+  const code = stringFieldOf(error, "code");
+  return code?.startsWith("SQLITE_") ? code : null;
 }
 
 const KINDS: Record<string, E.ErrorKind> = { BUSY: "locked", LOCKED: "locked", FULL: "full", READONLY: "readonly", PERM: "readonly", NOTADB: "notadb", CORRUPT: "corrupt", CANTOPEN: "cantopen" };
@@ -675,12 +662,7 @@ export function unusableSqliteFix(code: string): Text | null {
  * an `SQLITE_BUSY` no other connection causes and no wait ends.
  */
 export function isStatementRunningRefusal(error: unknown): boolean {
-  try {
-    const message = (error as { message?: unknown } | null)?.message;
-    return typeof message === "string" && message.includes("SQL statements in progress");
-  } catch {
-    return false;
-  }
+  return stringFieldOf(error, "message")?.includes("SQL statements in progress") === true;
 }
 
 /** A migration body's failure when it returned with a write statement still running, as SQLite's `refusal` of stepwise's RELEASE or COMMIT shows. */

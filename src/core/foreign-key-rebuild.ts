@@ -1,7 +1,7 @@
 /** SQLite's table rebuild is safe only with foreign keys off: a migration that would drop or rename a referenced table is refused, or its failure names the children and the fix. */
 import type { ForeignKeyRebuildHint } from "./errors.js";
 import { changeCounter, query, type Step } from "./step.js";
-import { isInstanceSafely } from "./error-factories.js";
+import { isInstanceSafely, stringFieldOf } from "./error-factories.js";
 import { quoteIdentifier } from "./batch-walk.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 
@@ -155,13 +155,7 @@ export function* readForeignKeyRebuildHint(
   // Safely: a migration may throw a Proxy whose every trap throws.
   if (isInstanceSafely(cause, ForeignKeyParentRebuildRefusal)) return cause.hint;
   if (entry.disableForeignKeys || (entry.dialect ?? "sqlite") !== "sqlite" || !sqliteCode?.startsWith("SQLITE_CONSTRAINT")) return null;
-  if (sqliteCode !== "SQLITE_CONSTRAINT_FOREIGNKEY") {
-    try {
-      if (!/FOREIGN KEY constraint failed/i.test(String((cause as { message?: unknown } | null)?.message ?? ""))) return null;
-    } catch {
-      return null;
-    }
-  }
+  if (sqliteCode !== "SQLITE_CONSTRAINT_FOREIGNKEY" && !/FOREIGN KEY constraint failed/i.test(stringFieldOf(cause, "message") ?? "")) return null;
   try {
     for (const table of findDroppedOrRenamedTables(sourceOf(entry, direction))) {
       const children = yield* childrenOf(table, yield* readMaybeChildren());

@@ -299,12 +299,10 @@ export function planDown<E extends MigrationEntry>(registry: readonly E[], appli
     if (!Number.isSafeInteger(steps) || steps < 1 || steps > current) throw invalidStepsError(steps, current);
     target = current - steps;
   }
-  const steps = registry.slice(target, current).reverse();
-  const squashed = steps.find((entry) => entry.squashedInto !== undefined);
-  if (squashed) throw downBelowSquashError(squashed.squashedInto!, registry[squashed.squashedInto! - 1]!.file, target, current);
-  const irreversible = steps.find((entry) => !entry.reversible);
-  if (irreversible) throw irreversibleMigrationError(irreversible.version, irreversible.file, current);
-  return { direction: "down", fromVersion: current, toVersion: target, steps };
+  const blocker = findDownBlocker(registry, target, current);
+  if (blocker?.squashedInto !== undefined) throw downBelowSquashError(blocker.version, blocker.file, target, current);
+  if (blocker) throw irreversibleMigrationError(blocker.version, blocker.file, current);
+  return { direction: "down", fromVersion: current, toVersion: target, steps: registry.slice(target, current).reverse() };
 }
 
 /** How one migration stands in {@link MigrationStatus}. */

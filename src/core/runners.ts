@@ -105,11 +105,7 @@ function resume<T>(step: Step<T>, failed: boolean, value: unknown, driver: Drive
   } catch (error) {
     if (error instanceof StepwiseError && error.nativeCode === null) {
       const cause = nativeCauseOf(error);
-      if (cause !== undefined)
-        recordNativeError(
-          error,
-          classifySafely((value) => driver.classifyError(value), cause),
-        );
+      if (cause !== undefined) recordNativeError(error, classifySafely(driver.classifyError.bind(driver), cause));
     }
     throw error;
   }

@@ -15,6 +15,7 @@ import {
   migrationFailedError,
   recordNativeError,
   serverRefusedError,
+  stringFieldOf,
   usageError,
   invalidTableNameError,
   historyWriteRefusedError,
@@ -57,14 +58,7 @@ export function isConnectionLost(error: unknown): boolean {
 }
 
 /** An error's string `code` (a SQLSTATE or a socket's system code). */
-function codeOf(error: unknown): string | null {
-  try {
-    const code = (error as { code?: unknown } | null)?.code;
-    return typeof code === "string" ? code : null;
-  } catch {
-    return null;
-  }
-}
+const codeOf = (error: unknown) => stringFieldOf(error, "code");
 
 /** What to change for each common refusal of a session, matched in order against `sqlstate|system code|first line`. */
 const CONNECTION_CASES: readonly (readonly [RegExp, ConnectionProblem, string])[] = [
@@ -199,8 +193,7 @@ export const lockWaits = new WeakMap<object, LockWait>();
 
 /** Whether `error` is PostgreSQL cancelling a statement whose `lock_timeout` ran out (not `NOWAIT`'s refusal, the same SQLSTATE). */
 export function isLockTimeout(error: unknown): boolean {
-  const fields = error as { code?: unknown; message?: unknown } | null;
-  return fields?.code === "55P03" && typeof fields.message === "string" && /lock timeout/.test(fields.message);
+  return codeOf(error) === "55P03" && /lock timeout/.test(stringFieldOf(error, "message") ?? "");
 }
 
 /** `error` as `LOCK_TIMEOUT`, with the wait the driver saw, for `failure`'s migration or for none. */
@@ -302,8 +295,6 @@ const COLUMNS = `SELECT a.attnum, a.attname::${TEXT} AS name, pg_catalog.format_
       OR EXISTS (SELECT 1 FROM pg_catalog.pg_type AS t WHERE t.oid ${EQ} a.atttypid AND t.typdefaultbin IS NOT NULL) THEN 'filled' END AS dflt_value
   FROM pg_catalog.pg_attribute AS a, ${RELATION} AND a.attrelid ${EQ} c.oid AND a.attnum ${GT} 0 AND NOT a.attisdropped`;
 
-type Column = HistoryColumn;
-
 /** SQLSTATEs of a row its table refuses (class 23) or a value its column's type refuses (class 22, `datatype_mismatch`), as `HISTORY_TABLE_INVALID` names them. */
 const REFUSED_ROW: Readonly<Record<string, HistoryWriteProblem>> = {
   "23502": "not-null-column",
@@ -322,10 +313,9 @@ export class PostgresHistoryStore extends HistoryStore {
   override readonly eq = EQ;
   override readonly textType = TEXT;
   /** The table's kinds and columns read in one statement, for the shape check that follows. */
-  private read: { kinds: string[]; columns: Column[] } | null = null;
+  private read: { kinds: string[]; columns: HistoryColumn[] } | null = null;
   private schemaFound = true;
 
-  /** @throws `INVALID_TABLE_NAME` when `tableName` is not a plain SQL identifier. */
   /** @throws `INVALID_TABLE_NAME` when `tableName` is not a plain SQL identifier, or names a table beside it longer than PostgreSQL keeps. */
   constructor(tableName: string = DEFAULT_TABLE_NAME, schema: string) {
     super(tableName, `${quoteIdentifier(schema)}.${quoteIdentifier(tableName)}`);
@@ -339,7 +329,7 @@ export class PostgresHistoryStore extends HistoryStore {
     const sql = `SELECT (SELECT pg_catalog.json_agg(c.relkind) FROM ${RELATION}) AS kinds, (SELECT pg_catalog.json_agg(o ORDER BY o.attnum) FROM (${COLUMNS}) AS o) AS columns,
       (SELECT pg_catalog.bool_or(pg_catalog.row_security_active(c.oid)) FROM ${RELATION}) AS "rowSecurity"`;
     const params = [this.schema, this.tableName, this.schema, this.tableName, this.schema, this.tableName];
-    const [row] = yield* query<{ kinds: string[] | null; columns: Column[] | null; rowSecurity: boolean | null }>(sql, params);
+    const [row] = yield* query<{ kinds: string[] | null; columns: HistoryColumn[] | null; rowSecurity: boolean | null }>(sql, params);
     this.read = { kinds: row?.kinds ?? [], columns: row?.columns ?? [] };
     // Its policies would hide applied rows from every read, so a plan would run them again. Before the shape check, which a store remembers.
     if (row?.rowSecurity === true) throw historyWriteRefusedError({ table: this.tableName, problem: "row-security", column: null, constraint: null, version: null });
@@ -421,8 +411,8 @@ export class PostgresHistoryStore extends HistoryStore {
     return { problem: refused, column, constraint: text(fields.constraint) };
   }
 
-  protected override *readColumns(): Step<Column[]> {
-    return this.read?.columns ?? (yield* query<Column>(`${COLUMNS} ORDER BY a.attnum`, [this.schema, this.tableName]));
+  protected override *readColumns(): Step<HistoryColumn[]> {
+    return this.read?.columns ?? (yield* query<HistoryColumn>(`${COLUMNS} ORDER BY a.attnum`, [this.schema, this.tableName]));
   }
 }
 
