@@ -201,8 +201,8 @@ function compareBlobs(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-/** SQLite folds identifiers in ASCII only; `toLowerCase` would also fold letters SQLite keeps apart. */
-const foldIdentifier = (name: string): string => name.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
+/** SQLite folds identifiers (and `lower()`, `COLLATE NOCASE`) in ASCII only; `toLowerCase` would also fold letters SQLite keeps apart. */
+export const foldIdentifier = (name: string): string => name.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
 
 /** The column `name` names: exactly, else ASCII case-insensitively when that names one (`ambiguous` when several). */
 export function matchColumn(columns: readonly string[], name: string): { column?: string; ambiguous: boolean } {

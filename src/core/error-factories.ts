@@ -180,8 +180,6 @@ export function historyWriteFix(fields: { table: string; problem: E.HistoryWrite
       return column !== null && !WRITTEN_HISTORY_COLUMNS.has(column)
         ? `give column "${column}" of "${table}" a default (ALTER TABLE ... ALTER COLUMN ... SET DEFAULT on PostgreSQL; on SQLite, rebuild the table with one), or drop it (ALTER TABLE "${table}" DROP COLUMN "${column}")`
         : `let ${column === null ? "the column" : `column "${column}"`} of "${table}" hold NULL, as stepwise writes it there (drop its NOT NULL), or give it a default`;
-    case "check-constraint":
-      return `drop ${named("CHECK constraint", constraint)} from "${table}", or make it accept the rows stepwise writes`;
     case "unique-constraint":
       return `drop ${named("UNIQUE constraint or index", constraint ?? column)} from "${table}": only version is unique in stepwise's history`;
     case "foreign-key":
@@ -193,7 +191,7 @@ export function historyWriteFix(fields: { table: string; problem: E.HistoryWrite
     case "row-security":
       return `turn row-level security off on "${table}" (ALTER TABLE ... DISABLE ROW LEVEL SECURITY, or NO FORCE ROW LEVEL SECURITY when stepwise's role owns it), or run stepwise as its owner or a role with BYPASSRLS`;
     default:
-      return `drop ${named("constraint", constraint)} from "${table}", or make it accept the rows stepwise writes`;
+      return `drop ${named(problem === "check-constraint" ? "CHECK constraint" : "constraint", constraint)} from "${table}", or make it accept the rows stepwise writes`;
   }
 }
 
@@ -217,7 +215,7 @@ export function historyWriteRefusedError(fields: { table: string; problem: E.His
       ? `Every row stepwise writes there would be refused, so nothing runs. ${NOTHING_CHANGED}`
       : `It refused the row recording migration ${version}${cause === undefined ? "" : ` (${firstLineOf(cause)})`}; the migration is not at fault. The transaction was rolled back with the migration's changes: the database is as it was before it.`;
   const message = `The history table "${table}" ${what}. ${outcome}\nFix: ${historyWriteFix(fields)}, then run the command again.`;
-  return new StepwiseError("HISTORY_TABLE_INVALID", message, { table, problem, column, constraint, version }, cause === undefined ? undefined : { cause });
+  return new StepwiseError("HISTORY_TABLE_INVALID", message, { table, problem, column, constraint, version }, { cause });
 }
 
 /** `INVALID_TABLE_NAME`: refused before any SQL ran. */

@@ -39,7 +39,6 @@ function driveSync<T>(step: Step<T>, driver: Driver, refused: PromiseLike<unknow
   }
 }
 
-/** Performs `operation` on a sync driver: its result or its error. */
 function performNow(driver: Driver, operation: Operation, refused: PromiseLike<unknown>[]): Next {
   const started = performance.now();
   try {

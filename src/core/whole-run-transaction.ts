@@ -60,18 +60,13 @@ export function* refuseWholeRunObstacles(
   const found = findWholeRunObstacle(steps, foreignKeysEnforced);
   if (!found) return;
   const { version, file } = found.entry;
-  const first = found.entry === steps[0];
   const fix = describeWayPast(steps, (entry) => findWholeRunObstacle([entry], foreignKeysEnforced) !== null, direction, executor.migrations.length);
   const why =
     found.obstacle === "transaction-false"
       ? `has transaction: false (VACUUM, CREATE INDEX CONCURRENTLY: statements that cannot run in a transaction).`
       : `switches foreign keys off, which SQLite only allows outside a transaction, so it would cover the whole run.`;
   const texts = {};
-  const error = new StepwiseError(
-    "WHOLE_RUN_TRANSACTION_REFUSED",
-    text`Cannot ${direction === "up" ? "apply the pending" : "revert the"} migrations in one transaction: migration ${version} (${file}) ${why}\nNothing was changed. To get past it, ${fix}.`,
-    { fix: keepText(texts, "fix", fix), version, file, obstacle: found.obstacle, direction, firstOfRun: first },
-  );
-  copyTexts(texts, error);
-  throw error;
+  const message = text`Cannot ${direction === "up" ? "apply the pending" : "revert the"} migrations in one transaction: migration ${version} (${file}) ${why}\nNothing was changed. To get past it, ${fix}.`;
+  const details = { fix: keepText(texts, "fix", fix), version, file, obstacle: found.obstacle, direction, firstOfRun: found.entry === steps[0] };
+  throw copyTexts(texts, new StepwiseError("WHOLE_RUN_TRANSACTION_REFUSED", message, details));
 }

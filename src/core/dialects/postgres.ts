@@ -144,13 +144,12 @@ const PRIVILEGE_FIX =
 export function translatePostgresError(error: unknown, busyTimeoutMs: number, classification: ErrorClassification, lockTimeoutMs = 0): unknown {
   if (error instanceof StepwiseError) return error;
   const code = classification.nativeCode ?? "";
-  const unusable = (what: string) => databaseUnusableError(`${what} Nothing was changed.`, code, error);
   const byKind: Partial<Record<ErrorKind, () => StepwiseError>> = {
     locked: () => databaseLockedError(busyTimeoutMs, error),
     full: () => diskFullError({ version: null, file: null, sqliteCode: code, cause: error }),
     readonly: () => serverRefusedError({ sqlstate: code, reason: firstLineOf(error), fix: code === "25006" ? READ_ONLY_FIX : PRIVILEGE_FIX, cause: error }),
     cantopen: () => describeConnectionFailure(error),
-    corrupt: () => unusable(`PostgreSQL reports corrupted data (SQLSTATE ${code}).`),
+    corrupt: () => databaseUnusableError(`PostgreSQL reports corrupted data (SQLSTATE ${code}). Nothing was changed.`, code, error),
   };
   // classifyPostgresError gives a kind other than `other` only with a SQLSTATE.
   const typed = classification.kind === "lost" ? lostConnection(error) : isLockTimeout(error) ? lockTimedOut(error, lockTimeoutMs, null) : byKind[classification.kind]?.();
@@ -634,12 +633,10 @@ const DROP_ALL_OBJECTS_SQL = `DO $$ DECLARE one pg_catalog.text; needed pg_catal
 END $$`;
 
 /** The session's own settings (what `SET`, `set_config` and their `RESET` change), its role and its session user, each with the value a reset would give it. */
-const SESSION_SETTINGS_SQL = `SELECT name::${TEXT} AS name, setting, reset_val AS "resetTo" FROM pg_catalog.pg_settings WHERE source ${EQ} 'session'
+function* readSessionSettings() {
+  return yield* query<{ name: string; setting: string; resetTo: string | null }>(`SELECT name::${TEXT} AS name, setting, reset_val AS "resetTo" FROM pg_catalog.pg_settings WHERE source ${EQ} 'session'
   UNION ALL SELECT 'role', pg_catalog.current_setting('role'), 'none'
-  UNION ALL SELECT 'session_authorization', pg_catalog.current_setting('session_authorization'), NULL`;
-
-function* readSessionSettings(): Step<Array<{ name: string; setting: string; resetTo: string | null }>> {
-  return yield* query<{ name: string; setting: string; resetTo: string | null }>(SESSION_SETTINGS_SQL);
+  UNION ALL SELECT 'session_authorization', pg_catalog.current_setting('session_authorization'), NULL`);
 }
 
 /** The custom settings (`app.tenant`) `scripts` set or reset: the server lists none, so they are found by name in the SQL. */
