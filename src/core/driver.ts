@@ -123,9 +123,7 @@ export function driverCapabilityError(fields: {
 
 /** Throws `DRIVER_CAPABILITY_MISSING` unless `driver` has every one of `capabilities`. */
 export function requireCapabilities(driver: Pick<Driver, "name" | "capabilities">, operation: string, ...capabilities: DriverCapability[]): void {
-  for (const capability of capabilities) {
-    if (!driver.capabilities[capability]) throw driverCapabilityError({ driver: driver.name, capability, operation });
-  }
+  for (const capability of capabilities) if (!driver.capabilities[capability]) throw driverCapabilityError({ driver: driver.name, capability, operation });
 }
 
 export type { DriverCapabilities, DriverCapability } from "./driver-capabilities.js";

@@ -165,9 +165,7 @@ export class HistoryStore {
    */
   describeRefusedWrite(error: unknown, nativeCode: string | null): HistoryWriteRefusal | null {
     // Cloudflare's storage ends its messages with the code, and D1 starts them with its own: neither is the constraint's or the trigger's words.
-    const message = firstLineOf(error)
-      .replace(/^D1_ERROR: /, "")
-      .replace(/: SQLITE_[A-Z_]+$/, "");
+    const message = firstLineOf(error).replace(/^D1_ERROR: |: SQLITE_[A-Z_]+$/g, "");
     const ofTable = (qualified: string) => {
       const dot = qualified.lastIndexOf(".");
       return dot > 0 && this.isNamed(qualified.slice(0, dot)) ? qualified.slice(dot + 1) : null;

@@ -163,16 +163,12 @@ function checkBody(driver: Driver, entry: MigrationEntry & { kind: "ts" }, direc
   } catch {
     // A revoked Proxy: its call reports the failure.
   }
-  if (tag === "[object GeneratorFunction]" || (!sync && tag === "[object AsyncGeneratorFunction]")) {
+  if (tag === "[object GeneratorFunction]" || (!sync && tag === "[object AsyncGeneratorFunction]"))
     throw new Error(`its ${direction} is a generator function, so calling it would run none of its code; make it a plain function`);
-  }
   if (sync && /^\[object Async(Generator)?Function\]$/.test(tag)) throw asyncBodyRefusal(driver, direction, "is async (not called)");
 }
 
 function asyncBodyRefusal(driver: Driver, direction: MigrationDirection, what: string): StepwiseError<"ASYNC_IN_SYNC_RUNNER"> {
-  return asyncInSyncRunnerError(
-    direction,
-    `${direction} ${what}: the sync API of ${driver.name} cannot await it inside its transaction.`,
-    driver.asyncBodyFix ?? `Declare ${direction} async, run "stepwise gen", and apply it with migrateAsync from "${driverEntry(driver.name)}".`,
-  );
+  const fix = driver.asyncBodyFix ?? `Declare ${direction} async, run "stepwise gen", and apply it with migrateAsync from "${driverEntry(driver.name)}".`;
+  return asyncInSyncRunnerError(direction, `${direction} ${what}: the sync API of ${driver.name} cannot await it inside its transaction.`, fix);
 }

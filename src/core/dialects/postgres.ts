@@ -245,9 +245,8 @@ function describePostgresFailure(lockTimeoutMs: number) {
     const detail = typeof server.detail === "string" ? server.detail : null;
     const hint = typeof server.hint === "string" ? server.hint : null;
     const setting = sessionSettingOf(cause);
-    const notes = [detail && `DETAIL: ${detail}`, hint && `HINT: ${hint}`, describeInvalidIndexes(invalidIndexes, "The database holds").trimEnd(), setting && SETTING_NOTES[setting](entry)]
-      .filter(Boolean)
-      .join("\n");
+    const indexes = describeInvalidIndexes(invalidIndexes, "The database holds").trimEnd();
+    const notes = [detail && `DETAIL: ${detail}`, hint && `HINT: ${hint}`, indexes, setting && SETTING_NOTES[setting](entry)].filter(Boolean).join("\n");
     // Outside a transaction each statement went alone, so the one that failed is known; a rolled-back migration is located by the executor's rerun.
     const location = origin === "body" && !rolledBack ? locateFromFailure(entry, direction, cause) : null;
     return migrationFailedError({ ...where, cause, rolledBack, detail, hint, setting, invalidIndexes, notes, location });
@@ -261,10 +260,8 @@ function describePostgresFailure(lockTimeoutMs: number) {
  * `search_path` that names no schema that exists. The transaction is aborted, so neither setting can be asked.
  */
 function sessionSettingOf(cause: unknown): MigrationFailedSetting | null {
-  const server = findInCauseChain(
-    cause,
-    (current) => sqlstateOf(current) === "57014" || (sqlstateOf(current) === "3F000" && /GetCreationNamespace$/.test(String((current as { routine?: unknown }).routine))),
-  );
+  const fromSetting = (current: object) => sqlstateOf(current) === "57014" || (sqlstateOf(current) === "3F000" && /GetCreationNamespace$/.test(String((current as { routine?: unknown }).routine)));
+  const server = findInCauseChain(cause, fromSetting);
   return server === undefined ? null : sqlstateOf(server) === "57014" ? "statement_timeout" : "search_path";
 }
 
@@ -788,12 +785,10 @@ function* startPostgresEscapeGuard(): Step<EscapeGuardRun> {
 
 /** Names the backend running a `transaction: false` migration: it holds the run lock while it lives; its start time goes with its pid, which could be reused. */
 function* readOwnerSession(): Step<string> {
-  return String(
-    yield* queryValue(
-      `SELECT pg_catalog.concat('pg-backend:', pg_catalog.pg_backend_pid(), ':', EXTRACT(epoch FROM pg_catalog.pg_postmaster_start_time()), ':', ` +
-        `(SELECT EXTRACT(epoch FROM backend_start) FROM pg_catalog.pg_stat_activity WHERE pid ${EQ} pg_catalog.pg_backend_pid())) AS session`,
-    ),
-  );
+  const sql =
+    `SELECT pg_catalog.concat('pg-backend:', pg_catalog.pg_backend_pid(), ':', EXTRACT(epoch FROM pg_catalog.pg_postmaster_start_time()), ':', ` +
+    `(SELECT EXTRACT(epoch FROM backend_start) FROM pg_catalog.pg_stat_activity WHERE pid ${EQ} pg_catalog.pg_backend_pid())) AS session`;
+  return String(yield* queryValue(sql));
 }
 
 /** Whether the backend `session` names still runs, as far as this role may see. */
