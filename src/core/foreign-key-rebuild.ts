@@ -109,10 +109,9 @@ export class ReferencingTables {
 
 /** Every table whose `CREATE` statement mentions `REFERENCES`; Cloudflare's own (`_cf_KV`) refuse every read and reference nothing. */
 function* readMaybeChildren(): Step<MaybeChild[]> {
-  const rows = yield* query<{ name: string; sql: string }>(
-    `SELECT name, lower(sql) AS sql FROM sqlite_master
-     WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND sql LIKE '%REFERENCES%' ORDER BY name`,
-  );
+  const sql = `SELECT name, lower(sql) AS sql FROM sqlite_master
+     WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND sql LIKE '%REFERENCES%' ORDER BY name`;
+  const rows = yield* query<{ name: string; sql: string }>(sql);
   // Folded here: SQLite's lower() folds more than ASCII where ICU is built in.
   return rows.map((row) => ({ name: row.name, folded: foldIdentifier(row.name), sql: row.sql }));
 }

@@ -31,11 +31,8 @@ function describeWayPast(steps: readonly MigrationEntry[], blocks: (entry: Migra
     if (!blocks(entry) && last?.together) last.end = endOf(entry);
     else parts.push({ end: endOf(entry), together: !blocks(entry) });
   }
-  if (parts.length <= MAX_CALLS)
-    return joinCalls(
-      parts.map((part) => call(part.end, part.together ? "all" : undefined)),
-      "",
-    );
+  const calls = parts.map((part) => call(part.end, part.together ? "all" : undefined));
+  if (parts.length <= MAX_CALLS) return joinCalls(calls, "");
   const before = parts[0]!.together ? [call(parts[0]!.end, "all")] : [];
   return joinCalls([...before, call(endOf(steps[steps.length - 1]!))], before.length > 0 ? " for the rest, one migration per transaction" : " one migration per transaction");
 }

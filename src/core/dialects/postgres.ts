@@ -367,13 +367,11 @@ export class PostgresHistoryStore extends HistoryStore {
 
   protected override *readAdoptedHistories(): Step<string[]> {
     const base = `pg_catalog.left(a.relname::${TEXT}, -8)`;
-    const rows = yield* query<{ name: string }>(
-      `SELECT ${base} AS name FROM pg_catalog.pg_class AS a JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} a.relnamespace
+    const sql = `SELECT ${base} AS name FROM pg_catalog.pg_class AS a JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} a.relnamespace
         WHERE n.nspname ${EQ} ? AND (a.relkind ${EQ} 'r' OR a.relkind ${EQ} 'p') AND pg_catalog.right(a.relname::${TEXT}, 8) ${EQ} '_adopted'
           AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS c WHERE c.attrelid ${EQ} a.oid AND c.attname::${TEXT} ${EQ} 'old_table' AND NOT c.attisdropped)
-          AND EXISTS (SELECT 1 FROM pg_catalog.pg_class AS b WHERE b.relnamespace ${EQ} a.relnamespace AND b.relname::${TEXT} ${EQ} ${base} AND (b.relkind ${EQ} 'r' OR b.relkind ${EQ} 'p')) ORDER BY 1`,
-      [this.schema],
-    );
+          AND EXISTS (SELECT 1 FROM pg_catalog.pg_class AS b WHERE b.relnamespace ${EQ} a.relnamespace AND b.relname::${TEXT} ${EQ} ${base} AND (b.relkind ${EQ} 'r' OR b.relkind ${EQ} 'p')) ORDER BY 1`;
+    const rows = yield* query<{ name: string }>(sql, [this.schema]);
     return rows.map((row) => row.name).filter((name) => !this.isNamed(name));
   }
 
@@ -654,9 +652,8 @@ function* snapshotSessionSettings(scripts: readonly string[]): Step<ConnectionSe
 /** Each custom setting of `names` as the session holds it (`''` when unset), in one query. */
 function* readCustomSettings(names: readonly string[]): Step<Array<[string, string]>> {
   if (names.length === 0) return [];
-  const rows = yield* query<{ name: string; value: string }>(
-    `SELECT n AS name, COALESCE(pg_catalog.current_setting(n, true), '') AS value FROM pg_catalog.unnest(ARRAY[${names.map(literal).join(", ")}]::${TEXT}[]) AS n`,
-  );
+  const sql = `SELECT n AS name, COALESCE(pg_catalog.current_setting(n, true), '') AS value FROM pg_catalog.unnest(ARRAY[${names.map(literal).join(", ")}]::${TEXT}[]) AS n`;
+  const rows = yield* query<{ name: string; value: string }>(sql);
   return rows.map((row) => [row.name, row.value]);
 }
 
