@@ -599,12 +599,12 @@ export function kindOfSqliteCode(code: string): E.ErrorKind {
   return KINDS[/^SQLITE_([A-Z]+)/.exec(code)?.[1] ?? ""] ?? "other";
 }
 
-/** A SQLite code that makes a database unusable: what it means, the step that fixes it, and whether the refusal left the database as it was. */
+/** A SQLite code that makes a database unusable: what it means, the step that fixes it, and `unchanged: false` where the refusal may not have left the database as it was. */
 interface UnusableCode {
   readonly pattern: RegExp;
   readonly problem: (code: string) => string;
   readonly fix: Text;
-  readonly unchanged: boolean;
+  readonly unchanged?: false;
 }
 
 const UNUSABLE: readonly UnusableCode[] = [
@@ -616,22 +616,20 @@ const UNUSABLE: readonly UnusableCode[] = [
     fix: text`check the database now at that path (${CALLS.status}), then run again with nothing moving or replacing the file meanwhile`,
     unchanged: false,
   },
-  { pattern: /^SQLITE_(NOTADB|CORRUPT)$/, problem: (code) => `The file is not a usable SQLite database (${code})`, fix: ["check the path"], unchanged: true },
-  { pattern: /^SQLITE_CANTOPEN/, problem: (code) => `SQLite cannot open the database file (${code})`, fix: ["check that the path names a file this process may open"], unchanged: true },
+  { pattern: /^SQLITE_(NOTADB|CORRUPT)$/, problem: (code) => `The file is not a usable SQLite database (${code})`, fix: ["check the path"] },
+  { pattern: /^SQLITE_CANTOPEN/, problem: (code) => `SQLite cannot open the database file (${code})`, fix: ["check that the path names a file this process may open"] },
   {
     pattern: /^SQLITE_(READONLY|PERM)/,
     problem: (code) => `The database cannot be written (${code}): the file or its folder is read-only to this process, or the connection has PRAGMA query_only on`,
     fix: ["make the file and its folder writable to this process, or turn PRAGMA query_only off"],
-    unchanged: true,
   },
-  { pattern: /^SQLITE_IOERR_(SHORT_)?READ$/, problem: (code) => `The database file could not be read (${code})`, fix: ["check the path and the disk"], unchanged: true },
+  { pattern: /^SQLITE_IOERR_(SHORT_)?READ$/, problem: (code) => `The database file could not be read (${code})`, fix: ["check the path and the disk"] },
   // A full disk is SQLITE_FULL; a write, flush, truncation or journal deletion the disk refuses is a quota or file size limit, or a file system gone read-only under the run (remounted after an
   // error, a volume removed).
   {
     pattern: /^SQLITE_IOERR_(WRITE|FSYNC|DIR_FSYNC|TRUNCATE|DELETE)$/,
     problem: (code) => `The disk refused the write (${code}), so nothing was committed`,
     fix: ["check that the database's folder is still writable (not remounted read-only) and a quota or file size limit leaves room, then run again"],
-    unchanged: true,
   },
   // The journal's deletion is the commit: gone already, the transaction may have been committed.
   {
@@ -640,14 +638,13 @@ const UNUSABLE: readonly UnusableCode[] = [
     fix: text`check the database (${CALLS.status}), and that nothing else deletes files in its folder while stepwise runs, then run again`,
     unchanged: false,
   },
-  { pattern: /^SQLITE_IOERR_NOMEM$/, problem: (code) => `SQLite ran out of memory for its file access (${code})`, fix: ["free memory for this process, then run again"], unchanged: true },
+  { pattern: /^SQLITE_IOERR_NOMEM$/, problem: (code) => `SQLite ran out of memory for its file access (${code})`, fix: ["free memory for this process, then run again"] },
   {
     pattern: /^SQLITE_IOERR_(LOCK|RDLOCK|UNLOCK|CHECKRESERVEDLOCK|SHMLOCK)$/,
     problem: (code) => `The file system refused a file lock (${code}), as a network file system without working locks does`,
     fix: ["keep the database on a local disk (a file system whose locks work), then run again"],
-    unchanged: true,
   },
-  { pattern: /^SQLITE_IOERR/, problem: (code) => `The disk or file system reported an I/O error (${code})`, fix: ["check the disk and the database's folder, then run again"], unchanged: true },
+  { pattern: /^SQLITE_IOERR/, problem: (code) => `The disk or file system reported an I/O error (${code})`, fix: ["check the disk and the database's folder, then run again"] },
 ];
 
 /** The step that fixes a database SQLite's `code` made unusable, as `DATABASE_UNUSABLE`'s message names it; `null` for a code that does not. */
@@ -686,7 +683,7 @@ export function translateSqliteError(error: unknown, busyTimeoutMs: number, code
         : // A crashed writer's hot journal (or WAL) on a connection that may not write: a writer must recover it.
           code === "SQLITE_READONLY_ROLLBACK" || code === "SQLITE_READONLY_RECOVERY"
           ? databaseNeedsRecoveryError(code, error)
-          : unusable && databaseUnusableError(text`${unusable.problem(code)}: ${unusable.fix}.${unusable.unchanged ? ` ${NOTHING_CHANGED}` : ""}`, code, error);
+          : unusable && databaseUnusableError(text`${unusable.problem(code)}: ${unusable.fix}.${unusable.unchanged === false ? "" : ` ${NOTHING_CHANGED}`}`, code, error);
   return translated ? recordNativeError(translated, { kind, nativeCode: code }) : error;
 }
 
