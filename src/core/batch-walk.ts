@@ -73,9 +73,8 @@ export function* walkBatches(
     try {
       return yield* rowsOf(sql, params);
     } catch (error) {
-      if (error instanceof RangeError && /integer/i.test(error.message)) {
+      if (error instanceof RangeError && /integer/i.test(error.message))
         fail("unsafe-integer", `the database holds keys beyond 2^53, which the client cannot read as JavaScript numbers; create it with intMode: "bigint" (@libsql/client)`);
-      }
       throw error;
     }
   }
@@ -163,9 +162,8 @@ const storageRank = (value: unknown) => (typeof value === "number" || typeof val
 /** Keyset pagination holds only if each key follows the one before; text is checked only by identity (the collation is the database's). */
 function checkKeyOrder(value: unknown, previous: unknown, fail: (problem: BatchKeyProblem, detail: string, value?: unknown) => never, integerKey: boolean): void {
   if (value === null || value === undefined) fail("null-key", "a row's key is NULL (added during the walk)");
-  if (typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value)) {
+  if (typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value))
     fail("unsafe-integer", `the key ${value} is beyond 2^53, where JavaScript numbers cannot hold every integer; call db.defaultSafeIntegers(true) before migrating`, value);
-  }
   if (typeof value !== "number" && typeof value !== "bigint" && typeof value !== "string" && !(value instanceof Uint8Array))
     fail("invalid-key", `a key of type ${typeof value} cannot be compared`, value);
   if (previous === undefined) return;
@@ -195,14 +193,12 @@ function exactInteger(text: string): number | bigint {
 /** SQLite's order of two blobs (memcmp, then the shorter first); a browser has no `Buffer.compare`. */
 function compareBlobs(a: Uint8Array, b: Uint8Array): number {
   const length = Math.min(a.length, b.length);
-  for (let index = 0; index < length; index++) {
-    if (a[index] !== b[index]) return a[index]! - b[index]!;
-  }
+  for (let index = 0; index < length; index++) if (a[index] !== b[index]) return a[index]! - b[index]!;
   return a.length - b.length;
 }
 
-/** SQLite folds identifiers in ASCII only; `toLowerCase` would also fold letters SQLite keeps apart. */
-const foldIdentifier = (name: string): string => name.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
+/** SQLite folds identifiers (and `lower()`, `COLLATE NOCASE`) in ASCII only; `toLowerCase` would also fold letters SQLite keeps apart. */
+export const foldIdentifier = (name: string): string => name.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
 
 /** The column `name` names: exactly, else ASCII case-insensitively when that names one (`ambiguous` when several). */
 export function matchColumn(columns: readonly string[], name: string): { column?: string; ambiguous: boolean } {

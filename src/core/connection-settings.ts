@@ -76,9 +76,7 @@ function* readSetting(name: string): Step<string | number | undefined> {
   try {
     if (name === "case_sensitive_like") return (yield* queryValue("SELECT 'a' LIKE 'A'")) === 1 ? 0 : 1;
     // The bare pragma reports only the default for new attachments, not `PRAGMA main.locking_mode = ...`.
-    if (name === "locking_mode") {
-      return [yield* queryValue("PRAGMA locking_mode"), yield* queryValue("PRAGMA main.locking_mode")].includes("exclusive") ? "exclusive" : "normal";
-    }
+    if (name === "locking_mode") return [yield* queryValue("PRAGMA locking_mode"), yield* queryValue("PRAGMA main.locking_mode")].includes("exclusive") ? "exclusive" : "normal";
     const value: unknown = yield* queryValue(`PRAGMA ${name}`);
     return typeof value === "number" || typeof value === "string" ? value : undefined;
   } catch {

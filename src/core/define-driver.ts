@@ -21,10 +21,8 @@ export type DriverPrimitives<Db = unknown, Async extends boolean = boolean> = Om
 export function defineDriver<Db, Async extends boolean>(primitives: DriverPrimitives<Db, Async>): Driver<Db, Async> {
   const { isOpen = () => true, lacks = [], ...own } = primitives;
   // A member given as `undefined` (to take a capability away) is left out. Copied only then, and assigned, not spread: a fleet makes a driver per database.
-  const p = (Object.values(own).some((member) => member === undefined) ? Object.fromEntries(Object.entries(own).filter(([, member]) => member !== undefined)) : own) as unknown as DriverPrimitives<
-    Db,
-    boolean
-  >;
+  const given = Object.values(own).some((member) => member === undefined) ? Object.fromEntries(Object.entries(own).filter(([, member]) => member !== undefined)) : own;
+  const p = given as unknown as DriverPrimitives<Db, boolean>;
   const sqlite = p.dialect === "sqlite";
   const pragmas = sqlite && !lacks.includes("pragmas");
   const answer = <T>(value: T): never => (p.async ? Promise.resolve(value) : value) as never;

@@ -117,20 +117,13 @@ export function driverCapabilityError(fields: {
   const texts = {};
   const operation = typeof fields.operation === "string" ? fields.operation : keepText(texts, "operation", fields.operation);
   const fix = fields.fix === undefined ? null : typeof fields.fix === "string" ? fields.fix : keepText(texts, "fix", fields.fix);
-  const error = new StepwiseError(
-    "DRIVER_CAPABILITY_MISSING",
-    text`${fields.file === undefined ? "" : `${fields.file}: `}${fields.operation} needs the "${fields.capability}" capability, which the ${fields.driver} driver does not have. Nothing was changed.${fields.fix === undefined ? "" : text` ${fields.fix}`}`,
-    { driver: fields.driver, capability: fields.capability, operation, file: fields.file ?? null, fix },
-  );
-  copyTexts(texts, error);
-  return error;
+  const message = text`${fields.file === undefined ? "" : `${fields.file}: `}${fields.operation} needs the "${fields.capability}" capability, which the ${fields.driver} driver does not have. Nothing was changed.${fields.fix === undefined ? "" : text` ${fields.fix}`}`;
+  return copyTexts(texts, new StepwiseError("DRIVER_CAPABILITY_MISSING", message, { driver: fields.driver, capability: fields.capability, operation, file: fields.file ?? null, fix }));
 }
 
 /** Throws `DRIVER_CAPABILITY_MISSING` unless `driver` has every one of `capabilities`. */
 export function requireCapabilities(driver: Pick<Driver, "name" | "capabilities">, operation: string, ...capabilities: DriverCapability[]): void {
-  for (const capability of capabilities) {
-    if (!driver.capabilities[capability]) throw driverCapabilityError({ driver: driver.name, capability, operation });
-  }
+  for (const capability of capabilities) if (!driver.capabilities[capability]) throw driverCapabilityError({ driver: driver.name, capability, operation });
 }
 
 export type { DriverCapabilities, DriverCapability } from "./driver-capabilities.js";

@@ -180,8 +180,6 @@ export function historyWriteFix(fields: { table: string; problem: E.HistoryWrite
       return column !== null && !WRITTEN_HISTORY_COLUMNS.has(column)
         ? `give column "${column}" of "${table}" a default (ALTER TABLE ... ALTER COLUMN ... SET DEFAULT on PostgreSQL; on SQLite, rebuild the table with one), or drop it (ALTER TABLE "${table}" DROP COLUMN "${column}")`
         : `let ${column === null ? "the column" : `column "${column}"`} of "${table}" hold NULL, as stepwise writes it there (drop its NOT NULL), or give it a default`;
-    case "check-constraint":
-      return `drop ${named("CHECK constraint", constraint)} from "${table}", or make it accept the rows stepwise writes`;
     case "unique-constraint":
       return `drop ${named("UNIQUE constraint or index", constraint ?? column)} from "${table}": only version is unique in stepwise's history`;
     case "foreign-key":
@@ -193,7 +191,7 @@ export function historyWriteFix(fields: { table: string; problem: E.HistoryWrite
     case "row-security":
       return `turn row-level security off on "${table}" (ALTER TABLE ... DISABLE ROW LEVEL SECURITY, or NO FORCE ROW LEVEL SECURITY when stepwise's role owns it), or run stepwise as its owner or a role with BYPASSRLS`;
     default:
-      return `drop ${named("constraint", constraint)} from "${table}", or make it accept the rows stepwise writes`;
+      return `drop ${named(problem === "check-constraint" ? "CHECK constraint" : "constraint", constraint)} from "${table}", or make it accept the rows stepwise writes`;
   }
 }
 
@@ -217,7 +215,7 @@ export function historyWriteRefusedError(fields: { table: string; problem: E.His
       ? `Every row stepwise writes there would be refused, so nothing runs. ${NOTHING_CHANGED}`
       : `It refused the row recording migration ${version}${cause === undefined ? "" : ` (${firstLineOf(cause)})`}; the migration is not at fault. The transaction was rolled back with the migration's changes: the database is as it was before it.`;
   const message = `The history table "${table}" ${what}. ${outcome}\nFix: ${historyWriteFix(fields)}, then run the command again.`;
-  return new StepwiseError("HISTORY_TABLE_INVALID", message, { table, problem, column, constraint, version }, cause === undefined ? undefined : { cause });
+  return new StepwiseError("HISTORY_TABLE_INVALID", message, { table, problem, column, constraint, version }, { cause });
 }
 
 /** `INVALID_TABLE_NAME`: refused before any SQL ran. */
@@ -343,23 +341,7 @@ export function invalidStepsError(steps: number, current: number) {
 
 /** `MIGRATION_FAILED`; `notes` are the lines the dialect read of the failure (PostgreSQL's DETAIL, HINT, invalid indexes). */
 export function migrationFailedError(fields: Run & Partial<E.StepwiseErrorDetails["MIGRATION_FAILED"]> & { cause: unknown; rolledBack: boolean; notes?: string }): StepwiseError<"MIGRATION_FAILED"> {
-  const {
-    version,
-    file,
-    direction,
-    rolledBack,
-    backupPath = null,
-    foreignKeyRebuild: rebuild = null,
-    location = null,
-    detail = null,
-    hint = null,
-    setting = null,
-    invalidIndexes = [],
-    afterReset = null,
-    atCommit = null,
-    cause,
-    notes,
-  } = fields;
+  const { version, file, direction, rolledBack, backupPath = null, foreignKeyRebuild: rebuild = null, afterReset = null, atCommit = null, cause, notes } = fields;
   const refs = rebuild?.referencedBy ?? [];
   const fk = rebuild ? `It drops or renames table ${rebuild.table}, which ${refs.join(", ")} reference${refs.length === 1 ? "s" : ""} with foreign keys enforced. Fix: ${rebuild.fix}.\n` : "";
   // Not ROLLED_BACK: only under transaction "all" is the database as it was before the run.
@@ -375,12 +357,9 @@ export function migrationFailedError(fields: Run & Partial<E.StepwiseErrorDetail
     : "";
   const backup = backupPath ? text`\nA backup taken before this run is at ${backupPath}; ${CALLS.restore} puts it back.` : "";
   const message = text`${label(version, file)} failed while running ${direction}: ${describeThrownValue(cause)}\n${notes ? `${notes}\n` : ""}${fk}${outcome}${reset}${backup}`;
-  const error = new StepwiseError(
-    "MIGRATION_FAILED",
-    message,
-    { version, file, direction, rolledBack, backupPath, foreignKeyRebuild: rebuild, location, detail, hint, setting, invalidIndexes, afterReset, atCommit },
-    { cause },
-  );
+  const { location = null, detail = null, hint = null, setting = null, invalidIndexes = [] } = fields;
+  const details = { version, file, direction, rolledBack, backupPath, foreignKeyRebuild: rebuild, location, detail, hint, setting, invalidIndexes, afterReset, atCommit };
+  const error = new StepwiseError("MIGRATION_FAILED", message, details, { cause });
   if (notes) failureNotes.set(error, notes);
   return error;
 }
@@ -597,14 +576,20 @@ export function diskFullError({ version, file, sqliteCode, cause }: D<"DISK_FULL
   return new StepwiseError("DISK_FULL", message, { version, file, sqliteCode }, { cause });
 }
 
-/** The `SQLITE_*` code of an error, or `null` when it did not come from SQLite. */
-export function sqliteCodeOf(error: unknown): string | null {
+/** An error's string `field` (`code`, `message`), or `null`; never throws (a Proxy's trap may). */
+export function stringFieldOf(error: unknown, field: "code" | "message"): string | null {
   try {
-    const code = (error as { code?: unknown } | null)?.code;
-    return typeof code === "string" && code.startsWith("SQLITE_") ? code : null;
+    const value = (error as Record<string, unknown> | null)?.[field];
+    return typeof value === "string" ? value : null;
   } catch {
     return null;
   }
+}
+
+/** The `SQLITE_*` code of an error, or `null` when it did not come from SQLite. */
+export function sqliteCodeOf(error: unknown): string | null {
+  const code = stringFieldOf(error, "code");
+  return code?.startsWith("SQLITE_") ? code : null;
 }
 
 const KINDS: Record<string, E.ErrorKind> = { BUSY: "locked", LOCKED: "locked", FULL: "full", READONLY: "readonly", PERM: "readonly", NOTADB: "notadb", CORRUPT: "corrupt", CANTOPEN: "cantopen" };
@@ -614,12 +599,12 @@ export function kindOfSqliteCode(code: string): E.ErrorKind {
   return KINDS[/^SQLITE_([A-Z]+)/.exec(code)?.[1] ?? ""] ?? "other";
 }
 
-/** A SQLite code that makes a database unusable: what it means, the step that fixes it, and whether the refusal left the database as it was. */
+/** A SQLite code that makes a database unusable: what it means, the step that fixes it, and `unchanged: false` where the refusal may not have left the database as it was. */
 interface UnusableCode {
   readonly pattern: RegExp;
   readonly problem: (code: string) => string;
   readonly fix: Text;
-  readonly unchanged: boolean;
+  readonly unchanged?: false;
 }
 
 const UNUSABLE: readonly UnusableCode[] = [
@@ -631,22 +616,20 @@ const UNUSABLE: readonly UnusableCode[] = [
     fix: text`check the database now at that path (${CALLS.status}), then run again with nothing moving or replacing the file meanwhile`,
     unchanged: false,
   },
-  { pattern: /^SQLITE_(NOTADB|CORRUPT)$/, problem: (code) => `The file is not a usable SQLite database (${code})`, fix: ["check the path"], unchanged: true },
-  { pattern: /^SQLITE_CANTOPEN/, problem: (code) => `SQLite cannot open the database file (${code})`, fix: ["check that the path names a file this process may open"], unchanged: true },
+  { pattern: /^SQLITE_(NOTADB|CORRUPT)$/, problem: (code) => `The file is not a usable SQLite database (${code})`, fix: ["check the path"] },
+  { pattern: /^SQLITE_CANTOPEN/, problem: (code) => `SQLite cannot open the database file (${code})`, fix: ["check that the path names a file this process may open"] },
   {
     pattern: /^SQLITE_(READONLY|PERM)/,
     problem: (code) => `The database cannot be written (${code}): the file or its folder is read-only to this process, or the connection has PRAGMA query_only on`,
     fix: ["make the file and its folder writable to this process, or turn PRAGMA query_only off"],
-    unchanged: true,
   },
-  { pattern: /^SQLITE_IOERR_(SHORT_)?READ$/, problem: (code) => `The database file could not be read (${code})`, fix: ["check the path and the disk"], unchanged: true },
+  { pattern: /^SQLITE_IOERR_(SHORT_)?READ$/, problem: (code) => `The database file could not be read (${code})`, fix: ["check the path and the disk"] },
   // A full disk is SQLITE_FULL; a write, flush, truncation or journal deletion the disk refuses is a quota or file size limit, or a file system gone read-only under the run (remounted after an
   // error, a volume removed).
   {
     pattern: /^SQLITE_IOERR_(WRITE|FSYNC|DIR_FSYNC|TRUNCATE|DELETE)$/,
     problem: (code) => `The disk refused the write (${code}), so nothing was committed`,
     fix: ["check that the database's folder is still writable (not remounted read-only) and a quota or file size limit leaves room, then run again"],
-    unchanged: true,
   },
   // The journal's deletion is the commit: gone already, the transaction may have been committed.
   {
@@ -655,14 +638,13 @@ const UNUSABLE: readonly UnusableCode[] = [
     fix: text`check the database (${CALLS.status}), and that nothing else deletes files in its folder while stepwise runs, then run again`,
     unchanged: false,
   },
-  { pattern: /^SQLITE_IOERR_NOMEM$/, problem: (code) => `SQLite ran out of memory for its file access (${code})`, fix: ["free memory for this process, then run again"], unchanged: true },
+  { pattern: /^SQLITE_IOERR_NOMEM$/, problem: (code) => `SQLite ran out of memory for its file access (${code})`, fix: ["free memory for this process, then run again"] },
   {
     pattern: /^SQLITE_IOERR_(LOCK|RDLOCK|UNLOCK|CHECKRESERVEDLOCK|SHMLOCK)$/,
     problem: (code) => `The file system refused a file lock (${code}), as a network file system without working locks does`,
     fix: ["keep the database on a local disk (a file system whose locks work), then run again"],
-    unchanged: true,
   },
-  { pattern: /^SQLITE_IOERR/, problem: (code) => `The disk or file system reported an I/O error (${code})`, fix: ["check the disk and the database's folder, then run again"], unchanged: true },
+  { pattern: /^SQLITE_IOERR/, problem: (code) => `The disk or file system reported an I/O error (${code})`, fix: ["check the disk and the database's folder, then run again"] },
 ];
 
 /** The step that fixes a database SQLite's `code` made unusable, as `DATABASE_UNUSABLE`'s message names it; `null` for a code that does not. */
@@ -675,12 +657,7 @@ export function unusableSqliteFix(code: string): Text | null {
  * an `SQLITE_BUSY` no other connection causes and no wait ends.
  */
 export function isStatementRunningRefusal(error: unknown): boolean {
-  try {
-    const message = (error as { message?: unknown } | null)?.message;
-    return typeof message === "string" && message.includes("SQL statements in progress");
-  } catch {
-    return false;
-  }
+  return stringFieldOf(error, "message")?.includes("SQL statements in progress") === true;
 }
 
 /** A migration body's failure when it returned with a write statement still running, as SQLite's `refusal` of stepwise's RELEASE or COMMIT shows. */
@@ -706,7 +683,7 @@ export function translateSqliteError(error: unknown, busyTimeoutMs: number, code
         : // A crashed writer's hot journal (or WAL) on a connection that may not write: a writer must recover it.
           code === "SQLITE_READONLY_ROLLBACK" || code === "SQLITE_READONLY_RECOVERY"
           ? databaseNeedsRecoveryError(code, error)
-          : unusable && databaseUnusableError(text`${unusable.problem(code)}: ${unusable.fix}.${unusable.unchanged ? ` ${NOTHING_CHANGED}` : ""}`, code, error);
+          : unusable && databaseUnusableError(text`${unusable.problem(code)}: ${unusable.fix}.${unusable.unchanged === false ? "" : ` ${NOTHING_CHANGED}`}`, code, error);
   return translated ? recordNativeError(translated, { kind, nativeCode: code }) : error;
 }
 

@@ -1,8 +1,8 @@
 /** SQLite's table rebuild is safe only with foreign keys off: a migration that would drop or rename a referenced table is refused, or its failure names the children and the fix. */
 import type { ForeignKeyRebuildHint } from "./errors.js";
 import { changeCounter, query, type Step } from "./step.js";
-import { isInstanceSafely } from "./error-factories.js";
-import { quoteIdentifier } from "./batch-walk.js";
+import { isInstanceSafely, stringFieldOf } from "./error-factories.js";
+import { foldIdentifier, quoteIdentifier } from "./batch-walk.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 
 /** The fix for a SQL migration: the flag on its up marker line. */
@@ -33,7 +33,6 @@ function unquoteIdentifier(name: string): string {
 /** SQL's and JavaScript's comments, roughly: line comments (`--`, `//`) to the line's end and block comments. */
 const COMMENTS = /(?:--|\/\/)[^\n]*|\/\*[\s\S]*?(?:\*\/|$)/g;
 
-/** `entry`'s SQL, or its function's source. */
 function sourceOf(entry: MigrationEntry, direction: MigrationDirection): string {
   if (entry.kind === "sql") return (direction === "up" ? entry.upSql : entry.downSql) ?? "";
   try {
@@ -110,20 +109,15 @@ export class ReferencingTables {
 
 /** Every table whose `CREATE` statement mentions `REFERENCES`; Cloudflare's own (`_cf_KV`) refuse every read and reference nothing. */
 function* readMaybeChildren(): Step<MaybeChild[]> {
-  const rows = yield* query<{ name: string; sql: string }>(
-    `SELECT name, lower(sql) AS sql FROM sqlite_master
-     WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND sql LIKE '%REFERENCES%' ORDER BY name`,
-  );
+  const sql = `SELECT name, lower(sql) AS sql FROM sqlite_master
+     WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND sql LIKE '%REFERENCES%' ORDER BY name`;
+  const rows = yield* query<{ name: string; sql: string }>(sql);
   // Folded here: SQLite's lower() folds more than ASCII where ICU is built in.
-  return rows.map((row) => ({ name: row.name, folded: foldAscii(row.name), sql: row.sql }));
+  return rows.map((row) => ({ name: row.name, folded: foldIdentifier(row.name), sql: row.sql }));
 }
 
-/** ASCII-only lower case, as SQLite's `lower()` and `COLLATE NOCASE` fold. */
-const foldAscii = (text: string): string => text.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
-
-/** The tables among `tables` whose foreign keys reference `table`. */
 function* childrenOf(table: string, tables: readonly MaybeChild[]): Step<string[]> {
-  const folded = foldAscii(table);
+  const folded = foldIdentifier(table);
   const quoted = /["\x60]/.test(table);
   const children: string[] = [];
   for (const child of tables) {
@@ -134,7 +128,6 @@ function* childrenOf(table: string, tables: readonly MaybeChild[]): Step<string[
   return children;
 }
 
-/** Whether any of `tables` holds a row. */
 function* anyHoldsRows(tables: readonly string[]): Step<boolean> {
   for (const table of tables) if ((yield* query(`SELECT 1 AS hit FROM ${quoteIdentifier(table)} LIMIT 1`)).length > 0) return true;
   return false;
@@ -155,13 +148,7 @@ export function* readForeignKeyRebuildHint(
   // Safely: a migration may throw a Proxy whose every trap throws.
   if (isInstanceSafely(cause, ForeignKeyParentRebuildRefusal)) return cause.hint;
   if (entry.disableForeignKeys || (entry.dialect ?? "sqlite") !== "sqlite" || !sqliteCode?.startsWith("SQLITE_CONSTRAINT")) return null;
-  if (sqliteCode !== "SQLITE_CONSTRAINT_FOREIGNKEY") {
-    try {
-      if (!/FOREIGN KEY constraint failed/i.test(String((cause as { message?: unknown } | null)?.message ?? ""))) return null;
-    } catch {
-      return null;
-    }
-  }
+  if (sqliteCode !== "SQLITE_CONSTRAINT_FOREIGNKEY" && !/FOREIGN KEY constraint failed/i.test(stringFieldOf(cause, "message") ?? "")) return null;
   try {
     for (const table of findDroppedOrRenamedTables(sourceOf(entry, direction))) {
       const children = yield* childrenOf(table, yield* readMaybeChildren());

@@ -139,11 +139,10 @@ export class HistoryStore {
    * tool's table. Read only on the way to `HISTORY_TABLE_INVALID`.
    */
   protected *readAdoptedHistories(): Step<string[]> {
-    const rows = yield* query<{ name: string }>(
-      `SELECT substr(a.name, 1, length(a.name) - 8) AS name FROM sqlite_master AS a
+    const sql = `SELECT substr(a.name, 1, length(a.name) - 8) AS name FROM sqlite_master AS a
         WHERE a.type = 'table' AND a.name LIKE '%\\_adopted' ESCAPE '\\' AND a.sql LIKE '%old\\_table%' ESCAPE '\\'
-          AND EXISTS (SELECT 1 FROM sqlite_master AS b WHERE b.type = 'table' AND b.name = substr(a.name, 1, length(a.name) - 8) COLLATE NOCASE) ORDER BY 1`,
-    );
+          AND EXISTS (SELECT 1 FROM sqlite_master AS b WHERE b.type = 'table' AND b.name = substr(a.name, 1, length(a.name) - 8) COLLATE NOCASE) ORDER BY 1`;
+    const rows = yield* query<{ name: string }>(sql);
     return rows.map((row) => row.name).filter((name) => !this.isNamed(name));
   }
 
@@ -165,9 +164,7 @@ export class HistoryStore {
    */
   describeRefusedWrite(error: unknown, nativeCode: string | null): HistoryWriteRefusal | null {
     // Cloudflare's storage ends its messages with the code, and D1 starts them with its own: neither is the constraint's or the trigger's words.
-    const message = firstLineOf(error)
-      .replace(/^D1_ERROR: /, "")
-      .replace(/: SQLITE_[A-Z_]+$/, "");
+    const message = firstLineOf(error).replace(/^D1_ERROR: |: SQLITE_[A-Z_]+$/g, "");
     const ofTable = (qualified: string) => {
       const dot = qualified.lastIndexOf(".");
       return dot > 0 && this.isNamed(qualified.slice(0, dot)) ? qualified.slice(dot + 1) : null;
@@ -272,10 +269,8 @@ export class HistoryStore {
   protected *rowidOf(version: unknown): Step<number | null> {
     try {
       // A rowid past 2^53 would be rounded: the version names the row then.
-      const [row] = yield* query<{ id: number | null }>(
-        `SELECT CASE WHEN rowid BETWEEN ${-Number.MAX_SAFE_INTEGER} AND ${Number.MAX_SAFE_INTEGER} THEN rowid END AS id FROM ${this.quoted} WHERE version IS ? ORDER BY rowid DESC LIMIT 1`,
-        [version === undefined ? null : version],
-      );
+      const sql = `SELECT CASE WHEN rowid BETWEEN ${-Number.MAX_SAFE_INTEGER} AND ${Number.MAX_SAFE_INTEGER} THEN rowid END AS id FROM ${this.quoted} WHERE version IS ? ORDER BY rowid DESC LIMIT 1`;
+      const [row] = yield* query<{ id: number | null }>(sql, [version === undefined ? null : version]);
       return row?.id ?? null;
     } catch {
       // A WITHOUT ROWID table: the version alone names the row.

@@ -179,7 +179,5 @@ export function refuseClosedConnection(driver: Pick<Driver, "name" | "isOpen">):
 
 /** Refuses an option that moved to a standalone function: ignoring it would skip a backup or a rehearsal without a word. */
 export function refuseMovedOption(options: object, name: string, replacement: string): void {
-  if ((options as Record<string, unknown>)[name]) {
-    throw usageError(`The "${name}" option is not taken here any more; call ${replacement} instead (exported by "stepwise-migrate").`);
-  }
+  if ((options as Record<string, unknown>)[name]) throw usageError(`The "${name}" option is not taken here any more; call ${replacement} instead (exported by "stepwise-migrate").`);
 }

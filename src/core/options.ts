@@ -114,11 +114,8 @@ export function refuseUnknownOptions(options: object, known: readonly string[], 
     if (value === undefined || known.includes(key)) continue;
     // A name cut short (`table`, `busyTimeout`) is as likely as a misspelt one.
     const meant = closestName(key, known) ?? (key.length >= 3 ? known.find((name) => name.toLowerCase().startsWith(key.toLowerCase())) : undefined);
-    throw new StepwiseError(
-      "USAGE",
-      `${call} has no option ${JSON.stringify(key)}${meant === undefined ? "." : `; did you mean ${JSON.stringify(meant)}?`} Its options are ${known.join(", ")}. Nothing was run.`,
-      { option: key },
-    );
+    const message = `${call} has no option ${JSON.stringify(key)}${meant === undefined ? "." : `; did you mean ${JSON.stringify(meant)}?`} Its options are ${known.join(", ")}. Nothing was run.`;
+    throw new StepwiseError("USAGE", message, { option: key });
   }
 }
 

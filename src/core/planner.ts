@@ -89,12 +89,12 @@ export function findRegistryProblems(registry: MigrationRegistry): RegistryProbl
 
 const isText = (value: unknown) => typeof value === "string";
 const isLine = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 1;
+/** The boolean flags, read as they are (never behind a getter). */
+const FLAGS = ["reversible", "transaction", "disableForeignKeys"];
 
 /** Each field the runtime reads as it is, with what it must hold: a name it writes to the history, a checksum list it splits, SQL it runs, lines it reports. */
 const FIELD_SHAPES: readonly (readonly [field: string, fits: (value: unknown) => boolean, wanted: string])[] = [
-  ["reversible", (value) => typeof value === "boolean", "true or false"],
-  ["transaction", (value) => typeof value === "boolean", "true or false"],
-  ["disableForeignKeys", (value) => typeof value === "boolean", "true or false"],
+  ...FLAGS.map((flag) => [flag, (value: unknown) => typeof value === "boolean", "true or false"] as const),
   ["name", isText, "text"],
   ["file", isText, "text"],
   ["description", (value) => value == null || isText(value), "text, null, or left out"],
@@ -109,14 +109,13 @@ const FIELD_SHAPES: readonly (readonly [field: string, fits: (value: unknown) =>
 ];
 
 const SQL_FIELDS = new Set(["upSql", "downSql", "sqlLines"]);
-const FLAGS = new Set(["reversible", "transaction", "disableForeignKeys"]);
 
 /** What makes an entry unusable as the runtime reads it (a field of the wrong type, an unknown kind, a body missing), or `null`; SQL behind a generated getter is not built to check it. */
 function findEntryShapeProblem(entry: MigrationEntry): string | null {
   const { version, kind } = entry as { version: number; kind: unknown };
   for (const [field, fits, wanted] of FIELD_SHAPES) {
     // upSql, downSql and sqlLines belong to SQL entries; a generated getter (of a text field, in an older gen's registries) builds its SQL when read. Flags are read as they are.
-    if ((SQL_FIELDS.has(field) && kind !== "sql") || (!FLAGS.has(field) && Object.getOwnPropertyDescriptor(entry, field)?.get !== undefined)) continue;
+    if ((SQL_FIELDS.has(field) && kind !== "sql") || (!FLAGS.includes(field) && Object.getOwnPropertyDescriptor(entry, field)?.get !== undefined)) continue;
     const value = (entry as unknown as Record<string, unknown>)[field];
     if (!fits(value)) return `migration ${version} has ${field} = ${showValue(value)}, but it must be ${wanted}`;
   }
@@ -235,17 +234,13 @@ export function planUp<E extends MigrationEntry>(registry: readonly E[], applied
   const current = verifyHistoryOrThrow(registry, applied);
   const latest = registry.length;
   const target = options.to ?? latest;
-  if (!Number.isSafeInteger(target) || target < 0 || target > latest) {
-    throw invalidTargetError(target, `There is no migration ${target}; the versions go from 1 to ${latest}.`);
-  }
+  if (!Number.isSafeInteger(target) || target < 0 || target > latest) throw invalidTargetError(target, `There is no migration ${target}; the versions go from 1 to ${latest}.`);
   if (target < current) {
     const blocker = findDownBlocker(registry, target, current);
-    throw invalidTargetError(
-      target,
-      blocker
-        ? `The database is already at version ${current}, past ${target}, and cannot go back there: migration ${blocker.version} (${blocker.file}) ${blocker.squashedInto === undefined ? "has no down" : "is a squash, which has no down"}.`
-        : text`The database is already at version ${current}, past ${target}. To go back, run ${runCall("down", { to: target })}.`,
-    );
+    const why = blocker
+      ? `The database is already at version ${current}, past ${target}, and cannot go back there: migration ${blocker.version} (${blocker.file}) ${blocker.squashedInto === undefined ? "has no down" : "is a squash, which has no down"}.`
+      : text`The database is already at version ${current}, past ${target}. To go back, run ${runCall("down", { to: target })}.`;
+    throw invalidTargetError(target, why);
   }
   const squash = registry[target - 1]?.squashedInto;
   if (squash !== undefined && squash !== target)
@@ -287,10 +282,8 @@ export function planDown<E extends MigrationEntry>(registry: readonly E[], appli
   if (options.to !== undefined) {
     target = options.to;
     if (!Number.isSafeInteger(target) || target < 0 || target > current) {
-      throw invalidTargetError(
-        target,
-        target > current && Number.isSafeInteger(target) ? describeTargetAbove(registry, target, current) : `Invalid target ${target}: use a version from 0 to ${current}.`,
-      );
+      const above = target > current && Number.isSafeInteger(target);
+      throw invalidTargetError(target, above ? describeTargetAbove(registry, target, current) : `Invalid target ${target}: use a version from 0 to ${current}.`);
     }
   } else if (options.steps === undefined && current === 0) {
     target = 0;
@@ -299,12 +292,10 @@ export function planDown<E extends MigrationEntry>(registry: readonly E[], appli
     if (!Number.isSafeInteger(steps) || steps < 1 || steps > current) throw invalidStepsError(steps, current);
     target = current - steps;
   }
-  const steps = registry.slice(target, current).reverse();
-  const squashed = steps.find((entry) => entry.squashedInto !== undefined);
-  if (squashed) throw downBelowSquashError(squashed.squashedInto!, registry[squashed.squashedInto! - 1]!.file, target, current);
-  const irreversible = steps.find((entry) => !entry.reversible);
-  if (irreversible) throw irreversibleMigrationError(irreversible.version, irreversible.file, current);
-  return { direction: "down", fromVersion: current, toVersion: target, steps };
+  const blocker = findDownBlocker(registry, target, current);
+  if (blocker?.squashedInto !== undefined) throw downBelowSquashError(blocker.version, blocker.file, target, current);
+  if (blocker) throw irreversibleMigrationError(blocker.version, blocker.file, current);
+  return { direction: "down", fromVersion: current, toVersion: target, steps: registry.slice(target, current).reverse() };
 }
 
 /** How one migration stands in {@link MigrationStatus}. */
@@ -350,10 +341,8 @@ export function describeStatus(registry: MigrationRegistry, applied: readonly Ap
     const { version, name, file, description, reversible, transaction } = entry;
     return { version, name, file, description, state, reversible, transaction, appliedAt: row?.appliedAt ?? null, durationMs: squash ? null : (row?.durationMs ?? null) };
   });
-  const problem = findHistoryProblem(
-    registry,
-    applied.map((row) => ({ version: row.version, checksum: row.checksum, startedAt: row.state === "started" ? (row.appliedAt ?? "") : null, name: row.name })),
-  );
+  const keys = applied.map((row) => ({ version: row.version, checksum: row.checksum, startedAt: row.state === "started" ? (row.appliedAt ?? "") : null, name: row.name }));
+  const problem = findHistoryProblem(registry, keys);
   const currentVersion = highestAppliedVersion(applied);
   // A version a squash replaced is built by the squash, not run: where nothing of 1..squash is recorded, `up` runs only the squash, so the rows list what it runs.
   const builtBySquash = (entry: MigrationEntry) => isReplacedBySquash(entry) && !applied.some((row) => row.version <= entry.squashedInto!);

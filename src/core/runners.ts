@@ -39,7 +39,6 @@ function driveSync<T>(step: Step<T>, driver: Driver, refused: PromiseLike<unknow
   }
 }
 
-/** Performs `operation` on a sync driver: its result or its error. */
 function performNow(driver: Driver, operation: Operation, refused: PromiseLike<unknown>[]): Next {
   const started = performance.now();
   try {
@@ -105,11 +104,7 @@ function resume<T>(step: Step<T>, failed: boolean, value: unknown, driver: Drive
   } catch (error) {
     if (error instanceof StepwiseError && error.nativeCode === null) {
       const cause = nativeCauseOf(error);
-      if (cause !== undefined)
-        recordNativeError(
-          error,
-          classifySafely((value) => driver.classifyError(value), cause),
-        );
+      if (cause !== undefined) recordNativeError(error, classifySafely(driver.classifyError.bind(driver), cause));
     }
     throw error;
   }
@@ -168,16 +163,12 @@ function checkBody(driver: Driver, entry: MigrationEntry & { kind: "ts" }, direc
   } catch {
     // A revoked Proxy: its call reports the failure.
   }
-  if (tag === "[object GeneratorFunction]" || (!sync && tag === "[object AsyncGeneratorFunction]")) {
+  if (tag === "[object GeneratorFunction]" || (!sync && tag === "[object AsyncGeneratorFunction]"))
     throw new Error(`its ${direction} is a generator function, so calling it would run none of its code; make it a plain function`);
-  }
   if (sync && /^\[object Async(Generator)?Function\]$/.test(tag)) throw asyncBodyRefusal(driver, direction, "is async (not called)");
 }
 
 function asyncBodyRefusal(driver: Driver, direction: MigrationDirection, what: string): StepwiseError<"ASYNC_IN_SYNC_RUNNER"> {
-  return asyncInSyncRunnerError(
-    direction,
-    `${direction} ${what}: the sync API of ${driver.name} cannot await it inside its transaction.`,
-    driver.asyncBodyFix ?? `Declare ${direction} async, run "stepwise gen", and apply it with migrateAsync from "${driverEntry(driver.name)}".`,
-  );
+  const fix = driver.asyncBodyFix ?? `Declare ${direction} async, run "stepwise gen", and apply it with migrateAsync from "${driverEntry(driver.name)}".`;
+  return asyncInSyncRunnerError(direction, `${direction} ${what}: the sync API of ${driver.name} cannot await it inside its transaction.`, fix);
 }

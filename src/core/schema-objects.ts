@@ -39,10 +39,9 @@ const SHIPPED_SHADOW_SUFFIXES: Readonly<Record<string, readonly string[]>> = {
 export function* readSchemaObjects(options: ListSchemaObjectsOptions = {}): Step<SchemaObject[]> {
   // Cloudflare's storage keeps _cf_KV (and _cf_METADATA) in a Durable Object's or D1's file: no migration's, also when a local copy is read with a SQLite driver.
   // The escape guard's witness is stepwise's own, even where a killed run on a libSQL server left it in `main`. pragma_table_list (SQLite 3.37; every driver's SQLite is newer) marks the shadow tables of the modules loaded.
-  const rows = yield* query<SchemaObject & { readonly shadow: unknown }>(
-    `SELECT type, name, tbl_name AS tblName, sql, name IN (SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow') AS shadow
-       FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE 'stepwise\\_guard\\_%' ESCAPE '\\' AND lower(tbl_name) NOT IN ('_cf_kv', '_cf_metadata') ORDER BY name`,
-  );
+  const sql = `SELECT type, name, tbl_name AS tblName, sql, name IN (SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow') AS shadow
+       FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE 'stepwise\\_guard\\_%' ESCAPE '\\' AND lower(tbl_name) NOT IN ('_cf_kv', '_cf_metadata') ORDER BY name`;
+  const rows = yield* query<SchemaObject & { readonly shadow: unknown }>(sql);
   const virtual = rows.filter((row) => row.type === "table" && /^\s*CREATE\s+VIRTUAL\s+TABLE\b/i.test(row.sql ?? ""));
   const shadows = new Set(
     virtual.flatMap((row) => {

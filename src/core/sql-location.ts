@@ -48,10 +48,8 @@ function inFile(entry: MigrationEntry, direction: MigrationDirection, at: { line
 
 /** The line and column of character `position` (1-based, in code points, as PostgreSQL counts); the column in UTF-16 code units, as gen's problems and every other location count it. */
 function lineAndColumn(text: string, position: number): { line: number; column: number } {
-  const lines = [...text]
-    .slice(0, position - 1)
-    .join("")
-    .split("\n");
+  const before = [...text].slice(0, position - 1);
+  const lines = before.join("").split("\n");
   return { line: lines.length, column: lines[lines.length - 1]!.length + 1 };
 }
 

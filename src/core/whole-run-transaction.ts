@@ -31,11 +31,8 @@ function describeWayPast(steps: readonly MigrationEntry[], blocks: (entry: Migra
     if (!blocks(entry) && last?.together) last.end = endOf(entry);
     else parts.push({ end: endOf(entry), together: !blocks(entry) });
   }
-  if (parts.length <= MAX_CALLS)
-    return joinCalls(
-      parts.map((part) => call(part.end, part.together ? "all" : undefined)),
-      "",
-    );
+  const calls = parts.map((part) => call(part.end, part.together ? "all" : undefined));
+  if (parts.length <= MAX_CALLS) return joinCalls(calls, "");
   const before = parts[0]!.together ? [call(parts[0]!.end, "all")] : [];
   return joinCalls([...before, call(endOf(steps[steps.length - 1]!))], before.length > 0 ? " for the rest, one migration per transaction" : " one migration per transaction");
 }
@@ -60,18 +57,13 @@ export function* refuseWholeRunObstacles(
   const found = findWholeRunObstacle(steps, foreignKeysEnforced);
   if (!found) return;
   const { version, file } = found.entry;
-  const first = found.entry === steps[0];
   const fix = describeWayPast(steps, (entry) => findWholeRunObstacle([entry], foreignKeysEnforced) !== null, direction, executor.migrations.length);
   const why =
     found.obstacle === "transaction-false"
       ? `has transaction: false (VACUUM, CREATE INDEX CONCURRENTLY: statements that cannot run in a transaction).`
       : `switches foreign keys off, which SQLite only allows outside a transaction, so it would cover the whole run.`;
   const texts = {};
-  const error = new StepwiseError(
-    "WHOLE_RUN_TRANSACTION_REFUSED",
-    text`Cannot ${direction === "up" ? "apply the pending" : "revert the"} migrations in one transaction: migration ${version} (${file}) ${why}\nNothing was changed. To get past it, ${fix}.`,
-    { fix: keepText(texts, "fix", fix), version, file, obstacle: found.obstacle, direction, firstOfRun: first },
-  );
-  copyTexts(texts, error);
-  throw error;
+  const message = text`Cannot ${direction === "up" ? "apply the pending" : "revert the"} migrations in one transaction: migration ${version} (${file}) ${why}\nNothing was changed. To get past it, ${fix}.`;
+  const details = { fix: keepText(texts, "fix", fix), version, file, obstacle: found.obstacle, direction, firstOfRun: found.entry === steps[0] };
+  throw copyTexts(texts, new StepwiseError("WHOLE_RUN_TRANSACTION_REFUSED", message, details));
 }

@@ -15,6 +15,7 @@ import {
   migrationFailedError,
   recordNativeError,
   serverRefusedError,
+  stringFieldOf,
   usageError,
   invalidTableNameError,
   historyWriteRefusedError,
@@ -57,14 +58,7 @@ export function isConnectionLost(error: unknown): boolean {
 }
 
 /** An error's string `code` (a SQLSTATE or a socket's system code). */
-function codeOf(error: unknown): string | null {
-  try {
-    const code = (error as { code?: unknown } | null)?.code;
-    return typeof code === "string" ? code : null;
-  } catch {
-    return null;
-  }
-}
+const codeOf = (error: unknown) => stringFieldOf(error, "code");
 
 /** What to change for each common refusal of a session, matched in order against `sqlstate|system code|first line`. */
 const CONNECTION_CASES: readonly (readonly [RegExp, ConnectionProblem, string])[] = [
@@ -150,13 +144,12 @@ const PRIVILEGE_FIX =
 export function translatePostgresError(error: unknown, busyTimeoutMs: number, classification: ErrorClassification, lockTimeoutMs = 0): unknown {
   if (error instanceof StepwiseError) return error;
   const code = classification.nativeCode ?? "";
-  const unusable = (what: string) => databaseUnusableError(`${what} Nothing was changed.`, code, error);
   const byKind: Partial<Record<ErrorKind, () => StepwiseError>> = {
     locked: () => databaseLockedError(busyTimeoutMs, error),
     full: () => diskFullError({ version: null, file: null, sqliteCode: code, cause: error }),
     readonly: () => serverRefusedError({ sqlstate: code, reason: firstLineOf(error), fix: code === "25006" ? READ_ONLY_FIX : PRIVILEGE_FIX, cause: error }),
     cantopen: () => describeConnectionFailure(error),
-    corrupt: () => unusable(`PostgreSQL reports corrupted data (SQLSTATE ${code}).`),
+    corrupt: () => databaseUnusableError(`PostgreSQL reports corrupted data (SQLSTATE ${code}). Nothing was changed.`, code, error),
   };
   // classifyPostgresError gives a kind other than `other` only with a SQLSTATE.
   const typed = classification.kind === "lost" ? lostConnection(error) : isLockTimeout(error) ? lockTimedOut(error, lockTimeoutMs, null) : byKind[classification.kind]?.();
@@ -199,8 +192,7 @@ export const lockWaits = new WeakMap<object, LockWait>();
 
 /** Whether `error` is PostgreSQL cancelling a statement whose `lock_timeout` ran out (not `NOWAIT`'s refusal, the same SQLSTATE). */
 export function isLockTimeout(error: unknown): boolean {
-  const fields = error as { code?: unknown; message?: unknown } | null;
-  return fields?.code === "55P03" && typeof fields.message === "string" && /lock timeout/.test(fields.message);
+  return codeOf(error) === "55P03" && /lock timeout/.test(stringFieldOf(error, "message") ?? "");
 }
 
 /** `error` as `LOCK_TIMEOUT`, with the wait the driver saw, for `failure`'s migration or for none. */
@@ -253,9 +245,8 @@ function describePostgresFailure(lockTimeoutMs: number) {
     const detail = typeof server.detail === "string" ? server.detail : null;
     const hint = typeof server.hint === "string" ? server.hint : null;
     const setting = sessionSettingOf(cause);
-    const notes = [detail && `DETAIL: ${detail}`, hint && `HINT: ${hint}`, describeInvalidIndexes(invalidIndexes, "The database holds").trimEnd(), setting && SETTING_NOTES[setting](entry)]
-      .filter(Boolean)
-      .join("\n");
+    const indexes = describeInvalidIndexes(invalidIndexes, "The database holds").trimEnd();
+    const notes = [detail && `DETAIL: ${detail}`, hint && `HINT: ${hint}`, indexes, setting && SETTING_NOTES[setting](entry)].filter(Boolean).join("\n");
     // Outside a transaction each statement went alone, so the one that failed is known; a rolled-back migration is located by the executor's rerun.
     const location = origin === "body" && !rolledBack ? locateFromFailure(entry, direction, cause) : null;
     return migrationFailedError({ ...where, cause, rolledBack, detail, hint, setting, invalidIndexes, notes, location });
@@ -269,10 +260,8 @@ function describePostgresFailure(lockTimeoutMs: number) {
  * `search_path` that names no schema that exists. The transaction is aborted, so neither setting can be asked.
  */
 function sessionSettingOf(cause: unknown): MigrationFailedSetting | null {
-  const server = findInCauseChain(
-    cause,
-    (current) => sqlstateOf(current) === "57014" || (sqlstateOf(current) === "3F000" && /GetCreationNamespace$/.test(String((current as { routine?: unknown }).routine))),
-  );
+  const fromSetting = (current: object) => sqlstateOf(current) === "57014" || (sqlstateOf(current) === "3F000" && /GetCreationNamespace$/.test(String((current as { routine?: unknown }).routine)));
+  const server = findInCauseChain(cause, fromSetting);
   return server === undefined ? null : sqlstateOf(server) === "57014" ? "statement_timeout" : "search_path";
 }
 
@@ -302,8 +291,6 @@ const COLUMNS = `SELECT a.attnum, a.attname::${TEXT} AS name, pg_catalog.format_
       OR EXISTS (SELECT 1 FROM pg_catalog.pg_type AS t WHERE t.oid ${EQ} a.atttypid AND t.typdefaultbin IS NOT NULL) THEN 'filled' END AS dflt_value
   FROM pg_catalog.pg_attribute AS a, ${RELATION} AND a.attrelid ${EQ} c.oid AND a.attnum ${GT} 0 AND NOT a.attisdropped`;
 
-type Column = HistoryColumn;
-
 /** SQLSTATEs of a row its table refuses (class 23) or a value its column's type refuses (class 22, `datatype_mismatch`), as `HISTORY_TABLE_INVALID` names them. */
 const REFUSED_ROW: Readonly<Record<string, HistoryWriteProblem>> = {
   "23502": "not-null-column",
@@ -322,10 +309,9 @@ export class PostgresHistoryStore extends HistoryStore {
   override readonly eq = EQ;
   override readonly textType = TEXT;
   /** The table's kinds and columns read in one statement, for the shape check that follows. */
-  private read: { kinds: string[]; columns: Column[] } | null = null;
+  private read: { kinds: string[]; columns: HistoryColumn[] } | null = null;
   private schemaFound = true;
 
-  /** @throws `INVALID_TABLE_NAME` when `tableName` is not a plain SQL identifier. */
   /** @throws `INVALID_TABLE_NAME` when `tableName` is not a plain SQL identifier, or names a table beside it longer than PostgreSQL keeps. */
   constructor(tableName: string = DEFAULT_TABLE_NAME, schema: string) {
     super(tableName, `${quoteIdentifier(schema)}.${quoteIdentifier(tableName)}`);
@@ -339,7 +325,7 @@ export class PostgresHistoryStore extends HistoryStore {
     const sql = `SELECT (SELECT pg_catalog.json_agg(c.relkind) FROM ${RELATION}) AS kinds, (SELECT pg_catalog.json_agg(o ORDER BY o.attnum) FROM (${COLUMNS}) AS o) AS columns,
       (SELECT pg_catalog.bool_or(pg_catalog.row_security_active(c.oid)) FROM ${RELATION}) AS "rowSecurity"`;
     const params = [this.schema, this.tableName, this.schema, this.tableName, this.schema, this.tableName];
-    const [row] = yield* query<{ kinds: string[] | null; columns: Column[] | null; rowSecurity: boolean | null }>(sql, params);
+    const [row] = yield* query<{ kinds: string[] | null; columns: HistoryColumn[] | null; rowSecurity: boolean | null }>(sql, params);
     this.read = { kinds: row?.kinds ?? [], columns: row?.columns ?? [] };
     // Its policies would hide applied rows from every read, so a plan would run them again. Before the shape check, which a store remembers.
     if (row?.rowSecurity === true) throw historyWriteRefusedError({ table: this.tableName, problem: "row-security", column: null, constraint: null, version: null });
@@ -381,13 +367,11 @@ export class PostgresHistoryStore extends HistoryStore {
 
   protected override *readAdoptedHistories(): Step<string[]> {
     const base = `pg_catalog.left(a.relname::${TEXT}, -8)`;
-    const rows = yield* query<{ name: string }>(
-      `SELECT ${base} AS name FROM pg_catalog.pg_class AS a JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} a.relnamespace
+    const sql = `SELECT ${base} AS name FROM pg_catalog.pg_class AS a JOIN pg_catalog.pg_namespace AS n ON n.oid ${EQ} a.relnamespace
         WHERE n.nspname ${EQ} ? AND (a.relkind ${EQ} 'r' OR a.relkind ${EQ} 'p') AND pg_catalog.right(a.relname::${TEXT}, 8) ${EQ} '_adopted'
           AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS c WHERE c.attrelid ${EQ} a.oid AND c.attname::${TEXT} ${EQ} 'old_table' AND NOT c.attisdropped)
-          AND EXISTS (SELECT 1 FROM pg_catalog.pg_class AS b WHERE b.relnamespace ${EQ} a.relnamespace AND b.relname::${TEXT} ${EQ} ${base} AND (b.relkind ${EQ} 'r' OR b.relkind ${EQ} 'p')) ORDER BY 1`,
-      [this.schema],
-    );
+          AND EXISTS (SELECT 1 FROM pg_catalog.pg_class AS b WHERE b.relnamespace ${EQ} a.relnamespace AND b.relname::${TEXT} ${EQ} ${base} AND (b.relkind ${EQ} 'r' OR b.relkind ${EQ} 'p')) ORDER BY 1`;
+    const rows = yield* query<{ name: string }>(sql, [this.schema]);
     return rows.map((row) => row.name).filter((name) => !this.isNamed(name));
   }
 
@@ -421,8 +405,8 @@ export class PostgresHistoryStore extends HistoryStore {
     return { problem: refused, column, constraint: text(fields.constraint) };
   }
 
-  protected override *readColumns(): Step<Column[]> {
-    return this.read?.columns ?? (yield* query<Column>(`${COLUMNS} ORDER BY a.attnum`, [this.schema, this.tableName]));
+  protected override *readColumns(): Step<HistoryColumn[]> {
+    return this.read?.columns ?? (yield* query<HistoryColumn>(`${COLUMNS} ORDER BY a.attnum`, [this.schema, this.tableName]));
   }
 }
 
@@ -644,12 +628,10 @@ const DROP_ALL_OBJECTS_SQL = `DO $$ DECLARE one pg_catalog.text; needed pg_catal
 END $$`;
 
 /** The session's own settings (what `SET`, `set_config` and their `RESET` change), its role and its session user, each with the value a reset would give it. */
-const SESSION_SETTINGS_SQL = `SELECT name::${TEXT} AS name, setting, reset_val AS "resetTo" FROM pg_catalog.pg_settings WHERE source ${EQ} 'session'
+function* readSessionSettings() {
+  return yield* query<{ name: string; setting: string; resetTo: string | null }>(`SELECT name::${TEXT} AS name, setting, reset_val AS "resetTo" FROM pg_catalog.pg_settings WHERE source ${EQ} 'session'
   UNION ALL SELECT 'role', pg_catalog.current_setting('role'), 'none'
-  UNION ALL SELECT 'session_authorization', pg_catalog.current_setting('session_authorization'), NULL`;
-
-function* readSessionSettings(): Step<Array<{ name: string; setting: string; resetTo: string | null }>> {
-  return yield* query<{ name: string; setting: string; resetTo: string | null }>(SESSION_SETTINGS_SQL);
+  UNION ALL SELECT 'session_authorization', pg_catalog.current_setting('session_authorization'), NULL`);
 }
 
 /** The custom settings (`app.tenant`) `scripts` set or reset: the server lists none, so they are found by name in the SQL. */
@@ -670,9 +652,8 @@ function* snapshotSessionSettings(scripts: readonly string[]): Step<ConnectionSe
 /** Each custom setting of `names` as the session holds it (`''` when unset), in one query. */
 function* readCustomSettings(names: readonly string[]): Step<Array<[string, string]>> {
   if (names.length === 0) return [];
-  const rows = yield* query<{ name: string; value: string }>(
-    `SELECT n AS name, COALESCE(pg_catalog.current_setting(n, true), '') AS value FROM pg_catalog.unnest(ARRAY[${names.map(literal).join(", ")}]::${TEXT}[]) AS n`,
-  );
+  const sql = `SELECT n AS name, COALESCE(pg_catalog.current_setting(n, true), '') AS value FROM pg_catalog.unnest(ARRAY[${names.map(literal).join(", ")}]::${TEXT}[]) AS n`;
+  const rows = yield* query<{ name: string; value: string }>(sql);
   return rows.map((row) => [row.name, row.value]);
 }
 
@@ -801,12 +782,10 @@ function* startPostgresEscapeGuard(): Step<EscapeGuardRun> {
 
 /** Names the backend running a `transaction: false` migration: it holds the run lock while it lives; its start time goes with its pid, which could be reused. */
 function* readOwnerSession(): Step<string> {
-  return String(
-    yield* queryValue(
-      `SELECT pg_catalog.concat('pg-backend:', pg_catalog.pg_backend_pid(), ':', EXTRACT(epoch FROM pg_catalog.pg_postmaster_start_time()), ':', ` +
-        `(SELECT EXTRACT(epoch FROM backend_start) FROM pg_catalog.pg_stat_activity WHERE pid ${EQ} pg_catalog.pg_backend_pid())) AS session`,
-    ),
-  );
+  const sql =
+    `SELECT pg_catalog.concat('pg-backend:', pg_catalog.pg_backend_pid(), ':', EXTRACT(epoch FROM pg_catalog.pg_postmaster_start_time()), ':', ` +
+    `(SELECT EXTRACT(epoch FROM backend_start) FROM pg_catalog.pg_stat_activity WHERE pid ${EQ} pg_catalog.pg_backend_pid())) AS session`;
+  return String(yield* queryValue(sql));
 }
 
 /** Whether the backend `session` names still runs, as far as this role may see. */
