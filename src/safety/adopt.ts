@@ -7,7 +7,6 @@ import { stepwiseTableNames } from "./checksum-repair-log.js";
 import { EQ } from "../core/dialects/postgres.js";
 import { exec, query, queryValue, type Step } from "../core/step.js";
 import { recordBaseline, type BaselineResult } from "./baseline.js";
-import { parseOldTable } from "./old-table-name.js";
 import { adoptedTablesOf, inWriteTransaction, tableExists, writeAdoptionRecord, postgresSchemaOf, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 import { optionsObject } from "../core/options.js";
 import { quoteForShell } from "../shared/shell-quote.js";
@@ -71,6 +70,8 @@ const latestBy = (rows: Row[], column: string) => [...new Map(rows.map((row) => 
 
 /** The migrations the tool's history rows record, as its `read` reads them. */
 const recordedIn = (history: ToolHistory, rows: Row[]): Recorded[] => history.read?.(rows) ?? rows.map((row) => ({ id: text(row[history.key]), state: "applied" }));
+/** The tool's history rows in `oldTable`, oldest first. */
+const readToolRows = (history: ToolHistory, oldTable: string) => query<Row>(`SELECT ${history.columns} FROM ${oldTable}${history.orderBy ? ` ORDER BY ${history.orderBy}` : ""}`);
 
 /** A Flyway repeatable script's id, from its description: it has no version, and no version starts so. */
 const REPEATABLE = "R__";
@@ -304,6 +305,27 @@ function readMap(map: unknown, file: string, latest: number): { tool: string; mi
   return { tool: value.tool, migrations, ...(typeof value.oldTable === "string" && { oldTable: value.oldTable }) };
 }
 
+/** `--old-table`'s value read as `name` or `schema.name`, each part bare or double-quoted (`""` for a quote inside); `ADOPT_OLD_TABLE_INVALID` otherwise. */
+export function parseOldTable(value: string, postgres: boolean): { readonly schema?: string; readonly name: string } {
+  const invalid = (reason: string) => new StepwiseError("ADOPT_OLD_TABLE_INVALID", `--old-table ${JSON.stringify(value)} cannot name a history table: ${reason}.`, { value, reason });
+  const parts: string[] = [];
+  for (let rest = value; ;) {
+    const [whole, quoted, bare] = /^(?:"((?:[^"]|"")*)"|([^".]*))/.exec(rest)!;
+    parts.push(quoted === undefined ? bare! : quoted.replaceAll('""', '"'));
+    rest = rest.slice(whole.length);
+    if (rest === "") break;
+    if (!rest.startsWith(".")) throw invalid('a double quote must open and close a whole part, as in "my.schema"."my""table"');
+    rest = rest.slice(1);
+  }
+  if (parts.length > 2) throw invalid("it has more than one dot outside double quotes; give name or schema.name");
+  if (parts.some((part) => part === "" || part.includes("\0"))) throw invalid("a part is empty or holds a NUL character");
+  if (parts.length === 2 && !postgres) throw invalid("a schema is PostgreSQL's, and this database is SQLite: give the table's name alone");
+  // PostgreSQL cuts a longer name to 63 bytes, which would read another table than the one named.
+  if (postgres && parts.some((part) => new TextEncoder().encode(part).length > 63)) throw invalid("PostgreSQL names are at most 63 bytes");
+  if (!postgres && /^sqlite_/i.test(parts[0]!)) throw invalid("names starting sqlite_ are SQLite's own tables");
+  return parts.length === 2 ? { schema: parts[0]!, name: parts[1]! } : { name: parts[0]! };
+}
+
 /** The `stepwise baseline` command that records `version` leaving out the old tool's `oldTables`, each word as a shell reads it back: `ADOPT_UNKNOWN_MIGRATION`'s message and the CLI's fix both print it. */
 export function baselineCommand(version: number, oldTables: readonly string[]): string {
   return ["stepwise", "baseline", String(version), ...oldTables.flatMap((table) => ["--old-table", quoteForShell(table)])].join(" ");
@@ -372,7 +394,7 @@ function* adopt(
   const readRecorded = function* (): Step<Recorded[]> {
     let rows: Row[];
     try {
-      rows = yield* query<Row>(`SELECT ${history.columns} FROM ${oldTable}${history.orderBy ? ` ORDER BY ${history.orderBy}` : ""}`);
+      rows = yield* readToolRows(history, oldTable);
     } catch (error) {
       // dbmate and golang-migrate both name theirs schema_migrations: a table of the name, but another tool's.
       throw new StepwiseError(
@@ -490,8 +512,7 @@ function* readEarlierAdoption(
       // The old tool may have run again since: its table is then the only record of what it applied after the adoption, so it is kept.
       const history = TOOLS[row.tool];
       if (history !== undefined && map.tool === row.tool && (yield* tableExists(row.old_schema ?? undefined, row.old_table))) {
-        const rows = yield* query<Row>(`SELECT ${history.columns} FROM ${oldTable}${history.orderBy ? ` ORDER BY ${history.orderBy}` : ""}`);
-        if (resolveApplied(row.tool, history, map.migrations, recordedIn(history, rows)).length !== version) {
+        if (resolveApplied(row.tool, history, map.migrations, recordedIn(history, yield* readToolRows(history, oldTable))).length !== version) {
           throw new StepwiseError(
             "ADOPT_HISTORY_CHANGED",
             `${row.tool} recorded migrations in ${oldTable} after this database was adopted at version ${version}, so that table is the only record of them; nothing was dropped. Check the schema with "stepwise verify", then drop the table by hand once it holds nothing you need.`,

@@ -257,14 +257,8 @@ export function backupWriteError(error: unknown, driver: SyncDriver, directory: 
   if (code !== null && UNWRITABLE.test(code)) return backupFolderUnwritableError(directory, code, error);
   if (code === null || !NO_ROOM.test(code)) return translateSqliteError(error, busyTimeoutMs, code);
   const neededBytes = driver.filePath === null ? null : (nodeFs().statSync(driver.filePath, { throwIfNoEntry: false })?.size ?? null);
-  let availableBytes: number | null = null;
-  try {
-    const stats = nodeFs().statfsSync(directory);
-    availableBytes = stats.bavail * stats.bsize;
-  } catch {
-    // Unknown.
-  }
-  return backupDiskFullError({ directory, path: file, systemCode: code, availableBytes, neededBytes, cause: error });
+  const space = tryOr(() => nodeFs().statfsSync(directory), null);
+  return backupDiskFullError({ directory, path: file, systemCode: code, availableBytes: space && space.bavail * space.bsize, neededBytes, cause: error });
 }
 
 /** Options for {@link upWithBackup}: those of `up`, plus where the snapshot goes. */

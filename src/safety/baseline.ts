@@ -90,8 +90,7 @@ export function* recordBaseline(
   adoption?: { tool?: string; foreign: readonly string[]; alsoWrite: () => Step<void> },
 ): Step<BaselineResult> {
   const store = manager.executor.store;
-  const refuseManaged = () => refuseManagedDatabase(manager);
-  yield* refuseManaged();
+  yield* refuseManagedDatabase(manager);
   const live = yield* readSchemaOf(manager, undefined, adoption?.foreign);
   const differences = diffSchemas(yield* replaySchema(manager, version), live);
   if (differences.length > 0 && !options.dangerouslyForce) throw schemaMismatchError(version, differences, describeDrift(differences), adoption?.tool);
@@ -99,7 +98,7 @@ export function* recordBaseline(
   const appliedAt = new Date().toISOString();
   yield* inWriteTransaction(function* () {
     // Another process may have migrated or baselined since the check above.
-    yield* refuseManaged();
+    yield* refuseManagedDatabase(manager);
     yield* store.ensure();
     for (const { version, name, checksum } of recorded) {
       try {
@@ -133,15 +132,6 @@ function* recordBaselineBeside(manager: SafetyNetManager, version: number, optio
       throw usageError(`There is no table ${table} in ${where} to leave out of the baseline; name the other tool's table as the database has it (SequelizeMeta, migrations).`);
     }
   }
-  return yield* recordBaseline(manager, version, options, {
-    foreign: oldTables,
-    *alsoWrite() {
-      yield* writeAdoptionRecord(
-        manager,
-        "baseline",
-        version,
-        oldTables.map((table) => ({ table, schema, dropped: false })),
-      );
-    },
-  });
+  const record = oldTables.map((table) => ({ table, schema, dropped: false }));
+  return yield* recordBaseline(manager, version, options, { foreign: oldTables, alsoWrite: () => writeAdoptionRecord(manager, "baseline", version, record) });
 }
