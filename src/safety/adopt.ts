@@ -6,7 +6,7 @@ import { quoteIdentifier } from "../core/batch-walk.js";
 import { stepwiseTableNames } from "./checksum-repair-log.js";
 import { EQ } from "../core/dialects/postgres.js";
 import { exec, query, queryValue, type Step } from "../core/step.js";
-import { recordBaseline, type BaselineResult } from "./baseline.js";
+import { recordBaseline, refuseManagedDatabase, type BaselineResult } from "./baseline.js";
 import { adoptedTablesOf, inWriteTransaction, tableExists, writeAdoptionRecord, postgresSchemaOf, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 import { optionsObject } from "../core/options.js";
 import { quoteForShell } from "../shared/shell-quote.js";
@@ -89,6 +89,9 @@ function compareFlywayVersions(a: string, b: string): number {
   }
   return 0;
 }
+
+/** A table of a row per applied migration, `id` numbering them in the order they ran and `name` naming each. */
+const NAME_ROW_PER_RUN = { key: "name", columns: "id, name", orderBy: "id", ordered: true } as const;
 
 /** Each tool's history table, in the shape its documentation and source give it. */
 const TOOLS: Readonly<Record<string, ToolHistory>> = {
@@ -200,10 +203,7 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
   // A row per applied migration, name with its extension; knex_migrations_lock beside it is the old table too. Knex runs a file added with an earlier name after later ones.
   knex: {
     table: "knex_migrations",
-    key: "name",
-    columns: "id, name",
-    orderBy: "id",
-    ordered: true,
+    ...NAME_ROW_PER_RUN,
     scriptNames: true,
   },
   // A row per applied migration; its ISO timestamp orders them, and rows of one millisecond ran in name order (code units, as Kysely sorts); kysely_migration_lock beside it is the old table too.
@@ -222,18 +222,12 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
   // A row per applied migration (name without extension, run_on); checkOrder: false lets names run out of order.
   "node-pg-migrate": {
     table: "pgmigrations",
-    key: "name",
-    columns: "id, name",
-    orderBy: "id",
-    ordered: true,
+    ...NAME_ROW_PER_RUN,
   },
   // wrangler d1 migrations apply: a row per applied file (its path below migrations_dir) in the file's own D1 batch; it applies every file it has no row for, after the newest, so in id order.
   wrangler: {
     table: "d1_migrations",
-    key: "name",
-    columns: "id, name",
-    orderBy: "id",
-    ordered: true,
+    ...NAME_ROW_PER_RUN,
     gapFix: "wrangler d1 migrations apply applies every migration it has not recorded",
   },
   // SequelizeStorage: a row per applied migration, its file name, in a table with no order (Umzug runs pending migrations in name order).
@@ -392,9 +386,8 @@ function* adopt(
   }
   const fromFile = options.historyFile;
   const readRecorded = function* (): Step<Recorded[]> {
-    let rows: Row[];
     try {
-      rows = yield* readToolRows(history, oldTable);
+      return recordedIn(history, yield* readToolRows(history, oldTable));
     } catch (error) {
       // dbmate and golang-migrate both name theirs schema_migrations: a table of the name, but another tool's.
       throw new StepwiseError(
@@ -404,13 +397,12 @@ function* adopt(
         { cause: error },
       );
     }
-    return recordedIn(history, rows);
   };
   let recorded: Recorded[];
   if (fromFile !== undefined) recorded = readHistoryFile(tool, history, fromFile);
   else {
     if (!(yield* tableExists(schema, table))) {
-      if ((yield* store.exists()) && (yield* store.readKeys()).length > 0) throw alreadyManagedError((yield* store.readKeys()).at(-1)!.version, manager.tableName);
+      yield* refuseManagedDatabase(manager);
       const elsewhere = history.file !== undefined ? "file" : options.oldTable === undefined ? "name" : null;
       throw historyMissingError(tool, { table, schema, oldTable }, elsewhere, yield* otherToolsHere(tool, appSchema, stepwiseTableNames(manager.tableName)));
     }

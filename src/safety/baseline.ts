@@ -115,7 +115,7 @@ export function* recordBaseline(
 }
 
 /** `ALREADY_MANAGED` when the database has a migration history. */
-function* refuseManagedDatabase(manager: SafetyNetManager): Step<void> {
+export function* refuseManagedDatabase(manager: SafetyNetManager): Step<void> {
   const store = manager.executor.store;
   const keys = (yield* store.exists()) ? yield* store.readKeys() : [];
   if (keys.length > 0) throw alreadyManagedError(keys[keys.length - 1]!.version, manager.tableName);

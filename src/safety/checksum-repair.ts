@@ -4,7 +4,6 @@ import { databaseAheadError, incompleteMigrationError, invalidTargetError, usage
 import type { SyncMigrationManager } from "../core/manager.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
 import { matchesRecordedChecksum, matchesRecordedName, type AppliedMigration } from "../core/planner.js";
-import type { HistoryStore } from "../core/history.js";
 import { run, type Step } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { inWriteTransaction, runSafetyNet, type SafetyNetManager, booleanOption } from "./schema-reader.js";
@@ -62,26 +61,22 @@ export function repairChecksums(manager: SafetyNetManager, options: ChecksumRepa
   return runSafetyNet(manager, () => inWriteTransaction(() => realign(manager, options)), "repairChecksums");
 }
 
-/** Rewrites an applied row's checksum while it still holds `from`; returns whether it did. */
-function* replaceChecksum(store: HistoryStore, version: number, from: string, to: string): Step<boolean> {
-  const result = yield* run(`UPDATE ${store.quoted} SET checksum = ? WHERE version ${store.eq} ? AND checksum ${store.eq} ? AND state ${store.eq} 'applied'`, [to, version, from]);
-  return result.changes === 1;
-}
-
 function* realign(manager: SafetyNetManager, options: ChecksumRepairOptions): Step<ChecksumRepairResult> {
   optionsObject(options, "repairChecksums");
-  const { version, repairedBy: by } = options;
-  booleanOption(options.apply, "apply", "repairChecksums");
+  const { version, repairedBy: by, apply } = options;
+  booleanOption(apply, "apply", "repairChecksums");
   if (version !== undefined && typeof version !== "number") throw usageError(`repairChecksums' version must be a number; got ${describeOption(version)}. Nothing was changed.`);
   if (by !== undefined && typeof by !== "string") throw usageError(`repairChecksums' repairedBy must be a name; got ${describeOption(by)}. Nothing was changed.`);
   const store = manager.executor.store;
-  const plan = planRealignment(manager.migrations, yield* store.readAll(), options.version);
-  if (!options.apply || plan.realignments.length === 0) return { ...plan, applied: false, repairedAt: null, repairedBy: null };
+  const plan = planRealignment(manager.migrations, yield* store.readAll(), version);
+  if (!apply || plan.realignments.length === 0) return { ...plan, applied: false, repairedAt: null, repairedBy: null };
   const repairedAt = new Date().toISOString();
-  const repairedBy = options.repairedBy?.trim() || "unknown";
+  const repairedBy = by?.trim() || "unknown";
   yield* ensureChecksumRepairLog(store);
   for (const { version, name, oldChecksum, newChecksum } of plan.realignments) {
-    if (!(yield* replaceChecksum(store, version, oldChecksum, newChecksum))) throw new Error(`stepwise bug: the history row of migration ${version} changed inside the repair's transaction`);
+    // Only while the row still holds the checksum read.
+    const sql = `UPDATE ${store.quoted} SET checksum = ? WHERE version ${store.eq} ? AND checksum ${store.eq} ? AND state ${store.eq} 'applied'`;
+    if ((yield* run(sql, [newChecksum, version, oldChecksum])).changes !== 1) throw new Error(`stepwise bug: the history row of migration ${version} changed inside the repair's transaction`);
     yield* recordChecksumRepair(store, { version, name, oldChecksum, newChecksum, repairedAt, repairedBy });
   }
   return { ...plan, applied: true, repairedAt, repairedBy };

@@ -88,9 +88,7 @@ export function readFullSchemaOf(manager: SafetyNetManager): Step<SchemaSnapshot
   return readSchemaOf(manager, undefined, undefined, true);
 }
 
-/**
- * The manager's schema, by default without stepwise's own tables, nor the history tables of the tool `stepwise adopt` adopted the database from (`foreign`, else its record), with what is on them.
- */
+/** The manager's schema, by default without stepwise's own tables nor those of the tool `stepwise adopt` adopted the database from (`foreign`, else its record), with what is on them. */
 export function* readSchemaOf(manager: SafetyNetManager, options?: ReadSchemaOptions, foreign?: readonly string[], operational = false): Step<SchemaSnapshot> {
   const schema = postgresSchemaOf(manager);
   foreign ??= options ? [] : yield* readAdoptedTables(manager);
