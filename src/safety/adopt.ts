@@ -411,7 +411,7 @@ function* adopt(
   }
   // A history file leaves no table of the tool's in the database: the record names the file, marked dropped so no table is ever left out of the schema for it.
   const tables = fromFile === undefined ? adoptedTablesOf(tool, table) : [];
-  const version = resolveApplied(tool, history, migrations, recorded, tables).length;
+  const version = resolveApplied(tool, history, migrations, recorded, tables);
   const dropped = fromFile === undefined && Boolean(options.dropOldTable);
   refuseInsideSquash(manager, tool, version);
   const result = yield* recordBaseline(
@@ -504,7 +504,7 @@ function* readEarlierAdoption(
       // The old tool may have run again since: its table is then the only record of what it applied after the adoption, so it is kept.
       const history = TOOLS[row.tool];
       if (history !== undefined && map.tool === row.tool && (yield* tableExists(row.old_schema ?? undefined, row.old_table))) {
-        if (resolveApplied(row.tool, history, map.migrations, recordedIn(history, yield* readToolRows(history, oldTable))).length !== version) {
+        if (resolveApplied(row.tool, history, map.migrations, recordedIn(history, yield* readToolRows(history, oldTable))) !== version) {
           throw new StepwiseError(
             "ADOPT_HISTORY_CHANGED",
             `${row.tool} recorded migrations in ${oldTable} after this database was adopted at version ${version}, so that table is the only record of them; nothing was dropped. Check the schema with "stepwise verify", then drop the table by hand once it holds nothing you need.`,
@@ -537,8 +537,8 @@ function* dropOldTable(tool: string, schema: string | undefined, table: string, 
 /** Finds a recorded migration's map entry: by its id, or (for a tool that records script names) by the name without its extension, when no other imported name fits. */
 type Lookup = (recorded: Recorded) => MapEntry | undefined;
 
-/** The map entries the tool applied, as versions 1..k; refuses failed, unknown, mismatched and gapped histories. A rolled-back migration is not applied: the tool would run it again. */
-function resolveApplied(tool: string, history: ToolHistory, migrations: readonly MapEntry[], all: readonly Recorded[], toolTables: readonly string[] = []): MapEntry[] {
+/** The version k the tool brought the database to (map entries 1..k); refuses failed, unknown, mismatched and gapped histories. A rolled-back migration is not applied: the tool would run it again. */
+function resolveApplied(tool: string, history: ToolHistory, migrations: readonly MapEntry[], all: readonly Recorded[], toolTables: readonly string[] = []): number {
   const idOf = (entry: MapEntry) => history.mapId?.(entry.history) ?? text(entry.history[history.key]);
   const byId = new Map(migrations.map((entry) => [idOf(entry), entry]));
   const baselines = findBaselines(tool, history, migrations, all, byId, idOf, toolTables);
@@ -555,9 +555,8 @@ function resolveApplied(tool: string, history: ToolHistory, migrations: readonly
   );
   const versions = [...new Set([...implied.map((entry) => entry.version), ...order])];
   const newest = Math.max(0, ...versions);
-  if (history.upTo) return migrations.slice(0, newest);
-  refuseGap(tool, history, migrations.slice(0, newest), versions, recorded, order);
-  return migrations.slice(0, newest);
+  if (!history.upTo) refuseGap(tool, history, migrations.slice(0, newest), versions, recorded, order);
+  return newest;
 }
 
 /**
