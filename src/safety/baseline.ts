@@ -79,16 +79,11 @@ export function baselineDatabase(manager: SafetyNetManager, version: number, opt
   );
 }
 
-/**
- * Records migrations 1..`version` as applied when the live schema matches their replay, in one write transaction. `stepwise adopt` passes the old tool's tables (`foreign`, left out of the schema check)
- * and what it writes in the same transaction (`alsoWrite`).
- */
-export function* recordBaseline(
-  manager: SafetyNetManager,
-  version: number,
-  options: BaselineOptions,
-  adoption?: { tool?: string; foreign: readonly string[]; alsoWrite: () => Step<void> },
-): Step<BaselineResult> {
+/** What an adoption adds to a baseline: the old tool (named in `SCHEMA_MISMATCH`), its tables (`foreign`, left out of the schema check), and what it writes in the same transaction. */
+type Adoption = { tool?: string; foreign: readonly string[]; alsoWrite: () => Step<void> };
+
+/** Records migrations 1..`version` as applied when the live schema matches their replay, in one write transaction; `stepwise adopt` and `--old-table` pass an `adoption`. */
+export function* recordBaseline(manager: SafetyNetManager, version: number, options: BaselineOptions, adoption?: Adoption): Step<BaselineResult> {
   const store = manager.executor.store;
   yield* refuseManagedDatabase(manager);
   const live = yield* readSchemaOf(manager, undefined, adoption?.foreign);
