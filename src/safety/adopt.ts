@@ -6,8 +6,7 @@ import { quoteIdentifier } from "../core/batch-walk.js";
 import { stepwiseTableNames } from "./checksum-repair-log.js";
 import { EQ } from "../core/dialects/postgres.js";
 import { exec, query, queryValue, type Step } from "../core/step.js";
-import { recordBaseline, type BaselineResult } from "./baseline.js";
-import { parseOldTable } from "./old-table-name.js";
+import { recordBaseline, refuseManagedDatabase, type BaselineResult } from "./baseline.js";
 import { adoptedTablesOf, inWriteTransaction, tableExists, writeAdoptionRecord, postgresSchemaOf, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
 import { optionsObject } from "../core/options.js";
 import { quoteForShell } from "../shared/shell-quote.js";
@@ -71,6 +70,8 @@ const latestBy = (rows: Row[], column: string) => [...new Map(rows.map((row) => 
 
 /** The migrations the tool's history rows record, as its `read` reads them. */
 const recordedIn = (history: ToolHistory, rows: Row[]): Recorded[] => history.read?.(rows) ?? rows.map((row) => ({ id: text(row[history.key]), state: "applied" }));
+/** The tool's history rows in `oldTable`, oldest first. */
+const readToolRows = (history: ToolHistory, oldTable: string) => query<Row>(`SELECT ${history.columns} FROM ${oldTable}${history.orderBy ? ` ORDER BY ${history.orderBy}` : ""}`);
 
 /** A Flyway repeatable script's id, from its description: it has no version, and no version starts so. */
 const REPEATABLE = "R__";
@@ -88,6 +89,9 @@ function compareFlywayVersions(a: string, b: string): number {
   }
   return 0;
 }
+
+/** A table of a row per applied migration, `id` numbering them in the order they ran and `name` naming each. */
+const NAME_ROW_PER_RUN = { key: "name", columns: "id, name", orderBy: "id", ordered: true } as const;
 
 /** Each tool's history table, in the shape its documentation and source give it. */
 const TOOLS: Readonly<Record<string, ToolHistory>> = {
@@ -199,10 +203,7 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
   // A row per applied migration, name with its extension; knex_migrations_lock beside it is the old table too. Knex runs a file added with an earlier name after later ones.
   knex: {
     table: "knex_migrations",
-    key: "name",
-    columns: "id, name",
-    orderBy: "id",
-    ordered: true,
+    ...NAME_ROW_PER_RUN,
     scriptNames: true,
   },
   // A row per applied migration; its ISO timestamp orders them, and rows of one millisecond ran in name order (code units, as Kysely sorts); kysely_migration_lock beside it is the old table too.
@@ -221,18 +222,12 @@ const TOOLS: Readonly<Record<string, ToolHistory>> = {
   // A row per applied migration (name without extension, run_on); checkOrder: false lets names run out of order.
   "node-pg-migrate": {
     table: "pgmigrations",
-    key: "name",
-    columns: "id, name",
-    orderBy: "id",
-    ordered: true,
+    ...NAME_ROW_PER_RUN,
   },
   // wrangler d1 migrations apply: a row per applied file (its path below migrations_dir) in the file's own D1 batch; it applies every file it has no row for, after the newest, so in id order.
   wrangler: {
     table: "d1_migrations",
-    key: "name",
-    columns: "id, name",
-    orderBy: "id",
-    ordered: true,
+    ...NAME_ROW_PER_RUN,
     gapFix: "wrangler d1 migrations apply applies every migration it has not recorded",
   },
   // SequelizeStorage: a row per applied migration, its file name, in a table with no order (Umzug runs pending migrations in name order).
@@ -304,6 +299,27 @@ function readMap(map: unknown, file: string, latest: number): { tool: string; mi
   return { tool: value.tool, migrations, ...(typeof value.oldTable === "string" && { oldTable: value.oldTable }) };
 }
 
+/** `--old-table`'s value read as `name` or `schema.name`, each part bare or double-quoted (`""` for a quote inside); `ADOPT_OLD_TABLE_INVALID` otherwise. */
+export function parseOldTable(value: string, postgres: boolean): { readonly schema?: string; readonly name: string } {
+  const invalid = (reason: string) => new StepwiseError("ADOPT_OLD_TABLE_INVALID", `--old-table ${JSON.stringify(value)} cannot name a history table: ${reason}.`, { value, reason });
+  const parts: string[] = [];
+  for (let rest = value; ;) {
+    const [whole, quoted, bare] = /^(?:"((?:[^"]|"")*)"|([^".]*))/.exec(rest)!;
+    parts.push(quoted === undefined ? bare! : quoted.replaceAll('""', '"'));
+    rest = rest.slice(whole.length);
+    if (rest === "") break;
+    if (!rest.startsWith(".")) throw invalid('a double quote must open and close a whole part, as in "my.schema"."my""table"');
+    rest = rest.slice(1);
+  }
+  if (parts.length > 2) throw invalid("it has more than one dot outside double quotes; give name or schema.name");
+  if (parts.some((part) => part === "" || part.includes("\0"))) throw invalid("a part is empty or holds a NUL character");
+  if (parts.length === 2 && !postgres) throw invalid("a schema is PostgreSQL's, and this database is SQLite: give the table's name alone");
+  // PostgreSQL cuts a longer name to 63 bytes, which would read another table than the one named.
+  if (postgres && parts.some((part) => new TextEncoder().encode(part).length > 63)) throw invalid("PostgreSQL names are at most 63 bytes");
+  if (!postgres && /^sqlite_/i.test(parts[0]!)) throw invalid("names starting sqlite_ are SQLite's own tables");
+  return parts.length === 2 ? { schema: parts[0]!, name: parts[1]! } : { name: parts[0]! };
+}
+
 /** The `stepwise baseline` command that records `version` leaving out the old tool's `oldTables`, each word as a shell reads it back: `ADOPT_UNKNOWN_MIGRATION`'s message and the CLI's fix both print it. */
 export function baselineCommand(version: number, oldTables: readonly string[]): string {
   return ["stepwise", "baseline", String(version), ...oldTables.flatMap((table) => ["--old-table", quoteForShell(table)])].join(" ");
@@ -370,9 +386,8 @@ function* adopt(
   }
   const fromFile = options.historyFile;
   const readRecorded = function* (): Step<Recorded[]> {
-    let rows: Row[];
     try {
-      rows = yield* query<Row>(`SELECT ${history.columns} FROM ${oldTable}${history.orderBy ? ` ORDER BY ${history.orderBy}` : ""}`);
+      return recordedIn(history, yield* readToolRows(history, oldTable));
     } catch (error) {
       // dbmate and golang-migrate both name theirs schema_migrations: a table of the name, but another tool's.
       throw new StepwiseError(
@@ -382,13 +397,12 @@ function* adopt(
         { cause: error },
       );
     }
-    return recordedIn(history, rows);
   };
   let recorded: Recorded[];
   if (fromFile !== undefined) recorded = readHistoryFile(tool, history, fromFile);
   else {
     if (!(yield* tableExists(schema, table))) {
-      if ((yield* store.exists()) && (yield* store.readKeys()).length > 0) throw alreadyManagedError((yield* store.readKeys()).at(-1)!.version, manager.tableName);
+      yield* refuseManagedDatabase(manager);
       const elsewhere = history.file !== undefined ? "file" : options.oldTable === undefined ? "name" : null;
       throw historyMissingError(tool, { table, schema, oldTable }, elsewhere, yield* otherToolsHere(tool, appSchema, stepwiseTableNames(manager.tableName)));
     }
@@ -397,7 +411,7 @@ function* adopt(
   }
   // A history file leaves no table of the tool's in the database: the record names the file, marked dropped so no table is ever left out of the schema for it.
   const tables = fromFile === undefined ? adoptedTablesOf(tool, table) : [];
-  const version = resolveApplied(tool, history, migrations, recorded, tables).length;
+  const version = resolveApplied(tool, history, migrations, recorded, tables);
   const dropped = fromFile === undefined && Boolean(options.dropOldTable);
   refuseInsideSquash(manager, tool, version);
   const result = yield* recordBaseline(
@@ -490,8 +504,7 @@ function* readEarlierAdoption(
       // The old tool may have run again since: its table is then the only record of what it applied after the adoption, so it is kept.
       const history = TOOLS[row.tool];
       if (history !== undefined && map.tool === row.tool && (yield* tableExists(row.old_schema ?? undefined, row.old_table))) {
-        const rows = yield* query<Row>(`SELECT ${history.columns} FROM ${oldTable}${history.orderBy ? ` ORDER BY ${history.orderBy}` : ""}`);
-        if (resolveApplied(row.tool, history, map.migrations, recordedIn(history, rows)).length !== version) {
+        if (resolveApplied(row.tool, history, map.migrations, recordedIn(history, yield* readToolRows(history, oldTable))) !== version) {
           throw new StepwiseError(
             "ADOPT_HISTORY_CHANGED",
             `${row.tool} recorded migrations in ${oldTable} after this database was adopted at version ${version}, so that table is the only record of them; nothing was dropped. Check the schema with "stepwise verify", then drop the table by hand once it holds nothing you need.`,
@@ -524,8 +537,8 @@ function* dropOldTable(tool: string, schema: string | undefined, table: string, 
 /** Finds a recorded migration's map entry: by its id, or (for a tool that records script names) by the name without its extension, when no other imported name fits. */
 type Lookup = (recorded: Recorded) => MapEntry | undefined;
 
-/** The map entries the tool applied, as versions 1..k; refuses failed, unknown, mismatched and gapped histories. A rolled-back migration is not applied: the tool would run it again. */
-function resolveApplied(tool: string, history: ToolHistory, migrations: readonly MapEntry[], all: readonly Recorded[], toolTables: readonly string[] = []): MapEntry[] {
+/** The version k the tool brought the database to (map entries 1..k); refuses failed, unknown, mismatched and gapped histories. A rolled-back migration is not applied: the tool would run it again. */
+function resolveApplied(tool: string, history: ToolHistory, migrations: readonly MapEntry[], all: readonly Recorded[], toolTables: readonly string[] = []): number {
   const idOf = (entry: MapEntry) => history.mapId?.(entry.history) ?? text(entry.history[history.key]);
   const byId = new Map(migrations.map((entry) => [idOf(entry), entry]));
   const baselines = findBaselines(tool, history, migrations, all, byId, idOf, toolTables);
@@ -542,9 +555,8 @@ function resolveApplied(tool: string, history: ToolHistory, migrations: readonly
   );
   const versions = [...new Set([...implied.map((entry) => entry.version), ...order])];
   const newest = Math.max(0, ...versions);
-  if (history.upTo) return migrations.slice(0, newest);
-  refuseGap(tool, history, migrations.slice(0, newest), versions, recorded, order);
-  return migrations.slice(0, newest);
+  if (!history.upTo) refuseGap(tool, history, migrations.slice(0, newest), versions, recorded, order);
+  return newest;
 }
 
 /**

@@ -181,15 +181,15 @@ function publish(partial: string, directory: string, databaseFile: string, versi
 /** This database's backups in `directory`, oldest first: named for it, with its identity, regular files (never links). */
 function backupsOf(directory: string, databaseFile: string): Array<BackupFile & { readonly order: string }> {
   if (!nodeFs().existsSync(directory)) return [];
-  const backups = nodeFs()
+  return nodeFs()
     .readdirSync(directory)
     .flatMap((name) => {
       const match = NAME_PATTERN.exec(name);
       const path = nodePath().join(directory, name);
       if (match?.[1] !== nodePath().basename(databaseFile) || match[5] !== identityOf(databaseFile) || nodeFs().lstatSync(path, { throwIfNoEntry: false })?.isFile() !== true) return [];
       return [{ path, version: Number(match[2]), stamp: match[3]!, order: `${match[3]}#${(match[4] ?? "0").padStart(12, "0")}` }];
-    });
-  return backups.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
+    })
+    .sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
 }
 
 /** The backups of `database` (its driver or manager, or its absolute path) in `directory`, oldest first. @throws `USAGE` for a relative path, a `directory` that is no folder, or an in-memory database. */
@@ -257,14 +257,8 @@ export function backupWriteError(error: unknown, driver: SyncDriver, directory: 
   if (code !== null && UNWRITABLE.test(code)) return backupFolderUnwritableError(directory, code, error);
   if (code === null || !NO_ROOM.test(code)) return translateSqliteError(error, busyTimeoutMs, code);
   const neededBytes = driver.filePath === null ? null : (nodeFs().statSync(driver.filePath, { throwIfNoEntry: false })?.size ?? null);
-  let availableBytes: number | null = null;
-  try {
-    const stats = nodeFs().statfsSync(directory);
-    availableBytes = stats.bavail * stats.bsize;
-  } catch {
-    // Unknown.
-  }
-  return backupDiskFullError({ directory, path: file, systemCode: code, availableBytes, neededBytes, cause: error });
+  const space = tryOr(() => nodeFs().statfsSync(directory), null);
+  return backupDiskFullError({ directory, path: file, systemCode: code, availableBytes: space && space.bavail * space.bsize, neededBytes, cause: error });
 }
 
 /** Options for {@link upWithBackup}: those of `up`, plus where the snapshot goes. */
@@ -305,10 +299,7 @@ export async function upWithBackup<R extends MigrationRegistry>(manager: SafetyN
   }
 }
 
-/**
- * Creates `dir` and its missing parents one level at a time, each through `mkdir`: Node's `mkdirSync(dir, { recursive: true })` retries forever where mkdir keeps failing with ENOENT (a
- * path under /proc), so a bad `--dir`, `--out` or `--backup` would hang; one level at a time, that failure is thrown.
- */
+/** Creates `dir` and its missing parents one `mkdir` at a time: `mkdirSync(dir, { recursive: true })` retries forever where mkdir keeps failing with ENOENT (under /proc), hanging on a bad path. */
 export function makeFolders(dir: string, mkdir: (folder: string) => unknown = (folder) => nodeFs().mkdirSync(folder)): void {
   const { existsSync } = nodeFs();
   const path = nodePath();

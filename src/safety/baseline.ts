@@ -79,19 +79,13 @@ export function baselineDatabase(manager: SafetyNetManager, version: number, opt
   );
 }
 
-/**
- * Records migrations 1..`version` as applied when the live schema matches their replay, in one write transaction. `stepwise adopt` passes the old tool's tables (`foreign`, left out of the schema check)
- * and what it writes in the same transaction (`alsoWrite`).
- */
-export function* recordBaseline(
-  manager: SafetyNetManager,
-  version: number,
-  options: BaselineOptions,
-  adoption?: { tool?: string; foreign: readonly string[]; alsoWrite: () => Step<void> },
-): Step<BaselineResult> {
+/** What an adoption adds to a baseline: the old tool (named in `SCHEMA_MISMATCH`), its tables (`foreign`, left out of the schema check), and what it writes in the same transaction. */
+type Adoption = { tool?: string; foreign: readonly string[]; alsoWrite: () => Step<void> };
+
+/** Records migrations 1..`version` as applied when the live schema matches their replay, in one write transaction; `stepwise adopt` and `--old-table` pass an `adoption`. */
+export function* recordBaseline(manager: SafetyNetManager, version: number, options: BaselineOptions, adoption?: Adoption): Step<BaselineResult> {
   const store = manager.executor.store;
-  const refuseManaged = () => refuseManagedDatabase(manager);
-  yield* refuseManaged();
+  yield* refuseManagedDatabase(manager);
   const live = yield* readSchemaOf(manager, undefined, adoption?.foreign);
   const differences = diffSchemas(yield* replaySchema(manager, version), live);
   if (differences.length > 0 && !options.dangerouslyForce) throw schemaMismatchError(version, differences, describeDrift(differences), adoption?.tool);
@@ -99,7 +93,7 @@ export function* recordBaseline(
   const appliedAt = new Date().toISOString();
   yield* inWriteTransaction(function* () {
     // Another process may have migrated or baselined since the check above.
-    yield* refuseManaged();
+    yield* refuseManagedDatabase(manager);
     yield* store.ensure();
     for (const { version, name, checksum } of recorded) {
       try {
@@ -116,7 +110,7 @@ export function* recordBaseline(
 }
 
 /** `ALREADY_MANAGED` when the database has a migration history. */
-function* refuseManagedDatabase(manager: SafetyNetManager): Step<void> {
+export function* refuseManagedDatabase(manager: SafetyNetManager): Step<void> {
   const store = manager.executor.store;
   const keys = (yield* store.exists()) ? yield* store.readKeys() : [];
   if (keys.length > 0) throw alreadyManagedError(keys[keys.length - 1]!.version, manager.tableName);
@@ -133,15 +127,6 @@ function* recordBaselineBeside(manager: SafetyNetManager, version: number, optio
       throw usageError(`There is no table ${table} in ${where} to leave out of the baseline; name the other tool's table as the database has it (SequelizeMeta, migrations).`);
     }
   }
-  return yield* recordBaseline(manager, version, options, {
-    foreign: oldTables,
-    *alsoWrite() {
-      yield* writeAdoptionRecord(
-        manager,
-        "baseline",
-        version,
-        oldTables.map((table) => ({ table, schema, dropped: false })),
-      );
-    },
-  });
+  const record = oldTables.map((table) => ({ table, schema, dropped: false }));
+  return yield* recordBaseline(manager, version, options, { foreign: oldTables, alsoWrite: () => writeAdoptionRecord(manager, "baseline", version, record) });
 }

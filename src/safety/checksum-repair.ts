@@ -1,11 +1,11 @@
 /** `stepwise repair --checksums`: after a deliberate edit, realigns the recorded checksums with the registry's and logs each realignment next to the history. */
-import { ensureChecksumRepairLog, readChecksumRepairs, recordChecksumRepair, type ChecksumRepairEvent } from "./checksum-repair-log.js";
+import { CHECKSUM_REPAIRS_SUFFIX, type ChecksumRepairEvent } from "./checksum-repair-log.js";
 import { databaseAheadError, incompleteMigrationError, invalidTargetError, usageError } from "../core/error-factories.js";
 import type { SyncMigrationManager } from "../core/manager.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
 import { matchesRecordedChecksum, matchesRecordedName, type AppliedMigration } from "../core/planner.js";
+import { exec, query, run, type Step } from "../core/step.js";
 import type { HistoryStore } from "../core/history.js";
-import { run, type Step } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { inWriteTransaction, runSafetyNet, type SafetyNetManager, booleanOption } from "./schema-reader.js";
 import { describeOption, optionsObject } from "../core/options.js";
@@ -62,27 +62,33 @@ export function repairChecksums(manager: SafetyNetManager, options: ChecksumRepa
   return runSafetyNet(manager, () => inWriteTransaction(() => realign(manager, options)), "repairChecksums");
 }
 
-/** Rewrites an applied row's checksum while it still holds `from`; returns whether it did. */
-function* replaceChecksum(store: HistoryStore, version: number, from: string, to: string): Step<boolean> {
-  const result = yield* run(`UPDATE ${store.quoted} SET checksum = ? WHERE version ${store.eq} ? AND checksum ${store.eq} ? AND state ${store.eq} 'applied'`, [to, version, from]);
-  return result.changes === 1;
-}
-
 function* realign(manager: SafetyNetManager, options: ChecksumRepairOptions): Step<ChecksumRepairResult> {
   optionsObject(options, "repairChecksums");
-  const { version, repairedBy: by } = options;
-  booleanOption(options.apply, "apply", "repairChecksums");
+  const { version, repairedBy: by, apply } = options;
+  booleanOption(apply, "apply", "repairChecksums");
   if (version !== undefined && typeof version !== "number") throw usageError(`repairChecksums' version must be a number; got ${describeOption(version)}. Nothing was changed.`);
   if (by !== undefined && typeof by !== "string") throw usageError(`repairChecksums' repairedBy must be a name; got ${describeOption(by)}. Nothing was changed.`);
   const store = manager.executor.store;
-  const plan = planRealignment(manager.migrations, yield* store.readAll(), options.version);
-  if (!options.apply || plan.realignments.length === 0) return { ...plan, applied: false, repairedAt: null, repairedBy: null };
+  const plan = planRealignment(manager.migrations, yield* store.readAll(), version);
+  if (!apply || plan.realignments.length === 0) return { ...plan, applied: false, repairedAt: null, repairedBy: null };
   const repairedAt = new Date().toISOString();
-  const repairedBy = options.repairedBy?.trim() || "unknown";
-  yield* ensureChecksumRepairLog(store);
+  const repairedBy = by?.trim() || "unknown";
+  const log = store.companionTable(CHECKSUM_REPAIRS_SUFFIX);
+  // BIGINT: a version as wide as the history's on PostgreSQL; SQLite reads it as INTEGER.
+  yield* exec(`CREATE TABLE IF NOT EXISTS ${log} (
+    version BIGINT NOT NULL,
+    name ${store.textType} NOT NULL,
+    old_checksum ${store.textType} NOT NULL,
+    new_checksum ${store.textType} NOT NULL,
+    repaired_at ${store.textType} NOT NULL,
+    repaired_by ${store.textType} NOT NULL
+  )`);
   for (const { version, name, oldChecksum, newChecksum } of plan.realignments) {
-    if (!(yield* replaceChecksum(store, version, oldChecksum, newChecksum))) throw new Error(`stepwise bug: the history row of migration ${version} changed inside the repair's transaction`);
-    yield* recordChecksumRepair(store, { version, name, oldChecksum, newChecksum, repairedAt, repairedBy });
+    // Only while the row still holds the checksum read.
+    const sql = `UPDATE ${store.quoted} SET checksum = ? WHERE version ${store.eq} ? AND checksum ${store.eq} ? AND state ${store.eq} 'applied'`;
+    if ((yield* run(sql, [newChecksum, version, oldChecksum])).changes !== 1) throw new Error(`stepwise bug: the history row of migration ${version} changed inside the repair's transaction`);
+    const insert = `INSERT INTO ${log} (version, name, old_checksum, new_checksum, repaired_at, repaired_by) VALUES (?, ?, ?, ?, ?, ?)`;
+    yield* run(insert, [version, name, oldChecksum, newChecksum, repairedAt, repairedBy]);
   }
   return { ...plan, applied: true, repairedAt, repairedBy };
 }
@@ -98,6 +104,15 @@ export function listChecksumRepairs(manager: SyncMigrationManager<unknown>): Che
 export function listChecksumRepairs(manager: SafetyNetManager<MigrationRegistry, true>): Promise<ChecksumRepairEvent[]>;
 export function listChecksumRepairs(manager: SafetyNetManager): ChecksumRepairEvent[] | Promise<ChecksumRepairEvent[]> {
   return manager.run(readChecksumRepairs(manager.executor.store));
+}
+
+/** Every event, oldest first; `[]` when nothing was ever repaired (the table does not exist). */
+function* readChecksumRepairs(store: HistoryStore): Step<ChecksumRepairEvent[]> {
+  if (!(yield* store.companionExists(CHECKSUM_REPAIRS_SUFFIX))) return [];
+  const rows = yield* query<{ version: number | string; name: string; old_checksum: string; new_checksum: string; repaired_at: string; repaired_by: string }>(
+    `SELECT version, name, old_checksum, new_checksum, repaired_at, repaired_by FROM ${store.companionTable(CHECKSUM_REPAIRS_SUFFIX)} ORDER BY repaired_at, version`,
+  );
+  return rows.map((row) => ({ version: Number(row.version), name: row.name, oldChecksum: row.old_checksum, newChecksum: row.new_checksum, repairedAt: row.repaired_at, repairedBy: row.repaired_by }));
 }
 
 /** Which rows differ from the registry. */

@@ -67,11 +67,9 @@ export const isNotAFolder = (systemCode: string): boolean => systemCode === "EEX
 
 /** `BACKUP_FOLDER_UNWRITABLE`: the backup folder cannot be created or written; the database was not touched. */
 export function backupFolderUnwritableError(directory: string, systemCode: string, cause: unknown, remedy?: string | Text) {
-  if (isNotAFolder(systemCode)) {
-    const message = text`The backup folder ${directory} cannot be made: a file, not a folder, is at that path or on its way (${systemCode}). The database was not touched. ${remedy ?? text`Pass a folder: ${option("backupDirectory", "<dir>")}.`}`;
-    return new StepwiseError("BACKUP_FOLDER_UNWRITABLE", message, { directory, systemCode }, { cause });
-  }
-  const message = text`The backup folder ${directory} cannot be written (${systemCode}). The database was not touched. ${remedy ?? text`Fix the folder's permissions, or pass a writable folder: ${option("backupDirectory", "<dir>")}.`}`;
+  const message = isNotAFolder(systemCode)
+    ? text`The backup folder ${directory} cannot be made: a file, not a folder, is at that path or on its way (${systemCode}). The database was not touched. ${remedy ?? text`Pass a folder: ${option("backupDirectory", "<dir>")}.`}`
+    : text`The backup folder ${directory} cannot be written (${systemCode}). The database was not touched. ${remedy ?? text`Fix the folder's permissions, or pass a writable folder: ${option("backupDirectory", "<dir>")}.`}`;
   return new StepwiseError("BACKUP_FOLDER_UNWRITABLE", message, { directory, systemCode }, { cause });
 }
 
@@ -108,12 +106,13 @@ const FILE_KIND_WORDS: Partial<Record<FileKind, string>> = { file: "a regular fi
 /** A {@link FileKind} as a message names it: "a FIFO (named pipe)", "a block device". */
 export const describeFileKind = (kind: FileKind): string => FILE_KIND_WORDS[kind] ?? `a ${kind.replace("-", " ")}`;
 
+const notADatabaseFile = (path: string, kind: FileKind | null) => `${path} is ${describeFileKind(kind ?? "directory")}, not a database file`;
 const PATH_PROBLEMS: Readonly<Record<DatabasePathProblem, (path: string, kind: FileKind | null) => string>> = {
   empty: () => "the database path is empty",
   "nul-byte": (path) => `the database path ${JSON.stringify(path)} contains a NUL character, which no file name can hold`,
   "too-long": (path) => `the database path ${path} is longer than the file system allows`,
-  directory: (path, kind) => `${path} is ${describeFileKind(kind ?? "directory")}, not a database file`,
-  "not-a-file": (path, kind) => `${path} is ${describeFileKind(kind ?? "directory")}, not a database file`,
+  directory: notADatabaseFile,
+  "not-a-file": notADatabaseFile,
   "unsupported-url": (path) => `${path} does not name a SQLite file: stepwise reads a plain path, file:<path> or sqlite:<path> there`,
   "symlink-loop": (path) => `the folders on the way to ${path} form a symbolic link loop`,
   "dangling-symlink": (path) => `${path} is a symbolic link to a file that does not exist (an unmounted volume, a moved database?), and stepwise creates no database through it`,

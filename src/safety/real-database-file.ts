@@ -4,12 +4,9 @@ import { databasePathInvalidError } from "./errors.js";
 import { fileKindAt, resolveDatabaseFile } from "../drivers/database-file.js";
 
 /**
- * The real file `file` (absolute) names, so its journals, sidecars and backups belong to it and a
- * link to it is never replaced. Nothing is opened.
+ * The real file `file` (absolute) names, so its journals, sidecars and backups belong to it and a link to it is never replaced. Nothing is opened.
  *
- * @throws `DATABASE_PATH_INVALID` (`directory`, `not-a-file`, `dangling-symlink`, `symlink-loop`,
- *   `parent-not-directory`, `too-long`, or `journal-not-a-file` for a `-journal`, `-wal` or `-shm`
- *   that is no regular file).
+ * @throws `DATABASE_PATH_INVALID` (`directory`, `not-a-file`, `dangling-symlink`, `symlink-loop`, `parent-not-directory`, `too-long`, or `journal-not-a-file` for a `-journal`, `-wal` or `-shm` that is no regular file).
  */
 export function realDatabaseFileOrThrow(file: string): string {
   let real: string;

@@ -121,11 +121,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     try {
       replacement = createHiddenFile(folder, databasePath, "restoring", exists ? databasePath : backupFile);
       const { uid, gid } = nodeFs().statSync(exists ? databasePath : backupFile);
-      try {
-        nodeFs().chownSync(replacement, uid, gid);
-      } catch {
-        // Only root may give a file away.
-      }
+      // Only root may give a file away.
+      tryOr(() => nodeFs().chownSync(replacement!, uid, gid), undefined);
       source.run("VACUUM INTO ?", [replacement]);
     } catch (error) {
       throw backupWriteError(error, source, folder, replacement ?? folder, busyTimeoutMs);

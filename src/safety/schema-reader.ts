@@ -88,9 +88,7 @@ export function readFullSchemaOf(manager: SafetyNetManager): Step<SchemaSnapshot
   return readSchemaOf(manager, undefined, undefined, true);
 }
 
-/**
- * The manager's schema, by default without stepwise's own tables, nor the history tables of the tool `stepwise adopt` adopted the database from (`foreign`, else its record), with what is on them.
- */
+/** The manager's schema, by default without stepwise's own tables nor those of the tool `stepwise adopt` adopted the database from (`foreign`, else its record), with what is on them. */
 export function* readSchemaOf(manager: SafetyNetManager, options?: ReadSchemaOptions, foreign?: readonly string[], operational = false): Step<SchemaSnapshot> {
   const schema = postgresSchemaOf(manager);
   foreign ??= options ? [] : yield* readAdoptedTables(manager);
@@ -124,16 +122,14 @@ function* readAdoptedTables(manager: SafetyNetManager): Step<string[]> {
   return rows.filter((row) => !Number(row.dropped) && (row.old_schema ?? undefined) === postgresSchemaOf(manager)).flatMap((row) => adoptedTablesOf(row.tool, row.old_table));
 }
 
+/** An old table (or history file) an adoption record names; `dropped` once it is gone. */
+type AdoptedTable = { readonly table: string; readonly schema: string | undefined; readonly dropped: boolean };
+
 /**
  * Writes the record of an adoption beside stepwise's history, one row per old table, which later runs, `verify` and `baseline` read: by `stepwise adopt` (the tool's history table, or its
  * history file, marked dropped), or by `baseline --old-table` (tool `baseline`).
  */
-export function* writeAdoptionRecord(
-  manager: SafetyNetManager,
-  tool: string,
-  version: number,
-  tables: readonly { readonly table: string; readonly schema: string | undefined; readonly dropped: boolean }[],
-): Step<void> {
+export function* writeAdoptionRecord(manager: SafetyNetManager, tool: string, version: number, tables: readonly AdoptedTable[]): Step<void> {
   const store = manager.executor.store;
   const record = store.companionTable(ADOPTED_SUFFIX);
   yield* exec(

@@ -307,7 +307,7 @@ function foldCase(tokens: Token[], foldBareNames: boolean): Token[] {
 }
 
 /** Calls `visit` with each token inside the parenthesis that opens at `open`, and its depth there (1 directly inside); returns the index of the closing one. */
-function forEachAtDepth(tokens: readonly Token[], open: number, visit: (token: Token, index: number, depth: number) => void): number {
+function forEachAtDepth(tokens: readonly Token[], open: number, visit: (token: Token, index: number, depth: number) => void = () => undefined): number {
   let depth = 0;
   for (let j = open; j < tokens.length; j++) {
     const text = tokens[j]!.text;
@@ -363,18 +363,7 @@ function parseCreateTable(sql: string) {
 function readDefinition(tokens: Token[], indexes: readonly number[], columns: Map<string, { collation: string | null; checks: string[] }>, tableChecks: string[]): void {
   const items = indexes.map((at) => tokens[at]!);
   if (items.length === 0) return;
-  const checks = items.flatMap((token, i) =>
-    token.text === "check" && items[i + 1]?.text === "("
-      ? [
-          join(
-            items.slice(
-              i + 2,
-              forEachAtDepth(items, i + 1, () => undefined),
-            ),
-          ),
-        ]
-      : [],
-  );
+  const checks = items.flatMap((token, i) => (token.text === "check" && items[i + 1]?.text === "(" ? [join(items.slice(i + 2, forEachAtDepth(items, i + 1)))] : []));
   if (items[0]!.kind === "word" && !items[0]!.quoted && TABLE_CONSTRAINT_STARTS.has(items[0]!.text)) return void tableChecks.push(...checks);
   const collateAt = items.findIndex((token) => token.text === "collate");
   columns.set(items[0]!.text.toLowerCase(), { collation: collateAt === -1 ? null : (items[collateAt + 1]?.text.toUpperCase() ?? null), checks });
