@@ -4,7 +4,8 @@
  * `config = { transaction: false }`.
  */
 import { KNEX_SERVING } from "./serve-knex.js";
-import { extensionOf, findExport, isDeclarationFile, moduleMigration, nameOf, readScript, reportCompiledCopies } from "./read-scripts.js";
+import { compareText } from "../problems.js";
+import { closingBrace, extensionOf, findExport, isDeclarationFile, moduleMigration, readScript, reportCompiledCopies } from "./read-scripts.js";
 import { lineAt, refuse, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 /** Knex's default `loadExtensions`. */
@@ -22,7 +23,7 @@ export const knex: ForeignTool = {
       .filter((entry) => entry.isFile() && LOADED.includes(extensionOf(entry.name)))
       .map((entry) => entry.name)
       // lodash's sortBy compares with < and >: UTF-16 code units.
-      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      .sort(compareText);
     reportCompiledCopies(source, files, "Knex");
     return files.flatMap((file): ForeignMigration[] => {
       if (COMPILED.includes(extensionOf(file)))
@@ -44,7 +45,7 @@ export const knex: ForeignTool = {
       if (findExport(text, "down") === null) return refuse(source, file, 1, "no `down` export stepwise can find, and Knex refuses a migration without one (it checks both up and down)");
       const transaction = readTransactionConfig(source, file, text);
       if (transaction === null) return [];
-      return [moduleMigration({ file, id: file, name: nameOf(file), down: true, transaction, history: { name: file } })];
+      return [moduleMigration(file, file, { down: true, transaction })];
     });
   },
 };
@@ -83,11 +84,8 @@ function configObjectOf(text: string, index: number): string | null {
     // `config = {` or `config: Type = {` (TypeScript, whose type may hold braces of its own) where it is declared; `config: {` or `exports.config = {` elsewhere.
     const open = /\b(?:const|let|var)\s+$/.test(text.slice(0, at)) ? valueAfterType(text, at + "config".length) : keyValue(text, at);
     if (open === null) continue;
-    let depth = 0;
-    for (let end = open; end < text.length; end++) {
-      if (text[end] === "{") depth++;
-      else if (text[end] === "}" && --depth === 0) return text.slice(open, end + 1);
-    }
+    const end = closingBrace(text, open);
+    if (end !== -1) return text.slice(open, end + 1);
   }
   return null;
 }

@@ -7,7 +7,7 @@
  */
 import { compareText } from "../problems.js";
 import { KYSELY_SERVING } from "./serve-kysely.js";
-import { enclosingOpen, extensionOf, findExport, isDeclarationFile, moduleMigration, nameOf, nestingAt, readScript } from "./read-scripts.js";
+import { closingBrace, extensionOf, findExport, isDeclarationFile, moduleMigration, openBracketsAt, readScript, stemOf } from "./read-scripts.js";
 import { findProviderParameter, readKyselyIndex } from "./kysely-index.js";
 import { lineAt, refuse, reportDuplicates, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
@@ -32,7 +32,7 @@ export const kysely: ForeignTool = {
         // `export * as name` exports one name, not `up`; an `up` in a type (an interface of the project's provider) is no value.
         const types = typeBodiesOf(text);
         const defined = [...text.matchAll(/\bup\s*[:=(,}]|\bexport\s*\*(?!\s*as\b)|\bmodule\.exports\s*=\s*(?!\{)/g)].find(
-          (match) => nestingAt(text, match.index) < 2 && !types.some(([start, end]) => match.index > start && match.index < end),
+          (match) => openBracketsAt(text, match.index).length < 2 && !types.some(([start, end]) => match.index > start && match.index < end),
         );
         const entry = findProviderEntry(text, types);
         if (entry)
@@ -51,8 +51,8 @@ export const kysely: ForeignTool = {
         return [];
       }
       texts.set(file, text);
-      const key = file.slice(0, file.lastIndexOf("."));
-      return [{ ...moduleMigration({ file, id: key, name: nameOf(file), down: findExport(text, "down") !== null, transaction: dialect !== "sqlite", history: { name: key } }), key, file }];
+      const key = stemOf(file);
+      return [{ ...moduleMigration(file, key, { down: findExport(text, "down") !== null, transaction: dialect !== "sqlite" }), key, file }];
     });
     const indexes = helpers.flatMap(
       (helper) =>
@@ -91,25 +91,17 @@ export const kysely: ForeignTool = {
           );
     // Two files of one name (a.js and a.ts): Kysely keeps whichever it read last.
     reportDuplicates(source, named, "migration name");
-    return named.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : compareText(a.file, b.file)));
+    return named.sort((a, b) => compareText(a.key, b.key) || compareText(a.file, b.file));
   },
 };
 
 /** Where each `interface X { … }` and `type X = { … }` body of the module starts and ends: types, whose members are not exported values. */
 function typeBodiesOf(text: string): [number, number][] {
-  const bodies: [number, number][] = [];
-  for (const match of text.matchAll(/\b(?:interface\s+[\w$]+[^{;=]*|type\s+[\w$]+\s*(?:<[^=]*>)?\s*=\s*)\{/g)) {
+  return [...text.matchAll(/\b(?:interface\s+[\w$]+[^{;=]*|type\s+[\w$]+\s*(?:<[^=]*>)?\s*=\s*)\{/g)].flatMap((match): [number, number][] => {
     const start = match.index + match[0].length - 1;
-    let depth = 0;
-    for (let at = start; at < text.length; at++) {
-      if (text[at] === "{") depth++;
-      else if (text[at] === "}" && --depth === 0) {
-        bodies.push([start, at]);
-        break;
-      }
-    }
-  }
-  return bodies;
+    const end = closingBrace(text, start);
+    return end === -1 ? [] : [[start, end]];
+  });
 }
 
 /**
@@ -121,7 +113,7 @@ function findProviderEntry(text: string, types: readonly [number, number][]): { 
   if (!/(?<![.\w$])getMigrations\s*[(:=]/.test(text)) return null;
   const up = [...text.matchAll(/(?<![.\w$])up\s*(?:\(|[:=]\s*(?:async\b|function\b|\())/g)].find((match) => !types.some(([start, end]) => match.index > start && match.index < end));
   if (up === undefined) return null;
-  const open = enclosingOpen(text, up.index);
+  const open = openBracketsAt(text, up.index).at(-1) ?? -1;
   const before = text.slice(0, Math.max(0, open));
   const key =
     /\[\s*(["'`])([^"'`]+)\1\s*\]\s*=\s*$/.exec(before)?.[2] ??
