@@ -236,12 +236,17 @@ export function runsInOneTransaction(sql: string, dialect: SqlDialect): boolean 
   return !needs.controls && !needs.outside;
 }
 
-/** What in `sql` keeps it from running inside a transaction: statements that control a transaction (`controls`), and ones the database refuses inside one (`outside`). */
-export function findTransactionNeeds(sql: string, dialect: SqlDialect): { controls: boolean; outside: boolean } {
-  const needs = { controls: false, outside: false };
-  reportStatementProblems(tokenizeSql(sql, dialect), { transaction: true, disableForeignKeys: true }, dialect, (code) => {
+/**
+ * What in `sql` keeps it from running inside a transaction: statements that control a transaction (`controls`), and ones the database refuses inside one (`outside`); `line`: the first of
+ * either (1-based in `sql`), or `null`.
+ */
+export function findTransactionNeeds(sql: string, dialect: SqlDialect): { controls: boolean; outside: boolean; line: number | null } {
+  const needs = { controls: false, outside: false, line: null as number | null };
+  reportStatementProblems(tokenizeSql(sql, dialect), { transaction: true, disableForeignKeys: true }, dialect, (code, line) => {
     if (code === "SQL_TRANSACTION_CONTROL") needs.controls = true;
-    if (code === "SQL_NEEDS_NO_TRANSACTION") needs.outside = true;
+    else if (code === "SQL_NEEDS_NO_TRANSACTION") needs.outside = true;
+    else return;
+    needs.line ??= line;
   });
   return needs;
 }
