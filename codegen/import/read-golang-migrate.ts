@@ -38,7 +38,10 @@ export const golangMigrate: ForeignTool = {
     return [...byVersion]
       .sort(([a], [b]) => compareNumeric(a, b))
       .flatMap(([version, slot]): ForeignMigration[] => {
-        if (slot.up === undefined) return refuse(source, slot.down!, 1, `a down migration without its up; add ${upNameOf(slot.down!)} or remove it`);
+        if (slot.up === undefined) {
+          // golang-migrate's title takes all it can, so the direction is the file name's last `.down.`.
+          return refuse(source, slot.down!, 1, `a down migration without its up; add ${slot.down!.replace(/^([\s\S]*)\.down\./, "$1.up.")} or remove it`);
+        }
         const up = source.read(slot.up);
         const down = slot.down === undefined ? undefined : source.read(slot.down);
         if (typeof up !== "string" || down === null) return [];
@@ -59,9 +62,3 @@ export const golangMigrate: ForeignTool = {
       });
   },
 };
-
-/** The up file's name for a down file's: the direction is golang-migrate's last `.down.`, since its title takes all it can. */
-function upNameOf(down: string): string {
-  const at = down.lastIndexOf(".down.");
-  return `${down.slice(0, at)}.up.${down.slice(at + ".down.".length)}`;
-}

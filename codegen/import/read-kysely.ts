@@ -54,15 +54,8 @@ export const kysely: ForeignTool = {
       const key = stemOf(file);
       return [{ ...moduleMigration(file, key, { down: findExport(text, "down") !== null, transaction: dialect !== "sqlite" }), key, file }];
     });
-    const indexes = helpers.flatMap(
-      (helper) =>
-        readKyselyIndex(
-          source,
-          helper.file,
-          helper.text,
-          found.map((migration) => migration.file),
-        ) ?? [],
-    );
+    const migrationFiles = found.map((migration) => migration.file);
+    const indexes = helpers.flatMap((helper) => readKyselyIndex(source, helper.file, helper.text, migrationFiles) ?? []);
     if (indexes.length > 1)
       return refuse(
         source,

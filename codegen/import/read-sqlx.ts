@@ -1,7 +1,7 @@
 /** sqlx: `<version>_<description>.sql` (up only) or `.up.sql` / `.down.sql` pairs; versions are 64-bit integers in numeric order; a file starting `-- no-transaction` runs outside a transaction. */
 import { opensOwnTransaction, settleTransaction } from "./own-transaction.js";
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
-import { compareNumeric, endOfLine, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceSection } from "./source.js";
+import { compareNumeric, endOfLine, rewrittenChecksums, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceSection } from "./source.js";
 
 /** sqlx skips a `.sql` file with no `_`, and refuses one whose name before the first `_` is not a 64-bit integer. */
 const FILE = /^(\d+)_(.*?)(?:\.(up|down))?\.sql$/;
@@ -45,6 +45,7 @@ export const sqlx: ForeignTool = {
       if (typeof upText !== "string" || downText === null) continue;
       const up = withoutNoTransaction(upFile, upText, dialect);
       const down = downText === undefined ? null : withoutNoTransaction(slot.down!, downText, dialect);
+      const stripped = rewrittenChecksums(source, upFile, "sha384", (text) => text.replaceAll("\r", ""));
       const run = (file: { section: SourceSection; transaction: boolean }) => ({
         section: file.section,
         transaction: file.transaction && !opensOwnTransaction(file.section.sql, dialect),
@@ -60,7 +61,7 @@ export const sqlx: ForeignTool = {
         // sqlx records SHA-384 of the up file's bytes.
         history: { version, description: slot.name.replaceAll("_", " "), checksum: source.hash(upFile, "sha384") },
         // sqlx 0.9's `ignored-chars = ["\r"]` (sqlx.toml) hashes the file without its carriage returns.
-        ...withoutCarriageReturns(source, upFile),
+        ...(stripped.length > 0 && { accepted: { checksum: stripped } }),
       });
     }
     return migrations;
@@ -75,11 +76,4 @@ function withoutNoTransaction(file: string, text: string, dialect: SqlDialect): 
   const carriageReturn = dialect === "postgres" ? text.slice(0, end).search(/\r(?!\n)/) : -1;
   if (carriageReturn !== -1) return { section: { file, line: 1, sql: text.slice(carriageReturn) }, transaction: false };
   return { section: { file, line: 2, sql: text.slice(end) }, transaction: false };
-}
-
-/** The checksum sqlx stores for `file` when `ignored-chars` drops carriage returns, where it differs from the plain one. */
-function withoutCarriageReturns(source: SourceFolder, file: string): { accepted?: { checksum: string[] } } {
-  const plain = source.hash(file, "sha384");
-  const stripped = source.hash(file, "sha384", (text) => text.replaceAll("\r", ""));
-  return stripped === plain ? {} : { accepted: { checksum: [stripped] } };
 }

@@ -177,15 +177,21 @@ function followLink(file: string, name: string): SourceEntry {
   return { name, link: true, isFile: () => target?.isFile() ?? true, isDirectory: () => target?.isDirectory() ?? false };
 }
 
-/**
- * The SHA-256 of `file` with CRLF made LF, and with every LF made CRLF, where they differ from its plain one: a file checked out with other line endings than where it was applied (git's
- * `core.autocrlf`) still matches.
- */
-export function lineEndingChecksums(source: SourceFolder, file: string): string[] {
-  const plain = source.hash(file);
-  const others = [source.hash(file, "sha256", (text) => text.replaceAll("\r\n", "\n")), source.hash(file, "sha256", (text) => text.replaceAll("\n", "\r\n"))];
-  return [...new Set(others)].filter((checksum) => checksum !== plain);
+/** The digests of `file` rewritten each way, those that differ from its plain one (each once). */
+export function rewrittenChecksums(source: SourceFolder, file: string, algorithm: "sha256" | "sha384", ...rewrites: ((text: string) => string)[]): string[] {
+  const plain = source.hash(file, algorithm);
+  return [...new Set(rewrites.map((rewrite) => source.hash(file, algorithm, rewrite)))].filter((checksum) => checksum !== plain);
 }
+
+/** The SHA-256 of `file` with CRLF made LF, and with every LF made CRLF: a file checked out with other line endings than where it was applied (git's `core.autocrlf`) still matches. */
+export const lineEndingChecksums = (source: SourceFolder, file: string): string[] =>
+  rewrittenChecksums(
+    source,
+    file,
+    "sha256",
+    (text) => text.replaceAll("\r\n", "\n"),
+    (text) => text.replaceAll("\n", "\r\n"),
+  );
 
 /** Orders decimal digit strings by value (leading zeros and any length). */
 export function compareNumeric(a: string, b: string): number {
