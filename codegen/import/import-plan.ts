@@ -400,18 +400,12 @@ export function writeImport(plan: ImportPlan, migrationsDir: string): void {
   const created: string[] = [];
   for (let dir = migrationsDir; !existsSync(dir) && path.dirname(dir) !== dir; dir = path.dirname(dir)) created.push(dir);
   try {
-    for (const migration of plan.migrations) {
-      const file = path.join(migrationsDir, migration.file);
-      writeFileAtomic(file, migration.text, { exclusive: true });
-      written.push(file);
+    for (const { file, text } of [...plan.migrations, ...plan.helpers, { file: IMPORT_MAP_FILE, text: plan.mapText }]) {
+      const target = path.join(migrationsDir, file);
+      for (let dir = path.dirname(target); !existsSync(dir) && dir !== migrationsDir; dir = path.dirname(dir)) created.unshift(dir);
+      writeFileAtomic(target, text, { exclusive: true });
+      written.push(target);
     }
-    for (const helper of plan.helpers) {
-      const file = path.join(migrationsDir, helper.file);
-      for (let dir = path.dirname(file); !existsSync(dir) && dir !== migrationsDir; dir = path.dirname(dir)) created.unshift(dir);
-      writeFileAtomic(file, helper.text, { exclusive: true });
-      written.push(file);
-    }
-    writeFileAtomic(path.join(migrationsDir, IMPORT_MAP_FILE), plan.mapText, { exclusive: true });
   } catch (error) {
     for (const file of written) rmSync(file, { force: true });
     for (const dir of created) tryOr(() => rmdirSync(dir), undefined);

@@ -62,15 +62,11 @@ export const flyway: ForeignTool = {
       else slot[kind] = file;
     }
     // On an empty database Flyway runs the newest baseline script, then only the V scripts above it.
-    const baseline = [...baselines.values()].sort((a, b) => compareParts(a.parts, b.parts)).at(-1);
-    const versions = [...byVersion.values()].filter((slot) => baseline === undefined || compareParts(slot.parts, baseline.parts) > 0).sort((a, b) => compareParts(a.parts, b.parts));
+    const baseline = [...baselines.values()].sort(compareVersions).at(-1);
+    const ordered = [...byVersion.values()].sort(compareVersions);
+    const versions = ordered.filter((slot) => baseline === undefined || compareVersions(slot, baseline) > 0);
     // A database Flyway migrated before the baseline script existed never runs it: it is at the baseline once it ran the newest V script the baseline left out, which need not be at its version.
-    const replaced =
-      baseline &&
-      [...byVersion.values()]
-        .filter((slot) => slot.version !== undefined && compareParts(slot.parts, baseline.parts) <= 0)
-        .sort((a, b) => compareParts(a.parts, b.parts))
-        .at(-1);
+    const replaced = baseline && ordered.filter((slot) => slot.version !== undefined && compareVersions(slot, baseline) <= 0).at(-1);
     // After the versioned ones Flyway runs each repeatable script it has not run with its current checksum, ordered by description: on an empty database, all of them.
     const repeatable = [...repeatables.entries()].sort(([a], [b]) => compareText(a, b)).map(([, slot]) => slot);
     return [...(baseline === undefined ? [] : [baseline]), ...versions, ...repeatable].flatMap((slot): ForeignMigration[] => {
@@ -142,7 +138,8 @@ function listFiles(source: SourceFolder, relative = "", seen = new Set<string>()
   });
 }
 
-function compareParts(a: readonly string[], b: readonly string[]): number {
+/** Flyway's order of versions: part by part, as numbers. */
+function compareVersions({ parts: a }: Slot, { parts: b }: Slot): number {
   for (let index = 0; index < Math.max(a.length, b.length); index++) {
     const order = compareNumeric(a[index] ?? "0", b[index] ?? "0");
     if (order !== 0) return order;

@@ -217,6 +217,15 @@ export function endOfLine(text: string, index: number): number {
   return at === -1 ? text.length : at + 1;
 }
 
+/** The 1-based line of the first line of SQL (not blank, not a `--` comment) before `end`, which a tool refuses above its up marker; `null` for none. */
+export function lineOfSqlBefore(text: string, end: number): number | null {
+  const index = text
+    .slice(0, end)
+    .split("\n")
+    .findIndex((line) => line.trim() !== "" && !line.trim().startsWith("--"));
+  return index === -1 ? null : index + 1;
+}
+
 /** Reports two migrations of one version, which the tool itself refuses. */
 export function reportDuplicates<T extends { key: string; file: string }>(source: SourceFolder, items: readonly T[], what: string): void {
   const seen = new Map<string, string>();
