@@ -11,7 +11,6 @@ const JOURNAL = "meta/_journal.json";
 
 export const drizzle: ForeignTool = {
   order: "as meta/_journal.json lists them, which is how drizzle's migrator reads them",
-  foreignKeysOff: false,
   transactionControlFix:
     "drizzle's migrator runs every file inside one transaction of its own; stepwise runs a file that ends it with COMMIT outside a transaction, and on SQLite only when, as drizzle's own run needs, no BEGIN comes before that COMMIT and its last transaction statement is a BEGIN (it opens the transaction drizzle's closing COMMIT ends); give the file that shape, or take its other transaction statements out, and import again",
   read(source: SourceFolder, dialect): ForeignMigration[] {

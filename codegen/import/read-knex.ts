@@ -15,7 +15,6 @@ const COMPILED = [".co", ".coffee", ".eg", ".iced", ".litcoffee", ".ls"];
 
 export const knex: ForeignTool = {
   order: "by file name as JavaScript compares strings (so 10_b.js runs before 9_a.js), as Knex's default migration source sorts them",
-  foreignKeysOff: false,
   serve: KNEX_SERVING,
   read(source: SourceFolder): ForeignMigration[] {
     const files = source

@@ -15,7 +15,6 @@ const LOADED = [".js", ".ts", ".mjs", ".mts"];
 
 export const kysely: ForeignTool = {
   order: "by name (the file name without its extension) as JavaScript's default sort orders strings (so 002_Create_posts runs before 002_add_email), as Kysely's Migrator sorts them",
-  foreignKeysOff: false,
   serve: KYSELY_SERVING,
   read(source: SourceFolder, dialect): ForeignMigration[] {
     const helpers: { file: string; text: string }[] = [];

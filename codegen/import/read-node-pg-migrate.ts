@@ -27,7 +27,6 @@ const sectionMarker = (direction: string) => new RegExp(String.raw`^\s*--[\s-]*$
 
 export const nodePgMigrate: ForeignTool = {
   order: "by the number each file name starts with (17 digits read as a UTC time), then by name with numbers compared as numbers, as node-pg-migrate orders them",
-  foreignKeysOff: false,
   serve: NODE_PG_MIGRATE_SERVING,
   read(source: SourceFolder, dialect): ForeignMigration[] {
     const files = source

@@ -11,7 +11,6 @@ const LOCK = "migration_lock.toml";
 
 export const prisma: ForeignTool = {
   order: "by folder name as a string, as Prisma sorts them",
-  foreignKeysOff: false,
   read(source: SourceFolder, dialect): ForeignMigration[] {
     // Prisma records the database its migrations were generated for, and refuses to apply them to another.
     const lock = source.read(LOCK);

@@ -1,7 +1,7 @@
 /** sqlx: `<version>_<description>.sql` (up only) or `.up.sql` / `.down.sql` pairs; versions are 64-bit integers in numeric order; a file starting `-- no-transaction` runs outside a transaction. */
-import { opensOwnTransaction, settleTransaction } from "./own-transaction.js";
+import { opensOwnTransaction, settleTransaction, type DirectionRun } from "./own-transaction.js";
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
-import { compareNumeric, endOfLine, rewrittenChecksums, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceSection } from "./source.js";
+import { compareNumeric, endOfLine, rewrittenChecksums, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 /** sqlx skips a `.sql` file with no `_`, and refuses one whose name before the first `_` is not a 64-bit integer. */
 const FILE = /^(\d+)_(.*?)(?:\.(up|down))?\.sql$/;
@@ -10,7 +10,6 @@ const NO_TRANSACTION = "-- no-transaction";
 
 export const sqlx: ForeignTool = {
   order: "by version as a number (sqlx parses it as a 64-bit integer)",
-  foreignKeysOff: false,
   historyTable: "_sqlx_migrations",
   noTransactionMark: "its first line is `-- no-transaction`",
   downNoTransactionMark: "its first line is `-- no-transaction`",
@@ -43,20 +42,15 @@ export const sqlx: ForeignTool = {
       const upText = source.read(upFile);
       const downText = slot.down === undefined ? undefined : source.read(slot.down);
       if (typeof upText !== "string" || downText === null) continue;
-      const up = withoutNoTransaction(upFile, upText, dialect);
-      const down = downText === undefined ? null : withoutNoTransaction(slot.down!, downText, dialect);
+      const up = runOf(upFile, upText, dialect);
+      const down = downText === undefined ? null : runOf(slot.down!, downText, dialect);
       const stripped = rewrittenChecksums(source, upFile, "sha384", (text) => text.replaceAll("\r", ""));
-      const run = (file: { section: SourceSection; transaction: boolean }) => ({
-        section: file.section,
-        transaction: file.transaction && !opensOwnTransaction(file.section.sql, dialect),
-        ...(!file.transaction && { markLine: 1 }),
-      });
       migrations.push({
         id: upFile.replace(/(\.up)?\.sql$/, ""),
         name: slot.name,
         up: up.section,
         down: down?.section ?? null,
-        transaction: settleTransaction(source, run(up), down && run(down), dialect, "sqlx"),
+        transaction: settleTransaction(source, up, down, dialect, "sqlx"),
         sources: [upFile, ...(slot.down === undefined ? [] : [slot.down])],
         // sqlx records SHA-384 of the up file's bytes.
         history: { version, description: slot.name.replaceAll("_", " "), checksum: source.hash(upFile, "sha384") },
@@ -68,12 +62,12 @@ export const sqlx: ForeignTool = {
   },
 };
 
-/** The file without a first line `-- no-transaction`, sqlx's opt-out, and whether it runs in a transaction. */
-function withoutNoTransaction(file: string, text: string, dialect: SqlDialect): { section: SourceSection; transaction: boolean } {
-  if (!text.startsWith(NO_TRANSACTION)) return { section: { file, line: 1, sql: text }, transaction: true };
+/** How sqlx ran the file: a first line `-- no-transaction` (its opt-out, dropped) takes it out of a transaction, and so does a `BEGIN` of its own. */
+function runOf(file: string, text: string, dialect: SqlDialect): DirectionRun {
+  if (!text.startsWith(NO_TRANSACTION)) return { section: { file, line: 1, sql: text }, transaction: !opensOwnTransaction(text, dialect) };
   const end = endOfLine(text, 0);
   // PostgreSQL ends a line comment at a carriage return too, so there SQL after a lone one on the mark's line ran (SQLite reads the rest of the line as the comment).
   const carriageReturn = dialect === "postgres" ? text.slice(0, end).search(/\r(?!\n)/) : -1;
-  if (carriageReturn !== -1) return { section: { file, line: 1, sql: text.slice(carriageReturn) }, transaction: false };
-  return { section: { file, line: 2, sql: text.slice(end) }, transaction: false };
+  const section = carriageReturn === -1 ? { file, line: 2, sql: text.slice(end) } : { file, line: 1, sql: text.slice(carriageReturn) };
+  return { section, transaction: false, markLine: 1 };
 }

@@ -14,7 +14,6 @@ const SEQUELIZE = /\bqueryInterface\b|\bQueryInterface\b|\bSequelize\b|\bsequeli
 
 export const umzug: ForeignTool = {
   order: "by file name as JavaScript compares strings (Umzug sorts its glob's paths with Array.prototype.sort)",
-  foreignKeysOff: false,
   serve: UMZUG_SERVING,
   read(source: SourceFolder, _dialect, options = {}): ForeignMigration[] {
     const pattern = options.glob === undefined ? null : globToRegExp(options.glob);

@@ -38,7 +38,6 @@ interface WranglerLayout {
 export const wrangler: ForeignTool = {
   order: "as wrangler d1 migrations apply runs them: by the number each path segment starts with (0002_b.sql before 10_a.sql), numbered before unnumbered, then by name as a string",
   // D1 enforces foreign keys, and runs each file in its batch's transaction, where a PRAGMA foreign_keys does nothing.
-  foreignKeysOff: false,
   foreignKeysPragmasIgnored: true,
   historyTable: DEFAULT_TABLE,
   transactionControlFix:

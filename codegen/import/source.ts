@@ -75,8 +75,8 @@ export interface SourceProblem {
 export interface ForeignTool {
   /** How the tool orders migrations, for the docs and the dry run. */
   readonly order: string;
-  /** On SQLite the tool runs migrations with foreign keys off (the connection's default it leaves alone), so stepwise imports its transactional ones with `foreign_keys:off`. */
-  readonly foreignKeysOff: boolean;
+  /** On SQLite the tool runs migrations with foreign keys off (the connection's default it leaves alone), so stepwise imports its transactional ones with `foreign_keys:off`; absent: it leaves them on. */
+  readonly foreignKeysOff?: boolean;
   /** The tool runs each file inside a transaction where SQLite ignores `PRAGMA foreign_keys` (D1's batch): its pragmas become comments, and the migration gets no `foreign_keys:off`. */
   readonly foreignKeysPragmasIgnored?: boolean;
   /** The tool's own history table by its default name: a migration's statement that names it is refused (see `own-history-table.ts`). */
