@@ -1,5 +1,4 @@
 /** dbmate: `<version>_<name>.sql` holding `-- migrate:up` and `-- migrate:down` (each may say `transaction:false`); files run in file-name order, compared as strings. */
-import { compareText } from "../problems.js";
 import { opensOwnTransaction, settleTransaction } from "./own-transaction.js";
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 import { endOfLine, lineAt, lineOfSqlBefore, refuse, reportDuplicates, sectionOf, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceSection } from "./source.js";
@@ -54,6 +53,6 @@ export const dbmate: ForeignTool = {
       ];
     });
     reportDuplicates(source, found, "version");
-    return found.sort((a, b) => compareText(a.file, b.file));
+    return found;
   },
 };

@@ -76,14 +76,6 @@ export const flyway: ForeignTool = {
       const conf = source.read(`${slot.version}.conf`);
       const undoConf = slot.undo === undefined ? undefined : source.read(`${slot.undo}.conf`);
       if (typeof up !== "string" || down === null || conf === null || undoConf === null) return [];
-      for (const [file, text] of [
-        [slot.version, up],
-        [slot.undo, down],
-      ] as const) {
-        const placeholder = text === undefined ? -1 : text.search(/\$\{[^}\n]*\}/);
-        if (placeholder !== -1)
-          return refuse(source, file!, lineAt(text!, placeholder), "a Flyway placeholder, which Flyway replaces when it runs the script and stepwise would run as written; write the value in");
-      }
       // Flyway decides each script, undo included, on its own: its `.conf`, or on PostgreSQL its parser.
       const run = (file: string, sql: string, settings: string | undefined): DirectionRun => {
         const mark = /^\s*executeInTransaction\s*=\s*(\S+)/m.exec(settings ?? "");
@@ -91,14 +83,19 @@ export const flyway: ForeignTool = {
         if (mark?.[1]!.toLowerCase() === "false") return { section, transaction: false, markLine: lineAt(settings!, mark.index + mark[0].search(/\S/)), markFile: `${file}.conf` };
         return { section, transaction: dialect !== "postgres" || runsInOneTransaction(sql, dialect) };
       };
-      const transaction = settleTransaction(source, run(slot.version, up, conf), down === undefined ? null : run(slot.undo!, down, undoConf), dialect, "Flyway");
+      const [upRun, downRun] = [run(slot.version, up, conf), down === undefined ? null : run(slot.undo!, down, undoConf)];
+      for (const { file, sql } of [upRun.section, ...(downRun ? [downRun.section] : [])]) {
+        const placeholder = sql.search(/\$\{[^}\n]*\}/);
+        if (placeholder !== -1)
+          return refuse(source, file, lineAt(sql, placeholder), "a Flyway placeholder, which Flyway replaces when it runs the script and stepwise would run as written; write the value in");
+      }
       return [
         {
           id: slot.version.replace(/\.sql$/, ""),
           name: slot.description,
-          up: { file: slot.version, line: 1, sql: up },
-          down: down === undefined ? null : { file: slot.undo!, line: 1, sql: down },
-          transaction,
+          up: upRun.section,
+          down: downRun?.section ?? null,
+          transaction: settleTransaction(source, upRun, downRun, dialect, "Flyway"),
           sources: [slot.version, ...(slot.undo === undefined ? [] : [slot.undo]), ...(conf === undefined ? [] : [`${slot.version}.conf`]), ...(undoConf === undefined ? [] : [`${slot.undo}.conf`])],
           // A repeatable script's row has no version: Flyway finds it by its description.
           history: {

@@ -4,7 +4,6 @@
  * `config = { transaction: false }`.
  */
 import { KNEX_SERVING } from "./serve-knex.js";
-import { compareText } from "../problems.js";
 import { closingBrace, extensionOf, findExport, isDeclarationFile, moduleMigration, readScript, reportCompiledCopies } from "./read-scripts.js";
 import { lineAt, refuse, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
@@ -20,9 +19,8 @@ export const knex: ForeignTool = {
     const files = source
       .list()
       .filter((entry) => entry.isFile() && LOADED.includes(extensionOf(entry.name)))
-      .map((entry) => entry.name)
-      // lodash's sortBy compares with < and >: UTF-16 code units.
-      .sort(compareText);
+      // In the listing's order, which is lodash's sortBy's (it compares with < and >).
+      .map((entry) => entry.name);
     reportCompiledCopies(source, files, "Knex");
     return files.flatMap((file): ForeignMigration[] => {
       if (COMPILED.includes(extensionOf(file)))
@@ -81,7 +79,8 @@ function configObjectOf(text: string, index: number): string | null {
     const at = word.exec(text)?.index;
     if (at === undefined) continue;
     // `config = {` or `config: Type = {` (TypeScript, whose type may hold braces of its own) where it is declared; `config: {` or `exports.config = {` elsewhere.
-    const open = /\b(?:const|let|var)\s+$/.test(text.slice(0, at)) ? valueAfterType(text, at + "config".length) : keyValue(text, at);
+    const key = /^config["']?\s*[=:]\s*\{/.exec(text.slice(at));
+    const open = /\b(?:const|let|var)\s+$/.test(text.slice(0, at)) ? valueAfterType(text, at + "config".length) : key && at + key[0].length - 1;
     if (open === null) continue;
     const end = closingBrace(text, open);
     if (end !== -1) return text.slice(open, end + 1);
@@ -99,17 +98,9 @@ function valueAfterType(text: string, from: number): number | null {
     else if ("}])>".includes(char)) depth--;
     else if (char === ";" && depth === 0) return null;
     else if (char === "=" && depth === 0) {
-      const value = /\s*\{/y;
-      value.lastIndex = at + 1;
-      return value.exec(text) === null ? null : value.lastIndex - 1;
+      const value = /^\s*\{/.exec(text.slice(at + 1));
+      return value && at + value[0].length;
     }
   }
   return null;
-}
-
-/** Where the object literal of a `config: {` key or an `exports.config = {` assignment opens, `null` when its value is no literal. */
-function keyValue(text: string, at: number): number | null {
-  const value = /config["']?\s*[=:]\s*\{/y;
-  value.lastIndex = at;
-  return value.exec(text) === null ? null : value.lastIndex - 1;
 }

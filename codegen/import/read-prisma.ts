@@ -4,7 +4,6 @@
  * 7.4 sends the whole script as one multi-statement query, which PostgreSQL runs as one implicit transaction (so `CREATE INDEX CONCURRENTLY` fails there with 25001): imported in a transaction, unless
  * the script holds what cannot run in one (CONCURRENTLY, VACUUM, …: only Prisma 7.4's statement-by-statement run applied it) or its own transaction control.
  */
-import { compareText } from "../problems.js";
 import { checkToolDialect, lineEndingChecksums, refuse, runsInOneTransaction, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 const LOCK = "migration_lock.toml";
@@ -19,7 +18,6 @@ export const prisma: ForeignTool = {
     return source
       .list()
       .filter((entry) => entry.isDirectory())
-      .sort((a, b) => compareText(a.name, b.name))
       .flatMap((folder): ForeignMigration[] => {
         const file = `${folder.name}/migration.sql`;
         const sql = source.read(file);

@@ -5,7 +5,6 @@
  */
 import { globToRegExp } from "./glob-pattern.js";
 import { UMZUG_SERVING } from "./serve-umzug.js";
-import { compareText } from "../problems.js";
 import { extensionOf, findExport, isDeclarationFile, moduleMigration, readScript, reportCompiledCopies, SCRIPT_EXTENSIONS } from "./read-scripts.js";
 import { lineAt, refuse, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
@@ -19,10 +18,7 @@ export const umzug: ForeignTool = {
     const pattern = options.glob === undefined ? null : globToRegExp(options.glob);
     // The project's glob decides which files are migrations: what it leaves out (a template, a helper) Umzug never ran.
     const entries = source.list().filter((entry) => entry.isFile() && (pattern === null || pattern.test(entry.name)));
-    const files = entries
-      .map((entry) => entry.name)
-      .filter((file) => SCRIPT_EXTENSIONS.includes(extensionOf(file)) && !isDeclarationFile(file))
-      .sort(compareText);
+    const files = entries.map((entry) => entry.name).filter((file) => SCRIPT_EXTENSIONS.includes(extensionOf(file)) && !isDeclarationFile(file));
     for (const entry of entries)
       if (extensionOf(entry.name) === ".sql")
         source.report(

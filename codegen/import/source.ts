@@ -107,7 +107,7 @@ export interface SourceEntry {
 export interface SourceFolder {
   readonly dir: string;
   readonly problems: SourceProblem[];
-  /** The entries of `relative` (`""`: the folder itself), hidden ones left out, sorted by name. */
+  /** The entries of `relative` (`""`: the folder itself), hidden ones left out, sorted by name as JavaScript compares strings (UTF-16 code units), which is how dbmate, Prisma, Knex and Umzug order them. */
   list(relative?: string): SourceEntry[];
   /** A file's text (a leading BOM dropped), or `null` after reporting why it cannot be read; `undefined` when it does not exist. */
   read(relative: string): string | null | undefined;
