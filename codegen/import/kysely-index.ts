@@ -6,12 +6,6 @@
 import { closingBrace, extensionOf, stemOf } from "./read-scripts.js";
 import { lineAt, type SourceFolder } from "./source.js";
 
-/** What an index module says: the file it is, and each migration file's name under it. */
-export interface KyselyIndex {
-  readonly file: string;
-  readonly names: ReadonlyMap<string, string>;
-}
-
 /** A specifier's quoted text, and the identifier or quoted key before it. */
 const KEY = String.raw`(?:"([^"]+)"|'([^']+)'|([A-Za-z_$][\w$]*))`;
 
@@ -19,7 +13,7 @@ const KEY = String.raw`(?:"([^"]+)"|'([^']+)'|([A-Za-z_$][\w$]*))`;
  * Reads `text` (comments blanked) as an index of the sibling migrations in `migrationFiles`: the name each of them is listed under, or `null` when the module exports none of them
  * (a helper, even one that imports a migration). A listing stepwise cannot read whole (a value that is not an imported module, a migration listed twice or not at all) is reported at its line, and gives an empty map.
  */
-export function readKyselyIndex(source: SourceFolder, file: string, text: string, migrationFiles: readonly string[]): KyselyIndex | null {
+export function readKyselyIndex(source: SourceFolder, file: string, text: string, migrationFiles: readonly string[]): { file: string; names: ReadonlyMap<string, string> } | null {
   const resolve = (specifier: string) => resolveSibling(specifier, migrationFiles);
   const names = new Map<string, string>();
   const problems: { index: number; message: string }[] = [];

@@ -17,7 +17,7 @@ export const golangMigrate: ForeignTool = {
   foreignKeysOff: true,
   historyTable: "schema_migrations",
   read(source: SourceFolder, dialect: SqlDialect): ForeignMigration[] {
-    const byVersion = new Map<string, { up?: string; down?: string; title: string; id: string }>();
+    const byVersion = new Map<string, { up?: string; down?: string }>();
     for (const entry of source.list()) {
       const match = entry.isFile() ? FILE.exec(entry.name) : null;
       if (!match) continue;
@@ -27,11 +27,9 @@ export const golangMigrate: ForeignTool = {
         continue;
       }
       const version = BigInt(match[1]!).toString();
-      const slot = byVersion.get(version) ?? { title: match[2]!, id: `${match[1]}_${match[2]}` };
+      const slot = byVersion.get(version) ?? {};
       byVersion.set(version, slot);
       const direction = match[3] as "up" | "down";
-      // The up file names the migration, whichever of the pair was listed first.
-      if (direction === "up") Object.assign(slot, { title: match[2]!, id: `${match[1]}_${match[2]}` });
       if (slot[direction] !== undefined) source.report(entry.name, 1, `a second ${direction} migration for version ${version} (also ${slot[direction]}), which golang-migrate refuses`);
       else slot[direction] = entry.name;
     }
@@ -48,10 +46,12 @@ export const golangMigrate: ForeignTool = {
         const upSection = { file: slot.up, line: 1, sql: up };
         const downSection = down === undefined ? null : { file: slot.down!, line: 1, sql: down };
         const run = (section: typeof upSection) => ({ section, transaction: runsInOneTransaction(section.sql, dialect) });
+        // The up file names the migration.
+        const [, digits, title] = FILE.exec(slot.up)!;
         return [
           {
-            id: slot.id,
-            name: slot.title,
+            id: `${digits}_${title}`,
+            name: title!,
             up: upSection,
             down: downSection,
             transaction: settleTransaction(source, run(upSection), downSection && run(downSection), dialect, "golang-migrate"),

@@ -18,8 +18,7 @@ export const kysely: ForeignTool = {
   serve: KYSELY_SERVING,
   read(source: SourceFolder, dialect): ForeignMigration[] {
     const helpers: { file: string; text: string }[] = [];
-    const texts = new Map<string, string>();
-    const found = source.list().flatMap((entry): (ForeignMigration & { key: string; file: string })[] => {
+    const found = source.list().flatMap((entry): (ForeignMigration & { key: string; file: string; text: string })[] => {
       const file = entry.name;
       if (!entry.isFile() || !LOADED.includes(extensionOf(file)) || isDeclarationFile(file)) return [];
       const text = readScript(source, file, "Kysely");
@@ -49,9 +48,8 @@ export const kysely: ForeignTool = {
         else helpers.push({ file, text });
         return [];
       }
-      texts.set(file, text);
       const key = stemOf(file);
-      return [{ ...moduleMigration(file, key, { down: findExport(text, "down") !== null, transaction: dialect !== "sqlite" }), key, file }];
+      return [{ ...moduleMigration(file, key, { down: findExport(text, "down") !== null, transaction: dialect !== "sqlite" }), key, file, text }];
     });
     const migrationFiles = found.map((migration) => migration.file);
     const indexes = helpers.flatMap((helper) => readKyselyIndex(source, helper.file, helper.text, migrationFiles) ?? []);
@@ -66,11 +64,11 @@ export const kysely: ForeignTool = {
     // A provider of the project's reads the index, and may call up with more than db; stepwise calls it as Kysely's Migrator does.
     if (indexes.length === 1)
       for (const migration of found) {
-        const parameter = findProviderParameter(texts.get(migration.file)!);
+        const parameter = findProviderParameter(migration.text);
         if (parameter !== null)
           source.report(
             migration.file,
-            lineAt(texts.get(migration.file)!, parameter.index),
+            lineAt(migration.text, parameter.index),
             `its up or down takes a second parameter (${parameter.name}), which Kysely's Migrator never passes: the project's provider, reading ${indexes[0]!.file}, fills it, and stepwise calls it with db alone as the Migrator does, so it would run with undefined there; read that value some other way in the migration (or drop the parameter) and import again`,
           );
       }

@@ -22,14 +22,11 @@ export function extensionOf(name: string): string {
 /** `name` without its extension. */
 export const stemOf = (name: string) => name.slice(0, name.length - extensionOf(name).length);
 
-/** How the script exports `name` (`up`, `down`, `config`, `shorthands`…): the export statement's index, and its value when that is written as `false`/`true`. */
-export interface ExportFound {
-  readonly index: number;
-  readonly literal?: boolean;
-}
-
-/** Where `name` is exported: `export function name`, `export const name =`, `exports.name =`, `module.exports.name =`, or a key of `module.exports = { … }` / `export default { … }`. */
-export function findExport(text: string, name: string): ExportFound | null {
+/**
+ * Where `name` (`up`, `down`, `config`, `shorthands`…) is exported: `export function name`, `export const name =`, `exports.name =`, `module.exports.name =`, or a key of `module.exports = { … }` /
+ * `export default { … }`; the export statement's index, and its value when that is written as `false`/`true`.
+ */
+export function findExport(text: string, name: string): { index: number; literal?: boolean } | null {
   const patterns = [
     new RegExp(String.raw`\bexport\s+(?:async\s+)?function\s*\*?\s*${name}\b`),
     new RegExp(String.raw`\bexport\s+(?:const|let|var)\s+${name}\b\s*(?::[^=]+)?=\s*(true|false)?`),

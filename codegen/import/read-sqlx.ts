@@ -14,7 +14,7 @@ export const sqlx: ForeignTool = {
   noTransactionMark: "its first line is `-- no-transaction`",
   downNoTransactionMark: "its first line is `-- no-transaction`",
   read(source: SourceFolder, dialect: SqlDialect): ForeignMigration[] {
-    const byVersion = new Map<string, { up?: string; down?: string; simple?: string; name: string }>();
+    const byVersion = new Map<string, { up?: string; down?: string; simple?: string }>();
     for (const entry of source.list()) {
       if (!entry.isFile() || !entry.name.endsWith(".sql") || !entry.name.includes("_")) continue;
       const match = FILE.exec(entry.name);
@@ -23,11 +23,9 @@ export const sqlx: ForeignTool = {
         continue;
       }
       const version = BigInt(match[1]!).toString();
-      const slot = byVersion.get(version) ?? { name: match[2]! };
+      const slot = byVersion.get(version) ?? {};
       byVersion.set(version, slot);
       const kind = (match[3] ?? "simple") as "up" | "down" | "simple";
-      // The up file names the migration (sqlx records its description), whichever of the pair was listed first.
-      if (kind !== "down" && slot.simple === undefined && slot.up === undefined) slot.name = match[2]!;
       if (slot[kind] !== undefined) source.report(entry.name, 1, `version ${version} is also ${slot[kind]}'s, which sqlx refuses`);
       else slot[kind] = entry.name;
     }
@@ -44,16 +42,18 @@ export const sqlx: ForeignTool = {
       if (typeof upText !== "string" || downText === null) continue;
       const up = runOf(upFile, upText, dialect);
       const down = downText === undefined ? null : runOf(slot.down!, downText, dialect);
+      // The up file names the migration (sqlx records its description).
+      const name = FILE.exec(upFile)![2]!;
       const stripped = rewrittenChecksums(source, upFile, "sha384", (text) => text.replaceAll("\r", ""));
       migrations.push({
         id: upFile.replace(/(\.up)?\.sql$/, ""),
-        name: slot.name,
+        name,
         up: up.section,
         down: down?.section ?? null,
         transaction: settleTransaction(source, up, down, dialect, "sqlx"),
         sources: [upFile, ...(slot.down === undefined ? [] : [slot.down])],
         // sqlx records SHA-384 of the up file's bytes.
-        history: { version, description: slot.name.replaceAll("_", " "), checksum: source.hash(upFile, "sha384") },
+        history: { version, description: name.replaceAll("_", " "), checksum: source.hash(upFile, "sha384") },
         // sqlx 0.9's `ignored-chars = ["\r"]` (sqlx.toml) hashes the file without its carriage returns.
         ...(stripped.length > 0 && { accepted: { checksum: stripped } }),
       });
