@@ -246,8 +246,8 @@ function renderMigration(source: ForeignMigration, context: RenderContext, keepP
   const parsed = parseSqlMigrationSource(text, { dialect });
   // The tool ran it outside a transaction, and something in it cannot run inside one (a VACUUM, or its own BEGIN … COMMIT between the pragmas, SQLite's rebuild recipe as written): its pragmas stay
   // statements, run outside a transaction as the tool ran them.
-  const outside = (code: string | null) => code === "SQL_NEEDS_NO_TRANSACTION" || code === "SQL_TRANSACTION_CONTROL";
-  if (pragmas > 0 && !source.transaction && !parsed.ok && parsed.problems.some((problem) => outside(problem.code))) return renderMigration(source, context, true);
+  const outside = !parsed.ok && parsed.problems.some((problem) => problem.code === "SQL_NEEDS_NO_TRANSACTION" || problem.code === "SQL_TRANSACTION_CONTROL");
+  if (pragmas > 0 && !source.transaction && outside) return renderMigration(source, context, true);
   // A `-- migrate:down` line in the tool's SQL, a comment to the tool, would cut the migration short where no down marker of ours makes it a duplicate.
   const splitAt =
     parsed.ok && down === "none" && parsed.migration.downSqlLine !== null
@@ -326,21 +326,20 @@ type RenderedProblem = Omit<SqlSourceProblem, "code"> & { readonly code: string 
 /** A problem of the rendered file at the source line it came from; a transaction problem says what the tool did and the fix in the tool's terms. */
 function locateProblem(problem: RenderedProblem, rendered: { text: string; chunks: readonly RenderedChunk[]; migration: ForeignMigration; context: RenderContext }): SourceProblem {
   const { chunks, migration, context } = rendered;
-  let line = 1;
-  for (const chunk of chunks) {
-    const lines = chunk.text.split("\n").length - 1;
-    if (problem.line <= line + lines - 1 || chunk === chunks.at(-1)) {
-      const from = chunk.from ?? migration.up;
-      const at = fileLineOf(from, Math.max(0, problem.line - line) + 1);
-      if (problem.code === null) return { file: from.file, line: at, message: problem.message };
-      const statement = rendered.text.split("\n")[problem.line - 1]!.slice(problem.column - 1);
-      const direction = from === migration.down ? "down" : "up";
-      const message = describeTransactionProblem({ code: problem.code, statement, direction, section: from, migration, context }) ?? problem.message;
-      return { file: from.file, line: at, message: `${message} [${problem.code}]`, code: problem.code };
-    }
+  // The chunk that holds the problem's line (or the last), and the rendered line it starts at.
+  let [index, line] = [0, 1];
+  for (; index < chunks.length - 1; index++) {
+    const lines = chunks[index]!.text.split("\n").length - 1;
+    if (problem.line < line + lines) break;
     line += lines;
   }
-  return { file: migration.up.file, line: 1, message: problem.message };
+  const from = chunks[index]!.from ?? migration.up;
+  const at = fileLineOf(from, Math.max(0, problem.line - line) + 1);
+  if (problem.code === null) return { file: from.file, line: at, message: problem.message };
+  const statement = rendered.text.split("\n")[problem.line - 1]!.slice(problem.column - 1);
+  const direction = from === migration.down ? "down" : "up";
+  const message = describeTransactionProblem({ code: problem.code, statement, direction, section: from, migration, context }) ?? problem.message;
+  return { file: from.file, line: at, message: `${message} [${problem.code}]`, code: problem.code };
 }
 
 /**

@@ -45,7 +45,6 @@ export const drizzle: ForeignTool = {
           down: null,
           transaction: outside === null,
           sources: [file],
-          // drizzle records the SQL file's SHA-256 and the journal's `when`.
           history: { hash: source.hash(file), created_at: entry.when as number },
           // drizzle never checks the hash of a migration it applied, so the same file checked out with other line endings (git's core.autocrlf) still stands for it.
           accepted: { hash: lineEndingChecksums(source, file) },

@@ -52,7 +52,6 @@ export const sqlx: ForeignTool = {
         down: down?.section ?? null,
         transaction: settleTransaction(source, up, down, dialect, "sqlx"),
         sources: [upFile, ...(slot.down === undefined ? [] : [slot.down])],
-        // sqlx records SHA-384 of the up file's bytes.
         history: { version, description: name.replaceAll("_", " "), checksum: source.hash(upFile, "sha384") },
         // sqlx 0.9's `ignored-chars = ["\r"]` (sqlx.toml) hashes the file without its carriage returns.
         ...(stripped.length > 0 && { accepted: { checksum: stripped } }),
