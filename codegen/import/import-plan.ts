@@ -9,7 +9,7 @@ import { StepwiseError } from "../../src/core/errors.js";
 import { DEFAULT_TABLE_NAME } from "../../src/core/history.js";
 import { DESCRIPTION_PREFIX, DOWN_MARKER, EMPTY_MARKER, UP_MARKER } from "../../src/shared/sql-markers.js";
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
-import { parseSqlMigrationSource } from "../../src/shared/sql-source.js";
+import { parseSqlMigrationSource, type SqlSourceProblem } from "../../src/shared/sql-source.js";
 import { tokenizeSql } from "../../src/shared/postgres-tokens.js";
 import { formatMigrationFileName, isMigrationLike, toSnakeCaseName } from "../migration-file.js";
 import { escapeControlCharacters, projectPath, tryOr } from "../problems.js";
@@ -32,7 +32,7 @@ import { wrangler } from "./read-wrangler.js";
 import { findMarkerLookalikes } from "./marker-lookalikes.js";
 import { findHistoryTableReferences, findStepwiseTableReferences } from "./own-history-table.js";
 import { countStatements, fileLineOf } from "./own-transaction.js";
-import { findTransactionNeeds, openSourceFolder, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceProblem, type SourceSection } from "./source.js";
+import { findTransactionNeeds, openSourceFolder, type ForeignMigration, type ForeignTool, type SourceProblem, type SourceSection } from "./source.js";
 
 /** The tools `import` reads, by the name the command takes. */
 export const IMPORT_TOOLS: Readonly<Record<string, ForeignTool>> = {
@@ -103,23 +103,30 @@ export interface ImportPlan {
   readonly helpers: readonly { readonly file: string; readonly text: string }[];
 }
 
-/** The problems as `IMPORT_SOURCE_INVALID`'s message lists them: one cause met in many files (every CommonJS file of a folder under `"type": "module"`) once, with its files. */
-function listProblems(problems: readonly SourceProblem[], at: (file: string) => string): string {
+/** `IMPORT_SOURCE_INVALID` for the problems, at their paths under `source`; its message lists one cause met in many files (every CommonJS file of a folder under `"type": "module"`) once, with its files. */
+function sourceInvalid(tool: string, source: string, problems: readonly SourceProblem[]): StepwiseError<"IMPORT_SOURCE_INVALID"> {
+  const at = (file: string) => (file === "" ? source : `${source}/${file}`);
   // A file name may hold a line break or a terminal escape; the problems' `file` fields keep it exactly.
   const place = (file: string) => escapeControlCharacters(at(file));
   const byMessage = new Map<string, SourceProblem[]>();
   for (const problem of problems) byMessage.set(problem.message, [...(byMessage.get(problem.message) ?? []), problem]);
-  return [...byMessage]
+  const list = [...byMessage]
     .map(([message, places]) =>
       places.length === 1 ? `  ${place(places[0]!.file)}:${places[0]!.line}: ${message}` : `  ${message}; in:\n${places.map((problem) => `    ${place(problem.file)}:${problem.line}`).join("\n")}`,
     )
     .join("\n");
+  return new StepwiseError("IMPORT_SOURCE_INVALID", `${problems.length} problem${problems.length === 1 ? "" : "s"} in the ${tool} migrations of ${source}, so nothing was written:\n${list}`, {
+    tool,
+    dir: source,
+    problems: problems.map((problem) => ({ ...problem, file: at(problem.file) })),
+  });
 }
 
 /** Reads, orders and renders every migration, and checks each rendered file as `gen` would; throws before anything is written. */
 export function planImport(options: ImportOptions): ImportPlan {
   const { tool, sourceDir, migrationsDir, projectRoot, dialect, emptyDown } = options;
-  const serving = IMPORT_TOOLS[tool]!.serve;
+  const reader = IMPORT_TOOLS[tool]!;
+  const serving = reader.serve;
   const entry = serving === undefined ? null : wrapperEntry(dialect, options.driver ?? null);
   if (entry !== null && "served" in entry) {
     throw usageError(
@@ -127,17 +134,10 @@ export function planImport(options: ImportOptions): ImportPlan {
     );
   }
   const source = projectPath(projectRoot, sourceDir) || ".";
-  const reader = IMPORT_TOOLS[tool]!;
   const folder = openSourceFolder(sourceDir);
   const isFolder = tryOr(() => statSync(sourceDir).isDirectory(), null);
   const found = isFolder === true ? reader.read(folder, dialect, options.glob === undefined ? {} : { glob: options.glob }) : [];
-  const at = (file: string) => (file === "" ? source : `${source}/${file}`);
-  const invalid = (problems: readonly SourceProblem[]) =>
-    new StepwiseError(
-      "IMPORT_SOURCE_INVALID",
-      `${problems.length} problem${problems.length === 1 ? "" : "s"} in the ${tool} migrations of ${source}, so nothing was written:\n${listProblems(problems, at)}`,
-      { tool, dir: source, problems: problems.map((problem) => ({ ...problem, file: at(problem.file) })) },
-    );
+  const invalid = (problems: readonly SourceProblem[]) => sourceInvalid(tool, source, problems);
   if (folder.problems.length > 0) throw invalid(folder.problems);
   if (found.length === 0) {
     const why = isFolder === null ? "does not exist" : isFolder ? `holds no ${tool} migrations` : "is a file, not a folder";
@@ -160,42 +160,43 @@ export function planImport(options: ImportOptions): ImportPlan {
   const migrations = found.map((migration, index): PlannedMigration => {
     const version = index + 1;
     const file = formatMigrationFileName(version, toSnakeCaseName(migration.name) || "migration", migration.module ? "ts" : "sql", width);
-    if (migration.module !== undefined) {
-      // An ES module specifier is a URL: these characters would name another file (or none), and a bundler reads them otherwise again.
-      const unsafe = /[\\%#?\u0000-\u001f]/.exec(path.relative(migrationsDir, path.join(sourceDir, migration.module.file)).split(path.sep).join("/"));
-      if (unsafe !== null)
-        problems.push({
-          file: migration.module.file,
-          line: 1,
-          message: `its path holds ${JSON.stringify(unsafe[0])}, which an import specifier cannot name as written (a URL reads \\ as /, and %, #, ? and control characters otherwise); rename the file or folder before importing`,
-        });
-      const down = migration.down !== null ? "module" : emptyDown === "no-op" ? "no-op" : "none";
-      const text = renderWrapper(migration, { tool, serve: serving!, entry: (entry as { entry: string }).entry, migrationsDir, sourceDir, down, sourceLabel: source });
-      return {
-        version,
-        file,
-        originalId: migration.id,
-        transaction: migration.transaction,
-        foreignKeysOff: false,
-        foreignKeysPragmas: 0,
-        down,
-        emptyUp: false,
-        history: migration.history,
-        text,
-        sources: migration.sources.map((relative) => ({ file: relative, sha256: folder.hash(relative) })),
-      };
+    const sources = migration.sources.map((relative) => ({ file: relative, sha256: folder.hash(relative) }));
+    if (migration.module === undefined) {
+      const planned = renderMigration(migration, { tool, reader, version, file, dialect, emptyDown: emptyDown ?? "irreversible", isEmpty, stepwiseTable: [options.tableName, options.schema] });
+      problems.push(...planned.problems);
+      return { ...planned.migration, sources };
     }
-    const planned = renderMigration(migration, { tool, reader, version, file, dialect, emptyDown: emptyDown ?? "irreversible", isEmpty, stepwiseTable: [options.tableName, options.schema] });
-    for (const problem of planned.problems) problems.push(problem);
-    return { ...planned.migration, sources: migration.sources.map((relative) => ({ file: relative, sha256: folder.hash(relative) })) };
+    // An ES module specifier is a URL: these characters would name another file (or none), and a bundler reads them otherwise again.
+    const unsafe = /[\\%#?\u0000-\u001f]/.exec(path.relative(migrationsDir, path.join(sourceDir, migration.module.file)).split(path.sep).join("/"));
+    if (unsafe !== null)
+      problems.push({
+        file: migration.module.file,
+        line: 1,
+        message: `its path holds ${JSON.stringify(unsafe[0])}, which an import specifier cannot name as written (a URL reads \\ as /, and %, #, ? and control characters otherwise); rename the file or folder before importing`,
+      });
+    const down = migration.down !== null ? "module" : emptyDown === "no-op" ? "no-op" : "none";
+    return {
+      version,
+      file,
+      originalId: migration.id,
+      transaction: migration.transaction,
+      foreignKeysOff: false,
+      foreignKeysPragmas: 0,
+      down,
+      emptyUp: false,
+      history: migration.history,
+      text: renderWrapper(migration, { tool, serve: serving!, entry: (entry as { entry: string }).entry, migrationsDir, sourceDir, down, sourceLabel: source }),
+      sources,
+    };
   });
   if (problems.length > 0) throw invalid(problems);
   const mapFile = path.join(migrationsDir, IMPORT_MAP_FILE);
+  const oldTable = reader.oldTable?.(folder);
   const map = {
     format: "stepwise-import-map/1",
     tool,
     source,
-    ...configuredTable(reader, folder),
+    ...(oldTable !== undefined && oldTable !== reader.historyTable && { oldTable }),
     migrations: migrations.map(({ version, file, originalId, sources, history, accepted }) => ({ version, file, originalId, sources, history, ...(accepted && { accepted }) })),
   };
   return {
@@ -208,12 +209,6 @@ export function planImport(options: ImportOptions): ImportPlan {
     mapText: `${JSON.stringify(map, null, 2)}\n`,
     helpers: serving === undefined ? [] : [{ file: helperPath(serving), text: serving.text(dialect) }],
   };
-}
-
-/** The map's `oldTable`: the history table the tool's config names for the folder, when it is not the tool's default. */
-function configuredTable(reader: ForeignTool, folder: SourceFolder): { oldTable?: string } {
-  const oldTable = reader.oldTable?.(folder);
-  return oldTable === undefined || oldTable === reader.historyTable ? {} : { oldTable };
 }
 
 /** A section that holds no SQL: only comments, whitespace and `;`. */
@@ -251,8 +246,8 @@ function renderMigration(source: ForeignMigration, context: RenderContext, keepP
   const parsed = parseSqlMigrationSource(text, { dialect });
   // The tool ran it outside a transaction, and something in it cannot run inside one (a VACUUM, or its own BEGIN … COMMIT between the pragmas, SQLite's rebuild recipe as written): its pragmas stay
   // statements, run outside a transaction as the tool ran them.
-  const outside = (code: string | null) => code === "SQL_NEEDS_NO_TRANSACTION" || code === "SQL_TRANSACTION_CONTROL";
-  if (pragmas > 0 && !source.transaction && !parsed.ok && parsed.problems.some((problem) => outside(problem.code))) return renderMigration(source, context, true);
+  const outside = !parsed.ok && parsed.problems.some((problem) => problem.code === "SQL_NEEDS_NO_TRANSACTION" || problem.code === "SQL_TRANSACTION_CONTROL");
+  if (pragmas > 0 && !source.transaction && outside) return renderMigration(source, context, true);
   // A `-- migrate:down` line in the tool's SQL, a comment to the tool, would cut the migration short where no down marker of ours makes it a duplicate.
   const splitAt =
     parsed.ok && down === "none" && parsed.migration.downSqlLine !== null
@@ -325,32 +320,26 @@ function renderChunks(migration: ForeignMigration, context: RenderContext, forei
   return { chunks, emptyUp, down };
 }
 
-/** A problem `gen` found in the rendered file, at its line there. */
-interface RenderedProblem {
-  readonly line: number;
-  readonly column: number;
-  readonly code: string | null;
-  readonly message: string;
-}
+/** A problem `gen` found in the rendered file, at its line there (`code` null: one the import found). */
+type RenderedProblem = Omit<SqlSourceProblem, "code"> & { readonly code: string | null };
 
 /** A problem of the rendered file at the source line it came from; a transaction problem says what the tool did and the fix in the tool's terms. */
 function locateProblem(problem: RenderedProblem, rendered: { text: string; chunks: readonly RenderedChunk[]; migration: ForeignMigration; context: RenderContext }): SourceProblem {
   const { chunks, migration, context } = rendered;
-  let line = 1;
-  for (const chunk of chunks) {
-    const lines = chunk.text.split("\n").length - 1;
-    if (problem.line <= line + lines - 1 || chunk === chunks.at(-1)) {
-      const from = chunk.from ?? migration.up;
-      const at = fileLineOf(from, Math.max(0, problem.line - line) + 1);
-      if (problem.code === null) return { file: from.file, line: at, message: problem.message };
-      const statement = rendered.text.split("\n")[problem.line - 1]!.slice(problem.column - 1);
-      const direction = from === migration.down ? "down" : "up";
-      const message = describeTransactionProblem({ code: problem.code, statement, direction, section: from, migration, context }) ?? problem.message;
-      return { file: from.file, line: at, message: `${message} [${problem.code}]`, code: problem.code };
-    }
+  // The chunk that holds the problem's line (or the last), and the rendered line it starts at.
+  let [index, line] = [0, 1];
+  for (; index < chunks.length - 1; index++) {
+    const lines = chunks[index]!.text.split("\n").length - 1;
+    if (problem.line < line + lines) break;
     line += lines;
   }
-  return { file: migration.up.file, line: 1, message: problem.message };
+  const from = chunks[index]!.from ?? migration.up;
+  const at = fileLineOf(from, Math.max(0, problem.line - line) + 1);
+  if (problem.code === null) return { file: from.file, line: at, message: problem.message };
+  const statement = rendered.text.split("\n")[problem.line - 1]!.slice(problem.column - 1);
+  const direction = from === migration.down ? "down" : "up";
+  const message = describeTransactionProblem({ code: problem.code, statement, direction, section: from, migration, context }) ?? problem.message;
+  return { file: from.file, line: at, message: `${message} [${problem.code}]`, code: problem.code };
 }
 
 /**
@@ -410,18 +399,12 @@ export function writeImport(plan: ImportPlan, migrationsDir: string): void {
   const created: string[] = [];
   for (let dir = migrationsDir; !existsSync(dir) && path.dirname(dir) !== dir; dir = path.dirname(dir)) created.push(dir);
   try {
-    for (const migration of plan.migrations) {
-      const file = path.join(migrationsDir, migration.file);
-      writeFileAtomic(file, migration.text, { exclusive: true });
-      written.push(file);
+    for (const { file, text } of [...plan.migrations, ...plan.helpers, { file: IMPORT_MAP_FILE, text: plan.mapText }]) {
+      const target = path.join(migrationsDir, file);
+      for (let dir = path.dirname(target); !existsSync(dir) && dir !== migrationsDir; dir = path.dirname(dir)) created.unshift(dir);
+      writeFileAtomic(target, text, { exclusive: true });
+      written.push(target);
     }
-    for (const helper of plan.helpers) {
-      const file = path.join(migrationsDir, helper.file);
-      for (let dir = path.dirname(file); !existsSync(dir) && dir !== migrationsDir; dir = path.dirname(dir)) created.unshift(dir);
-      writeFileAtomic(file, helper.text, { exclusive: true });
-      written.push(file);
-    }
-    writeFileAtomic(path.join(migrationsDir, IMPORT_MAP_FILE), plan.mapText, { exclusive: true });
   } catch (error) {
     for (const file of written) rmSync(file, { force: true });
     for (const dir of created) tryOr(() => rmdirSync(dir), undefined);

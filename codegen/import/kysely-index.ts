@@ -3,14 +3,8 @@
  * `export * as _001 from "./001-init.js"`): the project hands that object to its Migrator through a provider of its own, because FileMigrationProvider's `import()` does not
  * survive a bundler. The Migrator then records and orders the index's keys, not the file names, so import must read them from the index.
  */
-import { extensionOf } from "./read-scripts.js";
+import { closingBrace, extensionOf, stemOf } from "./read-scripts.js";
 import { lineAt, type SourceFolder } from "./source.js";
-
-/** What an index module says: the file it is, and each migration file's name under it. */
-export interface KyselyIndex {
-  readonly file: string;
-  readonly names: ReadonlyMap<string, string>;
-}
 
 /** A specifier's quoted text, and the identifier or quoted key before it. */
 const KEY = String.raw`(?:"([^"]+)"|'([^']+)'|([A-Za-z_$][\w$]*))`;
@@ -19,7 +13,7 @@ const KEY = String.raw`(?:"([^"]+)"|'([^']+)'|([A-Za-z_$][\w$]*))`;
  * Reads `text` (comments blanked) as an index of the sibling migrations in `migrationFiles`: the name each of them is listed under, or `null` when the module exports none of them
  * (a helper, even one that imports a migration). A listing stepwise cannot read whole (a value that is not an imported module, a migration listed twice or not at all) is reported at its line, and gives an empty map.
  */
-export function readKyselyIndex(source: SourceFolder, file: string, text: string, migrationFiles: readonly string[]): KyselyIndex | null {
+export function readKyselyIndex(source: SourceFolder, file: string, text: string, migrationFiles: readonly string[]): { file: string; names: ReadonlyMap<string, string> } | null {
   const resolve = (specifier: string) => resolveSibling(specifier, migrationFiles);
   const names = new Map<string, string>();
   const problems: { index: number; message: string }[] = [];
@@ -66,27 +60,18 @@ function resolveSibling(specifier: string, files: readonly string[]): string | n
   if (!specifier.startsWith("./") || specifier.slice(2).includes("/")) return null;
   const name = specifier.slice(2);
   if (files.includes(name)) return name;
-  const stem = name.slice(0, name.length - extensionOf(name).length);
   const twin: Record<string, string> = { ".js": ".ts", ".mjs": ".mts", ".cjs": ".cts" };
-  const candidates = extensionOf(name) === "" ? files.filter((file) => file.slice(0, file.length - extensionOf(file).length) === name) : [`${stem}${twin[extensionOf(name)] ?? ""}`];
+  const candidates = extensionOf(name) === "" ? files.filter((file) => stemOf(file) === name) : [`${stemOf(name)}${twin[extensionOf(name)] ?? ""}`];
   return candidates.find((candidate) => files.includes(candidate)) ?? null;
 }
 
 /** The object literals the module exports (`export default {`, `export const x = {`, `module.exports = {`): each one's entries, and where its body starts. */
 function exportedObjectsOf(text: string): { entries: ReturnType<typeof entriesOf>; at: number }[] {
-  const objects: { entries: ReturnType<typeof entriesOf>; at: number }[] = [];
-  for (const open of text.matchAll(/\b(?:export\s+default|export\s+(?:const|let|var)\s+[\w$]+\s*(?::[^=]+)?=|module\.exports\s*=)\s*\{/g)) {
+  return [...text.matchAll(/\b(?:export\s+default|export\s+(?:const|let|var)\s+[\w$]+\s*(?::[^=]+)?=|module\.exports\s*=)\s*\{/g)].flatMap((open) => {
     const start = open.index + open[0].length;
-    let depth = 1;
-    for (let at = start; at < text.length; at++) {
-      if (text[at] === "{") depth++;
-      else if (text[at] === "}" && --depth === 0) {
-        objects.push({ entries: entriesOf(text.slice(start, at)), at: start });
-        break;
-      }
-    }
-  }
-  return objects;
+    const end = closingBrace(text, start - 1);
+    return end === -1 ? [] : [{ entries: entriesOf(text.slice(start, end)), at: start }];
+  });
 }
 
 /** The object literal's entries, `key: identifier` or shorthand `key`; a value that is not a bare identifier is `null`. */

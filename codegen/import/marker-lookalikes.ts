@@ -31,18 +31,13 @@ export function findMarkerLookalikes(section: SourceSection, tool: string, diale
 /** What a comment on a line of its own means to stepwise, when it is more than a comment. */
 function readAsMarker(text: string): string | null {
   const meaning = classifyComment(text);
-  switch (meaning.kind) {
-    case "comment":
-      return null;
-    case "marker":
-      return `its "-- migrate:${meaning.direction}" marker`;
-    case "look-alike":
-      return `a near miss of "${meaning.intended}", which it refuses (${meaning.reason})`;
-    case "unknown-directive":
-      return `a "-- migrate:" directive it does not know`;
-    case "empty":
-      return `its "-- migrate:empty" marker`;
-    case "description":
-      return `its "-- description:" line, read only above the up marker`;
-  }
+  if (meaning.kind === "marker") return `its "-- migrate:${meaning.direction}" marker`;
+  if (meaning.kind === "look-alike") return `a near miss of "${meaning.intended}", which it refuses (${meaning.reason})`;
+  const fixed = {
+    comment: null,
+    "unknown-directive": `a "-- migrate:" directive it does not know`,
+    empty: `its "-- migrate:empty" marker`,
+    description: `its "-- description:" line, read only above the up marker`,
+  };
+  return fixed[meaning.kind];
 }

@@ -3,7 +3,6 @@
  * written, so stepwise imports them with `transaction:false` rather than refusing what the tool ran.
  */
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
-import { reportStatementProblems } from "../../src/shared/sql-statement-checks.js";
 import { splitSqlStatements, tokenizeSql } from "../../src/shared/postgres-tokens.js";
 import { findTransactionNeeds, type SourceFolder, type SourceSection } from "./source.js";
 
@@ -43,13 +42,10 @@ export function settleTransaction(source: SourceFolder, up: DirectionRun, down: 
   if (!up.transaction || down === null || down.transaction) return up.transaction;
   const statements = countStatements(up.section.sql, dialect);
   if (statements <= 1) return false;
-  const at = down.markLine ?? findTransactionProblemLine(down.section, dialect);
+  const needs = findTransactionNeeds(down.section.sql, dialect);
+  const at = down.markLine ?? (needs.line === null ? down.section.line : fileLineOf(down.section, needs.line));
   const why =
-    down.markLine !== undefined
-      ? "this mark runs the down outside a transaction"
-      : findTransactionNeeds(down.section.sql, dialect).controls
-        ? "this down manages its own transaction"
-        : "this down holds what cannot run inside a transaction";
+    down.markLine !== undefined ? "this mark runs the down outside a transaction" : needs.controls ? "this down manages its own transaction" : "this down holds what cannot run inside a transaction";
   source.report(
     down.markLine !== undefined ? (down.markFile ?? down.section.file) : down.section.file,
     at,
@@ -57,15 +53,6 @@ export function settleTransaction(source: SourceFolder, up: DirectionRun, down: 
     { code: DOWN_NEEDS_NO_TRANSACTION },
   );
   return true;
-}
-
-/** The file line of the first statement of `section` that cannot run inside stepwise's transaction, or the section's first line. */
-function findTransactionProblemLine(section: SourceSection, dialect: SqlDialect): number {
-  let found: number | null = null;
-  reportStatementProblems(tokenizeSql(section.sql, dialect), { transaction: true, disableForeignKeys: true }, dialect, (code, line) => {
-    if (found === null && (code === "SQL_TRANSACTION_CONTROL" || code === "SQL_NEEDS_NO_TRANSACTION")) found = line;
-  });
-  return found === null ? section.line : fileLineOf(section, found);
 }
 
 /** The file line of 1-based `line` of a section's text, past the lines the reader dropped from it. */

@@ -1,8 +1,7 @@
 /** dbmate: `<version>_<name>.sql` holding `-- migrate:up` and `-- migrate:down` (each may say `transaction:false`); files run in file-name order, compared as strings. */
-import { compareText } from "../problems.js";
 import { opensOwnTransaction, settleTransaction } from "./own-transaction.js";
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
-import { endOfLine, lineAt, refuse, reportDuplicates, sectionOf, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceSection } from "./source.js";
+import { endOfLine, lineAt, lineOfSqlBefore, refuse, reportDuplicates, sectionOf, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceSection } from "./source.js";
 
 // dbmate's lines end at a line feed only: a lone carriage return neither starts a marker line nor ends one.
 const UP = /(?<=^|\n)--\s*migrate:up(?:[ \t]+([^\n]*?))?[ \t]*\r?(?=\n|$)/g;
@@ -30,11 +29,8 @@ export const dbmate: ForeignTool = {
       const [up, down] = [ups[0]!, downs[0]];
       if (down === undefined) return refuse(source, file, 1, "no `-- migrate:down` line, which dbmate requires (it may be followed by nothing)");
       if (down.index < up.index) return refuse(source, file, lineAt(text, down.index), "`-- migrate:down` comes before `-- migrate:up`, which dbmate refuses");
-      const statement = text
-        .slice(0, up.index)
-        .split("\n")
-        .findIndex((line) => line.trim() !== "" && !line.trim().startsWith("--"));
-      if (statement !== -1) return refuse(source, file, statement + 1, "SQL above `-- migrate:up`, which dbmate refuses");
+      const statement = lineOfSqlBefore(text, up.index);
+      if (statement !== null) return refuse(source, file, statement, "SQL above `-- migrate:up`, which dbmate refuses");
       const version = /^\d+/.exec(file)![0];
       const [upSection, downSection] = [sectionOf(file, text, endOfLine(text, up.index), down.index), sectionOf(file, text, endOfLine(text, down.index))];
       const run = (marker: RegExpMatchArray, section: SourceSection) => {
@@ -57,6 +53,6 @@ export const dbmate: ForeignTool = {
       ];
     });
     reportDuplicates(source, found, "version");
-    return found.sort((a, b) => compareText(a.file, b.file));
+    return found;
   },
 };

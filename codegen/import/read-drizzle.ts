@@ -11,7 +11,6 @@ const JOURNAL = "meta/_journal.json";
 
 export const drizzle: ForeignTool = {
   order: "as meta/_journal.json lists them, which is how drizzle's migrator reads them",
-  foreignKeysOff: false,
   transactionControlFix:
     "drizzle's migrator runs every file inside one transaction of its own; stepwise runs a file that ends it with COMMIT outside a transaction, and on SQLite only when, as drizzle's own run needs, no BEGIN comes before that COMMIT and its last transaction statement is a BEGIN (it opens the transaction drizzle's closing COMMIT ends); give the file that shape, or take its other transaction statements out, and import again",
   read(source: SourceFolder, dialect): ForeignMigration[] {
@@ -46,7 +45,6 @@ export const drizzle: ForeignTool = {
           down: null,
           transaction: outside === null,
           sources: [file],
-          // drizzle records the SQL file's SHA-256 and the journal's `when`.
           history: { hash: source.hash(file), created_at: entry.when as number },
           // drizzle never checks the hash of a migration it applied, so the same file checked out with other line endings (git's core.autocrlf) still stands for it.
           accepted: { hash: lineEndingChecksums(source, file) },

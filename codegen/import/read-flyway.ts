@@ -62,15 +62,11 @@ export const flyway: ForeignTool = {
       else slot[kind] = file;
     }
     // On an empty database Flyway runs the newest baseline script, then only the V scripts above it.
-    const baseline = [...baselines.values()].sort((a, b) => compareParts(a.parts, b.parts)).at(-1);
-    const versions = [...byVersion.values()].filter((slot) => baseline === undefined || compareParts(slot.parts, baseline.parts) > 0).sort((a, b) => compareParts(a.parts, b.parts));
+    const baseline = [...baselines.values()].sort(compareVersions).at(-1);
+    const ordered = [...byVersion.values()].sort(compareVersions);
+    const versions = ordered.filter((slot) => baseline === undefined || compareVersions(slot, baseline) > 0);
     // A database Flyway migrated before the baseline script existed never runs it: it is at the baseline once it ran the newest V script the baseline left out, which need not be at its version.
-    const replaced =
-      baseline &&
-      [...byVersion.values()]
-        .filter((slot) => slot.version !== undefined && compareParts(slot.parts, baseline.parts) <= 0)
-        .sort((a, b) => compareParts(a.parts, b.parts))
-        .at(-1);
+    const replaced = baseline && ordered.filter((slot) => slot.version !== undefined && compareVersions(slot, baseline) <= 0).at(-1);
     // After the versioned ones Flyway runs each repeatable script it has not run with its current checksum, ordered by description: on an empty database, all of them.
     const repeatable = [...repeatables.entries()].sort(([a], [b]) => compareText(a, b)).map(([, slot]) => slot);
     return [...(baseline === undefined ? [] : [baseline]), ...versions, ...repeatable].flatMap((slot): ForeignMigration[] => {
@@ -80,14 +76,6 @@ export const flyway: ForeignTool = {
       const conf = source.read(`${slot.version}.conf`);
       const undoConf = slot.undo === undefined ? undefined : source.read(`${slot.undo}.conf`);
       if (typeof up !== "string" || down === null || conf === null || undoConf === null) return [];
-      for (const [file, text] of [
-        [slot.version, up],
-        [slot.undo, down],
-      ] as const) {
-        const placeholder = text === undefined ? -1 : text.search(/\$\{[^}\n]*\}/);
-        if (placeholder !== -1)
-          return refuse(source, file!, lineAt(text!, placeholder), "a Flyway placeholder, which Flyway replaces when it runs the script and stepwise would run as written; write the value in");
-      }
       // Flyway decides each script, undo included, on its own: its `.conf`, or on PostgreSQL its parser.
       const run = (file: string, sql: string, settings: string | undefined): DirectionRun => {
         const mark = /^\s*executeInTransaction\s*=\s*(\S+)/m.exec(settings ?? "");
@@ -95,14 +83,19 @@ export const flyway: ForeignTool = {
         if (mark?.[1]!.toLowerCase() === "false") return { section, transaction: false, markLine: lineAt(settings!, mark.index + mark[0].search(/\S/)), markFile: `${file}.conf` };
         return { section, transaction: dialect !== "postgres" || runsInOneTransaction(sql, dialect) };
       };
-      const transaction = settleTransaction(source, run(slot.version, up, conf), down === undefined ? null : run(slot.undo!, down, undoConf), dialect, "Flyway");
+      const [upRun, downRun] = [run(slot.version, up, conf), down === undefined ? null : run(slot.undo!, down, undoConf)];
+      for (const { file, sql } of [upRun.section, ...(downRun ? [downRun.section] : [])]) {
+        const placeholder = sql.search(/\$\{[^}\n]*\}/);
+        if (placeholder !== -1)
+          return refuse(source, file, lineAt(sql, placeholder), "a Flyway placeholder, which Flyway replaces when it runs the script and stepwise would run as written; write the value in");
+      }
       return [
         {
           id: slot.version.replace(/\.sql$/, ""),
           name: slot.description,
-          up: { file: slot.version, line: 1, sql: up },
-          down: down === undefined ? null : { file: slot.undo!, line: 1, sql: down },
-          transaction,
+          up: upRun.section,
+          down: downRun?.section ?? null,
+          transaction: settleTransaction(source, upRun, downRun, dialect, "Flyway"),
           sources: [slot.version, ...(slot.undo === undefined ? [] : [slot.undo]), ...(conf === undefined ? [] : [`${slot.version}.conf`]), ...(undoConf === undefined ? [] : [`${slot.undo}.conf`])],
           // A repeatable script's row has no version: Flyway finds it by its description.
           history: {
@@ -142,7 +135,8 @@ function listFiles(source: SourceFolder, relative = "", seen = new Set<string>()
   });
 }
 
-function compareParts(a: readonly string[], b: readonly string[]): number {
+/** Flyway's order of versions: part by part, as numbers. */
+function compareVersions({ parts: a }: Slot, { parts: b }: Slot): number {
   for (let index = 0; index < Math.max(a.length, b.length); index++) {
     const order = compareNumeric(a[index] ?? "0", b[index] ?? "0");
     if (order !== 0) return order;

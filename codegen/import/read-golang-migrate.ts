@@ -17,7 +17,7 @@ export const golangMigrate: ForeignTool = {
   foreignKeysOff: true,
   historyTable: "schema_migrations",
   read(source: SourceFolder, dialect: SqlDialect): ForeignMigration[] {
-    const byVersion = new Map<string, { up?: string; down?: string; title: string; id: string }>();
+    const byVersion = new Map<string, { up?: string; down?: string }>();
     for (const entry of source.list()) {
       const match = entry.isFile() ? FILE.exec(entry.name) : null;
       if (!match) continue;
@@ -27,28 +27,31 @@ export const golangMigrate: ForeignTool = {
         continue;
       }
       const version = BigInt(match[1]!).toString();
-      const slot = byVersion.get(version) ?? { title: match[2]!, id: `${match[1]}_${match[2]}` };
+      const slot = byVersion.get(version) ?? {};
       byVersion.set(version, slot);
       const direction = match[3] as "up" | "down";
-      // The up file names the migration, whichever of the pair was listed first.
-      if (direction === "up") Object.assign(slot, { title: match[2]!, id: `${match[1]}_${match[2]}` });
       if (slot[direction] !== undefined) source.report(entry.name, 1, `a second ${direction} migration for version ${version} (also ${slot[direction]}), which golang-migrate refuses`);
       else slot[direction] = entry.name;
     }
     return [...byVersion]
       .sort(([a], [b]) => compareNumeric(a, b))
       .flatMap(([version, slot]): ForeignMigration[] => {
-        if (slot.up === undefined) return refuse(source, slot.down!, 1, `a down migration without its up; add ${upNameOf(slot.down!)} or remove it`);
+        if (slot.up === undefined) {
+          // golang-migrate's title takes all it can, so the direction is the file name's last `.down.`.
+          return refuse(source, slot.down!, 1, `a down migration without its up; add ${slot.down!.replace(/^([\s\S]*)\.down\./, "$1.up.")} or remove it`);
+        }
         const up = source.read(slot.up);
         const down = slot.down === undefined ? undefined : source.read(slot.down);
         if (typeof up !== "string" || down === null) return [];
         const upSection = { file: slot.up, line: 1, sql: up };
         const downSection = down === undefined ? null : { file: slot.down!, line: 1, sql: down };
         const run = (section: typeof upSection) => ({ section, transaction: runsInOneTransaction(section.sql, dialect) });
+        // The up file names the migration.
+        const [, digits, title] = FILE.exec(slot.up)!;
         return [
           {
-            id: slot.id,
-            name: slot.title,
+            id: `${digits}_${title}`,
+            name: title!,
             up: upSection,
             down: downSection,
             transaction: settleTransaction(source, run(upSection), downSection && run(downSection), dialect, "golang-migrate"),
@@ -59,9 +62,3 @@ export const golangMigrate: ForeignTool = {
       });
   },
 };
-
-/** The up file's name for a down file's: the direction is golang-migrate's last `.down.`, since its title takes all it can. */
-function upNameOf(down: string): string {
-  const at = down.lastIndexOf(".down.");
-  return `${down.slice(0, at)}.up.${down.slice(at + ".down.".length)}`;
-}

@@ -6,7 +6,7 @@
 import { escapeControlCharacters } from "../problems.js";
 import { findEnvsubChange } from "./goose-envsub.js";
 import { opensOwnTransaction, settleTransaction } from "./own-transaction.js";
-import { compareNumeric, endOfLine, lineAt, refuse, reportDuplicates, sectionOf, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceSection } from "./source.js";
+import { compareNumeric, endOfLine, lineAt, lineOfSqlBefore, refuse, reportDuplicates, sectionOf, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceSection } from "./source.js";
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 
 /** A line goose reads as an annotation: one that starts with `--` once trimmed and holds `+goose` anywhere. goose's lines end at a line feed only (a lone carriage return is part of the line). */
@@ -39,19 +39,6 @@ export const goose: ForeignTool = {
   },
 };
 
-/** What goose's annotation lines say about a file: where its sections start, whether it runs in a transaction, the lines stepwise drops, and where ENVSUB is on. */
-interface Annotations {
-  readonly up: number;
-  readonly down: number | null;
-  readonly transaction: boolean;
-  /** The annotation lines, which stepwise's markers replace; everything else is kept as written. */
-  readonly cuts: readonly [number, number][];
-  /** Where ENVSUB is on: from its ON line to its OFF line or the end of the file. */
-  readonly envsub: readonly [number, number][];
-  /** A `StatementBegin` left open at the end of the file, which goose refuses (after an ENVSUB that substitutes, as goose reads in that order). */
-  readonly unclosed: number | null;
-}
-
 /** One goose SQL file as a migration, or a refusal at its line. */
 function readFile(source: SourceFolder, file: string, text: string, dialect: SqlDialect): (ForeignMigration & { key: string; file: string })[] {
   const annotations = readAnnotations(text);
@@ -71,11 +58,8 @@ function readFile(source: SourceFolder, file: string, text: string, dialect: Sql
   if (unclosed !== null) return refuse(source, file, lineAt(text, unclosed), UNMATCHED_BEGIN);
   const unfinished = findUnfinishedUp(text);
   if (unfinished !== null) return refuse(source, file, unfinished, "a statement in the up without a `;` ending its last line, which goose refuses (missing semicolon); end it with `;`");
-  const statement = text
-    .slice(0, up)
-    .split("\n")
-    .findIndex((line) => line.trim() !== "" && !line.trim().startsWith("--"));
-  if (statement !== -1) return refuse(source, file, statement + 1, "SQL above `-- +goose Up`, which goose refuses");
+  const statement = lineOfSqlBefore(text, up);
+  if (statement !== null) return refuse(source, file, statement, "SQL above `-- +goose Up`, which goose refuses");
   const version = BigInt(/^\d+/.exec(file)![0]).toString();
   if (BigInt(version) < 1n || BigInt(version) > MAX_VERSION) return refuse(source, file, 1, `version ${version}, which goose refuses (it takes 1 to ${MAX_VERSION}); renumber it`);
   const part = (start: number, end: number) => dropCuts(sectionOf(file, text, start, end), start, cuts);
@@ -98,8 +82,12 @@ function readFile(source: SourceFolder, file: string, text: string, dialect: Sql
   ];
 }
 
-/** Reads every annotation line as goose does, refusing the ones goose refuses (with the line). */
-function readAnnotations(text: string): Annotations | { refused: string; line: number } {
+/**
+ * Reads every annotation line as goose does, refusing the ones goose refuses (with the line): where the file's sections start, whether it runs in a transaction, the annotation lines (`cuts`,
+ * which stepwise's markers replace), where ENVSUB is on (from its ON line to its OFF line or the end), and a `StatementBegin` left open at the end (`unclosed`, which goose refuses after an
+ * ENVSUB that substitutes, as it reads in that order).
+ */
+function readAnnotations(text: string) {
   let up: number | null = null;
   let down: number | null = null;
   let transaction = true;

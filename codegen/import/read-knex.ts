@@ -4,7 +4,7 @@
  * `config = { transaction: false }`.
  */
 import { KNEX_SERVING } from "./serve-knex.js";
-import { extensionOf, findExport, isDeclarationFile, moduleMigration, nameOf, readScript, reportCompiledCopies } from "./read-scripts.js";
+import { closingBrace, extensionOf, findExport, isDeclarationFile, moduleMigration, readScript, reportCompiledCopies } from "./read-scripts.js";
 import { lineAt, refuse, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 /** Knex's default `loadExtensions`. */
@@ -14,15 +14,13 @@ const COMPILED = [".co", ".coffee", ".eg", ".iced", ".litcoffee", ".ls"];
 
 export const knex: ForeignTool = {
   order: "by file name as JavaScript compares strings (so 10_b.js runs before 9_a.js), as Knex's default migration source sorts them",
-  foreignKeysOff: false,
   serve: KNEX_SERVING,
   read(source: SourceFolder): ForeignMigration[] {
     const files = source
       .list()
       .filter((entry) => entry.isFile() && LOADED.includes(extensionOf(entry.name)))
-      .map((entry) => entry.name)
-      // lodash's sortBy compares with < and >: UTF-16 code units.
-      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      // In the listing's order, which is lodash's sortBy's (it compares with < and >).
+      .map((entry) => entry.name);
     reportCompiledCopies(source, files, "Knex");
     return files.flatMap((file): ForeignMigration[] => {
       if (COMPILED.includes(extensionOf(file)))
@@ -44,7 +42,7 @@ export const knex: ForeignTool = {
       if (findExport(text, "down") === null) return refuse(source, file, 1, "no `down` export stepwise can find, and Knex refuses a migration without one (it checks both up and down)");
       const transaction = readTransactionConfig(source, file, text);
       if (transaction === null) return [];
-      return [moduleMigration({ file, id: file, name: nameOf(file), down: true, transaction, history: { name: file } })];
+      return [moduleMigration(file, file, { down: true, transaction })];
     });
   },
 };
@@ -81,13 +79,11 @@ function configObjectOf(text: string, index: number): string | null {
     const at = word.exec(text)?.index;
     if (at === undefined) continue;
     // `config = {` or `config: Type = {` (TypeScript, whose type may hold braces of its own) where it is declared; `config: {` or `exports.config = {` elsewhere.
-    const open = /\b(?:const|let|var)\s+$/.test(text.slice(0, at)) ? valueAfterType(text, at + "config".length) : keyValue(text, at);
+    const key = /^config["']?\s*[=:]\s*\{/.exec(text.slice(at));
+    const open = /\b(?:const|let|var)\s+$/.test(text.slice(0, at)) ? valueAfterType(text, at + "config".length) : key && at + key[0].length - 1;
     if (open === null) continue;
-    let depth = 0;
-    for (let end = open; end < text.length; end++) {
-      if (text[end] === "{") depth++;
-      else if (text[end] === "}" && --depth === 0) return text.slice(open, end + 1);
-    }
+    const end = closingBrace(text, open);
+    if (end !== -1) return text.slice(open, end + 1);
   }
   return null;
 }
@@ -102,17 +98,9 @@ function valueAfterType(text: string, from: number): number | null {
     else if ("}])>".includes(char)) depth--;
     else if (char === ";" && depth === 0) return null;
     else if (char === "=" && depth === 0) {
-      const value = /\s*\{/y;
-      value.lastIndex = at + 1;
-      return value.exec(text) === null ? null : value.lastIndex - 1;
+      const value = /^\s*\{/.exec(text.slice(at + 1));
+      return value && at + value[0].length;
     }
   }
   return null;
-}
-
-/** Where the object literal of a `config: {` key or an `exports.config = {` assignment opens, `null` when its value is no literal. */
-function keyValue(text: string, at: number): number | null {
-  const value = /config["']?\s*[=:]\s*\{/y;
-  value.lastIndex = at;
-  return value.exec(text) === null ? null : value.lastIndex - 1;
 }

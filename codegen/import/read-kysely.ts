@@ -7,7 +7,7 @@
  */
 import { compareText } from "../problems.js";
 import { KYSELY_SERVING } from "./serve-kysely.js";
-import { enclosingOpen, extensionOf, findExport, isDeclarationFile, moduleMigration, nameOf, nestingAt, readScript } from "./read-scripts.js";
+import { closingBrace, extensionOf, findExport, isDeclarationFile, moduleMigration, openBracketsAt, readScript, stemOf } from "./read-scripts.js";
 import { findProviderParameter, readKyselyIndex } from "./kysely-index.js";
 import { lineAt, refuse, reportDuplicates, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
@@ -15,12 +15,10 @@ const LOADED = [".js", ".ts", ".mjs", ".mts"];
 
 export const kysely: ForeignTool = {
   order: "by name (the file name without its extension) as JavaScript's default sort orders strings (so 002_Create_posts runs before 002_add_email), as Kysely's Migrator sorts them",
-  foreignKeysOff: false,
   serve: KYSELY_SERVING,
   read(source: SourceFolder, dialect): ForeignMigration[] {
     const helpers: { file: string; text: string }[] = [];
-    const texts = new Map<string, string>();
-    const found = source.list().flatMap((entry): (ForeignMigration & { key: string; file: string })[] => {
+    const found = source.list().flatMap((entry): (ForeignMigration & { key: string; file: string; text: string })[] => {
       const file = entry.name;
       if (!entry.isFile() || !LOADED.includes(extensionOf(file)) || isDeclarationFile(file)) return [];
       const text = readScript(source, file, "Kysely");
@@ -32,7 +30,7 @@ export const kysely: ForeignTool = {
         // `export * as name` exports one name, not `up`; an `up` in a type (an interface of the project's provider) is no value.
         const types = typeBodiesOf(text);
         const defined = [...text.matchAll(/\bup\s*[:=(,}]|\bexport\s*\*(?!\s*as\b)|\bmodule\.exports\s*=\s*(?!\{)/g)].find(
-          (match) => nestingAt(text, match.index) < 2 && !types.some(([start, end]) => match.index > start && match.index < end),
+          (match) => openBracketsAt(text, match.index).length < 2 && !types.some(([start, end]) => match.index > start && match.index < end),
         );
         const entry = findProviderEntry(text, types);
         if (entry)
@@ -50,19 +48,11 @@ export const kysely: ForeignTool = {
         else helpers.push({ file, text });
         return [];
       }
-      texts.set(file, text);
-      const key = file.slice(0, file.lastIndexOf("."));
-      return [{ ...moduleMigration({ file, id: key, name: nameOf(file), down: findExport(text, "down") !== null, transaction: dialect !== "sqlite", history: { name: key } }), key, file }];
+      const key = stemOf(file);
+      return [{ ...moduleMigration(file, key, { down: findExport(text, "down") !== null, transaction: dialect !== "sqlite" }), key, file, text }];
     });
-    const indexes = helpers.flatMap(
-      (helper) =>
-        readKyselyIndex(
-          source,
-          helper.file,
-          helper.text,
-          found.map((migration) => migration.file),
-        ) ?? [],
-    );
+    const migrationFiles = found.map((migration) => migration.file);
+    const indexes = helpers.flatMap((helper) => readKyselyIndex(source, helper.file, helper.text, migrationFiles) ?? []);
     if (indexes.length > 1)
       return refuse(
         source,
@@ -74,11 +64,11 @@ export const kysely: ForeignTool = {
     // A provider of the project's reads the index, and may call up with more than db; stepwise calls it as Kysely's Migrator does.
     if (indexes.length === 1)
       for (const migration of found) {
-        const parameter = findProviderParameter(texts.get(migration.file)!);
+        const parameter = findProviderParameter(migration.text);
         if (parameter !== null)
           source.report(
             migration.file,
-            lineAt(texts.get(migration.file)!, parameter.index),
+            lineAt(migration.text, parameter.index),
             `its up or down takes a second parameter (${parameter.name}), which Kysely's Migrator never passes: the project's provider, reading ${indexes[0]!.file}, fills it, and stepwise calls it with db alone as the Migrator does, so it would run with undefined there; read that value some other way in the migration (or drop the parameter) and import again`,
           );
       }
@@ -91,25 +81,17 @@ export const kysely: ForeignTool = {
           );
     // Two files of one name (a.js and a.ts): Kysely keeps whichever it read last.
     reportDuplicates(source, named, "migration name");
-    return named.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : compareText(a.file, b.file)));
+    return named.sort((a, b) => compareText(a.key, b.key) || compareText(a.file, b.file));
   },
 };
 
 /** Where each `interface X { … }` and `type X = { … }` body of the module starts and ends: types, whose members are not exported values. */
 function typeBodiesOf(text: string): [number, number][] {
-  const bodies: [number, number][] = [];
-  for (const match of text.matchAll(/\b(?:interface\s+[\w$]+[^{;=]*|type\s+[\w$]+\s*(?:<[^=]*>)?\s*=\s*)\{/g)) {
+  return [...text.matchAll(/\b(?:interface\s+[\w$]+[^{;=]*|type\s+[\w$]+\s*(?:<[^=]*>)?\s*=\s*)\{/g)].flatMap((match): [number, number][] => {
     const start = match.index + match[0].length - 1;
-    let depth = 0;
-    for (let at = start; at < text.length; at++) {
-      if (text[at] === "{") depth++;
-      else if (text[at] === "}" && --depth === 0) {
-        bodies.push([start, at]);
-        break;
-      }
-    }
-  }
-  return bodies;
+    const end = closingBrace(text, start);
+    return end === -1 ? [] : [[start, end]];
+  });
 }
 
 /**
@@ -121,7 +103,7 @@ function findProviderEntry(text: string, types: readonly [number, number][]): { 
   if (!/(?<![.\w$])getMigrations\s*[(:=]/.test(text)) return null;
   const up = [...text.matchAll(/(?<![.\w$])up\s*(?:\(|[:=]\s*(?:async\b|function\b|\())/g)].find((match) => !types.some(([start, end]) => match.index > start && match.index < end));
   if (up === undefined) return null;
-  const open = enclosingOpen(text, up.index);
+  const open = openBracketsAt(text, up.index).at(-1) ?? -1;
   const before = text.slice(0, Math.max(0, open));
   const key =
     /\[\s*(["'`])([^"'`]+)\1\s*\]\s*=\s*$/.exec(before)?.[2] ??

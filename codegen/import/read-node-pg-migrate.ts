@@ -5,7 +5,7 @@
  */
 import { tokenizeSql } from "../../src/shared/postgres-tokens.js";
 import { NODE_PG_MIGRATE_SERVING } from "./serve-node-pg-migrate.js";
-import { extensionOf, findExport, moduleMigration, nameOf, readScript, SCRIPT_EXTENSIONS } from "./read-scripts.js";
+import { extensionOf, findExport, moduleMigration, nameOf, readScript, SCRIPT_EXTENSIONS, stemOf } from "./read-scripts.js";
 import { lineAt, refuse, reportDuplicates, sectionOf, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 /** node-pg-migrate's value of a file name's leading number. */
@@ -27,7 +27,6 @@ const sectionMarker = (direction: string) => new RegExp(String.raw`^\s*--[\s-]*$
 
 export const nodePgMigrate: ForeignTool = {
   order: "by the number each file name starts with (17 digits read as a UTC time), then by name with numbers compared as numbers, as node-pg-migrate orders them",
-  foreignKeysOff: false,
   serve: NODE_PG_MIGRATE_SERVING,
   read(source: SourceFolder, dialect): ForeignMigration[] {
     const files = source
@@ -44,7 +43,7 @@ export const nodePgMigrate: ForeignTool = {
     if (source.problems.length > 0) return [];
     const scriptsBefore: string[] = [];
     const found = files.sort(compareFileNames).flatMap((file): (ForeignMigration & { key: string; file: string })[] => {
-      const id = file.slice(0, file.length - extensionOf(file).length);
+      const id = stemOf(file);
       const base = { key: id, file };
       // node-pg-migrate picks a loader by the extension lower-cased.
       if (extensionOf(file).toLowerCase() === ".sql") {
@@ -81,9 +80,9 @@ export const nodePgMigrate: ForeignTool = {
           },
         ];
       }
-      if (!(SCRIPT_EXTENSIONS as readonly string[]).includes(extensionOf(file).toLowerCase()))
+      if (!SCRIPT_EXTENSIONS.includes(extensionOf(file).toLowerCase()))
         return refuse(source, file, 1, `a ${extensionOf(file) || "file without an extension"}, which node-pg-migrate cannot load as a migration; move it out of the migrations folder`);
-      if (!(SCRIPT_EXTENSIONS as readonly string[]).includes(extensionOf(file)))
+      if (!SCRIPT_EXTENSIONS.includes(extensionOf(file)))
         return refuse(
           source,
           file,
@@ -104,14 +103,10 @@ export const nodePgMigrate: ForeignTool = {
       if (shorthands) scriptsBefore.push(file);
       return [
         {
-          ...moduleMigration({
-            file,
-            id,
-            name: nameOf(file),
+          ...moduleMigration(file, id, {
             // `down = false`: node-pg-migrate refuses to undo it; no down at all: it runs up in reverse mode.
             down: down?.literal !== false,
             transaction: noTransaction === null,
-            history: { name: id },
             module: { alsoImports: shorthands ? [...alsoImports, file] : alsoImports, options: { transaction: noTransaction === null } },
           }),
           ...base,

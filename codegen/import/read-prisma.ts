@@ -4,14 +4,12 @@
  * 7.4 sends the whole script as one multi-statement query, which PostgreSQL runs as one implicit transaction (so `CREATE INDEX CONCURRENTLY` fails there with 25001): imported in a transaction, unless
  * the script holds what cannot run in one (CONCURRENTLY, VACUUM, …: only Prisma 7.4's statement-by-statement run applied it) or its own transaction control.
  */
-import { compareText } from "../problems.js";
 import { checkToolDialect, lineEndingChecksums, refuse, runsInOneTransaction, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 const LOCK = "migration_lock.toml";
 
 export const prisma: ForeignTool = {
   order: "by folder name as a string, as Prisma sorts them",
-  foreignKeysOff: false,
   read(source: SourceFolder, dialect): ForeignMigration[] {
     // Prisma records the database its migrations were generated for, and refuses to apply them to another.
     const lock = source.read(LOCK);
@@ -20,7 +18,6 @@ export const prisma: ForeignTool = {
     return source
       .list()
       .filter((entry) => entry.isDirectory())
-      .sort((a, b) => compareText(a.name, b.name))
       .flatMap((folder): ForeignMigration[] => {
         const file = `${folder.name}/migration.sql`;
         const sql = source.read(file);

@@ -8,7 +8,7 @@ import { tryOr } from "../problems.js";
 import { lineAt, type ForeignMigration, type ModuleMigration, type SourceFolder } from "./source.js";
 
 /** The extensions the JavaScript tools load as modules (TypeScript through their loader, here through tsx or the app's bundler). */
-export const SCRIPT_EXTENSIONS = [".js", ".cjs", ".mjs", ".ts", ".cts", ".mts"] as const;
+export const SCRIPT_EXTENSIONS: readonly string[] = [".js", ".cjs", ".mjs", ".ts", ".cts", ".mts"];
 
 /** A declaration file: no code, and no tool runs one. */
 export const isDeclarationFile = (name: string) => /\.d\.[cm]?ts$/.test(name);
@@ -19,14 +19,14 @@ export function extensionOf(name: string): string {
   return at <= 0 ? "" : name.slice(at);
 }
 
-/** How the script exports `name` (`up`, `down`, `config`, `shorthands`…): the export statement's index, and its value when that is written as `false`/`true`. */
-export interface ExportFound {
-  readonly index: number;
-  readonly literal?: boolean;
-}
+/** `name` without its extension. */
+export const stemOf = (name: string) => name.slice(0, name.length - extensionOf(name).length);
 
-/** Where `name` is exported: `export function name`, `export const name =`, `exports.name =`, `module.exports.name =`, or a key of `module.exports = { … }` / `export default { … }`. */
-export function findExport(text: string, name: string): ExportFound | null {
+/**
+ * Where `name` (`up`, `down`, `config`, `shorthands`…) is exported: `export function name`, `export const name =`, `exports.name =`, `module.exports.name =`, or a key of `module.exports = { … }` /
+ * `export default { … }`; the export statement's index, and its value when that is written as `false`/`true`.
+ */
+export function findExport(text: string, name: string): { index: number; literal?: boolean } | null {
   const patterns = [
     new RegExp(String.raw`\bexport\s+(?:async\s+)?function\s*\*?\s*${name}\b`),
     new RegExp(String.raw`\bexport\s+(?:const|let|var)\s+${name}\b\s*(?::[^=]+)?=\s*(true|false)?`),
@@ -45,20 +45,8 @@ export function findExport(text: string, name: string): ExportFound | null {
   return null;
 }
 
-/** How deep `index` (in code, comments blanked) is nested in brackets, braces and parentheses; strings and templates are skipped whole, so a bracket in one is not counted. */
-export function nestingAt(text: string, index: number): number {
-  let depth = 0;
-  for (let at = 0; at < index; at++) {
-    const char = text[at]!;
-    if (char === '"' || char === "'" || char === "`") at = endOfQuoted(text, at, char) - 1;
-    else if (char === "{" || char === "(" || char === "[") depth++;
-    else if (char === "}" || char === ")" || char === "]") depth = Math.max(0, depth - 1);
-  }
-  return depth;
-}
-
-/** Where the innermost bracket around `index` opens (as {@link nestingAt} counts them), or -1 at the top level. */
-export function enclosingOpen(text: string, index: number): number {
+/** Where each bracket, brace and parenthesis open at `index` (in code, comments blanked) opens, outermost first; strings and templates are skipped whole, so a bracket in one is not counted. */
+export function openBracketsAt(text: string, index: number): number[] {
   const open: number[] = [];
   for (let at = 0; at < index; at++) {
     const char = text[at]!;
@@ -66,20 +54,24 @@ export function enclosingOpen(text: string, index: number): number {
     else if (char === "{" || char === "(" || char === "[") open.push(at);
     else if (char === "}" || char === ")" || char === "]") open.pop();
   }
-  return open.at(-1) ?? -1;
+  return open;
 }
 
-/** TypeScript that tsx cannot run as an ES module (`export =`, `import x = require()`), which the wrapper's static import needs; the line, or `null`. */
-export function findCommonJsTypeScript(text: string): number | null {
-  const match = /^\s*(?:export\s*=|import\s+\w+\s*=\s*require\s*\()/m.exec(text);
-  return match === null ? null : lineAt(text, match.index + match[0].search(/\S/));
+/** Where the `}` closing the brace at `open` is (braces only counted), or -1. */
+export function closingBrace(text: string, open: number): number {
+  let depth = 0;
+  for (let at = open; at < text.length; at++) {
+    if (text[at] === "{") depth++;
+    else if (text[at] === "}" && --depth === 0) return at;
+  }
+  return -1;
 }
 
 /**
  * The script's code with its comments blanked (each character a space, line breaks kept, so offsets and lines stay): an export, `config` or `noTransaction()` left in a comment is not code, and
  * reading it would change how the migration runs. Strings and template literals are kept; a `/` starts a regular expression where an expression may begin, as JavaScript parses it.
  */
-export function blankComments(text: string): string {
+function blankComments(text: string): string {
   let out = "";
   let at = 0;
   const blank = (part: string) => part.replace(/[^\n\r]/g, " ");
@@ -148,11 +140,12 @@ export function readScript(source: SourceFolder, file: string, tool: string): st
     source.report(file, lineAt(text, commonJs.index), `CommonJS exports in a file Node loads as an ES module (${esm}), where they are not defined, so the wrapper's import fails; ${fix}`);
     return null;
   }
-  const cjs = findCommonJsTypeScript(text);
+  // TypeScript that tsx cannot run as an ES module, which the wrapper's static import needs.
+  const cjs = /^\s*(?:export\s*=|import\s+\w+\s*=\s*require\s*\()/m.exec(text);
   if (cjs !== null && /\.[cm]?ts$/i.test(file)) {
     source.report(
       file,
-      cjs,
+      lineAt(text, cjs.index + cjs[0].search(/\S/)),
       `TypeScript's CommonJS-only syntax (\`export =\` or \`import … = require()\`), which ${tool}'s loader compiled to CommonJS but the stepwise wrapper imports as an ES module; write it as \`export\`/\`import\` first`,
     );
     return null;
@@ -179,9 +172,8 @@ function esModuleScope(dir: string, file: string): string | null {
 export function reportCompiledCopies(source: SourceFolder, files: readonly string[], tool: string): void {
   const seen = new Map<string, string>();
   for (const file of files) {
-    const stem = file.slice(0, file.length - extensionOf(file).length);
-    const first = seen.get(stem);
-    if (first === undefined) seen.set(stem, file);
+    const first = seen.get(stemOf(file));
+    if (first === undefined) seen.set(stemOf(file), file);
     else
       source.report(
         file,
@@ -191,32 +183,15 @@ export function reportCompiledCopies(source: SourceFolder, files: readonly strin
   }
 }
 
-/** The migration that wraps one script; `down` says whether the tool has a down for it. */
-export function moduleMigration(input: {
-  file: string;
-  id: string;
-  name: string;
-  down: boolean;
-  transaction: boolean;
-  history: Readonly<Record<string, string | number>>;
-  module?: Omit<ModuleMigration, "file">;
-}): ForeignMigration {
-  const section = { file: input.file, line: 1, sql: "" };
-  return {
-    id: input.id,
-    name: input.name,
-    up: section,
-    down: input.down ? section : null,
-    transaction: input.transaction,
-    sources: [input.file],
-    history: input.history,
-    module: { file: input.file, ...input.module },
-  };
+/** The migration that wraps one script, which the tool records under `id`; `down` says whether the tool has a down for it. */
+export function moduleMigration(file: string, id: string, run: { down: boolean; transaction: boolean; module?: Omit<ModuleMigration, "file"> }): ForeignMigration {
+  const section = { file, line: 1, sql: "" };
+  return { id, name: nameOf(file), up: section, down: run.down ? section : null, transaction: run.transaction, sources: [file], history: { name: id }, module: { file, ...run.module } };
 }
 
 /** The words of a migration's name: the file name without its extension and leading version. */
 export function nameOf(file: string): string {
-  const base = file.slice(0, file.length - extensionOf(file).length);
+  const base = stemOf(file);
   // A dated version (20240101_120000_, Umzug's 2024.01.01T00.00.00., 20230309T045948368Z-) is all version; a number that starts a word (1_2fa) is not. A name that is all
   // version (a release's 2.2.17) keeps it whole, not its last part.
   return base.replace(/^\d+(?:(?:[-_.]|T(?=\d))\d+Z?(?=[-_.\sT]|$))*[-_.\s]*/, "") || base;

@@ -1,7 +1,7 @@
 /** sqlx: `<version>_<description>.sql` (up only) or `.up.sql` / `.down.sql` pairs; versions are 64-bit integers in numeric order; a file starting `-- no-transaction` runs outside a transaction. */
-import { opensOwnTransaction, settleTransaction } from "./own-transaction.js";
+import { opensOwnTransaction, settleTransaction, type DirectionRun } from "./own-transaction.js";
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
-import { compareNumeric, endOfLine, type ForeignMigration, type ForeignTool, type SourceFolder, type SourceSection } from "./source.js";
+import { compareNumeric, endOfLine, rewrittenChecksums, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 /** sqlx skips a `.sql` file with no `_`, and refuses one whose name before the first `_` is not a 64-bit integer. */
 const FILE = /^(\d+)_(.*?)(?:\.(up|down))?\.sql$/;
@@ -10,12 +10,11 @@ const NO_TRANSACTION = "-- no-transaction";
 
 export const sqlx: ForeignTool = {
   order: "by version as a number (sqlx parses it as a 64-bit integer)",
-  foreignKeysOff: false,
   historyTable: "_sqlx_migrations",
   noTransactionMark: "its first line is `-- no-transaction`",
   downNoTransactionMark: "its first line is `-- no-transaction`",
   read(source: SourceFolder, dialect: SqlDialect): ForeignMigration[] {
-    const byVersion = new Map<string, { up?: string; down?: string; simple?: string; name: string }>();
+    const byVersion = new Map<string, { up?: string; down?: string; simple?: string }>();
     for (const entry of source.list()) {
       if (!entry.isFile() || !entry.name.endsWith(".sql") || !entry.name.includes("_")) continue;
       const match = FILE.exec(entry.name);
@@ -24,11 +23,9 @@ export const sqlx: ForeignTool = {
         continue;
       }
       const version = BigInt(match[1]!).toString();
-      const slot = byVersion.get(version) ?? { name: match[2]! };
+      const slot = byVersion.get(version) ?? {};
       byVersion.set(version, slot);
       const kind = (match[3] ?? "simple") as "up" | "down" | "simple";
-      // The up file names the migration (sqlx records its description), whichever of the pair was listed first.
-      if (kind !== "down" && slot.simple === undefined && slot.up === undefined) slot.name = match[2]!;
       if (slot[kind] !== undefined) source.report(entry.name, 1, `version ${version} is also ${slot[kind]}'s, which sqlx refuses`);
       else slot[kind] = entry.name;
     }
@@ -43,43 +40,33 @@ export const sqlx: ForeignTool = {
       const upText = source.read(upFile);
       const downText = slot.down === undefined ? undefined : source.read(slot.down);
       if (typeof upText !== "string" || downText === null) continue;
-      const up = withoutNoTransaction(upFile, upText, dialect);
-      const down = downText === undefined ? null : withoutNoTransaction(slot.down!, downText, dialect);
-      const run = (file: { section: SourceSection; transaction: boolean }) => ({
-        section: file.section,
-        transaction: file.transaction && !opensOwnTransaction(file.section.sql, dialect),
-        ...(!file.transaction && { markLine: 1 }),
-      });
+      const up = runOf(upFile, upText, dialect);
+      const down = downText === undefined ? null : runOf(slot.down!, downText, dialect);
+      // The up file names the migration (sqlx records its description).
+      const name = FILE.exec(upFile)![2]!;
+      const stripped = rewrittenChecksums(source, upFile, "sha384", (text) => text.replaceAll("\r", ""));
       migrations.push({
         id: upFile.replace(/(\.up)?\.sql$/, ""),
-        name: slot.name,
+        name,
         up: up.section,
         down: down?.section ?? null,
-        transaction: settleTransaction(source, run(up), down && run(down), dialect, "sqlx"),
+        transaction: settleTransaction(source, up, down, dialect, "sqlx"),
         sources: [upFile, ...(slot.down === undefined ? [] : [slot.down])],
-        // sqlx records SHA-384 of the up file's bytes.
-        history: { version, description: slot.name.replaceAll("_", " "), checksum: source.hash(upFile, "sha384") },
+        history: { version, description: name.replaceAll("_", " "), checksum: source.hash(upFile, "sha384") },
         // sqlx 0.9's `ignored-chars = ["\r"]` (sqlx.toml) hashes the file without its carriage returns.
-        ...withoutCarriageReturns(source, upFile),
+        ...(stripped.length > 0 && { accepted: { checksum: stripped } }),
       });
     }
     return migrations;
   },
 };
 
-/** The file without a first line `-- no-transaction`, sqlx's opt-out, and whether it runs in a transaction. */
-function withoutNoTransaction(file: string, text: string, dialect: SqlDialect): { section: SourceSection; transaction: boolean } {
-  if (!text.startsWith(NO_TRANSACTION)) return { section: { file, line: 1, sql: text }, transaction: true };
+/** How sqlx ran the file: a first line `-- no-transaction` (its opt-out, dropped) takes it out of a transaction, and so does a `BEGIN` of its own. */
+function runOf(file: string, text: string, dialect: SqlDialect): DirectionRun {
+  if (!text.startsWith(NO_TRANSACTION)) return { section: { file, line: 1, sql: text }, transaction: !opensOwnTransaction(text, dialect) };
   const end = endOfLine(text, 0);
   // PostgreSQL ends a line comment at a carriage return too, so there SQL after a lone one on the mark's line ran (SQLite reads the rest of the line as the comment).
   const carriageReturn = dialect === "postgres" ? text.slice(0, end).search(/\r(?!\n)/) : -1;
-  if (carriageReturn !== -1) return { section: { file, line: 1, sql: text.slice(carriageReturn) }, transaction: false };
-  return { section: { file, line: 2, sql: text.slice(end) }, transaction: false };
-}
-
-/** The checksum sqlx stores for `file` when `ignored-chars` drops carriage returns, where it differs from the plain one. */
-function withoutCarriageReturns(source: SourceFolder, file: string): { accepted?: { checksum: string[] } } {
-  const plain = source.hash(file, "sha384");
-  const stripped = source.hash(file, "sha384", (text) => text.replaceAll("\r", ""));
-  return stripped === plain ? {} : { accepted: { checksum: [stripped] } };
+  const section = carriageReturn === -1 ? { file, line: 2, sql: text.slice(end) } : { file, line: 1, sql: text.slice(carriageReturn) };
+  return { section, transaction: false, markLine: 1 };
 }

@@ -5,7 +5,7 @@
  */
 import { globToRegExp } from "./glob-pattern.js";
 import { UMZUG_SERVING } from "./serve-umzug.js";
-import { extensionOf, findExport, isDeclarationFile, moduleMigration, nameOf, readScript, reportCompiledCopies, SCRIPT_EXTENSIONS } from "./read-scripts.js";
+import { extensionOf, findExport, isDeclarationFile, moduleMigration, readScript, reportCompiledCopies, SCRIPT_EXTENSIONS } from "./read-scripts.js";
 import { lineAt, refuse, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
 /** A context stepwise cannot serve: Sequelize's QueryInterface (the context of sequelize-cli style migrations) and Sequelize itself. */
@@ -13,16 +13,12 @@ const SEQUELIZE = /\bqueryInterface\b|\bQueryInterface\b|\bSequelize\b|\bsequeli
 
 export const umzug: ForeignTool = {
   order: "by file name as JavaScript compares strings (Umzug sorts its glob's paths with Array.prototype.sort)",
-  foreignKeysOff: false,
   serve: UMZUG_SERVING,
   read(source: SourceFolder, _dialect, options = {}): ForeignMigration[] {
     const pattern = options.glob === undefined ? null : globToRegExp(options.glob);
     // The project's glob decides which files are migrations: what it leaves out (a template, a helper) Umzug never ran.
     const entries = source.list().filter((entry) => entry.isFile() && (pattern === null || pattern.test(entry.name)));
-    const files = entries
-      .map((entry) => entry.name)
-      .filter((file) => (SCRIPT_EXTENSIONS as readonly string[]).includes(extensionOf(file)) && !isDeclarationFile(file))
-      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const files = entries.map((entry) => entry.name).filter((file) => SCRIPT_EXTENSIONS.includes(extensionOf(file)) && !isDeclarationFile(file));
     for (const entry of entries)
       if (extensionOf(entry.name) === ".sql")
         source.report(
@@ -49,7 +45,7 @@ export const umzug: ForeignTool = {
           1,
           "no `up` export stepwise can find, which Umzug's default resolver requires; export it as `export async function up`/`exports.up`, or, if the project's glob leaves this file out (a helper, an index, a template), pass that glob as --glob",
         );
-      return [moduleMigration({ file, id: file, name: nameOf(file), down: findExport(text, "down") !== null, transaction: false, history: { name: file } })];
+      return [moduleMigration(file, file, { down: findExport(text, "down") !== null, transaction: false })];
     });
   },
 };

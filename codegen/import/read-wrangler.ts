@@ -38,7 +38,6 @@ interface WranglerLayout {
 export const wrangler: ForeignTool = {
   order: "as wrangler d1 migrations apply runs them: by the number each path segment starts with (0002_b.sql before 10_a.sql), numbered before unnumbered, then by name as a string",
   // D1 enforces foreign keys, and runs each file in its batch's transaction, where a PRAGMA foreign_keys does nothing.
-  foreignKeysOff: false,
   foreignKeysPragmasIgnored: true,
   historyTable: DEFAULT_TABLE,
   transactionControlFix:
@@ -102,7 +101,7 @@ function layoutOf(source: SourceFolder): WranglerLayout | null {
   const tables = new Set((chosen.length > 0 ? chosen : bindings).map((entry) => entry.migrations_table ?? DEFAULT_TABLE));
   const table = tables.size === 1 ? [...tables][0]! : chosen.length > 0 ? undefined : DEFAULT_TABLE;
   // Relative to the folder read, whatever the config wrote (an absolute path, `./db/../migrations`).
-  const dir = atSource && binding !== undefined ? path.relative(source.dir, resolve(binding)).split(path.sep).join("/") || "." : atSource ? DEFAULT_DIR : ".";
+  const dir = !atSource ? "" : binding === undefined ? DEFAULT_DIR : path.relative(source.dir, resolve(binding)).split(path.sep).join("/");
   // A folder no binding names (one moved aside to import from) is read with the pattern below migrations_dir that every binding gives, as it takes the table they share.
   const below = new Set((binding === undefined ? bindings : [binding]).map(patternBelowDir));
   if (below.size > 1) {
@@ -113,8 +112,7 @@ function layoutOf(source: SourceFolder): WranglerLayout | null {
     );
     return null;
   }
-  const [first] = below;
-  const segments = first === undefined ? "*.sql" : first;
+  const [segments = "*.sql"] = below;
   if (segments === null) {
     const pattern = (binding ?? bindings.find((entry) => entry.migrations_pattern !== undefined))?.migrations_pattern;
     source.report(
@@ -124,7 +122,7 @@ function layoutOf(source: SourceFolder): WranglerLayout | null {
     );
     return null;
   }
-  return { dir: dir === "." ? "" : dir, segments: segments.split("/"), table, tables: table === undefined ? [...tables] : [table] };
+  return { dir, segments: segments.split("/"), table, tables: table === undefined ? [...tables] : [table] };
 }
 
 /** The binding's `migrations_pattern` below its `migrations_dir` (`*.sql` without one), or `null` for one wrangler or import refuses. */

@@ -75,8 +75,8 @@ export interface SourceProblem {
 export interface ForeignTool {
   /** How the tool orders migrations, for the docs and the dry run. */
   readonly order: string;
-  /** On SQLite the tool runs migrations with foreign keys off (the connection's default it leaves alone), so stepwise imports its transactional ones with `foreign_keys:off`. */
-  readonly foreignKeysOff: boolean;
+  /** On SQLite the tool runs migrations with foreign keys off (the connection's default it leaves alone), so stepwise imports its transactional ones with `foreign_keys:off`; absent: it leaves them on. */
+  readonly foreignKeysOff?: boolean;
   /** The tool runs each file inside a transaction where SQLite ignores `PRAGMA foreign_keys` (D1's batch): its pragmas become comments, and the migration gets no `foreign_keys:off`. */
   readonly foreignKeysPragmasIgnored?: boolean;
   /** The tool's own history table by its default name: a migration's statement that names it is refused (see `own-history-table.ts`). */
@@ -107,7 +107,7 @@ export interface SourceEntry {
 export interface SourceFolder {
   readonly dir: string;
   readonly problems: SourceProblem[];
-  /** The entries of `relative` (`""`: the folder itself), hidden ones left out, sorted by name. */
+  /** The entries of `relative` (`""`: the folder itself), hidden ones left out, sorted by name as JavaScript compares strings (UTF-16 code units), which is how dbmate, Prisma, Knex and Umzug order them. */
   list(relative?: string): SourceEntry[];
   /** A file's text (a leading BOM dropped), or `null` after reporting why it cannot be read; `undefined` when it does not exist. */
   read(relative: string): string | null | undefined;
@@ -177,15 +177,21 @@ function followLink(file: string, name: string): SourceEntry {
   return { name, link: true, isFile: () => target?.isFile() ?? true, isDirectory: () => target?.isDirectory() ?? false };
 }
 
-/**
- * The SHA-256 of `file` with CRLF made LF, and with every LF made CRLF, where they differ from its plain one: a file checked out with other line endings than where it was applied (git's
- * `core.autocrlf`) still matches.
- */
-export function lineEndingChecksums(source: SourceFolder, file: string): string[] {
-  const plain = source.hash(file);
-  const others = [source.hash(file, "sha256", (text) => text.replaceAll("\r\n", "\n")), source.hash(file, "sha256", (text) => text.replaceAll("\n", "\r\n"))];
-  return [...new Set(others)].filter((checksum) => checksum !== plain);
+/** The digests of `file` rewritten each way, those that differ from its plain one (each once). */
+export function rewrittenChecksums(source: SourceFolder, file: string, algorithm: "sha256" | "sha384", ...rewrites: ((text: string) => string)[]): string[] {
+  const plain = source.hash(file, algorithm);
+  return [...new Set(rewrites.map((rewrite) => source.hash(file, algorithm, rewrite)))].filter((checksum) => checksum !== plain);
 }
+
+/** The SHA-256 of `file` with CRLF made LF, and with every LF made CRLF: a file checked out with other line endings than where it was applied (git's `core.autocrlf`) still matches. */
+export const lineEndingChecksums = (source: SourceFolder, file: string): string[] =>
+  rewrittenChecksums(
+    source,
+    file,
+    "sha256",
+    (text) => text.replaceAll("\r\n", "\n"),
+    (text) => text.replaceAll("\n", "\r\n"),
+  );
 
 /** Orders decimal digit strings by value (leading zeros and any length). */
 export function compareNumeric(a: string, b: string): number {
@@ -209,6 +215,15 @@ export function sectionOf(file: string, text: string, start: number, end = text.
 export function endOfLine(text: string, index: number): number {
   const at = text.indexOf("\n", index);
   return at === -1 ? text.length : at + 1;
+}
+
+/** The 1-based line of the first line of SQL (not blank, not a `--` comment) before `end`, which a tool refuses above its up marker; `null` for none. */
+export function lineOfSqlBefore(text: string, end: number): number | null {
+  const index = text
+    .slice(0, end)
+    .split("\n")
+    .findIndex((line) => line.trim() !== "" && !line.trim().startsWith("--"));
+  return index === -1 ? null : index + 1;
 }
 
 /** Reports two migrations of one version, which the tool itself refuses. */
@@ -236,12 +251,17 @@ export function runsInOneTransaction(sql: string, dialect: SqlDialect): boolean 
   return !needs.controls && !needs.outside;
 }
 
-/** What in `sql` keeps it from running inside a transaction: statements that control a transaction (`controls`), and ones the database refuses inside one (`outside`). */
-export function findTransactionNeeds(sql: string, dialect: SqlDialect): { controls: boolean; outside: boolean } {
-  const needs = { controls: false, outside: false };
-  reportStatementProblems(tokenizeSql(sql, dialect), { transaction: true, disableForeignKeys: true }, dialect, (code) => {
+/**
+ * What in `sql` keeps it from running inside a transaction: statements that control a transaction (`controls`), and ones the database refuses inside one (`outside`); `line`: the first of
+ * either (1-based in `sql`), or `null`.
+ */
+export function findTransactionNeeds(sql: string, dialect: SqlDialect): { controls: boolean; outside: boolean; line: number | null } {
+  const needs = { controls: false, outside: false, line: null as number | null };
+  reportStatementProblems(tokenizeSql(sql, dialect), { transaction: true, disableForeignKeys: true }, dialect, (code, line) => {
     if (code === "SQL_TRANSACTION_CONTROL") needs.controls = true;
-    if (code === "SQL_NEEDS_NO_TRANSACTION") needs.outside = true;
+    else if (code === "SQL_NEEDS_NO_TRANSACTION") needs.outside = true;
+    else return;
+    needs.line ??= line;
   });
   return needs;
 }
