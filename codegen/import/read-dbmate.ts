@@ -7,6 +7,7 @@ import { endOfLine, lineAt, lineOfSqlBefore, refuse, reportDuplicates, sectionOf
 const UP = /(?<=^|\n)--\s*migrate:up(?:[ \t]+([^\n]*?))?[ \t]*\r?(?=\n|$)/g;
 const DOWN = /(?<=^|\n)--\s*migrate:down(?:[ \t]+([^\n]*?))?[ \t]*\r?(?=\n|$)/g;
 
+/** The reader `stepwise import --from dbmate` uses for dbmate's migrations folder, read as the comment above says the tool reads it. */
 export const dbmate: ForeignTool = {
   order: "by file name as a string, as dbmate sorts them (so 10_b.sql runs before 9_a.sql)",
   foreignKeysOff: true,

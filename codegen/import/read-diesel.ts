@@ -4,6 +4,7 @@ import { opensOwnTransaction, settleTransaction } from "./own-transaction.js";
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 import { reportDuplicates, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
+/** The reader `stepwise import --from diesel` uses for Diesel's migrations folder, read as the comment above says the tool reads it. */
 export const diesel: ForeignTool = {
   order: "by version as a string (the folder name up to its first `_`, dashes dropped), as Diesel compares them",
   foreignKeysOff: true,

@@ -9,6 +9,7 @@ import { checkToolDialect, lineAt, lineEndingChecksums, refuse, type ForeignMigr
 
 const JOURNAL = "meta/_journal.json";
 
+/** The reader `stepwise import --from drizzle` uses for drizzle-kit's migrations folder, read as the comment above says the tool reads it. */
 export const drizzle: ForeignTool = {
   order: "as meta/_journal.json lists them, which is how drizzle's migrator reads them",
   transactionControlFix:

@@ -15,6 +15,7 @@ const FILE = /^([VUBR])(\d+(?:[._]\d+)*)?__(.+)\.sql$/;
 /** An SQL callback Flyway runs during `migrate` (`afterMigrate.sql`, `beforeEachMigrate__grants.sql`, …); those of other commands (clean, info, repair, undo, baseline) never run there. */
 const MIGRATE_CALLBACK = /^((?:before|after)(?:Each)?(?:Migrate\w*|Repeatables|Versioned|Connect|CreateSchema|Validate\w*)|createSchema)(?:__.*)?\.sql$/;
 
+/** The reader `stepwise import --from flyway` uses for Flyway's migrations folder, read as the comment above says the tool reads it. */
 export const flyway: ForeignTool = {
   order: "by version, compared part by part as numbers (1.9, then 1.10, then 2; 1_2 is 1.2)",
   foreignKeysOff: true,

@@ -12,6 +12,7 @@ const FILE = /^(\d+)_(.*)\.(up|down)\.(.*)$/;
 /** golang-migrate parses a version as an unsigned 64-bit integer and skips a file whose version does not fit. */
 const MAX_VERSION = 2n ** 64n - 1n;
 
+/** The reader `stepwise import --from golang-migrate` uses for golang-migrate's migrations folder, read as the comment above says the tool reads it. */
 export const golangMigrate: ForeignTool = {
   order: "by version as a number (so 9_a runs before 10_b)",
   foreignKeysOff: true,

@@ -17,6 +17,7 @@ const KNOWN = new Map(["up", "down", "statementbegin", "statementend", "no trans
 
 const UNMATCHED_BEGIN = "`-- +goose StatementBegin` without its `-- +goose StatementEnd`, which goose refuses";
 
+/** The reader `stepwise import --from goose` uses for goose's migrations folder, read as the comment above says the tool reads it. */
 export const goose: ForeignTool = {
   order: "by version as a number (so 9_a runs before 10_b)",
   foreignKeysOff: true,

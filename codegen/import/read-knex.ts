@@ -12,6 +12,7 @@ const LOADED = [".co", ".coffee", ".eg", ".iced", ".js", ".cjs", ".litcoffee", "
 /** Languages Knex loads through their own compilers, which stepwise does not bundle. */
 const COMPILED = [".co", ".coffee", ".eg", ".iced", ".litcoffee", ".ls"];
 
+/** The reader `stepwise import --from knex` uses for Knex's migrations folder, read as the comment above says the tool reads it. */
 export const knex: ForeignTool = {
   order: "by file name as JavaScript compares strings (so 10_b.js runs before 9_a.js), as Knex's default migration source sorts them",
   serve: KNEX_SERVING,

@@ -13,6 +13,7 @@ import { lineAt, refuse, reportDuplicates, type ForeignMigration, type ForeignTo
 
 const LOADED = [".js", ".ts", ".mjs", ".mts"];
 
+/** The reader `stepwise import --from kysely` uses for Kysely's migrations folder, read as the comment above says the tool reads it. */
 export const kysely: ForeignTool = {
   order: "by name (the file name without its extension) as JavaScript's default sort orders strings (so 002_Create_posts runs before 002_add_email), as Kysely's Migrator sorts them",
   serve: KYSELY_SERVING,

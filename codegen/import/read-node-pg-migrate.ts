@@ -25,6 +25,7 @@ function compareFileNames(a: string, b: string): number {
 /** Where node-pg-migrate's SQL loader finds a section's comment. */
 const sectionMarker = (direction: string) => new RegExp(String.raw`^\s*--[\s-]*${direction}\s+migration`, "im");
 
+/** The reader `stepwise import --from node-pg-migrate` uses for node-pg-migrate's migrations folder, read as the comment above says the tool reads it. */
 export const nodePgMigrate: ForeignTool = {
   order: "by the number each file name starts with (17 digits read as a UTC time), then by name with numbers compared as numbers, as node-pg-migrate orders them",
   serve: NODE_PG_MIGRATE_SERVING,

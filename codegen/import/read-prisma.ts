@@ -8,6 +8,7 @@ import { checkToolDialect, lineEndingChecksums, refuse, runsInOneTransaction, ty
 
 const LOCK = "migration_lock.toml";
 
+/** The reader `stepwise import --from prisma` uses for Prisma Migrate's migrations folder, read as the comment above says the tool reads it. */
 export const prisma: ForeignTool = {
   order: "by folder name as a string, as Prisma sorts them",
   read(source: SourceFolder, dialect): ForeignMigration[] {

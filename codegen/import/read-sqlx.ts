@@ -8,6 +8,7 @@ const FILE = /^(\d+)_(.*?)(?:\.(up|down))?\.sql$/;
 const MAX_VERSION = 2n ** 63n - 1n;
 const NO_TRANSACTION = "-- no-transaction";
 
+/** The reader `stepwise import --from sqlx` uses for sqlx's migrations folder, read as the comment above says the tool reads it. */
 export const sqlx: ForeignTool = {
   order: "by version as a number (sqlx parses it as a 64-bit integer)",
   historyTable: "_sqlx_migrations",

@@ -11,6 +11,7 @@ import { lineAt, refuse, type ForeignMigration, type ForeignTool, type SourceFol
 /** A context stepwise cannot serve: Sequelize's QueryInterface (the context of sequelize-cli style migrations) and Sequelize itself. */
 const SEQUELIZE = /\bqueryInterface\b|\bQueryInterface\b|\bSequelize\b|\bsequelize\b/;
 
+/** The reader `stepwise import --from umzug` uses for Umzug's migrations folder, read as the comment above says the tool reads it. */
 export const umzug: ForeignTool = {
   order: "by file name as JavaScript compares strings (Umzug sorts its glob's paths with Array.prototype.sort)",
   serve: UMZUG_SERVING,

@@ -35,6 +35,7 @@ interface WranglerLayout {
   readonly tables: readonly string[];
 }
 
+/** The reader `stepwise import --from wrangler` uses for wrangler (D1)'s migrations folder, read as the comment above says the tool reads it. */
 export const wrangler: ForeignTool = {
   order: "as wrangler d1 migrations apply runs them: by the number each path segment starts with (0002_b.sql before 10_a.sql), numbered before unnumbered, then by name as a string",
   // D1 enforces foreign keys, and runs each file in its batch's transaction, where a PRAGMA foreign_keys does nothing.
