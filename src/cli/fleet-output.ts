@@ -154,28 +154,69 @@ function listFailures(title: string, targets: readonly FleetTargetResult[], pale
   return lines;
 }
 
+/** `fleet up` as data: how many databases were migrated, already current or failed, how many migrations were applied, and every database. */
+export function summarizeUp(run: { readonly results: readonly FleetTargetResult[]; readonly stopped: FleetStop | null; readonly durationMs: number; readonly venue: string; readonly total: number }) {
+  const targets = run.results as TargetReport[];
+  return {
+    ok: run.stopped === null && targets.every((target) => target.ok),
+    stopped: run.stopped,
+    durationMs: run.durationMs,
+    venue: run.venue,
+    total: run.total,
+    migrated: targets.filter((target) => target.ok && target.steps.length > 0).length,
+    // A failed database's migrations committed before its failure were applied too.
+    applied: targets.reduce((sum, target) => sum + target.steps.length, 0),
+    current: targets.filter((target) => target.ok && target.steps.length === 0).length,
+    failed: targets.filter((target) => !target.ok).length,
+    targets,
+  };
+}
+
 /** `fleet up`'s summary line, then its failures and why it stopped. */
-export function formatFleetUp(targets: readonly TargetReport[], total: number, stopped: FleetStop | null, durationMs: number, palette: Palette): string {
-  const migrated = targets.filter((target) => target.ok && target.steps.length > 0).length;
-  // As --json's `applied`: a failed database's migrations committed before its failure were applied too.
-  const applied = targets.reduce((sum, target) => sum + target.steps.length, 0);
-  const current = targets.filter((target) => target.ok && target.steps.length === 0).length;
-  const failed = targets.filter((target) => !target.ok);
-  const parts = [`${count(migrated)} migrated`, `${count(current)} already current`, failed.length > 0 ? palette.red(`${count(failed.length)} failed`) : "0 failed"];
-  const lines = [`${plural(total, "database")} in ${formatDuration(durationMs)}: ${parts.join(", ")}; ${plural(applied, "migration")} applied`, ...listFailures("Failed", failed, palette)];
-  if (stopped !== null) lines.push("", palette.yellow(`Stopped: ${STOP_REASONS[stopped]}; ${plural(total - targets.length, "database")} not started. Run it again to go on.`));
+export function formatFleetUp(summary: ReturnType<typeof summarizeUp>, palette: Palette): string {
+  const { total, stopped } = summary;
+  const parts = [`${count(summary.migrated)} migrated`, `${count(summary.current)} already current`, summary.failed > 0 ? palette.red(`${count(summary.failed)} failed`) : "0 failed"];
+  const lines = [
+    `${plural(total, "database")} in ${formatDuration(summary.durationMs)}: ${parts.join(", ")}; ${plural(summary.applied, "migration")} applied`,
+    ...listFailures(
+      "Failed",
+      summary.targets.filter((target) => !target.ok),
+      palette,
+    ),
+  ];
+  if (stopped !== null) lines.push("", palette.yellow(`Stopped: ${STOP_REASONS[stopped]}; ${plural(total - summary.targets.length, "database")} not started. Run it again to go on.`));
   return lines.join("\n");
 }
 
+/** `fleet verify` as data: how many databases match their migrations, drifted or failed, and every database. */
+export function summarizeVerify(run: { readonly results: readonly FleetTargetResult[]; readonly venue: string; readonly total: number }) {
+  const targets = run.results as FleetVerifyResult[];
+  return {
+    ok: targets.every((target) => target.ok),
+    venue: run.venue,
+    total: run.total,
+    matching: targets.filter((target) => target.ok).length,
+    drifted: targets.filter((target) => !target.ok && target.error === null).length,
+    failed: targets.filter((target) => target.error !== null).length,
+    targets,
+  };
+}
+
 /** `fleet verify`'s summary line, then the drifted and the failed databases. */
-export function formatFleetVerify(targets: readonly FleetVerifyResult[], palette: Palette): string {
-  const drifted = targets.filter((target) => !target.ok && target.error === null);
-  const failed = targets.filter((target) => target.error !== null);
-  const matching = targets.length - drifted.length - failed.length;
+export function formatFleetVerify({ targets, matching, drifted, failed }: ReturnType<typeof summarizeVerify>, palette: Palette): string {
   const driftOf = (target: FleetTargetResult) => `at version ${(target as FleetVerifyResult).version}: ${(target as FleetVerifyResult).drift.join("; ")}`;
   return [
-    `${plural(targets.length, "database")} verified: ${count(matching)} match their migrations, ${count(drifted.length)} drifted, ${count(failed.length)} failed`,
-    ...listFailures("Drifted", drifted, palette, driftOf),
-    ...listFailures("Failed", failed, palette),
+    `${plural(targets.length, "database")} verified: ${count(matching)} match their migrations, ${count(drifted)} drifted, ${count(failed)} failed`,
+    ...listFailures(
+      "Drifted",
+      targets.filter((target) => !target.ok && target.error === null),
+      palette,
+      driftOf,
+    ),
+    ...listFailures(
+      "Failed",
+      targets.filter((target) => target.error !== null),
+      palette,
+    ),
   ].join("\n");
 }
