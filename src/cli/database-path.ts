@@ -12,7 +12,7 @@ import { databaseFolderMissingError, databasePathInvalidError } from "../safety/
 import { pathEncodingError } from "./errors.js";
 import { StepwiseError } from "../core/errors.js";
 import { realDatabaseFileOrThrow } from "../safety/real-database-file.js";
-import { CLI_DRIVERS, schemeOf, type CliDriverName } from "./driver-names.js";
+import { CLI_DRIVERS, schemeOf, urlDriverOfScheme, type CliDriverName } from "./driver-names.js";
 import { redactConnectionString } from "./secrets.js";
 
 /** The environment variable the CLI reads a libSQL server's auth token from; never printed. */
@@ -183,10 +183,10 @@ export function databasePathFromUrl(value: string | undefined, source = "DATABAS
   return file;
 }
 
-/** The hint for a server's URL given where a SQLite path goes: the driver that takes it. `flag` is appended to the pg hint (` and --url`). */
+/** The hint for a server's URL given where a SQLite path goes: the driver that takes it. `flag` is appended to it (` and --url`). */
 function serverUrlHint(scheme: string, flag: string): string {
-  if (/^postgres(ql)?:$/.test(scheme)) return `; for PostgreSQL pass --driver pg${flag}`;
-  return /^(libsql|https?|wss?):$/.test(scheme) ? `; for a libSQL server pass --driver libsql-client${flag}` : "";
+  const driver = urlDriverOfScheme(scheme);
+  return driver === null ? "" : `; for ${driver === "pg" ? "PostgreSQL" : "a libSQL server"} pass --driver ${driver}${flag}`;
 }
 
 /**
@@ -229,7 +229,7 @@ export function parseServerUrl(driver: CliDriverName, url: string, source: strin
   const example = CLI_DRIVERS[driver].exampleUrl!;
   if (driver !== "libsql-client") {
     const slashed = /^([A-Za-z][A-Za-z0-9+.-]*:)\/\//.exec(trimmed)?.[1]?.toLowerCase() ?? null;
-    if (slashed !== "postgres:" && slashed !== "postgresql:") {
+    if (urlDriverOfScheme(slashed) !== "pg") {
       throw refuse(`${source} is not a PostgreSQL URL (${slashed === null ? "it has no scheme://" : `its scheme is ${slashed}//`}); the pg driver needs one such as ${example}`);
     }
     // pg ignores a fragment, and a # in the user or password ends the authority early: what follows it (maybe the password) would reach the label.
@@ -263,7 +263,7 @@ export function parseServerUrl(driver: CliDriverName, url: string, source: strin
     if (/[?#%]/.test(absolute)) throw refuse(`The database path in ${source} holds ?, # or %, which a file: URL cannot carry; rename the file or its folder`);
     return { url: `file:${absolute}`, file: absolute, label: absolute };
   }
-  if (scheme === null || !["libsql:", "http:", "https:", "ws:", "wss:"].includes(scheme)) {
+  if (urlDriverOfScheme(scheme) !== "libsql-client") {
     throw refuse(`${source} is not a libSQL URL (${scheme === null ? "it has no scheme" : `its scheme is ${scheme}`}); the libsql-client driver needs one such as ${example}`);
   }
   // What `@libsql/client` would refuse quoting the URL: a fragment, and any query parameter but `authToken` and `tls=0|1`, decoded as the client decodes them.

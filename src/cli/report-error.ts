@@ -80,28 +80,29 @@ export const RUN_AGAIN_CODES: ReadonlySet<string> = new Set<StepwiseErrorCode>([
 /** The commands that work on a project, not on a database. */
 const PROJECT_COMMANDS: ReadonlySet<string> = new Set(["gen", "create", "import", "rebase", "squash"]);
 
-/** The command's own options `argv` gives, as typed (`--old-table x`, `--old-table=x` as `--old-table x`): a command run again needs them (adopt reads another table with them). */
-function ownOptions(argv: readonly string[], declared: RunningCommand["options"]): string[] {
-  const given: string[] = [];
+/** The options `argv` gives (`--db x`, `--db=x` as `--db x`) that `takes` knows, each with its value when `takes` says it has one. */
+function givenOptions(argv: readonly string[], takes: (option: string) => boolean | undefined): [option: string, value?: string][] {
+  const given: [string, string?][] = [];
   for (let index = 0; index < argv.length; index++) {
     const [option, inline] = argv[index]!.split(/=(.*)/s) as [string, string | undefined];
-    const found = declared.find((candidate) => candidate.flag === option);
-    if (found === undefined) continue;
-    given.push(option);
-    if (found.takesValue && (inline ?? argv[index + 1]) !== undefined) given.push(inline ?? argv[++index]!);
+    const takesValue = takes(option);
+    if (takesValue === undefined) continue;
+    const value = takesValue ? (inline ?? argv[index + 1]) : undefined;
+    if (value !== undefined && inline === undefined) index++;
+    given.push(value === undefined ? [option] : [option, value]);
   }
   return given;
 }
 
-/** The database-picking options `argv` gives (`--db x`, `--db=x`; the last of each, as commander reads them), as {@link targetFlags} writes them. */
+/** The command's own options `argv` gives, as typed: a command run again needs them (adopt reads another table with them). */
+function ownOptions(argv: readonly string[], declared: RunningCommand["options"]): string[] {
+  return givenOptions(argv, (option) => declared.find((candidate) => candidate.flag === option)?.takesValue).flat() as string[];
+}
+
+/** The database-picking options `argv` gives (the last of each, as commander reads them), as {@link targetFlags} writes them. */
 function databaseFlags(argv: readonly string[]): string {
-  const given: Record<string, string> = {};
-  for (let index = 0; index < argv.length; index++) {
-    const [option, inline] = argv[index]!.split(/=(.*)/s) as [string, string | undefined];
-    const name = option.slice(2);
-    if (option.startsWith("--") && (DATABASE_OPTIONS as readonly string[]).includes(name) && (inline ?? argv[index + 1]) !== undefined) given[name] = inline ?? argv[++index]!;
-  }
-  return targetFlags(given);
+  const given = givenOptions(argv, (option) => (option.startsWith("--") && (DATABASE_OPTIONS as readonly string[]).includes(option.slice(2)) ? true : undefined));
+  return targetFlags(Object.fromEntries(given.flatMap(([option, value]) => (value === undefined ? [] : [[option.slice(2), value]]))));
 }
 
 /** A command's parsed database-picking options as one string to add to a command it names; a URL without its password, which comes from the environment. */
