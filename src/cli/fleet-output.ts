@@ -30,10 +30,7 @@ export function describeFailure(error: TargetError | null): string {
   return error === null ? "" : `${error.code}  ${error.message.split("\n")[0]}`;
 }
 
-/**
- * Shows a fleet run as it goes: on a terminal a bar (done, failed, rate, time left) redrawn in place,
- * elsewhere a line every few seconds; each failure on a line of its own as it happens.
- */
+/** Shows a fleet run as it goes: a bar redrawn in place on a terminal, elsewhere a line every few seconds; each failure on a line of its own. */
 export function createFleetProgress(io: CliIo, palette: Palette, verb: string): FleetListeners<FleetTargetSpec, FleetTargetResult> & { clear(): void } {
   let barShown = false;
   let lastDrawn = Number.NEGATIVE_INFINITY;

@@ -1,8 +1,4 @@
-/**
- * How `stepwise fleet` runs a command over its databases: the targets listed, the registry and the driver loaded once
- * here, then each database on a worker thread (the sync SQLite drivers, when the CLI can load the
- * registry there) or in a pool in this thread (the async drivers, and an embedded CLI); Ctrl-C stops it starting databases.
- */
+/** How `stepwise fleet` runs a command over its databases: on worker threads (the sync SQLite drivers, when the CLI can load the registry there) or in this thread, until Ctrl-C. */
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import { runFleet } from "../fleet/run-fleet.js";
@@ -48,23 +44,17 @@ export function maxFleetWorkers(): number {
   return 4 * defaultFleetConcurrency();
 }
 
-/**
- * `scope` for a fleet named by `--url-file`: the file's URLs take the url setting's place, so the setting picks no driver; when nothing names one, the
- * file's first URL does by its scheme, as `--url`'s would. A file that cannot be read picks nothing: listing the targets reports it.
- */
+/** `scope` for a fleet named by `--url-file`, whose URLs take the url setting's place: when nothing names the driver, the first one's scheme does, as `--url`'s would. */
 function withUrlFile<R extends MigrationRegistry>(scope: CommandScope<R>, urlFile: string): CommandScope<R> {
   const { props } = scope.session;
-  // Read only when nothing names the driver.
+  // Read only when nothing names the driver; a file that cannot be read picks nothing: listing the targets reports it.
   const text = setting(scope.flags.driver, props.driver) == null ? tryOr(() => readFileSync(resolvePath(scope.session, urlFile), "utf8"), "") : "";
   const first = listedUrls(text, urlFile)[0]?.line;
   const driver = (first === undefined ? null : driverOfScheme(first, offeredDrivers(props))) ?? props.driver;
   return { ...scope, session: { ...scope.session, props: { ...props, url: null, driver } } };
 }
 
-/**
- * Lists the targets and runs `job` on every one, with a progress display unless `--json`: the registry and the driver loaded once here (what either refuses, and
- * a `to` the registry lacks, is refused before any database is opened), then each target on a worker thread or in this thread (`venue`).
- */
+/** Lists the targets and runs `job` on every one, the registry and the driver loaded once here, with a progress display unless `--json`. */
 export async function runFleetCommand<R extends MigrationRegistry>(given: CommandScope<R>, options: FleetUpOptions, job: Pick<FleetJob, "task" | "mode" | "to" | "transaction">) {
   const scope = options.urlFile === undefined ? given : withUrlFile(given, options.urlFile);
   const targets = await listFleetTargets(scope, options.urlFile, options.shard === undefined ? undefined : parseShard(options.shard));
@@ -75,10 +65,10 @@ export async function runFleetCommand<R extends MigrationRegistry>(given: Comman
   const stop = job.task === "up" ? listenForStop() : undefined;
   const pool = { concurrency: options.concurrency ?? defaultFleetConcurrency(), canary: options.canary ?? 0, failFast: Boolean(options.failFast), total: targets.length, signal: stop?.signal };
   try {
+    // What the driver or the registry refuses is refused once, before any database is opened.
     const driver = driverOf(scope);
     const connector = await connectorFor(scope, job.mode);
     const migrations = await loadRegistry(scope);
-    // Refused once for every database.
     assertRegistryFits(migrations, driver);
     // A --to the registry lacks is the command's mistake, not each database's: refused once, before any is opened.
     if (job.to !== undefined) planUp(migrations, [], { to: job.to });
@@ -110,11 +100,7 @@ export async function runFleetCommand<R extends MigrationRegistry>(given: Comman
 /** The signals that stop a fleet run: Ctrl-C, and what a CI runner or a deploy sends before it kills. */
 const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
 
-/**
- * Listens for SIGINT and SIGTERM while a fleet run lasts. The first aborts `signal`: no new database
- * is started, those running finish, and the report says which finished. A second ends the process
- * as the signal would have. `dispose` stops listening.
- */
+/** Listens for SIGINT and SIGTERM while a fleet run lasts: the first aborts `signal`, so no database is started and those running finish; a second ends the process as the signal would. */
 function listenForStop(): { readonly signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   const onSignal = (name: NodeJS.Signals) => {
