@@ -212,11 +212,7 @@ export function info<R extends MigrationRegistry>(scope: CommandScope<R>): Promi
   });
 }
 
-/**
- * What `info` reports, read without writing: `path` as given (a URL without its password); the size of the
- * file, or on PostgreSQL of the database; schema objects but SQLite's and stepwise's own; `problem` (why `up`
- * would refuse); and where the database has them, `user_version` and the journal mode (`null` elsewhere).
- */
+/** What `info` reports, read without writing; `user_version` and the journal mode are `null` where the database has none. */
 async function collectDatabaseInfo<R extends MigrationRegistry>(manager: CliManager<R>, path: string, flags: string) {
   const status = await manager.status();
   const objects = await manager.run(manager.executor.dialect.readSchemaObjects({ excludeTables: stepwiseTableNames(manager.tableName) }));

@@ -1,8 +1,4 @@
-/**
- * The glob `stepwise fleet --db` takes, with no dependency: `*` and `?` within a name, `[abc]` and
- * `[!abc]` classes, `**` for any depth of folders. A name starting with a dot is matched only by a
- * pattern part that starts with one, as shells do.
- */
+/** The glob `stepwise fleet --db` takes, with no dependency: `*`, `?`, `[abc]`, `[!abc]`, `**`; a name starting with a dot matched only by a part that starts with one, as shells do. */
 import { tryOr } from "../shared/try-or.js";
 import { lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";

@@ -36,10 +36,7 @@ export function defaultFleetConcurrency(): number {
   return typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
 }
 
-/**
- * The most worker threads a fleet command starts, whatever `--concurrency` asks: four per core. Each holds its own driver and registry (tens of MB), so one per database of a huge
- * `--concurrency` could exhaust memory, while a sync SQLite migration keeps its core busy: past a few per core, more threads only wait (on the disk, or another process's lock).
- */
+/** The most worker threads a fleet command starts: four per core. Each holds its own driver and registry (tens of MB), and past a few per core more threads only wait. */
 export function maxFleetWorkers(): number {
   return 4 * defaultFleetConcurrency();
 }

@@ -23,10 +23,7 @@ export type CommandMode = "read" | "write" | "rehearse";
 /** A manager the CLI drives, whose methods return values or promises; the commands await either. */
 export type CliManager<R extends MigrationRegistry> = MigrationManagerBase<unknown, R, boolean, DriverIdentity<unknown>>;
 
-/**
- * How the CLI asks a driver to open the database: `databasePath` (absolute, or `:memory:`), or for a driver
- * that connects by URL the `url` (a secret may be in it, as in `authToken`) with pg's `schema` and `lockTimeoutMs`.
- */
+/** How the CLI asks a driver to open the database: `databasePath` (absolute, or `:memory:`), or by URL the `url` (it may hold a secret) with pg's `schema` and `lockTimeoutMs`. */
 export interface OpenDatabaseOptions<R extends MigrationRegistry> {
   readonly databasePath: string;
   readonly url?: string;
@@ -297,10 +294,8 @@ function libsqlConnectionError(error: unknown, translated: unknown, local: boole
 }
 
 /**
- * A PostgreSQL session that works in `schema`: the migrations' own SQL lands there, as the history table does, so that `--schema` names one database to every command
- * (`reset` drops it, `info` counts it, `verify` compares it) and to the fleet. The search_path joins the server options the URL (else `PGOPTIONS`) gives, as a client
- * option rather than in the URL, which pg would encode again when its path holds a `%` that starts no escape. The name is quoted as an identifier (capitals kept), then its
- * spaces and backslashes escaped as the server's `options` reads them.
+ * A PostgreSQL session whose migrations build in `schema`, beside the history table, so that `--schema` names one database to every command. The search_path joins the URL's (else
+ * `PGOPTIONS`) server options as a client option: pg would encode the URL again when its path holds a `%` that starts no escape.
  */
 function sessionIn(url: string, schema: string | undefined): { connectionString: string; options?: string } {
   if (schema === undefined) return { connectionString: url };

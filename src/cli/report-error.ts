@@ -20,10 +20,7 @@ const USAGE_EXIT_CODES: ReadonlySet<StepwiseErrorCode> = new Set<StepwiseErrorCo
 /** The codes whose cause is an installation's state the message already quotes: no stack says more, so `--verbose` is not offered. */
 const NO_STACK_HINT: ReadonlySet<StepwiseErrorCode> = new Set<StepwiseErrorCode>(["DRIVER_NOT_INSTALLED", "DRIVER_RUNTIME_UNSUPPORTED", "MISSING_DEPENDENCY", "DEPENDENCY_VERSION_UNSUPPORTED"]);
 
-/**
- * Prints a run's failure and returns its exit code; `argv` is read for `--json` and `--verbose` as given, so a failure while parsing honours them; `running` is the command that
- * failed, as commander parsed it (none when parsing failed).
- */
+/** Prints a run's failure and returns its exit code; `argv` is read for `--json` and `--verbose` as given, so a failure while parsing honours them. */
 export function reportError(error: unknown, argv: readonly string[], output: CliOutput, running?: RunningCommand): number {
   const { palette } = output;
   const options = argv.includes("--") ? argv.slice(0, argv.indexOf("--")) : argv;
@@ -163,13 +160,8 @@ const OWN_SOURCE = tryOr(
 );
 
 /**
- * Where a failure that names its migration happened: the error's own `location` (a SQL migration's
- * failing statement), else the frame of what the migration threw (or a cause down its chain) in its
- * `file`, or, where that frame called into another file of the project that threw (the original an
- * imported migration's wrapper runs, a helper of the app), the innermost frame in that file: the
- * project's line the failure came from. Installed packages (`node_modules`), stepwise's own source and
- * Node's internals are not the project's. Node maps frames through source maps when they are on, so a
- * bundled app's frame names the migration's file as well.
+ * Where a failure that names its migration happened: the error's own `location`, else the frame in its `file` of what it (or a cause) threw, or where that frame called into another
+ * project file that threw (an imported migration's original, an app's helper), the innermost frame there; installed packages and stepwise's own source are not the project's.
  */
 function locateFailure(error: StepwiseError): SourceLocation | null {
   const { location: own, file } = error.details as unknown as { location?: Partial<SourceLocation> | null; file?: unknown };
