@@ -132,21 +132,19 @@ export function formatFleetStatus(summary: FleetStatusSummary, palette: Palette)
   for (const state of ["refusing", "locked", "failed"] as const)
     if (summary[state] > 0) lines.push(`  ${label(state)} ${"".padEnd(30)} ${count(summary[state]).padStart(7)}  ${palette.red(codes(state))}`);
   const exceptions = summary.targets.filter((target) => target.state !== "current");
-  if (exceptions.length > 0) {
-    lines.push("", palette.bold(`Not at version ${summary.latestVersion} (${count(exceptions.length)}):`));
-    for (const target of exceptions.slice(0, LISTED)) {
-      const why = target.state === "pending" ? `at ${target.currentVersion}, ${target.pendingCount} pending` : `${target.state}: ${describeFailure(target.error)}`;
-      lines.push(`  ${showId(target.id)}  ${target.state === "pending" ? why : palette.red(why)}`);
-    }
-    if (exceptions.length > LISTED) lines.push(palette.dim(`  … and ${count(exceptions.length - LISTED)} more (--json lists every one)`));
-  }
+  lines.push(
+    ...listTargets(`Not at version ${summary.latestVersion}`, exceptions, palette, (target) => {
+      const { state, currentVersion, pendingCount, error } = target as FleetStatusResult;
+      return state === "pending" ? `at ${currentVersion}, ${pendingCount} pending` : palette.red(`${state}: ${describeFailure(error)}`);
+    }),
+  );
   return lines.join("\n");
 }
 
-/** The failed databases of a run, at most {@link LISTED} of them. */
-function listFailures(title: string, targets: readonly FleetTargetResult[], palette: Palette, describe = (target: FleetTargetResult) => describeFailure(target.error)): string[] {
+/** A titled list of a run's databases, at most {@link LISTED} of them, each described (by default, as failed). */
+function listTargets(title: string, targets: readonly FleetTargetResult[], palette: Palette, describe = (target: FleetTargetResult) => palette.red(describeFailure(target.error))): string[] {
   if (targets.length === 0) return [];
-  const lines = ["", palette.bold(`${title} (${count(targets.length)}):`), ...targets.slice(0, LISTED).map((target) => `  ${showId(target.id)}  ${palette.red(describe(target))}`)];
+  const lines = ["", palette.bold(`${title} (${count(targets.length)}):`), ...targets.slice(0, LISTED).map((target) => `  ${showId(target.id)}  ${describe(target)}`)];
   if (targets.length > LISTED) lines.push(palette.dim(`  … and ${count(targets.length - LISTED)} more (--json lists every one)`));
   return lines;
 }
@@ -175,7 +173,7 @@ export function formatFleetUp(summary: ReturnType<typeof summarizeUp>, palette: 
   const parts = [`${count(summary.migrated)} migrated`, `${count(summary.current)} already current`, summary.failed > 0 ? palette.red(`${count(summary.failed)} failed`) : "0 failed"];
   const lines = [
     `${plural(total, "database")} in ${formatDuration(summary.durationMs)}: ${parts.join(", ")}; ${plural(summary.applied, "migration")} applied`,
-    ...listFailures(
+    ...listTargets(
       "Failed",
       summary.targets.filter((target) => !target.ok),
       palette,
@@ -201,19 +199,11 @@ export function summarizeVerify(run: { readonly results: readonly FleetTargetRes
 
 /** `fleet verify`'s summary line, then the drifted and the failed databases. */
 export function formatFleetVerify({ targets, matching, drifted, failed }: ReturnType<typeof summarizeVerify>, palette: Palette): string {
-  const driftOf = (target: FleetTargetResult) => `at version ${(target as FleetVerifyResult).version}: ${(target as FleetVerifyResult).drift.join("; ")}`;
+  const driftOf = (target: FleetTargetResult) => palette.red(`at version ${(target as FleetVerifyResult).version}: ${(target as FleetVerifyResult).drift.join("; ")}`);
+  const [driftedTargets, failedTargets] = [targets.filter((target) => !target.ok && target.error === null), targets.filter((target) => target.error !== null)];
   return [
     `${plural(targets.length, "database")} verified: ${count(matching)} match their migrations, ${count(drifted)} drifted, ${count(failed)} failed`,
-    ...listFailures(
-      "Drifted",
-      targets.filter((target) => !target.ok && target.error === null),
-      palette,
-      driftOf,
-    ),
-    ...listFailures(
-      "Failed",
-      targets.filter((target) => target.error !== null),
-      palette,
-    ),
+    ...listTargets("Drifted", driftedTargets, palette, driftOf),
+    ...listTargets("Failed", failedTargets, palette),
   ].join("\n");
 }
