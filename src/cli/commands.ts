@@ -259,7 +259,9 @@ export async function repair<R extends MigrationRegistry>(
   if (options.checksums !== undefined) {
     refuseMissingDatabase(scope, "nothing to repair");
     const apply = Boolean(options.yes);
-    const repairedBy = repairedByOf(options.by, scope.session.output.io.env);
+    // Who a checksum repair is recorded as: --by, then $STEPWISE_REPAIRED_BY, then the OS user (a container user with no passwd entry has no name to read).
+    const { env } = scope.session.output.io;
+    const repairedBy = options.by?.trim() || env[REPAIRED_BY_ENV]?.trim() || (tryOr(() => os.userInfo().username, null) ?? (env.USER?.trim() || env.USERNAME?.trim() || "unknown"));
     return withManager(scope, apply ? "write" : "read", async (manager) => {
       const result = await repairChecksums(asNet(manager), { apply, repairedBy, ...(options.checksums === true ? {} : { version: options.checksums }) });
       return { data: result, text: describeChecksumRepair(result), exitCode: !result.applied && result.realignments.length > 0 ? 1 : 0 };
@@ -274,13 +276,6 @@ export async function repair<R extends MigrationRegistry>(
     const result = await repairIncompleteMigration(asNet(manager), { version, resolution: options.applied !== undefined ? "applied" : "forget" });
     return { data: result, text: describeRepair(result) };
   });
-}
-
-/** Who a checksum repair is recorded as: `--by`, then {@link REPAIRED_BY_ENV}, then the OS user. */
-function repairedByOf(by: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
-  const given = by?.trim() || env[REPAIRED_BY_ENV]?.trim();
-  // A container user with no passwd entry has no name to read.
-  return given || (tryOr(() => os.userInfo().username, null) ?? (env.USER?.trim() || env.USERNAME?.trim() || "unknown"));
 }
 
 /** `baseline`: adopts a database made before stepwise, recording migrations 1..`version` as applied if its schema matches them (or `force`). */

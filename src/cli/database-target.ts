@@ -224,7 +224,7 @@ function serverTarget({ session }: CommandScope, driver: CliDriverName, { value,
   const example = CLI_DRIVERS[driver].exampleUrl!;
   if (value == null || value.trim() === "") {
     const config = session.props.extend ? ', set "url" in the stepwise config (such as "${DATABASE_URL}", so no password is committed)' : "";
-    throw withFix(refusal(`No database URL for the ${driver} driver: pass --url ${example}${config}, or set DATABASE_URL.`), `pass --url ${example}${config}, or set DATABASE_URL`);
+    throw refusal(`No database URL for the ${driver} driver: pass --url ${example}${config}, or set DATABASE_URL.`, `pass --url ${example}${config}, or set DATABASE_URL`);
   }
   // A driver's error may quote the URL it was given (its own, or a cause's).
   session.output.hide(value);

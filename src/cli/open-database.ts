@@ -14,10 +14,7 @@ import { isAsyncMigration, type MigrationRegistry } from "../core/types.js";
 import type { Database } from "../drivers/better-sqlite3.js";
 import { CLI_DRIVERS, type CliDriverName } from "./driver-names.js";
 
-/**
- * What a command asks of the connection: `read` never creates a file and writes nothing; `rehearse` (a dry
- * run, verify) creates no file, but a server session and an async manager stay writable to roll back.
- */
+/** What a command asks of the connection: `read` creates and writes nothing; `rehearse` (a dry run, verify) creates no file, but a server session or an async manager stays writable to roll back. */
 export type CommandMode = "read" | "write" | "rehearse";
 
 /** A manager the CLI drives, whose methods return values or promises; the commands await either. */
@@ -113,10 +110,7 @@ export interface SqliteDriverModule<D> {
   readonly AsyncMigrationManager?: new <R extends MigrationRegistry>(db: D, migrations: R, props?: MigrationManagerProps) => unknown;
 }
 
-/**
- * The opener of a SQLite library, whose `openDatabase` opens its connection on a file (or `:memory:`). A read
- * opens the file read-write (only such a connection can roll back a crashed writer's hot journal) but never creates it, and switches writes off.
- */
+/** The opener of a SQLite library. A read opens the file read-write (only such a connection can roll back a crashed writer's hot journal) but never creates it, and switches writes off. */
 export function sqliteConnector<D extends SqliteDatabase>(driver: CliDriverName, openDatabase: (file: string, exists: boolean, mode: CommandMode) => D, module: SqliteDriverModule<D>): DatabaseOpener {
   return {
     async open({ databasePath, busyTimeoutMs, migrations, props }, mode) {
