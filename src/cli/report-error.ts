@@ -120,10 +120,7 @@ export function withDatabaseFlags<T>(fix: T, flags: string, rename: (command: st
   return Object.fromEntries(Object.entries(fix).map(([key, value]) => [key, typeof value !== "string" ? value : key === "command" ? add(`"${value}`).slice(1) : add(value)])) as T;
 }
 
-/**
- * A URL as a command may carry it: without a password or token, whose redacted stand-in would be sent as one (they come from PGPASSWORD or the token's variable). A
- * PostgreSQL URL without its password parameters; a libSQL one as given but its `authToken`, a `file:` URL untouched.
- */
+/** A URL as a command may carry it: without a password or token, whose redacted stand-in would be sent as one (they come from PGPASSWORD or the token's variable). */
 export function withoutPassword(label: string): string {
   if (!/^postgres(ql)?:\/\//i.test(label)) return label.replace(/([?&])authToken=[^&#]*&?/i, "$1").replace(/[?&]$/, "");
   const url = tryOr(() => new URL(label), null);
