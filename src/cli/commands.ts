@@ -212,11 +212,7 @@ export function info<R extends MigrationRegistry>(scope: CommandScope<R>): Promi
   });
 }
 
-/**
- * What `info` reports, read without writing: `path` as given (a URL without its password); the size of the
- * file, or on PostgreSQL of the database; schema objects but SQLite's and stepwise's own; `problem` (why `up`
- * would refuse); and where the database has them, `user_version` and the journal mode (`null` elsewhere).
- */
+/** What `info` reports, read without writing; `user_version` and the journal mode are `null` where the database has none. */
 async function collectDatabaseInfo<R extends MigrationRegistry>(manager: CliManager<R>, path: string, flags: string) {
   const status = await manager.status();
   const objects = await manager.run(manager.executor.dialect.readSchemaObjects({ excludeTables: stepwiseTableNames(manager.tableName) }));
@@ -263,7 +259,9 @@ export async function repair<R extends MigrationRegistry>(
   if (options.checksums !== undefined) {
     refuseMissingDatabase(scope, "nothing to repair");
     const apply = Boolean(options.yes);
-    const repairedBy = repairedByOf(options.by, scope.session.output.io.env);
+    // Who a checksum repair is recorded as: --by, then $STEPWISE_REPAIRED_BY, then the OS user (a container user with no passwd entry has no name to read).
+    const { env } = scope.session.output.io;
+    const repairedBy = options.by?.trim() || env[REPAIRED_BY_ENV]?.trim() || (tryOr(() => os.userInfo().username, null) ?? (env.USER?.trim() || env.USERNAME?.trim() || "unknown"));
     return withManager(scope, apply ? "write" : "read", async (manager) => {
       const result = await repairChecksums(asNet(manager), { apply, repairedBy, ...(options.checksums === true ? {} : { version: options.checksums }) });
       return { data: result, text: describeChecksumRepair(result), exitCode: !result.applied && result.realignments.length > 0 ? 1 : 0 };
@@ -278,13 +276,6 @@ export async function repair<R extends MigrationRegistry>(
     const result = await repairIncompleteMigration(asNet(manager), { version, resolution: options.applied !== undefined ? "applied" : "forget" });
     return { data: result, text: describeRepair(result) };
   });
-}
-
-/** Who a checksum repair is recorded as: `--by`, then {@link REPAIRED_BY_ENV}, then the OS user. */
-function repairedByOf(by: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
-  const given = by?.trim() || env[REPAIRED_BY_ENV]?.trim();
-  // A container user with no passwd entry has no name to read.
-  return given || (tryOr(() => os.userInfo().username, null) ?? (env.USER?.trim() || env.USERNAME?.trim() || "unknown"));
 }
 
 /** `baseline`: adopts a database made before stepwise, recording migrations 1..`version` as applied if its schema matches them (or `force`). */
@@ -320,7 +311,9 @@ export async function adopt<R extends MigrationRegistry>(
     if (options.writeSql !== undefined && manager.driver.dialect !== "sqlite")
       throw usageError("--write-sql writes SQLite's SQL, for a copy of a D1 or Durable Object database; a PostgreSQL database is adopted in place.");
     const result = await adoptDatabase(asNet(manager), map, { mapFile, dropOldTable: Boolean(options.dropOldTable), ...(historyFile && { historyFile }), oldTable: options.oldTable });
-    const sqlFile = options.writeSql === undefined ? null : await writeAdoptionSql(manager, options.writeSql, resolvePath(scope.session, options.writeSql), resolveTarget(scope).label);
+    const { writeSql } = options;
+    // The copy's adoption as SQL for the database it was copied from.
+    if (writeSql !== undefined) writeFileSync(resolvePath(scope.session, writeSql), await manager.run(adoptionSql(manager.tableName, resolveTarget(scope).label)));
     const old =
       options.historyFile !== undefined
         ? `${result.oldTable} is kept; delete it once ${result.tool} no longer runs`
@@ -340,16 +333,9 @@ export async function adopt<R extends MigrationRegistry>(
         ? `Already adopted from ${result.tool} at version ${result.version}; ${result.oldTableDropped ? `${result.oldTable} was dropped` : "nothing changed"}.`
         : scope.session.output.palette.green(`Adopted from ${result.tool}: ${recorded}; "up" continues from ${result.version + 1}. ${old}.`)) +
       keep +
-      (sqlFile === null ? "" : `\nWrote ${sqlFile.file}: run it on the database this is a copy of (wrangler d1 execute <database> --remote --file ${sqlFile.file}).`);
-    return { data: { ...result, setInConfig, ...(sqlFile && { sqlFile: sqlFile.file }) }, text };
+      (writeSql === undefined ? "" : `\nWrote ${writeSql}: run it on the database this is a copy of (wrangler d1 execute <database> --remote --file ${writeSql}).`);
+    return { data: { ...result, setInConfig, ...(writeSql !== undefined && { sqlFile: writeSql }) }, text };
   });
-}
-
-/** `adopt --write-sql`: the copy's adoption as SQL for the database it was copied from, written to `file`. */
-async function writeAdoptionSql<R extends MigrationRegistry>(manager: CliManager<R>, file: string, resolved: string, copy: string): Promise<{ file: string }> {
-  const sql = await manager.run(adoptionSql(manager.tableName, copy));
-  writeFileSync(resolved, sql);
-  return { file };
 }
 
 /** A history file's parsed JSON, or why it cannot be read, in the words the map's error uses (adopt names the file in its error). */
@@ -371,14 +357,6 @@ export async function verify<R extends MigrationRegistry>(scope: CommandScope<R>
     const verification = await verifySchema(asNet(manager));
     return { data: verification, text: format.formatVerification(verification, scope.session.output.palette), ...(!verification.ok && { exitCode: 1 }) };
   });
-}
-
-/** A folder error of a restore with its own next step: the code's names `up --backup`'s options, which a restore has not. */
-function restoreFix(error: unknown): unknown {
-  if (!(error instanceof StepwiseError)) return error;
-  if (error.is("BACKUP_FOLDER_UNWRITABLE")) return withFix(error, `make ${error.details.directory} writable, then run the restore again`);
-  if (error.is("BACKUP_DISK_FULL")) return withFix(error, `free space in ${error.details.directory}, then run the restore again`);
-  return error;
 }
 
 /** `restore`: puts a backup written by `up --backup` back in place of the database, once confirmed, after checking it. */
@@ -409,7 +387,10 @@ export async function restore<R extends MigrationRegistry>(scope: CommandScope<R
     dangerouslyAllowForeignBackup: Boolean(options.force),
   })
     .catch((error: unknown) => {
-      throw restoreFix(error);
+      // A folder error's own fix names `up --backup`'s options, which a restore has not.
+      if (error instanceof StepwiseError && error.is("BACKUP_FOLDER_UNWRITABLE")) throw withFix(error, `make ${error.details.directory} writable, then run the restore again`);
+      if (error instanceof StepwiseError && error.is("BACKUP_DISK_FULL")) throw withFix(error, `free space in ${error.details.directory}, then run the restore again`);
+      throw error;
     })
     .finally(() => void scratch.close());
   return { data: result, text: format.formatRestore(result, session.output.palette) };

@@ -82,7 +82,6 @@ function declareProgram(props: CreateCliProps<MigrationRegistry>, red: (text: st
     [pg && "keep the password out of it (PGPASSWORD) where others can read your command line", libsqlClient && "give a libSQL token as LIBSQL_AUTH_TOKEN"].filter(Boolean).join(", and ");
   return program
     .description("Migrations for SQLite and PostgreSQL apps, compiled into a registry")
-    .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout(text),
       writeErr: (text) => io.stderr(text),
@@ -90,7 +89,6 @@ function declareProgram(props: CreateCliProps<MigrationRegistry>, red: (text: st
       // rewrite the terminal's line.
       outputError: (text, write) => write(text.replace(/[\u0000-\u0009\u000b-\u001f\u007f]/g, (char) => JSON.stringify(char).slice(1, -1)).replace(/^error: /, `${red("error [USAGE]")}: `)),
     })
-    .showHelpAfterError(`(run "${programName} --help" for usage)`)
     .option(
       "--db <path>",
       "database file" +

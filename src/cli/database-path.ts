@@ -1,8 +1,4 @@
-/**
- * The database a user names, checked before any library sees it: a SQLite path (from `--db`, a setting or
- * `DATABASE_URL`) or a server's URL by its driver's rules (the clients' own parse errors quote a URL whole,
- * password and all); and the folder a new database file is created in.
- */
+/** The database a user names, checked before any library sees it (the clients' own parse errors quote a URL whole, password and all); and the folder a new database file is made in. */
 import { tryOr } from "../shared/try-or.js";
 import { existsSync, lstatSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -12,17 +8,13 @@ import { databaseFolderMissingError, databasePathInvalidError } from "../safety/
 import { pathEncodingError } from "./errors.js";
 import { StepwiseError } from "../core/errors.js";
 import { realDatabaseFileOrThrow } from "../safety/real-database-file.js";
-import { CLI_DRIVERS, schemeOf, type CliDriverName } from "./driver-names.js";
+import { CLI_DRIVERS, schemeOf, urlDriverOfScheme, type CliDriverName } from "./driver-names.js";
 import { redactConnectionString } from "./secrets.js";
 
 /** The environment variable the CLI reads a libSQL server's auth token from; never printed. */
 export const LIBSQL_AUTH_TOKEN_ENV = "LIBSQL_AUTH_TOKEN";
 
-/**
- * `chosen` (`--db`, or the setting `source` names) checked as a SQLite path and resolved by `resolve`, or
- * `:memory:`: refused when it is empty, a URL, a connection string (a password would become a file name),
- * or says "this folder" (path.resolve would drop the trailing `/`), then as {@link usableDatabasePathOrThrow}.
- */
+/** `chosen` checked as a SQLite path and resolved, or `:memory:`: a connection string is refused (a password would become a file name), as is "this folder" (resolving drops the `/`). */
 export function checkDatabasePath(chosen: string, source: string, resolve: (file: string) => string): string {
   // An empty path would resolve to the working folder itself; SQLite would open "" as a temporary database.
   if (chosen === "") throw databasePathInvalidError("", "empty");
@@ -34,11 +26,7 @@ export function checkDatabasePath(chosen: string, source: string, resolve: (file
   return usableDatabasePathOrThrow(resolve(chosen));
 }
 
-/**
- * The real file `databasePath` (absolute) names through symlinks, so every command opens, backs up
- * and locks the same file; `DATABASE_PATH_INVALID` for a folder, a FIFO or device, a dangling link,
- * a linked journal, a NUL byte, or a file where a folder on the way should be.
- */
+/** The real file `databasePath` names through symlinks, so every command opens, backs up and locks the same file; `DATABASE_PATH_INVALID` for what is no usable file. */
 function usableDatabasePathOrThrow(databasePath: string): string {
   if (databasePath.includes("\0")) throw databasePathInvalidError(databasePath, "nul-byte");
   try {
@@ -103,11 +91,7 @@ export function createDatabaseFolder(databasePath: string): void {
   }
 }
 
-/**
- * Refuses (`PATH_NOT_UTF8`) a path holding U+FFFD that is no real U+FFFD of the process's arguments
- * or environment: Node decodes bytes that are not UTF-8 as U+FFFD, so `--db $'\xff.db'` arrives as
- * "�.db", another file. The error names the bytes as given (read where Linux shows them), else `\ufffd`.
- */
+/** Refuses (`PATH_NOT_UTF8`) a U+FFFD the process's arguments or environment did not hold: Node decodes bytes that are not UTF-8 as U+FFFD, so `--db $'\xff.db'` names another file. */
 export function assertPathRoundTrips(value: string): void {
   if (!value.includes("\uFFFD")) return;
   // The process's arguments and environment entries as the bytes it was started with; none off Linux.
@@ -139,11 +123,7 @@ export function namesSqliteFile(url: string): boolean {
   return scheme === null || /^[A-Za-z]:[\\/]/.test(trimmed) || ["file:", "sqlite:", "sqlite3:"].includes(scheme);
 }
 
-/**
- * The database path `DATABASE_URL` (or the setting `source` names) holds (a plain path, `file:` or `sqlite:`), or `null` when unset
- * or blank. Anything else is refused (`DATABASE_PATH_INVALID`) by its shape or scheme alone, so a
- * password in it never reaches the output; `%XX` escapes that are not UTF-8 are `PATH_NOT_UTF8`.
- */
+/** The database path `DATABASE_URL` (or `source`) holds, or `null` when blank; anything else is refused by its shape or scheme alone, so a password in it is never printed. */
 export function databasePathFromUrl(value: string | undefined, source = "DATABASE_URL"): string | null {
   const url = value?.trim() ?? "";
   if (url === "") return null;
@@ -183,17 +163,13 @@ export function databasePathFromUrl(value: string | undefined, source = "DATABAS
   return file;
 }
 
-/** The hint for a server's URL given where a SQLite path goes: the driver that takes it. `flag` is appended to the pg hint (` and --url`). */
+/** The hint for a server's URL given where a SQLite path goes: the driver that takes it. `flag` is appended to it (` and --url`). */
 function serverUrlHint(scheme: string, flag: string): string {
-  if (/^postgres(ql)?:$/.test(scheme)) return `; for PostgreSQL pass --driver pg${flag}`;
-  return /^(libsql|https?|wss?):$/.test(scheme) ? `; for a libSQL server pass --driver libsql-client${flag}` : "";
+  const driver = urlDriverOfScheme(scheme);
+  return driver === null ? "" : `; for ${driver === "pg" ? "PostgreSQL" : "a libSQL server"} pass --driver ${driver}${flag}`;
 }
 
-/**
- * Throws unless `url` can be a SQLite path or URL, naming only its shape: quotes, a leading `//`,
- * control characters, or in `named` (without a SQLite URL's query) `key=value`, `;` or `user@host`,
- * which mark another database's connection string, password and all; the error names `source` (DATABASE_URL, or a setting).
- */
+/** Throws unless `url` can be a SQLite path or URL, naming only its shape: another database's connection string may hold a password. */
 function refuseConnectionString(url: string, named: string, source: string): void {
   const shape = /^["'`]|["'`]$/.test(url)
     ? "a quoted value; remove the quotes"
@@ -218,18 +194,14 @@ export interface ServerUrl {
 
 const refuse = (problem: string) => usageError(`${problem}. Nothing was changed.`);
 
-/**
- * `url` checked for `driver`, whose messages name `source`, never the URL's text; a `file:` URL's path is
- * resolved by `resolve` and checked as `--db` is. Shown: a server's URL without its password (pg) or query
- * (libSQL), a file's absolute path.
- */
+/** `url` checked for `driver`, whose messages name `source`, never the URL's text (a password); a `file:` URL's path is checked as `--db` is. */
 export function parseServerUrl(driver: CliDriverName, url: string, source: string, resolve: (file: string) => string): ServerUrl {
   const trimmed = url.trim();
   const scheme = schemeOf(trimmed);
   const example = CLI_DRIVERS[driver].exampleUrl!;
   if (driver !== "libsql-client") {
     const slashed = /^([A-Za-z][A-Za-z0-9+.-]*:)\/\//.exec(trimmed)?.[1]?.toLowerCase() ?? null;
-    if (slashed !== "postgres:" && slashed !== "postgresql:") {
+    if (urlDriverOfScheme(slashed) !== "pg") {
       throw refuse(`${source} is not a PostgreSQL URL (${slashed === null ? "it has no scheme://" : `its scheme is ${slashed}//`}); the pg driver needs one such as ${example}`);
     }
     // pg ignores a fragment, and a # in the user or password ends the authority early: what follows it (maybe the password) would reach the label.
@@ -263,7 +235,7 @@ export function parseServerUrl(driver: CliDriverName, url: string, source: strin
     if (/[?#%]/.test(absolute)) throw refuse(`The database path in ${source} holds ?, # or %, which a file: URL cannot carry; rename the file or its folder`);
     return { url: `file:${absolute}`, file: absolute, label: absolute };
   }
-  if (scheme === null || !["libsql:", "http:", "https:", "ws:", "wss:"].includes(scheme)) {
+  if (urlDriverOfScheme(scheme) !== "libsql-client") {
     throw refuse(`${source} is not a libSQL URL (${scheme === null ? "it has no scheme" : `its scheme is ${scheme}`}); the libsql-client driver needs one such as ${example}`);
   }
   // What `@libsql/client` would refuse quoting the URL: a fragment, and any query parameter but `authToken` and `tls=0|1`, decoded as the client decodes them.

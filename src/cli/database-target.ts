@@ -77,11 +77,7 @@ export function offeredDrivers(props: Pick<CreateCliProps<MigrationRegistry>, "d
   return Object.keys(props.drivers ?? {});
 }
 
-/**
- * The driver that opens the database: `--driver`, then the app's setting, then the driver a server's URL
- * names by its scheme (see {@link driverOfUrl}), then better-sqlite3 (the first driver offered when it is
- * not); one this CLI was not given is DRIVER_UNKNOWN before anything asks for its settings.
- */
+/** The driver that opens the database ({@link chooseDriver}); one this CLI was not given is DRIVER_UNKNOWN before anything asks for its settings. */
 export function driverOf({ session, flags }: CommandScope): CliDriverName {
   const loaders = session.props.drivers ?? {};
   const driver = chooseDriver(flags, session.props, session.output.io.env);
@@ -89,7 +85,7 @@ export function driverOf({ session, flags }: CommandScope): CliDriverName {
   return driver;
 }
 
-/** {@link driverOf}'s choice, unchecked: for a command's defaults before it runs (`adopt`'s map follows the driver's dialect). */
+/** `--driver`, the app's setting, the driver a server's URL names ({@link driverOfUrl}), else the default; unchecked: for a command's defaults before it runs (`adopt`'s map). */
 export function chooseDriver(
   flags: GlobalFlags,
   props: Pick<CreateCliProps<MigrationRegistry>, "driver" | "drivers" | "database" | "url">,
@@ -163,12 +159,7 @@ export interface DatabaseTarget {
 /** The commands a fleet runs on every database itself; the others a `fix` names (`repair`, `down`, `baseline`...) work on one database. */
 export const FLEET_COMMANDS: ReadonlySet<string> = new Set(["up", "status", "verify"]);
 
-/**
- * The database of `scope`, checked: a SQLite file from `--db`, the app's setting, or a `DATABASE_URL` that
- * names a file; a server's URL from `--url`, the app's `url`, or `DATABASE_URL`. The flags of the other kind
- * of driver are refused, and the URL is hidden from the output from here on. None given is a usage error,
- * or with `optional`, `null`.
- */
+/** The database of `scope`, checked, the other kind of driver's flags refused, its URL hidden from the output from here on; none given is a usage error, or with `optional`, `null`. */
 export function resolveTarget(scope: CommandScope): DatabaseTarget;
 export function resolveTarget(scope: CommandScope, optional: true): DatabaseTarget | null;
 export function resolveTarget(scope: CommandScope, optional = false): DatabaseTarget | null {
@@ -233,7 +224,7 @@ function serverTarget({ session }: CommandScope, driver: CliDriverName, { value,
   const example = CLI_DRIVERS[driver].exampleUrl!;
   if (value == null || value.trim() === "") {
     const config = session.props.extend ? ', set "url" in the stepwise config (such as "${DATABASE_URL}", so no password is committed)' : "";
-    throw withFix(refusal(`No database URL for the ${driver} driver: pass --url ${example}${config}, or set DATABASE_URL.`), `pass --url ${example}${config}, or set DATABASE_URL`);
+    throw refusal(`No database URL for the ${driver} driver: pass --url ${example}${config}, or set DATABASE_URL.`, `pass --url ${example}${config}, or set DATABASE_URL`);
   }
   // A driver's error may quote the URL it was given (its own, or a cause's).
   session.output.hide(value);
@@ -293,10 +284,7 @@ function configuredUrl(props: CreateCliProps<MigrationRegistry>): string | null 
   }
 }
 
-/**
- * Refuses what `driver`'s manager would refuse at construction (a registry of the other dialect, or one that breaks the version rules), with the same code and fields, before a connection is
- * made or a file created: a server's session would be opened, and authenticated, first.
- */
+/** Refuses what `driver`'s manager would refuse at construction, with the same code and fields, before a session is opened (and authenticated) or a file created. */
 export function assertRegistryFits(migrations: MigrationRegistry, driver: CliDriverName): void {
   assertRegistryForDriver(migrations, dialectOfDriver(driver), driver === "sql-js" ? "sql.js" : driver);
 }
@@ -331,11 +319,8 @@ export function configVariableUnsetError(fields: { setting: string; variable: st
 }
 
 /**
- * Opens the database for one command and runs `action` on it, with the database as shown and whether it
- * existed. A read never creates a file: a missing one reads as an empty database. A write on a SQLite file
- * that does not exist yet first runs `preflight` on an in-memory database of the same library and registry,
- * so whatever it refuses is refused before a folder or file is made; by URL, `preflight` runs on the real
- * session first. `registry` stands in for the app's, for a command that must read whatever the registry holds.
+ * Opens the database for one command and runs `action` on it; a read never creates a file. A write on a SQLite file not there yet first runs `preflight` on an in-memory database,
+ * so what it refuses is refused before a file is made. `registry` stands in for the app's, for a command that must read whatever the registry holds.
  */
 export async function withManager<R extends MigrationRegistry, T>(
   scope: CommandScope<R>,

@@ -1,7 +1,4 @@
-/**
- * The bin's loader of each driver, each library imported only when chosen (a project with only pg installed never needs
- * better-sqlite3). Only the bin imports this: an app's own `createCli` gets better-sqlite3 statically, which its bundler resolves.
- */
+/** The bin's loader of each driver, each library imported only when chosen; an app's own `createCli` gets better-sqlite3 statically, which its bundler resolves. */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { driverCapabilityError } from "../core/driver.js";
 import { driverRuntimeUnsupportedError } from "./errors.js";
@@ -21,9 +18,8 @@ function refuseRuntime(driver: "node-sqlite" | "bun-sqlite", required: string, h
 }
 
 /**
- * The database file's bytes for sql.js, which reads without SQLite's locks: refused while a writer's
- * `-wal` or `-journal` is there before or after the read, or when the file's size or time moved
- * during it (a write that came and went leaves no sidecar).
+ * The database file's bytes for sql.js, which reads without SQLite's locks: refused while a writer's sidecar is there, or when the file moved during the read (a write that came and
+ * went leaves no sidecar).
  *
  * @throws `DRIVER_CAPABILITY_MISSING` (`fileLocking`): without SQLite's locks, sql.js cannot wait for the writer.
  */

@@ -40,21 +40,15 @@ export function defaultDriverOf(offered: readonly string[]): CliDriverName {
 /** A URL's scheme, lower-cased with its colon (`postgres:`), or `null` when it has none. */
 export const schemeOf = (url: string): string | null => /^([A-Za-z][A-Za-z0-9+.-]*:)/.exec(url)?.[1]?.toLowerCase() ?? null;
 
-/** The URL schemes that name their driver when neither `--driver` nor the app does. */
-const DRIVER_OF_SCHEME: Readonly<Record<string, CliDriverName>> = {
-  "postgres:": "pg",
-  "postgresql:": "pg",
-  "libsql:": "libsql-client",
-  "http:": "libsql-client",
-  "https:": "libsql-client",
-  "ws:": "libsql-client",
-  "wss:": "libsql-client",
-};
+/** The driver a URL's scheme (`postgres:`, as {@link schemeOf} reads it) names when neither `--driver` nor the app does: pg, or libsql-client for `libsql:`, `http(s):`, `ws(s):`; else `null`. */
+export function urlDriverOfScheme(scheme: string | null): "pg" | "libsql-client" | null {
+  return scheme === null ? null : /^postgres(ql)?:$/.test(scheme) ? "pg" : /^(libsql|https?|wss?):$/.test(scheme) ? "libsql-client" : null;
+}
 
-/** The driver among `offered` that `url`'s scheme names (`postgres:` pg, `libsql:`, `http(s):`, `ws(s):` libsql-client), or `null`. */
+/** The driver among `offered` that `url`'s scheme names ({@link urlDriverOfScheme}), or `null`. */
 export function driverOfScheme(url: string, offered: readonly string[]): CliDriverName | null {
-  const driver = DRIVER_OF_SCHEME[schemeOf(url.trim()) ?? ""];
-  return driver !== undefined && offered.includes(driver) ? driver : null;
+  const driver = urlDriverOfScheme(schemeOf(url.trim()));
+  return driver !== null && offered.includes(driver) ? driver : null;
 }
 
 /** The default `--driver`'s help states for a CLI offering `offered`: the URL drivers it offers besides the fallback, then the fallback. */

@@ -1,6 +1,6 @@
 /**
- * The `fix` of `--json`'s error: the next step the message gives, as one line a script can show. An error that carries its own (`details.fix`) keeps it (report-error.ts); one thrown where only the thrower knows the
- * command (the project's gen script, the config the CLI read) has it attached; the rest are made here from the details, one entry per code whose message names a next step.
+ * The `fix` of `--json`'s error, the next step as one line a script can show: an error's own (`details.fix`), else one attached where only the thrower knows the command, else
+ * made here from the details.
  */
 import { adoptedHistoryIn, defaultHistoryIn, historyWriteFix, unusableSqliteFix } from "../core/error-factories.js";
 import { spell } from "../core/option-text.js";

@@ -39,10 +39,7 @@ export function refusal(problem: string, fix?: string) {
   return fix === undefined ? error : withFix(error, fix);
 }
 
-/**
- * The refusal of a flag only `--driver pg` has (`--lock-timeout`: SQLite's busy timeout bounds every wait; `--schema`: SQLite and libSQL have none), on `driver`, in a CLI offering the drivers
- * `offered`.
- */
+/** The refusal of a flag only `--driver pg` has (SQLite's busy timeout bounds every wait; SQLite and libSQL have no schemas), on `driver`, in a CLI offering `offered`. */
 export function pgOnlyFlagRefusal(flag: "--lock-timeout" | "--schema", driver: string, offered: readonly string[]) {
   // The flag says the user means PostgreSQL as often as it is out of place: a DATABASE_URL of a server picks no driver, so the way there is named too, where this CLI has it.
   const toPg = offered.includes("pg") ? `, or pass --driver pg to work on PostgreSQL` : "";

@@ -1,8 +1,4 @@
-/**
- * The glob `stepwise fleet --db` takes, with no dependency: `*` and `?` within a name, `[abc]` and
- * `[!abc]` classes, `**` for any depth of folders. A name starting with a dot is matched only by a
- * pattern part that starts with one, as shells do.
- */
+/** The glob `stepwise fleet --db` takes, with no dependency: `*`, `?`, `[abc]`, `[!abc]`, `**`; a name starting with a dot matched only by a part that starts with one, as shells do. */
 import { tryOr } from "../shared/try-or.js";
 import { lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
@@ -36,13 +32,9 @@ export function globPartToRegExp(part: string): RegExp {
 const escapeClass = (text: string) => text.replace(/[\\\]^]/g, "\\$&");
 
 /**
- * The files `pattern` matches, relative to `cwd` when the pattern is, in the pattern's own spelling
- * with `/` between folders, sorted, each file once: a file reached by two spellings (a link to it,
- * a hard link, a link to a folder above it) keeps the one through the fewest links (ties: the first), since two
- * ids for one database would count it twice and could put it in two shards, and an id that an
- * unrelated link could change would move the database to another shard. Each `**` enters a folder once, so a link loop ends. SQLite's
- * sidecars (`-wal`, `-shm`, `-journal`) and stepwise's (owner locks, `up --backup` snapshots) are never databases and are left out; so are folders, and
- * links to them. A link to nothing is kept: opening it refuses it.
+ * The files `pattern` matches, in its own spelling, sorted, each file once: of a file's spellings (links, hard links) the one through the fewest links, since two ids for one
+ * database would count it twice, and an id an unrelated link could change would move it to another shard. Each `**` enters a folder once, so a link loop ends. Sidecars
+ * (`-wal`, owner locks, backups) and folders are left out; a link to nothing is kept: opening it refuses it.
  */
 export function expandFileGlob(pattern: string, cwd: string): string[] {
   const parts = pattern.split(/[\\/]/);

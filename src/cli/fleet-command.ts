@@ -1,44 +1,31 @@
 /** `stepwise fleet status|up|verify`: one command over many databases. Declares the commands; each is a function of its scope and options that returns a {@link Report}. */
-import { readFileSync } from "node:fs";
 import { Option, type Command } from "commander";
-import type { TargetReport } from "../fleet/migrate-many.js";
-import type { FleetStop } from "../fleet/run-fleet.js";
-import { TRANSACTION_MODES, type TransactionMode } from "../core/options.js";
+import { TRANSACTION_MODES } from "../core/options.js";
 import type { MigrationRegistry } from "../core/types.js";
-import { offeredDrivers, resolvePath, setting, type CommandScope } from "./database-target.js";
-import { driverOfScheme } from "./driver-names.js";
-import { tryOr } from "../shared/try-or.js";
-import { createFleetProgress, formatFleetStatus, formatFleetUp, formatFleetVerify, summarizeStatus } from "./fleet-output.js";
-import { defaultFleetConcurrency, executeFleet, maxFleetWorkers } from "./fleet-run.js";
-import type { FleetJob, FleetStatusResult, FleetVerifyResult } from "./fleet-task.js";
-import { listenForStop } from "./fleet-interrupt.js";
-import { listedUrls, listFleetTargets, parseShard } from "./fleet-targets.js";
+import type { CommandScope } from "./database-target.js";
+import { formatFleetStatus, formatFleetUp, formatFleetVerify, summarizeStatus, summarizeUp, summarizeVerify } from "./fleet-output.js";
+import { defaultFleetConcurrency, maxFleetWorkers, runFleetCommand, type FleetOptions, type FleetUpOptions } from "./fleet-run.js";
+import type { FleetStatusResult } from "./fleet-task.js";
+import { parseShard } from "./fleet-targets.js";
 import type { Report } from "./output.js";
 import * as parse from "./parse-options.js";
 
-/** What every fleet command takes besides the global flags. */
-export interface FleetOptions {
-  readonly concurrency?: number;
-  /** `i/n`, checked by {@link parseShard}. */
-  readonly shard?: string;
-  readonly urlFile?: string;
-  readonly json?: boolean;
-}
+/** How `createCli` declares a command under `parent`: its function runs, then its report prints. */
+type Declarer<R extends MigrationRegistry> = (
+  parent: Command,
+) => (name: string, description: string, run: (scope: CommandScope<R>, options: never) => Promise<Report>, ...options: Option[]) => Command;
 
-/** What `fleet up` takes besides those. */
-export interface FleetUpOptions extends FleetOptions {
-  readonly to?: number;
-  readonly transaction?: TransactionMode;
-  readonly canary?: number;
-  readonly failFast?: boolean;
-}
-
-/** Where the fleet comes from, which the global options say: shown under each fleet command's help, for the drivers this CLI has. */
-function describeTargets(drivers: readonly string[]): string {
+/** Declares `fleet` and its three commands on `program`; `drivers` are the ones this CLI has, whose ways of naming databases its help lists. */
+export function declareFleetCommands<R extends MigrationRegistry>(program: Command, declarerOf: Declarer<R>, drivers: readonly string[]): void {
   const [pg, libsqlClient] = [drivers.includes("pg"), drivers.includes("libsql-client")];
-  const servers = [pg && "pg", libsqlClient && "libsql-client"].filter(Boolean).join("|");
+  // Only the ways this CLI's drivers have: an app offering only servers has no SQLite files to glob.
   const files = drivers.filter((driver) => driver !== "pg" && driver !== "libsql-client");
-  return [
+  const servers = [pg && "pg", libsqlClient && "libsql-client"].filter(Boolean).join("|");
+  const sources = [files.length > 0 && "the SQLite files --db '<glob>' matches", pg && "the PostgreSQL schemas --schema '<glob>' matches", servers && "the URLs of --url-file"].filter(Boolean);
+  const fleet = program.command("fleet").description(`status, up or verify on many databases: ${sources.slice(0, -1).join(", ")}${sources.length > 1 ? ", or " : ""}${sources.at(-1)}`);
+  const declareIn = declarerOf(fleet);
+  // Where the fleet comes from, which the global options say, under each fleet command's help.
+  const targets = [
     "",
     "The databases (global options, before or after the command):",
     ...(files.length === 0 ? [] : [`  --db '<glob>'                 SQLite files, on ${files.length === 1 ? `--driver ${files[0]}` : `any file driver (--driver ${files.join(", ")})`}`]),
@@ -50,22 +37,6 @@ function describeTargets(drivers: readonly string[]): string {
       : []),
     `  --table${pg ? ", --busy-timeout and --lock-timeout apply" : " and --busy-timeout apply"} to every database`,
   ].join("\n");
-}
-
-/** How `createCli` declares a command under `parent`: its function runs, then its report prints. */
-type Declarer<R extends MigrationRegistry> = (
-  parent: Command,
-) => (name: string, description: string, run: (scope: CommandScope<R>, options: never) => Promise<Report>, ...options: Option[]) => Command;
-
-/** Declares `fleet` and its three commands on `program`; `drivers` are the ones this CLI has, whose ways of naming databases its help lists. */
-export function declareFleetCommands<R extends MigrationRegistry>(program: Command, declarerOf: Declarer<R>, drivers: readonly string[]): void {
-  const [pg, libsqlClient] = [drivers.includes("pg"), drivers.includes("libsql-client")];
-  // Only the ways this CLI's drivers have: an app offering only servers has no SQLite files to glob.
-  const fileDrivers = drivers.some((driver) => driver !== "pg" && driver !== "libsql-client");
-  const sources = [fileDrivers && "the SQLite files --db '<glob>' matches", pg && "the PostgreSQL schemas --schema '<glob>' matches", (pg || libsqlClient) && "the URLs of --url-file"].filter(Boolean);
-  const fleet = program.command("fleet").description(`status, up or verify on many databases: ${sources.slice(0, -1).join(", ")}${sources.length > 1 ? ", or " : ""}${sources.at(-1)}`);
-  const declareIn = declarerOf(fleet);
-  const targets = describeTargets(drivers);
   const declare: typeof declareIn = (...args) => declareIn(...args).addHelpText("after", targets);
   const positive = parse.singleValued(parse.parsePositiveInteger);
   const shared = () => [
@@ -84,7 +55,7 @@ export function declareFleetCommands<R extends MigrationRegistry>(program: Comma
       "a file listing the databases' URLs, one a line, for pg or libsql-client (the first URL's scheme picks which unless --driver or the driver setting names one; tokens from LIBSQL_AUTH_TOKEN)",
     )
       .argParser(parse.singleValued(parse.parsePath))
-      .hideHelp(!pg && !libsqlClient),
+      .hideHelp(!servers),
     new Option("--json", "print the report as JSON instead of progress and a summary"),
   ];
   declare("status", "how many databases are at each version, how many are pending, refusing, locked or failed and why; exit 1 unless every one can be migrated", fleetStatus, ...shared());
@@ -101,37 +72,6 @@ export function declareFleetCommands<R extends MigrationRegistry>(program: Comma
   declare("verify", "compare each database's schema with a replay of its applied migrations; exit 1 on any drift or failure", fleetVerify, ...shared());
 }
 
-/**
- * `scope` for a fleet named by `--url-file`: the file's URLs take the url setting's place, so the setting picks no driver; when nothing names one, the
- * file's first URL does by its scheme, as `--url`'s would. A file that cannot be read picks nothing: listing the targets reports it.
- */
-function withUrlFile<R extends MigrationRegistry>(scope: CommandScope<R>, urlFile: string): CommandScope<R> {
-  const { props } = scope.session;
-  // Read only when nothing names the driver.
-  const text = setting(scope.flags.driver, props.driver) == null ? tryOr(() => readFileSync(resolvePath(scope.session, urlFile), "utf8"), "") : "";
-  const first = listedUrls(text, urlFile)[0]?.line;
-  const driver = (first === undefined ? null : driverOfScheme(first, offeredDrivers(props))) ?? props.driver;
-  return { ...scope, session: { ...scope.session, props: { ...props, url: null, driver } } };
-}
-
-/** Lists the targets and runs `job` on them, with a progress display unless `--json`. */
-async function runFleetCommand<R extends MigrationRegistry>(given: CommandScope<R>, options: FleetUpOptions, job: Pick<FleetJob, "task" | "mode" | "to" | "transaction">) {
-  const scope = options.urlFile === undefined ? given : withUrlFile(given, options.urlFile);
-  const targets = await listFleetTargets(scope, options.urlFile, options.shard === undefined ? undefined : parseShard(options.shard));
-  const { io, palette } = scope.session.output;
-  const progress = options.json ? undefined : createFleetProgress(io, palette, `fleet ${job.task}`);
-  // Only `up` writes: status and verify have nothing to finish, so a Ctrl-C ends them at once.
-  const stop = job.task === "up" ? listenForStop() : undefined;
-  const pool = { concurrency: options.concurrency ?? defaultFleetConcurrency(), canary: options.canary ?? 0, failFast: Boolean(options.failFast), total: targets.length, signal: stop?.signal };
-  try {
-    const run = await executeFleet(scope, job, targets, pool, progress ?? {});
-    return { ...run, total: targets.length };
-  } finally {
-    stop?.dispose();
-    progress?.clear();
-  }
-}
-
 /** `fleet status`: the histogram, and every database that is not at the latest version. */
 async function fleetStatus<R extends MigrationRegistry>(scope: CommandScope<R>, options: FleetOptions): Promise<Report> {
   const run = await runFleetCommand(scope, options, { task: "status", mode: "read" });
@@ -141,42 +81,13 @@ async function fleetStatus<R extends MigrationRegistry>(scope: CommandScope<R>, 
 
 /** `fleet up`: what each database was migrated from and to, what failed and why. */
 async function fleetUp<R extends MigrationRegistry>(scope: CommandScope<R>, options: FleetUpOptions): Promise<Report> {
-  const run = await runFleetCommand(scope, options, {
-    task: "up",
-    mode: "write",
-    ...(options.to !== undefined && { to: options.to }),
-    ...(options.transaction !== undefined && { transaction: options.transaction }),
-  });
-  const targets = run.results as TargetReport[];
-  const ok = run.stopped === null && targets.every((target) => target.ok);
-  const data = {
-    ok,
-    stopped: run.stopped satisfies FleetStop | null,
-    durationMs: run.durationMs,
-    venue: run.venue,
-    total: run.total,
-    migrated: targets.filter((target) => target.ok && target.steps.length > 0).length,
-    applied: targets.reduce((sum, target) => sum + target.steps.length, 0),
-    current: targets.filter((target) => target.ok && target.steps.length === 0).length,
-    failed: targets.filter((target) => !target.ok).length,
-    targets,
-  };
-  return { data, text: formatFleetUp(targets, run.total, run.stopped, run.durationMs, scope.session.output.palette), exitCode: ok ? 0 : 1 };
+  const job = { task: "up", mode: "write", ...(options.to !== undefined && { to: options.to }), ...(options.transaction !== undefined && { transaction: options.transaction }) } as const;
+  const data = summarizeUp(await runFleetCommand(scope, options, job));
+  return { data, text: formatFleetUp(data, scope.session.output.palette), exitCode: data.ok ? 0 : 1 };
 }
 
 /** `fleet verify`: which databases drifted from their migrations, and which could not be verified. */
 async function fleetVerify<R extends MigrationRegistry>(scope: CommandScope<R>, options: FleetOptions): Promise<Report> {
-  const run = await runFleetCommand(scope, options, { task: "verify", mode: "rehearse" });
-  const targets = run.results as FleetVerifyResult[];
-  const ok = targets.every((target) => target.ok);
-  const data = {
-    ok,
-    venue: run.venue,
-    total: run.total,
-    matching: targets.filter((target) => target.ok).length,
-    drifted: targets.filter((target) => !target.ok && target.error === null).length,
-    failed: targets.filter((target) => target.error !== null).length,
-    targets,
-  };
-  return { data, text: formatFleetVerify(targets, scope.session.output.palette), exitCode: ok ? 0 : 1 };
+  const data = summarizeVerify(await runFleetCommand(scope, options, { task: "verify", mode: "rehearse" }));
+  return { data, text: formatFleetVerify(data, scope.session.output.palette), exitCode: data.ok ? 0 : 1 };
 }

@@ -30,10 +30,7 @@ export function describeFailure(error: TargetError | null): string {
   return error === null ? "" : `${error.code}  ${error.message.split("\n")[0]}`;
 }
 
-/**
- * Shows a fleet run as it goes: on a terminal a bar (done, failed, rate, time left) redrawn in place,
- * elsewhere a line every few seconds; each failure on a line of its own as it happens.
- */
+/** Shows a fleet run as it goes: a bar redrawn in place on a terminal, elsewhere a line every few seconds; each failure on a line of its own. */
 export function createFleetProgress(io: CliIo, palette: Palette, verb: string): FleetListeners<FleetTargetSpec, FleetTargetResult> & { clear(): void } {
   let barShown = false;
   let lastDrawn = Number.NEGATIVE_INFINITY;
@@ -135,47 +132,78 @@ export function formatFleetStatus(summary: FleetStatusSummary, palette: Palette)
   for (const state of ["refusing", "locked", "failed"] as const)
     if (summary[state] > 0) lines.push(`  ${label(state)} ${"".padEnd(30)} ${count(summary[state]).padStart(7)}  ${palette.red(codes(state))}`);
   const exceptions = summary.targets.filter((target) => target.state !== "current");
-  if (exceptions.length > 0) {
-    lines.push("", palette.bold(`Not at version ${summary.latestVersion} (${count(exceptions.length)}):`));
-    for (const target of exceptions.slice(0, LISTED)) {
-      const why = target.state === "pending" ? `at ${target.currentVersion}, ${target.pendingCount} pending` : `${target.state}: ${describeFailure(target.error)}`;
-      lines.push(`  ${showId(target.id)}  ${target.state === "pending" ? why : palette.red(why)}`);
-    }
-    if (exceptions.length > LISTED) lines.push(palette.dim(`  … and ${count(exceptions.length - LISTED)} more (--json lists every one)`));
-  }
+  lines.push(
+    ...listTargets(`Not at version ${summary.latestVersion}`, exceptions, palette, (target) => {
+      const { state, currentVersion, pendingCount, error } = target as FleetStatusResult;
+      return state === "pending" ? `at ${currentVersion}, ${pendingCount} pending` : palette.red(`${state}: ${describeFailure(error)}`);
+    }),
+  );
   return lines.join("\n");
 }
 
-/** The failed databases of a run, at most {@link LISTED} of them. */
-function listFailures(title: string, targets: readonly FleetTargetResult[], palette: Palette, describe = (target: FleetTargetResult) => describeFailure(target.error)): string[] {
+/** A titled list of a run's databases, at most {@link LISTED} of them, each described (by default, as failed). */
+function listTargets(title: string, targets: readonly FleetTargetResult[], palette: Palette, describe = (target: FleetTargetResult) => palette.red(describeFailure(target.error))): string[] {
   if (targets.length === 0) return [];
-  const lines = ["", palette.bold(`${title} (${count(targets.length)}):`), ...targets.slice(0, LISTED).map((target) => `  ${showId(target.id)}  ${palette.red(describe(target))}`)];
+  const lines = ["", palette.bold(`${title} (${count(targets.length)}):`), ...targets.slice(0, LISTED).map((target) => `  ${showId(target.id)}  ${describe(target)}`)];
   if (targets.length > LISTED) lines.push(palette.dim(`  … and ${count(targets.length - LISTED)} more (--json lists every one)`));
   return lines;
 }
 
+/** `fleet up` as data: how many databases were migrated, already current or failed, how many migrations were applied, and every database. */
+export function summarizeUp(run: { readonly results: readonly FleetTargetResult[]; readonly stopped: FleetStop | null; readonly durationMs: number; readonly venue: string; readonly total: number }) {
+  const targets = run.results as TargetReport[];
+  return {
+    ok: run.stopped === null && targets.every((target) => target.ok),
+    stopped: run.stopped,
+    durationMs: run.durationMs,
+    venue: run.venue,
+    total: run.total,
+    migrated: targets.filter((target) => target.ok && target.steps.length > 0).length,
+    // A failed database's migrations committed before its failure were applied too.
+    applied: targets.reduce((sum, target) => sum + target.steps.length, 0),
+    current: targets.filter((target) => target.ok && target.steps.length === 0).length,
+    failed: targets.filter((target) => !target.ok).length,
+    targets,
+  };
+}
+
 /** `fleet up`'s summary line, then its failures and why it stopped. */
-export function formatFleetUp(targets: readonly TargetReport[], total: number, stopped: FleetStop | null, durationMs: number, palette: Palette): string {
-  const migrated = targets.filter((target) => target.ok && target.steps.length > 0).length;
-  // As --json's `applied`: a failed database's migrations committed before its failure were applied too.
-  const applied = targets.reduce((sum, target) => sum + target.steps.length, 0);
-  const current = targets.filter((target) => target.ok && target.steps.length === 0).length;
-  const failed = targets.filter((target) => !target.ok);
-  const parts = [`${count(migrated)} migrated`, `${count(current)} already current`, failed.length > 0 ? palette.red(`${count(failed.length)} failed`) : "0 failed"];
-  const lines = [`${plural(total, "database")} in ${formatDuration(durationMs)}: ${parts.join(", ")}; ${plural(applied, "migration")} applied`, ...listFailures("Failed", failed, palette)];
-  if (stopped !== null) lines.push("", palette.yellow(`Stopped: ${STOP_REASONS[stopped]}; ${plural(total - targets.length, "database")} not started. Run it again to go on.`));
+export function formatFleetUp(summary: ReturnType<typeof summarizeUp>, palette: Palette): string {
+  const { total, stopped } = summary;
+  const parts = [`${count(summary.migrated)} migrated`, `${count(summary.current)} already current`, summary.failed > 0 ? palette.red(`${count(summary.failed)} failed`) : "0 failed"];
+  const lines = [
+    `${plural(total, "database")} in ${formatDuration(summary.durationMs)}: ${parts.join(", ")}; ${plural(summary.applied, "migration")} applied`,
+    ...listTargets(
+      "Failed",
+      summary.targets.filter((target) => !target.ok),
+      palette,
+    ),
+  ];
+  if (stopped !== null) lines.push("", palette.yellow(`Stopped: ${STOP_REASONS[stopped]}; ${plural(total - summary.targets.length, "database")} not started. Run it again to go on.`));
   return lines.join("\n");
 }
 
+/** `fleet verify` as data: how many databases match their migrations, drifted or failed, and every database. */
+export function summarizeVerify(run: { readonly results: readonly FleetTargetResult[]; readonly venue: string; readonly total: number }) {
+  const targets = run.results as FleetVerifyResult[];
+  return {
+    ok: targets.every((target) => target.ok),
+    venue: run.venue,
+    total: run.total,
+    matching: targets.filter((target) => target.ok).length,
+    drifted: targets.filter((target) => !target.ok && target.error === null).length,
+    failed: targets.filter((target) => target.error !== null).length,
+    targets,
+  };
+}
+
 /** `fleet verify`'s summary line, then the drifted and the failed databases. */
-export function formatFleetVerify(targets: readonly FleetVerifyResult[], palette: Palette): string {
-  const drifted = targets.filter((target) => !target.ok && target.error === null);
-  const failed = targets.filter((target) => target.error !== null);
-  const matching = targets.length - drifted.length - failed.length;
-  const driftOf = (target: FleetTargetResult) => `at version ${(target as FleetVerifyResult).version}: ${(target as FleetVerifyResult).drift.join("; ")}`;
+export function formatFleetVerify({ targets, matching, drifted, failed }: ReturnType<typeof summarizeVerify>, palette: Palette): string {
+  const driftOf = (target: FleetTargetResult) => palette.red(`at version ${(target as FleetVerifyResult).version}: ${(target as FleetVerifyResult).drift.join("; ")}`);
+  const [driftedTargets, failedTargets] = [targets.filter((target) => !target.ok && target.error === null), targets.filter((target) => target.error !== null)];
   return [
-    `${plural(targets.length, "database")} verified: ${count(matching)} match their migrations, ${count(drifted.length)} drifted, ${count(failed.length)} failed`,
-    ...listFailures("Drifted", drifted, palette, driftOf),
-    ...listFailures("Failed", failed, palette),
+    `${plural(targets.length, "database")} verified: ${count(matching)} match their migrations, ${count(drifted)} drifted, ${count(failed)} failed`,
+    ...listTargets("Drifted", driftedTargets, palette, driftOf),
+    ...listTargets("Failed", failedTargets, palette),
   ].join("\n");
 }

@@ -1,8 +1,4 @@
-/**
- * The databases a `stepwise fleet` command works on, from its flags: a glob of SQLite files
- * (`--db`), a server's schemas matched by name (`--schema`), or URLs (`--url`, `--url-file`); then
- * the shard of them this run takes.
- */
+/** The databases a `stepwise fleet` command works on: SQLite files (`--db '<glob>'`), a server's schemas (`--schema '<glob>'`), or URLs; then the shard of them this run takes. */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { InvalidArgumentError } from "commander";
@@ -17,10 +13,8 @@ import { expandFileGlob, globPartToRegExp, isGlob } from "./file-glob.js";
 import { LIBSQL_AUTH_TOKEN_ENV, parseServerUrl, type ServerUrl } from "./database-path.js";
 
 /**
- * One database of the fleet: a SQLite file, or a URL (with a PostgreSQL schema, `listed` when a
- * pattern found it on the server; `server` the URL as reports may show it). `id` names it in reports
- * and picks its shard. A server of several whose schemas could not be listed is one target
- * that fails with `unlisted`, so the other servers go on.
+ * One database of the fleet, its `id` naming it in reports and picking its shard: a SQLite file, or a URL (`server` as reports show it; `listed` when a pattern found its schema);
+ * a server of several whose schemas could not be listed is one target that fails with `unlisted`, so the other servers go on.
  */
 export type FleetTargetSpec =
   | { readonly id: string; readonly file: string }
@@ -28,10 +22,7 @@ export type FleetTargetSpec =
   | { readonly id: string; readonly unlisted: TargetError };
 
 /** `--shard i/n`: this run takes the `index`-th of `count` parts. */
-export interface Shard {
-  readonly index: number;
-  readonly count: number;
-}
+type Shard = { readonly index: number; readonly count: number };
 
 /** Parses `--shard`: `i/n`, 1 ≤ i ≤ n. */
 export function parseShard(value: string): Shard {

@@ -79,10 +79,7 @@ const TASKS = {
 
 const upOptionsOf = (job: FleetJob) => ({ ...(job.to === undefined ? {} : { to: job.to }), ...(job.transaction === undefined ? {} : { transaction: job.transaction }) });
 
-/**
- * Opens one database through `connector`, runs the job's task, closes it: a report whose error is
- * spelled as the CLI spells options (the output boundary hides the URLs that `listFleetTargets` listed).
- */
+/** Opens one database, runs the job's task and closes it: a report whose error is spelled as the CLI spells options. */
 export async function runFleetTarget(connector: DriverConnector, migrations: MigrationRegistry, spec: FleetTargetSpec, job: FleetJob, authToken?: string): Promise<FleetTargetResult> {
   if ("unlisted" in spec) return describeLostTarget(spec, job, spec.unlisted, 0);
   if ("file" in spec) {
@@ -121,10 +118,7 @@ export async function runFleetTarget(connector: DriverConnector, migrations: Mig
   return { ...result, ...(locked && { state: "locked" }), error: result.error && inFleetReport(result.error, spec, job) } as FleetTargetResult;
 }
 
-/**
- * `error` as the CLI reports it, its message and `fix` naming the commands as a fleet's operator runs them: `stepwise fleet up` again, or a
- * one-database command with the database it is for (the fleet's own settings name many).
- */
+/** `error` as the CLI reports it, naming `stepwise fleet up` again, or a one-database command with the database it is for (the fleet's own settings name many). */
 function inFleetReport(error: TargetError, spec: FleetTargetSpec, job: FleetJob): TargetError & { readonly fix: unknown } {
   const report = inCliReport(error);
   if ("unlisted" in spec) return report;

@@ -1,8 +1,4 @@
-/**
- * `stepwise fleet` on worker threads, for the sync SQLite drivers, whose every call blocks its
- * thread: each worker loads the driver and the registry once (the registry as the bin loads it, by
- * the module the bin names), then runs the targets it is handed one at a time.
- */
+/** `stepwise fleet` on worker threads, for the sync SQLite drivers, whose every call blocks its thread: each worker loads the driver and the registry once, then runs targets one at a time. */
 import { parentPort, Worker, workerData } from "node:worker_threads";
 import { describeTargetError, type TargetError } from "../fleet/migrate-many.js";
 import { StepwiseError, type StepwiseErrorCode } from "../core/errors.js";
@@ -21,11 +17,7 @@ export interface FleetWorkerSource {
 /** Runs `use` with a function that runs one target on an idle worker of a pool of `size`. */
 export type FleetWorkerPool = <T>(size: number, job: FleetJob, use: (run: (spec: FleetTargetSpec) => Promise<FleetTargetResult>) => Promise<T>) => Promise<T>;
 
-/**
- * How the bin lets `createCli` run a fleet on worker threads. The bin hands over the pool itself, so
- * an embedded CLI (which has no registry file to load there, and runs in-process) never bundles the
- * worker's loader.
- */
+/** How the bin lets `createCli` run a fleet on worker threads: handed over, so an embedded CLI (which has no registry file to load there) never bundles the worker's loader. */
 export interface FleetWorkerProps {
   readonly fleetWorker?: (context: { readonly dialect: SqlDialect; readonly driver: CliDriverName }) => FleetWorkerPool;
 }
@@ -45,24 +37,15 @@ function startWorker(module: URL, start: WorkerStart): Worker {
   return new Worker(`import(${tsx}).then(({ tsImport }) => tsImport(${JSON.stringify(module.href)}, ${JSON.stringify(module.href)}))`, { eval: true, workerData: start });
 }
 
-/** A worker's failure to start as the error it was there. */
-function toError(error: TargetError): Error {
-  const { code, message, ...details } = error;
-  return code === "UNEXPECTED" ? new Error(message) : new StepwiseError(code as StepwiseErrorCode, message, details as never);
-}
-
 /**
- * Starts `size` workers on `source`, waits until each has loaded the driver and the registry, and
- * hands `use` a function that runs one target on an idle worker. `use` must run at most `size` at once.
- * A worker that dies (a migration called `process.exit`, or threw where nothing catches) fails only
- * the target it was running, which is reported `UNEXPECTED`; a fresh worker takes its place.
+ * Starts `size` ready workers on `source` and hands `use` a function that runs one target on an idle one (at most `size` at once). A worker that dies (a migration called
+ * `process.exit`) fails only its target, as `UNEXPECTED`; a fresh worker takes its place.
  */
 export async function withWorkerPool<T>(source: FleetWorkerSource, size: number, job: FleetJob, use: (run: (spec: FleetTargetSpec) => Promise<FleetTargetResult>) => Promise<T>): Promise<T> {
   const replies = new Map<Worker, { resolve(reply: Reply): void; reject(error: unknown): void }>();
   const dead = new Set<Worker>();
   const workers = new Set<Worker>();
   const next = (worker: Worker) => (dead.has(worker) ? Promise.reject(new Error("a fleet worker exited")) : new Promise<Reply>((resolve, reject) => replies.set(worker, { resolve, reject })));
-  /** A worker started and ready, or the error it could not start with. */
   const start = async () => {
     const worker = startWorker(source.module, { data: source.data, job });
     workers.add(worker);
@@ -77,7 +60,11 @@ export async function withWorkerPool<T>(source: FleetWorkerSource, size: number,
       replies.get(worker)?.reject(new Error(`exit code ${code}`));
     });
     const reply = await next(worker);
-    if (reply.type === "failed") throw toError(reply.error);
+    if (reply.type === "failed") {
+      // The error it was there.
+      const { code, message, ...details } = reply.error;
+      throw code === "UNEXPECTED" ? new Error(message) : new StepwiseError(code as StepwiseErrorCode, message, details as never);
+    }
     return worker;
   };
   try {
@@ -118,10 +105,7 @@ function endWorker(worker: Worker): Promise<void> {
   });
 }
 
-/**
- * A fleet worker's body: loads the job's driver with `drivers` and the registry with
- * `loadRegistry(data)`, says whether it could, then runs each target it receives.
- */
+/** A fleet worker's body: loads the job's driver and the registry, says whether it could, then runs each target it receives. */
 export function serveFleetWorker(drivers: DriverLoaders, loadRegistry: (data: unknown) => Promise<MigrationRegistry>): void {
   const port = parentPort!;
   const { data, job } = workerData as WorkerStart;

@@ -14,19 +14,13 @@ import { isAsyncMigration, type MigrationRegistry } from "../core/types.js";
 import type { Database } from "../drivers/better-sqlite3.js";
 import { CLI_DRIVERS, type CliDriverName } from "./driver-names.js";
 
-/**
- * What a command asks of the connection: `read` never creates a file and writes nothing; `rehearse` (a dry
- * run, verify) creates no file, but a server session and an async manager stay writable to roll back.
- */
+/** What a command asks of the connection: `read` creates and writes nothing; `rehearse` (a dry run, verify) creates no file, but a server session or an async manager stays writable to roll back. */
 export type CommandMode = "read" | "write" | "rehearse";
 
 /** A manager the CLI drives, whose methods return values or promises; the commands await either. */
 export type CliManager<R extends MigrationRegistry> = MigrationManagerBase<unknown, R, boolean, DriverIdentity<unknown>>;
 
-/**
- * How the CLI asks a driver to open the database: `databasePath` (absolute, or `:memory:`), or for a driver
- * that connects by URL the `url` (a secret may be in it, as in `authToken`) with pg's `schema` and `lockTimeoutMs`.
- */
+/** How the CLI asks a driver to open the database: `databasePath` (absolute, or `:memory:`), or by URL the `url` (it may hold a secret) with pg's `schema` and `lockTimeoutMs`. */
 export interface OpenDatabaseOptions<R extends MigrationRegistry> {
   readonly databasePath: string;
   readonly url?: string;
@@ -116,10 +110,7 @@ export interface SqliteDriverModule<D> {
   readonly AsyncMigrationManager?: new <R extends MigrationRegistry>(db: D, migrations: R, props?: MigrationManagerProps) => unknown;
 }
 
-/**
- * The opener of a SQLite library, whose `openDatabase` opens its connection on a file (or `:memory:`). A read
- * opens the file read-write (only such a connection can roll back a crashed writer's hot journal) but never creates it, and switches writes off.
- */
+/** The opener of a SQLite library. A read opens the file read-write (only such a connection can roll back a crashed writer's hot journal) but never creates it, and switches writes off. */
 export function sqliteConnector<D extends SqliteDatabase>(driver: CliDriverName, openDatabase: (file: string, exists: boolean, mode: CommandMode) => D, module: SqliteDriverModule<D>): DatabaseOpener {
   return {
     async open({ databasePath, busyTimeoutMs, migrations, props }, mode) {
@@ -297,10 +288,8 @@ function libsqlConnectionError(error: unknown, translated: unknown, local: boole
 }
 
 /**
- * A PostgreSQL session that works in `schema`: the migrations' own SQL lands there, as the history table does, so that `--schema` names one database to every command
- * (`reset` drops it, `info` counts it, `verify` compares it) and to the fleet. The search_path joins the server options the URL (else `PGOPTIONS`) gives, as a client
- * option rather than in the URL, which pg would encode again when its path holds a `%` that starts no escape. The name is quoted as an identifier (capitals kept), then its
- * spaces and backslashes escaped as the server's `options` reads them.
+ * A PostgreSQL session whose migrations build in `schema`, beside the history table, so that `--schema` names one database to every command. The search_path joins the URL's (else
+ * `PGOPTIONS`) server options as a client option: pg would encode the URL again when its path holds a `%` that starts no escape.
  */
 function sessionIn(url: string, schema: string | undefined): { connectionString: string; options?: string } {
   if (schema === undefined) return { connectionString: url };

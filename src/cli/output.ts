@@ -1,7 +1,4 @@
-/**
- * What the CLI prints and the exit code it leaves: a command's report as text or JSON, and the manager's
- * events as they happen. Every write passes one boundary, which hides secrets and names the app's program.
- */
+/** What the CLI prints and the exit code it leaves; every write passes one boundary, which hides secrets and names the app's program. */
 import type { MigrationEvent } from "../core/events.js";
 import type { AppliedStep } from "../core/options.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
@@ -22,10 +19,7 @@ export interface Report {
 /** One CLI's output: where it prints, how, and the exit code a run returns. */
 export type CliOutput = ReturnType<typeof createCliOutput>;
 
-/**
- * The output of one CLI on `given` (the process's own streams by default). Every write hides what `hide` was
- * given, and says `programName <command>` where the library says `stepwise <command>`, for the program's `commands`.
- */
+/** The output of one CLI on `given` (the process's streams by default): every write hides what `hide` was given, and says `programName <command>` for `stepwise <command>`. */
 export function createCliOutput(given: Partial<CliIo> = {}, programName = "stepwise", commands: () => readonly string[] = () => []) {
   const { hide, redact } = createRedactor();
   const rename = renameCommandMentions(programName, commands);
@@ -104,10 +98,8 @@ export function roundDurations(value: unknown): unknown {
 const writers = new WeakMap<NodeJS.WritableStream, (text: string) => void>();
 
 /**
- * A write function for `stream` that drops text once the stream failed: writing to a pipe whose
- * reader has gone (`stepwise up | head -1`) emits EPIPE, which unhandled would crash the process,
- * maybe between two migrations. One per stream, however often it is asked for, bound to the stream's
- * `write` as it was when first asked: the bin asks before it sends what others write to stdout to stderr.
+ * A write function for `stream` that drops text once the stream failed: a pipe whose reader has gone (`stepwise up | head -1`) emits EPIPE, which would crash the process between two
+ * migrations. One per stream, bound to its `write` as first asked: the bin asks before it sends what others write to stdout to stderr.
  */
 export function writerIgnoringClosedStream(stream: NodeJS.WritableStream): (text: string) => void {
   const existing = writers.get(stream);

@@ -18,10 +18,7 @@ export function parsePath(value: string): string {
   return parseDatabasePath(value);
 }
 
-/**
- * Parses `--db`, whose empty value the database's own checks refuse: a control character is refused, as a script saved with Windows line endings passes `data/app.db\r`, which would create and
- * migrate another file than the one it names.
- */
+/** Parses `--db`, refusing a control character: a script saved with Windows line endings passes `data/app.db\r`, another file than the one it names. */
 export function parseDatabasePath(value: string): string {
   // NUL cannot come from a command line; the database's checks name it.
   if (/[\u0001-\u001f\u007f]/.test(value)) {
@@ -59,10 +56,8 @@ export function parseTransactionMode(value: string): TransactionMode {
 }
 
 /**
- * Wraps the parser of a one-value option so that two different values (`--db a.db --db b.db`) are a
- * usage error naming both: commander keeps the last silently, and a script that appends a flag would
- * migrate another database than the one it named. Values compare parsed (two spellings of a driver
- * are one). The option must have no default, which commander passes as the previous value. `show` writes a value into the error.
+ * Wraps a one-value option's parser so that two different values (`--db a.db --db b.db`, compared parsed) are a usage error: commander keeps the last silently. The option must
+ * have no default, which commander passes as the previous value.
  */
 export function singleValued<T>(parse: (value: string) => T = (value) => value as T, show: (value: T) => string = (value) => JSON.stringify(value)): (value: string, previous: T | undefined) => T {
   return (value, previous) => {
@@ -72,11 +67,7 @@ export function singleValued<T>(parse: (value: string) => T = (value) => value a
   };
 }
 
-/**
- * {@link singleValued} for an optional value (`--backup [dir]`): commander calls no parser for a bare
- * flag, so `--backup /mnt/usb --backup` would fall back to the default folder. This listens before
- * commander's own handler, which still sees the value given earlier.
- */
+/** {@link singleValued} for an optional value (`--backup [dir]`), whose bare flag commander parses not at all: this listens before commander's handler, which still sees the value before. */
 export function refuseBareRepeat(command: Command, attribute: string, flag: string): void {
   // commander's Command is an EventEmitter at run time, though its types leave that out.
   (command as unknown as EventEmitter).prependListener(`option:${attribute}`, (value: string | null | undefined) => {

@@ -20,10 +20,7 @@ const USAGE_EXIT_CODES: ReadonlySet<StepwiseErrorCode> = new Set<StepwiseErrorCo
 /** The codes whose cause is an installation's state the message already quotes: no stack says more, so `--verbose` is not offered. */
 const NO_STACK_HINT: ReadonlySet<StepwiseErrorCode> = new Set<StepwiseErrorCode>(["DRIVER_NOT_INSTALLED", "DRIVER_RUNTIME_UNSUPPORTED", "MISSING_DEPENDENCY", "DEPENDENCY_VERSION_UNSUPPORTED"]);
 
-/**
- * Prints a run's failure and returns its exit code; `argv` is read for `--json` and `--verbose` as given, so a failure while parsing honours them; `running` is the command that
- * failed, as commander parsed it (none when parsing failed).
- */
+/** Prints a run's failure and returns its exit code; `argv` is read for `--json` and `--verbose` as given, so a failure while parsing honours them. */
 export function reportError(error: unknown, argv: readonly string[], output: CliOutput, running?: RunningCommand): number {
   const { palette } = output;
   const options = argv.includes("--") ? argv.slice(0, argv.indexOf("--")) : argv;
@@ -80,28 +77,29 @@ export const RUN_AGAIN_CODES: ReadonlySet<string> = new Set<StepwiseErrorCode>([
 /** The commands that work on a project, not on a database. */
 const PROJECT_COMMANDS: ReadonlySet<string> = new Set(["gen", "create", "import", "rebase", "squash"]);
 
-/** The command's own options `argv` gives, as typed (`--old-table x`, `--old-table=x` as `--old-table x`): a command run again needs them (adopt reads another table with them). */
-function ownOptions(argv: readonly string[], declared: RunningCommand["options"]): string[] {
-  const given: string[] = [];
+/** The options `argv` gives (`--db x`, `--db=x` as `--db x`) that `takes` knows, each with its value when `takes` says it has one. */
+function givenOptions(argv: readonly string[], takes: (option: string) => boolean | undefined): [option: string, value?: string][] {
+  const given: [string, string?][] = [];
   for (let index = 0; index < argv.length; index++) {
     const [option, inline] = argv[index]!.split(/=(.*)/s) as [string, string | undefined];
-    const found = declared.find((candidate) => candidate.flag === option);
-    if (found === undefined) continue;
-    given.push(option);
-    if (found.takesValue && (inline ?? argv[index + 1]) !== undefined) given.push(inline ?? argv[++index]!);
+    const takesValue = takes(option);
+    if (takesValue === undefined) continue;
+    const value = takesValue ? (inline ?? argv[index + 1]) : undefined;
+    if (value !== undefined && inline === undefined) index++;
+    given.push(value === undefined ? [option] : [option, value]);
   }
   return given;
 }
 
-/** The database-picking options `argv` gives (`--db x`, `--db=x`; the last of each, as commander reads them), as {@link targetFlags} writes them. */
+/** The command's own options `argv` gives, as typed: a command run again needs them (adopt reads another table with them). */
+function ownOptions(argv: readonly string[], declared: RunningCommand["options"]): string[] {
+  return givenOptions(argv, (option) => declared.find((candidate) => candidate.flag === option)?.takesValue).flat() as string[];
+}
+
+/** The database-picking options `argv` gives (the last of each, as commander reads them), as {@link targetFlags} writes them. */
 function databaseFlags(argv: readonly string[]): string {
-  const given: Record<string, string> = {};
-  for (let index = 0; index < argv.length; index++) {
-    const [option, inline] = argv[index]!.split(/=(.*)/s) as [string, string | undefined];
-    const name = option.slice(2);
-    if (option.startsWith("--") && (DATABASE_OPTIONS as readonly string[]).includes(name) && (inline ?? argv[index + 1]) !== undefined) given[name] = inline ?? argv[++index]!;
-  }
-  return targetFlags(given);
+  const given = givenOptions(argv, (option) => (option.startsWith("--") && (DATABASE_OPTIONS as readonly string[]).includes(option.slice(2)) ? true : undefined));
+  return targetFlags(Object.fromEntries(given.flatMap(([option, value]) => (value === undefined ? [] : [[option.slice(2), value]]))));
 }
 
 /** A command's parsed database-picking options as one string to add to a command it names; a URL without its password, which comes from the environment. */
@@ -122,10 +120,7 @@ export function withDatabaseFlags<T>(fix: T, flags: string, rename: (command: st
   return Object.fromEntries(Object.entries(fix).map(([key, value]) => [key, typeof value !== "string" ? value : key === "command" ? add(`"${value}`).slice(1) : add(value)])) as T;
 }
 
-/**
- * A URL as a command may carry it: without a password or token, whose redacted stand-in would be sent as one (they come from PGPASSWORD or the token's variable). A
- * PostgreSQL URL without its password parameters; a libSQL one as given but its `authToken`, a `file:` URL untouched.
- */
+/** A URL as a command may carry it: without a password or token, whose redacted stand-in would be sent as one (they come from PGPASSWORD or the token's variable). */
 export function withoutPassword(label: string): string {
   if (!/^postgres(ql)?:\/\//i.test(label)) return label.replace(/([?&])authToken=[^&#]*&?/i, "$1").replace(/[?&]$/, "");
   const url = tryOr(() => new URL(label), null);
@@ -162,13 +157,8 @@ const OWN_SOURCE = tryOr(
 );
 
 /**
- * Where a failure that names its migration happened: the error's own `location` (a SQL migration's
- * failing statement), else the frame of what the migration threw (or a cause down its chain) in its
- * `file`, or, where that frame called into another file of the project that threw (the original an
- * imported migration's wrapper runs, a helper of the app), the innermost frame in that file: the
- * project's line the failure came from. Installed packages (`node_modules`), stepwise's own source and
- * Node's internals are not the project's. Node maps frames through source maps when they are on, so a
- * bundled app's frame names the migration's file as well.
+ * Where a failure that names its migration happened: the error's own `location`, else the frame in its `file` of what it (or a cause) threw, or where that frame called into another
+ * project file that threw (an imported migration's original, an app's helper), the innermost frame there; installed packages and stepwise's own source are not the project's.
  */
 function locateFailure(error: StepwiseError): SourceLocation | null {
   const { location: own, file } = error.details as unknown as { location?: Partial<SourceLocation> | null; file?: unknown };

@@ -1,8 +1,4 @@
-/**
- * Keeps passwords and tokens out of what the CLI prints, by structure: a URL or connection string it knows (an argument,
- * the URL it connects with) is printed with its password and every secret parameter (`password`, `sslpassword`, `authToken`,
- * in any case or encoding) replaced. Output is never searched for a secret's own text: a password `a` would cut every word.
- */
+/** Keeps passwords and tokens out of what the CLI prints, by the structure of the URLs it knows; never by searching for a secret's text: a password `a` would cut every word. */
 import { tryOr } from "../shared/try-or.js";
 
 const REDACTED = "****";
@@ -69,11 +65,7 @@ export function findPasswords(text: string): string[] {
   return parseSecrets(text).secrets;
 }
 
-/**
- * The filter at the CLI's output boundary: every string given to `hide` that holds a secret (an argument,
- * a `--flag=value`'s value, a URL in each form a client writes it back) is printed redacted, also where a
- * message quotes it as JSON and where `--json` quotes that message.
- */
+/** The filter at the CLI's output boundary: a string given to `hide` that holds a secret is printed redacted, in each form a client writes it back and quoted as JSON. */
 export function createRedactor(): { hide(value: string): void; redact(text: string): string } {
   let forms: (readonly [form: string, shown: string])[] = [];
   return {
