@@ -177,11 +177,14 @@ function recogniseByFileNames(migrationsDir: string, files: readonly string[], h
 
 const isFlywayName = (name: string) => /^(?:[VUB]\d+(?:[._]\d+)*|R)__.+\.sql$/i.test(name);
 
-/** Whether a Rust project holds the folder: sqlx's `sqlx.toml` or a `Cargo.toml` in it or above it, up to the first folder that holds `package.json` or `.git` (the project's root). */
-function hasSqlxProjectFile(migrationsDir: string): boolean {
+/** Whether a Rust project holds the folder: sqlx's `sqlx.toml` or a `Cargo.toml` in it or above it, up to the project's root. */
+const hasSqlxProjectFile = (migrationsDir: string) => holdsAbove(migrationsDir, (name) => name === "sqlx.toml" || name === "Cargo.toml");
+
+/** Whether a file `matches` names is in the folder or above it, up to the project's root (the first folder with `package.json` or `.git`). */
+function holdsAbove(migrationsDir: string, matches: (name: string) => boolean): boolean {
   for (let dir = migrationsDir; ; dir = path.dirname(dir)) {
     const names = tryOr(() => readdirSync(dir), [] as string[]);
-    if (names.includes("sqlx.toml") || names.includes("Cargo.toml")) return true;
+    if (names.some(matches)) return true;
     if (names.includes("package.json") || names.includes(".git") || path.dirname(dir) === dir) return false;
   }
 }
@@ -215,14 +218,8 @@ function wranglerFolders(migrationsDir: string, evidence: string | undefined): F
   };
 }
 
-/** Whether a Wrangler config (wrangler.json, .jsonc or .toml) is in the folder or above it, up to the project's root (the first folder with `package.json` or `.git`). */
-function hasWranglerConfig(migrationsDir: string): boolean {
-  for (let dir = migrationsDir; ; dir = path.dirname(dir)) {
-    const names = tryOr(() => readdirSync(dir), [] as string[]);
-    if (names.some((name) => /^wrangler\.(?:jsonc?|toml)$/.test(name))) return true;
-    if (names.includes("package.json") || names.includes(".git") || path.dirname(dir) === dir) return false;
-  }
-}
+/** Whether a Wrangler config (wrangler.json, .jsonc or .toml) is in the folder or above it, up to the project's root. */
+const hasWranglerConfig = (migrationsDir: string) => holdsAbove(migrationsDir, (name) => /^wrangler\.(?:jsonc?|toml)$/.test(name));
 
 /** A file stepwise reads as its own: a valid name (a version no timestamp gives) and stepwise's marker or `defineMigration`. */
 function isOwnMigration(name: string, head: (name: string) => string): boolean {
