@@ -110,12 +110,7 @@ async function claimVersion(migrationsDir: string, fileNameOf: (version: number,
 
 /** Every version an entry holds, as the scan counts it. */
 function heldVersions(entries: readonly string[]): Set<number> {
-  const held = new Set<number>();
-  for (const entry of entries) {
-    const version = heldVersion(parseMigrationFileName(entry));
-    if (version !== null) held.add(version);
-  }
-  return held;
+  return new Set(entries.flatMap((entry) => heldVersion(parseMigrationFileName(entry)) ?? []));
 }
 
 /** Writes `file` exclusively; `false` when a file of that name appeared since the folder was listed (another run of the same description). */

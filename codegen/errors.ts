@@ -91,15 +91,7 @@ export function missingPackageAdvice(cause: unknown, location: string | null): s
   const missing = missingPackage(cause);
   if (missing === null) return null;
   const file = location?.replace(/:\d+:\d+$/, "") ?? null;
-  const direct =
-    file !== null &&
-    missing.importer.endsWith(
-      path.sep +
-        file
-          .replace(/^(\.\.\/)+/, "")
-          .split("/")
-          .join(path.sep),
-    );
+  const direct = file !== null && missing.importer.endsWith(path.sep + file.replace(/^(\.\.\/)+/, "").replaceAll("/", path.sep));
   // Node looks for a package from the importing file's own folder up, so one outside the project does not see the project's node_modules.
   if (file?.startsWith("../") && direct)
     return `${file} imports the package "${missing.name}", which Node looks for from that file's folder up, outside the project, so the project's node_modules is not seen: move the migrations folder into the project, or install ${missing.name} in a package that holds that folder.`;

@@ -124,24 +124,15 @@ function recogniseByLayout(migrationsDir: string, files: readonly string[], fold
   const drizzleFolders = folders.find((folder) => inFolder(folder).includes("migration.sql") && inFolder(folder).includes("snapshot.json"));
   const prisma = folders.find((folder) => inFolder(folder).includes("migration.sql"));
   const diesel = folders.flatMap((folder) => inFolder(folder).flatMap((name) => (name === "up.sql" || name === "down.sql" ? [`${folder}/${name}`] : [])));
+  const alembic = folders.includes("versions") ? files.find((name) => name === "env.py" || name === "script.py.mako") : undefined;
+  const liquibase = files.find((name) => /changelog.*\.(?:xml|ya?ml|json|sql)$/i.test(name));
+  const drizzle1 = drizzleFolders && `${drizzleFolders}/snapshot.json`;
   return (
     drizzleOrWrangler(migrationsDir, layout("drizzle", folders.includes("meta") && inFolder("meta").includes("_journal.json") ? "meta/_journal.json" : undefined)) ??
-    layout(
-      "Alembic",
-      folders.includes("versions") ? files.find((name) => name === "env.py" || name === "script.py.mako") : undefined,
-      `${SQL_PORT} (\`alembic upgrade --sql\` prints each revision's SQL)`,
-    ) ??
-    layout(
-      "Liquibase",
-      files.find((name) => /changelog.*\.(?:xml|ya?ml|json|sql)$/i.test(name)),
-      `${SQL_PORT} (\`liquibase update-sql\` prints each changeset's SQL)`,
-    ) ??
+    layout("Alembic", alembic, `${SQL_PORT} (\`alembic upgrade --sql\` prints each revision's SQL)`) ??
+    layout("Liquibase", liquibase, `${SQL_PORT} (\`liquibase update-sql\` prints each changeset's SQL)`) ??
     wranglerFolders(migrationsDir, prisma !== undefined && !files.includes("migration_lock.toml") ? `${prisma}/migration.sql` : undefined) ??
-    layout(
-      "drizzle-kit 1.0",
-      drizzleFolders === undefined ? undefined : `${drizzleFolders}/snapshot.json`,
-      `${SQL_PORT} (stepwise import reads drizzle-kit's journal layout, meta/_journal.json, not yet 1.0's folder per migration)`,
-    ) ??
+    layout("drizzle-kit 1.0", drizzle1, `${SQL_PORT} (stepwise import reads drizzle-kit's journal layout, meta/_journal.json, not yet 1.0's folder per migration)`) ??
     layout("Prisma", prisma === undefined ? files.find((name) => name === "migration_lock.toml") : `${prisma}/migration.sql`) ??
     layout("Diesel", diesel[0])
   );
@@ -166,46 +157,34 @@ function recogniseByFileNames(migrationsDir: string, files: readonly string[], h
     // `migrate create` and `sqlx migrate add -r` both name files by a 14-digit timestamp by default.
     return upDown.some((name) => /^\d{14}_/.test(name)) ? { ...pairs, tool: "golang-migrate or sqlx", either: ["golang-migrate", "sqlx"] } : pairs;
   };
+  const headed = (pattern: RegExp, among = sqlFiles) => among.filter((name) => pattern.test(head(name)));
+  // wrangler d1 migrations: plain SQL named <number>_<name>.sql, started by `wrangler d1 migrations create`'s header line, or beside a Wrangler config.
+  const wrangler = (name: string) =>
+    /^\d+_/.test(name) && !/^--\s*migrate:/m.test(head(name)) && (/^-- Migration number: \d+/.test(head(name)) || (wranglerConfigAbove ??= hasWranglerConfig(migrationsDir)));
+  const scriptTool = SCRIPT_TOOLS.find((candidate) => scripts.some((name) => candidate.pattern.test(head(name))))?.tool;
   return (
-    found(
-      "Flyway",
-      sqlFiles.filter((name) => /^(?:[VUB]\d+(?:[._]\d+)*|R)__.+\.sql$/i.test(name)),
-    ) ??
+    found("Flyway", sqlFiles.filter(isFlywayName)) ??
     upDownTool() ??
-    found(
-      "goose",
-      sqlFiles.filter((name) => /^--\s*\+goose\s+up\b/im.test(head(name))),
-    ) ??
-    found(
-      "dbmate",
-      timestamped.filter((name) => /^--\s*migrate:up\b/m.test(head(name))),
-    ) ??
-    found(
-      "node-pg-migrate",
-      sqlFiles.filter((name) => /^\s*--[\s-]*up\s+migration/im.test(head(name))),
-    ) ??
+    found("goose", headed(/^--\s*\+goose\s+up\b/im)) ??
+    found("dbmate", headed(/^--\s*migrate:up\b/m, timestamped)) ??
+    found("node-pg-migrate", headed(/^\s*--[\s-]*up\s+migration/im)) ??
     found("sqlx", timestamped) ??
-    // wrangler d1 migrations: plain SQL named <number>_<name>.sql, started by `wrangler d1 migrations create`'s header line, or beside a Wrangler config.
-    found(
-      "wrangler",
-      sqlFiles.filter(
-        (name) => /^\d+_/.test(name) && !/^--\s*migrate:/m.test(head(name)) && (/^-- Migration number: \d+/.test(head(name)) || (wranglerConfigAbove ??= hasWranglerConfig(migrationsDir))),
-      ),
-    ) ??
-    found(
-      SCRIPT_TOOLS.find((candidate) => scripts.some((name) => candidate.pattern.test(head(name))))?.tool ?? "a JavaScript migration tool (Knex, Kysely, Umzug, node-pg-migrate or another)",
-      scripts,
-      SCRIPT_PORT,
-    ) ??
+    found("wrangler", sqlFiles.filter(wrangler)) ??
+    found(scriptTool ?? "a JavaScript migration tool (Knex, Kysely, Umzug, node-pg-migrate or another)", scripts, SCRIPT_PORT) ??
     found(OTHER_LANGUAGE_TOOLS[path.extname(otherLanguage[0] ?? "").toLowerCase()] ?? "", otherLanguage, SQL_PORT)
   );
 }
 
-/** Whether a Rust project holds the folder: sqlx's `sqlx.toml` or a `Cargo.toml` in it or above it, up to the first folder that holds `package.json` or `.git` (the project's root). */
-function hasSqlxProjectFile(migrationsDir: string): boolean {
+const isFlywayName = (name: string) => /^(?:[VUB]\d+(?:[._]\d+)*|R)__.+\.sql$/i.test(name);
+
+/** Whether a Rust project holds the folder: sqlx's `sqlx.toml` or a `Cargo.toml` in it or above it, up to the project's root. */
+const hasSqlxProjectFile = (migrationsDir: string) => holdsAbove(migrationsDir, (name) => name === "sqlx.toml" || name === "Cargo.toml");
+
+/** Whether a file `matches` names is in the folder or above it, up to the project's root (the first folder with `package.json` or `.git`). */
+function holdsAbove(migrationsDir: string, matches: (name: string) => boolean): boolean {
   for (let dir = migrationsDir; ; dir = path.dirname(dir)) {
     const names = tryOr(() => readdirSync(dir), [] as string[]);
-    if (names.includes("sqlx.toml") || names.includes("Cargo.toml")) return true;
+    if (names.some(matches)) return true;
     if (names.includes("package.json") || names.includes(".git") || path.dirname(dir) === dir) return false;
   }
 }
@@ -239,14 +218,8 @@ function wranglerFolders(migrationsDir: string, evidence: string | undefined): F
   };
 }
 
-/** Whether a Wrangler config (wrangler.json, .jsonc or .toml) is in the folder or above it, up to the project's root (the first folder with `package.json` or `.git`). */
-function hasWranglerConfig(migrationsDir: string): boolean {
-  for (let dir = migrationsDir; ; dir = path.dirname(dir)) {
-    const names = tryOr(() => readdirSync(dir), [] as string[]);
-    if (names.some((name) => /^wrangler\.(?:jsonc?|toml)$/.test(name))) return true;
-    if (names.includes("package.json") || names.includes(".git") || path.dirname(dir) === dir) return false;
-  }
-}
+/** Whether a Wrangler config (wrangler.json, .jsonc or .toml) is in the folder or above it, up to the project's root. */
+const hasWranglerConfig = (migrationsDir: string) => holdsAbove(migrationsDir, (name) => /^wrangler\.(?:jsonc?|toml)$/.test(name));
 
 /** A file stepwise reads as its own: a valid name (a version no timestamp gives) and stepwise's marker or `defineMigration`. */
 function isOwnMigration(name: string, head: (name: string) => string): boolean {

@@ -80,7 +80,8 @@ export async function generateRegistry(options: GenerateOptions): Promise<Genera
   }
   const built = await buildRegistrySource(options);
   if (!built.ok) return result("invalid", withDeletedMigrations(built.problems, built.migrations, previous, options.projectRoot, label), built.migrations);
-  const current = previous !== null && sameRegistryText(previous, built.source);
+  // Line breaks aside: a checkout that made them CRLF (git's `core.autocrlf`) holds the same registry, since a template literal reads a CRLF as LF and a carriage return that is data is written `\r`.
+  const current = previous !== null && (previous === built.source || previous.replace(/\r\n/g, "\n") === built.source.replace(/\r\n/g, "\n"));
   if (!current && options.check) return result("stale", describeStaleness(previous, built.migrations, label, genCommandOf(options.projectRoot, { ...options, dialect })), built.migrations);
   if (!current) writeFileAtomic(options.registryFile, built.source);
   // The cache vouches for the bytes on disk, which a current registry keeps.
@@ -88,27 +89,16 @@ export async function generateRegistry(options: GenerateOptions): Promise<Genera
   return result(current ? "unchanged" : "written", [], built.migrations);
 }
 
-/**
- * Whether the registry on disk is the one gen would write, its line breaks aside: a checkout that turned them into CRLF (git's `core.autocrlf`, on by default on Windows) holds the same registry,
- * since a template literal reads a CRLF as LF and every carriage return that is data is written escaped, as `\r`.
- */
-function sameRegistryText(previous: string, built: string): boolean {
-  return previous === built || previous.replace(/\r\n/g, "\n") === built.replace(/\r\n/g, "\n");
-}
-
 /** The registry's text (`null`: absent), or what stops gen reading (a pipe would block) or overwriting it. */
 function readPreviousRegistry(options: GenerateOptions, label: string): string | null | Problem {
+  const unwritable = (message: string) => problemAt("REGISTRY_UNWRITABLE", label, message);
   const refuse = (what: string) =>
-    problemAt("REGISTRY_UNWRITABLE", label, `${label} ${what}, so gen will not overwrite it with the registry; point --out (or "registryFile" in the config) at a file such as generated/registry.ts`);
+    unwritable(`${label} ${what}, so gen will not overwrite it with the registry; point --out (or "registryFile" in the config) at a file such as generated/registry.ts`);
   // The registry is TypeScript: in a .js file Node would fail at its first type annotation, while the bin (which loads it through tsx) runs it.
   // A declaration file (.d.ts) is never compiled to JavaScript, so the app would import types and nothing to run.
   if (!/\.[mc]?ts$/.test(options.registryFile) || /\.d\.[mc]?ts$/.test(options.registryFile)) {
     const what = /\.d\.[mc]?ts$/.test(options.registryFile) ? "a declaration file name, which TypeScript never compiles to JavaScript," : "no TypeScript file name,";
-    return problemAt(
-      "REGISTRY_UNWRITABLE",
-      label,
-      `${label} is ${what} and the registry is TypeScript, which the app compiles; point --out (or "registryFile" in the config) at a .ts file such as generated/registry.ts`,
-    );
+    return unwritable(`${label} is ${what} and the registry is TypeScript, which the app compiles; point --out (or "registryFile" in the config) at a .ts file such as generated/registry.ts`);
   }
   if (path.resolve(path.dirname(options.registryFile)) === path.resolve(options.migrationsDir) && isMigrationLike(path.basename(options.registryFile))) {
     return refuse("is named like a migration in the migrations folder");
@@ -118,21 +108,21 @@ function readPreviousRegistry(options: GenerateOptions, label: string): string |
   if (broken !== null) {
     const linkLabel = projectPath(options.projectRoot, broken.link);
     const message = `the registry cannot be written here: ${describeBrokenLink(broken, linkLabel)}; point the link at an existing folder, replace it with a folder, or choose another --out path (or "registryFile" in the config)`;
-    return { ...problemAt("REGISTRY_UNWRITABLE", label, message), link: { file: linkLabel, target: broken.target, kind: broken.kind } };
+    return { ...unwritable(message), link: { file: linkLabel, target: broken.target, kind: broken.kind } };
   }
   for (let dir = path.dirname(options.registryFile); path.dirname(dir) !== dir; dir = path.dirname(dir)) {
     const stats = tryOr(() => statSync(dir), null);
     if (stats?.isDirectory()) break;
     if (stats) {
       const message = `the registry cannot be written here: ${projectPath(options.projectRoot, dir)} is a file, not a folder; choose another --out path (or "registryFile" in the config), or move that file away`;
-      return problemAt("REGISTRY_UNWRITABLE", label, message);
+      return unwritable(message);
     }
   }
   // gen replaces the registry by renaming a new file over it, which would replace a link and leave the file it names (say, shared with another package) stale; its imports are relative to where it is.
   if (tryOr(() => lstatSync(options.registryFile).isSymbolicLink(), false)) {
     const target = tryOr(() => JSON.stringify(readlinkSync(options.registryFile)), "an unreadable target");
     const message = `${label} is a symbolic link to ${target}, which gen would replace with a file of its own while the file it names stayed as it was; point --out (or "registryFile" in the config) at the file the link names, or replace the link with that file`;
-    return problemAt("REGISTRY_UNWRITABLE", label, message);
+    return unwritable(message);
   }
   const stats = tryOr(() => statSync(options.registryFile), null);
   if (stats && !stats.isFile()) {

@@ -9,10 +9,9 @@ import { fileURLToPath } from "node:url";
 import { ts } from "ts-morph";
 import { hashCanonicalMigration } from "../src/shared/checksum.js";
 import { packageSubpathOf } from "../src/shared/package-name.js";
-import { decodeSourceBytes } from "../src/shared/source-text.js";
 import { hashDependency } from "./gen-cache.js";
-import { addProblems, compareText, problemAt, projectPath, tryOr, type Problem } from "./problems.js";
-import { parseDiagnosticsOf } from "./ts-migration.js";
+import { addProblems, compareText, problemAt, projectPath, readSourceText, tryOr, type Problem } from "./problems.js";
+import { parseTypeScript, syntaxErrorsOf } from "./ts-migration.js";
 import { checksumTypeScriptForms, findRawNul } from "./ts-checksum.js";
 
 /** How the importing code loads a module: ESM `import` resolution or CommonJS `require`. */
@@ -101,30 +100,21 @@ const SCRIPT_KINDS: Readonly<Record<string, ts.ScriptKind>> = { ".ts": TS, ".mts
 
 /** Reads, checks and hashes one imported file; `null` after reporting why it cannot be. */
 function loadImportedFile(absolutePath: string, label: string, probed: ProbeLog, problems: Problem[]): { now: string; earlier: string; sourceFile: ts.SourceFile | null } | null {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(absolutePath);
-  } catch (error) {
-    return addProblems(problems, problemAt("TS_IMPORT_NOT_FOUND", label, `cannot read this imported file (${(error as NodeJS.ErrnoException).code ?? String(error)}); make it readable`));
-  }
+  const read = readSourceText(absolutePath, label, problems, (error) =>
+    problemAt("TS_IMPORT_NOT_FOUND", label, `cannot read this imported file (${(error as NodeJS.ErrnoException).code ?? String(error)}); make it readable`),
+  );
+  if (read === null) return null;
   probed.set(absolutePath, hashDependency(absolutePath));
-  const decoded = decodeSourceBytes(bytes);
-  if (!decoded.ok) return addProblems(problems, { code: "FILE_NOT_UTF8", file: label, line: decoded.line, column: decoded.column, message: decoded.message });
   const kind = SCRIPT_KINDS[path.extname(absolutePath)];
   if (kind === undefined) {
     // Not code (a loader may import other files): it counts byte for byte.
-    const digest = hashCanonicalMigration("ts", `bytes\0${createHash("sha256").update(bytes).digest("hex")}`);
+    const digest = hashCanonicalMigration("ts", `bytes\0${createHash("sha256").update(read.bytes).digest("hex")}`);
     return { now: digest, earlier: digest, sourceFile: null };
   }
-  const text = decoded.text.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
-  const nul = findRawNul(text, label);
+  const sourceFile = parseTypeScript(absolutePath, read.text, kind);
+  const nul = findRawNul(sourceFile.text, label);
   if (nul) return addProblems(problems, nul);
-  const sourceFile = ts.createSourceFile(absolutePath, text, ts.ScriptTarget.Latest, true, kind);
-  const syntaxErrors = parseDiagnosticsOf(sourceFile).map((diagnostic): Problem => {
-    const { line, character } = sourceFile.getLineAndCharacterOfPosition(diagnostic.start);
-    const message = `syntax error in a file a migration imports: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, " ")}`;
-    return { code: "TS_SYNTAX_ERROR", file: label, line: line + 1, column: character + 1, message };
-  });
+  const syntaxErrors = syntaxErrorsOf(sourceFile, label, "syntax error in a file a migration imports");
   if (syntaxErrors.length > 0) return addProblems(problems, ...syntaxErrors);
   const { checksum, earlierChecksums } = checksumTypeScriptForms(sourceFile, false);
   return { now: checksum, earlier: earlierChecksums[0]!, sourceFile: kind === JSON_KIND ? null : sourceFile };

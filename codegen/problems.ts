@@ -2,10 +2,12 @@
  * What `gen` reports: every problem is collected before failing, each with a stable code and a
  * position printed as `file:line:col: message`, which editors and CI annotations link to.
  */
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { CliContext } from "../src/cli/cli-props.js";
 import type { RegistryChangeKind } from "../src/core/errors.js";
 import type { SqlSourceProblemCode } from "../src/shared/sql-source.js";
+import { decodeSourceBytes } from "../src/shared/source-text.js";
 
 export { closestName } from "../src/core/closest-name.js";
 
@@ -186,6 +188,18 @@ export function addProblems(problems: Problem[], ...found: readonly Problem[]): 
 }
 
 export { tryOr } from "../src/shared/try-or.js";
+
+/** A file's bytes and text, or `null` after adding to `problems` that it cannot be read (`unreadable`) or is not UTF-8 (`FILE_NOT_UTF8`, at the first bad byte). */
+export function readSourceText(absolutePath: string, file: string, problems: Problem[], unreadable: (error: unknown) => Problem): { bytes: Buffer; text: string } | null {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(absolutePath);
+  } catch (error) {
+    return addProblems(problems, unreadable(error));
+  }
+  const decoded = decodeSourceBytes(bytes);
+  return decoded.ok ? { bytes, text: decoded.text } : addProblems(problems, { code: "FILE_NOT_UTF8", file, line: decoded.line, column: decoded.column, message: decoded.message });
+}
 
 /** A failed system call's code (`ENOENT`), or the error's message when it has none. */
 export function errorCode(error: unknown): string {

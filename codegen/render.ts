@@ -42,33 +42,40 @@ export function renderRegistry(options: {
     "/** Every migration, in version order. */",
     "export const migrations: readonly RegistryEntry[] = [",
   );
+  const entry = (fields: Partial<ScannedMigration> & { legacy: string; squashedInto?: number }) =>
+    `  { ${[
+      `version: ${fields.version}`,
+      `name: ${JSON.stringify(fields.name)}`,
+      `file: ${JSON.stringify(fields.file)}`,
+      `kind: ${JSON.stringify(fields.kind)}`,
+      `description: ${JSON.stringify(fields.description)}`,
+      `checksum: ${JSON.stringify(fields.checksum)}`,
+      ...(fields.legacy ? [`legacyChecksum: ${JSON.stringify(fields.legacy)}`] : []),
+      `reversible: ${fields.reversible}`,
+      `transaction: ${fields.transaction ?? true}`,
+      `disableForeignKeys: ${fields.disableForeignKeys ?? false}`,
+      ...(hasAsync ? [`async: ${fields.async ?? false}`] : []),
+      ...(dialect === "sqlite" ? [] : ["dialect"]),
+      ...(fields.squashedInto !== undefined ? [`squashedInto: ${fields.squashedInto}`] : []),
+      ...(fields.kind === "ts"
+        ? [`module: ${moduleName(fields as ScannedMigration)}`]
+        : [
+            `upSql: ${templateLiteral(fields.upSql ?? "")}`,
+            `downSql: ${fields.downSql == null ? "null" : templateLiteral(fields.downSql)}`,
+            `sqlLines: [${fields.sqlLines?.[0] ?? 1}, ${fields.sqlLines?.[1] ?? "null"}]`,
+          ]),
+    ].join(", ")} },`;
   for (const migration of migrations) {
-    lines.push(...renderReplacedEntries(migration, { hasAsync, dialect }));
+    const squashedInto = migration.replaced ? migration.version : undefined;
+    // The versions a squash replaced: nothing to run, and the checksums a database that ran them holds.
+    for (const { version, name, checksums } of migration.replaced?.slice(0, -1) ?? []) {
+      const [checksum, ...legacy] = checksums;
+      const { file } = migration;
+      lines.push(entry({ version, name, file, kind: "sql", description: `squashed into ${file}`, checksum, legacy: legacy.join(" "), reversible: false, squashedInto }));
+    }
     // A squash also matches the checksums of the migration whose version it took, which a database at that version holds.
     const legacy = [migration.legacyChecksum, ...(migration.replaced?.at(-1)?.checksums ?? [])].filter((checksum) => checksum && checksum !== migration.checksum).join(" ");
-    const fields = [
-      `version: ${migration.version}`,
-      `name: ${JSON.stringify(migration.name)}`,
-      `file: ${JSON.stringify(migration.file)}`,
-      `kind: ${JSON.stringify(migration.kind)}`,
-      `description: ${JSON.stringify(migration.description)}`,
-      `checksum: ${JSON.stringify(migration.checksum)}`,
-      ...(legacy ? [`legacyChecksum: ${JSON.stringify(legacy)}`] : []),
-      `reversible: ${migration.reversible}`,
-      `transaction: ${migration.transaction}`,
-      `disableForeignKeys: ${migration.disableForeignKeys}`,
-      ...(hasAsync ? [`async: ${migration.async}`] : []),
-      ...(dialect === "sqlite" ? [] : ["dialect"]),
-      ...(migration.replaced ? [`squashedInto: ${migration.version}`] : []),
-      ...(migration.kind === "ts"
-        ? [`module: ${moduleName(migration)}`]
-        : [
-            `upSql: ${templateLiteral(migration.upSql ?? "")}`,
-            `downSql: ${migration.downSql == null ? "null" : templateLiteral(migration.downSql)}`,
-            `sqlLines: [${migration.sqlLines?.[0] ?? 1}, ${migration.sqlLines?.[1] ?? "null"}]`,
-          ]),
-    ];
-    lines.push(`  { ${fields.join(", ")} },`);
+    lines.push(entry({ ...migration, legacy, squashedInto }));
   }
   const versions = migrations.flatMap((migration) => [...(migration.replaced?.slice(0, -1).map((replaced) => replaced.version) ?? []), migration.version]);
   lines.push(
@@ -90,30 +97,4 @@ export function renderRegistry(options: {
 /** A template literal whose value is exactly `text`: a carriage return is escaped, since a template literal reads a raw one as `\n`. */
 function templateLiteral(text: string): string {
   return `\`${text.replace(/\\|`|\$\{|\r/g, (match) => (match === "\r" ? "\\r" : `\\${match}`))}\``;
-}
-
-/** The entries of the versions a squash replaced: nothing to run, and the checksums a database that ran them holds. */
-function renderReplacedEntries(migration: ScannedMigration, options: { hasAsync: boolean; dialect: SqlDialect }): string[] {
-  return (migration.replaced?.slice(0, -1) ?? []).map((replaced) => {
-    const [checksum, ...legacy] = replaced.checksums;
-    const fields = [
-      `version: ${replaced.version}`,
-      `name: ${JSON.stringify(replaced.name)}`,
-      `file: ${JSON.stringify(migration.file)}`,
-      `kind: "sql"`,
-      `description: ${JSON.stringify(`squashed into ${migration.file}`)}`,
-      `checksum: ${JSON.stringify(checksum)}`,
-      ...(legacy.length > 0 ? [`legacyChecksum: ${JSON.stringify(legacy.join(" "))}`] : []),
-      "reversible: false",
-      "transaction: true",
-      "disableForeignKeys: false",
-      ...(options.hasAsync ? ["async: false"] : []),
-      ...(options.dialect === "sqlite" ? [] : ["dialect"]),
-      `squashedInto: ${migration.version}`,
-      "upSql: ``",
-      "downSql: null",
-      "sqlLines: [1, null]",
-    ];
-    return `  { ${fields.join(", ")} },`;
-  });
 }

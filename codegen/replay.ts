@@ -249,6 +249,14 @@ async function replay(options: ReplayCheckOptions, migrations: MigrationRegistry
   // migrations (a sync driver, at each migrated event), graphed migrations join the stretch; elsewhere (libsql-client) each runs alone. A squash is checked after it runs, alone.
   const readNow = graphReaderBetweenMigrations(database, options.tableName);
   const together = (entry: MigrationEntry) => entry.squashedInto === undefined && (readNow !== null || !graphed(entry));
+  /** Reports `entry`'s failed up; a parent rebuilt with foreign keys on (where `retry`) is applied again as its fix would run it: whether that passed, so the replay goes on. */
+  const recover = async (entry: MigrationEntry, error: unknown, retry: boolean): Promise<boolean> => {
+    problems.push(describeFailure(options, database, entry, "up", error));
+    const retried = retry && isParentRebuild(error) ? await attempt(manager, () => manager.up({ to: entry.version })) : error;
+    if (retried === null) rebuilds.add(entry.version);
+    else if (retried !== error) problems.push(describeFailure(options, database, entry, "up", retried));
+    return retried === null;
+  };
   for (let applied = 0; applied < migrations.length; applied++) {
     const entry = migrations[applied]!;
     // A version a squash replaced is applied with the squash.
@@ -267,11 +275,7 @@ async function replay(options: ReplayCheckOptions, migrations: MigrationRegistry
         const reached = named === null ? (await manager.status()).currentVersion : named - 1;
         let failed = applied;
         while (failed < last && migrations[failed]!.version <= reached) failed++;
-        const failedEntry = migrations[failed]!;
-        problems.push(describeFailure(options, database, failedEntry, "up", error));
-        const retried = graphed(failedEntry) && isParentRebuild(error) ? await withForeignKeysOff(manager, () => manager.up({ to: failedEntry.version })) : error;
-        if (retried !== null) return { problems: retried === error ? problems : [...problems, describeFailure(options, database, failedEntry, "up", retried)], applied: failed, rolledBack: null };
-        rebuilds.add(failedEntry.version);
+        if (!(await recover(migrations[failed]!, error, graphed(migrations[failed]!)))) return { problems, applied: failed, rolledBack: null };
         applied = failed;
         continue;
       }
@@ -282,10 +286,7 @@ async function replay(options: ReplayCheckOptions, migrations: MigrationRegistry
     try {
       await manager.up({ to: entry.version });
     } catch (error) {
-      problems.push(describeFailure(options, database, entry, "up", error));
-      const retried = isParentRebuild(error) ? await withForeignKeysOff(manager, () => manager.up({ to: entry.version })) : error;
-      if (retried !== null) return { problems: retried === error ? problems : [...problems, describeFailure(options, database, entry, "up", retried)], applied, rolledBack: null };
-      rebuilds.add(entry.version);
+      if (!(await recover(entry, error, true))) return { problems, applied, rolledBack: null };
       before = null;
     }
     const squash = entry.squashedInto === entry.version ? await checkSquash(options, manager, entry) : null;
@@ -296,16 +297,8 @@ async function replay(options: ReplayCheckOptions, migrations: MigrationRegistry
   }
   const newest = migrations.at(-1);
   if (!newest?.reversible) return { problems, applied: migrations.length, rolledBack: null };
-  const rollBack = () => manager.down({ steps: 1 });
-  const failed = rebuilds.has(newest.version)
-    ? await withForeignKeysOff(manager, rollBack)
-    : await Promise.resolve()
-        .then(rollBack)
-        .then(
-          () => null,
-          (error: unknown) => error,
-        );
-  if (failed !== null) return { problems: [...problems, describeFailure(options, database, newest, "down", failed)], applied: migrations.length, rolledBack: newest.version };
+  const failed = await attempt(manager, () => manager.down({ steps: 1 }), rebuilds.has(newest.version));
+  if (failed !== null) problems.push(describeFailure(options, database, newest, "down", failed));
   return { problems, applied: migrations.length, rolledBack: newest.version };
 }
 
@@ -354,16 +347,16 @@ async function upWithGraphs(
 
 const isParentRebuild = (error: unknown) => error instanceof StepwiseError && error.is("MIGRATION_FAILED") && error.details.foreignKeyRebuild !== null;
 
-/** Runs `action` with foreign keys off on the connection, as a rebuild's fix would run it: `null`, or what it threw. */
-async function withForeignKeysOff(manager: ReplayDatabase["manager"], action: () => unknown): Promise<unknown> {
-  await manager.run(exec("PRAGMA foreign_keys = OFF"));
+/** Runs `action`, with foreign keys off on the connection where `keysOff`, as a rebuild's fix would run it: `null`, or what it threw. */
+async function attempt(manager: ReplayDatabase["manager"], action: () => unknown, keysOff = true): Promise<unknown> {
+  if (keysOff) await manager.run(exec("PRAGMA foreign_keys = OFF"));
   try {
     await action();
     return null;
   } catch (error) {
     return error;
   } finally {
-    await manager.run(exec("PRAGMA foreign_keys = ON"));
+    if (keysOff) await manager.run(exec("PRAGMA foreign_keys = ON"));
   }
 }
 

@@ -4,13 +4,12 @@ import path from "node:path";
 import { ts } from "ts-morph";
 import type { SqlDialect } from "../src/core/types.js";
 import { parseSqlMigrationSource, type SqlSourceOptions } from "../src/shared/sql-source.js";
-import { decodeSourceBytes } from "../src/shared/source-text.js";
 import { describeBrokenLink, findBrokenLink } from "./broken-link.js";
 import { findForeignFolderNearby, findForeignMigrations, findNestedMigrations } from "./foreign-migrations.js";
 import { followLocalImports, readTsconfig } from "./local-imports.js";
 import { formatMigrationFileName, heldVersion, parseMigrationFileName, versionWidthOf, type MigrationKind } from "./migration-file.js";
-import { addProblems, compareText, errorCode, problemAt, projectPath, tryOr, type Problem, type ProblemCode } from "./problems.js";
-import { analyzeTsMigration, createReturnTypeChecker } from "./ts-migration.js";
+import { addProblems, compareText, errorCode, problemAt, projectPath, readSourceText, tryOr, type Problem, type ProblemCode } from "./problems.js";
+import { analyzeTsMigration, createReturnTypeChecker, parseTypeScript } from "./ts-migration.js";
 import { readSquashRecord, type ReplacedMigration } from "./squash/squash-record.js";
 
 /** A migration that passed every per-file check. */
@@ -88,8 +87,10 @@ export function scanMigrations(options: { projectRoot: string; migrationsDir: st
       problems.push(problemAt("BAD_FILE_NAME", file, badFileNameMessage(quoted, parsed.problem.reason)));
       if (version !== null) misnamed.push({ index: problems.length - 1, version, quoted, problem: parsed.problem });
     } else {
-      const source = readMigrationSource(absolutePath, file, quoted, problems);
-      if (source === null) continue;
+      const source = readSourceText(absolutePath, file, problems, (error) =>
+        problemAt("MIGRATION_UNREADABLE", file, `cannot read this migration (${errorCode(error)}); make it readable by the user running stepwise (for example chmod 644 ${quoted})`),
+      )?.text;
+      if (source === undefined) continue;
       const base = { version: version!, name: parsed.migration.name, kind: parsed.migration.kind, file, absolutePath };
       const scanned =
         base.kind === "sql" ? scanSqlMigration(source, base, { dialect, batchOnly: options.target === "d1" }, problems) : scanTsMigration(source, base, { projectRoot, dialect, checker }, problems);
@@ -138,21 +139,6 @@ function redirectTakenRenames(problems: Problem[], misnamed: readonly MisnamedEn
 
 type MigrationBase = Pick<ScannedMigration, "version" | "name" | "kind" | "file" | "absolutePath">;
 
-/** A migration file's decoded text, or `null` after reporting that it cannot be read or is not UTF-8. */
-function readMigrationSource(absolutePath: string, file: string, quoted: string, problems: Problem[]): string | null {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(absolutePath);
-  } catch (error) {
-    return addProblems(
-      problems,
-      problemAt("MIGRATION_UNREADABLE", file, `cannot read this migration (${errorCode(error)}); make it readable by the user running stepwise (for example chmod 644 ${quoted})`),
-    );
-  }
-  const decoded = decodeSourceBytes(bytes);
-  return decoded.ok ? decoded.text : addProblems(problems, { code: "FILE_NOT_UTF8", file, line: decoded.line, column: decoded.column, message: decoded.message });
-}
-
 function scanSqlMigration(source: string, base: MigrationBase, options: SqlSourceOptions, problems: Problem[]): ScannedMigration | null {
   const result = parseSqlMigrationSource(source, options);
   if (!result.ok) return addProblems(problems, ...result.problems.map((problem) => ({ ...problem, file: base.file })));
@@ -198,8 +184,7 @@ function scanTsMigration(
   context: { projectRoot: string; dialect: SqlDialect; checker: ReturnType<typeof createReturnTypeChecker> },
   problems: Problem[],
 ): ScannedMigration | null {
-  const text = source.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
-  const sourceFile = ts.createSourceFile(base.absolutePath, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  const sourceFile = parseTypeScript(base.absolutePath, source);
   const result = analyzeTsMigration(sourceFile, base.file, context.dialect, context.checker(base.absolutePath, sourceFile));
   if (!result.ok) return addProblems(problems, ...result.problems);
   const { earlierChecksums, ...facts } = result.facts;

@@ -33,7 +33,7 @@ export function analyzeTsMigration(sourceFile: ts.SourceFile, file: string, dial
   };
   reportTemplatePlaceholders(sourceFile, report);
   if (problems.length > 0) return failed();
-  for (const diagnostic of parseDiagnosticsOf(sourceFile)) report("TS_SYNTAX_ERROR", diagnostic.start, `syntax error: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, " ")}`);
+  problems.push(...syntaxErrorsOf(sourceFile, file, "syntax error"));
   if (problems.length > 0) return failed();
   const nul = findRawNul(sourceFile.text, file);
   if (nul) return { ok: false as const, problems: [nul] };
@@ -64,9 +64,17 @@ export function analyzeTsMigration(sourceFile: ts.SourceFile, file: string, dial
   };
 }
 
-/** A source file's syntax errors, which the parser keeps without a program. */
-export function parseDiagnosticsOf(sourceFile: ts.SourceFile): readonly ts.DiagnosticWithLocation[] {
-  return (sourceFile as unknown as { parseDiagnostics?: ts.DiagnosticWithLocation[] }).parseDiagnostics ?? [];
+/** TypeScript as gen reads it: without a BOM, with LF line breaks. */
+export function parseTypeScript(absolutePath: string, source: string, kind = ts.ScriptKind.TS): ts.SourceFile {
+  return ts.createSourceFile(absolutePath, source.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n"), ts.ScriptTarget.Latest, true, kind);
+}
+
+/** A source file's syntax errors, which the parser keeps without a program, each a `TS_SYNTAX_ERROR` whose message starts with `what`. */
+export function syntaxErrorsOf(sourceFile: ts.SourceFile, file: string, what: string): Problem[] {
+  return ((sourceFile as unknown as { parseDiagnostics?: ts.DiagnosticWithLocation[] }).parseDiagnostics ?? []).map((diagnostic) => {
+    const { line, character } = sourceFile.getLineAndCharacterOfPosition(diagnostic.start);
+    return { code: "TS_SYNTAX_ERROR", file, line: line + 1, column: character + 1, message: `${what}: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, " ")}` };
+  });
 }
 
 /** One `TEMPLATE_UNEDITED` per comment (not string: that is data) that still holds `create`'s placeholder, naming the method it sits in. */

@@ -59,13 +59,7 @@ async function writeSquash(plan: SquashPlan, options: Omit<ReplayCheckOptions, "
     writeFileAtomic(squashFile, plan.text);
     // Migration K may already have the squash's name (a squash undone by hand, then made again): it was just overwritten, and deleting it would leave a gap.
     for (const file of removed) if (file !== squashFile) deleteOriginal(file, options.projectRoot);
-    const generated = await generateRegistry({
-      projectRoot: options.projectRoot,
-      migrationsDir: options.migrationsDir,
-      registryFile: options.registryFile,
-      dialect: options.dialect,
-      target: options.target,
-    });
+    const generated = await generateRegistry(options);
     if (!generated.ok && !isOnlyReviewPending(generated)) restoreFiles(before);
     return generated;
   } catch (error) {

@@ -274,42 +274,37 @@ function renderSquash(fields: {
   review: readonly SquashReviewItem[];
 }): string {
   const { to, ddl } = fields;
-  const statements = fields.review.filter((item) => item.kind === "data-statement" || item.kind === "typescript");
-  const settings = fields.review.filter((item) => item.kind === "file-setting");
-  const elsewhere = fields.review.filter((item) => item.kind === "other-schema");
   const lines = [
     `-- description: Squash of migrations 1 to ${to}: the schema they built, at once`,
     `-- Written by "stepwise squash --to ${to}". The comments below are its record: the migrations it replaced, with the checksums a database that ran them`,
     `-- holds, and a fingerprint of each object they built, which "stepwise gen --check" compares with what this file builds. Do not edit them.`,
     ...renderSquashRecord(to, fields.record, fields.schema),
   ];
-  if (statements.length > 0) {
-    lines.push(
-      "",
+  // Each kind of review item under its note: the statements that changed rows, what was built elsewhere, then SQLite's file settings.
+  const notes = [
+    [
+      ["data-statement", "typescript"],
       `${REVIEW_MARK} the squashed migrations changed rows here. Databases at version ${to} or beyond ran these already, and a fresh database gets their result as`,
       `-- the rows below (if any); what they did to rows of a database in use cannot be carried. Read them, then delete this line.`,
-      ...statements.map((item) =>
-        item.kind === "typescript"
-          ? `--   ${escapeControlCharacters(item.subject)}: a TypeScript migration (what it did to rows is not read)`
-          : `--   ${escapeControlCharacters(item.subject)}:${item.line}: ${escapeControlCharacters(item.statement!)}`,
-      ),
-    );
-  }
-  if (elsewhere.length > 0) {
-    lines.push(
-      "",
+    ],
+    [
+      ["other-schema"],
       `${REVIEW_MARK} the squashed migrations also built these outside the schema a squash builds in, and a fresh database built from it lacks them. If the app needs`,
       `-- them, make them in a migration after this one (or squash to a version before the migration that made them); then delete this line.`,
-      ...elsewhere.map((item) => `--   ${escapeControlCharacters(item.subject)}`),
-    );
-  }
-  if (settings.length > 0) {
-    lines.push(
-      "",
+    ],
+    [
+      ["file-setting"],
       `${REVIEW_MARK} the squashed migrations set these settings, which SQLite keeps in the database file and changes only outside a transaction: this squash runs in one, so a`,
       `-- fresh database built from it keeps SQLite's defaults. Set them where the app opens the database, or squash to a version before them; then delete this line.`,
-      ...settings.map((item) => `--   ${escapeControlCharacters(item.subject)}:${item.line}: ${escapeControlCharacters(item.statement!)}`),
-    );
+    ],
+  ] as const;
+  const describe = (item: SquashReviewItem) =>
+    item.kind === "typescript"
+      ? `--   ${escapeControlCharacters(item.subject)}: a TypeScript migration (what it did to rows is not read)`
+      : `--   ${escapeControlCharacters(item.subject)}${item.line === null ? "" : `:${item.line}: ${escapeControlCharacters(item.statement!)}`}`;
+  for (const [kinds, ...note] of notes) {
+    const items = fields.review.filter((item) => (kinds as readonly string[]).includes(item.kind));
+    if (items.length > 0) lines.push("", ...note, ...items.map(describe));
   }
   // Rows in any table order: stepwise turns foreign keys off for the migration and checks them before it commits.
   const foreignKeysOff = fields.dialect === "sqlite" && ddl.seeds.length > 0;

@@ -4,6 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import type { SchemaSnapshot } from "../../src/safety/schema-snapshot.js";
+import { tryOr } from "../../src/shared/try-or.js";
 
 /** The first line of the record: `-- stepwise:squash <version> record:<hash of the lines below>`. */
 export const SQUASH_MARK = "-- stepwise:squash";
@@ -60,8 +61,8 @@ export function readSquashRecord(source: string): { record: SquashRecord } | { l
       replaced.push({ version: Number(match[1]), name: match[2]!, checksums: match[3]!.trim().split(" ") });
     } else if (line.startsWith(SCHEMA_MARK)) {
       const match = /^-- stepwise:schema (\w+) ("(?:[^"\\]|\\.)*") ([0-9a-f]{12})\s*$/.exec(line);
-      const name = match ? parseJsonString(match[2]!) : null;
-      if (!match || name === null) return { line: index + 1, reason: `"${line}" should be "${SCHEMA_MARK} <kind> "<name>" <12 hex digits>"` };
+      const name = match ? tryOr(() => JSON.parse(match[2]!) as unknown, null) : null;
+      if (!match || typeof name !== "string") return { line: index + 1, reason: `"${line}" should be "${SCHEMA_MARK} <kind> "<name>" <12 hex digits>"` };
       schema.push({ kind: match[1]!, name, hash: match[3]! });
     }
   }
@@ -76,22 +77,12 @@ export function readSquashRecord(source: string): { record: SquashRecord } | { l
   return { record: { version, replaced, schema, line: at + 1, reviewLines } };
 }
 
-function parseJsonString(text: string): string | null {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === "string" ? value : null;
-  } catch {
-    return null;
-  }
-}
-
 /** Each object of `snapshot` with a hash of what the schema reader read of it, sorted by kind then name. */
 export function printSchema(snapshot: SchemaSnapshot): ObjectPrint[] {
-  const prints: ObjectPrint[] = [];
   const kinds = { table: snapshot.tables, index: snapshot.indexes, trigger: snapshot.triggers, view: snapshot.views, sequence: snapshot.sequences, function: snapshot.functions, type: snapshot.types };
-  for (const [kind, objects] of Object.entries(kinds)) {
-    for (const object of objects ?? []) prints.push({ kind, name: object.name, hash: createHash("sha256").update(JSON.stringify(object)).digest("hex").slice(0, 12) });
-  }
+  const prints = Object.entries(kinds).flatMap(([kind, objects]) =>
+    (objects ?? []).map((object): ObjectPrint => ({ kind, name: object.name, hash: createHash("sha256").update(JSON.stringify(object)).digest("hex").slice(0, 12) })),
+  );
   return prints.sort((a, b) => (a.kind === b.kind ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.kind < b.kind ? -1 : 1));
 }
 
