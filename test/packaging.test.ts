@@ -9,7 +9,7 @@ import { cpSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSyn
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { makeTempDir, repoRoot } from "./support/project.js";
-import { describeRun, run, runNpm, runPlainNode, stageRepo } from "./support/packed-app.js";
+import { describeRun, PACK_TIMEOUT_MS, run, runNpm, runPlainNode, stageRepo } from "./support/packed-app.js";
 
 const repoManifest = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as {
   exports: Record<string, string | Record<string, string>>;
@@ -36,7 +36,7 @@ before(async () => {
   const stage = makeTempDir(suiteScope, "stepwise-stage-");
   const packDir = makeTempDir(suiteScope, "stepwise-pack-");
   stageRepo(stage);
-  const packed = await runNpm(["pack", "--json", "--pack-destination", packDir], { cwd: stage });
+  const packed = await runNpm(["pack", "--json", "--pack-destination", packDir], { cwd: stage, timeoutMs: PACK_TIMEOUT_MS });
   assert.equal(packed.code, 0, describeRun(packed));
   const [report] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf("["))) as [{ filename: string; files: { path: string }[] }];
   tarball = path.join(packDir, report.filename);

@@ -14,7 +14,7 @@ import Database from "better-sqlite3";
 import { transform as transformWithEsbuild } from "esbuild";
 import { rollup, type Plugin } from "rollup";
 import { makeTempDir, repoRoot } from "./support/project.js";
-import { copyInstalledPackage, describeRun, runNpm, runPlainNode, stageRepo } from "./support/packed-app.js";
+import { copyInstalledPackage, describeRun, PACK_TIMEOUT_MS, runNpm, runPlainNode, stageRepo } from "./support/packed-app.js";
 
 const repoManifest = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as {
   exports: Record<string, string | Record<string, string>>;
@@ -41,7 +41,7 @@ before(async () => {
   const stage = makeTempDir(suiteScope, "stepwise-stage-");
   const packDir = makeTempDir(suiteScope, "stepwise-pack-");
   stageRepo(stage);
-  const packed = await runNpm(["pack", "--json", "--pack-destination", packDir], { cwd: stage });
+  const packed = await runNpm(["pack", "--json", "--pack-destination", packDir], { cwd: stage, timeoutMs: PACK_TIMEOUT_MS });
   assert.equal(packed.code, 0, describeRun(packed));
   const [report] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf("["))) as [{ filename: string }];
   tarball = path.join(packDir, report.filename);

@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { makeTempDir, repoRoot, type RunResult } from "./project.js";
-import { copyInstalledPackage, describeRun, run, runNpm, stageRepo } from "./packed-app.js";
+import { copyInstalledPackage, describeRun, PACK_TIMEOUT_MS, run, runNpm, stageRepo } from "./packed-app.js";
 
 /** What goes into the tarball, so what its cache is keyed by. */
 const PACKAGE_SOURCES = ["src", "codegen", "package.json", "package-lock.json", "tsconfig.build.json", "README.md", "LICENSE"];
@@ -85,7 +85,7 @@ async function buildCache(cacheDir: string): Promise<void> {
   mkdirSync(stage, { recursive: true });
   mkdirSync(path.join(template, "node_modules"), { recursive: true });
   stageRepo(stage);
-  const packed = await runNpm(["pack", "--json", "--pack-destination", cacheDir], { cwd: stage, timeoutMs: 300_000 });
+  const packed = await runNpm(["pack", "--json", "--pack-destination", cacheDir], { cwd: stage, timeoutMs: PACK_TIMEOUT_MS });
   if (packed.code !== 0) throw new Error(`npm pack failed\n${describeRun(packed)}`);
   const [report] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf("["))) as [{ filename: string }];
   rmSync(stage, { recursive: true, force: true });

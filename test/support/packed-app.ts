@@ -45,6 +45,9 @@ export function run(command: string, args: readonly string[], options: { cwd: st
   });
 }
 
+/** How long `npm pack` may take: its prepack compiles the package with tsc, which beside the rest of the full run on two cores has taken over two minutes. */
+export const PACK_TIMEOUT_MS = 300_000;
+
 /**
  * Runs npm: the same npm that runs the tests when there is one (`npm test` sets npm_execpath), else
  * the npm on PATH.
