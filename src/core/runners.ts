@@ -104,7 +104,11 @@ function resume<T>(step: Step<T>, failed: boolean, value: unknown, driver: Drive
   } catch (error) {
     if (error instanceof StepwiseError && error.nativeCode === null) {
       const cause = nativeCauseOf(error);
-      if (cause !== undefined) recordNativeError(error, classifySafely(driver.classifyError.bind(driver), cause));
+      if (cause !== undefined)
+        recordNativeError(
+          error,
+          classifySafely((value) => driver.classifyError(value), cause),
+        );
     }
     throw error;
   }
