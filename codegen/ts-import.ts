@@ -7,8 +7,8 @@
  * registries run after run (the bin's CLI embedded, as the tests run it) slowed with each load: 300
  * registrations made one test file's imports take 5 times the CPU. Here tsx's hooks are registered
  * once, under one namespace, and a small resolve hook gives each load a number that every module it
- * imports under that namespace carries too, so each load is as fresh as `tsImport`'s (CommonJS
- * modules, which `require` caches by path, are shared in both).
+ * imports under that namespace carries too: the project's own modules are as fresh as `tsImport`
+ * makes them, while installed packages are loaded once, as `require` loads CommonJS ones.
  */
 import { randomUUID } from "node:crypto";
 import module, { register } from "node:module";
@@ -20,9 +20,14 @@ const LOAD_PARAMETER = "stepwise-load";
 let scoped: Promise<ScopedImport> | null = null;
 let loads = 0;
 
-/** `resolved` as of the load of the module that imported it, when tsx resolved it under `namespace` for a module of a load. */
+/**
+ * `resolved` as of the load of the module that imported it, when tsx resolved it under `namespace` for a module of a load.
+ * An installed package (under `node_modules`; a workspace package resolves to its real path outside it) keeps one copy for
+ * every load, as `require` keeps a CommonJS one: an ES module is never freed, so a fresh copy per load would keep every
+ * package (stepwise's own library included) once more for each reload of a watch session.
+ */
 function ofParentLoad(resolved: string, parentURL: string | undefined, namespace: string): string {
-  if (parentURL === undefined || !resolved.includes(`tsx-namespace=${namespace}`)) return resolved;
+  if (parentURL === undefined || !resolved.includes(`tsx-namespace=${namespace}`) || resolved.includes("/node_modules/")) return resolved;
   const load = new URL(parentURL).searchParams.get(LOAD_PARAMETER);
   const url = new URL(resolved);
   if (load === null || url.searchParams.has(LOAD_PARAMETER)) return resolved;
@@ -46,7 +51,7 @@ interface ResolveResult {
 }
 type RegisterHooks = (hooks: { resolve(specifier: string, context: { parentURL?: string }, nextResolve: (specifier: string, context: unknown) => ResolveResult): ResolveResult }) => unknown;
 
-/** Imports the module at `url` (TypeScript allowed) afresh, resolving from `parent`, as tsx's `tsImport(url, parent)` does. */
+/** Imports the module at `url` (TypeScript allowed) afresh, resolving from `parent`, as tsx's `tsImport(url, parent)` does, but for installed packages (see {@link ofParentLoad}). */
 export async function importTypeScript(url: string, parent: string): Promise<unknown> {
   scoped ??= (async () => {
     const namespace = randomUUID();
