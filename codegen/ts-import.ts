@@ -22,15 +22,18 @@ let loads = 0;
 
 /**
  * `resolved` as of the load of the module that imported it, when tsx resolved it under `namespace` for a module of a load.
- * An installed package (under `node_modules`; a workspace package resolves to its real path outside it) keeps one copy for
- * every load, as `require` keeps a CommonJS one: an ES module is never freed, so a fresh copy per load would keep every
- * package (stepwise's own library included) once more for each reload of a watch session.
+ * An installed package, one `node_modules` folder deeper than the module importing it (a workspace package resolves to its
+ * real path outside), keeps one copy for every load, as `require` keeps a CommonJS one: an ES module is never freed, so a
+ * process that runs the CLI many times kept every package, stepwise's own library included, once more per load.
  */
 function ofParentLoad(resolved: string, parentURL: string | undefined, namespace: string): string {
-  if (parentURL === undefined || !resolved.includes(`tsx-namespace=${namespace}`) || resolved.includes("/node_modules/")) return resolved;
-  const load = new URL(parentURL).searchParams.get(LOAD_PARAMETER);
+  if (parentURL === undefined || !resolved.includes(`tsx-namespace=${namespace}`)) return resolved;
+  const parent = new URL(parentURL);
   const url = new URL(resolved);
-  if (load === null || url.searchParams.has(LOAD_PARAMETER)) return resolved;
+  const load = parent.searchParams.get(LOAD_PARAMETER);
+  // Written out twice: this function's source is the loader thread's hook too, where a helper (or the name esbuild gives one) is missing.
+  const deeperInNodeModules = url.pathname.split("/node_modules/").length > parent.pathname.split("/node_modules/").length;
+  if (load === null || url.searchParams.has(LOAD_PARAMETER) || deeperInNodeModules) return resolved;
   url.searchParams.set(LOAD_PARAMETER, load);
   return url.href;
 }

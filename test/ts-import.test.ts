@@ -58,3 +58,28 @@ console.log(JSON.stringify({ b: [first.mods.b, second.mods.b], u: [first.mods.u,
   assert.equal(result.cjsShared, true, "a CommonJS package is shared, as require caches it");
   assert.equal(result.afterTwenty, result.afterTwo, `18 more loads registered ${result.afterTwenty - result.afterTwo} more hooks`);
 });
+
+test("a project inside a node_modules folder still gets its own modules fresh on each load", async (t) => {
+  const dir = path.join(makeTempDir(t), "node_modules", "app");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, "package.json"), JSON.stringify({ type: "module" }));
+  writeFileSync(path.join(dir, "a.ts"), `export { b } from "./b.js";\n`);
+  const b = path.join(dir, "b.ts");
+  const script = path.join(dir, "run.mts");
+  writeFileSync(
+    script,
+    `import { writeFileSync } from "node:fs";
+const { importTypeScript } = await import(${JSON.stringify(pathToFileURL(path.join(repoRoot, "codegen", "ts-import.ts")).href)});
+const url = ${JSON.stringify(pathToFileURL(path.join(dir, "a.ts")).href)};
+const seen = [];
+for (const value of [1, 2]) {
+  writeFileSync(${JSON.stringify(b)}, \`export const b = \${value};\\n\`);
+  seen.push(((await importTypeScript(url, import.meta.url)) as { b: number }).b);
+}
+console.log(JSON.stringify(seen));
+`,
+  );
+  const run = await runNode(script, [], { cwd: repoRoot });
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(JSON.parse(run.stdout), [1, 2], "the second load sees the edited module");
+});
