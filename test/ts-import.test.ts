@@ -23,7 +23,7 @@ test("each load is fresh for the project's own modules, installed packages (ES m
   writeFileSync(
     script,
     `import module from "node:module";
-import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 let registrations = 0;
 for (const name of ["register", "registerHooks"] as const) {
   const original = (module as any)[name];
