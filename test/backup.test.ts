@@ -29,6 +29,7 @@ import { asyncTsEntry, namedSqlEntry as sqlEntry } from "./support/registry-buil
 import { stepwiseFailure } from "./support/stepwise-failure.js";
 import { AsyncMigrationManager, MigrationManager } from "../src/entries/better-sqlite3.js";
 import { createBetterSqlite3Driver } from "../src/drivers/better-sqlite3.js";
+import { underSamplingProfiler } from "./support/sampling-profiler.js";
 
 const registry: MigrationRegistry = [
   sqlEntry(1, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL); INSERT INTO notes (body) VALUES ('first');"),
@@ -174,6 +175,14 @@ await describeEachDriver("backups", (h) => {
       const other = await db.reopen();
       other.exec("BEGIN EXCLUSIVE");
       await assert.rejects(nets.takeBackup(db.driver, { directory: backups, version: 1, busyTimeoutMs: 200 }), { code: "DATABASE_LOCKED" });
+      assert.deepEqual(readdirSync(backups), [], "a locked database left a file");
+      // Under a sampling profiler, whose signals end SQLite's own wait early, the wait is still the whole busy timeout.
+      const waited = await underSamplingProfiler(async () => {
+        const started = performance.now();
+        await assert.rejects(nets.takeBackup(db.driver, { directory: backups, version: 1, busyTimeoutMs: 300 }), { code: "DATABASE_LOCKED" });
+        return performance.now() - started;
+      });
+      assert.ok(waited >= 270, `${h.name}: gave up after ${Math.round(waited)} ms of 300`);
       assert.deepEqual(readdirSync(backups), [], "a locked database left a file");
       other.exec("COMMIT");
       assert.equal((await contentsOf(h, (await nets.takeBackup(db.driver, { directory: backups, version: 1 })).path)).history, 1);

@@ -10,8 +10,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { describeEachAsyncDriver, describeEachDriver, inDialect } from "./support/driver-matrix.js";
-import { asyncTsEntry, caught, createItems, namedSqlEntry } from "./support/registry-builders.js";
+import { asyncTsEntry, caught, createItems, namedSqlEntry, rejection } from "./support/registry-builders.js";
 import { factsOf } from "./support/stepwise-failure.js";
+import { underSamplingProfiler } from "./support/sampling-profiler.js";
 
 /** `promise`, or a rejection with `what` once `ms` have passed: how a test that waits on another instance never hangs. */
 async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -41,6 +42,31 @@ function assertMeasured(error: Record<string, unknown>, busyTimeoutMs: number, e
 }
 
 await describeEachDriver("a lock error states the time waited", (h) => {
+  test("under a sampling profiler, whose signals cut SQLite's busy sleeps short, a write and a read, sync or async, still wait the whole busy timeout, by the clock", (t) =>
+    h.withDatabase(async (db) => {
+      if (h.lacks(t, "fileLocking")) return;
+      const busyTimeoutMs = 400;
+      const holder = await h.open(db.file);
+      try {
+        // EXCLUSIVE, in the rollback journal these files use: readers are kept out too.
+        holder.exec("BEGIN EXCLUSIVE");
+        const manager = db.manager([createItems], { busyTimeoutMs });
+        const asyncManager = new h.entry.AsyncMigrationManager(db.native as never, [createItems], { busyTimeoutMs });
+        for (const [what, failure] of [
+          ["up", async () => caught(() => manager.up())],
+          ["status", async () => caught(() => manager.status())],
+          ["up through the async API", () => rejection(() => asyncManager.up())],
+        ] as const) {
+          const started = performance.now();
+          const error = await underSamplingProfiler(failure);
+          assertMeasured(error, busyTimeoutMs, performance.now() - started, `${h.name}, ${what}`);
+        }
+      } finally {
+        holder.exec("ROLLBACK");
+        holder.close();
+      }
+    }));
+
   for (const busyTimeoutMs of [0, 400]) {
     test(`busy timeout ${busyTimeoutMs} ms, the write lock held by another connection: DATABASE_LOCKED with waitedMs measured`, (t) =>
       h.withDatabase(async (db) => {

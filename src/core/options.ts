@@ -15,7 +15,7 @@ export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 export interface MigrationManagerProps {
   /** Name of the history table. Default `DEFAULT_TABLE_NAME` (`schema_migrations`). */
   readonly tableName?: string;
-  /** Milliseconds to wait for another connection's write lock. Default 30,000 ms. */
+  /** Milliseconds to wait for another connection's write lock, by the clock (on SQLite even when a sampling profiler interrupts SQLite's own wait). Default 30,000 ms. */
   readonly busyTimeoutMs?: number;
   /**
    * Receives every {@link MigrationEvent}. A throw stops the run and reaches the caller (what committed stays); a promise it returns is not awaited, and its rejection is ignored. A stepwise

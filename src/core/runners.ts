@@ -1,6 +1,7 @@
 /** The two runners of the executor's steps: the sync one never awaits; the async one awaits each operation, bodies included. */
 import { StepwiseError } from "./errors.js";
 import { classifySafely, nativeCauseOf, recordElapsed, recordNativeError } from "./error-factories.js";
+import { quietly } from "./define-driver.js";
 import { driverEntry, type Driver } from "./driver.js";
 import { isThenable, type Operation, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
@@ -42,16 +43,78 @@ function driveSync<T>(step: Step<T>, driver: Driver, refused: PromiseLike<unknow
 function performNow(driver: Driver, operation: Operation, refused: PromiseLike<unknown>[]): Next {
   const started = performance.now();
   try {
-    const value = perform(driver, operation, false, refused);
-    if (isThenable(value)) {
-      // Nobody will await it, and an unhandled rejection would crash the app later.
-      value.then(undefined, () => undefined);
-      throw asyncInSyncRunnerError(operation.op, `The driver's "${operation.op}" returned a promise; an async driver needs the async entry.`);
-    }
-    return { failed: false, value };
+    return { failed: false, value: waitingOutBusy(driver, operation, started, () => performSync(driver, operation, refused)) };
   } catch (error) {
     recordElapsed(error, performance.now() - started);
     return { failed: true, value: error };
+  }
+}
+
+function performSync(driver: Driver, operation: Operation, refused: PromiseLike<unknown>[]): unknown {
+  const value = perform(driver, operation, false, refused);
+  if (isThenable(value)) {
+    // Nobody will await it, and an unhandled rejection would crash the app later.
+    value.then(undefined, () => undefined);
+    throw asyncInSyncRunnerError(operation.op, `The driver's "${operation.op}" returned a promise; an async driver needs the async entry.`);
+  }
+  return value;
+}
+
+/** The operations SQLite refuses whole when another connection holds the lock, so that running them again is safe: BEGIN, COMMIT (the transaction stays open), a statement outside a transaction. */
+const REFUSED_WHOLE_ON_BUSY: ReadonlySet<string> = new Set(["begin", "commit", "query", "run"]);
+
+/** Pause between attempts; each attempt also waits in SQLite's own busy handler. */
+const BUSY_RETRY_PAUSE_MS = 10;
+
+/** `perform`s `operation` on a sync driver, running it again while SQLITE_BUSY refuses it whole ({@link retryWhileBusy}). */
+function waitingOutBusy(driver: Driver, operation: Operation, started: number, perform: () => unknown): unknown {
+  const { op } = operation;
+  if (!REFUSED_WHOLE_ON_BUSY.has(op)) return perform();
+  return retryWhileBusy(driver, perform, started, () => (op !== "query" && op !== "run") || !driver.inTransaction());
+}
+
+/**
+ * `attempt` on a sync SQLite driver, run again while SQLITE_BUSY refuses it, until the clock reaches the connection's busy timeout (counted from `started`). SQLite's busy handler
+ * counts its sleeps, not the time: a signal sent to the thread (a sampling profiler's, every 1 to 10 ms, as production profilers run) cuts each sleep short, and a 5-second wait ends
+ * in well under a second. Each attempt gives SQLite what is left of the timeout. `refusedWhole` is asked after a refusal: whether the attempt changed nothing, so running it again is safe.
+ */
+export function retryWhileBusy<T>(driver: Driver, attempt: () => T, started = performance.now(), refusedWhole: () => boolean = () => true): T {
+  try {
+    return attempt();
+  } catch (error) {
+    if (!isBusy(driver, error) || !refusedWhole()) throw error;
+    const busyTimeoutMs = quietly(() => driver.getBusyTimeout());
+    if (typeof busyTimeoutMs !== "number") throw error;
+    let last = error;
+    try {
+      for (;;) {
+        const left = busyTimeoutMs - (performance.now() - started);
+        if (left <= 0 || !sleepSync(Math.min(left, BUSY_RETRY_PAUSE_MS))) throw last;
+        void driver.setBusyTimeout(Math.max(1, Math.ceil(busyTimeoutMs - (performance.now() - started))));
+        try {
+          return attempt();
+        } catch (again) {
+          if (!isBusy(driver, again)) throw again;
+          last = again;
+        }
+      }
+    } finally {
+      quietly(() => driver.setBusyTimeout(busyTimeoutMs));
+    }
+  }
+}
+
+function isBusy(driver: Driver, error: unknown): boolean {
+  return classifySafely((value) => driver.classifyError(value), error).nativeCode?.startsWith("SQLITE_BUSY") ?? false;
+}
+
+/** Blocks the thread for `ms`; false where it may not block (workerd, a browser's main thread). */
+function sleepSync(ms: number): boolean {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.max(0, ms));
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -87,7 +150,8 @@ export async function runAsync<T>(step: Step<T>, driver: Driver): Promise<T> {
     if (result.done) return result.value;
     const started = performance.now();
     try {
-      value = await perform(driver, result.value, true, null);
+      const operation = result.value;
+      value = await (driver.async ? perform(driver, operation, true, null) : waitingOutBusy(driver, operation, started, () => perform(driver, operation, true, null)));
       failed = false;
     } catch (error) {
       recordElapsed(error, performance.now() - started);
@@ -125,11 +189,7 @@ function perform(driver: Driver, operation: Operation, async: boolean, refused: 
     case "sleep":
       // The sync runner blocks the thread: it must not yield to the event loop. False where it may not block (workerd, a browser's main thread).
       if (async) return new Promise<void>((resolve) => setTimeout(resolve, operation.ms));
-      try {
-        return Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.max(0, operation.ms));
-      } catch {
-        return false;
-      }
+      return sleepSync(operation.ms);
     case "call":
       return operation.action(driver);
     default: {

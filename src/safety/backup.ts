@@ -11,7 +11,7 @@ import { StepwiseError, type ServerBackupTool } from "../core/errors.js";
 import type { DriverIdentity } from "../core/manager-base.js";
 import { nodeCrypto, nodeFs, nodePath } from "../core/node-builtins.js";
 import { checkBusyTimeout, describeOption, optionsObject, type MigrationResult, type UpOptions } from "../core/options.js";
-import { runSync } from "../core/runners.js";
+import { retryWhileBusy, runSync } from "../core/runners.js";
 import { refuseOpenTransaction } from "../core/transaction-open.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
 import { refuseWholeRunObstacles } from "../core/whole-run-transaction.js";
@@ -133,13 +133,20 @@ async function copyDatabase(driver: SyncDriver, file: string, busyTimeoutMs: num
   driver.setBusyTimeout(busyTimeoutMs);
   try {
     if (!driver.backupTo) {
-      driver.run("VACUUM INTO ?", [file]);
+      retryWhileBusy(driver, () => driver.run("VACUUM INTO ?", [file]));
       return "vacuum-into";
     }
     // A read transaction opened here waits out a writer's lock through the busy timeout, where the API would give up.
-    driver.exec("BEGIN");
+    retryWhileBusy(driver, () => {
+      driver.exec("BEGIN");
+      try {
+        driver.query("SELECT count(*) FROM sqlite_master", []);
+      } catch (error) {
+        driver.rollback();
+        throw error;
+      }
+    });
     try {
-      driver.query("SELECT count(*) FROM sqlite_master", []);
       await driver.backupTo(file);
     } finally {
       driver.rollback();
