@@ -298,6 +298,37 @@ await describeEachAsyncDriver("a migration that writes the history table", { qui
       ]);
     }));
 
+  test("a body that ends stepwise's transaction is TRANSACTION_ESCAPED: no cause after the server's statistics interval, HISTORY_CHANGED_BY_MIGRATION for a drop it committed", (t) =>
+    h.withDatabase(async (db) => {
+      // Once the transaction ends, PostgreSQL reports the session's pending row counts (at most once a second), so the guard's counts after differ without any write; the
+      // table's storage and columns still tell. The whole run in one transaction makes the count before the body non-zero: migration 2's history row.
+      if (!postgres) return skipWithReason(t, "only PostgreSQL's guard reads the session's row counts");
+      const pause = "SELECT pg_sleep(1.2);";
+      const bodies = (sql: string) => [sqlEntry(3, `${sql};`), { ...tsEntry(3, { up: async (connection) => runOn(connection, sql) }), async: true } as MigrationEntry];
+      // The escape guard sees its savepoint gone, not whether the server kept the run's work: a rollback may be "unknown".
+      const cases = [
+        [`${pause} ROLLBACK`, ["no", "unknown"], undefined],
+        [`${pause} COMMIT`, ["yes"], undefined],
+        ["DROP TABLE schema_migrations; ROLLBACK", ["no", "unknown"], undefined],
+        ["DROP TABLE schema_migrations; COMMIT", ["yes"], "the table dropped or renamed"],
+      ] as const;
+      for (const [sql, committed, change] of cases) {
+        for (const body of bodies(sql)) {
+          await db.rows("DROP TABLE IF EXISTS items, z, schema_migrations");
+          const manager = db.manager([first, sqlEntry(2, "CREATE TABLE z (x INTEGER);"), body]);
+          await manager.up({ to: 1 });
+          const error = await rejection(() => manager.up({ transaction: "all" }));
+          const cause = error.cause as { code?: unknown; details?: { change?: unknown } } | undefined;
+          assert.deepEqual(
+            { code: error.code, version: error.version, causeCode: cause?.code, change: cause?.details?.change },
+            { code: "TRANSACTION_ESCAPED", version: 3, causeCode: change && "HISTORY_CHANGED_BY_MIGRATION", change },
+            `${sql}, ${body.kind}: ${String(error.message)}`,
+          );
+          assert.ok((committed as readonly string[]).includes(String(error.committed)), `${sql}, ${body.kind}: committed ${String(error.committed)}`);
+        }
+      }
+    }));
+
   test("an async TypeScript body's statement fails the same way", (t) =>
     h.withDatabase(async (db) => {
       // D1 runs no TypeScript migration (atomicBatch); Durable Objects' bodies are synchronous and run in the object.
