@@ -891,9 +891,9 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
 
   /** How a failure says the migration changed the history table under the guard, or `null`. */
   private historyChange(cause: unknown, origin: FailureOrigin): string | null {
-    // The refusal itself, or an error down its chain (a body may wrap it); PostgreSQL's check names a table no longer there `gone`.
-    const refusal = findInCauseChain(cause, ({ message }: { message?: unknown }) => typeof message === "string" && message.includes(HISTORY_GUARD_MARK)) as { message: string } | undefined;
-    if (refusal) return refusal.message.includes(`${HISTORY_GUARD_MARK}: gone`) ? "the table dropped or renamed" : "a row inserted, updated or deleted; the write was refused";
+    // A trigger's refusal itself, or an error down its chain (a body may wrap it). PostgreSQL's guard reports its own verdict.
+    const refusal = findInCauseChain(cause, ({ message }: { message?: unknown }) => typeof message === "string" && message.includes(HISTORY_GUARD_MARK));
+    if (refusal) return "a row inserted, updated or deleted; the write was refused";
     const message = isInstanceSafely(cause, Error) ? cause.message : "";
     // A trigger of the guard gone when it was dropped (inside a D1 batch): the table went with it.
     if (message.includes("no such trigger") && message.includes(GUARD_TABLE_PREFIX)) return "the table dropped or replaced";
