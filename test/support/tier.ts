@@ -1,9 +1,10 @@
 /**
  * How much of the suite a run takes. A plain `npm test` is the quick run: every behaviour on every
- * driver, the multi-process series (crashes, races) on one driver with few trials. `.ci/run` sets
- * `STEPWISE_FULL=1`: those series on every driver with more trials, plus the end-to-end files that
- * install the packed tarball into fresh apps, follow the guides and run the bench (their list is in
- * `scripts/test.mjs`). `STEPWISE_SOAK=1` runs the long soaks, and implies the full run.
+ * driver, seeded series in the files it takes on one driver with few trials. `.ci/run` sets
+ * `STEPWISE_FULL=1`: those series on every driver with more trials, plus the files listed by why in
+ * `FULL_RUN_ONLY_GROUPS` (`scripts/test.mjs`): the end-to-end apps and guides, databases other tools'
+ * runners migrated, the kill and race series, the hostile testers' second rounds. `STEPWISE_SOAK=1`
+ * runs the long soaks, and implies the full run.
  */
 import { envCount } from "./prng.js";
 
