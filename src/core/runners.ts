@@ -70,19 +70,22 @@ const BUSY_RETRY_PAUSE_MS = 10;
 function waitingOutBusy(driver: Driver, operation: Operation, started: number, perform: () => unknown): unknown {
   const { op } = operation;
   if (!REFUSED_WHOLE_ON_BUSY.has(op)) return perform();
-  return retryWhileBusy(driver, perform, started, () => (op !== "query" && op !== "run") || !driver.inTransaction());
+  // Read before the attempt: SQLite may roll back the whole transaction on SQLITE_BUSY, and a statement of that transaction run again would then commit alone.
+  const outsideTransaction = (op !== "query" && op !== "run") || !driver.inTransaction();
+  return retryWhileBusy(driver, perform, started, outsideTransaction);
 }
 
 /**
  * `attempt` on a sync SQLite driver, run again while SQLITE_BUSY refuses it, until the clock reaches the connection's busy timeout (counted from `started`). SQLite's busy handler
  * counts its sleeps, not the time: a signal sent to the thread (a sampling profiler's, every 1 to 10 ms, as production profilers run) cuts each sleep short, and a 5-second wait ends
- * in well under a second. Each attempt gives SQLite what is left of the timeout. `refusedWhole` is asked after a refusal: whether the attempt changed nothing, so running it again is safe.
+ * in well under a second. Each attempt gives SQLite what is left of the timeout. `refusedWhole`: whether SQLite refuses the attempt whole, so running it again is safe,
+ * judged before the attempt. Only SQLITE_BUSY is waited out: SQLITE_LOCKED is a conflict within the connection, which waiting cannot end.
  */
-export function retryWhileBusy<T>(driver: Driver, attempt: () => T, started = performance.now(), refusedWhole: () => boolean = () => true): T {
+export function retryWhileBusy<T>(driver: Driver, attempt: () => T, started = performance.now(), refusedWhole = true): T {
   try {
     return attempt();
   } catch (error) {
-    if (!isBusy(driver, error) || !refusedWhole()) throw error;
+    if (!isBusy(driver, error) || !refusedWhole) throw error;
     const busyTimeoutMs = quietly(() => driver.getBusyTimeout());
     if (typeof busyTimeoutMs !== "number") throw error;
     let last = error;
@@ -90,7 +93,8 @@ export function retryWhileBusy<T>(driver: Driver, attempt: () => T, started = pe
       for (;;) {
         const left = busyTimeoutMs - (performance.now() - started);
         if (left <= 0 || !sleepSync(Math.min(left, BUSY_RETRY_PAUSE_MS))) throw last;
-        void driver.setBusyTimeout(Math.max(1, Math.ceil(busyTimeoutMs - (performance.now() - started))));
+        // A refused setting only changes how long SQLite waits inside the attempt; its error must not replace SQLITE_BUSY.
+        quietly(() => driver.setBusyTimeout(Math.max(1, Math.ceil(busyTimeoutMs - (performance.now() - started)))));
         try {
           return attempt();
         } catch (again) {
