@@ -65,24 +65,41 @@ await describeEachDriver("a migration that writes the history table", { quickOn:
       assertHistoryKept(db, manager, "TypeScript");
     }));
 
-  test("a migration that drops the history table and then ends stepwise's transaction is TRANSACTION_ESCAPED, for SQL and TypeScript bodies: committed, its cause HISTORY_CHANGED_BY_MIGRATION (the table dropped); rolled back (the drop undone), no cause", () =>
+  test("a migration that drops the history table and ends stepwise's transaction is TRANSACTION_ESCAPED, for SQL and TypeScript bodies: a drop that stays (committed, or made after the end) is its cause, HISTORY_CHANGED_BY_MIGRATION not rolled back; a drop rolled back, no cause", () =>
     h.withDatabase((db) => {
-      for (const [end, committed, causeCode, change] of [
-        ["ROLLBACK", "no", undefined, undefined],
-        ["COMMIT", "yes", "HISTORY_CHANGED_BY_MIGRATION", "the table dropped or replaced"],
+      const GONE = { causeCode: "HISTORY_CHANGED_BY_MIGRATION", change: "the table dropped or renamed", rolledBack: false, historyChanged: true };
+      const NONE = { causeCode: undefined, change: undefined, rolledBack: undefined, historyChanged: undefined };
+      for (const [sql, committed, expected] of [
+        ["DROP TABLE schema_migrations; ROLLBACK; BEGIN;", ["no"], NONE],
+        ["DROP TABLE schema_migrations; COMMIT; BEGIN;", ["yes"], GONE],
+        // The drop runs in a transaction of its own, after stepwise's rolled back.
+        ["ROLLBACK; DROP TABLE schema_migrations; BEGIN;", ["yes", "unknown"], GONE],
+        // Something else under its name is no history table either.
+        ["DROP TABLE schema_migrations; CREATE VIEW schema_migrations AS SELECT 1 AS version; COMMIT; BEGIN;", ["yes"], GONE],
       ] as const) {
-        for (const body of [sqlEntry(2, `DROP TABLE schema_migrations; ${end}; BEGIN;`), tsEntry(2, { up: (connection) => void connection.exec(`DROP TABLE schema_migrations; ${end}; BEGIN;`) })]) {
-          db.exec("DROP TABLE IF EXISTS items; DROP TABLE IF EXISTS schema_migrations;");
+        for (const body of [sqlEntry(2, sql), tsEntry(2, { up: (connection) => void connection.exec(sql) })]) {
+          const left = db.value("SELECT type FROM sqlite_master WHERE name = 'schema_migrations'");
+          db.exec(`DROP TABLE IF EXISTS items;${left === undefined ? "" : ` DROP ${String(left).toUpperCase()} schema_migrations;`}`);
           const manager = db.manager([createItems, body]);
           manager.up({ to: 1 });
           const error = caught(() => manager.up());
-          const cause = error.cause as { code?: unknown; details?: { change?: unknown } };
+          const cause = error.cause as { code?: unknown; details?: { change?: unknown; rolledBack?: unknown; historyChanged?: unknown } };
           assert.deepEqual(
-            { code: error.code, committed: error.committed, causeCode: cause?.code, change: cause?.details?.change },
-            { code: "TRANSACTION_ESCAPED", committed, causeCode, change },
-            `${end}, ${body.kind}: ${String(error.message)}`,
+            { code: error.code, causeCode: cause?.code, change: cause?.details?.change, rolledBack: cause?.details?.rolledBack, historyChanged: cause?.details?.historyChanged },
+            { code: "TRANSACTION_ESCAPED", ...expected },
+            `${sql}, ${body.kind}: ${String(error.message)}`,
           );
+          assert.ok((committed as readonly string[]).includes(String(error.committed)), `${sql}, ${body.kind}: committed ${String(error.committed)}`);
         }
+      }
+    }));
+
+  test("a first migration that ends stepwise's transaction on a fresh database, whose history table the rollback takes along, is TRANSACTION_ESCAPED with no cause", () =>
+    h.withDatabase((db) => {
+      for (const body of [sqlEntry(1, "CREATE TABLE items (id INTEGER PRIMARY KEY); ROLLBACK; BEGIN;"), tsEntry(1, { up: (connection) => void connection.exec("ROLLBACK; BEGIN;") })]) {
+        db.exec("DROP TABLE IF EXISTS items; DROP TABLE IF EXISTS schema_migrations;");
+        const error = caught(() => db.manager([body]).up());
+        assert.deepEqual({ code: error.code, cause: error.cause }, { code: "TRANSACTION_ESCAPED", cause: undefined }, `${body.kind}: ${String(error.message)}`);
       }
     }));
 
@@ -298,7 +315,7 @@ await describeEachAsyncDriver("a migration that writes the history table", { qui
       ]);
     }));
 
-  test("a body that ends stepwise's transaction is TRANSACTION_ESCAPED: no cause after the server's statistics interval, HISTORY_CHANGED_BY_MIGRATION for a drop it committed", (t) =>
+  test("a body that ends stepwise's transaction is TRANSACTION_ESCAPED: no cause after the server's statistics interval, HISTORY_CHANGED_BY_MIGRATION for a drop that stays (committed, or made after the end)", (t) =>
     h.withDatabase(async (db) => {
       // Once the transaction ends, PostgreSQL reports the session's pending row counts (at most once a second), so the guard's counts after differ without any write; the
       // table's storage and columns still tell. The whole run in one transaction makes the count before the body non-zero: migration 2's history row.
@@ -311,6 +328,9 @@ await describeEachAsyncDriver("a migration that writes the history table", { qui
         [`${pause} COMMIT`, ["yes"], undefined],
         ["DROP TABLE schema_migrations; ROLLBACK", ["no", "unknown"], undefined],
         ["DROP TABLE schema_migrations; COMMIT", ["yes"], "the table dropped or renamed"],
+        // Dropped after the transaction ended, so in a transaction of its own: the drop stays, whatever became of stepwise's transaction.
+        ["ROLLBACK; DROP TABLE schema_migrations", ["no", "unknown"], "the table dropped or renamed"],
+        ["COMMIT; DROP TABLE schema_migrations", ["yes"], "the table dropped or renamed"],
       ] as const;
       for (const [sql, committed, change] of cases) {
         for (const body of bodies(sql)) {
@@ -318,13 +338,51 @@ await describeEachAsyncDriver("a migration that writes the history table", { qui
           const manager = db.manager([first, sqlEntry(2, "CREATE TABLE z (x INTEGER);"), body]);
           await manager.up({ to: 1 });
           const error = await rejection(() => manager.up({ transaction: "all" }));
-          const cause = error.cause as { code?: unknown; details?: { change?: unknown } } | undefined;
+          const cause = error.cause as { code?: unknown; details?: { change?: unknown; rolledBack?: unknown; historyChanged?: unknown } } | undefined;
+          // A drop that stays is never reported as rolled back.
           assert.deepEqual(
-            { code: error.code, version: error.version, causeCode: cause?.code, change: cause?.details?.change },
-            { code: "TRANSACTION_ESCAPED", version: 3, causeCode: change && "HISTORY_CHANGED_BY_MIGRATION", change },
+            {
+              code: error.code,
+              version: error.version,
+              causeCode: cause?.code,
+              change: cause?.details?.change,
+              rolledBack: cause?.details?.rolledBack,
+              historyChanged: cause?.details?.historyChanged,
+            },
+            { code: "TRANSACTION_ESCAPED", version: 3, causeCode: change && "HISTORY_CHANGED_BY_MIGRATION", change, rolledBack: change && false, historyChanged: change && true },
             `${sql}, ${body.kind}: ${String(error.message)}`,
           );
           assert.ok((committed as readonly string[]).includes(String(error.committed)), `${sql}, ${body.kind}: committed ${String(error.committed)}`);
+        }
+      }
+    }));
+
+  test("a body that ends stepwise's transaction while stepwise's own change to the history table is in it (the table created on a fresh database, the owner column added to an older one) is TRANSACTION_ESCAPED with no cause: the rollback undid that change, not the body", (t) =>
+    h.withDatabase(async (db) => {
+      if (h.lacks(t, "savepoints")) return;
+      const escaping = (version: number) => [
+        sqlEntry(version, "CREATE TABLE z (x INTEGER); ROLLBACK;"),
+        { ...tsEntry(version, { up: async (connection) => runOn(connection, "ROLLBACK") }), async: true } as MigrationEntry,
+      ];
+      for (const [what, olderTable] of [
+        ["a fresh database", false],
+        ["a history table without the owner column", true],
+      ] as const) {
+        for (const body of escaping(olderTable ? 2 : 1)) {
+          await db.rows("DROP TABLE IF EXISTS items");
+          await db.rows("DROP TABLE IF EXISTS z");
+          await db.rows("DROP TABLE IF EXISTS schema_migrations");
+          const migrations = olderTable ? [first, body] : [body];
+          if (olderTable) {
+            await db.manager(migrations).up({ to: 1 });
+            await db.rows("ALTER TABLE schema_migrations DROP COLUMN owner");
+          }
+          const error = await rejection(() => db.manager(migrations).up());
+          assert.deepEqual(
+            { code: error.code, cause: (error.cause as { code?: unknown } | undefined)?.code },
+            { code: "TRANSACTION_ESCAPED", cause: undefined },
+            `${what}, ${body.kind}: ${String(error.message)}`,
+          );
         }
       }
     }));

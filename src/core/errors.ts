@@ -170,7 +170,8 @@ export interface StepwiseErrorDetails {
    * schema the session creates in (3F000): pass `--schema` naming the schema the migrations built in (it sets the session's `search_path`). */
   readonly RESET_FAILED: Readonly<{ table: string; object: string | null; detail: string | null; rolledBack: boolean }>;
   /** A migration ended the transaction stepwise runs it in (a `COMMIT`, `END` or `ROLLBACK` of its own), so it could not be rolled back as one unit. It is never recorded; `committed` (`yes`, `no`,
-   * `unknown`) says whether any of its work stayed (with `transaction: "all"`, `yes` includes the migrations before it in the run).
+   * `unknown`) says whether any of its work stayed (with `transaction: "all"`, `yes` includes the migrations before it in the run). When it also dropped or renamed the history table
+   * where that stays, the error's `cause` is `HISTORY_CHANGED_BY_MIGRATION` with `historyChanged: true`.
    * Fix: Remove the transaction control from the migration, or mark it `transaction: false` if it must manage transactions itself; check what `committed` says stayed. */
   readonly TRANSACTION_ESCAPED: Readonly<{ version: number; file: string; direction: MigrationDirection; committed: EscapedCommit }>;
   /** A migration run with foreign keys switched off (`foreign_keys:off`) left references that point nowhere; `PRAGMA foreign_key_check` found them before commit, and the migration was rolled back.

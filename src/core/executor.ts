@@ -27,7 +27,7 @@ import {
 } from "./error-factories.js";
 import { describeEvent, type MigrationEvent, type MigrationLogger } from "./events.js";
 import { readForeignKeyRebuildHint, ReferencingTables, refuseParentRebuild } from "./foreign-key-rebuild.js";
-import { HISTORY_GUARD_MARK, type HistoryGuard } from "./history-guard.js";
+import { HISTORY_GUARD_MARK, historyChangedError, type HistoryGuard } from "./history-guard.js";
 import { isHistoryInsertFailure, setUserVersion, type HistoryStore } from "./history.js";
 import { assessMigrationOwner, currentMigrationOwner, holdOwnership, parseMigrationOwner, serializeMigrationOwner, ownerDetails, type MigrationOwner, type OwnerLiveness } from "./migration-owner.js";
 import { DEFAULT_TRANSACTION_MODE, optionsObject, TRANSACTION_MODES, type AppliedStep, type DownOptions, type MigrationResult, type TransactionMode, type UpOptions } from "./options.js";
@@ -104,6 +104,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   private historyGuard: HistoryGuard | null = null;
   /** Made before the first migration that needs it. */
   private escapeGuard: EscapeGuardRun | null = null;
+  /** Whether the history table was there before the current transaction (not created in it, where a rollback takes it along). */
+  private historyTableBeforeTransaction = false;
   private readonly referencingTables = new ReferencingTables();
 
   constructor(migrations: R, settings: ExecutorSettings) {
@@ -233,6 +235,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     const ensuring = !walk.ensured;
     if (ensuring && direction === "up") yield* this.refuseUnmanagedDatabase();
     const created = ensuring && (yield* this.store.ensure());
+    this.historyTableBeforeTransaction = !created;
     walk.ensured = true;
     if (walk.stale || counter === null || counter !== walk.counter) {
       const fresh = yield* walk.replan(created ? [] : yield* this.store.readKeys(ensuring));
@@ -396,9 +399,23 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     if (failure && committed !== "yes" && (lost || (!replaced && isAutomaticRollbackError(this.sqliteCodeOf(failure.cause))))) {
       return yield* this.migrationFailed(entry, direction, failure.cause, true, "body");
     }
+    // A table that was there before the transaction and is gone after it: the body dropped or renamed it where the drop stays, whatever became of the transaction.
+    if (this.historyTableBeforeTransaction && (yield* this.historyTableGone())) {
+      const gone = historyChangedError(this.store.tableName, entry, direction, false, "the table dropped or renamed", failure?.cause);
+      return transactionEscapedError({ version: entry.version, file: entry.file, direction, committed, cause: gone });
+    }
     // The history guard's triggers were made in our transaction, so a rollback takes them along: only after a commit does their absence say the table went.
     const cause = failure && !(committed !== "yes" && isHistoryGuardVerdict(failure.cause)) ? { cause: failure.cause } : {};
     return transactionEscapedError({ version: entry.version, file: entry.file, direction, committed, ...cause });
+  }
+
+  /** Whether the history table is gone, read outside any transaction: dropped or renamed, or something else (a view) under its name; `false` when the read fails (a lost connection). */
+  private *historyTableGone(): Step<boolean> {
+    try {
+      return !(yield* this.store.exists());
+    } catch (error) {
+      return error instanceof StepwiseError && error.is("HISTORY_TABLE_INVALID");
+    }
   }
 
   /**
