@@ -1,8 +1,9 @@
 /**
  * How the sync runner waits out SQLITE_BUSY by the clock. It runs an operation again only where
- * SQLite refused it whole, judged before the attempt; it waits out SQLITE_BUSY and nothing else; and it
- * gives the connection its busy timeout back, even when setting a shorter one was refused. The refusals
- * are better-sqlite3's own error class, thrown by a wrapped driver at the moment a test needs them.
+ * SQLite refused it whole, judged before the attempt, and waits out SQLITE_BUSY and nothing else. It
+ * gives the connection its busy timeout back, and a refused shorter timeout ends the wait with
+ * SQLITE_BUSY. The refusals are better-sqlite3's own error class, thrown by a wrapped driver at the
+ * moment a test needs them.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -77,7 +78,7 @@ test("a statement outside a transaction refused with SQLITE_BUSY is run again un
   assert.equal(driver.getBusyTimeout(), 2_000);
 });
 
-test("a refused setting of the remaining busy timeout does not replace SQLITE_BUSY, and the wait still ends at the timeout", (t) => {
+test("a refused setting of what is left of the busy timeout ends the wait with SQLITE_BUSY, not with the setting's error, and runs nothing again", (t) => {
   const { driver } = openDriver(t);
   driver.setBusyTimeout(150);
   let shortenings = 0;
@@ -92,7 +93,6 @@ test("a refused setting of the remaining busy timeout does not replace SQLITE_BU
     },
   };
   let attempts = 0;
-  const started = performance.now();
   const error = thrownBy(() =>
     retryWhileBusy(refusingShorterTimeouts, () => {
       attempts++;
@@ -100,8 +100,8 @@ test("a refused setting of the remaining busy timeout does not replace SQLITE_BU
     }),
   );
   assert.equal((error as { code?: unknown }).code, "SQLITE_BUSY");
-  assert.ok(shortenings > 0 && attempts > 1, `attempts ${attempts}, shortenings ${shortenings}`);
-  assert.ok(performance.now() - started >= 140, "the wait ended before the busy timeout");
+  // An attempt with the whole timeout again could wait up to twice it.
+  assert.deepEqual({ attempts, shortenings }, { attempts: 1, shortenings: 1 });
   assert.equal(driver.getBusyTimeout(), 150);
 });
 
