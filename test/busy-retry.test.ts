@@ -14,6 +14,7 @@ import Database from "better-sqlite3";
 import type { SyncDriver } from "../src/core/driver.js";
 import { retryWhileBusy, runSync } from "../src/core/runners.js";
 import { begin, commit, run, type Step } from "../src/core/step.js";
+import { caught } from "./support/registry-builders.js";
 import { createBetterSqlite3Driver } from "./support/stepwise.js";
 
 const busy = () => new Database.SqliteError("database is locked", "SQLITE_BUSY");
@@ -27,16 +28,6 @@ function openDriver(t: TestContext): { db: Database.Database; driver: SyncDriver
     rmSync(dir, { recursive: true, force: true });
   });
   return { db, driver: createBetterSqlite3Driver(db) };
-}
-
-/** What the caller of `action` sees: its error, or a failure of the test when it returned. */
-function thrownBy(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  assert.fail("expected a refusal");
 }
 
 test("a statement whose SQLITE_BUSY rolled its transaction back is not run again alone, outside it: the refusal reaches the caller and nothing is committed", (t) => {
@@ -59,8 +50,8 @@ test("a statement whose SQLITE_BUSY rolled its transaction back is not run again
     yield* run("INSERT INTO items VALUES (2)");
     yield* commit();
   }
-  const error = thrownBy(() => runSync(migration(), rollingBack));
-  assert.equal((error as { code?: unknown }).code, "SQLITE_BUSY");
+  const error = caught(() => runSync(migration(), rollingBack));
+  assert.equal(error.code, "SQLITE_BUSY");
   assert.equal(refusals, 1, "the statement was run again after its transaction was rolled back");
   assert.deepEqual(db.prepare("SELECT id FROM items").all(), []);
 });
@@ -93,13 +84,13 @@ test("a refused setting of what is left of the busy timeout ends the wait with S
     },
   };
   let attempts = 0;
-  const error = thrownBy(() =>
+  const error = caught(() =>
     retryWhileBusy(refusingShorterTimeouts, () => {
       attempts++;
       throw busy();
     }),
   );
-  assert.equal((error as { code?: unknown }).code, "SQLITE_BUSY");
+  assert.equal(error.code, "SQLITE_BUSY");
   // An attempt with the whole timeout again could wait up to twice it.
   assert.deepEqual({ attempts, shortenings }, { attempts: 1, shortenings: 1 });
   assert.equal(driver.getBusyTimeout(), 150);
@@ -110,13 +101,13 @@ test("SQLITE_LOCKED, a conflict within the connection that no wait ends, is not 
   driver.setBusyTimeout(5_000);
   let attempts = 0;
   const started = performance.now();
-  const error = thrownBy(() =>
+  const error = caught(() =>
     retryWhileBusy(driver, () => {
       attempts++;
       throw new Database.SqliteError("database table is locked", "SQLITE_LOCKED");
     }),
   );
-  assert.equal((error as { code?: unknown }).code, "SQLITE_LOCKED");
+  assert.equal(error.code, "SQLITE_LOCKED");
   assert.equal(attempts, 1);
   assert.ok(performance.now() - started < 2_500, "the refusal waited for the busy timeout");
 });

@@ -93,12 +93,12 @@ export function retryWhileBusy<T>(driver: Driver, attempt: () => T, started = pe
       for (;;) {
         const left = busyTimeoutMs - (performance.now() - started);
         if (left <= 0 || !sleepSync(Math.min(left, BUSY_RETRY_PAUSE_MS))) throw last;
-        // Without what is left of the timeout, an attempt could wait the whole of it again: the wait ends with SQLITE_BUSY, not with the setting's own error.
-        const shortened = quietly(() => {
+        try {
           void driver.setBusyTimeout(Math.max(1, Math.ceil(busyTimeoutMs - (performance.now() - started))));
-          return true;
-        });
-        if (shortened !== true) throw last;
+        } catch {
+          // Without what is left of the timeout, an attempt could wait the whole of it again: the wait ends with SQLITE_BUSY, not with the setting's own error.
+          throw last;
+        }
         try {
           return attempt();
         } catch (again) {
