@@ -3,8 +3,7 @@
  * commits on two branches, the real bin as a child process, real SQLite files.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { test, type TestContext } from "node:test";
@@ -368,7 +367,7 @@ test("the default base: origin/HEAD in a clone, else main, else master; no repos
   assert.equal(unknown.code, 1);
   assert.equal((JSON.parse(unknown.stdout) as { error: { code: string } }).error.code, "GIT_REF_NOT_FOUND");
 
-  const plain = createTestProject(t, { parentDir: mkdtempSync(path.join(tmpdir(), "stepwise-nogit-")) });
+  const plain = createTestProject(t, { parentDir: makeTempDir(t, "stepwise-nogit-") });
   plain.writeMigration("001_init.sql", sql("contacts"));
   const noRepo = await runCli(["rebase", "--json"], { cwd: plain.root, env: { GIT_CEILING_DIRECTORIES: path.dirname(plain.root) } });
   assert.equal(noRepo.code, 1);

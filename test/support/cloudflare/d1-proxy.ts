@@ -7,7 +7,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import type { D1DatabaseLike } from "../../../src/entries/d1.js";
 import type { D1PreparedStatementLike } from "../../../src/drivers/d1.js";
@@ -19,7 +19,9 @@ let bundled: Promise<string> | null = null;
 /** The proxy Worker, bundled once per process. */
 function proxyScript(): Promise<string> {
   bundled ??= (async () => {
-    const outfile = path.join(mkdtempSync(path.join(tmpdir(), "stepwise-d1-proxy-")), "worker.js");
+    const dir = mkdtempSync(path.join(tmpdir(), "stepwise-d1-proxy-"));
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    const outfile = path.join(dir, "worker.js");
     await build({ entryPoints: [path.join(here, "d1-proxy-worker.ts")], bundle: true, format: "esm", platform: "neutral", target: "es2022", outfile, logLevel: "error" });
     return outfile;
   })();

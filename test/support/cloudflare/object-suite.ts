@@ -19,7 +19,7 @@
  * call in flight (see {@link IDLE_MS}), so it is started again only where a file runs other drivers'
  * tests for longer than that between its Durable Objects tests.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -93,7 +93,9 @@ let running: Promise<Miniflare> | null = null;
 /** The suite's Worker, bundled once per process. */
 function workerScript(): Promise<string> {
   bundled ??= (async () => {
-    const outfile = path.join(mkdtempSync(path.join(tmpdir(), "stepwise-object-suite-")), "worker.js");
+    const dir = mkdtempSync(path.join(tmpdir(), "stepwise-object-suite-"));
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    const outfile = path.join(dir, "worker.js");
     await build({ entryPoints: [path.join(here, "object-suite-worker.ts")], bundle: true, format: "esm", platform: "neutral", target: "es2022", outfile, logLevel: "error" });
     return outfile;
   })();
