@@ -16,28 +16,8 @@ export async function watchAndGenerate(options: Omit<GenerateOptions, "check">, 
   const folder = path.relative(options.projectRoot, options.migrationsDir) || ".";
   const report = (error: unknown) => context.io.stderr(`${context.palette.red(`error [${(error as NodeJS.ErrnoException).code ?? "WATCH_FAILED"}]`)}: ${(error as Error).message}\n`);
   const stop = new AbortController();
-  // Each run waits for the one before; a change while one is queued adds nothing.
-  let current = Promise.resolve();
-  let queued = false;
-  const run = () => {
-    if (queued) return current;
-    queued = true;
-    current = current.then(async () => {
-      queued = false;
-      if (stop.signal.aborted) return;
-      try {
-        const result = await generateRegistry({ ...options, check: false });
-        if (result.ok) context.io.stdout(`${context.palette.green(describeGenerated(result, options.projectRoot))}\n`);
-        else {
-          printProblems(result.problems, context);
-          context.io.stderr(`Kept the old registry; watching ${folder} for changes.\n`);
-        }
-      } catch (error) {
-        report(error);
-      }
-    });
-    return current;
-  };
+  const gen = genQueue(options, context, folder, report, stop.signal);
+  const run = () => gen.run();
   const onSignal = () => stop.abort();
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
@@ -72,7 +52,7 @@ export async function watchAndGenerate(options: Omit<GenerateOptions, "check">, 
         active.on("close", () => {
           if (watcher !== active || active === retired) return;
           clearTimeout(timer);
-          void current.then(resolve);
+          void gen.settled().then(resolve);
         });
       };
       /** After a run that found another folder than the one watched: a new watcher on it, and a run for what changed in between; no folder at all ends the watch. */
@@ -96,7 +76,7 @@ export async function watchAndGenerate(options: Omit<GenerateOptions, "check">, 
         } catch (error) {
           report(error);
           context.setExitCode(1);
-          void current.then(resolve);
+          void gen.settled().then(resolve);
           return;
         }
         void run();
@@ -109,6 +89,35 @@ export async function watchAndGenerate(options: Omit<GenerateOptions, "check">, 
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
+}
+
+/** `gen` runs one after another, never two at once: each waits for the one before, and a change while one is queued adds nothing. */
+function genQueue(options: Omit<GenerateOptions, "check">, context: CliContext, folder: string, report: (error: unknown) => void, stop: AbortSignal) {
+  let current = Promise.resolve();
+  let queued = false;
+  return {
+    run(): Promise<void> {
+      if (queued) return current;
+      queued = true;
+      current = current.then(async () => {
+        queued = false;
+        if (stop.aborted) return;
+        try {
+          const result = await generateRegistry({ ...options, check: false });
+          if (result.ok) context.io.stdout(`${context.palette.green(describeGenerated(result, options.projectRoot))}\n`);
+          else {
+            printProblems(result.problems, context);
+            context.io.stderr(`Kept the old registry; watching ${folder} for changes.\n`);
+          }
+        } catch (error) {
+          report(error);
+        }
+      });
+      return current;
+    },
+    /** Settles once the run under way, and any queued, has ended. */
+    settled: (): Promise<void> => current,
+  };
 }
 
 /** Which folder is at `dir` now (`null`: none). The birth time tells a new folder from the old one where the file system hands out the same inode again. */

@@ -162,14 +162,6 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
   const owners = own((yield* read<Named & { table: string }>(QUERIES.owners)).map((row) => ({ ...row, table: /OWNED BY (\S+)\./.exec(row.sql)?.[1]?.replace(/^"|"$/g, "") ?? "" }))).map(
     statement("sequence owner"),
   );
-  const constraint = (row: ConstraintRow) => ({
-    kind: row.type === "f" ? "foreign key" : "constraint",
-    name: row.name,
-    sql: `ALTER TABLE ${quoteIdentifier(row.table)} ADD CONSTRAINT ${quoteIdentifier(row.name)} ${row.definition};`,
-  });
-  const security = tables
-    .filter((table) => table.rowSecurity)
-    .map((table) => ({ kind: "table setting", name: table.name, sql: `ALTER TABLE ${quoteIdentifier(table.name)} ENABLE ROW LEVEL SECURITY;` }));
   // Foreign keys' triggers switched off one by one have no names to set on another database: left out, so the proof refuses them.
   const settings = own(yield* readRelationSettings(schema))
     .filter((row) => !/ SYSTEM TRIGGERS [A-Z]+$/.test(row.sql))
@@ -209,36 +201,67 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
       ...identityPersistence,
     ],
     seeds,
-    // Foreign keys after the rows, which then load in any order; triggers after them too, so loading them fires none.
-    after: [
-      ...domainChecks,
-      ...constraints.filter((row) => row.type !== "f").map(constraint),
-      // Before the foreign keys: a key may reference columns a unique index (not a constraint) makes unique.
-      ...indexes,
-      // Each partition made on its own joins its parent once its rows and indexes are in (attaching takes a partition's matching index as the parent index's).
-      ...tables
-        .filter((table) => table.parent !== null)
-        .map((table) => ({
-          kind: "partition",
-          name: table.name,
-          sql: [
-            ...(table.inheritedChecks ?? []).filter((check) => !check.valid).map((check) => `ALTER TABLE ${quoteIdentifier(table.name)} ADD ${check.sql};`),
-            `ALTER TABLE ${quoteIdentifier(table.parent!)} ATTACH PARTITION ${quoteIdentifier(table.name)} ${table.bound ?? "DEFAULT"};`,
-          ].join("\n"),
-        })),
-      ...attachments,
-      ...constraints.filter((row) => row.type === "f").map(constraint),
-      ...views,
-      ...viewIndexes,
-      // After the rows (FORCE ROW LEVEL SECURITY would refuse them), the indexes (CLUSTER ON, REPLICA IDENTITY USING INDEX) and the views.
-      ...security,
-      ...settings,
-      ...triggers,
-      ...triggerStates,
-      ...statistics,
-      ...values.map((sql) => ({ kind: "sequence value", name: "", sql })),
-    ],
+    after: afterTheRows({ tables, domainChecks, constraints, indexes, attachments, views, viewIndexes, settings, triggers, triggerStates, statistics, values }),
     uncarried,
+  };
+}
+
+/** What the squash runs once the rows are in, read by {@link readPostgresDdl}. */
+interface AfterTheRows {
+  tables: TableRow[];
+  domainChecks: DdlStatement[];
+  constraints: ConstraintRow[];
+  indexes: DdlStatement[];
+  attachments: DdlStatement[];
+  views: DdlStatement[];
+  viewIndexes: DdlStatement[];
+  settings: DdlStatement[];
+  triggers: DdlStatement[];
+  triggerStates: DdlStatement[];
+  statistics: DdlStatement[];
+  values: string[];
+}
+
+/**
+ * The statements after the rows, in the order they can run: foreign keys after the rows, which then load in any order;
+ * triggers after them too, so loading them fires none.
+ */
+function afterTheRows({ tables, domainChecks, constraints, indexes, attachments, views, viewIndexes, settings, triggers, triggerStates, statistics, values }: AfterTheRows): DdlStatement[] {
+  return [
+    ...domainChecks,
+    ...constraints.filter((row) => row.type !== "f").map(addConstraint),
+    // Before the foreign keys: a key may reference columns a unique index (not a constraint) makes unique.
+    ...indexes,
+    // Each partition made on its own joins its parent once its rows and indexes are in (attaching takes a partition's matching index as the parent index's).
+    ...tables
+      .filter((table) => table.parent !== null)
+      .map((table) => ({
+        kind: "partition",
+        name: table.name,
+        sql: [
+          ...(table.inheritedChecks ?? []).filter((check) => !check.valid).map((check) => `ALTER TABLE ${quoteIdentifier(table.name)} ADD ${check.sql};`),
+          `ALTER TABLE ${quoteIdentifier(table.parent!)} ATTACH PARTITION ${quoteIdentifier(table.name)} ${table.bound ?? "DEFAULT"};`,
+        ].join("\n"),
+      })),
+    ...attachments,
+    ...constraints.filter((row) => row.type === "f").map(addConstraint),
+    ...views,
+    ...viewIndexes,
+    // After the rows (FORCE ROW LEVEL SECURITY would refuse them), the indexes (CLUSTER ON, REPLICA IDENTITY USING INDEX) and the views.
+    ...tables.filter((table) => table.rowSecurity).map((table) => ({ kind: "table setting", name: table.name, sql: `ALTER TABLE ${quoteIdentifier(table.name)} ENABLE ROW LEVEL SECURITY;` })),
+    ...settings,
+    ...triggers,
+    ...triggerStates,
+    ...statistics,
+    ...values.map((sql) => ({ kind: "sequence value", name: "", sql })),
+  ];
+}
+
+function addConstraint(row: ConstraintRow): DdlStatement {
+  return {
+    kind: row.type === "f" ? "foreign key" : "constraint",
+    name: row.name,
+    sql: `ALTER TABLE ${quoteIdentifier(row.table)} ADD CONSTRAINT ${quoteIdentifier(row.name)} ${row.definition};`,
   };
 }
 
