@@ -269,18 +269,18 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
     .action(async (flags: PathFlags & { base?: string; yes?: boolean; dbCheck: boolean; json?: boolean }, command: Command) => {
       await (await import("./rebase.js")).runRebase(flags, settingsOf(flags, "stepwise rebase"), command, context);
     });
-  addImportCommand(run, program, context);
+  addImportCommand(run, program, context, defaults.dirDefault);
   addSquashCommand(run, program, context);
 }
 
-/** `import`: another tool's migrations written as stepwise's. */
-function addImportCommand(run: BinRun, program: Command, context: CliContext): void {
+/** `import`: another tool's migrations written as stepwise's; `dirDefault` describes the folder it writes by default. */
+function addImportCommand(run: BinRun, program: Command, context: CliContext, dirDefault: string): void {
   program
     .command("import")
     .description("write stepwise migrations from another tool's migrations (a dry run unless --yes)")
     .argument("<tool>", "diesel, sqlx, dbmate, golang-migrate, goose, flyway, drizzle, prisma, knex, kysely, node-pg-migrate, umzug or wrangler")
     .argument("<dir>", "the folder holding that tool's migrations (wrangler: that folder, or the one holding wrangler.toml or wrangler.json(c))")
-    .option("--dir <path>", `the stepwise migrations folder to write, which must hold no migrations yet (default: ${describePathDefaults(run.projectRoot).dirDefault})`, singleValued(parsePath))
+    .option("--dir <path>", `the stepwise migrations folder to write, which must hold no migrations yet (default: ${dirDefault})`, singleValued(parsePath))
     .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption))
     .option("--empty-down <choice>", "how to import an empty or missing down: irreversible (no down) or no-op (a down that does nothing); required when there is one", singleValued())
     .option("--glob <pattern>", "umzug only: the glob the project's Umzug was given (migrations/*-*.cjs); import reads only the files its name part matches (default: every script)", singleValued())

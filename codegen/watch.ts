@@ -16,8 +16,7 @@ export async function watchAndGenerate(options: Omit<GenerateOptions, "check">, 
   const folder = path.relative(options.projectRoot, options.migrationsDir) || ".";
   const report = (error: unknown) => context.io.stderr(`${context.palette.red(`error [${(error as NodeJS.ErrnoException).code ?? "WATCH_FAILED"}]`)}: ${(error as Error).message}\n`);
   const stop = new AbortController();
-  const gen = genQueue(options, context, folder, report, stop.signal);
-  const run = () => gen.run();
+  const { run, settled } = genQueue(options, context, folder, report, stop.signal);
   const onSignal = () => stop.abort();
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
@@ -52,7 +51,7 @@ export async function watchAndGenerate(options: Omit<GenerateOptions, "check">, 
         active.on("close", () => {
           if (watcher !== active || active === retired) return;
           clearTimeout(timer);
-          void gen.settled().then(resolve);
+          void settled().then(resolve);
         });
       };
       /** After a run that found another folder than the one watched: a new watcher on it, and a run for what changed in between; no folder at all ends the watch. */
@@ -76,7 +75,7 @@ export async function watchAndGenerate(options: Omit<GenerateOptions, "check">, 
         } catch (error) {
           report(error);
           context.setExitCode(1);
-          void gen.settled().then(resolve);
+          void settled().then(resolve);
           return;
         }
         void run();
@@ -96,7 +95,7 @@ function genQueue(options: Omit<GenerateOptions, "check">, context: CliContext, 
   let current = Promise.resolve();
   let queued = false;
   return {
-    run(): Promise<void> {
+    run: (): Promise<void> => {
       if (queued) return current;
       queued = true;
       current = current.then(async () => {

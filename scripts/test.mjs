@@ -33,6 +33,7 @@
 import { Buffer } from "node:buffer";
 import { spawn } from "node:child_process";
 import { accessSync, constants, readdirSync, readFileSync, statfsSync } from "node:fs";
+import { freemem } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -127,8 +128,11 @@ const longestFirst = (files) => [...files].sort((a, b) => (weights[b] ?? Infinit
 
 /** `statfs`'s type for tmpfs, from Linux's `magic.h`. */
 const TMPFS_MAGIC = 0x01021994;
-/** Free room a tmpfs must have to hold the tests' temp files: the peak of a run with margin. */
+const SHM = "/dev/shm";
+/** Free room a tmpfs must have to hold the tests' temp files: a full run peaked at about 1 GiB there, caches included. */
 const TMPFS_ROOM_BYTES = 4 * 1024 ** 3;
+/** Memory the machine must have available besides: a tmpfs's files are memory, and the run's processes need theirs. */
+const FREE_MEMORY_BYTES = 8 * 1024 ** 3;
 /**
  * `/dev/shm` when it is a tmpfs with room and TMPDIR names no folder already: the tests' temp files then live in memory.
  * The suite makes and deletes files by the hundred thousand (each PostgreSQL test's database alone is some 300). On
@@ -138,9 +142,15 @@ const TMPFS_ROOM_BYTES = 4 * 1024 ** 3;
 function memoryTempDir() {
   if (process.env.TMPDIR) return null;
   try {
-    const stats = statfsSync("/dev/shm");
-    accessSync("/dev/shm", constants.W_OK);
-    return stats.type === TMPFS_MAGIC && stats.bavail * stats.bsize >= TMPFS_ROOM_BYTES ? "/dev/shm" : null;
+    const stats = statfsSync(SHM);
+    accessSync(SHM, constants.W_OK);
+    // Containers often mount it noexec, and the tests run programs from their temp folders (PostgreSQL's binaries, native modules).
+    const mount = readFileSync("/proc/self/mounts", "utf8")
+      .split("\n")
+      .map((line) => line.split(" "))
+      .findLast((fields) => fields[1] === SHM);
+    const executable = mount !== undefined && !mount[3].split(",").includes("noexec");
+    return stats.type === TMPFS_MAGIC && executable && stats.bavail * stats.bsize >= TMPFS_ROOM_BYTES && freemem() >= FREE_MEMORY_BYTES ? SHM : null;
   } catch {
     return null;
   }

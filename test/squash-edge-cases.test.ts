@@ -394,7 +394,8 @@ test("SQLite: objects whose stored SQL ends in a line comment (the migration wro
 const PLAIN = (table: string) => `-- migrate:up\nCREATE TABLE ${table} (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE ${table};\n`;
 
 test("squash --to: K must be a whole number; --yes keeps a squash that has migration K's name, and reads git in a project below the repository's top", { skip: skipGit }, async (t) => {
-  const project = createTestProject(t);
+  // A folder of its own for the repository's top: the project's parent would otherwise be the temp folder itself.
+  const project = createTestProject(t, { parentDir: makeTempDir(t, "stepwise-monorepo-") });
   project.writeMigration("001_a.sql", PLAIN("a"));
   // Migration 2 already has the name squash gives: overwritten by the squash, never deleted after it.
   project.writeMigration("002_squash_1_to_2.sql", PLAIN("b"));

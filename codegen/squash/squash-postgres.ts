@@ -206,7 +206,7 @@ export function* readPostgresDdl(schema: string, exclude: readonly string[]): St
   };
 }
 
-/** What the squash runs once the rows are in, read by {@link readPostgresDdl}. */
+/** What {@link readPostgresDdl} read that runs once the rows are in. */
 interface AfterTheRows {
   tables: TableRow[];
   domainChecks: DdlStatement[];
