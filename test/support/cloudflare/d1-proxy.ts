@@ -5,26 +5,17 @@
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 import { Miniflare } from "miniflare";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import type { D1DatabaseLike } from "../../../src/entries/d1.js";
 import type { D1PreparedStatementLike } from "../../../src/drivers/d1.js";
-import { COMPATIBILITY_DATE } from "./workerd.js";
+import { bundleWorkerForProcess, COMPATIBILITY_DATE } from "./workerd.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 let bundled: Promise<string> | null = null;
 
 /** The proxy Worker, bundled once per process. */
 function proxyScript(): Promise<string> {
-  bundled ??= (async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "stepwise-d1-proxy-"));
-    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
-    const outfile = path.join(dir, "worker.js");
-    await build({ entryPoints: [path.join(here, "d1-proxy-worker.ts")], bundle: true, format: "esm", platform: "neutral", target: "es2022", outfile, logLevel: "error" });
-    return outfile;
-  })();
+  bundled ??= bundleWorkerForProcess(path.join(here, "d1-proxy-worker.ts"), "stepwise-d1-proxy-");
   return bundled;
 }
 

@@ -19,16 +19,13 @@
  * call in flight (see {@link IDLE_MS}), so it is started again only where a file runs other drivers'
  * tests for longer than that between its Durable Objects tests.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { StepwiseError } from "../../../src/core/errors.js";
 import type { DriverCapabilities } from "../../../src/core/driver.js";
 import type { MigrationEntry, MigrationRegistry } from "../../../src/core/types.js";
-import { COMPATIBILITY_DATE } from "./workerd.js";
+import { bundleWorkerForProcess, COMPATIBILITY_DATE } from "./workerd.js";
 import { decodeValue, encodeValue, functionSource, type ObjectAnswer, type ObjectCall, type Wire, type WireError } from "./object-wire.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -92,13 +89,7 @@ let running: Promise<Miniflare> | null = null;
 
 /** The suite's Worker, bundled once per process. */
 function workerScript(): Promise<string> {
-  bundled ??= (async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "stepwise-object-suite-"));
-    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
-    const outfile = path.join(dir, "worker.js");
-    await build({ entryPoints: [path.join(here, "object-suite-worker.ts")], bundle: true, format: "esm", platform: "neutral", target: "es2022", outfile, logLevel: "error" });
-    return outfile;
-  })();
+  bundled ??= bundleWorkerForProcess(path.join(here, "object-suite-worker.ts"), "stepwise-object-suite-");
   return bundled;
 }
 

@@ -3,7 +3,8 @@
  * and run in workerd through Miniflare 3, with one Durable Object class (SQLite storage) and one D1
  * binding. Tests drive it over fetch (`dispatchFetch`); nothing is mocked.
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -39,6 +40,13 @@ export async function bundleWorker(entry: string, outDir: string, aliases: Recor
     logLevel: "error",
   });
   return outfile;
+}
+
+/** {@link bundleWorker} into a temp folder of its own, named from `prefix`, which goes when the process exits: for a Worker bundled once per process. */
+export function bundleWorkerForProcess(entry: string, prefix: string): Promise<string> {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  return bundleWorker(entry, dir);
 }
 
 /** A running workerd with the test bindings. */
