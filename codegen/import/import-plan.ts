@@ -144,17 +144,7 @@ export function planImport(options: ImportOptions): ImportPlan {
     throw invalid([{ file: "", line: 1, message: `${source} ${why}; name the folder that holds the ${tool} migrations` }]);
   }
   const isEmpty = (section: SourceSection) => isOnlyComments(section.sql, dialect);
-  const lacking = found.filter((migration) => migration.down === null || (migration.module === undefined && isEmpty(migration.down)));
-  if (lacking.length > 0 && emptyDown === undefined) {
-    // A missing down has no file of its own: the up file stands for it, a path that exists.
-    const files = lacking.map((migration) => `${source}/${migration.down?.file ?? migration.up.file}`);
-    const shown = files.slice(0, 10).join(", ") + (files.length > 10 ? `, and ${files.length - 10} more` : "");
-    throw new StepwiseError(
-      "IMPORT_EMPTY_DOWN",
-      `${lacking.length} of the ${found.length} ${tool} migrations have an empty or no down (${shown}). Say how to import them: --empty-down irreversible (no down: "stepwise down" refuses to pass them) or --empty-down no-op (a down that does nothing). Nothing was written.`,
-      { tool, files },
-    );
-  }
+  if (emptyDown === undefined) refuseEmptyDowns(tool, source, found, isEmpty);
   const width = Math.max(3, String(found.length).length);
   const problems: SourceProblem[] = [];
   const migrations = found.map((migration, index): PlannedMigration => {
@@ -209,6 +199,21 @@ export function planImport(options: ImportOptions): ImportPlan {
     mapText: `${JSON.stringify(map, null, 2)}\n`,
     helpers: serving === undefined ? [] : [{ file: helperPath(serving), text: serving.text(dialect) }],
   };
+}
+
+/** `IMPORT_EMPTY_DOWN` when a migration has no down, or one of only comments, and the import was not told how to import such downs. */
+function refuseEmptyDowns(tool: string, source: string, found: readonly ForeignMigration[], isEmpty: (section: SourceSection) => boolean): void {
+  const lacking = found.filter((migration) => migration.down === null || (migration.module === undefined && isEmpty(migration.down)));
+  if (lacking.length > 0) {
+    // A missing down has no file of its own: the up file stands for it, a path that exists.
+    const files = lacking.map((migration) => `${source}/${migration.down?.file ?? migration.up.file}`);
+    const shown = files.slice(0, 10).join(", ") + (files.length > 10 ? `, and ${files.length - 10} more` : "");
+    throw new StepwiseError(
+      "IMPORT_EMPTY_DOWN",
+      `${lacking.length} of the ${found.length} ${tool} migrations have an empty or no down (${shown}). Say how to import them: --empty-down irreversible (no down: "stepwise down" refuses to pass them) or --empty-down no-op (a down that does nothing). Nothing was written.`,
+      { tool, files },
+    );
+  }
 }
 
 /** A section that holds no SQL: only comments, whitespace and `;`. */

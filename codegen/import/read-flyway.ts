@@ -7,6 +7,7 @@
  */
 import { realpathSync } from "node:fs";
 import path from "node:path";
+import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 import { compareText, tryOr } from "../problems.js";
 import { settleTransaction, type DirectionRun } from "./own-transaction.js";
 import { compareNumeric, lineAt, refuse, runsInOneTransaction, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
@@ -70,47 +71,55 @@ export const flyway: ForeignTool = {
     const replaced = baseline && ordered.filter((slot) => slot.version !== undefined && compareVersions(slot, baseline) <= 0).at(-1);
     // After the versioned ones Flyway runs each repeatable script it has not run with its current checksum, ordered by description: on an empty database, all of them.
     const repeatable = [...repeatables.entries()].sort(([a], [b]) => compareText(a, b)).map(([, slot]) => slot);
-    return [...(baseline === undefined ? [] : [baseline]), ...versions, ...repeatable].flatMap((slot): ForeignMigration[] => {
-      if (slot.version === undefined) return refuse(source, slot.undo!, 1, `an undo script without its V${slot.raw}__ migration; remove it or add the migration`);
-      const up = source.read(slot.version);
-      const down = slot.undo === undefined ? undefined : source.read(slot.undo);
-      const conf = source.read(`${slot.version}.conf`);
-      const undoConf = slot.undo === undefined ? undefined : source.read(`${slot.undo}.conf`);
-      if (typeof up !== "string" || down === null || conf === null || undoConf === null) return [];
-      // Flyway decides each script, undo included, on its own: its `.conf`, or on PostgreSQL its parser.
-      const run = (file: string, sql: string, settings: string | undefined): DirectionRun => {
-        const mark = /^\s*executeInTransaction\s*=\s*(\S+)/m.exec(settings ?? "");
-        const section = { file, line: 1, sql };
-        if (mark?.[1]!.toLowerCase() === "false") return { section, transaction: false, markLine: lineAt(settings!, mark.index + mark[0].search(/\S/)), markFile: `${file}.conf` };
-        return { section, transaction: dialect !== "postgres" || runsInOneTransaction(sql, dialect) };
-      };
-      const [upRun, downRun] = [run(slot.version, up, conf), down === undefined ? null : run(slot.undo!, down, undoConf)];
-      for (const { file, sql } of [upRun.section, ...(downRun ? [downRun.section] : [])]) {
-        const placeholder = sql.search(/\$\{[^}\n]*\}/);
-        if (placeholder !== -1)
-          return refuse(source, file, lineAt(sql, placeholder), "a Flyway placeholder, which Flyway replaces when it runs the script and stepwise would run as written; write the value in");
-      }
-      return [
-        {
-          id: slot.version.replace(/\.sql$/, ""),
-          name: slot.description,
-          up: upRun.section,
-          down: downRun?.section ?? null,
-          transaction: settleTransaction(source, upRun, downRun, dialect, "Flyway"),
-          sources: [slot.version, ...(slot.undo === undefined ? [] : [slot.undo]), ...(conf === undefined ? [] : [`${slot.version}.conf`]), ...(undoConf === undefined ? [] : [`${slot.undo}.conf`])],
-          // A repeatable script's row has no version: Flyway finds it by its description.
-          history: {
-            ...(!repeatable.includes(slot) && { version: slot.raw }),
-            description: slot.description.replaceAll("_", " "),
-            script: path.posix.basename(slot.version),
-            checksum: flywayChecksum(up),
-            ...(slot === baseline && { type: "SQL_BASELINE", replacedThrough: replaced?.raw ?? null }),
-          },
-        },
-      ];
-    });
+    return [...(baseline === undefined ? [] : [baseline]), ...versions, ...repeatable].flatMap((slot) =>
+      readSlot(source, dialect, slot, { repeatable: repeatable.includes(slot), baseline: slot === baseline, replacedThrough: replaced?.raw ?? null }),
+    );
   },
 };
+
+/**
+ * One slot's migration: its V (or B, or R) script and its undo, each run in a transaction or not as its `.conf` or Flyway's parser decides, and the history row Flyway wrote for it. `role` says
+ * whether it is a repeatable script (its row has no version) or the baseline (its row records the newest V script it replaced).
+ */
+function readSlot(source: SourceFolder, dialect: SqlDialect, slot: Slot, role: { repeatable: boolean; baseline: boolean; replacedThrough: string | null }): ForeignMigration[] {
+  if (slot.version === undefined) return refuse(source, slot.undo!, 1, `an undo script without its V${slot.raw}__ migration; remove it or add the migration`);
+  const up = source.read(slot.version);
+  const down = slot.undo === undefined ? undefined : source.read(slot.undo);
+  const conf = source.read(`${slot.version}.conf`);
+  const undoConf = slot.undo === undefined ? undefined : source.read(`${slot.undo}.conf`);
+  if (typeof up !== "string" || down === null || conf === null || undoConf === null) return [];
+  // Flyway decides each script, undo included, on its own: its `.conf`, or on PostgreSQL its parser.
+  const run = (file: string, sql: string, settings: string | undefined): DirectionRun => {
+    const mark = /^\s*executeInTransaction\s*=\s*(\S+)/m.exec(settings ?? "");
+    const section = { file, line: 1, sql };
+    if (mark?.[1]!.toLowerCase() === "false") return { section, transaction: false, markLine: lineAt(settings!, mark.index + mark[0].search(/\S/)), markFile: `${file}.conf` };
+    return { section, transaction: dialect !== "postgres" || runsInOneTransaction(sql, dialect) };
+  };
+  const [upRun, downRun] = [run(slot.version, up, conf), down === undefined ? null : run(slot.undo!, down, undoConf)];
+  for (const { file, sql } of [upRun.section, ...(downRun ? [downRun.section] : [])]) {
+    const placeholder = sql.search(/\$\{[^}\n]*\}/);
+    if (placeholder !== -1)
+      return refuse(source, file, lineAt(sql, placeholder), "a Flyway placeholder, which Flyway replaces when it runs the script and stepwise would run as written; write the value in");
+  }
+  return [
+    {
+      id: slot.version.replace(/\.sql$/, ""),
+      name: slot.description,
+      up: upRun.section,
+      down: downRun?.section ?? null,
+      transaction: settleTransaction(source, upRun, downRun, dialect, "Flyway"),
+      sources: [slot.version, ...(slot.undo === undefined ? [] : [slot.undo]), ...(conf === undefined ? [] : [`${slot.version}.conf`]), ...(undoConf === undefined ? [] : [`${slot.undo}.conf`])],
+      // A repeatable script's row has no version: Flyway finds it by its description.
+      history: {
+        ...(!role.repeatable && { version: slot.raw }),
+        description: slot.description.replaceAll("_", " "),
+        script: path.posix.basename(slot.version),
+        checksum: flywayChecksum(up),
+        ...(role.baseline && { type: "SQL_BASELINE", replacedThrough: role.replacedThrough }),
+      },
+    },
+  ];
+}
 
 /**
  * The advice for two scripts of one version in different subfolders: often one folder per database (`db/migration/postgresql`, `db/migration/h2`), each a Flyway location of its own, which

@@ -4,6 +4,7 @@
  * `-- Down Migration` sections and is imported as SQL; a script runs through node-pg-migrate's own MigrationBuilder. PostgreSQL only.
  */
 import { tokenizeSql } from "../../src/shared/postgres-tokens.js";
+import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 import { NODE_PG_MIGRATE_SERVING } from "./serve-node-pg-migrate.js";
 import { extensionOf, findExport, moduleMigration, nameOf, readScript, SCRIPT_EXTENSIONS, stemOf } from "./read-scripts.js";
 import { lineAt, refuse, reportDuplicates, sectionOf, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
@@ -47,40 +48,7 @@ export const nodePgMigrate: ForeignTool = {
       const id = stemOf(file);
       const base = { key: id, file };
       // node-pg-migrate picks a loader by the extension lower-cased.
-      if (extensionOf(file).toLowerCase() === ".sql") {
-        const text = source.read(file);
-        if (typeof text !== "string") return [];
-        const upMatch = sectionMarker("up").exec(text);
-        const downMatch = sectionMarker("down").exec(text);
-        const up = upMatch?.index ?? -1;
-        const down = downMatch?.index ?? -1;
-        // Past the marker comment, which PostgreSQL ends at a line feed or a lone carriage return (SQL after one ran): stepwise's own marker stands for it (and would read it as a near miss of one).
-        const after = (match: RegExpExecArray) => {
-          const end = match.index + match[0].length;
-          const lineBreak = text.slice(end).search(/\r(?!\n)|\n/);
-          return lineBreak === -1 ? text.length : end + lineBreak + (text[end + lineBreak] === "\n" ? 1 : 0);
-        };
-        // node-pg-migrate's reading: the up section runs from its comment to the down comment after it (or the end), the whole file without one; no down comment, no down.
-        const upSection = upMatch ? sectionOf(file, text, after(upMatch), down < up ? text.length : down) : sectionOf(file, text, 0);
-        const downSection = downMatch ? sectionOf(file, text, after(downMatch), up < down ? text.length : up) : null;
-        const preamble = up > 0 && (down < 0 || down > up) ? sectionOf(file, text, 0, up) : null;
-        // Comments there (a pg_dump header) are kept above the up marker, as comments; SQL there node-pg-migrate never ran.
-        const commentsOnly = preamble !== null && tokenizeSql(preamble.sql, dialect).every((token) => token.kind === "whitespace" || token.kind.endsWith("comment"));
-        if (preamble !== null && !commentsOnly) return refuse(source, file, 1, "SQL above `-- Up Migration`, which node-pg-migrate never runs; delete it or move it below the comment");
-        return [
-          {
-            ...base,
-            id,
-            name: nameOf(file),
-            ...(commentsOnly && preamble.sql.trim() !== "" && { preamble }),
-            up: upSection,
-            down: downSection,
-            transaction: true,
-            sources: [file],
-            history: { name: id },
-          },
-        ];
-      }
+      if (extensionOf(file).toLowerCase() === ".sql") return readSqlFile(source, file, dialect);
       if (!SCRIPT_EXTENSIONS.includes(extensionOf(file).toLowerCase()))
         return refuse(source, file, 1, `a ${extensionOf(file) || "file without an extension"}, which node-pg-migrate cannot load as a migration; move it out of the migrations folder`);
       if (!SCRIPT_EXTENSIONS.includes(extensionOf(file)))
@@ -118,3 +86,41 @@ export const nodePgMigrate: ForeignTool = {
     return found;
   },
 };
+
+/** An SQL migration as node-pg-migrate's SQL loader reads it: the up section from its comment to the down comment (or the whole file without one), the down section from its comment. */
+function readSqlFile(source: SourceFolder, file: string, dialect: SqlDialect): (ForeignMigration & { key: string; file: string })[] {
+  const id = stemOf(file);
+  const text = source.read(file);
+  if (typeof text !== "string") return [];
+  const upMatch = sectionMarker("up").exec(text);
+  const downMatch = sectionMarker("down").exec(text);
+  const up = upMatch?.index ?? -1;
+  const down = downMatch?.index ?? -1;
+  // Past the marker comment, which PostgreSQL ends at a line feed or a lone carriage return (SQL after one ran): stepwise's own marker stands for it (and would read it as a near miss of one).
+  const after = (match: RegExpExecArray) => {
+    const end = match.index + match[0].length;
+    const lineBreak = text.slice(end).search(/\r(?!\n)|\n/);
+    return lineBreak === -1 ? text.length : end + lineBreak + (text[end + lineBreak] === "\n" ? 1 : 0);
+  };
+  // node-pg-migrate's reading: the up section runs from its comment to the down comment after it (or the end), the whole file without one; no down comment, no down.
+  const upSection = upMatch ? sectionOf(file, text, after(upMatch), down < up ? text.length : down) : sectionOf(file, text, 0);
+  const downSection = downMatch ? sectionOf(file, text, after(downMatch), up < down ? text.length : up) : null;
+  const preamble = up > 0 && (down < 0 || down > up) ? sectionOf(file, text, 0, up) : null;
+  // Comments there (a pg_dump header) are kept above the up marker, as comments; SQL there node-pg-migrate never ran.
+  const commentsOnly = preamble !== null && tokenizeSql(preamble.sql, dialect).every((token) => token.kind === "whitespace" || token.kind.endsWith("comment"));
+  if (preamble !== null && !commentsOnly) return refuse(source, file, 1, "SQL above `-- Up Migration`, which node-pg-migrate never runs; delete it or move it below the comment");
+  return [
+    {
+      key: id,
+      file,
+      id,
+      name: nameOf(file),
+      ...(commentsOnly && preamble.sql.trim() !== "" && { preamble }),
+      up: upSection,
+      down: downSection,
+      transaction: true,
+      sources: [file],
+      history: { name: id },
+    },
+  ];
+}

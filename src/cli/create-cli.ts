@@ -222,6 +222,13 @@ function declareCommands<R extends MigrationRegistry>(program: Command, session:
     yes("confirm; repair only records what you checked, it does not inspect the schema"),
     json("print the result as JSON"),
   );
+  declareSafetyNetCommands(declare);
+  declareFleetCommands(program, (parent) => declarerOf(parent, session), offeredDrivers(session.props));
+}
+
+/** Declares the safety nets that check a database against the migrations, or put one back: baseline, adopt, verify and restore. */
+function declareSafetyNetCommands<R extends MigrationRegistry>(declare: ReturnType<typeof declarerOf<R>>): void {
+  const yes = (what: string) => option("--yes", what);
   declare(
     "baseline",
     "adopt a database made before stepwise: record migrations 1..VERSION as applied if its schema matches them",
@@ -258,5 +265,4 @@ function declareCommands<R extends MigrationRegistry>(program: Command, session:
     option("--force", "restore even when the backup's history does not match this app's migrations"),
     json(),
   ).argument("<file>", "the backup file", parse.parsePath);
-  declareFleetCommands(program, (parent) => declarerOf(parent, session), offeredDrivers(session.props));
 }

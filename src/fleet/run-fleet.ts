@@ -73,49 +73,15 @@ export async function runFleet<T, R extends { readonly ok: boolean }>(
   const iterator = Symbol.asyncIterator in targets ? targets[Symbol.asyncIterator]() : targets[Symbol.iterator]();
   const started = performance.now();
   const results: R[] = [];
-  let pulled = 0;
   let done = 0;
   let failed = 0;
-  let exhausted = false;
-  let stopped: FleetStop | null = null;
   let thrown: { error: unknown } | null = null;
-  // Asked for; it becomes `stopped` only when a target is left unstarted, so a run that tried every target reports no stop.
-  let requested: FleetStop | null = null;
-  const stop = (reason: FleetStop) => {
-    requested ??= reason;
-  };
-  // An async iterator must not be asked for its next value while it is still producing one.
-  let queue: Promise<unknown> = Promise.resolve();
-  let turned = performance.now();
-  const pull = (limit: number): Promise<{ target: T; index: number } | null> => {
-    const next = queue.then(async () => {
-      // A sync driver's targets settle in microtasks alone: now and then a turn of the event loop lets a timer abort the signal, or a signal handler run, between them.
-      if (performance.now() - turned > TURN_EVERY_MS) {
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        turned = performance.now();
-      }
-      if (signal?.aborted) stop("aborted");
-      if (exhausted || stopped !== null || thrown !== null || pulled >= limit) return null;
-      const step = await iterator.next();
-      if (step.done) {
-        exhausted = true;
-        return null;
-      }
-      if (requested !== null) {
-        stopped = requested;
-        listeners.stopping?.(requested);
-        return null;
-      }
-      return { target: step.value, index: pulled++ };
-    });
-    queue = next.catch(() => undefined);
-    return next;
-  };
+  const pool = targetPuller(iterator, signal, listeners, () => thrown !== null);
   // A throw (from `run`, or from the stream) stops every lane at its next pull.
   const lane = async (limit: number, openNext: () => void) => {
     let opener: (() => void) | null = openNext;
     try {
-      for (let next = await pull(limit); next !== null; next = await pull(limit)) {
+      for (let next = await pool.pull(limit); next !== null; next = await pool.pull(limit)) {
         opener?.();
         opener = null;
         listeners.started?.(next.target);
@@ -125,7 +91,7 @@ export async function runFleet<T, R extends { readonly ok: boolean }>(
         if (!result.ok) failed++;
         const elapsedMs = performance.now() - started;
         listeners.finished?.(result, { done, failed, total, elapsedMs, etaMs: total === null ? null : (Math.max(0, total - done) * elapsedMs) / done });
-        if (!result.ok && failFast) stop("fail-fast");
+        if (!result.ok && failFast) pool.stop("fail-fast");
       }
     } catch (error) {
       thrown ??= { error };
@@ -143,14 +109,56 @@ export async function runFleet<T, R extends { readonly ok: boolean }>(
   try {
     if (canary > 0) {
       await drain(Math.min(canary, concurrency), canary);
-      if (failed > 0) stop("canary");
+      if (failed > 0) pool.stop("canary");
     }
     await drain(concurrency, Number.POSITIVE_INFINITY);
   } finally {
-    if (!exhausted) await iterator.return?.();
+    if (!pool.exhausted()) await iterator.return?.();
   }
   // Set by the lanes, which the compiler's narrowing does not follow.
   const failure = thrown as { error: unknown } | null;
   if (failure !== null) throw failure.error;
-  return { results: results.filter(Boolean), stopped: stopped as FleetStop | null, durationMs: performance.now() - started };
+  return { results: results.filter(Boolean), stopped: pool.stopped(), durationMs: performance.now() - started };
+}
+
+/**
+ * Hands out targets one at a time, numbered in the order they came. It returns `null` once the targets run out, a stop was asked for, `runThrew()` says so, or `limit` targets were handed
+ * out. A stop asked for becomes the run's `stopped` only when a target is then left unstarted, so a run that tried every target reports no stop.
+ */
+function targetPuller<T, R>(iterator: Iterator<T> | AsyncIterator<T>, signal: AbortSignal | undefined, listeners: FleetListeners<T, R>, runThrew: () => boolean) {
+  let pulled = 0;
+  let exhausted = false;
+  let stopped: FleetStop | null = null;
+  let requested: FleetStop | null = null;
+  const stop = (reason: FleetStop) => {
+    requested ??= reason;
+  };
+  // An async iterator must not be asked for its next value while it is still producing one.
+  let queue: Promise<unknown> = Promise.resolve();
+  let turned = performance.now();
+  const pull = (limit: number): Promise<{ target: T; index: number } | null> => {
+    const next = queue.then(async () => {
+      // A sync driver's targets settle in microtasks alone: now and then a turn of the event loop lets a timer abort the signal, or a signal handler run, between them.
+      if (performance.now() - turned > TURN_EVERY_MS) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        turned = performance.now();
+      }
+      if (signal?.aborted) stop("aborted");
+      if (exhausted || stopped !== null || runThrew() || pulled >= limit) return null;
+      const step = await iterator.next();
+      if (step.done) {
+        exhausted = true;
+        return null;
+      }
+      if (requested !== null) {
+        stopped = requested;
+        listeners.stopping?.(requested);
+        return null;
+      }
+      return { target: step.value, index: pulled++ };
+    });
+    queue = next.catch(() => undefined);
+    return next;
+  };
+  return { pull, stop, exhausted: () => exhausted, stopped: () => stopped };
 }
