@@ -78,17 +78,7 @@ export function* walkBatches(
       throw error;
     }
   }
-  // Under the caller's spelling: SQLite names a result column as declared, so `row[key]` would be undefined.
-  const keyColumn = `${resolved.sql} AS ${quoteIdentifier(key)}`;
-  const columnSql = (column: string): string => {
-    if (!resolved.matchColumns) return quoteIdentifier(column);
-    const { column: found, ambiguous } = matchColumn(resolved.columns, column);
-    if (found !== undefined) return quoteIdentifier(found);
-    return fail("no-such-column", `"${options.table}" has no column "${column}" (asked for in columns)${ambiguous ? "; several differ from it only in case: give the exact name" : ""}`, column);
-  };
-  const selected = options.columns
-    ? [keyColumn, ...options.columns.filter((column) => column !== key).map((column) => `${columnSql(column)} AS ${quoteIdentifier(column)}`)].join(", ")
-    : `*, ${keyColumn}`;
+  const selected = selectList(options, key, resolved, fail);
   const table = resolved.tableSql ?? quoteIdentifier(options.table);
   // A boolean with no operator, which PostgreSQL would look up through the search_path.
   const where = options.where ? `(${options.where})` : "(NULL IS NULL)";
@@ -135,6 +125,19 @@ export function* walkBatches(
     // Rows added since the count can take `done` past it; no early exit on a short batch, as the handler may have added rows past it.
     progress(done, Math.max(total, done));
   }
+}
+
+/** The walk's select list: the key under the caller's spelling, then the columns asked for (found case-insensitively where the dialect matches so), or every column. */
+function selectList(options: BatchOptions, key: string, resolved: ResolvedBatchKey, fail: (problem: BatchKeyProblem, detail: string, value?: unknown) => never): string {
+  // Under the caller's spelling: SQLite names a result column as declared, so `row[key]` would be undefined.
+  const keyColumn = `${resolved.sql} AS ${quoteIdentifier(key)}`;
+  const columnSql = (column: string): string => {
+    if (!resolved.matchColumns) return quoteIdentifier(column);
+    const { column: found, ambiguous } = matchColumn(resolved.columns, column);
+    if (found !== undefined) return quoteIdentifier(found);
+    return fail("no-such-column", `"${options.table}" has no column "${column}" (asked for in columns)${ambiguous ? "; several differ from it only in case: give the exact name" : ""}`, column);
+  };
+  return options.columns ? [keyColumn, ...options.columns.filter((column) => column !== key).map((column) => `${columnSql(column)} AS ${quoteIdentifier(column)}`)].join(", ") : `*, ${keyColumn}`;
 }
 
 /** Drives `walk` with `perform` answering each request: synchronously until an answer is a promise, asynchronously from then on. */

@@ -41,6 +41,33 @@ export function historyChangedError(table: string, entry: MigrationEntry, direct
   return historyChangedByMigrationError({ version, file, direction, table, change, rolledBack: inTransaction, historyChanged: !inTransaction, cause });
 }
 
+/**
+ * Whether a body must be guarded: every one from the first that names the table, and all of them while a trigger names it or a foreign key's action writes it (read once per run); a
+ * TypeScript body always.
+ */
+function bodyGuarding(tableName: string, schema: "temp" | "main"): (entry: MigrationEntry, direction: MigrationDirection, text?: string) => Step<boolean> {
+  const lowerName = tableName.toLowerCase();
+  // A plain identifier (isValidTableName): no character of it needs escaping.
+  const naming = new RegExp(tableName, "i");
+  /** Every body is guarded from now on: a trigger names the table, a foreign key's action writes it, or a migration of this run named it; `null` until read. */
+  let everyBody: boolean | null = null;
+  return function* guards(entry: MigrationEntry, direction: MigrationDirection, text?: string): Step<boolean> {
+    if (entry.kind !== "sql") return true;
+    // Whether a trigger of the connection (in `main`, and `temp` where there is one) names the table, or the table has a foreign key (a column an operator added) whose
+    // ON DELETE or ON UPDATE action writes it when a body writes the table it references. SQLite's own list of the keys, not the table's text: a column or a default
+    // merely spelling "references" makes no key, and a key whose actions are NO ACTION or RESTRICT never writes the table.
+    const triggersIn = (where: string) => `SELECT 1 FROM ${where}.sqlite_master WHERE type = 'trigger' AND instr(lower(sql), ?) > 0`;
+    const writingKey = `SELECT 1 FROM pragma_foreign_key_list(?, 'main') WHERE on_delete NOT IN ('NO ACTION', 'RESTRICT') OR on_update NOT IN ('NO ACTION', 'RESTRICT')`;
+    const reachable = `SELECT EXISTS (${triggersIn("main")}${schema === "temp" ? ` UNION ALL ${triggersIn("temp")}` : ""} UNION ALL ${writingKey})`;
+    everyBody ??= (yield* queryValue<number>(reachable, [...(schema === "temp" ? [lowerName, lowerName] : [lowerName]), tableName])) === 1;
+    if (everyBody) return true;
+    const sql = text ?? (direction === "up" ? entry.upSql : entry.downSql);
+    // Guarded, and every body after it: a trigger it makes may write the table when a later one fires it.
+    if (sql !== null && naming.test(sql)) everyBody = true;
+    return everyBody;
+  };
+}
+
 /** The guard for `store`'s table (in `main`). */
 export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOptions = {}): HistoryGuard {
   const schema = options.schema ?? "temp";
@@ -55,31 +82,11 @@ export function createHistoryGuard(store: HistoryStore, options: HistoryGuardOpt
   // Without IF EXISTS: a trigger gone means the table went (a drop takes its triggers along).
   const dropSql = names.map((name) => `DROP TRIGGER ${schema}.${quoteIdentifier(name)};`).join("");
   const dropQuietlySql = names.map((name) => `DROP TRIGGER IF EXISTS ${schema}.${quoteIdentifier(name)};`).join("");
-  const lowerName = store.tableName.toLowerCase();
-  // A plain identifier (isValidTableName): no character of it needs escaping.
-  const naming = new RegExp(store.tableName, "i");
-  /** Every body is guarded from now on: a trigger names the table, a foreign key's action writes it, or a migration of this run named it; `null` until read. */
-  let everyBody: boolean | null = null;
+  const guards = bodyGuarding(store.tableName, schema);
   /** The table's columns before the first guarded `transaction: false` body. */
   let columns: number | null = null;
   /** Whether this run made triggers, which {@link HistoryGuard.remove} drops. */
   let made = false;
-  function* guards(entry: MigrationEntry, direction: MigrationDirection, text?: string): Step<boolean> {
-    if (entry.kind !== "sql") return true;
-    // Whether a trigger of the connection (in `main`, and `temp` where there is one) names the table, or the table has a foreign key (a column an operator added) whose
-    // ON DELETE or ON UPDATE action writes it when a body writes the table it references. SQLite's own list of the keys, not the table's text: a column or a default
-    // merely spelling "references" makes no key, and a key whose actions are NO ACTION or RESTRICT never writes the table.
-    const triggersIn = (where: string) => `SELECT 1 FROM ${where}.sqlite_master WHERE type = 'trigger' AND instr(lower(sql), ?) > 0`;
-    const writingKey = `SELECT 1 FROM pragma_foreign_key_list(?, 'main') WHERE on_delete NOT IN ('NO ACTION', 'RESTRICT') OR on_update NOT IN ('NO ACTION', 'RESTRICT')`;
-    const reachable = `SELECT EXISTS (${triggersIn("main")}${schema === "temp" ? ` UNION ALL ${triggersIn("temp")}` : ""} UNION ALL ${writingKey})`;
-    everyBody ??= (yield* queryValue<number>(reachable, [...(schema === "temp" ? [lowerName, lowerName] : [lowerName]), store.tableName])) === 1;
-    if (everyBody) return true;
-    const sql = text ?? (direction === "up" ? entry.upSql : entry.downSql);
-    // Guarded, and every body after it: a trigger it makes may write the table when a later one fires it.
-    if (sql !== null && naming.test(sql)) everyBody = true;
-    return everyBody;
-  }
-
   return {
     *enter(entry, direction, inTransaction) {
       if ((transactionsOnly && !inTransaction) || !(yield* guards(entry, direction))) return false;

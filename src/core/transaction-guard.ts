@@ -53,38 +53,11 @@ export function createSqliteEscapeGuard(options: SqliteEscapeGuardOptions = {}):
   const perTransaction = options.witnessPerTransaction === true;
   const readsUserVersion = options.userVersion !== false;
   return function* () {
-    let table = uniqueName("witness");
+    const witness = sqliteWitness(schema, perTransaction);
     const savepoint = uniqueName("body");
-    const witness = () => `${schema}."${table}"`;
-    let token = 0;
     // Read right after BEGIN: the header fields a migration can commit alone, and what moves when another connection commits.
     let start: { readonly header: string; readonly dataVersion: number; readonly changeCounter: number | null } | null = null;
     let changesBeforeBody = 0;
-
-    function* create(): Step<void> {
-      yield* exec(`CREATE TABLE IF NOT EXISTS ${witness()} (token INTEGER NOT NULL); INSERT INTO ${witness()} (token) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM ${witness()})`);
-    }
-
-    function* mark(): Step<void> {
-      if (perTransaction) yield* exec(`CREATE TABLE IF NOT EXISTS ${witness()} (token INTEGER NOT NULL)`);
-      token++;
-      let changes: number;
-      try {
-        ({ changes } = yield* run(`UPDATE ${witness()} SET token = ?`, [token]));
-      } catch (error) {
-        // An earlier migration dropped the table: a fresh one, made in this transaction, takes its place (a rollback removes it, which reads as `unknown`).
-        if (!(yield* inTransaction())) throw error;
-        const replacement = uniqueName("witness");
-        try {
-          yield* exec(`CREATE TABLE ${schema}."${replacement}" (token INTEGER NOT NULL)`);
-        } catch {
-          throw error;
-        }
-        table = replacement;
-        changes = 0;
-      }
-      if (changes === 0) yield* run(`INSERT INTO ${witness()} (token) VALUES (?)`, [token]);
-    }
 
     function* readStart(counter: number | null): Step<NonNullable<typeof start>> {
       const schemaVersion = yield* queryValue("PRAGMA schema_version");
@@ -93,13 +66,13 @@ export function createSqliteEscapeGuard(options: SqliteEscapeGuardOptions = {}):
       return { header, dataVersion: counter ?? Number(yield* queryValue("PRAGMA data_version")), changeCounter: counter };
     }
 
-    if (!perTransaction) yield* create();
+    if (!perTransaction) yield* witness.create();
     return {
       *readStart(counter) {
         start = yield* readStart(counter);
       },
       *enter() {
-        yield* mark();
+        yield* witness.mark();
         changesBeforeBody = Number(yield* queryValue("SELECT total_changes()"));
         // Through exec, never a cached statement: a live statement holding the name could be read by the body (libsql's sqlite_stmt).
         yield* exec(`SAVEPOINT "${savepoint}"`);
@@ -116,7 +89,7 @@ export function createSqliteEscapeGuard(options: SqliteEscapeGuardOptions = {}):
       *judge() {
         // `yes` when the token or a header field proves a commit; `no` only when every counter agrees nothing was written.
         try {
-          if ((yield* queryValue<number>(`SELECT token FROM ${witness()}`)) === token) return "yes";
+          if ((yield* queryValue<number>(`SELECT token FROM ${witness.name()}`)) === witness.token()) return "yes";
           const was = start!;
           const now = yield* readStart(was.changeCounter === null ? null : yield* changeCounter());
           if (now.header !== was.header) return "yes";
@@ -128,17 +101,51 @@ export function createSqliteEscapeGuard(options: SqliteEscapeGuardOptions = {}):
       },
       *renew() {
         // A temp_store change deletes every temp table, and a migration may drop it.
-        if (!perTransaction) yield* create();
+        if (!perTransaction) yield* witness.create();
       },
       *close() {
         try {
-          if (!(yield* inTransaction())) yield* exec(`DROP TABLE IF EXISTS ${witness()}`);
+          if (!(yield* inTransaction())) yield* exec(`DROP TABLE IF EXISTS ${witness.name()}`);
         } catch {
           // A closed connection took its temp schema with it.
         }
       },
     };
   };
+}
+
+/** The witness: one row each transaction overwrites with a new token, so that after stepwise's rollback a token still there proves the transaction committed. */
+function sqliteWitness(schema: "temp" | "main", perTransaction: boolean) {
+  let table = uniqueName("witness");
+  let token = 0;
+  const name = () => `${schema}."${table}"`;
+
+  function* create(): Step<void> {
+    yield* exec(`CREATE TABLE IF NOT EXISTS ${name()} (token INTEGER NOT NULL); INSERT INTO ${name()} (token) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM ${name()})`);
+  }
+
+  function* mark(): Step<void> {
+    if (perTransaction) yield* exec(`CREATE TABLE IF NOT EXISTS ${name()} (token INTEGER NOT NULL)`);
+    token++;
+    let changes: number;
+    try {
+      ({ changes } = yield* run(`UPDATE ${name()} SET token = ?`, [token]));
+    } catch (error) {
+      // An earlier migration dropped the table: a fresh one, made in this transaction, takes its place (a rollback removes it, which reads as `unknown`).
+      if (!(yield* inTransaction())) throw error;
+      const replacement = uniqueName("witness");
+      try {
+        yield* exec(`CREATE TABLE ${schema}."${replacement}" (token INTEGER NOT NULL)`);
+      } catch {
+        throw error;
+      }
+      table = replacement;
+      changes = 0;
+    }
+    if (changes === 0) yield* run(`INSERT INTO ${name()} (token) VALUES (?)`, [token]);
+  }
+
+  return { name, token: () => token, create, mark };
 }
 
 /** Whether an application-defined function shadows `total_changes()`, which could pass a commit off as nothing committed. */

@@ -312,21 +312,17 @@ async function awaitingUnawaitedQueries(client: pg.ClientBase, body: () => unkno
   }
 }
 
-/** The executor's primitives on one session; `schema` is the history table's (the run lock's key), `timeout` (from `lockTimeoutOf`) bounds lock waits. */
-export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_POSTGRES_SCHEMA, timeout = DEFAULT_LOCK_TIMEOUT_MS): AsyncDriver<pg.ClientBase> {
-  const watch = createLockWatch(client, timeout);
-  const { around: aroundSession, restore: restorePending } = createSessionTimeout(client, timeout);
-  const transaction = trackTransaction(client);
-  const inTransaction = transaction.isOpen;
+/**
+ * How statements go to the session: `send` prefixes a BEGIN still waiting (its error positions shifted back), and outside a transaction the lock watch bounds the wait, as no SET LOCAL does
+ * there; of several statements' results the last is the read. `flush` sends a waiting BEGIN alone.
+ */
+function createSender(client: pg.ClientBase, watch: ReturnType<typeof createLockWatch>, transaction: ReturnType<typeof trackTransaction>) {
   const flush = async () => {
     const sql = transaction.takeBegin();
     if (sql !== null) await client.query(sql);
   };
-  // While the run lock is held no other stepwise process writes the history: no need to re-read it.
-  const runLock = trackRunLock(client);
-  // Outside a transaction no SET LOCAL bounds a wait: the watch does. Several statements answer one result each: the last is the read.
   const send = async (sql: string, params: readonly unknown[] = [], types = STEPWISE_TYPES): Promise<pg.QueryResult<Row>> => {
-    const enforce = !inTransaction();
+    const enforce = !transaction.isOpen();
     if (params.length > 0) await flush();
     const pending = transaction.takeBegin();
     const text = params.length > 0 ? toPositionalParameters(sql) : pending === null ? sql : `${pending}; ${sql}`;
@@ -336,6 +332,18 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     );
     return Array.isArray(result) ? (result[result.length - 1] as pg.QueryResult<Row>) : result;
   };
+  return { send, flush };
+}
+
+/** The executor's primitives on one session; `schema` is the history table's (the run lock's key), `timeout` (from `lockTimeoutOf`) bounds lock waits. */
+export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_POSTGRES_SCHEMA, timeout = DEFAULT_LOCK_TIMEOUT_MS): AsyncDriver<pg.ClientBase> {
+  const watch = createLockWatch(client, timeout);
+  const { around: aroundSession, restore: restorePending } = createSessionTimeout(client, timeout);
+  const transaction = trackTransaction(client);
+  const inTransaction = transaction.isOpen;
+  const { send, flush } = createSender(client, watch, transaction);
+  // While the run lock is held no other stepwise process writes the history: no need to re-read it.
+  const runLock = trackRunLock(client);
   const driver: AsyncDriver<pg.ClientBase> = defineDriver({
     name: "pg",
     dialect: "postgres",
@@ -384,33 +392,31 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     },
     // A batch's handler writes through the client itself: its BEGIN goes at once.
     createContext: (entry, direction, progress) => {
-      const walking = {
-        ...driver,
-        begin: async (mode: "immediate" | "deferred") => {
-          await driver.begin(mode);
-          await flush();
-        },
-        query: async (sql: string, params: readonly unknown[]) => (await send(sql, params, WALK_TYPES)).rows,
+      const begin = async (mode: "immediate" | "deferred") => {
+        await driver.begin(mode);
+        await flush();
       };
-      return createAsyncMigrationContext(walking, POSTGRES_BATCH_DIALECT, () => client, entry, direction, progress);
+      const query = async (sql: string, params: readonly unknown[]) => (await send(sql, params, WALK_TYPES)).rows;
+      return createAsyncMigrationContext({ ...driver, begin, query }, POSTGRES_BATCH_DIALECT, () => client, entry, direction, progress);
     },
     classifyError: classifyPostgresError,
-    holdRunLock: async (tableName, waitMs) => {
-      // Taking it inside an app's open transaction would commit that transaction.
-      if (inTransaction()) throw transactionOpenError({ driver: "pg", operation: "a migration run (up, down or reset)" });
-      const key = await runLockKey(schema, tableName);
-      await acquireAdvisoryLock(client, key, waitMs).catch((error: unknown) => {
-        throw isConnectionLost(error) ? lostConnection(error, "waiting for the run lock") : error;
-      });
-      runLock.taken(key);
-      return async () => {
-        runLock.released();
-        await client.query("SELECT pg_catalog.pg_advisory_unlock($1::bigint)", [key]).catch(() => undefined);
-      };
-    },
+    holdRunLock: async (tableName, waitMs) => takeRunLock(client, runLock, inTransaction(), await runLockKey(schema, tableName), waitMs),
     openScratchDatabase: () => openScratchDatabase(client, (scratch) => createPgDriver(scratch, schema, timeout)),
   });
   return driver;
+}
+
+/** Takes the run lock `key` on the session and notes it in `runLock`; returns its release. Refused inside an app's open transaction, which taking it would commit. */
+async function takeRunLock(client: pg.ClientBase, runLock: ReturnType<typeof trackRunLock>, inTransaction: boolean, key: string, waitMs: number): Promise<() => Promise<void>> {
+  if (inTransaction) throw transactionOpenError({ driver: "pg", operation: "a migration run (up, down or reset)" });
+  await acquireAdvisoryLock(client, key, waitMs).catch((error: unknown) => {
+    throw isConnectionLost(error) ? lostConnection(error, "waiting for the run lock") : error;
+  });
+  runLock.taken(key);
+  return async () => {
+    runLock.released();
+    await client.query("SELECT pg_catalog.pg_advisory_unlock($1::bigint)", [key]).catch(() => undefined);
+  };
 }
 
 /** Sends each statement of `sql` alone; a failure's server position is counted from the start of `sql`, as it is when `sql` goes as one query. */
