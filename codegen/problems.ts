@@ -9,7 +9,7 @@ import type { RegistryChangeKind } from "../src/core/errors.js";
 import type { SqlSourceProblemCode } from "../src/shared/sql-source.js";
 import { decodeSourceBytes } from "../src/shared/source-text.js";
 
-export { closestName } from "../src/core/closest-name.js";
+export { closestName } from "../src/core/options.js";
 
 /** Every code `stepwise gen` can report (docs/errors.md is generated from these comments). */
 export type ProblemCode =

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { statementTexts } from "../src/drivers/statement-texts.js";
+import { statementTexts } from "../src/core/dialects/sqlite.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { withGuardedBodies } from "../src/safety/contained-copy.js";
 import { packageSubpathOf } from "../src/shared/package-name.js";

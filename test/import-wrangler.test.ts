@@ -7,7 +7,7 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync,
 import path from "node:path";
 import { test } from "node:test";
 import { Miniflare } from "miniflare";
-import { statementTexts } from "../src/drivers/statement-texts.js";
+import { statementTexts } from "../src/core/dialects/sqlite.js";
 import { compareMigrationPaths } from "../codegen/import/read-wrangler.js";
 import Database from "better-sqlite3";
 import { bundleWorker, rpcWorkerSource, startWorker } from "./support/cloudflare/workerd.js";

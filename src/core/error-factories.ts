@@ -1,7 +1,6 @@
 /** The constructors of stepwise's errors, each wording its code's message once, and the readings they rest on: a thrown value, a library error's native code, SQLite's codes. A factory per code, not
  * one table of messages, so a bundle holds only the messages of the errors it can throw. Internal: a program catches a `StepwiseError` and reads `code`. */
 import type { MigrationDirection } from "./types.js";
-import { describeInvalidIndexes } from "./invalid-indexes.js";
 import { copyTexts, keepText, option, runCall, CALLS, text, type Text } from "./option-text.js";
 import { StepwiseError } from "./errors.js";
 import type * as E from "./errors.js";
@@ -715,3 +714,14 @@ export const usageError = (message: string) => new StepwiseError("USAGE", messag
 /** `USAGE` for a connection the app closed before the call: the library's own error would be a bare `TypeError` (sql.js says "out of memory"). */
 export const closedConnectionError = (driver: string) =>
   usageError(`The ${driver} connection is closed: close() ran before this call. Nothing was done. Open the database again and pass the new connection.`);
+
+/** The lines that name each of `indexes` with the statement that removes it, after `lead` ("It left", "The database holds"); empty for none. */
+export function describeInvalidIndexes(indexes: readonly E.InvalidIndex[], lead: string): string {
+  if (indexes.length === 0) return "";
+  const one = indexes.length === 1;
+  return (
+    `${lead} ${one ? "an invalid index" : `${indexes.length} invalid indexes`} (what a CREATE INDEX CONCURRENTLY or REINDEX CONCURRENTLY that fails part way leaves), ` +
+    `which ${one ? "makes" : "make"} the same statement fail with "already exists" when it runs again; remove ${one ? "it" : "each"} first:\n` +
+    indexes.map((index) => `  ${index.drop}  -- on ${index.schema}.${index.table}\n`).join("")
+  );
+}

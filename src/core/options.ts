@@ -3,7 +3,6 @@ import type { BackupRecord, MigrationEvent, MigrationLogger } from "./events.js"
 import type { MigrationDirection } from "./types.js";
 import { usageError } from "./error-factories.js";
 import { StepwiseError } from "./errors.js";
-import { closestName } from "./closest-name.js";
 
 /** How long `up` and `down` wait for another connection's write lock before giving up. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
@@ -155,4 +154,19 @@ export function checkBusyTimeout(value: unknown): number {
 export function optionsObject<T extends object>(options: T, call: string): T {
   if (typeof options !== "object" || options === null || Array.isArray(options)) throw usageError(`The options of ${call} must be an object, such as { to: 3 }; got ${describeOption(options)}.`);
   return options;
+}
+
+/** The first candidate nearest to `name` (a misspelt option's, and at build time a config key's or a migration property's), within Levenshtein distance 2 (case aside). */
+export function closestName(name: string, candidates: readonly string[]): string | undefined {
+  const distance = (a: string, b: string): number => {
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const next = [i];
+      for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      row = next;
+    }
+    return row[b.length]!;
+  };
+  const ranked = candidates.map((candidate) => ({ candidate, distance: distance(name.toLowerCase(), candidate.toLowerCase()) })).sort((x, y) => x.distance - y.distance);
+  return ranked[0] && ranked[0].distance < 3 ? ranked[0].candidate : undefined;
 }

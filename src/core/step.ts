@@ -1,6 +1,7 @@
 /** The executor's vocabulary: its generators yield {@link Operation}s that a runner performs on a driver, and receive their results. */
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 import type { BatchStatement, Driver, Row } from "./driver.js";
+import { transactionOpenError } from "./error-factories.js";
 
 type DriverCall =
   "query" | "run" | "exec" | "begin" | "commit" | "rollback" | "inTransaction" | "changeCounter" | "getBusyTimeout" | "setBusyTimeout" | "batch" | "holdOwnerLock" | "probeOwnerLock" | "lockHolders";
@@ -70,4 +71,9 @@ export function collectWrites(step: Step<unknown>): BatchStatement[] {
     result = step.next(operation.op === "run" ? { changes: 1 } : undefined);
   }
   return statements;
+}
+
+/** Throws `TRANSACTION_OPEN` when the connection is inside a transaction: an operation that starts its own would, cleaning up after a failed `BEGIN`, throw away the app's writes. */
+export function* refuseOpenTransaction(driver: string, operation: string): Step<void> {
+  if (yield* inTransaction()) throw transactionOpenError({ driver, operation });
 }

@@ -7,7 +7,7 @@ import { type AsyncDriver, type Row, driverCapabilityError } from "../core/drive
 import { defineDriver } from "../core/define-driver.js";
 import { refuseNonConnection, type MigrationManagerProps } from "../core/options.js";
 import { returnDefinition, type MigrationContext, type MigrationDefinition, type MigrationRegistry } from "../core/types.js";
-import { statementTexts } from "./statement-texts.js";
+import { statementTexts } from "../core/dialects/sqlite.js";
 import { classifyCloudflareError, createCloudflareDialect } from "./cloudflare-dialect.js";
 
 /** The part of a D1 prepared statement stepwise uses. */

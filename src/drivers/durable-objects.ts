@@ -6,7 +6,7 @@ import { defineDriver } from "../core/define-driver.js";
 import { refuseNonConnection, type MigrateOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "../core/options.js";
 import { returnDefinition, type MigrationContext, type MigrationDefinition, type SyncMigrationRegistry, type VersionOf } from "../core/types.js";
 import { classifyCloudflareError, createCloudflareDialect } from "./cloudflare-dialect.js";
-import { statementTexts } from "./statement-texts.js";
+import { statementTexts } from "../core/dialects/sqlite.js";
 import { usageError } from "../core/error-factories.js";
 
 /** The part of a Durable Object's `ctx.storage.sql` (`SqlStorage`) stepwise uses. */

@@ -6,7 +6,7 @@ import type { Client, InStatement, InValue, ResultSet, Transaction } from "@libs
 import { AsyncMigrationManager, migrateAsyncOn, type MigrateAsync } from "../core/async-manager.js";
 import type { AsyncDriver, ErrorClassification, Row } from "../core/driver.js";
 import { defineDriver } from "../core/define-driver.js";
-import { SQLITE_DIALECT } from "../core/dialects/sqlite.js";
+import { SQLITE_DIALECT, statementTexts } from "../core/dialects/sqlite.js";
 import { createSqliteEscapeGuard } from "../core/transaction-guard.js";
 import { createHistoryGuard } from "../core/history-guard.js";
 import { keysOf, MANAGER_OPTIONS, optionsObject, refuseNonConnection, refuseUnknownOptions, type MigrationManagerProps } from "../core/options.js";
@@ -14,7 +14,6 @@ import { returnDefinition, type MigrationContext, type MigrationDefinition, type
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
 import { SQLITE_BATCH_DIALECT } from "../core/batch-walk.js";
 import { classifyNativeSqliteError } from "./sqlite-shared.js";
-import { statementTexts } from "./statement-texts.js";
 import { connectionLostError, usageError } from "../core/error-factories.js";
 import type { MigrationFailure } from "../core/dialect.js";
 import type { Step } from "../core/step.js";

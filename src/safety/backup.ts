@@ -12,7 +12,7 @@ import type { DriverIdentity } from "../core/manager-base.js";
 import { nodeCrypto, nodeFs, nodePath } from "../core/node-builtins.js";
 import { checkBusyTimeout, describeOption, optionsObject, type MigrationResult, type UpOptions } from "../core/options.js";
 import { retryWhileBusy, runSync } from "../core/runners.js";
-import { refuseOpenTransaction } from "../core/transaction-open.js";
+import { refuseOpenTransaction } from "../core/step.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
 import { refuseWholeRunObstacles } from "../core/whole-run-transaction.js";
 import { createFileExclusively, fileKindAt, privateModeFor, resolveDatabaseFile } from "../drivers/database-file.js";

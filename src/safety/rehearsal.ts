@@ -13,7 +13,7 @@ import { SyncMigrationManager } from "../core/manager.js";
 import { highestAppliedVersion, planUp, type MigrationPlan } from "../core/planner.js";
 import { runSync } from "../core/runners.js";
 import { begin, exec, rollbackQuietly, type Operation, type Step } from "../core/step.js";
-import { refuseOpenTransaction } from "../core/transaction-open.js";
+import { refuseOpenTransaction } from "../core/step.js";
 import type { MigrationEntry, MigrationRegistry, SqlDialect, VersionOf } from "../core/types.js";
 import { findWholeRunObstacle } from "../core/whole-run-transaction.js";
 import { guardSqlCalls, openContainedCopy, statementsOf, withGuardedBodies } from "./contained-copy.js";

@@ -2,7 +2,7 @@
 import { migrationInProgressError, invalidTargetError, usageError } from "../core/error-factories.js";
 import type { InvalidIndex } from "../core/errors.js";
 import { setUserVersion } from "../core/history.js";
-import { describeInvalidIndexes } from "../core/invalid-indexes.js";
+import { describeInvalidIndexes } from "../core/error-factories.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
 import { ownerDetails, parseMigrationOwner } from "../core/migration-owner.js";

@@ -15,7 +15,7 @@ import { nodeFs, nodePath } from "../core/node-builtins.js";
 import { checkBusyTimeout, DEFAULT_BUSY_TIMEOUT_MS, describeOption, optionsObject } from "../core/options.js";
 import { assertRegistryForDriver, highestRecordedVersion, matchesRecordedChecksum, matchesRecordedName } from "../core/planner.js";
 import { runSync } from "../core/runners.js";
-import { refuseOpenTransaction } from "../core/transaction-open.js";
+import { refuseOpenTransaction } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { fileKindAt } from "../drivers/database-file.js";
 import { realDatabaseFileOrThrow } from "./real-database-file.js";

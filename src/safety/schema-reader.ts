@@ -9,7 +9,7 @@ import { SyncMigrationManager } from "../core/manager.js";
 import { runAsync, runSync } from "../core/runners.js";
 import { begin, commit, exec, query, queryValue, rollbackQuietly, run, type Step } from "../core/step.js";
 import { StepwiseError } from "../core/errors.js";
-import { refuseOpenTransaction } from "../core/transaction-open.js";
+import { refuseOpenTransaction } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { planUp, type MigrationPlan } from "../core/planner.js";
 import { openContainedCopy } from "./contained-copy.js";

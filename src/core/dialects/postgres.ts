@@ -22,7 +22,7 @@ import {
 } from "../error-factories.js";
 import { HISTORY_GUARD_MARK, historyChangedError, type HistoryGuard } from "../history-guard.js";
 import { DEFAULT_TABLE_NAME, HistoryStore, isValidTableName, type HistoryColumn, type HistoryWriteRefusal } from "../history.js";
-import { describeInvalidIndexes } from "../invalid-indexes.js";
+import { describeInvalidIndexes } from "../error-factories.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../options.js";
 import type { ListSchemaObjectsOptions, SchemaObject } from "../schema-objects.js";
 import { findInCauseChain, locateFromFailure, scriptOf, scriptStatements } from "../sql-location.js";

@@ -32,6 +32,12 @@ export const SQLITE_DIALECT: Dialect = {
   },
 };
 
+/** The statements of `script` as SQLite reads them (a trigger's body whole), without the comments between them; `[]` for only comments and semicolons. For the libraries that run one statement at a
+ * time (D1's `prepare`; a Durable Object's `sql.exec` refuses a script with an empty tail). */
+export function statementTexts(script: string): string[] {
+  return scriptStatements(script, splitSqliteStatements(tokenizeSqliteSql(script))).map(({ text }) => text);
+}
+
 /** SQLite's dialect for a driver that may not touch `PRAGMA user_version` (Turso): the escape guard never reads it. */
 const SQLITE_DIALECT_WITHOUT_USER_VERSION: Dialect = { ...SQLITE_DIALECT, startEscapeGuard: createSqliteEscapeGuard({ userVersion: false }) };
 
