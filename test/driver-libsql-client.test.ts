@@ -320,10 +320,7 @@ test("a bundle of the libsql-client entry imports no database library, not even 
   assert.deepEqual(
     inputs.filter(
       // Shared helpers of the drivers' folder, not drivers.
-      (input) =>
-        input.startsWith("src/drivers/") &&
-        !input.startsWith("src/drivers/libsql-client") &&
-        !["src/drivers/sqlite-shared.ts", "src/drivers/database-file.ts"].includes(input),
+      (input) => input.startsWith("src/drivers/") && !input.startsWith("src/drivers/libsql-client") && !["src/drivers/sqlite-shared.ts", "src/drivers/database-file.ts"].includes(input),
     ),
     [],
   );

@@ -670,11 +670,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         const { details } = error;
         const started = yield* this.readStartedOwner(details.version);
         if (started === null) continue; // finished between our two reads
-        if (!started.running) {
-          // The owner may have finished between our read and the probe: only the same row still there proves it gone.
-          if ((yield* this.store.readStartedRow(details.version))?.owner !== started.row) continue;
-          throw error;
-        }
+        if (!started.running) throw error;
         waitingSince ??= performance.now();
         const waitedMs = Math.round(performance.now() - waitingSince);
         if (waitedMs >= busyTimeoutMs) throw migrationInProgressError({ version: details.version, file: details.file, startedAt: details.startedAt, ...started.who, waitedMs });
@@ -685,13 +681,18 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     }
   }
 
-  /** The owner of `version`'s `started` row (`who`: its process, and on PostgreSQL its server session) and whether it may still run it; `null` without one. */
-  private *readStartedOwner(version: number): Step<{ row: string | null; who: Pick<StepwiseErrorDetails["MIGRATION_IN_PROGRESS"], "owner" | "serverSession">; running: boolean } | null> {
+  /**
+   * The owner of `version`'s `started` row (`who`: its process, and on PostgreSQL its server session) and whether it may still run it; `null` without one, or when the owner finished
+   * between the read and the probe: only the same row still there proves a gone owner gone.
+   */
+  private *readStartedOwner(version: number): Step<{ who: Pick<StepwiseErrorDetails["MIGRATION_IN_PROGRESS"], "owner" | "serverSession">; running: boolean } | null> {
     const row = yield* this.store.readStartedRow(version);
     if (row === null) return null;
     const owner = parseMigrationOwner(row.owner);
     const liveness = yield* this.assessOwner(owner);
-    return { row: row.owner, who: ownerDetails(owner), running: liveness === "alive" || liveness === "unknown" };
+    const running = liveness === "alive" || liveness === "unknown";
+    if (!running && (yield* this.store.readStartedRow(version))?.owner !== row.owner) return null;
+    return { who: ownerDetails(owner), running };
   }
 
   /** Whether a recorded owner still runs: its owner lock or server session when the driver can probe it, else its pid. */
@@ -820,9 +821,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       // By the problem's version: the versions a squash replaced show its started row as theirs, and have none of their own.
       const row = status.migrations.find((migration) => migration.version === status.problem!.version)!;
       const started = yield* this.readStartedOwner(row.version);
-      // Its owner may have finished between the history's read and the probe (another `up`, a fleet run at once): only the same row still there proves it gone.
-      const finishedMeanwhile = started === null || (!started.running && (yield* this.store.readStartedRow(row.version))?.owner !== started.row);
-      if (finishedMeanwhile && rereads < 3) return yield* this.readStatus(rereads + 1);
+      // Its owner finished after the history's read (another `up`, a fleet run at once).
+      if (started === null && rereads < 3) return yield* this.readStatus(rereads + 1);
       if (started?.running) refusal = migrationInProgressError({ version: row.version, file: row.file, startedAt: row.appliedAt ?? "", ...started.who, waitedMs: 0 });
     } else if (status.problem === null) {
       // By version: status leaves out the versions a squash builds where none is recorded.

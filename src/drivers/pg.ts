@@ -211,29 +211,14 @@ function createSessionTimeout(session: pg.ClientBase, lockTimeoutMs: number) {
 }
 
 /**
- * The session's transaction as stepwise knows it. A BEGIN waits to go with the transaction's first statement (a round trip fewer; a transaction that sends none sends
- * nothing). Once it went out the transaction is open until our COMMIT or ROLLBACK: pg rejects a failed statement on the server's error and learns the session's status
- * from the message after it, which may come in a later read, so the status alone may still say idle when a ROLLBACK is due.
+ * Whether the session is in stepwise's transaction. Once BEGIN went out it is open until our COMMIT or ROLLBACK: pg rejects a failed statement on the server's error and learns the
+ * session's status from the message after it, which may come in a later read, so the status alone may still say idle when a ROLLBACK is due.
  */
 function trackTransaction(client: pg.ClientBase) {
-  let pending: string | null = null;
   let opened = false;
   return {
-    isOpen: () => pending !== null || opened || inTransactionBlock(client),
-    deferBegin: (sql: string) => void (pending = sql),
-    /** Drops a BEGIN not sent yet: true when there was one, so the transaction sent nothing. */
-    dropBegin: () => {
-      const had = pending !== null;
-      pending = null;
-      return had;
-    },
-    /** The BEGIN waiting to be sent, now or with the next statement, or `null`. */
-    takeBegin: () => {
-      const sql = pending;
-      pending = null;
-      opened ||= sql !== null;
-      return sql;
-    },
+    isOpen: () => opened || inTransactionBlock(client),
+    began: () => void (opened = true),
     ended: () => void (opened = false),
   };
 }
@@ -312,36 +297,18 @@ async function awaitingUnawaitedQueries(client: pg.ClientBase, body: () => unkno
   }
 }
 
-/**
- * How statements go to the session: `send` prefixes a BEGIN still waiting (its error positions shifted back), and outside a transaction the lock watch bounds the wait, as no SET LOCAL does
- * there; of several statements' results the last is the read. `flush` sends a waiting BEGIN alone.
- */
-function createSender(client: pg.ClientBase, watch: ReturnType<typeof createLockWatch>, transaction: ReturnType<typeof trackTransaction>) {
-  const flush = async () => {
-    const sql = transaction.takeBegin();
-    if (sql !== null) await client.query(sql);
-  };
-  const send = async (sql: string, params: readonly unknown[] = [], types = STEPWISE_TYPES): Promise<pg.QueryResult<Row>> => {
-    const enforce = !transaction.isOpen();
-    if (params.length > 0) await flush();
-    const pending = transaction.takeBegin();
-    const text = params.length > 0 ? toPositionalParameters(sql) : pending === null ? sql : `${pending}; ${sql}`;
-    const result = await watch(
-      () => queryOn(client, { text, values: params as unknown[], types }).catch((error: unknown) => Promise.reject(shiftPosition(error, pending === null ? 0 : -`${pending}; `.length))),
-      enforce,
-    );
-    return Array.isArray(result) ? (result[result.length - 1] as pg.QueryResult<Row>) : result;
-  };
-  return { send, flush };
-}
-
 /** The executor's primitives on one session; `schema` is the history table's (the run lock's key), `timeout` (from `lockTimeoutOf`) bounds lock waits. */
 export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_POSTGRES_SCHEMA, timeout = DEFAULT_LOCK_TIMEOUT_MS): AsyncDriver<pg.ClientBase> {
   const watch = createLockWatch(client, timeout);
   const { around: aroundSession, restore: restorePending } = createSessionTimeout(client, timeout);
   const transaction = trackTransaction(client);
   const inTransaction = transaction.isOpen;
-  const { send, flush } = createSender(client, watch, transaction);
+  // Outside a transaction no SET LOCAL bounds a wait: the watch does. Several statements answer one result each: the last is the read.
+  const send = async (sql: string, params: readonly unknown[] = [], types = STEPWISE_TYPES): Promise<pg.QueryResult<Row>> => {
+    const enforce = !inTransaction();
+    const result = await watch(() => queryOn(client, { text: params.length > 0 ? toPositionalParameters(sql) : sql, values: params as unknown[], types }), enforce);
+    return Array.isArray(result) ? (result[result.length - 1] as pg.QueryResult<Row>) : result;
+  };
   // While the run lock is held no other stepwise process writes the history: no need to re-read it.
   const runLock = trackRunLock(client);
   const driver: AsyncDriver<pg.ClientBase> = defineDriver({
@@ -359,11 +326,15 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     run: async (sql, params) => ({ changes: (await send(sql, params)).rowCount ?? 0 }),
     // No IMMEDIATE: the run lock gives the exclusivity.
     begin: async () => {
-      if (inTransaction()) await send("BEGIN");
-      else transaction.deferBegin(timeout === 0 ? "BEGIN" : `BEGIN; SET LOCAL lock_timeout = ${timeout}`);
+      if (inTransaction()) {
+        await send("BEGIN");
+        return;
+      }
+      // Open from here even if the reply is lost: the ROLLBACK that follows a failure is then due.
+      transaction.began();
+      await queryOn(client, timeout === 0 ? "BEGIN" : `BEGIN; SET LOCAL lock_timeout = ${timeout}`);
     },
     commit: async () => {
-      if (transaction.dropBegin()) return;
       // COMMIT of an aborted transaction answers "ROLLBACK" without an error: never a commit.
       const aborted = transactionStatus(client) === "E";
       await queryOn(client, aborted ? "ROLLBACK" : "COMMIT");
@@ -372,7 +343,6 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       if (aborted) throw new Error("the transaction was aborted by an earlier failed statement; PostgreSQL rolled it back instead of committing");
     },
     rollback: async () => {
-      transaction.dropBegin();
       if (!inTransaction()) return;
       // Failing, the session is gone, and the server rolled back.
       await client.query("ROLLBACK").catch(() => undefined);
@@ -385,19 +355,13 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       const body = (direction === "up" ? entry.module.up : entry.module.down) as (db: pg.ClientBase, context: MigrationContext) => unknown;
       const run = () => watch(async () => awaitingUnawaitedQueries(client, () => body.call(entry.module, client, context)));
       const inBlock = inTransaction();
-      await flush();
       // A transaction the body left aborted is reported by the history guard's check, the next statement.
       await (inBlock ? run() : aroundSession(run));
       if (!inBlock) await runLock.keep(null);
     },
-    // A batch's handler writes through the client itself: its BEGIN goes at once.
     createContext: (entry, direction, progress) => {
-      const begin = async (mode: "immediate" | "deferred") => {
-        await driver.begin(mode);
-        await flush();
-      };
       const query = async (sql: string, params: readonly unknown[]) => (await send(sql, params, WALK_TYPES)).rows;
-      return createAsyncMigrationContext({ ...driver, begin, query }, POSTGRES_BATCH_DIALECT, () => client, entry, direction, progress);
+      return createAsyncMigrationContext({ ...driver, query }, POSTGRES_BATCH_DIALECT, () => client, entry, direction, progress);
     },
     classifyError: classifyPostgresError,
     holdRunLock: async (tableName, waitMs) => takeRunLock(client, runLock, inTransaction(), await runLockKey(schema, tableName), waitMs),

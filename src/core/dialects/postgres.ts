@@ -717,7 +717,7 @@ export function createPostgresDialect(schema = DEFAULT_POSTGRES_SCHEMA, lockTime
   // The server's own: reset would drop information_schema's views, and it refuses to create a pg_ schema.
   if (schema.startsWith("pg_") || schema === "information_schema")
     throw usageError(`"${schema}" cannot be the history table's schema: PostgreSQL keeps it for its catalogs. Name a schema of the app's.`);
-  // The schema inlined, not bound: with no parameter the read rides with a pending BEGIN.
+  // The schema inlined as a literal: a plain identifier, checked above.
   const namespace = `(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname ${EQ} ${literal(schema)})`;
   const objectsSql = SCHEMA_OBJECTS_SQL.replace(/\bNS\b/g, namespace);
   return {
