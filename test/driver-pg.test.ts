@@ -282,7 +282,7 @@ test("CREATE INDEX CONCURRENTLY runs as a transaction: false migration; inside a
   assert.equal((await pool.query("SELECT 1 FROM pg_catalog.pg_class WHERE relname = 'items_note'")).rowCount, 0);
 });
 
-test("a failed statement sent with stepwise's BEGIN is rolled back though pg has not yet heard the server say the transaction is open", async (t) => {
+test("a failed statement in stepwise's transaction is rolled back though pg's transaction status still says idle", async (t) => {
   // pg rejects a failed statement on the server's error and learns the transaction's status from the message after it, which may come in a later read: until then
   // getTransactionStatus() still says idle. Stand in for that moment on every call, and the session must still end out of any transaction, ready for the app.
   const { pool } = await freshDatabase(t);

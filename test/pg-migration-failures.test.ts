@@ -140,7 +140,7 @@ test("a migration's failure is located where PostgreSQL points, inside a multi-l
   // Each up begins on line 2 of its file, as gen records it.
   const placed = (transaction: boolean) => ({ ...(postgres as object), transaction, sqlLines: [2, null] }) as never;
   const cases = [
-    // The only statement: its text went in one query with stepwise's BEGIN before it.
+    // The only statement: its text went in one query of its own.
     ["multi_line", "CREATE TABLE u (\n  a int,\n  b no_such_type\n);", { line: 4, column: 5 }],
     [
       "function_body",
