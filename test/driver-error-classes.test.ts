@@ -261,20 +261,23 @@ await describeEachDriver("every error SQLite raises carries its code, on every d
 
   test("an Error the app builds with a SQLite-like message carries no nativeCode: only SQLite's own errors do", () =>
     h.withDatabase((db) => {
-      const error = caught(() =>
-        db
-          .manager([
-            createItems,
-            tsEntry(2, {
-              up: () => {
-                throw new Error("no such table: missing");
-              },
-            }),
-          ])
-          .up(),
-      );
-      assert.equal(error.code, "MIGRATION_FAILED");
-      assert.deepEqual({ nativeCode: error.nativeCode, nativeKind: error.nativeKind }, { nativeCode: null, nativeKind: null });
+      // SQLite's own texts, whole: an app's error that merely says them is the app's failure, not a locked, full or damaged database.
+      for (const message of ["no such table: missing", "database is locked", "database or disk is full", "file is not a database", "UNIQUE constraint failed: items.id"]) {
+        const error = caught(() =>
+          db
+            .manager([
+              createItems,
+              tsEntry(2, {
+                up: () => {
+                  throw new Error(message);
+                },
+              }),
+            ])
+            .up(),
+        );
+        assert.equal(error.code, "MIGRATION_FAILED", message);
+        assert.deepEqual({ nativeCode: error.nativeCode, nativeKind: error.nativeKind }, { nativeCode: null, nativeKind: null }, message);
+      }
     }));
 });
 

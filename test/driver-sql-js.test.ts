@@ -1,13 +1,13 @@
 /**
  * What the smoke test does not show about the sql.js driver: its code-less errors read back as
- * SQLite's codes (disk full is DISK_FULL, not a bare MIGRATION_FAILED), `export()` of a migrated
+ * SQLite's result codes (disk full is DISK_FULL, not a bare MIGRATION_FAILED), `export()` of a migrated
  * database keeping the connection and its settings, batches in a `transaction: false` migration,
  * and the foreign-key switch.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import initSqlJs from "sql.js";
-import { createSqlJsDriver, sqliteCodeOfMessage } from "../src/drivers/sql-js.js";
+import { createSqlJsDriver } from "../src/drivers/sql-js.js";
 import { MigrationManager, migrate } from "../src/entries/sql-js.js";
 import type { MigrationContext, MigrationEntry, MigrationRegistry } from "../src/core/types.js";
 import { factsOf } from "./support/stepwise-failure.js";
@@ -24,16 +24,29 @@ function entry(version: number, fields: Partial<MigrationEntry> & ({ upSql: stri
 const registry: MigrationRegistry = [entry(1, { upSql: "CREATE TABLE contacts (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO contacts (name) VALUES ('a'), ('b'), ('c');" })];
 const value = (db: initSqlJs.Database, sql: string) => db.exec(sql)[0]?.values[0]?.[0];
 
-test("sql.js: SQLite's messages read as its codes only when they are the whole message", () => {
-  assert.equal(sqliteCodeOfMessage("database or disk is full"), "SQLITE_FULL");
-  assert.equal(sqliteCodeOfMessage("database is locked"), "SQLITE_BUSY");
-  assert.equal(sqliteCodeOfMessage("file is not a database"), "SQLITE_NOTADB");
-  assert.equal(sqliteCodeOfMessage("UNIQUE constraint failed: contacts.id"), "SQLITE_CONSTRAINT");
-  assert.equal(sqliteCodeOfMessage("no such table: missing"), null);
-  assert.equal(sqliteCodeOfMessage("the import said: database or disk is full"), null);
-  const driver = createSqlJsDriver(new SQL.Database());
-  assert.deepEqual(driver.classifyError(new Error("database or disk is full")), { kind: "full", nativeCode: "SQLITE_FULL" });
-  assert.deepEqual(driver.classifyError(new Error('near "x": syntax error')), { kind: "other", nativeCode: null });
+test("sql.js: an error sql.js raises reads as SQLite's result code, and an Error that only says SQLite's words reads as none", () => {
+  const db = new SQL.Database();
+  const driver = createSqlJsDriver(db);
+  const raised = (action: () => unknown): unknown => {
+    try {
+      action();
+    } catch (error) {
+      return error;
+    }
+    assert.fail("expected a throw");
+  };
+  db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY)");
+  db.exec("INSERT INTO t VALUES (1)");
+  // sql.js's Error carries only the message; the driver reads the result code its handleError was given.
+  assert.deepEqual(driver.classifyError(raised(() => db.exec("INSERT INTO t VALUES (1)"))), { kind: "other", nativeCode: "SQLITE_CONSTRAINT" });
+  assert.deepEqual(driver.classifyError(raised(() => db.exec("SELECT * FROM missing"))), { kind: "other", nativeCode: "SQLITE_ERROR" });
+  const garbage = new SQL.Database(new Uint8Array(4096).fill(7));
+  const notADatabase = createSqlJsDriver(garbage);
+  assert.deepEqual(notADatabase.classifyError(raised(() => garbage.exec("SELECT * FROM sqlite_master"))), { kind: "notadb", nativeCode: "SQLITE_NOTADB" });
+  assert.deepEqual(driver.classifyError(new Error("database or disk is full")), { kind: "other", nativeCode: null });
+  assert.deepEqual(driver.classifyError(new Error("database is locked")), { kind: "other", nativeCode: null });
+  garbage.close();
+  db.close();
 });
 
 test("sql.js: a migration that fills the database is DISK_FULL with its version, and nothing of it stays", () => {

@@ -12,18 +12,6 @@ import { cachedStatements, createBatchConnection, defineSqliteDriver, sqliteCode
 /** sql.js's native connection (`new SQL.Database()` after `initSqlJs()`). */
 export type Database = SqlJsDatabase;
 
-/** SQLite's text for the codes a user can act on (`sqlite3_errstr`), matched whole. */
-const CODE_OF_MESSAGE: ReadonlyMap<string, string> = new Map(
-  "BUSY:database is locked|LOCKED:database table is locked|FULL:database or disk is full|READONLY:attempt to write a readonly database|NOTADB:file is not a database|CORRUPT:database disk image is malformed|CANTOPEN:unable to open database file|IOERR:disk I/O error|NOMEM:out of memory|INTERRUPT:interrupted"
-    .split("|")
-    .map((entry) => [entry.slice(entry.indexOf(":") + 1), `SQLITE_${entry.slice(0, entry.indexOf(":"))}`]),
-);
-
-/** The `SQLITE_*` code an sql.js error message stands for (constraint failures: `SQLITE_CONSTRAINT`), or `null`. */
-export function sqliteCodeOfMessage(message: string): string | null {
-  return CODE_OF_MESSAGE.get(message) ?? (/^(UNIQUE|NOT NULL|CHECK|FOREIGN KEY|PRIMARY KEY) constraint failed/.test(message) ? "SQLITE_CONSTRAINT" : null);
-}
-
 /** sql.js throws bare strings for values it cannot bind: those become `Error`s. */
 function throwingErrors<A extends unknown[], T>(action: (...args: A) => T): (...args: A) => T {
   return (...args) => {
@@ -53,13 +41,11 @@ function watchResultCodes(db: Database): void {
   Object.defineProperty(db, "handleError", { configurable: true, writable: true, value: Object.assign(watched, { watched: true as const }) });
 }
 
-/** The code the message names, else the one {@link watchResultCodes} noted. Never throws. */
+/** The code {@link watchResultCodes} noted for an error sql.js raised: its message alone names none, since an app's own error may say the same words. Never throws. */
 function classifySqlJsError(error: unknown): ErrorClassification {
   try {
-    if (!(error instanceof Error)) return classifySqliteError(error);
-    const resultCode = resultCodes.get(error);
-    const code = sqliteCodeOfMessage(error.message) ?? (resultCode === undefined ? null : sqliteCodeName(resultCode));
-    return classifySqliteError(code === null ? error : { code });
+    const resultCode = typeof error === "object" && error !== null ? resultCodes.get(error) : undefined;
+    return classifySqliteError(resultCode === undefined ? error : { code: sqliteCodeName(resultCode) });
   } catch {
     return { kind: "other", nativeCode: null };
   }
