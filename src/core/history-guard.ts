@@ -49,17 +49,18 @@ function bodyGuarding(tableName: string, schema: "temp" | "main"): (entry: Migra
   const lowerName = tableName.toLowerCase();
   // A plain identifier (isValidTableName): no character of it needs escaping.
   const naming = new RegExp(tableName, "i");
+  // Whether a trigger of the connection (in `main`, and `temp` where there is one) names the table, or the table has a foreign key (a column an operator added) whose
+  // ON DELETE or ON UPDATE action writes it when a body writes the table it references. SQLite's own list of the keys, not the table's text: a column or a default
+  // merely spelling "references" makes no key, and a key whose actions are NO ACTION or RESTRICT never writes the table.
+  const triggersIn = (where: string) => `SELECT 1 FROM ${where}.sqlite_master WHERE type = 'trigger' AND instr(lower(sql), ?) > 0`;
+  const writingKey = `SELECT 1 FROM pragma_foreign_key_list(?, 'main') WHERE on_delete NOT IN ('NO ACTION', 'RESTRICT') OR on_update NOT IN ('NO ACTION', 'RESTRICT')`;
+  const reachable = `SELECT EXISTS (${triggersIn("main")}${schema === "temp" ? ` UNION ALL ${triggersIn("temp")}` : ""} UNION ALL ${writingKey})`;
+  const reachableParams = [...(schema === "temp" ? [lowerName, lowerName] : [lowerName]), tableName];
   /** Every body is guarded from now on: a trigger names the table, a foreign key's action writes it, or a migration of this run named it; `null` until read. */
   let everyBody: boolean | null = null;
   return function* guards(entry: MigrationEntry, direction: MigrationDirection, text?: string): Step<boolean> {
     if (entry.kind !== "sql") return true;
-    // Whether a trigger of the connection (in `main`, and `temp` where there is one) names the table, or the table has a foreign key (a column an operator added) whose
-    // ON DELETE or ON UPDATE action writes it when a body writes the table it references. SQLite's own list of the keys, not the table's text: a column or a default
-    // merely spelling "references" makes no key, and a key whose actions are NO ACTION or RESTRICT never writes the table.
-    const triggersIn = (where: string) => `SELECT 1 FROM ${where}.sqlite_master WHERE type = 'trigger' AND instr(lower(sql), ?) > 0`;
-    const writingKey = `SELECT 1 FROM pragma_foreign_key_list(?, 'main') WHERE on_delete NOT IN ('NO ACTION', 'RESTRICT') OR on_update NOT IN ('NO ACTION', 'RESTRICT')`;
-    const reachable = `SELECT EXISTS (${triggersIn("main")}${schema === "temp" ? ` UNION ALL ${triggersIn("temp")}` : ""} UNION ALL ${writingKey})`;
-    everyBody ??= (yield* queryValue<number>(reachable, [...(schema === "temp" ? [lowerName, lowerName] : [lowerName]), tableName])) === 1;
+    everyBody ??= (yield* queryValue<number>(reachable, reachableParams)) === 1;
     if (everyBody) return true;
     const sql = text ?? (direction === "up" ? entry.upSql : entry.downSql);
     // Guarded, and every body after it: a trigger it makes may write the table when a later one fires it.

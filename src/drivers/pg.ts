@@ -211,8 +211,9 @@ function createSessionTimeout(session: pg.ClientBase, lockTimeoutMs: number) {
 }
 
 /**
- * Whether the session is in a transaction: stepwise's (from its BEGIN) or the app's. Once stepwise's BEGIN went out it is open until our COMMIT or ROLLBACK: pg rejects a failed statement on the server's error and learns the
- * session's status from the message after it, which may come in a later read, so the status alone may still say idle when a ROLLBACK is due.
+ * Whether the session is in a transaction: stepwise's (from its BEGIN) or the app's. Once stepwise's BEGIN went out it is open until our COMMIT or ROLLBACK: pg rejects
+ * a failed statement on the server's error and learns the session's status from the message after it, which may come in a later read, so the status alone may still say
+ * idle when a ROLLBACK is due.
  */
 function trackTransaction(client: pg.ClientBase) {
   let opened = false;

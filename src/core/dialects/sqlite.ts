@@ -11,13 +11,16 @@ import { queryValue } from "../step.js";
 import { createSqliteEscapeGuard } from "../transaction-guard.js";
 import { splitSqliteStatements, tokenizeSqliteSql } from "../../shared/sqlite-tokens.js";
 
+/** `script`'s statements as SQLite reads them, each with its place in `script`. */
+const splitStatements = (script: string) => scriptStatements(script, splitSqliteStatements(tokenizeSqliteSql(script)));
+
 /** The dialect of every SQLite driver. */
 export const SQLITE_DIALECT: Dialect = {
   name: "sqlite",
   createHistoryStore: (tableName) => new HistoryStore(tableName),
   guardHistory: createHistoryGuard,
   startEscapeGuard: createSqliteEscapeGuard(),
-  splitStatements: (script) => scriptStatements(script, splitSqliteStatements(tokenizeSqliteSql(script))),
+  splitStatements,
   snapshotConnectionSettings,
   restoreConnectionSettings,
   readSchemaObjects,
@@ -35,7 +38,7 @@ export const SQLITE_DIALECT: Dialect = {
 /** The statements of `script` as SQLite reads them (a trigger's body whole), without the comments between them; `[]` for only comments and semicolons. For the libraries that run one statement at a
  * time (D1's `prepare`; a Durable Object's `sql.exec` refuses a script with an empty tail). */
 export function statementTexts(script: string): string[] {
-  return scriptStatements(script, splitSqliteStatements(tokenizeSqliteSql(script))).map(({ text }) => text);
+  return splitStatements(script).map(({ text }) => text);
 }
 
 /** SQLite's dialect for a driver that may not touch `PRAGMA user_version` (Turso): the escape guard never reads it. */
