@@ -202,8 +202,10 @@ async function assertEveryRowVisitedOnce(result: WalkResult, table: string, rowC
 }
 
 /** Asserts the walk was refused with BATCH_KEY_INVALID and the database is as it was before. */
-async function assertRefusedUnchanged(result: WalkResult, problem: string): Promise<void> {
+async function assertRefusedUnchanged(result: WalkResult, problem: string, { duringWalk = false } = {}): Promise<void> {
   assert.ok(result.error, "the walk was not refused");
+  // What the database held when the walk started is refused before any batch, so a transaction: false migration keeps nothing either.
+  if (!duringWalk) assert.equal(result.seen.length, 0, `the refusal came after ${result.seen.length} rows were handed to the handler`);
   assert.equal(result.error.code, "BATCH_KEY_INVALID", result.error.message);
   const fields = factsOf(result.error) as unknown as StepwiseError & { problem: string; version: number | null; file: string | null };
   assert.equal(fields.problem, problem, result.error.message);
@@ -414,7 +416,7 @@ function declareWalkTests(target: WalkTarget): void {
         options: { table: "people", key: "team", batchSize: 2 },
         afterBatch: (write, rows) => write("INSERT INTO people (team) VALUES (?)", [rows.at(-1)!.team]),
       });
-      await assertRefusedUnchanged(result, "duplicate-key");
+      await assertRefusedUnchanged(result, "duplicate-key", { duringWalk: true });
     });
 
     test("integer keys beyond 2^53, which a JavaScript number cannot page past exactly", async (t) => {
@@ -424,6 +426,49 @@ function declareWalkTests(target: WalkTarget): void {
         options: { table: "big", batchSize: 2 },
       });
       await assertRefusedUnchanged(result, "unsafe-integer");
+    });
+  });
+
+  describe("forEachBatch refuses what the table holds when it starts before the first batch, so a transaction: false migration keeps nothing either", () => {
+    test("an integer key beyond 2^53 behind smaller ones: unsafe-integer, nothing handed over", async (t) => {
+      if (sqliteOnly(target, t, "an INTEGER column holding a 64-bit key")) return;
+      const result = await target.run(t, {
+        setup: `CREATE TABLE big (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); INSERT INTO big (id) VALUES (1), (2), (3), (9007199254740993);`,
+        options: { table: "big", batchSize: 1 },
+      });
+      await assertRefusedUnchanged(result, "unsafe-integer");
+    });
+
+    test("a negative integer key beyond -2^53 among safe ones: unsafe-integer, nothing handed over", async (t) => {
+      if (sqliteOnly(target, t, "an INTEGER column holding a 64-bit key")) return;
+      const result = await target.run(t, {
+        setup: `CREATE TABLE big (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); INSERT INTO big (id) VALUES (-9007199254740993), (1), (2);`,
+        options: { table: "big", batchSize: 1, where: "id > -9007199254740999" },
+      });
+      await assertRefusedUnchanged(result, "unsafe-integer");
+    });
+
+    test("a REAL key beyond 2^53: invalid-key, nothing handed over", async (t) => {
+      if (sqliteOnly(target, t, "a REAL key beside integers")) return;
+      const result = await target.run(t, {
+        setup: `CREATE TABLE scores (id REAL PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); INSERT INTO scores (id) VALUES (1.5), (2.5), (1e300);`,
+        options: { table: "scores", batchSize: 1 },
+      });
+      await assertRefusedUnchanged(result, "invalid-key");
+    });
+
+    test("blob keys, bytes that are not UTF-8 included: every row once, each key bound back as read", async (t) => {
+      if (sqliteOnly(target, t, "a BLOB primary key")) return;
+      const result = await target.run(t, {
+        setup: `CREATE TABLE tokens (id BLOB PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID; INSERT INTO tokens (id) VALUES (x'01'), (x'41'), (x'ff'), (x'ff00');`,
+        options: { table: "tokens", batchSize: 1 },
+      });
+      await assertEveryRowVisitedOnce(result, "tokens", 4);
+      assert.deepEqual(
+        // A Buffer, or @libsql/client's ArrayBuffer.
+        result.seen.map((row) => [...new Uint8Array(row.id as ArrayBuffer)]),
+        [[1], [0x41], [0xff], [0xff, 0]],
+      );
     });
   });
 
@@ -499,6 +544,21 @@ function declareWalkTests(target: WalkTarget): void {
       });
       await assertRefusedUnchanged(result, "no-such-column");
     });
+  });
+
+  test("a where with SQLite's numbered or named placeholders (?1, :name, @name, $name) is BATCH_OPTIONS_INVALID, before anything is walked", async (t) => {
+    // The walk binds its own values around the caller's params: ?1 took the walk's bound, and libsql walked the wrong rows and succeeded.
+    if (sqliteOnly(target, t, "SQLite's parameter forms")) return;
+    for (const where of ["v >= ?1", "v >= :low", "v >= @low", "v >= $low"]) {
+      const result = await target.run(t, {
+        setup: `CREATE TABLE w (id INTEGER PRIMARY KEY, v INTEGER, touched INTEGER NOT NULL DEFAULT 0); INSERT INTO w (id, v) VALUES (1, 1), (2, 2), (3, 3);`,
+        options: { table: "w", where: `${where} AND '?2' <> ':x'`, params: [2] },
+      });
+      assert.equal(result.error?.code, "BATCH_OPTIONS_INVALID", `${where}: ${result.error?.message}`);
+      const fields = factsOf(result.error) as unknown as { option: string; value: unknown };
+      assert.deepEqual([fields.option, fields.value, result.version, result.seen.length], ["where", `${where} AND '?2' <> ':x'`, 1, 0]);
+      await result.assertUnchanged();
+    }
   });
 
   describe("forEachBatch's where on PostgreSQL", () => {

@@ -2,6 +2,7 @@
 import type { BatchKeyProblem } from "./errors.js";
 import type { BatchOptions, BatchSummary, MigrationEntry } from "./types.js";
 import { batchKeyError, batchOptionsInvalidError, describeStoredValue } from "./error-factories.js";
+import { tokenizeSqliteSql } from "../shared/sqlite-tokens.js";
 
 /** Which migration runs the walk, for its errors. */
 export type BatchOrigin = Pick<MigrationEntry, "version" | "file">;
@@ -35,10 +36,13 @@ export type BatchWalk<T> = Generator<BatchRequest, T, unknown>;
 export interface BatchDialect {
   /** Finds the key in the table, as the database resolves names, or throws `BATCH_KEY_INVALID`. */
   resolveKey(table: unknown, key: unknown, origin: BatchOrigin): BatchWalk<ResolvedBatchKey>;
-  /** One row of `bound` (the largest key), `text` (it as text) and `integer` (1 for an integer), over the rows matching `where`. */
+  /**
+   * One row over the rows matching `where`: `bound` (the largest key), `text` (it as text, for an integer) and `integer` (1 for an integer); where the database can hold a number JavaScript
+   * cannot page past exactly, `unsafeInteger` and `unsafeReal`: a key of that storage beyond 2^53, else NULL.
+   */
   boundSql(table: string, key: string, where: string): string;
-  /** Whether `where` holds numbered placeholders (`$1`), which the walk's parameters would take. */
-  hasNumberedPlaceholders?(where: string): boolean;
+  /** Whether `where` holds numbered or named placeholders (`$1`, `?1`, `:name`), which the walk's own parameters would take. */
+  hasNumberedPlaceholders(where: string): boolean;
 }
 
 /** Rows per batch when {@link BatchOptions.batchSize} is not given. */
@@ -62,7 +66,7 @@ export function* walkBatches(
   const { version, file } = origin;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw batchOptionsInvalidError({ option: "batchSize", value: batchSize, version, file });
-  if (typeof options.where === "string" && dialect.hasNumberedPlaceholders?.(options.where)) throw batchOptionsInvalidError({ option: "where", value: options.where, version, file });
+  if (typeof options.where === "string" && dialect.hasNumberedPlaceholders(options.where)) throw batchOptionsInvalidError({ option: "where", value: options.where, version, file });
   const key = options.key ?? "id";
   const resolved = yield* dialect.resolveKey(options.table, key, origin);
   const fail = (problem: BatchKeyProblem, detail: string, value?: unknown): never => {
@@ -98,6 +102,11 @@ export function* walkBatches(
   const boundRow = (yield* keyedRows(dialect.boundSql(table, k, where), params))[0];
   const bound = boundRow === undefined || boundRow.bound === null ? null : Number(boundRow.integer) === 1 && boundRow.text !== null ? exactInteger(String(boundRow.text)) : boundRow.bound;
   if (bound === null) return { rows: 0, batches: 0 };
+  // Refused here, before the first batch, rather than when the walk reaches the key: a transaction: false migration would keep the batches before it.
+  if (typeof boundRow!.unsafeInteger === "number") fail("unsafe-integer", unsafeIntegerDetail(boundRow!.unsafeInteger), boundRow!.unsafeInteger);
+  const real = boundRow!.unsafeReal;
+  if (real !== null && real !== undefined)
+    fail("invalid-key", `the key ${describeStoredValue(real)} is a floating-point value beyond 2^53, which the walk cannot page past exactly; walk by an integer or text key`, real);
   const first = `SELECT ${selected} FROM ${table} WHERE ${k} ${le} ? AND ${where} ORDER BY ${k} LIMIT ?`;
   const next = `SELECT ${selected} FROM ${table} WHERE ${k} ${gt} ? AND ${k} ${le} ? AND ${where} ORDER BY ${k} LIMIT ?`;
   let done = 0;
@@ -163,10 +172,11 @@ export function driveWalk<T>(walk: BatchWalk<T>, perform: (request: BatchRequest
 const storageRank = (value: unknown) => (typeof value === "number" || typeof value === "bigint" ? 1 : typeof value === "string" ? 2 : 3);
 
 /** Keyset pagination holds only if each key follows the one before; text is checked only by identity (the collation is the database's). */
-function checkKeyOrder(value: unknown, previous: unknown, fail: (problem: BatchKeyProblem, detail: string, value?: unknown) => never, integerKey: boolean): void {
+function checkKeyOrder(read: unknown, readBefore: unknown, fail: (problem: BatchKeyProblem, detail: string, value?: unknown) => never, integerKey: boolean): void {
+  // @libsql/client reads a blob as an ArrayBuffer.
+  const [value, previous] = [read, readBefore].map((key) => (key instanceof ArrayBuffer ? new Uint8Array(key) : key));
   if (value === null || value === undefined) fail("null-key", "a row's key is NULL (added during the walk)");
-  if (typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value))
-    fail("unsafe-integer", `the key ${value} is beyond 2^53, where JavaScript numbers cannot hold every integer; call db.defaultSafeIntegers(true) before migrating`, value);
+  if (typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value)) fail("unsafe-integer", `${unsafeIntegerDetail(value)} (added during the walk)`, value);
   if (typeof value !== "number" && typeof value !== "bigint" && typeof value !== "string" && !(value instanceof Uint8Array))
     fail("invalid-key", `a key of type ${typeof value} cannot be compared`, value);
   if (previous === undefined) return;
@@ -186,6 +196,8 @@ function checkKeyOrder(value: unknown, previous: unknown, fail: (problem: BatchK
   }
   if (order <= 0) fail(order === 0 ? "duplicate-key" : "not-increasing", `the key ${describeStoredValue(value)} does not come after ${describeStoredValue(previous)}`, value);
 }
+
+const unsafeIntegerDetail = (value: number) => `the key ${value} is beyond 2^53, where JavaScript numbers cannot hold every integer; call db.defaultSafeIntegers(true) before migrating`;
 
 /** An integer the database printed as text: a number when that is exact, else a bigint. */
 function exactInteger(text: string): number | bigint {
@@ -248,8 +260,18 @@ function* resolveSqliteBatchKey(table: unknown, key: unknown, origin: BatchOrigi
   return fail("no-such-column", `"${found.name}" has no column "${key}" (compared case-insensitively, as SQLite does)`, columns);
 }
 
+/** A key of `type` beyond 2^53 among the walked keys, or NULL. */
+const beyondSafeIntegers = (type: "integer" | "real") => `(SELECT key FROM walked WHERE typeof(key) = '${type}' AND (key > 9007199254740991 OR key < -9007199254740991) LIMIT 1)`;
+
 /** SQLite's walk SQL. */
 export const SQLITE_BATCH_DIALECT: BatchDialect = {
   resolveKey: resolveSqliteBatchKey,
-  boundSql: (table, key, where) => `SELECT max(${key}) AS bound, CAST(max(${key}) AS TEXT) AS text, typeof(max(${key})) = 'integer' AS integer FROM ${table} WHERE ${where}`,
+  // The CTE binds `where`'s parameters once; not materialized, each read of it can search the key's index. Only an integer is cast to text: a blob that is not UTF-8 aborts libsql's
+  // process when read as text.
+  boundSql: (table, key, where) =>
+    `WITH walked AS NOT MATERIALIZED (SELECT ${key} AS key FROM ${table} WHERE ${where}) SELECT max(key) AS bound, CASE WHEN typeof(max(key)) = 'integer' THEN CAST(max(key) AS TEXT) END AS text, ` +
+    `typeof(max(key)) = 'integer' AS integer, ${beyondSafeIntegers("integer")} AS "unsafeInteger", ${beyondSafeIntegers("real")} AS "unsafeReal" FROM walked`,
+  // SQLite's ?NNN, :name, @name and $name, outside strings, quoted names and comments (a bare ? is the walk's kind).
+  hasNumberedPlaceholders: (where) =>
+    tokenizeSqliteSql(where).some((token, index, tokens) => (token.kind === "word" && token.text.startsWith("$")) || (/^[?:@]$/.test(token.text) && tokens[index + 1]?.kind === "word")),
 };

@@ -5,9 +5,9 @@ import type Libsql from "libsql";
 import { migrateOn, syncManagerOn, type Migrate, type SyncManagerClass } from "../core/manager.js";
 import { asyncManagerOn, migrateAsyncOn, type AsyncManagerClass, type MigrateAsync } from "../core/async-manager.js";
 import type { Row, SyncDriver } from "../core/driver.js";
-import { returnDefinition, type BatchConnection, type MigrationRegistry, type SyncMigrationRegistry, type DefineMigration } from "../core/types.js";
+import { returnDefinition, type MigrationRegistry, type SyncMigrationRegistry, type DefineMigration } from "../core/types.js";
 import { mainDatabaseFile } from "./database-file.js";
-import { cachedStatements, defineSqliteDriver, fileLockPrimitives, openFileCopy, snapshotOfConnection } from "./sqlite-shared.js";
+import { cachedStatements, createBatchConnection, defineSqliteDriver, fileLockPrimitives, openFileCopy, snapshotOfConnection } from "./sqlite-shared.js";
 
 /** The `libsql` package's native connection. */
 export type Database = Libsql.Database;
@@ -28,8 +28,16 @@ export function createLibsqlDriver(db: Database): SyncDriver<Database> {
   const open = (file: string, { readonly, busyTimeoutMs }: { readonly: boolean; busyTimeoutMs: number }) => new Class(file, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
   // The plain PRAGMA: a SELECT would read the schema, failing at once with SQLITE_BUSY while another process commits.
   const filePath = db.memory ? null : mainDatabaseFile(db.prepare("PRAGMA database_list").all() as Row[]);
-  // better-sqlite3's prepare/get/all/transaction shapes, all the walker uses.
-  return defineSqliteDriver(db as unknown as BatchConnection, {
+  // forEachBatch binds the keys it read back: one array of values (a lone Buffer would be named parameters), and blobs as Buffers, since libsql reads them as ArrayBuffers it cannot bind.
+  const walk = createBatchConnection({
+    prepare: (sql) => {
+      const statement = db.prepare(sql);
+      return { get: (...params) => blobsAsBuffers(statement.get(params)), all: (...params) => statement.all(params).map(blobsAsBuffers) };
+    },
+    exec,
+    inTransaction,
+  });
+  return defineSqliteDriver(walk, {
     name: "libsql",
     connection: db,
     filePath,
@@ -43,6 +51,13 @@ export function createLibsqlDriver(db: Database): SyncDriver<Database> {
     snapshot: () => snapshotOfConnection({ name: "libsql", exec, query, inTransaction }, open),
     openSnapshot: (bytes) => openFileCopy(bytes, (file) => createLibsqlDriver(new Class(file)), open),
   });
+}
+
+/** `row` with each ArrayBuffer value as a Buffer, as better-sqlite3 reads a blob. */
+function blobsAsBuffers(row: unknown): unknown {
+  if (typeof row !== "object" || row === null) return row;
+  for (const [column, value] of Object.entries(row)) if (value instanceof ArrayBuffer) (row as Record<string, unknown>)[column] = Buffer.from(value);
+  return row;
 }
 
 const SyncBase: SyncManagerClass<Database> = /* @__PURE__ */ syncManagerOn(createLibsqlDriver);
