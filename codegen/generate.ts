@@ -15,6 +15,7 @@ import { errorCode, joinLines, problemAt, projectPath, sortProblems, tryOr, type
 import { REGISTRY_HEADER, renderRegistry } from "./render.js";
 import { resolveImportExtension, scanMigrations, type ScannedMigration } from "./scan.js";
 import { unwrapExpression } from "./ts-checksum.js";
+import { canonicalizeSql } from "../src/shared/checksum.js";
 import { writeFileAtomic } from "./write-file.js";
 
 /** Inputs for {@link generateRegistry}; paths are absolute. */
@@ -82,7 +83,7 @@ export async function generateRegistry(options: GenerateOptions): Promise<Genera
   if (!built.ok) return result("invalid", withDeletedMigrations(built.problems, built.migrations, previous, options.projectRoot, label), built.migrations);
   // Line breaks aside: a checkout that made them CRLF (git's `core.autocrlf`) holds the same registry, since a template literal reads a CRLF as LF and a carriage return that is data is written `\r`.
   const current = previous !== null && (previous === built.source || previous.replace(/\r\n/g, "\n") === built.source.replace(/\r\n/g, "\n"));
-  if (!current && options.check) return result("stale", describeStaleness(previous, built.migrations, label, genCommandOf(options.projectRoot, { ...options, dialect })), built.migrations);
+  if (!current && options.check) return result("stale", describeStaleness(previous, built.migrations, label, genCommandOf(options.projectRoot, { ...options, dialect }), dialect), built.migrations);
   if (!current) writeFileAtomic(options.registryFile, built.source);
   // The cache vouches for the bytes on disk, which a current registry keeps.
   if (fingerprint !== null) rememberCurrentRegistry(cacheDir!, key, fingerprint, current ? previous : built.source, built.migrations);
@@ -157,7 +158,13 @@ export async function buildRegistrySource(options: Pick<GenerateOptions, "projec
   try {
     // No config cache: a long-lived process (a watcher) must see an edited config. babel-ts prints the registry's literals as the typescript parser does, in about half the time.
     const config = (await prettier.resolveConfig(options.registryFile, { editorconfig: true, useCache: false })) ?? {};
-    return { ok: true, source: await prettier.format(source, { parser: "babel-ts", ...config, filepath: options.registryFile }), migrations };
+    const formatted = await prettier.format(source, { ...config, parser: "babel-ts", filepath: options.registryFile });
+    const changed = firstChangedValue(source, formatted);
+    if (changed === null) return { ok: true, source: formatted, migrations };
+    // A plugin may rewrite what it formats (SQL in a template literal), and the app would then run other SQL than the file's under its checksum.
+    const configFile = await prettier.resolveConfigFile(options.registryFile).catch(() => null);
+    const message = `prettier, with this project's config, changed the registry's values and not only their layout (${changed}), so the app would run other SQL than the files hold; remove the plugin or option that rewrites code from the config that applies to the registry, or give the registry an override without it`;
+    return { ok: false, problems: [problemAt("FORMATTER_FAILED", projectPath(options.projectRoot, configFile ?? options.registryFile), message)], migrations };
   } catch (error) {
     // A config prettier cannot parse (or a plugin it cannot load) is the project's to fix, reported at the config file.
     const configFile = await prettier.resolveConfigFile(options.registryFile).catch(() => null);
@@ -166,6 +173,31 @@ export async function buildRegistrySource(options: Pick<GenerateOptions, "projec
     const message = `prettier could not format the registry with this project's config (${reason}); fix ${fix}, then run "stepwise gen" again`;
     return { ok: false, problems: [problemAt("FORMATTER_FAILED", projectPath(options.projectRoot, configFile ?? options.registryFile), message)], migrations };
   }
+}
+
+/** The values of `source` in order (literals and names, property names as names), comments and punctuation left out: what formatting may not change. */
+function valuesOf(source: string): string[] {
+  const values: string[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isStringLiteral(node) && ts.isPropertyAssignment(node.parent) && node.parent.name === node) values.push(`name ${node.text}`);
+    else if (ts.isStringLiteralLike(node) || ts.isTemplateLiteralToken(node)) values.push(`text ${JSON.stringify(node.text)}`);
+    else if (ts.isNumericLiteral(node)) values.push(`number ${Number(node.text)}`);
+    else if (ts.isIdentifier(node)) values.push(`name ${node.text}`);
+    else if (node.kind === ts.SyntaxKind.TrueKeyword || node.kind === ts.SyntaxKind.FalseKeyword || node.kind === ts.SyntaxKind.NullKeyword) values.push(`name ${node.getText()}`);
+    ts.forEachChild(node, visit);
+  };
+  visit(ts.createSourceFile("registry.ts", source, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS));
+  return values;
+}
+
+/** The first value `formatted` holds other than `rendered` does, shortened for a message; `null` when formatting changed only the layout. */
+function firstChangedValue(rendered: string, formatted: string): string | null {
+  const [before, after] = [valuesOf(rendered), valuesOf(formatted)];
+  const index = before.findIndex((value, at) => value !== after[at]);
+  const at = index === -1 ? (after.length === before.length ? -1 : before.length) : index;
+  if (at === -1) return null;
+  const shorten = (value: string | undefined) => (value === undefined ? "nothing" : value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  return `${shorten(before[at])} became ${shorten(after[at])}`;
 }
 
 /**
@@ -218,7 +250,7 @@ function withDeletedMigrations(problems: readonly Problem[], migrations: readonl
 }
 
 /** Names what changed, so `--check` says which migration was not registered rather than just "differs". */
-function describeStaleness(previous: string | null, migrations: readonly ScannedMigration[], label: string, genCommand: string): Problem[] {
+function describeStaleness(previous: string | null, migrations: readonly ScannedMigration[], label: string, genCommand: string, dialect: SqlDialect): Problem[] {
   const stale = (file: string, line: number, change: RegistryChangeKind, message: string, relatedFiles: readonly string[] = [], changed = file): Problem => ({
     ...problemAt("REGISTRY_STALE", file, `${message}; run "${genCommand}" and commit ${label}`),
     line,
@@ -233,7 +265,9 @@ function describeStaleness(previous: string | null, migrations: readonly Scanned
     recorded.delete(migration.file);
     if (entry === undefined) problems.push(stale(migration.file, 1, "added", `this migration is not in ${label}`));
     // A SQL description sits in a comment, outside the checksum, so it is compared on its own.
-    else if (entry.checksum !== migration.checksum || entry.description !== migration.description) {
+    // The checksum leaves out layout and comments, which the inlined SQL (and its error positions) keep: a file edited so is stale too. SQL that differs in meaning under the
+    // same checksum was edited in the registry, which the last line reports.
+    else if (entry.checksum !== migration.checksum || entry.description !== migration.description || (migration.kind === "sql" && sameMeaningOtherText(entry, migration, dialect))) {
       const imports = migration.localImports ?? [];
       const what = imports.length === 0 ? "this migration" : `this migration or a file it imports (${imports.join(", ")})`;
       problems.push(stale(migration.file, 1, "changed", `${what} changed since ${label} was generated`, imports));
@@ -247,13 +281,26 @@ function describeStaleness(previous: string | null, migrations: readonly Scanned
   return sortProblems(problems);
 }
 
+/** Whether the registry's SQL for a migration differs from its file's in layout or comments alone. */
+function sameMeaningOtherText(recorded: { upSql: string | null | undefined; downSql: string | null | undefined }, migration: ScannedMigration, dialect: SqlDialect): boolean {
+  const pairs = [
+    [recorded.upSql, migration.upSql],
+    [recorded.downSql, migration.downSql],
+  ] as const;
+  const canonical = (sql: string | null | undefined) => (typeof sql === "string" ? canonicalizeSql(sql, dialect) : sql);
+  return pairs.some(([inRegistry, inFile]) => inRegistry !== inFile) && pairs.every(([inRegistry, inFile]) => canonical(inRegistry) === canonical(inFile));
+}
+
 /**
  * The object literals of a registry's `export const migrations = [...]`, keyed by `file`, parsed (the project's prettier config decides quotes and breaks); an entry without a readable `file` is left
  * out. `line` is 1-based; `description` `undefined`: no readable field.
  */
 export function readRecordedEntries(registrySource: string) {
   const sourceFile = ts.createSourceFile("registry.ts", registrySource, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
-  const entries = new Map<string, { file: string; checksum: string | null; description: string | null | undefined; line: number; async: boolean }>();
+  const entries = new Map<
+    string,
+    { file: string; checksum: string | null; description: string | null | undefined; upSql: string | null | undefined; downSql: string | null | undefined; line: number; async: boolean }
+  >();
   const list = readConstant(sourceFile, "migrations");
   for (const element of list && ts.isArrayLiteralExpression(list) ? list.elements : []) {
     if (!ts.isObjectLiteralExpression(element)) continue;
@@ -267,6 +314,8 @@ export function readRecordedEntries(registrySource: string) {
       file,
       checksum: typeof checksum === "string" ? checksum : null,
       description: fields.has("description") ? literalOf(fields.get("description")) : undefined,
+      upSql: literalOf(fields.get("upSql")),
+      downSql: literalOf(fields.get("downSql")),
       line: sourceFile.getLineAndCharacterOfPosition(element.getStart(sourceFile)).line + 1,
       async: fields.get("async")?.kind === ts.SyntaxKind.TrueKeyword,
     });

@@ -106,7 +106,9 @@ export type ProblemCode =
   /** The registry cannot be written where configured: a file stands where a folder of its path should be, or the path does not end in `.ts`, `.mts` or `.cts` (the registry is TypeScript), or names a declaration file (`.d.ts`), which is never compiled to JavaScript, or is a symbolic link, which replacing the registry would replace, or sits in a folder reached through a symbolic link from where its imports of TypeScript migrations would load other files (Node resolves them from the folder the registry really is in), or a symbolic link on its path leads nowhere (to nothing, or back to itself; `link` names it).
    * Fix: Choose another `--out` path (or `registryFile`), a `.ts` file, or move that file away; point a link that leads nowhere at an existing folder. */
   | "REGISTRY_UNWRITABLE"
-  /** prettier could not format the registry with the project's prettier config. Fix: Fix the prettier config that applies to the registry, then run `stepwise gen` again. */
+  /** prettier could not format the registry with the project's prettier config, or the config (a plugin) changed the registry's values, such as its inlined SQL, and not only their layout. The
+   * previous registry is kept.
+   * Fix: Fix the prettier config that applies to the registry (remove the plugin or option that rewrites code, or give the registry an override without it), then run `stepwise gen` again. */
   | "FORMATTER_FAILED"
   // Group: Branches and the replay
   /** `gen --check --base REF`: the base branch uses this migration's version for a different migration (`base` names its file). Merged, the two would be a `DUPLICATE_VERSION`. For a squash, also a

@@ -25,7 +25,8 @@ export function renderRegistry(options: {
   const hasAsync = migrations.some((migration) => migration.async);
   const lines = [
     REGISTRY_HEADER,
-    `// Source: ${options.migrationsDirLabel}/. After adding, removing or editing a migration, run \`stepwise gen\``,
+    // U+2028 and U+2029 end a line comment in JavaScript.
+    `// Source: ${options.migrationsDirLabel.replace(/[\u2028\u2029]/g, (separator) => `\\u${separator.charCodeAt(0).toString(16)}`)}/. After adding, removing or editing a migration, run \`stepwise gen\``,
     "// (`npm run gen`); CI runs `stepwise gen --check` to catch a registry that was not regenerated.",
     ...(hasAsync ? ["// Some migrations are async: run this registry with migrateAsync or AsyncMigrationManager."] : []),
     "",

@@ -3,9 +3,11 @@
  * succeeds, and with `--check` a comparison that names the migrations that differ.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
+import { pathToFileURL } from "node:url";
+import { generateRegistry } from "../codegen/generate.js";
 import { createTestProject, readBytes } from "./support/project.js";
 
 const brokenTs = `import { defineMigration } from "stepwise-migrate";\n\nexport default defineMigration({\n  *up(db) {\n    db.exec("SELECT 1");\n  },\n});\n`;
@@ -118,4 +120,63 @@ test("--check names exactly the migrations that differ, whatever quotes the proj
     ["REGISTRY_STALE", "generated/registry.ts"],
     ["REGISTRY_STALE", "migrations/003_compact.sql"],
   ]);
+});
+
+test("a prettier config that names another parser still formats the registry as TypeScript, with the SQL inlined exactly", async (t) => {
+  const project = createTestProject(t, { fixture: "codegen/golden" });
+  const sql = "CREATE TABLE notes (body TEXT DEFAULT 'Todo:\n* first\n* second', mark TEXT DEFAULT '*a*  b');";
+  project.writeMigration("006_notes.sql", `-- migrate:up\n${sql}\n`);
+  // Markdown would reflow the list and the emphasis inside the SQL's strings.
+  writeFileSync(path.join(project.root, ".prettierrc.json"), JSON.stringify({ parser: "markdown" }));
+  const result = await project.generate();
+  assert.equal(result.status, "written", JSON.stringify(result.problems));
+  const { migrations } = (await import(`${pathToFileURL(project.registryFile).href}?parser`)) as { migrations: Array<{ version: number; upSql?: string }> };
+  assert.equal(migrations.find((migration) => migration.version === 6)?.upSql, sql);
+});
+
+test("a prettier plugin that rewrites the inlined SQL is FORMATTER_FAILED at the config, and the previous registry stays", async (t) => {
+  const project = createTestProject(t, { fixture: "codegen/golden" });
+  project.writeMigration("006_more.sql", "-- migrate:up\nCREATE TABLE more (id INTEGER);\n");
+  // A plugin that rewrites text in what it parses, as an SQL-formatting plugin would in template literals.
+  const plugin = (from: string, to: string) =>
+    `import { parsers } from ${JSON.stringify(import.meta.resolve("prettier/plugins/babel"))};\nconst babelTs = parsers["babel-ts"];\nexport default { parsers: { "babel-ts": { ...babelTs, preprocess: (text) => text.replaceAll(${JSON.stringify(from)}, ${JSON.stringify(to)}) } } };\n`;
+  // Loaded, and harmless while it rewrites nothing the registry holds (a module of its own: Node keeps a module it imported once).
+  writeFileSync(path.join(project.root, "rewrite-nothing.mjs"), plugin("NOT IN THE REGISTRY", "x"));
+  writeFileSync(path.join(project.root, ".prettierrc.json"), JSON.stringify({ plugins: ["./rewrite-nothing.mjs"] }));
+  assert.equal((await project.generate()).status, "written");
+  const before = readBytes(project.registryFile);
+  writeFileSync(path.join(project.root, "rewrite-sql.mjs"), plugin("CREATE TABLE", "create table"));
+  writeFileSync(path.join(project.root, ".prettierrc.json"), JSON.stringify({ plugins: ["./rewrite-sql.mjs"] }));
+  project.writeMigration("007_most.sql", "-- migrate:up\nCREATE TABLE most (id INTEGER);\n");
+  const result = await project.generate();
+  assert.equal(result.ok, false);
+  assert.deepEqual(
+    result.problems.map((problem) => [problem.code, problem.file]),
+    [["FORMATTER_FAILED", ".prettierrc.json"]],
+  );
+  assert.ok(readBytes(project.registryFile).equals(before), "the registry changed");
+  assert.deepEqual(readdirSync(path.dirname(project.registryFile)), ["registry.ts"]);
+});
+
+test("a migrations folder whose name holds U+2028 or U+2029 gives a registry that loads: the separator is escaped in the header's comment", async (t) => {
+  const project = createTestProject(t, { fixture: "codegen/golden" });
+  const folder = path.join(project.root, "mig\u2028ra\u2029tions");
+  renameSync(project.migrationsDir, folder);
+  const result = await generateRegistry({ projectRoot: project.root, migrationsDir: folder, registryFile: project.registryFile });
+  assert.equal(result.status, "written", JSON.stringify(result.problems));
+  const { migrations } = (await import(`${pathToFileURL(project.registryFile).href}?separators`)) as { migrations: unknown[] };
+  assert.equal(migrations.length, 5);
+});
+
+test("gen --check names a SQL migration whose layout or comments alone changed: the registry inlines them, though the checksum leaves them out", async (t) => {
+  const project = createTestProject(t, { fixture: "codegen/golden" });
+  await project.generate();
+  const file = path.join(project.migrationsDir, "005_escaping_in_sql.sql");
+  writeFileSync(file, `-- a comment added above the marker\n${readFileSync(file, "utf8").replace(/\n/g, "\n\n")}`);
+  const stale = await project.generate({ check: true });
+  assert.equal(stale.status, "stale");
+  assert.deepEqual(
+    stale.problems.map((problem) => [problem.code, problem.file, problem.staleness?.change, problem.staleness?.file]),
+    [["REGISTRY_STALE", "migrations/005_escaping_in_sql.sql", "changed", "migrations/005_escaping_in_sql.sql"]],
+  );
 });
