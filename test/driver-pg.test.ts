@@ -149,6 +149,84 @@ test("a migration that ends the session's advisory locks (DISCARD ALL, pg_adviso
   await other.query("SELECT pg_advisory_unlock($1::bigint)", [key]);
 });
 
+test("a migration in a transaction that ends the session's advisory locks, from code or through a function: no other process takes the run lock while its transaction is open, and one that takes it at the COMMIT stops the run before the next migration", async (t) => {
+  const { database, pool } = await freshDatabase(t);
+  const key = await runLockKey("public", "schema_migrations");
+  const other = await connect(database.url);
+  const otherTries = async () => {
+    const got = (await other.query<{ got: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS got", [key])).rows[0]!.got;
+    if (got) await other.query("SELECT pg_advisory_unlock($1::bigint)", [key]);
+    return got;
+  };
+  const history = async () => (await pool.query("SELECT version::int AS v, state FROM schema_migrations ORDER BY 1")).rows.map((row) => `${row.v}:${row.state}`);
+  // SQL that reaches the unlock through a function: its text names no unlock.
+  const tidy = namedSqlEntry(2, "tidy", "CREATE FUNCTION tidy() RETURNS boolean LANGUAGE sql AS $$ SELECT pg_advisory_unlock_all() IS NULL $$;\nSELECT tidy();", null, { dialect: "postgres" });
+  const tries: boolean[] = [];
+  const probe = asyncEntry(3, async () => void tries.push(await otherTries()));
+  // Code that releases it, then another process trying it at once, and another waiting for it.
+  const taker: { waiting?: Promise<unknown> } = {};
+  const unlockAll = asyncEntry(4, async (db) => {
+    await db.query("INSERT INTO items VALUES (4, 'from migration 4')");
+    await db.query("SELECT pg_advisory_unlock_all()");
+    tries.push(await otherTries());
+    taker.waiting = other.query("SELECT pg_advisory_lock($1::bigint)", [key]);
+  });
+  const after = namedSqlEntry(5, "after", "CREATE TABLE after_four (id int);", null, { dialect: "postgres" });
+
+  // One transaction per migration: 4 commits alone, the waiting process gets the lock at that COMMIT, and 5 never begins.
+  const error = await rejection(() => migrate(pool, [createItems, tidy, probe, unlockAll, after]));
+  assert.deepEqual(tries, [false, false], "another process took the run lock while a migration's transaction was open");
+  assert.deepEqual([error.code, error.holders], ["DATABASE_LOCKED", []], String(error.message));
+  await taker.waiting;
+  assert.deepEqual(await history(), ["1:applied", "2:applied", "3:applied", "4:applied"]);
+  assert.deepEqual(await tables(pool), ["items", "schema_migrations"]);
+  await other.query("SELECT pg_advisory_unlock($1::bigint)", [key]);
+
+  // One transaction for the run (3, 4 and 5 again): nobody gets the lock before its one COMMIT.
+  await pool.query("DELETE FROM items; DELETE FROM schema_migrations WHERE version >= 3");
+  tries.length = 0;
+  await migrate(pool, [createItems, tidy, probe, unlockAll, after], { transaction: "all" });
+  assert.deepEqual(tries, [false, false]);
+  await taker.waiting;
+  assert.deepEqual(await history(), ["1:applied", "2:applied", "3:applied", "4:applied", "5:applied"]);
+  await other.query("SELECT pg_advisory_unlock($1::bigint)", [key]);
+});
+
+test("a read on a pg.Client whose transaction the app left failed is TRANSACTION_OPEN, typed, and the transaction stays for the app to roll back", async (t) => {
+  const { database } = await freshDatabase(t);
+  const client = await connect(database.url);
+  await migrate(client, [createItems]);
+  await client.query("BEGIN");
+  await client.query("SELECT 1/0").catch(() => undefined);
+  const manager = new MigrationManager(client, [createItems]);
+  for (const read of [() => manager.status(), () => manager.history(), () => manager.up()]) {
+    const error = await rejection(read);
+    assert.deepEqual([error.code, error.driver], ["TRANSACTION_OPEN", "pg"]);
+  }
+  assert.equal((client as unknown as { getTransactionStatus(): string }).getTransactionStatus(), "E");
+  await client.query("ROLLBACK");
+  assert.equal((await manager.status()).currentVersion, 1);
+});
+
+test("a failed transaction: false migration whose session lives on is INCOMPLETE_MIGRATION, not one still running: a session runs a migration only while it holds the run lock", async (t) => {
+  const { database, pool } = await freshDatabase(t);
+  // The app keeps its session after the failure, as a pool does.
+  const app = await connect(database.url);
+  const failing = namedSqlEntry(2, "fails_outside", "CREATE TABLE made (id int);\nSELECT 1/0;", null, { dialect: "postgres", transaction: false } as never);
+  const failed = await rejection(() => migrate(app, [createItems, failing]));
+  assert.deepEqual([failed.code, failed.version, failed.rolledBack], ["MIGRATION_FAILED", 2, false]);
+  // As if it had run in another process: its pid and host say nothing here, so only its server session can tell.
+  const moved = await pool.query("UPDATE schema_migrations SET owner = jsonb_set(jsonb_set(owner::jsonb, '{host}', '\"another-host\"'), '{pid}', '1')::text WHERE state = 'started'");
+  assert.equal(moved.rowCount, 1);
+  const manager = new MigrationManager(pool, [createItems, failing]);
+  assert.equal((await manager.status()).problem?.code, "INCOMPLETE_MIGRATION");
+  const refused = await rejection(() => new MigrationManager(pool, [createItems, failing], { busyTimeoutMs: 10_000 }).up());
+  assert.deepEqual([refused.code, refused.version], ["INCOMPLETE_MIGRATION", 2]);
+  // The same session holding the run lock is one still running it.
+  await app.query("SELECT pg_advisory_lock($1::bigint)", [await runLockKey("public", "schema_migrations")]);
+  assert.equal((await manager.status()).problem?.code, "MIGRATION_IN_PROGRESS");
+});
+
 test("a query a TypeScript migration started without await fails that migration with the server's error, instead of ending the process; one it awaited and caught is its own", async (t) => {
   const { pool } = await freshDatabase(t);
   const unawaited = asyncEntry(2, async (db) => {

@@ -90,6 +90,28 @@ test("an error with a position in a later migration of the run counts it from th
   assert.equal((alone as { position?: string }).position, cause.position);
 });
 
+test("a failure located by running the run again is never placed on another statement that fails the same way there: an earlier migration's SET reached it", async (t) => {
+  const client = await connectFresh(t);
+  // Migration 2 moves the search_path, which the run puts back before migration 3; run again back to back, its INSERT INTO items failed there with the same SQLSTATE.
+  // As gen writes them: each file's SQL below its marker line.
+  const located = (version: number, up: string) => namedSqlEntry(version, `step_${version}`, up, null, { dialect: "postgres", sqlLines: [2, null] });
+  const registry = [
+    located(1, "CREATE TABLE items (id int PRIMARY KEY);"),
+    located(2, "SET search_path = pg_catalog;\nCREATE TABLE public.audit (id int);"),
+    located(3, "INSERT INTO items VALUES (2);\nINSERT INTO no_such_table VALUES (1);"),
+  ];
+  const locations: Record<string, unknown> = {};
+  for (const transaction of ["each", "all"] as const) {
+    const error = await rejection(() => new MigrationManager(client, registry).up({ transaction }));
+    assert.deepEqual([error.code, error.version, (error as { nativeCode?: unknown }).nativeCode], ["MIGRATION_FAILED", 3, "42P01"], transaction);
+    locations[transaction] = error.location;
+    await client.query("DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+  }
+  assert.deepEqual(locations.each, { file: "migrations/003_step_3.sql", line: 3, column: 13 });
+  // The right statement, or none: never line 2's INSERT INTO items, which ran in the run.
+  assert.ok(locations.all === null || JSON.stringify(locations.all) === JSON.stringify(locations.each), JSON.stringify(locations.all));
+});
+
 test("a syntax error in a later migration is that migration's, nothing of the run stays, its position counted from its SQL", async (t) => {
   const client = await connectFresh(t);
   const script = "CREATE TABLE t4 (id bigint);\nCREAT TABLE oops (id bigint);";

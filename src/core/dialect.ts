@@ -58,6 +58,6 @@ export interface Dialect {
   readInvalidIndexes?(): Step<InvalidIndex[]>;
   /** Names this server session, for a `transaction: false` migration's `started` row. */
   readOwnerSession?(): Step<string>;
-  /** Whether the session {@link readOwnerSession} named still lives. */
-  probeOwnerSession?(session: string): Step<"held" | "free" | "unknown">;
+  /** Whether the session {@link readOwnerSession} named still runs a migration on history table `tableName`. */
+  probeOwnerSession?(session: string, tableName: string): Step<"held" | "free" | "unknown">;
 }

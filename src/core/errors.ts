@@ -209,8 +209,8 @@ export interface StepwiseErrorDetails {
    * listener, its logger or a migration body. The second call did nothing; the first goes on (a body's call fails its migration, with this as the cause).
    * Fix: Await the first call's promise before starting another on the same connection; from a listener or a body, make the call after the first one has returned. */
   readonly ASYNC_RUN_IN_PROGRESS: Readonly<{ driver: string }>;
-  /** An operation that starts its own transaction (`up`, `down`, `reset`, baseline, repair, a backup or restore) was called on a connection the app left inside a transaction. Refused before anything
-   * ran; the app's transaction is still open.
+  /** An operation that starts its own transaction (`up`, `down`, `reset`, baseline, repair, a backup or restore) was called on a connection the app left inside a transaction, or any call, a read
+   * too, on a pg connection whose transaction failed and was not rolled back (PostgreSQL refuses every statement there). Refused before anything ran; the app's transaction is still open.
    * Fix: Commit or roll back the app's transaction first, then call it again. */
   readonly TRANSACTION_OPEN: Readonly<{ driver: string; operation: string }>;
   // Group: Locks, sessions and concurrency

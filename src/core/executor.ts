@@ -697,7 +697,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
 
   /** Whether a recorded owner still runs: its owner lock or server session when the driver can probe it, else its pid. */
   *assessOwner(owner: MigrationOwner | null): Step<OwnerLiveness> {
-    if (owner?.lockFile && this.dialect.probeOwnerSession) return assessMigrationOwner(owner, yield* this.dialect.probeOwnerSession(owner.lockFile));
+    if (owner?.lockFile && this.dialect.probeOwnerSession) return assessMigrationOwner(owner, yield* this.dialect.probeOwnerSession(owner.lockFile, this.store.tableName));
     const lock = owner?.lockFile && this.settings.capabilities.fileLocking ? yield* callDriver("probeOwnerLock", owner.lockFile) : null;
     return assessMigrationOwner(owner, lock);
   }

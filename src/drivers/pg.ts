@@ -225,29 +225,48 @@ function trackTransaction(client: pg.ClientBase) {
 }
 
 /**
- * The run lock as this session holds it. DISCARD ALL and pg_advisory_unlock_all() end every advisory lock of the session, the run lock too: after a migration that may have
- * run one (SQL naming it, or code outside a transaction block, where alone DISCARD ALL runs), `keep` takes it back at once, or, when another process took it in that moment, throws, so the run stops before running beside that process.
+ * The run lock as this session holds it. DISCARD ALL and pg_advisory_unlock_all() end every advisory lock of the session, the run lock too, from SQL, a function or a body's code alike.
+ * Outside a transaction `keep` takes it back after each statement or body. Each transaction takes a lock of its own on the same key with its BEGIN (`beginSql`), which those leave alone
+ * until its COMMIT or ROLLBACK: no other process runs while it is open. When another process took the run lock in between, either fails, so the run stops before it runs beside that process.
  */
 function trackRunLock(client: pg.ClientBase) {
   let key: string | null = null;
-  const held = () => key !== null;
-  const keep = async (sql: string | null): Promise<void> => {
-    if (key === null || (sql !== null && !/\b(discard|pg_advisory_unlock\w*)\b/i.test(sql))) return;
-    const value = BigInt.asUintN(64, BigInt(key));
-    const { rows } = await client.query<{ held: boolean }>({
-      text: `SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_locks AS l WHERE l.locktype ${EQ} 'advisory' AND l.pid ${EQ} pg_catalog.pg_backend_pid() AND l.granted
-        AND l.classid ${EQ} $1::pg_catalog.oid AND l.objid ${EQ} $2::pg_catalog.oid AND l.objsubid ${EQ} 1) THEN true ELSE pg_catalog.pg_try_advisory_lock($3::bigint) END AS held`,
-      values: [(value >> 32n).toString(), (value & 0xffffffffn).toString(), key],
-      types: STEPWISE_TYPES,
-    });
-    if (rows[0]?.held === true) return;
-    key = null;
-    throw new Error(
-      "it released stepwise's run lock (DISCARD ALL and pg_advisory_unlock_all() end every advisory lock of the session), and another process took the lock before stepwise could take it back, so the run stopped here; use DISCARD PLANS, DISCARD SEQUENCES or DISCARD TEMP instead",
-    );
+  return {
+    held: () => key !== null,
+    keep: async (): Promise<void> => {
+      if (key === null) return;
+      const value = BigInt.asUintN(64, BigInt(key));
+      // Taken back only when not held: a second pg_try_advisory_lock would hold it twice, and the run's one unlock would leave it held.
+      const { rows } = await client.query<{ held: boolean }>({
+        text: `SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_locks AS l WHERE l.locktype ${EQ} 'advisory' AND l.pid ${EQ} pg_catalog.pg_backend_pid() AND l.granted
+          AND l.classid ${EQ} $1::pg_catalog.oid AND l.objid ${EQ} $2::pg_catalog.oid AND l.objsubid ${EQ} 1) THEN true ELSE pg_catalog.pg_try_advisory_lock($3::bigint) END AS held`,
+        values: [(value >> 32n).toString(), (value & 0xffffffffn).toString(), key],
+        types: STEPWISE_TYPES,
+      });
+      if (rows[0]?.held === true) return;
+      key = null;
+      throw new Error(RUN_LOCK_LOST);
+    },
+    // Its text is read at run time: a constant's cast would fail while planning.
+    beginSql: (): string =>
+      key === null
+        ? ""
+        : `; SELECT CASE WHEN pg_catalog.pg_try_advisory_xact_lock(${key}::bigint) THEN 1 ELSE CAST(${literal(RUN_LOCK_TAKEN_MARK)} ${CONCAT} pg_catalog.pg_backend_pid() AS pg_catalog.int4) END`,
+    /** `error` (a failed BEGIN message), or, when another process held the run lock, `DATABASE_LOCKED`: the migrations committed before stay, and that process runs the rest. */
+    beginFailure: (error: unknown): unknown => {
+      if (!firstLineOf(error).includes(RUN_LOCK_TAKEN_MARK)) return error;
+      key = null;
+      const message = `Another process took stepwise's run lock after a migration of this run released it (DISCARD ALL and pg_advisory_unlock_all() end every advisory lock of the session, also from a function), so the run stopped before its next migration began; the migrations it committed before are kept. Retry once that process is done; in the migrations, use DISCARD PLANS, DISCARD SEQUENCES or DISCARD TEMP, or pg_advisory_unlock with the lock's own key, instead.`;
+      return new StepwiseError("DATABASE_LOCKED", message, { busyTimeoutMs: 0, waitedMs: null, holders: [] }, { cause: error });
+    },
+    taken: (taken: string) => void (key = taken),
+    released: () => void (key = null),
   };
-  return { held, keep, taken: (taken: string) => void (key = taken), released: () => void (key = null) };
 }
+
+const RUN_LOCK_TAKEN_MARK = "stepwise: another session holds the run lock";
+const RUN_LOCK_LOST =
+  "it released stepwise's run lock (DISCARD ALL and pg_advisory_unlock_all() end every advisory lock of the session, also from a function), and another process took the lock before stepwise could take it back, so the run stopped here; use DISCARD PLANS, DISCARD SEQUENCES or DISCARD TEMP, or pg_advisory_unlock with the lock's own key, instead";
 
 /** A query's promise that notes whether anything awaited it or chained on it (`await` calls `then` on a subclass). */
 class ObservedPromise<T> extends Promise<T> {
@@ -319,9 +338,9 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     connection: client,
     exec: async (sql) => {
       // Outside a transaction a string of statements runs as one implicit block, which refuses CREATE INDEX CONCURRENTLY and the like: each goes alone, as psql sends them.
-      if (inTransaction()) await send(sql);
-      else await aroundSession(() => sendEach(sql, (statement) => watch(() => queryOn(client, statement))));
-      await runLock.keep(sql);
+      if (inTransaction()) return void (await send(sql));
+      await aroundSession(() => sendEach(sql, (statement) => watch(() => queryOn(client, statement))));
+      await runLock.keep();
     },
     query: async (sql, params) => (await send(sql, params)).rows,
     run: async (sql, params) => ({ changes: (await send(sql, params)).rowCount ?? 0 }),
@@ -333,7 +352,8 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       }
       // Open from here even if the reply is lost: the ROLLBACK that follows a failure is then due.
       transaction.began();
-      await queryOn(client, timeout === 0 ? "BEGIN" : `BEGIN; SET LOCAL lock_timeout = ${timeout}`);
+      const begin = `BEGIN${timeout === 0 ? "" : `; SET LOCAL lock_timeout = ${timeout}`}${runLock.beginSql()}`;
+      await queryOn(client, begin).catch((error: unknown) => Promise.reject(runLock.beginFailure(error)));
     },
     commit: async () => {
       // COMMIT of an aborted transaction answers "ROLLBACK" without an error: never a commit.
@@ -358,7 +378,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       const inBlock = inTransaction();
       // A transaction the body left aborted is reported by the history guard's check, the next statement.
       await (inBlock ? run() : aroundSession(run));
-      if (!inBlock) await runLock.keep(null);
+      if (!inBlock) await runLock.keep();
     },
     createContext: (entry, direction, progress) => {
       const query = async (sql: string, params: readonly unknown[]) => (await send(sql, params, WALK_TYPES)).rows;
@@ -533,6 +553,9 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
   async run<T>(step: Step<T>, options: RunOptions = {}): Promise<T> {
     const db = this.db;
     const runOn = async (client: pg.ClientBase, release?: (lost: boolean) => void): Promise<T> => {
+      // A failed transaction the app left open refuses every statement, a read's too (25P02), which is the app's to end; a run that writes is refused by the run lock's check.
+      // Read when the call starts: pg learns that a transaction failed from a message that may come after the failure.
+      const inAppTransaction = !options.exclusive && inTransactionBlock(client);
       // `pg` emits "error" when the server ends the session, which would end the process unheard: the failure reaches the call instead.
       const heard = (error: unknown): void => void (sessionEnds.has(client) || sessionEnds.set(client, error));
       sessionEnds.delete(client);
@@ -543,7 +566,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
         return await runHoldingRunLock(createPgDriver(client, this.schema, this.lockTimeoutMs), step, options, this.tableName, this.busyTimeoutMs, (locked) => this.executor.explainRunLock(locked));
       } catch (error) {
         lost = (error instanceof StepwiseError && error.is("CONNECTION_LOST")) || isConnectionLost(error);
-        throw error;
+        throw inAppTransaction && sqlstateOf(error) === "25P02" ? transactionOpenError({ driver: "pg", operation: "this call", cause: error }) : error;
       } finally {
         // The socket's close emits "error" again after the failure: heard until the client has ended.
         if (lost && !(client as { _ended?: unknown })._ended) client.once("end", () => client.off("error", heard));

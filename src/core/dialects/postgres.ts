@@ -736,7 +736,7 @@ export function createPostgresDialect(schema = DEFAULT_POSTGRES_SCHEMA, lockTime
     startEscapeGuard: startPostgresEscapeGuard,
     splitStatements: (script) => scriptStatements(script, splitPostgresStatements(tokenizePostgresSql(script))),
     readOwnerSession,
-    probeOwnerSession,
+    probeOwnerSession: (session, tableName) => probeOwnerSession(session, schema, tableName),
     readSchemaObjects: function* (options: ListSchemaObjectsOptions = {}): Step<SchemaObject[]> {
       const rows = yield* query<SchemaObject>(objectsSql);
       const types = options.types ? new Set<string>(options.types) : null;
@@ -802,16 +802,26 @@ function* readOwnerSession(): Step<string> {
   return String(yield* queryValue(sql));
 }
 
-/** Whether the backend `session` names still runs, as far as this role may see. */
-function* probeOwnerSession(session: string): Step<"held" | "free" | "unknown"> {
+/**
+ * Whether the backend `session` names still runs its migration, as far as this role may see: it lives and holds the run lock of `schema.tableName` (the run's lock, held for the whole run;
+ * a session that lives on after its run failed runs nothing). The lock's key is the one the pg driver's `runLockKey` computes, here in SQL: its high and low 32 bits are `classid` and `objid`.
+ */
+function* probeOwnerSession(session: string, schema: string, tableName: string): Step<"held" | "free" | "unknown"> {
   const match = /^pg-backend:(\d+):([\d.]+):([\d.]+)$/.exec(session);
   if (!match) return "unknown";
+  const hex = (column: string) => `pg_catalog.lpad(pg_catalog.to_hex(l.${column}::pg_catalog.int8), 8, '0')`;
+  const holdsRunLock =
+    `EXISTS (SELECT 1 FROM pg_catalog.pg_locks AS l WHERE l.locktype ${EQ} 'advisory' AND l.granted AND l.objsubid ${EQ} 1 AND l.pid ${EQ} a.pid ` +
+    `AND ${hex("classid")} ${CONCAT} ${hex("objid")} ${EQ} pg_catalog.left(pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(?, 'UTF8')), 'hex'), 16))`;
   try {
     if (String(yield* queryValue(`SELECT EXTRACT(epoch FROM pg_catalog.pg_postmaster_start_time())::${TEXT} AS started`)) !== match[2]) return "free";
     // The pid is listed for every session; its start time only for the role's own.
-    const rows = yield* query<{ started: string | null }>(`SELECT EXTRACT(epoch FROM backend_start)::${TEXT} AS started FROM pg_catalog.pg_stat_activity WHERE pid ${EQ} ?::int`, [match[1]]);
+    const rows = yield* query<{ started: string | null; locking: boolean }>(
+      `SELECT EXTRACT(epoch FROM a.backend_start)::${TEXT} AS started, ${holdsRunLock} AS locking FROM pg_catalog.pg_stat_activity AS a WHERE a.pid ${EQ} ?::int`,
+      [`stepwise:${schema}.${tableName}`, match[1]],
+    );
     if (rows.length === 0) return "free";
-    return rows[0]!.started === null ? "unknown" : rows[0]!.started === match[3] ? "held" : "free";
+    return rows[0]!.started === null ? "unknown" : rows[0]!.started === match[3] && rows[0]!.locking ? "held" : "free";
   } catch {
     return "unknown";
   }
