@@ -142,14 +142,26 @@ const SAME_FOLDER = "\0same-folder";
 export function findImportSpecifiers(sourceFile: ts.SourceFile, { typesToo = false } = {}): FoundImport[] {
   const found: FoundImport[] = [];
   const literal = (node: ts.Node | undefined): string | null => (node && (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) ? node.text : null);
-  // Names bound to `createRequire(base)`, with the folder they resolve from (`null`: not static).
+  // The names createRequire goes by (`import { createRequire as make }`, `const { createRequire: make } = …`), then the names bound to `createRequire(base)`, with the folder
+  // they resolve from (`null`: not static).
+  const creators = new Set(["createRequire"]);
   const requireFunctions = new Map<string, string | null>();
-  const collect = (node: ts.Node): void => {
+  const isCreateRequireCall = (node: ts.Node): node is ts.CallExpression => {
+    const callee = ts.isCallExpression(node) ? node.expression : null;
+    return callee !== null && ((ts.isIdentifier(callee) && creators.has(callee.text)) || (ts.isPropertyAccessExpression(callee) && callee.name.text === "createRequire"));
+  };
+  const collect = (node: ts.Node, visitor: (node: ts.Node) => void): void => {
+    visitor(node);
+    ts.forEachChild(node, (child) => collect(child, visitor));
+  };
+  collect(sourceFile, (node) => {
+    if (!ts.isImportSpecifier(node) && !ts.isBindingElement(node)) return;
+    if (node.propertyName && ts.isIdentifier(node.propertyName) && node.propertyName.text === "createRequire" && ts.isIdentifier(node.name)) creators.add(node.name.text);
+  });
+  collect(sourceFile, (node) => {
     if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer && isCreateRequireCall(node.initializer))
       requireFunctions.set(node.name.text, createRequireBase(node.initializer));
-    ts.forEachChild(node, collect);
-  };
-  collect(sourceFile);
+  });
   const visit = (node: ts.Node): void => {
     if (ts.isImportDeclaration(node)) {
       if (typesToo || !node.importClause?.isTypeOnly) found.push({ node: node.moduleSpecifier, specifier: literal(node.moduleSpecifier), how: "import" });
@@ -170,6 +182,12 @@ export function findImportSpecifiers(sourceFile: ts.SourceFile, { typesToo = fal
         (ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression) && callee.expression.text === "module" && callee.name.text === "require");
       // `load("./x")` with `const load = createRequire(…)`, or `createRequire(…)("./x")`.
       const base = ts.isIdentifier(callee) ? requireFunctions.get(callee.text) : isCreateRequireCall(callee) ? createRequireBase(callee) : undefined;
+      const bound =
+        (ts.isVariableDeclaration(node.parent) && node.parent.initializer === node && ts.isIdentifier(node.parent.name)) || (ts.isCallExpression(node.parent) && node.parent.expression === node);
+      if (isCreateRequireCall(node) && !bound) {
+        // Returned from a function, stored or passed on: what it loads is named where it is called, which codegen does not follow.
+        found.push({ node, specifier: null, how: "a require function made by createRequire()", untraceable: "is used as a value rather than called", fix: CREATE_REQUIRE_FIX });
+      }
       if (isDynamicImport || isRequire) {
         found.push({ node: argument ?? node, specifier: literal(argument), how: isDynamicImport ? "import()" : "require()", mode: isDynamicImport ? "import" : "require" });
       } else if (base === null) {
@@ -177,20 +195,15 @@ export function findImportSpecifiers(sourceFile: ts.SourceFile, { typesToo = fal
       } else if (base !== undefined) {
         found.push({ node: argument ?? node, specifier: literal(argument), how: "a require function made by createRequire()", mode: "require", ...(base === SAME_FOLDER ? {} : { fromDir: base }) });
       }
-    } else if (ts.isIdentifier(node) && (requireFunctions.has(node.text) || node.text === "require") && isUseAsValue(node)) {
-      // A require function handed on (`const load = require`) loads whatever its caller names.
-      found.push({ node, specifier: null, how: `"${node.text}", a require function,`, untraceable: "is used as a value rather than called", fix: CREATE_REQUIRE_FIX });
+    } else if (ts.isIdentifier(node) && (requireFunctions.has(node.text) || creators.has(node.text) || node.text === "require") && isUseAsValue(node)) {
+      // A require function, or createRequire itself, handed on (`const load = require`, `const make = createRequire`) loads whatever its caller names.
+      const what = creators.has(node.text) ? "createRequire" : "a require function";
+      found.push({ node, specifier: null, how: `"${node.text}", ${what},`, untraceable: "is used as a value rather than called", fix: CREATE_REQUIRE_FIX });
     }
     ts.forEachChild(node, visit);
   };
   visit(sourceFile);
   return found;
-}
-
-function isCreateRequireCall(node: ts.Node): node is ts.CallExpression {
-  if (!ts.isCallExpression(node)) return false;
-  const callee = node.expression;
-  return (ts.isIdentifier(callee) && callee.text === "createRequire") || (ts.isPropertyAccessExpression(callee) && callee.name.text === "createRequire");
 }
 
 /** The folder a created require resolves from, when written so codegen can read it. */
@@ -207,6 +220,7 @@ function createRequireBase(call: ts.CallExpression): string | null {
 function isUseAsValue(node: ts.Identifier): boolean {
   const parent = node.parent;
   if ((parent as ts.Node & { name?: ts.Node }).name === node && !ts.isShorthandPropertyAssignment(parent)) return false;
+  if ((ts.isBindingElement(parent) || ts.isImportSpecifier(parent)) && parent.propertyName === node) return false;
   if (ts.isCallExpression(parent) && parent.expression === node) return false;
   // `load.resolve("./x")` finds a path without loading anything; `load.call(…)` loads.
   if (ts.isPropertyAccessExpression(parent) && parent.expression === node) return ["call", "apply", "bind"].includes(parent.name.text);

@@ -222,6 +222,12 @@ test("imports that cannot be traced are refused with a code at their place: an u
       "TS_UNTRACEABLE_IMPORT",
     ],
     [
+      "createRequire itself handed on as a value",
+      'import { createRequire } from "node:module";\nconst make = createRequire;',
+      'make(import.meta.url)("./lib/seed.ts").seed(db);',
+      "TS_UNTRACEABLE_IMPORT",
+    ],
+    [
       "a created require passed to another function",
       'import { createRequire } from "node:module";\nconst load = createRequire(import.meta.url);\nconst call = (f: (id: string) => { seed(db: unknown): void }) => f("./lib/seed.ts");',
       "call(load).seed(db);",

@@ -214,6 +214,12 @@ test("a helper reached through tsconfig paths, package.json imports, the package
       call: 'load("./lib/seed.ts").seed(db);',
       helper: "migrations/lib/seed.ts",
     },
+    // createRequire under another name: imported as one, or taken out of the module's namespace.
+    ...[
+      'import { createRequire as makeRequire } from "node:module";',
+      'import * as nodeModule from "node:module";\nconst { createRequire: makeRequire } = nodeModule;',
+      'import nodeModule from "node:module";\nconst makeRequire = (url: string) => nodeModule.createRequire(url);',
+    ].map((line) => ({ what: line, importLine: `${line}\nconst load = makeRequire(import.meta.url);`, call: 'load("./lib/seed.ts").seed(db);', helper: "migrations/lib/seed.ts" })),
   ];
   const holes: string[] = [];
   for (const c of cases) {
@@ -426,6 +432,13 @@ test("whitespace or a comment inside an unaliased result column names the column
     ["tabs in a CREATE TABLE AS column", "CREATE TABLE c AS SELECT a + 1 FROM t;", "CREATE TABLE c AS SELECT a\t+\t1 FROM t;"],
     ["a line comment in a CREATE TABLE AS column", "CREATE TABLE c AS SELECT a + 1 FROM t;", "CREATE TABLE c AS SELECT a + -- one\n 1 FROM t;"],
     ["a space after a comma in a function call", "CREATE VIEW v AS SELECT coalesce(a, 1) FROM t;", "CREATE VIEW v AS SELECT coalesce(a,1) FROM t;"],
+    // Every way to write a schema-qualified name: the canonical form reads `main.` as one word, the quoted name after it as another.
+    ...['main."v"', "main.[v]", "main.`v`", '"main"."v"', '"main".v', "main.v", "main . v", 'main . "v"', 'IF NOT EXISTS main."v"'].map((name): [string, string, string] => [
+      `two spaces in view ${name}'s column`,
+      `CREATE VIEW ${name} AS SELECT a + 1 FROM t;`,
+      `CREATE VIEW ${name} AS SELECT a  +  1 FROM t;`,
+    ]),
+    ['two spaces in table main."c"\'s column', 'CREATE TABLE main."c" AS SELECT a + 1 FROM t;', 'CREATE TABLE main."c" AS SELECT a  +  1 FROM t;'],
   ];
   const collisions: string[] = [];
   for (const [what, a, b] of pairs) {

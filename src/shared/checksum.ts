@@ -134,8 +134,9 @@ function collectFromStatement(sql: string, tokens: readonly CanonicalToken[], fr
   if (word(index) !== "VIEW" && word(index) !== "TABLE") return;
   index++;
   if (word(index) === "IF" && word(index + 1) === "NOT" && word(index + 2) === "EXISTS") index += 3;
-  index++; // the name
-  if (word(index) === ".") index += 2; // schema.name
+  // The name: `v`, `main.v` (one word here), `main."v"` (a word ending in the dot, then the quoted name), or `"main"."v"` and `main . v` (the dot a token of its own).
+  if (tokens[index++]?.text.endsWith(".")) index++;
+  if (word(index) === ".") index += 2;
   // A view's own column list names its columns.
   if (word(index++) !== "AS") return;
   const body = index;
