@@ -62,6 +62,57 @@ await describeEachDriver("foreign-key rebuilds", (h) => {
     });
   }
 
+  // The drop hidden from a reading of the text: by a comment inside the statement, or in a helper a TypeScript migration calls (caught after the body, in its transaction).
+  const hiddenDrops: Array<[string, string, string]> = [
+    ["a block comment inside DROP TABLE", "002_rebuild.sql", "-- migrate:up\nCREATE TABLE authors_new (id INTEGER PRIMARY KEY, name TEXT NOT NULL, born INTEGER);\nDROP /* the old one */ TABLE authors;\nALTER TABLE authors_new RENAME TO authors;\n"],
+    ["a line comment between DROP and TABLE", "002_rebuild.sql", "-- migrate:up\nCREATE TABLE authors_new (id INTEGER PRIMARY KEY, name TEXT NOT NULL, born INTEGER);\nDROP -- the old one\nTABLE authors;\nALTER TABLE authors_new RENAME TO authors;\n"],
+    [
+      "a helper of a TypeScript migration",
+      "002_rebuild.ts",
+      `import { defineMigration } from "stepwise-migrate";\n\nconst dropTable = (db: { exec(sql: string): unknown }, name: string) => db.exec(["DROP", "TABLE", name].join(" "));\n\nexport default defineMigration({\n  up(db) {\n    db.exec("CREATE TABLE authors_new (id INTEGER PRIMARY KEY, name TEXT NOT NULL, born INTEGER)");\n    dropTable(db, "authors");\n    db.exec("ALTER TABLE authors_new RENAME TO authors");\n  },\n});\n`,
+    ],
+  ];
+  for (const [what, file, source] of hiddenDrops) {
+    test(`a parent rebuild without the flag is refused however the drop is written, and the children keep their rows (${what})`, async (t) => {
+      const project = createTestProject(t, { fixture: "fk-parent-rebuild" });
+      rmSync(path.join(project.migrationsDir, REBUILD));
+      project.writeMigration(file, source);
+      const migrations = await project.load();
+      const db = await openWithForeignKeys(h, t, project.databasePath());
+      const manager = db.manager(migrations);
+      manager.up({ to: 1 });
+      assert.throws(
+        () => manager.up(),
+        (error: StepwiseError<"MIGRATION_FAILED">) =>
+          error.code === "MIGRATION_FAILED" &&
+          error.details.version === 2 &&
+          error.details.rolledBack &&
+          error.details.foreignKeyRebuild?.table === "authors" &&
+          error.details.foreignKeyRebuild.referencedBy.join() === "books",
+      );
+      assert.equal(manager.currentVersion(), 1);
+      assert.equal(db.value("SELECT count(*) FROM books"), 4, "a child row was deleted");
+    });
+  }
+
+  test("a TypeScript migration whose helper drops the children with the parent is not refused", async (t) => {
+    const project = createTestProject(t, { fixture: "fk-parent-rebuild" });
+    rmSync(path.join(project.migrationsDir, REBUILD));
+    project.writeMigration(
+      "002_drop_both.ts",
+      `import { defineMigration } from "stepwise-migrate";\n\nconst dropTable = (db: { exec(sql: string): unknown }, name: string) => db.exec(["DROP", "TABLE", name].join(" "));\n\nexport default defineMigration({\n  up(db) {\n    dropTable(db, "books");\n    dropTable(db, "authors");\n  },\n});\n`,
+    );
+    const migrations = await project.load();
+    const db = await openWithForeignKeys(h, t, project.databasePath());
+    assert.deepEqual(
+      db
+        .manager(migrations)
+        .up()
+        .steps.map((step) => step.version),
+      [1, 2],
+    );
+  });
+
   test("a migration that drops the children with the parent, or sets the foreign-key pragmas itself, is not refused", async (t) => {
     const project = createTestProject(t, { fixture: "fk-parent-rebuild" });
     project.writeMigration("003_drop_both.sql", "-- migrate:up\nDROP TABLE books;\nDROP TABLE authors;\n");
