@@ -175,19 +175,25 @@ export async function buildRegistrySource(options: Pick<GenerateOptions, "projec
   }
 }
 
-/** The values of `source` in order (literals and names, property names as names), comments and punctuation left out: what formatting may not change. */
+/** The values of `source` in order (literals and names, property names as names), comments and punctuation left out, the imports as a set (a plugin may sort them): what formatting may not change. */
 function valuesOf(source: string): string[] {
-  const values: string[] = [];
-  const visit = (node: ts.Node): void => {
+  const imports: string[] = [];
+  const visit = (node: ts.Node, values: string[]): void => {
+    if (ts.isImportDeclaration(node)) {
+      const own: string[] = [];
+      ts.forEachChild(node, (child) => visit(child, own));
+      return void imports.push(own.join(" "));
+    }
     if (ts.isStringLiteral(node) && ts.isPropertyAssignment(node.parent) && node.parent.name === node) values.push(`name ${node.text}`);
     else if (ts.isStringLiteralLike(node) || ts.isTemplateLiteralToken(node)) values.push(`text ${JSON.stringify(node.text)}`);
     else if (ts.isNumericLiteral(node)) values.push(`number ${Number(node.text)}`);
     else if (ts.isIdentifier(node)) values.push(`name ${node.text}`);
     else if (node.kind === ts.SyntaxKind.TrueKeyword || node.kind === ts.SyntaxKind.FalseKeyword || node.kind === ts.SyntaxKind.NullKeyword) values.push(`name ${node.getText()}`);
-    ts.forEachChild(node, visit);
+    ts.forEachChild(node, (child) => visit(child, values));
   };
-  visit(ts.createSourceFile("registry.ts", source, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS));
-  return values;
+  const values: string[] = [];
+  visit(ts.createSourceFile("registry.ts", source, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS), values);
+  return [...values, ...imports.sort()];
 }
 
 /** The first value `formatted` holds other than `rendered` does, shortened for a message; `null` when formatting changed only the layout. */
@@ -281,14 +287,20 @@ function describeStaleness(previous: string | null, migrations: readonly Scanned
   return sortProblems(problems);
 }
 
-/** Whether the registry's SQL for a migration differs from its file's in layout or comments alone. */
-function sameMeaningOtherText(recorded: { upSql: string | null | undefined; downSql: string | null | undefined }, migration: ScannedMigration, dialect: SqlDialect): boolean {
+/** Whether the registry's SQL for a migration differs from its file's in layout or comments alone, in it or above it (which moves the lines its errors are placed at). */
+function sameMeaningOtherText(
+  recorded: { upSql: string | null | undefined; downSql: string | null | undefined; sqlLines: string | undefined },
+  migration: ScannedMigration,
+  dialect: SqlDialect,
+): boolean {
   const pairs = [
     [recorded.upSql, migration.upSql],
     [recorded.downSql, migration.downSql],
   ] as const;
   const canonical = (sql: string | null | undefined) => (typeof sql === "string" ? canonicalizeSql(sql, dialect) : sql);
-  return pairs.some(([inRegistry, inFile]) => inRegistry !== inFile) && pairs.every(([inRegistry, inFile]) => canonical(inRegistry) === canonical(inFile));
+  const lines = JSON.stringify([migration.sqlLines?.[0] ?? 1, migration.sqlLines?.[1] ?? null]);
+  const otherText = pairs.some(([inRegistry, inFile]) => inRegistry !== inFile) || (recorded.sqlLines !== undefined && recorded.sqlLines !== lines);
+  return otherText && pairs.every(([inRegistry, inFile]) => canonical(inRegistry) === canonical(inFile));
 }
 
 /**
@@ -299,7 +311,16 @@ export function readRecordedEntries(registrySource: string) {
   const sourceFile = ts.createSourceFile("registry.ts", registrySource, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
   const entries = new Map<
     string,
-    { file: string; checksum: string | null; description: string | null | undefined; upSql: string | null | undefined; downSql: string | null | undefined; line: number; async: boolean }
+    {
+      file: string;
+      checksum: string | null;
+      description: string | null | undefined;
+      upSql: string | null | undefined;
+      downSql: string | null | undefined;
+      sqlLines: string | undefined;
+      line: number;
+      async: boolean;
+    }
   >();
   const list = readConstant(sourceFile, "migrations");
   for (const element of list && ts.isArrayLiteralExpression(list) ? list.elements : []) {
@@ -316,6 +337,7 @@ export function readRecordedEntries(registrySource: string) {
       description: fields.has("description") ? literalOf(fields.get("description")) : undefined,
       upSql: literalOf(fields.get("upSql")),
       downSql: literalOf(fields.get("downSql")),
+      sqlLines: linesOf(fields.get("sqlLines")),
       line: sourceFile.getLineAndCharacterOfPosition(element.getStart(sourceFile)).line + 1,
       async: fields.get("async")?.kind === ts.SyntaxKind.TrueKeyword,
     });
@@ -336,6 +358,13 @@ function readConstant(sourceFile: ts.SourceFile, name: string): ts.Expression | 
     if (declaration?.initializer) return unwrapExpression(declaration.initializer);
   }
   return undefined;
+}
+
+/** A `sqlLines: [up, down]` pair as JSON, `undefined` when it is not one. */
+function linesOf(node: ts.Expression | undefined): string | undefined {
+  if (node === undefined || !ts.isArrayLiteralExpression(node) || node.elements.length !== 2) return undefined;
+  const values = node.elements.map((element) => (ts.isNumericLiteral(element) ? Number(element.text) : element.kind === ts.SyntaxKind.NullKeyword ? null : undefined));
+  return values.includes(undefined) ? undefined : JSON.stringify(values);
 }
 
 /** A string literal's text, `null` for `null`, `undefined` for anything else. */

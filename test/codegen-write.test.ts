@@ -158,6 +158,20 @@ test("a prettier plugin that rewrites the inlined SQL is FORMATTER_FAILED at the
   assert.deepEqual(readdirSync(path.dirname(project.registryFile)), ["registry.ts"]);
 });
 
+test("a prettier plugin that only reorders the registry's imports is no change of its values: gen writes it", async (t) => {
+  const project = createTestProject(t, { fixture: "codegen/golden" });
+  // As an import-sorting plugin does: the last migration's import moved above the first's.
+  writeFileSync(
+    path.join(project.root, "sort-imports.mjs"),
+    `import { parsers } from ${JSON.stringify(import.meta.resolve("prettier/plugins/babel"))};\nconst babelTs = parsers["babel-ts"];\nexport default { parsers: { "babel-ts": { ...babelTs, preprocess: (text) => text.replace(/(import migration\\d+ from [^\\n]+\\n)(import migration\\d+ from [^\\n]+\\n)/, "$2$1") } } };\n`,
+  );
+  writeFileSync(path.join(project.root, ".prettierrc.json"), JSON.stringify({ plugins: ["./sort-imports.mjs"] }));
+  const result = await project.generate();
+  assert.equal(result.status, "written", JSON.stringify(result.problems));
+  const registry = readFileSync(project.registryFile, "utf8");
+  assert.ok(registry.indexOf("import migration004") < registry.indexOf("import migration002"), "the plugin did not reorder the imports");
+});
+
 test("a migrations folder whose name holds U+2028 or U+2029 gives a registry that loads: the separator is escaped in the header's comment", async (t) => {
   const project = createTestProject(t, { fixture: "codegen/golden" });
   const folder = path.join(project.root, "mig\u2028ra\u2029tions");
@@ -178,5 +192,13 @@ test("gen --check names a SQL migration whose layout or comments alone changed: 
   assert.deepEqual(
     stale.problems.map((problem) => [problem.code, problem.file, problem.staleness?.change, problem.staleness?.file]),
     [["REGISTRY_STALE", "migrations/005_escaping_in_sql.sql", "changed", "migrations/005_escaping_in_sql.sql"]],
+  );
+  // A blank line above the marker alone: the SQL is the same, the lines its errors are placed at are not.
+  await project.generate();
+  writeFileSync(file, `\n${readFileSync(file, "utf8")}`);
+  const moved = await project.generate({ check: true });
+  assert.deepEqual(
+    moved.problems.map((problem) => [problem.code, problem.file, problem.staleness?.change]),
+    [["REGISTRY_STALE", "migrations/005_escaping_in_sql.sql", "changed"]],
   );
 });

@@ -149,47 +149,49 @@ test("a migration that ends the session's advisory locks (DISCARD ALL, pg_adviso
   await other.query("SELECT pg_advisory_unlock($1::bigint)", [key]);
 });
 
-test("a migration in a transaction that ends the session's advisory locks, from code or through a function: no other process takes the run lock while its transaction is open, and one that takes it at the COMMIT stops the run before the next migration", async (t) => {
+test("a migration in a transaction that ends the session's advisory locks, from code or through a function, never lets another process in: its transaction holds the key, and the run lock is taken back before its COMMIT", async (t) => {
   const { database, pool } = await freshDatabase(t);
   const key = await runLockKey("public", "schema_migrations");
   const other = await connect(database.url);
+  // A third process, which waits for the lock on a session of its own.
+  const waiter = await connect(database.url);
   const otherTries = async () => {
     const got = (await other.query<{ got: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS got", [key])).rows[0]!.got;
     if (got) await other.query("SELECT pg_advisory_unlock($1::bigint)", [key]);
     return got;
   };
   const history = async () => (await pool.query("SELECT version::int AS v, state FROM schema_migrations ORDER BY 1")).rows.map((row) => `${row.v}:${row.state}`);
+  const tries: boolean[] = [];
   // SQL that reaches the unlock through a function: its text names no unlock.
   const tidy = namedSqlEntry(2, "tidy", "CREATE FUNCTION tidy() RETURNS boolean LANGUAGE sql AS $$ SELECT pg_advisory_unlock_all() IS NULL $$;\nSELECT tidy();", null, { dialect: "postgres" });
-  const tries: boolean[] = [];
-  const probe = asyncEntry(3, async () => void tries.push(await otherTries()));
+  // Outside a transaction, after it: the session must hold the run lock again.
+  const outside = asyncEntry(3, async () => void tries.push(await otherTries()), { transaction: false });
   // Code that releases it, then another process trying it at once, and another waiting for it.
   const taker: { waiting?: Promise<unknown> } = {};
   const unlockAll = asyncEntry(4, async (db) => {
     await db.query("INSERT INTO items VALUES (4, 'from migration 4')");
     await db.query("SELECT pg_advisory_unlock_all()");
     tries.push(await otherTries());
-    taker.waiting = other.query("SELECT pg_advisory_lock($1::bigint)", [key]);
+    taker.waiting = waiter.query("SELECT pg_advisory_lock($1::bigint)", [key]);
   });
-  const after = namedSqlEntry(5, "after", "CREATE TABLE after_four (id int);", null, { dialect: "postgres" });
-
-  // One transaction per migration: 4 commits alone, the waiting process gets the lock at that COMMIT, and 5 never begins.
-  const error = await rejection(() => migrate(pool, [createItems, tidy, probe, unlockAll, after]));
-  assert.deepEqual(tries, [false, false], "another process took the run lock while a migration's transaction was open");
-  assert.deepEqual([error.code, error.holders], ["DATABASE_LOCKED", []], String(error.message));
-  await taker.waiting;
-  assert.deepEqual(await history(), ["1:applied", "2:applied", "3:applied", "4:applied"]);
-  assert.deepEqual(await tables(pool), ["items", "schema_migrations"]);
-  await other.query("SELECT pg_advisory_unlock($1::bigint)", [key]);
-
-  // One transaction for the run (3, 4 and 5 again): nobody gets the lock before its one COMMIT.
-  await pool.query("DELETE FROM items; DELETE FROM schema_migrations WHERE version >= 3");
-  tries.length = 0;
-  await migrate(pool, [createItems, tidy, probe, unlockAll, after], { transaction: "all" });
-  assert.deepEqual(tries, [false, false]);
-  await taker.waiting;
+  const after = asyncEntry(5, async () => void tries.push(await otherTries()));
+  const registry = [createItems, tidy, outside, unlockAll, after];
+  for (const transaction of ["each", "all"] as const) {
+    if (transaction === "all") await pool.query("DELETE FROM items; DELETE FROM schema_migrations WHERE version >= 4");
+    tries.length = 0;
+    const ran = await migrate(pool, registry, { transaction });
+    assert.deepEqual(tries, transaction === "each" ? [false, false, false] : [false, false], `${transaction}: another process took the run lock while the run held it`);
+    assert.deepEqual(
+      ran.steps.map((step) => step.version),
+      transaction === "each" ? [1, 2, 3, 4, 5] : [4, 5],
+      transaction,
+    );
+    // The process that waited gets the lock once the run has released it.
+    await taker.waiting;
+    await waiter.query("SELECT pg_advisory_unlock($1::bigint)", [key]);
+  }
   assert.deepEqual(await history(), ["1:applied", "2:applied", "3:applied", "4:applied", "5:applied"]);
-  await other.query("SELECT pg_advisory_unlock($1::bigint)", [key]);
+  assert.equal((await pool.query("SELECT count(*)::int AS n FROM pg_catalog.pg_locks WHERE locktype = 'advisory'")).rows[0]!.n, 0, "an advisory lock stayed held");
 });
 
 test("a read on a pg.Client whose transaction the app left failed is TRANSACTION_OPEN, typed, and the transaction stays for the app to roll back", async (t) => {

@@ -457,6 +457,14 @@ function declareWalkTests(target: WalkTarget): void {
       await assertRefusedUnchanged(result, "invalid-key");
     });
 
+    test("a table named like the walk's own query parts (walked, key) is walked", async (t) => {
+      const result = await target.run(t, {
+        setup: `CREATE TABLE walked (id INTEGER PRIMARY KEY, key INTEGER, touched INTEGER NOT NULL DEFAULT 0); ${fill("walked", "id", 5, String)}`,
+        options: { table: "walked", batchSize: 2 },
+      });
+      await assertEveryRowVisitedOnce(result, "walked", 5);
+    });
+
     test("blob keys, bytes that are not UTF-8 included: every row once, each key bound back as read", async (t) => {
       if (sqliteOnly(target, t, "a BLOB primary key")) return;
       const result = await target.run(t, {
@@ -546,10 +554,10 @@ function declareWalkTests(target: WalkTarget): void {
     });
   });
 
-  test("a where with SQLite's numbered or named placeholders (?1, :name, @name, $name) is BATCH_OPTIONS_INVALID, before anything is walked", async (t) => {
+  test("a where with SQLite's numbered or named placeholders (?1, :name, @name, #name, $name) is BATCH_OPTIONS_INVALID, before anything is walked", async (t) => {
     // The walk binds its own values around the caller's params: ?1 took the walk's bound, and libsql walked the wrong rows and succeeded.
     if (sqliteOnly(target, t, "SQLite's parameter forms")) return;
-    for (const where of ["v >= ?1", "v >= :low", "v >= @low", "v >= $low"]) {
+    for (const where of ["v >= ?1", "v >= :low", "v >= @low", "v >= #low", "v >= $low"]) {
       const result = await target.run(t, {
         setup: `CREATE TABLE w (id INTEGER PRIMARY KEY, v INTEGER, touched INTEGER NOT NULL DEFAULT 0); INSERT INTO w (id, v) VALUES (1, 1), (2, 2), (3, 3);`,
         options: { table: "w", where: `${where} AND '?2' <> ':x'`, params: [2] },

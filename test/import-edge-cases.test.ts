@@ -15,6 +15,9 @@ import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
 import { migrate as migratePg } from "drizzle-orm/node-postgres/migrator";
 import pg from "pg";
 import { planImport, writeImport } from "../codegen/import/import-plan.js";
+import { renderWrapper } from "../codegen/import/render-wrapper.js";
+import type { ForeignMigration } from "../codegen/import/source.js";
+import { ts } from "ts-morph";
 import { createTestDatabase } from "./support/postgres-server.js";
 import { createTestProject, runCli, type TestProject } from "./support/project.js";
 
@@ -691,4 +694,15 @@ test("a migration whose name holds a line break (CR, LF, U+2028) is IMPORT_SOURC
     );
     assert.equal(existsSync(project.migrationsDir), false, tool);
   }
+});
+
+test("a wrapper's header comment holds a file name with U+2028 or U+2029 on its one line: the wrapper parses, and the name's separators are escaped there", () => {
+  const file = "001_line\u2028para\u2029graph.js";
+  const migration = { id: file, name: "line para graph", up: { text: "", line: 1 }, down: null, transaction: true, sources: [file], module: { file } } as unknown as ForeignMigration;
+  const serve = { helper: "serve-knex.ts", run: "runKnexMigration", text: () => "" };
+  const wrapper = renderWrapper(migration, { tool: "knex", serve, entry: "stepwise-migrate/better-sqlite3", migrationsDir: "/p/migrations", sourceDir: "/p/knex", down: "none", sourceLabel: "knex" });
+  const source = ts.createSourceFile("wrapper.ts", wrapper, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  assert.deepEqual((source as unknown as { parseDiagnostics: unknown[] }).parseDiagnostics, []);
+  const header = wrapper.split("\n")[0]!;
+  assert.ok(header.startsWith("// Imported from knex ") && header.includes("\\u2028") && header.includes("\\u2029") && !/[\u2028\u2029]/.test(header), header);
 });

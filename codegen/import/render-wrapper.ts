@@ -2,6 +2,7 @@
  * A JavaScript tool's migration imported as a stepwise TypeScript migration: a wrapper that imports the original file where it is (in the tool's folder, byte for byte, so `gen`'s checksum of the
  * wrapper covers it through its local imports, and the registry stays a static import graph a bundler follows) and runs it through the tool's helper in the migrations folder's `lib/`.
  */
+import { lineCommentText } from "../render.js";
 import path from "node:path";
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 import { PACKAGE_NAME } from "../../src/shared/package-name.js";
@@ -48,7 +49,7 @@ export function renderWrapper(
   const call = (direction: string) => `await ${serve.run}(db, source, "${direction}"${optionsText.length > 0 ? `, { ${optionsText.join(", ")} }` : ""});`;
   return [
     // The file's name as a JSON string: a name holding a line break or quote stays inside the comment.
-    `// Imported from ${tool} ${/^[\w.@+ -]+$/.test(module.file) ? module.file : JSON.stringify(module.file)} by "stepwise import": that file runs unchanged, through ./${helperPath(serve).replace(/\.ts$/, ".js")}.`,
+    `// Imported from ${tool} ${/^[\w.@+ -]+$/.test(module.file) ? module.file : lineCommentText(JSON.stringify(module.file))} by "stepwise import": that file runs unchanged, through ./${helperPath(serve).replace(/\.ts$/, ".js")}.`,
     `import { defineMigration } from "${context.entry}";`,
     ...untyped(module.file),
     `import * as source from ${JSON.stringify(importOf(module.file))};`,

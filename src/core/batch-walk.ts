@@ -251,11 +251,13 @@ function* resolveSqliteBatchKey(table: unknown, key: unknown, origin: BatchOrigi
   const wanted = foldIdentifier(key);
   // A real column shadows the rowid alias of the same name, as in SQLite.
   const column = columns.find((name) => foldIdentifier(name) === wanted);
-  if (column !== undefined) return { sql: quoteIdentifier(column), isRowid: false, columns };
+  // Qualified: the one table found, and never the walk's own CTE, whose name a table may share.
+  const tableSql = `${quoteIdentifier(found.schema)}.${quoteIdentifier(found.name)}`;
+  if (column !== undefined) return { sql: quoteIdentifier(column), isRowid: false, columns, tableSql };
   if (["rowid", "oid", "_rowid_"].includes(wanted)) {
     if (found.type === "view") return fail("no-rowid", `"${found.name}" is a view, and views have no rowid; walk it by one of its columns`, columns);
     if (Number(found.wr) === 1) return fail("no-rowid", `"${found.name}" is a WITHOUT ROWID table, so it has no rowid; walk it by its primary key`, columns);
-    return { sql: wanted, isRowid: true, columns };
+    return { sql: wanted, isRowid: true, columns, tableSql };
   }
   return fail("no-such-column", `"${found.name}" has no column "${key}" (compared case-insensitively, as SQLite does)`, columns);
 }
@@ -271,7 +273,7 @@ export const SQLITE_BATCH_DIALECT: BatchDialect = {
   boundSql: (table, key, where) =>
     `WITH walked AS NOT MATERIALIZED (SELECT ${key} AS key FROM ${table} WHERE ${where}) SELECT max(key) AS bound, CASE WHEN typeof(max(key)) = 'integer' THEN CAST(max(key) AS TEXT) END AS text, ` +
     `typeof(max(key)) = 'integer' AS integer, ${beyondSafeIntegers("integer")} AS "unsafeInteger", ${beyondSafeIntegers("real")} AS "unsafeReal" FROM walked`,
-  // SQLite's ?NNN, :name, @name and $name, outside strings, quoted names and comments (a bare ? is the walk's kind).
+  // SQLite's ?NNN, :name, @name, #name and $name, outside strings, quoted names and comments (a bare ? is the walk's kind).
   hasNumberedPlaceholders: (where) =>
-    tokenizeSqliteSql(where).some((token, index, tokens) => (token.kind === "word" && token.text.startsWith("$")) || (/^[?:@]$/.test(token.text) && tokens[index + 1]?.kind === "word")),
+    tokenizeSqliteSql(where).some((token, index, tokens) => (token.kind === "word" && token.text.startsWith("$")) || (/^[?:@#]$/.test(token.text) && tokens[index + 1]?.kind === "word")),
 };

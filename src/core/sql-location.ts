@@ -104,12 +104,12 @@ export function locateFromFailure(entry: MigrationEntry, direction: MigrationDir
 }
 
 /**
- * What tells two failures apart: the message's first line, with PostgreSQL's SQLSTATE where the error has one, its digits left out, since a value in it may differ from run to run
+ * What tells two failures apart: the message's first line, with PostgreSQL's SQLSTATE where the error has one, its digits outside quoted names left out, since a value in it may differ from run to run
  * (`RAISE … now()`, `nextval()`). The SQLSTATE alone took an earlier statement's "relation "items" does not exist" for the run's "relation "no_such_table" does not exist".
  */
 function failureKey(error: unknown): string {
   const server = findInCauseChain(error, (current) => /^[0-9A-Z]{5}$/.test(String((current as { code?: unknown }).code))) as { code: string } | undefined;
-  return server === undefined ? firstLineOf(error) : `${server.code} ${firstLineOf(server).replace(/\d+/g, "#")}`;
+  return server === undefined ? firstLineOf(error) : `${server.code} ${firstLineOf(server).replace(/"(?:[^"]|"")*"|\d+/g, (part) => (part.startsWith('"') ? part : "#"))}`;
 }
 
 /**

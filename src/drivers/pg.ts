@@ -227,7 +227,8 @@ function trackTransaction(client: pg.ClientBase) {
 /**
  * The run lock as this session holds it. DISCARD ALL and pg_advisory_unlock_all() end every advisory lock of the session, the run lock too, from SQL, a function or a body's code alike.
  * Outside a transaction `keep` takes it back after each statement or body. Each transaction takes a lock of its own on the same key with its BEGIN (`beginSql`), which those leave alone
- * until its COMMIT or ROLLBACK: no other process runs while it is open. When another process took the run lock in between, either fails, so the run stops before it runs beside that process.
+ * until its COMMIT or ROLLBACK, so no other process runs while it is open, and takes the run lock back just before its COMMIT (`commitSql`). When another process took the run lock in
+ * between, the run stops before it runs beside that process.
  */
 function trackRunLock(client: pg.ClientBase) {
   let key: string | null = null;
@@ -247,11 +248,14 @@ function trackRunLock(client: pg.ClientBase) {
       key = null;
       throw new Error(RUN_LOCK_LOST);
     },
-    // Its text is read at run time: a constant's cast would fail while planning.
+    // Its text is read at run time: a constant's cast would fail while planning. The key is quoted: -9223372036854775808 unquoted is a minus applied to a number past bigint.
     beginSql: (): string =>
       key === null
         ? ""
-        : `; SELECT CASE WHEN pg_catalog.pg_try_advisory_xact_lock(${key}::bigint) THEN 1 ELSE CAST(${literal(RUN_LOCK_TAKEN_MARK)} ${CONCAT} pg_catalog.pg_backend_pid() AS pg_catalog.int4) END`,
+        : `; SELECT CASE WHEN pg_catalog.pg_try_advisory_xact_lock('${key}'::bigint) THEN 1 ELSE CAST(${literal(RUN_LOCK_TAKEN_MARK)} ${CONCAT} pg_catalog.pg_backend_pid() AS pg_catalog.int4) END`,
+    // Before the COMMIT, under the transaction's own lock: one release and one take leave the session holding the run lock once, whether a body released it or not, so it holds it
+    // between transactions too. A release of a lock no longer held only warns.
+    commitSql: (): string => (key === null ? "COMMIT" : `SELECT pg_catalog.pg_advisory_unlock('${key}'::bigint); SELECT pg_catalog.pg_try_advisory_lock('${key}'::bigint); COMMIT`),
     /** `error` (a failed BEGIN message), or, when another process held the run lock, `DATABASE_LOCKED`: the migrations committed before stay, and that process runs the rest. */
     beginFailure: (error: unknown): unknown => {
       if (!firstLineOf(error).includes(RUN_LOCK_TAKEN_MARK)) return error;
@@ -358,7 +362,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     commit: async () => {
       // COMMIT of an aborted transaction answers "ROLLBACK" without an error: never a commit.
       const aborted = transactionStatus(client) === "E";
-      await queryOn(client, aborted ? "ROLLBACK" : "COMMIT");
+      await queryOn(client, aborted ? "ROLLBACK" : runLock.commitSql());
       transaction.ended();
       await restorePending();
       if (aborted) throw new Error("the transaction was aborted by an earlier failed statement; PostgreSQL rolled it back instead of committing");
