@@ -64,8 +64,16 @@ await describeEachDriver("foreign-key rebuilds", (h) => {
 
   // The drop hidden from a reading of the text: by a comment inside the statement, or in a helper a TypeScript migration calls (caught after the body, in its transaction).
   const hiddenDrops: Array<[string, string, string]> = [
-    ["a block comment inside DROP TABLE", "002_rebuild.sql", "-- migrate:up\nCREATE TABLE authors_new (id INTEGER PRIMARY KEY, name TEXT NOT NULL, born INTEGER);\nDROP /* the old one */ TABLE authors;\nALTER TABLE authors_new RENAME TO authors;\n"],
-    ["a line comment between DROP and TABLE", "002_rebuild.sql", "-- migrate:up\nCREATE TABLE authors_new (id INTEGER PRIMARY KEY, name TEXT NOT NULL, born INTEGER);\nDROP -- the old one\nTABLE authors;\nALTER TABLE authors_new RENAME TO authors;\n"],
+    [
+      "a block comment inside DROP TABLE",
+      "002_rebuild.sql",
+      "-- migrate:up\nCREATE TABLE authors_new (id INTEGER PRIMARY KEY, name TEXT NOT NULL, born INTEGER);\nDROP /* the old one */ TABLE authors;\nALTER TABLE authors_new RENAME TO authors;\n",
+    ],
+    [
+      "a line comment between DROP and TABLE",
+      "002_rebuild.sql",
+      "-- migrate:up\nCREATE TABLE authors_new (id INTEGER PRIMARY KEY, name TEXT NOT NULL, born INTEGER);\nDROP -- the old one\nTABLE authors;\nALTER TABLE authors_new RENAME TO authors;\n",
+    ],
     [
       "a helper of a TypeScript migration",
       "002_rebuild.ts",
