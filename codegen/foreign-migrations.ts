@@ -2,7 +2,7 @@
  * Another tool's migrations folder is recognised as a whole and gives one problem naming the tool and how to port (one per file would only hide them); a migration-named file in a subfolder is a
  * problem too.
  */
-import { closeSync, openSync, readdirSync, readSync, type Dirent } from "node:fs";
+import { closeSync, openSync, readdirSync, readSync, statSync, type Dirent } from "node:fs";
 import path from "node:path";
 import { isMigrationLike, parseMigrationFileName } from "./migration-file.js";
 import { compareText, problemAt, tryOr, type Problem } from "./problems.js";
@@ -242,7 +242,7 @@ export function findNestedMigrations(migrationsDir: string, label: string, entri
   const matches = entries.some((entry) => isMigrationLike(entry.name)) ? isNamedAsMigration : isMigrationLike;
   for (const entry of entries) {
     // A folder named like a migration is reported as such (MIGRATION_NOT_A_FILE).
-    if (!entry.isDirectory() || isMigrationLike(entry.name) || entry.name === "node_modules") continue;
+    if (!isFolder(migrationsDir, entry) || isMigrationLike(entry.name) || entry.name === "node_modules") continue;
     const found = findMigrationLikeFile(path.join(migrationsDir, entry.name), 1, matches);
     if (found === null) continue;
     const relative = `${entry.name}/${found}`;
@@ -260,15 +260,20 @@ export function findNestedMigrations(migrationsDir: string, label: string, entri
 function findMigrationLikeFile(dir: string, depth: number, matches: (name: string) => boolean): string | null {
   const entries = tryOr(() => readdirSync(dir, { withFileTypes: true }).sort((a, b) => compareText(a.name, b.name)), []);
   for (const entry of entries) {
-    if (entry.isFile() && matches(entry.name)) return entry.name;
+    if (matches(entry.name) && (entry.isFile() || (entry.isSymbolicLink() && tryOr(() => statSync(path.join(dir, entry.name)).isFile(), false)))) return entry.name;
   }
   if (depth >= NESTED_SCAN_DEPTH) return null;
   for (const entry of entries) {
-    if (!entry.isDirectory() || entry.name === "node_modules") continue;
+    if (!isFolder(dir, entry) || entry.name === "node_modules") continue;
     const found = findMigrationLikeFile(path.join(dir, entry.name), depth + 1, matches);
     if (found !== null) return `${entry.name}/${found}`;
   }
   return null;
+}
+
+/** Whether `entry` of `dir` is a folder, or a link to one: a linked folder of migrations is left out of the registry as surely as a real one. */
+function isFolder(dir: string, entry: Dirent): boolean {
+  return entry.isDirectory() || (entry.isSymbolicLink() && tryOr(() => statSync(path.join(dir, entry.name)).isDirectory(), false));
 }
 
 function isNamedAsMigration(name: string): boolean {

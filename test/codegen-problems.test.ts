@@ -4,7 +4,7 @@
  * missing report and a spurious extra one both fail.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { test } from "node:test";
@@ -528,4 +528,19 @@ test("every problem code said to come from a fixture has a fixture case that pro
   for (const [code, where] of Object.entries(coverage)) {
     if (where === "fixture") assert.ok(expectedCodes.has(code as ProblemCode), `no fixture case expects ${code}`);
   }
+});
+
+test("a subfolder of migrations reached through a symbolic link is reported as a real one is, not left out in silence", (t) => {
+  const root = makeTempDir(t);
+  const migrationsDir = path.join(root, "migrations");
+  mkdirSync(migrationsDir);
+  writeFileSync(path.join(migrationsDir, "001_a.sql"), "-- migrate:up\nCREATE TABLE a (x);\n");
+  const elsewhere = path.join(root, "elsewhere");
+  mkdirSync(elsewhere);
+  writeFileSync(path.join(elsewhere, "002_b.sql"), "-- migrate:up\nCREATE TABLE b (x);\n");
+  symlinkSync(elsewhere, path.join(migrationsDir, "more"));
+  assert.deepEqual(
+    scanMigrations({ projectRoot: root, migrationsDir }).problems.map((p) => [p.code, p.file]),
+    [["MIGRATIONS_IN_SUBFOLDER", "migrations/more/002_b.sql"]],
+  );
 });
