@@ -706,3 +706,23 @@ test("a wrapper's header comment holds a file name with U+2028 or U+2029 on its 
   const header = wrapper.split("\n")[0]!;
   assert.ok(header.startsWith("// Imported from knex ") && header.includes("\\u2028") && header.includes("\\u2029") && !/[\u2028\u2029]/.test(header), header);
 });
+
+test("a comment or string left open at the end of a tool's section, which the tool ends there, is IMPORT_SOURCE_INVALID where it opens: in one stepwise file it would run on over the next marker", async (t) => {
+  // Each tool runs these as written (SQLite ends an open block comment at the end of what it is given); one file would run the down's DROP in the up and lose the down.
+  const cases: Array<[string, Record<string, string>, string, number]> = [
+    ["golang-migrate", { "1_a.up.sql": "CREATE TABLE t (a TEXT);\n/* TODO: add an index later\n", "1_a.down.sql": "/* drop the table */\nDROP TABLE t;\n" }, "1_a.up.sql", 2],
+    ["goose", { "1_a.sql": "-- +goose Up\nCREATE TABLE t (a TEXT);\n/* note;\n-- +goose Down\n*/\nDROP TABLE t;\n" }, "1_a.sql", 3],
+    ["dbmate", { "1_a.sql": "-- migrate:up\nCREATE TABLE t (a TEXT);\n/*\n-- migrate:down\n*/\nDROP TABLE t;\n" }, "1_a.sql", 3],
+  ];
+  for (const [tool, files, file, line] of cases) {
+    const project = projectWith(t, tool, { ...files, ...(tool === "golang-migrate" ? { "2_b.up.sql": "CREATE TABLE t2 (a TEXT);\n", "2_b.down.sql": "DROP TABLE t2;\n" } : {}) });
+    const { error } = await importJson(project, [tool, `${tool}-migrations`, "--yes"], 1);
+    assert.equal(error?.code, "IMPORT_SOURCE_INVALID", tool);
+    assert.deepEqual(
+      error!.problems!.map((problem) => [problem.file, problem.line]),
+      [[`${tool}-migrations/${file}`, line]],
+      tool,
+    );
+    assert.equal(existsSync(project.migrationsDir) && fs.readdirSync(project.migrationsDir).length > 0, false, `${tool}: the import wrote migrations`);
+  }
+});

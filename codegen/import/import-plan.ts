@@ -11,6 +11,7 @@ import { DESCRIPTION_PREFIX, DOWN_MARKER, EMPTY_MARKER, UP_MARKER } from "../../
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 import { parseSqlMigrationSource, type SqlSourceProblem } from "../../src/shared/sql-source.js";
 import { tokenizeSql } from "../../src/shared/postgres-tokens.js";
+import { canonicalizeSql } from "../../src/shared/checksum.js";
 import { formatMigrationFileName, isMigrationLike, toSnakeCaseName } from "../migration-file.js";
 import { escapeControlCharacters, projectPath, tryOr } from "../problems.js";
 import { writeFileAtomic } from "../write-file.js";
@@ -263,6 +264,7 @@ function renderMigration(source: ForeignMigration, context: RenderContext, keepP
       ? [{ line: splitAt, column: 1, code: null, message: `a line stepwise reads as its "${DOWN_MARKER}" marker, where ${tool} ran what follows as part of the up; reword that comment or remove it` }]
       : []
     : parsed.problems;
+  const carried = parsed.ok && splitAt === 0 ? sectionCarriedOn(migration, parsed.migration, down, tool, dialect) : null;
   // The tool's comments that stepwise would read as markers are refused at their own lines, not as the rendered file's duplicates.
   const lookalikes = [migration.up, ...(migration.down ? [migration.down] : [])].flatMap((section) => {
     const toolTable = findHistoryTableReferences(section, tool, context.reader.historyTable, dialect);
@@ -286,7 +288,25 @@ function renderMigration(source: ForeignMigration, context: RenderContext, keepP
       ...(migration.accepted && { accepted: migration.accepted }),
       text,
     },
-    problems: lookalikes.length > 0 ? lookalikes : found.map((problem) => locateProblem(problem, { text, chunks, migration, context })),
+    problems: lookalikes.length > 0 ? lookalikes : carried ? [carried] : found.map((problem) => locateProblem(problem, { text, chunks, migration, context })),
+  };
+}
+
+/**
+ * A section stepwise would read otherwise than the tool ran it: SQLite and the tools end a comment or string left open at the end of a section's file or marker, but in the one file the
+ * import writes it runs on over the marker after it, so the up would run the down's SQL and the down vanish. Refused at the line where it opens, or `null` when the sections read as written.
+ */
+function sectionCarriedOn(migration: ForeignMigration, parsed: { upSql: string; downSql: string | null }, down: PlannedMigration["down"], tool: string, dialect: SqlDialect): SourceProblem | null {
+  const canonical = (sql: string | null) => (sql === null ? null : canonicalizeSql(sql, dialect));
+  const downAsWritten = down === "sql" ? migration.down!.sql : null;
+  if (canonical(parsed.upSql) === canonical(migration.up.sql) && (down === "no-op" || canonical(parsed.downSql) === canonical(downAsWritten))) return null;
+  const section = [migration.up, ...(migration.down ? [migration.down] : [])].find((each) => tokenizeSql(each.sql, dialect).some((token) => token.unterminated)) ?? migration.up;
+  const open = tokenizeSql(section.sql, dialect).find((token) => token.unterminated);
+  const what = open === undefined ? "its SQL" : open.kind.includes("comment") ? "a comment" : open.kind === "string" ? "a string" : "a quoted name";
+  return {
+    file: section.file,
+    line: fileLineOf(section, open?.line ?? 1),
+    message: `${what} opened here is left open to the end of the ${section === migration.up ? "up" : "down"}, which ${tool} ends there, but in the one file the import writes it would run on over the next marker (the up running the down's SQL); close it in ${section.file}, then import again`,
   };
 }
 
