@@ -304,6 +304,34 @@ describe("describeStatus", () => {
 });
 
 describe("findRegistryProblems", () => {
+  test("a NUL in an entry's SQL (SQLite stops reading there, so what follows would be skipped and recorded as applied) is REGISTRY_INVALID", () => {
+    for (const [field, registry] of [
+      ["upSql", [entry(1, { upSql: "CREATE TABLE two (a);\0 CREATE TABLE three (a);" })]],
+      ["downSql", [entry(1, { downSql: "DROP TABLE t1;\0 DROP TABLE t2;" })]],
+    ] as const) {
+      assert.deepEqual(
+        findRegistryProblems(registry).map((problem) => [problem.version, problem.message.includes(field)]),
+        [[1, true]],
+        field,
+      );
+      assert.throws(() => assertRegistryForDriver(registry, "sqlite", "better-sqlite3"), stepwiseFailure({ code: "REGISTRY_INVALID" }));
+    }
+  });
+
+  test("an entry whose fields throw when read (a Proxy) is REGISTRY_INVALID, not the trap's own error", () => {
+    const trap = new Proxy(entry(2), {
+      get() {
+        throw new Error("trap");
+      },
+    });
+    const registry = [entry(1), trap as SqlMigrationEntry, entry(3)];
+    assert.deepEqual(
+      findRegistryProblems(registry).map((problem) => [problem.version, problem.file]),
+      [[null, null]],
+    );
+    assert.throws(() => assertRegistryForDriver(registry, "sqlite", "better-sqlite3"), stepwiseFailure({ code: "REGISTRY_INVALID" }));
+  });
+
   test("a well-formed registry, and an empty one, have no problems", () => {
     assert.deepEqual(findRegistryProblems(registryOf(3)), []);
     assert.deepEqual(findRegistryProblems([]), []);

@@ -2,9 +2,11 @@
 import type { HistoryRowProblem, RegistryProblem, StatusProblem, StepwiseError } from "./errors.js";
 import { DEFAULT_DIALECT, type MigrationDirection, type MigrationEntry, type MigrationRegistry, type ModuleMigrationEntry } from "./types.js";
 import type { DownOptions } from "./options.js";
+import { tryOr } from "../shared/try-or.js";
 import { runCall, text } from "./option-text.js";
 import {
   checksumMismatchError,
+  describeThrownValue,
   databaseAheadError,
   databaseInsideSquashError,
   downBelowSquashError,
@@ -59,32 +61,43 @@ export interface MigrationPlan<E extends MigrationEntry = MigrationEntry> {
 export function findRegistryProblems(registry: MigrationRegistry): RegistryProblem[] {
   const problems: RegistryProblem[] = [];
   for (let index = 0; index < registry.length; index++) {
-    const entry = registry[index];
-    const expected = index + 1;
-    let message: string | null;
-    const valid = entry !== undefined && entry !== null && Number.isSafeInteger(entry.version) && entry.version >= 1;
-    if (!valid) {
-      message = `entry ${index} has no valid version`;
-    } else if (entry.version !== expected) {
-      const previous = registry[index - 1];
-      message =
-        previous && previous.version === entry.version
-          ? `version ${entry.version} appears twice (${previous.file} and ${entry.file})`
-          : `expected version ${expected} at position ${index + 1} but found ${entry.version} (${entry.file}): versions must start at 1 and have no gaps`;
-    } else if (typeof entry.checksum !== "string" || entry.checksum === "") {
-      message = `migration ${entry.version} has no checksum`;
-    } else {
-      // A hand-written or hand-edited entry: a missing flag would otherwise be read as false (no transaction) or as a change of settings on every step.
-      message = findEntryShapeProblem(entry) ?? findSquashProblem(registry, entry);
-      if (message === null && entry.disableForeignKeys && !entry.transaction) {
-        message = `migration ${entry.version} disables foreign keys but runs without a transaction, so violations could not be rolled back`;
-      } else if (message === null && entry.reversible !== hasDown(entry)) {
-        message = `migration ${entry.version} says reversible=${entry.reversible}, which does not match its down`;
-      }
+    try {
+      const problem = findEntryProblem(registry, index);
+      if (problem !== null) problems.push(problem);
+    } catch (error) {
+      // An entry whose fields throw when read (a Proxy, a getter) is a hand-made one the runtime cannot use either.
+      problems.push({ version: null, file: null, message: `entry ${index} cannot be read: ${describeThrownValue(error)}` });
     }
-    if (message !== null) problems.push({ version: valid ? entry.version : null, file: typeof entry?.file === "string" ? entry.file : null, message });
   }
   return problems;
+}
+
+/** What is wrong with the entry at `index`, or `null`. */
+function findEntryProblem(registry: MigrationRegistry, index: number): RegistryProblem | null {
+  const entry = registry[index];
+  const expected = index + 1;
+  let message: string | null;
+  const valid = entry !== undefined && entry !== null && Number.isSafeInteger(entry.version) && entry.version >= 1;
+  if (!valid) {
+    message = `entry ${index} has no valid version`;
+  } else if (entry.version !== expected) {
+    const previous = registry[index - 1];
+    message =
+      previous && previous.version === entry.version
+        ? `version ${entry.version} appears twice (${previous.file} and ${entry.file})`
+        : `expected version ${expected} at position ${index + 1} but found ${entry.version} (${entry.file}): versions must start at 1 and have no gaps`;
+  } else if (typeof entry.checksum !== "string" || entry.checksum === "") {
+    message = `migration ${entry.version} has no checksum`;
+  } else {
+    // A hand-written or hand-edited entry: a missing flag would otherwise be read as false (no transaction) or as a change of settings on every step.
+    message = findEntryShapeProblem(entry) ?? findSquashProblem(registry, entry);
+    if (message === null && entry.disableForeignKeys && !entry.transaction) {
+      message = `migration ${entry.version} disables foreign keys but runs without a transaction, so violations could not be rolled back`;
+    } else if (message === null && entry.reversible !== hasDown(entry)) {
+      message = `migration ${entry.version} says reversible=${entry.reversible}, which does not match its down`;
+    }
+  }
+  return message === null ? null : { version: valid ? entry.version : null, file: typeof entry?.file === "string" ? entry.file : null, message };
 }
 
 const isText = (value: unknown) => typeof value === "string";
@@ -99,8 +112,9 @@ const FIELD_SHAPES: readonly (readonly [field: string, fits: (value: unknown) =>
   ["file", isText, "text"],
   ["description", (value) => value == null || isText(value), "text, null, or left out"],
   ["legacyChecksum", (value) => value === undefined || isText(value), "text, or left out"],
-  ["upSql", isText, "text"],
-  ["downSql", (value) => value === null || isText(value), "text or null"],
+  // SQLite stops reading a script at a NUL, so what follows one would be skipped and the migration recorded as applied.
+  ["upSql", (value) => isText(value) && !(value as string).includes("\0"), "text without a NUL character"],
+  ["downSql", (value) => value === null || (isText(value) && !(value as string).includes("\0")), "text without a NUL character, or null"],
   [
     "sqlLines",
     (value) => value === undefined || (Array.isArray(value) && value.length === 2 && isLine(value[0]) && (value[1] === null || isLine(value[1]))),
@@ -154,7 +168,10 @@ function hasDown(entry: MigrationEntry): boolean {
 export function assertRegistryForDriver(registry: MigrationRegistry, driverDialect: string, driverName: string): void {
   for (const entry of registry as readonly unknown[]) {
     if (entry === null || typeof entry !== "object") continue;
-    const { dialect, version, file } = entry as MigrationEntry;
+    // One that cannot be read is REGISTRY_INVALID's to report.
+    const read = tryOr(() => ({ dialect: (entry as MigrationEntry).dialect, version: (entry as MigrationEntry).version, file: (entry as MigrationEntry).file }), null);
+    if (read === null) continue;
+    const { dialect, version, file } = read;
     const entryDialect = dialect ?? DEFAULT_DIALECT;
     if (entryDialect !== driverDialect) throw registryDialectMismatchError({ registryDialect: entryDialect, driverDialect, driver: driverName, version, file });
   }
