@@ -2,7 +2,7 @@
  * Another tool's migrations folder is recognised as a whole and gives one problem naming the tool and how to port (one per file would only hide them); a migration-named file in a subfolder is a
  * problem too.
  */
-import { closeSync, openSync, readdirSync, readSync, statSync, type Dirent } from "node:fs";
+import { closeSync, openSync, readdirSync, readSync, realpathSync, statSync, type Dirent } from "node:fs";
 import path from "node:path";
 import { isMigrationLike, parseMigrationFileName } from "./migration-file.js";
 import { compareText, problemAt, tryOr, type Problem } from "./problems.js";
@@ -238,12 +238,13 @@ function isForeignScript(name: string, head: string): boolean {
 /** One problem per subfolder holding a file named as a migration (to {@link NESTED_SCAN_DEPTH} levels): gen reads only the top level. */
 export function findNestedMigrations(migrationsDir: string, label: string, entries: readonly Dirent[]): Problem[] {
   const problems: Problem[] = [];
+  const root = tryOr(() => realpathSync(migrationsDir), migrationsDir);
   // With no migration at the top level the registry would be empty, so any SQL below (another tool's, in a shape not recognised) is reported rather than left out in silence.
   const matches = entries.some((entry) => isMigrationLike(entry.name)) ? isNamedAsMigration : isMigrationLike;
   for (const entry of entries) {
     // A folder named like a migration is reported as such (MIGRATION_NOT_A_FILE).
-    if (!isFolder(migrationsDir, entry) || isMigrationLike(entry.name) || entry.name === "node_modules") continue;
-    const found = findMigrationLikeFile(path.join(migrationsDir, entry.name), 1, matches);
+    if (!isFolder(migrationsDir, entry, root) || isMigrationLike(entry.name) || entry.name === "node_modules") continue;
+    const found = findMigrationLikeFile(path.join(migrationsDir, entry.name), 1, matches, root);
     if (found === null) continue;
     const relative = `${entry.name}/${found}`;
     const what =
@@ -257,23 +258,30 @@ export function findNestedMigrations(migrationsDir: string, label: string, entri
 }
 
 /** The first file below `dir` with a valid migration name; a `schema.sql` moved into `lib/`, as BAD_FILE_NAME advises, stays there in peace. */
-function findMigrationLikeFile(dir: string, depth: number, matches: (name: string) => boolean): string | null {
+function findMigrationLikeFile(dir: string, depth: number, matches: (name: string) => boolean, root: string): string | null {
   const entries = tryOr(() => readdirSync(dir, { withFileTypes: true }).sort((a, b) => compareText(a.name, b.name)), []);
   for (const entry of entries) {
     if (matches(entry.name) && (entry.isFile() || (entry.isSymbolicLink() && tryOr(() => statSync(path.join(dir, entry.name)).isFile(), false)))) return entry.name;
   }
   if (depth >= NESTED_SCAN_DEPTH) return null;
   for (const entry of entries) {
-    if (!isFolder(dir, entry) || entry.name === "node_modules") continue;
-    const found = findMigrationLikeFile(path.join(dir, entry.name), depth + 1, matches);
+    if (!isFolder(dir, entry, root) || entry.name === "node_modules") continue;
+    const found = findMigrationLikeFile(path.join(dir, entry.name), depth + 1, matches, root);
     if (found !== null) return `${entry.name}/${found}`;
   }
   return null;
 }
 
-/** Whether `entry` of `dir` is a folder, or a link to one: a linked folder of migrations is left out of the registry as surely as a real one. */
-function isFolder(dir: string, entry: Dirent): boolean {
-  return entry.isDirectory() || (entry.isSymbolicLink() && tryOr(() => statSync(path.join(dir, entry.name)).isDirectory(), false));
+/**
+ * Whether `entry` of `dir` is a folder, or a link to one outside `root` (the migrations folder, real path): a linked folder of migrations is left out of the registry as surely as a real
+ * one, while a link back into the folder or above it (a loop) holds nothing new.
+ */
+function isFolder(dir: string, entry: Dirent, root: string): boolean {
+  if (entry.isDirectory()) return true;
+  if (!entry.isSymbolicLink()) return false;
+  const target = tryOr(() => (statSync(path.join(dir, entry.name)).isDirectory() ? realpathSync(path.join(dir, entry.name)) : null), null);
+  const within = (inner: string, outer: string) => inner === outer || inner.startsWith(`${outer}${path.sep}`);
+  return target !== null && !within(target, root) && !within(root, target);
 }
 
 function isNamedAsMigration(name: string): boolean {

@@ -159,8 +159,9 @@ export function findImportSpecifiers(sourceFile: ts.SourceFile, { typesToo = fal
     if (node.propertyName && ts.isIdentifier(node.propertyName) && node.propertyName.text === "createRequire" && ts.isIdentifier(node.name)) creators.add(node.name.text);
   });
   collect(sourceFile, (node) => {
-    if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer && isCreateRequireCall(node.initializer))
-      requireFunctions.set(node.name.text, createRequireBase(node.initializer));
+    const initializer = ts.isVariableDeclaration(node) && node.initializer ? withoutWrappers(node.initializer) : undefined;
+    if (initializer && ts.isIdentifier((node as ts.VariableDeclaration).name) && isCreateRequireCall(initializer))
+      requireFunctions.set(((node as ts.VariableDeclaration).name as ts.Identifier).text, createRequireBase(initializer));
   });
   const visit = (node: ts.Node): void => {
     if (ts.isImportDeclaration(node)) {
@@ -182,8 +183,12 @@ export function findImportSpecifiers(sourceFile: ts.SourceFile, { typesToo = fal
         (ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression) && callee.expression.text === "module" && callee.name.text === "require");
       // `load("./x")` with `const load = createRequire(…)`, or `createRequire(…)("./x")`.
       const base = ts.isIdentifier(callee) ? requireFunctions.get(callee.text) : isCreateRequireCall(callee) ? createRequireBase(callee) : undefined;
+      // Through parentheses, `as`, `!` and `satisfies`, which change nothing it does.
+      let outer: ts.Node = node;
+      while (ts.isParenthesizedExpression(outer.parent) || ts.isAsExpression(outer.parent) || ts.isNonNullExpression(outer.parent) || ts.isSatisfiesExpression(outer.parent)) outer = outer.parent;
       const bound =
-        (ts.isVariableDeclaration(node.parent) && node.parent.initializer === node && ts.isIdentifier(node.parent.name)) || (ts.isCallExpression(node.parent) && node.parent.expression === node);
+        (ts.isVariableDeclaration(outer.parent) && outer.parent.initializer === outer && ts.isIdentifier(outer.parent.name)) ||
+        (ts.isCallExpression(outer.parent) && outer.parent.expression === outer);
       if (isCreateRequireCall(node) && !bound) {
         // Returned from a function, stored or passed on: what it loads is named where it is called, which codegen does not follow.
         found.push({ node, specifier: null, how: "a require function made by createRequire()", untraceable: "is used as a value rather than called", fix: CREATE_REQUIRE_FIX });
@@ -195,6 +200,9 @@ export function findImportSpecifiers(sourceFile: ts.SourceFile, { typesToo = fal
       } else if (base !== undefined) {
         found.push({ node: argument ?? node, specifier: literal(argument), how: "a require function made by createRequire()", mode: "require", ...(base === SAME_FOLDER ? {} : { fromDir: base }) });
       }
+    } else if (ts.isPropertyAccessExpression(node) && node.name.text === "createRequire" && !(ts.isCallExpression(node.parent) && node.parent.expression === node)) {
+      // `const make = nodeModule.createRequire`: the namespace's createRequire handed on.
+      found.push({ node, specifier: null, how: `"${node.getText()}", createRequire,`, untraceable: "is used as a value rather than called", fix: CREATE_REQUIRE_FIX });
     } else if (ts.isIdentifier(node) && (requireFunctions.has(node.text) || creators.has(node.text) || node.text === "require") && isUseAsValue(node)) {
       // A require function, or createRequire itself, handed on (`const load = require`, `const make = createRequire`) loads whatever its caller names.
       const what = creators.has(node.text) ? "createRequire" : "a require function";
@@ -204,6 +212,12 @@ export function findImportSpecifiers(sourceFile: ts.SourceFile, { typesToo = fal
   };
   visit(sourceFile);
   return found;
+}
+
+/** `node` without the parentheses, `as`, `!` and `satisfies` around it, which change nothing it does. */
+function withoutWrappers(node: ts.Expression): ts.Expression {
+  while (ts.isParenthesizedExpression(node) || ts.isAsExpression(node) || ts.isNonNullExpression(node) || ts.isSatisfiesExpression(node)) node = node.expression;
+  return node;
 }
 
 /** The folder a created require resolves from, when written so codegen can read it. */

@@ -539,6 +539,9 @@ test("a subfolder of migrations reached through a symbolic link is reported as a
   mkdirSync(elsewhere);
   writeFileSync(path.join(elsewhere, "002_b.sql"), "-- migrate:up\nCREATE TABLE b (x);\n");
   symlinkSync(elsewhere, path.join(migrationsDir, "more"));
+  // Links back into the folder, or above it, hold nothing the scan has not read: no loop, no report.
+  symlinkSync(migrationsDir, path.join(migrationsDir, "self"));
+  symlinkSync(root, path.join(migrationsDir, "up"));
   assert.deepEqual(
     scanMigrations({ projectRoot: root, migrationsDir }).problems.map((p) => [p.code, p.file]),
     [["MIGRATIONS_IN_SUBFOLDER", "migrations/more/002_b.sql"]],

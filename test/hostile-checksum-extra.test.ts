@@ -219,7 +219,15 @@ test("a helper reached through tsconfig paths, package.json imports, the package
       'import { createRequire as makeRequire } from "node:module";',
       'import * as nodeModule from "node:module";\nconst { createRequire: makeRequire } = nodeModule;',
       'import nodeModule from "node:module";\nconst makeRequire = (url: string) => nodeModule.createRequire(url);',
+      'import * as nodeModule from "node:module";\nconst makeRequire = nodeModule.createRequire;',
     ].map((line) => ({ what: line, importLine: `${line}\nconst load = makeRequire(import.meta.url);`, call: 'load("./lib/seed.ts").seed(db);', helper: "migrations/lib/seed.ts" })),
+    // A created require under a type assertion, a non-null mark or parentheses is the same function.
+    ...["createRequire(import.meta.url) as NodeRequire", "createRequire(import.meta.url)!", "(createRequire(import.meta.url))"].map((made) => ({
+      what: made,
+      importLine: `import { createRequire } from "node:module";\nconst load = ${made};`,
+      call: 'load("./lib/seed.ts").seed(db);',
+      helper: "migrations/lib/seed.ts",
+    })),
   ];
   const holes: string[] = [];
   for (const c of cases) {

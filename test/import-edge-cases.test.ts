@@ -725,4 +725,11 @@ test("a comment or string left open at the end of a tool's section, which the to
     );
     assert.equal(existsSync(project.migrationsDir) && fs.readdirSync(project.migrationsDir).length > 0, false, `${tool}: the import wrote migrations`);
   }
+  // Closed, with CRLF line breaks inside a string: imported as it is.
+  const crlf = projectWith(t, "golang-migrate", { "1_a.up.sql": "CREATE TABLE t (a TEXT DEFAULT 'one\r\ntwo');\r\n", "1_a.down.sql": "DROP TABLE t;\r\n" });
+  const plan = await importJson(crlf, ["golang-migrate", "golang-migrate-migrations", "--yes"], 0);
+  assert.deepEqual(
+    plan.migrations!.map((migration) => [migration.originalId, migration.down]),
+    [["1_a", "sql"]],
+  );
 });

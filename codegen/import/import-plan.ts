@@ -297,15 +297,18 @@ function renderMigration(source: ForeignMigration, context: RenderContext, keepP
  * import writes it runs on over the marker after it, so the up would run the down's SQL and the down vanish. Refused at the line where it opens, or `null` when the sections read as written.
  */
 function sectionCarriedOn(migration: ForeignMigration, parsed: { upSql: string; downSql: string | null }, down: PlannedMigration["down"], tool: string, dialect: SqlDialect): SourceProblem | null {
-  const canonical = (sql: string | null) => (sql === null ? null : canonicalizeSql(sql, dialect));
+  // The file read back has LF line breaks, inside strings and bodies too.
+  const canonical = (sql: string | null) => (sql === null ? null : canonicalizeSql(sql.replace(/\r\n/g, "\n"), dialect));
   const downAsWritten = down === "sql" ? migration.down!.sql : null;
   if (canonical(parsed.upSql) === canonical(migration.up.sql) && (down === "no-op" || canonical(parsed.downSql) === canonical(downAsWritten))) return null;
-  const section = [migration.up, ...(migration.down ? [migration.down] : [])].find((each) => tokenizeSql(each.sql, dialect).some((token) => token.unterminated)) ?? migration.up;
-  const open = tokenizeSql(section.sql, dialect).find((token) => token.unterminated);
-  const what = open === undefined ? "its SQL" : open.kind.includes("comment") ? "a comment" : open.kind === "string" ? "a string" : "a quoted name";
+  // Only a token left open explains it; any other difference would be the import's own, not the file's to fix.
+  const section = [migration.up, ...(migration.down ? [migration.down] : [])].find((each) => tokenizeSql(each.sql, dialect).some((token) => token.unterminated));
+  const open = section && tokenizeSql(section.sql, dialect).find((token) => token.unterminated);
+  if (section === undefined || open === undefined) return null;
+  const what = open.kind.includes("comment") ? "a comment" : open.kind === "string" ? "a string" : "a quoted name";
   return {
     file: section.file,
-    line: fileLineOf(section, open?.line ?? 1),
+    line: fileLineOf(section, open.line),
     message: `${what} opened here is left open to the end of the ${section === migration.up ? "up" : "down"}, which ${tool} ends there, but in the one file the import writes it would run on over the next marker (the up running the down's SQL); close it in ${section.file}, then import again`,
   };
 }

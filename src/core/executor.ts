@@ -26,7 +26,7 @@ import {
   firstLineOf,
 } from "./error-factories.js";
 import { describeEvent, type MigrationEvent, type MigrationLogger } from "./events.js";
-import { readForeignKeyRebuildHint, ReferencingTables, refuseParentRebuild, watchReferencedTables } from "./foreign-key-rebuild.js";
+import { readForeignKeyRebuildHint, ReferencingTables, refuseParentRebuild } from "./foreign-key-rebuild.js";
 import { HISTORY_GUARD_MARK, historyChangedError, type HistoryGuard } from "./history-guard.js";
 import { isHistoryInsertFailure, setUserVersion, type HistoryStore } from "./history.js";
 import { assessMigrationOwner, currentMigrationOwner, holdOwnership, parseMigrationOwner, serializeMigrationOwner, ownerDetails, type MigrationOwner, type OwnerLiveness } from "./migration-owner.js";
@@ -362,9 +362,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     const dangling = entry.disableForeignKeys ? yield* query<ForeignKeyViolation>("PRAGMA foreign_key_check") : null;
     try {
       yield* this.refuseParentRebuild(entry, direction);
-      const watch = yield* watchReferencedTables(entry, this.settings.capabilities.foreignKeySwitch, () => this.dialect.foreignKeysEnforced());
       yield* this.runBody(entry, direction, true);
-      if (watch) yield* watch();
     } catch (cause) {
       failure = { cause };
     }

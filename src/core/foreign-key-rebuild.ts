@@ -72,7 +72,9 @@ export function* refuseParentRebuild(
   try {
     // One that sets foreign_keys or defer_foreign_keys itself manages the keys on its own; a comment naming them (an importer's commented-out PRAGMA) does not.
     // Cutting too much here (a string holding `--`) only keeps the check on.
-    if (entry.disableForeignKeys || !/\b(?:DROP|RENAME)\b/i.test(text) || /foreign_keys/i.test(text.replace(COMMENTS, ""))) return;
+    // SQL's text holds no comment any more (its tokens without them), and what looks like one is inside a string.
+    const code = entry.kind === "sql" ? text : text.replace(COMMENTS, "");
+    if (entry.disableForeignKeys || !/\b(?:DROP|RENAME)\b/i.test(text) || /foreign_keys/i.test(code)) return;
     const candidates = findDroppedOrRenamedTables(text);
     if (candidates.length === 0 || !(yield* foreignKeysEnforced())) return;
     const alsoGone = new Set(candidates.map((name) => name.toLowerCase()));
@@ -88,42 +90,6 @@ export function* refuseParentRebuild(
     // A reference appears or changes name only through SQL saying so, or through code, which cannot be read ahead.
     if (entry.kind !== "sql" || /REFERENCES|RENAME|writable_schema/i.test(text)) referencing.forget();
   }
-}
-
-/**
- * For a transactional TypeScript body, whose SQL cannot be read ahead (a helper, a template literal): the referenced tables whose children hold rows, and where every table is stored,
- * read again after the body. A referenced table it dropped, replaced or renamed while a child that held rows stayed as it was has cascaded into that child (or repointed its keys): the
- * body is then refused inside its transaction, whose rollback keeps every row. `null` when there is nothing to watch.
- */
-export function* watchReferencedTables(entry: MigrationEntry, foreignKeySwitch: boolean, foreignKeysEnforced: () => Step<boolean>): Step<(() => Step<void>) | null> {
-  if (entry.kind !== "ts" || entry.disableForeignKeys || (entry.dialect ?? "sqlite") !== "sqlite") return null;
-  // Read afresh, not through the run's cache: the body may change the references after this read, on this connection, which moves no change counter.
-  const tables = yield* readMaybeChildren();
-  if (tables.length === 0 || !(yield* foreignKeysEnforced())) return null;
-  const parents = new Map<string, { table: string; children: string[] }>();
-  for (const child of tables) {
-    const referenced = yield* query<{ table: string }>(`SELECT DISTINCT "table" FROM pragma_foreign_key_list(?)`, [child.name]);
-    if (referenced.length === 0 || !(yield* anyHoldsRows([child.name]))) continue;
-    for (const { table } of referenced) {
-      const parent = parents.get(foldIdentifier(table)) ?? { table, children: [] };
-      parents.set(foldIdentifier(table), { ...parent, children: [...parent.children, child.name] });
-    }
-  }
-  if (parents.size === 0) return null;
-  function* storedAt(): Step<Map<string, number>> {
-    const rows = yield* query<{ name: string; rootpage: number }>("SELECT name, rootpage FROM sqlite_master WHERE type = 'table'");
-    return new Map(rows.map((row) => [foldIdentifier(row.name), Number(row.rootpage)]));
-  }
-  const before = yield* storedAt();
-  return function* () {
-    const after = yield* storedAt();
-    const unchanged = (name: string) => after.get(foldIdentifier(name)) === before.get(foldIdentifier(name));
-    for (const [folded, { table, children }] of parents) {
-      // A child the body rebuilt too, or dropped, is its own doing, as a drop of both tables in SQL is.
-      const kept = children.filter((child) => foldIdentifier(child) !== folded && before.has(foldIdentifier(child)) && unchanged(child));
-      if (before.has(folded) && !unchanged(table) && kept.length > 0) throw new ForeignKeyParentRebuildRefusal({ table, referencedBy: kept, fix: fixFor(entry, foreignKeySwitch) });
-    }
-  };
 }
 
 /** A table whose `CREATE` statement mentions `REFERENCES`: its name, folded name and lowered SQL. */

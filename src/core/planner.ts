@@ -2,7 +2,6 @@
 import type { HistoryRowProblem, RegistryProblem, StatusProblem, StepwiseError } from "./errors.js";
 import { DEFAULT_DIALECT, type MigrationDirection, type MigrationEntry, type MigrationRegistry, type ModuleMigrationEntry } from "./types.js";
 import type { DownOptions } from "./options.js";
-import { tryOr } from "../shared/try-or.js";
 import { runCall, text } from "./option-text.js";
 import {
   checksumMismatchError,
@@ -169,8 +168,12 @@ export function assertRegistryForDriver(registry: MigrationRegistry, driverDiale
   for (const entry of registry as readonly unknown[]) {
     if (entry === null || typeof entry !== "object") continue;
     // One that cannot be read is REGISTRY_INVALID's to report.
-    const read = tryOr(() => ({ dialect: (entry as MigrationEntry).dialect, version: (entry as MigrationEntry).version, file: (entry as MigrationEntry).file }), null);
-    if (read === null) continue;
+    let read: Pick<MigrationEntry, "dialect" | "version" | "file">;
+    try {
+      read = { dialect: (entry as MigrationEntry).dialect, version: (entry as MigrationEntry).version, file: (entry as MigrationEntry).file };
+    } catch {
+      continue;
+    }
     const { dialect, version, file } = read;
     const entryDialect = dialect ?? DEFAULT_DIALECT;
     if (entryDialect !== driverDialect) throw registryDialectMismatchError({ registryDialect: entryDialect, driverDialect, driver: driverName, version, file });
