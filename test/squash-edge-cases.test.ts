@@ -191,6 +191,21 @@ test("SQLite: what the squash cannot carry is refused by its proof, naming the r
   assert.deepEqual(readdirSync(project.migrationsDir).sort(), ["001_search.sql", "002_rows.sql"]);
 });
 
+test("SQLite: a table a migration made under a name stepwise keeps for its own tables is refused by name, not left out of the squash in silence", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_odd_names.sql", "-- migrate:up\nCREATE TABLE stepwise_guard_orders (a);\nCREATE TABLE schema_migrations_expected_schema (b);\nCREATE TABLE kept (c);\n");
+  project.writeMigration("002_b.sql", PLAIN("b"));
+  await project.generateAsBin();
+  const refused = await runCli(["squash", "--to", "2", "--json"], { cwd: project.root });
+  assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+  assert.equal(errorOf(refused).code, "SQUASH_NOT_FAITHFUL");
+  assert.deepEqual(
+    (errorOf(refused).differences as string[]).map((difference) => /^table "([^"]+)"/.exec(difference)?.[1]),
+    ["stepwise_guard_orders", "schema_migrations_expected_schema"],
+  );
+  assert.deepEqual(readdirSync(project.migrationsDir).sort(), ["001_odd_names.sql", "002_b.sql"]);
+});
+
 test("SQLite: an external-content full-text index holding only some of its content table's rows is refused by the proof, also without _docsize (FTS5 columnsize=0, FTS4 matchinfo=fts3); a whole one squashes", async (t) => {
   const project = createTestProject(t);
   project.writeMigration(

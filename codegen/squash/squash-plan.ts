@@ -5,7 +5,8 @@
 import path from "node:path";
 import { withFix } from "../../src/cli/error-fix.js";
 import { StepwiseError } from "../../src/core/errors.js";
-import { exec } from "../../src/core/step.js";
+import { exec, query, type Step } from "../../src/core/step.js";
+import { GUARD_TABLE_PREFIX } from "../../src/core/transaction-guard.js";
 import type { MigrationEntry, MigrationRegistry, SqlDialect, SqlMigrationEntry } from "../../src/core/types.js";
 import { parseSqlMigrationSource } from "../../src/shared/sql-source.js";
 import { readFullSchemaOf } from "../../src/safety/schema-reader.js";
@@ -138,6 +139,12 @@ async function replaySchemaDdl(options: SquashOptions, migrations: MigrationRegi
   }
   return withReplayDatabase(options, migrations, async (manager) => {
     await manager.up({ to: options.to });
+    const reserved = await manager.run(readReservedTables(options));
+    if (reserved.length > 0)
+      throw notFaithful(
+        options.to,
+        reserved.map((name) => `table "${name}" bears a name stepwise keeps for its own tables, which a squash leaves out: rename it in a migration before squashing`),
+      );
     const snapshot = await manager.run(readFullSchemaOf(manager));
     const exclude = stepwiseTableNames(options.tableName);
     const ddl: SchemaDdl = await manager.run(options.dialect === "postgres" ? readPostgresDdl(options.schema ?? "public", exclude) : readSqliteDdl(exclude));
@@ -149,6 +156,16 @@ async function replaySchemaDdl(options: SquashOptions, migrations: MigrationRegi
       rows: [...(await manager.run(readRowPrints(options.dialect, schema, exclude))), ...(await manager.run(readCatalogCensus(options.dialect, schema, exclude)))],
     };
   });
+}
+
+/** The tables migrations 1..K made under a name stepwise keeps for its own (its guard's prefix, the safety nets' tables), which none of its own leaves in a replay. */
+function* readReservedTables(options: SquashOptions): Step<string[]> {
+  const sql = options.dialect === "postgres" ? "SELECT tablename AS name FROM pg_catalog.pg_tables WHERE schemaname = ?" : "SELECT name FROM sqlite_master WHERE type = 'table'";
+  const own = stepwiseTableNames(options.tableName)
+    .slice(1)
+    .map((name) => name.toLowerCase());
+  const rows = yield* query<{ name: string }>(sql, options.dialect === "postgres" ? [options.schema ?? "public"] : []);
+  return rows.map((row) => row.name).filter((name) => name.toLowerCase().startsWith(GUARD_TABLE_PREFIX) || own.includes(name.toLowerCase()));
 }
 
 /** Runs `use` on an empty database of the dialect holding nothing but `migrations`' history, with foreign keys enforced on SQLite as `gen --check` does; drops it after. */
