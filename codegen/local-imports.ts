@@ -183,9 +183,8 @@ export function findImportSpecifiers(sourceFile: ts.SourceFile, { typesToo = fal
         (ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression) && callee.expression.text === "module" && callee.name.text === "require");
       // `load("./x")` with `const load = createRequire(…)`, or `createRequire(…)("./x")`.
       const base = ts.isIdentifier(callee) ? requireFunctions.get(callee.text) : isCreateRequireCall(callee) ? createRequireBase(callee) : undefined;
-      // Through parentheses, `as`, `!` and `satisfies`, which change nothing it does.
       let outer: ts.Node = node;
-      while (ts.isParenthesizedExpression(outer.parent) || ts.isAsExpression(outer.parent) || ts.isNonNullExpression(outer.parent) || ts.isSatisfiesExpression(outer.parent)) outer = outer.parent;
+      while (isWrapper(outer.parent)) outer = outer.parent;
       const bound =
         (ts.isVariableDeclaration(outer.parent) && outer.parent.initializer === outer && ts.isIdentifier(outer.parent.name)) ||
         (ts.isCallExpression(outer.parent) && outer.parent.expression === outer);
@@ -214,9 +213,13 @@ export function findImportSpecifiers(sourceFile: ts.SourceFile, { typesToo = fal
   return found;
 }
 
-/** `node` without the parentheses, `as`, `!` and `satisfies` around it, which change nothing it does. */
+/** Parentheses, `as`, `!` and `satisfies`: they change nothing the expression inside does. */
+const isWrapper = (node: ts.Node): node is ts.ParenthesizedExpression | ts.AsExpression | ts.NonNullExpression | ts.SatisfiesExpression =>
+  ts.isParenthesizedExpression(node) || ts.isAsExpression(node) || ts.isNonNullExpression(node) || ts.isSatisfiesExpression(node);
+
+/** `node` without the wrappers around it. */
 function withoutWrappers(node: ts.Expression): ts.Expression {
-  while (ts.isParenthesizedExpression(node) || ts.isAsExpression(node) || ts.isNonNullExpression(node) || ts.isSatisfiesExpression(node)) node = node.expression;
+  while (isWrapper(node)) node = node.expression;
   return node;
 }
 

@@ -302,15 +302,17 @@ function sectionCarriedOn(migration: ForeignMigration, parsed: { upSql: string; 
   const downAsWritten = down === "sql" ? migration.down!.sql : null;
   if (canonical(parsed.upSql) === canonical(migration.up.sql) && (down === "no-op" || canonical(parsed.downSql) === canonical(downAsWritten))) return null;
   // Only a token left open explains it; any other difference would be the import's own, not the file's to fix.
-  const section = [migration.up, ...(migration.down ? [migration.down] : [])].find((each) => tokenizeSql(each.sql, dialect).some((token) => token.unterminated));
-  const open = section && tokenizeSql(section.sql, dialect).find((token) => token.unterminated);
-  if (section === undefined || open === undefined) return null;
-  const what = open.kind.includes("comment") ? "a comment" : open.kind === "string" ? "a string" : "a quoted name";
-  return {
-    file: section.file,
-    line: fileLineOf(section, open.line),
-    message: `${what} opened here is left open to the end of the ${section === migration.up ? "up" : "down"}, which ${tool} ends there, but in the one file the import writes it would run on over the next marker (the up running the down's SQL); close it in ${section.file}, then import again`,
-  };
+  for (const section of [migration.up, ...(migration.down ? [migration.down] : [])]) {
+    const open = tokenizeSql(section.sql, dialect).find((token) => token.unterminated);
+    if (open === undefined) continue;
+    const what = open.kind.includes("comment") ? "a comment" : open.kind === "string" ? "a string" : "a quoted name";
+    return {
+      file: section.file,
+      line: fileLineOf(section, open.line),
+      message: `${what} opened here is left open to the end of the ${section === migration.up ? "up" : "down"}, which ${tool} ends there, but in the one file the import writes it would run on over the next marker (the up running the down's SQL); close it in ${section.file}, then import again`,
+    };
+  }
+  return null;
 }
 
 /** `PRAGMA foreign_keys = …;`, which does nothing inside a transaction. */

@@ -70,9 +70,8 @@ export function* refuseParentRebuild(
   if ((entry.dialect ?? "sqlite") !== "sqlite") return;
   const text = sourceOf(entry, direction);
   try {
-    // One that sets foreign_keys or defer_foreign_keys itself manages the keys on its own; a comment naming them (an importer's commented-out PRAGMA) does not.
-    // Cutting too much here (a string holding `--`) only keeps the check on.
-    // SQL's text holds no comment any more (its tokens without them), and what looks like one is inside a string.
+    // One that sets foreign_keys or defer_foreign_keys itself manages the keys on its own; a comment naming them (an importer's commented-out PRAGMA) does not. SQL's text is
+    // already its tokens without comments; in TypeScript, cutting too much (a string holding `--`) only keeps the check on.
     const code = entry.kind === "sql" ? text : text.replace(COMMENTS, "");
     if (entry.disableForeignKeys || !/\b(?:DROP|RENAME)\b/i.test(text) || /foreign_keys/i.test(code)) return;
     const candidates = findDroppedOrRenamedTables(text);
