@@ -316,6 +316,33 @@ test("kysely: a provider that holds its migrations in one file in any shape (mig
   }
 });
 
+test("kysely: a provider of the project's beside the migrations, whose up only hands each call on to a migration it is given (up: (db) => migration.up(db, ctx)), is a helper, not a provider holding migrations: the folder imports", async (t) => {
+  for (const forward of ["up: async (db: Kysely<unknown>) => migration.up(db, this.context)", "async up(db: Kysely<unknown>) {\n          await migration.up?.(db, this.context)\n        }"]) {
+    const provider = [
+      "import { Kysely, Migration, MigrationProvider } from 'kysely'\n",
+      "export class ContextProvider<C> implements MigrationProvider {",
+      "  constructor(private migrations: Record<string, Migration>, private context: C) {}",
+      "  async getMigrations(): Promise<Record<string, Migration>> {",
+      "    const wrapped: Record<string, Migration> = {}",
+      "    for (const [name, migration] of Object.entries(this.migrations)) {",
+      "      wrapped[name] = {",
+      `        ${forward},`,
+      "      }",
+      "    }",
+      "    return wrapped",
+      "  }",
+      "}\n",
+    ].join("\n");
+    const { project } = jsToolProject(t, { ...kyselyCase("sqlite"), files: { ...FILES, "provider.ts": provider } });
+    const run = JSON.parse((await runCli(["import", "kysely", "kysely-migrations", "--empty-down", "irreversible", "--json"], { cwd: project.root })).stdout) as Json;
+    assert.equal(run.error, undefined, JSON.stringify(run.error));
+    assert.deepEqual(
+      run.migrations.map((migration: Json) => migration.originalId),
+      ["001_create_users", "002_Create_posts", "002_add_email", "003_create_tags"],
+    );
+  }
+});
+
 test("kysely: a history table Kysely was told to name otherwise (migrationTableName) is adopted with --old-table; its lock table keeps Kysely's own name, and both are left out of verify and dropped", async (t) => {
   const spec = kyselyCase("sqlite");
   const { project, dir } = jsToolProject(t, spec);

@@ -102,9 +102,16 @@ function typeBodiesOf(text: string): [number, number][] {
  */
 function findProviderEntry(text: string, types: readonly [number, number][]): { index: number; key: string | null } | null {
   if (!/(?<![.\w$])getMigrations\s*[(:=]/.test(text)) return null;
-  const up = [...text.matchAll(/(?<![.\w$])up\s*(?:\(|[:=]\s*(?:async\b|function\b|\())/g)].find((match) => !types.some(([start, end]) => match.index > start && match.index < end));
+  const definitions = [...text.matchAll(/(?<![.\w$])up\s*(?:\(|[:=]\s*(?:async\b|function\b|\())/g)].filter((match) => !types.some(([start, end]) => match.index > start && match.index < end));
+  // An entry whose up calls another up (`up: (db) => migration.up(db, ctx)`) hands on a migration kept elsewhere: a provider that wraps the folder's files, a helper.
+  const entryOf = (index: number) => openBracketsAt(text, index).at(-1) ?? -1;
+  const up = definitions.find((match) => {
+    const open = entryOf(match.index);
+    const close = text[open] === "{" ? closingBrace(text, open) : -1;
+    return !/\.\s*up\s*(?:\?\.\s*)?\(/.test(text.slice(match.index, close === -1 ? undefined : close));
+  });
   if (up === undefined) return null;
-  const open = openBracketsAt(text, up.index).at(-1) ?? -1;
+  const open = entryOf(up.index);
   const before = text.slice(0, Math.max(0, open));
   const key =
     /\[\s*(["'`])([^"'`]+)\1\s*\]\s*=\s*$/.exec(before)?.[2] ??
