@@ -9,7 +9,6 @@
  */
 import { readSquashRecord } from "./squash/squash-record.js";
 import { spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
@@ -235,13 +234,13 @@ export interface RenameFileSystem {
  * @throws `REBASE_CONFLICT` when a new name is taken; `REBASE_RENAME_FAILED` when a step fails (`restored`: everything was put back).
  */
 export function applyRebase(plan: RebasePlan, options: { projectRoot: string; migrationsDir: string; fileSystem?: RenameFileSystem }): void {
-  const io = options.fileSystem ?? { renameSync: fs.renameSync, existsSync: fs.existsSync, writeFileSync: (file: string, text: string) => writeFileAtomic(file, text) };
+  const io = options.fileSystem ?? { renameSync: fs.renameSync, existsSync: entryExists, writeFileSync: (file: string, text: string) => writeFileAtomic(file, text) };
   const label = (file: string) => projectPath(options.projectRoot, file);
   const moves = movesOf(options.projectRoot, plan.renames);
-  const taken = [...moves.values()].filter((to) => io.existsSync(to) && !moves.has(to)).map(label);
+  // A file's temporary name is its own behind a dot, which gen refuses with the advice to drop the dot: a rebase killed between the two renames leaves no migration hidden.
+  const staged = [...moves].map(([from, to]) => ({ from, to, temporary: path.join(path.dirname(from), `.${path.basename(from)}`) }));
+  const taken = [...[...moves.values()].filter((to) => !moves.has(to)), ...staged.map((move) => move.temporary)].filter((file) => io.existsSync(file)).map(label);
   if (taken.length > 0) throw rebaseConflictError("target-exists", taken, "");
-  const token = `${process.pid}.${randomBytes(4).toString("hex")}`;
-  const staged = [...moves].map(([from, to], index) => ({ from, to, temporary: path.join(path.dirname(from), `.stepwise-rebase.${token}.${index}.tmp`) }));
   // Each step taken: how to undo it, and what to tell when that fails too.
   const journal: { undo: () => void; pending: string }[] = [];
   const steps = [
@@ -279,6 +278,11 @@ export function applyRebase(plan: RebasePlan, options: { projectRoot: string; mi
         : `Putting the files back failed too; move these by hand: ${pending.join("; ")}. The registry was not touched.`);
     throw new StepwiseError("REBASE_RENAME_FAILED", message, { file, systemCode, restored: pending.length === 0, pending }, { cause: error });
   }
+}
+
+/** Whether anything is at `file`, a link to nothing included: a name it holds is taken. */
+function entryExists(file: string): boolean {
+  return fs.lstatSync(file, { throwIfNoEntry: false }) !== undefined;
 }
 
 function movesOf(projectRoot: string, renames: readonly { from: string; to: string }[]): Map<string, string> {

@@ -3,7 +3,7 @@
  * commits on two branches, the real bin as a child process, real SQLite files.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { test, type TestContext } from "node:test";
@@ -345,6 +345,51 @@ test("a rename or rewrite that fails part way puts every file back", { skip: git
   applyRebase(plan, { projectRoot: project.root, migrationsDir: project.migrationsDir });
   assert.deepEqual(Object.keys(snapshot()).sort(), ["001_init.sql", "003_a.sql", "004_b.ts", "005_c.ts"]);
 });
+
+test(
+  "a rebase stopped between its two renames leaves each file under its own name behind a dot, which gen and gen --check refuse with the name to put back; a taken name, a link to nothing included, is refused first",
+  { skip: gitMissing ?? false },
+  async (t) => {
+    const project = await collidingBranches(t);
+    const plan = planRebase({ projectRoot: project.root, migrationsDir: project.migrationsDir, base: "main" });
+    assert.deepEqual(
+      plan.renames.map((rename) => [rename.from, rename.to]),
+      [["migrations/002_add_color.sql", "migrations/003_add_color.sql"]],
+    );
+    // As a kill would: the first rename happens, nothing after it, and nothing is put back.
+    let calls = 0;
+    const killed: RenameFileSystem = {
+      existsSync,
+      renameSync(from, to) {
+        if (++calls > 1) throw Object.assign(new Error("killed"), { code: "EIO" });
+        renameSync(from, to);
+      },
+      writeFileSync: () => assert.fail("no rewrite here"),
+    };
+    assert.throws(() => applyRebase(plan, { projectRoot: project.root, migrationsDir: project.migrationsDir, fileSystem: killed }), { code: "REBASE_RENAME_FAILED" });
+    assert.deepEqual(readdirSync(project.migrationsDir).sort(), [".002_add_color.sql", "001_init.sql"]);
+    for (const args of [["gen"], ["gen", "--check"]]) {
+      const run = await runCli([...args, "--json"], { cwd: project.root });
+      assert.equal(run.code, 1, run.stdout);
+      const problems = (JSON.parse(run.stdout) as { problems: { code: string; file: string; message: string }[] }).problems;
+      assert.deepEqual(
+        problems.filter((problem) => problem.code === "BAD_FILE_NAME").map((problem) => [problem.file, problem.message.includes("rename it to 002_add_color.sql")]),
+        [["migrations/.002_add_color.sql", true]],
+      );
+    }
+    renameSync(path.join(project.migrationsDir, ".002_add_color.sql"), path.join(project.migrationsDir, "002_add_color.sql"));
+
+    symlinkSync(path.join(project.root, "nothing-here.sql"), path.join(project.migrationsDir, "003_add_color.sql"));
+    const taken = await rebaseJson(project, ["--base", "main", "--yes"]);
+    assert.equal(taken.json.error?.code, "REBASE_CONFLICT");
+    assert.equal(taken.json.error?.reason, "target-exists");
+    assert.deepEqual(taken.json.error?.files, ["migrations/003_add_color.sql"]);
+    assert.ok(lstatSync(path.join(project.migrationsDir, "003_add_color.sql")).isSymbolicLink());
+    rmSync(path.join(project.migrationsDir, "003_add_color.sql"));
+    assert.equal((await rebaseJson(project, ["--base", "main", "--yes"])).result.code, 0);
+    assert.deepEqual(readdirSync(project.migrationsDir).sort(), ["001_init.sql", "003_add_color.sql"]);
+  },
+);
 
 test("the default base: origin/HEAD in a clone, else main, else master; no repository or no git is a typed error", { skip: gitMissing ?? false }, async (t) => {
   const upstream = await collidingBranches(t);
