@@ -350,6 +350,24 @@ test("a registry every database would refuse (the other dialect's, a gap in its 
   }
 });
 
+test("a file: URL of --url-file whose file is missing at its turn is reported gone (DATABASE_PATH_INVALID) as a --db file is, and not created", async (t) => {
+  const cwd = makeTempDir(t);
+  mkdirSync(path.join(cwd, "tenants"));
+  writeFileSync(path.join(cwd, "tenants", "a.db"), "");
+  writeFileSync(path.join(cwd, "urls.txt"), "file:tenants/a.db\nfile:tenants/never.db\n");
+  const run = await runInProcess({ migrations: registry, cwd }, ["fleet", "up", "--driver", "libsql-client", "--url-file", "urls.txt", "--concurrency", "1", "--json"]);
+  assert.equal(run.code, 1, run.stderr);
+  const report = JSON.parse(run.stdout) as { targets: Array<{ ok: boolean; error: { code: string; problem?: string } | null }> };
+  assert.deepEqual(
+    report.targets.map((target) => [target.ok, target.error?.code ?? null, target.error?.problem ?? null]),
+    [
+      [true, null, null],
+      [false, "DATABASE_PATH_INVALID", "gone"],
+    ],
+  );
+  assert.equal(existsSync(path.join(cwd, "tenants", "never.db")), false);
+});
+
 test("fleet refuses --lock-timeout on a SQLite or libSQL driver as up does, rather than ignoring it", async (t) => {
   const cwd = makeTempDir(t);
   mkdirSync(path.join(cwd, "tenants"));

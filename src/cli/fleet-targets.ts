@@ -18,7 +18,7 @@ import { LIBSQL_AUTH_TOKEN_ENV, parseServerUrl, type ServerUrl } from "./databas
  */
 export type FleetTargetSpec =
   | { readonly id: string; readonly file: string }
-  | { readonly id: string; readonly url: string; readonly server: string; readonly schema?: string; readonly listed?: boolean }
+  | { readonly id: string; readonly url: string; readonly server: string; readonly schema?: string; readonly listed?: boolean; readonly localFile?: string }
   | { readonly id: string; readonly unlisted: TargetError };
 
 /** `--shard i/n`: this run takes the `index`-th of `count` parts. */
@@ -121,7 +121,7 @@ async function listServerTargets(scope: CommandScope, urlFile: string | undefine
     servers = [parse(url, source)];
   }
   const schema = setting(flags.schema, props.schema);
-  if (schema === undefined) return servers.map((server) => ({ id: server.label, url: server.url, server: server.label }));
+  if (schema === undefined) return servers.map((server) => ({ id: server.label, url: server.url, server: server.label, ...(server.file !== null && { localFile: server.file }) }));
   if (driver !== "pg") throw pgOnlyFlagRefusal("--schema", driver, offeredDrivers(props));
   const targets: FleetTargetSpec[] = [];
   for (const server of servers) {

@@ -82,12 +82,14 @@ const upOptionsOf = (job: FleetJob) => ({ ...(job.to === undefined ? {} : { to: 
 /** Opens one database, runs the job's task and closes it: a report whose error is spelled as the CLI spells options. */
 export async function runFleetTarget(connector: DriverConnector, migrations: MigrationRegistry, spec: FleetTargetSpec, job: FleetJob, authToken?: string): Promise<FleetTargetResult> {
   if ("unlisted" in spec) return describeLostTarget(spec, job, spec.unlisted, 0);
-  if ("file" in spec) {
+  // A file the fleet names (by --db, or a file: URL of --url-file): a tenant to migrate, never one to create.
+  const file = "file" in spec ? spec.file : "localFile" in spec ? spec.localFile : undefined;
+  if (file !== undefined) {
     // Listed when the run began, deleted since: opening it to write would create an empty tenant and migrate it.
-    if (fileKindAt(spec.file, false) === "missing") return describeLostTarget(spec, job, toPlainError(databasePathInvalidError(spec.id, "gone", "missing")), 0);
+    if (fileKindAt(file, false) === "missing") return describeLostTarget(spec, job, toPlainError(databasePathInvalidError(spec.id, "gone", "missing")), 0);
     // What `up --db` refuses of its path (a link to nothing, such as an unmounted volume's, through which SQLite would create a database), refused here too.
     try {
-      realDatabaseFileOrThrow(spec.file);
+      realDatabaseFileOrThrow(file);
     } catch (error) {
       return describeLostTarget(spec, job, describeTargetError(error), 0);
     }
