@@ -8,6 +8,8 @@ import type { CliContext } from "../src/cli/cli-props.js";
 import type { RegistryChangeKind } from "../src/core/errors.js";
 import type { SqlSourceProblemCode } from "../src/shared/sql-source.js";
 import { decodeSourceBytes } from "../src/shared/source-text.js";
+import { isInstanceSafely } from "../src/core/error-factories.js";
+import { tryOr } from "../src/shared/try-or.js";
 
 export { closestName } from "../src/core/options.js";
 
@@ -189,7 +191,7 @@ export function addProblems(problems: Problem[], ...found: readonly Problem[]): 
   return null;
 }
 
-export { tryOr } from "../src/shared/try-or.js";
+export { tryOr };
 
 /** A file's bytes and text, or `null` after adding to `problems` that it cannot be read (`unreadable`) or is not UTF-8 (`FILE_NOT_UTF8`, at the first bad byte). */
 export function readSourceText(absolutePath: string, file: string, problems: Problem[], unreadable: (error: unknown) => Problem): { bytes: Buffer; text: string } | null {
@@ -229,8 +231,9 @@ export function escapeControlCharacters(text: string): string {
 
 /** The first `file:line:col` in the stacks of `error` and its causes whose file `accept`s. */
 export function findStackLocation(error: unknown, accept: (file: string) => boolean): { file: string; line: number; column: number } | null {
-  for (let current = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth++) {
-    for (const match of (current.stack ?? "").matchAll(/((?:file:\/\/)?\/[^\s()]+?):(\d+):(\d+)/g)) {
+  // A hostile thrown value (a getter that throws) has no location to give, and must not fail gen's report.
+  for (let current = error, depth = 0; isInstanceSafely(current, Error) && depth < 8; current = tryOr(() => current.cause, undefined), depth++) {
+    for (const match of tryOr(() => String(current.stack ?? ""), "").matchAll(/((?:file:\/\/)?\/[^\s()]+?):(\d+):(\d+)/g)) {
       const file = match[1]!.startsWith("file://") ? new URL(match[1]!).pathname : match[1]!;
       if (accept(file)) return { file, line: Number(match[2]), column: Number(match[3]) };
     }

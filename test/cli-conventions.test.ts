@@ -223,6 +223,40 @@ test("a failed migration names its file:line, not the executor's, with no stack;
   assert.match(verbose.stderr, /^Caused by: Error: the reason underneath$/m);
 });
 
+test("a thrown error whose name, stack or cause cannot be read is still reported as one JSON value and a typed error, with --verbose too, and by gen --check's replay", async (t) => {
+  const throwing = (field: string) =>
+    [
+      'import { defineMigration } from "stepwise-migrate";',
+      "",
+      `class Hostile extends Error { override get ${field}(): never { throw new Error("${field} cannot be read"); } }`,
+      "",
+      "export default defineMigration({",
+      "  up(db) {",
+      '    db.exec("INSERT INTO t (note) VALUES (1)");',
+      '    throw new Hostile("gave up");',
+      "  },",
+      "});",
+      "",
+    ].join("\n");
+  for (const field of ["name", "stack", "cause"]) {
+    const { cli, database } = await project(t, { "001_t.sql": CREATE_T, "002_hostile.ts": throwing(field) });
+    const [json, verbose, check] = await Promise.all([cli(["up", "--json"]), cli(["up", "--verbose"]), cli(["gen", "--check", "--json"])]);
+    assert.equal(check.code, 1, field);
+    assert.deepEqual(
+      (JSON.parse(check.stdout) as { problems: { code: string; file: string }[] }).problems.map((problem) => [problem.code, problem.file]),
+      [["REPLAY_FAILED", "migrations/002_hostile.ts"]],
+      field,
+    );
+    assert.equal(json.code, 1, field);
+    assert.equal(jsonError(json).code, "MIGRATION_FAILED", field);
+    assert.equal(verbose.code, 1, field);
+    assert.match(verbose.stderr, /error \[MIGRATION_FAILED\]/, field);
+    const db = new Database(database, { readonly: true });
+    assert.deepEqual(db.prepare("SELECT count(*) AS n FROM t").get(), { n: 0 }, field);
+    db.close();
+  }
+});
+
 test("an error raised inside the driver by a migration's statement is located at the migration's line", async (t) => {
   const { cli } = await project(t, { "001_t.sql": CREATE_T, "002_bad_sql.ts": BAD_SQL_AT_LINE_5 });
   const [plain, json] = await Promise.all([cli(["up"]), cli(["up", "--json"])]);

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { CommanderError } from "commander";
 import { StepwiseError, type StepwiseErrorCode } from "../core/errors.js";
 import { spellFields } from "../core/option-text.js";
-import { toPlainError, translateSqliteError } from "../core/error-factories.js";
+import { describeThrownValue, isInstanceSafely, toPlainError, translateSqliteError } from "../core/error-factories.js";
 import { attachedFix, withPlainFix } from "./error-fix.js";
 import { quoteForShell } from "../shared/shell-quote.js";
 import type { CliOutput } from "./output.js";
@@ -38,8 +38,8 @@ export function reportError(error: unknown, argv: readonly string[], output: Cli
   const translated = translateSqliteError(error, 0);
   if (!(translated instanceof StepwiseError)) {
     // No stepwise error: a bug, or a library's error nothing translated; a script still finds a code.
-    printJson({ name: error instanceof Error ? error.name : typeof error, code: "UNEXPECTED", message: error instanceof Error ? error.message : String(error) });
-    stderr(`${palette.red("unexpected error")} (please report it with the output below):\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    printJson({ name: readSafely(() => (error instanceof Error ? error.name : typeof error)), code: "UNEXPECTED", message: describeThrownValue(error) });
+    stderr(`${palette.red("unexpected error")} (please report it with the output below):\n${describeStack(error)}\n`);
     return 1;
   }
   const json = errorToJson(translated);
@@ -167,9 +167,9 @@ function locateFailure(error: StepwiseError): SourceLocation | null {
   const normalize = (name: string) => name.replace(/\\/g, "/").replace(/^\.\//, "");
   const relativeFile = normalize(file);
   for (const current of causeChain(error.cause)) {
-    if (!(current instanceof Error)) break;
+    if (!isInstanceSafely(current, Error)) break;
     const frames: SourceLocation[] = [];
-    for (const line of (current.stack ?? "").split("\n")) {
+    for (const line of readSafely(() => current.stack ?? "").split("\n")) {
       const match = /^\s*at (?:async )?(?:.*?\()?(.+?):(\d+):(\d+)\)?\s*$/.exec(line);
       if (!match) continue;
       // A file URL that is not a path on this system is compared as written.
@@ -194,15 +194,25 @@ function locateFailure(error: StepwiseError): SourceLocation | null {
 /** `error` and each cause down its chain, once each. */
 function causeChain(error: unknown): unknown[] {
   const chain: unknown[] = [];
-  for (let current = error; current !== undefined && !chain.includes(current); current = current instanceof Error ? current.cause : undefined) chain.push(current);
+  for (let current = error; current !== undefined && !chain.includes(current); current = isInstanceSafely(current, Error) ? tryOr(() => current.cause, undefined) : undefined) chain.push(current);
   return chain;
+}
+
+// What a body threw may be hostile (a getter of name, stack or cause that throws): reporting it must not fail in turn.
+
+/** `read()`, or a placeholder where reading throws. */
+const readSafely = (read: () => unknown): string => tryOr(() => String(read()), "(a value that cannot be read)");
+
+/** A thrown value's stack, else its message; never throws. */
+function describeStack(value: unknown): string {
+  return isInstanceSafely(value, Error) ? tryOr(() => value.stack ?? describeThrownValue(value), describeThrownValue(value)) : describeThrownValue(value);
 }
 
 /** The whole stack of `error` and each cause down its chain, for `--verbose`. */
 function formatStackChain(error: unknown): string {
   return causeChain(error)
     .map((current, index) => {
-      const text = current instanceof Error ? (current.stack ?? `${current.name}: ${current.message}`) : String(current);
+      const text = describeStack(current);
       return index === 0 ? text : `Caused by: ${text}`;
     })
     .join("\n");
