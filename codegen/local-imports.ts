@@ -376,7 +376,7 @@ function createResolver(projectRoot: string, probed: ProbeLog) {
 function readPackageJson(file: string, probed: ProbeLog): PackageJson | null {
   const sha256 = hashDependency(file);
   probed.set(file, sha256);
-  const parsed = sha256 === null ? null : tryOr(() => JSON.parse(readFileSync(file, "utf8")) as unknown, null);
+  const parsed = sha256 === null ? null : tryOr(() => JSON.parse(readFileSync(file, "utf8").replace(/^\uFEFF/, "")) as unknown, null);
   return typeof parsed === "object" && parsed !== null ? (parsed as PackageJson) : null;
 }
 

@@ -304,7 +304,7 @@ export function resolveImportExtension(projectRoot: string, registryFile: string
 /** The `type` of the nearest package.json at or above `dir` (Node's rule for a `.ts`/`.js` file's format). */
 function packageTypeOf(dir: string): unknown {
   for (let at = dir; ; at = path.dirname(at)) {
-    const manifest = tryOr(() => JSON.parse(readFileSync(path.join(at, "package.json"), "utf8")) as { type?: unknown } | null, undefined);
+    const manifest = tryOr(() => JSON.parse(readFileSync(path.join(at, "package.json"), "utf8").replace(/^\uFEFF/, "")) as { type?: unknown } | null, undefined);
     if (manifest !== undefined) return manifest?.type;
     if (path.dirname(at) === at) return undefined;
   }

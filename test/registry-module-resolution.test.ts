@@ -26,6 +26,8 @@ interface Variant {
   readonly type: "module" | "commonjs";
   /** No emit: the sources run as they are, on Node 24. */
   readonly runsSources?: boolean;
+  /** package.json starts with a byte order mark, which Node reads past. */
+  readonly byteOrderMark?: boolean;
 }
 
 const COMMONJS: Variant = { name: "CommonJS (node10)", type: "commonjs", compilerOptions: { module: "CommonJS", moduleResolution: "Node10", esModuleInterop: true } };
@@ -48,6 +50,7 @@ require.extensions[".ts"] = (module, file) =>
 
 const VARIANTS: readonly Variant[] = [
   { name: "nodenext", type: "module", compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext" } },
+  { name: "nodenext, package.json with a byte order mark", type: "module", byteOrderMark: true, compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext" } },
   NODE16_COMMONJS,
   NODENEXT_COMMONJS,
   { name: "bundler", type: "module", compilerOptions: { module: "ESNext", moduleResolution: "Bundler" } },
@@ -84,7 +87,7 @@ function writeStepwiseStub(root: string): void {
 /** A project of `variant` in a folder of its own: package.json, tsconfig, the migrations, the registry gen writes, and the app's main.ts. */
 async function writeProject(t: { after(fn: () => void): void }, variant: Variant): Promise<string> {
   const root = makeTempDir(t);
-  writeFileSync(path.join(root, "package.json"), JSON.stringify({ name: "resolution-app", private: true, type: variant.type }));
+  writeFileSync(path.join(root, "package.json"), `${variant.byteOrderMark ? "\uFEFF" : ""}${JSON.stringify({ name: "resolution-app", private: true, type: variant.type })}`);
   writeFileSync(
     path.join(root, "tsconfig.json"),
     JSON.stringify({
