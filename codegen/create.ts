@@ -91,7 +91,7 @@ async function claimVersion(migrationsDir: string, fileNameOf: (version: number,
     const held = heldVersions(entries);
     first ??= Math.max(0, ...held) + 1;
     let version = first;
-    while (held.has(version)) version++;
+    while (held.has(version) && Number.isSafeInteger(version)) version++;
     if (!Number.isSafeInteger(version)) throw usageError(`No version is free below 2^53 after the newest migration in ${migrationsDir}; gen accepts no larger one. Nothing was created.`);
     const fileName = fileNameOf(version, versionWidthOf(entries.filter((entry) => parseMigrationFileName(entry).status === "migration")));
     absolutePath = path.join(migrationsDir, fileName);
@@ -108,9 +108,15 @@ async function claimVersion(migrationsDir: string, fileNameOf: (version: number,
   throw new StepwiseError("FILE_WRITE_FAILED", message, { file: absolutePath, step: "link", systemCode: "EEXIST", bytesWritten: bytes, bytesExpected: bytes });
 }
 
-/** Every version an entry holds, as the scan counts it. */
+/** Every version an entry holds, as the scan counts it; one whose version is too large to read holds 2^53, so none is free after it. */
 function heldVersions(entries: readonly string[]): Set<number> {
-  return new Set(entries.flatMap((entry) => heldVersion(parseMigrationFileName(entry)) ?? []));
+  return new Set(
+    entries.flatMap((entry) => {
+      const parsed = parseMigrationFileName(entry);
+      const digits = /^\d+/.exec(entry)?.[0];
+      return heldVersion(parsed) ?? (parsed.status === "malformed" && digits !== undefined && !Number.isSafeInteger(Number(digits)) ? 2 ** 53 : []);
+    }),
+  );
 }
 
 /** Writes `file` exclusively; `false` when a file of that name appeared since the folder was listed (another run of the same description). */

@@ -231,6 +231,15 @@ test("create takes the version after every version the folder's entries hold, re
     const codes = scanMigrations({ projectRoot: project.root, migrationsDir: project.migrationsDir }).problems.map((problem) => problem.code);
     assert.ok(!codes.includes("DUPLICATE_VERSION"), `${files.join(", ")}: ${codes.join(", ")}`);
   }
+  // A version at or past 2^53 leaves none free after it, written in a valid name or not: refused (exit 2), as gen would refuse anything larger.
+  for (const fileName of ["9007199254740991_a.sql", "99999999999999999999_a.sql", "99999999999999999999-a.sql"]) {
+    const project = createTestProject(t);
+    project.writeMigration(fileName, "-- migrate:up\nSELECT 1;\n");
+    const refused = await runCli(["create", "c", "--sql"], { cwd: project.root });
+    assert.equal(refused.code, 2, `${fileName}: ${refused.stdout}`);
+    assert.match(refused.stderr, /^error \[USAGE\]/, fileName);
+    assert.deepEqual(readdirSync(project.migrationsDir), [fileName]);
+  }
 });
 
 test("create cuts a name to the length cap instead of refusing it, and spells letters NFKD keeps whole in ASCII", async (t) => {
