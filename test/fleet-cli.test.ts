@@ -194,9 +194,9 @@ test("a database's fix in a fleet report names the fleet's command to run again,
     return report.targets.map((target) => (target.error as { fix?: unknown }).fix);
   };
   const [rolledBack] = await fixesOf(failing);
-  assert.match(String(rolledBack), /"stepwise gen" and "stepwise fleet up" again/);
+  assert.match(String(rolledBack), /"stepwise gen" and "stepwise fleet up --db 'tenants\/\*\.db'" again/);
   // A fleet up that was to stop at a version is run again to that version, not past it.
-  assert.match(String((await fixesOf(failing, ["--to", "2", "--transaction", "all"]))[0]), /"stepwise gen" and "stepwise fleet up --to 2 --transaction all" again/);
+  assert.match(String((await fixesOf(failing, ["--to", "2", "--transaction", "all"]))[0]), /"stepwise gen" and "stepwise fleet up --db 'tenants\/\*\.db' --to 2 --transaction all" again/);
   // A migration outside a transaction that failed part way: resolved one database at a time.
   const partial = [failing[0]!, namedSqlEntry(2, "again", "CREATE TABLE items (id INTEGER);", null, { transaction: false })];
   const [a, bc] = await fixesOf(partial);

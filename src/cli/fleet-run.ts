@@ -10,6 +10,8 @@ import { LIBSQL_AUTH_TOKEN_ENV } from "./database-path.js";
 import { assertRegistryFits, connectorFor, driverOf, loadRegistry, offeredDrivers, resolvePath, setting, type CommandScope } from "./database-target.js";
 import { connectsByUrl, dialectOfDriver, driverOfScheme } from "./driver-names.js";
 import { createFleetProgress } from "./fleet-output.js";
+import { targetFlags } from "./report-error.js";
+import { quoteForShell } from "../shared/shell-quote.js";
 import { runFleetTarget, type FleetJob } from "./fleet-task.js";
 import { listedUrls, listFleetTargets, parseShard } from "./fleet-targets.js";
 import type { FleetWorkerProps } from "./fleet-workers.js";
@@ -71,8 +73,11 @@ export async function runFleetCommand<R extends MigrationRegistry>(given: Comman
     if (job.to !== undefined) planUp(migrations, [], { to: job.to });
     const tableName = setting(flags.table, props.tableName);
     const lockTimeoutMs = setting(flags.lockTimeout, props.lockTimeoutMs);
+    const typed = given.flags;
+    const selection = `${targetFlags({ db: typed.db, url: typed.url, schema: typed.schema, table: typed.table, driver: typed.driver })}${options.urlFile === undefined ? "" : ` --url-file ${quoteForShell(options.urlFile)}`}${options.shard === undefined ? "" : ` --shard ${options.shard}`}`;
     const full: FleetJob = {
       ...job,
+      selection,
       driver,
       busyTimeoutMs: setting(flags.busyTimeout, props.busyTimeoutMs) ?? DEFAULT_BUSY_TIMEOUT_MS,
       ...(tableName !== undefined && { tableName }),

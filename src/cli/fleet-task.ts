@@ -28,6 +28,8 @@ export interface FleetJob {
   readonly lockTimeoutMs?: number;
   readonly to?: number;
   readonly transaction?: TransactionMode;
+  /** The options that picked the fleet, as given (`--db '<glob>'`, `--url-file`, `--shard`, …): a command a fix names to run the fleet again repeats them. */
+  readonly selection?: string;
 }
 
 /** `status` of one database; `state` sorts it into the histogram. */
@@ -134,7 +136,8 @@ function inFleetReport(error: TargetError, spec: FleetTargetSpec, job: FleetJob)
   const again = (name: string) => (name === "up" && report.code === "MIGRATION_FAILED" ? job.task : name);
   // Run again, a fleet up that was to stop at a version stops there (as a one-database up's fix says).
   const repeat = job.task === "up" && RUN_AGAIN_CODES.has(report.code) ? `${job.to === undefined ? "" : ` --to ${job.to}`}${job.transaction === "all" ? " --transaction all" : ""}` : "";
-  const spell = <T>(text: T) => withDatabaseFlags(text, target, (name, bare) => (FLEET_COMMANDS.has(name) ? `"stepwise fleet ${again(name)}${bare && again(name) === "up" ? repeat : ""}` : null));
+  const spell = <T>(text: T) =>
+    withDatabaseFlags(text, target, (name, bare) => (FLEET_COMMANDS.has(name) ? `"stepwise fleet ${again(name)}${job.selection ?? ""}${bare && again(name) === "up" ? repeat : ""}` : null));
   // The message's commands too (`"stepwise down --to 3"`): the text report prints it, and without the database it names none of the fleet's.
   return Object.assign(report, { message: spell(report.message), fix: spell(report.fix) });
 }
