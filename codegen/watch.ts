@@ -7,6 +7,7 @@ import path from "node:path";
 import type { CliContext } from "../src/cli/cli-props.js";
 import { generateRegistry, type GenerateOptions } from "./generate.js";
 import { describeGenerated, printProblems, tryOr } from "./problems.js";
+import { describeThrownValue } from "../src/core/error-factories.js";
 
 /** How long the folder must stay quiet before a run starts (an editor's save is several events). */
 export const DEFAULT_WATCH_DEBOUNCE_MS = 150;
@@ -14,7 +15,12 @@ export const DEFAULT_WATCH_DEBOUNCE_MS = 150;
 /** Runs `gen` until SIGINT or SIGTERM (exit 0); a folder that cannot be watched (missing, removed) ends it with exit code 1. */
 export async function watchAndGenerate(options: Omit<GenerateOptions, "check">, context: CliContext, debounceMs = DEFAULT_WATCH_DEBOUNCE_MS): Promise<void> {
   const folder = path.relative(options.projectRoot, options.migrationsDir) || ".";
-  const report = (error: unknown) => context.io.stderr(`${context.palette.red(`error [${(error as NodeJS.ErrnoException).code ?? "WATCH_FAILED"}]`)}: ${(error as Error).message}\n`);
+  // Under gen's own codes: a folder gone is MIGRATIONS_DIR_MISSING; one the system will not watch (its watch limit, its permissions), MIGRATIONS_DIR_UNREADABLE.
+  const report = (error: unknown) => {
+    const systemCode = tryOr(() => (error as NodeJS.ErrnoException).code, undefined);
+    const code = systemCode === "ENOENT" ? "MIGRATIONS_DIR_MISSING" : "MIGRATIONS_DIR_UNREADABLE";
+    context.io.stderr(`${context.palette.red(`error [${code}]`)}: ${describeThrownValue(error)}${systemCode === undefined || systemCode === "ENOENT" ? "" : ` (${systemCode})`}\n`);
+  };
   const stop = new AbortController();
   const { run, settled } = genQueue(options, context, folder, report, stop.signal);
   const onSignal = () => stop.abort();
@@ -40,7 +46,10 @@ export async function watchAndGenerate(options: Omit<GenerateOptions, "check">, 
         watcher = active;
         active.on("change", () => {
           clearTimeout(timer);
-          timer = setTimeout(() => void run().then(watchAgain), debounceMs);
+          timer = setTimeout(() => {
+            reopen();
+            void run().then(watchAgain);
+          }, debounceMs);
         });
         // The folder itself went away (deleted, unmounted): report it and stop rather than hang.
         active.on("error", (error) => {
@@ -53,6 +62,23 @@ export async function watchAndGenerate(options: Omit<GenerateOptions, "check">, 
           clearTimeout(timer);
           void settled().then(resolve);
         });
+      };
+      /**
+       * Before each run, a new watcher on the folder if it is still the one watched: Node's recursive watch on Linux watches each file it found when it opened, so a file replaced since (an
+       * editor's atomic save, a checkout) was no longer seen. Opened before the run, so a change while it runs is seen.
+       */
+      const reopen = (): void => {
+        if (folderIdentity(options.migrationsDir) !== watched || stop.signal.aborted) return;
+        const old = watcher;
+        retired = old;
+        old.close();
+        try {
+          follow(watch(options.migrationsDir, { recursive: true }));
+        } catch (error) {
+          report(error);
+          context.setExitCode(1);
+          void settled().then(resolve);
+        }
       };
       /** After a run that found another folder than the one watched: a new watcher on it, and a run for what changed in between; no folder at all ends the watch. */
       const watchAgain = (): void => {
