@@ -329,7 +329,7 @@ test("durations are rounded: whole ms or tenths of a second in text, whole ms in
     "});",
     "",
   ].join("\n");
-  const { cli } = await project(t, { "001_t.sql": CREATE_T, "002_slow.ts": slow, "003_index.sql": "-- migrate:up\nCREATE INDEX t_note ON t (note);\n" });
+  const { cli, database } = await project(t, { "001_t.sql": CREATE_T, "002_slow.ts": slow, "003_index.sql": "-- migrate:up\nCREATE INDEX t_note ON t (note);\n" });
   const dryRun = await cli(["up", "--dry-run", "--json"]);
   assert.equal(dryRun.code, 0, dryRun.stderr);
   const dry = JSON.parse(dryRun.stdout) as { steps: Array<{ durationMs: number | null }> };
@@ -355,6 +355,23 @@ test("durations are rounded: whole ms or tenths of a second in text, whole ms in
   assert.match(history.stdout, /\b1\.\d s\b/, history.stdout);
   assert.match(status.stdout, /\b1\.\d s\b/, status.stdout);
   for (const text of [history.stdout, status.stdout]) assert.doesNotMatch(text, /\d\.\d+ ms/);
+
+  // A duration edited by hand (text, negative) is no duration: null, shown as "?", never passed through.
+  const db = new Database(database);
+  db.exec(
+    "UPDATE schema_migrations SET duration_ms = 'abc' WHERE version = 2; UPDATE schema_migrations SET duration_ms = -5 WHERE version = 1; UPDATE schema_migrations SET duration_ms = 7.6 WHERE version = 3",
+  );
+  db.close();
+  const edited = await cli(["history", "--json"]);
+  assert.equal(edited.code, 0, edited.stderr);
+  assert.deepEqual(
+    (JSON.parse(edited.stdout) as Array<{ version: number; durationMs: number | null }>).map((row) => [row.version, row.durationMs]),
+    [
+      [1, null],
+      [2, null],
+      [3, 8],
+    ],
+  );
 });
 
 test("formatDuration and roundDurations at their boundaries", () => {

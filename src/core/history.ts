@@ -250,7 +250,11 @@ export class HistoryStore {
   /** Every row, oldest first; `[]` when the table does not exist. */
   *readAll(): Step<AppliedMigration[]> {
     const rows = yield* this.readRows("name, applied_at, duration_ms");
-    return rows.map((row) => ({ version: row.version, name: row.name, checksum: row.checksum, appliedAt: row.applied_at, durationMs: row.duration_ms, state: row.state }) as AppliedMigration);
+    // A duration edited by hand (text, negative) is none: every `…Ms` field is whole milliseconds or null.
+    const durationOf = (value: unknown) => (typeof value === "number" && Number.isFinite(value) && value >= 0 ? Math.round(value) : null);
+    return rows.map(
+      (row) => ({ version: row.version, name: row.name, checksum: row.checksum, appliedAt: row.applied_at, durationMs: durationOf(row.duration_ms), state: row.state }) as AppliedMigration,
+    );
   }
 
   /** The rows with `columns` besides version, checksum and state, oldest first; `HISTORY_TABLE_INVALID` names a malformed one. */
