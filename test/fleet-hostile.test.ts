@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, linkSync, mkdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
@@ -16,7 +16,7 @@ import { migrateMany } from "../src/index.js";
 import { jsonError, jsonOutput, runInProcess } from "./support/in-process-cli.js";
 import { binArgs } from "./support/compiled-bin.js";
 import { cliNode, collectOutput, createTestProject, makeTempDir, runCli } from "./support/project.js";
-import { namedSqlEntry } from "./support/registry-builders.js";
+import { namedSqlEntry, tsEntry } from "./support/registry-builders.js";
 import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
 import { maxFleetWorkers } from "../src/cli/fleet-run.js";
 import { runFleetTarget } from "../src/cli/fleet-task.js";
@@ -350,12 +350,21 @@ test("a registry every database would refuse (the other dialect's, a gap in its 
   }
 });
 
-test("a file: URL of --url-file whose file is missing at its turn is reported gone (DATABASE_PATH_INVALID) as a --db file is, and not created", async (t) => {
+test("a file: URL of --url-file whose file was there when the run began and is gone at its turn is reported gone (DATABASE_PATH_INVALID) as a --db file is, and not created anew; one never there is created, as up --url creates it", async (t) => {
   const cwd = makeTempDir(t);
   mkdirSync(path.join(cwd, "tenants"));
-  writeFileSync(path.join(cwd, "tenants", "a.db"), "");
-  writeFileSync(path.join(cwd, "urls.txt"), "file:tenants/a.db\nfile:tenants/never.db\n");
-  const run = await runInProcess({ migrations: registry, cwd }, ["fleet", "up", "--driver", "libsql-client", "--url-file", "urls.txt", "--concurrency", "1", "--json"]);
+  for (const name of ["a", "b"]) writeFileSync(path.join(cwd, "tenants", `${name}.db`), "");
+  writeFileSync(path.join(cwd, "urls.txt"), "file:tenants/a.db\nfile:tenants/b.db\nfile:tenants/new.db\n");
+  // Tenant a's migration deletes tenant b, whose turn comes after it (one at a time).
+  let deleted = false;
+  const deletesB = tsEntry(1, {
+    async up(db: { execute(sql: string): Promise<unknown> }) {
+      if (!deleted) rmSync(path.join(cwd, "tenants", "b.db"));
+      deleted = true;
+      await db.execute("CREATE TABLE items (id INTEGER)");
+    },
+  });
+  const run = await runInProcess({ migrations: [deletesB], cwd }, ["fleet", "up", "--driver", "libsql-client", "--url-file", "urls.txt", "--concurrency", "1", "--json"]);
   assert.equal(run.code, 1, run.stderr);
   const report = JSON.parse(run.stdout) as { targets: Array<{ ok: boolean; error: { code: string; problem?: string } | null }> };
   assert.deepEqual(
@@ -363,9 +372,10 @@ test("a file: URL of --url-file whose file is missing at its turn is reported go
     [
       [true, null, null],
       [false, "DATABASE_PATH_INVALID", "gone"],
+      [true, null, null],
     ],
   );
-  assert.equal(existsSync(path.join(cwd, "tenants", "never.db")), false);
+  assert.equal(existsSync(path.join(cwd, "tenants", "b.db")), false);
 });
 
 test("fleet refuses --lock-timeout on a SQLite or libSQL driver as up does, rather than ignoring it", async (t) => {

@@ -51,6 +51,6 @@ test("verify and fleet verify whose replay fails name verify to run again, not u
   assert.ok(String(verify.fix).includes('"stepwise verify --db a.db" again'), String(verify.fix));
   const fleet = jsonOutput<{ targets: { error: { code: string; fix: string } | null }[] }>(await runInProcess({ migrations, cwd }, ["fleet", "verify", "--db", "*.db", "--json"]), 1);
   assert.equal(fleet.targets[0]!.error?.code, "MIGRATION_FAILED");
-  assert.ok(fleet.targets[0]!.error!.fix.includes('"stepwise fleet verify"'), fleet.targets[0]!.error!.fix);
+  assert.ok(fleet.targets[0]!.error!.fix.includes(`"stepwise fleet verify --db '*.db'"`), fleet.targets[0]!.error!.fix);
   assert.doesNotMatch(fleet.targets[0]!.error!.fix, /stepwise fleet up/);
 });
