@@ -366,8 +366,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     } catch (cause) {
       failure = { cause };
     }
-    // The connection is gone: nothing to release, judge or roll back through it.
-    if (failure && isConnectionClosedError(failure.cause)) throw failure.cause;
+    // The connection is gone: nothing to release, judge or roll back through it. SQLite (and a server) rolled back the transaction it held, this migration's.
+    if (failure && isConnectionClosedError(failure.cause)) throw copyFailure(failure.cause as StepwiseError<"MIGRATION_FAILED">, { rolledBack: true });
     if (guard && !(yield* guard.leave())) throw yield* this.escaped(entry, direction, failure, guard);
     // Unguarded SQL cannot end the transaction without failing.
     if (failure) throw yield* this.migrationFailed(entry, direction, failure.cause, true, "body");
