@@ -9,6 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { hostname } from "node:os";
+import path from "node:path";
 import { test } from "node:test";
 import type { MigrationEvent } from "../src/core/events.js";
 import type { MigrationRegistry } from "../src/core/types.js";
@@ -274,3 +275,29 @@ test("up --dry-run --json prints the rehearsal, exits 1 for a failing plan and d
 
   assert.deepEqual(readBytes(file), before, "the database file changed during the dry run");
 });
+
+test(
+  "up --dry-run of a migration that reaches another file (ATTACH in its SQL, or in a body's call) is REHEARSAL_REFUSED naming it and the version before it, not a failure the real run would meet; up applies it",
+  { skip: cliSkip },
+  async (t) => {
+    // Its own name in each project: an in-process CLI's relative path would be the test process's.
+    const attaching = (other: string) => ({
+      sql: `-- migrate:up transaction:false\nATTACH DATABASE '${other}' AS other;\nCREATE TABLE other.t (x);\nDETACH DATABASE other;\n`,
+      ts: `import { defineMigration } from "stepwise-migrate";\n\nexport default defineMigration({\n  transaction: false,\n  up(db: { exec(sql: string): void }) {\n    db.exec("ATTACH DATABASE '${other}' AS other");\n    db.exec("CREATE TABLE other.t (x)");\n    db.exec("DETACH DATABASE other");\n  },\n});\n`,
+    });
+    for (const kind of ["sql", "ts"] as const) {
+      const project = createTestProject(t, { packageJson: { stepwise: { database: "app.db" } } });
+      project.writeMigration("001_items.sql", "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY);\n");
+      project.writeMigration(`002_attach.${kind}`, attaching(path.join(project.root, "other.db"))[kind]);
+      await project.generate();
+      const dryRun = await runCli(["up", "--dry-run", "--json"], { cwd: project.root });
+      assert.equal(dryRun.code, 1, `${kind}: ${dryRun.stdout}`);
+      const { error } = JSON.parse(dryRun.stdout) as { error: { code: string; version: number; obstacle: string; rehearsableTo: number | null } };
+      assert.deepEqual([error.code, error.version, error.obstacle, error.rehearsableTo], ["REHEARSAL_REFUSED", 2, "reaches-another-file", 1], kind);
+      assert.equal((await runCli(["up", "--dry-run", "--to", "1", "--json"], { cwd: project.root })).code, 0, kind);
+      const up = await runCli(["up", "--json"], { cwd: project.root });
+      assert.equal(up.code, 0, `${kind}: ${up.stdout}`);
+      assert.equal((JSON.parse(up.stdout) as { toVersion: number }).toVersion, 2, kind);
+    }
+  },
+);

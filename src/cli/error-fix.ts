@@ -127,8 +127,10 @@ export const FIX_OF_CODE: FixOf = {
     sqlstate === "25006"
       ? `run the check against the primary server, in a session that may write (default_transaction_read_only off): it creates a scratch database`
       : `grant the role CREATEDB ("ALTER ROLE <role> CREATEDB"), or run the check as a role that has it`,
-  REHEARSAL_REFUSED: ({ rehearsableTo }) =>
-    rehearsableTo === null ? `rehearse on a copy of the database` : `rehearse up to the migration before it ("stepwise up --dry-run --to ${rehearsableTo}"), or rehearse on a copy of the database`,
+  REHEARSAL_REFUSED: ({ rehearsableTo, obstacle }) => {
+    const past = obstacle === "reaches-another-file" ? `take a backup and run it ("stepwise up --backup")` : `rehearse on a copy of the database`;
+    return rehearsableTo === null ? past : `rehearse up to the migration before it ("stepwise up --dry-run --to ${rehearsableTo}"), or ${past}`;
+  },
   TEMP_FOLDER_UNUSABLE: ({ folder }) => `free space in ${folder}, or point TMPDIR at a folder that can hold a copy of the database`,
   BACKUP_INVALID: () => `pick a file written by "stepwise up --backup"`,
   BACKUP_FOREIGN: ({ file }) => `pick a backup of this database, or pass --force to restore ${file} anyway`,

@@ -304,9 +304,10 @@ export interface StepwiseErrorDetails {
    * Fix: Use `stepwise up` to continue, or `stepwise verify` to compare its schema. */
   readonly ALREADY_MANAGED: Readonly<{ currentVersion: number }>;
   /** The plan cannot be rehearsed inside one transaction rolled back at the end (pg, `@libsql/client`, async registries), because one of its migrations has `transaction: false` or switches foreign
-   * keys off. Nothing ran. `rehearsableTo`: the newest pending version before it, which a rehearsal can reach; `null` when it is the first pending.
-   * Fix: Rehearse up to the migration before it (`up --dry-run --to N`) when there is one, or rehearse on a copy of the database. */
-  readonly REHEARSAL_REFUSED: Readonly<{ version: number; file: string; obstacle: WholeRunObstacle; driver: string; rehearsableTo: number | null }>;
+   * keys off; or, on any driver, because one reaches a file other than the database (`obstacle: "reaches-another-file"`: `ATTACH`, `VACUUM INTO`), which no private copy can contain, so the
+   * rehearsal cannot say what the real run would do. Nothing ran. `rehearsableTo`: the newest pending version before it, which a rehearsal can reach; `null` when it is the first pending.
+   * Fix: Rehearse up to the migration before it (`up --dry-run --to N`) when there is one; past it, take a backup (`up --backup`) and run it. */
+  readonly REHEARSAL_REFUSED: Readonly<{ version: number; file: string; obstacle: WholeRunObstacle | "reaches-another-file"; driver: string; rehearsableTo: number | null }>;
   /** On PostgreSQL, the server would not create the scratch database that verify, baseline and `gen --check`'s replay run the migrations in: typically the role lacks `CREATEDB` (`sqlstate` `42501`),
    * or the session is read-only (`25006`: a standby, or `default_transaction_read_only`). Nothing was changed.
    * Fix: Grant it (`ALTER ROLE <role> CREATEDB`), or run the check as a role that has it; a read-only session's, against the primary server. */

@@ -27,7 +27,7 @@ export function* statementsOf(sql: string, dialect: SqlDialect): Generator<{ rea
 }
 
 /** The refusal of the first statement of `sql` that reaches another file, or `null`. */
-function refuseReaching(sql: string): OutsideCopyRefusedError | null {
+export function reachingStatement(sql: string): OutsideCopyRefusedError | null {
   for (const { words, text } of statementsOf(sql, "sqlite")) if (words[0] === "ATTACH" || (words[0] === "VACUUM" && words.includes("INTO"))) return new OutsideCopyRefusedError(text);
   return null;
 }
@@ -98,7 +98,7 @@ const refusedCall = (name: string) => () => {
   throw new OutsideCopyRefusedError(`${name}()`);
 };
 const FILE_CALLS = { backup: refusedCall("backup"), loadExtension: refusedCall("loadExtension"), enableLoadExtension: refusedCall("enableLoadExtension") };
-const containConnection = <C extends object>(connection: C): C => guardSqlCalls(connection, refuseReaching, FILE_CALLS);
+const containConnection = <C extends object>(connection: C): C => guardSqlCalls(connection, reachingStatement, FILE_CALLS);
 
 /** `migrations` with every TypeScript body handed a contained connection (`gen --check`'s replay, on a database of its own). */
 export function containBodies<M extends MigrationEntry>(migrations: readonly M[]): M[] {
@@ -109,7 +109,7 @@ export function containBodies<M extends MigrationEntry>(migrations: readonly M[]
 export function firstReachingSql(migrations: readonly MigrationEntry[]): { readonly file: string; readonly statement: string } | null {
   for (const entry of migrations) {
     if (entry.kind !== "sql") continue;
-    const refusal = refuseReaching(entry.upSql) ?? (entry.downSql === null ? null : refuseReaching(entry.downSql));
+    const refusal = reachingStatement(entry.upSql) ?? (entry.downSql === null ? null : reachingStatement(entry.downSql));
     if (refusal !== null) return { file: entry.file, statement: refusal.refused };
   }
   return null;
@@ -121,7 +121,7 @@ export function openContainedCopy<Db>(driver: SyncDriver<Db>, bytes: Uint8Array)
   if (bytes.length > 19 && bytes[18] === 2 && bytes[19] === 2) bytes[18] = bytes[19] = 1;
   const copy = driver.openSnapshot!(bytes);
   const check = (sql: string) => {
-    const refusal = refuseReaching(sql);
+    const refusal = reachingStatement(sql);
     if (refusal !== null) throw refusal;
   };
   try {

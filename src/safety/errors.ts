@@ -34,11 +34,14 @@ export function alreadyManagedError(currentVersion: number, tableName: string) {
 /** `REHEARSAL_REFUSED`: the plan holds a migration that cannot join the one transaction a rehearsal runs in; nothing ran. */
 export function rehearsalRefusedError({ version, file, obstacle, driver, rehearsableTo }: StepwiseErrorDetails["REHEARSAL_REFUSED"]) {
   // Up to the pending migration before it, when there is one: a target at or below the current version is one `up` refuses.
+  const past = obstacle === "reaches-another-file" ? "take a backup and run it" : "rehearse on a copy of the database";
   const partial =
-    rehearsableTo === null
-      ? text`It is the first pending migration, so rehearse on a copy of the database.`
-      : text`Rehearse up to version ${rehearsableTo} (${CALLS.rehearseUp({ to: rehearsableTo })}), or rehearse on a copy of the database.`;
-  const message = text`Cannot rehearse the pending migrations: migration ${version} (${file}) ${obstacle === "transaction-false" ? "has transaction: false" : "switches foreign keys off"}, and on the ${driver} driver a rehearsal runs inside one transaction rolled back at the end, which that migration cannot join. Nothing ran and nothing was changed. ${partial}`;
+    rehearsableTo === null ? text`It is the first pending migration, so ${past}.` : text`Rehearse up to version ${rehearsableTo} (${CALLS.rehearseUp({ to: rehearsableTo })}), or ${past}.`;
+  const why =
+    obstacle === "reaches-another-file"
+      ? "reaches a file other than the database (ATTACH, VACUUM INTO), which a rehearsal's private copy cannot contain, so it cannot tell what the real run would do there"
+      : `${obstacle === "transaction-false" ? "has transaction: false" : "switches foreign keys off"}, and on the ${driver} driver a rehearsal runs inside one transaction rolled back at the end, which that migration cannot join`;
+  const message = text`Cannot rehearse the pending migrations: migration ${version} (${file}) ${why}. Nothing ran and nothing was changed. ${partial}`;
   return new StepwiseError("REHEARSAL_REFUSED", message, { version, file, obstacle, driver, rehearsableTo });
 }
 
