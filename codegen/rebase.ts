@@ -23,6 +23,7 @@ import { findImportSpecifiers, followLocalImports } from "./local-imports.js";
 import { formatMigrationFileName, parseMigrationFileName, versionWidthOf, type ParsedMigrationFileName } from "./migration-file.js";
 import { compareText, printProblems, projectPath, tryOr, type Problem } from "./problems.js";
 import { writeFileAtomic } from "./write-file.js";
+import { scanMigrations } from "./scan.js";
 
 /** A migration file named by the rules, `file` project-relative (for a base file: where it would be in the work tree), `text` normalised for comparison. */
 interface BranchMigration extends ParsedMigrationFileName {
@@ -348,7 +349,7 @@ function rebaseConflictError(reason: RebaseConflictReason, files: readonly strin
   return new StepwiseError("REBASE_CONFLICT", `Refusing to rebase: ${advice[reason]} Nothing was changed.`, { reason, files });
 }
 /**
- * The `rebase` command: plans, refuses when the database records a migration it would renumber (same version and name: a row of another name is the base's), and with `--yes` renames and regenerates;
+ * The `rebase` command: plans, refuses when the database records a migration it would renumber (same version, name and checksum: another row is the base's), and with `--yes` renames and regenerates;
  * prints the outcome.
  */
 export async function runRebase(options: { base?: string; yes?: boolean; dbCheck: boolean; json?: boolean }, settings: StepwiseSettings, command: Command, context: CliContext): Promise<void> {
@@ -358,7 +359,11 @@ export async function runRebase(options: { base?: string; yes?: boolean; dbCheck
   if (plan.renames.length > 0 && options.dbCheck) {
     const history = await context.readAppliedHistory(command);
     databaseCheck = { status: history === null ? "no-database" : "checked", database: history?.database ?? null };
-    const applied = plan.renames.filter((rename) => history?.rows.some((row) => row.version === rename.fromVersion && row.name === rename.name));
+    // A row is this branch's migration when its checksum is the file's: one of the same number and name with another checksum is the base's, applied there (or an older edit, which up reports).
+    const scanned = history === null ? [] : scanMigrations({ projectRoot, migrationsDir, dialect: settings.dialect, target: settings.target }).migrations;
+    const recordedHere = (rename: RebasePlan["renames"][number], row: { version: number; name: string; checksum: string }) =>
+      row.version === rename.fromVersion && row.name === rename.name && row.checksum === (scanned.find((migration) => migration.file === rename.from)?.checksum ?? row.checksum);
+    const applied = plan.renames.filter((rename) => history?.rows.some((row) => recordedHere(rename, row)));
     if (history !== null && applied.length > 0) {
       const [it, they] = applied.length === 1 ? ["it is", "it"] : ["they are", "them"];
       const listed = applied.map((rename) => `${rename.from} (version ${rename.fromVersion})`).join(", ");

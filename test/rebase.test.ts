@@ -130,6 +130,20 @@ test("rebase refuses, changing nothing, when a migration it would renumber is ap
   const passes = await rebaseJson(project, ["--base", "main", "--db", "on-main.db"]);
   assert.equal(passes.result.code, 0, passes.result.stdout);
   assert.equal((passes.json.databaseCheck as { status: string }).status, "checked");
+  // The base's 002 of the same name (both branches added 002_add_color.sql, with other SQL), applied on main: its checksum tells it from this branch's.
+  const twin = await repositoryWithMain(t);
+  git(twin.root, ["checkout", "-q", "-b", "feature"]);
+  await addAndCommit(twin, { "002_add_color.sql": sql("colors") }, "feature: 002");
+  git(twin.root, ["checkout", "-q", "main"]);
+  await addAndCommit(twin, { "002_add_color.sql": sql("hues") }, "main: 002");
+  assert.equal((await runCli(["up", "--db", "on-main.db"], { cwd: twin.root })).code, 0);
+  git(twin.root, ["checkout", "-q", "feature"]);
+  const twinPasses = await rebaseJson(twin, ["--base", "main", "--db", "on-main.db"]);
+  assert.equal(twinPasses.result.code, 0, twinPasses.result.stdout);
+  assert.deepEqual(
+    (twinPasses.json.renames as { from: string; to: string }[]).map((rename) => [rename.from, rename.to]),
+    [["migrations/002_add_color.sql", "migrations/003_add_color.sql"]],
+  );
   // --no-db-check skips it, and says so.
   const skipped = await rebaseJson(project, ["--base", "main", "--db", "app.db", "--no-db-check"]);
   assert.equal(skipped.result.code, 0);
