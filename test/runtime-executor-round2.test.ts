@@ -189,6 +189,20 @@ await describeEachDriver("connection settings a migration changes", (h) => {
   }
 });
 
+await describeEachDriver("SQL behind a getter (an older gen's registry) holding a NUL", (h) => {
+  test("fails its migration, rolled back, with nothing of it run or recorded: SQLite would stop at the NUL and the rest be recorded as applied", () =>
+    h.withDatabase((db) => {
+      const hidden = Object.defineProperty({ ...sqlEntry(2, "CREATE TABLE t2 (x);"), upSql: undefined as unknown as string }, "upSql", {
+        enumerable: true,
+        get: () => "CREATE TABLE t2 (x);\0CREATE TABLE t3 (x);",
+      });
+      db.manager([createItems]).up();
+      const error = caught(() => db.manager([createItems, hidden]).up());
+      assert.deepEqual({ code: error.code, version: error.version, rolledBack: error.rolledBack }, { code: "MIGRATION_FAILED", version: 2, rolledBack: true });
+      assert.deepEqual(db.tableNames(), ["items", "schema_migrations"]);
+    }));
+});
+
 await describeEachDriver("a migration that closes its connection", (h) => {
   for (const transaction of [true, false]) {
     test(`transaction: ${transaction}: MIGRATION_FAILED naming it, rolled back only in a transaction, not a bare TypeError`, async (t) => {

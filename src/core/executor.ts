@@ -36,7 +36,7 @@ import { describeStatus, planDown, planUp, type AppliedMigration, type AppliedMi
 import { createProgressReporter } from "./progress.js";
 import type { ConnectionSettingsSnapshot } from "./connection-settings.js";
 import type { SchemaObject, SchemaObjectKind } from "./schema-objects.js";
-import { findInCauseChain, locateByBatch, locateByRerun, locateFromFailure, recordFailedStatement, scriptOf } from "./sql-location.js";
+import { findInCauseChain, locateByBatch, locateByRerun, locateFromFailure, NUL_IN_SQL, recordFailedStatement, scriptOf } from "./sql-location.js";
 import { begin, callDriver, refuseOpenTransaction, changeCounter, collectWrites, commit, exec, inTransaction, isThenable, query, queryValue, rollbackQuietly, type Step } from "./step.js";
 import { GUARD_TABLE_PREFIX, isAutomaticRollbackError, needsEscapeGuard, type EscapeGuardRun } from "./transaction-guard.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
@@ -427,6 +427,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     const script = scriptOf(entry, direction);
     try {
       if (script === null) throw new Error("it has no down section");
+      if (script.includes("\0")) throw new Error(NUL_IN_SQL);
       yield* this.refuseParentRebuild(entry, direction);
     } catch (cause) {
       throw yield* this.migrationFailed(entry, direction, cause, true, "body");

@@ -5,6 +5,7 @@ import { quietly } from "./define-driver.js";
 import { driverEntry, type Driver } from "./driver.js";
 import { isThenable, type Operation, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
+import { NUL_IN_SQL } from "./sql-location.js";
 
 /** A sync runner met a promise: an async driver primitive, or an async migration body. */
 export function asyncInSyncRunnerError(source: string, message: string, fix: string | null = null): StepwiseError<"ASYNC_IN_SYNC_RUNNER"> {
@@ -213,6 +214,8 @@ function runBody(driver: Driver, operation: Extract<Operation, { op: "runBody" }
   if (entry.kind === "sql") {
     const sql = direction === "up" ? entry.upSql : entry.downSql;
     if (sql === null) throw new Error("it has no down section");
+    // The registry check reads no SQL behind a getter (an older gen's registry builds it when read): SQLite would stop at a NUL and the rest be recorded as applied unrun.
+    if (sql.includes("\0")) throw new Error(NUL_IN_SQL);
     return driver.exec(sql);
   }
   if (typeof (direction === "up" ? entry.module.up : entry.module.down) !== "function") throw new Error(`it has no ${direction} function`);

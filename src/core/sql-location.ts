@@ -7,6 +7,9 @@ import { firstLineOf } from "./error-factories.js";
 import { begin, callDriver, exec, rollbackQuietly, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 
+/** Why SQL holding a NUL is not run: SQLite stops reading there, and the rest would be recorded as applied unrun. */
+export const NUL_IN_SQL = "its SQL holds a NUL character, where SQLite stops reading; regenerate the registry with stepwise gen";
+
 /** One statement of a script, where it starts in the script (0-based offset; 1-based line and column). */
 export interface ScriptStatement {
   readonly text: string;
