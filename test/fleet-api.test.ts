@@ -198,6 +198,26 @@ test("a failing canary starts no other target; failFast stops after the first fa
   );
 });
 
+test("a stream of ids that throws part way stops the run: those started finish and are reported, with stopped ids-failed and what it threw", async (t) => {
+  const dir = makeTempDir(t);
+  async function* cursor() {
+    yield "tenant-0";
+    yield "tenant-1";
+    throw new Error("the tenants cursor broke");
+  }
+  const report = await migrateFiles(dir, cursor(), { concurrency: 1 });
+  assert.deepEqual([report.ok, report.stopped, report.idsError?.code, report.idsError?.message], [false, "ids-failed", "UNEXPECTED", "the tenants cursor broke"]);
+  assert.deepEqual(
+    report.targets.map((each) => [each.id, each.ok, each.steps.length]),
+    [
+      ["tenant-0", true, 3],
+      ["tenant-1", true, 3],
+    ],
+  );
+  // A run that went through its stream has no such error.
+  assert.equal((await migrateFiles(dir, tenants(2))).idsError, null);
+});
+
 test("a signal aborted by a timer stops a fleet of sync managers between databases: the pool lets the event loop turn, though every target settles without it", async (t) => {
   const dir = makeTempDir(t);
   const controller = new AbortController();

@@ -23,6 +23,7 @@ export const STOP_REASONS: Readonly<Record<FleetStop, string>> = {
   canary: "a database of the canary batch failed, so no other was started",
   "fail-fast": "--fail-fast: a database failed, so no other was started",
   aborted: "interrupted (SIGINT or SIGTERM; a second one stops at once), so no other was started",
+  "ids-failed": "the list of databases failed part way, so no other was started",
 };
 
 /** The first line of a target's error: its code and what its message says first. */

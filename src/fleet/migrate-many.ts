@@ -39,8 +39,10 @@ export interface TargetReport {
 export interface FleetReport {
   /** Every target started is `ok`, and nothing stopped the run early. */
   readonly ok: boolean;
-  /** Why targets were left unstarted: `canary`, `fail-fast` or `aborted`; `null` when every target was tried. */
+  /** Why targets were left unstarted: `canary`, `fail-fast`, `aborted` or `ids-failed`; `null` when every target was tried. */
   readonly stopped: FleetStop | null;
+  /** What the ids' iterable threw (a cursor that broke part way), when `stopped` is `ids-failed`; `null` otherwise. */
+  readonly idsError: TargetError | null;
   /** From the first target's start to the last one's end. */
   readonly durationMs: number;
   /** A report per target started, in the order the targets came; a failed one does not stop the others unless `failFast`. */
@@ -96,7 +98,7 @@ export async function migrateMany<M extends FleetManager>(
 ): Promise<FleetReport> {
   const { to, transaction, onEvent, close, ...pool } = options;
   const up: UpOptions = { ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) };
-  const { results, stopped, durationMs } = await runFleet(
+  const { results, stopped, durationMs, idsFailure } = await runFleet(
     ids,
     (id) =>
       runTarget(
@@ -112,7 +114,7 @@ export async function migrateMany<M extends FleetManager>(
       stopping: (reason) => onEvent({ type: "stopping", reason }),
     },
   );
-  return { ok: stopped === null && results.every((target) => target.ok), stopped, durationMs, targets: results };
+  return { ok: stopped === null && results.every((target) => target.ok), stopped, durationMs, idsError: idsFailure ? describeTargetError(idsFailure.error) : null, targets: results };
 }
 
 /** What a task tells about a target: `up`'s outcome here; `status` and `verify` have their own in the CLI. */

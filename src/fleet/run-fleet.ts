@@ -5,8 +5,8 @@
  */
 import { StepwiseError } from "../core/errors.js";
 
-/** Why a fleet run left targets unstarted: the canary batch had a failure, `failFast` met one, or the signal aborted. */
-export type FleetStop = "canary" | "fail-fast" | "aborted";
+/** Why a fleet run left targets unstarted: the canary batch had a failure, `failFast` met one, the signal aborted, or the targets' stream threw (`ids-failed`). */
+export type FleetStop = "canary" | "fail-fast" | "aborted" | "ids-failed";
 
 /** How far a fleet run is, with each finished target. */
 export interface FleetProgress {
@@ -39,6 +39,8 @@ export interface FleetRun<R> {
   readonly results: R[];
   readonly stopped: FleetStop | null;
   readonly durationMs: number;
+  /** What the targets' stream threw, when `stopped` is `ids-failed`. */
+  readonly idsFailure?: { readonly error: unknown };
 }
 
 /** Called as the run goes: a target started, finished, or the run stopped starting targets. */
@@ -57,7 +59,8 @@ const TURN_EVERY_MS = 50;
 /**
  * Runs `run` on every target, at most `concurrency` at once. `run` reports a target's failure in its
  * result (`ok: false`); a throw is a failure of the run itself, which starts nothing more and rejects
- * once the targets running have finished.
+ * once the targets running have finished. A throw of the targets' stream stops the run as a stop does
+ * (`ids-failed`, with `idsFailure`): what ran is still reported.
  *
  * @throws `USAGE` when `concurrency` is not a whole number of at least 1, or `canary` not a whole number.
  */
@@ -118,7 +121,8 @@ export async function runFleet<T, R extends { readonly ok: boolean }>(
   // Set by the lanes, which the compiler's narrowing does not follow.
   const failure = thrown as { error: unknown } | null;
   if (failure !== null) throw failure.error;
-  return { results: results.filter(Boolean), stopped: pool.stopped(), durationMs: performance.now() - started };
+  const idsFailure = pool.idsFailure();
+  return { results: results.filter(Boolean), stopped: pool.stopped(), durationMs: performance.now() - started, ...(idsFailure !== null && { idsFailure }) };
 }
 
 /**
@@ -130,6 +134,7 @@ function targetPuller<T, R>(iterator: Iterator<T> | AsyncIterator<T>, signal: Ab
   let exhausted = false;
   let stopped: FleetStop | null = null;
   let requested: FleetStop | null = null;
+  let idsFailure: { readonly error: unknown } | null = null;
   const stop = (reason: FleetStop) => {
     requested ??= reason;
   };
@@ -145,7 +150,17 @@ function targetPuller<T, R>(iterator: Iterator<T> | AsyncIterator<T>, signal: Ab
       }
       if (signal?.aborted) stop("aborted");
       if (exhausted || stopped !== null || runThrew() || pulled >= limit) return null;
-      const step = await iterator.next();
+      let step: IteratorResult<T>;
+      try {
+        step = await iterator.next();
+      } catch (error) {
+        // A cursor that broke part way: those started finish and are reported, with why no other was.
+        idsFailure = { error };
+        exhausted = true;
+        stopped = "ids-failed";
+        listeners.stopping?.("ids-failed");
+        return null;
+      }
       if (step.done) {
         exhausted = true;
         return null;
@@ -160,5 +175,5 @@ function targetPuller<T, R>(iterator: Iterator<T> | AsyncIterator<T>, signal: Ab
     queue = next.catch(() => undefined);
     return next;
   };
-  return { pull, stop, exhausted: () => exhausted, stopped: () => stopped };
+  return { pull, stop, exhausted: () => exhausted, stopped: () => stopped, idsFailure: () => idsFailure };
 }
