@@ -387,10 +387,12 @@ export function copyFailure(
 
 const closedConnections = new WeakSet<StepwiseError>();
 
-/** `MIGRATION_FAILED` for a migration that closed its connection (`db.close()`): not rolled back as made here (one outside a transaction keeps what it did); the executor stops at once for it,
- * and calls one that ran in its transaction rolled back, as closing ended that transaction. */
+/** `MIGRATION_FAILED` for a migration that closed its connection (`db.close()`): SQLite rolled back the open transaction, but what it committed before stays and nothing can be checked, so never
+ * "rolled back"; the executor stops at once for it. */
 export function connectionClosedError(entry: { readonly version: number; readonly file: string }, direction: MigrationDirection): StepwiseError<"MIGRATION_FAILED"> {
-  const cause = new Error("it closed the database connection it was given (db.close()), so stepwise could not record it. Remove the close() and open the database again");
+  const cause = new Error(
+    "it closed the database connection it was given (db.close()), so stepwise could not record it; SQLite rolled back the open transaction, but what it committed before stays. Remove the close() and open the database again",
+  );
   const error = migrationFailedError({ version: entry.version, file: entry.file, direction, cause, rolledBack: false });
   closedConnections.add(error);
   return error;

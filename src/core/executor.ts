@@ -24,6 +24,7 @@ import {
   historyWriteRefusedError,
   recordNativeError,
   firstLineOf,
+  describeThrownValue,
 } from "./error-factories.js";
 import { describeEvent, type MigrationEvent, type MigrationLogger } from "./events.js";
 import { readForeignKeyRebuildHint, ReferencingTables, refuseParentRebuild } from "./foreign-key-rebuild.js";
@@ -366,8 +367,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     } catch (cause) {
       failure = { cause };
     }
-    // The connection is gone: nothing to release, judge or roll back through it. SQLite (and a server) rolled back the transaction it held, this migration's.
-    if (failure && isConnectionClosedError(failure.cause)) throw copyFailure(failure.cause as StepwiseError<"MIGRATION_FAILED">, { rolledBack: true });
+    // The connection is gone: nothing to release, judge or roll back through it.
+    if (failure && isConnectionClosedError(failure.cause)) throw failure.cause;
     if (guard && !(yield* guard.leave())) throw yield* this.escaped(entry, direction, failure, guard);
     // Unguarded SQL cannot end the transaction without failing.
     if (failure) throw yield* this.migrationFailed(entry, direction, failure.cause, true, "body");
@@ -911,7 +912,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     // A trigger's refusal itself, or an error down its chain (a body may wrap it). PostgreSQL's guard reports its own verdict.
     const refusal = findInCauseChain(cause, ({ message }: { message?: unknown }) => typeof message === "string" && message.includes(HISTORY_GUARD_MARK));
     if (refusal) return "a row inserted, updated or deleted; the write was refused";
-    const message = isInstanceSafely(cause, Error) ? cause.message : "";
+    const message = isInstanceSafely(cause, Error) ? describeThrownValue(cause) : "";
     // A trigger of the guard gone when it was dropped (inside a D1 batch): the table went with it.
     if (message.includes("no such trigger") && message.includes(GUARD_TABLE_PREFIX)) return "the table dropped or replaced";
     // Stepwise's own history write failed for want of the table or a column: renamed or altered.

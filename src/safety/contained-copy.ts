@@ -20,15 +20,23 @@ export class OutsideCopyRefusedError extends Error {
 }
 
 /** Each statement of `sql`: its words upper-cased, and its text. */
-export function* statementsOf(sql: string, dialect: SqlDialect): Generator<{ readonly words: string[]; readonly text: string }> {
+export function* statementsOf(sql: string, dialect: SqlDialect): Generator<{ readonly words: string[]; readonly text: string; readonly firstString: string | null }> {
   for (const { tokens } of splitSqlStatements(tokenizeSql(sql, dialect), dialect)) {
-    yield { words: tokens.filter((token) => token.kind === "word").map((token) => token.text.toUpperCase()), text: tokens.map((token) => token.text).join(" ") };
+    const literal = tokens.find((token) => token.kind === "string")?.text ?? null;
+    yield {
+      words: tokens.filter((token) => token.kind === "word").map((token) => token.text.toUpperCase()),
+      text: tokens.map((token) => token.text).join(" "),
+      firstString: literal === null ? null : literal.slice(1, -1).replace(/''/g, "'"),
+    };
   }
 }
 
-/** The refusal of the first statement of `sql` that reaches another file, or `null`. */
+/** The refusal of the first statement of `sql` that reaches another file, or `null`; an ATTACH of a database in memory (`':memory:'`, or `''`: a temporary one) reaches none. */
 export function reachingStatement(sql: string): OutsideCopyRefusedError | null {
-  for (const { words, text } of statementsOf(sql, "sqlite")) if (words[0] === "ATTACH" || (words[0] === "VACUUM" && words.includes("INTO"))) return new OutsideCopyRefusedError(text);
+  for (const { words, text, firstString } of statementsOf(sql, "sqlite")) {
+    const inMemory = words[0] === "ATTACH" && (firstString === ":memory:" || firstString === "");
+    if ((words[0] === "ATTACH" && !inMemory) || (words[0] === "VACUUM" && words.includes("INTO"))) return new OutsideCopyRefusedError(text);
+  }
   return null;
 }
 
