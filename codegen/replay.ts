@@ -19,7 +19,8 @@ import { runSync } from "../src/core/runners.js";
 import { exec, query, type Step } from "../src/core/step.js";
 import { callWithDriver } from "../src/safety/schema-reader.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry, SqlDialect } from "../src/core/types.js";
-import { containBodies, firstReachingSql } from "../src/safety/contained-copy.js";
+import { containBodies, firstReachingSql, OutsideCopyRefusedError } from "../src/safety/contained-copy.js";
+import { firstLineOf, isInstanceSafely } from "../src/core/error-factories.js";
 import { readFullSchemaOf, type SafetyNetManager } from "../src/safety/schema-reader.js";
 import type { DriverEntry } from "../src/shared/package-name.js";
 import type { Target } from "./config.js";
@@ -108,7 +109,8 @@ export async function runReplayCheck(options: ReplayCheckOptions): Promise<{ pro
   const database = await openReplayDatabase(options, migrations);
   if ("code" in database) return { problems: [], replay: database };
   try {
-    const { problems, applied, rolledBack } = await replay(options, migrations, database);
+    const { problems, applied, rolledBack, notContained } = await replay(options, migrations, database);
+    if (notContained) return { problems: [], replay: skip("not-contained", notContainedReason(notContained.file, notContained.statement)) };
     return { problems, replay: { ran: true, ...database.place, applied, rolledBack } };
   } finally {
     await database.close();
@@ -179,14 +181,16 @@ async function openScratchDatabase(options: ReplayCheckOptions, given: string, m
   }
 }
 
+/** Why the replay did not run a migration that reaches another file: what it wrote there would stay, and it is no failure of the migration's. */
+function notContainedReason(file: string, statement: string): string {
+  return `${file} reaches another file (${statement.slice(0, 80)}), and what a replay wrote there would stay. Check that migration on a copy of the database by hand; the replay runs again once no migration reaches another file.`;
+}
+
 /** On SQLite, the same engine through every driver: the project's own first, then the rest (sql.js builds nothing and installs anywhere). */
 async function openMemoryDatabase(options: ReplayCheckOptions, migrations: MigrationRegistry): Promise<ReplayDatabase | Skip> {
   // A TypeScript body's connection refuses what reaches another file; SQL that does is found in its text before anything runs.
   const reaching = firstReachingSql(migrations);
-  if (reaching !== null) {
-    const reason = `${reaching.file} reaches another file (${reaching.statement.slice(0, 80)}), and what a replay wrote there would stay. Check that migration on a copy of the database by hand; the replay runs again once no migration reaches another file.`;
-    return skip("not-contained", reason);
-  }
+  if (reaching !== null) return skip("not-contained", notContainedReason(reaching.file, reaching.statement));
   const own = options.driver === null || options.driver === "pg" || options.driver === "d1" || options.driver === "durable-objects" ? null : options.driver;
   // Only the driver a project chose is worth naming when it does not load: its own, or the default when it names none (a project on bun:sqlite has no use for better-sqlite3's install line).
   const unavailable: { driver: string; reason: string }[] = [];
@@ -234,7 +238,11 @@ type TableGraph = { readonly rootpages: ReadonlyMap<string, number>; readonly re
 
 /** Applies each migration in turn (data migrations run on the rows earlier ones seeded), then rolls back the newest. The first failure stops it, except a parent rebuilt with foreign keys on: that
  * one is reported and applied as its fix would run it (foreign keys off), as is a squash whose schema changed, so one run names every such migration (an imported history may hold many). */
-async function replay(options: ReplayCheckOptions, migrations: MigrationRegistry, database: ReplayDatabase): Promise<{ problems: Problem[]; applied: number; rolledBack: number | null }> {
+async function replay(
+  options: ReplayCheckOptions,
+  migrations: MigrationRegistry,
+  database: ReplayDatabase,
+): Promise<{ problems: Problem[]; applied: number; rolledBack: number | null; notContained?: { file: string; statement: string } }> {
   const { manager } = database;
   const sqlite = options.dialect === "sqlite";
   const readGraph = (before: TableGraph | null = null) => manager.run(readTableGraph(options.tableName, before));
@@ -250,7 +258,14 @@ async function replay(options: ReplayCheckOptions, migrations: MigrationRegistry
   const readNow = graphReaderBetweenMigrations(database, options.tableName);
   const together = (entry: MigrationEntry) => entry.squashedInto === undefined && (readNow !== null || !graphed(entry));
   /** Reports `entry`'s failed up; a parent rebuilt with foreign keys on (where `retry`) is applied again as its fix would run it: whether that passed, so the replay goes on. */
+  let notContained: { file: string; statement: string } | undefined;
   const recover = async (entry: MigrationEntry, error: unknown, retry: boolean): Promise<boolean> => {
+    // A body's call that reaches another file (SQL that does is found before the replay): the real run may well pass, so the replay stops, skipped rather than failed.
+    const refusal = isInstanceSafely(error, StepwiseError) && error.is("MIGRATION_FAILED") && isInstanceSafely(error.cause, OutsideCopyRefusedError) ? error.cause : null;
+    if (refusal !== null) {
+      notContained = { file: entry.file, statement: refusal.refused };
+      return false;
+    }
     problems.push(describeFailure(options, database, entry, "up", error));
     const retried = retry && isParentRebuild(error) ? await attempt(manager, () => manager.up({ to: entry.version })) : error;
     if (retried === null) rebuilds.add(entry.version);
@@ -275,7 +290,7 @@ async function replay(options: ReplayCheckOptions, migrations: MigrationRegistry
         const reached = named === null ? (await manager.status()).currentVersion : named - 1;
         let failed = applied;
         while (failed < last && migrations[failed]!.version <= reached) failed++;
-        if (!(await recover(migrations[failed]!, error, graphed(migrations[failed]!)))) return { problems, applied: failed, rolledBack: null };
+        if (!(await recover(migrations[failed]!, error, graphed(migrations[failed]!)))) return { problems, applied: failed, rolledBack: null, notContained };
         applied = failed;
         continue;
       }
@@ -286,7 +301,7 @@ async function replay(options: ReplayCheckOptions, migrations: MigrationRegistry
     try {
       await manager.up({ to: entry.version });
     } catch (error) {
-      if (!(await recover(entry, error, true))) return { problems, applied, rolledBack: null };
+      if (!(await recover(entry, error, true))) return { problems, applied, rolledBack: null, notContained };
       before = null;
     }
     const squash = entry.squashedInto === entry.version ? await checkSquash(options, manager, entry) : null;
@@ -447,15 +462,17 @@ function describeRebuild(options: ReplayCheckOptions, entry: MigrationEntry, par
 
 /** Where in `entry` the replay failed (the failing statement the runtime located, or the line a TypeScript body's stack names), and why, as one problem. */
 function describeFailure(options: ReplayCheckOptions, database: ReplayDatabase, entry: MigrationEntry, direction: MigrationDirection, error: unknown): Problem {
-  const failed = error instanceof StepwiseError && error.is("MIGRATION_FAILED") ? error.details : null;
+  // What a body threw may be hostile (a Proxy, getters that throw): read safely.
+  const stepwise = isInstanceSafely(error, StepwiseError) ? (error as StepwiseError) : null;
+  const failed = stepwise?.is("MIGRATION_FAILED") ? stepwise.details : null;
   if (failed?.foreignKeyRebuild && direction === "up")
     return describeRebuild(options, entry, failed.foreignKeyRebuild.table, failed.foreignKeyRebuild.referencedBy, "the replay's seeded rows already fail");
-  const stepwiseCode = error instanceof StepwiseError && error.code !== "MIGRATION_FAILED" ? ` (${error.code})` : "";
+  const stepwiseCode = stepwise !== null && stepwise.code !== "MIGRATION_FAILED" ? ` (${stepwise.code})` : "";
   // The library's own error, under MIGRATION_FAILED's wrappers. Another code is stepwise's own refusal, whose message says what the migration did; its cause is only the evidence
   // (a history guard's trigger that a dropped history table took along).
   let root: unknown = error;
-  for (let depth = 0; depth < 8 && root instanceof StepwiseError && root.is("MIGRATION_FAILED") && root.cause !== undefined; depth++) root = root.cause;
-  const message = `${direction === "up" ? "applying" : "rolling back"} this migration on ${database.named} failed: ${(root instanceof Error ? root.message : String(root)).split("\n")[0]}${stepwiseCode}`;
+  for (let depth = 0; depth < 8 && isInstanceSafely(root, StepwiseError) && root.is("MIGRATION_FAILED") && root.cause !== undefined; depth++) root = root.cause;
+  const message = `${direction === "up" ? "applying" : "rolling back"} this migration on ${database.named} failed: ${firstLineOf(root)}${stepwiseCode}`;
   const absolute = path.join(options.projectRoot, entry.file);
   const at = failed?.location ?? (entry.kind === "sql" ? { line: sectionStart(entry, direction), column: 1 } : findStackLocation(error, (file) => path.resolve(file) === absolute));
   return { code: direction === "up" ? "REPLAY_FAILED" : "REPLAY_DOWN_FAILED", file: entry.file, line: at?.line ?? 1, column: at?.column ?? 1, message };

@@ -223,36 +223,48 @@ test("a failed migration names its file:line, not the executor's, with no stack;
   assert.match(verbose.stderr, /^Caused by: Error: the reason underneath$/m);
 });
 
-test("a thrown error whose name, stack or cause cannot be read is still reported as one JSON value and a typed error, with --verbose too, and by gen --check's replay", async (t) => {
-  const throwing = (field: string) =>
+test("a thrown value that cannot be read (getters of name, stack or cause that throw, a Proxy whose traps throw, one with no prototype) is still reported as one JSON value and a typed error, with --verbose too, and by gen --check's replay", async (t) => {
+  const throwing = (declare: string, thrown: string) =>
     [
       'import { defineMigration } from "stepwise-migrate";',
       "",
-      `class Hostile extends Error { override get ${field}(): never { throw new Error("${field} cannot be read"); } }`,
+      declare,
       "",
       "export default defineMigration({",
       "  up(db) {",
       '    db.exec("INSERT INTO t (note) VALUES (1)");',
-      '    throw new Hostile("gave up");',
+      `    throw ${thrown};`,
       "  },",
       "});",
       "",
     ].join("\n");
-  for (const field of ["name", "stack", "cause"]) {
-    const { cli, database } = await project(t, { "001_t.sql": CREATE_T, "002_hostile.ts": throwing(field) });
+  const cases = [
+    ...["name", "stack", "cause"].map(
+      (field) => [field, `class Hostile extends Error { override get ${field}(): never { throw new Error("${field} cannot be read"); } }`, 'new Hostile("gave up")'] as const,
+    ),
+    [
+      "proxy",
+      'const trap = () => { throw new Error("trap"); };',
+      'new Proxy(new Error("gave up"), { get: trap, getPrototypeOf: trap, has: trap, ownKeys: trap, getOwnPropertyDescriptor: trap })',
+    ] as const,
+    ["proxy get", 'const trap = () => { throw new Error("trap"); };', 'new Proxy(new Error("gave up"), { get: trap })'] as const,
+    ["no prototype", "", "Object.create(null)"] as const,
+  ];
+  for (const [label, declare, thrown] of cases) {
+    const { cli, database } = await project(t, { "001_t.sql": CREATE_T, "002_hostile.ts": throwing(declare, thrown) });
     const [json, verbose, check] = await Promise.all([cli(["up", "--json"]), cli(["up", "--verbose"]), cli(["gen", "--check", "--json"])]);
-    assert.equal(check.code, 1, field);
+    assert.equal(check.code, 1, `${label}: ${check.stdout}${check.stderr}`);
     assert.deepEqual(
       (JSON.parse(check.stdout) as { problems: { code: string; file: string }[] }).problems.map((problem) => [problem.code, problem.file]),
       [["REPLAY_FAILED", "migrations/002_hostile.ts"]],
-      field,
+      label,
     );
-    assert.equal(json.code, 1, field);
-    assert.equal(jsonError(json).code, "MIGRATION_FAILED", field);
-    assert.equal(verbose.code, 1, field);
-    assert.match(verbose.stderr, /error \[MIGRATION_FAILED\]/, field);
+    assert.equal(json.code, 1, label);
+    assert.equal(jsonError(json).code, "MIGRATION_FAILED", label);
+    assert.equal(verbose.code, 1, label);
+    assert.match(verbose.stderr, /error \[MIGRATION_FAILED\]/, label);
     const db = new Database(database, { readonly: true });
-    assert.deepEqual(db.prepare("SELECT count(*) AS n FROM t").get(), { n: 0 }, field);
+    assert.deepEqual(db.prepare("SELECT count(*) AS n FROM t").get(), { n: 0 }, label);
     db.close();
   }
 });
