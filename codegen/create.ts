@@ -113,8 +113,7 @@ function heldVersions(entries: readonly string[]): Set<number> {
   return new Set(
     entries.flatMap((entry) => {
       const parsed = parseMigrationFileName(entry);
-      const digits = /^\d+/.exec(entry)?.[0];
-      return heldVersion(parsed) ?? (parsed.status === "malformed" && digits !== undefined && !Number.isSafeInteger(Number(digits)) ? 2 ** 53 : []);
+      return heldVersion(parsed) ?? (parsed.status === "malformed" && parsed.problem.versionTooLarge ? 2 ** 53 : []);
     }),
   );
 }

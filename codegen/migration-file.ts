@@ -26,6 +26,8 @@ export type MigrationFileNameResult =
         readonly fileName: string;
         readonly reason: string;
         readonly version: number | null;
+        /** The version it starts with is 2^53 or more: no version after it is one gen accepts. */
+        readonly versionTooLarge?: true;
         readonly suggestedName: string | null;
         /** The reason with `advice` where it offers the rename to `suggestedName` (at its end where it offers none): the scan's, when another migration holds that name's version. */
         readonly reasonWithRenameAdvice: (advice: string) => string;
@@ -63,7 +65,7 @@ export function parseMigrationFileName(fileName: string): MigrationFileNameResul
   const match = VALID_FILE_NAME.exec(fileName);
   if (!match) return explainBadFileName(fileName);
   const version = Number(match[1]);
-  if (!Number.isSafeInteger(version)) return malformed(fileName, `version ${match[1]} is too large; use a number below 2^53`, null, null);
+  if (!Number.isSafeInteger(version)) return tooLarge(malformed(fileName, `version ${match[1]} is too large; use a number below 2^53`, null, null));
   if (version === 0) return malformed(fileName, `versions start at 1; rename it to 001_${match[2]}.${match[3]}`, null, `001_${match[2]}.${match[3]}`);
   return { status: "migration", migration: { version, name: match[2]!, kind: match[3] as MigrationKind, fileName } };
 }
@@ -84,6 +86,11 @@ export function isMigrationLike(fileName: string): boolean {
   // An editor's autosave (`#001_init.sql#`) does not end in a source extension; its lock file is hidden.
   if (fileName.startsWith(".")) return hasSourceExtension && startsWithDigit;
   return (PUNCTUATED_VERSION.test(fileName) && hasSourceExtension) || startsWithDigit || /\.sql$/i.test(trimTrailingNoise(fileName));
+}
+
+/** `result` marked as starting with a version too large for gen. */
+function tooLarge(result: MigrationFileNameResult): MigrationFileNameResult {
+  return result.status === "malformed" ? { ...result, problem: { ...result.problem, versionTooLarge: true } } : result;
 }
 
 function malformed(fileName: string, reason: string, version: number | null, suggestedName: string | null, reasonWithRenameAdvice = (advice: string) => `${reason}${advice}`): MigrationFileNameResult {
@@ -128,7 +135,8 @@ function explainBadFileName(fileName: string): MigrationFileNameResult {
     return reason;
   };
   const reason = reasonWith(suggestedName ? `; rename it to ${suggestedName}` : "");
-  return malformed(fileName, reason, version, suggestedName, suggestedName ? reasonWith : (advice) => `${reason}${advice}`);
+  const result = malformed(fileName, reason, version, suggestedName, suggestedName ? reasonWith : (advice) => `${reason}${advice}`);
+  return Number.isSafeInteger(parsedVersion) ? result : tooLarge(result);
 }
 
 /** Names what precedes the version, escaped, so an invisible or control character can be found. */

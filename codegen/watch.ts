@@ -15,11 +15,10 @@ export const DEFAULT_WATCH_DEBOUNCE_MS = 150;
 /** Runs `gen` until SIGINT or SIGTERM (exit 0); a folder that cannot be watched (missing, removed) ends it with exit code 1. */
 export async function watchAndGenerate(options: Omit<GenerateOptions, "check">, context: CliContext, debounceMs = DEFAULT_WATCH_DEBOUNCE_MS): Promise<void> {
   const folder = path.relative(options.projectRoot, options.migrationsDir) || ".";
-  // Under gen's own codes: a folder gone is MIGRATIONS_DIR_MISSING; one the system will not watch (its watch limit, its permissions), MIGRATIONS_DIR_UNREADABLE.
+  // A stepwise error keeps its code; the folder gone is gen's MIGRATIONS_DIR_MISSING; another system error (the watch limit) keeps the system's code.
   const report = (error: unknown) => {
-    const systemCode = tryOr(() => (error as NodeJS.ErrnoException).code, undefined);
-    const code = systemCode === "ENOENT" ? "MIGRATIONS_DIR_MISSING" : "MIGRATIONS_DIR_UNREADABLE";
-    context.io.stderr(`${context.palette.red(`error [${code}]`)}: ${describeThrownValue(error)}${systemCode === undefined || systemCode === "ENOENT" ? "" : ` (${systemCode})`}\n`);
+    const code = tryOr(() => String((error as NodeJS.ErrnoException).code ?? "WATCH_FAILED"), "WATCH_FAILED");
+    context.io.stderr(`${context.palette.red(`error [${code === "ENOENT" ? "MIGRATIONS_DIR_MISSING" : code}]`)}: ${describeThrownValue(error)}\n`);
   };
   const stop = new AbortController();
   const { run, settled } = genQueue(options, context, folder, report, stop.signal);

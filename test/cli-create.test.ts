@@ -232,7 +232,15 @@ test("create takes the version after every version the folder's entries hold, re
     assert.ok(!codes.includes("DUPLICATE_VERSION"), `${files.join(", ")}: ${codes.join(", ")}`);
   }
   // A version at or past 2^53 leaves none free after it, written in a valid name or not: refused (exit 2), as gen would refuse anything larger.
-  for (const fileName of ["9007199254740991_a.sql", "99999999999999999999_a.sql", "99999999999999999999-a.sql"]) {
+  for (const fileName of [
+    "9007199254740991_a.sql",
+    "99999999999999999999_a.sql",
+    "99999999999999999999-a.sql",
+    "-99999999999999999999_a.sql",
+    ".99999999999999999999_a.sql",
+    " 99999999999999999999_a.sql",
+    "٩٩٩٩٩٩٩٩٩٩٩٩٩٩٩٩٩٩٩٩_a.sql",
+  ]) {
     const project = createTestProject(t);
     project.writeMigration(fileName, "-- migrate:up\nSELECT 1;\n");
     const refused = await runCli(["create", "c", "--sql"], { cwd: project.root });

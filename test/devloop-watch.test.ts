@@ -13,8 +13,8 @@ import { binArgs } from "./support/compiled-bin.js";
 import { cliNode, collectOutput, createTestProject, readBytes, repoRoot, runCli, type RunResult } from "./support/project.js";
 
 /** Starts `gen --watch` in `cwd` under `runtime` (Node 20 by default); `output()` is what it printed so far. */
-function startWatch(cwd: string, runtime = cliNode()): { child: ChildProcess; output: () => string; done: Promise<RunResult> } {
-  const child = spawn(runtime, [...binArgs(), "gen", "--watch"], { cwd, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+function startWatch(cwd: string, runtime = cliNode(), extra: readonly string[] = []): { child: ChildProcess; output: () => string; done: Promise<RunResult> } {
+  const child = spawn(runtime, [...binArgs(), "gen", "--watch", ...extra], { cwd, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
   let seen = "";
   child.stdout!.on("data", (chunk: Buffer) => (seen += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (seen += chunk.toString()));
@@ -92,6 +92,17 @@ test("gen --watch sees every later edit and deletion of a file an editor saved a
   await waitFor("002 in the registry", () => registry().includes("002_tags.sql"));
   rmSync(path.join(project.migrationsDir, "002_tags.sql"));
   await waitFor("the deletion in the registry", () => !registry().includes("002_tags.sql"));
+  watch.child.kill("SIGTERM");
+  assert.equal((await watch.done).code, 0);
+});
+
+test("gen --watch reports a run's own failure under its own code (a registry it cannot write: FILE_WRITE_FAILED), and goes on watching", { timeout: 300_000 }, async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_create_items.sql", "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY);\n");
+  const watch = startWatch(project.root, cliNode(), ["--out", "/proc/no-such-folder/registry.ts"]);
+  t.after(() => watch.child.kill("SIGKILL"));
+  await waitFor("the failed run and the watch", () => watch.output().includes("Watching migrations for changes") && /error \[/.test(watch.output()));
+  assert.match(watch.output(), /error \[FILE_WRITE_FAILED\]/);
   watch.child.kill("SIGTERM");
   assert.equal((await watch.done).code, 0);
 });
