@@ -178,7 +178,7 @@ function hashFormatterConfig(hash: Hash, startDir: string): boolean {
 function isSelfContained(name: string, text: string): boolean {
   if (name === "package.yaml") return !/^prettier\s*:/m.test(text);
   if (name === "package.json") {
-    const prettier = tryOr(() => (JSON.parse(text) as { prettier?: unknown }).prettier, null);
+    const prettier = tryOr(() => (JSON.parse(text.replace(/^\uFEFF/, "")) as { prettier?: unknown }).prettier, null);
     return prettier === undefined || (typeof prettier === "object" && prettier !== null && !("plugins" in prettier));
   }
   const trimmed = text.trim();

@@ -48,7 +48,7 @@ export function findInstalledPeer(name: OptionalPeer): { file: string; version: 
 export function findPackageManifest(dir: string, name: string): { file: string; version: unknown } | null {
   for (; ; dir = path.dirname(dir)) {
     const file = path.join(dir, "package.json");
-    const manifest = tryOr(() => JSON.parse(readFileSync(file, "utf8")) as { name?: unknown; version?: unknown } | null, null);
+    const manifest = tryOr(() => JSON.parse(readFileSync(file, "utf8").replace(/^\uFEFF/, "")) as { name?: unknown; version?: unknown } | null, null);
     if (manifest?.name === name) return { file, version: manifest.version };
     if (path.dirname(dir) === dir) return null;
   }

@@ -159,7 +159,7 @@ function esModuleScope(dir: string, file: string): string | null {
   if (!/\.[jt]s$/.test(file)) return null;
   for (let folder = path.dirname(path.resolve(dir, file)); ; folder = path.dirname(folder)) {
     const manifest = path.join(folder, "package.json");
-    const type = tryOr(() => (JSON.parse(readFileSync(manifest, "utf8")) as { type?: unknown }).type ?? "commonjs", undefined);
+    const type = tryOr(() => (JSON.parse(readFileSync(manifest, "utf8").replace(/^\uFEFF/, "")) as { type?: unknown }).type ?? "commonjs", undefined);
     if (type !== undefined) return type === "module" ? `${path.relative(path.resolve(dir), manifest).split(path.sep).join("/")} says "type": "module"` : null;
     if (path.dirname(folder) === folder) return null;
   }
