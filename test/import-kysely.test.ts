@@ -304,6 +304,8 @@ test("kysely: a provider that holds its migrations in one file in any shape (mig
     [`${head}const migrations: Record<string, Migration> = {}\n\n${getter}\nmigrations.m001 = {\n  ${up}\n}\n`, "migrations.m001 = {", "m001"],
     [`${head}const migrations: Record<string, Migration> = {\n  '001': {\n    ${up}\n  },\n}\n\n${getter}`, "  '001': {", "001"],
     [`${head}export const migrationProvider: MigrationProvider = {\n  getMigrations: async () => ({\n    a001: {\n      ${up}\n    },\n  }),\n}\n`, "    a001: {", "a001"],
+    // Its down calls another migration's up: the entry's own up still holds a migration.
+    [`${head}const migrations: Record<string, Migration> = {\n  '001': {\n    ${up}\n    down: (db: Kysely<unknown>) => earlier.up(db),\n  },\n}\n\n${getter}`, "  '001': {", "001"],
   ] as const) {
     const { project } = jsToolProject(t, { ...kyselyCase("sqlite"), files: { "migrations.ts": provider } });
     const run = JSON.parse((await runCli(["import", "kysely", "kysely-migrations", "--json"], { cwd: project.root })).stdout) as Json;
@@ -317,7 +319,12 @@ test("kysely: a provider that holds its migrations in one file in any shape (mig
 });
 
 test("kysely: a provider of the project's beside the migrations, whose up only hands each call on to a migration it is given (up: (db) => migration.up(db, ctx)), is a helper, not a provider holding migrations: the folder imports", async (t) => {
-  for (const forward of ["up: async (db: Kysely<unknown>) => migration.up(db, this.context)", "async up(db: Kysely<unknown>) {\n          await migration.up?.(db, this.context)\n        }"]) {
+  for (const forward of [
+    "up: async (db: Kysely<unknown>) => migration.up(db, this.context)",
+    "async up(db: Kysely<unknown>) {\n          await migration.up?.(db, this.context)\n        }",
+    "up: (db: Kysely<unknown>) => migration['up'](db, this.context)",
+    "up: (db: Kysely<unknown>) => migration.up.call(migration, db, this.context)",
+  ]) {
     const provider = [
       "import { Kysely, Migration, MigrationProvider } from 'kysely'\n",
       "export class ContextProvider<C> implements MigrationProvider {",

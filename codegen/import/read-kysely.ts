@@ -7,7 +7,7 @@
  */
 import { compareText } from "../problems.js";
 import { KYSELY_SERVING } from "./serve-kysely.js";
-import { closingBrace, extensionOf, findExport, isDeclarationFile, moduleMigration, openBracketsAt, readScript, stemOf } from "./read-scripts.js";
+import { closingBrace, endOfQuoted, extensionOf, findExport, isDeclarationFile, moduleMigration, openBracketsAt, readScript, stemOf } from "./read-scripts.js";
 import { findProviderParameter, readKyselyIndex } from "./kysely-index.js";
 import { lineAt, refuse, reportDuplicates, type ForeignMigration, type ForeignTool, type SourceFolder } from "./source.js";
 
@@ -86,6 +86,24 @@ export const kysely: ForeignTool = {
   },
 };
 
+/** A call of another migration's up: `.up(`, `.up?.(`, `.up.call(`, `.up.apply(`, `["up"](`. */
+const FORWARDS_UP = /\.\s*up\s*(?:\?\.\s*)?(?:\(|\.\s*(?:call|apply)\b)|\[\s*(["'`])up\1\s*\]/;
+
+/** Where the property value that starts at `start` ends: the first `,` or closing bracket outside brackets and strings. */
+function valueEnd(text: string, start: number): number {
+  let depth = 0;
+  for (let at = start; at < text.length; at++) {
+    const char = text[at]!;
+    if (char === '"' || char === "'" || char === "`") at = endOfQuoted(text, at, char) - 1;
+    else if (char === "{" || char === "(" || char === "[") depth++;
+    else if (char === "}" || char === ")" || char === "]") {
+      if (depth === 0) return at;
+      depth--;
+    } else if (char === "," && depth === 0) return at;
+  }
+  return text.length;
+}
+
 /** Where each `interface X { … }` and `type X = { … }` body of the module starts and ends: types, whose members are not exported values. */
 function typeBodiesOf(text: string): [number, number][] {
   return [...text.matchAll(/\b(?:interface\s+[\w$]+[^{;=]*|type\s+[\w$]+\s*(?:<[^=]*>)?\s*=\s*)\{/g)].flatMap((match): [number, number][] => {
@@ -103,13 +121,10 @@ function typeBodiesOf(text: string): [number, number][] {
 function findProviderEntry(text: string, types: readonly [number, number][]): { index: number; key: string | null } | null {
   if (!/(?<![.\w$])getMigrations\s*[(:=]/.test(text)) return null;
   const definitions = [...text.matchAll(/(?<![.\w$])up\s*(?:\(|[:=]\s*(?:async\b|function\b|\())/g)].filter((match) => !types.some(([start, end]) => match.index > start && match.index < end));
-  // An entry whose up calls another up (`up: (db) => migration.up(db, ctx)`) hands on a migration kept elsewhere: a provider that wraps the folder's files, a helper.
+  // An up whose own value calls another up (`up: (db) => migration.up(db, ctx)`, `migration["up"]`, `.up.call`) hands on a migration kept elsewhere: a provider that wraps the folder's
+  // files, a helper. Only its own value is read: a sibling down that calls one says nothing of it.
   const entryOf = (index: number) => openBracketsAt(text, index).at(-1) ?? -1;
-  const up = definitions.find((match) => {
-    const open = entryOf(match.index);
-    const close = text[open] === "{" ? closingBrace(text, open) : -1;
-    return !/\.\s*up\s*(?:\?\.\s*)?\(/.test(text.slice(match.index, close === -1 ? undefined : close));
-  });
+  const up = definitions.find((match) => !FORWARDS_UP.test(text.slice(match.index, valueEnd(text, match.index))));
   if (up === undefined) return null;
   const open = entryOf(up.index);
   const before = text.slice(0, Math.max(0, open));

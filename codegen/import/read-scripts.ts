@@ -93,7 +93,7 @@ function blankComments(text: string): string {
 }
 
 /** Where the string, template or regular expression opened by `quote` at `start` ends (after its closing quote): escapes skipped, a template's `${…}` read as code to its matching brace. */
-function endOfQuoted(text: string, start: number, quote: string): number {
+export function endOfQuoted(text: string, start: number, quote: string): number {
   let at = start + 1;
   let inClass = false;
   while (at < text.length) {
