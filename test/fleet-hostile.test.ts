@@ -350,7 +350,7 @@ test("a registry every database would refuse (the other dialect's, a gap in its 
   }
 });
 
-test("a file: URL of --url-file whose file was there when the run began and is gone at its turn is reported gone (DATABASE_PATH_INVALID) as a --db file is, and not created anew; one never there is created, as up --url creates it", async (t) => {
+test("a file: URL of --url-file whose file is not there at its turn (deleted since the run began, or never there: a mistyped URL) is reported gone (DATABASE_PATH_INVALID) as a --db file is, and not created", async (t) => {
   const cwd = makeTempDir(t);
   mkdirSync(path.join(cwd, "tenants"));
   for (const name of ["a", "b"]) writeFileSync(path.join(cwd, "tenants", `${name}.db`), "");
@@ -372,10 +372,11 @@ test("a file: URL of --url-file whose file was there when the run began and is g
     [
       [true, null, null],
       [false, "DATABASE_PATH_INVALID", "gone"],
-      [true, null, null],
+      [false, "DATABASE_PATH_INVALID", "gone"],
     ],
   );
   assert.equal(existsSync(path.join(cwd, "tenants", "b.db")), false);
+  assert.equal(existsSync(path.join(cwd, "tenants", "new.db")), false);
 });
 
 test("fleet refuses --lock-timeout on a SQLite or libSQL driver as up does, rather than ignoring it", async (t) => {

@@ -247,6 +247,8 @@ test("libSQL per customer: sqld servers and a file: URL listed in a file, the to
   t.after(() => Promise.all(servers.map((server) => server.dispose())));
   const cwd = makeTempDir(t);
   writeFileSync(path.join(cwd, "customers.txt"), [...servers.map((server) => server.url), "file:local.db", ""].join("\n"));
+  // A fleet migrates the tenants there are: the file's tenant exists (an empty database).
+  writeFileSync(path.join(cwd, "local.db"), "");
   const token = "tok-never-printed-4711";
   const fleet = (...args: string[]) =>
     runInProcess({ migrations: sqliteRegistry, cwd }, ["fleet", ...args, "--driver", "libsql-client", "--url-file", "customers.txt", "--json"], { LIBSQL_AUTH_TOKEN: token });

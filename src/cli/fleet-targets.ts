@@ -1,6 +1,6 @@
 /** The databases a `stepwise fleet` command works on: SQLite files (`--db '<glob>'`), a server's schemas (`--schema '<glob>'`), or URLs; then the shard of them this run takes. */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { InvalidArgumentError } from "commander";
 import { describeTargetError, type TargetError } from "../fleet/migrate-many.js";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
@@ -121,8 +121,7 @@ async function listServerTargets(scope: CommandScope, urlFile: string | undefine
     servers = [parse(url, source)];
   }
   const schema = setting(flags.schema, props.schema);
-  if (schema === undefined)
-    return servers.map((server) => ({ id: server.label, url: server.url, server: server.label, ...(server.file !== null && existsSync(server.file) && { localFile: server.file }) }));
+  if (schema === undefined) return servers.map((server) => ({ id: server.label, url: server.url, server: server.label, ...(server.file !== null && { localFile: server.file }) }));
   if (driver !== "pg") throw pgOnlyFlagRefusal("--schema", driver, offeredDrivers(props));
   const targets: FleetTargetSpec[] = [];
   for (const server of servers) {

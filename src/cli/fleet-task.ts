@@ -84,7 +84,7 @@ const upOptionsOf = (job: FleetJob) => ({ ...(job.to === undefined ? {} : { to: 
 /** Opens one database, runs the job's task and closes it: a report whose error is spelled as the CLI spells options. */
 export async function runFleetTarget(connector: DriverConnector, migrations: MigrationRegistry, spec: FleetTargetSpec, job: FleetJob, authToken?: string): Promise<FleetTargetResult> {
   if ("unlisted" in spec) return describeLostTarget(spec, job, spec.unlisted, 0);
-  // A file the fleet found when it began (by --db, or a file: URL of --url-file that was there): a tenant to migrate, never one to create.
+  // A file the fleet names (by --db, or a file: URL of --url-file): a tenant to migrate, never one to create (a URL mistyped, or a file deleted, would make an empty one).
   const file = "file" in spec ? spec.file : "localFile" in spec ? spec.localFile : undefined;
   if (file !== undefined) {
     // Listed when the run began, deleted since: opening it to write would create an empty tenant and migrate it.

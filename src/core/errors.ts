@@ -264,7 +264,7 @@ export interface StepwiseErrorDetails {
    * Fix: Run `stepwise up` (or anything else that writes) as a user who may write the file and its folder. */
   readonly DATABASE_NEEDS_RECOVERY: Readonly<{ sqliteCode: string }>;
   /** The database path cannot name a database file: it is empty, a folder, a FIFO, socket or device, a link to nothing, or a `DATABASE_URL` of another kind (a server URL, a connection string);
-   * or, in `fleet`, the file or PostgreSQL schema a pattern listed is gone when its turn comes (`gone`), and no database is created in its place. `problem` says which, and `kind` what is on disk.
+   * or, in `fleet`, the file or PostgreSQL schema a pattern (or a `file:` URL of `--url-file`) listed is not there when its turn comes (`gone`), and no database is created in its place. `problem` says which, and `kind` what is on disk.
    * Fix: Pass the path of a database file (`--db`, `database` in the config, or a `DATABASE_URL` that is a path, `file:` or `sqlite:` path); for a server, use its driver (`--driver pg`). A
    * database `gone` from a fleet needs nothing: it is not a tenant any more. */
   readonly DATABASE_PATH_INVALID: Readonly<{ path: string; problem: DatabasePathProblem; kind: FileKind | null }>;

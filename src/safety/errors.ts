@@ -121,7 +121,7 @@ const PATH_PROBLEMS: Readonly<Record<DatabasePathProblem, (path: string, kind: F
   "dangling-symlink": (path) => `${path} is a symbolic link to a file that does not exist (an unmounted volume, a moved database?), and stepwise creates no database through it`,
   "journal-not-a-file": (path, kind) => `${path}, the database's journal, is ${describeFileKind(kind ?? "symlink")}: SQLite refuses to use it, and stepwise neither follows nor removes it`,
   "parent-not-directory": (path) => `a part of ${path} above the file is not a folder`,
-  gone: (path) => `${path} was listed when the run began and is gone now, and stepwise creates no database in its place`,
+  gone: (path) => `${path} was listed for the run and is not there when its turn comes, and stepwise creates no database in its place`,
 };
 
 /** `DATABASE_PATH_INVALID`: the path cannot name a database file. */
