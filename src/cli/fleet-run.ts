@@ -74,7 +74,7 @@ export async function runFleetCommand<R extends MigrationRegistry>(given: Comman
     const tableName = setting(flags.table, props.tableName);
     const lockTimeoutMs = setting(flags.lockTimeout, props.lockTimeoutMs);
     const typed = given.flags;
-    const selection = `${targetFlags({ db: typed.db, url: typed.url, schema: typed.schema, table: typed.table, driver: typed.driver })}${options.urlFile === undefined ? "" : ` --url-file ${quoteForShell(options.urlFile)}`}${options.shard === undefined ? "" : ` --shard ${options.shard}`}`;
+    const selection = `${targetFlags({ db: typed.db, url: typed.url, schema: typed.schema, table: typed.table, driver: typed.driver })}${options.urlFile === undefined ? "" : ` --url-file ${quoteForShell(options.urlFile)}`}${options.shard === undefined ? "" : ` --shard ${quoteForShell(options.shard)}`}`;
     const full: FleetJob = {
       ...job,
       selection,
