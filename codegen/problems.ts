@@ -44,9 +44,6 @@ export type ProblemCode =
   | "FOREIGN_MIGRATIONS"
   /** A file named as a migration in a subfolder (to three levels down), which `gen` would not read. Fix: Move it up into the migrations folder, or rename it if it is a helper. */
   | "MIGRATIONS_IN_SUBFOLDER"
-  /** A `stepwise rebase` stopped part way (killed, or the machine went down): its journal, `.stepwise-rebase.json`, is in the migrations folder, and some migrations may stand under a
-   * temporary name (their own behind a dot). Fix: Run `stepwise rebase` again: it finishes the renumbering it had planned, in its order. */
-  | "REBASE_INTERRUPTED"
   /** Two migrations with one version, usually after merging two branches that each added one.
    * Fix: Give one of them the next free version and run `stepwise gen`; after a merge, `stepwise rebase` renumbers the branch's own migrations. */
   | "DUPLICATE_VERSION"

@@ -21,9 +21,9 @@ import { defaultGenCacheDir } from "./gen-cache.js";
 import { generateRegistry, type GenerateResult } from "./generate.js";
 import { findImportSpecifiers, followLocalImports } from "./local-imports.js";
 import { formatMigrationFileName, parseMigrationFileName, versionWidthOf, type ParsedMigrationFileName } from "./migration-file.js";
-import { compareText, describeGenerated, printProblems, projectPath, tryOr, type Problem } from "./problems.js";
+import { compareText, printProblems, projectPath, tryOr, type Problem } from "./problems.js";
 import { writeFileAtomic } from "./write-file.js";
-import { REBASE_JOURNAL, scanMigrations } from "./scan.js";
+import { scanMigrations } from "./scan.js";
 
 /** A migration file named by the rules, `file` project-relative (for a base file: where it would be in the work tree), `text` normalised for comparison. */
 interface BranchMigration extends ParsedMigrationFileName {
@@ -238,41 +238,31 @@ export function applyRebase(plan: RebasePlan, options: { projectRoot: string; mi
   const io = options.fileSystem ?? { renameSync: fs.renameSync, existsSync: entryExists, writeFileSync: (file: string, text: string) => writeFileAtomic(file, text) };
   const label = (file: string) => projectPath(options.projectRoot, file);
   const moves = movesOf(options.projectRoot, plan.renames);
-  // A file's temporary name is its own behind a dot. While the renames last, the plan is kept in a journal beside them: a rebase stopped part way (killed) leaves gen refusing the
-  // folder (REBASE_INTERRUPTED), and the next rebase finishes that plan in its order.
-  const staged = [...moves].map(([from, to]) => ({ from, to, temporary: temporaryOf(from) }));
+  // A file's temporary name is its own behind a dot, which gen refuses with the advice to drop the dot: a rebase killed between the two renames leaves no migration hidden.
+  const staged = [...moves].map(([from, to]) => ({ from, to, temporary: path.join(path.dirname(from), `.${path.basename(from)}`) }));
   const taken = [...[...moves.values()].filter((to) => !moves.has(to)), ...staged.map((move) => move.temporary)].filter((file) => io.existsSync(file)).map(label);
   if (taken.length > 0) throw rebaseConflictError("target-exists", taken, "");
-  const journal = path.join(options.migrationsDir, REBASE_JOURNAL);
   // Each step taken: how to undo it, and what to tell when that fails too.
-  const undone: { undo: () => void; pending: string }[] = [];
-  const rewrites = findReferenceRewrites(options.projectRoot, options.migrationsDir, moves).map((rewrite) => ({ ...rewrite, file: moves.get(rewrite.file) ?? rewrite.file }));
-  const steps = [...staged.map((move) => ({ file: move.from, from: move.from, to: move.temporary })), ...staged.map((move) => ({ file: move.to, from: move.temporary, to: move.to })), ...rewrites];
+  const journal: { undo: () => void; pending: string }[] = [];
+  const steps = [
+    ...staged.map((move) => ({ file: move.from, from: move.from, to: move.temporary })),
+    ...staged.map((move) => ({ file: move.to, from: move.temporary, to: move.to })),
+    ...findReferenceRewrites(options.projectRoot, options.migrationsDir, moves).map((rewrite) => ({ ...rewrite, file: moves.get(rewrite.file) ?? rewrite.file })),
+  ];
   let current = "";
   try {
-    current = journal;
-    // The rewritten texts whole, so finishing writes each again, whatever was written before the stop.
-    const plan = {
-      moves: staged.map((move) => ({ from: path.basename(move.from), to: path.basename(move.to) })),
-      rewrites: rewrites.map((rewrite) => ({ file: projectPath(options.projectRoot, rewrite.file), text: rewrite.text })),
-    };
-    // Staging: files move to their temporary names, so a name still old is a file not moved. Placing: every file left its old name, so a name in the plan is a file placed.
-    const record = (phase: "staging" | "placing") => io.writeFileSync(journal, `${JSON.stringify({ phase, ...plan }, null, 2)}\n`);
-    record("staging");
-    for (const [index, step] of steps.entries()) {
-      if (index === staged.length) record("placing");
+    for (const step of steps) {
       current = step.file;
       if ("text" in step) {
         io.writeFileSync(step.file, step.text);
-        undone.push({ undo: () => io.writeFileSync(step.file, step.originalText), pending: `${label(step.file)} (its original text) → ${label(step.file)}` });
+        journal.push({ undo: () => io.writeFileSync(step.file, step.originalText), pending: `${label(step.file)} (its original text) → ${label(step.file)}` });
       } else {
         io.renameSync(step.from, step.to);
-        undone.push({ undo: () => io.renameSync(step.to, step.from), pending: `${label(step.to)} → ${label(step.from)}` });
+        journal.push({ undo: () => io.renameSync(step.to, step.from), pending: `${label(step.to)} → ${label(step.from)}` });
       }
     }
-    fs.rmSync(journal, { force: true });
   } catch (error) {
-    const pending = undone.reverse().flatMap((step) => {
+    const pending = journal.reverse().flatMap((step) => {
       try {
         step.undo();
         return [];
@@ -280,8 +270,6 @@ export function applyRebase(plan: RebasePlan, options: { projectRoot: string; mi
         return [step.pending];
       }
     });
-    // Put back whole, the plan is void; else it stays, for the files the message lists.
-    if (pending.length === 0) fs.rmSync(journal, { force: true });
     const file = label(current);
     const systemCode = (error as NodeJS.ErrnoException).code ?? (error as { systemCode?: string }).systemCode ?? null;
     const message =
@@ -292,43 +280,6 @@ export function applyRebase(plan: RebasePlan, options: { projectRoot: string; mi
     throw new StepwiseError("REBASE_RENAME_FAILED", message, { file, systemCode, restored: pending.length === 0, pending }, { cause: error });
   }
 }
-
-/** Where a file waits between its two renames: its own name behind a dot. */
-const temporaryOf = (file: string) => path.join(path.dirname(file), `.${path.basename(file)}`);
-
-/**
- * Finishes the renumbering a rebase stopped part way through, as its journal planned it: each file still at its old name or its temporary one moves to its new name, the imports of them
- * are rewritten, and the journal goes. `null` when no rebase was stopped; else the moves, for the report.
- */
-export function finishStoppedRebase(options: { projectRoot: string; migrationsDir: string }): { from: string; to: string }[] | null {
-  const journal = path.join(options.migrationsDir, REBASE_JOURNAL);
-  if (!entryExists(journal)) return null;
-  const plan = tryOr(() => JSON.parse(fs.readFileSync(journal, "utf8")) as { phase?: unknown; moves?: unknown; rewrites?: unknown }, null);
-  const moves = Array.isArray(plan?.moves) && plan.moves.every(isMove) ? (plan.moves as { from: string; to: string }[]) : null;
-  const inProject = (file: string) => !path.relative(options.projectRoot, path.resolve(options.projectRoot, file)).startsWith("..");
-  const isRewrite = (value: unknown) =>
-    typeof (value as { file?: unknown })?.file === "string" && typeof (value as { text?: unknown }).text === "string" && inProject((value as { file: string }).file);
-  const rewrites = Array.isArray(plan?.rewrites) && plan.rewrites.every(isRewrite) ? (plan.rewrites as { file: string; text: string }[]) : null;
-  if (moves === null || rewrites === null || (plan!.phase !== "staging" && plan!.phase !== "placing")) {
-    const message = `The journal of a stopped rebase, ${projectPath(options.projectRoot, journal)}, cannot be read, so its plan is unknown. Put the migrations back under their names (git shows them), delete the journal, and run rebase again.`;
-    throw new StepwiseError("REBASE_RENAME_FAILED", message, { file: projectPath(options.projectRoot, journal), systemCode: null, restored: false, pending: [] });
-  }
-  const at = (name: string) => path.join(options.migrationsDir, name);
-  // As the rebase ran: every file to its temporary name (while staging, one at its old name had not moved), then each to its new one, which nothing else holds by then.
-  if (plan!.phase === "staging") for (const move of moves) if (entryExists(at(move.from)) && !entryExists(temporaryOf(at(move.from)))) fs.renameSync(at(move.from), temporaryOf(at(move.from)));
-  const taken = moves.filter((move) => entryExists(temporaryOf(at(move.from))) && entryExists(at(move.to))).map((move) => projectPath(options.projectRoot, at(move.to)));
-  if (taken.length > 0) throw rebaseConflictError("target-exists", taken, "");
-  for (const move of moves) if (entryExists(temporaryOf(at(move.from)))) fs.renameSync(temporaryOf(at(move.from)), at(move.to));
-  for (const rewrite of rewrites) writeFileAtomic(path.resolve(options.projectRoot, rewrite.file), rewrite.text);
-  fs.rmSync(journal, { force: true });
-  return moves.map((move) => ({ from: projectPath(options.projectRoot, at(move.from)), to: projectPath(options.projectRoot, at(move.to)) }));
-}
-
-const isMove = (value: unknown): value is { from: string; to: string } => {
-  const { from, to } = (value ?? {}) as { from?: unknown; to?: unknown };
-  // Plain names in the folder: a journal must not move files anywhere else.
-  return [from, to].every((name) => typeof name === "string" && name !== "" && !/[\\/]/.test(name) && !name.startsWith(".."));
-};
 
 /** Whether anything is at `file`, a link to nothing included: a name it holds is taken. */
 function entryExists(file: string): boolean {
@@ -403,17 +354,6 @@ function rebaseConflictError(reason: RebaseConflictReason, files: readonly strin
  */
 export async function runRebase(options: { base?: string; yes?: boolean; dbCheck: boolean; json?: boolean }, settings: StepwiseSettings, command: Command, context: CliContext): Promise<void> {
   const { projectRoot, migrationsDir, registryFile } = settings;
-  // A rebase stopped part way is finished first, as it was planned: planning again from the names it left would reorder them.
-  const finished = finishStoppedRebase({ projectRoot, migrationsDir });
-  if (finished !== null) {
-    const registry = await generateRegistry({ ...settings, cacheDir: defaultGenCacheDir(projectRoot) });
-    if (!registry.ok) context.setExitCode(1);
-    if (options.json) return context.io.stdout(`${JSON.stringify({ finished, registry: { ok: registry.ok, status: registry.status, problems: registry.problems } }, null, 2)}\n`);
-    context.io.stdout(`Finished the rebase that stopped part way:\n${finished.map((move) => `  ${move.from} → ${move.to}\n`).join("")}`);
-    if (registry.ok) context.io.stdout(`${context.palette.green(describeGenerated(registry, projectRoot))}\nRun "stepwise rebase" again to check nothing more is to move.\n`);
-    else printProblems(registry.problems, context);
-    return;
-  }
   const plan = planRebase({ projectRoot, migrationsDir, base: options.base ?? null });
   let databaseCheck: { status: "checked" | "no-database" | "skipped"; database: string | null } = { status: "skipped", database: null };
   if (plan.renames.length > 0 && options.dbCheck) {

@@ -63,11 +63,6 @@ export function scanMigrations(options: { projectRoot: string; migrationsDir: st
     const nearby = problems[0]?.code === "MIGRATIONS_DIR_MISSING" ? findForeignFolderNearby(projectRoot, label) : null;
     return { migrations: [], problems: nearby === null ? problems : [{ ...problems[0]!, message: `${problems[0]!.message}; or, ${nearby}` }] };
   }
-  // A rebase stopped part way: its plan, not the names it left, says what each file is.
-  if (entries.some((entry) => entry.name === REBASE_JOURNAL)) {
-    const message = `a stepwise rebase stopped part way, and some migrations may stand under a temporary name (their own behind a dot); run "stepwise rebase" again to finish it`;
-    return { migrations: [], problems: [problemAt("REBASE_INTERRUPTED", `${label}/${REBASE_JOURNAL}`, message)] };
-  }
   // Another tool's folder is one problem, not one per file its names break.
   const foreign = findForeignMigrations(migrationsDir, label, entries);
   if (foreign !== null) return { migrations: [], problems: [foreign] };
@@ -286,9 +281,6 @@ function checkVersions(holders: readonly VersionHolder[]): Problem[] {
   }
   return problems;
 }
-
-/** The file `stepwise rebase` keeps its plan in while it renames, in the migrations folder. */
-export const REBASE_JOURNAL = ".stepwise-rebase.json";
 
 /** How the registry's relative imports end: `""` is no extension. */
 export type ImportExtension = ".js" | ".ts" | "";

@@ -451,7 +451,6 @@ const coverage: Record<ProblemCode, "fixture" | string> = {
   MIGRATIONS_DIR_MISSING: "a missing migrations folder is one problem naming the folder",
   BAD_FILE_NAME: "fixture",
   DUPLICATE_VERSION: "fixture",
-  REBASE_INTERRUPTED: "test/rebase.test.ts",
   VERSIONS_DO_NOT_START_AT_ONE: "fixture",
   VERSION_GAP: "fixture",
   TS_SYNTAX_ERROR: "fixture",
