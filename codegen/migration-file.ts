@@ -123,7 +123,9 @@ function explainBadFileName(fileName: string): MigrationFileNameResult {
   const suggestedName = kind !== null && name !== "" ? `${asciiDigits}_${name}.${kind}` : null;
   const reasonWith = (renameTo: string): string => {
     let reason: string;
-    if (leading !== "") reason = `the name starts with ${describeLeading(leading)} before the version${renameTo}`;
+    // A dot is also how a stopped rebase leaves a file between its two names: put back by its old names together, the next rebase keeps the branch's order.
+    const rebase = leading === "." ? "; if a stopped stepwise rebase left it, put every file that rebase moved back under its name before it (git status shows them), then run the rebase again" : "";
+    if (leading !== "") reason = `the name starts with ${describeLeading(leading)} before the version${renameTo}${rebase}`;
     else if (digits !== asciiDigits) reason = `the version must be written in ASCII digits 0-9${renameTo}`;
     else if (rest !== afterLeading.slice(digits.length)) reason = `the name ends with spaces or invisible characters${renameTo}`;
     else if (extensionProblem !== null) {
