@@ -19,7 +19,7 @@ import { runSync } from "../src/core/runners.js";
 import { exec, query, type Step } from "../src/core/step.js";
 import { callWithDriver } from "../src/safety/schema-reader.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry, SqlDialect } from "../src/core/types.js";
-import { containBodies, firstReachingSql, OutsideCopyRefusedError } from "../src/safety/contained-copy.js";
+import { containBodies, firstReachingSql, reachesAnotherFile } from "../src/safety/contained-copy.js";
 import { firstLineOf, isInstanceSafely } from "../src/core/error-factories.js";
 import { readFullSchemaOf, type SafetyNetManager } from "../src/safety/schema-reader.js";
 import type { DriverEntry } from "../src/shared/package-name.js";
@@ -110,7 +110,8 @@ export async function runReplayCheck(options: ReplayCheckOptions): Promise<{ pro
   if ("code" in database) return { problems: [], replay: database };
   try {
     const { problems, applied, rolledBack, notContained } = await replay(options, migrations, database);
-    if (notContained) return { problems: [], replay: skip("not-contained", notContainedReason(notContained.file, notContained.statement)) };
+    // What the replay found before it stopped stands.
+    if (notContained) return { problems, replay: skip("not-contained", notContainedReason(notContained.file, notContained.statement)) };
     return { problems, replay: { ran: true, ...database.place, applied, rolledBack } };
   } finally {
     await database.close();
@@ -261,7 +262,7 @@ async function replay(
   let notContained: { file: string; statement: string } | undefined;
   const recover = async (entry: MigrationEntry, error: unknown, retry: boolean): Promise<boolean> => {
     // A body's call that reaches another file (SQL that does is found before the replay): the real run may well pass, so the replay stops, skipped rather than failed.
-    const refusal = isInstanceSafely(error, StepwiseError) && error.is("MIGRATION_FAILED") && isInstanceSafely(error.cause, OutsideCopyRefusedError) ? error.cause : null;
+    const refusal = reachesAnotherFile(error);
     if (refusal !== null) {
       notContained = { file: entry.file, statement: refusal.refused };
       return false;
@@ -313,6 +314,8 @@ async function replay(
   const newest = migrations.at(-1);
   if (!newest?.reversible) return { problems, applied: migrations.length, rolledBack: null };
   const failed = await attempt(manager, () => manager.down({ steps: 1 }), rebuilds.has(newest.version));
+  const refusedDown = reachesAnotherFile(failed);
+  if (refusedDown !== null) return { problems, applied: migrations.length, rolledBack: null, notContained: { file: newest.file, statement: refusedDown.refused } };
   if (failed !== null) problems.push(describeFailure(options, database, newest, "down", failed));
   return { problems, applied: migrations.length, rolledBack: newest.version };
 }

@@ -25,6 +25,7 @@ function reachers(side: string): ReadonlyArray<readonly [string, MigrationEntry]
       "TypeScript body's ATTACH on its connection",
       tsEntry(2, { up: (db) => void db.exec(`ATTACH DATABASE ${quoted} AS side; CREATE TABLE side.log (x); INSERT INTO side.log VALUES (1);`), transaction: false }, { transaction: false }),
     ],
+    ["SQL ATTACH of an expression that starts with an empty name", sqlEntry(2, `ATTACH DATABASE '' || ${quoted} AS side;\nCREATE TABLE side.log (x);`, { transaction: false })],
     ["TypeScript body's backup() call", tsEntry(2, { up: (db) => void (db as unknown as { backup(file: string): unknown }).backup(side), transaction: false }, { transaction: false })],
   ];
 }
@@ -38,7 +39,7 @@ function assertRefused(error: unknown, context: string): void {
 }
 
 await describeEachDriver("a rehearsal or verify changes nothing outside its copy", (h) => {
-  for (const index of [0, 1, 2, 3]) {
+  for (const index of [0, 1, 2, 3, 4]) {
     test(`rehearseUp: ${reachers("x")[index]![0]} is REHEARSAL_REFUSED, and the other file is not written`, (t) =>
       h.withDatabase((db: TestDatabase) => {
         if (h.lacks(t, "snapshot")) return;
@@ -46,7 +47,7 @@ await describeEachDriver("a rehearsal or verify changes nothing outside its copy
         const manager = db.manager([createItems, reachers(side)[index]![1]]);
         manager.up({ to: 1 });
         const connection = (manager as unknown as { db: object }).db;
-        if (index === 3 && typeof (connection as { backup?: unknown }).backup !== "function") {
+        if (index === 4 && typeof (connection as { backup?: unknown }).backup !== "function") {
           // A library without backup() (sql.js): the real run fails the same way, and the rehearsal says so.
           assert.equal(rehearseUp(manager).rehearsal.failure?.code, "MIGRATION_FAILED");
         } else {

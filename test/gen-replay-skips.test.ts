@@ -287,4 +287,16 @@ test("the replay changes nothing outside its in-memory database: a SQL migration
   assert.equal(result.replay.code, "not-contained");
   assert.match(result.replay.reason, /001_reach\.ts/);
   assert.equal(existsSync(other), false, "the replay made the attached file");
+
+  // In its down, which the replay runs for the newest migration: skipped too, and the other file is never made.
+  const downProject = createTestProject(t);
+  const downOther = path.join(downProject.root, "other.db");
+  downProject.writeMigration(
+    "001_reach.ts",
+    `import { defineMigration } from "stepwise-migrate";\n\nexport default defineMigration({\n  up() {},\n  down(db) {\n    db.exec(${JSON.stringify(`ATTACH DATABASE '${downOther}' AS side; CREATE TABLE side.log (x);`)});\n  },\n});\n`,
+  );
+  const down = await check(downProject);
+  assert.deepEqual(down.problems, []);
+  assert.equal(down.replay.code, "not-contained");
+  assert.equal(existsSync(downOther), false, "the replay made the attached file");
 });

@@ -19,22 +19,35 @@ export class OutsideCopyRefusedError extends Error {
   }
 }
 
+/** The refusal down `error`'s chain of a call that reached another file (a body may wrap it in its own error), or `null`. Never throws. */
+export function reachesAnotherFile(error: unknown): OutsideCopyRefusedError | null {
+  let current = error;
+  for (let depth = 0; depth < 8 && typeof current === "object" && current !== null; depth++) {
+    try {
+      if (current instanceof OutsideCopyRefusedError) return current;
+      current = (current as { cause?: unknown }).cause;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
 /** Each statement of `sql`: its words upper-cased, and its text. */
-export function* statementsOf(sql: string, dialect: SqlDialect): Generator<{ readonly words: string[]; readonly text: string; readonly firstString: string | null }> {
+export function* statementsOf(sql: string, dialect: SqlDialect): Generator<{ readonly words: string[]; readonly text: string; readonly tokens: readonly { kind: string; text: string }[] }> {
   for (const { tokens } of splitSqlStatements(tokenizeSql(sql, dialect), dialect)) {
-    const literal = tokens.find((token) => token.kind === "string")?.text ?? null;
-    yield {
-      words: tokens.filter((token) => token.kind === "word").map((token) => token.text.toUpperCase()),
-      text: tokens.map((token) => token.text).join(" "),
-      firstString: literal === null ? null : literal.slice(1, -1).replace(/''/g, "'"),
-    };
+    yield { words: tokens.filter((token) => token.kind === "word").map((token) => token.text.toUpperCase()), text: tokens.map((token) => token.text).join(" "), tokens };
   }
 }
 
-/** The refusal of the first statement of `sql` that reaches another file, or `null`; an ATTACH of a database in memory (`':memory:'`, or `''`: a temporary one) reaches none. */
+/**
+ * The refusal of the first statement of `sql` that reaches another file, or `null`. An ATTACH of a database in memory reaches none, when its file is that one literal alone
+ * (`ATTACH ':memory:' AS m`, or `''`: a temporary one): an expression could name any file.
+ */
 export function reachingStatement(sql: string): OutsideCopyRefusedError | null {
-  for (const { words, text, firstString } of statementsOf(sql, "sqlite")) {
-    const inMemory = words[0] === "ATTACH" && (firstString === ":memory:" || firstString === "");
+  for (const { words, text, tokens } of statementsOf(sql, "sqlite")) {
+    const operand = tokens.slice(tokens[1]?.text.toUpperCase() === "DATABASE" ? 2 : 1);
+    const inMemory = words[0] === "ATTACH" && operand[0]?.kind === "string" && ["':memory:'", "''"].includes(operand[0].text) && operand[1]?.text.toUpperCase() === "AS";
     if ((words[0] === "ATTACH" && !inMemory) || (words[0] === "VACUUM" && words.includes("INTO"))) return new OutsideCopyRefusedError(text);
   }
   return null;

@@ -4,7 +4,7 @@
  */
 import { tryOr } from "../shared/try-or.js";
 import { driverCapabilityError, requireCapabilities, type SyncDriver } from "../core/driver.js";
-import { classifySafely, isConnectionClosedError, isInstanceSafely, nativeCauseOf, recordNativeError, tempFolderUnusableError, transactionOpenError } from "../core/error-factories.js";
+import { classifySafely, isConnectionClosedError, nativeCauseOf, recordNativeError, tempFolderUnusableError, transactionOpenError } from "../core/error-factories.js";
 import { rehearsalRefusedError } from "./errors.js";
 import { StepwiseError, type SchemaDifference } from "../core/errors.js";
 import type { MigrationEvent } from "../core/events.js";
@@ -16,7 +16,7 @@ import { begin, exec, rollbackQuietly, type Operation, type Step } from "../core
 import { refuseOpenTransaction } from "../core/step.js";
 import type { MigrationEntry, MigrationRegistry, SqlDialect, VersionOf } from "../core/types.js";
 import { findWholeRunObstacle } from "../core/whole-run-transaction.js";
-import { guardSqlCalls, openContainedCopy, OutsideCopyRefusedError, reachingStatement, statementsOf, withGuardedBodies } from "./contained-copy.js";
+import { guardSqlCalls, openContainedCopy, reachesAnotherFile, reachingStatement, statementsOf, withGuardedBodies } from "./contained-copy.js";
 import { executorOn, observeSchema, planUpOnceNoneRuns, type SafetyNetManager } from "./schema-reader.js";
 import { diffSchemas, type SchemaSnapshot } from "./schema-snapshot.js";
 import { optionsObject } from "../core/options.js";
@@ -162,7 +162,7 @@ function rehearseOnCopy<Db, R extends MigrationRegistry>(manager: SyncMigrationM
     } catch (thrown) {
       error = thrown;
     }
-    if (error instanceof StepwiseError && error.is("MIGRATION_FAILED") && isInstanceSafely(error.cause, OutsideCopyRefusedError)) throw refuse(error.details.version, error.details.file);
+    if (error instanceof StepwiseError && error.is("MIGRATION_FAILED") && reachesAnotherFile(error.cause) !== null) throw refuse(error.details.version, error.details.file);
     if (!isConnectionClosedError(error)) return report(plan, error, runSync(executor.status(), copy).currentVersion, before, runSync(observeSchema(manager), copy));
     // The migration closed the copy: what the real run leaves is read from a second copy brought to that version.
     const reached = Math.max(plan.fromVersion, ...durations.keys());
