@@ -297,6 +297,7 @@ test("the replay changes nothing outside its in-memory database: a SQL migration
   );
   const down = await check(downProject);
   assert.deepEqual(down.problems, []);
+  assert.ok(!down.replay.ran);
   assert.equal(down.replay.code, "not-contained");
   assert.equal(existsSync(downOther), false, "the replay made the attached file");
 });

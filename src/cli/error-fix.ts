@@ -109,7 +109,7 @@ export const FIX_OF_CODE: FixOf = {
   DATABASE_UNUSABLE: ({ sqliteCode }) => fixOfUnusableSqlite(sqliteCode ?? ""),
   DATABASE_PATH_INVALID: ({ problem }) =>
     problem === "gone"
-      ? "nothing, if the database was removed on purpose; else restore it and run again"
+      ? "nothing, if the database was removed on purpose; else restore it (or correct its URL in --url-file, if it was mistyped) and run again"
       : `pass the path of a database file (--db, "database" in the config, or DATABASE_URL); for a server, use its driver (--driver pg)`,
   PATH_NOT_UTF8: () => `rename the file to a UTF-8 name (or link to it from one), and pass that`,
   DATABASE_FOLDER_MISSING: ({ folder }) => `check the database path, or create ${folder} first`,

@@ -266,7 +266,7 @@ export interface StepwiseErrorDetails {
   /** The database path cannot name a database file: it is empty, a folder, a FIFO, socket or device, a link to nothing, or a `DATABASE_URL` of another kind (a server URL, a connection string);
    * or, in `fleet`, the file or PostgreSQL schema a pattern (or a `file:` URL of `--url-file`) listed is not there when its turn comes (`gone`), and no database is created in its place. `problem` says which, and `kind` what is on disk.
    * Fix: Pass the path of a database file (`--db`, `database` in the config, or a `DATABASE_URL` that is a path, `file:` or `sqlite:` path); for a server, use its driver (`--driver pg`). A
-   * database `gone` from a fleet needs nothing: it is not a tenant any more. */
+   * database `gone` from a fleet needs nothing when it was removed on purpose (it is not a tenant any more); restore it if not, or correct its URL in `--url-file` if it was mistyped. */
   readonly DATABASE_PATH_INVALID: Readonly<{ path: string; problem: DatabasePathProblem; kind: FileKind | null }>;
   /** A path's bytes are not UTF-8, so the string stepwise received would name another file (`bytes` shows them escaped). Refused before anything was opened.
    * Fix: Rename the file to a UTF-8 name (or link to it from one), and pass that. */

@@ -128,7 +128,7 @@ const PATH_PROBLEMS: Readonly<Record<DatabasePathProblem, (path: string, kind: F
 export function databasePathInvalidError(path: string, problem: DatabasePathProblem, kind: FileKind | null = problem === "directory" ? "directory" : null) {
   const remedy =
     problem === "gone"
-      ? "If it was removed on purpose, nothing is needed; if not, restore it and run again."
+      ? "If it was removed on purpose, nothing is needed; if not, restore it (or correct its URL, if it was mistyped) and run again."
       : problem === "journal-not-a-file"
         ? "Check what it is (where a link points), then remove it (a crashed writer's real journal must be moved back in its place, not linked)."
         : text`Pass ${option("databasePath", "<file>")}${{ api: "", cli: ' (or set "database" in the config)' }} naming the database file itself, such as data/app.db.`;
