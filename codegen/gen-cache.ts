@@ -3,6 +3,7 @@
  * the registry on disk still hashes to what gen rendered. An input that cannot be hashed as bytes (a JavaScript prettier config, plugins, a tsconfig extending a package) means no cache: a miss costs
  * time, a wrong hit would pass a stale registry. Nothing here throws; a broken cache is a miss.
  */
+import { parseJson } from "../src/shared/source-text.js";
 import { createHash, type Hash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import path from "node:path";
@@ -178,7 +179,7 @@ function hashFormatterConfig(hash: Hash, startDir: string): boolean {
 function isSelfContained(name: string, text: string): boolean {
   if (name === "package.yaml") return !/^prettier\s*:/m.test(text);
   if (name === "package.json") {
-    const prettier = tryOr(() => (JSON.parse(text.replace(/^\uFEFF/, "")) as { prettier?: unknown }).prettier, null);
+    const prettier = tryOr(() => (parseJson(text) as { prettier?: unknown }).prettier, null);
     return prettier === undefined || (typeof prettier === "object" && prettier !== null && !("plugins" in prettier));
   }
   const trimmed = text.trim();

@@ -1,4 +1,5 @@
 /** The one way every message of the bin names this project's regenerate command, so `gen --check` and the runtime's REGISTRY_STALE never disagree. */
+import { parseJson } from "../src/shared/source-text.js";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { SqlDialect } from "../src/core/types.js";
@@ -19,7 +20,7 @@ export interface GenTarget {
  */
 export function genCommandOf(projectRoot: string, target?: GenTarget): string {
   const flags = target === undefined ? [] : selectingFlags(projectRoot, target);
-  const scripts = tryOr(() => (JSON.parse(readFileSync(path.join(projectRoot, "package.json"), "utf8").replace(/^\uFEFF/, "")) as { scripts?: unknown }).scripts, null);
+  const scripts = tryOr(() => (parseJson(readFileSync(path.join(projectRoot, "package.json"), "utf8")) as { scripts?: unknown }).scripts, null);
   const script = scripts === null || typeof scripts !== "object" ? undefined : findGenScript(scripts as Record<string, unknown>);
   if (script === undefined) return ["npx stepwise gen", ...flags].join(" ");
   return flags.length === 0 ? `npm run ${script}` : `npm run ${script} -- ${flags.join(" ")}`;

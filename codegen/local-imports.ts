@@ -2,6 +2,7 @@
  * A TypeScript migration's checksum covers the project files it imports, transitively and each hashed by meaning: a helper an applied migration calls decides what a new database gets as much as the
  * migration does. A specifier is local when it resolves, as tsx would, to a file of the project; packages are left to the lockfile, and a specifier computed at run time is refused.
  */
+import { parseJson } from "../src/shared/source-text.js";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
@@ -376,7 +377,7 @@ function createResolver(projectRoot: string, probed: ProbeLog) {
 function readPackageJson(file: string, probed: ProbeLog): PackageJson | null {
   const sha256 = hashDependency(file);
   probed.set(file, sha256);
-  const parsed = sha256 === null ? null : tryOr(() => JSON.parse(readFileSync(file, "utf8").replace(/^\uFEFF/, "")) as unknown, null);
+  const parsed = sha256 === null ? null : tryOr(() => parseJson(readFileSync(file, "utf8")), null);
   return typeof parsed === "object" && parsed !== null ? (parsed as PackageJson) : null;
 }
 

@@ -2,6 +2,7 @@
  * ts-morph, prettier and tsx are an app's devDependencies, not stepwise's peers (npm would then keep them in a production install). So the bin checks for them, and their major version, before loading
  * what needs them, and names the install command.
  */
+import { parseJson } from "../src/shared/source-text.js";
 import { installCommand } from "../src/shared/install-command.js";
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -48,7 +49,7 @@ export function findInstalledPeer(name: OptionalPeer): { file: string; version: 
 export function findPackageManifest(dir: string, name: string): { file: string; version: unknown } | null {
   for (; ; dir = path.dirname(dir)) {
     const file = path.join(dir, "package.json");
-    const manifest = tryOr(() => JSON.parse(readFileSync(file, "utf8").replace(/^\uFEFF/, "")) as { name?: unknown; version?: unknown } | null, null);
+    const manifest = tryOr(() => parseJson(readFileSync(file, "utf8")) as { name?: unknown; version?: unknown } | null, null);
     if (manifest?.name === name) return { file, version: manifest.version };
     if (path.dirname(dir) === dir) return null;
   }

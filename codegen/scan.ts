@@ -1,4 +1,5 @@
 /** Reads the migrations folder: classifies each entry by name, parses TypeScript migrations with ts-morph and SQL ones with the shared parser, and checks the version rules across the folder. */
+import { parseJson } from "../src/shared/source-text.js";
 import { readdirSync, readFileSync, readlinkSync, statSync, type Dirent } from "node:fs";
 import path from "node:path";
 import { ts } from "ts-morph";
@@ -304,7 +305,7 @@ export function resolveImportExtension(projectRoot: string, registryFile: string
 /** The `type` of the nearest package.json at or above `dir` (Node's rule for a `.ts`/`.js` file's format). */
 function packageTypeOf(dir: string): unknown {
   for (let at = dir; ; at = path.dirname(at)) {
-    const manifest = tryOr(() => JSON.parse(readFileSync(path.join(at, "package.json"), "utf8").replace(/^\uFEFF/, "")) as { type?: unknown } | null, undefined);
+    const manifest = tryOr(() => parseJson(readFileSync(path.join(at, "package.json"), "utf8")) as { type?: unknown } | null, undefined);
     if (manifest !== undefined) return manifest?.type;
     if (path.dirname(at) === at) return undefined;
   }

@@ -62,48 +62,41 @@ export async function watchAndGenerate(options: Omit<GenerateOptions, "check">, 
           void settled().then(resolve);
         });
       };
+      /** Closes the watcher and opens a new one on the folder; `false` when it cannot be opened, which ends the watch. */
+      const replaceWatcher = (): boolean => {
+        // Closed before the new one opens: Bun shares one watch per path, which closing the old watcher after would end.
+        retired = watcher;
+        watcher.close();
+        try {
+          follow(watch(options.migrationsDir, { recursive: true }));
+          return true;
+        } catch (error) {
+          report(error);
+          context.setExitCode(1);
+          void settled().then(resolve);
+          return false;
+        }
+      };
       /**
        * Before each run, a new watcher on the folder if it is still the one watched: Node's recursive watch on Linux watches each file it found when it opened, so a file replaced since (an
        * editor's atomic save, a checkout) was no longer seen. Opened before the run, so a change while it runs is seen.
        */
       const reopen = (): void => {
-        if (folderIdentity(options.migrationsDir) !== watched || stop.signal.aborted) return;
-        const old = watcher;
-        retired = old;
-        old.close();
-        try {
-          follow(watch(options.migrationsDir, { recursive: true }));
-        } catch (error) {
-          report(error);
-          context.setExitCode(1);
-          void settled().then(resolve);
-        }
+        if (folderIdentity(options.migrationsDir) === watched && !stop.signal.aborted) replaceWatcher();
       };
       /** After a run that found another folder than the one watched: a new watcher on it, and a run for what changed in between; no folder at all ends the watch. */
       const watchAgain = (): void => {
         const now = folderIdentity(options.migrationsDir);
         if (now === watched || stop.signal.aborted) return;
         watched = now;
-        const old = watcher;
         if (now === null) {
           // Not every runtime's watch() throws for a missing folder (Node 24 opens one that never reports), so it is not asked.
           report(Object.assign(new Error(`${folder} was removed, so the watch stops; run "stepwise gen --watch" again once it is back`), { code: "ENOENT" }));
           context.setExitCode(1);
-          old.close();
+          watcher.close();
           return;
         }
-        // Closed before the new one opens: Bun shares one watch per path, which closing the old watcher after would end.
-        retired = old;
-        old.close();
-        try {
-          follow(watch(options.migrationsDir, { recursive: true }));
-        } catch (error) {
-          report(error);
-          context.setExitCode(1);
-          void settled().then(resolve);
-          return;
-        }
-        void run();
+        if (replaceWatcher()) void run();
       };
       follow(watcher);
       stop.signal.addEventListener("abort", () => watcher.close(), { once: true });

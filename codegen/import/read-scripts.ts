@@ -2,6 +2,7 @@
  * What the JavaScript tools' readers share: which files are scripts, what a script exports, read from its text (a migration is never run to import it), and the migration that wraps it. A
  * question the text cannot answer for sure is refused at its line rather than guessed.
  */
+import { parseJson } from "../../src/shared/source-text.js";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { tryOr } from "../problems.js";
@@ -159,7 +160,7 @@ function esModuleScope(dir: string, file: string): string | null {
   if (!/\.[jt]s$/.test(file)) return null;
   for (let folder = path.dirname(path.resolve(dir, file)); ; folder = path.dirname(folder)) {
     const manifest = path.join(folder, "package.json");
-    const type = tryOr(() => (JSON.parse(readFileSync(manifest, "utf8").replace(/^\uFEFF/, "")) as { type?: unknown }).type ?? "commonjs", undefined);
+    const type = tryOr(() => (parseJson(readFileSync(manifest, "utf8")) as { type?: unknown }).type ?? "commonjs", undefined);
     if (type !== undefined) return type === "module" ? `${path.relative(path.resolve(dir), manifest).split(path.sep).join("/")} says "type": "module"` : null;
     if (path.dirname(folder) === folder) return null;
   }

@@ -1,4 +1,5 @@
 /** The runtime commands: each a function of its scope and options that returns a {@link Report} (the data `--json` prints, and text); none parses or prints. */
+import { parseJson } from "../shared/source-text.js";
 import { tryOr } from "../shared/try-or.js";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -299,7 +300,7 @@ export async function adopt<R extends MigrationRegistry>(
   const mapFile = options.map ?? "migrations/stepwise-import-map.json";
   let map: unknown;
   try {
-    map = JSON.parse(readFileSync(resolvePath(scope.session, mapFile), "utf8").replace(/^\uFEFF/, ""));
+    map = parseJson(readFileSync(resolvePath(scope.session, mapFile), "utf8"));
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "it does not exist (pass the map stepwise import wrote with --map)" : `it cannot be read as JSON (${(error as Error).message})`;
     throw new StepwiseError("ADOPT_MAP_INVALID", `${mapFile} cannot be adopted from: ${reason}.`, { file: mapFile, reason });
@@ -341,7 +342,7 @@ export async function adopt<R extends MigrationRegistry>(
 /** A history file's parsed JSON, or why it cannot be read, in the words the map's error uses (adopt names the file in its error). */
 function readHistoryFile(file: string, resolved: string): { readonly file: string; readonly content: unknown; readonly unreadable?: string } {
   try {
-    return { file, content: JSON.parse(readFileSync(resolved, "utf8").replace(/^\uFEFF/, "")) as unknown };
+    return { file, content: parseJson(readFileSync(resolved, "utf8")) };
   } catch (error) {
     const { code, message } = error as NodeJS.ErrnoException;
     const unreadable = code === "ENOENT" ? "it does not exist" : error instanceof SyntaxError ? `it cannot be read as JSON (${message})` : `it cannot be read (${message})`;

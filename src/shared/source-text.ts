@@ -75,3 +75,8 @@ export function findNulByte(text: string): { line: number; column: number } | nu
   const before = text.slice(0, nul);
   return { line: before.split("\n").length, column: nul - before.lastIndexOf("\n") };
 }
+
+/** `text` parsed as JSON past a leading byte order mark, which editors write and `JSON.parse` refuses (Node reads a package.json past one). */
+export function parseJson(text: string): unknown {
+  return JSON.parse(text.replace(/^\uFEFF/, ""));
+}
