@@ -16,7 +16,8 @@ import { createTestProject, makeTempDir, runCli, type RunResult, type TestProjec
 import Database from "better-sqlite3";
 import { createTestDatabase } from "./support/postgres-server.js";
 import { jsonOutput, runInProcess } from "./support/in-process-cli.js";
-import { namedSqlEntry as sqlEntry } from "./support/registry-builders.js";
+import { namedSqlEntry as sqlEntry, tsEntry } from "./support/registry-builders.js";
+import type { PortableConnection } from "../src/core/types.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON read field by field
@@ -430,4 +431,24 @@ test("a stepwise database read through another --table is UNMANAGED_DATABASE who
   const tables = new Database(path.join(cwd, "app.db"), { readonly: true });
   t.after(() => tables.close());
   assert.deepEqual(tables.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all(), ["one", "schema_migrations"]);
+});
+
+test("a migration that closes its connection is MIGRATION_FAILED with connectionClosed, whose fix names no repair a transactional one cannot take; status then shows where it stands", async (t) => {
+  for (const transaction of [true, false]) {
+    const cwd = makeTempDir(t);
+    const registry: MigrationRegistry = [sqlEntry(1, "one", "CREATE TABLE one (id INTEGER PRIMARY KEY);"), tsEntry(2, { transaction, up: (db: PortableConnection) => void db.close() })];
+    const run = (args: readonly string[], code = 0) => runInProcess({ migrations: registry, cwd }, [...args, "--db", "app.db", "--json"]).then((result) => jsonOutput<Json>(result, code));
+    const failed = (await run(["up"], 1)).error as Json;
+    assert.deepEqual([failed.code, failed.version, failed.rolledBack, failed.connectionClosed], ["MIGRATION_FAILED", 2, false, true], `transaction: ${transaction}`);
+    assert.deepEqual(
+      commandsIn(String(failed.fix)).map((command) => command[0]),
+      ["gen", "status", "up"],
+      `transaction: ${transaction}`,
+    );
+    // A transactional one is pending again, as the fix's up needs; a transaction: false one is interrupted, which status names with its repair.
+    const status = await run(["status"], transaction ? 0 : 1);
+    assert.equal(status.currentVersion, 1);
+    if (transaction) assert.equal(status.pendingCount, 1);
+    else assert.equal(status.problem.code, "INCOMPLETE_MIGRATION");
+  }
 });

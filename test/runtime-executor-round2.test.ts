@@ -211,9 +211,10 @@ await describeEachDriver("a migration that closes its connection", (h) => {
       const db = await h.open(path.join(dir, "app.db"));
       try {
         const error = caught(() => db.manager([createItems, tsEntry(2, { transaction, up: (d) => void d.close() })]).up());
-        assert.equal(error.code, "MIGRATION_FAILED");
-        assert.equal(error.version, 2);
-        assert.equal(error.rolledBack, false);
+        assert.deepEqual(
+          { code: error.code, version: error.version, rolledBack: error.rolledBack, connectionClosed: error.connectionClosed },
+          { code: "MIGRATION_FAILED", version: 2, rolledBack: false, connectionClosed: true },
+        );
       } finally {
         try {
           db.close();

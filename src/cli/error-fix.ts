@@ -62,8 +62,12 @@ export const FIX_OF_CODE: FixOf = {
   INVALID_TABLE_NAME: () => `pass a plain name to --table (or "tableName" in the config)`,
   TRANSACTION_ESCAPED: ({ file }) => `remove the transaction control from ${file}, or mark it transaction: false`,
   FOREIGN_KEY_VIOLATION: ({ file }) => `make ${file} copy every referenced row, or delete the orphans in it`,
-  MIGRATION_FAILED: ({ version, file, direction, rolledBack, location, afterReset, setting, atCommit }) => {
+  MIGRATION_FAILED: ({ version, file, direction, rolledBack, location, afterReset, setting, atCommit, connectionClosed }) => {
     const at = location ? `${location.file}:${location.line}` : file;
+    // Pending again or interrupted, by its transaction mode: status tells which, and repair refuses a migration that left no attempt.
+    if (connectionClosed) {
+      return `remove the close() from ${file} and run "stepwise gen"; check the database for what it committed itself before closing; then "stepwise status" shows where it stands: run "stepwise ${direction}" again, or repair it as status says if it was interrupted`;
+    }
     // A session whose search_path names no schema is no fault of the migration.
     if (rolledBack && !afterReset && setting === "search_path") {
       return `give the session a schema to build in: pass --schema <schema>, or set the role's (ALTER ROLE <role> SET search_path = <schema>); then run "stepwise ${direction}" again; nothing of it was kept`;

@@ -340,16 +340,18 @@ export function invalidStepsError(steps: number, current: number) {
 
 /** `MIGRATION_FAILED`; `notes` are the lines the dialect read of the failure (PostgreSQL's DETAIL, HINT, invalid indexes). */
 export function migrationFailedError(fields: Run & Partial<E.StepwiseErrorDetails["MIGRATION_FAILED"]> & { cause: unknown; rolledBack: boolean; notes?: string }): StepwiseError<"MIGRATION_FAILED"> {
-  const { version, file, direction, rolledBack, backupPath = null, foreignKeyRebuild: rebuild = null, afterReset = null, atCommit = null, cause, notes } = fields;
+  const { version, file, direction, rolledBack, backupPath = null, foreignKeyRebuild: rebuild = null, afterReset = null, atCommit = null, connectionClosed = false, cause, notes } = fields;
   const refs = rebuild?.referencedBy ?? [];
   const fk = rebuild ? `It drops or renames table ${rebuild.table}, which ${refs.join(", ")} reference${refs.length === 1 ? "s" : ""} with foreign keys enforced. Fix: ${rebuild.fix}.\n` : "";
   // Not ROLLED_BACK: only under transaction "all" is the database as it was before the run.
   const together = atCommit !== null && atCommit.versions.length > 1 ? atCommit.versions.join(", ") : null;
-  const outcome = together
-    ? `It failed at the COMMIT of the one transaction that held migrations ${together}: a constraint checked only then (such as a deferred foreign key) may have been broken by any of them, not only this one. All of them were rolled back; nothing of them was kept.`
-    : rolledBack
-      ? "It was rolled back; nothing of it was kept."
-      : "It runs outside a transaction, so some of its changes may remain; check the database.";
+  const outcome = connectionClosed
+    ? "It is not recorded as applied; check the database."
+    : together
+      ? `It failed at the COMMIT of the one transaction that held migrations ${together}: a constraint checked only then (such as a deferred foreign key) may have been broken by any of them, not only this one. All of them were rolled back; nothing of them was kept.`
+      : rolledBack
+        ? "It was rolled back; nothing of it was kept."
+        : "It runs outside a transaction, so some of its changes may remain; check the database.";
   const reached = afterReset?.reachedVersion;
   const reset = afterReset
     ? text`\nBut reset's drops were committed before the migrations ran again, and stay: what the database held before it is gone, and it is ${reached === null ? "at the version before this migration" : `at version ${reached}`}. Once it is fixed, ${runCall("up")} applies the rest.`
@@ -357,7 +359,7 @@ export function migrationFailedError(fields: Run & Partial<E.StepwiseErrorDetail
   const backup = backupPath ? text`\nA backup taken before this run is at ${backupPath}; ${CALLS.restore} puts it back.` : "";
   const message = text`${label(version, file)} failed while running ${direction}: ${describeThrownValue(cause)}\n${notes ? `${notes}\n` : ""}${fk}${outcome}${reset}${backup}`;
   const { location = null, detail = null, hint = null, setting = null, invalidIndexes = [] } = fields;
-  const details = { version, file, direction, rolledBack, backupPath, foreignKeyRebuild: rebuild, location, detail, hint, setting, invalidIndexes, afterReset, atCommit };
+  const details = { version, file, direction, rolledBack, backupPath, foreignKeyRebuild: rebuild, location, detail, hint, setting, invalidIndexes, afterReset, atCommit, connectionClosed };
   const error = new StepwiseError("MIGRATION_FAILED", message, details, { cause });
   if (notes) failureNotes.set(error, notes);
   return error;
@@ -389,11 +391,12 @@ const closedConnections = new WeakSet<StepwiseError>();
 
 /** `MIGRATION_FAILED` for a migration that closed its connection (`db.close()`): SQLite rolled back the open transaction, but what it committed before stays and nothing can be checked, so never
  * "rolled back"; the executor stops at once for it. */
-export function connectionClosedError(entry: { readonly version: number; readonly file: string }, direction: MigrationDirection): StepwiseError<"MIGRATION_FAILED"> {
-  const cause = new Error(
-    "it closed the database connection it was given (db.close()), so stepwise could not record it; SQLite rolled back the open transaction, but what it committed before stays. Remove the close() and open the database again",
-  );
-  const error = migrationFailedError({ version: entry.version, file: entry.file, direction, cause, rolledBack: false });
+export function connectionClosedError(entry: { readonly version: number; readonly file: string; readonly transaction: boolean }, direction: MigrationDirection): StepwiseError<"MIGRATION_FAILED"> {
+  const outcome = entry.transaction
+    ? 'which ended the transaction stepwise ran it in: SQLite rolled it back (with the migrations before it in the run, under transaction "all"), but what the migration committed itself before closing stays'
+    : "so stepwise could not record it: it is left interrupted, and what it did before closing stays";
+  const cause = new Error(`it closed the database connection it was given (db.close()), ${outcome}. Remove the close(): the connection is the app's to close`);
+  const error = migrationFailedError({ version: entry.version, file: entry.file, direction, cause, rolledBack: false, connectionClosed: true });
   closedConnections.add(error);
   return error;
 }

@@ -144,8 +144,11 @@ export interface StepwiseErrorDetails {
    * the `backupPath`. Under `reset`, which commits its drops before applying every migration again, `afterReset` says those drops stay: the data is gone and the database is at `reachedVersion`
    * (`null` when it could not be read), not as it was before the reset; elsewhere it is `null`. A failure at `COMMIT` (a constraint checked only then, such as a deferred foreign key) has `atCommit`,
    * the versions the transaction held: under `transaction: "all"` any of them may have broken it, not only the last, whose `version` and `file` the error carries; elsewhere it is `null`.
+   * `connectionClosed` is true when the migration closed the connection it was given (`db.close()`): it is not recorded, and `rolledBack` is `false` because what it committed itself before
+   * closing stays; a transactional one is pending again (SQLite rolled back the transaction stepwise ran it in, with the rest of a `transaction: "all"` run), a `transaction: false` one is interrupted.
    * Fix: Fix the migration at the location given and run `stepwise up` again (after `reset`, that applies the rest). With `atCommit` naming several, find which of them breaks the constraint by
-   * applying them one at a time. After a `transaction: false` migration, check the database and `stepwise repair` it
+   * applying them one at a time. With `connectionClosed`, remove the `close()` and check what the migration committed itself; `stepwise status` then shows it pending, or interrupted for
+   * `stepwise repair`. After a `transaction: false` migration, check the database and `stepwise repair` it
    * first. From `adopt`, `baseline` or `verify`, which run the migrations only in a scratch database to compare schemas, the database is untouched: run that command again, not `up`. */
   readonly MIGRATION_FAILED: Readonly<{
     version: number;
@@ -161,6 +164,7 @@ export interface StepwiseErrorDetails {
     invalidIndexes: readonly InvalidIndex[];
     afterReset: Readonly<{ reachedVersion: number | null }> | null;
     atCommit: Readonly<{ versions: readonly number[] }> | null;
+    connectionClosed: boolean;
   }>;
   /** `reset` could not drop an object of the database: on PostgreSQL, something outside the history table's schema needs it (another schema's view, foreign key, child table, partition or
    * column of one of its types, an extension's member, a cast, an event trigger or a publication), and `detail` gives the server's words on what, or the session creates in another schema than the history table's (`nativeCode` `3F000`:
