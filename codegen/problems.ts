@@ -11,7 +11,7 @@ import { decodeSourceBytes } from "../src/shared/source-text.js";
 import { isInstanceSafely } from "../src/core/error-factories.js";
 import { tryOr } from "../src/shared/try-or.js";
 
-export { closestName } from "../src/core/options.js";
+export { closestName } from "../src/core/error-factories.js";
 
 /** Every code `stepwise gen` can report (docs/errors.md is generated from these comments). */
 export type ProblemCode =

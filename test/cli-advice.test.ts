@@ -16,8 +16,7 @@ import { createTestProject, makeTempDir, runCli, type RunResult, type TestProjec
 import Database from "better-sqlite3";
 import { createTestDatabase } from "./support/postgres-server.js";
 import { jsonOutput, runInProcess } from "./support/in-process-cli.js";
-import { namedSqlEntry as sqlEntry, tsEntry } from "./support/registry-builders.js";
-import type { PortableConnection } from "../src/core/types.js";
+import { namedSqlEntry as sqlEntry, tsEntry, type PortableConnection } from "./support/registry-builders.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON read field by field

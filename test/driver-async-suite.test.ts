@@ -12,7 +12,7 @@ import { test } from "node:test";
 import type { MigrationDefinition, MigrationEntry } from "../src/core/types.js";
 import type { MigrationResult } from "../src/core/options.js";
 import type { MigrationStatus } from "../src/core/planner.js";
-import { describeEachAsyncDriver, inDialect, matrixRoot, skipWithReason, type AsyncDriverHarness, type AsyncTestDatabase } from "./support/driver-matrix.js";
+import { describeEachAsyncDriver, inDialect, matrixRoot, skipWithReason, UNUSED_CONNECTION, type AsyncDriverHarness, type AsyncTestDatabase } from "./support/driver-matrix.js";
 import { asyncTsEntry, namedSqlEntry, tsEntry, rejection } from "./support/registry-builders.js";
 import { rehearseUp } from "../src/safety/index.js";
 import type { rehearseUpAsync } from "../src/safety/rehearsal.js";
@@ -86,7 +86,7 @@ const THREE_IN_LINE: MigrationEntry[] = [
  * drivers' suite covers. The suite's TypeScript bodies then run the same statements in line.
  */
 function runsBodiesInLine(h: AsyncDriverHarness): boolean {
-  return (new h.entry.MigrationManager({} as never, []).driver as { async?: boolean }).async === false;
+  return (new h.entry.MigrationManager(UNUSED_CONNECTION as never, []).driver as { async?: boolean }).async === false;
 }
 
 /**

@@ -663,6 +663,27 @@ function declareWalkTests(target: WalkTarget): void {
     assert.deepEqual([(factsOf(result.error) as unknown as { version: number }).version, result.version, result.seen.length], [2, 1, 0]);
     await result.assertUnchanged();
   });
+
+  // A JavaScript caller's typo is no type error: "wher" walked every row, and a where or params of the wrong type was ignored or misread.
+  test("a misspelt option, or a where, params or columns of the wrong type, is BATCH_OPTIONS_INVALID naming it, before anything is walked", async (t) => {
+    const cases: readonly [Record<string, unknown>, string][] = [
+      [{ table: "queue", wher: "id < 2" }, "wher"],
+      [{ table: "queue", batch_size: 1 }, "batch_size"],
+      [{ table: "queue", where: 7 }, "where"],
+      [{ table: "queue", where: "id < ?", params: "2" }, "params"],
+      [{ table: "queue", columns: "touched" }, "columns"],
+      [{ table: "queue", columns: [1] }, "columns"],
+    ];
+    for (const [options, option] of cases) {
+      const result = await target.run(t, {
+        setup: `CREATE TABLE queue (id INTEGER PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0); ${fill("queue", "id", 3, String)}`,
+        options: options as unknown as BatchOptions,
+      });
+      const facts = factsOf(result.error) as unknown as { code: string; option: string; version: number };
+      assert.deepEqual([facts.code, facts.option, facts.version, result.version, result.seen.length], ["BATCH_OPTIONS_INVALID", option, 2, 1, 0], JSON.stringify(options));
+      await result.assertUnchanged();
+    }
+  });
 }
 
 await describeEachDriver("forEachBatch keys", { quickOn: ["better-sqlite3"] }, (h) => declareWalkTests(syncTarget(h)));

@@ -277,3 +277,33 @@ await describeEachDriver("refusals", { quickOn: ["better-sqlite3", "sql.js"] }, 
     await assertRefusedWithoutChange(h, file, forgedReversible, (manager) => manager.up(), { code: "REGISTRY_INVALID" });
   });
 });
+
+// Copying one library's example into an app on another is an easy slip: the connection was called closed, failed as a bare TypeError, or (D1) failed migration 1 after the history table was made.
+test("each entry handed another library's connection is USAGE naming what it takes, and nothing is written", { skip: "bun" in process.versions && "better-sqlite3 is Node's" }, async () => {
+  const { default: initSqlJs } = await import("sql.js");
+  const { default: Database } = await import("better-sqlite3");
+  const SQL = await initSqlJs();
+  const registry: MigrationRegistry = [createItems];
+  const entries = {
+    "better-sqlite3": () => import("../src/entries/better-sqlite3.js"),
+    libsql: () => import("../src/entries/libsql.js"),
+    "sql-js": () => import("../src/entries/sql-js.js"),
+    d1: () => import("../src/entries/d1.js"),
+    "durable-objects": () => import("../src/entries/durable-objects.js"),
+    pg: () => import("../src/entries/pg.js"),
+    "libsql-client": () => import("../src/entries/libsql-client.js"),
+  };
+  for (const [name, load] of Object.entries(entries)) {
+    // sql.js's own entry gets better-sqlite3's connection; every other entry, sql.js's.
+    const other = name === "sql-js" ? new Database(":memory:") : new SQL.Database();
+    const { migrate } = (await load()) as unknown as { migrate: (db: unknown, migrations: MigrationRegistry) => unknown };
+    await assert.rejects(
+      async () => migrate(other, registry),
+      (error: { code?: string; message?: string }) => error.code === "USAGE" && error.message!.startsWith(`stepwise-migrate/${name} takes `),
+      name,
+    );
+    const tables = other instanceof Database ? other.prepare("SELECT name FROM sqlite_master").all() : other.exec("SELECT name FROM sqlite_master");
+    assert.deepEqual(tables, [], `${name} wrote to the other library's database`);
+    other.close();
+  }
+});

@@ -301,6 +301,29 @@ for (const transaction of ["each", "all"] as const) {
   });
 }
 
+for (const transaction of ["each", "all"] as const) {
+  test(`a setting changed in a way no pattern reads (an UPDATE of pg_settings, an escaped function name, a custom setting named in quotes or a dollar-quoted string) is put back before the next migration (transaction: "${transaction}")`, async (t) => {
+    const client = await connectFresh(t);
+    await client.query("CREATE SCHEMA app; SET search_path TO app; SET work_mem = '5MB'; SELECT pg_catalog.set_config('app.tenant', 'acme', false)");
+    const seen = (version: number) =>
+      pgEntry(version, `CREATE TABLE seen_${version} AS SELECT current_setting('search_path') AS path, current_setting('work_mem') AS memory, current_setting('app.tenant', true) AS tenant;`);
+    const changes = [
+      "UPDATE pg_catalog.pg_settings SET setting = 'public' WHERE name = 'search_path';",
+      `SELECT U&"set\\005fconfig"('work_mem', '6666kB', false);`,
+      'SET "app"."tenant" = \'globex\';',
+      "SELECT pg_catalog.set_config(E'app.tenant', 'initech', false);",
+      "SELECT pg_catalog.set_config($$app.tenant$$, 'umbrella', false);",
+    ];
+    const registry = changes.flatMap((change, index) => [pgEntry(2 * index + 1, change), seen(2 * index + 2)]);
+    await new MigrationManager(client, registry).up({ transaction });
+    for (let index = 0; index < changes.length; index++) {
+      const { rows } = await client.query(`SELECT path, memory, tenant FROM app.seen_${2 * index + 2}`);
+      assert.deepEqual(rows, [{ path: "app", memory: "5MB", tenant: "acme" }], changes[index]);
+    }
+    assert.deepEqual((await client.query("SELECT current_setting('search_path') AS path, current_setting('app.tenant') AS tenant")).rows, [{ path: "app", tenant: "acme" }]);
+  });
+}
+
 test('in one transaction for the run, a migration that may change a setting leaves the run\'s lock_timeout on the migrations after it (transaction: "all")', async (t) => {
   const client = await connectFresh(t);
   const registry = [pgEntry(1, "SET work_mem = '8MB';"), pgEntry(2, "CREATE TABLE probe AS SELECT current_setting('lock_timeout') AS bound;")];

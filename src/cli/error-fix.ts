@@ -104,7 +104,12 @@ export const FIX_OF_CODE: FixOf = {
     return currentVersion ? `pass --steps ${currentVersion} or fewer; "stepwise down --to 0" reverts all ${currentVersion}` : `nothing is applied, so there is nothing to revert`;
   },
   BATCH_KEY_INVALID: ({ file }) => `pass forEachBatch a key that is a unique, non-NULL column (the INTEGER PRIMARY KEY, or rowid) in ${file}`,
-  BATCH_OPTIONS_INVALID: ({ file, option }) => (option === "batchSize" ? `pass a whole batchSize in ${file}` : `write ? in where, with the values in params, in ${file}`),
+  BATCH_OPTIONS_INVALID: ({ file, option, value }) =>
+    option === "batchSize"
+      ? `pass a whole batchSize in ${file}`
+      : option === "where" && typeof value === "string"
+        ? `write ? in where, with the values in params, in ${file}`
+        : `give forEachBatch in ${file} only the options it takes (table, key, columns, where, params, batchSize), each of its type`,
   DATABASE_LOCKED: () => `run it again when the lock is released, or raise --busy-timeout`,
   MIGRATION_IN_PROGRESS: ({ version, serverSession }) =>
     `run it again when migration ${version} finishes; ${serverSession === undefined ? "if its process is gone" : `once server session ${serverSession} has ended (it runs on after its process is gone)`}, "stepwise repair --applied ${version}" or "--forget ${version}"`,

@@ -1,7 +1,7 @@
 /** The keyed batch walk behind `context.forEachBatch`, written once as a generator of requests (rows, a batch to handle) that a sync or an async caller answers. */
 import type { BatchKeyProblem } from "./errors.js";
 import type { BatchOptions, BatchSummary, MigrationEntry } from "./types.js";
-import { batchKeyError, batchOptionsInvalidError, describeStoredValue } from "./error-factories.js";
+import { batchKeyError, batchOptionsInvalidError, closestName, describeStoredValue } from "./error-factories.js";
 import { tokenizeSqliteSql } from "../shared/sqlite-tokens.js";
 
 /** Which migration runs the walk, for its errors. */
@@ -52,6 +52,25 @@ function* rowsOf(sql: string, params: readonly unknown[] = []): BatchWalk<Record
   return (yield { kind: "rows", sql, params }) as Record<string, unknown>[];
 }
 
+/** Every option `forEachBatch` takes. */
+export const BATCH_OPTIONS: readonly (keyof BatchOptions)[] = ["table", "key", "columns", "where", "params", "batchSize"];
+
+/** Refuses what a JavaScript caller can pass and the walk would otherwise ignore or misread: a misspelt option (`wher` would walk every row) or a `where`, `params` or `columns` of the wrong type. */
+function refuseMalformedOptions(options: BatchOptions, { version, file }: BatchOrigin): void {
+  const refuse = (option: string, value: unknown): never => {
+    throw batchOptionsInvalidError({ option, value, version, file });
+  };
+  if (typeof options !== "object" || options === null || Array.isArray(options)) refuse("options", options);
+  for (const [option, value] of Object.entries(options)) {
+    if (value === undefined || (BATCH_OPTIONS as readonly string[]).includes(option)) continue;
+    throw batchOptionsInvalidError({ option, value, version, file, unknown: { known: BATCH_OPTIONS, meant: closestName(option, BATCH_OPTIONS) } });
+  }
+  const { where, params, columns } = options as { where?: unknown; params?: unknown; columns?: unknown };
+  if (where !== undefined && typeof where !== "string") refuse("where", where);
+  if (params !== undefined && !Array.isArray(params)) refuse("params", params);
+  if (columns !== undefined && !(Array.isArray(columns) && columns.every((column) => typeof column === "string" && column !== ""))) refuse("columns", columns);
+}
+
 /** A `count` read back: a connection with defaultSafeIntegers(true) returns it as bigint, pg as text. */
 const countOf = (rows: Record<string, unknown>[]): number => Number(rows[0]?.n ?? 0);
 
@@ -64,6 +83,7 @@ export function* walkBatches(
   progress: (done: number, total: number | null) => void,
 ): BatchWalk<BatchSummary> {
   const { version, file } = origin;
+  refuseMalformedOptions(options, origin);
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw batchOptionsInvalidError({ option: "batchSize", value: batchSize, version, file });
   if (typeof options.where === "string" && dialect.hasNumberedPlaceholders(options.where)) throw batchOptionsInvalidError({ option: "where", value: options.where, version, file });

@@ -25,7 +25,9 @@ export const formatList = (lines: readonly string[]) => lines.map((line) => `\n 
 /** The thrown value's message as a report shows it; never throws. */
 export function describeThrownValue(value: unknown): string {
   try {
-    return value instanceof Error ? String(value.message) : String(value);
+    // A plain object thrown as an error ({ code, message }, as some libraries reject with) is read by its message, not as "[object Object]".
+    const message = typeof value === "object" && value !== null ? (value as { message?: unknown }).message : undefined;
+    return value instanceof Error || typeof message === "string" ? String(message) : String(value);
   } catch {
     return "a thrown value that cannot be read as text";
   }
@@ -44,6 +46,34 @@ export function isInstanceSafely<T>(value: unknown, type: abstract new (...args:
     return false;
   }
 }
+
+/** The first candidate nearest to `name` (a misspelt option's, and at build time a config key's or a migration property's), within Levenshtein distance 2 (case aside). */
+export function closestName(name: string, candidates: readonly string[]): string | undefined {
+  const distance = (a: string, b: string): number => {
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const next = [i];
+      for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      row = next;
+    }
+    return row[b.length]!;
+  };
+  const ranked = candidates.map((candidate) => ({ candidate, distance: distance(name.toLowerCase(), candidate.toLowerCase()) })).sort((x, y) => x.distance - y.distance);
+  return ranked[0] && ranked[0].distance < 3 ? ranked[0].candidate : undefined;
+}
+
+/** `value` as JSON, or as {@link describeOption} words it where it has no JSON (a bigint, a cycle). */
+const tryJson = (value: unknown): string => {
+  try {
+    return JSON.stringify(value) ?? describeOption(value);
+  } catch {
+    return describeOption(value);
+  }
+};
+
+/** An option's value as a message quotes it. */
+export const describeOption = (value: unknown): string =>
+  typeof value === "object" && value !== null ? "an object" : typeof value === "string" ? JSON.stringify(value) : typeof value === "bigint" ? `${value}n` : String(value);
 
 /** A stored value as SQL would show it, for messages: text quoted, NULL spelled out. */
 export function describeStoredValue(value: unknown): string {
@@ -281,11 +311,21 @@ export function defaultHistoryIn(tables: readonly string[]): string | null {
 // Running migrations
 
 /** `BATCH_OPTIONS_INVALID`: refused before the first batch (a `$n` in `where` would share numbers with the walk's own). */
-export function batchOptionsInvalidError({ option, value, version, file }: D<"BATCH_OPTIONS_INVALID">) {
-  const problem =
-    option === "where"
+export function batchOptionsInvalidError(fields: D<"BATCH_OPTIONS_INVALID"> & { unknown?: { known: readonly string[]; meant: string | undefined } }) {
+  const { option, value, version, file, unknown } = fields;
+  const must: Record<string, string> = {
+    options: 'they must be an object, such as { table: "items" }',
+    where: 'it must be an SQL condition as a string, such as "phone IS NOT NULL"',
+    params: "it must be an array of the values for the ? placeholders of where, in order",
+    columns: "it must be an array of column names",
+    batchSize: `it must be a whole number from 1 to ${Number.MAX_SAFE_INTEGER}; pass, for example, batchSize: 500`,
+  };
+  const shown = Array.isArray(value) ? tryJson(value) : describeOption(value);
+  const problem = unknown
+    ? `forEachBatch has no option ${JSON.stringify(option)}${unknown.meant === undefined ? "." : `; did you mean ${JSON.stringify(unknown.meant)}?`} Its options are ${unknown.known.join(", ")}. Nothing was walked.`
+    : option === "where" && typeof value === "string"
       ? `forEachBatch cannot use the where ${describeStoredValue(value)}: its $n placeholders would share numbers with the walk's own. Nothing was walked. Write ? for each value, and pass the values in params, in order.`
-      : `forEachBatch cannot use ${option} ${describeStoredValue(value)}: it must be a whole number from 1 to ${Number.MAX_SAFE_INTEGER}. Nothing was walked. Pass, for example, ${option}: 500.`;
+      : `forEachBatch cannot use ${option === "options" ? "the options" : option} ${shown}: ${must[option]}. Nothing was walked.`;
   return new StepwiseError("BATCH_OPTIONS_INVALID", `${label(version, file)}: ${problem}`, { option, value, version, file });
 }
 

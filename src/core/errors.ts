@@ -198,9 +198,11 @@ export interface StepwiseErrorDetails {
    * keyset walk would stop early or skip rows, so it stopped. `columns` lists the table's columns to pick from.
    * Fix: Pass `key`: a unique, non-NULL column (the `INTEGER PRIMARY KEY`, or `rowid`). */
   readonly BATCH_KEY_INVALID: Readonly<{ table: string; key: string; problem: BatchKeyProblem; columns: readonly string[]; value: unknown; version: number; file: string }>;
-  /** `context.forEachBatch` was given options it cannot walk with: a `batchSize` that is not a whole number from 1 to 2^53, or a `where` with numbered or named placeholders (`$1` on PostgreSQL; `?1`, `:name`, `@name`, `$name` on SQLite), which the walk's own values would take. Nothing was walked.
-   * Fix: Pass a whole `batchSize`, and write `?` in `where` with the values in `params`, in order. */
-  readonly BATCH_OPTIONS_INVALID: Readonly<{ option: "batchSize" | "where"; value: unknown; version: number; file: string }>;
+  /** `context.forEachBatch` was given options it cannot walk with: an option it does not take (`option` names it, such as a misspelt `wher`, which would otherwise walk every row), options
+   * that are no object (`option` is `"options"`), a `where` that is no string or holds numbered or named placeholders (`$1` on PostgreSQL; `?1`, `:name`, `@name`, `$name` on SQLite), which the walk's own values would
+   * take, `params` or `columns` that are no array (of names, for `columns`), or a `batchSize` that is not a whole number from 1 to 2^53. Nothing was walked.
+   * Fix: Spell the options as `forEachBatch` takes them (`table`, `key`, `columns`, `where`, `params`, `batchSize`), pass a whole `batchSize`, and write `?` in `where` with the values in `params`, in order. */
+  readonly BATCH_OPTIONS_INVALID: Readonly<{ option: string; value: unknown; version: number; file: string }>;
   /** The sync `migrate`/`MigrationManager` was given a registry in which `gen` marked migrations async (or a Durable Object met one). Nothing was read or written. `entry` is the package entry whose
    * async API runs them.
    * Fix: Use the same entry's `migrateAsync` or `AsyncMigrationManager` (`fix` gives the two lines); on Durable Objects, drop the `async`. */

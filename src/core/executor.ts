@@ -325,10 +325,11 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   /**
-   * Whether `entry` could change a connection setting: code; SQL naming a PRAGMA or `set_config`; or SQL with a statement of its own that starts `SET`, `RESET` or `DISCARD`, or a
-   * `DO` block or `CALL` whose code may run one (PostgreSQL's session settings; the `SET` of an `UPDATE` or `ALTER` is none). SQL changes settings no other way.
+   * Whether `entry` could change a connection setting: any migration where SQL reaches code that may (PostgreSQL: a function, a trigger, an `UPDATE pg_settings`, a name no pattern
+   * reads, such as `U&"set\005fconfig"`); else code, SQL naming a PRAGMA, or SQL with a statement of its own that starts `SET`, `RESET` or `DISCARD`.
    */
   private mayChangeSettings(entry: MigrationEntry, direction: MigrationDirection): boolean {
+    if (this.dialect.sqlReachesSettings === true) return true;
     const script = scriptOf(entry, direction);
     if (entry.kind !== "sql" || /pragma|set_config|attach/i.test(script ?? "")) return true;
     if (script === null || !/\b(set|reset|discard)\b/i.test(script)) return false;
@@ -343,7 +344,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   /** Where `queue`'s last migration that could change a setting is, or -1; any can, where SQL reaches code that may. */
   private lastSettingIndex(queue: readonly R[number][], direction: MigrationDirection): number {
     if (this.dialect.snapshotConnectionSettings === undefined) return -1;
-    return this.dialect.sqlReachesSettings === true ? queue.length - 1 : queue.findLastIndex((entry) => this.mayChangeSettings(entry, direction));
+    return queue.findLastIndex((entry) => this.mayChangeSettings(entry, direction));
   }
 
   /** Whether `entry` (any, when `true`) runs under the escape guard. */

@@ -1,7 +1,7 @@
 /** The options and results of the manager's public methods, shared by every driver entry, and the checks that refuse a malformed one before anything runs. */
 import type { BackupRecord, MigrationEvent, MigrationLogger } from "./events.js";
 import type { MigrationDirection } from "./types.js";
-import { usageError } from "./error-factories.js";
+import { closestName, describeOption, usageError } from "./error-factories.js";
 import { StepwiseError } from "./errors.js";
 
 /** How long `up` and `down` wait for another connection's write lock before giving up. */
@@ -139,14 +139,26 @@ export function refuseNonConnection(db: unknown, call: string): void {
     throw usageError(`${call} takes the database connection first, such as new Database("data/app.db"); got ${describeOption(db)}.`);
 }
 
-/** An option's value as a message quotes it. */
-export const describeOption = (value: unknown): string =>
-  typeof value === "object" && value !== null ? "an object" : typeof value === "string" ? JSON.stringify(value) : typeof value === "bigint" ? `${value}n` : String(value);
+/**
+ * `USAGE` unless `connection` has each of `methods`: another library's connection (a sql.js database handed to the better-sqlite3 entry) would otherwise be called closed, fail as a bare
+ * `TypeError`, or fail the first migration after the history table was made. `entry` is the package entry the call came through; `what` names the connection it takes.
+ */
+export function refuseOtherLibrary(connection: object, entry: string, what: string, methods: readonly string[]): void {
+  let missing: string[];
+  try {
+    missing = methods.filter((name) => typeof (connection as Record<string, unknown>)[name] !== "function");
+  } catch {
+    missing = [...methods];
+  }
+  if (missing.length === 0) return;
+  const message = `stepwise-migrate/${entry} takes ${what}, but this connection has no ${missing.map((name) => `${name}()`).join(" or ")}: it is another library's, or no connection. Nothing was read or written. Pass it to the entry of the library that opened it (stepwise-migrate/better-sqlite3, node-sqlite, bun-sqlite, libsql, sql-js, pg, libsql-client, d1 or durable-objects), or open the database with this entry's library.`;
+  throw usageError(message);
+}
 
 /** `value` when it is a number of milliseconds from 0 to 2^31 - 1; `USAGE` otherwise: NaN (or a string) would make every wait for a lock or a live owner endless or broken, and past 2^31 - 1 SQLite's busy_timeout and a timer wrap to no wait at all. */
 export function checkBusyTimeout(value: unknown): number {
   if (typeof value !== "number" || !(value >= 0 && value <= MAX_BUSY_TIMEOUT_MS))
-    throw usageError(`busyTimeoutMs must be a number of milliseconds from 0 to ${MAX_BUSY_TIMEOUT_MS}; got ${String(value)}.`);
+    throw usageError(`busyTimeoutMs must be a number of milliseconds from 0 to ${MAX_BUSY_TIMEOUT_MS}; got ${describeOption(value)}.`);
   return value;
 }
 
@@ -154,19 +166,4 @@ export function checkBusyTimeout(value: unknown): number {
 export function optionsObject<T extends object>(options: T, call: string): T {
   if (typeof options !== "object" || options === null || Array.isArray(options)) throw usageError(`The options of ${call} must be an object, such as { to: 3 }; got ${describeOption(options)}.`);
   return options;
-}
-
-/** The first candidate nearest to `name` (a misspelt option's, and at build time a config key's or a migration property's), within Levenshtein distance 2 (case aside). */
-export function closestName(name: string, candidates: readonly string[]): string | undefined {
-  const distance = (a: string, b: string): number => {
-    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i++) {
-      const next = [i];
-      for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-      row = next;
-    }
-    return row[b.length]!;
-  };
-  const ranked = candidates.map((candidate) => ({ candidate, distance: distance(name.toLowerCase(), candidate.toLowerCase()) })).sort((x, y) => x.distance - y.distance);
-  return ranked[0] && ranked[0].distance < 3 ? ranked[0].candidate : undefined;
 }

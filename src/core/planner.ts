@@ -6,6 +6,7 @@ import { runCall, text } from "./option-text.js";
 import {
   checksumMismatchError,
   describeThrownValue,
+  describeOption,
   databaseAheadError,
   databaseInsideSquashError,
   downBelowSquashError,
@@ -242,7 +243,7 @@ export function findHistoryProblem(registry: MigrationRegistry, applied: readonl
 /** `USAGE` for a `to` or `steps` that is not a number (from JavaScript, or parsed JSON): `"2"` would read as a migration 2 that does not exist. */
 function refuseNonNumber(option: "to" | "steps", value: unknown): void {
   if (value !== undefined && typeof value !== "number")
-    throw usageError(`${option} must be a number, such as { ${option}: 2 }; got ${typeof value === "string" ? `the string ${JSON.stringify(value)}` : String(value)}.`);
+    throw usageError(`${option} must be a number, such as { ${option}: 2 }; got ${typeof value === "string" ? `the string ${JSON.stringify(value)}` : describeOption(value)}.`);
 }
 
 /** Whether `entry` is one of the versions a squash replaced (not the squash itself). */

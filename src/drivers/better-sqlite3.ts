@@ -1,4 +1,5 @@
 /** The better-sqlite3 driver and the `stepwise-migrate/better-sqlite3` entry's API. */
+import { refuseOtherLibrary } from "../core/options.js";
 import { closedConnectionError } from "../core/error-factories.js";
 import BetterSqlite3 from "better-sqlite3";
 import type { Database } from "better-sqlite3";
@@ -36,6 +37,7 @@ const LEFT_ITERATING =
 
 /** The executor's primitives on one better-sqlite3 connection. */
 export function createBetterSqlite3Driver(db: Database): SyncDriver<Database> {
+  refuseOtherLibrary(db, "better-sqlite3", "a better-sqlite3 Database", ["prepare", "exec", "pragma"]);
   // Its filePath is read here, which a closed connection refuses as a bare TypeError.
   if (!db.open) throw closedConnectionError("better-sqlite3");
   // Numbers even when the app set defaultSafeIntegers(true).

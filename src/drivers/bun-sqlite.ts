@@ -1,4 +1,5 @@
 /** The bun:sqlite driver and the `stepwise-migrate/bun-sqlite` entry's API. It never imports `bun:sqlite` (the app's connection brings it). bun:sqlite has no backup API: backups use `VACUUM INTO`. */
+import { refuseOtherLibrary } from "../core/options.js";
 import { closedConnectionError } from "../core/error-factories.js";
 import { migrateOn, syncManagerOn, type Migrate, type SyncManagerClass } from "../core/manager.js";
 import { asyncManagerOn, migrateAsyncOn, type AsyncManagerClass, type MigrateAsync } from "../core/async-manager.js";
@@ -36,6 +37,7 @@ interface DatabaseClass {
 
 /** The executor's primitives on one bun:sqlite connection. */
 export function createBunSqliteDriver(db: Database): SyncDriver<Database> {
+  refuseOtherLibrary(db, "bun-sqlite", "a bun:sqlite Database", ["prepare", "query", "exec"]);
   // Our own statements, not db.query()'s cache: that is the app's, and would keep safeIntegers(false).
   const prepare = cachedStatements(
     (sql) => db.prepare(sql).safeIntegers(false),

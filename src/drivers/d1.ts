@@ -5,7 +5,7 @@ import type { RunOptions } from "../core/manager-base.js";
 import type { Step } from "../core/step.js";
 import { type AsyncDriver, type Row, driverCapabilityError } from "../core/driver.js";
 import { defineDriver } from "../core/define-driver.js";
-import { refuseNonConnection, type MigrationManagerProps } from "../core/options.js";
+import { refuseNonConnection, type MigrationManagerProps, refuseOtherLibrary } from "../core/options.js";
 import { returnDefinition, type MigrationContext, type MigrationDefinition, type MigrationRegistry } from "../core/types.js";
 import { statementTexts } from "../core/dialects/sqlite.js";
 import { classifyCloudflareError, createCloudflareDialect } from "./cloudflare-dialect.js";
@@ -32,6 +32,7 @@ export interface D1MigrationDefinition extends Omit<MigrationDefinition<D1Databa
 
 /** The executor's primitives on `db`; a manager on it needs `createCloudflareDialect` too. */
 export function createD1Driver(db: D1DatabaseLike): AsyncDriver<D1DatabaseLike> {
+  refuseOtherLibrary(db, "d1", "a D1 binding (env.DB)", ["prepare", "batch"]);
   // No interactive transaction: the section only marks where the executor is.
   let section = false;
   const prepare = (sql: string, params: readonly unknown[] = []) => (params.length === 0 ? db.prepare(sql) : db.prepare(sql).bind(...params));

@@ -3,7 +3,7 @@
 import { migrateWithManager, SyncMigrationManager } from "../core/manager.js";
 import type { Row, SyncDriver } from "../core/driver.js";
 import { defineDriver } from "../core/define-driver.js";
-import { refuseNonConnection, type MigrateOptions, type MigrationManagerProps, type MigrationResult, type UpOptions } from "../core/options.js";
+import { refuseNonConnection, type MigrateOptions, type MigrationManagerProps, type MigrationResult, type UpOptions, refuseOtherLibrary } from "../core/options.js";
 import { returnDefinition, type MigrationContext, type MigrationDefinition, type SyncMigrationRegistry, type VersionOf } from "../core/types.js";
 import { classifyCloudflareError, createCloudflareDialect } from "./cloudflare-dialect.js";
 import { statementTexts } from "../core/dialects/sqlite.js";
@@ -71,6 +71,8 @@ function bodyHandle(sql: DurableObjectSql): { sql: DurableObjectSql; close(faile
 
 /** The executor's primitives on `storage`; a manager on it needs `createCloudflareDialect` too. */
 export function createDurableObjectsDriver(storage: DurableObjectStorageLike): SyncDriver<DurableObjectSql> {
+  refuseOtherLibrary(storage, "durable-objects", "a Durable Object's storage (ctx.storage)", ["transactionSync"]);
+  refuseOtherLibrary(storage.sql ?? {}, "durable-objects", "a Durable Object's storage, whose sql (ctx.storage.sql)", ["exec"]);
   const sql = storage.sql;
   let depth = 0;
   // The object is its storage's only connection, so its owner lock is a flag: a `started` row naming a lock this isolate does not hold was left by an isolate that is gone.

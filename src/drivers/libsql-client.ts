@@ -9,7 +9,7 @@ import { defineDriver } from "../core/define-driver.js";
 import { SQLITE_DIALECT, statementTexts } from "../core/dialects/sqlite.js";
 import { createSqliteEscapeGuard } from "../core/transaction-guard.js";
 import { createHistoryGuard } from "../core/history-guard.js";
-import { keysOf, MANAGER_OPTIONS, optionsObject, refuseNonConnection, refuseUnknownOptions, type MigrationManagerProps } from "../core/options.js";
+import { keysOf, MANAGER_OPTIONS, optionsObject, refuseNonConnection, refuseUnknownOptions, type MigrationManagerProps, refuseOtherLibrary } from "../core/options.js";
 import { returnDefinition, type MigrationContext, type MigrationDefinition, type MigrationRegistry } from "../core/types.js";
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
 import { SQLITE_BATCH_DIALECT } from "../core/batch-walk.js";
@@ -262,6 +262,7 @@ class ClientSession {
 
 /** The executor's primitives on `client` (`remote`: the remote rules on a file too). */
 export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlClientMigrationManagerProps, "remote" | "scratchClient"> = {}): AsyncDriver<Client> {
+  refuseOtherLibrary(client, "libsql-client", "an @libsql/client Client (createClient)", ["execute", "executeMultiple", "transaction"]);
   const session = new ClientSession(client);
   const statement = (sql: string, args: readonly unknown[]): StatementObject => ({ sql, args: args as InValue[] });
   const { scratchClient } = options;

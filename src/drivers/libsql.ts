@@ -1,5 +1,6 @@
 /** The libsql driver (Turso's embedded libSQL, better-sqlite3's API) and the `stepwise-migrate/libsql` entry's API. libsql 0.5's `backup()` and `serialize()` throw "not implemented": no online
  * backup, and the snapshot is a page copy opened on a private file. `db.name` is always empty. */
+import { refuseOtherLibrary } from "../core/options.js";
 import { closedConnectionError } from "../core/error-factories.js";
 import type Libsql from "libsql";
 import { migrateOn, syncManagerOn, type Migrate, type SyncManagerClass } from "../core/manager.js";
@@ -16,6 +17,7 @@ type DatabaseConstructor = new (file: string, options?: { readonly: boolean; fil
 
 /** The executor's primitives on one libsql connection (a local file or `:memory:`). */
 export function createLibsqlDriver(db: Database): SyncDriver<Database> {
+  refuseOtherLibrary(db, "libsql", "a libsql Database", ["prepare", "exec", "pragma"]);
   // Its filePath is read here, which a closed connection refuses as a bare TypeError.
   if (!db.open) throw closedConnectionError("libsql");
   const prepare = cachedStatements((sql) => db.prepare(sql).safeIntegers(false) as Libsql.Statement<unknown[]>);

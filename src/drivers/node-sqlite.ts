@@ -1,4 +1,5 @@
 /** The node:sqlite driver and the `stepwise-migrate/node-sqlite` entry's API. It never imports `node:sqlite` (the app's connection brings it), so the package keeps its Node 20 floor. */
+import { refuseOtherLibrary } from "../core/options.js";
 import { migrateOn, syncManagerOn, type Migrate, type SyncManagerClass } from "../core/manager.js";
 import { asyncManagerOn, migrateAsyncOn, type AsyncManagerClass, type MigrateAsync } from "../core/async-manager.js";
 import type { Row, SyncDriver } from "../core/driver.js";
@@ -60,10 +61,14 @@ function inexactBeyondSafeIntegers(statement: StatementSync): { get(...params: u
 
 /** The executor's primitives on one node:sqlite connection; `USAGE` on a Node without `DatabaseSync#isTransaction` (before 22.16). */
 export function createNodeSqliteDriver(db: DatabaseSync): SyncDriver<DatabaseSync> {
+  refuseOtherLibrary(db, "node-sqlite", "a node:sqlite DatabaseSync", ["prepare", "exec"]);
   // Its isTransaction getter throws on a closed connection.
   if (db.isOpen === false) throw closedConnectionError("node-sqlite");
   // Without it a rollback could not tell whether SQLite already ended the transaction.
-  if (typeof db.isTransaction !== "boolean") throw usageError("stepwise-migrate/node-sqlite needs DatabaseSync#isTransaction, which Node has from 22.16 (and 24.0); upgrade Node.");
+  if (typeof db.isTransaction !== "boolean")
+    throw usageError(
+      "stepwise-migrate/node-sqlite needs DatabaseSync#isTransaction, which Node has from 22.16 (and 24.0): upgrade Node. If this connection is no node:sqlite DatabaseSync, pass it to the entry of the library that opened it.",
+    );
   const prepare = cachedStatements((sql) => {
     const statement = db.prepare(sql);
     statement.setReadBigInts(true);

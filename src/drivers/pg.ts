@@ -15,6 +15,7 @@ import {
   type MigrationManagerProps,
   type MigrationResult,
   type UpOptions,
+  refuseOtherLibrary,
 } from "../core/options.js";
 import { postgresStatementSpans, tokenizePostgresSql } from "../shared/postgres-tokens.js";
 import { requireCapabilities, type AsyncDriver, type Row, type ScratchDatabase } from "../core/driver.js";
@@ -537,6 +538,7 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
    */
   constructor(db: pg.Client | pg.Pool, migrations: R, props: PgMigrationManagerProps = {}) {
     refuseNonConnection(db, "new MigrationManager");
+    refuseOtherLibrary(db, "pg", "a pg Pool or Client", ["query", "connect"]);
     const { schema = DEFAULT_POSTGRES_SCHEMA, lockTimeoutMs, ...settings } = optionsObject(props, "new MigrationManager");
     refuseUnknownOptions(props, [...MANAGER_OPTIONS, ...PG_OPTIONS], "new MigrationManager");
     const timeout = lockTimeoutOf(lockTimeoutMs);

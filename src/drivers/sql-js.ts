@@ -1,5 +1,6 @@
 /** The sql.js driver (SQLite in WebAssembly, in memory) and the `stepwise-migrate/sql-js` entry's API. The app passes its `Database`; this module imports none of sql.js. No file, no locking, no
  * online backup; `export()` is the snapshot. */
+import { refuseOtherLibrary } from "../core/options.js";
 import type { BindParams, Database as SqlJsDatabase, SqlValue, Statement } from "sql.js";
 import { migrateOn, syncManagerOn, type Migrate, type SyncManagerClass } from "../core/manager.js";
 import { asyncManagerOn, migrateAsyncOn, type AsyncManagerClass, type MigrateAsync } from "../core/async-manager.js";
@@ -80,6 +81,7 @@ function isInTransaction(db: Database): boolean {
 
 /** The executor's primitives on one sql.js connection; `close()` frees its cached statements. */
 export function createSqlJsDriver(db: Database): SyncDriver<Database> {
+  refuseOtherLibrary(db, "sql-js", "a sql.js Database", ["prepare", "exec", "export"]);
   watchResultCodes(db);
   const prepare = cachedStatements(
     (sql) => db.prepare(sql),

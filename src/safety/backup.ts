@@ -10,7 +10,8 @@ import { describeFileKind, backupDiskFullError, backupFolderUnwritableError, dat
 import { StepwiseError, type ServerBackupTool } from "../core/errors.js";
 import type { DriverIdentity } from "../core/manager-base.js";
 import { nodeCrypto, nodeFs, nodePath } from "../core/node-builtins.js";
-import { checkBusyTimeout, describeOption, optionsObject, type MigrationResult, type UpOptions } from "../core/options.js";
+import { checkBusyTimeout, optionsObject, type MigrationResult, type UpOptions } from "../core/options.js";
+import { describeOption } from "../core/error-factories.js";
 import { retryWhileBusy, runSync } from "../core/runners.js";
 import { refuseOpenTransaction } from "../core/step.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";

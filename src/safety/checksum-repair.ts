@@ -8,7 +8,8 @@ import { exec, query, run, type Step } from "../core/step.js";
 import type { HistoryStore } from "../core/history.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { inWriteTransaction, runSafetyNet, type SafetyNetManager, booleanOption } from "./schema-reader.js";
-import { describeOption, optionsObject } from "../core/options.js";
+import { optionsObject } from "../core/options.js";
+import { describeOption } from "../core/error-factories.js";
 
 /** Options for {@link repairChecksums}. */
 export interface ChecksumRepairOptions {

@@ -11,7 +11,8 @@ import { highestAppliedVersion } from "../core/planner.js";
 import type { Step } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { inWriteTransaction, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
-import { describeOption, optionsObject } from "../core/options.js";
+import { optionsObject } from "../core/options.js";
+import { describeOption } from "../core/error-factories.js";
 
 /** What the person found. */
 export type RepairResolution = "applied" | "forget";

@@ -14,7 +14,8 @@ import type { MigrationRegistry } from "../core/types.js";
 import { planUp, type MigrationPlan } from "../core/planner.js";
 import { openContainedCopy } from "./contained-copy.js";
 import { countRows, readSchema, type ReadSchemaOptions, type SchemaSnapshot, type SqlObjectSnapshot, type TableSnapshot } from "./schema-snapshot.js";
-import { describeOption, optionsObject } from "../core/options.js";
+import { optionsObject } from "../core/options.js";
+import { describeOption } from "../core/error-factories.js";
 
 /** A manager the safety nets run through: a SQLite entry's `MigrationManager`, an `AsyncMigrationManager`, or `stepwise-migrate/pg`'s. */
 export type SafetyNetManager<R extends MigrationRegistry = MigrationRegistry, Async extends boolean = boolean> = MigrationManagerBase<unknown, R, Async, DriverIdentity<unknown>>;

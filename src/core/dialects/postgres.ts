@@ -648,13 +648,31 @@ function* readSessionSettings() {
   UNION ALL SELECT 'session_authorization', pg_catalog.current_setting('session_authorization'), NULL`);
 }
 
-/** The custom settings (`app.tenant`) `scripts` set or reset: the server lists none, so they are found by name in the SQL. */
+/**
+ * The custom settings (`app.tenant`) `scripts` may set or reset: the server lists none, so they are found by name in the SQL, as a `SET`/`RESET` names one (its parts quoted or not) and as
+ * any string that reads as a setting's name (`set_config`'s, however quoted: `'app.tenant'`, `E'…'`, `$$…$$`). Reading one no migration sets costs nothing.
+ */
 function customSettingsIn(scripts: readonly string[]): string[] {
   const names = new Set<string>();
-  const pattern = /set_config\s*\(\s*'([a-z_][\w$]*\.[\w$.]+)'|\b(?:set|reset)\s+(?:session\s+)?(?:"([^"]+\.[^"]+)"|([a-z_][\w$]*\.[\w$.]+))/gi;
-  // A quoted name keeps its case; an unquoted one folds to lower case, as the server reads it.
-  for (const script of scripts) for (const match of script.matchAll(pattern)) names.add(match[2] ?? (match[1] ?? match[3])!.toLowerCase());
-  return [...names];
+  const part = String.raw`(?:"(?:[^"]|"")+"|[a-z_][\w$]*)`;
+  const assigned = new RegExp(String.raw`\b(?:set|reset)\s+(?:session\s+)?(${part}(?:\s*\.\s*${part})+)`, "gi");
+  // A quoted part keeps its case; an unquoted one folds to lower case, as the server reads it.
+  const unquote = (text: string) => (text.startsWith('"') ? text.slice(1, -1).replace(/""/g, '"') : text.toLowerCase());
+  const literal = /'((?:[^']|'')*)'|\$([a-z_]\w*)?\$([\s\S]*?)\$\2\$/gi;
+  for (const script of scripts) {
+    for (const match of script.matchAll(assigned))
+      names.add(
+        match[1]!
+          .split(new RegExp(String.raw`\s*\.\s*(?=${part})`))
+          .map(unquote)
+          .join("."),
+      );
+    for (const match of script.matchAll(literal)) {
+      const text = (match[1]?.replace(/''/g, "'") ?? match[3] ?? "").trim();
+      if (/^[a-z_][\w$]*(\.[a-z_][\w$]*)+$/i.test(text)) names.add(text.toLowerCase());
+    }
+  }
+  return [...names].filter((name) => /^[^.]+(\.[^.]+)+$/.test(name));
 }
 
 /** The session's settings as a run found them, for {@link restoreSessionSettings}, with the custom settings `scripts` name (`''` when unset, as a reset leaves one). */
