@@ -11,6 +11,7 @@
  */
 import * as nets from "../src/safety/index.js";
 import assert from "node:assert/strict";
+import { randomFillSync } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -43,6 +44,16 @@ async function contentsOf(h: DriverHarness, file: string): Promise<{ version: nu
   }
 }
 
+/** The journal mode `file`'s header holds, read through a fresh connection of the same library. */
+async function journalModeOf(h: DriverHarness, file: string): Promise<string> {
+  const db = await h.open(file);
+  try {
+    return String(db.value("PRAGMA journal_mode"));
+  } finally {
+    db.close();
+  }
+}
+
 /**
  * `db` at version 3 (in `journalMode`), closed as a stopped app's is, with a backup of it at version
  * 1, and a connection of the same library on another file to restore through.
@@ -67,22 +78,26 @@ await describeEachDriver("restore", (h) => {
       const { backup, backups, library, atOne } = await scenario(h, db, t, "wal");
       const result = await nets.restoreBackup({ driver: library, backupFile: backup, databasePath: db.file, migrations: registry });
       assert.deepEqual([result.databasePath, result.version, result.previous?.version, result.setAside, result.foreignReasons], [db.file, 1, 3, null, []]);
+      // Before any reader opens it: a WAL database's reader may leave its own -wal and -shm (libsql, bun:sqlite keep them).
+      assert.deepEqual(
+        readdirSync(db.dir).filter((name) => name.startsWith("app.db") || name.startsWith(".app.db")),
+        ["app.db"],
+      );
       assert.deepEqual(await contentsOf(h, db.file), atOne);
       assert.equal((await contentsOf(h, result.previous!.path)).version, 3);
       assert.deepEqual(
         nets.listBackups(backups, db.file).map((entry) => entry.path),
         [backup, result.previous!.path],
       );
-      assert.deepEqual(
-        readdirSync(db.dir).filter((name) => name.startsWith("app.db") || name.startsWith(".app.db")),
-        ["app.db"],
-      );
+      // WAL belongs to the file: the restored database keeps the mode of the one it replaced, though a backup is written in rollback-journal mode.
+      assert.deepEqual([await journalModeOf(h, db.file), await journalModeOf(h, backup)], ["wal", "delete"]);
 
       // Where there was no database (its folder exists), the backup's content becomes one.
       const fresh = path.join(db.dir, "fresh.db");
       const created = await nets.restoreBackup({ driver: library, backupFile: backup, databasePath: fresh, migrations: registry });
       assert.equal(created.previous, null);
       assert.deepEqual(await contentsOf(h, fresh), atOne);
+      assert.equal(await journalModeOf(h, fresh), "delete");
     });
   });
 
@@ -300,6 +315,25 @@ test("restore over a stale -wal a crashed writer left: the backup's content wins
   assert.ok(existsSync(`${backup}-wal`));
   await nets.restoreBackup({ driver: library, backupFile: backup, databasePath: file });
   assert.deepEqual([versionOf(file), hasTable(file, "crash_marker")], [1, true]);
+});
+
+test("restore over a damaged WAL database keeps its -wal beside the bytes it sets aside, where opening them reads the crashed writer's last commit", { skip }, async (t) => {
+  const { file, backup } = await databaseWithBackup(t);
+  // Pages enough that one in the middle can be damaged while SQLite still reads the schema.
+  const db = new Database(file);
+  db.exec("CREATE TABLE filler (x); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 300) INSERT INTO filler SELECT randomblob(300) FROM c;");
+  db.close();
+  await (await startLockHolder(t, file, "wal-crash")).kill();
+  const wal = readFileSync(`${file}-wal`);
+  const damaged = readFileSync(file);
+  randomFillSync(damaged, 4096 * 20, 4096);
+  writeFileSync(file, damaged);
+  const result = await nets.restoreBackup({ driver: library, backupFile: backup, databasePath: file });
+  assert.ok(result.setAside !== null && result.previous === null);
+  assert.deepEqual(readFileSync(`${result.setAside}-wal`), wal);
+  assert.deepEqual(readFileSync(result.setAside), damaged);
+  assert.equal(hasTable(result.setAside, "crash_marker"), true);
+  assert.equal(versionOf(file), 1);
 });
 
 test("restore while another process runs a transaction: false migration (its owner lock held) waits, then MIGRATION_IN_PROGRESS; once it is gone, restores", { skip }, async (t) => {

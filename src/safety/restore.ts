@@ -50,7 +50,7 @@ export interface RestoreResult {
   readonly version: number;
   /** The replaced database, kept as a backup next to the backup restored (or the database, when that folder is read-only). */
   readonly previous: BackupRecord | null;
-  /** When the replaced file was not readable as SQLite, its bytes, kept where `previous` would be. */
+  /** When the replaced file was not readable as SQLite, its bytes, kept where `previous` would be, with its `-wal` and `-journal` copied beside them (`<setAside>-wal`). */
   readonly setAside: string | null;
   /** Differences from `migrations` that `dangerouslyAllowForeignBackup` let through. */
   readonly foreignReasons: readonly ForeignBackupReason[];
@@ -125,6 +125,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       // Only root may give a file away.
       tryOr(() => nodeFs().chownSync(replacement!, uid, gid), undefined);
       source.run("VACUUM INTO ?", [replacement]);
+      // A backup is written in rollback-journal mode; the database it replaces keeps WAL, which belongs to the file and to how the app shares it.
+      if (exists && isWalFile(databasePath)) inWalMode(opener, replacement, busyTimeoutMs);
     } catch (error) {
       throw backupWriteError(error, source, folder, replacement ?? folder, busyTimeoutMs);
     }
@@ -134,10 +136,33 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     replacement = null;
     return { databasePath, restoredFrom: backupFile, version: highestRecordedVersion(history), ...kept, foreignReasons };
   } catch (error) {
-    for (const file of [replacement, kept.previous?.path ?? null, kept.setAside]) if (file !== null) nodeFs().rmSync(file, { force: true });
+    const aside = kept.setAside === null ? [] : [kept.setAside, `${kept.setAside}-wal`, `${kept.setAside}-journal`];
+    for (const file of [replacement, kept.previous?.path ?? null, ...aside]) if (file !== null) nodeFs().rmSync(file, { force: true });
     throw asRestoreError(error);
   } finally {
     if (source !== null) closeQuietly(source);
+  }
+}
+
+/** Whether `file`'s SQLite header says WAL mode (its read and write versions, bytes 18 and 19, are 2), read from the bytes, so a file SQLite cannot open answers too. */
+function isWalFile(file: string): boolean {
+  const header = new Uint8Array(20);
+  const descriptor = nodeFs().openSync(file, "r");
+  try {
+    const read = nodeFs().readSync(descriptor, header, 0, 20, 0);
+    return read === 20 && String.fromCharCode(...header.subarray(0, 16)) === "SQLite format 3\0" && header[18] === 2 && header[19] === 2;
+  } finally {
+    nodeFs().closeSync(descriptor);
+  }
+}
+
+/** Puts the private file `file` in WAL mode; closing it leaves no `-wal` or `-shm`. */
+function inWalMode(opener: SyncDriver, file: string, busyTimeoutMs: number): void {
+  const db = opener.openFile!(file, { readonly: false, busyTimeoutMs });
+  try {
+    db.query("PRAGMA journal_mode = WAL", []);
+  } finally {
+    closeQuietly(db);
   }
 }
 
@@ -197,11 +222,13 @@ async function keepReplaced(opener: SyncDriver, databasePath: string, directory:
       const aside = `${prefix}${counter > 0 ? `-${counter}` : ""}`;
       try {
         nodeFs().copyFileSync(databasePath, aside, nodeFs().constants.COPYFILE_EXCL);
+        // Its last commits may sit in the -wal (or its pages before a crash in a hot -journal), which the restore removes: kept beside the copy, where SQLite reads them when it opens it.
+        for (const suffix of ["-wal", "-journal"]) if (nodeFs().existsSync(`${databasePath}${suffix}`)) nodeFs().copyFileSync(`${databasePath}${suffix}`, `${aside}${suffix}`);
         return { previous: null, setAside: aside };
       } catch (copyError) {
         // Another restore's bytes of the same millisecond: kept, and this copy takes the next name.
         if ((copyError as NodeJS.ErrnoException).code === "EEXIST") continue;
-        nodeFs().rmSync(aside, { force: true });
+        for (const file of [aside, `${aside}-wal`, `${aside}-journal`]) nodeFs().rmSync(file, { force: true });
         throw backupWriteError(copyError, current, directory, aside, busyTimeoutMs);
       }
     }
