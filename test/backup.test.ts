@@ -110,6 +110,29 @@ await describeEachDriver("backups", (h) => {
     });
   });
 
+  test("a failed run prunes nothing: retried, it keeps the older backups; the run that succeeds prunes to keep", async (t) => {
+    if (h.lacks(t, "openFile")) return;
+    await h.withDatabase(async (db) => {
+      const manager = db.manager([...registry, broken]);
+      manager.up({ to: 1 });
+      const backups = path.join(db.dir, "backups");
+      const older = (await nets.takeBackup(db.driver, { directory: backups, keep: 2, version: 1, now: new Date("2020-01-01T00:00:00Z") })).path;
+      manager.up({ to: 3 });
+      for (let attempt = 0; attempt < 3; attempt++) {
+        await assert.rejects(nets.upWithBackup(manager, { backup: { directory: backups, keep: 2 } }), { code: "MIGRATION_FAILED" });
+      }
+      const listed = nets.listBackups(backups, db.file).map((entry) => entry.path);
+      assert.deepEqual([listed.length, listed[0]], [4, older]);
+      const fixed = [...registry, sqlEntry(4, "broken", "INSERT INTO notes (body) VALUES ('fixed');")];
+      const { backup } = await nets.upWithBackup(db.manager(fixed), { backup: { directory: backups, keep: 2 } });
+      assert.deepEqual([...backup!.pruned].sort(), listed.slice(0, 3).sort());
+      assert.deepEqual(
+        nets.listBackups(backups, db.file).map((entry) => entry.path),
+        [listed[3], backup!.path],
+      );
+    });
+  });
+
   test("pruning keeps the newest K of this database's backups, the one just written and any newer; other databases' files and links stay", async (t) => {
     if (h.lacks(t, "openFile")) return;
     await h.withDatabase(async (db) => {
@@ -204,6 +227,21 @@ await describeEachDriver("backups", (h) => {
       assert.deepEqual([existsSync(directory), existsSync(path.join(db.dir, "restored.db"))], [false, false]);
       assert.equal(manager.currentVersion(), 1);
     });
+  });
+
+  test("up --backup --json names the snapshot in any failure after it, not only MIGRATION_FAILED's backupPath", async (t) => {
+    if (h.lacks(t, "openFile", "fileLocking")) return;
+    if (h.name === "never-seen") return void t.skip("the CLI offers only stepwise's own drivers");
+    const dir = makeTempDir(t);
+    const file = path.join(dir, "app.db");
+    // A migration that ends stepwise's transaction is TRANSACTION_ESCAPED, whose details name no backup.
+    const escaping = [...registry, sqlEntry(4, "escaping", "COMMIT; CREATE TABLE after_commit (id INTEGER);")];
+    const cli = (...args: string[]) => runInProcess({ migrations: escaping, cwd: dir }, ["--driver", h.name, "--db", file, ...args]);
+    assert.equal((await cli("up", "--to", "3")).code, 0);
+    const failed = await cli("up", "--backup", "--json");
+    const json = JSON.parse(failed.stdout) as { error: { code: string }; backup?: { path: string; version: number } };
+    assert.deepEqual([failed.code, json.error.code, json.backup?.version], [1, "TRANSACTION_ESCAPED", 3]);
+    assert.ok(existsSync(json.backup!.path));
   });
 
   test("the CLI's up --backup and restore --yes on this driver: the method in the output and --json, a round trip, refusals", async (t) => {

@@ -41,6 +41,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R> 
     async run(args) {
       output.exitCode = 0;
       output.committed = null;
+      output.backup = null;
       wrote.toStderr = false;
       session.running = undefined;
       // An argument may hold a URL, which commander's messages echo.

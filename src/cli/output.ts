@@ -1,5 +1,5 @@
 /** What the CLI prints and the exit code it leaves; every write passes one boundary, which hides secrets and names the app's program. */
-import type { MigrationEvent } from "../core/events.js";
+import type { BackupRecord, MigrationEvent } from "../core/events.js";
 import type { AppliedStep } from "../core/options.js";
 import { formatMigrationLabel } from "../core/migration-label.js";
 import type { CliIo } from "./cli-props.js";
@@ -48,12 +48,15 @@ export function createCliOutput(given: Partial<CliIo> = {}, programName = "stepw
     quietEvents: false,
     /** The migrations a run that migrates (`up`, `down`, `reset`) committed, as its report lists them; a failure's JSON lists them too. `null` for other commands. */
     committed: null as AppliedStep[] | null,
+    /** The snapshot `up --backup` took, which a failure's JSON names whatever its code (only `MIGRATION_FAILED` carries `backupPath`). */
+    backup: null as BackupRecord | null,
     /** Prints JSON, every `…Ms` number rounded to whole milliseconds, as the text shows them. */
     printJson: (value: unknown) => print(JSON.stringify(roundDurations(value), null, 2)),
     /** Shows one of the manager's events as it happens. */
     printEvent(event: MigrationEvent): void {
       // Emitted once the migration is committed (with --transaction all, once the run is).
       if (event.type === "migrated") output.committed?.push({ version: event.version, name: event.name, durationMs: event.durationMs });
+      if (event.type === "backed-up") output.backup = event.backup;
       if (output.quietEvents) return;
       if (event.type === "progress") return progress.show(event);
       progress.clear();

@@ -26,7 +26,8 @@ export function reportError(error: unknown, argv: readonly string[], output: Cli
   const options = argv.includes("--") ? argv.slice(0, argv.indexOf("--")) : argv;
   // A run that failed after committing migrations applied (or reverted) them: a script reads which beside the error, as a success's report lists them.
   const printJson = (fields: Record<string, unknown>) => {
-    if (options.includes("--json")) output.printJson({ error: { ...fields, fix: fields.fix ?? null }, ...(output.committed !== null && { steps: output.committed }) });
+    if (options.includes("--json"))
+      output.printJson({ error: { ...fields, fix: fields.fix ?? null }, ...(output.committed !== null && { steps: output.committed }), ...(output.backup !== null && { backup: output.backup }) });
   };
   const stderr = output.io.stderr;
   if (error instanceof CommanderError) {

@@ -614,7 +614,7 @@ function databaseNeedsRecoveryError(sqliteCode: string, cause: unknown) {
 
 /** `DISK_FULL`: the disk or `max_page_count` ran out; the write was rolled back. A server's (`sqliteCode` a SQLSTATE) has no `max_page_count` to raise. */
 export function diskFullError({ version, file, sqliteCode, cause }: D<"DISK_FULL"> & { cause: unknown }) {
-  const message = `The database ran out of room (${sqliteCode})${version === null ? "" : ` while applying migration ${version} (${file})`}. ${ROLLED_BACK} Free disk space${sqliteCode.startsWith("SQLITE_") ? " (or raise PRAGMA max_page_count)" : " on the server"} and run it again.`;
+  const message = `The database ran out of room (${sqliteCode})${version === null ? "" : ` while running migration ${version} (${file})`}. ${ROLLED_BACK} Free disk space${sqliteCode.startsWith("SQLITE_") ? " (or raise PRAGMA max_page_count)" : " on the server"} and run it again.`;
   return new StepwiseError("DISK_FULL", message, { version, file, sqliteCode }, { cause });
 }
 

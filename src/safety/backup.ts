@@ -279,6 +279,7 @@ export interface UpWithBackupOptions<V extends number = number> extends UpOption
 
 /**
  * `manager.up(options)` preceded, when something is pending, by a snapshot ({@link takeBackup}): the result and the `backed-up` event carry it, and `MIGRATION_FAILED` names it as `backupPath`.
+ * The oldest backups beyond `keep` are pruned only once the run succeeded (the result's `backup.pruned`).
  *
  * @example
  * await upWithBackup(manager, { backup: { directory: path.join(dataDir, "backups"), keep: 10 } });
@@ -288,7 +289,7 @@ export interface UpWithBackupOptions<V extends number = number> extends UpOption
 export async function upWithBackup<R extends MigrationRegistry>(manager: SafetyNetManager<R>, options: UpWithBackupOptions<VersionOf<R>>): Promise<MigrationResult> {
   const { backup: where, dangerouslySkipIntegrityCheck = false, ...upOptions } = optionsObject(options, "upWithBackup");
   booleanOption(dangerouslySkipIntegrityCheck, "dangerouslySkipIntegrityCheck", "upWithBackup");
-  const { driver, databaseFile } = prepareBackup(manager, "upWithBackup", where);
+  const { driver, databaseFile, keep } = prepareBackup(manager, "upWithBackup", where);
   const { executor } = manager;
   const plan = await runSafetyNet(manager, () => planUpOnceNoneRuns(manager, upOptions.to));
   if (plan.steps.length === 0) return manager.up(upOptions);
@@ -298,13 +299,16 @@ export async function upWithBackup<R extends MigrationRegistry>(manager: SafetyN
     const problems = dangerouslySkipIntegrityCheck ? [] : yield* callWithDriver(() => quickCheckProblems(driver));
     if (problems.length > 0) throw databaseDamagedError({ databasePath: databaseFile, problems });
   });
-  const backup = await takeBackup(driver, { ...where, version: plan.fromVersion, busyTimeoutMs: manager.busyTimeoutMs, dangerouslySkipIntegrityCheck });
+  // Older backups are pruned once the run succeeded: a failing run retried would otherwise replace them, one by one, with copies of the state it keeps failing on.
+  const backup = await takeBackup(driver, { ...where, keep: Number.MAX_SAFE_INTEGER, version: plan.fromVersion, busyTimeoutMs: manager.busyTimeoutMs, dangerouslySkipIntegrityCheck });
   executor.emit({ type: "backed-up", backup });
+  let result: MigrationResult;
   try {
-    return { ...(await manager.up(upOptions)), backup };
+    result = await manager.up(upOptions);
   } catch (error) {
     throw error instanceof StepwiseError && error.is("MIGRATION_FAILED") ? copyFailure(error, { backupPath: backup.path }) : error;
   }
+  return { ...result, backup: { ...backup, pruned: prune(where.directory, databaseFile!, keep, backup.path) } };
 }
 
 /** Creates `dir` and its missing parents one `mkdir` at a time: `mkdirSync(dir, { recursive: true })` retries forever where mkdir keeps failing with ENOENT (under /proc), hanging on a bad path. */

@@ -61,7 +61,7 @@ export function backupInvalidError(file: string, reason: string, cause?: unknown
 export function backupDiskFullError(fields: StepwiseErrorDetails["BACKUP_DISK_FULL"] & { cause: unknown; remedy?: string }) {
   const { directory, path, systemCode, availableBytes, neededBytes, remedy } = fields;
   const sizes = `${neededBytes === null ? "" : `; the database is ${neededBytes} bytes`}${availableBytes === null ? "" : `, ${availableBytes} bytes are free there`}`;
-  const message = text`The backup folder ${directory} has no room for the backup (${systemCode}${sizes}). The partial backup was removed and the database was not touched. ${remedy ?? text`Free space in that folder, lower ${option("backupKeep")}, or back up to a folder on another disk.`}`;
+  const message = text`The backup folder ${directory} has no room for the backup (${systemCode}${sizes}). The partial backup was removed and the database was not touched. ${remedy ?? text`Free space in that folder (older backups are pruned only after a new one is written, so a lower ${option("backupKeep")} frees nothing first), or back up to a folder on another disk.`}`;
   return new StepwiseError("BACKUP_DISK_FULL", message, { directory, path, systemCode, availableBytes, neededBytes }, { cause: fields.cause });
 }
 
