@@ -376,6 +376,23 @@ test("restore from a read-only backup folder keeps the replaced database next to
   assert.equal(versionOf(file), 1);
 });
 
+test("restore onto a bind-mounted database file (a container's single-file volume) is DATABASE_PATH_INVALID (mount-point) naming the way out; the database as it was", { skip }, async (t) => {
+  if (spawnSync("unshare", ["-m", "--propagation", "private", "true"]).status !== 0) return void t.skip("unshare -m is not allowed here");
+  const { dir, file, backup } = await databaseWithBackup(t);
+  const host = path.join(dir, "host.db");
+  writeFileSync(host, readFileSync(file));
+  const bound = ["unshare", "-m", "--propagation", "private", "sh", "-c", 'mount --bind "$1" "$2" && shift 2 && exec "$@"', "sh", host, file];
+  const before = readFileSync(host);
+  const refused = restoreInChild(bound, backup, file);
+  assert.equal(refused.code, "DATABASE_PATH_INVALID");
+  assert.match(refused.message!, /mount point/);
+  assert.deepEqual(readFileSync(host), before);
+  assert.deepEqual(
+    readdirSync(dir).filter((name) => name.startsWith(".")),
+    [],
+  );
+});
+
 test("restore over an unreadable database whose bytes do not fit where they are kept: BACKUP_DISK_FULL, nothing changed", { skip }, async (t) => {
   const { dir, file, backup } = await databaseWithBackup(t);
   const junk = Buffer.alloc(200_000, 7);

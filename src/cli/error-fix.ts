@@ -119,7 +119,9 @@ export const FIX_OF_CODE: FixOf = {
   DATABASE_PATH_INVALID: ({ problem }) =>
     problem === "gone"
       ? "nothing, if the database was removed on purpose; else restore it (or correct its URL in --url-file, if it was mistyped) and run again"
-      : `pass the path of a database file (--db, "database" in the config, or DATABASE_URL); for a server, use its driver (--driver pg)`,
+      : problem === "mount-point"
+        ? "mount the database's folder rather than the file, or stop the app and copy the backup in with the sqlite3 shell (.restore <backup>)"
+        : `pass the path of a database file (--db, "database" in the config, or DATABASE_URL); for a server, use its driver (--driver pg)`,
   PATH_NOT_UTF8: () => `rename the file to a UTF-8 name (or link to it from one), and pass that`,
   DATABASE_FOLDER_MISSING: ({ folder }) => `check the database path, or create ${folder} first`,
   DISK_FULL: () => `free disk space and run it again`,

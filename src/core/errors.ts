@@ -270,9 +270,11 @@ export interface StepwiseErrorDetails {
    * Fix: Run `stepwise up` (or anything else that writes) as a user who may write the file and its folder. */
   readonly DATABASE_NEEDS_RECOVERY: Readonly<{ sqliteCode: string }>;
   /** The database path cannot name a database file: it is empty, a folder, a FIFO, socket or device, a link to nothing, or a `DATABASE_URL` of another kind (a server URL, a connection string);
-   * or, in `fleet`, the file or PostgreSQL schema a pattern (or a `file:` URL of `--url-file`) listed is not there when its turn comes (`gone`), and no database is created in its place. `problem` says which, and `kind` what is on disk.
+   * or, in `fleet`, the file or PostgreSQL schema a pattern (or a `file:` URL of `--url-file`) listed is not there when its turn comes (`gone`), and no database is created in its place; or,
+   * for `restore`, the file is a mount point (a file bind-mounted into a container), which no rename can replace (`mount-point`). `problem` says which, and `kind` what is on disk.
    * Fix: Pass the path of a database file (`--db`, `database` in the config, or a `DATABASE_URL` that is a path, `file:` or `sqlite:` path); for a server, use its driver (`--driver pg`). A
-   * database `gone` from a fleet needs nothing when it was removed on purpose (it is not a tenant any more); restore it if not, or correct its URL in `--url-file` if it was mistyped. */
+   * database `gone` from a fleet needs nothing when it was removed on purpose (it is not a tenant any more); restore it if not, or correct its URL in `--url-file` if it was mistyped.
+   * For a `mount-point`, mount the database's folder rather than the file, or stop the app and copy the backup's content in with the `sqlite3` shell's `.restore`. */
   readonly DATABASE_PATH_INVALID: Readonly<{ path: string; problem: DatabasePathProblem; kind: FileKind | null }>;
   /** A path's bytes are not UTF-8, so the string stepwise received would name another file (`bytes` shows them escaped). Refused before anything was opened.
    * Fix: Rename the file to a UTF-8 name (or link to it from one), and pass that. */
@@ -528,7 +530,7 @@ export type EscapedCommit = "yes" | "no" | "unknown";
 export type LockHolder = Readonly<{ pid: number; program: string | null; host: string | null; lock: "write" | "read" }>;
 /** Why `DATABASE_PATH_INVALID` refused a path. */
 export type DatabasePathProblem =
-  "empty" | "nul-byte" | "too-long" | "directory" | "not-a-file" | "parent-not-directory" | "unsupported-url" | "symlink-loop" | "dangling-symlink" | "journal-not-a-file" | "gone";
+  "empty" | "nul-byte" | "too-long" | "directory" | "not-a-file" | "parent-not-directory" | "unsupported-url" | "symlink-loop" | "dangling-symlink" | "journal-not-a-file" | "gone" | "mount-point";
 /** What a path names on disk, where stepwise expected a regular file (or nothing yet). */
 export type FileKind = "file" | "directory" | "symlink" | "fifo" | "socket" | "character-device" | "block-device" | "missing";
 /** Why `BATCH_KEY_INVALID` refused a `forEachBatch` walk. */

@@ -122,6 +122,8 @@ const PATH_PROBLEMS: Readonly<Record<DatabasePathProblem, (path: string, kind: F
   "journal-not-a-file": (path, kind) => `${path}, the database's journal, is ${describeFileKind(kind ?? "symlink")}: SQLite refuses to use it, and stepwise neither follows nor removes it`,
   "parent-not-directory": (path) => `a part of ${path} above the file is not a folder`,
   gone: (path) => `${path} was listed for the run and is not there when its turn comes, and stepwise creates no database in its place`,
+  "mount-point": (path) =>
+    `${path} is a mount point (a file bind-mounted into a container?), which restore cannot replace: it renames a whole copy over the database, so no reader ever sees half of one`,
 };
 
 /** `DATABASE_PATH_INVALID`: the path cannot name a database file. */
@@ -129,8 +131,10 @@ export function databasePathInvalidError(path: string, problem: DatabasePathProb
   const remedy =
     problem === "gone"
       ? "If it was removed on purpose, nothing is needed; if not, restore it (or correct its URL, if it was mistyped) and run again."
-      : problem === "journal-not-a-file"
-        ? "Check what it is (where a link points), then remove it (a crashed writer's real journal must be moved back in its place, not linked)."
-        : text`Pass ${option("databasePath", "<file>")}${{ api: "", cli: ' (or set "database" in the config)' }} naming the database file itself, such as data/app.db.`;
+      : problem === "mount-point"
+        ? "Mount the database's folder rather than the file, or stop the app and copy the backup's content in with the sqlite3 shell (.restore <backup>)."
+        : problem === "journal-not-a-file"
+          ? "Check what it is (where a link points), then remove it (a crashed writer's real journal must be moved back in its place, not linked)."
+          : text`Pass ${option("databasePath", "<file>")}${{ api: "", cli: ' (or set "database" in the config)' }} naming the database file itself, such as data/app.db.`;
   return new StepwiseError("DATABASE_PATH_INVALID", text`${PATH_PROBLEMS[problem](path, kind)}. ${NOTHING_CHANGED} ${remedy}`, { path, problem, kind });
 }

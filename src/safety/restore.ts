@@ -6,7 +6,16 @@ import { tryOr } from "../shared/try-or.js";
 import type { BackupRecord } from "../core/events.js";
 import type { SyncDriver } from "../core/driver.js";
 import { backupLockedError, databaseLockedError, migrationInProgressError, translateSqliteError, usageError } from "../core/error-factories.js";
-import { describeFileKind, backupDiskFullError, backupFolderUnwritableError, backupInvalidError, backupIsDatabaseError, databaseFolderMissingError, foreignBackupError } from "./errors.js";
+import {
+  describeFileKind,
+  backupDiskFullError,
+  backupFolderUnwritableError,
+  backupInvalidError,
+  backupIsDatabaseError,
+  databaseFolderMissingError,
+  databasePathInvalidError,
+  foreignBackupError,
+} from "./errors.js";
 import { booleanOption } from "./schema-reader.js";
 import { StepwiseError, type ForeignBackupReason } from "../core/errors.js";
 import { DEFAULT_TABLE_NAME, HistoryStore } from "../core/history.js";
@@ -132,7 +141,13 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     }
     if (exists) kept = await keepReplaced(opener, databasePath, canWrite(nodePath().dirname(backupFile)) ? nodePath().dirname(backupFile) : folder, store, options);
     for (const suffix of ["-wal", "-shm", "-journal"]) nodeFs().rmSync(`${databasePath}${suffix}`, { force: true });
-    nodeFs().renameSync(replacement, databasePath);
+    try {
+      nodeFs().renameSync(replacement, databasePath);
+    } catch (error) {
+      // A mount point (a file bind-mounted into a container) cannot be renamed over.
+      if (/^(EBUSY|EXDEV)$/.test((error as NodeJS.ErrnoException).code ?? "")) throw databasePathInvalidError(databasePath, "mount-point", "file");
+      throw error;
+    }
     replacement = null;
     return { databasePath, restoredFrom: backupFile, version: highestRecordedVersion(history), ...kept, foreignReasons };
   } catch (error) {
