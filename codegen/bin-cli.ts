@@ -10,7 +10,7 @@ import type { CliContext, CliIo } from "../src/cli/cli-props.js";
 import { createCli, type Cli } from "../src/cli/create-cli.js";
 import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
 import { withFix } from "../src/cli/error-fix.js";
-import { dialectOfDriver } from "../src/cli/driver-names.js";
+import { dialectOfDriver, parseDriverName } from "../src/cli/driver-names.js";
 import { chooseDriver, type GlobalFlags } from "../src/cli/database-target.js";
 import { withWorkerPool } from "../src/cli/fleet-workers.js";
 import { parsePath, singleValued } from "../src/cli/parse-options.js";
@@ -202,8 +202,11 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
       .option("--out <file>", `registry file (default: ${defaults.outDefault})`, singleValued(parsePath))
       .option("--dialect <dialect>", `SQL dialect of the migrations: ${DIALECTS.join(" or ")} (default: "dialect" in the config, else sqlite)`, singleValued(parseDialectOption));
   type PathFlags = { dir?: string; out?: string; dialect?: string };
-  const settingsOf = (flags: PathFlags, task: string) => {
-    const settings = resolveSettings(run.projectRoot, { migrationsDir: flags.dir, registryFile: flags.out, dialect: flags.dialect }, { writesMigrations: true });
+  const settingsOf = (flags: PathFlags, task: string, command?: Command) => {
+    // The program's --driver wins over the config's, as for every command: gen --check replays on it, and it picks the dialect when --dialect does not.
+    const driver = (command?.optsWithGlobals() as { driver?: string } | undefined)?.driver;
+    const dialect = flags.dialect ?? (driver === undefined ? undefined : dialectOfDriver(parseDriverName(driver, "--driver")));
+    const settings = resolveSettings(run.projectRoot, { migrationsDir: flags.dir, registryFile: flags.out, dialect, driver }, { writesMigrations: true });
     assertPeersInstalled(task, CODEGEN_PEERS);
     return settings;
   };
@@ -225,11 +228,11 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
     .option("--base <ref>", "with --check: also fail for every version the git ref (such as origin/main) uses for a different migration", singleValued(parseGitRef))
     .option("--json", "print the outcome as JSON (ok, status, problems with code, file, line and message) instead of lines")
     .addOption(new Option("--watch", "keep running: regenerate on every change of the migrations folder; a failed run keeps the old registry (Ctrl-C stops)").conflicts(["check", "json"]))
-    .action(async (flags: GenFlags) => {
+    .action(async (flags: GenFlags, command: Command) => {
       if (flags.base !== undefined && !flags.check) throw usageError("--base compares with another branch and writes nothing: use it with --check.");
       if (flags.requireReplay && !flags.check) throw usageError("--require-replay makes gen --check fail when its replay cannot run: use it with --check.");
       if (flags.requireReplay && !flags.replay) throw usageError("--require-replay and --no-replay contradict each other: pass one of them.");
-      await runGen(run, flags, settingsOf(flags, "stepwise gen"), context);
+      await runGen(run, flags, settingsOf(flags, "stepwise gen", command), context);
     });
 
   pathOptions(

@@ -301,3 +301,15 @@ test("the replay changes nothing outside its in-memory database: a SQL migration
   assert.equal(down.replay.code, "not-contained");
   assert.equal(existsSync(downOther), false, "the replay made the attached file");
 });
+
+test("the program's --driver picks the replay's driver over the config's and the default, as it picks every command's", async (t) => {
+  const project = createTestProject(t, { packageJson: { stepwise: { driver: "better-sqlite3" } } });
+  project.writeMigration("001_a.sql", "-- migrate:up\nCREATE TABLE a (id INTEGER);\n-- migrate:down\nDROP TABLE a;\n");
+  await project.generateAsBin();
+  for (const driver of ["libsql", "sql-js"]) {
+    const run = await runCli(["--driver", driver, "gen", "--check", "--json"], { cwd: project.root });
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout) as { replay: { ran: boolean; driver?: string } };
+    assert.deepEqual([report.replay.ran, report.replay.driver], [true, driver]);
+  }
+});
