@@ -623,6 +623,29 @@ test("a second call on the same client while one runs is refused, and does nothi
   assert.deepEqual(b.steps, []);
 });
 
+test("a Client or Pool the app ended, and a Client never connected, are USAGE naming it, at once: not CONNECTION_LOST blaming the server, nor a call that never settles", async (t) => {
+  const { database } = await freshDatabase(t);
+  const ended = await connect(database.url);
+  await ended.end();
+  const neverConnected = new pg.Client({ connectionString: database.url });
+  const endedPool = new pg.Pool({ connectionString: database.url });
+  await endedPool.end();
+  for (const [name, db, message] of [
+    ["an ended Client", ended, /connection is closed/],
+    ["a Client never connected", neverConnected, /not connected: await client\.connect\(\)/],
+    ["an ended Pool", endedPool, /connection is closed/],
+  ] as const) {
+    for (const call of [() => migrate(db, [createItems]), () => new MigrationManager(db, [createItems]).status()]) {
+      const error = await rejection(call);
+      assert.deepEqual([error.code, message.test(String(error.message))], ["USAGE", true], `${name}: ${String(error.message)}`);
+    }
+  }
+  // Nothing reached the database.
+  const check = await connect(database.url);
+  t.after(() => check.end());
+  assert.deepEqual((await check.query("SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = 'public'")).rows, []);
+});
+
 test("reset drops the schema's tables, views, indexes, triggers and functions (the history included, a stray function as a stray table), then applies everything", async (t) => {
   const { pool } = await freshDatabase(t);
   const withObjects = namedSqlEntry(

@@ -26,7 +26,7 @@ import { quoteIdentifier } from "../core/batch-walk.js";
 import { programName } from "./lock-holders.js";
 import type { Step } from "../core/step.js";
 import type { MigrationContext, MigrationDefinition, MigrationRegistry, VersionOf } from "../core/types.js";
-import { usageError, databaseLockedError, firstLineOf, transactionOpenError } from "../core/error-factories.js";
+import { closedConnectionError, usageError, databaseLockedError, firstLineOf, transactionOpenError } from "../core/error-factories.js";
 
 /** The connection a migration body receives: the session's client (a pool's checked-out client, or the app's own). */
 export type PgConnection = pg.ClientBase;
@@ -558,6 +558,12 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
   /** Runs one of the executor's steps on a session of its own (the client, or one from the pool), holding the run lock if it may write; `ASYNC_RUN_IN_PROGRESS` on a busy client. */
   async run<T>(step: Step<T>, options: RunOptions = {}): Promise<T> {
     const db = this.db;
+    const refusal = refusalOfConnectionState(db);
+    if (refusal !== null) {
+      // The step never started: closing it runs none of its code.
+      step.return(undefined as T);
+      throw refusal;
+    }
     const runOn = async (client: pg.ClientBase, release?: (lost: boolean) => void): Promise<T> => {
       // A failed transaction the app left open refuses every statement, a read's too (25P02), which is the app's to end; a run that writes is refused by the run lock's check.
       // Read when the call starts: pg learns that a transaction failed from a message that may come after the failure.
@@ -595,6 +601,19 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
   protected async start<T>(make: () => Step<T>, options?: RunOptions): Promise<T> {
     return this.run(make(), options);
   }
+}
+
+/**
+ * `USAGE` for a `Client` or `Pool` the app ended (`end()`), which pg refuses as if the server had gone, or a `Client` never connected, whose queries pg queues forever; `null` otherwise.
+ * Read from pg's own fields, as no method tells.
+ */
+function refusalOfConnectionState(db: pg.Client | pg.Pool): StepwiseError | null {
+  const state = db as { _ending?: unknown; _connected?: unknown; _connecting?: unknown; ending?: unknown };
+  if (state._ending === true || state.ending === true) return closedConnectionError("pg");
+  if (state._connected === false && state._connecting === false) {
+    return usageError("The pg Client is not connected: await client.connect() before this call, or pass a Pool, which connects by itself. Nothing was done.");
+  }
+  return null;
 }
 
 /** What `migrate` takes besides the manager's props and `up`'s options. */

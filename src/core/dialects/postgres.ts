@@ -746,10 +746,9 @@ export function createPostgresDialect(schema = DEFAULT_POSTGRES_SCHEMA, lockTime
     // A function a migration calls, or a trigger or event trigger it fires, may SET the session.
     sqlReachesSettings: true,
     restoreConnectionSettings: function* (before: ConnectionSettingsSnapshot): Step<string[]> {
-      const restored = yield* restoreSessionSettings(before);
-      // Between the migrations of one transaction, the session's lock_timeout was just put back: the run's own bound (SET LOCAL at its BEGIN) goes on.
-      if (lockTimeoutMs > 0 && (yield* inTransaction())) yield* query(`SET LOCAL lock_timeout = ${lockTimeoutMs}`);
-      return restored;
+      // Between the migrations of one transaction, lock_timeout is the run's own bound (SET LOCAL at its BEGIN), which a migration's change gives way to; the run's end puts back the app's.
+      const runBound = lockTimeoutMs > 0 && (yield* inTransaction());
+      return yield* restoreSessionSettings(runBound ? { ...before, lock_timeout: String(lockTimeoutMs) } : before);
     },
     startEscapeGuard: startPostgresEscapeGuard,
     splitStatements: (script) => scriptStatements(script, splitPostgresStatements(tokenizePostgresSql(script))),
