@@ -97,6 +97,8 @@ await describeEachDriver("hostile migration bodies give the same code and the sa
       assert.equal(error.version, 2);
       assert.equal(error.file, "migrations/002_step_2.ts");
       assert.equal(error.cause, thrown);
+      // Read by its message, not as "[object Object]".
+      assert.match(String(error.message), /failed while running up: an app-level error object\n/);
       const reading = db.driver.classifyError(thrown);
       assert.deepEqual({ nativeCode: error.nativeCode, nativeKind: error.nativeKind }, { nativeCode: reading.nativeCode, nativeKind: reading.nativeCode === null ? null : reading.kind });
       assertAsAfterMigrationOne(db);

@@ -458,7 +458,7 @@ export function historyChangedByMigrationError(fields: D<"HISTORY_CHANGED_BY_MIG
 /** `TRANSACTION_ESCAPED`: a migration ended stepwise's transaction; it is never recorded. */
 export function transactionEscapedError({ version, file, direction, committed, cause }: Run & { committed: E.EscapedCommit; cause?: unknown }) {
   const failed = cause === undefined ? "" : ` It then failed: ${describeThrownValue(cause)}.`;
-  const message = `${label(version, file)} ended stepwise's transaction (a COMMIT, END or ROLLBACK) while running ${direction}.${failed} It was not recorded: the history says it is ${direction === "up" ? "not " : ""}applied.\n${ESCAPED_COMMIT_ADVICE[committed]}\nRemove that statement (SAVEPOINT ... RELEASE nests safely; transaction: false runs what SQLite refuses in a transaction), regenerate, and run it again.`;
+  const message = `${label(version, file)} ended stepwise's transaction (a COMMIT, END or ROLLBACK) while running ${direction}.${failed} It was not recorded: the history says it is ${direction === "up" ? "not " : ""}applied.\n${ESCAPED_COMMIT_ADVICE[committed]}\nRemove that statement (SAVEPOINT ... RELEASE nests safely; transaction: false runs what the database refuses in a transaction), regenerate, and run it again.`;
   return new StepwiseError("TRANSACTION_ESCAPED", message, { version, file, direction, committed }, { cause });
 }
 
