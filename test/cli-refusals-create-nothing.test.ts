@@ -25,6 +25,7 @@ const REFUSED: ReadonlyArray<readonly string[]> = [
   ["baseline", "1"],
   ["restore", "no-such-backup.db", "--yes"],
   ["--db", "data/new/app.db", "--db", "data/other/app.db", "up"],
+  ["up", "--backup", "package.json/backups"], // a backup folder that cannot be made: checked before the database's file is
 ];
 
 /** Commands that read: they may answer (an empty database) or refuse, and never create. */

@@ -19,7 +19,7 @@ import { queryValue } from "../core/step.js";
 import type { MigrationEntry, MigrationRegistry, VersionOf } from "../core/types.js";
 import { refuseWholeRunObstacles } from "../core/whole-run-transaction.js";
 import { adoptDatabase } from "../safety/adopt.js";
-import { backupDriverOf, DEFAULT_BACKUP_KEEP, upWithBackup } from "../safety/backup.js";
+import { backupDriverOf, DEFAULT_BACKUP_KEEP, refuseUnwritableBackupFolder, upWithBackup } from "../safety/backup.js";
 import { baselineDatabase } from "../safety/baseline.js";
 import { describeChecksumRepair, listChecksumRepairs, repairChecksums } from "../safety/checksum-repair.js";
 import { rehearseUp } from "../safety/rehearsal.js";
@@ -111,9 +111,11 @@ export async function up<R extends MigrationRegistry>(
     return resultReport(scope, result.backup ? { ...result, backupMethod: result.backup.method } : result);
   };
   return withManager(scope, "write", withBackup, async (manager) => {
-    // A driver without files (sql.js) is refused before a database file is made.
+    // A driver without files (sql.js) is refused before a database file is made, and so is a backup folder that cannot be made or written.
     backupDriverOf(manager, "upWithBackup", "openFile");
     await preflight(manager);
+    const { file } = resolveTarget(scope);
+    if (file !== null && file !== ":memory:") refuseUnwritableBackupFolder(directory ?? path.join(path.dirname(file), "backups"));
   });
 }
 

@@ -311,6 +311,19 @@ export async function upWithBackup<R extends MigrationRegistry>(manager: SafetyN
   return { ...result, backup: { ...backup, pruned: prune(where.directory, databaseFile!, keep, backup.path) } };
 }
 
+/** `BACKUP_FOLDER_UNWRITABLE` unless `directory`, or the nearest folder above it that exists (where it would be made), is a folder this process may write: checked before a new database's file is made, so a refusal creates nothing. */
+export function refuseUnwritableBackupFolder(directory: string): void {
+  const { existsSync, statSync, accessSync, constants } = nodeFs();
+  let at = nodePath().resolve(directory);
+  while (!existsSync(at) && nodePath().dirname(at) !== at) at = nodePath().dirname(at);
+  if (!statSync(at).isDirectory()) throw backupFolderUnwritableError(directory, "ENOTDIR", null);
+  try {
+    accessSync(at, constants.W_OK);
+  } catch (error) {
+    throw backupFolderUnwritableError(directory, (error as NodeJS.ErrnoException).code ?? "EACCES", error);
+  }
+}
+
 /** Creates `dir` and its missing parents one `mkdir` at a time: `mkdirSync(dir, { recursive: true })` retries forever where mkdir keeps failing with ENOENT (under /proc), hanging on a bad path. */
 export function makeFolders(dir: string, mkdir: (folder: string) => unknown = (folder) => nodeFs().mkdirSync(folder)): void {
   const { existsSync } = nodeFs();
