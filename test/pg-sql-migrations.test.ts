@@ -304,25 +304,49 @@ for (const transaction of ["each", "all"] as const) {
 for (const transaction of ["each", "all"] as const) {
   test(`a setting changed in a way no pattern reads (an UPDATE of pg_settings, an escaped function name, a custom setting named in quotes or a dollar-quoted string) is put back before the next migration (transaction: "${transaction}")`, async (t) => {
     const client = await connectFresh(t);
-    await client.query("CREATE SCHEMA app; SET search_path TO app; SET work_mem = '5MB'; SELECT pg_catalog.set_config('app.tenant', 'acme', false)");
-    const seen = (version: number) =>
-      pgEntry(version, `CREATE TABLE seen_${version} AS SELECT current_setting('search_path') AS path, current_setting('work_mem') AS memory, current_setting('app.tenant', true) AS tenant;`);
+    // A custom setting of its own for each way of naming it: the run's snapshot reads every name any of its migrations holds.
+    const ways: ReadonlyArray<(name: string) => string> = [
+      (name) => `SET "${name.replace(".", '"."')}" = 'changed';`,
+      (name) => `SELECT pg_catalog.set_config(E'${name}', 'changed', false);`,
+      (name) => `SELECT pg_catalog.set_config($$${name}$$, 'changed', false);`,
+      (name) => `DO $$ BEGIN PERFORM pg_catalog.set_config('${name}', 'changed', false); END $$;`,
+      (name) => `-- don't let the apostrophe hide the name\nSELECT pg_catalog.set_config('${name}', 'changed', false);`,
+    ];
+    const names = ways.map((_, index) => `app.way${index}`);
+    await client.query(`CREATE SCHEMA app; SET search_path TO app; SET work_mem = '5MB'; ${names.map((name) => `SELECT pg_catalog.set_config('${name}', 'acme', false);`).join(" ")}`);
     const changes = [
       "UPDATE pg_catalog.pg_settings SET setting = 'public' WHERE name = 'search_path';",
       `SELECT U&"set\\005fconfig"('work_mem', '6666kB', false);`,
-      'SET "app"."tenant" = \'globex\';',
-      "SELECT pg_catalog.set_config(E'app.tenant', 'initech', false);",
-      "SELECT pg_catalog.set_config($$app.tenant$$, 'umbrella', false);",
+      ...ways.map((way, index) => way(names[index]!)),
     ];
+    // The probe builds each name, so that only the migration that changes a setting names it.
+    const custom = names.map((name) => `current_setting('app.' || '${name.slice(4)}', true) AS "${name}"`).join(", ");
+    const seen = (version: number) => pgEntry(version, `CREATE TABLE seen_${version} AS SELECT current_setting('search_path') AS path, current_setting('work_mem') AS memory, ${custom};`);
     const registry = changes.flatMap((change, index) => [pgEntry(2 * index + 1, change), seen(2 * index + 2)]);
     await new MigrationManager(client, registry).up({ transaction });
+    const expected = { path: "app", memory: "5MB", ...Object.fromEntries(names.map((name) => [name, "acme"])) };
     for (let index = 0; index < changes.length; index++) {
-      const { rows } = await client.query(`SELECT path, memory, tenant FROM app.seen_${2 * index + 2}`);
-      assert.deepEqual(rows, [{ path: "app", memory: "5MB", tenant: "acme" }], changes[index]);
+      const { rows } = await client.query(`SELECT * FROM app.seen_${2 * index + 2}`);
+      assert.deepEqual(rows, [expected], changes[index]);
     }
-    assert.deepEqual((await client.query("SELECT current_setting('search_path') AS path, current_setting('app.tenant') AS tenant")).rows, [{ path: "app", tenant: "acme" }]);
+    const after = await client.query(`SELECT current_setting('search_path') AS path, current_setting('work_mem') AS memory, ${custom}`);
+    assert.deepEqual(after.rows, [expected]);
   });
 }
+
+test("a custom setting changed through a function an earlier run's migration made, which names it, is put back: the names come from every migration of the registry", async (t) => {
+  const client = await connectFresh(t);
+  await client.query("SELECT pg_catalog.set_config('app.tenant', 'acme', false)");
+  const registry = [
+    pgEntry(1, "CREATE FUNCTION public.scope_to(tenant text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_catalog.set_config('app.tenant', tenant, false); END $$;"),
+    pgEntry(2, "SELECT public.scope_to('evil');"),
+    pgEntry(3, "CREATE TABLE seen AS SELECT current_setting('app.' || 'tenant', true) AS tenant;"),
+  ];
+  await new MigrationManager(client, registry).up({ to: 1 });
+  await new MigrationManager(client, registry).up();
+  assert.deepEqual((await client.query("SELECT tenant FROM seen")).rows, [{ tenant: "acme" }]);
+  assert.equal((await client.query("SELECT current_setting('app.tenant') AS tenant")).rows[0].tenant, "acme");
+});
 
 test('in one transaction for the run, a migration that may change a setting leaves the run\'s lock_timeout on the migrations after it (transaction: "all")', async (t) => {
   const client = await connectFresh(t);

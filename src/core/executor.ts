@@ -192,8 +192,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         // What a transaction cannot change (the witness table, foreign_keys) is prepared for the entry expected next.
         const expected = walk.queue[walk.next];
         if (this.needsSettingsSnapshot(walk)) {
-          const scripts = walk.queue.slice(walk.next).map((entry) => scriptOf(entry, walk.direction) ?? "");
-          walk.settingsBefore = yield* this.dialect.snapshotConnectionSettings!(scripts);
+          walk.settingsBefore = yield* this.dialect.snapshotConnectionSettings!(this.everyScript());
         }
         const guard = expected !== undefined && this.needsGuard(walk.all || expected, walk.direction);
         if (guard && this.escapeGuard === null) this.escapeGuard = yield* this.dialect.startEscapeGuard!();
@@ -335,6 +334,13 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     if (script === null || !/\b(set|reset|discard)\b/i.test(script)) return false;
     return this.dialect.splitStatements?.(script).some((statement) => /^(set|reset|discard|do|call)\b/i.test(statement.text)) ?? true;
   }
+
+  /** The SQL of every migration, up and down, made once: a custom setting a run's SQL changes may be named only by an earlier migration (a function it made). */
+  private everyScript(): readonly string[] {
+    return (this.scripts ??= this.entries.flatMap((entry) => (["up", "down"] as const).map((direction) => scriptOf(entry, direction) ?? "")));
+  }
+
+  private scripts: readonly string[] | undefined;
 
   /** Whether a migration left to run could change a connection setting while none is snapshotted (any, where SQL reaches code that may). */
   private needsSettingsSnapshot(walk: Walk<R[number]>): boolean {

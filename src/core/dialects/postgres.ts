@@ -649,37 +649,50 @@ function* readSessionSettings() {
 }
 
 /**
- * The custom settings (`app.tenant`) `scripts` may set or reset: the server lists none, so they are found by name in the SQL, as a `SET`/`RESET` names one (its parts quoted or not) and as
- * any string that reads as a setting's name (`set_config`'s, however quoted: `'app.tenant'`, `E'…'`, `$$…$$`). Reading one no migration sets costs nothing.
+ * The custom settings (`app.tenant`) `scripts` may set or reset: the server lists none, so they are found by name in the SQL, read by PostgreSQL's lexer (comments skipped): as a
+ * `SET`/`RESET` names one (its parts quoted or not), and as any string that reads as a setting's name (`set_config`'s, however quoted), inside the code of a dollar-quoted body (a `DO`
+ * block, a function) too. Reading one no migration sets costs nothing.
  */
 function customSettingsIn(scripts: readonly string[]): string[] {
   const names = new Set<string>();
-  const part = String.raw`(?:"(?:[^"]|"")+"|[a-z_][\w$]*)`;
-  const assigned = new RegExp(String.raw`\b(?:set|reset)\s+(?:session\s+)?(${part}(?:\s*\.\s*${part})+)`, "gi");
-  // A quoted part keeps its case; an unquoted one folds to lower case, as the server reads it.
-  const unquote = (text: string) => (text.startsWith('"') ? text.slice(1, -1).replace(/""/g, '"') : text.toLowerCase());
-  const literal = /'((?:[^']|'')*)'|\$([a-z_]\w*)?\$([\s\S]*?)\$\2\$/gi;
-  for (const script of scripts) {
-    for (const match of script.matchAll(assigned))
-      names.add(
-        match[1]!
-          .split(new RegExp(String.raw`\s*\.\s*(?=${part})`))
-          .map(unquote)
-          .join("."),
-      );
-    for (const match of script.matchAll(literal)) {
-      const text = (match[1]?.replace(/''/g, "'") ?? match[3] ?? "").trim();
-      if (/^[a-z_][\w$]*(\.[a-z_][\w$]*)+$/i.test(text)) names.add(text.toLowerCase());
-    }
-  }
-  return [...names].filter((name) => /^[^.]+(\.[^.]+)+$/.test(name));
+  const visit = (sql: string, depth: number): void => {
+    const tokens = tokenizePostgresSql(sql).filter((token) => !/^(whitespace|line-comment|block-comment)$/.test(token.kind));
+    tokens.forEach((token, index) => {
+      if (token.kind === "string") {
+        const dollar = /^(\$[^$]*\$)([\s\S]*)\1$/.exec(token.text);
+        // A dollar-quoted body is code as often as text: read inside it too, to a bound (nested bodies).
+        if (dollar && depth < 4) visit(dollar[2]!, depth + 1);
+        const text = (dollar?.[2] ?? /^(?:[a-z]|u&)?'([\s\S]*)'$/i.exec(token.text)?.[1]?.replace(/''/g, "'") ?? "").trim();
+        if (/^[a-z_][\w$]*(\.[a-z_][\w$]*)+$/i.test(text)) names.add(text.toLowerCase());
+        return;
+      }
+      if (token.kind !== "word" || !/^(set|reset)$/i.test(token.text)) return;
+      // A quoted part keeps its case; an unquoted one folds to lower case, as the server reads it.
+      const parts: string[] = [];
+      for (let at = /^session$/i.test(tokens[index + 1]?.text ?? "") ? index + 2 : index + 1; ; at += 2) {
+        const part = tokens[at];
+        if (part?.kind === "word") parts.push(part.text.toLowerCase());
+        else if (part?.kind === "quoted-identifier" && part.text.startsWith('"')) parts.push(part.text.slice(1, -1).replace(/""/g, '"'));
+        else break;
+        if (tokens[at + 1]?.text !== ".") break;
+      }
+      if (parts.length >= 2) names.add(parts.join("."));
+    });
+  };
+  for (const script of scripts) visit(script, 0);
+  return [...names];
 }
 
 /** The session's settings as a run found them, for {@link restoreSessionSettings}, with the custom settings `scripts` name (`''` when unset, as a reset leaves one). */
 function* snapshotSessionSettings(scripts: readonly string[]): Step<ConnectionSettingsSnapshot> {
   const snapshot: Record<string, string> = Object.fromEntries((yield* readSessionSettings()).map((row) => [row.name, row.setting]));
-  return { ...snapshot, ...Object.fromEntries(yield* readCustomSettings(customSettingsIn(scripts))) };
+  let names = customNamesOf.get(scripts);
+  if (names === undefined) customNamesOf.set(scripts, (names = customSettingsIn(scripts)));
+  return { ...snapshot, ...Object.fromEntries(yield* readCustomSettings(names)) };
 }
+
+/** The names {@link customSettingsIn} found in each registry's scripts, read once: the executor hands the same array to every run. */
+const customNamesOf = new WeakMap<readonly string[], string[]>();
 
 /** Each custom setting of `names` as the session holds it (`''` when unset), in one query. */
 function* readCustomSettings(names: readonly string[]): Step<Array<[string, string]>> {
