@@ -307,3 +307,45 @@ test("each entry handed another library's connection is USAGE naming what it tak
     other.close();
   }
 });
+
+// A misspelt option was ignored, and the call did something else than asked: restoreBackup without its registry skipped the check that refuses another app's backup, migrateMany without its canary migrated the whole fleet.
+test(
+  "every safety net, reset and migrateMany refuse an option they do not take (USAGE naming it) before anything is read or written",
+  { skip: "bun" in process.versions && "better-sqlite3 is Node's" },
+  async (t) => {
+    const nets = await import("../src/index.js");
+    const { MigrationManager } = await import("../src/entries/better-sqlite3.js");
+    const { default: Database } = await import("better-sqlite3");
+    const dir = createTestProject(t).root;
+    const file = path.join(dir, "app.db");
+    const backups = path.join(dir, "backups");
+    const registry: MigrationRegistry = [createItems, sqlEntry(2, "CREATE TABLE more (id INTEGER PRIMARY KEY);")];
+    const db = new Database(file);
+    t.after(() => db.close());
+    const manager = new MigrationManager(db, registry);
+    manager.up({ to: 1 });
+    const backup = (await nets.takeBackup(manager, { directory: backups, version: 1 })).path;
+    const before = readBytes(file);
+    const calls: ReadonlyArray<readonly [string, string, () => unknown]> = [
+      ["restoreBackup", "migration", () => nets.restoreBackup({ driver: manager, backupFile: backup, databasePath: file, migration: registry } as never)],
+      ["verifySchema", "refuseDrfit", () => nets.verifySchema(manager, { refuseDrfit: true } as never)],
+      ["rehearseUp", "too", () => nets.rehearseUp(manager, { too: 1 } as never)],
+      ["takeBackup", "kep", () => nets.takeBackup(manager, { directory: backups, version: 1, kep: 1 } as never)],
+      ["upWithBackup", "transction", () => nets.upWithBackup(manager, { backup: { directory: backups }, transction: "all" } as never)],
+      ["upWithBackup's backup", "kep", () => nets.upWithBackup(manager, { backup: { directory: backups, kep: 1 } } as never)],
+      ["repairChecksums", "aply", () => nets.repairChecksums(manager, { aply: true } as never)],
+      ["baselineDatabase", "dangerouslyforce", () => nets.baselineDatabase(manager, 1, { dangerouslyforce: true } as never)],
+      ["readSchemaSnapshot", "excludeTable", () => nets.readSchemaSnapshot(manager, { excludeTable: ["items"] } as never)],
+      ["reset", "to", () => manager.reset({ dangerouslyDropAllData: true, to: 1 } as never)],
+      ["migrateMany", "canery", () => nets.migrateMany(["a"], () => manager, { canery: 1 } as never)],
+    ];
+    for (const [call, option, run] of calls) {
+      await assert.rejects(async () => run(), stepwiseFailure({ code: "USAGE", option }), call);
+    }
+    assert.deepEqual(readBytes(file), before);
+    assert.deepEqual(
+      nets.listBackups(backups, file).map((entry) => entry.path),
+      [backup],
+    );
+  },
+);

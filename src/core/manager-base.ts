@@ -123,6 +123,8 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
   reset(options: { readonly dangerouslyDropAllData: true }): MaybePromise<MigrationResult, Async> {
     return this.start(() => {
       if (options?.dangerouslyDropAllData !== true) throw usageError("reset drops all data; pass { dangerouslyDropAllData: true } to confirm");
+      // reset applies every migration: a `to` (or any other option) would be ignored.
+      refuseUnknownOptions(options, ["dangerouslyDropAllData"], "reset");
       return this.executor.reset();
     }, WRITES);
   }

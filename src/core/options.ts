@@ -162,8 +162,10 @@ export function checkBusyTimeout(value: unknown): number {
   return value;
 }
 
-/** `options` when it is an options object; `USAGE` otherwise (`null`, a number), which would fail later as a `TypeError` or be read as no options. */
-export function optionsObject<T extends object>(options: T, call: string): T {
+/** `options` when it is an options object, each of its keys one of `known` when given; `USAGE` otherwise (`null`, a number), which would fail later as a `TypeError` or be read as no options. */
+export function optionsObject<T extends object>(options: T, call: string, known?: readonly (keyof T & string)[]): T {
   if (typeof options !== "object" || options === null || Array.isArray(options)) throw usageError(`The options of ${call} must be an object, such as { to: 3 }; got ${describeOption(options)}.`);
+  // A misspelt option would be ignored, and the call would do something else than asked (skip a check, take a default).
+  if (known !== undefined) refuseUnknownOptions(options, known, call);
   return options;
 }

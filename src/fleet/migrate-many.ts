@@ -5,7 +5,7 @@
  */
 import { StepwiseError, type StatusProblem } from "../core/errors.js";
 import { toPlainError, translateSqliteError } from "../core/error-factories.js";
-import type { AppliedStep, MigrationResult, TransactionMode, UpOptions } from "../core/options.js";
+import { optionsObject, type AppliedStep, type MigrationResult, type TransactionMode, type UpOptions } from "../core/options.js";
 import type { MigrationStatus } from "../core/planner.js";
 import { runFleet, type FleetPoolOptions, type FleetProgress, type FleetStop } from "./run-fleet.js";
 
@@ -96,7 +96,9 @@ export async function migrateMany<M extends FleetManager>(
   open: (id: string) => M | Promise<M>,
   options: MigrateManyOptions<M> = {},
 ): Promise<FleetReport> {
-  const { to, transaction, onEvent, close, ...pool } = options;
+  const known = ["to", "transaction", "onEvent", "close", "concurrency", "canary", "failFast", "signal", "total"] as const;
+  // A misspelt canary or failFast would migrate the whole fleet.
+  const { to, transaction, onEvent, close, ...pool } = optionsObject(options, "migrateMany", known);
   const up: UpOptions = { ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) };
   const { results, stopped, durationMs, idsFailure } = await runFleet(
     ids,

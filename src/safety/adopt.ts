@@ -274,7 +274,7 @@ export function adoptDatabase(manager: SafetyNetManager, map: unknown, options: 
     manager,
     () => {
       requireReplay(manager, "adoptDatabase");
-      optionsObject(options, "adoptDatabase");
+      optionsObject(options, "adoptDatabase", ["mapFile", "dropOldTable", "historyFile", "oldTable"]);
       const named = options.oldTable === undefined ? undefined : parseOldTable(options.oldTable, postgresSchemaOf(manager) !== undefined);
       const read = readMap(map, options.mapFile, manager.migrations.length);
       // The table the tool's own config named, which import recorded in the map (wrangler's migrations_table).

@@ -10,7 +10,7 @@ import { describeFileKind, backupDiskFullError, backupFolderUnwritableError, dat
 import { StepwiseError, type ServerBackupTool } from "../core/errors.js";
 import type { DriverIdentity } from "../core/manager-base.js";
 import { nodeCrypto, nodeFs, nodePath } from "../core/node-builtins.js";
-import { checkBusyTimeout, optionsObject, type MigrationResult, type UpOptions } from "../core/options.js";
+import { checkBusyTimeout, optionsObject, refuseUnknownOptions, type MigrationResult, type UpOptions } from "../core/options.js";
 import { describeOption } from "../core/error-factories.js";
 import { retryWhileBusy, runSync } from "../core/runners.js";
 import { refuseOpenTransaction } from "../core/step.js";
@@ -91,7 +91,11 @@ function prepareBackup(source: Parameters<typeof backupDriverOf>[0], operation: 
  *   `quick_check`; `BACKUP_DISK_FULL` or `BACKUP_FOLDER_UNWRITABLE`. No file is left behind.
  */
 export async function takeBackup(source: DriverSource, options: TakeBackupOptions): Promise<BackupRecord> {
-  const { driver, databaseFile, keep } = prepareBackup(source, "takeBackup", optionsObject(options, "takeBackup"));
+  const { driver, databaseFile, keep } = prepareBackup(
+    source,
+    "takeBackup",
+    optionsObject(options, "takeBackup", ["directory", "keep", "version", "busyTimeoutMs", "now", "dangerouslySkipIntegrityCheck"]),
+  );
   const { directory, version, now = new Date() } = options;
   const skipCheck = booleanOption(options.dangerouslySkipIntegrityCheck, "dangerouslySkipIntegrityCheck", "takeBackup");
   // The name carries the version and the time: a backup named otherwise would never be listed, pruned or told apart.
@@ -287,9 +291,10 @@ export interface UpWithBackupOptions<V extends number = number> extends UpOption
  * @throws before anything is written: as {@link takeBackup}, and `UNMANAGED_DATABASE`, `WHOLE_RUN_TRANSACTION_REFUSED` and `DATABASE_DAMAGED`; after the snapshot, what `up` throws.
  */
 export async function upWithBackup<R extends MigrationRegistry>(manager: SafetyNetManager<R>, options: UpWithBackupOptions<VersionOf<R>>): Promise<MigrationResult> {
-  const { backup: where, dangerouslySkipIntegrityCheck = false, ...upOptions } = optionsObject(options, "upWithBackup");
+  const { backup: where, dangerouslySkipIntegrityCheck = false, ...upOptions } = optionsObject(options, "upWithBackup", ["to", "transaction", "backup", "dangerouslySkipIntegrityCheck"]);
   booleanOption(dangerouslySkipIntegrityCheck, "dangerouslySkipIntegrityCheck", "upWithBackup");
   const { driver, databaseFile, keep } = prepareBackup(manager, "upWithBackup", where);
+  refuseUnknownOptions(where, ["directory", "keep"], "upWithBackup's backup");
   const { executor } = manager;
   const plan = await runSafetyNet(manager, () => planUpOnceNoneRuns(manager, upOptions.to));
   if (plan.steps.length === 0) return manager.up(upOptions);

@@ -64,7 +64,7 @@ export function baselineDatabase(manager: SafetyNetManager, version: number, opt
     manager,
     () => {
       requireReplay(manager, "baselineDatabase");
-      booleanOption(optionsObject(options, "baselineDatabase").dangerouslyForce, "dangerouslyForce", "baselineDatabase");
+      booleanOption(optionsObject(options, "baselineDatabase", ["dangerouslyForce", "oldTables"]).dangerouslyForce, "dangerouslyForce", "baselineDatabase");
       const { oldTables = [] } = options;
       if (!Array.isArray(oldTables) || oldTables.some((table) => typeof table !== "string" || table === "")) {
         throw usageError(`baselineDatabase's oldTables must be an array of table names; got ${JSON.stringify(oldTables)}.`);

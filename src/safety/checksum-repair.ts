@@ -64,7 +64,7 @@ export function repairChecksums(manager: SafetyNetManager, options: ChecksumRepa
 }
 
 function* realign(manager: SafetyNetManager, options: ChecksumRepairOptions): Step<ChecksumRepairResult> {
-  optionsObject(options, "repairChecksums");
+  optionsObject(options, "repairChecksums", ["apply", "version", "repairedBy"]);
   const { version, repairedBy: by, apply } = options;
   booleanOption(apply, "apply", "repairChecksums");
   if (version !== undefined && typeof version !== "number") throw usageError(`repairChecksums' version must be a number; got ${describeOption(version)}. Nothing was changed.`);

@@ -135,7 +135,7 @@ export function rehearseUp<Db, R extends MigrationRegistry>(
   options: RehearseOptions<VersionOf<R>> = {},
 ): RehearsedPlan<R[number]> | Promise<RehearsedPlan<R[number]>> {
   if (!(manager instanceof SyncMigrationManager)) return rehearseUpAsync(manager, options);
-  optionsObject(options, "rehearseUp");
+  optionsObject(options, "rehearseUp", ["to"]);
   requireCapabilities(manager.driver, "rehearseUp", "snapshot");
   const to = options.to === undefined ? {} : { to: options.to };
   // The copy would show a transaction: false migration another process still runs as interrupted.
@@ -195,7 +195,7 @@ function openCopy<Db>(driver: SyncDriver<Db>): SyncDriver<Db> {
  * @throws `DRIVER_CAPABILITY_MISSING` (`savepoints`) when the driver cannot roll back a whole run (D1); `REHEARSAL_REFUSED`; `TRANSACTION_OPEN`; `DATABASE_LOCKED`.
  */
 export async function rehearseUpAsync<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, options: RehearseOptions<VersionOf<R>> = {}): Promise<RehearsedPlan<R[number]>> {
-  optionsObject(options, "rehearseUp");
+  optionsObject(options, "rehearseUp", ["to"]);
   const { capabilities, name } = manager.driver;
   if (!capabilities.savepoints || capabilities.atomicBatch) {
     throw driverCapabilityError({ driver: name, capability: "savepoints", operation: "rehearseUp", fix: "Rehearse on a copy of the database instead." });

@@ -51,7 +51,11 @@ export function repairIncompleteMigration(manager: SafetyNetManager<MigrationReg
 export function repairIncompleteMigration(manager: SafetyNetManager, options: RepairOptions): RepairResult | Promise<RepairResult> {
   // On PostgreSQL every run holds the run lock to its end, so once the repair holds it the owner is gone.
   const ownerGoneWhenLocked = !(manager instanceof SyncMigrationManager) && manager.executor.dialect.name === "postgres";
-  return runSafetyNet(manager, () => inWriteTransaction(() => repair(manager, optionsObject(options, "repairIncompleteMigration"), ownerGoneWhenLocked)), "repairIncompleteMigration");
+  return runSafetyNet(
+    manager,
+    () => inWriteTransaction(() => repair(manager, optionsObject(options, "repairIncompleteMigration", ["version", "resolution"]), ownerGoneWhenLocked)),
+    "repairIncompleteMigration",
+  );
 }
 
 function* repair(manager: SafetyNetManager, { version, resolution }: RepairOptions, ownerGoneWhenLocked: boolean): Step<RepairResult> {

@@ -85,7 +85,11 @@ function asRestoreError(error: unknown): unknown {
  *   `BACKUP_IS_DATABASE`; `DATABASE_FOLDER_MISSING`; `BACKUP_INVALID`; `BACKUP_FOREIGN`; `DATABASE_LOCKED`; `MIGRATION_IN_PROGRESS`; `BACKUP_DISK_FULL` or `BACKUP_FOLDER_UNWRITABLE`.
  */
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
-  const opener = backupDriverOf(optionsObject(options, "restoreBackup").driver, "restoreBackup", "openFile");
+  const opener = backupDriverOf(
+    optionsObject(options, "restoreBackup", ["driver", "backupFile", "databasePath", "tableName", "busyTimeoutMs", "migrations", "dangerouslyAllowForeignBackup"]).driver,
+    "restoreBackup",
+    "openFile",
+  );
   const { backupFile, migrations } = options;
   const busyTimeoutMs = checkBusyTimeout(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
   // Checked as a manager checks it: the registry module itself, or a broken entry, would otherwise fail the comparison as a TypeError.

@@ -73,7 +73,7 @@ export function readSchemaSnapshot(manager: SyncMigrationManager<unknown>, optio
 export function readSchemaSnapshot(manager: SafetyNetManager<MigrationRegistry, true>, options?: ReadSchemaOptions): Promise<SchemaSnapshot>;
 export function readSchemaSnapshot(manager: SafetyNetManager, options: ReadSchemaOptions = {}): SchemaSnapshot | Promise<SchemaSnapshot> {
   const read = function* (): Step<SchemaSnapshot> {
-    return yield* readSchemaOf(manager, optionsObject(options, "readSchemaSnapshot"));
+    return yield* readSchemaOf(manager, optionsObject(options, "readSchemaSnapshot", ["excludeTables"]));
   };
   return manager.run(read()) as SchemaSnapshot | Promise<SchemaSnapshot>;
 }

@@ -47,7 +47,7 @@ export function verifySchema(manager: SafetyNetManager, options: VerifySchemaOpt
   // A transaction: false migration another process is running is waited for, not reported as drift.
   const verification = runSafetyNet(manager, () => {
     requireReplay(manager, "verifySchema");
-    for (const name of ["refuseDrift", "cacheExpectedSchema"] as const) booleanOption(optionsObject(options, "verifySchema")[name], name, "verifySchema");
+    for (const name of ["refuseDrift", "cacheExpectedSchema"] as const) booleanOption(optionsObject(options, "verifySchema", ["refuseDrift", "cacheExpectedSchema"])[name], name, "verifySchema");
     return manager.executor.waitWhileAnotherProcessMigrates(() => compareWithReplay(manager, options));
   });
   const settle = (found: SchemaVerification) => {
