@@ -144,23 +144,48 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       throw backupWriteError(error, source, folder, replacement ?? folder, busyTimeoutMs);
     }
     if (exists) kept = await keepReplaced(opener, databasePath, canWrite(nodePath().dirname(backupFile)) ? nodePath().dirname(backupFile) : folder, store, options);
-    for (const suffix of ["-wal", "-shm", "-journal"]) nodeFs().rmSync(`${databasePath}${suffix}`, { force: true });
+    // The old file's journals go aside, not away, until the rename succeeds: a crashed writer's -wal may hold its last commits.
+    const aside = moveJournalsAside(databasePath);
     try {
       nodeFs().renameSync(replacement, databasePath);
     } catch (error) {
+      for (const [journal, hidden] of aside) tryOr(() => nodeFs().renameSync(hidden, journal), undefined);
       // A mount point (a file bind-mounted into a container) cannot be renamed over.
-      if (/^(EBUSY|EXDEV)$/.test((error as NodeJS.ErrnoException).code ?? "")) throw databasePathInvalidError(databasePath, "mount-point", "file");
+      if ((error as NodeJS.ErrnoException).code === "EBUSY") throw databasePathInvalidError(databasePath, "mount-point", "file");
       throw error;
     }
     replacement = null;
+    for (const [, hidden] of aside) nodeFs().rmSync(hidden, { force: true });
     return { databasePath, restoredFrom: backupFile, version: highestRecordedVersion(history), ...kept, foreignReasons };
   } catch (error) {
+    // SQLite deletes the -wal of a file it could not read when the connection that looked closes: the set-aside copy is then the only one, and goes back in its place.
+    for (const suffix of kept.setAside === null ? [] : ["-wal", "-journal"]) {
+      if (!nodeFs().existsSync(`${databasePath}${suffix}`) && nodeFs().existsSync(`${kept.setAside}${suffix}`)) nodeFs().renameSync(`${kept.setAside}${suffix}`, `${databasePath}${suffix}`);
+    }
     const aside = kept.setAside === null ? [] : [kept.setAside, `${kept.setAside}-wal`, `${kept.setAside}-journal`];
     for (const file of [replacement, kept.previous?.path ?? null, ...aside]) if (file !== null) nodeFs().rmSync(file, { force: true });
     throw asRestoreError(error);
   } finally {
     if (source !== null) closeQuietly(source);
   }
+}
+
+/** Renames `databasePath`'s `-wal`, `-shm` and `-journal` that exist to hidden names beside it; returns each pair, to put back or remove. */
+function moveJournalsAside(databasePath: string): Array<[string, string]> {
+  const moved: Array<[string, string]> = [];
+  try {
+    for (const suffix of ["-wal", "-shm", "-journal"]) {
+      const journal = `${databasePath}${suffix}`;
+      if (!nodeFs().existsSync(journal)) continue;
+      const hidden = nodePath().join(nodePath().dirname(databasePath), `.${nodePath().basename(journal)}.${Math.random().toString(16).slice(2, 10)}.aside`);
+      nodeFs().renameSync(journal, hidden);
+      moved.push([journal, hidden]);
+    }
+  } catch (error) {
+    for (const [journal, hidden] of moved) tryOr(() => nodeFs().renameSync(hidden, journal), undefined);
+    throw error;
+  }
+  return moved;
 }
 
 /** Whether `file`'s SQLite header says WAL mode (its read and write versions, bytes 18 and 19, are 2), read from the bytes, so a file SQLite cannot open answers too. */
