@@ -215,11 +215,16 @@ export function listBackups(directory: string, database: DriverSource | string):
   return backupsOf(directory, databaseFile).map(({ path, version, stamp }) => ({ path, version, stamp }));
 }
 
-/** Deletes the oldest backups beyond `keep` (counting `written`), among those older than `written` only. */
+/**
+ * Deletes the oldest backups beyond `keep` (counting `written`), among those older than `written` only, those of `written`'s version first: a run that fails and is retried backs up the
+ * same version again each time, and must not push out the backups of every version before it.
+ */
 function prune(directory: string, databaseFile: string, keep: number, written: string): string[] {
   const backups = backupsOf(directory, databaseFile);
   const mine = backups.find((backup) => backup.path === written);
-  const doomed = mine === undefined ? [] : backups.filter((backup) => backup.order < mine.order).slice(0, Math.max(0, backups.length - keep));
+  const older = mine === undefined ? [] : backups.filter((backup) => backup.order < mine.order);
+  const sameVersionFirst = [...older.filter((backup) => backup.version === mine!.version), ...older.filter((backup) => backup.version !== mine!.version)];
+  const doomed = sameVersionFirst.slice(0, Math.max(0, backups.length - keep));
   for (const backup of doomed) nodeFs().rmSync(backup.path, { force: true });
   return doomed.map((backup) => backup.path);
 }
@@ -283,7 +288,6 @@ export interface UpWithBackupOptions<V extends number = number> extends UpOption
 
 /**
  * `manager.up(options)` preceded, when something is pending, by a snapshot ({@link takeBackup}): the result and the `backed-up` event carry it, and `MIGRATION_FAILED` names it as `backupPath`.
- * The oldest backups beyond `keep` are pruned only once the run succeeded (the result's `backup.pruned`).
  *
  * @example
  * await upWithBackup(manager, { backup: { directory: path.join(dataDir, "backups"), keep: 10 } });
@@ -293,7 +297,7 @@ export interface UpWithBackupOptions<V extends number = number> extends UpOption
 export async function upWithBackup<R extends MigrationRegistry>(manager: SafetyNetManager<R>, options: UpWithBackupOptions<VersionOf<R>>): Promise<MigrationResult> {
   const { backup: where, dangerouslySkipIntegrityCheck = false, ...upOptions } = optionsObject(options, "upWithBackup", ["to", "transaction", "backup", "dangerouslySkipIntegrityCheck"]);
   booleanOption(dangerouslySkipIntegrityCheck, "dangerouslySkipIntegrityCheck", "upWithBackup");
-  const { driver, databaseFile, keep } = prepareBackup(manager, "upWithBackup", where);
+  const { driver, databaseFile } = prepareBackup(manager, "upWithBackup", where);
   refuseUnknownOptions(where, ["directory", "keep"], "upWithBackup's backup");
   const { executor } = manager;
   const plan = await runSafetyNet(manager, () => planUpOnceNoneRuns(manager, upOptions.to));
@@ -304,16 +308,13 @@ export async function upWithBackup<R extends MigrationRegistry>(manager: SafetyN
     const problems = dangerouslySkipIntegrityCheck ? [] : yield* callWithDriver(() => quickCheckProblems(driver));
     if (problems.length > 0) throw databaseDamagedError({ databasePath: databaseFile, problems });
   });
-  // Older backups are pruned once the run succeeded: a failing run retried would otherwise replace them, one by one, with copies of the state it keeps failing on.
-  const backup = await takeBackup(driver, { ...where, keep: Number.MAX_SAFE_INTEGER, version: plan.fromVersion, busyTimeoutMs: manager.busyTimeoutMs, dangerouslySkipIntegrityCheck });
+  const backup = await takeBackup(driver, { ...where, version: plan.fromVersion, busyTimeoutMs: manager.busyTimeoutMs, dangerouslySkipIntegrityCheck });
   executor.emit({ type: "backed-up", backup });
-  let result: MigrationResult;
   try {
-    result = await manager.up(upOptions);
+    return { ...(await manager.up(upOptions)), backup };
   } catch (error) {
     throw error instanceof StepwiseError && error.is("MIGRATION_FAILED") ? copyFailure(error, { backupPath: backup.path }) : error;
   }
-  return { ...result, backup: { ...backup, pruned: prune(where.directory, databaseFile!, keep, backup.path) } };
 }
 
 /** `BACKUP_FOLDER_UNWRITABLE` unless `directory`, or the nearest folder above it that exists (where it would be made), is a folder this process may write: checked before a new database's file is made, so a refusal creates nothing. */
