@@ -243,8 +243,8 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
       .option("--sql", "write a .sql migration instead of a .ts one"),
   )
     .addHelpText("after", () => `\nThe template's "stepwise:todo" comments make gen refuse it (TEMPLATE_UNEDITED) until the migration is written; then run "${genCommandOf(run.projectRoot)}".`)
-    .action(async (description: string, flags: PathFlags & { sql?: boolean }) => {
-      const settings = settingsOf(flags, "stepwise create");
+    .action(async (description: string, flags: PathFlags & { sql?: boolean }, command: Command) => {
+      const settings = settingsOf(flags, "stepwise create", command);
       const { absolutePath } = await (await import("./create.js")).createMigration({ ...settings, description, kind: flags.sql ? "sql" : "ts" });
       // stdout holds only the path, relative to the working folder (a subfolder of the project too), for `$EDITOR "$(stepwise create …)"`; the next step goes to stderr.
       context.io.stdout(`${projectPath(run.cwd, absolutePath)}\n`);
@@ -270,7 +270,7 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
         "Rebase refuses, changing nothing, when one of them is recorded as applied in the configured database; with no database configured, that check is skipped and the output says so.\n",
     )
     .action(async (flags: PathFlags & { base?: string; yes?: boolean; dbCheck: boolean; json?: boolean }, command: Command) => {
-      await (await import("./rebase.js")).runRebase(flags, settingsOf(flags, "stepwise rebase"), command, context);
+      await (await import("./rebase.js")).runRebase(flags, settingsOf(flags, "stepwise rebase", command), command, context);
     });
   addImportCommand(run, program, context, defaults.dirDefault);
   addSquashCommand(run, program, context);

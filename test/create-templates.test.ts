@@ -139,6 +139,21 @@ test("the bin writes the template of the configured driver: pg, libsql-client, D
     );
     assert.equal(/async up\(/.test(text), async, JSON.stringify(config));
   }
+  // The program's --driver wins over the config's, as for every command: it picks the template, and with it the dialect's folder.
+  writeFileSync(path.join(project.root, "stepwise.config.json"), JSON.stringify({ driver: "better-sqlite3", migrationsDir: "migrations/flag" }));
+  for (const [driver, entry] of [
+    ["libsql-client", "stepwise-migrate/libsql-client"],
+    ["sql-js", "stepwise-migrate/sql-js"],
+  ] as const) {
+    const created = await runCli(["--driver", driver, "create", `add ${driver}`], { cwd: project.root });
+    assert.equal(created.code, 0, created.stderr);
+    const text = readFileSync(path.join(project.root, created.stdout.trim()), "utf8");
+    assert.deepEqual(
+      [...text.matchAll(/from "([^"]+)"/g)].map((match) => match[1]),
+      [entry],
+      driver,
+    );
+  }
   // A Worker's driver picks templates; the runtime commands cannot open it and say so.
   writeFileSync(path.join(project.root, "stepwise.config.json"), JSON.stringify({ driver: "d1", database: "app.db" }));
   const status = await runCli(["status"], { cwd: project.root });

@@ -354,7 +354,12 @@ await describeEachDriver("a body that closes its connection, on every path that 
       const migrations = [createItems, tsEntry(2, { up: () => {}, down: (d: PortableConnection) => void d.close() })];
       db.manager(migrations).up();
       const error = caught(() => db.manager(migrations).down());
-      assert.deepEqual({ code: error.code, version: error.version, direction: error.direction }, { code: "MIGRATION_FAILED", version: 2, direction: "down" });
+      assert.deepEqual(
+        { code: error.code, version: error.version, direction: error.direction, connectionClosed: error.connectionClosed },
+        { code: "MIGRATION_FAILED", version: 2, direction: "down", connectionClosed: true },
+      );
+      // Its down did not finish: the history still says applied, and the message must not say otherwise.
+      assert.match(String(error.message), /history row is as it was \(still applied\)/);
     }));
 
   test("a transaction: false migration that closes the connection inside forEachBatch is MIGRATION_FAILED for it", () =>

@@ -630,10 +630,13 @@ test("a Client or Pool the app ended, and a Client never connected, are USAGE na
   const neverConnected = new pg.Client({ connectionString: database.url });
   const endedPool = new pg.Pool({ connectionString: database.url });
   await endedPool.end();
+  const failed = new pg.Client({ connectionString: database.url.replace(/\/([^/?]+)(\?|$)/, "/no_such_database$2") });
+  await assert.rejects(failed.connect());
   for (const [name, db, message] of [
-    ["an ended Client", ended, /connection is closed/],
+    ["an ended Client", ended, /connection is closed: end\(\) ran/],
     ["a Client never connected", neverConnected, /not connected: await client\.connect\(\)/],
-    ["an ended Pool", endedPool, /connection is closed/],
+    ["an ended Pool", endedPool, /connection is closed: end\(\) ran/],
+    ["a Client whose connect() failed", failed, /can no longer be used/],
   ] as const) {
     for (const call of [() => migrate(db, [createItems]), () => new MigrationManager(db, [createItems]).status()]) {
       const error = await rejection(call);

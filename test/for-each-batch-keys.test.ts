@@ -670,6 +670,7 @@ function declareWalkTests(target: WalkTarget): void {
       [{ table: "queue", wher: "id < 2" }, "wher"],
       [{ table: "queue", batch_size: 1 }, "batch_size"],
       [{ table: "queue", where: 7 }, "where"],
+      [{ table: "queue", where: " " }, "where"],
       [{ table: "queue", where: "id < ?", params: "2" }, "params"],
       [{ table: "queue", columns: "touched" }, "columns"],
       [{ table: "queue", columns: [1] }, "columns"],

@@ -349,3 +349,40 @@ test(
     );
   },
 );
+
+// The app's connection handed where the manager goes (migrate takes one), or a connection closed before the call: each net failed as the library's bare TypeError.
+test(
+  "each safety net handed the connection instead of the manager, or a closed connection, is USAGE naming what it takes, before anything is read or written",
+  { skip: "bun" in process.versions && "better-sqlite3 is Node's" },
+  async (t) => {
+    const nets = await import("../src/index.js");
+    const { MigrationManager } = await import("../src/entries/better-sqlite3.js");
+    const { default: Database } = await import("better-sqlite3");
+    const dir = createTestProject(t).root;
+    const file = path.join(dir, "app.db");
+    const backups = path.join(dir, "backups");
+    const db = new Database(file);
+    const manager = new MigrationManager(db, [createItems]);
+    manager.up();
+    const backup = (await nets.takeBackup(manager, { directory: backups, version: 1 })).path;
+    const given = (connection: unknown): ReadonlyArray<readonly [string, () => unknown]> => [
+      ["takeBackup", () => nets.takeBackup(connection as never, { directory: backups, version: 1 })],
+      ["upWithBackup", () => nets.upWithBackup(connection as never, { backup: { directory: backups } })],
+      ["verifySchema", () => nets.verifySchema(connection as never)],
+      ["rehearseUp", () => nets.rehearseUp(connection as never)],
+      ["readSchemaSnapshot", () => nets.readSchemaSnapshot(connection as never)],
+      ["baselineDatabase", () => nets.baselineDatabase(connection as never, 1)],
+      ["repairChecksums", () => nets.repairChecksums(connection as never)],
+      ["restoreBackup", () => nets.restoreBackup({ driver: connection as never, backupFile: backup, databasePath: file })],
+    ];
+    for (const [call, run] of given(db)) await assert.rejects(async () => run(), stepwiseFailure({ code: "USAGE", message: /takes the app's migration manager/ }), call);
+    const before = readBytes(file);
+    db.close();
+    for (const [call, run] of given(manager)) await assert.rejects(async () => run(), stepwiseFailure({ code: "USAGE", message: /connection is closed/ }), call);
+    assert.deepEqual(readBytes(file), before);
+    assert.deepEqual(
+      nets.listBackups(backups, manager).map((entry) => entry.path),
+      [backup],
+    );
+  },
+);

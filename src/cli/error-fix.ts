@@ -107,7 +107,7 @@ export const FIX_OF_CODE: FixOf = {
   BATCH_OPTIONS_INVALID: ({ file, option, value }) =>
     option === "batchSize"
       ? `pass a whole batchSize in ${file}`
-      : option === "where" && typeof value === "string"
+      : option === "where" && typeof value === "string" && value.trim() !== ""
         ? `write ? in where, with the values in params, in ${file}`
         : `give forEachBatch in ${file} only the options it takes (table, key, columns, where, params, batchSize), each of its type`,
   DATABASE_LOCKED: () => `run it again when the lock is released, or raise --busy-timeout`,

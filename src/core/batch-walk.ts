@@ -66,7 +66,8 @@ function refuseMalformedOptions(options: BatchOptions, { version, file }: BatchO
     throw batchOptionsInvalidError({ option, value, version, file, unknown: { known: BATCH_OPTIONS, meant: closestName(option, BATCH_OPTIONS) } });
   }
   const { where, params, columns } = options as { where?: unknown; params?: unknown; columns?: unknown };
-  if (where !== undefined && typeof where !== "string") refuse("where", where);
+  // An empty one walks every row, as a where left out does: most likely a condition that came out empty.
+  if (where !== undefined && (typeof where !== "string" || where.trim() === "")) refuse("where", where);
   if (params !== undefined && !Array.isArray(params)) refuse("params", params);
   if (columns !== undefined && !(Array.isArray(columns) && columns.every((column) => typeof column === "string" && column !== ""))) refuse("columns", columns);
 }

@@ -315,7 +315,7 @@ export function batchOptionsInvalidError(fields: D<"BATCH_OPTIONS_INVALID"> & { 
   const { option, value, version, file, unknown } = fields;
   const must: Record<string, string> = {
     options: 'they must be an object, such as { table: "items" }',
-    where: 'it must be an SQL condition as a string, such as "phone IS NOT NULL"',
+    where: 'it must be an SQL condition as a string, such as "phone IS NOT NULL" (leave it out to walk every row)',
     params: "it must be an array of the values for the ? placeholders of where, in order",
     columns: "it must be an array of column names",
     batchSize: `it must be a whole number from 1 to ${Number.MAX_SAFE_INTEGER}; pass, for example, batchSize: 500`,
@@ -323,7 +323,7 @@ export function batchOptionsInvalidError(fields: D<"BATCH_OPTIONS_INVALID"> & { 
   const shown = Array.isArray(value) ? tryJson(value) : describeOption(value);
   const problem = unknown
     ? `forEachBatch has no option ${JSON.stringify(option)}${unknown.meant === undefined ? "." : `; did you mean ${JSON.stringify(unknown.meant)}?`} Its options are ${unknown.known.join(", ")}. Nothing was walked.`
-    : option === "where" && typeof value === "string"
+    : option === "where" && typeof value === "string" && value.trim() !== ""
       ? `forEachBatch cannot use the where ${describeStoredValue(value)}: its $n placeholders would share numbers with the walk's own. Nothing was walked. Write ? for each value, and pass the values in params, in order.`
       : `forEachBatch cannot use ${option === "options" ? "the options" : option} ${shown}: ${must[option]}. Nothing was walked.`;
   return new StepwiseError("BATCH_OPTIONS_INVALID", `${label(version, file)}: ${problem}`, { option, value, version, file });
@@ -386,7 +386,7 @@ export function migrationFailedError(fields: Run & Partial<E.StepwiseErrorDetail
   // Not ROLLED_BACK: only under transaction "all" is the database as it was before the run.
   const together = atCommit !== null && atCommit.versions.length > 1 ? atCommit.versions.join(", ") : null;
   const outcome = connectionClosed
-    ? "It is not recorded as applied; check the database."
+    ? `Its history row is as it was (${direction === "up" ? "not applied" : "still applied"}); check the database.`
     : together
       ? `It failed at the COMMIT of the one transaction that held migrations ${together}: a constraint checked only then (such as a deferred foreign key) may have been broken by any of them, not only this one. All of them were rolled back; nothing of them was kept.`
       : rolledBack
@@ -433,7 +433,7 @@ const closedConnections = new WeakSet<StepwiseError>();
  * "rolled back"; the executor stops at once for it. */
 export function connectionClosedError(entry: { readonly version: number; readonly file: string; readonly transaction: boolean }, direction: MigrationDirection): StepwiseError<"MIGRATION_FAILED"> {
   const outcome = entry.transaction
-    ? 'which ended the transaction stepwise ran it in: SQLite rolled it back (with the migrations before it in the run, under transaction "all"), but what the migration committed itself before closing stays'
+    ? 'which ended the transaction stepwise ran it in: SQLite rolled it back (and, under transaction "all", the migrations before it in the run), but what the migration committed itself before closing stays'
     : "so stepwise could not record it: it is left interrupted, and what it did before closing stays";
   const cause = new Error(`it closed the database connection it was given (db.close()), ${outcome}. Remove the close(): the connection is the app's to close`);
   const error = migrationFailedError({ version: entry.version, file: entry.file, direction, cause, rolledBack: false, connectionClosed: true });
@@ -755,8 +755,8 @@ export function tempFolderUnusableError({ folder, systemCode, operation, cause }
 export const usageError = (message: string) => new StepwiseError("USAGE", message, {});
 
 /** `USAGE` for a connection the app closed before the call: the library's own error would be a bare `TypeError` (sql.js says "out of memory"). */
-export const closedConnectionError = (driver: string) =>
-  usageError(`The ${driver} connection is closed: close() ran before this call. Nothing was done. Open the database again and pass the new connection.`);
+export const closedConnectionError = (driver: string, closedBy = "close()") =>
+  usageError(`The ${driver} connection is closed: ${closedBy} ran before this call. Nothing was done. Open the database again and pass the new connection.`);
 
 /** The lines that name each of `indexes` with the statement that removes it, after `lead` ("It left", "The database holds"); empty for none. */
 export function describeInvalidIndexes(indexes: readonly E.InvalidIndex[], lead: string): string {

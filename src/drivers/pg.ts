@@ -604,12 +604,19 @@ export class MigrationManager<R extends MigrationRegistry = MigrationRegistry> e
 }
 
 /**
- * `USAGE` for a `Client` or `Pool` the app ended (`end()`), which pg refuses as if the server had gone, or a `Client` never connected, whose queries pg queues forever; `null` otherwise.
+ * `USAGE` for a `Client` or `Pool` the app ended (`end()`), which pg refuses as if the server had gone, a `Client` whose connection failed or was lost (pg never uses it again), or a
+ * `Client` never connected, whose queries pg queues forever; `null` otherwise.
  * Read from pg's own fields, as no method tells.
  */
 function refusalOfConnectionState(db: pg.Client | pg.Pool): StepwiseError | null {
-  const state = db as { _ending?: unknown; _connected?: unknown; _connecting?: unknown; ending?: unknown };
-  if (state._ending === true || state.ending === true) return closedConnectionError("pg");
+  const state = db as { _ending?: unknown; _connected?: unknown; _connecting?: unknown; _queryable?: unknown; _connectionError?: unknown; ending?: unknown };
+  if (state._ending === true || state.ending === true) return closedConnectionError("pg", "end()");
+  // Its connect() failed, or its session was lost: pg refuses it for good, which is no server's to fix.
+  if (state._queryable === false || state._connectionError === true) {
+    return usageError(
+      "The pg Client can no longer be used: its connection failed or was lost. Nothing was done. Create a new Client (and connect it), or pass a Pool, which replaces lost connections.",
+    );
+  }
   if (state._connected === false && state._connecting === false) {
     return usageError("The pg Client is not connected: await client.connect() before this call, or pass a Pool, which connects by itself. Nothing was done.");
   }

@@ -8,7 +8,7 @@ import { requireCapabilities, type DriverCapability, type Row, type SyncDriver }
 import { describeThrownValue, sqliteCodeOf, translateSqliteError, usageError, copyFailure } from "../core/error-factories.js";
 import { describeFileKind, backupDiskFullError, backupFolderUnwritableError, databaseDamagedError } from "./errors.js";
 import { StepwiseError, type ServerBackupTool } from "../core/errors.js";
-import type { DriverIdentity } from "../core/manager-base.js";
+import { refuseClosedConnection, type DriverIdentity } from "../core/manager-base.js";
 import { nodeCrypto, nodeFs, nodePath } from "../core/node-builtins.js";
 import { checkBusyTimeout, optionsObject, refuseUnknownOptions, type MigrationResult, type UpOptions } from "../core/options.js";
 import { describeOption } from "../core/error-factories.js";
@@ -17,7 +17,7 @@ import { refuseOpenTransaction } from "../core/step.js";
 import type { MigrationRegistry, VersionOf } from "../core/types.js";
 import { refuseWholeRunObstacles } from "../core/whole-run-transaction.js";
 import { createFileExclusively, fileKindAt, privateModeFor, resolveDatabaseFile } from "../drivers/database-file.js";
-import { planUpOnceNoneRuns, runSafetyNet, type SafetyNetManager, booleanOption, callWithDriver } from "./schema-reader.js";
+import { planUpOnceNoneRuns, requireManager, runSafetyNet, type SafetyNetManager, booleanOption, callWithDriver } from "./schema-reader.js";
 
 /** How many backups of one database are kept in a folder when `keep` is not given. */
 export const DEFAULT_BACKUP_KEEP = 5;
@@ -65,7 +65,10 @@ export function serverBackupUnsupportedError({ driver, operation, tool }: { driv
 
 /** `source`'s driver, refused with `DRIVER_CAPABILITY_MISSING` on a server (naming `pg_dump` or `pg_restore`) or without `capabilities`. */
 export function backupDriverOf(source: DriverSource | { readonly driver: DriverIdentity<unknown> }, operation: string, ...capabilities: DriverCapability[]): SyncDriver {
+  requireManager(source, operation, true);
   const driver = "driver" in source ? source.driver : source;
+  // A closed connection would fail a copy as the library's bare TypeError; listing reads only the file's path, which a closed connection still knows.
+  if (capabilities.length > 0) refuseClosedConnection(driver);
   if (driver.dialect === "postgres") throw serverBackupUnsupportedError({ driver: driver.name, operation, tool: /restore/i.test(operation) ? "pg_restore" : "pg_dump" });
   requireCapabilities(driver, operation, ...capabilities);
   return driver as SyncDriver;

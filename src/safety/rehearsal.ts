@@ -17,7 +17,8 @@ import { refuseOpenTransaction } from "../core/step.js";
 import type { MigrationEntry, MigrationRegistry, SqlDialect, VersionOf } from "../core/types.js";
 import { findWholeRunObstacle } from "../core/whole-run-transaction.js";
 import { guardSqlCalls, openContainedCopy, reachesAnotherFile, reachingStatement, statementsOf, withGuardedBodies } from "./contained-copy.js";
-import { executorOn, observeSchema, planUpOnceNoneRuns, type SafetyNetManager } from "./schema-reader.js";
+import { refuseClosedConnection } from "../core/manager-base.js";
+import { executorOn, observeSchema, planUpOnceNoneRuns, requireManager, type SafetyNetManager } from "./schema-reader.js";
 import { diffSchemas, type SchemaSnapshot } from "./schema-snapshot.js";
 import { optionsObject } from "../core/options.js";
 
@@ -134,8 +135,11 @@ export function rehearseUp<Db, R extends MigrationRegistry>(
   manager: SyncMigrationManager<Db, R> | SafetyNetManager<R, true>,
   options: RehearseOptions<VersionOf<R>> = {},
 ): RehearsedPlan<R[number]> | Promise<RehearsedPlan<R[number]>> {
+  requireManager(manager, "rehearseUp");
   if (!(manager instanceof SyncMigrationManager)) return rehearseUpAsync(manager, options);
   optionsObject(options, "rehearseUp", ["to"]);
+  // It reads through the connection before any manager call would refuse a closed one.
+  refuseClosedConnection(manager.driver);
   requireCapabilities(manager.driver, "rehearseUp", "snapshot");
   const to = options.to === undefined ? {} : { to: options.to };
   // The copy would show a transaction: false migration another process still runs as interrupted.

@@ -25,6 +25,7 @@ export type SafetyNetManager<R extends MigrationRegistry = MigrationRegistry, As
  * refused inside the app's transaction, holding the run lock on PostgreSQL.
  */
 export function runSafetyNet<T>(manager: SafetyNetManager, start: () => Step<T>, writes?: string): T | Promise<T> {
+  requireManager(manager, "A safety net");
   const run = () => {
     const step = start();
     const refusing = function* (): Step<T> {
@@ -34,6 +35,20 @@ export function runSafetyNet<T>(manager: SafetyNetManager, start: () => Step<T>,
     return manager.run(manager.executor.withConnectionSettings(refusing()), { exclusive: writes !== undefined }) as T | Promise<T>;
   };
   return manager instanceof SyncMigrationManager ? run() : (async () => run())();
+}
+
+/**
+ * `USAGE` unless `value` is a migration manager: handed the app's connection itself (a likely slip, since `migrate` takes one), a net would fail as a bare `TypeError` on a field the
+ * connection lacks. `alsoDriver` accepts a manager's driver, as the backup nets do.
+ */
+export function requireManager(value: unknown, operation: string, alsoDriver = false): void {
+  const candidate = value as { run?: unknown; executor?: unknown; driver?: unknown; capabilities?: unknown; name?: unknown } | null | undefined;
+  const isManager = typeof candidate?.run === "function" && typeof candidate.executor === "object" && typeof candidate.driver === "object";
+  const isDriver = alsoDriver && typeof candidate?.name === "string" && typeof candidate.capabilities === "object";
+  if (isManager || isDriver) return;
+  throw usageError(
+    `${operation} takes the app's migration manager (new MigrationManager(db, migrations), from its driver's entry)${alsoDriver ? " or its driver" : ""}, not the connection or ${describeOption(value)}. Nothing was read or written.`,
+  );
 }
 
 /** What `up` would run, once no other process still runs a `transaction: false` migration (waited for within the busy timeout, as `up` waits): planning alone would call it interrupted. */
@@ -72,6 +87,7 @@ export function readSchemaSnapshot(manager: SyncMigrationManager<unknown>, optio
 /** Handed a manager whose methods return promises, a promise of the same snapshot. */
 export function readSchemaSnapshot(manager: SafetyNetManager<MigrationRegistry, true>, options?: ReadSchemaOptions): Promise<SchemaSnapshot>;
 export function readSchemaSnapshot(manager: SafetyNetManager, options: ReadSchemaOptions = {}): SchemaSnapshot | Promise<SchemaSnapshot> {
+  requireManager(manager, "readSchemaSnapshot");
   const read = function* (): Step<SchemaSnapshot> {
     return yield* readSchemaOf(manager, optionsObject(options, "readSchemaSnapshot", ["excludeTables"]));
   };
