@@ -110,7 +110,7 @@ await describeEachDriver("backups", (h) => {
     });
   });
 
-  test("a failed run retried prunes backups of the version it saves again first, never the older versions' backups", async (t) => {
+  test("up --backup retried after failures prunes backups of the version it saves again first, never the older versions'; takeBackup alone keeps the newest", async (t) => {
     if (h.lacks(t, "openFile")) return;
     await h.withDatabase(async (db) => {
       const manager = db.manager([...registry, broken]);
@@ -128,6 +128,12 @@ await describeEachDriver("backups", (h) => {
       assert.deepEqual(
         nets.listBackups(backups, db.file).map((entry) => entry.path),
         [older, failedRuns[2]],
+      );
+      // A nightly takeBackup at one version keeps the newest, as it always did.
+      const nightly = await nets.takeBackup(db.driver, { directory: backups, keep: 2, version: 3, now: new Date("2031-01-01T00:00:00Z") });
+      assert.deepEqual(
+        nets.listBackups(backups, db.file).map((entry) => entry.path),
+        [failedRuns[2], nightly.path],
       );
     });
   });

@@ -374,8 +374,15 @@ test(
       ["baselineDatabase", () => nets.baselineDatabase(connection as never, 1)],
       ["repairChecksums", () => nets.repairChecksums(connection as never)],
       ["restoreBackup", () => nets.restoreBackup({ driver: connection as never, backupFile: backup, databasePath: file })],
+      ["repairIncompleteMigration", () => nets.repairIncompleteMigration(connection as never, { version: 1, resolution: "forget" })],
+      ["listChecksumRepairs", () => nets.listChecksumRepairs(connection as never)],
     ];
-    for (const [call, run] of given(db)) await assert.rejects(async () => run(), stepwiseFailure({ code: "USAGE", message: /takes the app's migration manager/ }), call);
+    for (const [call, run] of given(db)) await assert.rejects(async () => run(), stepwiseFailure({ code: "USAGE", message: new RegExp(`^${call} takes the app's migration manager`) }), call);
+    // Anything that carries the driver (the manager of another copy of the package) still works where a driver does.
+    assert.deepEqual(
+      nets.listBackups(backups, { driver: manager.driver } as never).map((entry) => entry.path),
+      [backup],
+    );
     const before = readBytes(file);
     db.close();
     for (const [call, run] of given(manager)) await assert.rejects(async () => run(), stepwiseFailure({ code: "USAGE", message: /connection is closed/ }), call);

@@ -310,6 +310,7 @@ for (const transaction of ["each", "all"] as const) {
       (name) => `SELECT pg_catalog.set_config(E'${name}', 'changed', false);`,
       (name) => `SELECT pg_catalog.set_config($$${name}$$, 'changed', false);`,
       (name) => `DO $$ BEGIN PERFORM pg_catalog.set_config('${name}', 'changed', false); END $$;`,
+      (name) => `DO 'BEGIN PERFORM pg_catalog.set_config(''${name}'', ''changed'', false); END';`,
       (name) => `-- don't let the apostrophe hide the name\nSELECT pg_catalog.set_config('${name}', 'changed', false);`,
     ];
     const names = ways.map((_, index) => `app.way${index}`);

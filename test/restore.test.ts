@@ -376,33 +376,37 @@ test("restore from a read-only backup folder keeps the replaced database next to
   assert.equal(versionOf(file), 1);
 });
 
-test("restore onto a bind-mounted database file (a container's single-file volume) is DATABASE_PATH_INVALID (mount-point) naming the way out; the database as it was", { skip }, async (t) => {
-  if (spawnSync("unshare", ["-m", "--propagation", "private", "true"]).status !== 0) return void t.skip("unshare -m is not allowed here");
-  const { dir, file, backup } = await databaseWithBackup(t);
-  // Damaged, with a crashed writer's -wal beside it holding its last commit: restore sets the bytes aside, and must keep the -wal where it was when it cannot replace the file.
-  const db = new Database(file);
-  db.exec("CREATE TABLE filler (x); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 300) INSERT INTO filler SELECT randomblob(300) FROM c;");
-  db.close();
-  // A crashed writer's commit to a table that exists: its -wal holds data pages only, not the header page the damage below destroys.
-  const crash = `const D = require("better-sqlite3"); const d = new D(${JSON.stringify(file)}); d.pragma("journal_mode = WAL"); d.pragma("wal_autocheckpoint = 0"); d.exec("INSERT INTO notes (body) VALUES ('last commit')"); process.kill(process.pid, "SIGKILL");`;
-  spawnSync(process.execPath, ["-e", crash], { cwd: repoRoot });
-  const wal = readFileSync(`${file}-wal`);
-  const damaged = readFileSync(file);
-  // No SQLite header: nothing can read the file, so no connection checkpoints the -wal into it.
-  randomFillSync(damaged, 0, 100);
-  const host = path.join(dir, "host.db");
-  writeFileSync(host, damaged);
-  const bound = ["unshare", "-m", "--propagation", "private", "sh", "-c", 'mount --bind "$1" "$2" && shift 2 && exec "$@"', "sh", host, file];
-  const refused = restoreInChild(bound, backup, file);
-  assert.equal(refused.code, "DATABASE_PATH_INVALID");
-  assert.match(refused.message!, /mount point/);
-  // SQLite itself may copy the -wal's pages into the file as it closes a connection that could not read it (as any reader's recovery does), and delete it: the -wal goes back, as it was.
-  assert.ok(readFileSync(`${file}-wal`).equals(wal), "the crashed writer's -wal was lost");
-  assert.deepEqual(
-    readdirSync(dir).filter((name) => name.startsWith(".")),
-    [],
-  );
-});
+test(
+  "restore onto a bind-mounted database file (a container's single-file volume) is DATABASE_PATH_INVALID (mount-point) naming the way out; a crashed writer's -wal put back where it was",
+  { skip },
+  async (t) => {
+    if (spawnSync("unshare", ["-m", "--propagation", "private", "true"]).status !== 0) return void t.skip("unshare -m is not allowed here");
+    const { dir, file, backup } = await databaseWithBackup(t);
+    // Damaged, with a crashed writer's -wal beside it holding its last commit: restore sets the bytes aside, and must keep the -wal where it was when it cannot replace the file.
+    const db = new Database(file);
+    db.exec("CREATE TABLE filler (x); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 300) INSERT INTO filler SELECT randomblob(300) FROM c;");
+    db.close();
+    // A crashed writer's commit to a table that exists: its -wal holds data pages only, not the header page the damage below destroys.
+    const crash = `const D = require("better-sqlite3"); const d = new D(${JSON.stringify(file)}); d.pragma("journal_mode = WAL"); d.pragma("wal_autocheckpoint = 0"); d.exec("INSERT INTO notes (body) VALUES ('last commit')"); process.kill(process.pid, "SIGKILL");`;
+    spawnSync(process.execPath, ["-e", crash], { cwd: repoRoot });
+    const wal = readFileSync(`${file}-wal`);
+    const damaged = readFileSync(file);
+    // No SQLite header: nothing can read the file, so no connection checkpoints the -wal into it.
+    randomFillSync(damaged, 0, 100);
+    const host = path.join(dir, "host.db");
+    writeFileSync(host, damaged);
+    const bound = ["unshare", "-m", "--propagation", "private", "sh", "-c", 'mount --bind "$1" "$2" && shift 2 && exec "$@"', "sh", host, file];
+    const refused = restoreInChild(bound, backup, file);
+    assert.equal(refused.code, "DATABASE_PATH_INVALID");
+    assert.match(refused.message!, /mount point/);
+    // SQLite itself may copy the -wal's pages into the file as it closes a connection that could not read it (as any reader's recovery does), and delete it: the -wal goes back, as it was.
+    assert.ok(readFileSync(`${file}-wal`).equals(wal), "the crashed writer's -wal was lost");
+    assert.deepEqual(
+      readdirSync(dir).filter((name) => name.startsWith(".")),
+      [],
+    );
+  },
+);
 
 test("restore over an unreadable database whose bytes do not fit where they are kept: BACKUP_DISK_FULL, nothing changed", { skip }, async (t) => {
   const { dir, file, backup } = await databaseWithBackup(t);

@@ -386,7 +386,7 @@ export function migrationFailedError(fields: Run & Partial<E.StepwiseErrorDetail
   // Not ROLLED_BACK: only under transaction "all" is the database as it was before the run.
   const together = atCommit !== null && atCommit.versions.length > 1 ? atCommit.versions.join(", ") : null;
   const outcome = connectionClosed
-    ? `Its history row is as it was (${direction === "up" ? "not applied" : "still applied"}); check the database.`
+    ? "Check the database, and what its history now says (status), before running it again."
     : together
       ? `It failed at the COMMIT of the one transaction that held migrations ${together}: a constraint checked only then (such as a deferred foreign key) may have been broken by any of them, not only this one. All of them were rolled back; nothing of them was kept.`
       : rolledBack

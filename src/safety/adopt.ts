@@ -7,7 +7,7 @@ import { stepwiseTableNames } from "./checksum-repair-log.js";
 import { EQ } from "../core/dialects/postgres.js";
 import { exec, query, queryValue, type Step } from "../core/step.js";
 import { recordBaseline, refuseManagedDatabase, type BaselineResult } from "./baseline.js";
-import { adoptedTablesOf, inWriteTransaction, tableExists, writeAdoptionRecord, postgresSchemaOf, requireReplay, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
+import { adoptedTablesOf, inWriteTransaction, tableExists, writeAdoptionRecord, postgresSchemaOf, requireReplay, runSafetyNet, type SafetyNetManager, requireManager } from "./schema-reader.js";
 import { optionsObject } from "../core/options.js";
 import { quoteForShell } from "../shared/shell-quote.js";
 
@@ -270,6 +270,7 @@ export interface AdoptResult extends Omit<BaselineResult, "forced" | "difference
  * matches migrations 1..k, records them as applied and records the adoption, in one transaction.
  */
 export function adoptDatabase(manager: SafetyNetManager, map: unknown, options: AdoptOptions): AdoptResult | Promise<AdoptResult> {
+  requireManager(manager, "adoptDatabase");
   return runSafetyNet(
     manager,
     () => {

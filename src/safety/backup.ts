@@ -219,15 +219,15 @@ export function listBackups(directory: string, database: DriverSource | string):
 }
 
 /**
- * Deletes the oldest backups beyond `keep` (counting `written`), among those older than `written` only, those of `written`'s version first: a run that fails and is retried backs up the
- * same version again each time, and must not push out the backups of every version before it.
+ * Deletes the oldest backups beyond `keep` (counting `written`), among those older than `written` only; with `sameVersionFirst`, those of `written`'s version go first (see
+ * {@link upWithBackup}).
  */
-function prune(directory: string, databaseFile: string, keep: number, written: string): string[] {
+function prune(directory: string, databaseFile: string, keep: number, written: string, sameVersionFirst = false): string[] {
   const backups = backupsOf(directory, databaseFile);
   const mine = backups.find((backup) => backup.path === written);
   const older = mine === undefined ? [] : backups.filter((backup) => backup.order < mine.order);
-  const sameVersionFirst = [...older.filter((backup) => backup.version === mine!.version), ...older.filter((backup) => backup.version !== mine!.version)];
-  const doomed = sameVersionFirst.slice(0, Math.max(0, backups.length - keep));
+  const order = sameVersionFirst ? [...older.filter((backup) => backup.version === mine!.version), ...older.filter((backup) => backup.version !== mine!.version)] : older;
+  const doomed = order.slice(0, Math.max(0, backups.length - keep));
   for (const backup of doomed) nodeFs().rmSync(backup.path, { force: true });
   return doomed.map((backup) => backup.path);
 }
@@ -291,6 +291,7 @@ export interface UpWithBackupOptions<V extends number = number> extends UpOption
 
 /**
  * `manager.up(options)` preceded, when something is pending, by a snapshot ({@link takeBackup}): the result and the `backed-up` event carry it, and `MIGRATION_FAILED` names it as `backupPath`.
+ * Beyond `keep`, older backups of the version it saves are pruned first, then the oldest: a failing run retried cannot push out the backups of the versions before it.
  *
  * @example
  * await upWithBackup(manager, { backup: { directory: path.join(dataDir, "backups"), keep: 10 } });
@@ -298,9 +299,10 @@ export interface UpWithBackupOptions<V extends number = number> extends UpOption
  * @throws before anything is written: as {@link takeBackup}, and `UNMANAGED_DATABASE`, `WHOLE_RUN_TRANSACTION_REFUSED` and `DATABASE_DAMAGED`; after the snapshot, what `up` throws.
  */
 export async function upWithBackup<R extends MigrationRegistry>(manager: SafetyNetManager<R>, options: UpWithBackupOptions<VersionOf<R>>): Promise<MigrationResult> {
+  requireManager(manager, "upWithBackup");
   const { backup: where, dangerouslySkipIntegrityCheck = false, ...upOptions } = optionsObject(options, "upWithBackup", ["to", "transaction", "backup", "dangerouslySkipIntegrityCheck"]);
   booleanOption(dangerouslySkipIntegrityCheck, "dangerouslySkipIntegrityCheck", "upWithBackup");
-  const { driver, databaseFile } = prepareBackup(manager, "upWithBackup", where);
+  const { driver, databaseFile, keep } = prepareBackup(manager, "upWithBackup", where);
   refuseUnknownOptions(where, ["directory", "keep"], "upWithBackup's backup");
   const { executor } = manager;
   const plan = await runSafetyNet(manager, () => planUpOnceNoneRuns(manager, upOptions.to));
@@ -311,7 +313,9 @@ export async function upWithBackup<R extends MigrationRegistry>(manager: SafetyN
     const problems = dangerouslySkipIntegrityCheck ? [] : yield* callWithDriver(() => quickCheckProblems(driver));
     if (problems.length > 0) throw databaseDamagedError({ databasePath: databaseFile, problems });
   });
-  const backup = await takeBackup(driver, { ...where, version: plan.fromVersion, busyTimeoutMs: manager.busyTimeoutMs, dangerouslySkipIntegrityCheck });
+  const taken = await takeBackup(driver, { ...where, keep: Number.MAX_SAFE_INTEGER, version: plan.fromVersion, busyTimeoutMs: manager.busyTimeoutMs, dangerouslySkipIntegrityCheck });
+  // A run that fails and is retried backs up the same version each time: those copies go first, so they cannot push out the backups of the versions before it.
+  const backup = { ...taken, pruned: prune(where.directory, databaseFile, keep, taken.path, true) };
   executor.emit({ type: "backed-up", backup });
   try {
     return { ...(await manager.up(upOptions)), backup };

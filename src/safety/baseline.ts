@@ -16,6 +16,7 @@ import {
   writeAdoptionRecord,
   type SafetyNetManager,
   booleanOption,
+  requireManager,
 } from "./schema-reader.js";
 import { describeDrift, diffSchemas } from "./schema-snapshot.js";
 import type { SchemaDifference } from "../core/errors.js";
@@ -60,6 +61,7 @@ export function baselineDatabase<Db, R extends MigrationRegistry>(manager: SyncM
 /** Handed a manager whose methods return promises, a promise of the same result. On PostgreSQL it holds the run lock and replays in a scratch database (`SCRATCH_DATABASE_UNAVAILABLE`). */
 export function baselineDatabase<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, version: VersionOf<R>, options?: BaselineOptions): Promise<BaselineResult>;
 export function baselineDatabase(manager: SafetyNetManager, version: number, options: BaselineOptions = {}): BaselineResult | Promise<BaselineResult> {
+  requireManager(manager, "baselineDatabase");
   return runSafetyNet(
     manager,
     () => {

@@ -7,7 +7,7 @@ import { matchesRecordedChecksum, matchesRecordedName, type AppliedMigration } f
 import { exec, query, run, type Step } from "../core/step.js";
 import type { HistoryStore } from "../core/history.js";
 import type { MigrationRegistry } from "../core/types.js";
-import { inWriteTransaction, runSafetyNet, type SafetyNetManager, booleanOption } from "./schema-reader.js";
+import { inWriteTransaction, runSafetyNet, type SafetyNetManager, booleanOption, requireManager } from "./schema-reader.js";
 import { optionsObject } from "../core/options.js";
 import { describeOption } from "../core/error-factories.js";
 
@@ -58,6 +58,7 @@ export function repairChecksums(manager: SyncMigrationManager<unknown>, options?
 /** Handed a manager whose methods return promises, a promise of the same result; on PostgreSQL `apply` holds the run lock. */
 export function repairChecksums(manager: SafetyNetManager<MigrationRegistry, true>, options?: ChecksumRepairOptions): Promise<ChecksumRepairResult>;
 export function repairChecksums(manager: SafetyNetManager, options: ChecksumRepairOptions = {}): ChecksumRepairResult | Promise<ChecksumRepairResult> {
+  requireManager(manager, "repairChecksums");
   // Checked in the step, so an async manager's refusal is a rejection like its others.
   if (!options?.apply) return runSafetyNet(manager, () => realign(manager, options));
   return runSafetyNet(manager, () => inWriteTransaction(() => realign(manager, options)), "repairChecksums");
@@ -104,6 +105,7 @@ export function listChecksumRepairs(manager: SyncMigrationManager<unknown>): Che
 /** Handed a manager whose methods return promises, the events as a promise. */
 export function listChecksumRepairs(manager: SafetyNetManager<MigrationRegistry, true>): Promise<ChecksumRepairEvent[]>;
 export function listChecksumRepairs(manager: SafetyNetManager): ChecksumRepairEvent[] | Promise<ChecksumRepairEvent[]> {
+  requireManager(manager, "listChecksumRepairs");
   return manager.run(readChecksumRepairs(manager.executor.store));
 }
 

@@ -10,7 +10,7 @@ import { CALLS, text } from "../core/option-text.js";
 import { highestAppliedVersion } from "../core/planner.js";
 import type { Step } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";
-import { inWriteTransaction, runSafetyNet, type SafetyNetManager } from "./schema-reader.js";
+import { inWriteTransaction, runSafetyNet, type SafetyNetManager, requireManager } from "./schema-reader.js";
 import { optionsObject } from "../core/options.js";
 import { describeOption } from "../core/error-factories.js";
 
@@ -49,6 +49,7 @@ export function repairIncompleteMigration(manager: SyncMigrationManager<unknown>
 /** Handed a manager whose methods return promises, a promise of the same result; on PostgreSQL it holds the run lock (`DATABASE_LOCKED` past the busy timeout). */
 export function repairIncompleteMigration(manager: SafetyNetManager<MigrationRegistry, true>, options: RepairOptions): Promise<RepairResult>;
 export function repairIncompleteMigration(manager: SafetyNetManager, options: RepairOptions): RepairResult | Promise<RepairResult> {
+  requireManager(manager, "repairIncompleteMigration");
   // On PostgreSQL every run holds the run lock to its end, so once the repair holds it the owner is gone.
   const ownerGoneWhenLocked = !(manager instanceof SyncMigrationManager) && manager.executor.dialect.name === "postgres";
   return runSafetyNet(

@@ -151,18 +151,22 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     } catch (error) {
       for (const [journal, hidden] of aside) tryOr(() => nodeFs().renameSync(hidden, journal), undefined);
       // A mount point (a file bind-mounted into a container) cannot be renamed over.
-      if ((error as NodeJS.ErrnoException).code === "EBUSY") throw databasePathInvalidError(databasePath, "mount-point", "file");
+      if (/^(EBUSY|EXDEV)$/.test((error as NodeJS.ErrnoException).code ?? "")) throw databasePathInvalidError(databasePath, "mount-point", "file");
       throw error;
     }
     replacement = null;
     for (const [, hidden] of aside) nodeFs().rmSync(hidden, { force: true });
     return { databasePath, restoredFrom: backupFile, version: highestRecordedVersion(history), ...kept, foreignReasons };
   } catch (error) {
-    // SQLite deletes the -wal of a file it could not read when the connection that looked closes: the set-aside copy is then the only one, and goes back in its place.
+    // SQLite deletes the -wal of a file it could not read when the connection that looked closes: the set-aside copy is then the only one, and goes back in its place (or stays, if it cannot).
+    const keptCopies = new Set<string>();
     for (const suffix of kept.setAside === null ? [] : ["-wal", "-journal"]) {
-      if (!nodeFs().existsSync(`${databasePath}${suffix}`) && nodeFs().existsSync(`${kept.setAside}${suffix}`)) nodeFs().renameSync(`${kept.setAside}${suffix}`, `${databasePath}${suffix}`);
+      const [original, copy] = [`${databasePath}${suffix}`, `${kept.setAside}${suffix}`];
+      if (nodeFs().existsSync(original) || !nodeFs().existsSync(copy)) continue;
+      if (!tryOr(() => (nodeFs().renameSync(copy, original), true), false)) keptCopies.add(copy);
     }
-    const aside = kept.setAside === null ? [] : [kept.setAside, `${kept.setAside}-wal`, `${kept.setAside}-journal`];
+    const aside = kept.setAside === null ? [] : [`${kept.setAside}-wal`, `${kept.setAside}-journal`].filter((copy) => !keptCopies.has(copy));
+    if (kept.setAside !== null && keptCopies.size === 0) aside.push(kept.setAside);
     for (const file of [replacement, kept.previous?.path ?? null, ...aside]) if (file !== null) nodeFs().rmSync(file, { force: true });
     throw asRestoreError(error);
   } finally {

@@ -44,10 +44,12 @@ export function runSafetyNet<T>(manager: SafetyNetManager, start: () => Step<T>,
 export function requireManager(value: unknown, operation: string, alsoDriver = false): void {
   const candidate = value as { run?: unknown; executor?: unknown; driver?: unknown; capabilities?: unknown; name?: unknown } | null | undefined;
   const isManager = typeof candidate?.run === "function" && typeof candidate.executor === "object" && typeof candidate.driver === "object";
-  const isDriver = alsoDriver && typeof candidate?.name === "string" && typeof candidate.capabilities === "object";
+  const isDriverShape = (driver: unknown) => typeof (driver as { name?: unknown } | null)?.name === "string" && typeof (driver as { capabilities?: unknown }).capabilities === "object";
+  // A driver, or anything that carries one (a manager of another copy of the package).
+  const isDriver = alsoDriver && (isDriverShape(candidate) || isDriverShape(candidate?.driver));
   if (isManager || isDriver) return;
   throw usageError(
-    `${operation} takes the app's migration manager (new MigrationManager(db, migrations), from its driver's entry)${alsoDriver ? " or its driver" : ""}, not the connection or ${describeOption(value)}. Nothing was read or written.`,
+    `${operation} takes the app's migration manager (new MigrationManager(db, migrations), from its driver's entry)${alsoDriver ? " or its driver" : ""}; it was given ${value !== null && typeof value === "object" ? "another object (the connection itself?)" : describeOption(value)}. Nothing was read or written.`,
   );
 }
 

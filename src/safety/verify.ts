@@ -5,7 +5,7 @@ import { verifyHistoryOrThrow } from "../core/planner.js";
 import { begin, exec, inTransaction, query, queryValue, rollbackQuietly, run, type Step } from "../core/step.js";
 import type { MigrationRegistry } from "../core/types.js";
 import type { SyncMigrationManager } from "../core/manager.js";
-import { inWriteTransaction, postgresSchemaOf, readSchemaOf, replaySchema, requireReplay, runSafetyNet, type SafetyNetManager, booleanOption } from "./schema-reader.js";
+import { inWriteTransaction, postgresSchemaOf, readSchemaOf, replaySchema, requireReplay, runSafetyNet, type SafetyNetManager, booleanOption, requireManager } from "./schema-reader.js";
 import { quoteIdentifier } from "../core/batch-walk.js";
 import { describeDrift, diffSchemas, type SchemaSnapshot } from "./schema-snapshot.js";
 import type { SchemaDifference } from "../core/errors.js";
@@ -44,6 +44,7 @@ export function verifySchema<Db, R extends MigrationRegistry>(manager: SyncMigra
 /** Handed a manager whose methods return promises, a promise of the same result. On PostgreSQL the replay runs in a scratch database of the same server (`SCRATCH_DATABASE_UNAVAILABLE`). */
 export function verifySchema<R extends MigrationRegistry>(manager: SafetyNetManager<R, true>, options?: VerifySchemaOptions): Promise<SchemaVerification>;
 export function verifySchema(manager: SafetyNetManager, options: VerifySchemaOptions = {}): SchemaVerification | Promise<SchemaVerification> {
+  requireManager(manager, "verifySchema");
   // A transaction: false migration another process is running is waited for, not reported as drift.
   const verification = runSafetyNet(manager, () => {
     requireReplay(manager, "verifySchema");

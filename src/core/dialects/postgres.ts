@@ -660,9 +660,10 @@ function customSettingsIn(scripts: readonly string[]): string[] {
     tokens.forEach((token, index) => {
       if (token.kind === "string") {
         const dollar = /^(\$[^$]*\$)([\s\S]*)\1$/.exec(token.text);
-        // A dollar-quoted body is code as often as text: read inside it too, to a bound (nested bodies).
-        if (dollar && depth < 4) visit(dollar[2]!, depth + 1);
-        const text = (dollar?.[2] ?? /^(?:[a-z]|u&)?'([\s\S]*)'$/i.exec(token.text)?.[1]?.replace(/''/g, "'") ?? "").trim();
+        const body = dollar?.[2] ?? /^(?:[a-z]|u&)?'([\s\S]*)'$/i.exec(token.text)?.[1]?.replace(/''/g, "'") ?? "";
+        // A string is code as often as text (a DO block's or a function's body, dollar-quoted or not): read inside it too, to a bound (nested bodies).
+        if (depth < 4) visit(body, depth + 1);
+        const text = body.trim();
         if (/^[a-z_][\w$]*(\.[a-z_][\w$]*)+$/i.test(text)) names.add(text.toLowerCase());
         return;
       }
