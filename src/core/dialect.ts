@@ -36,11 +36,14 @@ export interface Dialect {
   readonly splitStatements?: StatementSplitter;
   /** The connection settings a run puts back, with any the run's SQL `scripts` name that the connection cannot list; absent where a migration cannot leave any changed. */
   snapshotConnectionSettings?(scripts: readonly string[]): Step<ConnectionSettingsSnapshot>;
-  /** Puts back what `before` holds; after a failed run (`failed`) also what else the run left on the connection that its rollback did not undo. */
-  restoreConnectionSettings?(before: ConnectionSettingsSnapshot, failed?: boolean): Step<unknown>;
+  /**
+   * Puts back what `before` holds; after a failed run (`failed`) also what else the run left on the connection that its rollback did not undo. With `probeFirst`, only once a cheap
+   * read of the settings that decide where and as whom the next migration runs finds one changed.
+   */
+  restoreConnectionSettings?(before: ConnectionSettingsSnapshot, failed?: boolean, probeFirst?: boolean): Step<unknown>;
   /**
    * Whether SQL naming no setting can still change one, through code it reaches (a function it calls, a trigger it fires; PostgreSQL): every run that runs a migration then
-   * snapshots the settings and puts them back at its end, as between migrations only those naming one (reading them all again costs about as much as a small migration).
+   * snapshots the settings and puts them back at its end, and probes them after each migration that names none (reading them all again costs about as much as a small migration).
    */
   readonly sqlReachesSettings?: boolean;
   /** The user's schema objects, ordered by name. */

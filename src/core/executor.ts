@@ -281,11 +281,11 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       walk.uncommitted.push({ entry, durationMs });
       walk.next++;
       // In one transaction too: the next migration runs with the connection as the app set it, not as this one's SET or PRAGMA left it.
-      if (walk.all && walk.settingsBefore !== null && this.mayChangeSettings(entry, direction)) yield* this.restoreSettings(walk.settingsBefore);
+      if (walk.all) yield* this.restoreSettingsAfter(entry, direction, walk.settingsBefore);
       if (!walk.all) {
         yield* this.commitWalk(walk);
         // A session's SET outlives the transaction (PostgreSQL), as a PRAGMA does: the next migration runs with the connection as the app set it.
-        if (walk.settingsBefore !== null && this.mayChangeSettings(entry, direction)) yield* this.restoreSettings(walk.settingsBefore);
+        yield* this.restoreSettingsAfter(entry, direction, walk.settingsBefore);
         // Done: another process's later commits change nothing this plan asked for.
         return walk.next === walk.queue.length;
       }
@@ -314,23 +314,31 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     return { version: entry.version, name: entry.name, durationMs };
   }
 
+  /**
+   * Puts back what `entry` may have changed: in full after a migration that names a setting, else, where SQL reaches code that may change one unnamed (PostgreSQL's functions,
+   * triggers), once a cheap probe of the settings that decide where and as whom the next migration runs finds one changed.
+   */
+  private *restoreSettingsAfter(entry: MigrationEntry, direction: MigrationDirection, before: ConnectionSettingsSnapshot | null): Step<void> {
+    const named = this.mayChangeSettings(entry, direction);
+    if (named || this.dialect.sqlReachesSettings === true) yield* this.restoreSettings(before, false, !named);
+  }
+
   /** Puts back the settings a migration changed, outside any transaction; after a failure, never hides it. */
-  private *restoreSettings(before: ConnectionSettingsSnapshot | null, failed = false): Step<void> {
+  private *restoreSettings(before: ConnectionSettingsSnapshot | null, failed = false, probeFirst = false): Step<void> {
     try {
-      if (before && this.dialect.restoreConnectionSettings) yield* this.dialect.restoreConnectionSettings(before, failed);
+      if (before && this.dialect.restoreConnectionSettings) yield* this.dialect.restoreConnectionSettings(before, failed, probeFirst);
     } catch (error) {
       if (!failed) throw error;
     }
   }
 
   /**
-   * Whether `entry` could change a connection setting: any migration where SQL reaches code that may (PostgreSQL: a function, a trigger, an `UPDATE pg_settings`, a name no pattern
-   * reads, such as `U&"set\005fconfig"`); else code, SQL naming a PRAGMA, or SQL with a statement of its own that starts `SET`, `RESET` or `DISCARD`.
+   * Whether `entry` names a way to change a connection setting: code; SQL naming a PRAGMA, `set_config`, `pg_settings` (an `UPDATE` of it) or an escaped identifier (`U&"set\005fconfig"`);
+   * or SQL with a statement of its own that starts `SET`, `RESET` or `DISCARD`, or a `DO` block or `CALL`.
    */
   private mayChangeSettings(entry: MigrationEntry, direction: MigrationDirection): boolean {
-    if (this.dialect.sqlReachesSettings === true) return true;
     const script = scriptOf(entry, direction);
-    if (entry.kind !== "sql" || /pragma|set_config|attach/i.test(script ?? "")) return true;
+    if (entry.kind !== "sql" || /pragma|set_config|attach|pg_settings|u&"/i.test(script ?? "")) return true;
     if (script === null || !/\b(set|reset|discard)\b/i.test(script)) return false;
     return this.dialect.splitStatements?.(script).some((statement) => /^(set|reset|discard|do|call)\b/i.test(statement.text)) ?? true;
   }
@@ -350,7 +358,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   /** Where `queue`'s last migration that could change a setting is, or -1; any can, where SQL reaches code that may. */
   private lastSettingIndex(queue: readonly R[number][], direction: MigrationDirection): number {
     if (this.dialect.snapshotConnectionSettings === undefined) return -1;
-    return queue.findLastIndex((entry) => this.mayChangeSettings(entry, direction));
+    return this.dialect.sqlReachesSettings === true ? queue.length - 1 : queue.findLastIndex((entry) => this.mayChangeSettings(entry, direction));
   }
 
   /** Whether `entry` (any, when `true`) runs under the escape guard. */
