@@ -308,23 +308,29 @@ test("each entry handed another library's connection is USAGE naming what it tak
   }
 });
 
+/** A better-sqlite3 database at version 1 of `registry`, in a project folder of its own, with one backup of it; the safety nets' module to call. */
+async function databaseWithBackup(t: { after(fn: () => void): void }, registry: MigrationRegistry) {
+  const nets = await import("../src/index.js");
+  const { MigrationManager } = await import("../src/entries/better-sqlite3.js");
+  const { default: Database } = await import("better-sqlite3");
+  const dir = createTestProject(t).root;
+  const file = path.join(dir, "app.db");
+  const backups = path.join(dir, "backups");
+  const db = new Database(file);
+  t.after(() => db.close());
+  const manager = new MigrationManager(db, registry);
+  manager.up({ to: 1 });
+  const backup = (await nets.takeBackup(manager, { directory: backups, version: 1 })).path;
+  return { nets, db, manager, file, backups, backup };
+}
+
 // A misspelt option was ignored, and the call did something else than asked: restoreBackup without its registry skipped the check that refuses another app's backup, migrateMany without its canary migrated the whole fleet.
 test(
   "every safety net, reset and migrateMany refuse an option they do not take (USAGE naming it) before anything is read or written",
   { skip: "bun" in process.versions && "better-sqlite3 is Node's" },
   async (t) => {
-    const nets = await import("../src/index.js");
-    const { MigrationManager } = await import("../src/entries/better-sqlite3.js");
-    const { default: Database } = await import("better-sqlite3");
-    const dir = createTestProject(t).root;
-    const file = path.join(dir, "app.db");
-    const backups = path.join(dir, "backups");
     const registry: MigrationRegistry = [createItems, sqlEntry(2, "CREATE TABLE more (id INTEGER PRIMARY KEY);")];
-    const db = new Database(file);
-    t.after(() => db.close());
-    const manager = new MigrationManager(db, registry);
-    manager.up({ to: 1 });
-    const backup = (await nets.takeBackup(manager, { directory: backups, version: 1 })).path;
+    const { nets, manager, file, backups, backup } = await databaseWithBackup(t, registry);
     const before = readBytes(file);
     const calls: ReadonlyArray<readonly [string, string, () => unknown]> = [
       ["restoreBackup", "migration", () => nets.restoreBackup({ driver: manager, backupFile: backup, databasePath: file, migration: registry } as never)],
@@ -355,16 +361,7 @@ test(
   "each safety net handed the connection instead of the manager, or a closed connection, is USAGE naming what it takes, before anything is read or written",
   { skip: "bun" in process.versions && "better-sqlite3 is Node's" },
   async (t) => {
-    const nets = await import("../src/index.js");
-    const { MigrationManager } = await import("../src/entries/better-sqlite3.js");
-    const { default: Database } = await import("better-sqlite3");
-    const dir = createTestProject(t).root;
-    const file = path.join(dir, "app.db");
-    const backups = path.join(dir, "backups");
-    const db = new Database(file);
-    const manager = new MigrationManager(db, [createItems]);
-    manager.up();
-    const backup = (await nets.takeBackup(manager, { directory: backups, version: 1 })).path;
+    const { nets, db, manager, file, backups, backup } = await databaseWithBackup(t, [createItems]);
     const given = (connection: unknown): ReadonlyArray<readonly [string, () => unknown]> => [
       ["takeBackup", () => nets.takeBackup(connection as never, { directory: backups, version: 1 })],
       ["upWithBackup", () => nets.upWithBackup(connection as never, { backup: { directory: backups } })],
