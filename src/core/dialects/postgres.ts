@@ -20,7 +20,7 @@ import {
   invalidTableNameError,
   historyWriteRefusedError,
 } from "../error-factories.js";
-import { HISTORY_GUARD_MARK, historyChangedError, type HistoryGuard } from "../history-guard.js";
+import { historyChangedError, type HistoryGuard } from "../history-guard.js";
 import { DEFAULT_TABLE_NAME, HistoryStore, isValidTableName, type HistoryColumn, type HistoryWriteRefusal } from "../history.js";
 import { describeInvalidIndexes } from "../error-factories.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../options.js";
@@ -420,49 +420,45 @@ export function literal(text: string): string {
 
 /**
  * The history guard on PostgreSQL, which has no temporary triggers and runs dynamic SQL (`DO`): every body is checked by reading, in O(1), the rows the session changed in
- * the table this transaction (`pg_stat_get_xact_tuples_*`), its storage (a TRUNCATE or rewrite changes it) and its columns, found by name, before the body and after it. The
- * reading before is kept here, not in the session, which the body could change (`RESET ALL`). The counters hold only within one transaction, so a body that ended it is left
- * to the escape guard. A `transaction: false` body, between whose statements the counters may be reset, is checked by hashing the table's rows instead.
+ * the table this transaction (`pg_stat_get_xact_tuples_*`), its storage (a TRUNCATE or rewrite changes it) and its columns, found by name, before the body and after it, in one
+ * query each. The reading before is kept here, not in the session, which the body could change (`RESET ALL`). The counters hold only within one transaction, so a body that
+ * ended it is left to the escape guard. A `transaction: false` body, between whose statements the counters may be reset, is checked by hashing the table's rows instead.
  */
 function createPostgresHistoryGuard(store: PostgresHistoryStore): HistoryGuard {
   const changes = ["inserted", "updated", "deleted"].map((kind) => `pg_catalog.pg_stat_get_xact_tuples_${kind}(c.oid)`).join(" OPERATOR(pg_catalog.+) ");
-  // NULL when no table has the name any more.
+  // 'gone' when no table has the name any more.
   const storageAndColumns = `pg_catalog.pg_relation_filenode(c.oid), (SELECT pg_catalog.string_agg(a.attname::${TEXT}, ',' ORDER BY a.attnum) FROM pg_catalog.pg_attribute AS a WHERE a.attrelid ${EQ} c.oid AND a.attnum ${GT} 0 AND NOT a.attisdropped)`;
   const ofTable = `FROM pg_catalog.pg_class AS c WHERE c.oid ${EQ} pg_catalog.to_regclass(${literal(store.quoted)}))`;
-  const reading = `COALESCE((SELECT pg_catalog.concat_ws(',', ${changes}, ${storageAndColumns}) ${ofTable}, 'gone')`;
   const shape = `COALESCE((SELECT pg_catalog.concat_ws(',', ${storageAndColumns}) ${ofTable}, 'gone')`;
   // When the transaction began, in microseconds: an integer's text reads back the same whatever the body set (a time zone, a date style, fewer float digits).
   const began = `(pg_catalog.date_part('epoch', pg_catalog.transaction_timestamp()) OPERATOR(pg_catalog.*) 1000000::pg_catalog.float8)::pg_catalog.int8::${TEXT}`;
-  // The counts hold only in the transaction they were read in: once a body ends it, the server reports the session's counts and starts them again at zero, so only the table's
-  // storage and columns still say something (the escape guard reports the rest). A cast that cannot succeed fails with a message of its own; of a value read at run time,
-  // since the planner folds a constant's.
-  const checkAgainst = (before: Reading) =>
-    `SELECT CASE WHEN (${began} ${EQ} ${literal(before.began)} AND ${literal(before.reading)} ${NE} ${reading}) OR ${literal(before.shape)} ${NE} ${shape} ` +
-    `THEN CAST(${literal(`${HISTORY_GUARD_MARK}: `)} ${CONCAT} ${reading} AS pg_catalog.int4) END`;
+  const readingSql = `SELECT (SELECT (${changes})::${TEXT} ${ofTable} AS changes, ${shape} AS shape, ${began} AS began`;
   const rows = `pg_catalog.string_agg(h.version::${TEXT} ${CONCAT} ':' ${CONCAT} h.checksum ${CONCAT} ':' ${CONCAT} h.state, ',' ORDER BY h.version)`;
   const whole = `SELECT pg_catalog.md5(COALESCE(${rows}, '') ${CONCAT} ';' ${CONCAT} ${shape}) FROM ${store.quoted} AS h`;
-  type Reading = { reading: string; shape: string; began: string };
-  let before: Reading = { reading: "", shape: "", began: "" };
+  type Reading = { changes: string | null; shape: string; began: string };
+  let before: Reading = { changes: null, shape: "", began: "" };
   return {
     *enter(_entry, _direction, inTransaction) {
-      if (inTransaction) before = (yield* query<Reading>(`SELECT ${reading} AS reading, ${shape} AS shape, ${began} AS began`))[0]!;
-      else before = { reading: String(yield* queryValue(whole)), shape: "", began: "" };
+      if (inTransaction) before = (yield* query<Reading>(readingSql))[0]!;
+      else before = { changes: null, shape: String(yield* queryValue(whole)), began: "" };
       return true;
     },
     *leave(entry, direction, inTransaction) {
       if (inTransaction) {
+        let after: Reading;
         try {
-          return yield* exec(checkAgainst(before));
+          after = (yield* query<Reading>(readingSql))[0]!;
         } catch (error) {
-          const message = firstLineOf(error);
-          if (message.includes(HISTORY_GUARD_MARK)) {
-            const change = message.includes(`${HISTORY_GUARD_MARK}: gone`) ? "the table dropped or renamed" : "its rows, storage or columns changed";
-            throw historyChangedError(store.tableName, entry, direction, true, change, error);
-          }
           // The first statement after the body: one that caught a failed statement's error left the transaction aborted.
           if (sqlstateOf(error) !== "25P02") throw error;
           throw new Error("a statement failed inside the migration and its error was caught; PostgreSQL aborted the transaction, so its work is lost", { cause: error });
         }
+        // The counts hold only in the transaction they were read in: once a body ends it, the server reports the session's counts and starts them again at zero, so only the
+        // table's storage and columns still say something (the escape guard reports the rest).
+        if (after.shape !== before.shape || (after.began === before.began && after.changes !== before.changes)) {
+          throw historyChangedError(store.tableName, entry, direction, true, after.shape === "gone" ? "the table dropped or renamed" : "its rows, storage or columns changed");
+        }
+        return;
       }
       let after: unknown;
       try {
@@ -472,7 +468,7 @@ function createPostgresHistoryGuard(store: PostgresHistoryStore): HistoryGuard {
         if (!["42P01", "42703"].includes(sqlstateOf(cause) ?? "")) throw cause;
         throw historyChangedError(store.tableName, entry, direction, false, "the table dropped, renamed or altered", cause);
       }
-      if (after !== before.reading) throw historyChangedError(store.tableName, entry, direction, false, "its rows, storage or columns changed");
+      if (after !== before.shape) throw historyChangedError(store.tableName, entry, direction, false, "its rows, storage or columns changed");
     },
     *remove() {},
   };
