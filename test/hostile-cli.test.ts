@@ -127,6 +127,9 @@ test("a process that may not write: a hot journal is DATABASE_NEEDS_RECOVERY, an
   // Two series side by side, each command after the last: no run may meet another on the hot journal's locks.
   const series = async (file: string, code: string, what: string) => {
     for (const command of ["status", "history", "version", "up"]) assertFailure(await unprivileged.run(["--db", file, command], { cwd: project.root }), 1, code, `${command} on ${what}`);
+    // The library's error cannot name the file; the CLI's names the one it opened.
+    const json = JSON.parse((await unprivileged.run(["--db", file, "status", "--json"], { cwd: project.root })).stdout) as { error: { code: string; databasePath?: string } };
+    assert.deepEqual([json.error.code, json.error.databasePath], [code, file], what);
   };
   await Promise.all([series(database, "DATABASE_NEEDS_RECOVERY", "a hot journal"), series(unreadable, "DATABASE_UNUSABLE", "an unreadable file")]);
   assert.deepEqual(readBytes(database), before);

@@ -237,6 +237,14 @@ test("a file that is not SQLite: DATABASE_UNUSABLE (SQLITE_NOTADB) from the libr
   const cli = await runCli(["up", "--db", file], { cwd: project.root });
   assert.equal(cli.code, 1);
   assert.match(cli.stderr, /\[DATABASE_UNUSABLE\]/);
+  // The CLI names the file it opened, here from DATABASE_URL, which the library's error cannot: a write and a read alike.
+  for (const command of ["up", "status"]) {
+    const run = await runCli([command, "--json"], { cwd: project.root, env: { DATABASE_URL: file } });
+    assert.equal(run.code, 1, run.stderr);
+    const { error } = JSON.parse(run.stdout) as { error: { code: string; sqliteCode: string; databasePath: string; message: string } };
+    assert.deepEqual([error.code, error.sqliteCode, error.databasePath], ["DATABASE_UNUSABLE", "SQLITE_NOTADB", file], command);
+    assert.ok(error.message.startsWith(`${file}: `), error.message);
+  }
   assert.deepEqual(readBytes(file), before);
 });
 

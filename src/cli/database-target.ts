@@ -4,6 +4,7 @@ import path from "node:path";
 import { driverCapabilityError } from "../core/driver.js";
 import { usageError } from "../core/error-factories.js";
 import { StepwiseError } from "../core/errors.js";
+import { spellFields } from "../core/option-text.js";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
 import { assertRegistryForDriver, type AppliedMigration } from "../core/planner.js";
 import type { MigrationRegistry } from "../core/types.js";
@@ -329,6 +330,22 @@ export async function withManager<R extends MigrationRegistry, T>(
   preflight?: (manager: CliManager<R>) => unknown,
   registry?: R,
 ): Promise<Awaited<T>> {
+  const { file } = resolveTarget(scope);
+  try {
+    return await openAndRun(scope, mode, action, preflight, registry);
+  } catch (error) {
+    throw namingDatabaseFile(error, file);
+  }
+}
+
+/** {@link withManager}'s work, on the target it resolved. */
+async function openAndRun<R extends MigrationRegistry, T>(
+  scope: CommandScope<R>,
+  mode: CommandMode,
+  action: (manager: CliManager<R>, database: string, exists: boolean) => T,
+  preflight?: (manager: CliManager<R>) => unknown,
+  registry?: R,
+): Promise<Awaited<T>> {
   const { session, flags } = scope;
   const { props } = session;
   const { driver, label, file, url } = resolveTarget(scope);
@@ -368,6 +385,20 @@ export async function withManager<R extends MigrationRegistry, T>(
   } finally {
     await opened.close();
   }
+}
+
+/**
+ * SQLite's refusal of a file (not a database, unreadable, read-only, a hot journal it may not roll back) as the library reports it names no file, which a connection does not know; the CLI opened one, perhaps from
+ * the config or `DATABASE_URL`, so its message and `databasePath` name it.
+ */
+function namingDatabaseFile(error: unknown, file: string | null): unknown {
+  if (file === null || file === ":memory:" || !(error instanceof StepwiseError)) return error;
+  const code = error.is("DATABASE_UNUSABLE") ? (error.details.problem === undefined ? error.code : null) : error.is("DATABASE_NEEDS_RECOVERY") ? error.code : null;
+  if (code === null || (error.details as { databasePath?: string }).databasePath !== undefined) return error;
+  const kept = { api: spellFields(error, "api").message, cli: spellFields(error, "cli").message };
+  const message = { api: typeof kept.api === "string" ? kept.api : error.message, cli: typeof kept.cli === "string" ? kept.cli : error.message };
+  const named = new StepwiseError(code, [`${file}: `, message], { ...(error.details as { sqliteCode: string }), databasePath: file }, { cause: error.cause });
+  return Object.assign(named, { nativeCode: error.nativeCode, nativeKind: error.nativeKind });
 }
 
 /** The history rows of the configured database, read whatever the registry holds (even one a merge broke) without creating a file; `null` when none is configured. */

@@ -263,12 +263,13 @@ export interface StepwiseErrorDetails {
    * what the run applied before went to the file it had opened), the disk or file system failed it (`SQLITE_IOERR_*`; with `SQLITE_IOERR_DELETE_NOENT`, a journal something else deleted,
    * the run's last transaction may have been committed), or (on a server) the connection was refused: a wrong password, a missing database or
    * role, TLS, nothing listening; or the server refused stepwise's own write (a read-only session, a privilege the role lacks). On a server `problem`, `reason` (the server's words, never
-   * the URL) and `reasonCode` (SQLSTATE or system code) tell the cases apart.
+   * the URL) and `reasonCode` (SQLSTATE or system code) tell the cases apart. The CLI adds the SQLite file it opened as `databasePath`, and names it first in the message.
    * Fix: Point stepwise at the right database, with write access; on a server, follow the error's `fix`. */
-  readonly DATABASE_UNUSABLE: Readonly<{ sqliteCode: string | null; problem?: ConnectionProblem; reason?: string; fix?: string | null; reasonCode?: string | null }>;
+  readonly DATABASE_UNUSABLE: Readonly<{ sqliteCode: string | null; problem?: ConnectionProblem; reason?: string; fix?: string | null; reasonCode?: string | null; databasePath?: string }>;
   /** A crashed writer left a hot journal (or an unrecovered WAL: `sqliteCode`) that only a connection allowed to write can roll back, and this one may not write. Nothing was changed.
+   * The CLI adds the file it opened as `databasePath`, and names it first in the message.
    * Fix: Run `stepwise up` (or anything else that writes) as a user who may write the file and its folder. */
-  readonly DATABASE_NEEDS_RECOVERY: Readonly<{ sqliteCode: string }>;
+  readonly DATABASE_NEEDS_RECOVERY: Readonly<{ sqliteCode: string; databasePath?: string }>;
   /** The database path cannot name a database file: it is empty, a folder, a FIFO, socket or device, a link to nothing, or a `DATABASE_URL` of another kind (a server URL, a connection string);
    * or, in `fleet`, the file or PostgreSQL schema a pattern (or a `file:` URL of `--url-file`) listed is not there when its turn comes (`gone`), and no database is created in its place; or,
    * for `restore`, the file is a mount point (a file bind-mounted into a container), which no rename can replace (`mount-point`). `problem` says which, and `kind` what is on disk.
