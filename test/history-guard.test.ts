@@ -315,6 +315,17 @@ await describeEachAsyncDriver("a migration that writes the history table", { qui
       ]);
     }));
 
+  test("transaction: false: a body that rewrites what the history says of another migration (its name, when it ran) fails, and says the history is left changed", async (t) => {
+    if (!postgres) return skipWithReason(t, "SQLite's guard refuses every write of the table (the tests above)");
+    for (const change of ["UPDATE schema_migrations SET name = 'renamed' WHERE version = 1", "UPDATE schema_migrations SET applied_at = '2001-01-01T00:00:00.000Z' WHERE version = 1"])
+      await h.withDatabase(async (db) => {
+        const manager = db.manager([first, sqlEntry(2, `CREATE TABLE y (x INTEGER); ${change};`, { transaction: false })]);
+        await manager.up({ to: 1 });
+        const error = await rejection(() => manager.up());
+        assert.deepEqual({ code: error.code, version: error.version, rolledBack: error.rolledBack }, { code: "HISTORY_CHANGED_BY_MIGRATION", version: 2, rolledBack: false }, change);
+      });
+  });
+
   test("a body that ends stepwise's transaction is TRANSACTION_ESCAPED: no cause after the server's statistics interval, HISTORY_CHANGED_BY_MIGRATION for a drop that stays (committed, or made after the end)", (t) =>
     h.withDatabase(async (db) => {
       // Once the transaction ends, PostgreSQL reports the session's pending row counts (at most once a second), so the guard's counts after differ without any write; the

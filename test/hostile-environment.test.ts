@@ -248,6 +248,29 @@ test("a file that is not SQLite: DATABASE_UNUSABLE (SQLITE_NOTADB) from the libr
   assert.deepEqual(readBytes(file), before);
 });
 
+test("a migration that reads a damaged ATTACHed file: the CLI's error does not name the database as that file", async (t) => {
+  const project = createTestProject(t);
+  const other = path.join(project.root, "other.db");
+  const damaged = new Database(other);
+  damaged.exec("CREATE TABLE x (v TEXT); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) INSERT INTO x SELECT hex(randomblob(200)) FROM n");
+  damaged.close();
+  // The table's pages overwritten: the file opens, its schema reads, its rows do not.
+  const bytes = readBytes(other);
+  bytes.fill(0xff, 4096 * 2, bytes.length);
+  writeFileSync(other, bytes);
+  project.writeMigration("001_items.sql", "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY);\n");
+  project.writeMigration("002_copy.sql", `-- migrate:up\nATTACH DATABASE '${other}' AS other;\nCREATE TABLE copied AS SELECT * FROM other.x;\n`);
+  await project.generateAsBin();
+  const file = project.databasePath();
+  const run = await runCli(["up", "--json", "--db", file], { cwd: project.root });
+  assert.equal(run.code, 1, run.stderr);
+  const { error } = JSON.parse(run.stdout) as { error: { code: string; version?: number; databasePath?: string; message: string } };
+  assert.equal(error.databasePath, undefined, error.message);
+  assert.ok(!error.message.startsWith(file), error.message);
+  const status = await runCli(["status", "--json", "--db", file], { cwd: project.root });
+  assert.equal((JSON.parse(status.stdout) as { currentVersion: number }).currentVersion, 1);
+});
+
 test("user tables without a history table: UNMANAGED_DATABASE listing them, nothing changed", async (t) => {
   const project = createTestProject(t, { fixture: "fk-parent-rebuild" });
   const migrations = await project.load();

@@ -7,6 +7,7 @@ import { StepwiseError } from "../core/errors.js";
 import { spellFields } from "../core/option-text.js";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
 import { assertRegistryForDriver, type AppliedMigration } from "../core/planner.js";
+import type { MigrationEvent } from "../core/events.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { serverBackupUnsupportedError } from "../safety/backup.js";
 import type { CreateCliProps } from "./cli-props.js";
@@ -330,17 +331,25 @@ export async function withManager<R extends MigrationRegistry, T>(
   preflight?: (manager: CliManager<R>) => unknown,
   registry?: R,
 ): Promise<Awaited<T>> {
-  const { file } = resolveTarget(scope);
+  const target = resolveTarget(scope);
+  // A migration's body reaches files of its own (an ATTACHed one): what SQLite refuses while one runs is not said of the database.
+  let migrating = false;
+  const onEvent = (event: MigrationEvent) => {
+    if (event.type === "migrating" || event.type === "migrated") migrating = event.type === "migrating";
+    scope.session.output.printEvent(event);
+  };
   try {
-    return await openAndRun(scope, mode, action, preflight, registry);
+    return await openAndRun(scope, target, onEvent, mode, action, preflight, registry);
   } catch (error) {
-    throw namingDatabaseFile(error, file);
+    throw migrating ? error : namingDatabaseFile(error, target.file);
   }
 }
 
 /** {@link withManager}'s work, on the target it resolved. */
 async function openAndRun<R extends MigrationRegistry, T>(
   scope: CommandScope<R>,
+  { driver, label, file, url }: DatabaseTarget,
+  onEvent: (event: MigrationEvent) => void,
   mode: CommandMode,
   action: (manager: CliManager<R>, database: string, exists: boolean) => T,
   preflight?: (manager: CliManager<R>) => unknown,
@@ -348,7 +357,6 @@ async function openAndRun<R extends MigrationRegistry, T>(
 ): Promise<Awaited<T>> {
   const { session, flags } = scope;
   const { props } = session;
-  const { driver, label, file, url } = resolveTarget(scope);
   // Before the folder is made: a driver that cannot write, or cannot load here, refuses with nothing touched.
   const connector = await connectorFor(scope, mode);
   const migrations = registry ?? (await loadRegistry(scope));
@@ -372,7 +380,7 @@ async function openAndRun<R extends MigrationRegistry, T>(
     databasePath: label,
     busyTimeoutMs,
     migrations,
-    props: { ...managerProps, onEvent: session.output.printEvent },
+    props: { ...managerProps, onEvent },
     ...(url !== undefined && { url, schema: setting(flags.schema, props.schema), ...(lockTimeoutMs !== undefined && { lockTimeoutMs }) }),
     ...(authToken !== undefined && { authToken }),
   });
@@ -394,10 +402,11 @@ async function openAndRun<R extends MigrationRegistry, T>(
 function namingDatabaseFile(error: unknown, file: string | null): unknown {
   if (file === null || file === ":memory:" || !(error instanceof StepwiseError)) return error;
   const code = error.is("DATABASE_UNUSABLE") ? (error.details.problem === undefined ? error.code : null) : error.is("DATABASE_NEEDS_RECOVERY") ? error.code : null;
-  if (code === null || (error.details as { databasePath?: string }).databasePath !== undefined) return error;
+  // A message that names the path already (a folder that cannot be made) says it once.
+  if (code === null || error.message.includes(file)) return error;
   const kept = { api: spellFields(error, "api").message, cli: spellFields(error, "cli").message };
   const message = { api: typeof kept.api === "string" ? kept.api : error.message, cli: typeof kept.cli === "string" ? kept.cli : error.message };
-  const named = new StepwiseError(code, [`${file}: `, message], { ...(error.details as { sqliteCode: string }), databasePath: file }, { cause: error.cause });
+  const named = new StepwiseError(code, [`${file}: `, message], { ...(error.details as { sqliteCode: string }), databasePath: file }, { cause: error });
   return Object.assign(named, { nativeCode: error.nativeCode, nativeKind: error.nativeKind });
 }
 

@@ -263,7 +263,7 @@ export interface StepwiseErrorDetails {
    * what the run applied before went to the file it had opened), the disk or file system failed it (`SQLITE_IOERR_*`; with `SQLITE_IOERR_DELETE_NOENT`, a journal something else deleted,
    * the run's last transaction may have been committed), or (on a server) the connection was refused: a wrong password, a missing database or
    * role, TLS, nothing listening; or the server refused stepwise's own write (a read-only session, a privilege the role lacks). On a server `problem`, `reason` (the server's words, never
-   * the URL) and `reasonCode` (SQLSTATE or system code) tell the cases apart. The CLI adds the SQLite file it opened as `databasePath`, and names it first in the message.
+   * the URL) and `reasonCode` (SQLSTATE or system code) tell the cases apart. The CLI adds the SQLite file it opened as `databasePath`, and names it first in the message (not for a refusal met while a migration runs: its body may have reached another file).
    * Fix: Point stepwise at the right database, with write access; on a server, follow the error's `fix`. */
   readonly DATABASE_UNUSABLE: Readonly<{ sqliteCode: string | null; problem?: ConnectionProblem; reason?: string; fix?: string | null; reasonCode?: string | null; databasePath?: string }>;
   /** A crashed writer left a hot journal (or an unrecovered WAL: `sqliteCode`) that only a connection allowed to write can roll back, and this one may not write. Nothing was changed.

@@ -433,7 +433,8 @@ function createPostgresHistoryGuard(store: PostgresHistoryStore): HistoryGuard {
   // When the transaction began, in microseconds: an integer's text reads back the same whatever the body set (a time zone, a date style, fewer float digits).
   const began = `(pg_catalog.date_part('epoch', pg_catalog.transaction_timestamp()) OPERATOR(pg_catalog.*) 1000000::pg_catalog.float8)::pg_catalog.int8::${TEXT}`;
   const readingSql = `SELECT (SELECT (${changes})::${TEXT} ${ofTable} AS changes, ${shape} AS shape, ${began} AS began`;
-  const rows = `pg_catalog.string_agg(h.version::${TEXT} ${CONCAT} ':' ${CONCAT} h.checksum ${CONCAT} ':' ${CONCAT} h.state, ',' ORDER BY h.version)`;
+  // Every column stepwise writes, as a row's text (quoted where a value holds a separator): a body that renames a migration or rewrites when it ran changes the history too.
+  const rows = `pg_catalog.string_agg(ROW(h.version, h.name, h.checksum, h.applied_at, h.duration_ms, h.state)::${TEXT}, ',' ORDER BY h.version)`;
   const whole = `SELECT pg_catalog.md5(COALESCE(${rows}, '') ${CONCAT} ';' ${CONCAT} ${shape}) FROM ${store.quoted} AS h`;
   type Reading = { changes: string | null; shape: string; began: string };
   let before: Reading = { changes: null, shape: "", began: "" };
