@@ -86,4 +86,34 @@ await describeEachDriver("a commit between another process's plan and its lock",
       );
     });
   });
+
+  test("down({ steps: 1 }) that planned before another process applied one more reverts one migration from where the database stands under the lock, and reports that version", async (t) => {
+    if (h.lacks(t, "fileLocking")) return;
+    await twoConnections(h, (late, early) => {
+      // Each down drops what its up made, so the number reverted shows in the tables left.
+      const reversible = migrations.map((entry, index) => ({ ...entry, reversible: true, downSql: `DELETE FROM side_effects WHERE version = ${index + 1};` }));
+      late.manager(reversible).up({ to: 2 });
+      const manager = late.manager(reversible);
+      const interleaved = interleaveBeforeFirstWriteLock(manager, () => early.manager(reversible).up());
+      const result = manager.down({ steps: 1 });
+      assert.ok(interleaved());
+      assert.deepEqual([result.fromVersion, result.toVersion, result.steps.map((step) => step.version)], [3, 2, [3]]);
+      assert.deepEqual(
+        late.rows("SELECT version FROM side_effects ORDER BY version").map((row) => row.version),
+        [1, 2],
+      );
+    });
+  });
+
+  test("an up that planned before another process applied everything reports the version it found under the lock", async (t) => {
+    if (h.lacks(t, "fileLocking")) return;
+    await twoConnections(h, (late, early) => {
+      late.manager(migrations).up({ to: 1 });
+      const manager = late.manager(migrations);
+      const interleaved = interleaveBeforeFirstWriteLock(manager, () => early.manager(migrations).up());
+      const result = manager.up();
+      assert.ok(interleaved());
+      assert.deepEqual([result.fromVersion, result.toVersion, result.steps.length], [3, 3, 0]);
+    });
+  });
 });

@@ -66,7 +66,8 @@ interface Walk<E extends MigrationEntry> {
   /** `transaction: "all"`. */
   readonly all: boolean;
   /** Plans again from the history's keys, refusing what this run cannot apply. */
-  readonly replan: (applied: AppliedMigrationKey[]) => Step<MigrationPlan<E>>;
+  /** Plans again from `applied`, read under the write lock. */
+  readonly replan: (applied: AppliedMigrationKey[], locked: true) => Step<MigrationPlan<E>>;
   readonly ran: AppliedStep[];
   /** Taken before the first migration that could change a setting; `null` until then. */
   settingsBefore: ConnectionSettingsSnapshot | null;
@@ -126,24 +127,32 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
 
   /** Reverts applied migrations; see `MigrationManager.down`. */
   *down(options: DownOptions = {}): Step<MigrationResult> {
-    // `steps` counts from where the call started: every re-plan aims at the version the first chose.
+    // `steps` counts from where the database stood when the call first held the write lock (another process may have applied more since the first read): every later
+    // plan aims at the version that one chose.
     let target: DownOptions = options;
-    return yield* this.runPlan("down", options, (applied) => {
+    return yield* this.runPlan("down", options, (applied, locked) => {
       const plan = planDown(this.entries, applied, target);
-      target = { to: plan.toVersion };
+      if (locked) target = { to: plan.toVersion };
       return plan;
     });
   }
 
-  private *runPlan(direction: MigrationDirection, options: { readonly transaction?: TransactionMode }, plan: (applied: AppliedMigrationKey[]) => MigrationPlan<R[number]>): Step<MigrationResult> {
+  private *runPlan(
+    direction: MigrationDirection,
+    options: { readonly transaction?: TransactionMode },
+    plan: (applied: AppliedMigrationKey[], locked: boolean) => MigrationPlan<R[number]>,
+  ): Step<MigrationResult> {
     const mode = optionsObject(options, direction).transaction ?? DEFAULT_TRANSACTION_MODE;
     // Any other value read as "each" would commit migration by migration a run the caller meant to be all or nothing.
     if (!TRANSACTION_MODES.includes(mode)) throw usageError(`transaction must be ${TRANSACTION_MODES.map((name) => JSON.stringify(name)).join(" or ")}; got ${JSON.stringify(mode) ?? String(mode)}.`);
     yield* refuseOpenTransaction(this.settings.driverName, direction);
     this.referencingTables.forget();
     const all = mode === "all";
-    const replan = function* (this: Executor<R>, applied: AppliedMigrationKey[]): Step<MigrationPlan<R[number]>> {
-      const fresh = plan(applied);
+    // Where the database stood when the run first held the write lock: the first read, outside it, may be behind another process's run.
+    let fromVersion: number | null = null;
+    const replan = function* (this: Executor<R>, applied: AppliedMigrationKey[], locked = false): Step<MigrationPlan<R[number]>> {
+      const fresh = plan(applied, locked);
+      if (locked) fromVersion ??= fresh.fromVersion;
       if (all && this.settings.capabilities.atomicBatch) {
         const fix = text`Each migration is ${direction === "up" ? "applied" : "reverted"} atomically on its own; run ${runCall(direction)} instead.`;
         throw driverCapabilityError({ driver: this.settings.driverName, capability: "atomicBatch", operation: [runCall(direction, { transaction: "all" })], fix });
@@ -153,13 +162,11 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       return fresh;
     }.bind(this);
     const ran: AppliedStep[] = [];
-    let fromVersion: number | null = null;
     const attempt = function* (this: Executor<R>): Step<MigrationResult> {
       const { steps, toVersion, fromVersion: current } = yield* replan(yield* this.store.readKeys());
-      fromVersion ??= current;
       if (steps.length === 0) {
         this.emit({ type: "nothing-pending", direction, currentVersion: current });
-        return { direction, fromVersion, toVersion, steps: ran };
+        return { direction, fromVersion: fromVersion ?? current, toVersion, steps: ran };
       }
       // No counter yet: the first transaction plans again under the lock.
       const walk: Walk<R[number]> = {
@@ -177,7 +184,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         stale: false,
         uncommitted: [],
       };
-      return { direction, fromVersion, toVersion: yield* this.walk(walk), steps: ran };
+      const reached = yield* this.walk(walk);
+      return { direction, fromVersion: fromVersion ?? current, toVersion: reached, steps: ran };
     };
     return yield* this.withConnectionSettings(this.waitWhileAnotherProcessMigrates(attempt.bind(this)));
   }
@@ -237,7 +245,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     this.historyTableBeforeTransaction = !created;
     walk.ensured = true;
     if (walk.stale || counter === null || counter !== walk.counter) {
-      const fresh = yield* walk.replan(created ? [] : yield* this.store.readKeys(ensuring));
+      const fresh = yield* walk.replan(created ? [] : yield* this.store.readKeys(ensuring), true);
       const pending = new Set(fresh.steps);
       for (const entry of walk.queue.slice(walk.next)) {
         if (!pending.has(entry)) this.emit({ type: "skipped", direction, version: entry.version, name: entry.name, reason: "applied-elsewhere" });
