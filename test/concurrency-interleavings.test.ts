@@ -6,7 +6,9 @@
  * driver's own.
  */
 import assert from "node:assert/strict";
+import { renameSync } from "node:fs";
 import { test } from "node:test";
+import type { StepwiseError } from "../src/core/errors.js";
 import type { SyncMigrationManager } from "../src/core/manager.js";
 import type { MigrationEntry, MigrationRegistry } from "../src/core/types.js";
 import { describeEachDriver, type DriverHarness, type TestDatabase } from "./support/driver-matrix.js";
@@ -104,6 +106,29 @@ await describeEachDriver("a commit between another process's plan and its lock",
       );
     });
   });
+
+  for (const journalMode of ["WAL", "DELETE"]) {
+    test(`a file renamed over the database (a restore) while a run waits for its lock: the run refuses (SQLITE_READONLY_DBMOVED) and writes neither file, in ${journalMode} mode`, async (t) => {
+      if (h.lacks(t, "fileLocking")) return;
+      await h.withDatabase(async (late) => {
+        late.exec(`PRAGMA journal_mode = ${journalMode}`);
+        late.manager(migrations).up({ to: 1 });
+        // The restored database, made beside the live one: at version 1 too.
+        late.exec(`VACUUM INTO '${late.file}.restored'`);
+        const manager = late.manager(migrations);
+        const interleaved = interleaveBeforeFirstWriteLock(manager, () => renameSync(`${late.file}.restored`, late.file));
+        assert.throws(
+          () => manager.up(),
+          (error: StepwiseError) => error.code === "DATABASE_UNUSABLE" && (error.details as { sqliteCode: string }).sqliteCode === "SQLITE_READONLY_DBMOVED",
+        );
+        assert.ok(interleaved());
+        // Neither the file the connection had open nor the one now at the path got migration 2.
+        const versions = (db: TestDatabase) => db.rows("SELECT version FROM side_effects ORDER BY version").map((row) => row.version);
+        assert.deepEqual(versions(late), [1]);
+        assert.deepEqual(versions(await late.reopen()), [1]);
+      });
+    });
+  }
 
   test("an up that planned before another process applied everything reports the version it found under the lock", async (t) => {
     if (h.lacks(t, "fileLocking")) return;

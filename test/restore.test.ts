@@ -72,6 +72,43 @@ async function scenario(h: DriverHarness, db: TestDatabase, t: { after(fn: () =>
 }
 
 await describeEachDriver("restore", (h) => {
+  for (const journalMode of ["wal", "delete"]) {
+    test(`restoreBackup holds the write lock while it copies the database it replaces, so a run that opened the database meanwhile commits to neither file (${journalMode})`, async (t) => {
+      if (h.lacks(t, "openFile")) return;
+      await h.withDatabase(async (db) => {
+        const { backup, library } = await scenario(h, db, t, journalMode);
+        // An app instance that opened the database before the restore and runs once the restore lets go of the lock.
+        const app = await h.open(db.file);
+        t.after(() => app.close());
+        // A newer build of the app, with a migration the restored database has not run either.
+        const appManager = app.manager([...registry, sqlEntry(4, "later", "INSERT INTO notes (body) VALUES ('fourth');")]);
+        let attempt: string | null = null;
+        const watched = {
+          ...library,
+          openFile: (file: string, options: { readonly: boolean; busyTimeoutMs: number }) => {
+            // The copy of the replaced database is read through a connection of its own: meanwhile, no other may write.
+            if (options.readonly && file === db.file) {
+              try {
+                app.exec("PRAGMA busy_timeout = 0");
+                app.exec("BEGIN IMMEDIATE");
+                app.exec("ROLLBACK");
+                attempt = "took the write lock";
+              } catch (error) {
+                attempt = app.driver.classifyError(error).kind;
+              }
+            }
+            return library.openFile!(file, options);
+          },
+        };
+        const result = await nets.restoreBackup({ driver: watched, backupFile: backup, databasePath: db.file, migrations: registry });
+        assert.deepEqual([attempt, result.version], ["locked", 1]);
+        assert.throws(() => appManager.up(), stepwiseFailure({ code: "DATABASE_UNUSABLE", sqliteCode: "SQLITE_READONLY_DBMOVED" }));
+        assert.equal(app.value("SELECT count(*) FROM notes WHERE body = 'fourth'"), 0);
+        assert.equal((await contentsOf(h, db.file)).version, 1);
+      });
+    });
+  }
+
   test("restoreBackup replaces a WAL database with the backup in one rename, keeps the one it replaced, and leaves none of its journals", async (t) => {
     if (h.lacks(t, "openFile")) return;
     await h.withDatabase(async (db) => {

@@ -1,5 +1,6 @@
 /** The one place a driver's optional members get their defaults and its capabilities are derived from the methods present. */
-import { connectionClosedError, isStatementRunningRefusal, kindOfSqliteCode, sqliteCodeOf, statementLeftRunningError, usageError } from "./error-factories.js";
+import { connectionClosedError, isStatementRunningRefusal, kindOfSqliteCode, sqliteCodeOf, statementLeftRunningError, translateSqliteError, usageError } from "./error-factories.js";
+import { nodeFs } from "./node-builtins.js";
 import type { Driver, ErrorClassification } from "./driver.js";
 import { isThenable } from "./step.js";
 import type { DriverCapabilities } from "./driver-capabilities.js";
@@ -30,10 +31,17 @@ export function defineDriver<Db, Async extends boolean>(primitives: DriverPrimit
   const refuseBatches = (): never => {
     throw usageError(`forEachBatch is not available with the ${p.name} driver: walk the table with your own keyed queries on the connection.`);
   };
+  const onFile = sqlite && typeof p.filePath === "string" ? fileIdentity(p.filePath) : null;
   const defaults: Pick<Driver<Db, boolean>, Defaulted | "fenceWritesUntil"> = {
     filePath: null,
     classifyError: classifySqliteError,
-    begin: (mode) => p.exec(sqlite && mode === "immediate" ? "BEGIN IMMEDIATE" : "BEGIN"),
+    begin: (mode) =>
+      then(p.exec(sqlite && mode === "immediate" ? "BEGIN IMMEDIATE" : "BEGIN"), () => {
+        // A file renamed over the database (a restore) while this connection waited for the lock would take its writes with the file it has open, which nothing reads
+        // any more; SQLite itself refuses such a write only in rollback-journal mode. The executor rolls the transaction back.
+        if (onFile !== null && mode === "immediate" && fileIdentity(p.filePath!) !== onFile)
+          throw translateSqliteError(new Error("the database file was replaced while this connection had it open"), 0, "SQLITE_READONLY_DBMOVED");
+      }),
     commit: () => p.exec("COMMIT"),
     // Quietly: SQLite may already have rolled back (after SQLITE_FULL, say).
     rollback: () => (isOpen() ? then(p.inTransaction(), (open) => (open ? quietly(() => p.exec("ROLLBACK")) : undefined)) : answer(undefined)),
@@ -69,6 +77,12 @@ function capabilitiesOf(p: DriverPrimitives<unknown, boolean>, lacks: readonly D
     batchWalk: p.createContext !== undefined,
     scratchDatabase: p.openScratchDatabase !== undefined,
   };
+}
+
+/** The device and inode of the file at `path` (`null` when there is none): the same path naming another file is another database. */
+function fileIdentity(path: string): string | null {
+  const stats = nodeFs().statSync(path, { throwIfNoEntry: false });
+  return stats === undefined ? null : `${stats.dev}:${stats.ino}`;
 }
 
 /** Reads an `SQLITE_*` code as stepwise's error kinds: the default `classifyError`. */

@@ -258,10 +258,15 @@ async function keepReplaced(opener: SyncDriver, databasePath: string, directory:
   } catch (error) {
     throw translateSqliteError(error, busyTimeoutMs, sqliteCodeFrom(opener, error));
   }
+  let reader: SyncDriver | null = null;
   try {
     await waitUntilUnused(current, databasePath, store, options.migrations, busyTimeoutMs);
+    // The write lock stays held while the copy is made (until just before the rename): a process that opens the database meanwhile waits, then finds the file replaced,
+    // instead of committing to the one the rename takes away.
+    current.exec("BEGIN IMMEDIATE");
     const version = runSync(store.exists(), current) ? highestRecordedVersion(runSync(store.readKeys(), current)) : 0;
-    return { previous: await takeBackup(current, { directory, version, keep: Number.MAX_SAFE_INTEGER, busyTimeoutMs }), setAside: null };
+    reader = opener.openFile!(databasePath, { readonly: true, busyTimeoutMs });
+    return { previous: await takeBackup(reader, { directory, version, keep: Number.MAX_SAFE_INTEGER, busyTimeoutMs }), setAside: null };
   } catch (error) {
     const code = error instanceof StepwiseError ? (error.is("DATABASE_DAMAGED") ? "SQLITE_CORRUPT" : error.is("DATABASE_UNUSABLE") ? error.details.sqliteCode : null) : sqliteCodeFrom(current, error);
     if (!/^SQLITE_(NOTADB|CORRUPT)/.test(code ?? "")) throw translateSqliteError(error, busyTimeoutMs, code);
@@ -281,6 +286,9 @@ async function keepReplaced(opener: SyncDriver, databasePath: string, directory:
       }
     }
   } finally {
+    if (reader !== null) closeQuietly(reader);
+    // Released before the journals move aside and the rename: a connection's last close in WAL mode deletes the -wal at its path.
+    tryOr(() => current.exec("ROLLBACK"), undefined);
     closeQuietly(current);
   }
 }
