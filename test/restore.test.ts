@@ -13,12 +13,14 @@ import * as nets from "../src/safety/index.js";
 import assert from "node:assert/strict";
 import { randomFillSync } from "node:crypto";
 import { spawnSync } from "node:child_process";
-import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import Database from "better-sqlite3";
 import type { MigrationRegistry } from "../src/core/types.js";
+import type { StepwiseError } from "../src/core/errors.js";
 import { MigrationManager } from "../src/entries/better-sqlite3.js";
 import { createBetterSqlite3Driver } from "../src/drivers/better-sqlite3.js";
 import { availableDrivers, describeEachDriver, unloadableReason, type DriverHarness, type TestDatabase } from "./support/driver-matrix.js";
@@ -72,6 +74,36 @@ async function scenario(h: DriverHarness, db: TestDatabase, t: { after(fn: () =>
 }
 
 await describeEachDriver("restore", (h) => {
+  test("restoreBackup onto a full file system: BACKUP_DISK_FULL measuring the room once its unfinished copy is gone, and nothing of that copy left beside the database", async (t) => {
+    if (h.lacks(t, "openFile")) return;
+    if (process.getuid?.() !== 0) return void t.skip("mounting a tmpfs needs root");
+    const mountPoint = mkdtempSync(path.join(tmpdir(), "stepwise-restore-full-"));
+    if (spawnSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mountPoint]).status !== 0) return void t.skip("mounting a tmpfs is not allowed here");
+    // Lazily: a library may close the file of its failed copy only when its connection is collected.
+    t.after(() => {
+      spawnSync("umount", ["-l", mountPoint]);
+      rmSync(mountPoint, { recursive: true, force: true });
+    });
+    await h.withDatabase(async (db) => {
+      // The backup: this app's history and 2 MB of rows, more than the file system holds.
+      db.manager(registry).up({ to: 1 });
+      db.exec("CREATE TABLE filler (v TEXT); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) INSERT INTO filler SELECT hex(randomblob(50)) FROM n;");
+      db.close();
+      const live = path.join(mountPoint, "app.db");
+      const target = await h.open(live);
+      target.manager(registry).up({ to: 1 });
+      target.close();
+      const library = await h.open(path.join(db.dir, "library.db"));
+      t.after(() => library.close());
+      await assert.rejects(nets.restoreBackup({ driver: library.driver, backupFile: db.file, databasePath: live }), (error: StepwiseError<"BACKUP_DISK_FULL">) => {
+        assert.equal(error.code, "BACKUP_DISK_FULL");
+        assert.ok((error.details.availableBytes ?? 0) > 0, `availableBytes ${String(error.details.availableBytes)}`);
+        return true;
+      });
+      assert.deepEqual(readdirSync(mountPoint), ["app.db"]);
+    });
+  });
+
   for (const journalMode of ["wal", "delete"]) {
     test(`restoreBackup holds the write lock while it copies the database it replaces, so a run that opened the database meanwhile commits to neither file (${journalMode})`, async (t) => {
       if (h.lacks(t, "openFile")) return;

@@ -124,9 +124,14 @@ export async function takeBackup(source: DriverSource, options: TakeBackupOption
     partial = null;
     return { path, version, createdAt: now.toISOString(), sizeBytes, method, pruned: prune(directory, databaseFile, keep, path) };
   } catch (error) {
-    if (partial !== null) nodeFs().rmSync(partial, { force: true });
+    if (partial !== null) removeCopy(partial);
     throw backupWriteError(error, driver, directory, partial ?? directory, busyTimeoutMs);
   }
+}
+
+/** Removes a copy that was not finished, with the journal SQLite may have left beside it. */
+export function removeCopy(file: string): void {
+  for (const name of [file, `${file}-journal`, `${file}-wal`, `${file}-shm`]) nodeFs().rmSync(name, { force: true });
 }
 
 /** Creates the hidden `.<database file>.<random>.<suffix>` in `directory` with `modeFrom`'s private mode. */

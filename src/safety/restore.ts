@@ -30,7 +30,7 @@ import type { MigrationRegistry } from "../core/types.js";
 import { fileKindAt } from "../drivers/database-file.js";
 import { realDatabaseFileOrThrow } from "./real-database-file.js";
 import { findLockHolders } from "../drivers/lock-holders.js";
-import { assertAbsolute, backupDriverOf, backupWriteError, closeQuietly, createHiddenFile, quickCheckProblems, sqliteCodeFrom, takeBackup, type DriverSource } from "./backup.js";
+import { assertAbsolute, backupDriverOf, backupWriteError, closeQuietly, createHiddenFile, quickCheckProblems, removeCopy, sqliteCodeFrom, takeBackup, type DriverSource } from "./backup.js";
 
 /** Options for {@link restoreBackup}. */
 export interface RestoreOptions {
@@ -141,7 +141,11 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       // A backup is written in rollback-journal mode; the database it replaces keeps WAL, which belongs to the file and to how the app shares it.
       if (exists && isWalFile(databasePath)) inWalMode(opener, replacement, busyTimeoutMs);
     } catch (error) {
-      throw backupWriteError(error, source, folder, replacement ?? folder, busyTimeoutMs);
+      // Removed before the error measures the room left, which the unfinished copy would take.
+      const failed = replacement ?? folder;
+      if (replacement !== null) removeCopy(replacement);
+      replacement = null;
+      throw backupWriteError(error, source, folder, failed, busyTimeoutMs);
     }
     if (exists) kept = await keepReplaced(opener, databasePath, canWrite(nodePath().dirname(backupFile)) ? nodePath().dirname(backupFile) : folder, store, options);
     // The old file's journals go aside, not away, until the rename succeeds: a crashed writer's -wal may hold its last commits.
@@ -167,7 +171,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     }
     const aside = kept.setAside === null ? [] : [`${kept.setAside}-wal`, `${kept.setAside}-journal`].filter((copy) => !keptCopies.has(copy));
     if (kept.setAside !== null && keptCopies.size === 0) aside.push(kept.setAside);
-    for (const file of [replacement, kept.previous?.path ?? null, ...aside]) if (file !== null) nodeFs().rmSync(file, { force: true });
+    if (replacement !== null) removeCopy(replacement);
+    for (const file of [kept.previous?.path ?? null, ...aside]) if (file !== null) nodeFs().rmSync(file, { force: true });
     throw asRestoreError(error);
   } finally {
     if (source !== null) closeQuietly(source);
