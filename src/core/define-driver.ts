@@ -43,9 +43,8 @@ export function defineDriver<Db, Async extends boolean>(primitives: DriverPrimit
           throw translateSqliteError(new Error("the database file was replaced while this connection had it open"), 0, "SQLITE_READONLY_DBMOVED");
       }),
     commit: () => p.exec("COMMIT"),
-    // Quietly: SQLite may already have rolled back (after SQLITE_FULL, say), leaving the file as the failed write grew it beside a hot journal until the next read, which
-    // a close does not make: that read puts the file back now.
-    rollback: () => (isOpen() ? then(p.inTransaction(), (open) => quietly(() => (open ? p.exec("ROLLBACK") : pragmas ? p.query("PRAGMA schema_version", []) : undefined))) : answer(undefined)),
+    // Quietly: SQLite may already have rolled back (after SQLITE_FULL, say).
+    rollback: () => (isOpen() ? then(p.inTransaction(), (open) => (open ? quietly(() => p.exec("ROLLBACK")) : undefined)) : answer(undefined)),
     changeCounter: () => answer(null),
     getBusyTimeout: () => (pragmas ? then(p.query("PRAGMA busy_timeout", []), firstNumber) : answer(keptBusyTimeout)),
     setBusyTimeout: (ms) => {

@@ -211,7 +211,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
             return walk.toVersion;
           }
         } catch (error) {
-          yield* rollbackQuietly();
+          yield* this.rollbackAfter(error);
           // Inside the try: the statements run again with foreign keys as the migration had them.
           throw yield* this.locateFailedStatement(error, walk);
         } finally {
@@ -754,7 +754,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         if (this.settings.capabilities.userVersion) yield* setUserVersion(0);
         yield* commit();
       } catch (error) {
-        yield* rollbackQuietly();
+        yield* this.rollbackAfter(error);
         throw this.resetFailed(error, dropping);
       } finally {
         if (restoreForeignKeys) yield* exec("PRAGMA foreign_keys = ON");
@@ -862,6 +862,22 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       }
     }
     return refusal === null ? status : { ...status, problem: toPlainError(refusal) };
+  }
+
+  /**
+   * Rolls back after `error`. A write the disk refused (`SQLITE_FULL`, `SQLITE_IOERR_*`) SQLite has rolled back itself, but it leaves the file as the write grew it beside a hot
+   * journal until the next read, which a close does not make: one read puts the file back before the failure is reported.
+   */
+  private *rollbackAfter(error: unknown): Step<void> {
+    yield* rollbackQuietly();
+    const details = isInstanceSafely(error, StepwiseError) ? (error.details as { sqliteCode?: unknown }) : null;
+    const code = details ? details.sqliteCode : this.sqliteCodeOf(error);
+    if (this.dialect.name !== "sqlite" || typeof code !== "string" || !/^SQLITE_(FULL|IOERR)/.test(code)) return;
+    try {
+      yield* queryValue("PRAGMA schema_version");
+    } catch {
+      // The disk or the connection may still refuse; the next opener rolls the journal back then.
+    }
   }
 
   private sqliteCodeOf(error: unknown): string | null {

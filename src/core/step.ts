@@ -55,9 +55,9 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && typeof value === "object" && typeof (value as { then?: unknown }).then === "function";
 }
 
-/** Rolls back when a transaction is open, and after a write the disk refused, lets SQLite put back the file it rolled back itself (the drivers' `rollback`); never throws. */
+/** Rolls back when a transaction is open; never throws. */
 export function* rollbackQuietly(): Step<void> {
-  yield* callDriver("rollback");
+  if (yield* inTransaction()) yield* callDriver("rollback");
 }
 
 /** The writes `step` would make, collected as batch statements instead of run (each `run` reported as one changed row); a read is refused. */

@@ -61,8 +61,7 @@ export function createBetterSqlite3Driver(db: Database): SyncDriver<Database> {
     run: (sql, params) => ({ changes: prepare(sql).run(...params).changes }),
     inTransaction,
     rollback: () => {
-      // After a write the disk refused, SQLite has rolled back already but puts the file back only at the next read (see defineDriver's rollback).
-      if (isOpen()) quietly(() => (db.inTransaction ? db.exec("ROLLBACK") : query("PRAGMA schema_version", [])));
+      if (inTransaction()) quietly(() => db.exec("ROLLBACK"));
       if (unsafeUntilRollback) db.unsafeMode((unsafeUntilRollback = false));
     },
     runBody: (entry, direction, context) => {

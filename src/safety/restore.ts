@@ -269,6 +269,9 @@ async function keepReplaced(opener: SyncDriver, databasePath: string, directory:
     // The write lock stays held while the copy is made (until just before the rename): a process that opens the database meanwhile waits, then finds the file replaced,
     // instead of committing to the one the rename takes away.
     current.exec("BEGIN IMMEDIATE");
+    // A transaction: false migration may have recorded its start between the check and the lock.
+    const started = runningMigration(current, store, options.migrations);
+    if (started !== null) throw migrationInProgressError({ ...started, waitedMs: busyTimeoutMs });
     const version = runSync(store.exists(), current) ? highestRecordedVersion(runSync(store.readKeys(), current)) : 0;
     reader = opener.openFile!(databasePath, { readonly: true, busyTimeoutMs });
     return { previous: await takeBackup(reader, { directory, version, keep: Number.MAX_SAFE_INTEGER, busyTimeoutMs }), setAside: null };
