@@ -61,7 +61,7 @@ test("a real full file system: DISK_FULL, and the file is as it was and its jour
   let db: Database.Database | null = null;
   t.after(() => {
     db?.close();
-    spawnSync("umount", [mountPoint]);
+    spawnSync("umount", ["-l", mountPoint]);
     rmSync(mountPoint, { recursive: true, force: true });
   });
   const migrations = [
