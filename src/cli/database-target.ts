@@ -404,8 +404,11 @@ function namingDatabaseFile(error: unknown, file: string | null): unknown {
   const code = error.is("DATABASE_UNUSABLE") ? (error.details.problem === undefined ? error.code : null) : error.is("DATABASE_NEEDS_RECOVERY") ? error.code : null;
   // A message that names the path already (a folder that cannot be made) says it once.
   if (code === null || error.message.includes(file)) return error;
-  const kept = { api: spellFields(error, "api").message, cli: spellFields(error, "cli").message };
-  const message = { api: typeof kept.api === "string" ? kept.api : error.message, cli: typeof kept.cli === "string" ? kept.cli : error.message };
+  const spelled = (syntax: "api" | "cli") => {
+    const kept = spellFields(error, syntax).message;
+    return typeof kept === "string" ? kept : error.message;
+  };
+  const message = { api: spelled("api"), cli: spelled("cli") };
   const named = new StepwiseError(code, [`${file}: `, message], { ...(error.details as { sqliteCode: string }), databasePath: file }, { cause: error });
   return Object.assign(named, { nativeCode: error.nativeCode, nativeKind: error.nativeKind });
 }

@@ -65,8 +65,7 @@ interface Walk<E extends MigrationEntry> {
   readonly direction: MigrationDirection;
   /** `transaction: "all"`. */
   readonly all: boolean;
-  /** Plans again from the history's keys, refusing what this run cannot apply. */
-  /** Plans again from `applied`, read under the write lock. */
+  /** Plans again from the history's keys `applied`, read under the write lock, refusing what this run cannot apply. */
   readonly replan: (applied: AppliedMigrationKey[], locked: true) => Step<MigrationPlan<E>>;
   readonly ran: AppliedStep[];
   /** Taken before the first migration that could change a setting; `null` until then. */

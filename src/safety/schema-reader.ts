@@ -25,7 +25,6 @@ export type SafetyNetManager<R extends MigrationRegistry = MigrationRegistry, As
  * refused inside the app's transaction, holding the run lock on PostgreSQL.
  */
 export function runSafetyNet<T>(manager: SafetyNetManager, start: () => Step<T>, writes?: string): T | Promise<T> {
-  requireManager(manager, "A safety net");
   const run = () => {
     const step = start();
     const refusing = function* (): Step<T> {

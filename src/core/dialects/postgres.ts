@@ -426,9 +426,9 @@ export function literal(text: string): string {
  */
 function createPostgresHistoryGuard(store: PostgresHistoryStore): HistoryGuard {
   const changes = ["inserted", "updated", "deleted"].map((kind) => `pg_catalog.pg_stat_get_xact_tuples_${kind}(c.oid)`).join(" OPERATOR(pg_catalog.+) ");
-  // 'gone' when no table has the name any more.
   const storageAndColumns = `pg_catalog.pg_relation_filenode(c.oid), (SELECT pg_catalog.string_agg(a.attname::${TEXT}, ',' ORDER BY a.attnum) FROM pg_catalog.pg_attribute AS a WHERE a.attrelid ${EQ} c.oid AND a.attnum ${GT} 0 AND NOT a.attisdropped)`;
   const ofTable = `FROM pg_catalog.pg_class AS c WHERE c.oid ${EQ} pg_catalog.to_regclass(${literal(store.quoted)}))`;
+  // 'gone' when no table has the name any more.
   const shape = `COALESCE((SELECT pg_catalog.concat_ws(',', ${storageAndColumns}) ${ofTable}, 'gone')`;
   // When the transaction began, in microseconds: an integer's text reads back the same whatever the body set (a time zone, a date style, fewer float digits).
   const began = `(pg_catalog.date_part('epoch', pg_catalog.transaction_timestamp()) OPERATOR(pg_catalog.*) 1000000::pg_catalog.float8)::pg_catalog.int8::${TEXT}`;
