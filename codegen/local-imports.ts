@@ -84,6 +84,17 @@ export function followLocalImports(input: { absolutePath: string; sourceFile: ts
 }
 
 /**
+ * What `gen` would refuse in `absolutePath` as a migration imports it, and in the local files it imports in turn: a file missing or unreadable, a syntax error, an import it cannot trace. `import`
+ * checks the JavaScript migrations it wraps with it before writing anything, since `gen` follows each wrapper into its original.
+ */
+export function importedFileProblems(absolutePath: string, projectRoot: string): Problem[] {
+  const problems: Problem[] = [];
+  const loaded = loadImportedFile(absolutePath, projectPath(projectRoot, absolutePath), new Map(), problems);
+  if (loaded?.sourceFile) problems.push(...followLocalImports({ absolutePath, sourceFile: loaded.sourceFile, ownChecksum: "", projectRoot }).problems);
+  return problems;
+}
+
+/**
  * Where `found` leads from `file`, as Node, tsx and tsc resolve it: from the folder the file really is in, which differs from the folder it was reached through when a folder on the way is a symbolic
  * link (a migrations folder linked from a shared package, say). The path as written is kept where it names the same file, so such a project's checksums do not move.
  */

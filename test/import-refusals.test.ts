@@ -162,6 +162,31 @@ test("a malformed source file is IMPORT_SOURCE_INVALID at its file and line, and
   }
 });
 
+test("a JavaScript migration whose local imports gen would refuse (a file missing, here or in a helper outside the folder, or a helper that does not parse) is IMPORT_SOURCE_INVALID at the import's line; nothing is written", async (t) => {
+  const migration = (specifier: string) =>
+    `// Seeds from a list beside it.\nconst list = require(${JSON.stringify(specifier)});\nexports.up = async (knex) => knex.schema.createTable("a", (table) => table.integer("id"));\nexports.down = async (knex) => knex.schema.dropTable("a");\n`;
+  const cases: [specifier: string, outside: Record<string, string>, file: string, line: number][] = [
+    ["./list.json", {}, "knex-migrations/20240101000000_a.cjs", 2],
+    ["../shared/helper.cjs", { "shared/helper.cjs": "// The seed list.\nmodule.exports = require('./gone.json');\n" }, "shared/helper.cjs", 2],
+    ["../shared/helper.cjs", { "shared/helper.cjs": "module.exports = {\n  rows: [1, 2,,\n};\n" }, "shared/helper.cjs", 3],
+  ];
+  for (const [specifier, outside, file, line] of cases) {
+    const project = projectWith(t, "knex", { "20240101000000_a.cjs": migration(specifier) });
+    for (const [name, text] of Object.entries(outside)) {
+      mkdirSync(path.dirname(path.join(project.root, name)), { recursive: true });
+      writeFileSync(path.join(project.root, name), text);
+    }
+    const error = await importError(project, ["knex", "knex-migrations", "--yes"]);
+    assert.equal(error.code, "IMPORT_SOURCE_INVALID", String(error.message));
+    assert.deepEqual(
+      (error.problems as { file: string; line: number }[]).map((problem) => [problem.file, problem.line]),
+      [[file, line]],
+      String(error.message),
+    );
+    assert.equal(existsSync(project.migrationsDir), false);
+  }
+});
+
 test("a source folder that does not exist, or holds none of the tool's migrations, is IMPORT_SOURCE_INVALID", async (t) => {
   const project = projectWith(t, "sqlx", { "README.md": "notes\n" });
   for (const dir of ["sqlx-migrations", "nowhere"]) {

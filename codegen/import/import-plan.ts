@@ -12,6 +12,7 @@ import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 import { parseSqlMigrationSource, type SqlSourceProblem } from "../../src/shared/sql-source.js";
 import { tokenizeSql } from "../../src/shared/postgres-tokens.js";
 import { canonicalizeSql } from "../../src/shared/checksum.js";
+import { importedFileProblems } from "../local-imports.js";
 import { formatMigrationFileName, isMigrationLike, toSnakeCaseName } from "../migration-file.js";
 import { escapeControlCharacters, projectPath, tryOr } from "../problems.js";
 import { writeFileAtomic } from "../write-file.js";
@@ -106,7 +107,8 @@ export interface ImportPlan {
 
 /** `IMPORT_SOURCE_INVALID` for the problems, at their paths under `source`; its message lists one cause met in many files (every CommonJS file of a folder under `"type": "module"`) once, with its files. */
 function sourceInvalid(tool: string, source: string, problems: readonly SourceProblem[]): StepwiseError<"IMPORT_SOURCE_INVALID"> {
-  const at = (file: string) => (file === "" ? source : `${source}/${file}`);
+  // A file a migration imports from outside the folder is named from the project's root (`db/knex/../../lib/a.js` as `lib/a.js`).
+  const at = (file: string) => (file === "" ? source : file.startsWith("../") ? path.posix.normalize(`${source}/${file}`) : `${source}/${file}`);
   // A file name may hold a line break or a terminal escape; the problems' `file` fields keep it exactly.
   const place = (file: string) => escapeControlCharacters(at(file));
   const byMessage = new Map<string, SourceProblem[]>();
@@ -165,6 +167,9 @@ export function planImport(options: ImportOptions): ImportPlan {
         line: 1,
         message: `its path holds ${JSON.stringify(unsafe[0])}, which an import specifier cannot name as written (a URL reads \\ as /, and %, #, ? and control characters otherwise); rename the file or folder before importing`,
       });
+    // gen follows each wrapper into its original: what it would refuse there is refused here, at its place under the source folder, before anything is written.
+    for (const problem of importedFileProblems(path.join(sourceDir, migration.module.file), projectRoot))
+      problems.push({ file: path.relative(sourceDir, path.resolve(projectRoot, problem.file)).split(path.sep).join("/"), line: problem.line, message: problem.message, code: problem.code });
     const down = migration.down !== null ? "module" : emptyDown === "no-op" ? "no-op" : "none";
     return {
       version,
