@@ -232,7 +232,7 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
       if (flags.base !== undefined && !flags.check) throw usageError("--base compares with another branch and writes nothing: use it with --check.");
       if (flags.requireReplay && !flags.check) throw usageError("--require-replay makes gen --check fail when its replay cannot run: use it with --check.");
       if (flags.requireReplay && !flags.replay) throw usageError("--require-replay and --no-replay contradict each other: pass one of them.");
-      await runGen(run, flags, settingsOf(flags, "stepwise gen", command), context);
+      await runGen(run, flags, settingsOf(flags, "stepwise gen", command), context, command);
     });
 
   pathOptions(
@@ -309,10 +309,10 @@ function addSquashCommand(run: BinRun, program: Command, context: CliContext): v
     .option("--yes", "delete migrations 1..K, write the squash and regenerate the registry; without it, print what it would do and change nothing")
     .option("--json", "print the plan as JSON")
     .addHelpText("after", SQUASH_HELP)
-    .action(async (flags: SquashFlags) => {
+    .action(async (flags: SquashFlags, command: Command) => {
       const settings = resolveSettings(run.projectRoot, { migrationsDir: flags.dir, dialect: flags.dialect });
       assertPeersInstalled("stepwise squash", CODEGEN_PEERS);
-      const { url, unset } = settings.dialect === "postgres" ? run.runtimeSettings.replayUrl() : { url: null, unset: null };
+      const { url, unset } = settings.dialect === "postgres" ? replayUrlOf(run, command) : { url: null, unset: null };
       const load = async () => {
         await refuseStaleRegistry(run, settings);
         return loadRegistry(run, settings);
@@ -322,7 +322,13 @@ function addSquashCommand(run: BinRun, program: Command, context: CliContext): v
 }
 
 /** `gen`: writes (or with `--check`, checks) the registry, or with `--watch` keeps doing so; prints the outcome. */
-async function runGen(run: BinRun, flags: GenFlags, settings: StepwiseSettings, context: CliContext): Promise<void> {
+/** The server a postgres registry is replayed on: `--url` when given, as for every other command, else the config's `url`, else `DATABASE_URL`. */
+function replayUrlOf(run: BinRun, command: Command): { readonly url: string | null; readonly unset: string | null } {
+  const given = command.optsWithGlobals<{ url?: string }>().url;
+  return given === undefined ? run.runtimeSettings.replayUrl() : { url: given, unset: null };
+}
+
+async function runGen(run: BinRun, flags: GenFlags, settings: StepwiseSettings, context: CliContext, command: Command): Promise<void> {
   const { projectRoot } = run;
   const [{ generateRegistry }, { defaultGenCacheDir }] = await Promise.all([import("./generate.js"), import("./gen-cache.js")]);
   const { migrationsDir, dialect } = settings;
@@ -342,7 +348,7 @@ async function runGen(run: BinRun, flags: GenFlags, settings: StepwiseSettings, 
     else if (!flags.replay) replay = { ran: false, code: "disabled", reason: "--no-replay" };
     else {
       // Only a postgres registry replays on a server; an unset variable there skips the replay, naming it.
-      const { url, unset } = dialect === "postgres" ? run.runtimeSettings.replayUrl() : { url: null, unset: null };
+      const { url, unset } = dialect === "postgres" ? replayUrlOf(run, command) : { url: null, unset: null };
       const checked = await runReplayCheck({ ...settings, url, urlUnset: unset, registryFile: result.registryFile, loadRegistry: (file) => loadRegistry(run, { ...settings, registryFile: file }) });
       replay = checked.replay;
       const failed = checked.problems.length > 0 ? checked.problems : !replay.ran && flags.requireReplay ? [skippedReplayProblem(replay, projectPath(projectRoot, result.registryFile))] : [];

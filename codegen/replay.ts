@@ -89,7 +89,7 @@ export async function runReplayCheck(options: ReplayCheckOptions): Promise<{ pro
   if (options.dialect === "postgres" && !options.url) {
     const missing = options.urlUnset
       ? `the config's "url" names \${${options.urlUnset}}, which is not set`
-      : `none is configured: set "url" in the config (such as "\${DATABASE_URL}") or DATABASE_URL`;
+      : `none is configured: pass --url, or set "url" in the config (such as "\${DATABASE_URL}") or DATABASE_URL`;
     return { problems: [], replay: skip("no-server", `a postgres registry replays on a server, and ${missing}; a scratch database is created there and dropped after, and the role needs CREATEDB.`) };
   }
   let migrations: MigrationRegistry;

@@ -242,6 +242,10 @@ test(
         assert.deepEqual(parseProblemLines(required.stderr), [{ file: "generated/registry.ts", line: 1, column: 1, code: "REPLAY_SKIPPED" }]);
       }
     }
+    // --url names the server as it does for every other command: the replay goes there (refused here), no longer skipped for want of one.
+    const toUrl = await runCli(["gen", "--check", "--require-replay", "--json", "--url", "postgres://nobody@127.0.0.1:1/none"], { cwd: project.root, env });
+    assert.equal(toUrl.code, 1, toUrl.stdout + toUrl.stderr);
+    assert.deepEqual((JSON.parse(toUrl.stdout) as { replay: { code: string } }).replay.code, "no-scratch-database");
     const contradiction = await runCli(["gen", "--check", "--require-replay", "--no-replay"], { cwd: project.root, env });
     assert.equal(contradiction.code, 2);
     const withoutCheck = await runCli(["gen", "--require-replay"], { cwd: project.root, env });

@@ -197,6 +197,11 @@ test("a statement past the database's statement_timeout is MIGRATION_FAILED sayi
   assert.match(String(cli.fix), /^let migrations\/\S+ run longer than the session's statement_timeout: make "SET LOCAL statement_timeout = '30min'" its first statement/);
   await new MigrationManager(pool, [slow(true, "SET LOCAL statement_timeout = '30min';\n")]).up();
   assert.deepEqual(await history(database.url), ["1:applied"]);
+  // The same SQLSTATE from COPY FROM STDIN given no data is no timeout: no setting, and no advice to lift one.
+  const copy = asyncTsEntry<pg.Pool>(2, { up: async (db) => void (await db.query("COPY slow FROM STDIN")) }, { dialect: "postgres" } as never);
+  const copied = await rejection(() => new MigrationManager(pool, [slow(true, "SET LOCAL statement_timeout = '30min';\n"), copy]).up());
+  assert.deepEqual([copied.code, copied.nativeCode, copied.setting], ["MIGRATION_FAILED", "57014", null]);
+  assert.doesNotMatch(String(copied.message), /statement_timeout/);
 });
 
 test("a server that answers in another language (lc_messages): a statement_timeout or a search_path naming no schema is still MIGRATION_FAILED's setting, read from the SQLSTATE and the server's routine, not its words; a schema the migration names that does not exist is not the session's", async (t) => {

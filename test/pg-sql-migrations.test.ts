@@ -370,6 +370,17 @@ test("a migration whose SET ROLE leaves stepwise's history write without the pri
   assert.deepEqual(await tableNames(client), ["schema_migrations", "t1"]);
 });
 
+test("a migration that makes its own transaction read-only (SET LOCAL transaction_read_only, SET TRANSACTION READ ONLY) is that migration's MIGRATION_FAILED, rolled back, not a read-only server", async (t) => {
+  const client = await connectFresh(t);
+  await new MigrationManager(client, [THREE[0]!]).up();
+  const readOnly = [pgEntry(2, "CREATE TABLE ro (id integer);\nSET LOCAL transaction_read_only = on;"), pgEntry(2, "CREATE TABLE ro (id integer);\nSET TRANSACTION READ ONLY;")];
+  for (const entry of readOnly) {
+    const error = await rejection(() => new MigrationManager(client, [THREE[0]!, entry]).up());
+    assert.deepEqual([error.code, error.version, error.rolledBack, error.nativeCode], ["MIGRATION_FAILED", 2, true, "25006"]);
+    assert.deepEqual(await tableNames(client), ["schema_migrations", "t1"]);
+  }
+});
+
 test("a setting the server will not put back (temp_buffers once temporary tables were used) is left as the migration set it, and the run goes on", async (t) => {
   const client = await connectFresh(t);
   const registry = [

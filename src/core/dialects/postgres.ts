@@ -235,9 +235,13 @@ function describePostgresFailure(lockTimeoutMs: number) {
     if (taken !== undefined && invalidIndexes.length === 0) invalidIndexes.push(...(yield* readInvalidIndexes("", [], true)).filter((index) => index.name === taken));
     if (isLockTimeout(cause)) return recordNativeError(lockTimedOut(cause, lockTimeoutMs, failure, invalidIndexes), classification);
     // A refusal of stepwise's own statement (a read-only server, a full disk) is the environment's; of the migration's, the migration's own, but a full disk, named as on SQLite.
-    // A privilege refused to stepwise's own history write after a migration that can change the role (its SET ROLE, or code) is the migration's to name; else the role's.
-    const changesRole = entry.kind !== "sql" || /\b(role|session\s+authorization)\b/i.test(scriptOf(entry, direction) ?? "");
-    if (rolledBack && classification.kind !== "other" && origin !== "body" && !(classification.nativeCode === "42501" && changesRole)) return null;
+    // A privilege or a read-only transaction refusing stepwise's own history write after a migration that can change the role or make its transaction read-only (its SET ROLE,
+    // SET TRANSACTION READ ONLY, transaction_read_only, or code) is the migration's to name; else the role's or the server's.
+    const script = scriptOf(entry, direction) ?? "";
+    const changesRole = entry.kind !== "sql" || /\b(role|session\s+authorization)\b/i.test(script);
+    const makesReadOnly = entry.kind !== "sql" || /read[_\s]+only/i.test(script);
+    const migrationsOwn = (classification.nativeCode === "42501" && changesRole) || (classification.nativeCode === "25006" && makesReadOnly);
+    if (rolledBack && classification.kind !== "other" && origin !== "body" && !migrationsOwn) return null;
     if (rolledBack && classification.nativeCode === "53100") return recordNativeError(diskFullError({ ...where, sqliteCode: classification.nativeCode ?? "", cause }), classification);
     // From the first error down the chain that has them.
     const server: { detail?: unknown; hint?: unknown } =
@@ -260,7 +264,10 @@ function describePostgresFailure(lockTimeoutMs: number) {
  * `search_path` that names no schema that exists. The transaction is aborted, so neither setting can be asked.
  */
 function sessionSettingOf(cause: unknown): MigrationFailedSetting | null {
-  const fromSetting = (current: object) => sqlstateOf(current) === "57014" || (sqlstateOf(current) === "3F000" && /GetCreationNamespace$/.test(String((current as { routine?: unknown }).routine)));
+  const routine = (current: object) => String((current as { routine?: unknown }).routine);
+  // 57014 is also COPY FROM STDIN given no data (CopyGetData): only the check for interrupts cancels a statement for running too long.
+  const fromSetting = (current: object) =>
+    (sqlstateOf(current) === "57014" && /^(?:ProcessInterrupts|undefined)$/.test(routine(current))) || (sqlstateOf(current) === "3F000" && /GetCreationNamespace$/.test(routine(current)));
   const server = findInCauseChain(cause, fromSetting);
   return server === undefined ? null : sqlstateOf(server) === "57014" ? "statement_timeout" : "search_path";
 }
