@@ -235,6 +235,40 @@ for (const target of TARGETS) {
       assert.deepEqual(json<{ steps: unknown[] }>(await cli([...args, "up", "--json"])).steps, []);
     });
 
+    test("a TypeScript migration whose statement fails is located at the awaited call in its file, up and down", async (t) => {
+      const unavailable = target.unavailable();
+      if (unavailable !== null) return skipWithReason(t, unavailable);
+      const { project, cli } = await libsqlProject(t);
+      const { url } = await target.open(t, project);
+      const args = ["--url", url];
+      // The library's error is made after an await (over http, as the server answers): only V8's async frames name the migration's line.
+      const body = (failing: string) => `import { defineMigration } from "stepwise-migrate/libsql-client";
+
+export default defineMigration({
+  async up(db) {
+    await db.execute("CREATE TABLE located (id INTEGER)");
+    await db.execute("${failing}");
+  },
+  async down(db) {
+    await db.execute("DROP TABLE no_such_table");
+  },
+});
+`;
+      const located = (run: RunResult, line: number) => {
+        const error = refusal(run, 1);
+        const location = error.location as { file: string; line: number } | null;
+        assert.deepEqual([error.code, location?.file, location?.line], ["MIGRATION_FAILED", "migrations/004_located.ts", line], run.stderr);
+        assert.match(run.stderr, new RegExp(`^Thrown at migrations/004_located\\.ts:${line}:\\d+$`, "m"));
+      };
+      project.writeMigration("004_located.ts", body("SELECT no_such_function()"));
+      assert.equal((await cli(["gen"])).code, 0);
+      located(await cli([...args, "up", "--json"]), 6);
+      project.writeMigration("004_located.ts", body("SELECT 1"));
+      assert.equal((await cli(["gen"])).code, 0);
+      assert.equal((await cli([...args, "up"])).code, 0);
+      located(await cli([...args, "down", "--json"]), 9);
+    });
+
     test("up --backup and restore are refused with DRIVER_CAPABILITY_MISSING (libsql-client, openFile) before anything runs", async (t) => {
       const unavailable = target.unavailable();
       if (unavailable !== null) return skipWithReason(t, unavailable);

@@ -259,6 +259,52 @@ export default defineMigration({
   assert.deepEqual(await names(), []);
 });
 
+test("a TypeScript migration whose pg statement fails is located at the call in its file, up and down, in a transaction and with transaction: false", async (t) => {
+  const { database, cli, pgArgs, project } = await pgProject(t);
+  // pg makes the server's error in its socket handler: its stack holds only pg's frames, so the line comes from the call the body awaited.
+  const body = (transaction: boolean) => `import { defineMigration } from "stepwise-migrate";
+
+type Client = { query(sql: string): Promise<unknown> };
+
+export default defineMigration({${transaction ? "" : "\n  transaction: false,"}
+  async up(db) {
+    await (db as Client).query("CREATE TABLE located (id int)");
+    await (db as Client).query("SELECT no_such_function()");
+  },
+  async down(db) {
+    await (db as Client).query("DROP TABLE no_such_table");
+  },
+});
+`;
+  // Down first: the migration applied with its failing statement taken out.
+  project.writeMigration("005_located.ts", body(true).replace("SELECT no_such_function()", "SELECT 1"));
+  assert.equal((await cli(["gen"])).code, 0);
+  assert.equal((await cli([...pgArgs, "up"])).code, 0);
+  const down = await cli([...pgArgs, "down", "--json"]);
+  assert.deepEqual(pick(refusal(down, 1)), { code: "MIGRATION_FAILED", file: "migrations/005_located.ts", line: 11 });
+  assert.match(down.stderr, /^Thrown at migrations\/005_located\.ts:11:26$/m);
+  // A transaction: false migration's failure is left for repair, so it runs last.
+  for (const transaction of [true, false]) {
+    const upLine = transaction ? 8 : 9;
+    project.writeMigration("006_located.ts", body(transaction).replace("TABLE located", "TABLE located_too"));
+    assert.equal((await cli(["gen"])).code, 0);
+    const up = await cli([...pgArgs, "up", "--json"]);
+    const error = refusal(up, 1);
+    assert.deepEqual(pick(error), { code: "MIGRATION_FAILED", file: "migrations/006_located.ts", line: upLine }, `transaction: ${transaction}`);
+    // The text comes with --json too (one run: a transaction: false failure is left for repair, which its fix names instead of the line).
+    assert.match(up.stderr, new RegExp(`^Thrown at migrations/006_located\\.ts:${upLine}:26$`, "m"), up.stderr);
+    if (transaction) assert.match(String(error.fix), /^fix migrations\/006_located\.ts:8,/);
+    await withClient(database, (client) => client.query("DROP TABLE IF EXISTS located_too"));
+  }
+});
+
+/** A failed migration's code, file and located line (`null` when not located), checking it is located in that file at the column of its `query` call. */
+function pick(error: JsonError): { code: string; file: unknown; line: number | null } {
+  const location = error.location as { file: string; line: number; column: number } | null;
+  if (location !== null) assert.deepEqual([location.file, location.column], [error.file, 26]);
+  return { code: error.code, file: error.file, line: location?.line ?? null };
+}
+
 test("a SQLite registry on --driver pg is REGISTRY_DIALECT_MISMATCH; --driver postgres and postgresql name pg", async (t) => {
   const project = createTestProject(t, { fixture: "runtime/side-effects" });
   const database = await createTestDatabase();

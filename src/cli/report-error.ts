@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { CommanderError } from "commander";
 import { StepwiseError, type StepwiseErrorCode } from "../core/errors.js";
 import { spellFields } from "../core/option-text.js";
+import { callSiteStack } from "../core/call-site.js";
 import { describeThrownValue, isInstanceSafely, toPlainError, translateSqliteError } from "../core/error-factories.js";
 import { attachedFix, withPlainFix } from "./error-fix.js";
 import { quoteForShell } from "../shared/shell-quote.js";
@@ -160,34 +161,53 @@ const OWN_SOURCE = tryOr(
 /**
  * Where a failure that names its migration happened: the error's own `location`, else the frame in its `file` of what it (or a cause) threw, or where that frame called into another
  * project file that threw (an imported migration's original, an app's helper), the innermost frame there; installed packages and stepwise's own source are not the project's.
+ * When no stack names the file (pg makes a statement's error in its socket handler), the call the body made that failed with it, where the driver noted one, is read the same way.
  */
 function locateFailure(error: StepwiseError): SourceLocation | null {
   const { location: own, file } = error.details as unknown as { location?: Partial<SourceLocation> | null; file?: unknown };
   if (own && typeof own.file === "string" && typeof own.line === "number" && typeof own.column === "number") return { file: own.file, line: own.line, column: own.column };
   if (typeof file !== "string" || error.cause === undefined) return null;
-  const normalize = (name: string) => name.replace(/\\/g, "/").replace(/^\.\//, "");
-  const relativeFile = normalize(file);
+  const chain: Error[] = [];
   for (const current of causeChain(error.cause)) {
     if (!isInstanceSafely(current, Error)) break;
-    const frames: SourceLocation[] = [];
-    for (const line of readSafely(() => current.stack ?? "").split("\n")) {
-      const match = /^\s*at (?:async )?(?:.*?\()?(.+?):(\d+):(\d+)\)?\s*$/.exec(line);
-      if (!match) continue;
-      // A file URL that is not a path on this system is compared as written.
-      const framePath = normalize(match[1]!.startsWith("file://") ? tryOr(() => fileURLToPath(match[1]!), match[1]!) : match[1]!);
-      const at = { file: framePath, line: Number(match[2]), column: Number(match[3]) };
-      if (framePath !== relativeFile && !framePath.endsWith(`/${relativeFile}`)) {
-        frames.push(at);
-        continue;
-      }
-      const root = framePath.slice(0, framePath.length - relativeFile.length);
-      // The migrations folder's other files (an import's helper) only pass the call on: a frame there names no line to fix.
-      const migrationsFolder = `${root}${path.posix.dirname(relativeFile)}/`;
-      const inProject = (frame: SourceLocation) =>
-        root !== "" && frame.file.startsWith(root) && !frame.file.startsWith(migrationsFolder) && !frame.file.includes("/node_modules/") && (OWN_SOURCE === "" || !frame.file.startsWith(OWN_SOURCE));
-      const inner = frames.find(inProject);
-      return inner ? { ...inner, file: inner.file.slice(root.length) } : { ...at, file };
+    chain.push(current);
+  }
+  for (const current of chain) {
+    const found = locateInStack(
+      readSafely(() => current.stack ?? ""),
+      file,
+    );
+    if (found) return found;
+  }
+  for (const current of chain) {
+    const found = locateInStack(callSiteStack(current) ?? "", file);
+    if (found) return found;
+  }
+  return null;
+}
+
+/** The frame of `stack` in `file` (a path from the project's root), or the innermost frame it called in another file of the project; `null` when no frame is in `file`. */
+function locateInStack(stack: string, file: string): SourceLocation | null {
+  const normalize = (name: string) => name.replace(/\\/g, "/").replace(/^\.\//, "");
+  const relativeFile = normalize(file);
+  const frames: SourceLocation[] = [];
+  for (const line of stack.split("\n")) {
+    const match = /^\s*at (?:async )?(?:.*?\()?(.+?):(\d+):(\d+)\)?\s*$/.exec(line);
+    if (!match) continue;
+    // A file URL that is not a path on this system is compared as written.
+    const framePath = normalize(match[1]!.startsWith("file://") ? tryOr(() => fileURLToPath(match[1]!), match[1]!) : match[1]!);
+    const at = { file: framePath, line: Number(match[2]), column: Number(match[3]) };
+    if (framePath !== relativeFile && !framePath.endsWith(`/${relativeFile}`)) {
+      frames.push(at);
+      continue;
     }
+    const root = framePath.slice(0, framePath.length - relativeFile.length);
+    // The migrations folder's other files (an import's helper) only pass the call on: a frame there names no line to fix.
+    const migrationsFolder = `${root}${path.posix.dirname(relativeFile)}/`;
+    const inProject = (frame: SourceLocation) =>
+      root !== "" && frame.file.startsWith(root) && !frame.file.startsWith(migrationsFolder) && !frame.file.includes("/node_modules/") && (OWN_SOURCE === "" || !frame.file.startsWith(OWN_SOURCE));
+    const inner = frames.find(inProject);
+    return inner ? { ...inner, file: inner.file.slice(root.length) } : { ...at, file };
   }
   return null;
 }

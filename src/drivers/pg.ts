@@ -20,6 +20,7 @@ import {
 import { postgresStatementSpans, tokenizePostgresSql } from "../shared/postgres-tokens.js";
 import { requireCapabilities, type AsyncDriver, type Row, type ScratchDatabase } from "../core/driver.js";
 import { defineDriver } from "../core/define-driver.js";
+import { captureCallSite, recordCallSite } from "../core/call-site.js";
 import { StepwiseError, type LockHolder, type LockHolderSession, type LockWait } from "../core/errors.js";
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
 import { quoteIdentifier } from "../core/batch-walk.js";
@@ -300,9 +301,16 @@ async function awaitingUnawaitedQueries(client: pg.ClientBase, body: () => unkno
       (error: unknown) => ({ error }),
     ) as Promise<{ error: unknown } | null>;
   (client as { query: unknown }).query = (...args: unknown[]) => {
+    // pg makes a failed statement's error in its socket handler, without the body's frames: the call's own stack says which line of the migration sent it.
+    const site = captureCallSite();
     const result: unknown = Reflect.apply(query, client, args);
     if (!(result instanceof Promise)) return result;
-    const tracked = new ObservedPromise((resolve, reject) => void result.then(resolve, (error: unknown) => reject(withEndReason(client, error))));
+    const failed = (error: unknown): unknown => {
+      const reported = withEndReason(client, error);
+      recordCallSite(reported, site);
+      return reported;
+    };
+    const tracked = new ObservedPromise((resolve, reject) => void result.then(resolve, (error: unknown) => reject(failed(error))));
     void settle(tracked);
     started.push(tracked);
     return tracked;
