@@ -93,6 +93,13 @@ CREATE FUNCTION public.varchar_opposite(a varchar, b varchar) RETURNS boolean LA
 CREATE OPERATOR public.= (LEFTARG = varchar, RIGHTARG = varchar, FUNCTION = public.varchar_opposite);
 `;
 
+/** What the setup plants in public, outside any migration, as verify reports it: the function and the operators that beat the built-ins. */
+const PLANTED_IN_PUBLIC = [
+  ["function", "varchar_opposite(a character varying, b character varying)"],
+  ["operator", "*(numeric, integer)"],
+  ["operator", "=(character varying, character varying)"],
+].map(([objectType, name]) => ({ change: "added", details: [], name: name!, objectType: objectType!, table: name! }));
+
 interface Hostile {
   /** A client whose session resolves names through `hostile` before `pg_catalog`. */
   readonly client: pg.Client;
@@ -253,10 +260,15 @@ test("verify and a checksum repair through a hostile search_path answer as on a 
   await admin.query("TRUNCATE hostile.calls");
   const verification = await verifySchema(new MigrationManager(client, REGISTRY));
   // Exactly what was planted in public outside the migrations, and nothing the hostile path made up.
-  const planted = "varchar_opposite(a character varying, b character varying)";
-  assert.deepEqual(verification.differences, [{ change: "added", details: [], name: planted, objectType: "function", table: planted }]);
+  assert.deepEqual(verification.differences, PLANTED_IN_PUBLIC);
   await admin.query("DROP OPERATOR public.= (varchar, varchar); DROP FUNCTION public.varchar_opposite");
-  assert.deepEqual(await verifySchema(new MigrationManager(client, REGISTRY)), { ok: true, version: 4, differences: [], drift: [] });
+  // The public * stays, for the repair below.
+  assert.deepEqual(await verifySchema(new MigrationManager(client, REGISTRY)), {
+    ok: false,
+    version: 4,
+    differences: PLANTED_IN_PUBLIC.slice(1, 2),
+    drift: ["operator *(numeric, integer) added outside migrations"],
+  });
 
   const edited = REGISTRY.map((entry) => (entry.version === 4 ? { ...entry, checksum: "f".repeat(64) } : entry)) as MigrationEntry[];
   const repaired = await repairChecksums(new MigrationManager(client, edited), { apply: true });
@@ -292,16 +304,17 @@ test("verify of a schema with a sequence, a domain and an enum calls no || on th
   ];
   await new MigrationManager(client, registry).up();
   await admin.query("TRUNCATE hostile.calls");
-  // Only what PUBLIC_SETUP planted in public outside the migrations differs.
-  const planted = "varchar_opposite(a character varying, b character varying)";
+  // Only what the setup planted in public outside the migrations differs.
   const verification = await verifySchema(new MigrationManager(client, registry));
-  assert.deepEqual(verification.differences, [{ change: "added", details: [], name: planted, objectType: "function", table: planted }]);
+  assert.deepEqual(verification.differences, PLANTED_IN_PUBLIC);
   assert.deepEqual(await calls(), []);
   // Drifted on the live side only: the sequence's MAXVALUE and the domain's default are compared by what || builds.
   await admin.query("ALTER SEQUENCE public.ticket_seq MAXVALUE 1000; ALTER DOMAIN public.positive SET DEFAULT 2");
   const drifted = await verifySchema(new MigrationManager(client, registry));
   assert.deepEqual(drifted.differences.map((difference) => [difference.change, difference.name]).sort(), [
-    ["added", planted],
+    ["added", "*(numeric, integer)"],
+    ["added", "=(character varying, character varying)"],
+    ["added", "varchar_opposite(a character varying, b character varying)"],
     ["changed", "positive"],
     ["changed", "ticket_seq"],
   ]);

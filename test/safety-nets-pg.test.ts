@@ -259,6 +259,68 @@ test("verifySchema: each kind of object changed by hand is drift, named with wha
   }
 });
 
+/** One object of each kind the catalog reader compares beyond tables and what CONTACTS makes: a composite, range and domain type, an aggregate, an operator, a trigger function. */
+const KINDS = sql(
+  1,
+  "kinds",
+  `CREATE TYPE pair AS (a int, b text);
+   CREATE TYPE span AS RANGE (subtype = int4);
+   CREATE DOMAIN posint AS int;
+   CREATE TABLE items (id int PRIMARY KEY, name text, p pair, n posint, s span);
+   CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+   CREATE AGGREGATE total(int) (SFUNC = int4pl, STYPE = int, INITCOND = '0');
+   CREATE OPERATOR === (LEFTARG = int, RIGHTARG = int, FUNCTION = int4eq);`,
+);
+
+test("verifySchema: a type's attributes, range or domain constraints, an aggregate, an operator, and an index or trigger on the history table changed by hand are each a named difference; as the migrations made them, none", async () => {
+  // [objectType, name, table, change] of each difference, one database per change.
+  const cases: Array<[change: string, expected: Array<[string, string, string, string]>]> = [
+    ["ALTER TYPE pair ADD ATTRIBUTE c int", [["type", "pair", "pair", "changed"]]],
+    ["ALTER TYPE pair DROP ATTRIBUTE b", [["type", "pair", "pair", "changed"]]],
+    ["ALTER TABLE items DROP COLUMN s; DROP TYPE span; CREATE TYPE span AS RANGE (subtype = int8); ALTER TABLE items ADD COLUMN s span", [["type", "span", "span", "changed"]]],
+    ["ALTER DOMAIN posint ADD CONSTRAINT positive CHECK (VALUE > 0)", [["type", "posint", "posint", "changed"]]],
+    ["ALTER DOMAIN posint SET NOT NULL", [["type", "posint", "posint", "changed"]]],
+    ["CREATE UNIQUE INDEX hx ON schema_migrations (name)", [["index", "hx", "schema_migrations", "added"]]],
+    ["CREATE TRIGGER h BEFORE INSERT ON schema_migrations FOR EACH ROW EXECUTE FUNCTION trg()", [["trigger", "schema_migrations.h", "schema_migrations", "added"]]],
+    [
+      "CREATE FUNCTION trg2() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$; CREATE TRIGGER h BEFORE INSERT ON schema_migrations FOR EACH ROW EXECUTE FUNCTION trg2()",
+      [
+        ["trigger", "schema_migrations.h", "schema_migrations", "added"],
+        ["function", "trg2()", "trg2()", "added"],
+      ],
+    ],
+    ["CREATE AGGREGATE myagg(int) (SFUNC = int4pl, STYPE = int)", [["aggregate", "myagg(integer)", "myagg(integer)", "added"]]],
+    ["DROP AGGREGATE total(int); CREATE AGGREGATE total(int) (SFUNC = int4pl, STYPE = int)", [["aggregate", "total(integer)", "total(integer)", "changed"]]],
+    ["CREATE OPERATOR === (LEFTARG = text, RIGHTARG = text, FUNCTION = texteq)", [["operator", "===(text, text)", "===(text, text)", "added"]]],
+    ["ALTER OPERATOR === (int, int) SET (RESTRICT = eqsel)", [["operator", "===(integer, integer)", "===(integer, integer)", "changed"]]],
+    ["DROP OPERATOR === (int, int)", [["operator", "===(integer, integer)", "===(integer, integer)", "removed"]]],
+    [`ALTER TABLE items ALTER COLUMN name TYPE text COLLATE "C"`, [["column", "items.name", "items", "changed"]]],
+  ];
+  for (const [change, expected] of cases) {
+    const database = await createTestDatabase();
+    const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+    pool.on("error", () => undefined);
+    try {
+      const manager = new MigrationManager(pool, [KINDS]);
+      await manager.up();
+      if (change === cases[0]![0]) assert.deepEqual((await verifySchema(manager)).differences, [], "as the migrations made it");
+      await pool.query(change);
+      const { ok, differences } = await verifySchema(manager);
+      assert.equal(ok, false, change);
+      assert.deepEqual(
+        differences.map((difference) => [difference.objectType, difference.name, difference.table, difference.change]),
+        expected,
+        change,
+      );
+      // PostgreSQL's default collation is called what PostgreSQL calls it, not SQLite's BINARY.
+      if (expected[0]![0] === "column") assert.deepEqual(differences[0]!.details, [{ aspect: "collation", before: "default", after: "C" }]);
+    } finally {
+      await pool.end();
+      await database.drop();
+    }
+  }
+});
+
 test("verifySchema: policies and rules the migrations made verify as made; one dropped by hand is drift in its table", async (t) => {
   const { pool } = await freshDatabase(t);
   const manager = new MigrationManager(pool, [

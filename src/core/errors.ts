@@ -578,7 +578,7 @@ export type LockWait = Readonly<{ relation: string | null; lockType: string; mod
  * cover the whole run). */
 export type WholeRunObstacle = "transaction-false" | "foreign-keys-off";
 /** What kind of schema object a {@link SchemaDifference} is about. */
-export type SchemaObjectType = "table" | "column" | "index" | "trigger" | "view" | "sequence" | "function" | "type";
+export type SchemaObjectType = "table" | "column" | "index" | "trigger" | "view" | "sequence" | "function" | "aggregate" | "operator" | "type";
 /** One aspect of an object that differs, rendered as text on both sides. */
 export interface SchemaAspectChange {
   /** Which property differs: `type`, `not null`, `default`, `definition`, `column order`... */

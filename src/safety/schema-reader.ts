@@ -106,7 +106,10 @@ export function readFullSchemaOf(manager: SafetyNetManager): Step<SchemaSnapshot
   return readSchemaOf(manager, undefined, undefined, true);
 }
 
-/** The manager's schema, by default without stepwise's own tables nor those of the tool `stepwise adopt` adopted the database from (`foreign`, else its record), with what is on them. */
+/**
+ * The manager's schema, by default without stepwise's own tables (an index or trigger made on them is kept, as drift) nor those of the tool `stepwise adopt` adopted the database from (`foreign`,
+ * else its record), with what is on them.
+ */
 export function* readSchemaOf(manager: SafetyNetManager, options?: ReadSchemaOptions, foreign?: readonly string[], operational = false): Step<SchemaSnapshot> {
   const schema = postgresSchemaOf(manager);
   foreign ??= options ? [] : yield* readAdoptedTables(manager);
@@ -316,7 +319,39 @@ const CONSTRAINTS_SQL = `SELECT c.relname::${TEXT} AS "table", k.conname::${TEXT
   FROM pg_catalog.pg_constraint AS k JOIN pg_catalog.pg_class AS c ON c.oid ${EQ} k.conrelid LEFT JOIN pg_catalog.pg_class AS fc ON fc.oid ${EQ} k.confrelid
   ${IN_SCHEMA("c.relnamespace")} AND ${TABLE_KINDS} ORDER BY c.relname ${COLLATE_C}, k.conname ${COLLATE_C}`;
 
-/** Each kind of object compared by its definition: indexes that back no constraint, triggers named `<table>.<trigger>`, views, sequences (never their value), functions with their argument types, enum and domain types. */
+/** `column`, a function's oid, as the function with its argument types; `-` for none. */
+const FUNCTION_OF = (column: string) => `${column}::pg_catalog.regprocedure::${TEXT}`;
+/** An aggregate's `CREATE AGGREGATE` options as the catalog holds them (a function or type it lacks reads `-`): pg_get_functiondef refuses an aggregate. */
+const AGGREGATE_DEFINITION = Object.entries({
+  SFUNC: FUNCTION_OF("a.aggtransfn"),
+  STYPE: "pg_catalog.format_type(a.aggtranstype, NULL)",
+  SSPACE: `a.aggtransspace::${TEXT}`,
+  FINALFUNC: FUNCTION_OF("a.aggfinalfn"),
+  FINALFUNC_EXTRA: `a.aggfinalextra::${TEXT}`,
+  COMBINEFUNC: FUNCTION_OF("a.aggcombinefn"),
+  SERIALFUNC: FUNCTION_OF("a.aggserialfn"),
+  DESERIALFUNC: FUNCTION_OF("a.aggdeserialfn"),
+  INITCOND: "coalesce(pg_catalog.quote_literal(a.agginitval), '-')",
+  MSFUNC: FUNCTION_OF("a.aggmtransfn"),
+  MINVFUNC: FUNCTION_OF("a.aggminvtransfn"),
+  MSTYPE: "pg_catalog.format_type(a.aggmtranstype, NULL)",
+  MSSPACE: `a.aggmtransspace::${TEXT}`,
+  MFINALFUNC: FUNCTION_OF("a.aggmfinalfn"),
+  MFINALFUNC_EXTRA: `a.aggmfinalextra::${TEXT}`,
+  MINITCOND: "coalesce(pg_catalog.quote_literal(a.aggminitval), '-')",
+  SORTOP: `a.aggsortop::pg_catalog.regoperator::${TEXT}`,
+  KIND: `a.aggkind::${TEXT}`,
+  PARALLEL: `p.proparallel::${TEXT}`,
+})
+  .map(([option, value]) => `'${option} = ' ${CONCAT} ${value}`)
+  .join(` ${CONCAT} ', ' ${CONCAT} `);
+/** An operator's operand type, `NONE` for a prefix operator's left one. */
+const OPERAND = (column: string) => `CASE WHEN ${column} ${EQ} 0 THEN 'NONE' ELSE pg_catalog.format_type(${column}, NULL) END`;
+
+/**
+ * Each kind of object compared by its definition: indexes that back no constraint, triggers named `<table>.<trigger>`, views, sequences (never their value), functions, aggregates and
+ * operators with their argument types, enum, domain, composite and range types. What is part of another object (a range's constructors) goes with it.
+ */
 const OBJECTS_SQL = {
   indexes: `SELECT ic.relname::${TEXT} AS name, tc.relname::${TEXT} AS "table", pg_catalog.pg_get_indexdef(i.indexrelid) ${CONCAT} CASE WHEN i.indisvalid THEN '' ELSE ' (INVALID)' END AS sql
   FROM pg_catalog.pg_index AS i JOIN pg_catalog.pg_class AS ic ON ic.oid ${EQ} i.indexrelid JOIN pg_catalog.pg_class AS tc ON tc.oid ${EQ} i.indrelid
@@ -337,17 +372,39 @@ const OBJECTS_SQL = {
   ${IN_SCHEMA("c.relnamespace")} AND c.relkind ${EQ} 'S' AND ${NOT_FROM_EXTENSION("c.oid")} ORDER BY c.relname ${COLLATE_C}`,
   functions: `SELECT p.proname::${TEXT} ${CONCAT} '(' ${CONCAT} pg_catalog.pg_get_function_identity_arguments(p.oid) ${CONCAT} ')' AS name,
        p.proname::${TEXT} ${CONCAT} '(' ${CONCAT} pg_catalog.pg_get_function_identity_arguments(p.oid) ${CONCAT} ')' AS "table", pg_catalog.pg_get_functiondef(p.oid) AS sql
-  FROM pg_catalog.pg_proc AS p ${IN_SCHEMA("p.pronamespace")} AND (p.prokind ${EQ} 'f' OR p.prokind ${EQ} 'p') AND ${NOT_FROM_EXTENSION("p.oid")}
+  FROM pg_catalog.pg_proc AS p ${IN_SCHEMA("p.pronamespace")} AND (p.prokind ${EQ} 'f' OR p.prokind ${EQ} 'p' OR p.prokind ${EQ} 'w') AND ${NOT_FROM_EXTENSION("p.oid")}
+   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS d WHERE d.classid ${EQ} 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid ${EQ} p.oid AND d.deptype ${EQ} 'i')
   ORDER BY p.proname ${COLLATE_C}, pg_catalog.pg_get_function_identity_arguments(p.oid) ${COLLATE_C}`,
+  // Aggregates and operators are found by their dependency on the schema, through pg_depend's index (neither pg_proc nor pg_operator has one on the schema): not a scan per kind.
+  aggregates: `SELECT p.proname::${TEXT} ${CONCAT} '(' ${CONCAT} pg_catalog.pg_get_function_identity_arguments(p.oid) ${CONCAT} ')' AS name,
+       p.proname::${TEXT} ${CONCAT} '(' ${CONCAT} pg_catalog.pg_get_function_identity_arguments(p.oid) ${CONCAT} ')' AS "table", ${AGGREGATE_DEFINITION} AS sql
+  FROM pg_catalog.pg_depend AS d JOIN pg_catalog.pg_proc AS p ON p.oid ${EQ} d.objid JOIN pg_catalog.pg_aggregate AS a ON a.aggfnoid ${EQ} p.oid ${IN_SCHEMA("d.refobjid")}
+   AND d.refclassid ${EQ} 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.classid ${EQ} 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.deptype ${EQ} 'n' AND ${NOT_FROM_EXTENSION("p.oid")}
+  ORDER BY p.proname ${COLLATE_C}, pg_catalog.pg_get_function_identity_arguments(p.oid) ${COLLATE_C}`,
+  operators: `SELECT o.oprname::${TEXT} ${CONCAT} '(' ${CONCAT} ${OPERAND("o.oprleft")} ${CONCAT} ', ' ${CONCAT} ${OPERAND("o.oprright")} ${CONCAT} ')' AS name,
+       o.oprname::${TEXT} ${CONCAT} '(' ${CONCAT} ${OPERAND("o.oprleft")} ${CONCAT} ', ' ${CONCAT} ${OPERAND("o.oprright")} ${CONCAT} ')' AS "table",
+       'FUNCTION = ' ${CONCAT} ${FUNCTION_OF("o.oprcode")} ${CONCAT} ', COMMUTATOR = ' ${CONCAT} o.oprcom::pg_catalog.regoperator::${TEXT} ${CONCAT} ', NEGATOR = ' ${CONCAT} o.oprnegate::pg_catalog.regoperator::${TEXT} ${CONCAT}
+       ', RESTRICT = ' ${CONCAT} ${FUNCTION_OF("o.oprrest")} ${CONCAT} ', JOIN = ' ${CONCAT} ${FUNCTION_OF("o.oprjoin")} ${CONCAT} ', HASHES = ' ${CONCAT} o.oprcanhash::${TEXT} ${CONCAT} ', MERGES = ' ${CONCAT} o.oprcanmerge::${TEXT} AS sql
+  FROM pg_catalog.pg_depend AS d JOIN pg_catalog.pg_operator AS o ON o.oid ${EQ} d.objid ${IN_SCHEMA("d.refobjid")}
+   AND d.refclassid ${EQ} 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.classid ${EQ} 'pg_catalog.pg_operator'::pg_catalog.regclass AND d.deptype ${EQ} 'n' AND ${NOT_FROM_EXTENSION("o.oid")}
+  ORDER BY o.oprname ${COLLATE_C}, ${OPERAND("o.oprleft")} ${COLLATE_C}, ${OPERAND("o.oprright")} ${COLLATE_C}`,
   types: `SELECT t.typname::${TEXT} AS name, t.typname::${TEXT} AS "table", CASE
          WHEN t.typtype ${EQ} 'e' THEN 'ENUM (' ${CONCAT} coalesce((SELECT pg_catalog.string_agg(pg_catalog.quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) FROM pg_catalog.pg_enum AS e WHERE e.enumtypid ${EQ} t.oid), '') ${CONCAT} ')'
+         WHEN t.typtype ${EQ} 'c' THEN 'AS (' ${CONCAT} coalesce((SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname) ${CONCAT} ' ' ${CONCAT} pg_catalog.format_type(a.atttypid, a.atttypmod) ${CONCAT}
+                CASE WHEN a.attcollation ${NE} (SELECT b.typcollation FROM pg_catalog.pg_type AS b WHERE b.oid ${EQ} a.atttypid) THEN ' COLLATE ' ${CONCAT} pg_catalog.quote_ident(co.collname) ELSE '' END, ', ' ORDER BY a.attnum)
+              FROM pg_catalog.pg_attribute AS a LEFT JOIN pg_catalog.pg_collation AS co ON co.oid ${EQ} a.attcollation
+             WHERE a.attrelid ${EQ} t.typrelid AND a.attnum ${GT} 0 AND NOT a.attisdropped), '') ${CONCAT} ')'
+         WHEN t.typtype ${EQ} 'r' THEN (SELECT 'RANGE (SUBTYPE = ' ${CONCAT} pg_catalog.format_type(r.rngsubtype, NULL) ${CONCAT} ', SUBTYPE_OPCLASS = ' ${CONCAT} pg_catalog.quote_ident(oc.opcname) ${CONCAT}
+              coalesce(', COLLATION = ' ${CONCAT} pg_catalog.quote_ident(co.collname), '') ${CONCAT} ', CANONICAL = ' ${CONCAT} ${FUNCTION_OF("r.rngcanonical")} ${CONCAT} ', SUBTYPE_DIFF = ' ${CONCAT} ${FUNCTION_OF("r.rngsubdiff")} ${CONCAT} ')'
+              FROM pg_catalog.pg_range AS r JOIN pg_catalog.pg_opclass AS oc ON oc.oid ${EQ} r.rngsubopc LEFT JOIN pg_catalog.pg_collation AS co ON co.oid ${EQ} r.rngcollation WHERE r.rngtypid ${EQ} t.oid)
          ELSE 'DOMAIN AS ' ${CONCAT} pg_catalog.format_type(t.typbasetype, t.typtypmod) ${CONCAT}
               coalesce((SELECT ' COLLATE ' ${CONCAT} pg_catalog.quote_ident(co.collname) FROM pg_catalog.pg_collation AS co JOIN pg_catalog.pg_type AS b ON b.oid ${EQ} t.typbasetype
                          WHERE co.oid ${EQ} t.typcollation AND t.typcollation ${NE} b.typcollation), '') ${CONCAT} CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END ${CONCAT} coalesce(' DEFAULT ' ${CONCAT} t.typdefault, '') ${CONCAT}
               coalesce((SELECT ' ' ${CONCAT} pg_catalog.string_agg('CONSTRAINT ' ${CONCAT} k.conname ${CONCAT} ' ' ${CONCAT} pg_catalog.pg_get_constraintdef(k.oid, true), ' ' ORDER BY k.conname ${COLLATE_C})
                           FROM pg_catalog.pg_constraint AS k WHERE k.contypid ${EQ} t.oid AND k.contype ${EQ} 'c'), '')
        END AS sql
-  FROM pg_catalog.pg_type AS t ${IN_SCHEMA("t.typnamespace")} AND (t.typtype ${EQ} 'e' OR t.typtype ${EQ} 'd') AND ${NOT_FROM_EXTENSION("t.oid")} ORDER BY t.typname ${COLLATE_C}`,
+  FROM pg_catalog.pg_type AS t ${IN_SCHEMA("t.typnamespace")} AND ${NOT_FROM_EXTENSION("t.oid")}
+   AND (t.typtype ${EQ} 'e' OR t.typtype ${EQ} 'd' OR t.typtype ${EQ} 'r' OR (t.typtype ${EQ} 'c' AND (SELECT c.relkind FROM pg_catalog.pg_class AS c WHERE c.oid ${EQ} t.typrelid) ${EQ} 'c')) ORDER BY t.typname ${COLLATE_C}`,
 } as const;
 
 /**
@@ -454,20 +511,22 @@ export function readRelationSettings(schema: string): Step<RelationSetting[]> {
  */
 export function* readPostgresSchema(schema: string, excludeTables: readonly string[] = [], operational = false): Step<SchemaSnapshot> {
   const skip = new Set(excludeTables);
-  const read = function* <T extends { table?: string; name: string }>(sql: string): Step<T[]> {
-    return (yield* query<T>(sql, [schema])).filter((row) => !skip.has(row.table ?? row.name));
+  const partitions = new Set<string>();
+  const read = function* <T extends { table?: string; name: string }>(sql: string, excluded = skip): Step<T[]> {
+    return (yield* query<T>(sql, [schema])).filter((row) => !excluded.has(row.table ?? row.name) && !partitions.has(row.table ?? row.name));
   };
   const tables = (yield* read<TableRow>(TABLES_SQL)).filter((table) => {
     if (operational || table.bound === null) return true;
     // What is read next (columns, constraints, indexes, triggers, settings) belongs to the partition too.
-    skip.add(table.name);
+    partitions.add(table.name);
     return false;
   });
   const columns = yield* read<ColumnRow>(COLUMNS_SQL);
   const constraints = yield* read<ConstraintRow>(CONSTRAINTS_SQL);
   const objects = {} as Record<keyof typeof OBJECTS_SQL, SqlObjectSnapshot[]>;
+  // An index or trigger on a table left out is still read, as on SQLite: stepwise makes none on its own tables, and one made by hand there (a trigger on the history) is drift.
   for (const [kind, sql] of Object.entries(OBJECTS_SQL) as Array<[keyof typeof OBJECTS_SQL, string]>)
-    objects[kind] = kind === "indexes" || kind === "triggers" ? yield* read<SqlObjectSnapshot>(sql) : yield* query<SqlObjectSnapshot>(sql, [schema]);
+    objects[kind] = kind === "indexes" || kind === "triggers" ? yield* read<SqlObjectSnapshot>(sql, new Set()) : yield* query<SqlObjectSnapshot>(sql, [schema]);
   const settings = [...(yield* read<RelationSetting>(RELATION_SETTINGS_SQL)), ...(yield* read<RelationSetting>(POLICIES_AND_RULES_SQL))].filter((setting) => operational || !setting.operational);
   const of = <T extends { table: string }>(rows: T[], table: string) => rows.filter((row) => row.table === table);
   return withSettings({ tables: tables.map((table) => assembleTable(table, of(columns, table.name), of(constraints, table.name))), ...objects }, settings);

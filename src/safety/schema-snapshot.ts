@@ -46,7 +46,7 @@ export interface TableSnapshot {
   readonly sql: string;
 }
 
-/** An index, trigger, view (or PostgreSQL sequence, function, type): compared by its normalised SQL. */
+/** An index, trigger, view (or PostgreSQL sequence, function, aggregate, operator, type): compared by its normalised SQL. */
 export interface SqlObjectSnapshot {
   readonly name: string;
   /** The table it belongs to (for a view, itself). */
@@ -64,7 +64,11 @@ export interface SchemaSnapshot {
   readonly sequences?: readonly SqlObjectSnapshot[];
   /** PostgreSQL's functions and procedures, named with their argument types. */
   readonly functions?: readonly SqlObjectSnapshot[];
-  /** PostgreSQL's enum and domain types. */
+  /** PostgreSQL's aggregates, named with their argument types. */
+  readonly aggregates?: readonly SqlObjectSnapshot[];
+  /** PostgreSQL's operators, named with their operand types: `===(integer, integer)`. */
+  readonly operators?: readonly SqlObjectSnapshot[];
+  /** PostgreSQL's enum, domain, composite and range types. */
   readonly types?: readonly SqlObjectSnapshot[];
 }
 
@@ -141,9 +145,16 @@ export function* countRows(snapshot: SchemaSnapshot, schema?: string): Step<Reco
   return counts;
 }
 
-const SQL_OBJECT_KINDS = Object.entries({ index: "indexes", trigger: "triggers", view: "views", sequence: "sequences", function: "functions", type: "types" }) as Array<
-  [SchemaObjectType, Exclude<keyof SchemaSnapshot, "tables">]
->;
+const SQL_OBJECT_KINDS = Object.entries({
+  index: "indexes",
+  trigger: "triggers",
+  view: "views",
+  sequence: "sequences",
+  function: "functions",
+  aggregate: "aggregates",
+  operator: "operators",
+  type: "types",
+}) as Array<[SchemaObjectType, Exclude<keyof SchemaSnapshot, "tables">]>;
 
 /** Lists what differs between two snapshots, tables first, then indexes, triggers and views. */
 export function diffSchemas(before: SchemaSnapshot, after: SchemaSnapshot): SchemaDifference[] {
@@ -156,7 +167,9 @@ export function diffSchemas(before: SchemaSnapshot, after: SchemaSnapshot): Sche
       differences.push(...(x && y ? diff(x, y) : [{ objectType, name, table, change: x ? ("removed" as const) : ("added" as const), details: [] }]));
     }
   };
-  pair("table", before.tables, after.tables, diffTable);
+  // A column's default collation is what each database calls it: SQLite's BINARY, PostgreSQL's "default" (only its snapshots hold types).
+  const defaultCollation = before.types || after.types ? "default" : "BINARY";
+  pair("table", before.tables, after.tables, (x, y) => diffTable(x, y, defaultCollation));
   for (const [objectType, key] of SQL_OBJECT_KINDS) {
     pair(objectType, before[key], after[key], (x, y) =>
       x.sql === y.sql ? [] : [{ objectType, name: y.name, table: y.table, change: "changed", details: [{ aspect: "definition", before: x.sql, after: y.sql }] }],
@@ -169,7 +182,7 @@ export function diffSchemas(before: SchemaSnapshot, after: SchemaSnapshot): Sche
 const compareAspects = (aspects: ReadonlyArray<readonly [string, string, string]>): SchemaAspectChange[] =>
   aspects.filter(([, before, after]) => before !== after).map(([aspect, before, after]) => ({ aspect, before, after }));
 
-function diffTable(before: TableSnapshot, after: TableSnapshot): SchemaDifference[] {
+function diffTable(before: TableSnapshot, after: TableSnapshot, defaultCollation: string): SchemaDifference[] {
   const table = after.name;
   const differences: SchemaDifference[] = [];
   const column = (name: string, change: SchemaDifference["change"], details: SchemaAspectChange[] = []) => differences.push({ objectType: "column", name: `${table}.${name}`, table, change, details });
@@ -185,7 +198,7 @@ function diffTable(before: TableSnapshot, after: TableSnapshot): SchemaDifferenc
         ["not null", String(old.notNull), String(now.notNull)],
         ["default", none(old.defaultValue), none(now.defaultValue)],
         ["primary key position", String(old.primaryKeyPosition), String(now.primaryKeyPosition)],
-        ["collation", none(old.collation, "BINARY"), none(now.collation, "BINARY")],
+        ["collation", none(old.collation, defaultCollation), none(now.collation, defaultCollation)],
         ["check", none(old.checks.join(" AND ")), none(now.checks.join(" AND "))],
         ["generated", none(old.generated, "no"), none(now.generated, "no")],
       ]);
