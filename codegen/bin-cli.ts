@@ -321,13 +321,13 @@ function addSquashCommand(run: BinRun, program: Command, context: CliContext): v
     });
 }
 
-/** `gen`: writes (or with `--check`, checks) the registry, or with `--watch` keeps doing so; prints the outcome. */
-/** The server a postgres registry is replayed on: `--url` when given, as for every other command, else the config's `url`, else `DATABASE_URL`. */
+/** The server a postgres registry is replayed on: `--url` when given, else the config's `url`, else `DATABASE_URL` (the schema and table still come from the config). */
 function replayUrlOf(run: BinRun, command: Command): { readonly url: string | null; readonly unset: string | null } {
   const given = command.optsWithGlobals<{ url?: string }>().url;
   return given === undefined ? run.runtimeSettings.replayUrl() : { url: given, unset: null };
 }
 
+/** `gen`: writes (or with `--check`, checks) the registry, or with `--watch` keeps doing so; prints the outcome. */
 async function runGen(run: BinRun, flags: GenFlags, settings: StepwiseSettings, context: CliContext, command: Command): Promise<void> {
   const { projectRoot } = run;
   const [{ generateRegistry }, { defaultGenCacheDir }] = await Promise.all([import("./generate.js"), import("./gen-cache.js")]);

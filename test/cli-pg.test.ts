@@ -296,6 +296,16 @@ export default defineMigration({${transaction ? "" : "\n  transaction: false,"}
     if (transaction) assert.match(String(error.fix), /^fix migrations\/006_located\.ts:8,/);
     await withClient(database, (client) => client.query("DROP TABLE IF EXISTS located_too"));
   }
+  // A statement refused only because an unawaited one before it failed (25P02) is not where the migration went wrong: no line rather than that one.
+  const fresh = await pgProject(t);
+  fresh.project.writeMigration(
+    "005_located.ts",
+    body(true)
+      .replace('"SELECT no_such_function()"', '"SELECT 1"')
+      .replace('await (db as Client).query("CREATE TABLE located (id int)")', 'void (db as Client).query("SELECT no_such_function()").catch(() => undefined)'),
+  );
+  assert.equal((await fresh.cli(["gen"])).code, 0);
+  assert.deepEqual(pick(refusal(await fresh.cli([...fresh.pgArgs, "up", "--json"]), 1)), { code: "MIGRATION_FAILED", file: "migrations/005_located.ts", line: null });
 });
 
 /** A failed migration's code, file and located line (`null` when not located), checking it is located in that file at the column of its `query` call. */

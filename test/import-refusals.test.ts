@@ -185,6 +185,15 @@ test("a JavaScript migration whose local imports gen would refuse (a file missin
     );
     assert.equal(existsSync(project.migrationsDir), false);
   }
+  // One helper that many migrations import is one problem.
+  const shared = projectWith(t, "knex", { "20240101000000_a.cjs": migration("../shared/helper.cjs"), "20240102000000_b.cjs": migration("../shared/helper.cjs") });
+  mkdirSync(path.join(shared.root, "shared"));
+  writeFileSync(path.join(shared.root, "shared", "helper.cjs"), "module.exports = {\n  rows: [1, 2,,\n};\n");
+  const once = await importError(shared, ["knex", "knex-migrations", "--yes"]);
+  assert.deepEqual(
+    (once.problems as { file: string; line: number }[]).map((problem) => [problem.file, problem.line]),
+    [["shared/helper.cjs", 3]],
+  );
 });
 
 test("a source folder that does not exist, or holds none of the tool's migrations, is IMPORT_SOURCE_INVALID", async (t) => {

@@ -374,11 +374,20 @@ test("a migration that makes its own transaction read-only (SET LOCAL transactio
   const client = await connectFresh(t);
   await new MigrationManager(client, [THREE[0]!]).up();
   const readOnly = [pgEntry(2, "CREATE TABLE ro (id integer);\nSET LOCAL transaction_read_only = on;"), pgEntry(2, "CREATE TABLE ro (id integer);\nSET TRANSACTION READ ONLY;")];
+  // Through a function an earlier migration made: the SQL calling it says nothing of it, the session read afterwards does.
+  await client.query("CREATE FUNCTION ro() RETURNS void LANGUAGE plpgsql AS $$ BEGIN SET LOCAL transaction_read_only = on; END $$");
+  readOnly.push(pgEntry(2, "CREATE TABLE ro (id integer);\nSELECT ro();"));
   for (const entry of readOnly) {
     const error = await rejection(() => new MigrationManager(client, [THREE[0]!, entry]).up());
     assert.deepEqual([error.code, error.version, error.rolledBack, error.nativeCode], ["MIGRATION_FAILED", 2, true, "25006"]);
     assert.deepEqual(await tableNames(client), ["schema_migrations", "t1"]);
   }
+  // A session read-only before the migration (a standby, the role's default) is the environment's, though the migration, code, could have changed it.
+  await client.query("SET default_transaction_read_only = on");
+  const code = asyncTsEntry<pg.Client>(2, { up: async (db) => void (await db.query("SELECT 1")) }, { dialect: "postgres", transaction: false } as never);
+  const refused = await rejection(() => new MigrationManager(client, [THREE[0]!, code]).up());
+  await client.query("SET default_transaction_read_only = off");
+  assert.deepEqual([refused.code, refused.nativeCode], ["DATABASE_UNUSABLE", "25006"]);
 });
 
 test("a setting the server will not put back (temp_buffers once temporary tables were used) is left as the migration set it, and the run goes on", async (t) => {

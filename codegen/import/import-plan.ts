@@ -185,7 +185,10 @@ export function planImport(options: ImportOptions): ImportPlan {
       sources,
     };
   });
-  if (problems.length > 0) throw invalid(problems);
+  // A helper many migrations import is one problem, however many import it.
+  const seen = new Set<string>();
+  const distinct = problems.filter((problem) => !seen.has(`${problem.file}\0${problem.line}\0${problem.message}`) && Boolean(seen.add(`${problem.file}\0${problem.line}\0${problem.message}`)));
+  if (distinct.length > 0) throw invalid(distinct);
   const mapFile = path.join(migrationsDir, IMPORT_MAP_FILE);
   const oldTable = reader.oldTable?.(folder);
   const map = {

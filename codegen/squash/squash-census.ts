@@ -1,6 +1,6 @@
 /**
  * Every named object PostgreSQL keeps in one schema, by catalog, which `stepwise squash` compares between the replay of the migrations it replaces and the squash it wrote: an object of a kind
- * neither squash nor the schema reader reads (a composite or range type, an aggregate, an operator, a rule, a row-level security policy, an event trigger, a cast, a foreign server, a large object...) shows as missing, and the squash is refused, rather than left out of every fresh database unseen.
+ * squash does not carry (a composite or range type, an aggregate, an operator, a rule, a row-level security policy, an event trigger, a cast, a foreign server, a large object...) shows as missing, and the squash is refused, rather than left out of every fresh database unseen.
  */
 import { createHash } from "node:crypto";
 import { CONCAT, EQ, GT, NE, TEXT } from "../../src/core/dialects/postgres.js";

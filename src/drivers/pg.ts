@@ -307,7 +307,8 @@ async function awaitingUnawaitedQueries(client: pg.ClientBase, body: () => unkno
     if (!(result instanceof Promise)) return result;
     const failed = (error: unknown): unknown => {
       const reported = withEndReason(client, error);
-      recordCallSite(reported, site);
+      // A statement refused because an earlier one failed (25P02, an unawaited query's) is not where the migration went wrong: no line rather than that one.
+      if (sqlstateOf(reported) !== "25P02") recordCallSite(reported, site);
       return reported;
     };
     const tracked = new ObservedPromise((resolve, reject) => void result.then(resolve, (error: unknown) => reject(failed(error))));
@@ -464,7 +465,7 @@ export const SCRATCH_DATABASE_PREFIX = "stepwise_scratch_";
 const SCRATCH_MARKER_PREFIX = "stepwise scratch database, created by backend ";
 
 /**
- * A scratch database for verify and baseline to replay in: from `template0` (nothing added to `template1` reads as drift), marked with its creating session, dropped by
+ * A scratch database for verify and baseline to replay in: from `template0` (an extension or object added to `template1` is not in it; one a host makes in the live database's schema outside an extension reads as drift), marked with its creating session, dropped by
  * oid `WITH (FORCE)` after. It first drops, without `FORCE`, the marked ones whose creator is gone. `SCRATCH_DATABASE_UNAVAILABLE` without `CREATEDB`.
  */
 async function openScratchDatabase(session: pg.ClientBase, createDriver: (client: pg.ClientBase) => AsyncDriver<pg.ClientBase>): Promise<ScratchDatabase<pg.ClientBase>> {

@@ -26,7 +26,7 @@ import { describeInvalidIndexes } from "../error-factories.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../options.js";
 import type { ListSchemaObjectsOptions, SchemaObject } from "../schema-objects.js";
 import { findInCauseChain, locateFromFailure, scriptOf, scriptStatements } from "../sql-location.js";
-import { exec, inTransaction, query, queryValue, type Step } from "../step.js";
+import { exec, inTransaction, query, queryValue, rollbackQuietly, type Step } from "../step.js";
 import { uniqueName, type EscapeGuardRun } from "../transaction-guard.js";
 import { splitPostgresStatements, tokenizePostgresSql } from "../../shared/postgres-tokens.js";
 
@@ -235,12 +235,10 @@ function describePostgresFailure(lockTimeoutMs: number) {
     if (taken !== undefined && invalidIndexes.length === 0) invalidIndexes.push(...(yield* readInvalidIndexes("", [], true)).filter((index) => index.name === taken));
     if (isLockTimeout(cause)) return recordNativeError(lockTimedOut(cause, lockTimeoutMs, failure, invalidIndexes), classification);
     // A refusal of stepwise's own statement (a read-only server, a full disk) is the environment's; of the migration's, the migration's own, but a full disk, named as on SQLite.
-    // A privilege or a read-only transaction refusing stepwise's own history write after a migration that can change the role or make its transaction read-only (its SET ROLE,
-    // SET TRANSACTION READ ONLY, transaction_read_only, or code) is the migration's to name; else the role's or the server's.
-    const script = scriptOf(entry, direction) ?? "";
-    const changesRole = entry.kind !== "sql" || /\b(role|session\s+authorization)\b/i.test(script);
-    const makesReadOnly = entry.kind !== "sql" || /read[_\s]+only/i.test(script);
-    const migrationsOwn = (classification.nativeCode === "42501" && changesRole) || (classification.nativeCode === "25006" && makesReadOnly);
+    // A privilege refused to stepwise's own history write after a migration that can change the role (its SET ROLE, or code) is the migration's to name; else the role's.
+    // A read-only refusal is the migration's when the session can write once its transaction is gone (the migration's SET TRANSACTION READ ONLY, SET LOCAL, or a function it called).
+    const changesRole = entry.kind !== "sql" || /\b(role|session\s+authorization)\b/i.test(scriptOf(entry, direction) ?? "");
+    const migrationsOwn = classification.nativeCode === "42501" ? changesRole : classification.nativeCode === "25006" && rolledBack && !(yield* sessionIsReadOnly());
     if (rolledBack && classification.kind !== "other" && origin !== "body" && !migrationsOwn) return null;
     if (rolledBack && classification.nativeCode === "53100") return recordNativeError(diskFullError({ ...where, sqliteCode: classification.nativeCode ?? "", cause }), classification);
     // From the first error down the chain that has them.
@@ -258,6 +256,19 @@ function describePostgresFailure(lockTimeoutMs: number) {
 }
 
 /**
+ * Whether the server or the session's settings make it read-only (a standby, `default_transaction_read_only`), asked once the failed transaction is rolled back: a migration's
+ * `SET LOCAL` or `SET TRANSACTION READ ONLY` goes with it. A session that cannot answer counts as read-only, which leaves the refusal the environment's, as it was.
+ */
+function* sessionIsReadOnly(): Step<boolean> {
+  try {
+    yield* rollbackQuietly();
+    return (yield* queryValue<boolean>("SELECT pg_catalog.pg_is_in_recovery() OR pg_catalog.current_setting('transaction_read_only')::boolean")) !== false;
+  } catch {
+    return true;
+  }
+}
+
+/**
  * The session setting (the role's, the database's or the connection's, not the migration's) a failure comes from, read from what the server says the same in every language (its
  * `lc_messages` translates only the words): a statement cancelled (57014; stepwise's own cancels are `LOCK_TIMEOUT`) ran past `statement_timeout`, unless someone cancelled it with
  * `pg_cancel_backend`; "no schema has been selected to create in" (3F000 from the routine that picks the schema a new object goes to, not a schema the migration names) is a
@@ -265,9 +276,9 @@ function describePostgresFailure(lockTimeoutMs: number) {
  */
 function sessionSettingOf(cause: unknown): MigrationFailedSetting | null {
   const routine = (current: object) => String((current as { routine?: unknown }).routine);
-  // 57014 is also COPY FROM STDIN given no data (CopyGetData): only the check for interrupts cancels a statement for running too long.
+  // 57014 is also COPY FROM STDIN given no data (CopyGetData): only the check for interrupts cancels a statement for running too long. An error without the server's routine (a wrapper's) names none.
   const fromSetting = (current: object) =>
-    (sqlstateOf(current) === "57014" && /^(?:ProcessInterrupts|undefined)$/.test(routine(current))) || (sqlstateOf(current) === "3F000" && /GetCreationNamespace$/.test(routine(current)));
+    (sqlstateOf(current) === "57014" && routine(current) === "ProcessInterrupts") || (sqlstateOf(current) === "3F000" && /GetCreationNamespace$/.test(routine(current)));
   const server = findInCauseChain(cause, fromSetting);
   return server === undefined ? null : sqlstateOf(server) === "57014" ? "statement_timeout" : "search_path";
 }
