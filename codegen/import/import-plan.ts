@@ -186,8 +186,7 @@ export function planImport(options: ImportOptions): ImportPlan {
     };
   });
   // A helper many migrations import is one problem, however many import it.
-  const seen = new Set<string>();
-  const distinct = problems.filter((problem) => !seen.has(`${problem.file}\0${problem.line}\0${problem.message}`) && Boolean(seen.add(`${problem.file}\0${problem.line}\0${problem.message}`)));
+  const distinct = [...new Map(problems.map((problem) => [`${problem.file}\0${problem.line}\0${problem.message}`, problem])).values()];
   if (distinct.length > 0) throw invalid(distinct);
   const mapFile = path.join(migrationsDir, IMPORT_MAP_FILE);
   const oldTable = reader.oldTable?.(folder);

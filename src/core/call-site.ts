@@ -9,17 +9,19 @@ export type CallSite = { readonly stack?: string };
 /** Each failure's call, or `null` where two calls failed with the same value (a session's end, given to every later query): no one line is its. */
 const callSites = new WeakMap<object, CallSite | null>();
 
-/** The stack here, the caller's frames below this one: a driver calls it as it receives a body's call, before any of its own code runs asynchronously. */
+/** The stack here, the caller's frames below this one: a driver calls it as it receives a body's call, before any of its own code runs asynchronously (pg runs on Node and Bun, both V8-style). */
 export function captureCallSite(): CallSite {
   const site: { stack?: string } = {};
-  if (typeof Error.captureStackTrace === "function") Error.captureStackTrace(site, captureCallSite);
-  else site.stack = new Error().stack;
+  Error.captureStackTrace(site, captureCallSite);
   return site;
 }
 
+/** Whether `value` can key a WeakMap: a thrown value may be anything. */
+const isKey = (value: unknown): value is object => (typeof value === "object" && value !== null) || typeof value === "function";
+
 /** Notes that the call made at `site` failed with `error`; an error noted from a second call keeps neither, so it is never located at the wrong one. */
 export function recordCallSite(error: unknown, site: CallSite): void {
-  if (error === null || (typeof error !== "object" && typeof error !== "function")) return;
+  if (!isKey(error)) return;
   const known = callSites.get(error);
   if (known === undefined) callSites.set(error, site);
   else if (known !== site) callSites.set(error, null);
@@ -27,6 +29,5 @@ export function recordCallSite(error: unknown, site: CallSite): void {
 
 /** The stack of the one call that failed with `error`, or `undefined`: not a call a driver noted, or more than one. */
 export function callSiteStack(error: unknown): string | undefined {
-  if (error === null || (typeof error !== "object" && typeof error !== "function")) return undefined;
-  return callSites.get(error)?.stack;
+  return isKey(error) ? callSites.get(error)?.stack : undefined;
 }

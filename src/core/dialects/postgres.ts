@@ -234,12 +234,9 @@ function describePostgresFailure(lockTimeoutMs: number) {
     const taken = classification.nativeCode === "42P07" ? /relation "(.+)" already exists/.exec(firstLineOf(cause))?.[1] : undefined;
     if (taken !== undefined && invalidIndexes.length === 0) invalidIndexes.push(...(yield* readInvalidIndexes("", [], true)).filter((index) => index.name === taken));
     if (isLockTimeout(cause)) return recordNativeError(lockTimedOut(cause, lockTimeoutMs, failure, invalidIndexes), classification);
-    // A refusal of stepwise's own statement (a read-only server, a full disk) is the environment's; of the migration's, the migration's own, but a full disk, named as on SQLite.
-    // A privilege refused to stepwise's own history write after a migration that can change the role (its SET ROLE, or code) is the migration's to name; else the role's.
-    // A read-only refusal is the migration's when the session can write once its transaction is gone (the migration's SET TRANSACTION READ ONLY, SET LOCAL, or a function it called).
-    const changesRole = entry.kind !== "sql" || /\b(role|session\s+authorization)\b/i.test(scriptOf(entry, direction) ?? "");
-    const migrationsOwn = classification.nativeCode === "42501" ? changesRole : classification.nativeCode === "25006" && rolledBack && !(yield* sessionIsReadOnly());
-    if (rolledBack && classification.kind !== "other" && origin !== "body" && !migrationsOwn) return null;
+    // A refusal of stepwise's own statement (a read-only server, a full disk) is the environment's, unless the migration took the right away; of the migration's, the migration's own,
+    // but a full disk, named as on SQLite.
+    if (rolledBack && classification.kind !== "other" && origin !== "body" && !(yield* migrationTookTheRight(entry, direction, classification.nativeCode))) return null;
     if (rolledBack && classification.nativeCode === "53100") return recordNativeError(diskFullError({ ...where, sqliteCode: classification.nativeCode ?? "", cause }), classification);
     // From the first error down the chain that has them.
     const server: { detail?: unknown; hint?: unknown } =
@@ -256,15 +253,18 @@ function describePostgresFailure(lockTimeoutMs: number) {
 }
 
 /**
- * Whether the server or the session's settings make it read-only (a standby, `default_transaction_read_only`), asked once the failed transaction is rolled back: a migration's
- * `SET LOCAL` or `SET TRANSACTION READ ONLY` goes with it. A session that cannot answer counts as read-only, which leaves the refusal the environment's, as it was.
+ * Whether a refusal of stepwise's own write (SQLSTATE `sqlstate`) is the migration's doing. A privilege (42501): after a migration that can change the role (its SET ROLE, or code).
+ * A read-only transaction (25006): when the session can write once the failed transaction is rolled back, which takes the migration's `SET LOCAL` or `SET TRANSACTION READ ONLY`
+ * (or a function's) with it; a standby or a read-only default stays the environment's, as does a session that cannot answer.
  */
-function* sessionIsReadOnly(): Step<boolean> {
+function* migrationTookTheRight(entry: MigrationFailure["entry"], direction: MigrationFailure["direction"], sqlstate: string | null): Step<boolean> {
+  if (sqlstate === "42501") return entry.kind !== "sql" || /\b(role|session\s+authorization)\b/i.test(scriptOf(entry, direction) ?? "");
+  if (sqlstate !== "25006") return false;
   try {
     yield* rollbackQuietly();
-    return (yield* queryValue<boolean>("SELECT pg_catalog.pg_is_in_recovery() OR pg_catalog.current_setting('transaction_read_only')::boolean")) !== false;
+    return (yield* queryValue<boolean>("SELECT pg_catalog.pg_is_in_recovery() OR pg_catalog.current_setting('transaction_read_only')::boolean")) === false;
   } catch {
-    return true;
+    return false;
   }
 }
 
