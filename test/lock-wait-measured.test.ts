@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { describeEachAsyncDriver, describeEachDriver, inDialect } from "./support/driver-matrix.js";
-import { asyncTsEntry, caught, createItems, namedSqlEntry, rejection } from "./support/registry-builders.js";
+import { asyncTsEntry, caught, createItems, namedSqlEntry, rejection, sqlEntry } from "./support/registry-builders.js";
 import { factsOf } from "./support/stepwise-failure.js";
 import { underSamplingProfiler } from "./support/sampling-profiler.js";
 
@@ -83,6 +83,24 @@ await describeEachDriver("a lock error states the time waited", (h) => {
         }
       }));
   }
+
+  // The message's "Nothing was changed" speaks of the refused step: after a commit it must say what the call kept, as `steps` beside the CLI's error does.
+  test("the lock taken by another connection after the call committed a migration: DATABASE_LOCKED says that migration stays applied", (t) =>
+    h.withDatabase(async (db) => {
+      if (h.lacks(t, "fileLocking")) return;
+      const holder = await h.open(db.file);
+      try {
+        const takeLock = (event: { type: string }) => void (event.type === "migrated" && holder.exec("BEGIN IMMEDIATE"));
+        const error = caught(() => db.manager([createItems, sqlEntry(2, "CREATE TABLE more (id INTEGER);")], { busyTimeoutMs: 0, onEvent: takeLock }).up());
+        assert.equal(error.code, "DATABASE_LOCKED");
+        assert.doesNotMatch(String(error.message), /Nothing was changed/);
+        assert.match(String(error.message), /applied migration 1, which stays applied/);
+      } finally {
+        holder.exec("ROLLBACK");
+        holder.close();
+      }
+      assert.equal(db.value("SELECT max(version) FROM schema_migrations"), 1);
+    }));
 });
 
 await describeEachAsyncDriver("a lock error states the time waited", (h) => {

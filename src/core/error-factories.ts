@@ -1,7 +1,7 @@
 /** The constructors of stepwise's errors, each wording its code's message once, and the readings they rest on: a thrown value, a library error's native code, SQLite's codes. A factory per code, not
  * one table of messages, so a bundle holds only the messages of the errors it can throw. Internal: a program catches a `StepwiseError` and reads `code`. */
 import type { MigrationDirection } from "./types.js";
-import { copyTexts, keepText, option, runCall, CALLS, text, type Text } from "./option-text.js";
+import { copyTexts, keepText, option, rewordText, runCall, CALLS, text, type Text } from "./option-text.js";
 import { StepwiseError } from "./errors.js";
 import type * as E from "./errors.js";
 import type { ErrorClassification } from "./driver.js";
@@ -17,6 +17,20 @@ const ROLLED_BACK = "The transaction was rolled back; nothing of it was kept.";
 const label = (version: number | null, file: string | null) => `Migration ${version} (${file})`;
 /** Whether a system error code says the disk, a quota or the file size limit ran out. */
 export const isFull = (systemCode: string | null) => /^(ENOSPC|EDQUOT|EFBIG)$/.test(systemCode ?? "");
+/**
+ * `error`, thrown by an `up` or `down` after it committed `ran`, with its "Nothing was changed" (which speaks of the step that failed) made true of the call: the migrations it
+ * committed stay, and the message names them.
+ */
+export function afterCommittedSteps(error: unknown, direction: MigrationDirection, ran: readonly { readonly version: number }[]): unknown {
+  if (ran.length === 0 || !isInstanceSafely(error, StepwiseError) || !error.message.includes(NOTHING_CHANGED)) return error;
+  const done = direction === "up" ? "applied" : "reverted";
+  const which = ran.length === 1 ? `migration ${ran[0]!.version}, which stays` : `migrations ${ran[0]!.version} to ${ran[ran.length - 1]!.version}, which stay`;
+  const edit = (plain: string) => plain.replace(NOTHING_CHANGED, `Nothing more was changed: before this, the call ${done} ${which} ${done}.`);
+  error.message = edit(error.message);
+  rewordText(error, "message", edit);
+  return error;
+}
+
 /** `lines` as a message's bulleted list, each on its own line. */
 export const formatList = (lines: readonly string[]) => lines.map((line) => `\n  - ${line}`).join("");
 

@@ -25,6 +25,7 @@ import {
   recordNativeError,
   firstLineOf,
   describeThrownValue,
+  afterCommittedSteps,
 } from "./error-factories.js";
 import { describeEvent, type MigrationEvent, type MigrationLogger } from "./events.js";
 import { readForeignKeyRebuildHint, ReferencingTables, refuseParentRebuild } from "./foreign-key-rebuild.js";
@@ -186,7 +187,11 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       const reached = yield* this.walk(walk);
       return { direction, fromVersion: fromVersion ?? current, toVersion: reached, steps: ran };
     };
-    return yield* this.withConnectionSettings(this.waitWhileAnotherProcessMigrates(attempt.bind(this)));
+    try {
+      return yield* this.withConnectionSettings(this.waitWhileAnotherProcessMigrates(attempt.bind(this)));
+    } catch (error) {
+      throw afterCommittedSteps(error, direction, ran);
+    }
   }
 
   /** Runs the plan with the run's guards, then puts the connection back as the run found it. */

@@ -100,6 +100,17 @@ export function copyTexts<T extends object>(from: object, to: T): T {
   return to;
 }
 
+/** Rewrites the plain parts of `target`'s kept `field` (a {@link Text}, in both spellings) with `edit`. */
+export function rewordText(target: object, field: string, edit: (plain: string) => string): void {
+  const kept = (target as WithTexts)[TEXTS]?.[field];
+  if (Array.isArray(kept))
+    keepText(
+      target,
+      field,
+      (kept as Text).map((part) => (typeof part === "string" ? edit(part) : part)),
+    );
+}
+
 /** `target`'s fields kept with {@link keepText}, spelled in `syntax`; empty when none was. */
 export function spellFields(target: object, syntax: Syntax): Record<string, unknown> {
   return Object.fromEntries(Object.entries((target as WithTexts)[TEXTS] ?? {}).map(([field, value]) => [field, spellField(value, syntax)]));
