@@ -85,21 +85,29 @@ await describeEachDriver("a lock error states the time waited", (h) => {
   }
 
   // The message's "Nothing was changed" speaks of the refused step: after a commit it must say what the call kept, as `steps` beside the CLI's error does.
-  test("the lock taken by another connection after the call committed a migration: DATABASE_LOCKED says that migration stays applied", (t) =>
+  test("the lock taken by another connection after the call committed a migration (up; reset, after its drops): DATABASE_LOCKED says what the call committed, which stays", (t) =>
     h.withDatabase(async (db) => {
       if (h.lacks(t, "fileLocking")) return;
       const holder = await h.open(db.file);
       try {
         const takeLock = (event: { type: string }) => void (event.type === "migrated" && holder.exec("BEGIN IMMEDIATE"));
-        const error = caught(() => db.manager([createItems, sqlEntry(2, "CREATE TABLE more (id INTEGER);")], { busyTimeoutMs: 0, onEvent: takeLock }).up());
+        const migrations = [createItems, sqlEntry(2, "CREATE TABLE more (id INTEGER);")];
+        const error = caught(() => db.manager(migrations, { busyTimeoutMs: 0, onEvent: takeLock }).up());
         assert.equal(error.code, "DATABASE_LOCKED");
         assert.doesNotMatch(String(error.message), /Nothing was changed/);
         assert.match(String(error.message), /applied migration 1, which stays applied/);
+        holder.exec("ROLLBACK");
+        // reset's drops are committed before it applies anything: a lock met after them must not read as if the data were still there.
+        db.exec("INSERT INTO items (note) VALUES ('dropped by reset')");
+        const afterReset = caught(() => db.manager(migrations, { busyTimeoutMs: 0, onEvent: takeLock }).reset({ dangerouslyDropAllData: true }));
+        assert.equal(afterReset.code, "DATABASE_LOCKED");
+        assert.match(String(afterReset.message), /dropped every object of the database, then applied migration 1, which stays applied/);
       } finally {
         holder.exec("ROLLBACK");
         holder.close();
       }
       assert.equal(db.value("SELECT max(version) FROM schema_migrations"), 1);
+      assert.equal(db.value("SELECT count(*) FROM items"), 0);
     }));
 });
 

@@ -18,17 +18,22 @@ const label = (version: number | null, file: string | null) => `Migration ${vers
 /** Whether a system error code says the disk, a quota or the file size limit ran out. */
 export const isFull = (systemCode: string | null) => /^(ENOSPC|EDQUOT|EFBIG)$/.test(systemCode ?? "");
 /**
- * `error`, thrown by an `up` or `down` after it committed `ran`, with its "Nothing was changed" (which speaks of the step that failed) made true of the call: the migrations it
- * committed stay, and the message names them.
+ * `error`, thrown by a call after it committed what `committed` says (`"applied migration 1, which stays applied"`), with its "Nothing was changed" (which speaks of the step
+ * that failed) made true of the call.
  */
-export function afterCommittedSteps(error: unknown, direction: MigrationDirection, ran: readonly { readonly version: number }[]): unknown {
-  if (ran.length === 0 || !isInstanceSafely(error, StepwiseError) || !error.message.includes(NOTHING_CHANGED)) return error;
-  const done = direction === "up" ? "applied" : "reverted";
-  const which = ran.length === 1 ? `migration ${ran[0]!.version}, which stays` : `migrations ${ran[0]!.version} to ${ran[ran.length - 1]!.version}, which stay`;
-  const edit = (plain: string) => plain.replace(NOTHING_CHANGED, `Nothing more was changed: before this, the call ${done} ${which} ${done}.`);
+export function afterCommitted(error: unknown, committed: string): unknown {
+  if (!isInstanceSafely(error, StepwiseError) || !error.message.includes(NOTHING_CHANGED)) return error;
+  const edit = (plain: string) => plain.replace(NOTHING_CHANGED, `Nothing more was changed: before this, the call ${committed}.`);
   error.message = edit(error.message);
   rewordText(error, "message", edit);
   return error;
+}
+
+/** What a run committed, as {@link afterCommitted} says it: `"applied migrations 1 to 3, which stay applied"`; `null` for nothing. */
+export function describeCommittedSteps(direction: MigrationDirection, ran: readonly { readonly version: number }[]): string | null {
+  const done = direction === "up" ? "applied" : "reverted";
+  if (ran.length === 0) return null;
+  return ran.length === 1 ? `${done} migration ${ran[0]!.version}, which stays ${done}` : `${done} migrations ${ran[0]!.version} to ${ran[ran.length - 1]!.version}, which stay ${done}`;
 }
 
 /** `lines` as a message's bulleted list, each on its own line. */

@@ -25,7 +25,8 @@ import {
   recordNativeError,
   firstLineOf,
   describeThrownValue,
-  afterCommittedSteps,
+  afterCommitted,
+  describeCommittedSteps,
 } from "./error-factories.js";
 import { describeEvent, type MigrationEvent, type MigrationLogger } from "./events.js";
 import { readForeignKeyRebuildHint, ReferencingTables, refuseParentRebuild } from "./foreign-key-rebuild.js";
@@ -120,9 +121,9 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     return this.migrations as readonly R[number][];
   }
 
-  /** Applies pending migrations up to `options.to`; see `MigrationManager.up`. */
-  *up(options: UpOptions = {}): Step<MigrationResult> {
-    return yield* this.runPlan("up", options, (applied) => planUp(this.entries, applied, { to: options.to }));
+  /** Applies pending migrations up to `options.to`; see `MigrationManager.up`. `droppedFirst`: `reset` committed its drops before, which a failure's message says. */
+  *up(options: UpOptions = {}, droppedFirst = false): Step<MigrationResult> {
+    return yield* this.runPlan("up", options, (applied) => planUp(this.entries, applied, { to: options.to }), droppedFirst);
   }
 
   /** Reverts applied migrations; see `MigrationManager.down`. */
@@ -141,6 +142,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     direction: MigrationDirection,
     options: { readonly transaction?: TransactionMode },
     plan: (applied: AppliedMigrationKey[], locked: boolean) => MigrationPlan<R[number]>,
+    droppedFirst = false,
   ): Step<MigrationResult> {
     const mode = optionsObject(options, direction).transaction ?? DEFAULT_TRANSACTION_MODE;
     // Any other value read as "each" would commit migration by migration a run the caller meant to be all or nothing.
@@ -190,7 +192,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     try {
       return yield* this.withConnectionSettings(this.waitWhileAnotherProcessMigrates(attempt.bind(this)));
     } catch (error) {
-      throw afterCommittedSteps(error, direction, ran);
+      const committed = [droppedFirst ? "dropped every object of the database" : null, describeCommittedSteps(direction, ran)].filter((part) => part !== null).join(", then ");
+      throw committed === "" ? error : afterCommitted(error, committed);
     }
   }
 
@@ -766,7 +769,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     };
     yield* this.withConnectionSettings(this.waitWhileAnotherProcessMigrates(() => drop.call(this)));
     try {
-      return yield* this.up();
+      return yield* this.up({}, true);
     } catch (error) {
       // The drops were committed: "nothing of it was kept" is true of the migration, not of the database.
       if (!(isInstanceSafely(error, StepwiseError) && error.is("MIGRATION_FAILED"))) throw error;
