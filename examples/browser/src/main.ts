@@ -16,6 +16,8 @@ const app = element("app");
 async function start(): Promise<void> {
   const SQL = await initSqlJs({ locateFile: () => wasmUrl });
   const db = new SQL.Database(await loadDatabaseBytes());
+  // sql.js opens with foreign keys off: without this, note_tags' ON DELETE CASCADE would never fire.
+  db.exec("PRAGMA foreign_keys = ON");
   const manager = new MigrationManager(db, migrations);
   try {
     const result = manager.up();
