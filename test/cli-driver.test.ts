@@ -202,6 +202,7 @@ test("--driver sql-js creates nothing when asked to write a database that does n
   const { cli, database } = await project(t);
   const error = refusal(await cli(["--driver", "sql-js", "up", "--json"]));
   assert.deepEqual([error.code, error.capability], ["DRIVER_CAPABILITY_MISSING", "fileLocking"]);
+  assert.match(String(error.fix), /--driver better-sqlite3/);
   assert.equal(existsSync(path.dirname(database)), false, "the refused up created the database's folder");
 });
 
@@ -215,6 +216,8 @@ test("--driver sql-js refuses to read a file that a live connection is writing (
   const error = refusal(await cli(["--driver", "sql-js", "status", "--json"]));
   assert.deepEqual([error.code, error.driver, error.capability], ["DRIVER_CAPABILITY_MISSING", "sql.js", "fileLocking"]);
   assert.ok(String(error.operation).includes(`${database}-wal`), String(error.operation));
+  // The same -wal may be a crashed writer's, which only a driver with SQLite's locks recovers.
+  assert.match(String(error.fix), /--driver better-sqlite3/);
 });
 
 test('"driver" in the config opens the database, and --driver wins over it', async (t) => {

@@ -24,9 +24,11 @@ function refuseRuntime(driver: "node-sqlite" | "bun-sqlite", required: string, h
  * @throws `DRIVER_CAPABILITY_MISSING` (`fileLocking`): without SQLite's locks, sql.js cannot wait for the writer.
  */
 function readQuietFile(file: string, operation: string): Uint8Array {
-  const refuse = (why: string) => driverCapabilityError({ driver: "sql.js", capability: "fileLocking", operation: `${operation} while ${why}` });
+  const refuse = (why: string, fix?: string) => driverCapabilityError({ driver: "sql.js", capability: "fileLocking", operation: `${operation} while ${why}`, fix });
+  // A sidecar left by a writer that crashed looks the same without locks: only a driver with them can tell, and recover it.
+  const recover = "If no connection is writing it, a crashed one left it: run the command with --driver better-sqlite3 (or another driver with file locking), which recovers it.";
   const checkSidecars = () => {
-    for (const sidecar of [`${file}-wal`, `${file}-journal`]) if (existsSync(sidecar) && statSync(sidecar).size > 0) throw refuse(`${sidecar} shows a connection writing`);
+    for (const sidecar of [`${file}-wal`, `${file}-journal`]) if (existsSync(sidecar) && statSync(sidecar).size > 0) throw refuse(`${sidecar} shows a write in progress`, recover);
   };
   const stamp = (stats = statSync(file)) => `${stats.size}:${stats.mtimeMs}`;
   checkSidecars();

@@ -72,7 +72,13 @@ export async function loadDriver(driver: CliDriverName, mode: CommandMode, opera
 
 /** Refuses (`DRIVER_CAPABILITY_MISSING`) a command that writes on sql.js, which works on bytes in memory: it can neither lock the file nor write it back atomically. */
 export function assertDriverWrites(driver: CliDriverName, operation: string): void {
-  if (driver === "sql-js") throw driverCapabilityError({ driver: "sql.js", capability: "fileLocking", operation });
+  if (driver === "sql-js")
+    throw driverCapabilityError({
+      driver: "sql.js",
+      capability: "fileLocking",
+      operation,
+      fix: "Run it with --driver better-sqlite3 (or another driver with file locking): the file is the same SQLite file.",
+    });
 }
 
 /** Imports a driver's library (and stepwise's module for it), turning "not installed" and "built for another runtime" into `DRIVER_NOT_INSTALLED`. */
