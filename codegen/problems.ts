@@ -62,7 +62,7 @@ export type ProblemCode =
   /** A second default export in a migration file. Fix: Keep exactly one. */
   | "TS_MULTIPLE_DEFAULT_EXPORTS"
   /** The default export is not a `defineMigration({ ... })` call, so codegen cannot read it without running it.
-   * Fix: Export `defineMigration({ ... })`, imported from `stepwise-migrate` or a driver entry such as `stepwise-migrate/node-sqlite`. */
+   * Fix: Export `defineMigration({ ... })`, imported from `stepwise-migrate` or your driver's entry (`stepwise-migrate/better-sqlite3`, `stepwise-migrate/pg`…). */
   | "TS_NOT_DEFINE_MIGRATION"
   /** `defineMigration` is imported from somewhere other than a stepwise entry (a local file, another package, `stepwise-migrate/cli`, or another export renamed), declared in the file itself, or
    * not imported at all, so codegen cannot know what the call does.

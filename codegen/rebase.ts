@@ -142,7 +142,7 @@ function resolveBase(ref: string | null, commitOf: (ref: string) => string | nul
   const message =
     ref === null
       ? `Could not find the default branch (tried ${tried.join(", ")}). Pass the branch you will merge into, such as --base origin/main. Nothing was changed.`
-      : `"${ref}" is not a commit in this repository. Fetch it first (git fetch origin) or pass another --base, such as origin/main. Nothing was changed.`;
+      : `"${ref}" is not a commit in this repository. Fetch it first (git fetch origin) or pass another --base: a branch or commit this repository has ("git branch -a" lists them). Nothing was changed.`;
   throw new StepwiseError("GIT_REF_NOT_FOUND", message, { ref, tried });
 }
 

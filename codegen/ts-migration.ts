@@ -113,7 +113,7 @@ function findDefinition(sourceFile: ts.SourceFile, report: Report): ts.ObjectLit
   const exported = defaultExports[0]!;
   const call = ts.isExportAssignment(exported) ? unwrapExpression(exported.expression) : undefined;
   if (!call || !ts.isCallExpression(call) || !ts.isIdentifier(call.expression) || call.expression.text !== "defineMigration") {
-    const message = `the default export must be "defineMigration({ ... })", imported from "${entrySpecifier(null)}" or a driver entry such as "${entrySpecifier("node-sqlite")}", so codegen can read it without running it`;
+    const message = `the default export must be "defineMigration({ ... })", imported from "${entrySpecifier(null)}" or your driver's entry ("${entrySpecifier("better-sqlite3")}", "${entrySpecifier("pg")}"…), so codegen can read it without running it`;
     return report("TS_NOT_DEFINE_MIGRATION", exported, message);
   }
   if (reportForeignDefineMigration(sourceFile, call, report)) return null;
