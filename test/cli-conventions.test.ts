@@ -209,6 +209,19 @@ test("the real bin: what a migration prints with console or process.stdout goes 
   }
 });
 
+test("a walk a transactional migration's forEachBatch refuses is named at its call, and says the migration's transaction was rolled back", async (t) => {
+  const misspelt =
+    'import { defineMigration } from "stepwise-migrate";\nexport default defineMigration({\n  up(db, context) {\n    db.exec("INSERT INTO t (id) VALUES (1)");\n    context.forEachBatch({ table: "t", batchsize: 10 }, () => {});\n  },\n});\n';
+  const { cli } = await project(t, { "001_t.sql": CREATE_T, "002_walk.ts": misspelt });
+  const [plain, json] = await Promise.all([cli(["up"]), cli(["up", "--json"])]);
+  assert.equal(plain.code, 1);
+  assert.match(plain.stderr, /error \[BATCH_OPTIONS_INVALID\]/);
+  assert.match(plain.stderr, /^Thrown at migrations\/002_walk\.ts:5:\d+$/m);
+  const { error } = JSON.parse(json.stdout) as { error: { code: string; option: string; message: string } };
+  assert.deepEqual([error.code, error.option], ["BATCH_OPTIONS_INVALID", "batchsize"]);
+  assert.match(error.message, /rolled back/);
+});
+
 test("a failed migration names its file:line, not the executor's, with no stack; --verbose prints the stack and the causes", async (t) => {
   const { cli } = await project(t, { "001_t.sql": CREATE_T, "002_gives_up.ts": THROWS_AT_LINE_6 });
   const [plain, verbose] = await Promise.all([cli(["up"]), cli(["up", "--verbose"])]);

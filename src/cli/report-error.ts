@@ -166,9 +166,10 @@ const OWN_SOURCE = tryOr(
 function locateFailure(error: StepwiseError): SourceLocation | null {
   const { location: own, file } = error.details as unknown as { location?: Partial<SourceLocation> | null; file?: unknown };
   if (own && typeof own.file === "string" && typeof own.line === "number" && typeof own.column === "number") return { file: own.file, line: own.line, column: own.column };
-  if (typeof file !== "string" || error.cause === undefined) return null;
+  if (typeof file !== "string") return null;
   const chain: Error[] = [];
-  for (const current of causeChain(error.cause)) {
+  // The error itself first: one a migration's call refused (a walk's options) was made with its file on the stack.
+  for (const current of causeChain(error)) {
     if (!isInstanceSafely(current, Error)) break;
     chain.push(current);
   }

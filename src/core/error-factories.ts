@@ -25,7 +25,14 @@ export function afterCommitted(error: unknown, committed: string): unknown {
   if (!isInstanceSafely(error, StepwiseError) || !error.message.includes(NOTHING_CHANGED)) return error;
   const edit = (plain: string) => plain.replace(NOTHING_CHANGED, `Nothing more was changed: before this, the call ${committed}.`);
   error.message = edit(error.message);
-  rewordText(error, "message", edit);
+  rewordText(error, "message", (kept) => kept.map((part) => (typeof part === "string" ? edit(part) : part)));
+  return error;
+}
+
+/** `error`, a refusal a migration's body met (a walk refused) and whose transaction was then rolled back, saying so: it was made before anyone knew. */
+export function rolledBackAfter(error: StepwiseError): StepwiseError {
+  error.message = `${error.message} ${ROLLED_BACK}`;
+  rewordText(error, "message", (kept) => [...kept, ` ${ROLLED_BACK}`]);
   return error;
 }
 

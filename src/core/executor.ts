@@ -26,6 +26,7 @@ import {
   firstLineOf,
   describeThrownValue,
   afterCommitted,
+  rolledBackAfter,
   describeCommittedSteps,
 } from "./error-factories.js";
 import { describeEvent, type MigrationEvent, type MigrationLogger } from "./events.js";
@@ -916,7 +917,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     // writes, unless it says itself what stayed (rolledBack: a failed migration, the history changed).
     const passThrough = (error: unknown): error is StepwiseError =>
       isInstanceSafely(error, StepwiseError) && !BODY_MISUSE_CODES.has(error.code) && (rolledBack || origin !== "body" || "rolledBack" in error.details);
-    if (passThrough(cause)) return cause;
+    if (passThrough(cause)) return rolledBack && origin === "body" && !("rolledBack" in cause.details) ? rolledBackAfter(cause) : cause;
     const change = this.historyGuard ? this.historyChange(cause, origin) : null;
     if (change !== null) {
       const historyChanged = !rolledBack && change.startsWith("the table");

@@ -100,15 +100,10 @@ export function copyTexts<T extends object>(from: object, to: T): T {
   return to;
 }
 
-/** Rewrites the plain parts of `target`'s kept `field` (a {@link Text}, in both spellings) with `edit`. */
-export function rewordText(target: object, field: string, edit: (plain: string) => string): void {
+/** Rewrites `target`'s kept `field` (a {@link Text}, in both spellings) with `edit`; nothing when none is kept. */
+export function rewordText(target: object, field: string, edit: (text: Text) => Text): void {
   const kept = (target as WithTexts)[TEXTS]?.[field];
-  if (Array.isArray(kept))
-    keepText(
-      target,
-      field,
-      (kept as Text).map((part) => (typeof part === "string" ? edit(part) : part)),
-    );
+  if (Array.isArray(kept)) keepText(target, field, edit(kept as Text));
 }
 
 /** `target`'s fields kept with {@link keepText}, spelled in `syntax`; empty when none was. */
