@@ -607,6 +607,38 @@ test("a transaction: false migration whose bin was killed runs on in its server 
   assert.equal(after.problem.code, "INCOMPLETE_MIGRATION");
 });
 
+test("Ctrl-C during a transactional migration's long statement: the server cancels it within seconds, rolled back, its locks released (not when the statement would have ended)", async (t) => {
+  const { project, database, cli, pgArgs } = await pgProject(t);
+  project.writeMigration("005_slow_inside.sql", "-- migrate:up\nCREATE TABLE interrupted (id integer);\nSELECT pg_sleep(120);\n");
+  await project.generateAsBin();
+  assert.equal((await cli([...pgArgs, "up", "--to", "4"])).code, 0);
+  const child = spawn(cliNode(), [...binArgs(), ...pgArgs, "up"], { cwd: project.root, env: { ...process.env, DATABASE_URL: undefined }, stdio: ["ignore", "pipe", "pipe"] });
+  const ended = collectOutput(child);
+  const sleeper = () =>
+    withClient(
+      database,
+      async (client) =>
+        (
+          await client.query<{ pid: number }>(
+            "SELECT pid FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND state = 'active' AND pid <> pg_catalog.pg_backend_pid() AND query LIKE '%pg_sleep(120)%'",
+            [database.name],
+          )
+        ).rows[0]?.pid,
+    );
+  let session: number | undefined;
+  for (const deadline = Date.now() + 60_000; (session = await sleeper()) === undefined && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(session !== undefined, "the migration never started on the server");
+  child.kill("SIGINT");
+  assert.equal((await ended).signal, "SIGINT");
+  // The statement would sleep two minutes: gone well before, the session's client being gone.
+  for (const deadline = Date.now() + 30_000; (await sleeper()) !== undefined;) {
+    assert.ok(Date.now() < deadline, `server session ${session} still ran its migration 30 s after the bin exited`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.equal(json<{ currentVersion: number; pendingCount: number }>(await cli([...pgArgs, "status", "--json"])).currentVersion, 4);
+  assert.ok(!(await relations(database)).includes("interrupted"), "the interrupted migration's table was kept");
+});
+
 test("up --dry-run on pg rehearses inside a transaction rolled back: the report, exit codes, and nothing left behind", async (t) => {
   const { database, cli, pgArgs, project } = await pgProject(t);
   type Report = {

@@ -270,6 +270,12 @@ function trackRunLock(client: pg.ClientBase) {
   };
 }
 
+/**
+ * The server checks every second, while a statement of the transaction runs, that stepwise's process is still there (PostgreSQL 14 and later; nothing before): a run ended by a signal
+ * or a crash then rolls back at once, its locks with it, not when the statement would have ended.
+ */
+const CHECK_CLIENT_SQL = `SELECT pg_catalog.set_config(s.name, '1000', true) FROM pg_catalog.pg_settings AS s WHERE s.name ${EQ} 'client_connection_check_interval'`;
+
 const RUN_LOCK_TAKEN_MARK = "stepwise: another session holds the run lock";
 const RUN_LOCK_LOST =
   "it released stepwise's run lock (DISCARD ALL and pg_advisory_unlock_all() end every advisory lock of the session, also from a function), and another process took the lock before stepwise could take it back, so the run stopped here; use DISCARD PLANS, DISCARD SEQUENCES or DISCARD TEMP, or pg_advisory_unlock with the lock's own key, instead";
@@ -366,7 +372,7 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
       }
       // Open from here even if the reply is lost: the ROLLBACK that follows a failure is then due.
       transaction.began();
-      const begin = `BEGIN${timeout === 0 ? "" : `; SET LOCAL lock_timeout = ${timeout}`}${runLock.beginSql()}`;
+      const begin = `BEGIN${timeout === 0 ? "" : `; SET LOCAL lock_timeout = ${timeout}`}; ${CHECK_CLIENT_SQL}${runLock.beginSql()}`;
       await queryOn(client, begin).catch((error: unknown) => Promise.reject(runLock.beginFailure(error)));
     },
     commit: async () => {
