@@ -1,7 +1,9 @@
 /**
  * What is particular to `stepwise-migrate/libsql-client` (the shared behaviour runs in
  * test/driver-async-suite.test.ts): the remote rules never touch `PRAGMA user_version`, a migration
- * body's statements run in the migration's transaction, and the client's errors on real failures (a
+ * body's statements run in the migration's transaction, the
+ * settings a migration changes are put back on the client's connection (its busy_timeout, an exclusive
+ * WAL's lock), and the client's errors on real failures (a
  * locked database, a read-only file, a file that is not a database, a full one) are stepwise's typed
  * errors with the library's code, and the entry's bundle imports no database library. Every test
  * works on a real database file through real clients, or on a real libSQL server (sqld, from the
@@ -23,6 +25,7 @@ import { repoRoot } from "./support/project.js";
 import { startSqld, sqldUnavailableReason } from "./support/sqld-server.js";
 import { skipWithReason } from "./support/driver-matrix.js";
 import { stepwiseFailure } from "./support/stepwise-failure.js";
+import { runDriverChild } from "./support/driver-child.js";
 
 /** A fresh folder with `app.db` in it (not created), removed after the test. */
 function scratch(t: TestContext): { file: string; url: string; dir: string } {
@@ -215,6 +218,62 @@ test("a migration body receives the migration's transaction, not the client: its
     [2],
   );
 });
+
+for (const [order, pragmas] of [
+  ["journal_mode = WAL, then locking_mode = EXCLUSIVE", "PRAGMA journal_mode = WAL;\nPRAGMA locking_mode = EXCLUSIVE;"],
+  ["locking_mode = EXCLUSIVE, then journal_mode = WAL", "PRAGMA locking_mode = EXCLUSIVE;\nPRAGMA journal_mode = WAL;"],
+] as const) {
+  test(`a transaction: false migration with ${order} is applied, locking_mode is normal again and another process can write`, async (t) => {
+    const { file, url } = scratch(t);
+    const db = client(t, url);
+    const walExclusive = namedSqlEntry(2, "wal_exclusive", `${pragmas}\nINSERT INTO items (id, note) VALUES (1, 'x');`, null, { transaction: false });
+    const result = await migrate(db, [createItems, walExclusive]);
+    assert.deepEqual(
+      result.steps.map((step) => step.version),
+      [1, 2],
+    );
+    assert.equal((await db.execute("SELECT state FROM schema_migrations WHERE version = 2")).rows[0]!.state, "applied");
+    assert.equal((await db.execute("PRAGMA locking_mode")).rows[0]!.locking_mode, "normal");
+    // The client cannot let an exclusive lock go itself: its close() leaves the connection open while a statement it prepared lives.
+    assert.equal(runDriverChild("better-sqlite3", file, "write", "INSERT INTO items (id, note) VALUES (2, 'another process')"), "written");
+  });
+}
+
+/** The settings the app gives the client's connection, each to a value no default has, and a migration's own values for them. */
+const APP_SETTINGS = { busy_timeout: 4321, cache_size: -1234, recursive_triggers: 1, synchronous: 3, temp_store: 2, wal_autocheckpoint: 77, journal_size_limit: 8192 };
+const MIGRATION_SETTINGS = { busy_timeout: 1, cache_size: -99, recursive_triggers: 0, synchronous: 0, temp_store: 1, wal_autocheckpoint: 5, journal_size_limit: 4096 };
+const settingsScript = (values: Record<string, number>): string =>
+  Object.entries(values)
+    .map(([name, value]) => `PRAGMA ${name} = ${value};`)
+    .join("\n");
+
+async function settingsOf(db: Client): Promise<Record<string, unknown>> {
+  const read: Record<string, unknown> = {};
+  for (const name of Object.keys(APP_SETTINGS)) read[name] = Object.values((await db.execute(`PRAGMA ${name}`)).rows[0]!)[0];
+  return read;
+}
+
+for (const [how, migration] of [
+  ["in its transaction", asyncEntry(2, async (tx) => void (await tx.executeMultiple(settingsScript(MIGRATION_SETTINGS))))],
+  [
+    "in its transaction, then throws",
+    asyncEntry(2, async (tx) => {
+      await tx.executeMultiple(settingsScript(MIGRATION_SETTINGS));
+      throw new Error("after changing the settings");
+    }),
+  ],
+  ["with transaction: false", namedSqlEntry(2, "settings", `${settingsScript(MIGRATION_SETTINGS)}\nCREATE TABLE after_settings (x);`, null, { transaction: false })],
+] as const) {
+  test(`the client's connection settings a migration changes ${how}, busy_timeout among them, are put back as the app set them`, async (t) => {
+    const { url } = scratch(t);
+    const db = client(t, url);
+    await db.executeMultiple(settingsScript(APP_SETTINGS));
+    const before = await settingsOf(db);
+    assert.deepEqual(before, APP_SETTINGS, "precondition: the app's values are what the client reads back");
+    await migrate(db, [createItems, migration]).catch(() => undefined);
+    assert.deepEqual(await settingsOf(db), before);
+  });
+}
 
 test("a database another connection holds is DATABASE_LOCKED after the busy timeout; nothing changed, and the next run applies", async (t) => {
   const { url } = scratch(t);

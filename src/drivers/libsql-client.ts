@@ -80,6 +80,7 @@ const networkReason = (error: unknown): string =>
 /** Statements SQLite refuses (or, `PRAGMA x = y`, ignores) inside a transaction, or that manage one. */
 const OUTSIDE_TRANSACTION_ONLY = /^(?:VACUUM|ATTACH|DETACH|BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b|^PRAGMA\b[^;]*=/i;
 const TRANSACTION_CONTROL = /^(?:BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i;
+const BUSY_TIMEOUT_READ = /^PRAGMA\s+busy_timeout$/i;
 
 type StatementObject = Exclude<InStatement, string>;
 
@@ -203,12 +204,20 @@ class ClientSession {
     }
   }
 
-  /** A read outside stepwise's transaction with the manager's `busy_timeout`, so SQLite waits (a read retried by {@link waitOutLocks} can stay holding its shared lock). */
+  /**
+   * A read outside stepwise's transaction with the manager's `busy_timeout`, so SQLite waits (a read retried by {@link waitOutLocks} can stay holding its shared lock). A PRAGMA that
+   * sets runs bare: in a transaction SQLite refuses `journal_mode = DELETE`, which is how an exclusive WAL's lock is let go after a `transaction: false` migration.
+   */
   async readOutsideTransaction(stmt: StatementObject): Promise<ResultSet> {
     if (this.remote) return this.client.execute(stmt);
+    const text = statementTexts(stmt.sql)[0] ?? "";
+    if (OUTSIDE_TRANSACTION_ONLY.test(text)) return this.waitOutLocks(() => this.client.execute(stmt));
     const open = await this.client.transaction("deferred");
     try {
-      const previous = Number(Object.values(rowsOf(await open.execute("PRAGMA busy_timeout"))[0] ?? {})[0] ?? 0);
+      const timeout = await open.execute("PRAGMA busy_timeout");
+      // The connection's own, not the one this read sets for itself: the settings snapshot compares it with what a migration left.
+      if (BUSY_TIMEOUT_READ.test(text)) return timeout;
+      const previous = Number(Object.values(rowsOf(timeout)[0] ?? {})[0] ?? 0);
       await open.executeMultiple(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(this.busyTimeoutMs))}`);
       try {
         return await open.execute(stmt);
