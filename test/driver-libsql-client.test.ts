@@ -1,7 +1,7 @@
 /**
  * What is particular to `stepwise-migrate/libsql-client` (the shared behaviour runs in
  * test/driver-async-suite.test.ts): the remote rules never touch `PRAGMA user_version`, a migration
- * body's statements run in the migration's transaction, the
+ * body's statements run in the migration's transaction (and its close() of it is the body's failure), the
  * settings a migration changes are put back on the client's connection (its busy_timeout, an exclusive
  * WAL's lock), and the client's errors on real failures (a
  * locked database, a read-only file, a file that is not a database, a full one) are stepwise's typed
@@ -272,6 +272,33 @@ for (const [how, migration] of [
     assert.deepEqual(before, APP_SETTINGS, "precondition: the app's values are what the client reads back");
     await migrate(db, [createItems, migration]).catch(() => undefined);
     assert.deepEqual(await settingsOf(db), before);
+  });
+}
+
+for (const transaction of [true, false]) {
+  test(`transaction: ${transaction}: a body that closes what it was given (db.close()) is MIGRATION_FAILED with connectionClosed, not an escape; it is not recorded`, async (t) => {
+    const { url } = scratch(t);
+    const db = client(t, url);
+    await migrate(db, [createItems]);
+    const closing = tsEntry(
+      2,
+      {
+        async up(given: LibsqlClientConnection) {
+          await given.execute("CREATE TABLE made_before_closing (a)");
+          (given as unknown as { close(): void }).close();
+        },
+      } as unknown as MigrationDefinition,
+      { transaction },
+    ) as unknown as MigrationEntry;
+    const error = await rejection(() => migrate(db, [createItems, closing]));
+    assert.deepEqual(
+      { code: error.code, version: error.version, rolledBack: error.rolledBack, connectionClosed: error.connectionClosed },
+      { code: "MIGRATION_FAILED", version: 2, rolledBack: false, connectionClosed: true },
+    );
+    if (!transaction) return;
+    // Closing the transaction rolled it back and left the client open: nothing of the migration stays, and it is pending.
+    assert.deepEqual(await tables(db), ["items", "schema_migrations"]);
+    assert.equal((await new MigrationManager(db, [createItems, closing]).status()).currentVersion, 1);
   });
 }
 

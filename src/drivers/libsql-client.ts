@@ -5,12 +5,12 @@
 import type { Client, InStatement, InValue, ResultSet, Transaction } from "@libsql/client";
 import { AsyncMigrationManager, migrateAsyncOn, type MigrateAsync } from "../core/async-manager.js";
 import type { AsyncDriver, ErrorClassification, Row } from "../core/driver.js";
-import { defineDriver } from "../core/define-driver.js";
+import { defineDriver, runBodyOnConnection } from "../core/define-driver.js";
 import { SQLITE_DIALECT, statementTexts } from "../core/dialects/sqlite.js";
 import { createSqliteEscapeGuard } from "../core/transaction-guard.js";
 import { createHistoryGuard } from "../core/history-guard.js";
 import { keysOf, MANAGER_OPTIONS, optionsObject, refuseNonConnection, refuseUnknownOptions, type MigrationManagerProps, refuseOtherLibrary } from "../core/options.js";
-import { returnDefinition, type MigrationContext, type MigrationDefinition, type MigrationRegistry } from "../core/types.js";
+import { returnDefinition, type MigrationDefinition, type MigrationRegistry } from "../core/types.js";
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
 import { SQLITE_BATCH_DIALECT } from "../core/batch-walk.js";
 import { classifyNativeSqliteError } from "./sqlite-shared.js";
@@ -269,6 +269,17 @@ class ClientSession {
   }
 }
 
+/** `transaction` as a body receives it, calling `onClose` when the body closes it. */
+function noticingClose(transaction: Transaction, onClose: () => void): Transaction {
+  return new Proxy(transaction, {
+    get: (target, property) => {
+      if (property === "close") return () => (onClose(), target.close());
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
 /** The executor's primitives on `client` (`remote`: the remote rules on a file too). */
 export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlClientMigrationManagerProps, "remote" | "scratchClient"> = {}): AsyncDriver<Client> {
   refuseOtherLibrary(client, "libsql-client", "an @libsql/client Client (createClient)", ["execute", "executeMultiple", "transaction"]);
@@ -300,8 +311,11 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
     getBusyTimeout: async () => session.busyTimeoutMs,
     setBusyTimeout: async (ms) => void (session.busyTimeoutMs = ms),
     runBody: async (entry, direction, context) => {
-      const body = (direction === "up" ? entry.module.up : entry.module.down) as (db: LibsqlClientConnection, context: MigrationContext) => unknown;
-      await body.call(entry.module, session.transaction ?? (session.remote ? client : session.lockWaitingClient()), context);
+      const open = session.transaction;
+      let closedByBody = false;
+      // Closing the transaction rolls it back: the body closed what it was given, as a db.close() on the other drivers, not an escape from it.
+      const given = open === null ? (session.remote ? client : session.lockWaitingClient()) : noticingClose(open, () => (closedByBody = true));
+      await runBodyOnConnection(given, () => !client.closed && !closedByBody, entry, direction, context);
     },
     // A batch handler writes through the open transaction, as a body does.
     createContext: (entry, direction, progress) => createAsyncMigrationContext(driver, SQLITE_BATCH_DIALECT, () => session.transaction ?? client, entry, direction, progress),
