@@ -222,6 +222,16 @@ test("a walk a transactional migration's forEachBatch refuses is named at its ca
   assert.match(error.message, /rolled back/);
 });
 
+test("up --dry-run names where the real run would fail, as the real run does, and its JSON holds that location among the failure's fields", async (t) => {
+  const { cli } = await project(t, { "001_t.sql": CREATE_T, "002_bad.sql": "-- migrate:up\nCREATE TABLE u (id INTEGER);\nINSERT INTO nowhere VALUES (1);\n" });
+  const [text, json] = await Promise.all([cli(["up", "--dry-run"]), cli(["up", "--dry-run", "--json"])]);
+  assert.equal(text.code, 1, text.stderr);
+  assert.match(text.stdout, /^Thrown at migrations\/002_bad\.sql:3:1$/m);
+  assert.doesNotMatch(text.stdout, /would apply/);
+  const { failure } = JSON.parse(json.stdout) as { failure: { code: string; fields: { location: { file: string; line: number } } } };
+  assert.deepEqual([failure.code, failure.fields.location.file, failure.fields.location.line], ["MIGRATION_FAILED", "migrations/002_bad.sql", 3]);
+});
+
 test("a failed migration names its file:line, not the executor's, with no stack; --verbose prints the stack and the causes", async (t) => {
   const { cli } = await project(t, { "001_t.sql": CREATE_T, "002_gives_up.ts": THROWS_AT_LINE_6 });
   const [plain, verbose] = await Promise.all([cli(["up"]), cli(["up", "--verbose"])]);

@@ -146,8 +146,11 @@ export function formatRehearsal(rehearsal: Rehearsal, palette: Palette, where: "
   }
   lines.push("");
   const { failure, steps } = rehearsal;
+  // Where it failed, as the real run's report says it: a SQL statement's line (a TypeScript body's is read from its stack, which the report's plain data does not keep).
+  const at = failure?.fields.location as { file?: unknown; line?: unknown; column?: unknown } | null | undefined;
   if (failure) lines.push(palette.red(`The real run would fail${failure.code ? ` [${failure.code}]` : ""}:`), failure.message);
-  else lines.push(palette.green(`The real run would apply ${steps.length} migration${steps.length === 1 ? "" : "s"} and reach version ${rehearsal.reachedVersion}.`));
+  if (at && typeof at.file === "string") lines.push(`Thrown at ${at.file}:${String(at.line)}:${String(at.column)}`);
+  if (!failure) lines.push(palette.green(`The real run would apply ${steps.length} migration${steps.length === 1 ? "" : "s"} and reach version ${rehearsal.reachedVersion}.`));
   return lines.join("\n");
 }
 
