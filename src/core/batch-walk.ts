@@ -38,9 +38,11 @@ export interface BatchDialect {
   resolveKey(table: unknown, key: unknown, origin: BatchOrigin): BatchWalk<ResolvedBatchKey>;
   /**
    * One row over the rows matching `where`: `bound` (the largest key), `text` (it as text, for an integer) and `integer` (1 for an integer); where the database can hold a number JavaScript
-   * cannot page past exactly, `unsafeInteger` and `unsafeReal`: a key of that storage beyond 2^53, else NULL.
+   * cannot page past exactly, `unsafeInteger` and `unsafeReal`: a key of that storage beyond 2^53, else NULL, and `unsafeIntegerText`: that integer as text.
    */
   boundSql(table: string, key: string, where: string): string;
+  /** What makes this connection read integers as BigInt, which a refusal of a key past 2^53 read as a number advises; default the advice in general words. */
+  readonly bigIntAdvice?: string;
   /** Whether `where` holds numbered or named placeholders (`$1`, `?1`, `:name`), which the walk's own parameters would take. */
   hasNumberedPlaceholders(where: string): boolean;
 }
@@ -124,7 +126,11 @@ export function* walkBatches(
   const bound = boundRow === undefined || boundRow.bound === null ? null : Number(boundRow.integer) === 1 && boundRow.text !== null ? exactInteger(String(boundRow.text)) : boundRow.bound;
   if (bound === null) return { rows: 0, batches: 0 };
   // Refused here, before the first batch, rather than when the walk reaches the key: a transaction: false migration would keep the batches before it.
-  if (typeof boundRow!.unsafeInteger === "number") fail("unsafe-integer", unsafeIntegerDetail(boundRow!.unsafeInteger), boundRow!.unsafeInteger);
+  if (typeof boundRow!.unsafeInteger === "number") {
+    // The number read is rounded, so no row has it: the text is the key.
+    const exact = typeof boundRow!.unsafeIntegerText === "string" ? BigInt(boundRow!.unsafeIntegerText) : boundRow!.unsafeInteger;
+    fail("unsafe-integer", unsafeIntegerDetail(exact, dialect), exact);
+  }
   const real = boundRow!.unsafeReal;
   if (real !== null && real !== undefined)
     fail("invalid-key", `the key ${describeStoredValue(real)} is a floating-point value beyond 2^53, which the walk cannot page past exactly; walk by an integer or text key`, real);
@@ -143,7 +149,7 @@ export function* walkBatches(
     }
     // Read before the handler runs: it may change the row objects it is given.
     for (const row of rows) {
-      checkKeyOrder(row[key], last, fail, resolved.integerKey === true);
+      checkKeyOrder(row[key], last, fail, resolved.integerKey === true, dialect);
       last = row[key];
     }
     yield { kind: "handle", rows, ownTransaction: !inTransaction };
@@ -193,11 +199,11 @@ export function driveWalk<T>(walk: BatchWalk<T>, perform: (request: BatchRequest
 const storageRank = (value: unknown) => (typeof value === "number" || typeof value === "bigint" ? 1 : typeof value === "string" ? 2 : 3);
 
 /** Keyset pagination holds only if each key follows the one before; text is checked only by identity (the collation is the database's). */
-function checkKeyOrder(read: unknown, readBefore: unknown, fail: (problem: BatchKeyProblem, detail: string, value?: unknown) => never, integerKey: boolean): void {
+function checkKeyOrder(read: unknown, readBefore: unknown, fail: (problem: BatchKeyProblem, detail: string, value?: unknown) => never, integerKey: boolean, dialect: BatchDialect): void {
   // @libsql/client reads a blob as an ArrayBuffer.
   const [value, previous] = [read, readBefore].map((key) => (key instanceof ArrayBuffer ? new Uint8Array(key) : key));
   if (value === null || value === undefined) fail("null-key", "a row's key is NULL (added during the walk)");
-  if (typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value)) fail("unsafe-integer", `${unsafeIntegerDetail(value)} (added during the walk)`, value);
+  if (typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value)) fail("unsafe-integer", `${unsafeIntegerDetail(value, dialect)} (added during the walk)`, value);
   if (typeof value !== "number" && typeof value !== "bigint" && typeof value !== "string" && !(value instanceof Uint8Array))
     fail("invalid-key", `a key of type ${typeof value} cannot be compared`, value);
   if (previous === undefined) return;
@@ -218,7 +224,8 @@ function checkKeyOrder(read: unknown, readBefore: unknown, fail: (problem: Batch
   if (order <= 0) fail(order === 0 ? "duplicate-key" : "not-increasing", `the key ${describeStoredValue(value)} does not come after ${describeStoredValue(previous)}`, value);
 }
 
-const unsafeIntegerDetail = (value: number) => `the key ${value} is beyond 2^53, where JavaScript numbers cannot hold every integer; call db.defaultSafeIntegers(true) before migrating`;
+const unsafeIntegerDetail = (value: number | bigint, { bigIntAdvice = "open it so that it reads integers as BigInt before migrating" }: BatchDialect) =>
+  `the key ${value} is beyond 2^53, where JavaScript numbers cannot hold every integer, and the connection reads integers as numbers; ${bigIntAdvice}`;
 
 /** An integer the database printed as text: a number when that is exact, else a bigint. */
 function exactInteger(text: string): number | bigint {
@@ -284,7 +291,7 @@ function* resolveSqliteBatchKey(table: unknown, key: unknown, origin: BatchOrigi
 }
 
 /** A key of `type` beyond 2^53 among the walked keys, or NULL. */
-const beyondSafeIntegers = (type: "integer" | "real") => `(SELECT key FROM walked WHERE typeof(key) = '${type}' AND (key > 9007199254740991 OR key < -9007199254740991) LIMIT 1)`;
+const beyondSafeIntegers = (type: "integer" | "real") => `SELECT key FROM walked WHERE typeof(key) = '${type}' AND (key > 9007199254740991 OR key < -9007199254740991) LIMIT 1`;
 
 /** SQLite's walk SQL. */
 export const SQLITE_BATCH_DIALECT: BatchDialect = {
@@ -292,8 +299,9 @@ export const SQLITE_BATCH_DIALECT: BatchDialect = {
   // The CTE binds `where`'s parameters once; not materialized, each read of it can search the key's index. Only an integer is cast to text: a blob that is not UTF-8 aborts libsql's
   // process when read as text.
   boundSql: (table, key, where) =>
-    `WITH walked AS NOT MATERIALIZED (SELECT ${key} AS key FROM ${table} WHERE ${where}) SELECT max(key) AS bound, CASE WHEN typeof(max(key)) = 'integer' THEN CAST(max(key) AS TEXT) END AS text, ` +
-    `typeof(max(key)) = 'integer' AS integer, ${beyondSafeIntegers("integer")} AS "unsafeInteger", ${beyondSafeIntegers("real")} AS "unsafeReal" FROM walked`,
+    `WITH walked AS NOT MATERIALIZED (SELECT ${key} AS key FROM ${table} WHERE ${where}), unsafe AS MATERIALIZED (${beyondSafeIntegers("integer")}) ` +
+    `SELECT max(key) AS bound, CASE WHEN typeof(max(key)) = 'integer' THEN CAST(max(key) AS TEXT) END AS text, typeof(max(key)) = 'integer' AS integer, ` +
+    `(SELECT key FROM unsafe) AS "unsafeInteger", (SELECT CAST(key AS TEXT) FROM unsafe) AS "unsafeIntegerText", (${beyondSafeIntegers("real")}) AS "unsafeReal" FROM walked`,
   // SQLite's ?NNN, :name, @name, #name and $name, outside strings, quoted names and comments (a bare ? is the walk's kind).
   hasNumberedPlaceholders: (where) =>
     tokenizeSqliteSql(where).some((token, index, tokens) => (token.kind === "word" && token.text.startsWith("$")) || (/^[?:@#]$/.test(token.text) && tokens[index + 1]?.kind === "word")),

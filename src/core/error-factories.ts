@@ -139,8 +139,8 @@ export function toPlainError(error: StepwiseError): E.StatusProblem {
   return plain as E.StatusProblem;
 }
 
-/** JSON-safe: bigints as strings (history values may be), nested errors as name, code and message. */
-function toPlain(value: unknown): unknown {
+/** JSON-safe: bigints as strings (history values and walked keys may be), nested errors as name, code and message. */
+export function toPlain(value: unknown): unknown {
   if (typeof value === "bigint") return value.toString();
   if (value instanceof Error) return { name: value.name, code: (value as { code?: unknown }).code ?? null, message: value.message };
   if (Array.isArray(value)) return value.map(toPlain);

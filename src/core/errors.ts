@@ -195,7 +195,8 @@ export interface StepwiseErrorDetails {
    * Fix: Run the calls `fix` gives: each stretch that can share a transaction with `--to` and `--transaction all`, each obstacle on its own without it. */
   readonly WHOLE_RUN_TRANSACTION_REFUSED: Readonly<{ version: number; file: string; obstacle: WholeRunObstacle; direction: MigrationDirection; firstOfRun: boolean; fix: string }>;
   /** `context.forEachBatch` cannot walk every row by its key: the key is not a column (or rowid alias) of the table, or some row's key (`value`) is NULL, repeated, or cannot be compared exactly. A
-   * keyset walk would stop early or skip rows, so it stopped. `columns` lists the table's columns to pick from.
+   * keyset walk would stop early or skip rows, so it stopped. `columns` lists the table's columns to pick from. An integer key past 2^53 on a connection that reads integers as numbers is
+   * `unsafe-integer`, its `value` the exact key as a bigint (its decimal text in `--json`; `null` under @libsql/client's `intMode: "number"`, which cannot read the row), and the message names the library's switch that reads integers as BigInt.
    * Fix: Pass `key`: a unique, non-NULL column (the `INTEGER PRIMARY KEY`, or `rowid`). */
   readonly BATCH_KEY_INVALID: Readonly<{ table: string; key: string; problem: BatchKeyProblem; columns: readonly string[]; value: unknown; version: number; file: string }>;
   /** `context.forEachBatch` was given options it cannot walk with: an option it does not take (`option` names it, such as a misspelt `wher`, which would otherwise walk every row), options

@@ -38,12 +38,19 @@ export function createProgressReporter(options: {
   };
 }
 
-/** The context a TypeScript migration receives on a sync connection; its walk prepares each statement once. */
-export function createMigrationContext(db: Database, entry: MigrationEntry, direction: MigrationDirection, progress: (done: number, total: number | null) => void): MigrationContext {
+/** The context a TypeScript migration receives on a sync connection; its walk prepares each statement once. `bigIntAdvice` tells how this library's connection reads integers as BigInt. */
+export function createMigrationContext(
+  db: Database,
+  entry: MigrationEntry,
+  direction: MigrationDirection,
+  progress: (done: number, total: number | null) => void,
+  bigIntAdvice?: string,
+): MigrationContext {
+  const dialect = bigIntAdvice === undefined ? SQLITE_BATCH_DIALECT : { ...SQLITE_BATCH_DIALECT, bigIntAdvice };
   const forEachBatch: MigrationContext["forEachBatch"] = (options, handle) => {
     const statements = new Map<string, ReturnType<Database["prepare"]>>();
     const prepare = (sql: string) => statements.get(sql) ?? statements.set(sql, db.prepare(sql)).get(sql)!;
-    const walk = walkBatches(SQLITE_BATCH_DIALECT, options, entry, db.inTransaction, progress);
+    const walk = walkBatches(dialect, options, entry, db.inTransaction, progress);
     return driveWalk(walk, (request) => {
       if (request.kind === "rows") return prepare(request.sql).all(...request.params);
       if (request.ownTransaction) db.transaction(() => handle(request.rows as never))();

@@ -51,7 +51,7 @@ export function createBetterSqlite3Driver(db: Database): SyncDriver<Database> {
   let unsafeUntilRollback = false;
   // As SQLite resolved it: `db.name` is the app's string, perhaps relative to a folder it has left.
   const filePath = db.memory || db.name === "" ? null : mainDatabaseFile(db.pragma("database_list") as Row[]);
-  return defineSqliteDriver(db, {
+  return defineSqliteDriver(db, "call db.defaultSafeIntegers(true) before migrating", {
     name: "better-sqlite3",
     connection: db,
     filePath,

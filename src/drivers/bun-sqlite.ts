@@ -71,7 +71,7 @@ export function createBunSqliteDriver(db: Database): SyncDriver<Database> {
   // bun:sqlite throws on SQL that holds no statement (a `-- migrate:empty` section, a comment), which every other library runs as nothing.
   const exec = (sql: string) => void (significantTokens(tokenizeSqliteSql(sql)).some((token) => token.text !== ";") && db.exec(sql));
   const walk = createBatchConnection({ prepare: (sql) => db.prepare(sql), exec, inTransaction: () => db.inTransaction });
-  return defineSqliteDriver(walk, {
+  return defineSqliteDriver(walk, "open it with new Database(file, { safeIntegers: true })", {
     name: "bun-sqlite",
     connection: db,
     filePath,

@@ -39,7 +39,7 @@ export function createLibsqlDriver(db: Database): SyncDriver<Database> {
     exec,
     inTransaction,
   });
-  return defineSqliteDriver(walk, {
+  return defineSqliteDriver(walk, "call db.defaultSafeIntegers(true) before migrating", {
     name: "libsql",
     connection: db,
     filePath,

@@ -41,22 +41,29 @@ function numbersOf<T>(row: T): T {
   return row;
 }
 
-/** A walk's statement reading integers past 2^53 inexactly (so the walk refuses such a key) instead of failing; `readBigInts` connections keep theirs. */
-function inexactBeyondSafeIntegers(statement: StatementSync): { get(...params: unknown[]): unknown; all(...params: unknown[]): unknown[] } {
-  const read = <T>(run: () => T): T => {
+/** A walk's statement: integers as the app's connection reads them, where one past 2^53 that cannot be a number reads inexactly (so the walk refuses such a key) instead of failing the read. */
+function walkStatement(statement: StatementSync): { get(...params: unknown[]): unknown; all(...params: unknown[]): unknown[] } {
+  const read = <T>(run: () => T, inexact: (read: T) => T): T => {
     try {
       return run();
     } catch (error) {
       if ((error as { code?: unknown }).code !== "ERR_OUT_OF_RANGE") throw error;
       statement.setReadBigInts(true);
       try {
-        return numbersOf(run());
+        return inexact(run());
       } finally {
         statement.setReadBigInts(false);
       }
     }
   };
-  return { get: (...params) => read(() => statement.get(...params)), all: (...params) => read(() => statement.all(...params).map(numbersOf)) };
+  return {
+    get: (...params) => read(() => statement.get(...params), numbersOf),
+    all: (...params) =>
+      read(
+        () => statement.all(...params),
+        (rows) => rows.map(numbersOf),
+      ),
+  };
 }
 
 /** The executor's primitives on one node:sqlite connection; `USAGE` on a Node without `DatabaseSync#isTransaction` (before 22.16). */
@@ -83,8 +90,8 @@ export function createNodeSqliteDriver(db: DatabaseSync): SyncDriver<DatabaseSyn
   const backup = (process.getBuiltinModule?.("node:sqlite") as { backup?: (source: DatabaseSync, path: string) => Promise<number> } | undefined)?.backup;
   const canSerialize = typeof db.serialize === "function" && typeof db.deserialize === "function";
   const exec = (sql: string): void => db.exec(sql);
-  const walk = createBatchConnection({ prepare: (sql) => inexactBeyondSafeIntegers(db.prepare(sql)), exec, inTransaction: () => db.isTransaction });
-  return defineSqliteDriver(walk, {
+  const walk = createBatchConnection({ prepare: (sql) => walkStatement(db.prepare(sql)), exec, inTransaction: () => db.isTransaction });
+  return defineSqliteDriver(walk, "open it with new DatabaseSync(file, { readBigInts: true })", {
     name: "node-sqlite",
     connection: db,
     filePath,

@@ -97,7 +97,7 @@ export function createSqlJsDriver(db: Database): SyncDriver<Database> {
     exec,
     inTransaction,
   });
-  return defineSqliteDriver(walk, {
+  return defineSqliteDriver(walk, "sql.js cannot read them otherwise, so walk by another key", {
     name: "sql.js",
     connection: db,
     isOpen,

@@ -298,13 +298,17 @@ export function openFileCopy<Db>(bytes: Uint8Array, open: (file: string) => Sync
   });
 }
 
-/** A sync SQLite driver on one connection: `PRAGMA data_version` is its change counter, and `forEachBatch` walks on `walk`. */
-export function defineSqliteDriver<Db>(walk: BatchConnection, primitives: Omit<DriverPrimitives<Db, false>, "dialect" | "async" | "changeCounter" | "createContext">): SyncDriver<Db> {
+/** A sync SQLite driver on one connection: `PRAGMA data_version` is its change counter, and `forEachBatch` walks on `walk`; `bigIntAdvice` tells how the library's connection reads integers as BigInt. */
+export function defineSqliteDriver<Db>(
+  walk: BatchConnection,
+  bigIntAdvice: string,
+  primitives: Omit<DriverPrimitives<Db, false>, "dialect" | "async" | "changeCounter" | "createContext">,
+): SyncDriver<Db> {
   return defineDriver({
     dialect: "sqlite",
     async: false,
     changeCounter: () => Number(primitives.query("PRAGMA data_version", [])[0]!.data_version),
-    createContext: (entry, direction, progress) => createMigrationContext(walk, entry, direction, progress),
+    createContext: (entry, direction, progress) => createMigrationContext(walk, entry, direction, progress, bigIntAdvice),
     ...primitives,
   });
 }

@@ -4,7 +4,7 @@
  */
 import { tryOr } from "../shared/try-or.js";
 import { driverCapabilityError, requireCapabilities, type SyncDriver } from "../core/driver.js";
-import { classifySafely, isConnectionClosedError, nativeCauseOf, recordNativeError, tempFolderUnusableError, transactionOpenError } from "../core/error-factories.js";
+import { classifySafely, isConnectionClosedError, nativeCauseOf, recordNativeError, tempFolderUnusableError, toPlain, transactionOpenError } from "../core/error-factories.js";
 import { rehearsalRefusedError } from "./errors.js";
 import { StepwiseError, type SchemaDifference } from "../core/errors.js";
 import type { MigrationEvent } from "../core/events.js";
@@ -111,7 +111,7 @@ function describeFailure(manager: SafetyNetManager, error: unknown): RehearsalFa
   if (nativeCause !== undefined) recordNativeError(error as StepwiseError, classifySafely(classify, nativeCause));
   const fields: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(error)) if (!["code", "name", "message", "stack", "details"].includes(key)) fields[key] = value;
-  if (error instanceof StepwiseError) Object.assign(fields, error.details);
+  if (error instanceof StepwiseError) Object.assign(fields, toPlain(error.details));
   // A Proxy whose getters throw reads as no cause.
   const cause = tryOr((): RehearsalFailure["cause"] => {
     const { name, message, code } = error.cause instanceof Error ? (error.cause as Error & { code?: unknown }) : {};
