@@ -1,13 +1,14 @@
 /**
  * A connection the app opened to read rows its own way (integers as BigInt: better-sqlite3's and
  * libsql's `defaultSafeIntegers(true)`, node:sqlite's `readBigInts`, bun:sqlite's `safeIntegers`).
- * stepwise's own reads take numbers whatever the connection's default; a migration body, and the rows
- * `forEachBatch` hands it, read as the app's connection does. Real files, every driver.
+ * stepwise's own reads take numbers whatever the connection's default; a migration body, and the
+ * rows `forEachBatch` hands it, read as the app's connection does, on the copies the safety nets
+ * replay on too. Real files, every driver.
  */
 import assert from "node:assert/strict";
 import path from "node:path";
 import { test } from "node:test";
-import { rehearseUp, type MigrationContext, type MigrationEntry } from "./support/stepwise.js";
+import { rehearseUp, verifySchema, type MigrationContext, type MigrationEntry } from "./support/stepwise.js";
 import { toPlainError } from "../src/core/error-factories.js";
 import { StepwiseError } from "../src/core/errors.js";
 import { describeEachDriver, skipWithReason } from "./support/driver-matrix.js";
@@ -52,14 +53,26 @@ const walkEntry = (seen: unknown[]): MigrationEntry =>
 const pastSafeIntegers = ["1", "9007199254740993"];
 
 await describeEachDriver("connections that read rows their own way", (h) => {
-  test("a data migration walking a key past 2^53 on a connection reading integers as BigInt: every row, as bigints", async (t) => {
+  test("a data migration walking a key past 2^53 is applied, rehearsed, and replayed by verifySchema and migrate({ verifySchema }): every copy reads integers as the app's connection does", async (t) => {
     const db = await openReadingBigInts(h.name, path.join(makeTempDir(t), "app.db"));
     if (db === null) return skipWithReason(t, `${h.name} has no switch to read integers as BigInt`);
     t.after(() => db.close());
     const seen: unknown[] = [];
-    const manager = new h.entry.MigrationManager(db as never, [keysTable(pastSafeIntegers), walkEntry(seen)]);
+    const migrations = [keysTable(pastSafeIntegers), walkEntry(seen)];
+    const manager = new h.entry.MigrationManager(db as never, migrations);
+    manager.up({ to: 1 });
+
+    const { rehearsal } = rehearseUp(manager);
+    assert.equal(rehearsal.failure, null);
+    assert.deepEqual(seen.splice(0), [1n, 9007199254740993n]);
+
     assert.equal(manager.up().toVersion, 2);
-    assert.deepEqual(seen, [1n, 9007199254740993n]);
+    assert.deepEqual(seen.splice(0), [1n, 9007199254740993n]);
+
+    assert.equal(verifySchema(manager).ok, true);
+    assert.deepEqual(seen.splice(0), [1n, 9007199254740993n]);
+    assert.equal(h.entry.migrate(db as never, migrations, { verifySchema }).toVersion, 2);
+    assert.deepEqual(seen.splice(0), [1n, 9007199254740993n]);
   });
 
   test("a key past 2^53 on a connection reading integers as numbers: refused with the row's exact key, and the advice names this library's switch", async () => {

@@ -10,7 +10,7 @@ import { quietly, runBodyOnConnection } from "../core/define-driver.js";
 import { isThenable } from "../core/step.js";
 import { returnDefinition, type DefineMigration, type MigrationRegistry, type SyncMigrationRegistry } from "../core/types.js";
 import { mainDatabaseFile } from "./database-file.js";
-import { cachedStatements, defineSqliteDriver, fileLockPrimitives } from "./sqlite-shared.js";
+import { cachedStatements, defineSqliteDriver, fileLockPrimitives, readsBigInts } from "./sqlite-shared.js";
 
 export type { Database } from "better-sqlite3";
 
@@ -51,6 +51,8 @@ export function createBetterSqlite3Driver(db: Database): SyncDriver<Database> {
   let unsafeUntilRollback = false;
   // As SQLite resolved it: `db.name` is the app's string, perhaps relative to a folder it has left.
   const filePath = db.memory || db.name === "" ? null : mainDatabaseFile(db.pragma("database_list") as Row[]);
+  // A copy reads integers as the app's connection does: a migration replayed on it walks the keys it walked.
+  const likeApp = (copy: Database): Database => copy.defaultSafeIntegers(readsBigInts(db));
   return defineSqliteDriver(db, "call db.defaultSafeIntegers(true) before migrating", {
     name: "better-sqlite3",
     connection: db,
@@ -84,9 +86,9 @@ export function createBetterSqlite3Driver(db: Database): SyncDriver<Database> {
         return failed(error);
       }
     },
-    ...fileLockPrimitives(open, filePath, createBetterSqlite3Driver),
+    ...fileLockPrimitives(open, filePath, (copy) => createBetterSqlite3Driver(likeApp(copy))),
     snapshot: () => db.serialize(),
-    openSnapshot: (bytes) => createBetterSqlite3Driver(new BetterSqlite3(bytes.length === 0 ? ":memory:" : Buffer.from(bytes))),
+    openSnapshot: (bytes) => createBetterSqlite3Driver(likeApp(new BetterSqlite3(bytes.length === 0 ? ":memory:" : Buffer.from(bytes)))),
     close: () => void db.close(),
     backupTo: async (path) => (await db.backup(path)).totalPages,
   });

@@ -6,7 +6,7 @@ import { asyncManagerOn, migrateAsyncOn, type AsyncManagerClass, type MigrateAsy
 import type { Row, SyncDriver } from "../core/driver.js";
 import { returnDefinition, type DefineMigration, type MigrationRegistry, type SyncMigrationRegistry } from "../core/types.js";
 import { mainDatabaseFile } from "./database-file.js";
-import { cachedStatements, createBatchConnection, defineSqliteDriver, fileLockPrimitives } from "./sqlite-shared.js";
+import { cachedStatements, createBatchConnection, defineSqliteDriver, fileLockPrimitives, readsBigInts } from "./sqlite-shared.js";
 import { significantTokens, tokenizeSqliteSql } from "../shared/sqlite-tokens.js";
 
 /** The part of bun:sqlite's `Statement` stepwise uses. */
@@ -31,8 +31,8 @@ export interface Database {
 }
 
 interface DatabaseClass {
-  new (file?: string, options?: { readonly?: boolean; create?: boolean; readwrite?: boolean }): Database;
-  deserialize(bytes: Uint8Array): Database;
+  new (file?: string, options?: { readonly?: boolean; create?: boolean; readwrite?: boolean; safeIntegers?: boolean }): Database;
+  deserialize(bytes: Uint8Array, options?: { safeIntegers?: boolean }): Database;
 }
 
 /** The executor's primitives on one bun:sqlite connection. */
@@ -45,9 +45,11 @@ export function createBunSqliteDriver(db: Database): SyncDriver<Database> {
   );
   const query = (sql: string, params: readonly unknown[]) => prepare(sql).all(...params) as Row[];
   const Class = db.constructor as DatabaseClass;
+  // A copy reads integers as the app's connection does (a migration replayed on it walks the keys it walked), which bun:sqlite sets only when opening.
+  const likeApp = () => ({ safeIntegers: readsBigInts(db) });
   // bun:sqlite has no timeout option.
   const open = (file: string, { readonly, busyTimeoutMs }: { readonly: boolean; busyTimeoutMs: number }): Database => {
-    const connection = readonly ? new Class(file, { readonly: true }) : new Class(file, { create: true, readwrite: true });
+    const connection = readonly ? new Class(file, { readonly: true, ...likeApp() }) : new Class(file, { create: true, readwrite: true, ...likeApp() });
     try {
       connection.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
       return connection;
@@ -82,7 +84,7 @@ export function createBunSqliteDriver(db: Database): SyncDriver<Database> {
     inTransaction: () => isOpen() && db.inTransaction,
     ...fileLockPrimitives(open, filePath, createBunSqliteDriver),
     snapshot: () => db.serialize(),
-    openSnapshot: (bytes) => createBunSqliteDriver(bytes.length === 0 ? new Class(":memory:") : Class.deserialize(bytes)),
+    openSnapshot: (bytes) => createBunSqliteDriver(bytes.length === 0 ? new Class(":memory:", likeApp()) : Class.deserialize(bytes, likeApp())),
     close: () => db.close(),
   });
 }

@@ -8,7 +8,7 @@ import { asyncManagerOn, migrateAsyncOn, type AsyncManagerClass, type MigrateAsy
 import type { Row, SyncDriver } from "../core/driver.js";
 import { returnDefinition, type MigrationRegistry, type SyncMigrationRegistry, type DefineMigration } from "../core/types.js";
 import { mainDatabaseFile } from "./database-file.js";
-import { cachedStatements, createBatchConnection, defineSqliteDriver, fileLockPrimitives, openFileCopy, snapshotOfConnection } from "./sqlite-shared.js";
+import { cachedStatements, createBatchConnection, defineSqliteDriver, fileLockPrimitives, openFileCopy, readsBigInts, snapshotOfConnection } from "./sqlite-shared.js";
 
 /** The `libsql` package's native connection. */
 export type Database = Libsql.Database;
@@ -39,6 +39,8 @@ export function createLibsqlDriver(db: Database): SyncDriver<Database> {
     exec,
     inTransaction,
   });
+  // A copy reads integers as the app's connection does: a migration replayed on it walks the keys it walked.
+  const likeApp = (copy: Database): Database => copy.defaultSafeIntegers(readsBigInts(db));
   return defineSqliteDriver(walk, "call db.defaultSafeIntegers(true) before migrating", {
     name: "libsql",
     connection: db,
@@ -48,10 +50,10 @@ export function createLibsqlDriver(db: Database): SyncDriver<Database> {
     query,
     run: (sql, params) => ({ changes: Number(prepare(sql).run([...params]).changes) }),
     inTransaction,
-    ...fileLockPrimitives(open, filePath, createLibsqlDriver),
+    ...fileLockPrimitives(open, filePath, (copy) => createLibsqlDriver(likeApp(copy))),
     close: () => void (db.open && db.close()),
     snapshot: () => snapshotOfConnection({ name: "libsql", exec, query, inTransaction }, open),
-    openSnapshot: (bytes) => openFileCopy(bytes, (file) => createLibsqlDriver(new Class(file)), open),
+    openSnapshot: (bytes) => openFileCopy(bytes, (file) => createLibsqlDriver(likeApp(new Class(file))), open),
   });
 }
 

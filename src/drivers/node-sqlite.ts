@@ -5,7 +5,7 @@ import { asyncManagerOn, migrateAsyncOn, type AsyncManagerClass, type MigrateAsy
 import type { Row, SyncDriver } from "../core/driver.js";
 import { returnDefinition, type DefineMigration, type MigrationRegistry, type SyncMigrationRegistry } from "../core/types.js";
 import { closedConnectionError, usageError } from "../core/error-factories.js";
-import { cachedStatements, classifyNativeSqliteError, createBatchConnection, defineSqliteDriver, fileLockPrimitives, openFileCopy, snapshotOfConnection } from "./sqlite-shared.js";
+import { cachedStatements, classifyNativeSqliteError, createBatchConnection, defineSqliteDriver, fileLockPrimitives, openFileCopy, readsBigInts, snapshotOfConnection } from "./sqlite-shared.js";
 
 /** The part of node:sqlite's `StatementSync` stepwise uses. */
 interface StatementSync {
@@ -31,7 +31,7 @@ export interface DatabaseSync {
   deserialize?(data: Uint8Array, options?: { dbName?: string }): void;
 }
 
-type DatabaseSyncConstructor = new (file: string, options?: { readOnly?: boolean; timeout?: number }) => DatabaseSync;
+type DatabaseSyncConstructor = new (file: string, options?: { readOnly?: boolean; timeout?: number; readBigInts?: boolean }) => DatabaseSync;
 
 /** Integers as numbers, as the other drivers read them: node:sqlite would refuse a whole read meeting one past 2^53 instead of rounding it. */
 function numbersOf<T>(row: T): T {
@@ -85,7 +85,10 @@ export function createNodeSqliteDriver(db: DatabaseSync): SyncDriver<DatabaseSyn
   const isOpen = (): boolean => db.isOpen !== false;
   const inTransaction = (): boolean => isOpen() && db.isTransaction;
   const Database = db.constructor as DatabaseSyncConstructor;
-  const open = (file: string, { readonly, busyTimeoutMs }: { readonly: boolean; busyTimeoutMs: number }) => new Database(file, { readOnly: readonly, timeout: Math.max(0, Math.trunc(busyTimeoutMs)) });
+  // A copy reads integers as the app's connection does (a migration replayed on it walks the keys it walked), which node:sqlite sets only when opening.
+  const likeApp = () => (readsBigInts(db) ? { readBigInts: true } : {});
+  const open = (file: string, { readonly, busyTimeoutMs }: { readonly: boolean; busyTimeoutMs: number }) =>
+    new Database(file, { readOnly: readonly, timeout: Math.max(0, Math.trunc(busyTimeoutMs)), ...likeApp() });
   const filePath = db.location();
   const backup = (process.getBuiltinModule?.("node:sqlite") as { backup?: (source: DatabaseSync, path: string) => Promise<number> } | undefined)?.backup;
   const canSerialize = typeof db.serialize === "function" && typeof db.deserialize === "function";
@@ -108,7 +111,7 @@ export function createNodeSqliteDriver(db: DatabaseSync): SyncDriver<DatabaseSyn
       ? {
           snapshot: () => db.serialize!(),
           openSnapshot: (bytes: Uint8Array) => {
-            const copy = new Database(":memory:");
+            const copy = new Database(":memory:", likeApp());
             if (bytes.length > 0) copy.deserialize!(bytes);
             return createNodeSqliteDriver(copy);
           },
@@ -116,7 +119,7 @@ export function createNodeSqliteDriver(db: DatabaseSync): SyncDriver<DatabaseSyn
       : {
           lacks: ["snapshotInTransaction" as const],
           snapshot: () => snapshotOfConnection({ name: "node-sqlite", exec, query, inTransaction }, open),
-          openSnapshot: (bytes: Uint8Array) => openFileCopy(bytes, (file) => createNodeSqliteDriver(new Database(file)), open),
+          openSnapshot: (bytes: Uint8Array) => openFileCopy(bytes, (file) => createNodeSqliteDriver(new Database(file, likeApp())), open),
         }),
     ...(backup === undefined ? {} : { backupTo: (path: string) => backup(db, path) }),
   });

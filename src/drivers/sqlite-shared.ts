@@ -298,6 +298,15 @@ export function openFileCopy<Db>(bytes: Uint8Array, open: (file: string) => Sync
   });
 }
 
+/**
+ * Whether a connection reads integers as BigInt (better-sqlite3's and libsql's `defaultSafeIntegers`, node:sqlite's `readBigInts`, bun:sqlite's `safeIntegers`), asked when a copy is opened, since
+ * the app may switch it after the driver was made. No library has a getter: a statement prepared now takes the connection's default.
+ */
+export function readsBigInts(db: { prepare(sql: string): { get(...params: unknown[]): unknown } }): boolean {
+  const row = db.prepare("SELECT 1").get();
+  return Object.values(row as object).some((value) => typeof value === "bigint");
+}
+
 /** A sync SQLite driver on one connection: `PRAGMA data_version` is its change counter, and `forEachBatch` walks on `walk`; `bigIntAdvice` tells how the library's connection reads integers as BigInt. */
 export function defineSqliteDriver<Db>(
   walk: BatchConnection,

@@ -53,7 +53,8 @@ export function createNeverSeenDriver(db: Connection): SyncDriver<Connection> {
     changeCounter: () => Number(query("PRAGMA data_version", [])[0]!.data_version),
     createContext: (entry, direction, progress) => createMigrationContext(db, entry, direction, progress),
     snapshot: () => db.serialize(),
-    openSnapshot: (bytes) => createNeverSeenDriver(new Database(bytes.length === 0 ? ":memory:" : Buffer.from(bytes))),
+    // The copy reads integers as the app's connection does, so a migration replayed on it walks the same keys; the library has no getter, a statement prepared now takes the default.
+    openSnapshot: (bytes) => createNeverSeenDriver(new Database(bytes.length === 0 ? ":memory:" : Buffer.from(bytes)).defaultSafeIntegers(typeof db.prepare("SELECT 1").pluck().get() === "bigint")),
     close: () => void db.close(),
     openFile: (file, { readonly, busyTimeoutMs }) => createNeverSeenDriver(new Database(file, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs })),
     backupTo: async (file) => (await db.backup(file)).totalPages,
