@@ -1,9 +1,9 @@
 /**
  * A connection the app opened to read rows its own way (integers as BigInt: better-sqlite3's and
- * libsql's `defaultSafeIntegers(true)`, node:sqlite's `readBigInts`, bun:sqlite's `safeIntegers`).
- * stepwise's own reads take numbers whatever the connection's default; a migration body, and the
- * rows `forEachBatch` hands it, read as the app's connection does, on the copies the safety nets
- * replay on too. Real files, every driver.
+ * libsql's `defaultSafeIntegers(true)`, node:sqlite's `readBigInts`, bun:sqlite's `safeIntegers`;
+ * rows as arrays: node:sqlite's `returnArrays`). stepwise's own reads take numbers and objects
+ * whatever the connection's default; a migration body, and the rows `forEachBatch` hands it, read as
+ * the app's connection does, on the copies the safety nets replay on too. Real files, every driver.
  */
 import assert from "node:assert/strict";
 import path from "node:path";
@@ -105,4 +105,40 @@ await describeEachDriver("connections that read rows their own way", (h) => {
       });
     }
   });
+
+  // node:sqlite's own option (Node 24), so only its suite has these.
+  if (h.name !== "node-sqlite") return;
+  for (const readBigInts of [false, true]) {
+    test(`returnArrays${readBigInts ? " and readBigInts" : ""}: every later start, status, history, verifySchema, rehearseUp and down work, and bodies read arrays on every copy`, async (t) => {
+      const file = path.join(makeTempDir(t), "app.db");
+      const open = async () => (await openReadingBigInts("node-sqlite", file, { returnArrays: true, readBigInts }))!;
+      const seen: unknown[] = [];
+      const shapes: boolean[] = [];
+      const readsArrays: MigrationEntry = tsEntry(3, {
+        up: (db: Native) => void shapes.push(Array.isArray(db.prepare("SELECT count(*) FROM w").get())),
+        down: () => undefined,
+      });
+      const migrations = [keysTable(["1", "2", "3"]), walkEntry(seen), readsArrays];
+      let db = await open();
+      assert.equal(h.entry.migrate(db as never, migrations.slice(0, 1)).toVersion, 1);
+      db.close();
+      db = await open();
+      t.after(() => db.close());
+      const manager = new h.entry.MigrationManager(db as never, migrations);
+      assert.equal(rehearseUp(manager).rehearsal.failure, null);
+      assert.equal(h.entry.migrate(db as never, migrations).toVersion, 3);
+      const key = (n: number) => (readBigInts ? BigInt(n) : n);
+      assert.deepEqual(seen.splice(0), [1, 2, 3, 1, 2, 3].map(key));
+      assert.deepEqual(shapes.splice(0), [true, true]);
+      assert.equal(manager.status().currentVersion, 3);
+      assert.deepEqual(
+        manager.history().map((row) => row.version),
+        [1, 2, 3],
+      );
+      assert.equal(verifySchema(manager).ok, true);
+      assert.deepEqual(shapes.splice(0), [true]);
+      assert.equal(manager.down({ steps: 1 }).toVersion, 2);
+      assert.equal(h.entry.migrate(db as never, migrations, { verifySchema }).toVersion, 3);
+    });
+  }
 });

@@ -5,7 +5,7 @@ import { asyncManagerOn, migrateAsyncOn, type AsyncManagerClass, type MigrateAsy
 import type { Row, SyncDriver } from "../core/driver.js";
 import { returnDefinition, type DefineMigration, type MigrationRegistry, type SyncMigrationRegistry } from "../core/types.js";
 import { closedConnectionError, usageError } from "../core/error-factories.js";
-import { cachedStatements, classifyNativeSqliteError, createBatchConnection, defineSqliteDriver, fileLockPrimitives, openFileCopy, readsBigInts, snapshotOfConnection } from "./sqlite-shared.js";
+import { cachedStatements, classifyNativeSqliteError, createBatchConnection, defineSqliteDriver, fileLockPrimitives, openFileCopy, snapshotOfConnection } from "./sqlite-shared.js";
 
 /** The part of node:sqlite's `StatementSync` stepwise uses. */
 interface StatementSync {
@@ -13,6 +13,8 @@ interface StatementSync {
   get(...params: unknown[]): unknown;
   run(...params: unknown[]): { changes: number | bigint; lastInsertRowid: number | bigint };
   setReadBigInts(enabled: boolean): void;
+  /** Node 24 and newer, with `DatabaseSync`'s `returnArrays`. */
+  setReturnArrays?(enabled: boolean): void;
 }
 
 /** The part of node:sqlite's `DatabaseSync` stepwise uses; the real class fits it. */
@@ -31,7 +33,13 @@ export interface DatabaseSync {
   deserialize?(data: Uint8Array, options?: { dbName?: string }): void;
 }
 
-type DatabaseSyncConstructor = new (file: string, options?: { readOnly?: boolean; timeout?: number; readBigInts?: boolean }) => DatabaseSync;
+/** How a connection reads rows: integers as BigInt, rows as arrays. */
+interface ResultModes {
+  readBigInts?: boolean;
+  returnArrays?: boolean;
+}
+
+type DatabaseSyncConstructor = new (file: string, options?: { readOnly?: boolean; timeout?: number } & ResultModes) => DatabaseSync;
 
 /** Integers as numbers, as the other drivers read them: node:sqlite would refuse a whole read meeting one past 2^53 instead of rounding it. */
 function numbersOf<T>(row: T): T {
@@ -41,8 +49,10 @@ function numbersOf<T>(row: T): T {
   return row;
 }
 
-/** A walk's statement: integers as the app's connection reads them, where one past 2^53 that cannot be a number reads inexactly (so the walk refuses such a key) instead of failing the read. */
+/** A walk's statement: rows as objects, whose keys it reads; integers as the app's connection reads them, where one past 2^53 that cannot be a number reads inexactly (so the walk refuses
+ * such a key) instead of failing the read. */
 function walkStatement(statement: StatementSync): { get(...params: unknown[]): unknown; all(...params: unknown[]): unknown[] } {
+  statement.setReturnArrays?.(false);
   const read = <T>(run: () => T, inexact: (read: T) => T): T => {
     try {
       return run();
@@ -76,17 +86,23 @@ export function createNodeSqliteDriver(db: DatabaseSync): SyncDriver<DatabaseSyn
     throw usageError(
       "stepwise-migrate/node-sqlite needs DatabaseSync#isTransaction, which Node has from 22.16 (and 24.0): upgrade Node. If this connection is no node:sqlite DatabaseSync, pass it to the entry of the library that opened it.",
     );
+  // Objects of numbers whatever the app's readBigInts and returnArrays.
   const prepare = cachedStatements((sql) => {
     const statement = db.prepare(sql);
     statement.setReadBigInts(true);
+    statement.setReturnArrays?.(false);
     return statement;
   });
   const query = (sql: string, params: readonly unknown[]): Row[] => (prepare(sql).all(...params) as Row[]).map(numbersOf);
   const isOpen = (): boolean => db.isOpen !== false;
   const inTransaction = (): boolean => isOpen() && db.isTransaction;
   const Database = db.constructor as DatabaseSyncConstructor;
-  // A copy reads integers as the app's connection does (a migration replayed on it walks the keys it walked), which node:sqlite sets only when opening.
-  const likeApp = () => (readsBigInts(db) ? { readBigInts: true } : {});
+  // A copy reads rows as the app's connection does (a migration replayed on it walks the keys it walked); node:sqlite sets that only when opening, and a Node without an option is not given it.
+  const likeApp = (): ResultModes => {
+    // No getter for either: a statement prepared now takes the connection's defaults.
+    const row = db.prepare("SELECT 1").get() as object;
+    return { ...(typeof Object.values(row)[0] === "bigint" && { readBigInts: true }), ...(Array.isArray(row) && { returnArrays: true }) };
+  };
   const open = (file: string, { readonly, busyTimeoutMs }: { readonly: boolean; busyTimeoutMs: number }) =>
     new Database(file, { readOnly: readonly, timeout: Math.max(0, Math.trunc(busyTimeoutMs)), ...likeApp() });
   const filePath = db.location();
