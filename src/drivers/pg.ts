@@ -271,10 +271,19 @@ function trackRunLock(client: pg.ClientBase) {
 }
 
 /**
- * The server checks every second, while a statement of the transaction runs, that stepwise's process is still there (PostgreSQL 14 and later; nothing before): a run ended by a signal
- * or a crash then rolls back at once, its locks with it, not when the statement would have ended.
+ * The server checks every second, while a statement of the transaction runs, that stepwise's process is still there (PostgreSQL 14 and later): a run ended by a signal or a crash then
+ * rolls back at once, its locks with it, not when the statement would have ended.
  */
-const CHECK_CLIENT_SQL = `SELECT pg_catalog.set_config(s.name, '1000', true) FROM pg_catalog.pg_settings AS s WHERE s.name ${EQ} 'client_connection_check_interval'`;
+const CHECK_CLIENT = "SET LOCAL client_connection_check_interval = 1000";
+/** Per session, whether its server has {@link CHECK_CLIENT}'s setting: asked once, outside a transaction (a read inside one would take its snapshot before a SET TRANSACTION). */
+const checksClient = new WeakMap<pg.ClientBase, boolean>();
+
+/** Asks `client`'s server once whether it has {@link CHECK_CLIENT}'s setting, and remembers. */
+async function serverChecksClient(client: pg.ClientBase): Promise<boolean> {
+  const checks = Number((await queryOn<{ server_version_num: string }>(client, "SHOW server_version_num")).rows[0]?.server_version_num) >= 140_000;
+  checksClient.set(client, checks);
+  return checks;
+}
 
 const RUN_LOCK_TAKEN_MARK = "stepwise: another session holds the run lock";
 const RUN_LOCK_LOST =
@@ -370,9 +379,10 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
         await send("BEGIN");
         return;
       }
+      const checks = checksClient.get(client) ?? (await serverChecksClient(client));
       // Open from here even if the reply is lost: the ROLLBACK that follows a failure is then due.
       transaction.began();
-      const begin = `BEGIN${timeout === 0 ? "" : `; SET LOCAL lock_timeout = ${timeout}`}; ${CHECK_CLIENT_SQL}${runLock.beginSql()}`;
+      const begin = `BEGIN${checks ? `; ${CHECK_CLIENT}` : ""}${timeout === 0 ? "" : `; SET LOCAL lock_timeout = ${timeout}`}${runLock.beginSql()}`;
       await queryOn(client, begin).catch((error: unknown) => Promise.reject(runLock.beginFailure(error)));
     },
     commit: async () => {
