@@ -109,6 +109,27 @@ await describeEachDriver("a lock error states the time waited", (h) => {
       assert.equal(db.value("SELECT max(version) FROM schema_migrations"), 1);
       assert.equal(db.value("SELECT count(*) FROM items"), 0);
     }));
+
+  test("a listener that fails on a migration's event (its write met another connection's lock): the message counts that migration among those the call committed", (t) =>
+    h.withDatabase(async (db) => {
+      if (h.lacks(t, "fileLocking")) return;
+      const holder = await h.open(db.file);
+      try {
+        const audit = (event: { type: string; version?: number }) => {
+          if (event.type !== "migrated" || event.version !== 2) return;
+          holder.exec("BEGIN IMMEDIATE");
+          db.exec("INSERT INTO items (note) VALUES ('audited')");
+        };
+        const migrations = [createItems, sqlEntry(2, "CREATE TABLE more (id INTEGER);"), sqlEntry(3, "CREATE TABLE most (id INTEGER);")];
+        const error = caught(() => db.manager(migrations, { busyTimeoutMs: 0, onEvent: audit }).up());
+        assert.equal(error.code, "DATABASE_LOCKED");
+        assert.match(String(error.message), /applied migrations 1 to 2, which stay applied/);
+      } finally {
+        holder.exec("ROLLBACK");
+        holder.close();
+      }
+      assert.equal(db.value("SELECT max(version) FROM schema_migrations"), 2);
+    }));
 });
 
 await describeEachAsyncDriver("a lock error states the time waited", (h) => {

@@ -568,3 +568,17 @@ test("a TypeScript body's own queries run inside its migration's transaction, up
   assert.equal((client as pg.Client & { getTransactionStatus(): string }).getTransactionStatus(), "I");
   assert.deepEqual(await tableNames(client), ["from_ts", "schema_migrations", "t1", "t3"]);
 });
+
+test('every migration\'s transaction has the server check that the client is still there, in transaction: "all" after a migration that SETs the session too, and the session keeps none of it', async (t) => {
+  const client = await connectFresh(t);
+  // Refused unless the server checks the client while the migration runs: what cancels a run whose process ended.
+  const checked = (version: number) =>
+    pgEntry(version, `DO $$ BEGIN IF pg_catalog.current_setting('client_connection_check_interval') <> '1s' THEN RAISE EXCEPTION 'the client is not checked'; END IF; END $$;`);
+  const registry = [checked(1), pgEntry(2, "SET search_path = public;"), checked(3)];
+  for (const transaction of ["each", "all"] as const) {
+    await client.query("DROP TABLE IF EXISTS schema_migrations");
+    await new MigrationManager(client, registry).up({ transaction });
+    const { rows } = await client.query<{ setting: string; source: string }>("SELECT setting, source FROM pg_catalog.pg_settings WHERE name = 'client_connection_check_interval'");
+    assert.deepEqual(rows[0], { setting: "0", source: "default" }, transaction);
+  }
+});

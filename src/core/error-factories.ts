@@ -29,7 +29,7 @@ export function afterCommitted(error: unknown, committed: string): unknown {
   return error;
 }
 
-/** `error`, a refusal a migration's body met (a walk refused) and whose transaction was then rolled back, saying so: it was made before anyone knew. */
+/** `error`, a walk's options refused in a migration whose transaction was then rolled back, saying so: it was made before anyone knew. */
 export function rolledBackAfter(error: StepwiseError): StepwiseError {
   error.message = `${error.message} ${ROLLED_BACK}`;
   rewordText(error, "message", (kept) => [...kept, ` ${ROLLED_BACK}`]);

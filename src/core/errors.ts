@@ -221,7 +221,7 @@ export interface StepwiseErrorDetails {
    * Fix: Commit or roll back the app's transaction first, then call it again. */
   readonly TRANSACTION_OPEN: Readonly<{ driver: string; operation: string }>;
   // Group: Locks, sessions and concurrency
-  /** Another connection held the lock stepwise needed (another app instance migrating, or an open write transaction), and stepwise gave up waiting after the busy timeout. Nothing was changed.
+  /** Another connection held the lock stepwise needed (another app instance migrating, or an open write transaction), and stepwise gave up waiting after the busy timeout. Nothing was changed by that step; what the call committed before it stays, and the message names it.
    * `waitedMs` is the wait measured (`null` when nothing timed it), `file` the backup when `restore` waited for one, and on Linux `holders` names the processes holding the file.
    * Fix: Retry when the lock is released, or raise `--busy-timeout` (`busyTimeoutMs`). */
   readonly DATABASE_LOCKED: Readonly<{ busyTimeoutMs: number; file?: string; waitedMs: number | null; holders: readonly LockHolder[] }>;

@@ -279,12 +279,11 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       }
       if (!entry.transaction) {
         // It puts back the settings its PRAGMAs changed at once: the migrations after it run with the connection as the app set it.
-        const step = yield* this.runWithoutTransaction(entry, direction, walk.settingsBefore);
+        const step = yield* this.runWithoutTransaction(entry, direction, walk.settingsBefore, walk.ran);
         if (step === null) {
           walk.stale = true;
           return false;
         }
-        walk.ran.push(step);
         if (this.escapeGuard) yield* this.escapeGuard.renew();
         return ++walk.next === walk.queue.length;
       }
@@ -321,13 +320,16 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       const atCommit = { versions: walk.uncommitted.map(({ entry }) => entry.version) };
       throw isInstanceSafely(failure, StepwiseError) && failure.is("MIGRATION_FAILED") ? copyFailure(failure, { atCommit }) : failure;
     }
-    for (const { entry, durationMs } of walk.uncommitted) walk.ran.push(this.migrated(entry, walk.direction, durationMs));
+    for (const { entry, durationMs } of walk.uncommitted) this.migrated(entry, walk.direction, durationMs, walk.ran);
     walk.uncommitted = [];
   }
 
-  private migrated(entry: R[number], direction: MigrationDirection, durationMs: number): AppliedStep {
-    this.emit({ type: "migrated", direction, version: entry.version, name: entry.name, durationMs });
-    return { version: entry.version, name: entry.name, durationMs };
+  /** Adds `entry`'s committed step to `ran`, then tells the listeners: one that throws stops the run, and what the run committed must still count it. */
+  private migrated(entry: R[number], direction: MigrationDirection, durationMs: number, ran: AppliedStep[]): AppliedStep {
+    const step = { version: entry.version, name: entry.name, durationMs };
+    ran.push(step);
+    this.emit({ type: "migrated", direction, ...step });
+    return step;
   }
 
   /**
@@ -509,10 +511,10 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   /**
-   * Runs a `transaction: false` migration; a `started` row naming its owner commits first, so a crash leaves a trace for a person to resolve. `null` when another process took the
-   * step first.
+   * Runs a `transaction: false` migration; a `started` row naming its owner commits first, so a crash leaves a trace for a person to resolve. Its step joins `ran`; `null` when
+   * another process took the step first.
    */
-  private *runWithoutTransaction(entry: R[number], direction: MigrationDirection, settingsBefore: ConnectionSettingsSnapshot | null): Step<AppliedStep | null> {
+  private *runWithoutTransaction(entry: R[number], direction: MigrationDirection, settingsBefore: ConnectionSettingsSnapshot | null, ran: AppliedStep[]): Step<AppliedStep | null> {
     // Taken before the started row commits, so no process sees the row without the lock held.
     const lock = this.settings.capabilities.fileLocking ? yield* callDriver("holdOwnerLock", this.store.tableName, this.settings.busyTimeoutMs) : null;
     let stopOwning = (): void => undefined;
@@ -558,7 +560,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         yield* rollbackQuietly();
         throw yield* this.migrationFailed(entry, direction, cause, false);
       }
-      return this.migrated(entry, direction, durationMs);
+      return this.migrated(entry, direction, durationMs, ran);
     } finally {
       stopOwning();
       lock?.release();
@@ -917,7 +919,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     // writes, unless it says itself what stayed (rolledBack: a failed migration, the history changed).
     const passThrough = (error: unknown): error is StepwiseError =>
       isInstanceSafely(error, StepwiseError) && !BODY_MISUSE_CODES.has(error.code) && (rolledBack || origin !== "body" || "rolledBack" in error.details);
-    if (passThrough(cause)) return rolledBack && origin === "body" && !("rolledBack" in cause.details) ? rolledBackAfter(cause) : cause;
+    // A walk's options refused say nothing of the transaction the walk was in (a refused key says it rolls back).
+    if (passThrough(cause)) return rolledBack && origin === "body" && cause.is("BATCH_OPTIONS_INVALID") ? rolledBackAfter(cause) : cause;
     const change = this.historyGuard ? this.historyChange(cause, origin) : null;
     if (change !== null) {
       const historyChanged = !rolledBack && change.startsWith("the table");

@@ -275,12 +275,21 @@ function trackRunLock(client: pg.ClientBase) {
  * rolls back at once, its locks with it, not when the statement would have ended.
  */
 const CHECK_CLIENT = "SET LOCAL client_connection_check_interval = 1000";
-/** Per session, whether its server has {@link CHECK_CLIENT}'s setting: asked once, outside a transaction (a read inside one would take its snapshot before a SET TRANSACTION). */
+/** Per session, whether its server takes {@link CHECK_CLIENT}: asked once, outside any migration's transaction. */
 const checksClient = new WeakMap<pg.ClientBase, boolean>();
 
-/** Asks `client`'s server once whether it has {@link CHECK_CLIENT}'s setting, and remembers. */
+/**
+ * Asks `client`'s server once whether it takes {@link CHECK_CLIENT}, and remembers: a server before 14 has no such setting, and one on a platform that cannot watch a socket
+ * (Windows) or a host that fixes it refuses any value but 0.
+ */
 async function serverChecksClient(client: pg.ClientBase): Promise<boolean> {
-  const checks = Number((await queryOn<{ server_version_num: string }>(client, "SHOW server_version_num")).rows[0]?.server_version_num) >= 140_000;
+  let checks = true;
+  try {
+    await queryOn(client, `BEGIN; ${CHECK_CLIENT}; ROLLBACK`);
+  } catch {
+    checks = false;
+    await queryOn(client, "ROLLBACK").catch(() => undefined);
+  }
   checksClient.set(client, checks);
   return checks;
 }

@@ -735,6 +735,9 @@ function* readCustomSettings(names: readonly string[]): Step<Array<[string, stri
   return rows.map((row) => [row.name, row.value]);
 }
 
+/** What the pg driver's BEGIN sets locally (its check that the client is still there), which a snapshot taken before it does not hold. */
+const RUN_LOCAL_SETTINGS: ReadonlySet<string> = new Set(["client_connection_check_interval"]);
+
 /**
  * Puts back what a migration's `SET`s changed in the session, which outlive its transaction: each setting as `before` had it (one it set anew reset), the session user first
  * (which resets the role), then the role, under which the settings are made. Each goes alone as a query (the driver's statement path would wrap it in its own `lock_timeout`,
@@ -750,13 +753,13 @@ function* restoreSessionSettings(before: ConnectionSettingsSnapshot): Step<strin
   const wanted = new Map(Object.entries(before).map(([name, value]) => [name, String(value)]));
   for (const row of rows) if (!wanted.has(row.name) && row.resetTo !== null) wanted.set(row.name, row.resetTo);
   const first = (name: string) => (name === "session_authorization" ? 0 : name === "role" ? 1 : 2);
-  const changed = [...wanted].filter(([name, value]) => now.get(name) !== value);
+  // Between the migrations of one transaction (`transaction: "all"`), a refusal must not end it, and what the run's BEGIN set locally is the run's own.
+  const inBlock = yield* inTransaction();
+  const changed = [...wanted].filter(([name, value]) => now.get(name) !== value && !(inBlock && RUN_LOCAL_SETTINGS.has(name)));
   // Setting the session user resets the role, which then goes back too.
   if (changed.some(([name]) => name === "session_authorization") && !changed.some(([name]) => name === "role")) changed.push(["role", String(before.role ?? "none")]);
   changed.sort(([a], [b]) => first(a) - first(b));
   const restored: string[] = [];
-  // Between the migrations of one transaction (`transaction: "all"`), a refusal must not end it.
-  const inBlock = yield* inTransaction();
   for (const [name, value] of changed) {
     try {
       if (inBlock) yield* query("SAVEPOINT stepwise_setting");
