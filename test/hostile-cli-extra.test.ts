@@ -215,6 +215,18 @@ test("no command at all, or help for an unknown command, is a usage error (exit 
   assert.equal((await runCli(["help", "status"], { cwd: project.root })).code, 0);
 });
 
+test("help for an unknown command is the usage error an unknown command is: its error line, and --json's value", async (t) => {
+  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+  await project.generate();
+  const [text, json] = await Promise.all([runCli(["help", "nope"], { cwd: project.root }), runCli(["help", "nope", "--json"], { cwd: project.root })]);
+  assert.equal(text.code, 2);
+  assert.match(text.stderr, /^error \[USAGE\]: unknown command 'nope'$/m);
+  // Not the whole help, which names every command.
+  assert.doesNotMatch(text.stderr, /Commands:/);
+  assert.equal(json.code, 2);
+  assert.equal((JSON.parse(json.stdout) as { error: { code: string } }).error.code, "USAGE");
+});
+
 test("gen --out naming a migration or another project file refuses, and never overwrites it with the registry", async (t) => {
   const project = createTestProject(t, { fixture: "runtime/side-effects" });
   await project.generate();

@@ -1,5 +1,5 @@
 /** The runtime command line, embeddable in an app's own binary: it declares the program, prints what a command returns and hands any failure to `reportError`; the database libraries come in `drivers`. */
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError, Option, type HelpContext } from "commander";
 import { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_TRANSACTION_MODE, TRANSACTION_MODES } from "../core/options.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { DEFAULT_BACKUP_KEEP } from "../safety/backup.js";
@@ -35,6 +35,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R> 
     readAppliedHistory: (command) => readAppliedHistory({ session, name: command.name(), flags: command.optsWithGlobals<GlobalFlags>() }),
   };
   props.extend?.(program, context);
+  refuseHelpForUnknownCommand(program);
   pointErrorsAtOwnHelp(program, programName);
   return {
     program,
@@ -55,6 +56,17 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R> 
       }
     },
   };
+}
+
+/** `help nope` is an unknown command, as `nope` is: commander would print the whole help on stderr and no error a script can read. */
+function refuseHelpForUnknownCommand(program: Command): void {
+  const help = program.help.bind(program);
+  program.help = ((context?: HelpContext) => {
+    // commander's help command dispatches an unknown name to the program's help, as an error, after it set the operands.
+    const [first, name] = program.args;
+    if (context?.error && first === "help" && name !== undefined) program.error(`error: unknown command '${name}'`, { code: "commander.unknownCommand", exitCode: 2 });
+    return help(context);
+  }) as Command["help"];
 }
 
 /** A command's option errors point at that command's help (`stepwise up --help`), not the program's, which does not list its options. */
