@@ -47,15 +47,27 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R> 
       session.running = undefined;
       // An argument may hold a URL, which commander's messages echo.
       for (const arg of args) [arg, arg.replace(/^--?[\w-]+=/, "")].forEach(output.hide);
+      let code: number;
       try {
         await program.parseAsync([...args], { from: "user" });
-        return output.exitCode;
+        code = output.exitCode;
       } catch (error) {
-        if (error instanceof CommanderError && error.code === "commander.help") return wrote.toStderr ? 2 : 0;
-        return reportError(error, args, output, session.running);
+        if (error instanceof CommanderError && error.code === "commander.help") code = wrote.toStderr ? 2 : 0;
+        else code = reportError(error, args, output, session.running);
       }
+      return reportLostOutput(output, code);
     },
   };
+}
+
+/** `code`, or 1 where stdout could not be written (a full disk): what a script would have read is lost, which a success must not hide. */
+async function reportLostOutput(output: ReturnType<typeof createCliOutput>, code: number): Promise<number> {
+  // A stream reports a failed write by an event after the write returned.
+  await new Promise(setImmediate);
+  const failure = output.stdoutFailure();
+  if (failure === null) return code;
+  output.io.stderr(`${output.palette.red("error [UNEXPECTED]")}: stdout could not be written (${failure.message}); what the command printed there is lost.\n`);
+  return code === 0 ? 1 : code;
 }
 
 /** `help nope` is an unknown command, as `nope` is: commander would print the whole help on stderr and no error a script can read. */

@@ -44,6 +44,8 @@ export function createCliOutput(given: Partial<CliIo> = {}, programName = "stepw
     hide,
     /** The exit code `run` returns, for a command that failed without throwing. */
     exitCode: 0,
+    /** Why the process's stdout could not be written (not a closed pipe), when this output writes there; `null` when it could. */
+    stdoutFailure: () => (given.stdout === undefined ? streamWriteFailure(process.stdout) : null),
     /** Set by a `--json` run: events print nothing, so stdout holds the JSON alone. */
     quietEvents: false,
     /** The migrations a run that migrates (`up`, `down`, `reset`) committed, as its report lists them; a failure's JSON lists them too. `null` for other commands. */
@@ -99,26 +101,37 @@ export function roundDurations(value: unknown): unknown {
 }
 
 const writers = new WeakMap<NodeJS.WritableStream, (text: string) => void>();
+const failures = new WeakMap<NodeJS.WritableStream, Error>();
 
 /**
  * A write function for `stream` that drops text once the stream failed: a pipe whose reader has gone (`stepwise up | head -1`) emits EPIPE, which would crash the process between two
- * migrations. One per stream, bound to its `write` as first asked: the bin asks before it sends what others write to stdout to stderr.
+ * migrations. Any other failure (a full disk, an I/O error) is kept for {@link streamWriteFailure}, since the output it lost may be what a script reads. One per stream, bound to its
+ * `write` as first asked: the bin asks before it sends what others write to stdout to stderr.
  */
 export function writerIgnoringClosedStream(stream: NodeJS.WritableStream): (text: string) => void {
   const existing = writers.get(stream);
   if (existing) return existing;
   let closed = false;
-  stream.on("error", () => (closed = true));
+  const fail = (error: unknown) => {
+    closed = true;
+    if ((error as NodeJS.ErrnoException | null)?.code !== "EPIPE" && !failures.has(stream)) failures.set(stream, error instanceof Error ? error : new Error(String(error)));
+  };
+  stream.on("error", fail);
   const streamWrite = stream.write.bind(stream);
   const write = (text: string) => {
     try {
       if (!closed) streamWrite(text);
-    } catch {
-      closed = true;
+    } catch (error) {
+      fail(error);
     }
   };
   writers.set(stream, write);
   return write;
+}
+
+/** Why writing to `stream` through {@link writerIgnoringClosedStream} failed, other than a closed pipe; `null` when it did not. */
+export function streamWriteFailure(stream: NodeJS.WritableStream): Error | null {
+  return failures.get(stream) ?? null;
 }
 
 /** Shows `progress` events: a bar with rate and ETA redrawn in place on a terminal; elsewhere a plain line at most every 2 s of migration time, so CI logs stay readable. */
