@@ -13,6 +13,7 @@ import { withFix } from "../src/cli/error-fix.js";
 import { dialectOfDriver, parseDriverName } from "../src/cli/driver-names.js";
 import { chooseDriver, type GlobalFlags } from "../src/cli/database-target.js";
 import { withWorkerPool } from "../src/cli/fleet-workers.js";
+import { whilePending } from "../src/cli/abnormal-end.js";
 import { parsePath, singleValued } from "../src/cli/parse-options.js";
 import { usageError } from "../src/core/error-factories.js";
 import { locateMissingPackage, missingPackageAdvice, registryLoadError } from "./errors.js";
@@ -125,7 +126,14 @@ export async function loadRegistry({ projectRoot, env }: Pick<BinRun, "projectRo
   if (loaded === null) {
     const importTs = runsOnBun ? (specifier: string) => import(specifier) : (await import("./ts-import.js")).importTypeScript;
     try {
-      loaded = await importTs(pathToFileURL(registryFile).href, import.meta.url);
+      // A module that awaits at its top level what never settles leaves Node nothing to run, and it exits (13) with no word: this names the registry as what never loaded.
+      const neverSettled = (how: string) =>
+        registryLoadError({
+          file: label,
+          location: null,
+          cause: new Error(`the process ended while it was being imported, by ${how} (a migration, or a file one imports, awaits it at its top level)`),
+        });
+      loaded = await whilePending(neverSettled, () => importTs(pathToFileURL(registryFile).href, import.meta.url));
     } catch (error) {
       ignoreRepeatedRejection(error);
       const at = findStackLocation(error, (file) => !file.includes("/node_modules/") && file.startsWith(projectRoot));

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { test } from "node:test";
 import { binArgs } from "./support/compiled-bin.js";
-import { cliNode, createTestProject } from "./support/project.js";
+import { cliNode, createTestProject, runCli } from "./support/project.js";
 
 const CREATE_T = "-- migrate:up\nCREATE TABLE t (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE t;\n";
 
@@ -31,4 +31,51 @@ test("stdout that cannot be written (a full disk) fails the run with an error on
   // The reader of a pipe that stopped reading (`| head -1`) has what it wanted.
   const piped = spawnSync("sh", ["-c", `"$0" "$@" | head -c 1 >/dev/null`, cliNode(), ...binArgs(), "--db", project.databasePath(), "status", "--json"], { cwd: project.root, encoding: "utf8" });
   assert.equal(piped.stderr, "");
+});
+
+/** A migration 002 whose `up` creates a table, then runs `then`. */
+const migrationThat = (then: string) => `import { defineMigration } from "stepwise-migrate";
+export default defineMigration({
+  up(db) {
+    db.exec("CREATE TABLE late (x INTEGER)");
+    ${then}
+  },
+});
+`;
+
+interface JsonError {
+  readonly error: { readonly code: string; readonly version?: number; readonly rolledBack?: boolean; readonly file?: string };
+  readonly steps?: readonly { readonly version: number }[];
+}
+
+test("a migration that calls process.exit(0) fails the run as MIGRATION_FAILED naming it, exit 1, --json's value included; its transaction was never committed", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_t.sql", CREATE_T);
+  project.writeMigration("002_exit.ts", migrationThat("process.exit(0);"));
+  await project.generateAsBin();
+  const db = ["--db", project.databasePath()];
+  const result = await runCli([...db, "up", "--json"], { cwd: project.root, child: true });
+  assert.equal(result.code, 1, result.stderr);
+  const report = JSON.parse(result.stdout) as JsonError;
+  assert.equal(report.error.code, "MIGRATION_FAILED");
+  assert.equal(report.error.version, 2);
+  assert.equal(report.error.rolledBack, true);
+  assert.deepEqual(
+    report.steps?.map((step) => step.version),
+    [1],
+  );
+  assert.match(result.stderr, /^error \[MIGRATION_FAILED\]: .*process\.exit\(0\)/m);
+  const status = JSON.parse((await runCli([...db, "status", "--json"], { cwd: project.root })).stdout) as { currentVersion: number; pendingCount: number };
+  assert.deepEqual([status.currentVersion, status.pendingCount], [1, 1]);
+});
+
+test("a migration whose top-level await never settles is REGISTRY_LOAD_FAILED, exit 1, not Node's silent exit 13", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_t.sql", CREATE_T);
+  project.writeMigration("002_hang.ts", `await new Promise<void>(() => {});\n${migrationThat("")}`);
+  await project.generateAsBin();
+  const result = await runCli(["--db", project.databasePath(), "status", "--json"], { cwd: project.root, child: true });
+  assert.equal(result.code, 1, result.stderr);
+  assert.equal((JSON.parse(result.stdout) as JsonError).error.code, "REGISTRY_LOAD_FAILED");
+  assert.match(result.stderr, /^error \[REGISTRY_LOAD_FAILED\]: Could not load generated\/registry\.ts: .*never settle/m);
 });

@@ -13,6 +13,7 @@ import { withFix } from "./error-fix.js";
 import { createCliOutput, type Report } from "./output.js";
 import * as parse from "./parse-options.js";
 import { reportError } from "./report-error.js";
+import { reportingAbnormalEnd } from "./abnormal-end.js";
 
 export type { Cli, CreateCliProps } from "./cli-props.js";
 
@@ -47,14 +48,23 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R> 
       session.running = undefined;
       // An argument may hold a URL, which commander's messages echo.
       for (const arg of args) [arg, arg.replace(/^--?[\w-]+=/, "")].forEach(output.hide);
-      let code: number;
-      try {
-        await program.parseAsync([...args], { from: "user" });
-        code = output.exitCode;
-      } catch (error) {
-        if (error instanceof CommanderError && error.code === "commander.help") code = wrote.toStderr ? 2 : 0;
-        else code = reportError(error, args, output, session.running);
-      }
+      output.migrating = null;
+      output.printedJson = false;
+      // A failure after the command printed its --json value prints no second one.
+      const report = (error: unknown) => reportError(error, output.printedJson ? args.filter((arg) => arg !== "--json") : args, output, session.running);
+      const code = await reportingAbnormalEnd(
+        output,
+        async () => {
+          try {
+            await program.parseAsync([...args], { from: "user" });
+            return output.exitCode;
+          } catch (error) {
+            if (error instanceof CommanderError && error.code === "commander.help") return wrote.toStderr ? 2 : 0;
+            return report(error);
+          }
+        },
+        report,
+      );
       return reportLostOutput(output, code);
     },
   };

@@ -380,7 +380,7 @@ async function openAndRun<R extends MigrationRegistry, T>(
     databasePath: label,
     busyTimeoutMs,
     migrations,
-    props: { ...managerProps, onEvent },
+    props: { ...managerProps, onEvent: noteMigrating(session.output, migrations, onEvent) },
     ...(url !== undefined && { url, schema: setting(flags.schema, props.schema), ...(lockTimeoutMs !== undefined && { lockTimeoutMs }) }),
     ...(authToken !== undefined && { authToken }),
   });
@@ -393,6 +393,17 @@ async function openAndRun<R extends MigrationRegistry, T>(
   } finally {
     await opened.close();
   }
+}
+
+/** `onEvent`, which also keeps in `output` the migration running, from the registry's entry: a process that ends under it is reported as its failure. */
+function noteMigrating(output: CliOutput, migrations: MigrationRegistry, onEvent: (event: MigrationEvent) => void): (event: MigrationEvent) => void {
+  return (event) => {
+    if (event.type === "migrating") {
+      const entry = migrations.find((migration) => migration.version === event.version);
+      output.migrating = entry ? { version: entry.version, file: entry.file, direction: event.direction, transaction: entry.transaction !== false } : null;
+    } else if (event.type === "migrated" || event.type === "skipped") output.migrating = null;
+    onEvent(event);
+  };
 }
 
 /**

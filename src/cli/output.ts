@@ -50,10 +50,17 @@ export function createCliOutput(given: Partial<CliIo> = {}, programName = "stepw
     quietEvents: false,
     /** The migrations a run that migrates (`up`, `down`, `reset`) committed, as its report lists them; a failure's JSON lists them too. `null` for other commands. */
     committed: null as AppliedStep[] | null,
+    /** The migration running now, from its `migrating` event to its `migrated` one: what a process that ends under it cut short. */
+    migrating: null as { readonly version: number; readonly file: string; readonly direction: "up" | "down"; readonly transaction: boolean } | null,
+    /** Whether this run printed its `--json` value, which a failure after it must not print a second of. */
+    printedJson: false,
     /** The snapshot `up --backup` took, which a failure's JSON names whatever its code (only `MIGRATION_FAILED` carries `backupPath`). */
     backup: null as BackupRecord | null,
     /** Prints JSON, every `…Ms` number rounded to whole milliseconds, as the text shows them. */
-    printJson: (value: unknown) => print(JSON.stringify(roundDurations(value), null, 2)),
+    printJson: (value: unknown) => {
+      output.printedJson = true;
+      print(JSON.stringify(roundDurations(value), null, 2));
+    },
     /** Shows one of the manager's events as it happens. */
     printEvent(event: MigrationEvent): void {
       // Emitted once the migration is committed (with --transaction all, once the run is).

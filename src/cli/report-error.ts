@@ -11,6 +11,7 @@ import { attachedFix, withPlainFix } from "./error-fix.js";
 import { quoteForShell } from "../shared/shell-quote.js";
 import type { CliOutput } from "./output.js";
 import type { RunningCommand } from "./database-target.js";
+import { AbnormalEnd } from "./abnormal-end.js";
 
 /** A position in a project file, 1-based. */
 type SourceLocation = { readonly file: string; readonly line: number; readonly column: number };
@@ -36,6 +37,12 @@ export function reportError(error: unknown, argv: readonly string[], output: Cli
     if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return 0;
     printJson({ name: "StepwiseError", code: "USAGE", message: error.message.replace(/^error: /, ""), fix: attachedFix(error) });
     return 2;
+  }
+  if (error instanceof AbnormalEnd) {
+    printJson({ name: error.name, code: "UNEXPECTED", message: error.message });
+    stderr(`${palette.red("error [UNEXPECTED]")}: ${error.message}\n`);
+    if (options.includes("--verbose")) stderr(`${palette.dim(formatStackChain(error))}\n`);
+    return 1;
   }
   const translated = translateSqliteError(error, 0);
   if (!(translated instanceof StepwiseError)) {
