@@ -79,3 +79,20 @@ test("a migration whose top-level await never settles is REGISTRY_LOAD_FAILED, e
   assert.equal((JSON.parse(result.stdout) as JsonError).error.code, "REGISTRY_LOAD_FAILED");
   assert.match(result.stderr, /^error \[REGISTRY_LOAD_FAILED\]: Could not load generated\/registry\.ts: .*never settle/m);
 });
+
+test("an error a committed migration leaves behind (an un-awaited rejection) keeps --json's one value and says so as error [UNEXPECTED], exit 1, no stack", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_t.sql", CREATE_T);
+  project.writeMigration("002_late.ts", migrationThat('void Promise.reject(new Error("left behind"));'));
+  await project.generateAsBin();
+  const result = await runCli(["--db", project.databasePath(), "up", "--json"], { cwd: project.root, child: true });
+  assert.equal(result.code, 1, result.stderr);
+  // It committed: the report that says so is the one value.
+  assert.deepEqual(
+    (JSON.parse(result.stdout) as { steps: { version: number }[] }).steps.map((step) => step.version),
+    [1, 2],
+  );
+  assert.match(result.stderr, /^error \[UNEXPECTED\]: After the command finished, .*: left behind\./m);
+  assert.match(result.stderr, /^Thrown at migrations\/002_late\.ts:5:/m);
+  assert.doesNotMatch(result.stderr, /^\s+at /m);
+});
