@@ -189,6 +189,32 @@ test("a migration that ends its worker thread fails only its own database: the o
   }
 });
 
+test("an error a migration leaves behind (a timer that throws) fails the database whose migration left it, its committed steps listed, not the one its thread runs next", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_items.sql", "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY);\n");
+  // a's timer fires while b's migration (300 ms) runs on the same thread.
+  project.writeMigration(
+    "002_late.ts",
+    'import { defineMigration } from "stepwise-migrate";\nexport default defineMigration({ up(db: { name: string; exec(sql: string): void }) { db.exec("ALTER TABLE items ADD COLUMN tag TEXT"); if (db.name.endsWith("a.db")) setTimeout(() => { throw new Error("left behind by a"); }, 50); else for (const end = Date.now() + 300; Date.now() < end; ); } });\n',
+  );
+  project.writeMigration("003_more.sql", "-- migrate:up\nCREATE TABLE more (id INTEGER);\n");
+  await project.generateAsBin();
+  mkdirSync(path.join(project.root, "tenants"));
+  for (const name of ["a", "b", "c"]) writeFileSync(path.join(project.root, "tenants", `${name}.db`), "");
+  const run = await runCli(["fleet", "up", "--db", "tenants/*.db", "--concurrency", "1", "--json"], { cwd: project.root });
+  assert.equal(run.code, 1, run.stderr);
+  const report = JSON.parse(run.stdout) as { targets: { id: string; ok: boolean; toVersion: number | null; steps: { version: number }[]; error: { code: string; message: string } | null }[] };
+  assert.deepEqual(
+    report.targets.map((target) => [target.id, target.ok, target.error?.code ?? null, target.steps.map((step) => step.version)]),
+    [
+      ["tenants/a.db", false, "UNEXPECTED", [1, 2, 3]],
+      ["tenants/b.db", true, null, [1, 2, 3]],
+      ["tenants/c.db", true, null, [1, 2, 3]],
+    ],
+  );
+  assert.match(report.targets[0]!.error!.message, /left behind by a/);
+});
+
 test("a database the pattern listed when fleet up began, deleted before its turn, is reported gone (DATABASE_PATH_INVALID) and not created anew", async (t) => {
   const project = createTestProject(t);
   // Tenant a's migration deletes tenant b, whose turn comes after it (one at a time).

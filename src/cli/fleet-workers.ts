@@ -1,4 +1,5 @@
 /** `stepwise fleet` on worker threads, for the sync SQLite drivers, whose every call blocks its thread: each worker loads the driver and the registry once, then runs targets one at a time. */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { parentPort, Worker, workerData } from "node:worker_threads";
 import { describeTargetError, type TargetError } from "../fleet/migrate-many.js";
 import { StepwiseError, type StepwiseErrorCode } from "../core/errors.js";
@@ -7,6 +8,7 @@ import type { CliDriverName } from "./driver-names.js";
 import { describeLostTarget, runFleetTarget, type FleetJob, type FleetTargetResult } from "./fleet-task.js";
 import type { FleetTargetSpec } from "./fleet-targets.js";
 import { loadDriver, type DriverLoaders } from "./open-database.js";
+import { createStrayLedger, type StrayError } from "./fleet-strays.js";
 
 /** A worker module, and the data (cloneable) it loads the registry from. */
 export interface FleetWorkerSource {
@@ -28,7 +30,8 @@ interface WorkerStart {
   readonly job: FleetJob;
 }
 
-type Reply = { readonly type: "ready" } | { readonly type: "failed"; readonly error: TargetError } | { readonly type: "result"; readonly result: FleetTargetResult };
+type Reply =
+  { readonly type: "ready" } | { readonly type: "failed"; readonly error: TargetError } | { readonly type: "result"; readonly result: FleetTargetResult } | ({ readonly type: "stray" } & StrayError);
 
 /** Starts `module` on a worker thread; a TypeScript one (the bin run from source) through tsx, whose hooks a worker does not inherit on Node. */
 function startWorker(module: URL, start: WorkerStart): Worker {
@@ -46,10 +49,13 @@ export async function withWorkerPool<T>(source: FleetWorkerSource, size: number,
   const dead = new Set<Worker>();
   const workers = new Set<Worker>();
   const next = (worker: Worker) => (dead.has(worker) ? Promise.reject(new Error("a fleet worker exited")) : new Promise<Reply>((resolve, reject) => replies.set(worker, { resolve, reject })));
+  const strays = createStrayLedger(job);
+  const ran = new Map<Worker, string[]>();
   const start = async () => {
     const worker = startWorker(source.module, { data: source.data, job });
     workers.add(worker);
-    worker.on("message", (reply: Reply) => replies.get(worker)?.resolve(reply));
+    ran.set(worker, []);
+    worker.on("message", (reply: Reply) => (reply.type === "stray" ? strays.caught(reply, ran.get(worker)!) : replies.get(worker)?.resolve(reply)));
     // An uncaught throw ends the thread: its 'exit' follows.
     worker.on("error", (error) => {
       dead.add(worker);
@@ -75,8 +81,9 @@ export async function withWorkerPool<T>(source: FleetWorkerSource, size: number,
       try {
         if (dead.has(worker)) worker = await start();
         const reply = next(worker);
+        ran.get(worker)!.push(spec.id);
         worker.postMessage(spec);
-        return ((await reply) as Extract<Reply, { type: "result" }>).result;
+        return strays.settled(spec, ((await reply) as Extract<Reply, { type: "result" }>).result);
       } catch (error) {
         if (!dead.has(worker)) throw error;
         const reason = error instanceof Error && error.message !== "" ? error.message : String(error);
@@ -109,6 +116,9 @@ function endWorker(worker: Worker): Promise<void> {
 export function serveFleetWorker(drivers: DriverLoaders, loadRegistry: (data: unknown) => Promise<MigrationRegistry>): void {
   const port = parentPort!;
   const { data, job } = workerData as WorkerStart;
+  // Each database runs in its own async context, which the timers and promises its migrations make carry: a stray error names the database that made it.
+  const running = new AsyncLocalStorage<string>();
+  process.on("uncaughtException", (error) => port.postMessage({ type: "stray", id: running.getStore() ?? null, error: describeTargetError(error) } satisfies Reply));
   const ready = Promise.all([loadDriver(job.driver, job.mode, `stepwise fleet ${job.task}`, drivers, "--driver"), loadRegistry(data)]);
   ready.then(
     () => port.postMessage({ type: "ready" } satisfies Reply),
@@ -117,6 +127,8 @@ export function serveFleetWorker(drivers: DriverLoaders, loadRegistry: (data: un
   port.on("message", (spec: FleetTargetSpec | null) => {
     // null: the pool is done; closing the port lets the thread end once its output is out.
     if (spec === null) return port.close();
-    void ready.then(async ([connector, migrations]) => port.postMessage({ type: "result", result: await runFleetTarget(connector, migrations, spec, job) } satisfies Reply));
+    void ready.then(async ([connector, migrations]) =>
+      port.postMessage({ type: "result", result: await running.run(spec.id, () => runFleetTarget(connector, migrations, spec, job)) } satisfies Reply),
+    );
   });
 }
