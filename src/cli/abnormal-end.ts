@@ -24,12 +24,14 @@ export async function whilePending<T>(describe: (how: string) => Error, work: ()
   }
 }
 
-/** How many runs are under way, each of which reports the process ending under it. */
-let running = 0;
+/** The runs under way, each told when the process ends or an error is thrown where nothing catches it; one listener of each for them all, however many an app runs at once. */
+const runs = new Set<{ readonly ended: (code: number) => void; readonly uncaught: (error: unknown) => void }>();
+const endAll = (code: number) => runs.forEach((run) => run.ended(code));
+const noteAll = (error: unknown) => runs.forEach((run) => run.uncaught(error));
 
 /** Whether a run under way would report the process ending now as its failure. */
 export function commandRunning(): boolean {
-  return running > 0;
+  return runs.size > 0;
 }
 
 /** Node's exit code when the event loop emptied with a top-level `await` unsettled. */
@@ -37,20 +39,24 @@ const UNSETTLED_AWAIT = 13;
 
 /** `run()`, whose failure, should the process end before it settles, `report` prints; the process then exits with the code `report` returns. */
 export async function reportingAbnormalEnd(output: CliOutput, run: () => Promise<number>, report: (error: Error) => number): Promise<number> {
-  let uncaught: { readonly error: unknown } | null = null;
-  const note = (error: unknown) => void (uncaught ??= { error });
-  const onExit = (code: number) => {
-    process.exitCode = report(describeEnd(output, uncaught, Number(process.exitCode ?? code)));
+  let caught: { readonly error: unknown } | null = null;
+  const listener = {
+    ended: (code: number) => void (process.exitCode = report(describeEnd(output, caught, Number(process.exitCode ?? code)))),
+    uncaught: (error: unknown) => void (caught ??= { error }),
   };
-  process.on("uncaughtExceptionMonitor", note);
-  process.on("exit", onExit);
-  running++;
+  if (runs.size === 0) {
+    process.on("exit", endAll);
+    process.on("uncaughtExceptionMonitor", noteAll);
+  }
+  runs.add(listener);
   try {
     return await run();
   } finally {
-    running--;
-    process.off("uncaughtExceptionMonitor", note);
-    process.off("exit", onExit);
+    runs.delete(listener);
+    if (runs.size === 0) {
+      process.off("exit", endAll);
+      process.off("uncaughtExceptionMonitor", noteAll);
+    }
   }
 }
 
