@@ -321,10 +321,14 @@ export async function adopt<R extends MigrationRegistry>(
       options.historyFile !== undefined
         ? `${result.oldTable} is kept; delete it once ${result.tool} no longer runs`
         : `${result.oldTable} ${result.oldTableDropped ? "was dropped" : "is kept, and baseline and verify leave it out"}`;
+    // A later run records only what the old tool applied since the first.
+    const since = result.recorded[0] !== undefined && result.recorded[0] > 1 ? result.recorded : undefined;
     const recorded =
       result.version === 0
         ? `recorded none of the ${result.imported} imported (${result.tool} had applied none)`
-        : `recorded ${migrationsUpTo(result.version)} of the ${result.imported} imported as applied (the schema matches)`;
+        : since
+          ? `recorded ${since.length === 1 ? `migration ${since[0]}` : `migrations ${since[0]}..${result.version}`}, which ${result.tool} applied after the adoption, as applied (the schema matches)`
+          : `recorded ${migrationsUpTo(result.version)} of the ${result.imported} imported as applied (the schema matches)`;
     // A --table other than the configured one holds the history now: every later command must name it, or reads the configured (often the old tool's) table.
     const configured = setting(undefined, scope.session.props.tableName) ?? DEFAULT_TABLE_NAME;
     const setInConfig = manager.tableName === configured ? null : { tableName: manager.tableName };

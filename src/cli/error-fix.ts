@@ -186,7 +186,14 @@ export const FIX_OF_CODE: FixOf = {
   ADOPT_OLD_TABLE_INVALID: () => `pass --old-table as the tool was configured to name it: name, or schema.name on PostgreSQL`,
   ADOPT_SQL_REFUSED: () => `export a new copy of the database, adopt it without --drop-old-table and without running up on it, then write the SQL again`,
   ADOPT_TOOL_LOCKED: () => `stop the old tool's deployments; if none is running, release its lock with the tool, then adopt`,
-  ADOPT_HISTORY_CHANGED: () => `stop the old tool's deployments, then run "stepwise adopt" again`,
+  ADOPT_HISTORY_CHANGED: ({ adoptedVersion, toolVersion, currentVersion }) =>
+    adoptedVersion === null || toolVersion === null
+      ? `stop the old tool's deployments, then run "stepwise adopt" again`
+      : toolVersion < adoptedVersion
+        ? `migrate the database forward with the old tool to version ${adoptedVersion} or beyond, then run "stepwise adopt" again`
+        : currentVersion !== adoptedVersion
+          ? `check the schema ("stepwise verify") and data by hand, then delete the rows the old tool recorded after the adoption (or drop its table), and stop its deployments`
+          : `stop the old tool's deployments, then run "stepwise adopt" again`,
   DATABASE_INSIDE_SQUASH: ({ squashVersion }) => `migrate the database to version ${squashVersion} or beyond with a release from before the squash first`,
   DOWN_BELOW_SQUASH: ({ version }) => `choose a target of ${version} or above; to go back further, restore a backup`,
   SQUASH_TARGET_INVALID: ({ latest }) =>

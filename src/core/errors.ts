@@ -446,10 +446,13 @@ export interface StepwiseErrorDetails {
   /** `stepwise adopt`: the checksum the old tool stored differs from the imported file's (`migrations`: `id`, `version`, `recorded`, `expected`): the database ran another text than the one imported. Nothing was written.
    * Fix: Import the migrations the database actually ran (the tool's folder at the deployed commit), then adopt. */
   readonly ADOPT_CHECKSUM_MISMATCH: Readonly<{ tool: string; migrations: readonly Readonly<{ id: string; version: number; recorded: string; expected: string }>[] }>;
-  /** `stepwise adopt`: the old tool wrote to its history table (`table`) between adopt's checks and its write, so it was migrating the database at the same time; or, on a later
-   * `--drop-old-table`, it recorded migrations there after the adoption, so that table is their only record. Nothing was written or dropped.
-   * Fix: Stop the old tool's deployments (adopting is a one-time switch), then run `stepwise adopt` again; after a later run of the old tool, check the schema with `stepwise verify` and drop its table by hand once it holds nothing you need. */
-  readonly ADOPT_HISTORY_CHANGED: Readonly<{ tool: string; table: string }>;
+  /** `stepwise adopt`: the old tool wrote to its history table (`table`) between adopt's checks and its write, so it was migrating the database at the same time; or, on a later run, the old tool's
+   * kept table records another version (`toolVersion`) than the one adopted (`adoptedVersion`) in a way adopt cannot record: the tool rolled back since, or stepwise's history (`currentVersion`)
+   * moved since too, so both migrated the database. (The tool applying more while stepwise's history stayed at the adopted version is not refused: a later adopt records those.) Nothing was
+   * written or dropped. The versions are `null` for a race during the first adoption.
+   * Fix: Stop the old tool's deployments (adopting is a one-time switch), then run `stepwise adopt` again. After a rollback by the old tool, migrate forward with it again to the adopted
+   * version or beyond, then adopt. When both migrated it, check the schema (`stepwise verify`) and data by hand, then delete the rows the old tool recorded after the adoption (or drop its table). */
+  readonly ADOPT_HISTORY_CHANGED: Readonly<{ tool: string; table: string; adoptedVersion: number | null; toolVersion: number | null; currentVersion: number | null }>;
   /** `stepwise adopt`: the old tool applied the migrations in another order than their imported versions (`applied`: each `id` and `version`, in the order it ran them; Knex, Kysely with
    * `allowUnorderedMigrations` and node-pg-migrate with `checkOrder: false` allow that), so the database's schema may not be what versions 1..k build. Nothing was written.
    * Fix: Check that a fresh database built by the imported migrations gives this database's schema; if it does, record it with `stepwise baseline <version>` instead. */

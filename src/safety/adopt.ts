@@ -1,11 +1,11 @@
 /** Adopting a database another tool migrated: its history table read in that tool's shape, mapped through `stepwise import`'s map, and recorded the way `baseline` records. */
-import { alreadyManagedError } from "./errors.js";
+import { alreadyManagedError, migrationsUpTo } from "./errors.js";
 import { ADOPTED_SUFFIX } from "../core/error-factories.js";
 import { StepwiseError } from "../core/errors.js";
 import { quoteIdentifier } from "../core/batch-walk.js";
 import { stepwiseTableNames } from "./checksum-repair-log.js";
 import { EQ } from "../core/dialects/postgres.js";
-import { exec, query, queryValue, type Step } from "../core/step.js";
+import { exec, query, queryValue, run, type Step } from "../core/step.js";
 import { recordBaseline, refuseManagedDatabase, type BaselineResult } from "./baseline.js";
 import { adoptedTablesOf, inWriteTransaction, tableExists, writeAdoptionRecord, postgresSchemaOf, requireReplay, runSafetyNet, type SafetyNetManager, requireManager } from "./schema-reader.js";
 import { optionsObject } from "../core/options.js";
@@ -430,6 +430,9 @@ function* adopt(
           throw new StepwiseError("ADOPT_HISTORY_CHANGED", `${tool} wrote to ${oldTable} while adopt ran, so what adopt checked is out of date; nothing was written. Stop ${tool}, then adopt again.`, {
             tool,
             table,
+            adoptedVersion: null,
+            toolVersion: null,
+            currentVersion: null,
           });
         }
         if (dropped) yield* dropOldTable(tool, schema, table, appSchema);
@@ -483,42 +486,131 @@ function* refuseWhileLocked(tool: string, schema: string | undefined, table: str
   );
 }
 
-/** What an earlier run adopted, whichever map this run was given; a table it kept is dropped now when asked, the record saying so. */
+/**
+ * What an earlier run adopted, whichever map this run was given; a table it kept is dropped now when asked, the record saying so. When that kept table is the map's tool's and the tool applied
+ * more since, those migrations are recorded now, checked as the first run checks (see {@link recordToolRunSince}).
+ */
 function* readEarlierAdoption(
   manager: SafetyNetManager,
   options: AdoptOptions,
   map: { tool: string; migrations: readonly MapEntry[] },
 ): Step<Partial<AdoptResult> & Pick<AdoptResult, "version" | "recorded" | "oldTableDropped" | "alreadyAdopted">> {
-  const record = manager.executor.store.companionTable(ADOPTED_SUFFIX);
-  const [row] = yield* query<{ tool: string; old_table: string; old_schema: string | null; version: number | string; dropped: number | boolean }>(
-    `SELECT tool, old_table, old_schema, version, dropped FROM ${record}`,
-  );
-  const version = Number(row?.version ?? 0);
+  const store = manager.executor.store;
+  const record = store.companionTable(ADOPTED_SUFFIX);
+  const [row] = yield* query<AdoptionRow>(`SELECT tool, old_table, old_schema, version, dropped FROM ${record}`);
+  const adopted = Number(row?.version ?? 0);
   // What `baseline --old-table` recorded: this database was baselined, so it holds stepwise's history and no tool's to adopt.
-  if (row !== undefined && !Object.hasOwn(TOOLS, row.tool)) throw alreadyManagedError((yield* manager.executor.store.readKeys()).at(-1)?.version ?? version, manager.tableName);
-  const recorded = Array.from({ length: version }, (_, index) => index + 1);
-  if (row === undefined) return { version, recorded, oldTableDropped: false, alreadyAdopted: true };
+  if (row !== undefined && !Object.hasOwn(TOOLS, row.tool)) throw alreadyManagedError((yield* store.readKeys()).at(-1)?.version ?? adopted, manager.tableName);
+  if (row === undefined) return { version: adopted, recorded: upTo(adopted), oldTableDropped: false, alreadyAdopted: true };
   const oldTable = qualified(row.old_schema, row.old_table);
   const dropNow = options.dropOldTable === true && !truthy(row.dropped);
+  // The old tool can still run while its table is kept; what it applied since is read from that table (only through its own tool's map).
+  const kept = !truthy(row.dropped) && map.tool === row.tool && (yield* tableExists(row.old_schema ?? undefined, row.old_table));
+  const since = kept ? yield* recordToolRunSince(manager, map, row, dropNow) : undefined;
+  if (since !== undefined) return { tool: row.tool, oldTable, ...since, oldTableDropped: dropNow, alreadyAdopted: false };
   if (dropNow) {
+    const history = TOOLS[row.tool]!;
+    const seen = kept ? JSON.stringify(recordedIn(history, yield* readToolRows(history, oldTable))) : undefined;
     yield* inWriteTransaction(function* () {
-      // The old tool may have run again since: its table is then the only record of what it applied after the adoption, so it is kept.
-      const history = TOOLS[row.tool];
-      if (history !== undefined && map.tool === row.tool && (yield* tableExists(row.old_schema ?? undefined, row.old_table))) {
-        if (resolveApplied(row.tool, history, map.migrations, recordedIn(history, yield* readToolRows(history, oldTable))) !== version) {
-          throw new StepwiseError(
-            "ADOPT_HISTORY_CHANGED",
-            `${row.tool} recorded migrations in ${oldTable} after this database was adopted at version ${version}, so that table is the only record of them; nothing was dropped. Check the schema with "stepwise verify", then drop the table by hand once it holds nothing you need.`,
-            { tool: row.tool, table: row.old_table },
-          );
-        }
-      }
+      if (seen !== undefined) yield* refuseChangedSince(row, seen, adopted, adopted);
       yield* dropOldTable(row.tool, row.old_schema ?? undefined, row.old_table, postgresSchemaOf(manager));
       yield* exec(`UPDATE ${record} SET dropped = 1`);
     });
   }
-  return { tool: row.tool, oldTable, version, recorded, oldTableDropped: dropNow || truthy(row.dropped), alreadyAdopted: true };
+  return { tool: row.tool, oldTable, version: adopted, recorded: upTo(adopted), oldTableDropped: dropNow || truthy(row.dropped), alreadyAdopted: true };
 }
+
+/** The adoption record's row: the old tool (`baseline` for `baseline --old-table`), its table, and the version adopted at. */
+type AdoptionRow = { tool: string; old_table: string; old_schema: string | null; version: number | string; dropped: number | boolean };
+
+/** Versions 1..`version`. */
+const upTo = (version: number) => Array.from({ length: version }, (_, index) => index + 1);
+
+/** `ADOPT_HISTORY_CHANGED` for a later run: the old tool's table no longer records what it recorded. */
+const changedSince = (row: AdoptionRow, message: string, versions: { adoptedVersion: number; toolVersion: number | null; currentVersion: number | null }) =>
+  new StepwiseError("ADOPT_HISTORY_CHANGED", message, { tool: row.tool, table: row.old_table, ...versions });
+
+/** Inside the write: the old tool's table still records `seen`, what the checks judged; it may have migrated since it was read. */
+function* refuseChangedSince(row: AdoptionRow, seen: string, adopted: number, current: number): Step<void> {
+  const history = TOOLS[row.tool]!;
+  const oldTable = qualified(row.old_schema, row.old_table);
+  if (row.old_schema !== null) yield* exec(`LOCK TABLE ${oldTable} IN SHARE ROW EXCLUSIVE MODE`);
+  if (JSON.stringify(recordedIn(history, yield* readToolRows(history, oldTable))) === seen) return;
+  throw changedSince(row, `${row.tool} wrote to ${oldTable} while adopt ran, so what adopt checked is out of date; nothing was written. Stop ${row.tool}, then adopt again.`, {
+    adoptedVersion: adopted,
+    toolVersion: null,
+    currentVersion: current,
+  });
+}
+
+/**
+ * A later adopt, when the old tool's kept table records more than was adopted (it ran again: its table is what it reads): records those migrations as applied without running them, checked
+ * as the first run checks (map, checksums, order, gaps, its lock, the schema), and moves the adoption record to that version; `undefined` when the tool records what was adopted.
+ * `ADOPT_HISTORY_CHANGED` when that cannot be right: the tool rolled back since (stepwise's history still records those migrations), or stepwise's history moved since too (both migrated it).
+ */
+function* recordToolRunSince(
+  manager: SafetyNetManager,
+  map: { tool: string; migrations: readonly MapEntry[] },
+  row: AdoptionRow,
+  dropNow: boolean,
+): Step<{ version: number; recorded: readonly number[] } | undefined> {
+  const { tool } = row;
+  const history = TOOLS[tool]!;
+  const schema = row.old_schema ?? undefined;
+  const oldTable = qualified(schema, row.old_table);
+  const store = manager.executor.store;
+  const adopted = Number(row.version);
+  yield* refuseWhileLocked(tool, schema, row.old_table);
+  const rows = recordedIn(history, yield* readToolRows(history, oldTable));
+  const tables = adoptedTablesOf(tool, row.old_table);
+  const version = resolveApplied(tool, history, map.migrations, rows, tables);
+  if (version === adopted) return undefined;
+  const current = (yield* store.readKeys()).at(-1)?.version ?? 0;
+  const versions = { adoptedVersion: adopted, toolVersion: version, currentVersion: current };
+  const records = version === 0 ? "no migration" : migrationsUpTo(version);
+  if (version < adopted) {
+    throw changedSince(
+      row,
+      `${tool} records ${records} in ${oldTable}, but this database was adopted at version ${adopted}: ${tool} rolled back ${rangeOf(version + 1, adopted)} since, which stepwise's history still records as applied; nothing was written. Migrate the database forward with ${tool} again, to version ${adopted} or beyond, then adopt again: it records what ${tool} applied past ${adopted}.`,
+      versions,
+    );
+  }
+  if (current !== adopted) {
+    throw changedSince(
+      row,
+      `${tool} records ${records} in ${oldTable}, and stepwise's history is at version ${current}, but this database was adopted at version ${adopted}: both migrated it since, each from its own history, so a migration may have run under both; nothing was written. Check the schema ("stepwise verify") and the data those migrations change, and repair them by hand; then delete the rows ${tool} recorded after the adoption from ${oldTable} (or drop it), and stop ${tool}'s deployments.`,
+      versions,
+    );
+  }
+  refuseInsideSquash(manager, tool, version);
+  const seen = JSON.stringify(rows);
+  const appSchema = postgresSchemaOf(manager);
+  const record = store.companionTable(ADOPTED_SUFFIX);
+  const result = yield* recordBaseline(
+    manager,
+    version,
+    {},
+    {
+      tool,
+      foreign: schema === appSchema ? tables : [],
+      since: adopted,
+      // stepwise's history must still end where the adoption left it: a run of up since would be a migration of its own.
+      *guard() {
+        const now = (yield* store.readKeys()).at(-1)?.version ?? 0;
+        if (now !== adopted) throw changedSince(row, `stepwise's history reached version ${now} while adopt ran; nothing was written. Adopt again.`, { ...versions, currentVersion: now });
+      },
+      *alsoWrite() {
+        yield* refuseChangedSince(row, seen, adopted, current);
+        if (dropNow) yield* dropOldTable(tool, schema, row.old_table, appSchema);
+        yield* run(`UPDATE ${record} SET version = ?${dropNow ? ", dropped = 1" : ""}`, [version]);
+      },
+    },
+  );
+  return { version: result.version, recorded: result.recorded };
+}
+
+/** `migration 3`, or `migrations 3..5`. */
+const rangeOf = (from: number, to: number) => (from === to ? `migration ${from}` : `migrations ${from}..${to}`);
 
 /**
  * Drops the old tool's tables (its history, and Knex's and Kysely's lock table beside it); when the tool made a schema of its own for them (drizzle's `drizzle`, or its `migrationsSchema`) and

@@ -81,21 +81,25 @@ export function baselineDatabase(manager: SafetyNetManager, version: number, opt
   );
 }
 
-/** What an adoption adds to a baseline: the old tool (named in `SCHEMA_MISMATCH`), its tables (`foreign`, left out of the schema check), and what it writes in the same transaction. */
-type Adoption = { tool?: string; foreign: readonly string[]; alsoWrite: () => Step<void> };
+/**
+ * What an adoption adds to a baseline: the old tool (named in `SCHEMA_MISMATCH`), its tables (`foreign`, left out of the schema check), and what it writes in the same transaction. A later adopt
+ * that records what the old tool applied since passes `since` (the versions already recorded, which stay) and `guard` (in place of refusing a managed database: that history is still as it was).
+ */
+type Adoption = { tool?: string; foreign: readonly string[]; alsoWrite: () => Step<void>; since?: number; guard?: () => Step<void> };
 
 /** Records migrations 1..`version` as applied when the live schema matches their replay, in one write transaction; `stepwise adopt` and `--old-table` pass an `adoption`. */
 export function* recordBaseline(manager: SafetyNetManager, version: number, options: BaselineOptions, adoption?: Adoption): Step<BaselineResult> {
   const store = manager.executor.store;
-  yield* refuseManagedDatabase(manager);
+  const guard = adoption?.guard ?? (() => refuseManagedDatabase(manager));
+  yield* guard();
   const live = yield* readSchemaOf(manager, undefined, adoption?.foreign);
   const differences = diffSchemas(yield* replaySchema(manager, version), live);
   if (differences.length > 0 && !options.dangerouslyForce) throw schemaMismatchError(version, differences, describeDrift(differences), adoption?.tool);
-  const recorded = manager.migrations.slice(0, version);
+  const recorded = manager.migrations.slice(adoption?.since ?? 0, version);
   const appliedAt = new Date().toISOString();
   yield* inWriteTransaction(function* () {
     // Another process may have migrated or baselined since the check above.
-    yield* refuseManagedDatabase(manager);
+    yield* guard();
     yield* store.ensure();
     for (const { version, name, checksum } of recorded) {
       try {

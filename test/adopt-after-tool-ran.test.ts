@@ -1,0 +1,150 @@
+/**
+ * `stepwise adopt` run again after the old tool ran again on its kept table (Knex itself, on SQLite): what it applied since is recorded, checked as the first adoption checks, so `up` never runs
+ * it a second time; a rollback by the tool, or both tools migrating since, is `ADOPT_HISTORY_CHANGED` with a fix that works. The bin in-process; asserts codes and fields.
+ */
+import assert from "node:assert/strict";
+import { test, type TestContext } from "node:test";
+import Database from "better-sqlite3";
+import knex from "knex";
+import { migrateWithKnex } from "./support/js-tool-migrators.js";
+import { cliOn, jsToolProject, newTarget, type Json, type Target } from "./support/js-tool-import.js";
+import { runCli } from "./support/project.js";
+
+const FILES: Record<string, string> = {
+  "20240101_accounts.cjs": `exports.up = (knex) => knex.schema.createTable("accounts", (t) => { t.increments("id"); t.integer("cents"); });
+exports.down = (knex) => knex.schema.dropTable("accounts");
+`,
+  "20240102_seed.cjs": `exports.up = (knex) => knex("accounts").insert([{ cents: 100 }, { cents: 250 }]);
+exports.down = (knex) => knex("accounts").del();
+`,
+  "20240103_to_millis.cjs": `exports.up = (knex) => knex("accounts").update({ cents: knex.raw("cents * 10") });
+exports.down = (knex) => knex("accounts").update({ cents: knex.raw("cents / 10") });
+`,
+};
+
+const knexCase = {
+  tool: "knex",
+  dialect: "sqlite",
+  files: FILES,
+  packages: ["knex"],
+  toolTables: ["knex_migrations", "knex_migrations_lock"],
+  migrate: migrateWithKnex,
+} as const;
+
+/** A project with the Knex folder imported and generated, and a database Knex migrated to `count`. */
+async function imported(t: TestContext, count: number) {
+  const { project, dir } = jsToolProject(t, knexCase);
+  const target = (await newTarget(t, project, "sqlite", "app")) as Target & { file: string };
+  await migrateWithKnex(target, dir, count);
+  const run = await runCli(["import", "knex", "knex-migrations", "--yes"], { cwd: project.root });
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  await project.generateAsBin();
+  const cli = (...args: string[]) => cliOn(project, target, ...args);
+  return { project, dir, target, cli };
+}
+
+/** Knex's own migrator on the database: `up` applies its next migration, `down` rolls back its newest. */
+async function knexStep(target: Target & { file: string }, dir: string, step: "up" | "down"): Promise<void> {
+  const db = knex({ client: "better-sqlite3", connection: { filename: target.file }, useNullAsDefault: true, migrations: { directory: dir } });
+  try {
+    await db.migrate[step]();
+  } finally {
+    await db.destroy();
+  }
+}
+
+const cents = (file: string) => {
+  const db = new Database(file, { readonly: true });
+  try {
+    return (db.prepare("SELECT cents FROM accounts ORDER BY id").all() as { cents: number }[]).map((row) => row.cents);
+  } finally {
+    db.close();
+  }
+};
+
+const stepwiseVersions = (file: string) => {
+  const db = new Database(file, { readonly: true });
+  try {
+    return (db.prepare("SELECT version FROM schema_migrations ORDER BY version").all() as { version: number }[]).map((row) => row.version);
+  } finally {
+    db.close();
+  }
+};
+
+test("the old tool applies another migration after adopt: adopt again records it (not alreadyAdopted), up runs nothing, and the table can then be dropped", async (t) => {
+  const { dir, target, cli } = await imported(t, 2);
+  const first = await cli("adopt");
+  assert.deepEqual([first.code, first.json.version, first.json.alreadyAdopted], [0, 2, false]);
+  await knexStep(target, dir, "up");
+  assert.deepEqual(cents(target.file), [1000, 2500]);
+
+  const again = await cli("adopt");
+  assert.equal(again.code, 0, JSON.stringify(again.json));
+  assert.deepEqual([again.json.version, again.json.recorded, again.json.alreadyAdopted, again.json.oldTableDropped], [3, [3], false, false]);
+  assert.deepEqual(stepwiseVersions(target.file), [1, 2, 3]);
+  const status = await cli("status");
+  assert.deepEqual([status.json.currentVersion, status.json.pendingCount], [3, 0]);
+  assert.equal((await cli("up")).code, 0);
+  assert.deepEqual(cents(target.file), [1000, 2500]);
+  assert.equal((await cli("verify")).json.ok, true);
+
+  const third = await cli("adopt", "--drop-old-table");
+  assert.deepEqual([third.code, third.json.version, third.json.alreadyAdopted, third.json.oldTableDropped], [0, 3, true, true]);
+});
+
+test("the old tool applies more after adopt and --drop-old-table is asked: recorded, then dropped, in one run", async (t) => {
+  const { dir, target, cli } = await imported(t, 1);
+  assert.equal((await cli("adopt")).json.version, 1);
+  await knexStep(target, dir, "up");
+  await knexStep(target, dir, "up");
+  const again = await cli("adopt", "--drop-old-table");
+  assert.equal(again.code, 0, JSON.stringify(again.json));
+  assert.deepEqual([again.json.version, again.json.recorded, again.json.oldTableDropped], [3, [2, 3], true]);
+  assert.deepEqual(stepwiseVersions(target.file), [1, 2, 3]);
+  assert.equal((await cli("verify")).json.ok, true);
+});
+
+test("the old tool records a migration the map lacks after adopt: ADOPT_UNKNOWN_MIGRATION, as the first adoption refuses it, nothing written", async (t) => {
+  const { target, cli } = await imported(t, 2);
+  assert.equal((await cli("adopt")).json.version, 2);
+  const db = new Database(target.file);
+  db.prepare("INSERT INTO knex_migrations (name, batch, migration_time) VALUES ('20240109_other.cjs', 3, 0)").run();
+  db.close();
+  const again = await cli("adopt");
+  assert.equal(again.code, 1);
+  assert.deepEqual([again.json.error.code, again.json.error.ids], ["ADOPT_UNKNOWN_MIGRATION", ["20240109_other.cjs"]]);
+  assert.deepEqual(stepwiseVersions(target.file), [1, 2]);
+});
+
+test("the old tool rolls back after adopt: ADOPT_HISTORY_CHANGED (not alreadyAdopted), nothing written; migrating forward with the tool, as the fix says, makes adopt agree", async (t) => {
+  const { dir, target, cli } = await imported(t, 3);
+  assert.equal((await cli("adopt")).json.version, 3);
+  await knexStep(target, dir, "down");
+  const refused = await cli("adopt");
+  assert.equal(refused.code, 1);
+  const error = refused.json.error as Json;
+  assert.deepEqual([error.code, error.table, error.adoptedVersion, error.toolVersion, error.currentVersion], ["ADOPT_HISTORY_CHANGED", "knex_migrations", 3, 2, 3]);
+  assert.match(error.fix, /forward with the old tool to version 3/);
+  assert.deepEqual(stepwiseVersions(target.file), [1, 2, 3]);
+  await knexStep(target, dir, "up");
+  const agreed = await cli("adopt");
+  assert.deepEqual([agreed.code, agreed.json.version, agreed.json.alreadyAdopted], [0, 3, true]);
+  assert.deepEqual(cents(target.file), [1000, 2500]);
+});
+
+test("both stepwise and the old tool migrated after adopt: ADOPT_HISTORY_CHANGED naming all three versions, nothing written; deleting the tool's later rows, as the fix says, makes adopt agree", async (t) => {
+  const { dir, target, cli } = await imported(t, 1);
+  assert.equal((await cli("adopt")).json.version, 1);
+  assert.equal((await cli("up", "--to", "2")).code, 0);
+  await knexStep(target, dir, "up");
+  const refused = await cli("adopt");
+  assert.equal(refused.code, 1);
+  const error = refused.json.error as Json;
+  assert.deepEqual([error.code, error.adoptedVersion, error.toolVersion, error.currentVersion], ["ADOPT_HISTORY_CHANGED", 1, 2, 2]);
+  assert.match(error.fix, /delete the rows the old tool recorded after the adoption/);
+  assert.deepEqual(stepwiseVersions(target.file), [1, 2]);
+  const db = new Database(target.file);
+  db.prepare("DELETE FROM knex_migrations WHERE name = '20240102_seed.cjs'").run();
+  db.close();
+  assert.deepEqual((await cli("adopt")).json.alreadyAdopted, true);
+});
