@@ -148,3 +148,32 @@ test("both stepwise and the old tool migrated after adopt: ADOPT_HISTORY_CHANGED
   db.close();
   assert.deepEqual((await cli("adopt")).json.alreadyAdopted, true);
 });
+
+test("a database baseline recorded leaving out Knex's tables, migrated by Knex since: adopt records what Knex applied after the baseline, so up runs nothing again", async (t) => {
+  const { dir, target, cli } = await imported(t, 1);
+  const baselined = await cli("baseline", "1", "--old-table", "knex_migrations", "--old-table", "knex_migrations_lock");
+  assert.equal(baselined.code, 0, JSON.stringify(baselined.json));
+  await knexStep(target, dir, "up");
+  const adopted = await cli("adopt");
+  assert.equal(adopted.code, 0, JSON.stringify(adopted.json));
+  assert.deepEqual([adopted.json.version, adopted.json.recorded, adopted.json.alreadyAdopted, adopted.json.oldTable], [2, [2], false, '"knex_migrations"']);
+  assert.deepEqual(stepwiseVersions(target.file), [1, 2]);
+  assert.equal((await cli("up", "--to", "2")).code, 0);
+  assert.deepEqual(cents(target.file), [100, 250]);
+  const again = await cli("adopt");
+  assert.deepEqual([again.code, again.json.version, again.json.alreadyAdopted], [0, 2, true]);
+  assert.equal((await cli("verify")).json.ok, true);
+});
+
+test("adopt on a database whose stepwise history no adoption from the tool recorded (a forced baseline): ALREADY_MANAGED naming the tool, with no advice to run up blindly", async (t) => {
+  const { dir, target, cli } = await imported(t, 1);
+  assert.equal((await cli("baseline", "1", "--force")).code, 0);
+  await knexStep(target, dir, "up");
+  const refused = await cli("adopt");
+  assert.equal(refused.code, 1);
+  const error = refused.json.error as Json;
+  assert.deepEqual([error.code, error.adoptFrom, error.currentVersion], ["ALREADY_MANAGED", "knex", 1]);
+  assert.doesNotMatch(error.message, /baseline only adopts/);
+  assert.match(error.fix, /"stepwise verify[^"]*" first/);
+  assert.deepEqual(stepwiseVersions(target.file), [1]);
+});

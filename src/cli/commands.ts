@@ -327,7 +327,7 @@ export async function adopt<R extends MigrationRegistry>(
       result.version === 0
         ? `recorded none of the ${result.imported} imported (${result.tool} had applied none)`
         : since
-          ? `recorded ${since.length === 1 ? `migration ${since[0]}` : `migrations ${since[0]}..${result.version}`}, which ${result.tool} applied after the adoption, as applied (the schema matches)`
+          ? `recorded ${since.length === 1 ? `migration ${since[0]}` : `migrations ${since[0]}..${result.version}`}, which ${result.tool} applied since stepwise last recorded, as applied (the schema matches)`
           : `recorded ${migrationsUpTo(result.version)} of the ${result.imported} imported as applied (the schema matches)`;
     // A --table other than the configured one holds the history now: every later command must name it, or reads the configured (often the old tool's) table.
     const configured = setting(undefined, scope.session.props.tableName) ?? DEFAULT_TABLE_NAME;

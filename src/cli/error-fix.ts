@@ -133,7 +133,10 @@ export const FIX_OF_CODE: FixOf = {
       ? `undo the change made by hand (or write it as a ${adoptedFrom} migration, run it and import again), then run "stepwise adopt" again`
       : `pick the version the schema matches, fix the schema by hand, or run "stepwise baseline ${version} --force" if the differences are harmless`,
   SCHEMA_DRIFT: () => `undo the change, or make it a migration ("stepwise create")`,
-  ALREADY_MANAGED: () => `run "stepwise up" to continue, or "stepwise verify" to compare its schema`,
+  ALREADY_MANAGED: ({ adoptFrom }) =>
+    adoptFrom === null
+      ? `run "stepwise up" to continue, or "stepwise verify" to compare its schema`
+      : `run "stepwise verify" first; "stepwise up" continues only when it is clean (otherwise up would run again what ${adoptFrom} ran)`,
   SCRATCH_DATABASE_UNAVAILABLE: ({ sqlstate }) =>
     sqlstate === "25006"
       ? `run the check against the primary server, in a session that may write (default_transaction_read_only off): it creates a scratch database`

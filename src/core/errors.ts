@@ -310,9 +310,10 @@ export interface StepwiseErrorDetails {
   /** The live schema differs from what the applied migrations build: something changed it outside migrations (`verify`, or `migrate` with `verifySchema`). `differences` lists each difference.
    * Fix: Undo that change, or make it a migration (`stepwise create`). */
   readonly SCHEMA_DRIFT: Readonly<{ version: number; differences: readonly SchemaDifference[] }>;
-  /** `baseline` was asked of a database that already has a migration history.
-   * Fix: Use `stepwise up` to continue, or `stepwise verify` to compare its schema. */
-  readonly ALREADY_MANAGED: Readonly<{ currentVersion: number }>;
+  /** `baseline` was asked of a database that already has a migration history; or `adopt` (`adoptFrom`: the old tool) was, and no adoption from that tool recorded it, nor a `baseline`
+   * that left out that tool's table (which adopt treats as an adoption at the baseline's version), so which of the tool's migrations the history holds is unknown.
+   * Fix: Use `stepwise up` to continue, or `stepwise verify` to compare its schema; after adopt's refusal, `verify` first: `up` continues only when it is clean. */
+  readonly ALREADY_MANAGED: Readonly<{ currentVersion: number; adoptFrom: string | null }>;
   /** The plan cannot be rehearsed inside one transaction rolled back at the end (pg, `@libsql/client`, async registries), because one of its migrations has `transaction: false` or switches foreign
    * keys off; or, on any driver, because one reaches a file other than the database (`obstacle: "reaches-another-file"`: `ATTACH`, `VACUUM INTO`), which no private copy can contain, so the
    * rehearsal cannot say what the real run would do. Nothing ran. `rehearsableTo`: the newest pending version before it, which a rehearsal can reach; `null` when it is the first pending.

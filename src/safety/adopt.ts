@@ -375,7 +375,7 @@ function* adopt(
   const oldTable = qualified(schema, table);
   const store = manager.executor.store;
   const base = { tool, oldTable, imported: migrations.length };
-  if (yield* store.companionExists(ADOPTED_SUFFIX)) return { ...base, ...(yield* readEarlierAdoption(manager, options, map)) };
+  if (yield* store.companionExists(ADOPTED_SUFFIX)) return { ...base, ...(yield* readEarlierAdoption(manager, options, map, { table, schema })) };
   // SQLite's names match whatever their case; PostgreSQL's only as written.
   const sameName = (name: string) => (schema === undefined ? name.toLowerCase() === table.toLowerCase() : name === table);
   if (schema === appSchema && stepwiseTableNames(manager.tableName).some(sameName)) {
@@ -403,7 +403,7 @@ function* adopt(
   if (fromFile !== undefined) recorded = readHistoryFile(tool, history, fromFile);
   else {
     if (!(yield* tableExists(schema, table))) {
-      yield* refuseManagedDatabase(manager);
+      yield* refuseManagedDatabase(manager, tool);
       const elsewhere = history.file !== undefined ? "file" : options.oldTable === undefined ? "name" : null;
       throw historyMissingError(tool, { table, schema, oldTable }, elsewhere, yield* otherToolsHere(tool, appSchema, stepwiseTableNames(manager.tableName)));
     }
@@ -494,13 +494,14 @@ function* readEarlierAdoption(
   manager: SafetyNetManager,
   options: AdoptOptions,
   map: { tool: string; migrations: readonly MapEntry[] },
+  toolTable: { table: string; schema: string | undefined },
 ): Step<Partial<AdoptResult> & Pick<AdoptResult, "version" | "recorded" | "oldTableDropped" | "alreadyAdopted">> {
   const store = manager.executor.store;
   const record = store.companionTable(ADOPTED_SUFFIX);
-  const [row] = yield* query<AdoptionRow>(`SELECT tool, old_table, old_schema, version, dropped FROM ${record}`);
+  const rows = yield* query<AdoptionRow>(`SELECT tool, old_table, old_schema, version, dropped FROM ${record}`);
+  const [row] = rows;
   const adopted = Number(row?.version ?? 0);
-  // What `baseline --old-table` recorded: this database was baselined, so it holds stepwise's history and no tool's to adopt.
-  if (row !== undefined && !Object.hasOwn(TOOLS, row.tool)) throw alreadyManagedError((yield* store.readKeys()).at(-1)?.version ?? adopted, manager.tableName);
+  if (row !== undefined && !Object.hasOwn(TOOLS, row.tool)) return yield* readBaselineBeside(manager, map, rows, toolTable);
   if (row === undefined) return { version: adopted, recorded: upTo(adopted), oldTableDropped: false, alreadyAdopted: true };
   const oldTable = qualified(row.old_schema, row.old_table);
   const dropNow = options.dropOldTable === true && !truthy(row.dropped);
@@ -520,8 +521,37 @@ function* readEarlierAdoption(
   return { tool: row.tool, oldTable, version: adopted, recorded: upTo(adopted), oldTableDropped: dropNow || truthy(row.dropped), alreadyAdopted: true };
 }
 
-/** The adoption record's row: the old tool (`baseline` for `baseline --old-table`), its table, and the version adopted at. */
-type AdoptionRow = { tool: string; old_table: string; old_schema: string | null; version: number | string; dropped: number | boolean };
+/** The adoption record's row: the old tool (`baseline` for `baseline --old-table`), its table, and the version adopted at. `baselined`: read from a baseline's record, as an adoption. */
+type AdoptionRow = { tool: string; old_table: string; old_schema: string | null; version: number | string; dropped: number | boolean; baselined?: true };
+
+/**
+ * Adopt on a database `baseline --old-table` recorded: when the tables it left out include the map's tool's history table, that is an adoption at the baseline's version with the table kept, and
+ * what the tool applied since is recorded (or refused) as after an adoption; the table stays (drop it by hand). Otherwise `ALREADY_MANAGED`: which of the tool's migrations the history holds
+ * is unknown.
+ */
+function* readBaselineBeside(
+  manager: SafetyNetManager,
+  map: { tool: string; migrations: readonly MapEntry[] },
+  rows: readonly AdoptionRow[],
+  { table, schema }: { table: string; schema: string | undefined },
+): Step<Partial<AdoptResult> & Pick<AdoptResult, "version" | "recorded" | "oldTableDropped" | "alreadyAdopted">> {
+  // SQLite's names match whatever their case; PostgreSQL's only as written.
+  const named = (row: AdoptionRow) => (schema === undefined ? row.old_table.toLowerCase() === table.toLowerCase() : row.old_table === table && row.old_schema === schema);
+  const match = rows.find((row) => named(row) && !truthy(row.dropped));
+  const managed = function* () {
+    return alreadyManagedError((yield* manager.executor.store.readKeys()).at(-1)?.version ?? Number(rows[0]!.version), manager.tableName, map.tool);
+  };
+  if (match === undefined || !(yield* tableExists(match.old_schema ?? undefined, match.old_table))) throw yield* managed();
+  try {
+    yield* readToolRows(TOOLS[map.tool]!, qualified(match.old_schema, match.old_table));
+  } catch {
+    // A table of the tool's name that another tool made (Rails' schema_migrations for golang-migrate's): no history of the tool's to read.
+    throw yield* managed();
+  }
+  const since = yield* recordToolRunSince(manager, map, { ...match, tool: map.tool, baselined: true }, false);
+  const version = since?.version ?? Number(match.version);
+  return { tool: map.tool, oldTable: qualified(match.old_schema, match.old_table), version, recorded: since?.recorded ?? upTo(version), oldTableDropped: false, alreadyAdopted: since === undefined };
+}
 
 /** Versions 1..`version`. */
 const upTo = (version: number) => Array.from({ length: version }, (_, index) => index + 1);
@@ -571,14 +601,14 @@ function* recordToolRunSince(
   if (version < adopted) {
     throw changedSince(
       row,
-      `${tool} records ${records} in ${oldTable}, but this database was adopted at version ${adopted}: ${tool} rolled back ${rangeOf(version + 1, adopted)} since, which stepwise's history still records as applied; nothing was written. Migrate the database forward with ${tool} again, to version ${adopted} or beyond, then adopt again: it records what ${tool} applied past ${adopted}.`,
+      `${tool} records ${records} in ${oldTable}, but ${adoptedAt(row, adopted)}: ${tool} rolled back ${rangeOf(version + 1, adopted)} since, which stepwise's history still records as applied; nothing was written. Migrate the database forward with ${tool} again, to version ${adopted} or beyond, then adopt again: it records what ${tool} applied past ${adopted}.`,
       versions,
     );
   }
   if (current !== adopted) {
     throw changedSince(
       row,
-      `${tool} records ${records} in ${oldTable}, and stepwise's history is at version ${current}, but this database was adopted at version ${adopted}: both migrated it since, each from its own history, so a migration may have run under both; nothing was written. Check the schema ("stepwise verify") and the data those migrations change, and repair them by hand; then delete the rows ${tool} recorded after the adoption from ${oldTable} (or drop it), and stop ${tool}'s deployments.`,
+      `${tool} records ${records} in ${oldTable}, and stepwise's history is at version ${current}, but ${adoptedAt(row, adopted)}: both migrated it since, each from its own history, so a migration may have run under both; nothing was written. Check the schema ("stepwise verify") and the data those migrations change, and repair them by hand; then delete the rows ${tool} recorded after the adoption from ${oldTable} (or drop it), and stop ${tool}'s deployments.`,
       versions,
     );
   }
@@ -608,6 +638,9 @@ function* recordToolRunSince(
   );
   return { version: result.version, recorded: result.recorded };
 }
+
+/** How a later run's messages name the version the adoption (or a baseline that left the tool's table out) recorded. */
+const adoptedAt = (row: AdoptionRow, version: number) => (row.baselined ? `stepwise baseline recorded this database at version ${version}` : `this database was adopted at version ${version}`);
 
 /** `migration 3`, or `migrations 3..5`. */
 const rangeOf = (from: number, to: number) => (from === to ? `migration ${from}` : `migrations ${from}..${to}`);

@@ -90,7 +90,7 @@ type Adoption = { tool?: string; foreign: readonly string[]; alsoWrite: () => St
 /** Records migrations 1..`version` as applied when the live schema matches their replay, in one write transaction; `stepwise adopt` and `--old-table` pass an `adoption`. */
 export function* recordBaseline(manager: SafetyNetManager, version: number, options: BaselineOptions, adoption?: Adoption): Step<BaselineResult> {
   const store = manager.executor.store;
-  const guard = adoption?.guard ?? (() => refuseManagedDatabase(manager));
+  const guard = adoption?.guard ?? (() => refuseManagedDatabase(manager, adoption?.tool));
   yield* guard();
   const live = yield* readSchemaOf(manager, undefined, adoption?.foreign);
   const differences = diffSchemas(yield* replaySchema(manager, version), live);
@@ -115,11 +115,11 @@ export function* recordBaseline(manager: SafetyNetManager, version: number, opti
   return { version, recorded: recorded.map((entry) => entry.version), forced: differences.length > 0, differences, drift: describeDrift(differences), oldTables: adoption?.foreign ?? [] };
 }
 
-/** `ALREADY_MANAGED` when the database has a migration history. */
-export function* refuseManagedDatabase(manager: SafetyNetManager): Step<void> {
+/** `ALREADY_MANAGED` when the database has a migration history; `adoptFrom`: the tool `stepwise adopt` was asked to adopt from. */
+export function* refuseManagedDatabase(manager: SafetyNetManager, adoptFrom?: string): Step<void> {
   const store = manager.executor.store;
   const keys = (yield* store.exists()) ? yield* store.readKeys() : [];
-  if (keys.length > 0) throw alreadyManagedError(keys[keys.length - 1]!.version, manager.tableName);
+  if (keys.length > 0) throw alreadyManagedError(keys[keys.length - 1]!.version, manager.tableName, adoptFrom);
 }
 
 /** {@link recordBaseline} leaving out another tool's tables, which must exist, and recording them as `stepwise adopt` records its tool's, so later checks leave them out too. */

@@ -25,10 +25,16 @@ export function schemaDriftError({ version, differences, drift }: StepwiseErrorD
   return new StepwiseError("SCHEMA_DRIFT", message, { version, differences });
 }
 
-/** `ALREADY_MANAGED`: baseline was asked of a database that has a migration history (in `tableName`). */
-export function alreadyManagedError(currentVersion: number, tableName: string) {
-  const message = `The database already has a migration history ("${tableName}", at version ${currentVersion}); baseline only adopts databases that have none. Use "up" to continue, or "verify" to compare its schema.`;
-  return new StepwiseError("ALREADY_MANAGED", message, { currentVersion });
+/**
+ * `ALREADY_MANAGED`: baseline, or adopt from the tool `adoptFrom`, was asked of a database that has a migration history (in `tableName`). For adopt, that history is not one an adoption from
+ * that tool recorded, so which of the tool's migrations it holds is unknown, and `up` is no safe advice before `verify`.
+ */
+export function alreadyManagedError(currentVersion: number, tableName: string, adoptFrom?: string) {
+  const message =
+    adoptFrom === undefined
+      ? `The database already has a migration history ("${tableName}", at version ${currentVersion}); baseline only adopts databases that have none. Use "up" to continue, or "verify" to compare its schema.`
+      : `The database already has a migration history ("${tableName}", at version ${currentVersion}) that no adoption from ${adoptFrom} recorded (nor a baseline that left out ${adoptFrom}'s table), so adopt cannot tell which of the migrations ${adoptFrom} ran it holds; nothing was written. Compare the schema with that history first ("verify"): a migration ${adoptFrom} ran that the history lacks shows there, and "up" would run it again.`;
+  return new StepwiseError("ALREADY_MANAGED", message, { currentVersion, adoptFrom: adoptFrom ?? null });
 }
 
 /** `REHEARSAL_REFUSED`: the plan holds a migration that cannot join the one transaction a rehearsal runs in; nothing ran. */
