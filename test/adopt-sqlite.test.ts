@@ -284,6 +284,14 @@ test("sqlx: a gap, a failed migration, a checksum mismatch and an unknown versio
   assert.deepEqual(gapError.applied, [1, 3, 4, 5]);
   assert.equal(hasHistory(gap).n, 0);
 
+  // No row at all on a migrated schema: the schema is not empty, worded as such, not as what "migrations" sqlx recorded.
+  const emptied = edit("emptied.db", "DELETE FROM _sqlx_migrations");
+  const empty = refusal(await cli(project, "sqlx", emptied, ...adoptArgs), "SCHEMA_MISMATCH");
+  assert.deepEqual([empty.version, empty.adoptedFrom], [0, "sqlx"]);
+  assert.match(empty.message, /^sqlx records no migration as applied, but the database's schema is not empty:/);
+  assert.match(empty.fix, /--old-table/);
+  assert.equal(hasHistory(emptied).n, 0);
+
   const failed = edit("failed.db", "UPDATE _sqlx_migrations SET success = 0 WHERE version = 10");
   assert.deepEqual(refusal(await cli(project, "sqlx", failed, ...adoptArgs), "ADOPT_MIGRATION_FAILED").migrations, [{ id: "10", state: "failed" }]);
 

@@ -129,9 +129,11 @@ export const FIX_OF_CODE: FixOf = {
   DRIVER_NOT_INSTALLED: ({ installCommand, driver, reason }) => `run "${installCommand}", ${otherDriver(driver, reason)}`,
   DRIVER_RUNTIME_UNSUPPORTED: ({ required }) => `run the bin with ${required}, or choose another driver with --driver`,
   SCHEMA_MISMATCH: ({ version, adoptedFrom }) =>
-    adoptedFrom
-      ? `undo the change made by hand (or write it as a ${adoptedFrom} migration, run it and import again), then run "stepwise adopt" again`
-      : `pick the version the schema matches, fix the schema by hand, or run "stepwise baseline ${version} --force" if the differences are harmless`,
+    adoptedFrom && version === 0
+      ? `point --db/--url at the database ${adoptedFrom} migrated (and --old-table at its history table, if it was named otherwise), or put back the rows deleted from that table, then run "stepwise adopt" again`
+      : adoptedFrom
+        ? `undo the change made by hand (or write it as a ${adoptedFrom} migration, run it and import again), then run "stepwise adopt" again`
+        : `pick the version the schema matches, fix the schema by hand, or run "stepwise baseline ${version} --force" if the differences are harmless`,
   SCHEMA_DRIFT: () => `undo the change, or make it a migration ("stepwise create")`,
   ALREADY_MANAGED: ({ adoptFrom }) =>
     adoptFrom === null

@@ -305,7 +305,8 @@ export interface StepwiseErrorDetails {
   // Group: Safety nets
   /** `baseline N` (or `adopt`, at the version the other tool recorded) found that the database's schema is not what migrations 1..N build; `differences` holds the diff. Nothing was recorded.
    * Fix: For baseline, pick the version the schema matches, fix the schema by hand, or record it anyway with `baseline N --force` if you know the differences are harmless. For adopt, undo the
-   * change made by hand (or write it as a migration of the other tool, run it, and import again), then adopt again. */
+   * change made by hand (or write it as a migration of the other tool, run it, and import again), then adopt again; when the other tool records none (`version` 0) on a schema that is not empty,
+   * point adopt at the database that tool migrated and its history table (`--old-table`), or put back the rows deleted from that table. */
   readonly SCHEMA_MISMATCH: Readonly<{ version: number; differences: readonly SchemaDifference[]; drift: readonly string[]; adoptedFrom: string | null }>;
   /** The live schema differs from what the applied migrations build: something changed it outside migrations (`verify`, or `migrate` with `verifySchema`). `differences` lists each difference.
    * Fix: Undo that change, or make it a migration (`stepwise create`). */

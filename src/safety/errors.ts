@@ -8,14 +8,17 @@ import { CALLS, option, text, type Text } from "../core/option-text.js";
  * each difference.
  */
 export function schemaMismatchError(version: number, differences: readonly SchemaDifference[], drift: readonly string[], adoptedFrom?: string) {
-  const message = adoptedFrom
-    ? `The database's schema is not ${builtBy(version)}, the ones ${adoptedFrom} recorded:${formatList(drift)}\nNothing was recorded. Undo the change made by hand (or, to keep it, write it as a ${adoptedFrom} migration, run it with ${adoptedFrom} and import again), then adopt again.`
-    : text`The database's schema is not ${builtBy(version)}:${formatList(drift)}\nNothing was recorded. Pick the version the schema matches, fix the schema by hand, or record it anyway with ${option("dangerouslyForce", true)} if you know the differences are harmless.${
-        // Another tool's history table (Sequelize's, TypeORM's) is the usual table a database made before stepwise holds beyond its schema.
-        differences.some((difference) => difference.objectType === "table" && difference.change === "added")
-          ? text` A table another tool keeps here (its migration history) is left out by naming it in ${option("oldTables")}.`
-          : ""
-      }`;
+  const message =
+    adoptedFrom && version === 0
+      ? `${adoptedFrom} records no migration as applied, but the database's schema is not empty:${formatList(drift)}\nNothing was recorded. Point --db/--url at the database ${adoptedFrom} migrated, and --old-table at the history table it kept there if it was configured to name it otherwise; if ${adoptedFrom}'s rows were deleted, put them back (or restore a backup), then adopt again.`
+      : adoptedFrom
+        ? `The database's schema is not ${builtBy(version)}, the ones ${adoptedFrom} recorded:${formatList(drift)}\nNothing was recorded. Undo the change made by hand (or, to keep it, write it as a ${adoptedFrom} migration, run it with ${adoptedFrom} and import again), then adopt again.`
+        : text`The database's schema is not ${builtBy(version)}:${formatList(drift)}\nNothing was recorded. Pick the version the schema matches, fix the schema by hand, or record it anyway with ${option("dangerouslyForce", true)} if you know the differences are harmless.${
+            // Another tool's history table (Sequelize's, TypeORM's) is the usual table a database made before stepwise holds beyond its schema.
+            differences.some((difference) => difference.objectType === "table" && difference.change === "added")
+              ? text` A table another tool keeps here (its migration history) is left out by naming it in ${option("oldTables")}.`
+              : ""
+          }`;
   return new StepwiseError("SCHEMA_MISMATCH", message, { version, differences, drift, adoptedFrom: adoptedFrom ?? null });
 }
 
