@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
 import Database from "better-sqlite3";
 import knex from "knex";
-import { migrateWithKnex } from "./support/js-tool-migrators.js";
+import { migrateWithKnex, migrateWithUmzug, storageOf } from "./support/js-tool-migrators.js";
 import { cliOn, jsToolProject, newTarget, type Json, type Target } from "./support/js-tool-import.js";
 import { runCli } from "./support/project.js";
 
@@ -176,4 +176,33 @@ test("adopt on a database whose stepwise history no adoption from the tool recor
   assert.doesNotMatch(error.message, /baseline only adopts/);
   assert.match(error.fix, /"stepwise verify[^"]*" first/);
   assert.deepEqual(stepwiseVersions(target.file), [1]);
+});
+
+test("Umzug's JSONStorage file, named again with --history-file after Umzug ran once more: adopt records what it applied since", async (t) => {
+  const files = {
+    "1_accounts.cjs": `exports.up = async ({ context }) => context.exec("CREATE TABLE accounts (id INTEGER PRIMARY KEY, cents INTEGER)");
+exports.down = async ({ context }) => context.exec("DROP TABLE accounts");
+`,
+    "2_seed.cjs": `exports.up = async ({ context }) => context.exec("INSERT INTO accounts (cents) VALUES (100), (250)");
+exports.down = async ({ context }) => context.exec("DELETE FROM accounts");
+`,
+    "3_to_millis.cjs": `exports.up = async ({ context }) => context.exec("UPDATE accounts SET cents = cents * 10");
+exports.down = async ({ context }) => context.exec("UPDATE accounts SET cents = cents / 10");
+`,
+  };
+  const { project, dir } = jsToolProject(t, { ...knexCase, tool: "umzug", files, packages: ["umzug"], toolTables: [], migrate: migrateWithUmzug });
+  const target = (await newTarget(t, project, "sqlite", "app")) as Target & { file: string };
+  await migrateWithUmzug(target, dir, 2);
+  const run = await runCli(["import", "umzug", "umzug-migrations", "--yes"], { cwd: project.root });
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  await project.generateAsBin();
+  const adopt = () => cliOn(project, target, "adopt", "--history-file", storageOf(target));
+  assert.equal((await adopt()).json.version, 2);
+  await migrateWithUmzug(target, dir);
+  const again = await adopt();
+  assert.equal(again.code, 0, JSON.stringify(again.json));
+  assert.deepEqual([again.json.version, again.json.recorded, again.json.alreadyAdopted], [3, [3], false]);
+  assert.equal((await cliOn(project, target, "up")).code, 0);
+  assert.deepEqual(cents(target.file), [1000, 2500]);
+  assert.deepEqual([(await adopt()).json.alreadyAdopted, stepwiseVersions(target.file)], [true, [1, 2, 3]]);
 });

@@ -505,9 +505,10 @@ function* readEarlierAdoption(
   if (row === undefined) return { version: adopted, recorded: upTo(adopted), oldTableDropped: false, alreadyAdopted: true };
   const oldTable = qualified(row.old_schema, row.old_table);
   const dropNow = options.dropOldTable === true && !truthy(row.dropped);
-  // The old tool can still run while its table is kept; what it applied since is read from that table (only through its own tool's map).
-  const kept = !truthy(row.dropped) && map.tool === row.tool && (yield* tableExists(row.old_schema ?? undefined, row.old_table));
-  const since = kept ? yield* recordToolRunSince(manager, map, row, dropNow) : undefined;
+  // The old tool can still run while its table (or history file, named again) is kept; what it applied since is read from there (only through its own tool's map).
+  const file = options.historyFile !== undefined && map.tool === row.tool ? readHistoryFile(row.tool, TOOLS[row.tool]!, options.historyFile) : undefined;
+  const kept = file === undefined && !truthy(row.dropped) && map.tool === row.tool && (yield* tableExists(row.old_schema ?? undefined, row.old_table));
+  const since = kept || file !== undefined ? yield* recordToolRunSince(manager, map, row, dropNow, file) : undefined;
   if (since !== undefined) return { tool: row.tool, oldTable, ...since, oldTableDropped: dropNow, alreadyAdopted: false };
   if (dropNow) {
     const history = TOOLS[row.tool]!;
@@ -583,6 +584,7 @@ function* recordToolRunSince(
   map: { tool: string; migrations: readonly MapEntry[] },
   row: AdoptionRow,
   dropNow: boolean,
+  file?: Recorded[],
 ): Step<{ version: number; recorded: readonly number[] } | undefined> {
   const { tool } = row;
   const history = TOOLS[tool]!;
@@ -590,9 +592,10 @@ function* recordToolRunSince(
   const oldTable = qualified(schema, row.old_table);
   const store = manager.executor.store;
   const adopted = Number(row.version);
-  yield* refuseWhileLocked(tool, schema, row.old_table);
-  const rows = recordedIn(history, yield* readToolRows(history, oldTable));
-  const tables = adoptedTablesOf(tool, row.old_table);
+  // A history file (Umzug's JSONStorage) is read as the first run read it: no lock, no table to leave out or read again under the write lock.
+  if (file === undefined) yield* refuseWhileLocked(tool, schema, row.old_table);
+  const rows = file ?? recordedIn(history, yield* readToolRows(history, oldTable));
+  const tables = file === undefined ? adoptedTablesOf(tool, row.old_table) : [];
   const version = resolveApplied(tool, history, map.migrations, rows, tables);
   if (version === adopted) return undefined;
   const current = (yield* store.readKeys()).at(-1)?.version ?? 0;
@@ -630,7 +633,7 @@ function* recordToolRunSince(
         if (now !== adopted) throw changedSince(row, `stepwise's history reached version ${now} while adopt ran; nothing was written. Adopt again.`, { ...versions, currentVersion: now });
       },
       *alsoWrite() {
-        yield* refuseChangedSince(row, seen, adopted, current);
+        if (file === undefined) yield* refuseChangedSince(row, seen, adopted, current);
         if (dropNow) yield* dropOldTable(tool, schema, row.old_table, appSchema);
         yield* run(`UPDATE ${record} SET version = ?${dropNow ? ", dropped = 1" : ""}`, [version]);
       },
