@@ -1,5 +1,5 @@
 /**
- * `stepwise adopt` run again after the old tool ran again on its kept table (Knex itself, on SQLite): what it applied since is recorded, checked as the first adoption checks, so `up` never runs
+ * `stepwise adopt` run again after the old tool ran again on its kept table (Knex itself, on SQLite and PostgreSQL; Umzug's history file): what it applied since is recorded, checked as the first adoption checks, so `up` never runs
  * it a second time; a rollback by the tool, or both tools migrating since, is `ADOPT_HISTORY_CHANGED` with a fix that works. The bin in-process; asserts codes and fields.
  */
 import assert from "node:assert/strict";
@@ -205,4 +205,21 @@ exports.down = async ({ context }) => context.exec("UPDATE accounts SET cents = 
   assert.equal((await cliOn(project, target, "up")).code, 0);
   assert.deepEqual(cents(target.file), [1000, 2500]);
   assert.deepEqual([(await adopt()).json.alreadyAdopted, stepwiseVersions(target.file)], [true, [1, 2, 3]]);
+});
+
+test("on PostgreSQL: Knex applies another migration after adopt; adopt again records it under the lock on Knex's table, and up runs nothing", async (t) => {
+  const { project, dir } = jsToolProject(t, { ...knexCase, dialect: "postgres" });
+  const target = await newTarget(t, project, "postgres", "app");
+  await migrateWithKnex(target, dir, 2);
+  const run = await runCli(["import", "knex", "knex-migrations", "--yes"], { cwd: project.root });
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  await project.generateAsBin();
+  assert.equal((await cliOn(project, target, "adopt")).json.version, 2);
+  await migrateWithKnex(target, dir);
+  const again = await cliOn(project, target, "adopt");
+  assert.equal(again.code, 0, JSON.stringify(again.json));
+  assert.deepEqual([again.json.version, again.json.recorded, again.json.alreadyAdopted], [3, [3], false]);
+  const status = await cliOn(project, target, "status");
+  assert.deepEqual([status.json.currentVersion, status.json.pendingCount], [3, 0]);
+  assert.equal((await cliOn(project, target, "adopt", "--drop-old-table")).json.oldTableDropped, true);
 });
