@@ -14,6 +14,7 @@ import { hashDependency } from "./gen-cache.js";
 import { addProblems, compareText, problemAt, projectPath, readSourceText, tryOr, type Problem } from "./problems.js";
 import { parseTypeScript, syntaxErrorsOf } from "./ts-migration.js";
 import { checksumTypeScriptForms, findRawNul } from "./ts-checksum.js";
+import { preorder, readNestedCode } from "./ts-walk.js";
 
 /** How the importing code loads a module: ESM `import` resolution or CommonJS `require`. */
 type ImportMode = "import" | "require";
@@ -123,7 +124,8 @@ function loadImportedFile(absolutePath: string, label: string, probed: ProbeLog,
     const digest = hashCanonicalMigration("ts", `bytes\0${createHash("sha256").update(read.bytes).digest("hex")}`);
     return { now: digest, earlier: digest, sourceFile: null };
   }
-  const sourceFile = parseTypeScript(absolutePath, read.text, kind);
+  const sourceFile = readNestedCode(label, problems, () => parseTypeScript(absolutePath, read.text, kind));
+  if (sourceFile === null) return null;
   const nul = findRawNul(sourceFile.text, label);
   if (nul) return addProblems(problems, nul);
   const syntaxErrors = syntaxErrorsOf(sourceFile, label, "syntax error in a file a migration imports");
@@ -162,20 +164,16 @@ export function findImportSpecifiers(sourceFile: ts.SourceFile, { typesToo = fal
     const callee = ts.isCallExpression(node) ? node.expression : null;
     return callee !== null && ((ts.isIdentifier(callee) && creators.has(callee.text)) || (ts.isPropertyAccessExpression(callee) && callee.name.text === "createRequire"));
   };
-  const collect = (node: ts.Node, visitor: (node: ts.Node) => void): void => {
-    visitor(node);
-    ts.forEachChild(node, (child) => collect(child, visitor));
-  };
-  collect(sourceFile, (node) => {
-    if (!ts.isImportSpecifier(node) && !ts.isBindingElement(node)) return;
+  for (const node of preorder(sourceFile)) {
+    if (!ts.isImportSpecifier(node) && !ts.isBindingElement(node)) continue;
     if (node.propertyName && ts.isIdentifier(node.propertyName) && node.propertyName.text === "createRequire" && ts.isIdentifier(node.name)) creators.add(node.name.text);
-  });
-  collect(sourceFile, (node) => {
+  }
+  for (const node of preorder(sourceFile)) {
     const initializer = ts.isVariableDeclaration(node) && node.initializer ? withoutWrappers(node.initializer) : undefined;
     if (initializer && ts.isIdentifier((node as ts.VariableDeclaration).name) && isCreateRequireCall(initializer))
       requireFunctions.set(((node as ts.VariableDeclaration).name as ts.Identifier).text, createRequireBase(initializer));
-  });
-  const visit = (node: ts.Node): void => {
+  }
+  for (const node of preorder(sourceFile)) {
     if (ts.isImportDeclaration(node)) {
       if (typesToo || !node.importClause?.isTypeOnly) found.push({ node: node.moduleSpecifier, specifier: literal(node.moduleSpecifier), how: "import" });
     } else if (ts.isExportDeclaration(node)) {
@@ -219,9 +217,7 @@ export function findImportSpecifiers(sourceFile: ts.SourceFile, { typesToo = fal
       const what = creators.has(node.text) ? "createRequire" : "a require function";
       found.push({ node, specifier: null, how: `"${node.text}", ${what},`, untraceable: "is used as a value rather than called", fix: CREATE_REQUIRE_FIX });
     }
-    ts.forEachChild(node, visit);
-  };
-  visit(sourceFile);
+  }
   return found;
 }
 

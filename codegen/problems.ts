@@ -94,6 +94,10 @@ export type ProblemCode =
   | "TS_UNTRACEABLE_IMPORT"
   /** A raw NUL byte in a TypeScript migration's source. Fix: Write it as the escape `\0` (or `\u0000`) inside the string, or delete it. */
   | "TS_NUL_BYTE"
+  /** A TypeScript migration, or a local file it imports, nests code thousands of levels deep (a chain of `? :` or `else if`, parentheses or calls inside one another), past the stack of TypeScript's
+   * parser, which `tsc` shares. A long chain of `+` or of method calls is read whatever its length.
+   * Fix: Flatten it: an array of strings joined, a lookup object or a `switch`; or move seed data into a `.sql` migration. */
+  | "TS_TOO_DEEPLY_NESTED"
   // Group: The registry
   /** `gen --check`: the committed registry differs from what `gen` would write now, or does not exist (`staleness` says how: `added`, `changed`, `removed`, `registry`).
    * Fix: Run `stepwise gen` (the message names the project's own script, such as `npm run gen`) and commit the registry. */

@@ -11,6 +11,7 @@ import { followLocalImports, readTsconfig } from "./local-imports.js";
 import { formatMigrationFileName, heldVersion, parseMigrationFileName, versionWidthOf, type MigrationKind } from "./migration-file.js";
 import { addProblems, compareText, errorCode, problemAt, projectPath, readSourceText, tryOr, type Problem, type ProblemCode } from "./problems.js";
 import { analyzeTsMigration, createReturnTypeChecker, parseTypeScript } from "./ts-migration.js";
+import { readNestedCode } from "./ts-walk.js";
 import { readSquashRecord, type ReplacedMigration } from "./squash/squash-record.js";
 
 /** A migration that passed every per-file check. */
@@ -185,8 +186,12 @@ function scanTsMigration(
   context: { projectRoot: string; dialect: SqlDialect; checker: ReturnType<typeof createReturnTypeChecker> },
   problems: Problem[],
 ): ScannedMigration | null {
-  const sourceFile = parseTypeScript(base.absolutePath, source);
-  const result = analyzeTsMigration(sourceFile, base.file, context.dialect, context.checker(base.absolutePath, sourceFile));
+  const analyzed = readNestedCode(base.file, problems, () => {
+    const sourceFile = parseTypeScript(base.absolutePath, source);
+    return { sourceFile, result: analyzeTsMigration(sourceFile, base.file, context.dialect, context.checker(base.absolutePath, sourceFile)) };
+  });
+  if (analyzed === null) return null;
+  const { sourceFile, result } = analyzed;
   if (!result.ok) return addProblems(problems, ...result.problems);
   const { earlierChecksums, ...facts } = result.facts;
   const imports = followLocalImports({ absolutePath: base.absolutePath, sourceFile, ownChecksum: facts.checksum, earlierOwnChecksums: earlierChecksums, projectRoot: context.projectRoot });

@@ -7,6 +7,7 @@ import { hashCanonicalMigration } from "../src/shared/checksum.js";
 import { isDefineMigrationSource, packageSubpathOf, PACKAGE_NAMES } from "../src/shared/package-name.js";
 import { findNulByte } from "../src/shared/source-text.js";
 import type { Problem } from "./problems.js";
+import { childrenOf, preorder } from "./ts-walk.js";
 
 /** A raw NUL byte: legal in a string, but invisible in review and the separator of the canonical forms; `\0` says the same. */
 export function findRawNul(text: string, file: string): Problem | null {
@@ -26,25 +27,38 @@ export function checksumTypeScriptForms(sourceFile: ts.SourceFile, hashedDescrip
  * The checksum over the syntax tree, so formatting, comments and prettier's rewrites do not count; a little more is kept only where two programs that run differently would otherwise meet, so every
  * other checksum stays as it was.
  */
+const CLOSE = Symbol("close");
+
 function checksumTypeScriptSource(sourceFile: ts.SourceFile, options: { legacyDescription?: boolean; rawPackageSpecifiers?: boolean } = {}): string {
   const parts: string[] = [];
-  const visit = (node: ts.Node): void => {
+  // The walk a recursive visit would make, on a stack of its own (see ts-walk.ts); CLOSE ends the node whose children came before it.
+  const pending: (ts.Node | typeof CLOSE)[] = [sourceFile];
+  for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
+    if (node === CLOSE) {
+      parts.push(")");
+      continue;
+    }
     // The description says what the migration does to a reader and nothing to the database, as a SQL comment.
-    if (!options.legacyDescription && isMigrationDescription(node)) return;
-    if (ts.isParenthesizedExpression(node) && !isMeaningfulParenthesis(node)) return visit(node.expression);
-    if (ts.isParenthesizedTypeNode(node)) return visit(node.type);
-    if ((node.kind === ts.SyntaxKind.EmptyStatement && !isEmptyThenBeforeElse(node)) || node.kind === ts.SyntaxKind.SemicolonClassElement) return;
+    if (!options.legacyDescription && isMigrationDescription(node)) continue;
+    if (ts.isParenthesizedExpression(node) && !isMeaningfulParenthesis(node)) {
+      pending.push(node.expression);
+      continue;
+    }
+    if (ts.isParenthesizedTypeNode(node)) {
+      pending.push(node.type);
+      continue;
+    }
+    if ((node.kind === ts.SyntaxKind.EmptyStatement && !isEmptyThenBeforeElse(node)) || node.kind === ts.SyntaxKind.SemicolonClassElement) continue;
     const key = propertyKey(node);
     parts.push("(", key === null ? kindName(node.kind) : "PropertyName");
     const detail = key ?? (!options.rawPackageSpecifiers && isFoldedPackageSpecifier(node) ? JSON.stringify(HASHED_PACKAGE_NAME) : (packageSpecifierDetail(node) ?? nodeDetail(node)));
     if (detail !== null) parts.push(" ", detail);
     const slots = ambiguousSlots(node);
     if (slots !== null) parts.push(" slots:", slots);
-    if (ts.isParenthesizedExpression(node)) visit(withoutParentheses(node.expression));
-    else ts.forEachChild(node, visit);
-    parts.push(")");
-  };
-  visit(sourceFile);
+    pending.push(CLOSE);
+    const children = ts.isParenthesizedExpression(node) ? [withoutParentheses(node.expression)] : childrenOf(node);
+    for (let i = children.length - 1; i >= 0; i--) pending.push(children[i]!);
+  }
   return hashCanonicalMigration("ts", parts.join(""));
 }
 
@@ -183,9 +197,8 @@ function isFoldedPackageSpecifier(node: ts.Node): boolean {
 /** Whether a folded specifier is written as anything but the root entry (most files name no entry and skip the walk). */
 function foldsPackageSpecifier(sourceFile: ts.SourceFile): boolean {
   if (!PACKAGE_NAMES.some((name) => sourceFile.text.includes(`${name}/`))) return false;
-  // forEachChild stops at the first child whose visit returns true.
-  const visit = (node: ts.Node): boolean | undefined => (ts.isStringLiteral(node) && packageSubpathOf(node.text) !== "" && isFoldedPackageSpecifier(node)) || ts.forEachChild(node, visit);
-  return visit(sourceFile) === true;
+  for (const node of preorder(sourceFile)) if (ts.isStringLiteral(node) && packageSubpathOf(node.text) !== "" && isFoldedPackageSpecifier(node)) return true;
+  return false;
 }
 
 /** The literal `description` of the object a file default-exports through `defineMigration`; anywhere else a `description` is data. */

@@ -9,6 +9,7 @@ import { DRIVER_ENTRIES, entrySpecifier, isDefineMigrationSource } from "../src/
 import { TEMPLATE_PLACEHOLDER } from "../src/shared/sql-markers.js";
 import { closestName, type Problem, type ProblemCode } from "./problems.js";
 import { checksumTypeScriptForms, findRawNul, unwrapExpression } from "./ts-checksum.js";
+import { preorder } from "./ts-walk.js";
 
 /** The stepwise entries that export `defineMigration`, whose rules codegen checks without running the call (held to package.json's `exports` by a test). */
 export const DEFINE_MIGRATION_SOURCES: readonly string[] = [entrySpecifier(null), ...DRIVER_ENTRIES.map(entrySpecifier)];
@@ -81,7 +82,10 @@ export function syntaxErrorsOf(sourceFile: ts.SourceFile, file: string, what: st
 function reportTemplatePlaceholders(sourceFile: ts.SourceFile, report: Report): void {
   const text = sourceFile.getFullText();
   const seen = new Set<number>();
-  const visit = (node: ts.Node, method: string | null): void => {
+  // On a stack of its own, each node with the method it sits in (see ts-walk.ts).
+  const pending: [ts.Node, string | null][] = [[sourceFile, null]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [node, method] = next;
     const isMethod = (ts.isMethodDeclaration(node) || ts.isPropertyAssignment(node)) && ts.isIdentifier(node.name) && (node.name.text === "up" || node.name.text === "down");
     const name = isMethod ? (node.name as ts.Identifier).text : method;
     // Every comment is trivia around some token; trailing ranges catch `up(db) { // …`, which leading ranges skip.
@@ -94,9 +98,9 @@ function reportTemplatePlaceholders(sourceFile: ts.SourceFile, report: Report): 
           : "write the migration's code in up, then delete this comment";
       report("TEMPLATE_UNEDITED", range.pos, `this is still the placeholder "stepwise create" wrote (${TEMPLATE_PLACEHOLDER}); ${fix}`);
     }
-    for (const child of node.getChildren(sourceFile)) visit(child, name);
-  };
-  visit(sourceFile, null);
+    const children = node.getChildren(sourceFile);
+    for (let i = children.length - 1; i >= 0; i--) pending.push([children[i]!, name]);
+  }
 }
 
 /** The object literal of the file's one default export `defineMigration({ ... })`, or `null` once what stands in its way is reported. */
@@ -181,16 +185,14 @@ function readProperties(definition: ts.ObjectLiteralExpression, sourceFile: ts.S
 
 /** Reports each string in a migration function that sets PRAGMA foreign_keys, which a transaction ignores. */
 function reportForeignKeysPragmas(fn: FunctionLike, sourceFile: ts.SourceFile, report: Report): void {
-  const visit = (node: ts.Node): void => {
+  for (const node of preorder(fn)) {
     const isText = ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) || ts.isTemplateHead(node) || ts.isTemplateMiddle(node) || ts.isTemplateTail(node);
     if (isText && /\bPRAGMA\s+(?:\w+\.)?foreign_keys\b|^\s*foreign_keys\s*=/i.test(node.getText(sourceFile).slice(1))) {
       const message =
         "PRAGMA foreign_keys does nothing inside a transaction; remove it and set disableForeignKeys: true, which turns enforcement off around the migration and checks the keys before commit";
       report("FOREIGN_KEYS_PRAGMA_IN_TRANSACTION", node, message);
     }
-    ts.forEachChild(node, visit);
-  };
-  visit(fn);
+  }
 }
 
 /** The function behind `up` or `down` (written in place, or declared in this file), or `null` once reported. */
@@ -221,10 +223,8 @@ function isAsyncFunction(fn: FunctionLike, sourceFile: ts.SourceFile, returnsThe
 function returnsValue(node: FunctionLike): boolean {
   if (node.body === undefined) return false;
   if (!ts.isBlock(node.body)) return true;
-  // forEachChild stops at the first child whose visit returns true.
-  const visit = (child: ts.Node): boolean | undefined =>
-    !ts.isFunctionLike(child) && !ts.isClassLike(child) && ((ts.isReturnStatement(child) && child.expression !== undefined) || ts.forEachChild(child, visit));
-  return ts.forEachChild(node.body, visit) === true;
+  for (const child of preorder(node.body, (child) => !ts.isFunctionLike(child) && !ts.isClassLike(child))) if (ts.isReturnStatement(child) && child.expression !== undefined) return true;
+  return false;
 }
 
 /**
@@ -268,9 +268,8 @@ function isAssignedIn(sourceFile: ts.SourceFile, name: string): boolean {
     if (increments) return targets(node.operand);
     return (ts.isForInStatement(node) || ts.isForOfStatement(node)) && !ts.isVariableDeclarationList(node.initializer) && targets(node.initializer);
   };
-  // forEachChild stops at the first child whose visit returns true.
-  const visit = (node: ts.Node): boolean | undefined => assigns(node) || ts.forEachChild(node, visit);
-  return visit(sourceFile) === true;
+  for (const node of preorder(sourceFile)) if (assigns(node)) return true;
+  return false;
 }
 
 /** The literal value of an option; `undefined` when absent, `null` when not a literal of `type`. */

@@ -488,6 +488,7 @@ const coverage: Record<ProblemCode, "fixture" | string> = {
   TS_IMPORT_NOT_FOUND: "test/hostile-checksum.test.ts",
   TS_UNTRACEABLE_IMPORT: "test/hostile-checksum.test.ts",
   TS_NUL_BYTE: "test/checksum-holes.test.ts",
+  TS_TOO_DEEPLY_NESTED: "test/hostile-codegen.test.ts",
   SQL_NUL_BYTE: "test/checksum-holes.test.ts",
   REGISTRY_UNWRITABLE: "test/hostile-codegen.test.ts",
   FORMATTER_FAILED: "test/hostile-codegen.test.ts",

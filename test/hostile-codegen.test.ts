@@ -488,3 +488,63 @@ test("a description with 300,000 spaces inside, and other huge lines, are read w
     ],
   );
 });
+
+test(
+  "a TypeScript migration thousands of levels deep is read when TypeScript parses it (a 4,000-term + chain, in the migration or a helper) and TS_TOO_DEEPLY_NESTED at its file when TypeScript's parser cannot; gen, gen --check and the runtime commands never crash",
+  { timeout: 120_000 },
+  async (t) => {
+    const terms = (count: number) => Array.from({ length: count }, (_, i) => `"INSERT INTO seed VALUES (${i});"`).join(" +\n  ");
+    const migration = (body: string) =>
+      `import { defineMigration } from "stepwise-migrate/better-sqlite3";\n${body}\nexport default defineMigration({ up(db) { db.exec("CREATE TABLE seed (a)"); db.exec(sql); } });\n`;
+    const project = createTestProject(t);
+    project.writeMigration("001_init.sql", VALID_SQL);
+    await project.generateAsBin();
+    project.writeMigration("002_seed.ts", migration(`import { more } from "./seed-more.js";\nconst sql =\n  ${terms(4000)} + more;`));
+    project.writeMigration("seed-more.ts", `export const more = ${terms(4000).replaceAll("seed VALUES (", "seed VALUES (-")};\n`);
+
+    // The runtime's registry check reads the folder as gen does.
+    const stale = await runCli(["status", "--db", "app.db", "--json"], { cwd: project.root });
+    assertNoStackTrace(stale);
+    assert.equal(stale.code, 1, stale.stderr);
+    const { code, changes, problems } = JSON.parse(stale.stdout).error as { code: string; changes: unknown[]; problems: unknown[] };
+    assert.deepEqual({ code, changes, problems }, { code: "REGISTRY_STALE", changes: [{ file: "migrations/002_seed.ts", change: "added" }], problems: [] });
+    const gen = await runCli(["gen"], { cwd: project.root });
+    assert.equal(gen.code, 0, gen.stderr);
+    const check = await runCli(["gen", "--check", "--json"], { cwd: project.root });
+    assert.equal(check.code, 0, check.stdout + check.stderr);
+    assert.equal(JSON.parse(check.stdout).replay.applied, 2);
+    const up = await runCli(["up", "--db", "app.db"], { cwd: project.root });
+    assert.equal(up.code, 0, up.stderr);
+    const db = new Database(project.databasePath(), { readonly: true });
+    t.after(() => db.close());
+    assert.equal(db.prepare("SELECT count(*) FROM seed").pluck().get(), 8000);
+
+    // Nesting TypeScript's own recursive parser (and tsc) cannot read, in a helper and in the migration.
+    const ternary = (count: number) => `${Array.from({ length: count }, (_, i) => `n === ${i} ? "INSERT INTO seed VALUES (${i});" :`).join("\n  ")} ""`;
+    project.writeMigration("seed-more.ts", `const pick = (n: number): string =>\n  ${ternary(20_000)};\nexport const more = pick(1);\n`);
+    project.writeMigration("003_nested.ts", migration(`const sql = ${"(".repeat(20_000)}"SELECT 1;"${")".repeat(20_000)};`));
+    const refused = await runCli(["gen"], { cwd: project.root });
+    assertNoStackTrace(refused);
+    assert.equal(refused.code, 1, refused.stderr);
+    const expected = [
+      { file: "migrations/003_nested.ts", line: 1, column: 1, code: "TS_TOO_DEEPLY_NESTED" },
+      { file: "migrations/seed-more.ts", line: 1, column: 1, code: "TS_TOO_DEEPLY_NESTED" },
+    ];
+    assert.deepEqual(sortPrinted(parseProblemLines(refused.stderr)), expected);
+    const checked = await runCli(["gen", "--check", "--json"], { cwd: project.root });
+    assert.equal(checked.code, 1, checked.stdout);
+    assert.deepEqual(
+      sortPrinted(
+        JSON.parse(checked.stdout)
+          .problems.filter((p: PrintedProblem) => p.code !== "REGISTRY_STALE")
+          .map(({ file, line, column, code }: PrintedProblem) => ({ file, line, column, code })),
+      ),
+      expected,
+    );
+    const status = await runCli(["status", "--db", "app.db", "--json"], { cwd: project.root });
+    assert.equal(status.code, 1, status.stderr);
+    const error = JSON.parse(status.stdout).error as { code: string; problems: PrintedProblem[] };
+    assert.equal(error.code, "REGISTRY_STALE");
+    assert.deepEqual(sortPrinted(error.problems.map(({ file, line, column, code }) => ({ file, line, column, code }))), expected);
+  },
+);
