@@ -361,6 +361,36 @@ test("result-column text counts exactly where SQLite names a column by it, and n
   }
 });
 
+test("a FROM inside a result column (IS [NOT] DISTINCT FROM) does not end the select list: the columns' exact text counts up to the clause's FROM, and views without one keep their checksums", () => {
+  const checksumOf = (upSql: string) => checksumSqlMigration({ upSql, downSql: null, transaction: true, disableForeignKeys: false });
+  const apart: Array<[string, string]> = [
+    ["CREATE VIEW v AS SELECT a IS DISTINCT FROM 1 FROM t;", "CREATE VIEW v AS SELECT a IS DISTINCT FROM    1 FROM t;"],
+    ["CREATE VIEW v AS SELECT a IS NOT DISTINCT FROM 1 FROM t;", "CREATE VIEW v AS SELECT a IS NOT DISTINCT FROM /* one */ 1 FROM t;"],
+    ["CREATE VIEW v AS SELECT a IS DISTINCT FROM 1, a + 1 FROM t;", "CREATE VIEW v AS SELECT a IS DISTINCT FROM 1, a  +  1 FROM t;"],
+    ["CREATE VIEW v AS SELECT (a IS DISTINCT FROM 1) IS DISTINCT FROM a + 1 FROM t;", "CREATE VIEW v AS SELECT (a IS DISTINCT FROM 1) IS DISTINCT FROM a+1 FROM t;"],
+    ["CREATE TABLE c AS SELECT a IS DISTINCT FROM 1, a + 1 FROM t;", "CREATE TABLE c AS SELECT a IS DISTINCT FROM 1, a +\n1 FROM t;"],
+    ["CREATE VIEW v AS SELECT * FROM (SELECT a IS DISTINCT FROM 1, a + 1 FROM t);", "CREATE VIEW v AS SELECT * FROM (SELECT a IS DISTINCT FROM 1, a  +  1 FROM t);"],
+  ];
+  for (const [a, b] of apart) {
+    assert.notEqual(columnNames(a), columnNames(b), `SQLite names the columns differently: ${a}`);
+    assert.notEqual(checksumOf(a), checksumOf(b), a);
+  }
+  const same: Array<[string, string]> = [
+    ["CREATE VIEW v AS SELECT a IS DISTINCT FROM 1 FROM t WHERE a > 1;", "CREATE VIEW v AS SELECT a IS DISTINCT FROM 1 FROM  t  WHERE a  >  1;"],
+    ["CREATE VIEW v AS SELECT a IS DISTINCT FROM 1 AS x FROM t;", "CREATE VIEW v AS SELECT a IS DISTINCT FROM  1  AS x FROM t;"],
+  ];
+  for (const [a, b] of same) {
+    assert.equal(columnNames(a), columnNames(b), `SQLite names the columns the same: ${a}`);
+    assert.equal(checksumOf(a), checksumOf(b), a);
+  }
+  // Written as the canonical form spaces them, nothing is recorded either way: these checksums are the ones earlier releases computed.
+  const recorded: Array<[string, string]> = [
+    ["CREATE VIEW v AS SELECT a IS DISTINCT FROM 1, a IS NOT DISTINCT FROM 2 FROM t;", "10cde78cd22861834308efcbc09d59eddfc34bd9c10081d5f0defdea195ac0ab"],
+    ["CREATE VIEW v AS SELECT a IS DISTINCT FROM 1 AS x, a  +  1 AS y FROM t WHERE a  >  1;", "066772ba25d34de0840651dfdc73be75faee1f685c45377094495aed44f86b65"],
+  ];
+  for (const [upSql, checksum] of recorded) assert.equal(checksumOf(upSql), checksum, upSql);
+});
+
 test("a NUL byte is refused at gen with its line and column: in SQL, in a TypeScript migration, in a helper", (t) => {
   const project = createTestProject(t);
   project.writeMigration("001_notes.sql", "-- migrate:up\nCREATE TABLE notes(x);\nSELECT 1;\u0000DROP TABLE notes;\n");

@@ -172,7 +172,7 @@ function collectSelectList(sql: string, tokens: readonly CanonicalToken[], index
     if (text === "(") depth++;
     else if (text === ")") depth--;
     // A subquery's list also ends at its closing parenthesis.
-    const ends = index === to || depth < 0 || (depth === 0 && ENDS_RESULT_COLUMNS.has(text.toUpperCase()));
+    const ends = index === to || depth < 0 || (depth === 0 && ENDS_RESULT_COLUMNS.has(text.toUpperCase()) && !isDistinctFrom(tokens, index, columnStart));
     if (!ends && !(depth === 0 && text === ",")) continue;
     const column = tokens.slice(columnStart, index);
     if (isNamedByText(column)) {
@@ -183,6 +183,13 @@ function collectSelectList(sql: string, tokens: readonly CanonicalToken[], index
     columnStart = index + 1;
     if (ends) return;
   }
+}
+
+/** `FROM` in `x IS [NOT] DISTINCT FROM y`, an operator inside the column, not the clause after the list (other FROMs that are no clause sit in parentheses: `substring(x FROM 2)`). */
+function isDistinctFrom(tokens: readonly CanonicalToken[], index: number, columnStart: number): boolean {
+  const word = (at: number) => (at >= columnStart ? tokens[at]!.text.toUpperCase() : "");
+  if (word(index) !== "FROM" || word(index - 1) !== "DISTINCT") return false;
+  return word(index - 2) === "IS" || (word(index - 2) === "NOT" && word(index - 3) === "IS");
 }
 
 /** An expression of more than one token without `AS alias`; `t.a`, `s.t.a` and `(a)` are named after the column, `t.*` names nothing. */
