@@ -5,10 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { FOLDER_RETURN_MS } from "../codegen/watch.js";
 import { binArgs } from "./support/compiled-bin.js";
 import { cliNode, collectOutput, createTestProject, readBytes, repoRoot, runCli, type RunResult } from "./support/project.js";
 
@@ -136,7 +137,7 @@ test("gen --watch with --check is a usage error, and a missing folder ends the w
   assert.doesNotMatch(missing.stderr, /\[ENOENT\]/);
 });
 
-test("gen --watch follows a migrations folder that is removed and put back (a branch switch, a restore), and a folder that stays removed ends it with exit 1", { timeout: 300_000 }, async (t) => {
+test("gen --watch follows a migrations folder removed and put back, seconds later too; one that stays removed past the wait ends it with exit 1", { timeout: 300_000 }, async (t) => {
   const project = createTestProject(t);
   project.writeMigration("001_create_items.sql", "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY);\n");
   const watch = startWatch(project.root);
@@ -154,10 +155,25 @@ test("gen --watch follows a migrations folder that is removed and put back (a br
   project.writeMigration("003_add_tag.sql", "-- migrate:up\nALTER TABLE items ADD COLUMN tag TEXT;\n");
   await waitFor("003 in the registry", () => readFileSync(project.registryFile, "utf8").includes("003_add_tag.sql"), 20_000);
 
+  // Gone for seconds, as a branch switch or a restore can be, well past a run: the watch waits for the folder and follows it back.
+  const aside = path.join(project.root, "migrations.new");
+  cpSync(project.migrationsDir, aside, { recursive: true });
+  writeFileSync(path.join(aside, "004_add_rank.sql"), "-- migrate:up\nALTER TABLE items ADD COLUMN rank INTEGER;\n");
+  rmSync(project.migrationsDir, { recursive: true });
+  await sleep(3_000);
+  assert.equal(watch.child.exitCode, null, watch.output());
+  renameSync(aside, project.migrationsDir);
+  await waitFor("004 in the registry", () => readFileSync(project.registryFile, "utf8").includes("004_add_rank.sql"), 20_000);
+  await sleep(500);
+  project.writeMigration("005_add_flag.sql", "-- migrate:up\nALTER TABLE items ADD COLUMN flag INTEGER;\n");
+  await waitFor("005 in the registry", () => readFileSync(project.registryFile, "utf8").includes("005_add_flag.sql"), 20_000);
+
   const registry = readBytes(project.registryFile);
+  const removedAt = Date.now();
   rmSync(project.migrationsDir, { recursive: true });
   const result = await watch.done;
   assert.equal(result.code, 1, watch.output());
+  assert.ok(Date.now() - removedAt >= FOLDER_RETURN_MS, "the watch waited for the folder before it stopped");
   // The watch's own end is reported under gen's code for it, not the system's.
   assert.match(watch.output(), /error \[MIGRATIONS_DIR_MISSING\]: migrations was removed/);
   assert.doesNotMatch(watch.output(), /\[ENOENT\]/);
