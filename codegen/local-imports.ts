@@ -113,9 +113,12 @@ const SCRIPT_KINDS: Readonly<Record<string, ts.ScriptKind>> = { ".ts": TS, ".mts
 
 /** Reads, checks and hashes one imported file; `null` after reporting why it cannot be. */
 function loadImportedFile(absolutePath: string, label: string, probed: ProbeLog, problems: Problem[]): { now: string; earlier: string; sourceFile: ts.SourceFile | null } | null {
-  const read = readSourceText(absolutePath, label, problems, (error) =>
-    problemAt("TS_IMPORT_NOT_FOUND", label, `cannot read this imported file (${(error as NodeJS.ErrnoException).code ?? String(error)}); make it readable`),
-  );
+  // Found, then unreadable (its mode, a folder where the file was): only a file gone since it was found is one not found.
+  const read = readSourceText(absolutePath, label, problems, (error) => {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    const fix = code === "ENOENT" ? "it was removed while gen read it; run gen again" : "make it readable by the user running stepwise (for example chmod 644)";
+    return problemAt(code === "ENOENT" ? "TS_IMPORT_NOT_FOUND" : "MIGRATION_UNREADABLE", label, `cannot read this file a migration imports (${code}); ${fix}`);
+  });
   if (read === null) return null;
   probed.set(absolutePath, hashDependency(absolutePath));
   const kind = SCRIPT_KINDS[path.extname(absolutePath)];

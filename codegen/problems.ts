@@ -33,7 +33,7 @@ export type ProblemCode =
   | "MIGRATION_NOT_A_FILE"
   /** A migration that is a symbolic link: stepwise reads only regular files, so the registry and checksums follow what is in the folder. Fix: Replace the link with a copy of the file. */
   | "MIGRATION_SYMLINK"
-  /** A migration file that cannot be read. Fix: Make it readable by the user running stepwise (for example `chmod 644`). */
+  /** A migration file, or a local file a TypeScript migration imports, that cannot be read. Fix: Make it readable by the user running stepwise (for example `chmod 644`). */
   | "MIGRATION_UNREADABLE"
   /** A migration, or a file it imports, is not UTF-8; the problem points at the first bad byte. Fix: Save the file as UTF-8. */
   | "FILE_NOT_UTF8"

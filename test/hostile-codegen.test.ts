@@ -466,6 +466,29 @@ test("an unreadable migration and an unlistable folder report their own codes, r
   assert.deepEqual(parseProblemLines(unlistable.stderr), [{ file: "migrations", line: 1, column: 1, code: "MIGRATIONS_DIR_UNREADABLE" }]);
 });
 
+test("a file a TypeScript migration imports that exists but cannot be read is MIGRATION_UNREADABLE at that file, not TS_IMPORT_NOT_FOUND", async (t) => {
+  if (unprivileged.unavailable) return t.skip(unprivileged.unavailable);
+  const project = unprivileged.createProject(t);
+  project.writeMigration("001_init.sql", VALID_SQL);
+  project.writeMigration("002_seed.ts", `import { defineMigration } from "stepwise-migrate";\nimport { seed } from "./seed.js";\nexport default defineMigration({ up(db) { seed(db); } });\n`);
+  const helper = project.writeMigration("seed.ts", `export function seed(db: { exec(sql: string): void }): void { db.exec("SELECT 1"); }\n`);
+  chmodSync(project.root, 0o777);
+  chmodSync(helper, 0o000);
+  mkdirSync(path.join(project.root, "generated"), { mode: 0o777 });
+  chmodSync(path.join(project.root, "node_modules"), 0o777);
+
+  for (const args of [["gen"], ["gen", "--check"]]) {
+    const result = await unprivileged.run(args, { cwd: project.root });
+    assert.equal(result.code, 1, result.stdout);
+    assertNoStackTrace(result);
+    assert.deepEqual(
+      parseProblemLines(result.stderr).filter((p) => p.code !== "REGISTRY_STALE"),
+      [{ file: "migrations/seed.ts", line: 1, column: 1, code: "MIGRATION_UNREADABLE" }],
+      args.join(" "),
+    );
+  }
+});
+
 test("a description with 300,000 spaces inside, and other huge lines, are read whole without hanging gen", { timeout: 60_000 }, async (t) => {
   const spaces = " ".repeat(300_000);
   const project = createTestProject(t);
