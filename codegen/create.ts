@@ -50,6 +50,7 @@ export interface CreateMigrationResult {
  *
  * @throws `USAGE` when the description leaves no usable name.
  * @throws `FILE_WRITE_FAILED` when the migration cannot be written in full, or other runs kept taking its version; nothing is then left behind.
+ * @throws `VERSIONS_EXHAUSTED` when an entry of the folder holds version 2^53 - 1 or more, so no version after it is one `gen` accepts.
  */
 export async function createMigration(options: CreateMigrationOptions): Promise<CreateMigrationResult> {
   const kind = options.kind ?? "ts";
@@ -92,7 +93,10 @@ async function claimVersion(migrationsDir: string, fileNameOf: (version: number,
     first ??= Math.max(0, ...held) + 1;
     let version = first;
     while (held.has(version) && Number.isSafeInteger(version)) version++;
-    if (!Number.isSafeInteger(version)) throw usageError(`No version is free below 2^53 after the newest migration in ${migrationsDir}; gen accepts no larger one. Nothing was created.`);
+    if (!Number.isSafeInteger(version)) {
+      const message = `No version is free below 2^53 after the newest migration in ${migrationsDir}; gen accepts no larger one. Nothing was created.`;
+      throw new StepwiseError("VERSIONS_EXHAUSTED", message, { migrationsDir });
+    }
     const fileName = fileNameOf(version, versionWidthOf(entries.filter((entry) => parseMigrationFileName(entry).status === "migration")));
     absolutePath = path.join(migrationsDir, fileName);
     if (writeIfAbsent(absolutePath, text)) {

@@ -231,7 +231,7 @@ test("create takes the version after every version the folder's entries hold, re
     const codes = scanMigrations({ projectRoot: project.root, migrationsDir: project.migrationsDir }).problems.map((problem) => problem.code);
     assert.ok(!codes.includes("DUPLICATE_VERSION"), `${files.join(", ")}: ${codes.join(", ")}`);
   }
-  // A version at or past 2^53 leaves none free after it, written in a valid name or not: refused (exit 2), as gen would refuse anything larger.
+  // A version at or past 2^53 leaves none free after it, written in a valid name or not: refused as the folder's state (exit 1, not a usage error), as gen would refuse anything larger.
   for (const fileName of [
     "9007199254740991_a.sql",
     "99999999999999999999_a.sql",
@@ -244,9 +244,13 @@ test("create takes the version after every version the folder's entries hold, re
     const project = createTestProject(t);
     project.writeMigration(fileName, "-- migrate:up\nSELECT 1;\n");
     const refused = await runCli(["create", "c", "--sql"], { cwd: project.root });
-    assert.equal(refused.code, 2, `${fileName}: ${refused.stdout}`);
-    assert.match(refused.stderr, /^error \[USAGE\]/, fileName);
+    assert.equal(refused.code, 1, `${fileName}: ${refused.stdout}`);
+    assert.match(refused.stderr, /^error \[VERSIONS_EXHAUSTED\]/, fileName);
     assert.deepEqual(readdirSync(project.migrationsDir), [fileName]);
+    await assert.rejects(
+      createMigration({ projectRoot: project.root, migrationsDir: project.migrationsDir, registryFile: project.registryFile, description: "c" }),
+      (error: unknown) => error instanceof StepwiseError && error.is("VERSIONS_EXHAUSTED") && error.details.migrationsDir === project.migrationsDir,
+    );
   }
 });
 

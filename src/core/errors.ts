@@ -368,6 +368,9 @@ export interface StepwiseErrorDetails {
    * `squash --yes` could not delete a migration it replaces (`step` `delete`: a file held open, a folder it may not write); it put every file back as it was.
    * Fix: Free space or make the folder writable, and run it again. */
   readonly FILE_WRITE_FAILED: Readonly<{ file: string; step: FileWriteStep; systemCode: string | null; bytesWritten: number; bytesExpected: number }>;
+  /** `create` found no version free for a new migration: a migration in `migrationsDir` holds version 2^53 - 1 (or one too large to read), and `gen` accepts none larger. Nothing was created.
+   * Fix: Rename that migration to the version after the one before it, if its number was a slip; a folder numbered by timestamps leaves room enough. */
+  readonly VERSIONS_EXHAUSTED: Readonly<{ migrationsDir: string }>;
   // Group: Branches and rebase
   /** `rebase` or `gen --check --base` reads the base branch from git, or `squash --yes` asks git whether it holds the files it deletes, but the `git` command was not found. Nothing was changed.
    * Fix: Install git, or put it on the PATH. */
