@@ -355,11 +355,10 @@ function createResolver(projectRoot: string, probed: ProbeLog) {
       if (!target.startsWith("./")) return target.startsWith("/") || target.startsWith("../") ? [] : "package";
       return firstFile(candidatesFor(path.resolve(scope.dir, target), mode));
     }
-    // tsconfig `paths` (longest matching prefix, each substitution in order), then bare `baseUrl`; tsx falls back to node_modules.
+    // tsconfig `paths` (longest matching prefix, each substitution in order), or bare `baseUrl` when no pattern matches; tsx falls back to node_modules.
     const pathMapping = readPathMapping();
     if (pathMapping) {
-      const substitutions = pathMapping.paths ? matchPaths(pathMapping.paths, specifier) : [];
-      if (pathMapping.baseUrl && !pathMapping.paths) substitutions.push(specifier);
+      const substitutions = (pathMapping.paths && matchPaths(pathMapping.paths, specifier)) ?? (pathMapping.baseUrl ? [specifier] : []);
       for (const substitution of substitutions) {
         const resolved = firstFile(candidatesFor(path.resolve(pathMapping.basePath, substitution), mode));
         if (typeof resolved === "string") return resolved;
@@ -416,8 +415,8 @@ function resolveTarget(target: unknown, star: string | null, mode: ImportMode): 
   return undefined;
 }
 
-/** tsconfig `paths`: the pattern with the longest prefix wins; its substitutions are tried in order. */
-function matchPaths(paths: ts.MapLike<string[]>, specifier: string): string[] {
+/** tsconfig `paths`: the pattern with the longest prefix wins; its substitutions are tried in order. `null`: no pattern matches. */
+function matchPaths(paths: ts.MapLike<string[]>, specifier: string): string[] | null {
   let best: { prefixLength: number; substitutions: string[] } | null = null;
   for (const [pattern, substitutions] of Object.entries(paths)) {
     const star = pattern.indexOf("*");
@@ -425,7 +424,7 @@ function matchPaths(paths: ts.MapLike<string[]>, specifier: string): string[] {
     const prefixLength = star === -1 ? Number.MAX_SAFE_INTEGER : star;
     if (captured !== null && (!best || prefixLength > best.prefixLength)) best = { prefixLength, substitutions: substitutions.map((s) => s.replace("*", captured!)) };
   }
-  return best ? [...best.substitutions] : [];
+  return best ? [...best.substitutions] : null;
 }
 
 /** What the first `*` of `pattern` stands for in `key` (at least `least` characters), or `null` when `key` does not match. */

@@ -1,0 +1,68 @@
+/**
+ * gen resolves a migration's import to the same file tsx loads at run time, and that file is part of
+ * the checksum. Each case is run through tsx, in a child started in the project's root as `stepwise up`
+ * is, to prove which file it really loads; then the scan must list that file and its edit must move
+ * the checksum.
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { pathToFileURL } from "node:url";
+import { scanMigrations } from "../codegen/scan.js";
+import { createTestProject, type TestProject } from "./support/project.js";
+
+const tsxLoader = import.meta.resolve("tsx");
+
+function write(root: string, relative: string, text: string): void {
+  const file = path.join(root, relative);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, text);
+}
+
+const migration = (specifier: string) =>
+  `import { defineMigration } from "stepwise-migrate";\nimport { TABLE } from ${JSON.stringify(specifier)};\n\nexport default defineMigration({\n  up(db) {\n    db.exec(\`CREATE TABLE \${TABLE} (id INTEGER)\`);\n  },\n});\n`;
+const helper = (table: string) => `export const TABLE = ${JSON.stringify(table)};\n`;
+
+/** The SQL the migration's `up` runs when tsx loads it from the project's root, as `stepwise up` does. */
+function sqlRunByTsx(project: TestProject, file: string): string {
+  const script = `const m = await import(${JSON.stringify(pathToFileURL(file).href)}); const migration = m.default.up ? m.default : m.default.default; const sql = []; migration.up({ exec: (s) => sql.push(s) }); console.log(sql.join("\\n"));`;
+  return execFileSync(process.execPath, ["--import", tsxLoader, "--input-type=module", "-e", script], { cwd: project.root, encoding: "utf8" }).trim();
+}
+
+const scan = (project: TestProject) => scanMigrations({ projectRoot: project.root, migrationsDir: project.migrationsDir });
+
+/** tsx loads `helperFile` (project-relative, as the scan lists it); gen lists it, and editing it moves the checksum. */
+function assertFollowed(project: TestProject, specifier: string, helperFile: string): void {
+  const file = project.writeMigration("001_seed.ts", migration(specifier));
+  const helperPath = path.resolve(project.root, helperFile);
+  writeFileSync(helperPath, helper("loaded_v1"));
+  assert.equal(sqlRunByTsx(project, file), "CREATE TABLE loaded_v1 (id INTEGER)", `tsx loads ${helperFile}`);
+  const before = scan(project);
+  assert.deepEqual(before.problems, []);
+  assert.ok(before.migrations[0]!.localImports?.includes(helperFile), `gen follows ${specifier} to ${helperFile}: ${JSON.stringify(before.migrations[0]!.localImports)}`);
+  writeFileSync(helperPath, helper("loaded_v2"));
+  assert.notEqual(scan(project).migrations[0]!.checksum, before.migrations[0]!.checksum);
+}
+
+test("a bare specifier no paths entry matches resolves through baseUrl when paths is set too, as tsx does", (t) => {
+  const project = createTestProject(t);
+  write(project.root, "tsconfig.json", JSON.stringify({ compilerOptions: { module: "NodeNext", baseUrl: ".", paths: { "@/*": ["src/*"] }, strict: true } }));
+  mkdirSync(path.join(project.root, "lib"));
+  assertFollowed(project, "lib/seed", "lib/seed.ts");
+});
+
+test("a specifier a paths pattern matches does not fall back to baseUrl, as tsx does not", (t) => {
+  const project = createTestProject(t);
+  write(project.root, "tsconfig.json", JSON.stringify({ compilerOptions: { module: "NodeNext", baseUrl: ".", paths: { "lib/*": ["src/*"] }, strict: true } }));
+  write(project.root, "lib/seed.ts", helper("never_loaded"));
+  project.writeMigration("001_seed.ts", migration("lib/seed"));
+  assert.throws(() => sqlRunByTsx(project, path.join(project.migrationsDir, "001_seed.ts")), "tsx does not find lib/seed");
+  assert.deepEqual(
+    scan(project).problems.map((problem) => problem.code),
+    [],
+    "a package as far as gen can tell, which tsx refuses to load",
+  );
+  assert.deepEqual(scan(project).migrations[0]!.localImports, []);
+});
