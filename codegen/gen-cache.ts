@@ -5,7 +5,7 @@
  */
 import { parseJson } from "../src/shared/source-text.js";
 import { createHash, type Hash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { PACKAGE_NAME } from "../src/shared/package-name.js";
@@ -55,9 +55,21 @@ export function fingerprintGenInputs(key: GenCacheKey): string | null {
     // Imports resolve from where the folders really are: a repointed link to a copy of the same files is other inputs.
     hash.update(`real:${realpathSync(key.migrationsDir)}\0${realPathOfFolder(path.dirname(key.registryFile))}\0`);
     hashFolder(hash, key.migrationsDir, true);
-    if (!hashTsconfigChain(hash, path.join(key.projectRoot, "tsconfig.json"), new Set())) return null;
+    // The folders above the project are looked in too, as tsx looks: a tsconfig.json appearing in one is another input.
+    const tsconfig = nearestTsconfig(key.projectRoot);
+    hash.update(`tsconfig-at:${tsconfig}\0`);
+    if (tsconfig !== null && !hashTsconfigChain(hash, tsconfig, new Set())) return null;
     return hashFormatterConfig(hash, path.dirname(key.registryFile)) ? hash.digest("hex") : null;
   }, null);
+}
+
+/** The tsconfig.json tsx uses for a project run from its root: the nearest at or above it (a monorepo's root config when the project has none); `null`: none. */
+export function nearestTsconfig(projectRoot: string): string | null {
+  for (let dir = path.resolve(projectRoot); ; dir = path.dirname(dir)) {
+    const file = path.join(dir, "tsconfig.json");
+    if (tryOr(() => statSync(file).isFile(), false)) return file;
+    if (path.dirname(dir) === dir) return null;
+  }
 }
 
 /** A folder's real path, the part not created yet joined as written onto its nearest existing ancestor's. */

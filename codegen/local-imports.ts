@@ -4,13 +4,13 @@
  */
 import { parseJson } from "../src/shared/source-text.js";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { readFileSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ts } from "ts-morph";
 import { hashCanonicalMigration } from "../src/shared/checksum.js";
 import { packageSubpathOf } from "../src/shared/package-name.js";
-import { hashDependency } from "./gen-cache.js";
+import { hashDependency, nearestTsconfig } from "./gen-cache.js";
 import { addProblems, compareText, problemAt, projectPath, readSourceText, tryOr, type Problem } from "./problems.js";
 import { parseTypeScript, syntaxErrorsOf } from "./ts-migration.js";
 import { checksumTypeScriptForms, findRawNul } from "./ts-checksum.js";
@@ -256,11 +256,11 @@ function isUseAsValue(node: ts.Identifier): boolean {
   return !(ts.isImportSpecifier(parent) || ts.isExportSpecifier(parent) || ts.isImportClause(parent));
 }
 
-/** The project's tsconfig.json compiler options; `null` when there is none or it does not parse. */
+/** The compiler options of the tsconfig.json tsx uses for the project ({@link nearestTsconfig}); `null` when there is none or it does not parse. */
 export function readTsconfig(projectRoot: string): ts.CompilerOptions | null {
-  const file = path.join(projectRoot, "tsconfig.json");
-  const read = existsSync(file) ? ts.readConfigFile(file, (name) => readFileSync(name, "utf8")) : null;
-  return read && !read.error ? ts.parseJsonConfigFileContent(read.config, ts.sys, projectRoot, undefined, file).options : null;
+  const file = nearestTsconfig(projectRoot);
+  const read = file === null ? null : ts.readConfigFile(file, (name) => readFileSync(name, "utf8"));
+  return read && !read.error ? ts.parseJsonConfigFileContent(read.config, ts.sys, path.dirname(file!), undefined, file!).options : null;
 }
 
 function realPath(file: string): string {

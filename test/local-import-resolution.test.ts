@@ -6,12 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { scanMigrations } from "../codegen/scan.js";
-import { createTestProject, type TestProject } from "./support/project.js";
+import { createTestProject, makeTempDir, type TestProject } from "./support/project.js";
 
 const tsxLoader = import.meta.resolve("tsx");
 
@@ -65,4 +65,14 @@ test("a specifier a paths pattern matches does not fall back to baseUrl, as tsx 
     "a package as far as gen can tell, which tsx refuses to load",
   );
   assert.deepEqual(scan(project).migrations[0]!.localImports, []);
+});
+
+test("a project without a tsconfig.json uses the one in a folder above it, as tsx does: its paths and what it extends", (t) => {
+  const monorepo = makeTempDir(t);
+  write(monorepo, "tsconfig.base.json", JSON.stringify({ compilerOptions: { paths: { "@shared/*": ["./shared/*"] } } }));
+  write(monorepo, "tsconfig.json", JSON.stringify({ extends: "./tsconfig.base.json", compilerOptions: { strict: true } }));
+  mkdirSync(path.join(monorepo, "shared"));
+  const project = createTestProject(t, { parentDir: monorepo });
+  rmSync(path.join(project.root, "tsconfig.json"));
+  assertFollowed(project, "@shared/seed", "../shared/seed.ts");
 });
