@@ -32,7 +32,7 @@ export function followLocalImports(input: { absolutePath: string; sourceFile: ts
   // By real path, so a symlinked folder pointing back up cannot loop; the checksum uses paths as written.
   const visited = new Set<string>([realPath(input.absolutePath)]);
   const queue = [{ absolutePath: input.absolutePath, sourceFile: input.sourceFile }];
-  const resolver = createResolver(input.projectRoot, probed);
+  const resolver = createResolver(input.projectRoot, probed, problems);
   for (const { absolutePath, sourceFile } of queue) {
     // Node reads a file's module format from the package.json above where it really is.
     const format = resolver.moduleFormatOf(realPath(absolutePath));
@@ -258,9 +258,26 @@ function isUseAsValue(node: ts.Identifier): boolean {
 
 /** The compiler options of the tsconfig.json tsx uses for the project ({@link nearestTsconfig}); `null` when there is none or it does not parse. */
 export function readTsconfig(projectRoot: string): ts.CompilerOptions | null {
+  return loadTsconfig(projectRoot).options;
+}
+
+/**
+ * The tsconfig.json tsx uses, with a `TSCONFIG_INVALID` problem when it, or a file it extends, has a syntax error: tsx reads past one (a stray `}`) and still applies its `paths`, and guessing what
+ * it recovered would make the checksum follow other files than the run loads.
+ */
+function loadTsconfig(projectRoot: string): { options: ts.CompilerOptions | null; problem: Problem | null } {
   const file = nearestTsconfig(projectRoot);
   const read = file === null ? null : ts.readConfigFile(file, (name) => readFileSync(name, "utf8"));
-  return read && !read.error ? ts.parseJsonConfigFileContent(read.config, ts.sys, path.dirname(file!), undefined, file!).options : null;
+  if (!read) return { options: null, problem: null };
+  const parsed = ts.parseJsonConfigFileContent(read.config ?? {}, ts.sys, path.dirname(file!), undefined, file!);
+  // JSON syntax errors are TypeScript's codes below 2000; the rest (an unknown option, no input files) tsx ignores too.
+  const error = read.error ?? parsed.errors.find((diagnostic) => diagnostic.code < 2000 && diagnostic.file);
+  if (!error) return { options: parsed.options, problem: null };
+  const where = error.file && error.start !== undefined ? error.file.getLineAndCharacterOfPosition(error.start) : { line: 0, character: 0 };
+  const at = error.file?.fileName ?? file!;
+  const reason = ts.flattenDiagnosticMessageText(error.messageText, " ");
+  const message = `this tsconfig.json cannot be parsed (${reason}); tsx reads past such an error and still applies its paths and baseUrl, so gen cannot tell which files the migrations' imports load: fix the file`;
+  return { options: null, problem: { code: "TSCONFIG_INVALID", file: projectPath(projectRoot, at), line: where.line + 1, column: where.character + 1, message } };
 }
 
 function realPath(file: string): string {
@@ -315,8 +332,8 @@ interface PackageJson {
   readonly exports?: unknown;
 }
 
-/** Resolves a specifier from a folder to the file it loads, `"package"` (the lockfile's), or the candidates tried; each file looked at goes in `probed`. */
-function createResolver(projectRoot: string, probed: ProbeLog) {
+/** Resolves a specifier from a folder to the file it loads, `"package"` (the lockfile's), or the candidates tried; each file looked at goes in `probed`, a tsconfig.json it cannot parse in `problems`. */
+function createResolver(projectRoot: string, probed: ProbeLog, problems: Problem[]) {
   const firstFile = (candidates: readonly string[]): string | string[] => {
     for (const candidate of candidates) {
       if (tryOr(() => statSync(candidate).isFile(), false)) return candidate;
@@ -336,7 +353,8 @@ function createResolver(projectRoot: string, probed: ProbeLog) {
   let mapping: { paths: ts.MapLike<string[]> | undefined; baseUrl: string | undefined; basePath: string } | null | undefined;
   const readPathMapping = () => {
     if (mapping !== undefined) return mapping;
-    const options = readTsconfig(projectRoot);
+    const { options, problem } = loadTsconfig(projectRoot);
+    if (problem) problems.push(problem);
     mapping = options?.paths || options?.baseUrl ? { paths: options.paths, baseUrl: options.baseUrl, basePath: options.baseUrl ?? (options.pathsBasePath as string | undefined) ?? projectRoot } : null;
     return mapping;
   };

@@ -89,6 +89,9 @@ export type ProblemCode =
   /** A local import of a migration (a relative path, a tsconfig `paths` alias, a package.json `#import`) resolves to no file, so its checksum could not cover it.
    * Fix: Fix the path (or the `imports`/`exports` entry it goes through), or create the file. */
   | "TS_IMPORT_NOT_FOUND"
+  /** The tsconfig.json tsx uses for the project (the nearest at or above it), or a file it extends, has a syntax error, such as a stray `}`: tsx reads past it and still applies its `paths` and
+   * `baseUrl`, so codegen cannot tell which files a migration's non-relative imports load. Fix: Fix the file at the line the problem names. */
+  | "TSCONFIG_INVALID"
   /** A migration loads a file with a specifier computed at run time (a dynamic `import()` or `require` of a variable), so codegen cannot tell which file it loads and its checksum could not cover it.
    * Fix: Import the file with a string literal. */
   | "TS_UNTRACEABLE_IMPORT"

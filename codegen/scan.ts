@@ -104,7 +104,9 @@ export function scanMigrations(options: { projectRoot: string; migrationsDir: st
   }
   redirectTakenRenames(problems, misnamed, holders, entries);
   problems.push(...checkVersions(holders));
-  return { migrations: migrations.sort((a, b) => a.version - b.version), problems };
+  // A problem in a file several migrations import (a tsconfig.json) is reported once.
+  const unique = [...new Map(problems.map((problem) => [JSON.stringify(problem), problem])).values()];
+  return { migrations: migrations.sort((a, b) => a.version - b.version), problems: unique };
 }
 
 /** `BAD_FILE_NAME`'s message for the entry `quoted`, refused for `reason`. */

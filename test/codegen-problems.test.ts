@@ -486,6 +486,7 @@ const coverage: Record<ProblemCode, "fixture" | string> = {
   REGISTRY_UNREADABLE: "test/codegen-write.test.ts",
   FILE_NOT_UTF8: "test/hostile-checksum.test.ts",
   TS_IMPORT_NOT_FOUND: "test/hostile-checksum.test.ts",
+  TSCONFIG_INVALID: "test/local-import-resolution.test.ts",
   TS_UNTRACEABLE_IMPORT: "test/hostile-checksum.test.ts",
   TS_NUL_BYTE: "test/checksum-holes.test.ts",
   TS_TOO_DEEPLY_NESTED: "test/hostile-codegen.test.ts",

@@ -76,3 +76,24 @@ test("a project without a tsconfig.json uses the one in a folder above it, as ts
   rmSync(path.join(project.root, "tsconfig.json"));
   assertFollowed(project, "@shared/seed", "../shared/seed.ts");
 });
+
+test("a tsconfig.json tsx reads past a syntax error in is refused at its line, not silently dropped", (t) => {
+  const project = createTestProject(t);
+  write(project.root, "tsconfig.json", '{ "compilerOptions": { "paths": { "@lib/*": ["./lib/*"] } } }\n}\n');
+  write(project.root, "lib/seed.ts", helper("loaded_by_tsx"));
+  const file = project.writeMigration("001_seed.ts", migration("@lib/seed"));
+  project.writeMigration("002_seed.ts", migration("@lib/seed"));
+  assert.equal(sqlRunByTsx(project, file), "CREATE TABLE loaded_by_tsx (id INTEGER)", "tsx still applies the paths");
+  assert.deepEqual(
+    scan(project).problems.map(({ code, file, line }) => ({ code, file, line })),
+    [{ code: "TSCONFIG_INVALID", file: "tsconfig.json", line: 2 }],
+  );
+  // The same in a file it extends.
+  write(project.root, "tsconfig.json", JSON.stringify({ extends: "./tsconfig.base.json" }));
+  write(project.root, "tsconfig.base.json", '{\n  "compilerOptions": { "paths": { "@lib/*": ["./lib/*"] } }\n}\n}\n');
+  assert.equal(sqlRunByTsx(project, file), "CREATE TABLE loaded_by_tsx (id INTEGER)", "tsx still applies the paths it extends");
+  assert.deepEqual(
+    scan(project).problems.map(({ code, file, line }) => ({ code, file, line })),
+    [{ code: "TSCONFIG_INVALID", file: "tsconfig.base.json", line: 4 }],
+  );
+});
