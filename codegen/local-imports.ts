@@ -54,18 +54,20 @@ export function followLocalImports(input: { absolutePath: string; sourceFile: ts
         problems.push({ code: "TS_IMPORT_NOT_FOUND", ...at, message });
         continue;
       }
-      // Packages reached through a path are still versioned by the lockfile (judged inside the project, which may itself live under a node_modules); declarations run nothing.
-      if (path.relative(input.projectRoot, resolution).split(path.sep).includes("node_modules") || /\.d\.[cm]?ts$/.test(resolution)) continue;
-      if (visited.has(realPath(resolution))) {
-        // Another name for a file already hashed: the cache must still notice when it points elsewhere.
-        if (!probed.has(resolution)) probed.set(resolution, hashDependency(resolution));
-        continue;
+      for (const file of [resolution, ...resolver.alsoLoaded(resolution)]) {
+        // Packages reached through a path are still versioned by the lockfile (judged inside the project, which may itself live under a node_modules); declarations run nothing.
+        if (path.relative(input.projectRoot, file).split(path.sep).includes("node_modules") || /\.d\.[cm]?ts$/.test(file)) continue;
+        if (visited.has(realPath(file))) {
+          // Another name for a file already hashed: the cache must still notice when it points elsewhere.
+          if (!probed.has(file)) probed.set(file, hashDependency(file));
+          continue;
+        }
+        visited.add(realPath(file));
+        const loaded = loadImportedFile(file, label(file), probed, problems);
+        if (!loaded) continue;
+        digests.set(file, loaded);
+        if (loaded.sourceFile) queue.push({ absolutePath: file, sourceFile: loaded.sourceFile });
       }
-      visited.add(realPath(resolution));
-      const loaded = loadImportedFile(resolution, label(resolution), probed, problems);
-      if (!loaded) continue;
-      digests.set(resolution, loaded);
-      if (loaded.sourceFile) queue.push({ absolutePath: resolution, sourceFile: loaded.sourceFile });
     }
   }
   const migrationDir = path.dirname(input.absolutePath);
@@ -327,6 +329,7 @@ function isPathSpecifier(specifier: string): boolean {
 
 interface PackageJson {
   readonly name?: unknown;
+  readonly main?: unknown;
   readonly type?: unknown;
   readonly imports?: unknown;
   readonly exports?: unknown;
@@ -340,6 +343,27 @@ function createResolver(projectRoot: string, probed: ProbeLog, problems: Problem
       probed.set(candidate, null);
     }
     return [...candidates];
+  };
+  // A folder's package.json `main` named by its output (`impl.js` for `impl.ts`): tsx's CommonJS hook loads the source, its ES module hook (which also resolves `require` under
+  // `node --import tsx`) falls back to the index, so both count.
+  const indexBesideMain = new Map<string, string>();
+  // CommonJS loads a folder through its package.json `main` before its index; tsx's ES module resolver never reads it.
+  const candidatesOf = (base: string, mode: ImportMode): string[] => {
+    const candidates = candidatesFor(base, mode);
+    const index = candidates.indexOf(path.join(base, INDEX_TRIES.require[0]!));
+    const main = mode === "require" && index !== -1 ? readPackageJson(path.join(base, "package.json"), probed)?.main : undefined;
+    if (typeof main !== "string" || main === "") return candidates;
+    const named = path.resolve(base, main);
+    const ofMain = firstFile(candidatesFor(named, mode).filter((file) => !file.endsWith(".d.ts")));
+    if (typeof ofMain !== "string") return candidates;
+    const fallback = firstFile(candidates.slice(index));
+    if (SOURCE_FOR_OUTPUT[path.extname(named)] && ofMain !== named && typeof fallback === "string") indexBesideMain.set(ofMain, fallback);
+    return [...candidates.slice(0, index), ofMain];
+  };
+  /** The other file a resolution may load, depending on which of tsx's hooks resolves it. */
+  const alsoLoaded = (file: string): string[] => {
+    const index = indexBesideMain.get(file);
+    return index === undefined ? [] : [index];
   };
   const manifests = new Map<string, PackageJson | null>();
   const nearestPackageJson = (fromDir: string): { dir: string; manifest: PackageJson } | null => {
@@ -362,7 +386,7 @@ function createResolver(projectRoot: string, probed: ProbeLog, problems: Problem
     if (isPathSpecifier(specifier)) {
       // A malformed file: URL names no file.
       const base = tryOr(() => (specifier.startsWith("file:") ? fileURLToPath(specifier) : path.resolve(fromDir, specifier)), null);
-      return base === null ? [] : firstFile(candidatesFor(base, mode));
+      return base === null ? [] : firstFile(candidatesOf(base, mode));
     }
     if (packageSubpathOf(specifier) !== null) return "package";
     if (specifier.startsWith("#")) {
@@ -371,14 +395,14 @@ function createResolver(projectRoot: string, probed: ProbeLog, problems: Problem
       const target = scope ? matchMap(scope.manifest.imports, specifier, mode) : undefined;
       if (!scope || typeof target !== "string") return [];
       if (!target.startsWith("./")) return target.startsWith("/") || target.startsWith("../") ? [] : "package";
-      return firstFile(candidatesFor(path.resolve(scope.dir, target), mode));
+      return firstFile(candidatesOf(path.resolve(scope.dir, target), mode));
     }
     // tsconfig `paths` (longest matching prefix, each substitution in order), or bare `baseUrl` when no pattern matches; tsx falls back to node_modules.
     const pathMapping = readPathMapping();
     if (pathMapping) {
       const substitutions = (pathMapping.paths && matchPaths(pathMapping.paths, specifier)) ?? (pathMapping.baseUrl ? [specifier] : []);
       for (const substitution of substitutions) {
-        const resolved = firstFile(candidatesFor(path.resolve(pathMapping.basePath, substitution), mode));
+        const resolved = firstFile(candidatesOf(path.resolve(pathMapping.basePath, substitution), mode));
         if (typeof resolved === "string") return resolved;
       }
     }
@@ -389,7 +413,7 @@ function createResolver(projectRoot: string, probed: ProbeLog, problems: Problem
     const exports = scope.manifest.exports;
     const map = typeof exports === "object" && exports !== null && !Array.isArray(exports) && Object.keys(exports).some((key) => key.startsWith(".")) ? exports : { ".": exports };
     const target = matchMap(map, `.${specifier.slice(name.length)}`, mode);
-    return typeof target === "string" && target.startsWith("./") ? firstFile(candidatesFor(path.resolve(scope.dir, target), mode)) : [];
+    return typeof target === "string" && target.startsWith("./") ? firstFile(candidatesOf(path.resolve(scope.dir, target), mode)) : [];
   };
   /** Whether a file loads as an ES module: by its extension, else the nearest package.json's `type`. */
   const moduleFormatOf = (file: string): ImportMode => {
@@ -397,7 +421,7 @@ function createResolver(projectRoot: string, probed: ProbeLog, problems: Problem
     if (/\.c[tj]sx?$/.test(file)) return "require";
     return nearestPackageJson(path.dirname(file))?.manifest.type === "module" ? "import" : "require";
   };
-  return { resolve, moduleFormatOf };
+  return { resolve, moduleFormatOf, alsoLoaded };
 }
 
 /** Reads a package.json, recording its bytes (or its absence) as an input of the result. */

@@ -97,3 +97,35 @@ test("a tsconfig.json tsx reads past a syntax error in is refused at its line, n
     [{ code: "TSCONFIG_INVALID", file: "tsconfig.base.json", line: 4 }],
   );
 });
+
+/** The SQL `up` runs when the migration is loaded as stepwise's compiled bin loads it (tsx's CommonJS and ES module hooks registered by their APIs), in a child started in the project's root. */
+function sqlRunByRegisteredHooks(project: TestProject, file: string): string {
+  const tsxApi = (entry: string) => JSON.stringify(import.meta.resolve(`tsx/${entry}/api`));
+  const script = `const cjs = await import(${tsxApi("cjs")}); const esm = await import(${tsxApi("esm")}); cjs.register({ namespace: "n" }); const { import: load } = esm.register({ namespace: "n" });
+const m = await load(${JSON.stringify(pathToFileURL(file).href)}, import.meta.url); const migration = m.default.up ? m.default : m.default.default; const sql = []; migration.up({ exec: (s) => sql.push(s) }); console.log(sql.join("\\n"));`;
+  return execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: project.root, encoding: "utf8" }).trim();
+}
+
+test("a CommonJS import of a folder covers its package.json main, and its index where tsx's hooks differ; an ES module import reads no main", (t) => {
+  for (const [type, main] of [
+    ["commonjs", "impl.js"],
+    ["commonjs", "./impl"],
+    ["commonjs", "missing.js"],
+    ["module", "impl.js"],
+  ] as const) {
+    const project = createTestProject(t, { packageJson: { type } });
+    write(project.root, "lib/package.json", JSON.stringify({ main }));
+    write(project.root, "lib/impl.ts", helper("from_impl"));
+    write(project.root, "lib/index.ts", helper("from_index"));
+    const file = project.writeMigration("001_seed.ts", migration("../lib"));
+    const what = `${type}, main ${main}`;
+    const loaded = [sqlRunByTsx(project, file), sqlRunByRegisteredHooks(project, file)].map((sql) => `lib/${/from_(\w+)/.exec(sql)![1]}.ts`);
+    const before = scan(project);
+    assert.deepEqual(before.problems, [], what);
+    assert.deepEqual(before.migrations[0]!.localImports, [...new Set(loaded)].sort(), `${what}: tsx loads ${loaded.join(" or ")}`);
+    for (const helperFile of loaded) {
+      write(project.root, helperFile, helper("edited"));
+      assert.notEqual(scan(project).migrations[0]!.checksum, before.migrations[0]!.checksum, `${what}: ${helperFile}`);
+    }
+  }
+});
