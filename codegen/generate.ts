@@ -157,22 +157,43 @@ export async function buildRegistrySource(options: Pick<GenerateOptions, "projec
   const prettier = await import("prettier");
   try {
     // No config cache: a long-lived process (a watcher) must see an edited config. babel-ts prints the registry's literals as the typescript parser does, in about half the time.
-    const config = (await prettier.resolveConfig(options.registryFile, { editorconfig: true, useCache: false })) ?? {};
+    const config = (await prettier.resolveConfig(options.registryFile, { ...(await projectFormatterConfig(prettier, options)).options, useCache: false })) ?? {};
     const formatted = await prettier.format(source, { ...config, parser: "babel-ts", filepath: options.registryFile });
     const changed = firstChangedValue(source, formatted);
     if (changed === null) return { ok: true, source: formatted, migrations };
     // A plugin may rewrite what it formats (SQL in a template literal), and the app would then run other SQL than the file's under its checksum.
-    const configFile = await prettier.resolveConfigFile(options.registryFile).catch(() => null);
+    const configFile = (await projectFormatterConfig(prettier, options).catch(() => null))?.file ?? null;
     const message = `prettier, with this project's config, changed the registry's values and not only their layout (${changed}), so the app would run other SQL than the files hold; remove the plugin or option that rewrites code from the config that applies to the registry, or give the registry an override without it`;
     return { ok: false, problems: [problemAt("FORMATTER_FAILED", projectPath(options.projectRoot, configFile ?? options.registryFile), message)], migrations };
   } catch (error) {
     // A config prettier cannot parse (or a plugin it cannot load) is the project's to fix, reported at the config file.
-    const configFile = await prettier.resolveConfigFile(options.registryFile).catch(() => null);
+    const configFile = (await projectFormatterConfig(prettier, options).catch(() => null))?.file ?? null;
     const reason = joinLines(error instanceof Error ? error.message : String(error), 2);
     const fix = configFile ? "this config file" : "the prettier config that applies to the registry";
     const message = `prettier could not format the registry with this project's config (${reason}); fix ${fix}, then run "stepwise gen" again`;
     return { ok: false, problems: [problemAt("FORMATTER_FAILED", projectPath(options.projectRoot, configFile ?? options.registryFile), message)], migrations };
   }
+}
+
+/**
+ * Where prettier may read the registry's style: the project's own files (its root and below), never a folder above it, such as a developer's home `.prettierrc` or `.editorconfig`, since the registry
+ * must be the same bytes on every machine. `config`: the nearest prettier config inside the project (`file`) or, with none, its package.json (which then holds none), so prettier searches no
+ * further; `editorconfig`: whether prettier's own search for `.editorconfig` files, which stops at the nearest `.git` or `.hg` (the file system's root without one), meets none above the project.
+ */
+async function projectFormatterConfig(
+  prettier: { resolveConfigFile(file: string): Promise<string | null> },
+  options: { projectRoot: string; registryFile: string },
+): Promise<{ options: { config?: string; editorconfig: boolean }; file: string | null }> {
+  const inProject = (file: string) => !/^\.\.(\/|$)/.test(projectPath(options.projectRoot, file)) && !path.isAbsolute(projectPath(options.projectRoot, file));
+  const found = await prettier.resolveConfigFile(options.registryFile);
+  const packageJson = path.join(options.projectRoot, "package.json");
+  const config = found !== null && inProject(found) ? found : existsSync(packageJson) ? packageJson : undefined;
+  let editorconfig = config !== undefined;
+  for (let dir = path.dirname(path.resolve(options.registryFile)); editorconfig; dir = path.dirname(dir)) {
+    if (!inProject(dir) && existsSync(path.join(dir, ".editorconfig"))) editorconfig = false;
+    if ([".git", ".hg"].some((marker) => existsSync(path.join(dir, marker))) || path.dirname(dir) === dir) break;
+  }
+  return { options: { ...(config === undefined ? {} : { config }), editorconfig }, file: config === found ? found : null };
 }
 
 /** The values of `source` in order (literals and names, property names as names), comments and punctuation left out, the imports as a set (a plugin may sort them): what formatting may not change. */
