@@ -409,11 +409,22 @@ function createResolver(projectRoot: string, probed: ProbeLog, problems: Problem
     // The package's own name resolves through its `exports`, and only when it has them.
     const scope = nearestPackageJson(fromDir);
     const name = scope?.manifest.name;
-    if (!scope || typeof name !== "string" || scope.manifest.exports === undefined || (specifier !== name && !specifier.startsWith(`${name}/`))) return "package";
-    const exports = scope.manifest.exports;
+    if (!scope || typeof name !== "string" || scope.manifest.exports === undefined || (specifier !== name && !specifier.startsWith(`${name}/`))) return linkedPackage(fromDir, specifier, mode);
+    return throughExports(scope.dir, scope.manifest.exports, `.${specifier.slice(name.length)}`, mode);
+  };
+  const throughExports = (dir: string, exports: unknown, subpath: string, mode: ImportMode) => {
     const map = typeof exports === "object" && exports !== null && !Array.isArray(exports) && Object.keys(exports).some((key) => key.startsWith(".")) ? exports : { ".": exports };
-    const target = matchMap(map, `.${specifier.slice(name.length)}`, mode);
-    return typeof target === "string" && target.startsWith("./") ? firstFile(candidatesOf(path.resolve(scope.dir, target), mode)) : [];
+    const target = matchMap(map, subpath, mode);
+    return typeof target === "string" && target.startsWith("./") ? firstFile(candidatesOf(path.resolve(dir, target), mode)) : [];
+  };
+  const linkedPackage = (fromDir: string, specifier: string, mode: ImportMode): string | "package" | string[] => {
+    const linked = workspacePackageOf(fromDir, specifier);
+    const manifest = linked && readPackageJson(path.join(linked.folder, "package.json"), probed);
+    if (!linked) return "package";
+    if (manifest?.exports !== undefined) return throughExports(linked.real, manifest.exports, linked.subpath, mode);
+    const main =
+      linked.subpath === "." && typeof manifest?.main === "string" ? firstFile(candidatesFor(path.resolve(linked.real, manifest.main), mode).filter((file) => !file.endsWith(".d.ts"))) : null;
+    return typeof main === "string" ? main : firstFile(candidatesOf(path.resolve(linked.real, linked.subpath), mode));
   };
   /** Whether a file loads as an ES module: by its extension, else the nearest package.json's `type`. */
   const moduleFormatOf = (file: string): ImportMode => {
@@ -422,6 +433,25 @@ function createResolver(projectRoot: string, probed: ProbeLog, problems: Problem
     return nearestPackageJson(path.dirname(file))?.manifest.type === "module" ? "import" : "require";
   };
   return { resolve, moduleFormatOf, alsoLoaded };
+}
+
+/**
+ * The package a bare specifier names, when its folder in node_modules links out of every node_modules (an npm, pnpm or yarn workspace): the project's own code, which no lockfile versions, so it is
+ * followed as tsx loads it. `folder`: as linked; `real`: where it is; `null`: an installed package, or none.
+ */
+function workspacePackageOf(fromDir: string, specifier: string): { folder: string; real: string; subpath: string } | null {
+  const name = specifier
+    .split("/")
+    .slice(0, specifier.startsWith("@") ? 2 : 1)
+    .join("/");
+  for (let dir = fromDir; ; dir = path.dirname(dir)) {
+    const folder = path.join(dir, "node_modules", name);
+    if (tryOr(() => statSync(folder).isDirectory(), false)) {
+      const real = realPath(folder);
+      return real.split(path.sep).includes("node_modules") ? null : { folder, real, subpath: `.${specifier.slice(name.length)}` };
+    }
+    if (path.dirname(dir) === dir) return null;
+  }
 }
 
 /** Reads a package.json, recording its bytes (or its absence) as an input of the result. */

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
@@ -128,4 +128,24 @@ test("a CommonJS import of a folder covers its package.json main, and its index 
       assert.notEqual(scan(project).migrations[0]!.checksum, before.migrations[0]!.checksum, `${what}: ${helperFile}`);
     }
   }
+});
+
+test("a workspace package, linked into node_modules from outside every node_modules, is followed as the project's own code; an installed package is not", (t) => {
+  for (const [manifest, helperFile] of [
+    [{ name: "@acme/helpers", main: "index.ts" }, "../packages/helpers/index.ts"],
+    [{ name: "@acme/helpers", type: "module", exports: { ".": { import: "./src/seed.ts" } } }, "../packages/helpers/src/seed.ts"],
+  ] as const) {
+    const monorepo = makeTempDir(t);
+    write(monorepo, "packages/helpers/package.json", JSON.stringify(manifest));
+    mkdirSync(path.join(monorepo, "packages/helpers/src"));
+    const project = createTestProject(t, { parentDir: monorepo });
+    mkdirSync(path.join(project.root, "node_modules/@acme"));
+    symlinkSync(path.join("..", "..", "..", "packages", "helpers"), path.join(project.root, "node_modules/@acme/helpers"));
+    assertFollowed(project, "@acme/helpers", helperFile);
+  }
+  const project = createTestProject(t);
+  write(project.root, "node_modules/installed/package.json", JSON.stringify({ name: "installed", main: "index.ts" }));
+  write(project.root, "node_modules/installed/index.ts", helper("installed"));
+  project.writeMigration("001_seed.ts", migration("installed"));
+  assert.deepEqual(scan(project).migrations[0]!.localImports, []);
 });
