@@ -211,7 +211,11 @@ export function runtimeConfig(projectRoot: string, env: Readonly<Record<string, 
   const url = (): string | null => (file().config.url === undefined ? null : rootFileUrl(expandConfigUrl(file().config.url!, env, file().file ?? projectRoot), projectRoot));
   return {
     url,
-    database: () => (file().config.database === undefined ? null : path.resolve(projectRoot, file().config.database!)),
+    // `:memory:` is left as it is, for the CLI to refuse, rather than resolved into a file of that name.
+    database: () => {
+      const database = file().config.database;
+      return database === undefined ? null : database === ":memory:" ? database : path.resolve(projectRoot, database);
+    },
     schema: () => file().config.schema,
     tableName: () => file().config.tableName ?? DEFAULT_TABLE_NAME,
     driver: () => {

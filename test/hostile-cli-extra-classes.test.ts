@@ -113,7 +113,7 @@ test("each printed problem stays one line, whatever control character a file nam
   assert.equal(escapeControlCharacters("a\nb\u001bc"), "a\\nb\\u001bc");
 });
 
-test("DATABASE_URL: credentialed sqlite/file URLs and other connection strings are refused by shape; plain SQLite paths and URLs with a query still work", async (t) => {
+test("DATABASE_URL: credentialed sqlite/file URLs and other connection strings are refused by shape; plain SQLite paths and URLs (with mode=rwc, what the CLI does anyway) still work", async (t) => {
   for (const url of ["sqlite://admin:s3cret@host/app.db", "file:///srv/admin:s3cret@app.db", "Data Source=app.db;Password=s3cret", "app.db;Password=s3cret", "`sqlite:app.db`"]) {
     assert.throws(
       () => databasePathFromUrl(url),

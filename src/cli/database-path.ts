@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { databaseUnusableError, usageError } from "../core/error-factories.js";
 import { databaseFolderMissingError, databasePathInvalidError } from "../safety/errors.js";
-import { pathEncodingError } from "./errors.js";
+import { pathEncodingError, refusal } from "./errors.js";
 import { StepwiseError } from "../core/errors.js";
 import { realDatabaseFileOrThrow } from "../safety/real-database-file.js";
 import { CLI_DRIVERS, schemeOf, urlDriverOfScheme, type CliDriverName } from "./driver-names.js";
@@ -14,11 +14,17 @@ import { redactConnectionString } from "./secrets.js";
 /** The environment variable the CLI reads a libSQL server's auth token from; never printed. */
 export const LIBSQL_AUTH_TOKEN_ENV = "LIBSQL_AUTH_TOKEN";
 
-/** `chosen` checked as a SQLite path and resolved, or `:memory:`: a connection string is refused (a password would become a file name), as is "this folder" (resolving drops the `/`). */
+/** `chosen` checked as a SQLite path and resolved: a connection string is refused (a password would become a file name), as is "this folder" (resolving drops the `/`) and `:memory:`. */
 export function checkDatabasePath(chosen: string, source: string, resolve: (file: string) => string): string {
   // An empty path would resolve to the working folder itself; SQLite would open "" as a temporary database.
   if (chosen === "") throw databasePathInvalidError("", "empty");
-  if (chosen === ":memory:") return chosen;
+  // The CLI's process ends with the command: an in-memory database would report a migration applied, or a version, that no one can ever see.
+  if (chosen === ":memory:") {
+    throw refusal(
+      `${source} names an in-memory database (:memory:), which keeps nothing once the command ends, so what it applied or reported would be of no database.`,
+      "pass --db <path> naming a database file (to try the migrations on a scratch database, gen --check replays them in memory)",
+    );
+  }
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]+:)\/\//.exec(chosen)?.[1]?.toLowerCase();
   if (scheme !== undefined) throw databasePathInvalidError(`${source} (a ${scheme}// URL${serverUrlHint(scheme, " and --url")})`, "unsupported-url");
   if (redactConnectionString(chosen) !== chosen) throw databasePathInvalidError(`${source} (a connection string with a password or token)`, "unsupported-url");
@@ -136,9 +142,9 @@ export function databasePathFromUrl(value: string | undefined, source = "DATABAS
   }
   const sqlite = scheme === "sqlite:" || scheme === "sqlite3:";
   if (scheme !== "file:" && !sqlite) throw databasePathInvalidError(`${source} (${scheme}//…${serverUrlHint(scheme, "")})`, "unsupported-url");
-  // A query (`?mode=ro`) is SQLite's own and dropped; the part naming the file must be plain.
   const named = url.replace(/[?#].*$/, "");
   refuseConnectionString(url, named, source);
+  refuseUrlQuery(url, source);
   const rest = named.slice(scheme.length);
   let file: string;
   if (scheme === "file:" && rest.startsWith("//")) {
@@ -185,6 +191,24 @@ function refuseConnectionString(url: string, named: string, source: string): voi
   if (shape !== null) throw databasePathInvalidError(`${source} (${shape})`, "unsupported-url");
 }
 
+/**
+ * Refuses a SQLite URL's query (`?mode=ro`, `?mode=memory`, `?cache=shared`) or fragment: the CLI opens the file it names read-write, as SQLite's own URI parameters would not,
+ * so a `mode=ro` would be written to and a `mode=memory` created on disk. `mode=rwc` is what the CLI does anyway. Named by its parameters' names alone (a value may be a secret).
+ */
+function refuseUrlQuery(url: string, source: string): void {
+  const at = url.search(/[?#]/);
+  if (at === -1) return;
+  const rest = url.slice(at);
+  const pairs = rest.startsWith("?") ? rest.slice(1).replace(/#.*$/, "").split("&") : [];
+  if (!rest.includes("#") && pairs.every((pair) => pair === "" || pair === "mode=rwc")) return;
+  const names = pairs.filter((pair) => pair !== "" && pair !== "mode=rwc").map((pair) => pair.replace(/=.*$/, ""));
+  const part = names.length > 0 ? `query parameters (${names.join(", ")})` : "a fragment (#…)";
+  throw refusal(
+    `${source} is a SQLite URL with ${part}, which stepwise does not honour: it opens the file the URL names, read-write, whatever a parameter says (mode=ro would be written to, mode=memory created on disk).`,
+    `remove everything from the ? or # in ${source}, leaving the file's path (such as file:data/app.db); the read-only commands (status, history, version, info) never write`,
+  );
+}
+
 /** A checked connection URL: what the client takes (it may hold a password), how the CLI shows it, and the local file a `file:` URL names. */
 export interface ServerUrl {
   readonly url: string;
@@ -222,6 +246,7 @@ export function parseServerUrl(driver: CliDriverName, url: string, source: strin
     return { url: trimmed, label: redactConnectionString(trimmed), file: null };
   }
   if (scheme === "file:") {
+    refuseUrlQuery(trimmed, source);
     const named = trimmed.replace(/[?#].*$/, "");
     let file: string;
     try {
