@@ -183,7 +183,7 @@ function defaultAdoptMap(run: BinRun, program: Command): void {
   const adopt = program.commands.find((command) => command.name() === "adopt");
   adopt?.hook("preAction", (_program, command) => {
     if (command.getOptionValue("map") !== undefined) return;
-    const driver = chooseDriver(command.optsWithGlobals<GlobalFlags>(), { ...run.runtimeSettings, drivers: ALL_DRIVER_LOADERS }, run.env);
+    const driver = chooseDriver(command.optsWithGlobals<GlobalFlags>(), { ...run.runtimeSettings, drivers: ALL_DRIVER_LOADERS });
     const { migrationsDir } = resolveSettings(run.projectRoot, { dialect: dialectOfDriver(driver), driver });
     // Relative to the working folder, as --map is, so errors name the file as the user would type it.
     command.setOptionValueWithSource("map", path.relative(run.cwd, path.join(migrationsDir, IMPORT_MAP_FILE)), "default");

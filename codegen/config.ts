@@ -258,7 +258,18 @@ function expandConfigUrl(value: string, env: Readonly<Record<string, string | un
       `The config's "url" holds a password, and the config is committed with the project. Write "url": "\${DATABASE_URL}" (or name the password as \${NAME}), or set PGPASSWORD, and change the password if the config was ever shared. Nothing was changed.`,
     );
   }
-  return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name: string) => {
+  const placeholder = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+  // Taken literally, "${DB_FILE" would become a file of that name.
+  const stray = /\$\{[^}]*\}?/.exec(value.replace(placeholder, ""))?.[0];
+  if (stray !== undefined) {
+    throw withFix(
+      usageError(
+        `The config's "url" (in ${configFile}) holds ${JSON.stringify(stray)}, which is no \${NAME}: a variable is \${ and a name of letters, digits and _, closed by }. Nothing was changed.`,
+      ),
+      `write the variable as \${NAME} in the config's "url" (in ${configFile})`,
+    );
+  }
+  return value.replace(placeholder, (_match, name: string) => {
     const found = env[name];
     // A variable set to blanks names no database, as a blank DATABASE_URL does not.
     if (found === undefined || found.trim() === "") throw configVariableUnsetError({ setting: "url", variable: name, configFile });

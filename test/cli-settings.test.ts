@@ -164,19 +164,41 @@ test("a config \"url\" of a libSQL server picks no driver (only --url's does): c
   }
 });
 
-test('a config "url" naming an unset (or blank) variable leaves DATABASE_URL to name the database; with DATABASE_URL unset too, the error is the variable', async (t) => {
+test('a config "url" naming an unset (or blank) variable leaves DATABASE_URL to name the database; with DATABASE_URL unset too, "No database given" names the variable', async (t) => {
   // A two-dialect app: PostgreSQL through ${PG_URL}, SQLite through DATABASE_URL.
   const root = projectWith(t, { url: "${PG_URL}" });
   assert.equal(jsonOutput<{ toVersion: number }>(await configuredRun(root, SQLITE_REGISTRY, ["up", "--json"], { DATABASE_URL: "app.db" })).toVersion, 1);
   assert.deepEqual(readdirSync(root).sort(), ["app.db", "package.json"]);
   for (const pgUrl of [undefined, "", "  "]) {
-    // A blank variable stands for no database of its own, wherever it is read.
-    const alone = jsonError(await configuredRun(root, SQLITE_REGISTRY, ["up", "--json"], { PG_URL: pgUrl }), 2);
-    assert.deepEqual([alone.code, alone.variable, alone.setting], ["USAGE", "PG_URL", "url"], JSON.stringify(pgUrl));
+    // A blank variable stands for no database of its own, wherever it is read. No driver is named, so the SQLite default takes the url as not configured, as a named one does.
+    for (const args of [
+      ["up", "--json"],
+      ["--driver", "better-sqlite3", "up", "--json"],
+    ]) {
+      const alone = jsonError(await configuredRun(root, SQLITE_REGISTRY, args, { PG_URL: pgUrl }), 2);
+      const label = JSON.stringify([pgUrl, args]);
+      assert.equal(alone.code, "USAGE", label);
+      assert.match(alone.message, /^No database given: set PG_URL, which the url setting names \(a SQLite path, or a server's URL\); or pass --db <path>/, label);
+      assert.match(String(alone.fix), /^set PG_URL, which the url setting names/, label);
+      assert.deepEqual([alone.variable, alone.setting], ["PG_URL", "url"], label);
+      const searched = alone.searched as { place: string; found: string }[];
+      assert.deepEqual(searched.at(-2), { place: "the url setting", found: "names ${PG_URL}, and PG_URL is not set (or is blank)" }, label);
+    }
     const pgRun = jsonError(await configuredRun(root, PG_REGISTRY, ["--driver", "pg", "status", "--json"], { PG_URL: pgUrl, DATABASE_URL: "postgres://app:Env-Pa55@127.0.0.1:1/other" }), 2);
     assert.deepEqual([pgRun.code, pgRun.variable], ["USAGE", "PG_URL"], JSON.stringify(pgUrl));
   }
   assert.deepEqual(readdirSync(root).sort(), ["app.db", "package.json"]);
+});
+
+test('a config "url" holding a "${" that starts no ${NAME} is USAGE naming it, never a file of that name created', async (t) => {
+  for (const url of ["${DB_FILE", "data/${DB-FILE}.db", "${}"]) {
+    const root = projectWith(t, { url });
+    const refused = jsonError(await configuredRun(root, SQLITE_REGISTRY, ["up", "--json"], { DB_FILE: "data/app.db" }), 2);
+    assert.equal(refused.code, "USAGE", url);
+    assert.ok(refused.message.includes(JSON.stringify(url.slice(url.indexOf("${")).replace(/(\}).*$/, "$1"))), refused.message);
+    assert.match(String(refused.fix), /^write the variable as \$\{NAME\}/, url);
+    assert.deepEqual(readdirSync(root), ["package.json"], url);
+  }
 });
 
 test("a registry of the other dialect is refused before the driver connects: the pg session is not opened for a SQLite registry, however pg was picked", async (t) => {

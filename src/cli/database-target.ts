@@ -82,19 +82,15 @@ export function offeredDrivers(props: Pick<CreateCliProps<MigrationRegistry>, "d
 /** The driver that opens the database ({@link chooseDriver}); one this CLI was not given is DRIVER_UNKNOWN before anything asks for its settings. */
 export function driverOf({ session, flags }: CommandScope): CliDriverName {
   const loaders = session.props.drivers ?? {};
-  const driver = chooseDriver(flags, session.props, session.output.io.env);
+  const driver = chooseDriver(flags, session.props);
   if (loaders[driver] === undefined) throw driverUnknownError({ driver, source: flags.driver ? "--driver" : "the driver setting", validDrivers: offeredDrivers(session.props) });
   return driver;
 }
 
 /** `--driver`, the app's setting, the driver a server's URL names ({@link driverOfUrl}), else the default; unchecked: for a command's defaults before it runs (`adopt`'s map). */
-export function chooseDriver(
-  flags: GlobalFlags,
-  props: Pick<CreateCliProps<MigrationRegistry>, "driver" | "drivers" | "database" | "url">,
-  env: Readonly<Record<string, string | undefined>>,
-): CliDriverName {
+export function chooseDriver(flags: GlobalFlags, props: Pick<CreateCliProps<MigrationRegistry>, "driver" | "drivers" | "database" | "url">): CliDriverName {
   const offered = offeredDrivers(props);
-  return setting(flags.driver, props.driver) ?? driverOfUrl(flags, props, env, offered) ?? defaultDriverOf(offered);
+  return setting(flags.driver, props.driver) ?? driverOfUrl(flags, props, offered) ?? defaultDriverOf(offered);
 }
 
 /** Whether `error` is a config setting naming an environment variable that is not set ({@link configVariableUnsetError}). */
@@ -106,14 +102,9 @@ export function isUnsetVariable(error: unknown): error is StepwiseError<"USAGE">
  * When nothing names a driver, a server's URL does: `--url` by its scheme ({@link driverOfScheme}), among the drivers offered; else the app's `url` when it sets no `database`, for `pg` only.
  * A PostgreSQL `url` is the dialect's, which `create`'s template and `gen --check`'s replay follow too; a libSQL one they cannot tell from the config, so that project names its driver. `--db`
  * names a SQLite file, so with it nothing is inferred (a PostgreSQL project's `--db` then meets the registry-dialect refusal, whose fix is a SQLite registry). A `url` setting naming a variable
- * that is not set is not configured while `DATABASE_URL` names the database (a two-dialect app's SQLite side), and that error when it does not either.
+ * that is not set names no driver: the SQLite default takes it as not configured, and its "No database given" names the variable.
  */
-function driverOfUrl(
-  flags: GlobalFlags,
-  props: Pick<CreateCliProps<MigrationRegistry>, "database" | "url">,
-  env: Readonly<Record<string, string | undefined>>,
-  offered: readonly string[],
-): CliDriverName | null {
+function driverOfUrl(flags: GlobalFlags, props: Pick<CreateCliProps<MigrationRegistry>, "database" | "url">, offered: readonly string[]): CliDriverName | null {
   if (flags.db !== undefined) return null;
   if (flags.url !== undefined) return driverOfScheme(flags.url, offered);
   if (valueOf(props.database) != null) return null;
@@ -121,7 +112,7 @@ function driverOfUrl(
   try {
     url = valueOf(props.url);
   } catch (error) {
-    if (!isUnsetVariable(error) || !env.DATABASE_URL?.trim()) throw error;
+    if (!isUnsetVariable(error)) throw error;
     return null;
   }
   return url == null || driverOfScheme(url, offered) !== "pg" ? null : "pg";
@@ -181,6 +172,8 @@ interface DatabaseSetting {
   readonly source: string;
   /** For a SQLite driver: the driver that opens the app's `url` setting when that names a server instead of a file, which "No database given" then names. */
   readonly urlDriver?: CliDriverName | null;
+  /** For a SQLite driver: the app's `url` setting naming a variable that is not set (that error's fields), which "No database given" then names. */
+  readonly unsetVariable?: StepwiseError<"USAGE">["details"] | null;
 }
 
 /** Refuses the flags of the other kind of driver (`--db` for a URL driver, `--url` for a SQLite one) and pg's own flags for the others. */
@@ -205,12 +198,12 @@ function sqliteSetting({ session, flags }: CommandScope): DatabaseSetting {
   const database = valueOf(props.database);
   if (database != null) return { value: database, source: settingName(props, "database") };
   // The app's url when that names a SQLite file (as DATABASE_URL may; the file libsql-client would open), before DATABASE_URL: the app's setting wins over the environment.
-  const url = configuredUrl(props);
+  const { url, unsetVariable } = configuredUrl(props);
   const file = url != null && namesSqliteFile(url);
   const fromUrl = file ? databasePathFromUrl(url, settingName(props, "url")) : null;
   if (fromUrl !== null) return { value: fromUrl, source: settingName(props, "url") };
   const urlDriver = url == null || file ? null : driverOfScheme(url, offeredDrivers(props));
-  return { value: databasePathFromUrl(session.output.io.env.DATABASE_URL), source: "DATABASE_URL", urlDriver };
+  return { value: databasePathFromUrl(session.output.io.env.DATABASE_URL), source: "DATABASE_URL", urlDriver, unsetVariable };
 }
 
 /** A URL driver's database: `--url`, else the app's `url`, else `DATABASE_URL`. */
@@ -234,25 +227,29 @@ function serverTarget({ session }: CommandScope, driver: CliDriverName, { value,
 }
 
 /** The SQLite file `setting` names, checked; `null` with `optional` for a fleet's pattern that names no one file. */
-function sqliteTarget(scope: CommandScope, driver: CliDriverName, { value, source, urlDriver: server = null }: DatabaseSetting, optional: boolean): DatabaseTarget | null {
+function sqliteTarget(scope: CommandScope, driver: CliDriverName, { value, source, urlDriver: server = null, unsetVariable = null }: DatabaseSetting, optional: boolean): DatabaseTarget | null {
   const { session } = scope;
   const { props } = session;
   if (value == null) {
     const env = session.output.io.env;
     const searched = props.databaseSearched?.() ?? (props.database === undefined ? [] : [{ place: "the app's database setting", found: "no path (null)" }]);
-    const looked = [{ place: "--db", found: "not given" }, ...searched, { place: "DATABASE_URL", found: env.DATABASE_URL === undefined ? "not set" : "blank" }];
+    const variable = unsetVariable?.variable;
+    const unset = variable === undefined ? [] : [{ place: settingName(props, "url"), found: `names \${${variable}}, and ${variable} is not set (or is blank)` }];
+    const looked = [{ place: "--db", found: "not given" }, ...searched, ...unset, { place: "DATABASE_URL", found: env.DATABASE_URL === undefined ? "not set" : "blank" }];
     const sqliteFix = props.extend
       ? `pass --db <path>, set "database" in the stepwise config (such as "stepwise": {"database": "data/app.db"} in package.json), or set DATABASE_URL to a SQLite path`
       : "pass --db <path>, or set DATABASE_URL to a SQLite path";
+    const fileFix = variable === undefined ? sqliteFix : `set ${variable}, which ${settingName(props, "url")} names (a SQLite path, or a server's URL); or ${sqliteFix}`;
     // A url setting naming a server is set, but only a driver named for it opens it: the SQLite advice alone would send a libSQL project to invent a file.
     const fix =
       server === null
-        ? sqliteFix
+        ? fileFix
         : `${settingName(props, "url")} is a server's URL, which the ${server} driver opens and the ${driver} driver does not: name that driver (${props.extend ? `"driver": "${server}" in the stepwise config, or ` : ""}--driver ${server}); for a SQLite file, ${sqliteFix}`;
     throw withFix(
       new StepwiseError("USAGE", `No database given: ${fix}. Looked at:\n${looked.map((lookup) => `  ${lookup.place}: ${lookup.found}`).join("\n")}`, {
         searched: looked,
         ...(server !== null && { urlDriver: server }),
+        ...unsetVariable,
       }),
       fix,
     );
@@ -276,12 +273,12 @@ function settingName(props: CreateCliProps<MigrationRegistry>, key: "database" |
   return props.extend ? `the config's "${key}"` : `the ${key} setting`;
 }
 
-/** The app's `url` setting, or `null` when it names an environment variable that is not set: not configured, for a SQLite driver. */
-function configuredUrl(props: CreateCliProps<MigrationRegistry>): string | null | undefined {
+/** The app's `url` setting; `null` when it names an environment variable that is not set (`unsetVariable`): not configured, for a SQLite driver. */
+function configuredUrl(props: CreateCliProps<MigrationRegistry>): { url: string | null | undefined; unsetVariable: StepwiseError<"USAGE">["details"] | null } {
   try {
-    return valueOf(props.url);
+    return { url: valueOf(props.url), unsetVariable: null };
   } catch (error) {
-    if (isUnsetVariable(error)) return null;
+    if (isUnsetVariable(error)) return { url: null, unsetVariable: error.details };
     throw error;
   }
 }
