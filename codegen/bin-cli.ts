@@ -237,9 +237,13 @@ function addBuildCommands(run: BinRun, program: Command, context: CliContext): v
     .option("--json", "print the outcome as JSON (ok, status, problems with code, file, line and message) instead of lines")
     .addOption(new Option("--watch", "keep running: regenerate on every change of the migrations folder; a failed run keeps the old registry (Ctrl-C stops)").conflicts(["check", "json"]))
     .action(async (flags: GenFlags, command: Command) => {
-      if (flags.base !== undefined && !flags.check) throw usageError("--base compares with another branch and writes nothing: use it with --check.");
-      if (flags.requireReplay && !flags.check) throw usageError("--require-replay makes gen --check fail when its replay cannot run: use it with --check.");
-      if (flags.requireReplay && !flags.replay) throw usageError("--require-replay and --no-replay contradict each other: pass one of them.");
+      if (flags.base !== undefined && !flags.check) throw withFix(usageError("--base compares with another branch and writes nothing: use it with --check."), "add --check, or leave out --base");
+      if (flags.requireReplay && !flags.check) {
+        throw withFix(usageError("--require-replay makes gen --check fail when its replay cannot run: use it with --check."), "add --check, or leave out --require-replay");
+      }
+      if (flags.requireReplay && !flags.replay) {
+        throw withFix(usageError("--require-replay and --no-replay contradict each other: pass one of them."), "leave out --require-replay or --no-replay");
+      }
       await runGen(run, flags, settingsOf(flags, "stepwise gen", command), context, command);
     });
 

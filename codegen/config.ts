@@ -48,7 +48,7 @@ export function findProjectRoot(startDir: string): string {
 
 function parseDialect(value: string, where: string): SqlDialect {
   if ((DIALECTS as readonly string[]).includes(value)) return value as SqlDialect;
-  throw usageError(`Unknown dialect ${JSON.stringify(value)} (${where}); the dialects are ${DIALECTS.join(", ")}.`);
+  throw withFix(usageError(`Unknown dialect ${JSON.stringify(value)} (${where}); the dialects are ${DIALECTS.join(", ")}.`), `use one of the dialects (${DIALECTS.join(", ")}) in ${where}`);
 }
 
 /**
@@ -80,14 +80,19 @@ function readConfigFile(projectRoot: string): ConfigFile {
   const packagePath = path.join(projectRoot, "package.json");
   const fromFile = existsSync(configPath) ? readJsonFile(configPath) : undefined;
   const fromPackage = existsSync(packagePath) ? (readJsonFile(packagePath) as { stepwise?: unknown } | null)?.stepwise : undefined;
-  if (fromFile !== undefined && fromPackage !== undefined) throw usageError(`Both ${CONFIG_FILE_NAME} and the "stepwise" key of package.json configure stepwise; keep one of them.`);
+  if (fromFile !== undefined && fromPackage !== undefined) {
+    throw withFix(
+      usageError(`Both ${CONFIG_FILE_NAME} and the "stepwise" key of package.json configure stepwise; keep one of them.`),
+      `keep one config: remove ${configPath}, or the "stepwise" key of ${packagePath}`,
+    );
+  }
   const source = fromFile !== undefined ? CONFIG_FILE_NAME : `the "stepwise" key of package.json`;
   const file = fromFile !== undefined ? configPath : packagePath;
   // `null` is a config too (a wrong one), not "no config".
   const raw = fromFile !== undefined ? fromFile : fromPackage;
   if (raw === undefined) return { config: {}, file: null, source };
   const isObject = (value: unknown): value is object => value !== null && typeof value === "object" && !Array.isArray(value);
-  if (!isObject(raw)) throw usageError(`${source} must be an object such as {"database": "data/app.db"}.`);
+  if (!isObject(raw)) throw withFix(usageError(`${source} must be an object such as {"database": "data/app.db"}.`), `make ${source} (in ${file}) an object such as {"database": "data/app.db"}`);
   const example = `{"postgres": {"migrationsDir": "migrations/postgres", "registryFile": "generated/registry.postgres.ts"}}`;
   /** Checks `settings` against `keys`: each a non-empty string, except `dialects`, an object of dialects' paths. */
   const check = (settings: object, keys: readonly string[], where: (key: string) => string, known: string): void => {
@@ -106,7 +111,10 @@ function readConfigFile(projectRoot: string): ConfigFile {
       if (key !== "dialects") {
         // An empty tableName is left to the history store, which refuses it as INVALID_TABLE_NAME as it does --table "" and the library's option.
         if (typeof value !== "string" || (value === "" && key !== "tableName")) {
-          throw new StepwiseError("USAGE", `Setting ${where(key)} must be a non-empty string, not ${JSON.stringify(value)}.`, { setting: key, configFile: file });
+          throw withFix(
+            new StepwiseError("USAGE", `Setting ${where(key)} must be a non-empty string, not ${JSON.stringify(value)}.`, { setting: key, configFile: file }),
+            `make ${where(key)} a non-empty string, or remove it (in ${file})`,
+          );
         }
         // Taken as written, "${DB_FILE}" would name a file of that name, created and migrated by `up`.
         const variable = key === "url" ? undefined : /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/.exec(value)?.[1];
@@ -120,10 +128,12 @@ function readConfigFile(projectRoot: string): ConfigFile {
         }
         continue;
       }
-      if (!isObject(value)) throw usageError(`Setting "dialects" in ${source} must be an object such as ${example}.`);
+      if (!isObject(value)) throw withFix(usageError(`Setting "dialects" in ${source} must be an object such as ${example}.`), `make "dialects" in ${file} an object such as ${example}`);
       for (const [name, paths] of Object.entries(value)) {
         parseDialect(name, `"dialects" in ${source}`);
-        if (!isObject(paths)) throw usageError(`Setting "dialects"."${name}" in ${source} must be an object such as ${example}.`);
+        if (!isObject(paths)) {
+          throw withFix(usageError(`Setting "dialects"."${name}" in ${source} must be an object such as ${example}.`), `make "dialects"."${name}" in ${file} an object such as ${example}`);
+        }
         check(paths, DIALECT_PATH_KEYS, (pathKey) => `"dialects"."${name}"."${pathKey}" in ${source}`, "a dialect's settings are");
       }
     }
@@ -148,7 +158,9 @@ export function resolveSettings(projectRoot: string, flags: StepwiseConfig = {},
   const { config, source } = read;
   const topLevelDialect = config.dialect ?? DEFAULT_DIALECT;
   const dialect = flags.dialect === undefined ? parseDialect(topLevelDialect, `"dialect" in ${source}`) : parseDialect(flags.dialect, "--dialect");
-  if (config.target !== undefined && config.target !== "d1") throw usageError(`Setting "target" in ${source} must be one of d1, not "${config.target}".`);
+  if (config.target !== undefined && config.target !== "d1") {
+    throw withFix(usageError(`Setting "target" in ${source} must be one of d1, not "${config.target}".`), `set "target" to "d1" in ${source}, or remove it`);
+  }
   // As written: a dialect the flag overrode may be one stepwise does not know, and owns no paths then.
   const [own, topLevel] = [config.dialects?.[dialect] ?? {}, dialect === topLevelDialect ? config : {}];
   const migrationsDir = flags.migrationsDir ?? own.migrationsDir ?? topLevel.migrationsDir;
@@ -221,8 +233,11 @@ export function runtimeConfig(projectRoot: string, env: Readonly<Record<string, 
     driver: () => {
       const driver = configDriver(file());
       if (driver === null || !WORKER_DRIVERS.includes(driver)) return driver as CliDriverName | null;
-      throw usageError(
-        `The config's driver is "${driver}", which runs only inside a Cloudflare Worker: the stepwise bin cannot open it. Pass --driver and --db for a local copy of the database (such as --driver sql-js --db <the .sqlite file wrangler keeps under .wrangler/state>).`,
+      throw withFix(
+        usageError(
+          `The config's driver is "${driver}", which runs only inside a Cloudflare Worker: the stepwise bin cannot open it. Pass --driver and --db for a local copy of the database (such as --driver sql-js --db <the .sqlite file wrangler keeps under .wrangler/state>).`,
+        ),
+        "pass --driver and --db for a local copy of the database (such as --driver sql-js --db <the .sqlite file wrangler keeps under .wrangler/state>)",
       );
     },
     databaseSearched: () => describeConfigLookup(projectRoot),
@@ -254,8 +269,11 @@ function rootFileUrl(url: string, projectRoot: string): string {
 /** The config's `url` with each `${NAME}` read from the environment, so a committed config holds no password (one written there is refused). */
 function expandConfigUrl(value: string, env: Readonly<Record<string, string | undefined>>, configFile: string): string {
   if (findPasswords(value).some((password) => password !== "" && !/^(\$\{[A-Za-z_][A-Za-z0-9_]*\})+$/.test(password))) {
-    throw usageError(
-      `The config's "url" holds a password, and the config is committed with the project. Write "url": "\${DATABASE_URL}" (or name the password as \${NAME}), or set PGPASSWORD, and change the password if the config was ever shared. Nothing was changed.`,
+    throw withFix(
+      usageError(
+        `The config's "url" holds a password, and the config is committed with the project. Write "url": "\${DATABASE_URL}" (or name the password as \${NAME}), or set PGPASSWORD, and change the password if the config was ever shared. Nothing was changed.`,
+      ),
+      `write "url": "\${DATABASE_URL}" in ${configFile} (or name the password as \${NAME}), or set PGPASSWORD; change the password if the config was ever shared`,
     );
   }
   const placeholder = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;

@@ -1,6 +1,7 @@
 /** The `import` command: plans the import, prints it, and with `--yes` writes it. */
 import path from "node:path";
 import type { CliContext } from "../../src/cli/cli-props.js";
+import { withFix } from "../../src/cli/error-fix.js";
 import { usageError } from "../../src/core/error-factories.js";
 import type { StepwiseSettings } from "../config.js";
 import { globToRegExp } from "./glob-pattern.js";
@@ -10,14 +11,18 @@ import { genCommandOf } from "../gen-command.js";
 
 /** Runs `stepwise import <tool> <dir>` for the bin. */
 export function runImport(tool: string, dir: string, flags: ImportFlags, settings: StepwiseSettings, context: CliContext): void {
-  if (!Object.hasOwn(IMPORT_TOOLS, tool)) throw usageError(`stepwise cannot import "${tool}" migrations; it imports ${Object.keys(IMPORT_TOOLS).join(", ")}.`);
+  const tools = Object.keys(IMPORT_TOOLS).join(", ");
+  if (!Object.hasOwn(IMPORT_TOOLS, tool)) throw withFix(usageError(`stepwise cannot import "${tool}" migrations; it imports ${tools}.`), `name one of the tools import reads: ${tools}`);
   if (flags.emptyDown !== undefined && flags.emptyDown !== "irreversible" && flags.emptyDown !== "no-op") {
-    throw usageError(`--empty-down takes irreversible or no-op, not "${flags.emptyDown}".`);
+    throw withFix(usageError(`--empty-down takes irreversible or no-op, not "${flags.emptyDown}".`), "pass --empty-down irreversible or --empty-down no-op");
   }
-  if (flags.glob !== undefined && tool !== "umzug") throw usageError(`--glob is for umzug, whose files are what the project's glob finds; ${tool} chooses its own files.`);
+  if (flags.glob !== undefined && tool !== "umzug") {
+    throw withFix(usageError(`--glob is for umzug, whose files are what the project's glob finds; ${tool} chooses its own files.`), "leave out --glob");
+  }
   if (flags.glob !== undefined && globToRegExp(flags.glob) === null) {
-    throw usageError(
-      `--glob "${flags.glob}" is not a pattern import reads: give the one the project's Umzug was given, with *, ?, {a,b} or [..] in its file-name part only (import reads one folder).`,
+    throw withFix(
+      usageError(`--glob "${flags.glob}" is not a pattern import reads: give the one the project's Umzug was given, with *, ?, {a,b} or [..] in its file-name part only (import reads one folder).`),
+      "pass --glob the pattern the project's Umzug was given, with *, ?, {a,b} or [..] in its file-name part only",
     );
   }
   const plan = planImport({

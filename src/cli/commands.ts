@@ -76,7 +76,9 @@ export async function up<R extends MigrationRegistry>(
   };
   // Only a backup is checked, and only a backup has copies to keep: without --backup these flags would be ignored, and the run go ahead with no snapshot.
   const backupOnly = [options.keepBackups !== undefined && "--keep-backups", dangerouslySkipIntegrityCheck && "--dangerously-skip-integrity-check"].find(Boolean);
-  if (backupOnly && backup === undefined) throw usageError(`${backupOnly} goes with --backup; without it up takes no backup and runs no integrity check.`);
+  if (backupOnly && backup === undefined) {
+    throw withFix(usageError(`${backupOnly} goes with --backup; without it up takes no backup and runs no integrity check.`), `add --backup, or leave out ${backupOnly}`);
+  }
   if (options.dryRun) {
     // A sync SQLite manager rehearses on an in-memory copy; pg and an async manager in a transaction rolled back.
     return withManager(scope, "rehearse", async (manager) => {
@@ -270,9 +272,11 @@ export async function repair<R extends MigrationRegistry>(
       return { data: result, text: describeChecksumRepair(result), exitCode: !result.applied && result.realignments.length > 0 ? 1 : 0 };
     });
   }
-  if (options.by !== undefined) throw usageError("--by names who realigned checksums; it goes with --checksums.");
+  if (options.by !== undefined) throw withFix(usageError("--by names who realigned checksums; it goes with --checksums."), "add --checksums, or leave out --by");
   const version = options.applied ?? options.forget;
-  if (version === undefined) throw usageError("repair needs --applied <version>, --forget <version> or --checksums [version].");
+  if (version === undefined) {
+    throw withFix(usageError("repair needs --applied <version>, --forget <version> or --checksums [version]."), "pass --applied <version>, --forget <version> or --checksums [version]");
+  }
   if (!options.yes) throw withFix(usageError("repair rewrites the history after you checked the database by hand; run it again with --yes to confirm."), CONFIRM_FIX);
   refuseMissingDatabase(scope, "nothing to repair");
   return withManager(scope, "write", async (manager) => {
@@ -297,7 +301,10 @@ export async function adopt<R extends MigrationRegistry>(
 ): Promise<Report> {
   refuseMissingDatabase(scope, "nothing to adopt");
   if (options.writeSql !== undefined && (options.dropOldTable || options.historyFile !== undefined)) {
-    throw usageError("--write-sql guards the SQL it writes with the old tool's table, so it takes neither --drop-old-table nor --history-file; drop the table later, by hand, on both databases.");
+    throw withFix(
+      usageError("--write-sql guards the SQL it writes with the old tool's table, so it takes neither --drop-old-table nor --history-file; drop the table later, by hand, on both databases."),
+      "leave out --drop-old-table and --history-file with --write-sql; drop the old tool's table later, by hand, on both databases",
+    );
   }
   const mapFile = options.map ?? "migrations/stepwise-import-map.json";
   let map: unknown;
@@ -307,12 +314,20 @@ export async function adopt<R extends MigrationRegistry>(
     const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "it does not exist (pass the map stepwise import wrote with --map)" : `it cannot be read as JSON (${(error as Error).message})`;
     throw new StepwiseError("ADOPT_MAP_INVALID", `${mapFile} cannot be adopted from: ${reason}.`, { file: mapFile, reason });
   }
-  if (options.historyFile !== undefined && options.dropOldTable) throw usageError("--drop-old-table drops the old tool's table; a history file (--history-file) is yours to delete once adopted.");
+  if (options.historyFile !== undefined && options.dropOldTable) {
+    throw withFix(
+      usageError("--drop-old-table drops the old tool's table; a history file (--history-file) is yours to delete once adopted."),
+      "leave out --drop-old-table, and delete the history file yourself once adopted",
+    );
+  }
   // Umzug's JSONStorage: the history is a file beside the app, read here so the safety net stays free of the file system.
   const historyFile = options.historyFile === undefined ? undefined : readHistoryFile(options.historyFile, resolvePath(scope.session, options.historyFile));
   return withManager(scope, "write", async (manager) => {
     if (options.writeSql !== undefined && manager.driver.dialect !== "sqlite")
-      throw usageError("--write-sql writes SQLite's SQL, for a copy of a D1 or Durable Object database; a PostgreSQL database is adopted in place.");
+      throw withFix(
+        usageError("--write-sql writes SQLite's SQL, for a copy of a D1 or Durable Object database; a PostgreSQL database is adopted in place."),
+        "leave out --write-sql: a PostgreSQL database is adopted in place",
+      );
     const result = await adoptDatabase(asNet(manager), map, { mapFile, dropOldTable: Boolean(options.dropOldTable), ...(historyFile && { historyFile }), oldTable: options.oldTable });
     const { writeSql } = options;
     // The copy's adoption as SQL for the database it was copied from.
@@ -374,7 +389,6 @@ export async function restore<R extends MigrationRegistry>(scope: CommandScope<R
   const operation = session.commandLine("restore");
   refuseServerBackup(scope, operation, "pg_restore");
   const databasePath = resolveTarget(scope).file!;
-  if (databasePath === ":memory:") throw usageError("Cannot restore into an in-memory database; pass --db <path>.");
   assertDriverWrites(driverOf(scope), operation);
   // restore opens the files itself, through a scratch connection of the chosen library (its openFile).
   const migrations = await loadRegistry(scope);

@@ -310,10 +310,13 @@ export function refuseMissingDatabase(scope: CommandScope, consequence: string):
 /** A config setting names an environment variable (`"url": "${DATABASE_URL}"`) that is not set, and a command needs the setting. */
 export function configVariableUnsetError(fields: { setting: string; variable: string; configFile: string }): StepwiseError<"USAGE"> {
   const { setting, variable, configFile } = fields;
-  return new StepwiseError(
-    "USAGE",
-    `The config's "${setting}" (in ${configFile}) names \${${variable}}, but ${variable} is not set (or is blank). Set ${variable}, or pass --${setting}. ${NOTHING_CHANGED}`,
-    fields,
+  return withFix(
+    new StepwiseError(
+      "USAGE",
+      `The config's "${setting}" (in ${configFile}) names \${${variable}}, but ${variable} is not set (or is blank). Set ${variable}, or pass --${setting}. ${NOTHING_CHANGED}`,
+      fields,
+    ),
+    `set ${variable}, or pass --${setting}`,
   );
 }
 

@@ -5,6 +5,7 @@ import { classifyPostgresError, describeConnectionFailure, translatePostgresErro
 import { driverCapabilityError } from "../core/driver.js";
 import { databaseUnusableError, translateSqliteError, usageError } from "../core/error-factories.js";
 import { driverNotInstalledError, driverUnknownError } from "./errors.js";
+import { withFix } from "./error-fix.js";
 import { installCommand as installCommandOf } from "../shared/install-command.js";
 import { StepwiseError } from "../core/errors.js";
 import { SyncMigrationManager } from "../core/manager.js";
@@ -279,8 +280,11 @@ function libsqlConnectionError(error: unknown, translated: unknown, local: boole
   if (translated instanceof StepwiseError) return translated;
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === "string" && code.startsWith("URL_")) {
-    return usageError(
-      `The libSQL client refused the URL's shape (${code}): write it as ${CLI_DRIVERS["libsql-client"].exampleUrl}, with authToken and tls=0|1 its only query parameters. Nothing was changed.`,
+    return withFix(
+      usageError(
+        `The libSQL client refused the URL's shape (${code}): write it as ${CLI_DRIVERS["libsql-client"].exampleUrl}, with authToken and tls=0|1 its only query parameters. Nothing was changed.`,
+      ),
+      `write the URL as ${CLI_DRIVERS["libsql-client"].exampleUrl}, with authToken and tls=0|1 its only query parameters`,
     );
   }
   const status = /\b(40[13])\b/.exec(error instanceof Error ? error.message : "")?.[1];
@@ -314,7 +318,10 @@ async function refuseIgnoredSearchPath(client: pg.ClientBase, schema: string): P
   const { rows } = await client.query<{ path: string }>("SELECT pg_catalog.current_setting('search_path') AS path");
   const path = rows[0]?.path ?? "";
   if (path.replaceAll('"', "") === schema) return;
-  throw usageError(
-    `The server did not take the search_path --schema ${schema} sets (the session has ${JSON.stringify(path)}): a connection pooler such as PgBouncer drops the "options" startup parameter. Connect to PostgreSQL itself for stepwise. Nothing was changed.`,
+  throw withFix(
+    usageError(
+      `The server did not take the search_path --schema ${schema} sets (the session has ${JSON.stringify(path)}): a connection pooler such as PgBouncer drops the "options" startup parameter. Connect to PostgreSQL itself for stepwise. Nothing was changed.`,
+    ),
+    "connect to PostgreSQL itself, not through a connection pooler, for stepwise",
   );
 }
