@@ -178,10 +178,13 @@ test("a failing canary starts no other database, and the next run goes on where 
   const fleet = (...args: string[]) => runInProcess({ migrations: registry, cwd }, ["fleet", "up", "--db", "tenants/*.db", ...args]);
   const canary = jsonOutput<Json>(await fleet("--canary", "2", "--concurrency", "1", "--json"), 1);
   assert.deepEqual([canary.stopped, canary.targets.length, canary.migrated], ["canary", 2, 1]);
+  // Those never started are counted, so the counts add up to the total, as after Ctrl-C or --fail-fast.
+  assert.deepEqual([canary.total, canary.migrated, canary.current, canary.failed, canary.notStarted], [5, 1, 0, 1, 3]);
   const text = await fleet("--canary", "2", "--concurrency", "1");
+  assert.match(text.stdout, /5 databases in .*: 0 migrated, 1 already current, 1 failed, 3 not started;/);
   assert.match(text.stdout, /Stopped: a database of the canary batch failed, so no other was started; 3 databases not started/);
   const rest = jsonOutput<Json>(await fleet("--json"), 1);
-  assert.deepEqual([rest.stopped, rest.migrated, rest.current, rest.failed], [null, 3, 1, 1]);
+  assert.deepEqual([rest.stopped, rest.migrated, rest.current, rest.failed, rest.notStarted], [null, 3, 1, 1, 0]);
 });
 
 test("a database's fix in a fleet report names the fleet's command to run again, and a one-database command with that database", async (t) => {

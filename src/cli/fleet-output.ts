@@ -150,7 +150,7 @@ function listTargets(title: string, targets: readonly FleetTargetResult[], palet
   return lines;
 }
 
-/** `fleet up` as data: how many databases were migrated, already current or failed, how many migrations were applied, and every database. */
+/** `fleet up` as data: how many databases were migrated, already current, failed or not started (`migrated + current + failed + notStarted` is `total`), how many migrations were applied, and every database started. */
 export function summarizeUp(run: { readonly results: readonly FleetTargetResult[]; readonly stopped: FleetStop | null; readonly durationMs: number; readonly venue: string; readonly total: number }) {
   const targets = run.results as TargetReport[];
   return {
@@ -164,6 +164,8 @@ export function summarizeUp(run: { readonly results: readonly FleetTargetResult[
     applied: targets.reduce((sum, target) => sum + target.steps.length, 0),
     current: targets.filter((target) => target.ok && target.steps.length === 0).length,
     failed: targets.filter((target) => !target.ok).length,
+    // A run stopped early (Ctrl-C, the canary, --fail-fast) lists only the databases it started.
+    notStarted: run.total - targets.length,
     targets,
   };
 }
@@ -171,7 +173,12 @@ export function summarizeUp(run: { readonly results: readonly FleetTargetResult[
 /** `fleet up`'s summary line, then its failures and why it stopped. */
 export function formatFleetUp(summary: ReturnType<typeof summarizeUp>, palette: Palette): string {
   const { total, stopped } = summary;
-  const parts = [`${count(summary.migrated)} migrated`, `${count(summary.current)} already current`, summary.failed > 0 ? palette.red(`${count(summary.failed)} failed`) : "0 failed"];
+  const parts = [
+    `${count(summary.migrated)} migrated`,
+    `${count(summary.current)} already current`,
+    summary.failed > 0 ? palette.red(`${count(summary.failed)} failed`) : "0 failed",
+    ...(stopped === null ? [] : [`${count(summary.notStarted)} not started`]),
+  ];
   const lines = [
     `${plural(total, "database")} in ${formatDuration(summary.durationMs)}: ${parts.join(", ")}; ${plural(summary.applied, "migration")} applied`,
     ...listTargets(
@@ -180,7 +187,7 @@ export function formatFleetUp(summary: ReturnType<typeof summarizeUp>, palette: 
       palette,
     ),
   ];
-  if (stopped !== null) lines.push("", palette.yellow(`Stopped: ${STOP_REASONS[stopped]}; ${plural(total - summary.targets.length, "database")} not started. Run it again to go on.`));
+  if (stopped !== null) lines.push("", palette.yellow(`Stopped: ${STOP_REASONS[stopped]}; ${plural(summary.notStarted, "database")} not started. Run it again to go on.`));
   return lines.join("\n");
 }
 
