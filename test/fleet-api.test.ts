@@ -248,3 +248,74 @@ test("migrateMany refuses a concurrency or canary that is no whole number, befor
   const report = await migrateMany(["x"], open);
   assert.deepEqual(report.targets[0]!.error, { code: "UNEXPECTED", message: "cannot open" });
 });
+
+test("migrateMany checks every option's type once, before opening anything, naming the value's type", async () => {
+  let opened = 0;
+  const open = () => {
+    opened++;
+    throw new Error("cannot open");
+  };
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ concurrency: "4" }, /concurrency must be a whole number of at least 1; got the string "4"/],
+    [{ canary: "2" }, /canary must be a whole number \(0: no canary\); got the string "2"/],
+    [{ failFast: "yes" }, /failFast must be true or false; got the string "yes"/],
+    [{ signal: {} }, /signal must be an AbortSignal; got an object/],
+    [{ total: -1 }, /total must be a whole number, or null; got the number -1/],
+    [{ close: 5 }, /close must be a function; got the number 5/],
+    [{ onEvent: "log" }, /onEvent must be a function; got the string "log"/],
+    [{ to: "1" }, /to must be a version: a whole number, 0 or more; got the string "1"/],
+    [{ to: 1.5 }, /to must be a version: a whole number, 0 or more; got the number 1.5/],
+    [{ transaction: "al" }, /transaction must be "each" or "all"; got the string "al"/],
+  ];
+  for (const [options, message] of cases) {
+    await assert.rejects(migrateMany(["a", "b", "c"], open, options as MigrateManyOptions), (error: Error & { code?: string }) => {
+      assert.equal(error.code, "USAGE", JSON.stringify(options));
+      assert.match(error.message, message);
+      return true;
+    });
+  }
+  assert.equal(opened, 0);
+});
+
+test("migrateMany rejects a to past the registry's newest version once, starting no other database", async (t) => {
+  const dir = makeTempDir(t);
+  const opened = { now: 0, most: 0 };
+  let calls = 0;
+  const report = migrateFiles(dir, tenants(10), { to: 99, concurrency: 2, onEvent: (event) => void (event.type === "started" && calls++) }, opened);
+  await assert.rejects(report, (error: Error & { code?: string; details?: { target: number } }) => {
+    assert.deepEqual([error.code, error.details?.target], ["INVALID_TARGET", 99]);
+    assert.match(error.message, /There is no migration 99; the versions go from 1 to 3/);
+    return true;
+  });
+  assert.ok(calls <= 2, `${calls} of 10 started`);
+  // A to the registry has still runs on each database.
+  const fine = await migrateFiles(dir, tenants(3), { to: 2 });
+  assert.deepEqual(
+    fine.targets.map((target) => [target.ok, target.toVersion]),
+    [
+      [true, 2],
+      [true, 2],
+      [true, 2],
+    ],
+  );
+});
+
+test("migrateMany opens an id given twice once, from a list or a stream", async (t) => {
+  const dir = makeTempDir(t);
+  const list = await migrateFiles(dir, ["t1", "t1", "t2", "t1"]);
+  assert.deepEqual(
+    list.targets.map((target) => target.id),
+    ["t1", "t2"],
+  );
+  async function* stream() {
+    yield* ["t3", "t2", "t3"];
+  }
+  const streamed = await migrateFiles(dir, stream());
+  assert.deepEqual(
+    streamed.targets.map((target) => [target.id, target.steps.length]),
+    [
+      ["t3", 3],
+      ["t2", 0],
+    ],
+  );
+});

@@ -4,10 +4,10 @@
  * isolated. It knows no driver: each target opens a manager from the app's own driver entry.
  */
 import { StepwiseError, type StatusProblem } from "../core/errors.js";
-import { toPlainError, translateSqliteError } from "../core/error-factories.js";
-import { optionsObject, type AppliedStep, type MigrationResult, type TransactionMode, type UpOptions } from "../core/options.js";
+import { invalidTargetError, toPlainError, translateSqliteError } from "../core/error-factories.js";
+import { optionsObject, TRANSACTION_MODES, type AppliedStep, type MigrationResult, type TransactionMode, type UpOptions } from "../core/options.js";
 import type { MigrationStatus } from "../core/planner.js";
-import { runFleet, type FleetPoolOptions, type FleetProgress, type FleetStop } from "./run-fleet.js";
+import { describeTyped, runFleet, type FleetPoolOptions, type FleetProgress, type FleetStop } from "./run-fleet.js";
 
 /** What a fleet run needs of a manager: any driver entry's, its methods returning values or promises. */
 export interface FleetManager {
@@ -45,7 +45,7 @@ export interface FleetReport {
   readonly idsError: TargetError | null;
   /** From the first target's start to the last one's end. */
   readonly durationMs: number;
-  /** A report per target started, in the order the targets came; a failed one does not stop the others unless `failFast`. */
+  /** A report per target started, in the order the targets came (an id given twice once); a failed one does not stop the others unless `failFast`. */
   readonly targets: readonly TargetReport[];
 }
 
@@ -77,8 +77,12 @@ export interface MigrateManyOptions<M = unknown> extends FleetPoolOptions {
  * own driver entry and registry, as for one database. A database that fails (locked, damaged,
  * another tool's, a failed migration) is reported with its code, and the others go on, unless
  * `failFast` or the `canary` batch says stop. Running it again after any stop applies only what is
- * still pending. A sync driver's manager blocks the thread while it works: `stepwise fleet` runs
- * those on worker threads.
+ * still pending. An id given twice is opened once. A sync driver's manager blocks the thread while it
+ * works: `stepwise fleet` runs those on worker threads.
+ *
+ * @throws `USAGE`, before any database is opened, for an unknown option or one of the wrong type or
+ * value. `INVALID_TARGET`, once, for a `to` past the registry's newest version: found on the first
+ * database opened, it starts no other.
  *
  * @example
  * import Database from "better-sqlite3";
@@ -99,17 +103,33 @@ export async function migrateMany<M extends FleetManager>(
   const known = ["to", "transaction", "onEvent", "close", "concurrency", "canary", "failFast", "signal", "total"] as const;
   // A misspelt canary or failFast would migrate the whole fleet.
   const { to, transaction, onEvent, close, ...pool } = optionsObject(options, "migrateMany", known);
+  // Checked once, before anything opens: found by each database, a wrong option would be reported once per tenant.
+  const refuse = (option: string, wanted: string, value: unknown) => new StepwiseError("USAGE", `${option} must be ${wanted}; got ${describeTyped(value)}. Nothing was run.`, { option });
+  if (to !== undefined && (!Number.isSafeInteger(to) || to < 0)) throw refuse("to", "a version: a whole number, 0 or more", to);
+  if (transaction !== undefined && !TRANSACTION_MODES.includes(transaction)) throw refuse("transaction", TRANSACTION_MODES.map((mode) => JSON.stringify(mode)).join(" or "), transaction);
+  for (const [name, value] of [
+    ["close", close],
+    ["onEvent", onEvent],
+  ] as const)
+    if (value !== undefined && typeof value !== "function") throw refuse(name, "a function", value);
   const up: UpOptions = { ...(to === undefined ? {} : { to }), ...(transaction === undefined ? {} : { transaction }) };
+  // A `to` the registry lacks is the call's mistake, the same on every database: the first database opened finds it, and the run rejects with it once.
+  let pastLatest: StepwiseError | null = null;
+  const task = async (manager: M) => {
+    if (to !== undefined) {
+      const { latestVersion } = await manager.status();
+      if (to > latestVersion) throw (pastLatest ??= invalidTargetError(to, `There is no migration ${to}; the versions go from 1 to ${latestVersion}.`));
+    }
+    return upTarget(manager, up);
+  };
   const { results, stopped, durationMs, idsFailure } = await runFleet(
-    ids,
-    (id) =>
-      runTarget(
-        id,
-        () => open(id),
-        (manager) => upTarget(manager, up),
-        close && ((manager: M) => close(manager, id)),
-      ),
-    { ...pool, total: pool.total ?? (Array.isArray(ids) ? ids.length : null) },
+    distinct(ids),
+    async (id) => {
+      const report = await runTarget(id, () => open(id), task, close && ((manager: M) => close(manager, id)));
+      if (pastLatest !== null) throw pastLatest;
+      return report;
+    },
+    { ...pool, total: pool.total ?? (Array.isArray(ids) ? new Set(ids).size : null) },
     onEvent && {
       started: (id) => onEvent({ type: "started", id }),
       finished: (target, progress) => onEvent({ type: "finished", target, ...progress }),
@@ -117,6 +137,16 @@ export async function migrateMany<M extends FleetManager>(
     },
   );
   return { ok: stopped === null && results.every((target) => target.ok), stopped, durationMs, idsError: idsFailure ? describeTargetError(idsFailure.error) : null, targets: results };
+}
+
+/** `ids` with each id once, in the order they first came: a tenant listed twice is one database, and would be opened twice at once. */
+async function* distinct(ids: Iterable<string> | AsyncIterable<string>): AsyncIterable<string> {
+  const seen = new Set<string>();
+  for await (const id of ids) {
+    if (seen.has(id)) continue;
+    seen.add(id);
+    yield id;
+  }
 }
 
 /** What a task tells about a target: `up`'s outcome here; `status` and `verify` have their own in the CLI. */

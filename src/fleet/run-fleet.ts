@@ -3,6 +3,7 @@
  * of 10,000 never has more than `concurrency` open), a canary batch first, and a stop that starts no
  * new target while those running finish.
  */
+import { describeOption } from "../core/error-factories.js";
 import { StepwiseError } from "../core/errors.js";
 
 /** Why a fleet run left targets unstarted: the canary batch had a failure, `failFast` met one, the signal aborted, or the targets' stream threw (`ids-failed`). */
@@ -50,6 +51,12 @@ export interface FleetListeners<T, R> {
   stopping?(reason: FleetStop): void;
 }
 
+/** A value as a message quotes it, with its type: the string "4" is not the number 4. */
+export function describeTyped(value: unknown): string {
+  if (typeof value === "function") return "a function";
+  return ["string", "number", "boolean", "bigint"].includes(typeof value) ? `the ${typeof value} ${describeOption(value)}` : describeOption(value);
+}
+
 /** The default number of targets worked on at once. */
 export const DEFAULT_FLEET_CONCURRENCY = 4;
 
@@ -62,7 +69,7 @@ const TURN_EVERY_MS = 50;
  * once the targets running have finished. A throw of the targets' stream stops the run as a stop does
  * (`ids-failed`, with `idsFailure`): what ran is still reported.
  *
- * @throws `USAGE` when `concurrency` is not a whole number of at least 1, or `canary` not a whole number.
+ * @throws `USAGE` when `concurrency` is not a whole number of at least 1, `canary` or `total` not a whole number, `failFast` not a boolean or `signal` not an `AbortSignal`.
  */
 export async function runFleet<T, R extends { readonly ok: boolean }>(
   targets: Iterable<T> | AsyncIterable<T>,
@@ -71,8 +78,13 @@ export async function runFleet<T, R extends { readonly ok: boolean }>(
   listeners: FleetListeners<T, R> = {},
 ): Promise<FleetRun<R>> {
   const { concurrency = DEFAULT_FLEET_CONCURRENCY, canary = 0, failFast = false, signal, total = null } = options;
-  if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new StepwiseError("USAGE", `concurrency must be a whole number of at least 1; got ${String(concurrency)}.`, {});
-  if (!Number.isSafeInteger(canary) || canary < 0) throw new StepwiseError("USAGE", `canary must be a whole number (0: no canary); got ${String(canary)}.`, {});
+  const refuse = (option: string, wanted: string, value: unknown) => new StepwiseError("USAGE", `${option} must be ${wanted}; got ${describeTyped(value)}. Nothing was run.`, { option });
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw refuse("concurrency", "a whole number of at least 1", concurrency);
+  if (!Number.isSafeInteger(canary) || canary < 0) throw refuse("canary", "a whole number (0: no canary)", canary);
+  if (typeof failFast !== "boolean") throw refuse("failFast", "true or false", failFast);
+  // By its shape: a signal made in another realm (a test environment's, a polyfill's) is no instance of this one's AbortSignal.
+  if (signal !== undefined && typeof (signal as Partial<AbortSignal> | null)?.aborted !== "boolean") throw refuse("signal", "an AbortSignal", signal);
+  if (total !== null && (!Number.isSafeInteger(total) || total < 0)) throw refuse("total", "a whole number, or null", total);
   const iterator = Symbol.asyncIterator in targets ? targets[Symbol.asyncIterator]() : targets[Symbol.iterator]();
   const started = performance.now();
   const results: R[] = [];
