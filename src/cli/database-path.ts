@@ -202,7 +202,10 @@ function refuseUrlQuery(url: string, source: string): void {
   const rest = url.slice(at);
   const pairs = rest.startsWith("?") ? rest.slice(1).replace(/#.*$/, "").split("&") : [];
   if (!rest.includes("#") && pairs.every((pair) => pair === "" || pair === "mode=rwc")) return;
-  const names = pairs.filter((pair) => pair !== "" && pair !== "mode=rwc").map((pair) => pair.replace(/=.*$/, ""));
+  const names = pairs
+    .filter((pair) => pair !== "" && pair !== "mode=rwc")
+    // A bare value or an escaped name may be a secret: named only as "a parameter".
+    .map((pair) => /^[A-Za-z_][A-Za-z0-9_.-]{0,39}=/.exec(pair)?.[0].slice(0, -1) ?? "a parameter");
   const part = names.length > 0 ? `query parameters (${names.join(", ")})` : "a fragment (#…)";
   throw refusal(
     `${source} is a SQLite URL with ${part}, which stepwise does not honour: it opens the file the URL names, read-write, whatever a parameter says (mode=ro would be written to, mode=memory created on disk).`,
