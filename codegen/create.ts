@@ -9,7 +9,7 @@ import { StepwiseError } from "../src/core/errors.js";
 import type { SqlDialect } from "../src/core/types.js";
 import { makeFolders } from "../src/safety/backup.js";
 import { dialectOfEntry, entrySpecifier, type DriverEntry } from "../src/shared/package-name.js";
-import { DOWN_MARKER, EMPTY_MARKER, TEMPLATE_PLACEHOLDER, UP_MARKER } from "../src/shared/sql-markers.js";
+import { DOWN_MARKER, EMPTY_MARKER, findHiddenMarkers, TEMPLATE_PLACEHOLDER, UP_MARKER } from "../src/shared/sql-markers.js";
 import { describeBrokenLink, findBrokenLink } from "./broken-link.js";
 import type { Target } from "./config.js";
 import { formatMigrationFileName, heldVersion, parseMigrationFileName, toSnakeCaseName, versionWidthOf, type MigrationKind } from "./migration-file.js";
@@ -48,7 +48,7 @@ export interface CreateMigrationResult {
  * Creates the migration after the highest version any entry of the folder holds (a refused name's too, as `gen` counts it). Runs at the same time on one folder each get their own version:
  * each writes its file, then withdraws and tries again if another entry holds the same version.
  *
- * @throws `USAGE` when the description leaves no usable name.
+ * @throws `USAGE` when the description leaves no usable name, or (for SQL) holds a marker `gen` would refuse in its comment.
  * @throws `FILE_WRITE_FAILED` when the migration cannot be written in full, or other runs kept taking its version; nothing is then left behind.
  * @throws `VERSIONS_EXHAUSTED` when an entry of the folder holds version 2^53 - 1 or more, so no version after it is one `gen` accepts.
  */
@@ -58,6 +58,12 @@ export async function createMigration(options: CreateMigrationOptions): Promise<
   const name = toSnakeCaseName(description);
   if (name === "") {
     throw usageError(`"${options.description}" gives no usable file name (a name keeps only the letters a-z and digits 0-9); describe the change in words, such as "add email to contacts".`);
+  }
+  const hidden = kind === "sql" ? findHiddenMarkers(`-- description: ${description}`, true)[0] : undefined;
+  if (hidden !== undefined) {
+    throw usageError(
+      `"${options.description}" holds "${hidden.marker.slice(3)}", which gen refuses inside the description's comment (it would read as a marker that comment swallows); describe the change without it.`,
+    );
   }
   const dialect = options.dialect ?? "sqlite";
   // A TypeScript template is written for the project's driver when it runs this dialect, else the dialect's (D1 for a D1 target).

@@ -158,7 +158,6 @@ test("create --sql writes a description holding line breaks or a NUL as one comm
     ["a\r\nb", "a b"],
     ["a\n\nb", "a b"],
     ["a\0b", "a b"],
-    ["a\r-- migrate:down", "a -- migrate:down"],
   ]);
   for (const dialect of ["sqlite", "postgres"] as const) {
     for (const [description, expected] of descriptions) {
@@ -180,6 +179,23 @@ test("createMigration throws a `USAGE` for a description with no usable words", 
       (error: unknown) => error instanceof StepwiseError && error.is("USAGE") && error.code === "USAGE",
     );
   }
+});
+
+test("create --sql refuses (USAGE) a description holding a marker, which gen would refuse in its comment as one the comment swallows, and writes nothing", async (t) => {
+  const project = createTestProject(t);
+  for (const dialect of ["sqlite", "postgres"] as const) {
+    for (const description of ["a\r-- migrate:down", "add t\u2028-- migrate:down", "how to Migrate:Up safely"]) {
+      await assert.rejects(
+        createMigration({ projectRoot: project.root, migrationsDir: project.migrationsDir, registryFile: project.registryFile, description, kind: "sql", dialect }),
+        (error: unknown) => error instanceof StepwiseError && error.is("USAGE"),
+        `${dialect} ${JSON.stringify(description)}`,
+      );
+    }
+  }
+  assert.equal(existsSync(project.migrationsDir) ? readdirSync(project.migrationsDir).length : 0, 0);
+  // A TypeScript migration's description is a string: nothing there is read as a marker.
+  const created = await createMigration({ projectRoot: project.root, migrationsDir: project.migrationsDir, registryFile: project.registryFile, description: "a -- migrate:down", kind: "ts" });
+  assert.equal(created.file, "migrations/001_a_migrate_down.ts");
 });
 
 /** The versions of the folder's migration files, in name order. */

@@ -100,6 +100,78 @@ test("marker and flag look-alikes are refused whatever the case or separators", 
   assert.deepEqual(problemsOf("-- migrate:up\n-- Foreign keys are checked by the app\nCREATE TABLE t (a);\n"), []);
 });
 
+test("a marker a comment swallows is SQL_MISPLACED_MARKER at its line and column in both dialects, whatever precedes it on its line; one in a string, a dollar-quoted body or starting a later line of a block comment is text", () => {
+  const hiders = ["\u2028", "\u2029", "\u0085", "\f", "\v", " see ", "\t".repeat(40), " \u2028 "];
+  const shapes = [
+    (hider: string, marker: string) => `CREATE TABLE a (x TEXT); -- create a${hider}-- ${marker}`,
+    (hider: string, marker: string) => `-- end of up${hider}-- ${marker}`,
+    (hider: string, marker: string) => `CREATE TABLE b (x TEXT); /* note${hider}-- ${marker} */`,
+    (hider: string, marker: string) => `/* a note\n that ends here${hider}-- ${marker} */`,
+  ];
+  for (const dialect of ["sqlite", "postgres"] as const) {
+    for (const hider of hiders) {
+      for (const [index, shape] of shapes.entries()) {
+        for (const marker of ["migrate:down", "Migrate:Down", "migrate : down", "migr\u0430te:down"]) {
+          const hidden = shape(hider, marker);
+          const source = `-- migrate:up\nCREATE TABLE t (x TEXT);\n${hidden}\nDROP TABLE t;\n`;
+          const lines = hidden.split("\n");
+          const where = { line: 2 + lines.length, column: lines.at(-1)!.indexOf(marker) + 1 };
+          const result = parseSqlMigrationSource(source, { dialect });
+          const label = `${dialect} ${index} ${JSON.stringify(hider)} ${marker}`;
+          assert.deepEqual(result.ok ? [] : result.problems.map(({ code, line, column }) => ({ code, line, column })), [{ code: "SQL_MISPLACED_MARKER", ...where }], label);
+        }
+      }
+    }
+    // A hidden up marker: the file's missing up is that problem, not three.
+    const up = parseSqlMigrationSource("-- description: items\u2028-- migrate:up\nCREATE TABLE t (x TEXT);\n", { dialect });
+    assert.deepEqual(up.ok ? [] : up.problems.map(({ code, line, column }) => ({ code, line, column })), [{ code: "SQL_MISPLACED_MARKER", line: 1, column: 26 }], dialect);
+    // The first line of a block comment is the line it opens on.
+    const opener = parseSqlMigrationSource("-- migrate:up\nCREATE TABLE t (x TEXT);\n/* migrate:down\nDROP TABLE t;\n*/\n", { dialect });
+    assert.deepEqual(opener.ok ? [] : opener.problems.map(({ code, line, column }) => ({ code, line, column })), [{ code: "SQL_MISPLACED_MARKER", line: 3, column: 4 }], dialect);
+  }
+  // A lone carriage return: SQLite's comment runs on through it, PostgreSQL's ends there and leaves the marker after SQL's comment.
+  const cr = "-- migrate:up\nCREATE TABLE t (x TEXT);\n-- end\r-- migrate:down\nDROP TABLE t;\n";
+  assert.deepEqual(problemsOf(cr), [{ code: "SQL_CR_LINE_BREAKS", line: 3 }]);
+  const crPostgres = parseSqlMigrationSource(cr, { dialect: "postgres" });
+  assert.deepEqual(crPostgres.ok ? [] : crPostgres.problems.map(({ code, line, column }) => ({ code, line, column })), [{ code: "SQL_MISPLACED_MARKER", line: 3, column: 8 }]);
+
+  // Text, not a marker: a string, a section commented out in a block comment, prose that names no marker.
+  const inert = [
+    "CREATE TABLE n (x TEXT DEFAULT 'a \u2028-- migrate:down');\n",
+    "/*\n-- migrate:down\n * migrate:down\n\t-- migrate:down\nDROP TABLE n;\n*/\n",
+    "CREATE TABLE n (x TEXT); -- we migrate up to five rows, then down\n",
+  ];
+  for (const dialect of ["sqlite", "postgres"] as const) {
+    for (const text of inert) {
+      const result = parseSqlMigrationSource(`-- migrate:up\nCREATE TABLE m (x TEXT);\n${text}`, { dialect });
+      assert.ok(result.ok && result.migration.downSql === null, `${dialect} ${JSON.stringify(text)}: ${JSON.stringify(result)}`);
+    }
+  }
+  const dollar = parseSqlMigrationSource(
+    "-- migrate:up\nCREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1; -- one\u2028-- migrate:down\n$$;\nCREATE FUNCTION g() RETURNS int LANGUAGE sql AS $body$ SELECT 2 /* x -- migrate:down */ $body$;\n",
+    { dialect: "postgres" },
+  );
+  assert.ok(dollar.ok && dollar.migration.downSql === null, JSON.stringify(dollar));
+});
+
+test("gen refuses a down marker hidden after a U+2028 in a comment, at its line and column, and writes no registry that would run the down's SQL during up", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_init.sql", "-- migrate:up\nCREATE TABLE t (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE t;\n");
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  const registry = readFileSync(project.registryFile);
+  for (const hider of ["\u2028", "\t".repeat(30)]) {
+    project.writeMigration("002_a.sql", `-- migrate:up\nCREATE TABLE a (x TEXT); -- create a${hider}-- migrate:down\nDROP TABLE a;\n`);
+    const gen = await runCli(["gen"], { cwd: project.root });
+    assert.equal(gen.code, 1, gen.stdout + gen.stderr);
+    assert.deepEqual(
+      parseProblemLines(gen.stderr).map(({ code, file, line, column }) => ({ code, file, line, column })),
+      [{ code: "SQL_MISPLACED_MARKER", file: "migrations/002_a.sql", line: 2, column: 40 + hider.length }],
+      JSON.stringify(hider),
+    );
+    assert.deepEqual(readFileSync(project.registryFile), registry);
+  }
+});
+
 test("each printed problem stays one line, whatever control character a file name holds", async (t) => {
   const project = createTestProject(t);
   project.writeMigration("001_init.sql", "-- migrate:up\nCREATE TABLE t (id INTEGER);\n");

@@ -470,6 +470,34 @@ test("a comment in a tool's SQL that stepwise reads as its marker, flag, descrip
   }
 });
 
+test("a migrate:down or migrate:up a comment of the tool's SQL holds after other text on its line (a U+2028 an editor draws as a line break, tabs, a block comment) is IMPORT_SOURCE_INVALID at that line in the tool's file, for every tool", async (t) => {
+  const comments = ["-- create t\u2028-- migrate:down", `-- end of up${"\t".repeat(30)}-- migrate:down`, "/* note\u2029-- migrate:up */", "/* a note\n that ends here\f-- migrate:down */"];
+  for (const [tool, make] of Object.entries(ONE_MIGRATION)) {
+    for (const comment of comments) {
+      const { files, up, first } = make(`CREATE TABLE t (x TEXT);\n${comment}\nINSERT INTO t VALUES ('a');\n`);
+      const project = projectWith(t, tool, files);
+      const error = (await importJson(project, [tool, `${tool}-migrations`, "--empty-down", "no-op"], 1)).error!;
+      assert.equal(error.code, "IMPORT_SOURCE_INVALID", `${tool}: ${comment}`);
+      assert.deepEqual(
+        error.problems!.map((problem) => [problem.file, problem.line]),
+        [[`${tool}-migrations/${up}`, first + comment.split("\n").length]],
+        `${tool}: ${comment}`,
+      );
+    }
+    // Found in the tool's file with its other near misses, in one run, not after they are fixed.
+    const { files, up, first } = make("CREATE TABLE t (x TEXT);\n-- Migrate:Down\n-- note\u2028-- migrate:down\nINSERT INTO t VALUES ('a');\n");
+    const error = (await importJson(projectWith(t, tool, files), [tool, `${tool}-migrations`, "--empty-down", "no-op"], 1)).error!;
+    assert.deepEqual(
+      error.problems!.map((problem) => [problem.file, problem.line]),
+      [
+        [`${tool}-migrations/${up}`, first + 1],
+        [`${tool}-migrations/${up}`, first + 2],
+      ],
+      tool,
+    );
+  }
+});
+
 /** Each tool's files for two migrations: `first` in a transaction, `second` run outside one by the tool's own opt-out (golang-migrate and drizzle have none on SQLite: both in one). */
 const NO_TRANSACTION_REBUILD: Record<string, { files(first: string, second: string): Record<string, string>; foreignKeysOn: boolean; second: "outside" | "inside" }> = {
   sqlx: { files: (first, second) => ({ "1_a.sql": first, "2_b.sql": `-- no-transaction\n${second}` }), foreignKeysOn: true, second: "outside" },

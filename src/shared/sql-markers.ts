@@ -47,6 +47,46 @@ export function looksLikeMarker(text: string): string | null {
   return meaning.kind === "unknown-directive" ? UP_MARKER : meaning.kind === "empty" ? EMPTY_MARKER : null;
 }
 
+/** A `migrate:up` or `migrate:down` inside a comment where it is never read as a marker (see {@link findHiddenMarkers}). */
+export interface HiddenMarker {
+  /** Where it starts in the comment's text. */
+  readonly index: number;
+  /** The marker it spells: {@link UP_MARKER} or {@link DOWN_MARKER}. */
+  readonly marker: string;
+  /** What precedes it on its line: the name of a character an editor may draw as a line break (`U+2028 (LINE SEPARATOR)`), or `null` for other text. */
+  readonly after: string | null;
+}
+
+/**
+ * Every `migrate:up` or `migrate:down` (any case, look-alike letters, spaces around the colon) in a comment's text with more than the comment's opening and blanks before it on its line. Whatever
+ * precedes it there (a character an editor draws as a line break, or prose pushing it off-screen), the comment goes on through it, so the SQL written below it as another section would run in the
+ * one above. One starting a later line of a block comment is text commented out; one starting the first line is left to the caller when `headRead` (it reads the head with
+ * {@link classifyComment} or {@link looksLikeMarker}), and found otherwise.
+ */
+export function findHiddenMarkers(comment: string, headRead: boolean): HiddenMarker[] {
+  const { folded, origins } = foldWithOrigins(comment);
+  const found: HiddenMarker[] = [];
+  for (const match of folded.matchAll(/migrat(?:e|es|ion|ions)\s*:\s*(up|down)(?![a-z0-9_])/g)) {
+    const index = origins[match.index]!;
+    const lineStart = comment.lastIndexOf("\n", index - 1) + 1;
+    const before = comment.slice(lineStart, index);
+    const breaker = [...before].findLast((char) => SHOWN_AS_LINE_BREAK.has(char));
+    if (/^[-*/\s]*$/.test(before) && breaker === undefined && (headRead || lineStart > 0)) continue;
+    found.push({ index, marker: match[1] === "up" ? UP_MARKER : DOWN_MARKER, after: breaker === undefined ? null : SHOWN_AS_LINE_BREAK.get(breaker)! });
+  }
+  return found;
+}
+
+/** Characters some editor or viewer draws as a line break, though a comment goes on through them (all but PostgreSQL's `--` comment, which a carriage return ends). */
+const SHOWN_AS_LINE_BREAK = new Map([
+  ["\u2028", "U+2028 (LINE SEPARATOR)"],
+  ["\u2029", "U+2029 (PARAGRAPH SEPARATOR)"],
+  ["\u0085", "U+0085 (NEXT LINE)"],
+  ["\r", "a carriage return"],
+  ["\f", "a form feed"],
+  ["\v", "a vertical tab"],
+]);
+
 /** The known flag an unknown one most likely meant, or `null`. */
 export function suggestFlag(flag: string): string | null {
   const key = lettersOf(flag);
@@ -121,6 +161,21 @@ function foldLookalikes(text: string): string {
   let folded = "";
   for (const char of text.normalize("NFKC")) folded += LOOKALIKES.get(char) ?? (/\s/.test(char) ? " " : char);
   return folded;
+}
+
+/** {@link foldLookalikes} in lowercase, one character at a time, with the offset in `text` each folded character comes from. */
+function foldWithOrigins(text: string): { folded: string; origins: number[] } {
+  let folded = "";
+  const origins: number[] = [];
+  let index = 0;
+  for (const char of text) {
+    // ASCII folds to itself; normalising each character of a long comment costs the seed files with one.
+    const mapped = char < "\u0080" ? char.toLowerCase() : foldLookalikes(char).toLowerCase();
+    folded += mapped;
+    for (let at = 0; at < mapped.length; at++) origins.push(index);
+    index += char.length;
+  }
+  return { folded, origins };
 }
 
 /** Each look-alike followed by the ASCII character it passes for. */

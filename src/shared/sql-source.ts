@@ -1,7 +1,7 @@
 /** Parses a SQL migration file into its sections, for codegen; in `src/` because the checksum is computed from what it returns. */
 import type { SqlDialect } from "./sql-dialect.js";
 import { checksumSqlMigration } from "./checksum.js";
-import { classifyComment, DOWN_MARKER, EMPTY_MARKER, KNOWN_FLAGS, looksLikeMarker, suggestFlag, TEMPLATE_PLACEHOLDER, UP_MARKER } from "./sql-markers.js";
+import { classifyComment, DOWN_MARKER, EMPTY_MARKER, findHiddenMarkers, KNOWN_FLAGS, looksLikeMarker, suggestFlag, TEMPLATE_PLACEHOLDER, UP_MARKER } from "./sql-markers.js";
 import { blankCopyRows, reportStatementProblems } from "./sql-statement-checks.js";
 import { findNulByte } from "./source-text.js";
 import { significantTokens } from "./sqlite-tokens.js";
@@ -43,7 +43,8 @@ export type SqlSourceProblemCode =
   | "SQL_MALFORMED_MARKER"
   /** A `-- description:` line below `-- migrate:up`, or a second one; it would be dropped without a word. Fix: Keep one `-- description:` line, above `-- migrate:up`. */
   | "SQL_MISPLACED_DESCRIPTION"
-  /** A marker written after SQL on the same line, or inside a block comment, where it is not read as one. Fix: Write the marker on a line of its own. */
+  /** A marker where it is not read as one, so the SQL below it would stay in the section above: after SQL on the same line, in a one-line block comment, or inside a comment after any other text on
+   * its line (a U+2028 LINE SEPARATOR, U+2029, U+0085 or form feed an editor may draw as a line break, or words or tabs pushing it off-screen). Fix: Write the marker at the start of a line of its own, or reword the comment. */
   | "SQL_MISPLACED_MARKER"
   /** The same flag twice on the marker line. Fix: Remove one. */
   | "SQL_DUPLICATE_FLAG"
@@ -216,6 +217,7 @@ function newScan() {
 function scanComments(tokens: readonly SqlToken[], dialect: SqlDialect, report: Report): SectionScan {
   const scan = newScan();
   tokens.forEach((token, index) => {
+    if ((token.kind === "line-comment" || token.kind === "block-comment") && !token.unterminated && reportHiddenMarkers(token, report)) scan.upLookalike = true;
     const previous = tokens[index - 1];
     const startsLine = previous === undefined || (previous.kind === "whitespace" && (previous.offset === 0 || previous.text.includes("\n")));
     if (token.kind === "line-comment" && startsLine) {
@@ -233,6 +235,22 @@ function scanComments(tokens: readonly SqlToken[], dialect: SqlDialect, report: 
     }
   });
   return scan;
+}
+
+/** Reports each marker inside a comment after other text on its line, which the comment swallows; says whether one of them is the up marker, whose absence that already explains. */
+function reportHiddenMarkers(comment: SqlToken, report: Report): boolean {
+  // scanComments reads the head of a line comment and of a one-line block comment.
+  const hidden = findHiddenMarkers(comment.text, comment.kind === "line-comment" || !comment.text.includes("\n"));
+  for (const { index, marker, after } of hidden) {
+    const lineStart = comment.text.lastIndexOf("\n", index - 1);
+    const line = comment.line + (comment.text.slice(0, index).match(/\n/g)?.length ?? 0);
+    const column = lineStart === -1 ? comment.column + index : index - lineStart;
+    const where = after === null ? "other text on its line" : `${after}, where an editor may show a line break but the comment goes on`;
+    const effect = marker === DOWN_MARKER ? "the SQL below it would run as part of up" : "the SQL below it would not be read as the up section";
+    const message = `"${marker.slice(3)}" follows ${where}, so it is not the marker "${marker}" and ${effect}; write "${marker}" at the start of a line of its own, or reword the comment`;
+    report("SQL_MISPLACED_MARKER", line, column, message);
+  }
+  return hidden.some(({ marker }) => marker === UP_MARKER);
 }
 
 /** A comment on a line of its own: a marker, an empty marker, the description, or a look-alike of one. */
