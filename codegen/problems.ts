@@ -78,7 +78,7 @@ export type ProblemCode =
   | "TS_DUPLICATE_PROPERTY"
   /** The migration has no `up`. Fix: Add `up(db) { ... }`. */
   | "TS_MISSING_UP"
-  /** `up` or `down` is not a function (or is a generator, which would run nothing when called), or names one the file assigns again or declares twice, so the function that runs may not be the one gen read. Fix: Write `up(db) { ... }`, or refer to a plain function declared once in the same file, with `const` or `function`. */
+  /** `up` or `down` is not a function (or is a generator, which would run nothing when called), names one the file assigns again or declares twice, so the function that runs may not be the one gen read, or names one nothing defines when the file runs (a `declare function` or `declare const`, overload signatures without their implementation, a method without a body). Fix: Write `up(db) { ... }`, or refer to a plain function declared once in the same file, with `const` or `function`, and its body. */
   | "TS_NOT_A_FUNCTION"
   /** `description`, `transaction` or `disableForeignKeys` is not a literal, so codegen cannot read it without running the file.
    * Fix: Write a string literal for `description`, and `true` or `false` for the flags. */

@@ -206,8 +206,27 @@ function checkMigrationFunction(property: ts.ObjectLiteralElementLike, which: "u
     );
   }
   if (!fn) return report("TS_NOT_A_FUNCTION", property, `"${which}" must be a function: write ${which}(db) { ... }, or refer to a function declared in this file`);
+  // The compiled file keeps no ambient declaration and no signature without a body: nothing would define the name when the migration runs.
+  if (isAmbient(fn)) {
+    return report("TS_NOT_A_FUNCTION", property, `"${which}" names a "declare" declaration, which the compiled file drops, so nothing defines it when the migration runs; write the function itself`);
+  }
+  if (fn.body === undefined) {
+    return report(
+      "TS_NOT_A_FUNCTION",
+      property,
+      `"${which}" has no body (a signature only, such as overloads without their implementation), so nothing defines it when the migration runs; write its body`,
+    );
+  }
   if (fn.asteriskToken) return report("TS_NOT_A_FUNCTION", property, `"${which}" is a generator, which would run nothing when called; make it a plain function`);
   return fn;
+}
+
+/** Whether `node` is part of a `declare` statement, which TypeScript's output leaves out. */
+function isAmbient(node: ts.Node): boolean {
+  for (let at: ts.Node | undefined = node; at !== undefined; at = at.parent) {
+    if (ts.canHaveModifiers(at) && ts.getModifiers(at)?.some((modifier) => modifier.kind === ts.SyntaxKind.DeclareKeyword)) return true;
+  }
+  return false;
 }
 
 /** Declared `async`, annotated to return a promise, or (by the type checker) returning one. */
@@ -244,8 +263,8 @@ function resolveFunction(property: ts.ObjectLiteralElementLike, sourceFile: ts.S
     .filter((declaration) => ts.isIdentifier(declaration.name) && declaration.name.text === name);
   if (variables.length > 1) return `"${name}", declared ${variables.length} times (the last declaration is the one that runs)`;
   if (declared.length + variables.length > 0 && isAssignedIn(sourceFile, name)) return `"${name}", which this file assigns again`;
-  // Overload signatures have no body: the implementation is the function that runs.
-  if (declared.length > 0) return declared.find((declaration) => declaration.body !== undefined) ?? declared[0];
+  // Overload signatures have no body, and a `declare function` is dropped: the implementation is the function that runs.
+  if (declared.length > 0) return declared.find((declaration) => declaration.body !== undefined && !isAmbient(declaration)) ?? declared[0];
   const initializer = variables[0]?.initializer && unwrapExpression(variables[0].initializer);
   return isFunction(initializer) ? initializer : undefined;
 }

@@ -5,7 +5,7 @@
  * the CLI runs it through the driver's async manager, `up --backup` included.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
@@ -71,6 +71,57 @@ test("gen reads the function that runs: an overload by its implementation, and a
       [6, true],
     ],
   );
+});
+
+test("an up or down that nothing defines when the file runs (a declare function or const, overload signatures alone, a method without a body) is TS_NOT_A_FUNCTION; a declare beside an implementation is the implementation", async (t) => {
+  const project = createTestProject(t);
+  const head = `import { defineMigration } from "stepwise-migrate/better-sqlite3";\n`;
+  const up = `up(db: any) { db.exec("CREATE TABLE x1 (a)"); }`;
+  const nothing = {
+    "001_declare_function.ts": `${head}declare function down(db: unknown): void;\nexport default defineMigration({ ${up}, down });\n`,
+    "002_overloads_only.ts": `${head}function down(db: unknown): void;\nfunction down(db: unknown, again: boolean): void;\nexport default defineMigration({ ${up}, down });\n`,
+    "003_declare_with_body.ts": `${head}declare function down(db: unknown): void {}\nexport default defineMigration({ ${up}, down });\n`,
+    "004_declare_const.ts": `${head}declare const up = (db: any) => { db.exec("CREATE TABLE x1 (a)"); };\nexport default defineMigration({ up });\n`,
+    "005_export_declare.ts": `${head}export declare function up(db: any): void;\nexport default defineMigration({ up });\n`,
+    "006_method_without_body.ts": `${head}export default defineMigration({\n  ${up},\n  down(db: any)\n});\n`,
+  };
+  for (const [file, text] of Object.entries(nothing)) project.writeMigration(file, text);
+  const { problems } = scanMigrations({ projectRoot: project.root, migrationsDir: project.migrationsDir });
+  assert.deepEqual(
+    problems.map((p) => [p.code, p.file, p.line]),
+    Object.entries({
+      "001_declare_function.ts": 3,
+      "002_overloads_only.ts": 4,
+      "003_declare_with_body.ts": 3,
+      "004_declare_const.ts": 3,
+      "005_export_declare.ts": 3,
+      "006_method_without_body.ts": 4,
+    }).map(([file, line]) => ["TS_NOT_A_FUNCTION", `migrations/${file}`, line]),
+  );
+
+  // Through the bin: refused, and no registry that would fail when up runs.
+  const gen = await runCli(["gen"], { cwd: project.root });
+  assert.equal(gen.code, 1, gen.stdout + gen.stderr);
+  assert.deepEqual(new Set(parseProblemLines(gen.stderr).map((problem) => problem.code)), new Set(["TS_NOT_A_FUNCTION"]));
+
+  // A declare or overload signature beside the implementation: the implementation runs, up and down alike.
+  for (const file of Object.keys(nothing)) rmSync(path.join(project.migrationsDir, file));
+  project.writeMigration(
+    "001_declared_and_implemented.ts",
+    `${head}declare function down(db: unknown): void;\nfunction down(db: any) { db.exec("DROP TABLE x1"); }\nexport default defineMigration({ ${up}, down });\n`,
+  );
+  project.writeMigration(
+    "002_overloaded.ts",
+    `${head}function up(db: any): void;\nfunction up(db: any) { db.exec("CREATE TABLE x2 (a)"); }\nexport default defineMigration({ up, down(db: any) { db.exec("DROP TABLE x2"); } });\n`,
+  );
+  assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+  const applied = await runCli(["up", "--db", "app.db"], { cwd: project.root });
+  assert.equal(applied.code, 0, applied.stdout + applied.stderr);
+  const reverted = await runCli(["down", "--db", "app.db", "--to", "0"], { cwd: project.root });
+  assert.equal(reverted.code, 0, reverted.stdout + reverted.stderr);
+  const db = new Database(path.join(project.root, "app.db"), { readonly: true });
+  t.after(() => db.close());
+  assert.deepEqual(db.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'x%'").all(), []);
 });
 
 test("gen --check reports a registry whose async mark was edited away, naming the migration", async (t) => {
