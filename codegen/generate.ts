@@ -101,8 +101,10 @@ function readPreviousRegistry(options: GenerateOptions, label: string): string |
     const what = /\.d\.[mc]?ts$/.test(options.registryFile) ? "a declaration file name, which TypeScript never compiles to JavaScript," : "no TypeScript file name,";
     return unwritable(`${label} is ${what} and the registry is TypeScript, which the app compiles; point --out (or "registryFile" in the config) at a .ts file such as generated/registry.ts`);
   }
-  if (path.resolve(path.dirname(options.registryFile)) === path.resolve(options.migrationsDir) && isMigrationLike(path.basename(options.registryFile))) {
-    return refuse("is named like a migration in the migrations folder");
+  // By real paths: through a symbolic link to the folder (or to one above it) the registry would land there all the same, and fail every later gen as a migration.
+  if (realPathOfFolder(path.dirname(options.registryFile)) === realPathOfFolder(options.migrationsDir) && isMigrationLike(path.basename(options.registryFile))) {
+    const through = path.resolve(path.dirname(options.registryFile)) === path.resolve(options.migrationsDir) ? "" : " (which its folder is, through a symbolic link)";
+    return refuse(`is named like a migration in the migrations folder${through}`);
   }
   // A link on the way that leads nowhere would fail the write with ENOENT or ELOOP, which names neither the link nor the fix.
   const broken = findBrokenLink(path.dirname(options.registryFile));

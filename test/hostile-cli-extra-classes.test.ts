@@ -373,6 +373,31 @@ test("gen --out refuses tsconfig.json and a migration-like name in the migration
   assert.equal(rewrite.code, 0, rewrite.stdout + rewrite.stderr);
 });
 
+test("gen --out naming a migration-like file in the migrations folder through a symbolic link (to the folder, to a folder above it, or with the folder given through one) is REGISTRY_UNWRITABLE, and the folder stays as it was", async (t) => {
+  const project = createTestProject(t, { fixture: "runtime/side-effects" });
+  await project.generate();
+  symlinkSync("migrations", path.join(project.root, "m2"));
+  symlinkSync(".", path.join(project.root, "root2"));
+  const before = readdirSync(project.migrationsDir).sort();
+  for (const args of [
+    ["--out", "m2/099_registry.ts"],
+    ["--out", "root2/migrations/099_registry.ts"],
+    ["--dir", "m2", "--out", "migrations/099_registry.ts"],
+    ["--out", "m2/../migrations/099_registry.ts"],
+  ]) {
+    const gen = await runCli(["gen", ...args], { cwd: project.root });
+    assert.equal(gen.code, 1, `${args.join(" ")}: ${gen.stdout}${gen.stderr}`);
+    // Through a link above the folder, the link on the registry's path is refused as well.
+    assert.deepEqual(new Set(parseProblemLines(gen.stderr).map((problem) => problem.code)), new Set(["REGISTRY_UNWRITABLE"]), args.join(" "));
+    assert.deepEqual(readdirSync(project.migrationsDir).sort(), before, args.join(" "));
+  }
+  // A registry that is no migration may still sit beside the link.
+  const beside = await runCli(["gen", "--out", "m2/registry.ts"], { cwd: project.root });
+  assert.equal(beside.code, 0, beside.stdout + beside.stderr);
+  const again = await runCli(["gen"], { cwd: project.root });
+  assert.equal(again.code, 0, again.stdout + again.stderr);
+});
+
 test("translateFolderError turns every errno into a typed StepwiseError; a dangling symlink is DATABASE_FOLDER_MISSING through the bin", async (t) => {
   for (const code of ["ENOENT", "ELOOP", "EIO", "ENOSPC", "EMLINK", undefined]) {
     const error = Object.assign(new Error("boom"), code === undefined ? {} : { code });
