@@ -52,7 +52,7 @@ const SOURCE_EXTENSION = /\.(sql|[cm]?[jt]sx?)$/i;
 
 /**
  * Classifies one entry of the migrations folder by its name. A name is migration-like when it starts with a decimal digit of any script (after stray spaces or invisible characters), or ends in
- * `.sql`; a hidden one only when the rest starts with a digit and it ends in a source extension (so an editor's `.001_init.sql.swp` is left alone). A migration-like name must follow the rules
+ * `.sql`; a hidden one only when the rest starts with a digit and it ends in a source extension (so an editor's `.001_init.sql.swp` is left alone), and never one ending in `~`, an editor's backup. A migration-like name must follow the rules
  * exactly, or it is refused: a skipped migration is the failure stepwise exists to prevent.
  *
  * @example
@@ -83,7 +83,8 @@ export function heldVersion(parsed: MigrationFileNameResult): number | null {
 export function isMigrationLike(fileName: string): boolean {
   const hasSourceExtension = SOURCE_EXTENSION.test(trimTrailingNoise(fileName));
   const startsWithDigit = LEADING_DIGITS.test(fileName.replace(INVISIBLE_NOISE, ""));
-  // An editor's autosave (`#001_init.sql#`) does not end in a source extension; its lock file is hidden.
+  // An editor's autosave (`#001_init.sql#`) does not end in a source extension; its lock file is hidden; its backup (`001_init.sql~`, Emacs's numbered `001_init.sql.~1~`) ends in a tilde.
+  if (fileName.endsWith("~")) return false;
   if (fileName.startsWith(".")) return hasSourceExtension && startsWithDigit;
   return (PUNCTUATED_VERSION.test(fileName) && hasSourceExtension) || startsWithDigit || /\.sql$/i.test(trimTrailingNoise(fileName));
 }

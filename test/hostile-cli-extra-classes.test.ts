@@ -82,9 +82,28 @@ test("a version behind any punctuation, control sequence or combining mark is re
     assert.equal(parsed.problem.version, 2, JSON.stringify(name));
     assert.match(parsed.problem.suggestedName ?? "", /^002_b\.(ts|sql)$/, JSON.stringify(name));
   }
-  for (const name of ["#002_b.sql#", ".#002_b.sql", "_helpers.ts", "README.md"]) {
+  for (const name of ["#002_b.sql#", ".#002_b.sql", "_helpers.ts", "README.md", "002_b.sql~", "002_b.ts~", "002_b.sql.~1~", "002_b.sql.~12~", ".002_b.sql~"]) {
     assert.equal(parseMigrationFileName(name).status, "ignored", JSON.stringify(name));
   }
+});
+
+test("an editor's backup of a migration (Emacs's 001_init.sql~ and numbered .~1~, vim's with backup set) is left alone by gen and create, in the folder and below it", async (t) => {
+  const project = createTestProject(t);
+  project.writeMigration("001_init.sql", "-- migrate:up\nCREATE TABLE t (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE t;\n");
+  project.writeMigration(
+    "002_items.ts",
+    'import { defineMigration } from "stepwise-migrate/better-sqlite3";\nexport default defineMigration({ up(db) { db.exec("CREATE TABLE items (id INTEGER)"); } });\n',
+  );
+  for (const name of ["001_init.sql~", "001_init.sql.~1~", "002_items.ts~", "003_next.sql~"]) writeFileSync(path.join(project.migrationsDir, name), "-- migrate:up\nSELECT 1;\n");
+  mkdirSync(path.join(project.migrationsDir, "old"));
+  writeFileSync(path.join(project.migrationsDir, "old", "004_old.sql~"), "-- migrate:up\nSELECT 1;\n");
+  const gen = await runCli(["gen", "--json"], { cwd: project.root });
+  assert.equal(gen.code, 0, gen.stdout + gen.stderr);
+  const report = JSON.parse(gen.stdout) as { problems: unknown[]; migrationCount: number; latestVersion: number };
+  assert.deepEqual([report.problems, report.migrationCount, report.latestVersion], [[], 2, 2]);
+  const created = await runCli(["create", "next", "--sql"], { cwd: project.root });
+  assert.equal(created.code, 0, created.stdout + created.stderr);
+  assert.equal(created.stdout, "migrations/003_next.sql\n");
 });
 
 test("marker and flag look-alikes are refused whatever the case or separators", () => {
