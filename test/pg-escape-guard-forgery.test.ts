@@ -168,9 +168,9 @@ test("the id checks ride on the SAVEPOINT and the RELEASE: in a guarded body's t
   const migrations = [createItems, writeNote(2, "two"), writeNote(3, "three")];
   const sent = await recordStatements(client, () => new MigrationManager(client, migrations).up());
   // Each guarded transaction, from its BEGIN to its COMMIT, as the kind of each message.
-  // The BEGIN, with the run's lock_timeout and the transaction's own hold on the run lock, is a message of its own.
+  // The BEGIN, with the server's check of the client, the run's lock_timeout and the transaction's own hold on the run lock, is a message of its own.
   const kinds = sent.map((sql) =>
-    /^BEGIN(; SET LOCAL lock_timeout = \d+)?(; SELECT CASE WHEN pg_catalog\.pg_try_advisory_xact_lock\(.*)?$/.test(sql)
+    /^BEGIN(; SET LOCAL client_connection_check_interval = \d+)?(; SET LOCAL lock_timeout = \d+)?(; SELECT CASE WHEN pg_catalog\.pg_try_advisory_xact_lock\(.*)?$/.test(sql)
       ? "BEGIN"
       : /^RELEASE SAVEPOINT "[^"]+"; SELECT pg_catalog\.pg_current_xact_id\(\)::/.test(sql)
         ? "release and read id"

@@ -13,8 +13,8 @@ import { connectFresh, connectFreshWithUrl, recordStatements } from "./support/p
 import { namedSqlEntry } from "./support/registry-builders.js";
 import { stepwiseFailure } from "./support/stepwise-failure.js";
 
-/** How stepwise opens a transaction: with the run's lock_timeout, which ends with it. */
-const BEGIN = `BEGIN; SET LOCAL lock_timeout = ${DEFAULT_LOCK_TIMEOUT_MS}`;
+/** How stepwise opens a transaction: with the server's check that the client is there, and the run's lock_timeout, which end with it. */
+const BEGIN = `BEGIN; SET LOCAL client_connection_check_interval = 1000; SET LOCAL lock_timeout = ${DEFAULT_LOCK_TIMEOUT_MS}`;
 
 const SIZE = 6;
 const registry = Array.from({ length: SIZE }, (_, index) =>

@@ -8,7 +8,7 @@ import type { CliOutput } from "./output.js";
 
 /** A failure no stepwise code threw, reported as `UNEXPECTED` in the CLI's format (the stack only with `--verbose`): it is the project's code's, not a bug of stepwise's. */
 export class AbnormalEnd extends Error {
-  override readonly name = "AbnormalEnd";
+  override readonly name: string = "AbnormalEnd";
 }
 
 /** What the running command waits on, innermost last, each with the error that names it should the process end first. */

@@ -157,6 +157,7 @@ export const FIX_OF_CODE: FixOf = {
   MISSING_DEPENDENCY: ({ installCommand }) => `run "${installCommand}"`,
   DEPENDENCY_VERSION_UNSUPPORTED: ({ installCommand }) => `run "${installCommand}"`,
   FILE_WRITE_FAILED: ({ file }) => `free disk space or make the folder of ${file} writable, and run it again`,
+  VERSIONS_EXHAUSTED: ({ migrationsDir }) => `rename the migration of ${migrationsDir} numbered 2^53 - 1 (or more) to the version after the one before it`,
   GIT_NOT_FOUND: () => `install git, or put it on the PATH`,
   NOT_A_GIT_REPOSITORY: () => `run it in a clone of the project, with the migrations folder inside it`,
   GIT_REF_NOT_FOUND: () => `fetch the branch ("git fetch origin"), or pass the one you will merge into with --base`,
