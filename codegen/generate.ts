@@ -178,22 +178,32 @@ export async function buildRegistrySource(options: Pick<GenerateOptions, "projec
 }
 
 /**
- * Where prettier may read the registry's style: the project's own files (its root and below), never a folder above it, such as a developer's home `.prettierrc` or `.editorconfig`, since the registry
- * must be the same bytes on every machine. `config`: the nearest prettier config inside the project (`file`) or, with none, its package.json (which then holds none), so prettier searches no
- * further; `editorconfig`: whether prettier's own search for `.editorconfig` files, which stops at the nearest `.git` or `.hg` (the file system's root without one), meets none above the project.
+ * Where prettier may read the registry's style: the repository that holds the project (the nearest folder at or above it with a `.git` or `.hg`: a monorepo's root config applies
+ * to its packages), else the project alone; never a folder above that, such as a developer's home `.prettierrc` or `.editorconfig`, since the registry must be the same bytes on every
+ * machine. `config`: the nearest prettier config inside that boundary (`file`) or, with none, the project's package.json (which then holds none), so prettier searches no further;
+ * `editorconfig`: whether prettier's own search for `.editorconfig` files meets none above the boundary.
  */
 async function projectFormatterConfig(
   prettier: { resolveConfigFile(file: string): Promise<string | null> },
   options: { projectRoot: string; registryFile: string },
 ): Promise<{ options: { config?: string; editorconfig: boolean }; file: string | null }> {
-  const inProject = (file: string) => !/^\.\.(\/|$)/.test(projectPath(options.projectRoot, file)) && !path.isAbsolute(projectPath(options.projectRoot, file));
+  const isRepository = (dir: string) => [".git", ".hg"].some((marker) => existsSync(path.join(dir, marker)));
+  let boundary = path.resolve(options.projectRoot);
+  for (let dir = boundary; ; dir = path.dirname(dir)) {
+    if (isRepository(dir)) boundary = dir;
+    if (isRepository(dir) || path.dirname(dir) === dir) break;
+  }
+  const inside = (file: string) => {
+    const relative = path.relative(boundary, path.resolve(file));
+    return !/^\.\.(\/|\\|$)/.test(relative) && !path.isAbsolute(relative);
+  };
   const found = await prettier.resolveConfigFile(options.registryFile);
   const packageJson = path.join(options.projectRoot, "package.json");
-  const config = found !== null && inProject(found) ? found : existsSync(packageJson) ? packageJson : undefined;
+  const config = found !== null && inside(found) ? found : existsSync(packageJson) ? packageJson : undefined;
   let editorconfig = config !== undefined;
   for (let dir = path.dirname(path.resolve(options.registryFile)); editorconfig; dir = path.dirname(dir)) {
-    if (!inProject(dir) && existsSync(path.join(dir, ".editorconfig"))) editorconfig = false;
-    if ([".git", ".hg"].some((marker) => existsSync(path.join(dir, marker))) || path.dirname(dir) === dir) break;
+    if (!inside(dir) && existsSync(path.join(dir, ".editorconfig"))) editorconfig = false;
+    if (isRepository(dir) || path.dirname(dir) === dir) break;
   }
   return { options: { ...(config === undefined ? {} : { config }), editorconfig }, file: config === found ? found : null };
 }

@@ -1,7 +1,7 @@
 /**
  * The registry is the same bytes on every machine: prettier's config and `.editorconfig` are read from
- * the project (its root and below), never from a folder above it, such as a developer's home folder,
- * with or without a `.git` at the project's root.
+ * the repository that holds the project (a monorepo's root too; the project alone without a `.git`),
+ * never from a folder above it, such as a developer's home folder.
  */
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -11,8 +11,9 @@ import { createTestProject, makeTempDir } from "./support/project.js";
 
 const migration = `-- migrate:up\nCREATE TABLE t (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE t;\n`;
 
-async function registryBytes(t: { after(fn: () => void): void }, setup: { git: boolean; above?: Record<string, string>; inside?: Record<string, string> }): Promise<string> {
+async function registryBytes(t: { after(fn: () => void): void }, setup: { git: boolean; gitAbove?: boolean; above?: Record<string, string>; inside?: Record<string, string> }): Promise<string> {
   const home = makeTempDir(t);
+  if (setup.gitAbove) mkdirSync(path.join(home, ".git"));
   for (const [name, text] of Object.entries(setup.above ?? {})) writeFileSync(path.join(home, name), text);
   const project = createTestProject(t, { parentDir: home });
   if (setup.git) mkdirSync(path.join(project.root, ".git"));
@@ -34,4 +35,10 @@ test("a prettier config or .editorconfig above the project does not change the r
     assert.equal(await registryBytes(t, { git, above: { ".prettierrc": '{ "semi": true }' }, inside: { ".prettierrc": '{ "useTabs": true, "semi": false }' } }), tabs, `both, .git: ${git}`);
     assert.notEqual(await registryBytes(t, { git, inside: { ".editorconfig": "root = true\n[*]\nindent_style = tab\n" } }), plain, `the project's .editorconfig, .git: ${git}`);
   }
+});
+
+test("a monorepo's root prettier config applies to a project inside it: the repository's files are the same on every machine", async (t) => {
+  const plain = await registryBytes(t, { git: false, gitAbove: true });
+  const tabs = await registryBytes(t, { git: false, gitAbove: true, above: { ".prettierrc": '{ "useTabs": true, "semi": false }' } });
+  assert.notEqual(tabs, plain, "the repository root's .prettierrc applies");
 });
