@@ -438,6 +438,18 @@ const ONE_MIGRATION: Record<string, (body: string) => { files: Record<string, st
   prisma: (body) => ({ files: { "20200101000000_a/migration.sql": body }, up: "20200101000000_a/migration.sql", first: 1 }),
 };
 
+/** Imports one migration whose SQL holds `comment` after its first statement: refused as IMPORT_SOURCE_INVALID, at `comment`'s `line` (1 for its first) in the tool's file alone. */
+async function assertRefusedAt(t: test.TestContext, tool: string, make: (typeof ONE_MIGRATION)[string], comment: string, line: number): Promise<void> {
+  const { files, up, first } = make(`CREATE TABLE t (x TEXT);\n${comment}\nINSERT INTO t VALUES ('a');\n`);
+  const error = (await importJson(projectWith(t, tool, files), [tool, `${tool}-migrations`, "--empty-down", "no-op"], 1)).error!;
+  assert.equal(error.code, "IMPORT_SOURCE_INVALID", `${tool}: ${comment}`);
+  assert.deepEqual(
+    error.problems!.map((problem) => [problem.file, problem.line]),
+    [[`${tool}-migrations/${up}`, first + line]],
+    `${tool}: ${comment}`,
+  );
+}
+
 test("a comment in a tool's SQL that stepwise reads as its marker, flag, description or a near miss is IMPORT_SOURCE_INVALID at its line in the tool's file, for every tool; the same text in a string or a block comment is imported and runs as the tool ran it", async (t) => {
   const comments = ["-- migrate:down", "-- migrate:up", "-- migrate:empty nothing", "-- description: x", "-- transaction:false", "-- Migrate:Down", "-- foreign_keys:off", "-- +goose Down"];
   const inert = ["INSERT INTO t VALUES ('\n-- migrate:down\n-- +goose Down\n');\n", "/*\n-- migrate:up\n-- description: x\n*/\n"];
@@ -445,15 +457,7 @@ test("a comment in a tool's SQL that stepwise reads as its marker, flag, descrip
     for (const comment of [...comments, "SELECT 1; -- migrate:down"]) {
       // dbmate and goose read their own marker lines wherever they are: a second block, which their readers refuse as the tools do.
       if ((tool === "dbmate" && comment.startsWith("-- migrate:")) || (tool === "goose" && comment.includes("+goose"))) continue;
-      const { files, up, first } = make(`CREATE TABLE t (x TEXT);\n${comment}\nINSERT INTO t VALUES ('a');\n`);
-      const project = projectWith(t, tool, files);
-      const error = (await importJson(project, [tool, `${tool}-migrations`, "--empty-down", "no-op"], 1)).error!;
-      assert.equal(error.code, "IMPORT_SOURCE_INVALID", `${tool}: ${comment}`);
-      assert.deepEqual(
-        error.problems!.map((problem) => [problem.file, problem.line]),
-        [[`${tool}-migrations/${up}`, first + 1]],
-        `${tool}: ${comment}`,
-      );
+      await assertRefusedAt(t, tool, make, comment, 1);
     }
     if (tool === "dbmate" || tool === "goose") continue;
     for (const text of inert) {
@@ -474,15 +478,7 @@ test("a migrate:down or migrate:up a comment of the tool's SQL holds after other
   const comments = ["-- create t\u2028-- migrate:down", `-- end of up${"\t".repeat(30)}-- migrate:down`, "/* note\u2029-- migrate:up */", "/* a note\n that ends here\f-- migrate:down */"];
   for (const [tool, make] of Object.entries(ONE_MIGRATION)) {
     for (const comment of comments) {
-      const { files, up, first } = make(`CREATE TABLE t (x TEXT);\n${comment}\nINSERT INTO t VALUES ('a');\n`);
-      const project = projectWith(t, tool, files);
-      const error = (await importJson(project, [tool, `${tool}-migrations`, "--empty-down", "no-op"], 1)).error!;
-      assert.equal(error.code, "IMPORT_SOURCE_INVALID", `${tool}: ${comment}`);
-      assert.deepEqual(
-        error.problems!.map((problem) => [problem.file, problem.line]),
-        [[`${tool}-migrations/${up}`, first + comment.split("\n").length]],
-        `${tool}: ${comment}`,
-      );
+      await assertRefusedAt(t, tool, make, comment, comment.split("\n").length);
     }
     // Found in the tool's file with its other near misses, in one run, not after they are fixed.
     const { files, up, first } = make("CREATE TABLE t (x TEXT);\n-- Migrate:Down\n-- note\u2028-- migrate:down\nINSERT INTO t VALUES ('a');\n");
