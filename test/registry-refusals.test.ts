@@ -194,3 +194,34 @@ test("a registry array changed after the manager was made changes nothing: the m
   assert.equal(child.status, 0, child.stderr);
   assert.deepEqual(JSON.parse(child.stdout), { steps: [1, 2], latest: 2 });
 });
+
+test("an entry edited in place after the manager was made changes nothing: the manager runs the entries it checked, each frozen", () => {
+  const entry = (version: number, upSql: string) => ({
+    kind: "sql" as const,
+    version,
+    name: `m${version}`,
+    file: `migrations/${version}.sql`,
+    description: null,
+    checksum: `c${version}`,
+    reversible: false,
+    transaction: true,
+    disableForeignKeys: false,
+    upSql,
+    downSql: null,
+  });
+  const migrations = [entry(1, "CREATE TABLE a (x INTEGER)"), entry(2, "INSERT INTO a VALUES (2)"), entry(3, "INSERT INTO a VALUES (3)")];
+  const db = new Database(":memory:");
+  const manager = new MigrationManager(db, migrations);
+  manager.up({ to: 1 });
+  Object.assign(migrations[1]!, { version: 7, upSql: "DROP TABLE a" });
+  assert.ok(manager.migrations.every((checked) => Object.isFrozen(checked)));
+  assert.deepEqual(
+    manager.up().steps.map((step) => step.version),
+    [2, 3],
+  );
+  assert.deepEqual(db.prepare("SELECT x FROM a ORDER BY x").pluck().all(), [2, 3]);
+  assert.deepEqual(
+    manager.history().map((row) => row.version),
+    [1, 2, 3],
+  );
+});
