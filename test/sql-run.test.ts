@@ -267,7 +267,7 @@ await describeEachDriver("a run of SQL migrations applied one after another", (h
       assert.equal(db.inTransaction(), false);
     }));
 
-  test("an async onEvent listener that rejects neither stops the run nor leaves an unhandled rejection", async () =>
+  test("an async onEvent listener or logger that rejects neither stops the run nor leaves an unhandled rejection", async () =>
     h.withDatabase(async (db) => {
       const unhandled: unknown[] = [];
       const record = (reason: unknown) => void unhandled.push(reason);
@@ -275,8 +275,8 @@ await describeEachDriver("a run of SQL migrations applied one after another", (h
       try {
         const manager = db.manager(
           [1, 2].map((version) => logged(version)),
-          // An async listener, typed as the void listener it is passed as.
-          { onEvent: (() => Promise.reject(new Error("telemetry down"))) as () => void },
+          // An async listener and logger, typed as the void ones they are passed as.
+          { onEvent: (() => Promise.reject(new Error("telemetry down"))) as () => void, logger: { info: (async () => Promise.reject(new Error("log sink down"))) as () => void } },
         );
         assert.deepEqual(
           (await Promise.resolve(manager.up())).steps.map((step) => step.version),

@@ -41,7 +41,7 @@ import { createProgressReporter } from "./progress.js";
 import type { ConnectionSettingsSnapshot } from "./connection-settings.js";
 import type { SchemaObject, SchemaObjectKind } from "./schema-objects.js";
 import { findInCauseChain, locateByBatch, locateByRerun, locateFromFailure, NUL_IN_SQL, recordFailedStatement, scriptOf } from "./sql-location.js";
-import { begin, callDriver, refuseOpenTransaction, changeCounter, collectWrites, commit, exec, inTransaction, isThenable, query, queryValue, rollbackQuietly, type Step } from "./step.js";
+import { begin, callDriver, refuseOpenTransaction, changeCounter, collectWrites, commit, exec, ignoreRejection, inTransaction, query, queryValue, rollbackQuietly, type Step } from "./step.js";
 import { GUARD_TABLE_PREFIX, isAutomaticRollbackError, needsEscapeGuard, type EscapeGuardRun } from "./transaction-guard.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
 import { refuseWholeRunObstacles } from "./whole-run-transaction.js";
@@ -645,10 +645,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
 
   /** Sends an event to `onEvent` and the logger. */
   emit(event: MigrationEvent): void {
-    const result: unknown = this.settings.onEvent?.(event);
-    // Not awaited (an event is a notification): an async listener's rejection, unhandled, would end the process, on the async runner mid-run.
-    if (isThenable(result)) Promise.resolve(result).catch(() => undefined);
-    if (this.settings.logger) this.settings.logger.info(describeEvent(event));
+    ignoreRejection(this.settings.onEvent?.(event));
+    if (this.settings.logger) ignoreRejection(this.settings.logger.info(describeEvent(event)));
   }
 
   /** Throws `UNMANAGED_DATABASE` when the database has tables but no history table. */

@@ -21,7 +21,7 @@ export interface MigrationManagerProps {
    * call it makes on the same connection is refused (`ASYNC_RUN_IN_PROGRESS`).
    */
   readonly onEvent?: (event: MigrationEvent) => void;
-  /** Receives one human-readable line per event. Default: none; the library never prints by itself. */
+  /** Receives one human-readable line per event, as `onEvent` does: a promise its `info` returns is not awaited, and its rejection is ignored. Default: none; the library never prints by itself. */
   readonly logger?: MigrationLogger | null;
   /** Shortest gap between two `progress` events. Default `DEFAULT_PROGRESS_INTERVAL_MS` (100); 0 sends every one. */
   readonly progressIntervalMs?: number;

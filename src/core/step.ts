@@ -55,6 +55,14 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && typeof value === "object" && typeof (value as { then?: unknown }).then === "function";
 }
 
+/**
+ * Lets a listener's result go: an event is a notification, so a promise a listener returns is not awaited, and its rejection, left unhandled, would end the process (on the async
+ * runner, mid-run).
+ */
+export function ignoreRejection(result: unknown): void {
+  if (isThenable(result)) Promise.resolve(result).catch(() => undefined);
+}
+
 /** Rolls back when a transaction is open; never throws. */
 export function* rollbackQuietly(): Step<void> {
   if (yield* inTransaction()) yield* callDriver("rollback");
