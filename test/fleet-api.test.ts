@@ -5,7 +5,7 @@
  * `concurrency` open at once, a stream of targets pulled lazily, the canary, `failFast`, an abort.
  */
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
@@ -275,6 +275,45 @@ test("migrateMany checks every option's type once, before opening anything, nami
     });
   }
   assert.equal(opened, 0);
+});
+
+test("migrateMany refuses ids that are no list or stream and an open that is no function with USAGE, opening nothing; an id that is no string stops the run as ids-failed", async (t) => {
+  for (const [ids, open, option] of [
+    [5, () => null, "ids"],
+    ["t1", () => null, "ids"],
+    [null, () => null, "ids"],
+    [["t1"], "open", "open"],
+  ] as const)
+    await assert.rejects(migrateMany(ids as never, open as never), (error: Error & { code?: string; details?: { option?: string } }) => {
+      assert.deepEqual([error.code, error.details?.option], ["USAGE", option]);
+      return true;
+    });
+  const dir = makeTempDir(t);
+  const events: string[] = [];
+  const report = await migrateFiles(dir, ["t1", null, "t2"] as never, { concurrency: 1, onEvent: (event) => void events.push(event.type) });
+  assert.deepEqual([report.stopped, report.idsError?.code], ["ids-failed", "USAGE"]);
+  assert.deepEqual(
+    report.targets.map((target) => [target.id, target.ok]),
+    [["t1", true]],
+  );
+  assert.equal(existsSync(path.join(dir, "null.db")), false);
+});
+
+test("migrateMany lets an async onEvent listener's rejection go, as the manager's listener does: the run goes on, with no unhandled rejection", async (t) => {
+  const unhandled: unknown[] = [];
+  const record = (reason: unknown) => void unhandled.push(reason);
+  process.on("unhandledRejection", record);
+  try {
+    const report = await migrateFiles(makeTempDir(t), tenants(2), { onEvent: (async () => Promise.reject(new Error("telemetry down"))) as () => void });
+    assert.deepEqual(
+      report.targets.map((target) => target.ok),
+      [true, true],
+    );
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  } finally {
+    process.off("unhandledRejection", record);
+  }
+  assert.deepEqual(unhandled, []);
 });
 
 test("migrateMany rejects a to past the registry's newest version once, starting no other database", async (t) => {

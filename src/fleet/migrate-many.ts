@@ -7,6 +7,7 @@ import { StepwiseError, type StatusProblem } from "../core/errors.js";
 import { invalidTargetError, toPlainError, translateSqliteError } from "../core/error-factories.js";
 import { optionsObject, TRANSACTION_MODES, type AppliedStep, type MigrationResult, type TransactionMode, type UpOptions } from "../core/options.js";
 import type { MigrationStatus } from "../core/planner.js";
+import { ignoreRejection } from "../core/step.js";
 import { describeTyped, runFleet, type FleetPoolOptions, type FleetProgress, type FleetStop } from "./run-fleet.js";
 
 /** What a fleet run needs of a manager: any driver entry's, its methods returning values or promises. */
@@ -62,7 +63,7 @@ export interface MigrateManyOptions<M = unknown> extends FleetPoolOptions {
   readonly transaction?: TransactionMode;
   /**
    * Receives an event as each target starts and finishes (with the run's progress), and when the run
-   * stops starting targets.
+   * stops starting targets. A promise it returns is not awaited, and its rejection is ignored.
    */
   readonly onEvent?: (
     event:
@@ -107,7 +108,10 @@ export async function migrateMany<M extends FleetManager>(
   const refuse = (option: string, wanted: string, value: unknown) => new StepwiseError("USAGE", `${option} must be ${wanted}; got ${describeTyped(value)}. Nothing was run.`, { option });
   if (to !== undefined && (!Number.isSafeInteger(to) || to < 0)) throw refuse("to", "a version: a whole number, 0 or more", to);
   if (transaction !== undefined && !TRANSACTION_MODES.includes(transaction)) throw refuse("transaction", TRANSACTION_MODES.map((mode) => JSON.stringify(mode)).join(" or "), transaction);
+  const iterable = (ids as { [Symbol.iterator]?: unknown } | null)?.[Symbol.iterator] ?? (ids as { [Symbol.asyncIterator]?: unknown } | null)?.[Symbol.asyncIterator];
+  if (typeof ids === "string" || typeof iterable !== "function") throw refuse("ids", "a list or stream of database ids (strings)", ids);
   for (const [name, value] of [
+    ["open", open],
     ["close", close],
     ["onEvent", onEvent],
   ] as const)
@@ -131,9 +135,9 @@ export async function migrateMany<M extends FleetManager>(
     },
     { ...pool, total: pool.total ?? (Array.isArray(ids) ? new Set(ids).size : null) },
     onEvent && {
-      started: (id) => onEvent({ type: "started", id }),
-      finished: (target, progress) => onEvent({ type: "finished", target, ...progress }),
-      stopping: (reason) => onEvent({ type: "stopping", reason }),
+      started: (id) => ignoreRejection(onEvent({ type: "started", id })),
+      finished: (target, progress) => ignoreRejection(onEvent({ type: "finished", target, ...progress })),
+      stopping: (reason) => ignoreRejection(onEvent({ type: "stopping", reason })),
     },
   );
   return { ok: stopped === null && results.every((target) => target.ok), stopped, durationMs, idsError: idsFailure ? describeTargetError(idsFailure.error) : null, targets: results };
@@ -143,6 +147,8 @@ export async function migrateMany<M extends FleetManager>(
 async function* distinct(ids: Iterable<string> | AsyncIterable<string>): AsyncIterable<string> {
   const seen = new Set<string>();
   for await (const id of ids) {
+    // Read as the stream yields them, so a bad id stops the run as a failing stream does (`ids-failed`) instead of opening a database named "null".
+    if (typeof id !== "string" || id === "") throw new StepwiseError("USAGE", `Each id must be a non-empty string; got ${describeTyped(id)}.`, { option: "ids" });
     if (seen.has(id)) continue;
     seen.add(id);
     yield id;
