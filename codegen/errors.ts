@@ -3,7 +3,7 @@ import { installCommand } from "../src/shared/install-command.js";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { describeThrownValue, isFull } from "../src/core/error-factories.js";
+import { describeThrownValue } from "../src/core/error-factories.js";
 import { StepwiseError, type StepwiseErrorDetails } from "../src/core/errors.js";
 import { tryOr } from "../src/shared/try-or.js";
 
@@ -101,12 +101,4 @@ export function missingPackageAdvice(cause: unknown, location: string | null): s
     `${file ?? "A migration"} imports defineMigration from "stepwise-migrate/${missing.entry}", which loads ${missing.name}, and ${missing.name} is not installed: import it from the entry of the ` +
     `driver the app migrates with (such as "stepwise-migrate/node-sqlite"; "driver" in the config makes "stepwise create" write that one), or install ${missing.name}.`
   );
-}
-
-/** `FILE_WRITE_FAILED`: `gen` or `create` could not write a file; the target is as it was and the temporary copy is gone. */
-export function fileWriteError(fields: StepwiseErrorDetails["FILE_WRITE_FAILED"] & { cause: unknown }) {
-  const { file, step, systemCode, bytesWritten, bytesExpected } = fields;
-  const fix = isFull(systemCode) ? "Free disk space (or raise the quota or file size limit) and run it again." : "Check that the folder is writable and on a healthy disk, then run it again.";
-  const message = `Could not write ${file} (${systemCode ?? "error"} during ${step}${step === "write" ? ` after ${bytesWritten} of ${bytesExpected} bytes` : ""}). Nothing was replaced: the file is as it was before, and the temporary copy was removed. ${fix}`;
-  return new StepwiseError("FILE_WRITE_FAILED", message, { file, step, systemCode, bytesWritten, bytesExpected }, { cause: fields.cause });
 }

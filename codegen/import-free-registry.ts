@@ -3,11 +3,12 @@
  * command about half its time. Anything else, and any failure here, goes through tsx.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type * as Esbuild from "esbuild";
+import { writeFileAtomic } from "../src/shared/write-file.js";
 
 /** Bumped when the transpile changes, so no older output is reused. */
 const FORMAT = "import-free-registry-1";
@@ -28,10 +29,8 @@ export async function importImportFreeRegistry(registryFile: string, cacheDir: s
     if (existsSync(`${name}.needs-tsx`)) return null;
     if (!existsSync(`${name}.mjs`)) {
       const code = await transpileImportFree(registryFile, source.toString("utf8"));
-      mkdirSync(cacheDir, { recursive: true });
-      const file = code === null ? `${name}.needs-tsx` : `${name}.mjs`;
-      writeFileSync(`${file}.${process.pid}.tmp`, code ?? "");
-      renameSync(`${file}.${process.pid}.tmp`, file);
+      // A write that fails leaves no temporary file to pile up in the cache, and no partial module to import.
+      writeFileAtomic(code === null ? `${name}.needs-tsx` : `${name}.mjs`, code ?? "");
       // Older outputs of this registry go once no process can still be about to import them.
       for (const entry of readdirSync(cacheDir)) {
         const older = path.join(cacheDir, entry);

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test, type TestContext } from "node:test";
 import Database from "better-sqlite3";
@@ -16,7 +16,7 @@ import { adoptDatabase } from "../src/safety/adopt.js";
 import type { SafetyNetManager } from "../src/safety/schema-reader.js";
 import { flywayCrc } from "./support/flyway-checksum.js";
 import { block, commandsOf, guideBlocks } from "./support/guide-blocks.js";
-import { createTestProject, fixturesDir, repoRoot, runCli, type TestProject } from "./support/project.js";
+import { createTestProject, fixturesDir, repoRoot, runCli, runCliWithFileSizeLimit, type TestProject } from "./support/project.js";
 import { caught, sqlEntry } from "./support/registry-builders.js";
 
 type Db = Database.Database;
@@ -228,6 +228,22 @@ for (const tool of Object.keys(TOOLS)) {
     assert.equal((await cli(project, tool, behind, "verify")).json.ok, true);
   });
 }
+
+test("adopt --write-sql that cannot write the whole file (a file size limit) is FILE_WRITE_FAILED naming it, and leaves the file an earlier run wrote byte for byte, with no temporary file", async (t) => {
+  const { project, source } = await importedProject(t, "diesel");
+  const db = buildAsTool(project, "diesel", source, 5);
+  const adopt = ["adopt", "--db", db, "--write-sql", "adopt.sql"];
+  const first = await runCli(adopt, { cwd: project.root });
+  assert.equal(first.code, 0, first.stderr);
+  const sqlFile = path.join(project.root, "adopt.sql");
+  const [sql, database, entries] = [readFileSync(sqlFile), readFileSync(db), readdirSync(project.root).sort()];
+  assert.ok(sql.length > 2048, "the file is bigger than the limit");
+  // Adopted already, the run writes nothing to the database: the file is the one write the limit stops.
+  const limited = await runCliWithFileSizeLimit([...adopt, "--json"], project.root, 1);
+  const { error } = JSON.parse(limited.stdout) as Json;
+  assert.deepEqual([limited.code, error.code, error.file, error.systemCode, error.bytesWritten], [1, "FILE_WRITE_FAILED", sqlFile, "EFBIG", 1024], limited.stderr);
+  assert.deepEqual([readFileSync(sqlFile).equals(sql), readFileSync(db).equals(database), readdirSync(project.root).sort()], [true, true, entries]);
+});
 
 test("adopt without --map reads the map where import wrote it: the config's migrationsDir (and a dialect's own folder), from a working folder below the project root", async (t) => {
   const project = createTestProject(t);

@@ -6,33 +6,14 @@
  * or half-written file remains, and the gen cache never vouches for bytes that are not on disk.
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import * as fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { writeFileAtomic, type AtomicWriteFileSystem } from "../codegen/write-file.js";
-import { binArgs } from "./support/compiled-bin.js";
-import { createTestProject, readBytes, runCli, type RunResult, type TestProject } from "./support/project.js";
+import { writeFileAtomic, type AtomicWriteFileSystem } from "../src/shared/write-file.js";
+import { createTestProject, readBytes, runCli, runCliWithFileSizeLimit, type TestProject } from "./support/project.js";
 import { StepwiseError } from "../src/core/errors.js";
-
-/** Runs the real bin under `ulimit -f <blocks>` (1 KiB blocks), with SIGXFSZ ignored so writes fail with EFBIG. */
-function runCliWithFileSizeLimit(args: readonly string[], cwd: string, limitKiB: number): Promise<RunResult> {
-  const script = `trap '' XFSZ; ulimit -f ${limitKiB}; exec "$@"`;
-  return new Promise((resolve, reject) => {
-    const child = spawn("bash", ["-c", script, "bash", process.execPath, ...binArgs(), ...args], {
-      cwd,
-      env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: undefined },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
 
 /** A SQL migration whose text alone is bigger than `bytes`, so the registry that inlines it is too. */
 function bulkySqlMigration(bytes: number): string {

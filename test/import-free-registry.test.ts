@@ -13,7 +13,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { createTestProject, runCli, type RunResult, type TestProject } from "./support/project.js";
+import { createTestProject, runCli, runCliWithFileSizeLimit, type RunResult, type TestProject } from "./support/project.js";
 
 const sql = (table: string) => `-- migrate:up\nCREATE TABLE ${table} (id INTEGER PRIMARY KEY, label TEXT);\n-- migrate:down\nDROP TABLE ${table};\n`;
 const TS_MIGRATION = [
@@ -174,6 +174,17 @@ test("where the cache folder cannot be written an import-free registry loads thr
   ok(await runCli(["up"], { cwd: project.root }));
   assert.deepEqual(appliedVersions(project), [1]);
   assert.ok(statSync(path.join(project.root, "node_modules", ".cache")).isFile());
+});
+
+test("under a file size limit the transpiled registry that cannot be written in full leaves no file in the cache folder, and the run goes through tsx", async (t) => {
+  const project = createTestProject(t, { packageJson: { stepwise: { database: "app.db" } } });
+  // Six migrations: a registry bigger than the limit's 1 KiB.
+  ["items", "notes", "tags", "users", "posts", "likes"].forEach((table, index) => project.writeMigration(`00${index + 1}_${table}.sql`, sql(table)));
+  ok(await runCli(["gen"], { cwd: project.root }));
+  const before = existsSync(cacheDir(project)) ? readdirSync(cacheDir(project)).sort() : [];
+  const limited = ok(await runCliWithFileSizeLimit(["status", "--json"], project.root, 1));
+  assert.equal((JSON.parse(limited.stdout) as { latestVersion: number }).latestVersion, 6);
+  assert.deepEqual(readdirSync(cacheDir(project)).sort(), before);
 });
 
 test("on a production install the bin's runtime commands refuse the TypeScript registry with MISSING_DEPENDENCY naming tsx, and create no database", async (t) => {

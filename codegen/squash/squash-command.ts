@@ -1,6 +1,6 @@
 /** The `squash` command: plans the squash, prints it, and with `--yes` deletes the migrations it replaces, writes it, and regenerates the registry. */
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, unlinkSync } from "node:fs";
 import path from "node:path";
 import type { CliContext } from "../../src/cli/cli-props.js";
 import { withFix } from "../../src/cli/error-fix.js";
@@ -10,7 +10,7 @@ import type { MigrationRegistry } from "../../src/core/types.js";
 import { generateRegistry, type GenerateResult } from "../generate.js";
 import { escapeControlCharacters, formatProblem, tryOr } from "../problems.js";
 import type { ReplayCheckOptions } from "../replay.js";
-import { writeFileAtomic } from "../write-file.js";
+import { writeFileAtomic } from "../../src/shared/write-file.js";
 import type { SquashFlags } from "./squash-help.js";
 import { kindName, planSquash, type SquashPlan } from "./squash-plan.js";
 
@@ -90,7 +90,8 @@ function restoreFiles(before: ReadonlyMap<string, Buffer | null>): void {
   for (const [file, bytes] of before)
     tryOr(() => {
       if (bytes === null) rmSync(file, { force: true });
-      else if (!existsSync(file) || !readFileSync(file).equals(bytes)) writeFileSync(file, bytes);
+      // Atomic: putting a file back on the disk that just filled up must not leave it cut short.
+      else if (!existsSync(file) || !readFileSync(file).equals(bytes)) writeFileAtomic(file, bytes);
     }, undefined);
 }
 

@@ -1,7 +1,7 @@
 /** The runtime commands: each a function of its scope and options that returns a {@link Report} (the data `--json` prints, and text); none parses or prints. */
 import { parseJson } from "../shared/source-text.js";
 import { tryOr } from "../shared/try-or.js";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { stepwiseTableNames } from "../safety/checksum-repair-log.js";
@@ -34,6 +34,7 @@ import * as format from "./format.js";
 import { assertDriverWrites, type CliManager } from "./open-database.js";
 import type { Report } from "./output.js";
 import { inCliReport, targetFlags } from "./report-error.js";
+import { writeFileAtomic } from "../shared/write-file.js";
 
 /** The next step of a command refused for want of `--yes`. */
 const CONFIRM_FIX = "run it again with --yes to confirm";
@@ -330,8 +331,8 @@ export async function adopt<R extends MigrationRegistry>(
       );
     const result = await adoptDatabase(asNet(manager), map, { mapFile, dropOldTable: Boolean(options.dropOldTable), ...(historyFile && { historyFile }), oldTable: options.oldTable });
     const { writeSql } = options;
-    // The copy's adoption as SQL for the database it was copied from.
-    if (writeSql !== undefined) writeFileSync(resolvePath(scope.session, writeSql), await manager.run(adoptionSql(manager.tableName, resolveTarget(scope).label)));
+    // The copy's adoption as SQL for the database it was copied from, written whole or not at all: a file cut short by a full disk would run part of the adoption there.
+    if (writeSql !== undefined) writeFileAtomic(resolvePath(scope.session, writeSql), await manager.run(adoptionSql(manager.tableName, resolveTarget(scope).label)));
     const old =
       options.historyFile !== undefined
         ? `${result.oldTable} is kept; delete it once ${result.tool} no longer runs`

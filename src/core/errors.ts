@@ -364,7 +364,8 @@ export interface StepwiseErrorDetails {
   /** A codegen tool is installed in a major version stepwise does not support (`package`, `installedVersion`, `supportedMajor`, `packageFile`).
    * Fix: Install the supported major version with the `installCommand` given. */
   readonly DEPENDENCY_VERSION_UNSUPPORTED: Readonly<{ package: OptionalPeer; installedVersion: string; supportedMajor: number; packageFile: string; installCommand: string }>;
-  /** `gen` or `create` could not write a file (a full disk, a quota, an I/O error, a read-only folder) at `step`. The write went to a temporary file first, so the target is as it was.
+  /** `gen`, `create`, `import`, `squash`, `rebase` or `adopt --write-sql` could not write a file (a full disk, a quota, a file size limit, an I/O error, a read-only folder) at `step`. The write went
+   * to a temporary file first, since removed, so the target is as it was.
    * `squash --yes` could not delete a migration it replaces (`step` `delete`: a file held open, a folder it may not write); it put every file back as it was.
    * Fix: Free space or make the folder writable, and run it again. */
   readonly FILE_WRITE_FAILED: Readonly<{ file: string; step: FileWriteStep; systemCode: string | null; bytesWritten: number; bytesExpected: number }>;

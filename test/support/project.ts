@@ -301,6 +301,11 @@ async function runBinInProcess(args: readonly string[], cwd: string, env: NodeJS
   return { code, signal: null, stdout, stderr };
 }
 
+/** Runs the real bin under `ulimit -f <limitKiB>` (1 KiB blocks), with SIGXFSZ ignored so a write past the limit fails with EFBIG: a real short write. A child: the limit is a process's. */
+export function runCliWithFileSizeLimit(args: readonly string[], cwd: string, limitKiB: number): Promise<RunResult> {
+  return runChild("bash", ["-c", `trap '' XFSZ; ulimit -f ${limitKiB}; exec "$@"`, "bash", cliNode(), ...binArgs(), ...args], { cwd });
+}
+
 /** Reads a file's bytes, for before/after comparisons. */
 export function readBytes(file: string): Buffer {
   return readFileSync(file);

@@ -1,14 +1,13 @@
 /**
  * Writes a file so readers see the old bytes or all the new ones, never a prefix: a temporary file in the same folder, every byte written (a short write on a full disk is retried), flushed, then
- * renamed over the target, or, for a file that must not exist yet, hard-linked to it.
+ * renamed over the target, or, for a file that must not exist yet, hard-linked to it. Every file stepwise writes outside a database goes through it: gen's registry and cache, create, import,
+ * squash, rebase and adopt's `--write-sql`.
  */
-import { randomBytes } from "node:crypto";
-import * as fs from "node:fs";
-import path from "node:path";
-import { fileWriteError } from "./errors.js";
-import type { FileWriteStep } from "../src/core/errors.js";
-import { makeFolders } from "../src/safety/backup.js";
-import { tryOr } from "./problems.js";
+import { isFull } from "../core/error-factories.js";
+import { StepwiseError, type FileWriteStep, type StepwiseErrorDetails } from "../core/errors.js";
+import { nodeCrypto, nodeFs, nodePath } from "../core/node-builtins.js";
+import { makeFolders } from "../safety/backup.js";
+import { tryOr } from "./try-or.js";
 
 /** The file system calls a write makes; tests substitute one to fail a chosen step. */
 export interface AtomicWriteFileSystem {
@@ -23,15 +22,16 @@ export interface AtomicWriteFileSystem {
 }
 
 /**
- * Replaces (or, with `exclusive`, creates: `EEXIST` when it exists, for `create`) `file` with `text` atomically, creating its folder when needed; `fileSystem` defaults to `node:fs`.
+ * Replaces (or, with `exclusive`, creates: `EEXIST` when it exists, for `create`) `file` with `text` (UTF-8) or bytes atomically, creating its folder when needed; `fileSystem` defaults to `node:fs`.
  *
  * @throws `FILE_WRITE_FAILED` when any step fails; the target is then as it was and no temporary file remains.
  */
-export function writeFileAtomic(file: string, text: string, options: { exclusive?: boolean; fileSystem?: AtomicWriteFileSystem } = {}): void {
+export function writeFileAtomic(file: string, text: string | Uint8Array, options: { exclusive?: boolean; fileSystem?: AtomicWriteFileSystem } = {}): void {
+  const [fs, path] = [nodeFs(), nodePath()];
   const io = options.fileSystem ?? fs;
-  const bytes = Buffer.from(text, "utf8");
+  const bytes = typeof text === "string" ? Buffer.from(text, "utf8") : text;
   const dir = path.dirname(file);
-  const temporary = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+  const temporary = path.join(dir, `.${path.basename(file)}.${process.pid}.${nodeCrypto().randomBytes(6).toString("hex")}.tmp`);
   let step: FileWriteStep = "create-temporary";
   let written = 0;
   let fd: number | null = null;
@@ -73,9 +73,17 @@ function linkIfAbsent(io: AtomicWriteFileSystem, temporary: string, file: string
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== "EPERM" && code !== "ENOTSUP" && code !== "ENOSYS" && code !== "EOPNOTSUPP") throw error;
-    if (fs.existsSync(file)) throw Object.assign(new Error(`${file} already exists`), { code: "EEXIST" });
+    if (nodeFs().existsSync(file)) throw Object.assign(new Error(`${file} already exists`), { code: "EEXIST" });
     io.renameSync(temporary, file);
     return;
   }
   io.rmSync(temporary, { force: true });
+}
+
+/** `FILE_WRITE_FAILED`: `file` was not replaced, and the temporary copy was removed. */
+function fileWriteError(fields: StepwiseErrorDetails["FILE_WRITE_FAILED"] & { cause: unknown }) {
+  const { file, step, systemCode, bytesWritten, bytesExpected } = fields;
+  const fix = isFull(systemCode) ? "Free disk space (or raise the quota or file size limit) and run it again." : "Check that the folder is writable and on a healthy disk, then run it again.";
+  const message = `Could not write ${file} (${systemCode ?? "error"} during ${step}${step === "write" ? ` after ${bytesWritten} of ${bytesExpected} bytes` : ""}). Nothing was replaced: the file is as it was before, and the temporary copy was removed. ${fix}`;
+  return new StepwiseError("FILE_WRITE_FAILED", message, { file, step, systemCode, bytesWritten, bytesExpected }, { cause: fields.cause });
 }
