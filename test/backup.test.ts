@@ -318,16 +318,22 @@ test("a backup folder without room is BACKUP_DISK_FULL naming it, a folder that 
   }
 
   // Under a file size limit (ulimit -f, in KiB) below the database's size, only the backup's write hits
-  // it, and SQLite says SQLITE_IOERR_WRITE, not SQLITE_FULL. A child: the limit is a process's.
+  // it, and SQLite says SQLITE_IOERR_WRITE, not SQLITE_FULL. A child: the limit is a process's. The folder
+  // has room to spare, so the fix is the limit, not space.
   const backups = path.join(dir, "limited");
-  const script = `import Database from "better-sqlite3"; import { takeBackup } from ${JSON.stringify(pathToFileURL(path.join(repoRoot, "src", "index.ts")).href)};
-import { createBetterSqlite3Driver } from ${JSON.stringify(pathToFileURL(path.join(repoRoot, "src", "drivers", "better-sqlite3.ts")).href)};
-await takeBackup(createBetterSqlite3Driver(new Database(process.argv[1])), { directory: process.argv[2], version: 1 }).catch((error) => console.log(error.code));`;
+  const url = (...parts: string[]) => JSON.stringify(pathToFileURL(path.join(repoRoot, ...parts)).href);
+  const script = `import Database from "better-sqlite3"; import { takeBackup } from ${url("src", "index.ts")};
+import { createBetterSqlite3Driver } from ${url("src", "drivers", "better-sqlite3.ts")}; import { FIX_OF_CODE } from ${url("src", "cli", "error-fix.ts")};
+await takeBackup(createBetterSqlite3Driver(new Database(process.argv[1])), { directory: process.argv[2], version: 1 })
+  .catch((error) => console.log(JSON.stringify({ code: error.code, ...error.details, fix: FIX_OF_CODE.BACKUP_DISK_FULL(error.details) })));`;
   const limited = spawnSync("bash", ["-c", 'ulimit -f 256 && exec "$@"', "bash", process.execPath, "--import", "tsx", "--input-type=module", "-e", script, file, backups], {
     cwd: repoRoot,
     encoding: "utf8",
   });
-  assert.equal(limited.stdout.trim(), "BACKUP_DISK_FULL", limited.stderr);
+  const refused = JSON.parse(limited.stdout || "{}") as { code?: string; directory?: string; availableBytes: number; neededBytes: number; fix: string };
+  assert.deepEqual([refused.code, refused.directory], ["BACKUP_DISK_FULL", backups], limited.stderr);
+  assert.ok(refused.availableBytes > refused.neededBytes);
+  assert.match(refused.fix, /file size limit/);
   assert.deepEqual(readdirSync(backups), []);
 
   // A full file system: a 256 KiB tmpfs, where mounting one is allowed.

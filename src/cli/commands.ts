@@ -7,7 +7,7 @@ import path from "node:path";
 import { stepwiseTableNames } from "../safety/checksum-repair-log.js";
 import { driverCapabilityError } from "../core/driver.js";
 import { usageError } from "../core/error-factories.js";
-import { migrationsUpTo } from "../safety/errors.js";
+import { backupRoomFix, migrationsUpTo } from "../safety/errors.js";
 import { StepwiseError } from "../core/errors.js";
 import { SyncMigrationManager } from "../core/manager.js";
 import { formatVersion } from "../core/migration-label.js";
@@ -411,7 +411,7 @@ export async function restore<R extends MigrationRegistry>(scope: CommandScope<R
     .catch((error: unknown) => {
       // A folder error's own fix names `up --backup`'s options, which a restore has not.
       if (error instanceof StepwiseError && error.is("BACKUP_FOLDER_UNWRITABLE")) throw withFix(error, `make ${error.details.directory} writable, then run the restore again`);
-      if (error instanceof StepwiseError && error.is("BACKUP_DISK_FULL")) throw withFix(error, `free space in ${error.details.directory}, then run the restore again`);
+      if (error instanceof StepwiseError && error.is("BACKUP_DISK_FULL")) throw withFix(error, `${backupRoomFix(error.details)}, then run the restore again`);
       throw error;
     })
     .finally(() => void scratch.close());

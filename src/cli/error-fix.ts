@@ -5,7 +5,7 @@
 import { adoptedHistoryIn, defaultHistoryIn, historyWriteFix, unusableSqliteFix } from "../core/error-factories.js";
 import { spell } from "../core/option-text.js";
 import type { StepwiseErrorCode, StepwiseErrorDetails } from "../core/errors.js";
-import { isNotAFolder } from "../safety/errors.js";
+import { backupRoomFix, isNotAFolder } from "../safety/errors.js";
 import { baselineCommand } from "../safety/adopt.js";
 
 /** Next steps attached where the error was made, read back when it is printed. */
@@ -151,7 +151,7 @@ export const FIX_OF_CODE: FixOf = {
   BACKUP_INVALID: () => `pick a file written by "stepwise up --backup"`,
   BACKUP_FOREIGN: ({ file }) => `pick a backup of this database, or pass --force to restore ${file} anyway`,
   BACKUP_IS_DATABASE: () => `pick a backup written by "stepwise up --backup", not the database itself`,
-  BACKUP_DISK_FULL: ({ directory }) => `free space in ${directory}, or back up to another folder (--backup <dir>)`,
+  BACKUP_DISK_FULL: (details) => `${backupRoomFix(details)}, or back up to another folder (--backup <dir>)`,
   BACKUP_FOLDER_UNWRITABLE: ({ directory, systemCode }) =>
     isNotAFolder(systemCode) ? `pass a folder to --backup: ${directory} is a file, or lies under one` : `make ${directory} writable, or pass another folder to --backup`,
   MISSING_DEPENDENCY: ({ installCommand }) => `run "${installCommand}"`,

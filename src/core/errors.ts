@@ -343,9 +343,9 @@ export interface StepwiseErrorDetails {
   /** The file offered to `restore` is the database itself (the same path, a hard link or a symlink to it). Nothing was changed.
    * Fix: Pick a backup written by `up --backup`, listed in the backup folder as `<file>.v<version>.<time>.<identity>.bak`. */
   readonly BACKUP_IS_DATABASE: Readonly<{ backupFile: string; databasePath: string }>;
-  /** The backup could not be written because its folder ran out of room (or hit a quota). The database was not touched. `directory`, `availableBytes` and `neededBytes` say where and how much; the
-   * partial file at `path` was removed.
-   * Fix: Free space in the backup folder, or back up to another folder (`--backup DIR`). */
+  /** The backup could not be written because its folder ran out of room (or hit a quota or a file size limit: `availableBytes` above `neededBytes`). The database was not touched. `directory`,
+   * `availableBytes` and `neededBytes` say where and how much; the partial file at `path` was removed.
+   * Fix: Free space in the backup folder (or raise the quota or file size limit when it had room), or back up to another folder (`--backup DIR`). */
   readonly BACKUP_DISK_FULL: Readonly<{ directory: string; path: string; systemCode: string; availableBytes: number | null; neededBytes: number | null }>;
   /** The backup folder cannot be created or written (permissions, a read-only file system, a file in the way), or, for `restore`, the folders it writes the restored and the replaced database to. The
    * database was not touched.

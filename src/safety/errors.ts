@@ -66,11 +66,23 @@ export function backupInvalidError(file: string, reason: string, cause?: unknown
   return new StepwiseError("BACKUP_INVALID", text`${file} cannot be restored: ${reason}. ${NOTHING_CHANGED} Pick a file written by ${CALLS.upWithBackup}.`, { file, reason, kind }, { cause });
 }
 
+/** Whether the folder had room for the whole database when its write was refused: a disk quota or a file size limit stopped it, which freeing space would not lift. */
+const refusedWithRoom = ({ availableBytes, neededBytes }: StepwiseErrorDetails["BACKUP_DISK_FULL"]): boolean => availableBytes !== null && neededBytes !== null && availableBytes > neededBytes;
+
+/** What lifts `BACKUP_DISK_FULL` in its folder: free space there, or, when it had room, a higher quota or file size limit. */
+export const backupRoomFix = (details: StepwiseErrorDetails["BACKUP_DISK_FULL"]): string =>
+  `${refusedWithRoom(details) ? "raise the disk quota or the file size limit (ulimit -f) for" : "free space in"} ${details.directory}`;
+
 /** `BACKUP_DISK_FULL`: the backup folder ran out of room; the database was not touched, and freeing space elsewhere does not help. */
 export function backupDiskFullError(fields: StepwiseErrorDetails["BACKUP_DISK_FULL"] & { cause: unknown; remedy?: string }) {
   const { directory, path, systemCode, availableBytes, neededBytes, remedy } = fields;
   const sizes = `${neededBytes === null ? "" : `; the database is ${neededBytes} bytes`}${availableBytes === null ? "" : `, ${availableBytes} bytes are free there`}`;
-  const message = text`The backup folder ${directory} has no room for the backup (${systemCode}${sizes}). The partial backup was removed and the database was not touched. ${remedy ?? text`Free space in that folder (older backups are pruned only after a new one is written, so a lower ${option("backupKeep")} frees nothing first), or back up to a folder on another disk.`}`;
+  const limited = refusedWithRoom(fields);
+  const what = limited ? `refused the backup's write with room to spare (${systemCode}${sizes}): a disk quota or a file size limit stops it` : `has no room for the backup (${systemCode}${sizes})`;
+  const fix = limited
+    ? text`Raise the quota or the file size limit (ulimit -f), or back up to a folder on another disk.`
+    : text`Free space in that folder (older backups are pruned only after a new one is written, so a lower ${option("backupKeep")} frees nothing first), or back up to a folder on another disk.`;
+  const message = text`The backup folder ${directory} ${what}. The partial backup was removed and the database was not touched. ${remedy ?? fix}`;
   return new StepwiseError("BACKUP_DISK_FULL", message, { directory, path, systemCode, availableBytes, neededBytes }, { cause: fields.cause });
 }
 

@@ -9,6 +9,7 @@ import { backupLockedError, databaseLockedError, migrationInProgressError, trans
 import {
   describeFileKind,
   backupDiskFullError,
+  backupRoomFix,
   backupFolderUnwritableError,
   backupInvalidError,
   backupIsDatabaseError,
@@ -71,7 +72,7 @@ const WHERE_RESTORE_WRITES = "restore writes the restored database next to the d
 function asRestoreError(error: unknown): unknown {
   if (!(error instanceof StepwiseError)) return error;
   if (error.is("BACKUP_FOLDER_UNWRITABLE")) return backupFolderUnwritableError(error.details.directory, error.details.systemCode, error.cause, `${WHERE_RESTORE_WRITES}; make the folder writable.`);
-  if (error.is("BACKUP_DISK_FULL")) return backupDiskFullError({ ...error.details, cause: error.cause, remedy: `${WHERE_RESTORE_WRITES}; free space there, then restore again.` });
+  if (error.is("BACKUP_DISK_FULL")) return backupDiskFullError({ ...error.details, cause: error.cause, remedy: `${WHERE_RESTORE_WRITES}; ${backupRoomFix(error.details)}, then restore again.` });
   return error;
 }
 
