@@ -37,6 +37,17 @@ async function runSql(db: unknown, sql: string): Promise<void> {
   else await connection.query!(sql);
 }
 
+/**
+ * Starts `sql` on a migration body's connection and returns the library's own promise, unawaited (as a body missing an `await` does); on Durable Objects, the object's own
+ * `startSql`, whose storage runs it at once.
+ */
+function startSql(db: unknown, sql: string): unknown {
+  const connection = db as { query?: (sql: string) => unknown; executeMultiple?: (sql: string) => unknown; prepare?: (sql: string) => { run(): unknown } };
+  if (typeof connection.prepare === "function") return connection.prepare(sql).run();
+  if (typeof connection.executeMultiple === "function") return connection.executeMultiple(sql);
+  return connection.query!(sql);
+}
+
 const createItems = namedSqlEntry(1, "create_items", "CREATE TABLE items (id INTEGER PRIMARY KEY, note TEXT NOT NULL);", "DROP TABLE items;");
 const addTags = namedSqlEntry(2, "add_tags", "CREATE TABLE tags (id INTEGER PRIMARY KEY, label TEXT NOT NULL); INSERT INTO tags (id, label) VALUES (1, 'first');", "DROP TABLE tags;");
 const addNotes = asyncEntry(
@@ -684,6 +695,35 @@ await describeEachAsyncDriver("async suite: transaction false", QUICK_RUN, (h) =
         [2],
       );
       assert.deepEqual(await db.tableNames(), ["items", "schema_migrations"]);
+    }));
+
+  test("a transaction: false body that starts statements without await: the run waits for them, and one that fails fails the migration, which is never recorded applied", () =>
+    h.withDatabase(async (db) => {
+      const waited = tsEntry(2, {
+        transaction: false,
+        up: (connection: unknown) => void startSql(connection, "CREATE TABLE started_unawaited (id INTEGER)"),
+      } as unknown as MigrationDefinition<unknown>);
+      await db.migrate([createItems, waited]);
+      assert.ok((await db.tableNames()).includes("started_unawaited"));
+      const failing = tsEntry(3, {
+        transaction: false,
+        up: (connection: unknown) => {
+          startSql(connection, "INSERT INTO no_such_table VALUES (1)");
+          startSql(connection, "CREATE TABLE after_failure (id INTEGER)");
+        },
+      } as unknown as MigrationDefinition<unknown>);
+      const error = await rejection(() => db.migrate([createItems, waited, failing]));
+      assert.deepEqual([error.code, error.version, error.rolledBack], ["MIGRATION_FAILED", 3, false]);
+      // Its started row stays, as for any transaction: false migration that failed: the next up stops with INCOMPLETE_MIGRATION.
+      const history = await db.manager([createItems, waited, failing]).history();
+      assert.deepEqual(
+        history.map((row) => [row.version, row.state]),
+        [
+          [1, "applied"],
+          [2, "applied"],
+          [3, "started"],
+        ],
+      );
     }));
 
   test("a transaction: false migration that fails leaves its started row: the next up stops with INCOMPLETE_MIGRATION", () =>

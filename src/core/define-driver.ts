@@ -3,6 +3,7 @@ import { connectionClosedError, isStatementRunningRefusal, kindOfSqliteCode, sql
 import { nodeFs } from "./node-builtins.js";
 import type { Driver, ErrorClassification } from "./driver.js";
 import { isThenable } from "./step.js";
+import { failUnawaited, observingCalls, settled } from "./unawaited-calls.js";
 import type { DriverCapabilities } from "./driver-capabilities.js";
 import type { MigrationContext, MigrationDirection, MigrationEntry } from "./types.js";
 
@@ -52,7 +53,7 @@ export function defineDriver<Db, Async extends boolean>(primitives: DriverPrimit
       return pragmas && isOpen() ? p.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(ms))}`) : answer(undefined);
     },
     runBody: (entry, direction, context) =>
-      runBodyOnConnection(p.connection, isOpen, entry, direction, context, sqlite && !p.async && !lacks.includes("savepoints") ? () => refuseStatementLeftRunning(p.exec) : undefined),
+      runBodyOnConnection(p.connection, isOpen, entry, direction, context, sqlite && !p.async && !lacks.includes("savepoints") ? () => refuseStatementLeftRunning(p.exec) : undefined, p.async),
     createContext: ({ version, name }, direction, progress) => ({ version, name, direction, progress, forEachBatch: refuseBatches }),
     ...(pragmas && !p.async ? { fenceWritesUntil: (settled: PromiseLike<unknown>) => fenceWrites(p as DriverPrimitives<Db, false>, isOpen, settled) } : {}),
   };
@@ -93,7 +94,7 @@ export function classifySqliteError(error: unknown): ErrorClassification {
 
 /**
  * Runs a migration body on the app's connection (the default `runBody`, which a driver's own may wrap); a connection the body closed fails it, and so does what `checkLeft`
- * throws once the body returned.
+ * throws once the body returned. On an async connection (`observe`), the body settles only once every call it started has, and fails with the first one it did not await.
  */
 export function runBodyOnConnection(
   connection: unknown,
@@ -102,7 +103,23 @@ export function runBodyOnConnection(
   direction: MigrationDirection,
   context: MigrationContext,
   checkLeft: () => void = () => undefined,
+  observe = false,
 ): unknown {
+  if (observe) {
+    const observed = observingCalls(connection as object);
+    const body = runBodyOnConnection(observed.connection, isOpen, entry, direction, context, checkLeft);
+    return Promise.resolve(body).then(
+      async (value) => {
+        await failUnawaited(observed.started);
+        return value;
+      },
+      async (error: unknown) => {
+        // Its own failure is the body's error; what it left running still ends before the transaction does.
+        await Promise.all(observed.started.map(settled));
+        throw error;
+      },
+    );
+  }
   const body = direction === "up" ? entry.module.up : entry.module.down;
   const checkOpen = () => {
     // Otherwise every later step fails with the library's bare error (on libsql, a process abort).

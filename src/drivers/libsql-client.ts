@@ -315,7 +315,7 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
       let closedByBody = false;
       // Closing the transaction rolls it back: the body closed what it was given, as a db.close() on the other drivers, not an escape from it.
       const given = open === null ? (session.remote ? client : session.lockWaitingClient()) : noticingClose(open, () => (closedByBody = true));
-      await runBodyOnConnection(given, () => !client.closed && !closedByBody, entry, direction, context);
+      await runBodyOnConnection(given, () => !client.closed && !closedByBody, entry, direction, context, undefined, true);
     },
     // A batch handler writes through the open transaction, as a body does.
     createContext: (entry, direction, progress) => createAsyncMigrationContext(driver, SQLITE_BATCH_DIALECT, () => session.transaction ?? client, entry, direction, progress),

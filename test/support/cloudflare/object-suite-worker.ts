@@ -38,8 +38,13 @@ function execOn(db: DurableObjectSql, sql: string, params: readonly unknown[] = 
   db.exec(sql, ...params).toArray();
 }
 
+/** The suite's `startSql(db, sql)`: a statement started and not awaited; the storage's API is sync, so it has run (or thrown) when this returns. */
+function startSql(db: DurableObjectSql, sql: string): unknown {
+  return db.exec(sql).toArray();
+}
+
 /** What a rebuilt body may name besides its parameters. `__name` is what tsx's transform calls to keep a function's name. */
-const HELPERS: Record<string, unknown> = { runSql, execOn, __name: (target: unknown) => target };
+const HELPERS: Record<string, unknown> = { runSql, execOn, startSql, __name: (target: unknown) => target };
 
 /** The safety nets a test may ask the object to run on its manager, by the name the test calls them. */
 const NETS: Record<string, (manager: never, ...args: never[]) => unknown> = {
