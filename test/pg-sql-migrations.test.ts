@@ -7,14 +7,15 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type pg from "pg";
+import pg from "pg";
 import { MigrationManager } from "../src/entries/pg.js";
 import { rehearseUp } from "../src/index.js";
 import type { MigrationEvent } from "../src/core/events.js";
 import type { SqlMigrationEntry } from "../src/core/types.js";
-import { connectFresh, recordStatements } from "./support/pg-client.js";
+import { connectFresh, connectFreshWithUrl, recordStatements } from "./support/pg-client.js";
 import { asyncTsEntry, namedSqlEntry } from "./support/registry-builders.js";
 import { factsOf } from "./support/stepwise-failure.js";
+import { callSiteStack } from "../src/core/call-site.js";
 
 const pgEntry = (version: number, up: string, down: string | null = null, overrides: Partial<SqlMigrationEntry> = {}) =>
   namedSqlEntry(version, `step_${version}`, up, down, { dialect: "postgres", ...overrides });
@@ -581,4 +582,122 @@ test('every migration\'s transaction has the server check that the client is sti
     const { rows } = await client.query<{ setting: string; source: string }>("SELECT setting, source FROM pg_catalog.pg_settings WHERE name = 'client_connection_check_interval'");
     assert.deepEqual(rows[0], { setting: "0", source: "default" }, transaction);
   }
+});
+
+/** What the migration's transaction ran under, captured into table `name` by its body. */
+const captureSettings = (name: string) =>
+  `CREATE TABLE ${name} AS SELECT current_setting('transaction_isolation') AS isolation, current_setting('transaction_read_only') AS read_only, current_setting('transaction_deferrable') AS deferrable, current_setting('lock_timeout') AS lock_timeout, current_setting('client_connection_check_interval') AS check_interval;`;
+
+async function capturedSettings(client: pg.Client, name: string): Promise<Record<string, string>> {
+  return (await client.query<Record<string, string>>(`SELECT * FROM ${name}`)).rows[0]!;
+}
+
+test("a SQL migration that starts with SET TRANSACTION (after comments) runs its body under it, up and down, with the run's lock_timeout and client check; words in a string or comment are not one", async (t) => {
+  const client = await connectFresh(t);
+  const up = `-- needs a serializable view of the data\n/* a block comment /* nested */ too */\nSET TRANSACTION ISOLATION LEVEL SERIALIZABLE;\n${captureSettings("iso")}`;
+  const down = `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ;\nDROP TABLE iso;\n${captureSettings("iso_down")}`;
+  const several = `SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;\nset transaction read write;\nSET TRANSACTION DEFERRABLE;\n${captureSettings("several")}`;
+  const notHead = `SELECT 'SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;';\n-- SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;\n${captureSettings("plain")}`;
+  const registry = [pgEntry(1, up, down), pgEntry(2, notHead, "DROP TABLE plain;")];
+  await new MigrationManager(client, registry).up();
+  assert.deepEqual(await capturedSettings(client, "iso"), { isolation: "serializable", read_only: "off", deferrable: "off", lock_timeout: "10s", check_interval: "1s" });
+  assert.equal((await capturedSettings(client, "plain")).isolation, "read committed");
+  await new MigrationManager(client, registry).down({ to: 0 });
+  assert.equal((await capturedSettings(client, "iso_down")).isolation, "repeatable read");
+  assert.deepEqual(await tableNames(client), ["iso_down", "schema_migrations"]);
+  // Several of them, DEFERRABLE among them, which PostgreSQL refuses after a query even when it changes nothing.
+  await new MigrationManager(client, [pgEntry(1, several)]).up();
+  assert.deepEqual(await capturedSettings(client, "several"), { isolation: "serializable", read_only: "off", deferrable: "on", lock_timeout: "10s", check_interval: "1s" });
+  // A read-only one is left in the body, where PostgreSQL takes it too: it fails stepwise's history write after it, as its own MIGRATION_FAILED, not stepwise's writes before it.
+  const error = await rejection(() => new MigrationManager(client, [pgEntry(1, several), pgEntry(2, "SET TRANSACTION READ ONLY;\nSELECT 1;")]).up());
+  assert.deepEqual([error.code, error.version, error.rolledBack, error.nativeCode], ["MIGRATION_FAILED", 2, true, "25006"]);
+  // The session keeps none of it.
+  const { rows } = await client.query<{ isolation: string }>("SELECT current_setting('transaction_isolation') AS isolation");
+  assert.equal(rows[0]!.isolation, "read committed");
+});
+
+test("a SQL migration's SET TRANSACTION SNAPSHOT, after its isolation level, reads the data as another session's exported snapshot saw it", async (t) => {
+  const { client, url } = await connectFreshWithUrl(t);
+  await new MigrationManager(client, [pgEntry(1, "CREATE TABLE seen (n integer);\nINSERT INTO seen VALUES (1);")]).up();
+  const exporter = new pg.Client({ connectionString: url });
+  await exporter.connect();
+  try {
+    await exporter.query("BEGIN ISOLATION LEVEL REPEATABLE READ");
+    const snapshot = (await exporter.query<{ id: string }>("SELECT pg_export_snapshot() AS id")).rows[0]!.id;
+    await client.query("INSERT INTO seen VALUES (2)");
+    const up = `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ;\nSET TRANSACTION SNAPSHOT '${snapshot}';\nCREATE TABLE snap AS SELECT count(*)::integer AS n FROM seen;`;
+    await new MigrationManager(client, [pgEntry(1, "CREATE TABLE seen (n integer);\nINSERT INTO seen VALUES (1);"), pgEntry(2, up)]).up();
+    assert.deepEqual((await client.query("SELECT n FROM snap")).rows, [{ n: 1 }]);
+  } finally {
+    await exporter.end();
+  }
+});
+
+test("a SQL migration's failure after its SET TRANSACTION, or in it, is its MIGRATION_FAILED, rolled back, at its line; a SET TRANSACTION after a statement is PostgreSQL's refusal at that line", async (t) => {
+  const client = await connectFresh(t);
+  await new MigrationManager(client, [THREE[0]!]).up();
+  const cases = [
+    { sql: "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;\nCREATE TABLE t2 (id bigint);\nSELECT 1 FROM missing_t2;", line: 3, nativeCode: "42P01", setting: null },
+    { sql: "CREATE TABLE t2 (id bigint);\nSET TRANSACTION ISOLATION LEVEL SERIALIZABLE;", line: 2, nativeCode: "25001", setting: "transaction" },
+    { sql: "SET LOCAL statement_timeout = '1min';\nSET TRANSACTION DEFERRABLE;", line: 2, nativeCode: "25001", setting: "transaction" },
+    // In the statements sent with the BEGIN: the migration's failure too.
+    { sql: "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ;\nSET TRANSACTION SNAPSHOT '00000003-0000001B-1';\nCREATE TABLE t2 (id bigint);", line: null, nativeCode: "42704", setting: null },
+    { sql: "SET TRANSACTION SNAPSHOT '00000003-0000001B-1';\nCREATE TABLE t2 (id bigint);", line: null, nativeCode: "0A000", setting: null },
+  ];
+  for (const { sql, line, nativeCode, setting } of cases) {
+    const error = await rejection(() => new MigrationManager(client, [THREE[0]!, pgEntry(2, sql, null, { sqlLines: [2, null] })]).up());
+    assert.deepEqual([error.code, error.version, error.rolledBack, error.nativeCode, error.setting], ["MIGRATION_FAILED", 2, true, nativeCode, setting], sql);
+    assert.equal((error.location as { line: number } | null)?.line ?? null, line === null ? null : line + 1, sql);
+    assert.deepEqual(await tableNames(client), ["schema_migrations", "t1"]);
+  }
+});
+
+test("a TypeScript migration's SET TRANSACTION comes after stepwise's queries: MIGRATION_FAILED, rolled back, with setting \"transaction\" and the line that sent it; with transaction: false its own BEGIN sets it", async (t) => {
+  const client = await connectFresh(t);
+  const body = asyncTsEntry<pg.ClientBase>(
+    1,
+    {
+      async up(db) {
+        await db.query("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE");
+        await db.query("CREATE TABLE from_ts (id bigint)");
+      },
+    },
+    { dialect: "postgres", file: "test/pg-sql-migrations.test.ts" },
+  );
+  const error = await rejection(() => new MigrationManager(client, [body]).up());
+  assert.deepEqual([error.code, error.version, error.rolledBack, error.nativeCode, error.setting], ["MIGRATION_FAILED", 1, true, "25001", "transaction"]);
+  // The CLI names the line from the call the body made.
+  assert.match(callSiteStack(error.cause) ?? "", /pg-sql-migrations\.test\.ts:\d+:\d+/);
+  assert.deepEqual(await tableNames(client), []);
+  const own = asyncTsEntry<pg.ClientBase>(
+    1,
+    {
+      async up(db) {
+        await db.query(`BEGIN ISOLATION LEVEL SERIALIZABLE; ${captureSettings("iso")} COMMIT`);
+      },
+    },
+    { dialect: "postgres", transaction: false } as never,
+  );
+  await new MigrationManager(client, [own]).up();
+  assert.equal((await capturedSettings(client, "iso")).isolation, "serializable");
+});
+
+test('transaction: "all" and a rehearsal refuse a run holding a migration that starts with SET TRANSACTION, before anything runs, naming it and the calls that get past it', async (t) => {
+  const client = await connectFresh(t);
+  const registry = [THREE[0]!, pgEntry(2, `SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;\n${captureSettings("iso")}`, "DROP TABLE iso;"), THREE[2]!];
+  const error = await rejection(() => new MigrationManager(client, registry).up({ transaction: "all" }));
+  assert.deepEqual([error.code, error.version, error.obstacle, error.firstOfRun], ["WHOLE_RUN_TRANSACTION_REFUSED", 2, "set-transaction", false]);
+  assert.deepEqual(await tableNames(client), []);
+  const rehearsal = await rejection(() => rehearseUp(new MigrationManager(client, registry)));
+  assert.deepEqual([rehearsal.code, rehearsal.version, rehearsal.obstacle, rehearsal.rehearsableTo], ["REHEARSAL_REFUSED", 2, "set-transaction", 1]);
+  // Its own transaction, then the rest in one.
+  await new MigrationManager(client, registry).up({ to: 2 });
+  assert.equal((await capturedSettings(client, "iso")).isolation, "serializable");
+  await new MigrationManager(client, registry).up({ transaction: "all" });
+  // Down too: the down section's own SET TRANSACTION.
+  const down = [THREE[0]!, pgEntry(2, "CREATE TABLE d2 (id bigint);", "SET TRANSACTION READ WRITE;\nDROP TABLE d2;")];
+  await client.query("DROP TABLE schema_migrations, iso, t1, t3");
+  await new MigrationManager(client, down).up();
+  const revert = await rejection(() => new MigrationManager(client, down).down({ to: 0, transaction: "all" }));
+  assert.deepEqual([revert.code, revert.version, revert.obstacle, revert.direction, revert.firstOfRun], ["WHOLE_RUN_TRANSACTION_REFUSED", 2, "set-transaction", "down", true]);
 });

@@ -75,6 +75,12 @@ export const FIX_OF_CODE: FixOf = {
     if (rolledBack && !afterReset && direction === "up" && setting === "statement_timeout") {
       return `let ${file} run longer than the session's statement_timeout: make "SET LOCAL statement_timeout = '30min'" its first statement (or raise the role's or the database's), then run "stepwise gen" and "stepwise up" again; nothing of it was kept`;
     }
+    if (rolledBack && !afterReset && setting === "transaction") {
+      const how = file.endsWith(".sql")
+        ? `make it the first statement of its section (comments only before it)`
+        : `move it to the start of a SQL migration, or give ${file} transaction: false and have it run BEGIN ISOLATION LEVEL … and COMMIT itself`;
+      return `PostgreSQL takes SET TRANSACTION only before the transaction's first query, and ${at} sends it after one: ${how}; then run "stepwise gen" and "stepwise ${direction}" again; nothing of it was kept`;
+    }
     const reached = afterReset?.reachedVersion;
     const reset = afterReset ? `reset's drops stayed: what the database held before it is gone, and it is at ${reached === null ? "the version before it" : `version ${reached}`}` : null;
     if (!rolledBack) {

@@ -38,8 +38,11 @@ export interface Driver<Db = unknown, Async extends boolean = boolean> {
   /** Reads rows; integers come back as numbers whatever the connection's defaults. */
   query(sql: string, params: readonly unknown[]): MaybePromise<Row[], Async>;
   run(sql: string, params: readonly unknown[]): MaybePromise<{ changes: number }, Async>;
-  /** Opens the exclusive write section (SQLite: `BEGIN IMMEDIATE`, waiting up to the busy timeout). */
-  begin(mode: "immediate" | "deferred"): MaybePromise<void, Async>;
+  /**
+   * Opens the exclusive write section (SQLite: `BEGIN IMMEDIATE`, waiting up to the busy timeout). `head`: PostgreSQL's `SET TRANSACTION` statements a migration starts with, sent
+   * before any query of stepwise's, and blanked from what the transaction then `exec`s.
+   */
+  begin(mode: "immediate" | "deferred", head?: string): MaybePromise<void, Async>;
   commit(): MaybePromise<void, Async>;
   rollback(): MaybePromise<void, Async>;
   inTransaction(): MaybePromise<boolean, Async>;

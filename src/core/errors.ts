@@ -140,7 +140,7 @@ export interface StepwiseErrorDetails {
   /** A migration threw, or one of its statements failed. Its transaction was rolled back, so the schema, data and history are as they were before it (`rolledBack: true`), except for a `transaction:
    * false` migration (`rolledBack: false`), whose partial changes stay. `cause` is what was thrown, `nativeCode` the database's reason, `location` where in the file (SQL migrations), `detail` and
    * `hint` the server's words (PostgreSQL) or what Cloudflare's storage refuses (`SQLITE_AUTH`); on PostgreSQL `setting` names the session setting (the role's, the database's or the connection's,
-   * not the migration's) it failed by, `statement_timeout` (a cancelled statement, 57014) or a `search_path` naming no schema that exists (3F000), else `null`; `invalidIndexes` those in the way of running it again; a foreign-key rebuild refused before it ran carries `foreignKeyRebuild`, and a run with `--backup`
+   * not the migration's) it failed by, `statement_timeout` (a cancelled statement, 57014) or a `search_path` naming no schema that exists (3F000), or `transaction` for the migration's `SET TRANSACTION` refused after the transaction's first query (25001: only a SQL migration's leading ones go with stepwise's BEGIN), else `null`; `invalidIndexes` those in the way of running it again; a foreign-key rebuild refused before it ran carries `foreignKeyRebuild`, and a run with `--backup`
    * the `backupPath`. Under `reset`, which commits its drops before applying every migration again, `afterReset` says those drops stay: the data is gone and the database is at `reachedVersion`
    * (`null` when it could not be read), not as it was before the reset; elsewhere it is `null`. A failure at `COMMIT` (a constraint checked only then, such as a deferred foreign key) has `atCommit`,
    * the versions the transaction held: under `transaction: "all"` any of them may have broken it, not only the last, whose `version` and `file` the error carries; elsewhere it is `null`.
@@ -190,7 +190,7 @@ export interface StepwiseErrorDetails {
    * are applied.
    * Fix: Pass a version the registry has, in the command's direction, or a step count no larger than `currentVersion` (`down --to 0` reverts all); `stepwise status` shows where the database is. */
   readonly INVALID_TARGET: Readonly<{ target: number | null; steps?: number; currentVersion?: number }>;
-  /** `--transaction all` (`transaction: "all"`) was refused before anything ran: a migration of the run has `transaction: false`, or switches foreign keys off while they are on. `version`, `file`,
+  /** `--transaction all` (`transaction: "all"`) was refused before anything ran: a migration of the run has `transaction: false`, switches foreign keys off while they are on, or (PostgreSQL) starts with `SET TRANSACTION`. `version`, `file`,
    * `obstacle` and `direction` say which; `firstOfRun` that no shorter run gets past it, and `fix` gives the calls that do.
    * Fix: Run the calls `fix` gives: each stretch that can share a transaction with `--to` and `--transaction all`, each obstacle on its own without it. */
   readonly WHOLE_RUN_TRANSACTION_REFUSED: Readonly<{ version: number; file: string; obstacle: WholeRunObstacle; direction: MigrationDirection; firstOfRun: boolean; fix: string }>;
@@ -558,8 +558,11 @@ export type RebaseConflictReason = "edited-on-both-sides" | "unmerged" | "target
 export type RegistryChangeKind = "added" | "changed" | "removed" | "registry";
 /** One difference between the migrations folder and the registry; for `changed`, `relatedFiles` are the local files it imports. */
 export type RegistryChange = Readonly<{ file: string; change: RegistryChangeKind; relatedFiles?: readonly string[] }>;
-/** The PostgreSQL session setting a migration failed by, as `MIGRATION_FAILED`'s `setting` names it: the fix is the setting's (or a `SET` in the migration), not the migration's SQL. */
-export type MigrationFailedSetting = "statement_timeout" | "search_path";
+/**
+ * The PostgreSQL session setting a migration failed by, as `MIGRATION_FAILED`'s `setting` names it: the fix is the setting's (or a `SET` in the migration), not the migration's SQL; `transaction`:
+ * its `SET TRANSACTION` came after the transaction's first query, and belongs first in a SQL migration.
+ */
+export type MigrationFailedSetting = "statement_timeout" | "search_path" | "transaction";
 /** Why a connection could not be opened, as `DATABASE_UNUSABLE`'s `problem` names it. */
 export type ConnectionProblem =
   | "wrong-password"
@@ -584,9 +587,9 @@ export type LockHolderSession = Readonly<{ pid: number; applicationName: string 
 /** What a statement waited for, as a second session saw it in `pg_locks`: the `relation` (`null` for another kind of lock), `lockType` (`relation`, `tuple`, `transactionid`, `virtualxid`...), the
  * `mode` asked for, and the sessions holding it. */
 export type LockWait = Readonly<{ relation: string | null; lockType: string; mode: string; holders: readonly LockHolderSession[] }>;
-/** Why a migration cannot join a whole-run transaction: `transaction-false` (SQLite refuses its statements in one), or `foreign-keys-off` (the switch works only outside a transaction, so it would
- * cover the whole run). */
-export type WholeRunObstacle = "transaction-false" | "foreign-keys-off";
+/** Why a migration cannot join a whole-run transaction: `transaction-false` (SQLite refuses its statements in one), `foreign-keys-off` (the switch works only outside a transaction, so it would
+ * cover the whole run), or `set-transaction` (on PostgreSQL it starts with `SET TRANSACTION`, which only a transaction's first statement may be). */
+export type WholeRunObstacle = "transaction-false" | "foreign-keys-off" | "set-transaction";
 /** What kind of schema object a {@link SchemaDifference} is about. */
 export type SchemaObjectType = "table" | "column" | "index" | "trigger" | "view" | "sequence" | "function" | "aggregate" | "operator" | "type";
 /** One aspect of an object that differs, rendered as text on both sides. */

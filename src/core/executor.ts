@@ -40,7 +40,7 @@ import { describeStatus, planDown, planUp, type AppliedMigration, type AppliedMi
 import { createProgressReporter } from "./progress.js";
 import type { ConnectionSettingsSnapshot } from "./connection-settings.js";
 import type { SchemaObject, SchemaObjectKind } from "./schema-objects.js";
-import { findInCauseChain, locateByBatch, locateByRerun, locateFromFailure, NUL_IN_SQL, recordFailedStatement, scriptOf } from "./sql-location.js";
+import { findInCauseChain, locateByBatch, locateByRerun, locateFromFailure, NUL_IN_SQL, recordFailedStatement, scriptOf, transactionHeadOf } from "./sql-location.js";
 import { begin, callDriver, refuseOpenTransaction, changeCounter, collectWrites, commit, exec, ignoreRejection, inTransaction, query, queryValue, rollbackQuietly, type Step } from "./step.js";
 import { GUARD_TABLE_PREFIX, isAutomaticRollbackError, needsEscapeGuard, type EscapeGuardRun } from "./transaction-guard.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
@@ -241,7 +241,16 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   /** One transaction under the write lock: plans again if another connection committed, runs the next migration (all of them in a whole run), commits; true when done. */
   private *attempt(walk: Walk<R[number]>, expected: R[number] | undefined): Step<boolean> {
     const direction = walk.direction;
-    yield* begin("immediate");
+    // A whole run never holds a migration with a head: whole-run-transaction.ts refuses it.
+    const head = walk.all ? "" : transactionHeadOf(expected, direction, this.dialect.name);
+    try {
+      yield* begin("immediate", head);
+    } catch (cause) {
+      // The head is the migration's SQL: its failure (a typo, a snapshot gone) is the migration's.
+      if (head === "") throw cause;
+      yield* rollbackQuietly();
+      throw yield* this.migrationFailed(expected!, direction, cause, true, "body");
+    }
     walk.uncommitted = [];
     const counter = yield* changeCounter();
     // An escape is judged against what was read before stepwise wrote in the transaction.
@@ -273,7 +282,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         return true;
       }
       const guarded = this.needsGuard(entry, direction);
-      if (!walk.all && (entry.disableForeignKeys !== Boolean(expected?.disableForeignKeys) || (guarded && this.escapeGuard === null))) {
+      const beganOtherwise = entry.disableForeignKeys !== Boolean(expected?.disableForeignKeys) || transactionHeadOf(entry, direction, this.dialect.name) !== head;
+      if (!walk.all && (beganOtherwise || (guarded && this.escapeGuard === null))) {
         yield* commit();
         return false;
       }
@@ -639,6 +649,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       split,
       before.map((earlier) => scriptOf(earlier, direction) ?? ""),
       error.cause,
+      walk.all ? "" : transactionHeadOf(entry, direction, this.dialect.name),
     );
     return location === null ? error : copyFailure(error, { location });
   }

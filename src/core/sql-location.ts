@@ -6,6 +6,8 @@ import type { SqlLocation } from "./errors.js";
 import { firstLineOf } from "./error-factories.js";
 import { begin, callDriver, exec, rollbackQuietly, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
+import type { SqlDialect } from "../shared/sql-dialect.js";
+import { splitTransactionHead } from "../shared/postgres-tokens.js";
 
 /** Why SQL holding a NUL is not run: SQLite stops reading there, and the rest would be recorded as applied unrun. */
 export const NUL_IN_SQL = "its SQL holds a NUL character, where SQLite stops reading; regenerate the registry with stepwise gen";
@@ -40,6 +42,12 @@ export function recordFailedStatement(error: unknown, statement: ScriptStatement
 /** The script of `entry` for `direction`, or `null` (TypeScript, or no down section). */
 export function scriptOf(entry: MigrationEntry, direction: MigrationDirection): string | null {
   return entry.kind === "sql" ? (direction === "up" ? entry.upSql : entry.downSql) : null;
+}
+
+/** The `SET TRANSACTION` statements a transactional SQL migration's `direction` script starts with on PostgreSQL, which its transaction's BEGIN must send ({@link splitTransactionHead}); else "". */
+export function transactionHeadOf(entry: MigrationEntry | undefined, direction: MigrationDirection, dialect: SqlDialect): string {
+  const script = entry?.transaction && dialect === "postgres" ? scriptOf(entry, direction) : null;
+  return script === null ? "" : splitTransactionHead(script).head;
 }
 
 /** `at`, a place in `entry`'s script, as a place in its file; `null` when the registry does not say where the script begins. */
@@ -160,11 +168,18 @@ export function* locateByBatch(entry: MigrationEntry, direction: MigrationDirect
  * Runs `entry`'s statements one by one after `before`, in a transaction rolled back after: where the first that fails starts, or `null`, also when it fails otherwise than `failedWith` (the
  * run's failure, when given), as a statement does over what the rolled-back run left behind (an `ATTACH`). Never throws.
  */
-export function* locateByRerun(entry: MigrationEntry, direction: MigrationDirection, split: StatementSplitter, before: readonly string[] = [], failedWith?: unknown): Step<SqlLocation | null> {
+export function* locateByRerun(
+  entry: MigrationEntry,
+  direction: MigrationDirection,
+  split: StatementSplitter,
+  before: readonly string[] = [],
+  failedWith?: unknown,
+  head = "",
+): Step<SqlLocation | null> {
   const script = scriptOf(entry, direction);
   if (script === null) return null;
   try {
-    yield* begin("immediate");
+    yield* begin("immediate", head);
   } catch {
     return null;
   }

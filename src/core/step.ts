@@ -41,8 +41,8 @@ export function* queryValue<T = unknown>(sql: string, params: readonly unknown[]
 export const run = (sql: string, params: readonly unknown[] = []): Step<{ changes: number }> => callDriver("run", sql, params);
 /** Runs statements without bound values. */
 export const exec = (sql: string): Step<void> => callDriver("exec", sql);
-/** Opens the write section (`BEGIN IMMEDIATE` on SQLite). */
-export const begin = (mode: "immediate" | "deferred" = "immediate"): Step<void> => callDriver("begin", mode);
+/** Opens the write section (`BEGIN IMMEDIATE` on SQLite); `head`: the `SET TRANSACTION` statements it must start with (PostgreSQL). */
+export const begin = (mode: "immediate" | "deferred" = "immediate", head = ""): Step<void> => callDriver("begin", mode, head);
 /** Commits the write section. */
 export const commit = (): Step<void> => callDriver("commit");
 /** Whether a transaction is open on the connection. */

@@ -4,12 +4,21 @@ import type { Dialect } from "./dialect.js";
 import { copyTexts, keepText, runCall, text, type Spelled, type Text } from "./option-text.js";
 import type { Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
+import { transactionHeadOf } from "./sql-location.js";
+import type { SqlDialect } from "../shared/sql-dialect.js";
 
-/** The first step that cannot run inside a whole-run transaction, or `null` when all can. */
-export function findWholeRunObstacle(steps: readonly MigrationEntry[], foreignKeysEnforced: boolean): { entry: MigrationEntry; obstacle: WholeRunObstacle } | null {
+/** The first step that cannot run inside a whole-run transaction in `direction` on `dialect`, or `null` when all can. */
+export function findWholeRunObstacle(
+  steps: readonly MigrationEntry[],
+  foreignKeysEnforced: boolean,
+  direction: MigrationDirection,
+  dialect: SqlDialect,
+): { entry: MigrationEntry; obstacle: WholeRunObstacle } | null {
   for (const entry of steps) {
     if (!entry.transaction) return { entry, obstacle: "transaction-false" };
     if (entry.disableForeignKeys && foreignKeysEnforced) return { entry, obstacle: "foreign-keys-off" };
+    // Only a transaction's first statement may set it, and the first migration's would hold for the rest of the run.
+    if (transactionHeadOf(entry, direction, dialect) !== "") return { entry, obstacle: "set-transaction" };
   }
   return null;
 }
@@ -46,7 +55,7 @@ function joinCalls(calls: readonly Spelled[], tail: string): Text {
 export function* refuseWholeRunObstacles(
   executor: {
     refuseUnsupportedMigrations(entries: readonly MigrationEntry[], direction: MigrationDirection): void;
-    readonly dialect: Pick<Dialect, "foreignKeysEnforced">;
+    readonly dialect: Pick<Dialect, "foreignKeysEnforced" | "name">;
     readonly migrations: readonly MigrationEntry[];
   },
   steps: readonly MigrationEntry[],
@@ -54,14 +63,15 @@ export function* refuseWholeRunObstacles(
 ): Step<void> {
   executor.refuseUnsupportedMigrations(steps, direction);
   const foreignKeysEnforced = yield* executor.dialect.foreignKeysEnforced();
-  const found = findWholeRunObstacle(steps, foreignKeysEnforced);
+  const found = findWholeRunObstacle(steps, foreignKeysEnforced, direction, executor.dialect.name);
   if (!found) return;
   const { version, file } = found.entry;
-  const fix = describeWayPast(steps, (entry) => findWholeRunObstacle([entry], foreignKeysEnforced) !== null, direction, executor.migrations.length);
-  const why =
-    found.obstacle === "transaction-false"
-      ? `has transaction: false (VACUUM, CREATE INDEX CONCURRENTLY: statements that cannot run in a transaction).`
-      : `switches foreign keys off, which SQLite only allows outside a transaction, so it would cover the whole run.`;
+  const fix = describeWayPast(steps, (entry) => findWholeRunObstacle([entry], foreignKeysEnforced, direction, executor.dialect.name) !== null, direction, executor.migrations.length);
+  const why = {
+    "transaction-false": `has transaction: false (VACUUM, CREATE INDEX CONCURRENTLY: statements that cannot run in a transaction).`,
+    "foreign-keys-off": `switches foreign keys off, which SQLite only allows outside a transaction, so it would cover the whole run.`,
+    "set-transaction": `starts with SET TRANSACTION, which PostgreSQL takes only as its transaction's first statement, so it needs a transaction of its own.`,
+  }[found.obstacle];
   const texts = {};
   const message = text`Cannot ${direction === "up" ? "apply the pending" : "revert the"} migrations in one transaction: migration ${version} (${file}) ${why}\nNothing was changed. To get past it, ${fix}.`;
   const details = { fix: keepText(texts, "fix", fix), version, file, obstacle: found.obstacle, direction, firstOfRun: found.entry === steps[0] };

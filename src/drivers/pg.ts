@@ -17,7 +17,7 @@ import {
   type UpOptions,
   refuseOtherLibrary,
 } from "../core/options.js";
-import { postgresStatementSpans, tokenizePostgresSql } from "../shared/postgres-tokens.js";
+import { postgresStatementSpans, splitTransactionHead, tokenizePostgresSql } from "../shared/postgres-tokens.js";
 import { requireCapabilities, type AsyncDriver, type Row, type ScratchDatabase } from "../core/driver.js";
 import { defineDriver } from "../core/define-driver.js";
 import { captureCallSite, recordCallSite } from "../core/call-site.js";
@@ -219,10 +219,13 @@ function createSessionTimeout(session: pg.ClientBase, lockTimeoutMs: number) {
  */
 function trackTransaction(client: pg.ClientBase) {
   let opened = false;
+  // The SET TRANSACTION statements its BEGIN sent: in force already, and refused if a migration's body sent them again after stepwise's queries.
+  let head = "";
   return {
     isOpen: () => opened || inTransactionBlock(client),
-    began: () => void (opened = true),
-    ended: () => void (opened = false),
+    withoutHead: (sql: string) => (head === "" ? sql : splitTransactionHead(sql).body),
+    began: (sent: string) => void ((opened = true), (head = sent)),
+    ended: () => void ((opened = false), (head = "")),
   };
 }
 
@@ -376,22 +379,23 @@ export function createPgDriver(client: pg.ClientBase, schema: string = DEFAULT_P
     connection: client,
     exec: async (sql) => {
       // Outside a transaction a string of statements runs as one implicit block, which refuses CREATE INDEX CONCURRENTLY and the like: each goes alone, as psql sends them.
-      if (inTransaction()) return void (await send(sql));
+      if (inTransaction()) return void (await send(transaction.withoutHead(sql)));
       await aroundSession(() => sendEach(sql, (statement) => watch(() => queryOn(client, statement))));
       await runLock.keep();
     },
     query: async (sql, params) => (await send(sql, params)).rows,
     run: async (sql, params) => ({ changes: (await send(sql, params)).rowCount ?? 0 }),
     // No IMMEDIATE: the run lock gives the exclusivity.
-    begin: async () => {
+    begin: async (_mode, head = "") => {
       if (inTransaction()) {
         await send("BEGIN");
         return;
       }
       const checks = checksClient.get(client) ?? (await serverChecksClient(client));
       // Open from here even if the reply is lost: the ROLLBACK that follows a failure is then due.
-      transaction.began();
-      const begin = `BEGIN${checks ? `; ${CHECK_CLIENT}` : ""}${timeout === 0 ? "" : `; SET LOCAL lock_timeout = ${timeout}`}${runLock.beginSql()}`;
+      transaction.began(head);
+      // The head first: PostgreSQL takes SET TRANSACTION only before the transaction's first query, and the run lock's is one.
+      const begin = `BEGIN${head === "" ? "" : `; ${head}`}${checks ? `; ${CHECK_CLIENT}` : ""}${timeout === 0 ? "" : `; SET LOCAL lock_timeout = ${timeout}`}${runLock.beginSql()}`;
       await queryOn(client, begin).catch((error: unknown) => Promise.reject(runLock.beginFailure(error)));
     },
     commit: async () => {

@@ -49,7 +49,7 @@ export function rehearsalRefusedError({ version, file, obstacle, driver, rehears
   const why =
     obstacle === "reaches-another-file"
       ? "reaches a file other than the database (ATTACH, VACUUM INTO), which a rehearsal's private copy cannot contain, so it cannot tell what the real run would do there"
-      : `${obstacle === "transaction-false" ? "has transaction: false" : "switches foreign keys off"}, and on the ${driver} driver a rehearsal runs inside one transaction rolled back at the end, which that migration cannot join`;
+      : `${{ "transaction-false": "has transaction: false", "foreign-keys-off": "switches foreign keys off", "set-transaction": "starts with SET TRANSACTION" }[obstacle]}, and on the ${driver} driver a rehearsal runs inside one transaction rolled back at the end, which that migration cannot join`;
   const message = text`Cannot rehearse the pending migrations: migration ${version} (${file}) ${why}. Nothing ran and nothing was changed. ${partial}`;
   return new StepwiseError("REHEARSAL_REFUSED", message, { version, file, obstacle, driver, rehearsableTo });
 }

@@ -98,6 +98,30 @@ export function postgresStatementSpans(sql: string): { text: string; offset: num
   });
 }
 
+/**
+ * `SET [LOCAL | SESSION] TRANSACTION …` or a `SET` of one of its settings, as words: what PostgreSQL takes only before its transaction's first query. Not one that makes it read-only, which
+ * PostgreSQL takes later too: before stepwise's own writes it would fail them, not the migration.
+ */
+const TRANSACTION_HEAD = /^SET (?:LOCAL |SESSION )?(?:TRANSACTION [A-Z]|TRANSACTION_(?:ISOLATION|DEFERRABLE)\b)(?!.*\bREAD ONLY\b)/;
+
+/**
+ * The `SET TRANSACTION` statements `sql` starts with (after any comments), joined with `; `, and `sql` with them blanked to spaces, its lines and positions unchanged: stepwise's own queries
+ * open a migration's transaction, after which PostgreSQL refuses them, so they go with its BEGIN instead.
+ */
+export function splitTransactionHead(sql: string): { head: string; body: string } {
+  const head: string[] = [];
+  let body = sql;
+  // Tokenised only when it may hold one: a data migration can be megabytes.
+  if (!/transaction/i.test(sql)) return { head: "", body };
+  for (const { tokens } of splitPostgresStatements(tokenizePostgresSql(sql))) {
+    if (!TRANSACTION_HEAD.test(tokens.map((token) => (token.kind === "word" ? token.text.toUpperCase() : token.text)).join(" "))) break;
+    const [start, end] = [tokens[0]!.offset, tokens.at(-1)!.offset + tokens.at(-1)!.text.length];
+    head.push(sql.slice(start, end));
+    body = body.slice(0, start) + sql.slice(start, end).replace(/[^\r\n]/g, " ") + body.slice(end);
+  }
+  return { head: head.join("; "), body };
+}
+
 /** Splits source into tokens by `dialect`'s rules, whitespace and comments included. */
 export function tokenizeSql(source: string, dialect: SqlDialect = "sqlite"): SqlToken[] {
   return dialect === "postgres" ? tokenizePostgresSql(source) : tokenizeSqliteSql(source);

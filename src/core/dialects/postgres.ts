@@ -272,21 +272,28 @@ function* migrationTookTheRight(entry: MigrationFailure["entry"], direction: Mig
  * The session setting (the role's, the database's or the connection's, not the migration's) a failure comes from, read from what the server says the same in every language (its
  * `lc_messages` translates only the words): a statement cancelled (57014; stepwise's own cancels are `LOCK_TIMEOUT`) ran past `statement_timeout`, unless someone cancelled it with
  * `pg_cancel_backend`; "no schema has been selected to create in" (3F000 from the routine that picks the schema a new object goes to, not a schema the migration names) is a
- * `search_path` that names no schema that exists. The transaction is aborted, so neither setting can be asked.
+ * `search_path` that names no schema that exists. The transaction is aborted, so neither setting can be asked. A `SET TRANSACTION` refused after the transaction's first query (25001 from a
+ * setting's check or the snapshot import) is `transaction`: the migration's own, but a TypeScript body's always comes after stepwise's queries.
  */
 function sessionSettingOf(cause: unknown): MigrationFailedSetting | null {
   const routine = (current: object) => String((current as { routine?: unknown }).routine);
   // 57014 is also COPY FROM STDIN given no data (CopyGetData): only the check for interrupts cancels a statement for running too long. An error without the server's routine (a wrapper's) names none.
   const fromSetting = (current: object) =>
-    (sqlstateOf(current) === "57014" && routine(current) === "ProcessInterrupts") || (sqlstateOf(current) === "3F000" && /GetCreationNamespace$/.test(routine(current)));
+    (sqlstateOf(current) === "57014" && routine(current) === "ProcessInterrupts") ||
+    (sqlstateOf(current) === "3F000" && /GetCreationNamespace$/.test(routine(current))) ||
+    (sqlstateOf(current) === "25001" && /^(call_\w+_check_hook|ImportSnapshot)$/.test(routine(current)));
   const server = findInCauseChain(cause, fromSetting);
-  return server === undefined ? null : sqlstateOf(server) === "57014" ? "statement_timeout" : "search_path";
+  return server === undefined ? null : (({ "57014": "statement_timeout", "3F000": "search_path" } as const)[sqlstateOf(server) as "57014"] ?? "transaction");
 }
 
 /** What each setting's failure means for the migration, and how to get past it. */
 const SETTING_NOTES: Readonly<Record<MigrationFailedSetting, (entry: MigrationFailure["entry"]) => string>> = {
   statement_timeout: (entry) =>
     `The statement was cancelled: it ran past the session's statement_timeout, set for the role, the database or the connection (unless someone cancelled it with pg_cancel_backend). A migration that needs longer lifts it for itself with ${entry.transaction === false ? "SET statement_timeout" : "SET LOCAL statement_timeout"} = '30min' as its first statement.`,
+  transaction: (entry) =>
+    entry.kind === "sql"
+      ? "PostgreSQL takes SET TRANSACTION only before the transaction's first query: make it the migration's first statement (comments only before it), which stepwise sends with its BEGIN."
+      : "PostgreSQL takes SET TRANSACTION only before the transaction's first query, and stepwise's own open the transaction a TypeScript migration runs in: start a SQL migration with it instead, or give this one transaction: false and have it run its own BEGIN ISOLATION LEVEL … and COMMIT.",
   search_path: () =>
     "The session's search_path names no schema that exists (an empty one, or a missing schema, set for the role or the database with ALTER ROLE ... SET search_path), so the migration's names have no schema to go to: set it to the schema to build in, or give the connection one (the CLI's --schema; a pool's options: '-c search_path=app').",
 };
