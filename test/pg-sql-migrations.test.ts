@@ -16,6 +16,7 @@ import { connectFresh, connectFreshWithUrl, recordStatements } from "./support/p
 import { asyncTsEntry, namedSqlEntry } from "./support/registry-builders.js";
 import { factsOf } from "./support/stepwise-failure.js";
 import { callSiteStack } from "../src/core/call-site.js";
+import { FIX_OF_CODE } from "../src/cli/error-fix.js";
 
 const pgEntry = (version: number, up: string, down: string | null = null, overrides: Partial<SqlMigrationEntry> = {}) =>
   namedSqlEntry(version, `step_${version}`, up, down, { dialect: "postgres", ...overrides });
@@ -648,6 +649,8 @@ test("a SQL migration's failure after its SET TRANSACTION, or in it, is its MIGR
     const error = await rejection(() => new MigrationManager(client, [THREE[0]!, pgEntry(2, sql, null, { sqlLines: [2, null] })]).up());
     assert.deepEqual([error.code, error.version, error.rolledBack, error.nativeCode, error.setting], ["MIGRATION_FAILED", 2, true, nativeCode, setting], sql);
     assert.equal((error.location as { line: number } | null)?.line ?? null, line === null ? null : line + 1, sql);
+    // The CLI's fix names the line, and for a late SET TRANSACTION, that it goes first.
+    if (setting !== null) assert.match(FIX_OF_CODE.MIGRATION_FAILED!(error as never), new RegExp(`migrations/002_step_2\\.sql:${line! + 1} sends it after one: make it the first statement`));
     assert.deepEqual(await tableNames(client), ["schema_migrations", "t1"]);
   }
 });
@@ -668,6 +671,7 @@ test("a TypeScript migration's SET TRANSACTION comes after stepwise's queries: M
   assert.deepEqual([error.code, error.version, error.rolledBack, error.nativeCode, error.setting], ["MIGRATION_FAILED", 1, true, "25001", "transaction"]);
   // The CLI names the line from the call the body made.
   assert.match(callSiteStack(error.cause) ?? "", /pg-sql-migrations\.test\.ts:\d+:\d+/);
+  assert.match(FIX_OF_CODE.MIGRATION_FAILED!(error as never), /give test\/pg-sql-migrations\.test\.ts transaction: false/);
   assert.deepEqual(await tableNames(client), []);
   const own = asyncTsEntry<pg.ClientBase>(
     1,
