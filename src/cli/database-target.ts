@@ -108,13 +108,7 @@ function driverOfUrl(flags: GlobalFlags, props: Pick<CreateCliProps<MigrationReg
   if (flags.db !== undefined) return null;
   if (flags.url !== undefined) return driverOfScheme(flags.url, offered);
   if (valueOf(props.database) != null) return null;
-  let url: string | null | undefined;
-  try {
-    url = valueOf(props.url);
-  } catch (error) {
-    if (!isUnsetVariable(error)) throw error;
-    return null;
-  }
+  const { url } = configuredUrl(props);
   return url == null || driverOfScheme(url, offered) !== "pg" ? null : "pg";
 }
 
@@ -274,7 +268,7 @@ function settingName(props: CreateCliProps<MigrationRegistry>, key: "database" |
 }
 
 /** The app's `url` setting; `null` when it names an environment variable that is not set (`unsetVariable`): not configured, for a SQLite driver. */
-function configuredUrl(props: CreateCliProps<MigrationRegistry>): { url: string | null | undefined; unsetVariable: StepwiseError<"USAGE">["details"] | null } {
+function configuredUrl(props: Pick<CreateCliProps<MigrationRegistry>, "url">): { url: string | null | undefined; unsetVariable: StepwiseError<"USAGE">["details"] | null } {
   try {
     return { url: valueOf(props.url), unsetVariable: null };
   } catch (error) {
