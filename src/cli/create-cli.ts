@@ -170,6 +170,7 @@ const asResult = () => json("print the result as JSON instead of progress lines"
 const option = <T>(flags: string, description: string, parse?: (value: string, previous: T | undefined) => T) =>
   parse ? new Option(flags, description).argParser(parse) : new Option(flags, description);
 const positive = singleValued(parse.parsePositiveInteger);
+const yes = (what: string) => option("--yes", what);
 // No commander default: singleValued would take it for a value given before.
 const transaction = (verb: string) =>
   option(
@@ -234,7 +235,6 @@ function declareCommands<R extends MigrationRegistry>(program: Command, session:
   declare("history", "list applied migrations with when they ran and how long they took", commands.history, json());
   declare("version", "print the database's schema version (0 when nothing is applied)", commands.version);
   declare("info", "show the database file, its schema version, object counts, last migration and journal mode", commands.info, json());
-  const yes = (what: string) => option("--yes", what);
   declare(
     "reset",
     "drop every table, view, index and trigger, then apply all migrations (destroys all data)",
@@ -263,7 +263,6 @@ function declareCommands<R extends MigrationRegistry>(program: Command, session:
 
 /** Declares the safety nets that check a database against the migrations, or put one back: baseline, adopt, verify and restore. */
 function declareSafetyNetCommands<R extends MigrationRegistry>(declare: ReturnType<typeof declarerOf<R>>): void {
-  const yes = (what: string) => option("--yes", what);
   declare(
     "baseline",
     "adopt a database made before stepwise: record migrations 1..VERSION as applied if its schema matches them",
