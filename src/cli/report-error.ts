@@ -180,16 +180,11 @@ function locateFailure(error: StepwiseError): SourceLocation | null {
     if (!isInstanceSafely(current, Error)) break;
     chain.push(current);
   }
-  for (const current of chain) {
-    const found = locateInStack(
-      readSafely(() => current.stack ?? ""),
-      file,
-    );
-    if (found) return found;
-  }
-  for (const current of chain) {
-    const found = locateInStack(callSiteStack(current) ?? "", file);
-    if (found) return found;
+  for (const stackOf of [(current: Error) => readSafely(() => current.stack ?? ""), (current: Error) => callSiteStack(current) ?? ""]) {
+    for (const current of chain) {
+      const found = locateInStack(stackOf(current), file);
+      if (found) return found;
+    }
   }
   return null;
 }
