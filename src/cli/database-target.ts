@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { driverCapabilityError } from "../core/driver.js";
-import { usageError } from "../core/error-factories.js";
+import { NOTHING_CHANGED, usageError } from "../core/error-factories.js";
 import { StepwiseError } from "../core/errors.js";
 import { spellFields } from "../core/option-text.js";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../core/options.js";
@@ -61,8 +61,6 @@ export interface CommandScope<R extends MigrationRegistry = MigrationRegistry> {
   readonly name: string;
   readonly flags: GlobalFlags;
 }
-
-const NOTHING_CHANGED = "Nothing was changed.";
 
 /** An app's setting, called if it is a function (only when its flag is not given: a flag wins even over a setting that cannot be read). */
 function valueOf<T>(prop: T | (() => T) | undefined): T | undefined {
