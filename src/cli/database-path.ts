@@ -3,10 +3,9 @@ import { tryOr } from "../shared/try-or.js";
 import { existsSync, lstatSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
-import { databaseUnusableError, usageError } from "../core/error-factories.js";
+import { databaseUnusableError } from "../core/error-factories.js";
 import { databaseFolderMissingError, databasePathInvalidError } from "../safety/errors.js";
 import { pathEncodingError, refusal } from "./errors.js";
-import { withFix } from "./error-fix.js";
 import { StepwiseError } from "../core/errors.js";
 import { realDatabaseFileOrThrow } from "../safety/real-database-file.js";
 import { CLI_DRIVERS, schemeOf, urlDriverOfScheme, type CliDriverName } from "./driver-names.js";
@@ -220,8 +219,6 @@ export interface ServerUrl {
   readonly file: string | null;
 }
 
-const refuse = (problem: string, fix: string) => withFix(usageError(`${problem}. Nothing was changed.`), fix);
-
 /** `url` checked for `driver`, whose messages name `source`, never the URL's text (a password); a `file:` URL's path is checked as `--db` is. */
 export function parseServerUrl(driver: CliDriverName, url: string, source: string, resolve: (file: string) => string): ServerUrl {
   const trimmed = url.trim();
@@ -230,22 +227,22 @@ export function parseServerUrl(driver: CliDriverName, url: string, source: strin
   if (driver !== "libsql-client") {
     const slashed = /^([A-Za-z][A-Za-z0-9+.-]*:)\/\//.exec(trimmed)?.[1]?.toLowerCase() ?? null;
     if (urlDriverOfScheme(slashed) !== "pg") {
-      throw refuse(
-        `${source} is not a PostgreSQL URL (${slashed === null ? "it has no scheme://" : `its scheme is ${slashed}//`}); the pg driver needs one such as ${example}`,
+      throw refusal(
+        `${source} is not a PostgreSQL URL (${slashed === null ? "it has no scheme://" : `its scheme is ${slashed}//`}); the pg driver needs one such as ${example}.`,
         `give ${source} a PostgreSQL URL such as ${example}`,
       );
     }
     // pg ignores a fragment, and a # in the user or password ends the authority early: what follows it (maybe the password) would reach the label.
     if (trimmed.includes("#"))
-      throw refuse(
-        `${source} holds a #, which starts a URL fragment: percent-encode a # in the user name or password as %23, and remove any fragment`,
+      throw refusal(
+        `${source} holds a #, which starts a URL fragment: percent-encode a # in the user name or password as %23, and remove any fragment.`,
         `percent-encode a # in the user name or password of ${source} as %23, and remove any fragment`,
       );
     // pg hands a URL it cannot parse to WHATWG `URL`, whose error quotes it whole.
     const parsed = parseUrl(trimmed);
     if (parsed === null) {
-      throw refuse(
-        `${source} is not a valid URL. Write it as ${example}, and percent-encode any @, :, / or ? in the user name or password (%40, %3A, %2F, %3F), or leave the password out of the URL and set PGPASSWORD`,
+      throw refusal(
+        `${source} is not a valid URL. Write it as ${example}, and percent-encode any @, :, / or ? in the user name or password (%40, %3A, %2F, %3F), or leave the password out of the URL and set PGPASSWORD.`,
         `write ${source} as ${example}, percent-encoding any @, :, / or ? in the user name or password (%40, %3A, %2F, %3F), or leave the password out and set PGPASSWORD`,
       );
     }
@@ -253,7 +250,7 @@ export function parseServerUrl(driver: CliDriverName, url: string, source: strin
       ["user name", parsed.username],
       ["password", parsed.password],
     ] as const) {
-      if (decoded(value) === null) throw refuse(`The ${part} in ${source} has a % that does not start an escape such as %25 (for % itself)`, `write a % in the ${part} of ${source} as %25`);
+      if (decoded(value) === null) throw refusal(`The ${part} in ${source} has a % that does not start an escape such as %25 (for % itself).`, `write a % in the ${part} of ${source} as %25`);
     }
     return { url: trimmed, label: redactConnectionString(trimmed), file: null };
   }
@@ -264,49 +261,49 @@ export function parseServerUrl(driver: CliDriverName, url: string, source: strin
     try {
       file = named.startsWith("file://") ? fileURLToPath(named) : decodeURIComponent(named.slice("file:".length));
     } catch {
-      throw refuse(`${source} is a file: URL that names no local file (write it as file:data/app.db or file:///absolute/path.db)`, `write ${source} as file:data/app.db or file:///absolute/path.db`);
+      throw refusal(`${source} is a file: URL that names no local file (write it as file:data/app.db or file:///absolute/path.db).`, `write ${source} as file:data/app.db or file:///absolute/path.db`);
     }
-    if (file === "" || file === ":memory:") throw refuse(`${source} names no database file; write it as file:data/app.db`, `write ${source} as file:data/app.db, naming a database file`);
+    if (file === "" || file === ":memory:") throw refusal(`${source} names no database file; write it as file:data/app.db.`, `write ${source} as file:data/app.db, naming a database file`);
     const absolute = usableDatabasePathOrThrow(resolve(file));
     // The client takes file:<path>; a character a URL reserves would start a query.
     if (/[?#%]/.test(absolute))
-      throw refuse(
-        `The database path in ${source} holds ?, # or %, which a file: URL cannot carry; rename the file or its folder`,
+      throw refusal(
+        `The database path in ${source} holds ?, # or %, which a file: URL cannot carry; rename the file or its folder.`,
         "rename the database file or its folder so that its path holds no ?, # or %",
       );
     return { url: `file:${absolute}`, file: absolute, label: absolute };
   }
   if (urlDriverOfScheme(scheme) !== "libsql-client") {
-    throw refuse(
-      `${source} is not a libSQL URL (${scheme === null ? "it has no scheme" : `its scheme is ${scheme}`}); the libsql-client driver needs one such as ${example}`,
+    throw refusal(
+      `${source} is not a libSQL URL (${scheme === null ? "it has no scheme" : `its scheme is ${scheme}`}); the libsql-client driver needs one such as ${example}.`,
       `give ${source} a libSQL URL such as ${example}`,
     );
   }
   // What `@libsql/client` would refuse quoting the URL: a fragment, and any query parameter but `authToken` and `tls=0|1`, decoded as the client decodes them.
-  if (trimmed.includes("#")) throw refuse(`${source} has a fragment (#…), which a libSQL URL cannot carry; remove it`, `remove the fragment (#…) from ${source}`);
+  if (trimmed.includes("#")) throw refusal(`${source} has a fragment (#…), which a libSQL URL cannot carry; remove it.`, `remove the fragment (#…) from ${source}`);
   const query = trimmed.includes("?") ? trimmed.slice(trimmed.indexOf("?") + 1) : "";
   for (const pair of query.split("&").filter((pair) => pair !== "")) {
     const equals = pair.includes("=") ? pair.indexOf("=") : pair.length;
     const [key, value] = [pair.slice(0, equals), pair.slice(equals + 1)].map((part) => decoded(part.replaceAll("+", " ")));
     if (key === null || value === null) {
-      throw refuse(`${source} has a query parameter with a % that does not start an escape such as %25 (for % itself)`, `write a % in a query parameter of ${source} as %25`);
+      throw refusal(`${source} has a query parameter with a % that does not start an escape such as %25 (for % itself).`, `write a % in a query parameter of ${source} as %25`);
     }
     if (key === "authToken" || (key === "tls" && /^[01]$/.test(value!))) continue;
-    if (key === "tls") throw refuse(`${source} has a tls parameter other than tls=0 or tls=1`, `write tls=0 or tls=1 in ${source}, or leave it out`);
-    throw refuse(
-      `${source} has a query parameter a libSQL URL does not take (only authToken and tls=0|1); remove it, and set ${LIBSQL_AUTH_TOKEN_ENV} for the token`,
+    if (key === "tls") throw refusal(`${source} has a tls parameter other than tls=0 or tls=1.`, `write tls=0 or tls=1 in ${source}, or leave it out`);
+    throw refusal(
+      `${source} has a query parameter a libSQL URL does not take (only authToken and tls=0|1); remove it, and set ${LIBSQL_AUTH_TOKEN_ENV} for the token.`,
       `remove every query parameter but authToken and tls from ${source}, and set ${LIBSQL_AUTH_TOKEN_ENV} for the token`,
     );
   }
   const parsed = parseUrl(trimmed);
   if (parsed === null)
-    throw refuse(
-      `${source} is not a valid URL; write it as libsql://host (set ${LIBSQL_AUTH_TOKEN_ENV} for the token)`,
+    throw refusal(
+      `${source} is not a valid URL; write it as libsql://host (set ${LIBSQL_AUTH_TOKEN_ENV} for the token).`,
       `write ${source} as libsql://host, and set ${LIBSQL_AUTH_TOKEN_ENV} for the token`,
     );
   if (parsed.username !== "" || parsed.password !== "") {
-    throw refuse(
-      `${source} carries a user name or password; a libSQL server takes a token instead: leave them out and set ${LIBSQL_AUTH_TOKEN_ENV}`,
+    throw refusal(
+      `${source} carries a user name or password; a libSQL server takes a token instead: leave them out and set ${LIBSQL_AUTH_TOKEN_ENV}.`,
       `leave the user name and password out of ${source}, and set ${LIBSQL_AUTH_TOKEN_ENV}`,
     );
   }
