@@ -3,9 +3,8 @@ import { existsSync } from "node:fs";
 import type pg from "pg";
 import { classifyPostgresError, describeConnectionFailure, translatePostgresError } from "../core/dialects/postgres.js";
 import { driverCapabilityError } from "../core/driver.js";
-import { databaseUnusableError, translateSqliteError, usageError } from "../core/error-factories.js";
-import { driverNotInstalledError, driverUnknownError } from "./errors.js";
-import { withFix } from "./error-fix.js";
+import { databaseUnusableError, translateSqliteError } from "../core/error-factories.js";
+import { driverNotInstalledError, driverUnknownError, refusal } from "./errors.js";
 import { installCommand as installCommandOf } from "../shared/install-command.js";
 import { StepwiseError } from "../core/errors.js";
 import { SyncMigrationManager } from "../core/manager.js";
@@ -280,10 +279,8 @@ function libsqlConnectionError(error: unknown, translated: unknown, local: boole
   if (translated instanceof StepwiseError) return translated;
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === "string" && code.startsWith("URL_")) {
-    return withFix(
-      usageError(
-        `The libSQL client refused the URL's shape (${code}): write it as ${CLI_DRIVERS["libsql-client"].exampleUrl}, with authToken and tls=0|1 its only query parameters. Nothing was changed.`,
-      ),
+    return refusal(
+      `The libSQL client refused the URL's shape (${code}): write it as ${CLI_DRIVERS["libsql-client"].exampleUrl}, with authToken and tls=0|1 its only query parameters.`,
       `write the URL as ${CLI_DRIVERS["libsql-client"].exampleUrl}, with authToken and tls=0|1 its only query parameters`,
     );
   }
@@ -318,10 +315,8 @@ async function refuseIgnoredSearchPath(client: pg.ClientBase, schema: string): P
   const { rows } = await client.query<{ path: string }>("SELECT pg_catalog.current_setting('search_path') AS path");
   const path = rows[0]?.path ?? "";
   if (path.replaceAll('"', "") === schema) return;
-  throw withFix(
-    usageError(
-      `The server did not take the search_path --schema ${schema} sets (the session has ${JSON.stringify(path)}): a connection pooler such as PgBouncer drops the "options" startup parameter. Connect to PostgreSQL itself for stepwise. Nothing was changed.`,
-    ),
+  throw refusal(
+    `The server did not take the search_path --schema ${schema} sets (the session has ${JSON.stringify(path)}): a connection pooler such as PgBouncer drops the "options" startup parameter. Connect to PostgreSQL itself for stepwise.`,
     "connect to PostgreSQL itself, not through a connection pooler, for stepwise",
   );
 }
