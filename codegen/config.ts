@@ -6,6 +6,7 @@ import { configVariableUnsetError, isUnsetVariable } from "../src/cli/database-t
 import { assertPathRoundTrips } from "../src/cli/database-path.js";
 import { parseDriverName, schemeOf, type CliDriverName } from "../src/cli/driver-names.js";
 import { withFix } from "../src/cli/error-fix.js";
+import { refusal } from "../src/cli/errors.js";
 import { closestName } from "./problems.js";
 import { isGlob } from "../src/cli/file-glob.js";
 import { findPasswords } from "../src/cli/secrets.js";
@@ -269,10 +270,8 @@ function rootFileUrl(url: string, projectRoot: string): string {
 /** The config's `url` with each `${NAME}` read from the environment, so a committed config holds no password (one written there is refused). */
 function expandConfigUrl(value: string, env: Readonly<Record<string, string | undefined>>, configFile: string): string {
   if (findPasswords(value).some((password) => password !== "" && !/^(\$\{[A-Za-z_][A-Za-z0-9_]*\})+$/.test(password))) {
-    throw withFix(
-      usageError(
-        `The config's "url" holds a password, and the config is committed with the project. Write "url": "\${DATABASE_URL}" (or name the password as \${NAME}), or set PGPASSWORD, and change the password if the config was ever shared. Nothing was changed.`,
-      ),
+    throw refusal(
+      `The config's "url" holds a password, and the config is committed with the project. Write "url": "\${DATABASE_URL}" (or name the password as \${NAME}), or set PGPASSWORD, and change the password if the config was ever shared.`,
       `write "url": "\${DATABASE_URL}" in ${configFile} (or name the password as \${NAME}), or set PGPASSWORD; change the password if the config was ever shared`,
     );
   }
@@ -280,10 +279,8 @@ function expandConfigUrl(value: string, env: Readonly<Record<string, string | un
   // Taken literally, "${DB_FILE" would become a file of that name.
   const stray = /\$\{[^}]*\}?/.exec(value.replace(placeholder, ""))?.[0];
   if (stray !== undefined) {
-    throw withFix(
-      usageError(
-        `The config's "url" (in ${configFile}) holds ${JSON.stringify(stray)}, which is no \${NAME}: a variable is \${ and a name of letters, digits and _, closed by }. Nothing was changed.`,
-      ),
+    throw refusal(
+      `The config's "url" (in ${configFile}) holds ${JSON.stringify(stray)}, which is no \${NAME}: a variable is \${ and a name of letters, digits and _, closed by }.`,
       `write the variable as \${NAME} in the config's "url" (in ${configFile})`,
     );
   }
