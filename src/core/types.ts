@@ -10,7 +10,7 @@ export type MigrationConnection = keyof MigrationConnections extends never ? unk
 
 /** The part of a sync connection `forEachBatch` walks with (better-sqlite3's `Database` fits). */
 export interface BatchConnection {
-  prepare(sql: string): { get(...params: unknown[]): unknown; all(...params: unknown[]): unknown[] };
+  prepare(sql: string): { all(...params: unknown[]): unknown[] };
   readonly inTransaction: boolean;
   transaction(fn: () => void): () => void;
 }

@@ -34,7 +34,7 @@ export function createLibsqlDriver(db: Database): SyncDriver<Database> {
   const walk = createBatchConnection({
     prepare: (sql) => {
       const statement = db.prepare(sql);
-      return { get: (...params) => blobsAsBuffers(statement.get(params)), all: (...params) => statement.all(params).map(blobsAsBuffers) };
+      return { all: (...params) => statement.all(params).map(blobsAsBuffers) };
     },
     exec,
     inTransaction,

@@ -51,28 +51,22 @@ function numbersOf<T>(row: T): T {
 
 /** A walk's statement: rows as objects, whose keys it reads; integers as the app's connection reads them, where one past 2^53 that cannot be a number reads inexactly (so the walk refuses
  * such a key) instead of failing the read. */
-function walkStatement(statement: StatementSync): { get(...params: unknown[]): unknown; all(...params: unknown[]): unknown[] } {
+function walkStatement(statement: StatementSync): { all(...params: unknown[]): unknown[] } {
   statement.setReturnArrays?.(false);
-  const read = <T>(run: () => T, inexact: (read: T) => T): T => {
-    try {
-      return run();
-    } catch (error) {
-      if ((error as { code?: unknown }).code !== "ERR_OUT_OF_RANGE") throw error;
-      statement.setReadBigInts(true);
-      try {
-        return inexact(run());
-      } finally {
-        statement.setReadBigInts(false);
-      }
-    }
-  };
   return {
-    get: (...params) => read(() => statement.get(...params), numbersOf),
-    all: (...params) =>
-      read(
-        () => statement.all(...params),
-        (rows) => rows.map(numbersOf),
-      ),
+    all: (...params) => {
+      try {
+        return statement.all(...params);
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== "ERR_OUT_OF_RANGE") throw error;
+        statement.setReadBigInts(true);
+        try {
+          return statement.all(...params).map(numbersOf);
+        } finally {
+          statement.setReadBigInts(false);
+        }
+      }
+    },
   };
 }
 

@@ -93,7 +93,7 @@ export function createSqlJsDriver(db: Database): SyncDriver<Database> {
   const isOpen = () => (db as unknown as { db: unknown }).db !== null;
   const inTransaction = () => isOpen() && isInTransaction(db);
   const walk = createBatchConnection({
-    prepare: (sql) => ({ get: (...params: unknown[]) => query(sql, params)[0], all: (...params: unknown[]) => query(sql, params) }),
+    prepare: (sql) => ({ all: (...params: unknown[]) => query(sql, params) }),
     exec,
     inTransaction,
   });

@@ -152,11 +152,7 @@ export function probeSidecarLock(open: SidecarOpener, opened: string | null, fil
 const closeQuietly = (connection: { close(): void } | null): unknown => quietly(() => connection?.close());
 
 /** `forEachBatch`'s connection for a library without better-sqlite3's `db.transaction(fn)`: a plain BEGIN/COMMIT per batch. */
-export function createBatchConnection(library: {
-  prepare(sql: string): { get(...params: unknown[]): unknown; all(...params: unknown[]): unknown[] };
-  exec(sql: string): void;
-  inTransaction(): boolean;
-}): BatchConnection {
+export function createBatchConnection(library: { prepare(sql: string): { all(...params: unknown[]): unknown[] }; exec(sql: string): void; inTransaction(): boolean }): BatchConnection {
   return {
     prepare: library.prepare,
     get inTransaction() {
