@@ -14,6 +14,7 @@ import { returnDefinition, type MigrationDefinition, type MigrationRegistry } fr
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
 import { SQLITE_BATCH_DIALECT } from "../core/batch-walk.js";
 import { classifyNativeSqliteError } from "./sqlite-shared.js";
+import { findInCauseChain } from "../core/sql-location.js";
 import { connectionLostError, usageError } from "../core/error-factories.js";
 import type { MigrationFailure } from "../core/dialect.js";
 import type { Step } from "../core/step.js";
@@ -56,11 +57,8 @@ export function classifyLibsqlClientError(error: unknown): ErrorClassification {
 /** Whether a system or undici socket code (`ECONNRESET`, `UND_ERR_SOCKET`), or the client's WebSocket failure (`HRANA_WEBSOCKET_ERROR`, which a `ws://` URL reports and every later call on the
  * closed stream carries as its cause), is down `error`'s cause chain. */
 function isNetworkFailure(error: unknown): boolean {
-  for (let cause = error, depth = 0; cause !== null && typeof cause === "object" && depth < 8; cause = (cause as { cause?: unknown }).cause, depth++) {
-    const code = (cause as { code?: unknown }).code;
-    if (typeof code === "string" && /^(?:UND_ERR_|ECONN|EPIPE$|ETIMEDOUT$|EHOSTUNREACH$|ENETUNREACH$|HRANA_WEBSOCKET_ERROR$)/.test(code)) return true;
-  }
-  return false;
+  const network = /^(?:UND_ERR_|ECONN|EPIPE$|ETIMEDOUT$|EHOSTUNREACH$|ENETUNREACH$|HRANA_WEBSOCKET_ERROR$)/;
+  return findInCauseChain(error, ({ code }: { code?: unknown }) => typeof code === "string" && network.test(code)) !== undefined;
 }
 
 /** A migration cut off by a lost server as `CONNECTION_LOST`: what the session ended and what to do, not the migration's fault. */
@@ -239,14 +237,10 @@ class ClientSession {
 
   /** The client as a local `transaction: false` body receives it: its statements wait out locks as stepwise's do. */
   lockWaitingClient(): Client {
-    return new Proxy(this.client, {
-      get: (target, property) => {
-        if (property === "execute") return (stmt: InStatement, args?: InValue[]) => this.executeOutsideTransaction(typeof stmt === "string" ? { sql: stmt, args: args ?? [] } : stmt);
-        if (property === "executeMultiple") return (sql: string) => this.execOutsideTransaction(sql);
-        if (property === "batch") return (stmts: InStatement[]) => this.inOwnWrite((open) => open.batch(stmts));
-        const value = Reflect.get(target, property, target) as unknown;
-        return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
+    return overriding(this.client, {
+      execute: (stmt: InStatement, args?: InValue[]) => this.executeOutsideTransaction(typeof stmt === "string" ? { sql: stmt, args: args ?? [] } : stmt),
+      executeMultiple: (sql: string) => this.execOutsideTransaction(sql),
+      batch: (stmts: InStatement[]) => this.inOwnWrite((open) => open.batch(stmts)),
     });
   }
 
@@ -269,13 +263,13 @@ class ClientSession {
   }
 }
 
-/** `transaction` as a body receives it, calling `onClose` when the body closes it. */
-function noticingClose(transaction: Transaction, onClose: () => void): Transaction {
-  return new Proxy(transaction, {
-    get: (target, property) => {
-      if (property === "close") return () => (onClose(), target.close());
-      const value = Reflect.get(target, property, target) as unknown;
-      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+/** `target` as a body receives it: `members` in place of its own, its other methods bound to it. */
+function overriding<T extends object>(target: T, members: Partial<Record<PropertyKey, unknown>>): T {
+  return new Proxy(target, {
+    get: (object, property) => {
+      if (Object.hasOwn(members, property)) return members[property];
+      const value = Reflect.get(object, property, object) as unknown;
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(object) : value;
     },
   });
 }
@@ -314,7 +308,7 @@ export function createLibsqlClientDriver(client: Client, options: Pick<LibsqlCli
       const open = session.transaction;
       let closedByBody = false;
       // Closing the transaction rolls it back: the body closed what it was given, as a db.close() on the other drivers, not an escape from it.
-      const given = open === null ? (session.remote ? client : session.lockWaitingClient()) : noticingClose(open, () => (closedByBody = true));
+      const given = open === null ? (session.remote ? client : session.lockWaitingClient()) : overriding(open, { close: () => ((closedByBody = true), open.close()) });
       await runBodyOnConnection(given, () => !client.closed && !closedByBody, entry, direction, context, undefined, true);
     },
     // A batch handler writes through the open transaction, as a body does.
