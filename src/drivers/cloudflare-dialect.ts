@@ -8,7 +8,7 @@ import { SQLITE_DIALECT } from "../core/dialects/sqlite.js";
 import type { ErrorClassification } from "../core/driver.js";
 import { classifySqliteError } from "../core/define-driver.js";
 import type { Step } from "../core/step.js";
-import { migrationFailedError } from "../core/error-factories.js";
+import { classifySafely, migrationFailedError } from "../core/error-factories.js";
 import { locateFromFailure } from "../core/sql-location.js";
 
 /** What the storage's bare "not authorized" means: a statement it never runs, whatever the migration's mode, so the migration has to change. */
@@ -37,11 +37,7 @@ export function createCloudflareDialect(connectionSettings: boolean): Dialect {
 /** Reads the SQLite code Cloudflare's errors end their message with (`"UNIQUE constraint failed: t.id: SQLITE_CONSTRAINT"`, `"D1_ERROR: ...: SQLITE_ERROR"`); they carry no code field. Never throws.
  * */
 export function classifyCloudflareError(error: unknown): ErrorClassification {
-  try {
-    return classifySqliteError({ code: /(SQLITE_[A-Z_]+)\s*$/.exec(error instanceof Error ? error.message : "")?.[1] });
-  } catch {
-    return { kind: "other", nativeCode: null };
-  }
+  return classifySafely((thrown) => classifySqliteError({ code: /(SQLITE_[A-Z_]+)\s*$/.exec(thrown instanceof Error ? thrown.message : "")?.[1] }), error);
 }
 
 /** Whether `name` is one of the storage's own tables (`_cf_KV`, `_cf_METADATA`). */

@@ -7,7 +7,7 @@ import { asyncManagerOn, migrateAsyncOn, type AsyncManagerClass, type MigrateAsy
 import type { ErrorClassification, Row, SyncDriver } from "../core/driver.js";
 import { classifySqliteError } from "../core/define-driver.js";
 import { returnDefinition, type MigrationRegistry, type SyncMigrationRegistry, type DefineMigration } from "../core/types.js";
-import { transactionOpenError } from "../core/error-factories.js";
+import { classifySafely, transactionOpenError } from "../core/error-factories.js";
 import { cachedStatements, createBatchConnection, defineSqliteDriver, sqliteCodeName } from "./sqlite-shared.js";
 
 /** sql.js's native connection (`new SQL.Database()` after `initSqlJs()`). */
@@ -44,12 +44,10 @@ function watchResultCodes(db: Database): void {
 
 /** The code {@link watchResultCodes} noted for an error sql.js raised: its message alone names none, since an app's own error may say the same words. Never throws. */
 function classifySqlJsError(error: unknown): ErrorClassification {
-  try {
-    const resultCode = typeof error === "object" && error !== null ? resultCodes.get(error) : undefined;
-    return classifySqliteError(resultCode === undefined ? error : { code: sqliteCodeName(resultCode) });
-  } catch {
-    return { kind: "other", nativeCode: null };
-  }
+  return classifySafely((thrown) => {
+    const resultCode = typeof thrown === "object" && thrown !== null ? resultCodes.get(thrown) : undefined;
+    return classifySqliteError(resultCode === undefined ? thrown : { code: sqliteCodeName(resultCode) });
+  }, error);
 }
 
 function readAll(statement: Statement, params: readonly unknown[]): Row[] {

@@ -6,7 +6,7 @@ import type { ErrorClassification, OwnerLockHandle, SyncDriver } from "../core/d
 import { classifySqliteError, defineDriver, quietly, type DriverPrimitives } from "../core/define-driver.js";
 import { createMigrationContext } from "../core/progress.js";
 import { StepwiseError } from "../core/errors.js";
-import { transactionOpenError, tempFolderUnusableError } from "../core/error-factories.js";
+import { classifySafely, transactionOpenError, tempFolderUnusableError } from "../core/error-factories.js";
 import type { BatchConnection } from "../core/types.js";
 import { createFileExclusively, fileKindAt, privateModeFor, resolveDatabaseFile } from "./database-file.js";
 import { findLockHolders } from "./lock-holders.js";
@@ -50,14 +50,12 @@ export function sqliteCodeName(code: number): string | null {
 /** `classifyError` for a library whose errors carry their code in `code` (better-sqlite3, bun:sqlite, libsql, remote @libsql/client), `errcode` (node:sqlite), `rawCode` or `extendedCode` (local
  * @libsql/client). Never throws. */
 export function classifyNativeSqliteError(error: unknown): ErrorClassification {
-  try {
-    const fields = error as { code?: unknown; errcode?: unknown; rawCode?: unknown; extendedCode?: unknown } | null | undefined;
+  return classifySafely((thrown) => {
+    const fields = thrown as { code?: unknown; errcode?: unknown; rawCode?: unknown; extendedCode?: unknown } | null | undefined;
     const number = typeof fields?.rawCode === "number" ? fields.rawCode : fields?.code === "ERR_SQLITE_ERROR" && typeof fields.errcode === "number" ? fields.errcode : null;
     const texts = [number === null ? null : sqliteCodeName(number), fields?.extendedCode, fields?.code];
     return classifySqliteError({ code: texts.find((code) => typeof code === "string" && code.startsWith("SQLITE_")) });
-  } catch {
-    return { kind: "other", nativeCode: null };
-  }
+  }, error);
 }
 
 /** The owner lock sidecar's name for a database file and history table. */
