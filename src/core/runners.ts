@@ -114,8 +114,11 @@ export function retryWhileBusy<T>(driver: Driver, attempt: () => T, started = pe
 }
 
 function isBusy(driver: Driver, error: unknown): boolean {
-  return classifySafely((value) => driver.classifyError(value), error).nativeCode?.startsWith("SQLITE_BUSY") ?? false;
+  return classifyOn(driver, error).nativeCode?.startsWith("SQLITE_BUSY") ?? false;
 }
+
+/** The driver's reading of `error`; never throws. */
+const classifyOn = (driver: Driver, error: unknown) => classifySafely((value) => driver.classifyError(value), error);
 
 /** Blocks the thread for `ms`; false where it may not block (workerd, a browser's main thread). */
 function sleepSync(ms: number): boolean {
@@ -175,14 +178,8 @@ function resume<T>(step: Step<T>, failed: boolean, value: unknown, driver: Drive
   try {
     return failed ? step.throw(value) : step.next(value);
   } catch (error) {
-    if (error instanceof StepwiseError && error.nativeCode === null) {
-      const cause = nativeCauseOf(error);
-      if (cause !== undefined)
-        recordNativeError(
-          error,
-          classifySafely((value) => driver.classifyError(value), cause),
-        );
-    }
+    const cause = error instanceof StepwiseError && error.nativeCode === null ? nativeCauseOf(error) : undefined;
+    if (cause !== undefined) recordNativeError(error as StepwiseError, classifyOn(driver, cause));
     throw error;
   }
 }
