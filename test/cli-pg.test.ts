@@ -639,6 +639,25 @@ test("Ctrl-C during a transactional migration's long statement: the server cance
   assert.ok(!(await relations(database)).includes("interrupted"), "the interrupted migration's table was kept");
 });
 
+test("up --dry-run on pg refuses a pending migration whose effect PostgreSQL does not roll back (setval, COPY … TO a file) with REHEARSAL_REFUSED at its line, a fix, and the live sequence as it was", async (t) => {
+  const { database, cli, pgArgs, project } = await pgProject(t);
+  assert.equal((await cli([...pgArgs, "up"])).code, 0);
+  await withClient(database, (client) => client.query("INSERT INTO accounts (name) VALUES ('a'), ('b'), ('c')"));
+  const lastValue = () => withClient(database, async (client) => (await client.query<{ v: string }>("SELECT last_value::text AS v FROM accounts_id_seq")).rows[0]!.v);
+  project.writeMigration(
+    "005_trim.sql",
+    "-- migrate:up\nDELETE FROM accounts WHERE id > 1;\nSELECT setval('accounts_id_seq', (SELECT max(id) FROM accounts));\nCOPY (SELECT 'x') TO '/tmp/stepwise-never-written.txt';\n",
+  );
+  assert.equal((await cli(["gen"])).code, 0);
+  const refused = refusal(await cli([...pgArgs, "up", "--dry-run", "--json"]), 1);
+  const location = refused.location as { file: string; line: number };
+  assert.deepEqual([refused.code, refused.version, refused.obstacle, refused.rehearsableTo, location.line], ["REHEARSAL_REFUSED", 5, "non-transactional", null, 3]);
+  assert.match(location.file, /005_trim\.sql$/);
+  assert.equal(typeof refused.fix, "string");
+  assert.equal(await lastValue(), "3");
+  assert.equal((await withClient(database, (client) => client.query("SELECT id FROM accounts"))).rowCount, 3);
+});
+
 test("up --dry-run on pg rehearses inside a transaction rolled back: the report, exit codes, and nothing left behind", async (t) => {
   const { database, cli, pgArgs, project } = await pgProject(t);
   type Report = {

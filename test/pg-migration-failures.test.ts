@@ -460,3 +460,19 @@ test("stepwise's own reads outside a transaction (the start of up, status) are b
   await new MigrationManager(pool, [ACCOUNTS, alter], { lockTimeoutMs: 400 }).up();
   assert.deepEqual(await history(database.url), ["1:applied", "2:applied"]);
 });
+
+test("a rolled-back migration whose SQL calls setval names the sequence in sequencesSet: the rollback leaves it as set, as PostgreSQL keeps a sequence's changes", async (t) => {
+  const database = await freshDatabase(t);
+  const pool = pooled(t, database);
+  const seed = namedSqlEntry(1, "accounts", "CREATE TABLE accounts (id bigserial PRIMARY KEY); INSERT INTO accounts DEFAULT VALUES; INSERT INTO accounts DEFAULT VALUES;", null, postgres);
+  const failing = namedSqlEntry(2, "reset_ids", "CREATE TABLE t3 (x int);\nSELECT setval('accounts_id_seq', 1);\nSELECT 1/0;", null, postgres);
+  const manager = new MigrationManager(pool, [seed, failing]);
+  const error = await rejection(() => manager.up());
+  assert.deepEqual([error.code, error.version, error.rolledBack, error.sequencesSet], ["MIGRATION_FAILED", 2, true, ["accounts_id_seq"]]);
+  // What the field says is what the database shows: t3 is gone, the sequence is not back at 2.
+  assert.deepEqual(await tables(database.url), ["accounts", "schema_migrations"]);
+  assert.equal(await withPgClient(database.url, async (client) => (await client.query<{ v: string }>("SELECT last_value::text AS v FROM accounts_id_seq")).rows[0]!.v), "1");
+  // A migration that calls none names none.
+  const plain = await rejection(() => new MigrationManager(pool, [seed, namedSqlEntry(2, "plain", "SELECT 'setval(1)'; SELECT 1/0;", null, postgres)]).up());
+  assert.deepEqual([plain.code, plain.sequencesSet], ["MIGRATION_FAILED", []]);
+});

@@ -26,7 +26,7 @@ test("baseline whose replay fails names baseline with its version to run again, 
     ["--db", "app.db", "baseline", "1", "--json"],
   ]) {
     const error = jsonError(await runInProcess({ migrations, cwd }, args));
-    assert.deepEqual([error.code, error.version, error.rolledBack], ["MIGRATION_FAILED", 1, true], args.join(" "));
+    assert.deepEqual([error.code, error.version, error.rolledBack, error.replayed], ["MIGRATION_FAILED", 1, true, true], args.join(" "));
     // The options typed (--force here) are repeated with it, as the run needs them again.
     const again = args.includes("--force") ? '"stepwise baseline 1 --force --db app.db" again' : '"stepwise baseline 1 --db app.db" again';
     assert.ok(String(error.fix).includes(again), `${args.join(" ")}: ${String(error.fix)}`);
@@ -47,7 +47,7 @@ test("verify and fleet verify whose replay fails name verify to run again, not u
   assert.equal((await runInProcess({ migrations, cwd }, ["up", "--db", "a.db"])).code, 0);
   replayFails = true;
   const verify = jsonError(await runInProcess({ migrations, cwd }, ["verify", "--db", "a.db", "--json"]));
-  assert.deepEqual([verify.code, verify.version], ["MIGRATION_FAILED", 2]);
+  assert.deepEqual([verify.code, verify.version, verify.replayed], ["MIGRATION_FAILED", 2, true]);
   assert.ok(String(verify.fix).includes('"stepwise verify --db a.db" again'), String(verify.fix));
   const fleet = jsonOutput<{ targets: { error: { code: string; fix: string } | null }[] }>(await runInProcess({ migrations, cwd }, ["fleet", "verify", "--db", "*.db", "--json"]), 1);
   assert.equal(fleet.targets[0]!.error?.code, "MIGRATION_FAILED");

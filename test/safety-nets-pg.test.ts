@@ -935,3 +935,60 @@ test("backups and restore on pg are refused with DRIVER_CAPABILITY_MISSING namin
   assert.deepEqual(await inventory(pool), before);
   assert.deepEqual((before.rows as { tables: object }).tables, {});
 });
+
+/** The accounts of the tester's report: a bigserial id holding 1 to 3, and an up to date migration before the pending ones. */
+const ACCOUNTS = sql(1, "accounts", "CREATE TABLE accounts (id bigserial PRIMARY KEY, email text); INSERT INTO accounts (email) VALUES ('a'), ('b'), ('c');");
+const LABELS = sql(2, "labels", "CREATE TABLE labels (id int);");
+
+test("rehearseUp refuses, before anything runs, a SQL migration whose effect PostgreSQL does not roll back (setval, COPY … TO a file, dblink_exec): REHEARSAL_REFUSED naming its line, and the live sequence, files and tables untouched", async (t) => {
+  const { pool } = await freshDatabase(t);
+  const folder = mkdtempSync(path.join(tmpdir(), "stepwise-leak-"));
+  t.after(() => rmSync(folder, { recursive: true, force: true }));
+  const leak = path.join(folder, "leak.txt");
+  const cases = [
+    ["setval", `DELETE FROM accounts WHERE id > 1;\nSELECT setval('accounts_id_seq', (SELECT max(id) FROM accounts));`, 2],
+    ["COPY … TO a file", `INSERT INTO labels VALUES (1);\n\nCOPY (SELECT 'x') TO '${leak}';`, 3],
+    ["dblink_exec", `SELECT dblink_exec('dbname=app', 'CREATE TABLE leaked3 (id int)');`, 1],
+  ] as const;
+  for (const [effect, up, line] of cases) {
+    const manager = new MigrationManager(pool, [ACCOUNTS, LABELS, sql(3, "trim", up, null, { sqlLines: [10, null] } as never)]);
+    await manager.up({ to: 1 });
+    const before = await inventory(pool);
+    const error = await rejection(() => rehearseUp(manager));
+    assert.deepEqual(
+      [error.code, error.version, error.obstacle, error.rehearsableTo, error.location],
+      ["REHEARSAL_REFUSED", 3, "non-transactional", 2, { file: "migrations/003_trim.sql", line: 9 + line, column: effect === "COPY … TO a file" ? 1 : 8 }],
+      effect,
+    );
+    assert.deepEqual(await inventory(pool), before, effect);
+    const { rows } = await pool.query<{ last_value: string }>("SELECT last_value::text FROM accounts_id_seq");
+    assert.equal(rows[0]!.last_value, "3", effect);
+    assert.equal(existsSync(leak), false, effect);
+  }
+});
+
+test("rehearseUp is not fooled by those names in strings, comments and dollar quotes, and lets nextval run (its gaps stay unique)", async (t) => {
+  const { pool } = await freshDatabase(t);
+  const harmless = sql(3, "harmless", `-- SELECT setval('accounts_id_seq', 1);\nSELECT 'setval(1)', $q$ dblink_exec('x') COPY t TO '/x' $q$ /* lo_export( */;\nSELECT nextval('accounts_id_seq');`);
+  const manager = new MigrationManager(pool, [ACCOUNTS, LABELS, harmless]);
+  await manager.up({ to: 1 });
+  const { rehearsal } = await rehearseUp(manager);
+  assert.equal(rehearsal.ok, true);
+  assert.equal(rehearsal.reachedVersion, 3);
+});
+
+test("verifySchema: a migration whose replay fails only in the scratch database (a role, server-wide, already made by the real run) is MIGRATION_FAILED with replayed: true, and the database checked is untouched", async (t) => {
+  const { pool } = await freshDatabase(t);
+  const role = `stepwise_reader_${process.pid}_${Date.now()}`;
+  t.after(async () => void (await pool.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined)));
+  const manager = new MigrationManager(pool, [sql(1, "init", `CREATE TABLE accounts (id bigserial PRIMARY KEY);\nCREATE ROLE ${role} NOLOGIN;`, null, { sqlLines: [11, null] } as never)]);
+  await manager.up();
+  const before = await inventory(pool);
+  const error = await rejection(() => verifySchema(manager));
+  assert.deepEqual([error.code, error.version, error.replayed, error.rolledBack, error.nativeCode], ["MIGRATION_FAILED", 1, true, true, "42710"]);
+  assert.deepEqual(await inventory(pool), before);
+  // Created only where pg_roles lacks it, the migration replays.
+  const idempotent = `CREATE TABLE accounts (id bigserial PRIMARY KEY);\nDO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '${role}') THEN CREATE ROLE ${role} NOLOGIN; END IF; END $$;`;
+  const fixed = new MigrationManager(pool, [sql(1, "init", idempotent)]);
+  assert.equal((await verifySchema(fixed)).ok, true);
+});

@@ -62,41 +62,10 @@ export const FIX_OF_CODE: FixOf = {
   INVALID_TABLE_NAME: () => `pass a plain name to --table (or "tableName" in the config)`,
   TRANSACTION_ESCAPED: ({ file }) => `remove the transaction control from ${file}, or mark it transaction: false`,
   FOREIGN_KEY_VIOLATION: ({ file }) => `make ${file} copy every referenced row, or delete the orphans in it`,
-  MIGRATION_FAILED: ({ version, file, direction, rolledBack, location, afterReset, setting, atCommit, connectionClosed }) => {
-    const at = location ? `${location.file}:${location.line}` : file;
-    // Pending again or interrupted, by its transaction mode: status tells which, and repair refuses a migration that left no attempt.
-    if (connectionClosed) {
-      return `remove the close() from ${file} and run "stepwise gen"; check the database for what it committed itself before closing; then "stepwise status" shows where it stands: run "stepwise ${direction}" again, or repair it as status says if it was interrupted`;
-    }
-    // A session whose search_path names no schema is no fault of the migration.
-    if (rolledBack && !afterReset && setting === "search_path") {
-      return `give the session a schema to build in: pass --schema <schema>, or set the role's (ALTER ROLE <role> SET search_path = <schema>); then run "stepwise ${direction}" again; nothing of it was kept`;
-    }
-    if (rolledBack && !afterReset && direction === "up" && setting === "statement_timeout") {
-      return `let ${file} run longer than the session's statement_timeout: make "SET LOCAL statement_timeout = '30min'" its first statement (or raise the role's or the database's), then run "stepwise gen" and "stepwise up" again; nothing of it was kept`;
-    }
-    if (rolledBack && !afterReset && setting === "transaction") {
-      const how = file.endsWith(".sql")
-        ? `make it the first statement of its section (comments only before it)`
-        : `move it to the start of a SQL migration, or give ${file} transaction: false and have it run BEGIN ISOLATION LEVEL … and COMMIT itself`;
-      return `PostgreSQL takes SET TRANSACTION only before the transaction's first query, and ${at} sends it after one: ${how}; then run "stepwise gen" and "stepwise ${direction}" again; nothing of it was kept`;
-    }
-    const reached = afterReset?.reachedVersion;
-    const reset = afterReset ? `reset's drops stayed: what the database held before it is gone, and it is at ${reached === null ? "the version before it" : `version ${reached}`}` : null;
-    if (!rolledBack) {
-      const repair = `check the database by hand: ${file} ran outside a transaction and may have left changes; then run "stepwise repair --applied ${version} --yes" if its changes are all there, or "stepwise repair --forget ${version} --yes" if none are`;
-      return reset ? `${repair}; ${reset}` : repair;
-    }
-    // Under --transaction all a deferred constraint checked at COMMIT may be any of the run's migrations': applied one at a time, the one that breaks it fails at its own COMMIT.
-    if (atCommit && atCommit.versions.length > 1 && !afterReset) {
-      // The run's own command is quoted bare: the CLI adds the options that picked the database, its --to and --transaction all.
-      const each = `applied one per transaction on a copy of the database, as a run without --transaction all applies them, the one that breaks it fails at its own COMMIT`;
-      return `find which of migrations ${atCommit.versions.join(", ")} breaks the constraint the error names (${each}), fix it, run "stepwise gen", then run "stepwise ${direction}" again; nothing of them was kept`;
-    }
-    if (direction === "up") return `fix ${at}, then run "stepwise gen" and "stepwise up" again; nothing of it was kept${reset ? `, but ${reset}` : ""}`;
-    // A location in another file (the original an imported wrapper runs, a helper) is what the down section ran.
-    const section = location && location.file !== file ? `${at}, which the down section of ${file} runs` : `the down section of ${at}`;
-    return `fix ${section}, run "stepwise gen", record the edit with "stepwise repair --checksums ${version} --yes" (on every database that applied it, before it runs this build), then run "stepwise down" again; nothing of it was kept`;
+  MIGRATION_FAILED: (details) => {
+    const fix = migrationFailedFix(details);
+    const sequences = details.sequencesSet.join(", ");
+    return details.sequencesSet.length === 0 || details.afterReset ? fix : fix.replace(/nothing of it was kept$/, `its setval's change to ${sequences} was kept: set it back by hand`);
   },
   // The plain error it is made from carries the server's code: 3F000 is reset's refusal of a session creating in another schema.
   RESET_FAILED: ({ detail, ...error }) =>
@@ -150,7 +119,12 @@ export const FIX_OF_CODE: FixOf = {
       ? `run the check against the primary server, in a session that may write (default_transaction_read_only off): it creates a scratch database`
       : `grant the role CREATEDB ("ALTER ROLE <role> CREATEDB"), or run the check as a role that has it`,
   REHEARSAL_REFUSED: ({ rehearsableTo, obstacle }) => {
-    const past = obstacle === "reaches-another-file" ? `take a backup and run it ("stepwise up --backup")` : `rehearse on a copy of the database`;
+    const past =
+      obstacle === "reaches-another-file"
+        ? `take a backup and run it ("stepwise up --backup")`
+        : obstacle === "non-transactional"
+          ? `rehearse on a copy of the database (CREATE DATABASE … TEMPLATE, or a restored pg_dump), where what it leaves does no harm`
+          : `rehearse on a copy of the database`;
     return rehearsableTo === null ? past : `rehearse up to the migration before it ("stepwise up --dry-run --to ${rehearsableTo}"), or ${past}`;
   },
   TEMP_FOLDER_UNUSABLE: ({ folder }) => `free space in ${folder}, or point TMPDIR at a folder that can hold a copy of the database`,
@@ -231,4 +205,46 @@ export function attachedFix(error: object): string | null {
 export function withPlainFix<T extends { readonly code: string }>(plain: T): T & { readonly fix: unknown } {
   const make = FIX_OF_CODE[plain.code as StepwiseErrorCode] as ((details: unknown) => string) | undefined;
   return { ...plain, fix: (plain as { fix?: unknown }).fix ?? make?.(plain) ?? null };
+}
+
+/** `MIGRATION_FAILED`'s next step, but for what a rollback kept. */
+function migrationFailedFix({ version, file, direction, rolledBack, location, afterReset, setting, atCommit, connectionClosed, replayed }: StepwiseErrorDetails["MIGRATION_FAILED"]): string {
+  const at = location ? `${location.file}:${location.line}` : file;
+  // The CLI names the command that replayed in place of "stepwise up".
+  if (replayed) {
+    return `make ${at} run on an empty database too (on PostgreSQL the scratch database shares the server's roles: create a role only where pg_roles lacks it, in a DO block), then run "stepwise gen" and "stepwise up" again; the database checked was not touched`;
+  }
+  // Pending again or interrupted, by its transaction mode: status tells which, and repair refuses a migration that left no attempt.
+  if (connectionClosed) {
+    return `remove the close() from ${file} and run "stepwise gen"; check the database for what it committed itself before closing; then "stepwise status" shows where it stands: run "stepwise ${direction}" again, or repair it as status says if it was interrupted`;
+  }
+  // A session whose search_path names no schema is no fault of the migration.
+  if (rolledBack && !afterReset && setting === "search_path") {
+    return `give the session a schema to build in: pass --schema <schema>, or set the role's (ALTER ROLE <role> SET search_path = <schema>); then run "stepwise ${direction}" again; nothing of it was kept`;
+  }
+  if (rolledBack && !afterReset && direction === "up" && setting === "statement_timeout") {
+    return `let ${file} run longer than the session's statement_timeout: make "SET LOCAL statement_timeout = '30min'" its first statement (or raise the role's or the database's), then run "stepwise gen" and "stepwise up" again; nothing of it was kept`;
+  }
+  if (rolledBack && !afterReset && setting === "transaction") {
+    const how = file.endsWith(".sql")
+      ? `make it the first statement of its section (comments only before it)`
+      : `move it to the start of a SQL migration, or give ${file} transaction: false and have it run BEGIN ISOLATION LEVEL … and COMMIT itself`;
+    return `PostgreSQL takes SET TRANSACTION only before the transaction's first query, and ${at} sends it after one: ${how}; then run "stepwise gen" and "stepwise ${direction}" again; nothing of it was kept`;
+  }
+  const reached = afterReset?.reachedVersion;
+  const reset = afterReset ? `reset's drops stayed: what the database held before it is gone, and it is at ${reached === null ? "the version before it" : `version ${reached}`}` : null;
+  if (!rolledBack) {
+    const repair = `check the database by hand: ${file} ran outside a transaction and may have left changes; then run "stepwise repair --applied ${version} --yes" if its changes are all there, or "stepwise repair --forget ${version} --yes" if none are`;
+    return reset ? `${repair}; ${reset}` : repair;
+  }
+  // Under --transaction all a deferred constraint checked at COMMIT may be any of the run's migrations': applied one at a time, the one that breaks it fails at its own COMMIT.
+  if (atCommit && atCommit.versions.length > 1 && !afterReset) {
+    // The run's own command is quoted bare: the CLI adds the options that picked the database, its --to and --transaction all.
+    const each = `applied one per transaction on a copy of the database, as a run without --transaction all applies them, the one that breaks it fails at its own COMMIT`;
+    return `find which of migrations ${atCommit.versions.join(", ")} breaks the constraint the error names (${each}), fix it, run "stepwise gen", then run "stepwise ${direction}" again; nothing of them was kept`;
+  }
+  if (direction === "up") return `fix ${at}, then run "stepwise gen" and "stepwise up" again; nothing of it was kept${reset ? `, but ${reset}` : ""}`;
+  // A location in another file (the original an imported wrapper runs, a helper) is what the down section ran.
+  const section = location && location.file !== file ? `${at}, which the down section of ${file} runs` : `the down section of ${at}`;
+  return `fix ${section}, run "stepwise gen", record the edit with "stepwise repair --checksums ${version} --yes" (on every database that applied it, before it runs this build), then run "stepwise down" again; nothing of it was kept`;
 }

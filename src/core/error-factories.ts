@@ -407,17 +407,23 @@ export function invalidStepsError(steps: number, current: number) {
 /** `MIGRATION_FAILED`; `notes` are the lines the dialect read of the failure (PostgreSQL's DETAIL, HINT, invalid indexes). */
 export function migrationFailedError(fields: Run & Partial<E.StepwiseErrorDetails["MIGRATION_FAILED"]> & { cause: unknown; rolledBack: boolean; notes?: string }): StepwiseError<"MIGRATION_FAILED"> {
   const { version, file, direction, rolledBack, backupPath = null, foreignKeyRebuild: rebuild = null, afterReset = null, atCommit = null, connectionClosed = false, cause, notes } = fields;
+  const { replayed = false, sequencesSet = [] } = fields;
   const refs = rebuild?.referencedBy ?? [];
   const fk = rebuild ? `It drops or renames table ${rebuild.table}, which ${refs.join(", ")} reference${refs.length === 1 ? "s" : ""} with foreign keys enforced. Fix: ${rebuild.fix}.\n` : "";
   // Not ROLLED_BACK: only under transaction "all" is the database as it was before the run.
   const together = atCommit !== null && atCommit.versions.length > 1 ? atCommit.versions.join(", ") : null;
-  const outcome = connectionClosed
-    ? "Check the database, and what its history now says (status), before running it again."
-    : together
-      ? `It failed at the COMMIT of the one transaction that held migrations ${together}: a constraint checked only then (such as a deferred foreign key) may have been broken by any of them, not only this one. All of them were rolled back; nothing of them was kept.`
-      : rolledBack
-        ? "It was rolled back; nothing of it was kept."
-        : "It runs outside a transaction, so some of its changes may remain; check the database.";
+  const sequences = sequencesSet.length === 1 ? `sequence ${sequencesSet[0]}` : `sequences ${sequencesSet.join(", ")}`;
+  const outcome = replayed
+    ? "It failed in the replay of the migrations on a scratch database, which verify, baseline and adopt build to compare schemas with; the database checked was not touched."
+    : connectionClosed
+      ? "Check the database, and what its history now says (status), before running it again."
+      : rolledBack && sequencesSet.length > 0 && !together
+        ? `It was rolled back, but for what its setval did to ${sequences}, if the call ran before the failure: PostgreSQL keeps a sequence's changes through a rollback, so set it back by hand.`
+        : together
+          ? `It failed at the COMMIT of the one transaction that held migrations ${together}: a constraint checked only then (such as a deferred foreign key) may have been broken by any of them, not only this one. All of them were rolled back; nothing of them was kept.`
+          : rolledBack
+            ? "It was rolled back; nothing of it was kept."
+            : "It runs outside a transaction, so some of its changes may remain; check the database.";
   const reached = afterReset?.reachedVersion;
   const reset = afterReset
     ? text`\nBut reset's drops were committed before the migrations ran again, and stay: what the database held before it is gone, and it is ${reached === null ? "at the version before this migration" : `at version ${reached}`}. Once it is fixed, ${runCall("up")} applies the rest.`
@@ -425,7 +431,24 @@ export function migrationFailedError(fields: Run & Partial<E.StepwiseErrorDetail
   const backup = backupPath ? text`\nA backup taken before this run is at ${backupPath}; ${CALLS.restore} puts it back.` : "";
   const message = text`${label(version, file)} failed while running ${direction}: ${describeThrownValue(cause)}\n${notes ? `${notes}\n` : ""}${fk}${outcome}${reset}${backup}`;
   const { location = null, detail = null, hint = null, setting = null, invalidIndexes = [] } = fields;
-  const details = { version, file, direction, rolledBack, backupPath, foreignKeyRebuild: rebuild, location, detail, hint, setting, invalidIndexes, afterReset, atCommit, connectionClosed };
+  const details = {
+    version,
+    file,
+    direction,
+    rolledBack,
+    backupPath,
+    foreignKeyRebuild: rebuild,
+    location,
+    detail,
+    hint,
+    setting,
+    invalidIndexes,
+    afterReset,
+    atCommit,
+    connectionClosed,
+    replayed,
+    sequencesSet,
+  };
   const error = new StepwiseError("MIGRATION_FAILED", message, details, { cause });
   if (notes) failureNotes.set(error, notes);
   return error;
@@ -435,8 +458,8 @@ export function migrationFailedError(fields: Run & Partial<E.StepwiseErrorDetail
 const failureNotes = new WeakMap<object, string>();
 
 /**
- * The same failure with `fields` added: the backup taken before the run, where in its file it happened (found after it was thrown), `rolledBack` for one met in a scratch database
- * that is dropped after (the replay of `verify`, `baseline` and `adopt`), `afterReset` for one met by `reset` applying the migrations again (its drops stay), or `atCommit` for one met at COMMIT.
+ * The same failure with `fields` added: the backup taken before the run, where in its file it happened (found after it was thrown), `rolledBack` and `replayed` for one met in a scratch database
+ * that is dropped after (the replay of `verify`, `baseline` and `adopt`), the sequences a PostgreSQL migration's SQL `setval`s, `afterReset` for one met by `reset` applying the migrations again (its drops stay), or `atCommit` for one met at COMMIT.
  */
 export function copyFailure(
   error: StepwiseError<"MIGRATION_FAILED">,
@@ -445,7 +468,9 @@ export function copyFailure(
     location?: E.SqlLocation;
     afterReset?: E.StepwiseErrorDetails["MIGRATION_FAILED"]["afterReset"];
     rolledBack?: true;
+    replayed?: true;
     atCommit?: E.StepwiseErrorDetails["MIGRATION_FAILED"]["atCommit"];
+    sequencesSet?: readonly string[];
   },
 ): StepwiseError<"MIGRATION_FAILED"> {
   const copy = Object.assign(migrationFailedError({ ...error.details, cause: error.cause, notes: failureNotes.get(error), ...fields }), { nativeCode: error.nativeCode, nativeKind: error.nativeKind });

@@ -149,7 +149,9 @@ export interface StepwiseErrorDetails {
    * Fix: Fix the migration at the location given and run `stepwise up` again (after `reset`, that applies the rest). With `atCommit` naming several, find which of them breaks the constraint by
    * applying them one at a time. With `connectionClosed`, remove the `close()` and check what the migration committed itself; `stepwise status` then shows it pending, or interrupted for
    * `stepwise repair`. After a `transaction: false` migration, check the database and `stepwise repair` it
-   * first. From `adopt`, `baseline` or `verify`, which run the migrations only in a scratch database to compare schemas, the database is untouched: run that command again, not `up`. */
+   * first. From `adopt`, `baseline` or `verify`, which run the migrations only in a scratch database to compare schemas (`replayed: true`), the database is untouched: make the migration run on an
+   * empty database too (on PostgreSQL the scratch database shares the server's roles: create a role only if it is missing), then run that command again, not `up`. On PostgreSQL
+   * `sequencesSet` names the sequences the migration's SQL calls `setval` on (as written), whose change PostgreSQL keeps through a rollback: set them back by hand. */
   readonly MIGRATION_FAILED: Readonly<{
     version: number;
     file: string;
@@ -165,6 +167,8 @@ export interface StepwiseErrorDetails {
     afterReset: Readonly<{ reachedVersion: number | null }> | null;
     atCommit: Readonly<{ versions: readonly number[] }> | null;
     connectionClosed: boolean;
+    replayed: boolean;
+    sequencesSet: readonly string[];
   }>;
   /** `reset` could not drop an object of the database: on PostgreSQL, something outside the history table's schema needs it (another schema's view, foreign key, child table, partition or
    * column of one of its types, an extension's member, a cast, an event trigger or a publication), and `detail` gives the server's words on what, or the session creates in another schema than the history table's (`nativeCode` `3F000`:
@@ -317,9 +321,18 @@ export interface StepwiseErrorDetails {
   readonly ALREADY_MANAGED: Readonly<{ currentVersion: number; adoptFrom: string | null }>;
   /** The plan cannot be rehearsed inside one transaction rolled back at the end (pg, `@libsql/client`, async registries), because one of its migrations has `transaction: false` or switches foreign
    * keys off; or, on any driver, because one reaches a file other than the database (`obstacle: "reaches-another-file"`: `ATTACH`, `VACUUM INTO`), which no private copy can contain, so the
-   * rehearsal cannot say what the real run would do. Nothing ran. `rehearsableTo`: the newest pending version before it, which a rehearsal can reach; `null` when it is the first pending.
-   * Fix: Rehearse up to the migration before it (`up --dry-run --to N`) when there is one; past it, take a backup (`up --backup`) and run it. */
-  readonly REHEARSAL_REFUSED: Readonly<{ version: number; file: string; obstacle: WholeRunObstacle | "reaches-another-file"; driver: string; rehearsableTo: number | null }>;
+   * rehearsal cannot say what the real run would do; or, on PostgreSQL, because a SQL migration has an effect the rollback would not undo (`obstacle: "non-transactional"`: `setval`, dblink,
+   * `COPY … TO` a file or `PROGRAM`, `lo_export`, adminpack's file functions, `pg_terminate_backend`; see docs/postgres.md), `location` being the statement's place in its file (else `null`).
+   * Nothing ran. `rehearsableTo`: the newest pending version before it, which a rehearsal can reach; `null` when it is the first pending.
+   * Fix: Rehearse up to the migration before it (`up --dry-run --to N`) when there is one; past it, take a backup (`up --backup`) and run it, or, on PostgreSQL, rehearse on a copy of the database. */
+  readonly REHEARSAL_REFUSED: Readonly<{
+    version: number;
+    file: string;
+    obstacle: WholeRunObstacle | "reaches-another-file" | "non-transactional";
+    driver: string;
+    rehearsableTo: number | null;
+    location: SqlLocation | null;
+  }>;
   /** On PostgreSQL, the server would not create the scratch database that verify, baseline and `gen --check`'s replay run the migrations in: typically the role lacks `CREATEDB` (`sqlstate` `42501`),
    * or the session is read-only (`25006`: a standby, or `default_transaction_read_only`). Nothing was changed.
    * Fix: Grant it (`ALTER ROLE <role> CREATEDB`), or run the check as a role that has it; a read-only session's, against the primary server. */

@@ -45,6 +45,7 @@ import { begin, callDriver, refuseOpenTransaction, changeCounter, collectWrites,
 import { GUARD_TABLE_PREFIX, isAutomaticRollbackError, needsEscapeGuard, type EscapeGuardRun } from "./transaction-guard.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
 import { refuseWholeRunObstacles } from "./whole-run-transaction.js";
+import { nonTransactionalEffects } from "../shared/postgres-effects.js";
 
 /** The executor's settings and what the driver declared. */
 export interface ExecutorSettings {
@@ -920,8 +921,15 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
     return resetFailedError({ table: this.store.tableName, object, detail: server?.detail ?? null, rolledBack: true, cause, nativeCode });
   }
 
-  /** The error for `entry`'s failure; `origin` says who ran what failed. */
+  /** The error for `entry`'s failure; `origin` says who ran what failed. A rolled-back PostgreSQL migration names the sequences its SQL `setval`s, which the rollback leaves as set. */
   private *migrationFailed(entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean, origin: FailureOrigin = "stepwise"): Step<StepwiseError> {
+    const error = yield* this.failureOf(entry, direction, cause, rolledBack, origin);
+    const script = this.dialect.name === "postgres" && rolledBack && error.is("MIGRATION_FAILED") ? scriptOf(entry, direction) : null;
+    const sequencesSet = script === null ? [] : [...new Set(nonTransactionalEffects(script).flatMap(({ sequence }) => (sequence === null ? [] : [sequence])))];
+    return sequencesSet.length === 0 ? error : copyFailure(error as StepwiseError<"MIGRATION_FAILED">, { sequencesSet });
+  }
+
+  private *failureOf(entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean, origin: FailureOrigin): Step<StepwiseError> {
     // Recording nothing would let the next plan run it again; the store writes a trace back instead.
     if (isInstanceSafely(cause, StepwiseError) && cause.is("HISTORY_ROW_MISSING")) return yield* this.store.reportMissingRow(cause, entry, direction, rolledBack, new Date().toISOString());
     // A body's stepwise error (a walk refused, a call refused) says nothing of the migration: the misuse is its cause, and so is any error after a body outside a transaction kept its

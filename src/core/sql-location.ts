@@ -51,7 +51,7 @@ export function transactionHeadOf(entry: MigrationEntry | undefined, direction: 
 }
 
 /** `at`, a place in `entry`'s script, as a place in its file; `null` when the registry does not say where the script begins. */
-function inFile(entry: MigrationEntry, direction: MigrationDirection, at: { line: number; column: number }): SqlLocation | null {
+export function inFile(entry: MigrationEntry, direction: MigrationDirection, at: { line: number; column: number }): SqlLocation | null {
   const start = entry.kind === "sql" ? entry.sqlLines?.[direction === "up" ? 0 : 1] : undefined;
   if (typeof start !== "number") return null;
   return { file: entry.file, line: start + at.line - 1, column: at.column };

@@ -1,6 +1,6 @@
 /** The errors only the safety nets throw (baseline, verify, rehearsal, backups and restore), beside the core's: the same `StepwiseError`, its codes and details defined in the core. */
 import { formatList, NOTHING_CHANGED } from "../core/error-factories.js";
-import { StepwiseError, type DatabasePathProblem, type FileKind, type ForeignBackupReason, type SchemaDifference, type StepwiseErrorDetails } from "../core/errors.js";
+import { StepwiseError, type DatabasePathProblem, type FileKind, type ForeignBackupReason, type SchemaDifference, type SqlLocation, type StepwiseErrorDetails } from "../core/errors.js";
 import { CALLS, option, text, type Text } from "../core/option-text.js";
 
 /**
@@ -40,18 +40,29 @@ export function alreadyManagedError(currentVersion: number, tableName: string, a
   return new StepwiseError("ALREADY_MANAGED", message, { currentVersion, adoptFrom: adoptFrom ?? null });
 }
 
-/** `REHEARSAL_REFUSED`: the plan holds a migration that cannot join the one transaction a rehearsal runs in; nothing ran. */
-export function rehearsalRefusedError({ version, file, obstacle, driver, rehearsableTo }: StepwiseErrorDetails["REHEARSAL_REFUSED"]) {
+/** `REHEARSAL_REFUSED`: the plan holds a migration that cannot join the one transaction a rehearsal runs in, or whose effect its rollback would not undo (`effect` names it); nothing ran. */
+export function rehearsalRefusedError({
+  version,
+  file,
+  obstacle,
+  driver,
+  rehearsableTo,
+  location = null,
+  effect = "",
+}: Omit<StepwiseErrorDetails["REHEARSAL_REFUSED"], "location"> & { location?: SqlLocation | null; effect?: string }) {
   // Up to the pending migration before it, when there is one: a target at or below the current version is one `up` refuses.
   const past = obstacle === "reaches-another-file" ? "take a backup and run it" : "rehearse on a copy of the database";
   const partial =
     rehearsableTo === null ? text`It is the first pending migration, so ${past}.` : text`Rehearse up to version ${rehearsableTo} (${CALLS.rehearseUp({ to: rehearsableTo })}), or ${past}.`;
+  const at = location === null ? "" : ` at ${location.file}:${location.line}`;
   const why =
     obstacle === "reaches-another-file"
       ? "reaches a file other than the database (ATTACH, VACUUM INTO), which a rehearsal's private copy cannot contain, so it cannot tell what the real run would do there"
-      : `${{ "transaction-false": "has transaction: false", "foreign-keys-off": "switches foreign keys off", "set-transaction": "starts with SET TRANSACTION" }[obstacle]}, and on the ${driver} driver a rehearsal runs inside one transaction rolled back at the end, which that migration cannot join`;
+      : obstacle === "non-transactional"
+        ? `calls ${effect}${at}, whose effect PostgreSQL does not roll back, so the rehearsal's rollback would leave it on the live database`
+        : `${{ "transaction-false": "has transaction: false", "foreign-keys-off": "switches foreign keys off", "set-transaction": "starts with SET TRANSACTION" }[obstacle]}, and on the ${driver} driver a rehearsal runs inside one transaction rolled back at the end, which that migration cannot join`;
   const message = text`Cannot rehearse the pending migrations: migration ${version} (${file}) ${why}. Nothing ran and nothing was changed. ${partial}`;
-  return new StepwiseError("REHEARSAL_REFUSED", message, { version, file, obstacle, driver, rehearsableTo });
+  return new StepwiseError("REHEARSAL_REFUSED", message, { version, file, obstacle, driver, rehearsableTo, location });
 }
 
 /** `DATABASE_DAMAGED`: the database fails `quick_check`, so `up --backup` migrates nothing. */

@@ -21,6 +21,8 @@ import { refuseClosedConnection } from "../core/manager-base.js";
 import { executorOn, observeSchema, planUpOnceNoneRuns, requireManager, type SafetyNetManager } from "./schema-reader.js";
 import { diffSchemas, type SchemaSnapshot } from "./schema-snapshot.js";
 import { optionsObject } from "../core/options.js";
+import { inFile } from "../core/sql-location.js";
+import { nonTransactionalEffects } from "../shared/postgres-effects.js";
 
 /** How one planned migration fared in the rehearsal. */
 export interface RehearsalStep {
@@ -215,6 +217,14 @@ function* rehearseInTransaction(manager: SafetyNetManager, to: number | undefine
   if (obstacle) {
     const before = plan.steps.slice(0, plan.steps.indexOf(obstacle.entry)).at(-1);
     throw rehearsalRefusedError({ version: obstacle.entry.version, file: obstacle.entry.file, obstacle: obstacle.obstacle, driver: settings.driverName, rehearsableTo: before?.version ?? null });
+  }
+  // What a rollback leaves would stay on the live database: refused before anything runs, as the copy's rehearsal refuses what reaches another file.
+  for (const [index, entry] of plan.steps.entries()) {
+    const [effect] = dialect.name === "postgres" && entry.kind === "sql" ? nonTransactionalEffects(entry.upSql) : [];
+    if (effect === undefined) continue;
+    const location = inFile(entry, "up", effect);
+    const rehearsableTo = plan.steps[index - 1]?.version ?? null;
+    throw rehearsalRefusedError({ version: entry.version, file: entry.file, obstacle: "non-transactional", driver: settings.driverName, rehearsableTo, location, effect: effect.effect });
   }
   const { executor, report } = rehearsalRun(manager, (listeners) => new Executor(manager.migrations, { ...settings, ...listeners }));
   yield* begin("immediate");

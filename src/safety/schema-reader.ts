@@ -192,7 +192,7 @@ export function replaySchema(manager: SafetyNetManager, version: number): Step<S
 
 /** A migration's failure in the scratch database, which is dropped: a `transaction: false` one left nothing either, so its fix is not a repair of the database checked. */
 function fromScratch(error: unknown): unknown {
-  return error instanceof StepwiseError && error.is("MIGRATION_FAILED") && !error.details.rolledBack ? copyFailure(error, { rolledBack: true }) : error;
+  return error instanceof StepwiseError && error.is("MIGRATION_FAILED") ? copyFailure(error, { rolledBack: true, replayed: true, sequencesSet: [] }) : error;
 }
 
 /** Migrations 1..`version` applied to a contained in-memory copy, and its schema. */
