@@ -12,7 +12,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { makeTempDir, repoRoot } from "./support/project.js";
 import { describeEachDriver } from "./support/driver-matrix.js";
-import { asyncTsEntry, caught, entryFile, namedSqlEntry, type PortableConnection } from "./support/registry-builders.js";
+import { asyncTsEntry, caught, entryFile, namedSqlEntry, rejection, type PortableConnection } from "./support/registry-builders.js";
 import type { MigrationDefinition } from "../src/core/types.js";
 import { factsOf, stepwiseFailure } from "./support/stepwise-failure.js";
 
@@ -176,6 +176,11 @@ await describeEachDriver("async migrations", (h) => {
         await assert.rejects(pending!, { code });
       }
       assert.deepEqual(db.tableNames(), []);
+      // A misspelt option's refusal lists only what the async call takes: verifySchema, which it refuses, is not offered.
+      const misspelt = await rejection(() => h.entry.migrateAsync(db.native, [contacts], { tableNam: "t" } as never));
+      assert.equal(misspelt.code, "USAGE");
+      assert.doesNotMatch(String(misspelt.message), /verifySchema/);
+      assert.match(String(misspelt.message), /tableName/);
     }));
 
   test("the sync migrate() and MigrationManager refuse a registry with async migrations, naming them, and create nothing", () =>

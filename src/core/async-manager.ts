@@ -127,7 +127,9 @@ export function migrateAsyncOn<Db, P extends MigrationManagerProps>(
         `verifySchema is not available with the async API of "stepwise-migrate/${entry}": its replay cannot run async migrations. Call ${call} without it, and verifySchema(manager) yourself where the driver can replay.`,
       );
     }
-    refuseUnknownOptions(options, [...MIGRATE_OPTIONS, ...ownOptions], call);
+    // verifySchema: false is taken and changes nothing, but the options a refusal lists are those the call can use.
+    const { verifySchema: _off, ...rest } = options as P & { verifySchema?: unknown };
+    refuseUnknownOptions(rest, [...MIGRATE_OPTIONS.filter((name) => name !== "verifySchema"), ...ownOptions], call);
     return new Manager(db, migrations, props as P).up({ to, transaction });
   };
 }
