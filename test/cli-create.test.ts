@@ -301,3 +301,16 @@ test("create in another folder (--dir), with or without the project's gen script
     watch: "npm run gen -- --dir db/other --watch",
   });
 });
+
+test("the codegen entry refuses a relative path, an option it does not take and a kind it has no template for: USAGE naming the option, nothing written", async (t) => {
+  const { createMigration, generateRegistry } = await import("../codegen/index.js");
+  const project = createTestProject(t);
+  const paths = { projectRoot: project.root, migrationsDir: path.join(project.root, "migrations"), registryFile: path.join(project.root, "generated", "registry.ts") };
+  const refused = async (call: Promise<unknown>, option: string) => assert.rejects(call, { code: "USAGE", details: { option } });
+  await refused(createMigration({ ...paths, migrationsDir: "migrations", description: "add items" }), "migrationsDir");
+  await refused(createMigration({ ...paths, description: "add items", kind: "py" as never }), "kind");
+  await refused(generateRegistry({ ...paths, registryFile: "generated/registry.ts" }), "registryFile");
+  await refused(generateRegistry({ ...paths, chek: true } as never), "chek");
+  assert.equal(existsSync(paths.migrationsDir), false);
+  assert.equal(existsSync(path.join(process.cwd(), "migrations", "001_add_items.ts")), false);
+});
