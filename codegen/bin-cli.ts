@@ -92,6 +92,7 @@ export function createBinCli(options: BinCliOptions): Cli {
           use,
         ),
     cwd: options.cwd,
+    ownsProcess: true,
     io: { ...options.io, env: options.env },
     version: readToolVersion() ?? "unknown",
     extend: (program, context) => addBuildCommands(run, program, context),

@@ -9,6 +9,7 @@ import { closeSync, openSync } from "node:fs";
 import { test } from "node:test";
 import { binArgs } from "./support/compiled-bin.js";
 import { cliNode, createTestProject, runCli } from "./support/project.js";
+import { runEmbeddingApp } from "./support/in-process-cli.js";
 
 const CREATE_T = "-- migrate:up\nCREATE TABLE t (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE t;\n";
 
@@ -95,4 +96,15 @@ test("an error a committed migration leaves behind (an un-awaited rejection) kee
   assert.match(result.stderr, /^error \[UNEXPECTED\]: After the command finished, .*: left behind\./m);
   assert.match(result.stderr, /^Thrown at migrations\/002_late\.ts:5:/m);
   assert.doesNotMatch(result.stderr, /^\s+at /m);
+});
+
+test("an app that embeds the CLI keeps its exit code: its process.exit(0) under a migration ends the process with 0, and the CLI reports nothing", async (t) => {
+  const result = await runEmbeddingApp(
+    t,
+    `const migrations = [asyncTsEntry(1, { up: () => new Promise((resolve) => setTimeout(resolve, 500)) })];
+setTimeout(() => process.exit(0), 100);
+await createCli({ migrations, cwd: dir, database: "app.db" }).run(["up"]);`,
+  );
+  assert.equal(result.code, 0, result.stderr);
+  assert.doesNotMatch(result.stderr, /error \[/);
 });

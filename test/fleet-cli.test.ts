@@ -187,6 +187,16 @@ test("a failing canary starts no other database, and the next run goes on where 
   assert.deepEqual([rest.stopped, rest.migrated, rest.current, rest.failed, rest.notStarted], [null, 3, 1, 1, 0]);
 });
 
+test("an embedded CLI's fleet stops on the app's own signal (it listens to no process signal): aborted, no database is started", async (t) => {
+  const cwd = makeTempDir(t);
+  for (const name of ["a", "b"]) writeFileSync(path.join(cwd, `${name}.db`), "");
+  const report = jsonOutput<Json & { stopped: string | null; notStarted: number }>(
+    await runInProcess({ migrations: registry, cwd, signal: AbortSignal.abort() }, ["fleet", "up", "--db", "*.db", "--json"]),
+    1,
+  );
+  assert.deepEqual([report.stopped, report.notStarted], ["aborted", 2]);
+});
+
 test("a database's fix in a fleet report names the fleet's command to run again, and a one-database command with that database", async (t) => {
   const cwd = makeTempDir(t);
   mkdirSync(path.join(cwd, "tenants"));

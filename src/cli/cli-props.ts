@@ -42,13 +42,29 @@ export interface CreateCliProps<R extends MigrationRegistry = MigrationRegistry>
   readonly databaseSearched?: () => readonly DatabaseLookup[];
   /** Adds commands (the `stepwise` bin adds `gen`, `create` and `rebase` this way). */
   readonly extend?: (program: Command, context: CliContext) => void;
+  /**
+   * Stops a `fleet` command once aborted: no further database is started, and those running finish. The embedded CLI listens to no process signal (the app's own handlers stay in
+   * charge), so an app that wants Ctrl-C to stop a fleet cleanly aborts this from its own handler.
+   */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * What only the `stepwise` bin gives `createCli`, as the process is its own: a run the process ends under is reported as the run's failure, with the exit code that says so, and
+ * SIGINT and SIGTERM stop `fleet up` cleanly. An app that embeds the CLI keeps its process's exit code and signals to itself.
+ */
+export interface ProcessEntryProps {
+  readonly ownsProcess?: boolean;
 }
 
 /** A ready command line. */
 export interface Cli {
   /** The commander program, for apps that want to add commands or inspect help. */
   readonly program: Command;
-  /** Runs one command line (without the node and script arguments) and returns the exit code. */
+  /**
+   * Runs one command line (without the node and script arguments) and returns the exit code; it never sets `process.exitCode` itself. One at a time: a run while another of this CLI is
+   * under way resolves 2 (`USAGE`) and leaves that one alone.
+   */
   run(argv: readonly string[]): Promise<number>;
 }
 

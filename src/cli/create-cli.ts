@@ -3,13 +3,14 @@ import { Command, CommanderError, Option, type HelpContext } from "commander";
 import { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_TRANSACTION_MODE, TRANSACTION_MODES } from "../core/options.js";
 import type { MigrationRegistry } from "../core/types.js";
 import { DEFAULT_BACKUP_KEEP } from "../safety/backup.js";
-import type { Cli, CliContext, CliIo, CreateCliProps } from "./cli-props.js";
+import type { Cli, CliContext, CliIo, CreateCliProps, ProcessEntryProps } from "./cli-props.js";
 import * as commands from "./commands.js";
 import { declareFleetCommands } from "./fleet-command.js";
 import type { FleetWorkerProps } from "./fleet-workers.js";
 import { offeredDrivers, readAppliedHistory, type CliSession, type CommandScope, type GlobalFlags } from "./database-target.js";
 import { aliasesOf, describeDefaultDriver, parseDriverName } from "./driver-names.js";
 import { withFix } from "./error-fix.js";
+import { describeOption, usageError } from "../core/error-factories.js";
 import { createCliOutput, type Report } from "./output.js";
 import * as parse from "./parse-options.js";
 import { reportError } from "./report-error.js";
@@ -20,7 +21,7 @@ export type { Cli, CreateCliProps } from "./cli-props.js";
 const { singleValued } = parse;
 
 /** Builds the runtime CLI: status, up, down, history, version, info, reset, repair, baseline, adopt, verify, restore and fleet. */
-export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R> & FleetWorkerProps): Cli {
+export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R> & FleetWorkerProps & ProcessEntryProps): Cli {
   const programName = props.programName ?? "stepwise";
   const output = createCliOutput(props.io, programName, () => program.commands.map((command) => command.name()));
   const { io } = output;
@@ -38,7 +39,7 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R> 
   props.extend?.(program, context);
   refuseHelpForUnknownCommand(program);
   pointErrorsAtOwnHelp(program, programName);
-  return {
+  const cli: Cli = {
     program,
     async run(args) {
       output.exitCode = 0;
@@ -52,20 +53,38 @@ export function createCli<R extends MigrationRegistry>(props: CreateCliProps<R> 
       output.printedJson = false;
       // A failure after the command printed its --json value prints no second one.
       const report = (error: unknown) => reportError(error, output.printedJson ? args.filter((arg) => arg !== "--json") : args, output, session.running);
-      const code = await reportingAbnormalEnd(
-        output,
-        async () => {
-          try {
-            await program.parseAsync([...args], { from: "user" });
-            return output.exitCode;
-          } catch (error) {
-            if (error instanceof CommanderError && error.code === "commander.help") return wrote.toStderr ? 2 : 0;
-            return report(error);
-          }
-        },
-        report,
-      );
+      const work = async () => {
+        try {
+          await program.parseAsync([...args], { from: "user" });
+          return output.exitCode;
+        } catch (error) {
+          if (error instanceof CommanderError && error.code === "commander.help") return wrote.toStderr ? 2 : 0;
+          return report(error);
+        }
+      };
+      // Only the bin's process is its own: an app that embeds the CLI keeps its exit code, whatever ends its process.
+      const code = props.ownsProcess ? await reportingAbnormalEnd(output, work, report) : await work();
       return reportLostOutput(output, code);
+    },
+  };
+  let busy = false;
+  return {
+    program,
+    async run(args) {
+      // The output state (the exit code, what a run committed, whether it printed its JSON) is the CLI's: a second run at once would mix the two.
+      const wellFormed = Array.isArray(args) && args.every((arg) => typeof arg === "string");
+      const refusal = !wellFormed
+        ? `run takes the command line as an array of strings, such as process.argv.slice(2); got ${describeOption(args)}.`
+        : busy
+          ? "This CLI is already running a command: await its run() before the next, or create a CLI for each command run at once."
+          : null;
+      if (refusal !== null) return reportError(usageError(refusal), wellFormed ? args : [], createCliOutput(props.io, programName));
+      busy = true;
+      try {
+        return await cli.run(args);
+      } finally {
+        busy = false;
+      }
     },
   };
 }

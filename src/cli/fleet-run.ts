@@ -15,6 +15,7 @@ import { quoteForShell } from "../shared/shell-quote.js";
 import { runFleetTarget, type FleetJob } from "./fleet-task.js";
 import { listedUrls, listFleetTargets, parseShard } from "./fleet-targets.js";
 import type { FleetWorkerProps } from "./fleet-workers.js";
+import type { ProcessEntryProps } from "./cli-props.js";
 
 /** What every fleet command takes besides the global flags. */
 export interface FleetOptions {
@@ -60,9 +61,10 @@ export async function runFleetCommand<R extends MigrationRegistry>(given: Comman
   const { session, flags } = scope;
   const { props, output } = session;
   const progress = options.json ? undefined : createFleetProgress(output.io, output.palette, `fleet ${job.task}`);
-  // Only `up` writes: status and verify have nothing to finish, so a Ctrl-C ends them at once.
-  const stop = job.task === "up" ? listenForStop() : undefined;
-  const pool = { concurrency: options.concurrency ?? defaultFleetConcurrency(), canary: options.canary ?? 0, failFast: Boolean(options.failFast), total: targets.length, signal: stop?.signal };
+  // Only `up` writes: status and verify have nothing to finish, so a Ctrl-C ends them at once. Signals are the bin's to take; an app that embeds the CLI stops a fleet by its own signal.
+  const stop = job.task === "up" && (props as ProcessEntryProps).ownsProcess ? listenForStop() : undefined;
+  const signal = stop?.signal ?? props.signal;
+  const pool = { concurrency: options.concurrency ?? defaultFleetConcurrency(), canary: options.canary ?? 0, failFast: Boolean(options.failFast), total: targets.length, signal };
   try {
     // What the driver or the registry refuses is refused once, before any database is opened.
     const driver = driverOf(scope);

@@ -56,7 +56,7 @@ export interface StepwiseErrorDetails {
   /** A command of the bin that runs the registry (`status`, `up`, `down`, `verify`, `fleet` and the other runtime commands) could not import the registry module (`file`, at `location` when known):
    * it does not compile (edited by hand, or a merge left conflict markers in it), a migration it imports throws while loading, or a package it needs is not installed (`location` is then the import
    * that needs it: the migration's own, or its import of a driver entry whose library the app lacks). (`gen` reports a registry file it cannot read as `REGISTRY_UNREADABLE`, and `gen --check`'s replay
-   * one it cannot import as `REPLAY_REGISTRY_UNLOADABLE`.)
+   * one it cannot import as `REPLAY_REGISTRY_UNLOADABLE`.) An app's embedded CLI (`createCli`) reports its `migrations` function throwing as this, `file` then `createCli's migrations`.
    * Fix: If a migration throws when it is imported, fix it there; install a missing package, or import `defineMigration` from the entry of the driver the app uses; if the registry itself is broken,
    * run `stepwise gen` to rewrite it. */
   readonly REGISTRY_LOAD_FAILED: Readonly<{ file: string; location: string | null }>;

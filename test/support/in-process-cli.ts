@@ -3,9 +3,13 @@
  * output collected, for tests of what the command line prints and returns without starting the bin.
  */
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { createCli, type CreateCliProps } from "../../src/cli/create-cli.js";
 import { ALL_DRIVER_LOADERS } from "../../src/cli/driver-loaders.js";
 import type { MigrationRegistry } from "../../src/core/types.js";
+import { cliNode, makeTempDir, repoRoot, runNode, type RunResult } from "./project.js";
 
 /** What one run printed and returned. */
 export interface InProcessRun {
@@ -41,4 +45,16 @@ export function jsonError(run: InProcessRun, code = 1): { readonly code: string;
   const { error } = jsonOutput<{ error: { code: string; message: string; [field: string]: unknown } }>(run, code);
   assert.ok(run.stderr.includes(`[${error.code}]`), run.stderr);
   return error;
+}
+
+/**
+ * Runs `body` as the main module of a child process, an app that embeds the CLI, for what only a process shows (its exit code, its signals). In scope: `createCli` of
+ * `stepwise-migrate/cli`, `tsEntry` and `asyncTsEntry`, and `dir`, a fresh folder that is the working folder.
+ */
+export function runEmbeddingApp(t: { after(fn: () => void): void }, body: string): Promise<RunResult> {
+  const dir = makeTempDir(t);
+  const source = (file: string) => JSON.stringify(pathToFileURL(path.join(repoRoot, file)).href);
+  const imports = `import { createCli } from ${source("src/cli/index.ts")};\nimport { asyncTsEntry, tsEntry } from ${source("test/support/registry-builders.ts")};\n`;
+  writeFileSync(path.join(dir, "app.mts"), `${imports}const dir = ${JSON.stringify(dir)};\n${body}\n`);
+  return runNode(path.join(dir, "app.mts"), [], { cwd: dir, node: cliNode(), timeoutMs: 30_000 });
 }
