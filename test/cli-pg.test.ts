@@ -824,7 +824,7 @@ test("a password never appears in stdout, stderr or --json: accepted, rejected, 
     const result = await cli(args, env);
     assertNoSecret(result, secrets, `rejected: ${args.join(" ")}`);
     const error = refusal(result, 1);
-    assert.deepEqual([error.code, error.sqliteCode], ["DATABASE_UNUSABLE", "28P01"], args.join(" "));
+    assert.deepEqual([error.code, error.reasonCode, error.sqliteCode], ["DATABASE_UNUSABLE", "28P01", null], args.join(" "));
   }
 
   // Unreachable: the socket's failure, typed, exit 1.

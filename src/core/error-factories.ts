@@ -647,14 +647,14 @@ export function connectionFailedError(fields: { problem: E.ConnectionProblem; re
   const { problem, reason, fix, sqlstate } = fields;
   const reasonCode = sqlstate ?? fields.systemCode;
   const message = `Cannot connect to the PostgreSQL server: ${reason}${reasonCode && !reason.includes(reasonCode) ? ` (${reasonCode})` : ""}. ${NOTHING_CHANGED}${fix ? ` Fix: ${fix}.` : ""}`;
-  return new StepwiseError("DATABASE_UNUSABLE", message, { sqliteCode: sqlstate, problem, reason, fix, reasonCode }, { cause: fields.cause });
+  return new StepwiseError("DATABASE_UNUSABLE", message, { sqliteCode: null, problem, reason, fix, reasonCode }, { cause: fields.cause });
 }
 
 /** `DATABASE_UNUSABLE` for a server that refused stepwise's own statement (a write in a read-only session, a privilege the role lacks): the server's words as `reason`, and what to change. */
 export function serverRefusedError(fields: { sqlstate: string; reason: string; fix: string; cause: unknown }) {
   const { sqlstate, reason, fix } = fields;
   const message = `PostgreSQL refused stepwise's statement: ${reason} (SQLSTATE ${sqlstate}). ${NOTHING_CHANGED} Fix: ${fix}.`;
-  return new StepwiseError("DATABASE_UNUSABLE", message, { sqliteCode: sqlstate, reason, fix, reasonCode: sqlstate }, { cause: fields.cause });
+  return new StepwiseError("DATABASE_UNUSABLE", message, { sqliteCode: null, reason, fix, reasonCode: sqlstate }, { cause: fields.cause });
 }
 
 /** `DATABASE_NEEDS_RECOVERY`: a crashed writer's journal needs a connection that may write. */
