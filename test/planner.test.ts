@@ -251,6 +251,14 @@ describe("history checks", () => {
     const drifted: AppliedMigrationKey[] = [{ version: 1, checksum: "old-sum", startedAt: null }, ...applied(3)];
     assert.equal(findHistoryProblem(registryOf(3), drifted)?.code, "CHECKSUM_MISMATCH");
     assert.equal(findHistoryProblem(registryOf(3), [...drifted, ...applied(4)])?.code, "DATABASE_AHEAD");
+    // Another migration recorded under a version the registry has (another app's database) beats the database ahead: a newer build would not fix it.
+    const otherApp: AppliedMigrationKey[] = [
+      { version: 1, checksum: "their-sum", startedAt: null, name: "their_first" },
+      { version: 2, checksum: "sum-2", startedAt: null, name: "step_2" },
+    ];
+    assert.throws(() => planUp(registryOf(1), otherApp), stepwiseFailure({ code: "CHECKSUM_MISMATCH", version: 1, replaced: true, recordedName: "their_first" }));
+    const otherAppRows = fullRows(otherApp).map((row, index) => ({ ...row, name: otherApp[index]!.name! }));
+    assert.equal(describeStatus(registryOf(1), otherAppRows).problem?.code, "CHECKSUM_MISMATCH");
   });
 
   test("an interrupted non-transactional migration is refused with when it started", () => {

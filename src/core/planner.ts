@@ -210,18 +210,24 @@ export function findHistoryProblem(registry: MigrationRegistry, applied: readonl
     const found = findRowProblem(applied[i]!.version, i === 0 ? null : applied[i - 1]!.version);
     if (found) return historyRowInvalidError({ table: null, rowid: null, version: applied[i]!.version, ...found });
   }
+  const mismatchOf = (row: AppliedMigrationKey) => {
+    const entry = registry[row.version - 1]!;
+    if (matchesRecordedChecksum(entry, row.checksum)) return null;
+    const recordedName = row.name ?? null;
+    const replaced = recordedName !== null && !matchesRecordedName(entry, recordedName, row.checksum);
+    const moved = replaced ? registry.find((other) => other.name === recordedName) : undefined;
+    const renumberedTo = moved ? { version: moved.version, file: moved.file } : null;
+    return checksumMismatchError({ version: row.version, file: entry.file, registryChecksum: entry.checksum, databaseChecksum: row.checksum, recordedName, replaced, renumberedTo });
+  };
+  // Another migration under a version the registry has (another app's database, another branch's registry) goes first: the versions beside it would read as a newer build's.
+  const replacing = applied.find((row) => row.version <= latest && row.startedAt === null && mismatchOf(row)?.details.replaced);
+  if (replacing) return mismatchOf(replacing);
   const unknown = applied.filter((row) => row.version > latest).map((row) => row.version);
   if (unknown.length > 0) return databaseAheadError(unknown, latest);
   for (const row of applied) {
-    const entry = registry[row.version - 1]!;
-    if (row.startedAt !== null) return incompleteMigrationError({ version: row.version, file: entry.file, startedAt: row.startedAt });
-    if (!matchesRecordedChecksum(entry, row.checksum)) {
-      const recordedName = row.name ?? null;
-      const replaced = recordedName !== null && !matchesRecordedName(entry, recordedName, row.checksum);
-      const moved = replaced ? registry.find((other) => other.name === recordedName) : undefined;
-      const renumberedTo = moved ? { version: moved.version, file: moved.file } : null;
-      return checksumMismatchError({ version: row.version, file: entry.file, registryChecksum: entry.checksum, databaseChecksum: row.checksum, recordedName, replaced, renumberedTo });
-    }
+    if (row.startedAt !== null) return incompleteMigrationError({ version: row.version, file: registry[row.version - 1]!.file, startedAt: row.startedAt });
+    const mismatch = mismatchOf(row);
+    if (mismatch) return mismatch;
   }
   const highest = highestRecordedVersion(applied);
   // The next version is one a squash replaced (or the squash itself): the versions that led there are gone.
