@@ -14,7 +14,7 @@ import { describeBrokenLink, findBrokenLink } from "./broken-link.js";
 import type { Target } from "./config.js";
 import { formatMigrationFileName, heldVersion, parseMigrationFileName, toSnakeCaseName, versionWidthOf, type MigrationKind } from "./migration-file.js";
 import { errorCode, projectPath } from "./problems.js";
-import { writeFileAtomic } from "../src/shared/write-file.js";
+import { writeFileAtomic } from "../src/safety/write-file.js";
 
 /** Inputs for {@link createMigration}; paths are absolute. */
 export interface CreateMigrationOptions {

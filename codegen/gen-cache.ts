@@ -12,7 +12,7 @@ import { PACKAGE_NAME } from "../src/shared/package-name.js";
 import { NESTED_SCAN_DEPTH } from "./foreign-migrations.js";
 import { findInstalledPeer } from "./optional-dependencies.js";
 import { compareText, tryOr } from "./problems.js";
-import { writeFileAtomic } from "../src/shared/write-file.js";
+import { writeFileAtomic } from "../src/safety/write-file.js";
 
 /** Bumped when the entry format or the set of inputs changes. */
 const CACHE_FORMAT = 7;

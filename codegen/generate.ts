@@ -16,7 +16,7 @@ import { REGISTRY_HEADER, renderRegistry } from "./render.js";
 import { resolveImportExtension, scanMigrations, type ScannedMigration } from "./scan.js";
 import { unwrapExpression } from "./ts-checksum.js";
 import { canonicalizeSql } from "../src/shared/checksum.js";
-import { writeFileAtomic } from "../src/shared/write-file.js";
+import { writeFileAtomic } from "../src/safety/write-file.js";
 
 /** Inputs for {@link generateRegistry}; paths are absolute. */
 export interface GenerateOptions {

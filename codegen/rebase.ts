@@ -22,7 +22,7 @@ import { generateRegistry, type GenerateResult } from "./generate.js";
 import { findImportSpecifiers, followLocalImports } from "./local-imports.js";
 import { formatMigrationFileName, parseMigrationFileName, versionWidthOf, type ParsedMigrationFileName } from "./migration-file.js";
 import { compareText, printProblems, projectPath, tryOr, type Problem } from "./problems.js";
-import { writeFileAtomic } from "../src/shared/write-file.js";
+import { writeFileAtomic } from "../src/safety/write-file.js";
 import { scanMigrations } from "./scan.js";
 
 /** A migration file named by the rules, `file` project-relative (for a base file: where it would be in the work tree), `text` normalised for comparison. */

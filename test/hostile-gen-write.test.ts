@@ -11,7 +11,7 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSyn
 import * as fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { writeFileAtomic, type AtomicWriteFileSystem } from "../src/shared/write-file.js";
+import { writeFileAtomic, type AtomicWriteFileSystem } from "../src/safety/write-file.js";
 import { createTestProject, readBytes, runCli, runCliWithFileSizeLimit, type TestProject } from "./support/project.js";
 import { StepwiseError } from "../src/core/errors.js";
 

@@ -9,7 +9,7 @@ import { pathToFileURL } from "node:url";
 import { test, type TestContext } from "node:test";
 import { applyRebase, planRebase } from "../codegen/rebase.js";
 import type { RenameFileSystem } from "../codegen/rebase.js";
-import { writeFileAtomic } from "../src/shared/write-file.js";
+import { writeFileAtomic } from "../src/safety/write-file.js";
 import { commitAll, git, gitUnavailableReason, initRepository } from "./support/git-repo.js";
 import { parseProblemLines } from "./support/problem-lines.js";
 import { createTestProject, makeTempDir, runCli, type TestProject } from "./support/project.js";

@@ -15,7 +15,7 @@ import { canonicalizeSql } from "../../src/shared/checksum.js";
 import { importedFileProblems } from "../local-imports.js";
 import { formatMigrationFileName, isMigrationLike, toSnakeCaseName } from "../migration-file.js";
 import { escapeControlCharacters, projectPath, tryOr } from "../problems.js";
-import { writeFileAtomic } from "../../src/shared/write-file.js";
+import { writeFileAtomic } from "../../src/safety/write-file.js";
 import { IMPORT_MAP_FILE } from "./import-help.js";
 import { dbmate } from "./read-dbmate.js";
 import { diesel } from "./read-diesel.js";

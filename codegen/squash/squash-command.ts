@@ -10,7 +10,7 @@ import type { MigrationRegistry } from "../../src/core/types.js";
 import { generateRegistry, type GenerateResult } from "../generate.js";
 import { escapeControlCharacters, formatProblem, tryOr } from "../problems.js";
 import type { ReplayCheckOptions } from "../replay.js";
-import { writeFileAtomic } from "../../src/shared/write-file.js";
+import { writeFileAtomic } from "../../src/safety/write-file.js";
 import type { SquashFlags } from "./squash-help.js";
 import { kindName, planSquash, type SquashPlan } from "./squash-plan.js";
 

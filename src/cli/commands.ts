@@ -34,7 +34,7 @@ import * as format from "./format.js";
 import { assertDriverWrites, type CliManager } from "./open-database.js";
 import type { Report } from "./output.js";
 import { inCliReport, targetFlags } from "./report-error.js";
-import { writeFileAtomic } from "../shared/write-file.js";
+import { writeFileAtomic } from "../safety/write-file.js";
 
 /** The next step of a command refused for want of `--yes`. */
 const CONFIRM_FIX = "run it again with --yes to confirm";

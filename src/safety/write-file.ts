@@ -6,8 +6,8 @@
 import { isFull } from "../core/error-factories.js";
 import { StepwiseError, type FileWriteStep, type StepwiseErrorDetails } from "../core/errors.js";
 import { nodeCrypto, nodeFs, nodePath } from "../core/node-builtins.js";
-import { makeFolders } from "../safety/backup.js";
-import { tryOr } from "./try-or.js";
+import { makeFolders } from "./backup.js";
+import { tryOr } from "../shared/try-or.js";
 
 /** The file system calls a write makes; tests substitute one to fail a chosen step. */
 export interface AtomicWriteFileSystem {
