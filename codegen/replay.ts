@@ -14,7 +14,7 @@ import type { Driver, ScratchDatabase } from "../src/core/driver.js";
 import type { MigrationEvent } from "../src/core/events.js";
 import { StepwiseError } from "../src/core/errors.js";
 import { commonJsAdvice, missingPackageAdvice } from "./errors.js";
-import { findDroppedOrRenamedTables, SQL_FOREIGN_KEYS_OFF_FIX, TS_FOREIGN_KEYS_OFF_FIX } from "../src/core/foreign-key-rebuild.js";
+import { findDroppedOrRenamedTables, managesForeignKeys, migrationCode, SQL_FOREIGN_KEYS_OFF_FIX, TS_FOREIGN_KEYS_OFF_FIX } from "../src/core/foreign-key-rebuild.js";
 import { runSync } from "../src/core/runners.js";
 import { exec, query, type Step } from "../src/core/step.js";
 import { callWithDriver } from "../src/safety/schema-reader.js";
@@ -252,8 +252,9 @@ async function replay(
   // Reported as a parent rebuild: replayed as the fix would run it, its down too.
   const rebuilds = new Set<number>();
   // Only a drop or a rename moves a table's storage, and a SQL migration's text holds the word (however the name after it is spelled); a TypeScript one may build its SQL at run time.
-  // Reading the graph costs a scan of the schema and a pragma per table with a foreign key. A squash is checked after it runs; any other migration needs no check.
-  const graphed = (entry: MigrationEntry) => sqlite && !entry.disableForeignKeys && (entry.kind !== "sql" || /\b(DROP|RENAME)\b/i.test(sourceText(entry, "up")));
+  // Reading the graph costs a scan of the schema and a pragma per table with a foreign key. A squash is checked after it runs; any other migration needs no check, nor one the run-time check
+  // leaves alone because it manages the keys itself (drizzle's rebuild switching them off outside a transaction).
+  const graphed = (entry: MigrationEntry) => sqlite && (entry.kind !== "sql" || /\b(DROP|RENAME)\b/i.test(entry.upSql)) && !managesForeignKeys(entry, "up");
   // Each up reads the whole history and schema, so one per migration would cost the square of the history's length: a stretch runs as one up. Where the graph can be read between two of its
   // migrations (a sync driver, at each migrated event), graphed migrations join the stretch; elsewhere (libsql-client) each runs alone. A squash is checked after it runs, alone.
   const readNow = graphReaderBetweenMigrations(database, options.tableName);
@@ -426,7 +427,7 @@ function toTableGraph(rows: readonly TableGraphRow[]): TableGraph {
 
 /** A table other tables referenced before `entry` ran that it dropped or replaced (its storage moved) while they live on. */
 function findRebuiltParent(entry: MigrationEntry, before: TableGraph, after: TableGraph): { parent: string; children: string[] } | null {
-  const named = new Set(findDroppedOrRenamedTables(sourceText(entry, "up")).map((name) => name.toLowerCase()));
+  const named = new Set(findDroppedOrRenamedTables(migrationCode(entry, "up")).map((name) => name.toLowerCase()));
   const byParent = new Map<string, string[]>();
   for (const { child, parent } of before.references) {
     const page = before.rootpages.get(parent);
@@ -436,12 +437,6 @@ function findRebuiltParent(entry: MigrationEntry, before: TableGraph, after: Tab
   }
   const [first] = byParent;
   return first === undefined ? null : { parent: first[0], children: [...new Set(first[1])].sort() };
-}
-
-function sourceText(entry: MigrationEntry, direction: MigrationDirection): string {
-  if (entry.kind === "sql") return (direction === "up" ? entry.upSql : entry.downSql) ?? "";
-  const fn = direction === "up" ? entry.module.up : entry.module.down;
-  return typeof fn === "function" ? Function.prototype.toString.call(fn) : "";
 }
 
 /** The 1-based line of its file where a SQL migration's section begins, as the registry records it. */
@@ -457,7 +452,9 @@ function describeRebuild(options: ReplayCheckOptions, entry: MigrationEntry, par
   // The first line outside a comment that drops or renames the table.
   const index = lines.findIndex((line) => !line.trimStart().startsWith("--") && findDroppedOrRenamedTables(line).some((name) => name.toLowerCase() === parent.toLowerCase()));
   const at = index === -1 ? { line: sectionStart(entry, "up"), column: 1 } : { line: index + 1, column: lines[index]!.search(/\b(DROP|ALTER)\b/i) + 1 };
-  const fix = entry.kind === "sql" ? `put the flag on the up marker line: "${SQL_FOREIGN_KEYS_OFF_FIX}"` : `add "${TS_FOREIGN_KEYS_OFF_FIX}" to its defineMigration`;
+  const flag = entry.kind === "sql" ? `put the flag on the up marker line: "${SQL_FOREIGN_KEYS_OFF_FIX}"` : `add "${TS_FOREIGN_KEYS_OFF_FIX}" to its defineMigration`;
+  // The flag needs a transaction: outside one, the migration's own pragma does the work.
+  const fix = entry.transaction ? flag : `switch them off in a statement before the rebuild ("PRAGMA foreign_keys = OFF", and back ON after it), or remove transaction:false and ${flag}`;
   const referenced = `${children.join(", ")} reference${children.length === 1 ? "s" : ""}`;
   const message = `this migration drops or replaces table ${parent}, which ${referenced} with foreign keys, with enforcement on (${reason ?? "it passed here only because the replay's tables are empty"}): on a database with rows, the drop is refused ("FOREIGN KEY constraint failed") or deletes their rows; ${fix}, and stepwise checks the keys before committing`;
   return { code: "FOREIGN_KEY_PARENT_REBUILT", file: entry.file, ...at, message };

@@ -12,7 +12,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { describeEachDriver, type DriverHarness } from "./support/driver-matrix.js";
 import { createTestProject, readBytes } from "./support/project.js";
-import { sqlEntry } from "./support/registry-builders.js";
+import { sqlEntry, tsEntry, type PortableConnection } from "./support/registry-builders.js";
 import type { StepwiseError } from "../src/core/errors.js";
 
 const REBUILD = "002_rebuild_authors_born_integer.sql";
@@ -108,6 +108,43 @@ await describeEachDriver("foreign-key rebuilds", (h) => {
       [1, 2],
     );
     assert.equal(db.value("SELECT count(*) FROM books"), 4);
+  });
+
+  // tsc keeps the comments of the compiled body Function.prototype.toString reads, esbuild and tsx drop them: a comment must decide nothing either way, a string still must.
+  test("a TypeScript body is read without its comments: a drop or rename in a comment is not refused, one in a string is, also after a regular expression holding /*; a pragma in a comment manages nothing", async (t) => {
+    const project = createTestProject(t, { fixture: "fk-parent-rebuild" });
+    rmSync(path.join(project.migrationsDir, REBUILD));
+    const [schema] = await project.load();
+    const addNote = 'db.exec("ALTER TABLE books ADD COLUMN note TEXT");';
+    const rebuild =
+      'db.exec("CREATE TABLE authors_new (id INTEGER PRIMARY KEY, name TEXT NOT NULL, born INTEGER)"); db.exec("DROP TABLE authors"); db.exec("ALTER TABLE authors_new RENAME TO authors");';
+    const bodies: Array<[boolean, string]> = [
+      [false, `// We used to DROP TABLE authors here and rebuild it; not any more.\n/* ALTER TABLE authors RENAME TO writers */\n${addNote}`],
+      [false, `const url = "https://example.com"; /* DROP TABLE authors; */ ${addNote} // DROP TABLE "authors"`],
+      [true, `// PRAGMA foreign_keys = OFF;\n/* PRAGMA defer_foreign_keys = ON */\n${rebuild}`],
+      [true, `if (/[/*]/.test("a")) db.exec("SELECT 1"); ${rebuild} /* done */`],
+      [
+        true,
+        `db.exec(\`CREATE TABLE authors_new (id INTEGER PRIMARY KEY, name TEXT NOT NULL, site TEXT DEFAULT '//example.com/*')\`); db.exec("DROP TABLE authors"); db.exec("ALTER TABLE authors_new RENAME TO authors");`,
+      ],
+    ];
+    for (const [index, [refused, statements]] of bodies.entries()) {
+      const up = new Function("db", statements) as (db: PortableConnection) => void;
+      assert.ok(Function.prototype.toString.call(up).includes(statements));
+      const db = await openWithForeignKeys(h, t, project.databasePath(`body-${index}.db`));
+      const manager = db.manager([schema!, tsEntry(2, { up })]);
+      manager.up({ to: 1 });
+      if (refused) {
+        assertRebuildRefused(manager, db);
+        continue;
+      }
+      assert.deepEqual(
+        manager.up().steps.map((step) => step.version),
+        [2],
+        statements,
+      );
+      assert.equal(db.value("SELECT count(*) FROM books WHERE note IS NULL"), 4);
+    }
   });
 
   test("a migration that drops the children with the parent, or sets the foreign-key pragmas itself, is not refused", async (t) => {

@@ -13,6 +13,7 @@ import { parseProblemLines } from "./support/problem-lines.js";
 import { createTestProject, makeTempDir, runCli, type TestProject } from "./support/project.js";
 import { createTestDatabase } from "./support/postgres-server.js";
 import pg from "pg";
+import Database from "better-sqlite3";
 import { SCRATCH_DATABASE_PREFIX } from "../src/drivers/pg.js";
 import { pathToFileURL } from "node:url";
 import { tsImport } from "tsx/esm/api";
@@ -87,6 +88,49 @@ test("a rebuild of a referenced table is caught on empty tables too (children ON
   );
   const check = await genThenCheck(project);
   assert.deepEqual(parseProblemLines(check.stderr), [{ file: "migrations/002_rebuild.sql", line: 4, column: 1, code: "FOREIGN_KEY_PARENT_REBUILT" }]);
+});
+
+test("a rebuild that switches foreign keys off itself outside a transaction (drizzle's recipe, however the pragma is spelled, in SQL or TypeScript) passes the replay as the run-time check lets it run, and up keeps the children's rows; a pragma in a comment still counts for nothing", async (t) => {
+  const tables =
+    "-- migrate:up\nCREATE TABLE p (id INTEGER PRIMARY KEY, name TEXT);\nCREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p (id) ON DELETE CASCADE);\nINSERT INTO p VALUES (1, 'a');\nINSERT INTO c VALUES (1, 1), (2, 1);\n";
+  const rebuild = ["CREATE TABLE p_new (id INTEGER PRIMARY KEY, name TEXT)", "INSERT INTO p_new SELECT id, name FROM p", "DROP TABLE p", "ALTER TABLE p_new RENAME TO p"];
+  const sql = (off: string) => `-- migrate:up transaction:false\n${off}\nBEGIN;\n${rebuild.join("; ")};\nCOMMIT;\nPRAGMA foreign_keys = ON;\n`;
+  const ts = (off: string) =>
+    `import { defineMigration } from "stepwise-migrate";\n\nexport default defineMigration({\n  transaction: false,\n  up(db: { exec(sql: string): void }) {\n    db.exec(${JSON.stringify(off)});\n    db.exec("BEGIN");\n${rebuild.map((statement) => `    db.exec(${JSON.stringify(statement)});\n`).join("")}    db.exec("COMMIT");\n    db.exec("PRAGMA foreign_keys = ON");\n  },\n});\n`;
+  const cases: Array<[string, string]> = [
+    ["002_rebuild.sql", sql("PRAGMA foreign_keys = OFF;")],
+    ["002_rebuild.sql", sql("PRAGMA foreign_keys=0;")],
+    ["002_rebuild.sql", sql("pragma FOREIGN_KEYS = false;")],
+    ["002_rebuild.sql", sql("PRAGMA foreign_keys = 'off';")],
+    ["002_rebuild.sql", sql("PRAGMA main.foreign_keys = no;")],
+    ["002_rebuild.sql", sql('PRAGMA "main" . "Foreign_Keys"=OFF;')],
+    ["002_rebuild.ts", ts("PRAGMA foreign_keys = OFF")],
+    ["002_rebuild.ts", ts("PRAGMA main.foreign_keys = 0")],
+  ];
+  for (const [file, text] of cases) {
+    const project = createTestProject(t);
+    project.writeMigration("001_tables.sql", tables);
+    project.writeMigration(file, text);
+    const check = await genThenCheck(project);
+    assert.equal(check.code, 0, `${text}\n${check.stderr}`);
+    const up = await runCli(["up", "--db", project.databasePath(), "--json"], { cwd: project.root });
+    assert.equal(up.code, 0, up.stdout + up.stderr);
+    const db = new Database(project.databasePath(), { readonly: true });
+    assert.deepEqual(db.prepare("SELECT count(*) AS n FROM c").get(), { n: 2 }, text);
+    db.close();
+  }
+  // The pragma as an importer leaves it, commented out: nothing switches the keys off, so the drop would cascade.
+  const commented = createTestProject(t);
+  commented.writeMigration("001_tables.sql", tables);
+  commented.writeMigration("002_rebuild.sql", `-- migrate:up\n-- PRAGMA foreign_keys = OFF;\n/* PRAGMA defer_foreign_keys = ON; */\n${rebuild.join(";\n")};\n`);
+  const check = await genThenCheck(commented);
+  assert.equal(check.code, 1);
+  assert.deepEqual(parseProblemLines(check.stderr), [{ file: "migrations/002_rebuild.sql", line: 6, column: 1, code: "FOREIGN_KEY_PARENT_REBUILT" }]);
+  // Outside a transaction with no pragma at all, the drop cascades there too.
+  commented.writeMigration("002_rebuild.sql", `-- migrate:up transaction:false\nBEGIN;\n${rebuild.join(";\n")};\nCOMMIT;\n`);
+  const unmanaged = await genThenCheck(commented);
+  assert.equal(unmanaged.code, 1);
+  assert.deepEqual(parseProblemLines(unmanaged.stderr), [{ file: "migrations/002_rebuild.sql", line: 5, column: 1, code: "FOREIGN_KEY_PARENT_REBUILT" }]);
 });
 
 test("every rebuild of a referenced table is named in one run (the replay applies each as its fix would, with foreign keys off, and goes on), and a failing migration after them still stops it", async (t) => {

@@ -607,7 +607,7 @@ for (const [shape, second] of [
   ["after statements of drizzle's transaction", ["CREATE TABLE pre (id INTEGER);", "INSERT INTO pre VALUES (1);", "END TRANSACTION;", ...DRIZZLE_REBUILD, "BEGIN;"]],
   ["with statements after its last BEGIN", ["COMMIT;", ...DRIZZLE_REBUILD, "BEGIN;", "CREATE TABLE post (id INTEGER);", "INSERT INTO post VALUES (1);"]],
 ] as const) {
-  test(`drizzle on SQLite: a file that commits drizzle's transaction (${shape}) and opens one last, to switch foreign keys off around its own BEGIN … COMMIT, is imported outside a transaction with those two as comments, and builds what drizzle's migrator built, rows included`, async (t) => {
+  test(`drizzle on SQLite: a file that commits drizzle's transaction (${shape}) and opens one last, to switch foreign keys off around its own BEGIN … COMMIT, is imported outside a transaction with those two as comments, passes gen --check (its pragma manages the keys, as at run time), and builds what drizzle's migrator built, rows included`, async (t) => {
     const project = drizzleSqliteProject(t, second);
     const plan = await importJson(project, ["drizzle", "drizzle-migrations", "--empty-down", "no-op", "--yes"], 0);
     assert.deepEqual(
@@ -615,6 +615,8 @@ for (const [shape, second] of [
       [true, false],
     );
     await project.generateAsBin();
+    const check = await runCli(["gen", "--check"], { cwd: project.root });
+    assert.equal(check.code, 0, check.stderr);
     const up = await runCli(["up", "--db", "app.db", "--json"], { cwd: project.root });
     assert.equal(up.code, 0, up.stdout + up.stderr);
     const byTool = new Database(":memory:");

@@ -5,6 +5,7 @@ import { isInstanceSafely, stringFieldOf } from "./error-factories.js";
 import { foldIdentifier, quoteIdentifier } from "./batch-walk.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 import { significantTokens, tokenizeSqliteSql } from "../shared/sqlite-tokens.js";
+import { withoutJsComments } from "../shared/js-comments.js";
 
 /** The fix for a SQL migration: the flag on its up marker line. */
 export const SQL_FOREIGN_KEYS_OFF_FIX = "-- migrate:up foreign_keys:off";
@@ -31,21 +32,30 @@ function unquoteIdentifier(name: string): string {
   return quote === '"' || quote === "`" ? name.slice(1, -1).replaceAll(quote + quote, quote) : name;
 }
 
-/** SQL's and JavaScript's comments, roughly: line comments (`--`, `//`) to the line's end and block comments. */
-const COMMENTS = /(?:--|\/\/)[^\n]*|\/\*[\s\S]*?(?:\*\/|$)/g;
-
-/** What `entry` runs, as the checks read it: SQL's tokens one space apart, so a comment between `DROP` and `TABLE` hides nothing; a TypeScript body's own source. */
-function sourceOf(entry: MigrationEntry, direction: MigrationDirection): string {
+/**
+ * What `entry` runs, as the checks read it, comments left out: SQL's tokens one space apart, so a comment between `DROP` and `TABLE` hides nothing; a TypeScript body's own source, strings
+ * kept (its SQL is there), so a build that keeps comments (tsc) reads as one that drops them (esbuild).
+ */
+export function migrationCode(entry: MigrationEntry, direction: MigrationDirection): string {
   if (entry.kind === "sql")
     return significantTokens(tokenizeSqliteSql((direction === "up" ? entry.upSql : entry.downSql) ?? ""))
       .map((token) => token.text)
       .join(" ");
   try {
     const fn = direction === "up" ? entry.module.up : entry.module.down;
-    return typeof fn === "function" ? Function.prototype.toString.call(fn) : "";
+    return typeof fn === "function" ? withoutJsComments(Function.prototype.toString.call(fn)) : "";
   } catch {
     return "";
   }
+}
+
+/**
+ * Whether `entry` runs `direction` with the foreign keys its own business: flagged (`foreign_keys:off`, `disableForeignKeys`), or setting `foreign_keys` or `defer_foreign_keys` itself in a
+ * statement, however spelled (`PRAGMA main.foreign_keys = 0`, `db.pragma("foreign_keys = off")`); a comment naming them (an importer's commented-out pragma) does not count. The run-time
+ * refusal and `gen --check`'s replay both decide by it, so a migration one lets run the other does not report. `code`: {@link migrationCode}'s, when already read.
+ */
+export function managesForeignKeys(entry: MigrationEntry, direction: MigrationDirection, code = migrationCode(entry, direction)): boolean {
+  return entry.disableForeignKeys || /foreign_keys/i.test(code);
 }
 
 /** Thrown before a body that would drop or rename a referenced table; reported as the migration's failure, with the hint. */
@@ -68,12 +78,9 @@ export function* refuseParentRebuild(
   referencing: ReferencingTables,
 ): Step<void> {
   if ((entry.dialect ?? "sqlite") !== "sqlite") return;
-  const text = sourceOf(entry, direction);
+  const text = migrationCode(entry, direction);
   try {
-    // One that sets foreign_keys or defer_foreign_keys itself manages the keys on its own; a comment naming them (an importer's commented-out PRAGMA) does not. SQL's text is
-    // already its tokens without comments; in TypeScript, cutting too much (a string holding `--`) only keeps the check on.
-    const code = entry.kind === "sql" ? text : text.replace(COMMENTS, "");
-    if (entry.disableForeignKeys || !/\b(?:DROP|RENAME)\b/i.test(text) || /foreign_keys/i.test(code)) return;
+    if (!/\b(?:DROP|RENAME)\b/i.test(text) || managesForeignKeys(entry, direction, text)) return;
     const candidates = findDroppedOrRenamedTables(text);
     if (candidates.length === 0 || !(yield* foreignKeysEnforced())) return;
     const alsoGone = new Set(candidates.map((name) => name.toLowerCase()));
@@ -156,7 +163,7 @@ export function* readForeignKeyRebuildHint(
   if (entry.disableForeignKeys || (entry.dialect ?? "sqlite") !== "sqlite" || !sqliteCode?.startsWith("SQLITE_CONSTRAINT")) return null;
   if (sqliteCode !== "SQLITE_CONSTRAINT_FOREIGNKEY" && !/FOREIGN KEY constraint failed/i.test(stringFieldOf(cause, "message") ?? "")) return null;
   try {
-    for (const table of findDroppedOrRenamedTables(sourceOf(entry, direction))) {
+    for (const table of findDroppedOrRenamedTables(migrationCode(entry, direction))) {
       const children = yield* childrenOf(table, yield* readMaybeChildren());
       if (children.length > 0) return { table, referencedBy: children, fix: fixFor(entry, foreignKeySwitch) };
     }
