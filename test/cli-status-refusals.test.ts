@@ -32,6 +32,8 @@ interface Target {
   up(migrations: MigrationRegistry, to: number): Promise<void>;
   /** Runs SQL on the database with another library. */
   exec(sql: string): Promise<void>;
+  /** Reads rows with another library. */
+  rows(sql: string): Promise<Record<string, unknown>[]>;
 }
 
 const ONE = sqlEntry(1, "CREATE TABLE items (id INTEGER PRIMARY KEY)");
@@ -102,6 +104,14 @@ const SCENARIOS: readonly Scenario[] = [
     fields: { tables: ["legacy_accounts"] },
   },
   {
+    name: "the history table was emptied by hand",
+    applied: 2,
+    breaks: () => "DELETE FROM schema_migrations",
+    registry: (dialect) => inDialect(dialect, ONE, TWO),
+    code: "UNMANAGED_DATABASE",
+    fields: { tables: ["items", "notes"], throughCopy: false },
+  },
+  {
     name: "another tool owns a table of the history table's name",
     applied: 0,
     breaks: () => "CREATE TABLE schema_migrations (id INTEGER PRIMARY KEY, filename TEXT)",
@@ -150,6 +160,9 @@ interface StatusJson {
   readonly currentVersion: number;
   readonly problem: ({ readonly code: string; readonly message: string } & Record<string, unknown>) | null;
 }
+
+/** A refusal's code and structured fields, without its prose. */
+const pickRefusal = ({ code, tables, throughCopy }: Record<string, unknown>) => ({ code, tables, throughCopy });
 
 /** The refusal `run` printed as JSON: `status`'s `problem`, or the `error` of a command that failed. */
 function refusalOf(run: InProcessRun): Record<string, unknown> & { code: string } {
@@ -205,6 +218,43 @@ function declareScenarios(makeTarget: (t: TestContext) => Promise<Target>): void
     });
   }
 
+  test("reset refuses tables with no history, or an emptied history, as up does, and drops nothing; it starts over on an empty or a managed database", async (t) => {
+    const target = await makeTarget(t);
+    if (!target.writes) return t.skip("the driver only reads through the CLI");
+    const reset = (migrations: MigrationRegistry) => runInProcess({ migrations }, [...target.args, "--busy-timeout", "0", "reset", "--yes", "--json"]);
+    const migrations = inDialect(target.dialect, ONE, TWO);
+
+    // An empty database starts over as before.
+    assert.equal((await reset(migrations)).code, 0);
+    // A managed one too, in any state: an applied migration edited and a version the registry lacks (a branch switched).
+    assert.equal((await reset(inDialect(target.dialect, { ...ONE, checksum: "edited" }))).code, 0);
+    assert.equal((await reset(migrations)).code, 0);
+
+    // The history emptied by hand: the rows of the tables beside it stay.
+    await target.exec("INSERT INTO items (id) VALUES (7)");
+    await target.exec("DELETE FROM schema_migrations");
+    const emptied = await reset(migrations);
+    assert.equal(emptied.code, 1, emptied.stdout + emptied.stderr);
+    assert.deepEqual(pickRefusal(refusalOf(emptied)), { code: "UNMANAGED_DATABASE", tables: ["items", "notes"], throughCopy: false });
+    assert.deepEqual(await target.rows("SELECT id FROM items"), [{ id: 7 }]);
+    assert.deepEqual(await target.rows("SELECT count(*) AS n FROM schema_migrations"), [{ n: target.dialect === "sqlite" ? 0 : "0" }]);
+
+    // No history table at all (a wrong --db or DATABASE_URL): nothing dropped, no history table made.
+    await target.exec("DROP TABLE schema_migrations");
+    await target.exec("DROP TABLE items");
+    await target.exec("DROP TABLE notes");
+    await target.exec("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers VALUES (1, 'precious')");
+    const unmanaged = await reset(migrations);
+    assert.equal(unmanaged.code, 1, unmanaged.stdout + unmanaged.stderr);
+    const refused = refusalOf(unmanaged);
+    assert.deepEqual(pickRefusal(refused), { code: "UNMANAGED_DATABASE", tables: ["customers"], throughCopy: false });
+    // Its next step is not up's alone (baseline): the database may be the wrong one.
+    const status = JSON.parse((await runInProcess({ migrations }, [...target.args, "status", "--json"])).stdout) as StatusJson;
+    assert.notEqual(refused.fix, status.problem?.fix);
+    assert.deepEqual(await target.rows("SELECT id, name FROM customers"), [{ id: 1, name: "precious" }]);
+    assert.deepEqual({ currentVersion: status.currentVersion, code: status.problem?.code, tables: status.problem?.tables }, { currentVersion: 0, code: "UNMANAGED_DATABASE", tables: ["customers"] });
+  });
+
   test("tables and no history, with nothing to apply: up runs nothing, and status reports no refusal", async (t) => {
     const target = await makeTarget(t);
     await target.exec("CREATE TABLE legacy_accounts (id INTEGER PRIMARY KEY)");
@@ -231,6 +281,11 @@ function sqliteTarget(t: TestContext, driverArgs: (file: string) => readonly str
     writes,
     up: (migrations, to) => withDatabase((db) => void db.migrate(migrations, { to })),
     exec: (sql) => withDatabase((db) => db.exec(sql)),
+    async rows(sql) {
+      let rows: Record<string, unknown>[] = [];
+      await withDatabase((db) => void (rows = db.rows(sql)));
+      return rows;
+    },
   };
 }
 
@@ -263,6 +318,15 @@ describe("status shows why up would refuse [pg]", () => {
         await client.connect();
         try {
           await client.query(sql);
+        } finally {
+          await client.end();
+        }
+      },
+      async rows(sql) {
+        const client = new pg.Client({ connectionString: database.url });
+        await client.connect();
+        try {
+          return (await client.query<Record<string, unknown>>(sql)).rows;
         } finally {
           await client.end();
         }

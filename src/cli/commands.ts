@@ -38,6 +38,8 @@ import { writeFileAtomic } from "../safety/write-file.js";
 
 /** The next step of a command refused for want of `--yes`. */
 const CONFIRM_FIX = "run it again with --yes to confirm";
+const RESET_UNMANAGED_FIX =
+  'check that --db (or --url, DATABASE_URL) names the database you mean; if this one is to be emptied, delete its file or drop its objects by hand, or adopt it with "stepwise baseline <version>" first';
 
 /** The environment variable that names who repairs checksums when `--by` is not given (a CI job's name, say). */
 export const REPAIRED_BY_ENV = "STEPWISE_REPAIRED_BY";
@@ -159,7 +161,13 @@ export async function reset<R extends MigrationRegistry>(scope: CommandScope<R>,
     const resetFromVersion = await Promise.resolve()
       .then(() => manager.currentVersion())
       .catch(() => null);
-    return resultReport(scope, { ...(await manager.reset({ dangerouslyDropAllData: true })), resetFromVersion });
+    try {
+      return resultReport(scope, { ...(await manager.reset({ dangerouslyDropAllData: true })), resetFromVersion });
+    } catch (error) {
+      // The fix up's refusal gives (baseline) is not the only way on here: the database may simply be the wrong one.
+      if (error instanceof StepwiseError && error.is("UNMANAGED_DATABASE")) throw withFix(error, RESET_UNMANAGED_FIX);
+      throw error;
+    }
   });
 }
 

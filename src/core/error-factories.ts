@@ -304,8 +304,11 @@ export function historyRowMissingError(
   return new StepwiseError("HISTORY_ROW_MISSING", message, { table, version, operation, file, direction: fields.direction ?? null, rolledBack: false, restoredStartedRow });
 }
 
-/** `UNMANAGED_DATABASE`: the database has tables but no history; `throughCopy`: the driver has no scratch database (D1, Durable Objects), so it is adopted through a copy. */
-export function unmanagedDatabaseError(tables: readonly string[], throughCopy = false) {
+/**
+ * `UNMANAGED_DATABASE`: the database has tables but no history; `throughCopy`: the driver has no scratch database (D1, Durable Objects), so it is adopted through a copy;
+ * `operation`: `reset`, which then says how to empty such a database on purpose.
+ */
+export function unmanagedDatabaseError(tables: readonly string[], throughCopy = false, operation?: "reset") {
   const listed = `${tables.slice(0, 5).join(", ")}${tables.length > 5 ? ", \u2026" : ""}`;
   const adopted = adoptedHistoryIn(tables);
   const usual = adopted === null ? defaultHistoryIn(tables) : null;
@@ -317,7 +320,11 @@ export function unmanagedDatabaseError(tables: readonly string[], throughCopy = 
     : usual
       ? text`The database has tables (${listed}) but no migration history in the history table this run reads. ${usual}, the default name of stepwise's history table, may hold it: name it with ${option("tableName", usual)}. ${throughCopy ? `If it is another tool's: ${adopt}` : text`If it is another tool's, adopt the database with ${CALLS.baseline}, naming the last migration its schema already contains.`}`
       : text`The database has tables (${listed}) but no migration history.\n${adopt}`;
-  return new StepwiseError("UNMANAGED_DATABASE", message, { tables, throughCopy });
+  const reset =
+    operation === "reset"
+      ? text`\n${NOTHING_CHANGED} reset empties only a database stepwise manages: if this is the database to empty, delete its file or drop its schema's objects by hand, or adopt it with ${CALLS.baseline} first.`
+      : "";
+  return new StepwiseError("UNMANAGED_DATABASE", text`${message}${reset}`, { tables, throughCopy });
 }
 
 /** The suffix of the table `stepwise adopt` records the adopted tool in, beside the history. */

@@ -123,14 +123,16 @@ export interface StepwiseErrorDetails {
   /** A `transaction: false` migration started and never recorded its end: its process died or it failed part way, so it may be partly applied. `up` refuses until a person says which.
    * Fix: Check the database, then run `stepwise repair --applied N --yes` if its changes are all there, or `stepwise repair --forget N --yes` if none are, so that `up` runs it again. */
   readonly INCOMPLETE_MIGRATION: Readonly<{ version: number; file: string; startedAt: string }>;
-  /** The database has tables but no migration history: it was made before stepwise, or by another tool, or the run read another history table than the one it holds (the message
-   * names one `stepwise adopt` recorded, or one of the default name, `schema_migrations`).
+  /** The database has tables but no migration history (no history table, or one without a single row beside tables or views of its own: emptied by hand): it was made before stepwise, or
+   * by another tool, or the run read another history table than the one it holds (the message names one `stepwise adopt` recorded, or one of the default name, `schema_migrations`), or it
+   * is not the database meant (a wrong `--db` or `DATABASE_URL`). `up` refuses it, and so does `reset`, which drops nothing there.
    * `throughCopy` is true where the driver has no scratch database to replay migrations in (no `snapshot` and no `scratchDatabase` capability: D1, Durable Objects, libsql-client without
    * `scratchClient`), so neither `baselineDatabase` nor `adoptDatabase` runs there.
    * Fix: Name the history table it holds (`--table`, `tableName`); else write migrations that build the same schema and adopt it with `stepwise baseline N`, naming the last
    * migration its schema already contains (or, for another tool's migrations, import them and run `stepwise adopt`). With `throughCopy`: adopt an exported copy with the CLI
    * (`stepwise adopt --db <copy> --write-sql <file>`) and run the SQL it writes on this database, all or nothing (D1: `wrangler d1 execute --remote --file`; a Durable Object: the object
-   * runs it in one `transactionSync`); see docs/adopting.md. A database there that no tool recorded has no such route: `baseline` writes no SQL. */
+   * runs it in one `transactionSync`); see docs/adopting.md. A database there that no tool recorded has no such route: `baseline` writes no SQL. Refused by `reset`: check that `--db` (`--url`, `DATABASE_URL`)
+   * names the database meant; to empty this one, delete its file or drop its objects by hand, or adopt it first. */
   readonly UNMANAGED_DATABASE: Readonly<{ tables: readonly string[]; throughCopy: boolean }>;
   /** The history table's name, given by `--table`, the config's `tableName` or the library's `tableName` option alike, is not a plain SQL identifier (letters, digits and underscores, not empty,
    * not starting with a digit or `sqlite_`; on PostgreSQL at most 46 characters, so that the tables kept beside it fit its 63). Refused before any SQL ran.
