@@ -532,3 +532,29 @@ test("the CLI's restore: a locked backup, a missing folder, a folder as --db, th
   assert.equal(forced.code, 0, forced.stderr);
   assert.deepEqual((JSON.parse(forced.stdout) as { foreignReasons: Array<{ version: number; kind: string }> }).foreignReasons, [{ version: 1, kind: "name", backup: "other_app", registry: "notes" }]);
 });
+
+test(
+  "the CLI's restore refuses a backup whose history table is not stepwise's (a view, or without its INTEGER PRIMARY KEY) as BACKUP_INVALID naming the backup; nothing changed",
+  { skip },
+  async (t) => {
+    const { dir, file, backup } = await databaseWithBackup(t);
+    const before = readFileSync(file);
+    const broken = (name: string, sql: string) => {
+      const copy = path.join(dir, name);
+      writeFileSync(copy, readFileSync(backup));
+      const db = new Database(copy);
+      db.exec(sql);
+      db.close();
+      return copy;
+    };
+    const view = broken("history-view.bak", "ALTER TABLE schema_migrations RENAME TO kept; CREATE VIEW schema_migrations AS SELECT * FROM kept");
+    const noKey = broken("history-no-key.bak", "ALTER TABLE schema_migrations RENAME TO kept; CREATE TABLE schema_migrations AS SELECT * FROM kept; DROP TABLE kept");
+    for (const candidate of [view, noKey]) {
+      const result = await runInProcess({ migrations: registry, cwd: dir }, ["--db", file, "restore", candidate, "--yes", "--json"]);
+      assert.equal(result.code, 1, result.stderr);
+      const { error } = JSON.parse(result.stdout) as { error: { code: string; file: string; kind: unknown } };
+      assert.deepEqual([error.code, error.file, error.kind], ["BACKUP_INVALID", candidate, null], result.stdout);
+    }
+    assert.deepEqual(readFileSync(file), before);
+  },
+);

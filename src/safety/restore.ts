@@ -236,9 +236,15 @@ function isLocked(driver: SyncDriver, error: unknown): boolean {
 function readBackupHistory(db: SyncDriver, file: string, store: HistoryStore) {
   const problems = quickCheckProblems(db);
   if (problems.length > 0) throw backupInvalidError(file, `it is damaged (quick_check: ${problems.slice(0, 3).join("; ")})`);
-  if (runSync(store.exists(), db)) {
-    runSync(store.assertShape(), db);
-    return runSync(store.readAll(), db);
+  try {
+    if (runSync(store.exists(), db)) {
+      runSync(store.assertShape(), db);
+      return runSync(store.readAll(), db);
+    }
+  } catch (error) {
+    // The backup's table is at fault, not the database's: its advice (adopt, --table) would be for the database restored into.
+    if (!(error instanceof StepwiseError && error.is("HISTORY_TABLE_INVALID"))) throw error;
+    throw backupInvalidError(file, `its "${store.tableName}" history table is not one stepwise wrote (${error.message.split("\n")[0]!.replace(/\.$/, "")})`, error);
   }
   const [row] = db.query("SELECT (SELECT count(*) FROM sqlite_master) + (SELECT user_version FROM pragma_user_version) AS used", []);
   if (Number(row?.used) === 0) return [];
