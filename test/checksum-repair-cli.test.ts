@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { userInfo } from "node:os";
 import { test } from "node:test";
+import Database from "better-sqlite3";
 import pg from "pg";
 import { createTestProject, readBytes, runCli, type TestProject } from "./support/project.js";
 import { cliUnavailable } from "./support/safety-net-checks.js";
@@ -137,6 +138,38 @@ test("repair --checksums reports and exits 1; --yes realigns and records who; hi
     ],
   );
   assert.match((await runCli(["history", "--db", "app.db"], { cwd })).stdout, /002_add_color\s+by alice/);
+});
+
+test("a recorded value with a control character (--by, --old-table) is USAGE naming the option, nothing written; history escapes what a table already holds", { skip }, async (t) => {
+  const project = await mismatchedProject(t);
+  const cwd = project.root;
+  const database = project.databasePath();
+  const before = readBytes(database);
+  const refusedOption = async (args: string[]) => {
+    const run = await runCli([...args, "--json", "--db", "app.db"], { cwd });
+    assert.equal(run.code, 2, run.stdout + run.stderr);
+    const { error } = JSON.parse(run.stdout) as { error: { code: string; option?: string } };
+    return [error.code, error.option];
+  };
+  for (const forged of ["eve\u001b[31mRED\nfake: 003 applied by admin", "eve\u0000", "eve\u007f", "eve\u009b31m", "eve\u2028fake", "eve\u2029fake"]) {
+    assert.deepEqual(await refusedOption(["repair", "--checksums", "--yes", "--by", forged]), ["USAGE", "--by"], JSON.stringify(forged));
+  }
+  assert.deepEqual(await refusedOption(["baseline", "1", "--old-table", "knex\nfake"]), ["USAGE", "--old-table"]);
+  assert.deepEqual(await refusedOption(["adopt", "--old-table", "knex\u001b[2K"]), ["USAGE", "--old-table"]);
+  assert.deepEqual(readBytes(database), before);
+
+  // Written by hand, or by a version that took anything: printed escaped, on the lines it belongs to.
+  assert.equal((await runCli(["repair", "--checksums", "--yes", "--by", "alice", "--db", "app.db"], { cwd })).code, 0);
+  const db = new Database(database);
+  db.prepare("UPDATE schema_migrations_checksum_repairs SET repaired_by = ?").run("eve\u001b[31mRED\nfake: 003 applied by admin\u2028");
+  db.prepare("UPDATE schema_migrations SET name = ? WHERE version = 1").run("notes\r\u009b2K");
+  db.close();
+  const history = await runCli(["history", "--db", "app.db"], { cwd });
+  assert.equal(history.code, 0, history.stderr);
+  assert.doesNotMatch(history.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/);
+  assert.match(history.stdout, /by eve\\u001b\[31mRED\\u000afake: 003 applied by admin\\u2028:/);
+  assert.match(history.stdout, /^001 notes\\u000d\\u009b2K /m);
+  assert.doesNotMatch(history.stdout, /^fake/m);
 });
 
 test("who is recorded: STEPWISE_REPAIRED_BY, else the OS user", { skip }, async (t) => {

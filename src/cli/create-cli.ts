@@ -272,7 +272,7 @@ function declareCommands<R extends MigrationRegistry>(program: Command, session:
       "record the registry's checksum for applied migrations whose file was edited on purpose (all, or one version); shows the changes and exits 1 until --yes, and history records who and when",
       positive,
     ),
-    option("--by <name>", `with --checksums: who the repair is recorded as (default: $${commands.REPAIRED_BY_ENV}, else the OS user)`, singleValued()),
+    option("--by <name>", `with --checksums: who the repair is recorded as (default: $${commands.REPAIRED_BY_ENV}, else the OS user)`, singleValued(parse.recordedText("--by"))),
     yes("confirm; repair only records what you checked, it does not inspect the schema"),
     json("print the result as JSON"),
   );
@@ -290,7 +290,7 @@ function declareSafetyNetCommands<R extends MigrationRegistry>(declare: ReturnTy
     option<string[]>(
       "--old-table <name>",
       "a table another tool keeps here (its history: SequelizeMeta, TypeORM's migrations), left out of the check and of later verify runs; repeat for each (default: none)",
-      (value, previous) => [...(previous ?? []), value],
+      (value, previous) => [...(previous ?? []), parse.recordedText("--old-table")(value)],
     ),
     json(),
   ).argument("<version>", "the last migration the database's schema already contains", parse.parseVersion);
@@ -305,7 +305,11 @@ function declareSafetyNetCommands<R extends MigrationRegistry>(declare: ReturnTy
     ),
     option("--drop-old-table", "drop the old tool's history table (and Knex's or Kysely's lock table beside it) in the same transaction (default: keep them; baseline and verify leave them out)"),
     option("--history-file <file>", "read the history from this file instead of a table: Umzug's JSONStorage (umzug.json)", singleValued(parse.parsePath)),
-    option("--old-table <name>", "the old tool's history table when it was configured to name it otherwise: name, or schema.name on PostgreSQL (default: the tool's own name)", singleValued()),
+    option(
+      "--old-table <name>",
+      "the old tool's history table when it was configured to name it otherwise: name, or schema.name on PostgreSQL (default: the tool's own name)",
+      singleValued(parse.recordedText("--old-table")),
+    ),
     option("--write-sql <file>", "write the SQL that records this copy's adoption in the database it was copied from (D1: for wrangler d1 execute --file)", singleValued(parse.parsePath)),
     json(),
   );

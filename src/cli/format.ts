@@ -84,23 +84,34 @@ export function formatStatus(status: MigrationStatus, databaseLabel: string, pal
   return lines.join("\n");
 }
 
+/** The characters that move a terminal's cursor, start an escape sequence or end a line: C0, DEL, C1, and the Unicode line and paragraph separators. */
+export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+/** `value` with each control character as `\uXXXX`: text read from a database (written by hand, or by an older version) cannot rewrite or forge a line it is printed on. */
+export function escapeControlCharacters(value: string): string {
+  return value.replace(CONTROL_CHARACTERS, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 /** `history` as a table, oldest first, then the checksum repairs recorded, one line each. */
 export function formatHistory(rows: readonly AppliedMigration[], repairs: readonly ChecksumRepairEvent[], palette: Palette): string {
   if (rows.length === 0) return palette.dim("No migrations have been applied.") + formatRepairEvents(repairs);
-  const nameWidth = Math.max(4, ...rows.map((row) => row.name.length));
+  const names = rows.map((row) => escapeControlCharacters(row.name));
+  const nameWidth = Math.max(4, ...names.map((name) => name.length));
   const lines = [palette.bold(`${"ver".padEnd(3)} ${"name".padEnd(nameWidth)}  ${"applied at (UTC)".padEnd(19)}  duration  checksum`)];
-  for (const row of rows) {
-    const when = row.state === "started" ? palette.red("interrupted".padEnd(19)) : formatTimestamp(row.appliedAt).padEnd(19);
+  for (const [index, row] of rows.entries()) {
+    const when = row.state === "started" ? palette.red("interrupted".padEnd(19)) : escapeControlCharacters(formatTimestamp(row.appliedAt)).padEnd(19);
     const duration = row.durationMs === null ? "" : formatDuration(row.durationMs);
-    lines.push(`${formatVersion(row.version)} ${row.name.padEnd(nameWidth)}  ${when}  ${duration.padStart(8)}  ${palette.dim(row.checksum.slice(0, 12))}`);
+    lines.push(`${formatVersion(row.version)} ${names[index]!.padEnd(nameWidth)}  ${when}  ${duration.padStart(8)}  ${palette.dim(escapeControlCharacters(row.checksum.slice(0, 12)))}`);
   }
   return lines.join("\n") + formatRepairEvents(repairs);
 }
 
 function formatRepairEvents(events: readonly ChecksumRepairEvent[]): string {
   if (events.length === 0) return "";
-  const lines = events.map(
-    (event) => `  ${event.repairedAt}  ${formatMigrationLabel(event.version, event.name)}  by ${event.repairedBy}: ${event.oldChecksum.slice(0, 12)} -> ${event.newChecksum.slice(0, 12)}`,
+  const lines = events.map((event) =>
+    escapeControlCharacters(
+      `  ${event.repairedAt}  ${formatMigrationLabel(event.version, event.name)}  by ${event.repairedBy}: ${event.oldChecksum.slice(0, 12)} -> ${event.newChecksum.slice(0, 12)}`,
+    ),
   );
   return ["", "Checksum repairs (repair --checksums):", ...lines].join("\n");
 }

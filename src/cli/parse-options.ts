@@ -4,12 +4,33 @@ import { type Command, InvalidArgumentError } from "commander";
 import { invalidTableNameError } from "../core/error-factories.js";
 import { isValidTableName } from "../core/history.js";
 import { MAX_BUSY_TIMEOUT_MS, TRANSACTION_MODES, type TransactionMode } from "../core/options.js";
+import { StepwiseError } from "../core/errors.js";
 import { assertPathRoundTrips } from "./database-path.js";
+import { withFix } from "./error-fix.js";
+import { CONTROL_CHARACTERS, escapeControlCharacters } from "./format.js";
 
 /** Parses `--table`: a name the history store accepts, else `INVALID_TABLE_NAME`, as a configured or library-given name is, not commander's usage error. */
 export function parseTableName(value: string): string {
   if (isValidTableName(value)) return value;
   throw invalidTableNameError(value);
+}
+
+/**
+ * A parser of a free-text value stepwise records and prints later (`repair --by`, `--old-table`), refusing a control character (`USAGE` naming `flag`): an escape sequence or a line
+ * break in it would recolour or forge the lines `history` prints.
+ */
+export function recordedText(flag: string): (value: string) => string {
+  return (value) => {
+    if (value.search(CONTROL_CHARACTERS) === -1) return value;
+    const error = new StepwiseError(
+      "USAGE",
+      `${flag} was given "${escapeControlCharacters(value)}", which holds a control character (a line break, an escape sequence); stepwise records it and prints it later. Nothing was changed.`,
+      {
+        option: flag,
+      },
+    );
+    throw withFix(error, `pass ${flag} a value without control characters`);
+  };
 }
 
 /** Parses a path: an empty one is what an unset shell variable leaves (it would resolve to the working folder); one whose bytes were not UTF-8 names another file (`PATH_NOT_UTF8`). */
