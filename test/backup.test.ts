@@ -457,3 +457,32 @@ test("a backup name another process takes between the check and the publish is n
   assert.match(path.basename(second.path), /Z-1\.[0-9a-f]{16}\.bak$/);
   assert.deepEqual(readdirSync(backups).sort(), [path.basename(first.path), path.basename(second.path)].sort());
 });
+
+test("listBackups bundled for a page, where there is no process, is DRIVER_CAPABILITY_MISSING as the other backup nets are there, not a ReferenceError", async () => {
+  const { build } = await import("esbuild");
+  const { createContext, runInContext } = await import("node:vm");
+  const entry = JSON.stringify(path.join(repoRoot, "src", "index.ts"));
+  const bundle = await build({
+    stdin: { contents: `import { listBackups } from ${entry}; globalThis.listBackups = listBackups;`, resolveDir: repoRoot, loader: "ts" },
+    bundle: true,
+    format: "iife",
+    platform: "browser",
+    write: false,
+    logLevel: "silent",
+  });
+  // A context of its own has no process, Buffer or require: what a page's script sees of them.
+  const page = createContext({}) as { listBackups?: (directory: string, database: string) => unknown; process?: unknown };
+  runInContext(bundle.outputFiles[0]!.text, page);
+  assert.equal(page.process, undefined);
+  let thrown: unknown;
+  try {
+    page.listBackups!("/srv/backups", "/srv/app.db");
+  } catch (error) {
+    thrown = error;
+  }
+  const { name, code, details } = thrown as { name: string; code: string; details: Record<string, unknown> };
+  assert.deepEqual(
+    { name, code, capability: details?.capability, operation: details?.operation },
+    { name: "StepwiseError", code: "DRIVER_CAPABILITY_MISSING", capability: "openFile", operation: "listBackups" },
+  );
+});

@@ -4,7 +4,7 @@
  */
 import { tryOr } from "../shared/try-or.js";
 import type { BackupRecord } from "../core/events.js";
-import { requireCapabilities, type DriverCapability, type Row, type SyncDriver } from "../core/driver.js";
+import { driverCapabilityError, requireCapabilities, type DriverCapability, type Row, type SyncDriver } from "../core/driver.js";
 import { describeThrownValue, sqliteCodeOf, translateSqliteError, usageError, copyFailure } from "../core/error-factories.js";
 import { describeFileKind, backupDiskFullError, backupFolderUnwritableError, databaseDamagedError } from "./errors.js";
 import { StepwiseError, type ServerBackupTool } from "../core/errors.js";
@@ -212,13 +212,27 @@ function backupsOf(directory: string, databaseFile: string): Array<BackupFile & 
     .sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
 }
 
-/** The backups of `database` (its driver or manager, or its absolute path) in `directory`, oldest first. @throws `USAGE` for a relative path, a `directory` that is no folder, or an in-memory database. */
+/**
+ * The backups of `database` (its driver or manager, or its absolute path) in `directory`, oldest first. @throws `USAGE` for a relative path, a `directory` that is no folder, or an
+ * in-memory database; `DRIVER_CAPABILITY_MISSING` on a server's database, and where the runtime has no file system (a page, a Worker).
+ */
 export function listBackups(directory: string, database: DriverSource | string): BackupFile[] {
+  const source = typeof database === "string" ? null : backupDriverOf(database, "listBackups");
+  // A page or a Worker has no file system, nor `process` to reach one: refused there as takeBackup is, not with the runtime's ReferenceError.
+  if (typeof process === "undefined") {
+    if (source !== null) requireCapabilities(source, "listBackups", "openFile");
+    throw driverCapabilityError({
+      driver: "none",
+      capability: "openFile",
+      operation: "listBackups",
+      fix: "list backups under Node or Bun, where the database file is: this runtime has no file system",
+    });
+  }
   assertAbsolute("directory", directory);
   const kind = fileKindAt(directory);
   if (kind !== "directory" && kind !== "missing") throw usageError(`listBackups' directory ${directory} is ${describeFileKind(kind)}, not a folder.`);
   if (typeof database === "string") assertAbsolute("database", database);
-  const databaseFile = typeof database === "string" ? (resolveDatabaseFile(database) ?? database) : backupDriverOf(database, "listBackups").filePath;
+  const databaseFile = typeof database === "string" ? (resolveDatabaseFile(database) ?? database) : source!.filePath;
   if (databaseFile === null) throw usageError("An in-memory database has no file to back up.");
   return backupsOf(directory, databaseFile).map(({ path, version, stamp }) => ({ path, version, stamp }));
 }
