@@ -119,7 +119,7 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
   /**
    * Drops every table, view, index and trigger (the history table included; on PostgreSQL every object of the schema but extensions), then applies every migration: all data is lost.
    * @throws `RESET_FAILED` when an object cannot be dropped (another schema needs it, or a virtual table's module is not loaded), having dropped nothing (on D1, which has no
-   * transactions, what it dropped before it).
+   * transactions, what it dropped before it); `UNMANAGED_DATABASE`, dropping nothing, on a database `up` refuses as unmanaged (tables or views, and no history row).
    */
   reset(options: { readonly dangerouslyDropAllData: true }): MaybePromise<MigrationResult, Async> {
     return this.start(() => {
