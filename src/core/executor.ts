@@ -96,6 +96,9 @@ const FOREIGN_KEY_SWITCH_FIX =
   'Remove "foreign_keys:off" (disableForeignKeys) and change the table in place (ALTER TABLE ... ADD, RENAME or DROP COLUMN), which keeps every reference to it; or rebuild the tables that reference it in the same migration after "PRAGMA defer_foreign_keys = ON", which checks references when the migration commits (ON DELETE actions still fire when a parent table is dropped).';
 const BATCHED_CODE_FIX = "Its code cannot run inside the one batch that applies a migration with its history row; write it as a .sql migration.";
 
+/** PostgreSQL's equality, by its schema: a search_path cannot put another operator in its place. */
+const PG_EQ = "OPERATOR(pg_catalog.=)";
+
 /** The tables stepwise keeps beside its history, `<history>_<suffix>`: the checksum repairs' record, verify's cache, and what `adopt` adopted from. */
 const STEPWISE_TABLE_SUFFIXES = ["checksum_repairs", "expected_schema", "adopted"];
 
@@ -684,7 +687,17 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       return;
     }
     // The tables stepwise keeps beside the history (stepwiseTableNames in the safety nets, which the runtime does not bundle) say nothing of whose the others are.
-    const others = names.filter((name) => !this.store.isNamed(name) && !STEPWISE_TABLE_SUFFIXES.some((suffix) => isCompanionOf(name, suffix, this.store)));
+    let others = names.filter((name) => !this.store.isNamed(name) && !STEPWISE_TABLE_SUFFIXES.some((suffix) => isCompanionOf(name, suffix, this.store)));
+    if (others.length === 0) return;
+    // A table the history table's foreign key references (the names its rows may hold) was made with the history, before any migration.
+    const referencesSql =
+      this.dialect.name === "sqlite"
+        ? `SELECT "table" FROM pragma_foreign_key_list(?)`
+        : `SELECT c.relname::text AS "table" FROM pg_catalog.pg_constraint AS k JOIN pg_catalog.pg_class AS c ON c.oid ${PG_EQ} k.confrelid WHERE k.contype ${PG_EQ} 'f' AND k.conrelid ${PG_EQ} pg_catalog.to_regclass(?)`;
+    const referenced = new Set(
+      (yield* query<{ table: string }>(referencesSql, [this.dialect.name === "sqlite" ? this.store.tableName : this.store.quoted])).map((row) => String(row.table).toLowerCase()),
+    );
+    others = others.filter((name) => !referenced.has(name.toLowerCase()));
     if (others.length === 0) return;
     const empty = historyRows === undefined ? (yield* query(`SELECT 1 FROM ${this.store.quoted} LIMIT 1`)).length === 0 : historyRows === 0;
     if (empty) throw unmanagedDatabaseError(others, throughCopy, operation);
