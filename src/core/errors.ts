@@ -123,7 +123,7 @@ export interface StepwiseErrorDetails {
   /** A `transaction: false` migration started and never recorded its end: its process died or it failed part way, so it may be partly applied. `up` refuses until a person says which.
    * Fix: Check the database, then run `stepwise repair --applied N --yes` if its changes are all there, or `stepwise repair --forget N --yes` if none are, so that `up` runs it again. */
   readonly INCOMPLETE_MIGRATION: Readonly<{ version: number; file: string; startedAt: string }>;
-  /** The database has tables but no migration history (no history table, or one without a single row beside tables or views of its own: emptied by hand): it was made before stepwise, or
+  /** The database has tables or views but no history table (an empty one, as `down --to 0` leaves, is a managed database at version 0): it was made before stepwise, or
    * by another tool, or the run read another history table than the one it holds (the message names one `stepwise adopt` recorded, or one of the default name, `schema_migrations`), or it
    * is not the database meant (a wrong `--db` or `DATABASE_URL`). `up` refuses it, and so does `reset`, which drops nothing there.
    * `throughCopy` is true where the driver has no scratch database to replay migrations in (no `snapshot` and no `scratchDatabase` capability: D1, Durable Objects, libsql-client without

@@ -96,17 +96,6 @@ const FOREIGN_KEY_SWITCH_FIX =
   'Remove "foreign_keys:off" (disableForeignKeys) and change the table in place (ALTER TABLE ... ADD, RENAME or DROP COLUMN), which keeps every reference to it; or rebuild the tables that reference it in the same migration after "PRAGMA defer_foreign_keys = ON", which checks references when the migration commits (ON DELETE actions still fire when a parent table is dropped).';
 const BATCHED_CODE_FIX = "Its code cannot run inside the one batch that applies a migration with its history row; write it as a .sql migration.";
 
-/** PostgreSQL's equality, by its schema: a search_path cannot put another operator in its place. */
-const PG_EQ = "OPERATOR(pg_catalog.=)";
-
-/** The tables stepwise keeps beside its history, `<history>_<suffix>`: the checksum repairs' record, verify's cache, and what `adopt` adopted from. */
-const STEPWISE_TABLE_SUFFIXES = ["checksum_repairs", "expected_schema", "adopted"];
-
-/** Whether `name` is the history table's `<history>_<suffix>`, compared as the store compares names. */
-function isCompanionOf(name: string, suffix: string, store: HistoryStore): boolean {
-  return name.toLowerCase().endsWith(`_${suffix}`) && store.isNamed(name.slice(0, -suffix.length - 1));
-}
-
 /** `reset` drops what names a table before the table. */
 const DROP_ORDER: Readonly<Record<SchemaObjectKind, number>> = { trigger: 0, view: 1, index: 2, table: 3 };
 
@@ -673,34 +662,16 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   }
 
   /**
-   * Throws `UNMANAGED_DATABASE` when the database has tables or views but no history: no history table, or one without a single row beside objects of others than stepwise (emptied
-   * by hand; a `started` or failed attempt's row is history). `historyRows`: how many rows the caller read already; `operation`: the command refused, which the message names.
+   * Throws `UNMANAGED_DATABASE` when the database has tables or views but no history table: another tool's or the app's own database (a wrong `--db` or `DATABASE_URL`). A history
+   * table, even an empty one (after `down --to 0`), is stepwise's, at version 0. `operation`: the command refused, which the message names.
    */
-  *refuseUnmanagedDatabase(historyRows?: number, operation?: "reset"): Step<void> {
+  *refuseUnmanagedDatabase(operation?: "reset"): Step<void> {
     // One statement: another process's first migration creates both in one commit.
     const names = (yield* this.dialect.readSchemaObjects({ types: ["table", "view"] })).map((object) => object.name);
     // Without a snapshot or a scratch database (D1, Durable Objects) baseline's and adopt's schema check has nowhere to replay here, so it runs on a copy; PostgreSQL replays in a schema.
     const { capabilities } = this.settings;
     const throughCopy = this.dialect.name === "sqlite" && !capabilities.snapshot && !capabilities.scratchDatabase;
-    if (!names.some((name) => this.store.isNamed(name))) {
-      if (names.length > 0) throw unmanagedDatabaseError(names, throughCopy, operation);
-      return;
-    }
-    // The tables stepwise keeps beside the history (stepwiseTableNames in the safety nets, which the runtime does not bundle) say nothing of whose the others are.
-    let others = names.filter((name) => !this.store.isNamed(name) && !STEPWISE_TABLE_SUFFIXES.some((suffix) => isCompanionOf(name, suffix, this.store)));
-    if (others.length === 0) return;
-    // A table the history table's foreign key references (the names its rows may hold) was made with the history, before any migration.
-    const referencesSql =
-      this.dialect.name === "sqlite"
-        ? `SELECT "table" FROM pragma_foreign_key_list(?)`
-        : `SELECT c.relname::text AS "table" FROM pg_catalog.pg_constraint AS k JOIN pg_catalog.pg_class AS c ON c.oid ${PG_EQ} k.confrelid WHERE k.contype ${PG_EQ} 'f' AND k.conrelid ${PG_EQ} pg_catalog.to_regclass(?)`;
-    const referenced = new Set(
-      (yield* query<{ table: string }>(referencesSql, [this.dialect.name === "sqlite" ? this.store.tableName : this.store.quoted])).map((row) => String(row.table).toLowerCase()),
-    );
-    others = others.filter((name) => !referenced.has(name.toLowerCase()));
-    if (others.length === 0) return;
-    const empty = historyRows === undefined ? (yield* query(`SELECT 1 FROM ${this.store.quoted} LIMIT 1`)).length === 0 : historyRows === 0;
-    if (empty) throw unmanagedDatabaseError(others, throughCopy, operation);
+    if (names.length > 0 && !names.some((name) => this.store.isNamed(name))) throw unmanagedDatabaseError(names, throughCopy, operation);
   }
 
   /** Refuses, before anything runs, a migration this driver cannot apply as promised: foreign keys off where they cannot be, or code where each migration is one batch (D1). */
@@ -788,7 +759,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       try {
         yield* begin("immediate");
         // The run up would refuse: a database of someone else's, as a wrong --db or DATABASE_URL names, is not emptied.
-        yield* this.refuseUnmanagedDatabase(undefined, "reset");
+        yield* this.refuseUnmanagedDatabase("reset");
         if (this.dialect.name === "sqlite") yield* this.refuseLiveOwner();
         // Where foreign keys stay on (Durable Objects, D1), children go first, and the check waits for the commit.
         const enforced = !restoreForeignKeys && this.dialect.name === "sqlite";
@@ -908,7 +879,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       const pendingVersions = new Set(status.migrations.filter((row) => row.state === "pending").map((row) => row.version));
       const pending = this.migrations.filter((entry) => pendingVersions.has(entry.version));
       try {
-        if (pending.length > 0 && rows.length === 0) yield* this.refuseUnmanagedDatabase(0);
+        if (pending.length > 0 && rows.length === 0) yield* this.refuseUnmanagedDatabase();
         this.refuseUnsupportedMigrations(pending, "up");
       } catch (error) {
         if (!(error instanceof StepwiseError && (error.is("UNMANAGED_DATABASE") || error.is("DRIVER_CAPABILITY_MISSING")))) throw error;
