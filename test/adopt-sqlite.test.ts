@@ -245,6 +245,33 @@ test("adopt --write-sql that cannot write the whole file (a file size limit) is 
   assert.deepEqual([readFileSync(sqlFile).equals(sql), readFileSync(db).equals(database), readdirSync(project.root).sort()], [true, true, entries]);
 });
 
+test("sqlx: adopt --write-sql on a copy whose _sqlx_migrations holds BLOB checksums writes the SQL, which run on the original gives the history adopting it directly gives, and refuses a checksum changed since the copy", async (t) => {
+  const { project, source } = await importedProject(t, "sqlx");
+  const original = buildAsTool(project, "sqlx", source, 5);
+  const [copy, direct, changed] = ["copy.db", "direct.db", "changed.db"].map((name) => project.databasePath(name));
+  for (const file of [copy, direct, changed]) cpSync(original, file!);
+  const adopted = await cli(project, "sqlx", copy!, ...adoptArgs, "--write-sql", "adopt.sql");
+  assert.equal(adopted.code, 0, JSON.stringify(adopted.json));
+  assert.equal((await cli(project, "sqlx", direct!, ...adoptArgs)).code, 0);
+  const sql = readFileSync(path.join(project.root, "adopt.sql"), "utf8");
+  const rows = (file: string) => new Database(file, { readonly: true }).prepare("SELECT version, name, checksum FROM schema_migrations ORDER BY version").all();
+  const run = (file: string) => {
+    const db = new Database(file);
+    try {
+      db.transaction(() => db.exec(sql))();
+    } finally {
+      db.close();
+    }
+  };
+  run(original);
+  assert.deepEqual(rows(original), rows(direct!));
+  assert.equal((await cli(project, "sqlx", original, "verify")).json.ok, true);
+  const edited = new Database(changed!);
+  edited.exec("UPDATE _sqlx_migrations SET checksum = x'00' WHERE version = 9");
+  edited.close();
+  assert.throws(() => run(changed!), /old_history_changed_since_the_copy/);
+});
+
 test("adopt without --map reads the map where import wrote it: the config's migrationsDir (and a dialect's own folder), from a working folder below the project root", async (t) => {
   const project = createTestProject(t);
   writeFileSync(path.join(project.root, "stepwise.config.json"), JSON.stringify({ migrationsDir: "db/migrations", registryFile: "db/registry.ts" }));

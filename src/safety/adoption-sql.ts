@@ -46,7 +46,8 @@ export function* adoptionSql(tableName: string, copy: string): Step<string> {
     );
   }
   const columns = (yield* query<{ name: string }>(`SELECT name FROM pragma_table_info(?)`, [adoption.old_table])).map((row) => quoteIdentifier(row.name));
-  const oldRows = `SELECT json_group_array(json_array(${columns.join(", ")})) FROM (SELECT * FROM ${quoteIdentifier(adoption.old_table)} ORDER BY ${columns.join(", ")})`;
+  // Each value as its SQL literal: JSON holds no BLOB (sqlx's checksum is one), and a literal still tells a text from a number or a blob.
+  const oldRows = `SELECT json_group_array(json_array(${columns.map((column) => `quote(${column})`).join(", ")})) FROM (SELECT * FROM ${quoteIdentifier(adoption.old_table)} ORDER BY ${columns.join(", ")})`;
   const expected = String((yield* query<{ value: string }>(`SELECT (${oldRows}) AS value`))[0]!.value);
   const guardName = `${tableName}_adopt_guard`;
   // The schema the copy was checked with, as the database holds it before the file writes: stepwise's tables and the guard are left out, and so are SQLite's and Cloudflare's own.
