@@ -154,8 +154,8 @@ function recogniseByFileNames(migrationsDir: string, files: readonly string[], h
     const pairs = found("golang-migrate", upDown);
     if (pairs === null) return null;
     if (upDown.some((name) => head(name).startsWith("-- no-transaction")) || hasSqlxProjectFile(migrationsDir)) return { ...pairs, tool: "sqlx" };
-    // `migrate create` and `sqlx migrate add -r` both name files by a 14-digit timestamp by default.
-    return upDown.some((name) => /^\d{14}_/.test(name)) ? { ...pairs, tool: "golang-migrate or sqlx", either: ["golang-migrate", "sqlx"] } : pairs;
+    // `migrate create` and `sqlx migrate add -r` name files alike, by a 14-digit timestamp by default and with `-seq`/`--sequential` by a plain number: only the database's history table tells.
+    return { ...pairs, tool: "golang-migrate or sqlx", either: ["golang-migrate", "sqlx"] };
   };
   const headed = (pattern: RegExp, among = sqlFiles) => among.filter((name) => pattern.test(head(name)));
   // wrangler d1 migrations: plain SQL named <number>_<name>.sql, started by `wrangler d1 migrations create`'s header line, or beside a Wrangler config.

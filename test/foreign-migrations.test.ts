@@ -32,7 +32,8 @@ const TOOLS: Record<string, Record<string, string>> = {
   Diesel: { "2019-02-26-002946_create_user/up.sql": SQL, "2019-02-26-002946_create_user/down.sql": "DROP TABLE users;\n", "00000000000000_diesel_initial_setup/up.sql": "SELECT 1;\n" },
   sqlx: { "20210422143411_create_users.sql": SQL, "20210423100000_add_email.sql": "ALTER TABLE users ADD COLUMN email TEXT;\n" },
   dbmate: { "20151129054053_create_users.sql": `-- migrate:up\n${SQL}\n-- migrate:down\nDROP TABLE users;\n`, "20151130000000_more.sql": "-- migrate:up\nSELECT 1;\n" },
-  "golang-migrate": { "1_create_users.up.sql": SQL, "1_create_users.down.sql": "DROP TABLE users;\n", "2_add_email.up.sql": "SELECT 1;\n" },
+  // golang-migrate's `-seq` and `sqlx migrate add --sequential -r` both write these names: only the database's history table tells the two apart.
+  "golang-migrate or sqlx": { "0001_create_users.up.sql": SQL, "0001_create_users.down.sql": "DROP TABLE users;\n", "0002_add_email.up.sql": "SELECT 1;\n" },
   goose: { "20170506082420_create_users.sql": `-- +goose Up\n${SQL}-- +goose Down\nDROP TABLE users;\n`, "00002_more.sql": "-- +goose Up\nSELECT 1;\n" },
   Flyway: { "V1__create_users.sql": SQL, "V2__add_email.sql": "SELECT 1;\n", "U1__create_users.sql": "DROP TABLE users;\n" },
   drizzle: { "0000_careless_groot.sql": SQL, "meta/_journal.json": '{"version":"7","dialect":"sqlite","entries":[]}', "meta/0000_snapshot.json": "{}" },

@@ -9,7 +9,16 @@ import { test } from "node:test";
 import { block, commandsOf, guideBlocks } from "./support/guide-blocks.js";
 import { createTestProject, fixturesDir, repoRoot, runCli } from "./support/project.js";
 
-const TOOLS: Record<string, string> = { diesel: "Diesel", sqlx: "sqlx", dbmate: "dbmate", "golang-migrate": "golang-migrate", goose: "goose", flyway: "Flyway", drizzle: "drizzle", prisma: "Prisma" };
+const TOOLS: Record<string, string> = {
+  diesel: "Diesel",
+  sqlx: "sqlx",
+  dbmate: "dbmate",
+  "golang-migrate": "golang-migrate or sqlx",
+  goose: "goose",
+  flyway: "Flyway",
+  drizzle: "drizzle",
+  prisma: "Prisma",
+};
 
 for (const [id, tool] of Object.entries(TOOLS)) {
   test(`gen on a ${tool} folder names "stepwise import ${id}", and the commands it prints port the folder`, async (t) => {
@@ -25,10 +34,12 @@ for (const [id, tool] of Object.entries(TOOLS)) {
     assert.equal(existsSync(project.registryFile), false);
     const command = /"git mv (\S+) (\S+) && stepwise import (\S+) (\S+)"/.exec(result.problems[0]!.message);
     assert.ok(command, result.problems[0]!.message);
-    assert.deepEqual(command.slice(1), ["migrations", `migrations-${id}`, id, `migrations-${id}`]);
+    // The look-alike pair is named together: the user picks one by the database's history table.
+    const [named, folder] = tool === "golang-migrate or sqlx" ? ["golang-migrate|sqlx", "migrations-imported"] : [id, `migrations-${id}`];
+    assert.deepEqual(command.slice(1), ["migrations", folder, named, folder]);
 
     renameSync(path.join(project.root, command[1]!), path.join(project.root, command[2]!));
-    const imported = await runCli(["import", command[3]!, command[4]!, "--empty-down", "irreversible", "--yes"], { cwd: project.root });
+    const imported = await runCli(["import", id, command[4]!, "--empty-down", "irreversible", "--yes"], { cwd: project.root });
     assert.equal(imported.code, 0, imported.stderr);
     const gen = await runCli(["gen"], { cwd: project.root });
     assert.equal(gen.code, 0, gen.stderr);
@@ -161,14 +172,12 @@ async function runNamedImport(root: string, message: string, into: string, tool?
 }
 
 test("gen --dir on another tool's folder names an import that writes back into that folder (--dir), for every tool, the look-alike pair included", async (t) => {
-  for (const [id, tool] of [...Object.entries(TOOLS), ["golang-migrate", "golang-migrate or sqlx"]] as const) {
+  for (const [id, tool, timestamps] of [...Object.entries(TOOLS).map(([id, tool]) => [id, tool, false] as const), ["golang-migrate", "golang-migrate or sqlx", true] as const]) {
     const project = createTestProject(t);
     const folder = "db/migrations";
     placeFixture(project.root, id, folder);
     const label = `${id} (${tool})`;
-    if (tool === "golang-migrate or sqlx") {
-      makeVersionsTimestamps(path.join(project.root, folder));
-    }
+    if (timestamps) makeVersionsTimestamps(path.join(project.root, folder));
     const gen = await runCli(["gen", "--dir", folder, "--json"], { cwd: project.root });
     const problems = (JSON.parse(gen.stdout) as { problems: { code: string; message: string; foreign?: { tool: string } }[] }).problems;
     assert.deepEqual(
