@@ -370,7 +370,13 @@ async function runGen(run: BinRun, flags: GenFlags, settings: StepwiseSettings, 
   }
   if (flags.json) {
     const registryLabel = projectPath(projectRoot, result.registryFile);
-    const fix = status === "stale" ? `run "${genCommandOf(projectRoot, settings)}" and commit ${registryLabel}` : null;
+    const failed = problems.find((problem) => problem.code === "REPLAY_FAILED" || problem.code === "REPLAY_DOWN_FAILED");
+    const fix =
+      status === "stale"
+        ? `run "${genCommandOf(projectRoot, settings)}" and commit ${registryLabel}`
+        : failed
+          ? `fix ${failed.file}:${failed.line}:${failed.column} as its problem says, then run gen --check again`
+          : null;
     const report = { ok, status, registryFile: registryLabel, migrationCount: result.migrationCount, latestVersion: result.latestVersion, problems, fix, replay };
     context.io.stdout(`${JSON.stringify(report, null, 2)}\n`);
     if (!ok) context.setExitCode(1);

@@ -124,7 +124,8 @@ export type ProblemCode =
    * version below its own that the base now has as another migration (the base squashed too): squash again on top of the base.
    * Fix: Run `stepwise rebase` (`--base REF`) to renumber this branch's migrations after the base's newest. */
   | "VERSION_TAKEN_ON_BASE"
-  /** `gen --check`'s replay: applying this migration on an empty database failed, at the statement given. It would fail at deploy too. Fix: Fix the migration at the location given. */
+  /** `gen --check`'s replay: applying this migration on an empty database failed, at the statement given (for a TypeScript or JavaScript body, the line its stack names in the project: an imported
+   * migration's original rather than its wrapper, as the runtime's `Thrown at` does). It would fail at deploy too. Fix: Fix the migration at the location given. */
   | "REPLAY_FAILED"
   /** `gen --check`'s replay: rolling back the newest migration failed. Fix: Fix the migration's down section at the location given. */
   | "REPLAY_DOWN_FAILED"

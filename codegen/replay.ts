@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { ALL_DRIVER_LOADERS } from "../src/cli/driver-loaders.js";
 import { parseServerUrl } from "../src/cli/database-path.js";
+import { locateThrow } from "../src/cli/report-error.js";
 import type { CliDriverName } from "../src/cli/driver-names.js";
 import { loadDriver, type DriverConnector, type DriverLoaders, type OpenedDatabase } from "../src/cli/open-database.js";
 import type { Driver, ScratchDatabase } from "../src/core/driver.js";
@@ -24,7 +25,7 @@ import { firstLineOf, isInstanceSafely } from "../src/core/error-factories.js";
 import { readFullSchemaOf, type SafetyNetManager } from "../src/safety/schema-reader.js";
 import type { DriverEntry } from "../src/shared/package-name.js";
 import type { Target } from "./config.js";
-import { findStackLocation, joinLines, problemAt, projectPath, tryOr, type Problem } from "./problems.js";
+import { joinLines, problemAt, projectPath, tryOr, type Problem } from "./problems.js";
 import { compareSchemaPrints, printSchema, readSquashRecord } from "./squash/squash-record.js";
 import { withWorkerConnections, type WorkerConnection } from "./worker-connections.js";
 
@@ -472,8 +473,11 @@ function describeFailure(options: ReplayCheckOptions, database: ReplayDatabase, 
   // (a history guard's trigger that a dropped history table took along).
   let root: unknown = error;
   for (let depth = 0; depth < 8 && isInstanceSafely(root, StepwiseError) && root.is("MIGRATION_FAILED") && root.cause !== undefined; depth++) root = root.cause;
-  const message = `${direction === "up" ? "applying" : "rolling back"} this migration on ${database.named} failed: ${firstLineOf(root)}${stepwiseCode}`;
-  const absolute = path.join(options.projectRoot, entry.file);
-  const at = failed?.location ?? (entry.kind === "sql" ? { line: sectionStart(entry, direction), column: 1 } : findStackLocation(error, (file) => path.resolve(file) === absolute));
-  return { code: direction === "up" ? "REPLAY_FAILED" : "REPLAY_DOWN_FAILED", file: entry.file, line: at?.line ?? 1, column: at?.column ?? 1, message };
+  // As the runtime's "Thrown at": an imported migration's original, or an app file its body called, is where the line to fix is, not the wrapper's call into it.
+  const thrown = failed?.location || entry.kind === "sql" ? null : locateThrow(error, entry.file);
+  const at = failed?.location ?? (entry.kind === "sql" ? { line: sectionStart(entry, direction), column: 1 } : thrown);
+  const file = thrown?.file ?? entry.file;
+  const migration = file === entry.file ? "this migration" : `migration ${entry.file}`;
+  const message = `${direction === "up" ? "applying" : "rolling back"} ${migration} on ${database.named} failed: ${firstLineOf(root)}${stepwiseCode}`;
+  return { code: direction === "up" ? "REPLAY_FAILED" : "REPLAY_DOWN_FAILED", file, line: at?.line ?? 1, column: at?.column ?? 1, message };
 }

@@ -209,6 +209,33 @@ export async function down() {}
   assert.deepEqual(await schemaOf(target, []), []);
 });
 
+for (const dialect of ["sqlite", "postgres"] as const) {
+  test(`knex on ${dialect}: gen --check reports an original that fails at its own file and line, as up does, not at its wrapper, with a fix`, async (t) => {
+    const { project } = jsToolProject(t, {
+      ...knexCase(dialect),
+      files: {
+        ...FILES,
+        "3_add_email.js": `export async function up(knex) {\n  await knex.raw("SELEC broken");\n}\nexport async function down() {}\n`,
+      },
+    });
+    assert.equal((await runCli(["import", "knex", "knex-migrations", "--yes"], { cwd: project.root })).code, 0);
+    assert.equal((await runCli(["gen"], { cwd: project.root })).code, 0);
+    const database = dialect === "postgres" ? await newTarget(t, project, dialect, "replay") : null;
+    const env = { DATABASE_URL: database?.dialect === "postgres" ? database.url : undefined };
+    // The bin as a child: the stack's depth is the bin's own setting.
+    const check = await runCli(["gen", "--check", "--json"], { cwd: project.root, env, child: true });
+    const report = JSON.parse(check.stdout) as Json;
+    assert.deepEqual(
+      report.problems.map((problem: Json) => [problem.code, problem.file, problem.line, problem.column]),
+      [["REPLAY_FAILED", "knex-migrations/3_add_email.js", 2, 3]],
+      check.stdout,
+    );
+    assert.match(report.fix, /knex-migrations\/3_add_email\.js:2/);
+    const text = await runCli(["gen", "--check"], { cwd: project.root, env, child: true });
+    assert.match(text.stderr, /^knex-migrations\/3_add_email\.js:2:3: .*\[REPLAY_FAILED\]$/m);
+  });
+}
+
 test("knex: a database whose knex_migrations names the migrations with another script extension (run from the .ts source, imported from compiled .js, or the other way) is adopted; another name is still ADOPT_UNKNOWN_MIGRATION", async (t) => {
   const { project, dir } = jsToolProject(t, knexCase("sqlite"));
   assert.equal((await runCli(["import", "knex", "knex-migrations", "--yes"], { cwd: project.root })).code, 0);

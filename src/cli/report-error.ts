@@ -14,7 +14,7 @@ import type { RunningCommand } from "./database-target.js";
 import { AbnormalEnd } from "./abnormal-end.js";
 
 /** A position in a project file, 1-based. */
-type SourceLocation = { readonly file: string; readonly line: number; readonly column: number };
+export type SourceLocation = { readonly file: string; readonly line: number; readonly column: number };
 
 /** The codes the CLI exits 2 for: each names a setting the user typed (a flag or the config), not a state of the database. */
 const USAGE_EXIT_CODES: ReadonlySet<StepwiseErrorCode> = new Set<StepwiseErrorCode>(["USAGE", "DATABASE_PATH_INVALID", "PATH_NOT_UTF8", "INVALID_TABLE_NAME", "DRIVER_UNKNOWN"]);
@@ -173,7 +173,14 @@ const OWN_SOURCE = tryOr(
 function locateFailure(error: StepwiseError): SourceLocation | null {
   const { location: own, file } = error.details as unknown as { location?: Partial<SourceLocation> | null; file?: unknown };
   if (own && typeof own.file === "string" && typeof own.line === "number" && typeof own.column === "number") return { file: own.file, line: own.line, column: own.column };
-  if (typeof file !== "string") return null;
+  return typeof file === "string" ? locateThrow(error, file) : null;
+}
+
+/**
+ * Where `error`, thrown by the migration in `file` (a path from the project's root), was thrown: the frame in `file`, or the innermost one it called in another file of the project (an
+ * imported migration's original); `gen --check`'s replay reports a failure there too.
+ */
+export function locateThrow(error: unknown, file: string): SourceLocation | null {
   const chain: Error[] = [];
   // The error itself first: one a migration's call refused (a walk's options) was made with its file on the stack.
   for (const current of causeChain(error)) {
