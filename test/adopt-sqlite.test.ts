@@ -415,7 +415,9 @@ test("sqlx: a gap, a failed migration, a checksum mismatch and an unknown versio
 
 test("dirty, failed and mismatched histories of golang-migrate, goose, Flyway, drizzle and Prisma are refused (a row rolled back whose down never ran is SCHEMA_MISMATCH); dbmate's schema_migrations clashes with stepwise's", async (t) => {
   const cases: [tool: string, sql: string, code: string, field: string, expected: unknown][] = [
-    ["golang-migrate", "UPDATE schema_migrations SET dirty = 1", "ADOPT_MIGRATION_FAILED", "migrations", [{ id: "10", state: "dirty" }]],
+    ["golang-migrate", "UPDATE schema_migrations SET dirty = 1", "ADOPT_MIGRATION_FAILED", "migrations", [{ id: "10", state: "dirty", file: "10_index_tags.up.sql" }]],
+    // golang-migrate's way out: the database fixed by hand, then "migrate force" to the version it is at (9 comes before 10 in the folder).
+    ["golang-migrate", "UPDATE schema_migrations SET dirty = 1", "ADOPT_MIGRATION_FAILED", "force", { finished: "10", undone: "9" }],
     ["golang-migrate", "UPDATE schema_migrations SET version = 7", "ADOPT_UNKNOWN_MIGRATION", "ids", ["7"]],
     // dbmate's table of the same name, given golang-migrate's map: another tool's shape.
     [
@@ -430,7 +432,8 @@ test("dirty, failed and mismatched histories of golang-migrate, goose, Flyway, d
     // The advice names adopt's way out (not baseline's --force, which adopt does not take).
     ["goose", "INSERT INTO goose_db_version (version_id, is_applied) VALUES (10, 0)", "SCHEMA_MISMATCH", "adoptedFrom", "goose"],
     // A down of migration 1 that died part way: golang-migrate refuses to go on from it, as from any dirty row.
-    ["golang-migrate", "UPDATE schema_migrations SET version = -1, dirty = 1", "ADOPT_MIGRATION_FAILED", "migrations", [{ id: "-1", state: "dirty" }]],
+    ["golang-migrate", "UPDATE schema_migrations SET version = -1, dirty = 1", "ADOPT_MIGRATION_FAILED", "migrations", [{ id: "-1", state: "dirty", file: "1_create_users.down.sql" }]],
+    ["golang-migrate", "UPDATE schema_migrations SET version = -1, dirty = 1", "ADOPT_MIGRATION_FAILED", "force", { finished: "-1", undone: "1" }],
     // A repeatable script Flyway ran whose file is gone from the folder: recorded, so it must be in the map.
     [
       "flyway",
@@ -461,6 +464,8 @@ test("dirty, failed and mismatched histories of golang-migrate, goose, Flyway, d
     db.exec(sql);
     db.close();
     const error = refusal(await cli(project, tool, file, ...adoptArgs), code);
+    const force = expected as { finished: string; undone: string };
+    if (field === "force") assert.match(error.fix, new RegExp(`"migrate force ${force.finished}".*"migrate force ${force.undone}"`), error.fix);
     if (expected !== undefined) assert.deepEqual(error[field], expected, `${tool}: ${sql}`);
     else assert.equal(error[field].length, 1, `${tool}: ${sql}`);
     assert.equal(hasHistory(file, TOOLS[tool]!.table).n, 0, `${tool} wrote a history`);

@@ -165,7 +165,10 @@ export const FIX_OF_CODE: FixOf = {
         ? `migrate the database to ${migrateTo} with ${tool} first, then adopt`
         : `import the folder the database was migrated from (the tool's migrations at the version deployed there), or remove those rows from the tool's table if they are stale`;
   },
-  ADOPT_MIGRATION_FAILED: () => `finish or roll back those migrations with the old tool, so every recorded one is applied or rolled back, then adopt`,
+  ADOPT_MIGRATION_FAILED: ({ migrations, force }) =>
+    force === undefined
+      ? `finish or roll back ${migrations.length === 1 ? "that migration" : "those migrations"} with the old tool, so every recorded one is applied or rolled back, then adopt`
+      : `fix the database by hand, then run "migrate force ${force.finished}" if you finished ${migrations[0]?.file ?? "the migration"}, or "migrate force ${force.undone}" if you undid it, then adopt`,
   ADOPT_HISTORY_GAP: () => `apply the missing migrations with the old tool first, then adopt`,
   ADOPT_CHECKSUM_MISMATCH: () => `import the migrations the database actually ran (the tool's folder at the deployed commit), then adopt`,
   ADOPT_HISTORY_UNORDERED: () => `check that the imported migrations build this database's schema; if they do, record it with "stepwise baseline <version>"`,

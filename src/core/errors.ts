@@ -458,8 +458,13 @@ export interface StepwiseErrorDetails {
   }>;
   /** `stepwise adopt`: the tool marks migrations failed or dirty (`migrations`, each with its `state`), so the database is not at a version stepwise can record (a rolled-back one counts as not
    * applied, as the tool would run it again, and is not refused). Nothing was written.
-   * Fix: Finish them or roll them back with the old tool (or by hand, then fix its table) so every recorded migration is applied or rolled back, then adopt. */
-  readonly ADOPT_MIGRATION_FAILED: Readonly<{ tool: string; migrations: readonly Readonly<{ id: string; state: string }>[] }>;
+   * golang-migrate's dirty version names its file (`file`) and the versions `migrate force` takes (`force`: `finished` once the database was finished by hand, `undone` once undone).
+   * Fix: Finish them or roll them back with the old tool (or by hand, then fix its table: golang-migrate's `migrate force <version>`) so every recorded migration is applied or rolled back, then adopt. */
+  readonly ADOPT_MIGRATION_FAILED: Readonly<{
+    tool: string;
+    migrations: readonly Readonly<{ id: string; state: string; file?: string | null }>[];
+    force?: Readonly<{ finished: string; undone: string }>;
+  }>;
   /** `stepwise adopt`: the applied migrations are not 1..k of the imported history: `missing` lists the ones before the newest applied that the tool never recorded (or rolled back). Nothing was written.
    * Fix: Apply the missing migrations first, the way the message names for the tool (`goose up -allow-missing`, `flyway migrate -outOfOrder=true`, or plain `flyway migrate` when only repeatable scripts ran above them; drizzle never fills a gap itself), or check that
    * the map is the one for this history, then adopt. */

@@ -672,7 +672,7 @@ function resolveApplied(tool: string, history: ToolHistory, migrations: readonly
   const byId = new Map(migrations.map((entry) => [idOf(entry), entry]));
   const baselines = findBaselines(tool, history, migrations, all, byId, idOf, toolTables);
   const recorded = all.filter((entry) => entry.state !== "rolled-back" && !baselines.includes(entry));
-  refuseFailed(tool, recorded);
+  refuseFailed(tool, recorded, migrations.map(idOf), byId);
   const lookup = lookupOf(history, byId, sharedIds(history, migrations, recorded, idOf));
   refuseUnknown(tool, recorded, lookup);
   refuseMismatched(tool, history, recorded, lookup);
@@ -736,15 +736,28 @@ function findBaselines(
   return all.filter((entry) => entry.state === "baseline" || replaced.includes(entry));
 }
 
-/** `ADOPT_MIGRATION_FAILED` when a recorded migration is in any state but applied. */
-function refuseFailed(tool: string, recorded: readonly Recorded[]): void {
+/** `ADOPT_MIGRATION_FAILED` when a recorded migration is in any state but applied; `ids` are the map's in its order. */
+function refuseFailed(tool: string, recorded: readonly Recorded[], ids: readonly string[], byId: ReadonlyMap<string, MapEntry>): void {
   const failed = recorded.filter((entry) => entry.state !== "applied").map(({ id, state }) => ({ id, state }));
   if (failed.length === 0) return;
   const list = failed.map((entry) => `${entry.id} (${entry.state})`).join(", ");
-  throw new StepwiseError("ADOPT_MIGRATION_FAILED", `${tool} records ${list}, so the database is not at a version stepwise can record; finish or roll them back with ${tool}, then adopt.`, {
-    tool,
-    migrations: failed,
-  });
+  const stuck = `${tool} records ${list}, so the database is not at a version stepwise can record`;
+  const [dirty] = failed;
+  if (tool === "golang-migrate" && failed.length === 1 && dirty !== undefined) {
+    // golang-migrate keeps one row: the version whose up died part way, or -1 for migration 1's down. Its own way out is fixing the database by hand, then "migrate force" to the version it is at.
+    const down = dirty.id === "-1";
+    const at = down ? 0 : ids.indexOf(dirty.id);
+    const original = byId.get(ids[at] ?? "")?.originalId;
+    const file = original === undefined ? null : `${original}.${down ? "down" : "up"}.sql`;
+    const [finished, undone] = down ? ["-1", ids[0] ?? "1"] : [dirty.id, at > 0 ? ids[at - 1]! : "-1"];
+    const force = { finished, undone };
+    throw new StepwiseError(
+      "ADOPT_MIGRATION_FAILED",
+      `${stuck}: ${file ?? `migration ${dirty.id}`} failed part way. Fix the database by hand (finish or undo what it did), then run "migrate force ${finished}" if you finished it, or "migrate force ${undone}" if you undid it, and adopt.`,
+      { tool, migrations: [{ ...dirty, file }], force },
+    );
+  }
+  throw new StepwiseError("ADOPT_MIGRATION_FAILED", `${stuck}; finish or roll ${failed.length === 1 ? "it" : "them"} back with ${tool}, then adopt.`, { tool, migrations: failed });
 }
 
 /** How a recorded id finds its map entry. */
