@@ -31,9 +31,11 @@ export function followLocalImports(input: { absolutePath: string; sourceFile: ts
   const digests = new Map<string, { now: string; earlier: string }>();
   // By real path, so a symlinked folder pointing back up cannot loop; the checksum uses paths as written.
   const visited = new Set<string>([realPath(input.absolutePath)]);
-  const queue = [{ absolutePath: input.absolutePath, sourceFile: input.sourceFile }];
+  // `through`: the files the migration imports on the way to this one, so a problem deep in the app names the migration and the chain that reaches it.
+  const queue: { absolutePath: string; sourceFile: ts.SourceFile; through: readonly string[] }[] = [{ absolutePath: input.absolutePath, sourceFile: input.sourceFile, through: [] }];
   const resolver = createResolver(input.projectRoot, probed, problems);
-  for (const { absolutePath, sourceFile } of queue) {
+  for (const { absolutePath, sourceFile, through } of queue) {
+    const reached = problems.length;
     // Node reads a file's module format from the package.json above where it really is.
     const format = resolver.moduleFormatOf(realPath(absolutePath));
     for (const found of findImportSpecifiers(sourceFile)) {
@@ -66,8 +68,15 @@ export function followLocalImports(input: { absolutePath: string; sourceFile: ts
         const loaded = loadImportedFile(file, label(file), probed, problems);
         if (!loaded) continue;
         digests.set(file, loaded);
-        if (loaded.sourceFile) queue.push({ absolutePath: file, sourceFile: loaded.sourceFile });
+        if (loaded.sourceFile) queue.push({ absolutePath: file, sourceFile: loaded.sourceFile, through: [...through, label(file)] });
       }
+    }
+    const migration = label(input.absolutePath);
+    for (const [index, problem] of problems.entries()) {
+      // A file that fails to load is reported as its importer reaches it.
+      const chain = problem.file === label(absolutePath) ? through : [...through, problem.file];
+      if (index >= reached && chain.length > 0)
+        problems[index] = { ...problem, importedBy: { migration, through: chain, others: 0 }, message: `${problem.message} (${describeImportedBy(migration, chain, 0)})` };
     }
   }
   const migrationDir = path.dirname(input.absolutePath);
@@ -84,6 +93,11 @@ export function followLocalImports(input: { absolutePath: string; sourceFile: ts
     checksum,
     legacyChecksum: legacy.length === 0 ? null : legacy.join(" "),
   };
+}
+
+/** `reached from <migration> through <a> → <b>`, and how many other migrations reach the file too. */
+export function describeImportedBy(migration: string, through: readonly string[], others: number): string {
+  return `reached from ${migration} through ${through.join(" → ")}${others === 0 ? "" : `, and from ${others} other migration${others === 1 ? "" : "s"}`}`;
 }
 
 /**

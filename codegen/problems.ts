@@ -168,6 +168,8 @@ export interface Problem {
   readonly relatedFiles?: readonly string[];
   /** `REGISTRY_STALE` only: what differs, for the runtime commands' refusal. */
   readonly staleness?: { readonly change: RegistryChangeKind; readonly file: string };
+  /** A problem in a file a migration imports (directly or through others): the migration (project-relative), the files from it to this one, and how many other migrations reach it too. */
+  readonly importedBy?: { readonly migration: string; readonly through: readonly string[]; readonly others: number };
   /** `FOREIGN_MIGRATIONS` only: the tool whose migrations the folder holds (`Diesel`, `Flyway`, `sqlx`, …). */
   readonly foreign?: { readonly tool: string };
   /** `VERSION_TAKEN_ON_BASE` only: the base branch's file with the same version, and the ref it was read from. */

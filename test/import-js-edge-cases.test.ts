@@ -639,3 +639,26 @@ test("a compiled copy beside its source (1_a.js next to 1_a.ts), which Knex and 
     assert.equal(existsSync(project.migrationsDir) ? readdirSync(project.migrationsDir).length : 0, 0);
   }
 });
+
+test("a file deep in the app that a Knex TypeScript migration reaches through its imports, and gen would refuse, names the first migration that reaches it, the chain, and how many others do; nothing written", async (t) => {
+  const migration = (name: string) => `import { db } from "../db";\nexport async function up() {\n  void db;\n}\nexport async function down() {}\n`.replace("up()", `up /* ${name} */()`);
+  const { project } = jsToolProject(t, {
+    tool: "knex",
+    dialect: "sqlite",
+    files: { "1_create.ts": migration("a"), "2_more.ts": migration("b") },
+    packages: [],
+    toolTables: [],
+    migrate: async () => [],
+  });
+  writeFileSync(path.join(project.root, "db.ts"), 'import { config } from "./config";\nexport const db = config;\n');
+  writeFileSync(path.join(project.root, "config.ts"), 'const name = process.env.CONFIG ?? "./settings";\nexport const config: unknown = require(name);\n');
+  const run = await runCli(["import", "knex", "knex-migrations", "--yes", "--json"], { cwd: project.root });
+  const error = (JSON.parse(run.stdout) as Json).error;
+  assert.equal(error?.code, "IMPORT_SOURCE_INVALID", run.stdout);
+  assert.deepEqual(
+    error.problems.map((problem: Json) => [problem.code, problem.file, problem.line, problem.importedBy]),
+    [["TS_UNTRACEABLE_IMPORT", "config.ts", 2, { migration: "knex-migrations/1_create.ts", through: ["db.ts", "config.ts"], others: 1 }]],
+  );
+  assert.doesNotMatch(error.fix, /each file of knex-migrations/);
+  assert.equal(existsSync(project.migrationsDir) ? readdirSync(project.migrationsDir).length : 0, 0);
+});

@@ -12,7 +12,7 @@ import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 import { parseSqlMigrationSource, type SqlSourceProblem } from "../../src/shared/sql-source.js";
 import { tokenizeSql } from "../../src/shared/postgres-tokens.js";
 import { canonicalizeSql } from "../../src/shared/checksum.js";
-import { importedFileProblems } from "../local-imports.js";
+import { describeImportedBy, importedFileProblems } from "../local-imports.js";
 import { formatMigrationFileName, isMigrationLike, toSnakeCaseName } from "../migration-file.js";
 import { escapeControlCharacters, projectPath, tryOr } from "../problems.js";
 import { writeFileAtomic } from "../../src/safety/write-file.js";
@@ -168,8 +168,19 @@ export function planImport(options: ImportOptions): ImportPlan {
         message: `its path holds ${JSON.stringify(unsafe[0])}, which an import specifier cannot name as written (a URL reads \\ as /, and %, #, ? and control characters otherwise); rename the file or folder before importing`,
       });
     // gen follows each wrapper into its original: what it would refuse there is refused here, at its place under the source folder, before anything is written.
-    for (const problem of importedFileProblems(path.join(sourceDir, migration.module.file), projectRoot))
-      problems.push({ file: path.relative(sourceDir, path.resolve(projectRoot, problem.file)).split(path.sep).join("/"), line: problem.line, message: problem.message, code: problem.code });
+    for (const problem of importedFileProblems(path.join(sourceDir, migration.module.file), projectRoot)) {
+      const file = path.relative(sourceDir, path.resolve(projectRoot, problem.file)).split(path.sep).join("/");
+      // A file several migrations import is one problem, naming the first of them and counting the others.
+      const same = problem.importedBy && problems.findIndex((other) => other.importedBy && other.file === file && other.line === problem.line && other.code === problem.code);
+      if (same !== undefined && same !== -1) {
+        const { importedBy, message } = problems[same]!;
+        const others = importedBy!.others + 1;
+        const base = message.slice(0, message.lastIndexOf(` (${describeImportedBy(importedBy!.migration, importedBy!.through, importedBy!.others)})`));
+        problems[same] = { ...problems[same]!, importedBy: { ...importedBy!, others }, message: `${base} (${describeImportedBy(importedBy!.migration, importedBy!.through, others)})` };
+        continue;
+      }
+      problems.push({ file, line: problem.line, message: problem.message, code: problem.code, ...(problem.importedBy && { importedBy: problem.importedBy }) });
+    }
     const down = migration.down !== null ? "module" : emptyDown === "no-op" ? "no-op" : "none";
     return {
       version,

@@ -6,7 +6,7 @@ import { decodeSourceBytes } from "../../src/shared/source-text.js";
 import { tokenizeSql } from "../../src/shared/postgres-tokens.js";
 import type { SqlDialect } from "../../src/shared/sql-dialect.js";
 import { reportStatementProblems } from "../../src/shared/sql-statement-checks.js";
-import { compareText, errorCode, escapeControlCharacters, tryOr } from "../problems.js";
+import { compareText, errorCode, escapeControlCharacters, tryOr, type Problem } from "../problems.js";
 
 /** A stretch of a source file: its text exactly as read (a leading BOM dropped), and where it starts (`file` relative to the source folder, `line` 1-based). */
 export interface SourceSection {
@@ -69,6 +69,8 @@ export interface SourceProblem {
   readonly code?: string;
   /** Another line of the same file the problem is about (goose's `ENVSUB ON`: the line it would change). */
   readonly relatedLine?: number;
+  /** A file the migrations import: the first migration that reaches it, the files on the way, and how many other migrations reach it. */
+  readonly importedBy?: Problem["importedBy"];
 }
 
 /** One tool's reader: its migrations in the order the tool applies them, or problems. */

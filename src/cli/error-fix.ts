@@ -148,7 +148,8 @@ export const FIX_OF_CODE: FixOf = {
   REBASE_CONFLICT: () => `resolve it by hand, then run "stepwise rebase" again`,
   REBASE_RENAME_FAILED: ({ restored }) =>
     restored ? `check that the folder is writable and run "stepwise rebase" again` : `put the files in "pending" back, check that the folder is writable, and run "stepwise rebase" again`,
-  IMPORT_SOURCE_INVALID: ({ dir }) => `fix each file of ${dir} as its problem says, then run the import again`,
+  IMPORT_SOURCE_INVALID: ({ dir, problems }) =>
+    `fix each file ${problems.some((problem) => problem.importedBy) ? `named (of ${dir}, or one its migrations import)` : `of ${dir}`} as its problem says, then run the import again`,
   IMPORT_EMPTY_DOWN: () => `pass --empty-down irreversible or --empty-down no-op`,
   IMPORT_TARGET_NOT_EMPTY: () => `import into an empty folder (--dir, or "migrationsDir" in the config)`,
   ADOPT_MAP_INVALID: () => `pass the map "stepwise import" wrote (--map), and run "stepwise gen" after importing`,

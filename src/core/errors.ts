@@ -418,7 +418,19 @@ export interface StepwiseErrorDetails {
   /** `stepwise import` found migrations of the tool it cannot import as they are: a file the tool itself would refuse, a construct stepwise cannot run as the tool ran it (a goose `ENVSUB`, a Flyway
    * placeholder or callback), SQL `gen` would refuse, or a local file a JavaScript migration imports that `gen` would refuse (missing, unreadable, not parsing); `problems` gives each at its file and line, with a `code` for some (`gen`'s `SQL_…` codes, `DOWN_NEEDS_NO_TRANSACTION`, `GOOSE_ENVSUB_SUBSTITUTES` with the line it changes in `relatedLine`, `STEPWISE_HISTORY_TABLE_NAMED` for a statement on the table stepwise's `tableName` names) (`dir` is the source folder). Nothing was written.
    * Fix: Fix each file as its problem says (in the source folder, so the tool and stepwise agree), then run the import again. */
-  readonly IMPORT_SOURCE_INVALID: Readonly<{ tool: string; dir: string; problems: readonly Readonly<{ file: string; line: number; message: string; code?: string; relatedLine?: number }>[] }>;
+  readonly IMPORT_SOURCE_INVALID: Readonly<{
+    tool: string;
+    dir: string;
+    problems: readonly Readonly<{
+      file: string;
+      line: number;
+      message: string;
+      code?: string;
+      relatedLine?: number;
+      /** A file the migrations import (directly or through others): the first migration that reaches it, the files from it to this one, and how many other migrations reach it. */
+      importedBy?: Readonly<{ migration: string; through: readonly string[]; others: number }>;
+    }>[];
+  }>;
   /** `stepwise import`: some of the tool's migrations have an empty or no down (`files`), and stepwise will not guess what that should mean. Nothing was written.
    * Fix: Pass `--empty-down irreversible` (no down section: `stepwise down` refuses to pass them) or `--empty-down no-op` (a down that deliberately does nothing). */
   readonly IMPORT_EMPTY_DOWN: Readonly<{ tool: string; files: readonly string[] }>;
