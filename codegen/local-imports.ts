@@ -75,7 +75,8 @@ export function followLocalImports(input: { absolutePath: string; sourceFile: ts
     for (const [index, problem] of problems.entries()) {
       // A file that fails to load is reported as its importer reaches it.
       const chain = problem.file === label(absolutePath) ? through : [...through, problem.file];
-      if (index >= reached && chain.length > 0)
+      // A tsconfig the resolver could not read is the project's, reached by no import: reported once, as it was.
+      if (index >= reached && chain.length > 0 && problem.code !== "TSCONFIG_INVALID")
         problems[index] = { ...problem, importedBy: { migration, through: chain, others: 0 }, message: `${problem.message} (${describeImportedBy(migration, chain, 0)})` };
     }
   }

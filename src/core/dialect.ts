@@ -46,6 +46,10 @@ export interface Dialect {
    * snapshots the settings and puts them back at its end, and probes them after each migration that names none (reading them all again costs about as much as a small migration).
    */
   readonly sqlReachesSettings?: boolean;
+  /** A migration script's leading `SET TRANSACTION` statements, which its transaction's BEGIN sends before any query of stepwise's (PostgreSQL); absent where a script has none. */
+  transactionHead?(script: string): string;
+  /** The sequences a script sets (`setval`), which the rollback of its failed migration leaves as set (PostgreSQL); absent where a rollback undoes everything. */
+  sequencesSetBy?(script: string): string[];
   /** The user's schema objects, ordered by name. */
   readSchemaObjects(options?: ListSchemaObjectsOptions): Step<SchemaObject[]>;
   /** How `reset` drops one listed object (SQLite, where the list is everything a migration makes); absent where {@link dropAllObjectsSql} drops them all. */

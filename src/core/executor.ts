@@ -45,7 +45,6 @@ import { begin, callDriver, refuseOpenTransaction, changeCounter, collectWrites,
 import { GUARD_TABLE_PREFIX, isAutomaticRollbackError, needsEscapeGuard, type EscapeGuardRun } from "./transaction-guard.js";
 import type { MigrationDirection, MigrationEntry, MigrationRegistry } from "./types.js";
 import { refuseWholeRunObstacles } from "./whole-run-transaction.js";
-import { nonTransactionalEffects } from "../shared/postgres-effects.js";
 
 /** The executor's settings and what the driver declared. */
 export interface ExecutorSettings {
@@ -243,7 +242,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   private *attempt(walk: Walk<R[number]>, expected: R[number] | undefined): Step<boolean> {
     const direction = walk.direction;
     // A whole run never holds a migration with a head: whole-run-transaction.ts refuses it.
-    const head = walk.all ? "" : transactionHeadOf(expected, direction, this.dialect.name);
+    const head = walk.all ? "" : transactionHeadOf(expected, direction, this.dialect);
     try {
       yield* begin("immediate", head);
     } catch (cause) {
@@ -283,7 +282,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
         return true;
       }
       const guarded = this.needsGuard(entry, direction);
-      const beganOtherwise = entry.disableForeignKeys !== Boolean(expected?.disableForeignKeys) || transactionHeadOf(entry, direction, this.dialect.name) !== head;
+      const beganOtherwise = entry.disableForeignKeys !== Boolean(expected?.disableForeignKeys) || transactionHeadOf(entry, direction, this.dialect) !== head;
       if (!walk.all && (beganOtherwise || (guarded && this.escapeGuard === null))) {
         yield* commit();
         return false;
@@ -650,7 +649,7 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
       split,
       before.map((earlier) => scriptOf(earlier, direction) ?? ""),
       error.cause,
-      walk.all ? "" : transactionHeadOf(entry, direction, this.dialect.name),
+      walk.all ? "" : transactionHeadOf(entry, direction, this.dialect),
     );
     return location === null ? error : copyFailure(error, { location });
   }
@@ -929,8 +928,8 @@ export class Executor<R extends MigrationRegistry = MigrationRegistry> {
   /** The error for `entry`'s failure; `origin` says who ran what failed. A rolled-back PostgreSQL migration names the sequences its SQL `setval`s, which the rollback leaves as set. */
   private *migrationFailed(entry: MigrationEntry, direction: MigrationDirection, cause: unknown, rolledBack: boolean, origin: FailureOrigin = "stepwise"): Step<StepwiseError> {
     const error = yield* this.failureOf(entry, direction, cause, rolledBack, origin);
-    const script = this.dialect.name === "postgres" && rolledBack && error.is("MIGRATION_FAILED") ? scriptOf(entry, direction) : null;
-    const sequencesSet = script === null ? [] : [...new Set(nonTransactionalEffects(script).flatMap(({ sequence }) => (sequence === null ? [] : [sequence])))];
+    const script = this.dialect.sequencesSetBy && rolledBack && error.is("MIGRATION_FAILED") ? scriptOf(entry, direction) : null;
+    const sequencesSet = script === null ? [] : this.dialect.sequencesSetBy!(script);
     return sequencesSet.length === 0 ? error : copyFailure(error as StepwiseError<"MIGRATION_FAILED">, { sequencesSet });
   }
 

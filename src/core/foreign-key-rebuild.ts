@@ -5,7 +5,7 @@ import { isInstanceSafely, stringFieldOf } from "./error-factories.js";
 import { foldIdentifier, quoteIdentifier } from "./batch-walk.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 import { significantTokens, tokenizeSqliteSql } from "../shared/sqlite-tokens.js";
-import { withoutJsComments } from "../shared/js-comments.js";
+import { withoutJsComments } from "./js-comments.js";
 
 /** The fix for a SQL migration: the flag on its up marker line. */
 export const SQL_FOREIGN_KEYS_OFF_FIX = "-- migrate:up foreign_keys:off";

@@ -59,8 +59,12 @@ export abstract class MigrationManagerBase<Db, R extends MigrationRegistry, Asyn
     this.db = driver.connection;
     this.props = refuseBadArguments(migrations, props);
     // A copy, down to each entry: entries pushed, replaced or edited in the app's array afterwards would run unchecked (one without disableForeignKeys made `up` spin
-    // forever; a version edited in place recorded a migration under another number). A TypeScript entry's module stays the app's own: it may be a class instance.
-    migrations = Object.freeze(Array.from(migrations, (entry: unknown) => (typeof entry === "object" && entry !== null ? Object.freeze({ ...entry }) : entry))) as unknown as R;
+    // forever; a version edited in place recorded a migration under another number). A TypeScript entry's module stays the app's own: it may be a class instance. Getters are copied as getters: an older gen's registry reads its SQL only when it runs.
+    migrations = Object.freeze(
+      Array.from(migrations, (entry: unknown) =>
+        typeof entry === "object" && entry !== null ? Object.freeze(Object.create(Object.getPrototypeOf(entry), Object.getOwnPropertyDescriptors(entry))) : entry,
+      ),
+    ) as unknown as R;
     this.migrations = migrations;
     assertRegistryForDriver(migrations, driver.dialect, driver.name);
     const busyTimeoutMs = checkBusyTimeout(props.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);

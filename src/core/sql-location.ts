@@ -6,8 +6,6 @@ import type { SqlLocation } from "./errors.js";
 import { firstLineOf } from "./error-factories.js";
 import { begin, callDriver, exec, rollbackQuietly, type Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
-import type { SqlDialect } from "../shared/sql-dialect.js";
-import { splitTransactionHead } from "../shared/postgres-tokens.js";
 
 /** Why SQL holding a NUL is not run: SQLite stops reading there, and the rest would be recorded as applied unrun. */
 export const NUL_IN_SQL = "its SQL holds a NUL character, where SQLite stops reading; regenerate the registry with stepwise gen";
@@ -45,9 +43,9 @@ export function scriptOf(entry: MigrationEntry, direction: MigrationDirection): 
 }
 
 /** The `SET TRANSACTION` statements a transactional SQL migration's `direction` script starts with on PostgreSQL, which its transaction's BEGIN must send ({@link splitTransactionHead}); else "". */
-export function transactionHeadOf(entry: MigrationEntry | undefined, direction: MigrationDirection, dialect: SqlDialect): string {
-  const script = entry?.transaction && dialect === "postgres" ? scriptOf(entry, direction) : null;
-  return script === null ? "" : splitTransactionHead(script).head;
+export function transactionHeadOf(entry: MigrationEntry | undefined, direction: MigrationDirection, dialect: { transactionHead?(script: string): string }): string {
+  const script = entry?.transaction && dialect.transactionHead ? scriptOf(entry, direction) : null;
+  return script === null ? "" : dialect.transactionHead!(script);
 }
 
 /** `at`, a place in `entry`'s script, as a place in its file; `null` when the registry does not say where the script begins. */

@@ -5,14 +5,13 @@ import { copyTexts, keepText, runCall, text, type Spelled, type Text } from "./o
 import type { Step } from "./step.js";
 import type { MigrationDirection, MigrationEntry } from "./types.js";
 import { transactionHeadOf } from "./sql-location.js";
-import type { SqlDialect } from "../shared/sql-dialect.js";
 
 /** The first step that cannot run inside a whole-run transaction in `direction` on `dialect`, or `null` when all can. */
 export function findWholeRunObstacle(
   steps: readonly MigrationEntry[],
   foreignKeysEnforced: boolean,
   direction: MigrationDirection,
-  dialect: SqlDialect,
+  dialect: Pick<Dialect, "transactionHead">,
 ): { entry: MigrationEntry; obstacle: WholeRunObstacle } | null {
   for (const entry of steps) {
     if (!entry.transaction) return { entry, obstacle: "transaction-false" };
@@ -55,7 +54,7 @@ function joinCalls(calls: readonly Spelled[], tail: string): Text {
 export function* refuseWholeRunObstacles(
   executor: {
     refuseUnsupportedMigrations(entries: readonly MigrationEntry[], direction: MigrationDirection): void;
-    readonly dialect: Pick<Dialect, "foreignKeysEnforced" | "name">;
+    readonly dialect: Pick<Dialect, "foreignKeysEnforced" | "transactionHead">;
     readonly migrations: readonly MigrationEntry[];
   },
   steps: readonly MigrationEntry[],
@@ -63,10 +62,10 @@ export function* refuseWholeRunObstacles(
 ): Step<void> {
   executor.refuseUnsupportedMigrations(steps, direction);
   const foreignKeysEnforced = yield* executor.dialect.foreignKeysEnforced();
-  const found = findWholeRunObstacle(steps, foreignKeysEnforced, direction, executor.dialect.name);
+  const found = findWholeRunObstacle(steps, foreignKeysEnforced, direction, executor.dialect);
   if (!found) return;
   const { version, file } = found.entry;
-  const fix = describeWayPast(steps, (entry) => findWholeRunObstacle([entry], foreignKeysEnforced, direction, executor.dialect.name) !== null, direction, executor.migrations.length);
+  const fix = describeWayPast(steps, (entry) => findWholeRunObstacle([entry], foreignKeysEnforced, direction, executor.dialect) !== null, direction, executor.migrations.length);
   const why = {
     "transaction-false": `has transaction: false (VACUUM, CREATE INDEX CONCURRENTLY: statements that cannot run in a transaction).`,
     "foreign-keys-off": `switches foreign keys off, which SQLite only allows outside a transaction, so it would cover the whole run.`,

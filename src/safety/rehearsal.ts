@@ -213,7 +213,7 @@ function* rehearseInTransaction(manager: SafetyNetManager, to: number | undefine
   yield* refuseOpenTransaction(manager.driver.name, "rehearseUp");
   const { settings, dialect } = manager.executor;
   const plan = yield* planUpOnceNoneRuns(manager, to);
-  const obstacle = findWholeRunObstacle(plan.steps, yield* dialect.foreignKeysEnforced(), "up", dialect.name);
+  const obstacle = findWholeRunObstacle(plan.steps, yield* dialect.foreignKeysEnforced(), "up", dialect);
   if (obstacle) {
     const before = plan.steps.slice(0, plan.steps.indexOf(obstacle.entry)).at(-1);
     throw rehearsalRefusedError({ version: obstacle.entry.version, file: obstacle.entry.file, obstacle: obstacle.obstacle, driver: settings.driverName, rehearsableTo: before?.version ?? null });

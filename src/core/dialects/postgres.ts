@@ -28,7 +28,8 @@ import type { ListSchemaObjectsOptions, SchemaObject } from "../schema-objects.j
 import { findInCauseChain, locateFromFailure, scriptOf, scriptStatements } from "../sql-location.js";
 import { exec, inTransaction, query, queryValue, rollbackQuietly, type Step } from "../step.js";
 import { uniqueName, type EscapeGuardRun } from "../transaction-guard.js";
-import { splitPostgresStatements, tokenizePostgresSql } from "../../shared/postgres-tokens.js";
+import { splitPostgresStatements, splitTransactionHead, tokenizePostgresSql } from "../../shared/postgres-tokens.js";
+import { nonTransactionalEffects } from "../../shared/postgres-effects.js";
 
 /**
  * `pg_catalog`'s `=`, `<>`, `>`, `||`, `text` and `C` collation: nothing on the session's `search_path` can stand in for them (a `public.=` for `(varchar, varchar)` beats
@@ -796,6 +797,8 @@ export function createPostgresDialect(schema = DEFAULT_POSTGRES_SCHEMA, lockTime
   const objectsSql = SCHEMA_OBJECTS_SQL.replace(/\bNS\b/g, namespace);
   return {
     name: "postgres",
+    transactionHead: (script) => splitTransactionHead(script).head,
+    sequencesSetBy: (script) => [...new Set(nonTransactionalEffects(script).flatMap(({ sequence }) => (sequence === null ? [] : [sequence])))],
     createHistoryStore: (tableName) => new PostgresHistoryStore(tableName, schema),
     guardHistory: (store) => createPostgresHistoryGuard(store as PostgresHistoryStore),
     snapshotConnectionSettings: snapshotSessionSettings,
