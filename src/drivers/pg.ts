@@ -21,6 +21,7 @@ import { postgresStatementSpans, splitTransactionHead, tokenizePostgresSql } fro
 import { requireCapabilities, type AsyncDriver, type Row, type ScratchDatabase } from "../core/driver.js";
 import { defineDriver } from "../core/define-driver.js";
 import { captureCallSite, recordCallSite } from "../core/call-site.js";
+import { failUnawaited, ObservedPromise, settled } from "../core/unawaited-calls.js";
 import { StepwiseError, type LockHolder, type LockHolderSession, type LockWait } from "../core/errors.js";
 import { createAsyncMigrationContext, type AsyncMigrationContext } from "../core/async-batches.js";
 import { quoteIdentifier } from "../core/batch-walk.js";
@@ -301,18 +302,6 @@ const RUN_LOCK_TAKEN_MARK = "stepwise: another session holds the run lock";
 const RUN_LOCK_LOST =
   "it released stepwise's run lock (DISCARD ALL and pg_advisory_unlock_all() end every advisory lock of the session, also from a function), and another process took the lock before stepwise could take it back, so the run stopped here; use DISCARD PLANS, DISCARD SEQUENCES or DISCARD TEMP, or pg_advisory_unlock with the lock's own key, instead";
 
-/** A query's promise that notes whether anything awaited it or chained on it (`await` calls `then` on a subclass). */
-class ObservedPromise<T> extends Promise<T> {
-  observed = false;
-  static override get [Symbol.species]() {
-    return Promise;
-  }
-  override then<A = T, B = never>(onFulfilled?: ((value: T) => A | PromiseLike<A>) | null, onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
-    this.observed = true;
-    return super.then(onFulfilled, onRejected);
-  }
-}
-
 /**
  * Runs a body, then waits for every query it started: one it did not await (a missing `await`) would otherwise reject unheard and end the process, or fail after the
  * migration was recorded. The first such failure nothing awaited is the body's own.
@@ -321,12 +310,6 @@ async function awaitingUnawaitedQueries(client: pg.ClientBase, body: () => unkno
   const own = Object.getOwnPropertyDescriptor(client, "query");
   const query = client.query;
   const started: ObservedPromise<unknown>[] = [];
-  const settle = (promise: ObservedPromise<unknown>): Promise<{ error: unknown } | null> =>
-    Promise.prototype.then.call(
-      promise,
-      () => null,
-      (error: unknown) => ({ error }),
-    ) as Promise<{ error: unknown } | null>;
   (client as { query: unknown }).query = (...args: unknown[]) => {
     // pg makes a failed statement's error in its socket handler, without the body's frames: the call's own stack says which line of the migration sent it.
     const site = captureCallSite();
@@ -339,7 +322,7 @@ async function awaitingUnawaitedQueries(client: pg.ClientBase, body: () => unkno
       return reported;
     };
     const tracked = new ObservedPromise((resolve, reject) => void result.then(resolve, (error: unknown) => reject(failed(error))));
-    void settle(tracked);
+    void settled(tracked);
     started.push(tracked);
     return tracked;
   };
@@ -349,13 +332,7 @@ async function awaitingUnawaitedQueries(client: pg.ClientBase, body: () => unkno
     if (own) Object.defineProperty(client, "query", own);
     else delete (client as { query?: unknown }).query;
   }
-  for (const promise of started) {
-    const outcome = await settle(promise);
-    if (outcome === null || promise.observed) continue;
-    // The server's SQLSTATE stays the error's, so it reads as that failure's kind.
-    const message = `a query it started without await failed (await every query of the migration): ${firstLineOf(outcome.error)}`;
-    throw Object.assign(new Error(message, { cause: outcome.error }), { code: sqlstateOf(outcome.error) ?? undefined });
-  }
+  await failUnawaited(started, sqlstateOf);
 }
 
 /** The executor's primitives on one session; `schema` is the history table's (the run lock's key), `timeout` (from `lockTimeoutOf`) bounds lock waits. */
