@@ -196,20 +196,11 @@ test("a registry array changed after the manager was made changes nothing: the m
 });
 
 test("an entry edited in place after the manager was made changes nothing: the manager runs the entries it checked, each frozen", () => {
-  const entry = (version: number, upSql: string) => ({
-    kind: "sql" as const,
-    version,
-    name: `m${version}`,
-    file: `migrations/${version}.sql`,
-    description: null,
-    checksum: `c${version}`,
-    reversible: false,
-    transaction: true,
-    disableForeignKeys: false,
-    upSql,
-    downSql: null,
-  });
-  const migrations = [entry(1, "CREATE TABLE a (x INTEGER)"), entry(2, "INSERT INTO a VALUES (2)"), entry(3, "INSERT INTO a VALUES (3)")];
+  const migrations = [
+    sqlEntry(1, { upSql: "CREATE TABLE a (x INTEGER)", downSql: null, reversible: false }),
+    sqlEntry(2, { upSql: "INSERT INTO a VALUES (2)", downSql: null, reversible: false }),
+    sqlEntry(3, { upSql: "INSERT INTO a VALUES (3)", downSql: null, reversible: false }),
+  ];
   const db = new Database(":memory:");
   const manager = new MigrationManager(db, migrations);
   manager.up({ to: 1 });
